@@ -1,0 +1,1 @@
+"""fma-judge desktop application (PySide6) and its store."""

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""One entry point for setting up and running fma-judge from a checkout, on any OS.
+
+    python dev.py demo     set up .venv if needed, then run the main job on the bundled demo
+    python dev.py test     set up .venv if needed, then run ruff and the whole test suite
+    python dev.py setup    only set up .venv
+
+Setup creates ``.venv`` next to this file and installs the project (editable)
+with its ``dev`` extra. It is skipped when pyproject.toml has not changed since
+the last successful install. Only the Python standard library is used here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".fma-installed"
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _fingerprint() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def setup() -> Path:
+    """Create the virtual environment and install the project into it (idempotent)."""
+    py = venv_python()
+    if not py.exists():
+        print(f"[dev] creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if STAMP.exists() and STAMP.read_text().strip() == _fingerprint():
+        return py
+    print("[dev] installing fma-judge and its dependencies (first run takes a few minutes)", flush=True)
+    subprocess.run([str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", f"{ROOT}[dev]"],
+                   check=True, cwd=ROOT)
+    STAMP.write_text(_fingerprint())
+    return py
+
+
+def _run(args: list[str], env: dict[str, str] | None = None) -> int:
+    return subprocess.call(args, cwd=ROOT, env=env)
+
+
+def demo(py: Path) -> int:
+    """The main job. Until the desktop app lands (issue #4) this is the model CLI on the demo batch."""
+    bin_dir = py.parent
+    model = ROOT / "resources" / "demo" / "model"
+    batch = ROOT / "resources" / "demo" / "batch"
+    judge = bin_dir / ("fma-judge.exe" if os.name == "nt" else "fma-judge")
+    app_main = ROOT / "app" / "ui"
+    if app_main.exists():
+        return _run([str(judge), *sys.argv[2:]])
+    fma_model = str(bin_dir / ("fma-model.exe" if os.name == "nt" else "fma-model"))
+    if model.exists() and batch.exists():
+        print(f"[dev] predicting the demo batch {batch.relative_to(ROOT)} with the demo model", flush=True)
+        return _run([fma_model, "predict", str(model), str(batch), *sys.argv[2:]])
+    return _run([fma_model, "--help"])
+
+
+def test(py: Path) -> int:
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    rc = _run([str(py), "-m", "ruff", "check", "."], env)
+    if rc != 0:
+        print("[dev] ruff found problems (see above)", flush=True)
+        return rc
+    return _run([str(py), "-m", "pytest", *sys.argv[2:]], env)
+
+
+def main() -> int:
+    cmd = sys.argv[1] if len(sys.argv) > 1 else "demo"
+    if cmd not in {"demo", "test", "setup"}:
+        print(__doc__)
+        return 2
+    py = setup()
+    if cmd == "setup":
+        return 0
+    return demo(py) if cmd == "demo" else test(py)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

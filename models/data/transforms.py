@@ -1,0 +1,147 @@
+"""Preprocessing and augmentation (torchvision transforms v2).
+
+Evaluation resizes the whole image to the network's input size without
+cropping: a defect may sit anywhere in a micrograph, and a centre crop could
+cut it away. Training adds augmentations that suit micrographs: the panel
+pattern has no preferred orientation under the microscope stage, so flips and
+90° turns are safe; focus blur, illumination and sensor noise vary between
+tools, so blur, brightness/contrast jitter and noise are modelled; crops are
+mild for the same reason as above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from PIL import Image
+from torchvision.transforms import InterpolationMode, v2
+
+_INTERP = {
+    "bilinear": InterpolationMode.BILINEAR,
+    "bicubic": InterpolationMode.BICUBIC,
+    "nearest": InterpolationMode.NEAREST,
+}
+
+
+@dataclass
+class AugmentConfig:
+    """Training augmentations; every probability is per image.
+
+    Args:
+        hflip: probability of a horizontal flip.
+        vflip: probability of a vertical flip.
+        rot90: randomly turn by a multiple of 90 degrees.
+        crop_scale: minimum area kept by the random resized crop (1.0 = no crop).
+        brightness: colour jitter strength for brightness.
+        contrast: colour jitter strength for contrast.
+        saturation: colour jitter strength for saturation.
+        hue: colour jitter strength for hue.
+        blur_p: probability of a Gaussian (focus) blur.
+        noise_std: standard deviation of additive Gaussian noise on the 0..1 image (0 = off).
+    """
+
+    hflip: float = 0.5
+    vflip: float = 0.5
+    rot90: bool = True
+    crop_scale: float = 0.85
+    brightness: float = 0.2
+    contrast: float = 0.2
+    saturation: float = 0.1
+    hue: float = 0.02
+    blur_p: float = 0.2
+    noise_std: float = 0.02
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> AugmentConfig:
+        data = dict(data or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown augmentation option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RandomRot90(torch.nn.Module):
+    """Rotate by 0, 90, 180 or 270 degrees, uniformly."""
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        k = int(torch.randint(0, 4, (1,)).item())
+        return torch.rot90(img, k, dims=(-2, -1)) if k else img
+
+
+class GaussianNoise(torch.nn.Module):
+    """Additive sensor noise on a float image in 0..1, clamped back to range."""
+
+    def __init__(self, std: float) -> None:
+        super().__init__()
+        self.std = std
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        if self.std <= 0:
+            return img
+        return (img + torch.randn_like(img) * self.std).clamp_(0.0, 1.0)
+
+
+def _interp(name: str) -> InterpolationMode:
+    return _INTERP.get(name, InterpolationMode.BICUBIC)
+
+
+def build_eval_transform(
+    size: Sequence[int], mean: Sequence[float], std: Sequence[float], interpolation: str = "bicubic"
+) -> v2.Compose:
+    """PIL RGB image -> normalised float tensor (3, H, W) at ``size`` = (H, W)."""
+    h, w = int(size[-2]), int(size[-1])
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.Resize((h, w), interpolation=_interp(interpolation), antialias=True),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(mean=list(mean), std=list(std)),
+        ]
+    )
+
+
+def build_train_transform(
+    aug: AugmentConfig,
+    size: Sequence[int],
+    mean: Sequence[float],
+    std: Sequence[float],
+    interpolation: str = "bicubic",
+) -> v2.Compose:
+    """The training pipeline: geometric + photometric augmentation, then normalisation."""
+    h, w = int(size[-2]), int(size[-1])
+    steps: list[Any] = [v2.ToImage()]
+    if aug.crop_scale < 1.0:
+        steps.append(
+            v2.RandomResizedCrop((h, w), scale=(aug.crop_scale, 1.0), ratio=(0.9, 1.1),
+                                 interpolation=_interp(interpolation), antialias=True)
+        )
+    else:
+        steps.append(v2.Resize((h, w), interpolation=_interp(interpolation), antialias=True))
+    if aug.hflip > 0:
+        steps.append(v2.RandomHorizontalFlip(aug.hflip))
+    if aug.vflip > 0:
+        steps.append(v2.RandomVerticalFlip(aug.vflip))
+    if aug.rot90:
+        steps.append(RandomRot90())
+    if any(v > 0 for v in (aug.brightness, aug.contrast, aug.saturation, aug.hue)):
+        steps.append(v2.ColorJitter(aug.brightness, aug.contrast, aug.saturation, aug.hue))
+    if aug.blur_p > 0:
+        steps.append(v2.RandomApply([v2.GaussianBlur(5, sigma=(0.1, 1.5))], p=aug.blur_p))
+    steps.append(v2.ToDtype(torch.float32, scale=True))
+    if aug.noise_std > 0:
+        steps.append(GaussianNoise(aug.noise_std))
+    steps.append(v2.Normalize(mean=list(mean), std=list(std)))
+    return v2.Compose(steps)
+
+
+def preprocess(img: Image.Image, size: Sequence[int], mean: Sequence[float], std: Sequence[float],
+               interpolation: str = "bicubic") -> torch.Tensor:
+    """One-off evaluation preprocessing of a single RGB image."""
+    return build_eval_transform(size, mean, std, interpolation)(img)

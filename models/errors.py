@@ -1,0 +1,25 @@
+"""The errors that mean "bad input from the user", as opposed to a bug.
+
+The CLI prints these as one line and exits 2; anything else keeps its traceback.
+Every module raises its own subclass of :class:`ValueError` or :class:`OSError`
+with a message that names the file, line or node involved.
+"""
+
+from __future__ import annotations
+
+from models.bundle import BundleError
+from models.config import ConfigError
+from models.data.manifest import DataError
+from models.imageio import ImageLoadError
+from models.taxonomy import TaxonomyError
+
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    BundleError,
+    ConfigError,
+    DataError,
+    ImageLoadError,
+    TaxonomyError,
+    FileNotFoundError,
+    PermissionError,
+    IsADirectoryError,
+)

@@ -1,0 +1,110 @@
+"""``fma-model predict`` and ``fma-model info``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from models.imageio import is_image_file
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bundle", help="model bundle folder or .zip")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders of images")
+    p.add_argument("--json", action="store_true", help="print one JSON object per image (JSON lines)")
+    p.add_argument("--heatmaps", metavar="DIR", help="write a heatmap overlay PNG per image into DIR")
+    p.add_argument("--recursive", "-r", action="store_true", help="also look into sub-folders")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ... (default cpu)")
+
+
+def expand_paths(paths: list[str], recursive: bool) -> tuple[list[Path], int]:
+    """Files named explicitly are always kept; folders contribute their image files (sorted).
+
+    Returns the list and the number of non-image files skipped inside folders.
+    """
+    out: list[Path] = []
+    skipped = 0
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            pattern = "**/*" if recursive else "*"
+            for f in sorted(q for q in p.glob(pattern) if q.is_file()):
+                if is_image_file(f):
+                    out.append(f)
+                else:
+                    skipped += 1
+        else:
+            out.append(p)  # missing/corrupt files become error rows, never a crash
+    return out, skipped
+
+
+def run(args: argparse.Namespace) -> int:
+    from models.predictor import Predictor, overlay_heatmap
+
+    files, skipped = expand_paths(args.paths, args.recursive)
+    if skipped:
+        print(f"note: skipped {skipped} non-image file(s) in the given folder(s)", file=sys.stderr)
+    if not files:
+        print("no images found in the given path(s)", file=sys.stderr)
+        return 1
+    predictor = Predictor(args.bundle, device=args.device, batch_size=args.batch_size)
+    tax = predictor.taxonomy
+    heat_dir = Path(args.heatmaps) if args.heatmaps else None
+    if heat_dir:
+        heat_dir.mkdir(parents=True, exist_ok=True)
+    used_names: set[str] = set()
+    errors = 0
+    for pred in predictor.iter_predict(files, heatmaps=heat_dir is not None):
+        if pred.error:
+            errors += 1
+        if heat_dir is not None and pred.heatmap is not None:
+            from models.imageio import load_image
+
+            stem = Path(pred.file).stem
+            name = f"{stem}_heatmap.png"
+            n = 1
+            while name in used_names:
+                n += 1
+                name = f"{stem}_{n}_heatmap.png"
+            used_names.add(name)
+            overlay_heatmap(load_image(pred.file), pred.heatmap).save(heat_dir / name)
+        if args.json:
+            print(json.dumps(pred.to_json(tax), ensure_ascii=False), flush=True)
+        elif pred.error:
+            print(f"{pred.file}\tERROR\t{pred.error}", flush=True)
+        else:
+            print(f"{pred.file}\t{pred.leaf}\t{'/'.join(pred.path)}\t{pred.confidence:.3f}", flush=True)
+    if errors:
+        print(f"{errors} of {len(files)} image(s) could not be read (see the error column)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def add_info_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bundle", help="model bundle folder or .zip")
+    p.add_argument("--json", action="store_true", help="print the whole manifest")
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from models.bundle import read_manifest
+
+    m = read_manifest(args.bundle)
+    if args.json:
+        print(json.dumps(m, indent=2, ensure_ascii=False))
+        return 0
+    metrics = m.get("metrics") or {}
+    lines = [
+        f"model_version : {m['model_version']}",
+        f"created       : {m.get('created')}",
+        f"backbone/head : {m.get('backbone')} / {m.get('head')} (loss: {(m.get('loss') or {}).get('kind', '-')})",
+        f"input         : {m['input_size']}",
+        f"taxonomy      : {m['taxonomy'].get('id')} ({m.get('taxonomy_fingerprint', '')[:12]})",
+        f"calibrated    : {'yes' if m.get('thresholds') else 'no'}",
+    ]
+    for key in ("top1", "top5", "hier_f1"):
+        if key in metrics:
+            lines.append(f"{key:<14}: {metrics[key]:.4f}")
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,356 @@
+"""Predictor: images in, plain :class:`Prediction` dataclasses out.
+
+The hierarchical heads give one distribution per tree level. They are combined
+into one distribution over leaves, consistent by construction:
+
+    p(leaf) ∝ Π_k p_k(ancestor_k(leaf))     (renormalised over the leaves)
+
+so the reported path is always a real path of the tree, and each node's
+confidence on that path is the marginal of the combined distribution (the sum
+of its leaves' scores), which never increases from the root down. A flat model
+already gives leaf probabilities and uses them directly.
+
+Heatmaps are computed only on request: the CBAM spatial attention map when the
+network has CBAM (it falls out of the same forward pass), otherwise Grad-CAM
+from the ``grad-cam`` package on the backbone's last feature map, with the ViT
+reshape transform where needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from models.bundle import LoadedBundle, load_bundle
+from models.data.transforms import build_eval_transform
+from models.imageio import ImageLoadError, load_image
+from models.taxonomy import Taxonomy
+
+ImageSource = str | Path | Image.Image
+
+
+@dataclass(frozen=True)
+class RankedLeaf:
+    """One entry of a Top-k list."""
+
+    leaf: str
+    path: tuple[str, ...]
+    score: float
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """The model's answer for one image. Plain data: safe to hand to any layer.
+
+    Attributes:
+        file: the source path (or a label for in-memory images).
+        leaf: predicted leaf id, or None when ``error`` is set.
+        path: node ids from the top-level group down to ``leaf``.
+        path_scores: the combined-distribution confidence of each node on ``path``.
+        confidence: the predicted leaf's score (== ``path_scores[-1]``).
+        level_probs: per tree level, the head's probability of every node at that level (``taxonomy.levels`` order).
+        top5: the five best leaves with their paths and scores.
+        leaf_probs: the combined distribution over all leaves (``taxonomy.leaves`` order).
+        embedding: pooled backbone features (for similar-case search).
+        heatmap: (H, W) float32 in 0..1 at the network's input resolution, when requested.
+        heatmap_kind: "cbam" or "gradcam" when a heatmap is present.
+        model_version: the bundle's version id.
+        error: why the image could not be judged (unreadable file ...), else None.
+    """
+
+    file: str
+    leaf: str | None = None
+    path: tuple[str, ...] = ()
+    path_scores: tuple[float, ...] = ()
+    confidence: float = 0.0
+    level_probs: tuple[tuple[float, ...], ...] = ()
+    top5: tuple[RankedLeaf, ...] = ()
+    leaf_probs: np.ndarray | None = None
+    embedding: np.ndarray | None = None
+    heatmap: np.ndarray | None = None
+    heatmap_kind: str | None = None
+    model_version: str = ""
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self, taxonomy: Taxonomy) -> dict[str, Any]:
+        """The ``predict --json`` object (see ARCHITECTURE.md)."""
+        level_probs = [
+            {node: round(float(p), 6) for node, p in zip(taxonomy.levels[k], probs, strict=True)}
+            for k, probs in enumerate(self.level_probs)
+        ]
+        return {
+            "file": self.file,
+            "leaf": self.leaf,
+            "path": list(self.path),
+            "confidence": round(float(self.confidence), 6) if self.error is None else None,
+            "path_scores": [round(float(s), 6) for s in self.path_scores],
+            "level_probs": level_probs,
+            "top5": [{"leaf": r.leaf, "path": list(r.path), "score": round(float(r.score), 6)} for r in self.top5],
+            "route": self.extra.get("route"),
+            "reasons": list(self.extra.get("reasons", [])),
+            "unknown_score": self.extra.get("unknown_score"),
+            "model_version": self.model_version,
+            "error": self.error,
+        }
+
+
+def combine_levels(level_probs: Sequence[np.ndarray], leaf_level_index: np.ndarray) -> np.ndarray:
+    """Combine per-level distributions into a path-consistent leaf distribution.
+
+    Args:
+        level_probs: per level, an (N, n_k) array of probabilities.
+        leaf_level_index: (num_leaves, num_levels) index of each leaf's ancestor at each level.
+
+    Returns:
+        (N, num_leaves) array; each row sums to 1.
+    """
+    log_scores = np.zeros((level_probs[0].shape[0], leaf_level_index.shape[0]), dtype=np.float64)
+    for k, probs in enumerate(level_probs):
+        log_scores += np.log(np.clip(probs[:, leaf_level_index[:, k]].astype(np.float64), 1e-12, None))
+    log_scores -= log_scores.max(axis=1, keepdims=True)
+    scores = np.exp(log_scores)
+    return (scores / scores.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def marginals(leaf_probs: np.ndarray, leaf_level_index: np.ndarray, level_sizes: Sequence[int]) -> list[np.ndarray]:
+    """Sum a leaf distribution up to each level: list of (N, n_k)."""
+    out = []
+    for k, size in enumerate(level_sizes):
+        m = np.zeros((leaf_probs.shape[0], size), dtype=np.float32)
+        np.add.at(m.T, leaf_level_index[:, k], leaf_probs.T)
+        out.append(m)
+    return out
+
+
+class _LevelLogits(torch.nn.Module):
+    """Wraps the network so Grad-CAM sees one tensor: the logits of one level."""
+
+    def __init__(self, net: torch.nn.Module, level: int) -> None:
+        super().__init__()
+        self.net = net
+        self.level = level
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).levels[self.level]
+
+
+@dataclass
+class BatchOutput:
+    """Raw model outputs for a batch of preprocessed images (numpy, float32)."""
+
+    level_probs: list[np.ndarray]
+    leaf_probs: np.ndarray
+    embedding: np.ndarray
+    cbam_maps: np.ndarray | None = None
+
+
+class Predictor:
+    """Runs a loaded bundle on images.
+
+    Args:
+        bundle: a :class:`LoadedBundle` or a path to one.
+        device: "cpu", "cuda" ...
+        batch_size: images per forward pass.
+        channels_last: use the channels-last memory format (faster on CPUs and GPUs for CNNs).
+        decode_workers: threads that decode and preprocess images ahead of the model.
+    """
+
+    def __init__(
+        self,
+        bundle: LoadedBundle | str | Path,
+        *,
+        device: str | torch.device = "cpu",
+        batch_size: int = 16,
+        channels_last: bool = True,
+        decode_workers: int = 2,
+    ) -> None:
+        if not isinstance(bundle, LoadedBundle):
+            bundle = load_bundle(bundle, device=device)
+        self.bundle = bundle
+        self.device = torch.device(device)
+        self.model = bundle.model.to(self.device).eval()
+        self.channels_last = channels_last and bundle.manifest.get("network", {}).get("head") is not None
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.taxonomy = bundle.taxonomy
+        self.batch_size = max(1, int(batch_size))
+        self.decode_workers = max(1, int(decode_workers))
+        m = bundle.manifest
+        self.input_size: tuple[int, int] = bundle.input_size
+        self.transform = build_eval_transform(self.input_size, m["mean"], m["std"], m.get("interpolation", "bicubic"))
+        self.temperature = float(m.get("temperature") or 1.0)
+        self.is_flat = m["network"].get("head") == "flat"
+        self.model_version = bundle.model_version
+        self._leaf_level_index = self.taxonomy.leaf_level_index
+        self._paths = [tuple(self.taxonomy.path(leaf)) for leaf in self.taxonomy.leaves]
+
+    # -- low level ---------------------------------------------------------------------------
+    def preprocess(self, image: ImageSource) -> torch.Tensor:
+        """Decode (if needed) and preprocess one image to a (3, H, W) tensor."""
+        return self.transform(load_image(image))
+
+    @torch.inference_mode()
+    def forward_batch(self, batch: torch.Tensor) -> BatchOutput:
+        """Run preprocessed images (N, 3, H, W) through the network."""
+        x = batch.to(self.device)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        out = self.model(x)
+        levels = [lv.float() / self.temperature for lv in out.levels]
+        if self.is_flat:
+            leaf = torch.softmax(levels[-1], dim=1).cpu().numpy()
+            level_probs = marginals(leaf, self._leaf_level_index, self.taxonomy.level_sizes)
+        else:
+            level_probs = [torch.softmax(lv, dim=1).cpu().numpy() for lv in levels]
+            leaf = combine_levels(level_probs, self._leaf_level_index)
+        cbam = self.model.cbam_spatial_map()
+        cbam_np = None
+        if cbam is not None:
+            cbam = F.interpolate(cbam.float(), size=self.input_size, mode="bilinear", align_corners=False)
+            cbam_np = _normalise_maps(cbam[:, 0].cpu().numpy())
+        return BatchOutput(level_probs, leaf, out.embedding.float().cpu().numpy(), cbam_np)
+
+    def _make_prediction(self, file: str, out: BatchOutput, i: int, heatmap: np.ndarray | None,
+                         heatmap_kind: str | None) -> Prediction:
+        leaf_probs = out.leaf_probs[i]
+        order = np.argsort(-leaf_probs, kind="stable")
+        best = int(order[0])
+        leaf = self.taxonomy.leaves[best]
+        path = self._paths[best]
+        margs = marginals(leaf_probs[None], self._leaf_level_index, self.taxonomy.level_sizes)
+        idx = self._leaf_level_index[best]
+        # Scores of the unpadded path: a padded leaf repeats at deeper levels.
+        path_scores = tuple(float(margs[k][0, idx[k]]) for k in range(len(path)))
+        top5 = tuple(
+            RankedLeaf(self.taxonomy.leaves[j], self._paths[j], float(leaf_probs[j])) for j in order[:5]
+        )
+        return Prediction(
+            file=file,
+            leaf=leaf,
+            path=path,
+            path_scores=path_scores,
+            confidence=float(leaf_probs[best]),
+            level_probs=tuple(tuple(float(v) for v in lp[i]) for lp in out.level_probs),
+            top5=top5,
+            leaf_probs=leaf_probs.copy(),
+            embedding=out.embedding[i].copy(),
+            heatmap=heatmap,
+            heatmap_kind=heatmap_kind,
+            model_version=self.model_version,
+        )
+
+    # -- public ------------------------------------------------------------------------------
+    def predict(self, images: Iterable[ImageSource], *, heatmaps: bool = False) -> list[Prediction]:
+        """Predict every image; unreadable images give a Prediction with ``error`` set."""
+        return list(self.iter_predict(images, heatmaps=heatmaps))
+
+    def iter_predict(self, images: Iterable[ImageSource], *, heatmaps: bool = False) -> Iterator[Prediction]:
+        """Like :meth:`predict`, yielding results batch by batch (decoding overlaps inference)."""
+        items = [(_name_of(img, n), img) for n, img in enumerate(images)]
+
+        def decode(item: tuple[str, ImageSource]) -> tuple[str, torch.Tensor | None, str | None]:
+            name, src = item
+            try:
+                return name, self.preprocess(src), None
+            except ImageLoadError as exc:
+                return name, None, exc.reason
+            except Exception as exc:  # a decoder bug must not stop the batch
+                return name, None, f"cannot read image ({type(exc).__name__}: {exc})"
+
+        with ThreadPoolExecutor(max_workers=self.decode_workers) as pool:
+            decoded = pool.map(decode, items)
+            pending: list[tuple[str, torch.Tensor]] = []
+            for name, tensor, error in decoded:
+                if error is not None:
+                    yield from self._flush(pending, heatmaps)
+                    pending = []
+                    yield Prediction(file=name, error=error, model_version=self.model_version)
+                    continue
+                pending.append((name, tensor))
+                if len(pending) >= self.batch_size:
+                    yield from self._flush(pending, heatmaps)
+                    pending = []
+            yield from self._flush(pending, heatmaps)
+
+    def _flush(self, pending: list[tuple[str, torch.Tensor]], heatmaps: bool) -> Iterator[Prediction]:
+        if not pending:
+            return
+        batch = torch.stack([t for _, t in pending])
+        out = self.forward_batch(batch)
+        maps: np.ndarray | None = None
+        kind: str | None = None
+        if heatmaps:
+            if out.cbam_maps is not None:
+                maps, kind = out.cbam_maps, "cbam"
+            else:
+                targets = [int(np.argmax(out.leaf_probs[i])) for i in range(len(pending))]
+                maps, kind = self._gradcam(batch, targets), "gradcam"
+        for i, (name, _) in enumerate(pending):
+            yield self._make_prediction(name, out, i, None if maps is None else maps[i], kind)
+
+    def heatmap(self, image: ImageSource, *, leaf: str | None = None) -> tuple[np.ndarray, str]:
+        """Heatmap for one image (H, W in 0..1 at the input resolution), and its kind.
+
+        Args:
+            image: the image.
+            leaf: explain this leaf instead of the predicted one (Grad-CAM only; CBAM attention
+                does not depend on the class).
+        """
+        x = self.preprocess(image)[None]
+        out = self.forward_batch(x)
+        if out.cbam_maps is not None:
+            return out.cbam_maps[0], "cbam"
+        target = self.taxonomy.leaves.index(leaf) if leaf else int(np.argmax(out.leaf_probs[0]))
+        return self._gradcam(x, [target])[0], "gradcam"
+
+    def _gradcam(self, batch: torch.Tensor, leaf_targets: Sequence[int]) -> np.ndarray:
+        from pytorch_grad_cam import GradCAM
+        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+        wrapper = _LevelLogits(self.model, level=-1)
+        x = batch.to(self.device)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with GradCAM(
+            model=wrapper,
+            target_layers=[self.model.features_out],
+            reshape_transform=self.model.gradcam_reshape_transform(),
+        ) as cam:
+            grayscale = cam(input_tensor=x, targets=[ClassifierOutputTarget(t) for t in leaf_targets])
+        self.model.zero_grad(set_to_none=True)
+        return _normalise_maps(np.asarray(grayscale, dtype=np.float32))
+
+
+def _normalise_maps(maps: np.ndarray) -> np.ndarray:
+    maps = maps.astype(np.float32)
+    lo = maps.reshape(maps.shape[0], -1).min(axis=1)[:, None, None]
+    hi = maps.reshape(maps.shape[0], -1).max(axis=1)[:, None, None]
+    return np.where(hi - lo > 1e-8, (maps - lo) / np.maximum(hi - lo, 1e-8), 0.0).astype(np.float32)
+
+
+def _name_of(img: ImageSource, n: int) -> str:
+    if isinstance(img, Image.Image):
+        return str(getattr(img, "filename", "") or f"<image {n}>")
+    return str(img)
+
+
+def overlay_heatmap(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.45) -> Image.Image:
+    """Blend a 0..1 heatmap (any size) over an RGB image with a blue→red colour ramp."""
+    rgb = image.convert("RGB")
+    hm = Image.fromarray((np.clip(heatmap, 0, 1) * 255).astype(np.uint8), mode="L").resize(rgb.size, Image.BILINEAR)
+    h = np.asarray(hm, dtype=np.float32) / 255.0
+    colour = np.stack([np.clip(1.5 - np.abs(4 * h - 3), 0, 1),  # red
+                       np.clip(1.5 - np.abs(4 * h - 2), 0, 1),  # green
+                       np.clip(1.5 - np.abs(4 * h - 1), 0, 1)], axis=-1)  # blue
+    base = np.asarray(rgb, dtype=np.float32) / 255.0
+    out = (1 - alpha) * base + alpha * colour
+    return Image.fromarray((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8), mode="RGB")
