@@ -118,9 +118,7 @@ def _block_out_channels(block: nn.Module) -> int:
     return int(last_conv.out_channels)
 
 
-def add_cbam_to_resnet(
-    model: nn.Module, *, reduction: int = 16, spatial_kernel: int = 7
-) -> int:
+def add_cbam_to_resnet(model: nn.Module, *, reduction: int = 16, spatial_kernel: int = 7) -> int:
     """Insert a CBAM into every ``BasicBlock``/``Bottleneck`` of a timm ResNet-family model.
 
     The CBAM takes the block's ``se`` slot (after the last BatchNorm, before the residual add).

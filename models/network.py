@@ -41,8 +41,8 @@ from models.cbam import add_cbam_to_resnet, cbam_modules
 __all__ = [
     "HEADS",
     "WEIGHT_SUFFIXES",
-    "HierarchicalNet",
     "HierOutput",
+    "HierarchicalNet",
     "NetworkConfig",
     "TokensToMap",
     "build_network",
@@ -51,7 +51,9 @@ __all__ = [
 
 HEADS = ("flat", "independent", "shared")
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt")
-_RESERVED_BACKBONE_KWARGS = frozenset({"pretrained", "num_classes", "pretrained_cfg_overlay", "features_only"})
+_RESERVED_BACKBONE_KWARGS = frozenset(
+    {"pretrained", "num_classes", "pretrained_cfg_overlay", "features_only"}
+)
 
 
 @dataclass
@@ -90,7 +92,9 @@ class NetworkConfig:
         if isinstance(self.pretrained_file, Path):
             self.pretrained_file = str(self.pretrained_file)
         if self.pretrained_file is not None and not isinstance(self.pretrained_file, str):
-            raise ValueError(f"NetworkConfig.pretrained_file must be a path or null, got {self.pretrained_file!r}")
+            raise ValueError(
+                f"NetworkConfig.pretrained_file must be a path or null, got {self.pretrained_file!r}"
+            )
         if isinstance(self.head_dim, bool) or not isinstance(self.head_dim, int) or self.head_dim < 1:
             raise ValueError(f"NetworkConfig.head_dim must be a positive integer, got {self.head_dim!r}")
         if isinstance(self.drop_rate, bool) or not isinstance(self.drop_rate, int | float):
@@ -186,7 +190,9 @@ class FlatHead(nn.Module):
         drop_rate: Dropout before the classifier.
     """
 
-    def __init__(self, in_dim: int, level_sizes: list[int], leaf_maps: list[np.ndarray], drop_rate: float) -> None:
+    def __init__(
+        self, in_dim: int, level_sizes: list[int], leaf_maps: list[np.ndarray], drop_rate: float
+    ) -> None:
         super().__init__()
         self.drop = nn.Dropout(drop_rate)
         self.fc = nn.Linear(in_dim, level_sizes[-1])
@@ -207,7 +213,9 @@ class FlatHead(nn.Module):
 
 
 def _branch(in_dim: int, head_dim: int, drop_rate: float) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(in_dim, head_dim), nn.LayerNorm(head_dim), nn.GELU(), nn.Dropout(drop_rate))
+    return nn.Sequential(
+        nn.Linear(in_dim, head_dim), nn.LayerNorm(head_dim), nn.GELU(), nn.Dropout(drop_rate)
+    )
 
 
 class LevelHead(nn.Module):
@@ -221,7 +229,9 @@ class LevelHead(nn.Module):
         shared: Feed each branch the previous level's branch features as well.
     """
 
-    def __init__(self, in_dim: int, level_sizes: list[int], head_dim: int, drop_rate: float, shared: bool) -> None:
+    def __init__(
+        self, in_dim: int, level_sizes: list[int], head_dim: int, drop_rate: float, shared: bool
+    ) -> None:
         super().__init__()
         self.shared = shared
         self.branches = nn.ModuleList(
@@ -489,7 +499,9 @@ class HierarchicalNet(nn.Module):
 
 def build_network(config: NetworkConfig, taxonomy: Any, *, load_pretrained: bool = True) -> HierarchicalNet:
     """Build the network for a taxonomy (uses ``taxonomy.level_sizes`` and ``taxonomy.masks``)."""
-    return HierarchicalNet(config, list(taxonomy.level_sizes), list(taxonomy.masks), load_pretrained=load_pretrained)
+    return HierarchicalNet(
+        config, list(taxonomy.level_sizes), list(taxonomy.masks), load_pretrained=load_pretrained
+    )
 
 
 def resolve_data_config(config: NetworkConfig) -> dict[str, Any]:

@@ -44,13 +44,13 @@ def expand_paths(paths: list[str], recursive: bool) -> tuple[list[Path], int]:
 def run(args: argparse.Namespace) -> int:
     from models.predictor import Predictor, overlay_heatmap
 
+    predictor = Predictor(args.bundle, device=args.device, batch_size=args.batch_size)
     files, skipped = expand_paths(args.paths, args.recursive)
     if skipped:
         print(f"note: skipped {skipped} non-image file(s) in the given folder(s)", file=sys.stderr)
     if not files:
         print("no images found in the given path(s)", file=sys.stderr)
         return 1
-    predictor = Predictor(args.bundle, device=args.device, batch_size=args.batch_size)
     tax = predictor.taxonomy
     heat_dir = Path(args.heatmaps) if args.heatmaps else None
     if heat_dir:

@@ -108,22 +108,24 @@ def _new_figure(width: float, height: float) -> Figure:
 def _plot_confusion(path: Path, matrix: np.ndarray, taxonomy: Taxonomy, title: str) -> None:
     n = len(taxonomy.leaves)
     side = float(np.clip(0.42 * n + 3.0, 6.0, 40.0))
-    tick_size = float(np.clip(11.0 - n / 12.0, 4.0, 9.0))
+    cell_points = side * 72.0 * 0.75 / n  # rough height of one matrix row, in points
+    tick_size = float(np.clip(cell_points * 0.55, 4.0, 9.0))
+    label_size = float(np.clip(side * 0.45, 10.0, 18.0))
     figure = _new_figure(side + 1.6, side)
     ax = figure.add_subplot(1, 1, 1)
     support = matrix.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(support > 0, matrix / np.maximum(support, 1), 0.0)
     image = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest")
-    colorbar = figure.colorbar(image, ax=ax, fraction=0.04, pad=0.07)
-    colorbar.set_label("share of the true class (row)")
+    colorbar = figure.colorbar(image, ax=ax, fraction=0.04, shrink=0.8, pad=1.0 / side)
+    colorbar.set_label("share of the true class (row)", fontsize=label_size)
     positions = np.arange(n)
     ax.set_xticks(
         positions, labels=taxonomy.leaves, rotation=60, ha="right", rotation_mode="anchor", fontsize=tick_size
     )
     ax.set_yticks(positions, labels=taxonomy.leaves, fontsize=tick_size)
-    ax.set_xlabel("predicted leaf")
-    ax.set_ylabel("true leaf")
+    ax.set_xlabel("predicted leaf", fontsize=label_size)
+    ax.set_ylabel("true leaf", fontsize=label_size)
     if n <= _ANNOTATE_MAX_CLASSES:
         annotate_size = float(np.clip(12.0 - n / 4.0, 6.0, 10.0))
         for t, p in zip(*np.nonzero(matrix), strict=True):
@@ -158,6 +160,7 @@ def _plot_confusion(path: Path, matrix: np.ndarray, taxonomy: Taxonomy, title: s
     ax.set_title(
         f"{heading}\n{total} known samples, top-1 {accuracy:.3f} (colour: row share, text: count)",
         pad=28 if taxonomy.num_levels >= 2 else 8,
+        fontsize=label_size,
     )
     figure.tight_layout()
     figure.savefig(path)

@@ -1,0 +1,70 @@
+"""Shared fixtures: the demo taxonomy, tiny networks of each family, saved bundles, test images."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_WEIGHTS = ROOT.parent / "shared" / "weights" / "efficientnet_lite0_in1k.safetensors"
+
+# Tiny members of each backbone family the research compared (same code paths as full size).
+TINY = {
+    "convnext": {"backbone": "convnext_tiny", "backbone_kwargs": {"depths": [1, 1, 1, 1], "dims": [16, 32, 64, 128]}},
+    "resnet_cbam": {"backbone": "resnet50", "cbam": True, "backbone_kwargs": {"layers": [1, 1, 1, 1]}},
+    "vit": {"backbone": "vit_tiny_patch16_224",
+            "backbone_kwargs": {"img_size": 64, "depth": 2, "embed_dim": 48, "num_heads": 3}},
+}
+
+
+@pytest.fixture(scope="session")
+def taxonomy():
+    from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
+
+    return Taxonomy.from_yaml(DEMO_TAXONOMY_PATH)
+
+
+def make_tiny_bundle(out: Path, taxonomy, family: str = "convnext", head: str = "independent",
+                     input_size: int = 64, seed: int = 0, **extra) -> Path:
+    """A randomly initialised tiny network saved as a real bundle."""
+    from models.bundle import build_manifest, save_bundle
+    from models.network import NetworkConfig, build_network
+
+    torch.manual_seed(seed)
+    cfg = NetworkConfig(head=head, head_dim=32, **TINY[family])
+    model = build_network(cfg, taxonomy, load_pretrained=False).eval()
+    data_cfg = {"input_size": [3, input_size, input_size], "mean": [0.485, 0.456, 0.406],
+                "std": [0.229, 0.224, 0.225], "interpolation": "bilinear"}
+    manifest = build_manifest(model=model, taxonomy=taxonomy, data_config=data_cfg,
+                              loss={"kind": "hierarchical"}, name=f"tiny-{family}", **extra)
+    return save_bundle(out, model, manifest)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory, taxonomy) -> Path:
+    return make_tiny_bundle(tmp_path_factory.mktemp("bundle") / "tiny", taxonomy)
+
+
+def write_image(path: Path, mode: str = "RGB", size: tuple[int, int] = (80, 60), seed: int = 0) -> Path:
+    """Write a random image in a given Pillow mode (RGB, L, RGBA, I;16 ...)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    if mode == "I;16":
+        img = Image.fromarray(rng.integers(1000, 40000, (h, w), dtype=np.uint16))
+    elif mode == "L":
+        img = Image.fromarray(rng.integers(0, 255, (h, w), dtype=np.uint8), mode="L")
+    elif mode == "RGBA":
+        img = Image.fromarray(rng.integers(0, 255, (h, w, 4), dtype=np.uint8), mode="RGBA")
+    else:
+        img = Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8), mode="RGB")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return path

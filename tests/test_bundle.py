@@ -1,0 +1,164 @@
+"""Model bundle: round trips give identical predictions; tampered, pickle and mismatched bundles are refused."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_tiny_bundle, write_image
+
+from models.bundle import BundleError, load_bundle, read_manifest, update_manifest
+from models.predictor import Predictor
+
+
+@pytest.fixture()
+def images(tmp_path) -> list[Path]:
+    return [write_image(tmp_path / f"img{i}.png", size=(70 + i, 50), seed=i) for i in range(4)]
+
+
+def _probs(bundle, images) -> np.ndarray:
+    return np.stack([p.leaf_probs for p in Predictor(bundle, batch_size=3).predict(images)])
+
+
+def test_manifest_has_contract_keys(tiny_bundle, taxonomy):
+    m = read_manifest(tiny_bundle)
+    for key in ("format_version", "model_version", "created", "taxonomy", "backbone", "head", "loss",
+                "input_size", "mean", "std", "train", "metrics"):
+        assert key in m, key
+    assert m["taxonomy"]["id"] == taxonomy.id
+    assert m["weights"]["sha256"] and len(m["weights"]["sha256"]) == 64
+    assert m["model_version"].startswith("tiny-convnext-")
+    assert (tiny_bundle / "weights.safetensors").read_bytes()[:8] != b"\x80\x04\x95"  # not a pickle
+
+
+def test_round_trip_gives_identical_predictions(tmp_path, taxonomy, images):
+    from models.bundle import build_manifest, save_bundle
+    from models.network import NetworkConfig, build_network
+
+    torch.manual_seed(3)
+    model = build_network(NetworkConfig(backbone="convnext_tiny", head="shared", head_dim=16,
+                                         backbone_kwargs={"depths": [1, 1, 1, 1], "dims": [8, 16, 32, 64]}),
+                          taxonomy, load_pretrained=False).eval()
+    data_cfg = {"input_size": [3, 48, 48], "mean": [0.5] * 3, "std": [0.25] * 3}
+    manifest = build_manifest(model=model, taxonomy=taxonomy, data_config=data_cfg)
+    folder = save_bundle(tmp_path / "b", model, manifest)
+    archive = save_bundle(tmp_path / "b.zip", model, manifest)
+    loaded = load_bundle(folder)
+    # identical weights
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, loaded.model.state_dict()[k]), k
+    a, b = _probs(folder, images), _probs(archive, images)
+    np.testing.assert_array_equal(a, b)
+    assert loaded.taxonomy.fingerprint() == taxonomy.fingerprint()
+
+
+def test_half_precision_bundle_is_smaller_and_close(tmp_path, taxonomy, tiny_bundle, images):
+    from models.bundle import save_bundle
+
+    loaded = load_bundle(tiny_bundle)
+    half = save_bundle(tmp_path / "half", loaded.model, dict(loaded.manifest, model_version=None, created=None),
+                       half=True)
+    assert (half / "weights.safetensors").stat().st_size < 0.6 * (tiny_bundle / "weights.safetensors").stat().st_size
+    np.testing.assert_allclose(_probs(half, images), _probs(tiny_bundle, images), atol=2e-3)
+
+
+def test_tampered_weights_are_refused(tmp_path, tiny_bundle):
+    bad = shutil.copytree(tiny_bundle, tmp_path / "bad")
+    data = bytearray((bad / "weights.safetensors").read_bytes())
+    data[-10] ^= 0xFF
+    (bad / "weights.safetensors").write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="corrupted or was modified"):
+        load_bundle(bad)
+
+
+def test_pickle_bundles_are_never_unpickled(tmp_path, tiny_bundle, monkeypatch):
+    calls = []
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(a))
+
+    payload = pickle.dumps({"weights": [1, 2, 3]})
+    # a .pth file handed over as a model
+    pth = tmp_path / "model.pth"
+    pth.write_bytes(payload)
+    with pytest.raises(BundleError, match="pickle"):
+        load_bundle(pth)
+    # a folder with only a pickle checkpoint
+    folder = tmp_path / "pickle_folder"
+    folder.mkdir()
+    (folder / "weights.pt").write_bytes(payload)
+    with pytest.raises(BundleError, match="pickle files are never loaded"):
+        load_bundle(folder)
+    # a pickle disguised as weights.safetensors, with a matching sha256 in the manifest
+    disguised = shutil.copytree(tiny_bundle, tmp_path / "disguised")
+    (disguised / "weights.safetensors").write_bytes(payload)
+    import hashlib
+
+    m = json.loads((disguised / "manifest.json").read_text())
+    m["weights"]["sha256"] = hashlib.sha256(payload).hexdigest()
+    (disguised / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(BundleError, match="not a valid safetensors"):
+        load_bundle(disguised)
+    assert calls == []
+
+
+def test_unknown_format_version_is_refused(tmp_path, tiny_bundle):
+    b = shutil.copytree(tiny_bundle, tmp_path / "v99")
+    m = json.loads((b / "manifest.json").read_text())
+    m["format_version"] = 99
+    (b / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(BundleError, match="unsupported bundle format_version 99"):
+        load_bundle(b)
+
+
+def test_taxonomy_that_does_not_match_weights_is_refused(tmp_path, tiny_bundle):
+    b = shutil.copytree(tiny_bundle, tmp_path / "mismatch")
+    m = json.loads((b / "manifest.json").read_text())
+    # add a 19th leaf under the first subgroup
+    m["taxonomy"]["children"][0]["children"][0]["children"].append(
+        {"id": "particle_new", "name": {"en": "New", "zh_TW": "新"}})
+    (b / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(BundleError, match=r"do not match.*level sizes \[2, 4, 19\]"):
+        load_bundle(b)
+
+
+@pytest.mark.parametrize("broken", ["no_manifest", "no_weights", "bad_json", "missing_path", "not_zip"])
+def test_missing_or_broken_files_have_clear_messages(tmp_path, tiny_bundle, broken):
+    b = shutil.copytree(tiny_bundle, tmp_path / "b")
+    expected = {"no_manifest": "manifest.json is missing", "no_weights": "weights.safetensors is missing",
+                "bad_json": "invalid JSON at line", "missing_path": "not found", "not_zip": "not a model bundle"}
+    target: Path = b
+    if broken == "no_manifest":
+        (b / "manifest.json").unlink()
+    elif broken == "no_weights":
+        (b / "weights.safetensors").unlink()
+    elif broken == "bad_json":
+        (b / "manifest.json").write_text('{\n "format_version": 1,\n oops\n}')
+    elif broken == "missing_path":
+        target = tmp_path / "nope"
+    else:
+        target = tmp_path / "model.bin.txt"
+        target.write_text("hello")
+    with pytest.raises(BundleError, match=expected[broken]):
+        load_bundle(target)
+
+
+def test_archive_without_manifest_is_refused(tmp_path):
+    z = tmp_path / "x.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("weights.safetensors", b"abc")
+    with pytest.raises(BundleError, match="archive has no manifest.json"):
+        load_bundle(z)
+
+
+def test_update_manifest_keeps_weights_valid(tmp_path, tiny_bundle):
+    b = shutil.copytree(tiny_bundle, tmp_path / "cal")
+    update_manifest(b, {"temperature": 2.0, "thresholds": {"scratch": 0.9}})
+    loaded = load_bundle(b)
+    assert loaded.manifest["temperature"] == 2.0

@@ -1,0 +1,320 @@
+"""Manifest and image-folder import: labels, paths, bad rows, missing/corrupt files, round trip."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from models.data.manifest import (
+    DataError,
+    LoadResult,
+    Sample,
+    UnknownLabelsError,
+    content_hash,
+    load_data,
+    read_image_folder,
+    read_manifest,
+    write_manifest,
+)
+from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
+
+
+@pytest.fixture(scope="module")
+def tax() -> Taxonomy:
+    return Taxonomy.from_yaml(DEMO_TAXONOMY_PATH)
+
+
+_counter = iter(range(1_000_000))
+
+
+def make_png(path: Path, value: int | None = None) -> Path:
+    """A tiny PNG with unique content unless ``value`` is given."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    v = next(_counter) if value is None else value
+    Image.new("RGB", (4, 4), (v % 256, (v // 256) % 256, 7)).save(path)
+    return path
+
+
+def write_text(path: Path, text: str, *, bom: bool = False, crlf: bool = False) -> Path:
+    data = text.replace("\n", "\r\n") if crlf else text
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data.encode("utf-8"))
+    return path
+
+
+def test_reads_leaf_ids_full_paths_unknown_and_both_path_kinds(tmp_path: Path, tax: Taxonomy) -> None:
+    make_png(tmp_path / "img" / "a_20x.png")
+    make_png(tmp_path / "img" / "b.png")
+    make_png(tmp_path / "img" / "c.png")
+    abs_img = make_png(tmp_path / "elsewhere" / "d.png")
+    text = (
+        "Path,Label,Magnification,defect_bbox,defect_size_px,split,extra\n"
+        "img/a_20x.png,scratch,20x,1 2 10 12,9.5,train,whatever\n"
+        "img/b.png,foreign_matter/particle/fiber,5X,,,Validation,\n"
+        "img/c.png,unknown:new_blob,,,,test,\n"
+        f"{abs_img},structural/process/bubble,20,,,,\n"
+    )
+    manifest = write_text(tmp_path / "m.csv", text, bom=True, crlf=True)
+    result = read_manifest(manifest, tax)
+
+    assert result.skipped == []
+    by_name = {s.path.name: s for s in result.samples}
+    assert set(by_name) == {"a_20x.png", "b.png", "c.png", "d.png"}
+    a = by_name["a_20x.png"]
+    assert a.path == (tmp_path / "img" / "a_20x.png").resolve() and a.path.is_absolute()
+    assert (a.label, a.magnification, a.defect_bbox, a.defect_size_px, a.split) == (
+        "scratch",
+        20.0,
+        (1, 2, 10, 12),
+        9.5,
+        "train",
+    )
+    assert a.source == str(manifest.resolve())
+    assert (by_name["b.png"].label, by_name["b.png"].magnification, by_name["b.png"].split) == (
+        "fiber",
+        5.0,
+        "val",
+    )
+    assert by_name["c.png"].label == "unknown:new_blob" and by_name["c.png"].is_unknown
+    assert by_name["d.png"].label == "bubble" and by_name["d.png"].path == abs_img.resolve()
+    assert "Loaded 4 image(s)" in result.report()
+
+
+def test_unknown_labels_are_all_collected_and_raised_once(tmp_path: Path, tax: Taxonomy) -> None:
+    make_png(tmp_path / "ok.png")
+    rows = [
+        "path,label",
+        "ok.png,scratch",
+        "x1.png,bogus",
+        "x2.png,zzz_other",
+        "x3.png,bogus",
+        "x4.png,Scratch",
+    ]
+    rows += ["x5.png,structural/mechanical/fiber", "x6.png,unknown:"]
+    manifest = write_text(tmp_path / "m.csv", "\n".join(rows) + "\n")
+    with pytest.raises(UnknownLabelsError) as info:
+        read_manifest(manifest, tax)
+    err = info.value
+    assert err.labels == {
+        "bogus": 2,
+        "zzz_other": 1,
+        "Scratch": 1,
+        "structural/mechanical/fiber": 1,
+        "unknown:": 1,
+    }
+    message = str(err)
+    # every label is listed, sorted, with counts and where it was first seen
+    positions = [message.index(repr(label)) for label in sorted(err.labels)]
+    assert positions == sorted(positions)
+    assert "'bogus': 2 rows (first: m.csv row 3)" in message
+    assert "foreign_matter/particle/fiber" in message  # hint: the right path of 'fiber'
+    assert isinstance(err, DataError)
+
+
+def test_unknown_labels_message_is_truncated(tmp_path: Path, tax: Taxonomy) -> None:
+    rows = ["path,label"] + [f"x{i}.png,bad_{i:02d}" for i in range(35)]
+    manifest = write_text(tmp_path / "m.csv", "\n".join(rows) + "\n")
+    with pytest.raises(UnknownLabelsError) as info:
+        read_manifest(manifest, tax)
+    assert len(info.value.labels) == 35
+    assert "... and 5 more" in str(info.value)
+    assert "bad_29" in str(info.value) and "bad_30" not in str(info.value)
+
+
+def test_non_leaf_label_is_an_error_saying_not_a_leaf(tmp_path: Path, tax: Taxonomy) -> None:
+    make_png(tmp_path / "a.png")
+    manifest = write_text(tmp_path / "m.csv", "path,label\na.png,particle\na.png,foreign_matter/residue\n")
+    with pytest.raises(UnknownLabelsError) as info:
+        read_manifest(manifest, tax)
+    assert info.value.not_leaf == {"particle", "foreign_matter/residue"}
+    assert "'particle' is not a leaf" in str(info.value)
+    assert "particle_metal" in str(info.value)  # suggests its children
+
+
+def test_missing_and_corrupt_files_are_listed_counted_and_skipped(tmp_path: Path, tax: Taxonomy) -> None:
+    make_png(tmp_path / "good.png")
+    (tmp_path / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    (tmp_path / "text.jpg").write_text("hello")
+    rows = (
+        "path,label\ngood.png,crack\nmissing1.png,crack\ncorrupt.png,dent\nmissing2.png,dent\ntext.jpg,dent\n"
+    )
+    manifest = write_text(tmp_path / "m.csv", rows)
+    result = read_manifest(manifest, tax)
+
+    assert [s.path.name for s in result.samples] == ["good.png"]
+    assert len(result.skipped) == 4
+    groups = result.skipped_by_reason()
+    assert groups == {
+        "missing file": ["missing1.png", "missing2.png"],
+        "unreadable image": ["corrupt.png", "text.jpg"],
+    }
+    report = result.report()
+    assert "Loaded 1 image(s)" in report and "Skipped 4" in report
+    assert "missing file: 2 (missing1.png, missing2.png)" in report
+    assert "unreadable image: 2" in report
+
+
+def test_without_verification_only_existence_is_checked(tmp_path: Path, tax: Taxonomy) -> None:
+    (tmp_path / "corrupt.png").write_bytes(b"garbage")
+    manifest = write_text(tmp_path / "m.csv", "path,label\ncorrupt.png,dent\ngone.png,dent\n")
+    result = read_manifest(manifest, tax, verify_images=False)
+    assert [s.path.name for s in result.samples] == ["corrupt.png"]
+    assert result.skipped[0][0] == "gone.png" and result.skipped[0][1].startswith("missing file")
+
+
+def test_bad_fields_skip_the_row_naming_the_row_number(tmp_path: Path, tax: Taxonomy) -> None:
+    for name in ("a", "b", "c", "d", "e"):
+        make_png(tmp_path / f"{name}.png")
+    text = (
+        "path,label,magnification,defect_bbox,defect_size_px,split\n"
+        "a.png,crack,abc,,,\n"
+        "b.png,crack,20,1 2 3,,\n"
+        "c.png,crack,20,,-4,\n"
+        "d.png,crack,20,,,holdout\n"
+        "e.png,crack,20.0x,0 0 3 3,4,\n"
+        ",crack,20,,,\n"
+    )
+    result = read_manifest(write_text(tmp_path / "m.csv", text), tax)
+    assert [s.path.name for s in result.samples] == ["e.png"]
+    reasons = dict(result.skipped)
+    assert "row 2" in reasons["a.png"] and "magnification 'abc'" in reasons["a.png"]
+    assert "row 3" in reasons["b.png"] and "defect_bbox" in reasons["b.png"]
+    assert "row 4" in reasons["c.png"] and "defect_size_px" in reasons["c.png"]
+    assert "row 5" in reasons["d.png"] and "split 'holdout'" in reasons["d.png"]
+    assert "row 7" in reasons[""] and "empty path" in reasons[""]
+    assert set(result.skipped_by_reason()) == {"bad row"}
+
+
+def test_missing_required_column_names_the_columns_found(tmp_path: Path, tax: Taxonomy) -> None:
+    manifest = write_text(tmp_path / "m.csv", "file,class\na.png,crack\n")
+    with pytest.raises(DataError, match=r"no 'path' or 'label' column \(columns found: file, class"):
+        read_manifest(manifest, tax)
+    with pytest.raises(DataError, match="manifest not found"):
+        read_manifest(tmp_path / "nope.csv", tax)
+
+
+def test_allow_unknown_false_skips_unknown_rows_with_a_reason(tmp_path: Path, tax: Taxonomy) -> None:
+    make_png(tmp_path / "a.png")
+    make_png(tmp_path / "b.png")
+    manifest = write_text(tmp_path / "m.csv", "path,label\na.png,crack\nb.png,unknown:odd\n")
+    result = read_manifest(manifest, tax, allow_unknown=False)
+    assert [s.label for s in result.samples] == ["crack"]
+    assert result.skipped[0][0] == "b.png" and "unknown:odd" in result.skipped[0][1]
+
+
+def test_image_folder_flat_nested_and_unknown(tmp_path: Path, tax: Taxonomy) -> None:
+    root = tmp_path / "data"
+    make_png(root / "scratch" / "s1.png")
+    make_png(root / "scratch" / "s2.PNG")
+    make_png(root / "foreign_matter" / "particle" / "fiber" / "f1.png")
+    Image.new("L", (4, 4), 3).save(root / "foreign_matter" / "particle" / "fiber" / "f2.tif")
+    make_png(root / "unknown_new_blob" / "u1.png")
+    make_png(root / "unknown" / "halo" / "u2.png")
+    make_png(root / "loose.png")
+    (root / "scratch" / "notes.txt").write_text("x")
+    (root / "scratch" / ".hidden.png").write_bytes(b"x")
+    (root / "dent").mkdir()
+    (root / "dent" / "broken.png").write_bytes(b"not a png")
+
+    result = read_image_folder(root, tax)
+    labels = sorted((s.path.name, s.label) for s in result.samples)
+    assert labels == [
+        ("f1.png", "fiber"),
+        ("f2.tif", "fiber"),
+        ("s1.png", "scratch"),
+        ("s2.PNG", "scratch"),
+        ("u1.png", "unknown:new_blob"),
+        ("u2.png", "unknown:halo"),
+    ]
+    assert all(s.source == str(root.resolve()) for s in result.samples)
+    skipped = dict(result.skipped)
+    assert set(skipped) == {"loose.png", "scratch/notes.txt", "dent/broken.png"}
+    assert skipped["dent/broken.png"].startswith("unreadable image")
+    assert skipped["loose.png"].startswith("not in a class folder")
+
+
+def test_image_folder_bad_class_folders_raise_with_all_names(tmp_path: Path, tax: Taxonomy) -> None:
+    make_png(tmp_path / "scratch" / "a.png")
+    make_png(tmp_path / "scratchs" / "b.png")
+    make_png(tmp_path / "scratchs" / "c.png")
+    make_png(tmp_path / "structural" / "d.png")
+    with pytest.raises(UnknownLabelsError) as info:
+        read_image_folder(tmp_path, tax)
+    assert info.value.labels == {"scratchs": 2, "structural": 1}
+    assert info.value.not_leaf == {"structural"}
+
+
+def test_load_data_concatenates_sources_and_reports_duplicates_once(tmp_path: Path, tax: Taxonomy) -> None:
+    shared = make_png(tmp_path / "set" / "crack" / "shared.png")
+    make_png(tmp_path / "set" / "crack" / "only_folder.png")
+    make_png(tmp_path / "export" / "new.png")
+    text = f"path,label\nnew.png,dent\n{shared},dent\n{shared},dent\n"
+    manifest = write_text(tmp_path / "export" / "export.csv", text)
+
+    result = load_data([tmp_path / "set", str(manifest)], tax)
+    names = [(s.path.name, s.label) for s in result.samples]
+    assert names == [("only_folder.png", "crack"), ("shared.png", "crack"), ("new.png", "dent")]
+    assert len(result.sources) == 2
+    dup = [(p, r) for p, r in result.skipped if r.startswith("duplicate")]
+    assert len(dup) == 2  # two repeats, each reported once
+    assert "different label" in dup[0][1] and "kept 'crack'" in dup[0][1]
+    assert result.skipped_by_reason().keys() == {"duplicate path with a different label"}
+
+
+def test_load_data_collects_bad_labels_across_sources(tmp_path: Path, tax: Taxonomy) -> None:
+    make_png(tmp_path / "folder" / "nonsense" / "a.png")
+    manifest = write_text(tmp_path / "m.csv", "path,label\nx.png,bogus\n")
+    with pytest.raises(UnknownLabelsError) as info:
+        load_data([manifest, tmp_path / "folder"], tax)
+    assert info.value.labels == {"bogus": 1, "nonsense": 1}
+    with pytest.raises(DataError, match="data source not found"):
+        load_data(tmp_path / "nothing_here", tax)
+    (tmp_path / "data.txt").write_text("x")
+    with pytest.raises(DataError, match=r"not a \.csv manifest"):
+        load_data(tmp_path / "data.txt", tax)
+
+
+def test_write_read_round_trip(tmp_path: Path, tax: Taxonomy) -> None:
+    inside = make_png(tmp_path / "out" / "imgs" / "a.png").resolve()
+    outside = make_png(tmp_path / "other" / "b.png").resolve()
+    samples = [
+        Sample(
+            inside, "scratch", magnification=20.0, defect_bbox=(1, 2, 3, 4), defect_size_px=2.5, split="train"
+        ),
+        Sample(outside, "unknown:blob", magnification=2.5, split="test"),
+    ]
+    path = write_manifest(samples, tmp_path / "out" / "sub" / ".." / "manifest.csv")
+    assert path == (tmp_path / "out" / "manifest.csv").resolve()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "path,label,magnification,defect_bbox,defect_size_px,split"
+    assert lines[1] == "imgs/a.png,scratch,20,1 2 3 4,2.5,train"
+    assert lines[2] == f"{outside.as_posix()},unknown:blob,2.5,,,test"
+
+    back = read_manifest(path, tax)
+    assert back.skipped == []
+    strip = [
+        (s.path, s.label, s.magnification, s.defect_bbox, s.defect_size_px, s.split) for s in back.samples
+    ]
+    assert strip == [
+        (s.path, s.label, s.magnification, s.defect_bbox, s.defect_size_px, s.split) for s in samples
+    ]
+
+
+def test_write_only_columns_with_values(tmp_path: Path) -> None:
+    img = make_png(tmp_path / "a.png").resolve()
+    path = write_manifest([Sample(img, "crack"), Sample(img, "dent", split="val")], tmp_path / "m.csv")
+    assert path.read_text().splitlines() == ["path,label,split", "a.png,crack,", "a.png,dent,val"]
+
+
+def test_content_hash_matches_sha256(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 5000
+    (tmp_path / "f.bin").write_bytes(data)
+    assert content_hash(tmp_path / "f.bin") == hashlib.sha256(data).hexdigest()
+
+
+def test_report_lists_first_paths_and_counts_more() -> None:
+    result = LoadResult(samples=[], skipped=[(f"m{i}.png", "missing file: x") for i in range(8)])
+    report = result.report()
+    assert "missing file: 8 (m0.png, m1.png, m2.png, m3.png, m4.png, ... and 3 more)" in report
