@@ -107,7 +107,7 @@ class TrainConfig:
                 except (ValueError, TypeError) as exc:
                     raise ConfigError(f"{source}: in '{key}': {exc}") from exc
             else:
-                values[key] = value
+                values[key] = _coerce_float(key, value, source) if key in _FLOAT_KEYS else value
         try:
             cfg = cls(**values)
         except TypeError as exc:
@@ -140,6 +140,19 @@ class TrainConfig:
         if bad:
             shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in bad)
             raise ConfigError(f"{source}: invalid value(s): {shown}")
+
+
+_FLOAT_KEYS = frozenset({"lr", "backbone_lr_scale", "weight_decay", "warmup_epochs", "min_lr"})
+
+
+def _coerce_float(key: str, value: Any, source: str) -> Any:
+    """YAML 1.1 reads ``3e-4`` (no dot) as a string; accept it as the number it obviously is."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"{source}: '{key}' must be a number, got {value!r}") from None
+    return value
 
 
 def _parse_override(item: str) -> tuple[list[str], Any]:

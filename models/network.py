@@ -264,6 +264,13 @@ def _backbone_kwargs(config: NetworkConfig) -> dict[str, Any]:
     return {**config.backbone_kwargs, "num_classes": 0}
 
 
+def _short(exc: BaseException, max_lines: int = 4) -> str:
+    """The first lines of an exception message (torch lists every mismatched tensor)."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    more = len(lines) - max_lines
+    return "\n".join(lines[:max_lines]) + (f"\n... ({more} more lines)" if more > 0 else "")
+
+
 def _create_backbone(config: NetworkConfig, *, load_pretrained: bool) -> nn.Module:
     """Create the timm backbone, with weights from ``pretrained_file`` or the hub when asked."""
     _check_name(config)
@@ -282,7 +289,7 @@ def _create_backbone(config: NetworkConfig, *, load_pretrained: bool) -> nn.Modu
             )
         except Exception as exc:  # timm/torch raise many types here; give the user one clear message
             raise RuntimeError(
-                f"could not load weights from {path} into backbone {config.backbone!r}: {exc}"
+                f"could not load weights from {path} into backbone {config.backbone!r}: {_short(exc)}"
             ) from exc
     if load_pretrained and config.pretrained:
         try:

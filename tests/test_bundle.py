@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_tiny_bundle, write_image
+from conftest import write_image
 
 from models.bundle import BundleError, load_bundle, read_manifest, update_manifest
 from models.predictor import Predictor
@@ -153,7 +153,7 @@ def test_archive_without_manifest_is_refused(tmp_path):
     z = tmp_path / "x.zip"
     with zipfile.ZipFile(z, "w") as zf:
         zf.writestr("weights.safetensors", b"abc")
-    with pytest.raises(BundleError, match="archive has no manifest.json"):
+    with pytest.raises(BundleError, match=r"archive has no manifest\.json"):
         load_bundle(z)
 
 

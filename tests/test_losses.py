@@ -36,7 +36,9 @@ def _confident(tax: Taxonomy, rows: list[list[int]], scale: float = 4.0) -> list
     return levels
 
 
-def _grads(loss_fn: HierarchicalLoss, levels: list[torch.Tensor], targets: torch.Tensor) -> list[torch.Tensor]:
+def _grads(
+    loss_fn: HierarchicalLoss, levels: list[torch.Tensor], targets: torch.Tensor
+) -> list[torch.Tensor]:
     total, _ = loss_fn(levels, targets)
     return list(torch.autograd.grad(total, levels))
 
@@ -108,7 +110,9 @@ def test_flat_loss_depends_on_leaf_level_only(tax: Taxonomy) -> None:
 def test_layer_loss_is_weighted_sum_of_level_ce(tax: Taxonomy) -> None:
     levels, targets = _inconsistent_batch(tax)
     weights = [0.5, 0.25, 2.0]
-    total, parts = HierarchicalLoss(LossConfig(kind="layer", level_weights=weights), tax.masks)(levels, targets)
+    total, parts = HierarchicalLoss(LossConfig(kind="layer", level_weights=weights), tax.masks)(
+        levels, targets
+    )
     ces = [F.cross_entropy(out, targets[:, k]) for k, out in enumerate(levels)]
     torch.testing.assert_close(total, sum(w * c for w, c in zip(weights, ces, strict=True)))
     for k, ce in enumerate(ces):
@@ -155,7 +159,8 @@ def test_penalty_values_follow_gao(tax: Taxonomy) -> None:
         tax.level_indices("particle_metal"),  # consistent, correct
         tax.level_indices("crack"),  # consistent but wrong leaf (sibling): D = 0
         scratch[:2] + [stain_leaf],  # inconsistent, leaf wrong: 3 - 1
-        scratch[:1] + [tax.level_indices("bubble")[1], stain_leaf],  # subgroup and leaf wrong, D at l=2: 9 - 1
+        # subgroup and leaf wrong, D at l=2: 9 - 1
+        scratch[:1] + [tax.level_indices("bubble")[1], stain_leaf],
     ]
     targets = _targets(tax, ["particle_metal", "scratch", "scratch", "scratch"])
     loss_fn = HierarchicalLoss(LossConfig(dependence_penalty=3.0), tax.masks)
@@ -176,7 +181,9 @@ def test_consistent_and_correct_gives_layer_loss(tax: Taxonomy, mode: str) -> No
     _, parts = hier_fn(levels, targets)
     assert parts["dependence"] == 0.0
     assert parts["dependence_raw"] == 0.0
-    for g_layer, g_hier in zip(_grads(layer_fn, levels, targets), _grads(hier_fn, levels, targets), strict=True):
+    for g_layer, g_hier in zip(
+        _grads(layer_fn, levels, targets), _grads(hier_fn, levels, targets), strict=True
+    ):
         assert torch.equal(g_layer, g_hier)
 
 

@@ -88,7 +88,7 @@ def test_heatmaps_cbam_and_gradcam(tmp_path, taxonomy):
         (pred,) = predictor.predict([img], heatmaps=True)
         assert pred.heatmap_kind == kind, family
         assert pred.heatmap.shape == (64, 64)
-        assert 0.0 <= pred.heatmap.min() and pred.heatmap.max() <= 1.0
+        assert pred.heatmap.min() >= 0.0 and pred.heatmap.max() <= 1.0
         hm, k = predictor.heatmap(img)
         assert k == kind and hm.shape == (64, 64)
         if kind == "gradcam":  # explaining another leaf gives another map

@@ -1,0 +1,175 @@
+"""Training, resume, evaluation and the grid, end to end on tiny data and tiny models."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from safetensors.torch import load_file
+
+from models.cli import main as cli_main
+from models.config import ConfigError, load_config
+
+TINY_SETS = [
+    "network.backbone=convnext_tiny",
+    'network.backbone_kwargs={"depths": [1, 1, 1, 1], "dims": [8, 16, 32, 64]}',
+    "network.head_dim=16",
+    "input_size=32",
+    "batch_size=8",
+    "num_workers=0",
+    "epochs=2",
+    "max_steps_per_epoch=3",
+    "precision=fp32",
+]
+
+
+def _tiny_dataset(root: Path, taxonomy, per_class: int = 4) -> Path:
+    """Each leaf gets its own colour; rows split 2 train / 1 val / 1 test."""
+    rng = np.random.default_rng(0)
+    rows = ["path,label,split"]
+    for i, leaf in enumerate(taxonomy.leaves):
+        colour = np.array([(i * 53) % 255, (i * 97) % 255, (i * 151) % 255], dtype=np.float32)
+        for j in range(per_class):
+            arr = np.clip(colour + rng.normal(0, 20, (24, 24, 3)), 0, 255).astype(np.uint8)
+            p = root / "img" / f"{leaf}_{j}.png"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(arr).save(p)
+            split = "train" if j < per_class - 2 else ("val" if j == per_class - 2 else "test")
+            rows.append(f"img/{p.name},{leaf},{split}")
+    manifest = root / "manifest.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    return manifest
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory, taxonomy) -> Path:
+    return _tiny_dataset(tmp_path_factory.mktemp("data"), taxonomy)
+
+
+def _train(out: Path, data: Path, *extra: str) -> int:
+    args = ["train", "--data", str(data), "--out", str(out), "--no-progress"]
+    for s in [*TINY_SETS, *extra]:
+        args += ["--set", s]
+    return cli_main(args)
+
+
+def test_config_refuses_unknown_keys_and_bad_values(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("epochs: 3\nnetwork:\n  backbone: resnet50\n  colour: red\n")
+    with pytest.raises(ConfigError, match="colour"):
+        load_config(cfg)
+    cfg.write_text("epochs: 3\nlearning_rate: 0.1\n")
+    with pytest.raises(ConfigError, match="unknown key.*learning_rate"):
+        load_config(cfg)
+    with pytest.raises(ConfigError, match="epochs=0"):
+        load_config(None, ["epochs=0"])
+    cfg.write_text("epochs: [3\n")
+    with pytest.raises(ConfigError, match="line"):
+        load_config(cfg)
+    good, _ = load_config(None, ["network.backbone=resnet50", "network.cbam=true", "lr=3e-4"])
+    assert good.network.backbone == "resnet50" and good.network.cbam is True and good.lr == 3e-4
+
+
+def test_train_writes_bundle_history_and_checkpoint(tmp_path, dataset, taxonomy):
+    out = tmp_path / "run"
+    assert _train(out, dataset) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["train"]["n_train"] == 36 and m["train"]["n_val"] == 18
+    assert len(m["train"]["data_hash"]) == 64
+    assert m["train"]["config"]["network"]["backbone"] == "convnext_tiny"
+    assert m["metrics"]["split"] == "val" and 0.0 <= m["metrics"]["top1"] <= 1.0
+    assert m["input_size"] == [3, 32, 32]
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert {"train_loss", "val_top1", "lr", "seconds", "peak_mem_mb"} <= set(rows[0])
+    assert (out / "checkpoint" / "state.safetensors").exists()
+    # the bundle predicts
+    rc = cli_main(["predict", str(out), str(dataset.parent / "img" / "scratch_0.png"), "--json"])
+    assert rc == 0
+
+
+def test_training_is_deterministic_and_resume_continues_exactly(tmp_path, dataset):
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert _train(full, dataset) == 0
+    assert _train(part, dataset) == 0
+    # same seed, same data: same weights
+    a, b = load_file(str(full / "checkpoint" / "state.safetensors")), load_file(str(part / "checkpoint" / "state.safetensors"))
+    assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a if k.startswith("model."))
+
+    # interrupted right after epoch 1 was checkpointed, then resumed: identical to the uninterrupted run
+    interrupted = tmp_path / "interrupted"
+    import models.train as train_mod
+
+    calls = {"n": 0}
+    real = train_mod.save_checkpoint
+
+    def crash_after_first(*args, **kwargs):
+        real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt
+
+    train_mod.save_checkpoint = crash_after_first
+    try:
+        assert _train(interrupted, dataset) == 130
+    finally:
+        train_mod.save_checkpoint = real
+    assert len(list(csv.DictReader((interrupted / "metrics.csv").open()))) == 1
+    assert cli_main(["train", "--data", str(dataset), "--out", str(interrupted), "--no-progress", "--resume",
+                     *sum((["--set", s] for s in TINY_SETS), [])]) == 0
+    c = load_file(str(interrupted / "checkpoint" / "state.safetensors"))
+    assert all(np.array_equal(a[k].numpy(), c[k].numpy()) for k in a if k.startswith("model."))
+    assert len(list(csv.DictReader((interrupted / "metrics.csv").open()))) == 2
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path, dataset, capsys):
+    rc = cli_main(["train", "--data", str(dataset), "--out", str(tmp_path / "empty"), "--resume"])
+    assert rc == 2 and "no checkpoint" in capsys.readouterr().err
+
+
+def test_unknown_labels_stop_training(tmp_path, dataset, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(dataset.read_text().replace(",scratch,", ",scrach,", 1).replace("img/", str(dataset.parent / "img") + "/"))
+    rc = _train(tmp_path / "x", bad)
+    assert rc == 2 and "scrach" in capsys.readouterr().err
+
+
+def test_evaluate_writes_contract_metrics(tmp_path, dataset):
+    out = tmp_path / "run"
+    assert _train(out, dataset, "epochs=1") == 0
+    ev = tmp_path / "eval"
+    assert cli_main(["evaluate", str(out), "--data", str(dataset), "--out", str(ev)]) == 0
+    metrics = json.loads((ev / "metrics.json").read_text())
+    for key in ("n", "top1", "top2", "top3", "top4", "top5", "level_top1", "hier_precision", "hier_recall",
+                "hier_f1", "mistake_severity", "ece", "aurc", "per_class"):
+        assert key in metrics, key
+    assert metrics["n"] == 18  # the test split only
+    assert len(metrics["level_top1"]) == 3
+    assert metrics["top1"] <= metrics["top3"] <= metrics["top5"]
+    for name in ("confusion_matrix.png", "confusion_matrix.csv", "reliability.png", "risk_coverage.png", "report.md"):
+        assert (ev / name).stat().st_size > 0, name
+
+
+def test_grid_tiny_writes_table(tmp_path, dataset):
+    out = tmp_path / "grid"
+    rc = cli_main(["grid", "--data", str(dataset), "--out", str(out), "--tiny",
+                   "--backbones", "convnext_tiny", "resnet50+cbam", "--frameworks", "flat", "hier-shared",
+                   "--set", "input_size=32"])
+    assert rc == 0
+    rows = list(csv.DictReader((out / "grid.csv").open()))
+    assert [(r["backbone"], r["framework"]) for r in rows] == [
+        ("convnext_tiny", "flat"), ("convnext_tiny", "hier-shared"),
+        ("resnet50+cbam", "flat"), ("resnet50+cbam", "hier-shared")]
+    for r in rows:
+        assert r["status"] == "ok"
+        assert 0 <= float(r["top1"]) <= float(r["top5"]) <= 1
+        assert float(r["params_m"]) > 0 and float(r["weights_mb"]) > 0 and float(r["sec_per_epoch"]) > 0
+    # CBAM adds parameters to the same backbone
+    cbam_manifest = json.loads((out / "resnet50_cbam__flat" / "bundle" / "manifest.json").read_text())
+    assert cbam_manifest["network"]["cbam"] is True
+    md = (out / "grid.md").read_text()
+    assert md.startswith("| backbone | framework | top1") and md.count("\n") == 6
