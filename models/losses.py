@@ -138,6 +138,11 @@ class LossConfig:
         return cls(**dict(d))
 
 
+def _loss_dtype(t: Tensor) -> torch.dtype:
+    """float32 for half-precision outputs (AMP), the outputs' own dtype otherwise."""
+    return torch.promote_types(t.dtype, torch.float32)
+
+
 def level_weights_at(config: LossConfig, num_levels: int, epoch: int, total_epochs: int) -> list[float]:
     """Level weights for ``epoch`` (0-based) of ``total_epochs`` (see the module docstring).
 
@@ -217,14 +222,13 @@ class HierarchicalLoss(nn.Module):
         p = self.config.dependence_penalty
         with torch.no_grad():
             preds = [out.argmax(dim=-1) for out in levels]
-            pens = [torch.zeros_like(levels[0][:, 0])]
+            dtype = _loss_dtype(levels[0])
+            pens = [torch.zeros(levels[0].shape[0], dtype=dtype, device=levels[0].device)]
             for lvl in range(1, self.num_levels):
                 inconsistent = ~self._mask(lvl - 1)[preds[lvl - 1], preds[lvl]]
                 wrong_prev = preds[lvl - 1] != targets[:, lvl - 1]
                 wrong_curr = preds[lvl] != targets[:, lvl]
-                exponent = (inconsistent & wrong_prev).to(levels[lvl].dtype) + (inconsistent & wrong_curr).to(
-                    levels[lvl].dtype
-                )
+                exponent = (inconsistent & wrong_prev).to(dtype) + (inconsistent & wrong_curr).to(dtype)
                 pens.append(torch.pow(torch.full_like(exponent, p), exponent) - 1.0)
         return pens
 
@@ -264,12 +268,13 @@ class HierarchicalLoss(nn.Module):
         self._check(levels, targets, sample_weight)
         cfg = self.config
         targets = targets.long()
+        dtype = _loss_dtype(levels[0])
         if sample_weight is None:
-            sw = torch.ones_like(levels[0][:, 0])
+            sw = torch.ones(levels[0].shape[0], dtype=dtype, device=levels[0].device)
         else:
             if bool((sample_weight < 0).any()):
                 raise ValueError("sample_weight must be non-negative")
-            sw = sample_weight.to(device=levels[0].device, dtype=levels[0].dtype)
+            sw = sample_weight.to(device=levels[0].device, dtype=dtype)
         denom = sw.sum().clamp_min(torch.finfo(sw.dtype).tiny)
 
         def mean(per_sample: Tensor) -> Tensor:

@@ -296,7 +296,7 @@ def _create_backbone(config: NetworkConfig, *, load_pretrained: bool) -> nn.Modu
             return timm.create_model(config.backbone, pretrained=True, **kwargs)
         except Exception as exc:
             raise RuntimeError(
-                f"could not get pretrained weights for {config.backbone!r} from the timm hub ({exc}); "
+                f"could not get pretrained weights for {config.backbone!r} from the timm hub ({_short(exc)}); "
                 "offline, set pretrained_file to a local .safetensors file"
             ) from exc
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fractions
+import json
 from pathlib import Path
 
 import numpy as np
@@ -232,7 +233,8 @@ def test_state_dict_round_trip_without_weights(tax: Taxonomy) -> None:
     with pytest.raises(FileNotFoundError, match="nonexistent"):
         build_network(cfg, tax)
     net = build_network(cfg, tax, load_pretrained=False).eval()
-    twin = build_network(NetworkConfig.from_dict(cfg.to_dict()), tax, load_pretrained=False).eval()
+    saved = json.loads(json.dumps(cfg.to_dict()))  # as stored in a bundle's manifest.json
+    twin = build_network(NetworkConfig.from_dict(saved), tax, load_pretrained=False).eval()
     twin.load_state_dict(net.state_dict(), strict=True)
     x = _input("resnet_cbam")
     with torch.no_grad():

@@ -197,10 +197,12 @@ class RadialShape:
         probe = np.linspace(0, TAU, 90, endpoint=False, dtype=F32)
         self._rmax = float(self._rel(probe).max())
 
-    def _rel(self, phi: np.ndarray) -> np.ndarray:
+    def _rel(self, phi_in: np.ndarray) -> np.ndarray:
+        shape = np.shape(phi_in)
+        phi = np.ravel(phi_in).astype(F32)
         smooth = 1.0 + (self.amps[:, None] * np.cos(self.k[:, None] * phi[None] + self.phases[:, None])).sum(0)
         if self.angular <= 0.0:
-            return smooth.astype(F32)
+            return smooth.astype(F32).reshape(shape)
         th, rr = self.poly_theta, self.poly_r
         idx = np.searchsorted(th, np.mod(phi, TAU)) - 1  # -1 wraps to the last vertex
         i0 = np.mod(idx, th.size)
@@ -212,7 +214,7 @@ class RadialShape:
         denom = dx * ey - dy * ex
         denom = np.where(np.abs(denom) < 1e-6, 1e-6, denom)
         poly = (p0x * p1y - p0y * p1x) / denom
-        return lerp(smooth, np.clip(poly, 0.2, 2.0), self.angular).astype(F32)
+        return lerp(smooth, np.clip(poly, 0.2, 2.0), self.angular).astype(F32).reshape(shape)
 
     @property
     def extent(self) -> float:
@@ -390,19 +392,19 @@ def _sample_table(
 # ---------------------------------------------------------------------------- particles
 PARTICLE: dict[str, dict[str, tuple[float, float]]] = {
     "particle_metal": {
-        "size": (6, 40), "n": (1, 1.4), "elong": (1, 1.8), "curv": (0, 0.3), "angular": (0.25, 0.6),
+        "size": (8, 40), "n": (1, 1.4), "elong": (1, 1.8), "curv": (0, 0.3), "angular": (0.25, 0.6),
         "irregular": (0.05, 0.25), "soft": (0, 0.05), "lum": (0.5, 0.95), "opacity": (0.85, 1),
         "hue": (0.06, 0.14), "sat": (0, 0.15), "highlight": (0.5, 1), "rim": (0.05, 0.3),
         "shadow": (0.25, 0.6), "texture": (0.05, 0.25), "translucent": (0, 0.12),
     },
     "particle_organic": {
-        "size": (8, 50), "n": (1, 1.4), "elong": (1, 2.2), "curv": (0, 0.3), "angular": (0, 0.25),
+        "size": (10, 50), "n": (1, 1.4), "elong": (1, 2.2), "curv": (0, 0.3), "angular": (0, 0.25),
         "irregular": (0.15, 0.4), "soft": (0.08, 0.3), "lum": (0.06, 0.4), "opacity": (0.6, 0.95),
         "hue": (0.04, 0.11), "sat": (0.3, 0.75), "highlight": (0, 0.25), "rim": (0, 0.15),
         "shadow": (0, 0.3), "texture": (0.3, 0.75), "translucent": (0.1, 0.4),
     },
     "particle_glass": {
-        "size": (8, 45), "n": (1, 1.4), "elong": (1, 2.2), "curv": (0, 0.2), "angular": (0.65, 1),
+        "size": (10, 45), "n": (1, 1.4), "elong": (1, 2.2), "curv": (0, 0.2), "angular": (0.65, 1),
         "irregular": (0.1, 0.35), "soft": (0, 0.05), "lum": (0.5, 0.85), "opacity": (0.35, 0.7),
         "hue": (0.42, 0.58), "sat": (0, 0.15), "highlight": (0.15, 0.5), "rim": (0.5, 1),
         "shadow": (0, 0.25), "texture": (0, 0.12), "translucent": (0.6, 0.9),
@@ -414,10 +416,10 @@ PARTICLE: dict[str, dict[str, tuple[float, float]]] = {
         "shadow": (0.1, 0.5), "texture": (0, 0.4), "translucent": (0, 0.4),
     },
     "fiber": {
-        "size": (60, 300), "n": (1, 1.4), "elong": (14, 50), "curv": (0.4, 1.4), "angular": (0, 0.3),
-        "irregular": (0.05, 0.3), "soft": (0.02, 0.2), "lum": (0.1, 0.7), "opacity": (0.55, 0.95),
+        "size": (70, 300), "n": (1, 1.4), "elong": (10, 35), "curv": (0.4, 1.4), "angular": (0, 0.3),
+        "irregular": (0.05, 0.3), "soft": (0.02, 0.2), "lum": (0.05, 0.55), "opacity": (0.65, 0.95),
         "hue": (0, 1), "sat": (0, 0.45), "highlight": (0, 0.35), "rim": (0, 0.3),
-        "shadow": (0, 0.3), "texture": (0.1, 0.4), "translucent": (0.1, 0.5),
+        "shadow": (0, 0.3), "texture": (0.1, 0.4), "translucent": (0.05, 0.35),
     },
 }  # fmt: skip
 
@@ -504,7 +506,7 @@ class ParticleDefect(Defect):
             spread = p["size"] / 4.5
             for i in range(n):
                 cx, cy = (0.0, 0.0) if i == 0 else rng.normal(0.0, spread, 2)
-                r = p["size"] * rng.uniform(0.03, 0.11) * (1.6 if i == 0 else 1.0)
+                r = p["size"] * rng.uniform(0.04, 0.12) * (1.5 if i == 0 else 1.0)
                 self.shapes.append(
                     RadialShape(rng, cx=cx, cy=cy, radius=r, elong=rng.uniform(1, p["elong"]),
                                 irregular=p["irregular"], angular=p["angular"])
@@ -540,19 +542,19 @@ class ParticleDefect(Defect):
 RESIDUE: dict[str, dict[str, tuple[float, float]]] = {
     "pi_residue": {
         "size": (30, 160), "irregular": (0.2, 0.5), "edge": (0.3, 0.65), "opacity": (0.15, 0.4),
-        "hue": (0.1, 0.17), "sat": (0.25, 0.55), "lum": (0.55, 0.85), "fringes": (0.4, 0.85),
-        "freq": (2.5, 6), "rainbow": (0.15, 0.45), "ring": (0, 0.25), "mottle": (0.1, 0.35),
+        "hue": (0.1, 0.17), "sat": (0.25, 0.55), "lum": (0.55, 0.85), "fringes": (0.25, 0.6),
+        "freq": (2, 5), "rainbow": (0.15, 0.45), "ring": (0, 0.25), "mottle": (0.1, 0.35),
         "elong": (1, 2.2), "satellites": (0, 0.3),
     },
     "photoresist_residue": {
-        "size": (30, 160), "irregular": (0.1, 0.4), "edge": (0.7, 1), "opacity": (0.3, 0.6),
+        "size": (30, 160), "irregular": (0.1, 0.4), "edge": (0.7, 1), "opacity": (0.35, 0.65),
         "hue": (0.0, 0.08), "sat": (0.45, 0.85), "lum": (0.4, 0.75), "fringes": (0, 0.25),
         "freq": (1, 3), "rainbow": (0, 0.15), "ring": (0.1, 0.35), "mottle": (0.05, 0.3),
         "elong": (1, 2.5), "satellites": (0, 0.3),
     },
     "lc_stain": {
-        "size": (50, 260), "irregular": (0.3, 0.6), "edge": (0, 0.3), "opacity": (0.1, 0.3),
-        "hue": (0, 1), "sat": (0.2, 0.5), "lum": (0.5, 0.9), "fringes": (0.35, 0.75),
+        "size": (40, 220), "irregular": (0.3, 0.6), "edge": (0, 0.3), "opacity": (0.1, 0.3),
+        "hue": (0, 1), "sat": (0.2, 0.5), "lum": (0.5, 0.9), "fringes": (0.2, 0.5),
         "freq": (1.5, 4), "rainbow": (0.65, 1), "ring": (0, 0.2), "mottle": (0.35, 0.75),
         "elong": (1, 2.5), "satellites": (0.2, 0.6),
     },
@@ -578,7 +580,7 @@ class FilmPatch:
         self.tint = hsv(p["hue"], p["sat"], p["lum"])
         self.noise = ValueNoise(rng, max(2.0, size / 5.0))
         self.phase0 = float(rng.uniform(0, TAU))
-        self.ring_w = float(rng.uniform(0.05, 0.13)) * r
+        self.ring_w = float(rng.uniform(0.05, 0.13) + 0.04 * p["ring"]) * r
         self.hue_phase = np.array([0.0, TAU / 3, 2 * TAU / 3], F32) * F32(p["rainbow"])
 
     def paint(self, ctx: Ctx, img: np.ndarray) -> None:
@@ -599,12 +601,12 @@ class FilmPatch:
         # interference fringes (rainbow = phase-shifted channels)
         phase = TAU * F32(p["freq"]) * thick + F32(self.phase0)
         fringe = np.cos(phase[..., None] + self.hue_phase)
-        crop += F32(p["fringes"] * 0.22) * fringe * m[..., None]
+        crop += F32(p["fringes"] * 0.2) * fringe * m[..., None]
         # the dried edge: a darker band just inside the outline plus a faint bright line outside
         band = m * np.clip(1.0 - sd / self.ring_w, 0.0, 1.0)
         out = np.clip(1.0 + sd / (self.ring_w * 0.6 + ctx.s), 0.0, 1.0) * (1.0 - m)
-        crop *= 1.0 - (F32(p["ring"] * 0.6) * band)[..., None]
-        crop += (F32(p["ring"] * 0.12) * out)[..., None]
+        crop *= 1.0 - (F32(p["ring"] * 0.7) * band)[..., None]
+        crop += (F32(p["ring"] * 0.2) * out)[..., None]
         _mark(ctx, win, m)
 
 
@@ -635,8 +637,8 @@ class ResidueDefect(Defect):
 # ---------------------------------------------------------------------------- mechanical
 MECHANICAL: dict[str, dict[str, tuple[float, float]]] = {
     "scratch": {
-        "length": (90, 450), "lines": (1, 2.4), "width": (1.2, 4.5), "jagged": (0, 0.12),
-        "branching": (0, 0.1), "curve": (0, 0.3), "spacing": (3, 15), "contrast": (0.3, 0.7),
+        "length": (90, 450), "lines": (1, 2.4), "width": (1.5, 5), "jagged": (0, 0.12),
+        "branching": (0, 0.1), "curve": (0, 0.3), "spacing": (3, 15), "contrast": (0.35, 0.75),
         "bright": (0.2, 0.8), "halo": (0, 0.4), "edge": (0, 0.08), "chips": (0, 0.1), "dent": (0, 0.05),
     },
     "crack": {
@@ -650,13 +652,13 @@ MECHANICAL: dict[str, dict[str, tuple[float, float]]] = {
         "bright": (0, 0.4), "halo": (0.1, 0.6), "edge": (1, 1), "chips": (0.8, 1), "dent": (0, 0.05),
     },
     "dent": {
-        "length": (12, 70), "lines": (0, 0.9), "width": (1, 3), "jagged": (0, 0.3),
-        "branching": (0, 0.3), "curve": (0, 0.3), "spacing": (3, 15), "contrast": (0.2, 0.5),
+        "length": (14, 70), "lines": (0, 0.9), "width": (1, 3), "jagged": (0, 0.3),
+        "branching": (0, 0.3), "curve": (0, 0.3), "spacing": (3, 15), "contrast": (0.35, 0.75),
         "bright": (0.3, 0.7), "halo": (0, 0.3), "edge": (0, 0.06), "chips": (0, 0.05), "dent": (0.8, 1),
     },
     "rubbing_scratch": {
         "length": (100, 500), "lines": (4, 14), "width": (0.5, 1.8), "jagged": (0, 0.06),
-        "branching": (0, 0.05), "curve": (0, 0.1), "spacing": (2.5, 10), "contrast": (0.1, 0.38),
+        "branching": (0, 0.05), "curve": (0, 0.1), "spacing": (2.5, 10), "contrast": (0.15, 0.45),
         "bright": (0.3, 0.9), "halo": (0, 0.2), "edge": (0, 0.03), "chips": (0, 0.03), "dent": (0, 0.03),
     },
 }  # fmt: skip
@@ -678,12 +680,14 @@ class MechanicalDefect(Defect):
         heading = float(rng.uniform(0, TAU))
         self.strokes: list[Stroke] = []
         n_lines = int(math.floor(p["lines"] + rng.random() * 0.5))
-        has_chips = rng.random() < p["chips"]
-        has_dent = rng.random() < p["dent"]
+        if kind in ("scratch", "crack", "rubbing_scratch"):
+            n_lines = max(1, n_lines)  # a leaf's own component is always there
+        has_chips = kind == "edge_chipping" or rng.random() < p["chips"]
+        has_dent = kind == "dent" or rng.random() < p["dent"]
         self.chips: list[RadialShape] = []
         self.dent_r = 0.0
         if has_chips or rng.random() < p["edge"]:
-            offset = 0.0 if has_chips else rng.choice([-1, 1]) * rng.uniform(0.2, 0.8) * p["length"]
+            offset = 0.0 if has_chips else rng.uniform(0.2, 0.8) * p["length"] + 10.0  # the defect is on the glass
             self.edge = GlassEdge(rng, offset=float(offset))
         if has_chips and self.edge is not None:
             along = self.edge.angle + math.pi / 2
@@ -746,7 +750,7 @@ class MechanicalDefect(Defect):
         uc, vc = ctx.to_pattern(0.0, 0.0)
         du, dv = u - uc, v - vc
         q = np.clip(1.0 - (du * du + dv * dv) / self.dent_r**2, 0.0, 1.0)
-        f = 1.0 - F32(0.12 * self.dent_depth) * q
+        f = 1.0 - F32(0.2 * self.dent_depth) * q
         return uc + du * f, vc + dv * f
 
     def overlay(self, ctx: Ctx, img: np.ndarray) -> None:
@@ -782,10 +786,10 @@ class MechanicalDefect(Defect):
         c0 = self.chips[0]
         rho = np.hypot(x - c0.cx, y - c0.cy)
         noise = self.noise(x, y)
-        shell = 0.5 + 0.5 * np.cos(TAU * rho / self.ring_wl + 3.0 * noise)
-        surface = F32(self.chip_lum) * (0.7 + 0.5 * shell) * (0.85 + 0.3 * noise)
+        shell = 0.5 + 0.5 * np.cos(TAU * rho / self.ring_wl + 7.0 * noise)
+        surface = F32(self.chip_lum) * (0.8 + 0.3 * shell) * (0.8 + 0.4 * noise)
         crop = img[win]
-        crop[:] = lerp(crop, (surface[..., None] * np.array([0.92, 0.95, 1.0], F32)), m[..., None])
+        crop[:] = lerp(crop, (surface[..., None] * np.array([0.92, 0.95, 1.0], F32)), (0.85 * m)[..., None])
         rim = np.clip(1.0 - np.abs(sd) / (1.2 * ctx.s + 1.0), 0.0, 1.0) * inside_glass
         crop *= 1.0 - (F32(0.5 * self.p["contrast"] + 0.2) * rim)[..., None]
         _mark(ctx, win, np.maximum(m, rim))
@@ -1283,5 +1287,5 @@ def make_defect(
         defect = cls(proto, rng, params)
         defect.kind = kind
         if family != "mechanical" and rng.random() < 0.06 * difficulty:
-            defect.edge = GlassEdge(rng, offset=float(rng.choice([-1, 1]) * rng.uniform(0.6, 1.5) * defect.extent_um + 20))
+            defect.edge = GlassEdge(rng, offset=float(rng.uniform(0.6, 1.5) * defect.extent_um / 2 + rng.uniform(40, 120)))
     return defect
