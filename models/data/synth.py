@@ -66,7 +66,14 @@ DIFFICULTY = 0.5
 UNKNOWN_TYPES: list[str] = list(UNKNOWN_BUILDERS)
 """Defect types outside the demo taxonomy, used for ``unknown:<name>`` samples (in this order)."""
 
-MANIFEST_COLUMNS: tuple[str, ...] = ("path", "label", "magnification", "defect_bbox", "defect_size_px", "split")
+MANIFEST_COLUMNS: tuple[str, ...] = (
+    "path",
+    "label",
+    "magnification",
+    "defect_bbox",
+    "defect_size_px",
+    "split",
+)
 UNKNOWN_PREFIX = "unknown:"
 SPLIT_NAMES: tuple[str, str, str] = ("train", "val", "test")
 _FOOTPRINT_THRESHOLD = 0.15
@@ -217,7 +224,9 @@ def pattern_layers(ctx: Ctx, u: np.ndarray, v: np.ndarray) -> dict[str, np.ndarr
     if pat.slit_pitch > 0:
         fade = math.exp(-((2.2 * s / pat.slit_pitch) ** 2))  # slits below the resolution wash out
         phase = (lu + np.abs(dv) * math.tan(pat.slit_angle)) / pat.slit_pitch
-        layers["slit"] = (F32(pat.slit_contrast * fade) * (0.5 + 0.5 * np.cos(2 * math.pi * phase))).astype(F32)
+        layers["slit"] = (F32(pat.slit_contrast * fade) * (0.5 + 0.5 * np.cos(2 * math.pi * phase))).astype(
+            F32
+        )
     else:
         layers["slit"] = np.zeros(u.shape, F32)
     if pat.cs_w > 0:
@@ -270,11 +279,12 @@ class Optics:
 def sample_optics(rng: np.random.Generator, size: int) -> Optics:
     """Draw framing, illumination, focus and noise for one view."""
     offset = np.clip(rng.normal(0.0, 0.12, 2), -0.3, 0.3)
-    blur = rng.uniform(0.3, 1.2) + (rng.uniform(0.5, 1.6) if rng.random() < 0.15 else 0.0)
+    wb = np.clip(1.0 + rng.normal(0.0, 0.05, 3), 0.85, 1.15)
+    blur = rng.uniform(0.3, 1.1) + (rng.uniform(0.4, 1.2) if rng.random() < 0.1 else 0.0)
     return Optics(
         offset=(float(offset[0]), float(offset[1])),
         exposure=float(rng.uniform(0.82, 1.18)),
-        white_balance=tuple(float(g) for g in np.clip(1.0 + rng.normal(0.0, 0.05, 3), 0.85, 1.15)),  # type: ignore[arg-type]
+        white_balance=(float(wb[0]), float(wb[1]), float(wb[2])),
         gradient=float(rng.uniform(0.0, 0.3)),
         gradient_angle=float(rng.uniform(0, 2 * math.pi)),
         vignette=float(rng.uniform(0.0, 0.45)),
@@ -292,7 +302,9 @@ def apply_optics(img: np.ndarray, optics: Optics) -> np.ndarray:
     t = (np.arange(size, dtype=F32) + 0.5) / size - 0.5
     gx, gy = t[None, :], t[:, None]
     ramp = gx * math.cos(optics.gradient_angle) + gy * math.sin(optics.gradient_angle)
-    illum = optics.exposure * (1.0 + optics.gradient * ramp) * (1.0 - optics.vignette * (gx * gx + gy * gy) * 2.0)
+    illum = (
+        optics.exposure * (1.0 + optics.gradient * ramp) * (1.0 - optics.vignette * (gx * gx + gy * gy) * 2.0)
+    )
     img = img * illum[..., None] * np.asarray(optics.white_balance, F32)
     img = np.clip(img, 0.0, 1.0) ** F32(optics.gamma)
     u8 = (img * 255.0 + 0.5).astype(np.uint8)
@@ -367,7 +379,9 @@ def render_view(
     grid = (np.arange(size, dtype=np.float64) + 0.5 - size / 2.0) * s
     X = np.broadcast_to((cx + grid)[None, :], (size, size)).astype(F32)
     Y = np.broadcast_to((cy + grid)[:, None], (size, size)).astype(F32)
-    ctx = Ctx(X=X, Y=Y, s=s, size=size, cx=cx, cy=cy, pat=scene.pattern, footprint=np.zeros((size, size), F32))
+    ctx = Ctx(
+        X=X, Y=Y, s=s, size=size, cx=cx, cy=cy, pat=scene.pattern, footprint=np.zeros((size, size), F32)
+    )
     defect = scene.defect
     u, v = ctx.to_pattern(X.astype(np.float64), Y.astype(np.float64))
     if with_defect:
@@ -376,9 +390,7 @@ def render_view(
     if with_defect:
         defect.edit_layers(ctx, layers)
     img = compose_pattern(ctx, layers)
-    footprint_before = ctx.footprint.copy()
-    defect.context(ctx, img)
-    ctx.footprint[:] = footprint_before  # context is not the defect
+    defect.context(ctx, img)  # context (a glass edge) is drawn with and without the defect; not in the box
     if with_defect:
         defect.overlay(ctx, img)
     out = apply_optics(img, optics)
@@ -608,7 +620,9 @@ def generate(
         splits = assign_splits(label, n, seed, fractions)
         for i in range(n):
             for rel, mag, bbox, size_px in results[pos + i]:
-                rows.append([rel, label, mag_text(mag), " ".join(map(str, bbox)), f"{size_px:.1f}", splits[i]])
+                rows.append(
+                    [rel, label, mag_text(mag), " ".join(map(str, bbox)), f"{size_px:.1f}", splits[i]]
+                )
         pos += n
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
@@ -686,8 +700,12 @@ def _float_list(text: str, option: str, count: int | None = None) -> tuple[float
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``fma-model synth``."""
-    parser.add_argument("out", metavar="OUT", help="output folder (images/ and manifest.csv are written there)")
-    parser.add_argument("--per-class", type=int, default=100, metavar="N", help="samples per leaf (default 100)")
+    parser.add_argument(
+        "out", metavar="OUT", help="output folder (images/ and manifest.csv are written there)"
+    )
+    parser.add_argument(
+        "--per-class", type=int, default=100, metavar="N", help="samples per leaf (default 100)"
+    )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="master seed (default 0)")
     parser.add_argument(
         "--unknown-classes", type=int, default=0, metavar="K",
@@ -701,7 +719,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--magnifications", default="20", metavar="LIST",
         help="objective magnifications to render each sample at, e.g. 5,20,50 (default 20)",
     )  # fmt: skip
-    parser.add_argument("--size", type=int, default=256, metavar="PX", help="image size in pixels (default 256)")
+    parser.add_argument(
+        "--size", type=int, default=256, metavar="PX", help="image size in pixels (default 256)"
+    )
     parser.add_argument(
         "--taxonomy", default=str(DEMO_TAXONOMY_PATH), metavar="YAML",
         help="taxonomy whose leaves are rendered (default: the demo taxonomy)",

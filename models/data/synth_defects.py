@@ -21,6 +21,7 @@ way towards a random sibling's, so siblings overlap more than cousins do (the hi
 from __future__ import annotations
 
 import colorsys
+import copy
 import math
 import zlib
 from collections.abc import Callable
@@ -46,7 +47,7 @@ def gauss_blur(a: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur of a 2-D (H, W) or 3-D (H, W, C) float array, edges extended; float32 out."""
     if sigma < 0.3:
         return a.astype(F32, copy=False)
-    pad = int(math.ceil(3.0 * sigma)) + 1
+    pad = math.ceil(3.0 * sigma) + 1
     widths = ((pad, pad), (pad, pad)) + ((0, 0),) * (a.ndim - 2)
     padded = np.pad(a.astype(F32, copy=False), widths, mode="edge")
     h, w = padded.shape[:2]
@@ -200,7 +201,9 @@ class RadialShape:
     def _rel(self, phi_in: np.ndarray) -> np.ndarray:
         shape = np.shape(phi_in)
         phi = np.ravel(phi_in).astype(F32)
-        smooth = 1.0 + (self.amps[:, None] * np.cos(self.k[:, None] * phi[None] + self.phases[:, None])).sum(0)
+        smooth = 1.0 + (self.amps[:, None] * np.cos(self.k[:, None] * phi[None] + self.phases[:, None])).sum(
+            0
+        )
         if self.angular <= 0.0:
             return smooth.astype(F32).reshape(shape)
         th, rr = self.poly_theta, self.poly_r
@@ -215,6 +218,12 @@ class RadialShape:
         denom = np.where(np.abs(denom) < 1e-6, 1e-6, denom)
         poly = (p0x * p1y - p0y * p1x) / denom
         return lerp(smooth, np.clip(poly, 0.2, 2.0), self.angular).astype(F32).reshape(shape)
+
+    def moved(self, dx: float, dy: float) -> RadialShape:
+        """The same outline shifted by (dx, dy) micrometres."""
+        out = copy.copy(self)
+        out.cx, out.cy = self.cx + dx, self.cy + dy
+        return out
 
     @property
     def extent(self) -> float:
@@ -248,8 +257,11 @@ def stroke_bounds(strokes: list[Stroke], margin: float = 0.0) -> tuple[float, fl
     """Physical bounding box of strokes, widened by their width and a margin."""
     pts = np.concatenate([p for p, _, _ in strokes])
     w = max(wd for _, wd, _ in strokes) + margin
-    return float(pts[:, 0].min() - w), float(pts[:, 1].min() - w), float(pts[:, 0].max() + w), float(
-        pts[:, 1].max() + w
+    return (
+        float(pts[:, 0].min() - w),
+        float(pts[:, 1].min() - w),
+        float(pts[:, 0].max() + w),
+        float(pts[:, 1].max() + w),
     )
 
 
@@ -374,19 +386,30 @@ class GlassEdge:
 
 
 # ============================================================================ parameter tables
+STRUCTURAL: dict[str, float] = {
+    "n": 0.4, "elong": 0.6, "lines": 0.5, "edge": 0.35, "chips": 0.25, "dent": 0.3, "lift": 0.5,
+}  # fmt: skip
+"""Blend weights (< 1) for parameters that switch structure or add components: blending them fully would
+turn a sample into its sibling (label noise) rather than make it a hard example."""
+
+
 def _sample_table(
     table: dict[str, dict[str, tuple[float, float]]],
     leaf: str,
     rng: np.random.Generator,
     difficulty: float,
 ) -> Params:
-    """Draw a leaf's parameters, blended part of the way towards a random sibling's draw."""
+    """Draw a leaf's parameters, blended part of the way towards a random sibling's draw.
+
+    The blend fraction is ``difficulty * MIX_MAX * u**1.3`` (u uniform), times :data:`STRUCTURAL`'s
+    weight for structural parameters.
+    """
     own = {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in table[leaf].items()}
     siblings = [name for name in table if name != leaf]
     sib = siblings[int(rng.integers(len(siblings)))]
     other = {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in table[sib].items()}
     t = float(np.clip(difficulty, 0.0, 1.0)) * MIX_MAX * float(rng.random()) ** 1.3
-    return {k: own[k] + t * (other[k] - own[k]) for k in own}
+    return {k: own[k] + t * STRUCTURAL.get(k, 1.0) * (other[k] - own[k]) for k in own}
 
 
 # ---------------------------------------------------------------------------- particles
@@ -472,14 +495,19 @@ class ParticleDefect(Defect):
         self.kind = self.style = kind
         self.p = p
         self.look = Appearance(rng, p)
-        n = max(1, round(p["n"]))
+        n = max(1, math.floor(p["n"]))
         self.strands: list[Stroke] = []
         self.shapes: list[RadialShape] = []
         if p["elong"] >= 4.0:  # a strand
             width = max(1.0, p["size"] / p["elong"])
             pts = random_walk(
-                rng, start=(0.0, 0.0), heading=rng.uniform(0, TAU), length=p["size"], curv=p["curv"],
-                jagged=p["irregular"] * 0.3, n=40,
+                rng,
+                start=(0.0, 0.0),
+                heading=rng.uniform(0, TAU),
+                length=p["size"],
+                curv=p["curv"],
+                jagged=p["irregular"] * 0.3,
+                n=40,
             )
             pts = _centred(pts)
             self.strands.append((pts, width, 1.0))
@@ -488,8 +516,13 @@ class ParticleDefect(Defect):
                 seg = pts[i + 1] - pts[i - 1]
                 side = math.atan2(seg[1], seg[0]) + rng.choice([-1, 1]) * rng.uniform(0.4, 1.2)
                 fib = random_walk(
-                    rng, start=tuple(pts[i]), heading=side, length=rng.uniform(0.05, 0.2) * p["size"],
-                    curv=p["curv"], jagged=0.1, n=8,
+                    rng,
+                    start=tuple(pts[i]),
+                    heading=side,
+                    length=rng.uniform(0.05, 0.2) * p["size"],
+                    curv=p["curv"],
+                    jagged=0.1,
+                    n=8,
                 )
                 self.strands.append((fib, width * 0.35, 0.8))
             self.width = width
@@ -514,7 +547,8 @@ class ParticleDefect(Defect):
             self.width = 2 * float(np.median([s.radius for s in self.shapes]))
             boxes = np.array([s.bounds() for s in self.shapes])
             self.extent_um = float(
-                math.hypot(boxes[:, 2].max() - boxes[:, 0].min(), boxes[:, 3].max() - boxes[:, 1].min()) / 1.25
+                math.hypot(boxes[:, 2].max() - boxes[:, 0].min(), boxes[:, 3].max() - boxes[:, 1].min())
+                / 1.25
             )
 
     def overlay(self, ctx: Ctx, img: np.ndarray) -> None:
@@ -679,7 +713,7 @@ class MechanicalDefect(Defect):
         self.light = float(rng.uniform(0, TAU))
         heading = float(rng.uniform(0, TAU))
         self.strokes: list[Stroke] = []
-        n_lines = int(math.floor(p["lines"] + rng.random() * 0.5))
+        n_lines = math.floor(p["lines"] + rng.random() * 0.5)
         if kind in ("scratch", "crack", "rubbing_scratch"):
             n_lines = max(1, n_lines)  # a leaf's own component is always there
         has_chips = kind == "edge_chipping" or rng.random() < p["chips"]
@@ -687,7 +721,9 @@ class MechanicalDefect(Defect):
         self.chips: list[RadialShape] = []
         self.dent_r = 0.0
         if has_chips or rng.random() < p["edge"]:
-            offset = 0.0 if has_chips else rng.uniform(0.2, 0.8) * p["length"] + 10.0  # the defect is on the glass
+            offset = (
+                0.0 if has_chips else rng.uniform(0.2, 0.8) * p["length"] + 10.0
+            )  # the defect is on the glass
             self.edge = GlassEdge(rng, offset=float(offset))
         if has_chips and self.edge is not None:
             along = self.edge.angle + math.pi / 2
@@ -695,6 +731,8 @@ class MechanicalDefect(Defect):
             for i in range(n_chips):
                 t = 0.0 if i == 0 else rng.normal(0.0, 0.35 * p["length"])
                 r = p["length"] / 2 * (1.0 if i == 0 else rng.uniform(0.3, 0.7)) * rng.uniform(0.6, 1.0)
+                if kind != "edge_chipping":
+                    r = min(r, rng.uniform(6.0, 18.0))  # a borrowed chip stays small
                 cx = t * math.cos(along) + self.edge.offset * math.cos(self.edge.angle)
                 cy = t * math.sin(along) + self.edge.offset * math.sin(self.edge.angle)
                 self.chips.append(
@@ -740,7 +778,9 @@ class MechanicalDefect(Defect):
             extents.append(_max_extent(np.concatenate([s[0] for s in self.strokes])))
         if self.chips:
             boxes = np.array([c.bounds() for c in self.chips])
-            extents.append(float(max(boxes[:, 2].max() - boxes[:, 0].min(), boxes[:, 3].max() - boxes[:, 1].min())))
+            extents.append(
+                float(max(boxes[:, 2].max() - boxes[:, 0].min(), boxes[:, 3].max() - boxes[:, 1].min()))
+            )
         extents.append(2 * self.dent_r)
         self.extent_um = max(extents)
 
@@ -802,7 +842,9 @@ class MechanicalDefect(Defect):
         x, y = _local(ctx, win)
         q = (x * x + y * y) / (r * r)
         # height: bowl inside, a low raised lip around the rim
-        height = -self.dent_depth * np.clip(1.0 - q, 0.0, 1.0) ** 1.5 + 0.25 * np.exp(-((q - 1.0) ** 2) / 0.03)
+        height = -self.dent_depth * np.clip(1.0 - q, 0.0, 1.0) ** 1.5 + 0.25 * np.exp(
+            -((q - 1.0) ** 2) / 0.03
+        )
         lx, ly = math.cos(self.light), math.sin(self.light)
         gx = (-3.0 * self.dent_depth * x / (r * r) * np.sqrt(np.clip(1.0 - q, 0.0, 1.0)) * (q < 1)) * r
         gy = (-3.0 * self.dent_depth * y / (r * r) * np.sqrt(np.clip(1.0 - q, 0.0, 1.0)) * (q < 1)) * r
@@ -848,8 +890,13 @@ class ProcessDefect(Defect):
         irregular = p["irregular"]
         size = p["size"]
         self.region = RadialShape(
-            rng, cx=0, cy=0, radius=size / 2, elong=rng.uniform(1.0, 1.0 + 2 * irregular),
-            irregular=irregular, angular=0.2 * irregular,
+            rng,
+            cx=0,
+            cy=0,
+            radius=size / 2,
+            elong=rng.uniform(1.0, 1.0 + 2 * irregular),
+            irregular=irregular,
+            angular=0.2 * irregular,
         )
         self.lift_tint = hsv(p["hue"], rng.uniform(0.05, 0.5), rng.uniform(0.6, 1.0))
         self.noise = ValueNoise(rng, max(1.5, size / 6))
@@ -947,11 +994,8 @@ class ProcessDefect(Defect):
             q = (xr * xr + yr * yr) / self.halo_r**2
             halo = F32(p["halo"] * 0.5) * np.exp(-q * 2.5) * (0.7 + 0.6 * self.noise(x, y))
             crop[:] = lerp(crop, self.halo_col, halo[..., None])
-        if self.style == "bubble" or p["rim"] > 0.15:
-            shape = RadialShape.__new__(RadialShape)
-            shape.__dict__.update(self.region.__dict__)
-            shape.cx, shape.cy = sx, sy
-            sd = shape.sdf(x, y)
+        if self.style in ("bubble", "ito_peeling"):
+            sd = self.region.moved(sx, sy).sdf(x, y)
             m = np.clip(sd / (0.7 * ctx.s) + 0.5, 0.0, 1.0)
             rim_w = 0.16 * self.region.radius + ctx.s
             band = np.clip(1.0 - np.abs(sd - rim_w / 2) / (rim_w / 2 + 0.5 * ctx.s), 0, 1)
@@ -966,11 +1010,10 @@ class ProcessDefect(Defect):
         if self.debris:
             m = np.zeros(x.shape, F32)
             for d in self.debris:
-                dd = RadialShape.__new__(RadialShape)
-                dd.__dict__.update(d.__dict__)
-                dd.cx, dd.cy = d.cx + sx, d.cy + sy
-                np.maximum(m, dd.mask(x, y, 0.7 * ctx.s), out=m)
-            crop[:] = lerp(crop, F32(self.debris_lum) * np.array([1.0, 0.95, 0.85], F32), (0.9 * m)[..., None])
+                np.maximum(m, d.moved(sx, sy).mask(x, y, 0.7 * ctx.s), out=m)
+            crop[:] = lerp(
+                crop, F32(self.debris_lum) * np.array([1.0, 0.95, 0.85], F32), (0.9 * m)[..., None]
+            )
             foot = np.maximum(foot, m)
         _mark(ctx, win, foot)
 
@@ -997,9 +1040,13 @@ class CorrosionDefect(Defect):
         u, v = ctx.to_pattern(x, y)
         uc, vc = ctx.to_pattern(0.0, 0.0)
         pat = ctx.pat
-        across = (v - round(vc / pat.pitch) * pat.pitch) if self.horizontal else (u - round(uc / pat.ps) * pat.ps)
+        across = (
+            (v - round(vc / pat.pitch) * pat.pitch) if self.horizontal else (u - round(uc / pat.ps) * pat.ps)
+        )
         along = (u - uc) if self.horizontal else (v - vc)
-        env = np.clip(1.0 - (along / (self.size / 2)) ** 2, 0, 1) * np.exp(-((across / (0.12 * self.size + 3)) ** 2))
+        env = np.clip(1.0 - (along / (self.size / 2)) ** 2, 0, 1) * np.exp(
+            -((across / (0.12 * self.size + 3)) ** 2)
+        )
         n = self.noise(x, y) * 0.6 + self.coarse(x, y) * 0.4
         m = np.clip((env * (0.6 + n) - 0.55) * 4.0, 0.0, 1.0)
         img[win] = lerp(img[win], self.col * (0.7 + 0.6 * n[..., None]), (0.92 * m)[..., None])
@@ -1013,7 +1060,7 @@ class MuraSpotDefect(Defect):
         super().__init__()
         self.shape = RadialShape(rng, cx=0, cy=0, radius=rng.uniform(40, 160), elong=rng.uniform(1, 1.6),
                                  irregular=0.25)  # fmt: skip
-        self.amp = float(rng.uniform(0.08, 0.18) * rng.choice([-1, 1]))
+        self.amp = float(rng.uniform(0.1, 0.22) * rng.choice([-1, 1]))
         self.tint = hsv(rng.uniform(0, 1), rng.uniform(0, 0.25), 1.0)
         self.extent_um = self.shape.extent
 
@@ -1076,7 +1123,9 @@ class HairLoopDefect(Defect):
         if win is None:
             return
         m = gauss_blur(stroke_mask(ctx, self.strokes, win), 0.1 * self.width / ctx.s)
-        img[win] = lerp(img[win], np.array([self.lum * 1.1, self.lum, self.lum * 0.9], F32), (0.92 * m)[..., None])
+        img[win] = lerp(
+            img[win], np.array([self.lum * 1.1, self.lum, self.lum * 0.9], F32), (0.92 * m)[..., None]
+        )
         _mark(ctx, win, m)
 
 
@@ -1151,7 +1200,7 @@ class PinholeDefect(Defect):
         spread = rng.uniform(15, 70)
         self.pts = rng.normal(0, spread, (n, 2))
         self.pts[0] = 0
-        self.radii = rng.uniform(0.8, 3.0, n)
+        self.radii = rng.uniform(1.5, 4.5, n)
         self.col = hsv(rng.uniform(0, 1), rng.uniform(0, 0.3), 1.0)
         self.extent_um = _max_extent(self.pts) + 2 * float(self.radii.max())
 
@@ -1192,8 +1241,7 @@ class SealantDefect(Defect):
         win = (slice(0, ctx.size), slice(0, ctx.size))
         edge = np.clip(1.0 - np.abs(d) / (2.0 + ctx.s), 0, 1)
         img[:] *= 1.0 - (0.35 * edge)[..., None]
-        near = m * np.clip(1.0 - d / self.depth, 0, 1)
-        _mark(ctx, win, np.maximum(near, edge))
+        _mark(ctx, win, np.maximum(m, edge))
 
 
 UNKNOWN_BUILDERS: dict[str, Callable[[np.random.Generator], Defect]] = {
@@ -1243,11 +1291,9 @@ def _perturbed_table(
     prng = np.random.default_rng(stable_hash("generic:" + leaf))
     ranges = {}
     for k, (lo, hi) in table[proto].items():
-        shift = (hi - lo) * prng.uniform(-0.3, 0.3)
-        ranges[k] = (max(0.0, lo + shift) if lo >= 0 else lo + shift, max(0.0, hi + shift) if lo >= 0 else hi + shift)
-    out = dict(table)
-    out[leaf] = ranges
-    return out
+        shift = (hi - lo) * float(prng.uniform(-0.3, 0.3))
+        ranges[k] = (max(0.0, lo + shift), max(0.0, hi + shift))  # every parameter is non-negative
+    return {**table, leaf: ranges}
 
 
 def make_defect(
@@ -1287,5 +1333,7 @@ def make_defect(
         defect = cls(proto, rng, params)
         defect.kind = kind
         if family != "mechanical" and rng.random() < 0.06 * difficulty:
-            defect.edge = GlassEdge(rng, offset=float(rng.uniform(0.6, 1.5) * defect.extent_um / 2 + rng.uniform(40, 120)))
+            defect.edge = GlassEdge(
+                rng, offset=float(rng.uniform(0.6, 1.5) * defect.extent_um / 2 + rng.uniform(40, 120))
+            )
     return defect

@@ -1,0 +1,295 @@
+"""Open the store: database URL, engine (SQLite pragmas), schema migrations and clear errors.
+
+Typical use (one user action = one session)::
+
+    engine = make_engine(url)          # url None -> the per-user SQLite file
+    init_db(engine)                    # create / upgrade the schema to the newest revision
+    with session_scope(engine) as session:
+        repo.record_judgment(session, ...)
+
+Database problems (read-only file, missing folder, locked too long, disk full, not a database,
+server unreachable) surface as :class:`StoreError` naming the database and the reason.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+
+from app.store.errors import SchemaVersionError, StoreError
+from app.store.schema import Base
+
+__all__ = [
+    "APP_NAME",
+    "DB_FILENAME",
+    "MIGRATIONS_DIR",
+    "SchemaVersionError",
+    "StoreError",
+    "alembic_config",
+    "current_revision",
+    "default_db_url",
+    "describe_url",
+    "head_revision",
+    "init_db",
+    "make_engine",
+    "session_scope",
+    "sqlite_path",
+    "translate_errors",
+]
+
+APP_NAME = "fma-judge"
+DB_FILENAME = "fma-judge.sqlite3"
+MIGRATIONS_DIR: Path = Path(__file__).resolve().parent / "migrations"
+DEFAULT_BUSY_TIMEOUT_S = 10.0
+_BUSY_TIMEOUTS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+
+
+# ------------------------------------------------------------------------------------------ URLs
+def default_db_url() -> str:
+    """The per-user SQLite database, in ``platformdirs.user_data_dir("fma-judge")`` (folder created)."""
+    folder = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    folder.mkdir(parents=True, exist_ok=True)
+    return URL.create("sqlite", database=str(folder / DB_FILENAME)).render_as_string()
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The database file of a SQLite URL; None for other backends and in-memory databases."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return None
+    if database.startswith("file:"):  # URI form: sqlite:///file:/path/db.sqlite3?mode=ro&uri=true
+        database = database[len("file:") :].split("?", 1)[0]
+    return Path(database).expanduser()
+
+
+def describe_url(url: str | URL) -> str:
+    """The URL with its password masked (safe for messages and logs); SQLite files as ``sqlite:///<path>``."""
+    path = sqlite_path(url)
+    if path is not None:
+        return f"sqlite:///{path}"
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# ------------------------------------------------------------------------------------------ errors
+def _reason(exc: BaseException, url: URL, busy_timeout_s: float | None) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    text = lines[0] if lines else type(orig).__name__
+    low = text.lower()
+    path = sqlite_path(url)
+    if "readonly" in low or "read-only" in low:
+        return f"the database file or its folder is read-only ({text})"
+    if "disk is full" in low or "disk full" in low or "no space left" in low:
+        return f"the disk is full ({text})"
+    if "locked" in low or "busy" in low:
+        waited = f" for more than {busy_timeout_s:g} s" if busy_timeout_s else ""
+        return f"the database is locked by another program{waited}; close other fma-judge windows and retry ({text})"
+    if "unable to open database file" in low:
+        if path is not None and not path.parent.is_dir():
+            return f"the folder {path.parent} does not exist"
+        return f"the file cannot be opened; check its permissions ({text})"
+    if "file is not a database" in low or "malformed" in low:
+        return f"the file is not an fma-judge database or it is damaged ({text})"
+    return text
+
+
+def store_error(
+    exc: BaseException, url: str | URL, action: str, busy_timeout_s: float | None = None
+) -> StoreError:
+    """A :class:`StoreError` for a driver error: ``Cannot <action> the database <url>: <reason>``."""
+    url = make_url(url)
+    return StoreError(
+        f"Cannot {action} the database {describe_url(url)}: {_reason(exc, url, busy_timeout_s)}"
+    )
+
+
+_PASS_THROUGH = (sa_exc.IntegrityError, sa_exc.ProgrammingError, sa_exc.DataError)
+
+
+@contextmanager
+def translate_errors(engine: Engine, action: str = "use") -> Iterator[None]:
+    """Turn driver errors (locked, read-only, disk full ...) raised inside the block into :class:`StoreError`.
+
+    Integrity/programming errors are bugs or conflicts, not environment problems: they pass unchanged.
+    """
+    try:
+        yield
+    except _PASS_THROUGH:
+        raise
+    except (sa_exc.OperationalError, sa_exc.DatabaseError, sqlite3.Error) as exc:
+        raise store_error(exc, engine.url, action, _BUSY_TIMEOUTS.get(engine)) from exc
+
+
+# ------------------------------------------------------------------------------------------ engine
+def _install_sqlite_listeners(engine: Engine, busy_timeout_s: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN itself (see _on_begin): sqlite3's legacy mode would skip it for
+        # SELECT/DDL/SAVEPOINT, which breaks savepoints and transactional migrations.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+            # On read-only media the file keeps its journal mode; reads still work.
+            with suppress(sqlite3.OperationalError):
+                cursor.execute("PRAGMA journal_mode=WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(
+    url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S, echo: bool = False
+) -> Engine:
+    """Create the engine for the store.
+
+    For SQLite, every connection gets ``foreign_keys=ON``, ``journal_mode=WAL`` and a busy timeout, and
+    transactions are real (SQLAlchemy emits BEGIN), so savepoints and migrations are atomic.
+
+    Args:
+        url: a SQLAlchemy URL (``sqlite:///path``, ``postgresql+psycopg://...``); None = :func:`default_db_url`.
+        busy_timeout_s: how long a SQLite write waits for another writer before failing as "locked".
+        echo: log SQL statements.
+
+    Raises:
+        StoreError: the URL is malformed, or the SQLite file's folder does not exist.
+    """
+    try:
+        parsed = make_url(url if url is not None else default_db_url())
+    except sa_exc.ArgumentError as exc:
+        raise StoreError(f"Cannot use the database URL {url!r}: {exc}") from None
+    path = sqlite_path(parsed)
+    if path is not None and not path.parent.is_dir():
+        raise StoreError(
+            f"Cannot open the database {describe_url(parsed)}: the folder {path.parent} does not exist"
+        )
+    kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": busy_timeout_s}
+    else:
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (sa_exc.ArgumentError, ImportError) as exc:
+        raise StoreError(f"Cannot use the database {describe_url(parsed)}: {exc}") from None
+    _BUSY_TIMEOUTS[engine] = busy_timeout_s
+    if parsed.get_backend_name() == "sqlite":
+        _install_sqlite_listeners(engine, busy_timeout_s)
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine, *, action: str = "write to") -> Iterator[Session]:
+    """One transaction for one user action: commits on success, rolls back on error.
+
+    Objects stay readable after the commit (``expire_on_commit=False``); driver errors become
+    :class:`StoreError`.
+    """
+    with (
+        translate_errors(engine, action),
+        Session(engine, expire_on_commit=False) as session,
+        session.begin(),
+    ):
+        yield session
+
+
+# ------------------------------------------------------------------------------------------ migrations
+def alembic_config(engine: Engine | None = None, *, url: str | URL | None = None) -> Config:
+    """An Alembic Config for the packaged migrations (no alembic.ini needed).
+
+    With ``engine`` the migrations run through it; with only ``url`` (e.g. for ``--sql`` output or
+    ``command.revision(cfg, autogenerate=True)`` during development) env.py builds an engine itself.
+    """
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    target = engine.url if engine is not None else (make_url(url) if url is not None else None)
+    if target is not None:
+        cfg.set_main_option("sqlalchemy.url", target.render_as_string(hide_password=False).replace("%", "%%"))
+    if engine is not None:
+        cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of the code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise StoreError(f"no schema migrations found in {MIGRATIONS_DIR} (broken installation)")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision recorded in the database (None for a database without one)."""
+    with translate_errors(engine, "open"), engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _check_upgradable(engine: Engine) -> str | None:
+    """The current revision, after refusing databases this code must not touch."""
+    script = ScriptDirectory.from_config(alembic_config())
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        tables = set(inspect(conn).get_table_names())
+    where = describe_url(engine.url)
+    if current is not None:
+        try:
+            script.get_revision(current)
+        except Exception:  # alembic raises several types for an unknown revision id
+            raise SchemaVersionError(
+                f"The database {where} has schema revision {current!r}, which this version of fma-judge does "
+                f"not know (newest known: {script.get_current_head()!r}). It was written by a newer fma-judge: "
+                "update fma-judge, or open another database with --db."
+            ) from None
+        return current
+    ours = set(Base.metadata.tables)
+    if tables - {"alembic_version"}:
+        found = ", ".join(sorted(tables)[:8])
+        kind = (
+            "an fma-judge database without a schema version" if tables & ours else "not an fma-judge database"
+        )
+        raise SchemaVersionError(
+            f"The database {where} is {kind} (it has tables {found}); refusing to change it. "
+            "Use an empty or new database file."
+        )
+    return None
+
+
+def init_db(engine: Engine) -> str:
+    """Create or upgrade the schema to the newest revision; a no-op when it is already there.
+
+    Returns:
+        The revision the database is at afterwards.
+
+    Raises:
+        SchemaVersionError: the database comes from a newer fma-judge, or holds tables that are not ours.
+        StoreError: the database cannot be opened or written.
+    """
+    head = head_revision()
+    with translate_errors(engine, "open"):
+        current = _check_upgradable(engine)
+        if current == head:
+            return head
+    with translate_errors(engine, "upgrade"):
+        command.upgrade(alembic_config(engine), "head")
+    return head

@@ -1,0 +1,19 @@
+"""Errors raised by the store. None of them needs SQLAlchemy to be caught."""
+
+from __future__ import annotations
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened, read or written; the message names the database and the reason."""
+
+
+class SchemaVersionError(StoreError):
+    """The database schema is not one this version of fma-judge can use (newer, or not ours)."""
+
+
+class JudgmentConflictError(StoreError):
+    """An undo/redo no longer applies: the image was judged again since (by this or another analyst)."""
+
+
+class ExportError(ValueError):
+    """An export cannot be written as asked (bad output path, format or filter)."""

@@ -1,0 +1,436 @@
+"""Export judged labels: a training manifest CSV, an ImageFolder tree, or JSON.
+
+One row per image: its CURRENT judgment. Images never judged, or undone back to pending, are not
+exported (the undone ones are listed in :attr:`ExportResult.skipped`). The CSV starts with
+``path,label`` and is directly a manifest for ``fma-model train``: ``label`` is the leaf id, or
+``unknown:unlabelled`` for images marked "unknown / new defect type" (training ignores them, nothing
+is lost). Rows are streamed from the database (``yield_per``), so large stores export in seconds.
+
+CLI: ``fma-judge export [--db URL] --out PATH --format csv|imagefolder|json [--batch ID]
+[--since DATE] [--status accepted,corrected,unknown]`` (see :func:`add_arguments` and :func:`run`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, aliased
+
+from app.store.db import default_db_url, init_db, make_engine, sqlite_path, translate_errors
+from app.store.errors import ExportError, StoreError
+from app.store.records import EXPORT_COLUMNS, UNKNOWN_LABEL, ExportRow
+from app.store.schema import JUDGED_STATUSES, Batch, BatchImage, Image, ImagePath, Judgment, ModelVersion
+from models.taxonomy import Taxonomy, TaxonomyError
+
+FORMATS: tuple[str, ...] = ("csv", "imagefolder", "json")
+IMAGEFOLDER_MANIFEST = "manifest.csv"
+UNKNOWN_FOLDER = "unknown_unlabelled"
+_YIELD_PER = 2000
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export wrote.
+
+    Attributes:
+        count: rows exported.
+        path: the CSV/JSON file, or the folder for ``imagefolder``.
+        skipped: ``(path, reason)`` for images in scope that were not exported (undone to pending, leaf
+            not in the taxonomy, file missing when copying).
+    """
+
+    count: int
+    path: Path
+    skipped: tuple[tuple[str, str], ...] = ()
+
+
+# ------------------------------------------------------------------------------------------ taxonomy
+class _LeafPaths:
+    """Leaf id -> ``group/sub/leaf``, via a given taxonomy or the one embedded in each model version."""
+
+    def __init__(self, session: Session, taxonomy: Taxonomy | None) -> None:
+        self._session = session
+        self._fixed = taxonomy
+        self._by_version: dict[str, Taxonomy | None] = {}
+        self._newest: Taxonomy | None = None
+        self._newest_loaded = False
+        self._paths: dict[tuple[int, str], str | None] = {}
+
+    def _load(self, version: str | None) -> Taxonomy | None:
+        """The taxonomy embedded in a model version's manifest (None: the newest registered version)."""
+        stmt = select(ModelVersion.manifest)
+        if version is not None:
+            stmt = stmt.where(ModelVersion.version == version)
+        manifest = self._session.scalar(stmt.order_by(ModelVersion.registered_at.desc()).limit(1))
+        data = (manifest or {}).get("taxonomy")
+        if not isinstance(data, dict):
+            return None
+        try:
+            return Taxonomy.from_dict(data, source=f"model version {version or '(newest)'}")
+        except TaxonomyError:
+            return None
+
+    def taxonomy(self, version: str | None) -> Taxonomy | None:
+        """The given taxonomy, else the version's own, else the newest registered version's."""
+        if self._fixed is not None:
+            return self._fixed
+        if version and version not in self._by_version:
+            self._by_version[version] = self._load(version)
+        found = self._by_version.get(version) if version else None
+        if found is not None:
+            return found
+        if not self._newest_loaded:
+            self._newest, self._newest_loaded = self._load(None), True
+        return self._newest
+
+    def path(self, leaf: str, version: str | None) -> str | None:
+        """The full path; ``""`` when no taxonomy is known; None when the leaf is not a class of it."""
+        taxonomy = self.taxonomy(version)
+        if taxonomy is None:
+            return ""
+        key = (id(taxonomy), leaf)
+        if key not in self._paths:
+            ok = leaf in taxonomy and taxonomy.node(leaf).is_leaf
+            self._paths[key] = "/".join(taxonomy.path(leaf)) if ok else None
+        return self._paths[key]
+
+
+# ------------------------------------------------------------------------------------------ query
+def _aware(since: dt.datetime) -> dt.datetime:
+    """Naive times are local wall-clock time (what an analyst types)."""
+    return since if since.tzinfo is not None else since.astimezone()
+
+
+def _check_statuses(statuses: Collection[str] | None) -> frozenset[str]:
+    if statuses is None:
+        return JUDGED_STATUSES
+    chosen = frozenset(statuses)
+    bad = sorted(chosen - JUDGED_STATUSES)
+    if bad or not chosen:
+        raise ExportError(
+            f"unknown status filter {', '.join(bad) or '(empty)'}; use some of {', '.join(sorted(JUDGED_STATUSES))}"
+        )
+    return chosen
+
+
+def iter_export_rows(
+    session: Session,
+    *,
+    batch_id: int | None = None,
+    since: dt.datetime | None = None,
+    statuses: Collection[str] | None = None,
+    taxonomy: Taxonomy | None = None,
+    with_history: bool = False,
+    skipped: list[tuple[str, str]] | None = None,
+) -> Iterator[ExportRow]:
+    """Stream the export rows (one per image, its current judgment), oldest judgment first.
+
+    Args:
+        session: an open session (reads only).
+        batch_id: only images of this batch.
+        since: only judgments made at or after this time (naive = local time).
+        statuses: subset of accepted/corrected/unknown (default all).
+        taxonomy: resolve leaf paths with this taxonomy instead of the model versions' embedded ones.
+        with_history: fill :attr:`ExportRow.history_count`.
+        skipped: receives ``(path, reason)`` for images in scope that are not exported.
+    """
+    chosen = _check_statuses(statuses)
+    leaf_paths = _LeafPaths(session, taxonomy)
+    current = select(Judgment.image_id, func.max(Judgment.id).label("jid")).group_by(Judgment.image_id)
+    if batch_id is not None:
+        current = current.where(
+            Judgment.image_id.in_(select(BatchImage.image_id).where(BatchImage.batch_id == batch_id))
+        )
+    cur = current.subquery()
+    latest_path = (
+        select(ImagePath.path)
+        .where(ImagePath.image_id == Image.id)
+        .order_by(ImagePath.last_seen_at.desc(), ImagePath.id.desc())
+        .limit(1)
+        .correlate(Image)
+        .scalar_subquery()
+    )
+    columns: list[Any] = [
+        Image.sha256,
+        latest_path.label("path"),
+        Judgment.leaf,
+        Judgment.status,
+        Judgment.analyst,
+        Judgment.created_at,
+        Judgment.model_version,
+        Judgment.shown,
+    ]
+    if with_history:
+        older = aliased(Judgment)
+        columns.append(
+            select(func.count(older.id)).where(older.image_id == Image.id).correlate(Image).scalar_subquery()
+        )
+    stmt = (
+        select(*columns)
+        .select_from(cur)
+        .join(Judgment, Judgment.id == cur.c.jid)
+        .join(Image, Image.id == Judgment.image_id)
+        .where(Judgment.status.in_(sorted(chosen | {"reverted"})))
+        .order_by(Judgment.id)
+    )
+    if since is not None:
+        stmt = stmt.where(Judgment.created_at >= _aware(since))
+    for row in session.execute(stmt.execution_options(yield_per=_YIELD_PER)):
+        sha, path, leaf, status, analyst, created_at, version, shown = row[:8]
+        path = path or ""
+        if status == "reverted":
+            if skipped is not None:
+                skipped.append((path, "undone: back to pending"))
+            continue
+        if leaf is None:
+            label, leaf_path = UNKNOWN_LABEL, ""
+        else:
+            found = leaf_paths.path(leaf, version)
+            if found is None:
+                if skipped is not None:
+                    tax = leaf_paths.taxonomy(version)
+                    skipped.append(
+                        (path, f"leaf {leaf!r} is not a class of taxonomy {tax.id if tax else '?'!r}")
+                    )
+                continue
+            label, leaf_path = leaf, found
+        yield ExportRow(
+            path=path,
+            sha256=sha,
+            label=label,
+            leaf=leaf,
+            leaf_path=leaf_path,
+            status=status,
+            analyst=analyst,
+            judged_at=created_at,
+            model_version=version,
+            predicted_leaf=(shown or {}).get("leaf"),
+            history_count=int(row[8]) if with_history else None,
+        )
+
+
+# ------------------------------------------------------------------------------------------ writers
+@contextmanager
+def _atomic_text(path: Path) -> Iterator[IO[str]]:
+    """Write a text file through a temporary file in the same folder, replaced into place on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _manifest_path(path: str, base: Path) -> str:
+    """Relative to the manifest's folder (forward slashes) when under it, else absolute."""
+    target = Path(path)
+    try:
+        return target.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return str(target)
+
+
+def _write_csv(rows: Iterator[ExportRow], out: Path) -> int:
+    base = out.parent.resolve()
+    count = 0
+    with _atomic_text(out) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(EXPORT_COLUMNS)
+        for row in rows:
+            writer.writerow(row.csv_values(_manifest_path(row.path, base)))
+            count += 1
+    return count
+
+
+def _write_json(rows: Iterator[ExportRow], out: Path) -> int:
+    count = 0
+    with _atomic_text(out) as handle:
+        handle.write("[")
+        for row in rows:
+            handle.write(",\n  " if count else "\n  ")
+            handle.write(json.dumps(row.to_json(), ensure_ascii=False))
+            count += 1
+        handle.write("\n]\n" if count else "]\n")
+    return count
+
+
+def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]]) -> Iterator[ExportRow]:
+    """Copy each image to ``folder/<leaf>/<sha8>_<name>`` and yield the row pointing at the copy."""
+    for row in rows:
+        source = Path(row.path)
+        if not row.path or not source.is_file():
+            skipped.append((row.path, "missing file: cannot copy"))
+            continue
+        target = folder / (row.leaf or UNKNOWN_FOLDER) / f"{row.sha256[:8]}_{source.name}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(source, target)
+        except OSError as exc:
+            skipped.append((row.path, f"cannot copy: {exc.strerror or exc}"))
+            continue
+        yield replace(row, path=str(target))
+
+
+def _check_out(out: Path, fmt: str) -> Path:
+    out = out.expanduser().absolute()
+    if fmt == "imagefolder":
+        if out.exists() and not out.is_dir():
+            raise ExportError(f"{out}: exists and is not a folder (imagefolder export needs a folder)")
+    elif out.is_dir():
+        raise ExportError(f"{out}: is a folder; give a file name for the {fmt} export (e.g. labels.{fmt})")
+    return out
+
+
+def export_labels(
+    source: Session | Engine,
+    out: str | os.PathLike[str],
+    fmt: str,
+    *,
+    batch_id: int | None = None,
+    since: dt.datetime | None = None,
+    statuses: Collection[str] | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> ExportResult:
+    """Export every image's current judgment.
+
+    Args:
+        source: an open Session, or an Engine (a session is opened for the export).
+        out: the CSV/JSON file, or the folder for ``imagefolder``.
+        fmt: ``csv`` (training manifest), ``imagefolder`` (copies into ``out/<leaf id>/<sha8>_<name>``,
+            unknown ones into ``out/unknown_unlabelled/``, plus ``out/manifest.csv``) or ``json`` (a list of
+            objects with the CSV fields, ``leaf`` and ``history_count``).
+        batch_id: only this batch's images.
+        since: only judgments made at or after this time (naive = local time).
+        statuses: subset of accepted/corrected/unknown (default all).
+        taxonomy: taxonomy for the leaf paths (default: the one embedded in each judgment's model version).
+
+    Raises:
+        ExportError: unknown format or status, or an output path of the wrong kind.
+        StoreError: the database cannot be read.
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    target = _check_out(Path(out), fmt)
+    chosen = _check_statuses(statuses)
+    if isinstance(source, Engine):
+        with translate_errors(source, "read"), Session(source) as session:
+            return _export(session, target, fmt, batch_id, since, chosen, taxonomy)
+    return _export(source, target, fmt, batch_id, since, chosen, taxonomy)
+
+
+def _export(
+    session: Session,
+    out: Path,
+    fmt: str,
+    batch_id: int | None,
+    since: dt.datetime | None,
+    statuses: frozenset[str],
+    taxonomy: Taxonomy | None,
+) -> ExportResult:
+    if batch_id is not None and session.get(Batch, batch_id) is None:
+        raise ExportError(f"no batch with id {batch_id}")
+    skipped: list[tuple[str, str]] = []
+    rows = iter_export_rows(
+        session,
+        batch_id=batch_id,
+        since=since,
+        statuses=statuses,
+        taxonomy=taxonomy,
+        with_history=fmt == "json",
+        skipped=skipped,
+    )
+    writers: dict[str, Callable[[], int]] = {
+        "csv": lambda: _write_csv(rows, out),
+        "json": lambda: _write_json(rows, out),
+        "imagefolder": lambda: _write_csv(_copied(rows, out, skipped), out / IMAGEFOLDER_MANIFEST),
+    }
+    if fmt == "imagefolder":
+        out.mkdir(parents=True, exist_ok=True)
+    count = writers[fmt]()
+    return ExportResult(count=count, path=out, skipped=tuple(skipped))
+
+
+# ------------------------------------------------------------------------------------------ CLI
+def parse_since(text: str) -> dt.datetime:
+    """``YYYY-MM-DD`` (local midnight) or an ISO 8601 time (local time unless it has an offset)."""
+    try:
+        stamp = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ExportError(
+            f"--since {text!r} is not a date (YYYY-MM-DD) or ISO time (YYYY-MM-DDTHH:MM)"
+        ) from None
+    return _aware(stamp)
+
+
+def parse_statuses(text: str) -> frozenset[str]:
+    """``accepted,corrected`` -> {"accepted", "corrected"} (checked)."""
+    return _check_statuses({part.strip().lower() for part in text.split(",") if part.strip()})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``fma-judge export`` options to ``parser``."""
+    parser.add_argument("--db", metavar="URL", help="database URL (default: the per-user fma-judge database)")
+    parser.add_argument(
+        "--out", required=True, metavar="PATH", help="output file (csv, json) or folder (imagefolder)"
+    )
+    parser.add_argument(
+        "--format", required=True, choices=FORMATS, help="csv = training manifest for fma-model"
+    )
+    parser.add_argument("--batch", type=int, metavar="ID", help="only this batch's images")
+    parser.add_argument(
+        "--since", metavar="DATE", help="only judgments made since this date/time (local time)"
+    )
+    parser.add_argument(
+        "--status", metavar="LIST", help="comma-separated subset of accepted,corrected,unknown (default all)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``fma-judge export``; prints a summary. Returns 0 on success, 1 on a database/output error,
+    2 on a bad option."""
+    try:
+        since = parse_since(args.since) if args.since else None
+        statuses = parse_statuses(args.status) if args.status else None
+    except ExportError as exc:
+        print(f"fma-judge export: {exc}", file=sys.stderr)
+        return 2
+    url = args.db or default_db_url()
+    try:
+        path = sqlite_path(url)
+        if path is not None and not path.is_file():
+            raise StoreError(f"no fma-judge database at {path} (nothing has been judged there yet?)")
+        engine = make_engine(url)
+        try:
+            init_db(engine)
+            result = export_labels(
+                engine, args.out, args.format, batch_id=args.batch, since=since, statuses=statuses
+            )
+        finally:
+            engine.dispose()
+    except (StoreError, ExportError, OSError) as exc:
+        print(f"fma-judge export: {exc}", file=sys.stderr)
+        return 1
+    print(f"Exported {result.count:,} label(s) to {result.path}")
+    if result.skipped:
+        print(f"Skipped {len(result.skipped):,}:")
+        for path_text, reason in result.skipped[:10]:
+            print(f"  {path_text or '<no path>'}: {reason}")
+        if len(result.skipped) > 10:
+            print(f"  ... and {len(result.skipped) - 10:,} more")
+    return 0

@@ -1,0 +1,1 @@
+"""Alembic revision scripts (``NNNN_<slug>.py``); Alembic skips this file."""

@@ -1,0 +1,270 @@
+"""Plain frozen records that leave the store (to services and the UI). Never ORM objects.
+
+Lists and dicts inside records (``shown``) are owned by the record: read them, do not mutate them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.store.schema import JUDGED_STATUSES
+
+ITEM_STATES: tuple[str, ...] = ("pending", "accepted", "corrected", "unknown", "rejudge", "error")
+"""The states of a batch item, see :attr:`BatchItem.state`."""
+
+UNKNOWN_LABEL = "unknown:unlabelled"
+"""Manifest label of an image an analyst marked "unknown / new defect type" (training ignores it)."""
+
+EMBEDDING_DTYPE = np.dtype("<f4")
+"""Embeddings are stored as little-endian float32 bytes."""
+
+RankedLeafTuple = tuple[str, tuple[str, ...], float]
+"""One Top-k entry: (leaf id, path from the top-level group to the leaf, score)."""
+
+
+def encode_embedding(vector: Any) -> bytes:
+    """A 1-D vector (numpy array, list) as little-endian float32 bytes."""
+    return np.asarray(vector, dtype=EMBEDDING_DTYPE).reshape(-1).tobytes()
+
+
+def decode_embedding(data: bytes) -> np.ndarray:
+    """The float32 vector stored by :func:`encode_embedding` (a read-only view)."""
+    return np.frombuffer(data, dtype=EMBEDDING_DTYPE)
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """An image as seen at one path (``position`` is its place in a batch, when it comes from one)."""
+
+    image_id: int
+    sha256: str
+    path: str
+    width: int | None
+    height: int | None
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelVersionRecord:
+    """A registered model version (its manifest stays in the store; see ``repo.model_manifest``)."""
+
+    id: int
+    version: str
+    name: str
+    bundle_path: str | None
+    created_at: dt.datetime | None
+    registered_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    """A model's answer for one image, as stored.
+
+    Attributes:
+        leaf: predicted leaf id; None when ``error`` is set.
+        confidence: the leaf's score; None when ``error`` is set.
+        path: node ids from the top-level group down to ``leaf``.
+        top5: (leaf, path, score) of the five best leaves.
+        level_probs: per tree level, the probability of every node of that level.
+        route: routing decision ("auto", "rejudge" ...), when routing ran.
+        reasons: why it was routed so (stable codes, e.g. "low_confidence").
+        unknown_score: novelty score, when the model has one.
+        error: why the image could not be judged.
+        model_version: the version string of the model bundle.
+        embedding: pooled features as little-endian float32 bytes (see :func:`decode_embedding`).
+        path_scores: confidence of each node on ``path``.
+        id, image_id, created_at: set on records read from the store.
+    """
+
+    leaf: str | None
+    confidence: float | None
+    path: tuple[str, ...] = ()
+    top5: tuple[RankedLeafTuple, ...] = ()
+    level_probs: tuple[tuple[float, ...], ...] = ()
+    route: str | None = None
+    reasons: tuple[str, ...] = ()
+    unknown_score: float | None = None
+    error: str | None = None
+    model_version: str = ""
+    embedding: bytes | None = None
+    path_scores: tuple[float, ...] = ()
+    id: int | None = None
+    image_id: int | None = None
+    created_at: dt.datetime | None = None
+
+    @classmethod
+    def from_prediction(cls, prediction: Any) -> PredictionRecord:
+        """Convert a ``models.predictor.Prediction`` (read by attribute; torch is not imported here).
+
+        Routing fields come from ``prediction.extra`` (``route``, ``reasons``, ``unknown_score``).
+        """
+        extra = dict(getattr(prediction, "extra", None) or {})
+        error = prediction.error
+        embedding = getattr(prediction, "embedding", None)
+        unknown = extra.get("unknown_score")
+        return cls(
+            leaf=None if error else prediction.leaf,
+            confidence=None if error else float(prediction.confidence),
+            path=tuple(prediction.path),
+            top5=tuple((r.leaf, tuple(r.path), float(r.score)) for r in prediction.top5),
+            level_probs=tuple(tuple(float(p) for p in level) for level in prediction.level_probs),
+            route=extra.get("route"),
+            reasons=tuple(str(r) for r in extra.get("reasons", ()) or ()),
+            unknown_score=None if unknown is None else float(unknown),
+            error=error,
+            model_version=str(prediction.model_version),
+            embedding=None if embedding is None else encode_embedding(embedding),
+            path_scores=tuple(float(s) for s in getattr(prediction, "path_scores", ())),
+        )
+
+    def embedding_vector(self) -> np.ndarray | None:
+        """The embedding as a float32 vector, or None."""
+        return None if self.embedding is None else decode_embedding(self.embedding)
+
+    def shown(self) -> dict[str, Any]:
+        """The prediction as an analyst sees it: what ``judgments.shown`` records."""
+        return {
+            "leaf": self.leaf,
+            "path": list(self.path),
+            "confidence": self.confidence,
+            "top5": [{"leaf": leaf, "score": score} for leaf, _path, score in self.top5],
+            "route": self.route,
+            "reasons": list(self.reasons),
+            "model_version": self.model_version,
+        }
+
+
+@dataclass(frozen=True)
+class JudgmentRecord:
+    """One row of an image's judgment history.
+
+    ``leaf`` is None for "unknown / new defect type" and for ``reverted`` (back to pending).
+    ``shown`` is the prediction exactly as the analyst saw it (None when none was shown).
+    """
+
+    id: int
+    image_id: int
+    leaf: str | None
+    status: str
+    action: str
+    analyst: str
+    created_at: dt.datetime
+    note: str | None = None
+    model_version: str | None = None
+    shown: dict[str, Any] | None = None
+    batch_id: int | None = None
+    prediction_id: int | None = None
+    reverts_judgment_id: int | None = None
+
+    @property
+    def is_decision(self) -> bool:
+        """True unless this row put the image back to pending."""
+        return self.status in JUDGED_STATUSES
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One image of a batch with its latest prediction and current judgment."""
+
+    image: ImageRecord
+    prediction: PredictionRecord | None
+    judgment: JudgmentRecord | None
+
+    @property
+    def state(self) -> str:
+        """``accepted``/``corrected``/``unknown`` once judged (and not undone); otherwise ``error`` when the
+        model could not read the image, ``rejudge`` when routing asked for a person, else ``pending``."""
+        if self.judgment is not None and self.judgment.is_decision:
+            return self.judgment.status
+        if self.prediction is None:
+            return "pending"
+        if self.prediction.error:
+            return "error"
+        if self.prediction.route == "rejudge":
+            return "rejudge"
+        return "pending"
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """A batch and how far it is judged."""
+
+    id: int
+    name: str
+    source_folder: str
+    recursive: bool
+    created_at: dt.datetime
+    notes: str | None
+    total: int = 0
+    accepted: int = 0
+    corrected: int = 0
+    unknown: int = 0
+
+    @property
+    def judged(self) -> int:
+        return self.accepted + self.corrected + self.unknown
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.judged
+
+
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "path", "label", "sha256", "leaf_path", "status", "analyst", "judged_at", "model_version", "predicted_leaf",
+)  # fmt: skip
+"""CSV columns of a label export; ``path,label`` first so the file is a training manifest."""
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One exported label: an image's current judgment.
+
+    ``label`` is the leaf id, or :data:`UNKNOWN_LABEL` for images marked unknown; ``leaf_path`` is
+    ``group/subgroup/leaf`` (empty for unknown, or when no taxonomy is known).
+    """
+
+    path: str
+    sha256: str
+    label: str
+    leaf: str | None
+    leaf_path: str
+    status: str
+    analyst: str
+    judged_at: dt.datetime
+    model_version: str | None
+    predicted_leaf: str | None
+    history_count: int | None = None
+
+    def csv_values(self, path_text: str) -> list[str]:
+        """The CSV cells in :data:`EXPORT_COLUMNS` order, with ``path`` written as ``path_text``."""
+        return [
+            path_text,
+            self.label,
+            self.sha256,
+            self.leaf_path,
+            self.status,
+            self.analyst,
+            self.judged_at.isoformat(),
+            self.model_version or "",
+            self.predicted_leaf or "",
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON export object: the CSV fields plus ``leaf`` and ``history_count``."""
+        return {
+            "path": self.path,
+            "label": self.label,
+            "sha256": self.sha256,
+            "leaf": self.leaf,
+            "leaf_path": self.leaf_path,
+            "status": self.status,
+            "analyst": self.analyst,
+            "judged_at": self.judged_at.isoformat(),
+            "model_version": self.model_version,
+            "predicted_leaf": self.predicted_leaf,
+            "history_count": self.history_count,
+        }

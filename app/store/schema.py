@@ -1,0 +1,247 @@
+"""The store's ORM: model versions, batches, images (by content hash), predictions and judgments.
+
+Design notes (for the queue, similar-case search, dashboard and model switching that build on it):
+
+- An image is its content: ``images.sha256`` is unique; every path it was seen at is an
+  ``image_paths`` row, so a moved file keeps its predictions and judgment history.
+- ``predictions`` holds one row per (image, model version): switching the active model version never
+  overwrites another version's answers. ``route``/``leaf``/``confidence`` are indexed per model version
+  for the re-judge queue; each routing reason is also a ``prediction_reasons`` row so that filtering by
+  reason is an index lookup rather than a JSON scan. ``embedding`` is little-endian float32 bytes.
+- ``judgments`` is append-only. The current judgment of an image is its row with the highest id
+  (index ``(image_id, id)``); ``status = 'reverted'`` means "back to pending". ``shown`` keeps the
+  prediction exactly as the analyst saw it, ``model_version`` the version string (it survives the
+  removal of a model version).
+- Times are timezone-aware UTC in Python. PostgreSQL stores ``timestamptz``; SQLite stores naive UTC
+  text (see :class:`UTCDateTime`), so both sort and compare the same way.
+- Only portable types are used (JSON, DateTime(timezone=True), LargeBinary, BigInteger, Float): the same
+  schema runs on SQLite and PostgreSQL. Constraint names follow :data:`NAMING_CONVENTION`.
+
+The Alembic migrations in ``app/store/migrations/versions`` must create exactly this schema; a test
+compares them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+STATUSES: tuple[str, ...] = ("accepted", "corrected", "unknown", "reverted")
+"""Judgment statuses. ``reverted`` means the image is back to pending (an undo of its first judgment)."""
+
+JUDGED_STATUSES: frozenset[str] = frozenset({"accepted", "corrected", "unknown"})
+"""Statuses that count as a decision (everything but ``reverted``)."""
+
+ACTIONS: tuple[str, ...] = ("accept", "topk", "picker", "unknown", "bulk", "undo", "redo", "import")
+"""Known judgment actions (how the decision was made). Not enforced by the schema: new UI actions need no migration."""
+
+STATUS_CHECK_SQL = "status IN ('accepted', 'corrected', 'unknown', 'reverted')"
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """``DateTime(timezone=True)`` that always hands out aware UTC datetimes.
+
+    Naive datetimes are refused on the way in (their zone would be a guess). SQLite has no zone
+    support, so values are stored there as naive UTC; PostgreSQL keeps ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"naive datetime {value.isoformat()} given to the store; pass a timezone-aware one"
+            )
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base whose metadata carries the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ModelVersion(Base):
+    """A model bundle that produced predictions; ``manifest`` is its whole manifest.json (taxonomy included)."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    bundle_path: Mapped[str | None] = mapped_column(Text)
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Batch(Base):
+    """A set of images opened together (usually one folder)."""
+
+    __tablename__ = "batches"
+    __table_args__ = (Index("ix_batches_source_folder", "source_folder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    source_folder: Mapped[str] = mapped_column(Text)
+    recursive: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Image(Base):
+    """One image content, identified by the sha256 of its file bytes."""
+
+    __tablename__ = "images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ImagePath(Base):
+    """A file path an image was seen at; ``file_size``/``mtime_ns`` let a re-open skip re-hashing."""
+
+    __tablename__ = "image_paths"
+    __table_args__ = (
+        UniqueConstraint("image_id", "path"),
+        Index("ix_image_paths_path", "path"),
+        Index("ix_image_paths_image_id_last_seen_at", "image_id", "last_seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class BatchImage(Base):
+    """Membership of an image in a batch, its position there and the path it was opened from."""
+
+    __tablename__ = "batch_images"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "image_id"),
+        Index("ix_batch_images_batch_id_position", "batch_id", "position"),
+        Index("ix_batch_images_image_id", "image_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+
+
+class Prediction(Base):
+    """A model version's answer for an image (one row per image and version; re-predicting updates it)."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (
+        UniqueConstraint("image_id", "model_version_id"),
+        Index("ix_predictions_model_version_id_route", "model_version_id", "route"),
+        Index("ix_predictions_model_version_id_leaf", "model_version_id", "leaf"),
+        Index("ix_predictions_model_version_id_confidence", "model_version_id", "confidence"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    leaf: Mapped[str | None] = mapped_column(String(128))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    path: Mapped[list[str]] = mapped_column(JSON)
+    path_scores: Mapped[list[float]] = mapped_column(JSON)
+    top5: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    level_probs: Mapped[list[list[float]]] = mapped_column(JSON)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    route: Mapped[str | None] = mapped_column(String(32))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    unknown_score: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PredictionReason(Base):
+    """One routing reason of a prediction (mirrors ``predictions.reasons``; indexed for the queue filter)."""
+
+    __tablename__ = "prediction_reasons"
+    __table_args__ = (Index("ix_prediction_reasons_reason", "reason"),)
+
+    prediction_id: Mapped[int] = mapped_column(
+        ForeignKey("predictions.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Judgment(Base):
+    """One analyst decision. Append-only: the current judgment of an image is its latest row."""
+
+    __tablename__ = "judgments"
+    __table_args__ = (
+        CheckConstraint(STATUS_CHECK_SQL, name="status"),
+        Index("ix_judgments_image_id_id", "image_id", "id"),
+        Index("ix_judgments_batch_id", "batch_id"),
+        Index("ix_judgments_prediction_id", "prediction_id"),
+        Index("ix_judgments_created_at", "created_at"),
+        Index("ix_judgments_analyst", "analyst"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))
+    prediction_id: Mapped[int | None] = mapped_column(ForeignKey("predictions.id", ondelete="SET NULL"))
+    analyst: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    leaf: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    shown: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    model_version: Mapped[str | None] = mapped_column(String(255))
+    reverts_judgment_id: Mapped[int | None] = mapped_column(ForeignKey("judgments.id", ondelete="SET NULL"))

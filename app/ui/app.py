@@ -1,0 +1,174 @@
+"""Application start-up: Qt app, language, settings, analyst, database, model, and the screenshot mode."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QTimer, QTranslator
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
+
+ROOT = Path(__file__).resolve().parents[2]
+I18N_DIR = Path(__file__).resolve().parents[1] / "i18n"
+DEMO_MODEL = ROOT / "resources" / "demo" / "model"
+DEMO_BATCH = ROOT / "resources" / "demo" / "batch"
+LANGS = ("en", "zh_TW")
+
+
+def open_settings() -> QSettings:
+    """The user's settings; ``FMA_JUDGE_SETTINGS`` points them at an INI file (tests, portable installs)."""
+    path = os.environ.get("FMA_JUDGE_SETTINGS")
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
+    return QSettings("fma-judge", "fma-judge")
+
+
+def system_language() -> str:
+    name = QLocale.system().name()  # e.g. zh_TW, en_US
+    return "zh_TW" if name.startswith(("zh_TW", "zh_HK", "zh_Hant")) else "en"
+
+
+def install_translators(app: QApplication, lang: str) -> list[QTranslator]:
+    """Our strings, plus Qt's own (standard buttons and dialogs), for ``lang``."""
+    out: list[QTranslator] = []
+    if lang == "en":
+        return out
+    ours = QTranslator(app)
+    if ours.load(f"fma_judge_{lang}", str(I18N_DIR)):
+        app.installTranslator(ours)
+        out.append(ours)
+    qt = QTranslator(app)
+    if qt.load(f"qtbase_{lang}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(qt)
+        out.append(qt)
+    return out
+
+
+def pick_cjk_font(app: QApplication) -> None:
+    """Prefer a font that has Traditional Chinese glyphs, when one is installed (Noto CJK on Linux)."""
+    families = set(QFontDatabase.families())
+    for name in ("Noto Sans CJK TC", "Noto Sans TC", "Microsoft JhengHei UI", "Microsoft JhengHei",
+                 "PingFang TC", "Noto Sans CJK JP", "WenQuanYi Zen Hei"):
+        if name in families:
+            font = QFont(app.font())
+            font.setFamilies([font.family(), name])
+            app.setFont(font)
+            return
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="fma-judge", description="Judge FMA defect images with a local model.",
+                                epilog="Export labels: fma-judge export --help")
+    p.add_argument("folder", nargs="?", help="folder of images to open")
+    p.add_argument("--model", help="model bundle (default: the last one used, else the bundled demo model)")
+    p.add_argument("--db", help="SQLAlchemy database URL (default: a SQLite file in your user data folder)")
+    p.add_argument("--lang", choices=LANGS, help="UI language (default: settings, else the system's)")
+    p.add_argument("--analyst", help="analyst name recorded with judgments (default: asked once, then remembered)")
+    p.add_argument("--recursive", "-r", action="store_true", help="also open images in sub-folders")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--demo", action="store_true", help="open the bundled demo batch")
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="open the batch, wait until every prediction is shown, save the window to OUT.png, exit")
+    return p
+
+
+def run_app(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("fma-judge")
+    app.setOrganizationName("fma-judge")
+    settings = open_settings()
+    lang = args.lang or str(settings.value("lang", "") or "") or system_language()
+    lang = lang if lang in LANGS else "en"
+    install_translators(app, lang)
+    pick_cjk_font(app)
+
+    from app.services.judging import JudgingService
+    from app.store.db import init_db, make_engine
+    from app.store.errors import StoreError
+    from app.ui.main_window import MainWindow
+
+    analyst = args.analyst or str(settings.value("analyst", "") or "")
+    if not analyst and args.screenshot:
+        analyst = "demo"
+    while not analyst:
+        name, ok = QInputDialog.getText(None, "fma-judge", app.translate("Main", "Your name (recorded with every "
+                                                                               "judgment):"), QLineEdit.EchoMode.Normal)
+        if not ok:
+            return 1
+        analyst = name.strip()
+    settings.setValue("analyst", analyst)
+
+    try:
+        engine = make_engine(args.db)
+        init_db(engine)
+    except StoreError as exc:
+        QMessageBox.critical(None, "fma-judge", app.translate("Main", "The database cannot be opened:\n\n{msg}")
+                             .format(msg=exc))
+        print(f"fma-judge: {exc}", file=sys.stderr)
+        return 2
+
+    demo_batch = DEMO_BATCH if DEMO_BATCH.is_dir() else None
+    window = MainWindow(JudgingService(engine, analyst), lang=lang, demo_batch=demo_batch, settings=settings,
+                        device=args.device)
+    window.show()
+    model = args.model or str(settings.value("model_path", "") or "") or (str(DEMO_MODEL) if DEMO_MODEL.is_dir()
+                                                                          else "")
+    if model and not Path(model).exists() and not args.model:
+        model = str(DEMO_MODEL) if DEMO_MODEL.is_dir() else ""
+    # The window is on screen before torch is imported: the model loads on the model thread.
+    if model:
+        window.load_model(model)
+    folder = Path(args.folder) if args.folder else (demo_batch if args.demo else None)
+    if folder is not None:
+        if not folder.is_dir():
+            QMessageBox.warning(window, "fma-judge", app.translate("Main", "Folder not found: {p}").format(p=folder))
+        else:
+            window.open_folder(folder, recursive=args.recursive)
+    if args.screenshot:
+        return _screenshot(app, window, Path(args.screenshot), folder is not None and model != "")
+    return app.exec()
+
+
+def _screenshot(app: QApplication, window, out: Path, can_predict: bool, timeout_s: int = 900) -> int:
+    """Wait for every prediction and the first heatmap, then save the window."""
+    state = {"rc": 1}
+
+    def save() -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        ok = window.grab().save(str(out))
+        state["rc"] = 0 if ok else 1
+        if not ok:
+            print(f"fma-judge: cannot write {out}", file=sys.stderr)
+        window.close()
+        app.quit()
+
+    def all_predicted() -> None:
+        rows = [i for i, it in enumerate(window.items) if it.prediction is not None and it.prediction.leaf]
+        window.select(rows[0] if rows else 0)
+        if window.viewer.has_heatmap or not rows:
+            QTimer.singleShot(200, save)
+        else:
+            window.heatmapShown.connect(lambda _i: QTimer.singleShot(200, save))
+            QTimer.singleShot(60_000, save)  # a model without heatmaps still gets its screenshot
+
+    def failed(msg: str) -> None:
+        print(f"fma-judge: model failed: {msg}", file=sys.stderr)
+        app.quit()
+
+    def give_up() -> None:
+        print(f"fma-judge: predictions not finished after {timeout_s} s", file=sys.stderr)
+        app.quit()
+
+    if not can_predict:
+        print("fma-judge: --screenshot needs a batch (FOLDER or --demo) and a model", file=sys.stderr)
+        return 2
+    window.allPredicted.connect(all_predicted)
+    window.worker.modelFailed.connect(failed)
+    QTimer.singleShot(timeout_s * 1000, give_up)
+    app.exec()
+    window.worker.stop()
+    return state["rc"]

@@ -1,0 +1,206 @@
+"""The batch list: a model/view list with lazily made thumbnails and a status badge per image."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QRect,
+    QRunnable,
+    QSize,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from app.ui.prediction_panel import STATE_COLOURS, state_label
+
+THUMB = 72
+ROW_H = THUMB + 10
+
+
+@dataclass(frozen=True)
+class ListRow:
+    """One image as the list shows it."""
+
+    image_id: int
+    file_name: str
+    path: str
+    state: str = "pending"
+    label: str = ""  # predicted or judged leaf name, in the UI language
+    confidence: float | None = None
+
+
+class _ThumbSignals(QObject):
+    done = Signal(str, QImage)
+
+
+class _ThumbJob(QRunnable):
+    def __init__(self, path: str, signals: _ThumbSignals) -> None:
+        super().__init__()
+        self.path = path
+        self.signals = signals
+
+    def run(self) -> None:
+        from models.imageio import ImageLoadError, load_image
+
+        try:
+            img = load_image(self.path)
+            img.thumbnail((THUMB * 2, THUMB * 2))
+            data = img.convert("RGB").tobytes()
+            q = QImage(data, img.width, img.height, img.width * 3, QImage.Format.Format_RGB888).copy()
+        except (ImageLoadError, OSError, ValueError):
+            q = QImage()
+        self.signals.done.emit(self.path, q)
+
+
+class BatchListModel(QAbstractListModel):
+    """Rows of :class:`ListRow`; thumbnails are decoded off the UI thread on first display and cached."""
+
+    RowRole = Qt.ItemDataRole.UserRole + 1
+
+    def __init__(self, parent=None, cache_size: int = 2000) -> None:
+        super().__init__(parent)
+        self.rows: list[ListRow] = []
+        self._index: dict[int, int] = {}
+        self._thumbs: OrderedDict[str, QPixmap] = OrderedDict()
+        self._pending: set[str] = set()
+        self._cache_size = cache_size
+        self._signals = _ThumbSignals()
+        self._signals.done.connect(self._thumb_ready)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+
+    # -- Qt model API --------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt API)
+        return 0 if parent.isValid() else len(self.rows)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.file_name
+        if role == self.RowRole:
+            return row
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbnail(row.path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{row.path}\n{state_label(row.state)}{' · ' + row.label if row.label else ''}"
+        return None
+
+    # -- content -------------------------------------------------------------------------------
+    def set_rows(self, rows: list[ListRow]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self._index = {r.image_id: i for i, r in enumerate(self.rows)}
+        self.endResetModel()
+
+    def update_row(self, image_id: int, **changes) -> None:
+        i = self._index.get(image_id)
+        if i is None:
+            return
+        self.rows[i] = replace(self.rows[i], **changes)
+        idx = self.index(i)
+        self.dataChanged.emit(idx, idx)
+
+    def row_of(self, image_id: int) -> int | None:
+        return self._index.get(image_id)
+
+    def thumbnail(self, path: str) -> QPixmap | None:
+        pix = self._thumbs.get(path)
+        if pix is not None:
+            self._thumbs.move_to_end(path)
+            return pix
+        if path not in self._pending:
+            self._pending.add(path)
+            self.pool.start(_ThumbJob(path, self._signals))
+        return None
+
+    def _thumb_ready(self, path: str, image: QImage) -> None:
+        self._pending.discard(path)
+        self._thumbs[path] = QPixmap.fromImage(image) if not image.isNull() else QPixmap()
+        while len(self._thumbs) > self._cache_size:
+            self._thumbs.popitem(last=False)
+        for i, r in enumerate(self.rows):
+            if r.path == path:
+                idx = self.index(i)
+                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.rows:
+            out[r.state] = out.get(r.state, 0) + 1
+        return out
+
+
+class BatchItemDelegate(QStyledItemDelegate):
+    """Thumbnail, file name, label, and a coloured status badge."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return QSize(260, ROW_H)
+
+    def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        row: ListRow = index.data(BatchListModel.RowRole)
+        if row is None:
+            return
+        p.save()
+        r = option.rect
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        p.fillRect(r, QColor("#174ea6") if selected else QColor("#202124") if index.row() % 2 else QColor("#26272b"))
+        thumb_rect = QRect(r.left() + 5, r.top() + 5, THUMB, THUMB)
+        pix = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pix, QPixmap) and not pix.isNull():
+            scaled = pix.scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                Qt.TransformationMode.SmoothTransformation)
+            p.drawPixmap(thumb_rect.left() + (THUMB - scaled.width()) // 2,
+                         thumb_rect.top() + (THUMB - scaled.height()) // 2, scaled)
+        else:
+            p.fillRect(thumb_rect, QColor("#3c4043"))
+        colour = QColor(STATE_COLOURS.get(row.state, "#9aa0a6"))
+        p.fillRect(QRect(r.left(), r.top(), 4, r.height()), colour)
+        x = thumb_rect.right() + 10
+        text_w = r.right() - x - 6
+        f = QFont(option.font)
+        f.setBold(True)
+        p.setFont(f)
+        p.setPen(QColor("#e8eaed"))
+        name = p.fontMetrics().elidedText(row.file_name, Qt.TextElideMode.ElideMiddle, text_w)
+        p.drawText(QRect(x, r.top() + 6, text_w, 20), Qt.AlignmentFlag.AlignLeft, name)
+        p.setFont(option.font)
+        p.setPen(QColor("#bdc1c6"))
+        label = row.label + (f"  {row.confidence * 100:.0f}%" if row.confidence is not None else "")
+        label = p.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, text_w)
+        p.drawText(QRect(x, r.top() + 28, text_w, 20), Qt.AlignmentFlag.AlignLeft, label)
+        badge = state_label(row.state)
+        bw = p.fontMetrics().horizontalAdvance(badge) + 14
+        badge_rect = QRect(x, r.top() + 52, bw, 20)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(colour)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.drawRoundedRect(badge_rect, 4, 4)
+        p.setPen(QColor("white"))
+        p.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
+        p.restore()
+
+
+class BatchListView(QListView):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setItemDelegate(BatchItemDelegate(self))
+        self.setUniformItemSizes(True)
+        self.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows are global judging shortcuts
+        self.setMinimumWidth(250)
+        self.setStyleSheet("QListView { background: #202124; border: none; }")
+
+
+def file_name(path: str) -> str:
+    return Path(path).name

@@ -1,0 +1,86 @@
+"""A translucent overlay listing every keyboard shortcut (F1 or ? to show, any key to hide)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+
+def shortcut_rows() -> list[tuple[str, str]]:
+    """(keys, action) pairs, translated; the single source for the overlay and the README."""
+    t = QCoreApplication.translate
+    return [
+        ("Enter / Space", t("Help", "Accept the prediction")),
+        ("1 – 5", t("Help", "Choose that Top-k leaf")),
+        ("C  or  /", t("Help", "Open the defect-type picker")),
+        ("U", t("Help", "Mark as unknown / new defect type")),
+        ("N", t("Help", "Add a note to the current image")),
+        ("← → ↑ ↓", t("Help", "Previous / next image")),
+        ("Ctrl+Z", t("Help", "Undo (across images)")),
+        ("Ctrl+Shift+Z", t("Help", "Redo")),
+        ("H", t("Help", "Heatmap on / off")),
+        ("S", t("Help", "Heatmap side by side")),
+        ("[  ]", t("Help", "Heatmap opacity − / +")),
+        ("+  −  0", t("Help", "Zoom in / out / fit")),
+        ("Ctrl+O", t("Help", "Open a folder")),
+        ("F1  or  ?", t("Help", "Show / hide this help")),
+    ]
+
+
+class HelpOverlay(QWidget):
+    """Covers its parent; hides on any key or click."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, False)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        box = QWidget(self)
+        box.setObjectName("helpBox")
+        box.setStyleSheet("#helpBox { background: #2b2d31; border-radius: 10px; }"
+                          "QLabel { color: #e8eaed; font-size: 14px; }")
+        grid = QGridLayout(box)
+        grid.setContentsMargins(28, 20, 28, 20)
+        grid.setHorizontalSpacing(28)
+        title = QLabel(QCoreApplication.translate("Help", "Keyboard shortcuts"), box)
+        title.setStyleSheet("font-size: 18px; font-weight: bold;")
+        grid.addWidget(title, 0, 0, 1, 2)
+        for row, (keys, action) in enumerate(shortcut_rows(), start=1):
+            k = QLabel(keys, box)
+            k.setStyleSheet("font-family: monospace; color: #8ab4f8; font-weight: bold;")
+            grid.addWidget(k, row, 0)
+            grid.addWidget(QLabel(action, box), row, 1)
+        hint = QLabel(QCoreApplication.translate("Help", "Press any key to close"), box)
+        hint.setStyleSheet("color: #9aa0a6; font-size: 12px;")
+        grid.addWidget(hint, len(shortcut_rows()) + 1, 0, 1, 2)
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addStretch(1)
+        parent.installEventFilter(self)
+        self.hide()
+
+    def toggle(self) -> None:
+        if self.isVisible():
+            self.hide()
+        else:
+            self.setGeometry(self.parentWidget().rect())
+            self.show()
+            self.raise_()
+            self.setFocus()
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.parentWidget() and event.type() == QEvent.Type.Resize:
+            self.setGeometry(self.parentWidget().rect())
+        return False
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(0, 0, 0, 150))
+
+    def keyPressEvent(self, event) -> None:
+        self.hide()
+        event.accept()
+
+    def mousePressEvent(self, event) -> None:
+        self.hide()

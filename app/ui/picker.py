@@ -1,0 +1,168 @@
+"""Correction picker: the whole taxonomy as a tree; typing filters by English name, Chinese name or id."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QKeyEvent, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QTreeView, QVBoxLayout
+
+from models.taxonomy import Taxonomy
+
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
+LEAF_ROLE = Qt.ItemDataRole.UserRole + 3
+
+
+def build_taxonomy_model(taxonomy: Taxonomy, lang: str, parent=None) -> QStandardItemModel:
+    """A two-column model (name, id) of the taxonomy; leaves are the selectable nodes."""
+    model = QStandardItemModel(parent)
+    model.setHorizontalHeaderLabels([QCoreApplication.translate("TaxonomyPicker", "Defect type"), "ID"])
+    other = "zh_TW" if lang == "en" else "en"
+
+    def add(parent_item: QStandardItem, node_id: str) -> None:
+        node = taxonomy.node(node_id)
+        name = taxonomy.name(node_id, lang)
+        name_item = QStandardItem(name)
+        name_item.setToolTip(f"{taxonomy.name(node_id, 'en')} / {taxonomy.name(node_id, 'zh_TW')}")
+        name_item.setData(node_id, ID_ROLE)
+        name_item.setData(f"{node_id} {taxonomy.name(node_id, 'en')} {taxonomy.name(node_id, other)} "
+                          f"{name}".lower(), SEARCH_ROLE)
+        name_item.setData(node.is_leaf, LEAF_ROLE)
+        id_item = QStandardItem(node_id)
+        id_item.setData(node_id, ID_ROLE)
+        for it in (name_item, id_item):
+            it.setEditable(False)
+            if not node.is_leaf:
+                it.setSelectable(False)
+        if not node.is_leaf:
+            font = name_item.font()
+            font.setBold(True)
+            name_item.setFont(font)
+        parent_item.appendRow([name_item, id_item])
+        for child in taxonomy.children(node_id):
+            add(name_item, child)
+
+    root = model.invisibleRootItem()
+    for top in taxonomy.levels[0]:
+        add(root, top)
+    return model
+
+
+class _Filter(QSortFilterProxyModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setRecursiveFilteringEnabled(True)
+        self.setFilterRole(SEARCH_ROLE)
+        self._words: list[str] = []
+
+    def set_text(self, text: str) -> None:
+        self._words = text.lower().split()
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
+        if not self._words:
+            return True
+        idx = self.sourceModel().index(row, 0, parent)
+        hay = str(idx.data(SEARCH_ROLE) or "")
+        return all(w in hay for w in self._words)
+
+
+class TaxonomyPicker(QDialog):
+    """Pick a leaf. Type to filter, arrows to move, Enter to choose, Esc to cancel.
+
+    When exactly one leaf matches the filter, Enter chooses it directly.
+    """
+
+    def __init__(self, taxonomy: Taxonomy, lang: str = "en", parent=None, current: str | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Choose the defect type"))
+        self.resize(520, 560)
+        self.taxonomy = taxonomy
+        self.chosen: str | None = None
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText(self.tr("Type to filter by English or Chinese name, or id…"))
+        self.search.setClearButtonEnabled(True)
+        self.model = build_taxonomy_model(taxonomy, lang, self)
+        self.proxy = _Filter(self)
+        self.proxy.setSourceModel(self.model)
+        self.tree = QTreeView(self)
+        self.tree.setModel(self.proxy)
+        self.tree.setUniformRowHeights(True)
+        self.tree.expandAll()
+        self.tree.setColumnWidth(0, 320)
+        self.tree.doubleClicked.connect(lambda _i: self._choose_current())
+        self.hint = QLabel(self.tr("Enter: choose · ↑↓: move · Esc: cancel"), self)
+        self.hint.setStyleSheet("color: gray")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self._choose_current)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.search)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.hint)
+        layout.addWidget(buttons)
+        self.search.textChanged.connect(self._filter)
+        self.search.installEventFilter(self)
+        if current:
+            self._select_leaf(current)
+        self.search.setFocus()
+
+    # -- behaviour -----------------------------------------------------------------------------
+    def _filter(self, text: str) -> None:
+        self.proxy.set_text(text)
+        self.tree.expandAll()
+        leaves = self.visible_leaves()
+        if leaves:
+            self._select_leaf(leaves[0])
+
+    def visible_leaves(self) -> list[str]:
+        """Leaf ids that the current filter shows, in tree order."""
+        out: list[str] = []
+
+        def walk(parent: QModelIndex) -> None:
+            for r in range(self.proxy.rowCount(parent)):
+                idx = self.proxy.index(r, 0, parent)
+                if idx.data(LEAF_ROLE):
+                    out.append(idx.data(ID_ROLE))
+                walk(idx)
+
+        walk(QModelIndex())
+        return out
+
+    def _select_leaf(self, leaf: str) -> None:
+        matches = self.proxy.match(self.proxy.index(0, 0), ID_ROLE, leaf, 1,
+                                   Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive)
+        if matches:
+            self.tree.setCurrentIndex(matches[0])
+            self.tree.scrollTo(matches[0])
+
+    def _choose_current(self) -> None:
+        idx = self.tree.currentIndex()
+        leaves = self.visible_leaves()
+        if (not idx.isValid() or not idx.siblingAtColumn(0).data(LEAF_ROLE)) and len(leaves) == 1:
+            self.chosen = leaves[0]
+        elif idx.isValid() and idx.siblingAtColumn(0).data(LEAF_ROLE):
+            self.chosen = idx.siblingAtColumn(0).data(ID_ROLE)
+        if self.chosen:
+            self.accept()
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.search and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
+            key = event.key()
+            if key in (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
+                self._move(key)
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._choose_current()
+                return True
+        return super().eventFilter(obj, event)
+
+    def _move(self, key: Qt.Key) -> None:
+        leaves = self.visible_leaves()
+        if not leaves:
+            return
+        idx = self.tree.currentIndex()
+        cur = idx.siblingAtColumn(0).data(ID_ROLE) if idx.isValid() else None
+        pos = leaves.index(cur) if cur in leaves else -1
+        step = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -5, Qt.Key.Key_PageDown: 5}[key]
+        self._select_leaf(leaves[max(0, min(len(leaves) - 1, pos + step))])

@@ -1,0 +1,274 @@
+"""Prediction panel: the predicted tree path with a confidence bar per level, the Top-5, the judgment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from models.taxonomy import Taxonomy
+
+STATE_COLOURS = {
+    "pending": "#9aa0a6",
+    "accepted": "#1e8e3e",
+    "corrected": "#1a73e8",
+    "unknown": "#9334e6",
+    "rejudge": "#e37400",
+    "error": "#d93025",
+}
+
+
+def state_label(state: str) -> str:
+    t = QCoreApplication.translate
+    return {
+        "pending": t("State", "pending"),
+        "accepted": t("State", "accepted"),
+        "corrected": t("State", "corrected"),
+        "unknown": t("State", "unknown type"),
+        "rejudge": t("State", "re-judge"),
+        "error": t("State", "error"),
+    }.get(state, state)
+
+
+class ScoreBar(QWidget):
+    """A slim horizontal bar for a 0..1 score, coloured by how sure the model is."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.value = 0.0
+        self.setMinimumWidth(60)
+        self.setFixedHeight(10)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_value(self, value: float) -> None:
+        self.value = max(0.0, min(1.0, float(value)))
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = self.rect().adjusted(0, 1, -1, -1)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor("#3c4043"))
+        p.drawRoundedRect(r, 4, 4)
+        colour = "#1e8e3e" if self.value >= 0.9 else "#f9ab00" if self.value >= 0.6 else "#d93025"
+        p.setBrush(QColor(colour))
+        w = int(r.width() * self.value)
+        if w > 0:
+            p.drawRoundedRect(r.adjusted(0, 0, w - r.width(), 0), 4, 4)
+
+
+@dataclass(frozen=True)
+class PanelData:
+    """Everything the panel shows for one image (plain data, built by the main window)."""
+
+    file_name: str
+    state: str
+    leaf: str | None = None
+    path: tuple[str, ...] = ()
+    path_scores: tuple[float, ...] = ()
+    top5: tuple[tuple[str, tuple[str, ...], float], ...] = ()
+    error: str | None = None
+    judged_leaf: str | None = None
+    judged_by: str | None = None
+    judged_at: str | None = None
+    note: str | None = None
+    reasons: tuple[str, ...] = ()
+    model_version: str = ""
+
+
+class PredictionPanel(QWidget):
+    """Read-only view of one image's prediction and judgment, plus big buttons for mouse users.
+
+    Signals:
+        acceptRequested, unknownRequested, pickerRequested, noteRequested, topkRequested(int k)
+    """
+
+    acceptRequested = Signal()
+    unknownRequested = Signal()
+    pickerRequested = Signal()
+    noteRequested = Signal()
+    topkRequested = Signal(int)
+
+    def __init__(self, taxonomy: Taxonomy | None = None, lang: str = "en", parent=None) -> None:
+        super().__init__(parent)
+        self.taxonomy = taxonomy
+        self.lang = lang
+        self.setMinimumWidth(330)
+        t = QCoreApplication.translate
+        self.title = QLabel(self)
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
+        self.badge = QLabel(self)
+        self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.badge.setFixedHeight(22)
+
+        self.path_header = QLabel(t("Panel", "Predicted path"), self)
+        self.path_header.setStyleSheet("color: #9aa0a6; text-transform: uppercase; font-size: 11px;")
+        self.path_grid = QGridLayout()
+        self.path_rows: list[tuple[QLabel, ScoreBar, QLabel]] = []
+
+        self.top_header = QLabel(t("Panel", "Top-5 (press 1–5)"), self)
+        self.top_header.setStyleSheet("color: #9aa0a6; text-transform: uppercase; font-size: 11px;")
+        self.top_grid = QGridLayout()
+        self.top_rows: list[tuple[QPushButton, QLabel, ScoreBar, QLabel]] = []
+        for k in range(5):
+            key = QPushButton(str(k + 1), self)
+            key.setFixedWidth(28)
+            key.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            key.clicked.connect(lambda _=False, k=k: self.topkRequested.emit(k + 1))
+            name = QLabel(self)
+            name.setWordWrap(True)
+            name.setTextFormat(Qt.TextFormat.RichText)
+            bar = ScoreBar(self)
+            bar.setFixedWidth(70)
+            pct = QLabel(self)
+            pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            pct.setMinimumWidth(46)
+            self.top_grid.addWidget(key, k, 0)
+            self.top_grid.addWidget(name, k, 1)
+            self.top_grid.addWidget(bar, k, 2)
+            self.top_grid.addWidget(pct, k, 3)
+            self.top_rows.append((key, name, bar, pct))
+        self.top_grid.setColumnStretch(1, 1)
+
+        self.judgment = QLabel(self)
+        self.judgment.setWordWrap(True)
+        self.reasons = QLabel(self)
+        self.reasons.setWordWrap(True)
+        self.reasons.setStyleSheet("color: #e37400;")
+        self.error = QLabel(self)
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d93025; font-weight: bold;")
+
+        self.accept_btn = QPushButton(t("Panel", "Accept  (Enter)"), self)
+        self.accept_btn.setStyleSheet("QPushButton { background: #1e8e3e; color: white; padding: 8px; "
+                                      "font-weight: bold; border-radius: 4px; } QPushButton:disabled { background: #5f6368; }")
+        self.pick_btn = QPushButton(t("Panel", "Other type…  (C)"), self)
+        self.unknown_btn = QPushButton(t("Panel", "Unknown / new type  (U)"), self)
+        self.note_btn = QPushButton(t("Panel", "Note  (N)"), self)
+        for b in (self.accept_btn, self.pick_btn, self.unknown_btn, self.note_btn):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.accept_btn.clicked.connect(self.acceptRequested)
+        self.pick_btn.clicked.connect(self.pickerRequested)
+        self.unknown_btn.clicked.connect(self.unknownRequested)
+        self.note_btn.clicked.connect(self.noteRequested)
+        self.model_label = QLabel(self)
+        self.model_label.setStyleSheet("color: #9aa0a6; font-size: 11px;")
+        self.model_label.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        head = QGridLayout()
+        head.addWidget(self.title, 0, 0)
+        head.addWidget(self.badge, 0, 1, Qt.AlignmentFlag.AlignTop)
+        head.setColumnStretch(0, 1)
+        layout.addLayout(head)
+        layout.addWidget(self.error)
+        layout.addWidget(self.path_header)
+        layout.addLayout(self.path_grid)
+        layout.addWidget(_line(self))
+        layout.addWidget(self.top_header)
+        layout.addLayout(self.top_grid)
+        layout.addWidget(_line(self))
+        layout.addWidget(self.reasons)
+        layout.addWidget(self.judgment)
+        layout.addStretch(1)
+        layout.addWidget(self.accept_btn)
+        row = QGridLayout()
+        row.addWidget(self.pick_btn, 0, 0)
+        row.addWidget(self.unknown_btn, 0, 1)
+        row.addWidget(self.note_btn, 1, 0, 1, 2)
+        layout.addLayout(row)
+        layout.addWidget(self.model_label)
+        self.show_data(None)
+
+    # -----------------------------------------------------------------------------------------
+    def set_taxonomy(self, taxonomy: Taxonomy | None, lang: str | None = None) -> None:
+        self.taxonomy = taxonomy
+        if lang:
+            self.lang = lang
+
+    def _name(self, node_id: str) -> str:
+        if self.taxonomy is None or node_id not in self.taxonomy:
+            return node_id
+        return self.taxonomy.name(node_id, self.lang)
+
+    def _ensure_path_rows(self, n: int) -> None:
+        while len(self.path_rows) < n:
+            k = len(self.path_rows)
+            name, bar, pct = QLabel(self), ScoreBar(self), QLabel(self)
+            pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            pct.setMinimumWidth(46)
+            self.path_grid.addWidget(name, k, 0)
+            self.path_grid.addWidget(bar, k, 1)
+            self.path_grid.addWidget(pct, k, 2)
+            self.path_grid.setColumnStretch(1, 1)
+            self.path_rows.append((name, bar, pct))
+
+    def show_data(self, data: PanelData | None) -> None:
+        """Show one image; ``None`` shows the empty state."""
+        t = QCoreApplication.translate
+        has_pred = data is not None and data.leaf is not None and not data.error
+        self.title.setText(data.file_name if data else t("Panel", "No image selected"))
+        state = data.state if data else "pending"
+        self.badge.setText(f"  {state_label(state)}  ")
+        self.badge.setStyleSheet(f"background: {STATE_COLOURS.get(state, '#9aa0a6')}; color: white; "
+                                 "border-radius: 4px; font-weight: bold;")
+        self.badge.setVisible(data is not None)
+        self.error.setText(data.error or "" if data else "")
+        self.error.setVisible(bool(data and data.error))
+        path = data.path if has_pred else ()
+        self._ensure_path_rows(len(path))
+        for k, (name, bar, pct) in enumerate(self.path_rows):
+            visible = k < len(path)
+            for w in (name, bar, pct):
+                w.setVisible(visible)
+            if visible:
+                score = data.path_scores[k] if k < len(data.path_scores) else 0.0
+                indent = "    " * k
+                name.setText(f"{indent}{'└ ' if k else ''}{self._name(path[k])}")
+                bar.set_value(score)
+                pct.setText(f"{score * 100:.1f}%")
+                font = name.font()
+                font.setBold(k == len(path) - 1)
+                name.setFont(font)
+        self.path_header.setVisible(has_pred)
+        self.top_header.setVisible(has_pred)
+        top5 = data.top5 if has_pred else ()
+        for k, (key, name, bar, pct) in enumerate(self.top_rows):
+            visible = k < len(top5)
+            for w in (key, name, bar, pct):
+                w.setVisible(visible)
+            if visible:
+                leaf, lpath, score = top5[k]
+                parents = " › ".join(self._name(p) for p in lpath[:-1])
+                name.setText(f"<b>{self._name(leaf)}</b><br><span style='color:#9aa0a6;font-size:11px'>"
+                             f"{parents}</span>")
+                name.setToolTip(leaf)
+                bar.set_value(score)
+                pct.setText(f"{score * 100:.1f}%")
+        judged = ""
+        if data and data.judged_by:
+            what = self._name(data.judged_leaf) if data.judged_leaf else t("Panel", "unknown / new defect type")
+            judged = t("Panel", "Judged <b>{what}</b> by {who} at {when}").format(
+                what=what, who=data.judged_by, when=data.judged_at or "")
+        if data and data.note:
+            judged += ("<br>" if judged else "") + t("Panel", "Note: {note}").format(note=data.note)
+        self.judgment.setText(judged)
+        self.judgment.setVisible(bool(judged))
+        self.reasons.setText(", ".join(data.reasons) if data and data.reasons else "")
+        self.reasons.setVisible(bool(data and data.reasons))
+        self.accept_btn.setEnabled(has_pred)
+        for b in (self.pick_btn, self.unknown_btn, self.note_btn):
+            b.setEnabled(data is not None and data.state != "error")
+        self.model_label.setText(t("Panel", "Model: {v}").format(v=data.model_version) if data and data.model_version
+                                 else "")
+
+
+def _line(parent: QWidget) -> QFrame:
+    f = QFrame(parent)
+    f.setFrameShape(QFrame.Shape.HLine)
+    f.setStyleSheet("color: #3c4043;")
+    return f

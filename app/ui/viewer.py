@@ -1,0 +1,183 @@
+"""Image viewer: zoom (wheel, +/-), pan (drag), fit (double-click or 0), heatmap overlay or side by side."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QWheelEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+)
+
+SIDE_GAP = 16
+
+
+def heatmap_rgba(heatmap: np.ndarray) -> np.ndarray:
+    """A 0..1 map to an RGBA uint8 array: blue→green→yellow→red, transparent where cold."""
+    h = np.clip(np.asarray(heatmap, dtype=np.float32), 0.0, 1.0)
+    r = np.clip(1.5 - np.abs(4 * h - 3), 0, 1)
+    g = np.clip(1.5 - np.abs(4 * h - 2), 0, 1)
+    b = np.clip(1.5 - np.abs(4 * h - 1), 0, 1)
+    a = np.clip(h * 1.4, 0.15, 1.0)
+    return (np.stack([r, g, b, a], axis=-1) * 255 + 0.5).astype(np.uint8)
+
+
+def array_to_qimage(arr: np.ndarray) -> QImage:
+    """uint8 (H, W, 3|4) or (H, W) numpy array to a QImage that owns its data."""
+    arr = np.ascontiguousarray(arr)
+    h, w = arr.shape[:2]
+    if arr.ndim == 2:
+        fmt, stride = QImage.Format.Format_Grayscale8, w
+    elif arr.shape[2] == 4:
+        fmt, stride = QImage.Format.Format_RGBA8888, 4 * w
+    else:
+        fmt, stride = QImage.Format.Format_RGB888, 3 * w
+    return QImage(arr.data, w, h, stride, fmt).copy()
+
+
+class ImageViewer(QGraphicsView):
+    """Shows one image with an optional heatmap; zoom and pan keep working while judging.
+
+    Signals:
+        zoomChanged(float): the current scale factor (1.0 = 100 %).
+    """
+
+    zoomChanged = Signal(float)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHints(QPainter.RenderHint.SmoothPixmapTransform | QPainter.RenderHint.Antialiasing)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setBackgroundBrush(QColor("#202124"))
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the judging shortcuts
+        self._image = QGraphicsPixmapItem()
+        self._heat = QGraphicsPixmapItem()
+        self._right = QGraphicsPixmapItem()
+        self._right_heat = QGraphicsPixmapItem()
+        self._message = QGraphicsSimpleTextItem()
+        self._message.setBrush(QColor("#e8eaed"))
+        for item in (self._image, self._heat, self._right, self._right_heat):
+            item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+            self.scene().addItem(item)
+        self.scene().addItem(self._message)
+        self._heat.setZValue(1)
+        self._right_heat.setZValue(1)
+        self._heatmap_visible = True
+        self._side_by_side = False
+        self._opacity = 0.5
+        self._has_heatmap = False
+        self._fit = True
+
+    # -- content ------------------------------------------------------------------------------
+    def set_image(self, image: QImage | None, message: str = "") -> None:
+        """Show an image (or a message instead, e.g. why it cannot be shown). Clears the heatmap."""
+        self._has_heatmap = False
+        self._heat.setPixmap(QPixmap())
+        self._right_heat.setPixmap(QPixmap())
+        if image is None or image.isNull():
+            self._image.setPixmap(QPixmap())
+            self._right.setPixmap(QPixmap())
+            self._message.setText(message)
+            self._message.setVisible(True)
+            self.scene().setSceneRect(self._message.boundingRect())
+            return
+        self._message.setVisible(False)
+        pix = QPixmap.fromImage(image)
+        self._image.setPixmap(pix)
+        self._right.setPixmap(pix)
+        self._right.setPos(pix.width() + SIDE_GAP, 0)
+        self._right_heat.setPos(pix.width() + SIDE_GAP, 0)
+        self._layout()
+        if self._fit:
+            self.fit()
+
+    def set_heatmap(self, heatmap: np.ndarray | None) -> None:
+        """Overlay a 0..1 map (any size; stretched over the image)."""
+        pix_size = self._image.pixmap().size()
+        if heatmap is None or pix_size.isEmpty():
+            self._has_heatmap = False
+            self._heat.setPixmap(QPixmap())
+            self._right_heat.setPixmap(QPixmap())
+            self._layout()
+            return
+        qimg = array_to_qimage(heatmap_rgba(heatmap)).scaled(
+            pix_size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        pix = QPixmap.fromImage(qimg)
+        self._heat.setPixmap(pix)
+        self._right_heat.setPixmap(pix)
+        self._has_heatmap = True
+        self._layout()
+
+    @property
+    def has_heatmap(self) -> bool:
+        return self._has_heatmap
+
+    # -- display options -----------------------------------------------------------------------
+    def set_heatmap_visible(self, visible: bool) -> None:
+        self._heatmap_visible = visible
+        self._layout()
+
+    def set_heatmap_opacity(self, opacity: float) -> None:
+        self._opacity = float(np.clip(opacity, 0.0, 1.0))
+        self._layout()
+
+    def set_side_by_side(self, on: bool) -> None:
+        self._side_by_side = on
+        self._layout()
+        self.fit()
+
+    def _layout(self) -> None:
+        show = self._heatmap_visible and self._has_heatmap
+        side = self._side_by_side and show
+        # Overlay mode: heatmap on the image. Side by side: plain image left, overlay right.
+        self._heat.setVisible(show and not side)
+        self._heat.setOpacity(self._opacity)
+        self._right.setVisible(side)
+        self._right_heat.setVisible(side)
+        self._right_heat.setOpacity(self._opacity)
+        rect = self._image.boundingRect()
+        if side:
+            rect = QRectF(0, 0, rect.width() * 2 + SIDE_GAP, rect.height())
+        if not rect.isEmpty():
+            self.scene().setSceneRect(rect)
+
+    # -- zoom and pan ---------------------------------------------------------------------------
+    def fit(self) -> None:
+        rect = self.scene().sceneRect()
+        if rect.isEmpty():
+            return
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        self._fit = True
+        self.zoomChanged.emit(self.transform().m11())
+
+    def zoom(self, factor: float) -> None:
+        current = self.transform().m11()
+        factor = float(np.clip(current * factor, 0.02, 40.0)) / max(current, 1e-6)
+        self.scale(factor, factor)
+        self._fit = False
+        self.zoomChanged.emit(self.transform().m11())
+
+    def zoom_actual(self) -> None:
+        self.resetTransform()
+        self._fit = False
+        self.zoomChanged.emit(1.0)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom(1.25 ** steps)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fit:
+            self.fit()

@@ -1,0 +1,212 @@
+"""Background work for the UI: one model thread, and short jobs on a thread pool.
+
+The model thread owns the :class:`models.predictor.Predictor` (torch is imported there, lazily, so the
+window appears before the model has loaded). It takes jobs from a priority queue: a heatmap for the
+image on screen always goes before the next chunk of batch predictions, so the analyst never waits
+for the batch. Results cross to the UI thread as plain data through Qt signals (queued connections).
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the UI needs to know about the loaded model."""
+
+    path: str
+    version: str
+    name: str
+    manifest: dict[str, Any]
+    device: str
+
+
+@dataclass(order=True)
+class _Job:
+    priority: int
+    seq: int
+    kind: str = field(compare=False)
+    payload: Any = field(compare=False, default=None)
+
+
+PRIO_LOAD, PRIO_HEATMAP, PRIO_PREDICT = 0, 1, 5
+
+
+class ModelWorker(QThread):
+    """Loads a bundle and runs predictions / heatmaps off the UI thread.
+
+    Signals:
+        modelLoaded(ModelInfo), modelFailed(str): the outcome of :meth:`load`.
+        predicted(int run_id, list): a chunk of (image_id, Prediction) pairs, already saved by ``save``.
+        progress(int run_id, int done, int total)
+        runFinished(int run_id, bool cancelled)
+        heatmapReady(int image_id, object heatmap, str kind), heatmapFailed(int image_id, str)
+        failed(str): an unexpected error, with its reason.
+    """
+
+    modelLoaded = Signal(object)
+    modelFailed = Signal(str)
+    predicted = Signal(int, list)
+    progress = Signal(int, int, int)
+    runFinished = Signal(int, bool)
+    heatmapReady = Signal(int, object, str)
+    heatmapFailed = Signal(int, str)
+    failed = Signal(str)
+
+    def __init__(self, save: Callable[[list[tuple[int, Any]], ModelInfo], None] | None = None,
+                 chunk_size: int = 8, parent=None) -> None:
+        super().__init__(parent)
+        self._queue: queue.PriorityQueue[_Job] = queue.PriorityQueue()
+        self._seq = itertools.count()
+        self._cancel_run = threading.Event()
+        self._stop = False
+        self._save = save
+        self.chunk_size = chunk_size
+        self.predictor = None
+        self.info: ModelInfo | None = None
+        self._run_ids = itertools.count(1)
+        self.current_run = 0
+
+    # -- requests (called from the UI thread) --------------------------------------------------
+    def load(self, bundle_path: str | Path, device: str = "cpu") -> None:
+        self._put(PRIO_LOAD, "load", (str(bundle_path), device))
+
+    def predict(self, items: list[tuple[int, str]]) -> int:
+        """Queue predictions for (image_id, path) pairs; returns the run id. Cancels the previous run."""
+        self.cancel()
+        self._cancel_run = threading.Event()
+        run_id = next(self._run_ids)
+        self.current_run = run_id
+        self._put(PRIO_PREDICT, "predict", (run_id, list(items), self._cancel_run, time.perf_counter()))
+        return run_id
+
+    def heatmap(self, image_id: int, path: str) -> None:
+        self._put(PRIO_HEATMAP, "heatmap", (image_id, path))
+
+    def cancel(self) -> None:
+        self._cancel_run.set()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._cancel_run.set()
+        self._put(-1, "stop", None)
+        self.wait(10_000)
+
+    def _put(self, prio: int, kind: str, payload: Any) -> None:
+        self._queue.put(_Job(prio, next(self._seq), kind, payload))
+
+    # -- the thread --------------------------------------------------------------------------
+    def run(self) -> None:
+        while not self._stop:
+            job = self._queue.get()
+            if job.kind == "stop":
+                break
+            try:
+                getattr(self, f"_do_{job.kind}")(job.payload)
+            except Exception as exc:  # keep the thread alive; report with the reason
+                self.failed.emit(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+
+    def _do_load(self, payload: tuple[str, str]) -> None:
+        path, device = payload
+        try:
+            from models.bundle import BundleError, load_bundle
+            from models.predictor import Predictor
+
+            bundle = load_bundle(path, device=device)
+            self.predictor = Predictor(bundle, device=device, batch_size=self.chunk_size, decode_workers=2)
+        except (BundleError, OSError, ValueError, RuntimeError) as exc:
+            self.predictor, self.info = None, None
+            self.modelFailed.emit(str(exc))
+            return
+        self.info = ModelInfo(path=path, version=bundle.model_version,
+                              name=str(bundle.manifest.get("name", "")), manifest=bundle.manifest, device=device)
+        self.modelLoaded.emit(self.info)
+
+    def _do_predict(self, payload) -> None:
+        run_id, items, cancel, _t0 = payload
+        total = len(items)
+        if self.predictor is None:
+            self.runFinished.emit(run_id, True)
+            return
+        done = 0
+        self.progress.emit(run_id, 0, total)
+        for start in range(0, total, self.chunk_size):
+            # a heatmap request for the image on screen goes first
+            self._drain_heatmaps()
+            if cancel.is_set() or self._stop:
+                self.runFinished.emit(run_id, True)
+                return
+            chunk = items[start:start + self.chunk_size]
+            preds = self.predictor.predict([p for _, p in chunk])
+            pairs = [(image_id, pred) for (image_id, _), pred in zip(chunk, preds, strict=True)]
+            if self._save is not None and self.info is not None:
+                self._save(pairs, self.info)
+            done += len(chunk)
+            self.predicted.emit(run_id, pairs)
+            self.progress.emit(run_id, done, total)
+        self.runFinished.emit(run_id, False)
+
+    def _drain_heatmaps(self) -> None:
+        pending: list[_Job] = []
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job.kind == "heatmap":
+                self._do_heatmap(job.payload)
+            else:
+                pending.append(job)
+        for job in pending:
+            self._queue.put(job)
+
+    def _do_heatmap(self, payload: tuple[int, str]) -> None:
+        image_id, path = payload
+        if self.predictor is None:
+            self.heatmapFailed.emit(image_id, "no model loaded")
+            return
+        try:
+            hm, kind = self.predictor.heatmap(path)
+        except Exception as exc:  # an unreadable image or a model without a usable layer
+            self.heatmapFailed.emit(image_id, str(exc))
+            return
+        self.heatmapReady.emit(image_id, np.asarray(hm, dtype=np.float32), kind)
+
+
+class TaskSignals(QObject):
+    result = Signal(object)
+    error = Signal(str)
+    progress = Signal(int, int)
+
+
+class Task(QRunnable):
+    """Run ``fn(*args, progress=callback)`` on a thread pool; deliver the result or the error by signal."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, with_progress: bool = False, **kwargs: Any) -> None:
+        super().__init__()
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.with_progress = with_progress
+        self.signals = TaskSignals()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            if self.with_progress:
+                self.kwargs["progress"] = lambda done, total: self.signals.progress.emit(done, total)
+            result = self.fn(*self.args, **self.kwargs)
+        except Exception as exc:
+            self.signals.error.emit(str(exc) or type(exc).__name__)
+            return
+        self.signals.result.emit(result)

@@ -1,0 +1,644 @@
+"""The store: migrations, SQLite setup, clear errors, repository functions (history, undo, batches, predictions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from conftest import ROOT
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from app.store import repo
+from app.store.db import (
+    alembic_config,
+    current_revision,
+    default_db_url,
+    head_revision,
+    init_db,
+    make_engine,
+    session_scope,
+    sqlite_path,
+    store_error,
+)
+from app.store.errors import JudgmentConflictError, SchemaVersionError, StoreError
+from app.store.records import BatchItem, ImageRecord, PredictionRecord, decode_embedding
+from app.store.schema import Base, ImagePath, Judgment, PredictionReason
+
+TABLES = {
+    "model_versions", "batches", "images", "image_paths", "batch_images",
+    "predictions", "prediction_reasons", "judgments",
+}  # fmt: skip
+MODEL = "tiny-20250101000000-abcdef12"
+
+
+def sha(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    eng = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    init_db(eng)
+    yield eng
+    eng.dispose()
+
+
+def register(session, version: str = MODEL, manifest: dict | None = None):
+    return repo.register_model_version(
+        session,
+        version=version,
+        manifest=manifest or {"name": "tiny", "created": "2025-01-01T00:00:00+00:00"},
+    )
+
+
+def prediction(leaf: str | None = "scratch", *, route: str | None = "auto", reasons=(), version=MODEL, **kw):
+    return PredictionRecord(
+        leaf=leaf,
+        confidence=None if leaf is None else kw.pop("confidence", 0.9),
+        path=("structural", "mechanical", leaf) if leaf else (),
+        top5=(
+            (leaf, ("structural", "mechanical", leaf), 0.9),
+            ("crack", ("structural", "mechanical", "crack"), 0.05),
+        )
+        if leaf
+        else (),
+        level_probs=((0.1, 0.9), (0.05, 0.05, 0.8, 0.1)) if leaf else (),
+        route=route,
+        reasons=tuple(reasons),
+        model_version=version,
+        **kw,
+    )
+
+
+def add_image(session, name: str, folder: Path, batch_id: int | None = None) -> ImageRecord:
+    image = repo.get_or_create_image(session, sha(name), folder / f"{name}.png", 80, 60)
+    if batch_id is not None:
+        image = repo.add_to_batch(session, batch_id, image.image_id, folder / f"{name}.png")
+    return image
+
+
+# ------------------------------------------------------------------------------------------ schema
+def test_init_db_creates_schema_and_is_idempotent(engine: Engine) -> None:
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    assert current_revision(engine) == head_revision() == "0001_initial"
+    assert init_db(engine) == "0001_initial"  # already up to date: a no-op
+    with session_scope(engine) as s:
+        register(s)
+    assert init_db(engine) == "0001_initial"
+    with session_scope(engine) as s:
+        assert [m.version for m in repo.list_model_versions(s)] == [MODEL]
+
+
+def test_sqlite_pragmas_are_on(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+
+
+def test_foreign_keys_are_enforced(engine: Engine) -> None:
+    with pytest.raises(IntegrityError), session_scope(engine) as s:
+        s.add(ImagePath(image_id=12345, path="/nowhere.png"))
+        s.flush()
+
+
+def _ddl_parts(db: Path) -> dict[str, set[str]]:
+    """Per table/index: its DDL split into column/constraint lines, order-insensitive."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE tbl_name != 'alembic_version'"
+        ).fetchall()
+    return {name: {part.strip().rstrip(",") for part in (sql or "").splitlines()} for name, sql in rows}
+
+
+def test_migrations_match_the_orm_exactly(engine: Engine, tmp_path: Path) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+    # compare_metadata ignores CHECK constraints and some options: compare the DDL too.
+    ref = make_engine(f"sqlite:///{tmp_path / 'create_all.sqlite3'}")
+    Base.metadata.create_all(ref)
+    ref.dispose()
+    assert _ddl_parts(sqlite_path(engine.url)) == _ddl_parts(tmp_path / "create_all.sqlite3")
+
+
+def test_downgrade_to_base_and_upgrade_again(engine: Engine) -> None:
+    command.downgrade(alembic_config(engine), "base")
+    assert not TABLES & set(inspect(engine).get_table_names())
+    assert current_revision(engine) is None
+    assert init_db(engine) == "0001_initial"
+    assert set(inspect(engine).get_table_names()) >= TABLES
+
+
+def test_database_from_a_newer_version_is_refused(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_future'"))
+    with pytest.raises(SchemaVersionError, match=r"0099_future.*newer fma-judge"):
+        init_db(engine)
+
+
+def test_foreign_database_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "other.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+    eng = make_engine(f"sqlite:///{db}")
+    with pytest.raises(SchemaVersionError, match=r"not an fma-judge database.*customers"):
+        init_db(eng)
+    eng.dispose()
+    with sqlite3.connect(db) as conn:  # untouched
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")] == [
+            "customers"
+        ]
+
+
+# ------------------------------------------------------------------------------------------ URLs and errors
+def test_default_db_url_uses_platformdirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def fake_user_data_dir(appname: str, appauthor=None, **kw) -> str:
+        calls.append((appname, appauthor))
+        return str(tmp_path / "data" / appname)
+
+    monkeypatch.setattr("platformdirs.user_data_dir", fake_user_data_dir)
+    url = default_db_url()
+    assert calls == [("fma-judge", False)]
+    expected = tmp_path / "data" / "fma-judge" / "fma-judge.sqlite3"
+    assert sqlite_path(url) == expected
+    assert expected.parent.is_dir()  # the folder is created
+    eng = make_engine()  # None -> the default URL
+    assert init_db(eng) == head_revision()
+    eng.dispose()
+    assert expected.is_file()
+
+
+_WRITE_ATTEMPT = """
+import os
+import sys
+from app.store import repo
+from app.store.db import make_engine, session_scope
+from app.store.errors import StoreError
+if sys.argv[2:] == ["drop-root"]:  # root ignores file permissions: act as an ordinary user
+    os.setgid(65534)
+    os.setuid(65534)
+try:
+    with session_scope(make_engine(sys.argv[1])) as session:
+        repo.create_batch(session, name="x", source_folder=".")
+except StoreError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def test_readonly_file_gives_store_error_naming_the_file() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="fma-ro-"))  # outside tmp_path: reachable by an unprivileged user
+    db = folder / "judge.sqlite3"
+    try:
+        folder.chmod(0o755)
+        eng = make_engine(f"sqlite:///{db}")
+        init_db(eng)
+        eng.dispose()
+        db.chmod(0o444)
+        folder.chmod(0o555)
+        drop = ["drop-root"] if os.geteuid() == 0 else []
+        proc = subprocess.run(
+            [sys.executable, "-c", _WRITE_ATTEMPT, f"sqlite:///{db}", *drop],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert proc.stdout.startswith(
+        f"Cannot write to the database sqlite:///{db}: the database file or its folder is read-only"
+    )
+
+
+def test_readonly_open_mode_gives_store_error(tmp_path: Path) -> None:
+    db = tmp_path / "judge.sqlite3"
+    eng = make_engine(f"sqlite:///{db}")
+    init_db(eng)
+    eng.dispose()
+    ro = make_engine(f"sqlite:///file:{db}?mode=ro&uri=true")
+    try:
+        with pytest.raises(StoreError, match="read-only") as info, session_scope(ro) as s:
+            add_image(s, "a", tmp_path)
+        assert f"sqlite:///{db}:" in str(info.value)
+    finally:
+        ro.dispose()
+
+
+def test_missing_folder_gives_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"folder .*missing.* does not exist"):
+        make_engine(f"sqlite:///{tmp_path / 'missing' / 'judge.sqlite3'}")
+
+
+def test_locked_database_gives_store_error(tmp_path: Path) -> None:
+    db = tmp_path / "locked.sqlite3"
+    eng = make_engine(f"sqlite:///{db}", busy_timeout_s=0.2)
+    init_db(eng)
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    try:
+        with (
+            pytest.raises(StoreError, match=r"locked by another program for more than 0.2 s") as info,
+            session_scope(eng) as s,
+        ):
+            add_image(s, "a", tmp_path)
+        assert str(db) in str(info.value)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        eng.dispose()
+
+
+def test_error_reasons_and_masked_password() -> None:
+    full = store_error(
+        sqlite3.OperationalError("database or disk is full"), "sqlite:////data/j.db", "write to"
+    )
+    assert str(full).startswith("Cannot write to the database sqlite:////data/j.db: the disk is full")
+    pg = store_error(
+        RuntimeError("could not connect to server: Connection refused"),
+        "postgresql+psycopg://judge:s3cret@db.example/fma",
+        "open",
+    )
+    assert "s3cret" not in str(pg) and "judge:***@db.example" in str(pg)
+    assert "Connection refused" in str(pg)
+    bad = store_error(sqlite3.DatabaseError("file is not a database"), "sqlite:////x.db", "open")
+    assert "not an fma-judge database or it is damaged" in str(bad)
+
+
+def test_not_a_database_file_gives_store_error(tmp_path: Path) -> None:
+    db = tmp_path / "notes.sqlite3"
+    db.write_bytes(b"this is a text file, not SQLite" * 100)
+    eng = make_engine(f"sqlite:///{db}")
+    with pytest.raises(StoreError, match="not an fma-judge database or it is damaged"):
+        init_db(eng)
+    eng.dispose()
+
+
+# ------------------------------------------------------------------------------------------ judgments
+def test_history_is_append_only_and_current_is_latest(engine: Engine, tmp_path: Path) -> None:
+    with session_scope(engine) as s:
+        a, b = add_image(s, "a", tmp_path), add_image(s, "b", tmp_path)
+        j1 = repo.record_judgment(s, image_id=a.image_id, leaf="scratch", action="accept", analyst="amy",
+                                  shown={"leaf": "scratch", "confidence": 0.9})  # fmt: skip
+        j2 = repo.record_judgment(s, image_id=a.image_id, leaf="crack", action="picker", analyst="bob",
+                                  shown={"leaf": "scratch", "confidence": 0.9})  # fmt: skip
+        j3 = repo.record_judgment(s, image_id=b.image_id, leaf=None, action="unknown", analyst="amy")
+    assert (j1.status, j2.status, j3.status) == ("accepted", "corrected", "unknown")
+    assert j1.created_at.tzinfo is not None and j1.created_at.utcoffset() == dt.timedelta(0)
+    with session_scope(engine) as s:
+        history = repo.judgment_history(s, a.image_id)
+        current = repo.current_judgments(s, [a.image_id, b.image_id, 999])
+        everything = repo.current_judgments(s)
+        rows = s.scalars(select(Judgment).order_by(Judgment.id)).all()
+    assert [h.id for h in history] == [j1.id, j2.id]
+    assert history[0].leaf == "scratch" and history[0].analyst == "amy"  # earlier row unchanged
+    assert current[a.image_id].id == j2.id and current[a.image_id].leaf == "crack"
+    assert current[b.image_id].status == "unknown" and current[b.image_id].leaf is None
+    assert 999 not in current
+    assert everything.keys() == current.keys()
+    assert len(rows) == 3
+
+
+def test_record_judgment_validates_and_fills_from_prediction(engine: Engine, tmp_path: Path) -> None:
+    with session_scope(engine) as s:
+        register(s)
+        a, b = add_image(s, "a", tmp_path), add_image(s, "b", tmp_path)
+        pred = repo.save_prediction(s, a.image_id, prediction("scratch"))
+        j = repo.record_judgment(s, image_id=a.image_id, leaf="scratch", action="accept", analyst="amy",
+                                 prediction_id=pred.id)  # fmt: skip
+        assert j.status == "accepted" and j.model_version == MODEL
+        assert j.shown["leaf"] == "scratch" and j.shown["top5"][0] == {"leaf": "scratch", "score": 0.9}
+        manual = repo.record_judgment(s, image_id=b.image_id, leaf="dent", action="picker", analyst="amy")
+        assert manual.status == "corrected" and manual.shown is None
+        with pytest.raises(ValueError, match="belongs to image"):
+            repo.record_judgment(
+                s, image_id=b.image_id, leaf="dent", action="a", analyst="x", prediction_id=pred.id
+            )
+        with pytest.raises(ValueError, match="has no leaf"):
+            repo.record_judgment(
+                s, image_id=a.image_id, leaf="dent", status="unknown", action="a", analyst="x"
+            )
+        with pytest.raises(ValueError, match="needs a leaf"):
+            repo.record_judgment(
+                s, image_id=a.image_id, leaf=None, status="accepted", action="a", analyst="x"
+            )
+        with pytest.raises(ValueError, match="not one of"):
+            repo.record_judgment(s, image_id=a.image_id, leaf="dent", status="maybe", action="a", analyst="x")
+        with pytest.raises(ValueError, match="analyst"):
+            repo.record_judgment(s, image_id=a.image_id, leaf="dent", action="a", analyst=" ")
+        with pytest.raises(ValueError, match="naive datetime"):
+            repo.record_judgment(s, image_id=a.image_id, leaf="dent", action="a", analyst="x",
+                                 created_at=dt.datetime(2025, 1, 1))  # fmt: skip
+
+
+def test_undo_and_redo_append_rows_and_restore_state(engine: Engine, tmp_path: Path) -> None:
+    with session_scope(engine) as s:
+        img = add_image(s, "a", tmp_path)
+        shown = {"leaf": "scratch"}
+        j1 = repo.record_judgment(
+            s, image_id=img.image_id, leaf="scratch", action="accept", analyst="amy", shown=shown
+        )
+        j2 = repo.record_judgment(
+            s, image_id=img.image_id, leaf="crack", action="topk", analyst="amy", shown=shown
+        )
+        u2 = repo.revert_judgment(s, j2.id, analyst="amy")  # back to j1's state
+        assert (u2.status, u2.leaf, u2.action, u2.reverts_judgment_id) == (
+            "accepted",
+            "scratch",
+            "undo",
+            j2.id,
+        )
+        assert u2.shown == shown
+        u1 = repo.revert_judgment(s, j1.id, analyst="amy")  # back to before j1: pending
+        assert (u1.status, u1.leaf, u1.reverts_judgment_id) == ("reverted", None, j1.id)
+        assert not repo.current_judgments(s, [img.image_id])[img.image_id].is_decision
+        r1 = repo.revert_judgment(s, u1.id, analyst="amy", action="redo")
+        assert (r1.status, r1.leaf, r1.action) == ("accepted", "scratch", "redo")
+        r2 = repo.revert_judgment(s, u2.id, analyst="amy", action="redo")
+        assert (r2.status, r2.leaf) == ("corrected", "crack")
+        history = repo.judgment_history(s, img.image_id)
+    assert [h.id for h in history] == [j1.id, j2.id, u2.id, u1.id, r1.id, r2.id]
+    assert [h.status for h in history] == [
+        "accepted",
+        "corrected",
+        "accepted",
+        "reverted",
+        "accepted",
+        "corrected",
+    ]
+
+
+def test_undo_after_someone_else_judged_is_refused(engine: Engine, tmp_path: Path) -> None:
+    with session_scope(engine) as s:
+        img = add_image(s, "a", tmp_path)
+        mine = repo.record_judgment(s, image_id=img.image_id, leaf="crack", action="picker", analyst="amy")
+        repo.record_judgment(s, image_id=img.image_id, leaf="dent", action="picker", analyst="bob")
+        with pytest.raises(JudgmentConflictError, match=r"judged again since \(now corrected dent by bob\)"):
+            repo.revert_judgment(s, mine.id, analyst="amy")
+        with pytest.raises(LookupError):
+            repo.revert_judgment(s, 424242, analyst="amy")
+        assert len(repo.judgment_history(s, img.image_id)) == 2
+
+
+# ------------------------------------------------------------------------------------------ images and batches
+def test_moved_file_keeps_history_and_reopening_resumes(engine: Engine, tmp_path: Path) -> None:
+    old, new = tmp_path / "day1", tmp_path / "archive"
+    with session_scope(engine) as s:
+        batch = repo.create_batch(s, name="day1", source_folder=old)
+        first = add_image(s, "a", old, batch.id)
+        add_image(s, "b", old, batch.id)
+        repo.record_judgment(
+            s, image_id=first.image_id, leaf="dent", action="picker", analyst="amy", batch_id=batch.id
+        )
+    with session_scope(engine) as s:  # the file moved: same content, new path
+        moved = repo.get_or_create_image(s, sha("a"), new / "a.png", 80, 60)
+        assert moved.image_id == first.image_id and moved.path == str(new / "a.png")
+        assert repo.image_paths(s, first.image_id) == [str(new / "a.png"), str(old / "a.png")]
+        assert [j.leaf for j in repo.judgment_history(s, moved.image_id)] == ["dent"]
+        other = repo.create_batch(s, name="archive", source_folder=new)
+        repo.add_to_batch(s, other.id, moved.image_id, new / "a.png")
+        assert repo.batch_items(s, other.id)[0].state == "corrected"  # history followed the content
+    with session_scope(engine) as s:  # re-open the first folder: found, resumes where it stood
+        (found,) = repo.find_batches_by_folder(s, old / "." / "")
+        assert found.id == batch.id and (found.total, found.corrected, found.pending) == (2, 1, 1)
+        assert [i.state for i in repo.batch_items(s, found.id)] == ["corrected", "pending"]
+        assert repo.find_batches_by_folder(s, old, recursive=True) == []
+        assert {b.name for b in repo.list_batches(s)} == {"day1", "archive"}
+
+
+def test_find_image_by_path_needs_same_size_and_mtime(engine: Engine, tmp_path: Path) -> None:
+    with session_scope(engine) as s:
+        img = repo.get_or_create_image(s, sha("a"), tmp_path / "a.png", 8, 6, file_size=100, mtime_ns=5)
+        hit = repo.find_image_by_path(s, tmp_path / "a.png", file_size=100, mtime_ns=5)
+        assert hit is not None and hit.image_id == img.image_id and hit.sha256 == sha("a")
+        assert repo.find_image_by_path(s, tmp_path / "a.png", file_size=100, mtime_ns=6) is None
+        assert repo.find_image_by_path(s, tmp_path / "b.png", file_size=100, mtime_ns=5) is None
+        with pytest.raises(ValueError, match="not a sha256"):
+            repo.get_or_create_image(s, "abc", tmp_path / "x.png", 1, 1)
+
+
+def test_add_to_batch_positions_and_duplicates(engine: Engine, tmp_path: Path) -> None:
+    with session_scope(engine) as s:
+        batch = repo.create_batch(s, name="b", source_folder=tmp_path)
+        a, b = add_image(s, "a", tmp_path, batch.id), add_image(s, "b", tmp_path, batch.id)
+        assert (a.position, b.position) == (0, 1)
+        again = repo.add_to_batch(s, batch.id, a.image_id, tmp_path / "copy_of_a.png")  # same content twice
+        assert again.position == 0 and again.path == str(tmp_path / "copy_of_a.png")
+        items = repo.batch_items(s, batch.id)
+    assert [i.image.image_id for i in items] == [a.image_id, b.image_id]
+    assert items[0].image.path == str(tmp_path / "copy_of_a.png")
+
+
+def test_batch_item_states(engine: Engine, tmp_path: Path) -> None:
+    names = ["none", "auto", "rejudge", "error", "acc", "cor", "unk", "undone"]
+    with session_scope(engine) as s:
+        register(s)
+        batch = repo.create_batch(s, name="states", source_folder=tmp_path)
+        img = {n: add_image(s, n, tmp_path, batch.id) for n in names}
+        preds = {
+            "auto": prediction("scratch"),
+            "rejudge": prediction("scratch", route="rejudge", reasons=["low_confidence"]),
+            "error": prediction(None, route=None, error="cannot decode image"),
+            "acc": prediction("scratch"),
+            "cor": prediction("scratch"),
+            "unk": prediction("scratch"),
+            "undone": prediction("scratch", route="rejudge", reasons=["near_unknown"]),
+        }
+        stored = {n: repo.save_prediction(s, img[n].image_id, p) for n, p in preds.items()}
+        judge = {"acc": "scratch", "cor": "crack", "unk": None, "undone": "dent"}
+        for n, leaf in judge.items():
+            j = repo.record_judgment(s, image_id=img[n].image_id, leaf=leaf, action="x", analyst="amy",
+                                     prediction_id=stored[n].id, batch_id=batch.id)  # fmt: skip
+        repo.revert_judgment(s, j.id, analyst="amy")
+        items = repo.batch_items(s, batch.id)
+        summary = repo.get_batch(s, batch.id)
+    assert all(isinstance(i, BatchItem) for i in items)
+    assert [i.state for i in items] == ["pending", "pending", "rejudge", "error", "accepted", "corrected", "unknown",
+                                        "rejudge"]  # fmt: skip
+    assert items[0].prediction is None and items[0].judgment is None
+    assert items[2].prediction.reasons == ("low_confidence",)
+    assert items[7].judgment.status == "reverted"
+    assert (summary.total, summary.accepted, summary.corrected, summary.unknown, summary.pending) == (
+        8,
+        1,
+        1,
+        1,
+        5,
+    )
+
+
+def test_save_prediction_upserts_per_model_version(engine: Engine, tmp_path: Path) -> None:
+    vec = np.linspace(-1, 1, 16, dtype=np.float32)
+    with session_scope(engine) as s:
+        register(s)
+        register(s, "tiny-v2")
+        img = add_image(s, "a", tmp_path)
+        first = repo.save_prediction(
+            s, img.image_id, prediction("scratch", route="rejudge", reasons=["a", "b"])
+        )
+        again = repo.save_prediction(
+            s,
+            img.image_id,
+            prediction("crack", reasons=["c", "c"], embedding=vec.tobytes(), unknown_score=0.25),
+        )
+        assert again.id == first.id  # same (image, version): replaced, not added
+        other = repo.save_prediction(s, img.image_id, prediction("dent", version="tiny-v2"))
+        assert other.id != first.id
+        reasons = s.scalars(
+            select(PredictionReason.reason).where(PredictionReason.prediction_id == first.id)
+        ).all()
+        assert reasons == ["c"]
+        by_version = repo.latest_predictions(s, [img.image_id], model_version=MODEL, with_embedding=True)
+        newest = repo.latest_predictions(s, [img.image_id])
+        with pytest.raises(ValueError, match="not registered"):
+            repo.save_prediction(s, img.image_id, prediction("dent", version="nope"))
+    p = by_version[img.image_id]
+    assert (p.leaf, p.route, p.reasons, p.unknown_score, p.model_version) == (
+        "crack",
+        "auto",
+        ("c", "c"),
+        0.25,
+        MODEL,
+    )
+    assert p.top5[0] == ("crack", ("structural", "mechanical", "crack"), 0.9)
+    assert p.level_probs == ((0.1, 0.9), (0.05, 0.05, 0.8, 0.1))
+    np.testing.assert_array_equal(decode_embedding(p.embedding), vec)
+    assert newest[img.image_id].leaf == "dent" and newest[img.image_id].embedding is None
+
+
+def test_prediction_record_from_a_model_prediction(engine: Engine, tmp_path: Path) -> None:
+    from models.predictor import Prediction, RankedLeaf
+
+    pred = Prediction(
+        file="a.png",
+        leaf="scratch",
+        path=("structural", "mechanical", "scratch"),
+        path_scores=(0.95, 0.9, 0.8),
+        confidence=0.8,
+        level_probs=((0.05, 0.95), (0.01, 0.04, 0.9, 0.05)),
+        top5=(RankedLeaf("scratch", ("structural", "mechanical", "scratch"), 0.8),),
+        embedding=np.arange(8, dtype=np.float64),
+        model_version=MODEL,
+        extra={"route": "rejudge", "reasons": ["low_margin"], "unknown_score": 0.4},
+    )
+    record = PredictionRecord.from_prediction(pred)
+    assert record.embedding == np.arange(8, dtype="<f4").tobytes()
+    with session_scope(engine) as s:
+        register(s)
+        img = add_image(s, "a", tmp_path)
+        repo.save_prediction(s, img.image_id, record)
+        back = repo.latest_predictions(s, [img.image_id], with_embedding=True)[img.image_id]
+    assert (back.leaf, back.confidence, back.route, back.reasons) == (
+        "scratch",
+        0.8,
+        "rejudge",
+        ("low_margin",),
+    )
+    assert back.path_scores == (0.95, 0.9, 0.8)
+    np.testing.assert_array_equal(back.embedding_vector(), np.arange(8, dtype=np.float32))
+    failed = PredictionRecord.from_prediction(
+        Prediction(file="b.png", error="unreadable", model_version=MODEL)
+    )
+    assert (failed.leaf, failed.confidence, failed.error) == (None, None, "unreadable")
+
+
+def test_register_model_version_is_idempotent(engine: Engine, tmp_path: Path) -> None:
+    with session_scope(engine) as s:
+        first = register(s)
+        again = repo.register_model_version(
+            s, version=MODEL, manifest={"name": "tiny"}, bundle_path=tmp_path / "b"
+        )
+        assert again.id == first.id and again.bundle_path == str(tmp_path / "b")
+        assert first.created_at == dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+        assert repo.model_manifest(s, MODEL)["name"] == "tiny"
+        assert repo.get_model_version(s, "missing") is None
+
+
+# ------------------------------------------------------------------------------------------ PostgreSQL
+def _portable_scenario(engine: Engine, folder: Path) -> None:
+    """The core repository flow; run on SQLite always and on PostgreSQL when a server is given."""
+    with session_scope(engine) as s:
+        register(s)
+        batch = repo.create_batch(s, name="pg", source_folder=folder)
+        a, b = add_image(s, "a", folder, batch.id), add_image(s, "b", folder, batch.id)
+        pa = repo.save_prediction(s, a.image_id, prediction("scratch", embedding=b"\x00\x00\x80?"))
+        repo.save_prediction(s, b.image_id, prediction("dent", route="rejudge", reasons=["low_confidence"]))
+        j = repo.record_judgment(s, image_id=a.image_id, leaf="crack", action="picker", analyst="amy",
+                                 prediction_id=pa.id, batch_id=batch.id)  # fmt: skip
+        undo = repo.revert_judgment(s, j.id, analyst="amy")
+        repo.revert_judgment(s, undo.id, analyst="amy", action="redo")
+    with session_scope(engine) as s:
+        moved = repo.get_or_create_image(s, sha("a"), folder / "moved" / "a.png", 80, 60)
+        items = repo.batch_items(s, batch.id, model_version=MODEL, with_embedding=True)
+        assert moved.image_id == a.image_id
+        assert [i.state for i in items] == ["corrected", "rejudge"]
+        assert decode_embedding(items[0].prediction.embedding).tolist() == [1.0]
+        assert items[0].judgment.created_at.tzinfo is not None
+        assert len(repo.judgment_history(s, a.image_id)) == 3
+        assert repo.get_batch(s, batch.id).corrected == 1
+
+
+def test_portable_scenario_on_sqlite(engine: Engine, tmp_path: Path) -> None:
+    _portable_scenario(engine, tmp_path)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("FMA_TEST_PG_URL"), reason="set FMA_TEST_PG_URL to a scratch PostgreSQL"
+)
+def test_portable_scenario_on_postgresql(tmp_path: Path) -> None:
+    eng = make_engine(os.environ["FMA_TEST_PG_URL"])
+    cfg = alembic_config(eng)
+    command.downgrade(cfg, "base")  # a clean scratch schema
+    try:
+        init_db(eng)
+        with eng.connect() as conn:
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            )
+        assert diff == []
+        _portable_scenario(eng, tmp_path)
+    finally:
+        command.downgrade(cfg, "base")
+        eng.dispose()
+
+
+# ------------------------------------------------------------------------------------------ transactions
+def test_session_scope_rolls_back_everything_on_error(engine: Engine, tmp_path: Path) -> None:
+    with pytest.raises(KeyError), session_scope(engine) as s:
+        add_image(s, "a", tmp_path)  # inserted through a SAVEPOINT
+        raise KeyError("the user action failed")
+    with session_scope(engine) as s:
+        assert repo.find_image_by_path(s, tmp_path / "a.png", file_size=0, mtime_ns=0) is None
+        assert s.scalar(select(ImagePath.id)) is None
+
+
+def test_insert_race_falls_back_to_the_other_writers_row(engine: Engine, tmp_path: Path) -> None:
+    from app.store.schema import Image
+
+    with session_scope(engine) as s:
+        s.execute(text("INSERT INTO images (sha256, width, height, first_seen_at) VALUES (:h, 1, 1, '2025-01-01')"),
+                  {"h": sha("a")})  # fmt: skip  # what another analyst committed meanwhile
+        winner = repo._insert_or_existing(
+            s,
+            Image(sha256=sha("a"), width=2, height=2),
+            lambda: s.scalar(select(Image).where(Image.sha256 == sha("a"))),
+        )
+        assert winner.width == 1  # the existing row; the outer transaction is still usable
+        img = repo.get_or_create_image(s, sha("b"), tmp_path / "b.png", 3, 3)
+    with session_scope(engine) as s:
+        assert repo.image_paths(s, img.image_id) == [str(tmp_path / "b.png")]
