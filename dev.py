@@ -4,6 +4,8 @@
     python dev.py demo     set up .venv if needed, then run the main job on the bundled demo
     python dev.py test     set up .venv if needed, then run ruff and the whole test suite
     python dev.py setup    only set up .venv
+    python dev.py i18n     refresh app/i18n/*.ts from the UI sources and compile the .qm files
+                           (translate new strings in the .ts with Qt Linguist: pyside6-linguist)
 
 Setup creates ``.venv`` next to this file and installs the project (editable)
 with its ``dev`` extra. It is skipped when pyproject.toml has not changed since
@@ -77,15 +79,24 @@ def test(py: Path) -> int:
     return _run([str(py), "-m", "pytest", *sys.argv[2:]], env)
 
 
+def i18n(py: Path) -> int:
+    tool_dir = py.parent
+    sources = sorted(str(p) for p in (ROOT / "app" / "ui").glob("*.py"))
+    for ts in sorted((ROOT / "app" / "i18n").glob("*.ts")):
+        rc = _run([str(tool_dir / "pyside6-lupdate"), *sources, "-ts", str(ts), "-no-obsolete"])
+        rc = rc or _run([str(tool_dir / "pyside6-lrelease"), str(ts), "-qm", str(ts.with_suffix(".qm"))])
+        if rc:
+            return rc
+    return 0
+
+
 def main() -> int:
     cmd = sys.argv[1] if len(sys.argv) > 1 else "demo"
-    if cmd not in {"demo", "test", "setup"}:
+    commands = {"demo": demo, "test": test, "i18n": i18n, "setup": lambda _py: 0}
+    if cmd not in commands:
         print(__doc__)
         return 2
-    py = setup()
-    if cmd == "setup":
-        return 0
-    return demo(py) if cmd == "demo" else test(py)
+    return commands[cmd](setup())
 
 
 if __name__ == "__main__":

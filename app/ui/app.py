@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QTimer, QTranslator
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QSettings, QTimer, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
@@ -95,7 +95,7 @@ def run_app(argv: list[str]) -> int:
     if not analyst and args.screenshot:
         analyst = "demo"
     while not analyst:
-        name, ok = QInputDialog.getText(None, "fma-judge", app.translate("Main", "Your name (recorded with every "
+        name, ok = QInputDialog.getText(None, "fma-judge", QCoreApplication.translate("Main", "Your name (recorded with every "
                                                                                "judgment):"), QLineEdit.EchoMode.Normal)
         if not ok:
             return 1
@@ -106,7 +106,7 @@ def run_app(argv: list[str]) -> int:
         engine = make_engine(args.db)
         init_db(engine)
     except StoreError as exc:
-        QMessageBox.critical(None, "fma-judge", app.translate("Main", "The database cannot be opened:\n\n{msg}")
+        QMessageBox.critical(None, "fma-judge", QCoreApplication.translate("Main", "The database cannot be opened:\n\n{msg}")
                              .format(msg=exc))
         print(f"fma-judge: {exc}", file=sys.stderr)
         return 2
@@ -125,7 +125,7 @@ def run_app(argv: list[str]) -> int:
     folder = Path(args.folder) if args.folder else (demo_batch if args.demo else None)
     if folder is not None:
         if not folder.is_dir():
-            QMessageBox.warning(window, "fma-judge", app.translate("Main", "Folder not found: {p}").format(p=folder))
+            QMessageBox.warning(window, "fma-judge", QCoreApplication.translate("Main", "Folder not found: {p}").format(p=folder))
         else:
             window.open_folder(folder, recursive=args.recursive)
     if args.screenshot:

@@ -9,22 +9,21 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 def shortcut_rows() -> list[tuple[str, str]]:
     """(keys, action) pairs, translated; the single source for the overlay and the README."""
-    t = QCoreApplication.translate
     return [
-        ("Enter / Space", t("Help", "Accept the prediction")),
-        ("1 – 5", t("Help", "Choose that Top-k leaf")),
-        ("C  or  /", t("Help", "Open the defect-type picker")),
-        ("U", t("Help", "Mark as unknown / new defect type")),
-        ("N", t("Help", "Add a note to the current image")),
-        ("← → ↑ ↓", t("Help", "Previous / next image")),
-        ("Ctrl+Z", t("Help", "Undo (across images)")),
-        ("Ctrl+Shift+Z", t("Help", "Redo")),
-        ("H", t("Help", "Heatmap on / off")),
-        ("S", t("Help", "Heatmap side by side")),
-        ("[  ]", t("Help", "Heatmap opacity − / +")),
-        ("+  −  0", t("Help", "Zoom in / out / fit")),
-        ("Ctrl+O", t("Help", "Open a folder")),
-        ("F1  or  ?", t("Help", "Show / hide this help")),
+        ("Enter / Space", QCoreApplication.translate("Help", "Accept the prediction")),
+        ("1 – 5", QCoreApplication.translate("Help", "Choose that Top-k leaf")),
+        ("C  or  /", QCoreApplication.translate("Help", "Open the defect-type picker")),
+        ("U", QCoreApplication.translate("Help", "Mark as unknown / new defect type")),
+        ("N", QCoreApplication.translate("Help", "Add a note to the current image")),
+        ("← → ↑ ↓", QCoreApplication.translate("Help", "Previous / next image")),
+        ("Ctrl+Z", QCoreApplication.translate("Help", "Undo (across images)")),
+        ("Ctrl+Shift+Z", QCoreApplication.translate("Help", "Redo")),
+        ("H", QCoreApplication.translate("Help", "Heatmap on / off")),
+        ("S", QCoreApplication.translate("Help", "Heatmap side by side")),
+        ("[  ]", QCoreApplication.translate("Help", "Heatmap opacity − / +")),
+        ("+  −  0", QCoreApplication.translate("Help", "Zoom in / out / fit")),
+        ("Ctrl+O", QCoreApplication.translate("Help", "Open a folder")),
+        ("F1  or  ?", QCoreApplication.translate("Help", "Show / hide this help")),
     ]
 
 

@@ -35,13 +35,11 @@ from app.store.records import BatchItem, PredictionRecord
 from app.ui.batch_list import BatchListModel, BatchListView, ListRow
 from app.ui.help_overlay import HelpOverlay
 from app.ui.picker import TaxonomyPicker
-from app.ui.prediction_panel import PanelData, PredictionPanel
+from app.ui.prediction_panel import PanelData, PredictionPanel, state_label
 from app.ui.viewer import ImageViewer
 from app.ui.workers import ModelInfo, ModelWorker, Task
 from models.imageio import IMAGE_SUFFIXES, ImageLoadError, load_image
 from models.taxonomy import Taxonomy
-
-t = QCoreApplication.translate
 
 
 def pil_to_qimage(img) -> QImage:
@@ -57,15 +55,15 @@ class WelcomePage(QWidget):
 
     def __init__(self, parent=None, has_demo: bool = True) -> None:
         super().__init__(parent)
-        title = QLabel(t("Main", "Judge a batch of defect images"), self)
+        title = QLabel(QCoreApplication.translate("Main", "Judge a batch of defect images"), self)
         title.setStyleSheet("font-size: 22px; font-weight: bold;")
-        text = QLabel(t("Main", "Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.\n"
+        text = QLabel(QCoreApplication.translate("Main", "Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.\n"
                                 "The model predicts each image; you accept with Enter or correct with 1–5 or C."),
                       self)
         text.setWordWrap(True)
         text.setStyleSheet("color: #9aa0a6; font-size: 14px;")
-        self.demo_btn = QPushButton(t("Main", "Open the demo batch"), self)
-        self.folder_btn = QPushButton(t("Main", "Open a folder…  (Ctrl+O)"), self)
+        self.demo_btn = QPushButton(QCoreApplication.translate("Main", "Open the demo batch"), self)
+        self.folder_btn = QPushButton(QCoreApplication.translate("Main", "Open a folder…  (Ctrl+O)"), self)
         for b in (self.demo_btn, self.folder_btn):
             b.setMinimumHeight(40)
             b.setStyleSheet("font-size: 14px; padding: 6px 18px;")
@@ -158,32 +156,32 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(split)
         self.help = HelpOverlay(split)
 
-        tb = QToolBar(t("Main", "Main"), self)
+        tb = QToolBar(QCoreApplication.translate("Main", "Main"), self)
         tb.setMovable(False)
         self.addToolBar(tb)
-        self.act_open = QAction(t("Main", "Open folder…"), self)
+        self.act_open = QAction(QCoreApplication.translate("Main", "Open folder…"), self)
         self.act_open.triggered.connect(self.choose_folder)
-        self.act_files = QAction(t("Main", "Open files…"), self)
+        self.act_files = QAction(QCoreApplication.translate("Main", "Open files…"), self)
         self.act_files.triggered.connect(self.choose_files)
-        self.act_model = QAction(t("Main", "Model…"), self)
+        self.act_model = QAction(QCoreApplication.translate("Main", "Model…"), self)
         self.act_model.triggered.connect(self.choose_model)
-        self.act_export = QAction(t("Main", "Export labels…"), self)
+        self.act_export = QAction(QCoreApplication.translate("Main", "Export labels…"), self)
         self.act_export.triggered.connect(self.export_labels)
-        self.act_heat = QAction(t("Main", "Heatmap"), self)
+        self.act_heat = QAction(QCoreApplication.translate("Main", "Heatmap"), self)
         self.act_heat.setCheckable(True)
         self.act_heat.setChecked(True)
         self.act_heat.toggled.connect(self.viewer.set_heatmap_visible)
-        self.act_side = QAction(t("Main", "Side by side"), self)
+        self.act_side = QAction(QCoreApplication.translate("Main", "Side by side"), self)
         self.act_side.setCheckable(True)
         self.act_side.toggled.connect(self.viewer.set_side_by_side)
         self.opacity = QSlider(Qt.Orientation.Horizontal, self)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
         self.opacity.setFixedWidth(110)
-        self.opacity.setToolTip(t("Main", "Heatmap opacity ([ and ])"))
+        self.opacity.setToolTip(QCoreApplication.translate("Main", "Heatmap opacity ([ and ])"))
         self.opacity.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.opacity.valueChanged.connect(lambda v: self.viewer.set_heatmap_opacity(v / 100))
-        self.act_help = QAction(t("Main", "Shortcuts (F1)"), self)
+        self.act_help = QAction(QCoreApplication.translate("Main", "Shortcuts (F1)"), self)
         self.act_help.triggered.connect(self.help.toggle)
         for a in (self.act_open, self.act_files, self.act_model, self.act_export):
             tb.addAction(a)
@@ -199,12 +197,12 @@ class MainWindow(QMainWindow):
         self.progress.setFixedWidth(220)
         self.progress.setVisible(False)
         self.progress_label = QLabel(self)
-        self.cancel_btn = QPushButton(t("Main", "Cancel"), self)
+        self.cancel_btn = QPushButton(QCoreApplication.translate("Main", "Cancel"), self)
         self.cancel_btn.setVisible(False)
         self.cancel_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.cancel_btn.clicked.connect(self.cancel_predictions)
         self.counts_label = QLabel(self)
-        self.model_label = QLabel(t("Main", "No model"), self)
+        self.model_label = QLabel(QCoreApplication.translate("Main", "No model"), self)
         self.analyst_label = QLabel(self)
         sb.addWidget(self.progress)
         sb.addWidget(self.progress_label)
@@ -212,7 +210,7 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.counts_label)
         sb.addPermanentWidget(self.analyst_label)
         sb.addPermanentWidget(self.model_label)
-        self.analyst_label.setText(t("Main", "Analyst: {name}").format(name=self.service.analyst))
+        self.analyst_label.setText(QCoreApplication.translate("Main", "Analyst: {name}").format(name=self.service.analyst))
         self.setStyleSheet("QMainWindow, QWidget { background: #2b2d31; color: #e8eaed; }"
                            "QToolBar { border: none; spacing: 6px; padding: 4px; }"
                            "QPushButton { background: #3c4043; border: 1px solid #5f6368; border-radius: 4px;"
@@ -249,7 +247,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------
     # model
     def load_model(self, path: str | Path) -> None:
-        self.model_label.setText(t("Main", "Loading model…"))
+        self.model_label.setText(QCoreApplication.translate("Main", "Loading model…"))
         self.worker.load(str(path), self.device)
 
     def _model_loaded(self, info: ModelInfo) -> None:
@@ -260,7 +258,7 @@ class MainWindow(QMainWindow):
             self.service.register_model(info.manifest, info.path)
         except StoreError as exc:
             self._store_failed(exc)
-        self.model_label.setText(t("Main", "Model: {v}").format(v=info.version))
+        self.model_label.setText(QCoreApplication.translate("Main", "Model: {v}").format(v=info.version))
         if self.settings is not None:
             self.settings.setValue("model_path", info.path)
         if self.batch is not None:
@@ -269,14 +267,14 @@ class MainWindow(QMainWindow):
 
     def _model_failed(self, message: str) -> None:
         self.model = None
-        self.model_label.setText(t("Main", "No model"))
-        QMessageBox.warning(self, t("Main", "Model could not be loaded"),
-                            t("Main", "The model could not be loaded:\n\n{msg}\n\nChoose another model with "
+        self.model_label.setText(QCoreApplication.translate("Main", "No model"))
+        QMessageBox.warning(self, QCoreApplication.translate("Main", "Model could not be loaded"),
+                            QCoreApplication.translate("Main", "The model could not be loaded:\n\n{msg}\n\nChoose another model with "
                                       "“Model…”. You can still open batches and review earlier judgments.")
                             .format(msg=message))
 
     def choose_model(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, t("Main", "Choose a model bundle folder"))
+        path = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Choose a model bundle folder"))
         if path:
             self.load_model(path)
 
@@ -287,17 +285,17 @@ class MainWindow(QMainWindow):
             self.open_folder(self.demo_batch)
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, t("Main", "Open a folder of images"))
+        folder = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Open a folder of images"))
         if folder:
-            recursive = QMessageBox.question(self, t("Main", "Sub-folders"),
-                                             t("Main", "Also open images in sub-folders?")) == \
+            recursive = QMessageBox.question(self, QCoreApplication.translate("Main", "Sub-folders"),
+                                             QCoreApplication.translate("Main", "Also open images in sub-folders?")) == \
                 QMessageBox.StandardButton.Yes
             self.open_folder(Path(folder), recursive=recursive)
 
     def choose_files(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-        files, _ = QFileDialog.getOpenFileNames(self, t("Main", "Open images"), "",
-                                                t("Main", "Images ({p})").format(p=patterns))
+        files, _ = QFileDialog.getOpenFileNames(self, QCoreApplication.translate("Main", "Open images"), "",
+                                                QCoreApplication.translate("Main", "Images ({p})").format(p=patterns))
         if files:
             self.open_files([Path(f) for f in files])
 
@@ -309,7 +307,7 @@ class MainWindow(QMainWindow):
 
     def _open(self, fn, *args, **kwargs) -> None:
         self.worker.cancel()
-        self.progress_label.setText(t("Main", "Reading images…"))
+        self.progress_label.setText(QCoreApplication.translate("Main", "Reading images…"))
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         task = Task(fn, *args, with_progress=True, **kwargs)
@@ -327,19 +325,19 @@ class MainWindow(QMainWindow):
     def _hash_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
-        self.progress_label.setText(t("Main", "Reading images {done}/{total}").format(done=done, total=total))
+        self.progress_label.setText(QCoreApplication.translate("Main", "Reading images {done}/{total}").format(done=done, total=total))
 
     def _open_failed(self, message: str) -> None:
         self.progress.setVisible(False)
         self.progress_label.setText("")
-        QMessageBox.warning(self, t("Main", "Cannot open"), message)
+        QMessageBox.warning(self, QCoreApplication.translate("Main", "Cannot open"), message)
 
     def _batch_opened(self, opened: OpenedBatch) -> None:
         self.progress.setVisible(False)
         self.progress_label.setText("")
         if not opened.items:
-            QMessageBox.information(self, t("Main", "No images"),
-                                    t("Main", "There are no images (PNG, JPEG, BMP, TIFF) in {where}.")
+            QMessageBox.information(self, QCoreApplication.translate("Main", "No images"),
+                                    QCoreApplication.translate("Main", "There are no images (PNG, JPEG, BMP, TIFF) in {where}.")
                                     .format(where=opened.source))
             return
         self.batch = opened
@@ -370,7 +368,7 @@ class MainWindow(QMainWindow):
         state = self._state(item)
         label, conf = "", None
         if item.judgment is not None and item.judgment.is_decision:
-            label = self._name(item.judgment.leaf) if item.judgment.leaf else t("Panel", "unknown / new defect type")
+            label = self._name(item.judgment.leaf) if item.judgment.leaf else QCoreApplication.translate("Panel", "unknown / new defect type")
         elif item.prediction is not None and item.prediction.leaf:
             label, conf = self._name(item.prediction.leaf), item.prediction.confidence
         elif item.image.image_id in self._image_errors:
@@ -439,7 +437,7 @@ class MainWindow(QMainWindow):
         self.progress.setValue(done)
         elapsed = time.perf_counter() - self._run_started
         eta = (elapsed / done) * (total - done) if done else 0.0
-        self.progress_label.setText(t("Main", "Predicting {done}/{total} · ETA {eta}")
+        self.progress_label.setText(QCoreApplication.translate("Main", "Predicting {done}/{total} · ETA {eta}")
                                     .format(done=done, total=total, eta=_fmt_secs(eta)))
 
     def _run_finished(self, run_id: int, cancelled: bool) -> None:
@@ -448,7 +446,7 @@ class MainWindow(QMainWindow):
         self._predicting = False
         self.progress.setVisible(False)
         self.cancel_btn.setVisible(False)
-        self.progress_label.setText(t("Main", "Predictions cancelled") if cancelled else "")
+        self.progress_label.setText(QCoreApplication.translate("Main", "Predictions cancelled") if cancelled else "")
         self._update_counts()
         if not cancelled:
             self.allPredicted.emit()
@@ -475,7 +473,7 @@ class MainWindow(QMainWindow):
         if changed or image_id not in self._image_cache:
             qimg = self._load_qimage(item)
             if qimg is None:
-                self.viewer.set_image(None, self._image_errors.get(image_id, t("Main", "Cannot show this image")))
+                self.viewer.set_image(None, self._image_errors.get(image_id, QCoreApplication.translate("Main", "Cannot show this image")))
             else:
                 self.viewer.set_image(qimg)
             hm = self._heatmap_cache.get(image_id)
@@ -547,11 +545,10 @@ class MainWindow(QMainWindow):
 
     def _update_counts(self) -> None:
         counts = self.list_model.counts()
-        parts = [f"{t('State', name)} {counts.get(key, 0)}" for key, name in
-                 [("pending", "pending"), ("accepted", "accepted"), ("corrected", "corrected"),
-                  ("unknown", "unknown type"), ("rejudge", "re-judge"), ("error", "error")] if counts.get(key)]
+        order = ("pending", "accepted", "corrected", "unknown", "rejudge", "error")
+        parts = [f"{state_label(key)} {counts[key]}" for key in order if counts.get(key)]
         left = counts.get("pending", 0) + counts.get("rejudge", 0)
-        self.counts_label.setText(t("Main", "{left} left").format(left=left) + "  ·  " + "  ".join(parts))
+        self.counts_label.setText(QCoreApplication.translate("Main", "{left} left").format(left=left) + "  ·  " + "  ".join(parts))
 
     # ------------------------------------------------------------------------------------------
     # judging
@@ -594,8 +591,8 @@ class MainWindow(QMainWindow):
         if item is None:
             return
         old = item.judgment.note if item.judgment and item.judgment.note else ""
-        text, ok = QInputDialog.getMultiLineText(self, t("Main", "Note"),
-                                                 t("Main", "Note for {name}:").format(name=Path(item.image.path).name),
+        text, ok = QInputDialog.getMultiLineText(self, QCoreApplication.translate("Main", "Note"),
+                                                 QCoreApplication.translate("Main", "Note for {name}:").format(name=Path(item.image.path).name),
                                                  old)
         if ok and text.strip() != old:
             self._judge(lambda: self.service.add_note(item, text.strip()), advance=False)
@@ -634,7 +631,7 @@ class MainWindow(QMainWindow):
             j = (after + step) % n
             if self.items[j].state in ("pending", "rejudge") and self._state(self.items[j]) != "error":
                 return j
-        self.statusBar().showMessage(t("Main", "Every image of this batch is judged."), 8000)
+        self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
         return after
 
     def move(self, step: int) -> None:
@@ -643,15 +640,15 @@ class MainWindow(QMainWindow):
         self.select(self.current + step)
 
     def _store_failed(self, exc: Exception) -> None:
-        QMessageBox.critical(self, t("Main", "Judgment NOT saved"),
-                             t("Main", "The database could not be written, so this judgment was not saved:\n\n"
+        QMessageBox.critical(self, QCoreApplication.translate("Main", "Judgment NOT saved"),
+                             QCoreApplication.translate("Main", "The database could not be written, so this judgment was not saved:\n\n"
                                        "{msg}\n\nThe image keeps its previous state. Fix the problem (disk space, "
                                        "permissions, network) and judge it again.").format(msg=str(exc)))
 
     # ------------------------------------------------------------------------------------------
     # export
     def export_labels(self) -> None:
-        path, _flt = QFileDialog.getSaveFileName(self, t("Main", "Export corrected labels"), "labels.csv",
+        path, _flt = QFileDialog.getSaveFileName(self, QCoreApplication.translate("Main", "Export corrected labels"), "labels.csv",
                                                 "CSV (*.csv);;JSON (*.json)")
         if not path:
             return
@@ -659,8 +656,8 @@ class MainWindow(QMainWindow):
         batch_id = self.batch.batch_id if self.batch else None
         task = Task(self.service.export, Path(path), fmt, batch_id=batch_id)
         task.signals.result.connect(lambda res: self.statusBar().showMessage(
-            t("Main", "Exported {n} labels to {p}").format(n=res.count, p=res.path), 10_000))
-        task.signals.error.connect(lambda msg: QMessageBox.warning(self, t("Main", "Export failed"), msg))
+            QCoreApplication.translate("Main", "Exported {n} labels to {p}").format(n=res.count, p=res.path), 10_000))
+        task.signals.error.connect(lambda msg: QMessageBox.warning(self, QCoreApplication.translate("Main", "Export failed"), msg))
         self._start(task)
 
     # ------------------------------------------------------------------------------------------

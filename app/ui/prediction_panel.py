@@ -21,14 +21,13 @@ STATE_COLOURS = {
 
 
 def state_label(state: str) -> str:
-    t = QCoreApplication.translate
     return {
-        "pending": t("State", "pending"),
-        "accepted": t("State", "accepted"),
-        "corrected": t("State", "corrected"),
-        "unknown": t("State", "unknown type"),
-        "rejudge": t("State", "re-judge"),
-        "error": t("State", "error"),
+        "pending": QCoreApplication.translate("State", "pending"),
+        "accepted": QCoreApplication.translate("State", "accepted"),
+        "corrected": QCoreApplication.translate("State", "corrected"),
+        "unknown": QCoreApplication.translate("State", "unknown type"),
+        "rejudge": QCoreApplication.translate("State", "re-judge"),
+        "error": QCoreApplication.translate("State", "error"),
     }.get(state, state)
 
 
@@ -97,7 +96,6 @@ class PredictionPanel(QWidget):
         self.taxonomy = taxonomy
         self.lang = lang
         self.setMinimumWidth(330)
-        t = QCoreApplication.translate
         self.title = QLabel(self)
         self.title.setWordWrap(True)
         self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
@@ -105,12 +103,12 @@ class PredictionPanel(QWidget):
         self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.badge.setFixedHeight(22)
 
-        self.path_header = QLabel(t("Panel", "Predicted path"), self)
+        self.path_header = QLabel(QCoreApplication.translate("Panel", "Predicted path"), self)
         self.path_header.setStyleSheet("color: #9aa0a6; text-transform: uppercase; font-size: 11px;")
         self.path_grid = QGridLayout()
         self.path_rows: list[tuple[QLabel, ScoreBar, QLabel]] = []
 
-        self.top_header = QLabel(t("Panel", "Top-5 (press 1–5)"), self)
+        self.top_header = QLabel(QCoreApplication.translate("Panel", "Top-5 (press 1–5)"), self)
         self.top_header.setStyleSheet("color: #9aa0a6; text-transform: uppercase; font-size: 11px;")
         self.top_grid = QGridLayout()
         self.top_rows: list[tuple[QPushButton, QLabel, ScoreBar, QLabel]] = []
@@ -143,12 +141,12 @@ class PredictionPanel(QWidget):
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d93025; font-weight: bold;")
 
-        self.accept_btn = QPushButton(t("Panel", "Accept  (Enter)"), self)
+        self.accept_btn = QPushButton(QCoreApplication.translate("Panel", "Accept  (Enter)"), self)
         self.accept_btn.setStyleSheet("QPushButton { background: #1e8e3e; color: white; padding: 8px; "
                                       "font-weight: bold; border-radius: 4px; } QPushButton:disabled { background: #5f6368; }")
-        self.pick_btn = QPushButton(t("Panel", "Other type…  (C)"), self)
-        self.unknown_btn = QPushButton(t("Panel", "Unknown / new type  (U)"), self)
-        self.note_btn = QPushButton(t("Panel", "Note  (N)"), self)
+        self.pick_btn = QPushButton(QCoreApplication.translate("Panel", "Other type…  (C)"), self)
+        self.unknown_btn = QPushButton(QCoreApplication.translate("Panel", "Unknown / new type  (U)"), self)
+        self.note_btn = QPushButton(QCoreApplication.translate("Panel", "Note  (N)"), self)
         for b in (self.accept_btn, self.pick_btn, self.unknown_btn, self.note_btn):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.accept_btn.clicked.connect(self.acceptRequested)
@@ -209,9 +207,8 @@ class PredictionPanel(QWidget):
 
     def show_data(self, data: PanelData | None) -> None:
         """Show one image; ``None`` shows the empty state."""
-        t = QCoreApplication.translate
         has_pred = data is not None and data.leaf is not None and not data.error
-        self.title.setText(data.file_name if data else t("Panel", "No image selected"))
+        self.title.setText(data.file_name if data else QCoreApplication.translate("Panel", "No image selected"))
         state = data.state if data else "pending"
         self.badge.setText(f"  {state_label(state)}  ")
         self.badge.setStyleSheet(f"background: {STATE_COLOURS.get(state, '#9aa0a6')}; color: white; "
@@ -251,11 +248,11 @@ class PredictionPanel(QWidget):
                 pct.setText(f"{score * 100:.1f}%")
         judged = ""
         if data and data.judged_by:
-            what = self._name(data.judged_leaf) if data.judged_leaf else t("Panel", "unknown / new defect type")
-            judged = t("Panel", "Judged <b>{what}</b> by {who} at {when}").format(
+            what = self._name(data.judged_leaf) if data.judged_leaf else QCoreApplication.translate("Panel", "unknown / new defect type")
+            judged = QCoreApplication.translate("Panel", "Judged <b>{what}</b> by {who} at {when}").format(
                 what=what, who=data.judged_by, when=data.judged_at or "")
         if data and data.note:
-            judged += ("<br>" if judged else "") + t("Panel", "Note: {note}").format(note=data.note)
+            judged += ("<br>" if judged else "") + QCoreApplication.translate("Panel", "Note: {note}").format(note=data.note)
         self.judgment.setText(judged)
         self.judgment.setVisible(bool(judged))
         self.reasons.setText(", ".join(data.reasons) if data and data.reasons else "")
@@ -263,7 +260,7 @@ class PredictionPanel(QWidget):
         self.accept_btn.setEnabled(has_pred)
         for b in (self.pick_btn, self.unknown_btn, self.note_btn):
             b.setEnabled(data is not None and data.state != "error")
-        self.model_label.setText(t("Panel", "Model: {v}").format(v=data.model_version) if data and data.model_version
+        self.model_label.setText(QCoreApplication.translate("Panel", "Model: {v}").format(v=data.model_version) if data and data.model_version
                                  else "")
 
 
