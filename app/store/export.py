@@ -237,23 +237,31 @@ def _atomic_text(path: Path) -> Iterator[IO[str]]:
         raise
 
 
-def _manifest_path(path: str, base: Path) -> str:
-    """Relative to the manifest's folder (forward slashes) when under it, else absolute."""
-    target = Path(path)
-    try:
-        return target.resolve().relative_to(base).as_posix()
-    except ValueError:
-        return str(target)
+def _manifest_path(path: str, bases: tuple[str, ...]) -> str:
+    """Relative to the manifest's folder (forward slashes) when under it, else as stored (absolute).
+
+    ``bases`` are the folder's absolute and resolved spellings, each ending with a separator; stored
+    paths are already absolute and normalised, so a prefix test is enough (no per-row file system calls).
+    """
+    for base in bases:
+        if path.startswith(base):
+            return Path(path[len(base) :]).as_posix()
+    return path
+
+
+def _bases(folder: Path) -> tuple[str, ...]:
+    spellings = dict.fromkeys([os.path.abspath(folder), str(folder.resolve())])
+    return tuple(s.rstrip(os.sep) + os.sep for s in spellings)
 
 
 def _write_csv(rows: Iterator[ExportRow], out: Path) -> int:
-    base = out.parent.resolve()
+    bases = _bases(out.parent)
     count = 0
     with _atomic_text(out) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
         for row in rows:
-            writer.writerow(row.csv_values(_manifest_path(row.path, base)))
+            writer.writerow(row.csv_values(_manifest_path(row.path, bases)))
             count += 1
     return count
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
@@ -123,7 +123,8 @@ def _model_version_record(row: ModelVersion) -> ModelVersionRecord:
     )
 
 
-def _judgment_record(row: Judgment) -> JudgmentRecord:
+def _judgment_record(row: Judgment | Row[Any]) -> JudgmentRecord:
+    """From an ORM row or a Core row with the same column names."""
     return JudgmentRecord(
         id=row.id,
         image_id=row.image_id,
@@ -679,8 +680,9 @@ def current_judgments(session: Session, image_ids: Iterable[int] | None = None) 
     found: dict[int, JudgmentRecord] = {}
     for chunk in chunks:
         latest = _current_ids(None if chunk is None else Judgment.image_id.in_(chunk)).subquery()
-        stmt = select(Judgment).join(latest, latest.c.jid == Judgment.id)
-        for row in session.scalars(stmt):
+        # Plain columns, not ORM entities: no identity-map cost when this covers every image.
+        stmt = select(*Judgment.__table__.columns).join(latest, latest.c.jid == Judgment.id)
+        for row in session.execute(stmt):
             found[row.image_id] = _judgment_record(row)
     return found
 

@@ -219,10 +219,16 @@ class MainWindow(QMainWindow):
 
     def _build_shortcuts(self) -> None:
         def sc(keys: list[str], fn) -> None:
+            def run() -> None:
+                if self.help.isVisible() and fn is not self.help.toggle:
+                    self.help.hide()  # with the help open, any key just closes it
+                    return
+                fn()
+
             for k in keys:
                 s = QShortcut(QKeySequence(k), self)
                 s.setContext(Qt.ShortcutContext.WindowShortcut)
-                s.activated.connect(fn)
+                s.activated.connect(run)
 
         sc(["Return", "Enter", "Space"], self.accept_current)
         for k in range(1, 6):

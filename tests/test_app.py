@@ -1,0 +1,228 @@
+"""The desktop app, driven as an analyst would: real key presses, database rows checked after each step."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, make_tiny_bundle, write_image
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.services.judging import JudgingService  # noqa: E402
+from app.store import repo  # noqa: E402
+from app.store.db import init_db, make_engine, session_scope  # noqa: E402
+from models.data.manifest import read_manifest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, taxonomy) -> Path:
+    return make_tiny_bundle(tmp_path_factory.mktemp("app_bundle") / "model", taxonomy)
+
+
+@pytest.fixture()
+def batch_dir(tmp_path) -> Path:
+    folder = tmp_path / "batch"
+    for i in range(6):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    (folder / "zz_corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    return folder
+
+
+@pytest.fixture()
+def engine(tmp_path):
+    eng = make_engine(f"sqlite:///{tmp_path / 'judge.sqlite'}")
+    init_db(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture()
+def window(qtbot, engine, bundle, tmp_path, monkeypatch):
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    win = MainWindow(JudgingService(engine, "alice"), lang="en", settings=open_settings())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+        win.load_model(bundle)
+    yield win
+    win.close()
+
+
+def _open(qtbot, win, folder: Path) -> None:
+    with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+        win.open_folder(folder)
+
+
+def _history(engine, image_id: int):
+    with session_scope(engine, action="read") as s:
+        return repo.judgment_history(s, image_id)
+
+
+def _press(qtbot, win, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    qtbot.keyClick(win, key, modifier)
+    QApplication.processEvents()
+
+
+def test_open_batch_predicts_everything_and_flags_the_corrupt_image(qtbot, window, batch_dir, engine):
+    _open(qtbot, window, batch_dir)
+    states = {Path(it.image.path).name: window._state(it) for it in window.items}
+    assert states["zz_corrupt.png"] == "error"
+    assert all(states[f"img_{i}.png"] == "pending" for i in range(6))
+    assert all(it.prediction is not None and it.prediction.leaf for it in window.items
+               if not it.image.path.endswith("zz_corrupt.png"))
+    # predictions are in the database, with their model version
+    ids = [it.image.image_id for it in window.items]
+    with session_scope(engine, action="read") as s:
+        stored = repo.latest_predictions(s, ids, model_version=window.model.version)
+    assert len([p for p in stored.values() if p.leaf]) == 6
+    assert "not a recognised image" in window.list_model.rows[-1].label
+    assert window.list_model.counts() == {"pending": 6, "error": 1}
+
+
+def test_judging_with_keys_undo_redo_and_export(qtbot, window, batch_dir, engine, taxonomy, tmp_path):
+    _open(qtbot, window, batch_dir)
+    first = window.items[window.current]
+    assert window.current == 0
+
+    # Enter accepts the prediction and moves on to the next pending image
+    _press(qtbot, window, Qt.Key.Key_Return)
+    (j,) = _history(engine, first.image.image_id)
+    assert (j.status, j.leaf, j.action, j.analyst) == ("accepted", first.prediction.leaf, "accept", "alice")
+    assert j.shown["leaf"] == first.prediction.leaf and len(j.shown["top5"]) == 5
+    assert j.model_version == window.model.version
+    assert window.current == 1
+
+    # 3 picks the third Top-k leaf: a correction
+    second = window.items[1]
+    _press(qtbot, window, Qt.Key.Key_3)
+    (j2,) = _history(engine, second.image.image_id)
+    assert (j2.status, j2.leaf, j2.action) == ("corrected", second.prediction.top5[2][0], "topk")
+    assert window.current == 2
+
+    # U marks unknown / new defect type
+    third = window.items[2]
+    _press(qtbot, window, Qt.Key.Key_U)
+    (j3,) = _history(engine, third.image.image_id)
+    assert (j3.status, j3.leaf) == ("unknown", None)
+
+    # C opens the picker; typing filters (Chinese works too); Enter chooses
+    fourth = window.items[3]
+
+    def use_picker():
+        dlg = QApplication.activeModalWidget()
+        assert dlg is not None
+        dlg.search.setText("裂痕")  # Chinese name (QTest cannot type non-ASCII keys)
+        assert dlg.visible_leaves() == ["crack"]
+        dlg.search.clear()
+        qtbot.keyClicks(dlg.search, "scratch")  # English name / id, typed
+        assert dlg.visible_leaves() == ["scratch", "rubbing_scratch"]
+        dlg.search.setText("crack")
+        qtbot.keyClick(dlg.search, Qt.Key.Key_Return)
+
+    QTimer.singleShot(300, use_picker)
+    _press(qtbot, window, Qt.Key.Key_C)
+    window.activateWindow()  # the offscreen platform does not hand activation back after a modal dialog
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    (j4,) = _history(engine, fourth.image.image_id)
+    assert (j4.leaf, j4.action) == ("crack", "picker")
+    assert j4.status == ("accepted" if fourth.prediction.leaf == "crack" else "corrected")
+
+    # Ctrl+Z undoes across images: the picker judgment, then the unknown one
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    h4 = _history(engine, fourth.image.image_id)
+    assert [r.status for r in h4] == ["accepted" if fourth.prediction.leaf == "crack" else "corrected", "reverted"]
+    assert h4[-1].reverts_judgment_id == j4.id
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert _history(engine, third.image.image_id)[-1].status == "reverted"
+    assert window.items[2].state == "pending"
+    assert window.current == 2  # the view follows the undo
+    # Ctrl+Shift+Z redoes the unknown judgment; history stays append-only
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert [r.status for r in _history(engine, third.image.image_id)] == ["unknown", "reverted", "unknown"]
+    assert window.items[2].state == "unknown"
+
+    # arrows move without judging
+    before = window.current
+    _press(qtbot, window, Qt.Key.Key_Right)
+    assert window.current == before + 1
+
+    # export: the CSV is a training manifest
+    out = tmp_path / "labels.csv"
+    res = window.service.export(out, "csv")
+    assert res.count == 3  # accepted, corrected, unknown (the undone picker judgment is not exported)
+    loaded = read_manifest(out, taxonomy)
+    labels = sorted(s.label for s in loaded.samples)
+    assert labels == sorted([first.prediction.leaf, second.prediction.top5[2][0], "unknown:unlabelled"])
+    assert not loaded.skipped
+
+
+def test_reopening_resumes_and_moved_files_keep_history(qtbot, window, batch_dir, engine, tmp_path):
+    _open(qtbot, window, batch_dir)
+    _press(qtbot, window, Qt.Key.Key_Return)
+    judged = window.items[0]
+    moved = tmp_path / "moved"
+    batch_dir.rename(moved)
+    _open(qtbot, window, moved)
+    again = next(it for it in window.items if it.image.image_id == judged.image.image_id)
+    assert again.state == "accepted" and again.image.path.startswith(str(moved))
+    assert window.current == 1  # resumes at the first image still to judge
+
+
+def test_note_and_help_overlay(qtbot, window, batch_dir, engine, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    _open(qtbot, window, batch_dir)
+    monkeypatch.setattr(QInputDialog, "getMultiLineText", lambda *a, **k: ("dust on the lens", True))
+    item = window.items[0]
+    _press(qtbot, window, Qt.Key.Key_N)
+    assert _history(engine, item.image.image_id)[-1].note == "dust on the lens"
+    _press(qtbot, window, Qt.Key.Key_F1)
+    assert window.help.isVisible()
+    _press(qtbot, window.help, Qt.Key.Key_Return)  # any key closes it, and does not judge
+    assert not window.help.isVisible()
+    assert _history(engine, item.image.image_id)[-1].action == "note"
+
+
+def test_unwritable_database_is_reported_and_nothing_is_shown_as_done(qtbot, window, batch_dir, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.store.errors import StoreError
+
+    _open(qtbot, window, batch_dir)
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a[2]))
+
+    def fail(*a, **k):
+        raise StoreError("Cannot write to the database sqlite:///x: attempt to write a readonly database")
+
+    monkeypatch.setattr(window.service, "accept", fail)
+    _press(qtbot, window, Qt.Key.Key_Return)
+    assert shown and "readonly database" in shown[0]
+    assert window.items[0].state == "pending" and window.current == 0
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_TW"])
+def test_screenshot_flag(tmp_path, bundle, batch_dir, lang):
+    out = tmp_path / f"shot_{lang}.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(tmp_path / "s.ini"))
+    exe = Path(sys.executable).parent / "fma-judge"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "app"]
+    res = subprocess.run([*cmd, str(batch_dir), "--model", str(bundle), "--db", f"sqlite:///{tmp_path / 'db.sqlite'}",
+                          "--screenshot", str(out), "--lang", lang], capture_output=True, text=True, timeout=300,
+                         cwd=ROOT, env=env)
+    assert res.returncode == 0, res.stderr
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.width >= 1000 and im.height >= 600

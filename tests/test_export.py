@@ -1,0 +1,245 @@
+"""Label export: CSV training manifest (round trip through read_manifest), JSON, ImageFolder, filters, CLI."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import write_image
+from sqlalchemy import Engine
+
+from app.store import repo
+from app.store.db import init_db, make_engine, session_scope
+from app.store.errors import ExportError
+from app.store.export import add_arguments, export_labels, iter_export_rows, run
+from app.store.records import EXPORT_COLUMNS, PredictionRecord
+from models.data.manifest import content_hash, read_image_folder, read_manifest
+
+MODEL = "tiny-20250101000000-abcdef12"
+OLD = dt.datetime(2024, 1, 1, 12, 0, tzinfo=dt.UTC)
+
+
+@dataclass
+class Store:
+    engine: Engine
+    url: str
+    data: Path
+    paths: dict[str, Path]
+    batch1: int
+    batch2: int
+
+
+def _predicted(leaf: str, taxonomy) -> PredictionRecord:
+    path = tuple(taxonomy.path(leaf))
+    return PredictionRecord(leaf=leaf, confidence=0.8, path=path, top5=((leaf, path, 0.8),), model_version=MODEL)
+
+
+@pytest.fixture
+def store(tmp_path: Path, taxonomy) -> Store:
+    """Two batches: a accepted, b corrected, c unknown, d undone, e never judged; f corrected long ago, g re-judged."""
+    data = tmp_path / "data"
+    paths = {n: write_image(data / ("day1" if n < "f" else "day2") / f"{n}.png", seed=i) for i, n in enumerate("abcdefg")}
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    engine = make_engine(url)
+    init_db(engine)
+    with session_scope(engine) as s:
+        repo.register_model_version(s, version=MODEL, manifest={"name": "tiny", "taxonomy": taxonomy.to_dict()})
+        b1 = repo.create_batch(s, name="day1", source_folder=data / "day1")
+        b2 = repo.create_batch(s, name="day2", source_folder=data / "day2")
+        ids, preds = {}, {}
+        for name, path in paths.items():
+            batch = b1 if name < "f" else b2
+            img = repo.get_or_create_image(s, content_hash(path), path, 80, 60)
+            repo.add_to_batch(s, batch.id, img.image_id, path)
+            ids[name] = img.image_id
+            preds[name] = repo.save_prediction(s, img.image_id, _predicted("scratch", taxonomy)).id
+
+        def judge(name: str, leaf: str | None, **kw):
+            return repo.record_judgment(
+                s, image_id=ids[name], leaf=leaf, action="picker", analyst=kw.pop("analyst", "amy"),
+                prediction_id=preds[name], **kw,
+            )  # fmt: skip
+
+        judge("a", "scratch")
+        judge("b", "crack")
+        judge("c", None)
+        repo.revert_judgment(s, judge("d", "dent").id, analyst="amy")
+        judge("f", "dent", created_at=OLD, analyst="bob")
+        judge("g", "crack", created_at=OLD)
+        judge("g", "scratch", analyst="bob")
+    yield Store(engine, url, data, paths, b1.id, b2.id)
+    engine.dispose()
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _by_name(rows, key: str = "path") -> dict[str, dict]:
+    return {Path(r[key]).stem: r for r in rows}
+
+
+EXPECTED = {"a": "scratch", "b": "crack", "c": "unknown:unlabelled", "f": "dent", "g": "scratch"}
+
+
+def test_csv_is_a_training_manifest(store: Store, taxonomy) -> None:
+    out = store.data / "labels.csv"
+    result = export_labels(store.engine, out, "csv")
+    assert result.count == 5 and result.path == out
+    assert [(Path(p).name, r) for p, r in result.skipped] == [("d.png", "undone: back to pending")]
+    with open(out, encoding="utf-8") as handle:
+        assert handle.readline().strip() == ",".join(EXPORT_COLUMNS)
+    rows = _by_name(_csv_rows(out))
+    assert {n: r["label"] for n, r in rows.items()} == EXPECTED
+    assert rows["a"]["path"] == "day1/a.png"  # relative: the images are under the CSV's folder
+    assert rows["a"]["sha256"] == content_hash(store.paths["a"])
+    assert rows["b"]["leaf_path"] == "structural/mechanical/crack"
+    assert rows["c"]["leaf_path"] == ""
+    assert {n: r["status"] for n, r in rows.items()} == {
+        "a": "accepted", "b": "corrected", "c": "unknown", "f": "corrected", "g": "accepted",
+    }  # fmt: skip
+    assert rows["g"]["analyst"] == "bob" and rows["f"]["judged_at"] == "2024-01-01T12:00:00+00:00"
+    assert rows["b"]["model_version"] == MODEL and rows["b"]["predicted_leaf"] == "scratch"
+
+    loaded = read_manifest(out, taxonomy)  # what `fma-model train --data labels.csv` reads
+    assert loaded.skipped == []
+    assert {s.path.stem: s.label for s in loaded.samples} == EXPECTED
+    assert {s.path for s in loaded.samples} == {store.paths[n].resolve() for n in EXPECTED}
+
+
+def test_csv_outside_the_data_folder_has_absolute_paths(store: Store, tmp_path: Path, taxonomy) -> None:
+    out = tmp_path / "exports" / "labels.csv"
+    export_labels(store.engine, out, "csv")
+    rows = _csv_rows(out)
+    assert all(Path(r["path"]).is_absolute() for r in rows)
+    assert {s.path.stem: s.label for s in read_manifest(out, taxonomy).samples} == EXPECTED
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"batch": 2}, {"f", "g"}),
+        ({"since": dt.datetime(2024, 6, 1, tzinfo=dt.UTC)}, {"a", "b", "c", "g"}),
+        ({"statuses": {"corrected"}}, {"b", "f"}),
+        ({"statuses": {"unknown"}}, {"c"}),
+        ({"batch": 1, "statuses": {"accepted", "unknown"}}, {"a", "c"}),
+    ],
+)
+def test_filters(store: Store, tmp_path: Path, filters: dict, expected: set[str]) -> None:
+    batch = {1: store.batch1, 2: store.batch2}.get(filters.pop("batch", None))
+    result = export_labels(store.engine, tmp_path / "f.csv", "csv", batch_id=batch, **filters)
+    assert set(_by_name(_csv_rows(tmp_path / "f.csv"))) == expected
+    assert result.count == len(expected)
+
+
+def test_json_export(store: Store, tmp_path: Path) -> None:
+    out = tmp_path / "labels.json"
+    with session_scope(store.engine) as session:  # a Session works as well as an Engine
+        result = export_labels(session, out, "json")
+    items = json.loads(out.read_text(encoding="utf-8"))
+    assert result.count == len(items) == 5
+    rows = _by_name(items)
+    assert set(rows["a"]) == {*EXPORT_COLUMNS, "leaf", "history_count"}
+    assert rows["g"]["history_count"] == 2 and rows["a"]["history_count"] == 1
+    assert rows["c"]["leaf"] is None and rows["c"]["label"] == "unknown:unlabelled"
+    assert rows["b"]["path"] == str(store.paths["b"])
+    empty = export_labels(store.engine, tmp_path / "none.json", "json", statuses={"unknown"}, since=dt.datetime.now())
+    assert empty.count == 0 and json.loads((tmp_path / "none.json").read_text()) == []
+
+
+def test_imagefolder_export(store: Store, tmp_path: Path, taxonomy) -> None:
+    store.paths["g"].unlink()  # a file that is gone cannot be copied: listed, not fatal
+    out = tmp_path / "tree"
+    result = export_labels(store.engine, out, "imagefolder")
+    assert result.count == 4 and result.path == out
+    assert sorted(r for _, r in result.skipped) == ["missing file: cannot copy", "undone: back to pending"]
+    sha_a = content_hash(store.paths["a"])
+    assert (out / "scratch" / f"{sha_a[:8]}_a.png").read_bytes() == store.paths["a"].read_bytes()
+    assert len(list((out / "unknown_unlabelled").iterdir())) == 1
+    manifest = out / "manifest.csv"
+    assert _csv_rows(manifest)[0]["path"].split("/")[0] in {"scratch", "crack", "dent", "unknown_unlabelled"}
+    labels = {s.path.name.split("_", 1)[1]: s.label for s in read_manifest(manifest, taxonomy).samples}
+    expected = {f"{n}.png": label for n, label in EXPECTED.items() if n != "g"}
+    assert labels == expected
+    as_folder = read_image_folder(out, taxonomy)
+    assert {s.path.name.split("_", 1)[1]: s.label for s in as_folder.samples} == expected
+
+
+def test_moved_file_exports_its_latest_path(store: Store, tmp_path: Path, taxonomy) -> None:
+    moved = tmp_path / "archive" / "b_renamed.png"
+    moved.parent.mkdir()
+    shutil.move(store.paths["b"], moved)
+    with session_scope(store.engine) as s:
+        repo.get_or_create_image(s, content_hash(moved), moved, 80, 60)
+    out = tmp_path / "labels.csv"
+    export_labels(store.engine, out, "csv")
+    loaded = {s.path: s.label for s in read_manifest(out, taxonomy).samples}
+    assert loaded[moved.resolve()] == "crack"
+
+
+def test_leaf_paths_from_a_given_taxonomy_and_unknown_leaves(store: Store, tmp_path: Path, taxonomy) -> None:
+    small = taxonomy.to_dict()
+    small["children"] = [small["children"][1]]  # structural only: dent/crack/scratch stay, nothing else
+    from models.taxonomy import Taxonomy
+
+    with session_scope(store.engine) as s:
+        img = repo.get_or_create_image(s, "f" * 64, store.data / "x.png", 1, 1)
+        repo.record_judgment(s, image_id=img.image_id, leaf="fiber", action="picker", analyst="amy")
+        skipped: list[tuple[str, str]] = []
+        rows = list(iter_export_rows(s, taxonomy=Taxonomy.from_dict(small), skipped=skipped))
+    assert {Path(r.path).stem for r in rows} == {"a", "b", "c", "f", "g"}
+    assert [(Path(p).name, r) for p, r in skipped if "fiber" in r] == [
+        ("x.png", "leaf 'fiber' is not a class of taxonomy 'fma_demo'")
+    ]
+
+
+def test_without_any_taxonomy_leaf_path_is_empty(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'bare.sqlite3'}")
+    init_db(engine)
+    with session_scope(engine) as s:
+        img = repo.get_or_create_image(s, "a" * 64, tmp_path / "a.png", 1, 1)
+        repo.record_judgment(s, image_id=img.image_id, leaf="scratch", action="picker", analyst="amy")
+    result = export_labels(engine, tmp_path / "l.csv", "csv")
+    (row,) = _csv_rows(tmp_path / "l.csv")
+    assert result.count == 1 and (row["label"], row["leaf_path"], row["model_version"]) == ("scratch", "", "")
+    engine.dispose()
+
+
+def test_bad_arguments(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="unknown export format"):
+        export_labels(store.engine, tmp_path / "x", "parquet")
+    with pytest.raises(ExportError, match="unknown status filter reverted"):
+        export_labels(store.engine, tmp_path / "x.csv", "csv", statuses={"reverted"})
+    with pytest.raises(ExportError, match="is a folder"):
+        export_labels(store.engine, tmp_path, "csv")
+    with pytest.raises(ExportError, match="no batch with id 999"):
+        export_labels(store.engine, tmp_path / "x.csv", "csv", batch_id=999)
+
+
+def _cli(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="fma-judge export")
+    add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_cli(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], taxonomy) -> None:
+    out = tmp_path / "cli.csv"
+    code = run(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--status", "accepted,corrected",
+                    "--since", "2024-06-01", "--batch", str(store.batch1)))  # fmt: skip
+    assert code == 0
+    assert "Exported 2 label(s)" in capsys.readouterr().out
+    assert {s.path.stem: s.label for s in read_manifest(out, taxonomy).samples} == {"a": "scratch", "b": "crack"}
+    assert run(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--status", "maybe")) == 2
+    assert "unknown status filter maybe" in capsys.readouterr().err
+    assert run(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--since", "last week")) == 2
+    missing = f"sqlite:///{tmp_path / 'nothing.sqlite3'}"
+    assert run(_cli("--db", missing, "--out", str(out), "--format", "json")) == 1
+    assert "no fma-judge database at" in capsys.readouterr().err
+    assert not (tmp_path / "nothing.sqlite3").exists()
