@@ -11,13 +11,13 @@ import pytest
 from conftest import ROOT, make_tiny_bundle, write_image
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
-from app.services.judging import JudgingService  # noqa: E402
-from app.store import repo  # noqa: E402
-from app.store.db import init_db, make_engine, session_scope  # noqa: E402
-from models.data.manifest import read_manifest  # noqa: E402
+from app.services.judging import JudgingService
+from app.store import repo
+from app.store.db import init_db, make_engine, session_scope
+from models.data.manifest import read_manifest
 
 
 @pytest.fixture(scope="module")
