@@ -46,7 +46,8 @@ class TrainConfig:
         min_lr: final learning rate of the cosine schedule.
         balanced_sampling: sample classes uniformly (weights 1/freq) instead of by frequency.
         early_stopping_patience: stop after this many epochs without validation improvement (0 = off).
-        precision: "auto" (bf16 on CPUs with native bf16 and on CUDA with bf16, else fp32), "fp32", "bf16", "fp16" (CUDA only).
+        precision: "auto" (bf16, else fp16, autocast on CUDA; fp32 on CPUs, where bf16 training measured
+            slower), "fp32", "bf16" (CUDA, or CPUs with native bf16), "fp16" (CUDA only).
         channels_last: use the channels-last memory format.
         num_workers: DataLoader worker processes.
         seed: the random seed; the same seed and data give the same model on the same hardware.

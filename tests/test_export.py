@@ -37,19 +37,26 @@ class Store:
 
 def _predicted(leaf: str, taxonomy) -> PredictionRecord:
     path = tuple(taxonomy.path(leaf))
-    return PredictionRecord(leaf=leaf, confidence=0.8, path=path, top5=((leaf, path, 0.8),), model_version=MODEL)
+    return PredictionRecord(
+        leaf=leaf, confidence=0.8, path=path, top5=((leaf, path, 0.8),), model_version=MODEL
+    )
 
 
 @pytest.fixture
 def store(tmp_path: Path, taxonomy) -> Store:
     """Two batches: a accepted, b corrected, c unknown, d undone, e never judged; f corrected long ago, g re-judged."""
     data = tmp_path / "data"
-    paths = {n: write_image(data / ("day1" if n < "f" else "day2") / f"{n}.png", seed=i) for i, n in enumerate("abcdefg")}
+    paths = {
+        n: write_image(data / ("day1" if n < "f" else "day2") / f"{n}.png", seed=i)
+        for i, n in enumerate("abcdefg")
+    }
     url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     engine = make_engine(url)
     init_db(engine)
     with session_scope(engine) as s:
-        repo.register_model_version(s, version=MODEL, manifest={"name": "tiny", "taxonomy": taxonomy.to_dict()})
+        repo.register_model_version(
+            s, version=MODEL, manifest={"name": "tiny", "taxonomy": taxonomy.to_dict()}
+        )
         b1 = repo.create_batch(s, name="day1", source_folder=data / "day1")
         b2 = repo.create_batch(s, name="day2", source_folder=data / "day2")
         ids, preds = {}, {}
@@ -150,7 +157,9 @@ def test_json_export(store: Store, tmp_path: Path) -> None:
     assert rows["g"]["history_count"] == 2 and rows["a"]["history_count"] == 1
     assert rows["c"]["leaf"] is None and rows["c"]["label"] == "unknown:unlabelled"
     assert rows["b"]["path"] == str(store.paths["b"])
-    empty = export_labels(store.engine, tmp_path / "none.json", "json", statuses={"unknown"}, since=dt.datetime.now())
+    empty = export_labels(
+        store.engine, tmp_path / "none.json", "json", statuses={"unknown"}, since=dt.datetime.now()
+    )
     assert empty.count == 0 and json.loads((tmp_path / "none.json").read_text()) == []
 
 
@@ -235,7 +244,10 @@ def test_cli(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], t
                     "--since", "2024-06-01", "--batch", str(store.batch1)))  # fmt: skip
     assert code == 0
     assert "Exported 2 label(s)" in capsys.readouterr().out
-    assert {s.path.stem: s.label for s in read_manifest(out, taxonomy).samples} == {"a": "scratch", "b": "crack"}
+    assert {s.path.stem: s.label for s in read_manifest(out, taxonomy).samples} == {
+        "a": "scratch",
+        "b": "crack",
+    }
     assert run(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--status", "maybe")) == 2
     assert "unknown status filter maybe" in capsys.readouterr().err
     assert run(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--since", "last week")) == 2

@@ -644,7 +644,9 @@ def record_judgment(
         shown = record.shown() if shown is None else shown
         model_version = model_version or version
     if created_at is not None and created_at.utcoffset() is None:
-        raise ValueError(f"naive datetime {created_at.isoformat()} given as created_at; pass a timezone-aware one")
+        raise ValueError(
+            f"naive datetime {created_at.isoformat()} given as created_at; pass a timezone-aware one"
+        )
     if status is None:
         status = _derive_status(leaf, shown)
     _check_status(status, leaf)
