@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -185,6 +187,20 @@ class MainWindow(QMainWindow):
         self.act_help.triggered.connect(self.help.toggle)
         for a in (self.act_open, self.act_files, self.act_model, self.act_export):
             tb.addAction(a)
+        self.settings_menu = QMenu(QCoreApplication.translate("Main", "Settings"), self)
+        lang_menu = self.settings_menu.addMenu(QCoreApplication.translate("Main", "Language"))
+        for code, label in (("en", "English"), ("zh_TW", "繁體中文")):
+            act = lang_menu.addAction(label)
+            act.setCheckable(True)
+            act.setChecked(code == self.lang)
+            act.triggered.connect(lambda _=False, code=code: self.set_language(code))
+        self.settings_menu.addAction(QCoreApplication.translate("Main", "Change analyst…"), self.change_analyst)
+        settings_btn = QToolButton(self)
+        settings_btn.setText(QCoreApplication.translate("Main", "Settings"))
+        settings_btn.setMenu(self.settings_menu)
+        settings_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        settings_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        tb.addWidget(settings_btn)
         tb.addSeparator()
         tb.addAction(self.act_heat)
         tb.addWidget(self.opacity)
@@ -650,6 +666,26 @@ class MainWindow(QMainWindow):
                              QCoreApplication.translate("Main", "The database could not be written, so this judgment was not saved:\n\n"
                                        "{msg}\n\nThe image keeps its previous state. Fix the problem (disk space, "
                                        "permissions, network) and judge it again.").format(msg=str(exc)))
+
+    # ------------------------------------------------------------------------------------------
+    # settings
+    def set_language(self, code: str) -> None:
+        """Remember the UI language; it applies at the next start."""
+        if self.settings is not None:
+            self.settings.setValue("lang", code)
+        if code != self.lang:
+            QMessageBox.information(self, "fma-judge", QCoreApplication.translate(
+                "Main", "The language changes the next time fma-judge starts."))
+
+    def change_analyst(self) -> None:
+        name, ok = QInputDialog.getText(self, "fma-judge", QCoreApplication.translate(
+            "Main", "Your name (recorded with every judgment):"), text=self.service.analyst)
+        if ok and name.strip():
+            self.service.analyst = name.strip()
+            if self.settings is not None:
+                self.settings.setValue("analyst", self.service.analyst)
+            self.analyst_label.setText(QCoreApplication.translate("Main", "Analyst: {name}")
+                                       .format(name=self.service.analyst))
 
     # ------------------------------------------------------------------------------------------
     # export
