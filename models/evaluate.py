@@ -60,6 +60,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder for metrics.json, plots and report.md")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--pointing-game", type=int, nargs="?", const=-1, default=None, metavar="N",
+                   help="also play the pointing game (heatmap peak inside the defect box) on up to N correctly "
+                        "classified images with a known box (all when N is omitted)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,13 +74,24 @@ def run(args: argparse.Namespace) -> int:
         print(loaded.report(), file=sys.stderr)
     samples = select_split(loaded.samples, args.split)
     metrics, raw = evaluate_bundle(bundle, samples, batch_size=args.batch_size, device=args.device)
+    if args.pointing_game is not None:
+        from models.pointing import pointing_game
+        from models.predictor import Predictor
+
+        ok = [s for s in samples if str(s.path) not in raw["errors"]]
+        predicted = [bundle.taxonomy.leaves[int(np.argmax(p))] for p in raw["leaf_probs"]]
+        pg = pointing_game(Predictor(bundle, device=args.device), ok, predicted,
+                           limit=None if args.pointing_game < 0 else args.pointing_game)
+        metrics["pointing_game"] = pg.accuracy
+        metrics["pointing_game_n"] = pg.total
     known = ~raw["unknown"]
     title = f"{bundle.model_version} on {', '.join(args.data)} (split {args.split})"
     paths = write_evaluation(Path(args.out), metrics, leaf_probs=raw["leaf_probs"][known],
                              targets=raw["targets"][known], taxonomy=bundle.taxonomy, title=title)
     if raw["errors"]:
         (Path(args.out) / "unreadable.json").write_text(json.dumps(raw["errors"], indent=2), encoding="utf-8")
-    headline = {k: metrics[k] for k in ("n", "top1", "top5", "hier_f1", "mistake_severity", "ece", "aurc") if k in metrics}
+    headline = {k: metrics[k] for k in ("n", "top1", "top5", "hier_f1", "mistake_severity", "ece", "aurc",
+                                        "pointing_game", "pointing_game_n") if k in metrics}
     print(json.dumps(headline, indent=None))
     print(f"wrote {paths.get('report', Path(args.out) / 'report.md')}")
     return 0

@@ -30,7 +30,7 @@ TINY_SETS = [
 def _tiny_dataset(root: Path, taxonomy, per_class: int = 4) -> Path:
     """Each leaf gets its own colour; rows split 2 train / 1 val / 1 test."""
     rng = np.random.default_rng(0)
-    rows = ["path,label,split"]
+    rows = ["path,label,split,defect_bbox"]
     for i, leaf in enumerate(taxonomy.leaves):
         colour = np.array([(i * 53) % 255, (i * 97) % 255, (i * 151) % 255], dtype=np.float32)
         for j in range(per_class):
@@ -39,7 +39,7 @@ def _tiny_dataset(root: Path, taxonomy, per_class: int = 4) -> Path:
             p.parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(arr).save(p)
             split = "train" if j < per_class - 2 else ("val" if j == per_class - 2 else "test")
-            rows.append(f"img/{p.name},{leaf},{split}")
+            rows.append(f"img/{p.name},{leaf},{split},0 0 24 24")
     manifest = root / "manifest.csv"
     manifest.write_text("\n".join(rows) + "\n")
     return manifest
@@ -142,12 +142,17 @@ def test_evaluate_writes_contract_metrics(tmp_path, dataset):
     out = tmp_path / "run"
     assert _train(out, dataset, "epochs=1") == 0
     ev = tmp_path / "eval"
-    assert cli_main(["evaluate", str(out), "--data", str(dataset), "--out", str(ev)]) == 0
+    assert cli_main(["evaluate", str(out), "--data", str(dataset), "--out", str(ev), "--split", "test",
+                     "--pointing-game"]) == 0
     metrics = json.loads((ev / "metrics.json").read_text())
     for key in ("n", "top1", "top2", "top3", "top4", "top5", "level_top1", "hier_precision", "hier_recall",
                 "hier_f1", "mistake_severity", "ece", "aurc", "per_class"):
         assert key in metrics, key
     assert metrics["n"] == 18  # the test split only
+    # every box is the whole image here, so each correctly classified image is a hit
+    assert metrics["pointing_game_n"] == round(metrics["top1"] * 18)
+    if metrics["pointing_game_n"]:
+        assert metrics["pointing_game"] == 1.0
     assert len(metrics["level_top1"]) == 3
     assert metrics["top1"] <= metrics["top3"] <= metrics["top5"]
     for name in ("confusion_matrix.png", "confusion_matrix.csv", "reliability.png", "risk_coverage.png", "report.md"):
