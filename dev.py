@@ -54,19 +54,13 @@ def _run(args: list[str], env: dict[str, str] | None = None) -> int:
 
 
 def demo(py: Path) -> int:
-    """The main job. Until the desktop app lands (issue #4) this is the model CLI on the demo batch."""
+    """The main job: the judging app on the bundled demo model and demo batch."""
     bin_dir = py.parent
-    model = ROOT / "resources" / "demo" / "model"
-    batch = ROOT / "resources" / "demo" / "batch"
     judge = bin_dir / ("fma-judge.exe" if os.name == "nt" else "fma-judge")
-    app_main = ROOT / "app" / "ui"
-    if app_main.exists():
-        return _run([str(judge), *sys.argv[2:]])
-    fma_model = str(bin_dir / ("fma-model.exe" if os.name == "nt" else "fma-model"))
-    if model.exists() and batch.exists():
-        print(f"[dev] predicting the demo batch {batch.relative_to(ROOT)} with the demo model", flush=True)
-        return _run([fma_model, "predict", str(model), str(batch), *sys.argv[2:]])
-    return _run([fma_model, "--help"])
+    extra = sys.argv[2:]
+    demo_batch = ROOT / "resources" / "demo" / "batch"
+    args = ["--demo"] if demo_batch.is_dir() and not any(not a.startswith("-") for a in extra) else []
+    return _run([str(judge), *args, *extra])
 
 
 def test(py: Path) -> int:

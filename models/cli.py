@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "curate": ("models.data.curate", "apply curation rules, print the funnel, write a split manifest"),
     "train": ("models.train", "train a model bundle from a config and manifest(s)"),
     "evaluate": ("models.evaluate", "evaluate a bundle: metrics.json, plots and report.md"),
+    "calibrate": ("models.calibrate", "fit temperature, per-leaf purity thresholds and the unknown score"),
+    "compare": ("models.compare", "evaluate two bundles on the same data, side by side"),
     "grid": ("models.grid", "run the backbone x framework experiment grid"),
     "predict": ("models.predict_cmd", "predict images with a bundle (text or --json lines)"),
     "info": ("models.predict_cmd:info", "show a bundle's manifest summary"),

@@ -29,9 +29,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from models.bundle import LoadedBundle, load_bundle
+from models.bundle import BundleError, LoadedBundle, load_bundle
 from models.data.transforms import build_eval_transform
 from models.imageio import ImageLoadError, load_image
+from models.routing import Calibration, RoutingError, image_key, route_batch
 from models.taxonomy import Taxonomy
 
 ImageSource = str | Path | Image.Image
@@ -64,6 +65,8 @@ class Prediction:
         heatmap_kind: "cbam" or "gradcam" when a heatmap is present.
         model_version: the bundle's version id.
         error: why the image could not be judged (unreadable file ...), else None.
+        extra: with a calibrated bundle, ``route`` ("auto" or "rejudge"), ``reasons`` (codes, see
+            :mod:`models.routing`) and ``unknown_score``; empty otherwise.
     """
 
     file: str
@@ -151,6 +154,7 @@ class BatchOutput:
     leaf_probs: np.ndarray
     embedding: np.ndarray
     cbam_maps: np.ndarray | None = None
+    level_logits: list[np.ndarray] | None = None  # raw network outputs, before the temperature
 
 
 class Predictor:
@@ -189,6 +193,10 @@ class Predictor:
         self.transform = build_eval_transform(self.input_size, m["mean"], m["std"], m.get("interpolation", "bicubic"))
         self.temperature = float(m.get("temperature") or 1.0)
         self.is_flat = m["network"].get("head") == "flat"
+        try:
+            self.calibration: Calibration | None = Calibration.from_manifest(m)
+        except RoutingError as exc:
+            raise BundleError(f"{bundle.path}: invalid calibration in the manifest: {exc}") from exc
         self.model_version = bundle.model_version
         self._leaf_level_index = self.taxonomy.leaf_level_index
         self._paths = [tuple(self.taxonomy.path(leaf)) for leaf in self.taxonomy.leaves]
@@ -205,7 +213,8 @@ class Predictor:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         out = self.model(x)
-        levels = [lv.float() / self.temperature for lv in out.levels]
+        raw = [lv.float() for lv in out.levels]
+        levels = [lv / self.temperature for lv in raw]
         if self.is_flat:
             leaf = torch.softmax(levels[-1], dim=1).cpu().numpy()
             level_probs = marginals(leaf, self._leaf_level_index, self.taxonomy.level_sizes)
@@ -217,10 +226,11 @@ class Predictor:
         if cbam is not None:
             cbam = F.interpolate(cbam.float(), size=self.input_size, mode="bilinear", align_corners=False)
             cbam_np = _normalise_maps(cbam[:, 0].cpu().numpy())
-        return BatchOutput(level_probs, leaf, out.embedding.float().cpu().numpy(), cbam_np)
+        return BatchOutput(level_probs, leaf, out.embedding.float().cpu().numpy(), cbam_np,
+                           level_logits=[lv.cpu().numpy() for lv in raw])
 
     def _make_prediction(self, file: str, out: BatchOutput, i: int, heatmap: np.ndarray | None,
-                         heatmap_kind: str | None) -> Prediction:
+                         heatmap_kind: str | None, extra: dict[str, Any] | None = None) -> Prediction:
         leaf_probs = out.leaf_probs[i]
         order = np.argsort(-leaf_probs, kind="stable")
         best = int(order[0])
@@ -246,6 +256,7 @@ class Predictor:
             heatmap=heatmap,
             heatmap_kind=heatmap_kind,
             model_version=self.model_version,
+            extra=extra or {},
         )
 
     # -- public ------------------------------------------------------------------------------
@@ -257,35 +268,39 @@ class Predictor:
         """Like :meth:`predict`, yielding results batch by batch (decoding overlaps inference)."""
         items = [(_name_of(img, n), img) for n, img in enumerate(images)]
 
-        def decode(item: tuple[str, ImageSource]) -> tuple[str, torch.Tensor | None, str | None]:
+        wants_key = self.calibration is not None and self.calibration.spot_check > 0
+
+        def decode(item: tuple[str, ImageSource]) -> tuple[str, torch.Tensor | None, str | None, str | None]:
             name, src = item
             try:
-                return name, self.preprocess(src), None
+                tensor = self.preprocess(src)
+                return name, tensor, None, image_key(src) if wants_key else None
             except ImageLoadError as exc:
-                return name, None, exc.reason
+                return name, None, exc.reason, None
             except Exception as exc:  # a decoder bug must not stop the batch
-                return name, None, f"cannot read image ({type(exc).__name__}: {exc})"
+                return name, None, f"cannot read image ({type(exc).__name__}: {exc})", None
 
         with ThreadPoolExecutor(max_workers=self.decode_workers) as pool:
             decoded = pool.map(decode, items)
-            pending: list[tuple[str, torch.Tensor]] = []
-            for name, tensor, error in decoded:
+            pending: list[tuple[str, torch.Tensor, str | None]] = []
+            for name, tensor, error, key in decoded:
                 if error is not None:
                     yield from self._flush(pending, heatmaps)
                     pending = []
                     yield Prediction(file=name, error=error, model_version=self.model_version)
                     continue
-                pending.append((name, tensor))
+                pending.append((name, tensor, key))
                 if len(pending) >= self.batch_size:
                     yield from self._flush(pending, heatmaps)
                     pending = []
             yield from self._flush(pending, heatmaps)
 
-    def _flush(self, pending: list[tuple[str, torch.Tensor]], heatmaps: bool) -> Iterator[Prediction]:
+    def _flush(self, pending: list[tuple[str, torch.Tensor, str | None]], heatmaps: bool) -> Iterator[Prediction]:
         if not pending:
             return
-        batch = torch.stack([t for _, t in pending])
+        batch = torch.stack([t for _, t, _ in pending])
         out = self.forward_batch(batch)
+        extras = self.routing_fields(out, [key for _, _, key in pending])
         maps: np.ndarray | None = None
         kind: str | None = None
         if heatmaps:
@@ -294,8 +309,24 @@ class Predictor:
             else:
                 targets = [int(np.argmax(out.leaf_probs[i])) for i in range(len(pending))]
                 maps, kind = self._gradcam(batch, targets), "gradcam"
-        for i, (name, _) in enumerate(pending):
-            yield self._make_prediction(name, out, i, None if maps is None else maps[i], kind)
+        for i, (name, _, _) in enumerate(pending):
+            yield self._make_prediction(name, out, i, None if maps is None else maps[i], kind, extras[i])
+
+    def routing_fields(self, out: BatchOutput, keys: Sequence[str | None]) -> list[dict[str, Any]]:
+        """Per image of a batch: ``{route, reasons, unknown_score}`` (empty dicts when uncalibrated).
+
+        Args:
+            out: the batch's outputs from :meth:`forward_batch`.
+            keys: each image's content key (:func:`models.routing.image_key`) for the spot-check draw.
+        """
+        if self.calibration is None:
+            return [{} for _ in keys]
+        routes, reasons, scores = route_batch(self.calibration, self.taxonomy.leaves, leaf_probs=out.leaf_probs,
+                                              level_logits=out.level_logits, embeddings=out.embedding, keys=keys)
+        return [
+            {"route": r, "reasons": why, "unknown_score": None if scores is None else round(float(scores[i]), 6)}
+            for i, (r, why) in enumerate(zip(routes, reasons, strict=True))
+        ]
 
     def heatmap(self, image: ImageSource, *, leaf: str | None = None) -> tuple[np.ndarray, str]:
         """Heatmap for one image (H, W in 0..1 at the input resolution), and its kind.

@@ -1,0 +1,387 @@
+"""Routing: decide per prediction whether it is auto-judged or goes back to an analyst.
+
+A calibrated bundle (``fma-model calibrate``) carries, in its manifest:
+
+* ``temperature``: divides every level's logits before the softmax (the Predictor applies it);
+* ``thresholds``: ``{leaf: float | null}``, the lowest confidence at which a prediction of that leaf
+  reached the target purity on the calibration data; ``null`` = the leaf never reached it;
+* ``unknown``: the unknown-defect score (``method``), its parameters and its ``threshold``;
+* ``routing``: the target purity, the spot-check share and seed, and provenance.
+
+:func:`route` turns one prediction into ``("auto" | "rejudge", reasons)``. The reason codes are
+stable (the app stores and translates them), several may apply at once, in this order:
+
+* ``low_confidence``: the confidence is below the predicted leaf's threshold;
+* ``leaf_below_target``: the predicted leaf has no threshold (it cannot reach the purity);
+* ``possible_unknown``: the unknown score is above the unknown threshold ("possible new defect type");
+* ``spot_check``: a would-be-auto image drawn for quality assurance. The draw hashes the image content
+  with a seed, so the same image always gets the same route, whatever its file name or batch.
+
+Unknown-defect scores (higher = more likely outside the taxonomy):
+
+* ``max_softmax``: ``1 - max_leaf p`` of the temperature-scaled, combined leaf distribution.
+* ``energy``: ``-T * logsumexp(z / T)`` (Liu et al. 2020). For the independent/shared heads the
+  energies of all levels are summed: each level is its own softmax classifier, and a new defect
+  type tends to be unfamiliar at every level, so the sum pools the evidence. The flat head only has
+  real logits at the leaf level (its ancestor levels are log-probabilities, whose logsumexp is 0).
+* ``cosine``: ``1 - max_c cos(x - m, c_c)`` between the embedding, centred on the training mean
+  ``m``, and the per-class mean directions ``c_c`` of the centred, normalised training embeddings.
+* ``mahalanobis``: ``min_c mean_d (x_d - mu_cd)^2 / var_d``, class means with one shared
+  *diagonal* covariance (a full D x D covariance would not fit in a JSON manifest).
+
+This module needs only numpy (no torch), so any layer can route stored predictions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "REASONS",
+    "UNKNOWN_METHODS",
+    "Calibration",
+    "RoutingError",
+    "UnknownDetector",
+    "image_key",
+    "route",
+    "route_batch",
+    "spot_check_draw",
+]
+
+REASONS: tuple[str, ...] = ("low_confidence", "leaf_below_target", "possible_unknown", "spot_check")
+UNKNOWN_METHODS: tuple[str, ...] = ("max_softmax", "energy", "cosine", "mahalanobis")
+EMBEDDING_METHODS: frozenset[str] = frozenset({"cosine", "mahalanobis"})
+AUTO, REJUDGE = "auto", "rejudge"
+
+
+class RoutingError(ValueError):
+    """The calibration data of a bundle is malformed; the message says which key."""
+
+
+# ------------------------------------------------------------------------------------------ keys
+def image_key(source: Any) -> str:
+    """A content key for the spot-check draw: sha256 of a file's bytes, or of a PIL image's pixels.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    if hasattr(source, "tobytes") and hasattr(source, "mode"):
+        digest = hashlib.sha256(f"{source.mode}:{source.size}:".encode())
+        digest.update(source.tobytes())
+        return digest.hexdigest()
+    digest = hashlib.sha256()
+    with open(Path(source), "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def spot_check_draw(key: str, seed: int) -> float:
+    """A uniform number in [0, 1) that depends only on (seed, key): the same image draws the same."""
+    digest = hashlib.sha256(f"fma-spot-check:{int(seed)}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+# ------------------------------------------------------------------------------------- scoring
+def _logsumexp(x: np.ndarray) -> np.ndarray:
+    top = x.max(axis=1, keepdims=True)
+    return (top + np.log(np.exp(x - top).sum(axis=1, keepdims=True)))[:, 0]
+
+
+def energy_score(level_logits: Sequence[np.ndarray], temperature: float, *, flat: bool) -> np.ndarray:
+    """``-T logsumexp(z/T)``, summed over levels (leaf level only for the flat head); (N,)."""
+    levels = [np.asarray(level_logits[-1], dtype=np.float64)] if flat else [
+        np.asarray(z, dtype=np.float64) for z in level_logits
+    ]
+    t = float(temperature)
+    return np.sum([-t * _logsumexp(z / t) for z in levels], axis=0)
+
+
+def _normalise_rows(x: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norm, 1e-12)
+
+
+@dataclass(frozen=True)
+class UnknownDetector:
+    """One unknown-defect score with its threshold (see the module docstring).
+
+    Attributes:
+        method: one of :data:`UNKNOWN_METHODS`.
+        threshold: scores strictly above it are "possible_unknown"; None = never flag.
+        temperature: the bundle's temperature (max_softmax/energy).
+        flat: the bundle has a flat head (energy uses only the leaf logits).
+        classes: leaf ids that have a centroid (embedding methods).
+        centroids: (C, D) unit class directions (cosine) or class means (mahalanobis).
+        center: (D,) training mean the cosine method centres on.
+        variance: (D,) shared diagonal variance (mahalanobis).
+    """
+
+    method: str
+    threshold: float | None = None
+    temperature: float = 1.0
+    flat: bool = False
+    classes: tuple[str, ...] = ()
+    centroids: np.ndarray | None = None
+    center: np.ndarray | None = None
+    variance: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in UNKNOWN_METHODS:
+            raise RoutingError(f"unknown-score method {self.method!r}; expected one of {', '.join(UNKNOWN_METHODS)}")
+        if self.method in EMBEDDING_METHODS:
+            if self.centroids is None or self.centroids.ndim != 2 or len(self.centroids) == 0:
+                raise RoutingError(f"unknown-score method {self.method!r} needs class centroids")
+            if len(self.classes) != len(self.centroids):
+                raise RoutingError("unknown.classes and unknown.centroids have different lengths")
+            need = self.center if self.method == "cosine" else self.variance
+            if need is None or need.shape != (self.centroids.shape[1],):
+                what = "center" if self.method == "cosine" else "variance"
+                raise RoutingError(f"unknown.{what} must hold {self.centroids.shape[1]} numbers")
+
+    def score(
+        self,
+        *,
+        leaf_probs: np.ndarray | None = None,
+        level_logits: Sequence[np.ndarray] | None = None,
+        embeddings: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Unknown scores (N,), higher = more likely a defect type outside the taxonomy.
+
+        Args:
+            leaf_probs: (N, num_leaves) temperature-scaled leaf distribution (max_softmax).
+            level_logits: raw (unscaled) logits per level (energy).
+            embeddings: (N, D) pooled embeddings (cosine, mahalanobis).
+        """
+        if self.method == "max_softmax":
+            return 1.0 - np.asarray(_need(leaf_probs, "leaf_probs", self.method), dtype=np.float64).max(axis=1)
+        if self.method == "energy":
+            return energy_score(_need(level_logits, "level_logits", self.method), self.temperature, flat=self.flat)
+        x = np.asarray(_need(embeddings, "embeddings", self.method), dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.centroids.shape[1]:
+            raise RoutingError(
+                f"embeddings of width {x.shape[-1]} do not match the calibration's {self.centroids.shape[1]}"
+            )
+        if self.method == "cosine":
+            return 1.0 - (_normalise_rows(x - self.center) @ self.centroids.T).max(axis=1)
+        inv_var = 1.0 / self.variance
+        # min_c mean_d (x - mu_c)^2 / var, expanded so no (N, C, D) array is built
+        d2 = (x**2 @ inv_var)[:, None] - 2.0 * (x * inv_var) @ self.centroids.T + (self.centroids**2 @ inv_var)[None]
+        return np.maximum(d2.min(axis=1), 0.0) / x.shape[1]
+
+    def flags(self, scores: np.ndarray) -> np.ndarray:
+        """True where a score is above the threshold."""
+        scores = np.asarray(scores, dtype=np.float64)
+        if self.threshold is None:
+            return np.zeros(scores.shape, dtype=bool)
+        return scores > self.threshold
+
+    def to_manifest(self) -> dict[str, Any]:
+        """JSON form for ``manifest["unknown"]`` (7 significant digits per number)."""
+        out: dict[str, Any] = {"method": self.method, "threshold": self.threshold}
+        if self.method in EMBEDDING_METHODS:
+            out["classes"] = list(self.classes)
+            out["centroids"] = [_floats(row) for row in self.centroids]
+            if self.method == "cosine":
+                out["center"] = _floats(self.center)
+            else:
+                out["variance"] = _floats(self.variance)
+        return out
+
+    @classmethod
+    def from_manifest(cls, data: Mapping[str, Any], *, temperature: float, flat: bool) -> UnknownDetector:
+        """Rebuild from ``manifest["unknown"]``; :class:`RoutingError` when malformed."""
+        if not isinstance(data, Mapping) or "method" not in data:
+            raise RoutingError("manifest 'unknown' must be an object with a 'method'")
+        threshold = data.get("threshold")
+        try:
+            kwargs: dict[str, Any] = {}
+            if data["method"] in EMBEDDING_METHODS:
+                kwargs["classes"] = tuple(str(c) for c in data.get("classes") or ())
+                kwargs["centroids"] = np.asarray(data.get("centroids") or [], dtype=np.float64)
+                for key in ("center", "variance"):
+                    if data.get(key) is not None:
+                        kwargs[key] = np.asarray(data[key], dtype=np.float64)
+            return cls(
+                method=str(data["method"]),
+                threshold=None if threshold is None else float(threshold),
+                temperature=float(temperature),
+                flat=bool(flat),
+                **kwargs,
+            )
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, RoutingError):
+                raise
+            raise RoutingError(f"manifest 'unknown' holds malformed numbers ({exc})") from exc
+
+
+def _need(value: Any, name: str, method: str) -> Any:
+    if value is None:
+        raise RoutingError(f"the {method!r} unknown score needs {name}")
+    return value
+
+
+def _floats(values: np.ndarray) -> list[float]:
+    return [float(f"{float(v):.7g}") for v in np.asarray(values).ravel()]
+
+
+# ------------------------------------------------------------------------------------- routing
+@dataclass(frozen=True)
+class Calibration:
+    """Everything routing needs, read from a calibrated bundle's manifest.
+
+    Attributes:
+        thresholds: leaf id -> lowest auto-judged confidence, or None (always re-judge).
+        unknown: the unknown-defect detector, or None.
+        spot_check: share of would-be-auto images sent to QA anyway (0 disables).
+        seed: seed of the spot-check draw.
+        temperature: the fitted temperature.
+        target_purity: the purity the thresholds were chosen for.
+    """
+
+    thresholds: Mapping[str, float | None]
+    unknown: UnknownDetector | None = None
+    spot_check: float = 0.0
+    seed: int = 0
+    temperature: float = 1.0
+    target_purity: float | None = None
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= float(self.spot_check) <= 1.0:
+            raise RoutingError(f"spot_check must lie in [0, 1], got {self.spot_check!r}")
+        for leaf, value in self.thresholds.items():
+            if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+                raise RoutingError(f"threshold of leaf {leaf!r} must be a number or null, got {value!r}")
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any]) -> Calibration | None:
+        """The calibration of a bundle manifest, or None when it was never calibrated."""
+        thresholds = manifest.get("thresholds")
+        if thresholds is None:
+            return None
+        if not isinstance(thresholds, Mapping):
+            raise RoutingError("manifest 'thresholds' must be an object {leaf: number or null}")
+        routing = manifest.get("routing") or {}
+        if not isinstance(routing, Mapping):
+            raise RoutingError("manifest 'routing' must be an object")
+        temperature = float(manifest.get("temperature") or 1.0)
+        flat = (manifest.get("network") or {}).get("head") == "flat"
+        unknown = manifest.get("unknown")
+        detector = (
+            UnknownDetector.from_manifest(unknown, temperature=temperature, flat=flat) if unknown else None
+        )
+        try:
+            return cls(
+                thresholds={str(k): (None if v is None else float(v)) for k, v in thresholds.items()},
+                unknown=detector,
+                spot_check=float(routing.get("spot_check") or 0.0),
+                seed=int(routing.get("spot_check_seed") or 0),
+                temperature=temperature,
+                target_purity=None if routing.get("target_purity") is None else float(routing["target_purity"]),
+                notes={str(k): str(v) for k, v in (routing.get("notes") or {}).items()},
+            )
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, RoutingError):
+                raise
+            raise RoutingError(f"manifest calibration holds malformed values ({exc})") from exc
+
+    def route(
+        self, *, leaf: str, confidence: float, unknown_score: float | None = None, key: str | None = None
+    ) -> tuple[str, list[str]]:
+        """Route one prediction; see :func:`route`."""
+        return route(leaf=leaf, confidence=confidence, unknown_score=unknown_score, calibration=self, key=key)
+
+
+def route(
+    *,
+    leaf: str,
+    confidence: float,
+    unknown_score: float | None,
+    calibration: Calibration,
+    key: str | None = None,
+) -> tuple[str, list[str]]:
+    """Route one prediction to ``"auto"`` or ``"rejudge"``, with the reason codes.
+
+    Args:
+        leaf: the predicted leaf id.
+        confidence: its (temperature-scaled) confidence.
+        unknown_score: the calibration's unknown score for the image, if computed.
+        calibration: the bundle's calibration.
+        key: the image's content key (:func:`image_key`) for the spot-check draw; without one, no
+            spot check can be drawn.
+
+    Returns:
+        ``(route, reasons)``; ``reasons`` is empty exactly when the route is ``"auto"``.
+    """
+    reasons: list[str] = []
+    threshold = calibration.thresholds.get(leaf)
+    if threshold is None:
+        reasons.append("leaf_below_target")
+    elif confidence < threshold:
+        reasons.append("low_confidence")
+    detector = calibration.unknown
+    if (
+        unknown_score is not None
+        and detector is not None
+        and detector.threshold is not None
+        and unknown_score > detector.threshold
+    ):
+        reasons.append("possible_unknown")
+    if (
+        not reasons
+        and calibration.spot_check > 0
+        and key is not None
+        and spot_check_draw(key, calibration.seed) < calibration.spot_check
+    ):
+        reasons.append("spot_check")
+    return (REJUDGE if reasons else AUTO), reasons
+
+
+def route_batch(
+    calibration: Calibration,
+    leaves: Sequence[str],
+    *,
+    leaf_probs: np.ndarray,
+    level_logits: Sequence[np.ndarray] | None = None,
+    embeddings: np.ndarray | None = None,
+    keys: Sequence[str | None] | None = None,
+) -> tuple[list[str], list[list[str]], np.ndarray | None]:
+    """Route a batch: the unknown scores are computed at once, then :func:`route` per image.
+
+    Args:
+        calibration: the bundle's calibration.
+        leaves: the taxonomy's leaf ids (column order of ``leaf_probs``).
+        leaf_probs: (N, num_leaves) temperature-scaled leaf distribution.
+        level_logits: raw logits per level (needed by the energy score).
+        embeddings: (N, D) embeddings (needed by the embedding scores).
+        keys: content keys for the spot-check draw (None: no spot check).
+
+    Returns:
+        ``(routes, reasons, unknown_scores)``; the scores are None without an unknown detector.
+    """
+    probs = np.asarray(leaf_probs)
+    scores = None
+    if calibration.unknown is not None:
+        scores = calibration.unknown.score(leaf_probs=probs, level_logits=level_logits, embeddings=embeddings)
+    routes: list[str] = []
+    reasons: list[list[str]] = []
+    for i in range(len(probs)):
+        best = int(np.argmax(probs[i]))
+        r, why = route(
+            leaf=leaves[best],
+            confidence=float(probs[i, best]),
+            unknown_score=None if scores is None else float(scores[i]),
+            calibration=calibration,
+            key=None if keys is None else keys[i],
+        )
+        routes.append(r)
+        reasons.append(why)
+    return routes, reasons, scores
