@@ -1,0 +1,261 @@
+"""Calibration: temperature recovery, the purity rule on hand-built cases, unknown scores on planted
+unknowns, and `fma-model calibrate` end to end (manifest, Predictor routes, predict --json, evaluate)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_tiny_bundle
+from PIL import Image
+
+from models.bundle import load_bundle
+from models.calibrate import (
+    binomial_tail,
+    choose_unknown_method,
+    fit_embedding_detectors,
+    fit_temperature,
+    images_needed,
+    leaf_probs_at,
+    purity_lower_bound,
+    purity_threshold,
+    unknown_threshold,
+)
+from models.cli import main as cli_main
+from models.metrics import auroc
+from models.predictor import Predictor
+from models.routing import REASONS, UnknownDetector
+
+
+def make_dataset(root: Path, taxonomy, per_class: int = 6, unknown_types: int = 2) -> Path:
+    """Coloured squares per leaf (2 train / 2 val / 2 test each) plus noise images as unknown:* types."""
+    rng = np.random.default_rng(0)
+    rows = ["path,label,split"]
+    labels = list(taxonomy.leaves) + [f"unknown:type{k}" for k in range(unknown_types)]
+    for i, label in enumerate(labels):
+        colour = np.array([(i * 53) % 255, (i * 97) % 255, (i * 151) % 255], dtype=np.float32)
+        for j in range(per_class):
+            if label.startswith("unknown:"):
+                arr = rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)
+            else:
+                arr = np.clip(colour + rng.normal(0, 20, (24, 24, 3)), 0, 255).astype(np.uint8)
+            name = f"{label.replace(':', '_')}_{j}.png"
+            (root / "img").mkdir(parents=True, exist_ok=True)
+            Image.fromarray(arr).save(root / "img" / name)
+            split = ("train", "val", "test")[min(2, j * 3 // per_class)]
+            rows.append(f"img/{name},{label},{split}")
+    manifest = root / "manifest.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    return manifest
+
+
+# ---------------------------------------------------------------------------------- temperature
+@pytest.mark.parametrize("flat,true_t", [(False, 2.5), (True, 0.6)])
+def test_temperature_fit_recovers_a_known_temperature(taxonomy, flat, true_t):
+    rng = np.random.default_rng(0)
+    n = 4000
+    logits = [rng.normal(0, 3.0, size=(n, size)) for size in taxonomy.level_sizes]
+    probs = leaf_probs_at(logits, true_t, taxonomy, flat=flat).astype(np.float64)
+    probs /= probs.sum(axis=1, keepdims=True)
+    targets = np.array([rng.choice(len(taxonomy.leaves), p=p) for p in probs])
+    fitted = fit_temperature(logits, targets, taxonomy, flat=flat)
+    assert fitted == pytest.approx(true_t, rel=0.06)
+
+
+@pytest.mark.parametrize("head", ["independent", "flat"])
+def test_leaf_probs_at_is_the_predictors_path(tmp_path, taxonomy, head):
+    bundle = load_bundle(make_tiny_bundle(tmp_path / head, taxonomy, head=head, input_size=32))
+    bundle.manifest["temperature"] = 1.7
+    predictor = Predictor(bundle)
+    out = predictor.forward_batch(torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
+    np.testing.assert_allclose(leaf_probs_at(out.level_logits, 1.7, taxonomy, flat=head == "flat"),
+                               out.leaf_probs, atol=2e-6)
+    assert not np.allclose(leaf_probs_at(out.level_logits, 1.0, taxonomy, flat=head == "flat"), out.leaf_probs)
+
+
+# ------------------------------------------------------------------------------ purity thresholds
+def _case(n_correct: int, n_wrong: int) -> tuple[np.ndarray, np.ndarray]:
+    """Correct predictions at confidences 0.6..1.0, wrong ones below, at 0.1..0.5."""
+    conf = np.concatenate([np.linspace(1.0, 0.6, n_correct), np.linspace(0.5, 0.1, n_wrong)])
+    correct = np.concatenate([np.ones(n_correct, bool), np.zeros(n_wrong, bool)])
+    perm = np.random.default_rng(0).permutation(len(conf))
+    return conf[perm], correct[perm]
+
+
+def test_purity_threshold_known_answers():
+    conf, correct = _case(300, 100)
+    # plain precision: the top 303 hold 300 correct (0.990); the top 304 do not
+    plain = purity_threshold(conf, correct, target=0.99, min_support=20, bound="none")
+    assert plain.threshold == pytest.approx(np.sort(conf)[::-1][302])
+    assert plain.n_auto == 303 and plain.purity == pytest.approx(300 / 303) and plain.support == 400
+    # Clopper-Pearson at 95%: 300 correct in a row pass (0.99**300 < 0.05), adding one mistake does not
+    cp = purity_threshold(conf, correct, target=0.99, min_support=20)
+    assert cp.threshold == pytest.approx(0.6) and cp.n_auto == 300 and cp.purity == 1.0
+    assert cp.coverage == pytest.approx(0.75) and cp.purity_lower >= 0.99 and cp.reason is None
+    # the bound needs 299 all-correct images at 0.99: 298 are not enough
+    assert images_needed(0.99) == 299
+    assert purity_threshold(*_case(299, 5), target=0.99).threshold == pytest.approx(0.6)
+    short = purity_threshold(*_case(298, 5), target=0.99)
+    assert short.threshold is None and short.reason.startswith("purity") and "299" in short.reason
+    # too little support -> no threshold, whatever the purity
+    few = purity_threshold(np.full(10, 0.99), np.ones(10, bool), target=0.5, min_support=20, bound="none")
+    assert few.threshold is None and few.reason.startswith("support") and few.support == 10
+    assert purity_threshold(np.full(10, 0.99), np.ones(10, bool), target=0.5, min_support=10,
+                            bound="none").threshold == pytest.approx(0.99)
+
+
+def test_ties_are_kept_or_dropped_together():
+    # four images at 0.9 (one wrong): with target 0.9 the tie group cannot be split to reach purity
+    conf = np.array([0.95, 0.95, 0.9, 0.9, 0.9, 0.9])
+    correct = np.array([True, True, True, True, True, False])
+    lt = purity_threshold(conf, correct, target=0.9, min_support=1, bound="none")
+    assert lt.threshold == 0.95 and lt.n_auto == 2
+
+
+def test_lower_bounds_match_their_definitions():
+    # Clopper-Pearson: the binomial upper tail at the bound equals alpha (computed independently here)
+    for hits, n in [(8, 10), (45, 50), (299, 299)]:
+        lb = purity_lower_bound(hits, n, confidence=0.95)
+        tail = sum(math.comb(n, i) * lb**i * (1 - lb) ** (n - i) for i in range(hits, n + 1))
+        assert tail == pytest.approx(0.05, abs=1e-6)
+        assert binomial_tail(hits, n, lb) == pytest.approx(tail, abs=1e-9)
+    assert purity_lower_bound(299, 299) == pytest.approx(0.05 ** (1 / 299), abs=1e-7)
+    # Wilson, all correct: n / (n + z^2)
+    z = 1.6448536269514722
+    assert purity_lower_bound(100, 100, bound="wilson") == pytest.approx(100 / (100 + z * z), abs=1e-9)
+    assert purity_lower_bound(7, 10, bound="none") == 0.7
+    assert purity_lower_bound(7, 10, bound="wilson") < 0.7 and purity_lower_bound(7, 10) < 0.7
+
+
+# ------------------------------------------------------------------------------------ unknowns
+def test_unknown_threshold_flags_at_most_the_allowed_share():
+    scores = np.arange(1.0, 101.0)
+    thr = unknown_threshold(scores, 0.05)
+    assert thr == 95.0 and (scores > thr).sum() == 5
+    assert (scores > unknown_threshold(scores, 0.001)).sum() == 0
+
+
+def test_embedding_scores_find_planted_unknowns(taxonomy):
+    rng = np.random.default_rng(0)
+    d, k = 32, 6
+    centres = rng.normal(0, 4.0, size=(k, d))
+    train_y = np.repeat(np.arange(k), 40)
+    train_x = centres[train_y] + rng.normal(size=(len(train_y), d))
+    detectors = fit_embedding_detectors(train_x, train_y, taxonomy.leaves)
+    assert detectors["cosine"].classes == tuple(taxonomy.leaves[:k])
+    test_y = np.repeat(np.arange(k), 20)
+    known_x = centres[test_y] + rng.normal(size=(len(test_y), d))
+    unknown_x = rng.normal(0, 4.0, size=(1, d)) + rng.normal(size=(60, d))  # a new cluster
+    x = np.concatenate([known_x, unknown_x])
+    is_unknown = np.r_[np.zeros(len(known_x), bool), np.ones(60, bool)]
+    scores = {m: det.score(embeddings=x) for m, det in detectors.items()}
+    scores["max_softmax"] = UnknownDetector("max_softmax").score(
+        leaf_probs=rng.dirichlet(np.ones(18), size=len(x)))  # uninformative
+    for m in ("cosine", "mahalanobis"):
+        assert auroc(scores[m], is_unknown) > 0.95, m
+    best, aurocs = choose_unknown_method(scores, is_unknown)
+    assert best in ("cosine", "mahalanobis") and aurocs[best] == max(aurocs.values())
+    assert 0.3 < aurocs["max_softmax"] < 0.7
+
+
+# --------------------------------------------------------------------------------- end to end
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory, taxonomy):
+    root = tmp_path_factory.mktemp("cal")
+    data = make_dataset(root, taxonomy)
+    bundle = make_tiny_bundle(root / "bundle", taxonomy, input_size=32)
+    rc = cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.05", "--min-support", "1",
+                   "--bound", "none", "--spot-check", "0.3", "--out", str(root / "report")])
+    assert rc == 0
+    return bundle, data, root
+
+
+def test_calibrate_writes_the_manifest_and_reports(calibrated, taxonomy, capsys):
+    bundle, _, root = calibrated
+    m = json.loads((bundle / "manifest.json").read_text())
+    assert 0.05 <= m["temperature"] <= 20
+    assert set(m["thresholds"]) == set(taxonomy.leaves)
+    assert all(v is None or 0 <= v <= 1 for v in m["thresholds"].values())
+    r = m["routing"]
+    assert r["target_purity"] == 0.05 and r["spot_check"] == 0.3 and r["min_support"] == 1
+    assert r["calibrated_on"]["split"] == "val" and len(r["calibrated_on"]["data_hash"]) == 64
+    assert r["calibrated_on"]["n"] == 18 * 2 + 2 * 2 and r["calibrated_on"]["n_unknown"] == 4
+    assert set(r["notes"]) == {leaf for leaf, v in m["thresholds"].items() if v is None}
+    u = m["unknown"]
+    # unknowns in the calibration split: the method is chosen by AUROC, and it is the best one
+    assert u["selected_by"] == "auroc" and u["method"] == max(u["auroc"], key=u["auroc"].get)
+    assert u["known_flag_rate"] <= 0.05 and u["threshold"] is not None
+    if u["method"] in ("cosine", "mahalanobis"):
+        assert len(u["centroids"]) == len(u["classes"]) <= 18 and u["centroids_fitted_on"]["split"] == "train"
+    report = json.loads((root / "report" / "calibration.json").read_text())
+    assert set(report["per_leaf"]) == set(taxonomy.leaves) and "risk_coverage" in report
+    assert (root / "report" / "risk_coverage.png").stat().st_size > 1000
+    # the bundle still loads, and the Predictor picks the calibration up (temperature included)
+    loaded = load_bundle(bundle)
+    predictor = Predictor(loaded)
+    assert predictor.temperature == pytest.approx(m["temperature"])
+    assert predictor.calibration.unknown.method == u["method"]
+    assert predictor.calibration.thresholds == m["thresholds"]
+
+
+def test_predict_json_has_routes_and_they_are_reproducible(calibrated, capsys):
+    bundle, data, _ = calibrated
+    images = sorted(str(p) for p in (data.parent / "img").glob("*.png"))
+    runs = []
+    for _ in range(2):
+        assert cli_main(["predict", str(bundle), *images, "--json"]) == 0
+        runs.append([json.loads(line) for line in capsys.readouterr().out.splitlines()])
+    rows = runs[0]
+    assert len(rows) == len(images)
+    for r in rows:
+        assert r["route"] in ("auto", "rejudge")
+        assert isinstance(r["unknown_score"], float)
+        assert set(r["reasons"]) <= set(REASONS)
+        assert (r["route"] == "auto") == (r["reasons"] == [])
+    assert [(r["route"], r["reasons"]) for r in rows] == [(r["route"], r["reasons"]) for r in runs[1]]
+    seen = {reason for r in rows for reason in r["reasons"]}
+    assert "spot_check" in seen and "leaf_below_target" in seen
+
+
+def test_evaluate_reports_unknown_and_auto_metrics_consistent_with_predict(calibrated, tmp_path):
+    bundle, data, _ = calibrated
+    out = tmp_path / "eval"
+    assert cli_main(["evaluate", str(bundle), "--data", str(data), "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("unknown_auroc", "unknown_auto_rate", "auto_coverage", "auto_purity"):
+        assert key in metrics, key
+    assert metrics["n"] == 40 and metrics["n_unknown"] == 4
+    assert sum(metrics["route_reasons"].values()) >= 1
+    # the same images through the Predictor give the same share of auto routes
+    test_images = [data.parent / line.split(",")[0] for line in data.read_text().splitlines()[1:]
+                   if line.endswith(",test")]
+    preds = Predictor(bundle).predict(test_images)
+    assert metrics["auto_coverage"] == pytest.approx(np.mean([p.extra["route"] == "auto" for p in preds]), abs=1e-6)
+    # --unknown none drops them
+    assert cli_main(["evaluate", str(bundle), "--data", str(data), "--out", str(tmp_path / "e2"), "--unknown",
+                     "none"]) == 0
+    m2 = json.loads((tmp_path / "e2" / "metrics.json").read_text())
+    assert m2["n"] == 36 and "unknown_auroc" not in m2 and "auto_coverage" in m2
+
+
+def test_uncalibrated_bundle_has_no_routes(tiny_bundle, tmp_path):
+    from conftest import write_image
+
+    (pred,) = Predictor(tiny_bundle).predict([write_image(tmp_path / "x.png")])
+    j = pred.to_json(Predictor(tiny_bundle).taxonomy)
+    assert j["route"] is None and j["reasons"] == [] and j["unknown_score"] is None
+
+
+def test_calibrate_refuses_archives_and_bad_options(tmp_path, taxonomy, capsys):
+    data = make_dataset(tmp_path / "d", taxonomy, per_class=3, unknown_types=0)
+    archive = make_tiny_bundle(tmp_path / "b.zip", taxonomy, input_size=32)
+    assert cli_main(["calibrate", str(archive), "--data", str(data)]) == 2
+    assert "read-only" in capsys.readouterr().err
+    folder = make_tiny_bundle(tmp_path / "b", taxonomy, input_size=32)
+    assert cli_main(["calibrate", str(folder), "--data", str(data), "--target-purity", "1.5"]) == 2
+    assert "--target-purity" in capsys.readouterr().err
+    assert "thresholds" not in json.loads((folder / "manifest.json").read_text())
