@@ -146,7 +146,8 @@ def collect_outputs(predictor: Predictor, sources: Sequence[str | Path], *, keys
     sizes = predictor.taxonomy.level_sizes
     return Outputs(
         index=np.asarray(index, dtype=np.int64),
-        level_logits=[np.concatenate(z) if z else np.zeros((0, n), np.float32) for z, n in zip(logits, sizes, strict=True)],
+        level_logits=[np.concatenate(z) if z else np.zeros((0, n), np.float32)
+                      for z, n in zip(logits, sizes, strict=True)],
         leaf_probs=np.concatenate(leaf) if leaf else np.zeros((0, len(predictor.taxonomy.leaves)), np.float32),
         embeddings=np.concatenate(emb) if emb else np.zeros((0, 0), np.float32),
         keys=key_list,
@@ -154,7 +155,9 @@ def collect_outputs(predictor: Predictor, sources: Sequence[str | Path], *, keys
     )
 
 
-def route_outputs(calibration: Calibration, taxonomy: Taxonomy, out: Outputs) -> tuple[np.ndarray, list[list[str]], np.ndarray | None]:
+def route_outputs(
+    calibration: Calibration, taxonomy: Taxonomy, out: Outputs
+) -> tuple[np.ndarray, list[list[str]], np.ndarray | None]:
     """Routes of collected outputs, as the Predictor would give them: (auto mask, reasons, unknown scores)."""
     routes, reasons, scores = route_batch(calibration, taxonomy.leaves, leaf_probs=out.leaf_probs,
                                           level_logits=out.level_logits, embeddings=out.embeddings, keys=out.keys)
@@ -288,7 +291,10 @@ def images_needed(target: float, *, bound: str = "clopper-pearson", confidence: 
     lo, hi = n // 2, n  # bisect for the first n that passes (the bound grows with n)
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if purity_lower_bound(mid, mid, bound=bound, confidence=confidence) >= target else (mid, hi)
+        if purity_lower_bound(mid, mid, bound=bound, confidence=confidence) >= target:
+            hi = mid
+        else:
+            lo = mid
     return hi
 
 
@@ -613,7 +619,8 @@ def calibrate(
         "n": len(cal_samples), "n_known": int(known.sum()), "n_unknown": int(unknown.sum()),
         "temperature": temperature, "nll_t1": nll_at_1, "nll": nll_at_t,
         "threshold_coverage": float(by_threshold[known].mean()),
-        "threshold_purity": float(correct[known & by_threshold].mean()) if (known & by_threshold).any() else float("nan"),
+        "threshold_purity": (float(correct[known & by_threshold].mean()) if (known & by_threshold).any()
+                             else float("nan")),
         "auto_coverage": float(auto.mean()),
         "auto_purity": float(correct[auto].mean()) if auto.any() else float("nan"),
         "unknown_auto_rate": float(auto[unknown].mean()) if unknown.any() else float("nan"),
@@ -677,7 +684,8 @@ def format_table(result: CalibrationResult) -> str:
     lines += [
         "",
         f"known images auto-judged by the thresholds: coverage {pct(s['threshold_coverage'])}, "
-        f"purity {pct(s['threshold_purity'])} ({s['leaves_with_threshold']}/{len(result.leaves)} leaves have a threshold)",
+        f"purity {pct(s['threshold_purity'])} "
+        f"({s['leaves_with_threshold']}/{len(result.leaves)} leaves have a threshold)",
         f"with unknown filter and spot checks (all {s['n']} images): auto coverage {pct(s['auto_coverage'])}, "
         f"purity {pct(s['auto_purity'])}"
         + (f", unknowns auto-judged {pct(s['unknown_auto_rate'])}" if s["n_unknown"] else ""),
@@ -697,7 +705,8 @@ def write_reports(out_dir: str | Path, result: CalibrationResult, *, title: str 
         "summary": result.summary,
         "per_leaf": {leaf: lt.__dict__ for leaf, lt in result.leaves.items()},
         "manifest_updates": {k: v for k, v in result.updates.items() if k != "unknown"}
-        | {"unknown": {k: v for k, v in result.updates["unknown"].items() if k not in ("centroids", "center", "variance")}},
+        | {"unknown": {k: v for k, v in result.updates["unknown"].items()
+                       if k not in ("centroids", "center", "variance")}},
         "risk_coverage": result.curve,
     }
     paths = {"calibration.json": out / "calibration.json", "risk_coverage.png": out / "risk_coverage.png"}
@@ -724,7 +733,7 @@ def _plot(path: Path, result: CalibrationResult, title: str) -> None:
         ax.plot([s["threshold_coverage"]], [1 - s["threshold_purity"]], "o", color="tab:green",
                 label=f"per-leaf thresholds (coverage {s['threshold_coverage']:.2f})")
     ax.set_xlim(0, 1)
-    ax.set_ylim(0, max(max(risk, default=0.0) * 1.1, (1 - target) * 2, 0.02))
+    ax.set_ylim(0, min(1.02, max(max(risk, default=0.0) * 1.1, (1 - target) * 2, 0.02)))
     ax.set_xlabel("coverage (share auto-judged)")
     ax.set_ylabel("risk (1 - purity)")
     ax.set_title(title or "Risk-coverage on the calibration split", fontsize=9)
@@ -740,8 +749,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", action="append", required=True, metavar="MANIFEST", help="manifest CSV or image folder")
     p.add_argument("--split", default="val", help="calibration split (default val; never the training split)")
     p.add_argument("--target-purity", type=float, default=0.99, help="required purity of auto-judged images")
-    p.add_argument("--min-support", type=int, default=20, help="fewer calibration predictions of a leaf: always re-judge")
-    p.add_argument("--spot-check", type=float, default=0.02, help="share of would-be-auto images sent to QA (default 0.02)")
+    p.add_argument("--min-support", type=int, default=20,
+                   help="fewer calibration predictions of a leaf: always re-judge (default 20)")
+    p.add_argument("--spot-check", type=float, default=0.02,
+                   help="share of would-be-auto images sent to QA (default 0.02)")
     p.add_argument("--seed", type=int, default=0, help="seed of the spot-check draw")
     p.add_argument("--bound", choices=BOUNDS, default="clopper-pearson",
                    help="lower confidence bound the purity rule uses (default clopper-pearson)")

@@ -156,8 +156,8 @@ def _fmt(value: Any, signed: bool = False) -> str:
         return "n/a"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int) and not signed:
-        return str(value)
+    if isinstance(value, int):
+        return f"{value:+d}" if signed else str(value)
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 

@@ -101,10 +101,22 @@ def run_info(args: argparse.Namespace) -> int:
         f"backbone/head : {m.get('backbone')} / {m.get('head')} (loss: {(m.get('loss') or {}).get('kind', '-')})",
         f"input         : {m['input_size']}",
         f"taxonomy      : {m['taxonomy'].get('id')} ({m.get('taxonomy_fingerprint', '')[:12]})",
-        f"calibrated    : {'yes' if m.get('thresholds') else 'no'}",
+        f"calibrated    : {_calibration_line(m)}",
     ]
     for key in ("top1", "top5", "hier_f1"):
         if key in metrics:
             lines.append(f"{key:<14}: {metrics[key]:.4f}")
     print("\n".join(lines))
     return 0
+
+
+def _calibration_line(m: dict) -> str:
+    thresholds = m.get("thresholds")
+    if not thresholds:
+        return "no"
+    routing = m.get("routing") or {}
+    auto = sum(v is not None for v in thresholds.values())
+    unknown = (m.get("unknown") or {}).get("method", "-")
+    return (f"yes (T {float(m.get('temperature') or 1.0):.3f}, target purity {routing.get('target_purity')}, "
+            f"{auto}/{len(thresholds)} leaves can be auto-judged, unknown score {unknown}, "
+            f"spot check {routing.get('spot_check', 0)})")

@@ -127,6 +127,7 @@ def test_lower_bounds_match_their_definitions():
     # Wilson, all correct: n / (n + z^2)
     z = 1.6448536269514722
     assert purity_lower_bound(100, 100, bound="wilson") == pytest.approx(100 / (100 + z * z), abs=1e-9)
+    assert images_needed(0.99, bound="wilson") == math.ceil(0.99 * z * z / 0.01)  # n / (n + z^2) >= 0.99
     assert purity_lower_bound(7, 10, bound="none") == 0.7
     assert purity_lower_bound(7, 10, bound="wilson") < 0.7 and purity_lower_bound(7, 10) < 0.7
 
@@ -200,6 +201,9 @@ def test_calibrate_writes_the_manifest_and_reports(calibrated, taxonomy, capsys)
     assert predictor.temperature == pytest.approx(m["temperature"])
     assert predictor.calibration.unknown.method == u["method"]
     assert predictor.calibration.thresholds == m["thresholds"]
+    capsys.readouterr()
+    assert cli_main(["info", str(bundle)]) == 0
+    assert f"calibrated    : yes (T {m['temperature']:.3f}, target purity 0.05" in capsys.readouterr().out
 
 
 def test_predict_json_has_routes_and_they_are_reproducible(calibrated, capsys):
@@ -245,8 +249,10 @@ def test_evaluate_reports_unknown_and_auto_metrics_consistent_with_predict(calib
 def test_uncalibrated_bundle_has_no_routes(tiny_bundle, tmp_path):
     from conftest import write_image
 
-    (pred,) = Predictor(tiny_bundle).predict([write_image(tmp_path / "x.png")])
-    j = pred.to_json(Predictor(tiny_bundle).taxonomy)
+    predictor = Predictor(tiny_bundle)
+    assert predictor.calibration is None
+    (pred,) = predictor.predict([write_image(tmp_path / "x.png")])
+    j = pred.to_json(predictor.taxonomy)
     assert j["route"] is None and j["reasons"] == [] and j["unknown_score"] is None
 
 

@@ -127,7 +127,7 @@ def sample_pattern(rng: np.random.Generator) -> Pattern:
     cf = np.clip(cf + rng.normal(0.0, 0.04, (3, 3)).astype(F32), 0.03, 1.0)
     muted = 0.28 + 0.38 * cf
     colors = lerp(cf, muted, F32(refl * 0.8))
-    bm_v = float(rng.uniform(0.13, 0.24)) * ps
+    bm_v = float(rng.uniform(0.15, 0.26)) * ps
     bm_h = float(rng.uniform(0.14, 0.26)) * pitch
     has_slits = rng.random() < 0.5
     return Pattern(
@@ -137,7 +137,7 @@ def sample_pattern(rng: np.random.Generator) -> Pattern:
         off_v=float(rng.uniform(0, pitch)),
         bm_v=bm_v,
         bm_h=bm_h,
-        data_w=bm_v * float(rng.uniform(0.4, 0.65)),
+        data_w=bm_v * float(rng.uniform(0.5, 0.75)),
         gate_w=bm_h * float(rng.uniform(0.22, 0.4)),
         tft_w=ps * float(rng.uniform(0.25, 0.4)),
         tft_h=bm_h * float(rng.uniform(0.55, 0.85)),

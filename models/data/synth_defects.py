@@ -409,31 +409,37 @@ def _sample_table(
     sib = siblings[int(rng.integers(len(siblings)))]
     other = {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in table[sib].items()}
     t = float(np.clip(difficulty, 0.0, 1.0)) * MIX_MAX * float(rng.random()) ** 1.3
-    return {k: own[k] + t * STRUCTURAL.get(k, 1.0) * (other[k] - own[k]) for k in own}
+    out = {}
+    for k, value in own.items():
+        delta = other[k] - value
+        if k == "hue":  # hue is circular: blend the short way round
+            delta = (delta + 0.5) % 1.0 - 0.5
+        out[k] = value + t * STRUCTURAL.get(k, 1.0) * delta
+    return out
 
 
 # ---------------------------------------------------------------------------- particles
 PARTICLE: dict[str, dict[str, tuple[float, float]]] = {
     "particle_metal": {
-        "size": (8, 40), "n": (1, 1.4), "elong": (1, 1.8), "curv": (0, 0.3), "angular": (0.25, 0.6),
+        "size": (10, 45), "n": (1, 1.4), "elong": (1, 1.8), "curv": (0, 0.3), "angular": (0.25, 0.6),
         "irregular": (0.05, 0.25), "soft": (0, 0.05), "lum": (0.5, 0.95), "opacity": (0.85, 1),
         "hue": (0.06, 0.14), "sat": (0, 0.15), "highlight": (0.5, 1), "rim": (0.05, 0.3),
         "shadow": (0.25, 0.6), "texture": (0.05, 0.25), "translucent": (0, 0.12),
     },
     "particle_organic": {
-        "size": (10, 50), "n": (1, 1.4), "elong": (1, 2.2), "curv": (0, 0.3), "angular": (0, 0.25),
+        "size": (12, 60), "n": (1, 1.4), "elong": (1, 2.2), "curv": (0, 0.3), "angular": (0, 0.25),
         "irregular": (0.15, 0.4), "soft": (0.08, 0.3), "lum": (0.06, 0.4), "opacity": (0.6, 0.95),
         "hue": (0.04, 0.11), "sat": (0.3, 0.75), "highlight": (0, 0.25), "rim": (0, 0.15),
         "shadow": (0, 0.3), "texture": (0.3, 0.75), "translucent": (0.1, 0.4),
     },
     "particle_glass": {
-        "size": (10, 45), "n": (1, 1.4), "elong": (1, 2.2), "curv": (0, 0.2), "angular": (0.65, 1),
+        "size": (12, 50), "n": (1, 1.4), "elong": (1, 2.2), "curv": (0, 0.2), "angular": (0.65, 1),
         "irregular": (0.1, 0.35), "soft": (0, 0.05), "lum": (0.5, 0.85), "opacity": (0.35, 0.7),
         "hue": (0.42, 0.58), "sat": (0, 0.15), "highlight": (0.15, 0.5), "rim": (0.5, 1),
         "shadow": (0, 0.25), "texture": (0, 0.12), "translucent": (0.6, 0.9),
     },
     "particle_cluster": {
-        "size": (22, 90), "n": (5, 20), "elong": (1, 1.8), "curv": (0, 0.3), "angular": (0.05, 0.7),
+        "size": (25, 100), "n": (5, 20), "elong": (1, 1.8), "curv": (0, 0.3), "angular": (0.05, 0.7),
         "irregular": (0.1, 0.35), "soft": (0, 0.2), "lum": (0.1, 0.8), "opacity": (0.7, 1),
         "hue": (0.03, 0.15), "sat": (0, 0.5), "highlight": (0.1, 0.6), "rim": (0, 0.4),
         "shadow": (0.1, 0.5), "texture": (0, 0.4), "translucent": (0, 0.4),
@@ -536,13 +542,21 @@ class ParticleDefect(Defect):
             self.width = 2 * r
             self.extent_um = self.shapes[0].extent
         else:
-            spread = p["size"] / 4.5
+            # few parts: a main particle with satellites; many parts: a cluster of similar grains
+            few = n < 5
+            spread = p["size"] / (2.5 if few else 4.5)
             for i in range(n):
                 cx, cy = (0.0, 0.0) if i == 0 else rng.normal(0.0, spread, 2)
-                r = p["size"] * rng.uniform(0.04, 0.12) * (1.5 if i == 0 else 1.0)
+                if i == 0 and few:
+                    r, elong = p["size"] / 2.0 / p["elong"], p["elong"]
+                else:
+                    r, elong = (
+                        p["size"] * rng.uniform(0.04, 0.12) * (1.5 if i == 0 else 1.0),
+                        rng.uniform(1, p["elong"]),
+                    )
                 self.shapes.append(
-                    RadialShape(rng, cx=cx, cy=cy, radius=r, elong=rng.uniform(1, p["elong"]),
-                                irregular=p["irregular"], angular=p["angular"])
+                    RadialShape(rng, cx=cx, cy=cy, radius=r, elong=elong, irregular=p["irregular"],
+                                angular=p["angular"])
                 )  # fmt: skip
             self.width = 2 * float(np.median([s.radius for s in self.shapes]))
             boxes = np.array([s.bounds() for s in self.shapes])
@@ -676,8 +690,8 @@ MECHANICAL: dict[str, dict[str, tuple[float, float]]] = {
         "bright": (0.2, 0.8), "halo": (0, 0.4), "edge": (0, 0.08), "chips": (0, 0.1), "dent": (0, 0.05),
     },
     "crack": {
-        "length": (50, 260), "lines": (1, 1.45), "width": (0.8, 3), "jagged": (0.45, 1),
-        "branching": (0.4, 1), "curve": (0, 0.4), "spacing": (3, 15), "contrast": (0.35, 0.8),
+        "length": (50, 260), "lines": (1, 1.45), "width": (1.2, 3.5), "jagged": (0.5, 1),
+        "branching": (0.4, 1), "curve": (0, 0.4), "spacing": (3, 15), "contrast": (0.45, 0.85),
         "bright": (0, 0.2), "halo": (0.3, 0.8), "edge": (0, 0.35), "chips": (0, 0.15), "dent": (0, 0.1),
     },
     "edge_chipping": {
@@ -864,7 +878,7 @@ PROCESS: dict[str, dict[str, tuple[float, float]]] = {
         "debris": (0, 0.2), "halo": (0, 0.25), "lift": (0, 0.15), "hue": (0.5, 0.7),
     },
     "line_open": {
-        "size": (4, 22), "irregular": (0.1, 0.4), "rim": (0, 0.3), "glow": (0, 0.2), "lens": (0, 0.02),
+        "size": (6, 28), "irregular": (0.1, 0.4), "rim": (0, 0.3), "glow": (0, 0.2), "lens": (0, 0.02),
         "debris": (0.1, 0.7), "halo": (0, 0.45), "lift": (0, 0.15), "hue": (0.02, 0.12),
     },
     "line_short": {
@@ -885,7 +899,7 @@ class ProcessDefect(Defect):
         super().__init__()
         self.kind = self.style = kind
         self.p = p
-        self.horizontal = bool(rng.random() < 0.4)  # gate line instead of a data line
+        self.horizontal = bool(rng.random() < 0.5)  # gate line instead of a data line
         self.light = float(rng.uniform(0, TAU))
         irregular = p["irregular"]
         size = p["size"]
@@ -907,7 +921,14 @@ class ProcessDefect(Defect):
         for _ in range(int(rng.poisson(p["debris"] * 4))):
             cx, cy = rng.normal(0, size * 0.4, 2)
             self.debris.append(RadialShape(rng, cx=cx, cy=cy, radius=rng.uniform(0.6, 2.5), irregular=0.25))
-        self.debris_lum = float(rng.uniform(0.2, 0.95))
+        self.substrate_hue = float(rng.uniform(0.1, 0.6))
+        self.substrate_sat = float(rng.uniform(0.0, 0.15))
+        self.substrate_shift = float(rng.uniform(-0.1, 0.1))
+        self.debris_lum = float(rng.uniform(0.55, 0.95))  # metal residue, brighter than the BM
+        # melted beads at the cut ends of a line open: (side, radius)
+        self.beads = [
+            (side, float(rng.uniform(1.0, 2.8))) for side in (-1, 1) if rng.random() < 0.3 + p["debris"]
+        ]
         self.extent_um = self.region.extent
         self.site: tuple[float, float] | None = None
 
@@ -955,8 +976,17 @@ class ProcessDefect(Defect):
         if self.style == "line_open":
             line = "gate" if self.horizontal else "data"
             half = p["size"] / 2 * (1.0 + 0.5 * wob)
-            gap = np.clip((half - np.abs(a)) / ctx.s + 0.5, 0, 1) * (np.abs(b) < pat.bm_v + 4)
+            width = (pat.gate_w if self.horizontal else pat.data_w) * 1.6 + 1.0
+            gap = np.clip((half - np.abs(a)) / ctx.s + 0.5, 0, 1) * np.clip(
+                (width / 2 - np.abs(b)) / ctx.s + 0.5, 0, 1
+            )
             layers[line][win] *= 1.0 - gap
+            # the cut goes through to the substrate, which contrasts with the line: a dark void in a bright
+            # (reflective) line, light leaking through a dim one
+            value = float(np.clip(1.0 - float(pat.metal_col.mean()) + self.substrate_shift, 0.06, 0.92))
+            substrate = hsv(self.substrate_hue, self.substrate_sat, value)
+            layers["bm"][win] *= 1.0 - gap
+            layers["ap"][win] = lerp(layers["ap"][win], substrate, gap[..., None])
             foot = gap * np.clip((2.5 * pat.data_w - np.abs(b)) / ctx.s, 0, 1)
         elif self.style == "line_short":
             pitch = pat.pitch if self.horizontal else pat.ps
@@ -1007,10 +1037,20 @@ class ProcessDefect(Defect):
             else:  # a curled, slightly bright edge
                 crop += (F32(p["rim"] * 0.3) * band)[..., None]
             foot = np.maximum(foot, np.maximum(m, band))
-        if self.debris:
+        beads = self.beads if self.style == "line_open" else []
+        if self.debris or beads:
             m = np.zeros(x.shape, F32)
             for d in self.debris:
                 np.maximum(m, d.moved(sx, sy).mask(x, y, 0.7 * ctx.s), out=m)
+            angle = ctx.pat.angle
+            along = (
+                (math.cos(angle), -math.sin(angle)) if self.horizontal else (math.sin(angle), math.cos(angle))
+            )
+            for side, radius in beads:
+                bx = sx + side * (p["size"] / 2 + 0.5 * radius) * along[0]
+                by = sy + side * (p["size"] / 2 + 0.5 * radius) * along[1]
+                d = np.hypot(x - bx, y - by)
+                np.maximum(m, np.clip((radius - d) / (0.7 * ctx.s) + 0.5, 0.0, 1.0), out=m)
             crop[:] = lerp(
                 crop, F32(self.debris_lum) * np.array([1.0, 0.95, 0.85], F32), (0.9 * m)[..., None]
             )

@@ -1,0 +1,565 @@
+"""Cross-batch queries: the re-judge queue, bulk judgments and the judged embeddings for similar cases.
+
+Repository-style functions: each takes an open Session (the caller owns the transaction) and returns
+frozen records, never ORM objects. The dashboard aggregates live in :mod:`app.store.stats`.
+
+The re-judge queue is built for stores of a few hundred thousand images: every filter is an index
+lookup (``predictions (model_version_id, route)``, ``prediction_reasons`` primary key,
+``batch_images (batch_id, image_id)``, ``judgments (image_id, id)``), the counts are two GROUP BY
+queries, and only the requested page is read back with its paths and batches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, case, exists, func, select
+from sqlalchemy.orm import Session
+
+from app.store import repo
+from app.store.records import EMBEDDING_DTYPE, JudgmentRecord
+from app.store.schema import (
+    JUDGED_STATUSES,
+    Batch,
+    BatchImage,
+    ImagePath,
+    Judgment,
+    ModelVersion,
+    Prediction,
+    PredictionReason,
+)
+
+__all__ = [
+    "QUEUE_REASONS",
+    "QUEUE_SORTS",
+    "JudgedEmbeddings",
+    "QueuePage",
+    "QueueRow",
+    "batch_names",
+    "bulk_judge",
+    "images_judged_after",
+    "judged_embeddings",
+    "latest_paths",
+    "model_version_id",
+    "rejudge_queue",
+]
+
+QUEUE_REASONS: tuple[str, ...] = ("low_confidence", "leaf_below_target", "possible_unknown", "spot_check")
+"""Routing reason codes (``models.routing.REASONS``), in the order ``sort="reason"`` puts them."""
+
+QUEUE_SORTS: tuple[str, ...] = ("confidence", "age", "leaf", "batch", "reason")
+"""Sort keys of :func:`rejudge_queue`."""
+
+MAX_PAGE = 10_000
+_JUDGED = sorted(JUDGED_STATUSES)
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One image waiting for (or, with ``include_judged``, back from) a person.
+
+    Attributes:
+        image_id, prediction_id: the image and the prediction that sent it to the queue.
+        path: the path the image was seen at most recently ("" when none is known).
+        batch_ids, batch_names: every batch the image belongs to, oldest batch first.
+        leaf, confidence: the predicted leaf and its score (None when the model failed on the image).
+        reasons: routing reason codes, see :data:`QUEUE_REASONS`.
+        unknown_score: the novelty score, when the model has one.
+        created_at: when the prediction was made (the queue's "age" starts there).
+        state: ``rejudge`` while no decision is current, else the current status
+            (``accepted``/``corrected``/``unknown``).
+        judged_leaf, judged_by: the current decision's leaf and analyst (None while waiting).
+    """
+
+    image_id: int
+    prediction_id: int
+    path: str
+    batch_ids: tuple[int, ...]
+    batch_names: tuple[str, ...]
+    leaf: str | None
+    confidence: float | None
+    reasons: tuple[str, ...]
+    unknown_score: float | None
+    created_at: dt.datetime
+    state: str = "rejudge"
+    judged_leaf: str | None = None
+    judged_by: str | None = None
+
+    @property
+    def batch_name(self) -> str:
+        """The batch names joined for display."""
+        return ", ".join(self.batch_names)
+
+    def age(self, now: dt.datetime | None = None) -> dt.timedelta:
+        """How long the image has waited since its prediction."""
+        return (now or dt.datetime.now(dt.UTC)) - self.created_at
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue.
+
+    Attributes:
+        rows: the page, in the requested order.
+        total: rows matching every filter (over all pages).
+        counts_by_reason: per reason code, rows matching every filter except ``reasons`` (facet counts
+            for a reason filter; a row with two reasons counts under both).
+        counts_by_leaf: per predicted leaf, rows matching every filter except ``leaf`` (None = no leaf).
+        offset, limit: the page asked for.
+    """
+
+    rows: list[QueueRow]
+    total: int
+    counts_by_reason: dict[str, int] = field(default_factory=dict)
+    counts_by_leaf: dict[str | None, int] = field(default_factory=dict)
+    offset: int = 0
+    limit: int = 200
+
+
+@dataclass(frozen=True)
+class JudgedEmbeddings:
+    """The embeddings of judged images (one model version), row-aligned.
+
+    Attributes:
+        image_ids: int64 (N,).
+        matrix: float32 (N, D), as stored (not normalised).
+        leaves: the current decision's leaf per row; None for "unknown / new defect type".
+        paths: the most recently seen path per row.
+        analysts, judged_at: who made the current decision and when.
+        last_judgment_id: the newest judgment id in the store when this was read (for cheap refreshes).
+        skipped: images whose stored embedding had another length than the rest.
+    """
+
+    image_ids: np.ndarray
+    matrix: np.ndarray
+    leaves: list[str | None]
+    paths: list[str]
+    analysts: list[str]
+    judged_at: list[dt.datetime]
+    last_judgment_id: int
+    skipped: tuple[int, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def model_version_id(session: Session, version: str) -> int | None:
+    """The row id of a registered model version, or None."""
+    return session.scalar(select(ModelVersion.id).where(ModelVersion.version == version))
+
+
+def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield [int(i) for i in ids[start : start + size]]
+
+
+def _current_status() -> Any:
+    """Correlated: the status of the image's latest judgment (one seek in index (image_id, id))."""
+    return (
+        select(Judgment.status)
+        .where(Judgment.image_id == Prediction.image_id)
+        .order_by(Judgment.id.desc())
+        .limit(1)
+        .correlate(Prediction)
+        .scalar_subquery()
+    )
+
+
+def _cutoff(older_than: dt.datetime | dt.timedelta) -> dt.datetime:
+    if isinstance(older_than, dt.timedelta):
+        return dt.datetime.now(dt.UTC) - older_than
+    if older_than.utcoffset() is None:
+        raise ValueError(f"older_than {older_than.isoformat()} is naive; pass a timezone-aware datetime")
+    return older_than
+
+
+def _check_range(name: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be between 0 and 1 (a confidence), got {value}")
+    return value
+
+
+def _reason_rank() -> Any:
+    """Correlated: the rank of the prediction's first reason in :data:`QUEUE_REASONS` (others last)."""
+    rank = case(
+        *((PredictionReason.reason == code, i) for i, code in enumerate(QUEUE_REASONS)),
+        else_=len(QUEUE_REASONS),
+    )
+    return (
+        select(func.min(rank))
+        .where(PredictionReason.prediction_id == Prediction.id)
+        .correlate(Prediction)
+        .scalar_subquery()
+    )
+
+
+def _first_batch() -> Any:
+    """Correlated: the lowest (oldest) batch id the image belongs to."""
+    return (
+        select(func.min(BatchImage.batch_id))
+        .where(BatchImage.image_id == Prediction.image_id)
+        .correlate(Prediction)
+        .scalar_subquery()
+    )
+
+
+def _order(sort: str, descending: bool) -> list[Any]:
+    conf = func.coalesce(Prediction.confidence, -1.0)
+    keys: dict[str, list[Any]] = {
+        "confidence": [conf],
+        "age": [Prediction.created_at],
+        "leaf": [func.coalesce(Prediction.leaf, ""), conf],
+        "batch": [func.coalesce(_first_batch(), 0)],
+        "reason": [func.coalesce(_reason_rank(), len(QUEUE_REASONS)), conf],
+    }
+    chosen = [*keys[sort], Prediction.image_id]
+    return [k.desc() for k in chosen] if descending else [k.asc() for k in chosen]
+
+
+# ------------------------------------------------------------------------------------------ queue
+def rejudge_queue(
+    session: Session,
+    *,
+    model_version: str,
+    reasons: Collection[str] | None = None,
+    leaf: str | None = None,
+    batch_id: int | None = None,
+    min_conf: float | None = None,
+    max_conf: float | None = None,
+    older_than: dt.datetime | dt.timedelta | None = None,
+    include_judged: bool = False,
+    sort: str = "confidence",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int = 200,
+) -> QueuePage:
+    """The re-judge queue across all batches: images whose prediction was routed to a person.
+
+    An image is in the queue when its prediction of ``model_version`` has route ``rejudge`` and its
+    current judgment is not a decision (never judged, or undone back to pending). With
+    ``include_judged`` the images judged since are listed too (their ``state`` says how).
+
+    Args:
+        session: an open session (reads only).
+        model_version: the model version whose routing is used; an unregistered version has an empty queue.
+        reasons: keep images with ANY of these reason codes.
+        leaf: keep images predicted as this leaf.
+        batch_id: keep images that belong to this batch.
+        min_conf, max_conf: keep confidences in ``[min_conf, max_conf]`` (predictions without one drop out).
+        older_than: keep predictions made before this time, or at least this long ago (a timedelta).
+        include_judged: also list images whose current judgment is a decision.
+        sort: ``confidence`` (least sure first), ``age`` (oldest first), ``leaf`` (then confidence),
+            ``batch`` (oldest batch first) or ``reason`` (in :data:`QUEUE_REASONS` order, then confidence).
+            Ties go by image id.
+        descending: reverse the whole order.
+        offset, limit: the page (``limit`` at most 10 000).
+
+    Raises:
+        ValueError: an unknown sort key, a confidence outside [0, 1], a naive ``older_than``, or a bad page.
+    """
+    if sort not in QUEUE_SORTS:
+        raise ValueError(f"unknown queue sort {sort!r}; use one of {', '.join(QUEUE_SORTS)}")
+    if offset < 0 or not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"bad page offset={offset} limit={limit} (offset >= 0, 1 <= limit <= {MAX_PAGE})")
+    min_conf = _check_range("min_conf", min_conf)
+    max_conf = _check_range("max_conf", max_conf)
+    version_id = model_version_id(session, model_version)
+    if version_id is None:
+        return QueuePage(rows=[], total=0, offset=offset, limit=limit)
+
+    base: list[ColumnElement[bool]] = [
+        Prediction.model_version_id == version_id,
+        Prediction.route == "rejudge",
+    ]
+    if not include_judged:
+        base.append(func.coalesce(_current_status(), "reverted").not_in(_JUDGED))
+    if batch_id is not None:
+        base.append(
+            exists().where(BatchImage.batch_id == batch_id, BatchImage.image_id == Prediction.image_id)
+        )
+    if min_conf is not None:
+        base.append(Prediction.confidence >= min_conf)
+    if max_conf is not None:
+        base.append(Prediction.confidence <= max_conf)
+    if older_than is not None:
+        base.append(Prediction.created_at < _cutoff(older_than))
+    by_leaf = [Prediction.leaf == leaf] if leaf is not None else []
+    wanted = sorted({str(r) for r in reasons}) if reasons is not None else None
+    by_reason: list[ColumnElement[bool]] = []
+    if wanted is not None:
+        by_reason.append(
+            exists().where(PredictionReason.prediction_id == Prediction.id, PredictionReason.reason.in_(wanted))
+        )
+
+    counts_by_leaf: dict[str | None, int] = {
+        lf: int(n)
+        for lf, n in session.execute(
+            select(Prediction.leaf, func.count()).where(*base, *by_reason).group_by(Prediction.leaf)
+        )
+    }
+    total = counts_by_leaf.get(leaf, 0) if leaf is not None else sum(counts_by_leaf.values())
+    counts_by_reason = {
+        str(r): int(n)
+        for r, n in session.execute(
+            select(PredictionReason.reason, func.count())
+            .select_from(Prediction)
+            .join(PredictionReason, PredictionReason.prediction_id == Prediction.id)
+            .where(*base, *by_leaf)
+            .group_by(PredictionReason.reason)
+        )
+    }
+    if wanted is not None and not wanted:  # an empty reason set matches nothing
+        total = 0
+    rows: list[QueueRow] = []
+    if total and offset < total:
+        page = session.execute(
+            select(
+                Prediction.id,
+                Prediction.image_id,
+                Prediction.leaf,
+                Prediction.confidence,
+                Prediction.reasons,
+                Prediction.unknown_score,
+                Prediction.created_at,
+            )
+            .where(*base, *by_leaf, *by_reason)
+            .order_by(*_order(sort, descending))
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        rows = _queue_rows(session, page)
+    return QueuePage(
+        rows=rows,
+        total=total,
+        counts_by_reason=counts_by_reason,
+        counts_by_leaf=counts_by_leaf,
+        offset=offset,
+        limit=limit,
+    )
+
+
+def _queue_rows(session: Session, page: Sequence[Any]) -> list[QueueRow]:
+    """Complete a page (at most a few hundred rows) with paths, batches and current judgments."""
+    ids = [r.image_id for r in page]
+    paths = latest_paths(session, ids)
+    batches: dict[int, list[tuple[int, str]]] = {i: [] for i in ids}
+    for chunk in _chunks(ids):
+        stmt = (
+            select(BatchImage.image_id, Batch.id, Batch.name)
+            .join(Batch, Batch.id == BatchImage.batch_id)
+            .where(BatchImage.image_id.in_(chunk))
+            .order_by(Batch.id)
+        )
+        for image_id, b_id, name in session.execute(stmt):
+            batches[image_id].append((b_id, name))
+    current = repo.current_judgments(session, ids)
+    rows = []
+    for r in page:
+        j = current.get(r.image_id)
+        decided = j is not None and j.is_decision
+        rows.append(
+            QueueRow(
+                image_id=r.image_id,
+                prediction_id=r.id,
+                path=paths.get(r.image_id, ""),
+                batch_ids=tuple(b for b, _ in batches[r.image_id]),
+                batch_names=tuple(n for _, n in batches[r.image_id]),
+                leaf=r.leaf,
+                confidence=r.confidence,
+                reasons=tuple(r.reasons or ()),
+                unknown_score=r.unknown_score,
+                created_at=r.created_at,
+                state=j.status if decided else "rejudge",
+                judged_leaf=j.leaf if decided else None,
+                judged_by=j.analyst if decided else None,
+            )
+        )
+    return rows
+
+
+def latest_paths(session: Session, image_ids: Sequence[int]) -> dict[int, str]:
+    """Per image, the path it was seen at most recently."""
+    found: dict[int, tuple[dt.datetime, int, str]] = {}
+    for chunk in _chunks(image_ids):
+        stmt = select(ImagePath.image_id, ImagePath.last_seen_at, ImagePath.id, ImagePath.path).where(
+            ImagePath.image_id.in_(chunk)
+        )
+        for image_id, seen, pid, path in session.execute(stmt):
+            if image_id not in found or (seen, pid) > found[image_id][:2]:
+                found[image_id] = (seen, pid, path)
+    return {i: v[2] for i, v in found.items()}
+
+
+def batch_names(session: Session) -> list[tuple[int, str]]:
+    """Every batch as ``(id, name)``, newest first (for filter menus; no progress counts)."""
+    stmt = select(Batch.id, Batch.name).order_by(Batch.created_at.desc(), Batch.id.desc())
+    return [(int(i), str(n)) for i, n in session.execute(stmt)]
+
+
+# ------------------------------------------------------------------------------------------ bulk
+def bulk_judge(
+    session: Session,
+    image_ids: Iterable[int],
+    *,
+    leaf: str | None = None,
+    action: str = "bulk",
+    analyst: str,
+    model_version: str,
+    batch_id: int | None = None,
+    note: str | None = None,
+) -> list[JudgmentRecord]:
+    """Judge many images at once, one appended judgment each (through :func:`repo.record_judgment`).
+
+    Args:
+        image_ids: the images (duplicates are judged once, in first-seen order).
+        leaf: None accepts each image's own predicted leaf; a leaf id relabels every image to it
+            (``accepted`` where it equals the prediction, ``corrected`` elsewhere).
+        action: recorded as the judgment's action.
+        analyst: who decided.
+        model_version: whose predictions were shown; each judgment records that prediction.
+        batch_id: the batch the judgments were made in (None: from the cross-batch queue).
+        note: free text stored with every judgment.
+
+    Returns:
+        The new judgments, in the order of ``image_ids``.
+
+    Raises:
+        ValueError: an empty ``leaf``; or, when accepting, an image without a usable prediction of
+            ``model_version`` (nothing is written then).
+    """
+    if leaf is not None and (not isinstance(leaf, str) or not leaf.strip()):
+        raise ValueError(f"leaf must be a leaf id or None (accept the predictions), got {leaf!r}")
+    ids = list(dict.fromkeys(int(i) for i in image_ids))
+    if not ids:
+        return []
+    predictions = repo.latest_predictions(session, ids, model_version=model_version)
+    if leaf is None:
+        missing = [i for i in ids if i not in predictions or not predictions[i].leaf]
+        if missing:
+            shown = ", ".join(str(i) for i in missing[:10]) + (" …" if len(missing) > 10 else "")
+            raise ValueError(
+                f"cannot accept {len(missing)} image(s) without a prediction of {model_version} to accept "
+                f"(image ids {shown}); relabel them instead"
+            )
+    out: list[JudgmentRecord] = []
+    for image_id in ids:
+        p = predictions.get(image_id)
+        usable = p is not None and not p.error
+        out.append(
+            repo.record_judgment(
+                session,
+                image_id=image_id,
+                leaf=leaf.strip() if leaf is not None else p.leaf,  # type: ignore[union-attr]
+                action=action,
+                analyst=analyst,
+                batch_id=batch_id,
+                prediction_id=p.id if p is not None else None,
+                shown=p.shown() if usable else None,  # type: ignore[union-attr]
+                model_version=model_version if p is not None else None,
+                note=note,
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------------ embeddings
+def judged_embeddings(
+    session: Session,
+    *,
+    model_version: str,
+    limit: int | None = None,
+    image_ids: Iterable[int] | None = None,
+) -> JudgedEmbeddings:
+    """Embeddings of the images whose current judgment is a decision, from ``model_version``'s predictions.
+
+    Args:
+        model_version: only this version's embeddings (they are not comparable across versions).
+        limit: at most this many, the most recently judged first.
+        image_ids: only these images (for incremental refreshes).
+    """
+    last = int(session.scalar(select(func.max(Judgment.id))) or 0)
+    version_id = model_version_id(session, model_version)
+    empty = JudgedEmbeddings(
+        image_ids=np.zeros(0, dtype=np.int64),
+        matrix=np.zeros((0, 0), dtype=np.float32),
+        leaves=[],
+        paths=[],
+        analysts=[],
+        judged_at=[],
+        last_judgment_id=last,
+    )
+    if version_id is None:
+        return empty
+    wanted = None if image_ids is None else sorted({int(i) for i in image_ids})
+    groups: Iterable[list[int] | None] = [None] if wanted is None else _chunks(wanted)
+    rows: list[Any] = []
+    for chunk in groups:
+        current = select(Judgment.image_id, func.max(Judgment.id).label("jid")).group_by(Judgment.image_id)
+        if chunk is not None:
+            current = current.where(Judgment.image_id.in_(chunk))
+        cur = current.subquery()
+        latest_path = (
+            select(ImagePath.path)
+            .where(ImagePath.image_id == cur.c.image_id)
+            .order_by(ImagePath.last_seen_at.desc(), ImagePath.id.desc())
+            .limit(1)
+            .correlate(cur)
+            .scalar_subquery()
+        )
+        stmt = (
+            select(
+                cur.c.image_id,
+                Prediction.embedding,
+                Judgment.leaf,
+                latest_path,
+                Judgment.analyst,
+                Judgment.created_at,
+                Judgment.id,
+            )
+            .join(Judgment, Judgment.id == cur.c.jid)
+            .join(
+                Prediction,
+                (Prediction.image_id == cur.c.image_id) & (Prediction.model_version_id == version_id),
+            )
+            .where(Judgment.status.in_(_JUDGED), Prediction.embedding.is_not(None))
+            .order_by(Judgment.id.desc())
+        )
+        if limit is not None:
+            stmt = stmt.limit(int(limit))
+        rows.extend(session.execute(stmt).all())
+    if not rows:
+        return empty
+    rows.sort(key=lambda r: -r.id)
+    if limit is not None:
+        rows = rows[: int(limit)]
+    lengths = [len(r.embedding) for r in rows]
+    width = max(set(lengths), key=lengths.count)  # the common length; any other is skipped
+    keep = [r for r in rows if len(r.embedding) == width]
+    skipped = tuple(int(r.image_id) for r in rows if len(r.embedding) != width)
+    dim = width // EMBEDDING_DTYPE.itemsize
+    matrix = np.frombuffer(b"".join(r.embedding for r in keep), dtype=EMBEDDING_DTYPE).reshape(len(keep), dim)
+    return JudgedEmbeddings(
+        image_ids=np.fromiter((r.image_id for r in keep), dtype=np.int64, count=len(keep)),
+        matrix=matrix.astype(np.float32),
+        leaves=[r.leaf for r in keep],
+        paths=[r[3] or "" for r in keep],
+        analysts=[r.analyst for r in keep],
+        judged_at=[r.created_at for r in keep],
+        last_judgment_id=last,
+        skipped=skipped,
+    )
+
+
+def images_judged_after(session: Session, judgment_id: int) -> list[int]:
+    """Images with a judgment newer than ``judgment_id`` (what a cache built at that id must re-read)."""
+    stmt = select(Judgment.image_id).where(Judgment.id > judgment_id).distinct()
+    return [int(i) for i in session.scalars(stmt)]

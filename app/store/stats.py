@@ -1,0 +1,351 @@
+"""Dashboard aggregates, computed in SQL (GROUP BY), never by looping over images in Python.
+
+Definitions (for one model version; an image counts when it has a prediction of that version):
+
+- ``predicted``: predictions of the version; ``auto``: those routed ``auto`` (auto-judged share =
+  auto / predicted); ``failed``: predictions that carry an error.
+- ``judged``: images whose current judgment (latest row) is a decision (accepted/corrected/unknown);
+  ``corrected``/``unknown``: of those, with that status (share people corrected = corrected / judged).
+- ``reviewed``: judged images with a predicted leaf; ``wrong``: of those, the ones whose final leaf
+  differs from the predicted leaf, "unknown" counting as wrong (model error rate = wrong / reviewed).
+- Per period, the prediction figures are bucketed by when the prediction was made and the review
+  figures by when the current decision was made. Days and weeks (starting Monday) are taken in UTC
+  shifted by ``utc_offset_minutes`` (the analysts' time zone).
+- Per batch, an image counts in every batch it belongs to.
+- Per class: per predicted leaf, reviewed images and how many the analysts agreed with.
+- Analyst agreement: Cohen's kappa for each pair of analysts over the images both decided, using each
+  analyst's latest own decision per image. Rows that only copy or restore a state (``note`` and
+  ``undo`` actions) and decisions later undone are not an analyst's decision. Labels are the leaf ids
+  plus ``unknown``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Date, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from app.store.queries import model_version_id
+from app.store.schema import JUDGED_STATUSES, Batch, BatchImage, Judgment, Prediction
+
+__all__ = [
+    "PERIODS",
+    "UNKNOWN",
+    "AnalystAgreement",
+    "BatchFigures",
+    "ClassAgreement",
+    "Counts",
+    "PeriodFigures",
+    "analyst_agreement",
+    "batch_figures",
+    "class_agreement",
+    "cohen_kappa",
+    "overall_figures",
+    "period_figures",
+]
+
+PERIODS: tuple[str, ...] = ("day", "week")
+UNKNOWN = "unknown"
+"""The label of "unknown / new defect type" decisions in the analyst agreement."""
+
+_JUDGED = sorted(JUDGED_STATUSES)
+_NOT_DECISIONS = ("note", "undo")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Raw counts of one group (a batch, a period, or everything); shares are derived."""
+
+    predicted: int = 0
+    auto: int = 0
+    failed: int = 0
+    judged: int = 0
+    corrected: int = 0
+    unknown: int = 0
+    reviewed: int = 0
+    wrong: int = 0
+
+    @property
+    def auto_share(self) -> float | None:
+        """Share of predictions routed ``auto``."""
+        return self.auto / self.predicted if self.predicted else None
+
+    @property
+    def corrected_share(self) -> float | None:
+        """Share of judged images whose current status is ``corrected``."""
+        return self.corrected / self.judged if self.judged else None
+
+    @property
+    def error_rate(self) -> float | None:
+        """Share of reviewed images where the final leaf is not the predicted one (unknown = wrong)."""
+        return self.wrong / self.reviewed if self.reviewed else None
+
+
+@dataclass(frozen=True)
+class BatchFigures:
+    batch_id: int
+    name: str
+    counts: Counts
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """``start``: first day of the period (a Monday for weeks), in the chosen time zone."""
+
+    start: dt.date
+    counts: Counts
+
+
+@dataclass(frozen=True)
+class ClassAgreement:
+    """Per predicted leaf: reviewed images and how many kept the predicted leaf."""
+
+    leaf: str
+    reviewed: int
+    agreed: int
+
+    @property
+    def share(self) -> float | None:
+        return self.agreed / self.reviewed if self.reviewed else None
+
+
+@dataclass(frozen=True)
+class AnalystAgreement:
+    """Cohen's kappa of two analysts (``analyst_a`` < ``analyst_b``) over ``n`` images both decided.
+
+    ``kappa`` is None when it is undefined (both always gave the one same label: expected agreement 1).
+    """
+
+    analyst_a: str
+    analyst_b: str
+    n: int
+    observed: float
+    expected: float
+    kappa: float | None
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _period_start(session: Session, column: Any, period: str, utc_offset_minutes: int) -> Any:
+    """SQL for the first day of ``column``'s period, in UTC shifted by the offset."""
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
+    minutes = int(utc_offset_minutes)
+    if session.get_bind().dialect.name == "sqlite":  # naive UTC text
+        shift = f"{minutes:+d} minutes"
+        if period == "day":
+            return func.date(column, shift)
+        return func.date(column, shift, "weekday 0", "-6 days")  # back to Monday
+    local = func.timezone("UTC", column) + literal_column(f"interval '{minutes} minutes'")
+    return cast(func.date_trunc(period, local), Date)
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _sum(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _current() -> Any:
+    """``(image_id, jid)``: each image's latest judgment id."""
+    return select(Judgment.image_id, func.max(Judgment.id).label("jid")).group_by(Judgment.image_id).subquery()
+
+
+def _prediction_counts(session: Session, version_id: int, key: Any, *, by_batch: bool) -> dict[Any, dict]:
+    stmt = select(
+        key.label("k"),
+        func.count(),
+        _sum(Prediction.route == "auto"),
+        _sum(Prediction.error.is_not(None)),
+    ).where(Prediction.model_version_id == version_id)
+    if by_batch:
+        stmt = stmt.select_from(BatchImage).join(Prediction, Prediction.image_id == BatchImage.image_id)
+    out = {}
+    for k, n, auto, failed in session.execute(stmt.group_by(literal_column("k"))):
+        out[k] = {"predicted": int(n), "auto": int(auto or 0), "failed": int(failed or 0)}
+    return out
+
+
+def _review_counts(session: Session, version_id: int, key: Any, *, by_batch: bool) -> dict[Any, dict]:
+    cur = _current()
+    has_leaf = Prediction.leaf.is_not(None)
+    wrong = and_(has_leaf, or_(Judgment.leaf.is_(None), Judgment.leaf != Prediction.leaf))
+    stmt = (
+        select(
+            key.label("k"),
+            func.count(),
+            _sum(Judgment.status == "corrected"),
+            _sum(Judgment.status == "unknown"),
+            _sum(has_leaf),
+            _sum(wrong),
+        )
+        .select_from(cur)
+        .join(Judgment, Judgment.id == cur.c.jid)
+        .join(Prediction, and_(Prediction.image_id == cur.c.image_id, Prediction.model_version_id == version_id))
+        .where(Judgment.status.in_(_JUDGED))
+    )
+    if by_batch:
+        stmt = stmt.join(BatchImage, BatchImage.image_id == cur.c.image_id)
+    out = {}
+    for k, n, corrected, unknown, reviewed, bad in session.execute(stmt.group_by(literal_column("k"))):
+        out[k] = {
+            "judged": int(n),
+            "corrected": int(corrected or 0),
+            "unknown": int(unknown or 0),
+            "reviewed": int(reviewed or 0),
+            "wrong": int(bad or 0),
+        }
+    return out
+
+
+def _merge(*parts: dict[Any, dict]) -> dict[Any, Counts]:
+    keys: dict[Any, dict] = defaultdict(dict)
+    for part in parts:
+        for k, values in part.items():
+            keys[k].update(values)
+    return {k: Counts(**v) for k, v in keys.items()}
+
+
+# ------------------------------------------------------------------------------------------ figures
+def overall_figures(session: Session, *, model_version: str) -> Counts:
+    """The counts over every image with a prediction of ``model_version``."""
+    version_id = model_version_id(session, model_version)
+    if version_id is None:
+        return Counts()
+    one = literal_column("0")
+    merged = _merge(
+        _prediction_counts(session, version_id, one, by_batch=False),
+        _review_counts(session, version_id, one, by_batch=False),
+    )
+    return next(iter(merged.values()), Counts())
+
+
+def batch_figures(session: Session, *, model_version: str) -> list[BatchFigures]:
+    """Per batch (oldest first), the counts of its images; batches without predictions are left out."""
+    version_id = model_version_id(session, model_version)
+    if version_id is None:
+        return []
+    merged = _merge(
+        _prediction_counts(session, version_id, BatchImage.batch_id, by_batch=True),
+        _review_counts(session, version_id, BatchImage.batch_id, by_batch=True),
+    )
+    names = dict(session.execute(select(Batch.id, Batch.name).where(Batch.id.in_(list(merged)))).all())
+    return [BatchFigures(int(b), str(names.get(b, b)), merged[b]) for b in sorted(merged)]
+
+
+def period_figures(
+    session: Session, *, model_version: str, period: str = "week", utc_offset_minutes: int = 0
+) -> list[PeriodFigures]:
+    """Per day or week (oldest first): predictions by when they were made, reviews by when decided.
+
+    Raises:
+        ValueError: ``period`` is not ``day`` or ``week``.
+    """
+    predicted_key = _period_start(session, Prediction.created_at, period, utc_offset_minutes)
+    judged_key = _period_start(session, Judgment.created_at, period, utc_offset_minutes)
+    version_id = model_version_id(session, model_version)
+    if version_id is None:
+        return []
+    merged = _merge(
+        {_as_date(k): v for k, v in _prediction_counts(session, version_id, predicted_key, by_batch=False).items()},
+        {_as_date(k): v for k, v in _review_counts(session, version_id, judged_key, by_batch=False).items()},
+    )
+    return [PeriodFigures(start, merged[start]) for start in sorted(merged)]
+
+
+def class_agreement(session: Session, *, model_version: str) -> list[ClassAgreement]:
+    """Per predicted leaf (most reviewed first): reviewed images and how many kept the predicted leaf."""
+    version_id = model_version_id(session, model_version)
+    if version_id is None:
+        return []
+    cur = _current()
+    stmt = (
+        select(Prediction.leaf, func.count(), _sum(Judgment.leaf == Prediction.leaf))
+        .select_from(cur)
+        .join(Judgment, Judgment.id == cur.c.jid)
+        .join(Prediction, and_(Prediction.image_id == cur.c.image_id, Prediction.model_version_id == version_id))
+        .where(Judgment.status.in_(_JUDGED), Prediction.leaf.is_not(None))
+        .group_by(Prediction.leaf)
+    )
+    rows = [ClassAgreement(str(leaf), int(n), int(agreed or 0)) for leaf, n, agreed in session.execute(stmt)]
+    return sorted(rows, key=lambda c: (-c.reviewed, c.leaf))
+
+
+# ------------------------------------------------------------------------------------------ kappa
+def cohen_kappa(table: dict[tuple[str, str], int]) -> tuple[int, float, float, float | None]:
+    """Cohen's kappa from a contingency table ``{(label_a, label_b): count}``.
+
+    Returns:
+        ``(n, observed, expected, kappa)``; kappa is None when the expected agreement is 1.
+    """
+    n = sum(table.values())
+    if n == 0:
+        return 0, 0.0, 0.0, None
+    rows: dict[str, int] = defaultdict(int)
+    cols: dict[str, int] = defaultdict(int)
+    agree = 0
+    for (a, b), count in table.items():
+        rows[a] += count
+        cols[b] += count
+        if a == b:
+            agree += count
+    observed = agree / n
+    expected = sum(rows[k] * cols.get(k, 0) for k in rows) / (n * n)
+    if expected >= 1.0 - 1e-12:
+        return n, observed, expected, None
+    return n, observed, expected, (observed - expected) / (1.0 - expected)
+
+
+def analyst_agreement(session: Session, *, image_ids: Iterable[int] | None = None) -> list[AnalystAgreement]:
+    """Cohen's kappa for every pair of analysts who both decided at least one image.
+
+    Args:
+        image_ids: only these images (default: all).
+    """
+    undone = select(Judgment.reverts_judgment_id).where(
+        Judgment.action == "undo", Judgment.reverts_judgment_id.is_not(None)
+    )
+    own = [
+        Judgment.status.in_(_JUDGED),
+        Judgment.action.not_in(_NOT_DECISIONS),
+        Judgment.id.not_in(undone),
+    ]
+    if image_ids is not None:
+        own.append(Judgment.image_id.in_([int(i) for i in image_ids]))
+    latest = (
+        select(Judgment.image_id, Judgment.analyst, func.max(Judgment.id).label("jid"))
+        .where(*own)
+        .group_by(Judgment.image_id, Judgment.analyst)
+        .subquery()
+    )
+    row = aliased(Judgment)
+    labelled = (
+        select(latest.c.image_id, latest.c.analyst, func.coalesce(row.leaf, UNKNOWN).label("label"))
+        .join(row, row.id == latest.c.jid)
+        .subquery()
+    )
+    a, b = aliased(labelled), aliased(labelled)
+    stmt = (
+        select(a.c.analyst, b.c.analyst, a.c.label, b.c.label, func.count())
+        .select_from(a)
+        .join(b, and_(a.c.image_id == b.c.image_id, a.c.analyst < b.c.analyst))
+        .group_by(a.c.analyst, b.c.analyst, a.c.label, b.c.label)
+    )
+    tables: dict[tuple[str, str], dict[tuple[str, str], int]] = defaultdict(dict)
+    for analyst_a, analyst_b, label_a, label_b, count in session.execute(stmt):
+        tables[(analyst_a, analyst_b)][(label_a, label_b)] = int(count)
+    out = []
+    for (analyst_a, analyst_b), table in sorted(tables.items()):
+        n, observed, expected, kappa = cohen_kappa(table)
+        out.append(AnalystAgreement(analyst_a, analyst_b, n, observed, expected, kappa))
+    return out

@@ -1,0 +1,66 @@
+"""`fma-model compare`: the oracle coverage on a hand-made case, and the command's JSON and Markdown."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from conftest import make_tiny_bundle
+from test_calibrate import make_dataset
+
+from models.cli import main as cli_main
+from models.compare import oracle_coverage
+
+
+def test_oracle_coverage_hand_example():
+    conf = np.array([0.9, 0.8, 0.7, 0.6])
+    correct = np.array([True, True, False, True])
+    assert oracle_coverage(conf, correct, 1.0) == (0.5, 0.8)
+    assert oracle_coverage(conf, correct, 0.75) == (1.0, 0.6)  # 3 of 4 right
+    assert oracle_coverage(conf, correct, 0.7) == (1.0, 0.6)
+    assert oracle_coverage(conf, correct, 0.8) == (0.5, 0.8)  # 2/3 at 0.7 and 3/4 at 0.6 fall short
+    # the two 0.8s go together: with one of them wrong, 1.0 purity keeps only the first image
+    assert oracle_coverage(np.array([0.9, 0.8, 0.8]), np.array([True, True, False]), 1.0) == (pytest.approx(1 / 3), 0.9)
+    assert oracle_coverage(np.array([0.9]), np.array([False]), 0.5) == (0.0, None)
+    cov, thr = oracle_coverage(np.zeros(0), np.zeros(0, bool), 0.9)
+    assert math.isnan(cov) and thr is None
+
+
+def test_compare_command_writes_json_and_markdown(tmp_path, taxonomy, capsys):
+    data = make_dataset(tmp_path / "d", taxonomy, per_class=6, unknown_types=1)
+    a = make_tiny_bundle(tmp_path / "a", taxonomy, input_size=32, seed=0)
+    b = make_tiny_bundle(tmp_path / "b", taxonomy, input_size=32, seed=1)
+    assert cli_main(["calibrate", str(a), "--data", str(data), "--target-purity", "0.2", "--min-support", "1",
+                     "--bound", "none", "--spot-check", "0"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "cmp"
+    assert cli_main(["compare", str(a), str(b), "--data", str(data), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads((out / "compare.json").read_text())
+    assert result["target_purity"] == 0.2  # A's calibrated target by default
+    assert result["split"] == "test" and result["same_taxonomy"] is True
+    ma, mb = result["a"]["metrics"], result["b"]["metrics"]
+    assert ma["n"] == mb["n"] == 18 * 2 + 2
+    assert result["a"]["calibrated"] is True and result["b"]["calibrated"] is False
+    assert "auto_coverage" in ma and "auto_purity" in ma and "auto_coverage" not in mb
+    assert "unknown_auroc" in ma and "unknown_auroc" in mb  # B falls back to 1 - max p
+    for m in (ma, mb):
+        assert 0.0 <= m["oracle_coverage"] <= 1.0
+    assert result["delta"]["top1"] == pytest.approx(mb["top1"] - ma["top1"], abs=1e-6)
+    rows = result["per_class"]
+    assert [r["leaf"] for r in rows] != [] and {r["leaf"] for r in rows} == set(taxonomy.leaves)
+    sizes = [max(abs(r["d_recall"]), abs(r["d_precision"])) for r in rows]
+    assert sizes == sorted(sizes, reverse=True)
+    for r in rows:
+        assert r["d_recall"] == pytest.approx(r["recall_b"] - r["recall_a"], abs=1e-6)
+    md = (out / "compare.md").read_text()
+    assert md.startswith("# ") and "| top-1 |" in md and "## Per class" in md
+    assert md.count("\n| `") == 18 and "| top-1 |" in printed
+    # an explicit target changes the oracle column only
+    assert cli_main(["compare", str(a), str(b), "--data", str(data), "--out", str(out), "--target-purity",
+                     "0.99"]) == 0
+    again = json.loads((out / "compare.json").read_text())
+    assert again["target_purity"] == 0.99 and again["a"]["metrics"]["top1"] == ma["top1"]
+    assert again["a"]["metrics"]["oracle_coverage"] <= ma["oracle_coverage"]
