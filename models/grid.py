@@ -95,7 +95,7 @@ def run_cell(backbone: str, framework: str, args: argparse.Namespace, out: Path)
         row["status"] = f"train failed (exit {rc}, see {cell / 'train.log'})"
         return row
     ev = [sys.executable, "-m", "models.cli", "evaluate", str(cell / "bundle"), "--out", str(cell / "eval"),
-          "--split", args.split]
+          "--split", args.split, "--device", _eval_device(args.device)]
     for d in args.data:
         ev += ["--data", d]
     with (cell / "eval.log").open("w", encoding="utf-8") as log:
@@ -119,6 +119,14 @@ def run_cell(backbone: str, framework: str, args: argparse.Namespace, out: Path)
         "wall_s": round(time.perf_counter() - t0, 1),
     })
     return row
+
+
+def _eval_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _count_params(bundle: Path) -> int:
@@ -170,6 +178,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
                    help="override applied to every cell")
     p.add_argument("--split", default="test", help="evaluation split (default test)")
+    p.add_argument("--device", default="auto", help="evaluation device: auto (cuda if available), cpu, cuda")
     p.add_argument("--tiny", action="store_true", help="tiny architectures, 64 px, 2 steps: checks the pipeline fast")
 
 
