@@ -1241,17 +1241,33 @@ class PinholeDefect(Defect):
         self.pts = rng.normal(0, spread, (n, 2))
         self.pts[0] = 0
         self.radii = rng.uniform(1.5, 4.5, n)
+        self.on_band = rng.random(n) < 0.5  # on the horizontal BM band, else on a vertical BM line
+        self.band_pos = rng.uniform(-0.35, 0.35, n)  # position across the band, as a fraction of its width
         self.col = hsv(rng.uniform(0, 1), rng.uniform(0, 0.3), 1.0)
         self.extent_um = _max_extent(self.pts) + 2 * float(self.radii.max())
 
+    def _snapped(self, ctx: Ctx) -> np.ndarray:
+        """The pinholes moved onto the nearest black-matrix line (physical coordinates)."""
+        pat = ctx.pat
+        out = np.empty_like(self.pts)
+        for i, (px, py) in enumerate(self.pts):
+            u, v = ctx.to_pattern(float(px), float(py))
+            if self.on_band[i]:
+                v = round(v / pat.pitch) * pat.pitch + self.band_pos[i] * pat.bm_h
+            else:
+                u = round(u / pat.ps) * pat.ps + self.band_pos[i] * pat.bm_v
+            out[i] = ctx.from_pattern(u, v)
+        return out
+
     def edit_layers(self, ctx: Ctx, layers: dict[str, np.ndarray]) -> None:
-        lo, hi = self.pts.min(0) - 5, self.pts.max(0) + 5
+        pts = self._snapped(ctx)
+        lo, hi = pts.min(0) - 5, pts.max(0) + 5
         win = ctx.window(lo[0], lo[1], hi[0], hi[1])
         if win is None:
             return
         x, y = _local(ctx, win)
         m = np.zeros(x.shape, F32)
-        for (px, py), r in zip(self.pts, self.radii, strict=True):
+        for (px, py), r in zip(pts, self.radii, strict=True):
             d = np.hypot(x - px, y - py)
             np.maximum(m, np.clip((r - d) / ctx.s + 0.5, 0, 1), out=m)
         m *= layers["bm"][win]
