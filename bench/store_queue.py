@@ -222,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
             _time("dashboard: per week", lambda: stats.period_figures(s, model_version=VERSION, period="week"))
             _time("dashboard: per-class agreement", lambda: stats.class_agreement(s, model_version=VERSION))
             _time("dashboard: analyst agreement (kappa)", lambda: stats.analyst_agreement(s))
+            if args.embedding_dim:
+                _time("similar cases: load every judged embedding", lambda: queries.judged_embeddings(
+                    s, model_version=VERSION), repeat=1)
         engine.dispose()
         print(f"slowest first page: {worst:.3f} s (target < 0.5 s)")
     return 0

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "grid": ("models.grid", "run the backbone x framework experiment grid"),
     "predict": ("models.predict_cmd", "predict images with a bundle (text or --json lines)"),
     "info": ("models.predict_cmd:info", "show a bundle's manifest summary"),
+    "optimize": ("models.optimize", "measure CPU inference paths on images; store the fastest that keeps predictions"),
 }
 
 

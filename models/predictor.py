@@ -18,8 +18,10 @@ reshape transform where needed.
 
 from __future__ import annotations
 
+import warnings
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from PIL import Image
 
 from models.bundle import BundleError, LoadedBundle, load_bundle
 from models.data.transforms import build_eval_transform
+from models.engine import ONNX_PATHS, RawOutput, engine_from_manifest
 from models.imageio import ImageLoadError, load_image
 from models.routing import Calibration, RoutingError, image_key, route_batch
 from models.taxonomy import Taxonomy
@@ -160,12 +163,23 @@ class BatchOutput:
 class Predictor:
     """Runs a loaded bundle on images.
 
+    The network runs along the bundle's measured inference path (``inference`` in the manifest, written
+    by ``fma-model optimize``; see :mod:`models.engine`) when it is usable on this machine; otherwise
+    along the next accepted one, with the reason in :attr:`engine_note` (and a warning). Heatmaps
+    (Grad-CAM) always use the eager fp32 network: they need autograd.
+
     Args:
         bundle: a :class:`LoadedBundle` or a path to one.
         device: "cpu", "cuda" ...
-        batch_size: images per forward pass.
-        channels_last: use the channels-last memory format (faster on CPUs and GPUs for CNNs).
+        batch_size: images per forward pass (None: the measured one, else 16).
+        channels_last: without a measured choice, use the channels-last memory format (faster on CPUs and
+            GPUs for CNNs); False = plain eager NCHW.
         decode_workers: threads that decode and preprocess images ahead of the model.
+        inference: use the manifest's measured inference path (False = ignore it).
+
+    Attributes:
+        engine: the :class:`models.engine.Engine` in use; ``engine.path`` names it.
+        engine_note: why the stored inference choice is not the one in use, or None.
     """
 
     def __init__(
@@ -173,23 +187,31 @@ class Predictor:
         bundle: LoadedBundle | str | Path,
         *,
         device: str | torch.device = "cpu",
-        batch_size: int = 16,
+        batch_size: int | None = None,
         channels_last: bool = True,
         decode_workers: int = 2,
+        inference: bool = True,
     ) -> None:
         if not isinstance(bundle, LoadedBundle):
             bundle = load_bundle(bundle, device=device)
         self.bundle = bundle
         self.device = torch.device(device)
         self.model = bundle.model.to(self.device).eval()
-        self.channels_last = channels_last and bundle.manifest.get("network", {}).get("head") is not None
-        if self.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
-        self.taxonomy = bundle.taxonomy
-        self.batch_size = max(1, int(batch_size))
-        self.decode_workers = max(1, int(decode_workers))
         m = bundle.manifest
         self.input_size: tuple[int, int] = bundle.input_size
+        default = "channels_last" if channels_last else "eager"
+        selected = engine_from_manifest(self.model, m if inference else {}, bundle_path=bundle.path,
+                                        input_size=self.input_size, device=self.device, default=default)
+        self.engine = selected.engine
+        self.engine_note = selected.note
+        if selected.note:
+            warnings.warn(f"{bundle.path}: {selected.note}", RuntimeWarning, stacklevel=2)
+        if selected.threads and selected.threads != torch.get_num_threads() and self.engine.path not in ONNX_PATHS:
+            torch.set_num_threads(selected.threads)  # process-wide: the measured best for this machine
+        self.channels_last = self.engine.channels_last
+        self.taxonomy = bundle.taxonomy
+        self.batch_size = max(1, int(batch_size or selected.batch_size or 16))
+        self.decode_workers = max(1, int(decode_workers))
         self.transform = build_eval_transform(self.input_size, m["mean"], m["std"], m.get("interpolation", "bicubic"))
         self.temperature = float(m.get("temperature") or 1.0)
         self.is_flat = m["network"].get("head") == "flat"
@@ -208,26 +230,25 @@ class Predictor:
 
     @torch.inference_mode()
     def forward_batch(self, batch: torch.Tensor) -> BatchOutput:
-        """Run preprocessed images (N, 3, H, W) through the network."""
-        x = batch.to(self.device)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        out = self.model(x)
-        raw = [lv.float() for lv in out.levels]
-        levels = [lv / self.temperature for lv in raw]
+        """Run preprocessed images (N, 3, H, W) through the network (along :attr:`engine`)."""
+        return self.postprocess(self.engine(batch.to(self.device)))
+
+    def postprocess(self, raw: RawOutput) -> BatchOutput:
+        """Temperature, softmax per level and the combined leaf distribution of raw network outputs."""
+        raw_levels = [lv.float() for lv in raw.levels]
+        levels = [lv / self.temperature for lv in raw_levels]
         if self.is_flat:
             leaf = torch.softmax(levels[-1], dim=1).cpu().numpy()
             level_probs = marginals(leaf, self._leaf_level_index, self.taxonomy.level_sizes)
         else:
             level_probs = [torch.softmax(lv, dim=1).cpu().numpy() for lv in levels]
             leaf = combine_levels(level_probs, self._leaf_level_index)
-        cbam = self.model.cbam_spatial_map()
         cbam_np = None
-        if cbam is not None:
-            cbam = F.interpolate(cbam.float(), size=self.input_size, mode="bilinear", align_corners=False)
+        if raw.cbam_map is not None:
+            cbam = F.interpolate(raw.cbam_map.float(), size=self.input_size, mode="bilinear", align_corners=False)
             cbam_np = _normalise_maps(cbam[:, 0].cpu().numpy())
-        return BatchOutput(level_probs, leaf, out.embedding.float().cpu().numpy(), cbam_np,
-                           level_logits=[lv.cpu().numpy() for lv in raw])
+        return BatchOutput(level_probs, leaf, raw.embedding.float().cpu().numpy(), cbam_np,
+                           level_logits=[lv.cpu().numpy() for lv in raw_levels])
 
     def _make_prediction(self, file: str, out: BatchOutput, i: int, heatmap: np.ndarray | None,
                          heatmap_kind: str | None, extra: dict[str, Any] | None = None) -> Prediction:
@@ -264,10 +285,20 @@ class Predictor:
         """Predict every image; unreadable images give a Prediction with ``error`` set."""
         return list(self.iter_predict(images, heatmaps=heatmaps))
 
-    def iter_predict(self, images: Iterable[ImageSource], *, heatmaps: bool = False) -> Iterator[Prediction]:
-        """Like :meth:`predict`, yielding results batch by batch (decoding overlaps inference)."""
-        items = [(_name_of(img, n), img) for n, img in enumerate(images)]
+    def iter_predict(self, images: Iterable[ImageSource], *, heatmaps: bool = False,
+                     first_batch: int | None = None) -> Iterator[Prediction]:
+        """Like :meth:`predict`, yielding results batch by batch, in input order.
 
+        Images are decoded and preprocessed on ``decode_workers`` threads while the model runs, at most
+        about two batches ahead of it (so memory stays flat however many images there are). Closing the
+        iterator early cancels the decoding not yet started.
+
+        Args:
+            images: paths or PIL images (consumed lazily).
+            heatmaps: attach a heatmap to every prediction.
+            first_batch: size of the first batch (smaller: the first results come sooner); the rest use
+                ``batch_size``.
+        """
         wants_key = self.calibration is not None and self.calibration.spot_check > 0
 
         def decode(item: tuple[str, ImageSource]) -> tuple[str, torch.Tensor | None, str | None, str | None]:
@@ -280,20 +311,40 @@ class Predictor:
             except Exception as exc:  # a decoder bug must not stop the batch
                 return name, None, f"cannot read image ({type(exc).__name__}: {exc})", None
 
+        source = iter(enumerate(images))
+        ahead = 2 * self.batch_size + self.decode_workers
+        queued: deque[Future] = deque()
         with ThreadPoolExecutor(max_workers=self.decode_workers) as pool:
-            decoded = pool.map(decode, items)
-            pending: list[tuple[str, torch.Tensor, str | None]] = []
-            for name, tensor, error, key in decoded:
-                if error is not None:
-                    yield from self._flush(pending, heatmaps)
-                    pending = []
-                    yield Prediction(file=name, error=error, model_version=self.model_version)
-                    continue
-                pending.append((name, tensor, key))
-                if len(pending) >= self.batch_size:
-                    yield from self._flush(pending, heatmaps)
-                    pending = []
-            yield from self._flush(pending, heatmaps)
+
+            def refill() -> None:
+                while len(queued) < ahead:
+                    nxt = next(source, None)
+                    if nxt is None:
+                        return
+                    n, img = nxt
+                    queued.append(pool.submit(decode, (_name_of(img, n), img)))
+
+            try:
+                refill()
+                pending: list[tuple[str, torch.Tensor, str | None]] = []
+                limit = max(1, int(first_batch or self.batch_size))
+                while queued:
+                    name, tensor, error, key = queued.popleft().result()
+                    refill()
+                    if error is not None:
+                        yield from self._flush(pending, heatmaps)
+                        pending = []
+                        yield Prediction(file=name, error=error, model_version=self.model_version)
+                        continue
+                    pending.append((name, tensor, key))
+                    if len(pending) >= limit:
+                        yield from self._flush(pending, heatmaps)
+                        pending = []
+                        limit = self.batch_size
+                yield from self._flush(pending, heatmaps)
+            finally:
+                for future in queued:  # closed early: drop the decoding not started yet
+                    future.cancel()
 
     def _flush(self, pending: list[tuple[str, torch.Tensor, str | None]], heatmaps: bool) -> Iterator[Prediction]:
         if not pending:

@@ -1,84 +1,169 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="zh_TW">
+<context>
+    <name>Dashboard</name>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="64"/>
+        <source>Per week</source>
+        <translation>每週</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="65"/>
+        <source>Per day</source>
+        <translation>每日</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="66"/>
+        <source>Refresh  (F5)</source>
+        <translation>重新整理  (F5)</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="70"/>
+        <source>&amp;Model:</source>
+        <translation>模型(&amp;M)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="72"/>
+        <source>&amp;Period:</source>
+        <translation>期間(&amp;P)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="86"/>
+        <source>Batch</source>
+        <translation>批次</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="87"/>
+        <source>Predicted</source>
+        <translation>已預測</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="88"/>
+        <source>Auto-judged</source>
+        <translation>自動判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="89"/>
+        <source>Judged</source>
+        <translation>已判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="90"/>
+        <source>Corrected</source>
+        <translation>已更正</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="91"/>
+        <source>Unknown type</source>
+        <translation>未知類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="92"/>
+        <source>Model error</source>
+        <translation>模型錯誤率</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="130"/>
+        <location filename="../ui/dashboard_view.py" line="161"/>
+        <source>Loading…</source>
+        <translation>載入中…</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="148"/>
+        <source>No model has predicted anything yet</source>
+        <translation>尚無任何模型的預測</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="188"/>
+        <source>Updated {time}</source>
+        <translation>更新於 {time}</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="193"/>
+        <source>Could not load the dashboard: {msg}</source>
+        <translation>無法載入儀表板：{msg}</translation>
+    </message>
+</context>
 <context>
     <name>Help</name>
     <message>
-        <location filename="../ui/help_overlay.py" line="13" />
+        <location filename="../ui/help_overlay.py" line="13"/>
         <source>Accept the prediction</source>
         <translation>接受預測</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="14" />
+        <location filename="../ui/help_overlay.py" line="14"/>
         <source>Choose that Top-k leaf</source>
         <translation>選擇該 Top-k 類別</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="15" />
+        <location filename="../ui/help_overlay.py" line="15"/>
         <source>Open the defect-type picker</source>
         <translation>開啟缺陷類別選擇器</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="16" />
+        <location filename="../ui/help_overlay.py" line="16"/>
         <source>Mark as unknown / new defect type</source>
         <translation>標記為未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="17" />
+        <location filename="../ui/help_overlay.py" line="17"/>
         <source>Add a note to the current image</source>
         <translation>為目前影像加註記</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="18" />
+        <location filename="../ui/help_overlay.py" line="18"/>
         <source>Previous / next image</source>
         <translation>上一張／下一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="19" />
+        <location filename="../ui/help_overlay.py" line="19"/>
         <source>Undo (across images)</source>
         <translation>復原（可跨影像）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="20" />
+        <location filename="../ui/help_overlay.py" line="20"/>
         <source>Redo</source>
         <translation>重做</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="21" />
+        <location filename="../ui/help_overlay.py" line="21"/>
         <source>Heatmap on / off</source>
         <translation>熱圖 開／關</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="22" />
+        <location filename="../ui/help_overlay.py" line="22"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排顯示</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="23" />
+        <location filename="../ui/help_overlay.py" line="23"/>
         <source>Heatmap opacity − / +</source>
         <translation>熱圖透明度 − / +</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="24" />
+        <location filename="../ui/help_overlay.py" line="24"/>
         <source>Zoom in / out / fit</source>
         <translation>放大／縮小／符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="25" />
+        <location filename="../ui/help_overlay.py" line="25"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="26" />
+        <location filename="../ui/help_overlay.py" line="26"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="44" />
+        <location filename="../ui/help_overlay.py" line="44"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="52" />
+        <location filename="../ui/help_overlay.py" line="52"/>
         <source>Press any key to close</source>
         <translation>按任意鍵關閉</translation>
     </message>
@@ -86,13 +171,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="98" />
-        <location filename="../ui/main_window.py" line="681" />
+        <location filename="../ui/app.py" line="98"/>
+        <location filename="../ui/main_window.py" line="796"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="109" />
+        <location filename="../ui/app.py" line="109"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -101,127 +186,137 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="128" />
+        <location filename="../ui/app.py" line="128"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="60" />
+        <location filename="../ui/main_window.py" line="74"/>
         <source>Judge a batch of defect images</source>
         <translation>判定一批缺陷影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="62" />
+        <location filename="../ui/main_window.py" line="76"/>
         <source>Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.
 The model predicts each image; you accept with Enter or correct with 1–5 or C.</source>
         <translation>開啟顯微鏡影像資料夾（PNG、JPEG、BMP、TIFF），或將檔案拖放到此處。
 模型會預測每張影像；按 Enter 接受，按 1–5 或 C 修正。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="67" />
+        <location filename="../ui/main_window.py" line="81"/>
         <source>Open the demo batch</source>
         <translation>開啟示範批次</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="68" />
+        <location filename="../ui/main_window.py" line="82"/>
         <source>Open a folder…  (Ctrl+O)</source>
         <translation>開啟資料夾…  (Ctrl+O)</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="161" />
+        <location filename="../ui/main_window.py" line="187"/>
         <source>Main</source>
         <translation>主工具列</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="164" />
+        <location filename="../ui/main_window.py" line="190"/>
         <source>Open folder…</source>
         <translation>開啟資料夾…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="166" />
+        <location filename="../ui/main_window.py" line="192"/>
         <source>Open files…</source>
         <translation>開啟檔案…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="168" />
+        <location filename="../ui/main_window.py" line="194"/>
         <source>Model…</source>
         <translation>模型…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="170" />
+        <location filename="../ui/main_window.py" line="196"/>
         <source>Export labels…</source>
         <translation>匯出標籤…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="172" />
+        <location filename="../ui/main_window.py" line="198"/>
         <source>Heatmap</source>
         <translation>熱圖</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="176" />
+        <location filename="../ui/main_window.py" line="202"/>
         <source>Side by side</source>
         <translation>並排</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="183" />
+        <location filename="../ui/main_window.py" line="209"/>
         <source>Heatmap opacity ([ and ])</source>
         <translation>熱圖透明度（[ 與 ]）</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="186" />
+        <location filename="../ui/main_window.py" line="220"/>
+        <source>Re-judge queue (Q)</source>
+        <translation>複判佇列 (Q)</translation>
+    </message>
+    <message>
+        <location filename="../ui/main_window.py" line="222"/>
+        <source>Dashboard</source>
+        <translation>儀表板</translation>
+    </message>
+    <message>
+        <location filename="../ui/main_window.py" line="224"/>
         <source>Shortcuts (F1)</source>
         <translation>快捷鍵 (F1)</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="190" />
-        <location filename="../ui/main_window.py" line="199" />
+        <location filename="../ui/main_window.py" line="228"/>
+        <location filename="../ui/main_window.py" line="237"/>
         <source>Settings</source>
         <translation>設定</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="191" />
+        <location filename="../ui/main_window.py" line="229"/>
         <source>Language</source>
         <translation>語言</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="197" />
+        <location filename="../ui/main_window.py" line="235"/>
         <source>Change analyst…</source>
         <translation>變更分析人員…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="216" />
+        <location filename="../ui/main_window.py" line="257"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="221" />
-        <location filename="../ui/main_window.py" line="292" />
+        <location filename="../ui/main_window.py" line="262"/>
+        <location filename="../ui/main_window.py" line="338"/>
         <source>No model</source>
         <translation>未載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="229" />
-        <location filename="../ui/main_window.py" line="687" />
+        <location filename="../ui/main_window.py" line="270"/>
+        <location filename="../ui/main_window.py" line="803"/>
         <source>Analyst: {name}</source>
         <translation>分析人員：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="272" />
+        <location filename="../ui/main_window.py" line="314"/>
         <source>Loading model…</source>
         <translation>正在載入模型…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="283" />
+        <location filename="../ui/main_window.py" line="329"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="293" />
+        <location filename="../ui/main_window.py" line="339"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="294" />
+        <location filename="../ui/main_window.py" line="340"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -234,102 +329,102 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="299" />
+        <location filename="../ui/main_window.py" line="345"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="310" />
+        <location filename="../ui/main_window.py" line="356"/>
         <source>Open a folder of images</source>
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="312" />
+        <location filename="../ui/main_window.py" line="358"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="313" />
+        <location filename="../ui/main_window.py" line="359"/>
         <source>Also open images in sub-folders?</source>
         <translation>是否一併開啟子資料夾中的影像？</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="319" />
+        <location filename="../ui/main_window.py" line="365"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="320" />
+        <location filename="../ui/main_window.py" line="366"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="332" />
+        <location filename="../ui/main_window.py" line="378"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="350" />
+        <location filename="../ui/main_window.py" line="396"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="355" />
+        <location filename="../ui/main_window.py" line="401"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="361" />
+        <location filename="../ui/main_window.py" line="407"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="362" />
+        <location filename="../ui/main_window.py" line="408"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="462" />
+        <location filename="../ui/main_window.py" line="509"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="471" />
+        <location filename="../ui/main_window.py" line="518"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="498" />
+        <location filename="../ui/main_window.py" line="576"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="573" />
+        <location filename="../ui/main_window.py" line="649"/>
         <source>{left} left</source>
         <translation>剩餘 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="616" />
+        <location filename="../ui/main_window.py" line="692"/>
         <source>Note</source>
         <translation>註記</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="617" />
+        <location filename="../ui/main_window.py" line="693"/>
         <source>Note for {name}:</source>
         <translation>{name} 的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="656" />
+        <location filename="../ui/main_window.py" line="732"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="665" />
+        <location filename="../ui/main_window.py" line="741"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="666" />
+        <location filename="../ui/main_window.py" line="742"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -342,22 +437,27 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="677" />
+        <location filename="../ui/main_window.py" line="780"/>
+        <source>That image is not in any batch.</source>
+        <translation>該影像不在任何批次中。</translation>
+    </message>
+    <message>
+        <location filename="../ui/main_window.py" line="792"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="693" />
+        <location filename="../ui/main_window.py" line="809"/>
         <source>Export corrected labels</source>
         <translation>匯出修正後的標籤</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="701" />
+        <location filename="../ui/main_window.py" line="817"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="702" />
+        <location filename="../ui/main_window.py" line="818"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -365,91 +465,378 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="393" />
-        <location filename="../ui/prediction_panel.py" line="251" />
+        <location filename="../ui/main_window.py" line="440"/>
+        <location filename="../ui/prediction_panel.py" line="251"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="106" />
+        <location filename="../ui/prediction_panel.py" line="106"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="111" />
+        <location filename="../ui/prediction_panel.py" line="111"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="144" />
+        <location filename="../ui/prediction_panel.py" line="144"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="147" />
+        <location filename="../ui/prediction_panel.py" line="147"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="148" />
+        <location filename="../ui/prediction_panel.py" line="148"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="149" />
+        <location filename="../ui/prediction_panel.py" line="149"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="211" />
+        <location filename="../ui/prediction_panel.py" line="211"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="252" />
+        <location filename="../ui/prediction_panel.py" line="252"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="255" />
+        <location filename="../ui/prediction_panel.py" line="255"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="263" />
+        <location filename="../ui/prediction_panel.py" line="263"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
 </context>
 <context>
-    <name>State</name>
+    <name>Queue</name>
     <message>
-        <location filename="../ui/prediction_panel.py" line="25" />
-        <source>pending</source>
-        <translation>待判定</translation>
+        <location filename="../ui/queue_view.py" line="65"/>
+        <source>low confidence</source>
+        <translation>信心度低</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="26" />
-        <source>accepted</source>
-        <translation>已接受</translation>
+        <location filename="../ui/queue_view.py" line="66"/>
+        <source>class below target</source>
+        <translation>類別未達目標</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="27" />
-        <source>corrected</source>
-        <translation>已修正</translation>
+        <location filename="../ui/queue_view.py" line="67"/>
+        <source>possible new type</source>
+        <translation>可能為新類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="28" />
+        <location filename="../ui/queue_view.py" line="68"/>
+        <source>spot check</source>
+        <translation>抽查</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="76"/>
+        <source>{n} min</source>
+        <translation>{n} 分鐘</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="78"/>
+        <source>{n} h</source>
+        <translation>{n} 小時</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="79"/>
+        <source>{n} d</source>
+        <translation>{n} 天</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="123"/>
+        <source>File</source>
+        <translation>檔案</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="124"/>
+        <source>Predicted</source>
+        <translation>預測</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="125"/>
+        <location filename="../ui/queue_view.py" line="319"/>
+        <source>Confidence</source>
+        <translation>信心度</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="126"/>
+        <source>Reasons</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="127"/>
+        <source>New-type score</source>
+        <translation>新類別分數</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="128"/>
+        <location filename="../ui/queue_view.py" line="322"/>
+        <source>Batch</source>
+        <translation>批次</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="129"/>
+        <source>Waiting</source>
+        <translation>等待</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="130"/>
+        <source>State</source>
+        <translation>狀態</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="164"/>
+        <source>{name} — {n} waiting</source>
+        <translation>{name} — {n} 張待判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="313"/>
+        <source>All reasons</source>
+        <translation>所有原因</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="316"/>
+        <source>All predicted types</source>
+        <translation>所有預測類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="317"/>
+        <source>All batches</source>
+        <translation>所有批次</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="320"/>
+        <source>Waiting longest</source>
+        <translation>等待最久</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="321"/>
+        <source>Predicted type</source>
+        <translation>預測類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="323"/>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="327"/>
+        <source>Re&amp;verse</source>
+        <translation>反向(&amp;V)</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="335"/>
+        <source>Show &amp;judged</source>
+        <translation>顯示已判定(&amp;J)</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="336"/>
+        <source>&amp;Group by predicted type</source>
+        <translation>依預測類別分組(&amp;G)</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="340"/>
+        <source>&amp;Reason:</source>
+        <translation>原因(&amp;R)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="341"/>
+        <source>&amp;Predicted:</source>
+        <translation>預測(&amp;P)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="342"/>
+        <source>&amp;Batch:</source>
+        <translation>批次(&amp;B)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="343"/>
+        <source>Con&amp;fidence:</source>
+        <translation>信心度(&amp;F)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="353"/>
+        <source>&amp;Sort:</source>
+        <translation>排序(&amp;S)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="385"/>
+        <source>Accept selected  (Enter)</source>
+        <translation>接受所選  (Enter)</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="388"/>
+        <source>Relabel selected…  (C)</source>
+        <translation>重新標記所選…  (C)</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="389"/>
+        <source>Undo last  (Ctrl+Z)</source>
+        <translation>復原上一步  (Ctrl+Z)</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="390"/>
+        <source>Export queue…</source>
+        <translation>匯出佇列…</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="391"/>
+        <source>Reload  (F5)</source>
+        <translation>重新載入  (F5)</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="480"/>
+        <source>Load a model to see its queue</source>
+        <translation>請載入模型以查看其佇列</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="483"/>
+        <location filename="../ui/queue_view.py" line="506"/>
+        <source>Loading…</source>
+        <translation>載入中…</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="531"/>
+        <source>Could not load the queue: {msg}</source>
+        <translation>無法載入佇列：{msg}</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="581"/>
+        <source>{n} judged or waiting</source>
+        <translation>{n} 張已判定或待判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="583"/>
+        <source>{n} waiting</source>
+        <translation>{n} 張待判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="586"/>
+        <source>{n} selected</source>
+        <translation>已選 {n} 張</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="636"/>
+        <source>Accepted {n} images</source>
+        <translation>已接受 {n} 張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="644"/>
+        <source>Load a model to relabel (its taxonomy is needed)</source>
+        <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="650"/>
+        <source>Relabelled {n} images</source>
+        <translation>已重新標記 {n} 張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="656"/>
+        <source>Undid {n} judgments</source>
+        <translation>已復原 {n} 筆判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="665"/>
+        <source>Judgments NOT saved</source>
+        <translation>判定「未」儲存</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="666"/>
+        <source>The database could not be written, so nothing was saved:
+
+{msg}</source>
+        <translation>無法寫入資料庫，因此沒有儲存任何判定：
+
+{msg}</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="681"/>
+        <source>Export the queue</source>
+        <translation>匯出佇列</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="687"/>
+        <source>Exported {n} rows to {path}</source>
+        <translation>已匯出 {n} 列至 {path}</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="689"/>
+        <source>Export failed</source>
+        <translation>匯出失敗</translation>
+    </message>
+</context>
+<context>
+    <name>Similar</name>
+    <message>
+        <location filename="../ui/similar_panel.py" line="38"/>
+        <source>Similar judged cases</source>
+        <translation>相似的已判定案例</translation>
+    </message>
+    <message>
+        <location filename="../ui/similar_panel.py" line="75"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="29" />
+        <location filename="../ui/similar_panel.py" line="90"/>
+        <source>{file}
+Judged {leaf} by {who} on {when}
+Similarity {sim:.3f}</source>
+        <translation>{file}
+由 {who} 於 {when} 判定為 {leaf}
+相似度 {sim:.3f}</translation>
+    </message>
+    <message>
+        <location filename="../ui/similar_panel.py" line="99"/>
+        <source>No judged image of this model version is similar yet.</source>
+        <translation>此模型版本尚無相似的已判定影像。</translation>
+    </message>
+</context>
+<context>
+    <name>State</name>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="25"/>
+        <source>pending</source>
+        <translation>待判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="26"/>
+        <source>accepted</source>
+        <translation>已接受</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="27"/>
+        <source>corrected</source>
+        <translation>已修正</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="28"/>
+        <source>unknown type</source>
+        <translation>未知類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="29"/>
         <source>re-judge</source>
         <translation>需複判</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="30" />
+        <location filename="../ui/prediction_panel.py" line="30"/>
         <source>error</source>
         <translation>錯誤</translation>
     </message>
@@ -457,22 +844,22 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>TaxonomyPicker</name>
     <message>
-        <location filename="../ui/picker.py" line="19" />
+        <location filename="../ui/picker.py" line="19"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="83" />
+        <location filename="../ui/picker.py" line="83"/>
         <source>Choose the defect type</source>
         <translation>選擇缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="88" />
+        <location filename="../ui/picker.py" line="88"/>
         <source>Type to filter by English or Chinese name, or id…</source>
         <translation>輸入英文或中文名稱、或 ID 以篩選…</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="99" />
+        <location filename="../ui/picker.py" line="99"/>
         <source>Enter: choose · ↑↓: move · Esc: cancel</source>
         <translation>Enter：選擇 · ↑↓：移動 · Esc：取消</translation>
     </message>

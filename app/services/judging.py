@@ -216,6 +216,14 @@ class JudgingService:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
+    def folder_of_image(self, image_id: int) -> Path | None:
+        """The folder of the newest batch that holds the image and still exists (to open it there)."""
+        from app.store.queries import batch_folders_of_image
+
+        with session_scope(self.engine, action="read") as s:
+            folders = batch_folders_of_image(s, image_id)
+        return next((Path(f) for f, _rec in folders if Path(f).is_dir()), None)
+
     def history(self, image_id: int) -> list[JudgmentRecord]:
         with session_scope(self.engine, action="read") as s:
             return repo.judgment_history(s, image_id)

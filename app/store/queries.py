@@ -43,6 +43,7 @@ __all__ = [
     "bulk_judge",
     "images_judged_after",
     "judged_embeddings",
+    "last_judgment_id",
     "latest_paths",
     "model_version_id",
     "rejudge_queue",
@@ -159,15 +160,13 @@ def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterable[list[int]]:
         yield [int(i) for i in ids[start : start + size]]
 
 
-def _current_status() -> Any:
-    """Correlated: the status of the image's latest judgment (one seek in index (image_id, id))."""
+def _decided_images() -> Any:
+    """Images whose current (latest) judgment is a decision: one pass over index (image_id, id)."""
+    current = select(func.max(Judgment.id).label("jid")).group_by(Judgment.image_id).subquery()
     return (
-        select(Judgment.status)
-        .where(Judgment.image_id == Prediction.image_id)
-        .order_by(Judgment.id.desc())
-        .limit(1)
-        .correlate(Prediction)
-        .scalar_subquery()
+        select(Judgment.image_id)
+        .join(current, current.c.jid == Judgment.id)
+        .where(Judgment.status.in_(_JUDGED))
     )
 
 
@@ -202,27 +201,18 @@ def _reason_rank() -> Any:
     )
 
 
-def _first_batch() -> Any:
-    """Correlated: the lowest (oldest) batch id the image belongs to."""
-    return (
-        select(func.min(BatchImage.batch_id))
-        .where(BatchImage.image_id == Prediction.image_id)
-        .correlate(Prediction)
-        .scalar_subquery()
-    )
-
-
 def _order(sort: str, descending: bool) -> list[Any]:
-    conf = func.coalesce(Prediction.confidence, -1.0)
+    """ORDER BY terms; ``confidence`` first is served by the covering index (no sort at all)."""
     keys: dict[str, list[Any]] = {
-        "confidence": [conf],
+        "confidence": [Prediction.confidence],
         "age": [Prediction.created_at],
-        "leaf": [func.coalesce(Prediction.leaf, ""), conf],
-        "batch": [func.coalesce(_first_batch(), 0)],
-        "reason": [func.coalesce(_reason_rank(), len(QUEUE_REASONS)), conf],
+        "leaf": [Prediction.leaf, Prediction.confidence],
+        "batch": [],  # image ids are given in arrival order: first batch opened, then place in it
+        "reason": [func.coalesce(_reason_rank(), len(QUEUE_REASONS)), Prediction.confidence],
     }
     chosen = [*keys[sort], Prediction.image_id]
-    return [k.desc() for k in chosen] if descending else [k.asc() for k in chosen]
+    # NULLs (no confidence/leaf: the model failed) first, on every backend
+    return [k.desc().nulls_last() if descending else k.asc().nulls_first() for k in chosen]
 
 
 # ------------------------------------------------------------------------------------------ queue
@@ -258,8 +248,8 @@ def rejudge_queue(
         older_than: keep predictions made before this time, or at least this long ago (a timedelta).
         include_judged: also list images whose current judgment is a decision.
         sort: ``confidence`` (least sure first), ``age`` (oldest first), ``leaf`` (then confidence),
-            ``batch`` (oldest batch first) or ``reason`` (in :data:`QUEUE_REASONS` order, then confidence).
-            Ties go by image id.
+            ``batch`` (arrival order: the batch an image was first opened in, oldest first, then its place
+            there) or ``reason`` (in :data:`QUEUE_REASONS` order, then confidence). Ties go by image id.
         descending: reverse the whole order.
         offset, limit: the page (``limit`` at most 10 000).
 
@@ -281,7 +271,7 @@ def rejudge_queue(
         Prediction.route == "rejudge",
     ]
     if not include_judged:
-        base.append(func.coalesce(_current_status(), "reverted").not_in(_JUDGED))
+        base.append(Prediction.image_id.not_in(_decided_images()))
     if batch_id is not None:
         base.append(
             exists().where(BatchImage.batch_id == batch_id, BatchImage.image_id == Prediction.image_id)
@@ -297,23 +287,26 @@ def rejudge_queue(
     by_reason: list[ColumnElement[bool]] = []
     if wanted is not None:
         by_reason.append(
-            exists().where(PredictionReason.prediction_id == Prediction.id, PredictionReason.reason.in_(wanted))
+            exists().where(
+                PredictionReason.prediction_id == Prediction.id, PredictionReason.reason.in_(wanted)
+            )
         )
 
+    # Grouping by an expression keeps SQLite on the covering index (not the (version, leaf) one).
+    leaf_key = func.coalesce(Prediction.leaf, "")
     counts_by_leaf: dict[str | None, int] = {
-        lf: int(n)
+        lf or None: int(n)
         for lf, n in session.execute(
-            select(Prediction.leaf, func.count()).where(*base, *by_reason).group_by(Prediction.leaf)
+            select(leaf_key, func.count()).where(*base, *by_reason).group_by(leaf_key)
         )
     }
     total = counts_by_leaf.get(leaf, 0) if leaf is not None else sum(counts_by_leaf.values())
+    in_queue = select(Prediction.id).where(*base, *by_leaf)  # served by the covering index
     counts_by_reason = {
         str(r): int(n)
         for r, n in session.execute(
             select(PredictionReason.reason, func.count())
-            .select_from(Prediction)
-            .join(PredictionReason, PredictionReason.prediction_id == Prediction.id)
-            .where(*base, *by_leaf)
+            .where(PredictionReason.prediction_id.in_(in_queue))
             .group_by(PredictionReason.reason)
         )
     }
@@ -321,22 +314,17 @@ def rejudge_queue(
         total = 0
     rows: list[QueueRow] = []
     if total and offset < total:
-        page = session.execute(
-            select(
-                Prediction.id,
-                Prediction.image_id,
-                Prediction.leaf,
-                Prediction.confidence,
-                Prediction.reasons,
-                Prediction.unknown_score,
-                Prediction.created_at,
+        # Sort and cut on the index first; read the wide rows of this page only.
+        ids = list(
+            session.scalars(
+                select(Prediction.id)
+                .where(*base, *by_leaf, *by_reason)
+                .order_by(*_order(sort, descending))
+                .offset(offset)
+                .limit(limit)
             )
-            .where(*base, *by_leaf, *by_reason)
-            .order_by(*_order(sort, descending))
-            .offset(offset)
-            .limit(limit)
-        ).all()
-        rows = _queue_rows(session, page)
+        )
+        rows = _queue_rows(session, ids)
     return QueuePage(
         rows=rows,
         total=total,
@@ -347,8 +335,21 @@ def rejudge_queue(
     )
 
 
-def _queue_rows(session: Session, page: Sequence[Any]) -> list[QueueRow]:
-    """Complete a page (at most a few hundred rows) with paths, batches and current judgments."""
+def _queue_rows(session: Session, prediction_ids: Sequence[int]) -> list[QueueRow]:
+    """The page's rows (a few hundred at most), in the given order, with paths, batches and judgments."""
+    found: dict[int, Any] = {}
+    for chunk in _chunks(prediction_ids):
+        stmt = select(
+            Prediction.id,
+            Prediction.image_id,
+            Prediction.leaf,
+            Prediction.confidence,
+            Prediction.reasons,
+            Prediction.unknown_score,
+            Prediction.created_at,
+        ).where(Prediction.id.in_(chunk))
+        found.update((r.id, r) for r in session.execute(stmt))
+    page = [found[i] for i in prediction_ids if i in found]
     ids = [r.image_id for r in page]
     paths = latest_paths(session, ids)
     batches: dict[int, list[tuple[int, str]]] = {i: [] for i in ids}
@@ -486,7 +487,7 @@ def judged_embeddings(
         limit: at most this many, the most recently judged first.
         image_ids: only these images (for incremental refreshes).
     """
-    last = int(session.scalar(select(func.max(Judgment.id))) or 0)
+    last = last_judgment_id(session)
     version_id = model_version_id(session, model_version)
     empty = JudgedEmbeddings(
         image_ids=np.zeros(0, dtype=np.int64),
@@ -559,7 +560,23 @@ def judged_embeddings(
     )
 
 
+def last_judgment_id(session: Session) -> int:
+    """The newest judgment id in the store (0 when there is none)."""
+    return int(session.scalar(select(func.max(Judgment.id))) or 0)
+
+
 def images_judged_after(session: Session, judgment_id: int) -> list[int]:
     """Images with a judgment newer than ``judgment_id`` (what a cache built at that id must re-read)."""
     stmt = select(Judgment.image_id).where(Judgment.id > judgment_id).distinct()
     return [int(i) for i in session.scalars(stmt)]
+
+
+def batch_folders_of_image(session: Session, image_id: int) -> list[tuple[str, bool]]:
+    """(source folder, recursive) of every batch holding the image, newest batch first."""
+    stmt = (
+        select(Batch.source_folder, Batch.recursive)
+        .join(BatchImage, BatchImage.batch_id == Batch.id)
+        .where(BatchImage.image_id == image_id)
+        .order_by(Batch.created_at.desc(), Batch.id.desc())
+    )
+    return [(folder, bool(rec)) for folder, rec in session.execute(stmt)]

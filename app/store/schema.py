@@ -188,6 +188,11 @@ class Prediction(Base):
         Index("ix_predictions_model_version_id_route", "model_version_id", "route"),
         Index("ix_predictions_model_version_id_leaf", "model_version_id", "leaf"),
         Index("ix_predictions_model_version_id_confidence", "model_version_id", "confidence"),
+        # Covering index of the re-judge queue and the dashboard (migration 0002): they never read the
+        # wide rows, whose route/created_at sit after the embedding (in SQLite overflow pages).
+        Index(
+            "ix_predictions_queue", "model_version_id", "route", "confidence", "leaf", "image_id", "created_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -3,7 +3,7 @@
 Definitions (for one model version; an image counts when it has a prediction of that version):
 
 - ``predicted``: predictions of the version; ``auto``: those routed ``auto`` (auto-judged share =
-  auto / predicted); ``failed``: predictions that carry an error.
+  auto / predicted); ``failed``: predictions without a leaf (the model could not read the image).
 - ``judged``: images whose current judgment (latest row) is a decision (accepted/corrected/unknown);
   ``corrected``/``unknown``: of those, with that status (share people corrected = corrected / judged).
 - ``reviewed``: judged images with a predicted leaf; ``wrong``: of those, the ones whose final leaf
@@ -158,20 +158,30 @@ def _sum(condition: Any) -> Any:
 
 def _current() -> Any:
     """``(image_id, jid)``: each image's latest judgment id."""
-    return select(Judgment.image_id, func.max(Judgment.id).label("jid")).group_by(Judgment.image_id).subquery()
+    return (
+        select(Judgment.image_id, func.max(Judgment.id).label("jid")).group_by(Judgment.image_id).subquery()
+    )
+
+
+def _grouped(stmt: Any, key: Any) -> Any:
+    """GROUP BY ``key`` (labelled ``k``); no key = one group, labelled 0."""
+    if key is None:
+        return stmt.add_columns(literal_column("0").label("k"))
+    return stmt.add_columns(key.label("k")).group_by(literal_column("k"))
 
 
 def _prediction_counts(session: Session, version_id: int, key: Any, *, by_batch: bool) -> dict[Any, dict]:
     stmt = select(
-        key.label("k"),
         func.count(),
         _sum(Prediction.route == "auto"),
-        _sum(Prediction.error.is_not(None)),
-    ).where(Prediction.model_version_id == version_id)
+        _sum(Prediction.leaf.is_(None)),
+    ).where(Prediction.model_version_id == version_id)  # only covering-index columns: no wide rows read
     if by_batch:
-        stmt = stmt.select_from(BatchImage).join(Prediction, Prediction.image_id == BatchImage.image_id)
+        stmt = stmt.select_from(Prediction).join(BatchImage, BatchImage.image_id == Prediction.image_id)
     out = {}
-    for k, n, auto, failed in session.execute(stmt.group_by(literal_column("k"))):
+    for n, auto, failed, k in session.execute(_grouped(stmt, key)):
+        if not n:
+            continue  # an ungrouped count over nothing
         out[k] = {"predicted": int(n), "auto": int(auto or 0), "failed": int(failed or 0)}
     return out
 
@@ -182,7 +192,6 @@ def _review_counts(session: Session, version_id: int, key: Any, *, by_batch: boo
     wrong = and_(has_leaf, or_(Judgment.leaf.is_(None), Judgment.leaf != Prediction.leaf))
     stmt = (
         select(
-            key.label("k"),
             func.count(),
             _sum(Judgment.status == "corrected"),
             _sum(Judgment.status == "unknown"),
@@ -191,13 +200,17 @@ def _review_counts(session: Session, version_id: int, key: Any, *, by_batch: boo
         )
         .select_from(cur)
         .join(Judgment, Judgment.id == cur.c.jid)
-        .join(Prediction, and_(Prediction.image_id == cur.c.image_id, Prediction.model_version_id == version_id))
+        .join(
+            Prediction, and_(Prediction.image_id == cur.c.image_id, Prediction.model_version_id == version_id)
+        )
         .where(Judgment.status.in_(_JUDGED))
     )
     if by_batch:
         stmt = stmt.join(BatchImage, BatchImage.image_id == cur.c.image_id)
     out = {}
-    for k, n, corrected, unknown, reviewed, bad in session.execute(stmt.group_by(literal_column("k"))):
+    for n, corrected, unknown, reviewed, bad, k in session.execute(_grouped(stmt, key)):
+        if not n:
+            continue
         out[k] = {
             "judged": int(n),
             "corrected": int(corrected or 0),
@@ -222,10 +235,9 @@ def overall_figures(session: Session, *, model_version: str) -> Counts:
     version_id = model_version_id(session, model_version)
     if version_id is None:
         return Counts()
-    one = literal_column("0")
     merged = _merge(
-        _prediction_counts(session, version_id, one, by_batch=False),
-        _review_counts(session, version_id, one, by_batch=False),
+        _prediction_counts(session, version_id, None, by_batch=False),
+        _review_counts(session, version_id, None, by_batch=False),
     )
     return next(iter(merged.values()), Counts())
 
@@ -257,7 +269,10 @@ def period_figures(
     if version_id is None:
         return []
     merged = _merge(
-        {_as_date(k): v for k, v in _prediction_counts(session, version_id, predicted_key, by_batch=False).items()},
+        {
+            _as_date(k): v
+            for k, v in _prediction_counts(session, version_id, predicted_key, by_batch=False).items()
+        },
         {_as_date(k): v for k, v in _review_counts(session, version_id, judged_key, by_batch=False).items()},
     )
     return [PeriodFigures(start, merged[start]) for start in sorted(merged)]
@@ -273,7 +288,9 @@ def class_agreement(session: Session, *, model_version: str) -> list[ClassAgreem
         select(Prediction.leaf, func.count(), _sum(Judgment.leaf == Prediction.leaf))
         .select_from(cur)
         .join(Judgment, Judgment.id == cur.c.jid)
-        .join(Prediction, and_(Prediction.image_id == cur.c.image_id, Prediction.model_version_id == version_id))
+        .join(
+            Prediction, and_(Prediction.image_id == cur.c.image_id, Prediction.model_version_id == version_id)
+        )
         .where(Judgment.status.in_(_JUDGED), Prediction.leaf.is_not(None))
         .group_by(Prediction.leaf)
     )

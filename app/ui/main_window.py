@@ -31,13 +31,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.dashboard import DashboardService
 from app.services.judging import JudgingService, OpenedBatch
+from app.services.queue import QueueService
+from app.services.similar import SimilarCases
 from app.store.errors import StoreError
 from app.store.records import BatchItem, PredictionRecord
 from app.ui.batch_list import BatchListModel, BatchListView, ListRow
+from app.ui.dashboard_view import DashboardView
 from app.ui.help_overlay import HelpOverlay
 from app.ui.picker import TaxonomyPicker
 from app.ui.prediction_panel import PanelData, PredictionPanel, state_label
+from app.ui.queue_view import QueueView
+from app.ui.similar_panel import SimilarPanel
 from app.ui.viewer import ImageViewer
 from app.ui.workers import ModelInfo, ModelWorker, Task
 from models.imageio import IMAGE_SUFFIXES, ImageLoadError, load_image
@@ -47,6 +53,14 @@ from models.taxonomy import Taxonomy
 def pil_to_qimage(img) -> QImage:
     rgb = img.convert("RGB")
     return QImage(rgb.tobytes(), rgb.width, rgb.height, rgb.width * 3, QImage.Format.Format_RGB888).copy()
+
+
+def _decode_qimage(path: str) -> tuple[QImage | None, str | None]:
+    """Decode an image file for the viewer (runs on the thread pool): (image, None) or (None, why not)."""
+    try:
+        return pil_to_qimage(load_image(path)), None
+    except ImageLoadError as exc:
+        return None, exc.reason
 
 
 class WelcomePage(QWidget):
@@ -108,6 +122,7 @@ class MainWindow(QMainWindow):
         self._tasks: set[Task] = set()
         self._heatmap_cache: dict[int, tuple[object, str]] = {}
         self._image_cache: dict[int, QImage | None] = {}
+        self._decoding: set[int] = set()  # image ids being decoded on the pool
         self._image_errors: dict[int, str] = {}
         self._run_started = 0.0
         self._predicting = False
@@ -115,6 +130,10 @@ class MainWindow(QMainWindow):
         self.resize(1440, 880)
         self.setAcceptDrops(True)
 
+        self.queue_service = QueueService(service.engine, service.analyst)
+        self.similar = SimilarCases(service.engine)
+        self.dash_service = DashboardService(service.engine)
+        self._pending_open: int | None = None
         self.worker = ModelWorker(save=self._save_predictions, chunk_size=8, parent=self)
         self.worker.modelLoaded.connect(self._model_loaded)
         self.worker.modelFailed.connect(self._model_failed)
@@ -149,10 +168,17 @@ class MainWindow(QMainWindow):
         self.center = QStackedWidget(self)
         self.center.addWidget(self.welcome)
         self.center.addWidget(self.viewer)
+        self.similar_panel = SimilarPanel(None, self.lang, self)
+        self.similar_panel.openImage.connect(self.open_image)
+        right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(self.panel)
+        right.addWidget(self.similar_panel)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 1)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.list_view)
         split.addWidget(self.center)
-        split.addWidget(self.panel)
+        split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([290, 780, 370])
         self.setCentralWidget(split)
@@ -183,6 +209,18 @@ class MainWindow(QMainWindow):
         self.opacity.setToolTip(QCoreApplication.translate("Main", "Heatmap opacity ([ and ])"))
         self.opacity.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.opacity.valueChanged.connect(lambda v: self.viewer.set_heatmap_opacity(v / 100))
+        self.queue_view = QueueView(self.queue_service, lang=self.lang, parent=self)
+        self.queue_view.setWindowFlag(Qt.WindowType.Window)
+        self.queue_view.resize(1100, 700)
+        self.queue_view.openImage.connect(self.open_image)
+        self.queue_view.judged.connect(self._queue_judged)
+        self.dashboard_view = DashboardView(self.dash_service, lang=self.lang, parent=self)
+        self.dashboard_view.setWindowFlag(Qt.WindowType.Window)
+        self.dashboard_view.resize(1200, 800)
+        self.act_queue = QAction(QCoreApplication.translate("Main", "Re-judge queue (Q)"), self)
+        self.act_queue.triggered.connect(self.show_queue)
+        self.act_dashboard = QAction(QCoreApplication.translate("Main", "Dashboard"), self)
+        self.act_dashboard.triggered.connect(self.show_dashboard)
         self.act_help = QAction(QCoreApplication.translate("Main", "Shortcuts (F1)"), self)
         self.act_help.triggered.connect(self.help.toggle)
         for a in (self.act_open, self.act_files, self.act_model, self.act_export):
@@ -201,6 +239,9 @@ class MainWindow(QMainWindow):
         settings_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         settings_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         tb.addWidget(settings_btn)
+        tb.addSeparator()
+        tb.addAction(self.act_queue)
+        tb.addAction(self.act_dashboard)
         tb.addSeparator()
         tb.addAction(self.act_heat)
         tb.addWidget(self.opacity)
@@ -264,6 +305,7 @@ class MainWindow(QMainWindow):
         sc(["-"], lambda: self.viewer.zoom(0.8))
         sc(["0"], self.viewer.fit)
         sc(["Ctrl+O"], self.choose_folder)
+        sc(["Q"], self.show_queue)
         sc(["F1", "?"], self.help.toggle)
 
     # ------------------------------------------------------------------------------------------
@@ -276,6 +318,10 @@ class MainWindow(QMainWindow):
         self.model = info
         self.taxonomy = Taxonomy.from_dict(info.manifest["taxonomy"])
         self.panel.set_taxonomy(self.taxonomy, self.lang)
+        self.similar_panel.set_taxonomy(self.taxonomy, self.lang)
+        self.queue_view.set_taxonomy(self.taxonomy, self.lang)
+        self.queue_view.set_model_version(info.version)
+        self.dashboard_view.set_model_version(info.version)
         try:
             self.service.register_model(info.manifest, info.path)
         except StoreError as exc:
@@ -370,7 +416,8 @@ class MainWindow(QMainWindow):
         self._set_items(opened.items)
         self.center.setCurrentWidget(self.viewer)
         first = next((i for i, it in enumerate(self.items) if it.state in ("pending", "rejudge")), 0)
-        self.select(first)
+        wanted, self._pending_open = self._pending_open, None
+        self.select(self._pos.get(wanted, first) if wanted is not None else first)
         self._start_predictions()
 
     def _reload_items(self) -> None:
@@ -493,49 +540,77 @@ class MainWindow(QMainWindow):
         item = self.items[row]
         image_id = item.image.image_id
         if changed or image_id not in self._image_cache:
-            qimg = self._load_qimage(item)
-            if qimg is None:
-                self.viewer.set_image(None, self._image_errors.get(image_id, QCoreApplication.translate("Main", "Cannot show this image")))
-            else:
-                self.viewer.set_image(qimg)
-            hm = self._heatmap_cache.get(image_id)
-            self.viewer.set_heatmap(hm[0] if hm else None)
+            self._display_image(item)
         self.panel.show_data(self._panel_data(item))
         if self.model is not None and item.prediction is not None and not item.prediction.error \
                 and image_id not in self._heatmap_cache:
             self.worker.heatmap(image_id, item.image.path)
         self._prefetch(row + 1)
+        self._prefetch(row - 1)
+        self._request_similar(item)
 
-    def _load_qimage(self, item: BatchItem) -> QImage | None:
+    def _request_similar(self, item: BatchItem) -> None:
+        """Similar past cases of the shown image, looked up off the UI thread."""
+        if self.model is None or item.prediction is None or item.prediction.error:
+            self.similar_panel.set_cases([])
+            return
+        image_id, version = item.image.image_id, self.model.version
+
+        def done(cases, image_id=image_id) -> None:
+            if 0 <= self.current < len(self.items) and self.items[self.current].image.image_id == image_id:
+                self.similar_panel.set_cases(cases)
+
+        task = Task(self.similar.similar_to_image, image_id, version, 6)
+        task.signals.result.connect(done)
+        self._start(task)
+
+    def _display_image(self, item: BatchItem) -> None:
+        """Show an item's image from the cache; on a miss, decode it off the UI thread and show it when ready."""
         image_id = item.image.image_id
-        if image_id in self._image_cache:
-            return self._image_cache[image_id]
-        try:
-            q = pil_to_qimage(load_image(item.image.path))
-        except ImageLoadError as exc:
-            self._image_errors.setdefault(image_id, exc.reason)
-            q = None
-        self._image_cache[image_id] = q
+        if image_id not in self._image_cache:
+            self.viewer.set_image(None, "")  # blank for the few ms the decode takes (never the previous image)
+            self._decode_image(item)
+            return
+        qimg = self._image_cache[image_id]
+        if qimg is None:
+            self.viewer.set_image(None, self._image_errors.get(image_id, QCoreApplication.translate("Main", "Cannot show this image")))
+        else:
+            self.viewer.set_image(qimg)
+        hm = self._heatmap_cache.get(image_id)
+        self.viewer.set_heatmap(hm[0] if hm else None)
+
+    def _decode_image(self, item: BatchItem) -> None:
+        image_id = item.image.image_id
+        if image_id in self._image_cache or image_id in self._decoding:
+            return
+        self._decoding.add(image_id)
+        task = Task(_decode_qimage, item.image.path)
+        task.signals.result.connect(lambda res, i=image_id: self._image_decoded(i, *res))
+        task.signals.error.connect(lambda msg, i=image_id: self._image_decoded(i, None, msg))
+        self._start(task)
+
+    def _image_decoded(self, image_id: int, qimg: QImage | None, error: str | None) -> None:
+        self._decoding.discard(image_id)
+        if image_id not in self._pos:
+            return  # another batch was opened meanwhile
+        if error:
+            self._image_errors.setdefault(image_id, error)
+        self._image_cache[image_id] = qimg
+        current = self.items[self.current].image.image_id if 0 <= self.current < len(self.items) else None
         if len(self._image_cache) > 24:  # keep memory flat on big batches
             for key in list(self._image_cache)[:8]:
-                if key != image_id:
+                if key != current:
                     self._image_cache.pop(key, None)
-        return q
+        if image_id == current:
+            self._display_image(self.items[self.current])
+            self.panel.show_data(self._panel_data(self.items[self.current]))
+            if self.viewer.has_heatmap:  # its heatmap came first and is drawn only now
+                self.heatmapShown.emit(image_id)
 
     def _prefetch(self, row: int) -> None:
-        """Decode the next image off the UI thread so moving to it is instant."""
-        if not (0 <= row < len(self.items)):
-            return
-        item = self.items[row]
-        if item.image.image_id in self._image_cache:
-            return
-
-        def decode(path: str):
-            return pil_to_qimage(load_image(path))
-
-        task = Task(decode, item.image.path)
-        task.signals.result.connect(lambda q, i=item.image.image_id: self._image_cache.setdefault(i, q))
-        self._start(task)
+        """Decode a neighbouring image off the UI thread so moving to it is instant."""
+        if 0 <= row < len(self.items):
+            self._decode_image(self.items[row])
 
     def _heatmap_ready(self, image_id: int, heatmap, kind: str) -> None:
         self._heatmap_cache[image_id] = (heatmap, kind)
@@ -543,7 +618,8 @@ class MainWindow(QMainWindow):
             self._heatmap_cache.pop(next(iter(self._heatmap_cache)))
         if 0 <= self.current < len(self.items) and self.items[self.current].image.image_id == image_id:
             self.viewer.set_heatmap(heatmap)
-            self.heatmapShown.emit(image_id)
+            if self.viewer.has_heatmap:  # else drawn once the image is decoded
+                self.heatmapShown.emit(image_id)
 
     def _panel_data(self, item: BatchItem) -> PanelData:
         p, j = item.prediction, item.judgment
@@ -668,6 +744,45 @@ class MainWindow(QMainWindow):
                                        "permissions, network) and judge it again.").format(msg=str(exc)))
 
     # ------------------------------------------------------------------------------------------
+    # re-judge queue, dashboard, similar cases
+    def show_queue(self) -> None:
+        self.queue_view.show()
+        self.queue_view.raise_()
+        self.queue_view.activateWindow()
+        self.queue_view.refresh()
+
+    def show_dashboard(self) -> None:
+        self.dashboard_view.show()
+        self.dashboard_view.raise_()
+        self.dashboard_view.refresh()
+
+    def _queue_judged(self, records: list) -> None:
+        """Judgments made in the queue window: reflect those of the open batch here."""
+        for rec in records:
+            i = self._pos.get(rec.image_id)
+            if i is None:
+                continue
+            self.items[i] = replace(self.items[i], judgment=rec)
+            self.list_model.update_row(rec.image_id, **_row_changes(self._row(self.items[i])))
+            if i == self.current:
+                self.panel.show_data(self._panel_data(self.items[i]))
+        self._update_counts()
+
+    def open_image(self, image_id: int) -> None:
+        """Show an image by id: in the open batch, or by opening the batch it belongs to."""
+        if image_id in self._pos:
+            self.select(self._pos[image_id])
+            self.raise_()
+            self.activateWindow()
+            return
+        folder = self.service.folder_of_image(image_id)
+        if folder is None:
+            self.statusBar().showMessage(QCoreApplication.translate("Main", "That image is not in any batch."), 6000)
+            return
+        self._pending_open = image_id
+        self.open_folder(folder)
+
+    # ------------------------------------------------------------------------------------------
     # settings
     def set_language(self, code: str) -> None:
         """Remember the UI language; it applies at the next start."""
@@ -682,6 +797,7 @@ class MainWindow(QMainWindow):
             "Main", "Your name (recorded with every judgment):"), text=self.service.analyst)
         if ok and name.strip():
             self.service.analyst = name.strip()
+            self.queue_service.analyst = self.service.analyst
             if self.settings is not None:
                 self.settings.setValue("analyst", self.service.analyst)
             self.analyst_label.setText(QCoreApplication.translate("Main", "Analyst: {name}")

@@ -31,6 +31,8 @@ class ModelInfo:
     name: str
     manifest: dict[str, Any]
     device: str
+    engine: str = ""  # the inference path in use (see models.engine)
+    engine_note: str | None = None  # why the bundle's measured path is not the one in use
 
 
 @dataclass(order=True)
@@ -66,7 +68,7 @@ class ModelWorker(QThread):
     failed = Signal(str)
 
     def __init__(self, save: Callable[[list[tuple[int, Any]], ModelInfo], None] | None = None,
-                 chunk_size: int = 8, parent=None) -> None:
+                 chunk_size: int = 8, first_chunk: int = 2, parent=None) -> None:
         super().__init__(parent)
         self._queue: queue.PriorityQueue[_Job] = queue.PriorityQueue()
         self._seq = itertools.count()
@@ -74,6 +76,7 @@ class ModelWorker(QThread):
         self._stop = False
         self._save = save
         self.chunk_size = chunk_size
+        self.first_chunk = max(1, min(first_chunk, chunk_size))
         self.predictor = None
         self.info: ModelInfo | None = None
         self._run_ids = itertools.count(1)
@@ -131,7 +134,8 @@ class ModelWorker(QThread):
             self.modelFailed.emit(str(exc))
             return
         self.info = ModelInfo(path=path, version=bundle.model_version,
-                              name=str(bundle.manifest.get("name", "")), manifest=bundle.manifest, device=device)
+                              name=str(bundle.manifest.get("name", "")), manifest=bundle.manifest, device=device,
+                              engine=self.predictor.engine.path, engine_note=self.predictor.engine_note)
         self.modelLoaded.emit(self.info)
 
     def _do_predict(self, payload) -> None:
@@ -142,20 +146,33 @@ class ModelWorker(QThread):
             return
         done = 0
         self.progress.emit(run_id, 0, total)
-        for start in range(0, total, self.chunk_size):
-            # a heatmap request for the image on screen goes first
-            self._drain_heatmaps()
-            if cancel.is_set() or self._stop:
-                self.runFinished.emit(run_id, True)
-                return
-            chunk = items[start:start + self.chunk_size]
-            preds = self.predictor.predict([p for _, p in chunk])
-            pairs = [(image_id, pred) for (image_id, _), pred in zip(chunk, preds, strict=True)]
-            if self._save is not None and self.info is not None:
-                self._save(pairs, self.info)
-            done += len(chunk)
-            self.predicted.emit(run_id, pairs)
-            self.progress.emit(run_id, done, total)
+        self._drain_heatmaps()
+        if cancel.is_set() or self._stop:
+            self.runFinished.emit(run_id, True)
+            return
+        # One stream for the whole run: images are decoded while the model works (and while a chunk is
+        # saved); the first chunk is small so the first prediction shows quickly.
+        stream = self.predictor.iter_predict([p for _, p in items], first_batch=self.first_chunk)
+        target = self.first_chunk
+        pairs: list[tuple[int, Any]] = []
+        try:
+            for (image_id, _), pred in zip(items, stream, strict=False):
+                pairs.append((image_id, pred))
+                if len(pairs) < target and done + len(pairs) < total:
+                    continue
+                if self._save is not None and self.info is not None:
+                    self._save(pairs, self.info)
+                done += len(pairs)
+                self.predicted.emit(run_id, pairs)
+                self.progress.emit(run_id, done, total)
+                pairs, target = [], self.chunk_size
+                # a heatmap request for the image on screen goes first
+                self._drain_heatmaps()
+                if cancel.is_set() or self._stop:
+                    self.runFinished.emit(run_id, True)
+                    return
+        finally:
+            stream.close()  # cancels the decoding not started yet
         self.runFinished.emit(run_id, False)
 
     def _drain_heatmaps(self) -> None:

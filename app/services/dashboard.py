@@ -1,0 +1,416 @@
+"""Dashboard figures (how the model and the analysts are doing) and their chart. No Qt.
+
+:class:`DashboardService` gathers the SQL aggregates of :mod:`app.store.stats` into one frozen
+:class:`DashboardFigures`; :func:`render_dashboard_png` draws them with matplotlib (Agg canvas, no
+pyplot, safe in a worker thread) in English or Traditional Chinese.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from matplotlib import font_manager, rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from sqlalchemy.engine import Engine
+
+from app.store import repo, stats
+from app.store.db import session_scope
+from app.store.stats import AnalystAgreement, BatchFigures, ClassAgreement, Counts, PeriodFigures
+from models.taxonomy import Taxonomy, TaxonomyError
+
+__all__ = [
+    "CJK_FONTS",
+    "AnalystAgreement",
+    "BatchFigures",
+    "ClassAgreement",
+    "Counts",
+    "DashboardFigures",
+    "DashboardService",
+    "PeriodFigures",
+    "local_utc_offset_minutes",
+    "render_dashboard_png",
+]
+
+CJK_FONTS: tuple[str, ...] = (
+    "Noto Sans CJK TC", "Noto Sans TC", "Microsoft JhengHei", "PingFang TC", "Noto Sans CJK JP", "DejaVu Sans",
+)  # fmt: skip
+"""Font families tried in order (the first installed ones are used, with per-glyph fallback)."""
+
+COLOURS = {"auto": "#1e8e3e", "corrected": "#1a73e8", "error": "#d93025", "unknown": "#9334e6"}
+MAX_BATCHES = 12
+MAX_PERIODS = 26
+MAX_CLASSES = 20
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    """Everything the dashboard shows, for one model version (see :mod:`app.store.stats` for definitions).
+
+    Attributes:
+        leaf_names: leaf id -> {"en": name, "zh_TW": name}, from the model version's taxonomy.
+    """
+
+    model_version: str
+    period: str
+    utc_offset_minutes: int
+    overall: Counts
+    batches: tuple[BatchFigures, ...]
+    periods: tuple[PeriodFigures, ...]
+    classes: tuple[ClassAgreement, ...]
+    analysts: tuple[AnalystAgreement, ...]
+    leaf_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def leaf_name(self, leaf: str, lang: str = "en") -> str:
+        return self.leaf_names.get(leaf, {}).get(lang) or leaf
+
+
+def local_utc_offset_minutes() -> int:
+    """This computer's current offset from UTC, in minutes (Taiwan: 480)."""
+    return int(time.localtime().tm_gmtoff // 60)
+
+
+class DashboardService:
+    """Reads the dashboard figures; each call is one read-only session (run it in a worker)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def model_versions(self) -> list[str]:
+        """Registered model versions, most recently registered first."""
+        with session_scope(self.engine, action="read") as s:
+            return [m.version for m in repo.list_model_versions(s)]
+
+    def figures(
+        self, model_version: str, *, period: str = "week", utc_offset_minutes: int | None = None
+    ) -> DashboardFigures:
+        """All figures of ``model_version``; days/weeks in the given UTC offset (default: this computer's).
+
+        Raises:
+            ValueError: ``period`` is not ``day`` or ``week``.
+        """
+        if period not in stats.PERIODS:
+            raise ValueError(f"unknown period {period!r}; use one of {', '.join(stats.PERIODS)}")
+        offset = local_utc_offset_minutes() if utc_offset_minutes is None else int(utc_offset_minutes)
+        with session_scope(self.engine, action="read") as s:
+            manifest = repo.model_manifest(s, model_version) or {}
+            return DashboardFigures(
+                model_version=model_version,
+                period=period,
+                utc_offset_minutes=offset,
+                overall=stats.overall_figures(s, model_version=model_version),
+                batches=tuple(stats.batch_figures(s, model_version=model_version)),
+                periods=tuple(
+                    stats.period_figures(
+                        s, model_version=model_version, period=period, utc_offset_minutes=offset
+                    )
+                ),
+                classes=tuple(stats.class_agreement(s, model_version=model_version)),
+                analysts=tuple(stats.analyst_agreement(s)),
+                leaf_names=_leaf_names(manifest.get("taxonomy")),
+            )
+
+
+def _leaf_names(data: object) -> dict[str, dict[str, str]]:
+    if not isinstance(data, dict):
+        return {}
+    try:
+        taxonomy = Taxonomy.from_dict(data, source="model manifest")
+    except TaxonomyError:
+        return {}
+    return {
+        leaf: {"en": taxonomy.name(leaf, "en"), "zh_TW": taxonomy.name(leaf, "zh_TW")}
+        for leaf in taxonomy.leaves
+    }
+
+
+# ------------------------------------------------------------------------------------------ chart
+_TEXT: dict[str, dict[str, str]] = {
+    "title": {"en": "Model {version}", "zh_TW": "模型 {version}"},
+    "summary": {
+        "en": "{predicted} predicted · {auto} auto-judged · {judged} judged · {corrected} corrected · "
+        "model error {error} on reviewed images",
+        "zh_TW": "已預測 {predicted} · 自動判定 {auto} · 已判定 {judged} · 已更正 {corrected} · 複核影像的模型錯誤率 {error}",
+    },
+    "per_week": {"en": "Per week", "zh_TW": "每週"},
+    "per_day": {"en": "Per day", "zh_TW": "每日"},
+    "per_batch": {"en": "Per batch (latest {n})", "zh_TW": "每批次（最近 {n} 批）"},
+    "auto": {"en": "auto-judged", "zh_TW": "自動判定"},
+    "corrected": {"en": "corrected by analysts", "zh_TW": "人工更正"},
+    "error": {"en": "model error", "zh_TW": "模型錯誤"},
+    "classes": {"en": "Analysts agree with the predicted class", "zh_TW": "分析師同意預測類別的比例"},
+    "kappa": {"en": "Agreement between analysts (Cohen's κ)", "zh_TW": "分析師之間的一致性（Cohen's κ）"},
+    "analyst_a": {"en": "Analyst", "zh_TW": "分析師"},
+    "analyst_b": {"en": "Analyst", "zh_TW": "分析師"},
+    "images": {"en": "Images", "zh_TW": "影像數"},
+    "observed": {"en": "Agreement", "zh_TW": "一致率"},
+    "no_data": {"en": "No data yet", "zh_TW": "尚無資料"},
+    "kappa_note": {
+        "en": "κ: 1 = full agreement, 0 = no better than chance. Each analyst's latest own decision per image.",
+        "zh_TW": "κ：1 = 完全一致，0 = 與隨機相同。取每位分析師對每張影像最新的判定。",
+    },
+    "no_pairs": {"en": "No image was judged by two analysts yet", "zh_TW": "尚無兩位分析師都判定過的影像"},
+    "share": {"en": "share", "zh_TW": "比例"},
+}
+
+
+def _t(key: str, lang: str, **values: object) -> str:
+    text = _TEXT[key].get(lang) or _TEXT[key]["en"]
+    return text.format(**values) if values else text
+
+
+_CJK_FILE_HINTS = ("notosanscjk", "notosanstc", "msjh", "pingfang")
+_fonts_scanned = False
+
+
+def _font_families() -> list[str]:
+    """The installed families of :data:`CJK_FONTS`, in order.
+
+    matplotlib caches its font list once; a CJK font installed after that is found by scanning the system
+    font folders (once per process) and registering the matching files.
+    """
+    global _fonts_scanned
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    if not installed & set(CJK_FONTS[:-1]) and not _fonts_scanned:
+        _fonts_scanned = True
+        for path in font_manager.findSystemFonts():
+            if any(hint in path.replace("-", "").replace("_", "").lower() for hint in _CJK_FILE_HINTS):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+    found = [name for name in CJK_FONTS if name in installed]
+    return found or ["DejaVu Sans"]
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _series(values: list[float | None]) -> list[float]:
+    return [float("nan") if v is None else v * 100 for v in values]
+
+
+def _style(ax, fg: str, grid: str) -> None:
+    ax.set_facecolor("none")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color(grid)
+    ax.tick_params(colors=fg, labelsize=9)
+    ax.yaxis.grid(True, color=grid, linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def _empty(ax, lang: str, fg: str) -> None:
+    ax.text(
+        0.5, 0.5, _t("no_data", lang), ha="center", va="center", color=fg, fontsize=12, transform=ax.transAxes
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def render_dashboard_png(
+    figures: DashboardFigures, lang: str = "en", *, width_px: int = 1500, dark: bool = True
+) -> bytes:
+    """The dashboard as one PNG: shares per period and per batch, per-class agreement, and analyst kappa.
+
+    Args:
+        figures: from :meth:`DashboardService.figures`.
+        lang: ``en`` or ``zh_TW`` (chart text and class names).
+        width_px: image width; the height follows (about 0.62 x width).
+        dark: colours for the app's dark theme (False: for printing).
+    """
+    bg, fg, grid = ("#2b2d31", "#e8eaed", "#4a4e52") if dark else ("white", "#202124", "#dadce0")
+    dpi = 100
+    with rc_context(
+        {
+            "font.family": _font_families(),
+            "axes.unicode_minus": False,
+            "text.color": fg,
+            "axes.labelcolor": fg,
+            "axes.titlecolor": fg,
+            "axes.titlesize": 12,
+        }
+    ):
+        fig = Figure(
+            figsize=(width_px / dpi, width_px * 0.62 / dpi), dpi=dpi, facecolor=bg, layout="constrained"
+        )
+        fig.get_layout_engine().set(w_pad=0.12, h_pad=0.12, hspace=0.06, wspace=0.06)
+        FigureCanvasAgg(fig)
+        grid_spec = fig.add_gridspec(3, 2, height_ratios=[0.14, 1, 1])
+        header = fig.add_subplot(grid_spec[0, :])
+        header.axis("off")
+        o = figures.overall
+        header.text(
+            0,
+            1,
+            _t("title", lang, version=figures.model_version),
+            ha="left",
+            va="top",
+            fontsize=15,
+            fontweight="bold",
+            color=fg,
+            transform=header.transAxes,
+        )
+        header.text(
+            0,
+            0.05,
+            _t(
+                "summary",
+                lang,
+                predicted=o.predicted,
+                auto=_pct(o.auto_share),
+                judged=o.judged,
+                corrected=_pct(o.corrected_share),
+                error=_pct(o.error_rate),
+            ),
+            ha="left",
+            va="bottom",
+            fontsize=10.5,
+            color=fg,
+            transform=header.transAxes,
+        )
+        _draw_periods(fig.add_subplot(grid_spec[1, 0]), figures, lang, fg, grid)
+        _draw_batches(fig.add_subplot(grid_spec[1, 1]), figures, lang, fg, grid)
+        _draw_classes(fig.add_subplot(grid_spec[2, 0]), figures, lang, fg, grid)
+        _draw_kappa(fig.add_subplot(grid_spec[2, 1]), figures, lang, fg, grid)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", facecolor=bg, dpi=dpi)
+    return buffer.getvalue()
+
+
+def _three_lines(
+    ax, labels: list[str], counts: list[Counts], lang: str, fg: str, grid: str, bars: bool
+) -> None:
+    series = [
+        ("auto", _series([c.auto_share for c in counts])),
+        ("corrected", _series([c.corrected_share for c in counts])),
+        ("error", _series([c.error_rate for c in counts])),
+    ]
+    xs = list(range(len(labels)))
+    if bars:
+        width = 0.26
+        for k, (key, values) in enumerate(series):
+            ax.bar(
+                [x + (k - 1) * width for x in xs],
+                values,
+                width=width,
+                color=COLOURS[key],
+                label=_t(key, lang),
+            )
+    else:
+        for key, values in series:
+            ax.plot(
+                xs, values, marker="o", markersize=4, linewidth=2, color=COLOURS[key], label=_t(key, lang)
+            )
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("%", color=fg)
+    step = max(1, len(labels) // 10)
+    ax.set_xticks(xs[::step], labels[::step], rotation=30 if bars else 0, ha="right" if bars else "center")
+    legend = ax.legend(
+        loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3, fontsize=9, frameon=False, borderaxespad=0.2
+    )
+    for text in legend.get_texts():
+        text.set_color(fg)
+    _style(ax, fg, grid)
+
+
+def _draw_periods(ax, figures: DashboardFigures, lang: str, fg: str, grid: str) -> None:
+    ax.set_title(_t("per_day" if figures.period == "day" else "per_week", lang), loc="left", pad=24)
+    periods = figures.periods[-MAX_PERIODS:]
+    if not periods:
+        _empty(ax, lang, fg)
+        return
+    labels = [p.start.strftime("%m-%d") for p in periods]
+    _three_lines(ax, labels, [p.counts for p in periods], lang, fg, grid, bars=False)
+
+
+def _draw_batches(ax, figures: DashboardFigures, lang: str, fg: str, grid: str) -> None:
+    batches = figures.batches[-MAX_BATCHES:]
+    ax.set_title(_t("per_batch", lang, n=len(batches)), loc="left", pad=24)
+    if not batches:
+        _empty(ax, lang, fg)
+        return
+    labels = [b.name if len(b.name) <= 18 else b.name[:17] + "…" for b in batches]
+    _three_lines(ax, labels, [b.counts for b in batches], lang, fg, grid, bars=True)
+
+
+def _draw_classes(ax, figures: DashboardFigures, lang: str, fg: str, grid: str) -> None:
+    ax.set_title(_t("classes", lang), loc="left")
+    classes = [c for c in figures.classes if c.reviewed][:MAX_CLASSES]
+    if not classes:
+        _empty(ax, lang, fg)
+        return
+    classes.sort(key=lambda c: (c.share or 0.0, -c.reviewed))
+    names = [figures.leaf_name(c.leaf, lang) for c in classes]
+    shares = [(c.share or 0.0) * 100 for c in classes]
+    colours = [COLOURS["auto"] if s >= 90 else "#f9ab00" if s >= 70 else COLOURS["error"] for s in shares]
+    ys = list(range(len(classes)))
+    ax.barh(ys, shares, color=colours, height=0.7)
+    for y, (c, s) in enumerate(zip(classes, shares, strict=True)):
+        ax.text(min(s, 100) + 1, y, f"{s:.0f}%  (n={c.reviewed})", va="center", fontsize=8.5, color=fg)
+    ax.set_yticks(ys, names, fontsize=9)
+    ax.set_xlim(0, 125)
+    ax.set_xticks([0, 25, 50, 75, 100], ["0", "25", "50", "75", "100%"])
+    _style(ax, fg, grid)
+    ax.yaxis.grid(False)
+    ax.xaxis.grid(True, color=grid, linewidth=0.6)
+
+
+def _draw_kappa(ax, figures: DashboardFigures, lang: str, fg: str, grid: str) -> None:
+    ax.set_title(_t("kappa", lang), loc="left")
+    ax.axis("off")
+    pairs = figures.analysts[:12]
+    if not pairs:
+        ax.text(
+            0.5,
+            0.5,
+            _t("no_pairs", lang),
+            ha="center",
+            va="center",
+            color=fg,
+            fontsize=11,
+            transform=ax.transAxes,
+        )
+        return
+    header = [_t("analyst_a", lang), _t("analyst_b", lang), _t("images", lang), _t("observed", lang), "κ"]
+    cells = [
+        [p.analyst_a, p.analyst_b, str(p.n), _pct(p.observed), "–" if p.kappa is None else f"{p.kappa:.2f}"]
+        for p in pairs
+    ]
+    table = ax.table(
+        cellText=cells,
+        colLabels=header,
+        loc="upper left",
+        cellLoc="left",
+        colLoc="left",
+        colWidths=[0.27, 0.27, 0.14, 0.16, 0.12],
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(10)
+    table.scale(1, 1.6)
+    ax.text(
+        0,
+        0.02,
+        _t("kappa_note", lang),
+        ha="left",
+        va="bottom",
+        fontsize=9,
+        color=fg,
+        alpha=0.75,
+        transform=ax.transAxes,
+        wrap=True,
+    )
+    for (row, _col), cell in table.get_celld().items():
+        cell.set_edgecolor(grid)
+        cell.set_facecolor("none")
+        cell.get_text().set_color(fg)
+        if row == 0:
+            cell.get_text().set_fontweight("bold")

@@ -1,0 +1,194 @@
+"""The re-judge queue service: one view over every batch of the images the model routed to a person.
+
+No Qt. Every public method is one user action in one database session (``session_scope``), committed
+before it returns. Results are frozen records (:class:`QueuePage`, :class:`JudgmentRecord`).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from app.store import queries, repo
+from app.store.db import session_scope
+from app.store.queries import QUEUE_REASONS, QUEUE_SORTS, QueuePage, QueueRow
+from app.store.records import JudgmentRecord
+
+__all__ = [
+    "EXPORT_COLUMNS",
+    "QUEUE_REASONS",
+    "QUEUE_SORTS",
+    "QueueFilters",
+    "QueuePage",
+    "QueueRow",
+    "QueueService",
+]
+
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "path", "image_id", "predicted_leaf", "confidence", "reasons", "unknown_score", "predicted_at", "batches",
+    "state", "judged_leaf", "judged_by",
+)  # fmt: skip
+"""CSV columns of :meth:`QueueService.export_queue` (``reasons`` and ``batches`` are ``;``-separated)."""
+
+_EXPORT_PAGE = 5000
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue shows; see :func:`app.store.queries.rejudge_queue` for each field."""
+
+    model_version: str
+    reasons: tuple[str, ...] | None = None
+    leaf: str | None = None
+    batch_id: int | None = None
+    min_conf: float | None = None
+    max_conf: float | None = None
+    older_than: dt.datetime | dt.timedelta | None = None
+    include_judged: bool = False
+    sort: str = "confidence"
+    descending: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.model_version:
+            raise ValueError("the queue needs a model version (the one whose routing is shown)")
+        if self.sort not in QUEUE_SORTS:
+            raise ValueError(f"unknown queue sort {self.sort!r}; use one of {', '.join(QUEUE_SORTS)}")
+        if self.reasons is not None and not isinstance(self.reasons, tuple):
+            object.__setattr__(self, "reasons", tuple(self.reasons))
+
+    def replace(self, **changes: Any) -> QueueFilters:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+class QueueService:
+    """The re-judge queue over a store.
+
+    Args:
+        engine: the SQLAlchemy engine.
+        analyst: the name recorded with every judgment made from the queue.
+    """
+
+    def __init__(self, engine: Engine, analyst: str) -> None:
+        if not analyst or not analyst.strip():
+            raise ValueError("the analyst name must not be empty")
+        self.engine = engine
+        self.analyst = analyst.strip()
+        self._last_bulk: list[int] = []
+
+    # -- reading -------------------------------------------------------------------------------
+    def page(self, filters: QueueFilters, *, offset: int = 0, limit: int = 200) -> QueuePage:
+        """One page of the queue with its total and facet counts (runs in a worker in the UI)."""
+        with session_scope(self.engine, action="read") as s:
+            return queries.rejudge_queue(s, offset=offset, limit=limit, **filters.as_kwargs())
+
+    def batches(self) -> list[tuple[int, str]]:
+        """Every batch as ``(id, name)``, newest first (for the batch filter)."""
+        with session_scope(self.engine, action="read") as s:
+            return queries.batch_names(s)
+
+    def model_versions(self) -> list[str]:
+        """Registered model version strings, most recently registered first."""
+        with session_scope(self.engine, action="read") as s:
+            return [m.version for m in repo.list_model_versions(s)]
+
+    # -- judging -------------------------------------------------------------------------------
+    def accept(self, image_ids: Iterable[int], *, model_version: str) -> list[JudgmentRecord]:
+        """Accept each image's own predicted leaf (one committed transaction for the whole selection)."""
+        return self._bulk(image_ids, None, model_version)
+
+    def relabel(self, image_ids: Iterable[int], leaf: str, *, model_version: str) -> list[JudgmentRecord]:
+        """Judge every image as ``leaf`` (accepted where it was predicted, corrected elsewhere)."""
+        if not leaf:
+            raise ValueError("relabel needs a leaf id")
+        return self._bulk(image_ids, leaf, model_version)
+
+    def _bulk(self, image_ids: Iterable[int], leaf: str | None, model_version: str) -> list[JudgmentRecord]:
+        with session_scope(self.engine) as s:
+            records = queries.bulk_judge(
+                s, image_ids, leaf=leaf, analyst=self.analyst, model_version=model_version
+            )
+        if records:
+            self._last_bulk = [r.id for r in records]
+        return records
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._last_bulk)
+
+    def undo_last(self) -> list[JudgmentRecord]:
+        """Undo the last bulk action, all or nothing (appends undo rows; history stays append-only).
+
+        Raises:
+            JudgmentConflictError: one of the images was judged again since; nothing is undone.
+        """
+        if not self._last_bulk:
+            return []
+        with session_scope(self.engine) as s:
+            records = [
+                repo.revert_judgment(s, jid, analyst=self.analyst) for jid in reversed(self._last_bulk)
+            ]
+        self._last_bulk = []
+        return records[::-1]
+
+    # -- export --------------------------------------------------------------------------------
+    def export_queue(self, out_csv: str | os.PathLike[str], filters: QueueFilters) -> int:
+        """Write every row the filters match (all pages, in the queue's order) to a CSV; returns the count.
+
+        The file is written next to its target and moved into place at the end, so a failed export never
+        leaves half a file. Paths are absolute; times are ISO 8601 UTC.
+        """
+        out = Path(out_csv).expanduser().absolute()
+        if out.is_dir():
+            raise ValueError(f"{out} is a folder; give a file name such as queue.csv")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        count = 0
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle, lineterminator="\n")
+                writer.writerow(EXPORT_COLUMNS)
+                with session_scope(self.engine, action="read") as s:  # one snapshot for every page
+                    offset = 0
+                    while True:
+                        page = queries.rejudge_queue(
+                            s, offset=offset, limit=_EXPORT_PAGE, **filters.as_kwargs()
+                        )
+                        writer.writerows(_csv_values(r) for r in page.rows)
+                        count += len(page.rows)
+                        offset += len(page.rows)
+                        if not page.rows or offset >= page.total:
+                            break
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return count
+
+
+def _csv_values(row: QueueRow) -> list[str]:
+    return [
+        row.path,
+        str(row.image_id),
+        row.leaf or "",
+        "" if row.confidence is None else f"{row.confidence:.6f}",
+        ";".join(row.reasons),
+        "" if row.unknown_score is None else f"{row.unknown_score:.6f}",
+        row.created_at.isoformat(),
+        ";".join(row.batch_names),
+        row.state,
+        row.judged_leaf or "",
+        row.judged_by or "",
+    ]

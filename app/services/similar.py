@@ -1,0 +1,194 @@
+"""Similar judged cases: cosine nearest neighbours among the images analysts already decided. No Qt.
+
+The judged embeddings of one model version are loaded once and kept normalised in memory
+(N x D float32); :meth:`SimilarCases.refresh` re-reads only the images judged since the last load, so
+it can run after every judgment. A query is one matrix-vector product and an ``argpartition``.
+Embeddings of different model versions are never compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from app.store import queries
+from app.store.db import session_scope
+from app.store.records import decode_embedding
+from app.store.schema import ModelVersion, Prediction
+
+__all__ = ["SimilarCase", "SimilarCases"]
+
+_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class SimilarCase:
+    """A judged image close to the query: its final label, who decided it, and the cosine similarity."""
+
+    image_id: int
+    path: str
+    final_leaf: str | None  # None: judged "unknown / new defect type"
+    similarity: float
+    analyst: str
+    judged_at: dt.datetime
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.maximum(norms, _EPS)).astype(np.float32, copy=False)
+
+
+class SimilarCases:
+    """Nearest judged neighbours for one model version at a time.
+
+    Thread-safe: :meth:`refresh` and :meth:`similar_to_image` may run in workers while another thread queries.
+
+    Args:
+        engine: the store.
+        limit: keep at most this many judged images (the most recently judged), None = all.
+    """
+
+    def __init__(self, engine: Engine, *, limit: int | None = None) -> None:
+        self.engine = engine
+        self.limit = limit
+        self.model_version: str | None = None
+        self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._unit = np.zeros((0, 0), dtype=np.float32)
+        self._leaves: list[str | None] = []
+        self._paths: list[str] = []
+        self._analysts: list[str] = []
+        self._judged_at: list[dt.datetime] = []
+        self._last_judgment_id: int | None = None
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @property
+    def dim(self) -> int:
+        """The embedding size of the cache (0 while empty)."""
+        return int(self._unit.shape[1]) if self._unit.ndim == 2 else 0
+
+    # -- loading -------------------------------------------------------------------------------
+    def refresh(self, model_version: str) -> bool:
+        """Load the judged embeddings of ``model_version``; after the first load, only what changed.
+
+        Returns:
+            True when the cache changed.
+        """
+        with self._refreshing:  # one refresh at a time: two deltas from the same point would add rows twice
+            return self._refresh(model_version)
+
+    def _refresh(self, model_version: str) -> bool:
+        with session_scope(self.engine, action="read") as s:
+            newest = queries.last_judgment_id(s)  # read first: anything newer is re-read next time
+            same = model_version == self.model_version and self._last_judgment_id is not None
+            if same and newest == self._last_judgment_id:
+                return False
+            if same:
+                changed = queries.images_judged_after(s, self._last_judgment_id or 0)
+                delta = queries.judged_embeddings(s, model_version=model_version, image_ids=changed)
+            else:
+                changed = None
+                delta = queries.judged_embeddings(s, model_version=model_version, limit=self.limit)
+        with self._lock:
+            if not same:
+                self._reset()
+                self.model_version = model_version
+            self._apply(delta, changed)
+            self._last_judgment_id = newest
+        return True
+
+    def _apply(self, delta: queries.JudgedEmbeddings, changed: list[int] | None) -> None:
+        """Drop the changed images (re-judged, or undone to pending), then add their current rows."""
+        if changed:
+            keep = ~np.isin(self._ids, np.asarray(changed, dtype=np.int64))
+            self._ids = self._ids[keep]
+            self._unit = self._unit[keep] if len(self._unit) else self._unit
+            idx = np.flatnonzero(keep)
+            self._leaves = [self._leaves[i] for i in idx]
+            self._paths = [self._paths[i] for i in idx]
+            self._analysts = [self._analysts[i] for i in idx]
+            self._judged_at = [self._judged_at[i] for i in idx]
+        if not len(delta):
+            return
+        unit = _normalise(delta.matrix)
+        if len(self._ids) and unit.shape[1] != self._unit.shape[1]:
+            raise ValueError(
+                f"embeddings of {self.model_version} changed size ({self._unit.shape[1]} -> {unit.shape[1]})"
+            )
+        self._unit = unit if not len(self._ids) else np.vstack([self._unit, unit])
+        self._ids = np.concatenate([self._ids, delta.image_ids])
+        self._leaves += delta.leaves
+        self._paths += delta.paths
+        self._analysts += delta.analysts
+        self._judged_at += delta.judged_at
+
+    # -- queries -------------------------------------------------------------------------------
+    def query(
+        self, embedding: np.ndarray, k: int = 6, exclude_image_id: int | None = None
+    ) -> list[SimilarCase]:
+        """The ``k`` most similar judged images (highest cosine similarity first).
+
+        Args:
+            embedding: the query image's embedding from the same model version (1-D).
+            k: how many to return (fewer when fewer are judged).
+            exclude_image_id: leave this image out (the query image itself, when it is judged).
+
+        Raises:
+            ValueError: the embedding's size is not the cached one, or ``k`` < 1.
+        """
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
+        with self._lock:
+            if not len(self._ids):
+                return []
+            if vector.shape[0] != self._unit.shape[1]:
+                raise ValueError(
+                    f"query embedding has {vector.shape[0]} values, the judged ones of {self.model_version} "
+                    f"have {self._unit.shape[1]}: was it made by another model version?"
+                )
+            sims = self._unit @ (vector / max(float(np.linalg.norm(vector)), _EPS))
+            if exclude_image_id is not None:
+                sims[self._ids == int(exclude_image_id)] = -np.inf
+            k = min(k, len(sims))
+            top = np.argpartition(-sims, k - 1)[:k]
+            top = top[np.argsort(-sims[top], kind="stable")]
+            return [
+                SimilarCase(
+                    image_id=int(self._ids[i]),
+                    path=self._paths[i],
+                    final_leaf=self._leaves[i],
+                    similarity=float(sims[i]),
+                    analyst=self._analysts[i],
+                    judged_at=self._judged_at[i],
+                )
+                for i in top
+                if np.isfinite(sims[i])
+            ]
+
+    def similar_to_image(self, image_id: int, model_version: str, k: int = 6) -> list[SimilarCase]:
+        """Refresh, then the judged images most similar to a stored image (itself excluded).
+
+        Returns an empty list when the image has no embedding from ``model_version``.
+        """
+        self.refresh(model_version)
+        with session_scope(self.engine, action="read") as s:
+            blob = s.scalar(
+                select(Prediction.embedding)
+                .join(ModelVersion, ModelVersion.id == Prediction.model_version_id)
+                .where(Prediction.image_id == image_id, ModelVersion.version == model_version)
+            )
+        if blob is None:
+            return []
+        return self.query(decode_embedding(blob), k=k, exclude_image_id=image_id)

@@ -1,0 +1,200 @@
+"""The dashboard view: the rendered chart (auto share, corrections, model error, agreement) and a table.
+
+A thin view over :class:`app.services.dashboard.DashboardService`: the figures are read and the PNG is
+rendered on the thread pool; the view only shows the result. F5 or the button reloads.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, Qt, QThreadPool, Signal
+from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.dashboard import DashboardFigures, DashboardService, render_dashboard_png
+from app.ui.queue_view import STYLE
+from app.ui.workers import Task
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+class DashboardView(QWidget):
+    """Charts and a per-batch table for one model version.
+
+    Args:
+        service: the dashboard service.
+        model_version: the version shown first (None: the most recently registered one).
+        lang: ``en`` or ``zh_TW`` for the chart text.
+
+    Signals:
+        refreshed(object): the DashboardFigures just shown.
+    """
+
+    refreshed = Signal(object)
+
+    def __init__(self, service: DashboardService, *, model_version: str | None = None, lang: str = "en",
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.lang = lang
+        self.figures: DashboardFigures | None = None
+        self.png: bytes = b""
+        self.pool = QThreadPool.globalInstance()
+        self._tasks: set[Task] = set()
+        self._request = 0
+        self._wanted_version = model_version
+
+        self.model_combo = QComboBox(self)
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.period_combo = QComboBox(self)
+        self.period_combo.addItem(QCoreApplication.translate("Dashboard", "Per week"), "week")
+        self.period_combo.addItem(QCoreApplication.translate("Dashboard", "Per day"), "day")
+        self.refresh_btn = QPushButton(QCoreApplication.translate("Dashboard", "Refresh  (F5)"), self)
+        self.refresh_btn.clicked.connect(self.refresh)
+        self.status = QLabel(self)
+        self.status.setStyleSheet("color: #9aa0a6;")
+        model_label = QLabel(QCoreApplication.translate("Dashboard", "&Model:"), self)
+        model_label.setBuddy(self.model_combo)
+        period_label = QLabel(QCoreApplication.translate("Dashboard", "&Period:"), self)
+        period_label.setBuddy(self.period_combo)
+        bar = QHBoxLayout()
+        for w in (model_label, self.model_combo, period_label, self.period_combo, self.refresh_btn):
+            bar.addWidget(w)
+        bar.addWidget(self.status, 1)
+
+        self.chart = QLabel(self)
+        self.chart.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidget(self.chart)
+        self.scroll.setWidgetResizable(True)
+        self.table = QTableWidget(0, 7, self)
+        self.table.setHorizontalHeaderLabels([
+            QCoreApplication.translate("Dashboard", "Batch"),
+            QCoreApplication.translate("Dashboard", "Predicted"),
+            QCoreApplication.translate("Dashboard", "Auto-judged"),
+            QCoreApplication.translate("Dashboard", "Judged"),
+            QCoreApplication.translate("Dashboard", "Corrected"),
+            QCoreApplication.translate("Dashboard", "Unknown type"),
+            QCoreApplication.translate("Dashboard", "Model error"),
+        ])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.scroll)
+        split.addWidget(self.table)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        split.setSizes([720, 180])
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet(STYLE + "QTableWidget { background: #202124; alternate-background-color: #26272b; }")
+        self.table.setAlternatingRowColors(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(split, 1)
+
+        self.model_combo.currentIndexChanged.connect(lambda _i: self._render())
+        self.period_combo.currentIndexChanged.connect(lambda _i: self._render())
+        shortcut = QShortcut(QKeySequence("F5"), self)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(self.refresh)
+
+    # -- state ---------------------------------------------------------------------------------
+    def set_model_version(self, version: str | None) -> None:
+        """Show this model version (refreshes)."""
+        self._wanted_version = version
+        self.refresh()
+
+    def model_version(self) -> str | None:
+        return self.model_combo.currentData() or self._wanted_version
+
+    def refresh(self) -> None:
+        """Re-read the list of model versions and the figures, in the background."""
+        self._request += 1
+        request = self._request
+        self.status.setText(QCoreApplication.translate("Dashboard", "Loading…"))
+        task = Task(self.service.model_versions)
+        task.signals.result.connect(lambda versions: self._versions_loaded(request, versions))
+        task.signals.error.connect(self._failed)
+        self._start(task)
+
+    def _versions_loaded(self, request: int, versions: list[str]) -> None:
+        if request != self._request:
+            return
+        wanted = self.model_version() or (versions[0] if versions else None)
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for v in versions:
+            self.model_combo.addItem(v, v)
+        if wanted is not None and self.model_combo.findData(wanted) >= 0:
+            self.model_combo.setCurrentIndex(self.model_combo.findData(wanted))
+        self.model_combo.blockSignals(False)
+        if not versions:
+            self.status.setText(QCoreApplication.translate("Dashboard", "No model has predicted anything yet"))
+            return
+        self._render()
+
+    def _render(self) -> None:
+        version = self.model_combo.currentData()
+        if not version:
+            return
+        self._wanted_version = version
+        self._request += 1
+        request = self._request
+        period = self.period_combo.currentData()
+        width = max(900, self.scroll.viewport().width() - 4)
+        self.status.setText(QCoreApplication.translate("Dashboard", "Loading…"))
+        task = Task(self._compute, version, period, self.lang, width)
+        task.signals.result.connect(lambda result: self._shown(request, *result))
+        task.signals.error.connect(self._failed)
+        self._start(task)
+
+    def _compute(self, version: str, period: str, lang: str, width: int) -> tuple[DashboardFigures, bytes]:
+        figures = self.service.figures(version, period=period)
+        return figures, render_dashboard_png(figures, lang, width_px=width)
+
+    def _shown(self, request: int, figures: DashboardFigures, png: bytes) -> None:
+        if request != self._request:
+            return
+        self.figures, self.png = figures, png
+        pixmap = QPixmap()
+        pixmap.loadFromData(png, "PNG")
+        self.chart.setPixmap(pixmap)
+        self.table.setRowCount(len(figures.batches))
+        for row, batch in enumerate(reversed(figures.batches)):  # newest batch first
+            c = batch.counts
+            values = [batch.name, str(c.predicted), _pct(c.auto_share), str(c.judged), _pct(c.corrected_share),
+                      str(c.unknown), _pct(c.error_rate)]
+            for col, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                if col:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, col, item)
+        self.status.setText(QCoreApplication.translate("Dashboard", "Updated {time}").format(
+            time=figures.generated_at.astimezone().strftime("%H:%M:%S")))
+        self.refreshed.emit(figures)
+
+    def _failed(self, message: str) -> None:
+        self.status.setText(QCoreApplication.translate("Dashboard", "Could not load the dashboard: {msg}")
+                            .format(msg=message.splitlines()[0] if message else ""))
+
+    def _start(self, task: Task) -> None:
+        self._tasks.add(task)
+        task.signals.result.connect(lambda _r, t=task: self._tasks.discard(t))
+        task.signals.error.connect(lambda _m, t=task: self._tasks.discard(t))
+        self.pool.start(task)

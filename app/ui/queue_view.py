@@ -1,0 +1,690 @@
+"""The re-judge queue view: every image the model sent back to a person, across batches, keyboard first.
+
+A thin view over :class:`app.services.queue.QueueService`. Pages load on the thread pool (the table
+fetches the next page when scrolled to its end); bulk judgments run on the UI thread, like every other
+judgment, so a row shows as done only once it is committed.
+
+Keys (with the table focused): Enter accepts the selection, C relabels it with the taxonomy picker,
+O or double-click opens the current image, Ctrl+A selects every loaded row, Ctrl+Z undoes the last bulk
+action, F5 reloads, Ctrl+E exports. The filters are reached with Tab or their Alt+letter mnemonics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QEvent, QModelIndex, Qt, QThreadPool, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.queue import QUEUE_REASONS, QUEUE_SORTS, QueueFilters, QueuePage, QueueRow, QueueService
+from app.store.errors import JudgmentConflictError, StoreError
+from app.ui.picker import TaxonomyPicker
+from app.ui.prediction_panel import STATE_COLOURS, state_label
+from app.ui.workers import Task
+from models.taxonomy import Taxonomy
+
+PAGE_SIZE = 200
+STYLE = (
+    "QWidget { background: #2b2d31; color: #e8eaed; }"
+    "QTableView { background: #202124; alternate-background-color: #26272b; gridline-color: #3c4043;"
+    " selection-background-color: #174ea6; selection-color: white; border: none; }"
+    "QHeaderView::section { background: #2b2d31; color: #bdc1c6; padding: 4px; border: none;"
+    " border-bottom: 1px solid #3c4043; }"
+    "QComboBox { background: #3c4043; border: 1px solid #5f6368; border-radius: 4px; padding: 2px 6px; }"
+    "QSpinBox { background: #3c4043; }"
+    "QComboBox:disabled, QCheckBox:disabled { color: #80868b; }"
+    "QCheckBox::indicator { width: 12px; height: 12px; border: 1px solid #9aa0a6; border-radius: 2px;"
+    " background: #202124; } QCheckBox::indicator:checked { background: #8ab4f8; border-color: #8ab4f8; }"
+    "QPushButton { background: #3c4043; border: 1px solid #5f6368; border-radius: 4px; padding: 5px 10px; }"
+    "QPushButton:hover { background: #4a4e52; } QPushButton:disabled { color: #80868b; }"
+)
+"""The app's dark look (as the main window's), so the view also looks right in a window of its own."""
+
+
+def reason_label(code: str) -> str:
+    """A routing reason code in the UI language."""
+    return {
+        "low_confidence": QCoreApplication.translate("Queue", "low confidence"),
+        "leaf_below_target": QCoreApplication.translate("Queue", "class below target"),
+        "possible_unknown": QCoreApplication.translate("Queue", "possible new type"),
+        "spot_check": QCoreApplication.translate("Queue", "spot check"),
+    }.get(code, code)
+
+
+def age_text(age: dt.timedelta) -> str:
+    """A short waiting time: minutes, hours or days."""
+    minutes = max(0, int(age.total_seconds() // 60))
+    if minutes < 60:
+        return QCoreApplication.translate("Queue", "{n} min").format(n=minutes)
+    if minutes < 48 * 60:
+        return QCoreApplication.translate("Queue", "{n} h").format(n=minutes // 60)
+    return QCoreApplication.translate("Queue", "{n} d").format(n=minutes // (24 * 60))
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """A "predicted leaf" heading in grouped mode; ``count`` is the whole queue's, not the page's."""
+
+    leaf: str | None
+    count: int
+
+
+class QueueTableModel(QAbstractTableModel):
+    """Rows of :class:`QueueRow` (and :class:`GroupRow` headings when grouped); more load on demand.
+
+    Signals:
+        moreWanted(int offset): the view scrolled to the end and the queue has more rows.
+    """
+
+    moreWanted = Signal(int)
+    RowRole = Qt.ItemDataRole.UserRole + 1
+    COLUMNS = ("file", "predicted", "confidence", "reasons", "unknown", "batch", "age", "state")
+    SORT_BY_COLUMN: ClassVar[dict[int, str]] = {1: "leaf", 2: "confidence", 3: "reason", 5: "batch", 6: "age"}
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: list[QueueRow | GroupRow] = []
+        self.total = 0
+        self.loaded = 0  # queue rows loaded (headings excluded)
+        self.grouped = False
+        self.group_counts: dict[str | None, int] = {}
+        self.leaf_name = lambda leaf: leaf or "—"
+        self._waiting = False
+
+    # -- Qt model API --------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt API)
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt API)
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        return (
+            QCoreApplication.translate("Queue", "File"),
+            QCoreApplication.translate("Queue", "Predicted"),
+            QCoreApplication.translate("Queue", "Confidence"),
+            QCoreApplication.translate("Queue", "Reasons"),
+            QCoreApplication.translate("Queue", "New-type score"),
+            QCoreApplication.translate("Queue", "Batch"),
+            QCoreApplication.translate("Queue", "Waiting"),
+            QCoreApplication.translate("Queue", "State"),
+        )[section]
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        if isinstance(self.rows[index.row()], GroupRow):
+            return Qt.ItemFlag.ItemIsEnabled
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role == self.RowRole:
+            return row
+        if isinstance(row, GroupRow):
+            return self._group_data(row, index.column(), role)
+        col = self.COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{row.path}\n{row.batch_name}" if col in ("file", "batch") else self._text(row, col)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in ("confidence", "unknown", "age"):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and col == "state":
+            return QBrush(QColor(STATE_COLOURS.get(row.state, "#9aa0a6")))
+        if role == Qt.ItemDataRole.ForegroundRole and col == "confidence" and row.confidence is not None:
+            colour = "#81c995" if row.confidence >= 0.9 else "#fdd663" if row.confidence >= 0.6 else "#f28b82"
+            return QBrush(QColor(colour))
+        return None
+
+    def _group_data(self, row: GroupRow, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and column == 0:
+            return QCoreApplication.translate("Queue", "{name} — {n} waiting").format(
+                name=self.leaf_name(row.leaf), n=row.count)
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return QBrush(QColor("#3c4043"))
+        return None
+
+    def _text(self, row: QueueRow, col: str) -> str:
+        if col == "file":
+            return Path(row.path).name if row.path else f"#{row.image_id}"
+        if col == "predicted":
+            return self.leaf_name(row.leaf)
+        if col == "confidence":
+            return "" if row.confidence is None else f"{row.confidence * 100:.1f}%"
+        if col == "reasons":
+            return ", ".join(reason_label(r) for r in row.reasons)
+        if col == "unknown":
+            return "" if row.unknown_score is None else f"{row.unknown_score:.2f}"
+        if col == "batch":
+            return row.batch_name
+        if col == "age":
+            return age_text(row.age())
+        if row.state != "rejudge" and row.judged_leaf and row.judged_leaf != row.leaf:
+            return f"{state_label(row.state)} → {self.leaf_name(row.judged_leaf)}"
+        return state_label(row.state)
+
+    # -- content -------------------------------------------------------------------------------
+    def set_page(self, page: QueuePage, *, grouped: bool, append: bool = False) -> None:
+        """Show a first page (``append=False``) or add the next one."""
+        self._waiting = False
+        self.total = page.total
+        self.group_counts = dict(page.counts_by_leaf)
+        new: list[QueueRow | GroupRow] = []
+        last_leaf = self._last_leaf() if append else object()
+        for row in page.rows:
+            if grouped and row.leaf != last_leaf:
+                new.append(GroupRow(row.leaf, self.group_counts.get(row.leaf, 0)))
+                last_leaf = row.leaf
+            new.append(row)
+        if append:
+            if new:
+                self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(new) - 1)
+                self.rows.extend(new)
+                self.loaded += len(page.rows)
+                self.endInsertRows()
+            return
+        self.beginResetModel()
+        self.grouped = grouped
+        self.rows = new
+        self.loaded = len(page.rows)
+        self.endResetModel()
+
+    def _last_leaf(self) -> object:
+        for row in reversed(self.rows):
+            if isinstance(row, QueueRow):
+                return row.leaf
+        return object()
+
+    def queue_row(self, row: int) -> QueueRow | None:
+        item = self.rows[row] if 0 <= row < len(self.rows) else None
+        return item if isinstance(item, QueueRow) else None
+
+    def canFetchMore(self, parent: QModelIndex) -> bool:
+        return not parent.isValid() and not self._waiting and self.loaded < self.total
+
+    def fetchMore(self, parent: QModelIndex) -> None:
+        if self.canFetchMore(parent):
+            self._waiting = True
+            self.moreWanted.emit(self.loaded)
+
+
+class _QueueTable(QTableView):
+    """Claims its keys before window shortcuts (the main window's Enter/C/arrows judge its own image)."""
+
+    acceptRequested = Signal()
+    relabelRequested = Signal()
+    openRequested = Signal()
+    KEYS: ClassVar[frozenset[Qt.Key]] = frozenset({
+        Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_C, Qt.Key.Key_O, Qt.Key.Key_Space, Qt.Key.Key_Up,
+        Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
+        Qt.Key.Key_Home, Qt.Key.Key_End,
+    })  # fmt: skip
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            ctrl = event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            if event.key() in self.KEYS and not ctrl:
+                event.accept()
+                return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and mods == Qt.KeyboardModifier.NoModifier:
+            self.acceptRequested.emit()
+        elif event.key() == Qt.Key.Key_C and mods == Qt.KeyboardModifier.NoModifier:
+            self.relabelRequested.emit()
+        elif event.key() == Qt.Key.Key_O and mods == Qt.KeyboardModifier.NoModifier:
+            self.openRequested.emit()
+        else:
+            super().keyPressEvent(event)
+
+
+class QueueView(QWidget):
+    """The cross-batch re-judge queue.
+
+    Args:
+        service: the queue service (store access).
+        taxonomy: names for leaf ids and the relabel picker (None: ids are shown, relabel is off).
+        lang: ``en`` or ``zh_TW`` for leaf names.
+        model_version: whose routing to show (None until a model is loaded; see :meth:`set_model_version`).
+
+    Signals:
+        openImage(int image_id): the analyst wants to look at an image.
+        judged(list): JudgmentRecords just committed by a bulk action or an undo.
+        pageLoaded(object): a QueuePage arrived (first page or more).
+    """
+
+    openImage = Signal(int)
+    judged = Signal(list)
+    pageLoaded = Signal(object)
+
+    def __init__(self, service: QueueService, *, taxonomy: Taxonomy | None = None, lang: str = "en",
+                 model_version: str | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.taxonomy = taxonomy
+        self.lang = lang
+        self.model_version = model_version
+        self.pool = QThreadPool.globalInstance()
+        self._tasks: set[Task] = set()
+        self._request = 0
+        self._batches: list[tuple[int, str]] = []
+        self._build()
+        self.model.leaf_name = self._leaf_name
+        self._update_buttons()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.reason_combo = QComboBox(self)
+        self.leaf_combo = QComboBox(self)
+        self.batch_combo = QComboBox(self)
+        self.sort_combo = QComboBox(self)
+        for combo in (self.reason_combo, self.leaf_combo, self.batch_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            combo.setMinimumContentsLength(12)
+        self.reason_combo.addItem(QCoreApplication.translate("Queue", "All reasons"), None)
+        for code in QUEUE_REASONS:
+            self.reason_combo.addItem(reason_label(code), code)
+        self.leaf_combo.addItem(QCoreApplication.translate("Queue", "All predicted types"), None)
+        self.batch_combo.addItem(QCoreApplication.translate("Queue", "All batches"), None)
+        sort_names = {
+            "confidence": QCoreApplication.translate("Queue", "Confidence"),
+            "age": QCoreApplication.translate("Queue", "Waiting longest"),
+            "leaf": QCoreApplication.translate("Queue", "Predicted type"),
+            "batch": QCoreApplication.translate("Queue", "Batch"),
+            "reason": QCoreApplication.translate("Queue", "Reason"),
+        }
+        for key in QUEUE_SORTS:
+            self.sort_combo.addItem(sort_names[key], key)
+        self.reverse_box = QCheckBox(QCoreApplication.translate("Queue", "Re&verse"), self)
+        self.min_conf = QSpinBox(self)
+        self.max_conf = QSpinBox(self)
+        for spin, value in ((self.min_conf, 0), (self.max_conf, 100)):
+            spin.setRange(0, 100)
+            spin.setSuffix(" %")
+            spin.setValue(value)
+            spin.setKeyboardTracking(False)
+        self.judged_box = QCheckBox(QCoreApplication.translate("Queue", "Show &judged"), self)
+        self.group_box = QCheckBox(QCoreApplication.translate("Queue", "&Group by predicted type"), self)
+
+        bar = QHBoxLayout()
+        for text, widget in (
+            (QCoreApplication.translate("Queue", "&Reason:"), self.reason_combo),
+            (QCoreApplication.translate("Queue", "&Predicted:"), self.leaf_combo),
+            (QCoreApplication.translate("Queue", "&Batch:"), self.batch_combo),
+            (QCoreApplication.translate("Queue", "Con&fidence:"), self.min_conf),
+        ):
+            label = QLabel(text, self)
+            label.setBuddy(widget)
+            bar.addWidget(label)
+            bar.addWidget(widget)
+        bar.addWidget(QLabel("–", self))
+        bar.addWidget(self.max_conf)
+        bar.addStretch(1)
+        bar2 = QHBoxLayout()
+        sort_label = QLabel(QCoreApplication.translate("Queue", "&Sort:"), self)
+        sort_label.setBuddy(self.sort_combo)
+        for w in (sort_label, self.sort_combo, self.reverse_box, self.judged_box, self.group_box):
+            bar2.addWidget(w)
+        bar2.addStretch(1)
+
+        self.model = QueueTableModel(self)
+        self.model.moreWanted.connect(self._load_more)
+        self.table = _QueueTable(self)
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(2, Qt.SortOrder.AscendingOrder)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for col, width in enumerate((210, 150, 90, 230, 110, 150, 80)):
+            self.table.setColumnWidth(col, width)
+        header.sortIndicatorChanged.connect(self._header_sort)
+        self.table.acceptRequested.connect(self.accept_selected)
+        self.table.relabelRequested.connect(self.relabel_selected)
+        self.table.openRequested.connect(self._open_current)
+        self.table.doubleClicked.connect(lambda _idx: self._open_current())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+
+        self.accept_btn = QPushButton(QCoreApplication.translate("Queue", "Accept selected  (Enter)"), self)
+        self.accept_btn.setStyleSheet("QPushButton { background: #1e8e3e; color: white; font-weight: bold; }"
+                                      "QPushButton:disabled { background: #5f6368; color: #bdc1c6; }")
+        self.relabel_btn = QPushButton(QCoreApplication.translate("Queue", "Relabel selected…  (C)"), self)
+        self.undo_btn = QPushButton(QCoreApplication.translate("Queue", "Undo last  (Ctrl+Z)"), self)
+        self.export_btn = QPushButton(QCoreApplication.translate("Queue", "Export queue…"), self)
+        self.refresh_btn = QPushButton(QCoreApplication.translate("Queue", "Reload  (F5)"), self)
+        for b in (self.accept_btn, self.relabel_btn, self.undo_btn, self.export_btn, self.refresh_btn):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.accept_btn.clicked.connect(self.accept_selected)
+        self.relabel_btn.clicked.connect(self.relabel_selected)
+        self.undo_btn.clicked.connect(self.undo_last)
+        self.export_btn.clicked.connect(self.export_queue)
+        self.refresh_btn.clicked.connect(self.refresh)
+        self.counts_label = QLabel(self)
+        self.counts_label.setStyleSheet("font-weight: bold;")
+        self.status_label = QLabel(self)
+        self.status_label.setStyleSheet("color: #9aa0a6;")
+        actions = QHBoxLayout()
+        actions.addWidget(self.counts_label)
+        actions.addSpacing(12)
+        actions.addWidget(self.status_label, 1)
+        for b in (self.accept_btn, self.relabel_btn, self.undo_btn, self.export_btn, self.refresh_btn):
+            actions.addWidget(b)
+
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet(STYLE)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addLayout(bar2)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(actions)
+
+        for combo in (self.reason_combo, self.leaf_combo, self.batch_combo, self.sort_combo):
+            combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        for box in (self.reverse_box, self.judged_box, self.group_box):
+            box.toggled.connect(lambda _on: self.refresh())
+        self.group_box.toggled.connect(lambda on: (self.sort_combo.setEnabled(not on),
+                                                   self.reverse_box.setEnabled(not on)))
+        for spin in (self.min_conf, self.max_conf):
+            spin.valueChanged.connect(lambda _v: self.refresh())
+        for keys, slot in (("F5", self.refresh), ("Ctrl+Z", self.undo_last), ("Ctrl+E", self.export_queue)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+
+    # -- state ---------------------------------------------------------------------------------
+    def set_model_version(self, version: str | None) -> None:
+        """Show the queue of another model version (reloads)."""
+        self.model_version = version
+        self.refresh()
+
+    def set_taxonomy(self, taxonomy: Taxonomy | None, lang: str | None = None) -> None:
+        self.taxonomy = taxonomy
+        self.lang = lang or self.lang
+        self.model.layoutChanged.emit()
+        self._update_buttons()
+
+    def _leaf_name(self, leaf: str | None) -> str:
+        if not leaf:
+            return "—"
+        if self.taxonomy is not None and leaf in self.taxonomy:
+            return self.taxonomy.name(leaf, self.lang)
+        return leaf
+
+    def filters(self) -> QueueFilters | None:
+        """The filters as the bar shows them; None without a model version."""
+        if not self.model_version:
+            return None
+        low, high = self.min_conf.value(), self.max_conf.value()
+        reason = self.reason_combo.currentData()
+        return QueueFilters(
+            model_version=self.model_version,
+            reasons=(reason,) if reason else None,
+            leaf=self.leaf_combo.currentData(),
+            batch_id=self.batch_combo.currentData(),
+            min_conf=low / 100 if low > 0 else None,
+            max_conf=high / 100 if high < 100 else None,
+            include_judged=self.judged_box.isChecked(),
+            sort="leaf" if self.group_box.isChecked() else self.sort_combo.currentData(),
+            descending=self.reverse_box.isChecked() and not self.group_box.isChecked(),
+        )
+
+    def selected_rows(self) -> list[QueueRow]:
+        """The selected queue rows, top to bottom (headings excluded)."""
+        picked = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [r for r in (self.model.queue_row(i) for i in picked) if r is not None]
+
+    # -- loading -------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reload the first page (and the batch list) in the background."""
+        filters = self.filters()
+        self._request += 1
+        if filters is None:
+            self.model.set_page(QueuePage(rows=[], total=0), grouped=False)
+            self.counts_label.setText(QCoreApplication.translate("Queue", "Load a model to see its queue"))
+            return
+        if not self.status_label.text():
+            self.status_label.setText(QCoreApplication.translate("Queue", "Loading…"))
+        task = Task(self._load_first, filters)
+        request = self._request
+        task.signals.result.connect(lambda result: self._first_loaded(request, filters, *result))
+        task.signals.error.connect(self._load_failed)
+        self._start(task)
+
+    def _load_first(self, filters: QueueFilters) -> tuple[QueuePage, list[tuple[int, str]]]:
+        return self.service.page(filters, limit=PAGE_SIZE), self.service.batches()
+
+    def _first_loaded(self, request: int, filters: QueueFilters, page: QueuePage,
+                      batches: list[tuple[int, str]]) -> None:
+        if request != self._request:
+            return  # a newer request is on its way
+        keep = {r.image_id for r in self.selected_rows()}
+        picked = [i.row() for i in self.table.selectionModel().selectedRows()]
+        current = min(picked) if picked else self.table.currentIndex().row()  # where the next one will be
+        self.model.set_page(page, grouped=self.group_box.isChecked())
+        self._batches = batches
+        self._fill_combos(page)
+        self._sync_header(filters)
+        if self.model.rows:
+            self._restore_selection(keep, current)
+        if self.status_label.text() == QCoreApplication.translate("Queue", "Loading…"):
+            self.status_label.setText("")
+        self._update_buttons()
+        self.pageLoaded.emit(page)
+
+    def _load_more(self, offset: int) -> None:
+        filters = self.filters()
+        if filters is None:
+            return
+        request = self._request
+        task = Task(self.service.page, filters, offset=offset, limit=PAGE_SIZE)
+        task.signals.result.connect(lambda page: self._more_loaded(request, page))
+        task.signals.error.connect(self._load_failed)
+        self._start(task)
+
+    def _more_loaded(self, request: int, page: QueuePage) -> None:
+        if request != self._request:
+            return
+        self.model.set_page(page, grouped=self.group_box.isChecked(), append=True)
+        self._apply_spans()
+        self._update_buttons()
+        self.pageLoaded.emit(page)
+
+    def _load_failed(self, message: str) -> None:
+        self.model._waiting = False
+        self.status_label.setText(QCoreApplication.translate("Queue", "Could not load the queue: {msg}")
+                                  .format(msg=message.splitlines()[0] if message else ""))
+
+    def _start(self, task: Task) -> None:
+        self._tasks.add(task)
+        task.signals.result.connect(lambda _r, t=task: self._tasks.discard(t))
+        task.signals.error.connect(lambda _m, t=task: self._tasks.discard(t))
+        self.pool.start(task)
+
+    def _fill_combos(self, page: QueuePage) -> None:
+        """Facet counts into the reason and leaf menus, the batch list into its menu; keep the choices."""
+        for i in range(1, self.reason_combo.count()):
+            code = self.reason_combo.itemData(i)
+            self.reason_combo.setItemText(i, f"{reason_label(code)} ({page.counts_by_reason.get(code, 0)})")
+        chosen_leaf, chosen_batch = self.leaf_combo.currentData(), self.batch_combo.currentData()
+        for combo in (self.leaf_combo, self.batch_combo):
+            combo.blockSignals(True)
+            while combo.count() > 1:
+                combo.removeItem(1)
+        leaves = sorted(page.counts_by_leaf.items(), key=lambda kv: (-kv[1], self._leaf_name(kv[0])))
+        if chosen_leaf is not None and chosen_leaf not in page.counts_by_leaf:
+            leaves.append((chosen_leaf, 0))
+        for leaf, n in leaves:
+            if leaf is not None:
+                self.leaf_combo.addItem(f"{self._leaf_name(leaf)} ({n})", leaf)
+        for batch_id, name in self._batches:
+            self.batch_combo.addItem(name, batch_id)
+        for combo, chosen in ((self.leaf_combo, chosen_leaf), (self.batch_combo, chosen_batch)):
+            combo.setCurrentIndex(max(0, combo.findData(chosen)) if chosen is not None else 0)
+            combo.blockSignals(False)
+
+    def _sync_header(self, filters: QueueFilters) -> None:
+        column = {v: k for k, v in QueueTableModel.SORT_BY_COLUMN.items()}[filters.sort]
+        order = Qt.SortOrder.DescendingOrder if filters.descending else Qt.SortOrder.AscendingOrder
+        header = self.table.horizontalHeader()
+        header.blockSignals(True)
+        header.setSortIndicator(column, order)
+        header.blockSignals(False)
+        self._apply_spans()
+        self._show_counts()
+
+    def _apply_spans(self) -> None:
+        self.table.clearSpans()
+        if self.model.grouped:
+            for row, item in enumerate(self.model.rows):
+                if isinstance(item, GroupRow):
+                    self.table.setSpan(row, 0, 1, self.model.columnCount())
+
+    def _show_counts(self) -> None:
+        if self.judged_box.isChecked():
+            text = QCoreApplication.translate("Queue", "{n} judged or waiting").format(n=self.model.total)
+        else:
+            text = QCoreApplication.translate("Queue", "{n} waiting").format(n=self.model.total)
+        n = len(self.selected_rows())
+        if n:
+            text += "  ·  " + QCoreApplication.translate("Queue", "{n} selected").format(n=n)
+        self.counts_label.setText(text)
+
+    def _restore_selection(self, image_ids: set[int], current: int) -> None:
+        rows = [i for i in range(len(self.model.rows)) if (r := self.model.queue_row(i)) and r.image_id in image_ids]
+        if not rows:
+            rows = [next((i for i in range(max(0, current), len(self.model.rows)) if self.model.queue_row(i)),
+                         next((i for i in range(len(self.model.rows)) if self.model.queue_row(i)), 0))]
+        self.table.clearSelection()
+        self.table.setCurrentIndex(self.model.index(rows[0], 0))
+        for row in rows:
+            self.table.selectionModel().select(
+                self.model.index(row, 0),
+                self.table.selectionModel().SelectionFlag.Select | self.table.selectionModel().SelectionFlag.Rows)
+
+    def _header_sort(self, column: int, order: Qt.SortOrder) -> None:
+        key = QueueTableModel.SORT_BY_COLUMN.get(column)
+        if key is None or self.group_box.isChecked():
+            filters = self.filters()
+            if filters is not None:
+                self._sync_header(filters)  # not a sortable column (or grouped): keep the indicator
+            return
+        self.sort_combo.blockSignals(True)
+        self.reverse_box.blockSignals(True)
+        self.sort_combo.setCurrentIndex(self.sort_combo.findData(key))
+        self.reverse_box.setChecked(order == Qt.SortOrder.DescendingOrder)
+        self.sort_combo.blockSignals(False)
+        self.reverse_box.blockSignals(False)
+        self.refresh()
+
+    def _update_buttons(self) -> None:
+        n = len(self.selected_rows())
+        self.accept_btn.setEnabled(n > 0)
+        self.relabel_btn.setEnabled(n > 0 and self.taxonomy is not None)
+        self.undo_btn.setEnabled(self.service.can_undo)
+        self.export_btn.setEnabled(self.model_version is not None)
+        if self.model_version:
+            self._show_counts()
+
+    # -- actions -------------------------------------------------------------------------------
+    def _open_current(self) -> None:
+        row = self.model.queue_row(self.table.currentIndex().row())
+        if row is not None:
+            self.openImage.emit(row.image_id)
+
+    def accept_selected(self) -> None:
+        """Accept each selected image's own prediction (Enter)."""
+        rows = self.selected_rows()
+        if rows and self.model_version:
+            self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version),
+                        QCoreApplication.translate("Queue", "Accepted {n} images"))
+
+    def relabel_selected(self) -> None:
+        """Relabel every selected image to one leaf chosen in the taxonomy picker (C)."""
+        rows = self.selected_rows()
+        if not rows or not self.model_version:
+            return
+        if self.taxonomy is None:
+            self.status_label.setText(QCoreApplication.translate("Queue", "Load a model to relabel (its taxonomy is needed)"))
+            return
+        dialog = TaxonomyPicker(self.taxonomy, self.lang, self, current=rows[0].leaf)
+        if dialog.exec() and dialog.chosen:
+            leaf = dialog.chosen
+            self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version),
+                        QCoreApplication.translate("Queue", "Relabelled {n} images"))
+        self.table.setFocus()
+
+    def undo_last(self) -> None:
+        """Undo the last bulk action (Ctrl+Z)."""
+        if self.service.can_undo:
+            self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid {n} judgments"))
+
+    def _judge(self, action, done_text: str) -> None:
+        try:
+            records = action()
+        except JudgmentConflictError as exc:
+            self.status_label.setText(str(exc))
+            return
+        except StoreError as exc:
+            QMessageBox.critical(self, QCoreApplication.translate("Queue", "Judgments NOT saved"),
+                                 QCoreApplication.translate("Queue", "The database could not be written, so nothing was "
+                                                            "saved:\n\n{msg}").format(msg=str(exc)))
+            return
+        except ValueError as exc:
+            self.status_label.setText(str(exc))
+            return
+        self.judged.emit(list(records))
+        self.refresh()
+        self.status_label.setText(done_text.format(n=len(records)))
+
+    def export_queue(self) -> None:
+        """Write every row the filters match to a CSV file (in the background)."""
+        filters = self.filters()
+        if filters is None:
+            return
+        path, _flt = QFileDialog.getSaveFileName(self, QCoreApplication.translate("Queue", "Export the queue"),
+                                                 "queue.csv", "CSV (*.csv)")
+        if not path:
+            return
+        task = Task(self.service.export_queue, Path(path), filters)
+        task.signals.result.connect(lambda n: self.status_label.setText(
+            QCoreApplication.translate("Queue", "Exported {n} rows to {path}").format(n=n, path=path)))
+        task.signals.error.connect(lambda msg: QMessageBox.warning(
+            self, QCoreApplication.translate("Queue", "Export failed"), msg))
+        self._start(task)

@@ -1,0 +1,116 @@
+"""Similar judged cases: thumbnails of the nearest already-judged images, their final label and similarity.
+
+A thin view: it shows the :class:`app.services.similar.SimilarCase` list it is given (the main window
+asks :class:`app.services.similar.SimilarCases` in a worker). Clicking a tile, or Enter on it, emits
+``openImage(image_id)``. Thumbnails are decoded off the UI thread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from app.services.similar import SimilarCase
+from app.ui.batch_list import _ThumbJob, _ThumbSignals
+from models.taxonomy import Taxonomy
+
+TILE = 96
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class SimilarPanel(QWidget):
+    """Tiles of similar judged images.
+
+    Signals:
+        openImage(int image_id): a tile was clicked or activated.
+    """
+
+    openImage = Signal(int)
+
+    def __init__(self, taxonomy: Taxonomy | None = None, lang: str = "en", parent=None) -> None:
+        super().__init__(parent)
+        self.taxonomy = taxonomy
+        self.lang = lang
+        self.cases: list[SimilarCase] = []
+        self.title = QLabel(QCoreApplication.translate("Similar", "Similar judged cases"), self)
+        self.title.setStyleSheet("color: #9aa0a6; font-size: 11px;")
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #9aa0a6;")
+        self.tiles = QListWidget(self)
+        self.tiles.setViewMode(QListView.ViewMode.IconMode)
+        self.tiles.setIconSize(QSize(TILE, TILE))
+        self.tiles.setGridSize(QSize(TILE + 18, TILE + 44))
+        self.tiles.setResizeMode(QListView.ResizeMode.Adjust)
+        self.tiles.setMovement(QListView.Movement.Static)
+        self.tiles.setWordWrap(True)
+        self.tiles.setUniformItemSizes(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet("SimilarPanel, QLabel { background: #2b2d31; color: #e8eaed; }"
+                           "QListWidget { background: #202124; color: #e8eaed; border: none; }"
+                           "QListWidget::item:selected { background: #174ea6; color: white; }")
+        self.tiles.itemClicked.connect(self._open)
+        self.tiles.itemActivated.connect(self._open)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.message)
+        layout.addWidget(self.tiles, 1)
+        self._signals = _ThumbSignals()
+        self._signals.done.connect(self._thumb_ready)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+        self.set_cases([])
+
+    def set_taxonomy(self, taxonomy: Taxonomy | None, lang: str | None = None) -> None:
+        self.taxonomy = taxonomy
+        self.lang = lang or self.lang
+        self.set_cases(self.cases)
+
+    def _name(self, leaf: str | None) -> str:
+        if leaf is None:
+            return QCoreApplication.translate("Similar", "unknown type")
+        if self.taxonomy is not None and leaf in self.taxonomy:
+            return self.taxonomy.name(leaf, self.lang)
+        return leaf
+
+    def set_cases(self, cases: list[SimilarCase], message: str | None = None) -> None:
+        """Show these cases (most similar first); an empty list shows ``message`` or a default hint."""
+        self.cases = list(cases)
+        self.tiles.clear()
+        placeholder = QPixmap(TILE, TILE)
+        placeholder.fill(QColor("#3c4043"))
+        for case in self.cases:
+            item = QListWidgetItem(QIcon(placeholder), f"{self._name(case.final_leaf)}\n{case.similarity * 100:.0f}%")
+            item.setData(ID_ROLE, case.image_id)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+            item.setToolTip(QCoreApplication.translate("Similar", "{file}\nJudged {leaf} by {who} on {when}\n"
+                                                                  "Similarity {sim:.3f}").format(
+                file=Path(case.path).name or f"#{case.image_id}", leaf=self._name(case.final_leaf),
+                who=case.analyst, when=case.judged_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+                sim=case.similarity))
+            self.tiles.addItem(item)
+            if case.path:
+                self.pool.start(_ThumbJob(case.path, self._signals))
+        if not self.cases:
+            self.message.setText(message or QCoreApplication.translate(
+                "Similar", "No judged image of this model version is similar yet."))
+        self.message.setVisible(not self.cases)
+        self.tiles.setVisible(bool(self.cases))
+
+    def _thumb_ready(self, path: str, image: QImage) -> None:
+        if image.isNull():
+            return
+        pixmap = QPixmap.fromImage(image).scaled(TILE, TILE, Qt.AspectRatioMode.KeepAspectRatio,
+                                                 Qt.TransformationMode.SmoothTransformation)
+        for row, case in enumerate(self.cases):
+            if case.path == path and row < self.tiles.count():
+                self.tiles.item(row).setIcon(QIcon(pixmap))
+
+    def _open(self, item: QListWidgetItem) -> None:
+        image_id = item.data(ID_ROLE)
+        if image_id is not None:
+            self.openImage.emit(int(image_id))

@@ -1,0 +1,195 @@
+"""Shared pieces of the benchmarks: machine facts, peak memory, JSON output, synthetic data, bundles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# Full-size members of the two families the issue names; tiny ones (same code paths) for --quick.
+FAMILIES: dict[str, dict[str, Any]] = {
+    "convnext_tiny": {"backbone": "convnext_tiny"},
+    "resnet50_cbam": {"backbone": "resnet50", "cbam": True},
+}
+TINY: dict[str, dict[str, Any]] = {
+    "convnext_tiny": {"backbone": "convnext_tiny",
+                      "backbone_kwargs": {"depths": [1, 1, 1, 1], "dims": [16, 32, 64, 128]}},
+    "resnet50_cbam": {"backbone": "resnet50", "cbam": True, "backbone_kwargs": {"layers": [1, 1, 1, 1]}},
+}
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process in MiB (None where ``resource`` is unavailable)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def machine() -> dict[str, Any]:
+    """What the figures depend on, including how busy the machine was."""
+    info: dict[str, Any] = {"cpu": cpu_name(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
+                            "python": platform.python_version(), "load_average": load_average()}
+    try:
+        import torch
+
+        from models.engine import bf16_supported
+
+        info.update(torch=torch.__version__, bf16=bf16_supported(), torch_threads=torch.get_num_threads())
+    except ImportError:
+        pass
+    try:
+        import onnxruntime
+
+        info["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        info["onnxruntime"] = None
+    return info
+
+
+def write_result(out: Path, name: str, quick: bool, results: dict[str, Any], started: float) -> Path:
+    """Write ``out/<name>.json``: the results plus machine, timing and peak RSS."""
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "benchmark": name,
+        "quick": quick,
+        "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "wall_s": round(time.perf_counter() - started, 2),
+        "peak_rss_mb": peak_rss_mb(),
+        "machine": machine(),
+        "results": results,
+    }
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    log(f"peak RSS {doc['peak_rss_mb']} MiB; wrote {path}")
+    return path
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else float("nan")
+
+
+def ratio_line(label: str, value: float, ref: float, unit: str, target: str = "") -> str:
+    r = value / ref if ref else float("nan")
+    return f"  {label:<44} {r:6.2f}x   ({value:.2f} vs {ref:.2f} {unit}){'  target ' + target if target else ''}"
+
+
+# ------------------------------------------------------------------------------------------- data
+def synth_images(folder: Path, n: int, *, size: int = 256, seed: int = 0) -> list[Path]:
+    """``n`` micrograph-like PNGs (panel grid, a defect blob, sensor noise); reused when already there."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"img_{i:05d}.png" for i in range(n)]
+    if all(p.exists() for p in paths):
+        return paths
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    for path in paths:
+        period = rng.uniform(18, 40)
+        grid = 0.5 + 0.25 * np.sign(np.sin(xx / period * np.pi)) * np.sign(np.sin(yy / period * np.pi))
+        cx, cy = rng.uniform(0.2, 0.8, 2) * size
+        r = rng.uniform(4, size / 6)
+        blob = np.exp(-(((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r)))
+        tint = rng.uniform(0.6, 1.0, 3)
+        img = grid[..., None] * tint - 0.4 * blob[..., None] * rng.uniform(0.3, 1.0, 3)
+        img += rng.normal(0, 0.03, img.shape)
+        Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8), mode="RGB").save(path)
+    return paths
+
+
+def make_bundle(out: Path, family: str, *, quick: bool, seed: int = 0) -> Path:
+    """A randomly initialised network of ``family`` saved as a real bundle (224 px; 64 px when quick).
+
+    Random weights run exactly as fast as trained ones. The classifier logits of a random network are
+    nearly flat, so they are scaled up (x8) to give confidences like a trained model's; otherwise every
+    Top-1 is a near-tie and the agreement figures would say nothing.
+    """
+    import torch
+
+    from models.bundle import build_manifest, save_bundle
+    from models.network import NetworkConfig, build_network
+    from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
+
+    if (out / "manifest.json").exists():
+        return out
+    taxonomy = Taxonomy.from_yaml(DEMO_TAXONOMY_PATH)
+    torch.manual_seed(seed)
+    cfg = NetworkConfig(head="independent", head_dim=256, **(TINY if quick else FAMILIES)[family])
+    model = build_network(cfg, taxonomy, load_pretrained=False).eval()
+    with torch.no_grad():
+        for clf in model.head.classifiers:
+            clf.weight.mul_(8.0)
+            clf.bias.mul_(8.0)
+    size = 64 if quick else 224
+    data_cfg = {"input_size": [3, size, size], "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+                "interpolation": "bilinear"}
+    manifest = build_manifest(model=model, taxonomy=taxonomy, data_config=data_cfg,
+                              loss={"kind": "hierarchical"}, name=f"bench-{family}")
+    return save_bundle(out, model, manifest)
+
+
+def quick_candidates() -> list[str]:
+    """The paths tried in --quick runs (torch.compile takes tens of seconds even on tiny models)."""
+    return ["channels_last", "bf16_channels_last", "onnx"]
+
+
+def prepared_bundle(work: Path, family: str, *, quick: bool, images: Sequence[Path] | None = None,
+                    say: Callable[[str], None] = log) -> tuple[Path, dict[str, Any] | None]:
+    """The family's bundle under ``work``, optimised (``fma-model optimize``) unless already done.
+
+    Returns the bundle path and the optimisation summary when it ran now (None when reused).
+    """
+    from models.bundle import read_manifest
+    from models.optimize import optimize_bundle, save_result
+
+    bundle = make_bundle(work / "bundles" / family, family, quick=quick)
+    if "inference" in read_manifest(bundle):
+        return bundle, None
+    imgs = list(images) if images is not None else synth_images(work / "images_opt", 16 if quick else 200, seed=1)
+    t0 = time.perf_counter()
+    result = optimize_bundle(bundle, imgs, candidates=quick_candidates() if quick else None,
+                             batch_size=8 if quick else 16, batch_sizes=(8,) if quick else (8, 16, 32),
+                             threads=(1,) if quick else None, log=say)
+    save_result(bundle, result)
+    return bundle, {"optimize_s": round(time.perf_counter() - t0, 1), "chosen": result.chosen}

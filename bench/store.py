@@ -1,0 +1,77 @@
+"""Store: on a SQLite database of 200 000 images with predictions and judgments, time the two big reads.
+
+* Opening the re-judge queue: a fresh session and ``app.store.queries.rejudge_queue`` (first page of 200,
+  with the per-reason and per-leaf counts the queue view shows). Target < 0.5 s.
+* Exporting every image's current label to a CSV training manifest (``app.store.export.export_labels``,
+  what "Export labels…" and ``fma-judge export`` do). Target < 10 s.
+
+The database comes from :func:`bench.store_queue.build_store` (the queue tests use the same generator),
+with 768-float embeddings in every prediction row like ConvNeXt-T's, so rows are as large as real ones.
+The reference of each figure is its target: the ratio printed is target / measured (>= 1 meets it).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import log, median
+
+TARGETS = {"rejudge_queue_first_page_s": 0.5, "export_csv_s": 10.0}
+
+
+def run(work: Path, quick: bool) -> dict[str, Any]:
+    from sqlalchemy.orm import Session
+
+    from app.store import queries
+    from app.store.db import make_engine
+    from app.store.export import export_labels
+    from bench.store_queue import VERSION, build_store
+    from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
+
+    n = 2_000 if quick else 200_000
+    dim = 0 if quick else 768
+    taxonomy = Taxonomy.from_yaml(DEMO_TAXONOMY_PATH)
+    with tempfile.TemporaryDirectory(prefix="fma-bench-store-") as tmp:
+        db = Path(tmp) / "store.sqlite3"
+        log(f"[store] building a store of {n:,} images (embedding dim {dim})")
+        t0 = time.perf_counter()
+        build_store(db, n, embedding_dim=dim)
+        build_s = time.perf_counter() - t0
+        size_mb = db.stat().st_size / 2**20
+        engine = make_engine(f"sqlite:///{db}")
+        queue_times: list[float] = []
+        total = 0
+        for _ in range(3):  # the first run meets a cold connection and page cache
+            t0 = time.perf_counter()
+            with Session(engine) as s:
+                page = queries.rejudge_queue(s, model_version=VERSION)
+            queue_times.append(time.perf_counter() - t0)
+            total = page.total
+        export_times: list[float] = []
+        count = 0
+        for i in range(1 if not quick else 2):
+            out = Path(tmp) / f"labels_{i}.csv"
+            t0 = time.perf_counter()
+            res = export_labels(engine, out, "csv", taxonomy=taxonomy)
+            export_times.append(time.perf_counter() - t0)
+            count = res.count
+        engine.dispose()
+    first_page = queue_times[0]
+    export_s = min(export_times)
+    log(f"  {'re-judge queue, first page (cold)':<44} {first_page:7.3f} s   "
+        f"(warm {median(queue_times[1:]):.3f} s; {total:,} images in the queue)   target < 0.5 s "
+        f"-> {TARGETS['rejudge_queue_first_page_s'] / first_page:5.2f}x margin")
+    log(f"  {'export all current labels to CSV':<44} {export_s:7.3f} s   ({count:,} rows)   target < 10 s "
+        f"-> {TARGETS['export_csv_s'] / export_s:5.2f}x margin")
+    return {
+        "images": n, "embedding_dim": dim, "build_s": round(build_s, 2), "db_mb": round(size_mb, 1),
+        "rejudge_queue_first_page_s": round(first_page, 4),
+        "rejudge_queue_runs_s": [round(t, 4) for t in queue_times], "queue_total": total,
+        "export_csv_s": round(export_s, 3), "export_rows": count,
+        "targets_s": TARGETS,
+        "meets_target": {"rejudge_queue": first_page < TARGETS["rejudge_queue_first_page_s"],
+                         "export_csv": export_s < TARGETS["export_csv_s"]},
+    }

@@ -1,0 +1,150 @@
+"""UI: how the Qt event loop keeps up while a batch is classified, and how fast things appear.
+
+* Stall: a 10 ms ``QTimer`` notes how late each tick is while the main window classifies a batch
+  (500 images, ConvNeXt-T along its chosen path, predictions written to SQLite). p99 and max lateness.
+  Every 0.5 s the benchmark also moves to the next image, as an analyst would, and times the move.
+* First prediction: from opening the batch folder (``MainWindow.open_folder``: hashing and registering
+  the files, then the model) to the first prediction handed to the window, the model already loaded.
+* Window: from starting a fresh ``fma-judge`` process (``app.ui.app.run_app``, offscreen, with a model
+  to load) to its main window being shown (:mod:`bench.ui_launch`).
+
+Targets: p99 < 50 ms, first prediction < 1.5 s, window < 2 s. Offscreen: no real drawing to a screen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, log, median, percentile, prepared_bundle, synth_images
+
+FAMILY = "convnext_tiny"
+TARGETS = {"stall_p99_ms": 50.0, "first_prediction_s": 1.5, "window_shown_s": 2.0}
+
+
+def _launch(bundle: Path, tmp: Path) -> dict[str, Any]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(tmp / "launch.ini"),
+               BENCH_T0=repr(time.time()))
+    res = subprocess.run([sys.executable, "-m", "bench.ui_launch", "--model", str(bundle),
+                          "--db", f"sqlite:///{tmp / 'launch.sqlite3'}", "--analyst", "bench", "--lang", "en"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
+    if res.returncode != 0 or not lines:
+        raise RuntimeError(f"launch probe failed (rc {res.returncode}): {res.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def _classify(bundle: Path, folder: Path, tmp: Path, n: int) -> dict[str, Any]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["FMA_JUDGE_SETTINGS"] = str(tmp / "classify.ini")
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.services.judging import JudgingService
+    from app.store.db import init_db, make_engine
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    engine = make_engine(f"sqlite:///{tmp / 'classify.sqlite3'}")
+    init_db(engine)
+    win = MainWindow(JudgingService(engine, "bench"), lang="en", settings=open_settings())
+    win.show()
+    loop = QEventLoop()
+    win.worker.modelLoaded.connect(lambda _i: loop.quit())
+    win.worker.modelFailed.connect(lambda msg: (print(msg, file=sys.stderr), loop.quit()))
+    t0 = time.perf_counter()
+    win.load_model(bundle)
+    loop.exec()
+    load_s = time.perf_counter() - t0
+    if win.model is None:
+        raise RuntimeError("the model did not load")
+
+    lateness: list[float] = []
+    moves: list[float] = []
+    clock = QElapsedTimer()
+    state = {"last": 0, "first": None, "done": False, "t_open": 0.0}
+
+    def tick() -> None:
+        now = clock.nsecsElapsed()
+        if state["last"]:
+            lateness.append(max(0.0, (now - state["last"]) / 1e6 - 10.0))
+        state["last"] = now
+
+    def first(_run: int, _pairs: list) -> None:
+        if state["first"] is None:
+            state["first"] = time.perf_counter() - state["t_open"]
+
+    def move() -> None:
+        if win.items and win.current < len(win.items) - 1:
+            t = time.perf_counter()
+            win.move(1)
+            moves.append((time.perf_counter() - t) * 1000)
+
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    mover = QTimer()
+    mover.setInterval(500)
+    mover.timeout.connect(move)
+    win.worker.predicted.connect(first)
+    done = QEventLoop()
+    win.allPredicted.connect(done.quit)
+    QTimer.singleShot(1_800_000, done.quit)
+    clock.start()
+    timer.start()
+    state["t_open"] = time.perf_counter()
+    win.open_folder(folder)
+    mover.start()
+    done.exec()
+    run_s = time.perf_counter() - state["t_open"]
+    timer.stop()
+    mover.stop()
+    predicted = sum(1 for it in win.items if it.prediction is not None and it.prediction.leaf)
+    engine_path = win.worker.predictor.engine.path if win.worker.predictor else None
+    win.close()
+    app.processEvents()
+    engine.dispose()
+    return {
+        "images": n, "predicted": predicted, "engine_path": engine_path, "model_load_s": round(load_s, 2),
+        "classify_s": round(run_s, 2), "ticks": len(lateness),
+        "stall_p50_ms": round(percentile(lateness, 50), 2), "stall_p99_ms": round(percentile(lateness, 99), 2),
+        "stall_max_ms": round(max(lateness, default=0.0), 2),
+        "first_prediction_s": round(state["first"] or float("nan"), 3),
+        "move_next_ms_median": round(median(moves), 2) if moves else None,
+        "move_next_ms_max": round(max(moves), 2) if moves else None, "moves": len(moves),
+    }
+
+
+def run(work: Path, quick: bool) -> dict[str, Any]:
+    n = 40 if quick else 500
+    bundle, _ = prepared_bundle(work, FAMILY, quick=quick)
+    folder = work / f"folder_{n}"
+    synth_images(folder, n, seed=3)
+    with tempfile.TemporaryDirectory(prefix="fma-bench-ui-") as tmp:
+        log("[ui] launch: fresh fma-judge process until its window is shown")
+        launch = _launch(bundle, Path(tmp))
+        log(f"[ui] classify {n} images in the main window, measuring event-loop lateness")
+        res = _classify(bundle, folder, Path(tmp), n)
+    res.update(window_shown_s=launch["window_shown_s"], torch_loaded_at_window=launch["torch_loaded"],
+               launch=launch)
+    res["targets"] = TARGETS
+    res["meets_target"] = {"stall_p99": res["stall_p99_ms"] < TARGETS["stall_p99_ms"],
+                           "first_prediction": res["first_prediction_s"] < TARGETS["first_prediction_s"],
+                           "window_shown": res["window_shown_s"] < TARGETS["window_shown_s"]}
+    log(f"  {'event-loop stall p99 / max':<44} {res['stall_p99_ms']:7.1f} / {res['stall_max_ms']:.1f} ms "
+        f"(p50 {res['stall_p50_ms']:.1f} ms, {res['ticks']} ticks over {res['classify_s']:.1f} s)   target p99 < 50 ms")
+    log(f"  {'open batch -> first prediction':<44} {res['first_prediction_s']:7.3f} s   target < 1.5 s")
+    log(f"  {'launch -> window shown':<44} {res['window_shown_s']:7.3f} s   (torch imported by then: "
+        f"{launch['torch_loaded']})   target < 2 s")
+    if res["move_next_ms_median"] is not None:
+        log(f"  {'move to the next image (UI handler)':<44} {res['move_next_ms_median']:7.1f} ms median, "
+            f"{res['move_next_ms_max']:.1f} ms max over {res['moves']} moves")
+    return res

@@ -1,0 +1,244 @@
+"""Dashboard figures against hand counts on a small hand-built store (Cohen's kappa included), the
+rendered chart, and the dashboard view."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.util
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import update
+
+from app.services.dashboard import DashboardFigures, DashboardService, render_dashboard_png
+from app.store import repo, stats
+from app.store.db import init_db, make_engine, session_scope
+from app.store.records import PredictionRecord
+from app.store.schema import Prediction
+
+V1, V0 = "dash-v1", "dash-v0"
+WEEK1 = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)  # a Monday
+WEEK2 = dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.UTC)
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.fixture
+def engine(tmp_path: Path):
+    eng = make_engine(f"sqlite:///{tmp_path / 'dash.sqlite3'}")
+    init_db(eng)
+    yield eng
+    eng.dispose()
+
+
+def _predict(s, image_id: int, leaf: str | None, route: str | None, when: dt.datetime, version: str = V1):
+    record = PredictionRecord(
+        leaf=leaf, confidence=0.8 if leaf else None, path=("g", "s", leaf) if leaf else (), route=route,
+        reasons=("low_confidence",) if route == "rejudge" else (), model_version=version,
+        error=None if leaf else "cannot decode", top5=((leaf, ("g", "s", leaf), 0.8),) if leaf else (),
+    )
+    saved = repo.save_prediction(s, image_id, record)
+    s.execute(update(Prediction).where(Prediction.id == saved.id).values(created_at=when))
+    return saved
+
+
+# image: (predicted leaf, route, week of the prediction)
+PREDICTED = {
+    1: ("scratch", "auto", WEEK1), 2: ("scratch", "auto", WEEK1), 3: ("crack", "rejudge", WEEK1),
+    4: ("dent", "rejudge", WEEK1), 5: (None, None, WEEK1), 6: ("fiber", "auto", WEEK2),
+    7: ("crack", "auto", WEEK2), 8: ("bubble", "rejudge", WEEK2), 9: ("crack", "rejudge", WEEK2),
+    10: ("scratch", "auto", WEEK2),
+}  # fmt: skip
+
+
+@pytest.fixture
+def store(engine, tmp_path: Path) -> dict:
+    """Batch B1 = images 1-6, batch B2 = images 6-10 (image 6 in both); model v0 predicted 1-3 too."""
+    ids: dict = {}
+    with session_scope(engine) as s:
+        repo.register_model_version(s, version=V0, manifest={})
+        repo.register_model_version(s, version=V1, manifest={"taxonomy": {
+            "id": "t", "version": 1, "nodes": []}})
+        b1 = repo.create_batch(s, name="B1", source_folder=tmp_path / "b1").id
+        b2 = repo.create_batch(s, name="B2", source_folder=tmp_path / "b2").id
+        for n, (leaf, route, when) in PREDICTED.items():
+            image = repo.get_or_create_image(s, sha(f"i{n}"), tmp_path / f"i{n}.png", 8, 8)
+            ids[n] = image.image_id
+            for batch in ([b1] if n <= 6 else []) + ([b2] if n >= 6 else []):
+                repo.add_to_batch(s, batch, image.image_id, tmp_path / f"i{n}.png")
+            ids[("p", n)] = _predict(s, image.image_id, leaf, route, when)
+            if n <= 3:
+                _predict(s, image.image_id, "bubble", "auto", WEEK1, version=V0)
+
+        def judge(n, leaf, when, status=None, analyst="alice"):
+            p = ids[("p", n)]
+            return repo.record_judgment(s, image_id=ids[n], leaf=leaf, action="picker", analyst=analyst,
+                                        prediction_id=p.id, created_at=when, status=status)
+
+        judge(1, "scratch", WEEK1 + dt.timedelta(days=6, hours=12))  # Sunday 21:00 UTC = Monday 05:00 in Taipei
+        judge(3, "scratch", WEEK1 + dt.timedelta(hours=2))  # corrected: wrong
+        judge(4, None, WEEK2 + dt.timedelta(hours=1))  # unknown: wrong
+        judge(6, "fiber", WEEK2 + dt.timedelta(hours=1))
+        judge(7, "dent", WEEK2 + dt.timedelta(hours=2))  # corrected: wrong
+        undone = judge(8, "bubble", WEEK2 + dt.timedelta(hours=2))
+        repo.revert_judgment(s, undone.id, analyst="alice")  # back to pending: not judged
+        judge(9, "crack", WEEK2 + dt.timedelta(hours=3))
+        judge(10, "crack", WEEK1 + dt.timedelta(days=1))  # corrected, then accepted again (latest counts)
+        judge(10, "scratch", WEEK2 + dt.timedelta(hours=4))
+    ids["B1"], ids["B2"] = b1, b2
+    return ids
+
+
+def read(engine, fn, **kw):
+    with session_scope(engine, action="read") as s:
+        return fn(s, **kw)
+
+
+def test_overall_and_per_batch_counts_match_hand_counts(engine, store) -> None:
+    overall = read(engine, stats.overall_figures, model_version=V1)
+    # predicted 10, auto 1 2 6 7 10, failed 5; judged 1 3 4 6 7 9 10; corrected 3 7; unknown 4; wrong 3 4 7
+    assert overall == stats.Counts(predicted=10, auto=5, failed=1, judged=7, corrected=2, unknown=1,
+                                   reviewed=7, wrong=3)
+    assert (overall.auto_share, overall.corrected_share, overall.error_rate) == pytest.approx((0.5, 2 / 7, 3 / 7))
+    b1, b2 = read(engine, stats.batch_figures, model_version=V1)
+    assert (b1.batch_id, b1.name, b2.name) == (store["B1"], "B1", "B2")
+    # B1 = 1..6: auto 1 2 6, failed 5, judged 1 3 4 6, corrected 3, unknown 4, wrong 3 4
+    assert b1.counts == stats.Counts(predicted=6, auto=3, failed=1, judged=4, corrected=1, unknown=1,
+                                     reviewed=4, wrong=2)
+    # B2 = 6..10: auto 6 7 10, judged 6 7 9 10, corrected 7, wrong 7
+    assert b2.counts == stats.Counts(predicted=5, auto=3, failed=0, judged=4, corrected=1, unknown=0,
+                                     reviewed=4, wrong=1)
+    assert read(engine, stats.batch_figures, model_version="nope") == []
+    assert read(engine, stats.overall_figures, model_version="nope") == stats.Counts()
+
+
+def test_per_period_counts_and_time_zone(engine, store) -> None:
+    utc = read(engine, stats.period_figures, model_version=V1, period="week")
+    assert [p.start for p in utc] == [dt.date(2025, 3, 3), dt.date(2025, 3, 10)]
+    # week 1: predictions 1-5 (auto 1 2, failed 5); decisions 1 (Sunday) and 3 (3 corrected, wrong)
+    assert utc[0].counts == stats.Counts(predicted=5, auto=2, failed=1, judged=2, corrected=1, unknown=0,
+                                         reviewed=2, wrong=1)
+    # week 2: predictions 6-10 (auto 6 7 10); decisions 4 6 7 9 10 (7 corrected; 4 unknown; wrong 4 7)
+    assert utc[1].counts == stats.Counts(predicted=5, auto=3, failed=0, judged=5, corrected=1, unknown=1,
+                                         reviewed=5, wrong=2)
+    taipei = read(engine, stats.period_figures, model_version=V1, period="week", utc_offset_minutes=480)
+    assert (taipei[0].counts.judged, taipei[1].counts.judged) == (1, 6)  # image 1 was judged on Monday there
+    days = read(engine, stats.period_figures, model_version=V1, period="day")
+    assert [d.start for d in days] == [dt.date(2025, 3, 3), dt.date(2025, 3, 9), dt.date(2025, 3, 10)]
+    assert [d.counts.predicted for d in days] == [5, 0, 5]
+    assert [d.counts.judged for d in days] == [1, 1, 5]
+    with pytest.raises(ValueError, match="unknown period"):
+        read(engine, stats.period_figures, model_version=V1, period="month")
+
+
+def test_per_class_agreement(engine, store) -> None:
+    classes = {c.leaf: (c.reviewed, c.agreed) for c in read(engine, stats.class_agreement, model_version=V1)}
+    # scratch: 1 ok, 10 ok; crack: 3 wrong, 7 wrong, 9 ok; dent: 4 unknown; fiber: 6 ok
+    assert classes == {"scratch": (2, 2), "crack": (3, 1), "dent": (1, 0), "fiber": (1, 1)}
+    first = read(engine, stats.class_agreement, model_version=V1)[0]
+    assert first.leaf == "crack" and first.share == pytest.approx(1 / 3)  # most reviewed first
+
+
+def test_cohen_kappa_of_two_analysts_by_hand(engine, tmp_path) -> None:
+    alice = ["s", "s", "s", "s", "c", "c", "c", "u", "u", "s"]
+    bob = ["s", "s", "s", "c", "c", "c", "s", "u", "s", "s"]
+    leaf = {"s": "scratch", "c": "crack", "u": None}
+    with session_scope(engine) as s:
+        images = [repo.get_or_create_image(s, sha(f"k{i}"), tmp_path / f"k{i}.png", 8, 8).image_id
+                  for i in range(12)]
+
+        def judge(i, label, analyst, action="picker", **kw):
+            return repo.record_judgment(s, image_id=images[i], leaf=label, action=action, analyst=analyst, **kw)
+
+        for i, (a, b) in enumerate(zip(alice, bob, strict=True)):
+            if i == 3:
+                judge(i, "scratch", "bob")  # bob changes his mind below: only his latest decision counts
+            judge(i, leaf[a], "alice")
+            judge(i, leaf[b], "bob")
+        # image 10: alice "dent", bob "crack", alice "crack" but she undoes it: her decision stays "dent"
+        judge(10, "dent", "alice")
+        judge(10, "crack", "bob")
+        repo.revert_judgment(s, judge(10, "crack", "alice").id, analyst="alice")
+        # rows that are not an analyst's own decision: a note copying the state, an undone first judgment
+        judge(0, "scratch", "carol", action="note", status="accepted", note="dust")
+        repo.revert_judgment(s, judge(11, "dent", "carol").id, analyst="carol")
+
+    pairs = read(engine, stats.analyst_agreement)
+    assert [(p.analyst_a, p.analyst_b) for p in pairs] == [("alice", "bob")]  # carol decided nothing
+    pair = pairs[0]
+    # By hand, images 0-10 (n = 11); agreements on 0 1 2 (s), 4 5 (c), 7 (u), 9 (s): po = 7/11.
+    # alice: s 5, c 3, u 2, dent 1; bob: s 6, c 4, u 1 -> pe = (5*6 + 3*4 + 2*1 + 0) / 121 = 44/121.
+    # kappa = (77/121 - 44/121) / (77/121) = 33/77 = 3/7.
+    assert pair.n == 11
+    assert pair.observed == pytest.approx(7 / 11)
+    assert pair.expected == pytest.approx(44 / 121)
+    assert pair.kappa == pytest.approx(3 / 7)
+    only_first = read(engine, stats.analyst_agreement, image_ids=images[:3])
+    assert only_first[0].n == 3 and only_first[0].kappa is None  # all "scratch": kappa undefined
+
+
+def test_cohen_kappa_formula() -> None:
+    # the classic 2x2 example: 20 yes/yes, 5 yes/no, 10 no/yes, 15 no/no -> po 0.7, pe 0.5, kappa 0.4
+    n, po, pe, kappa = stats.cohen_kappa({("y", "y"): 20, ("y", "n"): 5, ("n", "y"): 10, ("n", "n"): 15})
+    assert (n, po, pe) == (50, pytest.approx(0.7), pytest.approx(0.5)) and kappa == pytest.approx(0.4)
+    assert stats.cohen_kappa({("a", "a"): 4})[3] is None  # both always said the same one label: undefined
+    assert stats.cohen_kappa({}) == (0, 0.0, 0.0, None)
+
+
+def test_service_figures_and_png(engine, store, tmp_path) -> None:
+    figures = DashboardService(engine).figures(V1, period="week", utc_offset_minutes=0)
+    assert isinstance(figures, DashboardFigures)
+    assert figures.overall.judged == 7 and len(figures.batches) == 2 and len(figures.periods) == 2
+    assert figures.leaf_name("crack") == "crack"  # the manifest's taxonomy is unusable: ids are shown
+    for lang in ("en", "zh_TW"):
+        png = render_dashboard_png(figures, lang, width_px=1200)
+        image = Image.open(io.BytesIO(png))
+        assert image.format == "PNG" and image.size == (1200, 744)
+        (tmp_path / f"dash_{lang}.png").write_bytes(png)
+    empty = DashboardService(engine).figures("never-registered")
+    assert empty.overall == stats.Counts() and empty.batches == ()
+    assert Image.open(io.BytesIO(render_dashboard_png(empty, "en", width_px=800))).size == (800, 496)
+    with pytest.raises(ValueError, match="unknown period"):
+        DashboardService(engine).figures(V1, period="year")
+
+
+# ------------------------------------------------------------------------------------------ widget
+@pytest.mark.skipif(importlib.util.find_spec("pytestqt") is None, reason="pytest-qt not installed")
+def test_dashboard_view_shows_the_chart_and_the_batch_table(qtbot, engine, store, tmp_path, monkeypatch) -> None:
+    from PySide6.QtCore import Qt
+
+    from app.ui.dashboard_view import DashboardView
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    view = DashboardView(DashboardService(engine), model_version=V1, lang="en")
+    qtbot.addWidget(view)
+    view.resize(1280, 900)
+    view.show()
+    qtbot.waitExposed(view)
+    with qtbot.waitSignal(view.refreshed, timeout=20_000) as shown:
+        view.refresh()
+    figures = shown.args[0]
+    assert figures.model_version == V1 and figures.period == "week"
+    assert [view.model_combo.itemData(i) for i in range(view.model_combo.count())] == [V1, V0]
+    assert not view.chart.pixmap().isNull() and view.chart.pixmap().width() >= 900
+    cells = [[view.table.item(r, c).text() for c in range(7)] for r in range(view.table.rowCount())]
+    assert cells == [["B2", "5", "60.0%", "4", "25.0%", "0", "25.0%"],  # newest batch first
+                     ["B1", "6", "50.0%", "4", "25.0%", "1", "50.0%"]]
+    view.grab().save("/tmp/dashboard_view.png")
+
+    with qtbot.waitSignal(view.refreshed, timeout=20_000) as daily:
+        view.period_combo.setCurrentIndex(view.period_combo.findData("day"))
+    assert daily.args[0].period == "day" and len(daily.args[0].periods) == 3
+    with qtbot.waitSignal(view.refreshed, timeout=20_000) as other:
+        view.model_combo.setCurrentIndex(view.model_combo.findData(V0))
+    assert other.args[0].model_version == V0 and other.args[0].overall.predicted == 3
+    view.activateWindow()
+    view.period_combo.setFocus()
+    qtbot.waitUntil(lambda: view.period_combo.hasFocus())
+    with qtbot.waitSignal(view.refreshed, timeout=20_000):
+        qtbot.keyClick(view.period_combo, Qt.Key.Key_F5)

@@ -1,0 +1,335 @@
+"""Inference engines and the equality guard of `fma-model optimize` (no assertion depends on timing)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_tiny_bundle, write_image
+from PIL import Image
+
+from models import engine as eng
+from models import optimize as opt
+from models.bundle import load_bundle
+from models.cli import main as cli_main
+from models.engine import Agreement, Criteria, RawOutput, agreement, build_engine, engine_from_manifest
+from models.optimize import CandidateResult, choose, judge
+from models.predictor import Predictor
+
+HAS_ORT = eng.unavailable_reason("onnx") is None
+
+
+def _probs(n: int, leaves: int = 18, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, leaves)) * 3
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    return p / p.sum(1, keepdims=True)
+
+
+# ------------------------------------------------------------------------------ agreement / guard
+def test_agreement_of_identical_arrays_is_perfect():
+    p = _probs(50)
+    a = agreement(p, p.copy())
+    assert (a.n, a.top1, a.max_prob_diff, a.max_abs_diff) == (50, 1.0, 0.0, 0.0)
+    assert a.passes(Criteria()) and a.why_not(Criteria()) is None
+
+
+def test_one_changed_top1_in_200_passes_two_do_not():
+    ref = _probs(200)
+    cand = ref.copy()
+    flip = [3, 77]
+    for i in flip:  # swap the top two leaves: Top-1 changes, the confidence does not
+        order = np.argsort(-cand[i])
+        cand[i, [order[0], order[1]]] = cand[i, [order[1], order[0]]]
+    one = ref.copy()
+    one[3] = cand[3]
+    a1, a2 = agreement(ref, one), agreement(ref, cand)
+    assert a1.top1 == pytest.approx(0.995) and a1.passes(Criteria())
+    assert a2.top1 == pytest.approx(0.99) and not a2.passes(Criteria())
+    assert "Top-1 agreement 99.00%" in a2.why_not(Criteria())
+
+
+def test_a_confidence_change_above_0_01_fails_even_with_the_same_top1():
+    ref = _probs(300, seed=1)
+    cand = ref.copy()
+    i = 10
+    top = int(np.argmax(cand[i]))
+    other = int(np.argsort(-cand[i])[-1])
+    cand[i, top] -= 0.011  # still the arg-max (the spread logits make the top leaf far ahead)
+    cand[i, other] += 0.011
+    assert int(np.argmax(cand[i])) == top
+    a = agreement(ref, cand)
+    assert a.top1 == 1.0 and a.max_prob_diff == pytest.approx(0.011, abs=1e-9)
+    assert not a.passes(Criteria()) and "confidence moves by 0.0110" in a.why_not(Criteria())
+    cand[i, top] += 0.002
+    cand[i, other] -= 0.002
+    assert agreement(ref, cand).passes(Criteria())  # 0.009 is within the guard
+
+
+def test_agreement_refuses_mismatched_or_invalid_arrays():
+    with pytest.raises(ValueError, match="one shape"):
+        agreement(_probs(4), _probs(5))
+    bad = _probs(4)
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        agreement(_probs(4), bad)
+    assert not agreement(np.zeros((0, 3)), np.zeros((0, 3))).passes(Criteria())
+
+
+def test_judge_rejects_differing_predictions_and_slow_starts():
+    ref = _probs(200, seed=2)
+    perturbed = ref[:, ::-1].copy()  # every image gets another Top-1
+    r = judge(CandidateResult("onnx", warmup_s=0.1, images_per_s=500.0, completed=True), ref, perturbed,
+              Criteria(), 10.0)
+    assert not r.accepted and r.reason.startswith("predictions differ") and r.agreement.top1 < 0.2
+    slow = judge(CandidateResult("compile", warmup_s=42.0, images_per_s=500.0, completed=True), ref, ref,
+                 Criteria(), 10.0)
+    assert not slow.accepted and "42.0 s > 10 s" in slow.reason
+    partial = judge(CandidateResult("bf16", warmup_s=0.1, images_per_s=1.0, completed=False), ref, ref[:32],
+                    Criteria(), 10.0)
+    assert not partial.accepted and partial.agreement.n == 32
+
+
+def test_choose_takes_the_fastest_accepted_never_a_rejected_one():
+    ok = Agreement(200, 1.0, 0.0, 0.0)
+    results = [
+        CandidateResult("eager", images_per_s=5.0, completed=True, agreement=ok),
+        CandidateResult("bf16", images_per_s=50.0, completed=True, reason="predictions differ: x"),
+        CandidateResult("onnx", images_per_s=9.0, completed=True, agreement=ok),
+        CandidateResult("channels_last", images_per_s=7.0, completed=True, agreement=ok),
+        CandidateResult("compile", images_per_s=99.0, completed=False, agreement=ok),
+    ]
+    assert choose(results).path == "onnx"
+    with pytest.raises(ValueError, match="no inference path"):
+        choose([results[1], results[4]])
+
+
+def test_spread_keeps_the_ends_and_the_count():
+    items = list(range(1000))
+    picked = opt.spread(items, 10)
+    assert len(picked) == 10 and picked[0] == 0 and picked[-1] == 999
+    assert opt.spread(items[:5], 10) == items[:5]
+
+
+# ------------------------------------------------------------------------------------- engines
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory, taxonomy) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("engine")
+    return {f: make_tiny_bundle(root / f, taxonomy, family=f) for f in ("convnext", "resnet_cbam", "vit")}
+
+
+def _batch(n: int = 5, size: int = 64, seed: int = 0) -> torch.Tensor:
+    return torch.randn(n, 3, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+def _close(a: RawOutput, b: RawOutput, atol: float) -> None:
+    for x, y in zip(a.levels + [a.embedding], b.levels + [b.embedding], strict=True):
+        np.testing.assert_allclose(x.numpy(), y.numpy(), atol=atol, rtol=0)
+    assert (a.cbam_map is None) == (b.cbam_map is None)
+    if a.cbam_map is not None:
+        np.testing.assert_allclose(a.cbam_map.numpy(), b.cbam_map.numpy(), atol=atol, rtol=0)
+
+
+@pytest.mark.parametrize("family", ["convnext", "resnet_cbam", "vit"])
+def test_fp32_paths_give_the_eager_outputs(bundles, family):
+    model = load_bundle(bundles[family]).model
+    size = 64
+    x = _batch(size=size)
+    ref = build_engine(model, "eager", input_size=(size, size))(x)
+    assert len(ref.levels) == 3 and (ref.cbam_map is not None) == (family == "resnet_cbam")
+    _close(build_engine(model, "channels_last", input_size=(size, size))(x), ref, 1e-4)
+    if HAS_ORT:
+        onnx = build_engine(model, "onnx", input_size=(size, size))
+        _close(onnx(x), ref, 2e-4)
+        _close(onnx(x[:1]), build_engine(model, "eager", input_size=(size, size))(x[:1]), 2e-4)  # dynamic batch
+
+
+def test_compiled_path_pads_partial_batches(bundles, monkeypatch):
+    calls: list[int] = []
+
+    def fake_compile(fn, **_kw):  # stands in for inductor: records the shapes it is called with
+        def run(x):
+            calls.append(int(x.shape[0]))
+            return fn(x)
+        return run
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    monkeypatch.setattr(eng, "unavailable_reason", lambda _p: None)
+    model = load_bundle(bundles["resnet_cbam"]).model
+    x = _batch(n=6)
+    ref = build_engine(model, "eager", input_size=(64, 64))(x)
+    out = build_engine(model, "compile", input_size=(64, 64), batch_size=4)(x)
+    assert calls == [4, 4]  # 6 images: one full batch and one padded from 2 to 4
+    _close(out, ref, 1e-4)
+
+
+@pytest.mark.skipif(not eng.bf16_supported(), reason="no native bf16 on this CPU")
+def test_bf16_paths_run_and_stay_close(bundles):
+    model = load_bundle(bundles["convnext"]).model
+    x = _batch()
+    ref = build_engine(model, "eager", input_size=(64, 64))(x)
+    out = build_engine(model, "bf16_channels_last", input_size=(64, 64))(x)
+    assert all(t.dtype == torch.float32 for t in out.levels)
+    assert max(float((a - b).abs().max()) for a, b in zip(out.levels, ref.levels, strict=True)) < 0.2
+
+
+def test_unknown_or_unavailable_paths_are_refused(bundles, monkeypatch):
+    model = load_bundle(bundles["convnext"]).model
+    with pytest.raises(eng.EngineError, match="unknown inference path"):
+        build_engine(model, "fp8", input_size=(64, 64))
+    monkeypatch.setattr(eng, "bf16_supported", lambda: False)
+    assert "no native bfloat16" in eng.unavailable_reason("bf16")
+    with pytest.raises(eng.EngineError, match="bf16"):
+        build_engine(model, "bf16", input_size=(64, 64))
+
+
+# ------------------------------------------------------------------------------ stored choice
+def _record(manifest: dict, path: str, candidates: list[tuple[str, float, bool]]) -> dict:
+    return {"format": eng.INFERENCE_FORMAT, "path": path, "batch_size": 4, "threads": None,
+            "temperature": float(manifest.get("temperature") or 1.0),
+            "weights_sha256": manifest["weights"]["sha256"], "machine": {"cpu_count": 1},
+            "candidates": [{"path": p, "images_per_s": s, "accepted": a} for p, s, a in candidates]}
+
+
+def test_predictor_falls_back_to_the_next_accepted_path_with_a_warning(bundles, tmp_path, monkeypatch):
+    bundle = shutil.copytree(bundles["convnext"], tmp_path / "b")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["inference"] = _record(manifest, "bf16_channels_last",
+                                    [("eager", 5.0, True), ("bf16_channels_last", 10.0, True),
+                                     ("channels_last", 7.0, True), ("onnx", 99.0, False)])
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(eng, "bf16_supported", lambda: False)
+    with pytest.warns(RuntimeWarning, match="bf16_channels_last unavailable .*no native bfloat16.*using channels_last"):
+        p = Predictor(bundle)
+    assert p.engine.path == "channels_last" and p.batch_size == 4
+    with pytest.warns(RuntimeWarning):
+        assert Predictor(bundle, batch_size=3).batch_size == 3
+
+
+def test_a_stale_choice_is_ignored(bundles, tmp_path):
+    bundle = shutil.copytree(bundles["convnext"], tmp_path / "b")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["inference"] = _record(manifest, "onnx", [("onnx", 9.0, True)])
+    manifest["inference"]["weights_sha256"] = "0" * 64
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.warns(RuntimeWarning, match="weights changed"):
+        p = Predictor(bundle)
+    assert p.engine.path == "channels_last"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Predictor(bundle, inference=False).engine.path == "channels_last"
+
+
+@pytest.mark.skipif(not HAS_ORT, reason="onnxruntime not installed")
+def test_static_int8_without_its_stored_graph_falls_back(bundles, tmp_path):
+    bundle = shutil.copytree(bundles["convnext"], tmp_path / "b")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["inference"] = _record(manifest, "onnx_int8", [("onnx_int8", 20.0, True), ("onnx", 9.0, True)])
+    manifest["inference"]["onnx"] = {"path": "onnx_int8", "file": "inference.onnx", "sha256": "f" * 64}
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    loaded = load_bundle(bundle)
+    sel = engine_from_manifest(loaded.model, loaded.manifest, bundle_path=bundle, input_size=(64, 64),
+                               device=torch.device("cpu"))
+    assert sel.engine.path == "onnx" and "inference.onnx is missing or does not match" in sel.note
+
+
+# ------------------------------------------------------------------------------------ optimize
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("opt_images")
+    return [write_image(folder / f"{i:02d}.png", size=(72, 64), seed=i) for i in range(24)]
+
+
+class _Perturbed(eng.Engine):
+    """A deliberately wrong (and very fast) path: the eager outputs with the level logits reversed."""
+
+    path = "channels_last"
+
+    def __init__(self, model):
+        self.inner = eng.TorchEngine(model, "eager")
+
+    def __call__(self, x):
+        raw = self.inner(x)
+        return RawOutput([lv.flip(1) * 3 for lv in raw.levels], raw.embedding, raw.cbam_map)
+
+
+def test_optimize_rejects_a_perturbed_path_and_never_chooses_it(bundles, images, monkeypatch):
+    real_build = opt.build_engine
+
+    def build(model, path, **kw):
+        return _Perturbed(model) if path == "channels_last" else real_build(model, path, **kw)
+
+    monkeypatch.setattr(opt, "build_engine", build)
+    result = opt.optimize_bundle(bundles["convnext"], images, candidates=["channels_last"], batch_size=8,
+                                 batch_sizes=(8,), threads=[1])
+    by_path = {c.path: c for c in result.candidates}
+    assert not by_path["channels_last"].accepted
+    assert by_path["channels_last"].reason.startswith("predictions differ")
+    assert by_path["eager"].accepted and by_path["eager"].agreement.top1 == 1.0
+    assert result.chosen == "eager"
+    assert result.record["candidates"][1]["accepted"] is False
+
+
+def test_optimize_cli_stores_a_choice_the_predictor_uses(bundles, images, tmp_path, capsys):
+    bundle = shutil.copytree(bundles["resnet_cbam"], tmp_path / "b")
+    folder = images[0].parent
+    cands = "channels_last,onnx" if HAS_ORT else "channels_last"
+    rc = cli_main(["optimize", str(bundle), "--data", str(folder), "--max-images", "16", "--candidates", cands,
+                   "--batch-size", "8", "--batch-sizes", "4,8", "--threads", "1"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "chosen:" in out and "eager" in out
+    rec = json.loads((bundle / "manifest.json").read_text())["inference"]
+    assert rec["format"] == 1 and rec["images"] == 16 and rec["family"] == "resnet+cbam"
+    assert [c["path"] for c in rec["candidates"]] == ["eager", *cands.split(",")]
+    assert all({"images_per_s", "top1_agreement", "max_prob_diff", "accepted"} <= set(c) for c in rec["candidates"])
+    assert rec["criteria"] == {"min_top1_agreement": 0.995, "max_prob_diff": 0.01, "max_warmup_s": 10.0}
+    assert {(t["batch_size"], t["threads"]) for t in rec["tuning"]} == {(4, 1), (8, 1)}
+    assert (bundle / "inference.onnx").exists() == (rec["path"] == "onnx")
+    p = Predictor(bundle)
+    assert p.engine.path == rec["path"] and p.engine_note is None
+    preds = p.predict(images[:6], heatmaps=True)
+    ref = Predictor(bundle, inference=False).predict(images[:6])
+    assert [a.leaf for a in preds] == [b.leaf for b in ref]
+    assert all(a.heatmap_kind == "cbam" and a.heatmap.shape == (64, 64) for a in preds)
+
+
+def test_optimize_refuses_an_archive(bundles, images, tmp_path):
+    import zipfile
+
+    archive = tmp_path / "b.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in bundles["convnext"].iterdir():
+            zf.write(f, f.name)
+    rc = cli_main(["optimize", str(archive), "--data", str(images[0].parent)])
+    assert rc == 2
+
+
+# ------------------------------------------------------------------------------------ pipeline
+def test_decoding_runs_a_bounded_distance_ahead_and_first_batch_is_small(bundles):
+    p = Predictor(bundles["convnext"], batch_size=4, decode_workers=1, inference=False)
+    pulled = 0
+
+    def images():
+        nonlocal pulled
+        for i in range(100):
+            pulled += 1
+            yield Image.fromarray(np.full((40, 40, 3), i, dtype=np.uint8))
+
+    sizes: list[int] = []
+    real = p.forward_batch
+    p.forward_batch = lambda b: (sizes.append(int(b.shape[0])), real(b))[1]
+    it = p.iter_predict(images(), first_batch=1)
+    first = next(it)
+    assert first.error is None and sizes == [1]
+    assert pulled <= 2 * 4 + 1 + 4  # never the whole input
+    rest = list(it)
+    assert len(rest) == 99 and sizes[:3] == [1, 4, 4] and sum(sizes) == 100
+    it2 = p.iter_predict(images())
+    next(it2)
+    it2.close()  # closing early must not hang or raise

@@ -1,0 +1,476 @@
+"""The re-judge queue: filters, sorts, facet counts and paging across batches; bulk judgments with their
+database rows; the queue service and its CSV export; correctness at 200 000 images; the queue view."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT
+from sqlalchemy import update
+
+from app.services.queue import EXPORT_COLUMNS, QueueFilters, QueueService
+from app.store import queries, repo
+from app.store.db import init_db, make_engine, session_scope
+from app.store.errors import JudgmentConflictError
+from app.store.records import PredictionRecord
+from app.store.schema import Prediction
+
+V1, V0 = "model-v1", "model-v0"
+NOW = dt.datetime(2025, 3, 20, 12, 0, tzinfo=dt.UTC)
+
+# name: (batches, leaf, confidence, route, reasons, hours before NOW the prediction was made)
+IMAGES = {
+    "img0": ("A", "scratch", 0.30, "rejudge", ("low_confidence",), 10),
+    "img1": ("A", "crack", 0.55, "rejudge", ("low_confidence", "possible_unknown"), 50),
+    "img2": ("B", "dent", 0.95, "rejudge", ("leaf_below_target",), 200),
+    "img3": ("B", "scratch", 0.97, "auto", (), 300),
+    "img4": ("AB", "fiber", 0.85, "rejudge", ("spot_check",), 5),
+    "img5": ("B", "crack", 0.40, "rejudge", ("low_confidence",), 30),  # judged: not in the queue
+    "img6": ("B", "bubble", 0.20, "rejudge", ("low_confidence", "possible_unknown"), 100),  # judged, undone
+    "img7": ("B", "scratch", 0.10, None, (), 1),  # only model-v0 predicted it
+}
+
+
+def sha(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def pred(leaf: str | None, conf: float | None, route, reasons=(), version: str = V1) -> PredictionRecord:
+    return PredictionRecord(
+        leaf=leaf,
+        confidence=conf,
+        path=("g", "s", leaf) if leaf else (),
+        top5=((leaf, ("g", "s", leaf), conf),) if leaf else (),
+        route=route,
+        reasons=tuple(reasons),
+        model_version=version,
+        embedding=np.arange(4, dtype=np.float32).tobytes(),
+    )
+
+
+@pytest.fixture
+def engine(tmp_path: Path):
+    eng = make_engine(f"sqlite:///{tmp_path / 'queue.sqlite3'}")
+    init_db(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def store(engine, tmp_path: Path) -> dict[str, int]:
+    """The images of :data:`IMAGES`; returns name -> image id."""
+    ids: dict[str, int] = {}
+    with session_scope(engine) as s:
+        repo.register_model_version(s, version=V1, manifest={"name": "v1"})
+        repo.register_model_version(s, version=V0, manifest={"name": "v0"})
+        batches = {b: repo.create_batch(s, name=f"batch {b}", source_folder=tmp_path / b).id for b in "AB"}
+        for name, (member, leaf, conf, route, reasons, hours) in IMAGES.items():
+            image = repo.get_or_create_image(s, sha(name), tmp_path / "old" / f"{name}.png", 64, 64,
+                                             seen_at=NOW - dt.timedelta(days=30))
+            for b in member:
+                repo.add_to_batch(s, batches[b], image.image_id, tmp_path / b / f"{name}.png")
+                repo.get_or_create_image(s, sha(name), tmp_path / b / f"{name}.png", 64, 64,
+                                         seen_at=NOW - dt.timedelta(hours=1))
+            ids[name] = image.image_id
+            if route is not None:
+                saved = repo.save_prediction(s, image.image_id, pred(leaf, conf, route, reasons))
+                s.execute(update(Prediction).where(Prediction.id == saved.id)
+                          .values(created_at=NOW - dt.timedelta(hours=hours)))
+            repo.save_prediction(s, image.image_id, pred("crack", 0.05, "rejudge", ["low_confidence"], V0))
+        repo.record_judgment(s, image_id=ids["img5"], leaf="crack", action="accept", analyst="carol",
+                             shown={"leaf": "crack"})
+        j6 = repo.record_judgment(s, image_id=ids["img6"], leaf="bubble", action="accept", analyst="carol",
+                                  shown={"leaf": "bubble"})
+        repo.revert_judgment(s, j6.id, analyst="carol")
+    ids["A"], ids["B"] = batches["A"], batches["B"]
+    return ids
+
+
+def queue(engine, **kw):
+    with session_scope(engine, action="read") as s:
+        return queries.rejudge_queue(s, model_version=V1, **kw)
+
+
+def names(page, ids) -> list[str]:
+    by_id = {v: k for k, v in ids.items() if k.startswith("img")}
+    return [by_id[r.image_id] for r in page.rows]
+
+
+# ------------------------------------------------------------------------------------------ queue
+def test_queue_lists_undecided_rejudge_images_of_the_model_version_with_counts(engine, store) -> None:
+    page = queue(engine)
+    assert names(page, store) == ["img6", "img0", "img1", "img4", "img2"]  # least confident first
+    assert page.total == 5
+    assert page.counts_by_reason == {"low_confidence": 3, "possible_unknown": 2, "leaf_below_target": 1,
+                                     "spot_check": 1}
+    assert page.counts_by_leaf == {"bubble": 1, "scratch": 1, "crack": 1, "fiber": 1, "dent": 1}
+    row = page.rows[3]
+    assert row.image_id == store["img4"] and row.leaf == "fiber" and row.confidence == pytest.approx(0.85)
+    assert row.reasons == ("spot_check",) and row.state == "rejudge" and row.judged_leaf is None
+    assert row.batch_ids == (store["A"], store["B"]) and row.batch_name == "batch A, batch B"
+    assert row.path.endswith("/B/img4.png")  # the most recently seen path, not the old one
+    assert row.created_at == NOW - dt.timedelta(hours=5)
+    assert row.age(NOW) == dt.timedelta(hours=5)
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("confidence", ["img6", "img0", "img1", "img4", "img2"]),
+        ("age", ["img2", "img6", "img1", "img0", "img4"]),  # oldest first
+        ("leaf", ["img6", "img1", "img2", "img4", "img0"]),  # bubble, crack, dent, fiber, scratch
+        ("reason", ["img6", "img0", "img1", "img2", "img4"]),  # low_confidence, leaf_below_target, spot_check
+        ("batch", ["img0", "img1", "img2", "img4", "img6"]),  # arrival order
+    ],
+)
+def test_queue_sorts_and_reverses(engine, store, sort, expected) -> None:
+    assert names(queue(engine, sort=sort), store) == expected
+    assert names(queue(engine, sort=sort, descending=True), store) == expected[::-1]
+
+
+def test_queue_filters_and_facet_counts(engine, store) -> None:
+    by_reason = queue(engine, reasons=["possible_unknown"])
+    assert names(by_reason, store) == ["img6", "img1"] and by_reason.total == 2
+    assert by_reason.counts_by_reason["low_confidence"] == 3  # the reason facet ignores the reason filter
+    assert by_reason.counts_by_leaf == {"bubble": 1, "crack": 1}  # the leaf facet applies it
+    two = queue(engine, reasons=["spot_check", "leaf_below_target"])
+    assert names(two, store) == ["img4", "img2"]
+    assert queue(engine, reasons=[]).total == 0
+
+    crack = queue(engine, leaf="crack")
+    assert names(crack, store) == ["img1"] and crack.total == 1
+    assert crack.counts_by_leaf["scratch"] == 1  # the leaf facet ignores the leaf filter
+    assert crack.counts_by_reason == {"low_confidence": 1, "possible_unknown": 1}
+
+    in_a = queue(engine, batch_id=store["A"])
+    assert names(in_a, store) == ["img0", "img1", "img4"]
+    assert names(queue(engine, batch_id=store["B"]), store) == ["img6", "img4", "img2"]
+    assert names(queue(engine, min_conf=0.3, max_conf=0.9), store) == ["img0", "img1", "img4"]
+    assert names(queue(engine, older_than=dt.timedelta(days=3650)), store) == []  # nothing ten years old
+    assert queue(engine, older_than=dt.timedelta(days=1)).total == 5
+    assert names(queue(engine, older_than=NOW - dt.timedelta(hours=60)), store) == ["img6", "img2"]
+    both = queue(engine, batch_id=store["B"], reasons=["low_confidence"], max_conf=0.5)
+    assert names(both, store) == ["img6"]
+
+
+def test_include_judged_shows_decisions_and_undo_puts_an_image_back(engine, store) -> None:
+    page = queue(engine, include_judged=True)
+    assert names(page, store) == ["img6", "img0", "img5", "img1", "img4", "img2"]
+    img5 = page.rows[2]
+    assert (img5.state, img5.judged_leaf, img5.judged_by) == ("accepted", "crack", "carol")
+    assert page.rows[0].state == "rejudge"  # img6 was judged and undone: pending again
+
+
+def test_pages_cover_the_queue_exactly_once(engine, store) -> None:
+    full = names(queue(engine, sort="age"), store)
+    pages = [queue(engine, sort="age", offset=o, limit=2) for o in (0, 2, 4, 6)]
+    assert [n for p in pages for n in names(p, store)] == full
+    assert all(p.total == 5 for p in pages) and pages[-1].rows == []
+
+
+def test_queue_refuses_bad_arguments_and_knows_no_unregistered_version(engine, store) -> None:
+    with pytest.raises(ValueError, match="unknown queue sort"):
+        queue(engine, sort="size")
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        queue(engine, min_conf=1.5)
+    with pytest.raises(ValueError, match="naive"):
+        queue(engine, older_than=dt.datetime(2025, 1, 1))
+    with pytest.raises(ValueError, match="bad page"):
+        queue(engine, limit=0)
+    with session_scope(engine, action="read") as s:
+        empty = queries.rejudge_queue(s, model_version="never-registered")
+    assert empty.rows == [] and empty.total == 0
+
+
+# ------------------------------------------------------------------------------------------ bulk
+def test_bulk_accept_and_relabel_append_judgments(engine, store) -> None:
+    with session_scope(engine) as s:
+        accepted = queries.bulk_judge(s, [store["img0"], store["img1"], store["img0"]], analyst="dave",
+                                      model_version=V1)
+    assert [j.image_id for j in accepted] == [store["img0"], store["img1"]]  # duplicates judged once
+    with session_scope(engine, action="read") as s:
+        (j0,) = repo.judgment_history(s, store["img0"])
+        p0 = repo.latest_predictions(s, [store["img0"]], model_version=V1)[store["img0"]]
+    assert (j0.status, j0.leaf, j0.action, j0.analyst, j0.model_version) == ("accepted", "scratch", "bulk", "dave", V1)
+    assert j0.prediction_id == p0.id and j0.shown["leaf"] == "scratch" and j0.shown["reasons"] == ["low_confidence"]
+    assert names(queue(engine), store) == ["img6", "img4", "img2"]
+
+    with session_scope(engine) as s:
+        relabelled = queries.bulk_judge(s, [store["img2"], store["img4"]], leaf="dent", analyst="dave",
+                                        model_version=V1)
+    assert [(j.leaf, j.status) for j in relabelled] == [("dent", "accepted"), ("dent", "corrected")]
+    with session_scope(engine) as s:  # judging a judged image again appends; history is kept
+        queries.bulk_judge(s, [store["img5"]], leaf="scratch", analyst="dave", model_version=V1)
+    with session_scope(engine, action="read") as s:
+        history = repo.judgment_history(s, store["img5"])
+    assert [(h.leaf, h.status, h.analyst) for h in history] == [("crack", "accepted", "carol"),
+                                                               ("scratch", "corrected", "dave")]
+    assert names(queue(engine), store) == ["img6"]
+
+
+def test_bulk_accept_without_a_prediction_writes_nothing(engine, store) -> None:
+    with pytest.raises(ValueError, match=r"without a prediction of model-v1.*relabel them instead"), \
+            session_scope(engine) as s:
+        queries.bulk_judge(s, [store["img0"], store["img7"]], analyst="dave", model_version=V1)
+    with session_scope(engine, action="read") as s:
+        assert repo.judgment_history(s, store["img0"]) == []
+        with pytest.raises(ValueError, match="leaf must be"):
+            queries.bulk_judge(s, [store["img0"]], leaf="  ", analyst="dave", model_version=V1)
+
+
+# ------------------------------------------------------------------------------------------ service
+def test_service_pages_accepts_undoes_and_exports(engine, store, tmp_path: Path) -> None:
+    service = QueueService(engine, "erin")
+    filters = QueueFilters(model_version=V1, batch_id=store["A"])
+    assert [r.image_id for r in service.page(filters).rows] == [store["img0"], store["img1"], store["img4"]]
+    assert service.batches() == [(store["B"], "batch B"), (store["A"], "batch A")]
+    assert service.model_versions()[0] in (V0, V1) and set(service.model_versions()) == {V0, V1}
+
+    records = service.accept([store["img0"], store["img1"]], model_version=V1)
+    assert [r.analyst for r in records] == ["erin", "erin"] and service.can_undo
+    assert service.page(filters).total == 1
+    undone = service.undo_last()
+    assert [u.status for u in undone] == ["reverted", "reverted"] and not service.can_undo
+    assert service.page(filters).total == 3
+
+    service.relabel([store["img4"]], "scratch", model_version=V1)
+    with session_scope(engine) as s:  # someone judges it again: the undo no longer applies
+        repo.record_judgment(s, image_id=store["img4"], leaf="fiber", action="picker", analyst="frank")
+    with pytest.raises(JudgmentConflictError):
+        service.undo_last()
+
+    out = tmp_path / "exports" / "queue.csv"
+    count = service.export_queue(out, QueueFilters(model_version=V1, include_judged=True, sort="age"))
+    with out.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert count == len(rows) == 6
+    assert tuple(rows[0]) == EXPORT_COLUMNS
+    assert [r["image_id"] for r in rows] == [str(store[n]) for n in ("img2", "img6", "img1", "img5", "img0", "img4")]
+    img1 = next(r for r in rows if r["image_id"] == str(store["img1"]))
+    assert img1["reasons"] == "low_confidence;possible_unknown" and img1["state"] == "rejudge"
+    assert img1["path"].endswith("/A/img1.png") and img1["batches"] == "batch A"
+    img4 = next(r for r in rows if r["image_id"] == str(store["img4"]))
+    assert (img4["state"], img4["judged_leaf"], img4["judged_by"]) == ("corrected", "fiber", "frank")
+    with pytest.raises(ValueError, match="is a folder"):
+        service.export_queue(tmp_path, QueueFilters(model_version=V1))
+    with pytest.raises(ValueError, match="unknown queue sort"):
+        QueueFilters(model_version=V1, sort="nope")
+
+
+# ------------------------------------------------------------------------------------------ 200k
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_store_queue", ROOT / "bench" / "store_queue.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_queue_is_right_on_200k_images(tmp_path: Path) -> None:
+    bench = _bench()
+    truth = bench.build_store(tmp_path / "big.sqlite3", 200_000)
+    engine = make_engine(f"sqlite:///{tmp_path / 'big.sqlite3'}")
+    try:
+        waiting = truth.rejudge & ~truth.decided
+        ids = np.arange(1, len(waiting) + 1)
+        with session_scope(engine, action="read") as s:
+            page = queries.rejudge_queue(s, model_version=bench.VERSION)
+            assert page.total == int(waiting.sum()) > 50_000
+            assert page.counts_by_leaf == {leaf: int((waiting & (truth.leaf == k)).sum())
+                                           for k, leaf in enumerate(bench.LEAVES)}
+            assert page.counts_by_reason == {reason: int((waiting & truth.reasons[:, k]).sum())
+                                             for k, reason in enumerate(bench.REASONS)}
+            order = np.lexsort((ids[waiting], truth.confidence[waiting]))
+            assert [r.image_id for r in page.rows] == ids[waiting][order][:200].tolist()
+            assert all(r.path.startswith("/data/") for r in page.rows)  # latest path, not /old/
+
+            newest = queries.rejudge_queue(s, model_version=bench.VERSION, sort="age", descending=True, limit=3)
+            stamps = truth.created_seconds[waiting]
+            expected = ids[waiting][np.lexsort((ids[waiting], stamps))][::-1][:3]
+            assert [r.image_id for r in newest.rows] == expected.tolist()
+
+            sel = queries.rejudge_queue(s, model_version=bench.VERSION, batch_id=8, leaf="crack",
+                                        reasons=["possible_unknown", "spot_check"], min_conf=0.3, max_conf=0.9)
+            mask = (waiting & (truth.batch == 7) & (truth.leaf == bench.LEAVES.index("crack"))
+                    & (truth.reasons[:, 2] | truth.reasons[:, 3])
+                    & (truth.confidence >= 0.3) & (truth.confidence <= 0.9))
+            assert sel.total == int(mask.sum()) > 0
+            assert sorted(r.image_id for r in sel.rows) == ids[mask].tolist()
+
+            first = queries.rejudge_queue(s, model_version=bench.VERSION, batch_id=1, limit=10_000)
+            in_first = waiting & ((truth.batch == 0) | truth.also_in_first_batch)
+            assert first.total == int(in_first.sum())
+            assert {r.image_id for r in first.rows} == set(ids[in_first].tolist())
+
+            everything = queries.rejudge_queue(s, model_version=bench.VERSION, include_judged=True)
+            assert everything.total == int(truth.rejudge.sum())
+    finally:
+        engine.dispose()
+
+
+# ------------------------------------------------------------------------------------------ widget
+HAS_QT = importlib.util.find_spec("pytestqt") is not None
+needs_qt = pytest.mark.skipif(not HAS_QT, reason="pytest-qt not installed")
+
+
+@pytest.fixture
+def queue_window(qtbot, engine, store, taxonomy, tmp_path, monkeypatch):
+    """The queue view inside a main window that has its own Return shortcut (as the app's window does)."""
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    from PySide6.QtGui import QKeySequence, QShortcut
+    from PySide6.QtWidgets import QMainWindow
+
+    from app.ui.queue_view import QueueView
+
+    window = QMainWindow()
+    view = QueueView(QueueService(engine, "gina"), taxonomy=taxonomy, lang="en", model_version=V1)
+    window.setCentralWidget(view)
+    window.stolen = []
+    for key in ("Return", "C"):
+        shortcut = QShortcut(QKeySequence(key), window)
+        shortcut.activated.connect(lambda key=key: window.stolen.append(key))
+    window.resize(1300, 520)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.refresh()
+    view.table.setFocus()
+    yield window, view
+    _wait_for_pool()
+
+
+def _wait_for_pool() -> None:
+    from PySide6.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().waitForDone(5000)
+
+
+def _ids(view) -> list[int]:
+    return [r.image_id for r in (view.model.queue_row(i) for i in range(view.model.rowCount())) if r]
+
+
+@needs_qt
+def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_window, engine, store) -> None:
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    window, view = queue_window
+    assert _ids(view) == [store[n] for n in ("img6", "img0", "img1", "img4", "img2")]
+    assert view.counts_label.text().startswith("5 waiting")
+    assert "low confidence (3)" in [view.reason_combo.itemText(i) for i in range(view.reason_combo.count())]
+    assert view.model.index(0, 1).data() == "Bubble"  # leaf names from the taxonomy
+
+    # keyboard: first row, Shift+Down extends the selection, Enter accepts both
+    qtbot.keyClick(view.table, Qt.Key.Key_Home)
+    qtbot.keyClick(view.table, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert [r.image_id for r in view.selected_rows()] == [store["img6"], store["img0"]]
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    assert window.stolen == []  # the table claimed Enter before the window's shortcut
+    for name, leaf in (("img6", "bubble"), ("img0", "scratch")):
+        with session_scope(engine, action="read") as s:
+            last = repo.judgment_history(s, store[name])[-1]
+        assert (last.status, last.leaf, last.action, last.analyst) == ("accepted", leaf, "bulk", "gina")
+    assert _ids(view) == [store[n] for n in ("img1", "img4", "img2")]
+    assert view.counts_label.text().startswith("3 waiting")
+    assert "Accepted 2 images" in view.status_label.text()
+    assert [r.image_id for r in view.selected_rows()] == [store["img1"]]  # the next one is ready
+
+    # C relabels the selection with the picker (typing filters, Enter chooses)
+    def pick() -> None:
+        dialog = QApplication.activeModalWidget()
+        dialog.search.setText("crack")
+        qtbot.keyClick(dialog.search, Qt.Key.Key_Return)
+
+    qtbot.keyClick(view.table, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)  # img1 + img4
+    QTimer.singleShot(200, pick)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_C)
+    assert window.stolen == []
+    with session_scope(engine, action="read") as s:
+        judged = repo.current_judgments(s, [store["img1"], store["img4"]])
+    assert {(j.leaf, j.status) for j in judged.values()} == {("crack", "accepted"), ("crack", "corrected")}
+    assert _ids(view) == [store["img2"]]
+    window.activateWindow()  # the offscreen platform does not hand activation back after a modal dialog
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+
+    # Ctrl+Z undoes the last bulk action: both images are waiting again
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert _ids(view) == [store[n] for n in ("img1", "img4", "img2")]
+    with session_scope(engine, action="read") as s:
+        assert repo.judgment_history(s, store["img4"])[-1].status == "reverted"
+
+    # O opens the current image
+    with qtbot.waitSignal(view.openImage, timeout=2000) as opened:
+        qtbot.keyClick(view.table, Qt.Key.Key_O)
+    assert opened.args[0] in _ids(view)
+
+
+@needs_qt
+def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store, tmp_path, monkeypatch) -> None:
+    from PySide6.QtCore import QModelIndex, QPoint, Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.ui import queue_view
+    from app.ui.queue_view import GroupRow
+
+    window, view = queue_window
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.reason_combo.setCurrentIndex(view.reason_combo.findData("possible_unknown"))
+    assert _ids(view) == [store["img6"], store["img1"]]
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.reason_combo.setCurrentIndex(0)
+
+    # clicking the "Waiting" header sorts by age; clicking again reverses
+    header = view.table.horizontalHeader()
+    for _ in range(2):
+        with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+            qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                             pos=QPoint(header.sectionViewportPosition(6) + 20, header.height() // 2))
+        assert view.filters().sort == "age"
+        expected = [store[n] for n in ("img2", "img6", "img1", "img0", "img4")]
+        assert _ids(view) == (expected[::-1] if view.filters().descending else expected)
+    assert view.sort_combo.currentData() == "age"
+
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.batch_combo.setCurrentIndex(view.batch_combo.findData(store["A"]))
+    assert sorted(_ids(view)) == sorted(store[n] for n in ("img0", "img1", "img4"))
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.batch_combo.setCurrentIndex(0)
+
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.group_box.setChecked(True)
+    headings = [r for r in view.model.rows if isinstance(r, GroupRow)]
+    assert [h.leaf for h in headings] == ["bubble", "crack", "dent", "fiber", "scratch"]
+    assert all(h.count == 1 for h in headings) and view.table.columnSpan(0, 0) == view.model.columnCount()
+    assert view.model.index(0, 0).data() == "Bubble — 1 waiting"
+    window.grab().save("/tmp/queue_view_grouped.png")
+
+    # scrolling to the end loads the next page (here 2 rows a page)
+    monkeypatch.setattr(queue_view, "PAGE_SIZE", 2)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.group_box.setChecked(False)
+    assert view.model.total == 5 and view.model.loaded < 5
+
+    def scroll_down() -> bool:  # the view also fetches by itself while it is not full
+        view.table.scrollToBottom()
+        if view.model.canFetchMore(QModelIndex()):
+            view.model.fetchMore(QModelIndex())
+        return view.model.loaded == view.model.total
+
+    qtbot.waitUntil(scroll_down, timeout=10_000)
+    assert _ids(view) == [r.image_id for r in view.service.page(view.filters()).rows]  # same order, no gaps
+    assert len(_ids(view)) == 5
+
+    out = tmp_path / "q.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "CSV (*.csv)"))
+    view.export_queue()
+    qtbot.waitUntil(lambda: "Exported 5 rows" in view.status_label.text(), timeout=10_000)
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 6

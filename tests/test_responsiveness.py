@@ -1,0 +1,93 @@
+"""The app stays responsive: no image decoding on the UI thread, streamed predictions, torch imported lazily."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, make_tiny_bundle, write_image
+
+pytest.importorskip("pytestqt")
+from PySide6.QtWidgets import QApplication
+
+from app.services.judging import JudgingService
+from app.store.db import init_db, make_engine
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, taxonomy) -> Path:
+    return make_tiny_bundle(tmp_path_factory.mktemp("resp_bundle") / "model", taxonomy)
+
+
+@pytest.fixture()
+def window(qtbot, tmp_path, bundle, monkeypatch):
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'judge.sqlite'}")
+    init_db(eng)
+    win = MainWindow(JudgingService(eng, "alice"), lang="en", settings=open_settings())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+        win.load_model(bundle)
+    yield win
+    win.close()
+    eng.dispose()
+
+
+def test_images_are_decoded_off_the_ui_thread_and_shown_when_ready(qtbot, window, tmp_path, monkeypatch):
+    import app.ui.main_window as mw
+
+    folder = tmp_path / "batch"
+    for i in range(5):
+        write_image(folder / f"img_{i}.png", size=(90, 70), seed=i)
+    # a readable header with broken pixel data: only the full decode fails
+    good = (folder / "img_0.png").read_bytes()
+    (folder / "img_9_truncated.png").write_bytes(good[: len(good) // 2])
+    threads: list[bool] = []
+    real = mw.load_image
+
+    def spy(src):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(src)
+
+    monkeypatch.setattr(mw, "load_image", spy)
+    with qtbot.waitSignal(window.allPredicted, timeout=120_000):
+        window.open_folder(folder)
+    qtbot.waitUntil(lambda: not window.viewer._image.pixmap().isNull(), timeout=10_000)
+    assert window.viewer._image.pixmap().width() == 90
+    for _ in range(5):  # walk to the truncated image (the last one)
+        window.move(1)
+        QApplication.processEvents()
+    assert window.items[window.current].image.path.endswith("img_9_truncated.png")
+    qtbot.waitUntil(lambda: window.items[window.current].image.image_id in window._image_errors, timeout=10_000)
+    assert window.viewer._image.pixmap().isNull()
+    assert window.viewer._message.text()  # the reason, instead of a picture
+    assert threads and not any(threads), "an image was decoded on the UI thread"
+
+
+def test_predictions_stream_in_a_small_first_chunk_then_full_chunks(qtbot, window, tmp_path):
+    folder = tmp_path / "batch"
+    for i in range(13):
+        write_image(folder / f"img_{i:02d}.png", size=(64, 64), seed=i)
+    sizes: list[int] = []
+    window.worker.predicted.connect(lambda _run, pairs: sizes.append(len(pairs)))
+    with qtbot.waitSignal(window.allPredicted, timeout=120_000):
+        window.open_folder(folder)
+    assert sizes[0] == window.worker.first_chunk == 2
+    assert sizes[1:] == [8, 3] and sum(sizes) == 13
+    assert all(it.prediction is not None and it.prediction.leaf for it in window.items)
+
+
+def test_the_main_window_module_does_not_import_torch():
+    code = "import sys, app.ui.main_window, app.ui.workers; print('torch' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                         env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "False"

@@ -1,0 +1,211 @@
+"""Similar judged cases: planted embeddings, exclusion, model versions kept apart, incremental refresh,
+agreement with brute force; the similar-cases panel."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import write_image
+
+from app.services.similar import SimilarCase, SimilarCases
+from app.store import queries, repo
+from app.store.db import init_db, make_engine, session_scope
+from app.store.records import PredictionRecord
+
+V1, V2 = "sim-v1", "sim-v2"
+DIM = 16
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def unit(k: int, scale: float = 1.0) -> np.ndarray:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[k] = scale
+    return v
+
+
+@pytest.fixture
+def engine(tmp_path: Path):
+    eng = make_engine(f"sqlite:///{tmp_path / 'similar.sqlite3'}")
+    init_db(eng)
+    yield eng
+    eng.dispose()
+
+
+def add(engine, name: str, embedding: np.ndarray, leaf: str = "scratch", version: str = V1, folder: Path = Path("/x")):
+    with session_scope(engine) as s:
+        repo.register_model_version(s, version=version, manifest={})
+        image = repo.get_or_create_image(s, sha(name), folder / f"{name}.png", 8, 8)
+        repo.save_prediction(s, image.image_id, PredictionRecord(
+            leaf=leaf, confidence=0.9, path=("g", "s", leaf), model_version=version,
+            embedding=np.asarray(embedding, dtype=np.float32).tobytes()))
+    return image.image_id
+
+
+def judge(engine, image_id: int, leaf: str | None, analyst: str = "alice"):
+    with session_scope(engine) as s:
+        return repo.record_judgment(s, image_id=image_id, leaf=leaf, action="picker", analyst=analyst)
+
+
+@pytest.fixture
+def planted(engine, tmp_path):
+    """Eight judged images along axes 0..7 (axis k scaled by k+1: cosine ignores length), two not judged."""
+    ids = {}
+    for k in range(8):
+        ids[k] = add(engine, f"j{k}", unit(k, k + 1.0) + 0.05 * unit(15), leaf=f"leaf{k}", folder=tmp_path)
+        judge(engine, ids[k], None if k == 7 else f"final{k}", analyst="bob" if k % 2 else "alice")
+    ids["pending"] = add(engine, "pending", unit(3), folder=tmp_path)  # identical direction, never judged
+    ids["v2"] = add(engine, "other-version", unit(3), version=V2, folder=tmp_path)
+    judge(engine, ids["v2"], "final-v2")
+    return ids
+
+
+def test_query_finds_the_planted_neighbours_in_order(engine, planted) -> None:
+    cases = SimilarCases(engine)
+    assert cases.refresh(V1) is True and len(cases) == 8 and cases.dim == DIM
+    query = unit(3) + 0.5 * unit(4) + 0.2 * unit(5)
+    found = cases.query(query, k=3)
+    assert [c.image_id for c in found] == [planted[3], planted[4], planted[5]]
+    assert all(isinstance(c, SimilarCase) for c in found)
+    first = found[0]
+    assert (first.final_leaf, first.analyst) == ("final3", "bob")
+    assert first.path.endswith("j3.png")
+    expected = float(np.dot(query / np.linalg.norm(query), (unit(3, 4.0) + 0.05 * unit(15)) /
+                            np.linalg.norm(unit(3, 4.0) + 0.05 * unit(15))))
+    assert first.similarity == pytest.approx(expected, rel=1e-5)
+    assert found[0].similarity > found[1].similarity > found[2].similarity
+
+    unknown = cases.query(unit(7), k=1)[0]
+    assert unknown.image_id == planted[7] and unknown.final_leaf is None  # judged "unknown"
+    assert planted[3] not in {c.image_id for c in cases.query(unit(3), k=8, exclude_image_id=planted[3])}
+    assert len(cases.query(unit(0), k=50)) == 8  # never more than are judged
+    assert planted["pending"] not in {c.image_id for c in cases.query(unit(3), k=8)}
+    assert planted["v2"] not in {c.image_id for c in cases.query(unit(3), k=8)}  # other model version
+
+
+def test_similar_to_image_uses_the_stored_embedding_and_excludes_itself(engine, planted) -> None:
+    cases = SimilarCases(engine)
+    found = cases.similar_to_image(planted["pending"], V1, k=2)
+    assert found[0].image_id == planted[3]
+    own = cases.similar_to_image(planted[3], V1, k=8)
+    assert planted[3] not in {c.image_id for c in own} and len(own) == 7
+    assert cases.similar_to_image(planted["pending"], V2) == []  # no v2 embedding for that image
+    v2 = SimilarCases(engine)
+    assert [c.final_leaf for c in v2.similar_to_image(planted["v2"], V2)] == []  # only itself is judged
+
+
+def test_refresh_reads_only_changes_and_follows_rejudging_and_undo(engine, planted, monkeypatch) -> None:
+    cases = SimilarCases(engine)
+    cases.refresh(V1)
+    assert cases.refresh(V1) is False  # nothing new: no reload
+
+    calls = []
+    original = queries.judged_embeddings
+    monkeypatch.setattr(queries, "judged_embeddings", lambda s, **kw: calls.append(kw) or original(s, **kw))
+    record = judge(engine, planted["pending"], "crack", analyst="carol")
+    assert cases.refresh(V1) is True
+    assert calls == [{"model_version": V1, "image_ids": [planted["pending"]]}]  # incremental
+    assert len(cases) == 9
+    top = cases.query(unit(3), k=1)[0]
+    assert (top.image_id, top.final_leaf, top.analyst) == (planted["pending"], "crack", "carol")
+
+    judge(engine, planted[3], "rejudged", analyst="dave")  # a new decision replaces the cached row
+    with session_scope(engine) as s:
+        repo.revert_judgment(s, record.id, analyst="carol")  # undone: back to pending, out of the cache
+    cases.refresh(V1)
+    assert len(cases) == 8
+    rows = {c.image_id: c for c in cases.query(unit(3), k=8)}
+    assert planted["pending"] not in rows
+    assert (rows[planted[3]].final_leaf, rows[planted[3]].analyst) == ("rejudged", "dave")
+
+    cases.refresh(V2)  # switching the model version reloads everything for it
+    assert len(cases) == 1 and cases.model_version == V2
+
+
+def test_matches_brute_force_on_random_embeddings(engine, tmp_path) -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((60, DIM)).astype(np.float32)
+    ids = [add(engine, f"r{i}", v, folder=tmp_path) for i, v in enumerate(vectors)]
+    with session_scope(engine) as s:
+        queries.bulk_judge(s, ids, analyst="alice", model_version=V1)
+    cases = SimilarCases(engine, limit=None)
+    cases.refresh(V1)
+    query = rng.standard_normal(DIM).astype(np.float32)
+    sims = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query))
+    expected = [ids[i] for i in np.argsort(-sims)[:6]]
+    found = cases.query(query, k=6)
+    assert [c.image_id for c in found] == expected
+    assert [c.similarity for c in found] == pytest.approx(np.sort(sims)[::-1][:6].tolist(), rel=1e-5)
+    limited = SimilarCases(engine, limit=10)
+    limited.refresh(V1)
+    assert len(limited) == 10
+
+
+def test_bad_queries_are_refused(engine, planted) -> None:
+    cases = SimilarCases(engine)
+    assert cases.query(unit(0)) == []  # nothing loaded yet
+    cases.refresh(V1)
+    with pytest.raises(ValueError, match=r"has 4 values.*another model version"):
+        cases.query(np.ones(4, dtype=np.float32))
+    with pytest.raises(ValueError, match="k must be"):
+        cases.query(unit(0), k=0)
+
+
+# ------------------------------------------------------------------------------------------ widget
+@pytest.mark.skipif(importlib.util.find_spec("pytestqt") is None, reason="pytest-qt not installed")
+def test_similar_panel_shows_tiles_and_opens_an_image_on_click_and_enter(qtbot, engine, planted, taxonomy,
+                                                                          tmp_path, monkeypatch) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.similar_panel import SimilarPanel
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    for k in range(8):
+        write_image(tmp_path / f"j{k}.png", size=(120, 90), seed=k)
+    cases = SimilarCases(engine).similar_to_image(planted["pending"], V1, k=6)
+    panel = SimilarPanel(taxonomy, "zh_TW")
+    qtbot.addWidget(panel)
+    panel.resize(380, 330)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.tiles.count() == 0 and panel.message.isVisible()
+    cases = [replace(c, final_leaf="crack") if c.image_id == planted[3] else c for c in cases]
+    panel.set_cases(cases)
+    assert panel.tiles.count() == 6 and not panel.message.isVisible()
+    assert panel.tiles.item(0).text().splitlines() == ["裂痕", f"{cases[0].similarity * 100:.0f}%"]
+    assert "bob" in panel.tiles.item(0).toolTip()
+    qtbot.waitUntil(lambda: panel.pool.activeThreadCount() == 0, timeout=5000)
+    QApplication.processEvents()
+    panel.grab().save("/tmp/similar_panel.png")
+
+    rect = panel.tiles.visualItemRect(panel.tiles.item(1))
+    with qtbot.waitSignal(panel.openImage, timeout=2000) as clicked:
+        qtbot.mouseClick(panel.tiles.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert clicked.args == [cases[1].image_id]
+    panel.tiles.setFocus()
+    panel.tiles.setCurrentRow(2)
+    with qtbot.waitSignal(panel.openImage, timeout=2000) as entered:
+        qtbot.keyClick(panel.tiles, Qt.Key.Key_Return)
+    assert entered.args == [cases[2].image_id]
+    panel.set_cases([], message="no model")
+    assert panel.message.text() == "no model" and panel.tiles.count() == 0
+
+
+def test_concurrent_refreshes_add_each_judged_image_once(engine, planted) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = SimilarCases(engine)
+    cases.refresh(V1)
+    judge(engine, planted["pending"], "crack")
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _i: cases.refresh(V1), range(8)))
+    ids = [c.image_id for c in cases.query(unit(3), k=50)]
+    assert len(ids) == len(set(ids)) == 9
