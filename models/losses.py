@@ -48,13 +48,15 @@ the scale of a single cross-entropy). ``sample_weight`` gives a weighted mean ov
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from models.config_keys import checked_kwargs
 
 __all__ = ["BCNN_FOCUS", "KINDS", "MODES", "SCHEDULES", "HierarchicalLoss", "LossConfig", "level_weights_at"]
 
@@ -127,15 +129,7 @@ class LossConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> LossConfig:
         """Build from a dict; unknown keys raise ``ValueError`` naming them."""
-        if not isinstance(d, Mapping):
-            raise ValueError(f"loss config must be a mapping, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown loss config key(s): {', '.join(map(str, unknown))}; known: {', '.join(sorted(known))}"
-            )
-        return cls(**dict(d))
+        return cls(**checked_kwargs(cls, d, "loss"))
 
 
 def _loss_dtype(t: Tensor) -> torch.dtype:

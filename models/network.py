@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from models.cbam import add_cbam_to_resnet, cbam_modules
+from models.config_keys import checked_kwargs
 
 __all__ = [
     "HEADS",
@@ -119,15 +120,7 @@ class NetworkConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> NetworkConfig:
         """Build from a dict; unknown keys raise ``ValueError`` naming them."""
-        if not isinstance(d, Mapping):
-            raise ValueError(f"network config must be a mapping, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown network config key(s): {', '.join(map(str, unknown))}; known: {', '.join(sorted(known))}"
-            )
-        return cls(**dict(d))
+        return cls(**checked_kwargs(cls, d, "network"))
 
 
 class HierOutput(NamedTuple):

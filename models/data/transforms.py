@@ -12,12 +12,14 @@ mild for the same reason as above.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from PIL import Image
 from torchvision.transforms import InterpolationMode, v2
+
+from models.config_keys import checked_kwargs
 
 _INTERP = {
     "bilinear": InterpolationMode.BILINEAR,
@@ -56,12 +58,7 @@ class AugmentConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> AugmentConfig:
-        data = dict(data or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown augmentation option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**data)
+        return cls(**checked_kwargs(cls, data or {}, "augmentation"))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
