@@ -457,7 +457,12 @@ def train(
                                                    "config": cfg.to_dict()})
             log(" ".join(f"{k}={v}" for k, v in row.items()))
         bad_epochs = 0 if improved else bad_epochs + 1
-        if cfg.early_stopping_patience and val_s and bad_epochs >= cfg.early_stopping_patience:
+        stop = bool(cfg.early_stopping_patience and val_s and bad_epochs >= cfg.early_stopping_patience)
+        if rt.world > 1:  # only rank 0 validates: every rank follows its decision, or the others would hang
+            flag = torch.tensor([int(stop)], device=rt.device if rt.device.type == "cuda" else "cpu")
+            dist.broadcast(flag, src=0)
+            stop = bool(flag.item())
+        if stop:
             log(f"early stopping: no validation improvement for {bad_epochs} epoch(s)")
             break
     total_secs = time.perf_counter() - t_start

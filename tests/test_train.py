@@ -178,3 +178,25 @@ def test_grid_tiny_writes_table(tmp_path, dataset):
     assert cbam_manifest["network"]["cbam"] is True
     md = (out / "grid.md").read_text()
     assert md.startswith("| backbone | framework | top1") and md.count("\n") == 6
+
+
+def test_distributed_training_with_torchrun_on_cpu(tmp_path, dataset):
+    """Two processes, gloo backend: the DistributedDataParallel path that several GPUs use."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    if torchrun is None:
+        pytest.skip("torchrun not installed")
+    out = tmp_path / "ddp"
+    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "models.cli", "train", "--data", str(dataset),
+           "--out", str(out), "--no-progress", "--set", "device=cpu", "--set", "early_stopping_patience=1"]
+    for s in TINY_SETS:
+        cmd += ["--set", s]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "device cpu x2" in res.stdout
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["train"]["world_size"] == 2
