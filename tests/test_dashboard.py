@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import update
+from store_backends import BACKENDS, fresh_engine
 
 from app.services.dashboard import DashboardFigures, DashboardService, render_dashboard_png
 from app.store import repo, stats
-from app.store.db import init_db, make_engine, session_scope
+from app.store.db import session_scope
 from app.store.records import PredictionRecord
 from app.store.schema import Prediction
 
@@ -28,12 +29,11 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@pytest.fixture
-def engine(tmp_path: Path):
-    eng = make_engine(f"sqlite:///{tmp_path / 'dash.sqlite3'}")
-    init_db(eng)
-    yield eng
-    eng.dispose()
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path: Path):
+    """An empty store on SQLite, and on PostgreSQL when ``FMA_TEST_PG_URL`` is set."""
+    with fresh_engine(request.param, tmp_path, "dash.sqlite3") as eng:
+        yield eng
 
 
 def _predict(s, image_id: int, leaf: str | None, route: str | None, when: dt.datetime, version: str = V1):
@@ -182,6 +182,20 @@ def test_cohen_kappa_of_two_analysts_by_hand(engine, tmp_path) -> None:
     assert only_first[0].n == 3 and only_first[0].kappa is None  # all "scratch": kappa undefined
 
 
+def test_analyst_pairs_are_in_python_order_whatever_the_collation(engine, tmp_path) -> None:
+    # "Bob" < "alice" in Python (and SQLite); a linguistic collation (PostgreSQL en-US) says the opposite.
+    with session_scope(engine) as s:
+        for i, (bob, alice) in enumerate([("scratch", "scratch"), ("crack", "dent"), (None, "crack")]):
+            image = repo.get_or_create_image(s, sha(f"c{i}"), tmp_path / f"c{i}.png", 8, 8).image_id
+            repo.record_judgment(s, image_id=image, leaf=bob, action="picker", analyst="Bob")
+            repo.record_judgment(s, image_id=image, leaf=alice, action="picker", analyst="alice")
+    (pair,) = read(engine, stats.analyst_agreement)
+    assert (pair.analyst_a, pair.analyst_b, pair.n) == ("Bob", "alice", 3)
+    assert pair.observed == pytest.approx(1 / 3)
+    # Bob: scratch, crack, unknown; alice: scratch, dent, crack -> pe = (1*1 + 1*1) / 9
+    assert pair.expected == pytest.approx(2 / 9)
+
+
 def test_cohen_kappa_formula() -> None:
     # the classic 2x2 example: 20 yes/yes, 5 yes/no, 10 no/yes, 15 no/no -> po 0.7, pe 0.5, kappa 0.4
     n, po, pe, kappa = stats.cohen_kappa({("y", "y"): 20, ("y", "n"): 5, ("n", "y"): 10, ("n", "n"): 15})
@@ -209,6 +223,7 @@ def test_service_figures_and_png(engine, store, tmp_path) -> None:
 
 # ------------------------------------------------------------------------------------------ widget
 @pytest.mark.skipif(importlib.util.find_spec("pytestqt") is None, reason="pytest-qt not installed")
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the SQL is covered above on every backend
 def test_dashboard_view_shows_the_chart_and_the_batch_table(qtbot, engine, store, tmp_path, monkeypatch) -> None:
     from PySide6.QtCore import Qt
 

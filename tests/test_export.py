@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import write_image
 from sqlalchemy import Engine
+from store_backends import BACKENDS, fresh_engine
 
 from app.store import repo
 from app.store.db import init_db, make_engine, session_scope
@@ -42,17 +43,23 @@ def _predicted(leaf: str, taxonomy) -> PredictionRecord:
     )
 
 
-@pytest.fixture
-def store(tmp_path: Path, taxonomy) -> Store:
-    """Two batches: a accepted, b corrected, c unknown, d undone, e never judged; f corrected long ago, g re-judged."""
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path: Path, taxonomy) -> Store:
+    """Two batches: a accepted, b corrected, c unknown, d undone, e never judged; f corrected long ago, g re-judged.
+
+    On SQLite, and on PostgreSQL when ``FMA_TEST_PG_URL`` is set.
+    """
+    with fresh_engine(request.param, tmp_path) as engine:
+        yield _fill(engine, tmp_path, taxonomy)
+
+
+def _fill(engine: Engine, tmp_path: Path, taxonomy) -> Store:
     data = tmp_path / "data"
     paths = {
         n: write_image(data / ("day1" if n < "f" else "day2") / f"{n}.png", seed=i)
         for i, n in enumerate("abcdefg")
     }
-    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    engine = make_engine(url)
-    init_db(engine)
+    url = engine.url.render_as_string(hide_password=False)
     with session_scope(engine) as s:
         repo.register_model_version(
             s, version=MODEL, manifest={"name": "tiny", "taxonomy": taxonomy.to_dict()}
@@ -80,8 +87,7 @@ def store(tmp_path: Path, taxonomy) -> Store:
         judge("f", "dent", created_at=OLD, analyst="bob")
         judge("g", "crack", created_at=OLD)
         judge("g", "scratch", analyst="bob")
-    yield Store(engine, url, data, paths, b1.id, b2.id)
-    engine.dispose()
+    return Store(engine, url, data, paths, b1.id, b2.id)
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
@@ -140,6 +146,7 @@ def test_csv_outside_the_data_folder_has_absolute_paths(store: Store, tmp_path: 
     ],
 )
 def test_filters(store: Store, tmp_path: Path, filters: dict, expected: set[str]) -> None:
+    filters = dict(filters)  # the parameter's dict is shared by every backend's run
     batch = {1: store.batch1, 2: store.batch2}.get(filters.pop("batch", None))
     result = export_labels(store.engine, tmp_path / "f.csv", "csv", batch_id=batch, **filters)
     assert set(_by_name(_csv_rows(tmp_path / "f.csv"))) == expected

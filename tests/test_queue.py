@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 from conftest import ROOT
 from sqlalchemy import update
+from store_backends import BACKENDS, fresh_engine
 
 from app.services.queue import EXPORT_COLUMNS, QueueFilters, QueueService
 from app.store import queries, repo
-from app.store.db import init_db, make_engine, session_scope
+from app.store.db import make_engine, session_scope
 from app.store.errors import JudgmentConflictError
 from app.store.records import PredictionRecord
 from app.store.schema import Prediction
@@ -54,12 +55,11 @@ def pred(leaf: str | None, conf: float | None, route, reasons=(), version: str =
     )
 
 
-@pytest.fixture
-def engine(tmp_path: Path):
-    eng = make_engine(f"sqlite:///{tmp_path / 'queue.sqlite3'}")
-    init_db(eng)
-    yield eng
-    eng.dispose()
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path: Path):
+    """An empty store on SQLite, and on PostgreSQL when ``FMA_TEST_PG_URL`` is set."""
+    with fresh_engine(request.param, tmp_path, "queue.sqlite3") as eng:
+        yield eng
 
 
 @pytest.fixture
@@ -316,6 +316,7 @@ def test_queue_is_right_on_200k_images(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------ widget
 HAS_QT = importlib.util.find_spec("pytestqt") is not None
 needs_qt = pytest.mark.skipif(not HAS_QT, reason="pytest-qt not installed")
+SQLITE_ONLY = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the SQL is covered above
 
 
 @pytest.fixture
@@ -356,6 +357,7 @@ def _ids(view) -> list[int]:
 
 
 @needs_qt
+@SQLITE_ONLY
 def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_window, engine, store) -> None:
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
@@ -414,6 +416,7 @@ def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_
 
 
 @needs_qt
+@SQLITE_ONLY
 def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store, tmp_path, monkeypatch) -> None:
     from PySide6.QtCore import QModelIndex, QPoint, Qt
     from PySide6.QtWidgets import QFileDialog

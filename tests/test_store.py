@@ -20,6 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from conftest import ROOT
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError
+from store_backends import BACKENDS, PG_URL, fresh_engine
 
 from app.store import repo
 from app.store.db import (
@@ -48,12 +49,14 @@ def sha(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    eng = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
-    init_db(eng)
-    yield eng
-    eng.dispose()
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path: Path) -> Engine:
+    """An empty store on SQLite, and on PostgreSQL when ``FMA_TEST_PG_URL`` is set."""
+    with fresh_engine(request.param, tmp_path) as eng:
+        yield eng
+
+
+SQLITE_ONLY = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 
 def register(session, version: str = MODEL, manifest: dict | None = None):
@@ -102,6 +105,7 @@ def test_init_db_creates_schema_and_is_idempotent(engine: Engine) -> None:
         assert [m.version for m in repo.list_model_versions(s)] == [MODEL]
 
 
+@SQLITE_ONLY
 def test_sqlite_pragmas_are_on(engine: Engine) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -124,6 +128,7 @@ def _ddl_parts(db: Path) -> dict[str, set[str]]:
     return {name: {part.strip().rstrip(",") for part in (sql or "").splitlines()} for name, sql in rows}
 
 
+@SQLITE_ONLY
 def test_migrations_match_the_orm_exactly(engine: Engine, tmp_path: Path) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
@@ -596,28 +601,24 @@ def _portable_scenario(engine: Engine, folder: Path) -> None:
         assert repo.get_batch(s, batch.id).corrected == 1
 
 
+@SQLITE_ONLY
 def test_portable_scenario_on_sqlite(engine: Engine, tmp_path: Path) -> None:
     _portable_scenario(engine, tmp_path)
 
 
-@pytest.mark.skipif(
-    not os.environ.get("FMA_TEST_PG_URL"), reason="set FMA_TEST_PG_URL to a scratch PostgreSQL"
-)
+@pytest.mark.skipif(not PG_URL, reason="set FMA_TEST_PG_URL to a scratch PostgreSQL")
 def test_portable_scenario_on_postgresql(tmp_path: Path) -> None:
-    eng = make_engine(os.environ["FMA_TEST_PG_URL"])
-    cfg = alembic_config(eng)
-    command.downgrade(cfg, "base")  # a clean scratch schema
-    try:
-        init_db(eng)
+    with fresh_engine("postgresql", tmp_path, init=False) as eng:  # a new, empty schema
+        assert init_db(eng) == head_revision()
         with eng.connect() as conn:
             diff = compare_metadata(
                 MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
             )
         assert diff == []
+        command.check(alembic_config(eng))  # `alembic check` through env.py on PostgreSQL too
         _portable_scenario(eng, tmp_path)
-    finally:
-        command.downgrade(cfg, "base")
-        eng.dispose()
+        command.downgrade(alembic_config(eng), "base")
+        assert not TABLES & set(inspect(eng).get_table_names())
 
 
 # ------------------------------------------------------------------------------------------ transactions

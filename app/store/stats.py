@@ -358,9 +358,11 @@ def analyst_agreement(session: Session, *, image_ids: Iterable[int] | None = Non
         .join(b, and_(a.c.image_id == b.c.image_id, a.c.analyst < b.c.analyst))
         .group_by(a.c.analyst, b.c.analyst, a.c.label, b.c.label)
     )
-    tables: dict[tuple[str, str], dict[tuple[str, str], int]] = defaultdict(dict)
+    tables: dict[tuple[str, str], dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
     for analyst_a, analyst_b, label_a, label_b, count in session.execute(stmt):
-        tables[(analyst_a, analyst_b)][(label_a, label_b)] = int(count)
+        if analyst_b < analyst_a:  # the database's collation (PostgreSQL) may order names unlike Python
+            analyst_a, analyst_b, label_a, label_b = analyst_b, analyst_a, label_b, label_a
+        tables[(analyst_a, analyst_b)][(label_a, label_b)] += int(count)
     out = []
     for (analyst_a, analyst_b), table in sorted(tables.items()):
         n, observed, expected, kappa = cohen_kappa(table)
