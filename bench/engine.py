@@ -18,6 +18,8 @@ TARGETS = {"convnext_tiny": 1.5}
 
 
 def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, Any]:
+    """Alternate timed passes of eager (default threads), eager (the chosen thread count) and the chosen path."""
+    import numpy as np
     import torch
 
     from models.bundle import load_bundle
@@ -27,45 +29,40 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
 
     cores = torch.get_num_threads()
     chosen = Predictor(bundle)  # the manifest's choice, exactly as the app and `predict` build it
+    chosen_threads = int((chosen.bundle.manifest["inference"].get("threads")) or cores)
     eager_model = load_bundle(bundle).model  # a second copy: engines set the memory format in place
     eager = build_engine(eager_model, "eager", input_size=chosen.input_size)
-    chosen_threads = torch.get_num_threads()
     tensors, _ = preprocess_all(chosen.preprocess, images)
     batches = batched(tensors, chosen.batch_size)
-
-    def run(engine, threads: int) -> tuple[float, list]:
-        torch.set_num_threads(threads)
-        outs = []
-        t0 = time.perf_counter()
-        for b in batches:
-            outs.append(engine(b))
-        return len(tensors) / (time.perf_counter() - t0), outs
-
-    for engine, threads in ((eager, cores), (chosen.engine, chosen_threads)):  # warm-up
+    configs = {"eager": (eager, cores), "chosen": (chosen.engine, chosen_threads)}
+    if chosen_threads != cores:
+        configs["eager_same_threads"] = (eager, chosen_threads)
+    speeds: dict[str, list[float]] = {k: [] for k in configs}
+    outs: dict[str, list] = {}
+    for engine, threads in configs.values():  # warm-up
         torch.set_num_threads(threads)
         engine(batches[0])
-    eager_ips, chosen_ips = [], []
-    outs_e = outs_c = []
-    for _ in range(rounds):  # alternate, so a busy spell of the machine hits both
-        ips, outs_e = run(eager, cores)
-        eager_ips.append(ips)
-        ips, outs_c = run(chosen.engine, chosen_threads)
-        chosen_ips.append(ips)
+    for _ in range(rounds):  # alternate, so a busy spell of the machine hits every configuration
+        for key, (engine, threads) in configs.items():
+            torch.set_num_threads(threads)
+            t0 = time.perf_counter()
+            outs[key] = [engine(b) for b in batches]
+            speeds[key].append(len(tensors) / (time.perf_counter() - t0))
     torch.set_num_threads(cores)
-    probs_e = [chosen.postprocess(o).leaf_probs for o in outs_e]
-    probs_c = [chosen.postprocess(o).leaf_probs for o in outs_c]
-    import numpy as np
-
-    agree = agreement(np.concatenate(probs_e), np.concatenate(probs_c))
-    e, c = median(eager_ips), median(chosen_ips)
-    return {
+    probs = {k: np.concatenate([chosen.postprocess(o).leaf_probs for o in v]) for k, v in outs.items()}
+    agree = agreement(probs["eager"], probs["chosen"])
+    med = {k: median(v) for k, v in speeds.items()}
+    res = {
         "chosen_path": chosen.engine.path, "batch_size": chosen.batch_size, "threads": chosen_threads,
-        "engine_note": chosen.engine_note, "images": len(tensors), "rounds": rounds,
-        "eager_images_per_s": [round(v, 3) for v in eager_ips],
-        "chosen_images_per_s": [round(v, 3) for v in chosen_ips],
-        "eager_median": round(e, 3), "chosen_median": round(c, 3), "ratio": round(c / e, 3),
-        "agreement": agree.to_dict(),
+        "default_threads": cores, "engine_note": chosen.engine_note, "images": len(tensors), "rounds": rounds,
+        "images_per_s": {k: [round(x, 3) for x in v] for k, v in speeds.items()},
+        "eager_median": round(med["eager"], 3), "chosen_median": round(med["chosen"], 3),
+        "ratio": round(med["chosen"] / med["eager"], 3), "agreement": agree.to_dict(),
     }
+    if "eager_same_threads" in med:
+        res["eager_same_threads_median"] = round(med["eager_same_threads"], 3)
+        res["ratio_same_threads"] = round(med["chosen"] / med["eager_same_threads"], 3)
+    return res
 
 
 def run(work: Path, quick: bool) -> dict[str, Any]:
@@ -89,6 +86,9 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
         results[family] = res
         log(ratio_line(f"{family} {res['chosen_path']} vs eager fp32 NCHW", res["chosen_median"],
                        res["eager_median"], "img/s", f">= {target}x" if target else ""))
+        if "ratio_same_threads" in res:
+            log(ratio_line(f"  same, eager also at {res['threads']} thread(s)", res["chosen_median"],
+                           res["eager_same_threads_median"], "img/s"))
         a = res["agreement"]
         log(f"  {'':<44} agreement: Top-1 {a['top1_agreement']:.2%}, max confidence change "
             f"{a['max_prob_diff']:.4f} on {a['n']} images")

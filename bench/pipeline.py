@@ -4,8 +4,8 @@ End to end is what the app's model thread does for a batch (:class:`app.ui.worke
 Qt): decode and preprocess on two threads while the model runs, infer along the bundle's chosen path,
 route (a calibrated bundle: thresholds, unknown score, spot-check hash of every file) and write every
 chunk of predictions to SQLite in one transaction (``JudgingService.save_predictions``). Model only is
-the same engine over the same images already preprocessed in memory, at its tuned batch size.
-Target: >= 0.85. Opening the folder (hashing and registering the files) is timed separately.
+the same engine over the same images already preprocessed in memory, at its tuned batch size, timed
+before and after the end-to-end run (the mean is the reference). Target: >= 0.85. Opening the folder (hashing and registering the files) is timed separately.
 """
 
 from __future__ import annotations
@@ -119,9 +119,12 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
     folder = work / f"folder_{n}"
     images = synth_images(folder, n, seed=3)
     log(f"[pipeline] {n} images: model only, then end to end (decode, infer, route, SQLite)")
-    model = _model_only(bundle, images)
+    before = _model_only(bundle, images)
     with tempfile.TemporaryDirectory(prefix="fma-bench-") as tmp:
         e2e = _end_to_end(bundle, folder, Path(tmp))
+    after = _model_only(bundle, images)  # before and after: a busy spell of the machine hits both sides
+    model = dict(after, images_per_s=round((before["images_per_s"] + after["images_per_s"]) / 2, 3),
+                 runs_images_per_s=[before["images_per_s"], after["images_per_s"]])
     decode = _decode_only(bundle, images[: min(n, 100)])
     ratio = e2e["images_per_s"] / model["images_per_s"]
     log(ratio_line("end to end vs model only", e2e["images_per_s"], model["images_per_s"], "img/s", ">= 0.85"))

@@ -2,7 +2,7 @@
 
 * Stall: a 10 ms ``QTimer`` notes how late each tick is while the main window classifies a batch
   (500 images, ConvNeXt-T along its chosen path, predictions written to SQLite). p99 and max lateness.
-  Every 0.5 s the benchmark also moves to the next image, as an analyst would, and times the move.
+  Every 2 s the benchmark also moves to the next image, as an analyst would, and times the move.
 * First prediction: from opening the batch folder (``MainWindow.open_folder``: hashing and registering
   the files, then the model) to the first prediction handed to the window, the model already loaded.
 * Window: from starting a fresh ``fma-judge`` process (``app.ui.app.run_app``, offscreen, with a model
@@ -77,6 +77,15 @@ def _classify(bundle: Path, folder: Path, tmp: Path, n: int) -> dict[str, Any]:
             lateness.append(max(0.0, (now - state["last"]) / 1e6 - 10.0))
         state["last"] = now
 
+    opened_at: list[float] = []
+    real_opened = win._batch_opened
+
+    def opened(batch) -> None:  # the folder is hashed and registered; the model starts now
+        opened_at.append(time.perf_counter() - state["t_open"])
+        real_opened(batch)
+
+    win._batch_opened = opened  # looked up when open_folder connects its task
+
     def first(_run: int, _pairs: list) -> None:
         if state["first"] is None:
             state["first"] = time.perf_counter() - state["t_open"]
@@ -92,7 +101,7 @@ def _classify(bundle: Path, folder: Path, tmp: Path, n: int) -> dict[str, Any]:
     timer.setInterval(10)
     timer.timeout.connect(tick)
     mover = QTimer()
-    mover.setInterval(500)
+    mover.setInterval(2000)
     mover.timeout.connect(move)
     win.worker.predicted.connect(first)
     done = QEventLoop()
@@ -118,6 +127,7 @@ def _classify(bundle: Path, folder: Path, tmp: Path, n: int) -> dict[str, Any]:
         "stall_p50_ms": round(percentile(lateness, 50), 2), "stall_p99_ms": round(percentile(lateness, 99), 2),
         "stall_max_ms": round(max(lateness, default=0.0), 2),
         "first_prediction_s": round(state["first"] or float("nan"), 3),
+        "batch_opened_s": round(opened_at[0], 3) if opened_at else None,
         "move_next_ms_median": round(median(moves), 2) if moves else None,
         "move_next_ms_max": round(max(moves), 2) if moves else None, "moves": len(moves),
     }
@@ -133,17 +143,17 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
         launch = _launch(bundle, Path(tmp))
         log(f"[ui] classify {n} images in the main window, measuring event-loop lateness")
         res = _classify(bundle, folder, Path(tmp), n)
-    res.update(window_shown_s=launch["window_shown_s"], torch_loaded_at_window=launch["torch_loaded"],
-               launch=launch)
+    res.update(window_shown_s=launch["window_shown_s"], launch=launch)
     res["targets"] = TARGETS
     res["meets_target"] = {"stall_p99": res["stall_p99_ms"] < TARGETS["stall_p99_ms"],
                            "first_prediction": res["first_prediction_s"] < TARGETS["first_prediction_s"],
                            "window_shown": res["window_shown_s"] < TARGETS["window_shown_s"]}
     log(f"  {'event-loop stall p99 / max':<44} {res['stall_p99_ms']:7.1f} / {res['stall_max_ms']:.1f} ms "
         f"(p50 {res['stall_p50_ms']:.1f} ms, {res['ticks']} ticks over {res['classify_s']:.1f} s)   target p99 < 50 ms")
-    log(f"  {'open batch -> first prediction':<44} {res['first_prediction_s']:7.3f} s   target < 1.5 s")
-    log(f"  {'launch -> window shown':<44} {res['window_shown_s']:7.3f} s   (torch imported by then: "
-        f"{launch['torch_loaded']})   target < 2 s")
+    log(f"  {'open batch -> first prediction':<44} {res['first_prediction_s']:7.3f} s   "
+        f"(folder hashed and registered after {res['batch_opened_s']} s)   target < 1.5 s")
+    log(f"  {'launch -> window shown':<44} {res['window_shown_s']:7.3f} s   (a model loading meanwhile)   "
+        "target < 2 s")
     if res["move_next_ms_median"] is not None:
         log(f"  {'move to the next image (UI handler)':<44} {res['move_next_ms_median']:7.1f} ms median, "
             f"{res['move_next_ms_max']:.1f} ms max over {res['moves']} moves")

@@ -39,6 +39,7 @@ import torch
 from models.bundle import ARCHIVE_SUFFIXES, BundleError, LoadedBundle, load_bundle, update_manifest
 from models.engine import (
     BASELINE,
+    CALIBRATION_IMAGES,
     INFERENCE_FORMAT,
     ONNX_FILE,
     ONNX_PATHS,
@@ -308,7 +309,7 @@ def optimize_bundle(
     batches = batched(tensors, batch_size)
     calib_src = list(calibration_images) or []
     calib = batched(preprocess_all(reference_predictor.preprocess, calib_src)[0], batch_size) if calib_src \
-        else batches[: max(1, 32 // batch_size)]
+        else [torch.cat(list(batches[: 1 + CALIBRATION_IMAGES // batch_size]))[:CALIBRATION_IMAGES]]
 
     base_threads = torch.get_num_threads()
     cores = os.cpu_count() or 1
@@ -532,7 +533,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"no images found in {args.data}", file=sys.stderr)
         return 1
     chosen_set = set(images)
-    calibration = spread([p for p in all_images if p not in chosen_set], 32)
+    calibration = spread([p for p in all_images if p not in chosen_set], CALIBRATION_IMAGES)
     candidates = [c.strip() for c in args.candidates.split(",") if c.strip()] if args.candidates else None
     if len(images) < 200:
         print(f"note: {len(images)} images: one changed Top-1 prediction is "

@@ -33,7 +33,7 @@ from PIL import Image
 
 from models.bundle import BundleError, LoadedBundle, load_bundle
 from models.data.transforms import build_eval_transform
-from models.engine import ONNX_PATHS, RawOutput, engine_from_manifest
+from models.engine import RawOutput, engine_from_manifest
 from models.imageio import ImageLoadError, load_image
 from models.routing import Calibration, RoutingError, image_key, route_batch
 from models.taxonomy import Taxonomy
@@ -206,8 +206,8 @@ class Predictor:
         self.engine_note = selected.note
         if selected.note:
             warnings.warn(f"{bundle.path}: {selected.note}", RuntimeWarning, stacklevel=2)
-        if selected.threads and selected.threads != torch.get_num_threads() and self.engine.path not in ONNX_PATHS:
-            torch.set_num_threads(selected.threads)  # process-wide: the measured best for this machine
+        if selected.threads and selected.threads != torch.get_num_threads():
+            torch.set_num_threads(selected.threads)  # process-wide (heatmaps too): the measured best here
         self.channels_last = self.engine.channels_last
         self.taxonomy = bundle.taxonomy
         self.batch_size = max(1, int(batch_size or selected.batch_size or 16))

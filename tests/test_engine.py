@@ -24,6 +24,14 @@ from models.predictor import Predictor
 HAS_ORT = eng.unavailable_reason("onnx") is None
 
 
+@pytest.fixture(autouse=True)
+def _keep_torch_threads():
+    """A stored choice sets torch's (process-wide) thread count; give the other tests theirs back."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
 def _probs(n: int, leaves: int = 18, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     logits = rng.normal(size=(n, leaves)) * 3

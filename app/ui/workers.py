@@ -8,12 +8,14 @@ for the batch. Results cross to the UI thread as plain data through Qt signals (
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,16 +125,19 @@ class ModelWorker(QThread):
 
     def _do_load(self, payload: tuple[str, str]) -> None:
         path, device = payload
-        try:
-            from models.bundle import BundleError, load_bundle
-            from models.predictor import Predictor
+        with _collector_paused():
+            try:
+                from models.bundle import BundleError, load_bundle
+                from models.predictor import Predictor
 
-            bundle = load_bundle(path, device=device)
-            self.predictor = Predictor(bundle, device=device, batch_size=self.chunk_size, decode_workers=2)
-        except (BundleError, OSError, ValueError, RuntimeError) as exc:
-            self.predictor, self.info = None, None
-            self.modelFailed.emit(str(exc))
-            return
+                bundle = load_bundle(path, device=device)
+                self.predictor = Predictor(bundle, device=device, batch_size=self.chunk_size, decode_workers=2)
+            except (BundleError, OSError, ValueError, RuntimeError) as exc:
+                self.predictor, self.info = None, None
+                self.modelFailed.emit(str(exc))
+                return
+            with contextlib.suppress(ImportError):
+                import pytorch_grad_cam  # noqa: F401  (else its ~1 s import lands on the first heatmap)
         self.info = ModelInfo(path=path, version=bundle.model_version,
                               name=str(bundle.manifest.get("name", "")), manifest=bundle.manifest, device=device,
                               engine=self.predictor.engine.path, engine_note=self.predictor.engine_note)
@@ -200,6 +205,23 @@ class ModelWorker(QThread):
             self.heatmapFailed.emit(image_id, str(exc))
             return
         self.heatmapReady.emit(image_id, np.asarray(hm, dtype=np.float32), kind)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Around a model load: no garbage-collector passes, then freeze what the load left.
+
+    torch, timm and grad-cam (which pulls in OpenCV, SciPy, scikit-learn) leave ~500 000 long-lived
+    objects. Every full collection walks them all while holding the GIL, which froze the UI thread for
+    80-320 ms at a time during loads and batches (measured with ``python -m bench ui``). Frozen objects
+    are skipped by later collections.
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 class TaskSignals(QObject):
