@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.services.dashboard import DashboardFigures, DashboardService, render_dashboard_png
 from app.ui.queue_view import STYLE
-from app.ui.workers import Task
+from app.ui.workers import Task, TaskRunner
 
 
 def _pct(value: float | None) -> str:
@@ -54,7 +54,7 @@ class DashboardView(QWidget):
         self.figures: DashboardFigures | None = None
         self.png: bytes = b""
         self.pool = QThreadPool.globalInstance()
-        self._tasks: set[Task] = set()
+        self._runner = TaskRunner(self.pool)
         self._request = 0
         self._wanted_version = model_version
 
@@ -194,7 +194,4 @@ class DashboardView(QWidget):
                             .format(msg=message.splitlines()[0] if message else ""))
 
     def _start(self, task: Task) -> None:
-        self._tasks.add(task)
-        task.signals.result.connect(lambda _r, t=task: self._tasks.discard(t))
-        task.signals.error.connect(lambda _m, t=task: self._tasks.discard(t))
-        self.pool.start(task)
+        self._runner.start(task)

@@ -45,7 +45,7 @@ from app.ui.prediction_panel import PanelData, PredictionPanel, state_label
 from app.ui.queue_view import QueueView
 from app.ui.similar_panel import SimilarPanel
 from app.ui.viewer import ImageViewer
-from app.ui.workers import ModelInfo, ModelWorker, Task
+from app.ui.workers import ModelInfo, ModelWorker, Task, TaskRunner
 from models.imageio import IMAGE_SUFFIXES, ImageLoadError, load_image
 from models.taxonomy import Taxonomy
 
@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
         self.items: list[BatchItem] = []
         self.current: int = -1
         self.pool = QThreadPool.globalInstance()
-        self._tasks: set[Task] = set()
+        self._runner = TaskRunner(self.pool)
         self._heatmap_cache: dict[int, tuple[object, str]] = {}
         self._image_cache: dict[int, QImage | None] = {}
         self._decoding: set[int] = set()  # image ids being decoded on the pool
@@ -385,10 +385,7 @@ class MainWindow(QMainWindow):
         self._start(task)
 
     def _start(self, task: Task) -> None:
-        self._tasks.add(task)
-        task.signals.result.connect(lambda _r, task=task: self._tasks.discard(task))
-        task.signals.error.connect(lambda _e, task=task: self._tasks.discard(task))
-        self.pool.start(task)
+        self._runner.start(task)
 
     def _hash_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(1, total))

@@ -38,7 +38,7 @@ from app.services.queue import QUEUE_REASONS, QUEUE_SORTS, QueueFilters, QueuePa
 from app.store.errors import JudgmentConflictError, StoreError
 from app.ui.picker import TaxonomyPicker
 from app.ui.prediction_panel import STATE_COLOURS, state_label
-from app.ui.workers import Task
+from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
 PAGE_SIZE = 200
@@ -294,7 +294,7 @@ class QueueView(QWidget):
         self.lang = lang
         self.model_version = model_version
         self.pool = QThreadPool.globalInstance()
-        self._tasks: set[Task] = set()
+        self._runner = TaskRunner(self.pool)
         self._request = 0
         self._batches: list[tuple[int, str]] = []
         self._build()
@@ -532,10 +532,7 @@ class QueueView(QWidget):
                                   .format(msg=message.splitlines()[0] if message else ""))
 
     def _start(self, task: Task) -> None:
-        self._tasks.add(task)
-        task.signals.result.connect(lambda _r, t=task: self._tasks.discard(t))
-        task.signals.error.connect(lambda _m, t=task: self._tasks.discard(t))
-        self.pool.start(task)
+        self._runner.start(task)
 
     def _fill_combos(self, page: QueuePage) -> None:
         """Facet counts into the reason and leaf menus, the batch list into its menu; keep the choices."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
 
 @dataclass(frozen=True)
@@ -249,3 +249,21 @@ class Task(QRunnable):
             self.signals.error.emit(str(exc) or type(exc).__name__)
             return
         self.signals.result.emit(result)
+
+
+class TaskRunner:
+    """Starts :class:`Task` objects on a pool and keeps each one alive until it reports.
+
+    A QRunnable's signals object dies with it, so the widget that started it must hold a reference
+    until the result (or error) has been delivered.
+    """
+
+    def __init__(self, pool: QThreadPool) -> None:
+        self.pool = pool
+        self._tasks: set[Task] = set()
+
+    def start(self, task: Task) -> None:
+        self._tasks.add(task)
+        task.signals.result.connect(lambda _r, t=task: self._tasks.discard(t))
+        task.signals.error.connect(lambda _m, t=task: self._tasks.discard(t))
+        self.pool.start(task)
