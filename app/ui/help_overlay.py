@@ -23,6 +23,7 @@ def shortcut_rows() -> list[tuple[str, str]]:
         ("[  ]", QCoreApplication.translate("Help", "Heatmap opacity − / +")),
         ("+  −  0", QCoreApplication.translate("Help", "Zoom in / out / fit")),
         ("Ctrl+O", QCoreApplication.translate("Help", "Open a folder")),
+        ("Q", QCoreApplication.translate("Help", "Re-judge queue (all batches)")),
         ("F1  or  ?", QCoreApplication.translate("Help", "Show / hide this help")),
     ]
 
