@@ -521,7 +521,12 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="263"/>
+        <location filename="../ui/prediction_panel.py" line="258"/>
+        <source>Re-judge: {reasons}</source>
+        <translation>需複判：{reasons}</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="264"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>

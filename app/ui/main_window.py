@@ -42,7 +42,7 @@ from app.ui.dashboard_view import DashboardView
 from app.ui.help_overlay import HelpOverlay
 from app.ui.picker import TaxonomyPicker
 from app.ui.prediction_panel import PanelData, PredictionPanel, state_label
-from app.ui.queue_view import QueueView
+from app.ui.queue_view import QueueView, reason_label
 from app.ui.similar_panel import SimilarPanel
 from app.ui.viewer import ImageViewer
 from app.ui.workers import ModelInfo, ModelWorker, Task, TaskRunner
@@ -634,7 +634,7 @@ class MainWindow(QMainWindow):
             judged_by=j.analyst if decided else None,
             judged_at=j.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if decided else None,
             note=j.note if j else None,
-            reasons=p.reasons if p else (),
+            reasons=tuple(reason_label(r) for r in p.reasons) if p else (),
             model_version=p.model_version if p else "",
         )
 

@@ -255,7 +255,8 @@ class PredictionPanel(QWidget):
             judged += ("<br>" if judged else "") + QCoreApplication.translate("Panel", "Note: {note}").format(note=data.note)
         self.judgment.setText(judged)
         self.judgment.setVisible(bool(judged))
-        self.reasons.setText(", ".join(data.reasons) if data and data.reasons else "")
+        self.reasons.setText(QCoreApplication.translate("Panel", "Re-judge: {reasons}").format(
+            reasons=", ".join(data.reasons)) if data and data.reasons else "")
         self.reasons.setVisible(bool(data and data.reasons))
         self.accept_btn.setEnabled(has_pred)
         for b in (self.pick_btn, self.unknown_btn, self.note_btn):
