@@ -57,10 +57,8 @@ def demo(py: Path) -> int:
     """The main job: the judging app on the bundled demo model and demo batch."""
     bin_dir = py.parent
     judge = bin_dir / ("fma-judge.exe" if os.name == "nt" else "fma-judge")
-    extra = sys.argv[2:]
-    demo_batch = ROOT / "resources" / "demo" / "batch"
-    args = ["--demo"] if demo_batch.is_dir() and not any(not a.startswith("-") for a in extra) else []
-    return _run([str(judge), *args, *extra])
+    # --demo opens the demo batch unless a FOLDER is given among the extra arguments.
+    return _run([str(judge), "--demo", *sys.argv[2:]])
 
 
 def test(py: Path) -> int:

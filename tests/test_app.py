@@ -226,3 +226,16 @@ def test_screenshot_flag(tmp_path, bundle, batch_dir, lang):
 
     with Image.open(out) as im:
         assert im.width >= 1000 and im.height >= 600
+
+
+def test_readme_demo_command_opens_the_demo_batch_with_extra_arguments(tmp_path):
+    """`python3 dev.py demo --lang zh_TW` (the README's first command, with an option) opens the demo batch."""
+    if not (ROOT / ".venv").exists() or not (ROOT / "resources" / "demo" / "model").is_dir():
+        pytest.skip("needs the project's .venv and the bundled demo")
+    out = tmp_path / "demo.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(tmp_path / "s.ini"))
+    res = subprocess.run([sys.executable, str(ROOT / "dev.py"), "demo", "--lang", "zh_TW", "--db",
+                          f"sqlite:///{tmp_path / 'db.sqlite'}", "--screenshot", str(out)],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert res.returncode == 0, res.stderr
+    assert out.stat().st_size > 10_000

@@ -165,6 +165,7 @@ def _screenshot(app: QApplication, window, out: Path, can_predict: bool, timeout
 
     if not can_predict:
         print("fma-judge: --screenshot needs a batch (FOLDER or --demo) and a model", file=sys.stderr)
+        window.worker.stop()
         return 2
     window.allPredicted.connect(all_predicted)
     window.worker.modelFailed.connect(failed)
