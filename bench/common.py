@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from models.sysinfo import cpu_name, peak_rss_mb
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -35,24 +37,8 @@ def log(msg: str) -> None:
     print(msg, flush=True)
 
 
-def peak_rss_mb() -> float | None:
-    """Peak resident memory of this process in MiB (None where ``resource`` is unavailable)."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def load_average() -> list[float] | None:

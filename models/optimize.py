@@ -58,6 +58,7 @@ from models.engine import (
     unavailable_reason,
 )
 from models.imageio import ImageLoadError
+from models.sysinfo import cpu_name
 
 DEFAULT_MAX_IMAGES = 200
 DEFAULT_MAX_WARMUP_S = 10.0
@@ -229,15 +230,6 @@ def batched(tensors: Sequence[torch.Tensor], size: int) -> list[torch.Tensor]:
     return [torch.stack(list(tensors[i:i + size])) for i in range(0, len(tensors), size)]
 
 
-def cpu_name() -> str:
-    """The CPU model name (``/proc/cpuinfo`` on Linux, else :func:`platform.processor`)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine_info() -> dict[str, Any]:

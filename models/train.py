@@ -42,6 +42,7 @@ from models.data.transforms import build_train_transform
 from models.imageio import ImageLoadError, load_image
 from models.losses import HierarchicalLoss
 from models.network import HierarchicalNet, build_network, resolve_data_config
+from models.sysinfo import peak_rss_mb
 from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
 
 Log = Callable[[str], None]
@@ -187,13 +188,7 @@ def peak_memory_mb(device: torch.device) -> float | None:
     """Peak memory of this process: CUDA allocator peak on GPU, peak RSS on CPU (where the OS tells)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
-    try:
-        import resource
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak / 1024 if sys.platform != "darwin" else peak / 2**20
-    except (ImportError, OSError):
-        return None
+    return peak_rss_mb()
 
 
 # --------------------------------------------------------------------------------------------
