@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from models.bundle import BundleError, LoadedBundle, load_bundle
+from models.colormap import jet
 from models.data.transforms import build_eval_transform
 from models.engine import RawOutput, engine_from_manifest
 from models.imageio import ImageLoadError, load_image
@@ -430,9 +431,7 @@ def overlay_heatmap(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.45
     rgb = image.convert("RGB")
     hm = Image.fromarray((np.clip(heatmap, 0, 1) * 255).astype(np.uint8), mode="L").resize(rgb.size, Image.BILINEAR)
     h = np.asarray(hm, dtype=np.float32) / 255.0
-    colour = np.stack([np.clip(1.5 - np.abs(4 * h - 3), 0, 1),  # red
-                       np.clip(1.5 - np.abs(4 * h - 2), 0, 1),  # green
-                       np.clip(1.5 - np.abs(4 * h - 1), 0, 1)], axis=-1)  # blue
+    colour = jet(h)
     base = np.asarray(rgb, dtype=np.float32) / 255.0
     out = (1 - alpha) * base + alpha * colour
     return Image.fromarray((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8), mode="RGB")

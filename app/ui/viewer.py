@@ -13,17 +13,16 @@ from PySide6.QtWidgets import (
     QGraphicsView,
 )
 
+from models.colormap import jet
+
 SIDE_GAP = 16
 
 
 def heatmap_rgba(heatmap: np.ndarray) -> np.ndarray:
     """A 0..1 map to an RGBA uint8 array: blue→green→yellow→red, transparent where cold."""
     h = np.clip(np.asarray(heatmap, dtype=np.float32), 0.0, 1.0)
-    r = np.clip(1.5 - np.abs(4 * h - 3), 0, 1)
-    g = np.clip(1.5 - np.abs(4 * h - 2), 0, 1)
-    b = np.clip(1.5 - np.abs(4 * h - 1), 0, 1)
-    a = np.clip(h * 1.4, 0.15, 1.0)
-    return (np.stack([r, g, b, a], axis=-1) * 255 + 0.5).astype(np.uint8)
+    alpha = np.clip(h * 1.4, 0.15, 1.0)[..., None]
+    return (np.concatenate([jet(h), alpha], axis=-1) * 255 + 0.5).astype(np.uint8)
 
 
 def array_to_qimage(arr: np.ndarray) -> QImage:
