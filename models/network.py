@@ -56,6 +56,9 @@ _RESERVED_BACKBONE_KWARGS = frozenset(
     {"pretrained", "num_classes", "pretrained_cfg_overlay", "features_only"}
 )
 
+HEATMAP_STRIDE = 16
+"""Stride of the feature map that Grad-CAM explains on CNN backbones (see HierarchicalNet.heatmap_layer)."""
+
 
 @dataclass
 class NetworkConfig:
@@ -485,6 +488,26 @@ class HierarchicalNet(nn.Module):
         if not self._cbams:
             return None
         return self._cbams[-1].last_spatial_map
+
+    def heatmap_layer(self) -> tuple[nn.Module, Callable[[Tensor], Tensor] | None]:
+        """The Grad-CAM target layer and its reshape transform.
+
+        CNN backbones whose last feature map has stride 32 (a 6×6 or 7×7 grid: one cell is wider than
+        most defects) are explained at their last stride-16 stage, found through timm's
+        ``feature_info``; token models (stride 16 already) and anything without that information use
+        :attr:`features_out`.
+        """
+        info = getattr(self.backbone, "feature_info", None)
+        if self.feature_format == "nchw" and isinstance(info, list) and info:
+            strides = [(str(d.get("module", "")), int(d.get("reduction", 0))) for d in info if isinstance(d, dict)]
+            if strides and strides[-1][1] > HEATMAP_STRIDE:
+                finer = [name for name, reduction in strides if reduction == HEATMAP_STRIDE and name]
+                if finer:
+                    try:
+                        return self.backbone.get_submodule(finer[-1]), None
+                    except AttributeError:
+                        pass
+        return self.features_out, self.gradcam_reshape_transform()
 
     def gradcam_reshape_transform(self) -> Callable[[Tensor], Tensor] | None:
         """Reshape for Grad-CAM on :attr:`features_out`; None when the features are already NCHW."""

@@ -12,8 +12,11 @@ already gives leaf probabilities and uses them directly.
 
 Heatmaps are computed only on request: the CBAM spatial attention map when the
 network has CBAM (it falls out of the same forward pass), otherwise Grad-CAM
-from the ``grad-cam`` package on the backbone's last feature map, with the ViT
-reshape transform where needed.
+from the ``grad-cam`` package in its HiResCAM form (gradient × activation per
+position, not per-channel averaged gradients) on the layer chosen by
+:meth:`HierarchicalNet.heatmap_layer` (the last stride-16 stage of a CNN, whose
+finer grid can point at a small defect; the token map of a ViT), with the ViT
+reshape transform where needed. ``heatmap_kind`` stays ``"gradcam"``.
 """
 
 from __future__ import annotations
@@ -396,18 +399,15 @@ class Predictor:
         return self._gradcam(x, [target])[0], "gradcam"
 
     def _gradcam(self, batch: torch.Tensor, leaf_targets: Sequence[int]) -> np.ndarray:
-        from pytorch_grad_cam import GradCAM
+        from pytorch_grad_cam import HiResCAM
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
         wrapper = _LevelLogits(self.model, level=-1)
         x = batch.to(self.device)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with GradCAM(
-            model=wrapper,
-            target_layers=[self.model.features_out],
-            reshape_transform=self.model.gradcam_reshape_transform(),
-        ) as cam:
+        layer, reshape = self.model.heatmap_layer()
+        with HiResCAM(model=wrapper, target_layers=[layer], reshape_transform=reshape) as cam:
             grayscale = cam(input_tensor=x, targets=[ClassifierOutputTarget(t) for t in leaf_targets])
         self.model.zero_grad(set_to_none=True)
         return _normalise_maps(np.asarray(grayscale, dtype=np.float32))

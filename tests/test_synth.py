@@ -202,6 +202,31 @@ def test_cli_arguments_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str
         synth.run(bad)
 
 
+def test_unknown_types_pick_named_types_for_disjoint_sets(tmp_path: Path) -> None:
+    calib = synth.generate(tmp_path / "calib", per_class=1, seed=1, size=40, unknown_classes=2)
+    chosen = synth.UNKNOWN_TYPES[3:5]
+    test = synth.generate(tmp_path / "test", per_class=1, seed=2, size=40,
+                          unknown_types=[chosen[0], "unknown:" + chosen[1]], unknown_per_class=2)  # fmt: skip
+    unknown = lambda m: {r["label"] for r in _read(m)[1] if r["label"].startswith("unknown:")}  # noqa: E731
+    assert unknown(calib) == {"unknown:" + n for n in synth.UNKNOWN_TYPES[:2]}
+    assert unknown(test) == {"unknown:" + n for n in chosen}
+    assert sum(r["label"].startswith("unknown:") for r in _read(test)[1]) == 4
+    for kwargs, message in [
+        (dict(unknown_types=["no_such_defect"]), "no_such_defect"),
+        (dict(unknown_types=[chosen[0], chosen[0]]), "duplicates"),
+        (dict(unknown_types=[chosen[0]], unknown_classes=2), "disagrees"),
+    ]:
+        with pytest.raises(synth.SynthError, match=message):
+            synth.generate(tmp_path / "bad", per_class=1, seed=0, size=40, **kwargs)
+    assert not (tmp_path / "bad").exists()
+    parser = argparse.ArgumentParser()
+    synth.add_arguments(parser)
+    args = parser.parse_args([str(tmp_path / "cli"), "--per-class", "1", "--size", "32", "--workers", "1",
+                              "--unknown-types", ",".join(chosen)])  # fmt: skip
+    assert synth.run(args) == 0
+    assert unknown(tmp_path / "cli" / "manifest.csv") == {"unknown:" + n for n in chosen}
+
+
 # ------------------------------------------------------------------------------ rendering
 @pytest.mark.parametrize("magnification", [5, 20, 50])
 def test_every_leaf_and_unknown_renders(magnification: float) -> None:

@@ -563,6 +563,7 @@ def generate(
     size: int = 256,
     split: Sequence[float] = (0.7, 0.15, 0.15),
     unknown_per_class: int | None = None,
+    unknown_types: Sequence[str] | None = None,
     difficulty: float | None = None,
     workers: int = 1,
     overwrite: bool = False,
@@ -580,6 +581,8 @@ def generate(
         size: image width and height in pixels.
         split: train/val/test fractions (stratified per label; all views of a sample share a split).
         unknown_per_class: samples per unknown type (default ``per_class``).
+        unknown_types: names from :data:`UNKNOWN_TYPES` to add instead of the first ``unknown_classes``
+            (so that, e.g., a calibration set and a test set hold disjoint unknown types).
         difficulty: sibling overlap 0..1 (default :data:`DIFFICULTY`).
         workers: worker processes (1 = in this process); the output does not depend on it.
         overwrite: replace an existing ``images/`` folder and ``manifest.csv`` in ``out_dir``.
@@ -597,13 +600,14 @@ def generate(
     difficulty = DIFFICULTY if difficulty is None else float(difficulty)
     n_unknown_each = per_class if unknown_per_class is None else unknown_per_class
     _check_args(per_class, seed, unknown_classes, n_unknown_each, mags, size, fractions, difficulty, workers)
+    chosen_unknown = _unknown_selection(unknown_classes, unknown_types)
     out = Path(out_dir)
     _prepare_out(out, overwrite)
 
     plan: list[tuple[str, tuple[str, ...] | None, int]] = []
     for leaf in tax.leaves:
         plan.append((leaf, None if leaf in KNOWN_LEAVES else tuple(tax.path(leaf)), per_class))
-    for name in UNKNOWN_TYPES[:unknown_classes]:
+    for name in chosen_unknown:
         plan.append((UNKNOWN_PREFIX + name, None, n_unknown_each))
     for label, _, _ in plan:
         (out / "images" / label_dir(label)).mkdir(parents=True, exist_ok=True)
@@ -687,6 +691,25 @@ def _check_args(
         raise SynthError(f"--workers must be a non-negative integer, got {workers!r}")
 
 
+def _unknown_selection(unknown_classes: int, unknown_types: Sequence[str] | None) -> list[str]:
+    """The unknown type names to render: ``unknown_types`` when given, else the first ``unknown_classes``."""
+    if unknown_types is None:
+        return list(UNKNOWN_TYPES[:unknown_classes])
+    names = [n[len(UNKNOWN_PREFIX):] if n.startswith(UNKNOWN_PREFIX) else n for n in (t.strip() for t in unknown_types)]
+    bad = [n for n in names if n not in UNKNOWN_TYPES]
+    if bad or not names:
+        raise SynthError(
+            f"--unknown-types: {', '.join(map(repr, bad)) or 'no names given'}; choose from {', '.join(UNKNOWN_TYPES)}"
+        )
+    if len(set(names)) != len(names):
+        raise SynthError(f"--unknown-types has duplicates: {', '.join(names)}")
+    if unknown_classes not in (0, len(names)):
+        raise SynthError(
+            f"--unknown-classes {unknown_classes} disagrees with --unknown-types ({len(names)} names); give one of them"
+        )
+    return names
+
+
 # ============================================================================ command line
 def _float_list(text: str, option: str, count: int | None = None) -> tuple[float, ...]:
     try:
@@ -710,6 +733,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--unknown-classes", type=int, default=0, metavar="K",
         help=f"add K defect types outside the taxonomy as unknown:<name> (max {len(UNKNOWN_TYPES)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--unknown-types", default=None, metavar="NAMES",
+        help=f"comma-separated unknown types to add instead of the first K ({', '.join(UNKNOWN_TYPES)})",
     )  # fmt: skip
     parser.add_argument(
         "--unknown-per-class", type=int, default=None, metavar="N",
@@ -755,6 +782,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = generate(
         args.out, args.taxonomy, per_class=args.per_class, seed=args.seed, unknown_classes=args.unknown_classes,
         magnifications=mags, size=args.size, split=split, unknown_per_class=args.unknown_per_class,
+        unknown_types=None if args.unknown_types is None else args.unknown_types.split(","),
         difficulty=args.difficulty, workers=workers, overwrite=args.overwrite, progress=progress,
     )  # fmt: skip
     elapsed = time.perf_counter() - start
