@@ -12,11 +12,12 @@ already gives leaf probabilities and uses them directly.
 
 Heatmaps are computed only on request: the CBAM spatial attention map when the
 network has CBAM (it falls out of the same forward pass), otherwise Grad-CAM
-from the ``grad-cam`` package in its HiResCAM form (gradient × activation per
-position, not per-channel averaged gradients) on the layer chosen by
-:meth:`HierarchicalNet.heatmap_layer` (the last stride-16 stage of a CNN, whose
-finer grid can point at a small defect; the token map of a ViT), with the ViT
-reshape transform where needed. ``heatmap_kind`` stays ``"gradcam"``.
+from the ``grad-cam`` package in its LayerCAM form (positive gradient × activation
+per position, which stays sharp at shallow layers) on the layer chosen by
+:meth:`HierarchicalNet.heatmap_layer` (a stride-4 stage of a CNN, whose fine
+grid can point at a small defect, then smoothed over about one cell; the token
+map of a ViT), with the ViT reshape transform where needed. ``heatmap_kind``
+stays ``"gradcam"`` (the Grad-CAM family; the app labels it so).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torchvision.transforms.v2.functional as TF
 from PIL import Image
 
 from models.bundle import BundleError, LoadedBundle, load_bundle
@@ -399,18 +401,22 @@ class Predictor:
         return self._gradcam(x, [target])[0], "gradcam"
 
     def _gradcam(self, batch: torch.Tensor, leaf_targets: Sequence[int]) -> np.ndarray:
-        from pytorch_grad_cam import HiResCAM
+        from pytorch_grad_cam import LayerCAM
         from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
         wrapper = _LevelLogits(self.model, level=-1)
         x = batch.to(self.device)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        layer, reshape = self.model.heatmap_layer()
-        with HiResCAM(model=wrapper, target_layers=[layer], reshape_transform=reshape) as cam:
+        layer, reshape, stride = self.model.heatmap_layer()
+        with LayerCAM(model=wrapper, target_layers=[layer], reshape_transform=reshape) as cam:
             grayscale = cam(input_tensor=x, targets=[ClassifierOutputTarget(t) for t in leaf_targets])
         self.model.zero_grad(set_to_none=True)
-        return _normalise_maps(np.asarray(grayscale, dtype=np.float32))
+        maps = torch.from_numpy(np.asarray(grayscale, dtype=np.float32))
+        if stride:  # a fine map is speckled: smooth it over about one feature cell
+            size = 2 * 3 * stride + 1
+            maps = TF.gaussian_blur(maps[:, None], [size, size], [float(stride), float(stride)])[:, 0]
+        return _normalise_maps(maps.numpy())
 
 
 def _normalise_maps(maps: np.ndarray) -> np.ndarray:

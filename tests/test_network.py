@@ -187,19 +187,19 @@ def test_features_out_is_the_unpooled_map(tax: Taxonomy) -> None:
     assert len(seen) == 1 and seen[0].shape == (2, 128, 2, 2)
 
 
-def test_heatmap_layer_is_the_last_stride16_stage_of_cnns(tax: Taxonomy) -> None:
+def test_heatmap_layer_is_the_stride4_stage_of_cnns(tax: Taxonomy) -> None:
     convnext = build_network(_config("convnext"), tax)
-    layer, reshape = convnext.heatmap_layer()
-    assert layer is convnext.backbone.stages[2] and reshape is None
+    layer, reshape, stride = convnext.heatmap_layer()
+    assert layer is convnext.backbone.stages[0] and reshape is None and stride == 4
     seen = []
     layer.register_forward_hook(lambda _m, _i, o: seen.append(o))
-    convnext(_input("convnext"))  # 64 px input: a 4x4 map at stride 16, not the 2x2 output
-    assert seen[0].shape[-2:] == (4, 4)
+    convnext(_input("convnext"))  # 64 px input: a 16x16 map at stride 4, not the 2x2 output
+    assert seen[0].shape[-2:] == (16, 16)
     resnet = build_network(_config("resnet_cbam"), tax)
-    assert resnet.heatmap_layer()[0] is resnet.backbone.layer3
-    vit = build_network(_config("vit"), tax)  # tokens are stride 16 already: the reshaped output map
-    layer, reshape = vit.heatmap_layer()
-    assert layer is vit.features_out and reshape is not None
+    assert resnet.heatmap_layer()[0] is resnet.backbone.layer1
+    vit = build_network(_config("vit"), tax)  # a token model: the reshaped output map, unsmoothed
+    layer, reshape, stride = vit.heatmap_layer()
+    assert layer is vit.features_out and reshape is not None and stride is None
 
 
 def test_flat_head_ancestors_are_sums_of_leaf_probabilities(tax: Taxonomy) -> None:
