@@ -51,23 +51,30 @@ def pointing_game(predictor: Predictor, samples: Sequence[Sample], predicted: Se
         samples: the evaluated samples (with ``defect_bbox`` where known).
         predicted: the predicted leaf of each sample (None when unreadable).
         tolerance_px: grow each box by this many pixels of the original image.
-        limit: play at most this many images (heatmaps cost a backward pass each on CPU).
+        limit: play at most this many images, spread evenly over ``samples`` (heatmaps cost backward
+            passes on CPU).
     """
-    hits = total = no_box = 0
-    per_class: dict[str, list[int]] = {}
+    eligible: list[Sample] = []
+    no_box = 0
     for sample, pred in zip(samples, predicted, strict=True):
         if pred is None or pred != sample.label:
             continue
         if sample.defect_bbox is None:
             no_box += 1
             continue
-        if limit is not None and total >= limit:
-            break
+        eligible.append(sample)
+    if limit is not None and len(eligible) > limit:
+        # evenly spread over the data (a manifest is usually sorted by class: the first N would be a few classes)
+        picks = np.unique(np.linspace(0, len(eligible) - 1, max(0, limit)).round().astype(int)) if limit > 0 else []
+        eligible = [eligible[i] for i in picks]
+    hits = total = 0
+    per_class: dict[str, list[int]] = {}
+    for sample in eligible:
         try:
             image = load_image(sample.path)
         except ImageLoadError:
             continue
-        heatmap, _kind = predictor.heatmap(image, leaf=pred)
+        heatmap, _kind = predictor.heatmap(image, leaf=sample.label)
         hit = peak_in_box(heatmap, image.size, sample.defect_bbox, tolerance_px)
         hits += int(hit)
         total += 1
