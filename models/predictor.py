@@ -49,7 +49,7 @@ ImageSource = str | Path | Image.Image
 
 HEATMAP_FLIPS: tuple[tuple[int, ...], ...] = ((), (3,), (2,), (2, 3))
 """Views a heatmap is averaged over (tensor dims flipped). On the demo model the pointing game rose from
-76 % (one view) to 94 % (these four), measured on 221 correctly classified test images."""
+76 % (one view) to 94 % (these four) on 221 correctly classified test images (``python -m bench.heatmap_layers``)."""
 
 
 @dataclass(frozen=True)

@@ -43,3 +43,22 @@ def test_quick_benchmark_run_writes_every_result(tmp_path):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert set(summary["benchmarks"]) == set(EXPECTED) and all(r["ok"] for r in summary["benchmarks"].values())
     assert "engine" in res.stdout and "x" in res.stdout  # ratios were printed
+
+
+def test_heatmap_layers_plays_every_recipe_on_correct_images(tmp_path, taxonomy, capsys):
+    """bench.heatmap_layers on a tiny ConvNeXt: the images are labelled with its own predictions, so all play."""
+    from conftest import make_tiny_bundle, write_image
+
+    from bench import heatmap_layers
+    from models.predictor import Predictor
+
+    bundle = make_tiny_bundle(tmp_path / "b", taxonomy, family="convnext")
+    images = [write_image(tmp_path / f"i{n}.png", size=(64, 64), seed=n) for n in range(4)]
+    preds = Predictor(bundle).predict(images)
+    lines = ["path,label,defect_bbox"] + [f"{p.file},{p.leaf},0 0 64 64" for p in preds]  # box = whole image
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert heatmap_layers.main([str(bundle), "--data", str(tmp_path / "m.csv"), "--every", "1", "--offset", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "on 4 correctly classified images" in out
+    rows = [line for line in out.splitlines() if line.startswith("  ")]
+    assert len(rows) == 6 and all(line.rstrip().endswith("100.0%") for line in rows)  # every peak is in the image
