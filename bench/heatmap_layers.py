@@ -16,12 +16,11 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-import torchvision.transforms.v2.functional as TF
 
 from models.data.manifest import load_data
 from models.imageio import load_image
 from models.pointing import peak_in_box
-from models.predictor import HEATMAP_FLIPS, Predictor, _LevelLogits, _normalise_maps
+from models.predictor import HEATMAP_FLIPS, Predictor, _LevelLogits, cam_maps
 
 
 def _stage(net: torch.nn.Module, stride: int) -> torch.nn.Module:
@@ -40,7 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from pytorch_grad_cam import GradCAM, HiResCAM, LayerCAM
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
     predictor = Predictor(args.bundle)
     net = predictor.model
@@ -49,22 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def recipe(method: type, layer: tuple[torch.nn.Module, int], flips: tuple[tuple[int, ...], ...]) -> Callable:
         module, stride = layer
-
-        def run(x: torch.Tensor, target: int) -> np.ndarray:
-            total = np.zeros(x.shape[-2:], dtype=np.float32)
-            with method(model=wrapper, target_layers=[module]) as cam:
-                for dims in flips:
-                    view = torch.flip(x, dims) if dims else x
-                    m = torch.from_numpy(np.asarray(cam(input_tensor=view, targets=[ClassifierOutputTarget(target)]),
-                                                    dtype=np.float32))
-                    if dims:
-                        m = torch.flip(m, [d - 1 for d in dims])
-                    if stride < 32:
-                        m = TF.gaussian_blur(m[:, None], [6 * stride + 1] * 2, [float(stride)] * 2)[:, 0]
-                    total += _normalise_maps(m.numpy())[0]
-            return total
-
-        return run
+        smooth = stride if stride < 32 else None
+        return lambda x, target: cam_maps(method, wrapper, module, x, [target], smooth_px=smooth, flips=flips)[0]
 
     one = ((),)
     recipes = {

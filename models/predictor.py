@@ -407,27 +407,46 @@ class Predictor:
 
     def _gradcam(self, batch: torch.Tensor, leaf_targets: Sequence[int]) -> np.ndarray:
         from pytorch_grad_cam import LayerCAM
-        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-        wrapper = _LevelLogits(self.model, level=-1)
         x = batch.to(self.device)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         layer, reshape, stride = self.model.heatmap_layer()
-        targets = [ClassifierOutputTarget(t) for t in leaf_targets]
-        total = np.zeros((x.shape[0], x.shape[-2], x.shape[-1]), dtype=np.float32)
-        with LayerCAM(model=wrapper, target_layers=[layer], reshape_transform=reshape) as cam:
-            for dims in HEATMAP_FLIPS:  # average over flipped views: the noise differs, the defect does not
-                view = torch.flip(x, dims) if dims else x
-                maps = torch.from_numpy(np.asarray(cam(input_tensor=view, targets=targets), dtype=np.float32))
-                if dims:
-                    maps = torch.flip(maps, [d - 1 for d in dims])  # (B, C, H, W) flips -> (B, H, W) flips
-                if stride:  # a fine map is speckled: smooth it over about one feature cell
-                    size = 2 * 3 * stride + 1
-                    maps = TF.gaussian_blur(maps[:, None], [size, size], [float(stride), float(stride)])[:, 0]
-                total += _normalise_maps(maps.numpy())
+        maps = cam_maps(LayerCAM, _LevelLogits(self.model, level=-1), layer, x, leaf_targets,
+                        reshape=reshape, smooth_px=stride, flips=HEATMAP_FLIPS)
         self.model.zero_grad(set_to_none=True)
-        return _normalise_maps(total)
+        return maps
+
+
+def cam_maps(method: type, model: torch.nn.Module, layer: torch.nn.Module, x: torch.Tensor, targets: Sequence[int],
+             *, reshape: Any = None, smooth_px: int | None = None,
+             flips: Sequence[tuple[int, ...]] = ((),)) -> np.ndarray:
+    """Class-activation maps (B, H, W) in 0..1 from a ``grad-cam`` method, averaged over flipped views.
+
+    Args:
+        method: a ``pytorch_grad_cam`` class (LayerCAM, GradCAM, HiResCAM ...).
+        model: returns the logits the ``targets`` index.
+        layer: the target layer; ``reshape`` its reshape transform (token models).
+        x: the input batch (B, C, H, W).
+        targets: one class index per image.
+        smooth_px: Gaussian sigma in input pixels applied to each view's map (None = none).
+        flips: tensor dims flipped per view; ``((),)`` is the image alone.
+    """
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    outputs = [ClassifierOutputTarget(int(t)) for t in targets]
+    total = np.zeros((x.shape[0], x.shape[-2], x.shape[-1]), dtype=np.float32)
+    with method(model=model, target_layers=[layer], reshape_transform=reshape) as cam:
+        for dims in flips:  # average over flipped views: the noise differs, the defect does not
+            view = torch.flip(x, dims) if dims else x
+            maps = torch.from_numpy(np.asarray(cam(input_tensor=view, targets=outputs), dtype=np.float32))
+            if dims:
+                maps = torch.flip(maps, [d - 1 for d in dims])  # (B, C, H, W) flips -> (B, H, W) flips
+            if smooth_px:  # a fine map is speckled: smooth it over about one feature cell
+                size = 6 * smooth_px + 1
+                maps = TF.gaussian_blur(maps[:, None], [size, size], [float(smooth_px)] * 2)[:, 0]
+            total += _normalise_maps(maps.numpy())
+    return _normalise_maps(total)
 
 
 def _normalise_maps(maps: np.ndarray) -> np.ndarray:
