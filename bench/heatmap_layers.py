@@ -24,10 +24,10 @@ from models.predictor import HEATMAP_FLIPS, Predictor, _LevelLogits, cam_maps
 
 
 def _stage(net: torch.nn.Module, stride: int) -> torch.nn.Module:
-    names = [d["module"] for d in net.backbone.feature_info if d["reduction"] == stride]
-    if not names:
+    stage = net.stage_at_stride(stride)
+    if stage is None:
         raise SystemExit(f"the backbone has no stage of stride {stride}")
-    return net.backbone.get_submodule(names[-1])
+    return stage
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -493,6 +493,18 @@ class HierarchicalNet(nn.Module):
             return None
         return self._cbams[-1].last_spatial_map
 
+    def stage_at_stride(self, stride: int) -> nn.Module | None:
+        """The backbone's last stage of this stride (timm ``feature_info``), or None if it has none."""
+        info = getattr(self.backbone, "feature_info", None)
+        names = [str(d.get("module", "")) for d in (info if isinstance(info, list) else [])
+                 if isinstance(d, dict) and int(d.get("reduction", 0)) == stride and d.get("module")]
+        for name in reversed(names):
+            try:
+                return self.backbone.get_submodule(name)
+            except AttributeError:
+                continue
+        return None
+
     def heatmap_layer(self) -> tuple[nn.Module, Callable[[Tensor], Tensor] | None, int | None]:
         """The Grad-CAM target layer, its reshape transform, and its stride (None for the output map).
 
@@ -501,15 +513,11 @@ class HierarchicalNet(nn.Module):
         defects. Token models and anything without that information use :attr:`features_out`.
         """
         info = getattr(self.backbone, "feature_info", None)
-        if self.feature_format == "nchw" and isinstance(info, list) and info:
-            strides = [(str(d.get("module", "")), int(d.get("reduction", 0))) for d in info if isinstance(d, dict)]
-            if strides and strides[-1][1] > HEATMAP_STRIDE:
-                finer = [name for name, reduction in strides if reduction == HEATMAP_STRIDE and name]
-                if finer:
-                    try:
-                        return self.backbone.get_submodule(finer[-1]), None, HEATMAP_STRIDE
-                    except AttributeError:
-                        pass
+        coarse = isinstance(info, list) and info and isinstance(info[-1], dict) and \
+            int(info[-1].get("reduction", 0)) > HEATMAP_STRIDE
+        stage = self.stage_at_stride(HEATMAP_STRIDE) if coarse and self.feature_format == "nchw" else None
+        if stage is not None:
+            return stage, None, HEATMAP_STRIDE
         return self.features_out, self.gradcam_reshape_transform(), None
 
     def gradcam_reshape_transform(self) -> Callable[[Tensor], Tensor] | None:
