@@ -54,6 +54,9 @@ class TrainConfig:
         max_steps_per_epoch: cap on steps per epoch (smoke tests); None = full epochs.
         half_weights: store the bundle's weights as float16 (half the size).
         device: "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:N".
+        init_from: a model bundle folder (relative to the working directory) whose weights start the run
+            (fine-tuning, e.g. the current model on its training data plus the app's export); its
+            taxonomy and network must match this config's. None = ImageNet/hub weights or random.
     """
 
     name: str = "fma-model"
@@ -79,6 +82,7 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None
     half_weights: bool = False
     device: str = "auto"
+    init_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -40,6 +40,15 @@ Level-weight schedules (``LossConfig.schedule``):
   weights and 3 levels: epochs in the first third ``[0.8, 0.1, 0.1]``, second third ``[0.1, 0.8, 0.1]``,
   last third ``[0.1, 0.1, 0.8]`` (all times ``S = 1``).
 
+Outlier exposure (Hendrycks et al. 2019, "Deep Anomaly Detection with Outlier Exposure"). A target row
+of ``-1`` marks an image of a defect outside the taxonomy (an ``unknown:*`` training image). It has no
+class to learn; instead it pays ``outlier_weight * mean_k KL(uniform || softmax(z_k))``, i.e. each
+level's cross-entropy to the uniform distribution minus its minimum ``log n_k``, so that the network
+learns to be unsure, and to give a high energy, on things that are not in the tree. The known images
+of the batch pay the loss above, averaged over the known images only:
+``total = known loss + outlier_weight * mean over the outlier images``. ``outlier_weight = 0`` (the
+default) refuses outlier rows.
+
 Base weights: ``LossConfig.level_weights`` as given, or ``1/L`` per level (sum 1, so the layer loss is on
 the scale of a single cross-entropy). ``sample_weight`` gives a weighted mean over the batch,
 ``sum_i s_i * loss_i / sum_i s_i``.
@@ -47,6 +56,7 @@ the scale of a single cross-entropy). ``sample_weight`` gives a weighted mean ov
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -82,6 +92,7 @@ class LossConfig:
         dependence_weight: ``beta`` of Gao et al. 2020.
         dependence_penalty: ``p`` of the indicator power terms (>= 1).
         dependence_mode: ``"reweight"`` or ``"soft"``.
+        outlier_weight: ``lambda`` of the outlier-exposure term (0 = unknown images are not used).
     """
 
     kind: str = "hierarchical"
@@ -91,6 +102,7 @@ class LossConfig:
     dependence_weight: float = 1.0
     dependence_penalty: float = 2.0
     dependence_mode: str = "reweight"
+    outlier_weight: float = 0.0
 
     def __post_init__(self) -> None:
         for name, allowed in (("kind", KINDS), ("schedule", SCHEDULES), ("dependence_mode", MODES)):
@@ -111,7 +123,7 @@ class LossConfig:
                     f"LossConfig.level_weights must be non-negative with a positive sum, got {weights}"
                 )
             self.level_weights = weights
-        for name in ("label_smoothing", "dependence_weight", "dependence_penalty"):
+        for name in ("label_smoothing", "dependence_weight", "dependence_penalty", "outlier_weight"):
             if not _is_number(getattr(self, name)):
                 raise ValueError(f"LossConfig.{name} must be a number, got {getattr(self, name)!r}")
             setattr(self, name, float(getattr(self, name)))
@@ -119,6 +131,8 @@ class LossConfig:
             raise ValueError(f"LossConfig.label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.dependence_weight < 0:
             raise ValueError(f"LossConfig.dependence_weight must be >= 0, got {self.dependence_weight}")
+        if self.outlier_weight < 0:
+            raise ValueError(f"LossConfig.outlier_weight must be >= 0, got {self.outlier_weight}")
         if self.dependence_penalty < 1:
             raise ValueError(f"LossConfig.dependence_penalty must be >= 1, got {self.dependence_penalty}")
 
@@ -249,7 +263,8 @@ class HierarchicalLoss(nn.Module):
 
         Args:
             levels: Per-level outputs (B, n_k): logits, or log-probabilities (flat head ancestors).
-            targets: (B, num_levels) class index per level.
+            targets: (B, num_levels) class index per level; a row of ``-1`` is an outlier image
+                (outlier exposure, needs ``outlier_weight > 0``).
             epoch: Current epoch (0-based), for the level-weight schedule.
             total_epochs: Number of epochs of the run.
             sample_weight: Optional (B,) non-negative weights; the batch mean becomes a weighted mean.
@@ -257,11 +272,15 @@ class HierarchicalLoss(nn.Module):
         Returns:
             The scalar loss and its parts as floats: ``total``, ``layer``, ``dependence``,
             ``dependence_raw`` (Gao's mean penalty summed over levels, without ``beta``) and
-            ``level_k`` (unweighted mean CE of level ``k``).
+            ``level_k`` (unweighted mean CE of level ``k``), and ``outlier`` (the mean outlier term, 0
+            without outlier rows).
         """
         self._check(levels, targets, sample_weight)
         cfg = self.config
         targets = targets.long()
+        outlier = targets[:, 0] < 0
+        if bool(outlier.any()):
+            return self._with_outliers(levels, targets, outlier, epoch, total_epochs, sample_weight)
         dtype = _loss_dtype(levels[0])
         if sample_weight is None:
             sw = torch.ones(levels[0].shape[0], dtype=dtype, device=levels[0].device)
@@ -303,6 +322,45 @@ class HierarchicalLoss(nn.Module):
             total = layer + dependence
         parts.setdefault("dependence_raw", 0.0)
         parts.update(
-            total=float(total.detach()), layer=float(layer.detach()), dependence=float(dependence.detach())
+            total=float(total.detach()), layer=float(layer.detach()), dependence=float(dependence.detach()),
+            outlier=0.0,
         )
         return total, parts
+
+    def _with_outliers(
+        self, levels: list[Tensor], targets: Tensor, outlier: Tensor, epoch: int, total_epochs: int,
+        sample_weight: Tensor | None,
+    ) -> tuple[Tensor, dict[str, float]]:
+        """The known images' loss plus ``outlier_weight`` times the mean outlier-exposure term."""
+        if self.config.outlier_weight <= 0:
+            raise ValueError("targets of -1 mark outlier images; they need LossConfig.outlier_weight > 0")
+        if bool((targets[outlier] >= 0).any()):
+            raise ValueError("an outlier row of targets must be -1 at every level")
+        known = ~outlier
+        sw = None if sample_weight is None else sample_weight[outlier]
+        term = self.outlier_term([out[outlier] for out in levels], sw)
+        if bool(known.any()):
+            total, parts = self.forward(
+                [out[known] for out in levels], targets[known], epoch=epoch, total_epochs=total_epochs,
+                sample_weight=None if sample_weight is None else sample_weight[known],
+            )
+        else:
+            total = torch.zeros((), dtype=term.dtype, device=term.device)
+            parts = {f"level_{k}": 0.0 for k in range(self.num_levels)}
+            parts.update(dependence_raw=0.0, layer=0.0, dependence=0.0)
+        total = total + self.config.outlier_weight * term
+        parts.update(total=float(total.detach()), outlier=float(term.detach()))
+        return total, parts
+
+    def outlier_term(self, levels: list[Tensor], sample_weight: Tensor | None = None) -> Tensor:
+        """Mean over images and levels of ``KL(uniform || softmax(z_k))`` (0 for a uniform output)."""
+        dtype = _loss_dtype(levels[0])
+        per_sample = torch.zeros(levels[0].shape[0], dtype=dtype, device=levels[0].device)
+        for out in levels:
+            z = out.to(dtype)
+            per_sample = per_sample + torch.logsumexp(z, dim=-1) - z.mean(dim=-1) - math.log(z.shape[-1])
+        per_sample = per_sample / len(levels)
+        if sample_weight is None:
+            return per_sample.mean()
+        sw = sample_weight.to(device=per_sample.device, dtype=dtype)
+        return (per_sample * sw).sum() / sw.sum().clamp_min(torch.finfo(dtype).tiny)

@@ -52,13 +52,19 @@ _END = object()
 # --------------------------------------------------------------------------------------------
 # data
 class SampleDataset(Dataset):
-    """Known-label samples -> (image tensor, per-level targets, index). Unreadable images give None."""
+    """Samples -> (image tensor, per-level targets, index). Unreadable images give None.
+
+    An ``unknown:*`` sample (outlier exposure) has leaf index -1 and targets -1 at every level.
+    """
 
     def __init__(self, samples: Sequence[Sample], taxonomy: Taxonomy, transform: Callable) -> None:
         self.samples = list(samples)
         leaf_pos = {leaf: i for i, leaf in enumerate(taxonomy.leaves)}
-        self.leaf_index = np.array([leaf_pos[s.label] for s in self.samples], dtype=np.int64)
-        self.level_targets = taxonomy.leaf_level_index[self.leaf_index] if len(self.samples) else np.zeros((0, 1))
+        self.leaf_index = np.array([-1 if s.is_unknown else leaf_pos[s.label] for s in self.samples], dtype=np.int64)
+        levels = len(taxonomy.levels)
+        self.level_targets = np.full((len(self.samples), levels), -1, dtype=np.int64)
+        known = self.leaf_index >= 0
+        self.level_targets[known] = taxonomy.leaf_level_index[self.leaf_index[known]]
         self.transform = transform
 
     def __len__(self) -> int:
@@ -115,17 +121,68 @@ def data_hash(samples: Sequence[Sample]) -> str:
 
 
 def split_for_training(samples: Sequence[Sample], seed: int, log: Log) -> dict[str, list[Sample]]:
-    """Use the manifest's split column; make a deterministic split when there is none."""
-    known = [s for s in samples if not s.label.startswith("unknown:")]
+    """Use the manifest's split column; make a deterministic split when there is none.
+
+    ``unknown:*`` samples are kept apart under ``"outliers"`` (those of the train split, or without a
+    split): they are outlier-exposure images, never validation or test classes.
+    """
+    known = [s for s in samples if not s.is_unknown]
     if known and all(s.split is None for s in known):
         from models.data.curate import split_samples
 
         log(f"no split column: making a stratified 70/15/15 split (seed {seed})")
         known = split_samples(known, seed=seed)
-    parts: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
+    parts: dict[str, list[Sample]] = {"train": [], "val": [], "test": [], "outliers": []}
     for s in known:
         parts.setdefault(s.split or "train", []).append(s)
+    parts["outliers"] = [s for s in samples if s.is_unknown and (s.split or "train") == "train"]
     return parts
+
+
+def outlier_samples(parts: dict[str, list[Sample]], cfg: TrainConfig, log: Log) -> list[Sample]:
+    """The ``unknown:*`` training images to use as outlier exposure (none when ``loss.outlier_weight`` is 0)."""
+    outliers = parts.get("outliers", [])
+    if cfg.loss.outlier_weight > 0:
+        kinds = sorted({s.label for s in outliers})
+        if not outliers:
+            log("warning: loss.outlier_weight > 0 but the training data has no unknown:* images of the train split")
+        else:
+            log(f"outlier exposure: {len(outliers)} unknown:* training images of {len(kinds)} kind(s) "
+                f"({', '.join(kinds[:8])}{', ...' if len(kinds) > 8 else ''}), weight {cfg.loss.outlier_weight}")
+        return outliers
+    if outliers:
+        log(f"{len(outliers)} unknown:* training images not used (set loss.outlier_weight > 0 to use them "
+            "as outlier exposure)")
+    return []
+
+
+def init_from_bundle(model: HierarchicalNet, cfg: TrainConfig, taxonomy: Taxonomy, log: Log) -> dict[str, str]:
+    """Copy the weights of the bundle ``cfg.init_from`` into ``model`` (safetensors only, never a pickle).
+
+    Raises:
+        ConfigError: the bundle cannot be read, or its taxonomy or network differs from the config's.
+    """
+    from models.bundle import BundleError, load_bundle
+
+    path = Path(str(cfg.init_from)).expanduser()
+    try:
+        source = load_bundle(path)
+    except BundleError as exc:
+        raise ConfigError(f"init_from: {exc}") from exc
+    if source.taxonomy.fingerprint() != taxonomy.fingerprint():
+        raise ConfigError(f"init_from: {path} was trained on another taxonomy "
+                          f"({source.taxonomy.id} v{source.taxonomy.version}); its weights do not fit this run's "
+                          f"({taxonomy.id} v{taxonomy.version})")
+    theirs, ours = source.manifest.get("network", {}), cfg.network.to_dict()
+    differ = [k for k in ("backbone", "head", "cbam", "head_dim") if theirs.get(k) != ours.get(k)]
+    if differ:
+        raise ConfigError("init_from: the network differs from the bundle's: " + ", ".join(
+            f"{k} {ours.get(k)!r} here, {theirs.get(k)!r} in {path}" for k in differ))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                           for k, v in source.model.state_dict().items()}, strict=True)
+    version = str(source.manifest.get("model_version", ""))
+    log(f"starting from the weights of {path} ({version})")
+    return {"path": str(path), "model_version": version}
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,6 +380,7 @@ def train(
         log(loaded.report())
     parts = split_for_training(loaded.samples, cfg.seed, log)
     train_s, val_s = parts.get("train", []), parts.get("val", [])
+    outliers = outlier_samples(parts, cfg, log)
     if not train_s:
         raise DataError("no training samples (split 'train' is empty after loading the data)")
     missing = sorted(set(taxonomy.leaves) - {s.label for s in train_s})
@@ -334,7 +392,8 @@ def train(
 
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed % 2**32)
-    model = build_network(cfg.network, taxonomy, load_pretrained=not resume)
+    model = build_network(cfg.network, taxonomy, load_pretrained=not resume and not cfg.init_from)
+    init_info = init_from_bundle(model, cfg, taxonomy, log) if cfg.init_from and not resume else None
     data_cfg = resolve_data_config(cfg.network)
     if cfg.input_size:
         data_cfg["input_size"] = [3, cfg.input_size, cfg.input_size]
@@ -346,11 +405,12 @@ def train(
     loss_fn = HierarchicalLoss(cfg.loss, taxonomy.masks).to(rt.device)
     opt = make_optimizer(model, cfg)
 
-    train_ds = SampleDataset(train_s, taxonomy, build_train_transform(cfg.augment, size, data_cfg["mean"], data_cfg["std"], interp))
+    train_ds = SampleDataset(train_s + outliers, taxonomy, build_train_transform(cfg.augment, size, data_cfg["mean"], data_cfg["std"], interp))
     weights = None
     if cfg.balanced_sampling:
-        counts = np.bincount(train_ds.leaf_index, minlength=len(taxonomy.leaves)).astype(np.float64)
-        weights = 1.0 / counts[train_ds.leaf_index]
+        group = np.where(train_ds.leaf_index >= 0, train_ds.leaf_index, len(taxonomy.leaves))  # outliers: one group
+        counts = np.bincount(group, minlength=len(taxonomy.leaves) + 1).astype(np.float64)
+        weights = 1.0 / counts[group]
     sampler = EpochSampler(len(train_ds), seed=cfg.seed, weights=weights, rank=rt.rank, world=rt.world)
     workers = cfg.num_workers
     loader = DataLoader(train_ds, batch_size=cfg.batch_size, sampler=sampler, num_workers=workers,
@@ -378,7 +438,7 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     best_file = out / "checkpoint" / "best.safetensors"
 
-    data_sha = data_hash(train_s + val_s) if rt.is_main else ""
+    data_sha = data_hash(train_s + val_s + outliers) if rt.is_main else ""
     scaler = torch.amp.GradScaler("cuda", enabled=rt.amp_dtype == torch.float16)
     val_bundle = LoadedBundle(model=model, taxonomy=taxonomy, path=out, manifest={
         "network": cfg.network.to_dict(), "model_version": "training", "input_size": data_cfg["input_size"],
@@ -390,7 +450,7 @@ def train(
         sampler.set_epoch(epoch)
         ddp_model.train()
         t0 = time.perf_counter()
-        sums = {"loss": 0.0, "correct": 0, "n": 0}
+        sums = {"loss": 0.0, "correct": 0, "n": 0, "n_known": 0}
         step = epoch * steps_per_epoch
         it = iter(loader)
         bar = _progress(steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}", enabled=progress and rt.is_main)
@@ -417,21 +477,23 @@ def train(
                 loss, _parts = loss_fn(levels, y, epoch=epoch, total_epochs=cfg.epochs)
                 scaler.scale(loss / cfg.grad_accum).backward()
                 sums["loss"] += float(loss.detach()) * len(x)
-                sums["correct"] += int((levels[-1].argmax(1) == y[:, -1]).sum())
+                known = y[:, -1] >= 0
+                sums["correct"] += int((levels[-1].argmax(1) == y[:, -1])[known].sum())
                 sums["n"] += len(x)
+                sums["n_known"] += int(known.sum())
             scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             scaler.step(opt)
             scaler.update()
             step += 1
-            bar.update(loss=sums["loss"] / max(1, sums["n"]), acc=sums["correct"] / max(1, sums["n"]))
+            bar.update(loss=sums["loss"] / max(1, sums["n"]), acc=sums["correct"] / max(1, sums["n_known"]))
         bar.close()
         train_secs = time.perf_counter() - t0
         row: dict[str, Any] = {
             "epoch": epoch + 1,
             "lr": round(cfg.lr * lr_factor(step - 1, total_steps, warmup_steps, cfg.min_lr / cfg.lr), 8),
             "train_loss": round(sums["loss"] / max(1, sums["n"]), 5),
-            "train_top1": round(sums["correct"] / max(1, sums["n"]), 5),
+            "train_top1": round(sums["correct"] / max(1, sums["n_known"]), 5),
             "seconds": round(train_secs, 2),
         }
         if rt.is_main and val_s:
@@ -475,9 +537,9 @@ def train(
             model=model, taxonomy=taxonomy, data_config=data_cfg, loss=cfg.loss.to_dict(), name=cfg.name,
             metrics=metrics,
             train={"config": cfg.to_dict(), "data_hash": data_sha, "data_sources": [str(d) for d in data],
-                   "n_train": len(train_s), "n_val": len(val_s), "best_epoch": best["epoch"],
+                   "n_train": len(train_s), "n_val": len(val_s), "n_outliers": len(outliers), "best_epoch": best["epoch"],
                    "epochs_run": len(history), "seconds": round(total_secs, 1), "device": str(rt.device),
-                   "world_size": rt.world, "torch": torch.__version__},
+                   "world_size": rt.world, "torch": torch.__version__, "init_from": init_info},
         )
         save_bundle(out, model, manifest, half=cfg.half_weights)
         result.metrics = metrics
@@ -542,11 +604,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a config key, dotted for nested keys (network.backbone=resnet50)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument("--init-from", metavar="BUNDLE",
+                   help="start from this bundle's weights (fine-tuning; same as --set init_from=BUNDLE)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs one line per epoch)")
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg, base = load_config(args.config, args.overrides)
+    overrides = list(args.overrides) + ([f"init_from={args.init_from}"] if args.init_from else [])
+    cfg, base = load_config(args.config, overrides)
     train(cfg, args.data, args.out, resume=args.resume, base_dir=base,
           progress=not args.no_progress and sys.stderr.isatty())
     return 0

@@ -281,3 +281,54 @@ def test_bcnn_schedule_is_used_by_the_loss(tax: Taxonomy) -> None:
         total, _ = loss_fn(levels, targets, epoch=epoch, total_epochs=10)
         weights = level_weights_at(loss_fn.config, 3, epoch, 10)
         torch.testing.assert_close(total, sum(w * c for w, c in zip(weights, ces, strict=True)))
+
+
+# ------------------------------------------------------------------------------ outlier exposure
+def _random_levels(tax: Taxonomy, batch: int, seed: int = 0) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.randn(batch, n, generator=gen, requires_grad=True) for n in tax.level_sizes]
+
+
+def test_outlier_term_is_kl_from_uniform(tax: Taxonomy) -> None:
+    loss = HierarchicalLoss(LossConfig(outlier_weight=1.0), tax.masks)
+    uniform = [torch.full((3, n), 2.5) for n in tax.level_sizes]
+    assert float(loss.outlier_term(uniform)) == pytest.approx(0.0, abs=1e-6)
+    levels = [z.detach() for z in _random_levels(tax, 4)]
+    expected = np.mean([
+        np.mean([F.kl_div(F.log_softmax(z[i], -1), torch.full((z.shape[1],), 1 / z.shape[1]), reduction="sum").item()
+                 for z in levels])
+        for i in range(4)
+    ])
+    assert float(loss.outlier_term(levels)) == pytest.approx(expected, rel=1e-5)
+    peaked = [torch.zeros(1, n).index_fill_(1, torch.tensor([0]), 8.0) for n in tax.level_sizes]
+    assert float(loss.outlier_term(peaked)) > float(loss.outlier_term(levels)) > 0
+
+
+def test_mixed_batch_is_known_loss_plus_weighted_outlier_term(tax: Taxonomy) -> None:
+    known_leaves = ["scratch", "fiber", "bubble"]
+    levels = _random_levels(tax, 5, seed=1)
+    targets = torch.cat([_targets(tax, known_leaves), torch.full((2, len(tax.level_sizes)), -1)])
+    loss = HierarchicalLoss(LossConfig(outlier_weight=0.5), tax.masks)
+    total, parts = loss(levels, targets)
+    known_total, _ = loss([z[:3] for z in levels], targets[:3])
+    term = loss.outlier_term([z[3:] for z in levels])
+    assert float(total.detach()) == pytest.approx(float(known_total.detach()) + 0.5 * float(term.detach()), rel=1e-6)
+    assert parts["outlier"] == pytest.approx(float(term.detach()), rel=1e-6)
+    total.backward()
+    # the outlier images get a gradient (towards a flat output), not a class
+    assert all(float(z.grad[3:].abs().sum()) > 0 for z in levels)
+    # a batch of outliers only has just the outlier term
+    only, parts = loss([z[3:] for z in levels], targets[3:])
+    assert float(only.detach()) == pytest.approx(0.5 * float(term.detach()), rel=1e-6) and parts["layer"] == 0.0
+
+
+def test_outlier_rows_need_a_weight_and_all_levels_at_minus_one(tax: Taxonomy) -> None:
+    levels = _random_levels(tax, 2)
+    targets = torch.cat([_targets(tax, ["scratch"]), torch.full((1, len(tax.level_sizes)), -1)])
+    with pytest.raises(ValueError, match="outlier_weight"):
+        HierarchicalLoss(LossConfig(), tax.masks)(levels, targets)
+    half_row = torch.stack([targets[0], torch.tensor([-1] + [0] * (len(tax.level_sizes) - 1))])
+    with pytest.raises(ValueError, match="every level"):
+        HierarchicalLoss(LossConfig(outlier_weight=1.0), tax.masks)(levels, half_row)
+    with pytest.raises(ValueError, match="outlier_weight"):
+        LossConfig(outlier_weight=-0.1)

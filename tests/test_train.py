@@ -200,3 +200,80 @@ def test_distributed_training_with_torchrun_on_cpu(tmp_path, dataset):
     assert "device cpu x2" in res.stdout
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["train"]["world_size"] == 2
+
+
+# ----------------------------------------------------------------------------- outlier exposure
+def _with_unknowns(dataset: Path, tmp_path: Path, n: int = 6) -> Path:
+    """The tiny set plus n grey 'unknown:blob' training images (outside the taxonomy)."""
+    rng = np.random.default_rng(1)
+    rows = [f"{dataset.parent / 'img'}/{line}" if i else line
+            for i, line in enumerate(dataset.read_text().splitlines())]
+    for j in range(n):
+        p = tmp_path / "unk" / f"blob_{j}.png"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.clip(128 + rng.normal(0, 40, (24, 24, 3)), 0, 255).astype(np.uint8)).save(p)
+        rows.append(f"{p},unknown:blob,train,0 0 24 24")
+    out = tmp_path / "with_unknowns.csv"
+    out.write_text("\n".join(r.replace("img/img/", "img/") for r in rows) + "\n")
+    return out
+
+
+def test_unknown_images_are_outlier_exposure_only_when_weighted(tmp_path, dataset, monkeypatch, capsys):
+    from models.losses import HierarchicalLoss
+
+    data = _with_unknowns(dataset, tmp_path)
+    seen: list[int] = []
+    real = HierarchicalLoss.outlier_term
+
+    def spy(self, levels, sample_weight=None):
+        seen.append(levels[0].shape[0])
+        return real(self, levels, sample_weight)
+
+    monkeypatch.setattr(HierarchicalLoss, "outlier_term", spy)
+    assert _train(tmp_path / "plain", data) == 0
+    assert seen == [] and "6 unknown:* training images not used" in capsys.readouterr().out
+    plain = json.loads((tmp_path / "plain" / "manifest.json").read_text())["train"]
+    assert plain["n_outliers"] == 0 and plain["n_train"] == 36
+
+    assert _train(tmp_path / "oe", data, "loss.outlier_weight=0.5", "max_steps_per_epoch=null", "batch_size=6") == 0
+    assert "outlier exposure: 6 unknown:* training images of 1 kind(s)" in capsys.readouterr().out
+    oe = json.loads((tmp_path / "oe" / "manifest.json").read_text())["train"]
+    assert oe["n_outliers"] == 6 and oe["n_train"] == 36 and oe["data_hash"] != plain["data_hash"]
+    assert sum(seen) == 2 * 6  # every outlier image, once per epoch (42 images in batches of 6)
+    assert oe["config"]["loss"]["outlier_weight"] == 0.5
+
+
+# ---------------------------------------------------------------------------------- init_from
+def _matrices(folder: Path) -> dict[str, np.ndarray]:
+    """The bundle's conv and linear weights (not the batch-norm statistics, which move in any forward pass)."""
+    w = load_file(str(folder / "weights.safetensors"))
+    return {k: w[k].float().numpy() for k in w if w[k].ndim >= 2}
+
+
+def test_init_from_starts_from_a_bundles_weights(tmp_path, dataset, capsys):
+    base = tmp_path / "base"
+    assert _train(base, dataset) == 0
+    version = json.loads((base / "manifest.json").read_text())["model_version"]
+    still = ("epochs=1", "max_steps_per_epoch=1", "lr=1e-12", "min_lr=1e-13", "seed=7")
+    fine, fresh = tmp_path / "fine", tmp_path / "fresh"
+    assert cli_main(["train", "--data", str(dataset), "--out", str(fine), "--no-progress", "--init-from", str(base),
+                     *[a for s in (*TINY_SETS, *still) for a in ("--set", s)]]) == 0
+    assert _train(fresh, dataset, *still) == 0
+    a, b, c = _matrices(base), _matrices(fine), _matrices(fresh)
+    assert max(float(np.abs(a[k] - b[k]).max()) for k in a) < 1e-6
+    assert max(float(np.abs(a[k] - c[k]).max()) for k in a) > 1e-2
+    m = json.loads((fine / "manifest.json").read_text())
+    assert m["train"]["init_from"] == {"path": str(base), "model_version": version}
+    assert json.loads((fresh / "manifest.json").read_text())["train"]["init_from"] is None
+    assert f"starting from the weights of {base}" in capsys.readouterr().out
+
+
+def test_init_from_a_different_network_or_a_missing_bundle_is_a_clear_error(tmp_path, dataset, capsys):
+    base = tmp_path / "base"
+    assert _train(base, dataset, "epochs=1", "max_steps_per_epoch=1") == 0
+    capsys.readouterr()
+    assert _train(tmp_path / "x", dataset, f"init_from={base}", "network.head_dim=8") == 2
+    err = capsys.readouterr().err
+    assert "head_dim 8 here, 16 in" in err and str(base) in err
+    assert _train(tmp_path / "y", dataset, f"init_from={tmp_path / 'nope'}") == 2
+    assert "init_from" in capsys.readouterr().err
