@@ -62,3 +62,44 @@ def test_heatmap_layers_plays_every_recipe_on_correct_images(tmp_path, taxonomy,
     assert "on 4 correctly classified images" in out
     rows = [line for line in out.splitlines() if line.startswith("  ")]
     assert len(rows) == 6 and all(line.rstrip().endswith("100.0%") for line in rows)  # every peak is in the image
+
+
+def test_unknown_detectors_compares_every_detector_at_the_bundles_operating_point(tmp_path, taxonomy, capsys):
+    """bench.unknown_detectors on a tiny calibrated ConvNeXt: one row per detector, thresholds wired to --fpr."""
+    from conftest import make_tiny_bundle, write_image
+
+    from bench import unknown_detectors
+    from models.cli import main as cli_main
+    from models.predictor import Predictor
+
+    bundle = make_tiny_bundle(tmp_path / "b", taxonomy, family="convnext", input_size=64)
+    images = [write_image(tmp_path / "img" / f"i{n}.png", size=(48, 48), seed=n) for n in range(66)]
+    preds = Predictor(bundle).predict(images)
+
+    def manifest(name: str, rows: list[str]) -> str:
+        (tmp_path / name).write_text("\n".join(["path,label,split", *rows]) + "\n", encoding="utf-8")
+        return str(tmp_path / name)
+
+    # known rows carry the bundle's own prediction as their label, so every one is right
+    calib = manifest("calib.csv", [f"{p.file},{p.leaf},val" for p in preds[:48]]
+                     + [f"{p.file},unknown:blob,val" for p in preds[48:52]])
+    test = manifest("test.csv", [f"{p.file},{p.leaf},test" for p in preds[52:62]]
+                    + [f"{p.file},unknown:blob,test" for p in preds[62:]])
+    assert cli_main(["calibrate", str(bundle), "--data", calib, "--target-purity", "0.05", "--min-support", "1",
+                     "--bound", "none", "--spot-check", "0", "--out", str(tmp_path / "report")]) == 0
+    capsys.readouterr()
+
+    def rows(fpr: str) -> dict[str, list[str]]:
+        assert unknown_detectors.main([str(bundle), "--calib", calib, "--data", test, "--every", "1", "--fpr", fpr]) == 0
+        out = capsys.readouterr().out
+        assert "52 calibration images (24 set the thresholds), 14 test images (4 unknown)" in out
+        return {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("  ") and "AUROC" not in line}
+
+    flag_all, flag_none = rows("1.0"), rows("0.0")
+    expected = {"energy", "max_softmax", "mahalanobis@emb", "mahalanobis@s4", "mahalanobis@s8", "mahalanobis@s16",
+                "mahalanobis@s32", "ensemble"}
+    assert set(flag_all) == set(flag_none) == expected
+    # flagging (almost) every known image lets no unknown through; flagging none leaves routing to the thresholds
+    assert all(int(r[3]) == 0 for r in flag_all.values())
+    base = {int(r[3]) for r in flag_none.values()}
+    assert len(base) == 1 and base.pop() > 0 and all(0.0 <= float(r[1]) <= 1.0 for r in flag_none.values())
