@@ -125,6 +125,12 @@ def test_csv_is_a_training_manifest(store: Store, taxonomy) -> None:
     assert loaded.skipped == []
     assert {s.path.stem: s.label for s in loaded.samples} == EXPECTED
     assert {s.path for s in loaded.samples} == {store.paths[n].resolve() for n in EXPECTED}
+    # images judged "unknown / new type" become outlier-exposure images for `train` (loss.outlier_weight > 0)
+    from models.train import split_for_training
+
+    parts = split_for_training(loaded.samples, seed=0, log=lambda _msg: None)
+    assert [s.path.stem for s in parts["outliers"]] == ["c"]
+    assert sorted(s.path.stem for part in ("train", "val", "test") for s in parts[part]) == ["a", "b", "f", "g"]
 
 
 def test_csv_outside_the_data_folder_has_absolute_paths(store: Store, tmp_path: Path, taxonomy) -> None:

@@ -3,8 +3,8 @@
 One row per image: its CURRENT judgment. Images never judged, or undone back to pending, are not
 exported (the undone ones are listed in :attr:`ExportResult.skipped`). The CSV starts with
 ``path,label`` and is directly a manifest for ``fma-model train``: ``label`` is the leaf id, or
-``unknown:unlabelled`` for images marked "unknown / new defect type" (training ignores them, nothing
-is lost). Rows are streamed from the database (``yield_per``), so large stores export in seconds.
+``unknown:unlabelled`` for images marked "unknown / new defect type" (training uses them as outlier
+exposure when ``loss.outlier_weight`` > 0 and skips them otherwise; nothing is lost). Rows are streamed from the database (``yield_per``), so large stores export in seconds.
 
 CLI: ``fma-judge export [--db URL] --out PATH --format csv|imagefolder|json [--batch ID]
 [--since DATE] [--status accepted,corrected,unknown]`` (see :func:`add_arguments` and :func:`run`).
