@@ -54,6 +54,9 @@ from models.routing import (
     UNKNOWN_METHODS,
     Calibration,
     UnknownDetector,
+    energy_score,
+    nearest_mahalanobis,
+    reference_quantiles,
     route_batch,
 )
 
@@ -83,6 +86,7 @@ class Outputs:
         embeddings: (n, D).
         keys: content keys for the spot-check draw (None when not requested).
         errors: input position -> why the image could not be read.
+        stage_stats: stride -> (n, D_s) stage statistics, for the strides the predictor watches.
     """
 
     index: np.ndarray
@@ -91,6 +95,7 @@ class Outputs:
     embeddings: np.ndarray
     keys: list[str | None]
     errors: dict[int, str] = field(default_factory=dict)
+    stage_stats: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 def collect_outputs(predictor: Predictor, sources: Sequence[str | Path], *, keys: bool = False) -> Outputs:
@@ -119,6 +124,7 @@ def collect_outputs(predictor: Predictor, sources: Sequence[str | Path], *, keys
     key_list: list[str | None] = []
     logits: list[list[np.ndarray]] = [[] for _ in predictor.taxonomy.levels]
     leaf, emb = [], []
+    stages: dict[int, list[np.ndarray]] = {}
     errors: dict[int, str] = {}
     pending: list[tuple[int, Any, str | None]] = []
 
@@ -130,6 +136,8 @@ def collect_outputs(predictor: Predictor, sources: Sequence[str | Path], *, keys
             logits[k].append(z)
         leaf.append(out.leaf_probs)
         emb.append(out.embedding)
+        for stride, stats in (out.stage_stats or {}).items():
+            stages.setdefault(stride, []).append(stats)
         index.extend(i for i, _, _ in pending)
         key_list.extend(k for _, _, k in pending)
         pending.clear()
@@ -152,6 +160,7 @@ def collect_outputs(predictor: Predictor, sources: Sequence[str | Path], *, keys
         embeddings=np.concatenate(emb) if emb else np.zeros((0, 0), np.float32),
         keys=key_list,
         errors=errors,
+        stage_stats={stride: np.concatenate(parts) for stride, parts in stages.items()},
     )
 
 
@@ -160,7 +169,8 @@ def route_outputs(
 ) -> tuple[np.ndarray, list[list[str]], np.ndarray | None]:
     """Routes of collected outputs, as the Predictor would give them: (auto mask, reasons, unknown scores)."""
     routes, reasons, scores = route_batch(calibration, taxonomy.leaves, leaf_probs=out.leaf_probs,
-                                          level_logits=out.level_logits, embeddings=out.embeddings, keys=out.keys)
+                                          level_logits=out.level_logits, embeddings=out.embeddings, keys=out.keys,
+                                          stage_stats=out.stage_stats or None)
     return np.array([r == "auto" for r in routes], dtype=bool), reasons, scores
 
 
@@ -380,14 +390,7 @@ def fit_embedding_detectors(embeddings: np.ndarray, targets: np.ndarray, leaves:
     """Cosine and (diagonal, shared-covariance) Mahalanobis detectors from labelled embeddings."""
     x = np.asarray(embeddings, dtype=np.float64)
     y = np.asarray(targets, dtype=np.int64)
-    if len(x) < 2:
-        raise CalibrationError("too few readable training images to fit class centroids for the unknown score")
-    classes = sorted(set(y.tolist()))
-    means = np.stack([x[y == c].mean(axis=0) for c in classes])
-    resid = x - means[np.searchsorted(classes, y)]
-    dof = max(1, len(x) - len(classes))
-    variance = (resid**2).sum(axis=0) / dof
-    variance = np.maximum(variance, 1e-6 * float(variance.mean()) + 1e-12)
+    classes, means, variance = _class_means_and_variance(x, y)
     center = x.mean(axis=0)
     unit = x - center
     unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
@@ -399,6 +402,35 @@ def fit_embedding_detectors(embeddings: np.ndarray, targets: np.ndarray, leaves:
         "cosine": UnknownDetector("cosine", centroids=directions, center=center, **common),
         "mahalanobis": UnknownDetector("mahalanobis", centroids=means, variance=variance, **common),
     }
+
+
+def _class_means_and_variance(x: np.ndarray, y: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Classes present, their means (C, D), and the pooled within-class diagonal variance (D,)."""
+    if len(x) < 2:
+        raise CalibrationError("too few readable training images to fit class centroids for the unknown score")
+    classes = sorted(set(y.tolist()))
+    means = np.stack([x[y == c].mean(axis=0) for c in classes])
+    resid = x - means[np.searchsorted(classes, y)]
+    dof = max(1, len(x) - len(classes))
+    variance = (resid**2).sum(axis=0) / dof
+    return classes, means, np.maximum(variance, 1e-6 * float(variance.mean()) + 1e-12)
+
+
+def fit_stage_detector(train_stats: dict[int, np.ndarray], targets: np.ndarray, leaves: Sequence[str], *,
+                       known_logits: Sequence[np.ndarray], known_stats: dict[int, np.ndarray],
+                       temperature: float = 1.0, flat: bool = False) -> UnknownDetector:
+    """The ``stages`` ensemble (see :mod:`models.routing`): class means of every stage's statistics from
+    labelled training images, and each member's reference quantiles from the known calibration images."""
+    y = np.asarray(targets, dtype=np.int64)
+    strides = tuple(sorted(train_stats))
+    fitted = [_class_means_and_variance(np.asarray(train_stats[s], dtype=np.float64), y) for s in strides]
+    members = [energy_score(known_logits, temperature, flat=flat)]
+    members += [nearest_mahalanobis(known_stats[s], means, var) for s, (_, means, var) in zip(strides, fitted, strict=True)]
+    return UnknownDetector(
+        "stages", temperature=temperature, flat=flat, classes=tuple(leaves[c] for c in fitted[0][0]),
+        stage_strides=strides, stage_means=tuple(f[1] for f in fitted), stage_variances=tuple(f[2] for f in fitted),
+        references=tuple(reference_quantiles(m) for m in members),
+    )
 
 
 def unknown_threshold(known_scores: np.ndarray, fpr: float) -> float:
@@ -514,6 +546,9 @@ def calibrate(
     tax = bundle.taxonomy
     flat = bundle.manifest["network"].get("head") == "flat"
     predictor = Predictor(bundle, device=device, batch_size=batch_size)
+    strides = bundle.model.stage_strides()
+    if strides:
+        predictor.watch_stages(strides)  # for the "stages" candidate
 
     log(f"calibration data: {len(samples)} image(s) of split {split!r}")
     out = collect_outputs(predictor, [s.path for s in samples], keys=spot_check > 0)
@@ -563,8 +598,12 @@ def calibrate(
     if len(train_out.index) >= 2:
         candidates.update(fit_embedding_detectors(train_out.embeddings, train_targets, tax.leaves,
                                                   temperature=temperature, flat=flat))
-    scores = {m: d.score(leaf_probs=probs, level_logits=out.level_logits, embeddings=out.embeddings)
-              for m, d in candidates.items()}
+        if strides:
+            candidates["stages"] = fit_stage_detector(
+                train_out.stage_stats, train_targets, tax.leaves, known_logits=known_logits,
+                known_stats={s: v[known] for s, v in out.stage_stats.items()}, temperature=temperature, flat=flat)
+    scores = {m: d.score(leaf_probs=probs, level_logits=out.level_logits, embeddings=out.embeddings,
+                         stage_stats=out.stage_stats) for m, d in candidates.items()}
     aurocs: dict[str, float] = {}
     if unknown_method != "auto":
         if unknown_method not in candidates:
@@ -611,7 +650,7 @@ def calibrate(
     calibration = Calibration(thresholds=thresholds, unknown=detector, spot_check=spot_check, seed=seed,
                               temperature=temperature, target_purity=target_purity)
     routes, reasons, _ = route_batch(calibration, tax.leaves, leaf_probs=probs, level_logits=out.level_logits,
-                                     embeddings=out.embeddings, keys=out.keys)
+                                     embeddings=out.embeddings, keys=out.keys, stage_stats=out.stage_stats)
     auto = np.array([r == "auto" for r in routes], dtype=bool)
     by_threshold = np.array([thresholds[tax.leaves[p]] is not None and c >= thresholds[tax.leaves[p]]
                              for p, c in zip(pred, conf, strict=True)], dtype=bool)

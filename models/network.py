@@ -62,6 +62,8 @@ HEATMAP_STRIDE = 4
 Chosen by measurement (``python -m bench.heatmap_layers``; README, "The demo model, measured"): on the
 demo model the pointing game scored 40 % with Grad-CAM at the stride-32 output, 56 % with HiResCAM at
 stride 16, and with LayerCAM 73 % at stride 8 and 82 % at stride 4 (94 % averaged over flips)."""
+STAGE_STRIDES: tuple[int, ...] = (4, 8, 16, 32)
+"""Backbone stages whose channel statistics the ``stages`` unknown-defect score reads (models.routing)."""
 
 
 @dataclass
@@ -128,6 +130,12 @@ class NetworkConfig:
     def from_dict(cls, d: Mapping[str, Any]) -> NetworkConfig:
         """Build from a dict; unknown keys raise ``ValueError`` naming them."""
         return cls(**checked_kwargs(cls, d, "network"))
+
+
+def stage_statistics(feature_map: Tensor) -> np.ndarray:
+    """(N, 2C) float32: the channel means, then the channel standard deviations, of an (N, C, H, W) map."""
+    x = feature_map.detach().float()
+    return torch.cat([x.mean(dim=(2, 3)), x.std(dim=(2, 3), correction=0)], dim=1).cpu().numpy()
 
 
 class HierOutput(NamedTuple):
@@ -492,6 +500,12 @@ class HierarchicalNet(nn.Module):
         if not self._cbams:
             return None
         return self._cbams[-1].last_spatial_map
+
+    def stage_strides(self) -> tuple[int, ...]:
+        """The strides of :data:`STAGE_STRIDES` that have a stage (CNN backbones with ``feature_info``)."""
+        if self.feature_format != "nchw":
+            return ()
+        return tuple(s for s in STAGE_STRIDES if self.stage_at_stride(s) is not None)
 
     def stage_at_stride(self, stride: int) -> nn.Module | None:
         """The backbone's last stage of this stride (timm ``feature_info``), or None if it has none."""

@@ -40,8 +40,9 @@ from PIL import Image
 from models.bundle import BundleError, LoadedBundle, load_bundle
 from models.colormap import jet
 from models.data.transforms import build_eval_transform
-from models.engine import RawOutput, engine_from_manifest
+from models.engine import RawOutput, TorchEngine, engine_from_manifest
 from models.imageio import ImageLoadError, load_image
+from models.network import stage_statistics
 from models.routing import Calibration, RoutingError, image_key, route_batch
 from models.taxonomy import Taxonomy
 
@@ -49,7 +50,9 @@ ImageSource = str | Path | Image.Image
 
 HEATMAP_FLIPS: tuple[tuple[int, ...], ...] = ((), (3,), (2,), (2, 3))
 """Views a heatmap is averaged over (tensor dims flipped). On the demo model the pointing game rose from
-76 % (one view) to 94 % (these four) on 221 correctly classified test images (``python -m bench.heatmap_layers``)."""
+82 % (one view) to 94 % (these four) on 220 correctly classified test images (``python -m bench.heatmap_layers``)."""
+HOOKED_PATHS = frozenset({"eager", "channels_last", "bf16", "bf16_channels_last"})
+"""Inference paths that run the network's own modules, so forward hooks (stage statistics) fire."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,7 @@ class BatchOutput:
     embedding: np.ndarray
     cbam_maps: np.ndarray | None = None
     level_logits: list[np.ndarray] | None = None  # raw network outputs, before the temperature
+    stage_stats: dict[int, np.ndarray] | None = None  # stride -> (N, 2C), when stages are watched
 
 
 class Predictor:
@@ -233,6 +237,42 @@ class Predictor:
         self.model_version = bundle.model_version
         self._leaf_level_index = self.taxonomy.leaf_level_index
         self._paths = [tuple(self.taxonomy.path(leaf)) for leaf in self.taxonomy.leaves]
+        self._stages: dict[int, Any] = {}  # stride -> hook handle
+        self._stage_out: dict[int, np.ndarray] = {}
+        self._stages_armed = False
+        if self.calibration is not None and self.calibration.unknown is not None:
+            self.watch_stages(self.calibration.unknown.needs_stage_stats)
+
+    # -- stage statistics (the "stages" unknown score) ----------------------------------------
+    def watch_stages(self, strides: Sequence[int]) -> None:
+        """Also return the channel statistics of these backbone stages from :meth:`forward_batch`.
+
+        Forward hooks read them, so only the eager torch paths can: a stored compiled, quantised or
+        ONNX path falls back to the torch path (with a note in :attr:`engine_note`).
+
+        Raises:
+            BundleError: the backbone has no stage of one of these strides.
+        """
+        new = [int(s) for s in strides if int(s) not in self._stages]
+        if not new:
+            return
+        for stride in new:
+            module = self.model.stage_at_stride(stride) if self.model.feature_format == "nchw" else None
+            if module is None:
+                raise BundleError(f"{self.bundle.path}: the backbone has no stage of stride {stride} "
+                                  "for the 'stages' unknown score")
+            self._stages[stride] = module.register_forward_hook(
+                lambda _m, _i, output, stride=stride: self._on_stage(stride, output))
+        if self.engine.path not in HOOKED_PATHS:
+            fallback = "channels_last" if self.engine.channels_last else "eager"
+            self.engine_note = (f"the 'stages' unknown score reads the backbone's stages, which the "
+                                f"{self.engine.path} path hides; using {fallback}")
+            self.engine = TorchEngine(self.model, fallback)
+            self.channels_last = self.engine.channels_last
+
+    def _on_stage(self, stride: int, output: torch.Tensor) -> None:
+        if self._stages_armed:
+            self._stage_out[stride] = stage_statistics(output)
 
     # -- low level ---------------------------------------------------------------------------
     def preprocess(self, image: ImageSource) -> torch.Tensor:
@@ -242,7 +282,16 @@ class Predictor:
     @torch.inference_mode()
     def forward_batch(self, batch: torch.Tensor) -> BatchOutput:
         """Run preprocessed images (N, 3, H, W) through the network (along :attr:`engine`)."""
-        return self.postprocess(self.engine(batch.to(self.device)))
+        if not self._stages:
+            return self.postprocess(self.engine(batch.to(self.device)))
+        self._stage_out, self._stages_armed = {}, True
+        try:
+            raw = self.engine(batch.to(self.device))
+        finally:
+            self._stages_armed = False
+        out = self.postprocess(raw)
+        out.stage_stats = dict(self._stage_out)
+        return out
 
     def postprocess(self, raw: RawOutput) -> BatchOutput:
         """Temperature, softmax per level and the combined leaf distribution of raw network outputs."""
@@ -384,7 +433,8 @@ class Predictor:
         if self.calibration is None:
             return [{} for _ in keys]
         routes, reasons, scores = route_batch(self.calibration, self.taxonomy.leaves, leaf_probs=out.leaf_probs,
-                                              level_logits=out.level_logits, embeddings=out.embedding, keys=keys)
+                                              level_logits=out.level_logits, embeddings=out.embedding, keys=keys,
+                                              stage_stats=out.stage_stats)
         return [
             {"route": r, "reasons": why, "unknown_score": None if scores is None else round(float(scores[i]), 6)}
             for i, (r, why) in enumerate(zip(routes, reasons, strict=True))

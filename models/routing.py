@@ -28,6 +28,13 @@ Unknown-defect scores (higher = more likely outside the taxonomy):
   ``m``, and the per-class mean directions ``c_c`` of the centred, normalised training embeddings.
 * ``mahalanobis``: ``min_c mean_d (x_d - mu_cd)^2 / var_d``, class means with one shared
   *diagonal* covariance (a full D x D covariance would not fit in a JSON manifest).
+* ``stages``: an ensemble of the energy and, for each backbone stage of stride 4, 8, 16 and 32, the
+  ``mahalanobis`` distance of that stage's channel means and standard deviations (the image's
+  "texture statistics"; :func:`models.network.stage_statistics`). Each member's score becomes its
+  percentile among the known calibration images (``references``: 1001 quantiles per member), and the
+  ensemble score is the largest percentile. Early stages see colour, thickness and texture, which the
+  classifier's last features may have learnt to ignore: a dark, thick hair loop passes as a fibre on
+  every last-layer score but not on the stride-16 statistics (``python -m bench.unknown_detectors``).
 
 This module needs only numpy (no torch), so any layer can route stored predictions.
 """
@@ -49,14 +56,18 @@ __all__ = [
     "Calibration",
     "RoutingError",
     "UnknownDetector",
+    "energy_score",
     "image_key",
+    "nearest_mahalanobis",
+    "percentile_of",
+    "reference_quantiles",
     "route",
     "route_batch",
     "spot_check_draw",
 ]
 
 REASONS: tuple[str, ...] = ("low_confidence", "leaf_below_target", "possible_unknown", "spot_check")
-UNKNOWN_METHODS: tuple[str, ...] = ("max_softmax", "energy", "cosine", "mahalanobis")
+UNKNOWN_METHODS: tuple[str, ...] = ("max_softmax", "energy", "cosine", "mahalanobis", "stages")
 EMBEDDING_METHODS: frozenset[str] = frozenset({"cosine", "mahalanobis"})
 AUTO, REJUDGE = "auto", "rejudge"
 
@@ -104,6 +115,28 @@ def energy_score(level_logits: Sequence[np.ndarray], temperature: float, *, flat
     return np.sum([-t * _logsumexp(z / t) for z in levels], axis=0)
 
 
+def nearest_mahalanobis(x: np.ndarray, means: np.ndarray, variance: np.ndarray) -> np.ndarray:
+    """``min_c mean_d (x_d - mu_cd)^2 / var_d`` per row, without building an (N, C, D) array."""
+    x = np.asarray(x, dtype=np.float64)
+    inv_var = 1.0 / variance
+    d2 = (x**2 @ inv_var)[:, None] - 2.0 * (x * inv_var) @ means.T + (means**2 @ inv_var)[None]
+    return np.maximum(d2.min(axis=1), 0.0) / x.shape[1]
+
+
+REFERENCE_QUANTILES = 1001
+
+
+def reference_quantiles(scores: np.ndarray) -> np.ndarray:
+    """The :data:`REFERENCE_QUANTILES` quantiles of reference scores (what :func:`percentile_of` reads)."""
+    return np.quantile(np.asarray(scores, dtype=np.float64), np.linspace(0.0, 1.0, REFERENCE_QUANTILES))
+
+
+def percentile_of(reference: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Where scores fall among the reference quantiles, 0..1 (linear between quantiles, flat outside)."""
+    grid = np.linspace(0.0, 1.0, len(reference))
+    return np.interp(np.asarray(scores, dtype=np.float64), reference, grid)
+
+
 def _normalise_rows(x: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.maximum(norm, 1e-12)
@@ -122,6 +155,11 @@ class UnknownDetector:
         centroids: (C, D) unit class directions (cosine) or class means (mahalanobis).
         center: (D,) training mean the cosine method centres on.
         variance: (D,) shared diagonal variance (mahalanobis).
+        stage_strides: backbone strides of the ``stages`` members (after the energy).
+        stage_means: per stride, (C, D_s) class means of the stage statistics.
+        stage_variances: per stride, (D_s,) shared diagonal variance.
+        references: per member (energy first, then each stride), the 1001 quantiles of its scores on known
+            calibration images, which map a score to its percentile.
     """
 
     method: str
@@ -132,6 +170,10 @@ class UnknownDetector:
     centroids: np.ndarray | None = None
     center: np.ndarray | None = None
     variance: np.ndarray | None = None
+    stage_strides: tuple[int, ...] = ()
+    stage_means: tuple[np.ndarray, ...] = ()
+    stage_variances: tuple[np.ndarray, ...] = ()
+    references: tuple[np.ndarray, ...] = ()
 
     def __post_init__(self) -> None:
         if self.method not in UNKNOWN_METHODS:
@@ -145,21 +187,38 @@ class UnknownDetector:
             if need is None or need.shape != (self.centroids.shape[1],):
                 what = "center" if self.method == "cosine" else "variance"
                 raise RoutingError(f"unknown.{what} must hold {self.centroids.shape[1]} numbers")
+        if self.method == "stages":
+            n = len(self.stage_strides)
+            if n == 0 or len(self.stage_means) != n or len(self.stage_variances) != n:
+                raise RoutingError("the 'stages' unknown score needs means and a variance for every stage")
+            if len(self.references) != n + 1 or any(r.ndim != 1 or len(r) < 2 for r in self.references):
+                raise RoutingError(f"the 'stages' unknown score needs {n + 1} reference quantile lists")
+            for stride, means, var in zip(self.stage_strides, self.stage_means, self.stage_variances, strict=True):
+                if means.ndim != 2 or len(means) != len(self.classes) or var.shape != (means.shape[1],):
+                    raise RoutingError(f"unknown.stages: the stride-{stride} means or variance have the wrong shape")
 
+    @property
+    def needs_stage_stats(self) -> tuple[int, ...]:
+        """The strides whose stage statistics :meth:`score` needs (empty for the other methods)."""
+        return self.stage_strides if self.method == "stages" else ()
     def score(
         self,
         *,
         leaf_probs: np.ndarray | None = None,
         level_logits: Sequence[np.ndarray] | None = None,
         embeddings: np.ndarray | None = None,
+        stage_stats: Mapping[int, np.ndarray] | None = None,
     ) -> np.ndarray:
         """Unknown scores (N,), higher = more likely a defect type outside the taxonomy.
 
         Args:
             leaf_probs: (N, num_leaves) temperature-scaled leaf distribution (max_softmax).
-            level_logits: raw (unscaled) logits per level (energy).
+            level_logits: raw (unscaled) logits per level (energy, stages).
             embeddings: (N, D) pooled embeddings (cosine, mahalanobis).
+            stage_stats: stride -> (N, D_s) stage statistics (stages).
         """
+        if self.method == "stages":
+            return np.max(self.member_percentiles(level_logits=level_logits, stage_stats=stage_stats), axis=0)
         if self.method == "max_softmax":
             return 1.0 - np.asarray(_need(leaf_probs, "leaf_probs", self.method), dtype=np.float64).max(axis=1)
         if self.method == "energy":
@@ -171,10 +230,30 @@ class UnknownDetector:
             )
         if self.method == "cosine":
             return 1.0 - (_normalise_rows(x - self.center) @ self.centroids.T).max(axis=1)
-        inv_var = 1.0 / self.variance
-        # min_c mean_d (x - mu_c)^2 / var, expanded so no (N, C, D) array is built
-        d2 = (x**2 @ inv_var)[:, None] - 2.0 * (x * inv_var) @ self.centroids.T + (self.centroids**2 @ inv_var)[None]
-        return np.maximum(d2.min(axis=1), 0.0) / x.shape[1]
+        return nearest_mahalanobis(x, self.centroids, self.variance)
+
+    def member_scores(
+        self, *, level_logits: Sequence[np.ndarray] | None, stage_stats: Mapping[int, np.ndarray] | None
+    ) -> list[np.ndarray]:
+        """The raw scores of the ``stages`` members: energy, then each stride's Mahalanobis distance."""
+        stats = _need(stage_stats, "stage_stats", self.method)
+        scores = [energy_score(_need(level_logits, "level_logits", self.method), self.temperature, flat=self.flat)]
+        for stride, means, var in zip(self.stage_strides, self.stage_means, self.stage_variances, strict=True):
+            if stride not in stats:
+                raise RoutingError(f"the 'stages' unknown score needs the statistics of the stride-{stride} stage")
+            x = np.asarray(stats[stride], dtype=np.float64)
+            if x.ndim != 2 or x.shape[1] != means.shape[1]:
+                raise RoutingError(f"stride-{stride} statistics of width {x.shape[-1]} do not match the "
+                                   f"calibration's {means.shape[1]}")
+            scores.append(nearest_mahalanobis(x, means, var))
+        return scores
+
+    def member_percentiles(
+        self, *, level_logits: Sequence[np.ndarray] | None, stage_stats: Mapping[int, np.ndarray] | None
+    ) -> np.ndarray:
+        """(members, N): each member's score as its percentile (0..1) among the known calibration images."""
+        members = self.member_scores(level_logits=level_logits, stage_stats=stage_stats)
+        return np.stack([percentile_of(ref, m) for ref, m in zip(self.references, members, strict=True)])
 
     def flags(self, scores: np.ndarray) -> np.ndarray:
         """True where a score is above the threshold."""
@@ -193,6 +272,12 @@ class UnknownDetector:
                 out["center"] = _floats(self.center)
             else:
                 out["variance"] = _floats(self.variance)
+        if self.method == "stages":
+            out["classes"] = list(self.classes)
+            out["members"] = ["energy", *(f"stride {s}" for s in self.stage_strides)]
+            out["stages"] = [{"stride": int(s), "means": [_floats(row) for row in m], "variance": _floats(v)}
+                             for s, m, v in zip(self.stage_strides, self.stage_means, self.stage_variances, strict=True)]
+            out["references"] = [_floats(r) for r in self.references]
         return out
 
     @classmethod
@@ -209,6 +294,15 @@ class UnknownDetector:
                 for key in ("center", "variance"):
                     if data.get(key) is not None:
                         kwargs[key] = np.asarray(data[key], dtype=np.float64)
+            if data["method"] == "stages":
+                stages = data.get("stages") or []
+                if not isinstance(stages, list) or not all(isinstance(st, Mapping) for st in stages):
+                    raise RoutingError("manifest 'unknown.stages' must be a list of objects")
+                kwargs["classes"] = tuple(str(c) for c in data.get("classes") or ())
+                kwargs["stage_strides"] = tuple(int(st["stride"]) for st in stages)
+                kwargs["stage_means"] = tuple(np.asarray(st["means"], dtype=np.float64) for st in stages)
+                kwargs["stage_variances"] = tuple(np.asarray(st["variance"], dtype=np.float64) for st in stages)
+                kwargs["references"] = tuple(np.asarray(r, dtype=np.float64) for r in data.get("references") or [])
             return cls(
                 method=str(data["method"]),
                 threshold=None if threshold is None else float(threshold),
@@ -216,7 +310,7 @@ class UnknownDetector:
                 flat=bool(flat),
                 **kwargs,
             )
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, KeyError) as exc:
             if isinstance(exc, RoutingError):
                 raise
             raise RoutingError(f"manifest 'unknown' holds malformed numbers ({exc})") from exc
@@ -353,6 +447,7 @@ def route_batch(
     level_logits: Sequence[np.ndarray] | None = None,
     embeddings: np.ndarray | None = None,
     keys: Sequence[str | None] | None = None,
+    stage_stats: Mapping[int, np.ndarray] | None = None,
 ) -> tuple[list[str], list[list[str]], np.ndarray | None]:
     """Route a batch: the unknown scores are computed at once, then :func:`route` per image.
 
@@ -363,6 +458,7 @@ def route_batch(
         level_logits: raw logits per level (needed by the energy score).
         embeddings: (N, D) embeddings (needed by the embedding scores).
         keys: content keys for the spot-check draw (None: no spot check).
+        stage_stats: stride -> (N, D_s) stage statistics (needed by the ``stages`` score).
 
     Returns:
         ``(routes, reasons, unknown_scores)``; the scores are None without an unknown detector.
@@ -370,7 +466,8 @@ def route_batch(
     probs = np.asarray(leaf_probs)
     scores = None
     if calibration.unknown is not None:
-        scores = calibration.unknown.score(leaf_probs=probs, level_logits=level_logits, embeddings=embeddings)
+        scores = calibration.unknown.score(leaf_probs=probs, level_logits=level_logits, embeddings=embeddings,
+                                           stage_stats=stage_stats)
     routes: list[str] = []
     reasons: list[list[str]] = []
     for i in range(len(probs)):

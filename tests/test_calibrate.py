@@ -13,7 +13,7 @@ import torch
 from conftest import make_tiny_bundle
 from PIL import Image
 
-from models.bundle import load_bundle
+from models.bundle import BundleError, load_bundle
 from models.calibrate import (
     binomial_tail,
     choose_unknown_method,
@@ -27,6 +27,7 @@ from models.calibrate import (
 )
 from models.cli import main as cli_main
 from models.metrics import auroc
+from models.network import stage_statistics
 from models.predictor import Predictor
 from models.routing import REASONS, UnknownDetector
 
@@ -265,3 +266,60 @@ def test_calibrate_refuses_archives_and_bad_options(tmp_path, taxonomy, capsys):
     assert cli_main(["calibrate", str(folder), "--data", str(data), "--target-purity", "1.5"]) == 2
     assert "--target-purity" in capsys.readouterr().err
     assert "thresholds" not in json.loads((folder / "manifest.json").read_text())
+
+
+# ------------------------------------------------------------------------- the stages ensemble
+def test_stages_unknown_score_end_to_end(tmp_path, taxonomy, capsys):
+    data = make_dataset(tmp_path, taxonomy)
+    bundle = make_tiny_bundle(tmp_path / "bundle", taxonomy, input_size=64)
+    assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.05", "--min-support", "1",
+                     "--bound", "none", "--spot-check", "0", "--unknown-method", "stages", "--unknown-fpr", "0.25",
+                     "--out", str(tmp_path / "report")]) == 0
+    u = json.loads((bundle / "manifest.json").read_text())["unknown"]
+    assert u["method"] == "stages" and u["selected_by"] == "option" and "stages" in u["auroc"]
+    assert [st["stride"] for st in u["stages"]] == [4, 8, 16, 32] and u["members"][0] == "energy"
+    assert len(u["references"]) == 5 and all(len(r) == 1001 for r in u["references"])
+    assert all(len(st["means"]) == len(u["classes"]) for st in u["stages"])
+    capsys.readouterr()
+
+    rows = [line.split(",") for line in data.read_text().splitlines()[1:]]
+    known_val = [str(data.parent / p) for p, label, split in rows if split == "val" and not label.startswith("unknown")]
+    assert cli_main(["predict", str(bundle), *known_val, "--json"]) == 0
+    preds = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all(0.0 <= p["unknown_score"] <= 1.0 for p in preds)  # a percentile among known calibration images
+    flagged = [("possible_unknown" in p["reasons"]) for p in preds]
+    clear = [abs(p["unknown_score"] - u["threshold"]) > 1e-4 for p in preds]  # the image at the threshold may tip
+    pairs = [(f, p["unknown_score"] > u["threshold"]) for f, p, c in zip(flagged, preds, clear, strict=True) if c]
+    assert pairs and all(f == above for f, above in pairs)
+    # the Predictor's stage statistics are the calibration's: the same known images, the same flag rate
+    assert abs(sum(flagged) - u["known_flag_rate"] * len(flagged)) <= 1 and u["known_flag_rate"] <= 0.25
+    assert 0 < sum(flagged) < len(flagged)
+
+    out = tmp_path / "eval"
+    assert cli_main(["evaluate", str(bundle), "--data", str(data), "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["unknown_method"] == "stages" and 0.0 <= metrics["unknown_auroc"] <= 1.0
+
+
+def test_watching_stages_falls_back_from_paths_that_hide_them(tmp_path, taxonomy):
+    from conftest import write_image
+
+    from models.engine import QuantizedTorchEngine
+
+    predictor = Predictor(make_tiny_bundle(tmp_path / "b", taxonomy, input_size=64))
+    x = predictor.preprocess(write_image(tmp_path / "i.png"))[None]
+    assert predictor.forward_batch(x).stage_stats is None  # nothing watched: no cost
+    predictor.engine = QuantizedTorchEngine(predictor.model)  # a quantised copy: hooks on the model never fire
+    predictor.watch_stages((8, 16))
+    assert predictor.engine.path in ("eager", "channels_last") and "stages" in predictor.engine_note
+    stats = predictor.forward_batch(x).stage_stats
+    assert set(stats) == {8, 16}
+    seen = {}
+    hook = predictor.model.stage_at_stride(16).register_forward_hook(lambda _m, _i, out: seen.update(out=out))
+    with torch.no_grad():
+        predictor.model(x.contiguous())
+    hook.remove()
+    assert np.allclose(stats[16], stage_statistics(seen["out"]), atol=1e-5)  # channel means, then stds
+    assert stats[16].shape == (1, 2 * seen["out"].shape[1])
+    with pytest.raises(BundleError, match="stride 2"):
+        predictor.watch_stages((2,))

@@ -132,3 +132,52 @@ def test_calibration_from_manifest_and_route_batch():
                 {"thresholds": {}, "routing": {"spot_check": 2}}):
         with pytest.raises(RoutingError):
             Calibration.from_manifest({"network": {}, **bad})
+
+
+# ------------------------------------------------------------------------------ stages ensemble
+def _stages_detector(threshold: float | None = 0.9) -> UnknownDetector:
+    """Two classes, two stages of width 2; references: energy and distances spread evenly over [0, 10]."""
+    means = (np.array([[0.0, 0.0], [4.0, 4.0]]), np.array([[1.0, -1.0], [-1.0, 1.0]]))
+    return UnknownDetector(
+        "stages", threshold=threshold, classes=("scratch", "crack"), stage_strides=(8, 16), stage_means=means,
+        stage_variances=(np.ones(2), np.ones(2)), references=tuple(np.linspace(-10, 10, 1001) if k == 0 else
+                                                                   np.linspace(0.0, 10.0, 1001) for k in range(3)),
+    )
+
+
+def test_stages_score_is_the_largest_member_percentile():
+    det = _stages_detector()
+    logits = [np.array([[0.0, np.log(np.e**5 - 1)]])]  # logsumexp = 5: energy -5, the 25th percentile of [-10, 10]
+    near = {8: np.array([[0.0, 0.0]]), 16: np.array([[1.0, -1.0]])}  # on a class mean: distance 0
+    assert det.member_percentiles(level_logits=logits, stage_stats=near)[:, 0] == pytest.approx([0.25, 0.0, 0.0])
+    assert det.score(level_logits=logits, stage_stats=near)[0] == pytest.approx(0.25)
+    # away from the class means at stride 16 only: mean((3-1)^2, (1+1)^2) = 4 vs mean(4^2, 0) = 8 -> 4 -> 40 %
+    far = {8: np.array([[0.0, 0.0]]), 16: np.array([[3.0, 1.0]])}
+    assert det.score(level_logits=logits, stage_stats=far)[0] == pytest.approx(0.4)
+    assert det.needs_stage_stats == (8, 16) and UnknownDetector("energy").needs_stage_stats == ()
+    with pytest.raises(RoutingError, match="stage_stats"):
+        det.score(level_logits=logits)
+    with pytest.raises(RoutingError, match="stride-16"):
+        det.score(level_logits=logits, stage_stats={8: near[8]})
+
+
+def test_stages_detector_round_trips_the_manifest_and_routes():
+    det = _stages_detector()
+    doc = det.to_manifest()
+    assert doc["members"] == ["energy", "stride 8", "stride 16"] and len(doc["references"]) == 3
+    back = UnknownDetector.from_manifest(doc, temperature=1.0, flat=False)
+    rng = np.random.default_rng(0)
+    logits = [rng.normal(size=(6, 3))]
+    stats = {8: rng.normal(size=(6, 2)) * 3, 16: rng.normal(size=(6, 2)) * 3}
+    assert back.score(level_logits=logits, stage_stats=stats) == pytest.approx(det.score(level_logits=logits, stage_stats=stats))
+    cal = Calibration(thresholds={"scratch": 0.0, "crack": 0.0}, unknown=back)
+    probs = np.tile([[0.9, 0.1]], (6, 1))
+    routes, reasons, scores = route_batch(cal, ["scratch", "crack"], leaf_probs=probs, level_logits=logits,
+                                          stage_stats=stats)
+    assert [("possible_unknown" in why) for why in reasons] == list(scores > 0.9)
+    assert [r == "auto" for r in routes] == list(scores <= 0.9)
+    broken = {**doc, "stages": doc["stages"][:1]}
+    with pytest.raises(RoutingError, match="reference"):
+        UnknownDetector.from_manifest(broken, temperature=1.0, flat=False)
+    with pytest.raises(RoutingError):
+        UnknownDetector.from_manifest({**doc, "stages": [{"means": [[0, 0]]}]}, temperature=1.0, flat=False)
