@@ -433,6 +433,27 @@ def fit_stage_detector(train_stats: dict[int, np.ndarray], targets: np.ndarray, 
     )
 
 
+def stage_candidate_strides(predictor: Predictor, unknown_method: str, log: Log) -> tuple[int, ...]:
+    """The strides for the ``stages`` candidate, or () when it is not tried.
+
+    Raises:
+        CalibrationError: ``stages`` was asked for and the backbone has no stages (token models).
+    """
+    from models.predictor import HOOKED_PATHS
+
+    strides = predictor.model.stage_strides()
+    if unknown_method == "stages" and not strides:
+        raise CalibrationError("unknown method 'stages' needs a CNN backbone with stages of stride 4-32; "
+                               f"{predictor.bundle.manifest['network'].get('backbone')!r} has none")
+    if unknown_method not in ("auto", "stages"):
+        return ()
+    if unknown_method == "auto" and strides and predictor.engine.path not in HOOKED_PATHS:
+        log(f"'stages' candidate skipped: the bundle's {predictor.engine.path} inference path hides the backbone's "
+            "stages (pass --unknown-method stages to use it; the bundle then runs on the torch path)")
+        return ()
+    return strides
+
+
 def unknown_threshold(known_scores: np.ndarray, fpr: float) -> float:
     """The smallest threshold that flags (score > threshold) at most ``fpr`` of the known images."""
     s = np.sort(np.asarray(known_scores, dtype=np.float64))
@@ -546,7 +567,7 @@ def calibrate(
     tax = bundle.taxonomy
     flat = bundle.manifest["network"].get("head") == "flat"
     predictor = Predictor(bundle, device=device, batch_size=batch_size)
-    strides = bundle.model.stage_strides()
+    strides = stage_candidate_strides(predictor, unknown_method, log)
     if strides:
         predictor.watch_stages(strides)  # for the "stages" candidate
 

@@ -102,7 +102,7 @@ def compare_bundles(
     """
     from models.bundle import load_bundle
     from models.data.manifest import load_data
-    from models.evaluate import evaluate_bundle, select_split, select_unknown
+    from models.evaluate import evaluate_bundle, outlier_overlap_warning, select_split, select_unknown
 
     say = log or (lambda _m: None)
     bundles = [load_bundle(bundle_a, device=device), load_bundle(bundle_b, device=device)]
@@ -122,6 +122,8 @@ def compare_bundles(
         if loaded is None or not same_tree:
             loaded = load_data(data, bundle.taxonomy)
         samples = select_unknown(loaded.samples, select_split(loaded.samples, split), unknown)
+        if warning := outlier_overlap_warning(bundle.manifest, samples):
+            say(f"{name.upper()}: {warning}")
         n_images.append(len(samples))
         say(f"evaluating {name.upper()} ({bundle.model_version}) on {len(samples)} image(s)")
         metrics, raw = evaluate_bundle(bundle, samples, batch_size=batch_size, device=device)

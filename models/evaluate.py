@@ -86,6 +86,17 @@ def select_unknown(samples: list[Sample], chosen: list[Sample], mode: str) -> li
     return chosen
 
 
+def outlier_overlap_warning(manifest: dict, samples: list[Sample]) -> str | None:
+    """A warning when train-split unknown:* images are scored by a bundle trained with outlier exposure."""
+    n_outliers = int(((manifest.get("train") or {}).get("n_outliers")) or 0)
+    overlap = sum(1 for s in samples if s.is_unknown and s.split == "train")
+    if n_outliers and overlap:
+        return (f"warning: {overlap} unknown:* image(s) of the train split are scored, and this bundle was trained "
+                f"with {n_outliers} outlier-exposure images of a train split; if they are the same images, the "
+                "unknown metrics are optimistic (use --unknown split or a separate test set)")
+    return None
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", help="model bundle folder or .zip")
     p.add_argument("--data", action="append", required=True, metavar="MANIFEST", help="manifest CSV or image folder")
@@ -108,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     if loaded.skipped:
         print(loaded.report(), file=sys.stderr)
     samples = select_unknown(loaded.samples, select_split(loaded.samples, args.split), args.unknown)
+    if warning := outlier_overlap_warning(bundle.manifest, samples):
+        print(warning, file=sys.stderr)
     metrics, raw = evaluate_bundle(bundle, samples, batch_size=args.batch_size, device=args.device)
     if args.pointing_game is not None:
         from models.pointing import pointing_game

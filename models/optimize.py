@@ -288,6 +288,7 @@ def optimize_bundle(
     if unknown:
         raise ValueError(f"unknown inference path(s) {', '.join(unknown)}; known: {', '.join(PATHS)}")
     reference_predictor = Predictor(loaded, inference=False, channels_last=False)
+    reference_predictor.unwatch_stages()  # no routing here: keep hooks off the graph that is compiled and exported
     model, input_size = reference_predictor.model, reference_predictor.input_size
 
     def leaf_probs(raw: Any) -> np.ndarray:

@@ -24,8 +24,9 @@ image and its flips (:data:`HEATMAP_FLIPS`). ``heatmap_kind`` stays
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,19 +257,36 @@ class Predictor:
         new = [int(s) for s in strides if int(s) not in self._stages]
         if not new:
             return
-        for stride in new:
+        modules = {}
+        for stride in new:  # every stride is checked before any hook goes on the model
             module = self.model.stage_at_stride(stride) if self.model.feature_format == "nchw" else None
             if module is None:
                 raise BundleError(f"{self.bundle.path}: the backbone has no stage of stride {stride} "
                                   "for the 'stages' unknown score")
-            self._stages[stride] = module.register_forward_hook(
-                lambda _m, _i, output, stride=stride: self._on_stage(stride, output))
+            modules[stride] = module
+        me = weakref.ref(self)  # the hook must not keep the Predictor alive
+
+        def hook(stride: int) -> Callable[..., None]:
+            def on_output(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
+                predictor = me()
+                if predictor is not None:
+                    predictor._on_stage(stride, output)
+            return on_output
+
+        for stride, module in modules.items():
+            self._stages[stride] = module.register_forward_hook(hook(stride))
         if self.engine.path not in HOOKED_PATHS:
             fallback = "channels_last" if self.engine.channels_last else "eager"
             self.engine_note = (f"the 'stages' unknown score reads the backbone's stages, which the "
                                 f"{self.engine.path} path hides; using {fallback}")
             self.engine = TorchEngine(self.model, fallback)
             self.channels_last = self.engine.channels_last
+
+    def unwatch_stages(self) -> None:
+        """Remove the stage hooks from the (shared) network; :meth:`forward_batch` stops returning statistics."""
+        for handle in self._stages.values():
+            handle.remove()
+        self._stages.clear()
 
     def _on_stage(self, stride: int, output: torch.Tensor) -> None:
         if self._stages_armed:

@@ -31,8 +31,8 @@ Unknown-defect scores (higher = more likely outside the taxonomy):
 * ``stages``: an ensemble of the energy and, for each backbone stage of stride 4, 8, 16 and 32, the
   ``mahalanobis`` distance of that stage's channel means and standard deviations (the image's
   "texture statistics"; :func:`models.network.stage_statistics`). Each member's score becomes its
-  percentile among the known calibration images (``references``: 1001 quantiles per member), and the
-  ensemble score is the largest percentile. Early stages see colour, thickness and texture, which the
+  percentile among the known calibration images (``references``: 1001 quantiles per member; above the
+  largest it grows past 1, :func:`percentile_of`), and the ensemble score is the largest percentile. Early stages see colour, thickness and texture, which the
   classifier's last features may have learnt to ignore: a dark, thick hair loop passes as a fibre on
   every last-layer score but not on the stride-16 statistics (``python -m bench.unknown_detectors``).
 
@@ -132,9 +132,20 @@ def reference_quantiles(scores: np.ndarray) -> np.ndarray:
 
 
 def percentile_of(reference: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Where scores fall among the reference quantiles, 0..1 (linear between quantiles, flat outside)."""
-    grid = np.linspace(0.0, 1.0, len(reference))
-    return np.interp(np.asarray(scores, dtype=np.float64), reference, grid)
+    """Where scores fall among the reference quantiles: 0..1 inside them (linear between quantiles), 0 below.
+
+    Above the largest reference the value keeps growing past 1, at the slope of the top tenth of the
+    references (``1 + 0.1 * (x - max) / (max - q90)``): an image stranger than every known one must
+    outscore the known images that hold a member's maximum, or a threshold of exactly 1 could never flag.
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    x = np.asarray(scores, dtype=np.float64)
+    inside = np.interp(x, reference, np.linspace(0.0, 1.0, len(reference)))
+    top = reference[-1]
+    span = top - reference[int(0.9 * (len(reference) - 1))]
+    if not span > 0:
+        span = max(abs(top), 1.0) * 1e-6
+    return np.where(x > top, 1.0 + 0.1 * (x - top) / span, inside)
 
 
 def _normalise_rows(x: np.ndarray) -> np.ndarray:

@@ -164,7 +164,9 @@ def init_from_bundle(model: HierarchicalNet, cfg: TrainConfig, taxonomy: Taxonom
     """
     from models.bundle import BundleError, load_bundle
 
-    path = Path(str(cfg.init_from)).expanduser()
+    if not isinstance(cfg.init_from, str) or not cfg.init_from.strip():
+        raise ConfigError(f"init_from must be the path of a model bundle, got {cfg.init_from!r}")
+    path = Path(cfg.init_from).expanduser()
     try:
         source = load_bundle(path)
     except BundleError as exc:
@@ -174,12 +176,16 @@ def init_from_bundle(model: HierarchicalNet, cfg: TrainConfig, taxonomy: Taxonom
                           f"({source.taxonomy.id} v{source.taxonomy.version}); its weights do not fit this run's "
                           f"({taxonomy.id} v{taxonomy.version})")
     theirs, ours = source.manifest.get("network", {}), cfg.network.to_dict()
-    differ = [k for k in ("backbone", "head", "cbam", "head_dim") if theirs.get(k) != ours.get(k)]
+    differ = [k for k in ("backbone", "head", "cbam", "head_dim", "backbone_kwargs")
+              if (theirs.get(k) or None) != (ours.get(k) or None)]
     if differ:
         raise ConfigError("init_from: the network differs from the bundle's: " + ", ".join(
             f"{k} {ours.get(k)!r} here, {theirs.get(k)!r} in {path}" for k in differ))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                           for k, v in source.model.state_dict().items()}, strict=True)
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in source.model.state_dict().items()}, strict=True)
+    except RuntimeError as exc:
+        raise ConfigError(f"init_from: the weights of {path} do not fit this network ({str(exc)[:300]})") from exc
     version = str(source.manifest.get("model_version", ""))
     log(f"starting from the weights of {path} ({version})")
     return {"path": str(path), "model_version": version}
@@ -393,7 +399,7 @@ def train(
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed % 2**32)
     model = build_network(cfg.network, taxonomy, load_pretrained=not resume and not cfg.init_from)
-    init_info = init_from_bundle(model, cfg, taxonomy, log) if cfg.init_from and not resume else None
+    init_info = init_from_bundle(model, cfg, taxonomy, log) if cfg.init_from is not None and not resume else None
     data_cfg = resolve_data_config(cfg.network)
     if cfg.input_size:
         data_cfg["input_size"] = [3, cfg.input_size, cfg.input_size]
@@ -434,6 +440,7 @@ def train(
             raise ConfigError(f"--resume: no checkpoint in {ckpt_dir}")
         state = load_checkpoint(ckpt_dir, model, opt)
         start_epoch, history, best = state["epoch"] + 1, state["history"], state["best"]
+        init_info = state.get("init_from")
         log(f"resumed from epoch {state['epoch'] + 1}")
     out.mkdir(parents=True, exist_ok=True)
     best_file = out / "checkpoint" / "best.safetensors"
@@ -511,7 +518,7 @@ def train(
                 save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(best_file))
             _write_history(out / "metrics.csv", history)
             save_checkpoint(ckpt_dir, model, opt, {"epoch": epoch, "history": history, "best": best,
-                                                   "config": cfg.to_dict()})
+                                                   "config": cfg.to_dict(), "init_from": init_info})
             log(" ".join(f"{k}={v}" for k, v in row.items()))
         bad_epochs = 0 if improved else bad_epochs + 1
         stop = bool(cfg.early_stopping_patience and val_s and bad_epochs >= cfg.early_stopping_patience)
@@ -610,8 +617,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    overrides = list(args.overrides) + ([f"init_from={args.init_from}"] if args.init_from else [])
-    cfg, base = load_config(args.config, overrides)
+    cfg, base = load_config(args.config, args.overrides)
+    if args.init_from:
+        cfg.init_from = args.init_from  # a path as typed, not parsed as YAML
     train(cfg, args.data, args.out, resume=args.resume, base_dir=base,
           progress=not args.no_progress and sys.stderr.isatty())
     return 0

@@ -181,3 +181,14 @@ def test_stages_detector_round_trips_the_manifest_and_routes():
         UnknownDetector.from_manifest(broken, temperature=1.0, flat=False)
     with pytest.raises(RoutingError):
         UnknownDetector.from_manifest({**doc, "stages": [{"means": [[0, 0]]}]}, temperature=1.0, flat=False)
+
+
+def test_percentiles_grow_past_one_beyond_every_reference():
+    from models.routing import percentile_of, reference_quantiles
+
+    ref = reference_quantiles(np.linspace(0.0, 10.0, 50))
+    p = percentile_of(ref, np.array([-5.0, 0.0, 5.0, 10.0, 10.5, 20.0]))
+    assert p[:4] == pytest.approx([0.0, 0.0, 0.5, 1.0])
+    assert 1.0 < p[4] < p[5]  # stranger than every known image: above any threshold of 1
+    flat = percentile_of(reference_quantiles(np.ones(10)), np.array([1.0, 1.0 + 1e-3]))
+    assert flat[0] == 1.0 and flat[1] > 1.0

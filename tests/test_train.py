@@ -265,6 +265,8 @@ def test_init_from_starts_from_a_bundles_weights(tmp_path, dataset, capsys):
     m = json.loads((fine / "manifest.json").read_text())
     assert m["train"]["init_from"] == {"path": str(base), "model_version": version}
     assert json.loads((fresh / "manifest.json").read_text())["train"]["init_from"] is None
+    # the checkpoint keeps the provenance, so a resumed fine-tune still names its start
+    assert json.loads((fine / "checkpoint" / "state.json").read_text())["init_from"]["model_version"] == version
     assert f"starting from the weights of {base}" in capsys.readouterr().out
 
 
@@ -277,3 +279,25 @@ def test_init_from_a_different_network_or_a_missing_bundle_is_a_clear_error(tmp_
     assert "head_dim 8 here, 16 in" in err and str(base) in err
     assert _train(tmp_path / "y", dataset, f"init_from={tmp_path / 'nope'}") == 2
     assert "init_from" in capsys.readouterr().err
+    # same backbone name, other layer sizes: named, not a traceback
+    assert _train(tmp_path / "z", dataset, f"init_from={base}",
+                  'network.backbone_kwargs={"depths": [1, 1, 1, 1], "dims": [8, 16, 32, 48]}') == 2
+    assert "backbone_kwargs" in capsys.readouterr().err
+    # --init-from takes the path as typed (YAML would read 2024.10 as the number 2024.1)
+    odd = tmp_path / "2024.10"
+    assert cli_main(["train", "--data", str(dataset), "--out", str(tmp_path / "w"), "--no-progress",
+                     "--init-from", str(odd), *[a for s in TINY_SETS for a in ("--set", s)]]) == 2
+    assert "2024.10" in capsys.readouterr().err
+
+
+def test_evaluate_warns_when_train_split_unknowns_meet_an_outlier_exposed_bundle():
+    from models.data.manifest import Sample
+    from models.evaluate import outlier_overlap_warning
+
+    samples = [Sample(path=Path("a.png"), label="unknown:blob", split="train"),
+               Sample(path=Path("b.png"), label="unknown:blob", split="test"),
+               Sample(path=Path("c.png"), label="scratch", split="train")]
+    warning = outlier_overlap_warning({"train": {"n_outliers": 96}}, samples)
+    assert warning and "1 unknown:* image(s) of the train split" in warning and "96" in warning
+    assert outlier_overlap_warning({"train": {"n_outliers": 0}}, samples) is None
+    assert outlier_overlap_warning({"train": {"n_outliers": 96}}, samples[1:]) is None
