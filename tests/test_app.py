@@ -239,3 +239,38 @@ def test_readme_demo_command_opens_the_demo_batch_with_extra_arguments(tmp_path)
                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert res.returncode == 0, res.stderr
     assert out.stat().st_size > 10_000
+
+
+def test_auto_judged_images_are_marked_counted_apart_and_skipped(qtbot, engine, taxonomy, batch_dir, tmp_path,
+                                                                 monkeypatch):
+    """A calibrated model: auto-routed images get the 'auto-judged' badge, are not 'left', and navigation to the
+    next open image walks over them (an analyst can still open and override them)."""
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+    from models.bundle import update_manifest
+    from models.predictor import Predictor
+
+    bundle = make_tiny_bundle(tmp_path / "calibrated", taxonomy)
+    confs = sorted(p.confidence for p in Predictor(bundle).predict(sorted(batch_dir.glob("img_*.png"))))
+    cut = (confs[2] + confs[3]) / 2  # three images above the threshold, three below
+    update_manifest(bundle, {"thresholds": dict.fromkeys(taxonomy.leaves, cut), "routing": {"spot_check": 0.0}})
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    win = MainWindow(JudgingService(engine, "alice"), lang="en", settings=open_settings())
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+        win.load_model(bundle)
+    _open(qtbot, win, batch_dir)
+    assert win.list_model.counts() == {"auto": 3, "rejudge": 3, "error": 1}
+    assert win.counts_label.text().startswith("3 left") and "auto-judged 3" in win.counts_label.text()
+    auto = {i for i, it in enumerate(win.items) if it.state == "auto"}
+    seen, pos = [], min(auto)
+    for _ in range(3):
+        pos = win._next_open(pos)
+        seen.append(pos)
+    assert not auto & set(seen) and len(set(seen)) == 3
+    # an auto-judged image can still be opened and overridden with one key
+    win.select(min(auto))
+    _press(qtbot, win, Qt.Key.Key_Return)
+    assert win.items[min(auto)].state == "accepted"
+    win.close()

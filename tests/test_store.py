@@ -476,7 +476,7 @@ def test_batch_item_states(engine: Engine, tmp_path: Path) -> None:
         items = repo.batch_items(s, batch.id)
         summary = repo.get_batch(s, batch.id)
     assert all(isinstance(i, BatchItem) for i in items)
-    assert [i.state for i in items] == ["pending", "pending", "rejudge", "error", "accepted", "corrected", "unknown",
+    assert [i.state for i in items] == ["pending", "auto", "rejudge", "error", "accepted", "corrected", "unknown",
                                         "rejudge"]  # fmt: skip
     assert items[0].prediction is None and items[0].judgment is None
     assert items[2].prediction.reasons == ("low_confidence",)

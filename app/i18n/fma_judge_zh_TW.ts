@@ -471,62 +471,62 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="437"/>
-        <location filename="../ui/prediction_panel.py" line="251"/>
+        <location filename="../ui/prediction_panel.py" line="253"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="106"/>
+        <location filename="../ui/prediction_panel.py" line="108"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="111"/>
+        <location filename="../ui/prediction_panel.py" line="113"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="144"/>
+        <location filename="../ui/prediction_panel.py" line="146"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="147"/>
+        <location filename="../ui/prediction_panel.py" line="149"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="148"/>
+        <location filename="../ui/prediction_panel.py" line="150"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="149"/>
+        <location filename="../ui/prediction_panel.py" line="151"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="211"/>
+        <location filename="../ui/prediction_panel.py" line="213"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="252"/>
+        <location filename="../ui/prediction_panel.py" line="254"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="255"/>
+        <location filename="../ui/prediction_panel.py" line="257"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="258"/>
+        <location filename="../ui/prediction_panel.py" line="260"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="264"/>
+        <location filename="../ui/prediction_panel.py" line="266"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
@@ -821,32 +821,37 @@ Similarity {sim:.3f}</source>
 <context>
     <name>State</name>
     <message>
-        <location filename="../ui/prediction_panel.py" line="25"/>
+        <location filename="../ui/prediction_panel.py" line="26"/>
         <source>pending</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="26"/>
+        <location filename="../ui/prediction_panel.py" line="27"/>
+        <source>auto-judged</source>
+        <translation>自動判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="28"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="27"/>
+        <location filename="../ui/prediction_panel.py" line="29"/>
         <source>corrected</source>
         <translation>已修正</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="28"/>
+        <location filename="../ui/prediction_panel.py" line="30"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="29"/>
+        <location filename="../ui/prediction_panel.py" line="31"/>
         <source>re-judge</source>
         <translation>需複判</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="30"/>
+        <location filename="../ui/prediction_panel.py" line="32"/>
         <source>error</source>
         <translation>錯誤</translation>
     </message>

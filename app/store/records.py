@@ -13,7 +13,7 @@ import numpy as np
 
 from app.store.schema import JUDGED_STATUSES
 
-ITEM_STATES: tuple[str, ...] = ("pending", "accepted", "corrected", "unknown", "rejudge", "error")
+ITEM_STATES: tuple[str, ...] = ("pending", "auto", "accepted", "corrected", "unknown", "rejudge", "error")
 """The states of a batch item, see :attr:`BatchItem.state`."""
 
 UNKNOWN_LABEL = "unknown:unlabelled"
@@ -177,7 +177,9 @@ class BatchItem:
     @property
     def state(self) -> str:
         """``accepted``/``corrected``/``unknown`` once judged (and not undone); otherwise ``error`` when the
-        model could not read the image, ``rejudge`` when routing asked for a person, else ``pending``."""
+        model could not read the image, ``rejudge`` when routing asked for a person, ``auto`` when routing
+        auto-judged it (a person may still confirm or override it), else ``pending`` (not predicted yet, or
+        an uncalibrated model)."""
         if self.judgment is not None and self.judgment.is_decision:
             return self.judgment.status
         if self.prediction is None:
@@ -186,6 +188,8 @@ class BatchItem:
             return "error"
         if self.prediction.route == "rejudge":
             return "rejudge"
+        if self.prediction.route == "auto":
+            return "auto"
         return "pending"
 
 

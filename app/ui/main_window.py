@@ -640,7 +640,7 @@ class MainWindow(QMainWindow):
 
     def _update_counts(self) -> None:
         counts = self.list_model.counts()
-        order = ("pending", "accepted", "corrected", "unknown", "rejudge", "error")
+        order = ("pending", "rejudge", "auto", "accepted", "corrected", "unknown", "error")
         parts = [f"{state_label(key)} {counts[key]}" for key in order if counts.get(key)]
         left = counts.get("pending", 0) + counts.get("rejudge", 0)
         self.counts_label.setText(QCoreApplication.translate("Main", "{left} left").format(left=left) + "  ·  " + "  ".join(parts))

@@ -12,6 +12,7 @@ from models.taxonomy import Taxonomy
 
 STATE_COLOURS = {
     "pending": "#9aa0a6",
+    "auto": "#12828a",
     "accepted": "#1e8e3e",
     "corrected": "#1a73e8",
     "unknown": "#9334e6",
@@ -23,6 +24,7 @@ STATE_COLOURS = {
 def state_label(state: str) -> str:
     return {
         "pending": QCoreApplication.translate("State", "pending"),
+        "auto": QCoreApplication.translate("State", "auto-judged"),
         "accepted": QCoreApplication.translate("State", "accepted"),
         "corrected": QCoreApplication.translate("State", "corrected"),
         "unknown": QCoreApplication.translate("State", "unknown type"),
