@@ -12,8 +12,8 @@ each image with several detectors (higher = more likely a new defect kind):
 * ``mahalanobis@sN``: the same on the channel means and standard deviations of the backbone stage of
   stride N (4, 8, 16, 32; CNN backbones with timm ``feature_info``). Early stages see texture, colour and
   thickness, which the classifier's last features may have learnt to ignore;
-* ``ensemble``: energy and every stage together: each score becomes its percentile among known
-  calibration images, the ensemble takes the largest.
+* ``ensemble``: routing's ``stages`` score, fitted as ``calibrate`` fits it (energy and every stage; each
+  score becomes its percentile among known calibration images, the ensemble takes the largest).
 
 Class means are fitted on half of the known calibration images (true labels); each detector's threshold
 flags ``--fpr`` of the other half. The operating point applies the bundle's own per-leaf confidence
@@ -27,50 +27,42 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from collections.abc import Callable
 
 import numpy as np
 import torch
 
+from models.calibrate import class_means_and_variance, fit_stage_detector
 from models.data.manifest import Sample, load_data
 from models.imageio import ImageLoadError
 from models.metrics import auroc
 from models.predictor import Predictor
-from models.routing import energy_score
-
-STRIDES = (4, 8, 16, 32)
+from models.routing import energy_score, nearest_mahalanobis
 
 
 class _Collected:
-    """Per-image outputs of one pass: leaf probabilities, scores and stage statistics."""
+    """Per-image outputs of one pass: leaf probabilities, logits, embeddings and stage statistics."""
 
-    def __init__(self, predictor: Predictor, samples: list[Sample], stages: dict[int, torch.nn.Module],
-                 batch_size: int = 32) -> None:
-        stats: dict[int, list[np.ndarray]] = {s: [] for s in stages}
-        hooks = [module.register_forward_hook(
-            lambda _m, _i, out, s=s: stats[s].append(
-                torch.cat([out.float().mean((2, 3)), out.float().std((2, 3), correction=0)], 1).cpu().numpy()))
-            for s, module in stages.items()]
-        probs, energy, emb, kept = [], [], [], []
-        flat = predictor.is_flat
-        try:
-            for start in range(0, len(samples), batch_size):
-                xs = []
-                for sample in samples[start:start + batch_size]:
-                    try:
-                        xs.append(predictor.preprocess(sample.path))
-                        kept.append(sample)
-                    except ImageLoadError as exc:
-                        print(f"  skipped {sample.path}: {exc}")
-                if not xs:
-                    continue
-                out = predictor.forward_batch(torch.stack(xs))  # eager engine (inference=False): the hooks fire
-                probs.append(out.leaf_probs)
-                energy.append(energy_score(out.level_logits, predictor.temperature, flat=flat))
-                emb.append(out.embedding)
-        finally:
-            for h in hooks:
-                h.remove()
+    def __init__(self, predictor: Predictor, samples: list[Sample], batch_size: int = 32) -> None:
+        probs, emb, kept = [], [], []
+        logits: list[list[np.ndarray]] = [[] for _ in predictor.taxonomy.levels]
+        stats: dict[int, list[np.ndarray]] = {}
+        for start in range(0, len(samples), batch_size):
+            xs = []
+            for sample in samples[start:start + batch_size]:
+                try:
+                    xs.append(predictor.preprocess(sample.path))
+                    kept.append(sample)
+                except ImageLoadError as exc:
+                    print(f"  skipped {sample.path}: {exc}")
+            if not xs:
+                continue
+            out = predictor.forward_batch(torch.stack(xs))
+            probs.append(out.leaf_probs)
+            emb.append(out.embedding)
+            for k, z in enumerate(out.level_logits):
+                logits[k].append(z)
+            for stride, v in (out.stage_stats or {}).items():
+                stats.setdefault(stride, []).append(v)
         leaves = predictor.taxonomy.leaves
         self.samples = kept
         self.labels = np.array([s.label for s in kept])
@@ -78,21 +70,17 @@ class _Collected:
         self.truth = np.array([leaves.index(s.label) if not s.is_unknown else -1 for s in kept])
         self.probs = np.concatenate(probs)
         self.pred = self.probs.argmax(1)
+        self.logits = [np.concatenate(z) for z in logits]
+        self.stage_stats = {stride: np.concatenate(v) for stride, v in stats.items()}
         self.features: dict[str, np.ndarray] = {"emb": np.concatenate(emb)}
-        self.features.update({f"s{s}": np.concatenate(v) for s, v in stats.items()})
-        self.scores: dict[str, np.ndarray] = {"energy": np.concatenate(energy), "max_softmax": 1 - self.probs.max(1)}
+        self.features.update({f"s{s}": v for s, v in self.stage_stats.items()})
+        self.scores: dict[str, np.ndarray] = {
+            "energy": energy_score(self.logits, predictor.temperature, flat=predictor.is_flat),
+            "max_softmax": 1 - self.probs.max(1),
+        }
 
-
-def _mahalanobis(features: np.ndarray, labels: np.ndarray, n_classes: int) -> Callable[[np.ndarray], np.ndarray]:
-    """Distance to the nearest class mean with one shared diagonal variance (classes without images skipped)."""
-    present = [c for c in range(n_classes) if (labels == c).any()]
-    means = np.stack([features[labels == c].mean(0) for c in present])
-    var = np.mean([features[labels == c].var(0) for c in present], 0) + 1e-6
-    return lambda x: (((x[:, None, :] - means[None]) ** 2) / var).mean(2).min(1)
-
-
-def _percentile(reference: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return np.searchsorted(np.sort(reference), x, side="right") / len(reference)
+    def subset(self, rows: np.ndarray) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+        return [z[rows] for z in self.logits], {s: v[rows] for s, v in self.stage_stats.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,23 +98,28 @@ def main(argv: list[str] | None = None) -> int:
     if calibration is None:
         raise SystemExit(f"{args.bundle} is not calibrated: run fma-model calibrate first")
     tax = predictor.taxonomy
-    stages = {s: m for s in STRIDES if (m := predictor.model.stage_at_stride(s)) is not None}
+    predictor.watch_stages(predictor.model.stage_strides())  # the product's hooks and statistics
     calib_rows = [s for s in load_data(args.calib, tax).samples
                   if args.calib_split == "all" or s.split == args.calib_split][:: max(1, args.every)]
-    cal = _Collected(predictor, calib_rows, stages)
-    test = _Collected(predictor, load_data(args.data, tax).samples, stages)
+    cal = _Collected(predictor, calib_rows)
+    test = _Collected(predictor, load_data(args.data, tax).samples)
     known = np.flatnonzero(~cal.unknown)
     fit, ref = known[0::2], known[1::2]
     if len(ref) < 20 or not test.unknown.any():
         raise SystemExit("need at least 40 known calibration images and some unknown:* images in --data")
 
     for name, feats in cal.features.items():
-        dist = _mahalanobis(feats[fit], cal.truth[fit], len(tax.leaves))
+        _, means, var = class_means_and_variance(feats[fit].astype(np.float64), cal.truth[fit])
         label = "mahalanobis@emb" if name == "emb" else f"mahalanobis@{name}"
-        cal.scores[label], test.scores[label] = dist(feats), dist(test.features[name])
-    members = ["energy"] + [f"mahalanobis@s{s}" for s in stages]
-    for c in (cal, test):
-        c.scores["ensemble"] = np.max([_percentile(cal.scores[m][ref], c.scores[m]) for m in members], 0)
+        cal.scores[label] = nearest_mahalanobis(feats, means, var)
+        test.scores[label] = nearest_mahalanobis(test.features[name], means, var)
+    if cal.stage_stats:  # the routing's "stages" detector, fitted exactly as calibrate fits it
+        ref_logits, ref_stats = cal.subset(ref)
+        ensemble = fit_stage_detector({s: v[fit] for s, v in cal.stage_stats.items()}, cal.truth[fit], tax.leaves,
+                                      known_logits=ref_logits, known_stats=ref_stats,
+                                      temperature=predictor.temperature, flat=predictor.is_flat)
+        for c in (cal, test):
+            c.scores["ensemble"] = ensemble.score(level_logits=c.logits, stage_stats=c.stage_stats)
 
     thresholds = [calibration.thresholds.get(leaf) for leaf in tax.leaves]
     conf = test.probs.max(1)

@@ -390,7 +390,7 @@ def fit_embedding_detectors(embeddings: np.ndarray, targets: np.ndarray, leaves:
     """Cosine and (diagonal, shared-covariance) Mahalanobis detectors from labelled embeddings."""
     x = np.asarray(embeddings, dtype=np.float64)
     y = np.asarray(targets, dtype=np.int64)
-    classes, means, variance = _class_means_and_variance(x, y)
+    classes, means, variance = class_means_and_variance(x, y)
     center = x.mean(axis=0)
     unit = x - center
     unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
@@ -404,7 +404,7 @@ def fit_embedding_detectors(embeddings: np.ndarray, targets: np.ndarray, leaves:
     }
 
 
-def _class_means_and_variance(x: np.ndarray, y: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
+def class_means_and_variance(x: np.ndarray, y: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
     """Classes present, their means (C, D), and the pooled within-class diagonal variance (D,)."""
     if len(x) < 2:
         raise CalibrationError("too few readable training images to fit class centroids for the unknown score")
@@ -423,7 +423,7 @@ def fit_stage_detector(train_stats: dict[int, np.ndarray], targets: np.ndarray, 
     labelled training images, and each member's reference quantiles from the known calibration images."""
     y = np.asarray(targets, dtype=np.int64)
     strides = tuple(sorted(train_stats))
-    fitted = [_class_means_and_variance(np.asarray(train_stats[s], dtype=np.float64), y) for s in strides]
+    fitted = [class_means_and_variance(np.asarray(train_stats[s], dtype=np.float64), y) for s in strides]
     members = [energy_score(known_logits, temperature, flat=flat)]
     members += [nearest_mahalanobis(known_stats[s], means, var) for s, (_, means, var) in zip(strides, fitted, strict=True)]
     return UnknownDetector(
@@ -439,7 +439,7 @@ def stage_candidate_strides(predictor: Predictor, unknown_method: str, log: Log)
     Raises:
         CalibrationError: ``stages`` was asked for and the backbone has no stages (token models).
     """
-    from models.predictor import HOOKED_PATHS
+    from models.engine import HOOKED_PATHS
 
     strides = predictor.model.stage_strides()
     if unknown_method == "stages" and not strides:

@@ -60,6 +60,8 @@ PATHS: tuple[str, ...] = (
 )
 BASELINE = "eager"
 ONNX_PATHS = frozenset({"onnx", "onnx_int8", "onnx_int8_dynamic"})
+HOOKED_PATHS = frozenset({"eager", "channels_last", "bf16", "bf16_channels_last"})
+"""Paths that run the network's own modules, so forward hooks (the stage statistics of routing) fire."""
 INFERENCE_FORMAT = 1
 ONNX_FILE = "inference.onnx"
 ONNX_OPSET = 17
