@@ -132,7 +132,7 @@ def split_for_training(samples: Sequence[Sample], seed: int, log: Log) -> dict[s
 
         log(f"no split column: making a stratified 70/15/15 split (seed {seed})")
         known = split_samples(known, seed=seed)
-    parts: dict[str, list[Sample]] = {"train": [], "val": [], "test": [], "outliers": []}
+    parts: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
     for s in known:
         parts.setdefault(s.split or "train", []).append(s)
     parts["outliers"] = [s for s in samples if s.is_unknown and (s.split or "train") == "train"]
@@ -612,7 +612,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="override a config key, dotted for nested keys (network.backbone=resnet50)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.add_argument("--init-from", metavar="BUNDLE",
-                   help="start from this bundle's weights (fine-tuning; same as --set init_from=BUNDLE)")
+                   help="start from this bundle's weights (fine-tuning; the config key init_from, taken as typed)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs one line per epoch)")
 
 
