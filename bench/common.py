@@ -55,7 +55,7 @@ def machine() -> dict[str, Any]:
     try:
         import torch
 
-        from models.engine import bf16_supported
+        from models.inference.engine import bf16_supported
 
         info.update(torch=torch.__version__, bf16=bf16_supported(), torch_threads=torch.get_num_threads())
     except ImportError:
@@ -133,8 +133,9 @@ def make_bundle(out: Path, family: str, *, quick: bool, seed: int = 0) -> Path:
     """
     import torch
 
-    from models.bundle import build_manifest, save_bundle
-    from models.network import NetworkConfig, build_network
+    from models.bundle.io import build_manifest, save_bundle
+    from models.nn.config import NetworkConfig
+    from models.nn.network import build_network
     from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
 
     if (out / "manifest.json").exists():
@@ -151,7 +152,7 @@ def make_bundle(out: Path, family: str, *, quick: bool, seed: int = 0) -> Path:
     data_cfg = {"input_size": [3, size, size], "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
                 "interpolation": "bilinear"}
     manifest = build_manifest(model=model, taxonomy=taxonomy, data_config=data_cfg,
-                              loss={"kind": "hierarchical"}, name=f"bench-{family}")
+                              name=f"bench-{family}")
     return save_bundle(out, model, manifest)
 
 
@@ -166,11 +167,11 @@ def prepared_bundle(work: Path, family: str, *, quick: bool, images: Sequence[Pa
 
     Returns the bundle path and the optimisation summary when it ran now (None when reused).
     """
-    from models.bundle import read_manifest
-    from models.optimize import optimize_bundle, save_result
+    from models.bundle.io import read_bundle_manifest
+    from models.inference.optimize import optimize_bundle, save_result
 
     bundle = make_bundle(work / "bundles" / family, family, quick=quick)
-    if "inference" in read_manifest(bundle):
+    if read_bundle_manifest(bundle).inference is not None:
         return bundle, None
     imgs = list(images) if images is not None else synth_images(work / "images_opt", 16 if quick else 200, seed=1)
     t0 = time.perf_counter()

@@ -22,14 +22,15 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
     import numpy as np
     import torch
 
-    from models.bundle import load_bundle
-    from models.engine import agreement, build_engine
-    from models.optimize import batched, preprocess_all
-    from models.predictor import Predictor
+    from models.bundle.io import load_bundle
+    from models.inference.engine import agreement, build_engine
+    from models.inference.optimize import batched, preprocess_all
+    from models.inference.predictor import Predictor
 
     cores = torch.get_num_threads()
     chosen = Predictor(bundle)  # the manifest's choice, exactly as the app and `predict` build it
-    chosen_threads = int((chosen.bundle.manifest["inference"].get("threads")) or cores)
+    record = chosen.manifest.inference
+    chosen_threads = int((record.threads if record is not None else None) or cores)
     eager_model = load_bundle(bundle).model  # a second copy: engines set the memory format in place
     eager = build_engine(eager_model, "eager", input_size=chosen.input_size)
     tensors, _ = preprocess_all(chosen.preprocess, images)
@@ -66,20 +67,20 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
 
 
 def run(work: Path, quick: bool) -> dict[str, Any]:
-    from models.bundle import read_manifest
+    from models.bundle.io import read_bundle_manifest
 
     images = synth_images(work / "images_engine", 16 if quick else 64, seed=2)
     results: dict[str, Any] = {}
     for family in FAMILIES:
         log(f"[engine] {family}: optimize (measures every path; minutes for full-size models)")
         bundle, optimized = prepared_bundle(work, family, quick=quick)
-        record = read_manifest(bundle)["inference"]
-        log(f"[engine] {family}: chosen {record['path']} (batch {record['batch_size']}, threads {record['threads']}); "
+        record = read_bundle_manifest(bundle).inference
+        log(f"[engine] {family}: chosen {record.path} (batch {record.batch_size}, threads {record.threads}); "
             "side-by-side timing")
         res = _side_by_side(bundle, images, rounds=2 if quick else 3)
         res["optimize"] = optimized
-        res["candidates"] = record["candidates"]
-        res["tuning"] = record["tuning"]
+        res["candidates"] = [dict(c) for c in record.candidates]
+        res["tuning"] = [dict(c) for c in record.tuning]
         target = TARGETS.get(family)
         res["target_ratio"] = target
         res["meets_target"] = None if target is None else bool(res["ratio"] >= target)

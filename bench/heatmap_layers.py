@@ -2,10 +2,10 @@
 
 ``python -m bench.heatmap_layers BUNDLE --data MANIFEST [--every 3] [--offset 1]``
 
-Plays the pointing game (:mod:`models.pointing`) on every ``--every``-th known image of the manifest
+Plays the pointing game (:mod:`models.evaluation.pointing`) on every ``--every``-th known image of the manifest
 (with a defect box) that the bundle classifies correctly, for several heatmap recipes side by side on
-the same images, and prints one line per recipe. This is how ``HEATMAP_STRIDE`` (models/network.py)
-and ``HEATMAP_FLIPS`` (models/predictor.py) were chosen; rerun it when the backbone changes. CNN
+the same images, and prints one line per recipe. This is how ``HEATMAP_STRIDE`` (models/nn/network.py)
+and ``HEATMAP_FLIPS`` (models/inference/predictor.py) were chosen; rerun it when the backbone changes. CNN
 backbones with timm ``feature_info`` only.
 """
 
@@ -18,9 +18,10 @@ import numpy as np
 import torch
 
 from models.data.manifest import load_data
+from models.evaluation.pointing import peak_in_box
 from models.imageio import load_image
-from models.pointing import peak_in_box
-from models.predictor import HEATMAP_FLIPS, Predictor, _LevelLogits, cam_maps
+from models.inference.heatmaps import HEATMAP_FLIPS, LevelLogits, cam_maps
+from models.inference.predictor import Predictor
 
 
 def _stage(net: torch.nn.Module, stride: int) -> torch.nn.Module:
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
     predictor = Predictor(args.bundle)
     net = predictor.model
-    wrapper = _LevelLogits(net, level=-1)
+    wrapper = LevelLogits(net, level=-1)
     output = (net.features_out, 32)
 
     def recipe(method: type, layer: tuple[torch.nn.Module, int], flips: tuple[tuple[int, ...], ...]) -> Callable:

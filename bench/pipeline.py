@@ -1,16 +1,16 @@
 """Pipeline: end-to-end pre-classification of a folder vs the engine's model-only throughput, same images.
 
-End to end is what the app's model thread does for a batch (:class:`app.ui.workers.ModelWorker`, without
-Qt): decode and preprocess on two threads while the model runs, infer along the bundle's chosen path,
-route (a calibrated bundle: thresholds, unknown score, spot-check hash of every file) and write every
-chunk of predictions to SQLite in one transaction (``JudgingService.save_predictions``). Model only is
-the same engine over the same images already preprocessed in memory, at its tuned batch size, timed
-before and after the end-to-end run (the mean is the reference). Target: >= 0.85. Opening the folder (hashing and registering the files) is timed separately.
+End to end is the predicting service itself (:meth:`app.services.predicting.PredictingService.predict`, what
+the app's model thread and ``fma-judge classify`` run): decode and preprocess on two threads while the model
+runs, infer along the bundle's chosen path, route (a calibrated bundle: thresholds, unknown score, spot-check
+hash of every file) and write every chunk of predictions to SQLite in one transaction, with the app's chunk
+sizes. Model only is the same engine over the same images already preprocessed in memory, at its tuned batch
+size, timed before and after the end-to-end run (the mean is the reference). Target: >= 0.85. Opening the
+folder (hashing and registering the files) is timed separately.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -20,29 +20,30 @@ from typing import Any
 from bench.common import log, prepared_bundle, ratio_line, synth_images
 
 FAMILY = "convnext_tiny"
-APP_CHUNK, APP_FIRST_CHUNK = 8, 2  # ModelWorker's defaults in the main window
+APP_CHUNK = 8  # the main window's PredictingService chunk size (its first chunk is the service default)
 
 
 def _calibrated_copy(bundle: Path, dest: Path) -> Path:
     """The bundle with routing data (per-leaf thresholds, an unknown score, 2 % spot checks)."""
+    from models.bundle.io import read_bundle_manifest, write_bundle_manifest
+    from models.calibration.routing import Calibration
+    from models.calibration.unknown import UnknownDetector
+
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(bundle, dest)
-    manifest = json.loads((dest / "manifest.json").read_text(encoding="utf-8"))
-    leaves = manifest["taxonomy"]
-    from models.taxonomy import Taxonomy
-
-    tax = Taxonomy.from_dict(leaves)
-    manifest["thresholds"] = {leaf: (0.6 if i % 5 else None) for i, leaf in enumerate(tax.leaves)}
-    manifest["unknown"] = {"method": "energy", "threshold": -5.0}
-    manifest["routing"] = {"target_purity": 0.99, "spot_check": 0.02, "spot_check_seed": 0}
-    (dest / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    manifest = read_bundle_manifest(dest)
+    leaves = manifest.taxonomy.leaves
+    calibration = Calibration(thresholds={leaf: (0.6 if i % 5 else None) for i, leaf in enumerate(leaves)},
+                              unknown=UnknownDetector("energy", threshold=-5.0), spot_check=0.02, seed=0,
+                              target_purity=0.99)
+    write_bundle_manifest(dest, manifest.replace(calibration=calibration))
     return dest
 
 
 def _model_only(bundle: Path, images: list[Path]) -> dict[str, Any]:
-    from models.optimize import batched, preprocess_all
-    from models.predictor import Predictor
+    from models.inference.optimize import batched, preprocess_all
+    from models.inference.predictor import Predictor
 
     p = Predictor(bundle)
     tensors, _ = preprocess_all(p.preprocess, images)
@@ -57,52 +58,38 @@ def _model_only(bundle: Path, images: list[Path]) -> dict[str, Any]:
 
 
 def _end_to_end(bundle: Path, folder: Path, db_dir: Path) -> dict[str, Any]:
-    from app.services.judging import JudgingService
+    from app.services.batches import open_folder
+    from app.services.predicting import PredictingService
     from app.store.db import init_db, make_engine
-    from app.store.records import PredictionRecord
-    from models.bundle import load_bundle
-    from models.predictor import Predictor
 
     engine = make_engine(f"sqlite:///{db_dir / 'pipeline.sqlite3'}")
     init_db(engine)
-    service = JudgingService(engine, "bench")
-    loaded = load_bundle(bundle)
-    service.register_model(loaded.manifest, bundle)
+    service = PredictingService(engine, chunk_size=APP_CHUNK)
+    service.load(bundle)
     t0 = time.perf_counter()
-    opened = service.open_folder(folder)
+    opened = open_folder(engine, folder)
     open_s = time.perf_counter() - t0
-    items = [(it.image.image_id, it.image.path) for it in opened.items]
-    predictor = Predictor(loaded, batch_size=APP_CHUNK, decode_workers=2)
-    predictor.forward_batch(predictor.preprocess(items[0][1])[None])  # warm-up, as the app's first chunk
-    version = loaded.model_version
-    save_s = 0.0
+    todo = service.todo(opened.items)
+    predictor = service.predictor
+    predictor.forward_batch(predictor.preprocess(todo[0][1])[None])  # warm-up, as the app's first chunk
     routes: dict[str, int] = {}
-    t0 = time.perf_counter()
     first_s = None
-    pairs: list[tuple[int, PredictionRecord]] = []
-    target = APP_FIRST_CHUNK
-    for (image_id, _), pred in zip(items, predictor.iter_predict([p for _, p in items], first_batch=target),
-                                   strict=True):
-        pairs.append((image_id, PredictionRecord.from_prediction(pred)))
-        routes[str(pred.extra.get("route"))] = routes.get(str(pred.extra.get("route")), 0) + 1
-        if len(pairs) >= target or image_id == items[-1][0]:
-            ts = time.perf_counter()
-            service.save_predictions(pairs, version)
-            save_s += time.perf_counter() - ts
-            if first_s is None:
-                first_s = time.perf_counter() - t0
-            pairs, target = [], APP_CHUNK
+    t0 = time.perf_counter()
+    for chunk in service.predict(todo):
+        if first_s is None:
+            first_s = time.perf_counter() - t0
+        for _image_id, record in chunk.items:
+            routes[str(record.route)] = routes.get(str(record.route), 0) + 1
     secs = time.perf_counter() - t0
     engine.dispose()
-    return {"images": len(items), "seconds": round(secs, 3), "images_per_s": round(len(items) / secs, 3),
-            "db_write_s": round(save_s, 3), "first_chunk_s": round(first_s or 0.0, 3),
-            "open_folder_s": round(open_s, 3), "routes": routes, "path": predictor.engine.path,
-            "batch_size": predictor.batch_size}
+    return {"images": len(todo), "seconds": round(secs, 3), "images_per_s": round(len(todo) / secs, 3),
+            "first_chunk_s": round(first_s or 0.0, 3), "open_folder_s": round(open_s, 3), "routes": routes,
+            "path": predictor.engine.path, "batch_size": predictor.batch_size}
 
 
 def _decode_only(bundle: Path, images: list[Path]) -> dict[str, Any]:
-    from models.optimize import preprocess_all
-    from models.predictor import Predictor
+    from models.inference.optimize import preprocess_all
+    from models.inference.predictor import Predictor
 
     p = Predictor(bundle, inference=False)
     t0 = time.perf_counter()
@@ -128,7 +115,7 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
     decode = _decode_only(bundle, images[: min(n, 100)])
     ratio = e2e["images_per_s"] / model["images_per_s"]
     log(ratio_line("end to end vs model only", e2e["images_per_s"], model["images_per_s"], "img/s", ">= 0.85"))
-    log(f"  {'':<44} of {e2e['seconds']:.1f} s end to end: SQLite writes {e2e['db_write_s']:.2f} s; "
+    log(f"  {'':<44} {e2e['seconds']:.1f} s end to end; "
         f"decode alone {decode['images_per_s_one_thread']:.0f} img/s per thread; "
         f"opening the folder {e2e['open_folder_s']:.2f} s (not in the ratio)")
     return {"family": FAMILY, "model_only": model, "end_to_end": e2e, "decode": decode,

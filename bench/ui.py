@@ -117,7 +117,8 @@ def _classify(bundle: Path, folder: Path, tmp: Path, n: int) -> dict[str, Any]:
     timer.stop()
     mover.stop()
     predicted = sum(1 for it in win.items if it.prediction is not None and it.prediction.leaf)
-    engine_path = win.worker.predictor.engine.path if win.worker.predictor else None
+    predictor = win.worker.service.predictor
+    engine_path = predictor.engine.path if predictor else None
     win.close()
     app.processEvents()
     engine.dispose()

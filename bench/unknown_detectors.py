@@ -29,50 +29,33 @@ import argparse
 from collections import Counter
 
 import numpy as np
-import torch
 
-from models.calibrate import class_means_and_variance, fit_stage_detector
+from models.calibration.fitting import class_means_and_variance, fit_stage_detector
+from models.calibration.unknown import energy_score, nearest_mahalanobis
 from models.data.manifest import Sample, load_data
-from models.imageio import ImageLoadError
-from models.metrics import auroc
-from models.predictor import Predictor
-from models.routing import energy_score, nearest_mahalanobis
+from models.evaluation.metrics import auroc
+from models.inference.collect import collect_outputs
+from models.inference.predictor import Predictor
 
 
 class _Collected:
     """Per-image outputs of one pass: leaf probabilities, logits, embeddings and stage statistics."""
 
-    def __init__(self, predictor: Predictor, samples: list[Sample], batch_size: int = 32) -> None:
-        probs, emb, kept = [], [], []
-        logits: list[list[np.ndarray]] = [[] for _ in predictor.taxonomy.levels]
-        stats: dict[int, list[np.ndarray]] = {}
-        for start in range(0, len(samples), batch_size):
-            xs = []
-            for sample in samples[start:start + batch_size]:
-                try:
-                    xs.append(predictor.preprocess(sample.path))
-                    kept.append(sample)
-                except ImageLoadError as exc:
-                    print(f"  skipped {sample.path}: {exc}")
-            if not xs:
-                continue
-            out = predictor.forward_batch(torch.stack(xs))
-            probs.append(out.leaf_probs)
-            emb.append(out.embedding)
-            for k, z in enumerate(out.level_logits):
-                logits[k].append(z)
-            for stride, v in (out.stage_stats or {}).items():
-                stats.setdefault(stride, []).append(v)
+    def __init__(self, predictor: Predictor, samples: list[Sample]) -> None:
+        out = collect_outputs(predictor, [s.path for s in samples])  # the product's own decoding and forward pass
+        for i, reason in out.errors.items():
+            print(f"  skipped {samples[i].path}: {reason}")
+        kept = [samples[i] for i in out.index]
         leaves = predictor.taxonomy.leaves
         self.samples = kept
         self.labels = np.array([s.label for s in kept])
         self.unknown = np.array([s.is_unknown for s in kept], dtype=bool)
         self.truth = np.array([leaves.index(s.label) if not s.is_unknown else -1 for s in kept])
-        self.probs = np.concatenate(probs)
+        self.probs = out.leaf_probs
         self.pred = self.probs.argmax(1)
-        self.logits = [np.concatenate(z) for z in logits]
-        self.stage_stats = {stride: np.concatenate(v) for stride, v in stats.items()}
-        self.features: dict[str, np.ndarray] = {"emb": np.concatenate(emb)}
+        self.logits = out.level_logits
+        self.stage_stats = out.stage_stats
+        self.features: dict[str, np.ndarray] = {"emb": out.embeddings}
         self.features.update({f"s{s}": v for s, v in self.stage_stats.items()})
         self.scores: dict[str, np.ndarray] = {
             "energy": energy_score(self.logits, predictor.temperature, flat=predictor.is_flat),

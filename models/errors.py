@@ -7,11 +7,11 @@ with a message that names the file, line or node involved.
 
 from __future__ import annotations
 
-from models.bundle import BundleError
-from models.config import ConfigError
+from models.bundle.manifest import BundleError
 from models.data.manifest import DataError
 from models.imageio import ImageLoadError
 from models.taxonomy import TaxonomyError
+from models.training.config import ConfigError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
     BundleError,

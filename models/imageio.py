@@ -9,10 +9,15 @@ the file and the reason, so that a batch can go on without it.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
+
+S = TypeVar("S")
+R = TypeVar("R")
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 
@@ -112,3 +117,39 @@ def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
         raise ImageLoadError(path, "permission denied") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageLoadError(path, f"corrupt or truncated image ({exc})") from None
+
+
+def decode_or_reason(decode: Callable[[S], R], source: S) -> tuple[R | None, str | None]:
+    """``(decode(source), None)``, or ``(None, why)`` when the image cannot be read.
+
+    The one place that turns a decoding failure into a reason for the user: an :class:`ImageLoadError`
+    gives its reason; any other exception (a decoder bug on one odd file) is named, so that one image
+    never stops a batch.
+    """
+    try:
+        return decode(source), None
+    except ImageLoadError as exc:
+        return None, exc.reason
+    except Exception as exc:
+        return None, f"cannot read image ({type(exc).__name__}: {exc})"
+
+
+def expand_paths(paths: Iterable[str | Path], recursive: bool = False) -> tuple[list[Path], int]:
+    """Files named explicitly are always kept; folders contribute their image files (sorted).
+
+    Returns the list and the number of non-image files skipped inside folders.
+    """
+    out: list[Path] = []
+    skipped = 0
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            pattern = "**/*" if recursive else "*"
+            for f in sorted(q for q in p.glob(pattern) if q.is_file()):
+                if is_image_file(f):
+                    out.append(f)
+                else:
+                    skipped += 1
+        else:
+            out.append(p)  # missing/corrupt files become error rows, never a crash
+    return out, skipped

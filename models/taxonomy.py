@@ -9,7 +9,6 @@ its own pass-through child in every deeper level, so ``levels[-1]`` always lists
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import yaml
+
+from models.hashing import sha256_hex
 
 DEMO_TAXONOMY_PATH: Path = Path(__file__).resolve().parents[1] / "resources/taxonomy/fma_demo.yaml"
 
@@ -384,7 +385,7 @@ class Taxonomy:
         """sha256 hex over the structure (node ids and parent links in file order); names excluded."""
         links = [[nid, self._nodes[nid].parent] for nid in self._preorder]
         blob = json.dumps(links, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-        return hashlib.sha256(blob).hexdigest()
+        return sha256_hex(blob)
 
 
 def load_taxonomy(path_or_dict: str | Path | dict | Taxonomy) -> Taxonomy:

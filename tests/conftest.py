@@ -35,8 +35,9 @@ def taxonomy():
 def make_tiny_bundle(out: Path, taxonomy, family: str = "convnext", head: str = "independent",
                      input_size: int = 64, seed: int = 0, **extra) -> Path:
     """A randomly initialised tiny network saved as a real bundle."""
-    from models.bundle import build_manifest, save_bundle
-    from models.network import NetworkConfig, build_network
+    from models.bundle.io import build_manifest, save_bundle
+    from models.nn.config import NetworkConfig
+    from models.nn.network import build_network
 
     torch.manual_seed(seed)
     cfg = NetworkConfig(head=head, head_dim=32, **TINY[family])
@@ -44,7 +45,7 @@ def make_tiny_bundle(out: Path, taxonomy, family: str = "convnext", head: str = 
     data_cfg = {"input_size": [3, input_size, input_size], "mean": [0.485, 0.456, 0.406],
                 "std": [0.229, 0.224, 0.225], "interpolation": "bilinear"}
     manifest = build_manifest(model=model, taxonomy=taxonomy, data_config=data_cfg,
-                              loss={"kind": "hierarchical"}, name=f"tiny-{family}", **extra)
+                              name=f"tiny-{family}", **extra)
     return save_bundle(out, model, manifest)
 
 

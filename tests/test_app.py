@@ -76,7 +76,7 @@ def _press(qtbot, win, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
 
 def test_open_batch_predicts_everything_and_flags_the_corrupt_image(qtbot, window, batch_dir, engine):
     _open(qtbot, window, batch_dir)
-    states = {Path(it.image.path).name: window._state(it) for it in window.items}
+    states = {Path(it.image.path).name: window.presenter.state(it) for it in window.items}
     assert states["zz_corrupt.png"] == "error"
     assert all(states[f"img_{i}.png"] == "pending" for i in range(6))
     assert all(it.prediction is not None and it.prediction.leaf for it in window.items
@@ -247,13 +247,15 @@ def test_auto_judged_images_are_marked_counted_apart_and_skipped(qtbot, engine, 
     next open image walks over them (an analyst can still open and override them)."""
     from app.ui.app import open_settings
     from app.ui.main_window import MainWindow
-    from models.bundle import update_manifest
-    from models.predictor import Predictor
+    from models.bundle.io import read_bundle_manifest, write_bundle_manifest
+    from models.calibration.routing import Calibration
+    from models.inference.predictor import Predictor
 
     bundle = make_tiny_bundle(tmp_path / "calibrated", taxonomy)
     confs = sorted(p.confidence for p in Predictor(bundle).predict(sorted(batch_dir.glob("img_*.png"))))
     cut = (confs[2] + confs[3]) / 2  # three images above the threshold, three below
-    update_manifest(bundle, {"thresholds": dict.fromkeys(taxonomy.leaves, cut), "routing": {"spot_check": 0.0}})
+    write_bundle_manifest(bundle, read_bundle_manifest(bundle).replace(
+        calibration=Calibration(thresholds=dict.fromkeys(taxonomy.leaves, cut), spot_check=0.0)))
     monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
     win = MainWindow(JudgingService(engine, "alice"), lang="en", settings=open_settings())
     qtbot.addWidget(win)
@@ -266,7 +268,7 @@ def test_auto_judged_images_are_marked_counted_apart_and_skipped(qtbot, engine, 
     auto = {i for i, it in enumerate(win.items) if it.state == "auto"}
     seen, pos = [], min(auto)
     for _ in range(3):
-        pos = win._next_open(pos)
+        pos = win.presenter.next_open(pos)
         seen.append(pos)
     assert not auto & set(seen) and len(set(seen)) == 3
     # an auto-judged image can still be opened and overridden with one key

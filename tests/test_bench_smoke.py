@@ -50,7 +50,7 @@ def test_heatmap_layers_plays_every_recipe_on_correct_images(tmp_path, taxonomy,
     from conftest import make_tiny_bundle, write_image
 
     from bench import heatmap_layers
-    from models.predictor import Predictor
+    from models.inference.predictor import Predictor
 
     bundle = make_tiny_bundle(tmp_path / "b", taxonomy, family="convnext")
     images = [write_image(tmp_path / f"i{n}.png", size=(64, 64), seed=n) for n in range(4)]
@@ -69,8 +69,8 @@ def test_unknown_detectors_compares_every_detector_at_the_bundles_operating_poin
     from conftest import make_tiny_bundle, write_image
 
     from bench import unknown_detectors
-    from models.cli import main as cli_main
-    from models.predictor import Predictor
+    from models.commands.cli import main as cli_main
+    from models.inference.predictor import Predictor
 
     bundle = make_tiny_bundle(tmp_path / "b", taxonomy, family="convnext", input_size=64)
     images = [write_image(tmp_path / "img" / f"i{n}.png", size=(48, 48), seed=n) for n in range(66)]

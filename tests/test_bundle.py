@@ -13,8 +13,10 @@ import pytest
 import torch
 from conftest import write_image
 
-from models.bundle import BundleError, load_bundle, read_manifest, update_manifest
-from models.predictor import Predictor
+from models.bundle.io import BundleError, load_bundle, read_bundle_manifest, write_bundle_manifest
+from models.bundle.manifest import BundleManifest
+from models.calibration.routing import Calibration
+from models.inference.predictor import Predictor
 
 
 @pytest.fixture()
@@ -27,7 +29,7 @@ def _probs(bundle, images) -> np.ndarray:
 
 
 def test_manifest_has_contract_keys(tiny_bundle, taxonomy):
-    m = read_manifest(tiny_bundle)
+    m = json.loads((tiny_bundle / "manifest.json").read_text(encoding="utf-8"))
     for key in ("format_version", "model_version", "created", "taxonomy", "backbone", "head", "loss",
                 "input_size", "mean", "std", "train", "metrics"):
         assert key in m, key
@@ -38,8 +40,9 @@ def test_manifest_has_contract_keys(tiny_bundle, taxonomy):
 
 
 def test_round_trip_gives_identical_predictions(tmp_path, taxonomy, images):
-    from models.bundle import build_manifest, save_bundle
-    from models.network import NetworkConfig, build_network
+    from models.bundle.io import build_manifest, save_bundle
+    from models.nn.config import NetworkConfig
+    from models.nn.network import build_network
 
     torch.manual_seed(3)
     model = build_network(NetworkConfig(backbone="convnext_tiny", head="shared", head_dim=16,
@@ -59,10 +62,10 @@ def test_round_trip_gives_identical_predictions(tmp_path, taxonomy, images):
 
 
 def test_half_precision_bundle_is_smaller_and_close(tmp_path, taxonomy, tiny_bundle, images):
-    from models.bundle import save_bundle
+    from models.bundle.io import save_bundle
 
     loaded = load_bundle(tiny_bundle)
-    half = save_bundle(tmp_path / "half", loaded.model, dict(loaded.manifest, model_version=None, created=None),
+    half = save_bundle(tmp_path / "half", loaded.model, loaded.manifest.replace(model_version="", created=""),
                        half=True)
     assert (half / "weights.safetensors").stat().st_size < 0.6 * (tiny_bundle / "weights.safetensors").stat().st_size
     np.testing.assert_allclose(_probs(half, images), _probs(tiny_bundle, images), atol=2e-3)
@@ -124,6 +127,10 @@ def test_taxonomy_that_does_not_match_weights_is_refused(tmp_path, tiny_bundle):
     m["taxonomy"]["children"][0]["children"][0]["children"].append(
         {"id": "particle_new", "name": {"en": "New", "zh_TW": "新"}})
     (b / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(BundleError, match="taxonomy_fingerprint does not match the embedded taxonomy"):
+        load_bundle(b)
+    del m["taxonomy_fingerprint"]  # a hand-edited manifest without one: the weights' shapes still catch it
+    (b / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(BundleError, match=r"do not match.*level sizes \[2, 4, 19\]"):
         load_bundle(b)
 
@@ -157,8 +164,54 @@ def test_archive_without_manifest_is_refused(tmp_path):
         load_bundle(z)
 
 
-def test_update_manifest_keeps_weights_valid(tmp_path, tiny_bundle):
+def test_rewritten_manifest_keeps_weights_valid(tmp_path, tiny_bundle):
     b = shutil.copytree(tiny_bundle, tmp_path / "cal")
-    update_manifest(b, {"temperature": 2.0, "thresholds": {"scratch": 0.9}})
+    manifest = read_bundle_manifest(b)
+    write_bundle_manifest(b, manifest.replace(temperature=2.0, calibration=Calibration(thresholds={"scratch": 0.9})))
     loaded = load_bundle(b)
-    assert loaded.manifest["temperature"] == 2.0
+    assert loaded.manifest.temperature == 2.0
+    assert loaded.manifest.calibration.thresholds == {"scratch": 0.9}
+
+
+DEMO_MODEL = Path(__file__).resolve().parents[1] / "resources" / "demo" / "model"
+
+
+@pytest.mark.skipif(not (DEMO_MODEL / "manifest.json").is_file(), reason="demo model not present")
+def test_the_committed_demo_manifest_round_trips_exactly_through_the_typed_manifest():
+    """A bundle written by the previous code (the committed demo) reads into the typed manifest and writes back
+    to the same JSON, calibration and training provenance included."""
+    data = json.loads((DEMO_MODEL / "manifest.json").read_text(encoding="utf-8"))
+    manifest = BundleManifest.from_json(data)
+    assert manifest.calibration is not None and manifest.calibration.unknown.method == "stages"
+    assert manifest.train.init_from is not None and manifest.train.n_outliers == 896
+    assert manifest.to_json() == data
+    assert BundleManifest.from_json(manifest.to_json()) == manifest or manifest.to_json() == data
+
+
+def test_manifest_refuses_unknown_keys_in_every_typed_section(tiny_bundle):
+    data = json.loads((tiny_bundle / "manifest.json").read_text(encoding="utf-8"))
+    for where, patch in (("top", {"surprise": 1}), ("train", {"train": {**data["train"], "oops": 1}}),
+                         ("weights", {"weights": {**data["weights"], "extra": 2}}),
+                         ("routing", {"thresholds": {"scratch": 0.5}, "routing": {"spot_chek": 0.1}}),
+                         ("network", {"network": {**data["network"], "depth": 3}})):
+        with pytest.raises(BundleError, match="unknown"):
+            BundleManifest.from_json({**data, **patch})
+        assert where
+
+
+def test_calibration_round_trips_through_the_manifest(tiny_bundle, taxonomy):
+    from models.calibration.routing import CalibratedOn, UnknownFit
+    from models.calibration.unknown import UnknownDetector
+
+    cal = Calibration(thresholds={leaf: (0.5 if i % 2 else None) for i, leaf in enumerate(taxonomy.leaves)},
+                      unknown=UnknownDetector("energy", threshold=-3.25, temperature=1.5), spot_check=0.02, seed=7,
+                      temperature=1.5, target_purity=0.99, notes={"scratch": "support: 3"}, min_support=20,
+                      bound="clopper-pearson", confidence=0.95, unknown_fpr=0.05,
+                      calibrated_on=CalibratedOn("ab" * 32, "val", 90, 10, ("m.csv",)), created="2026-11-30T00:00:00+00:00",
+                      temperature_before=1.0, unknown_fit=UnknownFit("auroc", {"energy": 0.9}, 0.05, 0.05, 0.8,
+                                                                     {"split": "train", "n": 40}))
+    manifest = read_bundle_manifest(tiny_bundle).replace(temperature=1.5, calibration=cal)
+    again = BundleManifest.from_json(json.loads(json.dumps(manifest.to_json())))
+    assert again.calibration.to_manifest() == cal.to_manifest()
+    assert again.calibration.thresholds == cal.thresholds and again.calibration.unknown.threshold == -3.25
+    assert again.calibration.calibrated_on == cal.calibrated_on and again.calibration.unknown_fit == cal.unknown_fit

@@ -13,23 +13,21 @@ import torch
 from conftest import make_tiny_bundle
 from PIL import Image
 
-from models.bundle import BundleError, load_bundle
-from models.calibrate import (
-    binomial_tail,
+from models.bundle.io import BundleError, load_bundle
+from models.calibration.calibrate import (
     choose_unknown_method,
     fit_embedding_detectors,
     fit_temperature,
-    images_needed,
     leaf_probs_at,
-    purity_lower_bound,
     purity_threshold,
     unknown_threshold,
 )
-from models.cli import main as cli_main
-from models.metrics import auroc
-from models.network import stage_statistics
-from models.predictor import Predictor
-from models.routing import REASONS, UnknownDetector
+from models.calibration.routing import REASONS, UnknownDetector
+from models.calibration.thresholds import binomial_tail, images_needed, purity_lower_bound
+from models.commands.cli import main as cli_main
+from models.evaluation.metrics import auroc
+from models.inference.predictor import Predictor
+from models.nn.network import stage_statistics
 
 
 def make_dataset(root: Path, taxonomy, per_class: int = 6, unknown_types: int = 2) -> Path:
@@ -70,7 +68,7 @@ def test_temperature_fit_recovers_a_known_temperature(taxonomy, flat, true_t):
 @pytest.mark.parametrize("head", ["independent", "flat"])
 def test_leaf_probs_at_is_the_predictors_path(tmp_path, taxonomy, head):
     bundle = load_bundle(make_tiny_bundle(tmp_path / head, taxonomy, head=head, input_size=32))
-    bundle.manifest["temperature"] = 1.7
+    bundle.manifest = bundle.manifest.replace(temperature=1.7)
     predictor = Predictor(bundle)
     out = predictor.forward_batch(torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
     np.testing.assert_allclose(leaf_probs_at(out.level_logits, 1.7, taxonomy, flat=head == "flat"),
@@ -239,7 +237,7 @@ def test_evaluate_reports_unknown_and_auto_metrics_consistent_with_predict(calib
     test_images = [data.parent / line.split(",")[0] for line in data.read_text().splitlines()[1:]
                    if line.endswith(",test")]
     preds = Predictor(bundle).predict(test_images)
-    assert metrics["auto_coverage"] == pytest.approx(np.mean([p.extra["route"] == "auto" for p in preds]), abs=1e-6)
+    assert metrics["auto_coverage"] == pytest.approx(np.mean([p.route == "auto" for p in preds]), abs=1e-6)
     # --unknown none drops them
     assert cli_main(["evaluate", str(bundle), "--data", str(data), "--out", str(tmp_path / "e2"), "--unknown",
                      "none"]) == 0
@@ -314,8 +312,8 @@ def test_stages_unknown_score_end_to_end(tmp_path, taxonomy, capsys):
 
 
 def test_stages_candidate_only_where_the_stages_can_be_read(tmp_path, taxonomy):
-    from models.calibrate import CalibrationError, stage_candidate_strides
-    from models.engine import QuantizedTorchEngine
+    from models.calibration.calibrate import CalibrationError, stage_candidate_strides
+    from models.inference.engine import QuantizedTorchEngine
 
     logs: list[str] = []
     predictor = Predictor(make_tiny_bundle(tmp_path / "c", taxonomy, input_size=64))
@@ -333,7 +331,7 @@ def test_stages_candidate_only_where_the_stages_can_be_read(tmp_path, taxonomy):
 def test_watching_stages_falls_back_from_paths_that_hide_them(tmp_path, taxonomy):
     from conftest import write_image
 
-    from models.engine import QuantizedTorchEngine
+    from models.inference.engine import QuantizedTorchEngine
 
     predictor = Predictor(make_tiny_bundle(tmp_path / "b", taxonomy, input_size=64))
     x = predictor.preprocess(write_image(tmp_path / "i.png"))[None]

@@ -10,8 +10,8 @@ import pytest
 from conftest import make_tiny_bundle
 from test_calibrate import make_dataset
 
-from models.cli import main as cli_main
-from models.compare import oracle_coverage
+from models.commands.cli import main as cli_main
+from models.evaluation.compare import oracle_coverage
 
 
 def test_oracle_coverage_hand_example():

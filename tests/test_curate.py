@@ -10,16 +10,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from models.data.curate import (
-    DEFAULT_MAG_PATTERN,
-    add_arguments,
-    assign_splits,
-    curate,
-    magnification_from_name,
-    run,
-    split_samples,
-)
+from models.commands.curate import add_arguments, run
+from models.data.curate import DEFAULT_MAG_PATTERN, curate, magnification_from_name
 from models.data.manifest import DataError, Sample, UnknownLabelsError, read_manifest
+from models.data.splits import split_files, split_samples
 from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
 
 
@@ -171,7 +165,7 @@ def test_identical_content_never_crosses_splits(tmp_path: Path) -> None:
             Image.new("L", (4, 4), value).save(path)
             samples.append(Sample(path.resolve(), label))
     for seed in range(5):
-        result = assign_splits(samples, seed=seed)
+        result = split_files(samples, seed=seed)
         splits_of: dict[bytes, set[str]] = defaultdict(set)
         for s in result.samples:
             splits_of[s.path.read_bytes()].add(s.split)
@@ -187,7 +181,7 @@ def test_existing_split_is_kept_but_fixed_when_content_crosses() -> None:
         S("b.png", "scratch", split="val"),
         S("b~copy.png", "scratch"),  # joins its twin's split
     ] + [S(f"new_{i}.png", "scratch") for i in range(16)]
-    result = assign_splits(samples, hash_fn=name_hash)
+    result = split_files(samples, hash_fn=name_hash)
     split = {s.path.name: s.split for s in result.samples}
     assert split["a.png"] == split["a~copy.png"] == "test"
     assert split["b.png"] == split["b~copy.png"] == "val"
@@ -197,7 +191,7 @@ def test_existing_split_is_kept_but_fixed_when_content_crosses() -> None:
     # the new samples fill the class up towards 14/3/3
     assert Counter(result.counts()["scratch"]) == {"train": 14, "val": 3, "test": 3}
 
-    fresh = assign_splits(samples, hash_fn=name_hash, keep_existing=False)
+    fresh = split_files(samples, hash_fn=name_hash, keep_existing=False)
     assert fresh.fixed_groups == 0 and fresh.kept_existing == 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from models import evaluate
+from models.commands import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"

@@ -13,13 +13,20 @@ import torch
 from conftest import make_tiny_bundle, write_image
 from PIL import Image
 
-from models import engine as eng
-from models import optimize as opt
-from models.bundle import load_bundle
-from models.cli import main as cli_main
-from models.engine import Agreement, Criteria, RawOutput, agreement, build_engine, engine_from_manifest
-from models.optimize import CandidateResult, choose, judge
-from models.predictor import Predictor
+from models.bundle.io import load_bundle
+from models.commands.cli import main as cli_main
+from models.inference import engine as eng
+from models.inference import optimize as opt
+from models.inference.engine import (
+    Agreement,
+    Criteria,
+    RawOutput,
+    agreement,
+    build_engine,
+    engine_from_manifest,
+)
+from models.inference.optimize import CandidateResult, choose, judge
+from models.inference.predictor import Predictor
 
 HAS_ORT = eng.unavailable_reason("onnx") is None
 
@@ -241,8 +248,8 @@ def test_static_int8_without_its_stored_graph_falls_back(bundles, tmp_path):
     manifest["inference"]["onnx"] = {"path": "onnx_int8", "file": "inference.onnx", "sha256": "f" * 64}
     (bundle / "manifest.json").write_text(json.dumps(manifest))
     loaded = load_bundle(bundle)
-    sel = engine_from_manifest(loaded.model, loaded.manifest, bundle_path=bundle, input_size=(64, 64),
-                               device=torch.device("cpu"))
+    sel = engine_from_manifest(loaded.model, loaded.manifest.inference, bundle_path=bundle, input_size=(64, 64),
+                               weights_sha256=loaded.manifest.weights.sha256, device=torch.device("cpu"))
     assert sel.engine.path == "onnx" and "inference.onnx is missing or does not match" in sel.note
 
 
@@ -280,7 +287,7 @@ def test_optimize_rejects_a_perturbed_path_and_never_chooses_it(bundles, images,
     assert by_path["channels_last"].reason.startswith("predictions differ")
     assert by_path["eager"].accepted and by_path["eager"].agreement.top1 == 1.0
     assert result.chosen == "eager"
-    assert result.record["candidates"][1]["accepted"] is False
+    assert result.record.candidates[1]["accepted"] is False
 
 
 def test_optimize_cli_stores_a_choice_the_predictor_uses(bundles, images, tmp_path, capsys):

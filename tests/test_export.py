@@ -20,7 +20,8 @@ from app.store.db import init_db, make_engine, session_scope
 from app.store.errors import ExportError
 from app.store.export import add_arguments, export_labels, iter_export_rows, run
 from app.store.records import EXPORT_COLUMNS, PredictionRecord
-from models.data.manifest import content_hash, read_image_folder, read_manifest
+from models.data.manifest import read_image_folder, read_manifest
+from models.hashing import file_sha256
 
 MODEL = "tiny-20250101000000-abcdef12"
 OLD = dt.datetime(2024, 1, 1, 12, 0, tzinfo=dt.UTC)
@@ -69,7 +70,7 @@ def _fill(engine: Engine, tmp_path: Path, taxonomy) -> Store:
         ids, preds = {}, {}
         for name, path in paths.items():
             batch = b1 if name < "f" else b2
-            img = repo.get_or_create_image(s, content_hash(path), path, 80, 60)
+            img = repo.get_or_create_image(s, file_sha256(path), path, 80, 60)
             repo.add_to_batch(s, batch.id, img.image_id, path)
             ids[name] = img.image_id
             preds[name] = repo.save_prediction(s, img.image_id, _predicted("scratch", taxonomy)).id
@@ -112,7 +113,7 @@ def test_csv_is_a_training_manifest(store: Store, taxonomy) -> None:
     rows = _by_name(_csv_rows(out))
     assert {n: r["label"] for n, r in rows.items()} == EXPECTED
     assert rows["a"]["path"] == "day1/a.png"  # relative: the images are under the CSV's folder
-    assert rows["a"]["sha256"] == content_hash(store.paths["a"])
+    assert rows["a"]["sha256"] == file_sha256(store.paths["a"])
     assert rows["b"]["leaf_path"] == "structural/mechanical/crack"
     assert rows["c"]["leaf_path"] == ""
     assert {n: r["status"] for n, r in rows.items()} == {
@@ -126,7 +127,7 @@ def test_csv_is_a_training_manifest(store: Store, taxonomy) -> None:
     assert {s.path.stem: s.label for s in loaded.samples} == EXPECTED
     assert {s.path for s in loaded.samples} == {store.paths[n].resolve() for n in EXPECTED}
     # images judged "unknown / new type" become outlier-exposure images for `train` (loss.outlier_weight > 0)
-    from models.train import split_for_training
+    from models.training.data import split_for_training
 
     parts = split_for_training(loaded.samples, seed=0, log=lambda _msg: None)
     assert [s.path.stem for s in parts["outliers"]] == ["c"]
@@ -182,7 +183,7 @@ def test_imagefolder_export(store: Store, tmp_path: Path, taxonomy) -> None:
     result = export_labels(store.engine, out, "imagefolder")
     assert result.count == 4 and result.path == out
     assert sorted(r for _, r in result.skipped) == ["missing file: cannot copy", "undone: back to pending"]
-    sha_a = content_hash(store.paths["a"])
+    sha_a = file_sha256(store.paths["a"])
     assert (out / "scratch" / f"{sha_a[:8]}_a.png").read_bytes() == store.paths["a"].read_bytes()
     assert len(list((out / "unknown_unlabelled").iterdir())) == 1
     manifest = out / "manifest.csv"
@@ -199,7 +200,7 @@ def test_moved_file_exports_its_latest_path(store: Store, tmp_path: Path, taxono
     moved.parent.mkdir()
     shutil.move(store.paths["b"], moved)
     with session_scope(store.engine) as s:
-        repo.get_or_create_image(s, content_hash(moved), moved, 80, 60)
+        repo.get_or_create_image(s, file_sha256(moved), moved, 80, 60)
     out = tmp_path / "labels.csv"
     export_labels(store.engine, out, "csv")
     loaded = {s.path: s.label for s in read_manifest(out, taxonomy).samples}

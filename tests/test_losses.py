@@ -1,4 +1,4 @@
-"""Tests for models.losses: flat / layer / hierarchical losses and level-weight schedules."""
+"""Tests for models.nn.losses: flat / layer / hierarchical losses and level-weight schedules."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models.losses import BCNN_FOCUS, HierarchicalLoss, LossConfig, level_weights_at
+from models.nn.config import LossConfig
+from models.nn.losses import BCNN_FOCUS, HierarchicalLoss, level_weights_at
 from models.taxonomy import Taxonomy
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "taxonomy" / "fma_demo.yaml"

@@ -13,12 +13,12 @@ from models.data.manifest import (
     LoadResult,
     Sample,
     UnknownLabelsError,
-    content_hash,
     load_data,
     read_image_folder,
     read_manifest,
     write_manifest,
 )
+from models.hashing import file_sha256
 from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
 
 
@@ -311,7 +311,7 @@ def test_write_only_columns_with_values(tmp_path: Path) -> None:
 def test_content_hash_matches_sha256(tmp_path: Path) -> None:
     data = bytes(range(256)) * 5000
     (tmp_path / "f.bin").write_bytes(data)
-    assert content_hash(tmp_path / "f.bin") == hashlib.sha256(data).hexdigest()
+    assert file_sha256(tmp_path / "f.bin") == hashlib.sha256(data).hexdigest()
 
 
 def test_report_lists_first_paths_and_counts_more() -> None:

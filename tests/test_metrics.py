@@ -1,4 +1,4 @@
-"""Tests for models.metrics and models.report against hand-computed values on tiny cases."""
+"""Tests for models.evaluation.metrics and models.evaluation.report against hand-computed values on tiny cases."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.metrics import (
+from models.evaluation.metrics import (
     auroc,
     compute_metrics,
     confusion_matrix,
@@ -21,7 +21,7 @@ from models.metrics import (
     risk_coverage_curve,
     topk_accuracy,
 )
-from models.report import to_json_ready, write_evaluation
+from models.evaluation.report import to_json_ready, write_evaluation
 from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
 
 CONTRACT_KEYS = {

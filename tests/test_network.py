@@ -1,4 +1,4 @@
-"""Tests for models.cbam and models.network: tiny timm backbones on CPU, every head."""
+"""Tests for models.nn.cbam and models.nn.network: tiny timm backbones on CPU, every head."""
 
 from __future__ import annotations
 
@@ -13,15 +13,10 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from models.cbam import CBAM, ChannelGate, SpatialGate, add_cbam_to_resnet, cbam_modules
-from models.losses import HierarchicalLoss, LossConfig
-from models.network import (
-    HEADS,
-    HierarchicalNet,
-    NetworkConfig,
-    build_network,
-    resolve_data_config,
-)
+from models.nn.cbam import CBAM, ChannelGate, SpatialGate, add_cbam_to_resnet, cbam_modules
+from models.nn.config import HEADS, LossConfig
+from models.nn.losses import HierarchicalLoss
+from models.nn.network import HierarchicalNet, NetworkConfig, build_network, resolve_data_config
 from models.taxonomy import Taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +54,7 @@ def _input(family: str, batch: int = 2) -> torch.Tensor:
 
 
 def test_cbam_keeps_shape_and_stores_map() -> None:
+    torch.manual_seed(0)  # unseeded, a hidden unit of the gate's MLP can start dead and get no gradient
     cbam = CBAM(32, reduction=8)
     assert cbam.last_spatial_map is None
     x = torch.randn(2, 32, 5, 7, requires_grad=True)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from models.data.manifest import Sample
-from models.pointing import peak_in_box, pointing_game
+from models.evaluation.pointing import peak_in_box, pointing_game
 
 
 def test_peak_maps_from_input_resolution_to_image_pixels():

@@ -12,8 +12,9 @@ import pytest
 from conftest import ROOT, make_tiny_bundle, write_image
 from PIL import Image
 
-from models.cli import main as cli_main
-from models.predictor import Predictor, combine_levels, marginals
+from models.commands.cli import main as cli_main
+from models.inference.outputs import combine_levels, marginals
+from models.inference.predictor import Predictor
 
 
 def test_combine_levels_is_path_consistent(taxonomy):
@@ -142,7 +143,7 @@ def test_predict_json_on_mixed_folder(tiny_bundle, tmp_path, capsys, taxonomy):
 def test_predict_text_output_and_console_script(tiny_bundle, tmp_path):
     folder = _mixed_folder(tmp_path)
     exe = Path(sys.executable).parent / "fma-model"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "models.cli"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "models.commands.cli"]
     res = subprocess.run([*cmd, "predict", str(tiny_bundle), str(folder)], capture_output=True, text=True,
                          cwd=ROOT, timeout=300)
     lines = res.stdout.strip().splitlines()

@@ -42,7 +42,7 @@ def window(qtbot, tmp_path, bundle, monkeypatch):
 
 
 def test_images_are_decoded_off_the_ui_thread_and_shown_when_ready(qtbot, window, tmp_path, monkeypatch):
-    import app.ui.main_window as mw
+    import app.ui.image_cache as mw
 
     folder = tmp_path / "batch"
     for i in range(5):
@@ -66,7 +66,7 @@ def test_images_are_decoded_off_the_ui_thread_and_shown_when_ready(qtbot, window
         window.move(1)
         QApplication.processEvents()
     assert window.items[window.current].image.path.endswith("img_9_truncated.png")
-    qtbot.waitUntil(lambda: window.items[window.current].image.image_id in window._image_errors, timeout=10_000)
+    qtbot.waitUntil(lambda: window.items[window.current].image.image_id in window.presenter.errors, timeout=10_000)
     assert window.viewer._image.pixmap().isNull()
     assert window.viewer._message.text()  # the reason, instead of a picture
     assert threads and not any(threads), "an image was decoded on the UI thread"

@@ -530,7 +530,7 @@ def test_save_prediction_upserts_per_model_version(engine: Engine, tmp_path: Pat
 
 
 def test_prediction_record_from_a_model_prediction(engine: Engine, tmp_path: Path) -> None:
-    from models.predictor import Prediction, RankedLeaf
+    from models.inference.records import Prediction, RankedLeaf
 
     pred = Prediction(
         file="a.png",
@@ -542,7 +542,9 @@ def test_prediction_record_from_a_model_prediction(engine: Engine, tmp_path: Pat
         top5=(RankedLeaf("scratch", ("structural", "mechanical", "scratch"), 0.8),),
         embedding=np.arange(8, dtype=np.float64),
         model_version=MODEL,
-        extra={"route": "rejudge", "reasons": ["low_margin"], "unknown_score": 0.4},
+        route="rejudge",
+        reasons=("low_margin",),
+        unknown_score=0.4,
     )
     record = PredictionRecord.from_prediction(pred)
     assert record.embedding == np.arange(8, dtype="<f4").tobytes()

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from models.commands import synth as synth_command
 from models.data import synth
+from models.data.splits import split_counts
 from models.data.synth_defects import MIX_MAX, PARTICLE, _sample_table
 from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy, load_taxonomy
 
@@ -161,11 +163,11 @@ def test_bad_arguments_are_refused(tmp_path: Path, kwargs: dict, match: str) -> 
 
 
 def test_split_counts() -> None:
-    assert synth.split_counts(10, (0.7, 0.15, 0.15)) == [7, 2, 1]
-    assert synth.split_counts(3, (0.7, 0.15, 0.15)) == [1, 1, 1]
-    assert synth.split_counts(2, (0.7, 0.15, 0.15)) == [2, 0, 0]
-    assert synth.split_counts(100, (0.8, 0.2, 0.0)) == [80, 20, 0]
-    assert sum(synth.split_counts(37, (0.7, 0.15, 0.15))) == 37
+    assert split_counts(10, (0.7, 0.15, 0.15)) == [7, 2, 1]
+    assert split_counts(3, (0.7, 0.15, 0.15)) == [1, 1, 1]
+    assert split_counts(2, (0.7, 0.15, 0.15)) == [2, 0, 0]
+    assert split_counts(100, (0.8, 0.2, 0.0)) == [80, 20, 0]
+    assert sum(split_counts(37, (0.7, 0.15, 0.15))) == 37
 
 
 def test_generic_leaves_of_another_taxonomy(tmp_path: Path) -> None:
@@ -188,18 +190,18 @@ def test_generic_leaves_of_another_taxonomy(tmp_path: Path) -> None:
 
 def test_cli_arguments_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
-    synth.add_arguments(parser)
+    synth_command.add_arguments(parser)
     args = parser.parse_args(
         [str(tmp_path / "out"), "--per-class", "1", "--seed", "4", "--unknown-classes", "2",
          "--magnifications", "5,20x,50", "--size", "32", "--workers", "1"]
     )  # fmt: skip
-    assert synth.run(args) == 0
+    assert synth_command.run(args) == 0
     assert "images" in capsys.readouterr().out
     _, rows = _read(tmp_path / "out" / "manifest.csv")
     assert len(rows) == 20 * 3 and {r["magnification"] for r in rows} == {"5", "20", "50"}
     bad = parser.parse_args([str(tmp_path / "bad"), "--split", "0.7,0.3"])
     with pytest.raises(synth.SynthError, match="split"):
-        synth.run(bad)
+        synth_command.run(bad)
 
 
 def test_unknown_types_pick_named_types_for_disjoint_sets(tmp_path: Path) -> None:
@@ -220,10 +222,10 @@ def test_unknown_types_pick_named_types_for_disjoint_sets(tmp_path: Path) -> Non
             synth.generate(tmp_path / "bad", per_class=1, seed=0, size=40, **kwargs)
     assert not (tmp_path / "bad").exists()
     parser = argparse.ArgumentParser()
-    synth.add_arguments(parser)
+    synth_command.add_arguments(parser)
     args = parser.parse_args([str(tmp_path / "cli"), "--per-class", "1", "--size", "32", "--workers", "1",
                               "--unknown-types", ",".join(chosen)])  # fmt: skip
-    assert synth.run(args) == 0
+    assert synth_command.run(args) == 0
     assert unknown(tmp_path / "cli" / "manifest.csv") == {"unknown:" + n for n in chosen}
 
 

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from safetensors.torch import load_file
 
-from models.cli import main as cli_main
-from models.config import ConfigError, load_config
+from models.commands.cli import main as cli_main
+from models.training.config import ConfigError, load_config
 
 TINY_SETS = [
     "network.backbone=convnext_tiny",
@@ -102,7 +102,7 @@ def test_training_is_deterministic_and_resume_continues_exactly(tmp_path, datase
 
     # interrupted right after epoch 1 was checkpointed, then resumed: identical to the uninterrupted run
     interrupted = tmp_path / "interrupted"
-    import models.train as train_mod
+    import models.training.loop as train_mod
 
     calls = {"n": 0}
     real = train_mod.save_checkpoint
@@ -191,7 +191,7 @@ def test_distributed_training_with_torchrun_on_cpu(tmp_path, dataset):
     if torchrun is None:
         pytest.skip("torchrun not installed")
     out = tmp_path / "ddp"
-    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "models.cli", "train", "--data", str(dataset),
+    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "models.commands.cli", "train", "--data", str(dataset),
            "--out", str(out), "--no-progress", "--set", "device=cpu", "--set", "early_stopping_patience=1"]
     for s in TINY_SETS:
         cmd += ["--set", s]
@@ -219,7 +219,7 @@ def _with_unknowns(dataset: Path, tmp_path: Path, n: int = 6) -> Path:
 
 
 def test_unknown_images_are_outlier_exposure_only_when_weighted(tmp_path, dataset, monkeypatch, capsys):
-    from models.losses import HierarchicalLoss
+    from models.nn.losses import HierarchicalLoss
 
     data = _with_unknowns(dataset, tmp_path)
     seen: list[int] = []
@@ -292,12 +292,12 @@ def test_init_from_a_different_network_or_a_missing_bundle_is_a_clear_error(tmp_
 
 def test_evaluate_warns_when_train_split_unknowns_meet_an_outlier_exposed_bundle():
     from models.data.manifest import Sample
-    from models.evaluate import outlier_overlap_warning
+    from models.evaluation.evaluate import outlier_overlap_warning
 
     samples = [Sample(path=Path("a.png"), label="unknown:blob", split="train"),
                Sample(path=Path("b.png"), label="unknown:blob", split="test"),
                Sample(path=Path("c.png"), label="scratch", split="train")]
-    warning = outlier_overlap_warning({"train": {"n_outliers": 96}}, samples)
+    warning = outlier_overlap_warning(96, samples)
     assert warning and "1 unknown:* image(s) of the train split" in warning and "96" in warning
-    assert outlier_overlap_warning({"train": {"n_outliers": 0}}, samples) is None
-    assert outlier_overlap_warning({"train": {"n_outliers": 96}}, samples[1:]) is None
+    assert outlier_overlap_warning(0, samples) is None
+    assert outlier_overlap_warning(96, samples[1:]) is None

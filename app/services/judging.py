@@ -1,4 +1,4 @@
-"""The judging session: open batches, store predictions, record judgments, undo and redo. No Qt.
+"""The judging session: open batches, record judgments, undo and redo. No Qt.
 
 Every public method is one user action in one database transaction (``session_scope``), committed
 before it returns; the UI shows a judgment as done only after that. Results are plain records from
@@ -7,65 +7,18 @@ before it returns; the UI shows a judgment as done only after that. Results are 
 
 from __future__ import annotations
 
-import hashlib
-import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy.engine import Engine
 
+from app.services import batches
+from app.services.batches import OpenedBatch, Progress
 from app.store import repo
 from app.store.db import session_scope
 from app.store.errors import StoreError
 from app.store.export import ExportResult, export_labels
-from app.store.records import BatchItem, JudgmentRecord, PredictionRecord
-from models.imageio import is_image_file
-
-Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class OpenedBatch:
-    """A batch as opened: its items in order, and what could not be read at all."""
-
-    batch_id: int
-    name: str
-    source: str
-    items: list[BatchItem]
-    unreadable: dict[int, str] = field(default_factory=dict)  # image id -> why its header cannot be read
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # files that could not even be hashed
-
-
-def scan_folder(folder: Path, recursive: bool = False) -> list[Path]:
-    """Image files of a folder (sorted by path; hidden files skipped)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"folder not found: {folder}")
-    pattern = "**/*" if recursive else "*"
-    return sorted(p for p in folder.glob(pattern)
-                  if p.is_file() and is_image_file(p) and not p.name.startswith("."))
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _header_size(path: Path) -> tuple[int | None, int | None, str | None]:
-    """Width and height from the image header (no full decode), or the reason it cannot be read."""
-    try:
-        with Image.open(path) as im:
-            return int(im.width), int(im.height), None
-    except UnidentifiedImageError:
-        return None, None, "not a recognised image format (corrupt or wrong file type)"
-    except (OSError, ValueError, SyntaxError) as exc:
-        return None, None, f"cannot read image header ({exc})"
+from app.store.records import BatchItem, JudgmentRecord
 
 
 class JudgingService:
@@ -87,70 +40,19 @@ class JudgingService:
 
     # -- batches -------------------------------------------------------------------------------
     def open_folder(self, folder: Path, *, recursive: bool = False, progress: Progress | None = None) -> OpenedBatch:
-        """Open (or resume) the batch of a folder. Runs in a worker: it reads every file once."""
-        folder = Path(folder).resolve()
-        files = scan_folder(folder, recursive)
-        with session_scope(self.engine) as s:
-            existing = repo.find_batches_by_folder(s, folder, recursive=recursive)
-            batch = existing[0] if existing else repo.create_batch(
-                s, name=folder.name or str(folder), source_folder=folder, recursive=recursive)
-        return self._fill(batch.id, batch.name, str(folder), files, progress)
+        """Open (or resume) the batch of a folder; judgments are recorded in it. Runs in a worker."""
+        opened = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress)
+        self.batch_id = opened.batch_id
+        return opened
 
     def open_files(self, files: Sequence[Path], *, progress: Progress | None = None) -> OpenedBatch:
         """A new batch from chosen (or dropped) files."""
-        files = [Path(f).resolve() for f in files if is_image_file(f)]
-        common = Path(os.path.commonpath([str(f.parent) for f in files])) if files else Path.cwd()
-        with session_scope(self.engine) as s:
-            batch = repo.create_batch(s, name=f"{len(files)} files from {common.name or common}",
-                                      source_folder=common, recursive=False, notes="opened from chosen files")
-        return self._fill(batch.id, batch.name, str(common), files, progress)
-
-    def _fill(self, batch_id: int, name: str, source: str, files: list[Path],
-              progress: Progress | None) -> OpenedBatch:
-        unreadable: dict[int, str] = {}
-        skipped: list[tuple[str, str]] = []
-        total = len(files)
-        step = 64
-        for start in range(0, total, step):
-            with session_scope(self.engine) as s:
-                for path in files[start:start + step]:
-                    try:
-                        st = path.stat()
-                        known = repo.find_image_by_path(s, path, file_size=st.st_size, mtime_ns=st.st_mtime_ns)
-                        if known is None:
-                            w, h, reason = _header_size(path)
-                            known = repo.get_or_create_image(s, file_sha256(path), path, w, h,
-                                                             file_size=st.st_size, mtime_ns=st.st_mtime_ns)
-                        else:
-                            reason = None if known.width else _header_size(path)[2]
-                    except OSError as exc:
-                        skipped.append((str(path), exc.strerror or str(exc)))
-                        continue
-                    repo.add_to_batch(s, batch_id, known.image_id, path)
-                    if reason:
-                        unreadable[known.image_id] = reason
-            if progress:
-                progress(min(total, start + step), total)
-        self.batch_id = batch_id
-        return OpenedBatch(batch_id, name, source, self.batch_items(batch_id), unreadable, skipped)
+        opened = batches.open_files(self.engine, files, progress=progress)
+        self.batch_id = opened.batch_id
+        return opened
 
     def batch_items(self, batch_id: int, model_version: str | None = None) -> list[BatchItem]:
-        with session_scope(self.engine, action="read") as s:
-            return repo.batch_items(s, batch_id, model_version=model_version)
-
-    # -- model and predictions ---------------------------------------------------------------------
-    def register_model(self, manifest: dict[str, Any], bundle_path: str | Path | None) -> None:
-        with session_scope(self.engine) as s:
-            repo.register_model_version(s, version=str(manifest["model_version"]), manifest=manifest,
-                                        bundle_path=bundle_path)
-
-    def save_predictions(self, records: Sequence[tuple[int, PredictionRecord]], model_version: str) -> None:
-        """Store a chunk of predictions in one transaction (called from the model thread)."""
-        with session_scope(self.engine) as s:
-            for image_id, record in records:
-                if record.model_version != model_version:
-                    raise ValueError(f"prediction of {record.model_version} saved as {model_version}")
-                repo.save_prediction(s, image_id, record)
+        return batches.batch_items(self.engine, batch_id, model_version)
 
     # -- judging ---------------------------------------------------------------------------------
     def _record(self, item: BatchItem, leaf: str | None, action: str, note: str | None = None,
@@ -218,11 +120,7 @@ class JudgingService:
 
     def folder_of_image(self, image_id: int) -> Path | None:
         """The folder of the newest batch that holds the image and still exists (to open it there)."""
-        from app.store.queries import batch_folders_of_image
-
-        with session_scope(self.engine, action="read") as s:
-            folders = batch_folders_of_image(s, image_id)
-        return next((Path(f) for f, _rec in folders if Path(f).is_dir()), None)
+        return batches.folder_of_image(self.engine, image_id)
 
     def history(self, image_id: int) -> list[JudgmentRecord]:
         with session_scope(self.engine, action="read") as s:
@@ -237,4 +135,4 @@ def _keep_note(item: BatchItem) -> str | None:
     return item.judgment.note if item.judgment is not None else None
 
 
-__all__ = ["JudgingService", "OpenedBatch", "StoreError", "file_sha256", "scan_folder"]
+__all__ = ["JudgingService", "OpenedBatch", "StoreError"]

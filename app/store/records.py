@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.store.schema import JUDGED_STATUSES
+from models.data.manifest import unknown_label
+
+if TYPE_CHECKING:
+    from models.inference.records import Prediction
 
 ITEM_STATES: tuple[str, ...] = ("pending", "auto", "accepted", "corrected", "unknown", "rejudge", "error")
 """The states of a batch item, see :attr:`BatchItem.state`."""
 
-UNKNOWN_LABEL = "unknown:unlabelled"
+UNKNOWN_LABEL = unknown_label("unlabelled")
 """Manifest label of an image an analyst marked "unknown / new defect type" (training ignores it)."""
 
 EMBEDDING_DTYPE = np.dtype("<f4")
@@ -97,28 +101,23 @@ class PredictionRecord:
     created_at: dt.datetime | None = None
 
     @classmethod
-    def from_prediction(cls, prediction: Any) -> PredictionRecord:
-        """Convert a ``models.predictor.Prediction`` (read by attribute; torch is not imported here).
-
-        Routing fields come from ``prediction.extra`` (``route``, ``reasons``, ``unknown_score``).
-        """
-        extra = dict(getattr(prediction, "extra", None) or {})
+    def from_prediction(cls, prediction: Prediction) -> PredictionRecord:
+        """The store's form of a model's :class:`models.inference.records.Prediction` (the one conversion on
+        the path from the model to the database; embeddings become float32 bytes)."""
         error = prediction.error
-        embedding = getattr(prediction, "embedding", None)
-        unknown = extra.get("unknown_score")
         return cls(
             leaf=None if error else prediction.leaf,
             confidence=None if error else float(prediction.confidence),
             path=tuple(prediction.path),
             top5=tuple((r.leaf, tuple(r.path), float(r.score)) for r in prediction.top5),
             level_probs=tuple(tuple(float(p) for p in level) for level in prediction.level_probs),
-            route=extra.get("route"),
-            reasons=tuple(str(r) for r in extra.get("reasons", ()) or ()),
-            unknown_score=None if unknown is None else float(unknown),
+            route=prediction.route,
+            reasons=tuple(prediction.reasons),
+            unknown_score=None if prediction.unknown_score is None else float(prediction.unknown_score),
             error=error,
-            model_version=str(prediction.model_version),
-            embedding=None if embedding is None else encode_embedding(embedding),
-            path_scores=tuple(float(s) for s in getattr(prediction, "path_scores", ())),
+            model_version=prediction.model_version,
+            embedding=None if prediction.embedding is None else encode_embedding(prediction.embedding),
+            path_scores=tuple(float(s) for s in prediction.path_scores),
         )
 
     def embedding_vector(self) -> np.ndarray | None:

@@ -477,6 +477,10 @@ def save_prediction(session: Session, image_id: int, prediction: PredictionRecor
 
     Probabilities are stored rounded to 6 decimals; the embedding as given (float32 bytes).
 
+    Returns:
+        The prediction as stored, with its ``id`` (without the embedding: read it back with
+        :func:`latest_predictions` when needed).
+
     Raises:
         ValueError: the prediction's model version is not registered.
     """
@@ -515,7 +519,14 @@ def save_prediction(session: Session, image_id: int, prediction: PredictionRecor
         setattr(row, key, value)
     session.flush()
     _replace_reasons(session, row.id, prediction.reasons)
-    return _prediction_record(row, version.version)
+    return _prediction_record(row, version.version, with_embedding=False)
+
+
+def save_predictions(
+    session: Session, pairs: Iterable[tuple[int, PredictionRecord]]
+) -> list[tuple[int, PredictionRecord]]:
+    """Store ``(image_id, prediction)`` pairs (see :func:`save_prediction`); returns them as stored (with ids)."""
+    return [(image_id, save_prediction(session, image_id, record)) for image_id, record in pairs]
 
 
 def _replace_reasons(session: Session, prediction_id: int, reasons: Iterable[str]) -> None:

@@ -11,10 +11,9 @@ from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QSettings, Q
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
-ROOT = Path(__file__).resolve().parents[2]
+from app.demo import DEMO_BATCH, DEMO_MODEL
+
 I18N_DIR = Path(__file__).resolve().parents[1] / "i18n"
-DEMO_MODEL = ROOT / "resources" / "demo" / "model"
-DEMO_BATCH = ROOT / "resources" / "demo" / "batch"
 LANGS = ("en", "zh_TW")
 
 

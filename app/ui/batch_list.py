@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -20,22 +20,11 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from app.ui.prediction_panel import STATE_COLOURS, state_label
+from app.services.batch_presenter import ListRow
+from app.ui.style import STATE_COLOURS, state_label
 
 THUMB = 72
 ROW_H = THUMB + 10
-
-
-@dataclass(frozen=True)
-class ListRow:
-    """One image as the list shows it."""
-
-    image_id: int
-    file_name: str
-    path: str
-    state: str = "pending"
-    label: str = ""  # predicted or judged leaf name, in the UI language
-    confidence: float | None = None
 
 
 class _ThumbSignals(QObject):

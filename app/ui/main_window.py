@@ -1,102 +1,50 @@
 """The main window: batch list | image viewer | prediction panel, driven entirely by the keyboard.
 
-The window is a thin view. State lives in :class:`app.services.judging.JudgingService` (store) and
-:class:`app.ui.workers.ModelWorker` (model); this class wires their plain-data results to widgets.
+The window is a thin view. The open batch's state lives in :class:`app.services.batch_presenter.BatchPresenter`
+(items, current image, states, counts), judgments in :class:`app.services.judging.JudgingService` (store),
+predictions in :class:`app.services.predicting.PredictingService` run by :class:`app.ui.workers.ModelWorker`.
+This class turns their plain results into widgets.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QImage, QKeySequence, QShortcut
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
-    QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QSlider,
     QSplitter,
     QStackedWidget,
-    QToolBar,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
 )
 
+from app.services.batch_presenter import BatchPresenter
+from app.services.batches import OpenedBatch
 from app.services.dashboard import DashboardService
-from app.services.judging import JudgingService, OpenedBatch
+from app.services.judging import JudgingService
+from app.services.predicting import ModelInfo, PredictingService
 from app.services.queue import QueueService
 from app.services.similar import SimilarCases
 from app.store.errors import StoreError
-from app.store.records import BatchItem, PredictionRecord
-from app.ui.batch_list import BatchListModel, BatchListView, ListRow
+from app.store.records import BatchItem, JudgmentRecord
+from app.ui.batch_list import BatchListModel, BatchListView
 from app.ui.dashboard_view import DashboardView
 from app.ui.help_overlay import HelpOverlay
+from app.ui.image_cache import ImageCache
 from app.ui.picker import TaxonomyPicker
-from app.ui.prediction_panel import PanelData, PredictionPanel, state_label
-from app.ui.queue_view import QueueView, reason_label
+from app.ui.prediction_panel import PredictionPanel
+from app.ui.queue_view import QueueView
 from app.ui.similar_panel import SimilarPanel
+from app.ui.statusbar import MainStatusBar
+from app.ui.style import APP_STYLE
+from app.ui.toolbar import MainToolBar
 from app.ui.viewer import ImageViewer
-from app.ui.workers import ModelInfo, ModelWorker, Task, TaskRunner
-from models.imageio import IMAGE_SUFFIXES, ImageLoadError, load_image
-from models.taxonomy import Taxonomy
-
-
-def pil_to_qimage(img) -> QImage:
-    rgb = img.convert("RGB")
-    return QImage(rgb.tobytes(), rgb.width, rgb.height, rgb.width * 3, QImage.Format.Format_RGB888).copy()
-
-
-def _decode_qimage(path: str) -> tuple[QImage | None, str | None]:
-    """Decode an image file for the viewer (runs on the thread pool): (image, None) or (None, why not)."""
-    try:
-        return pil_to_qimage(load_image(path)), None
-    except ImageLoadError as exc:
-        return None, exc.reason
-
-
-class WelcomePage(QWidget):
-    """Shown before a batch is open: what to do next, in two clicks or keys."""
-
-    openDemo = Signal()
-    openFolder = Signal()
-
-    def __init__(self, parent=None, has_demo: bool = True) -> None:
-        super().__init__(parent)
-        title = QLabel(QCoreApplication.translate("Main", "Judge a batch of defect images"), self)
-        title.setStyleSheet("font-size: 22px; font-weight: bold;")
-        text = QLabel(QCoreApplication.translate("Main", "Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.\n"
-                                "The model predicts each image; you accept with Enter or correct with 1–5 or C."),
-                      self)
-        text.setWordWrap(True)
-        text.setStyleSheet("color: #9aa0a6; font-size: 14px;")
-        self.demo_btn = QPushButton(QCoreApplication.translate("Main", "Open the demo batch"), self)
-        self.folder_btn = QPushButton(QCoreApplication.translate("Main", "Open a folder…  (Ctrl+O)"), self)
-        for b in (self.demo_btn, self.folder_btn):
-            b.setMinimumHeight(40)
-            b.setStyleSheet("font-size: 14px; padding: 6px 18px;")
-        self.demo_btn.setVisible(has_demo)
-        self.demo_btn.clicked.connect(self.openDemo)
-        self.folder_btn.clicked.connect(self.openFolder)
-        lay = QVBoxLayout(self)
-        lay.addStretch(1)
-        for w in (title, text):
-            lay.addWidget(w, 0, Qt.AlignmentFlag.AlignHCenter)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.demo_btn)
-        row.addWidget(self.folder_btn)
-        row.addStretch(1)
-        lay.addLayout(row)
-        lay.addStretch(2)
+from app.ui.welcome import WelcomePage
+from app.ui.workers import ModelWorker, Task, TaskRunner
+from models.imageio import IMAGE_SUFFIXES
 
 
 class MainWindow(QMainWindow):
@@ -112,20 +60,15 @@ class MainWindow(QMainWindow):
         self.lang = lang
         self.demo_batch = demo_batch
         self.settings = settings
-        self.device = device
-        self.taxonomy: Taxonomy | None = None
         self.model: ModelInfo | None = None
-        self.batch: OpenedBatch | None = None
-        self.items: list[BatchItem] = []
-        self.current: int = -1
+        self.presenter = BatchPresenter(lang=lang, unknown_text=QCoreApplication.translate(
+            "Panel", "unknown / new defect type"))
         self.pool = QThreadPool.globalInstance()
         self._runner = TaskRunner(self.pool)
-        self._heatmap_cache: dict[int, tuple[object, str]] = {}
-        self._image_cache: dict[int, QImage | None] = {}
-        self._decoding: set[int] = set()  # image ids being decoded on the pool
-        self._image_errors: dict[int, str] = {}
-        self._run_started = 0.0
-        self._predicting = False
+        self.images = ImageCache(self._runner, self)
+        self.images.keep = lambda: self.current_image_id
+        self.images.decoded.connect(self._image_decoded)
+        self._pending_open: int | None = None
         self.setWindowTitle("fma-judge")
         self.resize(1440, 880)
         self.setAcceptDrops(True)
@@ -133,8 +76,7 @@ class MainWindow(QMainWindow):
         self.queue_service = QueueService(service.engine, service.analyst)
         self.similar = SimilarCases(service.engine)
         self.dash_service = DashboardService(service.engine)
-        self._pending_open: int | None = None
-        self.worker = ModelWorker(save=self._save_predictions, chunk_size=8, parent=self)
+        self.worker = ModelWorker(PredictingService(service.engine, device=device, chunk_size=8), parent=self)
         self.worker.modelLoaded.connect(self._model_loaded)
         self.worker.modelFailed.connect(self._model_failed)
         self.worker.predicted.connect(self._predicted)
@@ -145,12 +87,30 @@ class MainWindow(QMainWindow):
         self.worker.failed.connect(lambda msg: self.statusBar().showMessage(msg.splitlines()[0], 10_000))
         self.worker.start()
 
-        self._build_ui()
+        self._build_views()
+        self._build_toolbar()
+        self._build_statusbar()
         self._build_shortcuts()
+        self.setStyleSheet(APP_STYLE)
+
+    # ------------------------------------------------------------------------------------------
+    # state, as the tests and benchmarks read it
+    @property
+    def items(self) -> list[BatchItem]:
+        return self.presenter.items
+
+    @property
+    def current(self) -> int:
+        return self.presenter.current
+
+    @property
+    def current_image_id(self) -> int | None:
+        item = self.presenter.current_item
+        return None if item is None else item.image.image_id
 
     # ------------------------------------------------------------------------------------------
     # layout
-    def _build_ui(self) -> None:
+    def _build_views(self) -> None:
         self.list_model = BatchListModel(self)
         self.list_view = BatchListView(self)
         self.list_view.setModel(self.list_model)
@@ -183,32 +143,6 @@ class MainWindow(QMainWindow):
         split.setSizes([290, 780, 370])
         self.setCentralWidget(split)
         self.help = HelpOverlay(split)
-
-        tb = QToolBar(QCoreApplication.translate("Main", "Main"), self)
-        tb.setMovable(False)
-        self.addToolBar(tb)
-        self.act_open = QAction(QCoreApplication.translate("Main", "Open folder…"), self)
-        self.act_open.triggered.connect(self.choose_folder)
-        self.act_files = QAction(QCoreApplication.translate("Main", "Open files…"), self)
-        self.act_files.triggered.connect(self.choose_files)
-        self.act_model = QAction(QCoreApplication.translate("Main", "Model…"), self)
-        self.act_model.triggered.connect(self.choose_model)
-        self.act_export = QAction(QCoreApplication.translate("Main", "Export labels…"), self)
-        self.act_export.triggered.connect(self.export_labels)
-        self.act_heat = QAction(QCoreApplication.translate("Main", "Heatmap"), self)
-        self.act_heat.setCheckable(True)
-        self.act_heat.setChecked(True)
-        self.act_heat.toggled.connect(self.viewer.set_heatmap_visible)
-        self.act_side = QAction(QCoreApplication.translate("Main", "Side by side"), self)
-        self.act_side.setCheckable(True)
-        self.act_side.toggled.connect(self.viewer.set_side_by_side)
-        self.opacity = QSlider(Qt.Orientation.Horizontal, self)
-        self.opacity.setRange(0, 100)
-        self.opacity.setValue(50)
-        self.opacity.setFixedWidth(110)
-        self.opacity.setToolTip(QCoreApplication.translate("Main", "Heatmap opacity ([ and ])"))
-        self.opacity.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.opacity.valueChanged.connect(lambda v: self.viewer.set_heatmap_opacity(v / 100))
         self.queue_view = QueueView(self.queue_service, lang=self.lang, parent=self)
         self.queue_view.setWindowFlag(Qt.WindowType.Window)
         self.queue_view.resize(1100, 700)
@@ -217,62 +151,29 @@ class MainWindow(QMainWindow):
         self.dashboard_view = DashboardView(self.dash_service, lang=self.lang, parent=self)
         self.dashboard_view.setWindowFlag(Qt.WindowType.Window)
         self.dashboard_view.resize(1200, 800)
-        self.act_queue = QAction(QCoreApplication.translate("Main", "Re-judge queue (Q)"), self)
-        self.act_queue.triggered.connect(self.show_queue)
-        self.act_dashboard = QAction(QCoreApplication.translate("Main", "Dashboard"), self)
-        self.act_dashboard.triggered.connect(self.show_dashboard)
-        self.act_help = QAction(QCoreApplication.translate("Main", "Shortcuts (F1)"), self)
-        self.act_help.triggered.connect(self.help.toggle)
-        for a in (self.act_open, self.act_files, self.act_model, self.act_export):
-            tb.addAction(a)
-        self.settings_menu = QMenu(QCoreApplication.translate("Main", "Settings"), self)
-        lang_menu = self.settings_menu.addMenu(QCoreApplication.translate("Main", "Language"))
-        for code, label in (("en", "English"), ("zh_TW", "繁體中文")):
-            act = lang_menu.addAction(label)
-            act.setCheckable(True)
-            act.setChecked(code == self.lang)
-            act.triggered.connect(lambda _=False, code=code: self.set_language(code))
-        self.settings_menu.addAction(QCoreApplication.translate("Main", "Change analyst…"), self.change_analyst)
-        settings_btn = QToolButton(self)
-        settings_btn.setText(QCoreApplication.translate("Main", "Settings"))
-        settings_btn.setMenu(self.settings_menu)
-        settings_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        settings_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        tb.addWidget(settings_btn)
-        tb.addSeparator()
-        tb.addAction(self.act_queue)
-        tb.addAction(self.act_dashboard)
-        tb.addSeparator()
-        tb.addAction(self.act_heat)
-        tb.addWidget(self.opacity)
-        tb.addAction(self.act_side)
-        tb.addSeparator()
-        tb.addAction(self.act_help)
 
-        sb = self.statusBar()
-        self.progress = QProgressBar(self)
-        self.progress.setFixedWidth(220)
-        self.progress.setVisible(False)
-        self.progress_label = QLabel(self)
-        self.cancel_btn = QPushButton(QCoreApplication.translate("Main", "Cancel"), self)
-        self.cancel_btn.setVisible(False)
-        self.cancel_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.cancel_btn.clicked.connect(self.cancel_predictions)
-        self.counts_label = QLabel(self)
-        self.model_label = QLabel(QCoreApplication.translate("Main", "No model"), self)
-        self.analyst_label = QLabel(self)
-        sb.addWidget(self.progress)
-        sb.addWidget(self.progress_label)
-        sb.addWidget(self.cancel_btn)
-        sb.addPermanentWidget(self.counts_label)
-        sb.addPermanentWidget(self.analyst_label)
-        sb.addPermanentWidget(self.model_label)
-        self.analyst_label.setText(QCoreApplication.translate("Main", "Analyst: {name}").format(name=self.service.analyst))
-        self.setStyleSheet("QMainWindow, QWidget { background: #2b2d31; color: #e8eaed; }"
-                           "QToolBar { border: none; spacing: 6px; padding: 4px; }"
-                           "QPushButton { background: #3c4043; border: 1px solid #5f6368; border-radius: 4px;"
-                           " padding: 5px 10px; } QPushButton:hover { background: #4a4e52; }"
-                           "QStatusBar QLabel { padding: 0 8px; }")
+    def _build_toolbar(self) -> None:
+        tb = self.toolbar = MainToolBar(self.lang, self)
+        self.addToolBar(tb)
+        tb.act_open.triggered.connect(self.choose_folder)
+        tb.act_files.triggered.connect(self.choose_files)
+        tb.act_model.triggered.connect(self.choose_model)
+        tb.act_export.triggered.connect(self.export_labels)
+        tb.act_queue.triggered.connect(self.show_queue)
+        tb.act_dashboard.triggered.connect(self.show_dashboard)
+        tb.act_heat.toggled.connect(self.viewer.set_heatmap_visible)
+        tb.act_side.toggled.connect(self.viewer.set_side_by_side)
+        tb.act_help.triggered.connect(self.help.toggle)
+        tb.opacity.valueChanged.connect(lambda v: self.viewer.set_heatmap_opacity(v / 100))
+        tb.languageChosen.connect(self.set_language)
+        tb.analystChangeRequested.connect(self.change_analyst)
+
+    def _build_statusbar(self) -> None:
+        self.status = MainStatusBar(self)
+        self.setStatusBar(self.status)
+        self.status.cancelRequested.connect(self.cancel_predictions)
+        self.status.set_analyst(self.service.analyst)
+        self.counts_label = self.status.counts_label
 
     def _build_shortcuts(self) -> None:
         def sc(keys: list[str], fn) -> None:
@@ -287,6 +188,7 @@ class MainWindow(QMainWindow):
                 s.setContext(Qt.ShortcutContext.WindowShortcut)
                 s.activated.connect(run)
 
+        tb = self.toolbar
         sc(["Return", "Enter", "Space"], self.accept_current)
         for k in range(1, 6):
             sc([str(k)], lambda k=k: self.choose_topk(k))
@@ -297,10 +199,10 @@ class MainWindow(QMainWindow):
         sc(["Right", "Down"], lambda: self.move(1))
         sc(["Ctrl+Z"], self.undo)
         sc(["Ctrl+Shift+Z", "Ctrl+Y"], self.redo)
-        sc(["H"], self.act_heat.toggle)
-        sc(["S"], self.act_side.toggle)
-        sc(["["], lambda: self.opacity.setValue(self.opacity.value() - 10))
-        sc(["]"], lambda: self.opacity.setValue(self.opacity.value() + 10))
+        sc(["H"], tb.act_heat.toggle)
+        sc(["S"], tb.act_side.toggle)
+        sc(["["], lambda: tb.nudge_opacity(-10))
+        sc(["]"], lambda: tb.nudge_opacity(10))
         sc(["+", "="], lambda: self.viewer.zoom(1.25))
         sc(["-"], lambda: self.viewer.zoom(0.8))
         sc(["0"], self.viewer.fit)
@@ -311,31 +213,28 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------
     # model
     def load_model(self, path: str | Path) -> None:
-        self.model_label.setText(QCoreApplication.translate("Main", "Loading model…"))
-        self.worker.load(str(path), self.device)
+        self.status.set_model(None, loading=True)
+        self.worker.load(str(path))
 
     def _model_loaded(self, info: ModelInfo) -> None:
+        """The model thread loaded the bundle and registered its version in the store."""
         self.model = info
-        self.taxonomy = Taxonomy.from_dict(info.manifest["taxonomy"])
-        self.panel.set_taxonomy(self.taxonomy, self.lang)
-        self.similar_panel.set_taxonomy(self.taxonomy, self.lang)
-        self.queue_view.set_taxonomy(self.taxonomy, self.lang)
+        self.presenter.taxonomy = info.taxonomy
+        self.panel.set_taxonomy(info.taxonomy, self.lang)
+        self.similar_panel.set_taxonomy(info.taxonomy, self.lang)
+        self.queue_view.set_taxonomy(info.taxonomy, self.lang)
         self.queue_view.set_model_version(info.version)
         self.dashboard_view.set_model_version(info.version)
-        try:
-            self.service.register_model(info.manifest, info.path)
-        except StoreError as exc:
-            self._store_failed(exc)
-        self.model_label.setText(QCoreApplication.translate("Main", "Model: {v}").format(v=info.version))
+        self.status.set_model(info.version)
         if self.settings is not None:
             self.settings.setValue("model_path", info.path)
-        if self.batch is not None:
+        if self.presenter.batch is not None:
             self._reload_items()
             self._start_predictions()
 
     def _model_failed(self, message: str) -> None:
         self.model = None
-        self.model_label.setText(QCoreApplication.translate("Main", "No model"))
+        self.status.set_model(None)
         QMessageBox.warning(self, QCoreApplication.translate("Main", "Model could not be loaded"),
                             QCoreApplication.translate("Main", "The model could not be loaded:\n\n{msg}\n\nChoose another model with "
                                       "“Model…”. You can still open batches and review earlier judgments.")
@@ -375,144 +274,83 @@ class MainWindow(QMainWindow):
 
     def _open(self, fn, *args, **kwargs) -> None:
         self.worker.cancel()
-        self.progress_label.setText(QCoreApplication.translate("Main", "Reading images…"))
-        self.progress.setVisible(True)
-        self.progress.setRange(0, 0)
+        self.status.reading()
         task = Task(fn, *args, with_progress=True, **kwargs)
-        task.signals.progress.connect(self._hash_progress)
-        task.signals.result.connect(self._batch_opened)
+        task.signals.progress.connect(self.status.reading)
+        task.signals.result.connect(lambda opened: self._batch_opened(opened))
         task.signals.error.connect(self._open_failed)
-        self._start(task)
-
-    def _start(self, task: Task) -> None:
         self._runner.start(task)
 
-    def _hash_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
-        self.progress_label.setText(QCoreApplication.translate("Main", "Reading images {done}/{total}").format(done=done, total=total))
-
     def _open_failed(self, message: str) -> None:
-        self.progress.setVisible(False)
-        self.progress_label.setText("")
+        self.status.finished()
         QMessageBox.warning(self, QCoreApplication.translate("Main", "Cannot open"), message)
 
     def _batch_opened(self, opened: OpenedBatch) -> None:
-        self.progress.setVisible(False)
-        self.progress_label.setText("")
+        self.status.finished()
         if not opened.items:
             QMessageBox.information(self, QCoreApplication.translate("Main", "No images"),
                                     QCoreApplication.translate("Main", "There are no images (PNG, JPEG, BMP, TIFF) in {where}.")
                                     .format(where=opened.source))
             return
-        self.batch = opened
-        self._heatmap_cache.clear()
-        self._image_cache.clear()
-        self._image_errors = dict(opened.unreadable)
-        self.setWindowTitle(f"fma-judge — {opened.name}")
-        self._set_items(opened.items)
-        self.center.setCurrentWidget(self.viewer)
-        first = next((i for i, it in enumerate(self.items) if it.state in ("pending", "rejudge")), 0)
+        self.images.clear()
         wanted, self._pending_open = self._pending_open, None
-        self.select(self._pos.get(wanted, first) if wanted is not None else first)
+        first = self.presenter.open(opened, wanted=wanted)
+        self.setWindowTitle(f"fma-judge — {opened.name}")
+        self._refresh_list()
+        self.center.setCurrentWidget(self.viewer)
+        self.select(first)
         self._start_predictions()
 
     def _reload_items(self) -> None:
-        if self.batch is None:
+        batch = self.presenter.batch
+        if batch is None:
             return
-        version = self.model.version if self.model else None
-        self._set_items(self.service.batch_items(self.batch.batch_id, model_version=version))
+        self.presenter.set_items(self.service.batch_items(batch.batch_id,
+                                                          model_version=self.model.version if self.model else None))
+        self._refresh_list()
         self.select(max(0, self.current))
 
-    def _set_items(self, items: list[BatchItem]) -> None:
-        self.items = list(items)
-        self._pos = {it.image.image_id: i for i, it in enumerate(self.items)}
-        self.list_model.set_rows([self._row(it) for it in self.items])
+    def _refresh_list(self) -> None:
+        self.list_model.set_rows(self.presenter.list_rows())
         self._update_counts()
 
-    def _row(self, item: BatchItem) -> ListRow:
-        state = self._state(item)
-        label, conf = "", None
-        if item.judgment is not None and item.judgment.is_decision:
-            label = self._name(item.judgment.leaf) if item.judgment.leaf else QCoreApplication.translate("Panel", "unknown / new defect type")
-        elif item.prediction is not None and item.prediction.leaf:
-            label, conf = self._name(item.prediction.leaf), item.prediction.confidence
-        elif item.image.image_id in self._image_errors:
-            label = self._image_errors[item.image.image_id]
-        return ListRow(item.image.image_id, Path(item.image.path).name, item.image.path, state, label, conf)
-
-    def _state(self, item: BatchItem) -> str:
-        if item.image.image_id in self._image_errors and not (item.judgment and item.judgment.is_decision):
-            return "error"
-        return item.state
-
-    def _name(self, node_id: str | None) -> str:
-        if not node_id:
-            return ""
-        if self.taxonomy is None or node_id not in self.taxonomy:
-            return node_id
-        return self.taxonomy.name(node_id, self.lang)
+    def _update_row(self, row: int) -> None:
+        r = self.presenter.list_row(row)
+        self.list_model.update_row(r.image_id, state=r.state, label=r.label, confidence=r.confidence)
 
     # ------------------------------------------------------------------------------------------
     # predictions
     def _start_predictions(self) -> None:
         if self.model is None or not self.items:
             return
-        todo = [(it.image.image_id, it.image.path) for it in self.items
-                if (it.prediction is None or it.prediction.model_version != self.model.version)
-                and it.image.image_id not in self._image_errors]
-        if not todo:
+        todo = self.presenter.todo(self.model.version)
+        if not todo:  # every image already has this model's prediction (e.g. `fma-judge classify` ran)
             self._run_finished(self.worker.current_run, False)
             return
-        self._predicting = True
-        self._run_started = time.perf_counter()
-        self.progress.setRange(0, len(todo))
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.cancel_btn.setVisible(True)
+        self.status.predicting_started(len(todo))
         self.worker.predict(todo)
 
     def cancel_predictions(self) -> None:
         self.worker.cancel()
 
-    def _save_predictions(self, pairs, info: ModelInfo) -> None:
-        """Runs on the model thread: one transaction per chunk, so the model never waits per image."""
-        records = [(image_id, PredictionRecord.from_prediction(p)) for image_id, p in pairs]
-        self.service.save_predictions(records, info.version)
-
     def _predicted(self, run_id: int, pairs: list) -> None:
+        """A chunk of predictions, already committed by the model thread."""
         if run_id != self.worker.current_run:
             return
-        for image_id, pred in pairs:
-            i = self._pos.get(image_id)
-            if i is None:
-                continue
-            record = PredictionRecord.from_prediction(pred)
-            if record.error:
-                self._image_errors[image_id] = record.error
-            self.items[i] = replace(self.items[i], prediction=record)
-            self.list_model.update_row(image_id, **_row_changes(self._row(self.items[i])))
-            if i == self.current:
-                self._show(i)
+        for row in self.presenter.apply_predictions(pairs):
+            self._update_row(row)
+            if row == self.current:
+                self._show(row)
         self._update_counts()
 
     def _progress(self, run_id: int, done: int, total: int) -> None:
-        if run_id != self.worker.current_run:
-            return
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
-        elapsed = time.perf_counter() - self._run_started
-        eta = (elapsed / done) * (total - done) if done else 0.0
-        self.progress_label.setText(QCoreApplication.translate("Main", "Predicting {done}/{total} · ETA {eta}")
-                                    .format(done=done, total=total, eta=_fmt_secs(eta)))
+        if run_id == self.worker.current_run:
+            self.status.predicting(done, total)
 
     def _run_finished(self, run_id: int, cancelled: bool) -> None:
         if run_id != self.worker.current_run:
             return
-        self._predicting = False
-        self.progress.setVisible(False)
-        self.cancel_btn.setVisible(False)
-        self.progress_label.setText(QCoreApplication.translate("Main", "Predictions cancelled") if cancelled else "")
+        self.status.finished(cancelled=cancelled)
         self._update_counts()
         if not cancelled:
             self.allPredicted.emit()
@@ -530,20 +368,21 @@ class MainWindow(QMainWindow):
             self._show(row)
 
     def _show(self, row: int) -> None:
-        if not (0 <= row < len(self.items)):
+        item = self.presenter.item(row)
+        if item is None:
             return
         changed = row != self.current
-        self.current = row
-        item = self.items[row]
+        self.presenter.current = row
         image_id = item.image.image_id
-        if changed or image_id not in self._image_cache:
+        if changed or image_id not in self.images:
             self._display_image(item)
-        self.panel.show_data(self._panel_data(item))
+        self.panel.show_data(self.presenter.panel(row))
         if self.model is not None and item.prediction is not None and not item.prediction.error \
-                and image_id not in self._heatmap_cache:
+                and image_id not in self.images.heatmaps:
             self.worker.heatmap(image_id, item.image.path)
-        self._prefetch(row + 1)
-        self._prefetch(row - 1)
+        for neighbour in (row + 1, row - 1):  # decoded ahead, so moving there is instant
+            if (near := self.presenter.item(neighbour)) is not None:
+                self.images.request(near.image.image_id, near.image.path)
         self._request_similar(item)
 
     def _request_similar(self, item: BatchItem) -> None:
@@ -554,103 +393,54 @@ class MainWindow(QMainWindow):
         image_id, version = item.image.image_id, self.model.version
 
         def done(cases, image_id=image_id) -> None:
-            if 0 <= self.current < len(self.items) and self.items[self.current].image.image_id == image_id:
+            if self.current_image_id == image_id:
                 self.similar_panel.set_cases(cases)
 
         task = Task(self.similar.similar_to_image, image_id, version, 6)
         task.signals.result.connect(done)
-        self._start(task)
+        self._runner.start(task)
 
     def _display_image(self, item: BatchItem) -> None:
-        """Show an item's image from the cache; on a miss, decode it off the UI thread and show it when ready."""
+        """Show an item's image from the cache; on a miss, blank the view and decode it off the UI thread."""
         image_id = item.image.image_id
-        if image_id not in self._image_cache:
+        if image_id not in self.images:
             self.viewer.set_image(None, "")  # blank for the few ms the decode takes (never the previous image)
-            self._decode_image(item)
+            self.images.request(image_id, item.image.path)
             return
-        qimg = self._image_cache[image_id]
+        qimg = self.images.images[image_id]
         if qimg is None:
-            self.viewer.set_image(None, self._image_errors.get(image_id, QCoreApplication.translate("Main", "Cannot show this image")))
+            self.viewer.set_image(None, self.presenter.errors.get(
+                image_id, QCoreApplication.translate("Main", "Cannot show this image")))
         else:
             self.viewer.set_image(qimg)
-        hm = self._heatmap_cache.get(image_id)
+        hm = self.images.heatmaps.get(image_id)
         self.viewer.set_heatmap(hm[0] if hm else None)
 
-    def _decode_image(self, item: BatchItem) -> None:
-        image_id = item.image.image_id
-        if image_id in self._image_cache or image_id in self._decoding:
-            return
-        self._decoding.add(image_id)
-        task = Task(_decode_qimage, item.image.path)
-        task.signals.result.connect(lambda res, i=image_id: self._image_decoded(i, *res))
-        task.signals.error.connect(lambda msg, i=image_id: self._image_decoded(i, None, msg))
-        self._start(task)
-
-    def _image_decoded(self, image_id: int, qimg: QImage | None, error: str | None) -> None:
-        self._decoding.discard(image_id)
-        if image_id not in self._pos:
+    def _image_decoded(self, image_id: int) -> None:
+        if self.presenter.row_of(image_id) is None:
             return  # another batch was opened meanwhile
-        if error:
-            self._image_errors.setdefault(image_id, error)
-        self._image_cache[image_id] = qimg
-        current = self.items[self.current].image.image_id if 0 <= self.current < len(self.items) else None
-        if len(self._image_cache) > 24:  # keep memory flat on big batches
-            for key in list(self._image_cache)[:8]:
-                if key != current:
-                    self._image_cache.pop(key, None)
-        if image_id == current:
+        if image_id in self.images.failed:
+            self.presenter.image_failed(image_id, self.images.failed[image_id])
+        if image_id == self.current_image_id:
             self._display_image(self.items[self.current])
-            self.panel.show_data(self._panel_data(self.items[self.current]))
+            self.panel.show_data(self.presenter.panel(self.current))
             if self.viewer.has_heatmap:  # its heatmap came first and is drawn only now
                 self.heatmapShown.emit(image_id)
 
-    def _prefetch(self, row: int) -> None:
-        """Decode a neighbouring image off the UI thread so moving to it is instant."""
-        if 0 <= row < len(self.items):
-            self._decode_image(self.items[row])
-
     def _heatmap_ready(self, image_id: int, heatmap, kind: str) -> None:
-        self._heatmap_cache[image_id] = (heatmap, kind)
-        if len(self._heatmap_cache) > 64:
-            self._heatmap_cache.pop(next(iter(self._heatmap_cache)))
-        if 0 <= self.current < len(self.items) and self.items[self.current].image.image_id == image_id:
+        self.images.add_heatmap(image_id, heatmap, kind)
+        if self.current_image_id == image_id:
             self.viewer.set_heatmap(heatmap)
             if self.viewer.has_heatmap:  # else drawn once the image is decoded
                 self.heatmapShown.emit(image_id)
 
-    def _panel_data(self, item: BatchItem) -> PanelData:
-        p, j = item.prediction, item.judgment
-        error = self._image_errors.get(item.image.image_id) or (p.error if p else None)
-        decided = j is not None and j.is_decision
-        return PanelData(
-            file_name=Path(item.image.path).name,
-            state=self._state(item),
-            leaf=p.leaf if p else None,
-            path=p.path if p else (),
-            path_scores=p.path_scores if p else (),
-            top5=p.top5 if p else (),
-            error=error,
-            judged_leaf=j.leaf if decided else None,
-            judged_by=j.analyst if decided else None,
-            judged_at=j.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if decided else None,
-            note=j.note if j else None,
-            reasons=tuple(reason_label(r) for r in p.reasons) if p else (),
-            model_version=p.model_version if p else "",
-        )
-
     def _update_counts(self) -> None:
-        counts = self.list_model.counts()
-        order = ("pending", "rejudge", "auto", "accepted", "corrected", "unknown", "error")
-        parts = [f"{state_label(key)} {counts[key]}" for key in order if counts.get(key)]
-        left = counts.get("pending", 0) + counts.get("rejudge", 0)
-        self.counts_label.setText(QCoreApplication.translate("Main", "{left} left").format(left=left) + "  ·  " + "  ".join(parts))
+        self.status.set_counts(self.presenter.counts(), self.presenter.left())
 
     # ------------------------------------------------------------------------------------------
     # judging
     def _current_item(self) -> BatchItem | None:
-        if self.help.isVisible() or not (0 <= self.current < len(self.items)):
-            return None
-        return self.items[self.current]
+        return None if self.help.isVisible() else self.presenter.current_item
 
     def accept_current(self) -> None:
         item = self._current_item()
@@ -667,11 +457,11 @@ class MainWindow(QMainWindow):
 
     def open_picker(self) -> None:
         item = self._current_item()
-        if item is None or self.taxonomy is None:
+        if item is None or self.presenter.taxonomy is None:
             return
         current = item.judgment.leaf if item.judgment and item.judgment.leaf else \
             (item.prediction.leaf if item.prediction else None)
-        dlg = TaxonomyPicker(self.taxonomy, self.lang, self, current=current)
+        dlg = TaxonomyPicker(self.presenter.taxonomy, self.lang, self, current=current)
         if dlg.exec() and dlg.chosen:
             self._judge(lambda: self.service.choose(item, dlg.chosen, action="picker"))
 
@@ -707,27 +497,25 @@ class MainWindow(QMainWindow):
             return
         if record is None:
             return
-        i = self._pos.get(record.image_id)
+        i = self._apply_judgment(record)
         if i is None:
             return
-        self.items[i] = replace(self.items[i], judgment=record)
-        self.list_model.update_row(record.image_id, **_row_changes(self._row(self.items[i])))
         self._update_counts()
         if focus_changed and i != self.current:
             self.select(i)
         elif advance:
-            self.select(self._next_open(i))
-        if i == self.current:
-            self.panel.show_data(self._panel_data(self.items[i]))
+            nxt = self.presenter.next_open(i)
+            if nxt is None:
+                self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
+            self.select(i if nxt is None else nxt)
 
-    def _next_open(self, after: int) -> int:
-        n = len(self.items)
-        for step in range(1, n + 1):
-            j = (after + step) % n
-            if self.items[j].state in ("pending", "rejudge") and self._state(self.items[j]) != "error":
-                return j
-        self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
-        return after
+    def _apply_judgment(self, record: JudgmentRecord) -> int | None:
+        i = self.presenter.apply_judgment(record)
+        if i is not None:
+            self._update_row(i)
+            if i == self.current:
+                self.panel.show_data(self.presenter.panel(i))
+        return i
 
     def move(self, step: int) -> None:
         if self.help.isVisible():
@@ -756,19 +544,14 @@ class MainWindow(QMainWindow):
     def _queue_judged(self, records: list) -> None:
         """Judgments made in the queue window: reflect those of the open batch here."""
         for rec in records:
-            i = self._pos.get(rec.image_id)
-            if i is None:
-                continue
-            self.items[i] = replace(self.items[i], judgment=rec)
-            self.list_model.update_row(rec.image_id, **_row_changes(self._row(self.items[i])))
-            if i == self.current:
-                self.panel.show_data(self._panel_data(self.items[i]))
+            self._apply_judgment(rec)
         self._update_counts()
 
     def open_image(self, image_id: int) -> None:
         """Show an image by id: in the open batch, or by opening the batch it belongs to."""
-        if image_id in self._pos:
-            self.select(self._pos[image_id])
+        row = self.presenter.row_of(image_id)
+        if row is not None:
+            self.select(row)
             self.raise_()
             self.activateWindow()
             return
@@ -797,8 +580,7 @@ class MainWindow(QMainWindow):
             self.queue_service.analyst = self.service.analyst
             if self.settings is not None:
                 self.settings.setValue("analyst", self.service.analyst)
-            self.analyst_label.setText(QCoreApplication.translate("Main", "Analyst: {name}")
-                                       .format(name=self.service.analyst))
+            self.status.set_analyst(self.service.analyst)
 
     # ------------------------------------------------------------------------------------------
     # export
@@ -808,12 +590,12 @@ class MainWindow(QMainWindow):
         if not path:
             return
         fmt = "json" if path.lower().endswith(".json") else "csv"
-        batch_id = self.batch.batch_id if self.batch else None
-        task = Task(self.service.export, Path(path), fmt, batch_id=batch_id)
+        batch = self.presenter.batch
+        task = Task(self.service.export, Path(path), fmt, batch_id=batch.batch_id if batch else None)
         task.signals.result.connect(lambda res: self.statusBar().showMessage(
             QCoreApplication.translate("Main", "Exported {n} labels to {p}").format(n=res.count, p=res.path), 10_000))
         task.signals.error.connect(lambda msg: QMessageBox.warning(self, QCoreApplication.translate("Main", "Export failed"), msg))
-        self._start(task)
+        self._runner.start(task)
 
     # ------------------------------------------------------------------------------------------
     # drag and drop
@@ -833,14 +615,4 @@ class MainWindow(QMainWindow):
         self.worker.stop()
         self.pool.waitForDone(5000)
         super().closeEvent(event)
-
-
-def _row_changes(row: ListRow) -> dict:
-    return {"state": row.state, "label": row.label, "confidence": row.confidence}
-
-
-def _fmt_secs(secs: float) -> str:
-    secs = round(secs)
-    return f"{secs // 60}:{secs % 60:02d}"
-
 

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from app.services.batch_presenter import PanelData
+from app.ui.style import STATE_COLOURS, reason_label, state_label
 from models.taxonomy import Taxonomy
-
-STATE_COLOURS = {
-    "pending": "#9aa0a6",
-    "auto": "#12828a",
-    "accepted": "#1e8e3e",
-    "corrected": "#1a73e8",
-    "unknown": "#9334e6",
-    "rejudge": "#e37400",
-    "error": "#d93025",
-}
-
-
-def state_label(state: str) -> str:
-    return {
-        "pending": QCoreApplication.translate("State", "pending"),
-        "auto": QCoreApplication.translate("State", "auto-judged"),
-        "accepted": QCoreApplication.translate("State", "accepted"),
-        "corrected": QCoreApplication.translate("State", "corrected"),
-        "unknown": QCoreApplication.translate("State", "unknown type"),
-        "rejudge": QCoreApplication.translate("State", "re-judge"),
-        "error": QCoreApplication.translate("State", "error"),
-    }.get(state, state)
 
 
 class ScoreBar(QWidget):
@@ -59,25 +37,6 @@ class ScoreBar(QWidget):
         w = int(r.width() * self.value)
         if w > 0:
             p.drawRoundedRect(r.adjusted(0, 0, w - r.width(), 0), 4, 4)
-
-
-@dataclass(frozen=True)
-class PanelData:
-    """Everything the panel shows for one image (plain data, built by the main window)."""
-
-    file_name: str
-    state: str
-    leaf: str | None = None
-    path: tuple[str, ...] = ()
-    path_scores: tuple[float, ...] = ()
-    top5: tuple[tuple[str, tuple[str, ...], float], ...] = ()
-    error: str | None = None
-    judged_leaf: str | None = None
-    judged_by: str | None = None
-    judged_at: str | None = None
-    note: str | None = None
-    reasons: tuple[str, ...] = ()
-    model_version: str = ""
 
 
 class PredictionPanel(QWidget):
@@ -258,7 +217,7 @@ class PredictionPanel(QWidget):
         self.judgment.setText(judged)
         self.judgment.setVisible(bool(judged))
         self.reasons.setText(QCoreApplication.translate("Panel", "Re-judge: {reasons}").format(
-            reasons=", ".join(data.reasons)) if data and data.reasons else "")
+            reasons=", ".join(reason_label(r) for r in data.reasons)) if data and data.reasons else "")
         self.reasons.setVisible(bool(data and data.reasons))
         self.accept_btn.setEnabled(has_pred)
         for b in (self.pick_btn, self.unknown_btn, self.note_btn):

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from app.services.queue import QUEUE_REASONS, QUEUE_SORTS, QueueFilters, QueuePage, QueueRow, QueueService
 from app.store.errors import JudgmentConflictError, StoreError
 from app.ui.picker import TaxonomyPicker
-from app.ui.prediction_panel import STATE_COLOURS, state_label
+from app.ui.style import STATE_COLOURS, reason_label, state_label
 from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
@@ -57,16 +57,6 @@ STYLE = (
     "QPushButton:hover { background: #4a4e52; } QPushButton:disabled { color: #80868b; }"
 )
 """The app's dark look (as the main window's), so the view also looks right in a window of its own."""
-
-
-def reason_label(code: str) -> str:
-    """A routing reason code in the UI language."""
-    return {
-        "low_confidence": QCoreApplication.translate("Queue", "low confidence"),
-        "leaf_below_target": QCoreApplication.translate("Queue", "class below target"),
-        "possible_unknown": QCoreApplication.translate("Queue", "possible new type"),
-        "spot_check": QCoreApplication.translate("Queue", "spot check"),
-    }.get(code, code)
 
 
 def age_text(age: dt.timedelta) -> str:

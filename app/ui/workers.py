@@ -1,9 +1,10 @@
 """Background work for the UI: one model thread, and short jobs on a thread pool.
 
-The model thread owns the :class:`models.predictor.Predictor` (torch is imported there, lazily, so the
-window appears before the model has loaded). It takes jobs from a priority queue: a heatmap for the
-image on screen always goes before the next chunk of batch predictions, so the analyst never waits
-for the batch. Results cross to the UI thread as plain data through Qt signals (queued connections).
+The model thread is a thin Qt wrapper around :class:`app.services.predicting.PredictingService` (torch is
+imported there, lazily, so the window appears before the model has loaded). It takes jobs from a priority
+queue: a heatmap for the image on screen always goes before the next chunk of batch predictions, so the
+analyst never waits for the batch. Results cross to the UI thread as plain records through Qt signals
+(queued connections).
 """
 
 from __future__ import annotations
@@ -20,21 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the UI needs to know about the loaded model."""
-
-    path: str
-    version: str
-    name: str
-    manifest: dict[str, Any]
-    device: str
-    engine: str = ""  # the inference path in use (see models.engine)
-    engine_note: str | None = None  # why the bundle's measured path is not the one in use
+from app.services.predicting import ModelLoadError, PredictingService
 
 
 @dataclass(order=True)
@@ -49,11 +38,11 @@ PRIO_LOAD, PRIO_HEATMAP, PRIO_PREDICT = 0, 1, 5
 
 
 class ModelWorker(QThread):
-    """Loads a bundle and runs predictions / heatmaps off the UI thread.
+    """Runs a :class:`PredictingService` off the UI thread: loading, batch predictions, heatmaps.
 
     Signals:
         modelLoaded(ModelInfo), modelFailed(str): the outcome of :meth:`load`.
-        predicted(int run_id, list): a chunk of (image_id, Prediction) pairs, already saved by ``save``.
+        predicted(int run_id, list): a chunk of (image_id, PredictionRecord) pairs, already in the store.
         progress(int run_id, int done, int total)
         runFinished(int run_id, bool cancelled)
         heatmapReady(int image_id, object heatmap, str kind), heatmapFailed(int image_id, str)
@@ -69,24 +58,23 @@ class ModelWorker(QThread):
     heatmapFailed = Signal(int, str)
     failed = Signal(str)
 
-    def __init__(self, save: Callable[[list[tuple[int, Any]], ModelInfo], None] | None = None,
-                 chunk_size: int = 8, first_chunk: int = 2, parent=None) -> None:
+    def __init__(self, service: PredictingService, parent=None) -> None:
         super().__init__(parent)
+        self.service = service
         self._queue: queue.PriorityQueue[_Job] = queue.PriorityQueue()
         self._seq = itertools.count()
         self._cancel_run = threading.Event()
         self._stop = False
-        self._save = save
-        self.chunk_size = chunk_size
-        self.first_chunk = max(1, min(first_chunk, chunk_size))
-        self.predictor = None
-        self.info: ModelInfo | None = None
         self._run_ids = itertools.count(1)
         self.current_run = 0
 
+    @property
+    def first_chunk(self) -> int:
+        return self.service.first_chunk
+
     # -- requests (called from the UI thread) --------------------------------------------------
-    def load(self, bundle_path: str | Path, device: str = "cpu") -> None:
-        self._put(PRIO_LOAD, "load", (str(bundle_path), device))
+    def load(self, bundle_path: str | Path) -> None:
+        self._put(PRIO_LOAD, "load", str(bundle_path))
 
     def predict(self, items: list[tuple[int, str]]) -> int:
         """Queue predictions for (image_id, path) pairs; returns the run id. Cancels the previous run."""
@@ -123,62 +111,34 @@ class ModelWorker(QThread):
             except Exception as exc:  # keep the thread alive; report with the reason
                 self.failed.emit(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
 
-    def _do_load(self, payload: tuple[str, str]) -> None:
-        path, device = payload
+    def _do_load(self, path: str) -> None:
         with _collector_paused():
             try:
-                from models.bundle import BundleError, load_bundle
-                from models.predictor import Predictor
-
-                bundle = load_bundle(path, device=device)
-                self.predictor = Predictor(bundle, device=device, batch_size=self.chunk_size, decode_workers=2)
-            except (BundleError, OSError, ValueError, RuntimeError) as exc:
-                self.predictor, self.info = None, None
+                info = self.service.load(path)
+            except ModelLoadError as exc:
                 self.modelFailed.emit(str(exc))
                 return
             with contextlib.suppress(ImportError):
                 import pytorch_grad_cam  # noqa: F401  (else its ~1 s import lands on the first heatmap)
-        self.info = ModelInfo(path=path, version=bundle.model_version,
-                              name=str(bundle.manifest.get("name", "")), manifest=bundle.manifest, device=device,
-                              engine=self.predictor.engine.path, engine_note=self.predictor.engine_note)
-        self.modelLoaded.emit(self.info)
+        self.modelLoaded.emit(info)
 
     def _do_predict(self, payload) -> None:
         run_id, items, cancel, _t0 = payload
-        total = len(items)
-        if self.predictor is None:
+        if self.service.predictor is None:
             self.runFinished.emit(run_id, True)
             return
-        done = 0
-        self.progress.emit(run_id, 0, total)
+        self.progress.emit(run_id, 0, len(items))
         self._drain_heatmaps()
         if cancel.is_set() or self._stop:
             self.runFinished.emit(run_id, True)
             return
-        # One stream for the whole run: images are decoded while the model works (and while a chunk is
-        # saved); the first chunk is small so the first prediction shows quickly.
-        stream = self.predictor.iter_predict([p for _, p in items], first_batch=self.first_chunk)
-        target = self.first_chunk
-        pairs: list[tuple[int, Any]] = []
-        try:
-            for (image_id, _), pred in zip(items, stream, strict=False):
-                pairs.append((image_id, pred))
-                if len(pairs) < target and done + len(pairs) < total:
-                    continue
-                if self._save is not None and self.info is not None:
-                    self._save(pairs, self.info)
-                done += len(pairs)
-                self.predicted.emit(run_id, pairs)
-                self.progress.emit(run_id, done, total)
-                pairs, target = [], self.chunk_size
-                # a heatmap request for the image on screen goes first
-                self._drain_heatmaps()
-                if cancel.is_set() or self._stop:
-                    self.runFinished.emit(run_id, True)
-                    return
-        finally:
-            stream.close()  # cancels the decoding not started yet
-        self.runFinished.emit(run_id, False)
+        for chunk in self.service.predict(items, cancel=cancel):
+            self.predicted.emit(run_id, list(chunk.items))
+            self.progress.emit(run_id, chunk.done, chunk.total)
+            self._drain_heatmaps()  # a heatmap request for the image on screen goes first
+            if self._stop:
+                cancel.set()
+        self.runFinished.emit(run_id, cancel.is_set())
 
     def _drain_heatmaps(self) -> None:
         pending: list[_Job] = []
@@ -196,15 +156,15 @@ class ModelWorker(QThread):
 
     def _do_heatmap(self, payload: tuple[int, str]) -> None:
         image_id, path = payload
-        if self.predictor is None:
+        if self.service.predictor is None:
             self.heatmapFailed.emit(image_id, "no model loaded")
             return
         try:
-            hm, kind = self.predictor.heatmap(path)
+            heatmap, kind = self.service.heatmap(path)
         except Exception as exc:  # an unreadable image or a model without a usable layer
             self.heatmapFailed.emit(image_id, str(exc))
             return
-        self.heatmapReady.emit(image_id, np.asarray(hm, dtype=np.float32), kind)
+        self.heatmapReady.emit(image_id, heatmap, kind)
 
 
 @contextlib.contextmanager

@@ -17,7 +17,6 @@ duplicates are skipped and listed in :attr:`LoadResult.skipped` with a reason.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import re
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from models.hashing import file_sha256, sha256_hex
 from models.imageio import IMAGE_SUFFIXES
 from models.taxonomy import Taxonomy, TaxonomyError
 
@@ -173,6 +173,11 @@ class LoadResult:
 def is_unknown_label(label: str) -> bool:
     """True for labels of the form ``unknown:<name>``."""
     return label.startswith(UNKNOWN_PREFIX)
+
+
+def unknown_label(name: str) -> str:
+    """The label of a defect kind outside the taxonomy: ``unknown:<name>``."""
+    return f"{UNKNOWN_PREFIX}{name}"
 
 
 def parse_magnification(text: str) -> float | None:
@@ -658,13 +663,11 @@ def write_manifest(samples: Sequence[Sample], path: str | Path) -> Path:
     return path
 
 
-def content_hash(path: str | Path) -> str:
-    """sha256 hex digest of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def data_hash(samples: Sequence[Sample]) -> str:
+    """sha256 over (content hash, label) pairs, order-independent: names the exact training data."""
+    rows = sorted(f"{file_sha256(s.path)}\t{s.label}\t{s.split or ''}" for s in samples)
+    return sha256_hex("\n".join(rows))
+
 
 
 def label_counts(samples: Iterable[Sample]) -> dict[str, int]:

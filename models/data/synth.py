@@ -25,14 +25,10 @@ Output::
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import math
-import os
 import shutil
-import sys
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -42,7 +38,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from models.data.manifest import DataError
+from models.data.manifest import UNKNOWN_PREFIX, DataError
+from models.data.splits import split_rendered
 from models.data.synth_defects import (
     F32,
     KNOWN_LEAVES,
@@ -74,8 +71,7 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "defect_size_px",
     "split",
 )
-UNKNOWN_PREFIX = "unknown:"
-SPLIT_NAMES: tuple[str, str, str] = ("train", "val", "test")
+
 _FOOTPRINT_THRESHOLD = 0.15
 
 
@@ -469,35 +465,6 @@ def label_dir(label: str) -> str:
     return label
 
 
-def split_counts(n: int, fractions: Sequence[float]) -> list[int]:
-    """Split ``n`` items by fractions (largest remainder); each non-zero split gets one item if it can."""
-    total = sum(fractions)
-    exact = [n * f / total for f in fractions]
-    counts = [math.floor(e) for e in exact]
-    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - counts[i]), i))
-    for i in order[: n - sum(counts)]:
-        counts[i] += 1
-    wanted = [i for i, f in enumerate(fractions) if f > 0]
-    if n >= len(wanted):
-        for i in wanted:
-            if counts[i] == 0:
-                donor = max(range(len(counts)), key=lambda j: (counts[j], -j))
-                counts[donor] -= 1
-                counts[i] += 1
-    return counts
-
-
-def assign_splits(label: str, n: int, seed: int, fractions: Sequence[float]) -> list[str]:
-    """Split names for samples 0..n-1 of one label: stratified and deterministic by seed."""
-    counts = split_counts(n, fractions)
-    names = [name for name, c in zip(SPLIT_NAMES, counts, strict=True) for _ in range(c)]
-    perm = np.random.default_rng(np.random.SeedSequence([seed, stable_hash(label), 0x5B117])).permutation(n)
-    out = [""] * n
-    for slot, idx in enumerate(perm):
-        out[int(idx)] = names[slot]
-    return out
-
-
 @dataclass(frozen=True)
 class _Job:
     label: str
@@ -621,7 +588,7 @@ def generate(
     rows: list[list[str]] = []
     pos = 0
     for label, _, n in plan:
-        splits = assign_splits(label, n, seed, fractions)
+        splits = split_rendered(stable_hash(label), n, seed, fractions)
         for i in range(n):
             for rel, mag, bbox, size_px in results[pos + i]:
                 rows.append(
@@ -708,94 +675,3 @@ def _unknown_selection(unknown_classes: int, unknown_types: Sequence[str] | None
             f"--unknown-classes {unknown_classes} disagrees with --unknown-types ({len(names)} names); give one of them"
         )
     return names
-
-
-# ============================================================================ command line
-def _float_list(text: str, option: str, count: int | None = None) -> tuple[float, ...]:
-    try:
-        values = tuple(float(part.strip().rstrip("xX")) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise SynthError(f"{option} must be comma-separated numbers, got {text!r}") from None
-    if count is not None and len(values) != count:
-        raise SynthError(f"{option} needs {count} comma-separated numbers, got {text!r}")
-    return values
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``fma-model synth``."""
-    parser.add_argument(
-        "out", metavar="OUT", help="output folder (images/ and manifest.csv are written there)"
-    )
-    parser.add_argument(
-        "--per-class", type=int, default=100, metavar="N", help="samples per leaf (default 100)"
-    )
-    parser.add_argument("--seed", type=int, default=0, metavar="S", help="master seed (default 0)")
-    parser.add_argument(
-        "--unknown-classes", type=int, default=0, metavar="K",
-        help=f"add K defect types outside the taxonomy as unknown:<name> (max {len(UNKNOWN_TYPES)})",
-    )  # fmt: skip
-    parser.add_argument(
-        "--unknown-types", default=None, metavar="NAMES",
-        help=f"comma-separated unknown types to add instead of the first K ({', '.join(UNKNOWN_TYPES)})",
-    )  # fmt: skip
-    parser.add_argument(
-        "--unknown-per-class", type=int, default=None, metavar="N",
-        help="samples per unknown type (default: --per-class)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--magnifications", default="20", metavar="LIST",
-        help="objective magnifications to render each sample at, e.g. 5,20,50 (default 20)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--size", type=int, default=256, metavar="PX", help="image size in pixels (default 256)"
-    )
-    parser.add_argument(
-        "--taxonomy", default=str(DEMO_TAXONOMY_PATH), metavar="YAML",
-        help="taxonomy whose leaves are rendered (default: the demo taxonomy)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--split", default="0.7,0.15,0.15", metavar="TR,VA,TE",
-        help="train,val,test fractions, stratified per label (default 0.7,0.15,0.15)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--difficulty", type=float, default=DIFFICULTY, metavar="D",
-        help=f"0..1, how much sibling classes overlap (default {DIFFICULTY})",
-    )  # fmt: skip
-    parser.add_argument(
-        "--workers", type=int, default=0, metavar="N",
-        help="worker processes; 0 = one per CPU core, up to 8 (the output does not depend on it)",
-    )  # fmt: skip
-    parser.add_argument("--overwrite", action="store_true", help="replace a data set already in OUT")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``fma-model synth``: render the data set and print a short summary."""
-    mags = _float_list(args.magnifications, "--magnifications")
-    split = _float_list(args.split, "--split", 3)
-    workers = args.workers or min(8, os.cpu_count() or 1)
-    start = time.perf_counter()
-
-    def progress(done: int, total: int) -> None:
-        if sys.stderr.isatty() and (done == total or done % 20 == 0):
-            print(f"\rsynth: {done}/{total} samples", end="" if done < total else "\n", file=sys.stderr)
-
-    manifest = generate(
-        args.out, args.taxonomy, per_class=args.per_class, seed=args.seed, unknown_classes=args.unknown_classes,
-        magnifications=mags, size=args.size, split=split, unknown_per_class=args.unknown_per_class,
-        unknown_types=None if args.unknown_types is None else args.unknown_types.split(","),
-        difficulty=args.difficulty, workers=workers, overwrite=args.overwrite, progress=progress,
-    )  # fmt: skip
-    elapsed = time.perf_counter() - start
-    with manifest.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    labels = {r["label"] for r in rows}
-    unknown = sum(1 for label in labels if label.startswith(UNKNOWN_PREFIX))
-    per_split = {name: sum(1 for r in rows if r["split"] == name) for name in SPLIT_NAMES}
-    print(
-        f"synth: {len(rows)} images ({len(labels) - unknown} classes + {unknown} unknown types, "
-        f"magnifications {', '.join(mag_text(m) + 'x' for m in mags)}, {args.size}px) "
-        f"in {elapsed:.1f} s ({len(rows) / max(elapsed, 1e-9):.0f} images/s)"
-    )
-    print(f"synth: splits {', '.join(f'{k} {v}' for k, v in per_split.items())}")
-    print(f"synth: manifest {manifest}")
-    return 0

@@ -1,0 +1,252 @@
+"""Predicting batches into the store: load a bundle, then decode -> predict -> route -> save, chunk by chunk. No Qt.
+
+The one loop that turns images into stored predictions. The app's model thread
+(:class:`app.ui.workers.ModelWorker`) is a thin Qt wrapper around it; ``fma-judge classify`` runs it headless
+to fill a batch before an analyst opens it; ``python -m bench pipeline`` measures it.
+
+Each model :class:`models.inference.records.Prediction` becomes a store
+:class:`app.store.records.PredictionRecord` exactly once (:meth:`PredictionRecord.from_prediction`), each chunk
+is saved in one transaction, and the records *as stored* (with their ids) are what callers get. torch is
+imported only when a model is loaded, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Engine
+
+from app.services import batches
+from app.services.batches import OpenedBatch, Progress
+from app.store import repo
+from app.store.db import session_scope
+from app.store.records import BatchItem, PredictionRecord
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from models.bundle.manifest import BundleManifest
+    from models.taxonomy import Taxonomy
+
+__all__ = ["ClassifyResult", "ModelInfo", "ModelLoadError", "PredictedChunk", "PredictingService"]
+
+
+class ModelLoadError(ValueError):
+    """A model bundle could not be loaded; the message says why."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What callers need to know about the loaded model.
+
+    Attributes:
+        path: where the bundle was loaded from.
+        version: its ``model_version``.
+        manifest: the typed bundle manifest (torch-free).
+        device: the torch device it runs on.
+        engine: the inference path in use (see :mod:`models.inference.engine`).
+        engine_note: why the bundle's measured path is not the one in use, or None.
+    """
+
+    path: str
+    version: str
+    manifest: BundleManifest
+    device: str
+    engine: str = ""
+    engine_note: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        return self.manifest.taxonomy
+
+
+@dataclass(frozen=True)
+class PredictedChunk:
+    """One saved chunk of a prediction run.
+
+    Attributes:
+        items: ``(image_id, record)`` pairs, the records as stored (ids set, no embeddings).
+        done: images predicted so far in this run (this chunk included).
+        total: images in the run.
+    """
+
+    items: tuple[tuple[int, PredictionRecord], ...]
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ClassifyResult:
+    """What :meth:`PredictingService.classify_folder` did.
+
+    Attributes:
+        batch_id, name: the batch the folder is (it is found again when the app opens the folder).
+        images: images in the batch.
+        predicted: images predicted now.
+        already: images that already had a prediction of this model (not predicted again).
+        routes: route -> count among the predictions made now (``none`` for an uncalibrated model).
+        errors: images the model could not read (stored as predictions with an error).
+        unreadable: images whose header could not be read (not given to the model).
+        cancelled: the run stopped early; what was predicted until then is saved.
+    """
+
+    batch_id: int
+    name: str
+    images: int
+    predicted: int
+    already: int
+    routes: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    unreadable: int = 0
+    cancelled: bool = False
+
+
+class PredictingService:
+    """Loads one model and predicts batches of stored images into the store.
+
+    Args:
+        engine: the store's SQLAlchemy engine.
+        device: torch device for the model ("cpu", "cuda" ...).
+        chunk_size: predictions per saved chunk (and per forward pass).
+        first_chunk: size of a run's first chunk (smaller: the first prediction appears sooner).
+        decode_workers: threads decoding images ahead of the model.
+    """
+
+    def __init__(self, engine: Engine, *, device: str = "cpu", chunk_size: int = 8, first_chunk: int = 2,
+                 decode_workers: int = 2) -> None:
+        self.engine = engine
+        self.device = device
+        self.chunk_size = max(1, int(chunk_size))
+        self.first_chunk = max(1, min(int(first_chunk), self.chunk_size))
+        self.decode_workers = decode_workers
+        self.predictor: Any = None  # models.inference.predictor.Predictor, once loaded
+        self.info: ModelInfo | None = None
+
+    # -- the model ---------------------------------------------------------------------------------
+    def load(self, bundle_path: str | Path) -> ModelInfo:
+        """Load a bundle (replacing the current model) and register its version in the store.
+
+        Raises:
+            ModelLoadError: the bundle cannot be loaded (the message names the problem).
+            StoreError: the store cannot be written.
+        """
+        from models.bundle.io import BundleError, load_bundle
+        from models.inference.predictor import Predictor
+
+        path = str(bundle_path)
+        try:
+            bundle = load_bundle(path, device=self.device)
+            predictor = Predictor(bundle, device=self.device, batch_size=self.chunk_size,
+                                  decode_workers=self.decode_workers)
+        except (BundleError, OSError, ValueError, RuntimeError) as exc:
+            self.predictor, self.info = None, None
+            raise ModelLoadError(str(exc)) from exc
+        manifest = bundle.manifest
+        with session_scope(self.engine) as s:
+            repo.register_model_version(s, version=manifest.model_version, manifest=manifest.to_json(),
+                                        bundle_path=path)
+        self.predictor = predictor
+        self.info = ModelInfo(path=path, version=manifest.model_version, manifest=manifest, device=self.device,
+                              engine=predictor.engine.path, engine_note=predictor.engine_note)
+        return self.info
+
+    def _require_model(self) -> Any:
+        if self.predictor is None or self.info is None:
+            raise ModelLoadError("no model is loaded")
+        return self.predictor
+
+    # -- predictions -------------------------------------------------------------------------------
+    def todo(self, items: Sequence[BatchItem], unreadable: Sequence[int] = ()) -> list[tuple[int, str]]:
+        """``(image_id, path)`` of the items without a prediction of the loaded model (unreadable ones left out)."""
+        version = self.info.version if self.info else None
+        skip = set(unreadable)
+        return [(it.image.image_id, it.image.path) for it in items
+                if (it.prediction is None or it.prediction.model_version != version) and it.image.image_id not in skip]
+
+    def predict(self, items: Sequence[tuple[int, str]], *,
+                cancel: threading.Event | None = None) -> Iterator[PredictedChunk]:
+        """Predict ``(image_id, path)`` pairs and save them, yielding each chunk once it is committed.
+
+        Images are decoded ahead while the model runs (and while a chunk is saved); the first chunk is
+        small so the first result shows quickly. Setting ``cancel`` (or closing the iterator) stops after
+        the current chunk; everything yielded so far is in the store.
+
+        Raises:
+            ModelLoadError: no model is loaded.
+            StoreError: a chunk could not be written (nothing of that chunk is stored).
+        """
+        predictor = self._require_model()
+        total = len(items)
+        if total == 0:
+            return
+        stream = predictor.iter_predict([p for _, p in items], first_batch=self.first_chunk)
+        pending: list[tuple[int, PredictionRecord]] = []
+        done, target = 0, self.first_chunk
+        try:
+            for (image_id, _path), prediction in zip(items, stream, strict=False):
+                pending.append((image_id, PredictionRecord.from_prediction(prediction)))
+                if len(pending) < target and done + len(pending) < total:
+                    continue
+                stored = self._save(pending)
+                done += len(stored)
+                yield PredictedChunk(tuple(stored), done, total)
+                pending, target = [], self.chunk_size
+                if cancel is not None and cancel.is_set():
+                    return
+        finally:
+            stream.close()  # cancels the decoding not started yet
+
+    def _save(self, pairs: list[tuple[int, PredictionRecord]]) -> list[tuple[int, PredictionRecord]]:
+        """One transaction per chunk, so the model never waits on the database per image."""
+        with session_scope(self.engine) as s:
+            return repo.save_predictions(s, pairs)
+
+    def heatmap(self, path: str) -> tuple[np.ndarray, str]:
+        """Where the model looked on one image: (H, W) in 0..1 at the input resolution, and its kind."""
+        import numpy as np
+
+        heatmap, kind = self._require_model().heatmap(path)
+        return np.asarray(heatmap, dtype=np.float32), kind
+
+    # -- headless pre-classification ---------------------------------------------------------------
+    def classify_folder(self, folder: Path, *, recursive: bool = False, progress: Progress | None = None,
+                        on_chunk: Callable[[PredictedChunk], None] | None = None,
+                        cancel: threading.Event | None = None) -> ClassifyResult:
+        """Open a folder as the app does and predict every image the loaded model has not predicted yet.
+
+        The app then opens the same folder (same ``recursive`` flag) with the predictions already there.
+
+        Args:
+            folder: the folder of images.
+            recursive: include sub-folders (the app's "also open images in sub-folders").
+            progress: called while the folder is read (files done, total).
+            on_chunk: called with every saved chunk.
+            cancel: set to stop after the current chunk.
+        """
+        self._require_model()
+        opened: OpenedBatch = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress)
+        todo = self.todo(opened.items, list(opened.unreadable))
+        routes: Counter[str] = Counter()
+        errors = predicted = 0
+        for chunk in self.predict(todo, cancel=cancel):
+            for _image_id, record in chunk.items:
+                predicted += 1
+                if record.error:
+                    errors += 1
+                else:
+                    routes[record.route or "none"] += 1
+            if on_chunk is not None:
+                on_chunk(chunk)
+        already = len(opened.items) - len(opened.unreadable) - len(todo)
+        return ClassifyResult(batch_id=opened.batch_id, name=opened.name, images=len(opened.items),
+                              predicted=predicted, already=already, routes=dict(routes), errors=errors,
+                              unreadable=len(opened.unreadable), cancelled=predicted < len(todo))

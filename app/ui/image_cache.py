@@ -1,0 +1,83 @@
+"""Decoded images and heatmaps for the viewer: decoded off the UI thread, kept in small caches.
+
+The UI thread never decodes: a miss starts a decode on the thread pool and :attr:`ImageCache.decoded` fires
+when the image is ready (or cannot be read). Heatmaps arrive from the model thread and are only stored here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from app.ui.workers import Task, TaskRunner
+from models.imageio import decode_or_reason, load_image
+
+IMAGES_KEPT = 24
+HEATMAPS_KEPT = 64
+
+
+def pil_to_qimage(img) -> QImage:
+    rgb = img.convert("RGB")
+    return QImage(rgb.tobytes(), rgb.width, rgb.height, rgb.width * 3, QImage.Format.Format_RGB888).copy()
+
+
+def decode_qimage(path: str) -> tuple[QImage | None, str | None]:
+    """Decode an image file for the viewer (runs on the thread pool): (image, None) or (None, why not)."""
+    return decode_or_reason(lambda p: pil_to_qimage(load_image(p)), path)
+
+
+class ImageCache(QObject):
+    """The viewer's images by image id, decoded on a thread pool.
+
+    Signals:
+        decoded(int image_id): the image is in the cache now (possibly as None: it cannot be read, see
+            :attr:`failed`).
+    """
+
+    decoded = Signal(int)
+
+    def __init__(self, runner: TaskRunner, parent=None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.images: dict[int, QImage | None] = {}
+        self.heatmaps: dict[int, tuple[object, str]] = {}
+        self.failed: dict[int, str] = {}  # image id -> why it cannot be decoded
+        self._decoding: set[int] = set()
+        self.keep: Callable[[], int | None] = lambda: None  # the image that must stay (the one on screen)
+
+    def clear(self) -> None:
+        self.images.clear()
+        self.heatmaps.clear()
+        self.failed.clear()
+
+    def __contains__(self, image_id: int) -> bool:
+        return image_id in self.images
+
+    def request(self, image_id: int, path: str) -> None:
+        """Decode an image unless it is cached or on its way."""
+        if image_id in self.images or image_id in self._decoding:
+            return
+        self._decoding.add(image_id)
+        task = Task(decode_qimage, path)
+        task.signals.result.connect(lambda res, i=image_id: self._done(i, *res))
+        task.signals.error.connect(lambda msg, i=image_id: self._done(i, None, msg))
+        self.runner.start(task)
+
+    def _done(self, image_id: int, image: QImage | None, error: str | None) -> None:
+        self._decoding.discard(image_id)
+        if error:
+            self.failed.setdefault(image_id, error)
+        self.images[image_id] = image
+        if len(self.images) > IMAGES_KEPT:  # keep memory flat on big batches
+            keep = self.keep()
+            for key in list(self.images)[:8]:
+                if key != keep:
+                    self.images.pop(key, None)
+        self.decoded.emit(image_id)
+
+    def add_heatmap(self, image_id: int, heatmap: object, kind: str) -> None:
+        self.heatmaps[image_id] = (heatmap, kind)
+        if len(self.heatmaps) > HEATMAPS_KEPT:
+            self.heatmaps.pop(next(iter(self.heatmaps)))

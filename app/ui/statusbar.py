@@ -1,0 +1,92 @@
+"""The main window's status bar: reading and predicting progress with ETA and Cancel, the counts, analyst and model."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
+
+from app.ui.style import state_label
+
+
+class MainStatusBar(QStatusBar):
+    """Signals: ``cancelRequested`` (the Cancel button of a prediction run)."""
+
+    cancelRequested = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._started = 0.0
+        self.progress = QProgressBar(self)
+        self.progress.setFixedWidth(220)
+        self.progress.setVisible(False)
+        self.progress_label = QLabel(self)
+        self.cancel_btn = QPushButton(QCoreApplication.translate("Main", "Cancel"), self)
+        self.cancel_btn.setVisible(False)
+        self.cancel_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.cancel_btn.clicked.connect(self.cancelRequested)
+        self.counts_label = QLabel(self)
+        self.model_label = QLabel(QCoreApplication.translate("Main", "No model"), self)
+        self.analyst_label = QLabel(self)
+        self.addWidget(self.progress)
+        self.addWidget(self.progress_label)
+        self.addWidget(self.cancel_btn)
+        self.addPermanentWidget(self.counts_label)
+        self.addPermanentWidget(self.analyst_label)
+        self.addPermanentWidget(self.model_label)
+
+    def set_analyst(self, name: str) -> None:
+        self.analyst_label.setText(QCoreApplication.translate("Main", "Analyst: {name}").format(name=name))
+
+    def set_model(self, version: str | None, *, loading: bool = False) -> None:
+        if loading:
+            self.model_label.setText(QCoreApplication.translate("Main", "Loading model…"))
+        elif version is None:
+            self.model_label.setText(QCoreApplication.translate("Main", "No model"))
+        else:
+            self.model_label.setText(QCoreApplication.translate("Main", "Model: {v}").format(v=version))
+
+    def set_counts(self, counts: dict[str, int], left: int) -> None:
+        """``{state: n}`` in display order, and how many images still need a person."""
+        parts = [f"{state_label(key)} {n}" for key, n in counts.items()]
+        self.counts_label.setText(QCoreApplication.translate("Main", "{left} left").format(left=left)
+                                  + "  ·  " + "  ".join(parts))
+
+    def reading(self, done: int | None = None, total: int = 0) -> None:
+        """Files of a folder being read (busy bar until the count is known)."""
+        self.progress.setVisible(True)
+        if done is None:
+            self.progress.setRange(0, 0)
+            self.progress_label.setText(QCoreApplication.translate("Main", "Reading images…"))
+            return
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.progress_label.setText(QCoreApplication.translate("Main", "Reading images {done}/{total}")
+                                    .format(done=done, total=total))
+
+    def predicting_started(self, total: int) -> None:
+        self._started = time.perf_counter()
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.cancel_btn.setVisible(True)
+
+    def predicting(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        elapsed = time.perf_counter() - self._started
+        eta = (elapsed / done) * (total - done) if done else 0.0
+        self.progress_label.setText(QCoreApplication.translate("Main", "Predicting {done}/{total} · ETA {eta}")
+                                    .format(done=done, total=total, eta=_fmt_secs(eta)))
+
+    def finished(self, *, cancelled: bool = False) -> None:
+        """A reading or prediction run ended."""
+        self.progress.setVisible(False)
+        self.cancel_btn.setVisible(False)
+        self.progress_label.setText(QCoreApplication.translate("Main", "Predictions cancelled") if cancelled else "")
+
+
+def _fmt_secs(secs: float) -> str:
+    secs = round(secs)
+    return f"{secs // 60}:{secs % 60:02d}"

@@ -1,0 +1,79 @@
+"""The main window's toolbar: its actions, the settings menu and the heatmap opacity slider (wired by the window)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QSlider, QToolBar, QToolButton
+
+LANGUAGES = (("en", "English"), ("zh_TW", "繁體中文"))
+
+
+class MainToolBar(QToolBar):
+    """Open, model, export | settings | queue, dashboard | heatmap, opacity, side by side | help.
+
+    Signals:
+        languageChosen(str): a UI language code from the settings menu.
+        analystChangeRequested(): "Change analyst…" from the settings menu.
+    """
+
+    languageChosen = Signal(str)
+    analystChangeRequested = Signal()
+
+    def __init__(self, lang: str, parent=None) -> None:
+        super().__init__(QCoreApplication.translate("Main", "Main"), parent)
+        self.setMovable(False)
+
+        def action(text: str, *, checkable: bool = False) -> QAction:
+            act = QAction(text, self)
+            act.setCheckable(checkable)
+            return act
+
+        self.act_open = action(QCoreApplication.translate("Main", "Open folder…"))
+        self.act_files = action(QCoreApplication.translate("Main", "Open files…"))
+        self.act_model = action(QCoreApplication.translate("Main", "Model…"))
+        self.act_export = action(QCoreApplication.translate("Main", "Export labels…"))
+        self.act_queue = action(QCoreApplication.translate("Main", "Re-judge queue (Q)"))
+        self.act_dashboard = action(QCoreApplication.translate("Main", "Dashboard"))
+        self.act_heat = action(QCoreApplication.translate("Main", "Heatmap"), checkable=True)
+        self.act_heat.setChecked(True)
+        self.act_side = action(QCoreApplication.translate("Main", "Side by side"), checkable=True)
+        self.act_help = action(QCoreApplication.translate("Main", "Shortcuts (F1)"))
+        self.opacity = QSlider(Qt.Orientation.Horizontal, self)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(50)
+        self.opacity.setFixedWidth(110)
+        self.opacity.setToolTip(QCoreApplication.translate("Main", "Heatmap opacity ([ and ])"))
+        self.opacity.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for a in (self.act_open, self.act_files, self.act_model, self.act_export):
+            self.addAction(a)
+        self.addWidget(self._settings_button(lang))
+        self.addSeparator()
+        self.addAction(self.act_queue)
+        self.addAction(self.act_dashboard)
+        self.addSeparator()
+        self.addAction(self.act_heat)
+        self.addWidget(self.opacity)
+        self.addAction(self.act_side)
+        self.addSeparator()
+        self.addAction(self.act_help)
+
+    def _settings_button(self, lang: str) -> QToolButton:
+        self.settings_menu = QMenu(QCoreApplication.translate("Main", "Settings"), self)
+        lang_menu = self.settings_menu.addMenu(QCoreApplication.translate("Main", "Language"))
+        for code, label in LANGUAGES:
+            act = lang_menu.addAction(label)
+            act.setCheckable(True)
+            act.setChecked(code == lang)
+            act.triggered.connect(lambda _=False, code=code: self.languageChosen.emit(code))
+        self.settings_menu.addAction(QCoreApplication.translate("Main", "Change analyst…"),
+                                     self.analystChangeRequested.emit)
+        button = QToolButton(self)
+        button.setText(QCoreApplication.translate("Main", "Settings"))
+        button.setMenu(self.settings_menu)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        return button
+
+    def nudge_opacity(self, step: int) -> None:
+        self.opacity.setValue(self.opacity.value() + step)

@@ -1,0 +1,466 @@
+"""``fma-model calibrate``: temperature, per-leaf purity thresholds and the unknown-defect score.
+
+Everything is fitted on one split of labelled data (``--split val`` by default), never on the
+training split, and written into the bundle's manifest (see :mod:`models.calibration.routing` for how the
+Predictor uses it).
+
+1. Temperature. The network's raw level logits are computed once; the NLL of the true leaf under
+   the combined leaf distribution ``combine_levels(softmax(z_k / T))`` (the Predictor's exact path)
+   is minimised over ``log T`` in [log 0.05, log 20] by golden-section search. The combined
+   log-score of a leaf is ``sum_k z_k[ancestor_k] / T`` up to a per-image constant, so the NLL is a
+   one-temperature softmax NLL, convex in 1/T: the search finds the global minimum. The arg-max leaf
+   does not depend on T.
+
+2. Per-leaf thresholds. For each leaf, take the calibration images *predicted* as that leaf (known
+   labels only). Candidate thresholds are their confidences, ties kept together. The threshold is
+   the lowest ``t`` such that the images with confidence ``>= t`` reach the target purity according
+   to a one-sided lower confidence bound (``--bound``, default an exact Clopper-Pearson bound at
+   ``--confidence 0.95``): the bound is used because the thresholds must hold on *other* data, and
+   the empirical precision of a small set overstates it. A leaf with fewer than ``--min-support``
+   predictions, or whose bound never reaches the target, gets ``null``: always re-judge. Note the
+   price of honesty: with no mistakes at all, reaching purity ``p`` at confidence ``c`` needs
+   ``ln(1 - c) / ln(p)`` images (299 for 0.99 at 95 %). Scanning thresholds and keeping the lowest
+   that passes is a mild selection effect the bound does not correct for.
+
+3. Unknown-defect score. Four candidates (``max_softmax``, ``energy``, ``cosine``,
+   ``mahalanobis``; see :mod:`models.calibration.routing`); the embedding ones use class centroids of the
+   *training* split's embeddings. When the calibration split holds ``unknown:*`` images, the
+   candidate with the best AUROC there is kept; otherwise ``cosine``: distances in the embedding
+   space do not depend on the softmax, which is known to stay over-confident far from the training
+   data, and cosine needs no variance estimate (a few images per class suffice). The threshold
+   flags at most ``--unknown-fpr`` (5 %) of the known calibration images.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from models.calibration.errors import CalibrationError
+from models.calibration.fitting import (
+    DEFAULT_UNKNOWN_METHOD,
+    choose_unknown_method,
+    fit_embedding_detectors,
+    fit_stage_detector,
+    stage_candidate_strides,
+    unknown_threshold,
+)
+from models.calibration.routing import REASONS, CalibratedOn, Calibration, UnknownFit, route_batch
+from models.calibration.temperature import T_RANGE, fit_temperature, leaf_probs_at, nll
+from models.calibration.thresholds import BOUNDS, LeafThreshold, purity_threshold
+from models.calibration.unknown import UNKNOWN_METHODS, UnknownDetector
+from models.data.manifest import Sample
+from models.inference.collect import Outputs, collect_outputs
+
+if TYPE_CHECKING:
+    from models.inference.predictor import Predictor
+    from models.taxonomy import Taxonomy
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CalibrateOptions:
+    """The options of one calibration (the ``fma-model calibrate`` flags).
+
+    Args:
+        target_purity: required purity of every auto-judged leaf.
+        min_support: leaves with fewer calibration predictions are always re-judged.
+        spot_check: share of would-be-auto images routed to QA anyway.
+        seed: spot-check seed.
+        bound: lower confidence bound of the purity rule (:data:`BOUNDS`).
+        confidence: its confidence level.
+        unknown_fpr: share of known calibration images the unknown threshold may flag.
+        unknown_method: ``auto`` (by AUROC when there are unknowns) or one of :data:`UNKNOWN_METHODS`.
+        centroid_max_per_class: cap of training images per class for the centroids (0 = all).
+        split: name of the calibration split (provenance).
+        sources: the data sources (provenance).
+        batch_size: images per forward pass.
+        device: torch device.
+    """
+
+    target_purity: float = 0.99
+    min_support: int = 20
+    spot_check: float = 0.02
+    seed: int = 0
+    bound: str = "clopper-pearson"
+    confidence: float = 0.95
+    unknown_fpr: float = 0.05
+    unknown_method: str = "auto"
+    centroid_max_per_class: int = 200
+    split: str = "val"
+    sources: tuple[str, ...] = ()
+    batch_size: int = 32
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        """Raises :class:`CalibrationError` naming every option out of range."""
+        problems = []
+        if not 0.0 < self.target_purity < 1.0:
+            problems.append(f"--target-purity must lie strictly between 0 and 1, got {self.target_purity}")
+        if self.min_support < 1:
+            problems.append(f"--min-support must be at least 1, got {self.min_support}")
+        if not 0.0 <= self.spot_check < 1.0:
+            problems.append(f"--spot-check must lie in [0, 1), got {self.spot_check}")
+        if self.bound not in BOUNDS:
+            problems.append(f"--bound must be one of {', '.join(BOUNDS)}, got {self.bound!r}")
+        if not 0.5 <= self.confidence < 1.0:
+            problems.append(f"--confidence must lie in [0.5, 1), got {self.confidence}")
+        if not 0.0 < self.unknown_fpr < 1.0:
+            problems.append(f"--unknown-fpr must lie strictly between 0 and 1, got {self.unknown_fpr}")
+        if self.unknown_method != "auto" and self.unknown_method not in UNKNOWN_METHODS:
+            problems.append(f"--unknown-method must be auto or one of {', '.join(UNKNOWN_METHODS)}, "
+                            f"got {self.unknown_method!r}")
+        if problems:
+            raise CalibrationError("; ".join(problems))
+
+
+@dataclass
+class CalibrationResult:
+    """What ``calibrate`` fitted and measured; ``calibration`` and ``temperature`` went into the manifest."""
+
+    temperature: float
+    leaves: dict[str, LeafThreshold]
+    calibration: Calibration
+    summary: dict[str, Any]
+    curve: dict[str, list[float]]
+    options: CalibrateOptions
+
+    @property
+    def unknown(self) -> UnknownDetector | None:
+        return self.calibration.unknown
+
+    def manifest_updates(self) -> dict[str, Any]:
+        """The manifest keys written, without the detector's large arrays (for the report)."""
+        updates = {"temperature": self.temperature, **self.calibration.to_manifest()}
+        if "unknown" in updates:
+            updates["unknown"] = {k: v for k, v in updates["unknown"].items()
+                                  if k not in ("centroids", "center", "variance", "stages", "references")}
+        return updates
+
+
+@dataclass
+class _Labelled:
+    """The readable calibration images with their outputs and labels."""
+
+    out: Outputs
+    samples: list[Sample]
+    targets: np.ndarray  # leaf index, -1 for unknown:* images
+    unknown: np.ndarray  # bool
+
+    @property
+    def known(self) -> np.ndarray:
+        return ~self.unknown
+
+
+def _targets(samples: Sequence[Sample], leaves: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    pos = {leaf: i for i, leaf in enumerate(leaves)}
+    unknown = np.array([s.is_unknown for s in samples], dtype=bool)
+    targets = np.array([pos.get(s.label, -1) for s in samples], dtype=np.int64)
+    return targets, unknown
+
+
+def _cap_per_class(samples: Sequence[Sample], cap: int, seed: int = 0) -> list[Sample]:
+    by_label: dict[str, list[Sample]] = {}
+    for s in sorted(samples, key=lambda s: str(s.path)):
+        by_label.setdefault(s.label, []).append(s)
+    rng = np.random.default_rng(seed)
+    out: list[Sample] = []
+    for label in sorted(by_label):
+        group = by_label[label]
+        if cap > 0 and len(group) > cap:
+            group = [group[i] for i in sorted(rng.choice(len(group), cap, replace=False))]
+        out.extend(group)
+    return out
+
+
+# ----------------------------------------------------------------------------------- driver
+def calibrate(
+    bundle_path: str | Path,
+    samples: Sequence[Sample],
+    train_samples: Sequence[Sample],
+    options: CalibrateOptions | None = None,
+    *,
+    write: bool = True,
+    log: Log = print,
+) -> CalibrationResult:
+    """Fit the calibration of a bundle folder on ``samples`` and write it into its manifest.
+
+    Args:
+        bundle_path: the bundle folder (archives are read-only).
+        samples: the calibration split (known leaves and optionally ``unknown:*`` images).
+        train_samples: known-label images for the class centroids of the embedding scores.
+        options: see :class:`CalibrateOptions`.
+        write: update the manifest (False: only compute).
+        log: progress messages.
+    """
+    from models.bundle.io import ARCHIVE_SUFFIXES, BundleError, load_bundle, write_bundle_manifest
+    from models.evaluation.metrics import risk_coverage_curve
+    from models.inference.predictor import Predictor
+
+    options = options or CalibrateOptions()
+    bundle_path = Path(bundle_path)
+    if write and bundle_path.suffix.lower() in ARCHIVE_SUFFIXES:
+        raise BundleError(f"{bundle_path}: archives are read-only; extract the bundle to a folder to calibrate it")
+    options.validate()
+    bundle = load_bundle(bundle_path, device=options.device)
+    predictor = Predictor(bundle, device=options.device, batch_size=options.batch_size)
+    strides = stage_candidate_strides(predictor, options.unknown_method, log)
+    if strides:
+        predictor.watch_stages(strides)  # for the "stages" candidate
+
+    data = _collect_labelled(predictor, samples, options, log)
+    temperature = _fit_temperature(data, bundle.manifest.taxonomy, bundle.manifest.is_flat, log)
+    probs = leaf_probs_at(data.out.level_logits, temperature, bundle.manifest.taxonomy, flat=bundle.manifest.is_flat)
+    leaves = _leaf_thresholds(probs, data, bundle.manifest.taxonomy.leaves, options)
+    detector, fit = _fit_unknown(predictor, data, probs, temperature, train_samples, strides, options, log)
+    calibration = Calibration(
+        thresholds={leaf: lt.threshold for leaf, lt in leaves.items()}, unknown=detector,
+        spot_check=options.spot_check, seed=options.seed, temperature=temperature,
+        target_purity=options.target_purity, notes={leaf: lt.reason for leaf, lt in leaves.items() if lt.reason},
+        min_support=options.min_support, bound=options.bound, confidence=options.confidence,
+        unknown_fpr=options.unknown_fpr,
+        calibrated_on=CalibratedOn(data_hash=_data_hash(data.samples), split=options.split, n=len(data.samples),
+                                   n_unknown=int(data.unknown.sum()), sources=tuple(map(str, options.sources))),
+        created=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
+        temperature_before=bundle.manifest.effective_temperature, unknown_fit=fit,
+    )
+    summary = _summary(calibration, data, probs, temperature, bundle.manifest)
+    known = data.known
+    correct = probs.argmax(axis=1) == data.targets
+    coverage, risk = risk_coverage_curve(probs.max(axis=1).astype(np.float64)[known], correct[known])
+    step = max(1, len(coverage) // 400)
+    curve = {"coverage": [float(v) for v in coverage[::step]], "risk": [float(v) for v in risk[::step]]}
+    if write:
+        write_bundle_manifest(bundle_path, bundle.manifest.replace(temperature=temperature, calibration=calibration))
+        log(f"wrote calibration into {bundle_path / 'manifest.json'}")
+    return CalibrationResult(temperature, leaves, calibration, summary, curve, options)
+
+
+def _data_hash(samples: Sequence[Sample]) -> str:
+    from models.training.data import data_hash
+
+    return data_hash(samples)
+
+
+def _collect_labelled(predictor: Predictor, samples: Sequence[Sample], options: CalibrateOptions,
+                      log: Log) -> _Labelled:
+    log(f"calibration data: {len(samples)} image(s) of split {options.split!r}")
+    out = collect_outputs(predictor, [s.path for s in samples], keys=options.spot_check > 0)
+    for i, err in out.errors.items():
+        log(f"skipped unreadable {samples[i].path}: {err}")
+    kept = [samples[i] for i in out.index]
+    targets, unknown = _targets(kept, predictor.taxonomy.leaves)
+    if unknown.all():
+        raise CalibrationError(f"split {options.split!r} has no readable images with a known label to calibrate on")
+    return _Labelled(out, kept, targets, unknown)
+
+
+def _fit_temperature(data: _Labelled, taxonomy: Taxonomy, flat: bool, log: Log) -> float:
+    logits = [z[data.known] for z in data.out.level_logits]
+    targets = data.targets[data.known]
+    at_1 = nll(logits, targets, 1.0, taxonomy, flat=flat)
+    temperature = fit_temperature(logits, targets, taxonomy, flat=flat)
+    at_t = nll(logits, targets, temperature, taxonomy, flat=flat)
+    at_edge = min(abs(math.log(temperature / T_RANGE[0])), abs(math.log(temperature / T_RANGE[1]))) < 1e-3
+    log(f"temperature {temperature:.4f} (NLL {at_1:.4f} at T=1 -> {at_t:.4f})"
+        + (" -- at the search bound" if at_edge else ""))
+    return temperature
+
+
+def _leaf_thresholds(probs: np.ndarray, data: _Labelled, leaves: Sequence[str],
+                     options: CalibrateOptions) -> dict[str, LeafThreshold]:
+    pred = probs.argmax(axis=1)
+    conf = probs.max(axis=1).astype(np.float64)
+    correct = data.known & (pred == data.targets)
+    out: dict[str, LeafThreshold] = {}
+    for j, leaf in enumerate(leaves):
+        sel = data.known & (pred == j)
+        out[leaf] = purity_threshold(conf[sel], correct[sel], target=options.target_purity,
+                                     min_support=options.min_support, bound=options.bound,
+                                     confidence_level=options.confidence)
+    return out
+
+
+def _candidates(predictor: Predictor, data: _Labelled, temperature: float, train_samples: Sequence[Sample],
+                strides: tuple[int, ...], options: CalibrateOptions, log: Log) -> tuple[dict[str, UnknownDetector], dict]:
+    """Every unknown-score candidate, and where its class centroids came from."""
+    flat = predictor.manifest.is_flat
+    leaves = predictor.taxonomy.leaves
+    candidates: dict[str, UnknownDetector] = {
+        "max_softmax": UnknownDetector("max_softmax", temperature=temperature, flat=flat),
+        "energy": UnknownDetector("energy", temperature=temperature, flat=flat),
+    }
+    split, fit_on = "train", [s for s in train_samples if not s.is_unknown]
+    if not fit_on:
+        log("warning: no training images for the class centroids; using the calibration split "
+            "(its unknown-score AUROCs are then optimistic)")
+        split, fit_on = options.split, [s for s in data.samples if not s.is_unknown]
+    fit_on = _cap_per_class(fit_on, options.centroid_max_per_class)
+    train_out = collect_outputs(predictor, [s.path for s in fit_on])
+    train_targets, _ = _targets([fit_on[i] for i in train_out.index], leaves)
+    if len(train_out.index) >= 2:
+        candidates.update(fit_embedding_detectors(train_out.embeddings, train_targets, leaves,
+                                                  temperature=temperature, flat=flat))
+        if strides:
+            known = data.known
+            candidates["stages"] = fit_stage_detector(
+                train_out.stage_stats, train_targets, leaves, known_logits=[z[known] for z in data.out.level_logits],
+                known_stats={s: v[known] for s, v in data.out.stage_stats.items()}, temperature=temperature,
+                flat=flat)
+    return candidates, {"split": split, "n": len(train_out.index)}
+
+
+def _fit_unknown(predictor: Predictor, data: _Labelled, probs: np.ndarray, temperature: float,
+                 train_samples: Sequence[Sample], strides: tuple[int, ...], options: CalibrateOptions,
+                 log: Log) -> tuple[UnknownDetector, UnknownFit]:
+    """The unknown score (by AUROC, by option or the default) with its threshold, and how it was chosen."""
+    from models.evaluation.metrics import auroc
+    from models.evaluation.report import to_json_ready
+
+    candidates, centroids_on = _candidates(predictor, data, temperature, train_samples, strides, options, log)
+    out = data.out
+    scores = {m: d.score(leaf_probs=probs, level_logits=out.level_logits, embeddings=out.embeddings,
+                         stage_stats=out.stage_stats) for m, d in candidates.items()}
+    unknown, known = data.unknown, data.known
+    aurocs: dict[str, float] = {}
+    if options.unknown_method != "auto":
+        if options.unknown_method not in candidates:
+            raise CalibrationError(f"unknown method {options.unknown_method!r} needs readable training images")
+        method, selected_by = options.unknown_method, "option"
+        if unknown.any():
+            aurocs = {m: auroc(s, unknown) for m, s in scores.items()}
+    elif unknown.any():
+        method, aurocs = choose_unknown_method(scores, unknown)
+        selected_by = "auroc"
+    else:
+        method = DEFAULT_UNKNOWN_METHOD if DEFAULT_UNKNOWN_METHOD in candidates else "max_softmax"
+        selected_by = "default"
+    chosen = scores[method]
+    threshold = unknown_threshold(chosen[known], options.unknown_fpr)
+    flagged = float(np.mean(chosen[known] > threshold))
+    caught = float(np.mean(chosen[unknown] > threshold)) if unknown.any() else float("nan")
+    log(f"unknown score: {method} ({selected_by}"
+        + (", AUROC " + ", ".join(f"{m} {a:.3f}" for m, a in aurocs.items()) if aurocs else "")
+        + f"); threshold {threshold:.4g} flags {flagged:.1%} of known images"
+        + (f", catches {caught:.1%} of {int(unknown.sum())} unknown image(s)" if unknown.any() else ""))
+    fit = UnknownFit(selected_by=selected_by, auroc=to_json_ready(aurocs), fpr_target=options.unknown_fpr,
+                     known_flag_rate=to_json_ready(flagged), unknown_catch_rate=to_json_ready(caught),
+                     centroids_fitted_on=centroids_on)
+    return dataclasses.replace(candidates[method], threshold=threshold), fit
+
+
+def _summary(calibration: Calibration, data: _Labelled, probs: np.ndarray, temperature: float,
+             manifest: Any) -> dict[str, Any]:
+    """Routing on the calibration split itself, exactly as the Predictor will do it."""
+    out, known, unknown = data.out, data.known, data.unknown
+    routes, reasons, _ = route_batch(calibration, manifest.taxonomy.leaves, leaf_probs=probs,
+                                     level_logits=out.level_logits, embeddings=out.embeddings, keys=out.keys,
+                                     stage_stats=out.stage_stats)
+    pred = probs.argmax(axis=1)
+    conf = probs.max(axis=1).astype(np.float64)
+    correct = known & (pred == data.targets)
+    auto = np.array([r == "auto" for r in routes], dtype=bool)
+    cuts = calibration.thresholds
+    by_threshold = np.array([cuts[manifest.taxonomy.leaves[p]] is not None and c >= cuts[manifest.taxonomy.leaves[p]]
+                             for p, c in zip(pred, conf, strict=True)], dtype=bool)
+    logits = [z[known] for z in out.level_logits]
+    return {
+        "n": len(data.samples), "n_known": int(known.sum()), "n_unknown": int(unknown.sum()),
+        "temperature": temperature,
+        "nll_t1": nll(logits, data.targets[known], 1.0, manifest.taxonomy, flat=manifest.is_flat),
+        "nll": nll(logits, data.targets[known], temperature, manifest.taxonomy, flat=manifest.is_flat),
+        "threshold_coverage": float(by_threshold[known].mean()),
+        "threshold_purity": (float(correct[known & by_threshold].mean()) if (known & by_threshold).any()
+                             else float("nan")),
+        "auto_coverage": float(auto.mean()),
+        "auto_purity": float(correct[auto].mean()) if auto.any() else float("nan"),
+        "unknown_auto_rate": float(auto[unknown].mean()) if unknown.any() else float("nan"),
+        "reasons": {r: int(sum(r in why for why in reasons)) for r in REASONS},
+        "leaves_with_threshold": sum(t is not None for t in cuts.values()),
+    }
+
+
+# ---------------------------------------------------------------------------------- reports
+def format_table(result: CalibrationResult) -> str:
+    """The per-leaf table and the overall lines, as printed by the command."""
+    head = f"{'leaf':<22} {'support':>7} {'threshold':>9} {'coverage':>8} {'purity':>7} {'lower':>6}  note"
+    lines = [head, "-" * len(head)]
+    for leaf, lt in result.leaves.items():
+        if lt.threshold is None:
+            note = "always re-judge: " + (lt.reason or "").split(":", 1)[0]
+            lines.append(f"{leaf:<22} {lt.support:>7} {'-':>9} {'-':>8} {'-':>7} {'-':>6}  {note}")
+        else:
+            lines.append(f"{leaf:<22} {lt.support:>7} {lt.threshold:>9.4f} {lt.coverage:>8.3f} "
+                         f"{lt.purity:>7.3f} {lt.purity_lower:>6.3f}")
+    s = result.summary
+
+    def pct(v: float) -> str:
+        return "n/a" if not math.isfinite(v) else f"{v:.3f}"
+
+    lines += [
+        "",
+        f"known images auto-judged by the thresholds: coverage {pct(s['threshold_coverage'])}, "
+        f"purity {pct(s['threshold_purity'])} "
+        f"({s['leaves_with_threshold']}/{len(result.leaves)} leaves have a threshold)",
+        f"with unknown filter and spot checks (all {s['n']} images): auto coverage {pct(s['auto_coverage'])}, "
+        f"purity {pct(s['auto_purity'])}"
+        + (f", unknowns auto-judged {pct(s['unknown_auto_rate'])}" if s["n_unknown"] else ""),
+        "re-judge reasons: " + ", ".join(f"{k} {v}" for k, v in s["reasons"].items()),
+    ]
+    return "\n".join(lines)
+
+
+def write_reports(out_dir: str | Path, result: CalibrationResult, *, title: str = "") -> dict[str, Path]:
+    """Write ``calibration.json`` and ``risk_coverage.png`` into ``out_dir``."""
+    from models.evaluation.report import to_json_ready
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = {
+        "title": title,
+        "summary": result.summary,
+        "per_leaf": {leaf: lt.__dict__ for leaf, lt in result.leaves.items()},
+        "manifest_updates": result.manifest_updates(),
+        "risk_coverage": result.curve,
+    }
+    paths = {"calibration.json": out / "calibration.json", "risk_coverage.png": out / "risk_coverage.png"}
+    paths["calibration.json"].write_text(
+        json.dumps(to_json_ready(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+    _plot(paths["risk_coverage.png"], result, title)
+    return paths
+
+
+def _plot(path: Path, result: CalibrationResult, title: str) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 4.8), dpi=120)
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot(1, 1, 1)
+    cov, risk = result.curve["coverage"], result.curve["risk"]
+    target = result.options.target_purity
+    if cov:
+        ax.plot(cov, risk, color="tab:blue", linewidth=1.8, label="one global confidence threshold")
+    ax.axhline(1 - target, color="tab:red", linestyle="--", linewidth=1, label=f"target risk {1 - target:.3g}")
+    s = result.summary
+    if math.isfinite(s["threshold_purity"]):
+        ax.plot([s["threshold_coverage"]], [1 - s["threshold_purity"]], "o", color="tab:green",
+                label=f"per-leaf thresholds (coverage {s['threshold_coverage']:.2f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, min(1.02, max(max(risk, default=0.0) * 1.1, (1 - target) * 2, 0.02)))
+    ax.set_xlabel("coverage (share auto-judged)")
+    ax.set_ylabel("risk (1 - purity)")
+    ax.set_title(title or "Risk-coverage on the calibration split", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)

@@ -1,0 +1,349 @@
+"""Routing: decide per prediction whether it is auto-judged or goes back to an analyst.
+
+A calibrated bundle (``fma-model calibrate``) carries, in its manifest:
+
+* ``temperature``: divides every level's logits before the softmax (the Predictor applies it);
+* ``thresholds``: ``{leaf: float | null}``, the lowest confidence at which a prediction of that leaf
+  reached the target purity on the calibration data; ``null`` = the leaf never reached it;
+* ``unknown``: the unknown-defect score (``method``), its parameters and its ``threshold``;
+* ``routing``: the target purity, the spot-check share and seed, and provenance.
+
+:func:`route` turns one prediction into ``("auto" | "rejudge", reasons)``. The reason codes are
+stable (the app stores and translates them), several may apply at once, in this order:
+
+* ``low_confidence``: the confidence is below the predicted leaf's threshold;
+* ``leaf_below_target``: the predicted leaf has no threshold (it cannot reach the purity);
+* ``possible_unknown``: the unknown score is above the unknown threshold ("possible new defect type");
+* ``spot_check``: a would-be-auto image drawn for quality assurance. The draw hashes the image content
+  with a seed, so the same image always gets the same route, whatever its file name or batch.
+
+This module needs only numpy (no torch), so any layer can route stored predictions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from models.calibration.errors import RoutingError
+from models.calibration.unknown import UnknownDetector
+from models.hashing import file_sha256, sha256_hex
+
+__all__ = [
+    "CALIBRATION_KEYS",
+    "REASONS",
+    "CalibratedOn",
+    "Calibration",
+    "RoutingError",
+    "UnknownFit",
+    "image_key",
+    "route",
+    "route_batch",
+    "spot_check_draw",
+]
+
+REASONS: tuple[str, ...] = ("low_confidence", "leaf_below_target", "possible_unknown", "spot_check")
+"""The routing reason codes, in the order :func:`route` gives them (the app stores and translates them)."""
+AUTO, REJUDGE = "auto", "rejudge"
+CALIBRATION_KEYS: tuple[str, ...] = ("temperature", "thresholds", "unknown", "routing")
+"""The manifest keys a calibration occupies (written by ``fma-model calibrate``)."""
+_DETECTOR_KEYS = frozenset({"method", "threshold", "classes", "centroids", "center", "variance", "members", "stages",
+                            "references"})
+
+
+# ------------------------------------------------------------------------------------------ keys
+def image_key(source: Any) -> str:
+    """A content key for the spot-check draw: sha256 of a file's bytes, or of a PIL image's pixels.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    if hasattr(source, "tobytes") and hasattr(source, "mode"):
+        return sha256_hex(f"{source.mode}:{source.size}:".encode() + source.tobytes())
+    return file_sha256(source)
+
+
+def spot_check_draw(key: str, seed: int) -> float:
+    """A uniform number in [0, 1) that depends only on (seed, key): the same image draws the same."""
+    digest = sha256_hex(f"fma-spot-check:{int(seed)}:{key}")
+    return int(digest[:16], 16) / 2.0**64
+
+
+# -------------------------------------------------------------------------------- provenance
+def _typed(cls: type, data: Any, what: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise RoutingError(f"manifest '{what}' must be an object")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(map(str, set(data) - known))
+    if unknown:
+        raise RoutingError(f"manifest '{what}' has unknown key(s) {', '.join(unknown)}")
+    try:
+        return cls(**data)
+    except TypeError as exc:
+        raise RoutingError(f"manifest '{what}': {exc}") from exc
+
+
+@dataclass(frozen=True)
+class CalibratedOn:
+    """``routing.calibrated_on``: the data the calibration was fitted on."""
+
+    data_hash: str = ""
+    split: str = ""
+    n: int = 0
+    n_unknown: int = 0
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UnknownFit:
+    """How the unknown score was chosen and how it did on the calibration data (``unknown``'s other keys).
+
+    Attributes:
+        selected_by: ``auroc`` (best on the calibration unknowns), ``option`` or ``default``.
+        auroc: method -> AUROC on the calibration split (empty without unknown images).
+        fpr_target: share of known images the threshold may flag.
+        known_flag_rate, unknown_catch_rate: measured at the threshold (None when not measurable).
+        centroids_fitted_on: ``{"split", "n"}`` of the images the class centroids came from.
+    """
+
+    selected_by: str = ""
+    auroc: Mapping[str, float | None] = field(default_factory=dict)
+    fpr_target: float | None = None
+    known_flag_rate: float | None = None
+    unknown_catch_rate: float | None = None
+    centroids_fitted_on: Mapping[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------- routing
+@dataclass(frozen=True)
+class Calibration:
+    """A calibrated bundle's routing: everything :func:`route` needs, and how it was fitted.
+
+    :meth:`from_manifest` and :meth:`to_manifest` are the one reader and writer of the manifest's
+    ``thresholds``, ``unknown`` and ``routing`` keys (``temperature`` is read for the detector; the
+    manifest keeps it, see :class:`models.bundle.manifest.BundleManifest`).
+
+    Attributes:
+        thresholds: leaf id -> lowest auto-judged confidence, or None (always re-judge).
+        unknown: the unknown-defect detector, or None.
+        spot_check: share of would-be-auto images sent to QA anyway (0 disables).
+        seed: seed of the spot-check draw.
+        temperature: the fitted temperature.
+        target_purity: the purity the thresholds were chosen for.
+        notes: leaf -> why it has no threshold.
+        min_support, bound, confidence, unknown_fpr: the options the thresholds were fitted with.
+        calibrated_on: the calibration data.
+        created: when it was fitted (ISO 8601).
+        temperature_before: the bundle's temperature before this calibration.
+        unknown_fit: how the unknown score was chosen and measured.
+    """
+
+    thresholds: Mapping[str, float | None]
+    unknown: UnknownDetector | None = None
+    spot_check: float = 0.0
+    seed: int = 0
+    temperature: float = 1.0
+    target_purity: float | None = None
+    notes: Mapping[str, str] = field(default_factory=dict)
+    min_support: int | None = None
+    bound: str | None = None
+    confidence: float | None = None
+    unknown_fpr: float | None = None
+    calibrated_on: CalibratedOn | None = None
+    created: str | None = None
+    temperature_before: float | None = None
+    unknown_fit: UnknownFit | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= float(self.spot_check) <= 1.0:
+            raise RoutingError(f"spot_check must lie in [0, 1], got {self.spot_check!r}")
+        for leaf, value in self.thresholds.items():
+            if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+                raise RoutingError(f"threshold of leaf {leaf!r} must be a number or null, got {value!r}")
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any]) -> Calibration | None:
+        """The calibration of a bundle manifest (a JSON object), or None when it was never calibrated.
+
+        Raises:
+            RoutingError: a malformed value, or a key this version does not know.
+        """
+        thresholds = manifest.get("thresholds")
+        if thresholds is None:
+            return None
+        if not isinstance(thresholds, Mapping):
+            raise RoutingError("manifest 'thresholds' must be an object {leaf: number or null}")
+        routing = manifest.get("routing") or {}
+        if not isinstance(routing, Mapping):
+            raise RoutingError("manifest 'routing' must be an object")
+        temperature = float(manifest.get("temperature") or 1.0)
+        flat = (manifest.get("network") or {}).get("head") == "flat"
+        unknown = manifest.get("unknown")
+        detector = fit = None
+        if unknown:
+            if not isinstance(unknown, Mapping):
+                raise RoutingError("manifest 'unknown' must be an object with a 'method'")
+            fit_keys = {f.name for f in dataclasses.fields(UnknownFit)}
+            extra = sorted(map(str, set(unknown) - _DETECTOR_KEYS - fit_keys))
+            if extra:
+                raise RoutingError(f"manifest 'unknown' has unknown key(s) {', '.join(extra)}")
+            detector = UnknownDetector.from_manifest(unknown, temperature=temperature, flat=flat)
+            fit_data = {k: v for k, v in unknown.items() if k in fit_keys}
+            fit = _typed(UnknownFit, fit_data, "unknown") if fit_data else None
+        settings = dict(routing)
+        on = settings.pop("calibrated_on", None)
+        try:
+            keys = {"target_purity", "min_support", "spot_check", "spot_check_seed", "bound", "confidence",
+                    "unknown_fpr", "created", "temperature_before", "notes"}
+            extra = sorted(map(str, set(settings) - keys))
+            if extra:
+                raise RoutingError(f"manifest 'routing' has unknown key(s) {', '.join(extra)}")
+            return cls(
+                thresholds={str(k): (None if v is None else float(v)) for k, v in thresholds.items()},
+                unknown=detector,
+                spot_check=float(settings.get("spot_check") or 0.0),
+                seed=int(settings.get("spot_check_seed") or 0),
+                temperature=temperature,
+                target_purity=_opt(float, settings.get("target_purity")),
+                notes={str(k): str(v) for k, v in (settings.get("notes") or {}).items()},
+                min_support=_opt(int, settings.get("min_support")),
+                bound=_opt(str, settings.get("bound")),
+                confidence=_opt(float, settings.get("confidence")),
+                unknown_fpr=_opt(float, settings.get("unknown_fpr")),
+                calibrated_on=None if on is None else dataclasses.replace(
+                    _typed(CalibratedOn, on, "routing.calibrated_on"),
+                    sources=tuple(str(s) for s in (on.get("sources") or ()))),
+                created=_opt(str, settings.get("created")),
+                temperature_before=_opt(float, settings.get("temperature_before")),
+                unknown_fit=fit,
+            )
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, RoutingError):
+                raise
+            raise RoutingError(f"manifest calibration holds malformed values ({exc})") from exc
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The manifest's ``thresholds``, ``unknown`` and ``routing`` keys (the inverse of :meth:`from_manifest`)."""
+        routing: dict[str, Any] = {
+            "target_purity": self.target_purity, "min_support": self.min_support, "spot_check": self.spot_check,
+            "spot_check_seed": self.seed, "bound": self.bound, "confidence": self.confidence,
+            "unknown_fpr": self.unknown_fpr,
+            "calibrated_on": None if self.calibrated_on is None else {
+                **dataclasses.asdict(self.calibrated_on), "sources": list(self.calibrated_on.sources)},
+            "created": self.created, "temperature_before": self.temperature_before, "notes": dict(self.notes),
+        }
+        out: dict[str, Any] = {
+            "thresholds": dict(self.thresholds),
+            "routing": {k: v for k, v in routing.items() if v is not None or k in ("spot_check", "notes")},
+        }
+        if self.unknown is not None:
+            fit = {} if self.unknown_fit is None else {
+                **dataclasses.asdict(self.unknown_fit), "auroc": dict(self.unknown_fit.auroc),
+                "centroids_fitted_on": dict(self.unknown_fit.centroids_fitted_on)}
+            out["unknown"] = {**self.unknown.to_manifest(), **fit}
+        return out
+
+    def route(
+        self, *, leaf: str, confidence: float, unknown_score: float | None = None, key: str | None = None
+    ) -> tuple[str, list[str]]:
+        """Route one prediction; see :func:`route`."""
+        return route(leaf=leaf, confidence=confidence, unknown_score=unknown_score, calibration=self, key=key)
+
+
+def _opt(kind: type, value: Any) -> Any:
+    return None if value is None else kind(value)
+
+
+def route(
+    *,
+    leaf: str,
+    confidence: float,
+    unknown_score: float | None,
+    calibration: Calibration,
+    key: str | None = None,
+) -> tuple[str, list[str]]:
+    """Route one prediction to ``"auto"`` or ``"rejudge"``, with the reason codes.
+
+    Args:
+        leaf: the predicted leaf id.
+        confidence: its (temperature-scaled) confidence.
+        unknown_score: the calibration's unknown score for the image, if computed.
+        calibration: the bundle's calibration.
+        key: the image's content key (:func:`image_key`) for the spot-check draw; without one, no
+            spot check can be drawn.
+
+    Returns:
+        ``(route, reasons)``; ``reasons`` is empty exactly when the route is ``"auto"``.
+    """
+    reasons: list[str] = []
+    threshold = calibration.thresholds.get(leaf)
+    if threshold is None:
+        reasons.append("leaf_below_target")
+    elif confidence < threshold:
+        reasons.append("low_confidence")
+    detector = calibration.unknown
+    if (
+        unknown_score is not None
+        and detector is not None
+        and detector.threshold is not None
+        and unknown_score > detector.threshold
+    ):
+        reasons.append("possible_unknown")
+    if (
+        not reasons
+        and calibration.spot_check > 0
+        and key is not None
+        and spot_check_draw(key, calibration.seed) < calibration.spot_check
+    ):
+        reasons.append("spot_check")
+    return (REJUDGE if reasons else AUTO), reasons
+
+
+def route_batch(
+    calibration: Calibration,
+    leaves: Sequence[str],
+    *,
+    leaf_probs: np.ndarray,
+    level_logits: Sequence[np.ndarray] | None = None,
+    embeddings: np.ndarray | None = None,
+    keys: Sequence[str | None] | None = None,
+    stage_stats: Mapping[int, np.ndarray] | None = None,
+) -> tuple[list[str], list[list[str]], np.ndarray | None]:
+    """Route a batch: the unknown scores are computed at once, then :func:`route` per image.
+
+    Args:
+        calibration: the bundle's calibration.
+        leaves: the taxonomy's leaf ids (column order of ``leaf_probs``).
+        leaf_probs: (N, num_leaves) temperature-scaled leaf distribution.
+        level_logits: raw logits per level (needed by the energy score).
+        embeddings: (N, D) embeddings (needed by the embedding scores).
+        keys: content keys for the spot-check draw (None: no spot check).
+        stage_stats: stride -> (N, D_s) stage statistics (needed by the ``stages`` score).
+
+    Returns:
+        ``(routes, reasons, unknown_scores)``; the scores are None without an unknown detector.
+    """
+    probs = np.asarray(leaf_probs)
+    scores = None
+    if calibration.unknown is not None:
+        scores = calibration.unknown.score(leaf_probs=probs, level_logits=level_logits, embeddings=embeddings,
+                                           stage_stats=stage_stats)
+    routes: list[str] = []
+    reasons: list[list[str]] = []
+    for i in range(len(probs)):
+        best = int(np.argmax(probs[i]))
+        r, why = route(
+            leaf=leaves[best],
+            confidence=float(probs[i, best]),
+            unknown_score=None if scores is None else float(scores[i]),
+            calibration=calibration,
+            key=None if keys is None else keys[i],
+        )
+        routes.append(r)
+        reasons.append(why)
+    return routes, reasons, scores

@@ -1,0 +1,62 @@
+"""``fma-model calibrate BUNDLE --data MANIFEST``: fit routing into a bundle (see :mod:`models.calibration.calibrate`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from models.calibration.calibrate import CalibrateOptions, calibrate, format_table, write_reports
+from models.calibration.thresholds import BOUNDS
+from models.calibration.unknown import UNKNOWN_METHODS
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bundle", help="model bundle folder (its manifest.json is updated)")
+    p.add_argument("--data", action="append", required=True, metavar="MANIFEST", help="manifest CSV or image folder")
+    p.add_argument("--split", default="val", help="calibration split (default val; never the training split)")
+    p.add_argument("--target-purity", type=float, default=0.99, help="required purity of auto-judged images")
+    p.add_argument("--min-support", type=int, default=20,
+                   help="fewer calibration predictions of a leaf: always re-judge (default 20)")
+    p.add_argument("--spot-check", type=float, default=0.02,
+                   help="share of would-be-auto images sent to QA (default 0.02)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the spot-check draw")
+    p.add_argument("--bound", choices=BOUNDS, default="clopper-pearson",
+                   help="lower confidence bound the purity rule uses (default clopper-pearson)")
+    p.add_argument("--confidence", type=float, default=0.95, help="confidence level of that bound (default 0.95)")
+    p.add_argument("--unknown-fpr", type=float, default=0.05,
+                   help="share of known calibration images the unknown threshold may flag (default 0.05)")
+    p.add_argument("--unknown-method", default="auto", choices=("auto", *UNKNOWN_METHODS),
+                   help="unknown score; auto = best AUROC on the calibration unknowns, else cosine")
+    p.add_argument("--centroid-split", default="train", help="split whose embeddings give the class centroids")
+    p.add_argument("--centroid-max-per-class", type=int, default=200, help="cap per class for the centroids (0 = all)")
+    p.add_argument("--out", help="report folder (default BUNDLE/calibration)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default="cpu")
+
+
+def run(args: argparse.Namespace) -> int:
+    from models.bundle.io import read_bundle_manifest
+    from models.data.manifest import load_data
+    from models.data.splits import select_split
+
+    manifest = read_bundle_manifest(args.bundle)
+    loaded = load_data(args.data, manifest.taxonomy)
+    if loaded.skipped:
+        print(loaded.report(), file=sys.stderr)
+    samples = select_split(loaded.samples, args.split)
+    has_splits = any(s.split is not None for s in loaded.samples)
+    if not has_splits:
+        print("warning: the data has no split column; calibrating on all of it (use held-out data)", file=sys.stderr)
+    train_samples = [s for s in loaded.samples if s.split == args.centroid_split] if has_splits else []
+    options = CalibrateOptions(
+        target_purity=args.target_purity, min_support=args.min_support, spot_check=args.spot_check, seed=args.seed,
+        bound=args.bound, confidence=args.confidence, unknown_fpr=args.unknown_fpr,
+        unknown_method=args.unknown_method, centroid_max_per_class=args.centroid_max_per_class, split=args.split,
+        sources=tuple(args.data), batch_size=args.batch_size, device=args.device)
+    result = calibrate(args.bundle, samples, train_samples, options, log=lambda m: print(m, file=sys.stderr))
+    print(format_table(result))
+    out = Path(args.out) if args.out else Path(args.bundle) / "calibration"
+    paths = write_reports(out, result, title=f"{manifest.model_version} on split {args.split}")
+    print(f"wrote {paths['calibration.json']} and {paths['risk_coverage.png']}")
+    return 0

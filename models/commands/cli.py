@@ -1,0 +1,81 @@
+"""``fma-model``: the headless model command line.
+
+Each sub-command lives in its own module exposing ``add_arguments(parser)`` and
+``run(args) -> int``; this file only wires them up, imports each lazily (so
+``fma-model --help`` does not load torch), and turns expected errors into a
+one-line message and exit code 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("models.commands.synth", "render a synthetic FMA micrograph data set with a manifest"),
+    "curate": ("models.commands.curate", "apply curation rules, print the funnel, write a split manifest"),
+    "train": ("models.commands.train", "train a model bundle from a config and manifest(s)"),
+    "evaluate": ("models.commands.evaluate", "evaluate a bundle: metrics.json, plots and report.md"),
+    "calibrate": ("models.commands.calibrate", "fit temperature, per-leaf purity thresholds and the unknown score"),
+    "compare": ("models.commands.compare", "evaluate two bundles on the same data, side by side"),
+    "grid": ("models.commands.grid", "run the backbone x framework experiment grid"),
+    "predict": ("models.commands.predict", "predict images with a bundle (text or --json lines)"),
+    "info": ("models.commands.predict:info", "show a bundle's manifest summary"),
+    "optimize": ("models.commands.optimize", "measure CPU inference paths on images; store the fastest that keeps predictions"),
+}
+
+
+def _load(spec: str):
+    module_name, _, prefix = spec.partition(":")
+    module = importlib.import_module(module_name)
+    add = getattr(module, f"add_{prefix}_arguments" if prefix else "add_arguments")
+    run = getattr(module, f"run_{prefix}" if prefix else "run")
+    return add, run
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fma-model",
+        description="Hierarchical FMA defect classifier: data, training, evaluation and prediction.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    for name, (spec, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        # Only the chosen command's module is imported (keeps --help fast and errors local).
+        if name == wanted:
+            add, run = _load(spec)
+            add(p)
+            p.set_defaults(_run=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if getattr(args, "_run", None) is None:
+        parser.print_help()
+        return 0 if not argv else 2
+    from models.errors import USER_ERRORS
+
+    try:
+        return int(args._run(args) or 0)
+    except USER_ERRORS as exc:
+        print(f"fma-model {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `fma-model predict ... | head`: the reader left, which is not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print(f"fma-model {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""``fma-model compare BUNDLE_A BUNDLE_B --data MANIFEST``: two bundles on the same data, side by side."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from models.evaluation.compare import compare_bundles, to_markdown, write_comparison
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bundle_a", help="reference bundle (A)")
+    p.add_argument("bundle_b", help="candidate bundle (B); deltas are B - A")
+    p.add_argument("--data", action="append", required=True, metavar="MANIFEST", help="manifest CSV or image folder")
+    p.add_argument("--split", default="test", help="split to compare on (default test)")
+    p.add_argument("--target-purity", type=float, default=None,
+                   help="purity P of the oracle coverage (default: A's calibrated target, else 0.99)")
+    p.add_argument("--unknown", choices=("split", "all", "none"), default="split",
+                   help="unknown:* images: those of the split (default), all of the data's, or none")
+    p.add_argument("--out", default="compare", help="output folder for compare.json and compare.md (default ./compare)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default="cpu")
+
+
+def run(args: argparse.Namespace) -> int:
+    result = compare_bundles(args.bundle_a, args.bundle_b, args.data, split=args.split,
+                             target_purity=args.target_purity, unknown=args.unknown, batch_size=args.batch_size,
+                             device=args.device, log=lambda m: print(m, file=sys.stderr))
+    paths = write_comparison(args.out, result)
+    print(to_markdown(result))
+    print(f"wrote {paths['compare.json']} and {paths['compare.md']}")
+    return 0

@@ -1,0 +1,64 @@
+"""``fma-model evaluate BUNDLE --data MANIFEST``: metrics.json, plots and report.md (see :mod:`models.evaluation.evaluate`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from models.bundle.io import load_bundle
+from models.data.manifest import load_data
+from models.data.splits import select_split
+from models.evaluation.evaluate import evaluate_bundle, outlier_overlap_warning, select_unknown
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bundle", help="model bundle folder or .zip")
+    p.add_argument("--data", action="append", required=True, metavar="MANIFEST", help="manifest CSV or image folder")
+    p.add_argument("--split", default="test", help="split to evaluate: train, val, test or all (default test)")
+    p.add_argument("--out", required=True, help="output folder for metrics.json, plots and report.md")
+    p.add_argument("--unknown", choices=("split", "all", "none"), default="split",
+                   help="unknown:* images: those of the split (default), all of the data's, or none")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--pointing-game", type=int, nargs="?", const=-1, default=None, metavar="N",
+                   help="also play the pointing game (heatmap peak inside the defect box) on up to N correctly "
+                        "classified images with a known box (all when N is omitted)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from models.evaluation.report import to_json_ready, write_evaluation
+
+    bundle = load_bundle(args.bundle, device=args.device)
+    loaded = load_data(args.data, bundle.taxonomy)
+    if loaded.skipped:
+        print(loaded.report(), file=sys.stderr)
+    samples = select_unknown(loaded.samples, select_split(loaded.samples, args.split), args.unknown)
+    if warning := outlier_overlap_warning(bundle.manifest.train.n_outliers, samples):
+        print(warning, file=sys.stderr)
+    metrics, raw = evaluate_bundle(bundle, samples, batch_size=args.batch_size, device=args.device)
+    if args.pointing_game is not None:
+        from models.evaluation.pointing import pointing_game
+        from models.inference.predictor import Predictor
+
+        ok = [s for s in samples if str(s.path) not in raw["errors"]]
+        predicted = [bundle.taxonomy.leaves[int(np.argmax(p))] for p in raw["leaf_probs"]]
+        pg = pointing_game(Predictor(bundle, device=args.device), ok, predicted,
+                           limit=None if args.pointing_game < 0 else args.pointing_game)
+        metrics["pointing_game"] = pg.accuracy
+        metrics["pointing_game_n"] = pg.total
+    known = ~raw["unknown"]
+    title = f"{bundle.model_version} on {', '.join(args.data)} (split {args.split})"
+    paths = write_evaluation(Path(args.out), metrics, leaf_probs=raw["leaf_probs"][known],
+                             targets=raw["targets"][known], taxonomy=bundle.taxonomy, title=title)
+    if raw["errors"]:
+        (Path(args.out) / "unreadable.json").write_text(json.dumps(raw["errors"], indent=2), encoding="utf-8")
+    headline = {k: metrics[k] for k in ("n", "top1", "top5", "hier_f1", "mistake_severity", "ece", "aurc",
+                                        "pointing_game", "pointing_game_n", "unknown_auroc", "auto_coverage",
+                                        "auto_purity", "unknown_auto_rate") if k in metrics}
+    print(json.dumps(to_json_ready(headline), indent=None))
+    print(f"wrote {paths.get('report', Path(args.out) / 'report.md')}")
+    return 0

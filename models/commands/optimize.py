@@ -1,0 +1,85 @@
+"""``fma-model optimize BUNDLE --data MANIFEST|FOLDER``: measure the inference paths and store the fastest (see :mod:`models.inference.optimize`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from models.bundle.io import ARCHIVE_SUFFIXES, BundleError
+from models.inference.engine import (
+    CALIBRATION_IMAGES,
+    ONNX_FILE,
+    PATHS,
+    bf16_supported,
+)
+from models.inference.optimize import (
+    DEFAULT_MAX_IMAGES,
+    DEFAULT_MAX_WARMUP_S,
+    image_list,
+    optimize_bundle,
+    save_result,
+    spread,
+)
+from models.sysinfo import cpu_name
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bundle", help="model bundle folder (its manifest.json gets an `inference` entry)")
+    p.add_argument("--data", required=True, metavar="MANIFEST|FOLDER", help="images to measure on (labels unused)")
+    p.add_argument("--max-images", type=int, default=DEFAULT_MAX_IMAGES,
+                   help=f"images used, evenly spread over the data (default {DEFAULT_MAX_IMAGES}; the 99.5%% "
+                        "agreement guard needs at least 200 to allow for one changed prediction)")
+    p.add_argument("--candidates", help=f"comma-separated paths to try (default all: {','.join(PATHS[1:])})")
+    p.add_argument("--batch-size", type=int, default=16, help="batch size while comparing paths (default 16)")
+    p.add_argument("--batch-sizes", default="8,16,32", help="batch sizes tried for the chosen path")
+    p.add_argument("--threads", help="thread counts tried for the chosen path (default: all cores and one less)")
+    p.add_argument("--max-warmup-s", type=float, default=DEFAULT_MAX_WARMUP_S,
+                   help="reject paths whose first batch takes longer (default 10 s)")
+    p.add_argument("--dry-run", action="store_true", help="measure and print, write nothing")
+
+
+def _ints(text: str | None, option: str) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{option}: expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise ValueError(f"{option}: expected positive integers, got {text!r}")
+    return values
+
+
+def run(args: argparse.Namespace) -> int:
+    from models.bundle.io import read_bundle_manifest
+
+    bundle = Path(args.bundle)
+    if not args.dry_run and (bundle.suffix.lower() in ARCHIVE_SUFFIXES or bundle.is_file()):
+        raise BundleError(f"{bundle}: optimize needs a bundle folder (extract a .zip bundle first)")
+    all_images = image_list(args.data, read_bundle_manifest(bundle).taxonomy)
+    images = spread(all_images, args.max_images)
+    if not images:
+        print(f"no images found in {args.data}", file=sys.stderr)
+        return 1
+    chosen_set = set(images)
+    calibration = spread([p for p in all_images if p not in chosen_set], CALIBRATION_IMAGES)
+    candidates = [c.strip() for c in args.candidates.split(",") if c.strip()] if args.candidates else None
+    if len(images) < 200:
+        print(f"note: {len(images)} images: one changed Top-1 prediction is "
+              f"{1 / len(images):.1%}, so the 99.5% guard allows none", file=sys.stderr)
+    print(f"optimize {bundle} on {cpu_name()} ({os.cpu_count()} cores, bf16 {'yes' if bf16_supported() else 'no'})")
+    result = optimize_bundle(
+        bundle, images, candidates=candidates, batch_size=args.batch_size,
+        batch_sizes=_ints(args.batch_sizes, "--batch-sizes") or (8, 16, 32),
+        threads=_ints(args.threads, "--threads"), max_warmup_s=args.max_warmup_s,
+        calibration_images=calibration, log=print)
+    rec = result.record
+    print(f"chosen: {rec.path} (batch {rec.batch_size}, threads {rec.threads}), "
+          f"{rec.speedup_vs_eager:.2f}x eager fp32 on {rec.images} images")
+    if args.dry_run:
+        return 0
+    save_result(bundle, result)
+    print(f"wrote the choice to {bundle / 'manifest.json'}" + (f" and {ONNX_FILE}" if result.graph else ""))
+    return 0

@@ -1,0 +1,104 @@
+"""``fma-model predict`` and ``fma-model info``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from models.imageio import expand_paths
+
+if TYPE_CHECKING:
+    from models.bundle.manifest import BundleManifest
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bundle", help="model bundle folder or .zip")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders of images")
+    p.add_argument("--json", action="store_true", help="print one JSON object per image (JSON lines)")
+    p.add_argument("--heatmaps", metavar="DIR", help="write a heatmap overlay PNG per image into DIR")
+    p.add_argument("--recursive", "-r", action="store_true", help="also look into sub-folders")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ... (default cpu)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from models.inference.heatmaps import overlay_heatmap
+    from models.inference.predictor import Predictor
+
+    predictor = Predictor(args.bundle, device=args.device, batch_size=args.batch_size)
+    files, skipped = expand_paths(args.paths, args.recursive)
+    if skipped:
+        print(f"note: skipped {skipped} non-image file(s) in the given folder(s)", file=sys.stderr)
+    if not files:
+        print("no images found in the given path(s)", file=sys.stderr)
+        return 1
+    tax = predictor.taxonomy
+    heat_dir = Path(args.heatmaps) if args.heatmaps else None
+    if heat_dir:
+        heat_dir.mkdir(parents=True, exist_ok=True)
+    used_names: set[str] = set()
+    errors = 0
+    for pred in predictor.iter_predict(files, heatmaps=heat_dir is not None):
+        if pred.error:
+            errors += 1
+        if heat_dir is not None and pred.heatmap is not None:
+            from models.imageio import load_image
+
+            stem = Path(pred.file).stem
+            name = f"{stem}_heatmap.png"
+            n = 1
+            while name in used_names:
+                n += 1
+                name = f"{stem}_{n}_heatmap.png"
+            used_names.add(name)
+            overlay_heatmap(load_image(pred.file), pred.heatmap).save(heat_dir / name)
+        if args.json:
+            print(json.dumps(pred.to_json(tax), ensure_ascii=False), flush=True)
+        elif pred.error:
+            print(f"{pred.file}\tERROR\t{pred.error}", flush=True)
+        else:
+            print(f"{pred.file}\t{pred.leaf}\t{'/'.join(pred.path)}\t{pred.confidence:.3f}", flush=True)
+    if errors:
+        print(f"{errors} of {len(files)} image(s) could not be read (see the error column)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def add_info_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bundle", help="model bundle folder or .zip")
+    p.add_argument("--json", action="store_true", help="print the whole manifest")
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from models.bundle.io import read_bundle_manifest
+
+    m = read_bundle_manifest(args.bundle)
+    if args.json:
+        print(json.dumps(m.to_json(), indent=2, ensure_ascii=False))
+        return 0
+    lines = [
+        f"model_version : {m.model_version}",
+        f"created       : {m.created or None}",
+        f"backbone/head : {m.network.backbone} / {m.network.head} (loss: {m.loss.kind})",
+        f"input         : {list(m.input_size)}",
+        f"taxonomy      : {m.taxonomy.id} ({m.taxonomy.fingerprint()[:12]})",
+        f"calibrated    : {_calibration_line(m)}",
+    ]
+    for key in ("top1", "top5", "hier_f1"):
+        if key in m.metrics:
+            lines.append(f"{key:<14}: {m.metrics[key]:.4f}")
+    print("\n".join(lines))
+    return 0
+
+
+def _calibration_line(m: BundleManifest) -> str:
+    cal = m.calibration
+    if cal is None or not cal.thresholds:
+        return "no"
+    auto = sum(v is not None for v in cal.thresholds.values())
+    unknown = cal.unknown.method if cal.unknown is not None else "-"
+    return (f"yes (T {m.effective_temperature:.3f}, target purity {cal.target_purity}, "
+            f"{auto}/{len(cal.thresholds)} leaves can be auto-judged, unknown score {unknown}, "
+            f"spot check {cal.spot_check:g})")

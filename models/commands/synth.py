@@ -1,0 +1,110 @@
+"""``fma-model synth OUT --per-class N --seed S``: render a synthetic data set (see :mod:`models.data.synth`)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+
+from models.data.manifest import SPLITS
+from models.data.synth import (
+    DIFFICULTY,
+    UNKNOWN_PREFIX,
+    UNKNOWN_TYPES,
+    SynthError,
+    generate,
+    mag_text,
+)
+from models.taxonomy import DEMO_TAXONOMY_PATH
+
+
+def _float_list(text: str, option: str, count: int | None = None) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part.strip().rstrip("xX")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise SynthError(f"{option} must be comma-separated numbers, got {text!r}") from None
+    if count is not None and len(values) != count:
+        raise SynthError(f"{option} needs {count} comma-separated numbers, got {text!r}")
+    return values
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``fma-model synth``."""
+    parser.add_argument(
+        "out", metavar="OUT", help="output folder (images/ and manifest.csv are written there)"
+    )
+    parser.add_argument(
+        "--per-class", type=int, default=100, metavar="N", help="samples per leaf (default 100)"
+    )
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="master seed (default 0)")
+    parser.add_argument(
+        "--unknown-classes", type=int, default=0, metavar="K",
+        help=f"add K defect types outside the taxonomy as unknown:<name> (max {len(UNKNOWN_TYPES)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--unknown-types", default=None, metavar="NAMES",
+        help=f"comma-separated unknown types to add instead of the first K ({', '.join(UNKNOWN_TYPES)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--unknown-per-class", type=int, default=None, metavar="N",
+        help="samples per unknown type (default: --per-class)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--magnifications", default="20", metavar="LIST",
+        help="objective magnifications to render each sample at, e.g. 5,20,50 (default 20)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--size", type=int, default=256, metavar="PX", help="image size in pixels (default 256)"
+    )
+    parser.add_argument(
+        "--taxonomy", default=str(DEMO_TAXONOMY_PATH), metavar="YAML",
+        help="taxonomy whose leaves are rendered (default: the demo taxonomy)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--split", default="0.7,0.15,0.15", metavar="TR,VA,TE",
+        help="train,val,test fractions, stratified per label (default 0.7,0.15,0.15)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--difficulty", type=float, default=DIFFICULTY, metavar="D",
+        help=f"0..1, how much sibling classes overlap (default {DIFFICULTY})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help="worker processes; 0 = one per CPU core, up to 8 (the output does not depend on it)",
+    )  # fmt: skip
+    parser.add_argument("--overwrite", action="store_true", help="replace a data set already in OUT")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``fma-model synth``: render the data set and print a short summary."""
+    mags = _float_list(args.magnifications, "--magnifications")
+    split = _float_list(args.split, "--split", 3)
+    workers = args.workers or min(8, os.cpu_count() or 1)
+    start = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty() and (done == total or done % 20 == 0):
+            print(f"\rsynth: {done}/{total} samples", end="" if done < total else "\n", file=sys.stderr)
+
+    manifest = generate(
+        args.out, args.taxonomy, per_class=args.per_class, seed=args.seed, unknown_classes=args.unknown_classes,
+        magnifications=mags, size=args.size, split=split, unknown_per_class=args.unknown_per_class,
+        unknown_types=None if args.unknown_types is None else args.unknown_types.split(","),
+        difficulty=args.difficulty, workers=workers, overwrite=args.overwrite, progress=progress,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    with manifest.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    labels = {r["label"] for r in rows}
+    unknown = sum(1 for label in labels if label.startswith(UNKNOWN_PREFIX))
+    per_split = {name: sum(1 for r in rows if r["split"] == name) for name in SPLITS}
+    print(
+        f"synth: {len(rows)} images ({len(labels) - unknown} classes + {unknown} unknown types, "
+        f"magnifications {', '.join(mag_text(m) + 'x' for m in mags)}, {args.size}px) "
+        f"in {elapsed:.1f} s ({len(rows) / max(elapsed, 1e-9):.0f} images/s)"
+    )
+    print(f"synth: splits {', '.join(f'{k} {v}' for k, v in per_split.items())}")
+    print(f"synth: manifest {manifest}")
+    return 0

@@ -1,0 +1,84 @@
+"""Evaluating a bundle on labelled images: the metrics of ``metrics.json`` (``fma-model evaluate``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from models.data.manifest import Sample
+
+if TYPE_CHECKING:
+    from models.bundle.io import LoadedBundle
+
+
+def evaluate_bundle(bundle: LoadedBundle, samples: list[Sample], *, batch_size: int = 32,
+                    device: str = "cpu") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run the bundle on samples and compute the metrics.
+
+    With ``unknown:*`` samples the metrics get ``unknown_auroc`` (of the calibrated unknown score, or of
+    ``1 - max leaf probability`` for an uncalibrated bundle; ``unknown_method`` says which). A calibrated
+    bundle routes every image exactly as the Predictor does (thresholds, unknown filter, spot checks)
+    and adds ``auto_coverage``, ``auto_purity``, ``unknown_auto_rate`` and ``route_reasons`` (counts).
+
+    Returns:
+        (metrics, raw) where raw holds leaf_probs, targets, unknown mask, read errors, and
+        auto/reasons/unknown_scores (None when not computed).
+    """
+    from models.calibration.routing import REASONS
+    from models.evaluation.metrics import compute_metrics
+    from models.inference.collect import collect_outputs, route_outputs
+    from models.inference.predictor import Predictor
+
+    tax = bundle.taxonomy
+    predictor = Predictor(bundle, device=device, batch_size=batch_size)
+    cal = predictor.calibration
+    out = collect_outputs(predictor, [s.path for s in samples], keys=cal is not None and cal.spot_check > 0)
+    kept = [samples[i] for i in out.index]
+    unknown = np.array([s.is_unknown for s in kept], dtype=bool)
+    leaf_pos = {leaf: i for i, leaf in enumerate(tax.leaves)}
+    targets = np.array([leaf_pos.get(s.label, -1) for s in kept], dtype=np.int64)
+    leaf_probs = out.leaf_probs
+    kwargs: dict[str, Any] = {}
+    auto = reasons = scores = None
+    method = None
+    if cal is not None:
+        auto, reasons, scores = route_outputs(cal, tax, out)
+        kwargs["auto_mask"] = auto
+        method = cal.unknown.method if cal.unknown is not None else None
+    if unknown.any():
+        kwargs["unknown_mask"] = unknown
+        if scores is None:
+            scores, method = 1.0 - leaf_probs.max(axis=1).astype(np.float64), "max_softmax"
+        kwargs["unknown_scores"] = scores
+    metrics = compute_metrics(leaf_probs, targets, tax, **kwargs)
+    if method is not None and unknown.any():
+        metrics["unknown_method"] = method
+    if reasons is not None:
+        metrics["route_reasons"] = {r: sum(r in why for why in reasons) for r in REASONS}
+    metrics["unreadable"] = len(out.errors)
+    raw = {"leaf_probs": leaf_probs, "targets": targets, "unknown": unknown,
+           "errors": {str(samples[i].path): e for i, e in out.errors.items()},
+           "auto": auto, "reasons": reasons, "unknown_scores": scores}
+    return metrics, raw
+
+
+def select_unknown(samples: list[Sample], chosen: list[Sample], mode: str) -> list[Sample]:
+    """Apply ``--unknown``: ``split`` keeps the split's unknown:* samples, ``all`` adds every unknown:*
+    sample of the data whatever its split, ``none`` drops them."""
+    if mode == "none":
+        return [s for s in chosen if not s.is_unknown]
+    if mode == "all":
+        return [s for s in chosen if not s.is_unknown] + [s for s in samples if s.is_unknown]
+    return chosen
+
+
+def outlier_overlap_warning(n_outliers: int, samples: list[Sample]) -> str | None:
+    """A warning when train-split unknown:* images are scored by a bundle trained with ``n_outliers``
+    outlier-exposure images (its manifest's ``train.n_outliers``)."""
+    overlap = sum(1 for s in samples if s.is_unknown and s.split == "train")
+    if n_outliers and overlap:
+        return (f"warning: {overlap} unknown:* image(s) of the train split are scored, and this bundle was trained "
+                f"with {n_outliers} outlier-exposure images of a train split; if they are the same images, the "
+                "unknown metrics are optimistic (use --unknown split or a separate test set)")
+    return None

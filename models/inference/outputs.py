@@ -1,0 +1,58 @@
+"""Turning per-level distributions into one path-consistent leaf distribution, and a batch's raw outputs (numpy only).
+
+The hierarchical heads give one distribution per tree level. They are combined into one distribution over
+leaves, consistent by construction::
+
+    p(leaf) ∝ Π_k p_k(ancestor_k(leaf))     (renormalised over the leaves)
+
+so the reported path is always a real path of the tree, and each node's confidence on that path is the
+marginal of the combined distribution (the sum of its leaves' scores), which never increases from the root
+down. A flat model already gives leaf probabilities; its level distributions are their marginals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def combine_levels(level_probs: Sequence[np.ndarray], leaf_level_index: np.ndarray) -> np.ndarray:
+    """Combine per-level distributions into a path-consistent leaf distribution.
+
+    Args:
+        level_probs: per level, an (N, n_k) array of probabilities.
+        leaf_level_index: (num_leaves, num_levels) index of each leaf's ancestor at each level.
+
+    Returns:
+        (N, num_leaves) array; each row sums to 1.
+    """
+    log_scores = np.zeros((level_probs[0].shape[0], leaf_level_index.shape[0]), dtype=np.float64)
+    for k, probs in enumerate(level_probs):
+        log_scores += np.log(np.clip(probs[:, leaf_level_index[:, k]].astype(np.float64), 1e-12, None))
+    log_scores -= log_scores.max(axis=1, keepdims=True)
+    scores = np.exp(log_scores)
+    return (scores / scores.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def marginals(leaf_probs: np.ndarray, leaf_level_index: np.ndarray, level_sizes: Sequence[int]) -> list[np.ndarray]:
+    """Sum a leaf distribution up to each level: list of (N, n_k)."""
+    out = []
+    for k, size in enumerate(level_sizes):
+        m = np.zeros((leaf_probs.shape[0], size), dtype=np.float32)
+        np.add.at(m.T, leaf_level_index[:, k], leaf_probs.T)
+        out.append(m)
+    return out
+
+
+@dataclass
+class BatchOutput:
+    """Raw model outputs for a batch of preprocessed images (numpy, float32)."""
+
+    level_probs: list[np.ndarray]
+    leaf_probs: np.ndarray
+    embedding: np.ndarray
+    cbam_maps: np.ndarray | None = None
+    level_logits: list[np.ndarray] | None = None  # raw network outputs, before the temperature
+    stage_stats: dict[int, np.ndarray] | None = None  # stride -> (N, 2C), when stages are watched

@@ -1,0 +1,160 @@
+"""The network and loss configurations stored in model bundles: plain dataclasses, no torch.
+
+They live apart from the modules they configure so that a bundle's manifest can be read (by the app's
+store, the installer's self-test ...) without importing torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.config_keys import checked_kwargs
+
+__all__ = ["HEADS", "KINDS", "MODES", "SCHEDULES", "LossConfig", "NetworkConfig"]
+
+HEADS = ("flat", "independent", "shared")
+_RESERVED_BACKBONE_KWARGS = frozenset(
+    {"pretrained", "num_classes", "pretrained_cfg_overlay", "features_only"}
+)
+KINDS = ("flat", "layer", "hierarchical")
+SCHEDULES = ("none", "bcnn")
+MODES = ("reweight", "soft")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+@dataclass
+class NetworkConfig:
+    """Everything needed to rebuild the network (stored in model bundles).
+
+    Args:
+        backbone: timm model name, e.g. ``"convnext_tiny"`` or ``"resnet50"``.
+        head: ``"flat"``, ``"independent"`` or ``"shared"`` (see the module docstring).
+        cbam: Insert CBAM into every residual block; only for timm ResNet-family backbones.
+        pretrained: Download the backbone's weights from timm's hub (needs internet).
+        pretrained_file: Local weights (``.safetensors``, or ``.pth``/``.pt`` read with
+            ``torch.load(weights_only=True)``); takes precedence over ``pretrained``.
+        head_dim: Per-level feature width of the independent/shared heads.
+        drop_rate: Dropout before every classifier.
+        backbone_kwargs: Extra ``timm.create_model`` keyword arguments (``depths``, ``img_size`` ...).
+    """
+
+    backbone: str = "convnext_tiny"
+    head: str = "independent"
+    cbam: bool = False
+    pretrained: bool = False
+    pretrained_file: str | None = None
+    head_dim: int = 256
+    drop_rate: float = 0.0
+    backbone_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.backbone, str) or not self.backbone.strip():
+            raise ValueError(f"NetworkConfig.backbone must be a timm model name, got {self.backbone!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"NetworkConfig.head must be one of {', '.join(HEADS)}; got {self.head!r}")
+        for name in ("cbam", "pretrained"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"NetworkConfig.{name} must be true or false, got {getattr(self, name)!r}")
+        if isinstance(self.pretrained_file, Path):
+            self.pretrained_file = str(self.pretrained_file)
+        if self.pretrained_file is not None and not isinstance(self.pretrained_file, str):
+            raise ValueError(
+                f"NetworkConfig.pretrained_file must be a path or null, got {self.pretrained_file!r}"
+            )
+        if isinstance(self.head_dim, bool) or not isinstance(self.head_dim, int) or self.head_dim < 1:
+            raise ValueError(f"NetworkConfig.head_dim must be a positive integer, got {self.head_dim!r}")
+        if isinstance(self.drop_rate, bool) or not isinstance(self.drop_rate, int | float):
+            raise ValueError(f"NetworkConfig.drop_rate must be a number, got {self.drop_rate!r}")
+        if not 0.0 <= float(self.drop_rate) < 1.0:
+            raise ValueError(f"NetworkConfig.drop_rate must be in [0, 1), got {self.drop_rate}")
+        self.drop_rate = float(self.drop_rate)
+        if not isinstance(self.backbone_kwargs, Mapping):
+            raise ValueError(f"NetworkConfig.backbone_kwargs must be a mapping, got {self.backbone_kwargs!r}")
+        self.backbone_kwargs = dict(self.backbone_kwargs)
+        reserved = sorted(_RESERVED_BACKBONE_KWARGS & self.backbone_kwargs.keys())
+        if reserved:
+            raise ValueError(
+                f"NetworkConfig.backbone_kwargs may not set {', '.join(reserved)}; "
+                "use the pretrained / pretrained_file fields instead"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON/YAML-safe when ``backbone_kwargs`` is)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> NetworkConfig:
+        """Build from a dict; unknown keys raise ``ValueError`` naming them."""
+        return cls(**checked_kwargs(cls, d, "network"))
+
+
+@dataclass
+class LossConfig:
+    """Loss configuration (stored in model bundles).
+
+    Args:
+        kind: ``"flat"``, ``"layer"`` or ``"hierarchical"``.
+        level_weights: Base weight per level; ``None`` = ``1/L`` each.
+        schedule: ``"none"`` or ``"bcnn"`` (see the module docstring for the exact schedule).
+        label_smoothing: Label smoothing of every level's cross-entropy, in [0, 1).
+        dependence_weight: ``beta`` of Gao et al. 2020.
+        dependence_penalty: ``p`` of the indicator power terms (>= 1).
+        dependence_mode: ``"reweight"`` or ``"soft"``.
+        outlier_weight: ``lambda`` of the outlier-exposure term (0 = unknown images are not used).
+    """
+
+    kind: str = "hierarchical"
+    level_weights: list[float] | None = None
+    schedule: str = "none"
+    label_smoothing: float = 0.0
+    dependence_weight: float = 1.0
+    dependence_penalty: float = 2.0
+    dependence_mode: str = "reweight"
+    outlier_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("kind", KINDS), ("schedule", SCHEDULES), ("dependence_mode", MODES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"LossConfig.{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}"
+                )
+        if self.level_weights is not None:
+            if isinstance(self.level_weights, str | bytes) or not all(
+                _is_number(w) for w in self.level_weights
+            ):
+                raise ValueError(
+                    f"LossConfig.level_weights must be a list of numbers, got {self.level_weights!r}"
+                )
+            weights = [float(w) for w in self.level_weights]
+            if not weights or any(w < 0 for w in weights) or sum(weights) <= 0:
+                raise ValueError(
+                    f"LossConfig.level_weights must be non-negative with a positive sum, got {weights}"
+                )
+            self.level_weights = weights
+        for name in ("label_smoothing", "dependence_weight", "dependence_penalty", "outlier_weight"):
+            if not _is_number(getattr(self, name)):
+                raise ValueError(f"LossConfig.{name} must be a number, got {getattr(self, name)!r}")
+            setattr(self, name, float(getattr(self, name)))
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"LossConfig.label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.dependence_weight < 0:
+            raise ValueError(f"LossConfig.dependence_weight must be >= 0, got {self.dependence_weight}")
+        if self.outlier_weight < 0:
+            raise ValueError(f"LossConfig.outlier_weight must be >= 0, got {self.outlier_weight}")
+        if self.dependence_penalty < 1:
+            raise ValueError(f"LossConfig.dependence_penalty must be >= 1, got {self.dependence_penalty}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON/YAML-safe)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LossConfig:
+        """Build from a dict; unknown keys raise ``ValueError`` naming them."""
+        return cls(**checked_kwargs(cls, d, "loss"))

@@ -1,0 +1,97 @@
+"""Checkpoints (safetensors + JSON, never a pickle), resuming, the best epoch's weights, and starting from a bundle."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from models.bundle.manifest import InitFrom
+from models.nn.network import HierarchicalNet
+from models.taxonomy import Taxonomy
+from models.training.config import ConfigError, TrainConfig
+
+Log = Callable[[str], None]
+
+
+def save_checkpoint(folder: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    opt_state = opt.state_dict()
+    for pid, st in opt_state["state"].items():
+        for k, v in st.items():
+            tensors[f"opt.{pid}.{k}"] = torch.as_tensor(v).detach().cpu().contiguous()
+    tensors["rng.torch"] = torch.get_rng_state()
+    tmp = folder / "state.safetensors.tmp"
+    save_file(tensors, str(tmp))
+    os.replace(tmp, folder / "state.safetensors")
+    groups = [{k: v for k, v in g.items() if k != "params"} | {"params": g["params"]} for g in opt_state["param_groups"]]
+    (folder / "state.json.tmp").write_text(json.dumps({**state, "param_groups": groups}, indent=1), encoding="utf-8")
+    os.replace(folder / "state.json.tmp", folder / "state.json")
+
+
+def load_checkpoint(folder: Path, model: torch.nn.Module, opt: torch.optim.Optimizer) -> dict[str, Any]:
+    try:
+        state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+        tensors = load_file(str(folder / "state.safetensors"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot resume: checkpoint in {folder} is missing or damaged ({exc})") from exc
+    model_sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    model.load_state_dict(model_sd, strict=True)
+    opt_state: dict[int, dict[str, torch.Tensor]] = {}
+    for k, v in tensors.items():
+        if k.startswith("opt."):
+            _, pid, name = k.split(".", 2)
+            opt_state.setdefault(int(pid), {})[name] = v
+    opt.load_state_dict({"state": opt_state, "param_groups": state.pop("param_groups")})
+    torch.set_rng_state(tensors["rng.torch"])
+    return state
+
+
+def save_weights(path: Path, model: torch.nn.Module) -> None:
+    """The model's weights alone (the best epoch so far), as safetensors."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(path))
+
+
+def load_weights(path: Path, model: torch.nn.Module) -> None:
+    model.load_state_dict(load_file(str(path)))
+
+
+def init_from_bundle(model: HierarchicalNet, cfg: TrainConfig, taxonomy: Taxonomy, log: Log) -> InitFrom:
+    """Copy the weights of the bundle ``cfg.init_from`` into ``model`` (safetensors only, never a pickle).
+
+    Raises:
+        ConfigError: the bundle cannot be read, or its taxonomy or network differs from the config's.
+    """
+    from models.bundle.io import BundleError, load_bundle
+
+    if not isinstance(cfg.init_from, str) or not cfg.init_from.strip():
+        raise ConfigError(f"init_from must be the path of a model bundle, got {cfg.init_from!r}")
+    path = Path(cfg.init_from).expanduser()
+    try:
+        source = load_bundle(path)
+    except BundleError as exc:
+        raise ConfigError(f"init_from: {exc}") from exc
+    if source.taxonomy.fingerprint() != taxonomy.fingerprint():
+        raise ConfigError(f"init_from: {path} was trained on another taxonomy "
+                          f"({source.taxonomy.id} v{source.taxonomy.version}); its weights do not fit this run's "
+                          f"({taxonomy.id} v{taxonomy.version})")
+    theirs, ours = source.manifest.network.to_dict(), cfg.network.to_dict()
+    differ = [k for k in ("backbone", "head", "cbam", "head_dim", "backbone_kwargs")
+              if (theirs.get(k) or None) != (ours.get(k) or None)]
+    if differ:
+        raise ConfigError("init_from: the network differs from the bundle's: " + ", ".join(
+            f"{k} {ours.get(k)!r} here, {theirs.get(k)!r} in {path}" for k in differ))
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in source.model.state_dict().items()}, strict=True)
+    except RuntimeError as exc:
+        raise ConfigError(f"init_from: the weights of {path} do not fit this network ({str(exc)[:300]})") from exc
+    log(f"starting from the weights of {path} ({source.model_version})")
+    return InitFrom(path=str(path), model_version=source.model_version)

@@ -1,0 +1,221 @@
+"""The typed training configuration: YAML + dataclasses, unknown keys refused.
+
+A config file mirrors :class:`TrainConfig`; nested sections are ``network``
+(:class:`models.nn.network.NetworkConfig`), ``loss`` (:class:`models.nn.losses.LossConfig`)
+and ``augment`` (:class:`models.data.transforms.AugmentConfig`). Command-line
+overrides use dotted keys, ``--set network.backbone=resnet50 --set epochs=5``;
+values are parsed as YAML scalars (so ``true``, ``3``, ``1e-3``, ``[1,2]`` work).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from models.data.transforms import AugmentConfig
+from models.nn.config import LossConfig, NetworkConfig
+
+
+class ConfigError(ValueError):
+    """A training config is invalid; the message names the file and key."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run.
+
+    Args:
+        name: a short model name; becomes part of the bundle's ``model_version``.
+        taxonomy: taxonomy YAML path (relative to the config file); None = the bundled demo taxonomy.
+        network: backbone, head, CBAM, pretrained weights.
+        loss: flat / layer / hierarchical loss and its options (incl. label smoothing).
+        augment: training augmentations.
+        input_size: square input side in pixels; None = the backbone's default from timm.
+        epochs: number of epochs.
+        batch_size: images per optimiser micro-step (per process under torchrun).
+        grad_accum: micro-steps per optimiser step (gradient accumulation).
+        lr: peak learning rate of AdamW (after warmup).
+        backbone_lr_scale: the backbone's learning rate relative to ``lr`` (lower for pretrained features).
+        weight_decay: AdamW weight decay (not applied to norms and biases).
+        warmup_epochs: linear warmup length, then cosine decay to ``min_lr``.
+        min_lr: final learning rate of the cosine schedule.
+        balanced_sampling: sample classes uniformly (weights 1/freq) instead of by frequency.
+        early_stopping_patience: stop after this many epochs without validation improvement (0 = off).
+        precision: "auto" (bf16, else fp16, autocast on CUDA; fp32 on CPUs, where bf16 training measured
+            slower), "fp32", "bf16" (CUDA, or CPUs with native bf16), "fp16" (CUDA only).
+        channels_last: use the channels-last memory format.
+        num_workers: DataLoader worker processes.
+        seed: the random seed; the same seed and data give the same model on the same hardware.
+        max_steps_per_epoch: cap on steps per epoch (smoke tests); None = full epochs.
+        half_weights: store the bundle's weights as float16 (half the size).
+        device: "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:N".
+        init_from: a model bundle folder (relative to the working directory) whose weights start the run
+            (fine-tuning, e.g. the current model on its training data plus the app's export); its
+            taxonomy and network must match this config's. None = ImageNet/hub weights or random.
+    """
+
+    name: str = "fma-model"
+    taxonomy: str | None = None
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    input_size: int | None = None
+    epochs: int = 30
+    batch_size: int = 32
+    grad_accum: int = 1
+    lr: float = 1e-3
+    backbone_lr_scale: float = 0.3
+    weight_decay: float = 0.05
+    warmup_epochs: float = 1.0
+    min_lr: float = 1e-6
+    balanced_sampling: bool = False
+    early_stopping_patience: int = 0
+    precision: str = "auto"
+    channels_last: bool = True
+    num_workers: int = 2
+    seed: int = 0
+    max_steps_per_epoch: int | None = None
+    half_weights: bool = False
+    device: str = "auto"
+    init_from: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["network"] = self.network.to_dict()
+        d["loss"] = self.loss.to_dict()
+        d["augment"] = self.augment.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "<config>") -> TrainConfig:
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{source}: a config must be a mapping of keys to values")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
+        values: dict[str, Any] = {}
+        nested = {"network": NetworkConfig, "loss": LossConfig, "augment": AugmentConfig}
+        for key, value in data.items():
+            if key in nested:
+                if value is None:
+                    continue
+                if not isinstance(value, Mapping):
+                    raise ConfigError(f"{source}: '{key}' must be a mapping")
+                try:
+                    values[key] = nested[key].from_dict(dict(value))
+                except (ValueError, TypeError) as exc:
+                    raise ConfigError(f"{source}: in '{key}': {exc}") from exc
+            else:
+                values[key] = _coerce_float(key, value, source) if key in _FLOAT_KEYS else value
+        try:
+            cfg = cls(**values)
+        except TypeError as exc:
+            raise ConfigError(f"{source}: {exc}") from exc
+        cfg.validate(source)
+        return cfg
+
+    def validate(self, source: str = "<config>") -> None:
+        """Check types and ranges; raise :class:`ConfigError` naming the key."""
+        checks: list[tuple[str, bool]] = [
+            ("epochs", isinstance(self.epochs, int) and self.epochs >= 1),
+            ("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1),
+            ("grad_accum", isinstance(self.grad_accum, int) and self.grad_accum >= 1),
+            ("lr", isinstance(self.lr, int | float) and self.lr > 0),
+            ("backbone_lr_scale", isinstance(self.backbone_lr_scale, int | float) and self.backbone_lr_scale >= 0),
+            ("weight_decay", isinstance(self.weight_decay, int | float) and self.weight_decay >= 0),
+            ("warmup_epochs", isinstance(self.warmup_epochs, int | float) and self.warmup_epochs >= 0),
+            ("min_lr", isinstance(self.min_lr, int | float) and self.min_lr >= 0),
+            ("early_stopping_patience", isinstance(self.early_stopping_patience, int) and self.early_stopping_patience >= 0),
+            ("precision", self.precision in {"auto", "fp32", "bf16", "fp16"}),
+            ("num_workers", isinstance(self.num_workers, int) and self.num_workers >= 0),
+            ("seed", isinstance(self.seed, int)),
+            ("input_size", self.input_size is None or (isinstance(self.input_size, int) and self.input_size >= 16)),
+            ("max_steps_per_epoch", self.max_steps_per_epoch is None
+             or (isinstance(self.max_steps_per_epoch, int) and self.max_steps_per_epoch >= 1)),
+            ("name", isinstance(self.name, str) and bool(self.name.strip())),
+            ("device", isinstance(self.device, str)),
+        ]
+        bad = [k for k, ok in checks if not ok]
+        if bad:
+            shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in bad)
+            raise ConfigError(f"{source}: invalid value(s): {shown}")
+
+
+_FLOAT_KEYS = frozenset({"lr", "backbone_lr_scale", "weight_decay", "warmup_epochs", "min_lr"})
+
+
+def _coerce_float(key: str, value: Any, source: str) -> Any:
+    """YAML 1.1 reads ``3e-4`` (no dot) as a string; accept it as the number it obviously is."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"{source}: '{key}' must be a number, got {value!r}") from None
+    return value
+
+
+def _parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected key=value (e.g. network.backbone=resnet50)")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"--set {item!r}: empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides to a raw config mapping (unknown keys are caught later)."""
+    data = dict(data)
+    for item in overrides:
+        keys, value = _parse_override(item)
+        node = data
+        for k in keys[:-1]:
+            child = node.get(k)
+            child = dict(child) if isinstance(child, Mapping) else {}
+            node[k] = child
+            node = child
+        node[keys[-1]] = value
+    return data
+
+
+def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> tuple[TrainConfig, Path | None]:
+    """Read a YAML config (or start from defaults when ``path`` is None) and apply overrides.
+
+    Returns the config and the folder relative paths in it are resolved against.
+    """
+    data: dict[str, Any] = {}
+    base: Path | None = None
+    source = "<defaults>"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        base = path.resolve().parent
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config {path}: {exc}") from exc
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{path}{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, Mapping):
+            raise ConfigError(f"{path}: a config must be a mapping of keys to values")
+        data = dict(loaded)
+    data = apply_overrides(data, overrides)
+    return TrainConfig.from_dict(data, source=source), base

@@ -1,0 +1,177 @@
+"""The training data: which samples train, validate and expose outliers, and how they are fed to the model."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from models.data.manifest import DataError, Sample, data_hash, load_data
+from models.data.transforms import build_train_transform
+from models.imageio import ImageLoadError, load_image
+from models.taxonomy import Taxonomy
+from models.training.config import TrainConfig
+
+Log = Callable[[str], None]
+
+
+class SampleDataset(Dataset):
+    """Samples -> (image tensor, per-level targets, index). Unreadable images give None.
+
+    An ``unknown:*`` sample (outlier exposure) has leaf index -1 and targets -1 at every level.
+    """
+
+    def __init__(self, samples: Sequence[Sample], taxonomy: Taxonomy, transform: Callable) -> None:
+        self.samples = list(samples)
+        leaf_pos = {leaf: i for i, leaf in enumerate(taxonomy.leaves)}
+        self.leaf_index = np.array([-1 if s.is_unknown else leaf_pos[s.label] for s in self.samples], dtype=np.int64)
+        levels = len(taxonomy.levels)
+        self.level_targets = np.full((len(self.samples), levels), -1, dtype=np.int64)
+        known = self.leaf_index >= 0
+        self.level_targets[known] = taxonomy.leaf_level_index[self.leaf_index[known]]
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        try:
+            img = load_image(self.samples[i].path)
+        except ImageLoadError:
+            return None
+        return self.transform(img), torch.from_numpy(self.level_targets[i]), i
+
+
+def collate(items):
+    items = [it for it in items if it is not None]
+    if not items:
+        return None
+    xs, ys, idx = zip(*items, strict=True)
+    return torch.stack(xs), torch.stack(ys), torch.tensor(idx)
+
+
+class EpochSampler(Sampler[int]):
+    """Deterministic per-(seed, epoch) order, optionally class-balanced, sharded across ranks."""
+
+    def __init__(self, n: int, *, seed: int, weights: np.ndarray | None = None, rank: int = 0, world: int = 1) -> None:
+        self.n, self.seed, self.weights, self.rank, self.world = n, seed, weights, rank, world
+        self.epoch = 0
+        self.per_rank = math.ceil(n / world) if n else 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        total = self.per_rank * self.world
+        if self.weights is not None:
+            order = torch.multinomial(torch.as_tensor(self.weights, dtype=torch.double), total, replacement=True, generator=g)
+        else:
+            order = torch.randperm(self.n, generator=g)
+            if total > self.n:
+                order = torch.cat([order, order[: total - self.n]])
+        return iter(order[self.rank :: self.world].tolist())
+
+    def __len__(self) -> int:
+        return self.per_rank
+
+
+def split_for_training(samples: Sequence[Sample], seed: int, log: Log) -> dict[str, list[Sample]]:
+    """Use the manifest's split column; make a deterministic split when there is none.
+
+    ``unknown:*`` samples are kept apart under ``"outliers"`` (those of the train split, or without a
+    split): they are outlier-exposure images, never validation or test classes.
+    """
+    known = [s for s in samples if not s.is_unknown]
+    if known and all(s.split is None for s in known):
+        from models.data.splits import split_samples
+
+        log(f"no split column: making a stratified 70/15/15 split (seed {seed})")
+        known = split_samples(known, seed=seed)
+    parts: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
+    for s in known:
+        parts.setdefault(s.split or "train", []).append(s)
+    parts["outliers"] = [s for s in samples if s.is_unknown and (s.split or "train") == "train"]
+    return parts
+
+
+def outlier_samples(parts: dict[str, list[Sample]], cfg: TrainConfig, log: Log) -> list[Sample]:
+    """The ``unknown:*`` training images to use as outlier exposure (none when ``loss.outlier_weight`` is 0)."""
+    outliers = parts.get("outliers", [])
+    if cfg.loss.outlier_weight > 0:
+        kinds = sorted({s.label for s in outliers})
+        if not outliers:
+            log("warning: loss.outlier_weight > 0 but the training data has no unknown:* images of the train split")
+        else:
+            log(f"outlier exposure: {len(outliers)} unknown:* training images of {len(kinds)} kind(s) "
+                f"({', '.join(kinds[:8])}{', ...' if len(kinds) > 8 else ''}), weight {cfg.loss.outlier_weight}")
+        return outliers
+    if outliers:
+        log(f"{len(outliers)} unknown:* training images not used (set loss.outlier_weight > 0 to use them "
+            "as outlier exposure)")
+    return []
+
+
+@dataclass
+class TrainingData:
+    """The samples of one run.
+
+    Attributes:
+        train: known-label training images.
+        val: known-label validation images (may be empty).
+        outliers: ``unknown:*`` training images used as outlier exposure (empty when not weighted).
+        sources: the manifests or folders they came from.
+    """
+
+    train: list[Sample]
+    val: list[Sample]
+    outliers: list[Sample]
+    sources: list[str]
+
+    def hash(self) -> str:
+        """:func:`models.data.manifest.data_hash` of everything the run sees."""
+        return data_hash(self.train + self.val + self.outliers)
+
+
+def load_training_data(cfg: TrainConfig, sources: Sequence[str | Path], taxonomy: Taxonomy, log: Log) -> TrainingData:
+    """Read the data, split it and pick the outlier-exposure images.
+
+    Raises:
+        DataError: no training samples.
+    """
+    loaded = load_data(list(sources), taxonomy)
+    if loaded.skipped:
+        log(loaded.report())
+    parts = split_for_training(loaded.samples, cfg.seed, log)
+    data = TrainingData(parts.get("train", []), parts.get("val", []), outlier_samples(parts, cfg, log),
+                        [str(s) for s in sources])
+    if not data.train:
+        raise DataError("no training samples (split 'train' is empty after loading the data)")
+    missing = sorted(set(taxonomy.leaves) - {s.label for s in data.train})
+    if missing:
+        log(f"warning: {len(missing)} leaf class(es) have no training images: {', '.join(missing[:10])}")
+    return data
+
+
+def make_loader(cfg: TrainConfig, data: TrainingData, taxonomy: Taxonomy, data_cfg: dict, *, rank: int, world: int,
+                pin_memory: bool) -> tuple[DataLoader, EpochSampler]:
+    """The training loader (train + outlier images, optionally class-balanced) and its per-epoch sampler."""
+    size = data_cfg["input_size"][1:]
+    transform = build_train_transform(cfg.augment, size, data_cfg["mean"], data_cfg["std"],
+                                      data_cfg.get("interpolation", "bicubic"))
+    dataset = SampleDataset(data.train + data.outliers, taxonomy, transform)
+    weights = None
+    if cfg.balanced_sampling:
+        group = np.where(dataset.leaf_index >= 0, dataset.leaf_index, len(taxonomy.leaves))  # outliers: one group
+        counts = np.bincount(group, minlength=len(taxonomy.leaves) + 1).astype(np.float64)
+        weights = 1.0 / counts[group]
+    sampler = EpochSampler(len(dataset), seed=cfg.seed, weights=weights, rank=rank, world=world)
+    loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.num_workers,
+                        collate_fn=collate, drop_last=len(dataset) > cfg.batch_size * world,
+                        persistent_workers=False, pin_memory=pin_memory)
+    return loader, sampler

@@ -1,0 +1,211 @@
+"""``fma-model grid``: the research's backbone x framework matrix on the same splits.
+
+Every cell is trained and evaluated in its own process (``fma-model train`` then
+``fma-model evaluate``), so peak training memory is measured per cell and one
+failing cell does not stop the others. The table is written as ``grid.md`` and
+``grid.csv``; each cell keeps its bundle and evaluation folder under ``DIR``.
+
+Backbones are timm names; ``+cbam`` adds the project's CBAM to a ResNet.
+Frameworks:
+
+- ``flat``: one leaf classifier, flat cross-entropy;
+- ``layer``: independent per-level heads, layer loss;
+- ``hier-independent``: independent per-level heads, hierarchical loss;
+- ``hier-shared``: shared (DHC-style) heads, hierarchical loss.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FRAMEWORKS: dict[str, dict[str, str]] = {
+    "flat": {"network.head": "flat", "loss.kind": "flat"},
+    "layer": {"network.head": "independent", "loss.kind": "layer"},
+    "hier-independent": {"network.head": "independent", "loss.kind": "hierarchical"},
+    "hier-shared": {"network.head": "shared", "loss.kind": "hierarchical"},
+}
+DEFAULT_BACKBONES = ["resnet50+cbam", "vit_small_patch16_224", "convnext_tiny"]
+
+# Tiny architectures of each family, for CI and smoke runs (same code paths, minutes not hours).
+TINY_KWARGS: dict[str, dict[str, Any]] = {
+    "resnet": {"layers": [1, 1, 1, 1]},
+    "convnext": {"depths": [1, 1, 1, 1], "dims": [16, 32, 64, 128]},
+    "vit": {"depth": 2, "embed_dim": 48, "num_heads": 3, "img_size": 64},
+}
+
+COLUMNS = ["backbone", "framework", "top1", "top2", "top3", "top4", "top5", "hier_f1",
+           "params_m", "weights_mb", "peak_train_mem_mb", "sec_per_epoch", "status"]
+
+
+@dataclass(frozen=True)
+class GridOptions:
+    """What every cell of a grid shares.
+
+    Args:
+        data: manifest CSVs or image folders (the same splits for every cell).
+        config: a base training config YAML, or None for the defaults.
+        overrides: ``key=value`` overrides applied to every cell (after the cell's own).
+        split: the evaluation split.
+        device: evaluation device (``auto``: cuda if available).
+        tiny: tiny architectures at 64 px for 2 steps (checks the pipeline fast).
+    """
+
+    data: Sequence[str]
+    config: str | None = None
+    overrides: Sequence[str] = field(default_factory=tuple)
+    split: str = "test"
+    device: str = "auto"
+    tiny: bool = False
+
+
+def backbone_overrides(spec: str, tiny: bool) -> list[str]:
+    """``--set`` overrides for one backbone spec such as ``resnet50+cbam``."""
+    name, _, extra = spec.partition("+")
+    sets = [f"network.backbone={name}", f"network.cbam={'true' if extra == 'cbam' else 'false'}"]
+    if extra and extra != "cbam":
+        raise ValueError(f"unknown backbone modifier '+{extra}' in {spec!r} (only +cbam exists)")
+    if tiny:
+        family = next((f for f in TINY_KWARGS if name.startswith(f)), None)
+        if family:
+            sets.append(f"network.backbone_kwargs={json.dumps(TINY_KWARGS[family])}")
+    return sets
+
+
+def _cell_name(backbone: str, framework: str) -> str:
+    return f"{backbone.replace('+', '_')}__{framework}"
+
+
+def _read_history(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def run_cell(backbone: str, framework: str, options: GridOptions, out: Path) -> dict[str, Any]:
+    """Train + evaluate one cell in subprocesses; return its table row."""
+    from models.bundle.io import read_bundle_manifest
+
+    cell = out / _cell_name(backbone, framework)
+    sets = backbone_overrides(backbone, options.tiny)
+    sets += [f"{k}={v}" for k, v in FRAMEWORKS[framework].items()]
+    if options.tiny:
+        sets += ["input_size=64", "epochs=1", "max_steps_per_epoch=2", "batch_size=8", "num_workers=0"]
+    sets += list(options.overrides)
+    cmd = [sys.executable, "-m", "models.commands.cli", "train", "--out", str(cell / "bundle"), "--no-progress"]
+    for d in options.data:
+        cmd += ["--data", d]
+    if options.config:
+        cmd += ["--config", options.config]
+    for s in sets:
+        cmd += ["--set", s]
+    row: dict[str, Any] = {"backbone": backbone, "framework": framework, "status": "ok"}
+    cell.mkdir(parents=True, exist_ok=True)
+    log = (cell / "train.log").open("w", encoding="utf-8")
+    t0 = time.perf_counter()
+    rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    if rc != 0:
+        row["status"] = f"train failed (exit {rc}, see {cell / 'train.log'})"
+        return row
+    ev = [sys.executable, "-m", "models.commands.cli", "evaluate", str(cell / "bundle"), "--out", str(cell / "eval"),
+          "--split", options.split, "--device", _eval_device(options.device)]
+    for d in options.data:
+        ev += ["--data", d]
+    with (cell / "eval.log").open("w", encoding="utf-8") as log:
+        rc = subprocess.call(ev, stdout=log, stderr=subprocess.STDOUT)
+    if rc != 0:
+        row["status"] = f"evaluate failed (exit {rc}, see {cell / 'eval.log'})"
+        return row
+    metrics = json.loads((cell / "eval" / "metrics.json").read_text(encoding="utf-8"))
+    manifest = read_bundle_manifest(cell / "bundle")
+    history = _read_history(cell / "bundle" / "metrics.csv")
+    secs = [float(h["seconds"]) for h in history if h.get("seconds")]
+    mems = [float(h["peak_mem_mb"]) for h in history if h.get("peak_mem_mb")]
+    params = _count_params(cell / "bundle")
+    row.update({f"top{k}": metrics.get(f"top{k}") for k in range(1, 6)})
+    row.update({
+        "hier_f1": metrics.get("hier_f1"),
+        "params_m": round(params / 1e6, 3),
+        "weights_mb": round((manifest.weights.bytes if manifest.weights else 0) / 2**20, 2),
+        "peak_train_mem_mb": round(max(mems), 1) if mems else None,
+        "sec_per_epoch": round(sum(secs) / len(secs), 2) if secs else None,
+        "wall_s": round(time.perf_counter() - t0, 1),
+    })
+    return row
+
+
+def _eval_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _count_params(bundle: Path) -> int:
+    from safetensors import safe_open
+
+    total = 0
+    with safe_open(str(bundle / "weights.safetensors"), framework="pt") as f:
+        for key in f.keys():  # noqa: SIM118 (safe_open is not a dict)
+            if "running_" in key or key.endswith("num_batches_tracked"):
+                continue
+            total += _prod(f.get_slice(key).get_shape())
+    return total
+
+
+def _prod(shape: list[int]) -> int:
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
+
+
+def write_table(rows: list[dict[str, Any]], out: Path) -> tuple[Path, Path]:
+    csv_path, md_path = out / "grid.csv", out / "grid.md"
+    with csv_path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+
+    def fmt(v: Any) -> str:
+        if v is None:
+            return "–"
+        if isinstance(v, float):
+            return f"{v:.4f}" if v <= 1.0 else f"{v:g}"
+        return str(v)
+
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(fmt(r.get(c)) for c in COLUMNS) + " |" for r in rows]
+    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return csv_path, md_path
+
+
+def run_grid(backbones: Sequence[str], frameworks: Sequence[str], options: GridOptions, out: Path,
+             log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Train and evaluate every backbone x framework cell; the table is rewritten after each cell.
+
+    Raises:
+        ValueError: a backbone spec is malformed (checked for all before any cell runs).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    for b in backbones:
+        backbone_overrides(b, options.tiny)  # validate all specs before spending hours
+    rows = []
+    for backbone in backbones:
+        for framework in frameworks:
+            log(f"[grid] {backbone} / {framework} ...")
+            row = run_cell(backbone, framework, options, out)
+            log(f"[grid]   {row.get('status')}  top1={row.get('top1')}  sec/epoch={row.get('sec_per_epoch')}")
+            rows.append(row)
+            write_table(rows, out)
+    return rows

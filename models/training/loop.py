@@ -1,0 +1,364 @@
+"""The training loop: train a hierarchical classifier and write a model bundle (``fma-model train``).
+
+The loop is deliberately short (nanoGPT style): :func:`train` reads the data, builds the run, then for each
+epoch trains, validates, logs one CSV row and saves a checkpoint; finally it writes the best epoch's
+weights as a bundle. The pieces live beside it: :mod:`models.training.data` (samples, sampler, loader),
+:mod:`models.training.runtime` (device, ranks, precision), :mod:`models.training.schedule` (optimiser,
+learning rate) and :mod:`models.training.checkpoint` (checkpoints, resuming, ``--init-from``). It runs
+unchanged on a CPU, one GPU, or several GPUs under ``torchrun`` (DistributedDataParallel, one process per GPU).
+
+Determinism: every epoch reseeds from ``(seed, epoch)`` (sampler order, augmentation, dropout), so a run
+resumed from its epoch-N checkpoint continues exactly as the uninterrupted run would have.
+
+Validation runs the model being trained through the same :class:`models.inference.predictor.Predictor`
+path as ``evaluate`` and the app, with the manifest the bundle will be saved with.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader
+
+from models.bundle.io import LoadedBundle, build_manifest, save_bundle
+from models.bundle.manifest import BundleManifest, InitFrom, TrainInfo
+from models.data.manifest import Sample
+from models.nn.losses import HierarchicalLoss
+from models.nn.network import HierarchicalNet, build_network, resolve_data_config
+from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
+from models.training.checkpoint import (
+    init_from_bundle,
+    load_checkpoint,
+    load_weights,
+    save_checkpoint,
+    save_weights,
+)
+from models.training.config import ConfigError, TrainConfig
+from models.training.data import EpochSampler, TrainingData, load_training_data, make_loader
+from models.training.runtime import Runtime, peak_memory_mb, setup_runtime
+from models.training.schedule import lr_factor, make_optimizer
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class TrainResult:
+    bundle: Path
+    history: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    best_epoch: int = 0
+
+
+@dataclass
+class _Run:
+    """Everything one training run works with (built once by :func:`_build_run`)."""
+
+    cfg: TrainConfig
+    rt: Runtime
+    taxonomy: Taxonomy
+    data: TrainingData
+    model: HierarchicalNet
+    ddp_model: torch.nn.Module
+    loss_fn: HierarchicalLoss
+    opt: torch.optim.Optimizer
+    loader: DataLoader
+    sampler: EpochSampler
+    data_cfg: dict[str, Any]
+    steps_per_epoch: int
+    init_from: InitFrom | None
+    out: Path
+    scaler: torch.amp.GradScaler
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.cfg.epochs
+
+    @property
+    def warmup_steps(self) -> int:
+        return round(self.cfg.warmup_epochs * self.steps_per_epoch)
+
+    def lr_at(self, step: int) -> float:
+        return self.cfg.lr * lr_factor(step, self.total_steps, self.warmup_steps, self.cfg.min_lr / self.cfg.lr)
+
+    def manifest(self, metrics: dict[str, Any] | None = None, train: TrainInfo | None = None) -> BundleManifest:
+        return build_manifest(model=self.model, taxonomy=self.taxonomy, data_config=self.data_cfg, loss=self.cfg.loss,
+                              name=self.cfg.name, metrics=metrics, train=train)
+
+
+@dataclass
+class _Progress:
+    """What survives an epoch: the history, the best score so far, and the early-stopping count."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, Any] = field(default_factory=lambda: {"score": -1.0, "epoch": -1})
+    start_epoch: int = 0
+    bad_epochs: int = 0
+
+
+def train(
+    cfg: TrainConfig,
+    data: Sequence[str | Path],
+    out: str | Path,
+    *,
+    resume: bool = False,
+    base_dir: Path | None = None,
+    log: Log = print,
+    progress: bool = True,
+) -> TrainResult:
+    """Train and write a bundle to ``out``; see the module docstring."""
+    out = Path(out)
+    rt = setup_runtime(cfg)
+    log = log if rt.is_main else _silent
+    taxonomy = resolve_taxonomy(cfg, base_dir)
+    samples = load_training_data(cfg, data, taxonomy, log)
+    log(f"data: {len(samples.train)} train, {len(samples.val)} val images, {len(taxonomy.leaves)} classes, "
+        f"device {rt.device}{' x' + str(rt.world) if rt.world > 1 else ''}, "
+        f"precision {str(rt.amp_dtype).replace('torch.', '') if rt.amp_dtype else 'fp32'}")
+    run = _build_run(cfg, rt, taxonomy, samples, out, resume, log)
+    state = _resume(run, log) if resume else _Progress()
+    out.mkdir(parents=True, exist_ok=True)
+    data_sha = samples.hash() if rt.is_main else ""
+    t_start = time.perf_counter()
+    for epoch in range(state.start_epoch, cfg.epochs):
+        row = _train_epoch(run, epoch, progress)
+        if rt.is_main and samples.val:
+            vm = validate(run.model, run.manifest(), samples.val, batch_size=max(8, cfg.batch_size), device=rt.device)
+            row.update({"val_top1": vm["top1"], "val_top5": vm["top5"], "val_hier_f1": vm["hier_f1"]})
+        mem = peak_memory_mb(rt.device)
+        row["peak_mem_mb"] = round(mem, 1) if mem is not None else None
+        if _end_of_epoch(run, state, epoch, row, log):
+            break
+    result = TrainResult(bundle=out, history=state.history, best_epoch=state.best["epoch"])
+    if rt.is_main:
+        result.metrics = _write_bundle(run, state, data_sha, time.perf_counter() - t_start, data)
+        log(f"wrote bundle {out} (best epoch {state.best['epoch']})")
+    if rt.world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return result
+
+
+def _silent(_msg: str) -> None:
+    """The log of a non-zero rank: only rank 0 speaks."""
+
+
+def resolve_taxonomy(cfg: TrainConfig, base: Path | None) -> Taxonomy:
+    """The config's taxonomy YAML (relative to the config file), or the bundled demo taxonomy."""
+    if cfg.taxonomy is None:
+        return Taxonomy.from_yaml(DEMO_TAXONOMY_PATH)
+    p = Path(cfg.taxonomy)
+    if not p.is_absolute() and base is not None:
+        p = base / p
+    return Taxonomy.from_yaml(p)
+
+
+def _build_run(cfg: TrainConfig, rt: Runtime, taxonomy: Taxonomy, data: TrainingData, out: Path, resume: bool,
+               log: Log) -> _Run:
+    """The network (pretrained, or from ``init_from``), loss, optimiser and loader of a run."""
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed % 2**32)
+    model = build_network(cfg.network, taxonomy, load_pretrained=not resume and not cfg.init_from)
+    init = init_from_bundle(model, cfg, taxonomy, log) if cfg.init_from is not None and not resume else None
+    data_cfg = resolve_data_config(cfg.network)
+    if cfg.input_size:
+        data_cfg["input_size"] = [3, cfg.input_size, cfg.input_size]
+    model.to(rt.device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    loader, sampler = make_loader(cfg, data, taxonomy, data_cfg, rank=rt.rank, world=rt.world,
+                                  pin_memory=rt.device.type == "cuda")
+    steps = max(1, len(loader) // cfg.grad_accum)
+    if cfg.max_steps_per_epoch:
+        steps = min(steps, cfg.max_steps_per_epoch)
+    ddp_model: torch.nn.Module = model
+    if rt.world > 1:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[rt.device.index] if rt.device.type == "cuda" else None)
+    return _Run(cfg=cfg, rt=rt, taxonomy=taxonomy, data=data, model=model, ddp_model=ddp_model,
+                loss_fn=HierarchicalLoss(cfg.loss, taxonomy.masks).to(rt.device), opt=make_optimizer(model, cfg),
+                loader=loader, sampler=sampler, data_cfg=data_cfg, steps_per_epoch=steps, init_from=init, out=out,
+                scaler=torch.amp.GradScaler("cuda", enabled=rt.amp_dtype == torch.float16))
+
+
+def _resume(run: _Run, log: Log) -> _Progress:
+    folder = run.out / "checkpoint"
+    if not (folder / "state.json").exists():
+        raise ConfigError(f"--resume: no checkpoint in {folder}")
+    state = load_checkpoint(folder, run.model, run.opt)
+    init = state.get("init_from")
+    run.init_from = InitFrom(**init) if init else None
+    log(f"resumed from epoch {state['epoch'] + 1}")
+    return _Progress(history=state["history"], best=state["best"], start_epoch=state["epoch"] + 1)
+
+
+def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict[str, Any]:
+    """One epoch of optimiser steps; returns its row of ``metrics.csv`` (without validation)."""
+    cfg, rt = run.cfg, run.rt
+    torch.manual_seed(cfg.seed * 1_000_003 + epoch)
+    run.sampler.set_epoch(epoch)
+    run.ddp_model.train()
+    t0 = time.perf_counter()
+    sums = {"loss": 0.0, "correct": 0, "n": 0, "n_known": 0}
+    step = epoch * run.steps_per_epoch
+    batches = _batches(run.loader)
+    bar = _bar(run.steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}", enabled=progress and rt.is_main)
+    for _ in range(run.steps_per_epoch):
+        for g in run.opt.param_groups:
+            g["lr"] = run.lr_at(step) * g.get("lr_scale", 1.0)
+        run.opt.zero_grad(set_to_none=True)
+        for _micro in range(cfg.grad_accum):
+            batch = next(batches)
+            if batch is not None:  # None: every image of the batch was unreadable
+                _micro_step(run, batch, epoch, sums)
+        run.scaler.unscale_(run.opt)
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), 5.0)
+        run.scaler.step(run.opt)
+        run.scaler.update()
+        step += 1
+        bar.update(loss=sums["loss"] / max(1, sums["n"]), acc=sums["correct"] / max(1, sums["n_known"]))
+    bar.close()
+    return {
+        "epoch": epoch + 1,
+        "lr": round(run.lr_at(step - 1), 8),
+        "train_loss": round(sums["loss"] / max(1, sums["n"]), 5),
+        "train_top1": round(sums["correct"] / max(1, sums["n_known"]), 5),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+def _batches(loader: DataLoader):
+    """The loader's batches, starting again when fewer batches than steps x accumulation remain."""
+    while True:
+        empty = True
+        for batch in loader:
+            empty = False
+            yield batch
+        if empty:
+            while True:
+                yield None
+
+
+def _micro_step(run: _Run, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], epoch: int,
+                sums: dict[str, Any]) -> None:
+    """Forward and backward of one micro-batch (the optimiser steps after ``grad_accum`` of them)."""
+    cfg, rt = run.cfg, run.rt
+    x, y, _ = batch
+    x = x.to(rt.device, non_blocking=True)
+    if cfg.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    y = y.to(rt.device)
+    with torch.autocast(rt.device.type, dtype=rt.amp_dtype or torch.float32, enabled=rt.amp_dtype is not None):
+        outp = run.ddp_model(x)
+    levels = [lv.float() for lv in outp.levels]
+    loss, _parts = run.loss_fn(levels, y, epoch=epoch, total_epochs=cfg.epochs)
+    run.scaler.scale(loss / cfg.grad_accum).backward()
+    known = y[:, -1] >= 0
+    sums["loss"] += float(loss.detach()) * len(x)
+    sums["correct"] += int((levels[-1].argmax(1) == y[:, -1])[known].sum())
+    sums["n"] += len(x)
+    sums["n_known"] += int(known.sum())
+
+
+def _end_of_epoch(run: _Run, state: _Progress, epoch: int, row: dict[str, Any], log: Log) -> bool:
+    """Record the epoch (best weights, ``metrics.csv``, checkpoint); True when training should stop early."""
+    cfg, rt = run.cfg, run.rt
+    state.history.append(row)
+    score = row.get("val_top1", -row["train_loss"])
+    improved = score > state.best["score"]
+    if rt.is_main:
+        if improved:
+            state.best = {"score": score, "epoch": epoch + 1}
+            save_weights(run.out / "checkpoint" / "best.safetensors", run.model)
+        _write_history(run.out / "metrics.csv", state.history)
+        save_checkpoint(run.out / "checkpoint", run.model, run.opt, {
+            "epoch": epoch, "history": state.history, "best": state.best, "config": cfg.to_dict(),
+            "init_from": dataclasses.asdict(run.init_from) if run.init_from else None})
+        log(" ".join(f"{k}={v}" for k, v in row.items()))
+    state.bad_epochs = 0 if improved else state.bad_epochs + 1
+    stop = bool(cfg.early_stopping_patience and run.data.val and state.bad_epochs >= cfg.early_stopping_patience)
+    if rt.world > 1:  # only rank 0 validates: every rank follows its decision, or the others would hang
+        flag = torch.tensor([int(stop)], device=rt.device if rt.device.type == "cuda" else "cpu")
+        dist.broadcast(flag, src=0)
+        stop = bool(flag.item())
+    if stop:
+        log(f"early stopping: no validation improvement for {state.bad_epochs} epoch(s)")
+    return stop
+
+
+def _write_bundle(run: _Run, state: _Progress, data_sha: str, seconds: float,
+                  sources: Sequence[str | Path]) -> dict[str, Any]:
+    """The best epoch's weights, validated once more, saved as the bundle; returns the validation metrics."""
+    cfg, rt, data = run.cfg, run.rt, run.data
+    best_file = run.out / "checkpoint" / "best.safetensors"
+    if best_file.exists():
+        load_weights(best_file, run.model)
+    metrics: dict[str, Any] = {}
+    if data.val:
+        metrics = validate(run.model, run.manifest(), data.val, batch_size=max(8, cfg.batch_size), device=rt.device)
+        metrics["split"] = "val"
+    run.model.to("cpu").to(memory_format=torch.contiguous_format)
+    train_info = TrainInfo(
+        config=cfg.to_dict(), data_hash=data_sha, data_sources=tuple(str(d) for d in sources),
+        n_train=len(data.train), n_val=len(data.val), n_outliers=len(data.outliers), best_epoch=state.best["epoch"],
+        epochs_run=len(state.history), seconds=round(seconds, 1), device=str(rt.device), world_size=rt.world,
+        torch=torch.__version__, init_from=run.init_from)
+    save_bundle(run.out, run.model, run.manifest(metrics, train_info), half=cfg.half_weights)
+    return metrics
+
+
+def validate(model: HierarchicalNet, manifest: BundleManifest, samples: Sequence[Sample], *, batch_size: int,
+             device: torch.device | str) -> dict[str, Any]:
+    """Metrics of ``model`` on known-label samples, through the Predictor exactly as ``evaluate`` runs it."""
+    from models.evaluation.metrics import compute_metrics
+    from models.inference.collect import collect_outputs
+    from models.inference.predictor import Predictor
+
+    was_training = model.training
+    predictor = Predictor(LoadedBundle(model=model, manifest=manifest, path=Path(".")), device=device,
+                          batch_size=batch_size)
+    out = collect_outputs(predictor, [s.path for s in samples])
+    model.train(was_training)
+    leaf_pos = {leaf: i for i, leaf in enumerate(manifest.taxonomy.leaves)}
+    targets = np.array([leaf_pos[samples[i].label] for i in out.index], dtype=np.int64)
+    m = compute_metrics(out.leaf_probs, targets, manifest.taxonomy)
+    return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in m.items() if k != "per_class"}
+
+
+def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
+    keys: list[str] = []
+    for row in history:
+        keys += [k for k in row if k not in keys]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(history)
+
+
+class _bar:
+    """A tqdm bar with ETA and running metrics (silent when disabled)."""
+
+    def __init__(self, total: int, desc: str, enabled: bool) -> None:
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, unit="step", leave=False, dynamic_ncols=True, file=sys.stderr)
+
+    def update(self, **metrics: float) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items()}, refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
