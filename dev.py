@@ -2,7 +2,7 @@
 """One entry point for setting up and running fma-judge from a checkout, on any OS.
 
     python dev.py demo     set up .venv if needed, then run the main job on the bundled demo
-    python dev.py test     set up .venv if needed, then run ruff and the whole test suite
+    python dev.py test     set up .venv if needed, then run ruff, the import contracts and the whole test suite
     python dev.py setup    only set up .venv
     python dev.py i18n     refresh app/i18n/*.ts from the UI sources and compile the .qm files
                            (translate new strings in the .ts with Qt Linguist: pyside6-linguist)
@@ -67,6 +67,12 @@ def test(py: Path) -> int:
     rc = _run([str(py), "-m", "ruff", "check", "."], env)
     if rc != 0:
         print("[dev] ruff found problems (see above)", flush=True)
+        return rc
+    # the layering rules of ARCHITECTURE.md ([tool.importlinter] in pyproject.toml)
+    lint = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+    rc = _run([str(py), "-c", lint, "--no-cache", str(ROOT / "pyproject.toml")], env)
+    if rc != 0:
+        print("[dev] an import contract is broken (see above; the rules are in ARCHITECTURE.md)", flush=True)
         return rc
     return _run([str(py), "-m", "pytest", *sys.argv[2:]], env)
 

@@ -31,11 +31,11 @@ from collections import Counter
 import numpy as np
 
 from models.calibration.fitting import class_means_and_variance, fit_stage_detector
-from models.calibration.unknown import energy_score, nearest_mahalanobis
 from models.data.manifest import Sample, load_data
 from models.evaluation.metrics import auroc
 from models.inference.collect import collect_outputs
 from models.inference.predictor import Predictor
+from models.routing.unknown import energy_score, nearest_mahalanobis
 
 
 class _Collected:

@@ -248,8 +248,8 @@ def test_auto_judged_images_are_marked_counted_apart_and_skipped(qtbot, engine, 
     from app.ui.app import open_settings
     from app.ui.main_window import MainWindow
     from models.bundle.io import read_bundle_manifest, write_bundle_manifest
-    from models.calibration.routing import Calibration
     from models.inference.predictor import Predictor
+    from models.routing.policy import Calibration
 
     bundle = make_tiny_bundle(tmp_path / "calibrated", taxonomy)
     confs = sorted(p.confidence for p in Predictor(bundle).predict(sorted(batch_dir.glob("img_*.png"))))

@@ -15,8 +15,8 @@ from conftest import write_image
 
 from models.bundle.io import BundleError, load_bundle, read_bundle_manifest, write_bundle_manifest
 from models.bundle.manifest import BundleManifest
-from models.calibration.routing import Calibration
 from models.inference.predictor import Predictor
+from models.routing.policy import Calibration
 
 
 @pytest.fixture()
@@ -200,8 +200,8 @@ def test_manifest_refuses_unknown_keys_in_every_typed_section(tiny_bundle):
 
 
 def test_calibration_round_trips_through_the_manifest(tiny_bundle, taxonomy):
-    from models.calibration.routing import CalibratedOn, UnknownFit
-    from models.calibration.unknown import UnknownDetector
+    from models.routing.policy import CalibratedOn, UnknownFit
+    from models.routing.unknown import UnknownDetector
 
     cal = Calibration(thresholds={leaf: (0.5 if i % 2 else None) for i, leaf in enumerate(taxonomy.leaves)},
                       unknown=UnknownDetector("energy", threshold=-3.25, temperature=1.5), spot_check=0.02, seed=7,

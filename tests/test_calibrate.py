@@ -22,12 +22,12 @@ from models.calibration.calibrate import (
     purity_threshold,
     unknown_threshold,
 )
-from models.calibration.routing import REASONS, UnknownDetector
 from models.calibration.thresholds import binomial_tail, images_needed, purity_lower_bound
 from models.commands.cli import main as cli_main
 from models.evaluation.metrics import auroc
 from models.inference.predictor import Predictor
 from models.nn.network import stage_statistics
+from models.routing.policy import REASONS, UnknownDetector
 
 
 def make_dataset(root: Path, taxonomy, per_class: int = 6, unknown_types: int = 2) -> Path:

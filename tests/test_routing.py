@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.calibration.routing import (
+from models.routing.policy import (
     REASONS,
     Calibration,
     RoutingError,
@@ -16,7 +16,7 @@ from models.calibration.routing import (
     route_batch,
     spot_check_draw,
 )
-from models.calibration.unknown import energy_score
+from models.routing.unknown import energy_score
 
 
 def _cal(**kw) -> Calibration:
@@ -184,7 +184,7 @@ def test_stages_detector_round_trips_the_manifest_and_routes():
 
 
 def test_percentiles_grow_past_one_beyond_every_reference():
-    from models.calibration.unknown import percentile_of, reference_quantiles
+    from models.routing.unknown import percentile_of, reference_quantiles
 
     ref = reference_quantiles(np.linspace(0.0, 10.0, 50))
     p = percentile_of(ref, np.array([-5.0, 0.0, 5.0, 10.0, 10.5, 20.0]))

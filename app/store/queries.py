@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 QUEUE_REASONS: tuple[str, ...] = ("low_confidence", "leaf_below_target", "possible_unknown", "spot_check")
-"""Routing reason codes (``models.calibration.routing.REASONS``), in the order ``sort="reason"`` puts them."""
+"""Routing reason codes (``models.routing.policy.REASONS``), in the order ``sort="reason"`` puts them."""
 
 QUEUE_SORTS: tuple[str, ...] = ("confidence", "age", "leaf", "batch", "reason")
 """Sort keys of :func:`rejudge_queue`."""

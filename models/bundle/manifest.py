@@ -4,7 +4,7 @@
 refused in every typed section, ``format_version`` is checked) and written once
 (:meth:`BundleManifest.to_json`). Every other module reads attributes, never string keys. The calibration
 (``temperature``, ``thresholds``, ``unknown``, ``routing``) is a
-:class:`models.calibration.routing.Calibration`, whose ``from_manifest``/``to_manifest`` are the one
+:class:`models.routing.policy.Calibration`, whose ``from_manifest``/``to_manifest`` are the one
 reader and writer of those four keys.
 
 This module imports neither torch nor timm, so the app's store and UI thread can hold a manifest.
@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from models.calibration.routing import CALIBRATION_KEYS, Calibration, RoutingError
 from models.nn.config import LossConfig, NetworkConfig
+from models.routing.policy import CALIBRATION_KEYS, Calibration, RoutingError
 from models.taxonomy import Taxonomy, TaxonomyError
 
 __all__ = [

@@ -1,7 +1,7 @@
 """``fma-model calibrate``: temperature, per-leaf purity thresholds and the unknown-defect score.
 
 Everything is fitted on one split of labelled data (``--split val`` by default), never on the
-training split, and written into the bundle's manifest (see :mod:`models.calibration.routing` for how the
+training split, and written into the bundle's manifest (see :mod:`models.routing.policy` for how the
 Predictor uses it).
 
 1. Temperature. The network's raw level logits are computed once; the NLL of the true leaf under
@@ -23,7 +23,7 @@ Predictor uses it).
    that passes is a mild selection effect the bound does not correct for.
 
 3. Unknown-defect score. Four candidates (``max_softmax``, ``energy``, ``cosine``,
-   ``mahalanobis``; see :mod:`models.calibration.routing`); the embedding ones use class centroids of the
+   ``mahalanobis``; see :mod:`models.routing.policy`); the embedding ones use class centroids of the
    *training* split's embeddings. When the calibration split holds ``unknown:*`` images, the
    candidate with the best AUROC there is kept; otherwise ``cosine``: distances in the embedding
    space do not depend on the softmax, which is known to stay over-confident far from the training
@@ -53,12 +53,12 @@ from models.calibration.fitting import (
     stage_candidate_strides,
     unknown_threshold,
 )
-from models.calibration.routing import REASONS, CalibratedOn, Calibration, UnknownFit, route_batch
 from models.calibration.temperature import T_RANGE, fit_temperature, leaf_probs_at, nll
 from models.calibration.thresholds import BOUNDS, LeafThreshold, purity_threshold
-from models.calibration.unknown import UNKNOWN_METHODS, UnknownDetector
-from models.data.manifest import Sample
+from models.data.manifest import Sample, data_hash
 from models.inference.collect import Outputs, collect_outputs
+from models.routing.policy import REASONS, CalibratedOn, Calibration, UnknownFit, route_batch
+from models.routing.unknown import UNKNOWN_METHODS, UnknownDetector
 
 if TYPE_CHECKING:
     from models.inference.predictor import Predictor
@@ -228,7 +228,7 @@ def calibrate(
         target_purity=options.target_purity, notes={leaf: lt.reason for leaf, lt in leaves.items() if lt.reason},
         min_support=options.min_support, bound=options.bound, confidence=options.confidence,
         unknown_fpr=options.unknown_fpr,
-        calibrated_on=CalibratedOn(data_hash=_data_hash(data.samples), split=options.split, n=len(data.samples),
+        calibrated_on=CalibratedOn(data_hash=data_hash(data.samples), split=options.split, n=len(data.samples),
                                    n_unknown=int(data.unknown.sum()), sources=tuple(map(str, options.sources))),
         created=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         temperature_before=bundle.manifest.effective_temperature, unknown_fit=fit,
@@ -243,12 +243,6 @@ def calibrate(
         write_bundle_manifest(bundle_path, bundle.manifest.replace(temperature=temperature, calibration=calibration))
         log(f"wrote calibration into {bundle_path / 'manifest.json'}")
     return CalibrationResult(temperature, leaves, calibration, summary, curve, options)
-
-
-def _data_hash(samples: Sequence[Sample]) -> str:
-    from models.training.data import data_hash
-
-    return data_hash(samples)
 
 
 def _collect_labelled(predictor: Predictor, samples: Sequence[Sample], options: CalibrateOptions,

@@ -1,4 +1,4 @@
-"""The two errors of calibration: bad data or options (``calibrate``), and a malformed stored calibration."""
+"""The error of calibration: the data or options cannot produce one."""
 
 from __future__ import annotations
 
@@ -7,7 +7,3 @@ from models.data.manifest import DataError
 
 class CalibrationError(DataError):
     """The data or options cannot produce a calibration; the message says why."""
-
-
-class RoutingError(ValueError):
-    """The calibration data of a bundle is malformed; the message says which key."""

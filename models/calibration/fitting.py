@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from models.calibration.errors import CalibrationError
-from models.calibration.unknown import (
+from models.routing.unknown import (
     UNKNOWN_METHODS,
     UnknownDetector,
     energy_score,
@@ -58,7 +58,7 @@ def class_means_and_variance(x: np.ndarray, y: np.ndarray) -> tuple[list[int], n
 def fit_stage_detector(train_stats: dict[int, np.ndarray], targets: np.ndarray, leaves: Sequence[str], *,
                        known_logits: Sequence[np.ndarray], known_stats: dict[int, np.ndarray],
                        temperature: float = 1.0, flat: bool = False) -> UnknownDetector:
-    """The ``stages`` ensemble (see :mod:`models.calibration.routing`): class means of every stage's statistics from
+    """The ``stages`` ensemble (see :mod:`models.routing.policy`): class means of every stage's statistics from
     labelled training images, and each member's reference quantiles from the known calibration images."""
     y = np.asarray(targets, dtype=np.int64)
     strides = tuple(sorted(train_stats))

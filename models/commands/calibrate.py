@@ -8,7 +8,7 @@ from pathlib import Path
 
 from models.calibration.calibrate import CalibrateOptions, calibrate, format_table, write_reports
 from models.calibration.thresholds import BOUNDS
-from models.calibration.unknown import UNKNOWN_METHODS
+from models.routing.unknown import UNKNOWN_METHODS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 0 if not argv else 2
-    from models.errors import USER_ERRORS
+    from models.commands.errors import USER_ERRORS
 
     try:
         return int(args._run(args) or 0)

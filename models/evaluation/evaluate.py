@@ -25,10 +25,10 @@ def evaluate_bundle(bundle: LoadedBundle, samples: list[Sample], *, batch_size: 
         (metrics, raw) where raw holds leaf_probs, targets, unknown mask, read errors, and
         auto/reasons/unknown_scores (None when not computed).
     """
-    from models.calibration.routing import REASONS
     from models.evaluation.metrics import compute_metrics
     from models.inference.collect import collect_outputs, route_outputs
     from models.inference.predictor import Predictor
+    from models.routing.policy import REASONS
 
     tax = bundle.taxonomy
     predictor = Predictor(bundle, device=device, batch_size=batch_size)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from models.calibration.routing import Calibration, route_batch
+from models.routing.policy import Calibration, route_batch
 
 if TYPE_CHECKING:
     from models.inference.outputs import BatchOutput
@@ -49,7 +49,7 @@ def collect_outputs(predictor: Predictor, sources: Sequence[str | Path], *, keys
     Args:
         predictor: a :class:`models.inference.predictor.Predictor`.
         sources: image paths.
-        keys: also compute each image's content key (:func:`models.calibration.routing.image_key`).
+        keys: also compute each image's content key (:func:`models.routing.policy.image_key`).
     """
     import torch
 

@@ -3,7 +3,7 @@
 One path for a prediction: images are decoded and preprocessed ahead of the model on a few threads
 (:meth:`Predictor.decode_ahead`, bounded, errors become reasons), batched, run along the bundle's
 inference engine (:mod:`models.inference.engine`), turned into level and leaf distributions
-(:mod:`models.inference.outputs`), routed when the bundle is calibrated (:mod:`models.calibration.routing`)
+(:mod:`models.inference.outputs`), routed when the bundle is calibrated (:mod:`models.routing.policy`)
 and returned as frozen records. Heatmaps are computed only on request (:mod:`models.inference.heatmaps`):
 the CBAM spatial attention map when the network has CBAM (it falls out of the same forward pass),
 otherwise flip-averaged LayerCAM at the stride-4 stage. ``heatmap_kind`` stays ``"gradcam"`` for the
@@ -27,7 +27,6 @@ import torch.nn.functional as F
 from PIL import Image
 
 from models.bundle.io import BundleError, LoadedBundle, load_bundle
-from models.calibration.routing import Calibration, image_key, route_batch
 from models.data.transforms import build_eval_transform
 from models.imageio import decode_or_reason, load_image
 from models.inference.engine import HOOKED_PATHS, RawOutput, TorchEngine, engine_from_manifest
@@ -35,6 +34,7 @@ from models.inference.heatmaps import HEATMAP_FLIPS, LevelLogits, cam_maps, norm
 from models.inference.outputs import BatchOutput, combine_levels, marginals
 from models.inference.records import Prediction, RankedLeaf
 from models.nn.network import stage_statistics
+from models.routing.policy import Calibration, image_key, route_batch
 
 ImageSource = str | Path | Image.Image
 
@@ -227,7 +227,7 @@ class Predictor:
 
         Args:
             images: paths or PIL images (consumed lazily).
-            keys: also compute each readable image's content key (:func:`models.calibration.routing.image_key`).
+            keys: also compute each readable image's content key (:func:`models.routing.policy.image_key`).
         """
         def decode(item: tuple[int, ImageSource]) -> Decoded:
             n, src = item
@@ -339,7 +339,7 @@ class Predictor:
 
         Args:
             out: the batch's outputs from :meth:`forward_batch`.
-            keys: each image's content key (:func:`models.calibration.routing.image_key`) for the spot-check draw.
+            keys: each image's content key (:func:`models.routing.policy.image_key`) for the spot-check draw.
         """
         if self.calibration is None:
             return [RouteDecision() for _ in keys]

@@ -45,7 +45,7 @@ class Prediction:
         model_version: the bundle's version id.
         error: why the image could not be judged (unreadable file ...), else None.
         route: with a calibrated bundle, "auto" or "rejudge"; None otherwise.
-        reasons: why it was routed so (codes of :data:`models.calibration.routing.REASONS`).
+        reasons: why it was routed so (codes of :data:`models.routing.policy.REASONS`).
         unknown_score: the calibration's unknown-defect score, when it has one.
     """
 

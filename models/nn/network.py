@@ -56,7 +56,7 @@ Chosen by measurement (``python -m bench.heatmap_layers``; README, "The demo mod
 demo model the pointing game scored 40 % with Grad-CAM at the stride-32 output, 56 % with HiResCAM at
 stride 16, and with LayerCAM 73 % at stride 8 and 82 % at stride 4 (94 % averaged over flips)."""
 STAGE_STRIDES: tuple[int, ...] = (4, 8, 16, 32)
-"""Backbone stages whose channel statistics the ``stages`` unknown-defect score reads (models.calibration.routing)."""
+"""Backbone stages whose channel statistics the ``stages`` unknown-defect score reads (models.routing.policy)."""
 
 
 def stage_statistics(feature_map: Tensor) -> np.ndarray:

@@ -30,7 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from models.calibration.errors import RoutingError
+
+class RoutingError(ValueError):
+    """The calibration data of a bundle is malformed; the message says which key."""
+
 
 UNKNOWN_METHODS: tuple[str, ...] = ("max_softmax", "energy", "cosine", "mahalanobis", "stages")
 EMBEDDING_METHODS: frozenset[str] = frozenset({"cosine", "mahalanobis"})

@@ -30,9 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from models.calibration.errors import RoutingError
-from models.calibration.unknown import UnknownDetector
 from models.hashing import file_sha256, sha256_hex
+from models.routing.unknown import RoutingError, UnknownDetector
 
 __all__ = [
     "CALIBRATION_KEYS",

@@ -1,0 +1,85 @@
+"""The main window's list state without Qt: states, next image to judge, counts, rows and panel data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from app.services.batch_presenter import BatchPresenter
+from app.services.batches import OpenedBatch
+from app.store.records import BatchItem, ImageRecord, JudgmentRecord, PredictionRecord
+
+NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
+
+
+def _prediction(leaf: str | None, route: str | None = None, error: str | None = None, version: str = "v1",
+                reasons: tuple[str, ...] = ()) -> PredictionRecord:
+    return PredictionRecord(leaf=leaf, confidence=None if error else 0.9, path=("g", "s", leaf) if leaf else (),
+                            top5=((leaf, ("g", "s", leaf), 0.9),) if leaf else (), route=route, reasons=reasons,
+                            error=error, model_version=version, id=1)
+
+
+def _judgment(image_id: int, leaf: str | None, status: str) -> JudgmentRecord:
+    return JudgmentRecord(id=image_id * 10, image_id=image_id, leaf=leaf, status=status, action="x", analyst="amy",
+                          created_at=NOW)
+
+
+def _item(i: int, prediction=None, judgment=None) -> BatchItem:
+    return BatchItem(ImageRecord(i, "0" * 64, f"/b/img_{i}.png", 64, 64, i), prediction, judgment)
+
+
+@pytest.fixture()
+def presenter(taxonomy) -> BatchPresenter:
+    items = [
+        _item(1, _prediction("scratch", "auto")),                          # auto-judged
+        _item(2, _prediction("crack", "rejudge", reasons=("low_confidence",))),
+        _item(3, _prediction("dent"), _judgment(3, "dent", "accepted")),   # done
+        _item(4, None),                                                    # not predicted yet
+        _item(5, _prediction(None, error="cannot read image")),            # the model could not read it
+        _item(6, None),                                                    # its header is unreadable
+    ]
+    p = BatchPresenter(lang="zh_TW", unknown_text="未知")
+    p.taxonomy = taxonomy
+    first = p.open(OpenedBatch(7, "b", "/b", items, unreadable={6: "not a recognised image format"}))
+    assert first == 1  # the first image that needs a person (the auto-judged one does not)
+    return p
+
+
+def test_states_counts_and_what_is_left(presenter):
+    assert [presenter.state(it) for it in presenter.items] == ["auto", "rejudge", "accepted", "pending", "error",
+                                                               "error"]
+    assert presenter.counts() == {"pending": 1, "rejudge": 1, "auto": 1, "accepted": 1, "error": 2}
+    assert presenter.left() == 2
+
+
+def test_next_open_walks_over_auto_judged_done_and_unreadable_images(presenter):
+    assert presenter.next_open(1) == 3
+    assert presenter.next_open(3) == 1  # wraps around
+    presenter.apply_judgment(_judgment(2, "crack", "accepted"))
+    presenter.apply_judgment(_judgment(4, None, "unknown"))
+    assert presenter.next_open(0) is None and presenter.left() == 0
+
+
+def test_predictions_arrive_and_errors_stick(presenter):
+    rows = presenter.apply_predictions([(4, _prediction("fiber")), (5, _prediction(None, error="truncated")),
+                                        (99, _prediction("fiber"))])
+    assert rows == [3, 4]  # an image of another batch is ignored
+    assert presenter.state(presenter.items[3]) == "pending" and presenter.items[3].prediction.leaf == "fiber"
+    assert presenter.errors[5] == "truncated"
+    assert presenter.todo("v1") == []  # 6 is unreadable, every other image has a v1 prediction
+    assert [i for i, _ in presenter.todo("v2")] == [1, 2, 3, 4]
+
+
+def test_rows_and_panel_speak_the_ui_language(presenter, taxonomy):
+    rows = presenter.list_rows()
+    assert rows[0].label == taxonomy.name("scratch", "zh_TW") and rows[0].confidence == 0.9
+    assert rows[2].label == taxonomy.name("dent", "zh_TW") and rows[2].confidence is None  # a judgment, no score
+    assert rows[5].label == "not a recognised image format" and rows[5].state == "error"
+    presenter.apply_judgment(_judgment(2, None, "unknown"))
+    assert presenter.list_row(1).label == "未知"
+    panel = presenter.panel(2)
+    assert (panel.judged_leaf, panel.judged_by, panel.state) == ("dent", "amy", "accepted")
+    judged = presenter.panel(1)  # why it was routed to a person stays visible next to the judgment
+    assert (judged.state, judged.judged_leaf, judged.reasons) == ("unknown", None, ("low_confidence",))
+    assert presenter.panel(0).reasons == () and presenter.panel(0).leaf == "scratch"

@@ -1,0 +1,159 @@
+"""The Qt-free predicting service, ``fma-judge classify``, and stores made by earlier versions."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, make_tiny_bundle, write_image
+
+from app.services import batches
+from app.services.predicting import ModelLoadError, PredictingService
+from app.store import repo
+from app.store.db import init_db, make_engine, session_scope
+from app.store.records import PredictionRecord
+
+OLD_STORE = ROOT / "tests" / "data" / "store_before_refactor.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, taxonomy) -> Path:
+    return make_tiny_bundle(tmp_path_factory.mktemp("predicting") / "model", taxonomy, input_size=32)
+
+
+@pytest.fixture()
+def folder(tmp_path) -> Path:
+    out = tmp_path / "batch"
+    for i in range(11):
+        write_image(out / f"img_{i:02d}.png", size=(48, 40), seed=i)
+    (out / "zz_broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    return out
+
+
+@pytest.fixture()
+def engine(tmp_path):
+    eng = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    init_db(eng)
+    yield eng
+    eng.dispose()
+
+
+def test_predict_saves_each_chunk_and_hands_back_the_stored_records(engine, bundle, folder, monkeypatch):
+    service = PredictingService(engine, chunk_size=4, first_chunk=2)
+    info = service.load(bundle)
+    with session_scope(engine, action="read") as s:
+        assert repo.get_model_version(s, info.version) is not None  # registered on load
+    opened = batches.open_folder(engine, folder)
+    todo = service.todo(opened.items, list(opened.unreadable))
+    assert len(todo) == 11 and len(opened.unreadable) == 1  # the broken header is not given to the model
+    conversions = []
+    real = PredictionRecord.from_prediction
+    monkeypatch.setattr(PredictionRecord, "from_prediction",
+                        classmethod(lambda cls, p: conversions.append(p.file) or real(p)))
+    chunks = list(service.predict(todo))
+    assert [len(c.items) for c in chunks] == [2, 4, 4, 1] and chunks[-1].done == chunks[-1].total == 11
+    assert sorted(conversions) == sorted(path for _, path in todo)  # each prediction converted exactly once
+    records = dict(pair for c in chunks for pair in c.items)
+    assert all(r.id is not None and r.model_version == info.version and r.leaf for r in records.values())
+    with session_scope(engine, action="read") as s:
+        stored = repo.latest_predictions(s, list(records), model_version=info.version)
+    assert {i: r.id for i, r in stored.items()} == {i: r.id for i, r in records.items()}
+    assert service.todo(batches.batch_items(engine, opened.batch_id), list(opened.unreadable)) == []
+
+
+def test_cancel_stops_after_the_current_chunk_and_keeps_what_was_saved(engine, bundle, folder):
+    service = PredictingService(engine, chunk_size=4, first_chunk=2)
+    service.load(bundle)
+    opened = batches.open_folder(engine, folder)
+    cancel = threading.Event()
+    seen = []
+    for chunk in service.predict(service.todo(opened.items, list(opened.unreadable)), cancel=cancel):
+        seen.append(chunk)
+        cancel.set()
+    assert len(seen) == 1 and len(seen[0].items) == 2
+    left = service.todo(batches.batch_items(engine, opened.batch_id), list(opened.unreadable))
+    assert len(left) == 9
+
+
+def test_a_bad_bundle_is_a_clear_error_and_nothing_runs(engine, tmp_path):
+    service = PredictingService(engine)
+    (tmp_path / "model.pth").write_bytes(b"\x80\x04pickle")
+    with pytest.raises(ModelLoadError, match="pickle"):
+        service.load(tmp_path / "model.pth")
+    with pytest.raises(ModelLoadError, match="no model is loaded"):
+        list(service.predict([(1, "x.png")]))
+
+
+def _classify(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).parent / "fma-judge"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "app"]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(tmp_path / "settings.ini"))
+    return subprocess.run([*cmd, "classify", *args], capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+
+
+def test_classify_command_fills_a_batch_once(tmp_path, bundle, folder):
+    db = f"sqlite:///{tmp_path / 'team.sqlite3'}"
+    first = _classify(str(folder), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "12 images; predicted 11 now" in first.stdout and "1 unreadable" in first.stdout
+    again = _classify(str(folder), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
+    assert again.returncode == 0 and "predicted 0 now" in again.stdout and "11 already" in again.stdout
+    missing = _classify(str(tmp_path / "nope"), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
+    assert missing.returncode == 2 and "folder not found" in missing.stderr
+    bad_model = _classify(str(folder), "--db", db, "--model", str(tmp_path / "nope"), tmp_path=tmp_path)
+    assert bad_model.returncode == 2 and "model bundle not found" in bad_model.stderr
+    assert "Traceback" not in missing.stderr + bad_model.stderr
+
+
+def test_the_app_opens_a_classified_folder_without_running_the_model(qtbot, tmp_path, bundle, folder, monkeypatch):
+    pytest.importorskip("pytestqt")
+    from app.services.judging import JudgingService
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    db = f"sqlite:///{tmp_path / 'team.sqlite3'}"
+    assert _classify(str(folder), "--db", db, "--model", str(bundle), tmp_path=tmp_path).returncode == 0
+    runs = []
+    real = PredictingService.predict
+    monkeypatch.setattr(PredictingService, "predict", lambda self, items, **kw: runs.append(items) or real(self, items,
+                                                                                                             **kw))
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    engine = make_engine(db)
+    win = MainWindow(JudgingService(engine, "alice"), lang="en", settings=open_settings())
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+        win.load_model(bundle)
+    with qtbot.waitSignal(win.allPredicted, timeout=60_000):
+        win.open_folder(folder)
+    assert runs == []  # the model did not run again
+    readable = [it for it in win.items if not it.image.path.endswith("zz_broken.png")]
+    assert len(readable) == 11 and all(it.prediction is not None and it.prediction.id for it in readable)
+    assert all(it.prediction.model_version == win.model.version for it in readable)
+    assert win.list_model.counts() == {"pending": 11, "error": 1}
+    win.close()
+    engine.dispose()
+
+
+def test_a_store_made_before_the_refactor_still_opens(tmp_path):
+    """``tests/data/store_before_refactor.sqlite3`` was written by commit 4315e1a
+    (see ``tests/data/README.md``): a batch of 4, its predictions, 4 judgments and an undo."""
+    from models.bundle.manifest import BundleManifest
+
+    db = shutil.copy(OLD_STORE, tmp_path / "old.sqlite3")
+    engine = make_engine(f"sqlite:///{db}")
+    init_db(engine)
+    with session_scope(engine, action="read") as s:
+        (version,) = repo.list_model_versions(s)
+        manifest = BundleManifest.from_json(repo.model_manifest(s, version.version))
+        (batch,) = repo.list_batches(s)
+    assert manifest.model_version == version.version and len(manifest.taxonomy.leaves) == 18
+    items = batches.batch_items(engine, batch.id, model_version=version.version)
+    assert [it.state for it in items] == ["accepted", "corrected", "unknown", "pending"]
+    assert all(it.prediction is not None and it.prediction.leaf for it in items)
+    assert items[3].judgment is not None and items[3].judgment.status == "reverted"  # the undone note
+    engine.dispose()
