@@ -9,45 +9,20 @@ from pathlib import Path
 from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
-    QObject,
     QRect,
-    QRunnable,
     QSize,
     Qt,
     QThreadPool,
-    Signal,
 )
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.services.batch_presenter import ListRow
+from app.ui.image_cache import ThumbnailJob, ThumbnailSignals
 from app.ui.style import STATE_COLOURS, state_label
 
 THUMB = 72
 ROW_H = THUMB + 10
-
-
-class _ThumbSignals(QObject):
-    done = Signal(str, QImage)
-
-
-class _ThumbJob(QRunnable):
-    def __init__(self, path: str, signals: _ThumbSignals) -> None:
-        super().__init__()
-        self.path = path
-        self.signals = signals
-
-    def run(self) -> None:
-        from models.imageio import ImageLoadError, load_image
-
-        try:
-            img = load_image(self.path)
-            img.thumbnail((THUMB * 2, THUMB * 2))
-            data = img.convert("RGB").tobytes()
-            q = QImage(data, img.width, img.height, img.width * 3, QImage.Format.Format_RGB888).copy()
-        except (ImageLoadError, OSError, ValueError):
-            q = QImage()
-        self.signals.done.emit(self.path, q)
 
 
 class BatchListModel(QAbstractListModel):
@@ -62,7 +37,7 @@ class BatchListModel(QAbstractListModel):
         self._thumbs: OrderedDict[str, QPixmap] = OrderedDict()
         self._pending: set[str] = set()
         self._cache_size = cache_size
-        self._signals = _ThumbSignals()
+        self._signals = ThumbnailSignals()
         self._signals.done.connect(self._thumb_ready)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
@@ -110,7 +85,7 @@ class BatchListModel(QAbstractListModel):
             return pix
         if path not in self._pending:
             self._pending.add(path)
-            self.pool.start(_ThumbJob(path, self._signals))
+            self.pool.start(ThumbnailJob(path, self._signals))
         return None
 
     def _thumb_ready(self, path: str, image: QImage) -> None:

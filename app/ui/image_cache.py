@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QImage
 
 from app.ui.workers import Task, TaskRunner
@@ -26,6 +26,34 @@ def pil_to_qimage(img) -> QImage:
 def decode_qimage(path: str) -> tuple[QImage | None, str | None]:
     """Decode an image file for the viewer (runs on the thread pool): (image, None) or (None, why not)."""
     return decode_or_reason(lambda p: pil_to_qimage(load_image(p)), path)
+
+
+def decode_thumbnail(path: str, side: int) -> QImage:
+    """A thumbnail at most ``side`` pixels wide and high; a null image when the file cannot be read."""
+    def thumb(p: str) -> QImage:
+        img = load_image(p)
+        img.thumbnail((side, side))
+        return pil_to_qimage(img)
+
+    image, _reason = decode_or_reason(thumb, path)
+    return image if image is not None else QImage()
+
+
+class ThumbnailSignals(QObject):
+    done = Signal(str, QImage)
+
+
+class ThumbnailJob(QRunnable):
+    """Decode one thumbnail on a thread pool; ``signals.done(path, image)`` delivers it (null: unreadable)."""
+
+    def __init__(self, path: str, signals: ThumbnailSignals, side: int = 144) -> None:
+        super().__init__()
+        self.path = path
+        self.signals = signals
+        self.side = side
+
+    def run(self) -> None:
+        self.signals.done.emit(self.path, decode_thumbnail(self.path, self.side))
 
 
 class ImageCache(QObject):

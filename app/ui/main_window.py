@@ -80,10 +80,10 @@ class MainWindow(QMainWindow):
         self.worker.modelLoaded.connect(self._model_loaded)
         self.worker.modelFailed.connect(self._model_failed)
         self.worker.predicted.connect(self._predicted)
-        self.worker.progress.connect(self._progress)
+        self.worker.progress.connect(
+            lambda run, done, total: run == self.worker.current_run and self.status.predicting(done, total))
         self.worker.runFinished.connect(self._run_finished)
-        self.worker.heatmapReady.connect(self._heatmap_ready)
-        self.worker.heatmapFailed.connect(lambda _i, _m: None)
+        self.worker.heatmapReady.connect(self._heatmap_ready)  # a failed heatmap just leaves the image plain
         self.worker.failed.connect(lambda msg: self.statusBar().showMessage(msg.splitlines()[0], 10_000))
         self.worker.start()
 
@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self.center = QStackedWidget(self)
         self.center.addWidget(self.welcome)
         self.center.addWidget(self.viewer)
-        self.similar_panel = SimilarPanel(None, self.lang, self)
+        self.similar_panel = SimilarPanel(None, self.lang, self, service=self.similar, runner=self._runner)
         self.similar_panel.openImage.connect(self.open_image)
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.panel)
@@ -343,10 +343,6 @@ class MainWindow(QMainWindow):
                 self._show(row)
         self._update_counts()
 
-    def _progress(self, run_id: int, done: int, total: int) -> None:
-        if run_id == self.worker.current_run:
-            self.status.predicting(done, total)
-
     def _run_finished(self, run_id: int, cancelled: bool) -> None:
         if run_id != self.worker.current_run:
             return
@@ -383,22 +379,8 @@ class MainWindow(QMainWindow):
         for neighbour in (row + 1, row - 1):  # decoded ahead, so moving there is instant
             if (near := self.presenter.item(neighbour)) is not None:
                 self.images.request(near.image.image_id, near.image.path)
-        self._request_similar(item)
-
-    def _request_similar(self, item: BatchItem) -> None:
-        """Similar past cases of the shown image, looked up off the UI thread."""
-        if self.model is None or item.prediction is None or item.prediction.error:
-            self.similar_panel.set_cases([])
-            return
-        image_id, version = item.image.image_id, self.model.version
-
-        def done(cases, image_id=image_id) -> None:
-            if self.current_image_id == image_id:
-                self.similar_panel.set_cases(cases)
-
-        task = Task(self.similar.similar_to_image, image_id, version, 6)
-        task.signals.result.connect(done)
-        self._runner.start(task)
+        predicted = self.model is not None and item.prediction is not None and not item.prediction.error
+        self.similar_panel.look_up(image_id if predicted else None, self.model.version if self.model else None)
 
     def _display_image(self, item: BatchItem) -> None:
         """Show an item's image from the cache; on a miss, blank the view and decode it off the UI thread."""

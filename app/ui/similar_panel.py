@@ -1,7 +1,7 @@
 """Similar judged cases: thumbnails of the nearest already-judged images, their final label and similarity.
 
-A thin view: it shows the :class:`app.services.similar.SimilarCase` list it is given (the main window
-asks :class:`app.services.similar.SimilarCases` in a worker). Clicking a tile, or Enter on it, emits
+A thin view: it shows :class:`app.services.similar.SimilarCase` lists, asked of
+:class:`app.services.similar.SimilarCases` on the thread pool (:meth:`SimilarPanel.look_up`). Clicking a tile, or Enter on it, emits
 ``openImage(image_id)``. Thumbnails are decoded off the UI thread.
 """
 
@@ -13,8 +13,9 @@ from PySide6.QtCore import QCoreApplication, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from app.services.similar import SimilarCase
-from app.ui.batch_list import _ThumbJob, _ThumbSignals
+from app.services.similar import SimilarCase, SimilarCases
+from app.ui.image_cache import ThumbnailJob, ThumbnailSignals
+from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
 TILE = 96
@@ -30,8 +31,12 @@ class SimilarPanel(QWidget):
 
     openImage = Signal(int)
 
-    def __init__(self, taxonomy: Taxonomy | None = None, lang: str = "en", parent=None) -> None:
+    def __init__(self, taxonomy: Taxonomy | None = None, lang: str = "en", parent=None, *,
+                 service: SimilarCases | None = None, runner: TaskRunner | None = None) -> None:
         super().__init__(parent)
+        self.service = service
+        self.runner = runner
+        self._wanted: int | None = None
         self.taxonomy = taxonomy
         self.lang = lang
         self.cases: list[SimilarCase] = []
@@ -59,7 +64,7 @@ class SimilarPanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.message)
         layout.addWidget(self.tiles, 1)
-        self._signals = _ThumbSignals()
+        self._signals = ThumbnailSignals()
         self._signals.done.connect(self._thumb_ready)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
@@ -94,12 +99,27 @@ class SimilarPanel(QWidget):
                 sim=case.similarity))
             self.tiles.addItem(item)
             if case.path:
-                self.pool.start(_ThumbJob(case.path, self._signals))
+                self.pool.start(ThumbnailJob(case.path, self._signals))
         if not self.cases:
             self.message.setText(message or QCoreApplication.translate(
                 "Similar", "No judged image of this model version is similar yet."))
         self.message.setVisible(not self.cases)
         self.tiles.setVisible(bool(self.cases))
+
+    def look_up(self, image_id: int | None, model_version: str | None) -> None:
+        """Show the cases similar to an image (looked up off the UI thread); None clears the panel."""
+        self._wanted = image_id
+        if image_id is None or model_version is None or self.service is None or self.runner is None:
+            self.set_cases([])
+            return
+
+        def done(cases, image_id=image_id) -> None:
+            if self._wanted == image_id:  # still the image on screen
+                self.set_cases(cases)
+
+        task = Task(self.service.similar_to_image, image_id, model_version, 6)
+        task.signals.result.connect(done)
+        self.runner.start(task)
 
     def _thumb_ready(self, path: str, image: QImage) -> None:
         if image.isNull():
