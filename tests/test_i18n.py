@@ -41,3 +41,25 @@ def test_translator_switches_strings(qapp):
     finally:
         QCoreApplication.removeTranslator(tr)
     assert state_label("pending") == "pending"
+
+
+def test_every_routing_reason_is_worded_in_both_languages(qapp):
+    """Each code of the one routing-reason table has its own UI words (not the raw code), in English and Chinese."""
+    from PySide6.QtCore import QCoreApplication, QTranslator
+
+    from app.ui.app import I18N_DIR
+    from app.ui.style import reason_label
+    from models.routing.policy import REASONS
+
+    english = {code: reason_label(code) for code in REASONS}
+    assert all(label and label != code for code, label in english.items()), english
+    assert len(set(english.values())) == len(REASONS), english
+    tr = QTranslator()
+    assert tr.load("fma_judge_zh_TW", str(I18N_DIR))
+    QCoreApplication.installTranslator(tr)
+    try:
+        chinese = {code: reason_label(code) for code in REASONS}
+    finally:
+        QCoreApplication.removeTranslator(tr)
+    assert all(chinese[code] not in (code, english[code]) for code in REASONS), chinese
+    assert len(set(chinese.values())) == len(REASONS), chinese

@@ -297,7 +297,8 @@ def test_queue_is_right_on_200k_images(tmp_path: Path) -> None:
             sel = queries.rejudge_queue(s, model_version=bench.VERSION, batch_id=8, leaf="crack",
                                         reasons=["possible_unknown", "spot_check"], min_conf=0.3, max_conf=0.9)
             mask = (waiting & (truth.batch == 7) & (truth.leaf == bench.LEAVES.index("crack"))
-                    & (truth.reasons[:, 2] | truth.reasons[:, 3])
+                    & (truth.reasons[:, bench.REASONS.index("possible_unknown")]
+                       | truth.reasons[:, bench.REASONS.index("spot_check")])
                     & (truth.confidence >= 0.3) & (truth.confidence <= 0.9))
             assert sel.total == int(mask.sum()) > 0
             assert sorted(r.image_id for r in sel.rows) == ids[mask].tolist()
@@ -422,7 +423,7 @@ def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store,
     from PySide6.QtWidgets import QFileDialog
 
     from app.ui import queue_view
-    from app.ui.queue_view import GroupRow
+    from app.ui.queue_model import GroupRow
 
     window, view = queue_window
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):

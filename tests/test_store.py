@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -526,6 +527,7 @@ def test_save_prediction_upserts_per_model_version(engine: Engine, tmp_path: Pat
     assert p.top5[0] == ("crack", ("structural", "mechanical", "crack"), 0.9)
     assert p.level_probs == ((0.1, 0.9), (0.05, 0.05, 0.8, 0.1))
     np.testing.assert_array_equal(decode_embedding(p.embedding), vec)
+    assert again == dataclasses.replace(p, embedding=None)  # save_prediction returns the row as stored
     assert newest[img.image_id].leaf == "dent" and newest[img.image_id].embedding is None
 
 
@@ -634,12 +636,13 @@ def test_session_scope_rolls_back_everything_on_error(engine: Engine, tmp_path: 
 
 
 def test_insert_race_falls_back_to_the_other_writers_row(engine: Engine, tmp_path: Path) -> None:
+    from app.store.repo._common import _insert_or_existing
     from app.store.schema import Image
 
     with session_scope(engine) as s:
         s.execute(text("INSERT INTO images (sha256, width, height, first_seen_at) VALUES (:h, 1, 1, '2025-01-01')"),
                   {"h": sha("a")})  # fmt: skip  # what another analyst committed meanwhile
-        winner = repo._insert_or_existing(
+        winner = _insert_or_existing(
             s,
             Image(sha256=sha("a"), width=2, height=2),
             lambda: s.scalar(select(Image).where(Image.sha256 == sha("a"))),
@@ -648,3 +651,33 @@ def test_insert_race_falls_back_to_the_other_writers_row(engine: Engine, tmp_pat
         img = repo.get_or_create_image(s, sha("b"), tmp_path / "b.png", 3, 3)
     with session_scope(engine) as s:
         assert repo.image_paths(s, img.image_id) == [str(tmp_path / "b.png")]
+
+
+def test_repo_modules_import_each_other_never_the_package() -> None:
+    """app.store.repo is split by table; its modules import each other's modules without a cycle, never the
+    package (whose __init__ imports them all), and never Qt."""
+    import ast
+    import graphlib
+
+    graph: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "app" / "store" / "repo").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):  # function-level imports too
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0 and node.module, f"{path.name}: relative import"
+                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            for name in names:
+                assert name != "app.store.repo", f"{path.name} imports the app.store.repo package"
+                assert not name.startswith("PySide6"), f"{path.name} imports {name}"
+                if name.startswith("app.store.repo."):
+                    deps.add(name.split(".")[3])
+        graph[path.stem] = deps
+    assert {"_common", "predictions", "judgments"} <= set(graph)
+    assert all(dep in graph for deps in graph.values() for dep in deps), graph
+    list(graphlib.TopologicalSorter(graph).static_order())  # raises CycleError on an import cycle

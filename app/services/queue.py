@@ -20,8 +20,9 @@ from sqlalchemy.engine import Engine
 
 from app.store import queries, repo
 from app.store.db import session_scope
-from app.store.queries import QUEUE_REASONS, QUEUE_SORTS, QueuePage, QueueRow
+from app.store.queries import QUEUE_SORTS, QueuePage, QueueRow
 from app.store.records import JudgmentRecord
+from models.routing.policy import REASONS
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -32,6 +33,10 @@ __all__ = [
     "QueueRow",
     "QueueService",
 ]
+
+QUEUE_REASONS: tuple[str, ...] = REASONS
+"""The routing reason codes a queue row can carry (``models.routing.policy.REASONS``, not a copy), in the
+order ``sort="reason"`` puts them."""
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "path", "image_id", "predicted_leaf", "confidence", "reasons", "unknown_score", "predicted_at", "batches",

@@ -32,9 +32,9 @@ from app.store.schema import (
     Prediction,
     PredictionReason,
 )
+from models.routing.policy import REASONS
 
 __all__ = [
-    "QUEUE_REASONS",
     "QUEUE_SORTS",
     "JudgedEmbeddings",
     "QueuePage",
@@ -48,9 +48,6 @@ __all__ = [
     "model_version_id",
     "rejudge_queue",
 ]
-
-QUEUE_REASONS: tuple[str, ...] = ("low_confidence", "leaf_below_target", "possible_unknown", "spot_check")
-"""Routing reason codes (``models.routing.policy.REASONS``), in the order ``sort="reason"`` puts them."""
 
 QUEUE_SORTS: tuple[str, ...] = ("confidence", "age", "leaf", "batch", "reason")
 """Sort keys of :func:`rejudge_queue`."""
@@ -69,7 +66,7 @@ class QueueRow:
         path: the path the image was seen at most recently ("" when none is known).
         batch_ids, batch_names: every batch the image belongs to, oldest batch first.
         leaf, confidence: the predicted leaf and its score (None when the model failed on the image).
-        reasons: routing reason codes, see :data:`QUEUE_REASONS`.
+        reasons: routing reason codes (:data:`models.routing.policy.REASONS`).
         unknown_score: the novelty score, when the model has one.
         created_at: when the prediction was made (the queue's "age" starts there).
         state: ``rejudge`` while no decision is current, else the current status
@@ -188,10 +185,11 @@ def _check_range(name: str, value: float | None) -> float | None:
 
 
 def _reason_rank() -> Any:
-    """Correlated: the rank of the prediction's first reason in :data:`QUEUE_REASONS` (others last)."""
+    """Correlated: the rank of the prediction's first reason in :data:`~models.routing.policy.REASONS`
+    (unknown codes last)."""
     rank = case(
-        *((PredictionReason.reason == code, i) for i, code in enumerate(QUEUE_REASONS)),
-        else_=len(QUEUE_REASONS),
+        *((PredictionReason.reason == code, i) for i, code in enumerate(REASONS)),
+        else_=len(REASONS),
     )
     return (
         select(func.min(rank))
@@ -208,7 +206,7 @@ def _order(sort: str, descending: bool) -> list[Any]:
         "age": [Prediction.created_at],
         "leaf": [Prediction.leaf, Prediction.confidence],
         "batch": [],  # image ids are given in arrival order: first batch opened, then place in it
-        "reason": [func.coalesce(_reason_rank(), len(QUEUE_REASONS)), Prediction.confidence],
+        "reason": [func.coalesce(_reason_rank(), len(REASONS)), Prediction.confidence],
     }
     chosen = [*keys[sort], Prediction.image_id]
     # NULLs (no confidence/leaf: the model failed) first, on every backend
@@ -249,7 +247,8 @@ def rejudge_queue(
         include_judged: also list images whose current judgment is a decision.
         sort: ``confidence`` (least sure first), ``age`` (oldest first), ``leaf`` (then confidence),
             ``batch`` (arrival order: the batch an image was first opened in, oldest first, then its place
-            there) or ``reason`` (in :data:`QUEUE_REASONS` order, then confidence). Ties go by image id.
+            there) or ``reason`` (in the order of ``models.routing.policy.REASONS``, then confidence).
+            Ties go by image id.
         descending: reverse the whole order.
         offset, limit: the page (``limit`` at most 10 000).
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.dashboard import DashboardFigures, DashboardService, render_dashboard_png
-from app.ui.queue_view import STYLE
+from app.ui.style import WINDOW_STYLE
 from app.ui.workers import Task, TaskRunner
 
 
@@ -102,7 +102,9 @@ class DashboardView(QWidget):
         split.setStretchFactor(1, 1)
         split.setSizes([720, 180])
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet(STYLE + "QTableWidget { background: #202124; alternate-background-color: #26272b; }")
+        self.setStyleSheet(
+            WINDOW_STYLE + "QTableWidget { background: #202124; alternate-background-color: #26272b; }"
+        )
         self.table.setAlternatingRowColors(True)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)

@@ -7,17 +7,18 @@ judgment, so a row shows as done only once it is committed.
 Keys (with the table focused): Enter accepts the selection, C relabels it with the taxonomy picker,
 O or double-click opens the current image, Ctrl+A selects every loaded row, Ctrl+Z undoes the last bulk
 action, F5 reloads, Ctrl+E exports. The filters are reached with Tab or their Alt+letter mnemonics.
+
+The rows, their texts and colours are the item model's (:mod:`app.ui.queue_model`); the window's look is
+:data:`app.ui.style.WINDOW_STYLE`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QEvent, QModelIndex, Qt, QThreadPool, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThreadPool, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -37,192 +38,12 @@ from PySide6.QtWidgets import (
 from app.services.queue import QUEUE_REASONS, QUEUE_SORTS, QueueFilters, QueuePage, QueueRow, QueueService
 from app.store.errors import JudgmentConflictError, StoreError
 from app.ui.picker import TaxonomyPicker
-from app.ui.style import STATE_COLOURS, reason_label, state_label
+from app.ui.queue_model import GroupRow, QueueTableModel
+from app.ui.style import WINDOW_STYLE, reason_label
 from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
 PAGE_SIZE = 200
-STYLE = (
-    "QWidget { background: #2b2d31; color: #e8eaed; }"
-    "QTableView { background: #202124; alternate-background-color: #26272b; gridline-color: #3c4043;"
-    " selection-background-color: #174ea6; selection-color: white; border: none; }"
-    "QHeaderView::section { background: #2b2d31; color: #bdc1c6; padding: 4px; border: none;"
-    " border-bottom: 1px solid #3c4043; }"
-    "QComboBox { background: #3c4043; border: 1px solid #5f6368; border-radius: 4px; padding: 2px 6px; }"
-    "QSpinBox { background: #3c4043; }"
-    "QComboBox:disabled, QCheckBox:disabled { color: #80868b; }"
-    "QCheckBox::indicator { width: 12px; height: 12px; border: 1px solid #9aa0a6; border-radius: 2px;"
-    " background: #202124; } QCheckBox::indicator:checked { background: #8ab4f8; border-color: #8ab4f8; }"
-    "QPushButton { background: #3c4043; border: 1px solid #5f6368; border-radius: 4px; padding: 5px 10px; }"
-    "QPushButton:hover { background: #4a4e52; } QPushButton:disabled { color: #80868b; }"
-)
-"""The app's dark look (as the main window's), so the view also looks right in a window of its own."""
-
-
-def age_text(age: dt.timedelta) -> str:
-    """A short waiting time: minutes, hours or days."""
-    minutes = max(0, int(age.total_seconds() // 60))
-    if minutes < 60:
-        return QCoreApplication.translate("Queue", "{n} min").format(n=minutes)
-    if minutes < 48 * 60:
-        return QCoreApplication.translate("Queue", "{n} h").format(n=minutes // 60)
-    return QCoreApplication.translate("Queue", "{n} d").format(n=minutes // (24 * 60))
-
-
-@dataclass(frozen=True)
-class GroupRow:
-    """A "predicted leaf" heading in grouped mode; ``count`` is the whole queue's, not the page's."""
-
-    leaf: str | None
-    count: int
-
-
-class QueueTableModel(QAbstractTableModel):
-    """Rows of :class:`QueueRow` (and :class:`GroupRow` headings when grouped); more load on demand.
-
-    Signals:
-        moreWanted(int offset): the view scrolled to the end and the queue has more rows.
-    """
-
-    moreWanted = Signal(int)
-    RowRole = Qt.ItemDataRole.UserRole + 1
-    COLUMNS = ("file", "predicted", "confidence", "reasons", "unknown", "batch", "age", "state")
-    SORT_BY_COLUMN: ClassVar[dict[int, str]] = {1: "leaf", 2: "confidence", 3: "reason", 5: "batch", 6: "age"}
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.rows: list[QueueRow | GroupRow] = []
-        self.total = 0
-        self.loaded = 0  # queue rows loaded (headings excluded)
-        self.grouped = False
-        self.group_counts: dict[str | None, int] = {}
-        self.leaf_name = lambda leaf: leaf or "—"
-        self._waiting = False
-
-    # -- Qt model API --------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt API)
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt API)
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        return (
-            QCoreApplication.translate("Queue", "File"),
-            QCoreApplication.translate("Queue", "Predicted"),
-            QCoreApplication.translate("Queue", "Confidence"),
-            QCoreApplication.translate("Queue", "Reasons"),
-            QCoreApplication.translate("Queue", "New-type score"),
-            QCoreApplication.translate("Queue", "Batch"),
-            QCoreApplication.translate("Queue", "Waiting"),
-            QCoreApplication.translate("Queue", "State"),
-        )[section]
-
-    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        if isinstance(self.rows[index.row()], GroupRow):
-            return Qt.ItemFlag.ItemIsEnabled
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self.rows[index.row()]
-        if role == self.RowRole:
-            return row
-        if isinstance(row, GroupRow):
-            return self._group_data(row, index.column(), role)
-        col = self.COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(row, col)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{row.path}\n{row.batch_name}" if col in ("file", "batch") else self._text(row, col)
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in ("confidence", "unknown", "age"):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and col == "state":
-            return QBrush(QColor(STATE_COLOURS.get(row.state, "#9aa0a6")))
-        if role == Qt.ItemDataRole.ForegroundRole and col == "confidence" and row.confidence is not None:
-            colour = "#81c995" if row.confidence >= 0.9 else "#fdd663" if row.confidence >= 0.6 else "#f28b82"
-            return QBrush(QColor(colour))
-        return None
-
-    def _group_data(self, row: GroupRow, column: int, role: int) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and column == 0:
-            return QCoreApplication.translate("Queue", "{name} — {n} waiting").format(
-                name=self.leaf_name(row.leaf), n=row.count)
-        if role == Qt.ItemDataRole.FontRole:
-            font = QFont()
-            font.setBold(True)
-            return font
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return QBrush(QColor("#3c4043"))
-        return None
-
-    def _text(self, row: QueueRow, col: str) -> str:
-        if col == "file":
-            return Path(row.path).name if row.path else f"#{row.image_id}"
-        if col == "predicted":
-            return self.leaf_name(row.leaf)
-        if col == "confidence":
-            return "" if row.confidence is None else f"{row.confidence * 100:.1f}%"
-        if col == "reasons":
-            return ", ".join(reason_label(r) for r in row.reasons)
-        if col == "unknown":
-            return "" if row.unknown_score is None else f"{row.unknown_score:.2f}"
-        if col == "batch":
-            return row.batch_name
-        if col == "age":
-            return age_text(row.age())
-        if row.state != "rejudge" and row.judged_leaf and row.judged_leaf != row.leaf:
-            return f"{state_label(row.state)} → {self.leaf_name(row.judged_leaf)}"
-        return state_label(row.state)
-
-    # -- content -------------------------------------------------------------------------------
-    def set_page(self, page: QueuePage, *, grouped: bool, append: bool = False) -> None:
-        """Show a first page (``append=False``) or add the next one."""
-        self._waiting = False
-        self.total = page.total
-        self.group_counts = dict(page.counts_by_leaf)
-        new: list[QueueRow | GroupRow] = []
-        last_leaf = self._last_leaf() if append else object()
-        for row in page.rows:
-            if grouped and row.leaf != last_leaf:
-                new.append(GroupRow(row.leaf, self.group_counts.get(row.leaf, 0)))
-                last_leaf = row.leaf
-            new.append(row)
-        if append:
-            if new:
-                self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(new) - 1)
-                self.rows.extend(new)
-                self.loaded += len(page.rows)
-                self.endInsertRows()
-            return
-        self.beginResetModel()
-        self.grouped = grouped
-        self.rows = new
-        self.loaded = len(page.rows)
-        self.endResetModel()
-
-    def _last_leaf(self) -> object:
-        for row in reversed(self.rows):
-            if isinstance(row, QueueRow):
-                return row.leaf
-        return object()
-
-    def queue_row(self, row: int) -> QueueRow | None:
-        item = self.rows[row] if 0 <= row < len(self.rows) else None
-        return item if isinstance(item, QueueRow) else None
-
-    def canFetchMore(self, parent: QModelIndex) -> bool:
-        return not parent.isValid() and not self._waiting and self.loaded < self.total
-
-    def fetchMore(self, parent: QModelIndex) -> None:
-        if self.canFetchMore(parent):
-            self._waiting = True
-            self.moreWanted.emit(self.loaded)
 
 
 class _QueueTable(QTableView):
@@ -398,7 +219,7 @@ class QueueView(QWidget):
             actions.addWidget(b)
 
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet(STYLE)
+        self.setStyleSheet(WINDOW_STYLE)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addLayout(bar2)
@@ -517,7 +338,7 @@ class QueueView(QWidget):
         self.pageLoaded.emit(page)
 
     def _load_failed(self, message: str) -> None:
-        self.model._waiting = False
+        self.model.fetch_failed()
         self.status_label.setText(QCoreApplication.translate("Queue", "Could not load the queue: {msg}")
                                   .format(msg=message.splitlines()[0] if message else ""))
 

@@ -1,4 +1,5 @@
-"""What every view shares: the state badge colours and the UI words for states and routing reasons."""
+"""What every view shares: the state badge colours, the UI words for states and routing reasons, and the
+dark style sheets."""
 
 from __future__ import annotations
 
@@ -37,11 +38,33 @@ def reason_label(code: str) -> str:
     }.get(code, code)
 
 
-APP_STYLE = (
-    "QMainWindow, QWidget { background: #2b2d31; color: #e8eaed; }"
-    "QToolBar { border: none; spacing: 6px; padding: 4px; }"
-    "QPushButton { background: #3c4043; border: 1px solid #5f6368; border-radius: 4px;"
-    " padding: 5px 10px; } QPushButton:hover { background: #4a4e52; }"
-    "QStatusBar QLabel { padding: 0 8px; }"
+_DARK = "QWidget { background: #2b2d31; color: #e8eaed; }"
+_BUTTONS = (
+    "QPushButton { background: #3c4043; border: 1px solid #5f6368; border-radius: 4px; padding: 5px 10px; }"
+    "QPushButton:hover { background: #4a4e52; }"
 )
-"""The dark look of the main window (the queue and dashboard windows share its colours)."""
+
+APP_STYLE = (
+    _DARK
+    + "QToolBar { border: none; spacing: 6px; padding: 4px; }"
+    + _BUTTONS
+    + "QStatusBar QLabel { padding: 0 8px; }"
+)
+"""The dark look of the main window."""
+
+WINDOW_STYLE = (
+    _DARK
+    + "QTableView { background: #202124; alternate-background-color: #26272b; gridline-color: #3c4043;"
+    " selection-background-color: #174ea6; selection-color: white; border: none; }"
+    "QHeaderView::section { background: #2b2d31; color: #bdc1c6; padding: 4px; border: none;"
+    " border-bottom: 1px solid #3c4043; }"
+    "QComboBox { background: #3c4043; border: 1px solid #5f6368; border-radius: 4px; padding: 2px 6px; }"
+    "QSpinBox { background: #3c4043; }"
+    "QComboBox:disabled, QCheckBox:disabled { color: #80868b; }"
+    "QCheckBox::indicator { width: 12px; height: 12px; border: 1px solid #9aa0a6; border-radius: 2px;"
+    " background: #202124; } QCheckBox::indicator:checked { background: #8ab4f8; border-color: #8ab4f8; }"
+    + _BUTTONS
+    + "QPushButton:disabled { color: #80868b; }"
+)
+"""The look of the views shown as windows of their own (the queue, the dashboard): the main window's colours
+and buttons plus tables and filter controls, complete in itself so that a view looks right standing alone."""

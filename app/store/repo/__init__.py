@@ -1,0 +1,57 @@
+"""Repository functions: each takes an open Session (the caller owns the transaction) and returns records.
+
+Nothing here commits or opens a session; wrap calls in ``db.session_scope(engine)`` (one user action).
+ORM objects never leave this package: callers get the frozen records of :mod:`app.store.records`.
+
+Inserts that may race with another analyst on a shared PostgreSQL database (a new image, a new path,
+a prediction) run in a SAVEPOINT and fall back to the row the other writer created.
+
+One module per table, all re-exported here (callers write ``from app.store import repo``):
+
+- :mod:`~app.store.repo.model_versions`: ``model_versions``;
+- :mod:`~app.store.repo.images`: ``images`` and ``image_paths``;
+- :mod:`~app.store.repo.batches`: ``batches`` and their membership (``batch_images``);
+- :mod:`~app.store.repo.predictions`: ``predictions`` and ``prediction_reasons``;
+- :mod:`~app.store.repo.judgments`: ``judgments``;
+- :mod:`~app.store.repo.items`: a batch's items (images with their prediction and current judgment);
+- :mod:`~app.store.repo._common`: the helpers and row -> record converters they share.
+
+The modules import each other directly, never this package.
+"""
+
+from app.store.repo._common import normalize_folder
+from app.store.repo.batches import add_to_batch, create_batch, find_batches_by_folder, get_batch, list_batches
+from app.store.repo.images import find_image_by_path, get_or_create_image, image_paths
+from app.store.repo.items import batch_items
+from app.store.repo.judgments import current_judgments, judgment_history, record_judgment, revert_judgment
+from app.store.repo.model_versions import (
+    get_model_version,
+    list_model_versions,
+    model_manifest,
+    register_model_version,
+)
+from app.store.repo.predictions import latest_predictions, save_prediction, save_predictions
+
+__all__ = [
+    "add_to_batch",
+    "batch_items",
+    "create_batch",
+    "current_judgments",
+    "find_batches_by_folder",
+    "find_image_by_path",
+    "get_batch",
+    "get_model_version",
+    "get_or_create_image",
+    "image_paths",
+    "judgment_history",
+    "latest_predictions",
+    "list_batches",
+    "list_model_versions",
+    "model_manifest",
+    "normalize_folder",
+    "record_judgment",
+    "register_model_version",
+    "revert_judgment",
+    "save_prediction",
+    "save_predictions",
+]

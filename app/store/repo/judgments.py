@@ -1,0 +1,198 @@
+"""Judgments: append-only history per image (record, read the current one, undo/redo by appending)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.store.errors import JudgmentConflictError
+from app.store.records import JudgmentRecord
+from app.store.repo._common import _chunks, _current_ids, _judgment_record, _prediction_record, _require_text
+from app.store.schema import STATUSES, Judgment, ModelVersion, Prediction, utcnow
+
+
+def _derive_status(leaf: str | None, shown: Mapping[str, Any] | None) -> str:
+    if leaf is None:
+        return "unknown"
+    predicted = shown.get("leaf") if shown else None
+    return "accepted" if predicted is not None and predicted == leaf else "corrected"
+
+
+def _check_status(status: str, leaf: str | None) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"judgment status {status!r} is not one of {', '.join(STATUSES)}")
+    if status in ("unknown", "reverted") and leaf is not None:
+        raise ValueError(f"a judgment with status {status!r} has no leaf (got {leaf!r})")
+    if status in ("accepted", "corrected") and not leaf:
+        raise ValueError(f"a judgment with status {status!r} needs a leaf")
+
+
+def record_judgment(
+    session: Session,
+    *,
+    image_id: int,
+    leaf: str | None,
+    action: str,
+    analyst: str,
+    status: str | None = None,
+    batch_id: int | None = None,
+    prediction_id: int | None = None,
+    shown: Mapping[str, Any] | None = None,
+    model_version: str | None = None,
+    note: str | None = None,
+    reverts_judgment_id: int | None = None,
+    created_at: dt.datetime | None = None,
+) -> JudgmentRecord:
+    """Append a judgment (history is never changed); it becomes the image's current judgment.
+
+    Args:
+        image_id: the judged image.
+        leaf: the chosen leaf id; None for "unknown / new defect type".
+        action: how it was decided (accept, topk, picker, unknown, bulk ...).
+        analyst: who decided.
+        status: accepted / corrected / unknown / reverted. Default: ``unknown`` without a leaf,
+            ``accepted`` when ``leaf`` equals the shown prediction's leaf, else ``corrected``.
+        batch_id: the batch it was judged in, if any.
+        prediction_id: the stored prediction that was shown; fills ``shown`` and ``model_version`` when
+            they are not given.
+        shown: the prediction exactly as shown (leaf, confidence, top5 with scores ...).
+        model_version: the version string of the model whose prediction was shown.
+        note: free text.
+        reverts_judgment_id: set by undo/redo (see :func:`revert_judgment`).
+        created_at: aware datetime; default now (UTC).
+
+    Raises:
+        ValueError: inconsistent status and leaf, unknown status, empty analyst/action, or a prediction
+            of another image.
+    """
+    analyst = _require_text(analyst, "analyst")
+    action = _require_text(action, "action")
+    if prediction_id is not None and (shown is None or model_version is None):
+        stored = session.execute(
+            select(Prediction, ModelVersion.version)
+            .join(ModelVersion, ModelVersion.id == Prediction.model_version_id)
+            .where(Prediction.id == prediction_id)
+        ).first()
+        if stored is None:
+            raise ValueError(f"no prediction with id {prediction_id}")
+        pred_row, version = stored
+        if pred_row.image_id != image_id:
+            raise ValueError(
+                f"prediction {prediction_id} belongs to image {pred_row.image_id}, not {image_id}"
+            )
+        record = _prediction_record(pred_row, version, with_embedding=False)
+        shown = record.shown() if shown is None else shown
+        model_version = model_version or version
+    if created_at is not None and created_at.utcoffset() is None:
+        raise ValueError(
+            f"naive datetime {created_at.isoformat()} given as created_at; pass a timezone-aware one"
+        )
+    if status is None:
+        status = _derive_status(leaf, shown)
+    _check_status(status, leaf)
+    row = Judgment(
+        image_id=image_id,
+        batch_id=batch_id,
+        prediction_id=prediction_id,
+        analyst=analyst,
+        created_at=created_at or utcnow(),
+        leaf=leaf,
+        status=status,
+        action=action,
+        note=note,
+        shown=None if shown is None else dict(shown),
+        model_version=model_version,
+        reverts_judgment_id=reverts_judgment_id,
+    )
+    session.add(row)
+    session.flush()
+    return _judgment_record(row)
+
+
+def current_judgments(session: Session, image_ids: Iterable[int] | None = None) -> dict[int, JudgmentRecord]:
+    """Per image, its current (latest) judgment; images never judged are absent.
+
+    ``image_ids`` None means every judged image. A current judgment may have status ``reverted``
+    (back to pending): check :attr:`JudgmentRecord.is_decision`.
+    """
+    if image_ids is None:
+        chunks: Iterable[list[int] | None] = [None]
+    else:
+        chunks = _chunks(image_ids)
+    found: dict[int, JudgmentRecord] = {}
+    for chunk in chunks:
+        latest = _current_ids(None if chunk is None else Judgment.image_id.in_(chunk)).subquery()
+        # Plain columns, not ORM entities: no identity-map cost when this covers every image.
+        stmt = select(*Judgment.__table__.columns).join(latest, latest.c.jid == Judgment.id)
+        for row in session.execute(stmt):
+            found[row.image_id] = _judgment_record(row)
+    return found
+
+
+def judgment_history(session: Session, image_id: int) -> list[JudgmentRecord]:
+    """Every judgment of an image, oldest first (the last one is current)."""
+    rows = session.scalars(select(Judgment).where(Judgment.image_id == image_id).order_by(Judgment.id))
+    return [_judgment_record(r) for r in rows]
+
+
+def _latest_before(session: Session, image_id: int, before_id: int | None = None) -> Judgment | None:
+    stmt = select(Judgment).where(Judgment.image_id == image_id)
+    if before_id is not None:
+        stmt = stmt.where(Judgment.id < before_id)
+    return session.scalar(stmt.order_by(Judgment.id.desc()).limit(1))
+
+
+def _state(row: Judgment | None) -> tuple[str, str | None]:
+    if row is None or row.status == "reverted":
+        return "pending", None
+    return row.status, row.leaf
+
+
+def revert_judgment(
+    session: Session, judgment_id: int, *, analyst: str, action: str = "undo", note: str | None = None
+) -> JudgmentRecord:
+    """Undo a judgment by appending a row that restores the state before it.
+
+    The new row copies the previous judgment of the image (leaf, status, what was shown), or has status
+    ``reverted`` (back to pending) when there was none; ``reverts_judgment_id`` points at the reverted row.
+    Redo is the same call on the undo row (``action="redo"``): the state before the undo is restored.
+    Several undos in a row work: undoing J2 then J1 brings the image back to before J1.
+
+    Raises:
+        LookupError: no such judgment.
+        JudgmentConflictError: the image's current state is no longer the result of that judgment (it
+            was judged again since, perhaps by another analyst).
+    """
+    target = session.get(Judgment, judgment_id)
+    if target is None:
+        raise LookupError(f"no judgment with id {judgment_id}")
+    current = _latest_before(session, target.image_id)
+    if _state(current) != _state(target):
+        now_status, now_leaf = _state(current)
+        who = f" by {current.analyst}" if current is not None else ""
+        raise JudgmentConflictError(
+            f"Cannot {action} judgment {judgment_id}: image {target.image_id} was judged again since "
+            f"(now {now_status}{' ' + now_leaf if now_leaf else ''}{who})."
+        )
+    previous = _latest_before(session, target.image_id, target.id)
+    status, leaf = _state(previous)
+    restored = previous if previous is not None and previous.status != "reverted" else None
+    return record_judgment(
+        session,
+        image_id=target.image_id,
+        leaf=leaf,
+        status="reverted" if status == "pending" else status,
+        action=action,
+        analyst=analyst,
+        batch_id=target.batch_id,
+        prediction_id=restored.prediction_id if restored else None,
+        shown=restored.shown if restored else None,
+        model_version=restored.model_version if restored else None,
+        note=note,
+        reverts_judgment_id=target.id,
+    )
+

@@ -1,0 +1,140 @@
+"""Predictions: one row per (image, model version), with its routing reasons in their own table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, defer
+
+from app.store.records import PredictionRecord
+from app.store.repo._common import _chunks, _insert_or_existing, _prediction_record
+from app.store.schema import ModelVersion, Prediction, PredictionReason, utcnow
+
+_PROB_DECIMALS = 6
+
+
+def _model_version_row(session: Session, version: str) -> ModelVersion:
+    row = session.scalar(select(ModelVersion).where(ModelVersion.version == version))
+    if row is None:
+        raise ValueError(f"model version {version!r} is not registered; call register_model_version first")
+    return row
+
+
+def _round_probs(values: Iterable[float]) -> list[float]:
+    return [round(float(v), _PROB_DECIMALS) for v in values]
+
+
+def _row_values(prediction: PredictionRecord) -> dict[str, Any]:
+    """The ``predictions`` columns of a record (all but the keys), as stored; used for insert and update."""
+    return {
+        "leaf": prediction.leaf,
+        "confidence": None if prediction.confidence is None else float(prediction.confidence),
+        "path": list(prediction.path),
+        "path_scores": _round_probs(prediction.path_scores),
+        "top5": [
+            {"leaf": leaf, "path": list(path), "score": round(float(score), _PROB_DECIMALS)}
+            for leaf, path, score in prediction.top5
+        ],
+        "level_probs": [_round_probs(level) for level in prediction.level_probs],
+        "embedding": prediction.embedding,
+        "route": prediction.route,
+        "reasons": list(prediction.reasons),
+        "unknown_score": None if prediction.unknown_score is None else float(prediction.unknown_score),
+        "error": prediction.error,
+        "created_at": utcnow(),
+    }
+
+
+def save_prediction(session: Session, image_id: int, prediction: PredictionRecord) -> PredictionRecord:
+    """Store a prediction: one row per (image, model version), replaced when the same version predicts again.
+
+    Probabilities are stored rounded to 6 decimals; the embedding as given (float32 bytes).
+
+    Returns:
+        The prediction as stored, with its ``id`` (without the embedding: read it back with
+        :func:`latest_predictions` when needed).
+
+    Raises:
+        ValueError: the prediction's model version is not registered.
+    """
+    version = _model_version_row(session, prediction.model_version)
+    values = _row_values(prediction)
+
+    def lookup() -> Prediction | None:
+        return session.scalar(
+            select(Prediction).where(
+                Prediction.image_id == image_id, Prediction.model_version_id == version.id
+            )
+        )
+
+    row = lookup()
+    if row is None:
+        row = _insert_or_existing(
+            session, Prediction(image_id=image_id, model_version_id=version.id, **values), lookup
+        )
+    for key, value in values.items():  # re-predicted, or inserted by a racing writer: this one replaces it
+        setattr(row, key, value)
+    session.flush()
+    _replace_reasons(session, row.id, prediction.reasons)
+    return _prediction_record(row, version.version, with_embedding=False)
+
+
+def save_predictions(
+    session: Session, pairs: Iterable[tuple[int, PredictionRecord]]
+) -> list[tuple[int, PredictionRecord]]:
+    """Store ``(image_id, prediction)`` pairs (see :func:`save_prediction`); returns them as stored (with ids)."""
+    return [(image_id, save_prediction(session, image_id, record)) for image_id, record in pairs]
+
+
+def _replace_reasons(session: Session, prediction_id: int, reasons: Iterable[str]) -> None:
+    for old in session.scalars(
+        select(PredictionReason).where(PredictionReason.prediction_id == prediction_id)
+    ):
+        session.delete(old)
+    session.flush()
+    for reason in dict.fromkeys(str(r) for r in reasons):
+        session.add(PredictionReason(prediction_id=prediction_id, reason=reason))
+    session.flush()
+
+
+def latest_predictions(
+    session: Session,
+    image_ids: Iterable[int],
+    *,
+    model_version: str | None = None,
+    with_embedding: bool = False,
+) -> dict[int, PredictionRecord]:
+    """Per image: the prediction of ``model_version``, or (None) the most recent prediction of any version.
+
+    Embeddings are loaded only with ``with_embedding=True`` (they are large); otherwise they are None.
+    """
+    options = [] if with_embedding else [defer(Prediction.embedding)]
+    found: dict[int, PredictionRecord] = {}
+    for chunk in _chunks(image_ids):
+        if model_version is not None:
+            stmt = (
+                select(Prediction, ModelVersion.version)
+                .join(ModelVersion, ModelVersion.id == Prediction.model_version_id)
+                .where(Prediction.image_id.in_(chunk), ModelVersion.version == model_version)
+            )
+        else:
+            rank = (
+                func.row_number()
+                .over(
+                    partition_by=Prediction.image_id,
+                    order_by=(Prediction.created_at.desc(), Prediction.id.desc()),
+                )
+                .label("rank")
+            )
+            ranked = select(Prediction.id, rank).where(Prediction.image_id.in_(chunk)).subquery()
+            stmt = (
+                select(Prediction, ModelVersion.version)
+                .join(ranked, ranked.c.id == Prediction.id)
+                .join(ModelVersion, ModelVersion.id == Prediction.model_version_id)
+                .where(ranked.c.rank == 1)
+            )
+        for row, version in session.execute(stmt.options(*options)):
+            found[row.image_id] = _prediction_record(row, version, with_embedding=with_embedding)
+    return found
