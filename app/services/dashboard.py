@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from app.store import repo, stats
 from app.store.db import session_scope
 from app.store.stats import AnalystAgreement, BatchFigures, ClassAgreement, Counts, PeriodFigures
-from models.taxonomy import Taxonomy, TaxonomyError
+from models.bundle.manifest import BundleError, taxonomy_from_json
 
 __all__ = [
     "CJK_FONTS",
@@ -112,16 +112,15 @@ class DashboardService:
                 ),
                 classes=tuple(stats.class_agreement(s, model_version=model_version)),
                 analysts=tuple(stats.analyst_agreement(s)),
-                leaf_names=_leaf_names(manifest.get("taxonomy")),
+                leaf_names=_leaf_names(manifest),
             )
 
 
-def _leaf_names(data: object) -> dict[str, dict[str, str]]:
-    if not isinstance(data, dict):
-        return {}
+def _leaf_names(manifest: dict) -> dict[str, dict[str, str]]:
+    """Leaf names in both languages from a stored manifest ({} when it has no usable taxonomy)."""
     try:
-        taxonomy = Taxonomy.from_dict(data, source="model manifest")
-    except TaxonomyError:
+        taxonomy = taxonomy_from_json(manifest, source="stored model manifest")
+    except BundleError:
         return {}
     return {
         leaf: {"en": taxonomy.name(leaf, "en"), "zh_TW": taxonomy.name(leaf, "zh_TW")}

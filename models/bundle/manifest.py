@@ -32,6 +32,7 @@ __all__ = [
     "OnnxGraph",
     "TrainInfo",
     "WeightsInfo",
+    "taxonomy_from_json",
 ]
 
 FORMAT_VERSION = 1
@@ -253,10 +254,7 @@ class BundleManifest:
         if unknown:
             raise BundleError(f"{source}: unknown key(s) {', '.join(unknown)}; a newer fma-judge may have "
                               "written this bundle")
-        try:
-            taxonomy = Taxonomy.from_dict(dict(data["taxonomy"]), source=f"{source}#taxonomy")
-        except (TaxonomyError, TypeError, ValueError) as exc:
-            raise BundleError(f"{source}: the embedded taxonomy is invalid: {exc}") from exc
+        taxonomy = taxonomy_from_json(data, source=source)
         fingerprint = data.get("taxonomy_fingerprint")
         if fingerprint and fingerprint != taxonomy.fingerprint():
             raise BundleError(f"{source}: taxonomy_fingerprint does not match the embedded taxonomy "
@@ -327,6 +325,20 @@ class BundleManifest:
     def replace(self, **changes: Any) -> BundleManifest:
         """A copy with some fields changed (``dataclasses.replace``)."""
         return dataclasses.replace(self, **changes)
+
+
+def taxonomy_from_json(data: Mapping[str, Any], *, source: str = "manifest.json") -> Taxonomy:
+    """Only the embedded taxonomy of a manifest object (e.g. one stored with a model version in the database).
+
+    Raises:
+        BundleError: no taxonomy, or an invalid one.
+    """
+    try:
+        return Taxonomy.from_dict(dict(data["taxonomy"]), source=f"{source}#taxonomy")
+    except KeyError:
+        raise BundleError(f"{source}: missing keys taxonomy") from None
+    except (TaxonomyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{source}: the embedded taxonomy is invalid: {exc}") from exc
 
 
 _REQUIRED = ("taxonomy", "network", "input_size", "mean", "std", "model_version")
