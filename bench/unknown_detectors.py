@@ -31,7 +31,7 @@ from collections import Counter
 import numpy as np
 
 from models.calibration.fitting import class_means_and_variance, fit_stage_detector
-from models.data.manifest import Sample, load_data
+from models.data.manifest import UNKNOWN_PREFIX, Sample, load_data
 from models.evaluation.metrics import auroc
 from models.inference.collect import collect_outputs
 from models.inference.predictor import Predictor
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         auto = base_auto & (score <= threshold)
         got = auto & test.unknown
         cal_auc = auroc(cal.scores[name], cal.unknown) if cal.unknown.any() else float("nan")
-        kinds = ", ".join(f"{k.removeprefix('unknown:')} {n}" for k, n in Counter(test.labels[got]).most_common())
+        kinds = ", ".join(f"{k.removeprefix(UNKNOWN_PREFIX)} {n}" for k, n in Counter(test.labels[got]).most_common())
         print(f"  {name:18s} {auroc(score, test.unknown):6.3f} {cal_auc:6.3f} {int(got.sum()):>5d} of {n_unknown:<5d}"
               f" {right[auto].mean() if auto.any() else float('nan'):7.3f} {auto.mean():9.3f}  {kinds or '-'}")
     return 0

@@ -1,8 +1,10 @@
-"""Manifest and image-folder import: labels, paths, bad rows, missing/corrupt files, round trip."""
+"""Manifest CSVs: labels, paths, bad rows, missing/corrupt files, loading several sources, writing, round trip."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -11,11 +13,12 @@ from PIL import Image
 from models.data.manifest import (
     DataError,
     LoadResult,
+    ManifestRow,
     Sample,
     UnknownLabelsError,
     load_data,
-    read_image_folder,
     read_manifest,
+    unknown_label,
     write_manifest,
 )
 from models.hashing import file_sha256
@@ -204,48 +207,6 @@ def test_allow_unknown_false_skips_unknown_rows_with_a_reason(tmp_path: Path, ta
     assert result.skipped[0][0] == "b.png" and "unknown:odd" in result.skipped[0][1]
 
 
-def test_image_folder_flat_nested_and_unknown(tmp_path: Path, tax: Taxonomy) -> None:
-    root = tmp_path / "data"
-    make_png(root / "scratch" / "s1.png")
-    make_png(root / "scratch" / "s2.PNG")
-    make_png(root / "foreign_matter" / "particle" / "fiber" / "f1.png")
-    Image.new("L", (4, 4), 3).save(root / "foreign_matter" / "particle" / "fiber" / "f2.tif")
-    make_png(root / "unknown_new_blob" / "u1.png")
-    make_png(root / "unknown" / "halo" / "u2.png")
-    make_png(root / "loose.png")
-    (root / "scratch" / "notes.txt").write_text("x")
-    (root / "scratch" / ".hidden.png").write_bytes(b"x")
-    (root / "dent").mkdir()
-    (root / "dent" / "broken.png").write_bytes(b"not a png")
-
-    result = read_image_folder(root, tax)
-    labels = sorted((s.path.name, s.label) for s in result.samples)
-    assert labels == [
-        ("f1.png", "fiber"),
-        ("f2.tif", "fiber"),
-        ("s1.png", "scratch"),
-        ("s2.PNG", "scratch"),
-        ("u1.png", "unknown:new_blob"),
-        ("u2.png", "unknown:halo"),
-    ]
-    assert all(s.source == str(root.resolve()) for s in result.samples)
-    skipped = dict(result.skipped)
-    assert set(skipped) == {"loose.png", "scratch/notes.txt", "dent/broken.png"}
-    assert skipped["dent/broken.png"].startswith("unreadable image")
-    assert skipped["loose.png"].startswith("not in a class folder")
-
-
-def test_image_folder_bad_class_folders_raise_with_all_names(tmp_path: Path, tax: Taxonomy) -> None:
-    make_png(tmp_path / "scratch" / "a.png")
-    make_png(tmp_path / "scratchs" / "b.png")
-    make_png(tmp_path / "scratchs" / "c.png")
-    make_png(tmp_path / "structural" / "d.png")
-    with pytest.raises(UnknownLabelsError) as info:
-        read_image_folder(tmp_path, tax)
-    assert info.value.labels == {"scratchs": 2, "structural": 1}
-    assert info.value.not_leaf == {"structural"}
-
-
 def test_load_data_concatenates_sources_and_reports_duplicates_once(tmp_path: Path, tax: Taxonomy) -> None:
     shared = make_png(tmp_path / "set" / "crack" / "shared.png")
     make_png(tmp_path / "set" / "crack" / "only_folder.png")
@@ -306,6 +267,96 @@ def test_write_only_columns_with_values(tmp_path: Path) -> None:
     img = make_png(tmp_path / "a.png").resolve()
     path = write_manifest([Sample(img, "crack"), Sample(img, "dent", split="val")], tmp_path / "m.csv")
     assert path.read_text().splitlines() == ["path,label,split", "a.png,crack,", "a.png,dent,val"]
+
+
+def test_extra_columns_come_after_the_contract_and_round_trip(tmp_path: Path, tax: Taxonomy) -> None:
+    inside = make_png(tmp_path / "data" / "day1" / "a.png").resolve()
+    second = make_png(tmp_path / "data" / "b.png").resolve()
+    outside = make_png(tmp_path / "elsewhere" / "c.png").resolve()
+    rows = iter([
+        ManifestRow(inside, "scratch", {"sha256": "aa", "status": "accepted", "split": "val"}),
+        Sample(second, "dent", magnification=5.0),
+        ManifestRow(outside, unknown_label("blob"), {"magnification": "20x", "sha256": "cc"}),
+    ])  # fmt: skip
+    path = write_manifest(rows, tmp_path / "data" / "m.csv", extra_columns=("sha256", "status"))
+    assert path.read_text(encoding="utf-8").splitlines() == [
+        "path,label,magnification,split,sha256,status",
+        "day1/a.png,scratch,,val,aa,accepted",
+        "b.png,dent,5,,,",
+        f"{outside.as_posix()},unknown:blob,20x,,cc,",
+    ]
+    back = read_manifest(path, tax)  # the extra columns are ignored by readers
+    assert back.skipped == []
+    assert [(s.path, s.label, s.magnification, s.split) for s in back.samples] == [
+        (inside, "scratch", None, "val"),
+        (second, "dent", 5.0, None),
+        (outside, "unknown:blob", 20.0, None),
+    ]
+
+
+def test_given_columns_are_streamed_in_contract_order(tmp_path: Path) -> None:
+    def rows():
+        yield ManifestRow("", "crack", {"split": "train"})
+        yield ManifestRow(tmp_path / "x.png", "crack", {"defect_size_px": "3.0", "note": "n"})
+        yield Sample(
+            tmp_path / "y.png", "dent", magnification=20.0, split="test"
+        )  # magnification not written
+
+    path = write_manifest(
+        rows(), tmp_path / "m.csv", columns=("split", "defect_size_px"), extra_columns=["note"]
+    )
+    assert path.read_text(encoding="utf-8").splitlines() == [
+        "path,label,defect_size_px,split,note",
+        ",crack,,train,",
+        "x.png,crack,3.0,,n",
+        "y.png,dent,,test,",
+    ]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(columns=("label",)), "not optional manifest columns"),
+        (dict(extra_columns=("split",)), "extra columns"),
+        (dict(extra_columns=("note", "note")), "extra columns"),
+        (dict(rows=[ManifestRow("a.png", "crack", {"sha265": "typo"})], extra_columns=("sha256",)), "sha265"),
+    ],
+)
+def test_bad_columns_are_refused_and_the_old_manifest_is_kept(
+    tmp_path: Path, kwargs: dict, match: str
+) -> None:
+    path = write_manifest([ManifestRow("a.png", "crack")], tmp_path / "m.csv")
+    before = path.read_bytes()
+    rows = kwargs.pop("rows", [ManifestRow("b.png", "dent")])
+    with pytest.raises(ValueError, match=match):
+        write_manifest(rows, path, **kwargs)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.csv"]
+
+
+def test_a_failing_row_source_leaves_the_old_manifest(tmp_path: Path) -> None:
+    path = write_manifest([ManifestRow("a.png", "crack")], tmp_path / "m.csv")
+    before = path.read_bytes()
+
+    def rows():
+        yield ManifestRow("b.png", "dent")
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        write_manifest(rows(), path, columns=())
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.csv"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+def test_manifest_gets_the_permissions_of_a_new_file(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        path = write_manifest([ManifestRow("a.png", "crack")], tmp_path / "m.csv")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644  # readable by others, unlike a mkstemp file (0600)
+        os.umask(0o077)
+        write_manifest([ManifestRow("a.png", "crack")], path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    finally:
+        os.umask(umask)
 
 
 def test_content_hash_matches_sha256(tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
-"""Tests for the synthetic FMA micrograph generator (models.data.synth)."""
+"""Tests for the synthetic FMA micrograph generator (the models.data.synth package)."""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import itertools
 import math
 from pathlib import Path
@@ -14,12 +15,15 @@ from PIL import Image
 
 from models.commands import synth as synth_command
 from models.data import synth
+from models.data.manifest import unknown_label
 from models.data.splits import split_counts
-from models.data.synth_defects import MIX_MAX, PARTICLE, _sample_table
+from models.data.synth.canvas import stable_hash
+from models.data.synth.defect import MIX_MAX, sample_params
+from models.data.synth.particles import PARTICLE
 from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy, load_taxonomy
 
 TAX = load_taxonomy(DEMO_TAXONOMY_PATH)
-ALL_KINDS = [*TAX.leaves, *(synth.UNKNOWN_PREFIX + name for name in synth.UNKNOWN_TYPES)]
+ALL_KINDS = [*TAX.leaves, *(unknown_label(name) for name in synth.UNKNOWN_TYPES)]
 PLAIN = synth.Optics(
     offset=(0.0, 0.0), exposure=1.0, white_balance=(1.0, 1.0, 1.0), gradient=0.0, gradient_angle=0.0,
     vignette=0.0, gamma=1.0, blur_px=0.0, noise=0.0, shot=0.0, noise_seed=0,
@@ -37,8 +41,23 @@ def _tree_bytes(root: Path) -> dict[str, bytes]:
 
 
 def _scene(kind: str, index: int, difficulty: float = synth.DIFFICULTY) -> synth.Scene:
-    rng = np.random.default_rng([11, synth.stable_hash(kind), index])
+    rng = np.random.default_rng([11, stable_hash(kind), index])
     return synth.make_scene(kind, rng, difficulty=difficulty)
+
+
+def _generic_taxonomy() -> dict:
+    """A taxonomy whose leaves (but ``scratch``) have no built-in renderer."""
+
+    def leaf(i: str) -> dict:
+        return {"id": i, "name": {"en": i, "zh_TW": i}}
+
+    return {
+        "id": "other", "name": {"en": "o", "zh_TW": "o"},
+        "children": [{"id": "g", "name": {"en": "g", "zh_TW": "g"}, "children": [
+            {"id": "sa", "name": {"en": "sa", "zh_TW": "sa"}, "children": [leaf("x_one"), leaf("x_two")]},
+            {"id": "sb", "name": {"en": "sb", "zh_TW": "sb"}, "children": [leaf("scratch"), leaf("y_new")]},
+        ]}],
+    }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +143,36 @@ def test_same_arguments_same_bytes_other_seed_differs(tmp_path: Path, small_set:
     assert sum(one[k] != other[k] for k in images) == len(images)
 
 
+PINNED_PIXELS = "f785606fa9dfa4388cef3b13f1b6ab6dfea047a31bb69e71044c7845f86b9f58"
+PINNED_MANIFEST = "ae3e994307647d6e9c6dbf30380409d51253de65c7cf9fe770925acacc35f5ca"
+PINNED_GENERIC = {  # leaves of another taxonomy: image sha256, bbox, defect size in px
+    "x_one": ("d2e7cefe6ba625c6d87c826d7dfd9e8dc6ad2a2eb80c51697a11311c63f0afe5", (13, 14, 24, 31), 16.839165832672297),
+    "y_new": ("119eab0fc98ded31ebaa9cba0830261cb93a3db41950d194e96e806f76a29bc9", (15, 0, 22, 48), 77.33762929512173),
+}  # fmt: skip
+
+
+def test_output_is_pinned(tmp_path: Path) -> None:
+    """The same arguments give the same pixels and manifest as the generator did before it was split into
+    modules (values computed with that code). Change the pins only for a deliberate change of the output
+    (or a numpy/Pillow upgrade that changes the floating-point results), never to make a refactor pass."""
+    manifest = synth.generate(
+        tmp_path / "s", TAX, per_class=1, seed=7, size=32, unknown_classes=len(synth.UNKNOWN_TYPES),
+        magnifications=(5, 20),
+    )  # fmt: skip
+    pixels = hashlib.sha256()
+    for png in sorted(manifest.parent.rglob("*.png")):
+        with Image.open(png) as image:
+            pixels.update(png.relative_to(manifest.parent).as_posix().encode() + b"\0" + image.tobytes())
+    assert pixels.hexdigest() == PINNED_PIXELS
+    assert hashlib.sha256(manifest.read_bytes()).hexdigest() == PINNED_MANIFEST
+    generic = Taxonomy.from_dict(_generic_taxonomy())
+    for leaf, (digest, bbox, size_px) in PINNED_GENERIC.items():
+        image, got_bbox, got_size = synth.render_sample(
+            leaf, np.random.default_rng(5), magnification=20, size=48, taxonomy=generic
+        )
+        assert (hashlib.sha256(image.tobytes()).hexdigest(), got_bbox, got_size) == (digest, bbox, size_px)
+
+
 def test_workers_do_not_change_the_output(tmp_path: Path) -> None:
     args = dict(per_class=3, seed=5, magnifications=(20,), size=40, unknown_classes=1)
     serial = synth.generate(tmp_path / "serial", TAX, workers=1, **args)
@@ -171,17 +220,7 @@ def test_split_counts() -> None:
 
 
 def test_generic_leaves_of_another_taxonomy(tmp_path: Path) -> None:
-    def leaf(i: str) -> dict:
-        return {"id": i, "name": {"en": i, "zh_TW": i}}
-
-    data = {
-        "id": "other", "name": {"en": "o", "zh_TW": "o"},
-        "children": [{"id": "g", "name": {"en": "g", "zh_TW": "g"}, "children": [
-            {"id": "sa", "name": {"en": "sa", "zh_TW": "sa"}, "children": [leaf("x_one"), leaf("x_two")]},
-            {"id": "sb", "name": {"en": "sb", "zh_TW": "sb"}, "children": [leaf("scratch"), leaf("y_new")]},
-        ]}],
-    }  # fmt: skip
-    manifest = synth.generate(tmp_path, Taxonomy.from_dict(data), per_class=2, seed=0, size=48)
+    manifest = synth.generate(tmp_path, Taxonomy.from_dict(_generic_taxonomy()), per_class=2, seed=0, size=48)
     _, rows = _read(manifest)
     assert sorted({r["label"] for r in rows}) == ["scratch", "x_one", "x_two", "y_new"]
     with pytest.raises(synth.SynthError, match="no renderer"):
@@ -335,7 +374,7 @@ def test_difficulty_blends_parameters_towards_siblings() -> None:
         rng = np.random.default_rng(0)
         out = 0
         for _ in range(300):
-            p = _sample_table(PARTICLE, "particle_metal", rng, difficulty)
+            p = sample_params(PARTICLE, "particle_metal", rng, difficulty)
             out += any(not (lo - 1e-9 <= p[k] <= hi + 1e-9) for k, (lo, hi) in own.items())
         return out / 300
 

@@ -13,7 +13,6 @@ CLI: ``fma-judge export [--db URL] --out PATH --format csv|imagefolder|json [--b
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
 import os
@@ -33,6 +32,7 @@ from app.store.db import default_db_url, init_db, make_engine, sqlite_path, tran
 from app.store.errors import ExportError, StoreError
 from app.store.records import EXPORT_COLUMNS, UNKNOWN_LABEL, ExportRow
 from app.store.schema import JUDGED_STATUSES, Batch, BatchImage, Image, ImagePath, Judgment, ModelVersion
+from models.data.manifest import ManifestRow, write_manifest
 from models.taxonomy import Taxonomy, TaxonomyError
 
 FORMATS: tuple[str, ...] = ("csv", "imagefolder", "json")
@@ -237,32 +237,20 @@ def _atomic_text(path: Path) -> Iterator[IO[str]]:
         raise
 
 
-def _manifest_path(path: str, bases: tuple[str, ...]) -> str:
-    """Relative to the manifest's folder (forward slashes) when under it, else as stored (absolute).
-
-    ``bases`` are the folder's absolute and resolved spellings, each ending with a separator; stored
-    paths are already absolute and normalised, so a prefix test is enough (no per-row file system calls).
-    """
-    for base in bases:
-        if path.startswith(base):
-            return Path(path[len(base) :]).as_posix()
-    return path
-
-
-def _bases(folder: Path) -> tuple[str, ...]:
-    spellings = dict.fromkeys([os.path.abspath(folder), str(folder.resolve())])
-    return tuple(s.rstrip(os.sep) + os.sep for s in spellings)
-
-
 def _write_csv(rows: Iterator[ExportRow], out: Path) -> int:
-    bases = _bases(out.parent)
+    """Write the rows as a training manifest (``path,label`` first, then the other export columns).
+
+    Paths under the CSV's folder are written relative to it; returns the number of rows.
+    """
     count = 0
-    with _atomic_text(out) as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(EXPORT_COLUMNS)
+
+    def lines() -> Iterator[ManifestRow]:
+        nonlocal count
         for row in rows:
-            writer.writerow(row.csv_values(_manifest_path(row.path, bases)))
             count += 1
+            yield row.manifest_row()
+
+    write_manifest(lines(), out, columns=(), extra_columns=EXPORT_COLUMNS[2:])  # [:2] is path,label
     return count
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.store.schema import JUDGED_STATUSES
-from models.data.manifest import unknown_label
+from models.data.manifest import ManifestRow, unknown_label
 
 if TYPE_CHECKING:
     from models.inference.records import Prediction
@@ -21,7 +21,8 @@ ITEM_STATES: tuple[str, ...] = ("pending", "auto", "accepted", "corrected", "unk
 """The states of a batch item, see :attr:`BatchItem.state`."""
 
 UNKNOWN_LABEL = unknown_label("unlabelled")
-"""Manifest label of an image an analyst marked "unknown / new defect type" (training ignores it)."""
+"""Manifest label of an image an analyst marked "unknown / new defect type" (training uses it only as outlier
+exposure, when ``loss.outlier_weight`` > 0)."""
 
 EMBEDDING_DTYPE = np.dtype("<f4")
 """Embeddings are stored as little-endian float32 bytes."""
@@ -242,19 +243,18 @@ class ExportRow:
     predicted_leaf: str | None
     history_count: int | None = None
 
-    def csv_values(self, path_text: str) -> list[str]:
-        """The CSV cells in :data:`EXPORT_COLUMNS` order, with ``path`` written as ``path_text``."""
-        return [
-            path_text,
-            self.label,
-            self.sha256,
-            self.leaf_path,
-            self.status,
-            self.analyst,
-            self.judged_at.isoformat(),
-            self.model_version or "",
-            self.predicted_leaf or "",
-        ]
+    def manifest_row(self) -> ManifestRow:
+        """The CSV export line: ``path`` and ``label``, and the other :data:`EXPORT_COLUMNS` as cells."""
+        cells = {
+            "sha256": self.sha256,
+            "leaf_path": self.leaf_path,
+            "status": self.status,
+            "analyst": self.analyst,
+            "judged_at": self.judged_at.isoformat(),
+            "model_version": self.model_version or "",
+            "predicted_leaf": self.predicted_leaf or "",
+        }
+        return ManifestRow(self.path, self.label, cells)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON export object: the CSV fields plus ``leaf`` and ``history_count``."""

@@ -8,10 +8,9 @@ import os
 import sys
 import time
 
-from models.data.manifest import SPLITS
+from models.data.manifest import SPLITS, is_unknown_label
 from models.data.synth import (
     DIFFICULTY,
-    UNKNOWN_PREFIX,
     UNKNOWN_TYPES,
     SynthError,
     generate,
@@ -98,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     with manifest.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     labels = {r["label"] for r in rows}
-    unknown = sum(1 for label in labels if label.startswith(UNKNOWN_PREFIX))
+    unknown = sum(1 for label in labels if is_unknown_label(label))
     per_split = {name: sum(1 for r in rows if r["split"] == name) for name in SPLITS}
     print(
         f"synth: {len(rows)} images ({len(labels) - unknown} classes + {unknown} unknown types, "

@@ -210,6 +210,53 @@ def curate(
     pattern = _compile_pattern(mag_pattern)
     _check_labels(samples, taxonomy)
 
+    current, from_name = _unique_with_magnification(samples, pattern)
+    duplicates = len(samples) - len(current)
+    n_unknown_mag = sum(s.magnification is None for s in current)
+    n_no_size = sum(s.defect_size_px is None for s in current)
+    present = {s.label for s in current}
+    empty_leaves = [leaf for leaf in taxonomy.leaves if leaf not in present]
+
+    notes = [f"magnification from file name: {from_name:,}", f"unknown magnification: {n_unknown_mag:,}"]
+    notes.append(f"no defect size: {n_no_size:,}")
+    if duplicates:
+        notes.append(f"repeated paths removed: {duplicates:,}")
+    funnel = [_step("all images", current, "; ".join(notes))]
+    if not keep_unknown and any(is_unknown_label(s.label) for s in current):
+        current = _record(funnel, *_known_only(current))
+    if magnification is not None:
+        current = _record(funnel, *_at_magnification(current, magnification))
+    if min_size is not None or max_size is not None:
+        current = _record(funnel, *_within_size(current, min_size, max_size))
+    excluded: dict[str, int] = {}
+    if min_per_class:
+        excluded = _small_classes(current, min_per_class)
+        current = _record(funnel, *_without_classes(current, excluded, min_per_class, other_group))
+
+    return CurationResult(
+        samples=current,
+        funnel=funnel,
+        excluded_leaves=excluded,
+        duplicates=duplicates,
+        empty_leaves=empty_leaves,
+        unknown_magnification=n_unknown_mag,
+        no_size=n_no_size,
+        other_group=other_group,
+    )
+
+
+# ------------------------------------------------------------------------------------------ rules
+def _record(funnel: list[CurationStep], kept: list[Sample], name: str, detail: str) -> list[Sample]:
+    """Append a rule's funnel row (the rule's name, what is left after it, the detail); return ``kept``."""
+    funnel.append(_step(name, kept, detail))
+    return kept
+
+
+def _unique_with_magnification(
+    samples: Sequence[Sample], pattern: re.Pattern[str]
+) -> tuple[list[Sample], int]:
+    """Each path once (first kept), with the magnification parsed from the file name where the sample has
+    none; returns the samples and how many magnifications came from file names."""
     seen: set[Path] = set()
     current: list[Sample] = []
     from_name = 0
@@ -223,89 +270,75 @@ def curate(
                 s = replace(s, magnification=mag)
                 from_name += 1
         current.append(s)
-    duplicates = len(samples) - len(current)
-    n_unknown_mag = sum(s.magnification is None for s in current)
-    n_no_size = sum(s.defect_size_px is None for s in current)
-    present = {s.label for s in current}
-    empty_leaves = [leaf for leaf in taxonomy.leaves if leaf not in present]
+    return current, from_name
 
-    notes = [f"magnification from file name: {from_name:,}", f"unknown magnification: {n_unknown_mag:,}"]
-    notes.append(f"no defect size: {n_no_size:,}")
-    if duplicates:
-        notes.append(f"repeated paths removed: {duplicates:,}")
-    funnel = [_step("all images", current, "; ".join(notes))]
 
-    if not keep_unknown and any(is_unknown_label(s.label) for s in current):
-        n_before = len(current)
-        current = [s for s in current if not is_unknown_label(s.label)]
-        funnel.append(
-            _step("known classes only", current, f"removed {n_before - len(current):,} unknown-labelled")
-        )
+def _known_only(current: list[Sample]) -> tuple[list[Sample], str, str]:
+    """Rule 1: drop unknown-labelled samples. Returns (kept, funnel row name, detail)."""
+    kept = [s for s in current if not is_unknown_label(s.label)]
+    return kept, "known classes only", f"removed {len(current) - len(kept):,} unknown-labelled"
 
-    if magnification is not None:
-        other: Counter[float] = Counter()
-        unknown_mag = 0
-        kept: list[Sample] = []
-        for s in current:
-            if s.magnification is None:
-                unknown_mag += 1
-            elif math.isclose(s.magnification, magnification, rel_tol=1e-6):
-                kept.append(s)
-            else:
-                other[s.magnification] += 1
-        current = kept
-        by_mag = ", ".join(f"{_fmt(m)}x: {n:,}" for m, n in sorted(other.items()))
-        detail = f"removed {sum(other.values()):,} at other magnifications" + (
-            f" ({by_mag})" if by_mag else ""
-        )
-        detail += f", {unknown_mag:,} with unknown magnification"
-        funnel.append(_step(f"{_fmt(magnification)}x only", current, detail))
 
-    if min_size is not None or max_size is not None:
-        small = large = unsized = 0
-        kept = []
-        for s in current:
-            size = s.defect_size_px
-            if size is None:
-                unsized += 1
-                kept.append(s)
-            elif min_size is not None and size < min_size:
-                small += 1
-            elif max_size is not None and size > max_size:
-                large += 1
-            else:
-                kept.append(s)
-        current = kept
-        if min_size is not None and max_size is not None:
-            name = f"defect size within [{_fmt(min_size)}, {_fmt(max_size)}] px"
-        elif min_size is not None:
-            name = f"defect size >= {_fmt(min_size)} px"
+def _at_magnification(current: list[Sample], magnification: float) -> tuple[list[Sample], str, str]:
+    """Rule 2: keep samples at ``magnification`` (unknown magnifications are dropped and counted)."""
+    other: Counter[float] = Counter()
+    unknown_mag = 0
+    kept: list[Sample] = []
+    for s in current:
+        if s.magnification is None:
+            unknown_mag += 1
+        elif math.isclose(s.magnification, magnification, rel_tol=1e-6):
+            kept.append(s)
         else:
-            name = f"defect size <= {_fmt(max_size)} px"  # type: ignore[arg-type]
-        detail = f"removed {small:,} too small, {large:,} too large; kept {unsized:,} without a size"
-        funnel.append(_step(name, current, detail))
+            other[s.magnification] += 1
+    by_mag = ", ".join(f"{_fmt(m)}x: {n:,}" for m, n in sorted(other.items()))
+    detail = f"removed {sum(other.values()):,} at other magnifications" + (f" ({by_mag})" if by_mag else "")
+    detail += f", {unknown_mag:,} with unknown magnification"
+    return kept, f"{_fmt(magnification)}x only", detail
 
-    excluded: dict[str, int] = {}
-    if min_per_class:
-        counts = Counter(s.label for s in current if not is_unknown_label(s.label))
-        excluded = {leaf: n for leaf, n in counts.items() if n < min_per_class}
-        excluded = dict(sorted(excluded.items(), key=lambda kv: (-kv[1], kv[0])))
-        n_excluded = sum(excluded.values())
-        if other_group:
-            current = [replace(s, label=unknown_label(s.label)) if s.label in excluded else s for s in current]
-            detail = f"{len(excluded)} classes excluded; {n_excluded:,} images relabelled unknown:<leaf>"
+
+def _within_size(
+    current: list[Sample], min_size: float | None, max_size: float | None
+) -> tuple[list[Sample], str, str]:
+    """Rule 3: keep defects within the size range (samples without a size are kept and counted)."""
+    small = large = unsized = 0
+    kept: list[Sample] = []
+    for s in current:
+        size = s.defect_size_px
+        if size is None:
+            unsized += 1
+            kept.append(s)
+        elif min_size is not None and size < min_size:
+            small += 1
+        elif max_size is not None and size > max_size:
+            large += 1
         else:
-            current = [s for s in current if s.label not in excluded]
-            detail = f"{len(excluded)} classes excluded; {n_excluded:,} images removed"
-        funnel.append(_step(f"classes with >= {min_per_class} images", current, detail))
+            kept.append(s)
+    if min_size is not None and max_size is not None:
+        name = f"defect size within [{_fmt(min_size)}, {_fmt(max_size)}] px"
+    elif min_size is not None:
+        name = f"defect size >= {_fmt(min_size)} px"
+    else:
+        name = f"defect size <= {_fmt(max_size)} px"  # type: ignore[arg-type]
+    return kept, name, f"removed {small:,} too small, {large:,} too large; kept {unsized:,} without a size"
 
-    return CurationResult(
-        samples=current,
-        funnel=funnel,
-        excluded_leaves=excluded,
-        duplicates=duplicates,
-        empty_leaves=empty_leaves,
-        unknown_magnification=n_unknown_mag,
-        no_size=n_no_size,
-        other_group=other_group,
-    )
+
+def _small_classes(current: list[Sample], min_per_class: int) -> dict[str, int]:
+    """Leaves with fewer than ``min_per_class`` images, with their counts (most images first)."""
+    counts = Counter(s.label for s in current if not is_unknown_label(s.label))
+    excluded = {leaf: n for leaf, n in counts.items() if n < min_per_class}
+    return dict(sorted(excluded.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _without_classes(
+    current: list[Sample], excluded: dict[str, int], min_per_class: int, other_group: bool
+) -> tuple[list[Sample], str, str]:
+    """Rule 4: drop the excluded leaves' images, or relabel them ``unknown:<leaf>`` (``other_group``)."""
+    n_excluded = sum(excluded.values())
+    if other_group:
+        kept = [replace(s, label=unknown_label(s.label)) if s.label in excluded else s for s in current]
+        detail = f"{len(excluded)} classes excluded; {n_excluded:,} images relabelled unknown:<leaf>"
+    else:
+        kept = [s for s in current if s.label not in excluded]
+        detail = f"{len(excluded)} classes excluded; {n_excluded:,} images removed"
+    return kept, f"classes with >= {min_per_class} images", detail

@@ -1,0 +1,130 @@
+"""What a defect is: the :class:`Defect` hooks, the glass-edge scene context, and parameter sampling.
+
+Every defect is drawn in *physical* coordinates (micrometres, origin at the defect's centre), so the
+same sampled defect can be viewed at several magnifications. A defect is built once from a
+``np.random.Generator`` (all its random choices are made in the constructor) and then rendered into
+any number of views without drawing more random numbers. It can act on a view in four ways, called in
+this order by :func:`models.data.synth.scene.render_view`:
+
+1. ``context``: scene context that is *not* the defect (a glass edge); drawn in the background too.
+2. ``warp``: distort the pattern coordinates (a bubble magnifies the pattern like a lens).
+3. ``edit_layers``: change the pattern itself (cut or bridge a metal line, lift the ITO colour).
+4. ``overlay``: paint over the composed image (particles, films, lines).
+
+Each hook marks the pixels it changed with :meth:`Ctx.mark` (the defect's bounding box comes from it).
+
+Leaves of one subgroup share one renderer family and one parameter vector (a table of ranges per leaf,
+in the family's module); each leaf is a different *distribution* over that vector. With ``difficulty``
+> 0, :func:`sample_params` blends a sample's parameters part of the way towards a random sibling's, so
+siblings overlap more than cousins do (the hierarchy matters).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from models.data.synth.canvas import F32, Ctx, ValueNoise, hsv, lerp
+
+MIX_MAX = 0.85
+"""Largest blend fraction towards a sibling's parameters (reached at ``difficulty`` 1)."""
+
+Params = dict[str, float]
+"""A sampled parameter vector: parameter name -> value."""
+
+ParamTable = dict[str, dict[str, tuple[float, float]]]
+"""A family's parameter ranges: leaf id -> parameter name -> (low, high)."""
+
+
+# ============================================================================ defect base
+class Defect:
+    """Base class: a defect sampled once, rendered into any view. Subclasses override the hooks."""
+
+    extent_um: float = 10.0
+    kind: str = ""
+
+    def __init__(self) -> None:
+        self.edge: GlassEdge | None = None
+
+    def context(self, ctx: Ctx, img: np.ndarray) -> None:
+        """Scene context around the defect (drawn with and without the defect)."""
+        if self.edge is not None:
+            self.edge.draw(ctx, img)
+
+    def warp(self, ctx: Ctx, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distort pattern coordinates (default: unchanged)."""
+        return u, v
+
+    def edit_layers(self, ctx: Ctx, layers: dict[str, np.ndarray]) -> None:
+        """Change the pattern layers before they are composed (default: nothing)."""
+
+    def overlay(self, ctx: Ctx, img: np.ndarray) -> None:
+        """Paint over the composed image (default: nothing)."""
+
+
+# ============================================================================ scene context
+class GlassEdge:
+    """The panel's glass edge: beyond it the stage (dark void); a bright bevel line along it.
+
+    Args:
+        rng: random source.
+        offset: signed distance (micrometres) from the defect centre to the edge line.
+        angle: direction of the outward normal, radians; random if None.
+    """
+
+    def __init__(self, rng: np.random.Generator, *, offset: float, angle: float | None = None):
+        base = rng.integers(0, 4) * (math.pi / 2) + rng.normal(0.0, 0.12)
+        self.angle = float(base if angle is None else angle)
+        self.offset = float(offset)
+        self.bevel = float(rng.uniform(2.5, 8.0))
+        self.bevel_lum = float(rng.uniform(0.45, 0.9))
+        self.void = hsv(rng.uniform(0.55, 0.65), rng.uniform(0.05, 0.3), rng.uniform(0.05, 0.16))
+        self.noise = ValueNoise(rng, rng.uniform(15, 40))
+        self.wave = ValueNoise(rng, 30.0, octaves=2)
+
+    def signed(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Signed distance (micrometres), positive outside the glass."""
+        return (x * math.cos(self.angle) + y * math.sin(self.angle) - self.offset).astype(F32)
+
+    def draw(self, ctx: Ctx, img: np.ndarray) -> None:
+        """Paint the void beyond the edge and the bevel line along it into ``img``."""
+        d = self.signed(ctx.X, ctx.Y) + (self.wave(ctx.X, ctx.Y) - 0.5) * 1.5
+        outside = np.clip(d / ctx.s + 0.5, 0.0, 1.0)[..., None]
+        void = self.void * (0.75 + 0.5 * self.noise(ctx.X, ctx.Y)[..., None])
+        bevel = np.clip(1.0 - np.abs(d + self.bevel / 2) / (self.bevel / 2 + ctx.s), 0.0, 1.0)[..., None]
+        img[:] = lerp(img, void, outside)
+        img[:] = lerp(img, F32(self.bevel_lum) * np.array([0.95, 0.97, 1.0], F32), bevel * 0.8)
+
+
+# ============================================================================ parameter sampling
+STRUCTURAL: dict[str, float] = {
+    "n": 0.4, "elong": 0.6, "lines": 0.5, "edge": 0.35, "chips": 0.25, "dent": 0.3, "lift": 0.5,
+}  # fmt: skip
+"""Blend weights (< 1) for parameters that switch structure or add components: blending them fully would
+turn a sample into its sibling (label noise) rather than make it a hard example."""
+
+
+def sample_params(
+    table: ParamTable,
+    leaf: str,
+    rng: np.random.Generator,
+    difficulty: float,
+) -> Params:
+    """Draw a leaf's parameters, blended part of the way towards a random sibling's draw.
+
+    The blend fraction is ``difficulty * MIX_MAX * u**1.3`` (u uniform), times :data:`STRUCTURAL`'s
+    weight for structural parameters.
+    """
+    own = {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in table[leaf].items()}
+    siblings = [name for name in table if name != leaf]
+    sib = siblings[int(rng.integers(len(siblings)))]
+    other = {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in table[sib].items()}
+    t = float(np.clip(difficulty, 0.0, 1.0)) * MIX_MAX * float(rng.random()) ** 1.3
+    out = {}
+    for k, value in own.items():
+        delta = other[k] - value
+        if k == "hue":  # hue is circular: blend the short way round
+            delta = (delta + 0.5) % 1.0 - 0.5
+        out[k] = value + t * STRUCTURAL.get(k, 1.0) * delta
+    return out
