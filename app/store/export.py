@@ -32,8 +32,9 @@ from app.store.db import default_db_url, init_db, make_engine, sqlite_path, tran
 from app.store.errors import ExportError, StoreError
 from app.store.records import EXPORT_COLUMNS, UNKNOWN_LABEL, ExportRow
 from app.store.schema import JUDGED_STATUSES, Batch, BatchImage, Image, ImagePath, Judgment, ModelVersion
+from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.data.manifest import ManifestRow, write_manifest
-from models.taxonomy import Taxonomy, TaxonomyError
+from models.taxonomy import Taxonomy
 
 FORMATS: tuple[str, ...] = ("csv", "imagefolder", "json")
 IMAGEFOLDER_MANIFEST = "manifest.csv"
@@ -75,12 +76,11 @@ class _LeafPaths:
         if version is not None:
             stmt = stmt.where(ModelVersion.version == version)
         manifest = self._session.scalar(stmt.order_by(ModelVersion.registered_at.desc()).limit(1))
-        data = (manifest or {}).get("taxonomy")
-        if not isinstance(data, dict):
+        if not isinstance(manifest, dict):
             return None
         try:
-            return Taxonomy.from_dict(data, source=f"model version {version or '(newest)'}")
-        except TaxonomyError:
+            return taxonomy_from_json(manifest, source=f"model version {version or '(newest)'}")
+        except BundleError:
             return None
 
     def taxonomy(self, version: str | None) -> Taxonomy | None:
