@@ -49,6 +49,17 @@ def make_tiny_bundle(out: Path, taxonomy, family: str = "convnext", head: str = 
     return save_bundle(out, model, manifest)
 
 
+@pytest.fixture()
+def engine(tmp_path):
+    """A fresh SQLite store, migrated (test modules that run on PostgreSQL too define their own)."""
+    from app.store.db import init_db, make_engine
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    init_db(eng)
+    yield eng
+    eng.dispose()
+
+
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory, taxonomy) -> Path:
     return make_tiny_bundle(tmp_path_factory.mktemp("bundle") / "tiny", taxonomy)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.services.judging import JudgingService
 from app.store import repo
-from app.store.db import init_db, make_engine, session_scope
+from app.store.db import session_scope
 from models.data.manifest import read_manifest
 
 
@@ -32,14 +32,6 @@ def batch_dir(tmp_path) -> Path:
         write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
     (folder / "zz_corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     return folder
-
-
-@pytest.fixture()
-def engine(tmp_path):
-    eng = make_engine(f"sqlite:///{tmp_path / 'judge.sqlite'}")
-    init_db(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture()

@@ -35,14 +35,6 @@ def folder(tmp_path) -> Path:
     return out
 
 
-@pytest.fixture()
-def engine(tmp_path):
-    eng = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
-    init_db(eng)
-    yield eng
-    eng.dispose()
-
-
 def test_predict_saves_each_chunk_and_hands_back_the_stored_records(engine, bundle, folder, monkeypatch):
     service = PredictingService(engine, chunk_size=4, first_chunk=2)
     info = service.load(bundle)

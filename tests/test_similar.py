@@ -14,7 +14,7 @@ from conftest import write_image
 
 from app.services.similar import SimilarCase, SimilarCases
 from app.store import queries, repo
-from app.store.db import init_db, make_engine, session_scope
+from app.store.db import session_scope
 from app.store.records import PredictionRecord
 
 V1, V2 = "sim-v1", "sim-v2"
@@ -29,14 +29,6 @@ def unit(k: int, scale: float = 1.0) -> np.ndarray:
     v = np.zeros(DIM, dtype=np.float32)
     v[k] = scale
     return v
-
-
-@pytest.fixture
-def engine(tmp_path: Path):
-    eng = make_engine(f"sqlite:///{tmp_path / 'similar.sqlite3'}")
-    init_db(eng)
-    yield eng
-    eng.dispose()
 
 
 def add(engine, name: str, embedding: np.ndarray, leaf: str = "scratch", version: str = V1, folder: Path = Path("/x")):
