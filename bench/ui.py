@@ -117,8 +117,7 @@ def _classify(bundle: Path, folder: Path, tmp: Path, n: int) -> dict[str, Any]:
     timer.stop()
     mover.stop()
     predicted = sum(1 for it in win.items if it.prediction is not None and it.prediction.leaf)
-    predictor = win.worker.service.predictor
-    engine_path = predictor.engine.path if predictor else None
+    engine_path = win.model.engine if win.model else None
     win.close()
     app.processEvents()
     engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -167,7 +168,8 @@ def test_archive_without_manifest_is_refused(tmp_path):
 def test_rewritten_manifest_keeps_weights_valid(tmp_path, tiny_bundle):
     b = shutil.copytree(tiny_bundle, tmp_path / "cal")
     manifest = read_bundle_manifest(b)
-    write_bundle_manifest(b, manifest.replace(temperature=2.0, calibration=Calibration(thresholds={"scratch": 0.9})))
+    write_bundle_manifest(b, manifest.replace(temperature=2.0, calibration=Calibration(thresholds={"scratch": 0.9},
+                                                                                      temperature=2.0)))
     loaded = load_bundle(b)
     assert loaded.manifest.temperature == 2.0
     assert loaded.manifest.calibration.thresholds == {"scratch": 0.9}
@@ -215,3 +217,38 @@ def test_calibration_round_trips_through_the_manifest(tiny_bundle, taxonomy):
     assert again.calibration.to_manifest() == cal.to_manifest()
     assert again.calibration.thresholds == cal.thresholds and again.calibration.unknown.threshold == -3.25
     assert again.calibration.calibrated_on == cal.calibrated_on and again.calibration.unknown_fit == cal.unknown_fit
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_a_rewritten_manifest_stays_readable_to_others(tmp_path, tiny_bundle):
+    """A calibrated or optimised bundle in a shared folder must stay readable to colleagues' apps and services."""
+    import os
+
+    b = shutil.copytree(tiny_bundle, tmp_path / "shared")
+    old = os.umask(0o022)
+    try:
+        write_bundle_manifest(b, read_bundle_manifest(b).replace(temperature=1.25))
+    finally:
+        os.umask(old)
+    assert (b / "manifest.json").stat().st_mode & 0o777 == 0o644
+    assert not list(b.glob(".*.tmp"))
+
+
+def test_typed_sections_refuse_wrong_types_and_incomplete_calibrations(tiny_bundle):
+    data = json.loads((tiny_bundle / "manifest.json").read_text(encoding="utf-8"))
+    with pytest.raises(BundleError, match=r"'weights.bytes' must be int"):
+        BundleManifest.from_json({**data, "weights": {**data["weights"], "bytes": "8 MB"}})
+    with pytest.raises(BundleError, match=r"'train.n_train' must be int"):
+        BundleManifest.from_json({**data, "train": {**data["train"], "n_train": True}})
+    with pytest.raises(BundleError, match="'routing' but no 'thresholds'"):
+        BundleManifest.from_json({**data, "routing": {"spot_check": 0.1}})
+    manifest = BundleManifest.from_json(data)
+    with pytest.raises(BundleError, match="temperature 2.0 differs from its calibration's 1.0"):
+        manifest.replace(temperature=2.0, calibration=Calibration(thresholds={"scratch": 0.9}))
+
+
+def test_a_manifest_written_without_provenance_is_rewritten_without_inventing_it(tiny_bundle):
+    data = json.loads((tiny_bundle / "manifest.json").read_text(encoding="utf-8"))
+    bare = {k: v for k, v in data.items() if k not in ("train", "metrics")} | {"loss": {}}
+    again = BundleManifest.from_json(bare).to_json()
+    assert "train" not in again and again["loss"] == {} and again["metrics"] == {}

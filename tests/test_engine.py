@@ -249,7 +249,8 @@ def test_static_int8_without_its_stored_graph_falls_back(bundles, tmp_path):
     (bundle / "manifest.json").write_text(json.dumps(manifest))
     loaded = load_bundle(bundle)
     sel = engine_from_manifest(loaded.model, loaded.manifest.inference, bundle_path=bundle, input_size=(64, 64),
-                               weights_sha256=loaded.manifest.weights.sha256, device=torch.device("cpu"))
+                               weights_sha256=loaded.manifest.weights.sha256,
+                               temperature=loaded.manifest.effective_temperature, device=torch.device("cpu"))
     assert sel.engine.path == "onnx" and "inference.onnx is missing or does not match" in sel.note
 
 

@@ -15,10 +15,11 @@ from conftest import write_image
 from sqlalchemy import Engine
 from store_backends import BACKENDS, fresh_engine
 
+from app.commands import add_export_arguments, run_export
 from app.store import repo
 from app.store.db import init_db, make_engine, session_scope
 from app.store.errors import ExportError
-from app.store.export import add_arguments, export_labels, iter_export_rows, run
+from app.store.export import export_labels, iter_export_rows
 from app.store.records import EXPORT_COLUMNS, PredictionRecord
 from models.data.manifest import read_image_folder, read_manifest
 from models.hashing import file_sha256
@@ -248,13 +249,13 @@ def test_bad_arguments(store: Store, tmp_path: Path) -> None:
 
 def _cli(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="fma-judge export")
-    add_arguments(parser)
+    add_export_arguments(parser)
     return parser.parse_args(list(argv))
 
 
 def test_cli(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], taxonomy) -> None:
     out = tmp_path / "cli.csv"
-    code = run(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--status", "accepted,corrected",
+    code = run_export(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--status", "accepted,corrected",
                     "--since", "2024-06-01", "--batch", str(store.batch1)))  # fmt: skip
     assert code == 0
     assert "Exported 2 label(s)" in capsys.readouterr().out
@@ -262,10 +263,10 @@ def test_cli(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], t
         "a": "scratch",
         "b": "crack",
     }
-    assert run(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--status", "maybe")) == 2
+    assert run_export(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--status", "maybe")) == 2
     assert "unknown status filter maybe" in capsys.readouterr().err
-    assert run(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--since", "last week")) == 2
+    assert run_export(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--since", "last week")) == 2
     missing = f"sqlite:///{tmp_path / 'nothing.sqlite3'}"
-    assert run(_cli("--db", missing, "--out", str(out), "--format", "json")) == 1
+    assert run_export(_cli("--db", missing, "--out", str(out), "--format", "json")) == 1
     assert "no fma-judge database at" in capsys.readouterr().err
     assert not (tmp_path / "nothing.sqlite3").exists()

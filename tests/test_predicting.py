@@ -149,3 +149,36 @@ def test_a_store_made_before_the_refactor_still_opens(tmp_path):
     assert all(it.prediction is not None and it.prediction.leaf for it in items)
     assert items[3].judgment is not None and items[3].judgment.status == "reverted"  # the undone note
     engine.dispose()
+
+
+def test_classify_predicts_what_this_model_has_not_predicted_even_after_another_model(engine, taxonomy, tmp_path,
+                                                                                        bundle, folder):
+    other = make_tiny_bundle(tmp_path / "other", taxonomy, input_size=32, seed=5)
+    first = PredictingService(engine)
+    first.load(bundle)
+    assert first.classify_folder(folder).predicted == 11
+    second = PredictingService(engine)
+    second.load(other)
+    assert second.classify_folder(folder).predicted == 11
+    again = first.classify_folder(folder)  # the newest predictions are the other model's, but this one has its own
+    assert (again.predicted, again.already) == (0, 11)
+
+
+def test_a_database_that_cannot_be_written_fails_the_model_load_in_the_app(qtbot, engine, bundle, monkeypatch):
+    pytest.importorskip("pytestqt")
+    from app.services.judging import JudgingService
+    from app.store.errors import StoreError
+    from app.ui.main_window import MainWindow
+
+    def refuse(*_a, **_k):
+        raise StoreError("Cannot write to the database sqlite:///x: attempt to write a readonly database")
+
+    monkeypatch.setattr(repo, "register_model_version", refuse)
+    monkeypatch.setattr("PySide6.QtWidgets.QMessageBox.warning", lambda *a, **k: None)
+    win = MainWindow(JudgingService(engine, "alice"), lang="en")
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.worker.modelFailed, timeout=60_000) as failed:
+        win.load_model(bundle)
+    assert "readonly database" in failed.args[0]
+    assert win.model is None and win.status.model_label.text() == "No model"
+    win.close()

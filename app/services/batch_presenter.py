@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app.services.batches import OpenedBatch
+from app.services.batches import OpenedBatch, unpredicted
 from app.store.records import BatchItem, JudgmentRecord, PredictionRecord
 from models.taxonomy import Taxonomy
 
@@ -152,9 +152,7 @@ class BatchPresenter:
 
     def todo(self, model_version: str) -> list[tuple[int, str]]:
         """``(image_id, path)`` of the readable images without a prediction of ``model_version``."""
-        return [(it.image.image_id, it.image.path) for it in self.items
-                if (it.prediction is None or it.prediction.model_version != model_version)
-                and it.image.image_id not in self.errors]
+        return unpredicted(self.items, model_version, self.errors)
 
     def name(self, node_id: str | None) -> str:
         """A node's name in the UI language (its id when the taxonomy does not know it)."""

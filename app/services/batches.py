@@ -8,7 +8,7 @@ pre-classifier (:meth:`app.services.predicting.PredictingService.classify_folder
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,30 +58,34 @@ def header_size(path: Path) -> tuple[int | None, int | None, str | None]:
         return None, None, f"cannot read image header ({exc})"
 
 
-def open_folder(engine: Engine, folder: Path, *, recursive: bool = False,
-                progress: Progress | None = None) -> OpenedBatch:
-    """Open (or resume) the batch of a folder: every file is read once (hashed, header checked)."""
+def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progress: Progress | None = None,
+                model_version: str | None = None) -> OpenedBatch:
+    """Open (or resume) the batch of a folder: every file is read once (hashed, header checked).
+
+    The items carry the predictions of ``model_version`` (None: each image's most recent prediction).
+    """
     folder = Path(folder).resolve()
     files = scan_folder(folder, recursive)
     with session_scope(engine) as s:
         existing = repo.find_batches_by_folder(s, folder, recursive=recursive)
         batch = existing[0] if existing else repo.create_batch(
             s, name=folder.name or str(folder), source_folder=folder, recursive=recursive)
-    return _fill(engine, batch.id, batch.name, str(folder), files, progress)
+    return _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version)
 
 
-def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | None = None) -> OpenedBatch:
-    """A new batch from chosen (or dropped) files."""
+def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | None = None,
+               model_version: str | None = None) -> OpenedBatch:
+    """A new batch from chosen (or dropped) files (items as in :func:`open_folder`)."""
     files = [Path(f).resolve() for f in files if is_image_file(f)]
     common = Path(os.path.commonpath([str(f.parent) for f in files])) if files else Path.cwd()
     with session_scope(engine) as s:
         batch = repo.create_batch(s, name=f"{len(files)} files from {common.name or common}",
                                   source_folder=common, recursive=False, notes="opened from chosen files")
-    return _fill(engine, batch.id, batch.name, str(common), files, progress)
+    return _fill(engine, batch.id, batch.name, str(common), files, progress, model_version)
 
 
 def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Path],
-          progress: Progress | None) -> OpenedBatch:
+          progress: Progress | None, model_version: str | None) -> OpenedBatch:
     unreadable: dict[int, str] = {}
     skipped: list[tuple[str, str]] = []
     total = len(files)
@@ -105,13 +109,22 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
                     unreadable[known.image_id] = reason
         if progress:
             progress(min(total, start + _STEP), total)
-    return OpenedBatch(batch_id, name, source, batch_items(engine, batch_id), unreadable, skipped)
+    return OpenedBatch(batch_id, name, source, batch_items(engine, batch_id, model_version), unreadable, skipped)
 
 
 def batch_items(engine: Engine, batch_id: int, model_version: str | None = None) -> list[BatchItem]:
     """The images of a batch in order, each with its latest prediction (of ``model_version``) and judgment."""
     with session_scope(engine, action="read") as s:
         return repo.batch_items(s, batch_id, model_version=model_version)
+
+
+def unpredicted(items: Sequence[BatchItem], model_version: str | None,
+                skip: Collection[int] = ()) -> list[tuple[int, str]]:
+    """``(image_id, path)`` of the items without a prediction of ``model_version`` (the ids in ``skip`` left out:
+    images that cannot be read)."""
+    return [(it.image.image_id, it.image.path) for it in items
+            if (it.prediction is None or it.prediction.model_version != model_version)
+            and it.image.image_id not in skip]
 
 
 def folder_of_image(engine: Engine, image_id: int) -> Path | None:

@@ -39,15 +39,21 @@ class JudgingService:
         self._redo: list[int] = []
 
     # -- batches -------------------------------------------------------------------------------
-    def open_folder(self, folder: Path, *, recursive: bool = False, progress: Progress | None = None) -> OpenedBatch:
-        """Open (or resume) the batch of a folder; judgments are recorded in it. Runs in a worker."""
-        opened = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress)
+    def open_folder(self, folder: Path, *, recursive: bool = False, progress: Progress | None = None,
+                    model_version: str | None = None) -> OpenedBatch:
+        """Open (or resume) the batch of a folder; judgments are recorded in it. Runs in a worker.
+
+        The items carry the predictions of ``model_version`` (the loaded model), when given.
+        """
+        opened = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress,
+                                     model_version=model_version)
         self.batch_id = opened.batch_id
         return opened
 
-    def open_files(self, files: Sequence[Path], *, progress: Progress | None = None) -> OpenedBatch:
-        """A new batch from chosen (or dropped) files."""
-        opened = batches.open_files(self.engine, files, progress=progress)
+    def open_files(self, files: Sequence[Path], *, progress: Progress | None = None,
+                   model_version: str | None = None) -> OpenedBatch:
+        """A new batch from chosen (or dropped) files (items as in :meth:`open_folder`)."""
+        opened = batches.open_files(self.engine, files, progress=progress, model_version=model_version)
         self.batch_id = opened.batch_id
         return opened
 

@@ -167,10 +167,7 @@ class PredictingService:
     # -- predictions -------------------------------------------------------------------------------
     def todo(self, items: Sequence[BatchItem], unreadable: Sequence[int] = ()) -> list[tuple[int, str]]:
         """``(image_id, path)`` of the items without a prediction of the loaded model (unreadable ones left out)."""
-        version = self.info.version if self.info else None
-        skip = set(unreadable)
-        return [(it.image.image_id, it.image.path) for it in items
-                if (it.prediction is None or it.prediction.model_version != version) and it.image.image_id not in skip]
+        return batches.unpredicted(items, self.info.version if self.info else None, set(unreadable))
 
     def predict(self, items: Sequence[tuple[int, str]], *,
                 cancel: threading.Event | None = None) -> Iterator[PredictedChunk]:
@@ -210,6 +207,11 @@ class PredictingService:
         with session_scope(self.engine) as s:
             return repo.save_predictions(s, pairs)
 
+    def warm_up(self, path: str) -> None:
+        """Run one image through the model without storing anything (the first pass of a path is the slowest)."""
+        predictor = self._require_model()
+        predictor.forward_batch(predictor.preprocess(path)[None])
+
     def heatmap(self, path: str) -> tuple[np.ndarray, str]:
         """Where the model looked on one image: (H, W) in 0..1 at the input resolution, and its kind."""
         import numpy as np
@@ -233,7 +235,8 @@ class PredictingService:
             cancel: set to stop after the current chunk.
         """
         self._require_model()
-        opened: OpenedBatch = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress)
+        opened: OpenedBatch = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress,
+                                                  model_version=self.info.version)
         todo = self.todo(opened.items, list(opened.unreadable))
         routes: Counter[str] = Counter()
         errors = predicted = 0

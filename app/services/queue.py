@@ -10,7 +10,6 @@ import csv
 import dataclasses
 import datetime as dt
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from app.store import queries, repo
 from app.store.db import session_scope
 from app.store.queries import QUEUE_SORTS, QueuePage, QueueRow
 from app.store.records import JudgmentRecord
+from models.atomic import replacing
 from models.routing.policy import REASONS
 
 __all__ = [
@@ -159,27 +159,21 @@ class QueueService:
         if out.is_dir():
             raise ValueError(f"{out} is a folder; give a file name such as queue.csv")
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
         count = 0
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                writer = csv.writer(handle, lineterminator="\n")
-                writer.writerow(EXPORT_COLUMNS)
-                with session_scope(self.engine, action="read") as s:  # one snapshot for every page
-                    offset = 0
-                    while True:
-                        page = queries.rejudge_queue(
-                            s, offset=offset, limit=_EXPORT_PAGE, **filters.as_kwargs()
-                        )
-                        writer.writerows(_csv_values(r) for r in page.rows)
-                        count += len(page.rows)
-                        offset += len(page.rows)
-                        if not page.rows or offset >= page.total:
-                            break
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with replacing(out) as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(EXPORT_COLUMNS)
+            with session_scope(self.engine, action="read") as s:  # one snapshot for every page
+                offset = 0
+                while True:
+                    page = queries.rejudge_queue(
+                        s, offset=offset, limit=_EXPORT_PAGE, **filters.as_kwargs()
+                    )
+                    writer.writerows(_csv_values(r) for r in page.rows)
+                    count += len(page.rows)
+                    offset += len(page.rows)
+                    if not page.rows or offset >= page.total:
+                        break
         return count
 
 

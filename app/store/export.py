@@ -12,26 +12,23 @@ CLI: ``fma-judge export [--db URL] --out PATH --format csv|imagefolder|json [--b
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
 import shutil
-import sys
-import tempfile
 from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, aliased
 
-from app.store.db import default_db_url, init_db, make_engine, sqlite_path, translate_errors
-from app.store.errors import ExportError, StoreError
+from app.store.db import translate_errors
+from app.store.errors import ExportError
 from app.store.records import EXPORT_COLUMNS, UNKNOWN_LABEL, ExportRow
 from app.store.schema import JUDGED_STATUSES, Batch, BatchImage, Image, ImagePath, Judgment, ModelVersion
+from models.atomic import replacing
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.data.manifest import ManifestRow, write_manifest
 from models.taxonomy import Taxonomy
@@ -223,20 +220,6 @@ def iter_export_rows(
 
 
 # ------------------------------------------------------------------------------------------ writers
-@contextmanager
-def _atomic_text(path: Path) -> Iterator[IO[str]]:
-    """Write a text file through a temporary file in the same folder, replaced into place on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_csv(rows: Iterator[ExportRow], out: Path) -> int:
     """Write the rows as a training manifest (``path,label`` first, then the other export columns).
 
@@ -256,7 +239,8 @@ def _write_csv(rows: Iterator[ExportRow], out: Path) -> int:
 
 def _write_json(rows: Iterator[ExportRow], out: Path) -> int:
     count = 0
-    with _atomic_text(out) as handle:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(out) as handle:
         handle.write("[")
         for row in rows:
             handle.write(",\n  " if count else "\n  ")
@@ -377,56 +361,3 @@ def parse_since(text: str) -> dt.datetime:
 def parse_statuses(text: str) -> frozenset[str]:
     """``accepted,corrected`` -> {"accepted", "corrected"} (checked)."""
     return _check_statuses({part.strip().lower() for part in text.split(",") if part.strip()})
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``fma-judge export`` options to ``parser``."""
-    parser.add_argument("--db", metavar="URL", help="database URL (default: the per-user fma-judge database)")
-    parser.add_argument(
-        "--out", required=True, metavar="PATH", help="output file (csv, json) or folder (imagefolder)"
-    )
-    parser.add_argument(
-        "--format", required=True, choices=FORMATS, help="csv = training manifest for fma-model"
-    )
-    parser.add_argument("--batch", type=int, metavar="ID", help="only this batch's images")
-    parser.add_argument(
-        "--since", metavar="DATE", help="only judgments made since this date/time (local time)"
-    )
-    parser.add_argument(
-        "--status", metavar="LIST", help="comma-separated subset of accepted,corrected,unknown (default all)"
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``fma-judge export``; prints a summary. Returns 0 on success, 1 on a database/output error,
-    2 on a bad option."""
-    try:
-        since = parse_since(args.since) if args.since else None
-        statuses = parse_statuses(args.status) if args.status else None
-    except ExportError as exc:
-        print(f"fma-judge export: {exc}", file=sys.stderr)
-        return 2
-    url = args.db or default_db_url()
-    try:
-        path = sqlite_path(url)
-        if path is not None and not path.is_file():
-            raise StoreError(f"no fma-judge database at {path} (nothing has been judged there yet?)")
-        engine = make_engine(url)
-        try:
-            init_db(engine)
-            result = export_labels(
-                engine, args.out, args.format, batch_id=args.batch, since=since, statuses=statuses
-            )
-        finally:
-            engine.dispose()
-    except (StoreError, ExportError, OSError) as exc:
-        print(f"fma-judge export: {exc}", file=sys.stderr)
-        return 1
-    print(f"Exported {result.count:,} label(s) to {result.path}")
-    if result.skipped:
-        print(f"Skipped {len(result.skipped):,}:")
-        for path_text, reason in result.skipped[:10]:
-            print(f"  {path_text or '<no path>'}: {reason}")
-        if len(result.skipped) > 10:
-            print(f"  ... and {len(result.skipped) - 10:,} more")
-    return 0

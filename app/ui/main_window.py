@@ -123,7 +123,7 @@ class MainWindow(QMainWindow):
         self.panel.noteRequested.connect(self.add_note)
         self.panel.topkRequested.connect(self.choose_topk)
         self.welcome = WelcomePage(self, has_demo=self.demo_batch is not None)
-        self.welcome.openDemo.connect(self.open_demo)
+        self.welcome.openDemo.connect(lambda: self.demo_batch is not None and self.open_folder(self.demo_batch))
         self.welcome.openFolder.connect(self.choose_folder)
         self.center = QStackedWidget(self)
         self.center.addWidget(self.welcome)
@@ -247,10 +247,6 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------------------
     # batches
-    def open_demo(self) -> None:
-        if self.demo_batch is not None:
-            self.open_folder(self.demo_batch)
-
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Open a folder of images"))
         if folder:
@@ -275,7 +271,8 @@ class MainWindow(QMainWindow):
     def _open(self, fn, *args, **kwargs) -> None:
         self.worker.cancel()
         self.status.reading()
-        task = Task(fn, *args, with_progress=True, **kwargs)
+        task = Task(fn, *args, with_progress=True, model_version=self.model.version if self.model else None,
+                    **kwargs)
         task.signals.progress.connect(self.status.reading)
         task.signals.result.connect(lambda opened: self._batch_opened(opened))
         task.signals.error.connect(self._open_failed)

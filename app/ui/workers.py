@@ -24,6 +24,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
 from app.services.predicting import ModelLoadError, PredictingService
+from app.store.errors import StoreError
 
 
 @dataclass(order=True)
@@ -115,7 +116,7 @@ class ModelWorker(QThread):
         with _collector_paused():
             try:
                 info = self.service.load(path)
-            except ModelLoadError as exc:
+            except (ModelLoadError, StoreError) as exc:  # StoreError: its version could not be registered
                 self.modelFailed.emit(str(exc))
                 return
             with contextlib.suppress(ImportError):
@@ -132,12 +133,16 @@ class ModelWorker(QThread):
         if cancel.is_set() or self._stop:
             self.runFinished.emit(run_id, True)
             return
-        for chunk in self.service.predict(items, cancel=cancel):
-            self.predicted.emit(run_id, list(chunk.items))
-            self.progress.emit(run_id, chunk.done, chunk.total)
-            self._drain_heatmaps()  # a heatmap request for the image on screen goes first
-            if self._stop:
-                cancel.set()
+        try:
+            for chunk in self.service.predict(items, cancel=cancel):
+                self.predicted.emit(run_id, list(chunk.items))
+                self.progress.emit(run_id, chunk.done, chunk.total)
+                self._drain_heatmaps()  # a heatmap request for the image on screen goes first
+                if self._stop:
+                    cancel.set()
+        except StoreError as exc:  # a chunk could not be saved: say so, and end the run (its chunks so far are kept)
+            self.failed.emit(f"Predictions not saved: {exc}")
+            cancel.set()
         self.runFinished.emit(run_id, cancel.is_set())
 
     def _drain_heatmaps(self) -> None:

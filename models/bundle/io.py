@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from models.atomic import write_text
 from models.bundle.manifest import BundleError, BundleManifest, TrainInfo, WeightsInfo
 from models.hashing import sha256_hex
 from models.nn.config import LossConfig
@@ -158,7 +157,7 @@ def save_bundle(
         else:
             out.mkdir(parents=True, exist_ok=True)
             (out / WEIGHTS_NAME).write_bytes(data)
-            _write_text_atomic(out / MANIFEST_NAME, text)
+            write_text(out / MANIFEST_NAME, text)
     except OSError as exc:
         raise BundleError(f"cannot write model bundle {out}: {exc}") from exc
     return out
@@ -166,17 +165,6 @@ def save_bundle(
 
 def _manifest_text(manifest: BundleManifest) -> str:
     return json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n"
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_bundle_manifest(path: str | Path, manifest: BundleManifest) -> BundleManifest:
@@ -189,7 +177,7 @@ def write_bundle_manifest(path: str | Path, manifest: BundleManifest) -> BundleM
     if path.suffix.lower() in ARCHIVE_SUFFIXES:
         raise BundleError(f"{path}: archives are read-only; extract the bundle to a folder to update it")
     try:
-        _write_text_atomic(path / MANIFEST_NAME, _manifest_text(manifest))
+        write_text(path / MANIFEST_NAME, _manifest_text(manifest))
     except OSError as exc:
         raise BundleError(f"cannot write {path / MANIFEST_NAME}: {exc}") from exc
     return manifest
@@ -284,7 +272,7 @@ def load_bundle(path: str | Path, *, device: str | torch.device = "cpu") -> Load
     manifest = _parse_manifest(text, path)
     if weights is None:
         raise BundleError(f"{path}: {WEIGHTS_NAME} is missing")
-    if manifest.weights is not None and sha256_hex(weights) != manifest.weights.sha256:
+    if manifest.weights is not None and manifest.weights.sha256 and sha256_hex(weights) != manifest.weights.sha256:
         raise BundleError(
             f"{path}: {WEIGHTS_NAME} is corrupted or was modified (sha256 differs from the manifest's)"
         )

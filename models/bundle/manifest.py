@@ -2,10 +2,11 @@
 
 :class:`BundleManifest` is read once from JSON (:meth:`BundleManifest.from_json`: unknown keys are
 refused in every typed section, ``format_version`` is checked) and written once
-(:meth:`BundleManifest.to_json`). Every other module reads attributes, never string keys. The calibration
-(``temperature``, ``thresholds``, ``unknown``, ``routing``) is a
-:class:`models.routing.policy.Calibration`, whose ``from_manifest``/``to_manifest`` are the one
-reader and writer of those four keys.
+(:meth:`BundleManifest.to_json`). Every other module reads attributes, never string keys. A calibration
+is the ``temperature`` field and a :class:`models.routing.policy.Calibration`, whose ``from_manifest`` and
+``to_manifest`` are the one reader and writer of the ``thresholds``, ``unknown`` and ``routing`` keys (the two
+temperatures must agree). Measurement tables (``inference.candidates``, ``metrics``, ``train.config``) stay
+plain JSON objects: they are reported, not interpreted.
 
 This module imports neither torch nor timm, so the app's store and UI thread can hold a manifest.
 """
@@ -45,15 +46,32 @@ class BundleError(ValueError):
     """A model bundle cannot be written or read; the message says why."""
 
 
+_SCALARS: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
+
+
 def _section(cls: type[T], data: Any, what: str) -> T:
-    """Build the dataclass ``cls`` from the JSON object ``data``; unknown keys and bad values are refused."""
+    """Build the dataclass ``cls`` from the JSON object ``data``.
+
+    Unknown keys are refused, and so is a value whose JSON type does not fit a scalar field (``str``, ``int``,
+    ``float``, ``bool``, optionally ``| None``); nested objects are checked by their own sections.
+    """
     if not isinstance(data, Mapping):
         raise BundleError(f"manifest '{what}' must be an object, got {type(data).__name__}")
-    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(map(str, set(data) - known))
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(map(str, set(data) - set(fields)))
     if unknown:
         raise BundleError(f"manifest '{what}' has unknown key(s) {', '.join(unknown)}; "
-                          f"known: {', '.join(sorted(known))}")
+                          f"known: {', '.join(sorted(fields))}")
+    for key, value in data.items():
+        options = [o.strip() for o in str(fields[key].type).split("|")]
+        scalars = [o for o in options if o != "None"]
+        if not scalars or not all(o in _SCALARS for o in scalars):
+            continue  # a nested or container field: checked where it is built
+        allowed = tuple(kind for o in scalars for kind in _SCALARS[o])
+        if value is None and "None" in options:
+            continue
+        if value is None or not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            raise BundleError(f"manifest '{what}.{key}' must be {' or '.join(options)}, got {value!r}")
     try:
         return cls(**data)
     except (TypeError, ValueError) as exc:
@@ -64,10 +82,10 @@ def _section(cls: type[T], data: Any, what: str) -> T:
 
 @dataclass(frozen=True)
 class WeightsInfo:
-    """``weights``: the safetensors file and its sha256 (checked on every load)."""
+    """``weights``: the safetensors file and its sha256 (checked on every load when present)."""
 
-    file: str
-    sha256: str
+    file: str = "weights.safetensors"
+    sha256: str | None = None
     dtype: str = "float32"
     bytes: int = 0
 
@@ -181,11 +199,11 @@ class BundleManifest:
         created: ISO 8601 time of saving; empty until saved.
         taxonomy: the embedded taxonomy (its fingerprint is written beside it and checked on reading).
         network: how to rebuild the network.
-        loss: the training loss (provenance).
+        loss: the training loss (provenance; None when the bundle does not say).
         input_size: ``(channels, height, width)`` the network expects.
         mean, std: the input normalisation.
         interpolation: the resize filter of preprocessing.
-        train: training provenance.
+        train: training provenance (None when the bundle does not say).
         metrics: validation metrics at the best epoch (the ``metrics.json`` keys of ``evaluate``).
         weights: the weights file and its hash; None until saved.
         temperature: the fitted softmax temperature (``calibrate``); None = 1.
@@ -199,19 +217,29 @@ class BundleManifest:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     interpolation: str = "bicubic"
-    loss: LossConfig = field(default_factory=LossConfig)
+    loss: LossConfig | None = None
     name: str = "fma-model"
     model_version: str = ""
     created: str = ""
     format_version: int = FORMAT_VERSION
-    train: TrainInfo = field(default_factory=TrainInfo)
+    train: TrainInfo | None = None
     metrics: Mapping[str, Any] = field(default_factory=dict)
     weights: WeightsInfo | None = None
     temperature: float | None = None
     calibration: Calibration | None = None
     inference: InferenceRecord | None = None
 
+    def __post_init__(self) -> None:
+        if self.calibration is not None and abs(self.effective_temperature - self.calibration.temperature) > 1e-12:
+            raise BundleError(f"the manifest's temperature {self.effective_temperature} differs from its "
+                              f"calibration's {self.calibration.temperature}")
+
     # -- derived ----------------------------------------------------------------------------------
+    @property
+    def n_outliers(self) -> int:
+        """Outlier-exposure images the weights were trained with (0 when the bundle does not say)."""
+        return self.train.n_outliers if self.train is not None else 0
+
     @property
     def hw(self) -> tuple[int, int]:
         """(height, width) of the network input."""
@@ -261,7 +289,7 @@ class BundleManifest:
                               "(the tree was edited after training; its weights no longer fit it)")
         try:
             network = NetworkConfig.from_dict(data["network"])
-            loss = LossConfig.from_dict(data.get("loss") or {})
+            loss = LossConfig.from_dict(data["loss"]) if data.get("loss") else None
         except (TypeError, ValueError) as exc:
             raise BundleError(f"{source}: cannot rebuild the network from the manifest: {exc}") from exc
         for key, value in (("backbone", network.backbone), ("head", network.head)):
@@ -284,7 +312,7 @@ class BundleManifest:
             mean=_floats(data["mean"], 3, "mean", source),
             std=_floats(data["std"], 3, "std", source),
             interpolation=str(data.get("interpolation") or "bicubic"),
-            train=TrainInfo.from_json(data.get("train") or {}),
+            train=TrainInfo.from_json(data["train"]) if data.get("train") is not None else None,
             metrics=dict(data.get("metrics") or {}),
             weights=None if data.get("weights") is None else _section(WeightsInfo, data["weights"], "weights"),
             temperature=None if temperature is None else _finite(temperature, "temperature", source),
@@ -304,14 +332,15 @@ class BundleManifest:
             "backbone": self.network.backbone,
             "head": self.network.head,
             "network": self.network.to_dict(),
-            "loss": self.loss.to_dict(),
+            "loss": {} if self.loss is None else self.loss.to_dict(),
             "input_size": list(self.input_size),
             "mean": list(self.mean),
             "std": list(self.std),
             "interpolation": self.interpolation,
-            "train": self.train.to_json(),
             "metrics": dict(self.metrics),
         }
+        if self.train is not None:
+            out["train"] = self.train.to_json()
         if self.weights is not None:
             out["weights"] = dataclasses.asdict(self.weights)
         if self.temperature is not None:

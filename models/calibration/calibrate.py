@@ -81,6 +81,7 @@ class CalibrateOptions:
         unknown_fpr: share of known calibration images the unknown threshold may flag.
         unknown_method: ``auto`` (by AUROC when there are unknowns) or one of :data:`UNKNOWN_METHODS`.
         centroid_max_per_class: cap of training images per class for the centroids (0 = all).
+        centroid_split: the split ``train_samples`` come from (provenance).
         split: name of the calibration split (provenance).
         sources: the data sources (provenance).
         batch_size: images per forward pass.
@@ -96,6 +97,7 @@ class CalibrateOptions:
     unknown_fpr: float = 0.05
     unknown_method: str = "auto"
     centroid_max_per_class: int = 200
+    centroid_split: str = "train"
     split: str = "val"
     sources: tuple[str, ...] = ()
     batch_size: int = 32
@@ -202,7 +204,13 @@ def calibrate(
         write: update the manifest (False: only compute).
         log: progress messages.
     """
-    from models.bundle.io import ARCHIVE_SUFFIXES, BundleError, load_bundle, write_bundle_manifest
+    from models.bundle.io import (
+        ARCHIVE_SUFFIXES,
+        BundleError,
+        load_bundle,
+        read_bundle_manifest,
+        write_bundle_manifest,
+    )
     from models.evaluation.metrics import risk_coverage_curve
     from models.inference.predictor import Predictor
 
@@ -239,8 +247,9 @@ def calibrate(
     coverage, risk = risk_coverage_curve(probs.max(axis=1).astype(np.float64)[known], correct[known])
     step = max(1, len(coverage) // 400)
     curve = {"coverage": [float(v) for v in coverage[::step]], "risk": [float(v) for v in risk[::step]]}
-    if write:
-        write_bundle_manifest(bundle_path, bundle.manifest.replace(temperature=temperature, calibration=calibration))
+    if write:  # the manifest as it is now (an `optimize` may have finished meanwhile), with this calibration
+        current = read_bundle_manifest(bundle_path)
+        write_bundle_manifest(bundle_path, current.replace(temperature=temperature, calibration=calibration))
         log(f"wrote calibration into {bundle_path / 'manifest.json'}")
     return CalibrationResult(temperature, leaves, calibration, summary, curve, options)
 
@@ -293,7 +302,7 @@ def _candidates(predictor: Predictor, data: _Labelled, temperature: float, train
         "max_softmax": UnknownDetector("max_softmax", temperature=temperature, flat=flat),
         "energy": UnknownDetector("energy", temperature=temperature, flat=flat),
     }
-    split, fit_on = "train", [s for s in train_samples if not s.is_unknown]
+    split, fit_on = options.centroid_split, [s for s in train_samples if not s.is_unknown]
     if not fit_on:
         log("warning: no training images for the class centroids; using the calibration split "
             "(its unknown-score AUROCs are then optimistic)")

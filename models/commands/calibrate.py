@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     options = CalibrateOptions(
         target_purity=args.target_purity, min_support=args.min_support, spot_check=args.spot_check, seed=args.seed,
         bound=args.bound, confidence=args.confidence, unknown_fpr=args.unknown_fpr,
-        unknown_method=args.unknown_method, centroid_max_per_class=args.centroid_max_per_class, split=args.split,
+        unknown_method=args.unknown_method, centroid_max_per_class=args.centroid_max_per_class,
+        centroid_split=args.centroid_split, split=args.split,
         sources=tuple(args.data), batch_size=args.batch_size, device=args.device)
     result = calibrate(args.bundle, samples, train_samples, options, log=lambda m: print(m, file=sys.stderr))
     print(format_table(result))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from models.data.curate import DEFAULT_MAG_PATTERN, curate
@@ -154,12 +153,3 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point (``python -m models.data.curate``); ``fma-model curate`` is the usual one."""
-    parser = argparse.ArgumentParser(prog="fma-model curate", description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if loaded.skipped:
         print(loaded.report(), file=sys.stderr)
     samples = select_unknown(loaded.samples, select_split(loaded.samples, args.split), args.unknown)
-    if warning := outlier_overlap_warning(bundle.manifest.train.n_outliers, samples):
+    if warning := outlier_overlap_warning(bundle.manifest.n_outliers, samples):
         print(warning, file=sys.stderr)
     metrics, raw = evaluate_bundle(bundle, samples, batch_size=args.batch_size, device=args.device)
     if args.pointing_game is not None:

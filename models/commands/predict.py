@@ -81,7 +81,7 @@ def run_info(args: argparse.Namespace) -> int:
     lines = [
         f"model_version : {m.model_version}",
         f"created       : {m.created or None}",
-        f"backbone/head : {m.network.backbone} / {m.network.head} (loss: {m.loss.kind})",
+        f"backbone/head : {m.network.backbone} / {m.network.head} (loss: {m.loss.kind if m.loss else '-'})",
         f"input         : {list(m.input_size)}",
         f"taxonomy      : {m.taxonomy.id} ({m.taxonomy.fingerprint()[:12]})",
         f"calibrated    : {_calibration_line(m)}",

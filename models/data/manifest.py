@@ -22,13 +22,11 @@ from __future__ import annotations
 import csv
 import io
 import os
-import secrets
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
+from models.atomic import replacing
 from models.data.folders import parse_folder, read_image_folder
 from models.data.samples import (
     SPLITS,
@@ -322,7 +320,7 @@ def write_manifest(
     target = given.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     bases = _folder_spellings(given, target)
-    with _replacing(target) as handle:
+    with replacing(target) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
         for row in items:
@@ -362,31 +360,6 @@ def _path_text(path: str | os.PathLike[str], bases: tuple[str, ...]) -> str:
         if folded.startswith(base):
             return Path(absolute[len(base) :]).as_posix()
     return absolute
-
-
-@contextmanager
-def _replacing(path: Path) -> Iterator[IO[str]]:
-    """A text handle on a new file next to ``path`` that replaces ``path`` when the block completes.
-
-    The file is created like any new file (mode 0666 less the umask), not private like ``mkstemp``'s.
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            fd = os.open(tmp, flags, 0o666)
-            break
-        except FileExistsError:
-            continue
-    else:  # pragma: no cover - 100 collisions of 32 random bits
-        raise FileExistsError(f"no free temporary name next to {path}")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def data_hash(samples: Sequence[Sample]) -> str:

@@ -121,7 +121,7 @@ def compare_bundles(
         if loaded is None or not same_tree:
             loaded = load_data(data, bundle.taxonomy)
         samples = select_unknown(loaded.samples, select_split(loaded.samples, split), unknown)
-        if warning := outlier_overlap_warning(bundle.manifest.train.n_outliers, samples):
+        if warning := outlier_overlap_warning(bundle.manifest.n_outliers, samples):
             say(f"{name.upper()}: {warning}")
         n_images.append(len(samples))
         say(f"evaluating {name.upper()} ({bundle.model_version}) on {len(samples)} image(s)")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.data.manifest import Sample
-from models.imageio import ImageLoadError, load_image
+from models.imageio import decode_or_reason, load_image
 from models.inference.predictor import Predictor
 
 
@@ -70,9 +70,8 @@ def pointing_game(predictor: Predictor, samples: Sequence[Sample], predicted: Se
     hits = total = 0
     per_class: dict[str, list[int]] = {}
     for sample in eligible:
-        try:
-            image = load_image(sample.path)
-        except ImageLoadError:
+        image, _reason = decode_or_reason(load_image, sample.path)
+        if image is None:
             continue
         heatmap, _kind = predictor.heatmap(image, leaf=sample.label)
         hit = peak_in_box(heatmap, image.size, sample.defect_bbox, tolerance_px)

@@ -13,7 +13,7 @@ from models.routing.policy import Calibration, route_batch
 
 if TYPE_CHECKING:
     from models.inference.outputs import BatchOutput
-    from models.inference.predictor import Decoded, Predictor
+    from models.inference.predictor import Predictor
     from models.taxonomy import Taxonomy
 
 
@@ -43,37 +43,26 @@ class Outputs:
 def collect_outputs(predictor: Predictor, sources: Sequence[str | Path], *, keys: bool = False) -> Outputs:
     """Run the predictor's network over images and keep the raw outputs (logits, embeddings).
 
-    The images go through the predictor's own decoding (:meth:`Predictor.decode_ahead`) and
-    :meth:`Predictor.forward_batch`, so the outputs are exactly those its predictions are made of.
+    The images go through the predictor's own batches (:meth:`Predictor.run_batches`), so the outputs are
+    exactly those its predictions are made of.
 
     Args:
         predictor: a :class:`models.inference.predictor.Predictor`.
         sources: image paths.
         keys: also compute each image's content key (:func:`models.routing.policy.image_key`).
     """
-    import torch
-
     parts: list[BatchOutput] = []
     index: list[int] = []
     key_list: list[str | None] = []
     errors: dict[int, str] = {}
-    pending: list[Decoded] = []
-
-    def flush() -> None:
-        if pending:
-            parts.append(predictor.forward_batch(torch.stack([d.tensor for d in pending])))
-            index.extend(d.index for d in pending)
-            key_list.extend(d.key for d in pending)
-            pending.clear()
-
-    for item in predictor.decode_ahead(sources, keys=keys):
-        if item.tensor is None:
+    for batch in predictor.run_batches(sources, keys=keys):
+        if batch.out is None:
+            (item,) = batch.items
             errors[item.index] = item.error or "cannot read image"
             continue
-        pending.append(item)
-        if len(pending) >= predictor.batch_size:
-            flush()
-    flush()
+        parts.append(batch.out)
+        index.extend(d.index for d in batch.items)
+        key_list.extend(d.key for d in batch.items)
     sizes = predictor.taxonomy.level_sizes
     return Outputs(
         index=np.asarray(index, dtype=np.int64),

@@ -59,6 +59,18 @@ class Decoded:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """One batch as the model ran it: its images, their stacked tensors and the outputs.
+
+    An unreadable image is a batch of its own with ``x`` and ``out`` None (its reason in ``items[0].error``).
+    """
+
+    items: tuple[Decoded, ...]
+    x: torch.Tensor | None
+    out: BatchOutput | None
+
+
+@dataclass(frozen=True)
 class RouteDecision:
     """Routing of one image of a batch (all None/empty for an uncalibrated bundle)."""
 
@@ -272,39 +284,66 @@ class Predictor:
                 ``batch_size``.
         """
         wants_key = self.calibration is not None and self.calibration.spot_check > 0
-        stream = self.decode_ahead(images, keys=wants_key)
+        stream = self.run_batches(images, keys=wants_key, first_batch=first_batch)
+        try:
+            for batch in stream:
+                if batch.out is None:
+                    (item,) = batch.items
+                    yield Prediction(file=item.name, error=item.error, model_version=self.model_version)
+                else:
+                    yield from self._predictions(batch, heatmaps)
+        finally:
+            stream.close()
+
+    def run_batches(self, images: Iterable[ImageSource], *, keys: bool = False,
+                    first_batch: int | None = None) -> Iterator[Batch]:
+        """Images decoded ahead (:meth:`decode_ahead`), batched and run through :meth:`forward_batch`, in input order.
+
+        The one batching loop: predictions (:meth:`iter_predict`) and the raw outputs of calibration, evaluation
+        and training validation (:func:`models.inference.collect.collect_outputs`) are both made of these
+        batches. An unreadable image comes as a batch of its own without outputs, so the order is kept.
+
+        Args:
+            images: paths or PIL images.
+            keys: compute each image's spot-check content key.
+            first_batch: size of the first batch; the rest use ``batch_size``.
+        """
+        stream = self.decode_ahead(images, keys=keys)
         pending: list[Decoded] = []
         limit = max(1, int(first_batch or self.batch_size))
         try:
             for item in stream:
-                if item.tensor is None:  # keep the input order: flush what came before the bad image
-                    yield from self._flush(pending, heatmaps)
+                if item.tensor is None:  # keep the input order: run what came before the bad image
+                    if pending:
+                        yield self._run(pending)
                     pending = []
-                    yield Prediction(file=item.name, error=item.error, model_version=self.model_version)
+                    yield Batch((item,), None, None)
                     continue
                 pending.append(item)
                 if len(pending) >= limit:
-                    yield from self._flush(pending, heatmaps)
+                    yield self._run(pending)
                     pending, limit = [], self.batch_size
-            yield from self._flush(pending, heatmaps)
+            if pending:
+                yield self._run(pending)
         finally:
             stream.close()
 
-    def _flush(self, pending: list[Decoded], heatmaps: bool) -> Iterator[Prediction]:
-        if not pending:
-            return
-        batch = torch.stack([d.tensor for d in pending])
-        out = self.forward_batch(batch)
-        decisions = self.route(out, [d.key for d in pending])
+    def _run(self, items: list[Decoded]) -> Batch:
+        x = torch.stack([d.tensor for d in items])
+        return Batch(tuple(items), x, self.forward_batch(x))
+
+    def _predictions(self, batch: Batch, heatmaps: bool) -> Iterator[Prediction]:
+        out = batch.out
+        decisions = self.route(out, [d.key for d in batch.items])
         maps: np.ndarray | None = None
         kind: str | None = None
         if heatmaps:
             if out.cbam_maps is not None:
                 maps, kind = out.cbam_maps, "cbam"
             else:
-                targets = [int(np.argmax(out.leaf_probs[i])) for i in range(len(pending))]
-                maps, kind = self._gradcam(batch, targets), "gradcam"
-        for i, d in enumerate(pending):
+                targets = [int(np.argmax(out.leaf_probs[i])) for i in range(len(batch.items))]
+                maps, kind = self._gradcam(batch.x, targets), "gradcam"
+        for i, d in enumerate(batch.items):
             yield self._make_prediction(d.name, out, i, None if maps is None else maps[i], kind, decisions[i])
 
     def _make_prediction(self, file: str, out: BatchOutput, i: int, heatmap: np.ndarray | None,

@@ -124,8 +124,9 @@ class Calibration:
     """A calibrated bundle's routing: everything :func:`route` needs, and how it was fitted.
 
     :meth:`from_manifest` and :meth:`to_manifest` are the one reader and writer of the manifest's
-    ``thresholds``, ``unknown`` and ``routing`` keys (``temperature`` is read for the detector; the
-    manifest keeps it, see :class:`models.bundle.manifest.BundleManifest`).
+    ``thresholds``, ``unknown`` and ``routing`` keys. The fourth key a calibration writes, ``temperature``, is
+    the manifest's own field (:class:`models.bundle.manifest.BundleManifest`, which checks that the two agree);
+    it is read here for the detector.
 
     Attributes:
         thresholds: leaf id -> lowest auto-judged confidence, or None (always re-judge).
@@ -164,6 +165,9 @@ class Calibration:
         for leaf, value in self.thresholds.items():
             if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
                 raise RoutingError(f"threshold of leaf {leaf!r} must be a number or null, got {value!r}")
+        if self.unknown is not None and abs(self.unknown.temperature - self.temperature) > 1e-12:
+            raise RoutingError(f"the unknown score's temperature {self.unknown.temperature} differs from the "
+                               f"calibration's {self.temperature}")
 
     @classmethod
     def from_manifest(cls, manifest: Mapping[str, Any]) -> Calibration | None:
@@ -174,6 +178,10 @@ class Calibration:
         """
         thresholds = manifest.get("thresholds")
         if thresholds is None:
+            orphans = [k for k in ("unknown", "routing") if manifest.get(k) is not None]
+            if orphans:
+                raise RoutingError(f"manifest has {' and '.join(map(repr, orphans))} but no 'thresholds' "
+                                   "(an incomplete calibration: run fma-model calibrate again)")
             return None
         if not isinstance(thresholds, Mapping):
             raise RoutingError("manifest 'thresholds' must be an object {leaf: number or null}")

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from models.data.manifest import DataError, Sample, data_hash, load_data
 from models.data.transforms import build_train_transform
-from models.imageio import ImageLoadError, load_image
+from models.imageio import decode_or_reason, load_image
 from models.taxonomy import Taxonomy
 from models.training.config import TrainConfig
 
@@ -40,9 +40,8 @@ class SampleDataset(Dataset):
         return len(self.samples)
 
     def __getitem__(self, i: int):
-        try:
-            img = load_image(self.samples[i].path)
-        except ImageLoadError:
+        img, _reason = decode_or_reason(load_image, self.samples[i].path)  # unreadable: skipped by ``collate``
+        if img is None:
             return None
         return self.transform(img), torch.from_numpy(self.level_targets[i]), i
 

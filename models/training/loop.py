@@ -10,8 +10,9 @@ unchanged on a CPU, one GPU, or several GPUs under ``torchrun`` (DistributedData
 Determinism: every epoch reseeds from ``(seed, epoch)`` (sampler order, augmentation, dropout), so a run
 resumed from its epoch-N checkpoint continues exactly as the uninterrupted run would have.
 
-Validation runs the model being trained through the same :class:`models.inference.predictor.Predictor`
-path as ``evaluate`` and the app, with the manifest the bundle will be saved with.
+Validation runs the model being trained through the Predictor's own batches
+(:meth:`models.inference.predictor.Predictor.run_batches`, the path of every prediction; see
+:func:`models.inference.collect.collect_outputs`), with the manifest the bundle will be saved with.
 """
 
 from __future__ import annotations

@@ -1,0 +1,122 @@
+"""The headless ``fma-judge`` sub-commands: ``classify`` (pre-classify a folder) and ``export`` (labels).
+
+Neither imports Qt; ``classify`` imports torch only to load the model. The argument parsing lives here, the work
+in :mod:`app.services.predicting` and :mod:`app.store.export`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+from app.demo import DEMO_MODEL
+from app.services.predicting import ModelLoadError, PredictingService
+from app.store.db import default_db_url, init_db, make_engine, sqlite_path
+from app.store.errors import ExportError, StoreError
+from app.store.export import FORMATS, export_labels, parse_since, parse_statuses
+
+
+def export_main(argv: list[str]) -> int:
+    """``fma-judge export``."""
+    parser = argparse.ArgumentParser(prog="fma-judge export",
+                                     description="Export the current judgments as labels (a training manifest).")
+    add_export_arguments(parser)
+    return run_export(parser.parse_args(argv))
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``fma-judge export`` options to ``parser``."""
+    parser.add_argument("--db", metavar="URL", help="database URL (default: the per-user fma-judge database)")
+    parser.add_argument(
+        "--out", required=True, metavar="PATH", help="output file (csv, json) or folder (imagefolder)"
+    )
+    parser.add_argument(
+        "--format", required=True, choices=FORMATS, help="csv = training manifest for fma-model"
+    )
+    parser.add_argument("--batch", type=int, metavar="ID", help="only this batch's images")
+    parser.add_argument(
+        "--since", metavar="DATE", help="only judgments made since this date/time (local time)"
+    )
+    parser.add_argument(
+        "--status", metavar="LIST", help="comma-separated subset of accepted,corrected,unknown (default all)"
+    )
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Run ``fma-judge export``; prints a summary. Returns 0 on success, 1 on a database/output error,
+    2 on a bad option."""
+    try:
+        since = parse_since(args.since) if args.since else None
+        statuses = parse_statuses(args.status) if args.status else None
+    except ExportError as exc:
+        print(f"fma-judge export: {exc}", file=sys.stderr)
+        return 2
+    url = args.db or default_db_url()
+    try:
+        path = sqlite_path(url)
+        if path is not None and not path.is_file():
+            raise StoreError(f"no fma-judge database at {path} (nothing has been judged there yet?)")
+        engine = make_engine(url)
+        try:
+            init_db(engine)
+            result = export_labels(
+                engine, args.out, args.format, batch_id=args.batch, since=since, statuses=statuses
+            )
+        finally:
+            engine.dispose()
+    except (StoreError, ExportError, OSError) as exc:
+        print(f"fma-judge export: {exc}", file=sys.stderr)
+        return 1
+    print(f"Exported {result.count:,} label(s) to {result.path}")
+    if result.skipped:
+        print(f"Skipped {len(result.skipped):,}:")
+        for path_text, reason in result.skipped[:10]:
+            print(f"  {path_text or '<no path>'}: {reason}")
+        if len(result.skipped) > 10:
+            print(f"  ... and {len(result.skipped) - 10:,} more")
+    return 0
+
+
+def classify_main(argv: list[str]) -> int:
+    """Pre-classify a folder into the store, headless, exactly as the app would when it opens the folder."""
+    parser = argparse.ArgumentParser(
+        prog="fma-judge classify",
+        description="Predict every image of a folder into the database, so that analysts open it with the "
+                    "predictions already there (run it on a workstation or a server, e.g. from a scheduler).")
+    parser.add_argument("folder", help="folder of images (the batch)")
+    parser.add_argument("--db", help="SQLAlchemy database URL (default: the app's SQLite file in your user data folder)")
+    parser.add_argument("--model", help=f"model bundle (default: the bundled demo model, {DEMO_MODEL})")
+    parser.add_argument("--recursive", "-r", action="store_true",
+                        help="also images in sub-folders (open it in the app the same way)")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    args = parser.parse_args(argv)
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        print(f"fma-judge classify: error: folder not found: {folder}", file=sys.stderr)
+        return 2
+    model = Path(args.model) if args.model else DEMO_MODEL
+    cancel = threading.Event()
+
+    def chunk_done(chunk) -> None:
+        if chunk.done == chunk.total or chunk.done % 200 < len(chunk.items):
+            print(f"predicted {chunk.done}/{chunk.total}", file=sys.stderr, flush=True)
+
+    try:
+        engine = make_engine(args.db)
+        init_db(engine)
+        service = PredictingService(engine, device=args.device)
+        info = service.load(model)
+        print(f"model {info.version} ({info.engine}); database {engine.url.render_as_string()}", file=sys.stderr)
+        result = service.classify_folder(folder, recursive=args.recursive, on_chunk=chunk_done, cancel=cancel)
+    except (ModelLoadError, StoreError, OSError) as exc:
+        print(f"fma-judge classify: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fma-judge classify: interrupted; the predictions made so far are saved", file=sys.stderr)
+        return 130
+    routes = ", ".join(f"{k} {v}" for k, v in sorted(result.routes.items())) or "-"
+    print(f"{result.name}: {result.images} images; predicted {result.predicted} now ({routes}), "
+          f"{result.already} already had this model's prediction, {result.errors + result.unreadable} unreadable")
+    return 0

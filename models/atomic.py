@@ -1,0 +1,49 @@
+"""Replacing a file atomically: write a new file next to it, then rename it over the old one.
+
+Readers see the old file or the new one, never half of one, and a failed write leaves the old file as it was.
+The new file is created like any new file (mode 0666 less the umask), not private like ``tempfile.mkstemp``'s,
+so a manifest or export written into a shared folder stays readable to colleagues and service accounts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+
+@contextmanager
+def replacing(path: str | os.PathLike[str], *, newline: str | None = "") -> Iterator[IO[str]]:
+    """A UTF-8 text handle on a new file next to ``path`` that replaces ``path`` when the block completes.
+
+    Args:
+        path: the file to replace (its folder must exist).
+        newline: as for :func:`open` (``""``: write line ends exactly as given).
+    """
+    path = Path(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - 100 collisions of 32 random bits
+        raise FileExistsError(f"no free temporary name next to {path}")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8), atomically."""
+    with replacing(path) as handle:
+        handle.write(text)
