@@ -3,7 +3,7 @@
 - :mod:`app.store.db`: engine, migrations (``init_db``), ``session_scope``, :class:`StoreError`.
 - :mod:`app.store.repo`: repository functions; each takes a Session.
 - :mod:`app.store.records`: the frozen records handed to services and the UI.
-- :mod:`app.store.export`: ``export_labels`` and the ``fma-judge export`` command.
+- :mod:`app.store.export`: ``export_labels`` (the ``fma-judge export`` command is in :mod:`app.commands`).
 """
 
 from app.store.db import default_db_url, init_db, make_engine, session_scope

@@ -1,0 +1,1 @@
+"""Evaluating bundles: metrics, reports, side-by-side comparison and the heatmap pointing game."""

@@ -1,0 +1,1 @@
+"""Running a bundle: the Predictor, its typed records, inference engines and heatmaps."""
