@@ -243,7 +243,7 @@ def test_typed_sections_refuse_wrong_types_and_incomplete_calibrations(tiny_bund
     with pytest.raises(BundleError, match="'routing' but no 'thresholds'"):
         BundleManifest.from_json({**data, "routing": {"spot_check": 0.1}})
     manifest = BundleManifest.from_json(data)
-    with pytest.raises(BundleError, match="temperature 2.0 differs from its calibration's 1.0"):
+    with pytest.raises(BundleError, match=r"temperature 2\.0 differs from its calibration's 1\.0"):
         manifest.replace(temperature=2.0, calibration=Calibration(thresholds={"scratch": 0.9}))
 
 
