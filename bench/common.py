@@ -167,7 +167,7 @@ def prepared_bundle(work: Path, family: str, *, quick: bool, images: Sequence[Pa
 
     Returns the bundle path and the optimisation summary when it ran now (None when reused).
     """
-    from models.bundle.io import read_bundle_manifest
+    from models.bundle.files import read_bundle_manifest
     from models.inference.optimize import optimize_bundle, save_result
 
     bundle = make_bundle(work / "bundles" / family, family, quick=quick)

@@ -67,7 +67,7 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
 
 
 def run(work: Path, quick: bool) -> dict[str, Any]:
-    from models.bundle.io import read_bundle_manifest
+    from models.bundle.files import read_bundle_manifest
 
     images = synth_images(work / "images_engine", 16 if quick else 64, seed=2)
     results: dict[str, Any] = {}

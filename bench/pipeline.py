@@ -25,7 +25,7 @@ APP_CHUNK = 8  # the main window's PredictingService chunk size (its first chunk
 
 def _calibrated_copy(bundle: Path, dest: Path) -> Path:
     """The bundle with routing data (per-leaf thresholds, an unknown score, 2 % spot checks)."""
-    from models.bundle.io import read_bundle_manifest, write_bundle_manifest
+    from models.bundle.files import read_bundle_manifest, write_bundle_manifest
     from models.routing.policy import Calibration
     from models.routing.unknown import UnknownDetector
 

@@ -239,7 +239,7 @@ def test_auto_judged_images_are_marked_counted_apart_and_skipped(qtbot, engine, 
     next open image walks over them (an analyst can still open and override them)."""
     from app.ui.app import open_settings
     from app.ui.main_window import MainWindow
-    from models.bundle.io import read_bundle_manifest, write_bundle_manifest
+    from models.bundle.files import read_bundle_manifest, write_bundle_manifest
     from models.inference.predictor import Predictor
     from models.routing.policy import Calibration
 

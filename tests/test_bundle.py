@@ -14,7 +14,8 @@ import pytest
 import torch
 from conftest import write_image
 
-from models.bundle.io import BundleError, load_bundle, read_bundle_manifest, write_bundle_manifest
+from models.bundle.files import read_bundle_manifest, write_bundle_manifest
+from models.bundle.io import BundleError, load_bundle
 from models.bundle.manifest import BundleManifest
 from models.inference.predictor import Predictor
 from models.routing.policy import Calibration

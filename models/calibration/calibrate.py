@@ -204,13 +204,9 @@ def calibrate(
         write: update the manifest (False: only compute).
         log: progress messages.
     """
-    from models.bundle.io import (
-        ARCHIVE_SUFFIXES,
-        BundleError,
-        load_bundle,
-        read_bundle_manifest,
-        write_bundle_manifest,
-    )
+    from models.bundle.files import ARCHIVE_SUFFIXES, read_bundle_manifest, write_bundle_manifest
+    from models.bundle.io import load_bundle
+    from models.bundle.manifest import BundleError
     from models.evaluation.metrics import risk_coverage_curve
     from models.inference.predictor import Predictor
 

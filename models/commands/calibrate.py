@@ -36,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.bundle.io import read_bundle_manifest
+    from models.bundle.files import read_bundle_manifest
     from models.data.manifest import load_data
     from models.data.splits import select_split
 

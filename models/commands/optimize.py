@@ -7,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from models.bundle.io import ARCHIVE_SUFFIXES, BundleError
+from models.bundle.files import ARCHIVE_SUFFIXES
+from models.bundle.manifest import BundleError
 from models.inference.engine import (
     CALIBRATION_IMAGES,
     ONNX_FILE,
@@ -53,7 +54,7 @@ def _ints(text: str | None, option: str) -> list[int] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.bundle.io import read_bundle_manifest
+    from models.bundle.files import read_bundle_manifest
 
     bundle = Path(args.bundle)
     if not args.dry_run and (bundle.suffix.lower() in ARCHIVE_SUFFIXES or bundle.is_file()):

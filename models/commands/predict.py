@@ -72,7 +72,7 @@ def add_info_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from models.bundle.io import read_bundle_manifest
+    from models.bundle.files import read_bundle_manifest
 
     m = read_bundle_manifest(args.bundle)
     if args.json:

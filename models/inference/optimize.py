@@ -34,15 +34,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from models.bundle.io import (
-    ARCHIVE_SUFFIXES,
-    BundleError,
-    LoadedBundle,
-    load_bundle,
-    read_bundle_manifest,
-    write_bundle_manifest,
-)
-from models.bundle.manifest import BundleManifest, InferenceRecord, OnnxGraph
+from models.bundle.files import ARCHIVE_SUFFIXES, read_bundle_manifest, write_bundle_manifest
+from models.bundle.io import LoadedBundle, load_bundle
+from models.bundle.manifest import BundleError, BundleManifest, InferenceRecord, OnnxGraph
 from models.hashing import sha256_hex
 from models.imageio import decode_or_reason, expand_paths
 from models.inference.engine import (

@@ -92,7 +92,7 @@ def _read_history(path: Path) -> list[dict[str, str]]:
 
 def run_cell(backbone: str, framework: str, options: GridOptions, out: Path) -> dict[str, Any]:
     """Train + evaluate one cell in subprocesses; return its table row."""
-    from models.bundle.io import read_bundle_manifest
+    from models.bundle.files import read_bundle_manifest
 
     cell = out / _cell_name(backbone, framework)
     sets = backbone_overrides(backbone, options.tiny)

@@ -1,0 +1,101 @@
+"""Reading and writing a bundle's files without torch: the manifest of a folder or ``.zip``, its raw weights.
+
+:mod:`models.bundle.io` rebuilds the network from these (and writes new bundles); the app reads a manifest
+through here before any weights load, so the names of its taxonomy are on screen at once.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from models.atomic import write_text
+from models.bundle.manifest import BundleError, BundleManifest
+
+MANIFEST_NAME = "manifest.json"
+WEIGHTS_NAME = "weights.safetensors"
+ARCHIVE_SUFFIXES = frozenset({".zip", ".fmab"})
+_PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin"})
+
+
+def manifest_text(manifest: BundleManifest) -> str:
+    return json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_bundle_manifest(path: str | Path, manifest: BundleManifest) -> BundleManifest:
+    """Replace a bundle folder's manifest (calibration and optimisation add to it); written atomically.
+
+    Raises:
+        BundleError: an archive (read-only), or the file cannot be written.
+    """
+    path = Path(path)
+    if path.suffix.lower() in ARCHIVE_SUFFIXES:
+        raise BundleError(f"{path}: archives are read-only; extract the bundle to a folder to update it")
+    try:
+        write_text(path / MANIFEST_NAME, manifest_text(manifest))
+    except OSError as exc:
+        raise BundleError(f"cannot write {path / MANIFEST_NAME}: {exc}") from exc
+    return manifest
+
+
+def read_parts(path: Path) -> tuple[str, bytes | None]:
+    """Return (manifest text, weights bytes or None) from a folder or archive."""
+    if not path.exists():
+        raise BundleError(f"model bundle not found: {path}")
+    suffix = path.suffix.lower()
+    if path.is_file():
+        if suffix in _PICKLE_SUFFIXES:
+            raise BundleError(
+                f"{path} looks like a pickle checkpoint; fma-judge never unpickles model files. "
+                f"A model bundle is a folder (or .zip) with {WEIGHTS_NAME} and {MANIFEST_NAME}."
+            )
+        if not zipfile.is_zipfile(path):
+            raise BundleError(
+                f"{path} is not a model bundle: expected a folder or .zip with {WEIGHTS_NAME} and {MANIFEST_NAME}"
+            )
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = set(zf.namelist())
+                if MANIFEST_NAME not in names:
+                    raise BundleError(f"{path}: archive has no {MANIFEST_NAME}")
+                text = zf.read(MANIFEST_NAME).decode("utf-8")
+                weights = zf.read(WEIGHTS_NAME) if WEIGHTS_NAME in names else None
+        except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as exc:
+            raise BundleError(f"{path}: corrupted bundle archive ({exc})") from exc
+        return text, weights
+    manifest_file = path / MANIFEST_NAME
+    if not manifest_file.is_file():
+        pickles = sorted(p.name for p in path.iterdir() if p.suffix.lower() in _PICKLE_SUFFIXES)
+        hint = f" (found {', '.join(pickles)}: pickle files are never loaded)" if pickles else ""
+        raise BundleError(f"{path}: not a model bundle, {MANIFEST_NAME} is missing{hint}")
+    try:
+        text = manifest_file.read_text(encoding="utf-8")
+        weights_file = path / WEIGHTS_NAME
+        weights = weights_file.read_bytes() if weights_file.is_file() else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{path}: cannot read bundle ({exc})") from exc
+    return text, weights
+
+
+def parse_manifest(text: str, path: Path) -> BundleManifest:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{path}/{MANIFEST_NAME}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+    return BundleManifest.from_json(data, source=f"{path}/{MANIFEST_NAME}")
+
+
+def read_bundle_manifest(path: str | Path) -> BundleManifest:
+    """Read and validate only the manifest of a bundle (cheap: no weights, no network)."""
+    path = Path(path)
+    text, _ = read_parts(path)
+    return parse_manifest(text, path)
+
+
+def bundle_size_bytes(path: str | Path) -> int:
+    """Size on disk of a bundle folder or archive."""
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
