@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from app.services.batch_presenter import BatchPresenter
+from app.services.batch_presenter import BatchPresenter, ReasonDetail
 from app.services.batches import OpenedBatch
 from app.store.records import BatchItem, ImageRecord, JudgmentRecord, PredictionRecord
 
@@ -81,5 +81,50 @@ def test_rows_and_panel_speak_the_ui_language(presenter, taxonomy):
     panel = presenter.panel(2)
     assert (panel.judged_leaf, panel.judged_by, panel.state) == ("dent", "amy", "accepted")
     judged = presenter.panel(1)  # why it was routed to a person stays visible next to the judgment
-    assert (judged.state, judged.judged_leaf, judged.reasons) == ("unknown", None, ("low_confidence",))
+    assert (judged.state, judged.judged_leaf) == ("unknown", None)
+    assert [r.code for r in judged.reasons] == ["low_confidence"]
     assert presenter.panel(0).reasons == () and presenter.panel(0).leaf == "scratch"
+
+
+def test_no_raw_id_is_ever_shown_and_the_panel_says_why_nothing_is(taxonomy):
+    items = [_item(1, _prediction("scratch", version="v1")), _item(2, None)]
+    p = BatchPresenter(lang="en", unknown_text="unknown")
+    p.open(OpenedBatch(7, "b", "/b", items))  # no model yet, and no taxonomy stored with the batch
+    assert p.list_row(0).label == "" and p.name("scratch") == ""  # never the id
+    panel = p.panel(0)
+    assert panel.leaf is None and panel.top5 == () and panel.waiting == "no_model"
+    assert not p.shows_prediction(p.items[0])  # Enter does nothing on a prediction it cannot name
+    p.set_model("loading", version="v1", taxonomy=taxonomy)  # the manifest is read before the weights load
+    assert p.shows_prediction(p.items[0]) and p.list_row(0).label == taxonomy.name("scratch", "en")
+    names = p.panel(0)
+    assert names.path_names == ("", "", taxonomy.name("scratch", "en"))  # the fixture's "g"/"s" are no tree nodes
+    assert names.top5[0].name == taxonomy.name("scratch", "en")
+    assert p.panel(1).waiting == "loading"
+    p.set_model("ready")
+    assert p.panel(1).waiting == "predicting"
+
+
+def test_a_batch_opened_before_any_model_is_named_by_the_taxonomy_stored_with_it(taxonomy):
+    p = BatchPresenter()
+    p.open(OpenedBatch(7, "b", "/b", [_item(1, _prediction("crack", version="v0"))], taxonomy=taxonomy))
+    assert p.list_row(0).label == taxonomy.name("crack", "en") and p.shows_prediction(p.items[0])
+
+
+def test_reasons_carry_the_thresholds_of_the_loaded_model(taxonomy):
+    from models.routing.policy import Calibration
+    from models.routing.unknown import UnknownDetector
+
+    routing = Calibration(thresholds={"crack": 0.996, "dent": None}, unknown=UnknownDetector("energy", threshold=0.8),
+                          spot_check=0.02, target_purity=0.99)
+    low = PredictionRecord(leaf="crack", confidence=0.968, path=("g", "s", "crack"), route="rejudge",
+                           reasons=("low_confidence", "possible_unknown"), unknown_score=0.91, model_version="v1", id=1)
+    other = PredictionRecord(leaf="dent", confidence=0.992, route="rejudge", reasons=("leaf_below_target",),
+                             model_version="v1", id=2)
+    old = PredictionRecord(leaf="crack", confidence=0.5, route="rejudge", reasons=("low_confidence",),
+                           model_version="v0", id=3)
+    p = BatchPresenter()
+    p.set_model("ready", version="v1", taxonomy=taxonomy, routing=routing)
+    p.open(OpenedBatch(7, "b", "/b", [_item(1, low), _item(2, other), _item(3, old)]))
+    assert p.panel(0).reasons == (ReasonDetail("low_confidence", 0.968, 0.996), ReasonDetail("possible_unknown", 0.91, 0.8))
+    assert p.panel(1).reasons == (ReasonDetail("leaf_below_target", 0.992, 0.99),)
+    assert p.panel(2).reasons == (ReasonDetail("low_confidence"),)  # another model's: no numbers to show

@@ -15,9 +15,11 @@ from pathlib import Path
 
 from app.services.batches import OpenedBatch, unpredicted
 from app.store.records import BatchItem, JudgmentRecord, PredictionRecord
+from models.routing.policy import Calibration
 from models.taxonomy import Taxonomy
 
-__all__ = ["OPEN_STATES", "BatchPresenter", "ListRow", "PanelData"]
+__all__ = ["OPEN_STATES", "BatchPresenter", "ListRow", "PanelData", "ReasonDetail", "TopEntry"]
+MODEL_STATES = ("none", "loading", "ready")
 
 OPEN_STATES = ("pending", "rejudge")
 """States that still need a person ("left" in the counts; where "next" goes)."""
@@ -41,22 +43,56 @@ class ListRow:
 
 
 @dataclass(frozen=True)
+class ReasonDetail:
+    """One routing reason with the numbers behind it, where the model's calibration is at hand.
+
+    Attributes:
+        code: a code of :data:`models.routing.policy.REASONS`.
+        value: the image's number (its confidence, or its unknown-defect score), when known.
+        limit: the threshold it missed (the leaf's auto threshold, the unknown threshold), or for
+            ``leaf_below_target`` the target purity the leaf did not reach, or for ``spot_check`` the share
+            of auto-judged images sent to a person.
+    """
+
+    code: str
+    value: float | None = None
+    limit: float | None = None
+
+
+@dataclass(frozen=True)
+class TopEntry:
+    """One Top-k row of the panel: the leaf, its name and its parents' names (UI language), its score."""
+
+    leaf: str
+    name: str
+    parents: str
+    score: float
+
+
+@dataclass(frozen=True)
 class PanelData:
-    """Everything the prediction panel shows for one image (``reasons`` are routing codes)."""
+    """Everything the prediction panel shows for one image, names already in the UI language.
+
+    ``waiting`` says why an image without a prediction has none yet: ``no_model``, ``loading`` (the model is
+    loading) or ``predicting`` (it is in the queue of the prediction run); None otherwise.
+    """
 
     file_name: str
     state: str
     leaf: str | None = None
     path: tuple[str, ...] = ()
+    path_names: tuple[str, ...] = ()
     path_scores: tuple[float, ...] = ()
-    top5: tuple[tuple[str, tuple[str, ...], float], ...] = ()
+    top5: tuple[TopEntry, ...] = ()
     error: str | None = None
     judged_leaf: str | None = None
+    judged_name: str = ""
     judged_by: str | None = None
     judged_at: str | None = None
     note: str | None = None
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[ReasonDetail, ...] = ()
     model_version: str = ""
+    waiting: str | None = None
 
 
 class BatchPresenter:
@@ -70,7 +106,10 @@ class BatchPresenter:
     def __init__(self, *, lang: str = "en", unknown_text: str = "unknown / new defect type") -> None:
         self.lang = lang
         self.unknown_text = unknown_text
-        self.taxonomy: Taxonomy | None = None
+        self.taxonomy: Taxonomy | None = None  # the model's (set from its manifest before its weights load)
+        self.routing: Calibration | None = None  # the model's calibration: the numbers behind the reasons
+        self.model_version: str | None = None
+        self.model_state = "none"
         self.batch: OpenedBatch | None = None
         self.items: list[BatchItem] = []
         self.current = -1
@@ -154,13 +193,27 @@ class BatchPresenter:
         """``(image_id, path)`` of the readable images without a prediction of ``model_version``."""
         return unpredicted(self.items, model_version, self.errors)
 
+    def set_model(self, state: str, *, version: str | None = None, taxonomy: Taxonomy | None = None,
+                  routing: Calibration | None = None) -> None:
+        """The model's state (``none``, ``loading``, ``ready``); with ``version``, its taxonomy and calibration
+        (read from its manifest, before its weights load)."""
+        if state not in MODEL_STATES:
+            raise ValueError(f"model state {state!r} is not one of {', '.join(MODEL_STATES)}")
+        self.model_state = state
+        if version is not None:
+            self.model_version, self.taxonomy, self.routing = version, taxonomy, routing
+
+    @property
+    def names(self) -> Taxonomy | None:
+        """The taxonomy names come from: the model's, else the one stored with the batch's predictions."""
+        return self.taxonomy or (self.batch.taxonomy if self.batch is not None else None)
+
     def name(self, node_id: str | None) -> str:
-        """A node's name in the UI language (its id when the taxonomy does not know it)."""
-        if not node_id:
+        """A node's name in the UI language; empty when no taxonomy knows it (a raw id never reaches the screen)."""
+        names = self.names
+        if not node_id or names is None or node_id not in names:
             return ""
-        if self.taxonomy is None or node_id not in self.taxonomy:
-            return node_id
-        return self.taxonomy.name(node_id, self.lang)
+        return names.name(node_id, self.lang)
 
     def list_row(self, i: int) -> ListRow:
         item = self.items[i]
@@ -181,18 +234,50 @@ class BatchPresenter:
         item = self.items[i]
         p, j = item.prediction, item.judgment
         decided = j is not None and j.is_decision
+        shown = p if self.shows_prediction(item) else None  # never half-named: no raw ids on screen
+        waiting = None
+        if p is None or (p.leaf and shown is None):
+            waiting = {"none": "no_model", "loading": "loading"}.get(self.model_state, "predicting")
         return PanelData(
             file_name=Path(item.image.path).name,
             state=self.state(item),
-            leaf=p.leaf if p else None,
-            path=p.path if p else (),
-            path_scores=p.path_scores if p else (),
-            top5=p.top5 if p else (),
+            leaf=shown.leaf if shown else None,
+            path=shown.path if shown else (),
+            path_names=tuple(self.name(n) for n in shown.path) if shown else (),
+            path_scores=shown.path_scores if shown else (),
+            top5=tuple(TopEntry(leaf, self.name(leaf), " › ".join(self.name(n) for n in path[:-1]), score)
+                       for leaf, path, score in shown.top5) if shown else (),
             error=self.errors.get(item.image.image_id) or (p.error if p else None),
             judged_leaf=j.leaf if decided else None,
+            judged_name=(self.name(j.leaf) or j.leaf or "") if decided else "",
             judged_by=j.analyst if decided else None,
             judged_at=j.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if decided else None,
             note=j.note if j else None,
-            reasons=p.reasons if p else (),
+            reasons=self._reason_details(shown) if shown else (),
             model_version=p.model_version if p else "",
+            waiting=waiting if not self.errors.get(item.image.image_id) else None,
         )
+
+    def shows_prediction(self, item: BatchItem) -> bool:
+        """True when the item's prediction is on screen (it exists and its names are known): only then can it
+        be accepted."""
+        p = item.prediction
+        return p is not None and bool(p.leaf) and not p.error and bool(self.name(p.leaf))
+
+    def _reason_details(self, p: PredictionRecord) -> tuple[ReasonDetail, ...]:
+        """The prediction's reasons, with numbers when it comes from the loaded model's calibration."""
+        routing = self.routing if p.model_version == self.model_version else None
+        out = []
+        for code in p.reasons:
+            value = limit = None
+            if routing is not None:
+                if code == "low_confidence":
+                    value, limit = p.confidence, routing.thresholds.get(p.leaf or "")
+                elif code == "leaf_below_target":
+                    value, limit = p.confidence, routing.target_purity
+                elif code == "possible_unknown" and routing.unknown is not None:
+                    value, limit = p.unknown_score, routing.unknown.threshold
+                elif code == "spot_check":
+                    limit = routing.spot_check
+            out.append(ReasonDetail(code, value, limit))
+        return tuple(out)

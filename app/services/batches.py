@@ -18,8 +18,10 @@ from sqlalchemy.engine import Engine
 from app.store import repo
 from app.store.db import session_scope
 from app.store.records import BatchItem
+from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.hashing import file_sha256
 from models.imageio import is_image_file
+from models.taxonomy import Taxonomy
 
 Progress = Callable[[int, int], None]
 _STEP = 64  # files registered per transaction
@@ -35,6 +37,7 @@ class OpenedBatch:
     items: list[BatchItem]
     unreadable: dict[int, str] = field(default_factory=dict)  # image id -> why its header cannot be read
     skipped: list[tuple[str, str]] = field(default_factory=list)  # files that could not even be hashed
+    taxonomy: Taxonomy | None = None  # of the newest model that predicted the items (names before a model loads)
 
 
 def scan_folder(folder: Path, recursive: bool = False) -> list[Path]:
@@ -109,7 +112,22 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
                     unreadable[known.image_id] = reason
         if progress:
             progress(min(total, start + _STEP), total)
-    return OpenedBatch(batch_id, name, source, batch_items(engine, batch_id, model_version), unreadable, skipped)
+    items = batch_items(engine, batch_id, model_version)
+    return OpenedBatch(batch_id, name, source, items, unreadable, skipped, stored_taxonomy(engine, items))
+
+
+def stored_taxonomy(engine: Engine, items: Sequence[BatchItem]) -> Taxonomy | None:
+    """The taxonomy stored with the newest registered model version among the items' predictions, or None."""
+    versions = {it.prediction.model_version for it in items if it.prediction is not None}
+    if not versions:
+        return None
+    with session_scope(engine, action="read") as s:
+        newest = next((v for v in repo.list_model_versions(s) if v.version in versions), None)
+        manifest = repo.model_manifest(s, newest.version) if newest is not None else None
+    try:
+        return taxonomy_from_json(manifest, source=f"model version {newest.version}") if manifest else None
+    except BundleError:
+        return None
 
 
 def batch_items(engine: Engine, batch_id: int, model_version: str | None = None) -> list[BatchItem]:

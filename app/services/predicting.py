@@ -159,6 +159,21 @@ class PredictingService:
                               engine=predictor.engine.path, engine_note=predictor.engine_note)
         return self.info
 
+    @staticmethod
+    def read_manifest(bundle_path: str | Path) -> BundleManifest:
+        """Only the bundle's manifest (milliseconds, no torch): its taxonomy and calibration before the weights load.
+
+        Raises:
+            ModelLoadError: the manifest cannot be read.
+        """
+        from models.bundle.files import read_bundle_manifest
+        from models.bundle.manifest import BundleError
+
+        try:
+            return read_bundle_manifest(bundle_path)
+        except (BundleError, OSError) as exc:
+            raise ModelLoadError(str(exc)) from exc
+
     def _require_model(self) -> Any:
         if self.predictor is None or self.info is None:
             raise ModelLoadError("no model is loaded")

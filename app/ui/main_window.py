@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
         self.list_view.setModel(self.list_model)
         self.list_view.selectionModel().currentChanged.connect(lambda cur, _prev: self._show(cur.row()))
         self.viewer = ImageViewer(self)
-        self.panel = PredictionPanel(None, self.lang, self)
+        self.panel = PredictionPanel(self)
         self.panel.acceptRequested.connect(self.accept_current)
         self.panel.unknownRequested.connect(self.mark_unknown)
         self.panel.pickerRequested.connect(self.open_picker)
@@ -213,27 +213,47 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------
     # model
     def load_model(self, path: str | Path) -> None:
+        """Load a bundle: its manifest first (names and routing on screen at once), then its weights."""
         self.status.set_model(None, loading=True)
+        self.model = None
+        self.presenter.set_model("loading")
+        task = Task(PredictingService.read_manifest, str(path))
+        task.signals.result.connect(self._manifest_read)  # a manifest that cannot be read: the load says why
+        self._runner.start(task)
         self.worker.load(str(path))
+
+    def _manifest_read(self, manifest) -> None:
+        if self.model is not None and self.model.version == manifest.model_version:
+            return  # the whole model was faster
+        self._use_model("loading", manifest)
 
     def _model_loaded(self, info: ModelInfo) -> None:
         """The model thread loaded the bundle and registered its version in the store."""
         self.model = info
-        self.presenter.taxonomy = info.taxonomy
-        self.panel.set_taxonomy(info.taxonomy, self.lang)
-        self.similar_panel.set_taxonomy(info.taxonomy, self.lang)
-        self.queue_view.set_taxonomy(info.taxonomy, self.lang)
+        self._use_model("ready", info.manifest)
         self.queue_view.set_model_version(info.version)
         self.dashboard_view.set_model_version(info.version)
         self.status.set_model(info.version)
         if self.settings is not None:
             self.settings.setValue("model_path", info.path)
-        if self.presenter.batch is not None:
+        self._start_predictions()
+
+    def _use_model(self, state: str, manifest) -> None:
+        """Show the batch with this model's names, calibration and stored predictions."""
+        changed = manifest.model_version != self.presenter.model_version
+        self.presenter.set_model(state, version=manifest.model_version, taxonomy=manifest.taxonomy,
+                                 routing=manifest.calibration)
+        self.similar_panel.set_taxonomy(manifest.taxonomy, self.lang)
+        self.queue_view.set_taxonomy(manifest.taxonomy, self.lang)
+        if changed:
             self._reload_items()
-            self._start_predictions()
+        elif 0 <= self.current < len(self.items):
+            self._refresh_list()
+            self.panel.show_data(self.presenter.panel(self.current))
 
     def _model_failed(self, message: str) -> None:
         self.model = None
+        self.presenter.set_model("none")
         self.status.set_model(None)
         QMessageBox.warning(self, QCoreApplication.translate("Main", "Model could not be loaded"),
                             QCoreApplication.translate("Main", "The model could not be loaded:\n\n{msg}\n\nChoose another model with "
@@ -271,8 +291,7 @@ class MainWindow(QMainWindow):
     def _open(self, fn, *args, **kwargs) -> None:
         self.worker.cancel()
         self.status.reading()
-        task = Task(fn, *args, with_progress=True, model_version=self.model.version if self.model else None,
-                    **kwargs)
+        task = Task(fn, *args, with_progress=True, model_version=self.presenter.model_version, **kwargs)
         task.signals.progress.connect(self.status.reading)
         task.signals.result.connect(lambda opened: self._batch_opened(opened))
         task.signals.error.connect(self._open_failed)
@@ -302,10 +321,11 @@ class MainWindow(QMainWindow):
         batch = self.presenter.batch
         if batch is None:
             return
-        self.presenter.set_items(self.service.batch_items(batch.batch_id,
-                                                          model_version=self.model.version if self.model else None))
+        self.presenter.set_items(self.service.batch_items(batch.batch_id, model_version=self.presenter.model_version))
         self._refresh_list()
-        self.select(max(0, self.current))
+        row = max(0, self.current)
+        self.presenter.current = -1  # show it again: its prediction may have changed
+        self.select(row)
 
     def _refresh_list(self) -> None:
         self.list_model.set_rows(self.presenter.list_rows())
@@ -423,13 +443,13 @@ class MainWindow(QMainWindow):
 
     def accept_current(self) -> None:
         item = self._current_item()
-        if item is None or item.prediction is None or not item.prediction.leaf:
-            return
+        if item is None or not self.presenter.shows_prediction(item):
+            return  # nothing shown to accept yet: the panel says why
         self._judge(lambda: self.service.accept(item))
 
     def choose_topk(self, k: int) -> None:
         item = self._current_item()
-        if item is None or item.prediction is None or len(item.prediction.top5) < k:
+        if item is None or not self.presenter.shows_prediction(item) or len(item.prediction.top5) < k:
             return
         leaf = item.prediction.top5[k - 1][0]
         self._judge(lambda: self.service.choose(item, leaf, action="topk"))

@@ -7,8 +7,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from app.services.batch_presenter import PanelData
-from app.ui.style import STATE_COLOURS, reason_label, state_label
-from models.taxonomy import Taxonomy
+from app.ui.style import STATE_COLOURS, reason_text, state_label, waiting_text
 
 
 class ScoreBar(QWidget):
@@ -52,10 +51,8 @@ class PredictionPanel(QWidget):
     noteRequested = Signal()
     topkRequested = Signal(int)
 
-    def __init__(self, taxonomy: Taxonomy | None = None, lang: str = "en", parent=None) -> None:
+    def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.taxonomy = taxonomy
-        self.lang = lang
         self.setMinimumWidth(330)
         self.title = QLabel(self)
         self.title.setWordWrap(True)
@@ -98,6 +95,9 @@ class PredictionPanel(QWidget):
         self.reasons = QLabel(self)
         self.reasons.setWordWrap(True)
         self.reasons.setStyleSheet("color: #e37400;")
+        self.waiting = QLabel(self)
+        self.waiting.setWordWrap(True)
+        self.waiting.setStyleSheet("color: #9aa0a6; font-style: italic;")
         self.error = QLabel(self)
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d93025; font-weight: bold;")
@@ -125,6 +125,7 @@ class PredictionPanel(QWidget):
         head.setColumnStretch(0, 1)
         layout.addLayout(head)
         layout.addWidget(self.error)
+        layout.addWidget(self.waiting)
         layout.addWidget(self.path_header)
         layout.addLayout(self.path_grid)
         layout.addWidget(_line(self))
@@ -144,16 +145,6 @@ class PredictionPanel(QWidget):
         self.show_data(None)
 
     # -----------------------------------------------------------------------------------------
-    def set_taxonomy(self, taxonomy: Taxonomy | None, lang: str | None = None) -> None:
-        self.taxonomy = taxonomy
-        if lang:
-            self.lang = lang
-
-    def _name(self, node_id: str) -> str:
-        if self.taxonomy is None or node_id not in self.taxonomy:
-            return node_id
-        return self.taxonomy.name(node_id, self.lang)
-
     def _ensure_path_rows(self, n: int) -> None:
         while len(self.path_rows) < n:
             k = len(self.path_rows)
@@ -186,7 +177,7 @@ class PredictionPanel(QWidget):
             if visible:
                 score = data.path_scores[k] if k < len(data.path_scores) else 0.0
                 indent = "    " * k
-                name.setText(f"{indent}{'└ ' if k else ''}{self._name(path[k])}")
+                name.setText(f"{indent}{'└ ' if k else ''}{data.path_names[k]}")
                 bar.set_value(score)
                 pct.setText(f"{score * 100:.1f}%")
                 font = name.font()
@@ -200,16 +191,15 @@ class PredictionPanel(QWidget):
             for w in (key, name, bar, pct):
                 w.setVisible(visible)
             if visible:
-                leaf, lpath, score = top5[k]
-                parents = " › ".join(self._name(p) for p in lpath[:-1])
-                name.setText(f"<b>{self._name(leaf)}</b><br><span style='color:#9aa0a6;font-size:11px'>"
-                             f"{parents}</span>")
-                name.setToolTip(leaf)
-                bar.set_value(score)
-                pct.setText(f"{score * 100:.1f}%")
+                entry = top5[k]
+                name.setText(f"<b>{entry.name}</b><br><span style='color:#9aa0a6;font-size:11px'>"
+                             f"{entry.parents}</span>")
+                name.setToolTip(entry.leaf)
+                bar.set_value(entry.score)
+                pct.setText(f"{entry.score * 100:.1f}%")
         judged = ""
         if data and data.judged_by:
-            what = self._name(data.judged_leaf) if data.judged_leaf else QCoreApplication.translate("Panel", "unknown / new defect type")
+            what = data.judged_name if data.judged_leaf else QCoreApplication.translate("Panel", "unknown / new defect type")
             judged = QCoreApplication.translate("Panel", "Judged <b>{what}</b> by {who} at {when}").format(
                 what=what, who=data.judged_by, when=data.judged_at or "")
         if data and data.note:
@@ -217,8 +207,10 @@ class PredictionPanel(QWidget):
         self.judgment.setText(judged)
         self.judgment.setVisible(bool(judged))
         self.reasons.setText(QCoreApplication.translate("Panel", "Re-judge: {reasons}").format(
-            reasons=", ".join(reason_label(r) for r in data.reasons)) if data and data.reasons else "")
+            reasons="; ".join(reason_text(r) for r in data.reasons)) if data and data.reasons else "")
         self.reasons.setVisible(bool(data and data.reasons))
+        self.waiting.setText(waiting_text(data.waiting) if data and data.waiting else "")
+        self.waiting.setVisible(bool(data and data.waiting))
         self.accept_btn.setEnabled(has_pred)
         for b in (self.pick_btn, self.unknown_btn, self.note_btn):
             b.setEnabled(data is not None and data.state != "error")

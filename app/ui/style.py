@@ -68,3 +68,39 @@ WINDOW_STYLE = (
 )
 """The look of the views shown as windows of their own (the queue, the dashboard): the main window's colours
 and buttons plus tables and filter controls, complete in itself so that a view looks right standing alone."""
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.1f} %"
+
+
+def reason_text(detail) -> str:
+    """A routing reason with the numbers behind it (:class:`app.services.batch_presenter.ReasonDetail`), in the UI
+    language; the plain reason where the numbers are not known (a prediction of another model version)."""
+    code, value, limit = detail.code, detail.value, detail.limit
+    if code == "low_confidence" and value is not None and limit is not None:
+        return QCoreApplication.translate("Reason", "confidence {value} < this type's auto threshold {limit}").format(
+            value=_pct(value), limit=_pct(limit))
+    if code == "leaf_below_target" and limit is not None:
+        return QCoreApplication.translate(
+            "Reason", "this type is always re-judged: it did not reach the target purity {limit} in calibration"
+        ).format(limit=_pct(limit))
+    if code == "possible_unknown" and value is not None and limit is not None:
+        return QCoreApplication.translate("Reason", "new-type score {value} > {limit}").format(
+            value=f"{value:.3g}", limit=f"{limit:.3g}")
+    if code == "spot_check" and limit is not None:
+        return QCoreApplication.translate("Reason", "random spot check ({share} of the images the model would "
+                                                    "judge alone)").format(share=f"{limit * 100:g} %")
+    return reason_label(code)
+
+
+def waiting_text(code: str) -> str:
+    """Why an image shows no prediction yet (``PanelData.waiting``), in the UI language."""
+    return {
+        "no_model": QCoreApplication.translate("Panel", "No model is loaded: choose one with “Model…” to get "
+                                                        "predictions. You can still judge with C or U."),
+        "loading": QCoreApplication.translate("Panel", "The model is loading; its prediction for this image "
+                                                       "follows. Enter accepts once it is shown."),
+        "predicting": QCoreApplication.translate("Panel", "Predicting… this image is in the queue; Enter accepts "
+                                                          "once its prediction is shown."),
+    }.get(code, code)

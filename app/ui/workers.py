@@ -211,9 +211,14 @@ class Task(QRunnable):
                 self.kwargs["progress"] = lambda done, total: self.signals.progress.emit(done, total)
             result = self.fn(*self.args, **self.kwargs)
         except Exception as exc:
-            self.signals.error.emit(str(exc) or type(exc).__name__)
+            self._deliver(self.signals.error, str(exc) or type(exc).__name__)
             return
-        self.signals.result.emit(result)
+        self._deliver(self.signals.result, result)
+
+    @staticmethod
+    def _deliver(signal: Any, value: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the signals object is gone: the app is closing, nobody waits
+            signal.emit(value)
 
 
 class TaskRunner:
