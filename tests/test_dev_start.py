@@ -157,7 +157,9 @@ def _needed(path: Path) -> set[str]:
 
 
 def test_the_table_is_what_the_installed_xcb_plugin_links():
-    """Neither more (no needless install advice) nor less (Qt's raw error after all) than the plugin needs."""
+    """Every library the installed plugin links is in the table (else Qt's raw error after all). A table entry the
+    plugin no longer needs is only ever reported when it is missing, so extra entries are tolerated: a new PySide6
+    that drops a library does not fail this test, one that adds a library does (add it to the table)."""
     if not sys.platform.startswith("linux"):
         pytest.skip("Qt's xcb plugin exists on Linux only")
     spec = importlib.util.find_spec("PySide6")
@@ -170,7 +172,7 @@ def test_the_table_is_what_the_installed_xcb_plugin_links():
     runtime = {"libc.so.6", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1"}
     needed = {name for name in _needed(plugin) | _needed(qpa)
               if not name.startswith("libQt6") and name not in runtime}
-    assert needed == set(dev.XCB_LIBRARIES)
+    assert needed <= set(dev.XCB_LIBRARIES), sorted(needed - set(dev.XCB_LIBRARIES))
 
 
 @pytest.fixture()
