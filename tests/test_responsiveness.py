@@ -72,16 +72,21 @@ def test_images_are_decoded_off_the_ui_thread_and_shown_when_ready(qtbot, window
     assert threads and not any(threads), "an image was decoded on the UI thread"
 
 
-def test_predictions_stream_in_a_small_first_chunk_then_full_chunks(qtbot, window, tmp_path):
+def test_the_image_on_screen_and_the_next_ones_are_predicted_first_then_the_rest_in_chunks(qtbot, window, tmp_path):
+    from app.ui.main_window import LOOKAHEAD
+
     folder = tmp_path / "batch"
     for i in range(13):
         write_image(folder / f"img_{i:02d}.png", size=(64, 64), seed=i)
-    sizes: list[int] = []
-    window.worker.predicted.connect(lambda _run, pairs: sizes.append(len(pairs)))
+    chunks: list[list[int]] = []
+    window.worker.predicted.connect(lambda _run, pairs: chunks.append([image_id for image_id, _ in pairs]))
     with qtbot.waitSignal(window.allPredicted, timeout=120_000):
         window.open_folder(folder)
-    assert sizes[0] == window.worker.first_chunk == 2
-    assert sizes[1:] == [8, 3] and sum(sizes) == 13
+    ids = [it.image.image_id for it in window.items]
+    # the image on screen alone, then the next ones in judging order, each as soon as it is made
+    assert chunks[0] == [ids[0]] and [c for c in chunks[1:LOOKAHEAD + 1]] == [[i] for i in ids[1:LOOKAHEAD + 1]]
+    rest = [i for c in chunks[LOOKAHEAD + 1:] for i in c]  # the background run skips what the focus made
+    assert sorted(rest) == sorted(ids[LOOKAHEAD + 1:]) and max(len(c) for c in chunks) <= 8
     assert all(it.prediction is not None and it.prediction.leaf for it in window.items)
 
 

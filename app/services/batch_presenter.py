@@ -9,7 +9,7 @@ items, stored predictions, judgments) and are never converted again here.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,6 +24,16 @@ MODEL_STATES = ("none", "loading", "ready")
 OPEN_STATES = ("pending", "rejudge")
 """States that still need a person ("left" in the counts; where "next" goes)."""
 COUNT_ORDER = ("pending", "rejudge", "auto", "accepted", "corrected", "unknown", "error")
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What the model should make next for the analyst: ``images`` (``(image_id, path)``, the one on screen
+    first, then judging order), the ids among them to predict, and those to make a heatmap of."""
+
+    images: tuple[tuple[int, str], ...] = ()
+    predict: frozenset[int] = frozenset()
+    heatmap: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -180,6 +190,31 @@ class BatchPresenter:
                 return j
         return None
 
+    def focus(self, model_version: str, n: int, have_heatmap: Collection[int]) -> Focus:
+        """The image on screen and the next ``n`` in judging order (readable ones), and what of them the model
+        still has to make: predictions of ``model_version``, and heatmaps not in ``have_heatmap``."""
+        images, predict, heatmap = [], set(), set()
+        for row in [self.current, *self.ahead(self.current, n)] if self.current_item is not None else []:
+            item = self.items[row]
+            image_id, p = item.image.image_id, item.prediction
+            if image_id in self.errors:
+                continue
+            images.append((image_id, item.image.path))
+            if p is None or p.model_version != model_version:
+                predict.add(image_id)
+            if (p is None or not p.error) and image_id not in have_heatmap:
+                heatmap.add(image_id)
+        return Focus(tuple(images), frozenset(predict), frozenset(heatmap))
+
+    def ahead(self, row: int, n: int) -> list[int]:
+        """The next ``n`` rows after ``row`` that "next" will walk to (judging order), nearest first."""
+        out: list[int] = []
+        at = row
+        while len(out) < n and (nxt := self.next_open(at)) is not None and nxt != row and nxt not in out:
+            out.append(nxt)
+            at = nxt
+        return out
+
     def counts(self) -> dict[str, int]:
         """Images per state, in :data:`COUNT_ORDER` (states with none left out)."""
         found = Counter(self.state(it) for it in self.items)
@@ -190,8 +225,10 @@ class BatchPresenter:
         return sum(counts.get(s, 0) for s in OPEN_STATES)
 
     def todo(self, model_version: str) -> list[tuple[int, str]]:
-        """``(image_id, path)`` of the readable images without a prediction of ``model_version``."""
-        return unpredicted(self.items, model_version, self.errors)
+        """``(image_id, path)`` of the readable images without a prediction of ``model_version``, in the order
+        the analyst will reach them: from the current image on, then the ones before it."""
+        start = max(0, self.current)
+        return unpredicted(self.items[start:] + self.items[:start], model_version, self.errors)
 
     def set_model(self, state: str, *, version: str | None = None, taxonomy: Taxonomy | None = None,
                   routing: Calibration | None = None) -> None:

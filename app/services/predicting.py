@@ -13,7 +13,7 @@ imported only when a model is loaded, so importing this module is cheap.
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,13 +184,19 @@ class PredictingService:
         """``(image_id, path)`` of the items without a prediction of the loaded model (unreadable ones left out)."""
         return batches.unpredicted(items, self.info.version if self.info else None, set(unreadable))
 
-    def predict(self, items: Sequence[tuple[int, str]], *,
-                cancel: threading.Event | None = None) -> Iterator[PredictedChunk]:
+    def predict(self, items: Sequence[tuple[int, str]], *, cancel: threading.Event | None = None,
+                skip: Callable[[int], bool] | None = None) -> Iterator[PredictedChunk]:
         """Predict ``(image_id, path)`` pairs and save them, yielding each chunk once it is committed.
 
         Images are decoded ahead while the model runs (and while a chunk is saved); the first chunk is
         small so the first result shows quickly. Setting ``cancel`` (or closing the iterator) stops after
         the current chunk; everything yielded so far is in the store.
+
+        Args:
+            items: the images, in the order to predict them.
+            cancel: set to stop after the current chunk.
+            skip: asked for each image just before it is decoded; True leaves it out (it was predicted
+                meanwhile, e.g. ahead of the run because the analyst reached it). It counts as done.
 
         Raises:
             ModelLoadError: no model is loaded.
@@ -198,22 +204,35 @@ class PredictingService:
         """
         predictor = self._require_model()
         total = len(items)
-        if total == 0:
-            return
-        stream = predictor.iter_predict([p for _, p in items], first_batch=self.first_chunk)
+        order: deque[int] = deque()  # ids of the images handed to the predictor, in its (input) order
+        skipped = 0
+
+        def paths() -> Iterator[str]:
+            nonlocal skipped
+            for image_id, path in items:
+                if skip is not None and skip(image_id):
+                    skipped += 1
+                    continue
+                order.append(image_id)
+                yield path
+
+        stream = predictor.iter_predict(paths(), first_batch=self.first_chunk)
         pending: list[tuple[int, PredictionRecord]] = []
         done, target = 0, self.first_chunk
         try:
-            for (image_id, _path), prediction in zip(items, stream, strict=False):
-                pending.append((image_id, PredictionRecord.from_prediction(prediction)))
-                if len(pending) < target and done + len(pending) < total:
+            for prediction in stream:
+                pending.append((order.popleft(), PredictionRecord.from_prediction(prediction)))
+                if len(pending) < target:
                     continue
                 stored = self._save(pending)
                 done += len(stored)
-                yield PredictedChunk(tuple(stored), done, total)
+                yield PredictedChunk(tuple(stored), done + skipped, total)
                 pending, target = [], self.chunk_size
                 if cancel is not None and cancel.is_set():
                     return
+            if pending:
+                stored = self._save(pending)
+                yield PredictedChunk(tuple(stored), done + len(stored) + skipped, total)
         finally:
             stream.close()  # cancels the decoding not started yet
 
@@ -233,6 +252,10 @@ class PredictingService:
 
         heatmap, kind = self._require_model().heatmap(path)
         return np.asarray(heatmap, dtype=np.float32), kind
+
+    def heatmaps(self, paths: Sequence[str]) -> list[tuple[np.ndarray, str] | str]:
+        """Heatmaps of several images in one batched pass (cheaper per image); an unreadable one gives its reason."""
+        return self._require_model().heatmaps(list(paths))
 
     # -- headless pre-classification ---------------------------------------------------------------
     def classify_folder(self, folder: Path, *, recursive: bool = False, progress: Progress | None = None,

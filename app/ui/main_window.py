@@ -46,6 +46,9 @@ from app.ui.welcome import WelcomePage
 from app.ui.workers import ModelWorker, Task, TaskRunner
 from models.imageio import IMAGE_SUFFIXES
 
+LOOKAHEAD = 4
+"""Images after the one on screen, in judging order, whose predictions and heatmaps are made ahead."""
+
 
 class MainWindow(QMainWindow):
     """Signals: ``allPredicted`` when a batch's prediction run ends; ``heatmapShown`` when one is drawn."""
@@ -83,7 +86,8 @@ class MainWindow(QMainWindow):
         self.worker.progress.connect(
             lambda run, done, total: run == self.worker.current_run and self.status.predicting(done, total))
         self.worker.runFinished.connect(self._run_finished)
-        self.worker.heatmapReady.connect(self._heatmap_ready)  # a failed heatmap just leaves the image plain
+        self.worker.heatmapReady.connect(self._heatmap_ready)
+        self.worker.heatmapFailed.connect(self._heatmap_failed)  # a failed heatmap leaves the image plain
         self.worker.failed.connect(lambda msg: self.statusBar().showMessage(msg.splitlines()[0], 10_000))
         self.worker.start()
 
@@ -359,6 +363,7 @@ class MainWindow(QMainWindow):
             if row == self.current:
                 self._show(row)
         self._update_counts()
+        self._refocus()
 
     def _run_finished(self, run_id: int, cancelled: bool) -> None:
         if run_id != self.worker.current_run:
@@ -390,14 +395,23 @@ class MainWindow(QMainWindow):
         if changed or image_id not in self.images:
             self._display_image(item)
         self.panel.show_data(self.presenter.panel(row))
-        if self.model is not None and item.prediction is not None and not item.prediction.error \
-                and image_id not in self.images.heatmaps:
-            self.worker.heatmap(image_id, item.image.path)
+        self._refocus()
         for neighbour in (row + 1, row - 1):  # decoded ahead, so moving there is instant
             if (near := self.presenter.item(neighbour)) is not None:
                 self.images.request(near.image.image_id, near.image.path)
         predicted = self.model is not None and item.prediction is not None and not item.prediction.error
         self.similar_panel.look_up(image_id if predicted else None, self.model.version if self.model else None)
+
+    def _refocus(self) -> None:
+        """Tell the model thread what is on screen and what comes next in judging order (their predictions and
+        heatmaps go before the rest of the batch), and decode those images ahead."""
+        if self.model is None or self.presenter.current_item is None:
+            return
+        focus = self.presenter.focus(self.model.version, LOOKAHEAD, self.images.heatmaps)
+        for image_id, path in focus.images:
+            self.images.request(image_id, path)
+        self.worker.focus(list(focus.images), predict=set(focus.predict), heatmap=set(focus.heatmap))
+        self.viewer.set_heatmap_pending(self.current_image_id in focus.heatmap and self.viewer.has_image)
 
     def _display_image(self, item: BatchItem) -> None:
         """Show an item's image from the cache; on a miss, blank the view and decode it off the UI thread."""
@@ -425,6 +439,12 @@ class MainWindow(QMainWindow):
             self.panel.show_data(self.presenter.panel(self.current))
             if self.viewer.has_heatmap:  # its heatmap came first and is drawn only now
                 self.heatmapShown.emit(image_id)
+            else:
+                self._refocus()  # shows the "heatmap…" badge now that there is an image under it
+
+    def _heatmap_failed(self, image_id: int, _reason: str) -> None:
+        if self.current_image_id == image_id:
+            self.viewer.set_heatmap_pending(False)
 
     def _heatmap_ready(self, image_id: int, heatmap, kind: str) -> None:
         self.images.add_heatmap(image_id, heatmap, kind)

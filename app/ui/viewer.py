@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
+    QLabel,
 )
 
 from models.colormap import jet
@@ -73,6 +74,25 @@ class ImageViewer(QGraphicsView):
         self._opacity = 0.5
         self._has_heatmap = False
         self._fit = True
+        self._pending = QLabel(QCoreApplication.translate("Viewer", "heatmap…"), self.viewport())
+        self._pending.setStyleSheet("background: rgba(32, 33, 36, 200); color: #9aa0a6; padding: 2px 8px;"
+                                    " border-radius: 8px; font-size: 11px;")
+        self._pending.adjustSize()
+        self._pending.setToolTip(QCoreApplication.translate("Viewer", "The heatmap of this image is being computed"))
+        self._pending.hide()
+
+    def set_heatmap_pending(self, pending: bool) -> None:
+        """Show a small badge while the heatmap of the image on screen is still being computed."""
+        self._pending.setVisible(pending and self._heatmap_visible)
+        self._place_badge()
+
+    @property
+    def heatmap_pending(self) -> bool:
+        return not self._pending.isHidden()
+
+    def _place_badge(self) -> None:
+        self._pending.adjustSize()
+        self._pending.move(self.viewport().width() - self._pending.width() - 10, 10)
 
     # -- content ------------------------------------------------------------------------------
     def set_image(self, image: QImage | None, message: str = "") -> None:
@@ -106,6 +126,7 @@ class ImageViewer(QGraphicsView):
             self._right_heat.setPixmap(QPixmap())
             self._layout()
             return
+        self._pending.hide()
         qimg = array_to_qimage(heatmap_rgba(heatmap)).scaled(
             pix_size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
         pix = QPixmap.fromImage(qimg)
@@ -117,6 +138,10 @@ class ImageViewer(QGraphicsView):
     @property
     def has_heatmap(self) -> bool:
         return self._has_heatmap
+
+    @property
+    def has_image(self) -> bool:
+        return not self._image.pixmap().isNull()
 
     # -- display options -----------------------------------------------------------------------
     def set_heatmap_visible(self, visible: bool) -> None:
@@ -178,5 +203,6 @@ class ImageViewer(QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        self._place_badge()
         if self._fit:
             self.fit()

@@ -1,10 +1,15 @@
 """Background work for the UI: one model thread, and short jobs on a thread pool.
 
 The model thread is a thin Qt wrapper around :class:`app.services.predicting.PredictingService` (torch is
-imported there, lazily, so the window appears before the model has loaded). It takes jobs from a priority
-queue: a heatmap for the image on screen always goes before the next chunk of batch predictions, so the
-analyst never waits for the batch. Results cross to the UI thread as plain records through Qt signals
-(queued connections).
+imported there, lazily, so the window appears before the model has loaded). Its work, most urgent first:
+
+1. the image on screen: its prediction if it has none yet, then its heatmap;
+2. the next images in judging order (the *focus*, :meth:`ModelWorker.focus`): their predictions, then their
+   heatmaps, one image at a time, so that a new focus (the analyst moved on) takes over within one image;
+3. the background run over the rest of the batch (:meth:`ModelWorker.predict`), chunk by chunk; the focus is
+   served between chunks, and images it predicted are skipped by the run.
+
+Results cross to the UI thread as plain records through Qt signals (queued connections).
 """
 
 from __future__ import annotations
@@ -35,7 +40,24 @@ class _Job:
     payload: Any = field(compare=False, default=None)
 
 
-PRIO_LOAD, PRIO_HEATMAP, PRIO_PREDICT = 0, 1, 5
+PRIO_LOAD, PRIO_FOCUS, PRIO_PREDICT = 0, 1, 5
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What the analyst looks at now and will reach next, and what of it the UI still lacks.
+
+    Attributes:
+        generation: increases with every new focus; older ones are dropped.
+        images: ``(image_id, path)``, the image on screen first, then the next ones in judging order.
+        predict: ids among them that have no prediction of the loaded model.
+        heatmap: ids among them whose heatmap the UI does not have.
+    """
+
+    generation: int
+    images: tuple[tuple[int, str], ...]
+    predict: frozenset[int]
+    heatmap: frozenset[int]
 
 
 class ModelWorker(QThread):
@@ -68,6 +90,11 @@ class ModelWorker(QThread):
         self._stop = False
         self._run_ids = itertools.count(1)
         self.current_run = 0
+        self._focus: Focus | None = None
+        self._focus_lock = threading.Lock()
+        self._generations = itertools.count(1)
+        self._predicted_now: set[int] = set()  # predicted for the focus during this model's runs
+        self._heatmapped: set[int] = set()  # heatmaps computed for this model (sent to the UI)
 
     @property
     def first_chunk(self) -> int:
@@ -86,8 +113,11 @@ class ModelWorker(QThread):
         self._put(PRIO_PREDICT, "predict", (run_id, list(items), self._cancel_run, time.perf_counter()))
         return run_id
 
-    def heatmap(self, image_id: int, path: str) -> None:
-        self._put(PRIO_HEATMAP, "heatmap", (image_id, path))
+    def focus(self, images: list[tuple[int, str]], *, predict: set[int], heatmap: set[int]) -> None:
+        """The image on screen (first) and the next ones in judging order; replaces the previous focus."""
+        with self._focus_lock:
+            self._focus = Focus(next(self._generations), tuple(images), frozenset(predict), frozenset(heatmap))
+        self._put(PRIO_FOCUS, "focus", None)
 
     def cancel(self) -> None:
         self._cancel_run.set()
@@ -113,6 +143,8 @@ class ModelWorker(QThread):
                 self.failed.emit(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
 
     def _do_load(self, path: str) -> None:
+        self._predicted_now.clear()
+        self._heatmapped.clear()
         with _collector_paused():
             try:
                 info = self.service.load(path)
@@ -129,15 +161,16 @@ class ModelWorker(QThread):
             self.runFinished.emit(run_id, True)
             return
         self.progress.emit(run_id, 0, len(items))
-        self._drain_heatmaps()
+        self._serve_focus()
         if cancel.is_set() or self._stop:
             self.runFinished.emit(run_id, True)
             return
         try:
-            for chunk in self.service.predict(items, cancel=cancel):
+            for chunk in self.service.predict(items, cancel=cancel, skip=self._predicted_now.__contains__):
+                self._predicted_now.update(image_id for image_id, _ in chunk.items)
                 self.predicted.emit(run_id, list(chunk.items))
                 self.progress.emit(run_id, chunk.done, chunk.total)
-                self._drain_heatmaps()  # a heatmap request for the image on screen goes first
+                self._serve_focus()  # what the analyst looks at goes before the rest of the batch
                 if self._stop:
                     cancel.set()
         except StoreError as exc:  # a chunk could not be saved: say so, and end the run (its chunks so far are kept)
@@ -145,25 +178,49 @@ class ModelWorker(QThread):
             cancel.set()
         self.runFinished.emit(run_id, cancel.is_set())
 
-    def _drain_heatmaps(self) -> None:
-        pending: list[_Job] = []
-        while True:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if job.kind == "heatmap":
-                self._do_heatmap(job.payload)
-            else:
-                pending.append(job)
-        for job in pending:
-            self._queue.put(job)
+    def _do_focus(self, _payload: Any) -> None:
+        self._serve_focus()
 
-    def _do_heatmap(self, payload: tuple[int, str]) -> None:
-        image_id, path = payload
-        if self.service.predictor is None:
-            self.heatmapFailed.emit(image_id, "no model loaded")
-            return
+    def _serve_focus(self) -> None:
+        """Do the focus's work one image at a time, re-reading the focus after each (the analyst may move on)."""
+        while not self._stop and self.service.predictor is not None:
+            with self._focus_lock:
+                focus = self._focus
+            step = self._next_step(focus)
+            if step is None:
+                return
+            kind, image_id, path = step
+            if kind == "predict":
+                self._focus_predict(image_id, path)
+            else:
+                self._focus_heatmap(image_id, path)
+
+    def _next_step(self, focus: Focus | None) -> tuple[str, int, str] | None:
+        """The most urgent thing the focus still needs: the screen's image (its prediction, then its heatmap),
+        then the predictions of the next images (cheap), then their heatmaps, nearest first."""
+        if focus is None or not focus.images:
+            return None
+        current, ahead = focus.images[0], focus.images[1:]
+        order = [("predict", current), ("heatmap", current), *(("predict", i) for i in ahead),
+                 *(("heatmap", i) for i in ahead)]
+        for kind, (image_id, path) in order:
+            if kind == "predict" and image_id in focus.predict and image_id not in self._predicted_now:
+                return kind, image_id, path
+            if kind == "heatmap" and image_id in focus.heatmap and image_id not in self._heatmapped and (
+                    image_id not in focus.predict or image_id in self._predicted_now):
+                return kind, image_id, path
+        return None
+
+    def _focus_predict(self, image_id: int, path: str) -> None:
+        self._predicted_now.add(image_id)  # also when it fails: the run would fail the same way
+        try:
+            for chunk in self.service.predict([(image_id, path)]):
+                self.predicted.emit(self.current_run, list(chunk.items))
+        except StoreError as exc:
+            self.failed.emit(f"Prediction not saved: {exc}")
+
+    def _focus_heatmap(self, image_id: int, path: str) -> None:
+        self._heatmapped.add(image_id)
         try:
             heatmap, kind = self.service.heatmap(path)
         except Exception as exc:  # an unreadable image or a model without a usable layer

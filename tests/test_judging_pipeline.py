@@ -1,0 +1,73 @@
+"""Judging order: the image on screen and the next ones have their predictions and heatmaps made ahead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import make_tiny_bundle, write_image
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from app.services.judging import JudgingService
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, taxonomy) -> Path:
+    return make_tiny_bundle(tmp_path_factory.mktemp("pipeline") / "model", taxonomy, input_size=32)
+
+
+@pytest.fixture()
+def window(qtbot, engine, bundle, tmp_path, monkeypatch):
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    win = MainWindow(JudgingService(engine, "alice"), lang="en", settings=open_settings())
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+        win.load_model(bundle)
+    yield win
+    win.close()
+
+
+def test_the_next_images_in_judging_order_are_ready_before_the_analyst_reaches_them(qtbot, window, tmp_path):
+    from app.ui.main_window import LOOKAHEAD
+
+    folder = tmp_path / "batch"
+    for i in range(12):
+        write_image(folder / f"img_{i:02d}.png", size=(64, 48), seed=i)
+    with qtbot.waitSignal(window.allPredicted, timeout=120_000):
+        window.open_folder(folder)
+    ahead = [window.items[r].image.image_id for r in window.presenter.ahead(window.current, LOOKAHEAD)]
+    assert len(ahead) == LOOKAHEAD
+    qtbot.waitUntil(lambda: all(i in window.images.heatmaps and i in window.images.images for i in ahead),
+                    timeout=60_000)
+    for expected in ahead:  # each next image is shown with its heatmap at once: nothing left to compute
+        qtbot.keyClick(window, Qt.Key.Key_Return)
+        QApplication.processEvents()
+        assert window.current_image_id == expected
+        assert window.viewer.has_image and window.viewer.has_heatmap and not window.viewer.heatmap_pending
+
+
+def test_a_heatmap_still_being_computed_shows_a_badge(qtbot, window, tmp_path, monkeypatch):
+    import threading
+
+    from app.services.predicting import PredictingService
+
+    folder = tmp_path / "batch"
+    for i in range(3):
+        write_image(folder / f"img_{i}.png", size=(64, 48), seed=i)
+    gate = threading.Event()
+    real = PredictingService.heatmap
+    monkeypatch.setattr(PredictingService, "heatmap", lambda self, path: gate.wait(60) and real(self, path))
+    window.open_folder(folder)
+    qtbot.waitUntil(lambda: window.viewer.has_image and window.items[0].prediction is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.viewer.heatmap_pending, timeout=10_000)
+    assert window.viewer._pending.isVisible()
+    gate.set()
+    qtbot.waitUntil(lambda: window.viewer.has_heatmap, timeout=60_000)
+    assert not window.viewer.heatmap_pending
