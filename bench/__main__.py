@@ -1,7 +1,7 @@
-"""``python -m bench engine|pipeline|ui|store|all [--quick] [--out DIR] [--work DIR]``.
+"""``python -m bench engine|pipeline|ui|store|judging|all [--quick] [--out DIR] [--work DIR]``.
 
 ``all`` runs each benchmark in its own process (so each one's peak RSS is its own), in the order
-engine, pipeline, ui, store (the later ones reuse the bundles the engine benchmark optimised), then
+engine, pipeline, ui, store, judging (the later ones reuse the bundles the engine benchmark optimised), then
 prints and writes a summary (``DIR/summary.json``).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.common import ROOT, log, write_result
 
-BENCHMARKS = ("engine", "pipeline", "ui", "store")
+BENCHMARKS = ("engine", "pipeline", "ui", "store", "judging")
 
 
 def _run_one(name: str, out: Path, work: Path, quick: bool) -> int:
@@ -47,6 +47,10 @@ def _summary(out: Path, quick: bool, codes: dict[str, int]) -> None:
         elif name == "ui":
             row.update(stall_p99_ms=r["stall_p99_ms"], stall_max_ms=r["stall_max_ms"],
                        first_prediction_s=r["first_prediction_s"], window_shown_s=r["window_shown_s"])
+        elif name == "judging":
+            row.update({label: {"image_p95_ms": v["all"]["image_ms"]["p95"], "heatmap_p95_ms": v["all"]["heatmap_ms"]["p95"],
+                                "first_prediction_s": v["first_prediction_s"], "lost": v["judgments"]["lost"]}
+                        for label, v in r["runs"].items()})
         elif name == "store":
             row.update(rejudge_queue_s=r["rejudge_queue_first_page_s"], export_csv_s=r["export_csv_s"])
         rows[name] = row

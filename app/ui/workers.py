@@ -18,6 +18,7 @@ import contextlib
 import gc
 import itertools
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -151,8 +152,8 @@ class ModelWorker(QThread):
             except (ModelLoadError, StoreError) as exc:  # StoreError: its version could not be registered
                 self.modelFailed.emit(str(exc))
                 return
-            with contextlib.suppress(ImportError):
-                import pytorch_grad_cam  # noqa: F401  (else its ~1 s import lands on the first heatmap)
+        # grad-cam (it pulls in OpenCV, SciPy, scikit-learn: ~2 s) is imported by the first heatmap, after the
+        # first prediction is on screen, not here
         self.modelLoaded.emit(info)
 
     def _do_predict(self, payload) -> None:
@@ -221,6 +222,9 @@ class ModelWorker(QThread):
 
     def _focus_heatmap(self, image_id: int, path: str) -> None:
         self._heatmapped.add(image_id)
+        if "pytorch_grad_cam" not in sys.modules:  # the first heatmap: its large imports, frozen for the GC
+            with _collector_paused(), contextlib.suppress(ImportError):
+                import pytorch_grad_cam  # noqa: F401
         try:
             heatmap, kind = self.service.heatmap(path)
         except Exception as exc:  # an unreadable image or a model without a usable layer

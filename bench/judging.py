@@ -1,0 +1,127 @@
+"""Judging: the loop as an analyst lives it, in a real ``fma-judge`` process started cold.
+
+For each model (the bundled demo model, and a ConvNeXt-T bundle) and each machine state (quiet, and busy: one
+process spinning on every core), :mod:`bench.judging_driver` starts ``fma-judge`` on a batch of 500 images and
+presses keys at a steady pace (accept, Top-k digits, arrows, undo): first while the rest of the batch is still
+being classified, then after. It reports, from each key press:
+
+* key → next image fully painted: the first paint of the viewer with the new image and of the panel with its
+  file (p50 / p95 / max), over every press that changed the image;
+* key → heatmap painted (p50 / p95), for images reached in judging order (accept and Top-k keys); a heatmap not
+  painted before the next key counts as the pace (a lower bound) and is counted as missed;
+* launch → window shown, launch → first prediction visible;
+* judgments acknowledged on screen vs found in the database (none may be lost).
+
+Targets (2-core machine, demo model): image p95 <= 100 ms and max <= 250 ms, quiet and busy; heatmap p95 <= 250 ms;
+first prediction <= 2 s cold (<= 4 s with ConvNeXt-T). Offscreen Qt: painting happens, but not to a screen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, log, percentile, prepared_bundle, synth_images
+
+TARGETS = {"image_p95_ms": 100.0, "image_max_ms": 250.0, "heatmap_p95_ms": 250.0, "first_prediction_s": 2.0,
+           "first_prediction_convnext_s": 4.0}
+JUDGING_ORDER = {"accept", "top2", "top3"}
+
+
+def _spinners(n: int) -> list[subprocess.Popen]:
+    """One busy process per core: the machine another job keeps busy."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def _stats(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "max": None, "n": 0}
+    return {"p50": round(percentile(values, 50), 1), "p95": round(percentile(values, 95), 1),
+            "max": round(max(values), 1), "n": len(values)}
+
+
+def _summary(presses: list[dict[str, Any]], pace_ms: float) -> dict[str, Any]:
+    image = [p["image_ms"] for p in presses if p["image_ms"] is not None]
+    missed_image = sum(1 for p in presses if p["image_ms"] is None)
+    ordered = [p for p in presses if p["kind"] in JUDGING_ORDER]
+    heat = [p["heatmap_ms"] if p["heatmap_ms"] is not None else pace_ms for p in ordered]
+    return {"image_ms": _stats(image), "image_missed": missed_image, "heatmap_ms": _stats(heat),
+            "heatmap_missed": sum(1 for p in ordered if p["heatmap_ms"] is None), "presses": len(presses)}
+
+
+def _judgments_in_db(url: str, analyst: str) -> int:
+    from sqlalchemy import func, select
+
+    from app.store.db import make_engine, session_scope
+    from app.store.schema import Judgment
+
+    engine = make_engine(url)
+    with session_scope(engine, action="read") as s:
+        n = s.scalar(select(func.count()).select_from(Judgment).where(Judgment.analyst == analyst))
+    engine.dispose()
+    return int(n or 0)
+
+
+def run_one(bundle: Path, folder: Path, tmp: Path, *, busy: bool, options: dict[str, Any]) -> dict[str, Any]:
+    """One cold start of the app, driven by :mod:`bench.judging_driver`; its timings and the database check."""
+    url = f"sqlite:///{tmp / 'judging.sqlite3'}"
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+               FMA_JUDGE_SETTINGS=str(tmp / "judging.ini"), BENCH_DRIVE=json.dumps(options))
+    spinners = _spinners(os.cpu_count() or 1) if busy else []
+    try:
+        time.sleep(1.0 if busy else 0.0)  # let the load settle in
+        env["BENCH_T0"] = repr(time.time())
+        res = subprocess.run([sys.executable, "-m", "bench.judging_driver", str(folder), "--model", str(bundle),
+                              "--db", url, "--analyst", "bench", "--lang", "en"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=options["timeout_s"] + 120)
+    finally:
+        for s in spinners:
+            s.kill()
+    lines = [ln[len("BENCH "):] for ln in res.stdout.splitlines() if ln.startswith("BENCH ")]
+    if res.returncode != 0 or not lines:
+        raise RuntimeError(f"judging driver failed (rc {res.returncode}): {res.stderr[-3000:]}")
+    out = json.loads(lines[-1])
+    pace_ms = options["pace_s"] * 1000
+    phases = {phase: _summary([p for p in out["presses"] if p["phase"] == phase], pace_ms)
+              for phase in ("during", "after")}
+    in_db = _judgments_in_db(url, "bench")
+    return {"window_shown_s": round(out["window_shown_s"], 3), "first_prediction_s":
+            None if out["first_prediction_s"] is None else round(out["first_prediction_s"], 3),
+            "run_over_s": out["run_over_s"], "phases": phases, "all": _summary(out["presses"], pace_ms),
+            "judgments": {"acknowledged": out["acknowledged"], "in_db": in_db,
+                          "lost": out["acknowledged"] - in_db}, "error": out["error"]}
+
+
+def run(work: Path, quick: bool) -> dict[str, Any]:
+    from app.demo import DEMO_MODEL
+
+    n = 40 if quick else 500
+    options = ({"pace_s": 0.3, "during": 6, "after": 6, "timeout_s": 300} if quick
+               else {"pace_s": 1.0, "during": 200, "after": 100, "timeout_s": 1500})
+    folder = work / f"folder_{n}"
+    synth_images(folder, n, seed=3)
+    convnext, _ = prepared_bundle(work, "convnext_tiny", quick=quick)
+    models = {"demo": DEMO_MODEL, "convnext_tiny": convnext}
+    results: dict[str, Any] = {"images": n, "options": options, "targets": TARGETS, "runs": {}}
+    for name, bundle in models.items():
+        for busy in (False, True):
+            label = f"{name}/{'busy' if busy else 'quiet'}"
+            log(f"[judging] {label}: cold start, {n} images, a key every {options['pace_s']} s")
+            with tempfile.TemporaryDirectory(prefix="fma-bench-judging-") as tmp:
+                r = run_one(bundle, folder, Path(tmp), busy=busy, options=options)
+            results["runs"][label] = r
+            a = r["all"]
+            log(f"  key -> image painted  p50 {a['image_ms']['p50']} ms, p95 {a['image_ms']['p95']} ms, "
+                f"max {a['image_ms']['max']} ms ({a['image_ms']['n']} presses)")
+            log(f"  key -> heatmap painted (judging order)  p50 {a['heatmap_ms']['p50']} ms, "
+                f"p95 {a['heatmap_ms']['p95']} ms ({a['heatmap_missed']} not before the next key)")
+            log(f"  launch -> window {r['window_shown_s']} s, -> first prediction {r['first_prediction_s']} s; "
+                f"judgments acknowledged {r['judgments']['acknowledged']}, in the database "
+                f"{r['judgments']['in_db']}")
+    return results

@@ -1,0 +1,186 @@
+"""Child process of the ``judging`` benchmark: a real ``fma-judge`` process, judged by scripted key presses.
+
+Started cold by :mod:`bench.judging` with the parent's launch time in ``BENCH_T0``; runs
+:func:`app.ui.app.run_app` with the given arguments (a batch folder, a model, a database) and, from inside the
+event loop, presses keys on the main window as an analyst would (accept, Top-k digits, arrows, undo) at a steady
+pace, in two phases: while the rest of the batch is still being classified, and after. It times, from the key
+press, the first paint of the viewer showing the new image and of the panel showing its file, and the first paint
+of its heatmap. At the end it prints one JSON line and exits.
+
+Options come as JSON in ``BENCH_DRIVE``: ``pace_s``, ``during`` and ``after`` (key presses per phase),
+``timeout_s``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+# one cycle of keys: mostly Enter, as an analyst who agrees with the model, with Top-k picks, a move and an undo
+CYCLE: tuple[str, ...] = ("accept", "accept", "top2", "accept", "right", "accept", "undo", "accept", "accept", "top3")
+JUDGING_ORDER = frozenset({"accept", "top2", "top3"})  # keys after which "next" walks in judging order
+
+
+@dataclass
+class Press:
+    kind: str
+    phase: str
+    t_key: float
+    target: int | None
+    file_name: str = ""
+    image_t: float | None = None
+    panel_t: float | None = None
+    heat_t: float | None = None
+    judged: bool = False
+
+    def result(self) -> dict[str, Any]:
+        painted = None if self.image_t is None or self.panel_t is None else max(self.image_t, self.panel_t)
+        return {"kind": self.kind, "phase": self.phase, "judged": self.judged,
+                "image_ms": None if painted is None else round((painted - self.t_key) * 1000, 2),
+                "heatmap_ms": None if self.heat_t is None else round((self.heat_t - self.t_key) * 1000, 2)}
+
+
+@dataclass
+class Driver:
+    t0: float
+    pace_s: float = 0.8
+    during: int = 200
+    after: int = 100
+    timeout_s: float = 1200.0
+    presses: list[Press] = field(default_factory=list)
+    window: Any = None
+    first_prediction_s: float | None = None
+    window_shown_s: float | None = None
+    run_over_at: float | None = None
+    acknowledged: int = 0
+    t_perf0: float = 0.0  # time.perf_counter() at launch
+    _pending: Press | None = None
+    _step: int = 0
+
+
+def main(argv: list[str]) -> int:
+    t0 = float(os.environ.get("BENCH_T0") or time.time())
+    options = json.loads(os.environ.get("BENCH_DRIVE") or "{}")
+    from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    app = QApplication([sys.argv[0]])
+    drv = Driver(t0=t0, **options)
+    keys = {"accept": (Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier),
+            "top2": (Qt.Key.Key_2, Qt.KeyboardModifier.NoModifier),
+            "top3": (Qt.Key.Key_3, Qt.KeyboardModifier.NoModifier),
+            "right": (Qt.Key.Key_Right, Qt.KeyboardModifier.NoModifier),
+            "undo": (Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)}
+
+    class Painted(QObject):
+        """Notes the first paint that shows the pressed key's result."""
+
+        def eventFilter(self, obj: Any, event: Any) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                on_paint(obj)
+            return False
+
+    def on_paint(obj: Any) -> None:
+        win, now = drv.window, time.perf_counter()
+        if win is None:
+            return
+        item = win.presenter.current_item
+        in_panel = obj is not win.viewer.viewport()
+        if drv.first_prediction_s is None and in_panel and item is not None and win.presenter.shows_prediction(item):
+            drv.first_prediction_s = time.time() - drv.t0
+        press = drv._pending
+        if press is None or win.current_image_id != press.target:
+            return
+        if obj is win.viewer.viewport():
+            if press.image_t is None and win.viewer.has_image:
+                press.image_t = now
+            if press.heat_t is None and win.viewer.has_heatmap:
+                press.heat_t = now
+        elif press.panel_t is None and win.panel.title.text() == press.file_name:
+            press.panel_t = now
+
+    painted = Painted()
+
+    def attach() -> None:
+        found = [w for w in app.topLevelWidgets() if type(w).__name__ == "MainWindow" and w.isVisible()]
+        if not found:
+            QTimer.singleShot(2, attach)
+            return
+        win = drv.window = found[0]
+        drv.window_shown_s = time.time() - drv.t0
+        win.viewer.viewport().installEventFilter(painted)
+        for widget in [win.panel, *win.panel.findChildren(QWidget)]:  # a paint of any part of the panel
+            widget.installEventFilter(painted)
+        win.worker.runFinished.connect(
+            lambda _run, cancelled: cancelled or setattr(drv, "run_over_at", time.perf_counter()))
+        real_judge = win._judge
+
+        def counted(action, *args, **kwargs):  # a judgment the window shows as done is counted here
+            before = win.service.can_undo, len(win.service._undo), len(win.service._redo)
+            real_judge(action, *args, **kwargs)
+            after = win.service.can_undo, len(win.service._undo), len(win.service._redo)
+            if after != before:
+                drv.acknowledged += 1
+
+        win._judge = counted
+        QTimer.singleShot(50, wait_for_batch)
+
+    def wait_for_batch() -> None:
+        if drv.first_prediction_s is None or drv.window.presenter.current_item is None:
+            if time.time() - drv.t0 > drv.timeout_s:
+                finish("timeout before the first prediction")
+                return
+            QTimer.singleShot(20, wait_for_batch)
+            return
+        press_next()
+
+    def press_next() -> None:
+        win = drv.window
+        if drv._pending is not None:
+            drv.presses.append(drv._pending)
+            drv._pending = None
+        phase = "during" if drv.run_over_at is None else "after"
+        done = {p: sum(1 for x in drv.presses if x.phase == p) for p in ("during", "after")}
+        if phase == "during" and done["during"] >= drv.during and drv.run_over_at is None:
+            QTimer.singleShot(100, press_next)  # enough presses while classifying: wait for the run's end
+            return
+        if done["after"] >= drv.after or time.time() - drv.t0 > drv.timeout_s:
+            finish(None)
+            return
+        kind = CYCLE[drv._step % len(CYCLE)]
+        drv._step += 1
+        key, modifier = keys[kind]
+        acknowledged = drv.acknowledged
+        t_key = time.perf_counter()
+        QTest.keyClick(win, key, modifier)
+        target = win.current_image_id
+        item = win.presenter.current_item
+        press = Press(kind, phase, t_key, target, item.image.path.rsplit("/", 1)[-1] if item is not None else "")
+        press.judged = drv.acknowledged > acknowledged
+        drv._pending = press
+        win.viewer.viewport().update()  # a paint of the new state, whether or not it changed pixels
+        QTimer.singleShot(int(drv.pace_s * 1000), press_next)
+
+    def finish(error: str | None) -> None:
+        win = drv.window
+        out = {"window_shown_s": drv.window_shown_s, "first_prediction_s": drv.first_prediction_s,
+               "presses": [p.result() for p in drv.presses], "acknowledged": drv.acknowledged,
+               "analyst": win.service.analyst if win is not None else None, "error": error,
+               "run_over_s": None if drv.run_over_at is None else round(drv.run_over_at - drv.t_perf0, 2)}
+        print("BENCH " + json.dumps(out), flush=True)
+        os._exit(0)
+
+    drv.t_perf0 = time.perf_counter() - (time.time() - t0)  # perf_counter at launch
+    QTimer.singleShot(0, attach)
+    from app.ui.app import run_app
+
+    return run_app(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
