@@ -2,6 +2,14 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_TW">
 <context>
+    <name>BatchList</name>
+    <message>
+        <location filename="../ui/batch_list.py" line="63"/>
+        <source>Has a note (N to read or edit it)</source>
+        <translation>有註記（按 N 檢視或編輯）</translation>
+    </message>
+</context>
+<context>
     <name>Dashboard</name>
     <message>
         <location filename="../ui/dashboard_view.py" line="64"/>
@@ -29,58 +37,63 @@
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="86"/>
+        <location filename="../ui/dashboard_view.py" line="101"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="87"/>
+        <location filename="../ui/dashboard_view.py" line="102"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="88"/>
+        <location filename="../ui/dashboard_view.py" line="103"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="89"/>
+        <location filename="../ui/dashboard_view.py" line="104"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="90"/>
+        <location filename="../ui/dashboard_view.py" line="105"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="91"/>
+        <location filename="../ui/dashboard_view.py" line="106"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="92"/>
+        <location filename="../ui/dashboard_view.py" line="107"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="130"/>
-        <location filename="../ui/dashboard_view.py" line="161"/>
+        <location filename="../ui/dashboard_view.py" line="131"/>
+        <source>Dashboard — fma-judge</source>
+        <translation>儀表板 — fma-judge</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="155"/>
+        <location filename="../ui/dashboard_view.py" line="186"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="148"/>
+        <location filename="../ui/dashboard_view.py" line="173"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="188"/>
+        <location filename="../ui/dashboard_view.py" line="216"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="193"/>
+        <location filename="../ui/dashboard_view.py" line="221"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -88,101 +101,116 @@
 <context>
     <name>Help</name>
     <message>
-        <location filename="../ui/help_overlay.py" line="13"/>
+        <location filename="../ui/help_overlay.py" line="19"/>
+        <source>{first}  or  {second}</source>
+        <translation>{first}  或  {second}</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="25"/>
         <source>Accept the prediction</source>
         <translation>接受預測</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="14"/>
+        <location filename="../ui/help_overlay.py" line="26"/>
         <source>Choose that Top-k leaf</source>
         <translation>選擇該 Top-k 類別</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="15"/>
+        <location filename="../ui/help_overlay.py" line="27"/>
         <source>Open the defect-type picker</source>
         <translation>開啟缺陷類別選擇器</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="16"/>
+        <location filename="../ui/help_overlay.py" line="28"/>
         <source>Mark as unknown / new defect type</source>
         <translation>標記為未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="17"/>
+        <location filename="../ui/help_overlay.py" line="29"/>
         <source>Add a note to the current image</source>
         <translation>為目前影像加註記</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="18"/>
+        <location filename="../ui/help_overlay.py" line="30"/>
         <source>Previous / next image</source>
         <translation>上一張／下一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="19"/>
+        <location filename="../ui/help_overlay.py" line="31"/>
+        <source>First / last image</source>
+        <translation>第一張／最後一張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="32"/>
+        <source>One page of the list up / down</source>
+        <translation>清單上移／下移一頁</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="33"/>
         <source>Undo (across images)</source>
         <translation>復原（可跨影像）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="20"/>
+        <location filename="../ui/help_overlay.py" line="34"/>
         <source>Redo</source>
         <translation>重做</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="21"/>
+        <location filename="../ui/help_overlay.py" line="35"/>
         <source>Heatmap on / off</source>
         <translation>熱圖 開／關</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="22"/>
+        <location filename="../ui/help_overlay.py" line="36"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排顯示</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="23"/>
+        <location filename="../ui/help_overlay.py" line="37"/>
         <source>Heatmap opacity − / +</source>
         <translation>熱圖透明度 − / +</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="24"/>
+        <location filename="../ui/help_overlay.py" line="38"/>
         <source>Zoom in / out / fit</source>
         <translation>放大／縮小／符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="25"/>
+        <location filename="../ui/help_overlay.py" line="39"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="26"/>
+        <location filename="../ui/help_overlay.py" line="40"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="27"/>
+        <location filename="../ui/help_overlay.py" line="41"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="45"/>
+        <location filename="../ui/help_overlay.py" line="60"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="53"/>
-        <source>Press any key to close</source>
-        <translation>按任意鍵關閉</translation>
+        <location filename="../ui/help_overlay.py" line="68"/>
+        <source>Press any key or click to close</source>
+        <translation>按任意鍵或點一下即可關閉</translation>
     </message>
 </context>
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="98"/>
-        <location filename="../ui/main_window.py" line="793"/>
+        <location filename="../ui/app.py" line="108"/>
+        <location filename="../ui/main_window.py" line="559"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="109"/>
+        <location filename="../ui/app.py" line="123"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -191,137 +219,141 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="128"/>
+        <location filename="../ui/app.py" line="133"/>
+        <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
+        <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
+    </message>
+    <message>
+        <location filename="../ui/app.py" line="146"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="74"/>
+        <location filename="../ui/welcome.py" line="17"/>
         <source>Judge a batch of defect images</source>
         <translation>判定一批缺陷影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="76"/>
+        <location filename="../ui/welcome.py" line="19"/>
         <source>Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.
 The model predicts each image; you accept with Enter or correct with 1–5 or C.</source>
         <translation>開啟顯微鏡影像資料夾（PNG、JPEG、BMP、TIFF），或將檔案拖放到此處。
 模型會預測每張影像；按 Enter 接受，按 1–5 或 C 修正。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="81"/>
+        <location filename="../ui/welcome.py" line="24"/>
         <source>Open the demo batch</source>
         <translation>開啟示範批次</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="82"/>
+        <location filename="../ui/welcome.py" line="25"/>
         <source>Open a folder…  (Ctrl+O)</source>
         <translation>開啟資料夾…  (Ctrl+O)</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="187"/>
+        <location filename="../ui/toolbar.py" line="24"/>
         <source>Main</source>
         <translation>主工具列</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="190"/>
+        <location filename="../ui/toolbar.py" line="32"/>
         <source>Open folder…</source>
         <translation>開啟資料夾…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="192"/>
+        <location filename="../ui/toolbar.py" line="33"/>
         <source>Open files…</source>
         <translation>開啟檔案…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="194"/>
+        <location filename="../ui/toolbar.py" line="34"/>
         <source>Model…</source>
         <translation>模型…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="196"/>
+        <location filename="../ui/toolbar.py" line="35"/>
         <source>Export labels…</source>
         <translation>匯出標籤…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="198"/>
+        <location filename="../ui/toolbar.py" line="38"/>
         <source>Heatmap</source>
         <translation>熱圖</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="202"/>
+        <location filename="../ui/toolbar.py" line="40"/>
         <source>Side by side</source>
         <translation>並排</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="209"/>
+        <location filename="../ui/toolbar.py" line="46"/>
         <source>Heatmap opacity ([ and ])</source>
         <translation>熱圖透明度（[ 與 ]）</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="220"/>
+        <location filename="../ui/toolbar.py" line="36"/>
         <source>Re-judge queue (Q)</source>
         <translation>複判佇列 (Q)</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="222"/>
+        <location filename="../ui/toolbar.py" line="37"/>
         <source>Dashboard</source>
         <translation>儀表板</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="224"/>
+        <location filename="../ui/toolbar.py" line="41"/>
         <source>Shortcuts (F1)</source>
         <translation>快捷鍵 (F1)</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="228"/>
-        <location filename="../ui/main_window.py" line="237"/>
+        <location filename="../ui/toolbar.py" line="62"/>
+        <location filename="../ui/toolbar.py" line="72"/>
         <source>Settings</source>
         <translation>設定</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="229"/>
+        <location filename="../ui/toolbar.py" line="63"/>
         <source>Language</source>
         <translation>語言</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="235"/>
+        <location filename="../ui/toolbar.py" line="69"/>
         <source>Change analyst…</source>
         <translation>變更分析人員…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="257"/>
+        <location filename="../ui/statusbar.py" line="25"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="262"/>
-        <location filename="../ui/main_window.py" line="338"/>
+        <location filename="../ui/statusbar.py" line="30"/>
+        <location filename="../ui/statusbar.py" line="46"/>
         <source>No model</source>
         <translation>未載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="270"/>
-        <location filename="../ui/main_window.py" line="800"/>
+        <location filename="../ui/statusbar.py" line="40"/>
         <source>Analyst: {name}</source>
         <translation>分析人員：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="314"/>
+        <location filename="../ui/statusbar.py" line="44"/>
         <source>Loading model…</source>
         <translation>正在載入模型…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="329"/>
+        <location filename="../ui/statusbar.py" line="48"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="339"/>
+        <location filename="../ui/main_window.py" line="243"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="340"/>
+        <location filename="../ui/main_window.py" line="244"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -334,102 +366,92 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="345"/>
+        <location filename="../ui/main_window.py" line="249"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="356"/>
+        <location filename="../ui/main_window.py" line="256"/>
         <source>Open a folder of images</source>
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="358"/>
+        <location filename="../ui/main_window.py" line="258"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="359"/>
+        <location filename="../ui/main_window.py" line="259"/>
         <source>Also open images in sub-folders?</source>
         <translation>是否一併開啟子資料夾中的影像？</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="365"/>
+        <location filename="../ui/main_window.py" line="265"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="366"/>
+        <location filename="../ui/main_window.py" line="266"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="378"/>
+        <location filename="../ui/statusbar.py" line="61"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="393"/>
+        <location filename="../ui/statusbar.py" line="65"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="398"/>
+        <location filename="../ui/main_window.py" line="288"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="404"/>
+        <location filename="../ui/main_window.py" line="293"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="405"/>
+        <location filename="../ui/main_window.py" line="294"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="506"/>
+        <location filename="../ui/statusbar.py" line="80"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="515"/>
+        <location filename="../ui/statusbar.py" line="87"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="573"/>
+        <location filename="../ui/main_window.py" line="398"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="646"/>
+        <location filename="../ui/statusbar.py" line="53"/>
         <source>{left} left</source>
         <translation>剩餘 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="689"/>
-        <source>Note</source>
-        <translation>註記</translation>
-    </message>
-    <message>
-        <location filename="../ui/main_window.py" line="690"/>
-        <source>Note for {name}:</source>
-        <translation>{name} 的註記：</translation>
-    </message>
-    <message>
-        <location filename="../ui/main_window.py" line="729"/>
+        <location filename="../ui/main_window.py" line="492"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="738"/>
+        <location filename="../ui/main_window.py" line="509"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="739"/>
+        <location filename="../ui/main_window.py" line="510"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -442,91 +464,109 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="777"/>
+        <location filename="../ui/main_window.py" line="543"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="789"/>
+        <location filename="../ui/main_window.py" line="555"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="806"/>
+        <location filename="../ui/main_window.py" line="571"/>
         <source>Export corrected labels</source>
         <translation>匯出修正後的標籤</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="814"/>
+        <location filename="../ui/main_window.py" line="579"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="815"/>
+        <location filename="../ui/main_window.py" line="580"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
 </context>
 <context>
+    <name>Note</name>
+    <message>
+        <location filename="../ui/note_dialog.py" line="22"/>
+        <source>Note</source>
+        <translation>註記</translation>
+    </message>
+    <message>
+        <location filename="../ui/note_dialog.py" line="23"/>
+        <source>Note for {name}:</source>
+        <translation>{name} 的註記：</translation>
+    </message>
+    <message>
+        <location filename="../ui/note_dialog.py" line="30"/>
+        <source>Ctrl+Enter saves · Esc cancels · an empty note removes it</source>
+        <translation>Ctrl+Enter 儲存 · Esc 取消 · 清空註記即刪除</translation>
+    </message>
+</context>
+<context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="437"/>
-        <location filename="../ui/prediction_panel.py" line="253"/>
+        <location filename="../ui/main_window.py" line="65"/>
+        <location filename="../ui/prediction_panel.py" line="214"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="108"/>
+        <location filename="../ui/prediction_panel.py" line="69"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="113"/>
+        <location filename="../ui/prediction_panel.py" line="74"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="146"/>
+        <location filename="../ui/prediction_panel.py" line="107"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="149"/>
+        <location filename="../ui/prediction_panel.py" line="110"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="150"/>
+        <location filename="../ui/prediction_panel.py" line="111"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="151"/>
+        <location filename="../ui/prediction_panel.py" line="112"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="213"/>
+        <location filename="../ui/prediction_panel.py" line="174"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="254"/>
+        <location filename="../ui/prediction_panel.py" line="215"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="257"/>
+        <location filename="../ui/prediction_panel.py" line="219"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="260"/>
+        <location filename="../ui/prediction_panel.py" line="223"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="266"/>
+        <location filename="../ui/prediction_panel.py" line="229"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
@@ -534,240 +574,245 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Queue</name>
     <message>
-        <location filename="../ui/queue_view.py" line="65"/>
+        <location filename="../ui/style.py" line="34"/>
         <source>low confidence</source>
         <translation>信心度低</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="66"/>
+        <location filename="../ui/style.py" line="35"/>
         <source>class below target</source>
         <translation>類別未達目標</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="67"/>
+        <location filename="../ui/style.py" line="36"/>
         <source>possible new type</source>
         <translation>可能為新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="68"/>
+        <location filename="../ui/style.py" line="37"/>
         <source>spot check</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="76"/>
+        <location filename="../ui/queue_model.py" line="23"/>
         <source>{n} min</source>
         <translation>{n} 分鐘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="78"/>
+        <location filename="../ui/queue_model.py" line="25"/>
         <source>{n} h</source>
         <translation>{n} 小時</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="79"/>
+        <location filename="../ui/queue_model.py" line="26"/>
         <source>{n} d</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="123"/>
+        <location filename="../ui/queue_model.py" line="70"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="124"/>
+        <location filename="../ui/queue_model.py" line="71"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="125"/>
-        <location filename="../ui/queue_view.py" line="319"/>
+        <location filename="../ui/queue_model.py" line="72"/>
+        <location filename="../ui/queue_view.py" line="130"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="126"/>
+        <location filename="../ui/queue_model.py" line="73"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="127"/>
+        <location filename="../ui/queue_model.py" line="74"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="128"/>
-        <location filename="../ui/queue_view.py" line="322"/>
+        <location filename="../ui/queue_model.py" line="75"/>
+        <location filename="../ui/queue_view.py" line="133"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="129"/>
+        <location filename="../ui/queue_model.py" line="76"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="130"/>
+        <location filename="../ui/queue_model.py" line="77"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="164"/>
+        <location filename="../ui/queue_model.py" line="111"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="313"/>
+        <location filename="../ui/queue_view.py" line="124"/>
         <source>All reasons</source>
         <translation>所有原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="316"/>
+        <location filename="../ui/queue_view.py" line="127"/>
         <source>All predicted types</source>
         <translation>所有預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="317"/>
+        <location filename="../ui/queue_view.py" line="128"/>
         <source>All batches</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="320"/>
+        <location filename="../ui/queue_view.py" line="131"/>
         <source>Waiting longest</source>
         <translation>等待最久</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="321"/>
+        <location filename="../ui/queue_view.py" line="132"/>
         <source>Predicted type</source>
         <translation>預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="323"/>
+        <location filename="../ui/queue_view.py" line="134"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="327"/>
+        <location filename="../ui/queue_view.py" line="138"/>
         <source>Re&amp;verse</source>
         <translation>反向(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="335"/>
+        <location filename="../ui/queue_view.py" line="146"/>
         <source>Show &amp;judged</source>
         <translation>顯示已判定(&amp;J)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="336"/>
+        <location filename="../ui/queue_view.py" line="147"/>
         <source>&amp;Group by predicted type</source>
         <translation>依預測類別分組(&amp;G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="340"/>
+        <location filename="../ui/queue_view.py" line="151"/>
         <source>&amp;Reason:</source>
         <translation>原因(&amp;R)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="341"/>
+        <location filename="../ui/queue_view.py" line="152"/>
         <source>&amp;Predicted:</source>
         <translation>預測(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="342"/>
+        <location filename="../ui/queue_view.py" line="153"/>
         <source>&amp;Batch:</source>
         <translation>批次(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="343"/>
+        <location filename="../ui/queue_view.py" line="154"/>
         <source>Con&amp;fidence:</source>
         <translation>信心度(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="353"/>
+        <location filename="../ui/queue_view.py" line="164"/>
         <source>&amp;Sort:</source>
         <translation>排序(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="385"/>
+        <location filename="../ui/queue_view.py" line="196"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="388"/>
+        <location filename="../ui/queue_view.py" line="199"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="389"/>
+        <location filename="../ui/queue_view.py" line="200"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="390"/>
+        <location filename="../ui/queue_view.py" line="201"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="391"/>
+        <location filename="../ui/queue_view.py" line="202"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="480"/>
+        <location filename="../ui/queue_view.py" line="237"/>
+        <source>Re-judge queue — fma-judge</source>
+        <translation>複判佇列 — fma-judge</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="298"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="483"/>
-        <location filename="../ui/queue_view.py" line="506"/>
+        <location filename="../ui/queue_view.py" line="301"/>
+        <location filename="../ui/queue_view.py" line="324"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="531"/>
+        <location filename="../ui/queue_view.py" line="349"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="578"/>
+        <location filename="../ui/queue_view.py" line="396"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="580"/>
+        <location filename="../ui/queue_view.py" line="398"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="583"/>
+        <location filename="../ui/queue_view.py" line="401"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="633"/>
+        <location filename="../ui/queue_view.py" line="451"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="641"/>
+        <location filename="../ui/queue_view.py" line="459"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="647"/>
+        <location filename="../ui/queue_view.py" line="465"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="653"/>
+        <location filename="../ui/queue_view.py" line="471"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="662"/>
+        <location filename="../ui/queue_view.py" line="480"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="663"/>
+        <location filename="../ui/queue_view.py" line="481"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -776,17 +821,17 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="678"/>
+        <location filename="../ui/queue_view.py" line="496"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="684"/>
+        <location filename="../ui/queue_view.py" line="502"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="686"/>
+        <location filename="../ui/queue_view.py" line="504"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -794,17 +839,17 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Similar</name>
     <message>
-        <location filename="../ui/similar_panel.py" line="38"/>
+        <location filename="../ui/similar_panel.py" line="43"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="75"/>
+        <location filename="../ui/similar_panel.py" line="80"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="90"/>
+        <location filename="../ui/similar_panel.py" line="95"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -813,7 +858,7 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="99"/>
+        <location filename="../ui/similar_panel.py" line="104"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
@@ -821,37 +866,37 @@ Similarity {sim:.3f}</source>
 <context>
     <name>State</name>
     <message>
-        <location filename="../ui/prediction_panel.py" line="26"/>
+        <location filename="../ui/style.py" line="21"/>
         <source>pending</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="27"/>
+        <location filename="../ui/style.py" line="22"/>
         <source>auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="28"/>
+        <location filename="../ui/style.py" line="23"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="29"/>
+        <location filename="../ui/style.py" line="24"/>
         <source>corrected</source>
         <translation>已修正</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="30"/>
+        <location filename="../ui/style.py" line="25"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="31"/>
+        <location filename="../ui/style.py" line="26"/>
         <source>re-judge</source>
         <translation>需複判</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="32"/>
+        <location filename="../ui/style.py" line="27"/>
         <source>error</source>
         <translation>錯誤</translation>
     </message>
