@@ -171,19 +171,135 @@ def test_reopening_resumes_and_moved_files_keep_history(qtbot, window, batch_dir
     assert window.current == 1  # resumes at the first image still to judge
 
 
-def test_note_and_help_overlay(qtbot, window, batch_dir, engine, monkeypatch):
-    from PySide6.QtWidgets import QInputDialog
+def _write_note(qtbot, win, *keys) -> None:
+    """Press N and, in the note dialog, type/press ``keys`` (text, or (key, modifier) pairs)."""
+    def type_it():
+        dlg = QApplication.activeModalWidget()
+        try:
+            assert dlg is not None and dlg.editor.hasFocus()
+            for key in keys:
+                if isinstance(key, str):
+                    qtbot.keyClicks(dlg.editor, key)
+                else:
+                    qtbot.keyClick(dlg.editor, *key)
+        finally:
+            if dlg is not None and dlg.isVisible():
+                dlg.reject()  # never left open (the keys should have closed it)
 
+    QTimer.singleShot(300, type_it)
+    _press(qtbot, win, Qt.Key.Key_N)
+    win.activateWindow()  # the offscreen platform does not hand activation back after a modal dialog
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
+
+
+CTRL_ENTER = (Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_note_is_kept_through_unknown_undo_and_redo(qtbot, window, batch_dir, engine):
+    """N (two lines, Ctrl+Enter saves), U, Ctrl+Z, Ctrl+Shift+Z: the note stays, in the store and on screen."""
     _open(qtbot, window, batch_dir)
-    monkeypatch.setattr(QInputDialog, "getMultiLineText", lambda *a, **k: ("dust on the lens", True))
     item = window.items[0]
-    _press(qtbot, window, Qt.Key.Key_N)
-    assert _history(engine, item.image.image_id)[-1].note == "dust on the lens"
+    _write_note(qtbot, window, "dust on the lens", (Qt.Key.Key_Return,), "<edge> & corner", CTRL_ENTER)
+    note = "dust on the lens\n<edge> & corner"  # Enter is a new line; Ctrl+Enter saved it
+    assert _history(engine, item.image.image_id)[-1].note == note
+    assert window.current == 0  # a note does not move on
+    assert window.list_model.rows[0].has_note and not window.list_model.rows[1].has_note
+    _press(qtbot, window, Qt.Key.Key_U)
+    assert window.current == 1
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.current == 0 and window.items[0].state == "pending"
+    assert "&lt;edge&gt; &amp; corner" in window.panel.judgment.text()  # shown as typed (escaped), on its own line
+    assert window.panel.judgment.isVisibleTo(window.panel)
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.items[0].state == "unknown"
+    history = _history(engine, item.image.image_id)
+    assert [(j.action, j.note) for j in history] == [("note", note), ("unknown", note), ("undo", note),
+                                                     ("redo", note)]
+    assert window.list_model.rows[0].has_note and "dust on the lens" in window.panel.judgment.text()
+    # the list draws a note marker on the row
+    from app.ui.batch_list import NOTE_COLOUR
+
+    shot = window.list_view.viewport().grab().toImage()
+    row = window.list_view.visualRect(window.list_model.index(0))
+    marker = [shot.pixelColor(x, y).name() for x in range(row.left(), row.right())
+              for y in range(row.top(), row.bottom())]
+    assert NOTE_COLOUR in marker
+    row1 = window.list_view.visualRect(window.list_model.index(1))
+    assert NOTE_COLOUR not in {shot.pixelColor(x, y).name() for x in range(row1.left(), row1.right())
+                               for y in range(row1.top(), row1.bottom())}
+
+
+def test_note_dialog_esc_cancels_and_an_empty_note_clears(qtbot, window, batch_dir, engine):
+    _open(qtbot, window, batch_dir)
+    item = window.items[0]
+    _write_note(qtbot, window, "first", (Qt.Key.Key_Enter, Qt.KeyboardModifier.ControlModifier))  # keypad Enter
+    assert [j.note for j in _history(engine, item.image.image_id)] == ["first"]
+    _write_note(qtbot, window, " and more", (Qt.Key.Key_Escape,))  # Esc: nothing is written
+    assert [j.note for j in _history(engine, item.image.image_id)] == ["first"]
+    _write_note(qtbot, window, (Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier), (Qt.Key.Key_Delete,), CTRL_ENTER)
+    assert [j.note for j in _history(engine, item.image.image_id)] == ["first", None]
+    assert not window.list_model.rows[0].has_note and "Note" not in window.panel.judgment.text()
+
+
+def test_help_overlay_floats_over_the_window(qtbot, window, batch_dir, engine):
+    """F1 draws the help over the window: no pane, splitter size or viewer geometry changes; it follows the
+    window's size; any key (not a lone modifier) or click closes it, without judging."""
+    _open(qtbot, window, batch_dir)
+    split = window.centralWidget()
+    before = (split.count(), split.sizes(), window.viewer.geometry(), window.list_view.geometry(),
+              window.panel.geometry(), window.viewer.viewport().size())
     _press(qtbot, window, Qt.Key.Key_F1)
+    assert window.help.isVisible()
+    QApplication.processEvents()
+    after = (split.count(), split.sizes(), window.viewer.geometry(), window.list_view.geometry(),
+             window.panel.geometry(), window.viewer.viewport().size())
+    assert after == before
+    assert window.help.parentWidget() is window and window.help.geometry() == window.rect()
+    window.resize(window.width() - 200, window.height() - 100)
+    QApplication.processEvents()
+    assert window.help.geometry() == window.rect()
+    qtbot.keyClick(window.help, Qt.Key.Key_Shift)  # half of "?": keeps it open
     assert window.help.isVisible()
     _press(qtbot, window.help, Qt.Key.Key_Return)  # any key closes it, and does not judge
     assert not window.help.isVisible()
-    assert _history(engine, item.image.image_id)[-1].action == "note"
+    _press(qtbot, window, Qt.Key.Key_F1)
+    qtbot.mouseClick(window.help, Qt.MouseButton.LeftButton)
+    assert not window.help.isVisible()
+    assert window.items[0].judgment is None and split.count() == 3
+
+
+@pytest.fixture()
+def long_batch(tmp_path) -> Path:
+    folder = tmp_path / "long"
+    for i in range(30):
+        write_image(folder / f"img_{i:02d}.png", size=(32, 32), seed=i)
+    return folder
+
+
+def test_home_end_and_page_keys_move_through_the_list(qtbot, window, long_batch):
+    _open(qtbot, window, long_batch)
+    page = window.list_view.page_rows()
+    visible = window.list_view.viewport().height() // window.list_view.visualRect(window.list_model.index(0)).height()
+    assert 1 < page == visible - 1 < len(window.items)
+    _press(qtbot, window, Qt.Key.Key_End)
+    assert window.current == len(window.items) - 1
+    assert window.list_view.viewport().rect().contains(window.list_view.visualRect(window.list_model.index(29)))
+    _press(qtbot, window, Qt.Key.Key_Home)
+    assert window.current == 0
+    _press(qtbot, window, Qt.Key.Key_PageDown)
+    assert window.current == page
+    _press(qtbot, window, Qt.Key.Key_PageDown)
+    _press(qtbot, window, Qt.Key.Key_PageUp)
+    assert window.current == page
+    _press(qtbot, window, Qt.Key.Key_PageUp)
+    _press(qtbot, window, Qt.Key.Key_PageUp)  # stops at the first image
+    assert window.current == 0
+    # the judging keys are untouched: arrows step, Enter accepts
+    _press(qtbot, window, Qt.Key.Key_Down)
+    assert window.current == 1
+    _press(qtbot, window, Qt.Key.Key_Return)
+    assert window.items[1].state == "accepted"
+    assert not window.list_view.hasFocus()
 
 
 def test_unwritable_database_is_reported_and_nothing_is_shown_as_done(qtbot, window, batch_dir, monkeypatch):

@@ -14,6 +14,7 @@ EXPECTED = {
     "pipeline": {"model_only", "end_to_end", "ratio", "target_ratio", "meets_target"},
     "ui": {"stall_p99_ms", "stall_max_ms", "first_prediction_s", "window_shown_s", "meets_target"},
     "store": {"rejudge_queue_first_page_s", "export_csv_s", "export_rows", "queue_total", "meets_target"},
+    "judging": {"runs", "targets", "images", "options"},
 }
 ENGINE_KEYS = {"chosen_path", "eager_median", "chosen_median", "ratio", "agreement", "candidates", "tuning"}
 
@@ -22,7 +23,7 @@ def test_quick_benchmark_run_writes_every_result(tmp_path):
     out = tmp_path / "bench"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     res = subprocess.run([sys.executable, "-m", "bench", "all", "--quick", "--out", str(out)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
+                         capture_output=True, text=True, timeout=1200)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     for name, keys in EXPECTED.items():
         doc = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
@@ -40,6 +41,11 @@ def test_quick_benchmark_run_writes_every_result(tmp_path):
     assert ui["predicted"] == ui["images"]  # the whole batch was classified in the window
     pipeline = json.loads((out / "pipeline.json").read_text(encoding="utf-8"))["results"]
     assert pipeline["end_to_end"]["images"] == pipeline["model_only"]["images"]
+    judging = json.loads((out / "judging.json").read_text(encoding="utf-8"))["results"]
+    for label, run in judging["runs"].items():  # a real fma-judge process, cold, judged by key presses
+        assert run["error"] is None and run["first_prediction_s"] is not None, label
+        assert run["all"]["presses"] >= 4 and run["judgments"]["lost"] == 0, label
+        assert run["all"]["image_ms"]["n"] >= 1, label
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert set(summary["benchmarks"]) == set(EXPECTED) and all(r["ok"] for r in summary["benchmarks"].values())
     assert "engine" in res.stdout and "x" in res.stdout  # ratios were printed

@@ -49,6 +49,8 @@ def _predicted(leaf: str, taxonomy) -> PredictionRecord:
 def store(request, tmp_path: Path, taxonomy) -> Store:
     """Two batches: a accepted, b corrected, c unknown, d undone, e never judged; f corrected long ago, g re-judged.
 
+    Notes: b has one (commas, quotes, a line break, Chinese); g's, written on its first judgment, is carried.
+
     On SQLite, and on PostgreSQL when ``FMA_TEST_PG_URL`` is set.
     """
     with fresh_engine(request.param, tmp_path) as engine:
@@ -83,12 +85,12 @@ def _fill(engine: Engine, tmp_path: Path, taxonomy) -> Store:
             )  # fmt: skip
 
         judge("a", "scratch")
-        judge("b", "crack")
+        judge("b", "crack", note=NOTE_B)
         judge("c", None)
         repo.revert_judgment(s, judge("d", "dent").id, analyst="amy")
         judge("f", "dent", created_at=OLD, analyst="bob")
-        judge("g", "crack", created_at=OLD)
-        judge("g", "scratch", analyst="bob")
+        judge("g", "crack", created_at=OLD, note="edge of the panel")
+        judge("g", "scratch", analyst="bob")  # the note is the image's: carried to bob's judgment
     return Store(engine, url, data, paths, b1.id, b2.id)
 
 
@@ -102,6 +104,8 @@ def _by_name(rows, key: str = "path") -> dict[str, dict]:
 
 
 EXPECTED = {"a": "scratch", "b": "crack", "c": "unknown:unlabelled", "f": "dent", "g": "scratch"}
+NOTE_B = 'fibre, "long"\n看起來像刮痕'
+NOTES = {"a": "", "b": NOTE_B, "c": "", "f": "", "g": "edge of the panel"}
 
 
 def test_csv_is_a_training_manifest(store: Store, taxonomy) -> None:
@@ -122,6 +126,7 @@ def test_csv_is_a_training_manifest(store: Store, taxonomy) -> None:
     }  # fmt: skip
     assert rows["g"]["analyst"] == "bob" and rows["f"]["judged_at"] == "2024-01-01T12:00:00+00:00"
     assert rows["b"]["model_version"] == MODEL and rows["b"]["predicted_leaf"] == "scratch"
+    assert EXPORT_COLUMNS[-1] == "note" and {n: r["note"] for n, r in rows.items()} == NOTES
 
     loaded = read_manifest(out, taxonomy)  # what `fma-model train --data labels.csv` reads
     assert loaded.skipped == []
@@ -171,6 +176,7 @@ def test_json_export(store: Store, tmp_path: Path) -> None:
     assert set(rows["a"]) == {*EXPORT_COLUMNS, "leaf", "history_count"}
     assert rows["g"]["history_count"] == 2 and rows["a"]["history_count"] == 1
     assert rows["c"]["leaf"] is None and rows["c"]["label"] == "unknown:unlabelled"
+    assert {n: r["note"] for n, r in rows.items()} == {n: note or None for n, note in NOTES.items()}
     assert rows["b"]["path"] == str(store.paths["b"])
     empty = export_labels(
         store.engine, tmp_path / "none.json", "json", statuses={"unknown"}, since=dt.datetime.now()
@@ -194,6 +200,12 @@ def test_imagefolder_export(store: Store, tmp_path: Path, taxonomy) -> None:
     assert labels == expected
     as_folder = read_image_folder(out, taxonomy)
     assert {s.path.name.split("_", 1)[1]: s.label for s in as_folder.samples} == expected
+    # notes: a column of manifest.csv, and the sidecar notes.csv (path relative to the folder, noted images only)
+    sha_b = file_sha256(store.paths["b"])
+    assert {Path(r["path"]).stem.split("_", 1)[1]: r["note"] for r in _csv_rows(manifest)} == {
+        n: note for n, note in NOTES.items() if n != "g"}
+    assert _csv_rows(out / "notes.csv") == [{"path": f"crack/{sha_b[:8]}_b.png", "note": NOTE_B}]
+    assert (out / _csv_rows(out / "notes.csv")[0]["path"]).is_file()
 
 
 def test_moved_file_exports_its_latest_path(store: Store, tmp_path: Path, taxonomy) -> None:

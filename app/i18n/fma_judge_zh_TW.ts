@@ -2,6 +2,14 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_TW">
 <context>
+    <name>BatchList</name>
+    <message>
+        <location filename="../ui/batch_list.py" line="63"/>
+        <source>Has a note (N to read or edit it)</source>
+        <translation>有註記（按 N 檢視或編輯）</translation>
+    </message>
+</context>
+<context>
     <name>Dashboard</name>
     <message>
         <location filename="../ui/dashboard_view.py" line="64"/>
@@ -29,58 +37,63 @@
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="86"/>
+        <location filename="../ui/dashboard_view.py" line="101"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="87"/>
+        <location filename="../ui/dashboard_view.py" line="102"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="88"/>
+        <location filename="../ui/dashboard_view.py" line="103"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="89"/>
+        <location filename="../ui/dashboard_view.py" line="104"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="90"/>
+        <location filename="../ui/dashboard_view.py" line="105"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="91"/>
+        <location filename="../ui/dashboard_view.py" line="106"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="92"/>
+        <location filename="../ui/dashboard_view.py" line="107"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="132"/>
-        <location filename="../ui/dashboard_view.py" line="163"/>
+        <location filename="../ui/dashboard_view.py" line="131"/>
+        <source>Dashboard — fma-judge</source>
+        <translation>儀表板 — fma-judge</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="155"/>
+        <location filename="../ui/dashboard_view.py" line="186"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="150"/>
+        <location filename="../ui/dashboard_view.py" line="173"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="190"/>
+        <location filename="../ui/dashboard_view.py" line="216"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="195"/>
+        <location filename="../ui/dashboard_view.py" line="221"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -88,101 +101,116 @@
 <context>
     <name>Help</name>
     <message>
-        <location filename="../ui/help_overlay.py" line="13"/>
+        <location filename="../ui/help_overlay.py" line="19"/>
+        <source>{first}  or  {second}</source>
+        <translation>{first}  或  {second}</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="25"/>
         <source>Accept the prediction</source>
         <translation>接受預測</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="14"/>
+        <location filename="../ui/help_overlay.py" line="26"/>
         <source>Choose that Top-k leaf</source>
         <translation>選擇該 Top-k 類別</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="15"/>
+        <location filename="../ui/help_overlay.py" line="27"/>
         <source>Open the defect-type picker</source>
         <translation>開啟缺陷類別選擇器</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="16"/>
+        <location filename="../ui/help_overlay.py" line="28"/>
         <source>Mark as unknown / new defect type</source>
         <translation>標記為未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="17"/>
+        <location filename="../ui/help_overlay.py" line="29"/>
         <source>Add a note to the current image</source>
         <translation>為目前影像加註記</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="18"/>
+        <location filename="../ui/help_overlay.py" line="30"/>
         <source>Previous / next image</source>
         <translation>上一張／下一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="19"/>
+        <location filename="../ui/help_overlay.py" line="31"/>
+        <source>First / last image</source>
+        <translation>第一張／最後一張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="32"/>
+        <source>One page of the list up / down</source>
+        <translation>清單上移／下移一頁</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="33"/>
         <source>Undo (across images)</source>
         <translation>復原（可跨影像）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="20"/>
+        <location filename="../ui/help_overlay.py" line="34"/>
         <source>Redo</source>
         <translation>重做</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="21"/>
+        <location filename="../ui/help_overlay.py" line="35"/>
         <source>Heatmap on / off</source>
         <translation>熱圖 開／關</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="22"/>
+        <location filename="../ui/help_overlay.py" line="36"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排顯示</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="23"/>
+        <location filename="../ui/help_overlay.py" line="37"/>
         <source>Heatmap opacity − / +</source>
         <translation>熱圖透明度 − / +</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="24"/>
+        <location filename="../ui/help_overlay.py" line="38"/>
         <source>Zoom in / out / fit</source>
         <translation>放大／縮小／符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="25"/>
+        <location filename="../ui/help_overlay.py" line="39"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="26"/>
+        <location filename="../ui/help_overlay.py" line="40"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="27"/>
+        <location filename="../ui/help_overlay.py" line="41"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="45"/>
+        <location filename="../ui/help_overlay.py" line="60"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="53"/>
-        <source>Press any key to close</source>
-        <translation>按任意鍵關閉</translation>
+        <location filename="../ui/help_overlay.py" line="68"/>
+        <source>Press any key or click to close</source>
+        <translation>按任意鍵或點一下即可關閉</translation>
     </message>
 </context>
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="97"/>
-        <location filename="../ui/main_window.py" line="595"/>
+        <location filename="../ui/app.py" line="108"/>
+        <location filename="../ui/main_window.py" line="599"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="108"/>
+        <location filename="../ui/app.py" line="123"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -191,7 +219,12 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="127"/>
+        <location filename="../ui/app.py" line="133"/>
+        <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
+        <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
+    </message>
+    <message>
+        <location filename="../ui/app.py" line="146"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -315,12 +348,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="262"/>
+        <location filename="../ui/main_window.py" line="267"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="263"/>
+        <location filename="../ui/main_window.py" line="268"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -333,32 +366,32 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="268"/>
+        <location filename="../ui/main_window.py" line="273"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="275"/>
+        <location filename="../ui/main_window.py" line="280"/>
         <source>Open a folder of images</source>
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="277"/>
+        <location filename="../ui/main_window.py" line="282"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="278"/>
+        <location filename="../ui/main_window.py" line="283"/>
         <source>Also open images in sub-folders?</source>
         <translation>是否一併開啟子資料夾中的影像？</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="284"/>
+        <location filename="../ui/main_window.py" line="289"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="285"/>
+        <location filename="../ui/main_window.py" line="290"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -373,17 +406,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="306"/>
+        <location filename="../ui/main_window.py" line="311"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="311"/>
+        <location filename="../ui/main_window.py" line="316"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="312"/>
+        <location filename="../ui/main_window.py" line="317"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
@@ -398,7 +431,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="426"/>
+        <location filename="../ui/main_window.py" line="432"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -408,27 +441,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>剩餘 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="498"/>
-        <source>Note</source>
-        <translation>註記</translation>
-    </message>
-    <message>
-        <location filename="../ui/main_window.py" line="499"/>
-        <source>Note for {name}:</source>
-        <translation>{name} 的註記：</translation>
-    </message>
-    <message>
-        <location filename="../ui/main_window.py" line="528"/>
+        <location filename="../ui/main_window.py" line="532"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="545"/>
+        <location filename="../ui/main_window.py" line="549"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="546"/>
+        <location filename="../ui/main_window.py" line="550"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -441,91 +464,109 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="579"/>
+        <location filename="../ui/main_window.py" line="583"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="591"/>
+        <location filename="../ui/main_window.py" line="595"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="607"/>
+        <location filename="../ui/main_window.py" line="611"/>
         <source>Export corrected labels</source>
         <translation>匯出修正後的標籤</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="615"/>
+        <location filename="../ui/main_window.py" line="619"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="616"/>
+        <location filename="../ui/main_window.py" line="620"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
 </context>
 <context>
+    <name>Note</name>
+    <message>
+        <location filename="../ui/note_dialog.py" line="22"/>
+        <source>Note</source>
+        <translation>註記</translation>
+    </message>
+    <message>
+        <location filename="../ui/note_dialog.py" line="23"/>
+        <source>Note for {name}:</source>
+        <translation>{name} 的註記：</translation>
+    </message>
+    <message>
+        <location filename="../ui/note_dialog.py" line="30"/>
+        <source>Ctrl+Enter saves · Esc cancels · an empty note removes it</source>
+        <translation>Ctrl+Enter 儲存 · Esc 取消 · 清空註記即刪除</translation>
+    </message>
+</context>
+<context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="67"/>
-        <location filename="../ui/prediction_panel.py" line="202"/>
+        <location filename="../ui/main_window.py" line="68"/>
+        <location filename="../ui/prediction_panel.py" line="204"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="64"/>
+        <location filename="../ui/prediction_panel.py" line="66"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="69"/>
+        <location filename="../ui/prediction_panel.py" line="71"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="105"/>
+        <location filename="../ui/prediction_panel.py" line="107"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="108"/>
+        <location filename="../ui/prediction_panel.py" line="110"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="109"/>
+        <location filename="../ui/prediction_panel.py" line="111"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="110"/>
+        <location filename="../ui/prediction_panel.py" line="112"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="163"/>
+        <location filename="../ui/prediction_panel.py" line="165"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="203"/>
+        <location filename="../ui/prediction_panel.py" line="205"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="206"/>
+        <location filename="../ui/prediction_panel.py" line="209"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="209"/>
+        <location filename="../ui/prediction_panel.py" line="213"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="217"/>
+        <location filename="../ui/prediction_panel.py" line="221"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
@@ -725,63 +766,68 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="291"/>
+        <location filename="../ui/queue_view.py" line="237"/>
+        <source>Re-judge queue — fma-judge</source>
+        <translation>複判佇列 — fma-judge</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="298"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="294"/>
-        <location filename="../ui/queue_view.py" line="317"/>
+        <location filename="../ui/queue_view.py" line="301"/>
+        <location filename="../ui/queue_view.py" line="324"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="342"/>
+        <location filename="../ui/queue_view.py" line="349"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="389"/>
+        <location filename="../ui/queue_view.py" line="396"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="391"/>
+        <location filename="../ui/queue_view.py" line="398"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="394"/>
+        <location filename="../ui/queue_view.py" line="401"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="444"/>
+        <location filename="../ui/queue_view.py" line="451"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="452"/>
+        <location filename="../ui/queue_view.py" line="459"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="458"/>
+        <location filename="../ui/queue_view.py" line="465"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="464"/>
+        <location filename="../ui/queue_view.py" line="471"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="473"/>
+        <location filename="../ui/queue_view.py" line="480"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="474"/>
+        <location filename="../ui/queue_view.py" line="481"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -790,17 +836,17 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="489"/>
+        <location filename="../ui/queue_view.py" line="496"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="495"/>
+        <location filename="../ui/queue_view.py" line="502"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="497"/>
+        <location filename="../ui/queue_view.py" line="504"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -919,12 +965,12 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Viewer</name>
     <message>
-        <location filename="../ui/viewer.py" line="77"/>
+        <location filename="../ui/viewer.py" line="85"/>
         <source>heatmap…</source>
         <translation>熱圖計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="81"/>
+        <location filename="../ui/viewer.py" line="89"/>
         <source>The heatmap of this image is being computed</source>
         <translation>正在計算這張影像的熱圖</translation>
     </message>

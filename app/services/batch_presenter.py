@@ -41,7 +41,8 @@ class ListRow:
     """One image as the batch list shows it.
 
     ``label`` is the judged or predicted leaf's name in the UI language, the reason an image cannot be
-    read, or empty; ``confidence`` the prediction's, when the label is a prediction.
+    read, or empty; ``confidence`` the prediction's, when the label is a prediction; ``has_note`` whether
+    the image has a note.
     """
 
     image_id: int
@@ -50,6 +51,7 @@ class ListRow:
     state: str = "pending"
     label: str = ""
     confidence: float | None = None
+    has_note: bool = False
 
 
 @dataclass(frozen=True)
@@ -262,7 +264,7 @@ class BatchPresenter:
         elif item.image.image_id in self.errors:
             label = self.errors[item.image.image_id]
         return ListRow(item.image.image_id, Path(item.image.path).name, item.image.path, self.state(item), label,
-                       conf)
+                       conf, has_note=bool(item.judgment and item.judgment.note))
 
     def list_rows(self) -> list[ListRow]:
         return [self.list_row(i) for i in range(len(self.items))]

@@ -32,6 +32,7 @@ __all__ = [
     "DashboardFigures",
     "DashboardService",
     "PeriodFigures",
+    "dashboard_heading",
     "local_utc_offset_minutes",
     "render_dashboard_png",
 ]
@@ -215,8 +216,27 @@ def _empty(ax, lang: str, fg: str) -> None:
     ax.set_yticks([])
 
 
+def dashboard_heading(figures: DashboardFigures, lang: str = "en") -> tuple[str, str]:
+    """The dashboard's heading and its one-line summary, in ``lang`` (as the PNG writes them)."""
+    o = figures.overall
+    summary = _t(
+        "summary",
+        lang,
+        predicted=o.predicted,
+        auto=_pct(o.auto_share),
+        judged=o.judged,
+        corrected=_pct(o.corrected_share),
+        error=_pct(o.error_rate),
+    )
+    return _t("title", lang, version=figures.model_version), summary
+
+
+HEADING_PX = 64
+"""Height of the PNG's heading (title and summary line) at 100 dpi."""
+
+
 def render_dashboard_png(
-    figures: DashboardFigures, lang: str = "en", *, width_px: int = 1500, dark: bool = True
+    figures: DashboardFigures, lang: str = "en", *, width_px: int = 1500, dark: bool = True, heading: bool = True
 ) -> bytes:
     """The dashboard as one PNG: shares per period and per batch, per-class agreement, and analyst kappa.
 
@@ -225,6 +245,8 @@ def render_dashboard_png(
         lang: ``en`` or ``zh_TW`` (chart text and class names).
         width_px: image width; the height follows (about 0.62 x width).
         dark: colours for the app's dark theme (False: for printing).
+        heading: draw the heading and summary line (:func:`dashboard_heading`) above the charts; the
+            dashboard view shows them as text of its own instead.
     """
     bg, fg, grid = ("#2b2d31", "#e8eaed", "#4a4e52") if dark else ("white", "#202124", "#dadce0")
     dpi = 100
@@ -243,43 +265,28 @@ def render_dashboard_png(
         )
         fig.get_layout_engine().set(w_pad=0.12, h_pad=0.12, hspace=0.06, wspace=0.06)
         FigureCanvasAgg(fig)
-        grid_spec = fig.add_gridspec(3, 2, height_ratios=[0.14, 1, 1])
-        header = fig.add_subplot(grid_spec[0, :])
-        header.axis("off")
-        o = figures.overall
-        header.text(
-            0,
-            1,
-            _t("title", lang, version=figures.model_version),
-            ha="left",
-            va="top",
-            fontsize=15,
-            fontweight="bold",
-            color=fg,
-            transform=header.transAxes,
-        )
-        header.text(
-            0,
-            0.05,
-            _t(
-                "summary",
-                lang,
-                predicted=o.predicted,
-                auto=_pct(o.auto_share),
-                judged=o.judged,
-                corrected=_pct(o.corrected_share),
-                error=_pct(o.error_rate),
-            ),
-            ha="left",
-            va="bottom",
-            fontsize=10.5,
-            color=fg,
-            transform=header.transAxes,
-        )
-        _draw_periods(fig.add_subplot(grid_spec[1, 0]), figures, lang, fg, grid)
-        _draw_batches(fig.add_subplot(grid_spec[1, 1]), figures, lang, fg, grid)
-        _draw_classes(fig.add_subplot(grid_spec[2, 0]), figures, lang, fg, grid)
-        _draw_kappa(fig.add_subplot(grid_spec[2, 1]), figures, lang, fg, grid)
+        # The heading row is HEADING_PX high whatever the width (a share of the height was too little for
+        # two lines on narrow charts); the summary hangs below the title's own box, so they never overlap.
+        chart_px = (width_px * 0.62 - HEADING_PX) / 2
+        rows = [HEADING_PX / chart_px, 1, 1] if heading else [1, 1]
+        grid_spec = fig.add_gridspec(len(rows), 2, height_ratios=rows)
+        first = len(rows) - 2
+        if heading:
+            header = fig.add_subplot(grid_spec[0, :])
+            header.axis("off")
+            title_text, summary_text = dashboard_heading(figures, lang)
+            title = header.text(
+                0, 1, title_text, ha="left", va="top", fontsize=15, fontweight="bold", color=fg,
+                transform=header.transAxes,
+            )  # fmt: skip
+            header.annotate(
+                summary_text, xy=(0, 0), xycoords=title, xytext=(0, -6), textcoords="offset points",
+                ha="left", va="top", fontsize=10.5, color=fg,
+            )  # fmt: skip
+        _draw_periods(fig.add_subplot(grid_spec[first, 0]), figures, lang, fg, grid)
+        _draw_batches(fig.add_subplot(grid_spec[first, 1]), figures, lang, fg, grid)
+        _draw_classes(fig.add_subplot(grid_spec[first + 1, 0]), figures, lang, fg, grid)
+        _draw_kappa(fig.add_subplot(grid_spec[first + 1, 1]), figures, lang, fg, grid)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", facecolor=bg, dpi=dpi)
     return buffer.getvalue()

@@ -3,6 +3,9 @@
 Every public method is one user action in one database transaction (``session_scope``), committed
 before it returns; the UI shows a judgment as done only after that. Results are plain records from
 :mod:`app.store.records`, never ORM objects.
+
+A note is the image's: every later row carries it (judging, undo, redo) until :meth:`JudgingService.add_note`
+changes it (an empty note clears it); the store does the carrying (``repo.KEEP_NOTE``).
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ class JudgingService:
         return batches.batch_items(self.engine, batch_id, model_version)
 
     # -- judging ---------------------------------------------------------------------------------
-    def _record(self, item: BatchItem, leaf: str | None, action: str, note: str | None = None,
+    def _record(self, item: BatchItem, leaf: str | None, action: str, note: repo.NoteArg = repo.KEEP_NOTE,
                 status: str | None = None) -> JudgmentRecord:
         p = item.prediction
         with session_scope(self.engine) as s:
@@ -78,22 +81,22 @@ class JudgingService:
         """Accept the prediction as shown."""
         if item.prediction is None or not item.prediction.leaf:
             raise ValueError("there is no prediction to accept for this image")
-        return self._record(item, item.prediction.leaf, "accept", note=_keep_note(item))
+        return self._record(item, item.prediction.leaf, "accept")
 
     def choose(self, item: BatchItem, leaf: str, *, action: str = "picker") -> JudgmentRecord:
         """Judge as ``leaf`` (accepted when it is the predicted leaf, else corrected)."""
-        return self._record(item, leaf, action, note=_keep_note(item))
+        return self._record(item, leaf, action)
 
     def mark_unknown(self, item: BatchItem) -> JudgmentRecord:
         """Unknown / new defect type: kept out of training, kept for review."""
-        return self._record(item, None, "unknown", note=_keep_note(item))
+        return self._record(item, None, "unknown")
 
     def add_note(self, item: BatchItem, note: str) -> JudgmentRecord:
-        """Attach a note: a new history row with the image's current state and the note."""
+        """Set the image's note (empty: remove it): a new history row with the image's current state."""
         j = item.judgment
         if j is not None and j.is_decision:
-            return self._record(item, j.leaf, "note", note=note or None, status=j.status)
-        return self._record(item, None, "note", note=note or None, status="reverted")
+            return self._record(item, j.leaf, "note", note=note.strip() or None, status=j.status)
+        return self._record(item, None, "note", note=note.strip() or None, status="reverted")
 
     def undo(self) -> JudgmentRecord | None:
         """Undo this session's latest judgment (whichever image it was on); None when nothing is left."""
@@ -135,10 +138,6 @@ class JudgingService:
     # -- export ----------------------------------------------------------------------------------
     def export(self, out: Path, fmt: str, *, batch_id: int | None = None) -> ExportResult:
         return export_labels(self.engine, out, fmt, batch_id=batch_id)
-
-
-def _keep_note(item: BatchItem) -> str | None:
-    return item.judgment.note if item.judgment is not None else None
 
 
 __all__ = ["JudgingService", "OpenedBatch", "StoreError"]

@@ -6,12 +6,18 @@ exported (the undone ones are listed in :attr:`ExportResult.skipped`). The CSV s
 ``unknown:unlabelled`` for images marked "unknown / new defect type" (training uses them as outlier
 exposure when ``loss.outlier_weight`` > 0 and skips them otherwise; nothing is lost). Rows are streamed from the database (``yield_per``), so large stores export in seconds.
 
+Notes travel with the labels: the CSV's last column and the JSON's ``note`` field hold each image's note;
+an ImageFolder export also writes ``notes.csv`` (``path,note``: the copied image's path relative to the
+export folder, one row per image that has a note), next to its ``manifest.csv`` (which has the ``note``
+column too). One file rather than a ``.txt`` beside each image: the class folders hold images only.
+
 CLI: ``fma-judge export [--db URL] --out PATH --format csv|imagefolder|json [--batch ID]
 [--since DATE] [--status accepted,corrected,unknown]`` (see :func:`add_arguments` and :func:`run`).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -35,6 +41,7 @@ from models.taxonomy import Taxonomy
 
 FORMATS: tuple[str, ...] = ("csv", "imagefolder", "json")
 IMAGEFOLDER_MANIFEST = "manifest.csv"
+IMAGEFOLDER_NOTES = "notes.csv"
 UNKNOWN_FOLDER = "unknown_unlabelled"
 _YIELD_PER = 2000
 
@@ -169,6 +176,7 @@ def iter_export_rows(
         Judgment.created_at,
         Judgment.model_version,
         Judgment.shown,
+        Judgment.note,
     ]
     if with_history:
         older = aliased(Judgment)
@@ -186,7 +194,7 @@ def iter_export_rows(
     if since is not None:
         stmt = stmt.where(Judgment.created_at >= _aware(since))
     for row in session.execute(stmt.execution_options(yield_per=_YIELD_PER)):
-        sha, path, leaf, status, analyst, created_at, version, shown = row[:8]
+        sha, path, leaf, status, analyst, created_at, version, shown, note = row[:9]
         path = path or ""
         if status == "reverted":
             if skipped is not None:
@@ -215,7 +223,8 @@ def iter_export_rows(
             judged_at=created_at,
             model_version=version,
             predicted_leaf=(shown or {}).get("leaf"),
-            history_count=int(row[8]) if with_history else None,
+            history_count=int(row[9]) if with_history else None,
+            note=note or None,
         )
 
 
@@ -267,6 +276,24 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
         yield replace(row, path=str(target))
 
 
+def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]]) -> int:
+    """Copy the images (:func:`_copied`), write ``manifest.csv`` and the notes' sidecar ``notes.csv``."""
+    notes: list[tuple[str, str]] = []
+
+    def noted(copies: Iterator[ExportRow]) -> Iterator[ExportRow]:
+        for row in copies:
+            if row.note:
+                notes.append((Path(row.path).relative_to(folder).as_posix(), row.note))
+            yield row
+
+    count = _write_csv(noted(_copied(rows, folder, skipped)), folder / IMAGEFOLDER_MANIFEST)
+    with replacing(folder / IMAGEFOLDER_NOTES) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(("path", "note"))
+        writer.writerows(notes)
+    return count
+
+
 def _check_out(out: Path, fmt: str) -> Path:
     out = out.expanduser().absolute()
     if fmt == "imagefolder":
@@ -293,8 +320,8 @@ def export_labels(
         source: an open Session, or an Engine (a session is opened for the export).
         out: the CSV/JSON file, or the folder for ``imagefolder``.
         fmt: ``csv`` (training manifest), ``imagefolder`` (copies into ``out/<leaf id>/<sha8>_<name>``,
-            unknown ones into ``out/unknown_unlabelled/``, plus ``out/manifest.csv``) or ``json`` (a list of
-            objects with the CSV fields, ``leaf`` and ``history_count``).
+            unknown ones into ``out/unknown_unlabelled/``, plus ``out/manifest.csv`` and ``out/notes.csv``) or
+            ``json`` (a list of objects with the CSV fields, ``leaf`` and ``history_count``).
         batch_id: only this batch's images.
         since: only judgments made at or after this time (naive = local time).
         statuses: subset of accepted/corrected/unknown (default all).
@@ -338,7 +365,7 @@ def _export(
     writers: dict[str, Callable[[], int]] = {
         "csv": lambda: _write_csv(rows, out),
         "json": lambda: _write_json(rows, out),
-        "imagefolder": lambda: _write_csv(_copied(rows, out, skipped), out / IMAGEFOLDER_MANIFEST),
+        "imagefolder": lambda: _write_imagefolder(rows, out, skipped),
     }
     if fmt == "imagefolder":
         out.mkdir(parents=True, exist_ok=True)

@@ -415,7 +415,7 @@ def bulk_judge(
     analyst: str,
     model_version: str,
     batch_id: int | None = None,
-    note: str | None = None,
+    note: repo.NoteArg = repo.KEEP_NOTE,
 ) -> list[JudgmentRecord]:
     """Judge many images at once, one appended judgment each (through :func:`repo.record_judgment`).
 
@@ -427,7 +427,8 @@ def bulk_judge(
         analyst: who decided.
         model_version: whose predictions were shown; each judgment records that prediction.
         batch_id: the batch the judgments were made in (None: from the cross-batch queue).
-        note: free text stored with every judgment.
+        note: free text stored with every judgment (None or blank: none); default: each image keeps its
+            own current note.
 
     Returns:
         The new judgments, in the order of ``image_ids``.
@@ -450,6 +451,7 @@ def bulk_judge(
                 f"cannot accept {len(missing)} image(s) without a prediction of {model_version} to accept "
                 f"(image ids {shown}); relabel them instead"
             )
+    notes = repo.current_notes(session, ids) if note is repo.KEEP_NOTE else {}
     out: list[JudgmentRecord] = []
     for image_id in ids:
         p = predictions.get(image_id)
@@ -465,7 +467,7 @@ def bulk_judge(
                 prediction_id=p.id if p is not None else None,
                 shown=p.shown() if usable else None,  # type: ignore[union-attr]
                 model_version=model_version if p is not None else None,
-                note=note,
+                note=notes.get(image_id) if note is repo.KEEP_NOTE else note,
             )
         )
     return out

@@ -219,8 +219,10 @@ class BatchSummary:
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "path", "label", "sha256", "leaf_path", "status", "analyst", "judged_at", "model_version", "predicted_leaf",
+    "note",
 )  # fmt: skip
-"""CSV columns of a label export; ``path,label`` first so the file is a training manifest."""
+"""CSV columns of a label export; ``path,label`` first so the file is a training manifest (training reads
+``path,label`` and ignores the other columns). ``note`` is the image's note, empty when it has none."""
 
 
 @dataclass(frozen=True)
@@ -228,7 +230,7 @@ class ExportRow:
     """One exported label: an image's current judgment.
 
     ``label`` is the leaf id, or :data:`UNKNOWN_LABEL` for images marked unknown; ``leaf_path`` is
-    ``group/subgroup/leaf`` (empty for unknown, or when no taxonomy is known).
+    ``group/subgroup/leaf`` (empty for unknown, or when no taxonomy is known); ``note`` the image's note.
     """
 
     path: str
@@ -242,6 +244,7 @@ class ExportRow:
     model_version: str | None
     predicted_leaf: str | None
     history_count: int | None = None
+    note: str | None = None
 
     def manifest_row(self) -> ManifestRow:
         """The CSV export line: ``path`` and ``label``, and the other :data:`EXPORT_COLUMNS` as cells."""
@@ -253,11 +256,12 @@ class ExportRow:
             "judged_at": self.judged_at.isoformat(),
             "model_version": self.model_version or "",
             "predicted_leaf": self.predicted_leaf or "",
+            "note": self.note or "",
         }
         return ManifestRow(self.path, self.label, cells)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON export object: the CSV fields plus ``leaf`` and ``history_count``."""
+        """The JSON export object: the CSV fields (``note`` null when none) plus ``leaf`` and ``history_count``."""
         return {
             "path": self.path,
             "label": self.label,
@@ -269,5 +273,6 @@ class ExportRow:
             "judged_at": self.judged_at.isoformat(),
             "model_version": self.model_version,
             "predicted_leaf": self.predicted_leaf,
+            "note": self.note,
             "history_count": self.history_count,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 from pathlib import Path
@@ -58,6 +59,15 @@ def pick_cjk_font(app: QApplication) -> None:
             return
 
 
+def default_analyst() -> str:
+    """The operating system's user name: the analyst when the name dialog at start-up is cancelled."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError, ImportError):  # no such user entry, no login name in the environment
+        name = ""
+    return name.strip() or "analyst"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fma-judge", description="Judge FMA defect images with a local model.",
                                 epilog="Export labels: fma-judge export --help")
@@ -93,13 +103,18 @@ def run_app(argv: list[str]) -> int:
     analyst = args.analyst or str(settings.value("analyst", "") or "")
     if not analyst and args.screenshot:
         analyst = "demo"
+    fallback = False
     while not analyst:
         name, ok = QInputDialog.getText(None, "fma-judge", QCoreApplication.translate("Main", "Your name (recorded with every "
                                                                                "judgment):"), QLineEdit.EchoMode.Normal)
         if not ok:
-            return 1
-        analyst = name.strip()
-    settings.setValue("analyst", analyst)
+            # Cancel does not quit: the app opens with the OS user name as the analyst, says so in the status
+            # bar, and does not remember it (the next start asks again); Settings → Change analyst… sets a name.
+            analyst, fallback = default_analyst(), True
+            break
+        analyst = name.strip()  # OK with an empty name asks again
+    if not fallback:
+        settings.setValue("analyst", analyst)
 
     try:
         engine = make_engine(args.db)
@@ -114,6 +129,10 @@ def run_app(argv: list[str]) -> int:
     window = MainWindow(JudgingService(engine, analyst), lang=lang, demo_batch=demo_batch, settings=settings,
                         device=args.device)
     window.show()
+    if fallback:
+        window.statusBar().showMessage(QCoreApplication.translate(
+            "Main", "Judging as {name}: no name was given. Change it under Settings → Change analyst…").format(
+            name=analyst), 12_000)  # a temporary message: the reading progress shows again after it
     model = args.model or str(settings.value("model_path", "") or "") or (str(DEMO_MODEL) if DEMO_MODEL.is_dir()
                                                                           else "")
     if model and not Path(model).exists() and not args.model:

@@ -1,4 +1,4 @@
-"""The batch list: a model/view list with lazily made thumbnails and a status badge per image."""
+"""The batch list: a model/view list with lazily made thumbnails, a status badge per image, and a note marker."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from pathlib import Path
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QCoreApplication,
     QModelIndex,
+    QPoint,
     QRect,
     QSize,
     Qt,
     QThreadPool,
 )
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap, QPolygon
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.services.batch_presenter import ListRow
@@ -23,6 +25,7 @@ from app.ui.style import STATE_COLOURS, state_label
 
 THUMB = 72
 ROW_H = THUMB + 10
+NOTE_COLOUR = "#fbbc04"
 
 
 class BatchListModel(QAbstractListModel):
@@ -57,7 +60,9 @@ class BatchListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self.thumbnail(row.path)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{row.path}\n{state_label(row.state)}{' · ' + row.label if row.label else ''}"
+            note = "\n" + QCoreApplication.translate("BatchList", "Has a note (N to read or edit it)") \
+                if row.has_note else ""
+            return f"{row.path}\n{state_label(row.state)}{' · ' + row.label if row.label else ''}{note}"
         return None
 
     # -- content -------------------------------------------------------------------------------
@@ -105,8 +110,27 @@ class BatchListModel(QAbstractListModel):
         return out
 
 
+def note_marker_rect(badge: QRect) -> QRect:
+    """Where the note marker of a row goes: right of its status badge."""
+    return QRect(badge.right() + 8, badge.top() + 2, 13, 16)
+
+
+def draw_note_marker(p: QPainter, rect: QRect) -> None:
+    """A small sticky note (folded corner, two lines of "text") in :data:`NOTE_COLOUR`."""
+    fold = 5
+    page = QPolygon([QPoint(rect.left(), rect.top()), QPoint(rect.right() - fold, rect.top()),
+                     QPoint(rect.right(), rect.top() + fold), QPoint(rect.right(), rect.bottom()),
+                     QPoint(rect.left(), rect.bottom())])
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QColor(NOTE_COLOUR))
+    p.drawPolygon(page)
+    p.setPen(QPen(QColor("#202124"), 1.2))
+    for y in (rect.top() + 7, rect.top() + 11):
+        p.drawLine(rect.left() + 3, y, rect.right() - 3, y)
+
+
 class BatchItemDelegate(QStyledItemDelegate):
-    """Thumbnail, file name, label, and a coloured status badge."""
+    """Thumbnail, file name, label, a coloured status badge, and a note marker when the image has a note."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         return QSize(260, ROW_H)
@@ -152,10 +176,15 @@ class BatchItemDelegate(QStyledItemDelegate):
         p.drawRoundedRect(badge_rect, 4, 4)
         p.setPen(QColor("white"))
         p.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
+        if row.has_note:
+            draw_note_marker(p, note_marker_rect(badge_rect))
         p.restore()
 
 
 class BatchListView(QListView):
+    """The list never takes the keyboard focus: the window's shortcuts move through it (arrows, Home/End,
+    PgUp/PgDn; :meth:`page_rows` is a page), so they never fight with the judging keys."""
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setItemDelegate(BatchItemDelegate(self))
@@ -164,6 +193,10 @@ class BatchListView(QListView):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows are global judging shortcuts
         self.setMinimumWidth(250)
         self.setStyleSheet("QListView { background: #202124; border: none; }")
+
+    def page_rows(self) -> int:
+        """Rows one page moves: those fully visible, less one kept in view (at least 1)."""
+        return max(1, self.viewport().height() // ROW_H - 1)
 
 
 def file_name(path: str) -> str:

@@ -1,7 +1,7 @@
 """The dashboard view: the rendered chart (auto share, corrections, model error, agreement) and a table.
 
 A thin view over :class:`app.services.dashboard.DashboardService`: the figures are read and the PNG is
-rendered on the thread pool; the view only shows the result. F5 or the button reloads.
+rendered on the thread pool; the view only shows the result. F5 or the button reloads; Esc closes the window.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.dashboard import DashboardFigures, DashboardService, render_dashboard_png
+from app.services.dashboard import DashboardFigures, DashboardService, dashboard_heading, render_dashboard_png
 from app.ui.style import WINDOW_STYLE
 from app.ui.workers import Task, TaskRunner
 
@@ -76,6 +76,21 @@ class DashboardView(QWidget):
             bar.addWidget(w)
         bar.addWidget(self.status, 1)
 
+        # The heading and its summary line are labels in a layout (the chart is drawn without them): they
+        # stack, wrap on narrow windows, and can never overlap whatever the language or font.
+        self.heading = QLabel(self)
+        self.heading.setStyleSheet("font-size: 18px; font-weight: bold;")
+        self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
+        self.summary.setStyleSheet("font-size: 13px;")
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        heading = QVBoxLayout()
+        heading.setContentsMargins(4, 6, 4, 2)
+        heading.setSpacing(4)
+        heading.addWidget(self.heading)
+        heading.addWidget(self.summary)
+
         self.chart = QLabel(self)
         self.chart.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.scroll = QScrollArea(self)
@@ -108,13 +123,21 @@ class DashboardView(QWidget):
         self.table.setAlternatingRowColors(True)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addLayout(heading)
         layout.addWidget(split, 1)
 
         self.model_combo.currentIndexChanged.connect(lambda _i: self._render())
         self.period_combo.currentIndexChanged.connect(lambda _i: self._render())
-        shortcut = QShortcut(QKeySequence("F5"), self)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(self.refresh)
+        self.setWindowTitle(QCoreApplication.translate("Dashboard", "Dashboard — fma-judge"))
+        for keys, slot in (("F5", self.refresh), ("Esc", self._close_window)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+
+    def _close_window(self) -> None:
+        """Esc closes the dashboard window (an open menu takes its own Esc first)."""
+        if self.isWindow():
+            self.close()
 
     # -- state ---------------------------------------------------------------------------------
     def set_model_version(self, version: str | None) -> None:
@@ -168,12 +191,15 @@ class DashboardView(QWidget):
 
     def _compute(self, version: str, period: str, lang: str, width: int) -> tuple[DashboardFigures, bytes]:
         figures = self.service.figures(version, period=period)
-        return figures, render_dashboard_png(figures, lang, width_px=width)
+        return figures, render_dashboard_png(figures, lang, width_px=width, heading=False)
 
     def _shown(self, request: int, figures: DashboardFigures, png: bytes) -> None:
         if request != self._request:
             return
         self.figures, self.png = figures, png
+        title, summary = dashboard_heading(figures, self.lang)
+        self.heading.setText(title)
+        self.summary.setText(summary)
         pixmap = QPixmap()
         pixmap.loadFromData(png, "PNG")
         self.chart.setPixmap(pixmap)

@@ -1,4 +1,8 @@
-"""A translucent overlay listing every keyboard shortcut (F1 or ? to show, any key to hide)."""
+"""A translucent overlay listing every keyboard shortcut (F1 or ? to show, any key or click to hide).
+
+The overlay floats over its whole window: it is a child of the top-level window outside any layout, so
+opening it changes no pane, splitter or viewer geometry; it follows the window's size while it is open.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,26 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
+_MODIFIER_KEYS = frozenset({Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Meta,
+                            Qt.Key.Key_AltGr, Qt.Key.Key_CapsLock})
+
+
+def either(first: str, second: str) -> str:
+    """Two keys that do the same thing, joined by the UI language's "or"."""
+    return QCoreApplication.translate("Help", "{first}  or  {second}").format(first=first, second=second)
+
 
 def shortcut_rows() -> list[tuple[str, str]]:
     """(keys, action) pairs, translated; the single source for the overlay and the README."""
     return [
         ("Enter / Space", QCoreApplication.translate("Help", "Accept the prediction")),
         ("1 – 5", QCoreApplication.translate("Help", "Choose that Top-k leaf")),
-        ("C  or  /", QCoreApplication.translate("Help", "Open the defect-type picker")),
+        (either("C", "/"), QCoreApplication.translate("Help", "Open the defect-type picker")),
         ("U", QCoreApplication.translate("Help", "Mark as unknown / new defect type")),
         ("N", QCoreApplication.translate("Help", "Add a note to the current image")),
         ("← → ↑ ↓", QCoreApplication.translate("Help", "Previous / next image")),
+        ("Home / End", QCoreApplication.translate("Help", "First / last image")),
+        ("PgUp / PgDn", QCoreApplication.translate("Help", "One page of the list up / down")),
         ("Ctrl+Z", QCoreApplication.translate("Help", "Undo (across images)")),
         ("Ctrl+Shift+Z", QCoreApplication.translate("Help", "Redo")),
         ("H", QCoreApplication.translate("Help", "Heatmap on / off")),
@@ -24,15 +38,16 @@ def shortcut_rows() -> list[tuple[str, str]]:
         ("+  −  0", QCoreApplication.translate("Help", "Zoom in / out / fit")),
         ("Ctrl+O", QCoreApplication.translate("Help", "Open a folder")),
         ("Q", QCoreApplication.translate("Help", "Re-judge queue (all batches)")),
-        ("F1  or  ?", QCoreApplication.translate("Help", "Show / hide this help")),
+        (either("F1", "?"), QCoreApplication.translate("Help", "Show / hide this help")),
     ]
 
 
 class HelpOverlay(QWidget):
-    """Covers its parent; hides on any key or click."""
+    """Covers the top-level window of ``parent`` (never a pane of a layout or splitter); hides on any key
+    (a modifier alone does not count: Shift is half of "?") or click."""
 
     def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
+        super().__init__(parent.window())
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, False)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         box = QWidget(self)
@@ -50,14 +65,14 @@ class HelpOverlay(QWidget):
             k.setStyleSheet("font-family: monospace; color: #8ab4f8; font-weight: bold;")
             grid.addWidget(k, row, 0)
             grid.addWidget(QLabel(action, box), row, 1)
-        hint = QLabel(QCoreApplication.translate("Help", "Press any key to close"), box)
+        hint = QLabel(QCoreApplication.translate("Help", "Press any key or click to close"), box)
         hint.setStyleSheet("color: #9aa0a6; font-size: 12px;")
         grid.addWidget(hint, len(shortcut_rows()) + 1, 0, 1, 2)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
         outer.addStretch(1)
-        parent.installEventFilter(self)
+        self.parentWidget().installEventFilter(self)
         self.hide()
 
     def toggle(self) -> None:
@@ -70,16 +85,21 @@ class HelpOverlay(QWidget):
             self.setFocus()
 
     def eventFilter(self, obj, event) -> bool:
-        if obj is self.parentWidget() and event.type() == QEvent.Type.Resize:
+        if obj is self.parentWidget() and event.type() == QEvent.Type.Resize and self.isVisible():
             self.setGeometry(self.parentWidget().rect())
         return False
+
+    def showEvent(self, event) -> None:
+        self.setGeometry(self.parentWidget().rect())
+        super().showEvent(event)
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), QColor(0, 0, 0, 150))
 
     def keyPressEvent(self, event) -> None:
-        self.hide()
+        if event.key() not in _MODIFIER_KEYS:
+            self.hide()
         event.accept()
 
     def mousePressEvent(self, event) -> None:

@@ -34,6 +34,7 @@ from app.ui.batch_list import BatchListModel, BatchListView
 from app.ui.dashboard_view import DashboardView
 from app.ui.help_overlay import HelpOverlay
 from app.ui.image_cache import ImageCache
+from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.prediction_panel import PredictionPanel
 from app.ui.queue_view import QueueView
@@ -146,7 +147,7 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(1, 1)
         split.setSizes([290, 780, 370])
         self.setCentralWidget(split)
-        self.help = HelpOverlay(split)
+        self.help = HelpOverlay(self)  # over the whole window, outside its layout
         self.queue_view = QueueView(self.queue_service, lang=self.lang, parent=self)
         self.queue_view.setWindowFlag(Qt.WindowType.Window)
         self.queue_view.resize(1100, 700)
@@ -201,6 +202,10 @@ class MainWindow(QMainWindow):
         sc(["N"], self.add_note)
         sc(["Left", "Up"], lambda: self.move(-1))
         sc(["Right", "Down"], lambda: self.move(1))
+        sc(["Home"], lambda: self.move(-len(self.items)))  # move() stops at the first / last image
+        sc(["End"], lambda: self.move(len(self.items)))
+        sc(["PgUp"], lambda: self.move(-self.list_view.page_rows()))
+        sc(["PgDown"], lambda: self.move(self.list_view.page_rows()))
         sc(["Ctrl+Z"], self.undo)
         sc(["Ctrl+Shift+Z", "Ctrl+Y"], self.redo)
         sc(["H"], tb.act_heat.toggle)
@@ -337,7 +342,8 @@ class MainWindow(QMainWindow):
 
     def _update_row(self, row: int) -> None:
         r = self.presenter.list_row(row)
-        self.list_model.update_row(r.image_id, state=r.state, label=r.label, confidence=r.confidence)
+        self.list_model.update_row(r.image_id, state=r.state, label=r.label, confidence=r.confidence,
+                                   has_note=r.has_note)
 
     # ------------------------------------------------------------------------------------------
     # predictions
@@ -495,10 +501,8 @@ class MainWindow(QMainWindow):
         if item is None:
             return
         old = item.judgment.note if item.judgment and item.judgment.note else ""
-        text, ok = QInputDialog.getMultiLineText(self, QCoreApplication.translate("Main", "Note"),
-                                                 QCoreApplication.translate("Main", "Note for {name}:").format(name=Path(item.image.path).name),
-                                                 old)
-        if ok and text.strip() != old:
+        text = NoteDialog.ask(self, Path(item.image.path).name, old)
+        if text is not None and text.strip() != old:
             self._judge(lambda: self.service.add_note(item, text.strip()), advance=False)
 
     def undo(self) -> None:

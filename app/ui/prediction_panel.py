@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
@@ -203,7 +205,9 @@ class PredictionPanel(QWidget):
             judged = QCoreApplication.translate("Panel", "Judged <b>{what}</b> by {who} at {when}").format(
                 what=what, who=data.judged_by, when=data.judged_at or "")
         if data and data.note:
-            judged += ("<br>" if judged else "") + QCoreApplication.translate("Panel", "Note: {note}").format(note=data.note)
+            note = html.escape(data.note).replace("\n", "<br>")  # plain text, its lines kept
+            judged += ("<br>" if judged else "") + QCoreApplication.translate("Panel", "Note: {note}").format(note=note)
+        self.judgment.setTextFormat(Qt.TextFormat.RichText)
         self.judgment.setText(judged)
         self.judgment.setVisible(bool(judged))
         self.reasons.setText(QCoreApplication.translate("Panel", "Re-judge: {reasons}").format(

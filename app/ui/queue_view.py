@@ -6,7 +6,7 @@ judgment, so a row shows as done only once it is committed.
 
 Keys (with the table focused): Enter accepts the selection, C relabels it with the taxonomy picker,
 O or double-click opens the current image, Ctrl+A selects every loaded row, Ctrl+Z undoes the last bulk
-action, F5 reloads, Ctrl+E exports. The filters are reached with Tab or their Alt+letter mnemonics.
+action, F5 reloads, Ctrl+E exports, Esc closes the window. The filters are reached with Tab or their Alt+letter mnemonics.
 
 The rows, their texts and colours are the item model's (:mod:`app.ui.queue_model`); the window's look is
 :data:`app.ui.style.WINDOW_STYLE`.
@@ -234,10 +234,17 @@ class QueueView(QWidget):
                                                    self.reverse_box.setEnabled(not on)))
         for spin in (self.min_conf, self.max_conf):
             spin.valueChanged.connect(lambda _v: self.refresh())
-        for keys, slot in (("F5", self.refresh), ("Ctrl+Z", self.undo_last), ("Ctrl+E", self.export_queue)):
+        self.setWindowTitle(QCoreApplication.translate("Queue", "Re-judge queue — fma-judge"))
+        for keys, slot in (("F5", self.refresh), ("Ctrl+Z", self.undo_last), ("Ctrl+E", self.export_queue),
+                           ("Esc", self._close_window)):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
+
+    def _close_window(self) -> None:
+        """Esc closes the queue window (an open menu or dialog takes its own Esc first)."""
+        if self.isWindow():
+            self.close()
 
     # -- state ---------------------------------------------------------------------------------
     def set_model_version(self, version: str | None) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QRectF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsPixmapItem,
     QGraphicsScene,
-    QGraphicsSimpleTextItem,
     QGraphicsView,
     QLabel,
 )
@@ -17,6 +16,10 @@ from PySide6.QtWidgets import (
 from models.colormap import jet
 
 SIDE_GAP = 16
+MESSAGE_MARGIN = 32
+"""Space between a message (why an image cannot be shown) and the viewer's edges, in pixels."""
+MESSAGE_MAX_WIDTH = 560
+"""Longest line of a message, in pixels: a long reason wraps into a readable block."""
 
 
 def heatmap_rgba(heatmap: np.ndarray) -> np.ndarray:
@@ -61,12 +64,17 @@ class ImageViewer(QGraphicsView):
         self._heat = QGraphicsPixmapItem()
         self._right = QGraphicsPixmapItem()
         self._right_heat = QGraphicsPixmapItem()
-        self._message = QGraphicsSimpleTextItem()
-        self._message.setBrush(QColor("#e8eaed"))
+        # A message is a label over the viewport, not a scene item: it is not zoomed with the last image's
+        # scale, not moved by panning, it wraps, and it stays centred with margins whatever the viewer's size.
+        self._message = QLabel(self)
+        self._message.setWordWrap(True)
+        self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._message.setStyleSheet("color: #e8eaed; font-size: 15px; background: transparent;")
+        self._message.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._message.hide()
         for item in (self._image, self._heat, self._right, self._right_heat):
             item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
             self.scene().addItem(item)
-        self.scene().addItem(self._message)
         self._heat.setZValue(1)
         self._right_heat.setZValue(1)
         self._heatmap_visible = True
@@ -104,8 +112,9 @@ class ImageViewer(QGraphicsView):
             self._image.setPixmap(QPixmap())
             self._right.setPixmap(QPixmap())
             self._message.setText(message)
-            self._message.setVisible(True)
-            self.scene().setSceneRect(self._message.boundingRect())
+            self._message.setVisible(bool(message))
+            self._place_message()
+            self.scene().setSceneRect(QRectF(0, 0, 1, 1))  # nothing to scroll to
             return
         self._message.setVisible(False)
         pix = QPixmap.fromImage(image)
@@ -143,6 +152,16 @@ class ImageViewer(QGraphicsView):
     def has_image(self) -> bool:
         return not self._image.pixmap().isNull()
 
+    @property
+    def message(self) -> str:
+        """The message shown instead of an image ("" when an image is shown)."""
+        return "" if self._message.isHidden() else self._message.text()
+
+    def _place_message(self) -> None:
+        area = self.viewport().geometry().adjusted(MESSAGE_MARGIN, MESSAGE_MARGIN, -MESSAGE_MARGIN, -MESSAGE_MARGIN)
+        width = max(0, min(area.width(), MESSAGE_MAX_WIDTH))
+        self._message.setGeometry(QRect(area.center().x() - width // 2, area.top(), width, max(0, area.height())))
+
     # -- display options -----------------------------------------------------------------------
     def set_heatmap_visible(self, visible: bool) -> None:
         self._heatmap_visible = visible
@@ -175,7 +194,7 @@ class ImageViewer(QGraphicsView):
     # -- zoom and pan ---------------------------------------------------------------------------
     def fit(self) -> None:
         rect = self.scene().sceneRect()
-        if rect.isEmpty():
+        if rect.isEmpty() or self._image.pixmap().isNull():
             return
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         self._fit = True
@@ -204,5 +223,6 @@ class ImageViewer(QGraphicsView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._place_badge()
+        self._place_message()
         if self._fit:
             self.fit()

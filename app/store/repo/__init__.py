@@ -23,7 +23,16 @@ from app.store.repo._common import normalize_folder
 from app.store.repo.batches import add_to_batch, create_batch, find_batches_by_folder, get_batch, list_batches
 from app.store.repo.images import find_image_by_path, get_or_create_image, image_paths
 from app.store.repo.items import batch_items
-from app.store.repo.judgments import current_judgments, judgment_history, record_judgment, revert_judgment
+from app.store.repo.judgments import (
+    KEEP_NOTE,
+    NoteArg,
+    current_judgments,
+    current_note,
+    current_notes,
+    judgment_history,
+    record_judgment,
+    revert_judgment,
+)
 from app.store.repo.model_versions import (
     get_model_version,
     list_model_versions,
@@ -33,10 +42,14 @@ from app.store.repo.model_versions import (
 from app.store.repo.predictions import latest_predictions, save_prediction, save_predictions
 
 __all__ = [
+    "KEEP_NOTE",
+    "NoteArg",
     "add_to_batch",
     "batch_items",
     "create_batch",
     "current_judgments",
+    "current_note",
+    "current_notes",
     "find_batches_by_folder",
     "find_image_by_path",
     "get_batch",

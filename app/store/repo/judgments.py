@@ -1,10 +1,16 @@
-"""Judgments: append-only history per image (record, read the current one, undo/redo by appending)."""
+"""Judgments: append-only history per image (record, read the current one, undo/redo by appending).
+
+A note belongs to the image, not to one row: every new row carries the image's current note (the latest
+row's) unless a note is given; an empty note clears it. Undo and redo carry it too, except when the row
+they revert is the one that changed the note: then the note goes back as well (see :func:`revert_judgment`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +19,38 @@ from app.store.errors import JudgmentConflictError
 from app.store.records import JudgmentRecord
 from app.store.repo._common import _chunks, _current_ids, _judgment_record, _prediction_record, _require_text
 from app.store.schema import STATUSES, Judgment, ModelVersion, Prediction, utcnow
+
+
+class _Keep(enum.Enum):
+    NOTE = "keep the note"
+
+
+KEEP_NOTE: Final = _Keep.NOTE
+"""The default ``note`` of :func:`record_judgment` and :func:`revert_judgment`: carry the image's current note."""
+
+NoteArg = str | None | _Keep
+"""A note to record: text, None or ``""`` (no note: clears it), or :data:`KEEP_NOTE`."""
+
+
+def _clean_note(note: str | None) -> str | None:
+    return note if note and note.strip() else None
+
+
+def current_note(session: Session, image_id: int) -> str | None:
+    """The image's current note (its latest row's), or None."""
+    return session.scalar(
+        select(Judgment.note).where(Judgment.image_id == image_id).order_by(Judgment.id.desc()).limit(1)
+    )
+
+
+def current_notes(session: Session, image_ids: Iterable[int]) -> dict[int, str]:
+    """Per image, its current note; images without one (or never judged) are absent."""
+    found: dict[int, str] = {}
+    for chunk in _chunks(image_ids):
+        latest = _current_ids(Judgment.image_id.in_(chunk)).subquery()
+        stmt = select(Judgment.image_id, Judgment.note).join(latest, latest.c.jid == Judgment.id)
+        found.update({int(i): n for i, n in session.execute(stmt) if n})
+    return found
 
 
 def _derive_status(leaf: str | None, shown: Mapping[str, Any] | None) -> str:
@@ -43,7 +81,7 @@ def record_judgment(
     prediction_id: int | None = None,
     shown: Mapping[str, Any] | None = None,
     model_version: str | None = None,
-    note: str | None = None,
+    note: NoteArg = KEEP_NOTE,
     reverts_judgment_id: int | None = None,
     created_at: dt.datetime | None = None,
 ) -> JudgmentRecord:
@@ -61,7 +99,8 @@ def record_judgment(
             they are not given.
         shown: the prediction exactly as shown (leaf, confidence, top5 with scores ...).
         model_version: the version string of the model whose prediction was shown.
-        note: free text.
+        note: free text; None or blank: no note (clears the image's note); default :data:`KEEP_NOTE`:
+            the image's current note, carried on.
         reverts_judgment_id: set by undo/redo (see :func:`revert_judgment`).
         created_at: aware datetime; default now (UTC).
 
@@ -94,6 +133,8 @@ def record_judgment(
     if status is None:
         status = _derive_status(leaf, shown)
     _check_status(status, leaf)
+    if isinstance(note, _Keep):
+        note = current_note(session, image_id)
     row = Judgment(
         image_id=image_id,
         batch_id=batch_id,
@@ -103,7 +144,7 @@ def record_judgment(
         leaf=leaf,
         status=status,
         action=action,
-        note=note,
+        note=_clean_note(note),
         shown=None if shown is None else dict(shown),
         model_version=model_version,
         reverts_judgment_id=reverts_judgment_id,
@@ -153,7 +194,7 @@ def _state(row: Judgment | None) -> tuple[str, str | None]:
 
 
 def revert_judgment(
-    session: Session, judgment_id: int, *, analyst: str, action: str = "undo", note: str | None = None
+    session: Session, judgment_id: int, *, analyst: str, action: str = "undo", note: NoteArg = KEEP_NOTE
 ) -> JudgmentRecord:
     """Undo a judgment by appending a row that restores the state before it.
 
@@ -161,6 +202,11 @@ def revert_judgment(
     ``reverted`` (back to pending) when there was none; ``reverts_judgment_id`` points at the reverted row.
     Redo is the same call on the undo row (``action="redo"``): the state before the undo is restored.
     Several undos in a row work: undoing J2 then J1 brings the image back to before J1.
+
+    The note (default :data:`KEEP_NOTE`): the image's current note is carried on, unless the reverted row
+    is the one that set it (it changed the note, and nobody changed it since): then the note from before
+    that row comes back. So undoing a note removes it, redoing it brings it back, and undoing a judgment
+    keeps the note that was written on the image.
 
     Raises:
         LookupError: no such judgment.
@@ -181,6 +227,11 @@ def revert_judgment(
     previous = _latest_before(session, target.image_id, target.id)
     status, leaf = _state(previous)
     restored = previous if previous is not None and previous.status != "reverted" else None
+    if isinstance(note, _Keep):
+        before = _clean_note(previous.note) if previous is not None else None
+        now = _clean_note(current.note) if current is not None else None
+        set_by_target = _clean_note(target.note) != before and now == _clean_note(target.note)
+        note = before if set_by_target else now
     return record_judgment(
         session,
         image_id=target.image_id,

@@ -1,0 +1,103 @@
+"""Notes are the image's data: carried by every later row (judging, undo, redo, bulk) until changed or cleared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from store_backends import BACKENDS, fresh_engine
+
+from app.services.judging import JudgingService
+from app.store import queries, repo
+from app.store.db import session_scope
+from app.store.records import BatchItem, ImageRecord, PredictionRecord
+
+MODEL = "notes-v1"
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path: Path):
+    with fresh_engine(request.param, tmp_path, "notes.sqlite3") as eng:
+        with session_scope(eng) as s:
+            repo.register_model_version(s, version=MODEL, manifest={"name": "notes"})
+        yield eng
+
+
+def _image(s, name: str, tmp_path: Path, leaf: str = "scratch") -> tuple[ImageRecord, PredictionRecord]:
+    img = repo.get_or_create_image(s, name * 64, tmp_path / f"{name}.png", 8, 8)
+    pred = repo.save_prediction(s, img.image_id, PredictionRecord(
+        leaf=leaf, confidence=0.7, path=("g", "s", leaf), top5=((leaf, ("g", "s", leaf), 0.7),), model_version=MODEL))
+    return img, pred
+
+
+def _item(engine: Engine, image: ImageRecord, prediction: PredictionRecord) -> BatchItem:
+    """The item as the window holds it after the latest committed judgment."""
+    with session_scope(engine, action="read") as s:
+        current = repo.current_judgments(s, [image.image_id]).get(image.image_id)
+    return BatchItem(image=image, prediction=prediction, judgment=current)
+
+
+def _notes(engine: Engine, image_id: int) -> list[tuple[str, str, str | None]]:
+    with session_scope(engine, action="read") as s:
+        return [(j.action, j.status, j.note) for j in repo.judgment_history(s, image_id)]
+
+
+def test_note_survives_unknown_undo_and_redo(engine: Engine, tmp_path: Path) -> None:
+    """The issue's sequence: N (a note), U, Ctrl+Z, Ctrl+Shift+Z: every row still carries the note."""
+    with session_scope(engine) as s:
+        image, pred = _image(s, "a", tmp_path)
+    service = JudgingService(engine, "amy")
+    service.add_note(_item(engine, image, pred), "dust on the lens")
+    service.mark_unknown(_item(engine, image, pred))
+    assert service.undo().note == "dust on the lens"
+    assert service.redo().note == "dust on the lens"
+    assert _notes(engine, image.image_id) == [
+        ("note", "reverted", "dust on the lens"),
+        ("unknown", "unknown", "dust on the lens"),
+        ("undo", "reverted", "dust on the lens"),
+        ("redo", "unknown", "dust on the lens"),
+    ]
+    # judging again keeps it; an empty note clears it, and later rows stay without one
+    service.accept(_item(engine, image, pred))
+    service.add_note(_item(engine, image, pred), "   ")
+    service.choose(_item(engine, image, pred), "crack")
+    assert [n for *_, n in _notes(engine, image.image_id)[-3:]] == ["dust on the lens", None, None]
+
+
+def test_undoing_the_note_itself_takes_it_back_and_redo_restores_it(engine: Engine, tmp_path: Path) -> None:
+    with session_scope(engine) as s:
+        image, pred = _image(s, "b", tmp_path)
+    service = JudgingService(engine, "amy")
+    service.accept(_item(engine, image, pred))
+    service.add_note(_item(engine, image, pred), "first")
+    service.add_note(_item(engine, image, pred), "second")
+    assert service.undo().note == "first"  # undo of the second note: the first comes back
+    assert service.undo().note is None  # undo of the first note: none
+    assert service.undo().note is None  # undo of the accept: back to pending, still no note
+    assert service.redo().note is None  # the accept again
+    assert service.redo().note == "first"
+    assert service.redo().note == "second"
+    assert [(a, st) for a, st, _ in _notes(engine, image.image_id)][-1] == ("redo", "accepted")
+
+
+def test_store_carries_the_note_to_rows_of_other_analysts_and_bulk_actions(engine: Engine, tmp_path: Path) -> None:
+    with session_scope(engine) as s:
+        a, pa = _image(s, "c", tmp_path)
+        b, _pb = _image(s, "d", tmp_path)
+        repo.record_judgment(s, image_id=a.image_id, leaf="scratch", action="accept", analyst="amy", note="check edge")
+        repo.record_judgment(s, image_id=a.image_id, leaf="crack", action="picker", analyst="bob")  # carried
+        assert repo.current_note(s, a.image_id) == "check edge"
+        assert repo.current_notes(s, [a.image_id, b.image_id, 999]) == {a.image_id: "check edge"}
+        bulk = queries.bulk_judge(s, [a.image_id, b.image_id], analyst="carol", model_version=MODEL)
+        assert [r.note for r in bulk] == ["check edge", None]
+        cleared = repo.record_judgment(s, image_id=a.image_id, leaf="dent", action="picker", analyst="bob", note="")
+        assert cleared.note is None and repo.current_note(s, a.image_id) is None
+        forced = queries.bulk_judge(s, [a.image_id, b.image_id], analyst="carol", model_version=MODEL, note="lot 7")
+        assert [r.note for r in forced] == ["lot 7", "lot 7"]
+        # an undo of a judgment that did not write the note keeps the newer one
+        undo = repo.revert_judgment(s, forced[1].id, analyst="carol")
+        assert undo.note is None  # forced[1] set "lot 7" on b: undoing it takes it back
+        repo.record_judgment(s, image_id=a.image_id, leaf=pa.leaf, action="note", analyst="amy", note="newer",
+                             status="accepted")  # fmt: skip
+        assert repo.revert_judgment(s, forced[0].id, analyst="carol").note == "newer"  # not judged again since

@@ -1,0 +1,245 @@
+"""Small things an analyst meets every day: start-up without a name, window titles, Esc, the help's "or",
+the dashboard heading, a broken image's message."""
+
+from __future__ import annotations
+
+import getpass
+import io
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QCoreApplication, Qt, QTranslator
+from PySide6.QtWidgets import QApplication
+
+from app.services.dashboard import DashboardService
+from app.services.queue import QueueService
+from app.store import repo
+from app.store.db import session_scope
+from app.store.records import PredictionRecord
+from app.ui.app import I18N_DIR
+
+V1 = "details-v1"
+
+
+@pytest.fixture()
+def chinese(qapp):
+    """The Traditional Chinese translator, installed for the test."""
+    tr = QTranslator()
+    assert tr.load("fma_judge_zh_TW", str(I18N_DIR))
+    QCoreApplication.installTranslator(tr)
+    yield
+    QCoreApplication.removeTranslator(tr)
+
+
+@pytest.fixture()
+def judged_store(engine, tmp_path):
+    """One model version with a few predictions and judgments (enough for a dashboard and a queue)."""
+    with session_scope(engine) as s:
+        repo.register_model_version(s, version=V1, manifest={"name": "details"})
+        batch = repo.create_batch(s, name="lot_4711", source_folder=tmp_path)
+        for i in range(6):
+            img = repo.get_or_create_image(s, f"{i:064d}", tmp_path / f"{i}.png", 8, 8)
+            repo.add_to_batch(s, batch.id, img.image_id, tmp_path / f"{i}.png")
+            leaf = ("scratch", "crack")[i % 2]
+            p = repo.save_prediction(s, img.image_id, PredictionRecord(
+                leaf=leaf, confidence=0.8, path=("g", "s", leaf), top5=((leaf, ("g", "s", leaf), 0.8),),
+                route="rejudge" if i % 3 else "auto", reasons=("low_confidence",) if i % 3 else (), model_version=V1))
+            if i < 4:
+                repo.record_judgment(s, image_id=img.image_id, leaf="dent", action="picker", analyst="amy",
+                                     prediction_id=p.id)
+    return engine
+
+
+# ------------------------------------------------------------------------------------------ start-up
+def test_cancelling_the_name_dialog_opens_the_app_as_the_os_user(qapp, tmp_path, monkeypatch):
+    """Cancel at the start-up name prompt keeps the app open, judging as the OS user (not remembered)."""
+    from PySide6.QtWidgets import QInputDialog
+
+    import app.ui.app as app_module
+    from app.ui.main_window import MainWindow
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setattr(app_module, "DEMO_MODEL", tmp_path / "no_model")  # nothing to load
+    monkeypatch.setattr(app_module, "DEMO_BATCH", tmp_path / "no_batch")
+    monkeypatch.setattr(getpass, "getuser", lambda: "ws-user7")
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: asked.append(a) or ("", False))
+    seen = {}
+
+    def event_loop(_app=None) -> int:  # instead of app.exec(): look at the window, then close it
+        (win,) = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        seen.update(analyst=win.service.analyst, status=win.statusBar().currentMessage(),
+                    label=win.status.analyst_label.text())
+        win.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", event_loop)
+    font = qapp.font()
+    try:
+        rc = app_module.run_app(["--db", f"sqlite:///{tmp_path / 'db.sqlite3'}", "--lang", "en"])
+    finally:
+        qapp.setFont(font)
+    assert rc == 0 and len(asked) == 1
+    assert seen["analyst"] == "ws-user7" and seen["label"] == "Analyst: ws-user7"
+    assert "ws-user7" in seen["status"] and "Change analyst" in seen["status"]
+    assert app_module.open_settings().value("analyst", "") == ""  # asked again at the next start
+
+
+def test_default_analyst_without_a_login_name(monkeypatch):
+    import app.ui.app as app_module
+
+    def no_user() -> str:
+        raise OSError("no login name")
+
+    monkeypatch.setattr(getpass, "getuser", no_user)
+    assert app_module.default_analyst() == "analyst"
+
+
+# ------------------------------------------------------------------------------------------ windows
+def _views(judged_store, qtbot):
+    from app.ui.dashboard_view import DashboardView
+    from app.ui.queue_view import QueueView
+
+    queue = QueueView(QueueService(judged_store, "amy"), lang="en", model_version=V1)
+    dash = DashboardView(DashboardService(judged_store), model_version=V1, lang="en")
+    for view in (queue, dash):
+        qtbot.addWidget(view)
+    return queue, dash
+
+
+def test_queue_and_dashboard_windows_have_their_own_titles(qtbot, judged_store, chinese):
+    queue, dash = _views(judged_store, qtbot)
+    assert queue.windowTitle() == "複判佇列 — fma-judge"
+    assert dash.windowTitle() == "儀表板 — fma-judge"
+
+
+def test_queue_and_dashboard_windows_have_english_titles(qtbot, judged_store):
+    queue, dash = _views(judged_store, qtbot)
+    assert (queue.windowTitle(), dash.windowTitle()) == ("Re-judge queue — fma-judge", "Dashboard — fma-judge")
+
+
+def test_esc_closes_the_dashboard_and_the_queue(qtbot, judged_store):
+    queue, dash = _views(judged_store, qtbot)
+    for view, focus in ((dash, dash.period_combo), (queue, queue.table), (queue, queue.min_conf)):
+        view.show()
+        qtbot.waitExposed(view)
+        view.activateWindow()
+        focus.setFocus()
+        qtbot.waitUntil(lambda focus=focus: focus.hasFocus())
+        qtbot.keyClick(focus, Qt.Key.Key_Escape)
+        assert not view.isVisible(), f"Esc with {type(focus).__name__} focused left {type(view).__name__} open"
+
+
+# ------------------------------------------------------------------------------------------ help
+def test_the_help_says_or_in_chinese(chinese):
+    from app.ui.help_overlay import shortcut_rows
+
+    keys = [k for k, _action in shortcut_rows()]
+    assert "C  或  /" in keys and "F1  或  ?" in keys
+    assert not any(" or " in k for k in keys)
+
+
+# ------------------------------------------------------------------------------------------ dashboard heading
+@pytest.mark.parametrize("lang", ["en", "zh_TW"])
+def test_dashboard_heading_and_summary_do_not_overlap(qtbot, judged_store, lang, request):
+    """The view lays the heading and its summary out as text above the chart (both languages)."""
+    from app.ui.dashboard_view import DashboardView
+
+    if lang == "zh_TW":
+        request.getfixturevalue("chinese")
+    view = DashboardView(DashboardService(judged_store), model_version=V1, lang=lang)
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    with qtbot.waitSignal(view.refreshed, timeout=30_000):
+        view.refresh()
+    QApplication.processEvents()  # the layout takes the new texts
+    title, summary = view.heading, view.summary
+    assert title.text() == ("Model " if lang == "en" else "模型 ") + V1
+    assert summary.text().startswith("6 predicted" if lang == "en" else "已預測 6")
+    assert title.isVisible() and summary.isVisible()
+    assert title.geometry().bottom() < summary.geometry().top()
+    assert summary.geometry().bottom() < view.scroll.mapTo(view, view.scroll.rect().topLeft()).y()
+    assert summary.heightForWidth(summary.width()) <= summary.height()  # wrapped text fits its label
+    view.grab().save(str(Path("/tmp") / f"dashboard_heading_{lang}.png"))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_TW"])
+@pytest.mark.parametrize("width", [800, 1200])
+def test_dashboard_png_heading_lines_do_not_overlap(judged_store, monkeypatch, lang, width):
+    """The PNG's own heading (for a standalone chart): the summary line sits below the title, above the charts."""
+    from matplotlib.figure import Figure
+
+    from app.services.dashboard import render_dashboard_png
+
+    drawn: list[Figure] = []
+    original = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: (drawn.append(self), original(self, *a, **k))[1])
+    figures = DashboardService(judged_store).figures(V1, utc_offset_minutes=0)
+    png = render_dashboard_png(figures, lang, width_px=width)
+    (fig,) = drawn
+    renderer = fig.canvas.get_renderer()
+    header = next(ax for ax in fig.axes if not ax.axison)
+    title = next(t for t in header.texts if V1 in t.get_text())
+    summary = next(t for t in header.texts if t is not title)
+    t_box, s_box = title.get_window_extent(renderer), summary.get_window_extent(renderer)
+    assert t_box.y0 > s_box.y1, (t_box, s_box)  # display y grows upwards: the title is above the summary
+    charts = [ax.get_tightbbox(renderer) for ax in fig.axes if ax is not header]
+    assert all(s_box.y0 > c.y1 for c in charts), (s_box, charts)
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(png)).size == (width, round(width * 0.62))
+
+
+def test_dashboard_png_without_heading(judged_store):
+    from PIL import Image
+
+    from app.services.dashboard import dashboard_heading, render_dashboard_png
+
+    figures = DashboardService(judged_store).figures(V1)
+    assert dashboard_heading(figures, "en")[0] == f"Model {V1}"
+    assert Image.open(io.BytesIO(render_dashboard_png(figures, "en", width_px=900, heading=False))).size == (900, 558)
+
+
+# ------------------------------------------------------------------------------------------ viewer
+def test_a_broken_images_message_wraps_centred_with_margins(qtbot):
+    """After a small image fitted (zoomed in), the reason an image cannot be shown is still plain, wrapped
+    text in the middle: nothing is drawn near the viewer's left and right edges."""
+    from PySide6.QtGui import QColor, QImage
+
+    from app.ui.viewer import ImageViewer
+
+    viewer = ImageViewer()
+    qtbot.addWidget(viewer)
+    viewer.resize(700, 500)
+    viewer.show()
+    qtbot.waitExposed(viewer)
+    small = QImage(40, 30, QImage.Format.Format_RGB888)
+    small.fill(QColor("#808080"))
+    viewer.set_image(small)  # fitted: about 17x
+    reason = ("not a recognised image format (corrupt or wrong file type): the file ends after 14 bytes, "
+              "where the PNG header says an image of 4096 x 4096 pixels follows")
+    viewer.set_image(None, reason)
+    QApplication.processEvents()
+    shot = viewer.grab().toImage()
+    background = QColor("#202124").name()
+    lit = [(x, y) for x in range(0, shot.width(), 2) for y in range(0, shot.height(), 2)
+           if shot.pixelColor(x, y).name() != background]
+    assert lit, "the message is drawn"
+    xs, ys = [x for x, _ in lit], [y for _, y in lit]
+    assert min(xs) >= 24 and max(xs) <= shot.width() - 24  # margins left and right
+    assert max(ys) - min(ys) > 30  # more than one line: wrapped
+    centre_x, centre_y = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    assert abs(centre_x - shot.width() / 2) < 40 and abs(centre_y - shot.height() / 2) < 40
+    viewer.resize(400, 500)  # still inside when the viewer gets narrower
+    QApplication.processEvents()
+    shot = viewer.grab().toImage()
+    lit_x = [x for x in range(0, shot.width(), 2) for y in range(0, shot.height(), 2)
+             if shot.pixelColor(x, y).name() != background]
+    assert min(lit_x) >= 24 and max(lit_x) <= shot.width() - 24
+    assert viewer.message == reason
+    viewer.set_image(small)
+    assert viewer.message == ""
