@@ -205,7 +205,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="108"/>
-        <location filename="../ui/main_window.py" line="599"/>
+        <location filename="../ui/main_window.py" line="508"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -348,12 +348,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="267"/>
+        <location filename="../ui/main_window.py" line="265"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="268"/>
+        <location filename="../ui/main_window.py" line="266"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -366,32 +366,32 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="273"/>
+        <location filename="../ui/main_window.py" line="271"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="280"/>
+        <location filename="../ui/main_window.py" line="278"/>
         <source>Open a folder of images</source>
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="282"/>
+        <location filename="../ui/main_window.py" line="280"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="283"/>
+        <location filename="../ui/main_window.py" line="281"/>
         <source>Also open images in sub-folders?</source>
         <translation>是否一併開啟子資料夾中的影像？</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="289"/>
+        <location filename="../ui/main_window.py" line="287"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="290"/>
+        <location filename="../ui/main_window.py" line="288"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -406,17 +406,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="311"/>
+        <location filename="../ui/main_window.py" line="309"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="316"/>
+        <location filename="../ui/main_window.py" line="314"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="317"/>
+        <location filename="../ui/main_window.py" line="315"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
@@ -431,7 +431,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="432"/>
+        <location filename="../ui/main_window.py" line="430"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -441,17 +441,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>剩餘 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="532"/>
+        <location filename="../ui/judging_actions.py" line="89"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="549"/>
+        <location filename="../ui/judging_actions.py" line="106"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="550"/>
+        <location filename="../ui/judging_actions.py" line="107"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -464,27 +464,27 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="583"/>
+        <location filename="../ui/main_window.py" line="492"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="595"/>
+        <location filename="../ui/main_window.py" line="504"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="611"/>
+        <location filename="../ui/main_window.py" line="520"/>
         <source>Export corrected labels</source>
         <translation>匯出修正後的標籤</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="619"/>
+        <location filename="../ui/main_window.py" line="528"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="620"/>
+        <location filename="../ui/main_window.py" line="529"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -510,7 +510,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="68"/>
+        <location filename="../ui/main_window.py" line="66"/>
         <location filename="../ui/prediction_panel.py" line="204"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>

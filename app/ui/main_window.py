@@ -28,14 +28,12 @@ from app.services.judging import JudgingService
 from app.services.predicting import ModelInfo, PredictingService
 from app.services.queue import QueueService
 from app.services.similar import SimilarCases
-from app.store.errors import StoreError
-from app.store.records import BatchItem, JudgmentRecord
+from app.store.records import BatchItem
 from app.ui.batch_list import BatchListModel, BatchListView
 from app.ui.dashboard_view import DashboardView
 from app.ui.help_overlay import HelpOverlay
 from app.ui.image_cache import ImageCache
-from app.ui.note_dialog import NoteDialog
-from app.ui.picker import TaxonomyPicker
+from app.ui.judging_actions import JudgingActions
 from app.ui.prediction_panel import PredictionPanel
 from app.ui.queue_view import QueueView
 from app.ui.similar_panel import SimilarPanel
@@ -51,7 +49,7 @@ LOOKAHEAD = 4
 """Images after the one on screen, in judging order, whose predictions and heatmaps are made ahead."""
 
 
-class MainWindow(QMainWindow):
+class MainWindow(JudgingActions, QMainWindow):
     """Signals: ``allPredicted`` when a batch's prediction run ends; ``heatmapShown`` when one is drawn."""
 
     allPredicted = Signal()
@@ -461,95 +459,6 @@ class MainWindow(QMainWindow):
 
     def _update_counts(self) -> None:
         self.status.set_counts(self.presenter.counts(), self.presenter.left())
-
-    # ------------------------------------------------------------------------------------------
-    # judging
-    def _current_item(self) -> BatchItem | None:
-        return None if self.help.isVisible() else self.presenter.current_item
-
-    def accept_current(self) -> None:
-        item = self._current_item()
-        if item is None or not self.presenter.shows_prediction(item):
-            return  # nothing shown to accept yet: the panel says why
-        self._judge(lambda: self.service.accept(item))
-
-    def choose_topk(self, k: int) -> None:
-        item = self._current_item()
-        if item is None or not self.presenter.shows_prediction(item) or len(item.prediction.top5) < k:
-            return
-        leaf = item.prediction.top5[k - 1][0]
-        self._judge(lambda: self.service.choose(item, leaf, action="topk"))
-
-    def open_picker(self) -> None:
-        item = self._current_item()
-        if item is None or self.presenter.taxonomy is None:
-            return
-        current = item.judgment.leaf if item.judgment and item.judgment.leaf else \
-            (item.prediction.leaf if item.prediction else None)
-        dlg = TaxonomyPicker(self.presenter.taxonomy, self.lang, self, current=current)
-        if dlg.exec() and dlg.chosen:
-            self._judge(lambda: self.service.choose(item, dlg.chosen, action="picker"))
-
-    def mark_unknown(self) -> None:
-        item = self._current_item()
-        if item is None:
-            return
-        self._judge(lambda: self.service.mark_unknown(item))
-
-    def add_note(self) -> None:
-        item = self._current_item()
-        if item is None:
-            return
-        old = item.judgment.note if item.judgment and item.judgment.note else ""
-        text = NoteDialog.ask(self, Path(item.image.path).name, old)
-        if text is not None and text.strip() != old:
-            self._judge(lambda: self.service.add_note(item, text.strip()), advance=False)
-
-    def undo(self) -> None:
-        self._judge(self.service.undo, advance=False, focus_changed=True)
-
-    def redo(self) -> None:
-        self._judge(self.service.redo, advance=False, focus_changed=True)
-
-    def _judge(self, action, advance: bool = True, focus_changed: bool = False) -> None:
-        """Run one store action; show the result only once it is committed."""
-        try:
-            record = action()
-        except StoreError as exc:
-            self._store_failed(exc)
-            return
-        if record is None:
-            return
-        i = self._apply_judgment(record)
-        if i is None:
-            return
-        self._update_counts()
-        if focus_changed and i != self.current:
-            self.select(i)
-        elif advance:
-            nxt = self.presenter.next_open(i)
-            if nxt is None:
-                self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
-            self.select(i if nxt is None else nxt)
-
-    def _apply_judgment(self, record: JudgmentRecord) -> int | None:
-        i = self.presenter.apply_judgment(record)
-        if i is not None:
-            self._update_row(i)
-            if i == self.current:
-                self.panel.show_data(self.presenter.panel(i))
-        return i
-
-    def move(self, step: int) -> None:
-        if self.help.isVisible():
-            return
-        self.select(self.current + step)
-
-    def _store_failed(self, exc: Exception) -> None:
-        QMessageBox.critical(self, QCoreApplication.translate("Main", "Judgment NOT saved"),
-                             QCoreApplication.translate("Main", "The database could not be written, so this judgment was not saved:\n\n"
-                                       "{msg}\n\nThe image keeps its previous state. Fix the problem (disk space, "
-                                       "permissions, network) and judge it again.").format(msg=str(exc)))
 
     # ------------------------------------------------------------------------------------------
     # re-judge queue, dashboard, similar cases

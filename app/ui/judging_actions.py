@@ -1,0 +1,109 @@
+"""The judging keys of the main window: accept, Top-k, picker, unknown, note, undo/redo, move.
+
+A mixin of :class:`app.ui.main_window.MainWindow`, kept apart so the window's file stays a layout and a set
+of handlers. Every action runs one store call through :class:`app.services.judging.JudgingService` and shows
+its result only once it is committed; a store that cannot be written says so and changes nothing on screen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QMessageBox
+
+from app.store.errors import StoreError
+from app.store.records import BatchItem, JudgmentRecord
+from app.ui.note_dialog import NoteDialog
+from app.ui.picker import TaxonomyPicker
+
+
+class JudgingActions:
+    """The judging keys; expects the window's ``presenter``, ``service``, ``help``, ``panel`` and ``select``."""
+
+    def _current_item(self) -> BatchItem | None:
+        return None if self.help.isVisible() else self.presenter.current_item
+
+    def accept_current(self) -> None:
+        item = self._current_item()
+        if item is None or not self.presenter.shows_prediction(item):
+            return  # nothing shown to accept yet: the panel says why
+        self._judge(lambda: self.service.accept(item))
+
+    def choose_topk(self, k: int) -> None:
+        item = self._current_item()
+        if item is None or not self.presenter.shows_prediction(item) or len(item.prediction.top5) < k:
+            return
+        leaf = item.prediction.top5[k - 1][0]
+        self._judge(lambda: self.service.choose(item, leaf, action="topk"))
+
+    def open_picker(self) -> None:
+        item = self._current_item()
+        if item is None or self.presenter.taxonomy is None:
+            return
+        current = item.judgment.leaf if item.judgment and item.judgment.leaf else \
+            (item.prediction.leaf if item.prediction else None)
+        dlg = TaxonomyPicker(self.presenter.taxonomy, self.lang, self, current=current)
+        if dlg.exec() and dlg.chosen:
+            self._judge(lambda: self.service.choose(item, dlg.chosen, action="picker"))
+
+    def mark_unknown(self) -> None:
+        item = self._current_item()
+        if item is None:
+            return
+        self._judge(lambda: self.service.mark_unknown(item))
+
+    def add_note(self) -> None:
+        item = self._current_item()
+        if item is None:
+            return
+        old = item.judgment.note if item.judgment and item.judgment.note else ""
+        text = NoteDialog.ask(self, Path(item.image.path).name, old)
+        if text is not None and text.strip() != old:
+            self._judge(lambda: self.service.add_note(item, text.strip()), advance=False)
+
+    def undo(self) -> None:
+        self._judge(self.service.undo, advance=False, focus_changed=True)
+
+    def redo(self) -> None:
+        self._judge(self.service.redo, advance=False, focus_changed=True)
+
+    def _judge(self, action, advance: bool = True, focus_changed: bool = False) -> None:
+        """Run one store action; show the result only once it is committed."""
+        try:
+            record = action()
+        except StoreError as exc:
+            self._store_failed(exc)
+            return
+        if record is None:
+            return
+        i = self._apply_judgment(record)
+        if i is None:
+            return
+        self._update_counts()
+        if focus_changed and i != self.current:
+            self.select(i)
+        elif advance:
+            nxt = self.presenter.next_open(i)
+            if nxt is None:
+                self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
+            self.select(i if nxt is None else nxt)
+
+    def _apply_judgment(self, record: JudgmentRecord) -> int | None:
+        i = self.presenter.apply_judgment(record)
+        if i is not None:
+            self._update_row(i)
+            if i == self.current:
+                self.panel.show_data(self.presenter.panel(i))
+        return i
+
+    def move(self, step: int) -> None:
+        if self.help.isVisible():
+            return
+        self.select(self.current + step)
+
+    def _store_failed(self, exc: Exception) -> None:
+        QMessageBox.critical(self, QCoreApplication.translate("Main", "Judgment NOT saved"),
+                             QCoreApplication.translate("Main", "The database could not be written, so this judgment was not saved:\n\n"
+                                       "{msg}\n\nThe image keeps its previous state. Fix the problem (disk space, "
+                                       "permissions, network) and judge it again.").format(msg=str(exc)))
