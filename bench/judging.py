@@ -88,6 +88,8 @@ def run_one(bundle: Path, folder: Path, tmp: Path, *, busy: bool, options: dict[
     if res.returncode != 0 or not lines:
         raise RuntimeError(f"judging driver failed (rc {res.returncode}): {res.stderr[-3000:]}")
     out = json.loads(lines[-1])
+    if out["error"]:  # a store error, a timeout: the figures would hide a broken loop
+        raise RuntimeError(f"judging driver: {out['error']}")
     pace_ms = options["pace_s"] * 1000
     phases = {phase: _summary([p for p in out["presses"] if p["phase"] == phase], pace_ms)
               for phase in ("during", "after")}

@@ -13,6 +13,7 @@ Options come as JSON in ``BENCH_DRIVE``: ``pace_s``, ``during`` and ``after`` (k
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import sys
@@ -65,6 +66,8 @@ class Driver:
 def main(argv: list[str]) -> int:
     t0 = float(os.environ.get("BENCH_T0") or time.time())
     options = json.loads(os.environ.get("BENCH_DRIVE") or "{}")
+    # a hang must not be silent: past its time budget the driver prints every thread's stack and exits
+    faulthandler.dump_traceback_later(float(options.get("timeout_s", 1200.0)) + 60.0, exit=True)
     from PySide6.QtCore import QEvent, QObject, Qt, QTimer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication, QWidget
@@ -128,6 +131,12 @@ def main(argv: list[str]) -> int:
                 drv.acknowledged += 1
 
         win._judge = counted
+
+        def store_failed(exc: Exception) -> None:  # the app would show a modal box, which nobody here closes
+            print(f"store error: {exc}", file=sys.stderr, flush=True)
+            finish(f"store error: {exc}")
+
+        win._store_failed = store_failed
         QTimer.singleShot(50, wait_for_batch)
 
     def wait_for_batch() -> None:
@@ -146,10 +155,13 @@ def main(argv: list[str]) -> int:
             drv._pending = None
         phase = "during" if drv.run_over_at is None else "after"
         done = {p: sum(1 for x in drv.presses if x.phase == p) for p in ("during", "after")}
+        if time.time() - drv.t0 > drv.timeout_s:
+            finish(None if done["after"] >= drv.after else f"timeout in phase {phase!r}")
+            return
         if phase == "during" and done["during"] >= drv.during and drv.run_over_at is None:
             QTimer.singleShot(100, press_next)  # enough presses while classifying: wait for the run's end
             return
-        if done["after"] >= drv.after or time.time() - drv.t0 > drv.timeout_s:
+        if done["after"] >= drv.after:
             finish(None)
             return
         kind = CYCLE[drv._step % len(CYCLE)]

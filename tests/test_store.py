@@ -635,6 +635,41 @@ def test_session_scope_rolls_back_everything_on_error(engine: Engine, tmp_path: 
         assert s.scalar(select(ImagePath.id)) is None
 
 
+def test_a_write_that_reads_first_waits_for_another_writer_instead_of_failing(tmp_path: Path) -> None:
+    """WAL: a deferred transaction whose snapshot went stale fails at its first write, at once ("locked").
+
+    A judgment reads (the current note) before it writes; the model thread commits predictions meanwhile.
+    Write transactions begin IMMEDIATE, so the other writer waits for this one instead.
+    """
+    import threading
+
+    db = tmp_path / "two-writers.sqlite3"
+    eng = make_engine(f"sqlite:///{db}", busy_timeout_s=5)
+    init_db(eng)
+    other_done: list[str] = []
+
+    def other_writer() -> None:  # the model thread: its own connection, one short write transaction
+        con = sqlite3.connect(db, timeout=5, isolation_level=None)
+        con.execute("INSERT INTO images (sha256, width, height, first_seen_at) VALUES (?, 1, 1, '2025-01-01')",
+                    (sha("other"),))
+        con.close()
+        other_done.append("committed")
+
+    try:
+        with session_scope(eng) as s:
+            s.execute(select(ImagePath.id)).all()  # the read that fixes this transaction's snapshot
+            t = threading.Thread(target=other_writer)
+            t.start()
+            t.join(0.5)  # the other writer had every chance to commit before this one writes
+            add_image(s, "mine", tmp_path)
+        t.join(10)
+        assert other_done == ["committed"]
+        with session_scope(eng, action="read") as s:
+            assert s.scalar(text("SELECT count(*) FROM images")) == 2
+    finally:
+        eng.dispose()
+
+
 def test_insert_race_falls_back_to_the_other_writers_row(engine: Engine, tmp_path: Path) -> None:
     from app.store.repo._common import _insert_or_existing
     from app.store.schema import Image

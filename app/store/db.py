@@ -55,6 +55,7 @@ DB_FILENAME = "fma-judge.sqlite3"
 MIGRATIONS_DIR: Path = Path(__file__).resolve().parent / "migrations"
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _BUSY_TIMEOUTS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+_BEGIN_IMMEDIATE = "fma_judge_begin_immediate"  # execution option: SQLite write transactions lock at BEGIN
 
 
 # ------------------------------------------------------------------------------------------ URLs
@@ -155,7 +156,11 @@ def _install_sqlite_listeners(engine: Engine, busy_timeout_s: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A write transaction takes the write lock at BEGIN (IMMEDIATE). A deferred one that reads first
+        # fails at its first write, without waiting, when another connection committed meanwhile (WAL:
+        # its snapshot is stale), e.g. a judgment whose read overlapped a chunk of saved predictions.
+        immediate = connection.get_execution_options().get(_BEGIN_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(
@@ -203,11 +208,16 @@ def session_scope(engine: Engine, *, action: str = "write to") -> Iterator[Sessi
     """One transaction for one user action: commits on success, rolls back on error.
 
     Objects stay readable after the commit (``expire_on_commit=False``); driver errors become
-    :class:`StoreError`.
+    :class:`StoreError`. On SQLite a transaction for any ``action`` but ``"read"`` begins IMMEDIATE: it
+    waits (up to the busy timeout) for the write lock at its start, so a read inside it never goes stale
+    before its writes.
     """
+    bind = engine
+    if action != "read" and engine.dialect.name == "sqlite":
+        bind = engine.execution_options(**{_BEGIN_IMMEDIATE: True})
     with (
         translate_errors(engine, action),
-        Session(engine, expire_on_commit=False) as session,
+        Session(bind, expire_on_commit=False) as session,
         session.begin(),
     ):
         yield session
