@@ -95,6 +95,9 @@ class BatchListModel(QAbstractListModel):
 
     def _thumb_ready(self, path: str, image: QImage) -> None:
         self._pending.discard(path)
+        if not image.isNull() and (image.width() > THUMB or image.height() > THUMB):  # scaled once, not per paint
+            image = image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
         self._thumbs[path] = QPixmap.fromImage(image) if not image.isNull() else QPixmap()
         while len(self._thumbs) > self._cache_size:
             self._thumbs.popitem(last=False)
@@ -145,11 +148,9 @@ class BatchItemDelegate(QStyledItemDelegate):
         p.fillRect(r, QColor("#174ea6") if selected else QColor("#202124") if index.row() % 2 else QColor("#26272b"))
         thumb_rect = QRect(r.left() + 5, r.top() + 5, THUMB, THUMB)
         pix = index.data(Qt.ItemDataRole.DecorationRole)
-        if isinstance(pix, QPixmap) and not pix.isNull():
-            scaled = pix.scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                Qt.TransformationMode.SmoothTransformation)
-            p.drawPixmap(thumb_rect.left() + (THUMB - scaled.width()) // 2,
-                         thumb_rect.top() + (THUMB - scaled.height()) // 2, scaled)
+        if isinstance(pix, QPixmap) and not pix.isNull():  # already at most THUMB x THUMB (the model scaled it)
+            p.drawPixmap(thumb_rect.left() + (THUMB - pix.width()) // 2,
+                         thumb_rect.top() + (THUMB - pix.height()) // 2, pix)
         else:
             p.fillRect(thumb_rect, QColor("#3c4043"))
         colour = QColor(STATE_COLOURS.get(row.state, "#9aa0a6"))

@@ -165,8 +165,10 @@ class PredictionPanel(QWidget):
         self.title.setText(data.file_name if data else QCoreApplication.translate("Panel", "No image selected"))
         state = data.state if data else "pending"
         self.badge.setText(f"  {state_label(state)}  ")
-        self.badge.setStyleSheet(f"background: {STATE_COLOURS.get(state, '#9aa0a6')}; color: white; "
-                                 "border-radius: 4px; font-weight: bold;")
+        style = (f"background: {STATE_COLOURS.get(state, '#9aa0a6')}; color: white; border-radius: 4px; "
+                 "font-weight: bold;")
+        if self.badge.styleSheet() != style:  # a new style sheet re-polishes the widget: only on a change
+            self.badge.setStyleSheet(style)
         self.badge.setVisible(data is not None)
         self.error.setText(data.error or "" if data else "")
         self.error.setVisible(bool(data and data.error))
@@ -182,9 +184,10 @@ class PredictionPanel(QWidget):
                 name.setText(f"{indent}{'└ ' if k else ''}{data.path_names[k]}")
                 bar.set_value(score)
                 pct.setText(f"{score * 100:.1f}%")
-                font = name.font()
-                font.setBold(k == len(path) - 1)
-                name.setFont(font)
+                if name.font().bold() != (k == len(path) - 1):
+                    font = name.font()
+                    font.setBold(k == len(path) - 1)
+                    name.setFont(font)
         self.path_header.setVisible(has_pred)
         self.top_header.setVisible(has_pred)
         top5 = data.top5 if has_pred else ()

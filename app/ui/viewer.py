@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QWheelEvent
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QTransform, QWheelEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsPixmapItem,
@@ -136,11 +136,13 @@ class ImageViewer(QGraphicsView):
             self._layout()
             return
         self._pending.hide()
-        qimg = array_to_qimage(heatmap_rgba(heatmap)).scaled(
-            pix_size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
-        pix = QPixmap.fromImage(qimg)
-        self._heat.setPixmap(pix)
-        self._right_heat.setPixmap(pix)
+        # The map stays at its own (model input) resolution and is stretched over the image by the item's
+        # transform when painted (smooth): no full-image-size scaling on the UI thread per image.
+        pix = QPixmap.fromImage(array_to_qimage(heatmap_rgba(heatmap)))
+        stretch = QTransform.fromScale(pix_size.width() / pix.width(), pix_size.height() / pix.height())
+        for item in (self._heat, self._right_heat):
+            item.setPixmap(pix)
+            item.setTransform(stretch)
         self._has_heatmap = True
         self._layout()
 
