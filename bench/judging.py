@@ -52,7 +52,9 @@ def _summary(presses: list[dict[str, Any]], pace_ms: float) -> dict[str, Any]:
     ordered = [p for p in presses if p["kind"] in JUDGING_ORDER]
     heat = [p["heatmap_ms"] if p["heatmap_ms"] is not None else pace_ms for p in ordered]
     return {"image_ms": _stats(image), "image_missed": missed_image, "heatmap_ms": _stats(heat),
-            "heatmap_missed": sum(1 for p in ordered if p["heatmap_ms"] is None), "presses": len(presses)}
+            "heatmap_missed": sum(1 for p in ordered if p["heatmap_ms"] is None), "presses": len(presses),
+            # judging keys that found no prediction on screen yet: the analyst would have had to wait
+            "judging_keys": len(ordered), "judging_keys_ignored": sum(1 for p in ordered if not p["judged"])}
 
 
 def _judgments_in_db(url: str, folder: Path, analyst: str) -> int:
@@ -125,6 +127,8 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
             f"max {a['image_ms']['max']} ms ({a['image_ms']['n']} presses)")
         log(f"  key -> heatmap painted (judging order)  p50 {a['heatmap_ms']['p50']} ms, "
             f"p95 {a['heatmap_ms']['p95']} ms ({a['heatmap_missed']} not before the next key)")
+        log(f"  judging keys that found no prediction yet: {a['judging_keys_ignored']} of "
+            f"{a['judging_keys']}")
         log(f"  launch -> window {r['window_shown_s']} s, -> first prediction {r['first_prediction_s']} s; "
             f"judgments acknowledged {r['judgments']['acknowledged']}, in the database "
             f"{r['judgments']['in_db']}")

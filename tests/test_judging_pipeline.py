@@ -71,3 +71,21 @@ def test_a_heatmap_still_being_computed_shows_a_badge(qtbot, window, tmp_path, m
     gate.set()
     qtbot.waitUntil(lambda: window.viewer.has_heatmap, timeout=60_000)
     assert not window.viewer.heatmap_pending
+
+
+def test_the_model_thread_predicts_the_next_images_before_any_heatmap(qtbot, engine):
+    """A fast analyst must never find the next image unpredicted because heatmaps fell behind: the work order is
+    the screen's prediction, the next images' predictions in one pass, then the heatmaps, screen first."""
+    from app.services.predicting import PredictingService
+    from app.ui.workers import Focus, ModelWorker
+
+    worker = ModelWorker(PredictingService(engine))
+    images = tuple((i, f"/x/{i}.png") for i in range(1, 5))
+    focus = Focus(1, images, frozenset(range(1, 5)), frozenset(range(1, 5)))
+    steps = []
+    while (step := worker._next_step(focus)) is not None:
+        steps.append((step[0], [image_id for image_id, _ in step[1]]))
+        done = worker._predicted_now if step[0] == "predict" else worker._heatmapped
+        done.update(image_id for image_id, _ in step[1])
+    assert steps == [("predict", [1]), ("predict", [2, 3, 4]), ("heatmap", [1]), ("heatmap", [2]),
+                     ("heatmap", [3]), ("heatmap", [4])]

@@ -159,3 +159,40 @@ def test_predict_bad_bundle_is_one_clear_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2
     assert "model bundle not found" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("family", ["convnext", "vit"])
+def test_fast_heatmaps_equal_the_plain_per_view_grad_cam(tmp_path, taxonomy, family):
+    """Heatmaps batch the flipped views in one pass and differentiate only from the target layer up (no weight
+    gradients): the maps are those of one plain grad-cam pass per view, and the model is left as it was."""
+    import torch
+    import torchvision.transforms.v2.functional as TF
+    from pytorch_grad_cam import LayerCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    from models.inference.heatmaps import HEATMAP_FLIPS, LevelLogits, cam_maps, normalise_maps
+
+    predictor = Predictor(make_tiny_bundle(tmp_path / family, taxonomy, family=family))
+    x = torch.stack([predictor.preprocess(write_image(tmp_path / f"{i}.png", size=(64, 64), seed=i))
+                     for i in range(3)])
+    layer, reshape, stride = predictor.model.heatmap_layer()
+    model = LevelLogits(predictor.model, level=-1)
+    targets = [0, 5, 17]
+    fast = cam_maps(LayerCAM, model, layer, x, targets, reshape=reshape, smooth_px=stride, flips=HEATMAP_FLIPS)
+
+    total = np.zeros(fast.shape, dtype=np.float32)
+    for dims in HEATMAP_FLIPS:  # the reference: one full grad-cam pass per view
+        with LayerCAM(model=model, target_layers=[layer], reshape_transform=reshape) as cam:
+            view = torch.flip(x, dims) if dims else x
+            maps = torch.from_numpy(cam(input_tensor=view, targets=[ClassifierOutputTarget(t) for t in targets]))
+        if stride:
+            maps = TF.gaussian_blur(maps[:, None], [6 * stride + 1] * 2, [float(stride)] * 2)[:, 0]
+        if dims:
+            maps = torch.flip(maps, [d - 1 for d in dims])
+        total += normalise_maps(maps.numpy())
+    np.testing.assert_allclose(fast, normalise_maps(total), atol=1e-4)
+    if family == "convnext":  # (the tiny random ViT's maps are all zero, with or without this path)
+        assert fast.max() > 0.99  # a real map, not a constant
+    params = list(predictor.model.parameters())
+    assert all(p.requires_grad for p in params)  # restored for training and other callers
+    assert not layer._forward_hooks  # the leaf hook is removed

@@ -670,6 +670,20 @@ def test_a_write_that_reads_first_waits_for_another_writer_instead_of_failing(tm
         eng.dispose()
 
 
+def test_only_recomputable_data_commits_without_waiting_for_the_disk(tmp_path: Path) -> None:
+    """Judgments are on disk when acknowledged (synchronous=FULL); predictions skip the fsync (NORMAL), on the
+    same pooled connection, which goes back to FULL for the next durable transaction."""
+    eng = make_engine(f"sqlite:///{tmp_path / 'sync.sqlite3'}")
+    init_db(eng)
+    try:
+        for durable, action, expected in [(True, "write to", 2), (False, "write to", 1), (True, "write to", 2),
+                                          (True, "read", 2)]:
+            with session_scope(eng, action=action, durable=durable) as s:
+                assert s.scalar(text("PRAGMA synchronous")) == expected, (durable, action)
+    finally:
+        eng.dispose()
+
+
 def test_insert_race_falls_back_to_the_other_writers_row(engine: Engine, tmp_path: Path) -> None:
     from app.store.repo._common import _insert_or_existing
     from app.store.schema import Image

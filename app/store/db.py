@@ -56,6 +56,7 @@ MIGRATIONS_DIR: Path = Path(__file__).resolve().parent / "migrations"
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _BUSY_TIMEOUTS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 _BEGIN_IMMEDIATE = "fma_judge_begin_immediate"  # execution option: SQLite write transactions lock at BEGIN
+_DURABLE = "fma_judge_durable"  # execution option: False = a SQLite commit without fsync (recomputable data)
 
 
 # ------------------------------------------------------------------------------------------ URLs
@@ -159,8 +160,12 @@ def _install_sqlite_listeners(engine: Engine, busy_timeout_s: float) -> None:
         # A write transaction takes the write lock at BEGIN (IMMEDIATE). A deferred one that reads first
         # fails at its first write, without waiting, when another connection committed meanwhile (WAL:
         # its snapshot is stale), e.g. a judgment whose read overlapped a chunk of saved predictions.
-        immediate = connection.get_execution_options().get(_BEGIN_IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        # A durable transaction (the default: judgments, notes, batches) is on disk when its commit returns,
+        # power loss included. Recomputable data (predictions) skips that fsync: still atomic and safe from a
+        # crash of the app, and it no longer holds the write lock while the disk syncs (a judgment waits for it).
+        connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if options.get(_DURABLE, True) else 'NORMAL'}")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_BEGIN_IMMEDIATE, False) else "BEGIN")
 
 
 def make_engine(
@@ -204,17 +209,19 @@ def make_engine(
 
 
 @contextmanager
-def session_scope(engine: Engine, *, action: str = "write to") -> Iterator[Session]:
+def session_scope(engine: Engine, *, action: str = "write to", durable: bool = True) -> Iterator[Session]:
     """One transaction for one user action: commits on success, rolls back on error.
 
     Objects stay readable after the commit (``expire_on_commit=False``); driver errors become
     :class:`StoreError`. On SQLite a transaction for any ``action`` but ``"read"`` begins IMMEDIATE: it
     waits (up to the busy timeout) for the write lock at its start, so a read inside it never goes stale
-    before its writes.
+    before its writes. ``durable=False`` is for data that can be computed again (predictions): on SQLite its
+    commit does not wait for the disk (``synchronous=NORMAL``; a power cut may lose the last such commits, a
+    crash of the app does not).
     """
     bind = engine
-    if action != "read" and engine.dialect.name == "sqlite":
-        bind = engine.execution_options(**{_BEGIN_IMMEDIATE: True})
+    if engine.dialect.name == "sqlite" and (action != "read" or not durable):
+        bind = engine.execution_options(**{_BEGIN_IMMEDIATE: action != "read", _DURABLE: durable})
     with (
         translate_errors(engine, action),
         Session(bind, expire_on_commit=False) as session,

@@ -25,7 +25,7 @@ from app.services.batch_presenter import BatchPresenter
 from app.services.batches import OpenedBatch
 from app.services.dashboard import DashboardService
 from app.services.judging import JudgingService
-from app.services.predicting import ModelInfo, PredictingService
+from app.services.predicting import ModelInfo, PredictingService, interactive_threads
 from app.services.queue import QueueService
 from app.services.similar import SimilarCases
 from app.store.records import BatchItem
@@ -78,7 +78,8 @@ class MainWindow(JudgingActions, QMainWindow):
         self.queue_service = QueueService(service.engine, service.analyst)
         self.similar = SimilarCases(service.engine)
         self.dash_service = DashboardService(service.engine)
-        self.worker = ModelWorker(PredictingService(service.engine, device=device, chunk_size=8), parent=self)
+        self.worker = ModelWorker(PredictingService(service.engine, device=device, chunk_size=8,
+                                                    max_threads=interactive_threads()), parent=self)
         self.worker.modelLoaded.connect(self._model_loaded)
         self.worker.modelFailed.connect(self._model_failed)
         self.worker.predicted.connect(self._predicted)

@@ -55,6 +55,8 @@ class PredictionPanel(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        # Opaque: a change in the panel repaints the panel only, not the window and splitter under it.
+        self.setAutoFillBackground(True)
         self.setMinimumWidth(330)
         self.title = QLabel(self)
         self.title.setWordWrap(True)

@@ -3,10 +3,12 @@
 The model thread is a thin Qt wrapper around :class:`app.services.predicting.PredictingService` (torch is
 imported there, lazily, so the window appears before the model has loaded). Its work, most urgent first:
 
-1. the image on screen: its prediction if it has none yet, then its heatmap;
-2. the next images in judging order (the *focus*, :meth:`ModelWorker.focus`): their predictions, then their
-   heatmaps, one image at a time, so that a new focus (the analyst moved on) takes over within one image;
-3. the background run over the rest of the batch (:meth:`ModelWorker.predict`), chunk by chunk; the focus is
+1. the image on screen: its prediction if it has none yet;
+2. the predictions of the next images in judging order (the *focus*, :meth:`ModelWorker.focus`), in one pass,
+   so a judging key never finds its image unpredicted;
+3. the heatmap of the image on screen, then those of the next images, one image at a time, so that a new
+   focus (the analyst moved on) takes over within one image;
+4. the background run over the rest of the batch (:meth:`ModelWorker.predict`), chunk by chunk; the focus is
    served between chunks, and images it predicted are skipped by the run.
 
 Results cross to the UI thread as plain records through Qt signals (queued connections).
@@ -31,6 +33,11 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slo
 
 from app.services.predicting import ModelLoadError, PredictingService
 from app.store.errors import StoreError
+
+UI_GRACE_S = 0.12
+"""After a key press the model thread starts no new step of work for this long (unless the image on screen has
+no prediction yet): the UI thread has the cores to itself while it paints the next image, even on a 2-core
+machine that other work keeps busy."""
 
 
 @dataclass(order=True)
@@ -93,6 +100,7 @@ class ModelWorker(QThread):
         self.current_run = 0
         self._focus: Focus | None = None
         self._focus_lock = threading.Lock()
+        self._focus_at = 0.0  # time.perf_counter() of the last focus (a key press)
         self._generations = itertools.count(1)
         self._predicted_now: set[int] = set()  # predicted for the focus during this model's runs
         self._heatmapped: set[int] = set()  # heatmaps computed for this model (sent to the UI)
@@ -118,6 +126,7 @@ class ModelWorker(QThread):
         """The image on screen (first) and the next ones in judging order; replaces the previous focus."""
         with self._focus_lock:
             self._focus = Focus(next(self._generations), tuple(images), frozenset(predict), frozenset(heatmap))
+            self._focus_at = time.perf_counter()
         self._put(PRIO_FOCUS, "focus", None)
 
     def cancel(self) -> None:
@@ -172,6 +181,7 @@ class ModelWorker(QThread):
                 self.predicted.emit(run_id, list(chunk.items))
                 self.progress.emit(run_id, chunk.done, chunk.total)
                 self._serve_focus()  # what the analyst looks at goes before the rest of the batch
+                self._leave_cores_to_ui()
                 if self._stop:
                     cancel.set()
         except StoreError as exc:  # a chunk could not be saved: say so, and end the run (its chunks so far are kept)
@@ -183,39 +193,52 @@ class ModelWorker(QThread):
         self._serve_focus()
 
     def _serve_focus(self) -> None:
-        """Do the focus's work one image at a time, re-reading the focus after each (the analyst may move on)."""
+        """Do the focus's work step by step, re-reading the focus after each (the analyst may move on)."""
         while not self._stop and self.service.predictor is not None:
             with self._focus_lock:
                 focus = self._focus
             step = self._next_step(focus)
             if step is None:
                 return
-            kind, image_id, path = step
+            kind, images = step
+            if images[0] != focus.images[0]:  # only the screen's own prediction is more urgent than painting it
+                self._leave_cores_to_ui()
             if kind == "predict":
-                self._focus_predict(image_id, path)
+                self._focus_predict(images)
             else:
-                self._focus_heatmap(image_id, path)
+                self._focus_heatmap(*images[0])
 
-    def _next_step(self, focus: Focus | None) -> tuple[str, int, str] | None:
-        """The most urgent thing the focus still needs: the screen's image (its prediction, then its heatmap),
-        then the predictions of the next images (cheap), then their heatmaps, nearest first."""
+    def _leave_cores_to_ui(self) -> None:
+        """Right after a key press, wait until :data:`UI_GRACE_S` has passed before the next step of work."""
+        wait = self._focus_at + UI_GRACE_S - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+
+    def _next_step(self, focus: Focus | None) -> tuple[str, list[tuple[int, str]]] | None:
+        """The most urgent thing the focus still needs: the screen's image's prediction, the predictions of the
+        next images (cheap, in one pass: a judging key is never held up by a missing prediction), the screen's
+        image's heatmap, then the next images' heatmaps, nearest first."""
         if focus is None or not focus.images:
             return None
-        current, ahead = focus.images[0], focus.images[1:]
-        order = [("predict", current), ("heatmap", current), *(("predict", i) for i in ahead),
-                 *(("heatmap", i) for i in ahead)]
-        for kind, (image_id, path) in order:
-            if kind == "predict" and image_id in focus.predict and image_id not in self._predicted_now:
-                return kind, image_id, path
-            if kind == "heatmap" and image_id in focus.heatmap and image_id not in self._heatmapped and (
-                    image_id not in focus.predict or image_id in self._predicted_now):
-                return kind, image_id, path
-        return None
 
-    def _focus_predict(self, image_id: int, path: str) -> None:
-        self._predicted_now.add(image_id)  # also when it fails: the run would fail the same way
+        def needs_prediction(image_id: int) -> bool:
+            return image_id in focus.predict and image_id not in self._predicted_now
+
+        def needs_heatmap(image_id: int) -> bool:
+            return image_id in focus.heatmap and image_id not in self._heatmapped and (
+                image_id not in focus.predict or image_id in self._predicted_now)
+
+        current, ahead = focus.images[0], focus.images[1:]
+        if needs_prediction(current[0]):
+            return "predict", [current]
+        if todo := [image for image in ahead if needs_prediction(image[0])]:
+            return "predict", todo
+        return next((("heatmap", [image]) for image in focus.images if needs_heatmap(image[0])), None)
+
+    def _focus_predict(self, images: list[tuple[int, str]]) -> None:
+        self._predicted_now.update(image_id for image_id, _ in images)  # also when it fails: the run would too
         try:
-            for chunk in self.service.predict([(image_id, path)]):
+            for chunk in self.service.predict(images):
                 self.predicted.emit(self.current_run, list(chunk.items))
         except StoreError as exc:
             self.failed.emit(f"Prediction not saved: {exc}")

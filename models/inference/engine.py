@@ -536,6 +536,7 @@ def engine_from_manifest(
     input_size: tuple[int, int],
     device: torch.device,
     default: str = "channels_last",
+    max_threads: int | None = None,
 ) -> Selected:
     """The engine for a loaded bundle: its stored ``inference`` record when usable here.
 
@@ -545,6 +546,9 @@ def engine_from_manifest(
     Falls back, in order: the other accepted paths of the record (fastest first), then ``eager``. The
     default (no record, a stale record, a non-CPU device) is ``default``. A static-int8 graph is only
     used from the bundle's ``inference.onnx`` (it needs calibration images to rebuild).
+
+    ``max_threads`` caps the ONNX Runtime threads (the recorded count, or one per core when none applies): an
+    app that keeps a core for its UI passes ``cores - 1``.
 
     Returns:
         The engine, the recorded batch size and thread count (None when not applicable), and a note
@@ -561,6 +565,8 @@ def engine_from_manifest(
                         f"stored inference choice ignored: {stale}; run `fma-model optimize` again")
     same_machine = int(record.machine.get("cpu_count") or 0) == (os.cpu_count() or 0)
     threads = int(record.threads) if same_machine and record.threads else None
+    if max_threads:
+        threads = min(threads or max_threads, max_threads)
     batch = int(record.batch_size) if record.batch_size else None
     skipped: list[str] = []
     for path in _ranked_paths(record):

@@ -95,6 +95,8 @@ class Predictor:
             GPUs for CNNs); False = plain eager NCHW.
         decode_workers: threads that decode and preprocess images ahead of the model.
         inference: use the manifest's measured inference path (False = ignore it).
+        max_threads: at most this many compute threads (torch, process-wide, and ONNX Runtime); None = the
+            measured best, or one per core.
 
     Attributes:
         engine: the :class:`models.inference.engine.Engine` in use; ``engine.path`` names it.
@@ -110,6 +112,7 @@ class Predictor:
         channels_last: bool = True,
         decode_workers: int = 2,
         inference: bool = True,
+        max_threads: int | None = None,
     ) -> None:
         if not isinstance(bundle, LoadedBundle):
             bundle = load_bundle(bundle, device=device)
@@ -122,13 +125,16 @@ class Predictor:
         selected = engine_from_manifest(self.model, m.inference if inference else None, bundle_path=bundle.path,
                                         weights_sha256=m.weights.sha256 if m.weights else None,
                                         temperature=m.effective_temperature, input_size=self.input_size,
-                                        device=self.device, default=default)
+                                        device=self.device, default=default, max_threads=max_threads)
         self.engine = selected.engine
         self.engine_note = selected.note
         if selected.note:
             warnings.warn(f"{bundle.path}: {selected.note}", RuntimeWarning, stacklevel=2)
-        if selected.threads and selected.threads != torch.get_num_threads():
-            torch.set_num_threads(selected.threads)  # process-wide (heatmaps too): the measured best here
+        threads = selected.threads
+        if max_threads and not threads:
+            threads = min(torch.get_num_threads(), max_threads)
+        if threads and threads != torch.get_num_threads():
+            torch.set_num_threads(threads)  # process-wide (heatmaps too): the measured best here, or the cap
         self.channels_last = self.engine.channels_last
         self.taxonomy = bundle.taxonomy
         self.batch_size = max(1, int(batch_size or selected.batch_size or 16))
