@@ -89,3 +89,20 @@ def test_the_model_thread_predicts_the_next_images_before_any_heatmap(qtbot, eng
         done.update(image_id for image_id, _ in step[1])
     assert steps == [("predict", [1]), ("predict", [2, 3, 4]), ("heatmap", [1]), ("heatmap", [2]),
                      ("heatmap", [3]), ("heatmap", [4])]
+
+
+def test_another_model_never_shows_the_previous_models_heatmap(qtbot, window, tmp_path, taxonomy):
+    folder = tmp_path / "batch"
+    for i in range(2):
+        write_image(folder / f"img_{i}.png", size=(64, 48), seed=i)
+    with qtbot.waitSignal(window.allPredicted, timeout=120_000):
+        window.open_folder(folder)
+    qtbot.waitUntil(lambda: window.viewer.has_heatmap, timeout=60_000)
+    first = window.current_image_id
+    old_map = window.images.heatmaps[first][0]
+    other = make_tiny_bundle(tmp_path / "other", taxonomy, input_size=32, seed=7)
+    with qtbot.waitSignal(window.worker.modelLoaded, timeout=60_000):
+        window.load_model(other)
+    assert first not in window.images.heatmaps or window.images.heatmaps[first][0] is not old_map
+    qtbot.waitUntil(lambda: window.viewer.has_heatmap and first in window.images.heatmaps, timeout=60_000)
+    assert window.images.heatmaps[first][0] is not old_map  # computed again, by the new model

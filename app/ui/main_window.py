@@ -254,6 +254,7 @@ class MainWindow(JudgingActions, QMainWindow):
         self.similar_panel.set_taxonomy(manifest.taxonomy, self.lang)
         self.queue_view.set_taxonomy(manifest.taxonomy, self.lang)
         if changed:
+            self.images.heatmaps.clear()  # where the *previous* model looked
             self._reload_items()
         elif 0 <= self.current < len(self.items):
             self._refresh_list()
