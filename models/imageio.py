@@ -9,6 +9,7 @@ the file and the reason, so that a batch can go on without it.
 from __future__ import annotations
 
 import io
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
@@ -21,8 +22,14 @@ R = TypeVar("R")
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 
-# Refuse decompression bombs with a clear error rather than a warning.
-Image.MAX_IMAGE_PIXELS = 256_000_000
+MAX_PIXELS = 64_000_000
+"""The decoding budget: an image with more pixels (an 8000 x 8000 RGB image is 192 MB decoded) is refused from
+its header, before anything is decoded, with a reason naming its size; a JPEG is decoded at a reduced scale
+instead when that brings it under the budget. A 388 KB PNG of 20000 x 20000 pixels would need 4.6 GB."""
+
+# Pillow's own guard (a warning above its limit, an error above twice) stays as a last line far behind ours: a
+# JPEG up to 64 times the budget is decoded at 1/8 scale.
+Image.MAX_IMAGE_PIXELS = 32 * MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
@@ -77,6 +84,48 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+def regular_file_reason(path: Path) -> str | None:
+    """Why a path cannot be read as an image file without opening it (None: a regular file).
+
+    Opening a FIFO blocks until someone writes to it, and a device can be endless: only regular files are read.
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return "file not found (or a link to a missing file)" if path.is_symlink() else "file not found"
+    except PermissionError:
+        return "permission denied"
+    except OSError as exc:
+        return f"cannot read the file ({exc.strerror or exc})"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a folder, not an image file"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (a pipe, device or socket)"
+    return None
+
+
+def budget_reason(width: int, height: int, *, jpeg: bool = False) -> str | None:
+    """Why an image of this size is not decoded (None: within :data:`MAX_PIXELS`, or a JPEG that fits at 1/8)."""
+    if width * height <= MAX_PIXELS or (jpeg and (width // 8) * (height // 8) <= MAX_PIXELS):
+        return None
+    return (f"image too large: {width} x {height} pixels ({width * height / 1e6:.0f} million) is over the limit of "
+            f"{MAX_PIXELS / 1e6:.0f} million pixels")
+
+
+def _within_budget(img: Image.Image) -> None:
+    """Refuse an opened (not yet decoded) image over :data:`MAX_PIXELS`; a JPEG is set to decode smaller."""
+    width, height = img.size
+    if width * height <= MAX_PIXELS:
+        return
+    reason = budget_reason(width, height, jpeg=img.format == "JPEG")
+    if reason is not None:
+        raise ImageLoadError(None, reason)
+    for scale in (2, 4, 8):  # the JPEG decoder scales by 1/2, 1/4 or 1/8 while decoding
+        if (width // scale) * (height // scale) <= MAX_PIXELS:
+            img.draft(img.mode, (width // scale, height // scale))
+            return
+
+
 def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
     """Decode an image file (or bytes, or an already opened image) to 8-bit RGB.
 
@@ -97,12 +146,14 @@ def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
             fh = io.BytesIO(source)
         else:
             path = Path(source)
-            if not path.exists():
-                raise ImageLoadError(path, "file not found")
-            if path.is_dir():
-                raise ImageLoadError(path, "is a folder, not an image file")
+            if (reason := regular_file_reason(path)) is not None:
+                raise ImageLoadError(path, reason)
             fh = io.BytesIO(path.read_bytes())
         with Image.open(fh) as img:
+            try:
+                _within_budget(img)
+            except ImageLoadError as exc:
+                raise ImageLoadError(path, exc.reason) from None
             img.load()
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)
@@ -145,10 +196,10 @@ def expand_paths(paths: Iterable[str | Path], recursive: bool = False) -> tuple[
         p = Path(raw)
         if p.is_dir():
             pattern = "**/*" if recursive else "*"
-            for f in sorted(q for q in p.glob(pattern) if q.is_file()):
-                if is_image_file(f):
-                    out.append(f)
-                else:
+            for f in sorted(p.glob(pattern)):
+                if is_image_file(f) and not (recursive and f.is_dir()):
+                    out.append(f)  # a pipe, a dangling link or a folder named *.png becomes a row with its reason
+                elif f.is_file():
                     skipped += 1
         else:
             out.append(p)  # missing/corrupt files become error rows, never a crash

@@ -205,7 +205,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="108"/>
-        <location filename="../ui/main_window.py" line="508"/>
+        <location filename="../ui/main_window.py" line="523"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -327,33 +327,43 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="30"/>
-        <location filename="../ui/statusbar.py" line="46"/>
+        <location filename="../ui/statusbar.py" line="35"/>
+        <location filename="../ui/statusbar.py" line="58"/>
         <source>No model</source>
         <translation>未載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="40"/>
+        <location filename="../ui/statusbar.py" line="46"/>
         <source>Analyst: {name}</source>
         <translation>分析人員：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="44"/>
+        <location filename="../ui/statusbar.py" line="50"/>
+        <source>1 file not in the batch</source>
+        <translation>1 個檔案未加入批次</translation>
+    </message>
+    <message>
+        <location filename="../ui/statusbar.py" line="51"/>
+        <source>{n} files not in the batch</source>
+        <translation>{n} 個檔案未加入批次</translation>
+    </message>
+    <message>
+        <location filename="../ui/statusbar.py" line="56"/>
         <source>Loading model…</source>
         <translation>正在載入模型…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="48"/>
+        <location filename="../ui/statusbar.py" line="60"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="265"/>
+        <location filename="../ui/main_window.py" line="270"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="266"/>
+        <location filename="../ui/main_window.py" line="271"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -366,77 +376,77 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="271"/>
+        <location filename="../ui/main_window.py" line="276"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="278"/>
+        <location filename="../ui/main_window.py" line="283"/>
         <source>Open a folder of images</source>
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="280"/>
+        <location filename="../ui/main_window.py" line="285"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="281"/>
+        <location filename="../ui/main_window.py" line="286"/>
         <source>Also open images in sub-folders?</source>
         <translation>是否一併開啟子資料夾中的影像？</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="287"/>
+        <location filename="../ui/main_window.py" line="292"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="288"/>
+        <location filename="../ui/main_window.py" line="293"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="61"/>
+        <location filename="../ui/statusbar.py" line="73"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="65"/>
+        <location filename="../ui/statusbar.py" line="77"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="309"/>
+        <location filename="../ui/main_window.py" line="314"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="314"/>
+        <location filename="../ui/main_window.py" line="321"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="315"/>
+        <location filename="../ui/main_window.py" line="322"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="80"/>
+        <location filename="../ui/statusbar.py" line="92"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="87"/>
+        <location filename="../ui/statusbar.py" line="99"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="430"/>
+        <location filename="../ui/main_window.py" line="445"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="53"/>
+        <location filename="../ui/statusbar.py" line="65"/>
         <source>{left} left</source>
         <translation>剩餘 {left} 張</translation>
     </message>
@@ -464,27 +474,27 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="492"/>
+        <location filename="../ui/main_window.py" line="507"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="504"/>
+        <location filename="../ui/main_window.py" line="519"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="520"/>
+        <location filename="../ui/main_window.py" line="535"/>
         <source>Export corrected labels</source>
         <translation>匯出修正後的標籤</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="528"/>
+        <location filename="../ui/main_window.py" line="543"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="529"/>
+        <location filename="../ui/main_window.py" line="544"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -510,63 +520,63 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="66"/>
-        <location filename="../ui/prediction_panel.py" line="204"/>
+        <location filename="../ui/main_window.py" line="67"/>
+        <location filename="../ui/prediction_panel.py" line="209"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="66"/>
+        <location filename="../ui/prediction_panel.py" line="68"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="71"/>
+        <location filename="../ui/prediction_panel.py" line="73"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="107"/>
+        <location filename="../ui/prediction_panel.py" line="109"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="110"/>
+        <location filename="../ui/prediction_panel.py" line="112"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="111"/>
+        <location filename="../ui/prediction_panel.py" line="113"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="112"/>
+        <location filename="../ui/prediction_panel.py" line="114"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="165"/>
+        <location filename="../ui/prediction_panel.py" line="167"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="205"/>
+        <location filename="../ui/prediction_panel.py" line="210"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="209"/>
+        <location filename="../ui/prediction_panel.py" line="214"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="213"/>
+        <location filename="../ui/prediction_panel.py" line="218"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="221"/>
+        <location filename="../ui/prediction_panel.py" line="226"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
@@ -899,6 +909,29 @@ Similarity {sim:.3f}</source>
         <location filename="../ui/similar_panel.py" line="104"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
+    </message>
+</context>
+<context>
+    <name>Skipped</name>
+    <message>
+        <location filename="../ui/skipped_dialog.py" line="26"/>
+        <source>fma-judge — files not in this batch</source>
+        <translation>fma-judge — 未加入此批次的檔案</translation>
+    </message>
+    <message>
+        <location filename="../ui/skipped_dialog.py" line="28"/>
+        <source>These files were not added to the batch. Fix or convert them, then open the folder again.</source>
+        <translation>這些檔案未加入批次。請修正或轉換後，再重新開啟資料夾。</translation>
+    </message>
+    <message>
+        <location filename="../ui/skipped_dialog.py" line="31"/>
+        <source>File</source>
+        <translation>檔案</translation>
+    </message>
+    <message>
+        <location filename="../ui/skipped_dialog.py" line="32"/>
+        <source>Why</source>
+        <translation>原因</translation>
     </message>
 </context>
 <context>

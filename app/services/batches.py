@@ -20,7 +20,7 @@ from app.store.db import session_scope
 from app.store.records import BatchItem
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.hashing import file_sha256
-from models.imageio import is_image_file
+from models.imageio import budget_reason, is_image_file, regular_file_reason
 from models.taxonomy import Taxonomy
 
 Progress = Callable[[int, int], None]
@@ -36,29 +36,57 @@ class OpenedBatch:
     source: str
     items: list[BatchItem]
     unreadable: dict[int, str] = field(default_factory=dict)  # image id -> why its header cannot be read
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # files that could not even be hashed
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): not in the batch at all
     taxonomy: Taxonomy | None = None  # of the newest model that predicted the items (names before a model loads)
 
 
-def scan_folder(folder: Path, recursive: bool = False) -> list[Path]:
-    """Image files of a folder (sorted by path; hidden files skipped)."""
+UNSUPPORTED_IMAGE_SUFFIXES = frozenset({".gif", ".webp", ".heic", ".heif", ".avif", ".jp2", ".j2k", ".svg", ".ico",
+                                        ".dng", ".nef", ".cr2", ".arw"})
+
+
+def scan_folder(folder: Path, recursive: bool = False) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Image files of a folder (sorted by path; hidden files skipped), and what looks like an image but cannot be
+    one here, with the reason: an unsupported format, a link to a missing file, a pipe or a folder named
+    ``*.png``. Other files (notes, spreadsheets) are not images and are not listed."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"folder not found: {folder}")
     pattern = "**/*" if recursive else "*"
-    return sorted(p for p in folder.glob(pattern)
-                  if p.is_file() and is_image_file(p) and not p.name.startswith("."))
+    files: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+    for p in sorted(folder.glob(pattern)):
+        if p.name.startswith("."):
+            continue
+        suffix = p.suffix.lower()
+        if is_image_file(p):
+            reason = regular_file_reason(p)
+            if reason is None:
+                files.append(p)
+            elif not (recursive and reason.startswith("is a folder")):
+                skipped.append((str(p), reason))
+        elif suffix in UNSUPPORTED_IMAGE_SUFFIXES and not p.is_dir():
+            skipped.append((str(p), f"format not supported ({suffix[1:].upper()}); convert it to PNG or TIFF"))
+    return files, skipped
 
 
 def header_size(path: Path) -> tuple[int | None, int | None, str | None]:
-    """Width and height from the image header (no full decode), or the reason it cannot be read."""
+    """Width and height from the image header (no full decode), or the reason it cannot be read.
+
+    An image over the decoding budget (:data:`models.imageio.MAX_PIXELS`) keeps its size and gets the reason: it
+    is listed with the batch (unreadable, with that reason), and never decoded.
+    """
+    if (reason := regular_file_reason(path)) is not None:
+        return None, None, reason
     try:
         with Image.open(path) as im:
-            return int(im.width), int(im.height), None
+            width, height = int(im.width), int(im.height)
     except UnidentifiedImageError:
         return None, None, "not a recognised image format (corrupt or wrong file type)"
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, far over the budget
+        return None, None, f"image too large ({exc})"
     except (OSError, ValueError, SyntaxError) as exc:
         return None, None, f"cannot read image header ({exc})"
+    return width, height, budget_reason(width, height, jpeg=path.suffix.lower() in (".jpg", ".jpeg"))
 
 
 def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progress: Progress | None = None,
@@ -68,29 +96,34 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     The items carry the predictions of ``model_version`` (None: each image's most recent prediction).
     """
     folder = Path(folder).resolve()
-    files = scan_folder(folder, recursive)
+    files, left_out = scan_folder(folder, recursive)
     with session_scope(engine) as s:
         existing = repo.find_batches_by_folder(s, folder, recursive=recursive)
         batch = existing[0] if existing else repo.create_batch(
             s, name=folder.name or str(folder), source_folder=folder, recursive=recursive)
-    return _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version)
+    return _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out)
 
 
 def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | None = None,
                model_version: str | None = None) -> OpenedBatch:
     """A new batch from chosen (or dropped) files (items as in :func:`open_folder`)."""
-    files = [Path(f).resolve() for f in files if is_image_file(f)]
+    chosen = [Path(f) for f in files]
+    left_out = [(str(f), f"format not supported ({f.suffix[1:].upper() or 'no suffix'}); convert it to PNG or TIFF")
+                for f in chosen if not is_image_file(f)]
+    left_out += [(str(f), reason) for f in chosen if is_image_file(f) and (reason := regular_file_reason(f))]
+    files = [f.resolve() for f in chosen if is_image_file(f) and regular_file_reason(f) is None]
     common = Path(os.path.commonpath([str(f.parent) for f in files])) if files else Path.cwd()
     with session_scope(engine) as s:
         batch = repo.create_batch(s, name=f"{len(files)} files from {common.name or common}",
                                   source_folder=common, recursive=False, notes="opened from chosen files")
-    return _fill(engine, batch.id, batch.name, str(common), files, progress, model_version)
+    return _fill(engine, batch.id, batch.name, str(common), files, progress, model_version, left_out)
 
 
 def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Path],
-          progress: Progress | None, model_version: str | None) -> OpenedBatch:
+          progress: Progress | None, model_version: str | None,
+          left_out: Sequence[tuple[str, str]] = ()) -> OpenedBatch:
     unreadable: dict[int, str] = {}
-    skipped: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = list(left_out)
     total = len(files)
     for start in range(0, total, _STEP):
         with session_scope(engine) as s:

@@ -37,6 +37,7 @@ from app.ui.judging_actions import JudgingActions
 from app.ui.prediction_panel import PredictionPanel
 from app.ui.queue_view import QueueView
 from app.ui.similar_panel import SimilarPanel
+from app.ui.skipped_dialog import SkippedDialog
 from app.ui.statusbar import MainStatusBar
 from app.ui.style import APP_STYLE
 from app.ui.toolbar import MainToolBar
@@ -71,6 +72,7 @@ class MainWindow(JudgingActions, QMainWindow):
         self.images.keep = lambda: self.current_image_id
         self.images.decoded.connect(self._image_decoded)
         self._pending_open: int | None = None
+        self.skipped: list[tuple[str, str]] = []  # (path, why) of the files the open batch left out
         self.setWindowTitle("fma-judge")
         self.resize(1440, 880)
         self.setAcceptDrops(True)
@@ -176,6 +178,7 @@ class MainWindow(JudgingActions, QMainWindow):
         self.status = MainStatusBar(self)
         self.setStatusBar(self.status)
         self.status.cancelRequested.connect(self.cancel_predictions)
+        self.status.skipped_btn.clicked.connect(self.show_skipped)
         self.status.set_analyst(self.service.analyst)
         self.counts_label = self.status.counts_label
 
@@ -312,10 +315,14 @@ class MainWindow(JudgingActions, QMainWindow):
 
     def _batch_opened(self, opened: OpenedBatch) -> None:
         self.status.finished()
+        self.skipped = list(opened.skipped)
+        self.status.set_skipped(len(self.skipped))
         if not opened.items:
             QMessageBox.information(self, QCoreApplication.translate("Main", "No images"),
                                     QCoreApplication.translate("Main", "There are no images (PNG, JPEG, BMP, TIFF) in {where}.")
                                     .format(where=opened.source))
+            if self.skipped:
+                self.show_skipped()
             return
         self.images.clear()
         wanted, self._pending_open = self._pending_open, None
@@ -325,6 +332,12 @@ class MainWindow(JudgingActions, QMainWindow):
         self.center.setCurrentWidget(self.viewer)
         self.select(first)
         self._start_predictions()
+
+    def show_skipped(self) -> SkippedDialog:
+        """The files the open batch left out, with their reasons (non-modal)."""
+        dialog = SkippedDialog(self.skipped, self)
+        dialog.show()
+        return dialog
 
     def _reload_items(self) -> None:
         batch = self.presenter.batch

@@ -26,18 +26,30 @@ class MainStatusBar(QStatusBar):
         self.cancel_btn.setVisible(False)
         self.cancel_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.cancel_btn.clicked.connect(self.cancelRequested)
+        self.skipped_btn = QPushButton(self)  # "3 files skipped": opens the list with the reasons
+        self.skipped_btn.setFlat(True)
+        self.skipped_btn.setStyleSheet("color: #f9ab00; text-decoration: underline;")
+        self.skipped_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.skipped_btn.setVisible(False)
         self.counts_label = QLabel(self)
         self.model_label = QLabel(QCoreApplication.translate("Main", "No model"), self)
         self.analyst_label = QLabel(self)
         self.addWidget(self.progress)
         self.addWidget(self.progress_label)
         self.addWidget(self.cancel_btn)
+        self.addPermanentWidget(self.skipped_btn)
         self.addPermanentWidget(self.counts_label)
         self.addPermanentWidget(self.analyst_label)
         self.addPermanentWidget(self.model_label)
 
     def set_analyst(self, name: str) -> None:
         self.analyst_label.setText(QCoreApplication.translate("Main", "Analyst: {name}").format(name=name))
+
+    def set_skipped(self, n: int) -> None:
+        """How many files the open batch left out (0 hides the button)."""
+        self.skipped_btn.setText(QCoreApplication.translate("Main", "1 file not in the batch") if n == 1 else
+                                 QCoreApplication.translate("Main", "{n} files not in the batch").format(n=n))
+        self.skipped_btn.setVisible(n > 0)
 
     def set_model(self, version: str | None, *, loading: bool = False) -> None:
         if loading:

@@ -1,0 +1,192 @@
+"""Decoding with a budget: image bombs are refused from their header, only regular files are opened, and a
+folder with a bad file still opens with every good image (issue #13, first part)."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, write_image
+from PIL import Image
+
+from models import imageio
+from models.imageio import ImageLoadError, load_image
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png_bomb(path: Path, width: int, height: int, *, rows: int | None = None) -> Path:
+    """A grayscale PNG of ``width`` x ``height`` black pixels, streamed (never held in memory); ``rows`` limits
+    the pixel data written (a header-only bomb when small: enough for a refusal from the header)."""
+    comp = zlib.compressobj(9)
+    row = b"\x00" * (width + 1)  # filter byte + pixels
+    with path.open("wb") as fh:
+        fh.write(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)))
+        data = b"".join(comp.compress(row) for _ in range(height if rows is None else rows)) + comp.flush()
+        fh.write(_chunk(b"IDAT", data) + _chunk(b"IEND", b""))
+    return path
+
+
+def test_an_image_over_the_budget_is_refused_from_its_header(tmp_path: Path) -> None:
+    from app.services.batches import header_size
+
+    bomb = png_bomb(tmp_path / "bomb.png", 40000, 40000, rows=2)
+    with pytest.raises(ImageLoadError, match=r"image too large: 40000 x 40000 pixels \(1600 million\)"):
+        load_image(bomb)
+    width, height, reason = header_size(bomb)
+    assert (width, height) == (40000, 40000) and "image too large" in reason
+    small = write_image(tmp_path / "ok.png", size=(64, 48))
+    assert header_size(small) == (64, 48, None)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory read from /proc (Linux)")
+def test_a_real_20000_pixel_png_is_refused_without_decoding_it(tmp_path: Path) -> None:
+    """The 388 KB PNG of the issue (4.6 GB when decoded): refused, and the process stays small."""
+    bomb = png_bomb(tmp_path / "bomb20k.png", 20000, 20000)
+    assert bomb.stat().st_size < 1_000_000
+    # peak memory of this process alone (VmHWM; ru_maxrss would carry the forking parent's peak across exec)
+    code = ("import sys; from models.imageio import load_image, ImageLoadError\n"
+            "try:\n    load_image(sys.argv[1]); print('decoded')\n"
+            "except ImageLoadError as e:\n    print('refused', e.reason)\n"
+            "hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0]\n"
+            "print(int(hwm.split()[1]) // 1024)")
+    res = subprocess.run([sys.executable, "-c", code, str(bomb)], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
+    out = res.stdout.splitlines()
+    assert out[0].startswith("refused image too large: 20000 x 20000"), res.stdout + res.stderr
+    assert int(out[1]) < 400, f"peak RSS {out[1]} MB"
+
+
+def test_a_jpeg_over_the_budget_is_decoded_smaller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.jpg"
+    Image.new("RGB", (400, 300), (90, 120, 150)).save(path, quality=90)
+    monkeypatch.setattr(imageio, "MAX_PIXELS", 40_000)  # 400 x 300 is three times over; 1/2 scale fits
+    img = load_image(path)
+    assert img.size == (200, 150)
+    monkeypatch.setattr(imageio, "MAX_PIXELS", 1_000)  # even 1/8 (50 x 37) is over: refused
+    with pytest.raises(ImageLoadError, match="image too large"):
+        load_image(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_named_png_is_refused_at_once(tmp_path: Path) -> None:
+    """Opening a FIFO blocks until someone writes: `predict` hung forever on one."""
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    code = ("import sys; from models.imageio import load_image, ImageLoadError\n"
+            "from app.services.batches import header_size\n"
+            "try:\n    load_image(sys.argv[1])\nexcept ImageLoadError as e:\n    print(e.reason)\n"
+            "print(header_size(__import__('pathlib').Path(sys.argv[1]))[2])")
+    res = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60)
+    assert res.stdout.splitlines() == ["not a regular file (a pipe, device or socket)"] * 2, res.stderr
+
+
+def test_a_dangling_link_and_a_folder_get_their_own_reasons(tmp_path: Path) -> None:
+    link = tmp_path / "gone.png"
+    link.symlink_to(tmp_path / "missing.png")
+    with pytest.raises(ImageLoadError, match="link to a missing file"):
+        load_image(link)
+    folder = tmp_path / "x.png"
+    folder.mkdir()
+    with pytest.raises(ImageLoadError, match="is a folder"):
+        load_image(folder)
+
+
+def test_a_folder_with_a_bomb_opens_with_every_good_image(tmp_path: Path, engine) -> None:
+    from app.services.batches import open_folder
+
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    good = [write_image(folder / f"good_{i}.png", size=(64, 48), seed=i) for i in range(3)]
+    png_bomb(folder / "bomb.png", 40000, 40000, rows=2)
+    opened = open_folder(engine, folder)
+    names = {Path(it.image.path).name: it.image.image_id for it in opened.items}
+    assert set(names) == {p.name for p in good} | {"bomb.png"}
+    assert set(opened.unreadable) == {names["bomb.png"]}
+    assert "image too large" in opened.unreadable[names["bomb.png"]]
+
+
+def _odd_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    write_image(folder / "good.png", size=(64, 48))
+    Image.new("RGB", (8, 8)).save(folder / "anim.gif")
+    (folder / "photo.webp").write_bytes(b"RIFF....WEBP")
+    (folder / "gone.png").symlink_to(folder / "missing.png")
+    (folder / "x.png").mkdir()
+    (folder / "notes.txt").write_text("not an image, not listed")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(folder / "pipe.png")
+    return folder
+
+
+def test_every_file_left_out_of_a_batch_is_listed_with_its_reason(tmp_path: Path, engine) -> None:
+    from app.services.batches import open_files, open_folder
+
+    folder = _odd_folder(tmp_path)
+    opened = open_folder(engine, folder)
+    assert [Path(it.image.path).name for it in opened.items] == ["good.png"]
+    reasons = {Path(p).name: why for p, why in opened.skipped}
+    expected = {"anim.gif": "format not supported (GIF)", "photo.webp": "format not supported (WEBP)",
+                "gone.png": "link to a missing file", "x.png": "is a folder"}
+    if hasattr(os, "mkfifo"):
+        expected["pipe.png"] = "not a regular file"
+    assert set(reasons) == set(expected)
+    for name, words in expected.items():
+        assert words in reasons[name], (name, reasons[name])
+    chosen = open_files(engine, [folder / "good.png", folder / "anim.gif", folder / "gone.png"])
+    assert [Path(it.image.path).name for it in chosen.items] == ["good.png"]
+    assert {Path(p).name for p, _ in chosen.skipped} == {"anim.gif", "gone.png"}
+
+
+def test_the_window_shows_what_the_batch_left_out(qtbot, engine, tmp_path: Path, monkeypatch) -> None:
+    from app.services.judging import JudgingService
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    win = MainWindow(JudgingService(engine, "alice"), lang="en", settings=open_settings())
+    qtbot.addWidget(win)
+    win.show()
+    folder = _odd_folder(tmp_path)
+    win.open_folder(folder)
+    qtbot.waitUntil(lambda: len(win.items) == 1, timeout=30_000)
+    n = 5 if hasattr(os, "mkfifo") else 4
+    button = win.status.skipped_btn
+    assert button.isVisible() and button.text() == f"{n} files not in the batch"
+    button.click()
+    from PySide6.QtWidgets import QApplication
+
+    dialog = next(w for w in QApplication.topLevelWidgets() if type(w).__name__ == "SkippedDialog" and w.isVisible())
+    table = dialog.table
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    assert "anim.gif" in rows and "format not supported" in rows["anim.gif"]
+    dialog.close()
+    good = tmp_path / "plain"
+    write_image(good / "a.png", size=(32, 32))
+    win.open_folder(good)
+    qtbot.waitUntil(lambda: not button.isVisible(), timeout=30_000)  # a clean folder clears it
+    win.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_predict_gives_a_pipe_in_a_folder_its_row_and_goes_on(tiny_bundle, tmp_path: Path, capsys) -> None:
+    import json
+
+    from models.commands.cli import main as cli_main
+
+    folder = tmp_path / "f"
+    write_image(folder / "a.png", size=(64, 48))
+    os.mkfifo(folder / "b.png")
+    rc = cli_main(["predict", str(tiny_bundle), str(folder), "--json"])
+    rows = {Path(r["file"]).name: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rc == 1 and set(rows) == {"a.png", "b.png"}
+    assert rows["a.png"]["error"] is None and "not a regular file" in rows["b.png"]["error"]
