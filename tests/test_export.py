@@ -282,3 +282,41 @@ def test_cli(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], t
     assert run_export(_cli("--db", missing, "--out", str(out), "--format", "json")) == 1
     assert "no fma-judge database at" in capsys.readouterr().err
     assert not (tmp_path / "nothing.sqlite3").exists()
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path, taxonomy) -> None:
+    """OWASP CSV injection: an analyst name, a note or a file name that starts with = + - @ (or tab, CR) is
+    written so that a spreadsheet shows it as text; the manifest still trains on the same files."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'inject.sqlite3'}")
+    init_db(engine)
+    data = tmp_path / "data"
+    evil = write_image(data / "=HYPERLINK(1).png", seed=1)
+    plain = write_image(data / "plain.png", seed=2)
+    with session_scope(engine) as s:
+        repo.register_model_version(s, version="@model", manifest={"name": "x", "taxonomy": taxonomy.to_dict()})
+        batch = repo.create_batch(s, name="b", source_folder=data)
+        for path, analyst, note in [(evil, "=cmd|' /C calc'!A0", "@SUM(1+1)"), (plain, "+amy", "-\tscratch")]:
+            img = repo.get_or_create_image(s, file_sha256(path), path, 80, 60)
+            repo.add_to_batch(s, batch.id, img.image_id, path)
+            pred = repo.save_prediction(s, img.image_id, PredictionRecord(
+                leaf="scratch", confidence=0.8, path=tuple(taxonomy.path("scratch")),
+                top5=(("scratch", tuple(taxonomy.path("scratch")), 0.8),), model_version="@model"))
+            repo.record_judgment(s, image_id=img.image_id, leaf="dent", action="picker", analyst=analyst,
+                                 prediction_id=pred.id, note=note)
+    out = data / "labels.csv"
+    export_labels(engine, out, "csv")
+    with open(out, encoding="utf-8", newline="") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))], cells
+    rows = {r["path"]: r for r in _csv_rows(out)}
+    assert set(rows) == {"./=HYPERLINK(1).png", "plain.png"}
+    assert rows["./=HYPERLINK(1).png"]["analyst"] == "'=cmd|' /C calc'!A0"
+    assert rows["plain.png"]["note"] == "'-\tscratch" and rows["plain.png"]["model_version"] == "'@model"
+    loaded = read_manifest(out, taxonomy)  # the same two files still train
+    assert {s.path for s in loaded.samples} == {evil.resolve(), plain.resolve()}
+    folder = tmp_path / "folder_export"
+    export_labels(engine, folder, "imagefolder")
+    with open(folder / "notes.csv", encoding="utf-8", newline="") as handle:
+        notes = [cell for row in csv.reader(handle) for cell in row]
+    assert "'@SUM(1+1)" in notes and not [c for c in notes if c.startswith(("=", "+", "-", "@"))]
+    engine.dispose()

@@ -36,7 +36,7 @@ from app.store.records import EXPORT_COLUMNS, UNKNOWN_LABEL, ExportRow
 from app.store.schema import JUDGED_STATUSES, Batch, BatchImage, Image, ImagePath, Judgment, ModelVersion
 from models.atomic import replacing
 from models.bundle.manifest import BundleError, taxonomy_from_json
-from models.data.manifest import ManifestRow, write_manifest
+from models.data.manifest import ManifestRow, spreadsheet_safe, write_manifest
 from models.taxonomy import Taxonomy
 
 FORMATS: tuple[str, ...] = ("csv", "imagefolder", "json")
@@ -290,7 +290,7 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
     with replacing(folder / IMAGEFOLDER_NOTES) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(("path", "note"))
-        writer.writerows(notes)
+        writer.writerows((path, spreadsheet_safe(note)) for path, note in notes)
     return count
 
 

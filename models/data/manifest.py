@@ -328,6 +328,8 @@ def write_manifest(
             if unexpected:
                 raise ValueError(f"manifest row {row.path}: cells for unknown columns {sorted(unexpected)}")
             cells = [row.cells.get(name, "") for name in header[2:]]
+            n_contract = len(header) - 2 - len(extra_columns)
+            cells = cells[:n_contract] + [spreadsheet_safe(c) for c in cells[n_contract:]]
             writer.writerow([_path_text(row.path, bases), row.label, *cells])
     return target
 
@@ -349,8 +351,19 @@ def _folder_spellings(given: Path, resolved: Path) -> tuple[str, ...]:
     return tuple(os.path.normcase(s.rstrip(os.sep) + os.sep) for s in spellings)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a CSV cell as a formula (OWASP, CSV injection)."""
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A free-text cell (an analyst's name, a note, a model version) that a spreadsheet shows as text: one that
+    would start a formula gets a leading apostrophe (OWASP's advice), which spreadsheets hide."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _path_text(path: str | os.PathLike[str], bases: tuple[str, ...]) -> str:
-    """Relative to the manifest's folder (forward slashes) when under it, else absolute; empty stays empty."""
+    """Relative to the manifest's folder (forward slashes) when under it, else absolute; empty stays empty. A
+    relative path that would start a spreadsheet formula (``=x.png``) is written ``./=x.png``: the same file."""
     text = os.fspath(path)
     if not text:
         return ""
@@ -358,7 +371,8 @@ def _path_text(path: str | os.PathLike[str], bases: tuple[str, ...]) -> str:
     folded = os.path.normcase(absolute)
     for base in bases:
         if folded.startswith(base):
-            return Path(absolute[len(base) :]).as_posix()
+            relative = Path(absolute[len(base) :]).as_posix()
+            return "./" + relative if relative.startswith(FORMULA_STARTS) else relative
     return absolute
 
 
