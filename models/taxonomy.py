@@ -22,7 +22,7 @@ from models.hashing import sha256_hex
 
 DEMO_TAXONOMY_PATH: Path = Path(__file__).resolve().parents[1] / "resources/taxonomy/fma_demo.yaml"
 
-_ID_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # ids name folders (ImageFolder): no ".", "..", "-x"
 _NODE_KEYS = frozenset({"id", "name", "children", "description"})
 _ROOT_KEYS = _NODE_KEYS | {"version"}
 LANGS: tuple[str, ...] = ("en", "zh_TW")
@@ -201,7 +201,7 @@ class Taxonomy:
         if not isinstance(node_id, str) or not _ID_RE.match(node_id):
             raise TaxonomyError(
                 f"{_where(self.source, line)}: bad id {node_id!r}: use a non-empty string of "
-                "ASCII letters, digits, '_', '.' or '-' (no '/')"
+                "ASCII letters, digits, '_', '.' or '-' (no '/'), starting with a letter, digit or '_'"
             )
         return node_id
 

@@ -320,3 +320,22 @@ def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path, taxonomy) -
         notes = [cell for row in csv.reader(handle) for cell in row]
     assert "'@SUM(1+1)" in notes and not [c for c in notes if c.startswith(("=", "+", "-", "@"))]
     engine.dispose()
+
+
+def test_an_imagefolder_export_never_writes_outside_its_folder(tmp_path: Path, taxonomy) -> None:
+    """A leaf id stored before ids were checked (``..``) must not make the copy land beside ``--out``."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'escape.sqlite3'}")
+    init_db(engine)
+    data = tmp_path / "data"
+    image = write_image(data / "a.png", seed=1)
+    with session_scope(engine) as s:
+        img = repo.get_or_create_image(s, file_sha256(image), image, 80, 60)
+        batch = repo.create_batch(s, name="b", source_folder=data)
+        repo.add_to_batch(s, batch.id, img.image_id, image)
+        repo.record_judgment(s, image_id=img.image_id, leaf="..", action="picker", analyst="amy")
+    out = tmp_path / "exports" / "labels"
+    result = export_labels(engine, out, "imagefolder")
+    assert result.count == 0
+    assert [reason for _, reason in result.skipped] == ["the type id '..' would write outside the export folder"]
+    assert not [p for p in (tmp_path / "exports").rglob("*.png")]  # nothing copied, inside or beside
+    engine.dispose()

@@ -252,6 +252,10 @@ children:
         ("      - id: 'scr atch'\n        name: {en: S, zh_TW: 刮}\n", r"tax\.yaml line 7: bad id"),
         ("      - id: ''\n        name: {en: S, zh_TW: 刮}\n", r"tax\.yaml line 7: bad id ''"),
         ("      - id: 42\n        name: {en: S, zh_TW: 刮}\n", r"tax\.yaml line 7: bad id 42"),
+        # ids name the folders of an ImageFolder export: ".." would write outside it
+        ("      - id: '..'\n        name: {en: S, zh_TW: 刮}\n", r"tax\.yaml line 7: bad id '\.\.'"),
+        ("      - id: .hidden\n        name: {en: S, zh_TW: 刮}\n", r"tax\.yaml line 7: bad id '\.hidden'"),
+        ("      - id: -x\n        name: {en: S, zh_TW: 刮}\n", r"tax\.yaml line 7: bad id '-x'"),
         ("      - name: {en: S, zh_TW: 刮}\n", r"tax\.yaml line 7: a node has no 'id'"),
         (
             "      - id: scratch\n        name: {en: S, zh_TW: 刮}\n        description: [1, 2]\n",

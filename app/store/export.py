@@ -267,6 +267,9 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
             skipped.append((row.path, "missing file: cannot copy"))
             continue
         target = folder / (row.leaf or UNKNOWN_FOLDER) / f"{row.sha256[:8]}_{source.name}"
+        if not target.resolve().is_relative_to(folder.resolve()):  # a leaf id stored by an older version: ".."
+            skipped.append((row.path, f"the type id {row.leaf!r} would write outside the export folder"))
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             shutil.copyfile(source, target)
