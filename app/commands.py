@@ -16,6 +16,7 @@ from app.services.predicting import ModelLoadError, PredictingService
 from app.store.db import default_db_url, init_db, make_engine, sqlite_path
 from app.store.errors import ExportError, StoreError
 from app.store.export import FORMATS, export_labels, parse_since, parse_statuses
+from models.sysinfo import device_arg
 
 
 def export_main(argv: list[str]) -> int:
@@ -90,7 +91,7 @@ def classify_main(argv: list[str]) -> int:
     parser.add_argument("--model", help=f"model bundle (default: the bundled demo model, {DEMO_MODEL})")
     parser.add_argument("--recursive", "-r", action="store_true",
                         help="also images in sub-folders (open it in the app the same way)")
-    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument("--device", default="cpu", type=device_arg, help="cpu (default) or cuda")
     args = parser.parse_args(argv)
     folder = Path(args.folder)
     if not folder.is_dir():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -26,3 +27,31 @@ def peak_rss_mb() -> float | None:
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+_DEVICE_RE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+
+
+def device_arg(text: str) -> str:
+    """An argparse ``type`` for ``--device``: ``cpu``, ``cuda``, ``cuda:N`` or ``mps``, and only one this machine
+    has (torch is imported only to check a GPU). A wrong value is one line from argparse, never a traceback."""
+    import argparse
+
+    name = text.strip().lower()
+    if not _DEVICE_RE.match(name):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device: use cpu, cuda, cuda:N or mps")
+    if name == "cpu":
+        return name
+    import torch
+
+    if name == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise argparse.ArgumentTypeError("mps is not available on this machine; use cpu")
+        return name
+    if not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{name} is not available: no CUDA GPU or driver on this machine; use cpu")
+    index = int(name.split(":", 1)[1]) if ":" in name else 0
+    if index >= torch.cuda.device_count():
+        raise argparse.ArgumentTypeError(f"{name} is not available: this machine has {torch.cuda.device_count()} "
+                                         "CUDA GPU(s), numbered from 0")
+    return name

@@ -190,3 +190,24 @@ def test_predict_gives_a_pipe_in_a_folder_its_row_and_goes_on(tiny_bundle, tmp_p
     rows = {Path(r["file"]).name: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert rc == 1 and set(rows) == {"a.png", "b.png"}
     assert rows["a.png"]["error"] is None and "not a regular file" in rows["b.png"]["error"]
+
+
+def test_wrong_invocations_are_one_line_never_a_traceback(tiny_bundle, tmp_path: Path) -> None:
+    """#13: `--device banana`, a GPU this machine lacks, `--heatmaps` on a file, `export --db 'not a url'`."""
+    image = write_image(tmp_path / "a.png", size=(64, 48))
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    runs = {
+        "banana": (["-m", "models.commands.cli", "predict", str(tiny_bundle), str(image), "--device", "banana"],
+                   "'banana' is not a device"),
+        "cuda:7": (["-m", "models.commands.cli", "predict", str(tiny_bundle), str(image), "--device", "cuda:7"],
+                   "cuda:7 is not available"),
+        "heatmaps": (["-m", "models.commands.cli", "predict", str(tiny_bundle), str(image), "--heatmaps",
+                      str(a_file)], "is a file, not a folder"),
+        "db": (["-m", "app", "export", "--db", "not a url", "--out", str(tmp_path / "x.csv"), "--format", "csv"],
+               "Cannot use the database URL 'not a url'"),
+    }
+    for name, (argv, words) in runs.items():
+        res = subprocess.run([sys.executable, *argv], capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert res.returncode != 0 and "Traceback" not in res.stderr, (name, res.stderr[-2000:])
+        assert words in res.stderr, (name, res.stderr[-2000:])

@@ -27,6 +27,7 @@ from app.services.batches import OpenedBatch, Progress
 from app.store import repo
 from app.store.db import session_scope
 from app.store.records import BatchItem, PredictionRecord
+from models.sysinfo import device_arg  # the --device check, for the app's command line
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from models.bundle.manifest import BundleManifest
     from models.taxonomy import Taxonomy
 
-__all__ = ["ClassifyResult", "ModelInfo", "ModelLoadError", "PredictedChunk", "PredictingService"]
+__all__ = ["ClassifyResult", "ModelInfo", "ModelLoadError", "PredictedChunk", "PredictingService", "device_arg"]
 
 
 class ModelLoadError(ValueError):

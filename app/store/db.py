@@ -68,8 +68,15 @@ def default_db_url() -> str:
 
 
 def sqlite_path(url: str | URL) -> Path | None:
-    """The database file of a SQLite URL; None for other backends and in-memory databases."""
-    url = make_url(url)
+    """The database file of a SQLite URL; None for other backends and in-memory databases.
+
+    Raises:
+        StoreError: the URL cannot be parsed.
+    """
+    try:
+        url = make_url(url)
+    except sa_exc.ArgumentError as exc:
+        raise StoreError(f"Cannot use the database URL {url!r}: {exc}") from None
     if url.get_backend_name() != "sqlite":
         return None
     database = url.database or ""

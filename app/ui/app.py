@@ -13,6 +13,7 @@ from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from app.demo import DEMO_BATCH, DEMO_MODEL
+from app.services.predicting import device_arg
 
 I18N_DIR = Path(__file__).resolve().parents[1] / "i18n"
 LANGS = ("en", "zh_TW")
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=LANGS, help="UI language (default: settings, else the system's)")
     p.add_argument("--analyst", help="analyst name recorded with judgments (default: asked once, then remembered)")
     p.add_argument("--recursive", "-r", action="store_true", help="also open images in sub-folders")
-    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--device", default="cpu", type=device_arg, help="cpu (default) or cuda")
     p.add_argument("--demo", action="store_true", help="open the bundled demo batch")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="open the batch, wait until every prediction is shown, save the window to OUT.png, exit")

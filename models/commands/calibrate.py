@@ -9,6 +9,7 @@ from pathlib import Path
 from models.calibration.calibrate import CalibrateOptions, calibrate, format_table, write_reports
 from models.calibration.thresholds import BOUNDS
 from models.routing.unknown import UNKNOWN_METHODS
+from models.sysinfo import device_arg
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--centroid-max-per-class", type=int, default=200, help="cap per class for the centroids (0 = all)")
     p.add_argument("--out", help="report folder (default BUNDLE/calibration)")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", type=device_arg)
 
 
 def run(args: argparse.Namespace) -> int:

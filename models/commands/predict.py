@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from models.imageio import expand_paths
+from models.sysinfo import device_arg
 
 if TYPE_CHECKING:
     from models.bundle.manifest import BundleManifest
@@ -21,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heatmaps", metavar="DIR", help="write a heatmap overlay PNG per image into DIR")
     p.add_argument("--recursive", "-r", action="store_true", help="also look into sub-folders")
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ... (default cpu)")
+    p.add_argument("--device", default="cpu", type=device_arg, help="cpu, cuda, cuda:1 ... (default cpu)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +39,15 @@ def run(args: argparse.Namespace) -> int:
     tax = predictor.taxonomy
     heat_dir = Path(args.heatmaps) if args.heatmaps else None
     if heat_dir:
-        heat_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            heat_dir.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            print(f"fma-model predict: error: --heatmaps {heat_dir} is a file, not a folder", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"fma-model predict: error: cannot create the --heatmaps folder {heat_dir}: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
+            return 2
     used_names: set[str] = set()
     errors = 0
     for pred in predictor.iter_predict(files, heatmaps=heat_dir is not None):
