@@ -110,8 +110,12 @@ def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | No
     chosen = [Path(f) for f in files]
     left_out = [(str(f), f"format not supported ({f.suffix[1:].upper() or 'no suffix'}); convert it to PNG or TIFF")
                 for f in chosen if not is_image_file(f)]
-    left_out += [(str(f), reason) for f in chosen if is_image_file(f) and (reason := regular_file_reason(f))]
-    files = [f.resolve() for f in chosen if is_image_file(f) and regular_file_reason(f) is None]
+    files = []
+    for f in filter(is_image_file, chosen):  # one stat per file
+        if (reason := regular_file_reason(f)) is None:
+            files.append(f.resolve())
+        else:
+            left_out.append((str(f), reason))
     common = Path(os.path.commonpath([str(f.parent) for f in files])) if files else Path.cwd()
     with session_scope(engine) as s:
         batch = repo.create_batch(s, name=f"{len(files)} files from {common.name or common}",

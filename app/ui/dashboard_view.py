@@ -7,7 +7,7 @@ rendered on the thread pool; the view only shows the result. F5 or the button re
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt, QThreadPool, Signal
-from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.dashboard import DashboardFigures, DashboardService, dashboard_heading, render_dashboard_png
-from app.ui.style import WINDOW_STYLE
+from app.ui.style import WINDOW_STYLE, window_shortcuts
 from app.ui.workers import Task, TaskRunner
 
 
@@ -129,15 +129,7 @@ class DashboardView(QWidget):
         self.model_combo.currentIndexChanged.connect(lambda _i: self._render())
         self.period_combo.currentIndexChanged.connect(lambda _i: self._render())
         self.setWindowTitle(QCoreApplication.translate("Dashboard", "Dashboard — fma-judge"))
-        for keys, slot in (("F5", self.refresh), ("Esc", self._close_window)):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
-
-    def _close_window(self) -> None:
-        """Esc closes the dashboard window (an open menu takes its own Esc first)."""
-        if self.isWindow():
-            self.close()
+        window_shortcuts(self, [("F5", self.refresh)])
 
     # -- state ---------------------------------------------------------------------------------
     def set_model_version(self, version: str | None) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThreadPool, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -39,7 +39,7 @@ from app.services.queue import QUEUE_REASONS, QUEUE_SORTS, QueueFilters, QueuePa
 from app.store.errors import JudgmentConflictError, StoreError
 from app.ui.picker import TaxonomyPicker
 from app.ui.queue_model import GroupRow, QueueTableModel
-from app.ui.style import WINDOW_STYLE, reason_label
+from app.ui.style import WINDOW_STYLE, reason_label, window_shortcuts
 from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
@@ -235,16 +235,7 @@ class QueueView(QWidget):
         for spin in (self.min_conf, self.max_conf):
             spin.valueChanged.connect(lambda _v: self.refresh())
         self.setWindowTitle(QCoreApplication.translate("Queue", "Re-judge queue — fma-judge"))
-        for keys, slot in (("F5", self.refresh), ("Ctrl+Z", self.undo_last), ("Ctrl+E", self.export_queue),
-                           ("Esc", self._close_window)):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
-
-    def _close_window(self) -> None:
-        """Esc closes the queue window (an open menu or dialog takes its own Esc first)."""
-        if self.isWindow():
-            self.close()
+        window_shortcuts(self, [("F5", self.refresh), ("Ctrl+Z", self.undo_last), ("Ctrl+E", self.export_queue)])
 
     # -- state ---------------------------------------------------------------------------------
     def set_model_version(self, version: str | None) -> None:

@@ -3,7 +3,11 @@ dark style sheets."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QWidget
 
 STATE_COLOURS = {
     "pending": "#9aa0a6",
@@ -104,3 +108,16 @@ def waiting_text(code: str) -> str:
         "predicting": QCoreApplication.translate("Panel", "Predicting… this image is in the queue; Enter accepts "
                                                           "once its prediction is shown."),
     }.get(code, code)
+
+
+def window_shortcuts(view: QWidget, bindings: Sequence[tuple[str, Callable[[], object]]]) -> None:
+    """Shortcuts of a view that may be its own window (queue, dashboard), plus Esc closing it when it is one
+    (an open menu or dialog takes its own Esc first)."""
+    def close_window() -> None:
+        if view.isWindow():
+            view.close()
+
+    for keys, slot in (*bindings, ("Esc", close_window)):
+        shortcut = QShortcut(QKeySequence(keys), view)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(slot)
