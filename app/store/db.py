@@ -14,6 +14,7 @@ server unreachable) surface as :class:`StoreError` naming the database and the r
 from __future__ import annotations
 
 import sqlite3
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -96,7 +97,7 @@ def describe_url(url: str | URL) -> str:
 
 
 # ------------------------------------------------------------------------------------------ errors
-def _reason(exc: BaseException, url: URL, busy_timeout_s: float | None) -> str:
+def _reason(exc: BaseException, url: URL, busy_timeout_s: float | None, waited_s: float | None = None) -> str:
     orig = getattr(exc, "orig", None) or exc
     lines = str(orig).strip().splitlines()
     text = lines[0] if lines else type(orig).__name__
@@ -107,8 +108,12 @@ def _reason(exc: BaseException, url: URL, busy_timeout_s: float | None) -> str:
     if "disk is full" in low or "disk full" in low or "no space left" in low:
         return f"the disk is full ({text})"
     if "locked" in low or "busy" in low:
-        waited = f" for more than {busy_timeout_s:g} s" if busy_timeout_s else ""
-        return f"the database is locked by another program{waited}; close other fma-judge windows and retry ({text})"
+        waited = f" (waited {waited_s:.1f} s" if waited_s is not None else ""
+        if waited and busy_timeout_s:
+            waited += f" of at most {busy_timeout_s:g} s"
+        waited += ")" if waited else ""
+        return (f"the database is locked by another program{waited}; close other fma-judge windows and retry "
+                f"({text})")
     if "unable to open database file" in low:
         if path is not None and not path.parent.is_dir():
             return f"the folder {path.parent} does not exist"
@@ -119,12 +124,16 @@ def _reason(exc: BaseException, url: URL, busy_timeout_s: float | None) -> str:
 
 
 def store_error(
-    exc: BaseException, url: str | URL, action: str, busy_timeout_s: float | None = None
+    exc: BaseException, url: str | URL, action: str, busy_timeout_s: float | None = None,
+    waited_s: float | None = None,
 ) -> StoreError:
-    """A :class:`StoreError` for a driver error: ``Cannot <action> the database <url>: <reason>``."""
+    """A :class:`StoreError` for a driver error: ``Cannot <action> the database <url>: <reason>``.
+
+    ``waited_s``: how long the failed step ran, said in a "locked" message (it tells the truth about the wait).
+    """
     url = make_url(url)
     return StoreError(
-        f"Cannot {action} the database {describe_url(url)}: {_reason(exc, url, busy_timeout_s)}"
+        f"Cannot {action} the database {describe_url(url)}: {_reason(exc, url, busy_timeout_s, waited_s)}"
     )
 
 
@@ -137,12 +146,13 @@ def translate_errors(engine: Engine, action: str = "use") -> Iterator[None]:
 
     Integrity/programming errors are bugs or conflicts, not environment problems: they pass unchanged.
     """
+    started = time.monotonic()
     try:
         yield
     except _PASS_THROUGH:
         raise
     except (sa_exc.OperationalError, sa_exc.DatabaseError, sqlite3.Error) as exc:
-        raise store_error(exc, engine.url, action, _BUSY_TIMEOUTS.get(engine)) from exc
+        raise store_error(exc, engine.url, action, _BUSY_TIMEOUTS.get(engine), time.monotonic() - started) from exc
 
 
 # ------------------------------------------------------------------------------------------ engine
@@ -314,6 +324,10 @@ def init_db(engine: Engine) -> str:
         current = _check_upgradable(engine)
         if current == head:
             return head
+    # Another process may be creating or upgrading it right now: the migrations take a lock first (SQLite:
+    # BEGIN IMMEDIATE, waiting up to the busy timeout; PostgreSQL: an advisory lock, see migrations/env.py),
+    # then read the revision again, so the second process finds the schema made and changes nothing.
+    migrating = engine.execution_options(**{_BEGIN_IMMEDIATE: True}) if engine.dialect.name == "sqlite" else engine
     with translate_errors(engine, "upgrade"):
-        command.upgrade(alembic_config(engine), "head")
+        command.upgrade(alembic_config(migrating), "head")
     return head

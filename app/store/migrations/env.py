@@ -6,6 +6,11 @@ puts an Engine (or an open Connection) in ``config.attributes``; offline (``--sq
 
 On SQLite, foreign keys are switched off while the migrations run (batch mode re-creates tables) and
 ``PRAGMA foreign_key_check`` must come back empty before the transaction commits.
+
+Two processes may start on a fresh database at once (two windows, the app and ``fma-judge classify``): the
+migrations run in one transaction that first takes a lock (SQLite: ``init_db`` hands over an engine whose
+transactions begin IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock), and only then reads the current
+revision, so the second process waits and finds the schema already there.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from app.store.schema import Base, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
+MIGRATION_LOCK_KEY = 0x464D414A  # "FMAJ": the PostgreSQL advisory lock held while migrating
 
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
@@ -60,7 +66,9 @@ def _run(connection: Connection) -> None:
             connection=connection, transactional_ddl=True if sqlite else None, **_configure_kwargs()
         )
         with context.begin_transaction():
-            context.run_migrations()
+            if connection.dialect.name == "postgresql":  # released at commit or rollback
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            context.run_migrations()  # reads the current revision only now, under the lock
             if sqlite:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
