@@ -1,9 +1,11 @@
-"""``fma-judge``: the desktop judging application, and the headless ``classify`` and ``export`` (:mod:`app.commands`).
+"""``fma-judge``: the desktop judging application, and the headless ``classify``, ``export``, ``backup`` and ``restore`` (:mod:`app.commands`).
 
     fma-judge [FOLDER] [--model BUNDLE] [--db URL] [--lang en|zh_TW]
     fma-judge --demo --screenshot OUT.png [--lang en|zh_TW]
     fma-judge classify FOLDER [--db URL] [--model BUNDLE] [--recursive] [--device cpu]
     fma-judge export [--db URL] --out PATH --format csv|imagefolder|json [--batch ID] [--since DATE] [--status ...]
+    fma-judge backup [--db URL] [--out FILE] [--keep N] [--list]
+    fma-judge restore BACKUP|--newest [--db URL] [--list]
 
 ``classify`` and ``export`` run without Qt; the app imports torch only on its model thread, after the window
 is shown.
@@ -17,10 +19,10 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("export", "classify"):
+    if argv and argv[0] in ("export", "classify", "backup", "restore"):
         from app import commands  # no Qt
 
-        return (commands.export_main if argv[0] == "export" else commands.classify_main)(argv[1:])
+        return getattr(commands, f"{argv[0]}_main")(argv[1:])
     from app.ui.app import run_app
 
     return run_app(argv)

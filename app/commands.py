@@ -1,4 +1,5 @@
-"""The headless ``fma-judge`` sub-commands: ``classify`` (pre-classify a folder) and ``export`` (labels).
+"""The headless ``fma-judge`` sub-commands: ``classify`` (pre-classify a folder), ``export`` (labels), ``backup``
+and ``restore`` (the SQLite store's backups).
 
 Neither imports Qt; ``classify`` imports torch only to load the model. The argument parsing lives here, the work
 in :mod:`app.services.predicting` and :mod:`app.store.export`.
@@ -13,7 +14,8 @@ from pathlib import Path
 
 from app.demo import DEMO_MODEL
 from app.services.predicting import ModelLoadError, PredictingService
-from app.store.db import default_db_url, init_db, make_engine, sqlite_path
+from app.store.backup import BACKUP_DIR, backup_to, list_backups, restore, rolling_backup
+from app.store.db import default_db_url, describe_url, open_store, sqlite_path
 from app.store.errors import ExportError, StoreError
 from app.store.export import FORMATS, export_labels, parse_since, parse_statuses
 from models.sysinfo import device_arg
@@ -59,9 +61,8 @@ def run_export(args: argparse.Namespace) -> int:
         path = sqlite_path(url)
         if path is not None and not path.is_file():
             raise StoreError(f"no fma-judge database at {path} (nothing has been judged there yet?)")
-        engine = make_engine(url)
+        engine = open_store(url).engine  # a read-only database exports too
         try:
-            init_db(engine)
             result = export_labels(
                 engine, args.out, args.format, batch_id=args.batch, since=since, statuses=statuses
             )
@@ -105,8 +106,7 @@ def classify_main(argv: list[str]) -> int:
             print(f"predicted {chunk.done}/{chunk.total}", file=sys.stderr, flush=True)
 
     try:
-        engine = make_engine(args.db)
-        init_db(engine)
+        engine = open_store(args.db, writable=True).engine
         service = PredictingService(engine, device=args.device)
         info = service.load(model)
         print(f"model {info.version} ({info.engine}); database {engine.url.render_as_string()}", file=sys.stderr)
@@ -121,3 +121,89 @@ def classify_main(argv: list[str]) -> int:
     print(f"{result.name}: {result.images} images; predicted {result.predicted} now ({routes}), "
           f"{result.already} already had this model's prediction, {result.errors + result.unreadable} unreadable")
     return 0
+
+
+def _sqlite_file(db: str | None) -> Path:
+    """The SQLite file of ``--db`` (default: the per-user database); a server URL is a user error."""
+    url = db or default_db_url()
+    path = sqlite_path(url)
+    if path is None:
+        raise StoreError(f"{describe_url(url)} is not a SQLite file: back up a PostgreSQL database with pg_dump")
+    return path
+
+
+def backup_main(argv: list[str]) -> int:
+    """``fma-judge backup``: a checked copy of the SQLite store now (the app also makes them on a timer)."""
+    parser = argparse.ArgumentParser(
+        prog="fma-judge backup",
+        description=f"Copy the SQLite database while it is in use (SQLite's online backup API) into the "
+                    f"'{BACKUP_DIR}' folder beside it, keeping the newest --keep, or into --out.")
+    parser.add_argument("--db", metavar="URL", help="database URL (default: the per-user fma-judge database)")
+    parser.add_argument("--out", metavar="FILE", help="write the copy here instead (nothing is pruned)")
+    parser.add_argument("--keep", type=_positive, default=10, help="backups kept in the folder (default 10)")
+    parser.add_argument("--list", action="store_true", help="list the backups, newest first, and exit")
+    args = parser.parse_args(argv)
+    try:
+        path = _sqlite_file(args.db)
+        if args.list:
+            return _print_backups(path)
+        if args.out:
+            made = backup_to(path, Path(args.out))
+        else:
+            made = rolling_backup(path, every_s=0, keep=args.keep)
+    except StoreError as exc:
+        print(f"fma-judge backup: {exc}", file=sys.stderr)
+        return 2
+    print(f"Backed up {path} to {made}")
+    return 0
+
+
+def restore_main(argv: list[str]) -> int:
+    """``fma-judge restore``: put a backup in place of the database (the replaced file is kept beside it)."""
+    parser = argparse.ArgumentParser(
+        prog="fma-judge restore",
+        description="Replace the SQLite database by a backup. Close every fma-judge window on it first; the "
+                    "replaced file is kept as <name>.before-restore-<time>.")
+    parser.add_argument("backup", nargs="?", help="the backup file (see --list)")
+    parser.add_argument("--newest", action="store_true", help="restore the newest backup")
+    parser.add_argument("--db", metavar="URL", help="database URL (default: the per-user fma-judge database)")
+    parser.add_argument("--list", action="store_true", help="list the backups, newest first, and exit")
+    args = parser.parse_args(argv)
+    if not args.list and bool(args.backup) == args.newest:
+        parser.error("give either a BACKUP file or --newest (see --list)")
+    try:
+        path = _sqlite_file(args.db)
+        if args.list:
+            return _print_backups(path)
+        if args.newest:
+            found = list_backups(path)
+            if not found:
+                raise StoreError(f"no backups of {path} in {path.parent / BACKUP_DIR}")
+            source = found[0].path
+        else:
+            source = Path(args.backup)
+        kept = restore(source, path)
+    except StoreError as exc:
+        print(f"fma-judge restore: {exc}", file=sys.stderr)
+        return 2
+    print(f"Restored {path} from {source}; the replaced file is kept as {kept}")
+    return 0
+
+
+def _print_backups(path: Path) -> int:
+    found = list_backups(path)
+    if not found:
+        print(f"No backups of {path} (in {path.parent / BACKUP_DIR}).")
+    for b in found:
+        print(f"{b.created.astimezone():%Y-%m-%d %H:%M:%S}  {b.size / 1e6:8.1f} MB  {b.path}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value

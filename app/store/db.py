@@ -13,11 +13,13 @@ server unreachable) surface as :class:`StoreError` naming the database and the r
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +32,28 @@ from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from app.store.errors import SchemaVersionError, StoreError
+from app.store.errors import DamagedDatabaseError, SchemaVersionError, StoreError
 from app.store.schema import Base
 
 __all__ = [
     "APP_NAME",
     "DB_FILENAME",
     "MIGRATIONS_DIR",
+    "DamagedDatabaseError",
+    "OpenedStore",
     "SchemaVersionError",
     "StoreError",
     "alembic_config",
+    "check_integrity",
     "current_revision",
     "default_db_url",
     "describe_url",
     "head_revision",
     "init_db",
     "make_engine",
+    "open_store",
+    "quick_check_problems",
+    "read_only_reason",
     "session_scope",
     "sqlite_path",
     "translate_errors",
@@ -186,7 +194,8 @@ def _install_sqlite_listeners(engine: Engine, busy_timeout_s: float) -> None:
 
 
 def make_engine(
-    url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S, echo: bool = False
+    url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S, echo: bool = False,
+    read_only: bool = False,
 ) -> Engine:
     """Create the engine for the store.
 
@@ -197,6 +206,8 @@ def make_engine(
         url: a SQLAlchemy URL (``sqlite:///path``, ``postgresql+psycopg://...``); None = :func:`default_db_url`.
         busy_timeout_s: how long a SQLite write waits for another writer before failing as "locked".
         echo: log SQL statements.
+        read_only: open a SQLite file read-only (``mode=ro``; ``immutable`` when its folder is read-only
+            too and no ``-shm`` file is there, the only way SQLite reads such a WAL file).
 
     Raises:
         StoreError: the URL is malformed, or the SQLite file's folder does not exist.
@@ -210,6 +221,10 @@ def make_engine(
         raise StoreError(
             f"Cannot open the database {describe_url(parsed)}: the folder {path.parent} does not exist"
         )
+    if read_only and path is not None:
+        shm = path.with_name(path.name + "-shm")
+        immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) and not shm.exists() else ""
+        parsed = make_url(f"sqlite:///file:{path.resolve()}?mode=ro{immutable}&uri=true")
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": busy_timeout_s}
@@ -331,3 +346,89 @@ def init_db(engine: Engine) -> str:
     with translate_errors(engine, "upgrade"):
         command.upgrade(alembic_config(migrating), "head")
     return head
+
+
+# ------------------------------------------------------------------------------------------ opening
+def read_only_reason(url: str | URL) -> str | None:
+    """Why this account can only read the SQLite database at ``url`` (None: it can write, or not SQLite)."""
+    path = sqlite_path(url)
+    if path is None or not path.exists():
+        return None
+    if not os.access(path, os.W_OK):
+        return f"the file {path} is read-only for you"
+    if not os.access(path.parent, os.W_OK):
+        return f"its folder {path.parent} is read-only for you"
+    return None
+
+
+def check_integrity(engine: Engine) -> str | None:
+    """The first problems SQLite's ``PRAGMA quick_check`` finds (None: sound, or not SQLite).
+
+    A few seconds for a database of a million judgments; pages that are damaged would otherwise open fine
+    and then fail every judgment.
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    try:
+        with translate_errors(engine, "check"), engine.connect() as conn:
+            return quick_check_problems(conn.exec_driver_sql("PRAGMA quick_check").fetchall())
+    except StoreError as exc:
+        if "malformed" in str(exc):  # pages so damaged that the check itself stops
+            return "database disk image is malformed"
+        raise
+
+
+def quick_check_problems(rows: Any) -> str | None:
+    """``PRAGMA quick_check``'s rows as one line: None for "ok", else the first two problems and a count."""
+    lines = [line.strip() for row in rows for line in str(row[0]).splitlines()]
+    problems = [line for line in lines if line and line != "ok" and not line.startswith("***")]
+    if not problems:
+        return None
+    more = f" (and {len(problems) - 2} more problems)" if len(problems) > 2 else ""
+    return "; ".join(problems[:2]) + more
+
+
+@dataclass(frozen=True)
+class OpenedStore:
+    """An open, checked store. ``read_only`` says why nothing can be written (None: judging works)."""
+
+    engine: Engine
+    read_only: str | None = None
+
+
+def open_store(url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+               writable: bool = False, check: bool = True) -> OpenedStore:
+    """Open the store the way every entry point does: engine, schema, integrity check, read-only fallback.
+
+    A SQLite file this account cannot write opens read-only (browse and export) unless ``writable`` is asked;
+    then its schema must already be the newest. ``check`` runs ``PRAGMA quick_check`` (SQLite).
+
+    Raises:
+        DamagedDatabaseError: the integrity check failed (``.path`` names the file, for a restore).
+        SchemaVersionError: as :func:`init_db`; also a read-only database at an older revision.
+        StoreError: the database cannot be opened, or cannot be written when ``writable``.
+    """
+    url = url if url is not None else default_db_url()
+    reason = read_only_reason(url)
+    if reason is not None and writable:
+        raise StoreError(f"Cannot write to the database {describe_url(url)}: {reason}")
+    engine = make_engine(url, busy_timeout_s=busy_timeout_s, read_only=reason is not None)
+    try:
+        if check and (problem := check_integrity(engine)) is not None:
+            path = sqlite_path(url)
+            raise DamagedDatabaseError(
+                f"The database {describe_url(url)} is damaged: {problem}. Restore a backup "
+                f"(fma-judge restore --list) or open another database with --db.", path=path)
+        if reason is None:
+            init_db(engine)
+        else:
+            with translate_errors(engine, "open"):
+                current = _check_upgradable(engine)
+            if current != head_revision():
+                raise SchemaVersionError(
+                    f"The database {describe_url(url)} cannot be opened read-only: its schema ({current}) is "
+                    f"older than this fma-judge's ({head_revision()}) and {reason}, so it cannot be upgraded.")
+    except BaseException:
+        engine.dispose()
+        raise
+    return OpenedStore(engine, reason)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class StoreError(RuntimeError):
     """The database cannot be opened, read or written; the message names the database and the reason."""
@@ -9,6 +11,14 @@ class StoreError(RuntimeError):
 
 class SchemaVersionError(StoreError):
     """The database schema is not one this version of fma-judge can use (newer, or not ours)."""
+
+
+class DamagedDatabaseError(StoreError):
+    """The database file fails its integrity check; ``path`` is the SQLite file (None for a server)."""
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class JudgmentConflictError(StoreError):

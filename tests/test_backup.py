@@ -1,0 +1,179 @@
+"""The store's fault modes: rolling backups and restore, the integrity check at opening, read-only databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from sqlalchemy import func, select
+
+from app.__main__ import main as fma_judge
+from app.store import repo
+from app.store.backup import backup_to, check_file, list_backups, restore, rolling_backup
+from app.store.db import init_db, make_engine, open_store, session_scope
+from app.store.errors import DamagedDatabaseError, StoreError
+from app.store.schema import Batch
+
+
+def _make_db(path: Path, batches: int = 50) -> Path:
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    with session_scope(engine) as s:
+        for i in range(batches):
+            repo.create_batch(s, name=f"batch {i} " + "x" * 300, source_folder=".")
+    engine.dispose()
+    return path
+
+
+def _count(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute("SELECT count(*) FROM batches").fetchone()[0]
+
+
+def _damage(path: Path) -> None:
+    """Overwrite pages in the middle of the file, as a failing disk would."""
+    size = path.stat().st_size
+    with path.open("r+b") as f:
+        f.seek(size // 2 - (size // 2) % 4096)
+        f.write(b"\xa5" * 3 * 4096)
+
+
+def test_rolling_backup_makes_sound_copies_at_the_interval_and_keeps_the_newest(tmp_path: Path) -> None:
+    db = _make_db(tmp_path / "judge.sqlite3")
+    t0 = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
+    first = rolling_backup(db, every_s=3600, keep=3, now=t0)
+    assert first is not None and first.parent == tmp_path / "backups" and check_file(first) is None
+    assert _count(first) == 50
+    assert rolling_backup(db, every_s=3600, keep=3, now=t0 + dt.timedelta(minutes=59)) is None  # too soon
+    for hours in range(1, 5):
+        assert rolling_backup(db, every_s=3600, keep=3, now=t0 + dt.timedelta(hours=hours)) is not None
+    kept = list_backups(db)
+    assert [b.created for b in kept] == [t0 + dt.timedelta(hours=h) for h in (4, 3, 2)]  # newest first, 3 kept
+    assert not list(tmp_path.glob("backups/.*partial"))
+
+
+def test_a_backup_is_taken_while_another_connection_is_writing(tmp_path: Path) -> None:
+    db = _make_db(tmp_path / "judge.sqlite3")
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a window in the middle of a judgment
+    writer.execute("UPDATE batches SET name = 'changed' WHERE id = 1")
+    try:
+        copy = backup_to(db, tmp_path / "copy.sqlite3")  # a reader: WAL lets it through
+    finally:
+        writer.execute("COMMIT")
+        writer.close()
+    assert _count(copy) == 50 and check_file(copy) is None
+
+
+def test_a_damaged_database_is_refused_at_opening_and_a_backup_restores_it(tmp_path: Path) -> None:
+    db = _make_db(tmp_path / "judge.sqlite3", batches=3000)
+    backup = rolling_backup(db, every_s=0)
+    assert backup is not None
+    _damage(db)
+    with pytest.raises(DamagedDatabaseError, match=r"is damaged: .*Restore a backup") as info:
+        open_store(f"sqlite:///{db}")
+    assert info.value.path == db
+    assert "\n" not in str(info.value)  # one line, however many pages are bad
+    kept = restore(backup, db)
+    assert kept.name.startswith("judge.sqlite3.before-restore-") and kept.stat().st_size > 0
+    store = open_store(f"sqlite:///{db}")
+    try:
+        assert store.read_only is None
+        with session_scope(store.engine, action="read") as s:
+            assert s.scalar(select(func.count()).select_from(Batch)) == 3000
+    finally:
+        store.engine.dispose()
+
+
+def test_restore_refuses_an_unsound_backup_and_a_database_in_use(tmp_path: Path) -> None:
+    db = _make_db(tmp_path / "judge.sqlite3")
+    bad = tmp_path / "bad.sqlite3"
+    bad.write_bytes(b"not a database" * 500)
+    with pytest.raises(StoreError, match="not a sound fma-judge backup"):
+        restore(bad, db)
+    good = backup_to(db, tmp_path / "good.sqlite3")
+    engine = make_engine(f"sqlite:///{db}")
+    with session_scope(engine, action="read") as s:  # an open window: its connection stays in the pool
+        s.scalar(select(func.count()).select_from(Batch))
+    try:
+        with pytest.raises(StoreError, match="another program has it open"):
+            restore(good, db)
+    finally:
+        engine.dispose()
+    assert _count(db) == 50
+    restore(good, db)  # every window closed: it goes through
+
+
+def test_backup_and_restore_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = _make_db(tmp_path / "judge.sqlite3")
+    url = f"sqlite:///{db}"
+    assert fma_judge(["backup", "--db", url]) == 0
+    assert "Backed up" in capsys.readouterr().out
+    assert fma_judge(["backup", "--db", url, "--list"]) == 0
+    assert str(list_backups(db)[0].path) in capsys.readouterr().out
+    _damage(db)
+    assert fma_judge(["export", "--db", url, "--out", str(tmp_path / "x.csv"), "--format", "csv"]) == 1
+    assert "is damaged" in capsys.readouterr().err
+    assert fma_judge(["restore", "--newest", "--db", url]) == 0
+    assert "the replaced file is kept as" in capsys.readouterr().out
+    assert _count(db) == 50
+    assert fma_judge(["backup", "--db", "postgresql+psycopg://u@localhost/x"]) == 2
+    assert "pg_dump" in capsys.readouterr().err
+    for wrong in (["restore", "--db", url, "--newest", str(db)], ["restore", "--db", url],
+                  ["backup", "--db", url, "--keep", "0"]):
+        with pytest.raises(SystemExit) as exit_info:
+            fma_judge(wrong)
+        assert exit_info.value.code == 2
+    assert "give either a BACKUP file or --newest" in capsys.readouterr().err
+
+
+_READ_ONLY = """
+import os, sys
+from sqlalchemy import text
+from app.store.db import open_store, session_scope
+from app.store.errors import StoreError
+from app.commands import export_main
+os.setgid(65534); os.setuid(65534)  # root ignores permissions: act as an ordinary user
+store = open_store(sys.argv[1])
+print("read_only:", store.read_only)
+with session_scope(store.engine, action="read") as s:
+    print("batches:", s.execute(text("SELECT count(*) FROM batches")).scalar())
+try:
+    with session_scope(store.engine) as s:
+        s.execute(text("UPDATE batches SET name = 'x'"))
+except StoreError as exc:
+    print("write refused:", exc)
+sys.exit(export_main(["--db", sys.argv[1], "--out", sys.argv[2], "--format", "json"]))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "setuid") or os.geteuid() != 0, reason="needs root to act as another user")
+@pytest.mark.parametrize("folder_writable", [False, True])
+def test_a_read_only_database_opens_read_only_and_exports(folder_writable: bool) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="fma-ro-"))  # outside tmp_path: reachable by an unprivileged user
+    out = Path(tempfile.mkdtemp(prefix="fma-ro-out-"))
+    try:
+        db = _make_db(folder / "judge.sqlite3")
+        db.chmod(0o444)
+        folder.chmod(0o777 if folder_writable else 0o555)
+        out.chmod(0o777)
+        proc = subprocess.run([sys.executable, "-c", _READ_ONLY, f"sqlite:///{db}", str(out / "labels.json")],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
+        shutil.rmtree(out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"read_only: the file {db} is read-only for you" in proc.stdout
+    assert "batches: 50" in proc.stdout
+    assert "write refused:" in proc.stdout and "read-only" in proc.stdout
+    assert "Exported 0 label(s)" in proc.stdout
