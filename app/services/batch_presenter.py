@@ -19,7 +19,7 @@ from models.routing.policy import Calibration
 from models.taxonomy import Taxonomy
 
 __all__ = ["OPEN_STATES", "BatchPresenter", "ListRow", "PanelData", "ReasonDetail", "TopEntry"]
-MODEL_STATES = ("none", "loading", "ready")
+MODEL_STATES = ("none", "loading", "ready", "read_only")  # read_only: names shown, the model never runs
 
 OPEN_STATES = ("pending", "rejudge")
 """States that still need a person ("left" in the counts; where "next" goes)."""
@@ -276,7 +276,8 @@ class BatchPresenter:
         shown = p if self.shows_prediction(item) else None  # never half-named: no raw ids on screen
         waiting = None
         if p is None or (p.leaf and shown is None):
-            waiting = {"none": "no_model", "loading": "loading"}.get(self.model_state, "predicting")
+            waiting = {"none": "no_model", "loading": "loading", "read_only": "read_only"}.get(self.model_state,
+                                                                                              "predicting")
         return PanelData(
             file_name=Path(item.image.path).name,
             state=self.state(item),

@@ -16,7 +16,8 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy.engine import Engine
 
 from app.store import repo
-from app.store.db import session_scope
+from app.store.db import read_only, session_scope
+from app.store.errors import ReadOnlyError
 from app.store.records import BatchItem
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.hashing import file_sha256
@@ -97,11 +98,28 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     """
     folder = Path(folder).resolve()
     files, left_out = scan_folder(folder, recursive)
+    if (why := read_only(engine)) is not None:
+        return _open_read_only(engine, folder, recursive, files, left_out, model_version, why)
     with session_scope(engine) as s:
         existing = repo.find_batches_by_folder(s, folder, recursive=recursive)
         batch = existing[0] if existing else repo.create_batch(
             s, name=folder.name or str(folder), source_folder=folder, recursive=recursive)
     return _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out)
+
+
+def _open_read_only(engine: Engine, folder: Path, recursive: bool, files: list[Path],
+                    left_out: list[tuple[str, str]], model_version: str | None, why: str) -> OpenedBatch:
+    """The folder's batch as stored, from a read-only store: files it does not hold are listed as left out."""
+    with session_scope(engine, action="read") as s:
+        existing = repo.find_batches_by_folder(s, folder, recursive=recursive)
+    if not existing:
+        raise ReadOnlyError(f"The folder {folder} was never opened with this database, and {why}: "
+                            "there is nothing of it to show")
+    batch = existing[0]
+    items = batch_items(engine, batch.id, model_version)
+    held = {Path(it.image.path) for it in items}
+    left_out = left_out + [(str(f), "not in this read-only database") for f in files if f not in held]
+    return OpenedBatch(batch.id, batch.name, str(folder), items, {}, left_out, stored_taxonomy(engine, items))
 
 
 def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | None = None,

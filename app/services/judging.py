@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from app.services import batches
 from app.services.batches import OpenedBatch, Progress
 from app.store import repo
-from app.store.db import session_scope
+from app.store.db import read_only, session_scope
 from app.store.errors import StoreError
 from app.store.export import ExportResult, export_labels
 from app.store.records import BatchItem, JudgmentRecord
@@ -37,6 +37,7 @@ class JudgingService:
             raise ValueError("the analyst name must not be empty")
         self.engine = engine
         self.analyst = analyst.strip()
+        self.read_only = read_only(engine)  # why judging is off (None: on); the store refuses every write then
         self.batch_id: int | None = None
         self._undo: list[int] = []
         self._redo: list[int] = []

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from app.store import queries, repo
-from app.store.db import session_scope
+from app.store.db import read_only, session_scope
 from app.store.queries import QUEUE_SORTS, QueuePage, QueueRow
 from app.store.records import JudgmentRecord
 from models.atomic import replacing
@@ -91,6 +91,7 @@ class QueueService:
             raise ValueError("the analyst name must not be empty")
         self.engine = engine
         self.analyst = analyst.strip()
+        self.read_only = read_only(engine)  # why judging from the queue is off (None: on)
         self._last_bulk: list[int] = []
 
     # -- reading -------------------------------------------------------------------------------

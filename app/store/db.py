@@ -32,7 +32,7 @@ from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from app.store.errors import DamagedDatabaseError, SchemaVersionError, StoreError
+from app.store.errors import DamagedDatabaseError, ReadOnlyError, SchemaVersionError, StoreError
 from app.store.schema import Base
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "make_engine",
     "open_store",
     "quick_check_problems",
+    "read_only",
     "read_only_reason",
     "session_scope",
     "sqlite_path",
@@ -64,6 +65,7 @@ DB_FILENAME = "fma-judge.sqlite3"
 MIGRATIONS_DIR: Path = Path(__file__).resolve().parent / "migrations"
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _BUSY_TIMEOUTS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+_READ_ONLY: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()  # engine -> why
 _BEGIN_IMMEDIATE = "fma_judge_begin_immediate"  # execution option: SQLite write transactions lock at BEGIN
 _DURABLE = "fma_judge_durable"  # execution option: False = a SQLite commit without fsync (recomputable data)
 
@@ -235,6 +237,8 @@ def make_engine(
     except (sa_exc.ArgumentError, ImportError) as exc:
         raise StoreError(f"Cannot use the database {describe_url(parsed)}: {exc}") from None
     _BUSY_TIMEOUTS[engine] = busy_timeout_s
+    if read_only:
+        _READ_ONLY[engine] = "it was opened read-only"
     if parsed.get_backend_name() == "sqlite":
         _install_sqlite_listeners(engine, busy_timeout_s)
     return engine
@@ -245,12 +249,15 @@ def session_scope(engine: Engine, *, action: str = "write to", durable: bool = T
     """One transaction for one user action: commits on success, rolls back on error.
 
     Objects stay readable after the commit (``expire_on_commit=False``); driver errors become
-    :class:`StoreError`. On SQLite a transaction for any ``action`` but ``"read"`` begins IMMEDIATE: it
+    :class:`StoreError` (a write on a read-only store: :class:`ReadOnlyError`, before anything runs). On
+    SQLite a transaction for any ``action`` but ``"read"`` begins IMMEDIATE: it
     waits (up to the busy timeout) for the write lock at its start, so a read inside it never goes stale
     before its writes. ``durable=False`` is for data that can be computed again (predictions): on SQLite its
     commit does not wait for the disk (``synchronous=NORMAL``; a power cut may lose the last such commits, a
     crash of the app does not).
     """
+    if action != "read" and (why := _READ_ONLY.get(engine)) is not None:
+        raise ReadOnlyError(f"Cannot {action} the database {describe_url(engine.url)}: {why}; nothing was changed")
     bind = engine
     if engine.dialect.name == "sqlite" and (action != "read" or not durable):
         bind = engine.execution_options(**{_BEGIN_IMMEDIATE: action != "read", _DURABLE: durable})
@@ -361,6 +368,11 @@ def read_only_reason(url: str | URL) -> str | None:
     return None
 
 
+def read_only(engine: Engine) -> str | None:
+    """Why nothing can be written through ``engine`` (None: it can write)."""
+    return _READ_ONLY.get(engine)
+
+
 def check_integrity(engine: Engine) -> str | None:
     """The first problems SQLite's ``PRAGMA quick_check`` finds (None: sound, or not SQLite).
 
@@ -413,6 +425,8 @@ def open_store(url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_
     if reason is not None and writable:
         raise StoreError(f"Cannot write to the database {describe_url(url)}: {reason}")
     engine = make_engine(url, busy_timeout_s=busy_timeout_s, read_only=reason is not None)
+    if reason is not None:
+        _READ_ONLY[engine] = reason
     try:
         if check and (problem := check_integrity(engine)) is not None:
             path = sqlite_path(url)

@@ -21,6 +21,10 @@ class DamagedDatabaseError(StoreError):
         self.path = path
 
 
+class ReadOnlyError(StoreError):
+    """A write was asked of a store opened read-only (the message says why it is); nothing was changed."""
+
+
 class JudgmentConflictError(StoreError):
     """An undo/redo no longer applies: the image was judged again since (by this or another analyst)."""
 

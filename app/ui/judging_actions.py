@@ -22,7 +22,17 @@ class JudgingActions:
     """The judging keys; expects the window's ``presenter``, ``service``, ``help``, ``panel`` and ``select``."""
 
     def _current_item(self) -> BatchItem | None:
-        return None if self.help.isVisible() else self.presenter.current_item
+        if self.help.isVisible() or not self._can_judge():
+            return None
+        return self.presenter.current_item
+
+    def _can_judge(self) -> bool:
+        """False (and the status bar says why) when the store is read-only: no dialog opens, nothing is sent."""
+        if self.service.read_only is None:
+            return True
+        self.statusBar().showMessage(QCoreApplication.translate(
+            "Main", "Read-only database: judging is off ({why}).").format(why=self.service.read_only), 8000)
+        return False
 
     def accept_current(self) -> None:
         item = self._current_item()
@@ -70,6 +80,8 @@ class JudgingActions:
 
     def _judge(self, action, advance: bool = True, focus_changed: bool = False) -> None:
         """Run one store action; show the result only once it is committed."""
+        if not self._can_judge():
+            return
         try:
             record = action()
         except StoreError as exc:

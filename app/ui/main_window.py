@@ -15,10 +15,13 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
+    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
     QStackedWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.services.batch_presenter import BatchPresenter
@@ -147,7 +150,7 @@ class MainWindow(JudgingActions, QMainWindow):
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([290, 780, 370])
-        self.setCentralWidget(split)
+        self.setCentralWidget(self._with_read_only_banner(split))
         self.help = HelpOverlay(self)  # over the whole window, outside its layout
         self.queue_view = QueueView(self.queue_service, lang=self.lang, parent=self)
         self.queue_view.setWindowFlag(Qt.WindowType.Window)
@@ -157,6 +160,23 @@ class MainWindow(JudgingActions, QMainWindow):
         self.dashboard_view = DashboardView(self.dash_service, lang=self.lang, parent=self)
         self.dashboard_view.setWindowFlag(Qt.WindowType.Window)
         self.dashboard_view.resize(1200, 800)
+
+    def _with_read_only_banner(self, body: QWidget) -> QWidget:
+        """``body``, under a banner saying why judging is off when the store is read-only."""
+        if self.service.read_only is None:
+            return body
+        self.read_only_banner = QLabel(QCoreApplication.translate(
+            "Main", "Read-only database ({why}). You can browse, review and export; judging is off. To judge, "
+                    "ask for write access or open another database with --db.").format(why=self.service.read_only))
+        self.read_only_banner.setObjectName("readOnlyBanner")
+        self.read_only_banner.setWordWrap(True)
+        box = QWidget(self)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.read_only_banner)
+        layout.addWidget(body, 1)
+        return box
 
     def _build_toolbar(self) -> None:
         tb = self.toolbar = MainToolBar(self.lang, self)
@@ -224,7 +244,15 @@ class MainWindow(JudgingActions, QMainWindow):
     # ------------------------------------------------------------------------------------------
     # model
     def load_model(self, path: str | Path) -> None:
-        """Load a bundle: its manifest first (names and routing on screen at once), then its weights."""
+        """Load a bundle: its manifest first (names and routing on screen at once), then its weights.
+
+        On a read-only store only the manifest: the names of the stored predictions, and no model run.
+        """
+        if self.service.read_only is not None:
+            task = Task(PredictingService.read_manifest, str(path))
+            task.signals.result.connect(lambda manifest: self._use_model("read_only", manifest))
+            self._runner.start(task)
+            return
         self.status.set_model(None, loading=True)
         self.model = None
         self.presenter.set_model("loading")

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.queue import QUEUE_REASONS, QUEUE_SORTS, QueueFilters, QueuePage, QueueRow, QueueService
-from app.store.errors import JudgmentConflictError, StoreError
+from app.store.errors import JudgmentConflictError, ReadOnlyError, StoreError
 from app.ui.picker import TaxonomyPicker
 from app.ui.queue_model import GroupRow, QueueTableModel
 from app.ui.style import WINDOW_STYLE, reason_label, window_shortcuts
@@ -420,10 +420,10 @@ class QueueView(QWidget):
         self.refresh()
 
     def _update_buttons(self) -> None:
-        n = len(self.selected_rows())
+        n = len(self.selected_rows()) if self.service.read_only is None else 0  # read-only: no judging
         self.accept_btn.setEnabled(n > 0)
         self.relabel_btn.setEnabled(n > 0 and self.taxonomy is not None)
-        self.undo_btn.setEnabled(self.service.can_undo)
+        self.undo_btn.setEnabled(self.service.can_undo and self.service.read_only is None)
         self.export_btn.setEnabled(self.model_version is not None)
         if self.model_version:
             self._show_counts()
@@ -464,7 +464,7 @@ class QueueView(QWidget):
     def _judge(self, action, done_text: str) -> None:
         try:
             records = action()
-        except JudgmentConflictError as exc:
+        except (JudgmentConflictError, ReadOnlyError) as exc:  # nothing changed: say why, no dialog
             self.status_label.setText(str(exc))
             return
         except StoreError as exc:

@@ -53,6 +53,7 @@ APP_STYLE = (
     + "QToolBar { border: none; spacing: 6px; padding: 4px; }"
     + _BUTTONS
     + "QStatusBar QLabel { padding: 0 8px; }"
+    + "QLabel#readOnlyBanner { background: #5c4a00; color: #fde293; padding: 6px 10px; font-weight: bold; }"
 )
 """The dark look of the main window."""
 
@@ -107,6 +108,8 @@ def waiting_text(code: str) -> str:
                                                        "follows. Enter accepts once it is shown."),
         "predicting": QCoreApplication.translate("Panel", "Predicting… this image is in the queue; Enter accepts "
                                                           "once its prediction is shown."),
+        "read_only": QCoreApplication.translate("Panel", "Not predicted: the database is read-only, so the model "
+                                                         "does not run."),
     }.get(code, code)
 
 

@@ -13,14 +13,16 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, write_image
 from sqlalchemy import func, select
 
 from app.__main__ import main as fma_judge
+from app.services.judging import JudgingService
+from app.services.queue import QueueService
 from app.store import repo
 from app.store.backup import backup_to, check_file, list_backups, restore, rolling_backup
 from app.store.db import init_db, make_engine, open_store, session_scope
-from app.store.errors import DamagedDatabaseError, StoreError
+from app.store.errors import DamagedDatabaseError, ReadOnlyError, StoreError
 from app.store.schema import Batch
 
 
@@ -177,3 +179,75 @@ def test_a_read_only_database_opens_read_only_and_exports(folder_writable: bool)
     assert "batches: 50" in proc.stdout
     assert "write refused:" in proc.stdout and "read-only" in proc.stdout
     assert "Exported 0 label(s)" in proc.stdout
+
+
+# ------------------------------------------------------------------------------------------ read-only, in services and UI
+def _judged_store(tmp_path: Path) -> tuple[Path, Path]:
+    """A store with one folder opened and its first image marked unknown; (database, folder)."""
+    folder = tmp_path / "batch"
+    for i in range(3):
+        write_image(folder / f"img_{i}.png", seed=i)
+    db = tmp_path / "judge.sqlite3"
+    engine = make_engine(f"sqlite:///{db}")
+    init_db(engine)
+    service = JudgingService(engine, "alice")
+    service.mark_unknown(service.open_folder(folder).items[0])
+    engine.dispose()
+    return db, folder
+
+
+def test_a_read_only_store_shows_stored_batches_and_refuses_every_write(tmp_path: Path) -> None:
+    db, folder = _judged_store(tmp_path)
+    (folder / "new.png").write_bytes((folder / "img_0.png").read_bytes()[:-1] + b"\x00")  # came later
+    engine = make_engine(f"sqlite:///{db}", read_only=True)
+    try:
+        service = JudgingService(engine, "bob")
+        assert service.read_only == "it was opened read-only"
+        opened = service.open_folder(folder)
+        assert [Path(it.image.path).name for it in opened.items] == ["img_0.png", "img_1.png", "img_2.png"]
+        assert opened.items[0].judgment is not None and opened.items[0].judgment.status == "unknown"
+        assert opened.skipped == [(str(folder / "new.png"), "not in this read-only database")]
+        with pytest.raises(ReadOnlyError, match="opened read-only; nothing was changed"):
+            service.mark_unknown(opened.items[1])
+        with pytest.raises(ReadOnlyError, match="never opened with this database"):
+            service.open_folder(tmp_path)
+        with pytest.raises(ReadOnlyError):
+            QueueService(engine, "bob").accept([opened.items[1].image.image_id], model_version="v")
+    finally:
+        engine.dispose()
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT count(*) FROM judgments").fetchone()[0] == 1
+
+
+def test_the_window_on_a_read_only_store_shows_a_banner_and_judges_nothing(qtbot, tmp_path: Path,
+                                                                          monkeypatch, tiny_bundle) -> None:
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import Qt
+
+    from app.ui.main_window import MainWindow
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    db, folder = _judged_store(tmp_path)
+    engine = make_engine(f"sqlite:///{db}", read_only=True)
+    win = MainWindow(JudgingService(engine, "bob"), lang="en")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        assert win.read_only_banner.isVisible() and "judging is off" in win.read_only_banner.text()
+        win.load_model(tiny_bundle)
+        qtbot.waitUntil(lambda: win.presenter.model_state == "read_only", timeout=30_000)
+        win.open_folder(folder)
+        qtbot.waitUntil(lambda: len(win.items) == 3, timeout=30_000)
+        win.select(1)
+        for key in (Qt.Key.Key_U, Qt.Key.Key_Return, Qt.Key.Key_C, Qt.Key.Key_N):
+            qtbot.keyClick(win, key)
+        assert "Read-only database: judging is off" in win.statusBar().currentMessage()
+        assert win.presenter.panel(1).waiting == "read_only"  # the model never ran
+        assert win.model is None
+    finally:
+        win.close()
+        engine.dispose()
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT count(*) FROM judgments").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM predictions").fetchone()[0] == 0
