@@ -17,6 +17,7 @@ from conftest import ROOT, write_image
 from sqlalchemy import func, select
 
 from app.__main__ import main as fma_judge
+from app.services.backups import BackupSchedule
 from app.services.judging import JudgingService
 from app.services.queue import QueueService
 from app.store import repo
@@ -251,3 +252,29 @@ def test_the_window_on_a_read_only_store_shows_a_banner_and_judges_nothing(qtbot
     with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("SELECT count(*) FROM judgments").fetchone()[0] == 1
         assert conn.execute("SELECT count(*) FROM predictions").fetchone()[0] == 0
+
+
+def test_the_window_backs_up_its_sqlite_store_on_a_timer(qtbot, tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("pytestqt")
+    from app.ui.main_window import MainWindow
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    db, _folder = _judged_store(tmp_path)
+    engine = make_engine(f"sqlite:///{db}")
+    win = MainWindow(JudgingService(engine, "bob"), lang="en")
+    qtbot.addWidget(win)
+    try:
+        assert win.backups.enabled and win.backups.every_s == 4 * 3600  # the default
+        win._start_backups(first_after_ms=0)
+        qtbot.waitUntil(lambda: len(list_backups(db)) == 1, timeout=30_000)
+        assert win.backups.run_if_due() is None  # the next one is not due for 4 hours
+        assert check_file(list_backups(db)[0].path) is None
+    finally:
+        win.close()
+        engine.dispose()
+    ro = make_engine(f"sqlite:///{db}", read_only=True)
+    try:
+        assert not BackupSchedule(ro).enabled  # nothing new can be in a read-only store
+    finally:
+        ro.dispose()
+    assert not BackupSchedule(make_engine("sqlite://")).enabled  # in memory

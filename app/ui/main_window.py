@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.backups import BackupSchedule
 from app.services.batch_presenter import BatchPresenter
 from app.services.batches import OpenedBatch
 from app.services.dashboard import DashboardService
@@ -101,6 +102,7 @@ class MainWindow(JudgingActions, QMainWindow):
         self._build_statusbar()
         self._build_shortcuts()
         self.setStyleSheet(APP_STYLE)
+        self._start_backups()
 
     # ------------------------------------------------------------------------------------------
     # state, as the tests and benchmarks read it
@@ -585,6 +587,32 @@ class MainWindow(JudgingActions, QMainWindow):
             self.open_folder(folders[0])
         elif paths:
             self.open_files([p for p in paths if p.is_file()])
+
+    def _start_backups(self, first_after_ms: int = 60_000, check_every_ms: int = 600_000) -> None:
+        """Rolling backups of a SQLite store on a worker thread: a minute after start-up (after the first
+        predictions), then whenever one is due (checked every 10 minutes). A failure is said in the status bar."""
+        def setting(key: str, default: float) -> float:
+            try:
+                return float(self.settings.value(key, default)) if self.settings is not None else default
+            except (TypeError, ValueError):
+                return default
+
+        self.backups = BackupSchedule(self.service.engine, every_s=setting("backup_every_hours", 4.0) * 3600,
+                                      keep=int(setting("backup_keep", 10)))
+        self._backup_timer = QTimer(self)
+        if not self.backups.enabled:
+            return
+
+        def run() -> None:
+            task = Task(self.backups.run_if_due)
+            task.signals.error.connect(lambda msg: self.statusBar().showMessage(
+                QCoreApplication.translate("Main", "Automatic backup failed: {msg}").format(msg=msg), 15_000))
+            self._runner.start(task)
+            self._backup_timer.start(check_every_ms)
+
+        self._backup_timer.setSingleShot(True)
+        self._backup_timer.timeout.connect(run)
+        self._backup_timer.start(first_after_ms)
 
     def closeEvent(self, event) -> None:
         self.worker.stop()
