@@ -128,6 +128,7 @@ class MainWindow(JudgingActions, QMainWindow):
         self.list_view.selectionModel().currentChanged.connect(lambda cur, _prev: self._show(cur.row()))
         self.viewer = ImageViewer(self)
         self.panel = PredictionPanel(self)
+        self.panel.judging = self.service.read_only is None
         self.panel.acceptRequested.connect(self.accept_current)
         self.panel.unknownRequested.connect(self.mark_unknown)
         self.panel.pickerRequested.connect(self.open_picker)
@@ -252,7 +253,8 @@ class MainWindow(JudgingActions, QMainWindow):
         """
         if self.service.read_only is not None:
             task = Task(PredictingService.read_manifest, str(path))
-            task.signals.result.connect(lambda manifest: self._use_model("read_only", manifest))
+            task.signals.result.connect(lambda manifest: (self._use_model("read_only", manifest),
+                                                          self.status.set_model(manifest.model_version)))
             self._runner.start(task)
             return
         self.status.set_model(None, loading=True)

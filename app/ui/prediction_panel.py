@@ -106,6 +106,7 @@ class PredictionPanel(QWidget):
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d93025; font-weight: bold;")
 
+        self.judging = True  # False on a read-only store: the judging buttons stay off
         self.accept_btn = QPushButton(QCoreApplication.translate("Panel", "Accept  (Enter)"), self)
         self.accept_btn.setStyleSheet("QPushButton { background: #1e8e3e; color: white; padding: 8px; "
                                       "font-weight: bold; border-radius: 4px; } QPushButton:disabled { background: #5f6368; }")
@@ -220,9 +221,9 @@ class PredictionPanel(QWidget):
         self.reasons.setVisible(bool(data and data.reasons))
         self.waiting.setText(waiting_text(data.waiting) if data and data.waiting else "")
         self.waiting.setVisible(bool(data and data.waiting))
-        self.accept_btn.setEnabled(has_pred)
+        self.accept_btn.setEnabled(has_pred and self.judging)
         for b in (self.pick_btn, self.unknown_btn, self.note_btn):
-            b.setEnabled(data is not None and data.state != "error")
+            b.setEnabled(data is not None and data.state != "error" and self.judging)
         self.model_label.setText(QCoreApplication.translate("Panel", "Model: {v}").format(v=data.model_version) if data and data.model_version
                                  else "")
 

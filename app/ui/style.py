@@ -52,6 +52,7 @@ APP_STYLE = (
     _DARK
     + "QToolBar { border: none; spacing: 6px; padding: 4px; }"
     + _BUTTONS
+    + "QPushButton:disabled { color: #80868b; }"
     + "QStatusBar QLabel { padding: 0 8px; }"
     + "QLabel#readOnlyBanner { background: #5c4a00; color: #fde293; padding: 6px 10px; font-weight: bold; }"
 )
