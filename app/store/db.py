@@ -232,6 +232,10 @@ def make_engine(
         kwargs["connect_args"] = {"timeout": busy_timeout_s}
     else:
         kwargs["pool_pre_ping"] = True
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            # a server that never answers (a dropped packet, a wrong port behind a firewall) fails in 10 s, not
+            # never; ?connect_timeout=N in the URL sets another
+            kwargs["connect_args"] = {"connect_timeout": 10}
     try:
         engine = create_engine(parsed, **kwargs)
     except (sa_exc.ArgumentError, ImportError) as exc:

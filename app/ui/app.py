@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from app.demo import DEMO_BATCH, DEMO_MODEL
 from app.services.predicting import device_arg
+from app.ui.alerts import fail
 
 I18N_DIR = Path(__file__).resolve().parents[1] / "i18n"
 LANGS = ("en", "zh_TW")
@@ -85,8 +87,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def screenshot_problem(folder: Path | None, model: str, recursive: bool = False) -> str | None:
+    """Why a ``--screenshot`` run cannot make its picture (one line), or None; found before the window is built
+    and torch imported, so a wrong argument fails in a second or two."""
+    from app.services.batches import scan_folder
+
+    if folder is None or not model:
+        return "--screenshot needs a batch (FOLDER or --demo) and a model"
+    if not folder.exists():
+        return f"folder not found: {folder}"
+    if not folder.is_dir():
+        return f"not a folder: {folder}"
+    if not scan_folder(folder, recursive)[0]:
+        return f"no images (PNG, JPEG, BMP, TIFF) in {folder}"
+    return None
+
+
 def run_app(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    interactive = not args.screenshot  # a screenshot run has nobody to click a dialog away (app.ui.alerts)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("fma-judge")
     app.setOrganizationName("fma-judge")
@@ -117,47 +136,52 @@ def run_app(argv: list[str]) -> int:
     if not fallback:
         settings.setValue("analyst", analyst)
 
+    demo_batch = DEMO_BATCH if DEMO_BATCH.is_dir() else None
+    folder = Path(args.folder) if args.folder else (demo_batch if args.demo else None)
+    model = args.model or str(settings.value("model_path", "") or "") or (str(DEMO_MODEL) if DEMO_MODEL.is_dir()
+                                                                          else "")
+    if model and not Path(model).exists() and not args.model:
+        model = str(DEMO_MODEL) if DEMO_MODEL.is_dir() else ""
+    if not interactive and (problem := screenshot_problem(folder, model, args.recursive)):
+        return fail(problem)
+
     try:
         engine = make_engine(args.db)
         init_db(engine)
-    except StoreError as exc:
-        QMessageBox.critical(None, "fma-judge", QCoreApplication.translate("Main", "The database cannot be opened:\n\n{msg}")
-                             .format(msg=exc))
-        print(f"fma-judge: {exc}", file=sys.stderr)
-        return 2
+    except StoreError as exc:  # the app cannot start: a box for a user, and the line on stderr in either mode
+        if interactive:
+            QMessageBox.critical(None, "fma-judge", QCoreApplication.translate(
+                "Main", "The database cannot be opened:\n\n{msg}").format(msg=exc))
+        return fail(str(exc))
 
-    demo_batch = DEMO_BATCH if DEMO_BATCH.is_dir() else None
     window = MainWindow(JudgingService(engine, analyst), lang=lang, demo_batch=demo_batch, settings=settings,
-                        device=args.device)
+                        device=args.device, interactive=interactive)
     window.show()
     if fallback:
         window.statusBar().showMessage(QCoreApplication.translate(
             "Main", "Judging as {name}: no name was given. Change it under Settings → Change analyst…").format(
             name=analyst), 12_000)  # a temporary message: the reading progress shows again after it
-    model = args.model or str(settings.value("model_path", "") or "") or (str(DEMO_MODEL) if DEMO_MODEL.is_dir()
-                                                                          else "")
-    if model and not Path(model).exists() and not args.model:
-        model = str(DEMO_MODEL) if DEMO_MODEL.is_dir() else ""
     # The window is on screen before torch is imported: the model loads on the model thread.
     if model:
         window.load_model(model)
-    folder = Path(args.folder) if args.folder else (demo_batch if args.demo else None)
     if folder is not None:
-        if not folder.is_dir():
+        if not folder.is_dir():  # (a screenshot run stopped at screenshot_problem)
             QMessageBox.warning(window, "fma-judge", QCoreApplication.translate("Main", "Folder not found: {p}").format(p=folder))
         else:
             window.open_folder(folder, recursive=args.recursive)
     if args.screenshot:
-        return _screenshot(app, window, Path(args.screenshot), folder is not None and model != "")
+        return _screenshot(app, window, Path(args.screenshot))
     return app.exec()
 
 
-def _screenshot(app: QApplication, window, out: Path, can_predict: bool, timeout_s: int = 900) -> int:
-    """Wait for every prediction and the first heatmap, then save the window."""
+def _screenshot(app: QApplication, window, out: Path, timeout_s: int = 900) -> int:
+    """Wait for every prediction and the first heatmap, then save the window. An error the window would show in
+    a box (the model cannot be loaded, the batch cannot be opened) ends the run with its line and code 2."""
     state = {"rc": 1}
 
     def save() -> None:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # a folder that cannot be made: the save fails and says so
+            out.parent.mkdir(parents=True, exist_ok=True)
         ok = window.grab().save(str(out))
         state["rc"] = 0 if ok else 1
         if not ok:
@@ -174,21 +198,12 @@ def _screenshot(app: QApplication, window, out: Path, can_predict: bool, timeout
             window.heatmapShown.connect(lambda _i: QTimer.singleShot(200, save))
             QTimer.singleShot(60_000, save)  # a model without heatmaps still gets its screenshot
 
-    def failed(msg: str) -> None:
-        print(f"fma-judge: model failed: {msg}", file=sys.stderr)
-        app.quit()
-
     def give_up() -> None:
         print(f"fma-judge: predictions not finished after {timeout_s} s", file=sys.stderr)
         app.quit()
 
-    if not can_predict:
-        print("fma-judge: --screenshot needs a batch (FOLDER or --demo) and a model", file=sys.stderr)
-        window.worker.stop()
-        return 2
     window.allPredicted.connect(all_predicted)
-    window.worker.modelFailed.connect(failed)
     QTimer.singleShot(timeout_s * 1000, give_up)
-    app.exec()
+    rc = app.exec()  # USER_ERROR when the window met an error (app.ui.alerts)
     window.worker.stop()
-    return state["rc"]
+    return rc or state["rc"]

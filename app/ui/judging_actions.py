@@ -19,7 +19,8 @@ from app.ui.picker import TaxonomyPicker
 
 
 class JudgingActions:
-    """The judging keys; expects the window's ``presenter``, ``service``, ``help``, ``panel`` and ``select``."""
+    """The judging keys; expects the window's ``presenter``, ``service``, ``help``, ``panel``, ``select`` and
+    ``alert``."""
 
     def _current_item(self) -> BatchItem | None:
         if self.help.isVisible() or not self._can_judge():
@@ -115,7 +116,8 @@ class JudgingActions:
         self.select(self.current + step)
 
     def _store_failed(self, exc: Exception) -> None:
-        QMessageBox.critical(self, QCoreApplication.translate("Main", "Judgment NOT saved"),
-                             QCoreApplication.translate("Main", "The database could not be written, so this judgment was not saved:\n\n"
-                                       "{msg}\n\nThe image keeps its previous state. Fix the problem (disk space, "
-                                       "permissions, network) and judge it again.").format(msg=str(exc)))
+        self.alert(QMessageBox.critical, QCoreApplication.translate("Main", "Judgment NOT saved"),
+                   QCoreApplication.translate("Main", "The database could not be written, so this judgment was not saved:\n\n"
+                                              "{msg}\n\nThe image keeps its previous state. Fix the problem (disk space, "
+                                              "permissions, network) and judge it again.").format(msg=str(exc)),
+                   line=f"judgment NOT saved: {exc}")

@@ -33,6 +33,7 @@ from app.services.predicting import ModelInfo, PredictingService, interactive_th
 from app.services.queue import QueueService
 from app.services.similar import SimilarCases
 from app.store.records import BatchItem
+from app.ui.alerts import alert
 from app.ui.batch_list import BatchListModel, BatchListView
 from app.ui.dashboard_view import DashboardView
 from app.ui.help_overlay import HelpOverlay
@@ -55,15 +56,20 @@ LOOKAHEAD = 4
 
 
 class MainWindow(JudgingActions, QMainWindow):
-    """Signals: ``allPredicted`` when a batch's prediction run ends; ``heatmapShown`` when one is drawn."""
+    """Signals: ``allPredicted`` when a batch's prediction run ends; ``heatmapShown`` when one is drawn.
+
+    ``interactive=False`` (``--screenshot``: nobody at the screen): an error the window would show in a message
+    box is one line on stderr instead, and the app exits with code 2 (:meth:`alert`).
+    """
 
     allPredicted = Signal()
     heatmapShown = Signal(int)
 
     def __init__(self, service: JudgingService, *, lang: str = "en", demo_batch: Path | None = None,
-                 settings=None, device: str = "cpu") -> None:
+                 settings=None, device: str = "cpu", interactive: bool = True) -> None:
         super().__init__()
         self.service = service
+        self.interactive = interactive
         self.lang = lang
         self.demo_batch = demo_batch
         self.settings = settings
@@ -244,6 +250,11 @@ class MainWindow(JudgingActions, QMainWindow):
         sc(["Q"], self.show_queue)
         sc(["F1", "?"], self.help.toggle)
 
+    def alert(self, box, title: str, text: str, *, line: str) -> None:
+        """An error for the user: ``box`` (``QMessageBox.warning`` ...) over the window, or, when the window is not
+        interactive, ``line`` on stderr and the app exits with code 2 (:func:`app.ui.alerts.alert`)."""
+        alert(self, box, title, text, line=line, interactive=self.interactive)
+
     # ------------------------------------------------------------------------------------------
     # model
     def load_model(self, path: str | Path) -> None:
@@ -299,10 +310,10 @@ class MainWindow(JudgingActions, QMainWindow):
         self.model = None
         self.presenter.set_model("none")
         self.status.set_model(None)
-        QMessageBox.warning(self, QCoreApplication.translate("Main", "Model could not be loaded"),
-                            QCoreApplication.translate("Main", "The model could not be loaded:\n\n{msg}\n\nChoose another model with "
-                                      "“Model…”. You can still open batches and review earlier judgments.")
-                            .format(msg=message))
+        self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Model could not be loaded"),
+                   QCoreApplication.translate("Main", "The model could not be loaded:\n\n{msg}\n\nChoose another model with "
+                                              "“Model…”. You can still open batches and review earlier judgments.")
+                   .format(msg=message), line=f"the model could not be loaded: {message}")
 
     def choose_model(self) -> None:
         path = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Choose a model bundle folder"))
@@ -343,16 +354,17 @@ class MainWindow(JudgingActions, QMainWindow):
 
     def _open_failed(self, message: str) -> None:
         self.status.finished()
-        QMessageBox.warning(self, QCoreApplication.translate("Main", "Cannot open"), message)
+        self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Cannot open"), message,
+                   line=f"cannot open: {message}")
 
     def _batch_opened(self, opened: OpenedBatch) -> None:
         self.status.finished()
         self.skipped = list(opened.skipped)
         self.status.set_skipped(len(self.skipped))
         if not opened.items:
-            QMessageBox.information(self, QCoreApplication.translate("Main", "No images"),
-                                    QCoreApplication.translate("Main", "There are no images (PNG, JPEG, BMP, TIFF) in {where}.")
-                                    .format(where=opened.source))
+            self.alert(QMessageBox.information, QCoreApplication.translate("Main", "No images"),
+                       QCoreApplication.translate("Main", "There are no images (PNG, JPEG, BMP, TIFF) in {where}.")
+                       .format(where=opened.source), line=f"no images (PNG, JPEG, BMP, TIFF) in {opened.source}")
             if self.skipped:
                 self.show_skipped()
             return
@@ -573,7 +585,8 @@ class MainWindow(JudgingActions, QMainWindow):
         task = Task(self.service.export, Path(path), fmt, batch_id=batch.batch_id if batch else None)
         task.signals.result.connect(lambda res: self.statusBar().showMessage(
             QCoreApplication.translate("Main", "Exported {n} labels to {p}").format(n=res.count, p=res.path), 10_000))
-        task.signals.error.connect(lambda msg: QMessageBox.warning(self, QCoreApplication.translate("Main", "Export failed"), msg))
+        task.signals.error.connect(lambda msg: self.alert(QMessageBox.warning, QCoreApplication.translate(
+            "Main", "Export failed"), msg, line=f"export failed: {msg}"))
         self._runner.start(task)
 
     # ------------------------------------------------------------------------------------------
