@@ -278,3 +278,41 @@ def test_the_window_backs_up_its_sqlite_store_on_a_timer(qtbot, tmp_path: Path, 
     finally:
         ro.dispose()
     assert not BackupSchedule(make_engine("sqlite://")).enabled  # in memory
+
+
+def test_the_app_offers_the_newest_backup_for_a_damaged_database(qtbot, tmp_path: Path, monkeypatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("pytestqt")
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.ui.app import open_database
+
+    db = _make_db(tmp_path / "judge.sqlite3", batches=3000)
+    assert rolling_backup(db, every_s=0) is not None
+    _damage(db)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: pytest.fail("no error box: a backup exists"))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    assert open_database(f"sqlite:///{db}", interactive=False) == 2  # nobody to ask: one line, exit 2
+    assert "is damaged" in capsys.readouterr().err and not asked
+    engine = open_database(f"sqlite:///{db}", interactive=True)
+    try:
+        assert "Restore the newest backup" in asked[0]
+        assert "the damaged file is kept as" in capsys.readouterr().err
+        assert _count(db) == 3000 and check_file(db) is None
+    finally:
+        engine.dispose()
+
+
+def test_screenshot_mode_on_a_damaged_database_exits_with_one_line(tmp_path: Path) -> None:
+    db = _make_db(tmp_path / "judge.sqlite3", batches=3000)
+    _damage(db)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FMA_JUDGE_SETTINGS": str(tmp_path / "settings.ini"),
+           "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "-m", "app", "--demo", "--screenshot", str(tmp_path / "x.png"),
+                           "--db", f"sqlite:///{db}"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len([ln for ln in lines if ln.startswith("fma-judge:")]) == 1 and "is damaged" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "x.png").exists()

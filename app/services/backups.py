@@ -12,7 +12,14 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from app.store.backup import DEFAULT_BACKUP_EVERY_S, DEFAULT_BACKUP_KEEP, rolling_backup
+from app.store.backup import (
+    DEFAULT_BACKUP_EVERY_S,
+    DEFAULT_BACKUP_KEEP,
+    BackupInfo,
+    list_backups,
+    restore,
+    rolling_backup,
+)
 from app.store.db import read_only, sqlite_path
 
 
@@ -39,3 +46,14 @@ class BackupSchedule:
         if not self.enabled or self.path is None or not self.path.is_file():
             return None
         return rolling_backup(self.path, every_s=self.every_s, keep=self.keep)
+
+
+def newest_backup(db_path: Path) -> BackupInfo | None:
+    """The newest backup of the SQLite file ``db_path``, or None."""
+    found = list_backups(db_path)
+    return found[0] if found else None
+
+
+def restore_backup(backup: Path, db_path: Path) -> Path:
+    """Put ``backup`` in place of ``db_path`` (see :func:`app.store.backup.restore`); where the old file is kept."""
+    return restore(backup, db_path)

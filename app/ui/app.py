@@ -103,6 +103,47 @@ def screenshot_problem(folder: Path | None, model: str, recursive: bool = False)
     return None
 
 
+def open_database(url: str | None, interactive: bool):
+    """The store's engine, opened and checked (``open_store``), or the exit code when the app cannot start.
+
+    A damaged SQLite file: a user is offered its newest backup (the damaged file is kept beside it); without a
+    user, or without a backup, the app says why on stderr (and in a box for a user) and exits 2.
+    """
+    from app.services.backups import newest_backup, restore_backup
+    from app.store.db import open_store
+    from app.store.errors import DamagedDatabaseError, StoreError
+
+    def cannot(exc: Exception) -> int:  # a box for a user, and the line on stderr in either mode
+        if interactive:
+            QMessageBox.critical(None, "fma-judge", QCoreApplication.translate(
+                "Main", "The database cannot be opened:\n\n{msg}").format(msg=exc))
+        return fail(str(exc))
+
+    try:
+        return open_store(url).engine
+    except DamagedDatabaseError as exc:
+        backup = newest_backup(exc.path) if exc.path is not None and interactive else None
+        if backup is None:
+            return cannot(exc)
+        when = backup.created.astimezone().strftime("%Y-%m-%d %H:%M")
+        answer = QMessageBox.question(None, "fma-judge", QCoreApplication.translate(
+            "Main", "{msg}\n\nRestore the newest backup, made {when}? Judgments made after it are not in it. The "
+                    "damaged file is kept beside it.").format(msg=exc, when=when),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
+        if answer != QMessageBox.StandardButton.Yes:
+            return fail(str(exc))
+        try:
+            kept = restore_backup(backup.path, exc.path)
+            engine = open_store(url).engine
+        except StoreError as again:
+            return cannot(again)
+        print(f"fma-judge: restored {exc.path} from {backup.path}; the damaged file is kept as {kept}",
+              file=sys.stderr)
+        return engine
+    except StoreError as exc:
+        return cannot(exc)
+
+
 def run_app(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     interactive = not args.screenshot  # a screenshot run has nobody to click a dialog away (app.ui.alerts)
@@ -116,8 +157,6 @@ def run_app(argv: list[str]) -> int:
     pick_cjk_font(app)
 
     from app.services.judging import JudgingService
-    from app.store.db import init_db, make_engine
-    from app.store.errors import StoreError
     from app.ui.main_window import MainWindow
 
     analyst = args.analyst or str(settings.value("analyst", "") or "")
@@ -145,14 +184,9 @@ def run_app(argv: list[str]) -> int:
     if not interactive and (problem := screenshot_problem(folder, model, args.recursive)):
         return fail(problem)
 
-    try:
-        engine = make_engine(args.db)
-        init_db(engine)
-    except StoreError as exc:  # the app cannot start: a box for a user, and the line on stderr in either mode
-        if interactive:
-            QMessageBox.critical(None, "fma-judge", QCoreApplication.translate(
-                "Main", "The database cannot be opened:\n\n{msg}").format(msg=exc))
-        return fail(str(exc))
+    engine = open_database(args.db, interactive)
+    if isinstance(engine, int):
+        return engine
 
     window = MainWindow(JudgingService(engine, analyst), lang=lang, demo_batch=demo_batch, settings=settings,
                         device=args.device, interactive=interactive)
