@@ -77,23 +77,23 @@
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="155"/>
-        <location filename="../ui/dashboard_view.py" line="186"/>
+        <location filename="../ui/dashboard_view.py" line="147"/>
+        <location filename="../ui/dashboard_view.py" line="178"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="173"/>
+        <location filename="../ui/dashboard_view.py" line="165"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="216"/>
+        <location filename="../ui/dashboard_view.py" line="208"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="221"/>
+        <location filename="../ui/dashboard_view.py" line="213"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -204,13 +204,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="108"/>
-        <location filename="../ui/main_window.py" line="523"/>
+        <location filename="../ui/app.py" line="167"/>
+        <location filename="../ui/main_window.py" line="567"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="123"/>
+        <location filename="../ui/app.py" line="118"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -219,12 +219,21 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="133"/>
+        <location filename="../ui/app.py" line="129"/>
+        <source>{msg}
+
+Restore the newest backup, made {when}? Judgments made after it are not in it. The damaged file is kept beside it.</source>
+        <translation>{msg}
+
+要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
+    </message>
+    <message>
+        <location filename="../ui/app.py" line="195"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="146"/>
+        <location filename="../ui/app.py" line="203"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -358,12 +367,17 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="270"/>
+        <location filename="../ui/main_window.py" line="177"/>
+        <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
+        <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
+    </message>
+    <message>
+        <location filename="../ui/main_window.py" line="313"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="271"/>
+        <location filename="../ui/main_window.py" line="314"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -376,34 +390,39 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="276"/>
+        <location filename="../ui/main_window.py" line="319"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="283"/>
+        <location filename="../ui/main_window.py" line="326"/>
         <source>Open a folder of images</source>
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="285"/>
+        <location filename="../ui/main_window.py" line="328"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="286"/>
+        <location filename="../ui/main_window.py" line="329"/>
         <source>Also open images in sub-folders?</source>
         <translation>是否一併開啟子資料夾中的影像？</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="292"/>
+        <location filename="../ui/main_window.py" line="335"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="293"/>
+        <location filename="../ui/main_window.py" line="336"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
+    </message>
+    <message>
+        <location filename="../ui/main_window.py" line="624"/>
+        <source>Automatic backup failed: {msg}</source>
+        <translation>自動備份失敗：{msg}</translation>
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="73"/>
@@ -416,17 +435,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="314"/>
+        <location filename="../ui/main_window.py" line="357"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="321"/>
+        <location filename="../ui/main_window.py" line="365"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="322"/>
+        <location filename="../ui/main_window.py" line="366"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
@@ -441,7 +460,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="445"/>
+        <location filename="../ui/main_window.py" line="489"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -451,17 +470,22 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>剩餘 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="89"/>
+        <location filename="../ui/judging_actions.py" line="34"/>
+        <source>Read-only database: judging is off ({why}).</source>
+        <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="102"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="106"/>
+        <location filename="../ui/judging_actions.py" line="119"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="107"/>
+        <location filename="../ui/judging_actions.py" line="120"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -474,27 +498,27 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="507"/>
+        <location filename="../ui/main_window.py" line="551"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="519"/>
+        <location filename="../ui/main_window.py" line="563"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="535"/>
+        <location filename="../ui/main_window.py" line="579"/>
         <source>Export corrected labels</source>
         <translation>匯出修正後的標籤</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="543"/>
+        <location filename="../ui/main_window.py" line="587"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="544"/>
+        <location filename="../ui/main_window.py" line="588"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -520,8 +544,8 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="67"/>
-        <location filename="../ui/prediction_panel.py" line="209"/>
+        <location filename="../ui/main_window.py" line="77"/>
+        <location filename="../ui/prediction_panel.py" line="210"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -536,85 +560,90 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>前 5 名（按 1–5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="109"/>
+        <location filename="../ui/prediction_panel.py" line="110"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="112"/>
+        <location filename="../ui/prediction_panel.py" line="113"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="113"/>
+        <location filename="../ui/prediction_panel.py" line="114"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="114"/>
+        <location filename="../ui/prediction_panel.py" line="115"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="167"/>
+        <location filename="../ui/prediction_panel.py" line="168"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="210"/>
+        <location filename="../ui/prediction_panel.py" line="211"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="214"/>
+        <location filename="../ui/prediction_panel.py" line="215"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="218"/>
+        <location filename="../ui/prediction_panel.py" line="219"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="226"/>
+        <location filename="../ui/prediction_panel.py" line="227"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="100"/>
+        <location filename="../ui/style.py" line="106"/>
         <source>No model is loaded: choose one with “Model…” to get predictions. You can still judge with C or U.</source>
         <translation>尚未載入模型：請以「模型…」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="102"/>
+        <location filename="../ui/style.py" line="108"/>
         <source>The model is loading; its prediction for this image follows. Enter accepts once it is shown.</source>
         <translation>模型載入中，這張影像的預測隨後顯示；顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="104"/>
+        <location filename="../ui/style.py" line="110"/>
         <source>Predicting… this image is in the queue; Enter accepts once its prediction is shown.</source>
         <translation>預測中…這張影像正在排隊；預測顯示後按 Enter 即可接受。</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="112"/>
+        <source>Not predicted: the database is read-only, so the model does not run.</source>
+        <translation>未預測：資料庫為唯讀，因此模型不會執行。</translation>
     </message>
 </context>
 <context>
     <name>Queue</name>
     <message>
-        <location filename="../ui/style.py" line="34"/>
+        <location filename="../ui/style.py" line="38"/>
         <source>low confidence</source>
         <translation>信心度低</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="35"/>
+        <location filename="../ui/style.py" line="39"/>
         <source>class below target</source>
         <translation>類別未達目標</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="36"/>
+        <location filename="../ui/style.py" line="40"/>
         <source>possible new type</source>
         <translation>可能為新類別</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="37"/>
+        <location filename="../ui/style.py" line="41"/>
         <source>spot check</source>
         <translation>抽查</translation>
     </message>
@@ -781,63 +810,63 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="298"/>
+        <location filename="../ui/queue_view.py" line="289"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="301"/>
-        <location filename="../ui/queue_view.py" line="324"/>
+        <location filename="../ui/queue_view.py" line="292"/>
+        <location filename="../ui/queue_view.py" line="315"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="349"/>
+        <location filename="../ui/queue_view.py" line="340"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="396"/>
+        <location filename="../ui/queue_view.py" line="387"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="398"/>
+        <location filename="../ui/queue_view.py" line="389"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="401"/>
+        <location filename="../ui/queue_view.py" line="392"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="451"/>
+        <location filename="../ui/queue_view.py" line="442"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="459"/>
+        <location filename="../ui/queue_view.py" line="450"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="465"/>
+        <location filename="../ui/queue_view.py" line="456"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="471"/>
+        <location filename="../ui/queue_view.py" line="462"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="480"/>
+        <location filename="../ui/queue_view.py" line="471"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="481"/>
+        <location filename="../ui/queue_view.py" line="472"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -846,17 +875,17 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="496"/>
+        <location filename="../ui/queue_view.py" line="487"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="502"/>
+        <location filename="../ui/queue_view.py" line="493"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="504"/>
+        <location filename="../ui/queue_view.py" line="495"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -864,22 +893,22 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Reason</name>
     <message>
-        <location filename="../ui/style.py" line="82"/>
+        <location filename="../ui/style.py" line="88"/>
         <source>confidence {value} &lt; this type&apos;s auto threshold {limit}</source>
         <translation>信心度 {value} &lt; 此類型的自動判定門檻 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="85"/>
+        <location filename="../ui/style.py" line="91"/>
         <source>this type is always re-judged: it did not reach the target purity {limit} in calibration</source>
         <translation>此類型一律重新判定：校準時未達目標純度 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="89"/>
+        <location filename="../ui/style.py" line="95"/>
         <source>new-type score {value} &gt; {limit}</source>
         <translation>新類型分數 {value} &gt; {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="92"/>
+        <location filename="../ui/style.py" line="98"/>
         <source>random spot check ({share} of the images the model would judge alone)</source>
         <translation>隨機抽查（模型可自動判定之影像的 {share}）</translation>
     </message>
@@ -937,37 +966,37 @@ Similarity {sim:.3f}</source>
 <context>
     <name>State</name>
     <message>
-        <location filename="../ui/style.py" line="21"/>
+        <location filename="../ui/style.py" line="25"/>
         <source>pending</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="22"/>
+        <location filename="../ui/style.py" line="26"/>
         <source>auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="23"/>
+        <location filename="../ui/style.py" line="27"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="24"/>
+        <location filename="../ui/style.py" line="28"/>
         <source>corrected</source>
         <translation>已修正</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="25"/>
+        <location filename="../ui/style.py" line="29"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="26"/>
+        <location filename="../ui/style.py" line="30"/>
         <source>re-judge</source>
         <translation>需複判</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="27"/>
+        <location filename="../ui/style.py" line="31"/>
         <source>error</source>
         <translation>錯誤</translation>
     </message>
