@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import write_image
+from conftest import ROOT, write_image
 
 from models.bundle.files import read_bundle_manifest, write_bundle_manifest
 from models.bundle.io import BundleError, load_bundle
@@ -237,9 +238,9 @@ def test_a_rewritten_manifest_stays_readable_to_others(tmp_path, tiny_bundle):
 
 def test_typed_sections_refuse_wrong_types_and_incomplete_calibrations(tiny_bundle):
     data = json.loads((tiny_bundle / "manifest.json").read_text(encoding="utf-8"))
-    with pytest.raises(BundleError, match=r"'weights.bytes' must be int"):
+    with pytest.raises(BundleError, match=r"'weights.bytes' must be an integer"):
         BundleManifest.from_json({**data, "weights": {**data["weights"], "bytes": "8 MB"}})
-    with pytest.raises(BundleError, match=r"'train.n_train' must be int"):
+    with pytest.raises(BundleError, match=r"'train.n_train' must be an integer"):
         BundleManifest.from_json({**data, "train": {**data["train"], "n_train": True}})
     with pytest.raises(BundleError, match="'routing' but no 'thresholds'"):
         BundleManifest.from_json({**data, "routing": {"spot_check": 0.1}})
@@ -253,3 +254,161 @@ def test_a_manifest_written_without_provenance_is_rewritten_without_inventing_it
     bare = {k: v for k, v in data.items() if k not in ("train", "metrics")} | {"loss": {}}
     again = BundleManifest.from_json(bare).to_json()
     assert "train" not in again and again["loss"] == {} and again["metrics"] == {}
+
+
+# -- #13: every manifest field is checked on load, with one line naming the bundle and the field -------------------
+def _patched(**changes):
+    """An edit of the manifest object: top-level keys replaced (None deletes one), written back as JSON."""
+    def edit(m: dict) -> str:
+        for key, value in changes.items():
+            if value is None:
+                m.pop(key, None)
+            else:
+                m[key] = value
+        return json.dumps(m)
+    return edit
+
+
+def _in_section(section: str, **changes):
+    """An edit of one typed section of the manifest (``train``, ``inference`` ...)."""
+    return lambda m: json.dumps({**m, section: {**(m.get(section) or {}), **changes}})
+
+
+def _nested_metrics(depth: int):
+    """``metrics`` holding a list nested ``depth`` deep (written by hand: json.dumps itself would recurse)."""
+    return lambda m: json.dumps({**m, "metrics": {}})[:-1] + ', "metrics": {"x": ' + "[" * depth + "]" * depth + "}}"
+
+
+def _long_integer(m: dict) -> str:
+    return json.dumps(m).replace('"input_size": [3, 64, 64]', '"input_size": [3, ' + "9" * 5000 + ", 64]")
+
+
+_INFERENCE = {"format": 1, "path": "eager"}
+MALFORMED: dict[str, tuple] = {  # case -> (edit of the manifest object, words the message must hold)
+    "input_size 100000": (_patched(input_size=[3, 100000, 100000]), r"'input_size' must be \[3, height, width\].* "
+                                                                    r"between 16 and 4096, got \[3, 100000, 100000\]"),
+    "input_size -1": (_patched(input_size=[3, -1, 64]), "'input_size' must be"),
+    "input_size abc": (_patched(input_size="abc"), "'input_size' must be .* got 'abc'"),
+    "input_size 0": (_patched(input_size=[3, 0, 0]), "'input_size' must be"),
+    "input_size scalar": (_patched(input_size=100000), "'input_size' must be .* got 100000"),
+    "input_size 1 channel": (_patched(input_size=[1, 64, 64]), "'input_size' must be"),
+    "input_size huge digits": (_long_integer, "unreadable JSON"),
+    "std 0": (_patched(std=[0, 0.224, 0.225]), "'std' must be a positive finite number, got 0"),
+    "std 400 digits": (lambda m: json.dumps(m).replace('"std": [0.229', '"std": [' + "9" * 400),
+                       "'std' must be a positive finite number, got 9999"),
+    "std NaN": (_patched(std=[float("nan"), 0.224, 0.225]), "'std' must be a positive finite number, got nan"),
+    "mean 2 values": (_patched(mean=[0.5, 0.5]), "'mean' must be a list of 3 numbers"),
+    "mean string": (_patched(mean=["0.5", 0.5, 0.5]), "'mean' must be a finite number"),
+    "taxonomy list": (_patched(taxonomy=["scratch"]), "'taxonomy' must be an object"),
+    "taxonomy missing": (_patched(taxonomy=None), "missing keys taxonomy"),
+    "model_version missing": (_patched(model_version=None), "missing keys model_version"),
+    "model_version number": (_patched(model_version=5), "'model_version' must be a string, got 5"),
+    "backbone list": (_patched(backbone=["convnext_tiny"]), "'backbone' must be a string"),
+    "format_version true": (_patched(format_version=True), "unsupported bundle format_version True"),
+    "format_version list": (_patched(format_version=[1]), r"unsupported bundle format_version \[1\]"),
+    "temperature 0": (_patched(temperature=0), "'temperature' must be a positive finite number, got 0"),
+    "temperature text": (_patched(temperature="1.5"), "'temperature' must be a positive finite number"),
+    "threshold above 1": (_patched(thresholds={"scratch": 1.5}), r"'thresholds.scratch' must be .* in \[0, 1\]"),
+    "threshold text": (_patched(thresholds={"scratch": "0.9"}), "'thresholds.scratch' must be a finite number"),
+    "unknown threshold NaN": (_patched(thresholds={}, unknown={"method": "energy", "threshold": float("nan")}),
+                              "'unknown.threshold' must be a finite number"),
+    "unknown variance 0": (_patched(thresholds={}, unknown={"method": "mahalanobis", "threshold": 1.0, "classes": ["a"],
+                                                            "centroids": [[1.0]], "variance": [0.0]}),
+                           "the unknown score's variances must be positive"),
+    "network.head_dim 10**9": (_in_section("network", head_dim=10**9), "head_dim must be an integer between 1 and"),
+    "routing notes list": (_patched(thresholds={}, routing={"notes": ["x"]}), "'routing.notes' must be an object"),
+    "spot check 2": (_patched(thresholds={}, routing={"spot_check": 2}), "'routing.spot_check' must be"),
+    "metrics list": (_patched(metrics=[1]), "'metrics' must be an object"),
+    "train list": (_patched(train=[1]), "'train' must be an object"),
+    "train.data_sources number": (_in_section("train", data_sources=5), "'train.data_sources' must be a list"),
+    "train.init_from text": (_in_section("train", init_from="x"), "'train.init_from' must be an object or null"),
+    "train.n_train negative": (_in_section("train", n_train=-3), "'train.n_train' must be >= 0, got -3"),
+    "train.seconds NaN": (_in_section("train", seconds=float("nan")), "'train.seconds' must be a number or null"),
+    "inference.candidates number": (_patched(inference={**_INFERENCE, "candidates": 5}),
+                                    r"'inference.candidates' must be a list \(each item an object\)"),
+    "inference.threads 0": (_patched(inference={**_INFERENCE, "threads": 0}), "'inference.threads' must be >= 1"),
+    "nested 10000 deep": (_nested_metrics(10_000), "JSON nested 10002 levels deep; a bundle manifest has at most 32"),
+    "nested 40 deep": (_nested_metrics(40), "JSON nested 42 levels deep"),
+}
+
+
+def malformed_bundle(tiny_bundle: Path, out: Path, case: str) -> Path:
+    """A copy of ``tiny_bundle`` at ``out`` whose manifest is broken as the ``MALFORMED`` case says."""
+    shutil.copytree(tiny_bundle, out)
+    edit, _ = MALFORMED[case]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    (out / "manifest.json").write_text(edit(manifest), encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_a_malformed_manifest_is_one_line_naming_the_bundle_and_the_field(tmp_path, tiny_bundle, case):
+    """#13: a bad value is refused on load (it used to load, then blame every image), never a traceback."""
+    b = malformed_bundle(tiny_bundle, tmp_path / "broken", case)
+    for read in (read_bundle_manifest, load_bundle):
+        with pytest.raises(BundleError, match=MALFORMED[case][1]) as info:
+            read(b)
+        message = str(info.value)
+        assert message.startswith(f"{b}/manifest.json: ") and "\n" not in message and len(message) < 400, message
+
+
+def test_a_huge_manifest_is_refused_before_it_is_read(tmp_path, tiny_bundle, monkeypatch):
+    from models.bundle import files
+
+    b = shutil.copytree(tiny_bundle, tmp_path / "huge")
+    with open(b / "manifest.json", "r+b") as f:  # sparse: no disk, and never read
+        f.truncate(files.MAX_MANIFEST_BYTES + 1)
+    with pytest.raises(BundleError, match=r"manifest\.json: 64\.0 MiB is too big for a bundle manifest"):
+        read_bundle_manifest(b)
+    z = tmp_path / "huge.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.write(b / "manifest.json", "manifest.json")
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", lambda *a: pytest.fail("the archive's manifest was read"))
+    with pytest.raises(BundleError, match="too big for a bundle manifest"):
+        load_bundle(z)
+
+
+@pytest.mark.skipif(not (DEMO_MODEL / "manifest.json").is_file(), reason="demo model not present")
+def test_the_demo_bundle_passes_every_check():
+    """The committed demo (calibrated, stage statistics) is far inside the size and depth bounds."""
+    from models.bundle.files import MAX_JSON_DEPTH, MAX_MANIFEST_BYTES, json_depth
+
+    text = (DEMO_MODEL / "manifest.json").read_text(encoding="utf-8")
+    assert json_depth(text) <= MAX_JSON_DEPTH // 2 and len(text) < MAX_MANIFEST_BYTES // 50
+    assert load_bundle(DEMO_MODEL).manifest.calibration is not None
+    assert json_depth('{"a": "[[[[\\" [[", "b": [[1, {}]]}') == 4  # brackets inside strings do not count
+
+
+@pytest.mark.parametrize("command", ["info", "predict"])
+def test_fma_model_on_a_malformed_bundle_exits_2_with_one_line(tmp_path, tiny_bundle, command):
+    b = malformed_bundle(tiny_bundle, tmp_path / "broken", "input_size 100000")
+    image = write_image(tmp_path / "a.png")
+    argv = [str(b)] if command == "info" else [str(b), str(image)]
+    res = subprocess.run([sys.executable, "-m", "models.commands.cli", command, *argv], capture_output=True,
+                         text=True, cwd=ROOT, timeout=300)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert res.stderr.strip().splitlines() == [
+        f"fma-model {command}: error: {b}/manifest.json: 'input_size' must be [3, height, width] with height and "
+        "width integers between 16 and 4096, got [3, 100000, 100000]"]
+    assert res.stdout == ""
+
+
+BATCH_OPTIONS = [("calibrate", ["--data", "m.csv"], "--batch-size", "0"),
+                 ("compare", ["B", "--data", "m.csv"], "--batch-size", "0"),
+                 ("evaluate", ["--data", "m.csv", "--out", "o"], "--batch-size", "-4"),
+                 ("predict", ["a.png"], "--batch-size", "0"),
+                 ("optimize", ["--data", "m.csv"], "--batch-size", "0"),
+                 ("optimize", ["--data", "m.csv"], "--batch-sizes", "8,0"),
+                 ("optimize", ["--data", "m.csv"], "--threads", "0")]
+
+
+@pytest.mark.parametrize(("command", "rest", "option", "value"), BATCH_OPTIONS)
+def test_a_batch_size_below_1_is_an_argparse_error_naming_the_option(capsys, command, rest, option, value):
+    """#13: `--batch-size 0` used to be clamped to 1 in silence (`--batch-sizes 8,0` was a traceback)."""
+    from models.commands.cli import main as cli_main
+
+    with pytest.raises(SystemExit) as exited:
+        cli_main([command, "BUNDLE", *rest, option, value])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "Traceback" not in err
+    assert f"fma-model {command}: error: argument {option}: must be " in err and f"got '{value}'" in err

@@ -81,6 +81,29 @@ def test_a_bad_bundle_is_a_clear_error_and_nothing_runs(engine, tmp_path):
         list(service.predict([(1, "x.png")]))
 
 
+def _broken(bundle: Path, out: Path, **changes) -> Path:
+    """A copy of ``bundle`` whose manifest has ``changes`` (values the manifest check refuses)."""
+    import json
+
+    shutil.copytree(bundle, out)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    (out / "manifest.json").write_text(json.dumps({**manifest, **changes}), encoding="utf-8")
+    return out
+
+
+def test_a_malformed_manifest_is_one_line_from_the_service_naming_the_field(engine, bundle, tmp_path):
+    """#13: `input_size` 100000 or `std` 0 used to load, then every image failed as "cannot read image"."""
+    service = PredictingService(engine)
+    for name, changes, words in (("size", {"input_size": [3, 100000, 100000]}, "'input_size' must be"),
+                                 ("std", {"std": [0.2, 0.0, 0.2]}, "'std' must be a positive finite number")):
+        broken = _broken(bundle, tmp_path / name, **changes)
+        for load in (service.load, PredictingService.read_manifest):
+            with pytest.raises(ModelLoadError, match=words) as info:
+                load(broken)
+            assert str(info.value).startswith(f"{broken}/manifest.json: ") and "\n" not in str(info.value)
+    assert service.predictor is None and service.info is None
+
+
 def _classify(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).parent / "fma-judge"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "app"]
@@ -162,6 +185,25 @@ def test_classify_predicts_what_this_model_has_not_predicted_even_after_another_
     assert second.classify_folder(folder).predicted == 11
     again = first.classify_folder(folder)  # the newest predictions are the other model's, but this one has its own
     assert (again.predicted, again.already) == (0, 11)
+
+
+def test_a_malformed_manifest_fails_the_model_load_in_the_app_with_its_message(qtbot, engine, bundle, tmp_path,
+                                                                               monkeypatch):
+    pytest.importorskip("pytestqt")
+    from app.services.judging import JudgingService
+    from app.ui.main_window import MainWindow
+
+    broken = _broken(bundle, tmp_path / "broken", input_size=[3, 100000, 100000])
+    warned = []
+    monkeypatch.setattr("PySide6.QtWidgets.QMessageBox.warning", lambda *a, **k: warned.append(a))
+    win = MainWindow(JudgingService(engine, "alice"), lang="en")
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.worker.modelFailed, timeout=60_000) as failed:
+        win.load_model(broken)
+    assert failed.args[0].startswith(f"{broken}/manifest.json: 'input_size' must be [3, height, width]")
+    assert win.model is None and win.status.model_label.text() == "No model"
+    assert len(warned) == 1 and failed.args[0] in warned[0][2]  # the analyst reads the same line
+    win.close()
 
 
 def test_a_database_that_cannot_be_written_fails_the_model_load_in_the_app(qtbot, engine, bundle, monkeypatch):

@@ -7,7 +7,9 @@ through here before any weights load, so the names of its taxonomy are on screen
 from __future__ import annotations
 
 import json
+import re
 import zipfile
+from itertools import accumulate
 from pathlib import Path
 
 from models.atomic import write_text
@@ -17,10 +19,27 @@ MANIFEST_NAME = "manifest.json"
 WEIGHTS_NAME = "weights.safetensors"
 ARCHIVE_SUFFIXES = frozenset({".zip", ".fmab"})
 _PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin"})
+MAX_MANIFEST_BYTES = 64 * 2**20
+"""The largest manifest.json read. A calibrated manifest of a big backbone and tree holds tens of MB of unknown-score
+statistics (one row of 2 x channels numbers per leaf and stage, written indented); a bigger file is not a manifest."""
+MAX_JSON_DEPTH = 32
+"""The deepest nesting of arrays and objects in a manifest (the demo's, with a 3-level taxonomy, is 9; each further
+level of a taxonomy adds 2)."""
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 def manifest_text(manifest: BundleManifest) -> str:
-    return json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n"
+    """The manifest.json text of ``manifest``, checked as loading will check it (a bundle is never written that
+    cannot be read back).
+
+    Raises:
+        BundleError: a field that loading would refuse.
+    """
+    text = json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n"
+    BundleManifest.from_json(json.loads(text), source=f"the manifest to write ({manifest.name})")
+    return text
 
 
 def write_bundle_manifest(path: str | Path, manifest: BundleManifest) -> BundleManifest:
@@ -59,6 +78,7 @@ def read_parts(path: Path) -> tuple[str, bytes | None]:
                 names = set(zf.namelist())
                 if MANIFEST_NAME not in names:
                     raise BundleError(f"{path}: archive has no {MANIFEST_NAME}")
+                _check_size(zf.getinfo(MANIFEST_NAME).file_size, path)
                 text = zf.read(MANIFEST_NAME).decode("utf-8")
                 weights = zf.read(WEIGHTS_NAME) if WEIGHTS_NAME in names else None
         except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as exc:
@@ -70,6 +90,7 @@ def read_parts(path: Path) -> tuple[str, bytes | None]:
         hint = f" (found {', '.join(pickles)}: pickle files are never loaded)" if pickles else ""
         raise BundleError(f"{path}: not a model bundle, {MANIFEST_NAME} is missing{hint}")
     try:
+        _check_size(manifest_file.stat().st_size, path)
         text = manifest_file.read_text(encoding="utf-8")
         weights_file = path / WEIGHTS_NAME
         weights = weights_file.read_bytes() if weights_file.is_file() else None
@@ -78,12 +99,36 @@ def read_parts(path: Path) -> tuple[str, bytes | None]:
     return text, weights
 
 
+def _check_size(size: int, path: Path) -> None:
+    if size > MAX_MANIFEST_BYTES:
+        raise BundleError(f"{path}/{MANIFEST_NAME}: {size / 2**20:.1f} MiB is too big for a bundle manifest "
+                          f"(at most {MAX_MANIFEST_BYTES // 2**20} MiB)")
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in the JSON ``text``, counted without parsing it (strings skipped)."""
+    brackets = _JSON_STRING.sub("", text).encode("utf-8", "replace").translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
+
+
 def parse_manifest(text: str, path: Path) -> BundleManifest:
+    """Parse and check a manifest's text; ``path`` is the bundle, named in every message.
+
+    Raises:
+        BundleError: too deeply nested (checked before parsing: never a RecursionError), not JSON, or not a valid
+            manifest (:meth:`BundleManifest.from_json`).
+    """
+    source = f"{path}/{MANIFEST_NAME}"
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise BundleError(f"{source}: JSON nested {depth} levels deep; a bundle manifest has at most {MAX_JSON_DEPTH}")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BundleError(f"{path}/{MANIFEST_NAME}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
-    return BundleManifest.from_json(data, source=f"{path}/{MANIFEST_NAME}")
+        raise BundleError(f"{source}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4300 digits
+        raise BundleError(f"{source}: unreadable JSON ({exc})") from exc
+    return BundleManifest.from_json(data, source=source)
 
 
 def read_bundle_manifest(path: str | Path) -> BundleManifest:

@@ -14,13 +14,13 @@ This module imports neither torch nor timm, so the app's store and UI thread can
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from models.nn.config import LossConfig, NetworkConfig
 from models.routing.policy import CALIBRATION_KEYS, Calibration, RoutingError
+from models.routing.unknown import is_finite_number
 from models.taxonomy import Taxonomy, TaxonomyError
 
 __all__ = [
@@ -46,38 +46,88 @@ class BundleError(ValueError):
     """A model bundle cannot be written or read; the message says why."""
 
 
-_SCALARS: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
+INPUT_SIDE_RANGE = (16, 4096)
+"""The height and width of a network input a manifest may ask for, in pixels (inclusive)."""
+
+# A section field's annotation (its base name) -> the JSON values that fit it, and how a message names them.
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "str": ((str,), "a string"), "int": ((int,), "an integer"), "float": ((int, float), "a number"),
+    "bool": ((bool,), "true or false"), "Mapping": ((Mapping,), "an object"), "tuple": ((list, tuple), "a list"),
+    "InitFrom": ((Mapping,), "an object"), "OnnxGraph": ((Mapping,), "an object"), "None": ((type(None),), "null"),
+}
 
 
-def _section(cls: type[T], data: Any, what: str) -> T:
-    """Build the dataclass ``cls`` from the JSON object ``data``.
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a message stays one readable line whatever the file holds."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
-    Unknown keys are refused, and so is a value whose JSON type does not fit a scalar field (``str``, ``int``,
-    ``float``, ``bool``, optionally ``| None``); nested objects are checked by their own sections.
+
+def _fits(value: Any, option: str) -> bool:
+    """Whether the JSON ``value`` fits one option of a field annotation (``int``, ``tuple[str, ...]`` ...)."""
+    base = option.split("[", 1)[0]
+    kinds = _KINDS[base][0]
+    if isinstance(value, bool) and bool not in kinds:
+        return False
+    if isinstance(value, int | float) and not isinstance(value, bool) and not is_finite_number(value):
+        return False
+    if base == "tuple" and isinstance(value, kinds) and _item(option) in _KINDS:
+        return all(_fits(v, _item(option)) for v in value)
+    return isinstance(value, kinds)
+
+
+def _item(option: str) -> str:
+    """The base name of a ``tuple[X, ...]`` option's items ("" for any other option)."""
+    return option[len("tuple["):].split(",", 1)[0].split("[", 1)[0].strip() if option.startswith("tuple[") else ""
+
+
+def _kind_name(option: str) -> str:
+    """How a message names what fits one option of a field annotation ("a list (each item a string)")."""
+    base, item = option.split("[", 1)[0], _item(option)
+    return f"{_KINDS[base][1]} (each item {_KINDS[item][1]})" if item in _KINDS else _KINDS[base][1]
+
+
+def _within(low: float, high: float | None = None, *, strict: bool = False) -> dict[str, Any]:
+    """A section field's metadata: its numbers must be >= ``low`` (> ``low`` when ``strict``) and <= ``high``."""
+    return {"low": low, "high": high, "strict": strict}
+
+
+def _check_field(f: dataclasses.Field[Any], value: Any, where: str, source: str) -> None:
+    """Refuse a value whose JSON type does not fit the field's annotation, or a number below its bound."""
+    options = [o.strip() for o in str(f.type).split("|")]
+    if all(o.split("[", 1)[0] in _KINDS for o in options) and not any(_fits(value, o) for o in options):
+        wanted = " or ".join(dict.fromkeys(_kind_name(o) for o in options))
+        raise BundleError(f"{source}: '{where}' must be {wanted}, got {_short(value)}")
+    low, high, strict = f.metadata.get("low"), f.metadata.get("high"), f.metadata.get("strict", False)
+    if low is None or not isinstance(value, int | float):
+        return
+    if (value <= low if strict else value < low) or (high is not None and value > high):
+        bounds = f"{'>' if strict else '>='} {low}" + ("" if high is None else f" and <= {high}")
+        raise BundleError(f"{source}: '{where}' must be {bounds}, got {_short(value)}")
+
+
+def _section(cls: type[T], data: Any, what: str, source: str) -> T:
+    """Build the dataclass ``cls`` from the JSON object ``data`` (the manifest's ``what``, read from ``source``).
+
+    Unknown keys are refused, and so is a value whose JSON type does not fit its field's annotation (``str``,
+    ``int``, ``float`` (finite), ``bool``, ``Mapping`` (an object), ``tuple[...]`` (a list of such), a nested
+    section (an object), optionally ``| None``) or that lies outside the field's ``_within`` bounds.
     """
     if not isinstance(data, Mapping):
-        raise BundleError(f"manifest '{what}' must be an object, got {type(data).__name__}")
+        raise BundleError(f"{source}: '{what}' must be an object, got {_short(data)}")
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(map(str, set(data) - set(fields)))
     if unknown:
-        raise BundleError(f"manifest '{what}' has unknown key(s) {', '.join(unknown)}; "
+        raise BundleError(f"{source}: '{what}' has unknown key(s) {', '.join(unknown)}; "
                           f"known: {', '.join(sorted(fields))}")
     for key, value in data.items():
-        options = [o.strip() for o in str(fields[key].type).split("|")]
-        scalars = [o for o in options if o != "None"]
-        if not scalars or not all(o in _SCALARS for o in scalars):
-            continue  # a nested or container field: checked where it is built
-        allowed = tuple(kind for o in scalars for kind in _SCALARS[o])
-        if value is None and "None" in options:
-            continue
-        if value is None or not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-            raise BundleError(f"manifest '{what}.{key}' must be {' or '.join(options)}, got {value!r}")
+        _check_field(fields[key], value, f"{what}.{key}", source)
     try:
         return cls(**data)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, BundleError):
             raise
-        raise BundleError(f"manifest '{what}': {exc}") from exc
+        raise BundleError(f"{source}: '{what}': {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -87,7 +137,7 @@ class WeightsInfo:
     file: str = "weights.safetensors"
     sha256: str | None = None
     dtype: str = "float32"
-    bytes: int = 0
+    bytes: int = field(default=0, metadata=_within(0))
 
 
 @dataclass(frozen=True)
@@ -109,24 +159,24 @@ class TrainInfo:
     config: Mapping[str, Any] = field(default_factory=dict)
     data_hash: str = ""
     data_sources: tuple[str, ...] = ()
-    n_train: int = 0
-    n_val: int = 0
-    n_outliers: int = 0
-    best_epoch: int | None = None
-    epochs_run: int | None = None
-    seconds: float | None = None
+    n_train: int = field(default=0, metadata=_within(0))
+    n_val: int = field(default=0, metadata=_within(0))
+    n_outliers: int = field(default=0, metadata=_within(0))
+    best_epoch: int | None = field(default=None, metadata=_within(0))
+    epochs_run: int | None = field(default=None, metadata=_within(0))
+    seconds: float | None = field(default=None, metadata=_within(0))
     device: str | None = None
-    world_size: int | None = None
+    world_size: int | None = field(default=None, metadata=_within(1))
     torch: str | None = None
     init_from: InitFrom | None = None
 
     @classmethod
-    def from_json(cls, data: Any) -> TrainInfo:
-        info = _section(cls, data, "train")
+    def from_json(cls, data: Any, *, source: str = "manifest.json") -> TrainInfo:
+        info = _section(cls, data, "train", source)
         init = info.init_from
         return dataclasses.replace(
-            info, data_sources=tuple(str(s) for s in info.data_sources),
-            init_from=_section(InitFrom, init, "train.init_from") if isinstance(init, Mapping) else init)
+            info, data_sources=tuple(info.data_sources),
+            init_from=None if init is None else _section(InitFrom, init, "train.init_from", source))
 
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -142,7 +192,7 @@ class OnnxGraph:
     path: str
     file: str
     sha256: str
-    bytes: int = 0
+    bytes: int = field(default=0, metadata=_within(0))
 
 
 @dataclass(frozen=True)
@@ -155,14 +205,14 @@ class InferenceRecord:
 
     format: int
     path: str
-    batch_size: int | None = None
-    threads: int | None = None
+    batch_size: int | None = field(default=None, metadata=_within(1, 4096))
+    threads: int | None = field(default=None, metadata=_within(1, 4096))
     family: str = ""
     backbone: str = ""
-    speedup_vs_eager: float | None = None
-    images: int = 0
+    speedup_vs_eager: float | None = field(default=None, metadata=_within(0, strict=True))
+    images: int = field(default=0, metadata=_within(0))
     criteria: Mapping[str, Any] = field(default_factory=dict)
-    temperature: float = 1.0
+    temperature: float = field(default=1.0, metadata=_within(0, strict=True))
     weights_sha256: str | None = None
     machine: Mapping[str, Any] = field(default_factory=dict)
     measured_at: str = ""
@@ -172,11 +222,11 @@ class InferenceRecord:
     onnx: OnnxGraph | None = None
 
     @classmethod
-    def from_json(cls, data: Any) -> InferenceRecord:
-        rec = _section(cls, data, "inference")
+    def from_json(cls, data: Any, *, source: str = "manifest.json") -> InferenceRecord:
+        rec = _section(cls, data, "inference", source)
         return dataclasses.replace(
             rec, candidates=tuple(rec.candidates), tuning=tuple(rec.tuning), thread_probe=tuple(rec.thread_probe),
-            onnx=_section(OnnxGraph, rec.onnx, "inference.onnx") if isinstance(rec.onnx, Mapping) else rec.onnx)
+            onnx=None if rec.onnx is None else _section(OnnxGraph, rec.onnx, "inference.onnx", source))
 
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -262,62 +312,46 @@ class BundleManifest:
     # -- JSON -------------------------------------------------------------------------------------
     @classmethod
     def from_json(cls, data: Any, *, source: str = "manifest.json") -> BundleManifest:
-        """Parse a manifest object.
+        """Parse a manifest object, checking every field: its JSON type, and its range where it has one.
 
         Raises:
-            BundleError: not an object, an unsupported ``format_version``, a missing or unknown key, a
-                malformed section, or a taxonomy that does not match its fingerprint.
+            BundleError: naming ``source`` and the field: not an object, an unsupported ``format_version``, a
+                missing or unknown key, a value of the wrong type or out of range (``input_size``, ``mean``,
+                ``std``, ``temperature``, the calibration ...), a malformed section, or a taxonomy that does not
+                match its fingerprint.
         """
-        if not isinstance(data, Mapping):
-            raise BundleError(f"{source}: expected a JSON object")
-        version = data.get("format_version")
-        if version not in SUPPORTED_FORMAT_VERSIONS:
-            raise BundleError(
-                f"{source}: unsupported bundle format_version {version!r}; this fma-judge reads "
-                f"{sorted(SUPPORTED_FORMAT_VERSIONS)}. Upgrade fma-judge or re-export the model.")
-        missing = [k for k in _REQUIRED if k not in data]
-        if missing:
-            raise BundleError(f"{source}: missing keys {', '.join(missing)}")
-        unknown = sorted(set(data) - _KNOWN)
-        if unknown:
-            raise BundleError(f"{source}: unknown key(s) {', '.join(unknown)}; a newer fma-judge may have "
-                              "written this bundle")
+        _check_keys(data, source)
         taxonomy = taxonomy_from_json(data, source=source)
-        fingerprint = data.get("taxonomy_fingerprint")
+        fingerprint = _text(data, "taxonomy_fingerprint", source)
         if fingerprint and fingerprint != taxonomy.fingerprint():
             raise BundleError(f"{source}: taxonomy_fingerprint does not match the embedded taxonomy "
                               "(the tree was edited after training; its weights no longer fit it)")
-        try:
-            network = NetworkConfig.from_dict(data["network"])
-            loss = LossConfig.from_dict(data["loss"]) if data.get("loss") else None
-        except (TypeError, ValueError) as exc:
-            raise BundleError(f"{source}: cannot rebuild the network from the manifest: {exc}") from exc
-        for key, value in (("backbone", network.backbone), ("head", network.head)):
-            if key in data and data[key] != value:
-                raise BundleError(f"{source}: '{key}' {data[key]!r} disagrees with network.{key} {value!r}")
+        network, loss = _network(data, source)
         temperature = data.get("temperature")
+        temperature = None if temperature is None else _finite(temperature, "temperature", source, positive=True)
         try:
             calibration = Calibration.from_manifest(data)
         except RoutingError as exc:
             raise BundleError(f"{source}: invalid calibration in the manifest: {exc}") from exc
+        train, weights, inference = data.get("train"), data.get("weights"), data.get("inference")
         return cls(
-            format_version=int(version),
-            name=str(data.get("name") or "fma-model"),
-            model_version=str(data["model_version"] or ""),
-            created=str(data.get("created") or ""),
+            format_version=int(data["format_version"]),
+            name=_text(data, "name", source) or "fma-model",
+            model_version=_text(data, "model_version", source),
+            created=_text(data, "created", source),
             taxonomy=taxonomy,
             network=network,
             loss=loss,
-            input_size=_ints(data["input_size"], 3, "input_size", source),
-            mean=_floats(data["mean"], 3, "mean", source),
-            std=_floats(data["std"], 3, "std", source),
-            interpolation=str(data.get("interpolation") or "bicubic"),
-            train=TrainInfo.from_json(data["train"]) if data.get("train") is not None else None,
-            metrics=dict(data.get("metrics") or {}),
-            weights=None if data.get("weights") is None else _section(WeightsInfo, data["weights"], "weights"),
-            temperature=None if temperature is None else _finite(temperature, "temperature", source),
+            input_size=_input_size(data["input_size"], source),
+            mean=_floats(data["mean"], "mean", source),
+            std=_floats(data["std"], "std", source, positive=True),
+            interpolation=_text(data, "interpolation", source) or "bicubic",
+            train=None if train is None else TrainInfo.from_json(train, source=source),
+            metrics=dict(_object(data.get("metrics"), "metrics", source)),
+            weights=None if weights is None else _section(WeightsInfo, weights, "weights", source),
+            temperature=temperature,
             calibration=calibration,
-            inference=None if data.get("inference") is None else InferenceRecord.from_json(data["inference"]),
+            inference=None if inference is None else InferenceRecord.from_json(inference, source=source),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -362,10 +396,13 @@ def taxonomy_from_json(data: Mapping[str, Any], *, source: str = "manifest.json"
     Raises:
         BundleError: no taxonomy, or an invalid one.
     """
+    if "taxonomy" not in data:
+        raise BundleError(f"{source}: missing keys taxonomy")
+    tree = data["taxonomy"]
+    if not isinstance(tree, Mapping):
+        raise BundleError(f"{source}: 'taxonomy' must be an object (the defect tree), got {_short(tree)}")
     try:
-        return Taxonomy.from_dict(dict(data["taxonomy"]), source=f"{source}#taxonomy")
-    except KeyError:
-        raise BundleError(f"{source}: missing keys taxonomy") from None
+        return Taxonomy.from_dict(dict(tree), source=f"{source}#taxonomy")
     except (TaxonomyError, TypeError, ValueError) as exc:
         raise BundleError(f"{source}: the embedded taxonomy is invalid: {exc}") from exc
 
@@ -376,26 +413,83 @@ _KNOWN = frozenset({
     "network", "loss", "input_size", "mean", "std", "interpolation", "train", "metrics", "weights", "inference",
     *CALIBRATION_KEYS,
 })  # fmt: skip
+_TEXT = ("name", "model_version", "created", "taxonomy_fingerprint", "backbone", "head", "interpolation")
+"""The top-level keys that hold a string (or null)."""
 
 
-def _finite(value: Any, what: str, source: str) -> float:
+def _check_keys(data: Any, source: str) -> None:
+    """The top level: an object of a supported ``format_version``, no key missing or unknown, strings as strings."""
+    if not isinstance(data, Mapping):
+        raise BundleError(f"{source}: expected a JSON object")
+    version = data.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version not in SUPPORTED_FORMAT_VERSIONS:
+        raise BundleError(
+            f"{source}: unsupported bundle format_version {_short(version)}; this fma-judge reads "
+            f"{sorted(SUPPORTED_FORMAT_VERSIONS)}. Upgrade fma-judge or re-export the model.")
+    missing = [k for k in _REQUIRED if k not in data]
+    if missing:
+        raise BundleError(f"{source}: missing keys {', '.join(missing)}")
+    unknown = sorted(set(data) - _KNOWN)
+    if unknown:
+        raise BundleError(f"{source}: unknown key(s) {', '.join(unknown)}; a newer fma-judge may have "
+                          "written this bundle")
+    for key in _TEXT:
+        _text(data, key, source)
+
+
+def _network(data: Mapping[str, Any], source: str) -> tuple[NetworkConfig, LossConfig | None]:
+    """The network and loss configs; ``backbone`` and ``head`` beside them must agree with the network's."""
     try:
-        out = float(value)
-    except (TypeError, ValueError):
-        out = math.nan
-    if isinstance(value, bool) or not math.isfinite(out):
-        raise BundleError(f"{source}: '{what}' must be a finite number, got {value!r}")
-    return out
+        network = NetworkConfig.from_dict(data["network"])
+        loss = LossConfig.from_dict(data["loss"]) if data.get("loss") else None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise BundleError(f"{source}: cannot rebuild the network from the manifest: {exc}") from exc
+    for key, value in (("backbone", network.backbone), ("head", network.head)):
+        if key in data and data[key] != value:
+            raise BundleError(f"{source}: '{key}' {_short(data[key])} disagrees with network.{key} {value!r}")
+    return network, loss
 
 
-def _floats(values: Any, n: int, what: str, source: str) -> tuple[float, ...]:
-    if not isinstance(values, list | tuple) or len(values) != n:
-        raise BundleError(f"{source}: '{what}' must be a list of {n} numbers, got {values!r}")
-    return tuple(_finite(v, what, source) for v in values)
+def _text(data: Mapping[str, Any], key: str, source: str) -> str:
+    """The string at ``key`` ("" when absent or null)."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise BundleError(f"{source}: '{key}' must be a string, got {_short(value)}")
+    return value or ""
 
 
-def _ints(values: Any, n: int, what: str, source: str) -> tuple[int, ...]:
-    if (not isinstance(values, list | tuple) or len(values) != n
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)):
-        raise BundleError(f"{source}: '{what}' must be a list of {n} positive integers, got {values!r}")
-    return tuple(int(v) for v in values)
+def _object(value: Any, what: str, source: str) -> Mapping[str, Any]:
+    """A JSON object ({} for null)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise BundleError(f"{source}: '{what}' must be an object, got {_short(value)}")
+    return value
+
+
+def _finite(value: Any, what: str, source: str, *, positive: bool = False) -> float:
+    """A finite JSON number (> 0 when ``positive``)."""
+    if not is_finite_number(value) or (positive and value <= 0):
+        kind = "a positive finite number" if positive else "a finite number"
+        raise BundleError(f"{source}: '{what}' must be {kind}, got {_short(value)}")
+    return float(value)
+
+
+def _floats(values: Any, what: str, source: str, *, positive: bool = False) -> tuple[float, float, float]:
+    """Three finite numbers, one per colour channel (each > 0 when ``positive``)."""
+    if not isinstance(values, list | tuple) or len(values) != 3:
+        raise BundleError(f"{source}: '{what}' must be a list of 3 numbers (one per RGB channel), "
+                          f"got {_short(values)}")
+    a, b, c = (_finite(v, what, source, positive=positive) for v in values)
+    return a, b, c
+
+
+def _input_size(values: Any, source: str) -> tuple[int, int, int]:
+    """``[3, height, width]``, each side an integer within :data:`INPUT_SIDE_RANGE`."""
+    low, high = INPUT_SIDE_RANGE
+    if (not isinstance(values, list | tuple) or len(values) != 3 or values[0] != 3
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+            or not all(low <= v <= high for v in values[1:])):
+        raise BundleError(f"{source}: 'input_size' must be [3, height, width] with height and width integers "
+                          f"between {low} and {high}, got {_short(values)}")
+    return 3, int(values[1]), int(values[2])

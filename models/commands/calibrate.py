@@ -8,6 +8,7 @@ from pathlib import Path
 
 from models.calibration.calibrate import CalibrateOptions, calibrate, format_table, write_reports
 from models.calibration.thresholds import BOUNDS
+from models.commands.arguments import positive_int
 from models.routing.unknown import UNKNOWN_METHODS
 from models.sysinfo import device_arg
 
@@ -32,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--centroid-split", default="train", help="split whose embeddings give the class centroids")
     p.add_argument("--centroid-max-per-class", type=int, default=200, help="cap per class for the centroids (0 = all)")
     p.add_argument("--out", help="report folder (default BUNDLE/calibration)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--device", default="cpu", type=device_arg)
 
 

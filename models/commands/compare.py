@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from models.commands.arguments import positive_int
 from models.evaluation.compare import compare_bundles, to_markdown, write_comparison
 from models.sysinfo import device_arg
 
@@ -19,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--unknown", choices=("split", "all", "none"), default="split",
                    help="unknown:* images: those of the split (default), all of the data's, or none")
     p.add_argument("--out", default="compare", help="output folder for compare.json and compare.md (default ./compare)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--device", default="cpu", type=device_arg)
 
 

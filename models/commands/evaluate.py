@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from models.bundle.io import load_bundle
+from models.commands.arguments import positive_int
 from models.data.manifest import load_data
 from models.data.splits import select_split
 from models.evaluation.evaluate import evaluate_bundle, outlier_overlap_warning, select_unknown
@@ -23,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder for metrics.json, plots and report.md")
     p.add_argument("--unknown", choices=("split", "all", "none"), default="split",
                    help="unknown:* images: those of the split (default), all of the data's, or none")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--device", default="cpu", type=device_arg)
     p.add_argument("--pointing-game", type=int, nargs="?", const=-1, default=None, metavar="N",
                    help="also play the pointing game (heatmap peak inside the defect box) on up to N correctly "

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from models.bundle.files import ARCHIVE_SUFFIXES
 from models.bundle.manifest import BundleError
+from models.commands.arguments import positive_int, positive_ints
 from models.inference.engine import (
     CALIBRATION_IMAGES,
     ONNX_FILE,
@@ -33,24 +34,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"images used, evenly spread over the data (default {DEFAULT_MAX_IMAGES}; the 99.5%% "
                         "agreement guard needs at least 200 to allow for one changed prediction)")
     p.add_argument("--candidates", help=f"comma-separated paths to try (default all: {','.join(PATHS[1:])})")
-    p.add_argument("--batch-size", type=int, default=16, help="batch size while comparing paths (default 16)")
-    p.add_argument("--batch-sizes", default="8,16,32", help="batch sizes tried for the chosen path")
-    p.add_argument("--threads", help="thread counts tried for the chosen path (default: all cores and one less)")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="batch size while comparing paths (default 16)")
+    p.add_argument("--batch-sizes", type=positive_ints, default=(8, 16, 32),
+                   help="batch sizes tried for the chosen path (default 8,16,32)")
+    p.add_argument("--threads", type=positive_ints,
+                   help="thread counts tried for the chosen path (default: all cores and one less)")
     p.add_argument("--max-warmup-s", type=float, default=DEFAULT_MAX_WARMUP_S,
                    help="reject paths whose first batch takes longer (default 10 s)")
     p.add_argument("--dry-run", action="store_true", help="measure and print, write nothing")
-
-
-def _ints(text: str | None, option: str) -> list[int] | None:
-    if not text:
-        return None
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ValueError(f"{option}: expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise ValueError(f"{option}: expected positive integers, got {text!r}")
-    return values
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,8 +64,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"optimize {bundle} on {cpu_name()} ({os.cpu_count()} cores, bf16 {'yes' if bf16_supported() else 'no'})")
     result = optimize_bundle(
         bundle, images, candidates=candidates, batch_size=args.batch_size,
-        batch_sizes=_ints(args.batch_sizes, "--batch-sizes") or (8, 16, 32),
-        threads=_ints(args.threads, "--threads"), max_warmup_s=args.max_warmup_s,
+        batch_sizes=args.batch_sizes, threads=args.threads, max_warmup_s=args.max_warmup_s,
         calibration_images=calibration, log=print)
     rec = result.record
     print(f"chosen: {rec.path} (batch {rec.batch_size}, threads {rec.threads}), "

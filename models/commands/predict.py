@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from models.commands.arguments import positive_int
 from models.imageio import expand_paths
 from models.sysinfo import device_arg
 
@@ -21,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object per image (JSON lines)")
     p.add_argument("--heatmaps", metavar="DIR", help="write a heatmap overlay PNG per image into DIR")
     p.add_argument("--recursive", "-r", action="store_true", help="also look into sub-folders")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--device", default="cpu", type=device_arg, help="cpu, cuda, cuda:1 ... (default cpu)")
 
 
@@ -96,8 +97,9 @@ def run_info(args: argparse.Namespace) -> int:
         f"calibrated    : {_calibration_line(m)}",
     ]
     for key in ("top1", "top5", "hier_f1"):
-        if key in m.metrics:
-            lines.append(f"{key:<14}: {m.metrics[key]:.4f}")
+        value = m.metrics.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):  # metrics are reported, not checked
+            lines.append(f"{key:<14}: {value:.4f}")
     print("\n".join(lines))
     return 0
 

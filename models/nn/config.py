@@ -22,6 +22,8 @@ _RESERVED_BACKBONE_KWARGS = frozenset(
 KINDS = ("flat", "layer", "hierarchical")
 SCHEDULES = ("none", "bcnn")
 MODES = ("reweight", "soft")
+MAX_HEAD_DIM = 16384
+"""The widest head a config may ask for (a wider one is a typo that would allocate gigabytes before any check)."""
 
 
 def _is_number(v: Any) -> bool:
@@ -67,11 +69,13 @@ class NetworkConfig:
             raise ValueError(
                 f"NetworkConfig.pretrained_file must be a path or null, got {self.pretrained_file!r}"
             )
-        if isinstance(self.head_dim, bool) or not isinstance(self.head_dim, int) or self.head_dim < 1:
-            raise ValueError(f"NetworkConfig.head_dim must be a positive integer, got {self.head_dim!r}")
+        if (isinstance(self.head_dim, bool) or not isinstance(self.head_dim, int)
+                or not 1 <= self.head_dim <= MAX_HEAD_DIM):
+            raise ValueError(f"NetworkConfig.head_dim must be an integer between 1 and {MAX_HEAD_DIM}, "
+                             f"got {self.head_dim!r:.60}")
         if isinstance(self.drop_rate, bool) or not isinstance(self.drop_rate, int | float):
             raise ValueError(f"NetworkConfig.drop_rate must be a number, got {self.drop_rate!r}")
-        if not 0.0 <= float(self.drop_rate) < 1.0:
+        if not 0.0 <= self.drop_rate < 1.0:
             raise ValueError(f"NetworkConfig.drop_rate must be in [0, 1), got {self.drop_rate}")
         self.drop_rate = float(self.drop_rate)
         if not isinstance(self.backbone_kwargs, Mapping):

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from models.hashing import file_sha256, sha256_hex
-from models.routing.unknown import RoutingError, UnknownDetector
+from models.routing.unknown import RoutingError, UnknownDetector, is_finite_number
 
 __all__ = [
     "CALIBRATION_KEYS",
@@ -77,10 +77,13 @@ def spot_check_draw(key: str, seed: int) -> float:
 def _typed(cls: type, data: Any, what: str) -> Any:
     if not isinstance(data, Mapping):
         raise RoutingError(f"manifest '{what}' must be an object")
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(map(str, set(data) - known))
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(map(str, set(data) - set(fields)))
     if unknown:
         raise RoutingError(f"manifest '{what}' has unknown key(s) {', '.join(unknown)}")
+    for key, value in data.items():
+        if str(fields[key].type).startswith("Mapping") and not isinstance(value, Mapping):
+            raise RoutingError(f"manifest '{what}.{key}' must be an object, got {value!r:.60}")
     try:
         return cls(**data)
     except TypeError as exc:
@@ -188,7 +191,7 @@ class Calibration:
         routing = manifest.get("routing") or {}
         if not isinstance(routing, Mapping):
             raise RoutingError("manifest 'routing' must be an object")
-        temperature = float(manifest.get("temperature") or 1.0)
+        temperature = _number(manifest.get("temperature"), "temperature") or 1.0
         flat = (manifest.get("network") or {}).get("head") == "flat"
         unknown = manifest.get("unknown")
         detector = fit = None
@@ -211,25 +214,25 @@ class Calibration:
             if extra:
                 raise RoutingError(f"manifest 'routing' has unknown key(s) {', '.join(extra)}")
             return cls(
-                thresholds={str(k): (None if v is None else float(v)) for k, v in thresholds.items()},
+                thresholds={str(k): _number(v, f"thresholds.{k}", 0.0, 1.0) for k, v in thresholds.items()},
                 unknown=detector,
-                spot_check=float(settings.get("spot_check") or 0.0),
-                seed=int(settings.get("spot_check_seed") or 0),
+                spot_check=_number(settings.get("spot_check"), "routing.spot_check", 0.0, 1.0) or 0.0,
+                seed=_integer(settings.get("spot_check_seed"), "routing.spot_check_seed") or 0,
                 temperature=temperature,
-                target_purity=_opt(float, settings.get("target_purity")),
-                notes={str(k): str(v) for k, v in (settings.get("notes") or {}).items()},
-                min_support=_opt(int, settings.get("min_support")),
-                bound=_opt(str, settings.get("bound")),
-                confidence=_opt(float, settings.get("confidence")),
-                unknown_fpr=_opt(float, settings.get("unknown_fpr")),
+                target_purity=_number(settings.get("target_purity"), "routing.target_purity", 0.0, 1.0),
+                notes=_notes(settings.get("notes")),
+                min_support=_integer(settings.get("min_support"), "routing.min_support", 0),
+                bound=_string(settings.get("bound"), "routing.bound"),
+                confidence=_number(settings.get("confidence"), "routing.confidence", 0.0, 1.0),
+                unknown_fpr=_number(settings.get("unknown_fpr"), "routing.unknown_fpr", 0.0, 1.0),
                 calibrated_on=None if on is None else dataclasses.replace(
                     _typed(CalibratedOn, on, "routing.calibrated_on"),
                     sources=tuple(str(s) for s in (on.get("sources") or ()))),
-                created=_opt(str, settings.get("created")),
-                temperature_before=_opt(float, settings.get("temperature_before")),
+                created=_string(settings.get("created"), "routing.created"),
+                temperature_before=_number(settings.get("temperature_before"), "routing.temperature_before"),
                 unknown_fit=fit,
             )
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, RoutingError):
                 raise
             raise RoutingError(f"manifest calibration holds malformed values ({exc})") from exc
@@ -262,8 +265,40 @@ class Calibration:
         return route(leaf=leaf, confidence=confidence, unknown_score=unknown_score, calibration=self, key=key)
 
 
-def _opt(kind: type, value: Any) -> Any:
-    return None if value is None else kind(value)
+def _number(value: Any, what: str, low: float = -math.inf, high: float = math.inf) -> float | None:
+    """A finite JSON number within [low, high], or None for null."""
+    if value is None:
+        return None
+    if not is_finite_number(value) or not low <= value <= high:
+        bounds = "" if math.isinf(low) and math.isinf(high) else f" in [{low:g}, {high:g}]"
+        raise RoutingError(f"manifest '{what}' must be a finite number{bounds} or null, got {value!r:.60}")
+    return float(value)
+
+
+def _integer(value: Any, what: str, low: int | None = None) -> int | None:
+    """A JSON integer (>= ``low`` when given), or None for null."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
+        bound = "" if low is None else f" >= {low}"
+        raise RoutingError(f"manifest '{what}' must be an integer{bound} or null, got {value!r:.60}")
+    return value
+
+
+def _string(value: Any, what: str) -> str | None:
+    """A JSON string, or None for null."""
+    if value is not None and not isinstance(value, str):
+        raise RoutingError(f"manifest '{what}' must be a string or null, got {value!r:.60}")
+    return value
+
+
+def _notes(value: Any) -> dict[str, str]:
+    """``routing.notes``: leaf -> why it has no threshold."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise RoutingError(f"manifest 'routing.notes' must be an object {{leaf: text}}, got {value!r:.60}")
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def route(

@@ -24,6 +24,7 @@ The detector is fitted by :mod:`models.calibration.fitting` and stored in the ma
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ class RoutingError(ValueError):
 
 UNKNOWN_METHODS: tuple[str, ...] = ("max_softmax", "energy", "cosine", "mahalanobis", "stages")
 EMBEDDING_METHODS: frozenset[str] = frozenset({"cosine", "mahalanobis"})
+_FLOAT_MAX = sys.float_info.max
 
 
 def _logsumexp(x: np.ndarray) -> np.ndarray:
@@ -126,7 +128,14 @@ class UnknownDetector:
 
     def __post_init__(self) -> None:
         if self.method not in UNKNOWN_METHODS:
-            raise RoutingError(f"unknown-score method {self.method!r}; expected one of {', '.join(UNKNOWN_METHODS)}")
+            raise RoutingError(f"unknown-score method {self.method!r:.60}; expected one of "
+                               f"{', '.join(UNKNOWN_METHODS)}")
+        arrays = [a for a in (self.centroids, self.center, self.variance, *self.stage_means, *self.stage_variances,
+                              *self.references) if a is not None]
+        if not all(np.isfinite(a).all() for a in arrays):
+            raise RoutingError("the unknown score's statistics hold a NaN or an infinite number")
+        if not all((v > 0).all() for v in (self.variance, *self.stage_variances) if v is not None):
+            raise RoutingError("the unknown score's variances must be positive")
         if self.method in EMBEDDING_METHODS:
             if self.centroids is None or self.centroids.ndim != 2 or len(self.centroids) == 0:
                 raise RoutingError(f"unknown-score method {self.method!r} needs class centroids")
@@ -254,15 +263,26 @@ class UnknownDetector:
                 kwargs["references"] = tuple(np.asarray(r, dtype=np.float64) for r in data.get("references") or [])
             return cls(
                 method=str(data["method"]),
-                threshold=None if threshold is None else float(threshold),
+                threshold=None if threshold is None else _finite_threshold(threshold),
                 temperature=float(temperature),
                 flat=bool(flat),
                 **kwargs,
             )
-        except (TypeError, ValueError, KeyError) as exc:
+        except (TypeError, ValueError, KeyError, OverflowError) as exc:
             if isinstance(exc, RoutingError):
                 raise
             raise RoutingError(f"manifest 'unknown' holds malformed numbers ({exc})") from exc
+
+
+def is_finite_number(value: Any) -> bool:
+    """Whether a JSON value is a finite number (not a bool, NaN, an infinity, or an int too big for a float)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and -_FLOAT_MAX <= value <= _FLOAT_MAX
+
+
+def _finite_threshold(value: Any) -> float:
+    if not is_finite_number(value):
+        raise RoutingError(f"manifest 'unknown.threshold' must be a finite number or null, got {value!r:.60}")
+    return float(value)
 
 
 def _need(value: Any, name: str, method: str) -> Any:

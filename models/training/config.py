@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from models.bundle.manifest import INPUT_SIDE_RANGE
 from models.data.transforms import AugmentConfig
 from models.nn.config import LossConfig, NetworkConfig
 
@@ -134,7 +135,8 @@ class TrainConfig:
             ("precision", self.precision in {"auto", "fp32", "bf16", "fp16"}),
             ("num_workers", isinstance(self.num_workers, int) and self.num_workers >= 0),
             ("seed", isinstance(self.seed, int)),
-            ("input_size", self.input_size is None or (isinstance(self.input_size, int) and self.input_size >= 16)),
+            ("input_size", self.input_size is None or (isinstance(self.input_size, int)
+                                                       and INPUT_SIDE_RANGE[0] <= self.input_size <= INPUT_SIDE_RANGE[1])),
             ("max_steps_per_epoch", self.max_steps_per_epoch is None
              or (isinstance(self.max_steps_per_epoch, int) and self.max_steps_per_epoch >= 1)),
             ("name", isinstance(self.name, str) and bool(self.name.strip())),
