@@ -18,6 +18,7 @@ from app.store.backup import BACKUP_DIR, backup_to, list_backups, restore, rolli
 from app.store.db import default_db_url, describe_url, open_store, sqlite_path
 from app.store.errors import ExportError, StoreError
 from app.store.export import FORMATS, export_labels, parse_since, parse_statuses
+from models.commands.arguments import positive_int
 from models.sysinfo import device_arg
 
 
@@ -140,7 +141,7 @@ def backup_main(argv: list[str]) -> int:
                     f"'{BACKUP_DIR}' folder beside it, keeping the newest --keep, or into --out.")
     parser.add_argument("--db", metavar="URL", help="database URL (default: the per-user fma-judge database)")
     parser.add_argument("--out", metavar="FILE", help="write the copy here instead (nothing is pruned)")
-    parser.add_argument("--keep", type=_positive, default=10, help="backups kept in the folder (default 10)")
+    parser.add_argument("--keep", type=positive_int, default=10, help="backups kept in the folder (default 10)")
     parser.add_argument("--list", action="store_true", help="list the backups, newest first, and exit")
     args = parser.parse_args(argv)
     try:
@@ -198,12 +199,3 @@ def _print_backups(path: Path) -> int:
         print(f"{b.created.astimezone():%Y-%m-%d %H:%M:%S}  {b.size / 1e6:8.1f} MB  {b.path}")
     return 0
 
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return value
