@@ -316,3 +316,24 @@ def test_screenshot_mode_on_a_damaged_database_exits_with_one_line(tmp_path: Pat
     lines = proc.stderr.strip().splitlines()
     assert len([ln for ln in lines if ln.startswith("fma-judge:")]) == 1 and "is damaged" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "x.png").exists()
+
+
+def test_backup_every_is_remembered_and_zero_turns_backups_off(qtbot, tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("pytestqt")
+    from app.ui.app import build_parser, open_settings
+    from app.ui.main_window import MainWindow
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--backup-every", "-1"])
+    assert build_parser().parse_args(["--backup-every", "0"]).backup_every == 0
+    settings = open_settings()
+    settings.setValue("backup_every_hours", 0)  # what run_app stores for --backup-every 0
+    engine = make_engine(f"sqlite:///{_make_db(tmp_path / 'judge.sqlite3')}")
+    win = MainWindow(JudgingService(engine, "bob"), lang="en", settings=settings)
+    qtbot.addWidget(win)
+    try:
+        assert not win.backups.enabled and not win._backup_timer.isActive()
+    finally:
+        win.close()
+        engine.dispose()

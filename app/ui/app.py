@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recursive", "-r", action="store_true", help="also open images in sub-folders")
     p.add_argument("--device", default="cpu", type=device_arg, help="cpu (default) or cuda")
     p.add_argument("--demo", action="store_true", help="open the bundled demo batch")
+    p.add_argument("--backup-every", type=_hours, metavar="HOURS",
+                   help="rolling backups of a SQLite database every HOURS (default 4; 0 = off); remembered")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="open the batch, wait until every prediction is shown, save the window to OUT.png, exit")
     return p
@@ -144,6 +146,16 @@ def open_database(url: str | None, interactive: bool):
         return cannot(exc)
 
 
+def _hours(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 24 * 365:
+        raise argparse.ArgumentTypeError(f"must be a number of hours from 0 (off) to 8760, not {text!r}")
+    return value
+
+
 def run_app(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     interactive = not args.screenshot  # a screenshot run has nobody to click a dialog away (app.ui.alerts)
@@ -151,6 +163,8 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationName("fma-judge")
     app.setOrganizationName("fma-judge")
     settings = open_settings()
+    if args.backup_every is not None:
+        settings.setValue("backup_every_hours", args.backup_every)
     lang = args.lang or str(settings.value("lang", "") or "") or system_language()
     lang = lang if lang in LANGS else "en"
     install_translators(app, lang)
