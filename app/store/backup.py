@@ -44,7 +44,6 @@ BACKUP_DIR = "backups"
 DEFAULT_BACKUP_EVERY_S = 4 * 3600.0
 DEFAULT_BACKUP_KEEP = 10
 _STAMP = "%Y%m%dT%H%M%SZ"
-_PAGES_PER_STEP = 1024  # the copy takes the read snapshot in steps (4 MB each) so a writer is never starved
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,9 @@ def backup_to(db_path: Path, dest: Path) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp.unlink(missing_ok=True)
         with _connect(db_path, read_only=True) as src, _connect(tmp, read_only=False) as dst:
-            src.backup(dst, pages=_PAGES_PER_STEP)
+            # One step: the copy reads one snapshot (WAL: writers go on meanwhile). In several steps a judgment
+            # committed by another connection between two steps would restart the copy, for ever on a busy day.
+            src.backup(dst, pages=-1)
             dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         problem = check_file(tmp)
         if problem is not None:
