@@ -1,8 +1,8 @@
-"""``python -m bench engine|pipeline|ui|store|judging|all [--quick] [--out DIR] [--work DIR]``.
+"""``python -m bench engine|pipeline|ui|store|judging|reliability|all [--quick] [--out DIR] [--work DIR]``.
 
 ``all`` runs each benchmark in its own process (so each one's peak RSS is its own), in the order
-engine, pipeline, ui, store, judging (the later ones reuse the bundles the engine benchmark optimised), then
-prints and writes a summary (``DIR/summary.json``).
+engine, pipeline, ui, store, judging, reliability (the later ones reuse the bundles the engine benchmark
+optimised), then prints and writes a summary (``DIR/summary.json``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.common import ROOT, log, write_result
 
-BENCHMARKS = ("engine", "pipeline", "ui", "store", "judging")
+BENCHMARKS = ("engine", "pipeline", "ui", "store", "judging", "reliability")
 
 
 def _run_one(name: str, out: Path, work: Path, quick: bool) -> int:
@@ -53,12 +53,20 @@ def _summary(out: Path, quick: bool, codes: dict[str, int]) -> None:
                         for label, v in r["runs"].items()})
         elif name == "store":
             row.update(rejudge_queue_s=r["rejudge_queue_first_page_s"], export_csv_s=r["export_csv_s"])
+        elif name == "reliability":
+            kill, writers = r["kill_restart"]["sqlite"], r["two_writers"]["sqlite"]
+            row.update(corpus_kinds=r["corpus"]["kinds"], image_tracebacks=r["corpus"]["predict"]["tracebacks"],
+                       image_hangs=r["corpus"]["predict"]["hangs"], image_peak_mb=r["corpus"]["predict"]["max_peak_mb"],
+                       kills=kill["kills"], kill_lost=kill["lost_at_end"], integrity_failures=kill["integrity_failures"],
+                       writer_startup_failures=writers["startup_failures"], writer_errors=writers["errors"],
+                       writer_lost=writers["lost"], formula_cells=r["export_injection"]["formula_cells"],
+                       bundle_tracebacks=r["bundles"]["tracebacks"], targets_missed=len(r["failures"]))
         rows[name] = row
     (out / "summary.json").write_text(json.dumps({"quick": quick, "benchmarks": rows}, indent=2) + "\n",
                                       encoding="utf-8")
     log("== summary ==")
     for name, row in rows.items():
-        log(f"  {name:<9} " + ", ".join(f"{k}={v}" for k, v in row.items()))
+        log(f"  {name:<11} " + ", ".join(f"{k}={v}" for k, v in row.items()))
 
 
 def main(argv: list[str] | None = None) -> int:

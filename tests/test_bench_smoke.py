@@ -15,6 +15,7 @@ EXPECTED = {
     "ui": {"stall_p99_ms", "stall_max_ms", "first_prediction_s", "window_shown_s", "meets_target"},
     "store": {"rejudge_queue_first_page_s", "export_csv_s", "export_rows", "queue_total", "meets_target"},
     "judging": {"runs", "targets", "images", "options"},
+    "reliability": {"corpus", "kill_restart", "two_writers", "export_injection", "bundles", "failures", "targets"},
 }
 ENGINE_KEYS = {"chosen_path", "eager_median", "chosen_median", "ratio", "agreement", "candidates", "tuning"}
 
@@ -49,6 +50,33 @@ def test_quick_benchmark_run_writes_every_result(tmp_path):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert set(summary["benchmarks"]) == set(EXPECTED) and all(r["ok"] for r in summary["benchmarks"].values())
     assert "engine" in res.stdout and "x" in res.stdout  # ratios were printed
+
+
+def test_quick_reliability_run_measures_every_part(tmp_path):
+    """`python -m bench reliability --quick`: every part reports, the corpus has >= 20 kinds, and the figures that
+    do not depend on timing hold (no hang; the good images open; nothing acknowledged is lost). Target misses
+    are findings, listed in `failures`, and do not fail the run."""
+    out = tmp_path / "bench"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    res = subprocess.run([sys.executable, "-m", "bench", "reliability", "--quick", "--out", str(out)], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    doc = json.loads((out / "reliability.json").read_text(encoding="utf-8"))
+    r = doc["results"]
+    assert doc["quick"] is True and EXPECTED["reliability"] <= set(r)
+    corpus = r["corpus"]
+    assert corpus["kinds"] >= 20 and len(corpus["rows"]) == corpus["kinds"]
+    assert corpus["predict"]["hangs"] == 0 and not corpus["predict"]["unanswered"]
+    assert corpus["service"]["good_in_batch"] == corpus["good_images"] == 3
+    kill = r["kill_restart"]["sqlite"]
+    assert kill["kills"] + kill["ended_by_itself"] >= 5 and kill["acknowledged"] > 0
+    assert kill["lost"] == kill["lost_at_end"] == 0 and kill["integrity_failures"] == 0
+    writers = r["two_writers"]["sqlite"]
+    assert writers["runs"] == 2 and writers["lost"] == 0 and writers["hangs"] == 0
+    assert r["export_injection"]["files_outside_out"] == 0 and r["export_injection"]["images"] >= 6
+    assert r["bundles"]["cases"] >= 10 and r["bundles"]["runs"] >= 4 and r["bundles"]["hangs"] == 0
+    assert isinstance(r["failures"], list)
+    assert res.stdout.count("TARGET MISSED: ") >= len(r["failures"])  # each one printed
 
 
 def test_heatmap_layers_plays_every_recipe_on_correct_images(tmp_path, taxonomy, capsys):
