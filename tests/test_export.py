@@ -322,6 +322,31 @@ def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path, taxonomy) -
     engine.dispose()
 
 
+def test_a_carriage_return_in_a_file_name_or_note_keeps_its_csv_row_whole(tmp_path: Path, taxonomy) -> None:
+    """The csv module quotes only the line terminator (``\\n``): a bare ``\\r`` split the row for every reader."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'cr.sqlite3'}")
+    init_db(engine)
+    data = tmp_path / "data"
+    odd = write_image(data / "\rr.png", seed=1)
+    with session_scope(engine) as s:
+        repo.register_model_version(s, version="v", manifest={"name": "x", "taxonomy": taxonomy.to_dict()})
+        batch = repo.create_batch(s, name="b", source_folder=data)
+        img = repo.get_or_create_image(s, file_sha256(odd), odd, 80, 60)
+        repo.add_to_batch(s, batch.id, img.image_id, odd)
+        repo.record_judgment(s, image_id=img.image_id, leaf="dent", action="picker", analyst="amy",
+                             note="line one\rline two")
+    out = data / "labels.csv"
+    export_labels(engine, out, "csv")
+    rows = _csv_rows(out)
+    assert len(rows) == 1 and rows[0]["path"] == "./\rr.png" and rows[0]["note"] == "line one\rline two"
+    assert [s.path for s in read_manifest(out, taxonomy).samples] == [odd.resolve()]
+    folder = tmp_path / "folder_export"
+    export_labels(engine, folder, "imagefolder")
+    with open(folder / "notes.csv", encoding="utf-8", newline="") as handle:
+        assert [row[1] for row in csv.reader(handle)][1:] == ["line one\rline two"]
+    engine.dispose()
+
+
 def test_an_imagefolder_export_never_writes_outside_its_folder(tmp_path: Path, taxonomy) -> None:
     """A leaf id stored before ids were checked (``..``) must not make the copy land beside ``--out``."""
     engine = make_engine(f"sqlite:///{tmp_path / 'escape.sqlite3'}")

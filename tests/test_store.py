@@ -19,7 +19,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import ROOT
+from conftest import ROOT, write_image
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from store_backends import BACKENDS, PG_URL, fresh_engine, pg_schema_url
@@ -403,6 +403,54 @@ def test_undo_after_someone_else_judged_is_refused(engine: Engine, tmp_path: Pat
         with pytest.raises(LookupError):
             repo.revert_judgment(s, 424242, analyst="amy")
         assert len(repo.judgment_history(s, img.image_id)) == 2
+
+
+def test_an_undo_refused_for_a_conflict_leaves_the_stack_so_the_next_undo_goes_on(engine: Engine,
+                                                                                    tmp_path: Path) -> None:
+    """Before, the refused judgment stayed on top of the session's undo stack: every later undo failed too."""
+    from app.services.judging import JudgingService
+
+    for i in range(2):
+        write_image(tmp_path / "batch" / f"img_{i}.png", seed=i)
+    amy, bob = JudgingService(engine, "amy"), JudgingService(engine, "bob")
+    items = amy.open_folder(tmp_path / "batch").items
+    amy.mark_unknown(items[0])
+    amy.mark_unknown(items[1])
+    bob.choose(items[1], "dent")  # bob judged amy's last image again
+    with pytest.raises(JudgmentConflictError):
+        amy.undo()
+    undone = amy.undo()  # her judgment of the first image, which nobody touched since
+    assert undone is not None and undone.image_id == items[0].image.image_id and undone.status == "reverted"
+
+
+_OPEN_FOLDER = """
+import sys, time
+from pathlib import Path
+from app.services.judging import JudgingService
+from app.store.db import make_engine
+service = JudgingService(make_engine(sys.argv[1]), "amy")
+print("ready", flush=True)
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.001)
+print(service.open_folder(Path(sys.argv[3])).batch_id)
+"""
+
+
+def test_processes_opening_one_folder_at_once_get_one_batch(engine: Engine, tmp_path: Path) -> None:
+    """PostgreSQL found-then-created the folder's batch in two processes at once: two batches of one folder."""
+    write_image(tmp_path / "batch" / "img.png")
+    url = engine.url.render_as_string(hide_password=False)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", _OPEN_FOLDER, url, str(tmp_path / "go"), str(tmp_path / "batch")],
+                              env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(4)]
+    assert [p.stdout.readline().strip() for p in procs] == ["ready"] * 4, [p.communicate()[0] for p in procs]
+    (tmp_path / "go").touch()
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, outs
+    assert len({o.strip().splitlines()[-1] for o in outs}) == 1, outs
+    with session_scope(engine, action="read") as s:
+        assert len(repo.list_batches(s)) == 1
 
 
 # ------------------------------------------------------------------------------------------ images and batches

@@ -101,9 +101,7 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     if (why := read_only(engine)) is not None:
         return _open_read_only(engine, folder, recursive, files, left_out, model_version, why)
     with session_scope(engine) as s:
-        existing = repo.find_batches_by_folder(s, folder, recursive=recursive)
-        batch = existing[0] if existing else repo.create_batch(
-            s, name=folder.name or str(folder), source_folder=folder, recursive=recursive)
+        batch = repo.folder_batch(s, folder, recursive=recursive, name=folder.name or str(folder))
     return _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out)
 
 

@@ -19,7 +19,7 @@ from app.services import batches
 from app.services.batches import OpenedBatch, Progress
 from app.store import repo
 from app.store.db import read_only, session_scope
-from app.store.errors import StoreError
+from app.store.errors import JudgmentConflictError, StoreError
 from app.store.export import ExportResult, export_labels
 from app.store.records import BatchItem, JudgmentRecord
 
@@ -104,8 +104,12 @@ class JudgingService:
         if not self._undo:
             return None
         target = self._undo[-1]
-        with session_scope(self.engine) as s:
-            rec = repo.revert_judgment(s, target, analyst=self.analyst, action="undo")
+        try:
+            with session_scope(self.engine) as s:
+                rec = repo.revert_judgment(s, target, analyst=self.analyst, action="undo")
+        except JudgmentConflictError:
+            self._undo.pop()  # judged again since, by someone: it can never be undone; the next undo goes on
+            raise
         self._undo.pop()
         self._redo.append(rec.id)
         return rec
@@ -114,8 +118,12 @@ class JudgingService:
         if not self._redo:
             return None
         target = self._redo[-1]
-        with session_scope(self.engine) as s:
-            rec = repo.revert_judgment(s, target, analyst=self.analyst, action="redo")
+        try:
+            with session_scope(self.engine) as s:
+                rec = repo.revert_judgment(s, target, analyst=self.analyst, action="redo")
+        except JudgmentConflictError:
+            self._redo.pop()
+            raise
         self._redo.pop()
         self._undo.append(rec.id)
         return rec

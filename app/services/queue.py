@@ -6,7 +6,6 @@ before it returns. Results are frozen records (:class:`QueuePage`, :class:`Judgm
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import os
@@ -22,6 +21,7 @@ from app.store.db import read_only, session_scope
 from app.store.queries import QUEUE_SORTS, QueuePage, QueueRow
 from app.store.records import JudgmentRecord
 from models.atomic import replacing
+from models.data.manifest import CsvWriter
 from models.routing.policy import REASONS
 
 __all__ = [
@@ -162,7 +162,7 @@ class QueueService:
         out.parent.mkdir(parents=True, exist_ok=True)
         count = 0
         with replacing(out) as handle:
-            writer = csv.writer(handle, lineterminator="\n")
+            writer = CsvWriter(handle)
             writer.writerow(EXPORT_COLUMNS)
             with session_scope(self.engine, action="read") as s:  # one snapshot for every page
                 offset = 0

@@ -17,7 +17,6 @@ CLI: ``fma-judge export [--db URL] --out PATH --format csv|imagefolder|json [--b
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import os
@@ -36,7 +35,7 @@ from app.store.records import EXPORT_COLUMNS, UNKNOWN_LABEL, ExportRow
 from app.store.schema import JUDGED_STATUSES, Batch, BatchImage, Image, ImagePath, Judgment, ModelVersion
 from models.atomic import replacing
 from models.bundle.manifest import BundleError, taxonomy_from_json
-from models.data.manifest import ManifestRow, spreadsheet_safe, write_manifest
+from models.data.manifest import CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
 from models.taxonomy import Taxonomy
 
 FORMATS: tuple[str, ...] = ("csv", "imagefolder", "json")
@@ -291,7 +290,7 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
 
     count = _write_csv(noted(_copied(rows, folder, skipped)), folder / IMAGEFOLDER_MANIFEST)
     with replacing(folder / IMAGEFOLDER_NOTES) as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = CsvWriter(handle)
         writer.writerow(("path", "note"))
         writer.writerows((path, spreadsheet_safe(note)) for path, note in notes)
     return count

@@ -25,6 +25,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from models.atomic import replacing
 from models.data.folders import parse_folder, read_image_folder
@@ -321,7 +322,7 @@ def write_manifest(
     target.parent.mkdir(parents=True, exist_ok=True)
     bases = _folder_spellings(given, target)
     with replacing(target) as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = CsvWriter(handle)
         writer.writerow(header)
         for row in items:
             unexpected = row.cells.keys() - known
@@ -353,6 +354,25 @@ def _folder_spellings(given: Path, resolved: Path) -> tuple[str, ...]:
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What makes a spreadsheet read a CSV cell as a formula (OWASP, CSV injection)."""
+
+
+class CsvWriter:
+    """``csv.writer`` with ``\n`` line ends that also quotes a row with a carriage return in a cell.
+
+    The csv module quotes only the line terminator's characters, so ``\r`` in a file name or a note would be
+    written bare and split the row for every reader; such a row is written with every cell quoted.
+    """
+
+    def __init__(self, handle: Any) -> None:
+        self._plain = csv.writer(handle, lineterminator="\n")
+        self._quoted = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, row: Sequence[Any]) -> None:
+        (self._quoted if any("\r" in str(cell) for cell in row) else self._plain).writerow(row)
+
+    def writerows(self, rows: Iterable[Sequence[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
 
 
 def spreadsheet_safe(text: str) -> str:

@@ -20,7 +20,14 @@ The modules import each other directly, never this package.
 """
 
 from app.store.repo._common import normalize_folder
-from app.store.repo.batches import add_to_batch, create_batch, find_batches_by_folder, get_batch, list_batches
+from app.store.repo.batches import (
+    add_to_batch,
+    create_batch,
+    find_batches_by_folder,
+    folder_batch,
+    get_batch,
+    list_batches,
+)
 from app.store.repo.images import find_image_by_path, get_or_create_image, image_paths
 from app.store.repo.items import batch_items
 from app.store.repo.judgments import (
@@ -52,6 +59,7 @@ __all__ = [
     "current_notes",
     "find_batches_by_folder",
     "find_image_by_path",
+    "folder_batch",
     "get_batch",
     "get_model_version",
     "get_or_create_image",

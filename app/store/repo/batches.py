@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from app.store.records import BatchSummary, ImageRecord
@@ -137,3 +138,19 @@ def find_batches_by_folder(
     if recursive is not None:
         stmt = stmt.where(Batch.recursive == bool(recursive))
     return _summaries(session, stmt.order_by(Batch.created_at.desc(), Batch.id.desc()))
+
+
+def folder_batch(session: Session, folder: str | os.PathLike[str], *, recursive: bool, name: str) -> BatchSummary:
+    """The newest batch of ``folder`` (with this recursive flag), created when there is none.
+
+    Two processes opening one folder at once get one batch: on PostgreSQL the find and the create run under a
+    transaction-scoped advisory lock keyed by the folder; on SQLite write transactions are already exclusive.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"fma-judge folder {normalize_folder(folder)}".encode()).digest()
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": int.from_bytes(digest[:8], "big", signed=True)})
+    existing = find_batches_by_folder(session, folder, recursive=recursive)
+    if existing:
+        return existing[0]
+    return create_batch(session, name=name, source_folder=folder, recursive=recursive)
