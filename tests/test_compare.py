@@ -11,7 +11,8 @@ from conftest import make_tiny_bundle
 from test_calibrate import make_dataset
 
 from models.commands.cli import main as cli_main
-from models.evaluation.compare import oracle_coverage
+from models.evaluation.compare import oracle_coverage, top1_difference
+from models.evaluation.evaluate import never_predicted_warning
 
 
 def test_oracle_coverage_hand_example():
@@ -58,9 +59,50 @@ def test_compare_command_writes_json_and_markdown(tmp_path, taxonomy, capsys):
     md = (out / "compare.md").read_text()
     assert md.startswith("# ") and "| top-1 |" in md and "## Per class" in md
     assert md.count("\n| `") == 18 and "| top-1 |" in printed
+    diff = result["top1_diff"]
+    assert diff["n"] == 18 * 2 and diff["delta"] == pytest.approx(result["delta"]["top1"], abs=1e-6)
+    low, high = diff["ci"]
+    assert low <= diff["delta"] <= high
+    assert diff["verdict"] == ("tie" if low <= 0 <= high else "B better" if low > 0 else "A better")
+    for m in (ma, mb):
+        assert m["top1_ci"][0] <= m["top1"] <= m["top1_ci"][1]
+    line = next(t for t in printed.splitlines() if t.startswith("top-1: A "))
+    assert f"over 36 images): {diff['verdict']}" in line and "95 % CI" in line and line in md
     # an explicit target changes the oracle column only
     assert cli_main(["compare", str(a), str(b), "--data", str(data), "--out", str(out), "--target-purity",
                      "0.99"]) == 0
     again = json.loads((out / "compare.json").read_text())
     assert again["target_purity"] == 0.99 and again["a"]["metrics"]["top1"] == ma["top1"]
     assert again["a"]["metrics"]["oracle_coverage"] <= ma["oracle_coverage"]
+
+
+def test_top1_difference_pairs_images_by_path():
+    a = {f"img{i}": i % 4 != 0 for i in range(40)}  # 75 %
+    same = top1_difference(a, dict(a))
+    assert same == {"n": 40, "delta": 0.0, "ci": [0.0, 0.0], "verdict": "tie"}
+    better = {p: True for p in a} | {"extra": False}  # B fixes A's 10 mistakes; "extra" has no pair
+    won = top1_difference(a, better)
+    assert won["n"] == 40 and won["delta"] == pytest.approx(0.25) and won["verdict"] == "B better"
+    assert 0.0 < won["ci"][0] <= 0.25 <= won["ci"][1]
+    assert top1_difference(better, a)["verdict"] == "A better"
+    one_off = dict(a) | {"img1": False}  # one image differs: no evidence either way
+    assert top1_difference(a, one_off)["verdict"] == "tie"
+    assert top1_difference({}, {})["verdict"] == "n/a"
+
+
+def test_evaluate_warns_about_never_predicted_leaves(tmp_path, taxonomy, capsys):
+    assert never_predicted_warning({"never_predicted": []}) is None
+    warning = never_predicted_warning({"never_predicted": ["dent"], "per_class": {"dent": {"support": 3}}})
+    assert warning.startswith("WARNING: 1 leaf/leaves never predicted") and "dent (3 image(s))" in warning
+    data = make_dataset(tmp_path / "d", taxonomy, per_class=6, unknown_types=0)
+    bundle = make_tiny_bundle(tmp_path / "a", taxonomy, input_size=32, seed=0)  # untrained: few leaves said
+    assert cli_main(["evaluate", str(bundle), "--data", str(data), "--out", str(tmp_path / "e")]) == 0
+    err = capsys.readouterr().err
+    metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    never = metrics["never_predicted"]
+    assert never and set(never) < set(taxonomy.leaves)
+    line = next(t for t in err.splitlines() if t.startswith("WARNING:"))
+    assert line.startswith(f"WARNING: {len(never)} leaf/leaves never predicted")
+    assert all(f"{leaf} (2 image(s))" in line for leaf in never)
+    report = (tmp_path / "e" / "report.md").read_text()
+    assert "**Never predicted:** " + ", ".join(f"`{x}`" for x in never) in report

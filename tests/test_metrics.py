@@ -13,10 +13,12 @@ from PIL import Image
 
 from models.evaluation.metrics import (
     auroc,
+    bootstrap_ci,
     compute_metrics,
     confusion_matrix,
     expected_calibration_error,
     hierarchical_prf,
+    paired_bootstrap_ci,
     reliability_bins,
     risk_coverage_curve,
     topk_accuracy,
@@ -26,7 +28,8 @@ from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
 
 CONTRACT_KEYS = {
     "n", "top1", "top2", "top3", "top4", "top5", "level_top1", "hier_precision", "hier_recall", "hier_f1",
-    "mistake_severity", "ece", "aurc", "per_class",
+    "mistake_severity", "ece", "aurc", "per_class", "top1_ci", "macro_recall", "worst_leaf_recall", "worst_leaf",
+    "never_predicted",
 }  # fmt: skip
 OPTIONAL_KEYS = {"unknown_auroc", "unknown_auto_rate", "auto_coverage", "auto_purity"}
 
@@ -103,6 +106,70 @@ def test_compute_metrics_hand_values(tree: Taxonomy) -> None:
     assert pc["b"] == pytest.approx({"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1})
     assert pc["c"] == pytest.approx({"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1})
     assert pc["d"] == pytest.approx({"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2})
+    # recalls a 1/2, b 0, c 1, d 1/2; every leaf is predicted at least once
+    assert m["macro_recall"] == pytest.approx(0.5)
+    assert (m["worst_leaf"], m["worst_leaf_recall"]) == ("b", 0.0)
+    assert m["never_predicted"] == []
+    low, high = m["top1_ci"]
+    assert 0.0 <= low <= 0.5 <= high <= 1.0 and high - low > 0.2  # six images: a wide interval
+
+
+def test_rare_leaves_macro_recall_worst_and_never_predicted(tree: Taxonomy, tmp_path: Path) -> None:
+    """Targets a a a a a a b d; the model says a, a, ..., b for b and a for d: d is never predicted, c has
+    no test images so it is neither averaged nor listed."""
+    targets = np.array([0, 0, 0, 0, 0, 0, 1, 3])
+    pred = np.array([0, 0, 0, 0, 0, 0, 1, 0])
+    m = compute_metrics(np.eye(4)[pred], targets, tree)
+    assert m["top1"] == pytest.approx(7 / 8)  # high top-1 ...
+    assert m["macro_recall"] == pytest.approx((1 + 1 + 0) / 3)  # ... while a leaf is lost
+    assert (m["worst_leaf"], m["worst_leaf_recall"]) == ("d", 0.0)
+    assert m["never_predicted"] == ["d"]
+    assert m["per_class"]["c"]["support"] == 0 and "c" not in m["never_predicted"]
+    files = write_evaluation(tmp_path, m, leaf_probs=np.eye(4)[pred], targets=targets, taxonomy=tree)
+    report = files["report.md"].read_text(encoding="utf-8")
+    assert "**Never predicted:** `d` (1 leaf/leaves with test images" in report
+    assert "| Worst leaf recall | 0.0000 (`d`) |" in report
+    assert json.loads(files["metrics.json"].read_text())["never_predicted"] == ["d"]
+    # ties between equally bad leaves go to the first in taxonomy order
+    both = compute_metrics(np.eye(4)[[0, 0]], np.array([2, 3]), tree)
+    assert (both["worst_leaf"], both["never_predicted"]) == ("c", ["c", "d"])
+
+
+def test_bootstrap_ci_contains_the_estimate_and_narrows() -> None:
+    rng = np.random.default_rng(0)
+    small = rng.random(50) < 0.8
+    large = rng.random(5000) < 0.8
+    for correct in (small, large):
+        low, high = bootstrap_ci(correct)
+        assert low <= correct.mean() <= high
+    small_width = np.subtract(*bootstrap_ci(small)[::-1])
+    large_width = np.subtract(*bootstrap_ci(large)[::-1])
+    assert large_width < small_width / 5  # width ~ 1/sqrt(n): 10x narrower for 100x the images
+    normal_width = 2 * 1.96 * math.sqrt(0.8 * 0.2 / 5000)  # the normal-approximation interval
+    assert large_width == pytest.approx(normal_width, rel=0.15)
+    assert bootstrap_ci(small, seed=3) == bootstrap_ci(small, seed=3)
+    assert bootstrap_ci(np.ones(20, bool)) == (1.0, 1.0)
+    assert all(math.isnan(v) for v in bootstrap_ci(np.zeros(0, bool)))
+    with pytest.raises(ValueError, match="level"):
+        bootstrap_ci(small, level=1.0)
+
+
+def test_paired_bootstrap_ci_ties_and_wins() -> None:
+    rng = np.random.default_rng(1)
+    a = rng.random(200) < 0.7
+    assert paired_bootstrap_ci(a, a.copy()) == (0.0, 0.0)  # the same model: a tie, no width
+    b = a.copy()
+    b[np.flatnonzero(~a)[:30]] = True  # B fixes 30 of A's mistakes and breaks none
+    low, high = paired_bootstrap_ci(a, b)
+    assert 0.0 < low <= 30 / 200 <= high
+    low, high = paired_bootstrap_ci(b, a)
+    assert low <= -30 / 200 <= high < 0.0
+    # pairing matters: two unrelated 70 % models differ by chance, and the interval says so
+    c = rng.random(200) < 0.7
+    low, high = paired_bootstrap_ci(a, c)
+    assert low < 0.0 < high
+    with pytest.raises(ValueError, match="same length"):
+        paired_bootstrap_ci(a, a[:-1])
 
 
 def test_level_probs_override_the_marginal(tree: Taxonomy) -> None:
@@ -317,6 +384,15 @@ def test_write_evaluation_demo_taxonomy(tmp_path: Path) -> None:
         in report
     )
     assert f"| Top-1 accuracy (leaf) | {metrics['top1']:.4f} |" in report
+    low, high = metrics["top1_ci"]
+    assert f"| Top-1 95 % bootstrap interval | {low:.4f} – {high:.4f} |" in report
+    assert f"| Worst leaf recall | {metrics['worst_leaf_recall']:.4f} (`{metrics['worst_leaf']}`) |" in report
+    assert f"| Macro recall (mean over leaves with test images) | {metrics['macro_recall']:.4f} |" in report
+    assert loaded["never_predicted"] == metrics["never_predicted"]
+    if metrics["never_predicted"]:
+        assert "**Never predicted:** " + ", ".join(f"`{x}`" for x in metrics["never_predicted"]) in report
+    else:
+        assert "Never predicted" not in report
     assert "| Unknown AUROC |" in report and report.rstrip().endswith("seed 0")
 
 

@@ -381,3 +381,75 @@ def test_difficulty_blends_parameters_towards_siblings() -> None:
     assert outside_share(0.0) == 0.0
     assert outside_share(1.0) > 0.5
     assert MIX_MAX < 1.0  # a sample never becomes fully its sibling
+
+
+# ------------------------------------------------------------------------------ regimes (#14)
+def test_grayscale_long_tail_regime(tmp_path: Path) -> None:
+    """--grayscale writes 'L' PNGs; --long-tail gives falling counts with every leaf in val and test."""
+    manifest = synth.generate(tmp_path, TAX, per_class=36, seed=1, size=16, long_tail=0.1, grayscale=True)
+    _, rows = _read(manifest)
+    counts = {leaf: sum(r["label"] == leaf for r in rows) for leaf in TAX.leaves}
+    expected = [max(3, round(36 * 0.1 ** (k / 17))) for k in range(18)]
+    assert sorted(counts.values(), reverse=True) == expected  # geometric, from 36 down to 4
+    assert max(counts.values()) == 36 and min(counts.values()) < 30
+    assert list(counts.values()) == synth.long_tail_counts(18, 36, 0.1, seed=1)
+    for leaf in TAX.leaves:
+        splits = {r["split"] for r in rows if r["label"] == leaf}
+        assert {"val", "test"} <= splits, (leaf, counts[leaf], splits)
+    for row in rows[:: len(rows) // 5]:
+        with Image.open(tmp_path / row["path"]) as image:
+            assert image.mode == "L" and image.size == (16, 16)
+
+
+def test_long_tail_profile_follows_the_seed() -> None:
+    one = synth.long_tail_counts(18, 200, 0.1, seed=3)
+    assert one == synth.long_tail_counts(18, 200, 0.1, seed=3)
+    other = synth.long_tail_counts(18, 200, 0.1, seed=4)
+    assert other != one and sorted(other) == sorted(one)  # another leaf is rare, the same profile
+    assert max(one) == 200 and min(one) == 20
+    assert synth.long_tail_counts(4, 10, 1.0, seed=0) == [10] * 4
+    assert min(synth.long_tail_counts(5, 10, 0.01, seed=0)) == 3  # one image per split at least
+    for bad in (0.0, -0.5, 1.5, math.nan):
+        with pytest.raises(synth.SynthError, match="long-tail"):
+            synth.long_tail_counts(5, 10, bad, seed=0)
+
+
+def _column_chroma_share(img: np.ndarray) -> float:
+    """How much of the red-green contrast is constant down each column (1: vertical stripes)."""
+    chroma = img[..., 0].astype(np.float64) - img[..., 1]
+    return float(chroma.mean(axis=0).std() / chroma.std())
+
+
+def test_pentile_pattern_differs_from_stripes() -> None:
+    from dataclasses import replace
+
+    shares = {"stripes": [], "pentile": []}
+    for index in range(3):
+        for layout in shares:
+            rng = np.random.default_rng([11, index])
+            scene = synth.make_scene("bubble", rng, pattern=layout)
+            scene.pattern = replace(scene.pattern, angle=0.0)  # columns along the sub-pixel rows
+            img, _, _ = synth.render_view(scene, PLAIN, magnification=20, size=128, with_defect=False)
+            shares[layout].append(_column_chroma_share(img))
+    # stripes: a column is one colour; pentile: R, G and B take turns down a column
+    assert min(shares["stripes"]) > 0.8 and max(shares["pentile"]) < 0.4, shares
+    with pytest.raises(synth.SynthError, match="--pattern"):
+        synth.make_scene("bubble", np.random.default_rng(0), pattern="hexagons")
+
+
+def test_cli_regime_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    synth_command.add_arguments(parser)
+    args = parser.parse_args(
+        [str(tmp_path / "out"), "--per-class", "6", "--seed", "2", "--size", "16", "--workers", "1",
+         "--pattern", "pentile", "--grayscale", "--long-tail", "0.5"]
+    )  # fmt: skip
+    assert (args.pattern, args.grayscale, args.long_tail) == ("pentile", True, 0.5)
+    assert synth_command.run(args) == 0
+    assert "long tail, images per leaf 3..6" in capsys.readouterr().out
+    _, rows = _read(tmp_path / "out" / "manifest.csv")
+    assert len(rows) == sum(synth.long_tail_counts(18, 6, 0.5, seed=2))
+    with Image.open(tmp_path / "out" / rows[0]["path"]) as image:
+        assert image.mode == "L"
+    with pytest.raises(SystemExit):
+        parser.parse_args([str(tmp_path / "x"), "--pattern", "hexagons"])

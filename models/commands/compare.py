@@ -1,4 +1,8 @@
-"""``fma-model compare BUNDLE_A BUNDLE_B --data MANIFEST``: two bundles on the same data, side by side."""
+"""``fma-model compare BUNDLE_A BUNDLE_B --data MANIFEST``: two bundles on the same data, side by side.
+
+Prints the comparison table, then one line with each top-1 and its 95 % bootstrap interval and the paired
+difference B - A with its interval, called a tie when that interval contains 0.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import argparse
 import sys
 
 from models.commands.arguments import positive_int
-from models.evaluation.compare import compare_bundles, to_markdown, write_comparison
+from models.evaluation.compare import compare_bundles, to_markdown, verdict_line, write_comparison
 from models.sysinfo import device_arg
 
 
@@ -30,5 +34,6 @@ def run(args: argparse.Namespace) -> int:
                              device=args.device, log=lambda m: print(m, file=sys.stderr))
     paths = write_comparison(args.out, result)
     print(to_markdown(result))
+    print(verdict_line(result))
     print(f"wrote {paths['compare.json']} and {paths['compare.md']}")
     return 0

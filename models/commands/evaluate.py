@@ -13,7 +13,12 @@ from models.bundle.io import load_bundle
 from models.commands.arguments import positive_int
 from models.data.manifest import load_data
 from models.data.splits import select_split
-from models.evaluation.evaluate import evaluate_bundle, outlier_overlap_warning, select_unknown
+from models.evaluation.evaluate import (
+    evaluate_bundle,
+    never_predicted_warning,
+    outlier_overlap_warning,
+    select_unknown,
+)
 from models.sysinfo import device_arg
 
 
@@ -58,9 +63,12 @@ def run(args: argparse.Namespace) -> int:
                              targets=raw["targets"][known], taxonomy=bundle.taxonomy, title=title)
     if raw["errors"]:
         (Path(args.out) / "unreadable.json").write_text(json.dumps(raw["errors"], indent=2), encoding="utf-8")
-    headline = {k: metrics[k] for k in ("n", "top1", "top5", "hier_f1", "mistake_severity", "ece", "aurc",
+    headline = {k: metrics[k] for k in ("n", "top1", "top1_ci", "top5", "macro_recall", "worst_leaf_recall",
+                                        "worst_leaf", "hier_f1", "mistake_severity", "ece", "aurc",
                                         "pointing_game", "pointing_game_n", "unknown_auroc", "auto_coverage",
                                         "auto_purity", "unknown_auto_rate") if k in metrics}
     print(json.dumps(to_json_ready(headline), indent=None))
+    if warning := never_predicted_warning(metrics):
+        print(warning, file=sys.stderr)
     print(f"wrote {paths.get('report', Path(args.out) / 'report.md')}")
     return 0

@@ -1,4 +1,9 @@
-"""``fma-model synth OUT --per-class N --seed S``: render a synthetic data set (see :mod:`models.data.synth`)."""
+"""``fma-model synth OUT --per-class N --seed S``: render a synthetic data set (see :mod:`models.data.synth`).
+
+Three regimes for measuring training without real data (README.md lists the commands): the demo look
+(defaults), grayscale long-tail (``--grayscale --long-tail R``, optionally ``--pattern pentile``), and
+low data (``--per-class 30``).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,12 @@ import csv
 import os
 import sys
 import time
+from collections import Counter
 
 from models.data.manifest import SPLITS, is_unknown_label
 from models.data.synth import (
     DIFFICULTY,
+    PATTERNS,
     UNKNOWN_TYPES,
     SynthError,
     generate,
@@ -73,6 +80,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers", type=int, default=0, metavar="N",
         help="worker processes; 0 = one per CPU core, up to 8 (the output does not depend on it)",
     )  # fmt: skip
+    parser.add_argument(
+        "--pattern", choices=PATTERNS, default="stripes",
+        help="the panel's sub-pixel layout: stripes (RGB stripes, default) or pentile (diamond sub-pixels, "
+             "rows R G B G / B G R G)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--grayscale", action="store_true",
+        help="write single-channel grayscale ('L' mode) PNGs, as a monochrome microscope camera records",
+    )  # fmt: skip
+    parser.add_argument(
+        "--long-tail", type=float, default=None, metavar="R",
+        help="long-tailed class counts: the commonest leaf gets --per-class, the rarest --per-class*R (at least 3, "
+             "one per split), the others fall off geometrically between; which leaf is rare follows --seed "
+             "(e.g. 0.1; default: every leaf gets --per-class)",
+    )  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace a data set already in OUT")
 
 
@@ -92,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         magnifications=mags, size=args.size, split=split, unknown_per_class=args.unknown_per_class,
         unknown_types=None if args.unknown_types is None else args.unknown_types.split(","),
         difficulty=args.difficulty, workers=workers, overwrite=args.overwrite, progress=progress,
+        pattern=args.pattern, grayscale=args.grayscale, long_tail=args.long_tail,
     )  # fmt: skip
     elapsed = time.perf_counter() - start
     with manifest.open(encoding="utf-8", newline="") as handle:
@@ -105,5 +128,10 @@ def run(args: argparse.Namespace) -> int:
         f"in {elapsed:.1f} s ({len(rows) / max(elapsed, 1e-9):.0f} images/s)"
     )
     print(f"synth: splits {', '.join(f'{k} {v}' for k, v in per_split.items())}")
+    if args.long_tail is not None:
+        per_leaf = Counter(r["label"] for r in rows if not is_unknown_label(r["label"]))
+        rarest = min(per_leaf, key=lambda label: (per_leaf[label], label))
+        low, high = min(per_leaf.values()), max(per_leaf.values())
+        print(f"synth: long tail, images per leaf {low}..{high} (rarest: {rarest})")
     print(f"synth: manifest {manifest}")
     return 0

@@ -9,6 +9,10 @@ the usual metrics the comparison reports, for a target purity P:
 * for calibrated bundles, the real ``auto_coverage`` / ``auto_purity`` of their own thresholds,
   unknown filter and spot checks (what production would see).
 
+Each top-1 comes with its 95 % bootstrap interval (``top1_ci``), and the difference B - A with a paired
+bootstrap interval over the known images both bundles read (``top1_diff``): an interval that contains 0 is
+called a tie, so a small gain on a small test set is not mistaken for progress.
+
 Per-class recall and precision deltas (B - A) are listed, largest change first. ``compare.json``
 holds everything; ``compare.md`` is the readable version (also printed).
 """
@@ -23,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from models.data.manifest import DataError
+from models.evaluation.metrics import paired_bootstrap_ci
 
 HEADLINE: tuple[tuple[str, str], ...] = (
     ("n", "images"),
@@ -70,7 +75,51 @@ def _summary(metrics: dict[str, Any], raw: dict[str, Any], purity: float) -> dic
     out["oracle_coverage"] = cov
     out["oracle_threshold"] = thr
     out["level_top1"] = metrics.get("level_top1")
+    out["top1_ci"] = metrics.get("top1_ci")
     return out
+
+
+def _correct_by_path(samples: list[Any], raw: dict[str, Any]) -> dict[str, bool]:
+    """``{path: top-1 right}`` over the known images the bundle read (``raw`` of ``evaluate_bundle``)."""
+    kept = [str(s.path) for s in samples if str(s.path) not in raw["errors"]]
+    known = ~raw["unknown"]
+    right = raw["leaf_probs"].argmax(axis=1) == raw["targets"] if len(kept) else np.zeros(0, dtype=bool)
+    return {path: bool(ok) for path, ok, k in zip(kept, right, known, strict=True) if k}
+
+
+def top1_difference(correct_a: dict[str, bool], correct_b: dict[str, bool], *, n_boot: int = 1000,
+                    seed: int = 0) -> dict[str, Any]:
+    """Top-1 of B minus top-1 of A over the images both scored, with its paired 95 % bootstrap interval.
+
+    Returns:
+        ``{"n", "delta", "ci": [low, high], "verdict"}``; the verdict is ``tie`` when the interval contains
+        0, else ``B better`` or ``A better`` (``n/a`` without common images).
+    """
+    common = sorted(set(correct_a) & set(correct_b))
+    a = np.array([correct_a[p] for p in common], dtype=np.float64)
+    b = np.array([correct_b[p] for p in common], dtype=np.float64)
+    low, high = paired_bootstrap_ci(a, b, n_boot=n_boot, seed=seed)
+    if not common:
+        verdict = "n/a"
+    elif low <= 0.0 <= high:
+        verdict = "tie"
+    else:
+        verdict = "B better" if low > 0 else "A better"
+    delta = float(b.mean() - a.mean()) if common else float("nan")
+    return {"n": len(common), "delta": delta, "ci": [low, high], "verdict": verdict}
+
+
+def verdict_line(result: dict[str, Any]) -> str:
+    """One line: each bundle's top-1 with its interval, and the paired difference with its verdict."""
+    def with_ci(value: Any, ci: Any) -> str:
+        ci = ci or [None, None]
+        return f"{_fmt(value)} (95 % CI {_fmt(ci[0])}–{_fmt(ci[1])})"
+
+    a, b, d = result["a"]["metrics"], result["b"]["metrics"], result["top1_diff"]
+    return (f"top-1: A {with_ci(a.get('top1'), a.get('top1_ci'))}, B {with_ci(b.get('top1'), b.get('top1_ci'))}; "
+            f"B - A {_fmt(d['delta'], signed=True)} (paired 95 % CI {_fmt(d['ci'][0], signed=True)} to "
+            f"{_fmt(d['ci'][1], signed=True)} over {d['n']} images): {d['verdict']}"
+            + (" (the interval contains 0)" if d["verdict"] == "tie" else ""))
 
 
 def compare_bundles(
@@ -114,6 +163,7 @@ def compare_bundles(
     if not same_tree:
         say("note: the two bundles have different taxonomies; per-class deltas cover their common leaves")
     sides: list[dict[str, Any]] = []
+    correct: list[dict[str, bool]] = []
     per_class: list[dict[str, Any]] = []
     n_images: list[int] = []
     loaded = None
@@ -126,6 +176,7 @@ def compare_bundles(
         n_images.append(len(samples))
         say(f"evaluating {name.upper()} ({bundle.model_version}) on {len(samples)} image(s)")
         metrics, raw = evaluate_bundle(bundle, samples, batch_size=batch_size, device=device)
+        correct.append(_correct_by_path(samples, raw))
         sides.append({
             "bundle": str(path), "model_version": bundle.model_version, "calibrated": bundle.manifest.calibration is not None,
             "target_purity_own": bundle.manifest.target_purity,
@@ -149,7 +200,8 @@ def compare_bundles(
         if isinstance(va, int | float) and isinstance(vb, int | float):
             delta[key] = vb - va
     return {"data": [str(d) for d in data], "split": split, "target_purity": target_purity,
-            "same_taxonomy": same_tree, "a": sides[0], "b": sides[1], "delta": delta, "per_class": per_class}
+            "same_taxonomy": same_tree, "a": sides[0], "b": sides[1], "delta": delta,
+            "top1_diff": top1_difference(correct[0], correct[1]), "per_class": per_class}
 
 
 def _fmt(value: Any, signed: bool = False) -> str:
@@ -184,6 +236,8 @@ def to_markdown(result: dict[str, Any]) -> str:
     for k, (va, vb) in enumerate(zip(levels_a, levels_b, strict=False)):
         lines.append(f"| level {k} top-1 | {_fmt(va)} | {_fmt(vb)} | {_fmt(vb - va, signed=True)} |")
     lines += [
+        "",
+        verdict_line(result),
         "",
         "Oracle coverage: the largest share of known images one confidence threshold, picked on this data, "
         "auto-judges at purity >= P. Auto coverage/purity use each bundle's own calibration.",

@@ -82,3 +82,15 @@ def outlier_overlap_warning(n_outliers: int, samples: list[Sample]) -> str | Non
                 f"with {n_outliers} outlier-exposure images of a train split; if they are the same images, the "
                 "unknown metrics are optimistic (use --unknown split or a separate test set)")
     return None
+
+
+def never_predicted_warning(metrics: dict[str, Any]) -> str | None:
+    """A warning naming the leaves with test images that the model predicted for no image (``never_predicted``
+    of ``metrics.json``): a model that never says a rare leaf can still post a high top-1."""
+    never = metrics.get("never_predicted") or []
+    if not never:
+        return None
+    support = {leaf: (metrics.get("per_class") or {}).get(leaf, {}).get("support") for leaf in never}
+    named = ", ".join(f"{leaf} ({n} image(s))" if n else leaf for leaf, n in support.items())
+    return (f"WARNING: {len(never)} leaf/leaves never predicted on this split although it holds images of them: "
+            f"{named}")

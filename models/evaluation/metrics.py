@@ -25,10 +25,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "auroc",
+    "bootstrap_ci",
     "compute_metrics",
     "confusion_matrix",
     "expected_calibration_error",
     "hierarchical_prf",
+    "paired_bootstrap_ci",
     "reliability_bins",
     "risk_coverage_curve",
     "topk_accuracy",
@@ -210,6 +212,70 @@ def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
     return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
 
 
+def _bootstrap_means(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """``n_boot`` bootstrap replicates of the mean of ``values`` (resampled with replacement).
+
+    A resample is only a count per distinct value, drawn from a multinomial: for 0/1 values (right or
+    wrong) one replicate costs O(1) whatever the number of images, and the result is the same
+    distribution as resampling the images themselves.
+    """
+    distinct, counts = np.unique(values, return_counts=True)
+    n = len(values)
+    draws = np.random.default_rng(seed).multinomial(n, counts / n, size=n_boot)
+    return draws @ distinct / n
+
+
+def bootstrap_ci(
+    per_image: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of a mean, e.g. top-1 from per-image correctness.
+
+    Args:
+        per_image: ``(n,)`` per-image values (booleans for an accuracy).
+        n_boot: bootstrap replicates.
+        seed: random seed; the same inputs give the same interval.
+        level: coverage of the interval (0.95: the 2.5 % and 97.5 % quantiles).
+
+    Returns:
+        ``(low, high)``; ``(nan, nan)`` without images.
+    """
+    values = _as_1d("per_image", per_image, np.float64)
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie strictly between 0 and 1, got {level}")
+    if len(values) == 0:
+        return float("nan"), float("nan")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("per_image must be finite")
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(_bootstrap_means(values, n_boot, seed), [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
+def paired_bootstrap_ci(
+    per_image_a: np.ndarray, per_image_b: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
+    """Bootstrap confidence interval of ``mean(b) - mean(a)`` for two models scored on the same images.
+
+    The images are resampled as pairs (image i keeps both its results), so what the two models share
+    (easy and hard images) cancels; the interval is narrower than two separate intervals suggest. When
+    it contains 0 the difference is a tie at this ``level``.
+
+    Args:
+        per_image_a: ``(n,)`` per-image values of model A (e.g. correct top-1).
+        per_image_b: ``(n,)`` values of model B on the same images in the same order.
+        n_boot, seed, level: as :func:`bootstrap_ci`.
+
+    Returns:
+        ``(low, high)`` of B - A; ``(nan, nan)`` without images.
+    """
+    a = _as_1d("per_image_a", per_image_a, np.float64)
+    b = _as_1d("per_image_b", per_image_b, np.float64)
+    _check_same_length(per_image_a=a, per_image_b=b)
+    return bootstrap_ci(b - a, n_boot=n_boot, seed=seed, level=level)
+
+
 def _path_lengths(taxonomy: Taxonomy) -> np.ndarray:
     """Number of non-root ancestors of each leaf, the leaf included (``len(path)``)."""
     return np.array([len(taxonomy.path(leaf)) for leaf in taxonomy.leaves], dtype=np.int64)
@@ -287,6 +353,26 @@ def _per_class(pred: np.ndarray, targets: np.ndarray, taxonomy: Taxonomy) -> dic
     return result
 
 
+def _rare_class_summary(pred: np.ndarray, targets: np.ndarray, taxonomy: Taxonomy) -> dict[str, Any]:
+    """Macro recall, the worst leaf and the never-predicted leaves, over leaves present in ``targets``."""
+    leaves = taxonomy.leaves
+    support = np.bincount(targets, minlength=len(leaves))
+    predicted = np.bincount(pred, minlength=len(leaves))
+    hits = np.bincount(targets[pred == targets], minlength=len(leaves))
+    present = np.flatnonzero(support > 0)
+    if len(present) == 0:
+        nan = float("nan")
+        return {"macro_recall": nan, "worst_leaf_recall": nan, "worst_leaf": None, "never_predicted": []}
+    recall = hits[present] / support[present]
+    worst = int(np.argmin(recall))  # ties: the first in taxonomy order
+    return {
+        "macro_recall": float(recall.mean()),
+        "worst_leaf_recall": float(recall[worst]),
+        "worst_leaf": leaves[int(present[worst])],
+        "never_predicted": [leaves[int(i)] for i in present if predicted[i] == 0],
+    }
+
+
 def _mistake_severity(pred: np.ndarray, targets: np.ndarray, taxonomy: Taxonomy) -> float:
     wrong = pred != targets
     if not np.any(wrong):
@@ -355,7 +441,13 @@ def compute_metrics(
     Keys always present:
 
     * ``n``: all samples; ``n_known``, ``n_unknown``.
-    * ``top1`` .. ``top5``: leaf top-k accuracy.
+    * ``top1`` .. ``top5``: leaf top-k accuracy; ``top1_ci``: ``[low, high]``, the 95 % bootstrap
+      interval of top-1 (:func:`bootstrap_ci`, 1000 replicates, seed 0).
+    * ``macro_recall``: the mean of the per-leaf recall over the leaves with test support (every leaf
+      counts the same, so a rare leaf the model misses pulls it down where ``top1`` barely moves);
+      ``worst_leaf_recall`` and ``worst_leaf``: the lowest of them and its leaf id (the first in
+      taxonomy order on a tie; ``None`` without known samples).
+    * ``never_predicted``: leaf ids with test support that no image was predicted as (taxonomy order).
     * ``level_top1``: top-1 accuracy per tree level, level 0 = top-level groups, last =
       leaves. By default each level's distribution is the leaf distribution marginalised
       onto that level (leaf probabilities summed per ancestor through
@@ -424,6 +516,8 @@ def compute_metrics(
     metrics: dict[str, Any] = {"n": n, "n_known": int(known.sum()), "n_unknown": int(n - known.sum())}
     for k in range(1, 6):
         metrics[f"top{k}"] = topk_accuracy(known_probs, known_targets, k)
+    metrics["top1_ci"] = list(bootstrap_ci(correct))
+    metrics.update(_rare_class_summary(known_pred, known_targets, taxonomy))
 
     if level_probs is not None:
         per_level = [array[known] for array in _check_level_probs(level_probs, taxonomy, n)]

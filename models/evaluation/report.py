@@ -269,6 +269,9 @@ def _fmt(value: Any) -> str:
         return str(int(value))
     if isinstance(value, float | np.floating):
         return f"{float(value):.4f}" if math.isfinite(float(value)) else "n/a"
+    if isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, float | int) for v in value):
+        low, high = (_fmt(float(v)) for v in value)
+        return "n/a" if "n/a" in (low, high) else f"{low} – {high}"  # an interval
     return str(value)
 
 
@@ -277,6 +280,9 @@ _HEADLINE: tuple[tuple[str, str], ...] = (
     ("n_known", "Known samples"),
     ("n_unknown", "Unknown samples"),
     ("top1", "Top-1 accuracy (leaf)"),
+    ("top1_ci", "Top-1 95 % bootstrap interval"),
+    ("macro_recall", "Macro recall (mean over leaves with test images)"),
+    ("worst_leaf_recall", "Worst leaf recall"),
     ("top2", "Top-2 accuracy"),
     ("top3", "Top-3 accuracy"),
     ("top4", "Top-4 accuracy"),
@@ -321,12 +327,21 @@ def _markdown(metrics: dict, taxonomy: Taxonomy, title: str, images: dict[str, P
         level_rows.append((_level_label(taxonomy, level), value))
     for key, label in _HEADLINE:
         if key in metrics:
-            lines.append(f"| {label} | {_fmt(metrics[key])} |")
+            value = _fmt(metrics[key])
+            if key == "worst_leaf_recall" and metrics.get("worst_leaf"):
+                value += f" (`{metrics['worst_leaf']}`)"
+            lines.append(f"| {label} | {value} |")
         if key == "top5":
             lines += [f"| {label_} | {_fmt(value)} |" for label_, value in level_rows]
     lines.append("")
     if metrics.get("level_top1_source") == "leaf_marginal":
         lines += ["Level accuracies use the leaf distribution summed onto each level.", ""]
+    if never := metrics.get("never_predicted"):
+        lines += [
+            f"**Never predicted:** {', '.join(f'`{leaf}`' for leaf in never)} "
+            f"({len(never)} leaf/leaves with test images that the model predicted for no image).",
+            "",
+        ]
     per_class = metrics.get("per_class") or {}
     if per_class:
         lines += [

@@ -23,7 +23,8 @@ The modules, from the bottom up (each imports only modules above it in this list
 This package module only re-exports the names other code uses.
 """
 
-from models.data.synth.dataset import generate, label_dir, mag_text
+from models.data.synth.canvas import PATTERNS
+from models.data.synth.dataset import generate, label_dir, long_tail_counts, mag_text
 from models.data.synth.optics import Optics, sample_optics
 from models.data.synth.registry import make_defect
 from models.data.synth.scene import (
@@ -41,6 +42,7 @@ from models.data.synth.unknown import UNKNOWN_TYPES
 __all__ = [
     "DIFFICULTY",
     "FOV_1X_UM",
+    "PATTERNS",
     "UNKNOWN_TYPES",
     "Optics",
     "Scene",
@@ -48,6 +50,7 @@ __all__ = [
     "field_of_view",
     "generate",
     "label_dir",
+    "long_tail_counts",
     "mag_text",
     "make_defect",
     "make_scene",

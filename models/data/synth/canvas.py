@@ -4,7 +4,8 @@
   smooth value noise and a process-independent string hash (:func:`stable_hash`);
 * :class:`Pattern`: the geometry and colours of a TFT-LCD pixel array (RGB colour-filter sub-pixels in a
   black matrix, metal data and gate lines, TFT islands, a storage-capacitor line, optional IPS slits),
-  in micrometres;
+  in micrometres, in one of the :data:`PATTERNS` layouts (``stripes``: three vertical R, G, B
+  rectangles per pixel; ``pentile``: diamond sub-pixels on a checkerboard, rows R G B G / B G R G);
 * :class:`Ctx`: one view (a pixel grid in physical coordinates) handed to the defect hooks, and the
   ``footprint`` they mark;
 * :func:`pattern_layers` and :func:`compose_pattern`: the pattern as editable coverage layers, and the
@@ -137,12 +138,18 @@ def rotate(x: np.ndarray, y: np.ndarray, angle: float) -> tuple[np.ndarray, np.n
 
 
 # ============================================================================ pattern
+PATTERNS = ("stripes", "pentile")
+"""Sub-pixel layouts: RGB stripes (the default), or PenTile-like diamonds (R and B alternating on one
+checkerboard colour, a smaller G on the other; two sub-pixel columns and rows per pixel)."""
+
+
 @dataclass(frozen=True)
 class Pattern:
     """Geometry (micrometres) and colours of the panel's pixel array, plus its placement.
 
-    ``pitch`` is the (square) pixel pitch, ``ps`` the sub-pixel width (pitch / 3). Pattern coordinates
-    (u, v) are the defect frame rotated by ``angle`` and shifted by ``off_u``, ``off_v``.
+    ``pitch`` is the (square) pixel pitch, ``ps`` the sub-pixel width and the spacing of the data lines
+    (pitch / 3 for ``stripes``, pitch / 2 for ``pentile``). Pattern coordinates (u, v) are the defect frame
+    rotated by ``angle`` and shifted by ``off_u``, ``off_v``.
     """
 
     pitch: float
@@ -165,14 +172,21 @@ class Pattern:
     tft_col: np.ndarray
     cell_var: float
     seed: int
+    layout: str = "stripes"
 
     @property
     def ps(self) -> float:
-        return self.pitch / 3.0
+        return self.pitch / (2.0 if self.layout == "pentile" else 3.0)
 
 
-def sample_pattern(rng: np.random.Generator) -> Pattern:
-    """Draw a panel design and its illumination mode (transmitted .. reflected)."""
+def sample_pattern(rng: np.random.Generator, layout: str = "stripes") -> Pattern:
+    """Draw a panel design and its illumination mode (transmitted .. reflected).
+
+    ``layout`` (one of :data:`PATTERNS`) takes nothing from ``rng``: the same generator gives the same
+    design in either layout.
+    """
+    if layout not in PATTERNS:
+        raise ValueError(f"pattern must be one of {', '.join(PATTERNS)}, got {layout!r}")
     pitch = float(rng.uniform(70.0, 115.0))
     ps = pitch / 3.0
     refl = float(rng.uniform(0.25, 1.0))
@@ -204,6 +218,7 @@ def sample_pattern(rng: np.random.Generator) -> Pattern:
         tft_col=np.array([0.9, 0.9, 0.95], F32) * F32(0.1 + 0.35 * refl),
         cell_var=float(rng.uniform(0.0, 0.06)),
         seed=int(rng.integers(0, 2**31)),
+        layout=layout,
     )
 
 
@@ -270,6 +285,8 @@ def pattern_layers(ctx: Ctx, u: np.ndarray, v: np.ndarray) -> dict[str, np.ndarr
     an empty ``bridge`` (extra metal), each (H, W) in [0, 1].
     """
     pat, s = ctx.pat, ctx.s
+    if pat.layout == "pentile":
+        return _pentile_layers(ctx, u, v)
     ps, pitch = pat.ps, pat.pitch
     pu = np.mod(u, pitch)
     sub = np.minimum((pu / ps).astype(np.int64), 2)
@@ -301,6 +318,48 @@ def pattern_layers(ctx: Ctx, u: np.ndarray, v: np.ndarray) -> dict[str, np.ndarr
     ty = pat.bm_h / 2.0 - 0.3 * pat.tft_h
     layers["tft"] = (_band(lu - tx, pat.tft_w, s) * _band(dv - ty, pat.tft_h, s)).astype(F32)
     layers["bridge"] = np.zeros(u.shape, F32)
+    return layers
+
+
+def _pentile_layers(ctx: Ctx, u: np.ndarray, v: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`pattern_layers` for the ``pentile`` layout: square cells of ``ps`` (half a pixel), each holding
+    one diamond aperture, R and B alternating on one checkerboard colour, a smaller G on the other (rows
+    R G B G, then G R G B, then B G R G, as a diamond PenTile panel); data
+    lines run along every cell column edge, gate lines every pixel row, as in the stripe layout."""
+    pat, s = ctx.pat, ctx.s
+    q, pitch = pat.ps, pat.pitch
+    ci, cj = np.floor(u / q), np.floor(v / q)
+    green = np.mod(ci + cj, 2) == 1
+    red = np.mod(ci - cj, 4) == 0  # rows R G B G, then G R G B, then B G R G
+    sub = np.where(green, 1, np.where(red, 0, 2)).astype(np.int64)
+    ap = pat.colors[sub]
+    if pat.cell_var > 0:
+        var = _hash2(ci, cj, pat.seed) - 0.5
+        ap = ap * (1.0 + F32(2 * pat.cell_var) * var)[..., None]
+    lu, lv = u - ci * q, v - cj * q  # position inside the cell, 0..q
+    radius = q / 2.0 - 0.6 * pat.bm_v
+    radius = np.where(green, 0.78 * radius, radius)
+    diamond = np.abs(lu - q / 2.0) + np.abs(lv - q / 2.0)
+    du = np.mod(u + q / 2.0, q) - q / 2.0
+    dv = np.mod(v + pitch / 2.0, pitch) - pitch / 2.0
+    zeros = np.zeros(u.shape, F32)
+    layers: dict[str, np.ndarray] = {"ap": ap.astype(F32)}
+    if pat.slit_pitch > 0:
+        fade = math.exp(-((2.2 * s / pat.slit_pitch) ** 2))
+        phase = (lu + np.abs(lv - q / 2.0) * math.tan(pat.slit_angle)) / pat.slit_pitch
+        wave = 0.5 + 0.5 * np.cos(2 * math.pi * phase)
+        layers["slit"] = (F32(pat.slit_contrast * fade) * wave).astype(F32)
+    else:
+        layers["slit"] = zeros.copy()
+    cs = _band(np.mod(v, pitch) - pitch / 2.0, pat.cs_w, s) if pat.cs_w > 0 else zeros
+    layers["cs"] = cs.astype(F32)
+    layers["bm"] = np.clip((diamond - radius) / s + 0.5, 0.0, 1.0).astype(F32)
+    layers["data"] = _band(du, pat.data_w, s).astype(F32)
+    layers["gate"] = _band(dv, pat.gate_w, s).astype(F32)
+    tx = pat.bm_v / 2.0 + pat.tft_w / 2.0 + 1.0
+    ty = pat.bm_h / 2.0 - 0.3 * pat.tft_h
+    layers["tft"] = (_band(lu - tx, pat.tft_w, s) * _band(dv - ty, pat.tft_h, s)).astype(F32)
+    layers["bridge"] = zeros.copy()
     return layers
 
 

@@ -7,6 +7,10 @@ Determinism: every sample gets its own generator from ``SeedSequence([seed, crc3
 (and one per view with the magnification added), so the output does not depend on ordering or on the
 number of worker processes; PNGs are written without metadata. The same arguments give the same bytes.
 
+Regimes: ``pattern`` picks the panel's sub-pixel layout (:data:`~models.data.synth.canvas.PATTERNS`),
+``grayscale`` writes single-channel ('L') PNGs, and ``long_tail`` gives the leaves geometrically falling
+sample counts (:func:`long_tail_counts`) instead of ``per_class`` each.
+
 Output::
 
     OUT/images/<leaf or unknown_<name>>/<leaf or unknown_<name>>_<index>_<mag>x.png
@@ -37,7 +41,7 @@ from models.data.manifest import (
 )
 from models.data.samples import format_bbox
 from models.data.splits import split_rendered
-from models.data.synth.canvas import stable_hash
+from models.data.synth.canvas import PATTERNS, stable_hash
 from models.data.synth.optics import sample_optics
 from models.data.synth.registry import KNOWN_LEAVES
 from models.data.synth.scene import DIFFICULTY, SynthError, check_view, make_scene, render_view
@@ -73,6 +77,8 @@ class _Job:
     size: int
     difficulty: float
     out_dir: str
+    pattern: str = "stripes"
+    grayscale: bool = False
 
 
 def _sample_seed(seed: int, label: str, index: int, *extra: int) -> np.random.SeedSequence:
@@ -84,8 +90,9 @@ def _render_job(job: _Job) -> list[_View]:
     """Render and write every view of one sample; returns (relative path, mag, bbox, size px) rows."""
     rng = np.random.default_rng(_sample_seed(job.seed, job.label, job.index))
     scene = make_scene(
-        job.label, rng, difficulty=job.difficulty, ancestors=list(job.ancestors) if job.ancestors else None
-    )
+        job.label, rng, difficulty=job.difficulty, ancestors=list(job.ancestors) if job.ancestors else None,
+        pattern=job.pattern,
+    )  # fmt: skip
     folder = label_dir(job.label)
     rows = []
     for mag in job.magnifications:
@@ -93,15 +100,19 @@ def _render_job(job: _Job) -> list[_View]:
         optics = sample_optics(view_rng, job.size)
         arr, bbox, size_px = render_view(scene, optics, magnification=mag, size=job.size)
         rel = f"images/{folder}/{folder}_{job.index:05d}_{mag_text(mag)}x.png"
-        _write_png(Path(job.out_dir) / rel, arr)
+        _write_png(Path(job.out_dir) / rel, arr, grayscale=job.grayscale)
         rows.append((rel, mag, bbox, size_px))
     return rows
 
 
-def _write_png(path: Path, arr: np.ndarray) -> None:
-    """Write an RGB array as a PNG without metadata chunks (the same pixels give the same bytes)."""
+def _write_png(path: Path, arr: np.ndarray, *, grayscale: bool = False) -> None:
+    """Write an RGB array as a PNG without metadata chunks (the same pixels give the same bytes); with
+    ``grayscale`` as one 'L' channel (ITU-R 601 luma), as a monochrome microscope camera records it."""
     buffer = io.BytesIO()
-    Image.fromarray(arr, "RGB").save(buffer, format="PNG", compress_level=6)  # no metadata chunks
+    image = Image.fromarray(arr, "RGB")
+    if grayscale:
+        image = image.convert("L")
+    image.save(buffer, format="PNG", compress_level=6)  # no metadata chunks
     path.write_bytes(buffer.getvalue())
 
 
@@ -124,6 +135,27 @@ def _prepare_out(out_dir: Path, overwrite: bool) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
+MIN_LONG_TAIL = 3
+"""The fewest samples a leaf gets under ``long_tail``: one each for train, val and test."""
+
+
+def long_tail_counts(n_leaves: int, per_class: int, ratio: float, seed: int) -> list[int]:
+    """Sample counts per leaf (in leaf order) falling off geometrically, for a long-tailed data set.
+
+    The commonest leaf gets ``per_class``, the rarest ``per_class * ratio`` (at least
+    :data:`MIN_LONG_TAIL`), the ones between ``per_class * ratio ** (rank / (n_leaves - 1))`` rounded.
+    Which leaf gets which rank is a permutation drawn from ``seed``: the same seed, the same profile.
+
+    Raises:
+        SynthError: ``ratio`` outside (0, 1].
+    """
+    if not (isinstance(ratio, int | float) and math.isfinite(ratio) and 0.0 < ratio <= 1.0):
+        raise SynthError(f"--long-tail must be a ratio in (0, 1], e.g. 0.1, got {ratio!r}")
+    ranks = np.random.default_rng(np.random.SeedSequence([seed, 0x7A11])).permutation(n_leaves)
+    steps = max(n_leaves - 1, 1)
+    return [max(MIN_LONG_TAIL, round(per_class * ratio ** (int(r) / steps))) for r in ranks]
+
+
 def generate(
     out_dir: str | Path,
     taxonomy: Taxonomy | str | Path = DEMO_TAXONOMY_PATH,
@@ -140,6 +172,9 @@ def generate(
     workers: int = 1,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    pattern: str = "stripes",
+    grayscale: bool = False,
+    long_tail: float | None = None,
 ) -> Path:
     """Render a synthetic data set and its manifest.
 
@@ -159,6 +194,10 @@ def generate(
         workers: worker processes (1 = in this process); the output does not depend on it.
         overwrite: replace an existing ``images/`` folder and ``manifest.csv`` in ``out_dir``.
         progress: called as ``progress(samples_done, samples_total)``.
+        pattern: the panel's sub-pixel layout, one of :data:`~models.data.synth.canvas.PATTERNS`.
+        grayscale: write single-channel ('L' mode) PNGs.
+        long_tail: when given, leaf counts fall from ``per_class`` down to ``per_class * long_tail``
+            (:func:`long_tail_counts`); unknown types keep ``unknown_per_class``.
 
     Returns:
         The manifest path.
@@ -173,19 +212,28 @@ def generate(
     n_unknown_each = per_class if unknown_per_class is None else unknown_per_class
     _check_args(per_class, seed, unknown_classes, n_unknown_each, mags, size, fractions, difficulty, workers)
     chosen_unknown = _unknown_selection(unknown_classes, unknown_types)
+    if pattern not in PATTERNS:
+        raise SynthError(f"--pattern must be one of {', '.join(PATTERNS)}, got {pattern!r}")
+    counts = (
+        [per_class] * len(tax.leaves)
+        if long_tail is None
+        else long_tail_counts(len(tax.leaves), per_class, long_tail, seed)
+    )
     out = Path(out_dir)
     _prepare_out(out, overwrite)
 
     plan: list[tuple[str, tuple[str, ...] | None, int]] = []
-    for leaf in tax.leaves:
-        plan.append((leaf, None if leaf in KNOWN_LEAVES else tuple(tax.path(leaf)), per_class))
+    for leaf, count in zip(tax.leaves, counts, strict=True):
+        plan.append((leaf, None if leaf in KNOWN_LEAVES else tuple(tax.path(leaf)), count))
     for name in chosen_unknown:
         plan.append((unknown_label(name), None, n_unknown_each))
     for label, _, _ in plan:
         (out / "images" / label_dir(label)).mkdir(parents=True, exist_ok=True)
     root = str(out.resolve())
     jobs = [
-        _Job(label, anc, i, seed, mags, size, difficulty, root) for label, anc, n in plan for i in range(n)
+        _Job(label, anc, i, seed, mags, size, difficulty, root, pattern, grayscale)
+        for label, anc, n in plan
+        for i in range(n)
     ]
     results = _run_jobs(jobs, workers, progress)
 

@@ -16,7 +16,15 @@ import numpy as np
 from PIL import Image
 
 from models.data.manifest import UNKNOWN_PREFIX, DataError, is_unknown_label
-from models.data.synth.canvas import F32, Ctx, Pattern, compose_pattern, pattern_layers, sample_pattern
+from models.data.synth.canvas import (
+    F32,
+    PATTERNS,
+    Ctx,
+    Pattern,
+    compose_pattern,
+    pattern_layers,
+    sample_pattern,
+)
 from models.data.synth.defect import Defect
 from models.data.synth.optics import Optics, apply_optics, sample_optics
 from models.data.synth.registry import KNOWN_LEAVES, make_defect
@@ -46,7 +54,12 @@ class Scene:
 
 
 def make_scene(
-    kind: str, rng: np.random.Generator, *, difficulty: float = DIFFICULTY, ancestors: list[str] | None = None
+    kind: str,
+    rng: np.random.Generator,
+    *,
+    difficulty: float = DIFFICULTY,
+    ancestors: list[str] | None = None,
+    pattern: str = "stripes",
 ) -> Scene:
     """Draw a scene for a leaf id or an unknown type name (``unknown:`` prefix allowed).
 
@@ -55,12 +68,15 @@ def make_scene(
         rng: the sample's random source (the pattern is drawn first, then the defect).
         difficulty: sibling overlap 0..1.
         ancestors: the leaf's taxonomy path, for leaves without a built-in renderer.
+        pattern: the panel's sub-pixel layout, one of :data:`~models.data.synth.canvas.PATTERNS`.
 
     Raises:
         SynthError: the kind has no renderer (and no taxonomy path was given for a generic one).
     """
     name = kind.removeprefix(UNKNOWN_PREFIX)
-    pattern = sample_pattern(rng)
+    if pattern not in PATTERNS:
+        raise SynthError(f"--pattern must be one of {', '.join(PATTERNS)}, got {pattern!r}")
+    panel = sample_pattern(rng, pattern)
     try:
         defect = make_defect(name, rng, difficulty=difficulty, ancestors=ancestors)
     except KeyError:
@@ -68,7 +84,7 @@ def make_scene(
             f"no renderer for defect type {kind!r}: use a leaf of the taxonomy, one of "
             f"{', '.join(KNOWN_LEAVES)}, or an unknown type ({', '.join(UNKNOWN_TYPES)})"
         ) from None
-    return Scene(kind=kind, pattern=pattern, defect=defect)
+    return Scene(kind=kind, pattern=panel, defect=defect)
 
 
 def field_of_view(magnification: float) -> float:
