@@ -12,7 +12,7 @@ import io
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
@@ -104,8 +104,16 @@ def regular_file_reason(path: Path) -> str | None:
     return None
 
 
-def budget_reason(width: int, height: int, *, jpeg: bool = False) -> str | None:
-    """Why an image of this size is not decoded (None: within :data:`MAX_PIXELS`, or a JPEG that fits at 1/8)."""
+def budget_reason(width: int, height: int, *, jpeg: bool = False, nbytes: int | None = None) -> str | None:
+    """Why an image of this size is not decoded (None: within :data:`MAX_PIXELS`, or a JPEG that fits at 1/8).
+
+    ``nbytes`` (a JPEG's file size) also catches a JPEG too small for the size its header claims: every 8 x 8
+    block takes at least one bit, so a smaller file is truncated or forged, and libjpeg would fill the missing
+    pixels with grey without an error (a model would classify a grey square).
+    """
+    if jpeg and nbytes is not None and nbytes * 8 < (width // 8) * (height // 8):
+        return (f"corrupt or truncated image: a {nbytes:,}-byte JPEG cannot hold the {width} x {height} pixels its "
+                "header claims")
     if width * height <= MAX_PIXELS or (jpeg and (width // 8) * (height // 8) <= MAX_PIXELS):
         return None
     return (f"image too large: {width} x {height} pixels ({width * height / 1e6:.0f} million) is over the limit of "
@@ -115,15 +123,27 @@ def budget_reason(width: int, height: int, *, jpeg: bool = False) -> str | None:
 def _within_budget(img: Image.Image) -> None:
     """Refuse an opened (not yet decoded) image over :data:`MAX_PIXELS`; a JPEG is set to decode smaller."""
     width, height = img.size
-    if width * height <= MAX_PIXELS:
-        return
-    reason = budget_reason(width, height, jpeg=img.format == "JPEG")
+    jpeg = img.format == "JPEG"
+    reason = budget_reason(width, height, jpeg=jpeg, nbytes=_size(img.fp) if jpeg else None)
     if reason is not None:
         raise ImageLoadError(None, reason)
+    if width * height <= MAX_PIXELS:
+        return
     for scale in (2, 4, 8):  # the JPEG decoder scales by 1/2, 1/4 or 1/8 while decoding
         if (width // scale) * (height // scale) <= MAX_PIXELS:
             img.draft(img.mode, (width // scale, height // scale))
             return
+
+
+def _size(fh: Any) -> int | None:
+    """The byte length of an open image's file object (None when it cannot be told)."""
+    try:
+        here = fh.tell()
+        end = fh.seek(0, io.SEEK_END)
+        fh.seek(here)
+        return int(end)
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:

@@ -75,6 +75,25 @@ def test_a_jpeg_over_the_budget_is_decoded_smaller(tmp_path: Path, monkeypatch: 
         load_image(path)
 
 
+def test_a_jpeg_too_small_for_the_size_its_header_claims_is_refused(tmp_path: Path) -> None:
+    """libjpeg fills missing data with grey and no error: a forged 20000 x 20000 header on a few KB was decoded
+    (at 1/8 scale) and classified as a grey square."""
+    from app.services.batches import header_size
+
+    good = tmp_path / "good.jpg"
+    Image.new("RGB", (64, 48), (90, 120, 150)).save(good, quality=90)
+    assert load_image(good).size == (64, 48) and header_size(good)[2] is None  # a plain flat image passes
+    data = good.read_bytes()
+    at = data.index(b"\xff\xc0")
+    forged = tmp_path / "claims.jpg"
+    forged.write_bytes(data[:at + 5] + struct.pack(">HH", 20000, 20000) + data[at + 9:])
+    with pytest.raises(ImageLoadError, match="cannot hold the 20000 x 20000 pixels its header claims"):
+        load_image(forged)
+    assert "cannot hold the 20000 x 20000 pixels" in header_size(forged)[2]
+    forged.rename(tmp_path / "claims.png")  # the format, not the name, decides
+    assert "cannot hold" in header_size(tmp_path / "claims.png")[2]
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
 def test_a_fifo_named_png_is_refused_at_once(tmp_path: Path) -> None:
     """Opening a FIFO blocks until someone writes: `predict` hung forever on one."""

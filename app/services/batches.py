@@ -80,14 +80,15 @@ def header_size(path: Path) -> tuple[int | None, int | None, str | None]:
         return None, None, reason
     try:
         with Image.open(path) as im:
-            width, height = int(im.width), int(im.height)
+            width, height, jpeg = int(im.width), int(im.height), im.format == "JPEG"
+        nbytes = path.stat().st_size
     except UnidentifiedImageError:
         return None, None, "not a recognised image format (corrupt or wrong file type)"
     except Image.DecompressionBombError as exc:  # Pillow's own guard, far over the budget
         return None, None, f"image too large ({exc})"
     except (OSError, ValueError, SyntaxError) as exc:
         return None, None, f"cannot read image header ({exc})"
-    return width, height, budget_reason(width, height, jpeg=path.suffix.lower() in (".jpg", ".jpeg"))
+    return width, height, budget_reason(width, height, jpeg=jpeg, nbytes=nbytes)
 
 
 def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progress: Progress | None = None,
