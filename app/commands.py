@@ -119,7 +119,7 @@ def classify_main(argv: list[str]) -> int:
         print("fma-judge classify: interrupted; the predictions made so far are saved", file=sys.stderr)
         return 130
     routes = ", ".join(f"{k} {v}" for k, v in sorted(result.routes.items())) or "-"
-    print(f"{result.name}: {result.images} images; predicted {result.predicted} now ({routes}), "
+    print(f"{result.name}: {result.images} images; predicted {result.predicted - result.errors} now ({routes}), "
           f"{result.already} already had this model's prediction, {result.errors + result.unreadable} unreadable")
     return 0
 

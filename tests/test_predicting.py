@@ -120,6 +120,12 @@ def test_classify_command_fills_a_batch_once(tmp_path, bundle, folder):
     assert again.returncode == 0 and "predicted 0 now" in again.stdout and "11 already" in again.stdout
     missing = _classify(str(tmp_path / "nope"), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
     assert missing.returncode == 2 and "folder not found" in missing.stderr
+    two = tmp_path / "two"
+    write_image(two / "good.png", size=(96, 80))
+    cut = write_image(two / "cut.png", size=(96, 80), seed=3)
+    cut.write_bytes(cut.read_bytes()[:200])  # the header reads, the pixels do not: the model stores an error
+    mixed = _classify(str(two), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
+    assert "2 images; predicted 1 now" in mixed.stdout and "1 unreadable" in mixed.stdout, mixed.stdout
     bad_model = _classify(str(folder), "--db", db, "--model", str(tmp_path / "nope"), tmp_path=tmp_path)
     assert bad_model.returncode == 2 and "model bundle not found" in bad_model.stderr
     assert "Traceback" not in missing.stderr + bad_model.stderr
