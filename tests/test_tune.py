@@ -179,3 +179,15 @@ def test_grid_plain_row_is_flat_with_the_standard_recipe(tmp_path, dataset, monk
     aug = config["augment"]
     assert aug["hflip"] == aug["vflip"] == 0.5 and aug["rot90"] is False and aug["crop_scale"] == 1.0
     assert aug["blur_p"] == aug["noise_std"] == aug["brightness"] == 0
+
+
+def test_a_failing_trial_is_recorded_and_the_search_goes_on(tmp_path, dataset):
+    from models.training.tune import Param, TuneOptions, tune
+
+    out = tmp_path / "study"
+    bad = (Param("lr", "float", -2.0, -1.0),)  # TrainConfig refuses a negative learning rate
+    study = tune(TuneOptions(data=[str(dataset)], out=out, overrides=TUNE_SETS, trials=2, space=bad),
+                 log=lambda _m: None)
+    assert [t.state.name for t in study.trials] == ["FAIL", "FAIL"]
+    assert [r["state"] for r in _rows(out)] == ["FAIL", "FAIL"] and not (out / "best.yaml").exists()
+    assert json.loads((out / "summary.json").read_text())["best_value"] is None

@@ -47,7 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the existing study (without it an existing study is refused)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                   help="override a base config key (dotted for nested keys); a key set here is not searched")
+                   help="override a base config key (dotted for nested keys); a key set here is not searched "
+                        "(e.g. --set input_size=224 for a ViT backbone)")
 
 
 def run(args: argparse.Namespace) -> int:

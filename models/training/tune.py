@@ -80,7 +80,8 @@ class Param:
 
 
 # The search space: existing TrainConfig keys, one row each. Add a row to search a new key (e.g. an
-# imbalance option); a key the user fixes with --set is not searched.
+# imbalance option); a key the user fixes with --set is not searched (fix input_size for a ViT, whose
+# img_size is part of the network).
 SEARCH_SPACE: tuple[Param, ...] = (
     Param("lr", "log", 1e-4, 3e-3),
     Param("backbone_lr_scale", "log", 0.03, 1.0),
@@ -275,7 +276,10 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
     started = time.monotonic()
     timeout = options.budget_minutes * 60 if options.budget_minutes is not None else None
     try:
-        study.optimize(objective, n_trials=options.trials, timeout=timeout, catch=(RuntimeError,),
+        # A trial that fails (out of memory at a large input size; timm asserts a ViT's input size) is recorded
+        # as FAIL, with its error in the log, and the search goes on.
+        study.optimize(objective, n_trials=options.trials, timeout=timeout,
+                       catch=(RuntimeError, ValueError, AssertionError),
                        callbacks=[lambda s, t: log(_trial_line(t))])
     finally:
         write_results(study, base_cfg, out, options.objective, log)
