@@ -191,3 +191,32 @@ def test_a_failing_trial_is_recorded_and_the_search_goes_on(tmp_path, dataset):
     assert [t.state.name for t in study.trials] == ["FAIL", "FAIL"]
     assert [r["state"] for r in _rows(out)] == ["FAIL", "FAIL"] and not (out / "best.yaml").exists()
     assert json.loads((out / "summary.json").read_text())["best_value"] is None
+
+
+def test_auto_coverage_counts_the_images_of_leaves_that_reach_the_purity():
+    import numpy as np
+
+    from models.calibration.thresholds import auto_coverage
+
+    probs = np.zeros((40, 3))
+    probs[:30, 0] = 0.9  # 30 images predicted as leaf 0, all right
+    probs[30:, 1] = 0.8  # 10 predicted as leaf 1: fewer than min_support 20
+    probs[probs.sum(1) == 0.9, 2] = 0.1
+    probs[probs.sum(1) == 0.8, 2] = 0.2
+    targets = np.array([0] * 30 + [1] * 10)
+    assert auto_coverage(probs, targets, target=0.9) == pytest.approx(30 / 40)  # 30/30: lower bound 0.905
+    assert auto_coverage(probs, targets, target=0.95) == 0.0  # 59 right images would be needed
+    assert auto_coverage(probs, targets, target=0.9, min_support=5) == pytest.approx(30 / 40)  # 10/10: lower bound 0.74
+    assert auto_coverage(probs[:0], targets[:0], target=0.9) == 0.0
+
+
+def test_coverage_objective(tmp_path, dataset, capsys):
+    assert _tune(tmp_path / "a", dataset, "--objective", "coverage") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--target-purity" in err
+    out = tmp_path / "b"
+    assert _tune(out, dataset, "--trials", "1", "--objective", "coverage", "--target-purity", "0.9") == 0
+    (row,) = _rows(out)
+    history = list(csv.DictReader((out / "trials" / "0000" / "metrics.csv").open()))
+    assert float(row["value"]) == max(float(h["val_coverage"]) for h in history)
+    assert json.loads((out / "summary.json").read_text())["objective"] == "coverage"

@@ -8,10 +8,11 @@ of the earlier trials at the same epoch. A trial's value is its best epoch's val
 - ``top1``: leaf top-1 accuracy;
 - ``macro_recall``: the mean recall of the leaves present in the validation split (rare classes count as much
   as common ones);
-- ``hier_f1``: the hierarchical F1 (a near miss in the tree costs less).
-
-(The share of images routed automatically at a target purity, ``coverage``, is not an objective yet: it needs
-a calibration per epoch.)
+- ``hier_f1``: the hierarchical F1 (a near miss in the tree costs less);
+- ``coverage``: the share of validation images routed automatically at ``--target-purity``, each leaf given
+  its purity threshold (Clopper-Pearson, 95 %, at least 20 images predicted as the leaf) on the validation
+  images themselves, without temperature scaling. The command supplies it
+  (:func:`models.calibration.thresholds.auto_coverage`; ``training`` does not import ``calibration``).
 
 The study lives in an Optuna storage (``sqlite:///DIR/study.sqlite3`` by default, or any database URL), so a
 search can be resumed (``--resume``) and several processes, on one machine or several, can work on one study.
@@ -40,8 +41,11 @@ from models.atomic import write_text
 from models.training.config import TrainConfig
 
 Log = Callable[[str], None]
+ExtraMetrics = Callable[[Any, Any], dict[str, float]]
+"""The loop's ``val_metrics``: ``(leaf_probs, targets) -> {name: value}`` (see :func:`models.training.loop.train`)."""
 
-OBJECTIVES: dict[str, str] = {"top1": "val_top1", "macro_recall": "val_macro_recall", "hier_f1": "val_hier_f1"}
+OBJECTIVES: dict[str, str] = {"top1": "val_top1", "macro_recall": "val_macro_recall", "hier_f1": "val_hier_f1",
+                              "coverage": "val_coverage"}
 """Objective name -> the column of the loop's ``metrics.csv`` row it reads (always maximised)."""
 
 INSTALL_HINT = "Optuna is not installed; install it with: pip install 'fma-judge[tune]' (or: pip install 'optuna>=4')"
@@ -122,6 +126,7 @@ class TuneOptions:
         study_name: the study's name in the storage.
         resume: continue the existing study (without it an existing study is refused).
         space: the searched parameters.
+        val_metrics: more per-epoch validation metrics for the loop (``coverage`` must come from here).
     """
 
     data: Sequence[str]
@@ -135,6 +140,7 @@ class TuneOptions:
     study_name: str = "fma-tune"
     resume: bool = False
     space: Sequence[Param] = field(default_factory=lambda: SEARCH_SPACE)
+    val_metrics: ExtraMetrics | None = None
 
     @property
     def storage_url(self) -> str:
@@ -241,6 +247,8 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
 
     if options.objective not in OBJECTIVES:
         raise TuneError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {options.objective!r}")
+    if options.objective == "coverage" and options.val_metrics is None:
+        raise TuneError("--objective coverage needs --target-purity P")
     base_cfg, base_dir = load_config(options.config, options.overrides)
     if base_cfg.taxonomy is not None and base_dir is not None and not Path(base_cfg.taxonomy).is_absolute():
         base_cfg.taxonomy = str((base_dir / base_cfg.taxonomy).resolve())  # best.yaml lives elsewhere
@@ -265,7 +273,8 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
         log(f"[tune] trial {trial.number}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in trial.params.items()))
         try:
             result = train(cfg, options.data, folder / "run", base_dir=base_dir, log=lambda _m: None,
-                           progress=False, on_epoch=epoch_reporter(trial, column, optuna))
+                           progress=False, on_epoch=epoch_reporter(trial, column, optuna),
+                           val_metrics=options.val_metrics)
         finally:
             _keep_history(folder)
         scores = [float(r[column]) for r in result.history if r.get(column) is not None]
