@@ -168,3 +168,28 @@ def purity_threshold(
         threshold=float(conf[best]), support=n, n_auto=m, coverage=m / n, purity=h / m,
         purity_lower=purity_lower_bound(h, m, bound=bound, confidence=confidence_level),
     )
+
+
+def auto_coverage(leaf_probs: np.ndarray, targets: np.ndarray, *, target: float, min_support: int = 20,
+                  bound: str = "clopper-pearson", confidence_level: float = 0.95) -> float:
+    """The share of images routed automatically when each leaf gets its :func:`purity_threshold` from these same
+    images (the optimistic in-sample figure, as ``calibrate``'s summary of its own split; no temperature).
+
+    Args:
+        leaf_probs: (N, leaves) leaf probabilities.
+        targets: (N,) the true leaf indices.
+        target: required purity per leaf, in (0, 1).
+    """
+    probs = np.asarray(leaf_probs, dtype=np.float64)
+    truth = np.asarray(targets)
+    if len(probs) == 0:
+        return 0.0
+    pred = probs.argmax(axis=1)
+    conf = probs.max(axis=1)
+    correct = pred == truth
+    n_auto = 0
+    for leaf in np.unique(pred):
+        sel = pred == leaf
+        n_auto += purity_threshold(conf[sel], correct[sel], target=target, min_support=min_support, bound=bound,
+                                   confidence_level=confidence_level).n_auto
+    return n_auto / len(probs)

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("models.commands.evaluate", "evaluate a bundle: metrics.json, plots and report.md"),
     "calibrate": ("models.commands.calibrate", "fit temperature, per-leaf purity thresholds and the unknown score"),
     "compare": ("models.commands.compare", "evaluate two bundles on the same data, side by side"),
+    "tune": ("models.commands.tune", "search training hyper-parameters with Optuna (needs the 'tune' extra)"),
     "grid": ("models.commands.grid", "run the backbone x framework experiment grid"),
     "predict": ("models.commands.predict", "predict images with a bundle (text or --json lines)"),
     "info": ("models.commands.predict:info", "show a bundle's manifest summary"),

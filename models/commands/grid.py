@@ -13,7 +13,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder (one sub-folder per cell, grid.md, grid.csv)")
     p.add_argument("--backbones", nargs="+", default=DEFAULT_BACKBONES,
                    help="timm names, '+cbam' for CBAM (default: %(default)s)")
-    p.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), choices=list(FRAMEWORKS))
+    p.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), choices=list(FRAMEWORKS),
+                   help="default: all. plain is the reference row, the standard timm recipe (flat head and loss, "
+                        "AdamW with a one-cycle learning rate, horizontal and vertical flips only, label smoothing "
+                        "0.1; same data, epochs and input size); flat, layer, hier-independent and hier-shared "
+                        "are the hierarchy frameworks (see models/training/grid.py)")
     p.add_argument("--config", help="base training config YAML shared by every cell")
     p.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
                    help="override applied to every cell")

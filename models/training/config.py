@@ -20,6 +20,8 @@ from models.bundle.manifest import INPUT_SIDE_RANGE
 from models.data.transforms import AugmentConfig
 from models.nn.config import LossConfig, NetworkConfig
 
+LR_SCHEDULES = ("cosine", "onecycle")
+
 
 class ConfigError(ValueError):
     """A training config is invalid; the message names the file and key."""
@@ -42,8 +44,10 @@ class TrainConfig:
         lr: peak learning rate of AdamW (after warmup).
         backbone_lr_scale: the backbone's learning rate relative to ``lr`` (lower for pretrained features).
         weight_decay: AdamW weight decay (not applied to norms and biases).
-        warmup_epochs: linear warmup length, then cosine decay to ``min_lr``.
+        warmup_epochs: linear warmup length, then cosine decay to ``min_lr`` (``schedule: cosine`` only).
         min_lr: final learning rate of the cosine schedule.
+        schedule: the learning-rate schedule, ``"cosine"`` (warmup + cosine) or ``"onecycle"`` (the standard
+            one-cycle recipe; see :mod:`models.training.schedule`).
         balanced_sampling: sample classes uniformly (weights 1/freq) instead of by frequency.
         early_stopping_patience: stop after this many epochs without validation improvement (0 = off).
         precision: "auto" (bf16, else fp16, autocast on CUDA; fp32 on CPUs, where bf16 training measured
@@ -73,6 +77,7 @@ class TrainConfig:
     weight_decay: float = 0.05
     warmup_epochs: float = 1.0
     min_lr: float = 1e-6
+    schedule: str = "cosine"
     balanced_sampling: bool = False
     early_stopping_patience: int = 0
     precision: str = "auto"
@@ -131,6 +136,7 @@ class TrainConfig:
             ("weight_decay", isinstance(self.weight_decay, int | float) and self.weight_decay >= 0),
             ("warmup_epochs", isinstance(self.warmup_epochs, int | float) and self.warmup_epochs >= 0),
             ("min_lr", isinstance(self.min_lr, int | float) and self.min_lr >= 0),
+            ("schedule", self.schedule in LR_SCHEDULES),
             ("early_stopping_patience", isinstance(self.early_stopping_patience, int) and self.early_stopping_patience >= 0),
             ("precision", self.precision in {"auto", "fp32", "bf16", "fp16"}),
             ("num_workers", isinstance(self.num_workers, int) and self.num_workers >= 0),

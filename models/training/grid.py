@@ -8,6 +8,10 @@ failing cell does not stop the others. The table is written as ``grid.md`` and
 Backbones are timm names; ``+cbam`` adds the project's CBAM to a ResNet.
 Frameworks:
 
+- ``plain``: the reference row, the standard timm fine-tuning recipe: one flat head and flat cross-entropy
+  with label smoothing 0.1, AdamW with a one-cycle learning rate (``schedule: onecycle``), horizontal and
+  vertical flips only (:data:`PLAIN_AUGMENT`); the same data, epochs, input size, batch
+  size, learning rate and weight decay as every other cell, so it differs from ``flat`` only in the recipe;
 - ``flat``: one leaf classifier, flat cross-entropy;
 - ``layer``: independent per-level heads, layer loss;
 - ``hier-independent``: independent per-level heads, hierarchical loss;
@@ -26,7 +30,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+PLAIN_AUGMENT: dict[str, Any] = {
+    "hflip": 0.5, "vflip": 0.5, "rot90": False, "crop_scale": 1.0, "brightness": 0.0, "contrast": 0.0,
+    "saturation": 0.0, "hue": 0.0, "blur_p": 0.0, "noise_std": 0.0,
+}
+"""The ``plain`` row's augmentation: horizontal and vertical flips, every other augmentation off (one value for
+each :class:`models.data.transforms.AugmentConfig` field; a test checks that none is missing)."""
+
+
+def _plain_recipe() -> dict[str, str]:
+    augment = {f"augment.{k}": json.dumps(v) for k, v in PLAIN_AUGMENT.items()}
+    return {"network.head": "flat", "loss.kind": "flat", "loss.label_smoothing": "0.1", "schedule": "onecycle",
+            **augment}
+
+
 FRAMEWORKS: dict[str, dict[str, str]] = {
+    "plain": _plain_recipe(),
     "flat": {"network.head": "flat", "loss.kind": "flat"},
     "layer": {"network.head": "independent", "loss.kind": "layer"},
     "hier-independent": {"network.head": "independent", "loss.kind": "hierarchical"},

@@ -47,9 +47,11 @@ from models.training.checkpoint import (
 from models.training.config import ConfigError, TrainConfig
 from models.training.data import EpochSampler, TrainingData, load_training_data, make_loader
 from models.training.runtime import Runtime, peak_memory_mb, setup_runtime
-from models.training.schedule import lr_factor, make_optimizer
+from models.training.schedule import make_optimizer, schedule_factor
 
 Log = Callable[[str], None]
+ExtraMetrics = Callable[[np.ndarray, np.ndarray], dict[str, float]]
+"""More validation metrics: ``(leaf_probs (N, leaves), targets (N,)) -> {name: value}``."""
 
 
 @dataclass
@@ -89,7 +91,8 @@ class _Run:
         return round(self.cfg.warmup_epochs * self.steps_per_epoch)
 
     def lr_at(self, step: int) -> float:
-        return self.cfg.lr * lr_factor(step, self.total_steps, self.warmup_steps, self.cfg.min_lr / self.cfg.lr)
+        return self.cfg.lr * schedule_factor(self.cfg.schedule, step, self.total_steps, self.warmup_steps,
+                                             self.cfg.min_lr / self.cfg.lr)
 
     def manifest(self, metrics: dict[str, Any] | None = None, train: TrainInfo | None = None) -> BundleManifest:
         return build_manifest(model=self.model, taxonomy=self.taxonomy, data_config=self.data_cfg, loss=self.cfg.loss,
@@ -115,8 +118,19 @@ def train(
     base_dir: Path | None = None,
     log: Log = print,
     progress: bool = True,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    val_metrics: ExtraMetrics | None = None,
 ) -> TrainResult:
-    """Train and write a bundle to ``out``; see the module docstring."""
+    """Train and write a bundle to ``out``; see the module docstring.
+
+    Args:
+        on_epoch: called on rank 0 with each epoch's row of ``metrics.csv`` (``epoch``, ``val_top1``,
+            ``val_macro_recall``, ``val_hier_f1`` ...) once it is recorded; an exception it raises ends the run
+            without a bundle (``fma-model tune`` reports the validation metric to a trial and raises when the
+            pruner stops it). Single-process runs only: under torchrun the other ranks would wait for it.
+        val_metrics: more validation metrics, from the leaf probabilities and targets of the validation images;
+            each key ``k`` it returns becomes the column ``val_k`` of every epoch's row.
+    """
     out = Path(out)
     rt = setup_runtime(cfg)
     log = log if rt.is_main else _silent
@@ -133,11 +147,17 @@ def train(
     for epoch in range(state.start_epoch, cfg.epochs):
         row = _train_epoch(run, epoch, progress)
         if rt.is_main and samples.val:
-            vm = validate(run.model, run.manifest(), samples.val, batch_size=max(8, cfg.batch_size), device=rt.device)
-            row.update({"val_top1": vm["top1"], "val_top5": vm["top5"], "val_hier_f1": vm["hier_f1"]})
+            vm = validate(run.model, run.manifest(), samples.val, batch_size=max(8, cfg.batch_size), device=rt.device,
+                          extra=val_metrics)
+            row.update({"val_top1": vm["top1"], "val_top5": vm["top5"], "val_hier_f1": vm["hier_f1"],
+                        "val_macro_recall": vm["macro_recall"]})
+            row.update({f"val_{k}": v for k, v in vm.get("extra", {}).items()})
         mem = peak_memory_mb(rt.device)
         row["peak_mem_mb"] = round(mem, 1) if mem is not None else None
-        if _end_of_epoch(run, state, epoch, row, log):
+        stop = _end_of_epoch(run, state, epoch, row, log)
+        if on_epoch is not None and rt.is_main:
+            on_epoch(row)
+        if stop:
             break
     result = TrainResult(bundle=out, history=state.history, best_epoch=state.best["epoch"])
     if rt.is_main:
@@ -318,8 +338,10 @@ def _write_bundle(run: _Run, state: _Progress, data_sha: str, seconds: float,
 
 
 def validate(model: HierarchicalNet, manifest: BundleManifest, samples: Sequence[Sample], *, batch_size: int,
-             device: torch.device | str) -> dict[str, Any]:
-    """Metrics of ``model`` on known-label samples, through the Predictor exactly as ``evaluate`` runs it."""
+             device: torch.device | str, extra: ExtraMetrics | None = None) -> dict[str, Any]:
+    """Metrics of ``model`` on known-label samples, through the Predictor exactly as ``evaluate`` runs it (the
+    ``metrics.json`` keys without ``per_class``, plus ``macro_recall``: the mean recall of the leaves present,
+    and with ``extra`` its metrics under ``extra``)."""
     from models.evaluation.metrics import compute_metrics
     from models.inference.collect import collect_outputs
     from models.inference.predictor import Predictor
@@ -332,6 +354,10 @@ def validate(model: HierarchicalNet, manifest: BundleManifest, samples: Sequence
     leaf_pos = {leaf: i for i, leaf in enumerate(manifest.taxonomy.leaves)}
     targets = np.array([leaf_pos[samples[i].label] for i in out.index], dtype=np.int64)
     m = compute_metrics(out.leaf_probs, targets, manifest.taxonomy)
+    recalls = [c["recall"] for c in m["per_class"].values() if c["support"]]
+    m["macro_recall"] = float(np.mean(recalls)) if recalls else 0.0  # mean recall of the leaves present
+    if extra is not None:
+        m["extra"] = {k: round(float(v), 5) for k, v in extra(out.leaf_probs, targets).items()}
     return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in m.items() if k != "per_class"}
 
 

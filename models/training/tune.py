@@ -1,0 +1,391 @@
+"""``fma-model tune``: a hyper-parameter search over the training config, with Optuna.
+
+Every trial is one :func:`models.training.loop.train` run of the base config (``--config`` plus ``--set``) with
+values drawn from :data:`SEARCH_SPACE` by a seeded TPE sampler. The loop reports each epoch's validation metric
+to the trial (its ``on_epoch`` callback) and a median pruner stops a trial whose metric falls below the median
+of the earlier trials at the same epoch. A trial's value is its best epoch's validation metric:
+
+- ``top1``: leaf top-1 accuracy;
+- ``macro_recall``: the mean recall of the leaves present in the validation split (rare classes count as much
+  as common ones);
+- ``hier_f1``: the hierarchical F1 (a near miss in the tree costs less);
+- ``coverage``: the share of validation images routed automatically at ``--target-purity``, each leaf given
+  its purity threshold (Clopper-Pearson, 95 %, at least 20 images predicted as the leaf) on the validation
+  images themselves, without temperature scaling. The command supplies it
+  (:func:`models.calibration.thresholds.auto_coverage`; ``training`` does not import ``calibration``).
+
+The study lives in an Optuna storage (``sqlite:///DIR/study.sqlite3`` by default, or any database URL), so a
+search can be resumed (``--resume``) and several processes, on one machine or several, can work on one study.
+Each trial keeps its ``config.yaml`` and ``metrics.csv`` in ``DIR/trials/NNNN/`` (its weights are not kept:
+train the winner with ``fma-model train --config DIR/best.yaml``). The results are written to ``DIR``:
+``best.yaml``, ``trials.csv``, ``summary.json`` and ``importance.png``.
+
+Optuna is an optional dependency (the ``tune`` extra); it is imported only here, inside the functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from models.atomic import write_text
+from models.training.config import TrainConfig
+
+Log = Callable[[str], None]
+ExtraMetrics = Callable[[Any, Any], dict[str, float]]
+"""The loop's ``val_metrics``: ``(leaf_probs, targets) -> {name: value}`` (see :func:`models.training.loop.train`)."""
+
+OBJECTIVES: dict[str, str] = {"top1": "val_top1", "macro_recall": "val_macro_recall", "hier_f1": "val_hier_f1",
+                              "coverage": "val_coverage"}
+"""Objective name -> the column of the loop's ``metrics.csv`` row it reads (always maximised)."""
+
+INSTALL_HINT = "Optuna is not installed; install it with: pip install 'fma-judge[tune]' (or: pip install 'optuna>=4')"
+
+
+class TuneError(ValueError):
+    """A search cannot start (an existing study without --resume, no validation split ...)."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searched config key.
+
+    Args:
+        key: the dotted config key, as ``--set`` writes it (``augment.crop_scale``).
+        kind: ``"float"``, ``"log"`` (a float drawn on a log scale), ``"int"`` or ``"choice"``.
+        low: the smallest value (float, log, int).
+        high: the largest value (float, log, int).
+        choices: the values of a ``"choice"``.
+        when: ``(key, value)``: searched only when that (searched or fixed) key has that value.
+    """
+
+    key: str
+    kind: str
+    low: float = 0.0
+    high: float = 1.0
+    choices: tuple[Any, ...] = ()
+    when: tuple[str, Any] | None = None
+
+    def suggest(self, trial: Any) -> Any:
+        if self.kind == "choice":
+            return trial.suggest_categorical(self.key, list(self.choices))
+        if self.kind == "int":
+            return trial.suggest_int(self.key, int(self.low), int(self.high))
+        return trial.suggest_float(self.key, self.low, self.high, log=self.kind == "log")
+
+
+# The search space: existing TrainConfig keys, one row each. Add a row to search a new key (e.g. an
+# imbalance option); a key the user fixes with --set is not searched (fix input_size for a ViT, whose
+# img_size is part of the network).
+SEARCH_SPACE: tuple[Param, ...] = (
+    Param("lr", "log", 1e-4, 3e-3),
+    Param("backbone_lr_scale", "log", 0.03, 1.0),
+    Param("weight_decay", "log", 1e-3, 0.2),
+    Param("schedule", "choice", choices=("cosine", "onecycle")),
+    Param("warmup_epochs", "float", 0.0, 3.0, when=("schedule", "cosine")),
+    Param("input_size", "choice", choices=(160, 224, 288)),
+    Param("network.head", "choice", choices=("flat", "independent", "shared")),
+    Param("loss.kind", "choice", choices=("flat", "layer", "hierarchical")),
+    Param("loss.dependence_weight", "float", 0.0, 2.0, when=("loss.kind", "hierarchical")),
+    Param("loss.label_smoothing", "float", 0.0, 0.2),
+    Param("augment.crop_scale", "float", 0.5, 1.0),
+    Param("augment.hflip", "choice", choices=(0.0, 0.5)),
+    Param("augment.vflip", "choice", choices=(0.0, 0.5)),
+    Param("augment.rot90", "choice", choices=(False, True)),
+    Param("augment.brightness", "float", 0.0, 0.4),
+    Param("augment.contrast", "float", 0.0, 0.4),
+    Param("augment.saturation", "float", 0.0, 0.2),
+    Param("augment.hue", "float", 0.0, 0.05),
+    Param("augment.blur_p", "float", 0.0, 0.5),
+    Param("augment.noise_std", "float", 0.0, 0.05),
+)
+
+
+@dataclass(frozen=True)
+class TuneOptions:
+    """One ``fma-model tune`` run.
+
+    Args:
+        data: manifest CSVs or image folders (train and val splits as for ``train``).
+        out: the study folder.
+        config: the base config YAML, or None for the defaults.
+        overrides: ``key=value`` overrides of the base config; their keys are not searched.
+        trials: the most trials this run starts.
+        budget_minutes: start no new trial after this many minutes (None: no limit).
+        objective: a key of :data:`OBJECTIVES`.
+        storage: an Optuna storage URL (None: ``sqlite:///OUT/study.sqlite3``).
+        study_name: the study's name in the storage.
+        resume: continue the existing study (without it an existing study is refused).
+        space: the searched parameters.
+        val_metrics: more per-epoch validation metrics for the loop (``coverage`` must come from here).
+    """
+
+    data: Sequence[str]
+    out: Path
+    config: str | None = None
+    overrides: Sequence[str] = ()
+    trials: int = 20
+    budget_minutes: float | None = None
+    objective: str = "top1"
+    storage: str | None = None
+    study_name: str = "fma-tune"
+    resume: bool = False
+    space: Sequence[Param] = field(default_factory=lambda: SEARCH_SPACE)
+    val_metrics: ExtraMetrics | None = None
+
+    @property
+    def storage_url(self) -> str:
+        return self.storage or f"sqlite:///{(self.out / 'study.sqlite3').resolve()}"
+
+
+def import_optuna() -> Any:
+    """Optuna, or a :class:`TuneError` that says how to install it."""
+    try:
+        import optuna
+    except ImportError:
+        raise TuneError(INSTALL_HINT) from None
+    return optuna
+
+
+def fixed_keys(overrides: Sequence[str]) -> set[str]:
+    """The dotted keys ``--set`` fixes."""
+    return {item.split("=", 1)[0].strip() for item in overrides if "=" in item}
+
+
+def _get(data: dict[str, Any], key: str) -> Any:
+    node: Any = data
+    for k in key.split("."):
+        node = node.get(k) if isinstance(node, dict) else None
+    return node
+
+
+def _set(data: dict[str, Any], key: str, value: Any) -> None:
+    *parents, last = key.split(".")
+    node = data
+    for k in parents:
+        node = node.setdefault(k, {})
+    node[last] = value
+
+
+def suggest_config(trial: Any, base: dict[str, Any], space: Sequence[Param], fixed: set[str]) -> dict[str, Any]:
+    """The base config (a ``TrainConfig.to_dict()``) with the trial's values of the searched keys."""
+    cfg = json.loads(json.dumps(base))  # a deep copy
+    for p in space:
+        if p.key in fixed:
+            continue
+        if p.when is not None and _get(cfg, p.when[0]) != p.when[1]:
+            continue
+        _set(cfg, p.key, p.suggest(trial))
+    return cfg
+
+
+def epoch_reporter(trial: Any, column: str, optuna: Any) -> Callable[[dict[str, Any]], None]:
+    """The loop's ``on_epoch`` callback: report the epoch's validation metric; raise ``TrialPruned`` when the
+    pruner says so (which ends the training run)."""
+
+    def report(row: dict[str, Any]) -> None:
+        value = row.get(column)
+        if value is None:
+            return
+        trial.report(float(value), step=int(row["epoch"]))
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {row['epoch']} ({column}={value})")
+
+    return report
+
+
+def _open_study(options: TuneOptions, optuna: Any, pruner: Any, seed: int) -> Any:
+    url = options.storage_url
+    try:
+        optuna.load_study(study_name=options.study_name, storage=url)
+        exists = True
+    except KeyError:
+        exists = False
+    if exists and not options.resume:
+        raise TuneError(f"a study named {options.study_name!r} already exists in {url}; "
+                        "use --resume to continue it, or another --out / --study-name")
+    if not exists and options.resume:
+        raise TuneError(f"--resume: no study named {options.study_name!r} in {url}")
+    if exists:
+        study = optuna.load_study(study_name=options.study_name, storage=url)
+        if study.user_attrs.get("objective") not in (None, options.objective):
+            raise TuneError(f"the study {options.study_name!r} maximises {study.user_attrs['objective']}, "
+                            f"not {options.objective}")
+    else:
+        study = optuna.create_study(study_name=options.study_name, storage=url, direction="maximize")
+        study.set_user_attr("objective", options.objective)
+    # A resumed study (or a second process) draws new values, not the first run's again.
+    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
+    study.pruner = pruner
+    return study
+
+
+def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
+    """Run the search and write its results to ``options.out``; return the Optuna study.
+
+    Args:
+        pruner: an Optuna pruner; None = ``MedianPruner`` (after 3 complete trials, from the second epoch).
+
+    Raises:
+        TuneError: Optuna is missing, the study exists without ``resume`` (or is missing with it), or the data
+            has no validation split.
+        ConfigError: the base config is invalid.
+    """
+    optuna = import_optuna()
+    from models.training.config import load_config
+    from models.training.data import load_training_data
+    from models.training.loop import resolve_taxonomy, train
+
+    if options.objective not in OBJECTIVES:
+        raise TuneError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {options.objective!r}")
+    if options.objective == "coverage" and options.val_metrics is None:
+        raise TuneError("--objective coverage needs --target-purity P")
+    base_cfg, base_dir = load_config(options.config, options.overrides)
+    if base_cfg.taxonomy is not None and base_dir is not None and not Path(base_cfg.taxonomy).is_absolute():
+        base_cfg.taxonomy = str((base_dir / base_cfg.taxonomy).resolve())  # best.yaml lives elsewhere
+    taxonomy = resolve_taxonomy(base_cfg, base_dir)
+    if not load_training_data(base_cfg, options.data, taxonomy, lambda _m: None).val:
+        raise TuneError("tune needs a validation split (rows with split=val, or a val fraction)")
+    out = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    pruner = pruner or optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
+    study = _open_study(options, optuna, pruner, base_cfg.seed)
+    base = base_cfg.to_dict()
+    fixed = fixed_keys(options.overrides)
+    column = OBJECTIVES[options.objective]
+
+    def objective(trial: Any) -> float:
+        values = suggest_config(trial, base, options.space, fixed)
+        cfg = TrainConfig.from_dict(values, source=f"trial {trial.number}")
+        folder = out / "trials" / f"{trial.number:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
+        log(f"[tune] trial {trial.number}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in trial.params.items()))
+        try:
+            result = train(cfg, options.data, folder / "run", base_dir=base_dir, log=lambda _m: None,
+                           progress=False, on_epoch=epoch_reporter(trial, column, optuna),
+                           val_metrics=options.val_metrics)
+        finally:
+            _keep_history(folder)
+        scores = [float(r[column]) for r in result.history if r.get(column) is not None]
+        if not scores:
+            raise TuneError(f"trial {trial.number}: no {column} (is the validation split empty?)")
+        return max(scores)
+
+    started = time.monotonic()
+    timeout = options.budget_minutes * 60 if options.budget_minutes is not None else None
+    try:
+        # A trial that fails (out of memory at a large input size; timm asserts a ViT's input size) is recorded
+        # as FAIL, with its error in the log, and the search goes on.
+        study.optimize(objective, n_trials=options.trials, timeout=timeout,
+                       catch=(RuntimeError, ValueError, AssertionError),
+                       callbacks=[lambda s, t: log(_trial_line(t))])
+    finally:
+        write_results(study, base_cfg, out, options.objective, log)
+    log(f"[tune] {len(study.trials)} trial(s) in the study, this run {time.monotonic() - started:.0f} s")
+    return study
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _trial_line(t: Any) -> str:
+    value = f" {t.value:.4f}" if t.value is not None else ""
+    return f"[tune] trial {t.number}: {t.state.name}{value}"
+
+
+def _keep_history(folder: Path) -> None:
+    """Keep a trial's ``metrics.csv``; drop its checkpoints and bundle (the weights of every trial would
+    fill a disk)."""
+    run = folder / "run"
+    if (run / "metrics.csv").exists():
+        shutil.copyfile(run / "metrics.csv", folder / "metrics.csv")
+    shutil.rmtree(run, ignore_errors=True)
+
+
+def best_config(study: Any, base: TrainConfig) -> TrainConfig | None:
+    """The base config with the best trial's values, or None before a trial completes."""
+    try:
+        best = study.best_trial
+    except ValueError:
+        return None
+    data = base.to_dict()
+    for key, value in best.params.items():
+        _set(data, key, value)
+    return TrainConfig.from_dict(data, source="best trial")
+
+
+def write_results(study: Any, base: TrainConfig, out: Path, objective: str, log: Log = print) -> None:
+    """``trials.csv``, ``summary.json``, ``best.yaml`` (after a complete trial) and ``importance.png``."""
+    trials = study.trials
+    keys = sorted({k for t in trials for k in t.params})
+    rows = [{
+        "number": t.number, "state": t.state.name, "value": t.value,
+        "duration_s": round(t.duration.total_seconds(), 2) if t.duration is not None else None,
+        **{f"param_{k}": t.params.get(k) for k in keys},
+    } for t in trials]
+    with (out / "trials.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=["number", "state", "value", "duration_s", *(f"param_{k}" for k in keys)])
+        w.writeheader()
+        w.writerows(rows)
+    states: dict[str, int] = {}
+    for t in trials:
+        states[t.state.name] = states.get(t.state.name, 0) + 1
+    cfg = best_config(study, base)
+    summary: dict[str, Any] = {"objective": objective, "direction": "maximize", "n_trials": len(trials),
+                               "n_trials_by_state": states, "best_value": None, "best_trial": None,
+                               "best_params": None}
+    if cfg is not None:
+        summary.update(best_value=study.best_value, best_trial=study.best_trial.number,
+                       best_params=study.best_trial.params)
+        text = f"# fma-model tune: the best trial ({objective} {study.best_value:.4f}, trial " \
+               f"{study.best_trial.number} of study {study.study_name!r})\n"
+        write_text(out / "best.yaml", text + yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    else:
+        log("[tune] no trial has completed: no best.yaml")
+    write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    _importance_plot(study, out / "importance.png", log)
+
+
+def _importance_plot(study: Any, path: Path, log: Log) -> None:
+    import optuna
+
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if len(complete) < 2:
+        log(f"[tune] importance.png skipped: {len(complete)} complete trial(s), 2 needed")
+        return
+    try:
+        importances = optuna.importance.get_param_importances(study)
+    except (RuntimeError, ValueError) as exc:
+        log(f"[tune] importance.png skipped: {exc}")
+        return
+    if not importances or not all(math.isfinite(v) for v in importances.values()):
+        log("[tune] importance.png skipped: no parameter varied across the complete trials")
+        return
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    names = list(importances)[::-1]
+    fig = Figure(figsize=(7, 0.35 * len(names) + 1.2), dpi=100)
+    FigureCanvasAgg(fig)  # no pyplot, no global backend switch
+    ax = fig.add_subplot()
+    ax.barh(names, [importances[n] for n in names], color="#4477aa")
+    ax.set_xlabel(f"importance for {study.user_attrs.get('objective', 'the objective')} (optuna.importance)")
+    ax.set_title(f"{study.study_name}: {len(complete)} complete trials")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+__all__ = ["OBJECTIVES", "SEARCH_SPACE", "Param", "TuneError", "TuneOptions", "best_config",
+           "epoch_reporter", "suggest_config", "tune", "write_results"]

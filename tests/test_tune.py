@@ -1,0 +1,222 @@
+"""fma-model tune (a tiny Optuna study), the one-cycle schedule and grid's `plain` reference row."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+
+from models.commands.cli import main as cli_main
+from models.training.config import load_config
+from models.training.schedule import onecycle_factor, schedule_factor
+from tests.test_train import TINY_SETS, _tiny_dataset
+
+# Tiny trials: the tiny network of test_train, one epoch of one step.
+TUNE_SETS = [s for s in TINY_SETS if not s.startswith(("epochs=", "max_steps", "batch_size"))] + [
+    "epochs=1", "max_steps_per_epoch=1", "batch_size=4", "network.head=flat"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory, taxonomy) -> Path:
+    return _tiny_dataset(tmp_path_factory.mktemp("data"), taxonomy)
+
+
+def _tune(out: Path, data: Path, *extra: str) -> int:
+    args = ["tune", "--data", str(data), "--out", str(out)]
+    for s in TUNE_SETS:
+        args += ["--set", s]
+    return cli_main([*args, *extra])
+
+
+def _rows(out: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader((out / "trials.csv").open(encoding="utf-8")))
+
+
+def test_tiny_study_writes_results_and_resume_adds_trials(tmp_path, dataset, capsys):
+    out = tmp_path / "study"
+    assert _tune(out, dataset, "--trials", "1", "--objective", "macro_recall") == 0
+    (row,) = _rows(out)
+    assert row["number"] == "0" and row["state"] == "COMPLETE"
+    assert 0 <= float(row["value"]) <= 1 and float(row["duration_s"]) > 0
+    assert "param_lr" in row and "param_input_size" not in row  # --set keys are not searched
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["objective"] == "macro_recall" and summary["n_trials_by_state"] == {"COMPLETE": 1}
+    assert summary["best_value"] == float(row["value"])
+    cfg, _ = load_config(out / "best.yaml")  # loadable by `fma-model train --config`
+    assert cfg.lr == pytest.approx(summary["best_params"]["lr"]) == pytest.approx(float(row["param_lr"]))
+    assert cfg.input_size == 32 and cfg.network.head == "flat"
+    assert "importance.png skipped: 1 complete trial(s)" in capsys.readouterr().out
+    assert (out / "trials" / "0000" / "metrics.csv").exists() and not (out / "trials" / "0000" / "run").exists()
+
+    # an existing study is refused without --resume (one line, exit 2) ...
+    assert _tune(out, dataset, "--trials", "1", "--objective", "macro_recall") == 2
+    err = capsys.readouterr().err
+    assert "--resume" in err and err.count("\n") == 1
+    # ... and continued with it, with new values
+    assert _tune(out, dataset, "--trials", "1", "--objective", "macro_recall", "--resume") == 0
+    rows = _rows(out)
+    assert [r["number"] for r in rows] == ["0", "1"] and rows[0]["param_lr"] != rows[1]["param_lr"]
+    assert json.loads((out / "summary.json").read_text())["n_trials"] == 2
+
+
+def test_resume_without_a_study_and_a_missing_optuna_are_one_line(tmp_path, dataset, capsys, monkeypatch):
+    assert _tune(tmp_path / "none", dataset, "--resume") == 2
+    assert "no study" in capsys.readouterr().err
+    monkeypatch.setitem(__import__("sys").modules, "optuna", None)  # `import optuna` raises ImportError
+    assert _tune(tmp_path / "x", dataset) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install" in err and "optuna" in err
+
+
+def test_budget_stops_starting_trials(tmp_path, dataset):
+    out = tmp_path / "study"
+    assert _tune(out, dataset, "--trials", "5", "--budget-minutes", "0.0001") == 0
+    assert len(_rows(out)) == 1
+
+
+def test_epoch_reporter_prunes_when_the_pruner_says_so():
+    from models.training.tune import epoch_reporter
+
+    class FakeTrial:
+        def __init__(self, prune: bool) -> None:
+            self.prune, self.reports = prune, []
+
+        def report(self, value, step):
+            self.reports.append((step, value))
+
+        def should_prune(self):
+            return self.prune
+
+    keep = FakeTrial(prune=False)
+    epoch_reporter(keep, "val_top1", optuna)({"epoch": 1, "val_top1": 0.25})
+    assert keep.reports == [(1, 0.25)]
+    stop = FakeTrial(prune=True)
+    with pytest.raises(optuna.TrialPruned):
+        epoch_reporter(stop, "val_hier_f1", optuna)({"epoch": 2, "val_top1": 0.1, "val_hier_f1": 0.5})
+    assert stop.reports == [(2, 0.5)]
+
+
+def test_a_pruned_trial_stops_training_and_is_recorded_as_pruned(tmp_path, dataset):
+    from models.training.tune import TuneOptions, tune
+
+    class AlwaysPrune(optuna.pruners.BasePruner):
+        def prune(self, study, trial):
+            return True
+
+    out = tmp_path / "study"
+    study = tune(TuneOptions(data=[str(dataset)], out=out, overrides=[*TUNE_SETS, "epochs=2"], trials=1),
+                 log=lambda _m: None, pruner=AlwaysPrune())
+    assert [t.state.name for t in study.trials] == ["PRUNED"]
+    assert _rows(out)[0]["state"] == "PRUNED"
+    history = list(csv.DictReader((out / "trials" / "0000" / "metrics.csv").open()))
+    assert len(history) == 1  # training stopped after the first epoch of two
+    assert not (out / "best.yaml").exists()
+    assert json.loads((out / "summary.json").read_text())["n_trials_by_state"] == {"PRUNED": 1}
+
+
+def test_importance_plot_needs_two_complete_trials(tmp_path):
+    from models.training.tune import _importance_plot
+
+    dist = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True),
+            "loss.kind": optuna.distributions.CategoricalDistribution(["flat", "hierarchical"])}
+    study = optuna.create_study(direction="maximize")
+    lines: list[str] = []
+    study.add_trial(optuna.trial.create_trial(params={"lr": 1e-3, "loss.kind": "flat"}, distributions=dist, value=0.5))
+    _importance_plot(study, tmp_path / "one.png", lines.append)
+    assert not (tmp_path / "one.png").exists() and "1 complete trial(s), 2 needed" in lines[-1]
+    for i, lr in enumerate([2e-4, 5e-4, 3e-3, 8e-3]):
+        study.add_trial(optuna.trial.create_trial(params={"lr": lr, "loss.kind": ["flat", "hierarchical"][i % 2]},
+                                                  distributions=dist, value=0.1 * i))
+    _importance_plot(study, tmp_path / "importance.png", lines.append)
+    assert (tmp_path / "importance.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_onecycle_rises_then_falls():
+    total = 100
+    f = [onecycle_factor(s, total) for s in range(total)]
+    peak = max(range(total), key=f.__getitem__)
+    assert peak == 30 and f[peak] == pytest.approx(1.0)
+    assert f[0] == pytest.approx(1 / 25)
+    assert f[-1] == pytest.approx(1 / 25e4)
+    assert all(a < b for a, b in itertools.pairwise(f[:peak + 1]))
+    assert all(a > b for a, b in itertools.pairwise(f[peak:]))
+    # halfway up the rise, halfway between start and peak (cosine)
+    assert f[15] == pytest.approx((1 / 25 + 1) / 2)
+    # the loop's schedule switch: onecycle ignores warmup and min_lr; cosine keeps its warmup
+    assert schedule_factor("onecycle", 0, total, warmup=10, min_ratio=0.5) == pytest.approx(1 / 25)
+    assert schedule_factor("cosine", 0, total, warmup=10, min_ratio=0.5) == pytest.approx(0.1)
+
+
+def test_grid_plain_row_is_flat_with_the_standard_recipe(tmp_path, dataset, monkeypatch):
+    import contextlib
+    import sys
+
+    import models.training.grid as grid
+
+    def in_process(cmd, stdout, stderr):  # the cells' train and evaluate, without two interpreter start-ups
+        assert cmd[:3] == [sys.executable, "-m", "models.commands.cli"]
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stdout):
+            return cli_main(cmd[3:])
+
+    monkeypatch.setattr(grid.subprocess, "call", in_process)
+    out = tmp_path / "grid"
+    rc = cli_main(["grid", "--data", str(dataset), "--out", str(out), "--tiny", "--backbones", "convnext_tiny",
+                   "--frameworks", "plain", "--set", "input_size=32"])
+    assert rc == 0
+    rows = list(csv.DictReader((out / "grid.csv").open()))
+    assert [(r["backbone"], r["framework"], r["status"]) for r in rows] == [("convnext_tiny", "plain", "ok")]
+    config = json.loads((out / "convnext_tiny__plain" / "bundle" / "manifest.json").read_text())["train"]["config"]
+    assert config["schedule"] == "onecycle" and config["network"]["head"] == "flat"
+    assert config["loss"]["kind"] == "flat" and config["loss"]["label_smoothing"] == 0.1
+    from models.data.transforms import AugmentConfig
+    from models.training.grid import PLAIN_AUGMENT
+
+    assert set(PLAIN_AUGMENT) == set(AugmentConfig().to_dict())  # a new augmentation must be set for plain too
+    aug = config["augment"]
+    assert aug["hflip"] == aug["vflip"] == 0.5 and aug["rot90"] is False and aug["crop_scale"] == 1.0
+    assert aug["blur_p"] == aug["noise_std"] == aug["brightness"] == 0
+
+
+def test_a_failing_trial_is_recorded_and_the_search_goes_on(tmp_path, dataset):
+    from models.training.tune import Param, TuneOptions, tune
+
+    out = tmp_path / "study"
+    bad = (Param("lr", "float", -2.0, -1.0),)  # TrainConfig refuses a negative learning rate
+    study = tune(TuneOptions(data=[str(dataset)], out=out, overrides=TUNE_SETS, trials=2, space=bad),
+                 log=lambda _m: None)
+    assert [t.state.name for t in study.trials] == ["FAIL", "FAIL"]
+    assert [r["state"] for r in _rows(out)] == ["FAIL", "FAIL"] and not (out / "best.yaml").exists()
+    assert json.loads((out / "summary.json").read_text())["best_value"] is None
+
+
+def test_auto_coverage_counts_the_images_of_leaves_that_reach_the_purity():
+    import numpy as np
+
+    from models.calibration.thresholds import auto_coverage
+
+    probs = np.zeros((40, 3))
+    probs[:30, 0] = 0.9  # 30 images predicted as leaf 0, all right
+    probs[30:, 1] = 0.8  # 10 predicted as leaf 1: fewer than min_support 20
+    probs[probs.sum(1) == 0.9, 2] = 0.1
+    probs[probs.sum(1) == 0.8, 2] = 0.2
+    targets = np.array([0] * 30 + [1] * 10)
+    assert auto_coverage(probs, targets, target=0.9) == pytest.approx(30 / 40)  # 30/30: lower bound 0.905
+    assert auto_coverage(probs, targets, target=0.95) == 0.0  # 59 right images would be needed
+    assert auto_coverage(probs, targets, target=0.9, min_support=5) == pytest.approx(30 / 40)  # 10/10: lower bound 0.74
+    assert auto_coverage(probs[:0], targets[:0], target=0.9) == 0.0
+
+
+def test_coverage_objective(tmp_path, dataset, capsys):
+    assert _tune(tmp_path / "a", dataset, "--objective", "coverage") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--target-purity" in err
+    out = tmp_path / "b"
+    assert _tune(out, dataset, "--trials", "1", "--objective", "coverage", "--target-purity", "0.9") == 0
+    (row,) = _rows(out)
+    history = list(csv.DictReader((out / "trials" / "0000" / "metrics.csv").open()))
+    assert float(row["value"]) == max(float(h["val_coverage"]) for h in history)
+    assert json.loads((out / "summary.json").read_text())["objective"] == "coverage"
