@@ -340,8 +340,8 @@ def _write_bundle(run: _Run, state: _Progress, data_sha: str, seconds: float,
 def validate(model: HierarchicalNet, manifest: BundleManifest, samples: Sequence[Sample], *, batch_size: int,
              device: torch.device | str, extra: ExtraMetrics | None = None) -> dict[str, Any]:
     """Metrics of ``model`` on known-label samples, through the Predictor exactly as ``evaluate`` runs it (the
-    ``metrics.json`` keys without ``per_class``, plus ``macro_recall``: the mean recall of the leaves present,
-    and with ``extra`` its metrics under ``extra``)."""
+    ``metrics.json`` keys without ``per_class``, ``macro_recall`` among them; with ``extra`` its metrics under
+    ``extra``)."""
     from models.evaluation.metrics import compute_metrics
     from models.inference.collect import collect_outputs
     from models.inference.predictor import Predictor
@@ -354,8 +354,6 @@ def validate(model: HierarchicalNet, manifest: BundleManifest, samples: Sequence
     leaf_pos = {leaf: i for i, leaf in enumerate(manifest.taxonomy.leaves)}
     targets = np.array([leaf_pos[samples[i].label] for i in out.index], dtype=np.int64)
     m = compute_metrics(out.leaf_probs, targets, manifest.taxonomy)
-    recalls = [c["recall"] for c in m["per_class"].values() if c["support"]]
-    m["macro_recall"] = float(np.mean(recalls)) if recalls else 0.0  # mean recall of the leaves present
     if extra is not None:
         m["extra"] = {k: round(float(v), 5) for k, v in extra(out.leaf_probs, targets).items()}
     return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in m.items() if k != "per_class"}
