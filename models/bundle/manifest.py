@@ -153,7 +153,9 @@ class TrainInfo:
     """``train``: how the weights were made (provenance; nothing here is needed to run the model).
 
     ``config`` is the training config as written by :meth:`models.training.config.TrainConfig.to_dict`,
-    kept as plain JSON so that a bundle made by an older or newer trainer still loads.
+    kept as plain JSON so that a bundle made by an older or newer trainer still loads. ``data_choices``: what
+    ``train`` chose from its data for each setting (``{key: {value, source: "auto"|"config", reason}}``,
+    see :mod:`models.training.inspection`), plain JSON for the same reason; empty in older bundles.
     """
 
     config: Mapping[str, Any] = field(default_factory=dict)
@@ -169,6 +171,7 @@ class TrainInfo:
     world_size: int | None = field(default=None, metadata=_within(1))
     torch: str | None = None
     init_from: InitFrom | None = None
+    data_choices: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Any, *, source: str = "manifest.json") -> TrainInfo:
@@ -182,6 +185,10 @@ class TrainInfo:
         out = dataclasses.asdict(self)
         out["data_sources"] = list(self.data_sources)
         out["config"] = dict(self.config)
+        if self.data_choices:
+            out["data_choices"] = dict(self.data_choices)
+        else:  # older bundles have none: they round-trip unchanged
+            del out["data_choices"]
         return out
 
 

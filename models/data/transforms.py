@@ -21,11 +21,18 @@ from torchvision.transforms import InterpolationMode, v2
 
 from models.config_keys import checked_kwargs
 
+CROP_RATIO = (0.9, 1.1)
+"""Aspect-ratio range (width / height) of the random resized crop."""
 _INTERP = {
     "bilinear": InterpolationMode.BILINEAR,
     "bicubic": InterpolationMode.BICUBIC,
     "nearest": InterpolationMode.NEAREST,
 }
+
+
+AUTO_AUGMENT: dict[str, float] = {"crop_scale": 0.85, "saturation": 0.1, "hue": 0.02}
+"""What a key left on "auto" means when nothing about the data says otherwise."""
+_AUTO_RANGES = {"crop_scale": (0.05, 1.0), "saturation": (0.0, 1.0), "hue": (0.0, 0.5)}
 
 
 @dataclass
@@ -36,11 +43,14 @@ class AugmentConfig:
         hflip: probability of a horizontal flip.
         vflip: probability of a vertical flip.
         rot90: randomly turn by a multiple of 90 degrees.
-        crop_scale: minimum area kept by the random resized crop (1.0 = no crop).
+        crop_scale: minimum area kept by the random resized crop (1.0 = no crop); "auto": chosen by
+            ``fma-model train`` from the training data's defect sizes (no crop may cut away more than half of
+            a defect's width or height), else :data:`AUTO_AUGMENT`'s value.
         brightness: colour jitter strength for brightness.
         contrast: colour jitter strength for contrast.
-        saturation: colour jitter strength for saturation.
-        hue: colour jitter strength for hue.
+        saturation: colour jitter strength for saturation; "auto": 0 on grayscale training data, else
+            :data:`AUTO_AUGMENT`'s value.
+        hue: colour jitter strength for hue; "auto" as ``saturation``.
         blur_p: probability of a Gaussian (focus) blur.
         noise_std: standard deviation of additive Gaussian noise on the 0..1 image (0 = off).
     """
@@ -48,13 +58,27 @@ class AugmentConfig:
     hflip: float = 0.5
     vflip: float = 0.5
     rot90: bool = True
-    crop_scale: float = 0.85
+    crop_scale: float | str = "auto"
     brightness: float = 0.2
     contrast: float = 0.2
-    saturation: float = 0.1
-    hue: float = 0.02
+    saturation: float | str = "auto"
+    hue: float | str = "auto"
     blur_p: float = 0.2
     noise_std: float = 0.02
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in _AUTO_RANGES.items():
+            value = getattr(self, name)
+            if value == "auto":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+                raise ValueError(f"augment.{name} must be \"auto\" or a number in [{low}, {high}], got {value!r}")
+            setattr(self, name, float(value))
+
+    def value(self, name: str) -> float:
+        """The number a key stands for: its own, or :data:`AUTO_AUGMENT`'s for one left on "auto"."""
+        value = getattr(self, name)
+        return AUTO_AUGMENT[name] if value == "auto" else value
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> AugmentConfig:
@@ -114,9 +138,10 @@ def build_train_transform(
     """The training pipeline: geometric + photometric augmentation, then normalisation."""
     h, w = int(size[-2]), int(size[-1])
     steps: list[Any] = [v2.ToImage()]
-    if aug.crop_scale < 1.0:
+    crop_scale, saturation, hue = aug.value("crop_scale"), aug.value("saturation"), aug.value("hue")
+    if crop_scale < 1.0:
         steps.append(
-            v2.RandomResizedCrop((h, w), scale=(aug.crop_scale, 1.0), ratio=(0.9, 1.1),
+            v2.RandomResizedCrop((h, w), scale=(crop_scale, 1.0), ratio=CROP_RATIO,
                                  interpolation=_interp(interpolation), antialias=True)
         )
     else:
@@ -127,8 +152,8 @@ def build_train_transform(
         steps.append(v2.RandomVerticalFlip(aug.vflip))
     if aug.rot90:
         steps.append(RandomRot90())
-    if any(v > 0 for v in (aug.brightness, aug.contrast, aug.saturation, aug.hue)):
-        steps.append(v2.ColorJitter(aug.brightness, aug.contrast, aug.saturation, aug.hue))
+    if any(v > 0 for v in (aug.brightness, aug.contrast, saturation, hue)):
+        steps.append(v2.ColorJitter(aug.brightness, aug.contrast, saturation, hue))
     if aug.blur_p > 0:
         steps.append(v2.RandomApply([v2.GaussianBlur(5, sigma=(0.1, 1.5))], p=aug.blur_p))
     steps.append(v2.ToDtype(torch.float32, scale=True))

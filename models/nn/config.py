@@ -13,7 +13,8 @@ from typing import Any
 
 from models.config_keys import checked_kwargs
 
-__all__ = ["HEADS", "KINDS", "MODES", "SCHEDULES", "LossConfig", "NetworkConfig"]
+__all__ = ["HEADS", "IMBALANCE_LOSSES", "IMBALANCE_METHODS", "KINDS", "MODES", "SCHEDULES", "LossConfig",
+           "NetworkConfig"]
 
 HEADS = ("flat", "independent", "shared")
 _RESERVED_BACKBONE_KWARGS = frozenset(
@@ -22,6 +23,10 @@ _RESERVED_BACKBONE_KWARGS = frozenset(
 KINDS = ("flat", "layer", "hierarchical")
 SCHEDULES = ("none", "bcnn")
 MODES = ("reweight", "soft")
+IMBALANCE_LOSSES = ("logit_adjust", "balanced_softmax", "drw")
+"""The class-imbalance methods that change the loss (:class:`models.nn.losses.HierarchicalLoss`)."""
+IMBALANCE_METHODS = ("auto", "none", "balanced_sampling", *IMBALANCE_LOSSES)
+"""``TrainConfig.imbalance``: ``auto`` (chosen from the training data), ``none``, or one method."""
 MAX_HEAD_DIM = 16384
 """The widest head a config may ask for (a wider one is a typo that would allocate gigabytes before any check)."""
 

@@ -49,6 +49,28 @@ of the batch pay the loss above, averaged over the known images only:
 ``total = known loss + outlier_weight * mean over the outlier images``. ``outlier_weight = 0`` (the
 default) refuses outlier rows.
 
+Class imbalance (``TrainConfig.imbalance``; the training loop passes the training set's class counts of
+every level, ``level_counts``; a class without images counts as one). Each method acts on every level
+with that level's own counts, for every loss kind, and only in training: the network and its bundle
+never see a prior, so predictions use the plain logits.
+
+* ``"logit_adjust"`` (Menon et al. 2021, "Long-tail learning via logit adjustment"): the cross-entropy
+  of level ``k`` is taken on ``z_k + tau * log(prior_k)`` (``prior_k`` = the level's class frequencies,
+  ``tau`` = ``TrainConfig.imbalance_tau``). A frequent class must win by a larger margin, so the plain
+  logits the model predicts with are pushed towards the rare classes.
+* ``"balanced_softmax"`` (Ren et al. 2020, "Balanced Meta-Softmax"): ``softmax`` with every class's
+  ``exp(z_c)`` multiplied by its count ``n_c``; that is the cross-entropy of ``z + log(prior)``, the same
+  loss as ``logit_adjust`` with ``tau = 1`` whatever ``imbalance_tau`` says.
+* ``"drw"`` (Cao et al. 2019, deferred re-weighting of LDAM-DRW): from epoch ``(2 * total_epochs) // 3``
+  (0-based) on, each known image's level-``k`` terms are weighted by its class's class-balanced weight
+  (Cui et al. 2019, effective number, ``(1 - beta) / (1 - beta ** n_c)``, ``beta`` = :data:`DRW_BETA`,
+  normalised to mean 1 over the level's classes), and level ``k``'s mean becomes the weighted mean
+  ``sum_i s_i w_i l_i / sum_i s_i w_i`` (as ``F.cross_entropy(weight=...)``), so the loss keeps its scale.
+  Before that epoch it is the plain loss.
+
+The dependence penalties and the soft term are read from the plain logits (the predictions the model
+really makes); the outlier term is never adjusted.
+
 Base weights: ``LossConfig.level_weights`` as given, or ``1/L`` per level (sum 1, so the layer loss is on
 the scale of a single cross-entropy). ``sample_weight`` gives a weighted mean over the batch,
 ``sum_i s_i * loss_i / sum_i s_i``.
@@ -57,17 +79,33 @@ the scale of a single cross-entropy). ``sample_weight`` gives a weighted mean ov
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from models.nn.config import LossConfig
+from models.nn.config import IMBALANCE_LOSSES, IMBALANCE_METHODS, LossConfig
 
-__all__ = ["BCNN_FOCUS", "HierarchicalLoss", "level_weights_at"]
+__all__ = ["BCNN_FOCUS", "DRW_BETA", "HierarchicalLoss", "class_balanced_weights", "drw_start_epoch",
+           "level_weights_at"]
 
 BCNN_FOCUS = 0.8
+DRW_BETA = 0.999
+"""``beta`` of the effective number of samples, ``(1 - beta ** n) / (1 - beta)`` (Cui et al. 2019)."""
+
+
+def class_balanced_weights(counts: Sequence[float] | np.ndarray, beta: float = DRW_BETA) -> np.ndarray:
+    """Class-balanced weights ``(1 - beta) / (1 - beta ** n_c)``, normalised to mean 1 (counts below 1 count as 1)."""
+    n = np.maximum(np.asarray(counts, dtype=np.float64), 1.0)
+    w = (1.0 - beta) / (1.0 - np.power(beta, n))
+    return w * (len(w) / w.sum())
+
+
+def drw_start_epoch(total_epochs: int) -> int:
+    """The first epoch (0-based) of deferred re-weighting: after two thirds of the run."""
+    return (2 * total_epochs) // 3
 
 
 def _loss_dtype(t: Tensor) -> torch.dtype:
@@ -112,10 +150,14 @@ class HierarchicalLoss(nn.Module):
         masks: Parent->child bool masks between consecutive levels (``taxonomy.masks``).
     """
 
-    def __init__(self, config: LossConfig, masks: list[np.ndarray]) -> None:
+    def __init__(self, config: LossConfig, masks: list[np.ndarray], *, imbalance: str = "none",
+                 level_counts: Sequence[Sequence[float] | np.ndarray] | None = None, tau: float = 1.0) -> None:
         super().__init__()
         self.config = config
         self.num_levels = len(masks) + 1
+        if imbalance not in IMBALANCE_METHODS or imbalance == "auto":
+            raise ValueError(f"imbalance must be one of {', '.join(IMBALANCE_METHODS[1:])}; got {imbalance!r}")
+        self.imbalance = imbalance
         for k, mask in enumerate(masks):
             arr = np.asarray(mask, dtype=bool)
             if arr.ndim != 2 or (k > 0 and arr.shape[0] != np.asarray(masks[k - 1]).shape[1]):
@@ -129,6 +171,43 @@ class HierarchicalLoss(nn.Module):
             raise ValueError(
                 f"LossConfig.level_weights has {len(config.level_weights)} entries for {self.num_levels} levels"
             )
+        if imbalance in IMBALANCE_LOSSES:
+            self._register_imbalance(masks, level_counts, 1.0 if imbalance == "balanced_softmax" else tau)
+
+    def _register_imbalance(self, masks: list[np.ndarray], level_counts: Sequence[Sequence[float] | np.ndarray] | None,
+                            tau: float) -> None:
+        """The per-level buffers of the imbalance method: logit offsets, or class-balanced weights."""
+        if level_counts is None or len(level_counts) != self.num_levels:
+            raise ValueError(f"imbalance {self.imbalance!r} needs the class counts of each of the "
+                             f"{self.num_levels} levels")
+        if not (isinstance(tau, int | float) and math.isfinite(tau) and tau >= 0):
+            raise ValueError(f"tau must be a finite number >= 0, got {tau!r}")
+        sizes = [np.asarray(m).shape[0] for m in masks] + ([np.asarray(masks[-1]).shape[1]] if masks else [])
+        for k, counts in enumerate(level_counts):
+            n = np.maximum(np.asarray(counts, dtype=np.float64), 1.0)
+            if n.ndim != 1 or (sizes and n.shape[0] != sizes[k]) or not np.isfinite(n).all():
+                raise ValueError(f"level_counts[{k}] must hold one finite count per class of level {k}")
+            table = class_balanced_weights(n) if self.imbalance == "drw" else tau * np.log(n / n.sum())
+            self.register_buffer(f"imbalance_{k}", torch.tensor(table, dtype=torch.float32), persistent=False)
+
+    def _imbalance_table(self, k: int, classes: int) -> Tensor:
+        table = getattr(self, f"imbalance_{k}")
+        if table.shape[0] != classes:
+            raise ValueError(f"level {k} has {classes} classes but {table.shape[0]} class counts")
+        return table
+
+    def adjusted(self, levels: list[Tensor]) -> list[Tensor]:
+        """The outputs the cross-entropies are taken on: ``z_k + tau * log(prior_k)`` under logit adjustment
+        and balanced softmax, the outputs themselves otherwise."""
+        if self.imbalance not in ("logit_adjust", "balanced_softmax"):
+            return levels
+        return [out + self._imbalance_table(k, out.shape[1]).to(out.dtype) for k, out in enumerate(levels)]
+
+    def class_weights(self, epoch: int, total_epochs: int) -> list[Tensor] | None:
+        """Deferred re-weighting's per-level class weights at ``epoch`` (None before it starts, or without drw)."""
+        if self.imbalance != "drw" or epoch < drw_start_epoch(total_epochs):
+            return None
+        return [getattr(self, f"imbalance_{k}") for k in range(self.num_levels)]
 
     def _mask(self, k: int) -> Tensor:
         return getattr(self, f"mask_{k}")
@@ -196,7 +275,8 @@ class HierarchicalLoss(nn.Module):
         Returns:
             The scalar loss and its parts as floats: ``total``, ``layer``, ``dependence``,
             ``dependence_raw`` (Gao's mean penalty summed over levels, without ``beta``) and
-            ``level_k`` (unweighted mean CE of level ``k``), and ``outlier`` (the mean outlier term, 0
+            ``level_k`` (unweighted mean CE of level ``k``, on the adjusted outputs under logit
+            adjustment), and ``outlier`` (the mean outlier term, 0
             without outlier rows).
         """
         self._check(levels, targets, sample_weight)
@@ -212,24 +292,35 @@ class HierarchicalLoss(nn.Module):
             if bool((sample_weight < 0).any()):
                 raise ValueError("sample_weight must be non-negative")
             sw = sample_weight.to(device=levels[0].device, dtype=dtype)
-        denom = sw.sum().clamp_min(torch.finfo(sw.dtype).tiny)
+        tiny = torch.finfo(sw.dtype).tiny
+        denom = sw.sum().clamp_min(tiny)
 
         def mean(per_sample: Tensor) -> Tensor:
             return (per_sample * sw).sum() / denom
 
+        def weighted_mean(w: Tensor) -> Callable[[Tensor], Tensor]:
+            d = w.sum().clamp_min(tiny)
+            return lambda per_sample: (per_sample * w).sum() / d
+
+        class_weights = self.class_weights(epoch, total_epochs)
+        if class_weights is None:
+            means = [mean] * self.num_levels
+        else:  # deferred re-weighting: level k's mean is weighted by the class-balanced weight of its target
+            means = [weighted_mean(sw * cw.to(sw.dtype)[targets[:, k]]) for k, cw in enumerate(class_weights)]
+
         ce = [
             F.cross_entropy(out, targets[:, k], reduction="none", label_smoothing=cfg.label_smoothing)
-            for k, out in enumerate(levels)
+            for k, out in enumerate(self.adjusted(levels))
         ]
         parts: dict[str, float] = {f"level_{k}": float(mean(c.detach())) for k, c in enumerate(ce)}
 
         if cfg.kind == "flat":
-            layer = mean(ce[-1])
+            layer = means[-1](ce[-1])
             total = layer
             dependence = torch.zeros((), dtype=layer.dtype, device=layer.device)
         else:
             weights = level_weights_at(cfg, self.num_levels, epoch, total_epochs)
-            layer = sum(w * mean(c) for w, c in zip(weights, ce, strict=True))
+            layer = sum(w * m(c) for w, m, c in zip(weights, means, ce, strict=True))
             if cfg.kind == "layer" or self.num_levels == 1:
                 dependence = torch.zeros_like(layer)
             else:
@@ -238,11 +329,13 @@ class HierarchicalLoss(nn.Module):
                 beta = cfg.dependence_weight
                 if cfg.dependence_mode == "reweight":
                     dependence = sum(
-                        w * mean(beta * pen * c) for w, pen, c in zip(weights, pens, ce, strict=True)
+                        w * m(beta * pen * c) for w, m, pen, c in zip(weights, means, pens, ce, strict=True)
                     )
                 else:
                     soft = self._soft_terms(levels)
-                    dependence = beta * sum(mean(pen * t) for pen, t in zip(pens[1:], soft, strict=True))
+                    dependence = beta * sum(
+                        m(pen * t) for m, pen, t in zip(means[1:], pens[1:], soft, strict=True)
+                    )
             total = layer + dependence
         parts.setdefault("dependence_raw", 0.0)
         parts.update(

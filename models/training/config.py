@@ -18,7 +18,7 @@ import yaml
 
 from models.bundle.manifest import INPUT_SIDE_RANGE
 from models.data.transforms import AugmentConfig
-from models.nn.config import LossConfig, NetworkConfig
+from models.nn.config import IMBALANCE_METHODS, LossConfig, NetworkConfig
 
 LR_SCHEDULES = ("cosine", "onecycle")
 
@@ -48,7 +48,13 @@ class TrainConfig:
         min_lr: final learning rate of the cosine schedule.
         schedule: the learning-rate schedule, ``"cosine"`` (warmup + cosine) or ``"onecycle"`` (the standard
             one-cycle recipe; see :mod:`models.training.schedule`).
-        balanced_sampling: sample classes uniformly (weights 1/freq) instead of by frequency.
+        imbalance: class-imbalance handling, applied at every tree level with that level's training counts:
+            "auto" (chosen from the training set's leaf counts, see :mod:`models.training.inspection`),
+            "none", "balanced_sampling" (sample classes uniformly, weights 1/freq), "logit_adjust",
+            "balanced_softmax" or "drw" (deferred re-weighting); the last three change only the training loss
+            (:mod:`models.nn.losses`), never the exported model. ``balanced_sampling: true|false``, the older
+            key, is read as ``imbalance: balanced_sampling|none``.
+        imbalance_tau: ``tau`` of "logit_adjust" (the logits get ``tau * log(prior)`` in training).
         early_stopping_patience: stop after this many epochs without validation improvement (0 = off).
         precision: "auto" (bf16, else fp16, autocast on CUDA; fp32 on CPUs, where bf16 training measured
             slower), "fp32", "bf16" (CUDA, or CPUs with native bf16), "fp16" (CUDA only).
@@ -78,7 +84,8 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     min_lr: float = 1e-6
     schedule: str = "cosine"
-    balanced_sampling: bool = False
+    imbalance: str = "auto"
+    imbalance_tau: float = 1.0
     early_stopping_patience: int = 0
     precision: str = "auto"
     channels_last: bool = True
@@ -100,6 +107,7 @@ class TrainConfig:
     def from_dict(cls, data: Mapping[str, Any], source: str = "<config>") -> TrainConfig:
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: a config must be a mapping of keys to values")
+        data = _fold_balanced_sampling(data, source)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -139,6 +147,9 @@ class TrainConfig:
             ("schedule", self.schedule in LR_SCHEDULES),
             ("early_stopping_patience", isinstance(self.early_stopping_patience, int) and self.early_stopping_patience >= 0),
             ("precision", self.precision in {"auto", "fp32", "bf16", "fp16"}),
+            ("imbalance", self.imbalance in IMBALANCE_METHODS),
+            ("imbalance_tau", isinstance(self.imbalance_tau, int | float) and not isinstance(self.imbalance_tau, bool)
+             and 0 <= self.imbalance_tau < float("inf")),
             ("num_workers", isinstance(self.num_workers, int) and self.num_workers >= 0),
             ("seed", isinstance(self.seed, int)),
             ("input_size", self.input_size is None or (isinstance(self.input_size, int)
@@ -154,7 +165,24 @@ class TrainConfig:
             raise ConfigError(f"{source}: invalid value(s): {shown}")
 
 
-_FLOAT_KEYS = frozenset({"lr", "backbone_lr_scale", "weight_decay", "warmup_epochs", "min_lr"})
+_FLOAT_KEYS = frozenset({"lr", "backbone_lr_scale", "weight_decay", "warmup_epochs", "min_lr", "imbalance_tau"})
+
+
+def _fold_balanced_sampling(data: Mapping[str, Any], source: str) -> Mapping[str, Any]:
+    """Read the older ``balanced_sampling: true|false`` as ``imbalance: balanced_sampling|none``."""
+    if "balanced_sampling" not in data:
+        return data
+    data = dict(data)
+    flag = data.pop("balanced_sampling")
+    if not isinstance(flag, bool):
+        raise ConfigError(f"{source}: 'balanced_sampling' must be true or false, got {flag!r}")
+    wanted = "balanced_sampling" if flag else "none"
+    given = data.get("imbalance", "auto")
+    if given not in ("auto", wanted):
+        raise ConfigError(f"{source}: 'balanced_sampling: {str(flag).lower()}' contradicts 'imbalance: {given}' "
+                          "(balanced_sampling is the older key: keep only imbalance)")
+    data["imbalance"] = wanted
+    return data
 
 
 def _coerce_float(key: str, value: Any, source: str) -> Any:

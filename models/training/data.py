@@ -165,7 +165,7 @@ def make_loader(cfg: TrainConfig, data: TrainingData, taxonomy: Taxonomy, data_c
                                       data_cfg.get("interpolation", "bicubic"))
     dataset = SampleDataset(data.train + data.outliers, taxonomy, transform)
     weights = None
-    if cfg.balanced_sampling:
+    if cfg.imbalance == "balanced_sampling":
         group = np.where(dataset.leaf_index >= 0, dataset.leaf_index, len(taxonomy.leaves))  # outliers: one group
         counts = np.bincount(group, minlength=len(taxonomy.leaves) + 1).astype(np.float64)
         weights = 1.0 / counts[group]

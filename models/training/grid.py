@@ -10,7 +10,7 @@ Frameworks:
 
 - ``plain``: the reference row, the standard timm fine-tuning recipe: one flat head and flat cross-entropy
   with label smoothing 0.1, AdamW with a one-cycle learning rate (``schedule: onecycle``), horizontal and
-  vertical flips only (:data:`PLAIN_AUGMENT`); the same data, epochs, input size, batch
+  vertical flips only (:data:`PLAIN_AUGMENT`), no class-imbalance handling; the same data, epochs, input size, batch
   size, learning rate and weight decay as every other cell, so it differs from ``flat`` only in the recipe;
 - ``flat``: one leaf classifier, flat cross-entropy;
 - ``layer``: independent per-level heads, layer loss;
@@ -41,7 +41,7 @@ each :class:`models.data.transforms.AugmentConfig` field; a test checks that non
 def _plain_recipe() -> dict[str, str]:
     augment = {f"augment.{k}": json.dumps(v) for k, v in PLAIN_AUGMENT.items()}
     return {"network.head": "flat", "loss.kind": "flat", "loss.label_smoothing": "0.1", "schedule": "onecycle",
-            **augment}
+            "imbalance": "none", **augment}
 
 
 FRAMEWORKS: dict[str, dict[str, str]] = {

@@ -1,6 +1,7 @@
 """The training loop: train a hierarchical classifier and write a model bundle (``fma-model train``).
 
-The loop is deliberately short (nanoGPT style): :func:`train` reads the data, builds the run, then for each
+The loop is deliberately short (nanoGPT style): :func:`train` reads the data, chooses the settings left on
+"auto" from it (:mod:`models.training.inspection`: one log line per choice), builds the run, then for each
 epoch trains, validates, logs one CSV row and saves a checkpoint; finally it writes the best epoch's
 weights as a bundle. The pieces live beside it: :mod:`models.training.data` (samples, sampler, loader),
 :mod:`models.training.runtime` (device, ranks, precision), :mod:`models.training.schedule` (optimiser,
@@ -46,6 +47,7 @@ from models.training.checkpoint import (
 )
 from models.training.config import ConfigError, TrainConfig
 from models.training.data import EpochSampler, TrainingData, load_training_data, make_loader
+from models.training.inspection import choose_settings, level_counts, profile_data
 from models.training.runtime import Runtime, peak_memory_mb, setup_runtime
 from models.training.schedule import make_optimizer, schedule_factor
 
@@ -81,6 +83,7 @@ class _Run:
     init_from: InitFrom | None
     out: Path
     scaler: torch.amp.GradScaler
+    choices: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total_steps(self) -> int:
@@ -139,7 +142,12 @@ def train(
     log(f"data: {len(samples.train)} train, {len(samples.val)} val images, {len(taxonomy.leaves)} classes, "
         f"device {rt.device}{' x' + str(rt.world) if rt.world > 1 else ''}, "
         f"precision {str(rt.amp_dtype).replace('torch.', '') if rt.amp_dtype else 'fp32'}")
-    run = _build_run(cfg, rt, taxonomy, samples, out, resume, log)
+    profile = profile_data(samples.train, taxonomy)
+    cfg, choices = choose_settings(cfg, profile)
+    for choice in choices:
+        log(choice.line())
+    run = _build_run(cfg, rt, taxonomy, samples, out, resume, log, profile.leaf_counts)
+    run.choices = {c.key: c.to_json() for c in choices}
     state = _resume(run, log) if resume else _Progress()
     out.mkdir(parents=True, exist_ok=True)
     data_sha = samples.hash() if rt.is_main else ""
@@ -184,8 +192,9 @@ def resolve_taxonomy(cfg: TrainConfig, base: Path | None) -> Taxonomy:
 
 
 def _build_run(cfg: TrainConfig, rt: Runtime, taxonomy: Taxonomy, data: TrainingData, out: Path, resume: bool,
-               log: Log) -> _Run:
-    """The network (pretrained, or from ``init_from``), loss, optimiser and loader of a run."""
+               log: Log, leaf_counts: Sequence[int]) -> _Run:
+    """The network (pretrained, or from ``init_from``), loss (with the training counts of every level, for the
+    imbalance methods that need them), optimiser and loader of a run."""
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed % 2**32)
     model = build_network(cfg.network, taxonomy, load_pretrained=not resume and not cfg.init_from)
@@ -206,7 +215,9 @@ def _build_run(cfg: TrainConfig, rt: Runtime, taxonomy: Taxonomy, data: Training
         ddp_model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[rt.device.index] if rt.device.type == "cuda" else None)
     return _Run(cfg=cfg, rt=rt, taxonomy=taxonomy, data=data, model=model, ddp_model=ddp_model,
-                loss_fn=HierarchicalLoss(cfg.loss, taxonomy.masks).to(rt.device), opt=make_optimizer(model, cfg),
+                loss_fn=HierarchicalLoss(cfg.loss, taxonomy.masks, imbalance=cfg.imbalance, tau=cfg.imbalance_tau,
+                                         level_counts=level_counts(taxonomy, leaf_counts)).to(rt.device),
+                opt=make_optimizer(model, cfg),
                 loader=loader, sampler=sampler, data_cfg=data_cfg, steps_per_epoch=steps, init_from=init, out=out,
                 scaler=torch.amp.GradScaler("cuda", enabled=rt.amp_dtype == torch.float16))
 
@@ -295,7 +306,7 @@ def _end_of_epoch(run: _Run, state: _Progress, epoch: int, row: dict[str, Any], 
     cfg, rt = run.cfg, run.rt
     state.history.append(row)
     score = row.get("val_top1", -row["train_loss"])
-    improved = score > state.best["score"]
+    improved = state.best["epoch"] < 0 or score > state.best["score"]  # without val, a train loss > 1 scores < -1
     if rt.is_main:
         if improved:
             state.best = {"score": score, "epoch": epoch + 1}
@@ -332,7 +343,7 @@ def _write_bundle(run: _Run, state: _Progress, data_sha: str, seconds: float,
         config=cfg.to_dict(), data_hash=data_sha, data_sources=tuple(str(d) for d in sources),
         n_train=len(data.train), n_val=len(data.val), n_outliers=len(data.outliers), best_epoch=state.best["epoch"],
         epochs_run=len(state.history), seconds=round(seconds, 1), device=str(rt.device), world_size=rt.world,
-        torch=torch.__version__, init_from=run.init_from)
+        torch=torch.__version__, init_from=run.init_from, data_choices=run.choices)
     save_bundle(run.out, run.model, run.manifest(metrics, train_info), half=cfg.half_weights)
     return metrics
 

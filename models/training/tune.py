@@ -97,6 +97,7 @@ SEARCH_SPACE: tuple[Param, ...] = (
     Param("loss.kind", "choice", choices=("flat", "layer", "hierarchical")),
     Param("loss.dependence_weight", "float", 0.0, 2.0, when=("loss.kind", "hierarchical")),
     Param("loss.label_smoothing", "float", 0.0, 0.2),
+    Param("imbalance", "choice", choices=("none", "balanced_sampling", "logit_adjust", "balanced_softmax", "drw")),
     Param("augment.crop_scale", "float", 0.5, 1.0),
     Param("augment.hflip", "choice", choices=(0.0, 0.5)),
     Param("augment.vflip", "choice", choices=(0.0, 0.5)),
