@@ -187,7 +187,7 @@ def restore_main(argv: list[str]) -> int:
     except StoreError as exc:
         print(f"fma-judge restore: {exc}", file=sys.stderr)
         return 2
-    print(f"Restored {path} from {source}; the replaced file is kept as {kept}")
+    print(f"Restored {path} from {source}" + (f"; the replaced file is kept as {kept}" if kept else ""))
     return 0
 
 

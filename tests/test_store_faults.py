@@ -75,6 +75,10 @@ def test_a_backup_is_taken_while_another_connection_is_writing(tmp_path: Path) -
         writer.execute("COMMIT")
         writer.close()
     assert _count(copy) == 50 and check_file(copy) is None
+    with closing(sqlite3.connect(copy)) as conn:  # the uncommitted change is not in the copy; the commit is not lost
+        assert conn.execute("SELECT name FROM batches WHERE id = 1").fetchone()[0] != "changed"
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT name FROM batches WHERE id = 1").fetchone()[0] == "changed"
 
 
 def test_a_damaged_database_is_refused_at_opening_and_a_backup_restores_it(tmp_path: Path) -> None:
@@ -337,3 +341,27 @@ def test_backup_every_is_remembered_and_zero_turns_backups_off(qtbot, tmp_path: 
     finally:
         win.close()
         engine.dispose()
+
+
+def test_read_only_opening_finds_a_file_whose_folder_name_has_uri_characters(tmp_path: Path) -> None:
+    """The read-only URI was built unencoded: SQLite cut a path at '#' and opened another file."""
+    folder = tmp_path / "Lot #12 100% ok"
+    folder.mkdir()
+    db = _make_db(folder / "judge.sqlite3", batches=7)
+    engine = make_engine(f"sqlite:///{db}", read_only=True)
+    try:
+        with session_scope(engine, action="read") as s:
+            assert s.scalar(select(func.count()).select_from(Batch)) == 7
+    finally:
+        engine.dispose()
+
+
+def test_a_backup_never_overwrites_a_file_or_the_database(tmp_path: Path) -> None:
+    db = _make_db(tmp_path / "judge.sqlite3")
+    other = tmp_path / "notes.txt"
+    other.write_text("keep me")
+    for dest in (other, db, tmp_path / "judge.sqlite3-wal"):
+        with pytest.raises(StoreError, match="exists \\(or is the database itself\\)"):
+            backup_to(db, dest)
+    assert other.read_text() == "keep me" and _count(db) == 50
+    assert restore(backup_to(db, tmp_path / "b.sqlite3"), tmp_path / "new.sqlite3") is None  # nothing replaced

@@ -54,6 +54,6 @@ def newest_backup(db_path: Path) -> BackupInfo | None:
     return found[0] if found else None
 
 
-def restore_backup(backup: Path, db_path: Path) -> Path:
+def restore_backup(backup: Path, db_path: Path) -> Path | None:
     """Put ``backup`` in place of ``db_path`` (see :func:`app.store.backup.restore`); where the old file is kept."""
     return restore(backup, db_path)

@@ -18,7 +18,7 @@ import sqlite3
 import time
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,12 +223,11 @@ def make_engine(
         raise StoreError(
             f"Cannot open the database {describe_url(parsed)}: the folder {path.parent} does not exist"
         )
-    if read_only and path is not None:
-        shm = path.with_name(path.name + "-shm")
-        immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) and not shm.exists() else ""
-        parsed = make_url(f"sqlite:///file:{path.resolve()}?mode=ro{immutable}&uri=true")
     kwargs: dict[str, Any] = {"echo": echo}
-    if parsed.get_backend_name() == "sqlite":
+    if read_only and path is not None:
+        uri = _read_only_uri(path)  # percent-encoded: a '#' or '%' in a folder name opens the right file
+        kwargs["creator"] = lambda: sqlite3.connect(uri, uri=True, timeout=busy_timeout_s, check_same_thread=False)
+    elif parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": busy_timeout_s}
     else:
         kwargs["pool_pre_ping"] = True
@@ -360,15 +359,58 @@ def init_db(engine: Engine) -> str:
 
 
 # ------------------------------------------------------------------------------------------ opening
+def _read_only_uri(path: Path) -> str:
+    """The SQLite URI that reads ``path`` without writing anything.
+
+    ``mode=ro`` reads a WAL file's newest commits but needs a ``-shm`` file it can create or use. Where none can be
+    (a read-only folder), ``immutable=1`` is the only way in, and it ignores the WAL: it is used only when there is
+    no WAL content it would miss.
+
+    Raises:
+        StoreError: the newest changes are in a WAL that cannot be read from here.
+    """
+    uri = path.resolve().as_uri()
+    shm, wal = (path.with_name(path.name + suffix) for suffix in ("-shm", "-wal"))
+    if shm.exists() or os.access(path.parent, os.W_OK):
+        return f"{uri}?mode=ro"
+    if wal.exists() and wal.stat().st_size > 0:
+        raise StoreError(f"Cannot open the database {describe_url(f'sqlite:///{path}')} read-only: its newest changes "
+                         f"are in {wal.name}, which cannot be read without write access to {path.parent}")
+    return f"{uri}?mode=ro&immutable=1"
+
+
 def read_only_reason(url: str | URL) -> str | None:
-    """Why this account can only read the SQLite database at ``url`` (None: it can write, or not SQLite)."""
+    """Why this account can only read the SQLite database at ``url`` (None: it can write, or not SQLite).
+
+    SQLite itself is asked (a write lock taken and given back at once): permission bits say too little on
+    Windows (access lists), on network shares and when another account owns the ``-wal`` file. The probe writes
+    the header's ``user_version`` back unchanged and rolls back: SQLite opens a write-protected file read-only
+    without a word, and only a write tells.
+    """
     path = sqlite_path(url)
-    if path is None or not path.exists():
+    if path is None or not path.exists() or path.stat().st_size == 0:
         return None
     if not os.access(path, os.W_OK):
         return f"the file {path} is read-only for you"
-    if not os.access(path.parent, os.W_OK):
-        return f"its folder {path.parent} is read-only for you"
+    try:
+        with closing(sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True, timeout=0.5,
+                                     isolation_level=None)) as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(f"PRAGMA user_version = {version}")
+            finally:
+                conn.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            return None  # another program is writing: so can we, in turn
+        if "readonly" in text or "read-only" in text or "unable to open" in text or "disk i/o" in text:
+            where = f"the file {path}" if not os.access(path, os.W_OK) else f"{path} (or its folder)"
+            return f"{where} is read-only for you"
+        return None  # anything else (a damaged file ...) is for open_store's check to report
+    except sqlite3.DatabaseError:
+        return None
     return None
 
 
@@ -389,8 +431,9 @@ def check_integrity(engine: Engine) -> str | None:
         with translate_errors(engine, "check"), engine.connect() as conn:
             return quick_check_problems(conn.exec_driver_sql("PRAGMA quick_check").fetchall())
     except StoreError as exc:
-        if "malformed" in str(exc):  # pages so damaged that the check itself stops
-            return "database disk image is malformed"
+        text = str(exc)
+        if "malformed" in text or "not a database" in text:  # so damaged that the check itself stops
+            return "database disk image is malformed" if "malformed" in text else "its header is not SQLite's"
         raise
 
 
@@ -436,7 +479,7 @@ def open_store(url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_
             path = sqlite_path(url)
             raise DamagedDatabaseError(
                 f"The database {describe_url(url)} is damaged: {problem}. Restore a backup "
-                f"(fma-judge restore --list) or open another database with --db.", path=path)
+                f"(fma-judge restore --list --db {describe_url(url)}) or open another database with --db.", path=path)
         if reason is None:
             init_db(engine)
         else:

@@ -201,6 +201,11 @@ def run_app(argv: list[str]) -> int:
     engine = open_database(args.db, interactive)
     if isinstance(engine, int):
         return engine
+    from app.store.db import read_only
+
+    if not interactive and (why := read_only(engine)) is not None:  # the model would never run: nothing to wait for
+        engine.dispose()
+        return fail(f"--screenshot needs a database it can write predictions to, and {why}")
 
     window = MainWindow(JudgingService(engine, analyst), lang=lang, demo_batch=demo_batch, settings=settings,
                         device=args.device, interactive=interactive)

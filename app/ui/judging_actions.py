@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QMessageBox
 
-from app.store.errors import StoreError
+from app.store.errors import JudgmentConflictError, StoreError
 from app.store.records import BatchItem, JudgmentRecord
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
@@ -85,6 +85,9 @@ class JudgingActions:
             return
         try:
             record = action()
+        except JudgmentConflictError as exc:  # nothing is wrong with the database: say why, no alarm box
+            self.statusBar().showMessage(str(exc), 10_000)
+            return
         except StoreError as exc:
             self._store_failed(exc)
             return
