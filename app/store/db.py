@@ -19,6 +19,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import closing, contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ DB_FILENAME = "fma-judge.sqlite3"
 MIGRATIONS_DIR: Path = Path(__file__).resolve().parent / "migrations"
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _BUSY_TIMEOUTS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+_LOCK_WAIT_STARTED: ContextVar[float | None] = ContextVar("fma_judge_lock_wait_started", default=None)
 _READ_ONLY: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()  # engine -> why
 _BEGIN_IMMEDIATE = "fma_judge_begin_immediate"  # execution option: SQLite write transactions lock at BEGIN
 _DURABLE = "fma_judge_durable"  # execution option: False = a SQLite commit without fsync (recomputable data)
@@ -156,13 +158,17 @@ def translate_errors(engine: Engine, action: str = "use") -> Iterator[None]:
 
     Integrity/programming errors are bugs or conflicts, not environment problems: they pass unchanged.
     """
-    started = time.monotonic()
+    token = _LOCK_WAIT_STARTED.set(None)
     try:
         yield
     except _PASS_THROUGH:
         raise
     except (sa_exc.OperationalError, sa_exc.DatabaseError, sqlite3.Error) as exc:
-        raise store_error(exc, engine.url, action, _BUSY_TIMEOUTS.get(engine), time.monotonic() - started) from exc
+        started = _LOCK_WAIT_STARTED.get()  # when the failed BEGIN IMMEDIATE began to wait for the lock
+        waited = time.monotonic() - started if started is not None else None
+        raise store_error(exc, engine.url, action, _BUSY_TIMEOUTS.get(engine), waited) from exc
+    finally:
+        _LOCK_WAIT_STARTED.reset(token)
 
 
 # ------------------------------------------------------------------------------------------ engine
@@ -192,6 +198,7 @@ def _install_sqlite_listeners(engine: Engine, busy_timeout_s: float) -> None:
         # power loss included. Recomputable data (predictions) skips that fsync: still atomic and safe from a
         # crash of the app, and it no longer holds the write lock while the disk syncs (a judgment waits for it).
         connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if options.get(_DURABLE, True) else 'NORMAL'}")
+        _LOCK_WAIT_STARTED.set(time.monotonic())  # a "locked" message says how long this BEGIN waited
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_BEGIN_IMMEDIATE, False) else "BEGIN")
 
 
