@@ -365,3 +365,17 @@ def test_a_backup_never_overwrites_a_file_or_the_database(tmp_path: Path) -> Non
             backup_to(db, dest)
     assert other.read_text() == "keep me" and _count(db) == 50
     assert restore(backup_to(db, tmp_path / "b.sqlite3"), tmp_path / "new.sqlite3") is None  # nothing replaced
+
+
+def test_an_emptied_database_with_backups_is_damage_not_a_new_store(tmp_path: Path) -> None:
+    """A sync tool or a full disk left 0 bytes: opening used to create a fresh, empty schema over it."""
+    db = _make_db(tmp_path / "judge.sqlite3")
+    rolling_backup(db, every_s=0)
+    db.write_bytes(b"")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    with pytest.raises(DamagedDatabaseError, match="the file is empty, though it has backups"):
+        open_store(f"sqlite:///{db}")
+    fresh = tmp_path / "new.sqlite3"
+    fresh.write_bytes(b"")  # an empty file without backups is simply a new store
+    open_store(f"sqlite:///{fresh}").engine.dispose()

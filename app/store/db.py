@@ -13,6 +13,7 @@ server unreachable) surface as :class:`StoreError` naming the database and the r
 
 from __future__ import annotations
 
+import glob
 import os
 import sqlite3
 import time
@@ -475,6 +476,13 @@ def open_store(url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_
         StoreError: the database cannot be opened, or cannot be written when ``writable``.
     """
     url = url if url is not None else default_db_url()
+    path = sqlite_path(url)
+    if path is not None and path.is_file() and path.stat().st_size == 0 and (path.parent / "backups").is_dir() \
+            and any((path.parent / "backups").glob(f"{glob.escape(path.name)}-*.sqlite3")):
+        # A database that has been backed up was never empty: something truncated it (a sync tool, a full disk).
+        raise DamagedDatabaseError(
+            f"The database {describe_url(url)} is damaged: the file is empty, though it has backups. Restore one "
+            f"(fma-judge restore --list --db {describe_url(url)}) or open another database with --db.", path=path)
     reason = read_only_reason(url)
     if reason is not None and writable:
         raise StoreError(f"Cannot write to the database {describe_url(url)}: {reason}")
