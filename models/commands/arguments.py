@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
+from typing import Any
 
 
-def positive_int(text: str) -> int:
-    """An argparse ``type`` for a count such as ``--batch-size``: an integer >= 1 (0 or less is refused, not
-    clamped)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+def number(kind: type[int] | type[float], what: str, *, low: float | None = None, high: float | None = None,
+           low_open: bool = False, high_open: bool = False) -> Callable[[str], Any]:
+    """An argparse ``type``: a finite ``kind`` (int or float) within ``[low, high]`` (``low_open``/``high_open``
+    leave an end out); a wrong value is ``must be <what>, got '<text>'``."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or (low is not None and (value < low or (low_open and value == low))) \
+                or (high is not None and (value > high or (high_open and value == high))):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = number(int, "a positive integer", low=1)
+"""An argparse ``type`` for a count such as ``--batch-size``: an integer >= 1 (0 or less is refused, not clamped)."""
 
 
 def positive_ints(text: str) -> tuple[int, ...]:

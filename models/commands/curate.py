@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
+from models.commands.arguments import number
 from models.data.curate import DEFAULT_MAG_PATTERN, curate
 from models.data.manifest import (
     DataError,
@@ -37,24 +37,8 @@ def _fractions_arg(text: str) -> tuple[float, float, float]:
         raise argparse.ArgumentTypeError(f"{exc} (write e.g. 0.7,0.15,0.15)") from None
 
 
-def _size_arg(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of pixels") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a number of pixels >= 0")
-    return value
-
-
-def _count_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
-    return value
+_size_arg = number(float, "a number of pixels >= 0", low=0)
+_count_arg = number(int, "a whole number >= 0", low=0)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,28 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from models.commands.arguments import positive_int
+from models.commands.arguments import number, positive_int
 from models.training.tune import OBJECTIVES, TuneOptions, tune
 
-
-def _minutes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of minutes, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of minutes, got {text!r}")
-    return value
-
-
-def _purity(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a purity between 0 and 1, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a purity between 0 and 1 (exclusive), got {text!r}")
-    return value
+_minutes = number(float, "a positive number of minutes", low=0, low_open=True)
+_purity = number(float, "a purity between 0 and 1 (exclusive)", low=0, high=1, low_open=True, high_open=True)
 
 
 def coverage_metric(target: float):
