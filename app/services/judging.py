@@ -101,31 +101,25 @@ class JudgingService:
 
     def undo(self) -> JudgmentRecord | None:
         """Undo this session's latest judgment (whichever image it was on); None when nothing is left."""
-        if not self._undo:
-            return None
-        target = self._undo[-1]
-        try:
-            with session_scope(self.engine) as s:
-                rec = repo.revert_judgment(s, target, analyst=self.analyst, action="undo")
-        except JudgmentConflictError:
-            self._undo.pop()  # judged again since, by someone: it can never be undone; the next undo goes on
-            raise
-        self._undo.pop()
-        self._redo.append(rec.id)
-        return rec
+        return self._revert(self._undo, self._redo, "undo")
 
     def redo(self) -> JudgmentRecord | None:
-        if not self._redo:
+        return self._revert(self._redo, self._undo, "redo")
+
+    def _revert(self, taken: list[int], given: list[int], action: str) -> JudgmentRecord | None:
+        """Revert the judgment on top of ``taken`` and put the new row on ``given``. A store error leaves both
+        stacks as they were (try again); a conflict (judged again since, by someone) drops the entry: it can never
+        be reverted, and the next undo or redo goes on."""
+        if not taken:
             return None
-        target = self._redo[-1]
         try:
             with session_scope(self.engine) as s:
-                rec = repo.revert_judgment(s, target, analyst=self.analyst, action="redo")
+                rec = repo.revert_judgment(s, taken[-1], analyst=self.analyst, action=action)
         except JudgmentConflictError:
-            self._redo.pop()
+            taken.pop()
             raise
-        self._redo.pop()
-        self._undo.append(rec.id)
+        taken.pop()
+        given.append(rec.id)
         return rec
 
     @property

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
     QStackedWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
-from app.services.backups import BackupSchedule
 from app.services.batch_presenter import BatchPresenter
 from app.services.batches import OpenedBatch
 from app.services.dashboard import DashboardService
@@ -44,6 +40,7 @@ from app.ui.queue_view import QueueView
 from app.ui.similar_panel import SimilarPanel
 from app.ui.skipped_dialog import SkippedDialog
 from app.ui.statusbar import MainStatusBar
+from app.ui.store_upkeep import StoreUpkeep
 from app.ui.style import APP_STYLE
 from app.ui.toolbar import MainToolBar
 from app.ui.viewer import ImageViewer
@@ -55,7 +52,7 @@ LOOKAHEAD = 4
 """Images after the one on screen, in judging order, whose predictions and heatmaps are made ahead."""
 
 
-class MainWindow(JudgingActions, QMainWindow):
+class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
     """Signals: ``allPredicted`` when a batch's prediction run ends; ``heatmapShown`` when one is drawn.
 
     ``interactive=False`` (``--screenshot``: nobody at the screen): an error the window would show in a message
@@ -169,23 +166,6 @@ class MainWindow(JudgingActions, QMainWindow):
         self.dashboard_view = DashboardView(self.dash_service, lang=self.lang, parent=self)
         self.dashboard_view.setWindowFlag(Qt.WindowType.Window)
         self.dashboard_view.resize(1200, 800)
-
-    def _with_read_only_banner(self, body: QWidget) -> QWidget:
-        """``body``, under a banner saying why judging is off when the store is read-only."""
-        if self.service.read_only is None:
-            return body
-        self.read_only_banner = QLabel(QCoreApplication.translate(
-            "Main", "Read-only database ({why}). You can browse, review and export; judging is off. To judge, "
-                    "ask for write access or open another database with --db.").format(why=self.service.read_only))
-        self.read_only_banner.setObjectName("readOnlyBanner")
-        self.read_only_banner.setWordWrap(True)
-        box = QWidget(self)
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.read_only_banner)
-        layout.addWidget(body, 1)
-        return box
 
     def _build_toolbar(self) -> None:
         tb = self.toolbar = MainToolBar(self.lang, self)
@@ -602,32 +582,6 @@ class MainWindow(JudgingActions, QMainWindow):
             self.open_folder(folders[0])
         elif paths:
             self.open_files([p for p in paths if p.is_file()])
-
-    def _start_backups(self, first_after_ms: int = 60_000, check_every_ms: int = 600_000) -> None:
-        """Rolling backups of a SQLite store on a worker thread: a minute after start-up (after the first
-        predictions), then whenever one is due (checked every 10 minutes). A failure is said in the status bar."""
-        def setting(key: str, default: float) -> float:
-            try:
-                return float(self.settings.value(key, default)) if self.settings is not None else default
-            except (TypeError, ValueError):
-                return default
-
-        self.backups = BackupSchedule(self.service.engine, every_s=setting("backup_every_hours", 4.0) * 3600,
-                                      keep=int(setting("backup_keep", 10)))
-        self._backup_timer = QTimer(self)
-        if not self.backups.enabled:
-            return
-
-        def run() -> None:
-            task = Task(self.backups.run_if_due)
-            task.signals.error.connect(lambda msg: self.statusBar().showMessage(
-                QCoreApplication.translate("Main", "Automatic backup failed: {msg}").format(msg=msg), 15_000))
-            self._runner.start(task)
-            self._backup_timer.start(check_every_ms)
-
-        self._backup_timer.setSingleShot(True)
-        self._backup_timer.timeout.connect(run)
-        self._backup_timer.start(first_after_ms)
 
     def closeEvent(self, event) -> None:
         self.worker.stop()

@@ -1,0 +1,60 @@
+"""The store's state on the main window: the read-only banner, and the rolling backups on a timer.
+
+A mixin of :class:`app.ui.main_window.MainWindow` (like :mod:`app.ui.judging_actions`); the work is in
+:mod:`app.services.backups`, this module only places it on screen and on a worker thread.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from app.services.backups import BackupSchedule
+from app.ui.workers import Task
+
+
+class StoreUpkeep:
+    """Expects the window's ``service``, ``settings``, ``_runner`` and ``statusBar``."""
+
+    def _with_read_only_banner(self, body: QWidget) -> QWidget:
+        """``body``, under a banner saying why judging is off when the store is read-only."""
+        if self.service.read_only is None:
+            return body
+        self.read_only_banner = QLabel(QCoreApplication.translate(
+            "Main", "Read-only database ({why}). You can browse, review and export; judging is off. To judge, "
+                    "ask for write access or open another database with --db.").format(why=self.service.read_only))
+        self.read_only_banner.setObjectName("readOnlyBanner")
+        self.read_only_banner.setWordWrap(True)
+        box = QWidget(self)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.read_only_banner)
+        layout.addWidget(body, 1)
+        return box
+
+    def _start_backups(self, first_after_ms: int = 60_000, check_every_ms: int = 600_000) -> None:
+        """Rolling backups of a SQLite store on a worker thread: a minute after start-up (after the first
+        predictions), then whenever one is due (checked every 10 minutes). A failure is said in the status bar."""
+        def setting(key: str, default: float) -> float:
+            try:
+                return float(self.settings.value(key, default)) if self.settings is not None else default
+            except (TypeError, ValueError):
+                return default
+
+        self.backups = BackupSchedule(self.service.engine, every_s=setting("backup_every_hours", 4.0) * 3600,
+                                      keep=int(setting("backup_keep", 10)))
+        self._backup_timer = QTimer(self)
+        if not self.backups.enabled:
+            return
+
+        def run() -> None:
+            task = Task(self.backups.run_if_due)
+            task.signals.error.connect(lambda msg: self.statusBar().showMessage(
+                QCoreApplication.translate("Main", "Automatic backup failed: {msg}").format(msg=msg), 15_000))
+            self._runner.start(task)
+            self._backup_timer.start(check_every_ms)
+
+        self._backup_timer.setSingleShot(True)
+        self._backup_timer.timeout.connect(run)
+        self._backup_timer.start(first_after_ms)
