@@ -316,8 +316,10 @@ def _check_upgradable(engine: Engine) -> str | None:
     """The current revision, after refusing databases this code must not touch."""
     script = ScriptDirectory.from_config(alembic_config())
     with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+        # Tables first, then the revision: on PostgreSQL (READ COMMITTED) another process's migration may commit
+        # between the two reads, and tables-without-revision would look like a foreign database.
         tables = set(inspect(conn).get_table_names())
+        current = MigrationContext.configure(conn).get_current_revision()
     where = describe_url(engine.url)
     if current is not None:
         try:
