@@ -111,27 +111,45 @@ def _read_history(path: Path) -> list[dict[str, str]]:
 
 def run_cell(backbone: str, framework: str, options: GridOptions, out: Path) -> dict[str, Any]:
     """Train + evaluate one cell in subprocesses; return its table row."""
-    from models.bundle.files import read_bundle_manifest
-
-    cell = out / _cell_name(backbone, framework)
     sets = backbone_overrides(backbone, options.tiny)
     sets += [f"{k}={v}" for k, v in FRAMEWORKS[framework].items()]
     if options.tiny:
         sets += ["input_size=64", "epochs=1", "max_steps_per_epoch=2", "batch_size=8", "num_workers=0"]
-    sets += list(options.overrides)
+    row: dict[str, Any] = {"backbone": backbone, "framework": framework}
+    row.update(train_and_evaluate(out / _cell_name(backbone, framework), sets, options))
+    row.pop("metrics", None)
+    return row
+
+
+def train_and_evaluate(cell: Path, sets: Sequence[str], options: GridOptions,
+                       config: str | None = None) -> dict[str, Any]:
+    """``fma-model train`` then ``fma-model evaluate`` in subprocesses, into ``cell/bundle`` and ``cell/eval``.
+
+    Args:
+        cell: the run's folder (``train.log`` and ``eval.log`` are kept there).
+        sets: ``key=value`` overrides of this run; ``options.overrides`` are applied after them.
+        options: data, base config, split and device.
+        config: a config YAML that replaces ``options.config`` for this run.
+
+    Returns:
+        ``status`` ("ok" or what failed), Top-1..5, hierarchical F1, parameters, weights size, peak training
+        memory, seconds per epoch, wall seconds, and ``metrics``: the whole ``metrics.json`` of the evaluation.
+    """
+    from models.bundle.files import read_bundle_manifest
+
+    sets = [*sets, *options.overrides]
     cmd = [sys.executable, "-m", "models.commands.cli", "train", "--out", str(cell / "bundle"), "--no-progress"]
     for d in options.data:
         cmd += ["--data", d]
-    if options.config:
-        cmd += ["--config", options.config]
+    if config or options.config:
+        cmd += ["--config", str(config or options.config)]
     for s in sets:
         cmd += ["--set", s]
-    row: dict[str, Any] = {"backbone": backbone, "framework": framework, "status": "ok"}
+    row: dict[str, Any] = {"status": "ok"}
     cell.mkdir(parents=True, exist_ok=True)
-    log = (cell / "train.log").open("w", encoding="utf-8")
     t0 = time.perf_counter()
-    rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
+    with (cell / "train.log").open("w", encoding="utf-8") as log:
+        rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
     if rc != 0:
         row["status"] = f"train failed (exit {rc}, see {cell / 'train.log'})"
         return row
@@ -158,6 +176,7 @@ def run_cell(backbone: str, framework: str, options: GridOptions, out: Path) -> 
         "peak_train_mem_mb": round(max(mems), 1) if mems else None,
         "sec_per_epoch": round(sum(secs) / len(secs), 2) if secs else None,
         "wall_s": round(time.perf_counter() - t0, 1),
+        "metrics": metrics,
     })
     return row
 

@@ -1,0 +1,201 @@
+"""``python -m bench.regimes [--work DIR] [--out DIR] [--tune-minutes 60] [--regimes tail,low,demo]``.
+
+Issue #14's table: the three synthetic regimes x {the plain reference, today's defaults, the new defaults
+(hierarchical and flat), tuned}, every run with the same backbone (EfficientNet-Lite0 from the ImageNet file in
+``../shared/weights``), input size, batch size, seed and epoch budget (:data:`BASE`). Each run is
+``fma-model train`` + ``fma-model evaluate`` in subprocesses (:func:`models.training.grid.train_and_evaluate`);
+each row is then compared with the plain reference on the same test images (paired bootstrap, 95 %), and the
+tuned row with the new defaults. ``tuned`` runs ``fma-model tune --objective top1 --budget-minutes M`` on the
+regime's validation split, then trains ``best.yaml`` with the same budget.
+
+Writes ``OUT/regimes.json`` and ``OUT/regimes.md`` (rewritten after every run, so a long run can be read while it
+goes on); the data, bundles, logs and the study stay under ``WORK``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, log, write_result
+
+WEIGHTS = ROOT.parent / "shared" / "weights" / "efficientnet_lite0_in1k.safetensors"
+EPOCHS = 6
+INPUT_SIZE = 128
+
+REGIMES: dict[str, list[str]] = {
+    "demo": ["--per-class", "60", "--seed", "0"],
+    "tail": ["--per-class", "200", "--seed", "0", "--grayscale", "--long-tail", "0.1", "--pattern", "pentile"],
+    "low": ["--per-class", "30", "--seed", "0"],
+}
+"""``fma-model synth`` options of each regime: the demo look, grayscale long-tailed with the PenTile panel
+pattern (20-200 images per leaf), low data (30 per leaf)."""
+
+OLD_DEFAULTS = ["imbalance=none", "augment.crop_scale=0.85", "augment.saturation=0.1", "augment.hue=0.02",
+                "schedule=cosine", "loss.label_smoothing=0.0"]
+"""The defaults before #14, pinned: no imbalance handling, fixed crop and colour jitter whatever the data."""
+
+
+def _rows() -> dict[str, list[str]]:
+    from models.training.grid import FRAMEWORKS
+
+    flat = ["network.head=flat", "loss.kind=flat"]
+    return {
+        "plain": [f"{k}={v}" for k, v in FRAMEWORKS["plain"].items()],
+        "old defaults (hier)": OLD_DEFAULTS,
+        "old defaults (flat)": OLD_DEFAULTS + flat,
+        "new defaults (hier)": [],
+        "new defaults (flat)": flat,
+    }
+
+
+def base_sets(epochs: int, input_size: int) -> list[str]:
+    """What every run shares."""
+    return ["network.backbone=efficientnet_lite0", f"network.pretrained_file={WEIGHTS}", f"input_size={input_size}",
+            f"epochs={epochs}", "batch_size=32", "num_workers=2", "seed=0", "early_stopping_patience=0"]
+
+
+def _synth(name: str, work: Path) -> Path:
+    manifest = work / name / "manifest.csv"
+    if not manifest.exists():
+        log(f"[regimes] synth {name} ...")
+        cmd = [sys.executable, "-m", "models.commands.cli", "synth", str(work / name), *REGIMES[name], "--workers", "2"]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return manifest
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    m = row.get("metrics") or {}
+    return {"status": row.get("status"), "top1": m.get("top1"), "top1_ci": m.get("top1_ci"),
+            "macro_recall": m.get("macro_recall"), "worst_leaf_recall": m.get("worst_leaf_recall"),
+            "never_predicted": len(m.get("never_predicted") or []), "hier_f1": m.get("hier_f1"),
+            "sec_per_epoch": row.get("sec_per_epoch"), "wall_s": row.get("wall_s")}
+
+
+def _paired(bundle_a: Path, bundle_b: Path, manifest: Path) -> dict[str, Any]:
+    from models.evaluation.compare import compare_bundles
+
+    result = compare_bundles(bundle_a, bundle_b, [str(manifest)], split="test")
+    return result["top1_diff"]
+
+
+def _tune(manifest: Path, cell: Path, sets: list[str], minutes: float) -> Path | None:
+    study = cell / "study"
+    cmd = [sys.executable, "-m", "models.commands.cli", "tune", "--data", str(manifest), "--out", str(study),
+           "--objective", "top1", "--budget-minutes", str(minutes), "--trials", "1000"]
+    if (study / "study.sqlite3").exists():
+        cmd.append("--resume")
+    for s in sets:  # the budget, backbone, input size and seed stay fixed; the rest is the tuner's to choose
+        cmd += ["--set", s]
+    cell.mkdir(parents=True, exist_ok=True)
+    with (cell / "tune.log").open("w", encoding="utf-8") as fh:
+        rc = subprocess.call(cmd, stdout=fh, stderr=subprocess.STDOUT)
+    best = study / "best.yaml"
+    return best if rc == 0 and best.exists() else None
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    return f"{100 * v:.1f}" if isinstance(v, float) else str(v)
+
+
+def to_markdown(results: dict[str, Any]) -> str:
+    lines = ["| regime | row | leaf Top-1 % (95 % CI) | vs plain, pts (paired 95 % CI) | macro recall % | "
+             "worst leaf recall % | leaves never predicted | s/epoch |", "|---|---|---|---|---|---|---|---|"]
+    for regime, rows in results["regimes"].items():
+        for name, r in rows.items():
+            ci = r.get("top1_ci") or [None, None]
+            d = r.get("vs_plain")
+            vs = (f"{100 * d['delta']:+.1f} ({100 * d['ci'][0]:+.1f} to {100 * d['ci'][1]:+.1f}, {d['verdict']})"
+                  if d else "–")
+            if r.get("vs_new_defaults"):
+                t = r["vs_new_defaults"]
+                vs += (f"; vs new defaults {100 * t['delta']:+.1f} ({100 * t['ci'][0]:+.1f} to "
+                       f"{100 * t['ci'][1]:+.1f}, {t['verdict']})")
+            top1 = f"{_fmt(r.get('top1'))} ({_fmt(ci[0])}–{_fmt(ci[1])})" if r.get("top1") is not None else r["status"]
+            lines.append(f"| {regime} | {name} | {top1} | {vs} | {_fmt(r.get('macro_recall'))} | "
+                         f"{_fmt(r.get('worst_leaf_recall'))} | {r.get('never_predicted', '–')} | "
+                         f"{r.get('sec_per_epoch') or '–'} |")
+    return "\n".join(lines) + "\n"
+
+
+def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_regimes: list[str], epochs: int,
+        input_size: int) -> dict[str, Any]:
+    from models.training.grid import GridOptions, train_and_evaluate
+
+    if not WEIGHTS.exists():
+        raise SystemExit(f"the ImageNet weights are missing: {WEIGHTS} (see ../shared/weights/README.md)")
+    sets = base_sets(epochs, input_size)
+    results: dict[str, Any] = {"epochs": epochs, "input_size": input_size, "tune_minutes": tune_minutes,
+                               "base": sets, "old_defaults": OLD_DEFAULTS, "regimes": {}}
+
+    def save() -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "regimes.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        (out / "regimes.md").write_text(to_markdown(results), encoding="utf-8")
+
+    bundles: dict[tuple[str, str], Path] = {}
+    # Every regime's fixed rows first, the (long) tuned rows last: the defaults' standing is known early.
+    plan = [(regime, name, extra) for regime in regimes for name, extra in _rows().items()]
+    plan += [(regime, "tuned", None) for regime in regimes if regime in tune_regimes and tune_minutes > 0]
+    for regime, name, extra in plan:
+        manifest = _synth(regime, work)
+        options = GridOptions(data=[str(manifest)], overrides=sets, device="cpu")
+        rows: dict[str, Any] = results["regimes"].setdefault(regime, {})
+        cell = work / "runs" / regime / name.replace(" ", "_").replace("(", "").replace(")", "")
+        config = None
+        if extra is None:
+            log(f"[regimes] {regime}: tune for {tune_minutes:g} min ...")
+            best = _tune(manifest, cell, sets, tune_minutes)
+            if best is None:
+                rows[name] = {"status": f"tune failed, see {cell / 'tune.log'}"}
+                save()
+                continue
+            config = str(best)
+        log(f"[regimes] {regime}: {name} ...")
+        t0 = time.perf_counter()
+        row = train_and_evaluate(cell, extra or [], options, config=config)
+        rows[name] = _summary(row)
+        if row["status"] == "ok":
+            bundles[regime, name] = cell / "bundle"
+            if name != "plain" and (regime, "plain") in bundles:
+                rows[name]["vs_plain"] = _paired(bundles[regime, "plain"], bundles[regime, name], manifest)
+            if name == "tuned" and (regime, "new defaults (hier)") in bundles:
+                rows[name]["vs_new_defaults"] = _paired(bundles[regime, "new defaults (hier)"], bundles[regime, name],
+                                                        manifest)
+        log(f"[regimes]   {rows[name]['status']} top1={rows[name].get('top1')} "
+            f"macro_recall={rows[name].get('macro_recall')} ({time.perf_counter() - t0:.0f} s)")
+        save()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.regimes", description=__doc__.split("\n\n")[0])
+    p.add_argument("--work", type=Path, default=ROOT / "data" / "regimes", help="data, bundles and logs")
+    p.add_argument("--out", type=Path, default=ROOT / "bench_results", help="regimes.json and regimes.md")
+    p.add_argument("--regimes", default="tail,low,demo", help="which regimes, in this order")
+    p.add_argument("--tune-minutes", type=float, default=60.0, help="tune's budget (0 = no tuned row)")
+    p.add_argument("--tune-regimes", default="tail", help="the regimes that get a tuned row")
+    p.add_argument("--epochs", type=int, default=EPOCHS)
+    p.add_argument("--input-size", type=int, default=INPUT_SIZE)
+    args = p.parse_args(argv)
+    started = time.perf_counter()
+    regimes = [r for r in args.regimes.split(",") if r]
+    unknown = sorted(set(regimes) - set(REGIMES))
+    if unknown:
+        p.error(f"unknown regime(s) {', '.join(unknown)}; known: {', '.join(REGIMES)}")
+    results = run(args.work, args.out, regimes, args.tune_minutes, args.tune_regimes.split(","), args.epochs,
+                  args.input_size)
+    print(to_markdown(results))
+    write_result(args.out, "regimes", False, results, started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
