@@ -37,8 +37,10 @@ REGIMES: dict[str, list[str]] = {
 pattern (20-200 images per leaf), low data (30 per leaf)."""
 
 OLD_DEFAULTS = ["imbalance=none", "augment.crop_scale=0.85", "augment.saturation=0.1", "augment.hue=0.02",
-                "schedule=cosine", "loss.label_smoothing=0.0"]
-"""The defaults before #14, pinned: no imbalance handling, fixed crop and colour jitter whatever the data."""
+                "schedule=cosine", "loss.label_smoothing=0.0", "augment.rot90=true", "augment.brightness=0.2",
+                "augment.contrast=0.2", "augment.blur_p=0.2", "augment.noise_std=0.02"]
+"""The defaults before #14, pinned: no imbalance handling, warmup + cosine, no label smoothing, 90° turns, blur,
+brightness/contrast/colour jitter and noise whatever the data, a fixed crop."""
 
 
 def _rows() -> dict[str, list[str]]:
@@ -126,7 +128,7 @@ def to_markdown(results: dict[str, Any]) -> str:
 
 
 def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_regimes: list[str], epochs: int,
-        input_size: int) -> dict[str, Any]:
+        input_size: int, reuse: bool = False) -> dict[str, Any]:
     from models.training.grid import GridOptions, train_and_evaluate
 
     if not WEIGHTS.exists():
@@ -152,7 +154,9 @@ def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_reg
         config = None
         if extra is None:
             log(f"[regimes] {regime}: tune for {tune_minutes:g} min ...")
-            best = _tune(manifest, cell, sets, tune_minutes)
+            best = cell / "study" / "best.yaml"
+            if not (reuse and best.exists()):
+                best = _tune(manifest, cell, sets, tune_minutes)
             if best is None:
                 rows[name] = {"status": f"tune failed, see {cell / 'tune.log'}"}
                 save()
@@ -160,7 +164,7 @@ def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_reg
             config = str(best)
         log(f"[regimes] {regime}: {name} ...")
         t0 = time.perf_counter()
-        row = train_and_evaluate(cell, extra or [], options, config=config)
+        row = train_and_evaluate(cell, extra or [], options, config=config, reuse=reuse)
         rows[name] = _summary(row)
         if row["status"] == "ok":
             bundles[regime, name] = cell / "bundle"
@@ -182,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--regimes", default="tail,low,demo", help="which regimes, in this order")
     p.add_argument("--tune-minutes", type=float, default=60.0, help="tune's budget (0 = no tuned row)")
     p.add_argument("--tune-regimes", default="tail", help="the regimes that get a tuned row")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep the runs already evaluated under WORK (delete a run's folder to train it again)")
     p.add_argument("--epochs", type=int, default=EPOCHS)
     p.add_argument("--input-size", type=int, default=INPUT_SIZE)
     args = p.parse_args(argv)
@@ -191,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         p.error(f"unknown regime(s) {', '.join(unknown)}; known: {', '.join(REGIMES)}")
     results = run(args.work, args.out, regimes, args.tune_minutes, args.tune_regimes.split(","), args.epochs,
-                  args.input_size)
+                  args.input_size, args.reuse)
     print(to_markdown(results))
     write_result(args.out, "regimes", False, results, started)
     return 0

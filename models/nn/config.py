@@ -121,7 +121,7 @@ class LossConfig:
     kind: str = "hierarchical"
     level_weights: list[float] | None = None
     schedule: str = "none"
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.1
     dependence_weight: float = 1.0
     dependence_penalty: float = 2.0
     dependence_mode: str = "reweight"

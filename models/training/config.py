@@ -83,7 +83,7 @@ class TrainConfig:
     weight_decay: float = 0.05
     warmup_epochs: float = 1.0
     min_lr: float = 1e-6
-    schedule: str = "cosine"
+    schedule: str = "onecycle"
     imbalance: str = "auto"
     imbalance_tau: float = 1.0
     early_stopping_patience: int = 0

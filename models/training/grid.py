@@ -122,7 +122,7 @@ def run_cell(backbone: str, framework: str, options: GridOptions, out: Path) -> 
 
 
 def train_and_evaluate(cell: Path, sets: Sequence[str], options: GridOptions,
-                       config: str | None = None) -> dict[str, Any]:
+                       config: str | None = None, reuse: bool = False) -> dict[str, Any]:
     """``fma-model train`` then ``fma-model evaluate`` in subprocesses, into ``cell/bundle`` and ``cell/eval``.
 
     Args:
@@ -130,6 +130,8 @@ def train_and_evaluate(cell: Path, sets: Sequence[str], options: GridOptions,
         sets: ``key=value`` overrides of this run; ``options.overrides`` are applied after them.
         options: data, base config, split and device.
         config: a config YAML that replaces ``options.config`` for this run.
+        reuse: read the results of an earlier run in ``cell`` (its bundle and ``eval/metrics.json``) instead of
+            training again.
 
     Returns:
         ``status`` ("ok" or what failed), Top-1..5, hierarchical F1, parameters, weights size, peak training
@@ -148,20 +150,22 @@ def train_and_evaluate(cell: Path, sets: Sequence[str], options: GridOptions,
     row: dict[str, Any] = {"status": "ok"}
     cell.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    with (cell / "train.log").open("w", encoding="utf-8") as log:
-        rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
-    if rc != 0:
-        row["status"] = f"train failed (exit {rc}, see {cell / 'train.log'})"
-        return row
-    ev = [sys.executable, "-m", "models.commands.cli", "evaluate", str(cell / "bundle"), "--out", str(cell / "eval"),
-          "--split", options.split, "--device", _eval_device(options.device)]
-    for d in options.data:
-        ev += ["--data", d]
-    with (cell / "eval.log").open("w", encoding="utf-8") as log:
-        rc = subprocess.call(ev, stdout=log, stderr=subprocess.STDOUT)
-    if rc != 0:
-        row["status"] = f"evaluate failed (exit {rc}, see {cell / 'eval.log'})"
-        return row
+    done = reuse and (cell / "eval" / "metrics.json").exists() and (cell / "bundle" / "manifest.json").exists()
+    if not done:
+        with (cell / "train.log").open("w", encoding="utf-8") as log:
+            rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
+        if rc != 0:
+            row["status"] = f"train failed (exit {rc}, see {cell / 'train.log'})"
+            return row
+        ev = [sys.executable, "-m", "models.commands.cli", "evaluate", str(cell / "bundle"), "--out",
+              str(cell / "eval"), "--split", options.split, "--device", _eval_device(options.device)]
+        for d in options.data:
+            ev += ["--data", d]
+        with (cell / "eval.log").open("w", encoding="utf-8") as log:
+            rc = subprocess.call(ev, stdout=log, stderr=subprocess.STDOUT)
+        if rc != 0:
+            row["status"] = f"evaluate failed (exit {rc}, see {cell / 'eval.log'})"
+            return row
     metrics = json.loads((cell / "eval" / "metrics.json").read_text(encoding="utf-8"))
     manifest = read_bundle_manifest(cell / "bundle")
     history = _read_history(cell / "bundle" / "metrics.csv")
