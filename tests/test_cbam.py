@@ -43,7 +43,7 @@ def tax(taxonomy) -> Taxonomy:
 
 def _config(case: str, **kw) -> NetworkConfig:
     name, kwargs, cbam, _ = CASES[case]
-    return NetworkConfig(backbone=name, cbam=cbam, head_dim=16, backbone_kwargs=dict(kwargs), **kw)
+    return NetworkConfig(**{"backbone": name, "cbam": cbam, "head_dim": 16, "backbone_kwargs": dict(kwargs), **kw})
 
 
 def _input(batch: int = 2, seed: int = 1) -> torch.Tensor:
@@ -68,7 +68,9 @@ def test_cbam_config_refuses_other_values(value) -> None:
 def test_old_cbam_true_config_builds_the_blocks_network(tax: Taxonomy) -> None:
     old = NetworkConfig.from_dict({"backbone": "resnet50", "cbam": True, "head_dim": 16,
                                    "backbone_kwargs": {"layers": [1, 1, 1, 1]}})
-    assert old.to_dict()["cbam"] == "blocks"
+    assert old.cbam == "blocks" and old.to_dict()["cbam"] is True  # written as older versions read it
+    assert NetworkConfig(backbone="convnext_tiny", cbam="stages").to_dict()["cbam"] == "stages"
+    assert NetworkConfig.from_dict(NetworkConfig(backbone="x", cbam="stages").to_dict()).cbam == "stages"
     torch.manual_seed(0)
     a = build_network(old, tax, load_pretrained=False).eval()
     b = build_network(_config("resnet_blocks"), tax, load_pretrained=False).eval()
@@ -86,14 +88,47 @@ def test_old_bundle_with_cbam_true_loads(tmp_path: Path, tax: Taxonomy) -> None:
     bundle = make_tiny_bundle(tmp_path / "old", tax, family="resnet_cbam")
     manifest_path = bundle / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    assert manifest["network"]["cbam"] == "blocks"
-    manifest["network"]["cbam"] = True  # as bundles written before issue #15 say it
-    manifest_path.write_text(json.dumps(manifest))
+    assert manifest["network"]["cbam"] is True  # as bundles written before issue #15 say it
     loaded = load_bundle(bundle)
     assert loaded.manifest.network.cbam == "blocks" and loaded.model.num_cbam == 4
+    assert loaded.manifest.to_json()["network"] == manifest["network"]  # round-trips unchanged
     with torch.no_grad():
         out = loaded.model.eval()(_input())
     assert out.levels[-1].shape == (2, tax.level_sizes[-1])
+
+
+def test_stages_bundle_round_trip(tmp_path: Path, tax: Taxonomy) -> None:
+    from models.bundle.io import build_manifest, save_bundle
+
+    torch.manual_seed(0)
+    net = build_network(_config("convnext_stages", head_dim=32), tax, load_pretrained=False).eval()
+    data_cfg = {"input_size": [3, SIDE, SIDE], "mean": [0.5] * 3, "std": [0.25] * 3, "interpolation": "bilinear"}
+    bundle = save_bundle(tmp_path / "stages", net,
+                         build_manifest(model=net, taxonomy=tax, data_config=data_cfg, name="tiny-stages"))
+    assert json.loads((bundle / "manifest.json").read_text())["network"]["cbam"] == "stages"
+    loaded = load_bundle(bundle).model.eval()
+    assert loaded.num_cbam == 4
+    x = _input()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x).levels[-1], net(x).levels[-1])
+    torch.testing.assert_close(loaded.cbam_heatmap(), net.cbam_heatmap())
+
+
+def test_init_from_an_old_cbam_true_bundle(tmp_path: Path, tax: Taxonomy) -> None:
+    from models.training.checkpoint import init_from_bundle
+    from models.training.config import ConfigError, TrainConfig
+
+    bundle = make_tiny_bundle(tmp_path / "old", tax, family="resnet_cbam")
+    assert json.loads((bundle / "manifest.json").read_text())["network"]["cbam"] is True
+    kwargs = {"backbone": "resnet50", "head_dim": 32, "backbone_kwargs": {"layers": [1, 1, 1, 1]}}
+    for cbam in ("blocks", True):
+        net_cfg = NetworkConfig(cbam=cbam, **kwargs)
+        model = build_network(net_cfg, tax, load_pretrained=False)
+        init_from_bundle(model, TrainConfig(network=net_cfg, init_from=str(bundle)), tax, lambda _msg: None)
+    stages = NetworkConfig(cbam="stages", **kwargs)
+    with pytest.raises(ConfigError, match=r"cbam 'stages' here, 'blocks' in"):
+        init_from_bundle(build_network(stages, tax, load_pretrained=False),
+                         TrainConfig(network=stages, init_from=str(bundle)), tax, lambda _msg: None)
 
 
 # ------------------------------------------------------------------------------------ placement

@@ -22,6 +22,7 @@ CBAM_MODES = ("none", "blocks", "stages")
 of any timm CNN. Older configs and bundles say ``true`` (blocks) or ``false`` (none)."""
 _CBAM_ALIASES = {True: "blocks", False: "none", None: "none", "true": "blocks", "false": "none", "off": "none",
                  "": "none", "on": "blocks", "yes": "blocks", "no": "none"}
+_CBAM_WRITTEN: dict[str, bool] = {"none": False, "blocks": True}
 _RESERVED_BACKBONE_KWARGS = frozenset(
     {"pretrained", "num_classes", "pretrained_cfg_overlay", "features_only"}
 )
@@ -112,8 +113,14 @@ class NetworkConfig:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON/YAML-safe when ``backbone_kwargs`` is)."""
-        return asdict(self)
+        """Plain dict (JSON/YAML-safe when ``backbone_kwargs`` is).
+
+        ``cbam`` is written as older versions wrote it where they can read it: ``true`` for ``blocks``, ``false``
+        for ``none`` (their bundles round-trip unchanged, and they still load ours); ``"stages"`` as is.
+        """
+        d = asdict(self)
+        d["cbam"] = _CBAM_WRITTEN.get(self.cbam, self.cbam)
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> NetworkConfig:
