@@ -118,9 +118,9 @@ def test_unknown_backbone_and_bad_masks(tax: Taxonomy) -> None:
         HierarchicalNet(_config("convnext"), [2, 4, 18], [tax.masks[0]])
 
 
-def test_cbam_on_non_resnet_refused(tax: Taxonomy) -> None:
-    cfg = NetworkConfig(backbone="convnext_tiny", cbam=True, backbone_kwargs=dict(TINY_CONVNEXT))
-    with pytest.raises(ValueError, match=r"cbam=true needs a timm ResNet-family backbone.*convnext_tiny"):
+def test_cbam_blocks_on_non_resnet_refused(tax: Taxonomy) -> None:
+    cfg = NetworkConfig(backbone="convnext_tiny", cbam=True, backbone_kwargs=dict(TINY_CONVNEXT))  # true: blocks
+    with pytest.raises(ValueError, match=r"cbam='blocks' needs a timm ResNet-family backbone.*convnext_tiny"):
         build_network(cfg, tax)
 
 

@@ -71,7 +71,7 @@ def test_config_refuses_unknown_keys_and_bad_values(tmp_path):
     with pytest.raises(ConfigError, match="line"):
         load_config(cfg)
     good, _ = load_config(None, ["network.backbone=resnet50", "network.cbam=true", "lr=3e-4"])
-    assert good.network.backbone == "resnet50" and good.network.cbam is True and good.lr == 3e-4
+    assert good.network.backbone == "resnet50" and good.network.cbam == "blocks" and good.lr == 3e-4
 
 
 def test_train_writes_bundle_history_and_checkpoint(tmp_path, dataset, taxonomy):
@@ -175,7 +175,7 @@ def test_grid_tiny_writes_table(tmp_path, dataset):
         assert float(r["params_m"]) > 0 and float(r["weights_mb"]) > 0 and float(r["sec_per_epoch"]) > 0
     # CBAM adds parameters to the same backbone
     cbam_manifest = json.loads((out / "resnet50_cbam__flat" / "bundle" / "manifest.json").read_text())
-    assert cbam_manifest["network"]["cbam"] is True
+    assert cbam_manifest["network"]["cbam"] is True  # blocks, written as older versions read it
     md = (out / "grid.md").read_text()
     assert md.startswith("| backbone | framework | top1") and md.count("\n") == 6
 

@@ -12,7 +12,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", action="append", required=True, metavar="MANIFEST")
     p.add_argument("--out", required=True, help="output folder (one sub-folder per cell, grid.md, grid.csv)")
     p.add_argument("--backbones", nargs="+", default=DEFAULT_BACKBONES,
-                   help="timm names, '+cbam' for CBAM (default: %(default)s)")
+                   help="timm names; '+cbam' for CBAM in every ResNet block, '+cbam-stages' for one after each stage "
+                        "of any CNN (default: %(default)s)")
     p.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), choices=list(FRAMEWORKS),
                    help="default: all. plain is the reference row, the standard timm recipe (flat head and loss, "
                         "AdamW with a one-cycle learning rate, horizontal and vertical flips only, label smoothing "

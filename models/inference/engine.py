@@ -1,7 +1,7 @@
 """Inference engines: the same network run along different CPU paths, and the guard that keeps them equal.
 
 An *engine* turns a preprocessed batch (N, 3, H, W) float32 into :class:`RawOutput` (the level logits,
-the embedding and, with CBAM, the spatial attention map). Paths (:data:`PATHS`):
+the embedding and, with CBAM, the combined CBAM heatmap). Paths (:data:`PATHS`):
 
 * ``eager``: PyTorch fp32, NCHW. The reference every other path is compared with.
 * ``channels_last``: fp32 with the channels-last memory format (oneDNN's preferred layout for convs).
@@ -154,7 +154,8 @@ class RawOutput:
     Attributes:
         levels: per tree level, the (N, n_k) logits (before any temperature).
         embedding: (N, D) pooled features.
-        cbam_map: (N, 1, h, w) spatial attention of the last CBAM, or None without CBAM.
+        cbam_map: (N, 1, h, w) combined CBAM heatmap in [0, 1] per image
+            (:meth:`models.nn.network.HierarchicalNet.cbam_heatmap`), or None without CBAM.
     """
 
     levels: list[Tensor]
@@ -172,8 +173,9 @@ class RawOutput:
 class FlatOutputs(nn.Module):
     """The network as one tensor in, a flat tuple out: (level logits..., embedding[, cbam map]).
 
-    The form ``torch.compile`` and ONNX export want; the CBAM map becomes a real output, so it
-    still falls out of the same forward pass.
+    The form ``torch.compile`` and ONNX export want; the combined CBAM heatmap
+    (:meth:`~models.nn.network.HierarchicalNet.cbam_heatmap`, recipe :data:`models.nn.network.CBAM_RECIPE`)
+    becomes a real output, computed inside the graph, so it still falls out of the same forward pass.
     """
 
     def __init__(self, net: nn.Module) -> None:
@@ -186,7 +188,7 @@ class FlatOutputs(nn.Module):
         out = self.net(x)
         items = [*out.levels, out.embedding]
         if self.has_cbam:
-            items.append(self.net.cbam_spatial_map())
+            items.append(self.net.cbam_heatmap())
         return tuple(items)
 
 
@@ -475,10 +477,13 @@ def build_engine(
 
 # ---------------------------------------------------------------------------- the stored choice
 def backbone_family(model: nn.Module) -> str:
-    """The backbone family (timm module name, e.g. ``convnext``, ``resnet``), ``+cbam`` when CBAM is inserted."""
+    """The backbone family (timm module name, e.g. ``convnext``, ``resnet``), ``+cbam`` with CBAM in every
+    block, ``+cbam-stages`` with one after each stage."""
     backbone = getattr(model, "backbone", model)
     family = type(backbone).__module__.rsplit(".", 1)[-1]
-    return family + ("+cbam" if getattr(model, "num_cbam", 0) else "")
+    if not getattr(model, "num_cbam", 0):
+        return family
+    return family + ("+cbam-stages" if hasattr(backbone, "cbam_stages") else "+cbam")
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,37 @@ predictor can show it as a heatmap.
 :func:`add_cbam_to_resnet` puts one CBAM into every residual block of a timm ResNet. timm's
 ``BasicBlock`` and ``Bottleneck`` apply their optional ``se`` attention module after the last
 BatchNorm and before the residual add, which is exactly where the paper puts CBAM, so the CBAM takes
-that slot (an existing SE/ECA module is replaced).
+that slot (an existing SE/ECA module is replaced) (``network.cbam: blocks``).
+
+:func:`add_cbam_to_stages` works for any CNN backbone of timm (EfficientNet, ConvNeXt, RegNet, MobileNetV3,
+ResNet ...): one CBAM after each backbone stage, the stages named by timm's ``feature_info``
+(``network.cbam: stages``). The CBAMs are registered in ``backbone.cbam_stages`` and run as forward hooks of
+the stage modules, so no existing parameter is renamed: weights of the plain backbone still load, and the
+only new state-dict keys are ``cbam_stages.*``.
+
+:func:`combine_cbam_maps` turns the spatial maps of one forward pass into one heatmap (the recipes of
+:data:`CBAM_RECIPES`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["CBAM", "ChannelGate", "SpatialGate", "add_cbam_to_resnet", "cbam_modules"]
+__all__ = ["CBAM", "CBAM_RECIPES", "ChannelGate", "SpatialGate", "StageHook", "add_cbam_to_resnet",
+           "add_cbam_to_stages", "cbam_modules", "combine_cbam_maps", "feature_stages", "stage_layouts"]
+
+CBAM_RECIPES = ("mean", "product", "last")
+"""How :func:`combine_cbam_maps` combines the spatial maps of one forward pass:
+
+* ``mean``: the mean of the stages' maps at the heatmap strides, upsampled (bilinear) to the finest;
+* ``product``: their product (a position must be attended at every scale);
+* ``last``: the last CBAM's map alone (the stride-32 stage; before issue #15 the only map).
+
+Every recipe ends with a per-image min-max normalisation to [0, 1]."""
 
 
 class ChannelGate(nn.Module):
@@ -153,3 +175,153 @@ def add_cbam_to_resnet(model: nn.Module, *, reduction: int = 16, spatial_kernel:
 def cbam_modules(model: nn.Module) -> list[CBAM]:
     """All CBAM modules of ``model`` in registration (forward) order."""
     return [m for m in model.modules() if isinstance(m, CBAM)]
+
+
+# ------------------------------------------------------------------------------------ stage placement
+
+
+def feature_stages(model: nn.Module, min_reduction: int = 4) -> list[dict]:
+    """The ``feature_info`` stages of a timm model with a stride of at least ``min_reduction``.
+
+    Each is a dict with ``module`` (name), ``num_chs`` and ``reduction``, in forward order; the stride-2
+    stem entries are left out. Empty when the model has no ``feature_info``.
+    """
+    info = getattr(model, "feature_info", None)
+    out: list[dict] = []
+    seen: set[str] = set()
+    for d in info if isinstance(info, list) else []:
+        if not isinstance(d, dict) or not d.get("module") or d.get("num_chs") is None:
+            continue
+        name, reduction = str(d["module"]), int(d.get("reduction", 0))
+        if reduction >= min_reduction and name not in seen:
+            seen.add(name)
+            out.append({"module": name, "num_chs": int(d["num_chs"]), "reduction": reduction})
+    return out
+
+
+def stage_layouts(model: nn.Module, stages: Sequence[dict], input_size: Sequence[int]) -> list[str | None]:
+    """The layout of each stage's output: ``"nchw"``, ``"nhwc"``, ``"tokens"`` (not a map) or None (unknown).
+
+    Found from one forward of ``model`` (a weightless copy on the ``meta`` device costs no compute) on a
+    ``(1, *input_size)`` input, comparing each output's shape with the stage's ``num_chs``.
+    """
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def record(name: str) -> Callable[..., None]:
+        def hook(_module: nn.Module, _args: object, out: Tensor) -> None:
+            shapes.setdefault(name, tuple(out.shape))
+        return hook
+
+    try:
+        device = next(model.parameters()).device
+        handles = [model.get_submodule(s["module"]).register_forward_hook(record(s["module"])) for s in stages]
+        model.eval()
+        with torch.no_grad():
+            model.forward_features(torch.empty(1, *[int(v) for v in input_size], device=device))
+        for handle in handles:
+            handle.remove()
+    except Exception:  # a family whose meta forward fails: the caller falls back to the backbone's layout
+        return [None] * len(stages)
+    layouts: list[str | None] = []
+    for stage in stages:
+        shape, chans = shapes.get(stage["module"]), int(stage["num_chs"])
+        if shape is None:
+            layouts.append(None)
+        elif len(shape) != 4:
+            layouts.append("tokens")
+        else:
+            layouts.append("nchw" if shape[1] == chans else "nhwc" if shape[-1] == chans else None)
+    return layouts
+
+
+class StageHook:
+    """Forward hook of a stage module: its output goes through a CBAM.
+
+    ``nhwc`` stages (timm models that keep channels last in their layout, e.g. Swin, MambaOut) are permuted
+    to NCHW around the CBAM. A channels-last *memory format* is still an NCHW layout and needs nothing.
+    A plain object (not a closure) so that ``copy.deepcopy`` and pickling of the model keep the hook
+    pointing at the copied CBAM.
+    """
+
+    def __init__(self, cbam: CBAM, nhwc: bool = False) -> None:
+        self.cbam = cbam
+        self.nhwc = nhwc
+
+    def __call__(self, module: nn.Module, args: object, output: Tensor) -> Tensor:
+        if self.nhwc:
+            return self.cbam(output.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return self.cbam(output)
+
+
+def add_cbam_to_stages(model: nn.Module, stages: Sequence[dict], *, reduction: int = 16,
+                       spatial_kernel: int = 7) -> nn.ModuleList:
+    """Put one CBAM after each stage of a timm CNN (see :func:`feature_stages`).
+
+    Args:
+        model: The timm backbone; receives ``model.cbam_stages`` (an ``nn.ModuleList``).
+        stages: Dicts with ``module`` (name in ``model``), ``num_chs`` and, optionally, ``layout``
+            (``"nchw"``, the default, or ``"nhwc"``).
+        reduction: Channel-gate reduction ratio.
+        spatial_kernel: Spatial-gate kernel size.
+
+    Returns:
+        The CBAMs, in stage order.
+
+    Raises:
+        ValueError: Without stages, or when the model already has stage CBAMs.
+    """
+    if not stages:
+        raise ValueError(f"{type(model).__name__} has no feature_info stages for CBAM")
+    if hasattr(model, "cbam_stages"):
+        raise ValueError(f"{type(model).__name__} already has stage CBAMs")
+    ref = next(model.parameters())
+    cbams = nn.ModuleList()
+    for stage in stages:
+        module = model.get_submodule(str(stage["module"]))
+        cbam = CBAM(int(stage["num_chs"]), reduction, spatial_kernel).to(device=ref.device, dtype=ref.dtype)
+        module.register_forward_hook(StageHook(cbam, nhwc=stage.get("layout", "nchw") == "nhwc"))
+        cbams.append(cbam)
+    model.cbam_stages = cbams
+    return cbams
+
+
+# ------------------------------------------------------------------------------------------- heatmap
+
+
+def _normalise(m: Tensor) -> Tensor:
+    lo = m.amin(dim=(2, 3), keepdim=True)
+    hi = m.amax(dim=(2, 3), keepdim=True)
+    return (m - lo) / (hi - lo).clamp_min(1e-6)
+
+
+def combine_cbam_maps(maps: Sequence[tuple[int, Tensor]], recipe: str = "mean",
+                      strides: Sequence[int] = (4, 8, 16)) -> Tensor:
+    """One (B, 1, h, w) heatmap in [0, 1] from the spatial maps of one forward pass.
+
+    Args:
+        maps: ``(stride, map)`` of every CBAM in forward order (maps (B, 1, h_i, w_i)); of several maps
+            at one stride (CBAM in every block) the last, the stage's output, stands for the stride.
+        recipe: One of :data:`CBAM_RECIPES`.
+        strides: The strides ``mean`` and ``product`` combine; all maps when none of them exists.
+
+    Differentiable and traceable (the ONNX graph computes it); no backward pass is needed.
+    """
+    if recipe not in CBAM_RECIPES:
+        raise ValueError(f"unknown CBAM heatmap recipe {recipe!r}; expected one of {', '.join(CBAM_RECIPES)}")
+    if not maps:
+        raise ValueError("no CBAM maps to combine (run a forward pass first)")
+    if recipe == "last":
+        return _normalise(maps[-1][1].float())
+    per_stride = {int(s): m for s, m in maps}  # the last map of each stride
+    chosen = [per_stride[s] for s in sorted(per_stride) if s in strides] or \
+        [per_stride[s] for s in sorted(per_stride)]
+    finest = max(chosen, key=lambda m: m.shape[-2] * m.shape[-1])
+    size = (int(finest.shape[-2]), int(finest.shape[-1]))
+    ups = [m.float() if tuple(m.shape[-2:]) == size else
+           F.interpolate(m.float(), size=size, mode="bilinear", align_corners=False) for m in chosen]
+    combined = ups[0]
+    for m in ups[1:]:
+        combined = combined + m if recipe == "mean" else combined * m
+    if recipe == "mean":
+        combined = combined / len(ups)
+    return _normalise(combined)

@@ -13,10 +13,16 @@ from typing import Any
 
 from models.config_keys import checked_kwargs
 
-__all__ = ["HEADS", "IMBALANCE_LOSSES", "IMBALANCE_METHODS", "KINDS", "MODES", "SCHEDULES", "LossConfig",
+__all__ = ["CBAM_MODES", "HEADS", "IMBALANCE_LOSSES", "IMBALANCE_METHODS", "KINDS", "MODES", "SCHEDULES", "LossConfig",
            "NetworkConfig"]
 
 HEADS = ("flat", "independent", "shared")
+CBAM_MODES = ("none", "blocks", "stages")
+"""``NetworkConfig.cbam``: no CBAM, one in every residual block (timm ResNet family), or one after each stage
+of any timm CNN. Older configs and bundles say ``true`` (blocks) or ``false`` (none)."""
+_CBAM_ALIASES = {True: "blocks", False: "none", None: "none", "true": "blocks", "false": "none", "off": "none",
+                 "": "none", "on": "blocks", "yes": "blocks", "no": "none"}
+_CBAM_WRITTEN: dict[str, bool] = {"none": False, "blocks": True}
 _RESERVED_BACKBONE_KWARGS = frozenset(
     {"pretrained", "num_classes", "pretrained_cfg_overlay", "features_only"}
 )
@@ -35,6 +41,17 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+def _cbam_mode(value: Any) -> str:
+    """The canonical ``cbam`` mode of a config value (``true``/``false`` of older configs included)."""
+    key = value.strip().lower() if isinstance(value, str) else value
+    if isinstance(key, bool) or key is None or isinstance(key, str):
+        mode = key if key in CBAM_MODES else _CBAM_ALIASES.get(key)
+        if mode is not None:
+            return mode
+    raise ValueError(f"NetworkConfig.cbam must be one of {', '.join(CBAM_MODES)} (true/false of older configs "
+                     f"mean blocks/none), got {value!r:.60}")
+
+
 @dataclass
 class NetworkConfig:
     """Everything needed to rebuild the network (stored in model bundles).
@@ -42,7 +59,9 @@ class NetworkConfig:
     Args:
         backbone: timm model name, e.g. ``"convnext_tiny"`` or ``"resnet50"``.
         head: ``"flat"``, ``"independent"`` or ``"shared"`` (see the module docstring).
-        cbam: Insert CBAM into every residual block; only for timm ResNet-family backbones.
+        cbam: Where CBAM goes (:data:`CBAM_MODES`): ``"blocks"``, into every residual block (timm ResNet
+            family only, the paper's placement); ``"stages"``, one after each backbone stage (any timm CNN);
+            ``"none"``. ``true``/``false`` of older configs and bundles read as ``"blocks"``/``"none"``.
         pretrained: Download the backbone's weights from timm's hub (needs internet).
         pretrained_file: Local weights (``.safetensors``, or ``.pth``/``.pt`` read with
             ``torch.load(weights_only=True)``); takes precedence over ``pretrained``.
@@ -53,7 +72,7 @@ class NetworkConfig:
 
     backbone: str = "convnext_tiny"
     head: str = "independent"
-    cbam: bool = False
+    cbam: str = "none"
     pretrained: bool = False
     pretrained_file: str | None = None
     head_dim: int = 256
@@ -65,9 +84,9 @@ class NetworkConfig:
             raise ValueError(f"NetworkConfig.backbone must be a timm model name, got {self.backbone!r}")
         if self.head not in HEADS:
             raise ValueError(f"NetworkConfig.head must be one of {', '.join(HEADS)}; got {self.head!r}")
-        for name in ("cbam", "pretrained"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"NetworkConfig.{name} must be true or false, got {getattr(self, name)!r}")
+        self.cbam = _cbam_mode(self.cbam)
+        if not isinstance(self.pretrained, bool):
+            raise ValueError(f"NetworkConfig.pretrained must be true or false, got {self.pretrained!r}")
         if isinstance(self.pretrained_file, Path):
             self.pretrained_file = str(self.pretrained_file)
         if self.pretrained_file is not None and not isinstance(self.pretrained_file, str):
@@ -94,8 +113,14 @@ class NetworkConfig:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON/YAML-safe when ``backbone_kwargs`` is)."""
-        return asdict(self)
+        """Plain dict (JSON/YAML-safe when ``backbone_kwargs`` is).
+
+        ``cbam`` is written as older versions wrote it where they can read it: ``true`` for ``blocks``, ``false``
+        for ``none`` (their bundles round-trip unchanged, and they still load ours); ``"stages"`` as is.
+        """
+        d = asdict(self)
+        d["cbam"] = _CBAM_WRITTEN.get(self.cbam, self.cbam)
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> NetworkConfig:

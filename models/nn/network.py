@@ -35,7 +35,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from models.nn.cbam import add_cbam_to_resnet, cbam_modules
+from models.nn.cbam import (
+    CBAM,
+    add_cbam_to_resnet,
+    add_cbam_to_stages,
+    cbam_modules,
+    combine_cbam_maps,
+    feature_stages,
+    stage_layouts,
+)
 from models.nn.config import NetworkConfig
 
 __all__ = [
@@ -55,6 +63,12 @@ HEATMAP_STRIDE = 4
 Chosen by measurement (``python -m bench.heatmap_layers``; README, "The demo model, measured"): on the
 demo model the pointing game scored 40 % with Grad-CAM at the stride-32 output, 56 % with HiResCAM at
 stride 16, and with LayerCAM 73 % at stride 8 and 82 % at stride 4 (94 % averaged over flips)."""
+CBAM_RECIPE = "mean"
+"""How :meth:`HierarchicalNet.cbam_heatmap` combines the CBAM maps of a forward pass (one of
+:data:`models.nn.cbam.CBAM_RECIPES`: ``mean``, ``product``, ``last``); read at call time, so a benchmark can
+set it before exporting or running a network."""
+CBAM_HEATMAP_STRIDES: tuple[int, ...] = (4, 8, 16)
+"""The strides whose CBAM maps the ``mean`` and ``product`` recipes combine (those that exist)."""
 STAGE_STRIDES: tuple[int, ...] = (4, 8, 16, 32)
 """Backbone stages whose channel statistics the ``stages`` unknown-defect score reads (models.routing.policy)."""
 
@@ -352,7 +366,8 @@ class HierarchicalNet(nn.Module):
             whose weights are loaded afterwards).
 
     Attributes:
-        backbone: The timm model (``num_classes=0``), with CBAMs when ``config.cbam``.
+        backbone: The timm model (``num_classes=0``), with CBAMs when ``config.cbam`` is not ``"none"``
+            (``"stages"``: in ``backbone.cbam_stages``, run by forward hooks of the stage modules).
         features_out: Identity applied to the unpooled backbone features; the Grad-CAM target layer.
         feature_format: ``"nchw"``, ``"nhwc"`` or ``"nlc"``.
         embed_dim: Width D of the pooled embedding.
@@ -372,16 +387,6 @@ class HierarchicalNet(nn.Module):
         self.level_sizes = [int(n) for n in level_sizes]
         checked_masks = _check_levels(self.level_sizes, list(masks))
         self.backbone = _create_backbone(config, load_pretrained=load_pretrained)
-        self.num_cbam = 0
-        if config.cbam:
-            try:
-                self.num_cbam = add_cbam_to_resnet(self.backbone)
-            except ValueError as exc:
-                raise ValueError(
-                    f"cbam=true needs a timm ResNet-family backbone (resnet*, resnext*, seresnet* ...); "
-                    f"{config.backbone!r} ({type(self.backbone).__name__}) has no BasicBlock/Bottleneck blocks"
-                ) from exc
-        self._cbams = cbam_modules(self.backbone)
         self.features_out = nn.Identity()
 
         data_cfg, feats_shape, embed_dim = _probe(config)
@@ -390,6 +395,9 @@ class HierarchicalNet(nn.Module):
         self.embed_dim = embed_dim
         self.data_config = data_cfg if data_cfg is not None else _data_config(self.backbone, config)
         self.feature_format = _feature_layout(self.backbone, feats_shape)
+        self._cbam_strides = _add_cbam(self.backbone, config, self.feature_format)
+        self.num_cbam = len(self._cbam_strides)
+        self._cbams = cbam_modules(self.backbone)
 
         if config.head == "flat":
             self.head: nn.Module = FlatHead(
@@ -427,6 +435,31 @@ class HierarchicalNet(nn.Module):
         if not self._cbams:
             return None
         return self._cbams[-1].last_spatial_map
+
+    def cbam_maps(self) -> list[tuple[int, Tensor]]:
+        """``(stride, spatial map (B, 1, h, w))`` of every CBAM in the last forward pass, in forward order.
+
+        Empty without CBAM or before the first forward. The stride is the backbone stage's (timm
+        ``feature_info``); with CBAM in every block, every block of a stage has the stage's stride.
+        """
+        return [(stride, cbam.last_spatial_map) for stride, cbam in zip(self._cbam_strides, self._cbams, strict=True)
+                if cbam.last_spatial_map is not None]
+
+    def cbam_heatmap(self, recipe: str | None = None) -> Tensor | None:
+        """The combined CBAM heatmap (B, 1, h, w) in [0, 1] per image of the last forward pass.
+
+        Args:
+            recipe: One of :data:`models.nn.cbam.CBAM_RECIPES`; default :data:`CBAM_RECIPE`.
+
+        Returns:
+            The map at the finest combined stride (``last``: the last CBAM's), or None without CBAM
+            or before the first forward. Computed from the forward's own tensors, so it traces into the
+            ONNX graph; no backward pass.
+        """
+        maps = self.cbam_maps()
+        if not maps:
+            return None
+        return combine_cbam_maps(maps, recipe or CBAM_RECIPE, CBAM_HEATMAP_STRIDES)
 
     def stage_strides(self) -> tuple[int, ...]:
         """The strides of :data:`STAGE_STRIDES` that have a stage (CNN backbones with ``feature_info``)."""
@@ -470,6 +503,45 @@ class HierarchicalNet(nn.Module):
         prefix = int(getattr(self.backbone, "num_prefix_tokens", 0) or 0)
         grid = getattr(getattr(self.backbone, "patch_embed", None), "grid_size", None)
         return TokensToMap(prefix, _to_2tuple(grid) if grid is not None else None)
+
+
+def _no_cbam_error(config: NetworkConfig, backbone: nn.Module, why: str) -> ValueError:
+    return ValueError(
+        f"network.cbam={config.cbam!r}: backbone {config.backbone!r} ({type(backbone).__name__}) {why}; "
+        "CBAM needs a CNN (ViT and other token models have no CBAM and keep Grad-CAM heatmaps): "
+        "set network.cbam to none"
+    )
+
+
+def _add_cbam(backbone: nn.Module, config: NetworkConfig, feature_format: str) -> list[int]:
+    """Insert the CBAMs ``config.cbam`` asks for; the stride of each one, in forward order."""
+    if config.cbam == "none":
+        return []
+    if feature_format == "nlc":
+        raise _no_cbam_error(config, backbone, "is a token model (a ViT-like backbone)")
+    stages = feature_stages(backbone)
+    if config.cbam == "blocks":
+        try:
+            add_cbam_to_resnet(backbone)
+        except ValueError as exc:
+            raise ValueError(
+                f"network.cbam='blocks' needs a timm ResNet-family backbone (resnet*, resnext*, seresnet* ...); "
+                f"{config.backbone!r} ({type(backbone).__name__}) has no BasicBlock/Bottleneck blocks: use "
+                "network.cbam=stages (one CBAM after each stage) for other CNNs"
+            ) from exc
+        named = [n for n, m in backbone.named_modules() if isinstance(m, CBAM)]
+        return [next((s["reduction"] for s in reversed(stages) if n.startswith(s["module"] + ".")), 0)
+                for n in named]
+    if not stages:
+        raise _no_cbam_error(config, backbone, "has no feature_info stages")
+    meta = _meta_backbone(config)
+    layouts = stage_layouts(meta, stages, _data_config(meta, config)["input_size"]) if meta is not None \
+        else [None] * len(stages)
+    if "tokens" in layouts:
+        raise _no_cbam_error(config, backbone, "has token stages, not feature maps")
+    fallback = "nhwc" if feature_format == "nhwc" else "nchw"
+    add_cbam_to_stages(backbone, [{**s, "layout": lay or fallback} for s, lay in zip(stages, layouts, strict=True)])
+    return [s["reduction"] for s in stages]
 
 
 def build_network(config: NetworkConfig, taxonomy: Any, *, load_pretrained: bool = True) -> HierarchicalNet:

@@ -82,12 +82,14 @@ def init_from_bundle(model: HierarchicalNet, cfg: TrainConfig, taxonomy: Taxonom
         raise ConfigError(f"init_from: {path} was trained on another taxonomy "
                           f"({source.taxonomy.id} v{source.taxonomy.version}); its weights do not fit this run's "
                           f"({taxonomy.id} v{taxonomy.version})")
-    theirs, ours = source.manifest.network.to_dict(), cfg.network.to_dict()
+    # The typed configs, not their dicts: cbam is the mode ("none", "blocks", "stages") whether the manifest or the
+    # config said it as the older true/false.
+    theirs, ours = source.manifest.network, cfg.network
     differ = [k for k in ("backbone", "head", "cbam", "head_dim", "backbone_kwargs")
-              if (theirs.get(k) or None) != (ours.get(k) or None)]
+              if (getattr(theirs, k) or None) != (getattr(ours, k) or None)]
     if differ:
         raise ConfigError("init_from: the network differs from the bundle's: " + ", ".join(
-            f"{k} {ours.get(k)!r} here, {theirs.get(k)!r} in {path}" for k in differ))
+            f"{k} {getattr(ours, k)!r} here, {getattr(theirs, k)!r} in {path}" for k in differ))
     try:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v
                                for k, v in source.model.state_dict().items()}, strict=True)

@@ -5,7 +5,8 @@ Every cell is trained and evaluated in its own process (``fma-model train`` then
 failing cell does not stop the others. The table is written as ``grid.md`` and
 ``grid.csv``; each cell keeps its bundle and evaluation folder under ``DIR``.
 
-Backbones are timm names; ``+cbam`` adds the project's CBAM to a ResNet.
+Backbones are timm names; ``+cbam`` adds the project's CBAM to every block of a ResNet (``network.cbam=blocks``),
+``+cbam-stages`` one after each stage of any timm CNN (``network.cbam=stages``).
 Frameworks:
 
 - ``plain``: the reference row, the standard timm fine-tuning recipe: one flat head and flat cross-entropy
@@ -60,6 +61,9 @@ TINY_KWARGS: dict[str, dict[str, Any]] = {
     "vit": {"depth": 2, "embed_dim": 48, "num_heads": 3, "img_size": 64},
 }
 
+CBAM_MODIFIERS = {"": "none", "cbam": "blocks", "cbam-stages": "stages"}
+"""Backbone modifier (after ``+``) -> ``network.cbam``."""
+
 COLUMNS = ["backbone", "framework", "top1", "top2", "top3", "top4", "top5", "hier_f1",
            "params_m", "weights_mb", "peak_train_mem_mb", "sec_per_epoch", "status"]
 
@@ -86,11 +90,11 @@ class GridOptions:
 
 
 def backbone_overrides(spec: str, tiny: bool) -> list[str]:
-    """``--set`` overrides for one backbone spec such as ``resnet50+cbam``."""
+    """``--set`` overrides for one backbone spec such as ``resnet50+cbam`` or ``efficientnet_b0+cbam-stages``."""
     name, _, extra = spec.partition("+")
-    sets = [f"network.backbone={name}", f"network.cbam={'true' if extra == 'cbam' else 'false'}"]
-    if extra and extra != "cbam":
-        raise ValueError(f"unknown backbone modifier '+{extra}' in {spec!r} (only +cbam exists)")
+    if extra not in CBAM_MODIFIERS:
+        raise ValueError(f"unknown backbone modifier '+{extra}' in {spec!r} (only +cbam and +cbam-stages exist)")
+    sets = [f"network.backbone={name}", f"network.cbam={CBAM_MODIFIERS[extra]}"]
     if tiny:
         family = next((f for f in TINY_KWARGS if name.startswith(f)), None)
         if family:
