@@ -31,8 +31,13 @@ from models.training.inspection import (
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _unsmoothed(**kw) -> LossConfig:
+    """A loss config without label smoothing (the default is 0.1): the formulas below are the plain ones."""
+    return LossConfig(**{"label_smoothing": 0.0, **kw})
+
+
 def _flat_loss(imbalance: str, counts: list[float], **kw) -> HierarchicalLoss:
-    return HierarchicalLoss(LossConfig(kind="flat"), [], imbalance=imbalance, level_counts=[counts], **kw)
+    return HierarchicalLoss(_unsmoothed(kind="flat"), [], imbalance=imbalance, level_counts=[counts], **kw)
 
 
 # ------------------------------------------------------------------------------------------ losses
@@ -62,7 +67,7 @@ def test_balanced_softmax_is_ce_under_uniform_priors_and_logit_adjust_tau_1_othe
     uniform = [np.full(n, 7.0) for n in taxonomy.level_sizes]
     skewed = level_counts(taxonomy, np.arange(1, len(taxonomy.leaves) + 1) ** 2)
     for kind in ("flat", "layer", "hierarchical"):
-        cfg = LossConfig(kind=kind)
+        cfg = _unsmoothed(kind=kind)
         plain, _ = HierarchicalLoss(cfg, taxonomy.masks)(levels, targets)
         bs, _ = HierarchicalLoss(cfg, taxonomy.masks, imbalance="balanced_softmax", level_counts=uniform)(
             levels, targets)
@@ -98,18 +103,18 @@ def test_every_loss_kind_takes_every_method_with_outliers_and_bad_counts_are_ref
     for kind in ("flat", "layer", "hierarchical"):
         for method in ("none", "balanced_sampling", "logit_adjust", "balanced_softmax", "drw"):
             levels = [torch.randn(4, n, generator=gen, requires_grad=True) for n in taxonomy.level_sizes]
-            loss_fn = HierarchicalLoss(LossConfig(kind=kind, outlier_weight=0.5), taxonomy.masks,
+            loss_fn = HierarchicalLoss(_unsmoothed(kind=kind, outlier_weight=0.5), taxonomy.masks,
                                        imbalance=method, level_counts=counts)
             total, parts = loss_fn(levels, targets, epoch=2, total_epochs=3)
             total.backward()
             assert torch.isfinite(total) and parts["outlier"] > 0
             assert all(lv.grad is not None and torch.isfinite(lv.grad).all() for lv in levels)
     with pytest.raises(ValueError, match="class counts"):
-        HierarchicalLoss(LossConfig(), taxonomy.masks, imbalance="logit_adjust")
+        HierarchicalLoss(_unsmoothed(), taxonomy.masks, imbalance="logit_adjust")
     with pytest.raises(ValueError, match="level_counts\\[2\\]"):
-        HierarchicalLoss(LossConfig(), taxonomy.masks, imbalance="drw", level_counts=[*counts[:2], np.ones(5)])
+        HierarchicalLoss(_unsmoothed(), taxonomy.masks, imbalance="drw", level_counts=[*counts[:2], np.ones(5)])
     with pytest.raises(ValueError, match="imbalance must be"):
-        HierarchicalLoss(LossConfig(), taxonomy.masks, imbalance="auto")
+        HierarchicalLoss(_unsmoothed(), taxonomy.masks, imbalance="auto")
 
 
 # ------------------------------------------------------------------------------------------ config

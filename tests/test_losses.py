@@ -16,6 +16,11 @@ from models.taxonomy import Taxonomy
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "taxonomy" / "fma_demo.yaml"
 
 
+def _unsmoothed(**kw) -> LossConfig:
+    """A loss config without label smoothing (the default is 0.1): the formulas below are the plain ones."""
+    return LossConfig(**{"label_smoothing": 0.0, **kw})
+
+
 @pytest.fixture(scope="module")
 def tax() -> Taxonomy:
     return Taxonomy.from_yaml(DEMO)
@@ -57,7 +62,7 @@ def _inconsistent_batch(tax: Taxonomy) -> tuple[list[torch.Tensor], torch.Tensor
 
 
 def test_config_round_trip_and_unknown_keys() -> None:
-    cfg = LossConfig(kind="layer", level_weights=[1, 2, 3], schedule="bcnn", label_smoothing=0.1)
+    cfg = _unsmoothed(kind="layer", level_weights=[1, 2, 3], schedule="bcnn", label_smoothing=0.1)
     assert LossConfig.from_dict(cfg.to_dict()) == cfg
     assert cfg.level_weights == [1.0, 2.0, 3.0]
     with pytest.raises(ValueError, match="bogus"):
@@ -76,11 +81,11 @@ def test_config_round_trip_and_unknown_keys() -> None:
 
 def test_level_weight_count_must_match(tax: Taxonomy) -> None:
     with pytest.raises(ValueError, match="2 entries for 3 levels"):
-        HierarchicalLoss(LossConfig(level_weights=[1.0, 1.0]), tax.masks)
+        HierarchicalLoss(_unsmoothed(level_weights=[1.0, 1.0]), tax.masks)
 
 
 def test_bad_shapes_refused(tax: Taxonomy) -> None:
-    loss_fn = HierarchicalLoss(LossConfig(), tax.masks)
+    loss_fn = HierarchicalLoss(_unsmoothed(), tax.masks)
     levels, targets = _inconsistent_batch(tax)
     with pytest.raises(ValueError, match="targets"):
         loss_fn(levels, targets[:, :2])
@@ -97,7 +102,7 @@ def test_bad_shapes_refused(tax: Taxonomy) -> None:
 
 def test_flat_loss_depends_on_leaf_level_only(tax: Taxonomy) -> None:
     levels, targets = _inconsistent_batch(tax)
-    loss_fn = HierarchicalLoss(LossConfig(kind="flat"), tax.masks)
+    loss_fn = HierarchicalLoss(_unsmoothed(kind="flat"), tax.masks)
     total, parts = loss_fn(levels, targets)
     torch.testing.assert_close(total, F.cross_entropy(levels[2], targets[:, 2]))
     grads = torch.autograd.grad(total, levels, allow_unused=True)
@@ -111,7 +116,7 @@ def test_flat_loss_depends_on_leaf_level_only(tax: Taxonomy) -> None:
 def test_layer_loss_is_weighted_sum_of_level_ce(tax: Taxonomy) -> None:
     levels, targets = _inconsistent_batch(tax)
     weights = [0.5, 0.25, 2.0]
-    total, parts = HierarchicalLoss(LossConfig(kind="layer", level_weights=weights), tax.masks)(
+    total, parts = HierarchicalLoss(_unsmoothed(kind="layer", level_weights=weights), tax.masks)(
         levels, targets
     )
     ces = [F.cross_entropy(out, targets[:, k]) for k, out in enumerate(levels)]
@@ -127,8 +132,8 @@ def test_default_level_weights_are_equal(tax: Taxonomy) -> None:
 
 def test_label_smoothing_changes_value(tax: Taxonomy) -> None:
     levels, targets = _inconsistent_batch(tax)
-    plain, _ = HierarchicalLoss(LossConfig(kind="layer"), tax.masks)(levels, targets)
-    smooth, _ = HierarchicalLoss(LossConfig(kind="layer", label_smoothing=0.2), tax.masks)(levels, targets)
+    plain, _ = HierarchicalLoss(_unsmoothed(kind="layer"), tax.masks)(levels, targets)
+    smooth, _ = HierarchicalLoss(_unsmoothed(kind="layer", label_smoothing=0.2), tax.masks)(levels, targets)
     assert not torch.isclose(plain, smooth)
     expected = sum(
         F.cross_entropy(out, targets[:, k], label_smoothing=0.2) for k, out in enumerate(levels)
@@ -139,7 +144,7 @@ def test_label_smoothing_changes_value(tax: Taxonomy) -> None:
 def test_sample_weight(tax: Taxonomy) -> None:
     levels, targets = _inconsistent_batch(tax)
     for kind in ("flat", "layer", "hierarchical"):
-        loss_fn = HierarchicalLoss(LossConfig(kind=kind), tax.masks)
+        loss_fn = HierarchicalLoss(_unsmoothed(kind=kind), tax.masks)
         plain, _ = loss_fn(levels, targets)
         uniform, _ = loss_fn(levels, targets, sample_weight=torch.tensor([3.0, 3.0]))
         torch.testing.assert_close(uniform, plain)
@@ -164,7 +169,7 @@ def test_penalty_values_follow_gao(tax: Taxonomy) -> None:
         scratch[:1] + [tax.level_indices("bubble")[1], stain_leaf],
     ]
     targets = _targets(tax, ["particle_metal", "scratch", "scratch", "scratch"])
-    loss_fn = HierarchicalLoss(LossConfig(dependence_penalty=3.0), tax.masks)
+    loss_fn = HierarchicalLoss(_unsmoothed(dependence_penalty=3.0), tax.masks)
     pens = loss_fn.penalties(_confident(tax, rows), targets)
     assert pens[0].tolist() == [0.0, 0.0, 0.0, 0.0]
     assert pens[1].tolist() == [0.0, 0.0, 0.0, 0.0]  # level 1 predictions are children of level 0's
@@ -177,8 +182,8 @@ def test_consistent_and_correct_gives_layer_loss(tax: Taxonomy, mode: str) -> No
     rows = [tax.level_indices(leaf) for leaf in ("particle_metal", "scratch", "ito_peeling")]
     levels = _confident(tax, rows)
     targets = _targets(tax, ["particle_metal", "scratch", "ito_peeling"])
-    layer_fn = HierarchicalLoss(LossConfig(kind="layer"), tax.masks)
-    hier_fn = HierarchicalLoss(LossConfig(kind="hierarchical", dependence_mode=mode), tax.masks)
+    layer_fn = HierarchicalLoss(_unsmoothed(kind="layer"), tax.masks)
+    hier_fn = HierarchicalLoss(_unsmoothed(kind="hierarchical", dependence_mode=mode), tax.masks)
     _, parts = hier_fn(levels, targets)
     assert parts["dependence"] == 0.0
     assert parts["dependence_raw"] == 0.0
@@ -191,8 +196,8 @@ def test_consistent_and_correct_gives_layer_loss(tax: Taxonomy, mode: str) -> No
 @pytest.mark.parametrize("mode", ["reweight", "soft"])
 def test_inconsistent_predictions_change_the_gradient(tax: Taxonomy, mode: str) -> None:
     levels, targets = _inconsistent_batch(tax)
-    layer_fn = HierarchicalLoss(LossConfig(kind="layer"), tax.masks)
-    hier_fn = HierarchicalLoss(LossConfig(kind="hierarchical", dependence_mode=mode), tax.masks)
+    layer_fn = HierarchicalLoss(_unsmoothed(kind="layer"), tax.masks)
+    hier_fn = HierarchicalLoss(_unsmoothed(kind="hierarchical", dependence_mode=mode), tax.masks)
     layer_total, _ = layer_fn(levels, targets)
     hier_total, parts = hier_fn(levels, targets)
     assert parts["dependence"] > 0
@@ -209,7 +214,7 @@ def test_inconsistent_predictions_change_the_gradient(tax: Taxonomy, mode: str) 
 def test_reweight_value(tax: Taxonomy) -> None:
     levels, targets = _inconsistent_batch(tax)
     beta, p = 0.5, 2.0
-    cfg = LossConfig(dependence_weight=beta, dependence_penalty=p)
+    cfg = _unsmoothed(dependence_weight=beta, dependence_penalty=p)
     total, _ = HierarchicalLoss(cfg, tax.masks)(levels, targets)
     ce = [F.cross_entropy(out, targets[:, k], reduction="none") for k, out in enumerate(levels)]
     factor = torch.tensor([1.0, 1.0 + beta * (p - 1.0)])  # only sample 1, level 2 is penalised
@@ -220,7 +225,7 @@ def test_reweight_value(tax: Taxonomy) -> None:
 def test_soft_value_and_gradient(tax: Taxonomy) -> None:
     levels, targets = _inconsistent_batch(tax)
     beta = 0.7
-    cfg = LossConfig(dependence_mode="soft", dependence_weight=beta)
+    cfg = _unsmoothed(dependence_mode="soft", dependence_weight=beta)
     total, parts = HierarchicalLoss(cfg, tax.masks)(levels, targets)
     # Sample 1: level-2 mass inside the children of the predicted subgroup (mechanical).
     mechanical = tax.level_indices("scratch")[1]
@@ -228,7 +233,7 @@ def test_soft_value_and_gradient(tax: Taxonomy) -> None:
     mass = F.softmax(levels[2][1], dim=-1)[children].sum()
     expected_dep = beta * (-torch.log(mass)) * 1.0 / 2  # pen = 1 for sample 1, 0 for sample 0; batch mean
     assert parts["dependence"] == pytest.approx(expected_dep.item(), rel=1e-5)
-    layer_total, _ = HierarchicalLoss(LossConfig(kind="layer"), tax.masks)(levels, targets)
+    layer_total, _ = HierarchicalLoss(_unsmoothed(kind="layer"), tax.masks)(levels, targets)
     torch.testing.assert_close(total, layer_total + expected_dep)
     # The extra gradient pushes level-2 mass of sample 1 towards the predicted subgroup's children.
     g_soft = torch.autograd.grad(total, levels[2])[0]
@@ -239,8 +244,8 @@ def test_soft_value_and_gradient(tax: Taxonomy) -> None:
 
 def test_dependence_weight_zero_equals_layer(tax: Taxonomy) -> None:
     levels, targets = _inconsistent_batch(tax)
-    layer, _ = HierarchicalLoss(LossConfig(kind="layer"), tax.masks)(levels, targets)
-    hier, parts = HierarchicalLoss(LossConfig(dependence_weight=0.0), tax.masks)(levels, targets)
+    layer, _ = HierarchicalLoss(_unsmoothed(kind="layer"), tax.masks)(levels, targets)
+    hier, parts = HierarchicalLoss(_unsmoothed(dependence_weight=0.0), tax.masks)(levels, targets)
     torch.testing.assert_close(hier, layer)
     assert parts["dependence_raw"] > 0  # still reported for monitoring
 
@@ -249,7 +254,7 @@ def test_dependence_weight_zero_equals_layer(tax: Taxonomy) -> None:
 
 
 def test_bcnn_schedule_moves_weight_from_coarse_to_fine() -> None:
-    cfg = LossConfig(schedule="bcnn")
+    cfg = _unsmoothed(schedule="bcnn")
     other = (1 - BCNN_FOCUS) / 2
     phases = [[BCNN_FOCUS, other, other], [other, BCNN_FOCUS, other], [other, other, BCNN_FOCUS]]
     for epoch in range(9):
@@ -263,7 +268,7 @@ def test_bcnn_schedule_moves_weight_from_coarse_to_fine() -> None:
 
 
 def test_bcnn_schedule_keeps_base_weight_sum() -> None:
-    cfg = LossConfig(schedule="bcnn", level_weights=[1.0, 1.0, 2.0])
+    cfg = _unsmoothed(schedule="bcnn", level_weights=[1.0, 1.0, 2.0])
     for epoch in range(6):
         weights = level_weights_at(cfg, 3, epoch, 6)
         assert sum(weights) == pytest.approx(4.0)
@@ -276,7 +281,7 @@ def test_bcnn_schedule_keeps_base_weight_sum() -> None:
 
 def test_bcnn_schedule_is_used_by_the_loss(tax: Taxonomy) -> None:
     levels, targets = _inconsistent_batch(tax)
-    loss_fn = HierarchicalLoss(LossConfig(kind="layer", schedule="bcnn"), tax.masks)
+    loss_fn = HierarchicalLoss(_unsmoothed(kind="layer", schedule="bcnn"), tax.masks)
     ces = [F.cross_entropy(out, targets[:, k]) for k, out in enumerate(levels)]
     for epoch in (0, 4, 9):
         total, _ = loss_fn(levels, targets, epoch=epoch, total_epochs=10)
@@ -291,7 +296,7 @@ def _random_levels(tax: Taxonomy, batch: int, seed: int = 0) -> list[torch.Tenso
 
 
 def test_outlier_term_is_kl_from_uniform(tax: Taxonomy) -> None:
-    loss = HierarchicalLoss(LossConfig(outlier_weight=1.0), tax.masks)
+    loss = HierarchicalLoss(_unsmoothed(outlier_weight=1.0), tax.masks)
     uniform = [torch.full((3, n), 2.5) for n in tax.level_sizes]
     assert float(loss.outlier_term(uniform)) == pytest.approx(0.0, abs=1e-6)
     levels = [z.detach() for z in _random_levels(tax, 4)]
@@ -309,7 +314,7 @@ def test_mixed_batch_is_known_loss_plus_weighted_outlier_term(tax: Taxonomy) -> 
     known_leaves = ["scratch", "fiber", "bubble"]
     levels = _random_levels(tax, 5, seed=1)
     targets = torch.cat([_targets(tax, known_leaves), torch.full((2, len(tax.level_sizes)), -1)])
-    loss = HierarchicalLoss(LossConfig(outlier_weight=0.5), tax.masks)
+    loss = HierarchicalLoss(_unsmoothed(outlier_weight=0.5), tax.masks)
     total, parts = loss(levels, targets)
     known_total, _ = loss([z[:3] for z in levels], targets[:3])
     term = loss.outlier_term([z[3:] for z in levels])
@@ -327,9 +332,9 @@ def test_outlier_rows_need_a_weight_and_all_levels_at_minus_one(tax: Taxonomy) -
     levels = _random_levels(tax, 2)
     targets = torch.cat([_targets(tax, ["scratch"]), torch.full((1, len(tax.level_sizes)), -1)])
     with pytest.raises(ValueError, match="outlier_weight"):
-        HierarchicalLoss(LossConfig(), tax.masks)(levels, targets)
+        HierarchicalLoss(_unsmoothed(), tax.masks)(levels, targets)
     half_row = torch.stack([targets[0], torch.tensor([-1] + [0] * (len(tax.level_sizes) - 1))])
     with pytest.raises(ValueError, match="every level"):
-        HierarchicalLoss(LossConfig(outlier_weight=1.0), tax.masks)(levels, half_row)
+        HierarchicalLoss(_unsmoothed(outlier_weight=1.0), tax.masks)(levels, half_row)
     with pytest.raises(ValueError, match="outlier_weight"):
         LossConfig(outlier_weight=-0.1)

@@ -35,6 +35,11 @@ FAMILIES = {
 }
 
 
+def _unsmoothed(**kw) -> LossConfig:
+    """A loss config without label smoothing (the default is 0.1): the formulas below are the plain ones."""
+    return LossConfig(**{"label_smoothing": 0.0, **kw})
+
+
 @pytest.fixture(scope="module")
 def tax() -> Taxonomy:
     return Taxonomy.from_yaml(DEMO)
@@ -136,7 +141,7 @@ def test_forward_backward(tax: Taxonomy, family: str, head: str) -> None:
     embed_dim = FAMILIES[family][4]
     assert out.embedding.shape == (2, embed_dim) and net.embed_dim == embed_dim
     targets = torch.as_tensor(tax.leaf_level_index[[0, 10]])
-    loss, _ = HierarchicalLoss(LossConfig(), tax.masks)(out.levels, targets)
+    loss, _ = HierarchicalLoss(_unsmoothed(), tax.masks)(out.levels, targets)
     loss.backward()
     stem = dict(net.backbone.named_parameters())[FAMILIES[family][5]]
     assert stem.grad is not None and stem.grad.abs().sum() > 0
@@ -210,7 +215,7 @@ def test_flat_head_ancestors_are_sums_of_leaf_probabilities(tax: Taxonomy) -> No
         torch.testing.assert_close(levels[k].exp().sum(dim=-1), torch.ones(3))
     # Cross-entropy on a log-probability level is that level's negative log-likelihood.
     targets = torch.as_tensor(tax.leaf_level_index[[0, 5, 17]])
-    _, parts = HierarchicalLoss(LossConfig(kind="layer"), tax.masks)(levels, targets)
+    _, parts = HierarchicalLoss(_unsmoothed(kind="layer"), tax.masks)(levels, targets)
     nll0 = -levels[0].gather(1, targets[:, :1]).mean()
     assert parts["level_0"] == pytest.approx(nll0.item(), rel=1e-5)
 
