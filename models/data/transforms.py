@@ -5,11 +5,11 @@ cropping: a defect may sit anywhere in a micrograph, and a centre crop could
 cut it away. Training can add augmentations that suit micrographs: flips and
 90° turns, focus blur, brightness/contrast jitter and sensor noise, and crops
 that keep the defect. The defaults are light (flips, a defect-aware crop, and
-colour jitter only on colour images): on the synthetic regimes of issue #14
-(``python -m bench.regimes``) the heavier set (90° turns, blur, brightness,
-contrast, noise) slowed learning enough to lose 8 points of Top-1 to the plain
-timm recipe at the same epoch budget. Switch them on in the config when the
-data needs them.
+colour jitter only on colour images): on the grayscale long-tail regime of
+issue #14 (``python -m bench.regimes``) the old defaults, with 90° turns, blur,
+brightness/contrast jitter and noise (and warmup + cosine, no label smoothing),
+lost 7.5-8.4 points of Top-1 to the plain timm recipe at the same epoch budget.
+Switch them on in the config when the data needs them.
 """
 
 from __future__ import annotations
