@@ -11,7 +11,8 @@ import optuna
 import pytest
 
 from models.commands.cli import main as cli_main
-from models.training.config import load_config
+from models.data.transforms import AugmentConfig
+from models.training.config import TrainConfig, load_config
 from models.training.schedule import onecycle_factor, schedule_factor
 from tests.test_train import TINY_SETS, _tiny_dataset
 
@@ -49,7 +50,13 @@ def test_tiny_study_writes_results_and_resume_adds_trials(tmp_path, dataset, cap
     cfg, _ = load_config(out / "best.yaml")  # loadable by `fma-model train --config`
     assert cfg.lr == pytest.approx(summary["best_params"]["lr"]) == pytest.approx(float(row["param_lr"]))
     assert cfg.input_size == 32 and cfg.network.head == "flat"
-    assert "importance.png skipped: 1 complete trial(s)" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "importance.png skipped: 1 complete trial(s)" in text
+    # the first trial is the base config as train would run it: the defaults, "auto" settled by the data
+    assert "trial 0 is the base config" in text
+    assert float(row["param_lr"]) == TrainConfig().lr and row["param_schedule"] == TrainConfig().schedule
+    assert row["param_imbalance"] == "none"  # auto, on a balanced data set
+    assert row["param_augment.rot90"] == str(AugmentConfig().rot90)
     assert (out / "trials" / "0000" / "metrics.csv").exists() and not (out / "trials" / "0000" / "run").exists()
 
     # an existing study is refused without --resume (one line, exit 2) ...

@@ -1,7 +1,9 @@
 """``fma-model tune``: a hyper-parameter search over the training config, with Optuna.
 
 Every trial is one :func:`models.training.loop.train` run of the base config (``--config`` plus ``--set``) with
-values drawn from :data:`SEARCH_SPACE` by a seeded TPE sampler. The loop reports each epoch's validation metric
+values drawn from :data:`SEARCH_SPACE` by a seeded TPE sampler; the first trial of a new study is the base config
+itself, its "auto" keys settled by the data as ``train`` would (:func:`base_params`), so the best trial is never
+worse on validation than not tuning. The loop reports each epoch's validation metric
 to the trial (its ``on_epoch`` callback) and a median pruner stops a trial whose metric falls below the median
 of the earlier trials at the same epoch. A trial's value is its best epoch's validation metric:
 
@@ -189,6 +191,23 @@ def suggest_config(trial: Any, base: dict[str, Any], space: Sequence[Param], fix
     return cfg
 
 
+def base_params(base: dict[str, Any], space: Sequence[Param], fixed: set[str]) -> dict[str, Any]:
+    """The base config's own values of the searched keys, for the study's first trial (keys whose value the
+    space cannot hold, such as an "auto" left unresolved, are left out and drawn as usual)."""
+    params: dict[str, Any] = {}
+    for p in space:
+        if p.key in fixed or (p.when is not None and _get(base, p.when[0]) != p.when[1]):
+            continue
+        value = _get(base, p.key)
+        if p.kind == "choice":
+            ok = any(type(value) is type(c) and value == c for c in p.choices)
+        else:
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and p.low <= value <= p.high
+        if ok:
+            params[p.key] = value
+    return params
+
+
 def epoch_reporter(trial: Any, column: str, optuna: Any) -> Callable[[dict[str, Any]], None]:
     """The loop's ``on_epoch`` callback: report the epoch's validation metric; raise ``TrialPruned`` when the
     pruner says so (which ends the training run)."""
@@ -254,7 +273,8 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
     if base_cfg.taxonomy is not None and base_dir is not None and not Path(base_cfg.taxonomy).is_absolute():
         base_cfg.taxonomy = str((base_dir / base_cfg.taxonomy).resolve())  # best.yaml lives elsewhere
     taxonomy = resolve_taxonomy(base_cfg, base_dir)
-    if not load_training_data(base_cfg, options.data, taxonomy, lambda _m: None).val:
+    samples = load_training_data(base_cfg, options.data, taxonomy, lambda _m: None)
+    if not samples.val:
         raise TuneError("tune needs a validation split (rows with split=val, or a val fraction)")
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
@@ -263,6 +283,14 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
     study = _open_study(options, optuna, pruner, base_cfg.seed)
     base = base_cfg.to_dict()
     fixed = fixed_keys(options.overrides)
+    if not study.trials:
+        # The first trial is the base config as `train` would run it (its "auto" keys settled by the data), so
+        # the study's best is never worse on validation than not tuning at all.
+        from models.training.inspection import choose_settings, profile_data
+
+        settled, _choices = choose_settings(base_cfg, profile_data(samples.train, taxonomy))
+        study.enqueue_trial(base_params(settled.to_dict(), options.space, fixed))
+        log("[tune] trial 0 is the base config, as train would run it")
     column = OBJECTIVES[options.objective]
 
     def objective(trial: Any) -> float:
