@@ -173,8 +173,14 @@ def test_reopening_resumes_and_moved_files_keep_history(qtbot, window, batch_dir
 
 def _write_note(qtbot, win, *keys) -> None:
     """Press N and, in the note dialog, type/press ``keys`` (text, or (key, modifier) pairs)."""
+    waited = [0]
+
     def type_it():
         dlg = QApplication.activeModalWidget()
+        if (dlg is None or not dlg.editor.hasFocus()) and waited[0] < 100:  # a loaded machine: look again
+            waited[0] += 1
+            QTimer.singleShot(50, type_it)
+            return
         try:
             assert dlg is not None and dlg.editor.hasFocus()
             for key in keys:
