@@ -10,7 +10,7 @@ by several points from one split to the next. Cross-validation uses every image 
 3. Every run writes ``OUT/fold_i/manifest.csv`` (the split it used, so a run can be repeated alone),
    ``OUT/fold_i/bundle`` and ``OUT/fold_i/metrics.json`` (the evaluation of its test fold).
 4. ``OUT/folds.json`` and ``OUT/folds.md`` hold each fold's figures and their mean, standard deviation (over the
-   folds), minimum and maximum; the log ends with one line per figure, ``top1 0.712 ± 0.031 (0.668–0.744)``.
+   folds), minimum and maximum; the log ends with one line per figure, ``top1 MEAN ± SD (MIN–MAX, K folds)``.
 
 It measures the recipe (config + data), not one model: to ship a model, train it without ``--folds``.
 ``--resume`` keeps the folds already evaluated and continues an interrupted one from its checkpoint.
@@ -92,7 +92,7 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, float | Non
 
 
 def summary_lines(summary: dict[str, dict[str, Any]]) -> list[str]:
-    """``top1 0.712 ± 0.031 (0.668–0.744, 5 folds)`` for every figure."""
+    """``top1 MEAN ± SD (MIN–MAX, K folds)``, three decimals, for every figure."""
     lines = []
     for name, s in summary.items():
         if s["mean"] is None:
