@@ -60,6 +60,9 @@ class TrainConfig:
             slower), "fp32", "bf16" (CUDA, or CPUs with native bf16), "fp16" (CUDA only).
         channels_last: use the channels-last memory format.
         num_workers: DataLoader worker processes.
+        cache_images: keep every decoded training image in memory after its first read (in each worker,
+            which then persist across epochs): later epochs only augment, which is what a GPU run waits
+            for. Costs about width x height x 3 bytes per image per worker; off by default.
         seed: the random seed; the same seed and data give the same model on the same hardware.
         max_steps_per_epoch: cap on steps per epoch (smoke tests); None = full epochs.
         half_weights: store the bundle's weights as float16 (half the size).
@@ -90,6 +93,7 @@ class TrainConfig:
     precision: str = "auto"
     channels_last: bool = True
     num_workers: int = 2
+    cache_images: bool = False
     seed: int = 0
     max_steps_per_epoch: int | None = None
     half_weights: bool = False
@@ -151,6 +155,7 @@ class TrainConfig:
             ("imbalance_tau", isinstance(self.imbalance_tau, int | float) and not isinstance(self.imbalance_tau, bool)
              and 0 <= self.imbalance_tau < float("inf")),
             ("num_workers", isinstance(self.num_workers, int) and self.num_workers >= 0),
+            ("cache_images", isinstance(self.cache_images, bool)),
             ("seed", isinstance(self.seed, int)),
             ("input_size", self.input_size is None or (isinstance(self.input_size, int)
                                                        and INPUT_SIDE_RANGE[0] <= self.input_size <= INPUT_SIDE_RANGE[1])),

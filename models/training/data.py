@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,10 +25,14 @@ class SampleDataset(Dataset):
     """Samples -> (image tensor, per-level targets, index). Unreadable images give None.
 
     An ``unknown:*`` sample (outlier exposure) has leaf index -1 and targets -1 at every level.
+    With ``cache=True`` each decoded image is kept in memory after its first read, so later epochs only
+    transform it (each DataLoader worker holds its own cache: use persistent workers).
     """
 
-    def __init__(self, samples: Sequence[Sample], taxonomy: Taxonomy, transform: Callable) -> None:
+    def __init__(self, samples: Sequence[Sample], taxonomy: Taxonomy, transform: Callable,
+                 cache: bool = False) -> None:
         self.samples = list(samples)
+        self.cache: dict[int, Any] | None = {} if cache else None
         leaf_pos = {leaf: i for i, leaf in enumerate(taxonomy.leaves)}
         self.leaf_index = np.array([-1 if s.is_unknown else leaf_pos[s.label] for s in self.samples], dtype=np.int64)
         levels = len(taxonomy.levels)
@@ -40,9 +45,13 @@ class SampleDataset(Dataset):
         return len(self.samples)
 
     def __getitem__(self, i: int):
-        img, _reason = decode_or_reason(load_image, self.samples[i].path)  # unreadable: skipped by ``collate``
+        img = self.cache.get(i) if self.cache is not None else None
         if img is None:
-            return None
+            img, _reason = decode_or_reason(load_image, self.samples[i].path)  # unreadable: skipped by ``collate``
+            if img is None:
+                return None
+            if self.cache is not None:
+                self.cache[i] = img
         return self.transform(img), torch.from_numpy(self.level_targets[i]), i
 
 
@@ -163,7 +172,7 @@ def make_loader(cfg: TrainConfig, data: TrainingData, taxonomy: Taxonomy, data_c
     size = data_cfg["input_size"][1:]
     transform = build_train_transform(cfg.augment, size, data_cfg["mean"], data_cfg["std"],
                                       data_cfg.get("interpolation", "bicubic"))
-    dataset = SampleDataset(data.train + data.outliers, taxonomy, transform)
+    dataset = SampleDataset(data.train + data.outliers, taxonomy, transform, cache=cfg.cache_images)
     weights = None
     if cfg.imbalance == "balanced_sampling":
         group = np.where(dataset.leaf_index >= 0, dataset.leaf_index, len(taxonomy.leaves))  # outliers: one group
@@ -172,5 +181,5 @@ def make_loader(cfg: TrainConfig, data: TrainingData, taxonomy: Taxonomy, data_c
     sampler = EpochSampler(len(dataset), seed=cfg.seed, weights=weights, rank=rank, world=world)
     loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.num_workers,
                         collate_fn=collate, drop_last=len(dataset) > cfg.batch_size * world,
-                        persistent_workers=False, pin_memory=pin_memory)
+                        persistent_workers=cfg.cache_images and cfg.num_workers > 0, pin_memory=pin_memory)
     return loader, sampler

@@ -53,6 +53,35 @@ FRAMEWORKS: dict[str, dict[str, str]] = {
     "hier-shared": {"network.head": "shared", "loss.kind": "hierarchical"},
 }
 DEFAULT_BACKBONES = ["resnet50+cbam", "vit_small_patch16_224", "convnext_tiny"]
+RESEARCH_FRAMEWORKS = ["flat", "hier-independent", "hier-shared"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named grid: its backbones, frameworks, and ``--set`` overrides for every cell and per backbone."""
+
+    backbones: Sequence[str]
+    frameworks: Sequence[str]
+    sets: Sequence[str]
+    backbone_sets: dict[str, Sequence[str]] = field(default_factory=dict)
+    about: str = ""
+
+
+PRESETS: dict[str, Preset] = {
+    "research": Preset(
+        DEFAULT_BACKBONES, RESEARCH_FRAMEWORKS,
+        ["input_size=224", "epochs=100", "network.pretrained=true"],
+        about="the research's grid as published: ImageNet-pretrained ResNet50+CBAM, ViT-S/16 and ConvNeXt-T x "
+              "flat / hierarchical with independent heads / hierarchical with shared heads, 224 px, 100 epochs "
+              "(a GPU job; the weights come from timm's hub, or add --set network.pretrained=false offline)"),
+    "research-cpu": Preset(
+        DEFAULT_BACKBONES, RESEARCH_FRAMEWORKS,
+        ["input_size=96", "epochs=4", "batch_size=32", "network.pretrained=false"],
+        backbone_sets={"vit_small_patch16_224": ['network.backbone_kwargs={"img_size": 96}']},
+        about="the research's grid reduced for a 2-core CPU: the same three architectures and frameworks, "
+              "96 px inputs, 4 epochs, random initial weights (no downloads); meant for a small data set"),
+}
+"""``fma-model grid --preset NAME``: the research's grid, full size (GPU) and reduced (CPU)."""
 
 # Tiny architectures of each family, for CI and smoke runs (same code paths, minutes not hours).
 TINY_KWARGS: dict[str, dict[str, Any]] = {
@@ -64,8 +93,8 @@ TINY_KWARGS: dict[str, dict[str, Any]] = {
 CBAM_MODIFIERS = {"": "none", "cbam": "blocks", "cbam-stages": "stages"}
 """Backbone modifier (after ``+``) -> ``network.cbam``."""
 
-COLUMNS = ["backbone", "framework", "top1", "top2", "top3", "top4", "top5", "hier_f1",
-           "params_m", "weights_mb", "peak_train_mem_mb", "sec_per_epoch", "status"]
+COLUMNS = ["backbone", "framework", "top1", "top2", "top3", "top4", "top5", "level_top1", "hier_f1",
+           "pointing_game", "params_m", "weights_mb", "peak_train_mem_mb", "sec_per_epoch", "status"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +108,10 @@ class GridOptions:
         split: the evaluation split.
         device: evaluation device (``auto``: cuda if available).
         tiny: tiny architectures at 64 px for 2 steps (checks the pipeline fast).
+        test_data: manifests to evaluate on instead of ``data`` (``split`` still applies).
+        pointing_game: play the heatmap pointing game on up to this many test images per cell (None: not).
+        nproc: training processes per cell; more than 1 launches ``torchrun`` (one process per GPU).
+        backbone_sets: extra overrides per backbone spec (a preset's, e.g. ViT's ``img_size``).
     """
 
     data: Sequence[str]
@@ -87,6 +120,10 @@ class GridOptions:
     split: str = "test"
     device: str = "auto"
     tiny: bool = False
+    test_data: Sequence[str] = field(default_factory=tuple)
+    pointing_game: int | None = None
+    nproc: int = 1
+    backbone_sets: dict[str, Sequence[str]] = field(default_factory=dict)
 
 
 def backbone_overrides(spec: str, tiny: bool) -> list[str]:
@@ -116,6 +153,7 @@ def _read_history(path: Path) -> list[dict[str, str]]:
 def run_cell(backbone: str, framework: str, options: GridOptions, out: Path) -> dict[str, Any]:
     """Train + evaluate one cell in subprocesses; return its table row."""
     sets = backbone_overrides(backbone, options.tiny)
+    sets += list(options.backbone_sets.get(backbone, ()))
     sets += [f"{k}={v}" for k, v in FRAMEWORKS[framework].items()]
     if options.tiny:
         sets += ["input_size=64", "epochs=1", "max_steps_per_epoch=2", "batch_size=8", "num_workers=0"]
@@ -144,7 +182,9 @@ def train_and_evaluate(cell: Path, sets: Sequence[str], options: GridOptions,
     from models.bundle.files import read_bundle_manifest
 
     sets = [*sets, *options.overrides]
-    cmd = [sys.executable, "-m", "models.commands.cli", "train", "--out", str(cell / "bundle"), "--no-progress"]
+    launcher = [sys.executable, "-m"] if options.nproc <= 1 else \
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(options.nproc), "-m"]
+    cmd = [*launcher, "models.commands.cli", "train", "--out", str(cell / "bundle"), "--no-progress"]
     for d in options.data:
         cmd += ["--data", d]
     if config or options.config:
@@ -163,8 +203,10 @@ def train_and_evaluate(cell: Path, sets: Sequence[str], options: GridOptions,
             return row
         ev = [sys.executable, "-m", "models.commands.cli", "evaluate", str(cell / "bundle"), "--out",
               str(cell / "eval"), "--split", options.split, "--device", _eval_device(options.device)]
-        for d in options.data:
+        for d in options.test_data or options.data:
             ev += ["--data", d]
+        if options.pointing_game is not None:
+            ev += ["--pointing-game", str(options.pointing_game)]
         with (cell / "eval.log").open("w", encoding="utf-8") as log:
             rc = subprocess.call(ev, stdout=log, stderr=subprocess.STDOUT)
         if rc != 0:
@@ -177,8 +219,11 @@ def train_and_evaluate(cell: Path, sets: Sequence[str], options: GridOptions,
     mems = [float(h["peak_mem_mb"]) for h in history if h.get("peak_mem_mb")]
     params = _count_params(cell / "bundle")
     row.update({f"top{k}": metrics.get(f"top{k}") for k in range(1, 6)})
+    level = metrics.get("level_top1") or []
     row.update({
+        "level_top1": " / ".join(f"{v:.3f}" for v in level) if level else None,
         "hier_f1": metrics.get("hier_f1"),
+        "pointing_game": metrics.get("pointing_game"),
         "params_m": round(params / 1e6, 3),
         "weights_mb": round((manifest.weights.bytes if manifest.weights else 0) / 2**20, 2),
         "peak_train_mem_mb": round(max(mems), 1) if mems else None,

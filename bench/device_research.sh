@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Issue #15's GPU run, sized for one lent NVIDIA GPU (16 CPU cores) and about nine minutes:
+#   1. the demo data (resources/demo/README.md's synth commands) and the seed-2 test set;
+#   2. two CBAM demo-model candidates at full size (EfficientNet-Lite0 from the local ImageNet weights,
+#      network.cbam=stages, 224 px, 16 epochs, then the outlier-exposure stage):
+#        a: resources/demo/train_demo.yaml as it is (the recipe of the committed model, plus CBAM),
+#        b: the same with the current training defaults (one-cycle, label smoothing 0.1, flips only);
+#   3. `fma-model grid --preset research` (ResNet50+CBAM, ViT-S/16, ConvNeXt-T x flat / hier-independent /
+#      hier-shared) on the demo data, from random weights (the machine is offline) and GRID_EPOCHS epochs,
+#      one backbone per process stream, all streams sharing the GPU; evaluated on the seed-2 test set with
+#      the pointing game.
+# Everything runs at once; each stream stops at DEADLINE seconds. Results are packed into OUT (tar files).
+#
+#   bash bench/device_research.sh OUT          # on the GPU machine (python3 must hold torch with CUDA)
+#   SMOKE=1 bash bench/device_research.sh OUT  # the same steps, tiny and on a CPU, in about ten minutes
+set -u
+OUT=${1:?usage: bench/device_research.sh OUT}
+PY=${PY:-python3}
+WEIGHTS=${WEIGHTS:-.gpu/efficientnet_lite0_in1k.safetensors}
+GRID_EPOCHS=${GRID_EPOCHS:-12}
+DEADLINE=${DEADLINE:-470}
+W=${WORK:-data/gpu}
+export PYTHONUNBUFFERED=1
+mkdir -p "$OUT" "$W"
+T0=$(date +%s)
+fm() { "$PY" -m models.commands.cli "$@"; }
+stamp() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
+left() { local l=$(( DEADLINE - ($(date +%s) - T0) )); [ "$l" -lt 1 ] && l=1; echo "$l"; }  # timeout 0 = none
+
+if [ "${SMOKE:-0}" = 1 ]; then
+  PER=8; UPC=2; OPC=4; TPC=3; TUPC=2; DEMO_SETS=(--set epochs=1 --set max_steps_per_epoch=2 --set input_size=64
+    --set batch_size=8); GRID_SETS=(--tiny --set max_steps_per_epoch=2 --set batch_size=8 --set input_size=64);
+  GRID_EPOCHS=1; DEV=cpu; PG=4; WK=1
+else
+  PER=300; UPC=35; OPC=160; TPC=40; TUPC=27; DEMO_SETS=(); GRID_SETS=(); DEV=cuda; PG=200; WK=3
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/machine.txt" 2>&1
+fi
+"$PY" -c "import torch, timm, sys; print('python', sys.version.split()[0], 'torch', torch.__version__, 'timm',
+timm.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/machine.txt"
+
+stamp "synth"
+fm synth "$W/train" --per-class $PER --seed 1 --unknown-classes 3 --unknown-per-class $UPC --split 0.9,0.1,0 \
+  --difficulty 0.3 --workers 10 --overwrite > "$W/synth_train.log" 2>&1 &
+fm synth "$W/outliers" --per-class 1 --seed 5 --split 1,0,0 --difficulty 0.3 --workers 3 --overwrite \
+  --unknown-types corrosion,mura_spot,ring_particle,bm_pinhole,sealant_intrusion --unknown-per-class $OPC \
+  > "$W/synth_outliers.log" 2>&1 &
+fm synth "$W/test" --per-class $TPC --seed 2 --unknown-types hair_loop,burn_mark,delamination_blister \
+  --unknown-per-class $TUPC --difficulty 0.3 --workers 3 --overwrite > "$W/synth_test.log" 2>&1 &
+wait
+tail -n 2 "$W"/synth_*.log
+stamp "synth done"
+
+RECIPE_B=(--set schedule=onecycle --set loss.label_smoothing=0.1 --set augment.rot90=false --set augment.blur_p=0
+  --set augment.brightness=0 --set augment.contrast=0 --set augment.noise_std=0)
+COMMON=(--set network.cbam=stages --set num_workers=$WK --set cache_images=true --no-progress)
+
+demo() {  # demo NAME [extra --set ...]: stage 1, outlier-exposure stage, evaluation with the pointing game
+  local name=$1; shift
+  local d="$W/demo_$name"
+  mkdir -p "$d"
+  timeout "$(left)" "$PY" -m models.commands.cli train --config resources/demo/train_demo.yaml \
+    --data "$W/train/manifest.csv" --out "$d/stage1" --set network.pretrained_file="$WEIGHTS" \
+    "${COMMON[@]}" "${DEMO_SETS[@]}" "$@" > "$d/stage1.log" 2>&1 || { stamp "demo $name stage 1 failed"; return; }
+  stamp "demo $name stage 1 done"
+  timeout "$(left)" "$PY" -m models.commands.cli train --config resources/demo/finetune_oe.yaml \
+    --init-from "$d/stage1" --data "$W/train/manifest.csv" --data "$W/outliers/manifest.csv" --out "$d/model" \
+    "${COMMON[@]}" "${DEMO_SETS[@]}" "$@" > "$d/oe.log" 2>&1 || { stamp "demo $name OE failed"; return; }
+  stamp "demo $name OE done"
+  timeout "$(left)" "$PY" -m models.commands.cli evaluate "$d/model" --data "$W/test/manifest.csv" --split all \
+    --unknown all --pointing-game --device $DEV --out "$d/eval" > "$d/eval.log" 2>&1
+  stamp "demo $name evaluated: $(grep -o '"top1": [0-9.]*' "$d/eval/metrics.json" | head -1)"
+}
+
+grid() {  # grid BACKBONE
+  local b=$1
+  timeout "$(left)" "$PY" -m models.commands.cli grid --preset research --set network.pretrained=false \
+    --set epochs=$GRID_EPOCHS --set num_workers=$WK --set cache_images=true "${GRID_SETS[@]}" \
+    --data "$W/train/manifest.csv" --test-data "$W/test/manifest.csv" --split all --pointing-game $PG \
+    --backbones "$b" --out "$W/grid_${b//+/_}" > "$W/grid_${b//+/_}.log" 2>&1
+  stamp "grid $b finished (exit $?)"
+}
+
+demo a &
+demo b "${RECIPE_B[@]}" &
+for b in resnet50+cbam vit_small_patch16_224 convnext_tiny; do grid "$b" & done
+while [ -n "$(jobs -r)" ]; do
+  sleep 20
+  stamp "running: $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null)" \
+    "load $(cut -d' ' -f1 /proc/loadavg)"
+done
+stamp "all streams done"
+
+# pack: models with their logs; the grid without weights
+for n in a b; do
+  d="$W/demo_$n"
+  [ -d "$d" ] && tar -cf "$OUT/demo_$n.tar" -C "$W" --exclude='*/stage1/weights.safetensors' \
+    --exclude='*/checkpoint*' "demo_$n"
+done
+tar -czf "$OUT/grid.tgz" -C "$W" --exclude='*.safetensors' --exclude='*checkpoint*' --exclude='*.png' \
+  $(cd "$W" && ls -d grid_* 2>/dev/null)
+cat "$W"/grid_*/grid.md 2>/dev/null
+stamp "packed: $(ls -la "$OUT" | tail -n +2 | awk '{print $5, $9}' | tr '\n' ' ')"
