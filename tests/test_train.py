@@ -304,20 +304,21 @@ def test_evaluate_warns_when_train_split_unknowns_meet_an_outlier_exposed_bundle
 
 
 def test_grid_research_cpu_preset_sets_its_cells_and_scores_heatmaps(tmp_path, dataset):
-    """The reduced research preset: its settings reach the cell (ViT at 96 px), evaluation runs on --test-data,
+    """The reduced research preset: its settings reach the cell (ViT at 128 px), evaluation runs on --test-data,
     and the row has per-level Top-1 and the pointing game."""
     out = tmp_path / "grid"
     rc = cli_main(["grid", "--preset", "research-cpu", "--data", str(dataset), "--test-data", str(dataset),
                    "--split", "all", "--out", str(out), "--tiny", "--backbones", "vit_small_patch16_224",
-                   "--frameworks", "hier-shared", "--pointing-game", "4", "--set", "epochs=1"])
+                   "--frameworks", "hier-shared", "--pointing-game", "4", "--set", "epochs=1",
+                   "--set", "network.pretrained=false"])
     assert rc == 0
     (row,) = list(csv.DictReader((out / "grid.csv").open()))
     assert (row["backbone"], row["framework"], row["status"]) == ("vit_small_patch16_224", "hier-shared", "ok")
     assert len(row["level_top1"].split(" / ")) == 3
     assert 0 <= float(row["pointing_game"]) <= 1
     manifest = json.loads((out / "vit_small_patch16_224__hier-shared" / "bundle" / "manifest.json").read_text())
-    assert manifest["input_size"][1:] == [96, 96]
-    assert manifest["network"]["backbone_kwargs"] == {"img_size": 96}
+    assert manifest["input_size"][1:] == [128, 128]
+    assert manifest["network"]["backbone_kwargs"] == {"img_size": 128}
     assert manifest["train"]["config"]["epochs"] == 1  # --set applies after the preset
     metrics = json.loads((out / "vit_small_patch16_224__hier-shared" / "eval" / "metrics.json").read_text())
     assert metrics["n"] == sum(1 for _ in (dataset.open())) - 1  # --split all of --test-data: every image
