@@ -301,3 +301,23 @@ def test_grid_backbone_modifiers() -> None:
     assert "network.cbam=none" in backbone_overrides("convnext_tiny", tiny=False)
     with pytest.raises(ValueError, match=r"\+cbam-stages"):
         backbone_overrides("resnet50+se", tiny=False)
+
+
+def test_why_this_type_explains_a_chosen_leaf_of_a_cbam_model(tmp_path, taxonomy):
+    """``Predictor.explain``: LayerCAM of the leaf asked for, not the leaf-independent CBAM map."""
+    import numpy as np
+    from conftest import write_image
+
+    from models.inference.predictor import Predictor
+
+    bundle = make_tiny_bundle(tmp_path / "m", taxonomy, family="resnet_cbam")
+    image = write_image(tmp_path / "x.png", size=(80, 64), seed=3)
+    predictor = Predictor(load_bundle(bundle))
+    attention, kind = predictor.heatmap(image)
+    assert kind == "cbam"
+    first, second = (predictor.explain(image, leaf) for leaf in taxonomy.leaves[:2])
+    assert first.shape == second.shape and first.min() >= 0 and first.max() <= 1
+    assert not np.allclose(first, second)  # the evidence depends on the leaf ...
+    assert predictor.heatmap(image, leaf=taxonomy.leaves[1])[0].tolist() == attention.tolist()  # ... attention not
+    with pytest.raises(KeyError, match="not a leaf"):
+        predictor.explain(image, "no_such_leaf")

@@ -167,36 +167,41 @@
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="37"/>
+        <source>Why this type? Evidence for Top-1, 2 … 5, then attention again</source>
+        <translation>為何是此類型？依序顯示 Top-1、2 … 5 的依據，再回到注意力圖</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="38"/>
         <source>Heatmap opacity − / +</source>
         <translation>熱圖透明度 − / +</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="38"/>
+        <location filename="../ui/help_overlay.py" line="39"/>
         <source>Zoom in / out / fit</source>
         <translation>放大／縮小／符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="39"/>
+        <location filename="../ui/help_overlay.py" line="40"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="40"/>
+        <location filename="../ui/help_overlay.py" line="41"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="41"/>
+        <location filename="../ui/help_overlay.py" line="42"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="60"/>
+        <location filename="../ui/help_overlay.py" line="61"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="68"/>
+        <location filename="../ui/help_overlay.py" line="69"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
     </message>
@@ -205,7 +210,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="181"/>
-        <location filename="../ui/main_window.py" line="547"/>
+        <location filename="../ui/main_window.py" line="557"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -372,12 +377,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="293"/>
+        <location filename="../ui/main_window.py" line="296"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="294"/>
+        <location filename="../ui/main_window.py" line="297"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -390,32 +395,32 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="299"/>
+        <location filename="../ui/main_window.py" line="302"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="306"/>
+        <location filename="../ui/main_window.py" line="309"/>
         <source>Open a folder of images</source>
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="308"/>
+        <location filename="../ui/main_window.py" line="311"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="309"/>
+        <location filename="../ui/main_window.py" line="312"/>
         <source>Also open images in sub-folders?</source>
         <translation>是否一併開啟子資料夾中的影像？</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="315"/>
+        <location filename="../ui/main_window.py" line="318"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="316"/>
+        <location filename="../ui/main_window.py" line="319"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -435,17 +440,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="337"/>
+        <location filename="../ui/main_window.py" line="340"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="345"/>
+        <location filename="../ui/main_window.py" line="348"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="346"/>
+        <location filename="../ui/main_window.py" line="349"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
@@ -460,7 +465,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="469"/>
+        <location filename="../ui/main_window.py" line="472"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -498,27 +503,27 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="531"/>
+        <location filename="../ui/main_window.py" line="541"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="543"/>
+        <location filename="../ui/main_window.py" line="553"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="559"/>
+        <location filename="../ui/main_window.py" line="569"/>
         <source>Export corrected labels</source>
         <translation>匯出修正後的標籤</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="567"/>
+        <location filename="../ui/main_window.py" line="577"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="568"/>
+        <location filename="../ui/main_window.py" line="578"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -544,63 +549,68 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="74"/>
-        <location filename="../ui/prediction_panel.py" line="210"/>
+        <location filename="../ui/main_window.py" line="75"/>
+        <location filename="../ui/prediction_panel.py" line="216"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="68"/>
+        <location filename="../ui/prediction_panel.py" line="70"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="73"/>
+        <location filename="../ui/prediction_panel.py" line="75"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="110"/>
+        <location filename="../ui/prediction_panel.py" line="95"/>
+        <source>Why this type? Where the model finds evidence for it (W steps through the Top-5)</source>
+        <translation>為何是此類型？模型在影像中找到其依據之處（W 依序切換 Top-5）</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="116"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="113"/>
+        <location filename="../ui/prediction_panel.py" line="119"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="114"/>
+        <location filename="../ui/prediction_panel.py" line="120"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="115"/>
+        <location filename="../ui/prediction_panel.py" line="121"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="168"/>
+        <location filename="../ui/prediction_panel.py" line="174"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="211"/>
+        <location filename="../ui/prediction_panel.py" line="217"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="215"/>
+        <location filename="../ui/prediction_panel.py" line="221"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="219"/>
+        <location filename="../ui/prediction_panel.py" line="225"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="227"/>
+        <location filename="../ui/prediction_panel.py" line="233"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
@@ -1035,6 +1045,34 @@ Similarity {sim:.3f}</source>
         <location filename="../ui/viewer.py" line="89"/>
         <source>The heatmap of this image is being computed</source>
         <translation>正在計算這張影像的熱圖</translation>
+    </message>
+</context>
+<context>
+    <name>Why</name>
+    <message>
+        <location filename="../ui/explain.py" line="27"/>
+        <source>Attention (CBAM) · W: why this type?</source>
+        <translation>注意力（CBAM）· W：為何是此類型？</translation>
+    </message>
+    <message>
+        <location filename="../ui/explain.py" line="29"/>
+        <source>Where the model looked (LayerCAM) · W: why this type?</source>
+        <translation>模型關注之處（LayerCAM）· W：為何是此類型？</translation>
+    </message>
+    <message>
+        <location filename="../ui/explain.py" line="78"/>
+        <source>Why {name}? (Top-{k}) computing…</source>
+        <translation>為何是{name}？（Top-{k}）計算中…</translation>
+    </message>
+    <message>
+        <location filename="../ui/explain.py" line="107"/>
+        <source>Why {name}? (Top-{k}, LayerCAM) · W: next</source>
+        <translation>為何是{name}？（Top-{k}，LayerCAM）· W：下一個</translation>
+    </message>
+    <message>
+        <location filename="../ui/explain.py" line="121"/>
+        <source>Why {name}? failed: {reason}</source>
+        <translation>為何是{name}？計算失敗：{reason}</translation>
     </message>
 </context>
 </TS>

@@ -265,6 +265,12 @@ class PredictingService:
         heatmap, kind = self._require_model().heatmap(path)
         return np.asarray(heatmap, dtype=np.float32), kind
 
+    def explain(self, path: str, leaf: str) -> np.ndarray:
+        """"Why this type?": where the model finds evidence for ``leaf`` on one image (LayerCAM), (H, W) in 0..1."""
+        import numpy as np
+
+        return np.asarray(self._require_model().explain(path, leaf), dtype=np.float32)
+
     def heatmaps(self, paths: Sequence[str]) -> list[tuple[np.ndarray, str] | str]:
         """Heatmaps of several images in one batched pass (cheaper per image); an unreadable one gives its reason."""
         return self._require_model().heatmaps(list(paths))

@@ -32,6 +32,7 @@ from app.store.records import BatchItem
 from app.ui.alerts import alert
 from app.ui.batch_list import BatchListModel, BatchListView
 from app.ui.dashboard_view import DashboardView
+from app.ui.explain import WhyThisType, attention_caption
 from app.ui.help_overlay import HelpOverlay
 from app.ui.image_cache import ImageCache
 from app.ui.judging_actions import JudgingActions
@@ -103,6 +104,7 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         self._build_views()
         self._build_toolbar()
         self._build_statusbar()
+        self.why = WhyThisType(self)
         self._build_shortcuts()
         self.setStyleSheet(APP_STYLE)
         self._start_backups()
@@ -220,6 +222,7 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         sc(["Ctrl+Z"], self.undo)
         sc(["Ctrl+Shift+Z", "Ctrl+Y"], self.redo)
         sc(["H"], tb.act_heat.toggle)
+        sc(["W"], self.why.cycle)
         sc(["S"], tb.act_side.toggle)
         sc(["["], lambda: tb.nudge_opacity(-10))
         sc(["]"], lambda: tb.nudge_opacity(10))
@@ -469,8 +472,15 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
                 image_id, QCoreApplication.translate("Main", "Cannot show this image")))
         else:
             self.viewer.set_image(qimg)
-        hm = self.images.heatmaps.get(image_id)
+        if not self.why.redraw():  # another image: its attention heatmap again
+            self.why.reset()
+            self.show_attention()
+
+    def show_attention(self) -> None:
+        """The default heatmap of the image on screen (CBAM attention, or LayerCAM of the predicted leaf)."""
+        hm = self.images.heatmaps.get(self.current_image_id) if self.current_image_id is not None else None
         self.viewer.set_heatmap(hm[0] if hm else None)
+        self.viewer.set_heatmap_caption(attention_caption(hm[1] if hm else None))
 
     def _image_decoded(self, image_id: int) -> None:
         if self.presenter.row_of(image_id) is None:
@@ -491,8 +501,8 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
 
     def _heatmap_ready(self, image_id: int, heatmap, kind: str) -> None:
         self.images.add_heatmap(image_id, heatmap, kind)
-        if self.current_image_id == image_id:
-            self.viewer.set_heatmap(heatmap)
+        if self.current_image_id == image_id and not self.why.active:
+            self.show_attention()
             if self.viewer.has_heatmap:  # else drawn once the image is decoded
                 self.heatmapShown.emit(image_id)
 

@@ -44,7 +44,8 @@ class PredictionPanel(QWidget):
     """Read-only view of one image's prediction and judgment, plus big buttons for mouse users.
 
     Signals:
-        acceptRequested, unknownRequested, pickerRequested, noteRequested, topkRequested(int k)
+        acceptRequested, unknownRequested, pickerRequested, noteRequested, topkRequested(int k),
+        whyRequested(int k): "Why this type?" for Top-k leaf k
     """
 
     acceptRequested = Signal()
@@ -52,6 +53,7 @@ class PredictionPanel(QWidget):
     pickerRequested = Signal()
     noteRequested = Signal()
     topkRequested = Signal(int)
+    whyRequested = Signal(int)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -73,7 +75,7 @@ class PredictionPanel(QWidget):
         self.top_header = QLabel(QCoreApplication.translate("Panel", "Top-5 (press 1–5)"), self)
         self.top_header.setStyleSheet("color: #9aa0a6; text-transform: uppercase; font-size: 11px;")
         self.top_grid = QGridLayout()
-        self.top_rows: list[tuple[QPushButton, QLabel, ScoreBar, QLabel]] = []
+        self.top_rows: list[tuple[QPushButton, QLabel, ScoreBar, QLabel, QPushButton]] = []
         for k in range(5):
             key = QPushButton(str(k + 1), self)
             key.setFixedWidth(28)
@@ -87,11 +89,15 @@ class PredictionPanel(QWidget):
             pct = QLabel(self)
             pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             pct.setMinimumWidth(46)
-            self.top_grid.addWidget(key, k, 0)
-            self.top_grid.addWidget(name, k, 1)
-            self.top_grid.addWidget(bar, k, 2)
-            self.top_grid.addWidget(pct, k, 3)
-            self.top_rows.append((key, name, bar, pct))
+            why = QPushButton("?", self)
+            why.setFixedWidth(24)
+            why.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            why.setToolTip(QCoreApplication.translate("Panel", "Why this type? Where the model finds evidence for it "
+                                                               "(W steps through the Top-5)"))
+            why.clicked.connect(lambda _=False, k=k: self.whyRequested.emit(k + 1))
+            for col, w in enumerate((key, name, bar, pct, why)):
+                self.top_grid.addWidget(w, k, col)
+            self.top_rows.append((key, name, bar, pct, why))
         self.top_grid.setColumnStretch(1, 1)
 
         self.judgment = QLabel(self)
@@ -194,9 +200,9 @@ class PredictionPanel(QWidget):
         self.path_header.setVisible(has_pred)
         self.top_header.setVisible(has_pred)
         top5 = data.top5 if has_pred else ()
-        for k, (key, name, bar, pct) in enumerate(self.top_rows):
+        for k, (key, name, bar, pct, why) in enumerate(self.top_rows):
             visible = k < len(top5)
-            for w in (key, name, bar, pct):
+            for w in (key, name, bar, pct, why):
                 w.setVisible(visible)
             if visible:
                 entry = top5[k]

@@ -88,6 +88,13 @@ class ImageViewer(QGraphicsView):
         self._pending.adjustSize()
         self._pending.setToolTip(QCoreApplication.translate("Viewer", "The heatmap of this image is being computed"))
         self._pending.hide()
+        # What the heatmap on screen shows ("Attention (CBAM)", "Why <type>? (LayerCAM)"): top left, over the image.
+        self._caption = QLabel(self.viewport())
+        self._caption.setStyleSheet("background: rgba(32, 33, 36, 210); color: #e8eaed; padding: 3px 10px;"
+                                    " border-radius: 8px; font-size: 12px;")
+        self._caption.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._caption.move(10, 10)
+        self._caption.hide()
 
     def set_heatmap_pending(self, pending: bool) -> None:
         """Show a small badge while the heatmap of the image on screen is still being computed."""
@@ -97,6 +104,17 @@ class ImageViewer(QGraphicsView):
     @property
     def heatmap_pending(self) -> bool:
         return not self._pending.isHidden()
+
+    def set_heatmap_caption(self, text: str) -> None:
+        """Name what the heatmap shows; shown over the image while a heatmap is visible."""
+        self._caption.setText(text)
+        self._caption.adjustSize()
+        self._layout()
+
+    @property
+    def heatmap_caption(self) -> str:
+        """The caption on screen ("" when none is shown)."""
+        return "" if self._caption.isHidden() else self._caption.text()
 
     def _place_badge(self) -> None:
         self._pending.adjustSize()
@@ -180,6 +198,7 @@ class ImageViewer(QGraphicsView):
 
     def _layout(self) -> None:
         show = self._heatmap_visible and self._has_heatmap
+        self._caption.setVisible(show and bool(self._caption.text()))
         side = self._side_by_side and show
         # Overlay mode: heatmap on the image. Side by side: plain image left, overlay right.
         self._heat.setVisible(show and not side)

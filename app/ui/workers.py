@@ -77,6 +77,8 @@ class ModelWorker(QThread):
         progress(int run_id, int done, int total)
         runFinished(int run_id, bool cancelled)
         heatmapReady(int image_id, object heatmap, str kind), heatmapFailed(int image_id, str)
+        explained(int image_id, str leaf, object heatmap), explainFailed(int image_id, str leaf, str reason):
+            the outcome of :meth:`explain`.
         failed(str): an unexpected error, with its reason.
     """
 
@@ -87,6 +89,8 @@ class ModelWorker(QThread):
     runFinished = Signal(int, bool)
     heatmapReady = Signal(int, object, str)
     heatmapFailed = Signal(int, str)
+    explained = Signal(int, str, object)
+    explainFailed = Signal(int, str, str)
     failed = Signal(str)
 
     def __init__(self, service: PredictingService, parent=None) -> None:
@@ -104,6 +108,7 @@ class ModelWorker(QThread):
         self._generations = itertools.count(1)
         self._predicted_now: set[int] = set()  # predicted for the focus during this model's runs
         self._heatmapped: set[int] = set()  # heatmaps computed for this model (sent to the UI)
+        self._explain: tuple[int, str, str] | None = None  # the pending "Why this type?" request
 
     @property
     def first_chunk(self) -> int:
@@ -127,6 +132,14 @@ class ModelWorker(QThread):
         with self._focus_lock:
             self._focus = Focus(next(self._generations), tuple(images), frozenset(predict), frozenset(heatmap))
             self._focus_at = time.perf_counter()
+        self._put(PRIO_FOCUS, "focus", None)
+
+    def explain(self, image_id: int, path: str, leaf: str) -> None:
+        """"Why this type?" for one leaf of one image; answered by ``explained`` (or ``explainFailed``). Served
+        before the focus's work, also between the chunks of a prediction run; a newer request replaces one not
+        yet started (the analyst moved on)."""
+        with self._focus_lock:
+            self._explain = (image_id, path, leaf)
         self._put(PRIO_FOCUS, "focus", None)
 
     def cancel(self) -> None:
@@ -189,12 +202,27 @@ class ModelWorker(QThread):
             cancel.set()
         self.runFinished.emit(run_id, cancel.is_set())
 
+    def _serve_explain(self) -> None:
+        with self._focus_lock:
+            request, self._explain = self._explain, None
+        if request is None:
+            return
+        image_id, path, leaf = request
+        try:
+            heatmap = self.service.explain(path, leaf)
+        except Exception as exc:  # an unreadable image, a leaf the model lacks, a network without a usable layer
+            self.explainFailed.emit(image_id, leaf, str(exc))
+            return
+        self.explained.emit(image_id, leaf, heatmap)
+
     def _do_focus(self, _payload: Any) -> None:
         self._serve_focus()
 
     def _serve_focus(self) -> None:
-        """Do the focus's work step by step, re-reading the focus after each (the analyst may move on)."""
+        """Do the focus's work step by step, re-reading the focus after each (the analyst may move on); a "Why
+        this type?" request, which the analyst asked for, goes first."""
         while not self._stop and self.service.predictor is not None:
+            self._serve_explain()
             with self._focus_lock:
                 focus = self._focus
             step = self._next_step(focus)

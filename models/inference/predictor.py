@@ -409,6 +409,19 @@ class Predictor:
         target = self.taxonomy.leaves.index(leaf) if leaf else int(np.argmax(out.leaf_probs[0]))
         return self._gradcam(x, [target])[0], "gradcam"
 
+    def explain(self, image: ImageSource, leaf: str) -> np.ndarray:
+        """"Why this type?": flip-averaged LayerCAM of ``leaf``'s score for one image (H, W in 0..1), whatever
+        heatmap the network gives by default. Unlike CBAM attention it depends on the leaf, so two leaves of the
+        Top-5 can be compared. Costs backward passes (seconds on a loaded CPU): made on request only.
+
+        Raises:
+            KeyError: ``leaf`` is not a leaf of the bundle's taxonomy.
+        """
+        if leaf not in self.taxonomy.leaves:
+            raise KeyError(f"{leaf!r} is not a leaf of the model's taxonomy")
+        x = self.preprocess(image)[None]
+        return self._gradcam(x, [self.taxonomy.leaves.index(leaf)])[0]
+
     def heatmaps(self, images: Sequence[ImageSource]) -> list[tuple[np.ndarray, str] | str]:
         """Heatmaps of several images at once (one batched pass; cheaper per image than :meth:`heatmap`), each
         explaining its predicted leaf; an image that cannot be read gives its reason instead."""

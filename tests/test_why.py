@@ -1,0 +1,105 @@
+""""Why this type?": W and the Top-5 rows' ? buttons show the evidence for one leaf, then the attention again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_tiny_bundle, write_image
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from app.services.judging import JudgingService
+
+
+@pytest.fixture(scope="module", params=["convnext", "resnet_cbam"])
+def bundle(request, tmp_path_factory, taxonomy) -> Path:
+    return make_tiny_bundle(tmp_path_factory.mktemp("why") / "model", taxonomy, family=request.param)
+
+
+@pytest.fixture()
+def window(qtbot, engine, bundle, tmp_path, monkeypatch):
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    win = MainWindow(JudgingService(engine, "alice"), lang="en", settings=open_settings())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+        win.load_model(bundle)
+    folder = tmp_path / "batch"
+    for i in range(3):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+        win.open_folder(folder)
+    qtbot.waitUntil(lambda: win.viewer.has_heatmap, timeout=60_000)
+    yield win
+    win.close()
+
+
+def _w(qtbot, win, leaf: str | None) -> None:
+    """Press W; wait for the explanation of ``leaf`` (None: the attention heatmap comes back at once)."""
+    if leaf is None:
+        qtbot.keyClick(win, Qt.Key.Key_W)
+        QApplication.processEvents()
+        return
+    with qtbot.waitSignal(win.worker.explained, timeout=60_000,
+                          check_params_cb=lambda _i, explained_leaf, _m: explained_leaf == leaf):
+        qtbot.keyClick(win, Qt.Key.Key_W)
+    QApplication.processEvents()
+
+
+def test_w_steps_through_the_top5_and_back_to_the_attention(qtbot, window, bundle):
+    win = window
+    cbam = json.loads((bundle / "manifest.json").read_text())["name"] == "tiny-resnet_cbam"
+    assert win.images.heatmaps[win.current_image_id][1] == ("cbam" if cbam else "gradcam")
+    attention = win.viewer.heatmap_caption
+    assert attention.startswith("Attention (CBAM)" if cbam else "Where the model looked (LayerCAM)")
+    top5 = win.presenter.panel(win.current).top5
+    assert len(top5) == 5
+    maps = []
+    for k, entry in enumerate(top5, start=1):
+        _w(qtbot, win, entry.leaf)
+        assert win.why.k == k and win.why.leaf == entry.leaf
+        assert win.viewer.heatmap_caption.startswith(f"Why {entry.name}? (Top-{k}, LayerCAM)")
+        assert win.viewer.has_heatmap and not win.viewer.heatmap_pending
+        maps.append(win.why.maps[(win.current_image_id, entry.leaf)])
+    assert all(m.shape == maps[0].shape and m.min() >= 0 and m.max() <= 1 for m in maps)
+    _w(qtbot, win, None)  # after Top-5: the attention heatmap again
+    assert win.why.k == 0 and win.viewer.heatmap_caption == attention
+    # going back to an explanation already computed is instant (no new request to the model thread)
+    _w(qtbot, win, None)
+    assert win.why.k == 1 and win.viewer.heatmap_caption.startswith(f"Why {top5[0].name}?")
+
+
+def test_the_question_button_of_a_row_explains_that_leaf_and_another_image_shows_its_attention(qtbot, window):
+    win = window
+    entry = win.presenter.panel(win.current).top5[2]
+    why_button = win.panel.top_rows[2][4]
+    assert why_button.isVisible()
+    with qtbot.waitSignal(win.worker.explained, timeout=60_000,
+                          check_params_cb=lambda _i, leaf, _m: leaf == entry.leaf):
+        qtbot.mouseClick(why_button, Qt.MouseButton.LeftButton)
+    QApplication.processEvents()
+    assert win.viewer.heatmap_caption.startswith(f"Why {entry.name}? (Top-3")
+    explained = win.why.maps[(win.current_image_id, entry.leaf)]
+    shown_before = win.current_image_id
+    qtbot.keyClick(win, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: win.current_image_id != shown_before and win.viewer.has_heatmap, timeout=60_000)
+    assert win.why.k == 0 and not win.viewer.heatmap_caption.startswith("Why")
+    assert isinstance(explained, np.ndarray)
+
+
+def test_asking_why_turns_a_hidden_heatmap_on(qtbot, window):
+    win = window
+    qtbot.keyClick(win, Qt.Key.Key_H)
+    assert not win.toolbar.act_heat.isChecked() and win.viewer.heatmap_caption == ""
+    leaf = win.presenter.panel(win.current).top5[0].leaf
+    _w(qtbot, win, leaf)
+    assert win.toolbar.act_heat.isChecked() and win.viewer.heatmap_caption.startswith("Why ")
