@@ -7,11 +7,17 @@ Plays the pointing game (:mod:`models.evaluation.pointing`) on every ``--every``
 the same images, and prints one line per recipe. This is how ``HEATMAP_STRIDE`` (models/nn/network.py)
 and ``HEATMAP_FLIPS`` (models/inference/predictor.py) were chosen; rerun it when the backbone changes. CNN
 backbones with timm ``feature_info`` only.
+
+For a network with CBAM, the CBAM recipes (:data:`models.nn.cbam.CBAM_RECIPES`, from the forward pass, no
+backward) are rows too, and the per-image cost of a prediction with its heatmap is timed against the
+prediction alone (``--timing N`` images, interleaved, medians): how ``CBAM_RECIPE`` is chosen.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -22,6 +28,7 @@ from models.evaluation.pointing import peak_in_box
 from models.imageio import load_image
 from models.inference.heatmaps import HEATMAP_FLIPS, LevelLogits, cam_maps
 from models.inference.predictor import Predictor
+from models.nn.cbam import CBAM_RECIPES
 
 
 def _stage(net: torch.nn.Module, stride: int) -> torch.nn.Module:
@@ -37,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", required=True, help="manifest with defect_bbox")
     p.add_argument("--every", type=int, default=3, help="use every N-th known image (default 3)")
     p.add_argument("--offset", type=int, default=1, help="first of them (default 1)")
+    p.add_argument("--timing", type=int, default=40, metavar="N",
+                   help="time prediction with and without its heatmap on N images (default 40; 0: no timing)")
     args = p.parse_args(argv)
 
     from pytorch_grad_cam import GradCAM, HiResCAM, LayerCAM
@@ -58,8 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         "HiResCAM, stride 16": recipe(HiResCAM, (_stage(net, 16), 16), one),
         "LayerCAM, stride 8": recipe(LayerCAM, (_stage(net, 8), 8), one),
         "LayerCAM, stride 4": recipe(LayerCAM, (_stage(net, 4), 4), one),
-        "LayerCAM, stride 4, + flips (the product)": recipe(LayerCAM, (_stage(net, 4), 4), HEATMAP_FLIPS),
+        "LayerCAM, stride 4, + flips": recipe(LayerCAM, (_stage(net, 4), 4), HEATMAP_FLIPS),
     }
+    if _has_cbam(net):
+        for name in CBAM_RECIPES:
+            recipes[f"CBAM attention, {name}"] = cbam_recipe(net, name)
     samples = [s for s in load_data(args.data, predictor.taxonomy).samples if not s.is_unknown]
     samples = samples[args.offset :: args.every]
     hits = dict.fromkeys(recipes, 0)
@@ -78,7 +90,41 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pointing game on {played} correctly classified images ({len(samples)} sampled)")
     for name, h in hits.items():
         print(f"  {name:45s} {h / max(played, 1):6.1%}")
+    if args.timing > 0:
+        paths = [s.path for s in samples[: args.timing]]
+        plain, with_map = time_heatmap_cost(predictor, paths)
+        kind = "CBAM attention" if _has_cbam(net) else "LayerCAM"
+        print(f"per image, median of {len(paths)} ({kind}): prediction {plain * 1e3:.1f} ms, "
+              f"with its heatmap {with_map * 1e3:.1f} ms, ratio {with_map / plain:.2f}x")
     return 0
+
+
+def _has_cbam(net: torch.nn.Module) -> bool:
+    return net.config.cbam not in ("none", False, None)
+
+
+def cbam_recipe(net: torch.nn.Module, name: str) -> Callable:
+    """A heatmap recipe from the CBAM maps of one forward pass, combined by ``name``."""
+
+    def run(x: torch.Tensor, _target: int) -> np.ndarray:
+        with torch.no_grad():
+            net(x)
+            return net.cbam_heatmap(name)[0, 0].float().numpy()
+
+    return run
+
+
+def time_heatmap_cost(predictor: Predictor, paths: list) -> tuple[float, float]:
+    """Median seconds per image of ``predict`` without and with heatmaps, one image at a time, interleaved
+    (A, B, A, B ...) so that both see the same machine; one warm-up of each first."""
+    plain, with_map = [], []
+    for i, path in enumerate([paths[0], *paths]):
+        for heatmaps, times in ((False, plain), (True, with_map)):
+            t0 = time.perf_counter()
+            predictor.predict([path], heatmaps=heatmaps)
+            if i:
+                times.append(time.perf_counter() - t0)
+    return statistics.median(plain), statistics.median(with_map)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ from PySide6.QtWidgets import QApplication
 from app.services.judging import JudgingService
 
 
-@pytest.fixture(scope="module", params=["convnext", "resnet_cbam"])
+@pytest.fixture(scope="module")
 def bundle(request, tmp_path_factory, taxonomy) -> Path:
-    return make_tiny_bundle(tmp_path_factory.mktemp("why") / "model", taxonomy, family=request.param)
+    """A tiny network of the family the test names (``family`` parameter; ConvNeXt without CBAM by default)."""
+    family = getattr(request, "param", "convnext")
+    return make_tiny_bundle(tmp_path_factory.mktemp("why") / family, taxonomy, family=family)
 
 
 @pytest.fixture()
@@ -55,6 +57,7 @@ def _w(qtbot, win, leaf: str | None) -> None:
     QApplication.processEvents()
 
 
+@pytest.mark.parametrize("bundle", ["convnext", "resnet_cbam"], indirect=True)
 def test_w_steps_through_the_top5_and_back_to_the_attention(qtbot, window, bundle):
     win = window
     cbam = json.loads((bundle / "manifest.json").read_text())["name"] == "tiny-resnet_cbam"
