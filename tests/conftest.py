@@ -80,3 +80,22 @@ def write_image(path: Path, mode: str = "RGB", size: tuple[int, int] = (80, 60),
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path)
     return path
+
+
+def open_window(qtbot, engine, bundle: Path, tmp_path: Path, monkeypatch, *, analyst: str = "alice",
+                lang: str = "en"):
+    """The main window on ``engine`` with ``bundle`` loaded, shown and exposed, settings in ``tmp_path``.
+    The caller closes it (a fixture yields it, then calls ``close()``)."""
+    from app.services.judging import JudgingService
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    win = MainWindow(JudgingService(engine, analyst), lang=lang, settings=open_settings())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+        win.load_model(bundle)
+    return win

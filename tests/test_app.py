@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, make_tiny_bundle, write_image
+from conftest import ROOT, make_tiny_bundle, open_window, write_image
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt, QTimer
@@ -36,17 +36,7 @@ def batch_dir(tmp_path) -> Path:
 
 @pytest.fixture()
 def window(qtbot, engine, bundle, tmp_path, monkeypatch):
-    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
-    from app.ui.app import open_settings
-    from app.ui.main_window import MainWindow
-
-    win = MainWindow(JudgingService(engine, "alice"), lang="en", settings=open_settings())
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    win.activateWindow()
-    with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
-        win.load_model(bundle)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
     yield win
     win.close()
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_tiny_bundle, write_image
+from conftest import make_tiny_bundle, open_window, write_image
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-
-from app.services.judging import JudgingService
 
 
 @pytest.fixture(scope="module")
@@ -21,15 +19,7 @@ def bundle(tmp_path_factory, taxonomy) -> Path:
 
 @pytest.fixture()
 def window(qtbot, engine, bundle, tmp_path, monkeypatch):
-    from app.ui.app import open_settings
-    from app.ui.main_window import MainWindow
-
-    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
-    win = MainWindow(JudgingService(engine, "alice"), lang="en", settings=open_settings())
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
-        win.load_model(bundle)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
     yield win
     win.close()
 

@@ -8,12 +8,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, make_tiny_bundle, write_image
+from conftest import ROOT, make_tiny_bundle, open_window, write_image
 
 pytest.importorskip("pytestqt")
 from PySide6.QtWidgets import QApplication
 
-from app.services.judging import JudgingService
 from app.store.db import init_db, make_engine
 
 
@@ -24,18 +23,9 @@ def bundle(tmp_path_factory, taxonomy) -> Path:
 
 @pytest.fixture()
 def window(qtbot, tmp_path, bundle, monkeypatch):
-    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
-    from app.ui.app import open_settings
-    from app.ui.main_window import MainWindow
-
     eng = make_engine(f"sqlite:///{tmp_path / 'judge.sqlite'}")
     init_db(eng)
-    win = MainWindow(JudgingService(eng, "alice"), lang="en", settings=open_settings())
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
-        win.load_model(bundle)
+    win = open_window(qtbot, eng, bundle, tmp_path, monkeypatch)
     yield win
     win.close()
     eng.dispose()

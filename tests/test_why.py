@@ -7,13 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_tiny_bundle, write_image
+from conftest import make_tiny_bundle, open_window, write_image
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-
-from app.services.judging import JudgingService
 
 
 @pytest.fixture(scope="module")
@@ -25,16 +23,7 @@ def bundle(request, tmp_path_factory, taxonomy) -> Path:
 
 @pytest.fixture()
 def window(qtbot, engine, bundle, tmp_path, monkeypatch):
-    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
-    from app.ui.app import open_settings
-    from app.ui.main_window import MainWindow
-
-    win = MainWindow(JudgingService(engine, "alice"), lang="en", settings=open_settings())
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
-        win.load_model(bundle)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
     folder = tmp_path / "batch"
     for i in range(3):
         write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
