@@ -90,7 +90,8 @@ class PredictionPanel(QWidget):
             pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             pct.setMinimumWidth(46)
             why = QPushButton("?", self)
-            why.setFixedWidth(24)
+            why.setFixedWidth(26)
+            why.setStyleSheet("padding: 0px; font-weight: bold;")  # the style's padding clips one glyph
             why.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             why.setToolTip(QCoreApplication.translate("Panel", "Why this type? Where the model finds evidence for it "
                                                                "(W steps through the Top-5)"))
