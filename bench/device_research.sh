@@ -5,11 +5,18 @@
 #      network.cbam=stages, 224 px, 16 epochs, then the outlier-exposure stage):
 #        a: resources/demo/train_demo.yaml as it is (the recipe of the committed model, plus CBAM),
 #        b: the same with the current training defaults (one-cycle, label smoothing 0.1, flips only);
-#   3. `fma-model grid --preset research` (ResNet50+CBAM, ViT-S/16, ConvNeXt-T x flat / hier-independent /
-#      hier-shared) on the demo data, from random weights (the machine is offline) and GRID_EPOCHS epochs,
-#      one backbone per process stream, all streams sharing the GPU; evaluated on the seed-2 test set with
-#      the pointing game.
-# Everything runs at once; each stream stops at DEADLINE seconds. Results are packed into OUT (tar files).
+#   3. with GRID=1, `fma-model grid --preset research` (ResNet50+CBAM, ViT-S/16, ConvNeXt-T x flat /
+#      hier-independent / hier-shared) on the demo data, from random weights (the machine is offline) and
+#      GRID_EPOCHS epochs, one backbone per process stream, the streams sharing the GPU; evaluated on the
+#      seed-2 test set with the pointing game.
+# The candidates run one after the other with every core feeding them; each step stops at DEADLINE seconds.
+# Results are packed into OUT (tar files).
+#
+# What the first run (2026-11-30, everything at once, 3 workers per process) taught: five training processes
+# on 16 cores ran at load 35 and 21-25 s per epoch, so neither candidate finished its 16 epochs in 8 minutes;
+# one candidate alone with 14 workers and cache_images ran 7 s per epoch (16 epochs in 2 minutes). From random
+# weights, 8 epochs of the research grid reached 12-17 % Top-1: the grid needs ImageNet weights (online) or far
+# longer runs than one lease.
 #
 #   bash bench/device_research.sh OUT          # on the GPU machine (python3 must hold torch with CUDA)
 #   SMOKE=1 bash bench/device_research.sh OUT  # the same steps, tiny and on a CPU, in about ten minutes
@@ -18,6 +25,8 @@ OUT=${1:?usage: bench/device_research.sh OUT}
 PY=${PY:-python3}
 WEIGHTS=${WEIGHTS:-.gpu/efficientnet_lite0_in1k.safetensors}
 GRID_EPOCHS=${GRID_EPOCHS:-12}
+GRID=${GRID:-0}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}
 DEADLINE=${DEADLINE:-470}
 W=${WORK:-data/gpu}
 export PYTHONUNBUFFERED=1
@@ -30,9 +39,9 @@ left() { local l=$(( DEADLINE - ($(date +%s) - T0) )); [ "$l" -lt 1 ] && l=1; ec
 if [ "${SMOKE:-0}" = 1 ]; then
   PER=8; UPC=2; OPC=4; TPC=3; TUPC=2; DEMO_SETS=(--set epochs=1 --set max_steps_per_epoch=2 --set input_size=64
     --set batch_size=8); GRID_SETS=(--tiny --set max_steps_per_epoch=2 --set batch_size=8 --set input_size=64);
-  GRID_EPOCHS=1; DEV=cpu; PG=4; WK=1
+  GRID_EPOCHS=1; DEV=cpu; PG=4; WK=1; WK_DEMO=1
 else
-  PER=300; UPC=35; OPC=160; TPC=40; TUPC=27; DEMO_SETS=(); GRID_SETS=(); DEV=cuda; PG=200; WK=3
+  PER=300; UPC=35; OPC=160; TPC=40; TUPC=27; DEMO_SETS=(); GRID_SETS=(); DEV=cuda; PG=200; WK=3; WK_DEMO=14
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/machine.txt" 2>&1
 fi
 "$PY" -c "import torch, timm, sys; print('python', sys.version.split()[0], 'torch', torch.__version__, 'timm',
@@ -52,7 +61,7 @@ stamp "synth done"
 
 RECIPE_B=(--set schedule=onecycle --set loss.label_smoothing=0.1 --set augment.rot90=false --set augment.blur_p=0
   --set augment.brightness=0 --set augment.contrast=0 --set augment.noise_std=0)
-COMMON=(--set network.cbam=stages --set num_workers=$WK --set cache_images=true --no-progress)
+COMMON=(--set network.cbam=stages --set num_workers=$WK_DEMO --set cache_images=true --no-progress)
 
 demo() {  # demo NAME [extra --set ...]: stage 1, outlier-exposure stage, evaluation with the pointing game
   local name=$1; shift
@@ -80,9 +89,11 @@ grid() {  # grid BACKBONE
   stamp "grid $b finished (exit $?)"
 }
 
-demo a &
-demo b "${RECIPE_B[@]}" &
-for b in resnet50+cbam vit_small_patch16_224 convnext_tiny; do grid "$b" & done
+demo a
+demo b "${RECIPE_B[@]}"
+if [ "$GRID" = 1 ]; then
+  for b in resnet50+cbam vit_small_patch16_224 convnext_tiny; do grid "$b" & done
+fi
 while [ -n "$(jobs -r)" ]; do
   sleep 20
   stamp "running: $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null)" \

@@ -50,6 +50,16 @@ def _input(batch: int = 2, seed: int = 1) -> torch.Tensor:
     return torch.randn(batch, 3, SIDE, SIDE, generator=torch.Generator().manual_seed(seed))
 
 
+def _attend(net: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Random weights in every CBAM, standing in for trained attention (a new stage CBAM starts uniform)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for cbam in cbam_modules(net):
+            for p in cbam.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    return net
+
+
 # --------------------------------------------------------------------------------------- config
 
 
@@ -101,7 +111,7 @@ def test_stages_bundle_round_trip(tmp_path: Path, tax: Taxonomy) -> None:
     from models.bundle.io import build_manifest, save_bundle
 
     torch.manual_seed(0)
-    net = build_network(_config("convnext_stages", head_dim=32), tax, load_pretrained=False).eval()
+    net = _attend(build_network(_config("convnext_stages", head_dim=32), tax, load_pretrained=False).eval())
     data_cfg = {"input_size": [3, SIDE, SIDE], "mean": [0.5] * 3, "std": [0.25] * 3, "interpolation": "bilinear"}
     bundle = save_bundle(tmp_path / "stages", net,
                          build_manifest(model=net, taxonomy=tax, data_config=data_cfg, name="tiny-stages"))
@@ -137,7 +147,7 @@ def test_init_from_an_old_cbam_true_bundle(tmp_path: Path, tax: Taxonomy) -> Non
 @pytest.mark.parametrize("case", list(CASES))
 def test_cbam_placement(case: str, tax: Taxonomy) -> None:
     torch.manual_seed(0)
-    net = build_network(_config(case), tax, load_pretrained=False).train()
+    net = _attend(build_network(_config(case), tax, load_pretrained=False).train())
     n_expected = CASES[case][3]
     assert net.num_cbam == n_expected == len(cbam_modules(net))
     if CASES[case][2] == "stages":
@@ -163,9 +173,29 @@ def test_cbam_placement(case: str, tax: Taxonomy) -> None:
         assert all(p.grad is not None for p in cbam.parameters())
 
 
+def test_a_new_stage_cbam_starts_as_a_uniform_gate_and_learns(tax: Taxonomy) -> None:
+    """Put on a pretrained backbone, a stage CBAM must not scramble its features: it starts as x * 1.25
+    (Mc = Ms = 0.5 everywhere), and its zero-initialised weights still get gradients. The paper's in-block CBAM
+    (on a residual branch) keeps PyTorch's default initialisation."""
+    torch.manual_seed(0)
+    net = build_network(_config("convnext_stages"), tax, load_pretrained=False).train()
+    x = torch.randn(2, 32, 8, 8, requires_grad=True)
+    cbam = net.backbone.cbam_stages[1]
+    assert cbam.residual
+    out = cbam(x)
+    torch.testing.assert_close(out, 1.25 * x)
+    torch.testing.assert_close(cbam.last_spatial_map, torch.full((2, 1, 8, 8), 0.5))
+    (out * torch.randn_like(out)).sum().backward()
+    assert float(cbam.spatial_gate.conv.weight.grad.abs().sum()) > 0
+    assert float(cbam.channel_gate.mlp[-1].weight.grad.abs().sum()) > 0
+    blocks = build_network(_config("resnet_blocks"), tax, load_pretrained=False)
+    assert not any(c.residual for c in cbam_modules(blocks))
+    assert all(float(c.spatial_gate.conv.weight.abs().sum()) > 0 for c in cbam_modules(blocks))
+
+
 def test_stage_cbams_change_the_output_and_survive_deepcopy(tax: Taxonomy) -> None:
     torch.manual_seed(0)
-    net = build_network(_config("convnext_stages"), tax, load_pretrained=False).eval()
+    net = _attend(build_network(_config("convnext_stages"), tax, load_pretrained=False).eval())
     plain = build_network(NetworkConfig(backbone="convnext_tiny", head_dim=16, backbone_kwargs=TINY_CONVNEXT), tax,
                           load_pretrained=False).eval()
     missing, unexpected = plain.load_state_dict(net.state_dict(), strict=False)
@@ -258,7 +288,7 @@ def test_combine_recipes() -> None:
 
 
 def test_recipe_constant_selects_the_heatmap(tax: Taxonomy, monkeypatch) -> None:
-    net = build_network(_config("convnext_stages"), tax, load_pretrained=False).eval()
+    net = _attend(build_network(_config("convnext_stages"), tax, load_pretrained=False).eval())
     with torch.no_grad():
         net(_input())
     assert network_module.CBAM_RECIPE == "mean"
@@ -270,7 +300,7 @@ def test_recipe_constant_selects_the_heatmap(tax: Taxonomy, monkeypatch) -> None
 
 
 def test_engine_outputs_the_combined_heatmap(tax: Taxonomy) -> None:
-    net = build_network(_config("convnext_stages"), tax, load_pretrained=False).eval()
+    net = _attend(build_network(_config("convnext_stages"), tax, load_pretrained=False).eval())
     x = _input()
     raw = build_engine(net, "eager", input_size=(SIDE, SIDE))(x)
     assert eng.backbone_family(net) == "convnext+cbam-stages"
@@ -283,11 +313,12 @@ def test_engine_outputs_the_combined_heatmap(tax: Taxonomy) -> None:
 @pytest.mark.parametrize("case", ["convnext_stages", "resnet_blocks"])
 def test_onnx_runtime_gives_the_eager_cbam_heatmap(case: str, tax: Taxonomy) -> None:
     torch.manual_seed(0)
-    net = build_network(_config(case), tax, load_pretrained=False).eval()
+    net = _attend(build_network(_config(case), tax, load_pretrained=False).eval())
     x = _input(batch=3)
     ref = build_engine(net, "eager", input_size=(SIDE, SIDE))(x)
     got = build_engine(net, "onnx", input_size=(SIDE, SIDE))(x)
     assert got.cbam_map is not None and got.cbam_map.shape == ref.cbam_map.shape == (3, 1, SIDE // 4, SIDE // 4)
+    assert float(ref.cbam_map.amax()) == pytest.approx(1.0)  # a real map (min-max normalised), not a flat zero
     assert float((got.cbam_map - ref.cbam_map).abs().max()) <= 0.02
     assert float(got.cbam_map.min()) >= 0.0 and float(got.cbam_map.max()) <= 1.0 + 1e-6
 

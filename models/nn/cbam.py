@@ -107,24 +107,36 @@ class CBAM(nn.Module):
         channels: Number of channels of the refined feature map.
         reduction: Reduction ratio of the channel gate's MLP.
         spatial_kernel: Kernel size of the spatial gate's convolution.
+        residual: Return ``x + refined`` (``x * (1 + Mc * Ms)``) and start as a uniform gate (the channel MLP's
+            last layer and the spatial convolution zero-initialised: ``Mc = Ms = 0.5`` everywhere), so that a CBAM
+            put on a pretrained network starts as a uniform 1.25x scale and learns its attention from there.
+            The paper's in-block CBAM sits on a residual branch already and keeps ``residual=False``; a CBAM after
+            a backbone stage (:func:`add_cbam_to_stages`) has no skip around it, and with the plain form and
+            random initial weights it scrambled the ImageNet features (EfficientNet-Lite0, 8 epochs on the
+            demo-look data: 14 % validation Top-1 against 35 % without CBAM).
 
     Attributes:
         last_spatial_map: Detached (B, 1, H, W) spatial attention of the last forward pass, in [0, 1];
             ``None`` before the first forward.
     """
 
-    def __init__(self, channels: int, reduction: int = 16, spatial_kernel: int = 7) -> None:
+    def __init__(self, channels: int, reduction: int = 16, spatial_kernel: int = 7, residual: bool = False) -> None:
         super().__init__()
         self.channel_gate = ChannelGate(channels, reduction)
         self.spatial_gate = SpatialGate(spatial_kernel)
+        self.residual = residual
         self.last_spatial_map: Tensor | None = None
+        if residual:
+            nn.init.zeros_(self.channel_gate.mlp[-1].weight)
+            nn.init.zeros_(self.channel_gate.mlp[-1].bias)
+            nn.init.zeros_(self.spatial_gate.conv.weight)
 
     def forward(self, x: Tensor) -> Tensor:
         """Refine ``x`` (B, C, H, W); the output has the same shape."""
-        x = self.channel_gate(x)
-        spatial = self.spatial_gate.attention_map(x)
+        refined = self.channel_gate(x)
+        spatial = self.spatial_gate.attention_map(refined)
         self.last_spatial_map = spatial.detach()
-        return x * spatial
+        return x + refined * spatial if self.residual else refined * spatial
 
 
 def _resnet_block_types() -> tuple[type[nn.Module], ...]:
@@ -278,7 +290,8 @@ def add_cbam_to_stages(model: nn.Module, stages: Sequence[dict], *, reduction: i
     cbams = nn.ModuleList()
     for stage in stages:
         module = model.get_submodule(str(stage["module"]))
-        cbam = CBAM(int(stage["num_chs"]), reduction, spatial_kernel).to(device=ref.device, dtype=ref.dtype)
+        cbam = CBAM(int(stage["num_chs"]), reduction, spatial_kernel, residual=True).to(device=ref.device,
+                                                                                      dtype=ref.dtype)
         module.register_forward_hook(StageHook(cbam, nhwc=stage.get("layout", "nchw") == "nhwc"))
         cbams.append(cbam)
     model.cbam_stages = cbams
