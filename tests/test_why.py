@@ -70,7 +70,7 @@ def test_w_steps_through_the_top5_and_back_to_the_attention(qtbot, window, bundl
     assert win.why.k == 1 and win.viewer.heatmap_caption.startswith(f"Why {top5[0].name}?")
 
 
-def test_the_question_button_of_a_row_explains_that_leaf_and_another_image_shows_its_attention(qtbot, window):
+def test_the_question_button_explains_its_row_another_image_resets_and_why_shows_a_hidden_heatmap(qtbot, window):
     win = window
     entry = win.presenter.panel(win.current).top5[2]
     why_button = win.panel.top_rows[2][4]
@@ -86,12 +86,8 @@ def test_the_question_button_of_a_row_explains_that_leaf_and_another_image_shows
     qtbot.waitUntil(lambda: win.current_image_id != shown_before and win.viewer.has_heatmap, timeout=60_000)
     assert win.why.k == 0 and not win.viewer.heatmap_caption.startswith("Why")
     assert isinstance(explained, np.ndarray)
-
-
-def test_asking_why_turns_a_hidden_heatmap_on(qtbot, window):
-    win = window
+    # asking why turns a hidden heatmap on
     qtbot.keyClick(win, Qt.Key.Key_H)
     assert not win.toolbar.act_heat.isChecked() and win.viewer.heatmap_caption == ""
-    leaf = win.presenter.panel(win.current).top5[0].leaf
-    _w(qtbot, win, leaf)
+    _w(qtbot, win, win.presenter.panel(win.current).top5[0].leaf)
     assert win.toolbar.act_heat.isChecked() and win.viewer.heatmap_caption.startswith("Why ")
