@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         "LayerCAM, stride 4": recipe(LayerCAM, (_stage(net, 4), 4), one),
         "LayerCAM, stride 4, + flips": recipe(LayerCAM, (_stage(net, 4), 4), HEATMAP_FLIPS),
     }
-    if _has_cbam(net):
+    if net.num_cbam:
         for name in CBAM_RECIPES:
             recipes[f"CBAM attention, {name}"] = cbam_recipe(net, name)
     samples = [s for s in load_data(args.data, predictor.taxonomy).samples if not s.is_unknown]
@@ -93,14 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.timing > 0:
         paths = [s.path for s in samples[: args.timing]]
         plain, with_map = time_heatmap_cost(predictor, paths)
-        kind = "CBAM attention" if _has_cbam(net) else "LayerCAM"
+        kind = "CBAM attention" if net.num_cbam else "LayerCAM"
         print(f"per image, median of {len(paths)} ({kind}): prediction {plain * 1e3:.1f} ms, "
               f"with its heatmap {with_map * 1e3:.1f} ms, ratio {with_map / plain:.2f}x")
     return 0
-
-
-def _has_cbam(net: torch.nn.Module) -> bool:
-    return net.config.cbam not in ("none", False, None)
 
 
 def cbam_recipe(net: torch.nn.Module, name: str) -> Callable:

@@ -55,3 +55,12 @@ def device_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{name} is not available: this machine has {torch.cuda.device_count()} "
                                          "CUDA GPU(s), numbered from 0")
     return name
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"``: ``"cuda"`` when torch sees a GPU, else ``"cpu"``; any other name is returned as it is."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

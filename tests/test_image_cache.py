@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -51,9 +52,5 @@ def test_the_loader_keeps_its_workers_only_when_caching(tmp_path, taxonomy):
 def test_cache_images_must_be_a_boolean(tmp_path):
     bad = tmp_path / "c.yaml"
     bad.write_text("cache_images: 'yes'\n")
-    try:
+    with pytest.raises(ConfigError, match="cache_images"):
         load_config(bad)
-    except ConfigError as exc:
-        assert "cache_images" in str(exc)
-    else:
-        raise AssertionError("a non-boolean cache_images was accepted")

@@ -30,6 +30,7 @@ from typing import Any
 from models.atomic import write_text
 from models.data.manifest import Sample, load_data, write_manifest
 from models.hashing import file_sha256
+from models.sysinfo import resolve_device
 from models.training.config import ConfigError, TrainConfig
 
 Log = Callable[[str], None]
@@ -150,7 +151,7 @@ def cross_validate(cfg: TrainConfig, data: Sequence[str | Path], out: str | Path
             f"{', '.join(thin[:10])}{' ...' if len(thin) > 10 else ''}")
     log(f"cross-validation: {len(known)} known images in {k} folds (seed {cfg.seed}); each run trains on {k - 2}, "
         "selects its epoch on the next and tests on its own")
-    device = cfg.device if cfg.device != "auto" else _auto_device()
+    device = resolve_device(cfg.device)
     rows: list[dict[str, Any]] = []
     for i in range(k):
         folder = out / f"fold_{i + 1}"
@@ -184,9 +185,3 @@ def cross_validate(cfg: TrainConfig, data: Sequence[str | Path], out: str | Path
     log(f"wrote {out / 'folds.json'} and {out / 'folds.md'} (the fold bundles are estimates; to ship a model, "
         "train without --folds)")
     return result
-
-
-def _auto_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.sysinfo import resolve_device
+
 PLAIN_AUGMENT: dict[str, Any] = {
     "hflip": 0.5, "vflip": 0.5, "rot90": False, "crop_scale": 1.0, "brightness": 0.0, "contrast": 0.0,
     "saturation": 0.0, "hue": 0.0, "blur_p": 0.0, "noise_std": 0.0,
@@ -202,7 +204,7 @@ def train_and_evaluate(cell: Path, sets: Sequence[str], options: GridOptions,
             row["status"] = f"train failed (exit {rc}, see {cell / 'train.log'})"
             return row
         ev = [sys.executable, "-m", "models.commands.cli", "evaluate", str(cell / "bundle"), "--out",
-              str(cell / "eval"), "--split", options.split, "--device", _eval_device(options.device)]
+              str(cell / "eval"), "--split", options.split, "--device", resolve_device(options.device)]
         for d in options.test_data or options.data:
             ev += ["--data", d]
         if options.pointing_game is not None:
@@ -232,14 +234,6 @@ def train_and_evaluate(cell: Path, sets: Sequence[str], options: GridOptions,
         "metrics": metrics,
     })
     return row
-
-
-def _eval_device(device: str) -> str:
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _count_params(bundle: Path) -> int:
