@@ -27,6 +27,7 @@ from app.services.batches import OpenedBatch, Progress
 from app.store import repo
 from app.store.db import session_scope
 from app.store.records import BatchItem, PredictionRecord
+from models.inference.runtime import ENGINE_PATH as TORCH_FREE_ENGINE  # no torch here
 from models.sysinfo import device_arg  # the --device check, for the app's command line
 
 if TYPE_CHECKING:
@@ -50,8 +51,9 @@ class ModelInfo:
         path: where the bundle was loaded from.
         version: its ``model_version``.
         manifest: the typed bundle manifest (torch-free).
-        device: the torch device it runs on.
-        engine: the inference path in use (see :mod:`models.inference.engine`).
+        device: the device it runs on.
+        engine: the inference path in use (see :mod:`models.inference.engine`; ``onnx-runtime``: the torch-free
+            workstation runtime, :mod:`models.inference.runtime`).
         engine_note: why the bundle's measured path is not the one in use, or None.
     """
 
@@ -65,6 +67,11 @@ class ModelInfo:
     @property
     def name(self) -> str:
         return self.manifest.name
+
+    @property
+    def torch_free(self) -> bool:
+        """The model runs on the workstation runtime (ONNX Runtime and numpy)."""
+        return self.engine == TORCH_FREE_ENGINE
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -112,6 +119,10 @@ class ClassifyResult:
     cancelled: bool = False
 
 
+RUNTIME_ENV = "FMA_JUDGE_RUNTIME"
+"""Set to ``torch`` to run a bundle on torch even when it has workstation runtime graphs."""
+
+
 def interactive_threads(cores: int | None = None) -> int:
     """Compute threads for a model that shares the machine with an analyst's window: one core is left to the UI
     thread and the image decoders. On the 2-core machine one thread predicted 2.5-4x more images during a judging
@@ -146,29 +157,51 @@ class PredictingService:
     def load(self, bundle_path: str | Path) -> ModelInfo:
         """Load a bundle (replacing the current model) and register its version in the store.
 
+        A bundle with workstation runtime graphs (``fma-model export-runtime``) runs on ONNX Runtime without torch
+        (:class:`models.inference.runtime.RuntimePredictor`), unless ``FMA_JUDGE_RUNTIME=torch`` or the service runs
+        on a GPU; any other bundle needs torch (the ``train`` extra).
+
         Raises:
             ModelLoadError: the bundle cannot be loaded (the message names the problem).
             StoreError: the store cannot be written.
         """
-        from models.bundle.io import BundleError, load_bundle
-        from models.inference.predictor import Predictor
+        from models.bundle.files import read_bundle_manifest
+        from models.bundle.manifest import BundleError
+        from models.inference.runtime import RuntimePredictor, runtime_reason
 
         path = str(bundle_path)
         try:
-            bundle = load_bundle(path, device=self.device)
-            predictor = Predictor(bundle, device=self.device, batch_size=self.chunk_size,
-                                  decode_workers=self.decode_workers, max_threads=self.max_threads)
+            manifest = read_bundle_manifest(path)
+            why_not = runtime_reason(manifest, Path(path)) if Path(path).is_dir() else "it is an archive"
+            if why_not is None and self.device == "cpu" and os.environ.get(RUNTIME_ENV, "").lower() != "torch":
+                predictor: Any = RuntimePredictor(path, batch_size=self.chunk_size,
+                                                  decode_workers=self.decode_workers, max_threads=self.max_threads)
+            else:
+                predictor = self._torch_predictor(path, why_not)
+                manifest = predictor.manifest
         except (BundleError, OSError, ValueError, RuntimeError) as exc:
             self.predictor, self.info = None, None
             raise ModelLoadError(str(exc)) from exc
-        manifest = bundle.manifest
         with session_scope(self.engine) as s:
             repo.register_model_version(s, version=manifest.model_version, manifest=manifest.to_json(),
                                         bundle_path=path)
         self.predictor = predictor
         self.info = ModelInfo(path=path, version=manifest.model_version, manifest=manifest, device=self.device,
-                              engine=predictor.engine.path, engine_note=predictor.engine_note)
+                              engine=predictor.engine_path, engine_note=predictor.engine_note)
         return self.info
+
+    def _torch_predictor(self, path: str, why_not: str | None) -> Any:
+        """The torch Predictor of a bundle; without torch installed, a ModelLoadError saying what to do."""
+        try:
+            from models.bundle.io import load_bundle
+            from models.inference.predictor import Predictor
+        except ImportError as exc:  # the workstation install: no torch
+            raise ModelLoadError(f"{path}: this workstation install has no torch ({exc.name or exc}), and the model "
+                                 f"cannot run without it: {why_not}. Export it with `fma-model export-runtime` where the "
+                                 "training install is, or install the training part (pip install \"fma-judge[train]\").") \
+                from exc
+        return Predictor(load_bundle(path, device=self.device), device=self.device, batch_size=self.chunk_size,
+                         decode_workers=self.decode_workers, max_threads=self.max_threads)
 
     @staticmethod
     def read_manifest(bundle_path: str | Path) -> BundleManifest:

@@ -273,7 +273,8 @@ class ModelWorker(QThread):
 
     def _focus_heatmap(self, image_id: int, path: str) -> None:
         self._heatmapped.add(image_id)
-        if "pytorch_grad_cam" not in sys.modules:  # the first heatmap: its large imports, frozen for the GC
+        torch_free = self.service.info is not None and self.service.info.torch_free
+        if not torch_free and "pytorch_grad_cam" not in sys.modules:  # the first heatmap: its imports, frozen for the GC
             with _collector_paused(), contextlib.suppress(ImportError):
                 import pytorch_grad_cam  # noqa: F401
         try:

@@ -31,6 +31,8 @@ __all__ = [
     "InferenceRecord",
     "InitFrom",
     "OnnxGraph",
+    "RuntimeGraph",
+    "RuntimeRecord",
     "TrainInfo",
     "WeightsInfo",
     "taxonomy_from_json",
@@ -53,7 +55,8 @@ INPUT_SIDE_RANGE = (16, 4096)
 _KINDS: dict[str, tuple[tuple[type, ...], str]] = {
     "str": ((str,), "a string"), "int": ((int,), "an integer"), "float": ((int, float), "a number"),
     "bool": ((bool,), "true or false"), "Mapping": ((Mapping,), "an object"), "tuple": ((list, tuple), "a list"),
-    "InitFrom": ((Mapping,), "an object"), "OnnxGraph": ((Mapping,), "an object"), "None": ((type(None),), "null"),
+    "InitFrom": ((Mapping,), "an object"), "OnnxGraph": ((Mapping,), "an object"),
+    "RuntimeGraph": ((Mapping,), "an object"), "None": ((type(None),), "null"),
 }
 
 
@@ -246,6 +249,53 @@ class InferenceRecord:
 
 
 @dataclass(frozen=True)
+class RuntimeGraph:
+    """One ONNX graph of the workstation runtime (a protobuf, never a pickle), checked by its sha256 on loading."""
+
+    file: str
+    sha256: str
+    bytes: int = field(default=0, metadata=_within(0))
+
+
+@dataclass(frozen=True)
+class RuntimeRecord:
+    """``runtime``: the graphs the torch-free workstation runtime runs (``fma-model export-runtime``).
+
+    ``predict`` maps a preprocessed batch to the raw level logits, the embedding, the channel statistics of the
+    ``stage_strides`` stages (the "stages" unknown score) and, with CBAM, the CBAM heatmap. ``heatmap`` (None when
+    the network could not be exported with its gradient) maps ``heatmap_views`` images and one leaf index each to
+    their LayerCAM at the stage of stride ``heatmap_stride``: the gradient is part of the graph. ``parity`` is what
+    the export measured against the torch path. Made for the weights of ``weights_sha256`` only.
+    """
+
+    format: int
+    weights_sha256: str
+    predict: RuntimeGraph
+    outputs: tuple[str, ...] = ()
+    stage_strides: tuple[int, ...] = ()
+    has_cbam: bool = False
+    heatmap: RuntimeGraph | None = None
+    heatmap_views: int = field(default=4, metadata=_within(1, 64))
+    heatmap_stride: int | None = field(default=None, metadata=_within(1, 1024))
+    parity: Mapping[str, Any] = field(default_factory=dict)
+    exported_at: str = ""
+    torch: str = ""
+
+    @classmethod
+    def from_json(cls, data: Any, *, source: str = "manifest.json") -> RuntimeRecord:
+        rec = _section(cls, data, "runtime", source)
+        return dataclasses.replace(
+            rec, outputs=tuple(rec.outputs), stage_strides=tuple(int(s) for s in rec.stage_strides),
+            predict=_section(RuntimeGraph, rec.predict, "runtime.predict", source),
+            heatmap=None if rec.heatmap is None else _section(RuntimeGraph, rec.heatmap, "runtime.heatmap", source))
+
+    def to_json(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["outputs"], out["stage_strides"], out["parity"] = list(self.outputs), list(self.stage_strides), dict(self.parity)
+        return out
+
+
+@dataclass(frozen=True)
 class BundleManifest:
     """Everything a bundle says about its weights.
 
@@ -266,6 +316,7 @@ class BundleManifest:
         temperature: the fitted softmax temperature (``calibrate``); None = 1.
         calibration: per-leaf thresholds, unknown-defect score and routing settings; None = not calibrated.
         inference: the measured inference path (``optimize``); None = not measured.
+        runtime: the graphs of the torch-free workstation runtime (``export-runtime``); None = none exported.
     """
 
     taxonomy: Taxonomy
@@ -285,6 +336,7 @@ class BundleManifest:
     temperature: float | None = None
     calibration: Calibration | None = None
     inference: InferenceRecord | None = None
+    runtime: RuntimeRecord | None = None
 
     def __post_init__(self) -> None:
         if self.calibration is not None and abs(self.effective_temperature - self.calibration.temperature) > 1e-12:
@@ -341,6 +393,7 @@ class BundleManifest:
         except RoutingError as exc:
             raise BundleError(f"{source}: invalid calibration in the manifest: {exc}") from exc
         train, weights, inference = data.get("train"), data.get("weights"), data.get("inference")
+        runtime = data.get("runtime")
         return cls(
             format_version=int(data["format_version"]),
             name=_text(data, "name", source) or "fma-model",
@@ -359,6 +412,7 @@ class BundleManifest:
             temperature=temperature,
             calibration=calibration,
             inference=None if inference is None else InferenceRecord.from_json(inference, source=source),
+            runtime=None if runtime is None else RuntimeRecord.from_json(runtime, source=source),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -390,6 +444,8 @@ class BundleManifest:
             out.update(self.calibration.to_manifest())
         if self.inference is not None:
             out["inference"] = self.inference.to_json()
+        if self.runtime is not None:
+            out["runtime"] = self.runtime.to_json()
         return out
 
     def replace(self, **changes: Any) -> BundleManifest:
@@ -418,7 +474,7 @@ _REQUIRED = ("taxonomy", "network", "input_size", "mean", "std", "model_version"
 _KNOWN = frozenset({
     "format_version", "name", "model_version", "created", "taxonomy", "taxonomy_fingerprint", "backbone", "head",
     "network", "loss", "input_size", "mean", "std", "interpolation", "train", "metrics", "weights", "inference",
-    *CALIBRATION_KEYS,
+    "runtime", *CALIBRATION_KEYS,
 })  # fmt: skip
 _TEXT = ("name", "model_version", "created", "taxonomy_fingerprint", "backbone", "head", "interpolation")
 """The top-level keys that hold a string (or null)."""

@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("models.commands.predict", "predict images with a bundle (text or --json lines)"),
     "info": ("models.commands.predict:info", "show a bundle's manifest summary"),
     "optimize": ("models.commands.optimize", "measure CPU inference paths on images; store the fastest that keeps predictions"),
+    "export-runtime": ("models.commands.export_runtime",
+                       "write the ONNX graphs the torch-free workstation app runs (predictions and heatmaps)"),
 }
 
 

@@ -123,8 +123,10 @@ def build_eval_transform(
     h, w = int(size[-2]), int(size[-1])
     return v2.Compose(
         [
-            v2.ToImage(),
+            # Resized as a PIL image (torchvision calls Pillow for it): the torch-free workstation runtime
+            # (models.inference.arrays.preprocess) resizes with Pillow too, so both see the same pixels.
             v2.Resize((h, w), interpolation=_interp(interpolation), antialias=True),
+            v2.ToImage(),
             v2.ToDtype(torch.float32, scale=True),
             v2.Normalize(mean=list(mean), std=list(std)),
         ]

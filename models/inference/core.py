@@ -1,0 +1,284 @@
+"""The torch-free half of a predictor: decoding ahead, batching, probabilities, routing and the records.
+
+:class:`PredictorCore` is shared by the torch :class:`models.inference.predictor.Predictor` and the workstation's
+:class:`models.inference.runtime.RuntimePredictor` (ONNX Runtime); each adds how a batch is stacked and run
+(:meth:`PredictorCore.forward_batch`), how one image is preprocessed, and its heatmaps. No torch here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from models.bundle.manifest import BundleManifest
+from models.imageio import decode_or_reason
+from models.inference.outputs import BatchOutput, combine_levels, marginals
+from models.inference.records import Prediction, RankedLeaf
+from models.routing.policy import Calibration, image_key, route_batch
+
+ImageSource = str | Path | Image.Image
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One image decoded for the model: its tensor, or why it could not be read.
+
+    Attributes:
+        index: position in the input sequence.
+        name: the file path (or a label for an in-memory image).
+        tensor: (3, H, W) preprocessed, or None when ``error`` is set.
+        error: why the image could not be read.
+        key: the content key of the spot-check draw, when asked for.
+    """
+
+    index: int
+    name: str
+    tensor: Any
+    error: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch as the model ran it: its images, their stacked tensors and the outputs.
+
+    An unreadable image is a batch of its own with ``x`` and ``out`` None (its reason in ``items[0].error``).
+    """
+
+    items: tuple[Decoded, ...]
+    x: Any
+    out: BatchOutput | None
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """Routing of one image of a batch (all None/empty for an uncalibrated bundle)."""
+
+    route: str | None = None
+    reasons: tuple[str, ...] = ()
+    unknown_score: float | None = None
+
+
+class PredictorCore:
+    """What every predictor does the same way, from a bundle's manifest (see the module doc).
+
+    Subclasses call :meth:`_setup` and implement :meth:`preprocess`, :meth:`forward_batch`, :meth:`_stack` and
+    :meth:`_default_maps`.
+    """
+
+    manifest: BundleManifest
+    model_version: str
+
+    def _setup(self, manifest: BundleManifest, model_version: str, *, batch_size: int, decode_workers: int) -> None:
+        self.manifest = manifest
+        self.model_version = model_version
+        self.input_size: tuple[int, int] = manifest.hw
+        self.taxonomy = manifest.taxonomy
+        self.batch_size = max(1, int(batch_size))
+        self.decode_workers = max(1, int(decode_workers))
+        self.temperature = manifest.effective_temperature
+        self.is_flat = manifest.is_flat
+        self.calibration: Calibration | None = manifest.calibration
+        self._leaf_level_index = self.taxonomy.leaf_level_index
+        self._paths = [tuple(self.taxonomy.path(leaf)) for leaf in self.taxonomy.leaves]
+
+    # -- what a subclass adds ------------------------------------------------------------------
+    def preprocess(self, image: ImageSource) -> Any:
+        """Decode (if needed) and preprocess one image to a (3, H, W) array or tensor."""
+        raise NotImplementedError
+
+    def forward_batch(self, batch: Any) -> BatchOutput:
+        """Run preprocessed images (N, 3, H, W) through the network."""
+        raise NotImplementedError
+
+    def _stack(self, arrays: list[Any]) -> Any:
+        """Preprocessed images -> one (N, 3, H, W) batch."""
+        raise NotImplementedError
+
+    def _default_maps(self, batch: Batch) -> tuple[np.ndarray, str]:
+        """The default heatmaps (N, H, W) of a batch's images, and their kind."""
+        raise NotImplementedError
+
+    # -- shared ------------------------------------------------------------------------------
+    def probabilities(self, raw_levels: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Per-level and leaf distributions of raw level logits (N, n_k): the temperature, a softmax per level and
+        their path-consistent combination (the flat head: the leaf softmax and its marginals)."""
+        levels = [np.asarray(lv, dtype=np.float32) / np.float32(self.temperature) for lv in raw_levels]
+        if self.is_flat:
+            leaf = _softmax(levels[-1])
+            return marginals(leaf, self._leaf_level_index, self.taxonomy.level_sizes), leaf
+        level_probs = [_softmax(lv) for lv in levels]
+        return level_probs, combine_levels(level_probs, self._leaf_level_index)
+
+    def decode_ahead(self, images: Iterable[ImageSource], *, keys: bool = False) -> Iterator[Decoded]:
+        """Decode and preprocess images on :attr:`decode_workers` threads, yielded in input order.
+
+        At most about two batches are decoded ahead of the consumer, so memory stays flat however many
+        images there are; closing the iterator early cancels the decoding not started yet. An unreadable
+        image is yielded with its reason (:func:`models.imageio.decode_or_reason`), never raised.
+
+        Args:
+            images: paths or PIL images (consumed lazily).
+            keys: also compute each readable image's content key (:func:`models.routing.policy.image_key`).
+        """
+        def decode(item: tuple[int, ImageSource]) -> Decoded:
+            n, src = item
+            tensor, error = decode_or_reason(self.preprocess, src)
+            key = None
+            if tensor is not None and keys:
+                key, error = decode_or_reason(image_key, src)
+                tensor = tensor if error is None else None
+            return Decoded(n, _name_of(src, n), tensor, error, key)
+
+        source = iter(enumerate(images))
+        ahead = 2 * self.batch_size + self.decode_workers
+        queued: deque[Future[Decoded]] = deque()
+        with ThreadPoolExecutor(max_workers=self.decode_workers) as pool:
+            def refill() -> None:
+                while len(queued) < ahead and (nxt := next(source, None)) is not None:
+                    queued.append(pool.submit(decode, nxt))
+
+            try:
+                refill()
+                while queued:
+                    item = queued.popleft().result()
+                    refill()
+                    yield item
+            finally:
+                for future in queued:  # closed early: drop the decoding not started yet
+                    future.cancel()
+
+    # -- public ------------------------------------------------------------------------------
+    def predict(self, images: Iterable[ImageSource], *, heatmaps: bool = False) -> list[Prediction]:
+        """Predict every image; unreadable images give a Prediction with ``error`` set."""
+        return list(self.iter_predict(images, heatmaps=heatmaps))
+
+    def iter_predict(self, images: Iterable[ImageSource], *, heatmaps: bool = False,
+                     first_batch: int | None = None) -> Iterator[Prediction]:
+        """Like :meth:`predict`, yielding results batch by batch, in input order.
+
+        Args:
+            images: paths or PIL images (consumed lazily; decoded ahead, see :meth:`decode_ahead`).
+            heatmaps: attach a heatmap to every prediction.
+            first_batch: size of the first batch (smaller: the first results come sooner); the rest use
+                ``batch_size``.
+        """
+        wants_key = self.calibration is not None and self.calibration.spot_check > 0
+        stream = self.run_batches(images, keys=wants_key, first_batch=first_batch)
+        try:
+            for batch in stream:
+                if batch.out is None:
+                    (item,) = batch.items
+                    yield Prediction(file=item.name, error=item.error, model_version=self.model_version)
+                else:
+                    yield from self._predictions(batch, heatmaps)
+        finally:
+            stream.close()
+
+    def run_batches(self, images: Iterable[ImageSource], *, keys: bool = False,
+                    first_batch: int | None = None) -> Iterator[Batch]:
+        """Images decoded ahead (:meth:`decode_ahead`), batched and run through :meth:`forward_batch`, in input order.
+
+        The one batching loop: predictions (:meth:`iter_predict`) and the raw outputs of calibration, evaluation
+        and training validation (:func:`models.inference.collect.collect_outputs`) are both made of these
+        batches. An unreadable image comes as a batch of its own without outputs, so the order is kept.
+
+        Args:
+            images: paths or PIL images.
+            keys: compute each image's spot-check content key.
+            first_batch: size of the first batch; the rest use ``batch_size``.
+        """
+        stream = self.decode_ahead(images, keys=keys)
+        pending: list[Decoded] = []
+        limit = max(1, int(first_batch or self.batch_size))
+        try:
+            for item in stream:
+                if item.tensor is None:  # keep the input order: run what came before the bad image
+                    if pending:
+                        yield self._run(pending)
+                    pending = []
+                    yield Batch((item,), None, None)
+                    continue
+                pending.append(item)
+                if len(pending) >= limit:
+                    yield self._run(pending)
+                    pending, limit = [], self.batch_size
+            if pending:
+                yield self._run(pending)
+        finally:
+            stream.close()
+
+    def _run(self, items: list[Decoded]) -> Batch:
+        x = self._stack([d.tensor for d in items])
+        return Batch(tuple(items), x, self.forward_batch(x))
+
+    def _predictions(self, batch: Batch, heatmaps: bool) -> Iterator[Prediction]:
+        out = batch.out
+        decisions = self.route(out, [d.key for d in batch.items])
+        maps: np.ndarray | None = None
+        kind: str | None = None
+        if heatmaps:
+            maps, kind = (out.cbam_maps, "cbam") if out.cbam_maps is not None else self._default_maps(batch)
+        for i, d in enumerate(batch.items):
+            yield self._make_prediction(d.name, out, i, None if maps is None else maps[i], kind, decisions[i])
+
+    def _make_prediction(self, file: str, out: BatchOutput, i: int, heatmap: np.ndarray | None,
+                         heatmap_kind: str | None, decision: RouteDecision) -> Prediction:
+        leaf_probs = out.leaf_probs[i]
+        order = np.argsort(-leaf_probs, kind="stable")
+        best = int(order[0])
+        path = self._paths[best]
+        margs = marginals(leaf_probs[None], self._leaf_level_index, self.taxonomy.level_sizes)
+        idx = self._leaf_level_index[best]
+        return Prediction(
+            file=file,
+            leaf=self.taxonomy.leaves[best],
+            path=path,
+            # scores of the unpadded path: a padded leaf repeats at deeper levels
+            path_scores=tuple(float(margs[k][0, idx[k]]) for k in range(len(path))),
+            confidence=float(leaf_probs[best]),
+            level_probs=tuple(tuple(float(v) for v in lp[i]) for lp in out.level_probs),
+            top5=tuple(RankedLeaf(self.taxonomy.leaves[j], self._paths[j], float(leaf_probs[j])) for j in order[:5]),
+            leaf_probs=leaf_probs.copy(),
+            embedding=out.embedding[i].copy(),
+            heatmap=heatmap,
+            heatmap_kind=heatmap_kind,
+            model_version=self.model_version,
+            route=decision.route,
+            reasons=decision.reasons,
+            unknown_score=decision.unknown_score,
+        )
+
+    def route(self, out: BatchOutput, keys: Sequence[str | None]) -> list[RouteDecision]:
+        """Per image of a batch: its :class:`RouteDecision` (empty ones when the bundle is uncalibrated).
+
+        Args:
+            out: the batch's outputs from :meth:`forward_batch`.
+            keys: each image's content key (:func:`models.routing.policy.image_key`) for the spot-check draw.
+        """
+        if self.calibration is None:
+            return [RouteDecision() for _ in keys]
+        routes, reasons, scores = route_batch(self.calibration, self.taxonomy.leaves, leaf_probs=out.leaf_probs,
+                                              level_logits=out.level_logits, embeddings=out.embedding, keys=keys,
+                                              stage_stats=out.stage_stats)
+        return [RouteDecision(r, tuple(why), None if scores is None else round(float(scores[i]), 6))
+                for i, (r, why) in enumerate(zip(routes, reasons, strict=True))]
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _name_of(img: ImageSource, n: int) -> str:
+    if isinstance(img, Image.Image):
+        return str(getattr(img, "filename", "") or f"<image {n}>")
+    return str(img)

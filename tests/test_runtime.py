@@ -1,0 +1,176 @@
+"""The torch-free workstation runtime: numpy preprocessing and heatmap arithmetic equal to the torch path, exported
+graphs that predict, route and explain as the torch Predictor does, and the app's prediction path with torch made
+unimportable."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+import torchvision.transforms.v2.functional as TF
+from PIL import Image
+
+from models.bundle.manifest import BundleError
+from models.commands.cli import main as cli_main
+from models.data.transforms import build_eval_transform
+from models.inference import arrays
+from models.inference.predictor import Predictor
+from models.inference.runtime import HEATMAP_FLIPS, RuntimePredictor
+from tests.conftest import ROOT, make_tiny_bundle
+from tests.test_calibrate import make_dataset
+
+DEMO_BATCH = sorted((ROOT / "resources" / "demo" / "batch").glob("*.png"))
+
+
+@pytest.mark.parametrize("interpolation", ["bicubic", "bilinear"])
+def test_numpy_preprocessing_equals_the_torch_transform(interpolation):
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    transform = build_eval_transform((224, 200), mean, std, interpolation)
+    rng = np.random.default_rng(0)
+    images = [Image.open(p) for p in DEMO_BATCH[:3]]
+    images += [Image.fromarray(rng.integers(0, 255, (37, 91), dtype=np.uint8), "L"),  # grey, odd size, enlarged
+               Image.fromarray(rng.integers(0, 255, (600, 500, 4), dtype=np.uint8), "RGBA")]
+    for image in images:
+        want = transform(image.convert("RGB")).numpy()
+        got = arrays.preprocess(image, (224, 200), mean, std, interpolation)
+        assert got.shape == want.shape == (3, 224, 200) and got.dtype == np.float32
+        assert np.abs(got - want).max() <= 1e-3
+
+
+def test_numpy_map_arithmetic_equals_torch():
+    rng = np.random.default_rng(1)
+    maps = rng.random((3, 7, 9)).astype(np.float32)
+    want = F.interpolate(torch.from_numpy(maps)[:, None], size=(56, 40), mode="bilinear", align_corners=False)[:, 0]
+    assert np.abs(arrays.resize_bilinear(maps, (56, 40)) - want.numpy()).max() < 1e-5
+    big = rng.random((2, 64, 48)).astype(np.float32)
+    want = TF.gaussian_blur(torch.from_numpy(big)[:, None], [25, 25], [4.0, 4.0])[:, 0]
+    assert np.abs(arrays.gaussian_blur(big, 4.0) - want.numpy()).max() < 1e-5
+    from models.inference.heatmaps import HEATMAP_FLIPS as TORCH_FLIPS
+
+    assert HEATMAP_FLIPS == TORCH_FLIPS
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, taxonomy):
+    """A tiny calibrated ConvNeXt (spot checks and the 'stages' unknown score: every routing input) with its runtime."""
+    root = tmp_path_factory.mktemp("runtime")
+    data = make_dataset(root, taxonomy)
+    bundle = make_tiny_bundle(root / "bundle", taxonomy, input_size=64)
+    assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.05", "--min-support", "1",
+                     "--bound", "none", "--spot-check", "0.3", "--unknown-method", "stages", "--unknown-fpr", "0.25",
+                     "--out", str(root / "report")]) == 0
+    assert cli_main(["export-runtime", str(bundle), "--data", str(data)]) == 0
+    images = sorted((root / "img").glob("*.png"))[::5] + [DEMO_BATCH[0]]
+    return bundle, images
+
+
+def test_the_runtime_predicts_routes_and_explains_as_torch_does(exported, capsys):
+    bundle, images = exported
+    record = json.loads((bundle / "manifest.json").read_text())["runtime"]
+    assert record["stage_strides"] == [4, 8, 16, 32] and record["heatmap"]["file"] == "runtime_heatmap.onnx"
+    assert record["heatmap_views"] == len(HEATMAP_FLIPS)
+    assert record["parity"]["max_leaf_prob_diff"] < 1e-3 and record["parity"]["max_heatmap_diff"] < 0.05
+    torch_side, runtime = Predictor(bundle, inference=False), RuntimePredictor(bundle)
+    bad = images[0].parent / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    want, got = torch_side.predict([*images, bad]), runtime.predict([*images, bad])
+    assert got[-1].error and got[-1].error == want[-1].error
+    routes = {p.route for p in got}
+    assert {"auto", "rejudge"} <= routes or "spot_check" in routes
+    for a, b in zip(want[:-1], got[:-1], strict=True):
+        assert (a.leaf, a.route, a.reasons, [r.leaf for r in a.top5]) == (b.leaf, b.route, b.reasons, [r.leaf for r in b.top5])
+        assert np.abs(a.leaf_probs - b.leaf_probs).max() < 1e-4
+        assert np.abs(a.embedding - b.embedding).max() < 1e-3
+        assert a.unknown_score == pytest.approx(b.unknown_score, abs=1e-3)
+    for image in images[:3]:
+        (hw, hk), (hr, rk) = torch_side.heatmap(image), runtime.heatmap(image)
+        assert hk == rk == "gradcam" and hw.shape == hr.shape == (64, 64) and np.abs(hw - hr).max() < 0.05
+    leaf = want[1].top5[2].leaf
+    assert np.abs(torch_side.explain(images[1], leaf) - runtime.explain(images[1], leaf)).max() < 0.05
+    assert isinstance(runtime.heatmaps([images[0], bad])[1], str)
+
+
+def test_a_damaged_or_stale_runtime_graph_is_refused(exported, tmp_path):
+    import shutil
+
+    bundle, _ = exported
+    copy = shutil.copytree(bundle, tmp_path / "copy")
+    (copy / "runtime_predict.onnx").write_bytes(b"not a graph")
+    with pytest.raises(BundleError, match=r"runtime_predict\.onnx does not match the sha256"):
+        RuntimePredictor(copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["runtime"]["weights_sha256"] = "0" * 64
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="exported from other weights"):
+        RuntimePredictor(copy)
+
+
+BLOCK_TORCH = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"torch", "torchvision", "timm", "pytorch_grad_cam", "cv2", "matplotlib"}:
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked: the workstation runtime must not import it)",
+                                      name=name)
+sys.meta_path.insert(0, Block())
+"""
+
+
+def test_the_apps_prediction_path_runs_with_torch_unimportable(exported, tmp_path):
+    bundle, images = exported
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for image in images[:6]:
+        (folder / image.name).write_bytes(image.read_bytes())
+    script = BLOCK_TORCH + textwrap.dedent(f"""
+        import json
+        from pathlib import Path
+        from app.services.predicting import PredictingService
+        from app.store.db import init_db, make_engine
+        engine = make_engine("sqlite:///{tmp_path / 'store.sqlite3'}")
+        init_db(engine)
+        service = PredictingService(engine)
+        info = service.load({str(bundle)!r})
+        result = service.classify_folder(Path({str(folder)!r}))
+        path = str(sorted(Path({str(folder)!r}).iterdir())[0])
+        heatmap, kind = service.heatmap(path)
+        why = service.explain(path, info.taxonomy.leaves[3])
+        print(json.dumps({{"engine": info.engine, "torch_free": info.torch_free, "predicted": result.predicted,
+                          "routes": result.routes, "kind": kind, "shape": list(heatmap.shape),
+                          "why": float(why.max()), "torch": "torch" in sys.modules}}))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {**got, "engine": "onnx-runtime", "torch_free": True, "predicted": 6, "kind": "gradcam",
+                   "shape": [64, 64], "why": 1.0, "torch": False}
+    assert sum(got["routes"].values()) == 6
+
+
+def test_without_torch_a_bundle_without_runtime_graphs_says_what_to_do(tiny_bundle, tmp_path):
+    script = BLOCK_TORCH + textwrap.dedent(f"""
+        from app.services.predicting import ModelLoadError, PredictingService
+        from app.store.db import init_db, make_engine
+        engine = make_engine("sqlite:///{tmp_path / 'store.sqlite3'}")
+        init_db(engine)
+        try:
+            PredictingService(engine).load({str(tiny_bundle)!r})
+        except ModelLoadError as exc:
+            print(exc)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "no torch" in out.stdout and "fma-model export-runtime" in out.stdout and "fma-judge[train]" in out.stdout
+
+
+def test_export_runtime_refuses_an_archive(tmp_path, capsys):
+    archive = tmp_path / "model.zip"
+    archive.write_bytes(b"PK")
+    assert cli_main(["export-runtime", str(archive)]) == 2
+    assert "export-runtime needs a bundle folder" in capsys.readouterr().err
