@@ -6,6 +6,7 @@
     fma-judge export [--db URL] --out PATH --format csv|imagefolder|json [--batch ID] [--since DATE] [--status ...]
     fma-judge backup [--db URL] [--out FILE] [--keep N] [--list]
     fma-judge restore BACKUP|--newest [--db URL] [--list]
+    fma-judge --self-test [--db URL] [--model BUNDLE]      (IT, after an install: app.selftest)
 
 ``classify`` and ``export`` run without Qt; the app imports torch only on its model thread, after the window
 is shown.
@@ -23,6 +24,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app import commands  # no Qt
 
         return getattr(commands, f"{argv[0]}_main")(argv[1:])
+    if "--self-test" in argv:
+        from app.selftest import run  # no Qt here; Qt is checked in a child process
+
+        return run(argv)
+    if argv[:1] == ["--self-test-qt"]:
+        from app.ui.qtcheck import main as qt_check
+
+        return qt_check()
     from app.ui.app import run_app
 
     return run_app(argv)

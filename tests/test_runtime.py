@@ -174,3 +174,47 @@ def test_export_runtime_refuses_an_archive(tmp_path, capsys):
     archive.write_bytes(b"PK")
     assert cli_main(["export-runtime", str(archive)]) == 2
     assert "export-runtime needs a bundle folder" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------ fma-judge --self-test
+def test_self_test_passes_on_an_exported_bundle_and_names_each_failure(exported, tmp_path, monkeypatch):
+    import shutil
+
+    from app import selftest
+
+    bundle, _ = exported
+    lines: list[str] = []
+    db = f"sqlite:///{tmp_path / 'it.sqlite3'}"
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert selftest.run(["--self-test", "--db", db, "--model", str(bundle)], out=lines.append) == 0, lines
+    assert [ln.split()[:2] for ln in lines[:5]] == [["PASS", n] for n in ("qt", "font", "model", "database", "disk")]
+    assert "as on the training machine" in lines[2] and "onnx-runtime" in lines[2] and "(created now)" in lines[3]
+    assert lines[-1] == "self-test: 5 of 5 checks passed"
+
+    # a model that no longer predicts its reference, and a database path that cannot be created
+    wrong = shutil.copytree(bundle, tmp_path / "wrong")
+    manifest = json.loads((wrong / "manifest.json").read_text())
+    ref = manifest["runtime"]["reference"]
+    ref["leaf"] = next(leaf for leaf in manifest["thresholds"] if leaf != ref["leaf"])
+    (wrong / "manifest.json").write_text(json.dumps(manifest))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    lines.clear()
+    assert selftest.run(["--self-test", "--db", f"sqlite:///{blocker / 'db.sqlite3'}", "--model", str(wrong)],
+                        out=lines.append) == 1
+    assert lines[2].startswith("FAIL  model") and f"the training machine gave {ref['leaf']}" in lines[2]
+    assert lines[3].startswith("FAIL  database") and lines[-1].endswith("failed: model, database")
+
+
+def test_self_test_names_missing_qt_libraries_with_the_install_command(monkeypatch):
+    from app import selftest, syscheck
+
+    monkeypatch.setattr(selftest, "child_command", lambda *a: [sys.executable, "-c", "import sys; sys.exit(1)"])
+    monkeypatch.setattr(syscheck, "_loadable", lambda soname: soname != "libxcb-cursor.so.0")
+    monkeypatch.setattr(syscheck, "_read_os_release", lambda: "ID=ubuntu\nID_LIKE=debian\n")
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    qt, font = selftest.check_qt()
+    assert not qt.ok and not font.ok
+    assert "libxcb-cursor.so.0" in qt.detail and "sudo apt-get install libxcb-cursor0" in qt.detail
+    assert "run fma-judge --self-test again" in qt.detail

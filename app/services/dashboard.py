@@ -13,9 +13,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from matplotlib import font_manager, rc_context
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from sqlalchemy.engine import Engine
 
 from app.store import repo, stats
@@ -175,6 +172,8 @@ def _font_families() -> list[str]:
     font folders (once per process) and registering the matching files.
     """
     global _fonts_scanned
+    from matplotlib import font_manager
+
     installed = {f.name for f in font_manager.fontManager.ttflist}
     if not installed & set(CJK_FONTS[:-1]) and not _fonts_scanned:
         _fonts_scanned = True
@@ -248,6 +247,10 @@ def render_dashboard_png(
         heading: draw the heading and summary line (:func:`dashboard_heading`) above the charts; the
             dashboard view shows them as text of its own instead.
     """
+    from matplotlib import rc_context  # imported when a dashboard is drawn, not when the app starts (~0.3 s)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     bg, fg, grid = ("#2b2d31", "#e8eaed", "#4a4e52") if dark else ("white", "#202124", "#dadce0")
     dpi = 100
     with rc_context(

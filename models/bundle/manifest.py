@@ -33,6 +33,7 @@ __all__ = [
     "OnnxGraph",
     "RuntimeGraph",
     "RuntimeRecord",
+    "RuntimeReference",
     "TrainInfo",
     "WeightsInfo",
     "taxonomy_from_json",
@@ -56,7 +57,8 @@ _KINDS: dict[str, tuple[tuple[type, ...], str]] = {
     "str": ((str,), "a string"), "int": ((int,), "an integer"), "float": ((int, float), "a number"),
     "bool": ((bool,), "true or false"), "Mapping": ((Mapping,), "an object"), "tuple": ((list, tuple), "a list"),
     "InitFrom": ((Mapping,), "an object"), "OnnxGraph": ((Mapping,), "an object"),
-    "RuntimeGraph": ((Mapping,), "an object"), "None": ((type(None),), "null"),
+    "RuntimeGraph": ((Mapping,), "an object"),
+    "RuntimeReference": ((Mapping,), "an object"), "None": ((type(None),), "null"),
 }
 
 
@@ -258,6 +260,17 @@ class RuntimeGraph:
 
 
 @dataclass(frozen=True)
+class RuntimeReference:
+    """``runtime.reference``: an image kept in the bundle with the leaf and confidence the torch path gave it, so that
+    ``fma-judge --self-test`` can check, on the workstation, that the installed model still predicts it."""
+
+    file: str
+    sha256: str
+    leaf: str
+    confidence: float = field(metadata=_within(0, 1))
+
+
+@dataclass(frozen=True)
 class RuntimeRecord:
     """``runtime``: the graphs the torch-free workstation runtime runs (``fma-model export-runtime``).
 
@@ -278,6 +291,7 @@ class RuntimeRecord:
     heatmap_views: int = field(default=4, metadata=_within(1, 64))
     heatmap_stride: int | None = field(default=None, metadata=_within(1, 1024))
     parity: Mapping[str, Any] = field(default_factory=dict)
+    reference: RuntimeReference | None = None
     exported_at: str = ""
     torch: str = ""
 
@@ -287,11 +301,15 @@ class RuntimeRecord:
         return dataclasses.replace(
             rec, outputs=tuple(rec.outputs), stage_strides=tuple(int(s) for s in rec.stage_strides),
             predict=_section(RuntimeGraph, rec.predict, "runtime.predict", source),
-            heatmap=None if rec.heatmap is None else _section(RuntimeGraph, rec.heatmap, "runtime.heatmap", source))
+            heatmap=None if rec.heatmap is None else _section(RuntimeGraph, rec.heatmap, "runtime.heatmap", source),
+            reference=None if rec.reference is None else _section(RuntimeReference, rec.reference, "runtime.reference",
+                                                                  source))
 
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["outputs"], out["stage_strides"], out["parity"] = list(self.outputs), list(self.stage_strides), dict(self.parity)
+        if self.reference is None:
+            del out["reference"]
         return out
 
 

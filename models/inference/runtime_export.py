@@ -20,6 +20,7 @@ largest differences are stored in ``runtime.parity`` (and an export that disagre
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import tempfile
@@ -35,7 +36,7 @@ from torch import Tensor, nn
 
 from models.bundle.files import write_bundle_manifest
 from models.bundle.io import BundleError, LoadedBundle
-from models.bundle.manifest import RuntimeGraph, RuntimeRecord
+from models.bundle.manifest import RuntimeGraph, RuntimeRecord, RuntimeReference
 from models.hashing import sha256_hex
 from models.inference.engine import ONNX_OPSET, FlatOutputs
 from models.inference.heatmaps import HEATMAP_FLIPS
@@ -43,6 +44,7 @@ from models.inference.heatmaps import HEATMAP_FLIPS
 RUNTIME_FORMAT = 1
 PREDICT_FILE = "runtime_predict.onnx"
 HEATMAP_FILE = "runtime_heatmap.onnx"
+REFERENCE_FILE = "runtime_reference.png"
 MAX_PROB_DIFF = 1e-3
 """The largest change of any leaf probability the exported graph may make against the torch path."""
 MAX_HEATMAP_DIFF = 0.05
@@ -302,6 +304,14 @@ def export_runtime(bundle: LoadedBundle, *, images: Sequence[str | Path] = (), h
         if parity["max_heatmap_diff"] > MAX_HEATMAP_DIFF:
             raise RuntimeExportError(f"the exported heatmap graph moves a heatmap pixel by "
                                      f"{parity['max_heatmap_diff']:.2g} (> {MAX_HEATMAP_DIFF}); not stored")
-    record = RuntimeRecord(**{**record.__dict__, "parity": {**record.parity, **parity}})
+    reference = None
+    if images:  # the first check image, kept for the workstation's self-test with what torch predicted for it
+        from models.imageio import load_image
+
+        load_image(images[0]).convert("RGB").save(path / REFERENCE_FILE, format="PNG")
+        data = (path / REFERENCE_FILE).read_bytes()
+        first = torch_side.predict([path / REFERENCE_FILE])[0]
+        reference = RuntimeReference(REFERENCE_FILE, sha256_hex(data), first.leaf or "", round(first.confidence, 6))
+    record = dataclasses.replace(record, parity={**record.parity, **parity}, reference=reference)
     write_bundle_manifest(path, manifest.replace(runtime=record))
     return record
