@@ -1,0 +1,59 @@
+"""The workstation install: its dependencies leave torch out, every module of the app imports without torch, and the
+frozen folder (``python installer/build.py``; built outside the test run, see the README) passes its self-test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_runtime import BLOCK_TORCH
+
+TRAINING = {"torch", "torchvision", "timm", "grad-cam", "safetensors", "onnx", "onnxscript", "optuna"}
+
+
+def _name(requirement: str) -> str:
+    return requirement.split(";")[0].split("[")[0].split(">")[0].split("<")[0].split("=")[0].strip().lower()
+
+
+def test_the_workstation_dependencies_leave_the_training_side_out():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base = {_name(r) for r in project["dependencies"]}
+    extras = project["optional-dependencies"]
+    assert not base & TRAINING and {"onnxruntime", "pyside6-essentials", "sqlalchemy"} <= base
+    assert {"torch", "timm", "grad-cam", "onnxscript"} <= {_name(r) for r in extras["train"]}
+    assert "fma-judge[train,tune,postgres]" in extras["dev"]  # the README's two commands install everything
+
+
+def test_every_module_of_the_app_imports_without_torch():
+    script = BLOCK_TORCH + """
+import importlib, pkgutil, sys
+import app
+names = [m.name for m in pkgutil.walk_packages(app.__path__, "app.") if ".migrations" not in m.name]
+for name in names:
+    importlib.import_module(name)
+import models.inference.runtime, models.inference.core, models.inference.arrays
+print(len(names), "torch" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    count, torch_loaded = out.stdout.split()
+    assert int(count) > 40 and torch_loaded == "False"
+
+
+FROZEN = ROOT / "dist" / "fma-judge" / ("fma-judge-cli.exe" if os.name == "nt" else "fma-judge")
+
+
+@pytest.mark.skipif(not FROZEN.is_file(), reason="no frozen build (python installer/build.py makes dist/fma-judge/)")
+def test_the_frozen_app_passes_its_self_test(tmp_path):
+    out = subprocess.run([str(FROZEN), "--self-test", "--db", f"sqlite:///{tmp_path / 'it.sqlite3'}"],
+                         capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stdout + out.stderr[-2000:]
+    assert "PASS  model" in out.stdout and "onnx-runtime" in out.stdout and "as on the training machine" in out.stdout
+    assert not list((ROOT / "dist" / "fma-judge").rglob("torch"))
