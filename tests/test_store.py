@@ -26,6 +26,7 @@ from store_backends import BACKENDS, PG_URL, fresh_engine, pg_schema_url
 
 from app.store import repo
 from app.store.db import (
+    HEAD_REVISION,
     alembic_config,
     current_revision,
     default_db_url,
@@ -99,6 +100,7 @@ def add_image(session, name: str, folder: Path, batch_id: int | None = None) -> 
 def test_init_db_creates_schema_and_is_idempotent(engine: Engine) -> None:
     assert set(inspect(engine).get_table_names()) >= TABLES
     assert current_revision(engine) == head_revision() == "0002_queue_index"
+    assert head_revision() == HEAD_REVISION  # the fast path (no Alembic import) knows the newest migration
     assert init_db(engine) == "0002_queue_index"  # already up to date: a no-op
     with session_scope(engine) as s:
         register(s)

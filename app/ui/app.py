@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from app.demo import DEMO_BATCH, DEMO_MODEL
 from app.services.predicting import device_arg
+from app.ui import startup_log
 from app.ui.alerts import fail
 
 I18N_DIR = Path(__file__).resolve().parents[1] / "i18n"
@@ -210,6 +211,7 @@ def run_app(argv: list[str]) -> int:
     window = MainWindow(JudgingService(engine, analyst), lang=lang, demo_batch=demo_batch, settings=settings,
                         device=args.device, interactive=interactive)
     window.show()
+    QTimer.singleShot(0, lambda: startup_log.mark("window_shown"))  # the first turn of the event loop: on screen
     if fallback:
         window.statusBar().showMessage(QCoreApplication.translate(
             "Main", "Judging as {name}: no name was given. Change it under Settings → Change analyst…").format(

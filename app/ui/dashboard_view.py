@@ -133,9 +133,11 @@ class DashboardView(QWidget):
 
     # -- state ---------------------------------------------------------------------------------
     def set_model_version(self, version: str | None) -> None:
-        """Show this model version (refreshes)."""
+        """Show this model version (refreshes when the dashboard is open; opening it refreshes anyway, so a hidden
+        dashboard costs nothing at start-up: drawing it imports matplotlib, ~1 s of a core)."""
         self._wanted_version = version
-        self.refresh()
+        if self.isVisible():
+            self.refresh()
 
     def model_version(self) -> str | None:
         return self.model_combo.currentData() or self._wanted_version

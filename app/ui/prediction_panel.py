@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from app.services.batch_presenter import PanelData
+from app.ui import startup_log
 from app.ui.style import STATE_COLOURS, reason_text, state_label, waiting_text
 
 
@@ -172,6 +173,8 @@ class PredictionPanel(QWidget):
     def show_data(self, data: PanelData | None) -> None:
         """Show one image; ``None`` shows the empty state."""
         has_pred = data is not None and data.leaf is not None and not data.error
+        if has_pred:
+            startup_log.mark("first_prediction")
         self.title.setText(data.file_name if data else QCoreApplication.translate("Panel", "No image selected"))
         state = data.state if data else "pending"
         self.badge.setText(f"  {state_label(state)}  ")

@@ -84,9 +84,9 @@ class RuntimePredictor(PredictorCore):
         self._setup(manifest, manifest.model_version, batch_size=batch_size, decode_workers=decode_workers)
         self.threads = _threads(threads)
         self._predict = self._session(record.predict)
-        self._heatmap = self._session(record.heatmap) if record.heatmap is not None else None
+        self._heatmap_session: Any = None  # made by the first heatmap: not on the way to the first prediction
         self.engine_path = ENGINE_PATH
-        self.engine_note: str | None = None if self._heatmap is not None else (
+        self.engine_note: str | None = None if record.heatmap is not None else (
             "this bundle's runtime has no heatmap graph: " + str(record.parity.get("heatmap_error", "not exported")))
         self._names = [o.name for o in self._predict.get_outputs()]
         self._levels = len(self.taxonomy.level_sizes)
@@ -115,7 +115,7 @@ class RuntimePredictor(PredictorCore):
     @property
     def has_heatmaps(self) -> bool:
         """Whether this bundle can show a heatmap (CBAM from the forward pass, or the LayerCAM graph)."""
-        return self.record.has_cbam or self._heatmap is not None
+        return self.record.has_cbam or self.record.heatmap is not None
 
     # -- PredictorCore -------------------------------------------------------------------------
     def preprocess(self, image: ImageSource) -> np.ndarray:
@@ -148,13 +148,15 @@ class RuntimePredictor(PredictorCore):
         Raises:
             BundleError: the bundle's runtime has no heatmap graph.
         """
-        if self._heatmap is None:
+        if self.record.heatmap is None:
             raise BundleError(f"{self.path}: {self.engine_note}")
+        if self._heatmap_session is None:
+            self._heatmap_session = self._session(self.record.heatmap)
         views = np.stack([np.flip(x, axis=tuple(d - 1 for d in dims)) if dims else x for dims in HEATMAP_FLIPS])
         feeds = {"x": np.ascontiguousarray(views, np.float32),
                  "target": np.full(len(HEATMAP_FLIPS), int(leaf_index), dtype=np.int64)}
-        inputs = [i.name for i in self._heatmap.get_inputs()]
-        (raw,) = self._heatmap.run(None, dict(zip(inputs, feeds.values(), strict=True)))
+        inputs = [i.name for i in self._heatmap_session.get_inputs()]
+        (raw,) = self._heatmap_session.run(None, dict(zip(inputs, feeds.values(), strict=True)))
         return layercam_maps(raw[:, 0], self.input_size, HEATMAP_FLIPS, self.record.heatmap_stride)
 
     def heatmap(self, image: ImageSource, *, leaf: str | None = None) -> tuple[np.ndarray, str]:
