@@ -103,6 +103,11 @@ def run_one(bundle: Path, folder: Path, tmp: Path, *, busy: bool, options: dict[
                           "lost": out["acknowledged"] - in_db}, "error": out["error"]}
 
 
+RUNTIME_DEMO = ROOT / "build" / "installer" / "demo-model"
+"""The demo model with its workstation runtime graphs (``installer/build.py`` exports it): run as ``demo-runtime``
+when it is there (``BENCH_JUDGING_ONLY=demo-runtime`` runs only it)."""
+
+
 def run(work: Path, quick: bool) -> dict[str, Any]:
     from app.demo import DEMO_MODEL
 
@@ -113,6 +118,10 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
     synth_images(folder, n, seed=3)
     convnext, _ = prepared_bundle(work, "convnext_tiny", quick=quick)
     models = {"demo": DEMO_MODEL, "convnext_tiny": convnext}
+    if not quick and (RUNTIME_DEMO / "runtime_predict.onnx").is_file():
+        models["demo-runtime"] = RUNTIME_DEMO
+    only = os.environ.get("BENCH_JUDGING_ONLY")
+    models = {k: v for k, v in models.items() if not only or k in only.split(",")}
     results: dict[str, Any] = {"images": n, "options": options, "targets": TARGETS, "runs": {}}
     plan = [("demo", False), ("convnext_tiny", True)] if quick else [(m, b) for m in models for b in (False, True)]
     for name, busy in plan:
