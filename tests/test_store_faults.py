@@ -149,6 +149,8 @@ from sqlalchemy import text
 from app.store.db import open_store, session_scope
 from app.store.errors import StoreError
 from app.commands import export_main
+import alembic.command, alembic.runtime.migration, alembic.script  # imported lazily by the store: import them while
+# root can still read this interpreter's library (which may live in root's home), before becoming another user
 os.setgid(65534); os.setuid(65534)  # root ignores permissions: act as an ordinary user
 store = open_store(sys.argv[1])
 print("read_only:", store.read_only)
