@@ -88,7 +88,10 @@ def run_one(bundle: Path, folder: Path, tmp: Path, *, busy: bool, options: dict[
             s.kill()
     lines = [ln[len("BENCH "):] for ln in res.stdout.splitlines() if ln.startswith("BENCH ")]
     if res.returncode != 0 or not lines:
-        raise RuntimeError(f"judging driver failed (rc {res.returncode}): {res.stderr[-3000:]}")
+        kept = folder.parent / "driver_stderr.txt"  # all of it: the progress lines say when a crash happened
+        kept.write_text(res.stdout + "\n--- stderr ---\n" + res.stderr)
+        raise RuntimeError(f"judging driver failed (rc {res.returncode}; all of its output in {kept}): "
+                           f"{res.stderr[-3000:]}")
     out = json.loads(lines[-1])
     if out["error"]:  # a store error, a timeout: the figures would hide a broken loop
         raise RuntimeError(f"judging driver: {out['error']}")
@@ -116,14 +119,16 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
                else {"pace_s": 1.0, "during": 200, "after": 100, "timeout_s": 1500})
     folder = work / f"folder_{n}"
     synth_images(folder, n, seed=3)
-    convnext, _ = prepared_bundle(work, "convnext_tiny", quick=quick)
-    models = {"demo": DEMO_MODEL, "convnext_tiny": convnext}
+    only = os.environ.get("BENCH_JUDGING_ONLY", "").split(",") if os.environ.get("BENCH_JUDGING_ONLY") else None
+    models: dict[str, Path] = {"demo": DEMO_MODEL}
+    if not only or "convnext_tiny" in only:
+        models["convnext_tiny"] = prepared_bundle(work, "convnext_tiny", quick=quick)[0]
     if not quick and (RUNTIME_DEMO / "runtime_predict.onnx").is_file():
         models["demo-runtime"] = RUNTIME_DEMO
-    only = os.environ.get("BENCH_JUDGING_ONLY")
-    models = {k: v for k, v in models.items() if not only or k in only.split(",")}
+    models = {k: v for k, v in models.items() if not only or k in only}
     results: dict[str, Any] = {"images": n, "options": options, "targets": TARGETS, "runs": {}}
     plan = [("demo", False), ("convnext_tiny", True)] if quick else [(m, b) for m in models for b in (False, True)]
+    plan = [(m, b) for m, b in plan if m in models]
     for name, busy in plan:
         bundle = models[name]
         label = f"{name}/{'busy' if busy else 'quiet'}"

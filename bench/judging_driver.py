@@ -166,6 +166,8 @@ def main(argv: list[str]) -> int:
             return
         kind = CYCLE[drv._step % len(CYCLE)]
         drv._step += 1
+        if drv._step % 25 == 0:  # progress on stderr: when a crash happens, its output says how far the run got
+            print(f"[driver] press {drv._step} ({phase}) at {time.time() - drv.t0:.1f} s", file=sys.stderr, flush=True)
         key, modifier = keys[kind]
         acknowledged = drv.acknowledged
         t_key = time.perf_counter()

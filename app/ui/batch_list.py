@@ -83,7 +83,8 @@ class BatchListModel(QAbstractListModel):
     def row_of(self, image_id: int) -> int | None:
         return self._index.get(image_id)
 
-    def thumbnail(self, path: str) -> QPixmap | None:
+    def thumbnail(self, path: str) -> QPixmap:
+        """The row's thumbnail, or a null pixmap while it loads (the delegate draws a grey square for it)."""
         pix = self._thumbs.get(path)
         if pix is not None:
             self._thumbs.move_to_end(path)
@@ -91,7 +92,7 @@ class BatchListModel(QAbstractListModel):
         if path not in self._pending:
             self._pending.add(path)
             self.pool.start(ThumbnailJob(path, self._signals))
-        return None
+        return QPixmap()
 
     def _thumb_ready(self, path: str, image: QImage) -> None:
         self._pending.discard(path)
