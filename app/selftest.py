@@ -198,17 +198,17 @@ def run(argv: list[str], *, out: Callable[[str], None] = print) -> int:
     args = p.parse_args(argv)
     bundle = Path(args.model) if args.model else DEMO_MODEL
     checks: list[Check] = []
+
+    def report(check: Check) -> None:  # each line as soon as its check is done: a slow one shows where it is
+        out(check.line())
+        checks.append(check)
+
     for check in check_qt():
-        out(check.line())
-        checks.append(check)
-    for make in (lambda: check_model(bundle), lambda: check_database(args.db)):
-        result = make()
-        check, space = result if isinstance(result, tuple) else (result, None)
-        out(check.line())
-        checks.append(check)
-    disk = check_disk(space or Path.home())
-    out(disk.line())
-    checks.append(disk)
+        report(check)
+    report(check_model(bundle))
+    database, space = check_database(args.db)
+    report(database)
+    report(check_disk(space))
     failed = [c.name for c in checks if not c.ok]
     out(f"self-test: {len(checks) - len(failed)} of {len(checks)} checks passed"
         + (f"; failed: {', '.join(failed)}" if failed else ""))

@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -39,6 +40,11 @@ def log(msg: str) -> None:
 
 
 
+
+
+def spinners(n: int) -> list[subprocess.Popen]:
+    """One busy process per core asked for: the machine another job keeps busy (kill them when done)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
 
 def load_average() -> list[float] | None:

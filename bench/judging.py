@@ -27,16 +27,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, log, percentile, prepared_bundle, synth_images
+from bench.common import ROOT, log, percentile, prepared_bundle, spinners, synth_images
 
 TARGETS = {"image_p95_ms": 100.0, "image_max_ms": 250.0, "heatmap_p95_ms": 250.0, "first_prediction_s": 2.0,
            "first_prediction_convnext_s": 4.0}
 JUDGING_ORDER = {"accept", "top2", "top3"}
-
-
-def _spinners(n: int) -> list[subprocess.Popen]:
-    """One busy process per core: the machine another job keeps busy."""
-    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
 
 def _stats(values: list[float]) -> dict[str, float | None]:
@@ -76,7 +71,7 @@ def run_one(bundle: Path, folder: Path, tmp: Path, *, busy: bool, options: dict[
     url = f"sqlite:///{tmp / 'judging.sqlite3'}"
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
                FMA_JUDGE_SETTINGS=str(tmp / "judging.ini"), BENCH_DRIVE=json.dumps(options))
-    spinners = _spinners(os.cpu_count() or 1) if busy else []
+    busy_procs = spinners(os.cpu_count() or 1) if busy else []
     try:
         time.sleep(1.0 if busy else 0.0)  # let the load settle in
         env["BENCH_T0"] = repr(time.time())
@@ -84,7 +79,7 @@ def run_one(bundle: Path, folder: Path, tmp: Path, *, busy: bool, options: dict[
                               "--db", url, "--analyst", "bench", "--lang", "en"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=options["timeout_s"] + 120)
     finally:
-        for s in spinners:
+        for s in busy_procs:
             s.kill()
     lines = [ln[len("BENCH "):] for ln in res.stdout.splitlines() if ln.startswith("BENCH ")]
     if res.returncode != 0 or not lines:

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, load_average, log, machine
+from bench.common import ROOT, load_average, log, machine, spinners
 
 DEMO = ROOT / "resources" / "demo"
 EXPORTED = ROOT / "build" / "installer" / "demo-model"  # made by installer/build.py (or --export)
@@ -103,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     runs = variants(args.frozen)
     log(f"variants: {', '.join(runs)}; {args.rounds} rounds; load average {load_average()}")
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)] \
-        if args.busy else []
+    busy_procs = spinners(os.cpu_count() or 1) if args.busy else []
     results: dict[str, list[dict[str, float | None]]] = {name: [] for name in runs}
     try:
         with tempfile.TemporaryDirectory(prefix="fma-startup-") as tmp:
@@ -115,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"round {r + 1}: " + "; ".join(f"{n} {v[-1]['window_s']} / {v[-1]['first_prediction_s']} s"
                                                    for n, v in results.items()))
     finally:
-        for s in spinners:
+        for s in busy_procs:
             s.kill()
     summary: dict[str, dict[str, float | None]] = {}
     for name, rows in results.items():

@@ -5,7 +5,8 @@ Steps, each printed with its time:
 
 1. the demo model with its workstation runtime: a copy of ``resources/demo/model`` into ``build/installer/``, and
    ``fma-model export-runtime`` on it (needs this environment's torch; checked against torch on the demo batch);
-2. a build environment *without torch*: ``build/installer/venv`` with ``pip install .`` (the workstation
+2. a build environment *without torch*, outside the checkout (:func:`build_venv_dir`: a user cache folder, so the
+   checkout never holds a second copy of every dependency's sources and tests), with ``pip install .`` (the workstation
    dependencies only), psycopg for a team database, and PyInstaller;
 3. PyInstaller on ``installer/fma-judge.spec`` into ``dist/fma-judge/`` (one folder);
 4. the build report ``dist/build-report.json`` (and on the console): the folder's size, its ten largest files, and a
@@ -83,9 +84,21 @@ def demo_model_with_runtime() -> Path:
     return target
 
 
+def build_venv_dir() -> Path:
+    """Where the build environment lives: ``FMA_BUILD_VENV``, else the user's cache folder (``%LOCALAPPDATA%`` on
+    Windows, ``$XDG_CACHE_HOME`` or ``~/.cache`` elsewhere) / ``fma-judge/build-venv``."""
+    if os.environ.get("FMA_BUILD_VENV"):
+        return Path(os.environ["FMA_BUILD_VENV"])
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        cache = Path(os.environ["LOCALAPPDATA"])
+    else:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "fma-judge" / "build-venv"
+
+
 def build_venv(postgres: bool) -> Path:
     """Step 2: a virtual environment with the workstation dependencies only (no torch) and PyInstaller."""
-    venv = WORK / "venv"
+    venv = build_venv_dir()
     py = venv_python(venv)
     if not py.exists():
         run([sys.executable, "-m", "venv", venv])

@@ -174,7 +174,7 @@ class PredictingService:
             manifest = read_bundle_manifest(path)
             why_not = runtime_reason(manifest, Path(path)) if Path(path).is_dir() else "it is an archive"
             if why_not is None and self.device == "cpu" and os.environ.get(RUNTIME_ENV, "").lower() != "torch":
-                predictor: Any = RuntimePredictor(path, batch_size=self.chunk_size,
+                predictor: Any = RuntimePredictor(path, manifest=manifest, batch_size=self.chunk_size,
                                                   decode_workers=self.decode_workers, max_threads=self.max_threads)
             else:
                 predictor = self._torch_predictor(path, why_not)

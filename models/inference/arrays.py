@@ -14,6 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
+HEATMAP_FLIPS: tuple[tuple[int, ...], ...] = ((), (3,), (2,), (2, 3))
+"""Views a heatmap is averaged over (tensor dims flipped), on both runtimes. On the demo model the pointing game rose
+from 82 % (one view) to 94 % (these four) on 220 correctly classified test images (``python -m bench.heatmap_layers``)."""
+
 PIL_FILTERS = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC, "nearest": Image.NEAREST}
 """A manifest's ``interpolation`` -> the Pillow filter (unknown names resize bicubic, as the torch path does)."""
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import abc
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -66,7 +67,7 @@ class RouteDecision:
     unknown_score: float | None = None
 
 
-class PredictorCore:
+class PredictorCore(abc.ABC):
     """What every predictor does the same way, from a bundle's manifest (see the module doc).
 
     Subclasses call :meth:`_setup` and implement :meth:`preprocess`, :meth:`forward_batch`, :meth:`_stack` and
@@ -90,21 +91,21 @@ class PredictorCore:
         self._paths = [tuple(self.taxonomy.path(leaf)) for leaf in self.taxonomy.leaves]
 
     # -- what a subclass adds ------------------------------------------------------------------
+    @abc.abstractmethod
     def preprocess(self, image: ImageSource) -> Any:
         """Decode (if needed) and preprocess one image to a (3, H, W) array or tensor."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def forward_batch(self, batch: Any) -> BatchOutput:
         """Run preprocessed images (N, 3, H, W) through the network."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _stack(self, arrays: list[Any]) -> Any:
         """Preprocessed images -> one (N, 3, H, W) batch."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _default_maps(self, batch: Batch) -> tuple[np.ndarray, str]:
         """The default heatmaps (N, H, W) of a batch's images, and their kind."""
-        raise NotImplementedError
 
     # -- shared ------------------------------------------------------------------------------
     def probabilities(self, raw_levels: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:

@@ -19,11 +19,9 @@ import torchvision.transforms.v2.functional as TF
 from PIL import Image
 
 from models.colormap import jet
+from models.inference.arrays import HEATMAP_FLIPS, normalise_maps
 
-HEATMAP_FLIPS: tuple[tuple[int, ...], ...] = ((), (3,), (2,), (2, 3))
-"""Views a heatmap is averaged over (tensor dims flipped). On the demo model the pointing game rose from
-82 % (one view) to 94 % (these four) on 220 correctly classified test images (``python -m bench.heatmap_layers``)."""
-
+__all__ = ["HEATMAP_FLIPS", "LevelLogits", "cam_maps", "gradients_from", "normalise_maps", "overlay_heatmap"]
 
 class LevelLogits(torch.nn.Module):
     """Wraps the network so Grad-CAM sees one tensor: the logits of one level."""
@@ -92,14 +90,6 @@ def gradients_from(model: torch.nn.Module, layer: torch.nn.Module) -> Iterator[N
         handle.remove()
         for p in frozen:
             p.requires_grad_(True)
-
-
-def normalise_maps(maps: np.ndarray) -> np.ndarray:
-    """Each (H, W) map of a (B, H, W) stack rescaled to 0..1 (a constant map becomes 0)."""
-    maps = maps.astype(np.float32)
-    lo = maps.reshape(maps.shape[0], -1).min(axis=1)[:, None, None]
-    hi = maps.reshape(maps.shape[0], -1).max(axis=1)[:, None, None]
-    return np.where(hi - lo > 1e-8, (maps - lo) / np.maximum(hi - lo, 1e-8), 0.0).astype(np.float32)
 
 
 def overlay_heatmap(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.45) -> Image.Image:

@@ -20,14 +20,11 @@ from models.bundle.files import read_bundle_manifest
 from models.bundle.manifest import BundleError, BundleManifest, RuntimeGraph
 from models.hashing import sha256_hex
 from models.imageio import decode_or_reason, load_image
-from models.inference.arrays import layercam_maps, normalise_maps, preprocess, resize_bilinear
+from models.inference.arrays import HEATMAP_FLIPS, layercam_maps, normalise_maps, preprocess, resize_bilinear
 from models.inference.core import Batch, ImageSource, PredictorCore
 from models.inference.outputs import BatchOutput
 
 ENGINE_PATH = "onnx-runtime"
-HEATMAP_FLIPS: tuple[tuple[int, ...], ...] = ((), (3,), (2,), (2, 3))
-"""The views of a heatmap (tensor dims flipped); the same as :data:`models.inference.heatmaps.HEATMAP_FLIPS`,
-which needs torch to import (tested equal)."""
 
 
 def runtime_reason(manifest: BundleManifest, path: Path) -> str | None:
@@ -51,6 +48,7 @@ class RuntimePredictor(PredictorCore):
 
     Args:
         bundle: the bundle folder.
+        manifest: its manifest, when the caller has read it already (or, in the export, not written it yet).
         batch_size: images per forward pass.
         decode_workers: threads that decode and preprocess images ahead of the model.
         max_threads: ONNX Runtime compute threads at most (None = one per core).
@@ -59,30 +57,19 @@ class RuntimePredictor(PredictorCore):
         BundleError: the bundle has no usable runtime graphs, one fails its sha256, or ONNX Runtime cannot load it.
     """
 
-    def __init__(self, bundle: str | Path, *, batch_size: int = 16, decode_workers: int = 2,
-                 max_threads: int | None = None) -> None:
+    def __init__(self, bundle: str | Path, *, manifest: BundleManifest | None = None, batch_size: int = 16,
+                 decode_workers: int = 2, max_threads: int | None = None) -> None:
         path = Path(bundle)
-        manifest = read_bundle_manifest(path)
+        manifest = manifest if manifest is not None else read_bundle_manifest(path)  # a caller that read it passes it
         reason = runtime_reason(manifest, path)
         if reason:
             raise BundleError(f"{path}: {reason}")
-        self._init(path, manifest, threads=max_threads, batch_size=batch_size, decode_workers=decode_workers)
-
-    @classmethod
-    def from_parts(cls, path: Path, manifest: BundleManifest, *, threads: int | None) -> RuntimePredictor:
-        """A runtime predictor of a manifest not written yet (the export's own check)."""
-        self = cls.__new__(cls)
-        self._init(path, manifest, threads=threads, batch_size=16, decode_workers=1)
-        return self
-
-    def _init(self, path: Path, manifest: BundleManifest, *, threads: int | None, batch_size: int,
-              decode_workers: int) -> None:
         record = manifest.runtime
-        assert record is not None  # checked by the callers
+        assert record is not None  # runtime_reason said so
         self.path = path
         self.record = record
         self._setup(manifest, manifest.model_version, batch_size=batch_size, decode_workers=decode_workers)
-        self.threads = _threads(threads)
+        self.threads = _threads(max_threads)
         self._predict = self._session(record.predict)
         self._heatmap_session: Any = None  # made by the first heatmap: not on the way to the first prediction
         self.engine_path = ENGINE_PATH

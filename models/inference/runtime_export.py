@@ -55,7 +55,17 @@ class RuntimeExportError(BundleError):
     """The network cannot be exported for the workstation runtime; the message says why."""
 
 
-class PredictGraph(nn.Module):
+class _Hooked(nn.Module):
+    """A graph that puts forward hooks on the (shared) network while it is exported, and takes them off after."""
+
+    handles: list[Any]
+
+    def remove_hooks(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+class PredictGraph(_Hooked):
     """The network as the runtime's predict graph: one tensor in; level logits, embedding, stage statistics of
     ``stage_strides`` (channel means, then channel standard deviations, as :func:`models.nn.network.stage_statistics`)
     and the CBAM heatmap out."""
@@ -70,11 +80,6 @@ class PredictGraph(nn.Module):
             raise RuntimeExportError(f"the backbone has no stage of stride {self.stage_strides} (the 'stages' "
                                      "unknown score)")
         self.handles = [m.register_forward_hook(self._keeper(s)) for m, s in zip(modules, self.stage_strides, strict=True)]
-
-    def remove_hooks(self) -> None:
-        """Take the hooks off the (shared) network."""
-        for handle in self.handles:
-            handle.remove()
 
     def _keeper(self, stride: int) -> Callable[..., None]:
         def keep(_module: Any, _inputs: Any, output: Tensor) -> None:
@@ -97,7 +102,7 @@ class PredictGraph(nn.Module):
         return tuple(out)
 
 
-class LayerCamGraph(nn.Module):
+class LayerCamGraph(_Hooked):
     """(V, 3, H, W) images and (V,) leaf indices -> (V, 1, h, w) LayerCAM (``relu(d logit / d A) * A`` summed over
     channels) at the network's heatmap layer; differentiated only from that layer up."""
 
@@ -107,8 +112,6 @@ class LayerCamGraph(nn.Module):
         self.layer, self.reshape, self.stride = net.heatmap_layer()
         self._activation: Tensor | None = None
         self.handles = [self.layer.register_forward_hook(self._leaf)]
-
-    remove_hooks = PredictGraph.remove_hooks
 
     def _leaf(self, _module: Any, _inputs: Any, output: Tensor) -> Tensor:
         leaf = output.detach().requires_grad_(True)
@@ -285,7 +288,7 @@ def export_runtime(bundle: LoadedBundle, *, images: Sequence[str | Path] = (), h
     # Check the graphs against the torch path on the same images, before the manifest names them.
     x = _check_images(bundle, images, check)
     torch_side = Predictor(bundle, inference=False, channels_last=False)
-    runtime_side = RuntimePredictor.from_parts(path, manifest, threads=None)
+    runtime_side = RuntimePredictor(path, manifest=manifest, decode_workers=1)
     ref, got = torch_side.forward_batch(x), runtime_side.forward_batch(x.numpy())
     parity: dict[str, Any] = {"images": int(x.shape[0]), "noise": not images,
                               "max_leaf_prob_diff": float(np.abs(ref.leaf_probs - got.leaf_probs).max()),
