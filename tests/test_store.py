@@ -504,6 +504,52 @@ def test_add_to_batch_positions_and_duplicates(engine: Engine, tmp_path: Path) -
     assert items[0].image.path == str(tmp_path / "copy_of_a.png")
 
 
+@pytest.mark.parametrize("race", [False, True], ids=["bulk", "race"])
+def test_add_files_to_batch_does_what_the_per_file_functions_do(engine: Engine, tmp_path: Path, monkeypatch,
+                                                                 race: bool) -> None:
+    """Opening a folder registers a chunk of files in a few statements; the outcome is that of get_or_create_image
+    and add_to_batch file by file: a moved file keeps its image, a duplicate keeps its first position and takes the
+    last path, a header that became readable fills the size, a member re-added gets its new path. A unique-key race
+    with another writer (here: the images' lookup misses rows that exist) goes file by file, with the same result."""
+    from app.store.records import FileSeen
+    from app.store.repo import images as images_module
+
+    with session_scope(engine) as s:
+        batch = repo.create_batch(s, name="b", source_folder=tmp_path)
+        member = add_image(s, "member", tmp_path, batch.id)  # position 0
+        elsewhere = repo.get_or_create_image(s, sha("moved"), tmp_path / "old" / "moved.png", 8, 6)
+        sizeless = repo.get_or_create_image(s, sha("sizeless"), tmp_path / "sizeless.png", None, None)
+    if race:
+        monkeypatch.setattr(images_module, "_images_by_sha", lambda session, shas: {})
+    files = [FileSeen(str(tmp_path / "new.png"), 10, 1, sha256=sha("new"), width=4, height=3),
+             FileSeen(str(tmp_path / "moved.png"), 11, 2, sha256=sha("moved"), width=8, height=6),
+             FileSeen(str(tmp_path / "dup1.png"), 12, 3, sha256=sha("dup"), width=5, height=5),
+             FileSeen(str(tmp_path / "sizeless.png"), 13, 4, sha256=sha("sizeless"), width=7, height=7),
+             FileSeen(str(tmp_path / "member_copy.png"), 14, 5, image_id=member.image_id),
+             FileSeen(str(tmp_path / "dup2.png"), 12, 3, sha256=sha("dup"), width=5, height=5)]
+    with session_scope(engine) as s:
+        got = repo.add_files_to_batch(s, batch.id, files)
+    assert [(r.sha256, r.path, r.position, r.width) for r in got] == [
+        (sha("new"), str(tmp_path / "new.png"), 1, 4), (sha("moved"), str(tmp_path / "moved.png"), 2, 8),
+        (sha("dup"), str(tmp_path / "dup2.png"), 3, 5), (sha("sizeless"), str(tmp_path / "sizeless.png"), 4, 7),
+        (sha("member"), str(tmp_path / "member_copy.png"), 0, 80), (sha("dup"), str(tmp_path / "dup2.png"), 3, 5)]
+    assert got[1].image_id == elsewhere.image_id and got[3].image_id == sizeless.image_id
+    with session_scope(engine, action="read") as s:
+        items = repo.batch_items(s, batch.id)
+        assert [(i.image.path, i.image.position) for i in items] == [
+            (str(tmp_path / "member_copy.png"), 0), (str(tmp_path / "new.png"), 1), (str(tmp_path / "moved.png"), 2),
+            (str(tmp_path / "dup2.png"), 3), (str(tmp_path / "sizeless.png"), 4)]
+        assert repo.image_paths(s, elsewhere.image_id)[0] == str(tmp_path / "moved.png")
+        assert set(repo.image_paths(s, got[2].image_id)) == {str(tmp_path / "dup1.png"), str(tmp_path / "dup2.png")}
+        found = repo.images_at_paths(s, [(tmp_path / "dup1.png", 12, 3), (tmp_path / "new.png", 10, 2),
+                                         (tmp_path / "moved.png", 11, 2)])
+        assert [f and f.image_id for f in found] == [got[2].image_id, None, elsewhere.image_id]
+        assert found[2] == repo.find_image_by_path(s, tmp_path / "moved.png", file_size=11, mtime_ns=2)
+    with session_scope(engine) as s:  # the same files again: nothing new, positions kept
+        again = repo.add_files_to_batch(s, batch.id, files)
+    assert again == got
+
+
 def test_batch_item_states(engine: Engine, tmp_path: Path) -> None:
     names = ["none", "auto", "rejudge", "error", "acc", "cor", "unk", "undone"]
     with session_scope(engine) as s:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from app.store import repo
 from app.store.db import read_only, session_scope
 from app.store.errors import ReadOnlyError
-from app.store.records import BatchItem
+from app.store.records import BatchItem, FileSeen
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.hashing import file_sha256
 from models.imageio import budget_reason, is_image_file, regular_file_reason
@@ -143,27 +143,37 @@ def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | No
 def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Path],
           progress: Progress | None, model_version: str | None,
           left_out: Sequence[tuple[str, str]] = ()) -> OpenedBatch:
+    """Register ``files`` in the batch a chunk at a time: which are known unchanged (one read), hash and header
+    check the others outside any transaction, then one short write transaction for the chunk (the write lock is
+    not held while files are read, so the model thread registering its version does not wait for the disk)."""
     unreadable: dict[int, str] = {}
     skipped: list[tuple[str, str]] = list(left_out)
     total = len(files)
     for start in range(0, total, _STEP):
-        with session_scope(engine) as s:
-            for path in files[start:start + _STEP]:
-                try:
-                    st = path.stat()
-                    known = repo.find_image_by_path(s, path, file_size=st.st_size, mtime_ns=st.st_mtime_ns)
-                    if known is None:
-                        w, h, reason = header_size(path)
-                        known = repo.get_or_create_image(s, file_sha256(path), path, w, h,
-                                                         file_size=st.st_size, mtime_ns=st.st_mtime_ns)
-                    else:
-                        reason = None if known.width else header_size(path)[2]
-                except OSError as exc:
-                    skipped.append((str(path), exc.strerror or str(exc)))
-                    continue
-                repo.add_to_batch(s, batch_id, known.image_id, path)
-                if reason:
-                    unreadable[known.image_id] = reason
+        stats: list[tuple[Path, os.stat_result]] = []
+        for path in files[start:start + _STEP]:
+            try:
+                stats.append((path, path.stat()))
+            except OSError as exc:
+                skipped.append((str(path), exc.strerror or str(exc)))
+        with session_scope(engine, action="read") as s:
+            known = repo.images_at_paths(s, [(p, st.st_size, st.st_mtime_ns) for p, st in stats])
+        seen: list[tuple[FileSeen, str | None]] = []
+        for (path, st), image in zip(stats, known, strict=True):
+            try:
+                if image is None:
+                    w, h, reason = header_size(path)
+                    seen.append((FileSeen(str(path), st.st_size, st.st_mtime_ns, sha256=file_sha256(path), width=w,
+                                          height=h), reason))
+                else:
+                    reason = None if image.width else header_size(path)[2]
+                    seen.append((FileSeen(str(path), st.st_size, st.st_mtime_ns, image_id=image.image_id), reason))
+            except OSError as exc:
+                skipped.append((str(path), exc.strerror or str(exc)))
+        if seen:
+            with session_scope(engine) as s:
+                records = repo.add_files_to_batch(s, batch_id, [f for f, _why in seen])
+            unreadable.update({r.image_id: why for r, (_f, why) in zip(records, seen, strict=True) if why})
         if progress:
             progress(min(total, start + _STEP), total)
     items = batch_items(engine, batch_id, model_version)

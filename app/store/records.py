@@ -42,6 +42,25 @@ def decode_embedding(data: bytes) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class FileSeen:
+    """A file to put in a batch (:func:`app.store.repo.add_files_to_batch`): either an image already known at
+    this path with this size and modification time (``image_id``), or one just hashed (``sha256``, and its header
+    size; None when the header cannot be read)."""
+
+    path: str
+    file_size: int
+    mtime_ns: int
+    image_id: int | None = None
+    sha256: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.image_id is None) == (self.sha256 is None):
+            raise ValueError(f"{self.path}: a file seen needs exactly one of image_id and sha256")
+
+
+@dataclass(frozen=True)
 class ImageRecord:
     """An image as seen at one path (``position`` is its place in a batch, when it comes from one)."""
 

@@ -21,6 +21,7 @@ The modules import each other directly, never this package.
 
 from app.store.repo._common import normalize_folder
 from app.store.repo.batches import (
+    add_files_to_batch,
     add_to_batch,
     create_batch,
     find_batches_by_folder,
@@ -28,7 +29,7 @@ from app.store.repo.batches import (
     get_batch,
     list_batches,
 )
-from app.store.repo.images import find_image_by_path, get_or_create_image, image_paths
+from app.store.repo.images import find_image_by_path, get_or_create_image, image_paths, images_at_paths
 from app.store.repo.items import batch_items
 from app.store.repo.judgments import (
     KEEP_NOTE,
@@ -51,6 +52,7 @@ from app.store.repo.predictions import latest_predictions, save_prediction, save
 __all__ = [
     "KEEP_NOTE",
     "NoteArg",
+    "add_files_to_batch",
     "add_to_batch",
     "batch_items",
     "create_batch",
@@ -64,6 +66,7 @@ __all__ = [
     "get_model_version",
     "get_or_create_image",
     "image_paths",
+    "images_at_paths",
     "judgment_history",
     "latest_predictions",
     "list_batches",

@@ -7,10 +7,11 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.store.records import BatchSummary, ImageRecord
+from app.store.records import BatchSummary, FileSeen, ImageRecord
 from app.store.repo._common import (
     _batch_summary,
     _chunks,
@@ -19,6 +20,7 @@ from app.store.repo._common import (
     _require_text,
     normalize_folder,
 )
+from app.store.repo.images import bulk_images, get_or_create_image
 from app.store.schema import Batch, BatchImage, Image, Judgment, utcnow
 
 
@@ -83,6 +85,77 @@ def add_to_batch(
         position=member.position,
     )
 
+
+
+def add_files_to_batch(session: Session, batch_id: int, files: Sequence[FileSeen]) -> list[ImageRecord]:
+    """Put many files in a batch at once, in order: what :func:`~app.store.repo.images.get_or_create_image` (for a
+    hashed file) and :func:`add_to_batch` do for each, in a few statements. Returns the image of each file as it
+    stands in the batch (a duplicate's record has the position of its first copy and the path of its last).
+
+    Runs in a savepoint: when another writer inserted one of the same rows meanwhile (a unique-key race on a shared
+    database), it is rolled back and the files go one by one through those functions, which settle such races.
+    """
+    try:
+        with session.begin_nested():
+            return _add_files(session, batch_id, files)
+    except IntegrityError:
+        out = []
+        for f in files:
+            image_id = f.image_id if f.sha256 is None else get_or_create_image(
+                session, f.sha256, f.path, f.width, f.height, file_size=f.file_size, mtime_ns=f.mtime_ns).image_id
+            out.append(add_to_batch(session, batch_id, int(image_id), f.path))
+        return _settled(out)
+
+
+def _add_files(session: Session, batch_id: int, files: Sequence[FileSeen]) -> list[ImageRecord]:
+    now = utcnow()
+    hashed = bulk_images(session, files, now)
+    images: dict[int, ImageRecord] = {}
+    order: list[tuple[int, str]] = []
+    for f in files:
+        where = _path_text(f.path)
+        image = hashed[where] if f.sha256 is not None else None
+        image_id = image.image_id if image is not None else int(f.image_id)  # type: ignore[arg-type]
+        order.append((image_id, where))
+        if image is not None:
+            images[image_id] = image
+    missing = sorted({i for i, _p in order if i not in images})
+    for chunk in _chunks(missing):
+        for row in session.execute(select(Image.id, Image.sha256, Image.width, Image.height).where(Image.id.in_(chunk))):
+            images[row.id] = ImageRecord(image_id=row.id, sha256=row.sha256, path="", width=row.width,
+                                         height=row.height)
+    if unknown := [i for i in missing if i not in images]:
+        raise ValueError(f"no image with id {unknown[0]}")
+    members: dict[int, tuple[int, int, str]] = {}  # image id -> (row id, position, path)
+    for chunk in _chunks(sorted(images)):
+        for row in session.execute(select(BatchImage.id, BatchImage.image_id, BatchImage.position, BatchImage.path)
+                                   .where(BatchImage.batch_id == batch_id, BatchImage.image_id.in_(chunk))):
+            members[row.image_id] = (row.id, row.position, row.path)
+    last = session.scalar(select(func.max(BatchImage.position)).where(BatchImage.batch_id == batch_id))
+    position = 0 if last is None else last + 1
+    new: dict[int, dict[str, Any]] = {}
+    final: dict[int, tuple[int, str]] = {}  # image id -> (position, path) once every file is in
+    for image_id, where in order:
+        if image_id in members:
+            final[image_id] = (members[image_id][1], where)
+        elif image_id in new:
+            new[image_id]["path"] = where
+        else:
+            new[image_id] = {"batch_id": batch_id, "image_id": image_id, "position": position, "path": where}
+            position += 1
+    if moved := [{"id": members[i][0], "path": at[1]} for i, at in final.items() if at[1] != members[i][2]]:
+        session.execute(update(BatchImage), moved)
+    if new:
+        session.execute(insert(BatchImage), list(new.values()))
+        final |= {i: (row["position"], row["path"]) for i, row in new.items()}
+    return [ImageRecord(image_id=i, sha256=images[i].sha256, path=final[i][1], width=images[i].width,
+                        height=images[i].height, position=final[i][0]) for i, _where in order]
+
+
+def _settled(records: list[ImageRecord]) -> list[ImageRecord]:
+    """Each record as its image finally stands (a duplicate's later path applies to every copy's record)."""
+    final = {r.image_id: r for r in records}
+    return [final[r.image_id] for r in records]
 
 
 def _batch_counts(session: Session, batch_ids: Sequence[int]) -> dict[int, dict[str | None, int]]:
