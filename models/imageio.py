@@ -12,10 +12,12 @@ import io
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
+
+if TYPE_CHECKING:  # numpy is imported by the 16-bit path that needs it (not on the way to the app's window)
+    import numpy as np
 
 S = TypeVar("S")
 R = TypeVar("R")
@@ -54,6 +56,8 @@ def _to_uint8(arr: np.ndarray) -> np.ndarray:
     Microscope cameras often fill only part of the 16-bit range, so a fixed
     ``/257`` would give nearly black images; a percentile stretch keeps detail.
     """
+    import numpy as np
+
     arr = arr.astype(np.float32)
     lo, hi = np.percentile(arr, [0.5, 99.5]) if arr.size > 16 else (float(arr.min()), float(arr.max()))
     if hi <= lo:
@@ -75,6 +79,8 @@ def to_rgb(img: Image.Image) -> Image.Image:
     if mode == "RGB":
         return img
     if mode in {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}:
+        import numpy as np
+
         arr = np.asarray(img)
         return Image.fromarray(_to_uint8(arr), mode="L").convert("RGB")
     if mode in {"RGBA", "LA", "PA"} or (mode == "P" and "transparency" in img.info):

@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from models.hashing import sha256_hex
+
+if TYPE_CHECKING:  # numpy and yaml are imported where they are used: the app's window shows before either
+    import numpy as np
+    import yaml
 
 DEMO_TAXONOMY_PATH: Path = Path(__file__).resolve().parents[1] / "resources/taxonomy/fma_demo.yaml"
 
@@ -44,33 +46,36 @@ class _LineList(list):
     line: int | None = None
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records line numbers of mappings/sequences and refuses duplicate keys."""
+@cache
+def _line_loader() -> type[yaml.SafeLoader]:
+    """A SafeLoader that records line numbers of mappings/sequences and refuses duplicate keys."""
+    import yaml
 
+    def construct_map(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _LineDict:
+        data = _LineDict()
+        data.line = node.start_mark.line + 1
+        yield data
+        loader.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if key in data:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} in one mapping", key_node.start_mark
+                )
+            data[key] = loader.construct_object(value_node, deep=True)
 
-def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
-    data = _LineDict()
-    data.line = node.start_mark.line + 1
-    yield data
-    loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in data:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} in one mapping", key_node.start_mark
-            )
-        data[key] = loader.construct_object(value_node, deep=True)
+    def construct_seq(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> _LineList:
+        data = _LineList()
+        data.line = node.start_mark.line + 1
+        yield data
+        data.extend(loader.construct_sequence(node, deep=True))
 
+    class LineLoader(yaml.SafeLoader):
+        pass
 
-def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> _LineList:
-    data = _LineList()
-    data.line = node.start_mark.line + 1
-    yield data
-    data.extend(loader.construct_sequence(node, deep=True))
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+    LineLoader.add_constructor("tag:yaml.org,2002:map", construct_map)
+    LineLoader.add_constructor("tag:yaml.org,2002:seq", construct_seq)
+    return LineLoader
 
 
 @dataclass(frozen=True)
@@ -144,8 +149,10 @@ class Taxonomy:
             raise TaxonomyError(f"{source}: taxonomy file is not UTF-8 text ({exc.reason})") from None
         except OSError as exc:
             raise TaxonomyError(f"{source}: cannot read taxonomy file ({exc.strerror or exc})") from None
+        import yaml
+
         try:
-            data = yaml.load(text, Loader=_LineLoader)  # _LineLoader subclasses SafeLoader
+            data = yaml.load(text, Loader=_line_loader())  # a SafeLoader
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
@@ -286,6 +293,8 @@ class Taxonomy:
         self.level_sizes: list[int] = [len(level) for level in self.levels]
         self.leaves: list[str] = list(self.levels[-1])
         self._index = [{nid: i for i, nid in enumerate(level)} for level in self.levels]
+        import numpy as np
+
         self.leaf_level_index: np.ndarray = np.array(
             [self.level_indices(leaf) for leaf in self.leaves], dtype=np.int64
         ).reshape(len(self.leaves), self.num_levels)

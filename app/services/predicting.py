@@ -27,7 +27,7 @@ from app.services.batches import OpenedBatch, Progress
 from app.store import repo
 from app.store.db import session_scope
 from app.store.records import BatchItem, PredictionRecord
-from models.inference.runtime import ENGINE_PATH as TORCH_FREE_ENGINE  # no torch here
+from models.inference.records import RUNTIME_ENGINE as TORCH_FREE_ENGINE  # no numpy, no torch
 from models.sysinfo import device_arg  # the --device check, for the app's command line
 
 if TYPE_CHECKING:

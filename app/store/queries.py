@@ -547,7 +547,7 @@ def judged_embeddings(
     width = max(set(lengths), key=lengths.count)  # the common length; any other is skipped
     keep = [r for r in rows if len(r.embedding) == width]
     skipped = tuple(int(r.image_id) for r in rows if len(r.embedding) != width)
-    dim = width // EMBEDDING_DTYPE.itemsize
+    dim = width // np.dtype(EMBEDDING_DTYPE).itemsize
     matrix = np.frombuffer(b"".join(r.embedding for r in keep), dtype=EMBEDDING_DTYPE).reshape(len(keep), dim)
     return JudgedEmbeddings(
         image_ids=np.fromiter((r.image_id for r in keep), dtype=np.int64, count=len(keep)),

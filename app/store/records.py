@@ -9,12 +9,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from app.store.schema import JUDGED_STATUSES
 from models.data.manifest import ManifestRow, unknown_label
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from models.inference.records import Prediction
 
 ITEM_STATES: tuple[str, ...] = ("pending", "auto", "accepted", "corrected", "unknown", "rejudge", "error")
@@ -24,8 +24,9 @@ UNKNOWN_LABEL = unknown_label("unlabelled")
 """Manifest label of an image an analyst marked "unknown / new defect type" (training uses it only as outlier
 exposure, when ``loss.outlier_weight`` > 0)."""
 
-EMBEDDING_DTYPE = np.dtype("<f4")
-"""Embeddings are stored as little-endian float32 bytes."""
+EMBEDDING_DTYPE = "<f4"
+"""Embeddings are stored as little-endian float32 bytes (numpy is imported by the functions that need it: the
+app's window shows before numpy is imported)."""
 
 RankedLeafTuple = tuple[str, tuple[str, ...], float]
 """One Top-k entry: (leaf id, path from the top-level group to the leaf, score)."""
@@ -33,11 +34,15 @@ RankedLeafTuple = tuple[str, tuple[str, ...], float]
 
 def encode_embedding(vector: Any) -> bytes:
     """A 1-D vector (numpy array, list) as little-endian float32 bytes."""
+    import numpy as np
+
     return np.asarray(vector, dtype=EMBEDDING_DTYPE).reshape(-1).tobytes()
 
 
 def decode_embedding(data: bytes) -> np.ndarray:
     """The float32 vector stored by :func:`encode_embedding` (a read-only view)."""
+    import numpy as np
+
     return np.frombuffer(data, dtype=EMBEDDING_DTYPE)
 
 

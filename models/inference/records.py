@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
+
     from models.taxonomy import Taxonomy
 
-__all__ = ["Prediction", "RankedLeaf"]
+__all__ = ["RUNTIME_ENGINE", "Prediction", "RankedLeaf"]
+
+RUNTIME_ENGINE = "onnx-runtime"
+"""The engine path of the torch-free workstation runtime (:mod:`models.inference.runtime`)."""
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,7 @@ from models.imageio import decode_or_reason, load_image
 from models.inference.arrays import HEATMAP_FLIPS, layercam_maps, normalise_maps, preprocess, resize_bilinear
 from models.inference.core import Batch, ImageSource, PredictorCore
 from models.inference.outputs import BatchOutput
-
-ENGINE_PATH = "onnx-runtime"
+from models.inference.records import RUNTIME_ENGINE as ENGINE_PATH
 
 
 def runtime_reason(manifest: BundleManifest, path: Path) -> str | None:
