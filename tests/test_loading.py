@@ -57,7 +57,11 @@ def test_while_the_weights_load_names_come_from_the_manifest_and_enter_waits(qtb
         service.classify_folder(folder)
     release = threading.Event()
     real_load = PredictingService.load
-    monkeypatch.setattr(PredictingService, "load", lambda self, path: release.wait(60) and real_load(self, path))
+
+    def held_load(self, path, on_manifest=None):  # the manifest is read (and shown) at once; the weights wait
+        return real_load(self, path, on_manifest=lambda manifest: (on_manifest(manifest), release.wait(60)))
+
+    monkeypatch.setattr(PredictingService, "load", held_load)
     win = _window(qtbot, engine, tmp_path, monkeypatch)
     win.load_model(bundle)  # the weights wait for `release`; the manifest is read at once
     with qtbot.waitSignal(win.images.decoded, timeout=30_000):

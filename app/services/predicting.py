@@ -154,8 +154,12 @@ class PredictingService:
         self.info: ModelInfo | None = None
 
     # -- the model ---------------------------------------------------------------------------------
-    def load(self, bundle_path: str | Path) -> ModelInfo:
+    def load(self, bundle_path: str | Path, *,
+             on_manifest: Callable[[BundleManifest], None] | None = None) -> ModelInfo:
         """Load a bundle (replacing the current model) and register its version in the store.
+
+        ``on_manifest`` is called with the bundle's manifest as soon as it is read, before the weights load (the
+        app shows the model's names and routing with it: the manifest is read once).
 
         A bundle with workstation runtime graphs (``fma-model export-runtime``) runs on ONNX Runtime without torch
         (:class:`models.inference.runtime.RuntimePredictor`), unless ``FMA_JUDGE_RUNTIME=torch`` or the service runs
@@ -172,6 +176,8 @@ class PredictingService:
         path = str(bundle_path)
         try:
             manifest = read_bundle_manifest(path)
+            if on_manifest is not None:
+                on_manifest(manifest)
             why_not = runtime_reason(manifest, Path(path)) if Path(path).is_dir() else "it is an archive"
             if why_not is None and self.device == "cpu" and os.environ.get(RUNTIME_ENV, "").lower() != "torch":
                 predictor: Any = RuntimePredictor(path, manifest=manifest, batch_size=self.chunk_size,

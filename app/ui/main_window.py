@@ -9,6 +9,7 @@ This class turns their plain results into widgets.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
@@ -23,21 +24,17 @@ from PySide6.QtWidgets import (
 
 from app.services.batch_presenter import BatchPresenter
 from app.services.batches import OpenedBatch
-from app.services.dashboard import DashboardService
 from app.services.judging import JudgingService
 from app.services.predicting import ModelInfo, PredictingService, interactive_threads
-from app.services.queue import QueueService
 from app.services.similar import SimilarCases
 from app.store.records import BatchItem
 from app.ui.alerts import alert
 from app.ui.batch_list import BatchListModel, BatchListView
-from app.ui.dashboard_view import DashboardView
 from app.ui.explain import WhyThisType, attention_caption
 from app.ui.help_overlay import HelpOverlay
 from app.ui.image_cache import ImageCache
 from app.ui.judging_actions import JudgingActions
 from app.ui.prediction_panel import PredictionPanel
-from app.ui.queue_view import QueueView
 from app.ui.similar_panel import SimilarPanel
 from app.ui.skipped_dialog import SkippedDialog
 from app.ui.statusbar import MainStatusBar
@@ -48,6 +45,10 @@ from app.ui.viewer import ImageViewer
 from app.ui.welcome import WelcomePage
 from app.ui.workers import ModelWorker, Task, TaskRunner
 from models.imageio import IMAGE_SUFFIXES
+
+if TYPE_CHECKING:
+    from app.ui.dashboard_view import DashboardView
+    from app.ui.queue_view import QueueView
 
 LOOKAHEAD = 4
 """Images after the one on screen, in judging order, whose predictions and heatmaps are made ahead."""
@@ -85,11 +86,12 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         self.resize(1440, 880)
         self.setAcceptDrops(True)
 
-        self.queue_service = QueueService(service.engine, service.analyst)
         self.similar = SimilarCases(service.engine)
-        self.dash_service = DashboardService(service.engine)
+        self._queue_view: QueueView | None = None  # made when first shown: not on the way to the first prediction
+        self._dashboard_view: DashboardView | None = None
         self.worker = ModelWorker(PredictingService(service.engine, device=device, chunk_size=8,
                                                     max_threads=interactive_threads()), parent=self)
+        self.worker.manifestRead.connect(self._manifest_read)
         self.worker.modelLoaded.connect(self._model_loaded)
         self.worker.modelFailed.connect(self._model_failed)
         self.worker.predicted.connect(self._predicted)
@@ -160,14 +162,40 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         split.setSizes([290, 780, 370])
         self.setCentralWidget(self._with_read_only_banner(split))
         self.help = HelpOverlay(self)  # over the whole window, outside its layout
-        self.queue_view = QueueView(self.queue_service, lang=self.lang, parent=self)
-        self.queue_view.setWindowFlag(Qt.WindowType.Window)
-        self.queue_view.resize(1100, 700)
-        self.queue_view.openImage.connect(self.open_image)
-        self.queue_view.judged.connect(self._queue_judged)
-        self.dashboard_view = DashboardView(self.dash_service, lang=self.lang, parent=self)
-        self.dashboard_view.setWindowFlag(Qt.WindowType.Window)
-        self.dashboard_view.resize(1200, 800)
+
+    @property
+    def queue_view(self) -> QueueView:
+        """The re-judge queue's window (Q), made the first time it is needed."""
+        if self._queue_view is None:
+            from app.services.queue import QueueService
+            from app.ui.queue_view import QueueView
+
+            view = self._queue_view = QueueView(QueueService(self.service.engine, self.service.analyst),
+                                                lang=self.lang, parent=self)
+            view.setWindowFlag(Qt.WindowType.Window)
+            view.resize(1100, 700)
+            view.openImage.connect(self.open_image)
+            view.judged.connect(self._queue_judged)
+            if self.presenter.taxonomy is not None:
+                view.set_taxonomy(self.presenter.taxonomy, self.lang)
+            if self.model is not None:
+                view.set_model_version(self.model.version)
+        return self._queue_view
+
+    @property
+    def dashboard_view(self) -> DashboardView:
+        """The dashboard's window, made the first time it is needed."""
+        if self._dashboard_view is None:
+            from app.services.dashboard import DashboardService
+            from app.ui.dashboard_view import DashboardView
+
+            view = self._dashboard_view = DashboardView(DashboardService(self.service.engine), lang=self.lang,
+                                                        parent=self)
+            view.setWindowFlag(Qt.WindowType.Window)
+            view.resize(1200, 800)
+            if self.model is not None:
+                view.set_model_version(self.model.version)
+        return self._dashboard_view
 
     def _build_toolbar(self) -> None:
         tb = self.toolbar = MainToolBar(self.lang, self)
@@ -254,22 +282,19 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         self.status.set_model(None, loading=True)
         self.model = None
         self.presenter.set_model("loading")
-        task = Task(PredictingService.read_manifest, str(path))
-        task.signals.result.connect(self._manifest_read)  # a manifest that cannot be read: the load says why
-        self._runner.start(task)
-        self.worker.load(str(path))
+        self.worker.load(str(path))  # manifestRead, then modelLoaded (or modelFailed, which says why)
 
     def _manifest_read(self, manifest) -> None:
-        if self.model is not None and self.model.version == manifest.model_version:
-            return  # the whole model was faster
+        """The model thread read the bundle's manifest: its names and routing on screen while the weights load."""
         self._use_model("loading", manifest)
 
     def _model_loaded(self, info: ModelInfo) -> None:
         """The model thread loaded the bundle and registered its version in the store."""
         self.model = info
         self._use_model("ready", info.manifest)
-        self.queue_view.set_model_version(info.version)
-        self.dashboard_view.set_model_version(info.version)
+        for view in (self._queue_view, self._dashboard_view):
+            if view is not None:
+                view.set_model_version(info.version)
         self.status.set_model(info.version)
         if self.settings is not None:
             self.settings.setValue("model_path", info.path)
@@ -281,7 +306,8 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         self.presenter.set_model(state, version=manifest.model_version, taxonomy=manifest.taxonomy,
                                  routing=manifest.calibration)
         self.similar_panel.set_taxonomy(manifest.taxonomy, self.lang)
-        self.queue_view.set_taxonomy(manifest.taxonomy, self.lang)
+        if self._queue_view is not None:
+            self._queue_view.set_taxonomy(manifest.taxonomy, self.lang)
         if changed:
             self.images.heatmaps.clear()  # where the *previous* model looked
             self._reload_items()
@@ -558,7 +584,8 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
             "Main", "Your name (recorded with every judgment):"), text=self.service.analyst)
         if ok and name.strip():
             self.service.analyst = name.strip()
-            self.queue_service.analyst = self.service.analyst
+            if self._queue_view is not None:
+                self._queue_view.service.analyst = self.service.analyst
             if self.settings is not None:
                 self.settings.setValue("analyst", self.service.analyst)
             self.status.set_analyst(self.service.analyst)

@@ -72,6 +72,7 @@ class ModelWorker(QThread):
     """Runs a :class:`PredictingService` off the UI thread: loading, batch predictions, heatmaps.
 
     Signals:
+        manifestRead(BundleManifest): the bundle's manifest, read by :meth:`load` before its weights.
         modelLoaded(ModelInfo), modelFailed(str): the outcome of :meth:`load`.
         predicted(int run_id, list): a chunk of (image_id, PredictionRecord) pairs, already in the store.
         progress(int run_id, int done, int total)
@@ -82,6 +83,7 @@ class ModelWorker(QThread):
         failed(str): an unexpected error, with its reason.
     """
 
+    manifestRead = Signal(object)
     modelLoaded = Signal(object)
     modelFailed = Signal(str)
     predicted = Signal(int, list)
@@ -170,7 +172,7 @@ class ModelWorker(QThread):
         self._heatmapped.clear()
         with _collector_paused():
             try:
-                info = self.service.load(path)
+                info = self.service.load(path, on_manifest=self.manifestRead.emit)
             except (ModelLoadError, StoreError) as exc:  # StoreError: its version could not be registered
                 self.modelFailed.emit(str(exc))
                 return
