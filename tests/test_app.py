@@ -241,7 +241,7 @@ def test_help_overlay_floats_over_the_window(qtbot, window, batch_dir, engine):
     """F1 draws the help over the window: no pane, splitter size or viewer geometry changes; it follows the
     window's size; any key (not a lone modifier) or click closes it, without judging."""
     _open(qtbot, window, batch_dir)
-    split = window.centralWidget()
+    split = window.splitter
     before = (split.count(), split.sizes(), window.viewer.geometry(), window.list_view.geometry(),
               window.panel.geometry(), window.viewer.viewport().size())
     _press(qtbot, window, Qt.Key.Key_F1)
@@ -379,4 +379,37 @@ def test_auto_judged_images_are_marked_counted_apart_and_skipped(qtbot, engine, 
     win.select(min(auto))
     _press(qtbot, win, Qt.Key.Key_Return)
     assert win.items[min(auto)].state == "accepted"
+    win.close()
+
+
+def test_the_window_is_on_screen_before_the_store_is_imported() -> None:
+    """The app builds and shows its window, then opens the database: importing SQLAlchemy and the store is most of
+    a start-up, so nothing the window imports may import it (`python -m bench.startup` measures the effect)."""
+    code = ("import sys; import app.ui.app, app.ui.main_window; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic', 'torch')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_window_without_its_store_yet_ignores_keys_and_runs_what_was_asked_once_attached(
+        qtbot, engine, bundle, batch_dir, tmp_path, monkeypatch):
+    from app.ui.main_window import MainWindow
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    win = MainWindow(analyst="alice")
+    qtbot.addWidget(win)
+    win.show()
+    assert win.service is None and win.status.analyst_label.text().endswith("alice")
+    for key in (Qt.Key.Key_Return, Qt.Key.Key_U, Qt.Key.Key_Q):
+        _press(qtbot, win, key)  # nothing to judge, no queue: nothing happens, nothing fails
+    win.load_model(bundle)
+    win.open_folder(batch_dir)  # asked before the store is open: kept until attach
+    assert win.worker is None and not win.items
+    with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+        win.attach(JudgingService(engine, "alice"))
+    assert len(win.items) == 7 and win.model is not None and win.panel.judging
+    _press(qtbot, win, Qt.Key.Key_Return)
+    assert [j.analyst for j in _history(engine, win.items[0].image.image_id)] == ["alice"]
     win.close()

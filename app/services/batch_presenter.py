@@ -13,8 +13,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app.services.batches import OpenedBatch, unpredicted
-from app.store.records import BatchItem, JudgmentRecord, PredictionRecord
+from app.store.records import BatchItem, JudgmentRecord, OpenedBatch, PredictionRecord, unpredicted
 from models.routing.policy import Calibration
 from models.taxonomy import Taxonomy
 

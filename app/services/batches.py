@@ -8,8 +8,7 @@ pre-classifier (:meth:`app.services.predicting.PredictingService.classify_folder
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -18,27 +17,16 @@ from sqlalchemy.engine import Engine
 from app.store import repo
 from app.store.db import read_only, session_scope
 from app.store.errors import ReadOnlyError
-from app.store.records import BatchItem, FileSeen
+from app.store.records import BatchItem, FileSeen, OpenedBatch, unpredicted
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.hashing import file_sha256
 from models.imageio import budget_reason, is_image_file, regular_file_reason
 from models.taxonomy import Taxonomy
 
+__all__ = ["OpenedBatch", "Progress", "open_files", "open_folder", "scan_folder", "unpredicted"]
+
 Progress = Callable[[int, int], None]
 _STEP = 64  # files registered per transaction
-
-
-@dataclass(frozen=True)
-class OpenedBatch:
-    """A batch as opened: its items in order, and what could not be read at all."""
-
-    batch_id: int
-    name: str
-    source: str
-    items: list[BatchItem]
-    unreadable: dict[int, str] = field(default_factory=dict)  # image id -> why its header cannot be read
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): not in the batch at all
-    taxonomy: Taxonomy | None = None  # of the newest model that predicted the items (names before a model loads)
 
 
 UNSUPPORTED_IMAGE_SUFFIXES = frozenset({".gif", ".webp", ".heic", ".heif", ".avif", ".jp2", ".j2k", ".svg", ".ico",
@@ -198,15 +186,6 @@ def batch_items(engine: Engine, batch_id: int, model_version: str | None = None)
     """The images of a batch in order, each with its latest prediction (of ``model_version``) and judgment."""
     with session_scope(engine, action="read") as s:
         return repo.batch_items(s, batch_id, model_version=model_version)
-
-
-def unpredicted(items: Sequence[BatchItem], model_version: str | None,
-                skip: Collection[int] = ()) -> list[tuple[int, str]]:
-    """``(image_id, path)`` of the items without a prediction of ``model_version`` (the ids in ``skip`` left out:
-    images that cannot be read)."""
-    return [(it.image.image_id, it.image.path) for it in items
-            if (it.prediction is None or it.prediction.model_version != model_version)
-            and it.image.image_id not in skip]
 
 
 def folder_of_image(engine: Engine, image_id: int) -> Path | None:

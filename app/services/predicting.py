@@ -20,19 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Engine
-
-from app.services import batches
-from app.services.batches import OpenedBatch, Progress
-from app.store import repo
-from app.store.db import session_scope
-from app.store.records import BatchItem, PredictionRecord
+from app.store.records import BatchItem, OpenedBatch, PredictionRecord, unpredicted
 from models.inference.records import RUNTIME_ENGINE as TORCH_FREE_ENGINE  # no numpy, no torch
 from models.sysinfo import device_arg  # the --device check, for the app's command line
 
 if TYPE_CHECKING:
     import numpy as np
+    from sqlalchemy.engine import Engine
 
+    from app.services.batches import Progress
     from models.bundle.manifest import BundleManifest
     from models.taxonomy import Taxonomy
 
@@ -188,6 +184,11 @@ class PredictingService:
         except (BundleError, OSError, ValueError, RuntimeError) as exc:
             self.predictor, self.info = None, None
             raise ModelLoadError(str(exc)) from exc
+        # The store (SQLAlchemy) is imported here, not with this module: the app's window imports this module and is
+        # on screen before SQLAlchemy is imported.
+        from app.store import repo
+        from app.store.db import session_scope
+
         with session_scope(self.engine) as s:
             repo.register_model_version(s, version=manifest.model_version, manifest=manifest.to_json(),
                                         bundle_path=path)
@@ -232,7 +233,7 @@ class PredictingService:
     # -- predictions -------------------------------------------------------------------------------
     def todo(self, items: Sequence[BatchItem], unreadable: Sequence[int] = ()) -> list[tuple[int, str]]:
         """``(image_id, path)`` of the items without a prediction of the loaded model (unreadable ones left out)."""
-        return batches.unpredicted(items, self.info.version if self.info else None, set(unreadable))
+        return unpredicted(items, self.info.version if self.info else None, set(unreadable))
 
     def predict(self, items: Sequence[tuple[int, str]], *, cancel: threading.Event | None = None,
                 skip: Callable[[int], bool] | None = None) -> Iterator[PredictedChunk]:
@@ -289,6 +290,9 @@ class PredictingService:
     def _save(self, pairs: list[tuple[int, PredictionRecord]]) -> list[tuple[int, PredictionRecord]]:
         """One transaction per chunk, so the model never waits on the database per image. Predictions can be
         made again, so their commit does not wait for the disk (judgments' commits do)."""
+        from app.store import repo
+        from app.store.db import session_scope
+
         with session_scope(self.engine, durable=False) as s:
             return repo.save_predictions(s, pairs)
 
@@ -330,6 +334,8 @@ class PredictingService:
             cancel: set to stop after the current chunk.
         """
         self._require_model()
+        from app.services import batches
+
         opened: OpenedBatch = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress,
                                                   model_version=self.info.version)
         todo = self.todo(opened.items, list(opened.unreadable))

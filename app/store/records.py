@@ -6,16 +6,20 @@ Lists and dicts inside records (``shown``) are owned by the record: read them, d
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from app.store.schema import JUDGED_STATUSES
 from models.data.manifest import ManifestRow, unknown_label
 
 if TYPE_CHECKING:
     import numpy as np
 
     from models.inference.records import Prediction
+    from models.taxonomy import Taxonomy
+
+JUDGED_STATUSES: frozenset[str] = frozenset({"accepted", "corrected", "unknown"})
+"""Judgment statuses that count as a decision (everything but ``reverted``); the store's schema uses them."""
 
 ITEM_STATES: tuple[str, ...] = ("pending", "auto", "accepted", "corrected", "unknown", "rejudge", "error")
 """The states of a batch item, see :attr:`BatchItem.state`."""
@@ -300,3 +304,25 @@ class ExportRow:
             "note": self.note,
             "history_count": self.history_count,
         }
+
+
+@dataclass(frozen=True)
+class OpenedBatch:
+    """A batch as opened: its items in order, and what could not be read at all."""
+
+    batch_id: int
+    name: str
+    source: str
+    items: list[BatchItem]
+    unreadable: dict[int, str] = field(default_factory=dict)  # image id -> why its header cannot be read
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): not in the batch at all
+    taxonomy: Taxonomy | None = None  # of the newest model that predicted the items (names before a model loads)
+
+
+def unpredicted(items: Sequence[BatchItem], model_version: str | None,
+                skip: Collection[int] = ()) -> list[tuple[int, str]]:
+    """``(image_id, path)`` of the items without a prediction of ``model_version`` (the ids in ``skip`` left out:
+    images that cannot be read)."""
+    return [(it.image.image_id, it.image.path) for it in items
+            if (it.prediction is None or it.prediction.model_version != model_version)
+            and it.image.image_id not in skip]

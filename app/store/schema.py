@@ -46,6 +46,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from app.store.records import JUDGED_STATUSES  # noqa: F401  (re-exported: the schema's statuses)
+
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(column_0_N_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -57,8 +59,6 @@ NAMING_CONVENTION: dict[str, str] = {
 STATUSES: tuple[str, ...] = ("accepted", "corrected", "unknown", "reverted")
 """Judgment statuses. ``reverted`` means the image is back to pending (an undo of its first judgment)."""
 
-JUDGED_STATUSES: frozenset[str] = frozenset({"accepted", "corrected", "unknown"})
-"""Statuses that count as a decision (everything but ``reverted``)."""
 
 ACTIONS: tuple[str, ...] = ("accept", "topk", "picker", "unknown", "bulk", "undo", "redo", "import")
 """Known judgment actions (how the decision was made). Not enforced by the schema: new UI actions need no migration."""

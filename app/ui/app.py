@@ -7,9 +7,10 @@ import contextlib
 import getpass
 import os
 import sys
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QSettings, QTimer, QTranslator
+from PySide6.QtCore import QCoreApplication, QEventLoop, QLibraryInfo, QLocale, QSettings, QTimer, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
@@ -171,7 +172,6 @@ def run_app(argv: list[str]) -> int:
     install_translators(app, lang)
     pick_cjk_font(app)
 
-    from app.services.judging import JudgingService
     from app.ui.main_window import MainWindow
 
     analyst = args.analyst or str(settings.value("analyst", "") or "")
@@ -199,19 +199,27 @@ def run_app(argv: list[str]) -> int:
     if not interactive and (problem := screenshot_problem(folder, model, args.recursive)):
         return fail(problem)
 
+    # The window is on screen before the database opens: importing SQLAlchemy and the store takes longer than
+    # building the window. Nothing can be judged until attach() (the window has no batch yet).
+    window = MainWindow(lang=lang, demo_batch=demo_batch, settings=settings, device=args.device,
+                        interactive=interactive, analyst=analyst)
+    window.statusBar().showMessage(QCoreApplication.translate("Main", "Opening the database…"))
+    window.show()
+    paint_now(app, window)
+    startup_log.mark("window_shown")
     engine = open_database(args.db, interactive)
     if isinstance(engine, int):
+        window.close()
         return engine
+    from app.services.judging import JudgingService
     from app.store.db import read_only
 
     if not interactive and (why := read_only(engine)) is not None:  # the model would never run: nothing to wait for
         engine.dispose()
+        window.close()
         return fail(f"--screenshot needs a database it can write predictions to, and {why}")
-
-    window = MainWindow(JudgingService(engine, analyst), lang=lang, demo_batch=demo_batch, settings=settings,
-                        device=args.device, interactive=interactive)
-    window.show()
-    QTimer.singleShot(0, lambda: startup_log.mark("window_shown"))  # the first turn of the event loop: on screen
+    window.statusBar().clearMessage()
+    window.attach(JudgingService(engine, analyst))
     if fallback:
         window.statusBar().showMessage(QCoreApplication.translate(
             "Main", "Judging as {name}: no name was given. Change it under Settings → Change analyst…").format(
@@ -227,6 +235,18 @@ def run_app(argv: list[str]) -> int:
     if args.screenshot:
         return _screenshot(app, window, Path(args.screenshot))
     return app.exec()
+
+
+def paint_now(app: QApplication, window, wait_s: float = 0.5) -> None:
+    """Draw the shown window now, before the caller's next long step (the event loop is not running yet): wait
+    (up to ``wait_s``) for the window system to expose it, then paint it. Input events wait for the event loop."""
+    handle = window.windowHandle()
+    deadline = time.monotonic() + wait_s
+    while handle is not None and not handle.isExposed() and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        time.sleep(0.005)
+    window.repaint()
+    app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
 
 
 def _screenshot(app: QApplication, window, out: Path, timeout_s: int = 900) -> int:

@@ -28,7 +28,10 @@ class JudgingActions:
         return self.presenter.current_item
 
     def _can_judge(self) -> bool:
-        """False (and the status bar says why) when the store is read-only: no dialog opens, nothing is sent."""
+        """False (and the status bar says why) when the store is read-only: no dialog opens, nothing is sent. False
+        too in the moment the window is on screen before its store is open (there is nothing to judge yet)."""
+        if self.service is None:
+            return False
         if self.service.read_only is None:
             return True
         self.statusBar().showMessage(QCoreApplication.translate(
@@ -74,10 +77,12 @@ class JudgingActions:
             self._judge(lambda: self.service.add_note(item, text.strip()), advance=False)
 
     def undo(self) -> None:
-        self._judge(self.service.undo, advance=False, focus_changed=True)
+        if self.service is not None:
+            self._judge(self.service.undo, advance=False, focus_changed=True)
 
     def redo(self) -> None:
-        self._judge(self.service.redo, advance=False, focus_changed=True)
+        if self.service is not None:
+            self._judge(self.service.redo, advance=False, focus_changed=True)
 
     def _judge(self, action, advance: bool = True, focus_changed: bool = False) -> None:
         """Run one store action; show the result only once it is committed."""

@@ -8,6 +8,7 @@ This class turns their plain results into widgets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,11 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.batch_presenter import BatchPresenter
-from app.services.batches import OpenedBatch
-from app.services.judging import JudgingService
 from app.services.predicting import ModelInfo, PredictingService, interactive_threads
-from app.services.similar import SimilarCases
-from app.store.records import BatchItem
+from app.store.records import BatchItem, OpenedBatch
 from app.ui.alerts import alert
 from app.ui.batch_list import BatchListModel, BatchListView
 from app.ui.explain import WhyThisType, attention_caption
@@ -46,7 +44,8 @@ from app.ui.welcome import WelcomePage
 from app.ui.workers import ModelWorker, Task, TaskRunner
 from models.imageio import IMAGE_SUFFIXES
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the store's services import SQLAlchemy: the window is on screen before they are imported
+    from app.services.judging import JudgingService
     from app.ui.dashboard_view import DashboardView
     from app.ui.queue_view import QueueView
 
@@ -64,10 +63,15 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
     allPredicted = Signal()
     heatmapShown = Signal(int)
 
-    def __init__(self, service: JudgingService, *, lang: str = "en", demo_batch: Path | None = None,
-                 settings=None, device: str = "cpu", interactive: bool = True) -> None:
+    def __init__(self, service: JudgingService | None = None, *, lang: str = "en", demo_batch: Path | None = None,
+                 settings=None, device: str = "cpu", interactive: bool = True, analyst: str = "") -> None:
+        """The window; ``service`` may come later (:meth:`attach`): the app shows the window, then opens the
+        database (importing SQLAlchemy takes longer than building the window)."""
         super().__init__()
-        self.service = service
+        self.service: JudgingService | None = None
+        self.worker: ModelWorker | None = None
+        self.device = device
+        self._when_attached: list[Callable[[], None]] = []
         self.interactive = interactive
         self.lang = lang
         self.demo_batch = demo_batch
@@ -86,10 +90,26 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         self.resize(1440, 880)
         self.setAcceptDrops(True)
 
-        self.similar = SimilarCases(service.engine)
         self._queue_view: QueueView | None = None  # made when first shown: not on the way to the first prediction
         self._dashboard_view: DashboardView | None = None
-        self.worker = ModelWorker(PredictingService(service.engine, device=device, chunk_size=8,
+        self._build_views()
+        self._build_toolbar()
+        self._build_statusbar()
+        self.status.set_analyst(analyst)
+        self.why = WhyThisType(self)
+        self._build_shortcuts()
+        self.setStyleSheet(APP_STYLE)
+        if service is not None:
+            self.attach(service)
+
+    def attach(self, service: JudgingService) -> None:
+        """Connect the window to the open store: judging, the model thread, similar cases, backups. What was asked
+        of the window before (a model, a folder) runs now."""
+        from app.services.similar import SimilarCases
+
+        self.service = service
+        self.similar = self.similar_panel.service = SimilarCases(service.engine)
+        self.worker = ModelWorker(PredictingService(service.engine, device=self.device, chunk_size=8,
                                                     max_threads=interactive_threads()), parent=self)
         self.worker.manifestRead.connect(self._manifest_read)
         self.worker.modelLoaded.connect(self._model_loaded)
@@ -102,14 +122,21 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         self.worker.heatmapFailed.connect(self._heatmap_failed)  # a failed heatmap leaves the image plain
         self.worker.failed.connect(lambda msg: self.statusBar().showMessage(msg.splitlines()[0], 10_000))
         self.worker.start()
-
-        self._build_views()
-        self._build_toolbar()
-        self._build_statusbar()
-        self.why = WhyThisType(self)
-        self._build_shortcuts()
-        self.setStyleSheet(APP_STYLE)
+        self.why.connect_worker(self.worker)
+        self.panel.judging = service.read_only is None
+        self._show_read_only_banner()
+        self.status.set_analyst(service.analyst)
         self._start_backups()
+        waiting, self._when_attached = self._when_attached, []
+        for run in waiting:
+            run()
+
+    def _attached(self, run: Callable[[], None]) -> bool:
+        """False (and ``run`` kept for :meth:`attach`) while the window has no store yet."""
+        if self.service is None:
+            self._when_attached.append(run)
+            return False
+        return True
 
     # ------------------------------------------------------------------------------------------
     # state, as the tests and benchmarks read it
@@ -135,7 +162,7 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         self.list_view.selectionModel().currentChanged.connect(lambda cur, _prev: self._show(cur.row()))
         self.viewer = ImageViewer(self)
         self.panel = PredictionPanel(self)
-        self.panel.judging = self.service.read_only is None
+        self.panel.judging = False  # until the store is attached, and on a read-only store
         self.panel.acceptRequested.connect(self.accept_current)
         self.panel.unknownRequested.connect(self.mark_unknown)
         self.panel.pickerRequested.connect(self.open_picker)
@@ -147,20 +174,20 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         self.center = QStackedWidget(self)
         self.center.addWidget(self.welcome)
         self.center.addWidget(self.viewer)
-        self.similar_panel = SimilarPanel(None, self.lang, self, service=self.similar, runner=self._runner)
+        self.similar_panel = SimilarPanel(None, self.lang, self, runner=self._runner)
         self.similar_panel.openImage.connect(self.open_image)
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.panel)
         right.addWidget(self.similar_panel)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 1)
-        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split = self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.list_view)
         split.addWidget(self.center)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([290, 780, 370])
-        self.setCentralWidget(self._with_read_only_banner(split))
+        self.setCentralWidget(self._with_banner_place(split))
         self.help = HelpOverlay(self)  # over the whole window, outside its layout
 
     @property
@@ -218,7 +245,6 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         self.setStatusBar(self.status)
         self.status.cancelRequested.connect(self.cancel_predictions)
         self.status.skipped_btn.clicked.connect(self.show_skipped)
-        self.status.set_analyst(self.service.analyst)
         self.counts_label = self.status.counts_label
 
     def _build_shortcuts(self) -> None:
@@ -273,6 +299,8 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
 
         On a read-only store only the manifest: the names of the stored predictions, and no model run.
         """
+        if not self._attached(lambda: self.load_model(path)):
+            return
         if self.service.read_only is not None:
             task = Task(PredictingService.read_manifest, str(path))
             task.signals.result.connect(lambda manifest: (self._use_model("read_only", manifest),
@@ -347,12 +375,14 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
             self.open_files([Path(f) for f in files])
 
     def open_folder(self, folder: Path, recursive: bool = False) -> None:
-        self._open(self.service.open_folder, Path(folder), recursive=recursive)
+        self._open(lambda *a, **k: self.service.open_folder(*a, **k), Path(folder), recursive=recursive)
 
     def open_files(self, files: list[Path]) -> None:
-        self._open(self.service.open_files, list(files))
+        self._open(lambda *a, **k: self.service.open_files(*a, **k), list(files))
 
     def _open(self, fn, *args, **kwargs) -> None:
+        if not self._attached(lambda: self._open(fn, *args, **kwargs)):
+            return
         self.worker.cancel()
         self.status.reading()
         task = Task(fn, *args, with_progress=True, model_version=self.presenter.model_version, **kwargs)
@@ -538,12 +568,16 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
     # ------------------------------------------------------------------------------------------
     # re-judge queue, dashboard, similar cases
     def show_queue(self) -> None:
+        if self.service is None:
+            return
         self.queue_view.show()
         self.queue_view.raise_()
         self.queue_view.activateWindow()
         self.queue_view.refresh()
 
     def show_dashboard(self) -> None:
+        if self.service is None:
+            return
         self.dashboard_view.show()
         self.dashboard_view.raise_()
         self.dashboard_view.refresh()
@@ -580,6 +614,8 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
                 "Main", "The language changes the next time fma-judge starts."))
 
     def change_analyst(self) -> None:
+        if self.service is None:
+            return
         name, ok = QInputDialog.getText(self, "fma-judge", QCoreApplication.translate(
             "Main", "Your name (recorded with every judgment):"), text=self.service.analyst)
         if ok and name.strip():
@@ -593,6 +629,8 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
     # ------------------------------------------------------------------------------------------
     # export
     def export_labels(self) -> None:
+        if self.service is None:
+            return
         path, _flt = QFileDialog.getSaveFileName(self, QCoreApplication.translate("Main", "Export corrected labels"), "labels.csv",
                                                 "CSV (*.csv);;JSON (*.json)")
         if not path:
@@ -621,7 +659,8 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
             self.open_files([p for p in paths if p.is_file()])
 
     def closeEvent(self, event) -> None:
-        self.worker.stop()
+        if self.worker is not None:
+            self.worker.stop()
         self.pool.waitForDone(5000)
         super().closeEvent(event)
 

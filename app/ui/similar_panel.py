@@ -8,15 +8,18 @@ A thin view: it shows :class:`app.services.similar.SimilarCase` lists, asked of
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from app.services.similar import SimilarCase, SimilarCases
 from app.ui.image_cache import ThumbnailJob, ThumbnailSignals
 from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
+
+if TYPE_CHECKING:  # the service imports the store (SQLAlchemy): not on the way to the window
+    from app.services.similar import SimilarCase, SimilarCases
 
 TILE = 96
 ID_ROLE = Qt.ItemDataRole.UserRole + 1

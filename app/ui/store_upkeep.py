@@ -9,29 +9,31 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from app.services.backups import BackupSchedule
 from app.ui.workers import Task
 
 
 class StoreUpkeep:
     """Expects the window's ``service``, ``settings``, ``_runner`` and ``statusBar``."""
 
-    def _with_read_only_banner(self, body: QWidget) -> QWidget:
-        """``body``, under a banner saying why judging is off when the store is read-only."""
+    def _with_banner_place(self, body: QWidget) -> QWidget:
+        """``body`` in a box with room above it for the read-only banner (:meth:`_show_read_only_banner`)."""
+        box = QWidget(self)
+        self._banner_layout = QVBoxLayout(box)
+        self._banner_layout.setContentsMargins(0, 0, 0, 0)
+        self._banner_layout.setSpacing(0)
+        self._banner_layout.addWidget(body, 1)
+        return box
+
+    def _show_read_only_banner(self) -> None:
+        """A banner over the window saying why judging is off, when the store is read-only."""
         if self.service.read_only is None:
-            return body
+            return
         self.read_only_banner = QLabel(QCoreApplication.translate(
             "Main", "Read-only database ({why}). You can browse, review and export; judging is off. To judge, "
                     "ask for write access or open another database with --db.").format(why=self.service.read_only))
         self.read_only_banner.setObjectName("readOnlyBanner")
         self.read_only_banner.setWordWrap(True)
-        box = QWidget(self)
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.read_only_banner)
-        layout.addWidget(body, 1)
-        return box
+        self._banner_layout.insertWidget(0, self.read_only_banner)
 
     def _start_backups(self, first_after_ms: int = 60_000, check_every_ms: int = 600_000) -> None:
         """Rolling backups of a SQLite store on a worker thread: a minute after start-up (after the first
@@ -41,6 +43,8 @@ class StoreUpkeep:
                 return float(self.settings.value(key, default)) if self.settings is not None else default
             except (TypeError, ValueError):
                 return default
+
+        from app.services.backups import BackupSchedule  # the store's: imported once the window is on screen
 
         self.backups = BackupSchedule(self.service.engine, every_s=setting("backup_every_hours", 4.0) * 3600,
                                       keep=int(setting("backup_keep", 10)))
