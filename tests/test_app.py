@@ -406,7 +406,7 @@ def test_a_window_without_its_store_yet_ignores_keys_and_runs_what_was_asked_onc
         _press(qtbot, win, key)  # nothing to judge, no queue: nothing happens, nothing fails
     win.load_model(bundle)
     win.open_folder(batch_dir)  # asked before the store is open: kept until attach
-    assert win.worker is None and not win.items
+    assert win.worker.service.engine is None and win.model is None and not win.items
     with qtbot.waitSignal(win.allPredicted, timeout=120_000):
         win.attach(JudgingService(engine, "alice"))
     assert len(win.items) == 7 and win.model is not None and win.panel.judging

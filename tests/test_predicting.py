@@ -230,3 +230,28 @@ def test_a_database_that_cannot_be_written_fails_the_model_load_in_the_app(qtbot
     assert "readonly database" in failed.args[0]
     assert win.model is None and win.status.model_label.text() == "No model"
     win.close()
+
+
+def test_warm_makes_the_model_ahead_and_load_takes_it_or_its_error(engine, bundle, tmp_path, monkeypatch):
+    """The app warms its model while the database opens: load() of that bundle reads and makes it only once; a
+    bundle that cannot be read fails in load() with the warm-up's message; another path is read anew."""
+    made: list[str] = []
+    real = PredictingService._prepare
+
+    def counted(self, path, on_manifest):
+        made.append(Path(path).name)
+        return real(self, path, on_manifest)
+
+    monkeypatch.setattr(PredictingService, "_prepare", counted)
+    service = PredictingService(None)  # the window makes its service before the store is open
+    service.warm(bundle)
+    service.engine = engine
+    names: list[str] = []
+    info = service.load(bundle, on_manifest=lambda m: names.append(m.model_version))
+    assert made == [bundle.name] and names == [info.version] and service.predictor is not None
+    service.warm(tmp_path / "missing")
+    with pytest.raises(ModelLoadError, match="missing"):
+        service.load(tmp_path / "missing")
+    service.warm(tmp_path / "missing")
+    service.load(bundle)  # not the warmed path: made anew
+    assert made.count(bundle.name) == 2

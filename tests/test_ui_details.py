@@ -243,3 +243,26 @@ def test_a_broken_images_message_wraps_centred_with_margins(qtbot):
     assert viewer.message == reason
     viewer.set_image(small)
     assert viewer.message == ""
+
+
+def test_held_thumbnails_wait_for_release(qtbot, tmp_path) -> None:
+    """While the first predictions of a batch are made the window holds the list's thumbnails (decoding them
+    competes for the cores); released, each asked-for one is decoded once."""
+    from conftest import write_image
+
+    from app.ui.batch_list import BatchListModel
+
+    paths = [str(write_image(tmp_path / f"{i}.png")) for i in range(3)]
+    model = BatchListModel()
+    started: list = []
+    monkey_start = model.pool.start
+    model.pool.start = lambda job: (started.append(job), monkey_start(job))
+    model.hold_thumbnails()
+    for p in paths + paths[:1]:
+        assert model.thumbnail(p).isNull()
+    assert started == []
+    model.release_thumbnails()
+    assert len(started) == 3
+    qtbot.waitUntil(lambda: all(not model.thumbnail(p).isNull() for p in paths), timeout=10_000)
+    model.release_thumbnails()  # nothing held: nothing more
+    assert len(started) == 3

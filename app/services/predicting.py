@@ -16,6 +16,7 @@ import os
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,7 +131,8 @@ class PredictingService:
     """Loads one model and predicts batches of stored images into the store.
 
     Args:
-        engine: the store's SQLAlchemy engine.
+        engine: the store's SQLAlchemy engine; None until the store is open (the app's window makes its service
+            before it opens the database): set :attr:`engine` before :meth:`load` or a prediction.
         device: torch device for the model ("cpu", "cuda" ...).
         chunk_size: predictions per saved chunk (and per forward pass).
         first_chunk: size of a run's first chunk (smaller: the first prediction appears sooner).
@@ -138,7 +140,7 @@ class PredictingService:
         max_threads: compute threads of the model at most (None: the bundle's measured best, or one per core).
     """
 
-    def __init__(self, engine: Engine, *, device: str = "cpu", chunk_size: int = 8, first_chunk: int = 2,
+    def __init__(self, engine: Engine | None, *, device: str = "cpu", chunk_size: int = 8, first_chunk: int = 2,
                  decode_workers: int = 2, max_threads: int | None = None) -> None:
         self.engine = engine
         self.max_threads = max_threads
@@ -148,6 +150,7 @@ class PredictingService:
         self.decode_workers = decode_workers
         self.predictor: Any = None  # models.inference.predictor.Predictor, once loaded
         self.info: ModelInfo | None = None
+        self._warm: tuple[str, Future] | None = None  # (bundle path, what warm() is making)
 
     # -- the model ---------------------------------------------------------------------------------
     def load(self, bundle_path: str | Path, *,
@@ -165,20 +168,18 @@ class PredictingService:
             ModelLoadError: the bundle cannot be loaded (the message names the problem).
             StoreError: the store cannot be written.
         """
-        from models.bundle.files import read_bundle_manifest
         from models.bundle.manifest import BundleError
-        from models.inference.runtime import RuntimePredictor, runtime_reason
 
         path = str(bundle_path)
+        warm, self._warm = self._warm, None
         try:
-            manifest = read_bundle_manifest(path)
-            if on_manifest is not None:
-                on_manifest(manifest)
-            why_not = runtime_reason(manifest, Path(path)) if Path(path).is_dir() else "it is an archive"
-            if why_not is None and self.device == "cpu" and os.environ.get(RUNTIME_ENV, "").lower() != "torch":
-                predictor: Any = RuntimePredictor(path, manifest=manifest, batch_size=self.chunk_size,
-                                                  decode_workers=self.decode_workers, max_threads=self.max_threads)
+            if warm is not None and warm[0] == path:  # made beside the start-up (warm()): take it, or its error
+                manifest, predictor, why_not = warm[1].result()
+                if on_manifest is not None:
+                    on_manifest(manifest)
             else:
+                manifest, predictor, why_not = self._prepare(path, on_manifest)
+            if predictor is None:
                 predictor = self._torch_predictor(path, why_not)
                 manifest = predictor.manifest
         except (BundleError, OSError, ValueError, RuntimeError) as exc:
@@ -196,6 +197,39 @@ class PredictingService:
         self.info = ModelInfo(path=path, version=manifest.model_version, manifest=manifest, device=self.device,
                               engine=predictor.engine_path, engine_note=predictor.engine_note)
         return self.info
+
+    def warm(self, bundle_path: str | Path) -> None:
+        """Start reading a bundle and making its workstation-runtime predictor on a background thread, before
+        :meth:`load` is asked for it: ``load`` of the same path then takes the result (or its error) instead of
+        starting over. The app does this while it opens the database: ONNX Runtime builds its session without
+        holding the GIL, so that part runs beside the store's imports. No store is touched here."""
+        path = str(bundle_path)
+        done: Future = Future()
+
+        def run() -> None:
+            try:
+                done.set_result(self._prepare(path, None))
+            except BaseException as exc:  # handed to load(), which says what went wrong
+                done.set_exception(exc)
+
+        self._warm = (path, done)
+        threading.Thread(target=run, name="fma-judge model warm-up", daemon=True).start()
+
+    def _prepare(self, path: str, on_manifest: Callable[[BundleManifest], None] | None
+                 ) -> tuple[BundleManifest, Any, str | None]:
+        """The manifest and, when the bundle can run on the workstation runtime here, its predictor (else None and
+        why not: :meth:`load` then makes the torch one). No store, no torch."""
+        from models.bundle.files import read_bundle_manifest
+        from models.inference.runtime import RuntimePredictor, runtime_reason
+
+        manifest = read_bundle_manifest(path)
+        if on_manifest is not None:
+            on_manifest(manifest)
+        why_not = runtime_reason(manifest, Path(path)) if Path(path).is_dir() else "it is an archive"
+        if why_not is None and self.device == "cpu" and os.environ.get(RUNTIME_ENV, "").lower() != "torch":
+            return manifest, RuntimePredictor(path, manifest=manifest, batch_size=self.chunk_size,
+                                              decode_workers=self.decode_workers, max_threads=self.max_threads), None
+        return manifest, None, why_not
 
     def _torch_predictor(self, path: str, why_not: str | None) -> Any:
         """The torch Predictor of a bundle; without torch installed, a ModelLoadError saying what to do."""

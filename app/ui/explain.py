@@ -42,12 +42,9 @@ class WhyThisType(QObject):
         self.leaf: str | None = None
         self.name = ""
         self.maps: OrderedDict[tuple[int, str], object] = OrderedDict()
+        window.worker.explained.connect(self._explained)
+        window.worker.explainFailed.connect(self._failed)
         window.panel.whyRequested.connect(self.show)
-
-    def connect_worker(self, worker) -> None:
-        """Answers come from the window's model thread (made when the window gets its store)."""
-        worker.explained.connect(self._explained)
-        worker.explainFailed.connect(self._failed)
 
     @property
     def active(self) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -69,8 +69,6 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         database (importing SQLAlchemy takes longer than building the window)."""
         super().__init__()
         self.service: JudgingService | None = None
-        self.worker: ModelWorker | None = None
-        self.device = device
         self._when_attached: list[Callable[[], None]] = []
         self.interactive = interactive
         self.lang = lang
@@ -92,6 +90,19 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
 
         self._queue_view: QueueView | None = None  # made when first shown: not on the way to the first prediction
         self._dashboard_view: DashboardView | None = None
+        self.worker = ModelWorker(PredictingService(None, device=device, chunk_size=8,
+                                                    max_threads=interactive_threads()), parent=self)
+        self.worker.manifestRead.connect(self._manifest_read)
+        self.worker.modelLoaded.connect(self._model_loaded)
+        self.worker.modelFailed.connect(self._model_failed)
+        self.worker.predicted.connect(self._predicted)
+        self.worker.progress.connect(
+            lambda run, done, total: run == self.worker.current_run and self.status.predicting(done, total))
+        self.worker.runFinished.connect(self._run_finished)
+        self.worker.heatmapReady.connect(self._heatmap_ready)
+        self.worker.heatmapFailed.connect(self._heatmap_failed)  # a failed heatmap leaves the image plain
+        self.worker.failed.connect(lambda msg: self.statusBar().showMessage(msg.splitlines()[0], 10_000))
+        self.worker.start()
         self._build_views()
         self._build_toolbar()
         self._build_statusbar()
@@ -109,20 +120,7 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
 
         self.service = service
         self.similar = self.similar_panel.service = SimilarCases(service.engine)
-        self.worker = ModelWorker(PredictingService(service.engine, device=self.device, chunk_size=8,
-                                                    max_threads=interactive_threads()), parent=self)
-        self.worker.manifestRead.connect(self._manifest_read)
-        self.worker.modelLoaded.connect(self._model_loaded)
-        self.worker.modelFailed.connect(self._model_failed)
-        self.worker.predicted.connect(self._predicted)
-        self.worker.progress.connect(
-            lambda run, done, total: run == self.worker.current_run and self.status.predicting(done, total))
-        self.worker.runFinished.connect(self._run_finished)
-        self.worker.heatmapReady.connect(self._heatmap_ready)
-        self.worker.heatmapFailed.connect(self._heatmap_failed)  # a failed heatmap leaves the image plain
-        self.worker.failed.connect(lambda msg: self.statusBar().showMessage(msg.splitlines()[0], 10_000))
-        self.worker.start()
-        self.why.connect_worker(self.worker)
+        self.worker.service.engine = service.engine  # before any model load or prediction is queued
         self.panel.judging = service.read_only is None
         self._show_read_only_banner()
         self.status.set_analyst(service.analyst)
@@ -130,6 +128,11 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         waiting, self._when_attached = self._when_attached, []
         for run in waiting:
             run()
+
+    def warm_model(self, path: str | Path) -> None:
+        """Start making the model of ``path`` now, while the database opens: the load asked for later takes it
+        (:meth:`app.services.predicting.PredictingService.warm`)."""
+        self.worker.service.warm(path)
 
     def _attached(self, run: Callable[[], None]) -> bool:
         """False (and ``run`` kept for :meth:`attach`) while the window has no store yet."""
@@ -344,6 +347,7 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
             self.panel.show_data(self.presenter.panel(self.current))
 
     def _model_failed(self, message: str) -> None:
+        self.list_model.release_thumbnails()
         self.model = None
         self.presenter.set_model("none")
         self.status.set_model(None)
@@ -410,6 +414,9 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         self.images.clear()
         wanted, self._pending_open = self._pending_open, None
         first = self.presenter.open(opened, wanted=wanted)
+        if self.presenter.model_state in ("loading", "ready") and self.presenter.todo(self.presenter.model_version):
+            self.list_model.hold_thumbnails()  # until the first predictions are on screen (at most 2 s)
+            QTimer.singleShot(2000, self.list_model.release_thumbnails)
         self.setWindowTitle(f"fma-judge — {opened.name}")
         self._refresh_list()
         self.center.setCurrentWidget(self.viewer)
@@ -464,10 +471,12 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
             self._update_row(row)
             if row == self.current:
                 self._show(row)
+        self.list_model.release_thumbnails()
         self._update_counts()
         self._refocus()
 
     def _run_finished(self, run_id: int, cancelled: bool) -> None:
+        self.list_model.release_thumbnails()
         if run_id != self.worker.current_run:
             return
         self.status.finished(cancelled=cancelled)
@@ -659,8 +668,7 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
             self.open_files([p for p in paths if p.is_file()])
 
     def closeEvent(self, event) -> None:
-        if self.worker is not None:
-            self.worker.stop()
+        self.worker.stop()
         self.pool.waitForDone(5000)
         super().closeEvent(event)
 
