@@ -14,6 +14,7 @@ is shown.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -32,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.ui.qtcheck import main as qt_check
 
         return qt_check()
+    # No garbage-collector passes while the app starts: its imports (Qt, SQLAlchemy, ONNX Runtime) make hundreds of
+    # thousands of long-lived objects, and the passes over them held the GIL for 0.1-0.3 s of every start on the
+    # 2-core machine (python -m bench.startup). The window re-enables it once its store is attached (run_app).
+    gc.disable()
     from app.ui.app import run_app
 
     return run_app(argv)

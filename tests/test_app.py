@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -413,3 +414,32 @@ def test_a_window_without_its_store_yet_ignores_keys_and_runs_what_was_asked_onc
     _press(qtbot, win, Qt.Key.Key_Return)
     assert [j.analyst for j in _history(engine, win.items[0].image.image_id)] == ["alice"]
     win.close()
+
+
+def test_the_app_makes_its_model_while_the_database_opens(qtbot, bundle, batch_dir, tmp_path, monkeypatch):
+    """run_app shows the window, starts making the model (PredictingService.warm) and only then opens the
+    database; the model thread's load takes what the warm-up made: the bundle is read once."""
+    import app.ui.app as app_module
+    from app.services.predicting import PredictingService
+    from app.ui.main_window import MainWindow
+
+    made: list[str] = []
+    real = PredictingService._prepare
+    monkeypatch.setattr(PredictingService, "_prepare", lambda self, path, on_manifest: (
+        made.append((path, threading.current_thread().name)), real(self, path, on_manifest))[1])
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    seen = {}
+
+    def event_loop(_app=None) -> int:  # instead of app.exec(): wait for the predictions, then close
+        (win,) = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        qtbot.waitUntil(lambda: len(win.items) == 7 and all(it.prediction for it in win.items
+                                                          if not it.image.path.endswith("zz_corrupt.png")),
+                        timeout=120_000)
+        seen["version"] = win.model.version
+        win.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", event_loop)
+    rc = app_module.run_app([str(batch_dir), "--model", str(bundle), "--db", f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                             "--analyst", "alice", "--lang", "en"])
+    assert rc == 0 and seen["version"] and made == [(str(bundle), "fma-judge model warm-up")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import getpass
 import os
 import sys
@@ -207,6 +208,8 @@ def run_app(argv: list[str]) -> int:
     window.show()
     paint_now(app, window)
     startup_log.mark("window_shown")
+    if model:
+        window.warm_model(model)  # its ONNX Runtime session builds beside the store's imports
     engine = open_database(args.db, interactive)
     if isinstance(engine, int):
         window.close()
@@ -220,6 +223,9 @@ def run_app(argv: list[str]) -> int:
         return fail(f"--screenshot needs a database it can write predictions to, and {why}")
     window.statusBar().clearMessage()
     window.attach(JudgingService(engine, analyst))
+    if not gc.isenabled():  # the start-up's pause (app.__main__): what it made lives on; later passes skip it
+        gc.freeze()
+        gc.enable()
     if fallback:
         window.statusBar().showMessage(QCoreApplication.translate(
             "Main", "Judging as {name}: no name was given. Change it under Settings → Change analyst…").format(
