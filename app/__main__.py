@@ -37,9 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # thousands of long-lived objects, and the passes over them held the GIL for 0.1-0.3 s of every start on the
     # 2-core machine (python -m bench.startup). The window re-enables it once its store is attached (run_app).
     gc.disable()
-    from app.ui.app import run_app
+    try:
+        from app.ui.app import run_app
 
-    return run_app(argv)
+        return run_app(argv)
+    finally:
+        gc.enable()  # (run_app enables it once the store is attached; this covers the ways out before that)
 
 
 if __name__ == "__main__":

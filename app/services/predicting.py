@@ -12,6 +12,7 @@ imported only when a model is loaded, so importing this module is cheap.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import Counter, deque
@@ -214,6 +215,14 @@ class PredictingService:
 
         self._warm = (path, done)
         threading.Thread(target=run, name="fma-judge model warm-up", daemon=True).start()
+
+    def forget_warm(self, wait_s: float = 0) -> None:
+        """Drop what :meth:`warm` is making (a read-only store runs no model; the app is closing), after waiting up
+        to ``wait_s`` for its thread to finish."""
+        warm, self._warm = self._warm, None
+        if warm is not None and wait_s > 0:
+            with contextlib.suppress(Exception):  # its error would be load()'s to report; nobody loads it now
+                warm[1].exception(timeout=wait_s)
 
     def _prepare(self, path: str, on_manifest: Callable[[BundleManifest], None] | None
                  ) -> tuple[BundleManifest, Any, str | None]:

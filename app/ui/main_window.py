@@ -118,6 +118,8 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         of the window before (a model, a folder) runs now."""
         from app.services.similar import SimilarCases
 
+        if self.service is not None:
+            raise RuntimeError("the window already has its store")
         self.service = service
         self.similar = self.similar_panel.service = SimilarCases(service.engine)
         self.worker.service.engine = service.engine  # before any model load or prediction is queued
@@ -305,6 +307,7 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         if not self._attached(lambda: self.load_model(path)):
             return
         if self.service.read_only is not None:
+            self.worker.service.forget_warm()  # no model runs on a read-only store
             task = Task(PredictingService.read_manifest, str(path))
             task.signals.result.connect(lambda manifest: (self._use_model("read_only", manifest),
                                                           self.status.set_model(manifest.model_version)))
@@ -313,6 +316,7 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         self.status.set_model(None, loading=True)
         self.model = None
         self.presenter.set_model("loading")
+        self.worker.cancel()  # the old model's run: the new model predicts the batch again once loaded
         self.worker.load(str(path))  # manifestRead, then modelLoaded (or modelFailed, which says why)
 
     def _manifest_read(self, manifest) -> None:
@@ -416,7 +420,8 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         first = self.presenter.open(opened, wanted=wanted)
         if self.presenter.model_state in ("loading", "ready") and self.presenter.todo(self.presenter.model_version):
             self.list_model.hold_thumbnails()  # until the first predictions are on screen (at most 2 s)
-            QTimer.singleShot(2000, self.list_model.release_thumbnails)
+            QTimer.singleShot(2000, lambda batch=self.presenter.batch: self.presenter.batch is batch
+                              and self.list_model.release_thumbnails())
         self.setWindowTitle(f"fma-judge — {opened.name}")
         self._refresh_list()
         self.center.setCurrentWidget(self.viewer)
@@ -668,6 +673,7 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
             self.open_files([p for p in paths if p.is_file()])
 
     def closeEvent(self, event) -> None:
+        self.worker.service.forget_warm(wait_s=10)  # not inside ONNX Runtime when the app exits
         self.worker.stop()
         self.pool.waitForDone(5000)
         super().closeEvent(event)
