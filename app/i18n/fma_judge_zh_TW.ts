@@ -4,7 +4,7 @@
 <context>
     <name>BatchList</name>
     <message>
-        <location filename="../ui/batch_list.py" line="63"/>
+        <location filename="../ui/batch_list.py" line="64"/>
         <source>Has a note (N to read or edit it)</source>
         <translation>有註記（按 N 檢視或編輯）</translation>
     </message>
@@ -209,13 +209,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="182"/>
-        <location filename="../ui/main_window.py" line="619"/>
+        <location filename="../ui/app.py" line="183"/>
+        <location filename="../ui/side_actions.py" line="111"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="122"/>
+        <location filename="../ui/app.py" line="123"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -224,7 +224,7 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="133"/>
+        <location filename="../ui/app.py" line="134"/>
         <source>{msg}
 
 Restore the newest backup, made {when}? Judgments made after it are not in it. The damaged file is kept beside it.</source>
@@ -233,17 +233,17 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="206"/>
+        <location filename="../ui/app.py" line="207"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="224"/>
+        <location filename="../ui/app.py" line="230"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="232"/>
+        <location filename="../ui/app.py" line="238"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -382,12 +382,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="350"/>
+        <location filename="../ui/main_window.py" line="324"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="351"/>
+        <location filename="../ui/main_window.py" line="325"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -400,32 +400,32 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="356"/>
+        <location filename="../ui/main_window.py" line="330"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="363"/>
+        <location filename="../ui/main_window.py" line="337"/>
         <source>Open a folder of images</source>
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="365"/>
+        <location filename="../ui/main_window.py" line="339"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="366"/>
+        <location filename="../ui/main_window.py" line="340"/>
         <source>Also open images in sub-folders?</source>
         <translation>是否一併開啟子資料夾中的影像？</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="372"/>
+        <location filename="../ui/main_window.py" line="346"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="373"/>
+        <location filename="../ui/main_window.py" line="347"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -445,17 +445,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="396"/>
+        <location filename="../ui/main_window.py" line="370"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="404"/>
+        <location filename="../ui/main_window.py" line="378"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="405"/>
+        <location filename="../ui/main_window.py" line="379"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
@@ -470,7 +470,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="528"/>
+        <location filename="../ui/main_window.py" line="508"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -508,27 +508,27 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="601"/>
+        <location filename="../ui/side_actions.py" line="93"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="613"/>
+        <location filename="../ui/side_actions.py" line="105"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="634"/>
+        <location filename="../ui/side_actions.py" line="126"/>
         <source>Export corrected labels</source>
         <translation>匯出修正後的標籤</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="642"/>
+        <location filename="../ui/side_actions.py" line="134"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="643"/>
+        <location filename="../ui/side_actions.py" line="135"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -554,7 +554,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="80"/>
+        <location filename="../ui/main_window.py" line="78"/>
         <location filename="../ui/prediction_panel.py" line="220"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
@@ -1065,17 +1065,17 @@ Similarity {sim:.3f}</source>
         <translation>模型關注之處（LayerCAM）· W：為何是此類型？</translation>
     </message>
     <message>
-        <location filename="../ui/explain.py" line="81"/>
+        <location filename="../ui/explain.py" line="78"/>
         <source>Why {name}? (Top-{k}) computing…</source>
         <translation>為何是{name}？（Top-{k}）計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/explain.py" line="110"/>
+        <location filename="../ui/explain.py" line="107"/>
         <source>Why {name}? (Top-{k}, LayerCAM) · W: next</source>
         <translation>為何是{name}？（Top-{k}，LayerCAM）· W：下一個</translation>
     </message>
     <message>
-        <location filename="../ui/explain.py" line="124"/>
+        <location filename="../ui/explain.py" line="121"/>
         <source>Why {name}? failed: {reason}</source>
         <translation>為何是{name}？計算失敗：{reason}</translation>
     </message>

@@ -16,7 +16,6 @@ from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPoo
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
-    QInputDialog,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -33,6 +32,7 @@ from app.ui.help_overlay import HelpOverlay
 from app.ui.image_cache import ImageCache
 from app.ui.judging_actions import JudgingActions
 from app.ui.prediction_panel import PredictionPanel
+from app.ui.side_actions import SideActions
 from app.ui.similar_panel import SimilarPanel
 from app.ui.skipped_dialog import SkippedDialog
 from app.ui.statusbar import MainStatusBar
@@ -53,7 +53,7 @@ LOOKAHEAD = 4
 """Images after the one on screen, in judging order, whose predictions and heatmaps are made ahead."""
 
 
-class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
+class MainWindow(JudgingActions, SideActions, StoreUpkeep, QMainWindow):
     """Signals: ``allPredicted`` when a batch's prediction run ends; ``heatmapShown`` when one is drawn.
 
     ``interactive=False`` (``--screenshot``: nobody at the screen): an error the window would show in a message
@@ -194,40 +194,6 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
         split.setSizes([290, 780, 370])
         self.setCentralWidget(self._with_banner_place(split))
         self.help = HelpOverlay(self)  # over the whole window, outside its layout
-
-    @property
-    def queue_view(self) -> QueueView:
-        """The re-judge queue's window (Q), made the first time it is needed."""
-        if self._queue_view is None:
-            from app.services.queue import QueueService
-            from app.ui.queue_view import QueueView
-
-            view = self._queue_view = QueueView(QueueService(self.service.engine, self.service.analyst),
-                                                lang=self.lang, parent=self)
-            view.setWindowFlag(Qt.WindowType.Window)
-            view.resize(1100, 700)
-            view.openImage.connect(self.open_image)
-            view.judged.connect(self._queue_judged)
-            if self.presenter.taxonomy is not None:
-                view.set_taxonomy(self.presenter.taxonomy, self.lang)
-            if self.model is not None:
-                view.set_model_version(self.model.version)
-        return self._queue_view
-
-    @property
-    def dashboard_view(self) -> DashboardView:
-        """The dashboard's window, made the first time it is needed."""
-        if self._dashboard_view is None:
-            from app.services.dashboard import DashboardService
-            from app.ui.dashboard_view import DashboardView
-
-            view = self._dashboard_view = DashboardView(DashboardService(self.service.engine), lang=self.lang,
-                                                        parent=self)
-            view.setWindowFlag(Qt.WindowType.Window)
-            view.resize(1200, 800)
-            if self.model is not None:
-                view.set_model_version(self.model.version)
-        return self._dashboard_view
 
     def _build_toolbar(self) -> None:
         tb = self.toolbar = MainToolBar(self.lang, self)
@@ -578,85 +544,6 @@ class MainWindow(JudgingActions, StoreUpkeep, QMainWindow):
 
     def _update_counts(self) -> None:
         self.status.set_counts(self.presenter.counts(), self.presenter.left())
-
-    # ------------------------------------------------------------------------------------------
-    # re-judge queue, dashboard, similar cases
-    def show_queue(self) -> None:
-        if self.service is None:
-            return
-        self.queue_view.show()
-        self.queue_view.raise_()
-        self.queue_view.activateWindow()
-        self.queue_view.refresh()
-
-    def show_dashboard(self) -> None:
-        if self.service is None:
-            return
-        self.dashboard_view.show()
-        self.dashboard_view.raise_()
-        self.dashboard_view.refresh()
-
-    def _queue_judged(self, records: list) -> None:
-        """Judgments made in the queue window: reflect those of the open batch here."""
-        for rec in records:
-            self._apply_judgment(rec)
-        self._update_counts()
-
-    def open_image(self, image_id: int) -> None:
-        """Show an image by id: in the open batch, or by opening the batch it belongs to."""
-        row = self.presenter.row_of(image_id)
-        if row is not None:
-            self.select(row)
-            self.raise_()
-            self.activateWindow()
-            return
-        folder = self.service.folder_of_image(image_id)
-        if folder is None:
-            self.statusBar().showMessage(QCoreApplication.translate("Main", "That image is not in any batch."), 6000)
-            return
-        self._pending_open = image_id
-        self.open_folder(folder)
-
-    # ------------------------------------------------------------------------------------------
-    # settings
-    def set_language(self, code: str) -> None:
-        """Remember the UI language; it applies at the next start."""
-        if self.settings is not None:
-            self.settings.setValue("lang", code)
-        if code != self.lang:
-            QMessageBox.information(self, "fma-judge", QCoreApplication.translate(
-                "Main", "The language changes the next time fma-judge starts."))
-
-    def change_analyst(self) -> None:
-        if self.service is None:
-            return
-        name, ok = QInputDialog.getText(self, "fma-judge", QCoreApplication.translate(
-            "Main", "Your name (recorded with every judgment):"), text=self.service.analyst)
-        if ok and name.strip():
-            self.service.analyst = name.strip()
-            if self._queue_view is not None:
-                self._queue_view.service.analyst = self.service.analyst
-            if self.settings is not None:
-                self.settings.setValue("analyst", self.service.analyst)
-            self.status.set_analyst(self.service.analyst)
-
-    # ------------------------------------------------------------------------------------------
-    # export
-    def export_labels(self) -> None:
-        if self.service is None:
-            return
-        path, _flt = QFileDialog.getSaveFileName(self, QCoreApplication.translate("Main", "Export corrected labels"), "labels.csv",
-                                                "CSV (*.csv);;JSON (*.json)")
-        if not path:
-            return
-        fmt = "json" if path.lower().endswith(".json") else "csv"
-        batch = self.presenter.batch
-        task = Task(self.service.export, Path(path), fmt, batch_id=batch.batch_id if batch else None)
-        task.signals.result.connect(lambda res: self.statusBar().showMessage(
-            QCoreApplication.translate("Main", "Exported {n} labels to {p}").format(n=res.count, p=res.path), 10_000))
-        task.signals.error.connect(lambda msg: self.alert(QMessageBox.warning, QCoreApplication.translate(
-            "Main", "Export failed"), msg, line=f"export failed: {msg}"))
-        self._runner.start(task)
 
     # ------------------------------------------------------------------------------------------
     # drag and drop

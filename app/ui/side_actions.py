@@ -1,0 +1,137 @@
+"""What the main window does beside judging the open batch: the re-judge queue and dashboard windows (made when
+first opened, not on the way to the first prediction), opening an image by id, the analyst's name, the language,
+and exporting labels.
+
+A mixin of :class:`app.ui.main_window.MainWindow`, like :mod:`app.ui.judging_actions` and :mod:`app.ui.store_upkeep`.
+Each action does nothing until the window has its store (:meth:`~app.ui.main_window.MainWindow.attach`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from app.ui.workers import Task
+
+if TYPE_CHECKING:  # the store's services import SQLAlchemy: imported when a side window is first opened
+    from app.ui.dashboard_view import DashboardView
+    from app.ui.queue_view import QueueView
+
+
+class SideActions:
+    """Expects the window's ``service``, ``presenter``, ``model``, ``lang``, ``settings``, ``status``, ``_runner``,
+    ``_queue_view``, ``_dashboard_view``, ``select``, ``open_folder``, ``alert`` and ``_apply_judgment``."""
+
+    @property
+    def queue_view(self) -> QueueView:
+        """The re-judge queue's window (Q), made the first time it is needed."""
+        if self._queue_view is None:
+            from app.services.queue import QueueService
+            from app.ui.queue_view import QueueView
+
+            view = self._queue_view = QueueView(QueueService(self.service.engine, self.service.analyst),
+                                                lang=self.lang, parent=self)
+            view.setWindowFlag(Qt.WindowType.Window)
+            view.resize(1100, 700)
+            view.openImage.connect(self.open_image)
+            view.judged.connect(self._queue_judged)
+            if self.presenter.taxonomy is not None:
+                view.set_taxonomy(self.presenter.taxonomy, self.lang)
+            if self.model is not None:
+                view.set_model_version(self.model.version)
+        return self._queue_view
+
+    @property
+    def dashboard_view(self) -> DashboardView:
+        """The dashboard's window, made the first time it is needed."""
+        if self._dashboard_view is None:
+            from app.services.dashboard import DashboardService
+            from app.ui.dashboard_view import DashboardView
+
+            view = self._dashboard_view = DashboardView(DashboardService(self.service.engine), lang=self.lang,
+                                                        parent=self)
+            view.setWindowFlag(Qt.WindowType.Window)
+            view.resize(1200, 800)
+            if self.model is not None:
+                view.set_model_version(self.model.version)
+        return self._dashboard_view
+
+    def show_queue(self) -> None:
+        if self.service is None:
+            return
+        self.queue_view.show()
+        self.queue_view.raise_()
+        self.queue_view.activateWindow()
+        self.queue_view.refresh()
+
+    def show_dashboard(self) -> None:
+        if self.service is None:
+            return
+        self.dashboard_view.show()
+        self.dashboard_view.raise_()
+        self.dashboard_view.refresh()
+
+    def _queue_judged(self, records: list) -> None:
+        """Judgments made in the queue window: reflect those of the open batch here."""
+        for rec in records:
+            self._apply_judgment(rec)
+        self._update_counts()
+
+    def open_image(self, image_id: int) -> None:
+        """Show an image by id: in the open batch, or by opening the batch it belongs to."""
+        row = self.presenter.row_of(image_id)
+        if row is not None:
+            self.select(row)
+            self.raise_()
+            self.activateWindow()
+            return
+        folder = self.service.folder_of_image(image_id)
+        if folder is None:
+            self.statusBar().showMessage(QCoreApplication.translate("Main", "That image is not in any batch."), 6000)
+            return
+        self._pending_open = image_id
+        self.open_folder(folder)
+
+    # ------------------------------------------------------------------------------------------
+    # settings
+    def set_language(self, code: str) -> None:
+        """Remember the UI language; it applies at the next start."""
+        if self.settings is not None:
+            self.settings.setValue("lang", code)
+        if code != self.lang:
+            QMessageBox.information(self, "fma-judge", QCoreApplication.translate(
+                "Main", "The language changes the next time fma-judge starts."))
+
+    def change_analyst(self) -> None:
+        if self.service is None:
+            return
+        name, ok = QInputDialog.getText(self, "fma-judge", QCoreApplication.translate(
+            "Main", "Your name (recorded with every judgment):"), text=self.service.analyst)
+        if ok and name.strip():
+            self.service.analyst = name.strip()
+            if self._queue_view is not None:
+                self._queue_view.service.analyst = self.service.analyst
+            if self.settings is not None:
+                self.settings.setValue("analyst", self.service.analyst)
+            self.status.set_analyst(self.service.analyst)
+
+    # ------------------------------------------------------------------------------------------
+    # export
+    def export_labels(self) -> None:
+        if self.service is None:
+            return
+        path, _flt = QFileDialog.getSaveFileName(self, QCoreApplication.translate("Main", "Export corrected labels"), "labels.csv",
+                                                "CSV (*.csv);;JSON (*.json)")
+        if not path:
+            return
+        fmt = "json" if path.lower().endswith(".json") else "csv"
+        batch = self.presenter.batch
+        task = Task(self.service.export, Path(path), fmt, batch_id=batch.batch_id if batch else None)
+        task.signals.result.connect(lambda res: self.statusBar().showMessage(
+            QCoreApplication.translate("Main", "Exported {n} labels to {p}").format(n=res.count, p=res.path), 10_000))
+        task.signals.error.connect(lambda msg: self.alert(QMessageBox.warning, QCoreApplication.translate(
+            "Main", "Export failed"), msg, line=f"export failed: {msg}"))
+        self._runner.start(task)
