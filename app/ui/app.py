@@ -205,6 +205,8 @@ def run_app(argv: list[str]) -> int:
     window = MainWindow(lang=lang, demo_batch=demo_batch, settings=settings, device=args.device,
                         interactive=interactive, analyst=analyst)
     window.statusBar().showMessage(QCoreApplication.translate("Main", "Opening the database…"))
+    if model:
+        window.status.set_model(None, loading=True)  # it is on its way (warm_model, below)
     window.show()
     paint_now(app, window)
     startup_log.mark("window_shown")
