@@ -349,14 +349,14 @@ class MainWindow(JudgingActions, SideActions, StoreUpkeep, QMainWindow):
             self.open_files([Path(f) for f in files])
 
     def open_folder(self, folder: Path, recursive: bool = False) -> None:
-        self._open(lambda *a, **k: self.service.open_folder(*a, **k), Path(folder), recursive=recursive)
+        if self._attached(lambda: self.open_folder(folder, recursive)):
+            self._open(self.service.open_folder, Path(folder), recursive=recursive)
 
     def open_files(self, files: list[Path]) -> None:
-        self._open(lambda *a, **k: self.service.open_files(*a, **k), list(files))
+        if self._attached(lambda: self.open_files(files)):
+            self._open(self.service.open_files, list(files))
 
     def _open(self, fn, *args, **kwargs) -> None:
-        if not self._attached(lambda: self._open(fn, *args, **kwargs)):
-            return
         self.worker.cancel()
         self.status.reading()
         task = Task(fn, *args, with_progress=True, model_version=self.presenter.model_version, **kwargs)

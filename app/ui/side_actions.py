@@ -60,19 +60,12 @@ class SideActions:
         return self._dashboard_view
 
     def show_queue(self) -> None:
-        if self.service is None:
-            return
-        self.queue_view.show()
-        self.queue_view.raise_()
-        self.queue_view.activateWindow()
-        self.queue_view.refresh()
+        if self.service is not None:
+            _bring_up(self.queue_view, activate=True)  # the queue takes the keys (Enter, C, Ctrl+Z)
 
     def show_dashboard(self) -> None:
-        if self.service is None:
-            return
-        self.dashboard_view.show()
-        self.dashboard_view.raise_()
-        self.dashboard_view.refresh()
+        if self.service is not None:
+            _bring_up(self.dashboard_view, activate=False)
 
     def _queue_judged(self, records: list) -> None:
         """Judgments made in the queue window: reflect those of the open batch here."""
@@ -135,3 +128,12 @@ class SideActions:
         task.signals.error.connect(lambda msg: self.alert(QMessageBox.warning, QCoreApplication.translate(
             "Main", "Export failed"), msg, line=f"export failed: {msg}"))
         self._runner.start(task)
+
+
+def _bring_up(view, *, activate: bool) -> None:
+    """A side window shown in front (with the keyboard focus when ``activate``), with fresh contents."""
+    view.show()
+    view.raise_()
+    if activate:
+        view.activateWindow()
+    view.refresh()

@@ -5,6 +5,7 @@ the "current judgment" subquery, and the ORM row -> record converters (only reco
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -25,15 +26,16 @@ T = TypeVar("T")
 
 
 # ------------------------------------------------------------------------------------------ helpers
-def _chunks(ids: Iterable[int], size: int = _CHUNK) -> Iterator[list[int]]:
-    batch: list[int] = []
-    for value in ids:
-        batch.append(int(value))
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
+def _batched(values: Iterable[T], size: int = _CHUNK) -> Iterator[list[T]]:
+    """``values`` in lists of at most ``size`` (for ``IN (...)`` lists)."""
+    it = iter(values)
+    while batch := list(itertools.islice(it, size)):
         yield batch
+
+
+def _chunks(ids: Iterable[int], size: int = _CHUNK) -> Iterator[list[int]]:
+    """Ids (as ``int``) in lists of at most ``size``."""
+    return _batched((int(value) for value in ids), size)
 
 
 def _insert_or_existing(session: Session, row: T, existing: Callable[[], T | None]) -> T:

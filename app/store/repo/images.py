@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.store.records import FileSeen, ImageRecord
-from app.store.repo._common import _CHUNK, _check_sha256, _insert_or_existing, _path_text
+from app.store.repo._common import _batched, _check_sha256, _insert_or_existing, _path_text
 from app.store.schema import Image, ImagePath, utcnow
 
 
@@ -113,21 +112,13 @@ def image_paths(session: Session, image_id: int) -> list[str]:
 # ------------------------------------------------------------------------------------------ many files at once
 # Opening a folder registers its files a chunk at a time with a handful of statements per chunk (not ~13 per file
 # through the functions above): 42 new files took 0.37 s of the app's start-up that way, on its busiest thread.
-K = TypeVar("K")
-
-
-def _slices(values: Sequence[K], size: int = _CHUNK) -> Iterator[Sequence[K]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
 def images_at_paths(session: Session, files: Sequence[tuple[str | os.PathLike[str], int, int]]
                     ) -> list[ImageRecord | None]:
     """:func:`find_image_by_path` for many ``(path, file_size, mtime_ns)`` at once, in their order."""
     wheres = [_path_text(p) for p, _size, _mtime in files]
     want = {where: (size, mtime) for where, (_p, size, mtime) in zip(wheres, files, strict=True)}
     found: dict[str, tuple[tuple[dt.datetime, int], ImageRecord]] = {}
-    for chunk in _slices(list(want)):
+    for chunk in _batched(list(want)):
         stmt = (select(ImagePath.path, ImagePath.file_size, ImagePath.mtime_ns, ImagePath.last_seen_at, ImagePath.id,
                        Image.id, Image.sha256, Image.width, Image.height)
                 .join(Image, Image.id == ImagePath.image_id).where(ImagePath.path.in_(chunk)))
@@ -141,7 +132,7 @@ def images_at_paths(session: Session, files: Sequence[tuple[str | os.PathLike[st
 
 def _images_by_sha(session: Session, shas: Sequence[str]) -> dict[str, tuple[int, int | None, int | None]]:
     out: dict[str, tuple[int, int | None, int | None]] = {}
-    for chunk in _slices(shas):
+    for chunk in _batched(shas):
         for sha, image_id, width, height in session.execute(
                 select(Image.sha256, Image.id, Image.width, Image.height).where(Image.sha256.in_(chunk))):
             out[sha] = (image_id, width, height)
@@ -180,7 +171,7 @@ def _bulk_paths(session: Session, seen: Sequence[tuple[int, str, int, int]], now
     """:func:`_touch_path` for many ``(image_id, path, file_size, mtime_ns)`` at once (the last of a pair wins)."""
     latest = {(image_id, path): (size, mtime) for image_id, path, size, mtime in seen}
     stored: dict[tuple[int, str], tuple[int, dt.datetime]] = {}
-    for chunk in _slices(sorted({path for _i, path in latest})):
+    for chunk in _batched(sorted({path for _i, path in latest})):
         for row_id, image_id, path, last in session.execute(
                 select(ImagePath.id, ImagePath.image_id, ImagePath.path, ImagePath.last_seen_at)
                 .where(ImagePath.path.in_(chunk))):
