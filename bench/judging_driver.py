@@ -8,7 +8,8 @@ press, the first paint of the viewer showing the new image and of the panel show
 of its heatmap. At the end it prints one JSON line and exits.
 
 Options come as JSON in ``BENCH_DRIVE``: ``pace_s``, ``during`` and ``after`` (key presses per phase),
-``timeout_s``.
+``timeout_s``. ``BENCH_TRACE=1`` and ``BENCH_PROFILE=FILE`` say where slow presses spent their time
+(:mod:`bench.judging_trace`).
 """
 
 from __future__ import annotations
@@ -37,12 +38,18 @@ class Press:
     panel_t: float | None = None
     heat_t: float | None = None
     judged: bool = False
+    cpu0: float | None = None  # the UI thread's CPU time at the key, when tracing (bench.judging_trace)
+    cpu_ms: float | None = None
+    events: list[tuple[float, float, str]] = field(default_factory=list)
 
     def result(self) -> dict[str, Any]:
         painted = None if self.image_t is None or self.panel_t is None else max(self.image_t, self.panel_t)
-        return {"kind": self.kind, "phase": self.phase, "judged": self.judged,
-                "image_ms": None if painted is None else round((painted - self.t_key) * 1000, 2),
-                "heatmap_ms": None if self.heat_t is None else round((self.heat_t - self.t_key) * 1000, 2)}
+        out = {"kind": self.kind, "phase": self.phase, "judged": self.judged,
+               "image_ms": None if painted is None else round((painted - self.t_key) * 1000, 2),
+               "heatmap_ms": None if self.heat_t is None else round((self.heat_t - self.t_key) * 1000, 2)}
+        if self.cpu_ms is not None:
+            out.update(ui_cpu_ms=round(self.cpu_ms, 1), events=sorted(self.events))
+        return out
 
 
 @dataclass
@@ -60,6 +67,7 @@ class Driver:
     acknowledged: int = 0
     t_perf0: float = 0.0  # time.perf_counter() at launch
     _pending: Press | None = None
+    profile: Any = None  # cProfile.Profile of the UI thread after the run, with BENCH_PROFILE
     _step: int = 0
 
 
@@ -70,10 +78,13 @@ def main(argv: list[str]) -> int:
     faulthandler.dump_traceback_later(float(options.get("timeout_s", 1200.0)) + 60.0, exit=True)
     from PySide6.QtCore import QEvent, QObject, Qt, QTimer
     from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication, QWidget
+    from PySide6.QtWidgets import QApplication
 
-    app = QApplication([sys.argv[0]])
+    from bench import judging_trace as trace
+
+    tracing = os.environ.get("BENCH_TRACE") == "1"
     drv = Driver(t0=t0, **options)
+    app = (trace.app_class(drv) if tracing else QApplication)([sys.argv[0]])
     keys = {"accept": (Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier),
             "top2": (Qt.Key.Key_2, Qt.KeyboardModifier.NoModifier),
             "top3": (Qt.Key.Key_3, Qt.KeyboardModifier.NoModifier),
@@ -106,6 +117,8 @@ def main(argv: list[str]) -> int:
                 press.heat_t = now
         elif press.panel_t is None and win.panel.title.text() == press.file_name:
             press.panel_t = now
+        if press.cpu0 is not None and press.cpu_ms is None and press.image_t is not None and press.panel_t is not None:
+            press.cpu_ms = (time.thread_time() - press.cpu0) * 1000
 
     painted = Painted()
 
@@ -117,15 +130,21 @@ def main(argv: list[str]) -> int:
         win = drv.window = found[0]
         drv.window_shown_s = time.time() - drv.t0
         win.viewer.viewport().installEventFilter(painted)
-        for widget in [win.panel, *win.panel.findChildren(QWidget)]:  # a paint of any part of the panel
-            widget.installEventFilter(painted)
+        # The panel is opaque and its children are not: a change anywhere in it paints the panel, and the title
+        # names the file. Only these widgets are watched: a Python filter on every widget of the panel took the
+        # GIL for each of their events, and slowed down what it measures while the model thread ran.
+        win.panel.installEventFilter(painted)
+        win.panel.title.installEventFilter(painted)
         win.worker.runFinished.connect(
             lambda _run, cancelled: cancelled or setattr(drv, "run_over_at", time.perf_counter()))
         real_judge = win._judge
 
         def counted(action, *args, **kwargs):  # a judgment the window shows as done is counted here
             before = win.service.can_undo, len(win.service._undo), len(win.service._redo)
-            real_judge(action, *args, **kwargs)
+            if tracing:
+                real_judge(lambda: trace.timed(drv, "store call", action), *args, **kwargs)
+            else:
+                real_judge(action, *args, **kwargs)
             after = win.service.can_undo, len(win.service._undo), len(win.service._redo)
             if after != before:
                 drv.acknowledged += 1
@@ -146,7 +165,11 @@ def main(argv: list[str]) -> int:
                 return
             QTimer.singleShot(20, wait_for_batch)
             return
-        press_next()
+        if tracing:
+            trace.trace_sql(drv, drv.window.service.engine)
+        # the first key comes one pace after the first prediction is on screen, as every later one does: an
+        # analyst reads a prediction before judging it
+        QTimer.singleShot(int(drv.pace_s * 1000), press_next)
 
     def press_next() -> None:
         win = drv.window
@@ -164,24 +187,32 @@ def main(argv: list[str]) -> int:
         if done["after"] >= drv.after:
             finish(None)
             return
+        if phase == "after" and drv.profile is None and os.environ.get("BENCH_PROFILE"):
+            import cProfile
+
+            drv.profile = cProfile.Profile()
+            drv.profile.enable()
         kind = CYCLE[drv._step % len(CYCLE)]
         drv._step += 1
         if drv._step % 25 == 0:  # progress on stderr: when a crash happens, its output says how far the run got
             print(f"[driver] press {drv._step} ({phase}) at {time.time() - drv.t0:.1f} s", file=sys.stderr, flush=True)
         key, modifier = keys[kind]
         acknowledged = drv.acknowledged
-        t_key = time.perf_counter()
+        press = drv._pending = Press(kind, phase, time.perf_counter(), None,
+                                     cpu0=time.thread_time() if tracing else None)
         QTest.keyClick(win, key, modifier)
-        target = win.current_image_id
+        press.target = win.current_image_id
         item = win.presenter.current_item
-        press = Press(kind, phase, t_key, target, item.image.path.rsplit("/", 1)[-1] if item is not None else "")
+        press.file_name = item.image.path.rsplit("/", 1)[-1] if item is not None else ""
         press.judged = drv.acknowledged > acknowledged
-        drv._pending = press
         win.viewer.viewport().update()  # a paint of the new state, whether or not it changed pixels
         QTimer.singleShot(int(drv.pace_s * 1000), press_next)
 
     def finish(error: str | None) -> None:
         win = drv.window
+        if drv.profile is not None:
+            drv.profile.disable()
+            drv.profile.dump_stats(os.environ["BENCH_PROFILE"])
         out = {"window_shown_s": drv.window_shown_s, "first_prediction_s": drv.first_prediction_s,
                "presses": [p.result() for p in drv.presses], "acknowledged": drv.acknowledged,
                "analyst": win.service.analyst if win is not None else None, "error": error,

@@ -177,6 +177,10 @@ def test_similar_panel_shows_tiles_and_opens_an_image_on_click_and_enter(qtbot, 
     qtbot.waitUntil(lambda: panel.pool.activeThreadCount() == 0, timeout=5000)
     QApplication.processEvents()
     panel.grab().save("/tmp/similar_panel.png")
+    started: list = []
+    panel.pool.start = started.append
+    panel.set_cases(cases)  # the same cases again (as image after image finds them): tiles from memory
+    assert started == [] and panel.tiles.count() == 6
 
     rect = panel.tiles.visualItemRect(panel.tiles.item(1))
     with qtbot.waitSignal(panel.openImage, timeout=2000) as clicked:

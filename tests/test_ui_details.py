@@ -266,3 +266,39 @@ def test_held_thumbnails_wait_for_release(qtbot, tmp_path) -> None:
     qtbot.waitUntil(lambda: all(not model.thumbnail(p).isNull() for p in paths), timeout=10_000)
     model.release_thumbnails()  # nothing held: nothing more
     assert len(started) == 3
+
+
+def test_a_changed_row_repaints_without_laying_out_the_whole_list(qtbot) -> None:
+    """Each judgment and each chunk of predictions changes rows of the list. QListView's own handler lays out every
+    row again, at ~2 calls of the Python model per row of the batch (1,000 for 500 images at the next key, which
+    held the key up); the list only repaints the changed row."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    from app.services.batch_presenter import ListRow
+    from app.ui.batch_list import BatchListModel, BatchListView
+
+    calls = [0]
+
+    class Counting(BatchListModel):
+        def rowCount(self, parent=None):
+            calls[0] += 1
+            return super().rowCount() if parent is None else super().rowCount(parent)
+
+    model = Counting()
+    model.hold_thumbnails()  # no files behind these rows
+    model.set_rows([ListRow(image_id=i, path=f"/nowhere/{i}.png", file_name=f"{i}.png", state="pending", label="",
+                            has_note=False) for i in range(500)])
+    view = BatchListView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(300, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    selection = view.selectionModel()
+    for row in range(1, 11):  # a judgment changes the row, and the window moves on to the next
+        calls[0] = 0
+        model.update_row(row - 1, state="accepted", label="scratch")
+        selection.setCurrentIndex(model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        view.scrollTo(model.index(row))
+        assert calls[0] < 100, f"{calls[0]} calls of rowCount for one judged row"
+    assert model.rows[9].state == "accepted" and view.visualRect(model.index(9)).isValid()

@@ -213,6 +213,12 @@ class BatchListView(QListView):
         self.setMinimumWidth(250)
         self.setStyleSheet("QListView { background: #202124; border: none; }")
 
+    def dataChanged(self, top_left: QModelIndex, bottom_right: QModelIndex, roles=()) -> None:
+        """Repaint the changed rows, and only that. QListView's own handler lays out every row again (about 1,000
+        calls of the Python model's ``rowCount`` for a 500-image batch at the next move, measured): each judgment
+        and each chunk of predictions changes rows, and their size never does (uniform rows, no editors)."""
+        self.viewport().update(self.visualRect(top_left).united(self.visualRect(bottom_right)))
+
     def page_rows(self) -> int:
         """Rows one page moves: those fully visible, less one kept in view (at least 1)."""
         return max(1, self.viewport().height() // ROW_H - 1)

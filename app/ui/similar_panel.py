@@ -7,6 +7,7 @@ A thin view: it shows :class:`app.services.similar.SimilarCase` lists, asked of
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # the service imports the store (SQLAlchemy): not on the way 
     from app.services.similar import SimilarCase, SimilarCases
 
 TILE = 96
+TILE_CACHE = 256  # tiles kept (96 px: about 9 MB at most)
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -71,6 +73,9 @@ class SimilarPanel(QWidget):
         self._signals.done.connect(self._thumb_ready)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
+        # tiles already made, by path: the same judged images come back as similar image after image, and
+        # decoding them again on every key competed with the model for the cores
+        self._tiles: OrderedDict[str, QPixmap] = OrderedDict()
         self.set_cases([])
 
     def set_taxonomy(self, taxonomy: Taxonomy | None, lang: str | None = None) -> None:
@@ -92,7 +97,10 @@ class SimilarPanel(QWidget):
         placeholder = QPixmap(TILE, TILE)
         placeholder.fill(QColor("#3c4043"))
         for case in self.cases:
-            item = QListWidgetItem(QIcon(placeholder), f"{self._name(case.final_leaf)}\n{case.similarity * 100:.0f}%")
+            tile = self._tiles.get(case.path)
+            if tile is not None:
+                self._tiles.move_to_end(case.path)
+            item = QListWidgetItem(QIcon(placeholder if tile is None else tile), f"{self._name(case.final_leaf)}\n{case.similarity * 100:.0f}%")
             item.setData(ID_ROLE, case.image_id)
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             item.setToolTip(QCoreApplication.translate("Similar", "{file}\nJudged {leaf} by {who} on {when}\n"
@@ -101,7 +109,7 @@ class SimilarPanel(QWidget):
                 who=case.analyst, when=case.judged_at.astimezone().strftime("%Y-%m-%d %H:%M"),
                 sim=case.similarity))
             self.tiles.addItem(item)
-            if case.path:
+            if case.path and tile is None:
                 self.pool.start(ThumbnailJob(case.path, self._signals))
         if not self.cases:
             self.message.setText(message or QCoreApplication.translate(
@@ -129,6 +137,9 @@ class SimilarPanel(QWidget):
             return
         pixmap = QPixmap.fromImage(image).scaled(TILE, TILE, Qt.AspectRatioMode.KeepAspectRatio,
                                                  Qt.TransformationMode.SmoothTransformation)
+        self._tiles[path] = pixmap
+        while len(self._tiles) > TILE_CACHE:
+            self._tiles.popitem(last=False)
         for row, case in enumerate(self.cases):
             if case.path == path and row < self.tiles.count():
                 self.tiles.item(row).setIcon(QIcon(pixmap))

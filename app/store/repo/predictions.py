@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
 from app.store.records import PredictionRecord
@@ -84,8 +86,53 @@ def save_prediction(session: Session, image_id: int, prediction: PredictionRecor
 def save_predictions(
     session: Session, pairs: Iterable[tuple[int, PredictionRecord]]
 ) -> list[tuple[int, PredictionRecord]]:
-    """Store ``(image_id, prediction)`` pairs (see :func:`save_prediction`); returns them as stored (with ids)."""
+    """Store ``(image_id, prediction)`` pairs as :func:`save_prediction` does; returns them as stored (with ids).
+
+    A chunk of one model version's predictions for distinct images is written in a few statements (one select
+    of the rows already there, one multi-row insert, one update per replaced row, the reasons in two): the model
+    thread's write transaction, and the GIL it holds, are ~10x shorter than row by row, which kept the analyst's
+    key presses waiting (``BENCH_TRACE=1 python -m bench judging``). Anything else, and a unique-key race with
+    another writer, goes row by row.
+    """
+    pairs = list(pairs)
+    versions = {record.model_version for _, record in pairs}
+    ids = [image_id for image_id, _ in pairs]
+    if len(versions) == 1 and len(set(ids)) == len(ids) > 1:
+        try:
+            with session.begin_nested():
+                return _save_chunk(session, pairs)
+        except IntegrityError:  # another writer inserted one of these meanwhile: row by row finds it
+            pass
     return [(image_id, save_prediction(session, image_id, record)) for image_id, record in pairs]
+
+
+def _save_chunk(session: Session, pairs: list[tuple[int, PredictionRecord]]) -> list[tuple[int, PredictionRecord]]:
+    version = _model_version_row(session, pairs[0][1].model_version)
+    rows = [{"image_id": image_id, "model_version_id": version.id, **_row_values(record)} for image_id, record in pairs]
+    existing = dict(session.execute(
+        select(Prediction.image_id, Prediction.id).where(
+            Prediction.model_version_id == version.id, Prediction.image_id.in_([r["image_id"] for r in rows]))
+    ).all())
+    known = set(existing)
+    new = [r for r in rows if r["image_id"] not in known]
+    if new:
+        inserted = session.execute(
+            insert(Prediction).returning(Prediction.image_id, Prediction.id, sort_by_parameter_order=True), new
+        ).all()
+        existing.update(inserted)
+    for r in rows:
+        r["id"] = existing[r["image_id"]]
+    if replaced := [r for r in rows if r["image_id"] in known]:
+        session.execute(update(Prediction), replaced)  # by primary key, one statement per row
+    prediction_ids = [r["id"] for r in rows]
+    session.execute(delete(PredictionReason).where(PredictionReason.prediction_id.in_(prediction_ids)))
+    reasons = [{"prediction_id": r["id"], "reason": reason}
+               for r, (_, record) in zip(rows, pairs, strict=True)
+               for reason in dict.fromkeys(str(x) for x in record.reasons)]
+    if reasons:
+        session.execute(insert(PredictionReason), reasons)
+    return [(r["image_id"], _prediction_record(SimpleNamespace(**r), version.version, with_embedding=False))
+            for r in rows]
 
 
 def _replace_reasons(session: Session, prediction_id: int, reasons: Iterable[str]) -> None:
