@@ -83,3 +83,64 @@ def test_while_the_weights_load_names_come_from_the_manifest_and_enter_waits(qtb
     assert not [t for t in _screen_text(win) for leaf in leaf_ids if leaf in t]
     assert win.list_model.rows[0].label and not win.panel.waiting.isVisible()
     win.close()
+
+
+def test_a_new_folder_opens_with_its_first_files_while_the_rest_is_registered(engine, tmp_path) -> None:
+    """The service side: a folder opened for the first time hands over its first chunk (in the batch's order)
+    before the rest is read; a folder opened before, and a small one, come whole."""
+    from app.services.batches import _STEP, open_folder
+
+    big = tmp_path / "big"
+    for i in range(_STEP + 6):
+        write_image(big / f"img_{i:03d}.png", size=(24, 20), seed=i)
+    parts = []
+    whole = open_folder(engine, big, first_part=parts.append)
+    assert len(parts) == 1 and len(whole.items) == _STEP + 6
+    assert [it.image.image_id for it in parts[0].items] == [it.image.image_id for it in whole.items[:_STEP]]
+    assert parts[0].batch_id == whole.batch_id
+    assert [it.image.image_id for it in open_folder(engine, big, first_part=parts.append).items] == \
+        [it.image.image_id for it in whole.items]  # re-opened: the same batch, whole at once
+    small = tmp_path / "small"
+    for i in range(3):
+        write_image(small / f"img_{i}.png", size=(24, 20), seed=i)
+    open_folder(engine, small, first_part=parts.append)
+    assert len(parts) == 1
+
+
+def test_the_window_judges_the_first_files_while_the_list_grows(qtbot, engine, tmp_path, bundle, monkeypatch) -> None:
+    """The window side: the first part is on screen and judged; when the whole batch comes, the image on screen,
+    the judgment and the predictions made meanwhile stay, and every image gets predicted."""
+    from app.services import batches
+
+    folder = tmp_path / "grow"
+    for i in range(batches._STEP + 6):
+        write_image(folder / f"img_{i:03d}.png", size=(24, 20), seed=i)
+    release = threading.Event()
+    real_fill = batches._fill
+
+    def slow_fill(*args, **kwargs):  # the rest of the folder is read only once the test has judged
+        part = args[-1] if len(args) > 8 else kwargs.get("first_part")
+
+        def held(opened):
+            part(opened)
+            assert release.wait(20)
+
+        return real_fill(*args[:8], held) if len(args) > 8 else real_fill(*args, **{**kwargs, "first_part": held})
+
+    monkeypatch.setattr(batches, "_fill", slow_fill)
+    win = _window(qtbot, engine, tmp_path, monkeypatch)
+    win.load_model(bundle)
+    qtbot.waitUntil(lambda: win.model is not None, timeout=60_000)
+    win.open_folder(folder)
+    qtbot.waitUntil(lambda: len(win.items) == batches._STEP, timeout=20_000)
+    qtbot.waitUntil(lambda: win.presenter.shows_prediction(win.presenter.current_item), timeout=60_000)
+    first = win.current_image_id
+    qtbot.keyClick(win, Qt.Key.Key_Return)
+    assert win.presenter.item(0).state == "accepted" and win.current == 1
+    release.set()
+    qtbot.waitUntil(lambda: len(win.items) == batches._STEP + 6, timeout=20_000)
+    assert win.list_model.rowCount() == batches._STEP + 6 and win.current == 1
+    assert win.presenter.item(0).image.image_id == first and win.presenter.item(0).state == "accepted"
+    qtbot.waitUntil(lambda: all(it.prediction is not None for it in win.items), timeout=120_000)
+    assert [j.status for j in win.service.history(first)] == ["accepted"]
+    win.close()

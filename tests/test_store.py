@@ -109,6 +109,22 @@ def test_init_db_creates_schema_and_is_idempotent(engine: Engine) -> None:
         assert [m.version for m in repo.list_model_versions(s)] == [MODEL]
 
 
+def test_a_new_or_current_sqlite_store_opens_without_alembic(tmp_path: Path) -> None:
+    """Importing and running Alembic is ~0.3 s of a start-up: a new SQLite file is created from the ORM's
+    metadata (see test_migrations_match_the_orm_exactly), one at the newest revision is only read."""
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    code = ("import sys; from app.store.db import open_store; "
+            f"opened = open_store({url!r}); "
+            "print('alembic' in sys.modules, opened.engine.dialect.name)")
+    for _ in ("new", "current"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["False", "sqlite"]
+    eng = make_engine(url)
+    assert current_revision(eng) == HEAD_REVISION and set(inspect(eng).get_table_names()) >= TABLES
+    eng.dispose()
+
+
 @SQLITE_ONLY
 def test_sqlite_pragmas_are_on(engine: Engine) -> None:
     with engine.connect() as conn:
@@ -123,28 +139,30 @@ def test_foreign_keys_are_enforced(engine: Engine) -> None:
         s.flush()
 
 
-def _ddl_parts(db: Path) -> dict[str, set[str]]:
+def _ddl_parts(db: Path, with_version: bool = False) -> dict[str, set[str]]:
     """Per table/index: its DDL split into column/constraint lines, order-insensitive."""
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE tbl_name != 'alembic_version'"
+            "SELECT name, sql FROM sqlite_master" + ("" if with_version else " WHERE tbl_name != 'alembic_version'")
         ).fetchall()
     return {name: {part.strip().rstrip(",") for part in (sql or "").splitlines()} for name, sql in rows}
 
 
-@SQLITE_ONLY
-def test_migrations_match_the_orm_exactly(engine: Engine, tmp_path: Path) -> None:
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
-    assert diff == []
-    command.check(
-        alembic_config(engine)
-    )  # `alembic check` through env.py: raises if autogenerate finds changes
+def test_migrations_match_the_orm_exactly(tmp_path: Path) -> None:
+    """The migrations make the ORM's schema, and a new SQLite database, which init_db makes from the ORM's metadata
+    without Alembic, is the same database the migrations make (DDL, and the recorded revision)."""
+    with fresh_engine("sqlite", tmp_path, "migrated.sqlite3", init=False) as engine:
+        command.upgrade(alembic_config(engine), "head")
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        assert diff == []
+        command.check(alembic_config(engine))  # `alembic check` through env.py: raises if autogenerate finds changes
     # compare_metadata ignores CHECK constraints and some options: compare the DDL too.
-    ref = make_engine(f"sqlite:///{tmp_path / 'create_all.sqlite3'}")
-    Base.metadata.create_all(ref)
-    ref.dispose()
-    assert _ddl_parts(sqlite_path(engine.url)) == _ddl_parts(tmp_path / "create_all.sqlite3")
+    with fresh_engine("sqlite", tmp_path, "created.sqlite3") as made:
+        assert current_revision(made) == head_revision()
+        command.upgrade(alembic_config(made), "head")  # nothing left to do
+    migrated, created = (_ddl_parts(tmp_path / n, with_version=True) for n in ("migrated.sqlite3", "created.sqlite3"))
+    assert migrated == created and "alembic_version" in created
 
 
 def test_downgrade_to_base_and_upgrade_again(engine: Engine) -> None:

@@ -137,6 +137,18 @@ class BatchPresenter:
         first = next((i for i, it in enumerate(self.items) if it.state in OPEN_STATES), 0)
         return self._pos.get(wanted, first) if wanted is not None else first
 
+    def grow(self, opened: OpenedBatch) -> None:
+        """The whole of a batch whose first part is open (:func:`app.services.batches.open_folder`): the items
+        held keep what was applied to them since (predictions, judgments), the others are added in the batch's
+        order; the current image stays current."""
+        held = {it.image.image_id: it for it in self.items}
+        current = self.current_item
+        self.batch = opened
+        self.errors = {**opened.unreadable, **self.errors}
+        self.set_items([held.get(it.image.image_id, it) for it in opened.items])
+        if current is not None:
+            self.current = self._pos.get(current.image.image_id, -1)
+
     def set_items(self, items: Sequence[BatchItem]) -> None:
         self.items = list(items)
         self._pos = {it.image.image_id: i for i, it in enumerate(self.items)}

@@ -26,6 +26,7 @@ from models.taxonomy import Taxonomy
 __all__ = ["OpenedBatch", "Progress", "open_files", "open_folder", "scan_folder", "unpredicted"]
 
 Progress = Callable[[int, int], None]
+FirstPart = Callable[[OpenedBatch], None]
 _STEP = 64  # files registered per transaction
 
 
@@ -80,10 +81,14 @@ def header_size(path: Path) -> tuple[int | None, int | None, str | None]:
 
 
 def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progress: Progress | None = None,
-                model_version: str | None = None) -> OpenedBatch:
+                model_version: str | None = None, first_part: FirstPart | None = None) -> OpenedBatch:
     """Open (or resume) the batch of a folder: every file is read once (hashed, header checked).
 
     The items carry the predictions of ``model_version`` (None: each image's most recent prediction).
+    ``first_part``, for a folder opened for the first time (its batch is empty), is called with the batch as its
+    first chunk of files stands, while the rest is registered: the app shows and predicts those at once (on the
+    development machine a 500-image folder took 0.3-0.5 s to register at start-up). A batch opened before comes
+    whole: its files are known (quick), and the analyst resumes where it stood, which may be anywhere in it.
     """
     folder = Path(folder).resolve()
     files, left_out = scan_folder(folder, recursive)
@@ -91,7 +96,8 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
         return _open_read_only(engine, folder, recursive, files, left_out, model_version, why)
     with session_scope(engine) as s:
         batch = repo.folder_batch(s, folder, recursive=recursive, name=folder.name or str(folder))
-    return _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out)
+    return _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out,
+                 first_part if batch.total == 0 else None)
 
 
 def _open_read_only(engine: Engine, folder: Path, recursive: bool, files: list[Path],
@@ -110,8 +116,8 @@ def _open_read_only(engine: Engine, folder: Path, recursive: bool, files: list[P
 
 
 def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | None = None,
-               model_version: str | None = None) -> OpenedBatch:
-    """A new batch from chosen (or dropped) files (items as in :func:`open_folder`)."""
+               model_version: str | None = None, first_part: FirstPart | None = None) -> OpenedBatch:
+    """A new batch from chosen (or dropped) files (items and ``first_part`` as in :func:`open_folder`)."""
     chosen = [Path(f) for f in files]
     left_out = [(str(f), f"format not supported ({f.suffix[1:].upper() or 'no suffix'}); convert it to PNG or TIFF")
                 for f in chosen if not is_image_file(f)]
@@ -125,12 +131,12 @@ def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | No
     with session_scope(engine) as s:
         batch = repo.create_batch(s, name=f"{len(files)} files from {common.name or common}",
                                   source_folder=common, recursive=False, notes="opened from chosen files")
-    return _fill(engine, batch.id, batch.name, str(common), files, progress, model_version, left_out)
+    return _fill(engine, batch.id, batch.name, str(common), files, progress, model_version, left_out, first_part)
 
 
 def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Path],
           progress: Progress | None, model_version: str | None,
-          left_out: Sequence[tuple[str, str]] = ()) -> OpenedBatch:
+          left_out: Sequence[tuple[str, str]] = (), first_part: FirstPart | None = None) -> OpenedBatch:
     """Register ``files`` in the batch a chunk at a time: which are known unchanged (one read), hash and header
     check the others outside any transaction, then one short write transaction for the chunk (the write lock is
     not held while files are read, so the model thread registering its version does not wait for the disk)."""
@@ -164,6 +170,10 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
             unreadable.update({r.image_id: why for r, (_f, why) in zip(records, seen, strict=True) if why})
         if progress:
             progress(min(total, start + _STEP), total)
+        if first_part is not None and start == 0 and total > _STEP and (
+                items := batch_items(engine, batch_id, model_version)):
+            first_part(OpenedBatch(batch_id, name, source, items, dict(unreadable), list(skipped),
+                                   stored_taxonomy(engine, items)))
     items = batch_items(engine, batch_id, model_version)
     return OpenedBatch(batch_id, name, source, items, unreadable, skipped, stored_taxonomy(engine, items))
 

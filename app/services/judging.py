@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from app.services import batches
-from app.services.batches import OpenedBatch, Progress
+from app.services.batches import FirstPart, OpenedBatch, Progress
 from app.store import repo
 from app.store.db import read_only, session_scope
 from app.store.errors import JudgmentConflictError, StoreError
@@ -44,22 +44,34 @@ class JudgingService:
 
     # -- batches -------------------------------------------------------------------------------
     def open_folder(self, folder: Path, *, recursive: bool = False, progress: Progress | None = None,
-                    model_version: str | None = None) -> OpenedBatch:
+                    model_version: str | None = None, first_part: FirstPart | None = None) -> OpenedBatch:
         """Open (or resume) the batch of a folder; judgments are recorded in it. Runs in a worker.
 
-        The items carry the predictions of ``model_version`` (the loaded model), when given.
+        The items carry the predictions of ``model_version`` (the loaded model), when given; ``first_part`` is
+        :func:`app.services.batches.open_folder`'s (judgments of its images go to the batch at once).
         """
         opened = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress,
-                                     model_version=model_version)
+                                     model_version=model_version, first_part=self._judging_in(first_part))
         self.batch_id = opened.batch_id
         return opened
 
     def open_files(self, files: Sequence[Path], *, progress: Progress | None = None,
-                   model_version: str | None = None) -> OpenedBatch:
+                   model_version: str | None = None, first_part: FirstPart | None = None) -> OpenedBatch:
         """A new batch from chosen (or dropped) files (items as in :meth:`open_folder`)."""
-        opened = batches.open_files(self.engine, files, progress=progress, model_version=model_version)
+        opened = batches.open_files(self.engine, files, progress=progress, model_version=model_version,
+                                    first_part=self._judging_in(first_part))
         self.batch_id = opened.batch_id
         return opened
+
+    def _judging_in(self, first_part: FirstPart | None) -> FirstPart | None:
+        if first_part is None:
+            return None
+
+        def opened_part(opened: OpenedBatch) -> None:
+            self.batch_id = opened.batch_id
+            first_part(opened)
+
+        return opened_part
 
     def batch_items(self, batch_id: int, model_version: str | None = None) -> list[BatchItem]:
         return batches.batch_items(self.engine, batch_id, model_version)

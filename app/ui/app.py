@@ -224,6 +224,7 @@ def run_app(argv: list[str]) -> int:
         window.close()
         return fail(f"--screenshot needs a database it can write predictions to, and {why}")
     window.statusBar().clearMessage()
+    startup_log.mark("database_open")
     window.attach(JudgingService(engine, analyst))
     if not gc.isenabled():  # the start-up's pause (app.__main__): what it made lives on; later passes skip it
         gc.freeze()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -24,9 +24,11 @@ from PySide6.QtWidgets import (
 
 from app.services.batch_presenter import BatchPresenter
 from app.services.predicting import ModelInfo, PredictingService, interactive_threads
-from app.store.records import BatchItem, OpenedBatch
+from app.store.records import BatchItem
+from app.ui import startup_log
 from app.ui.alerts import alert
 from app.ui.batch_list import BatchListModel, BatchListView
+from app.ui.batch_opening import BatchOpening
 from app.ui.explain import WhyThisType, attention_caption
 from app.ui.help_overlay import HelpOverlay
 from app.ui.image_cache import ImageCache
@@ -34,7 +36,6 @@ from app.ui.judging_actions import JudgingActions
 from app.ui.prediction_panel import PredictionPanel
 from app.ui.side_actions import SideActions
 from app.ui.similar_panel import SimilarPanel
-from app.ui.skipped_dialog import SkippedDialog
 from app.ui.statusbar import MainStatusBar
 from app.ui.store_upkeep import StoreUpkeep
 from app.ui.style import APP_STYLE
@@ -42,7 +43,6 @@ from app.ui.toolbar import MainToolBar
 from app.ui.viewer import ImageViewer
 from app.ui.welcome import WelcomePage
 from app.ui.workers import ModelWorker, Task, TaskRunner
-from models.imageio import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:  # the store's services import SQLAlchemy: the window is on screen before they are imported
     from app.services.judging import JudgingService
@@ -53,7 +53,7 @@ LOOKAHEAD = 4
 """Images after the one on screen, in judging order, whose predictions and heatmaps are made ahead."""
 
 
-class MainWindow(JudgingActions, SideActions, StoreUpkeep, QMainWindow):
+class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWindow):
     """Signals: ``allPredicted`` when a batch's prediction run ends; ``heatmapShown`` when one is drawn.
 
     ``interactive=False`` (``--screenshot``: nobody at the screen): an error the window would show in a message
@@ -83,6 +83,8 @@ class MainWindow(JudgingActions, SideActions, StoreUpkeep, QMainWindow):
         self.images.keep = lambda: self.current_image_id
         self.images.decoded.connect(self._image_decoded)
         self._pending_open: int | None = None
+        self._opening = 0  # counts the batches opened (_open): only the newest one's results are shown
+        self._growing: int | None = None  # the batch whose first part is on screen while its rest is read
         self.skipped: list[tuple[str, str]] = []  # (path, why) of the files the open batch left out
         self.setWindowTitle("fma-judge")
         self.resize(1440, 880)
@@ -287,10 +289,12 @@ class MainWindow(JudgingActions, SideActions, StoreUpkeep, QMainWindow):
 
     def _manifest_read(self, manifest) -> None:
         """The model thread read the bundle's manifest: its names and routing on screen while the weights load."""
+        startup_log.mark("manifest_read")
         self._use_model("loading", manifest)
 
     def _model_loaded(self, info: ModelInfo) -> None:
         """The model thread loaded the bundle and registered its version in the store."""
+        startup_log.mark("model_loaded")
         self.model = info
         self._use_model("ready", info.manifest)
         for view in (self._queue_view, self._dashboard_view):
@@ -333,73 +337,6 @@ class MainWindow(JudgingActions, SideActions, StoreUpkeep, QMainWindow):
 
     # ------------------------------------------------------------------------------------------
     # batches
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Open a folder of images"))
-        if folder:
-            recursive = QMessageBox.question(self, QCoreApplication.translate("Main", "Sub-folders"),
-                                             QCoreApplication.translate("Main", "Also open images in sub-folders?")) == \
-                QMessageBox.StandardButton.Yes
-            self.open_folder(Path(folder), recursive=recursive)
-
-    def choose_files(self) -> None:
-        patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-        files, _ = QFileDialog.getOpenFileNames(self, QCoreApplication.translate("Main", "Open images"), "",
-                                                QCoreApplication.translate("Main", "Images ({p})").format(p=patterns))
-        if files:
-            self.open_files([Path(f) for f in files])
-
-    def open_folder(self, folder: Path, recursive: bool = False) -> None:
-        if self._attached(lambda: self.open_folder(folder, recursive)):
-            self._open(self.service.open_folder, Path(folder), recursive=recursive)
-
-    def open_files(self, files: list[Path]) -> None:
-        if self._attached(lambda: self.open_files(files)):
-            self._open(self.service.open_files, list(files))
-
-    def _open(self, fn, *args, **kwargs) -> None:
-        self.worker.cancel()
-        self.status.reading()
-        task = Task(fn, *args, with_progress=True, model_version=self.presenter.model_version, **kwargs)
-        task.signals.progress.connect(self.status.reading)
-        task.signals.result.connect(lambda opened: self._batch_opened(opened))
-        task.signals.error.connect(self._open_failed)
-        self._runner.start(task)
-
-    def _open_failed(self, message: str) -> None:
-        self.status.finished()
-        self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Cannot open"), message,
-                   line=f"cannot open: {message}")
-
-    def _batch_opened(self, opened: OpenedBatch) -> None:
-        self.status.finished()
-        self.skipped = list(opened.skipped)
-        self.status.set_skipped(len(self.skipped))
-        if not opened.items:
-            self.alert(QMessageBox.information, QCoreApplication.translate("Main", "No images"),
-                       QCoreApplication.translate("Main", "There are no images (PNG, JPEG, BMP, TIFF) in {where}.")
-                       .format(where=opened.source), line=f"no images (PNG, JPEG, BMP, TIFF) in {opened.source}")
-            if self.skipped:
-                self.show_skipped()
-            return
-        self.images.clear()
-        wanted, self._pending_open = self._pending_open, None
-        first = self.presenter.open(opened, wanted=wanted)
-        if self.presenter.model_state in ("loading", "ready") and self.presenter.todo(self.presenter.model_version):
-            self.list_model.hold_thumbnails()  # until the first predictions are on screen (at most 2 s)
-            QTimer.singleShot(2000, lambda batch=self.presenter.batch: self.presenter.batch is batch
-                              and self.list_model.release_thumbnails())
-        self.setWindowTitle(f"fma-judge — {opened.name}")
-        self._refresh_list()
-        self.center.setCurrentWidget(self.viewer)
-        self.select(first)
-        self._start_predictions()
-
-    def show_skipped(self) -> SkippedDialog:
-        """The files the open batch left out, with their reasons (non-modal)."""
-        dialog = SkippedDialog(self.skipped, self)
-        dialog.show()
-        return dialog
-
     def _reload_items(self) -> None:
         batch = self.presenter.batch
         if batch is None:

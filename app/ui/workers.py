@@ -308,15 +308,18 @@ class TaskSignals(QObject):
     result = Signal(object)
     error = Signal(str)
     progress = Signal(int, int)
+    part = Signal(object)  # a first part of the result, before the whole
 
 
 class Task(QRunnable):
-    """Run ``fn(*args, progress=callback)`` on a thread pool; deliver the result or the error by signal."""
+    """Run ``fn(*args, progress=callback, first_part=callback)`` on a thread pool; deliver the result or the error
+    by signal (and the progress, and a first part of the result, when asked for)."""
 
-    def __init__(self, fn: Callable[..., Any], *args: Any, with_progress: bool = False, **kwargs: Any) -> None:
+    def __init__(self, fn: Callable[..., Any], *args: Any, with_progress: bool = False, with_part: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__()
         self.fn, self.args, self.kwargs = fn, args, kwargs
-        self.with_progress = with_progress
+        self.with_progress, self.with_part = with_progress, with_part
         self.signals = TaskSignals()
 
     @Slot()
@@ -324,6 +327,8 @@ class Task(QRunnable):
         try:
             if self.with_progress:
                 self.kwargs["progress"] = lambda done, total: self.signals.progress.emit(done, total)
+            if self.with_part:
+                self.kwargs["first_part"] = lambda part: self._deliver(self.signals.part, part)
             result = self.fn(*self.args, **self.kwargs)
         except Exception as exc:
             self._deliver(self.signals.error, str(exc) or type(exc).__name__)

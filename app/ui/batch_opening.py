@@ -1,0 +1,121 @@
+"""Opening a batch in the main window: choosing a folder or files, reading them off the UI thread, and showing the
+batch, a new folder's first files at once while the rest is registered (the list grows under the analyst).
+
+A mixin of :class:`app.ui.main_window.MainWindow`, like :mod:`app.ui.side_actions`. Only the newest open's
+results are shown: a folder opened while another was still being read replaces it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.store.records import OpenedBatch
+from app.ui import startup_log
+from app.ui.skipped_dialog import SkippedDialog
+from app.ui.workers import Task
+from models.imageio import IMAGE_SUFFIXES
+
+
+class BatchOpening:
+    """Expects the window's ``service``, ``presenter``, ``status``, ``images``, ``list_model``, ``center``,
+    ``viewer``, ``worker``, ``_runner``, ``_pending_open``, ``_opening``, ``_growing``, ``skipped``, ``current``,
+    ``select``, ``alert``, ``_attached``, ``_refresh_list`` and ``_start_predictions``."""
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Open a folder of images"))
+        if folder:
+            recursive = QMessageBox.question(self, QCoreApplication.translate("Main", "Sub-folders"),
+                                             QCoreApplication.translate("Main", "Also open images in sub-folders?")) == \
+                QMessageBox.StandardButton.Yes
+            self.open_folder(Path(folder), recursive=recursive)
+
+    def choose_files(self) -> None:
+        patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+        files, _ = QFileDialog.getOpenFileNames(self, QCoreApplication.translate("Main", "Open images"), "",
+                                                QCoreApplication.translate("Main", "Images ({p})").format(p=patterns))
+        if files:
+            self.open_files([Path(f) for f in files])
+
+    def open_folder(self, folder: Path, recursive: bool = False) -> None:
+        if self._attached(lambda: self.open_folder(folder, recursive)):
+            self._open(self.service.open_folder, Path(folder), recursive=recursive)
+
+    def open_files(self, files: list[Path]) -> None:
+        if self._attached(lambda: self.open_files(files)):
+            self._open(self.service.open_files, list(files))
+
+    def _open(self, fn, *args, **kwargs) -> None:
+        self.worker.cancel()
+        self.status.reading()
+        self._opening += 1  # the newest open wins: what an older one delivers later is dropped
+        seq = self._opening
+        task = Task(fn, *args, with_progress=True, with_part=True, model_version=self.presenter.model_version,
+                    **kwargs)
+        task.signals.progress.connect(self.status.reading)
+        task.signals.part.connect(lambda opened: seq == self._opening and self._batch_opened(opened, part=True))
+        task.signals.result.connect(lambda opened: seq == self._opening and self._batch_complete(opened))
+        task.signals.error.connect(self._open_failed)
+        self._runner.start(task)
+
+    def _open_failed(self, message: str) -> None:
+        self.status.finished()
+        self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Cannot open"), message,
+                   line=f"cannot open: {message}")
+
+    def _batch_complete(self, opened: OpenedBatch) -> None:
+        shown = self.presenter.batch
+        if self._growing == opened.batch_id and shown is not None and shown.batch_id == opened.batch_id:
+            self._batch_grown(opened)
+        else:
+            self._batch_opened(opened)
+
+    def _batch_grown(self, opened: OpenedBatch) -> None:
+        """The whole of a batch whose first part is on screen: the list grows, the image on screen stays, and the
+        prediction run covers every image (the first part's run is replaced; what it predicted is kept)."""
+        self._growing = None
+        self.status.finished()
+        self.skipped = list(opened.skipped)
+        self.status.set_skipped(len(self.skipped))
+        self.presenter.grow(opened)
+        self._refresh_list()
+        if self.current >= 0:
+            self.select(self.current)  # the list's selection and scroll; the image is already shown
+        self._start_predictions()
+
+    def _batch_opened(self, opened: OpenedBatch, part: bool = False) -> None:
+        """A batch to show: all of it, or (``part``) its first files while the rest is registered."""
+        startup_log.mark("batch_opened")
+        self._growing = opened.batch_id if part else None
+        if not part:
+            self.status.finished()
+        self.skipped = list(opened.skipped)
+        self.status.set_skipped(len(self.skipped))
+        if not opened.items:
+            self.alert(QMessageBox.information, QCoreApplication.translate("Main", "No images"),
+                       QCoreApplication.translate("Main", "There are no images (PNG, JPEG, BMP, TIFF) in {where}.")
+                       .format(where=opened.source), line=f"no images (PNG, JPEG, BMP, TIFF) in {opened.source}")
+            if self.skipped:
+                self.show_skipped()
+            return
+        self.images.clear()
+        wanted, self._pending_open = self._pending_open, None
+        first = self.presenter.open(opened, wanted=wanted)
+        if self.presenter.model_state in ("loading", "ready") and self.presenter.todo(self.presenter.model_version):
+            self.list_model.hold_thumbnails()  # until the first predictions are on screen (at most 2 s)
+            QTimer.singleShot(2000, lambda batch=self.presenter.batch: self.presenter.batch is batch
+                              and self.list_model.release_thumbnails())
+        self.setWindowTitle(f"fma-judge — {opened.name}")
+        self._refresh_list()
+        self.center.setCurrentWidget(self.viewer)
+        self.select(first)
+        self._start_predictions()
+
+    def show_skipped(self) -> SkippedDialog:
+        """The files the open batch left out, with their reasons (non-modal)."""
+        dialog = SkippedDialog(self.skipped, self)
+        dialog.show()
+        return dialog
+
