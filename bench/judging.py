@@ -1,7 +1,8 @@
 """Judging: the loop as an analyst lives it, in a real ``fma-judge`` process started cold.
 
-For each model (the bundled demo model, and a ConvNeXt-T bundle) and each machine state (quiet, and busy: one
-process spinning on every core), :mod:`bench.judging_driver` starts ``fma-judge`` on a batch of 500 images and
+For each model (the bundled demo model, and a ConvNeXt-T bundle, each on torch and on the torch-free workstation
+runtime the installer ships: ``demo-runtime``, ``convnext_tiny-runtime``) and each machine state (quiet, and
+busy: one process spinning on every core), :mod:`bench.judging_driver` starts ``fma-judge`` on a batch of 500 images and
 presses keys at a steady pace (accept, Top-k digits, arrows, undo): first while the rest of the batch is still
 being classified, then after. It reports, from each key press:
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -106,6 +108,18 @@ RUNTIME_DEMO = ROOT / "build" / "installer" / "demo-model"
 when it is there (``BENCH_JUDGING_ONLY=demo-runtime`` runs only it)."""
 
 
+def runtime_copy(bundle: Path, images: Path) -> Path:
+    """A copy of ``bundle`` beside it with its workstation runtime graphs (``fma-model export-runtime``, checked
+    against torch on ``images``), as the installer ships a model: the app runs it without torch."""
+    target = bundle.with_name(f"{bundle.name}-runtime")
+    if not (target / "runtime_predict.onnx").is_file():
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(bundle, target)
+        subprocess.run([sys.executable, "-m", "models.commands.cli", "export-runtime", str(target), "--data",
+                        str(images)], cwd=ROOT, check=True, timeout=1800)
+    return target
+
+
 def run(work: Path, quick: bool) -> dict[str, Any]:
     from app.demo import DEMO_MODEL
 
@@ -120,6 +134,9 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
         models["convnext_tiny"] = prepared_bundle(work, "convnext_tiny", quick=quick)[0]
     if not quick and (RUNTIME_DEMO / "runtime_predict.onnx").is_file():
         models["demo-runtime"] = RUNTIME_DEMO
+    if not quick and (not only or "convnext_tiny-runtime" in only):
+        cnx = models.get("convnext_tiny") or prepared_bundle(work, "convnext_tiny", quick=quick)[0]
+        models["convnext_tiny-runtime"] = runtime_copy(cnx, synth_images(work / "images_export", 8, seed=2))
     models = {k: v for k, v in models.items() if not only or k in only}
     results: dict[str, Any] = {"images": n, "options": options, "targets": TARGETS, "runs": {}}
     plan = [("demo", False), ("convnext_tiny", True)] if quick else [(m, b) for m in models for b in (False, True)]

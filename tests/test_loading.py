@@ -144,3 +144,25 @@ def test_the_window_judges_the_first_files_while_the_list_grows(qtbot, engine, t
     qtbot.waitUntil(lambda: all(it.prediction is not None for it in win.items), timeout=120_000)
     assert [j.status for j in win.service.history(first)] == ["accepted"]
     win.close()
+
+
+def test_a_replaced_runs_predictions_of_the_loaded_model_are_shown(qtbot, engine, tmp_path, bundle, folder,
+                                                                    monkeypatch) -> None:
+    """A batch that grows starts a second prediction run; a chunk of the first still in flight must be shown (the
+    worker will not predict those images again), while another model's predictions are not."""
+    import dataclasses
+
+    win = _window(qtbot, engine, tmp_path, monkeypatch)
+    win.load_model(bundle)
+    qtbot.waitUntil(lambda: win.model is not None, timeout=60_000)
+    win.open_folder(folder)
+    qtbot.waitUntil(lambda: len(win.items) == 4 and all(it.prediction is not None for it in win.items), timeout=60_000)
+    item = win.items[2]
+    again = dataclasses.replace(item.prediction, leaf="particle_organic", confidence=0.5)
+    other = dataclasses.replace(again, leaf="crack", model_version="another-model")
+    stale = win.worker.current_run - 1
+    win._predicted(stale, [(item.image.image_id, other)])
+    assert win.items[2].prediction.leaf == item.prediction.leaf
+    win._predicted(stale, [(item.image.image_id, again)])
+    assert win.items[2].prediction.leaf == "particle_organic"
+    win.close()

@@ -372,9 +372,14 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.worker.cancel()
 
     def _predicted(self, run_id: int, pairs: list) -> None:
-        """A chunk of predictions, already committed by the model thread."""
+        """A chunk of predictions, already committed by the model thread. A replaced run's chunk still counts for
+        the loaded model's images of the open batch (a batch that grows starts a second run, and the worker never
+        predicts an image twice): only another model's predictions are dropped."""
         if run_id != self.worker.current_run:
-            return
+            version = self.model.version if self.model is not None else None
+            pairs = [(image_id, record) for image_id, record in pairs if record.model_version == version]
+            if not pairs:
+                return
         for row in self.presenter.apply_predictions(pairs):
             self._update_row(row)
             if row == self.current:
