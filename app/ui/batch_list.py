@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap, QPolyg
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.services.batch_presenter import ListRow
-from app.ui.image_cache import ThumbnailJob, ThumbnailSignals
+from app.ui.image_cache import PixmapCache, ThumbnailJob, ThumbnailSignals
 from app.ui.style import STATE_COLOURS, state_label
 
 THUMB = 72
@@ -37,10 +36,9 @@ class BatchListModel(QAbstractListModel):
         super().__init__(parent)
         self.rows: list[ListRow] = []
         self._index: dict[int, int] = {}
-        self._thumbs: OrderedDict[str, QPixmap] = OrderedDict()
+        self._thumbs = PixmapCache(cache_size)
         self._pending: set[str] = set()
         self._held: list[str] | None = None  # thumbnails asked for while held (hold_thumbnails), in order
-        self._cache_size = cache_size
         self._signals = ThumbnailSignals()
         self._signals.done.connect(self._thumb_ready)
         self.pool = QThreadPool(self)
@@ -86,9 +84,7 @@ class BatchListModel(QAbstractListModel):
 
     def thumbnail(self, path: str) -> QPixmap:
         """The row's thumbnail, or a null pixmap while it loads (the delegate draws a grey square for it)."""
-        pix = self._thumbs.get(path)
-        if pix is not None:
-            self._thumbs.move_to_end(path)
+        if (pix := self._thumbs.get(path)) is not None:
             return pix
         if path not in self._pending:
             self._pending.add(path)
@@ -116,9 +112,7 @@ class BatchListModel(QAbstractListModel):
         if not image.isNull() and (image.width() > THUMB or image.height() > THUMB):  # scaled once, not per paint
             image = image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
                                  Qt.TransformationMode.SmoothTransformation)
-        self._thumbs[path] = QPixmap.fromImage(image) if not image.isNull() else QPixmap()
-        while len(self._thumbs) > self._cache_size:
-            self._thumbs.popitem(last=False)
+        self._thumbs.put(path, QPixmap.fromImage(image) if not image.isNull() else QPixmap())
         for i, r in enumerate(self.rows):
             if r.path == path:
                 idx = self.index(i)

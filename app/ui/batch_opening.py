@@ -21,7 +21,7 @@ from models.imageio import IMAGE_SUFFIXES
 
 class BatchOpening:
     """Expects the window's ``service``, ``presenter``, ``status``, ``images``, ``list_model``, ``center``,
-    ``viewer``, ``worker``, ``_runner``, ``_pending_open``, ``_opening``, ``_growing``, ``skipped``, ``current``,
+    ``viewer``, ``worker``, ``_runner``, ``_pending_open``, ``_opening``, ``skipped``, ``current``,
     ``select``, ``alert``, ``_attached``, ``_refresh_list`` and ``_start_predictions``."""
 
     def choose_folder(self) -> None:
@@ -54,9 +54,20 @@ class BatchOpening:
         seq = self._opening
         task = Task(fn, *args, with_progress=True, with_part=True, model_version=self.presenter.model_version,
                     **kwargs)
+        shown_part: list[OpenedBatch] = []  # this open's first part, once it is on screen
+
+        def part(opened: OpenedBatch) -> None:
+            if seq == self._opening:
+                shown_part.append(opened)
+                self._batch_opened(opened, part=True)
+
+        def whole(opened: OpenedBatch) -> None:
+            if seq == self._opening:
+                (self._batch_grown if shown_part else self._batch_opened)(opened)
+
         task.signals.progress.connect(self.status.reading)
-        task.signals.part.connect(lambda opened: seq == self._opening and self._batch_opened(opened, part=True))
-        task.signals.result.connect(lambda opened: seq == self._opening and self._batch_complete(opened))
+        task.signals.part.connect(part)
+        task.signals.result.connect(whole)
         task.signals.error.connect(self._open_failed)
         self._runner.start(task)
 
@@ -65,17 +76,9 @@ class BatchOpening:
         self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Cannot open"), message,
                    line=f"cannot open: {message}")
 
-    def _batch_complete(self, opened: OpenedBatch) -> None:
-        shown = self.presenter.batch
-        if self._growing == opened.batch_id and shown is not None and shown.batch_id == opened.batch_id:
-            self._batch_grown(opened)
-        else:
-            self._batch_opened(opened)
-
     def _batch_grown(self, opened: OpenedBatch) -> None:
         """The whole of a batch whose first part is on screen: the list grows, the image on screen stays, and the
         prediction run covers every image (the first part's run is replaced; what it predicted is kept)."""
-        self._growing = None
         self.status.finished()
         self.skipped = list(opened.skipped)
         self.status.set_skipped(len(self.skipped))
@@ -88,7 +91,6 @@ class BatchOpening:
     def _batch_opened(self, opened: OpenedBatch, part: bool = False) -> None:
         """A batch to show: all of it, or (``part``) its first files while the rest is registered."""
         startup_log.mark("batch_opened")
-        self._growing = opened.batch_id if part else None
         if not part:
             self.status.finished()
         self.skipped = list(opened.skipped)

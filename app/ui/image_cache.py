@@ -6,16 +6,37 @@ when the image is ready (or cannot be read). Heatmaps arrive from the model thre
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QRunnable, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QPixmap
 
 from app.ui.workers import Task, TaskRunner
 from models.imageio import decode_or_reason, load_image
 
 IMAGES_KEPT = 24
 HEATMAPS_KEPT = 64
+
+
+class PixmapCache:
+    """Pixmaps made from files (thumbnails, tiles) by path; past ``size`` the least recently used is dropped."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[str, QPixmap] = OrderedDict()
+
+    def get(self, path: str) -> QPixmap | None:
+        pixmap = self._kept.get(path)
+        if pixmap is not None:
+            self._kept.move_to_end(path)
+        return pixmap
+
+    def put(self, path: str, pixmap: QPixmap) -> None:
+        self._kept[path] = pixmap
+        self._kept.move_to_end(path)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
 
 
 def pil_to_qimage(img) -> QImage:

@@ -84,7 +84,6 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.images.decoded.connect(self._image_decoded)
         self._pending_open: int | None = None
         self._opening = 0  # counts the batches opened (_open): only the newest one's results are shown
-        self._growing: int | None = None  # the batch whose first part is on screen while its rest is read
         self.skipped: list[tuple[str, str]] = []  # (path, why) of the files the open batch left out
         self.setWindowTitle("fma-judge")
         self.resize(1440, 880)
@@ -371,15 +370,14 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
     def cancel_predictions(self) -> None:
         self.worker.cancel()
 
-    def _predicted(self, run_id: int, pairs: list) -> None:
-        """A chunk of predictions, already committed by the model thread. A replaced run's chunk still counts for
-        the loaded model's images of the open batch (a batch that grows starts a second run, and the worker never
-        predicts an image twice): only another model's predictions are dropped."""
-        if run_id != self.worker.current_run:
-            version = self.model.version if self.model is not None else None
-            pairs = [(image_id, record) for image_id, record in pairs if record.model_version == version]
-            if not pairs:
-                return
+    def _predicted(self, _run_id: int, pairs: list) -> None:
+        """A chunk of predictions, already committed by the model thread. Whichever run made it (a batch that grows
+        starts a second run while a chunk of the first may be in flight, and the worker never predicts an image
+        twice), it counts for the open batch's images when it is the shown model's; another model's is dropped."""
+        pairs = [(image_id, record) for image_id, record in pairs
+                 if record.model_version == self.presenter.model_version]
+        if not pairs:
+            return
         for row in self.presenter.apply_predictions(pairs):
             self._update_row(row)
             if row == self.current:

@@ -7,7 +7,6 @@ A thin view: it shows :class:`app.services.similar.SimilarCase` lists, asked of
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +14,7 @@ from PySide6.QtCore import QCoreApplication, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from app.ui.image_cache import ThumbnailJob, ThumbnailSignals
+from app.ui.image_cache import PixmapCache, ThumbnailJob, ThumbnailSignals
 from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
@@ -75,7 +74,7 @@ class SimilarPanel(QWidget):
         self.pool.setMaxThreadCount(2)
         # tiles already made, by path: the same judged images come back as similar image after image, and
         # decoding them again on every key competed with the model for the cores
-        self._tiles: OrderedDict[str, QPixmap] = OrderedDict()
+        self._tiles = PixmapCache(TILE_CACHE)
         self.set_cases([])
 
     def set_taxonomy(self, taxonomy: Taxonomy | None, lang: str | None = None) -> None:
@@ -98,8 +97,6 @@ class SimilarPanel(QWidget):
         placeholder.fill(QColor("#3c4043"))
         for case in self.cases:
             tile = self._tiles.get(case.path)
-            if tile is not None:
-                self._tiles.move_to_end(case.path)
             item = QListWidgetItem(QIcon(placeholder if tile is None else tile), f"{self._name(case.final_leaf)}\n{case.similarity * 100:.0f}%")
             item.setData(ID_ROLE, case.image_id)
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
@@ -137,9 +134,7 @@ class SimilarPanel(QWidget):
             return
         pixmap = QPixmap.fromImage(image).scaled(TILE, TILE, Qt.AspectRatioMode.KeepAspectRatio,
                                                  Qt.TransformationMode.SmoothTransformation)
-        self._tiles[path] = pixmap
-        while len(self._tiles) > TILE_CACHE:
-            self._tiles.popitem(last=False)
+        self._tiles.put(path, pixmap)
         for row, case in enumerate(self.cases):
             if case.path == path and row < self.tiles.count():
                 self.tiles.item(row).setIcon(QIcon(pixmap))

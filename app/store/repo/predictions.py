@@ -128,11 +128,16 @@ def _save_chunk(session: Session, pairs: list[tuple[int, PredictionRecord]]) -> 
     session.execute(delete(PredictionReason).where(PredictionReason.prediction_id.in_(prediction_ids)))
     reasons = [{"prediction_id": r["id"], "reason": reason}
                for r, (_, record) in zip(rows, pairs, strict=True)
-               for reason in dict.fromkeys(str(x) for x in record.reasons)]
+               for reason in _unique(record.reasons)]
     if reasons:
         session.execute(insert(PredictionReason), reasons)
     return [(r["image_id"], _prediction_record(SimpleNamespace(**r), version.version, with_embedding=False))
             for r in rows]
+
+
+def _unique(reasons: Iterable[str]) -> list[str]:
+    """A prediction's reasons as their table holds them: text, each once, in order."""
+    return list(dict.fromkeys(str(r) for r in reasons))
 
 
 def _replace_reasons(session: Session, prediction_id: int, reasons: Iterable[str]) -> None:
@@ -141,7 +146,7 @@ def _replace_reasons(session: Session, prediction_id: int, reasons: Iterable[str
     ):
         session.delete(old)
     session.flush()
-    for reason in dict.fromkeys(str(r) for r in reasons):
+    for reason in _unique(reasons):
         session.add(PredictionReason(prediction_id=prediction_id, reason=reason))
     session.flush()
 
