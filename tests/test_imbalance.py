@@ -286,3 +286,23 @@ def test_train_chooses_an_imbalance_method_for_a_long_tail_and_runs_without_a_va
     train = json.loads((out / "manifest.json").read_text())["train"]
     assert train["n_val"] == 0 and train["best_epoch"] == 1  # the train loss (> 1) scores the epoch
     assert train["config"]["imbalance"] == AUTO_IMBALANCE and train["data_choices"]["imbalance"]["source"] == "auto"
+
+
+@pytest.mark.parametrize(("method", "power"), [("none", 0.0), ("balanced_sampling", 1.0), ("sqrt_sampling", 0.5)])
+def test_sampling_methods_draw_each_leaf_by_its_count_to_the_power(tmp_path, taxonomy, method, power) -> None:
+    from models.training.data import TrainingData, make_loader
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    counts = {taxonomy.leaves[0]: 64, taxonomy.leaves[1]: 16, taxonomy.leaves[2]: 4}
+    samples = [Sample(path=tmp_path / "a.png", label=leaf) for leaf, n in counts.items() for _ in range(n)]
+    cfg = TrainConfig(imbalance=method, batch_size=4, num_workers=0)
+    data_cfg = {"input_size": (3, 8, 8), "mean": (0.5,) * 3, "std": (0.5,) * 3}
+    _, sampler = make_loader(cfg, TrainingData(samples, [], [], [str(tmp_path)]), taxonomy, data_cfg, rank=0,
+                             world=1, pin_memory=False)
+    drawn = np.zeros(3)
+    for epoch in range(40):
+        sampler.set_epoch(epoch)
+        for i in sampler:
+            drawn[taxonomy.leaves.index(samples[i].label)] += 1
+    want = np.array([n ** (1 - power) for n in counts.values()])
+    np.testing.assert_allclose(drawn / drawn.sum(), want / want.sum(), atol=0.02)

@@ -31,8 +31,13 @@ SCHEDULES = ("none", "bcnn")
 MODES = ("reweight", "soft")
 IMBALANCE_LOSSES = ("logit_adjust", "balanced_softmax", "drw")
 """The class-imbalance methods that change the loss (:class:`models.nn.losses.HierarchicalLoss`)."""
-IMBALANCE_METHODS = ("auto", "none", "balanced_sampling", *IMBALANCE_LOSSES)
-"""``TrainConfig.imbalance``: ``auto`` (chosen from the training data), ``none``, or one method."""
+IMBALANCE_SAMPLING = {"balanced_sampling": 1.0, "sqrt_sampling": 0.5}
+"""The class-imbalance methods that change the sampler: an image of a leaf with ``n`` training images is drawn with
+weight ``n ** -power`` (1: every leaf equally often; 0.5: square-root sampling, between that and the data's own
+frequencies)."""
+IMBALANCE_METHODS = ("auto", "none", *IMBALANCE_SAMPLING, *IMBALANCE_LOSSES, "posthoc")
+"""``TrainConfig.imbalance``: ``auto`` (chosen from the training data), ``none``, or one method (``posthoc`` trains
+as ``none`` and adjusts the leaf classifier afterwards: :mod:`models.training.posthoc`)."""
 MAX_HEAD_DIM = 16384
 """The widest head a config may ask for (a wider one is a typo that would allocate gigabytes before any check)."""
 

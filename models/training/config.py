@@ -50,10 +50,13 @@ class TrainConfig:
             one-cycle recipe; see :mod:`models.training.schedule`).
         imbalance: class-imbalance handling, applied at every tree level with that level's training counts:
             "auto" (chosen from the training set's leaf counts, see :mod:`models.training.inspection`),
-            "none", "balanced_sampling" (sample classes uniformly, weights 1/freq), "logit_adjust",
+            "none", "balanced_sampling" (sample classes uniformly, weights 1/freq), "sqrt_sampling" (weights
+            1/sqrt(freq)), "logit_adjust",
             "balanced_softmax" or "drw" (deferred re-weighting); the last three change only the training loss
-            (:mod:`models.nn.losses`), never the exported model. ``balanced_sampling: true|false``, the older
-            key, is read as ``imbalance: balanced_sampling|none``.
+            (:mod:`models.nn.losses`), never the exported model; "posthoc" trains as "none" and then shifts the
+            leaf classifier's bias by ``-tau * log(prior)``, ``tau`` chosen on the validation images
+            (:mod:`models.training.posthoc`). ``balanced_sampling: true|false``, the older key, is read as
+            ``imbalance: balanced_sampling|none``.
         imbalance_tau: ``tau`` of "logit_adjust" (the logits get ``tau * log(prior)`` in training).
         early_stopping_patience: stop after this many epochs without validation improvement (0 = off).
         precision: "auto" (bf16, else fp16, autocast on CUDA; fp32 on CPUs, where bf16 training measured

@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from models.data.manifest import DataError, Sample, data_hash, load_data
 from models.data.transforms import build_train_transform
 from models.imageio import decode_or_reason, load_image
+from models.nn.config import IMBALANCE_SAMPLING
 from models.taxonomy import Taxonomy
 from models.training.config import TrainConfig
 
@@ -174,10 +175,10 @@ def make_loader(cfg: TrainConfig, data: TrainingData, taxonomy: Taxonomy, data_c
                                       data_cfg.get("interpolation", "bicubic"))
     dataset = SampleDataset(data.train + data.outliers, taxonomy, transform, cache=cfg.cache_images)
     weights = None
-    if cfg.imbalance == "balanced_sampling":
+    if cfg.imbalance in IMBALANCE_SAMPLING:
         group = np.where(dataset.leaf_index >= 0, dataset.leaf_index, len(taxonomy.leaves))  # outliers: one group
         counts = np.bincount(group, minlength=len(taxonomy.leaves) + 1).astype(np.float64)
-        weights = 1.0 / counts[group]
+        weights = counts[group] ** -IMBALANCE_SAMPLING[cfg.imbalance]
     sampler = EpochSampler(len(dataset), seed=cfg.seed, weights=weights, rank=rank, world=world)
     loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.num_workers,
                         collate_fn=collate, drop_last=len(dataset) > cfg.batch_size * world,

@@ -83,6 +83,7 @@ class _Run:
     init_from: InitFrom | None
     out: Path
     scaler: torch.amp.GradScaler
+    leaf_counts: Sequence[int] = ()
     choices: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -169,7 +170,7 @@ def train(
             break
     result = TrainResult(bundle=out, history=state.history, best_epoch=state.best["epoch"])
     if rt.is_main:
-        result.metrics = _write_bundle(run, state, data_sha, time.perf_counter() - t_start, data)
+        result.metrics = _write_bundle(run, state, data_sha, time.perf_counter() - t_start, data, log, val_metrics)
         log(f"wrote bundle {out} (best epoch {state.best['epoch']})")
     if rt.world > 1:
         dist.barrier()
@@ -219,7 +220,8 @@ def _build_run(cfg: TrainConfig, rt: Runtime, taxonomy: Taxonomy, data: Training
                                          level_counts=level_counts(taxonomy, leaf_counts)).to(rt.device),
                 opt=make_optimizer(model, cfg),
                 loader=loader, sampler=sampler, data_cfg=data_cfg, steps_per_epoch=steps, init_from=init, out=out,
-                scaler=torch.amp.GradScaler("cuda", enabled=rt.amp_dtype == torch.float16))
+                scaler=torch.amp.GradScaler("cuda", enabled=rt.amp_dtype == torch.float16),
+                leaf_counts=tuple(leaf_counts))
 
 
 def _resume(run: _Run, log: Log) -> _Progress:
@@ -328,15 +330,22 @@ def _end_of_epoch(run: _Run, state: _Progress, epoch: int, row: dict[str, Any], 
 
 
 def _write_bundle(run: _Run, state: _Progress, data_sha: str, seconds: float,
-                  sources: Sequence[str | Path]) -> dict[str, Any]:
-    """The best epoch's weights, validated once more, saved as the bundle; returns the validation metrics."""
+                  sources: Sequence[str | Path], log: Log, extra: ExtraMetrics | None = None) -> dict[str, Any]:
+    """The best epoch's weights (with ``imbalance: posthoc``, adjusted), validated once more (with ``extra``),
+    saved as the bundle; returns the validation metrics (``extra``'s under ``"extra"``, which the bundle does not
+    keep)."""
     cfg, rt, data = run.cfg, run.rt, run.data
     best_file = run.out / "checkpoint" / "best.safetensors"
     if best_file.exists():
         load_weights(best_file, run.model)
+    if cfg.imbalance == "posthoc":
+        _posthoc(run, log)
     metrics: dict[str, Any] = {}
+    extra_values = None
     if data.val:
-        metrics = validate(run.model, run.manifest(), data.val, batch_size=max(8, cfg.batch_size), device=rt.device)
+        metrics = validate(run.model, run.manifest(), data.val, batch_size=max(8, cfg.batch_size), device=rt.device,
+                           extra=extra)
+        extra_values = metrics.pop("extra", None)
         metrics["split"] = "val"
     run.model.to("cpu").to(memory_format=torch.contiguous_format)
     train_info = TrainInfo(
@@ -345,7 +354,30 @@ def _write_bundle(run: _Run, state: _Progress, data_sha: str, seconds: float,
         epochs_run=len(state.history), seconds=round(seconds, 1), device=str(rt.device), world_size=rt.world,
         torch=torch.__version__, init_from=run.init_from, data_choices=run.choices)
     save_bundle(run.out, run.model, run.manifest(metrics, train_info), half=cfg.half_weights)
-    return metrics
+    return metrics if extra_values is None else {**metrics, "extra": extra_values}
+
+
+def _posthoc(run: _Run, log: Log) -> None:
+    """``imbalance: posthoc``: choose ``tau`` on the validation images and fold it into the leaf classifier."""
+    from models.inference.collect import collect_outputs
+    from models.inference.predictor import Predictor
+    from models.training.posthoc import apply_adjustment, choose_tau
+
+    if not run.data.val:
+        log("imbalance posthoc: no validation images, so no adjustment (tau 0)")
+        run.choices["imbalance_posthoc"] = {"value": 0.0, "source": "validation", "reason": "no validation images"}
+        return
+    manifest = run.manifest()
+    predictor = Predictor(LoadedBundle(model=run.model, manifest=manifest, path=Path(".")), device=run.rt.device,
+                          batch_size=max(8, run.cfg.batch_size))
+    out = collect_outputs(predictor, [s.path for s in run.data.val])
+    leaf_pos = {leaf: i for i, leaf in enumerate(run.taxonomy.leaves)}
+    targets = np.array([leaf_pos[run.data.val[i].label] for i in out.index], dtype=np.int64)
+    choice = choose_tau(out.level_logits, targets, run.leaf_counts, run.taxonomy.leaf_level_index,
+                        is_flat=manifest.is_flat)
+    apply_adjustment(run.model, run.leaf_counts, choice.tau)
+    log(choice.line())
+    run.choices["imbalance_posthoc"] = choice.to_json()
 
 
 def validate(model: HierarchicalNet, manifest: BundleManifest, samples: Sequence[Sample], *, batch_size: int,

@@ -5,7 +5,8 @@ values drawn from :data:`SEARCH_SPACE` by a seeded TPE sampler; the first trial 
 itself, its "auto" keys settled by the data as ``train`` would (:func:`base_params`), so the best trial is never
 worse on validation than not tuning. The loop reports each epoch's validation metric
 to the trial (its ``on_epoch`` callback) and a median pruner stops a trial whose metric falls below the median
-of the earlier trials at the same epoch. A trial's value is its best epoch's validation metric:
+of the earlier trials at the same epoch. A trial's value is the validation metric of the bundle it writes
+(its best epoch by validation top-1, after the post-hoc adjustment of ``imbalance: posthoc``):
 
 - ``top1``: leaf top-1 accuracy;
 - ``macro_recall``: the mean recall of the leaves present in the validation split (rare classes count as much
@@ -99,7 +100,8 @@ SEARCH_SPACE: tuple[Param, ...] = (
     Param("loss.kind", "choice", choices=("flat", "layer", "hierarchical")),
     Param("loss.dependence_weight", "float", 0.0, 2.0, when=("loss.kind", "hierarchical")),
     Param("loss.label_smoothing", "float", 0.0, 0.2),
-    Param("imbalance", "choice", choices=("none", "balanced_sampling", "logit_adjust", "balanced_softmax", "drw")),
+    Param("imbalance", "choice", choices=("none", "balanced_sampling", "sqrt_sampling", "logit_adjust",
+                                                   "balanced_softmax", "drw", "posthoc")),
     Param("augment.crop_scale", "float", 0.5, 1.0),
     Param("augment.hflip", "choice", choices=(0.0, 0.5)),
     Param("augment.vflip", "choice", choices=(0.0, 0.5)),
@@ -208,6 +210,14 @@ def base_params(base: dict[str, Any], space: Sequence[Param], fixed: set[str]) -
     return params
 
 
+def _final_value(metrics: dict[str, Any], column: str) -> float | None:
+    """The objective on the bundle a trial wrote (its best epoch, after any post-hoc adjustment): the value of
+    ``metrics.csv``'s ``val_KEY`` column is the bundle's ``KEY``, or ``KEY`` of the extra metrics."""
+    key = column.removeprefix("val_")
+    value = metrics.get(key, (metrics.get("extra") or {}).get(key))
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def epoch_reporter(trial: Any, column: str, optuna: Any) -> Callable[[dict[str, Any]], None]:
     """The loop's ``on_epoch`` callback: report the epoch's validation metric; raise ``TrialPruned`` when the
     pruner says so (which ends the training run)."""
@@ -306,10 +316,10 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
                            val_metrics=options.val_metrics)
         finally:
             _keep_history(folder)
-        scores = [float(r[column]) for r in result.history if r.get(column) is not None]
-        if not scores:
+        final = _final_value(result.metrics, column)
+        if final is None:
             raise TuneError(f"trial {trial.number}: no {column} (is the validation split empty?)")
-        return max(scores)
+        return final
 
     started = time.monotonic()
     timeout = options.budget_minutes * 60 if options.budget_minutes is not None else None

@@ -1,0 +1,146 @@
+"""Post-hoc logit adjustment (``imbalance: posthoc``): rare leaves learned without training on a skewed loss.
+
+Menon et al. 2021 ("Long-tail learning via logit adjustment") show that a network trained with the plain
+cross-entropy on long-tailed data learns ``p(leaf | x)``, whose arg-max favours frequent leaves; dividing it by
+``prior(leaf) ** tau`` before the arg-max trades a little overall accuracy for the rare leaves' recall. Here the
+trade is chosen by measurement, on the validation images, after training:
+
+* the leaf logits of the best epoch's weights are collected once on the validation split;
+* for every ``tau`` of :data:`TAUS`, the leaf scores become ``z_leaf - tau * log(prior_leaf)`` (``prior`` = the
+  training set's leaf frequencies, a leaf without images counted once) and validation Top-1 and macro recall
+  are measured;
+* the ``tau`` with the highest macro recall whose Top-1 stays within :data:`TOLERANCE` of the unadjusted
+  model's is kept (the smallest such ``tau`` on a tie; ``tau = 0`` when none gains).
+
+The adjustment is folded into the bias of the leaf classifier, so the bundle, its ONNX export, the heatmaps and
+the calibration that follows all see the adjusted model and nothing downstream knows about it. For the
+hierarchical heads the leaf distribution is the renormalised product of the per-level softmaxes
+(:func:`models.inference.outputs.combine_levels`); shifting the leaf level's logits alone divides that product
+by ``prior ** tau`` exactly (each image's normaliser is common to all its leaves), as for the flat head.
+
+Compared with training on a re-balanced loss or sampler (``balanced_sampling``, ``logit_adjust``...), the
+network itself is the one the plain recipe trains, so the frequent leaves keep the accuracy of that recipe;
+on the grayscale long-tail regime of ``python -m bench.regimes`` that is what the measurement favoured (README,
+"Training on your own data").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.inference.outputs import combine_levels
+
+__all__ = ["TAUS", "TOLERANCE", "PosthocChoice", "apply_adjustment", "choose_tau", "leaf_classifier"]
+
+TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+"""The ``tau`` values tried (Menon et al.'s optimum for balanced error is ``tau = 1``)."""
+TOLERANCE = 0.01
+"""How much validation Top-1 the adjustment may cost (a fraction: 0.01 = one point)."""
+
+
+@dataclass
+class PosthocChoice:
+    """The chosen ``tau`` and what each candidate measured on the validation images."""
+
+    tau: float
+    rows: list[dict[str, float]] = field(default_factory=list)  # tau, top1, macro_recall, never_predicted
+
+    def row(self, tau: float) -> dict[str, float]:
+        return next(r for r in self.rows if r["tau"] == tau)
+
+    def line(self) -> str:
+        """One log line: the chosen tau and the validation figures before and after."""
+        base, best = self.row(0.0), self.row(self.tau)
+        return (f"imbalance posthoc: leaf logits - {self.tau:g} * log(prior) (validation top1 "
+                f"{base['top1']:.3f} -> {best['top1']:.3f}, macro recall {base['macro_recall']:.3f} -> "
+                f"{best['macro_recall']:.3f}, leaves never predicted {base['never_predicted']} -> "
+                f"{best['never_predicted']}; tau tried {', '.join(f'{t:g}' for t in TAUS)})")
+
+    def to_json(self) -> dict[str, Any]:
+        """The bundle's ``train.data_choices["imbalance_posthoc"]`` (the shape of the data-aware choices)."""
+        return {"value": self.tau, "source": "validation", "reason": self.line(), "tolerance": TOLERANCE,
+                "validation": self.rows}
+
+
+def log_prior(leaf_counts: Sequence[int]) -> np.ndarray:
+    """``log`` of the training leaf frequencies (a leaf without images counts once)."""
+    n = np.maximum(np.asarray(leaf_counts, dtype=np.float64), 1.0)
+    return np.log(n / n.sum())
+
+
+def _leaf_probs(level_logits: Sequence[np.ndarray], leaf_level_index: np.ndarray, is_flat: bool) -> np.ndarray:
+    def softmax(z: np.ndarray) -> np.ndarray:
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    if is_flat:
+        return softmax(np.asarray(level_logits[-1], dtype=np.float64))
+    return combine_levels([softmax(np.asarray(z, dtype=np.float64)) for z in level_logits], leaf_level_index)
+
+
+def _measure(pred: np.ndarray, targets: np.ndarray, num_leaves: int) -> dict[str, float]:
+    support = np.bincount(targets, minlength=num_leaves)
+    hits = np.bincount(targets[pred == targets], minlength=num_leaves)
+    predicted = np.bincount(pred, minlength=num_leaves)
+    present = support > 0
+    return {"top1": float((pred == targets).mean()),
+            "macro_recall": float((hits[present] / support[present]).mean()),
+            "never_predicted": int((present & (predicted == 0)).sum())}
+
+
+def choose_tau(level_logits: Sequence[np.ndarray], targets: np.ndarray, leaf_counts: Sequence[int],
+               leaf_level_index: np.ndarray, *, is_flat: bool) -> PosthocChoice:
+    """Measure every ``tau`` of :data:`TAUS` on validation logits and pick one (see the module docstring).
+
+    Args:
+        level_logits: the raw per-level logits of the validation images, (n, n_k) each.
+        targets: each image's leaf index, (n,).
+        leaf_counts: training images per leaf, in taxonomy order.
+        leaf_level_index: ``taxonomy.leaf_level_index``.
+        is_flat: the network has the flat head (its leaf distribution is the last level's softmax).
+    """
+    targets = np.asarray(targets, dtype=np.int64)
+    if targets.size == 0:
+        raise ValueError("post-hoc adjustment needs validation images")
+    shift = log_prior(leaf_counts)
+    leaf = np.asarray(level_logits[-1], dtype=np.float64)
+    if leaf.shape[1] != shift.shape[0]:
+        raise ValueError(f"{leaf.shape[1]} leaf logits but {shift.shape[0]} leaf counts")
+    rows = []
+    for tau in TAUS:
+        levels = [*level_logits[:-1], leaf - tau * shift]
+        pred = _leaf_probs(levels, leaf_level_index, is_flat).argmax(axis=1)
+        rows.append({"tau": tau, **_measure(pred, targets, shift.shape[0])})
+    floor = rows[0]["top1"] - TOLERANCE - 1e-9
+    best = max((r for r in rows if r["top1"] >= floor), key=lambda r: (r["macro_recall"], -r["tau"]))
+    return PosthocChoice(tau=best["tau"], rows=rows)
+
+
+def leaf_classifier(model: nn.Module) -> nn.Linear:
+    """The linear layer whose outputs are the leaf logits (the flat head's ``fc``, the level head's last)."""
+    head = getattr(model, "head", None)
+    layer = getattr(head, "fc", None)
+    if layer is None and hasattr(head, "classifiers"):
+        layer = head.classifiers[-1]
+    if not isinstance(layer, nn.Linear) or layer.bias is None:
+        raise TypeError(f"no leaf classifier with a bias in {type(head).__name__}")
+    return layer
+
+
+def apply_adjustment(model: nn.Module, leaf_counts: Sequence[int], tau: float) -> None:
+    """Fold ``- tau * log(prior)`` into the leaf classifier's bias, in place."""
+    if tau == 0:
+        return
+    layer = leaf_classifier(model)
+    shift = torch.as_tensor(-tau * log_prior(leaf_counts), dtype=layer.bias.dtype, device=layer.bias.device)
+    if shift.shape != layer.bias.shape:
+        raise ValueError(f"{shift.shape[0]} leaf counts for a classifier of {layer.bias.shape[0]} leaves")
+    with torch.no_grad():
+        layer.bias.add_(shift)
