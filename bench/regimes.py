@@ -36,7 +36,7 @@ REGIMES: dict[str, list[str]] = {
 """``fma-model synth`` options of each regime: the demo look, grayscale long-tailed with the PenTile panel
 pattern (20-200 images per leaf), low data (30 per leaf)."""
 
-OLD_DEFAULTS = ["imbalance=none", "augment.crop_scale=0.85", "augment.saturation=0.1", "augment.hue=0.02",
+OLD_DEFAULTS = ["lr=1e-3", "backbone_lr_scale=0.3", "imbalance=none", "augment.crop_scale=0.85", "augment.saturation=0.1", "augment.hue=0.02",
                 "schedule=cosine", "loss.label_smoothing=0.0", "augment.rot90=true", "augment.brightness=0.2",
                 "augment.contrast=0.2", "augment.blur_p=0.2", "augment.noise_std=0.02"]
 """The defaults before #14, pinned: no imbalance handling, warmup + cosine, no label smoothing, 90° turns, blur,

@@ -42,7 +42,10 @@ class TrainConfig:
         batch_size: images per optimiser micro-step (per process under torchrun).
         grad_accum: micro-steps per optimiser step (gradient accumulation).
         lr: peak learning rate of AdamW (after warmup).
-        backbone_lr_scale: the backbone's learning rate relative to ``lr`` (lower for pretrained features).
+        backbone_lr_scale: the backbone's learning rate relative to ``lr`` (lower for pretrained features). The
+            defaults, 2e-3 for the heads and 1e-3 for the backbone, replaced 1e-3 and 3e-4, under which
+            EfficientNet-Lite0 reached 29 % leaf Top-1 in ``bench.regimes``' 6-epoch budget on the long-tail regime
+            against 38 % (README, "Training on your own data").
         weight_decay: AdamW weight decay (not applied to norms and biases).
         warmup_epochs: linear warmup length, then cosine decay to ``min_lr`` (``schedule: cosine`` only).
         min_lr: final learning rate of the cosine schedule.
@@ -84,8 +87,8 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 32
     grad_accum: int = 1
-    lr: float = 1e-3
-    backbone_lr_scale: float = 0.3
+    lr: float = 2e-3
+    backbone_lr_scale: float = 0.5
     weight_decay: float = 0.05
     warmup_epochs: float = 1.0
     min_lr: float = 1e-6

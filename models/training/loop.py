@@ -144,7 +144,7 @@ def train(
         f"device {rt.device}{' x' + str(rt.world) if rt.world > 1 else ''}, "
         f"precision {str(rt.amp_dtype).replace('torch.', '') if rt.amp_dtype else 'fp32'}")
     profile = profile_data(samples.train, taxonomy)
-    cfg, choices = choose_settings(cfg, profile)
+    cfg, choices = choose_settings(cfg, profile, validation=bool(samples.val))
     for choice in choices:
         log(choice.line())
     run = _build_run(cfg, rt, taxonomy, samples, out, resume, log, profile.leaf_counts)
