@@ -38,7 +38,7 @@ import datetime as _dt
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +57,15 @@ from models.calibration.temperature import T_RANGE, fit_temperature, leaf_probs_
 from models.calibration.thresholds import BOUNDS, LeafThreshold, purity_threshold
 from models.data.manifest import Sample, data_hash
 from models.inference.collect import Outputs, collect_outputs
-from models.routing.policy import REASONS, CalibratedOn, Calibration, UnknownFit, route_batch
+from models.routing.policy import (
+    REASONS,
+    CalibratedOn,
+    Calibration,
+    UnknownFit,
+    determined_batch,
+    path_confidences,
+    route_batch,
+)
 from models.routing.unknown import UNKNOWN_METHODS, UnknownDetector
 
 if TYPE_CHECKING:
@@ -135,6 +143,7 @@ class CalibrationResult:
     summary: dict[str, Any]
     curve: dict[str, list[float]]
     options: CalibrateOptions
+    nodes: dict[str, LeafThreshold] = field(default_factory=dict)  # the groups' and subgroups' thresholds
 
     @property
     def unknown(self) -> UnknownDetector | None:
@@ -225,6 +234,7 @@ def calibrate(
     temperature = _fit_temperature(data, bundle.manifest.taxonomy, bundle.manifest.is_flat, log)
     probs = leaf_probs_at(data.out.level_logits, temperature, bundle.manifest.taxonomy, flat=bundle.manifest.is_flat)
     leaves = _leaf_thresholds(probs, data, bundle.manifest.taxonomy.leaves, options)
+    nodes = _node_thresholds(probs, data, bundle.manifest.taxonomy, options)
     detector, fit = _fit_unknown(predictor, data, probs, temperature, train_samples, strides, options, log)
     calibration = Calibration(
         thresholds={leaf: lt.threshold for leaf, lt in leaves.items()}, unknown=detector,
@@ -236,6 +246,7 @@ def calibrate(
                                    n_unknown=int(data.unknown.sum()), sources=tuple(map(str, options.sources))),
         created=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         temperature_before=bundle.manifest.effective_temperature, unknown_fit=fit,
+        node_thresholds={node: lt.threshold for node, lt in nodes.items()},
     )
     summary = _summary(calibration, data, probs, temperature, bundle.manifest)
     known = data.known
@@ -247,7 +258,7 @@ def calibrate(
         current = read_bundle_manifest(bundle_path)
         write_bundle_manifest(bundle_path, current.replace(temperature=temperature, calibration=calibration))
         log(f"wrote calibration into {bundle_path / 'manifest.json'}")
-    return CalibrationResult(temperature, leaves, calibration, summary, curve, options)
+    return CalibrationResult(temperature, leaves, calibration, summary, curve, options, nodes)
 
 
 def _collect_labelled(predictor: Predictor, samples: Sequence[Sample], options: CalibrateOptions,
@@ -286,6 +297,26 @@ def _leaf_thresholds(probs: np.ndarray, data: _Labelled, leaves: Sequence[str],
         out[leaf] = purity_threshold(conf[sel], correct[sel], target=options.target_purity,
                                      min_support=options.min_support, bound=options.bound,
                                      confidence_level=options.confidence)
+    return out
+
+
+def _node_thresholds(probs: np.ndarray, data: _Labelled, taxonomy: Taxonomy,
+                     options: CalibrateOptions) -> dict[str, LeafThreshold]:
+    """Every group's and subgroup's threshold: among the known images whose predicted path passes through the
+    node, on the node's marginal confidence, right when the true leaf lies under the node (the leaves' rule)."""
+    best, scores = path_confidences(taxonomy, probs)
+    truth = np.where(data.known, data.targets, 0)
+    out: dict[str, LeafThreshold] = {}
+    for k in range(len(taxonomy.level_sizes)):
+        predicted = taxonomy.leaf_level_index[best, k]
+        right = predicted == taxonomy.leaf_level_index[truth, k]
+        for j, node in enumerate(taxonomy.levels[k]):
+            if taxonomy.node(node).is_leaf:  # a leaf (a ragged tree repeats it at deeper levels) has its own
+                continue
+            sel = data.known & (predicted == j)
+            out[node] = purity_threshold(scores[k][sel], right[sel], target=options.target_purity,
+                                         min_support=options.min_support, bound=options.bound,
+                                         confidence_level=options.confidence)
     return out
 
 
@@ -360,6 +391,8 @@ def _fit_unknown(predictor: Predictor, data: _Labelled, probs: np.ndarray, tempe
 def _summary(calibration: Calibration, data: _Labelled, probs: np.ndarray, temperature: float,
              manifest: Any) -> dict[str, Any]:
     """Routing on the calibration split itself, exactly as the Predictor will do it."""
+    from models.evaluation.metrics import hierarchical_selective
+
     out, known, unknown = data.out, data.known, data.unknown
     routes, reasons, _ = route_batch(calibration, manifest.taxonomy.leaves, leaf_probs=probs,
                                      level_logits=out.level_logits, embeddings=out.embeddings, keys=out.keys,
@@ -372,6 +405,9 @@ def _summary(calibration: Calibration, data: _Labelled, probs: np.ndarray, tempe
     by_threshold = np.array([cuts[manifest.taxonomy.leaves[p]] is not None and c >= cuts[manifest.taxonomy.leaves[p]]
                              for p, c in zip(pred, conf, strict=True)], dtype=bool)
     logits = [z[known] for z in out.level_logits]
+    nodes, levels = determined_batch(calibration, manifest.taxonomy, probs, reasons)
+    hier = hierarchical_selective([nodes[i] for i in np.flatnonzero(known)], levels[known], data.targets[known],
+                                  manifest.taxonomy)
     return {
         "n": len(data.samples), "n_known": int(known.sum()), "n_unknown": int(unknown.sum()),
         "temperature": temperature,
@@ -385,6 +421,8 @@ def _summary(calibration: Calibration, data: _Labelled, probs: np.ndarray, tempe
         "unknown_auto_rate": float(auto[unknown].mean()) if unknown.any() else float("nan"),
         "reasons": {r: int(sum(r in why for why in reasons)) for r in REASONS},
         "leaves_with_threshold": sum(t is not None for t in cuts.values()),
+        "nodes_with_threshold": sum(t is not None for t in calibration.node_thresholds.values()),
+        **hier,
     }
 
 
@@ -415,6 +453,21 @@ def format_table(result: CalibrationResult) -> str:
         + (f", unknowns auto-judged {pct(s['unknown_auto_rate'])}" if s["n_unknown"] else ""),
         "re-judge reasons: " + ", ".join(f"{k} {v}" for k, v in s["reasons"].items()),
     ]
+    if result.nodes:
+        lines += ["", f"{'group / subgroup':<22} {'support':>7} {'threshold':>9} {'coverage':>8} {'purity':>7} "
+                      f"{'lower':>6}"]
+        for node, lt in result.nodes.items():
+            if lt.threshold is None:
+                lines.append(f"{node:<22} {lt.support:>7} {'-':>9} {'-':>8} {'-':>7} {'-':>6}  never determined: "
+                             + (lt.reason or "").split(":", 1)[0])
+            else:
+                lines.append(f"{node:<22} {lt.support:>7} {lt.threshold:>9.4f} {lt.coverage:>8.3f} "
+                             f"{lt.purity:>7.3f} {lt.purity_lower:>6.3f}")
+        at_least = s["determined_at_least"]
+        lines.append("determined (known images, climbing from the leaf): "
+                     + ", ".join(f"level {k} or deeper {pct(v)}" for k, v in enumerate(at_least))
+                     + f"; none {pct(s['determined_level_share']['none'])}; purity of the determined nodes "
+                     f"{pct(s['hierarchical_purity'])}")
     return "\n".join(lines)
 
 

@@ -19,16 +19,19 @@ def evaluate_bundle(bundle: LoadedBundle, samples: list[Sample], *, batch_size: 
     With ``unknown:*`` samples the metrics get ``unknown_auroc`` (of the calibrated unknown score, or of
     ``1 - max leaf probability`` for an uncalibrated bundle; ``unknown_method`` says which). A calibrated
     bundle routes every image exactly as the Predictor does (thresholds, unknown filter, spot checks)
-    and adds ``auto_coverage``, ``auto_purity``, ``unknown_auto_rate`` and ``route_reasons`` (counts).
+    and adds ``auto_coverage``, ``auto_purity``, ``unknown_auto_rate`` and ``route_reasons`` (counts); with
+    group and subgroup thresholds (issue #17) also the known images' ``determined_level_share``,
+    ``determined_at_least``, ``hierarchical_coverage``, ``hierarchical_purity`` and ``hierarchical_purity_by_level``
+    (:func:`models.evaluation.metrics.hierarchical_selective`).
 
     Returns:
         (metrics, raw) where raw holds leaf_probs, targets, unknown mask, read errors, and
         auto/reasons/unknown_scores (None when not computed).
     """
-    from models.evaluation.metrics import compute_metrics
+    from models.evaluation.metrics import compute_metrics, hierarchical_selective
     from models.inference.collect import collect_outputs, route_outputs
     from models.inference.predictor import Predictor
-    from models.routing.policy import REASONS
+    from models.routing.policy import REASONS, determined_batch
 
     tax = bundle.taxonomy
     predictor = Predictor(bundle, device=device, batch_size=batch_size)
@@ -56,6 +59,10 @@ def evaluate_bundle(bundle: LoadedBundle, samples: list[Sample], *, batch_size: 
         metrics["unknown_method"] = method
     if reasons is not None:
         metrics["route_reasons"] = {r: sum(r in why for why in reasons) for r in REASONS}
+    if cal is not None and cal.node_thresholds and (~unknown).any():
+        nodes, levels = determined_batch(cal, tax, leaf_probs, reasons)
+        known = np.flatnonzero(~unknown)
+        metrics.update(hierarchical_selective([nodes[i] for i in known], levels[known], targets[known], tax))
     metrics["unreadable"] = len(out.errors)
     raw = {"leaf_probs": leaf_probs, "targets": targets, "unknown": unknown,
            "errors": {str(samples[i].path): e for i, e in out.errors.items()},

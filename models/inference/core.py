@@ -238,12 +238,15 @@ class PredictorCore(abc.ABC):
         path = self._paths[best]
         margs = marginals(leaf_probs[None], self._leaf_level_index, self.taxonomy.level_sizes)
         idx = self._leaf_level_index[best]
+        # scores of the unpadded path: a padded leaf repeats at deeper levels
+        path_scores = tuple(float(margs[k][0, idx[k]]) for k in range(len(path)))
+        node, level = (None, None) if self.calibration is None else self.calibration.determined(
+            path, path_scores, decision.reasons)
         return Prediction(
             file=file,
             leaf=self.taxonomy.leaves[best],
             path=path,
-            # scores of the unpadded path: a padded leaf repeats at deeper levels
-            path_scores=tuple(float(margs[k][0, idx[k]]) for k in range(len(path))),
+            path_scores=path_scores,
             confidence=float(leaf_probs[best]),
             level_probs=tuple(tuple(float(v) for v in lp[i]) for lp in out.level_probs),
             top5=tuple(RankedLeaf(self.taxonomy.leaves[j], self._paths[j], float(leaf_probs[j])) for j in order[:5]),
@@ -255,6 +258,8 @@ class PredictorCore(abc.ABC):
             route=decision.route,
             reasons=decision.reasons,
             unknown_score=decision.unknown_score,
+            determined_node=node,
+            determined_level=level,
         )
 
     def route(self, out: BatchOutput, keys: Sequence[str | None]) -> list[RouteDecision]:

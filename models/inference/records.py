@@ -50,6 +50,9 @@ class Prediction:
         route: with a calibrated bundle, "auto" or "rejudge"; None otherwise.
         reasons: why it was routed so (codes of :data:`models.routing.policy.REASONS`).
         unknown_score: the calibration's unknown-defect score, when it has one.
+        determined_node: with a calibrated bundle, the deepest node of ``path`` whose confidence meets its
+            purity threshold (:meth:`models.routing.policy.Calibration.determined`); None when none does.
+        determined_level: its index in ``path`` (0 = group), or None.
     """
 
     file: str
@@ -68,6 +71,8 @@ class Prediction:
     route: str | None = None
     reasons: tuple[str, ...] = ()
     unknown_score: float | None = None
+    determined_node: str | None = None
+    determined_level: int | None = None
 
     def to_json(self, taxonomy: Taxonomy) -> dict[str, Any]:
         """The ``predict --json`` object (see ARCHITECTURE.md)."""
@@ -86,6 +91,8 @@ class Prediction:
             "route": self.route,
             "reasons": list(self.reasons),
             "unknown_score": self.unknown_score,
+            "determined_node": self.determined_node,
+            "determined_level": self.determined_level,
             "model_version": self.model_version,
             "error": self.error,
         }

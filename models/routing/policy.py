@@ -17,6 +17,13 @@ stable (the app stores and translates them), several may apply at once, in this 
 * ``spot_check``: a would-be-auto image drawn for quality assurance. The draw hashes the image content
   with a seed, so the same image always gets the same route, whatever its file name or batch.
 
+Hierarchical routing (issue #17): ``routing.node_thresholds`` gives every group and subgroup its own purity
+threshold, fitted like the leaves' on the node's marginal confidence (the sum of its leaves' scores, which is
+never lower than the leaf's). :meth:`Calibration.determined` climbs the predicted path from the leaf up and
+returns the deepest node whose confidence meets its threshold (Goren, Galil and El-Yaniv's "climbing" rule), so
+an image the model cannot judge alone still tells the analyst "Particles, determined: pick the type". An image
+flagged as a possible unknown defect has no determined node.
+
 This module needs only numpy (no torch), so any layer can route stored predictions.
 """
 
@@ -26,12 +33,15 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from models.hashing import file_sha256, sha256_hex
 from models.routing.unknown import RoutingError, UnknownDetector, is_finite_number
+
+if TYPE_CHECKING:
+    from models.taxonomy import Taxonomy
 
 __all__ = [
     "CALIBRATION_KEYS",
@@ -40,7 +50,9 @@ __all__ = [
     "Calibration",
     "RoutingError",
     "UnknownFit",
+    "determined_batch",
     "image_key",
+    "path_confidences",
     "route",
     "route_batch",
     "spot_check_draw",
@@ -133,6 +145,8 @@ class Calibration:
 
     Attributes:
         thresholds: leaf id -> lowest auto-judged confidence, or None (always re-judge).
+        node_thresholds: group or subgroup id -> the lowest marginal confidence at which the node counts as
+            determined at the target purity, or None (never); empty for a calibration made before #17.
         unknown: the unknown-defect detector, or None.
         spot_check: share of would-be-auto images sent to QA anyway (0 disables).
         seed: seed of the spot-check draw.
@@ -161,13 +175,15 @@ class Calibration:
     created: str | None = None
     temperature_before: float | None = None
     unknown_fit: UnknownFit | None = None
+    node_thresholds: Mapping[str, float | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0.0 <= float(self.spot_check) <= 1.0:
             raise RoutingError(f"spot_check must lie in [0, 1], got {self.spot_check!r}")
-        for leaf, value in self.thresholds.items():
-            if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
-                raise RoutingError(f"threshold of leaf {leaf!r} must be a number or null, got {value!r}")
+        for what, table in (("leaf", self.thresholds), ("node", self.node_thresholds)):
+            for node, value in table.items():
+                if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+                    raise RoutingError(f"threshold of {what} {node!r} must be a number or null, got {value!r}")
         if self.unknown is not None and abs(self.unknown.temperature - self.temperature) > 1e-12:
             raise RoutingError(f"the unknown score's temperature {self.unknown.temperature} differs from the "
                                f"calibration's {self.temperature}")
@@ -209,7 +225,10 @@ class Calibration:
         on = settings.pop("calibrated_on", None)
         try:
             keys = {"target_purity", "min_support", "spot_check", "spot_check_seed", "bound", "confidence",
-                    "unknown_fpr", "created", "temperature_before", "notes"}
+                    "unknown_fpr", "created", "temperature_before", "notes", "node_thresholds"}
+            nodes = settings.get("node_thresholds") or {}
+            if not isinstance(nodes, Mapping):
+                raise RoutingError("manifest 'routing.node_thresholds' must be an object {node: number or null}")
             extra = sorted(map(str, set(settings) - keys))
             if extra:
                 raise RoutingError(f"manifest 'routing' has unknown key(s) {', '.join(extra)}")
@@ -231,6 +250,8 @@ class Calibration:
                 created=_string(settings.get("created"), "routing.created"),
                 temperature_before=_number(settings.get("temperature_before"), "routing.temperature_before"),
                 unknown_fit=fit,
+                node_thresholds={str(k): _number(v, f"routing.node_thresholds.{k}", 0.0, 1.0)
+                                 for k, v in nodes.items()},
             )
         except (TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, RoutingError):
@@ -246,6 +267,7 @@ class Calibration:
             "calibrated_on": None if self.calibrated_on is None else {
                 **dataclasses.asdict(self.calibrated_on), "sources": list(self.calibrated_on.sources)},
             "created": self.created, "temperature_before": self.temperature_before, "notes": dict(self.notes),
+            "node_thresholds": dict(self.node_thresholds) or None,
         }
         out: dict[str, Any] = {
             "thresholds": dict(self.thresholds),
@@ -263,6 +285,28 @@ class Calibration:
     ) -> tuple[str, list[str]]:
         """Route one prediction; see :func:`route`."""
         return route(leaf=leaf, confidence=confidence, unknown_score=unknown_score, calibration=self, key=key)
+
+    def determined(self, path: Sequence[str], path_scores: Sequence[float],
+                   reasons: Sequence[str] = ()) -> tuple[str | None, int | None]:
+        """The deepest node of a predicted path whose confidence meets its threshold, and its level (0 = group).
+
+        Args:
+            path: the predicted path, top-level group first, leaf last.
+            path_scores: each node's confidence (the marginal of the leaf distribution).
+            reasons: the image's routing reasons; ``possible_unknown`` means nothing is determined.
+
+        Returns:
+            ``(node, level)``, or ``(None, None)`` when not even the group is determined.
+        """
+        if "possible_unknown" in reasons:
+            return None, None
+        last = len(path) - 1
+        for level in range(last, -1, -1):
+            node = path[level]
+            cut = self.thresholds.get(node) if level == last else self.node_thresholds.get(node)
+            if cut is not None and path_scores[level] >= cut:
+                return node, level
+        return None, None
 
 
 def _number(value: Any, what: str, low: float = -math.inf, high: float = math.inf) -> float | None:
@@ -389,3 +433,39 @@ def route_batch(
         routes.append(r)
         reasons.append(why)
     return routes, reasons, scores
+
+
+def path_confidences(taxonomy: Taxonomy, leaf_probs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The arg-max leaf of each row and, per tree level, the marginal confidence of its (padded) ancestor there.
+
+    Returns:
+        ``(best, scores)``: (N,) leaf indices, and per level an (N,) array.
+    """
+    probs = np.asarray(leaf_probs, dtype=np.float64)
+    best = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=np.int64)
+    scores = []
+    for k in range(len(taxonomy.level_sizes)):
+        column = taxonomy.leaf_level_index[:, k]
+        same = column[None, :] == column[best][:, None]  # (N, leaves): leaves under the row's node at level k
+        scores.append((probs * same).sum(axis=1))
+    return best, scores
+
+
+def determined_batch(calibration: Calibration, taxonomy: Taxonomy, leaf_probs: np.ndarray,
+                     reasons: Sequence[Sequence[str]] | None = None) -> tuple[list[str | None], np.ndarray]:
+    """:meth:`Calibration.determined` for every row of a leaf distribution.
+
+    Returns:
+        ``(nodes, levels)``: each row's determined node (None: nothing) and its level (-1: nothing).
+    """
+    best, scores = path_confidences(taxonomy, leaf_probs)
+    nodes: list[str | None] = []
+    levels = np.full(len(best), -1, dtype=np.int64)
+    for i, b in enumerate(best):
+        path = taxonomy.path(taxonomy.leaves[int(b)])
+        node, level = calibration.determined(path, [float(scores[k][i]) for k in range(len(path))],
+                                             () if reasons is None else reasons[i])
+        nodes.append(node)
+        if level is not None:
+            levels[i] = level
+    return nodes, levels
