@@ -47,7 +47,7 @@ def test_node_thresholds_round_trip_through_the_manifest_and_bad_values_are_refu
     assert "node_thresholds" not in Calibration(thresholds={"a": 0.5}).to_manifest()["routing"]
     bad = cal.to_manifest()
     bad["routing"]["node_thresholds"] = {"particle": "high"}
-    with pytest.raises(RoutingError, match="node_thresholds.particle"):
+    with pytest.raises(RoutingError, match=r"node_thresholds\.particle"):
         Calibration.from_manifest(bad)
     bad["routing"]["node_thresholds"] = [0.5]
     with pytest.raises(RoutingError, match="node_thresholds' must be an object"):
