@@ -128,3 +128,27 @@ def test_reasons_carry_the_thresholds_of_the_loaded_model(taxonomy):
     assert p.panel(0).reasons == (ReasonDetail("low_confidence", 0.968, 0.996), ReasonDetail("possible_unknown", 0.91, 0.8))
     assert p.panel(1).reasons == (ReasonDetail("leaf_below_target", 0.992, 0.99),)
     assert p.panel(2).reasons == (ReasonDetail("low_confidence"),)  # another model's: no numbers to show
+
+
+def test_a_rejudged_image_shows_the_group_or_subgroup_the_model_determined(taxonomy):
+    from models.routing.policy import Calibration
+
+    routing = Calibration(thresholds={"particle_metal": 0.95}, node_thresholds={"foreign_matter": 0.6, "particle": 0.8},
+                          target_purity=0.99)
+    path = ("foreign_matter", "particle", "particle_metal")
+
+    def record(scores, route, reasons=(), version="v1", i=1):
+        return PredictionRecord(leaf="particle_metal", confidence=scores[-1], path=path, path_scores=scores,
+                                top5=(("particle_metal", path, scores[-1]),), route=route, reasons=reasons,
+                                model_version=version, id=i)
+
+    items = [_item(1, record((0.99, 0.9, 0.7), "rejudge", ("low_confidence",))),   # subgroup determined
+             _item(2, record((0.7, 0.5, 0.4), "rejudge", ("low_confidence",))),    # group only
+             _item(3, record((0.99, 0.98, 0.97), "auto")),                         # the leaf itself: auto
+             _item(4, record((0.99, 0.9, 0.7), "rejudge", ("low_confidence", "possible_unknown"))),
+             _item(5, record((0.99, 0.9, 0.7), "rejudge", ("low_confidence",), version="v0"))]  # another model
+    p = BatchPresenter()
+    p.set_model("ready", version="v1", taxonomy=taxonomy, routing=routing)
+    p.open(OpenedBatch(7, "b", "/b", items))
+    assert [p.panel(i).determined for i in range(5)] == [1, 0, None, None, None]
+    assert [p.determined_node(p.items[i]) for i in range(5)] == ["particle", "foreign_matter", None, None, None]

@@ -4,7 +4,7 @@
 <context>
     <name>BatchList</name>
     <message>
-        <location filename="../ui/batch_list.py" line="64"/>
+        <location filename="../ui/batch_list.py" line="62"/>
         <source>Has a note (N to read or edit it)</source>
         <translation>有註記（按 N 檢視或編輯）</translation>
     </message>
@@ -382,12 +382,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="328"/>
+        <location filename="../ui/main_window.py" line="327"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="329"/>
+        <location filename="../ui/main_window.py" line="328"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -400,7 +400,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="334"/>
+        <location filename="../ui/main_window.py" line="333"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -445,17 +445,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="65"/>
+        <location filename="../ui/batch_opening.py" line="76"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="97"/>
+        <location filename="../ui/batch_opening.py" line="99"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="98"/>
+        <location filename="../ui/batch_opening.py" line="100"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
@@ -470,7 +470,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="450"/>
+        <location filename="../ui/main_window.py" line="448"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -485,17 +485,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="110"/>
+        <location filename="../ui/judging_actions.py" line="112"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="127"/>
+        <location filename="../ui/judging_actions.py" line="129"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="128"/>
+        <location filename="../ui/judging_actions.py" line="130"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -555,7 +555,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="78"/>
-        <location filename="../ui/prediction_panel.py" line="220"/>
+        <location filename="../ui/prediction_panel.py" line="229"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -575,47 +575,52 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>為何是此類型？模型在影像中找到其依據之處（W 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="118"/>
+        <location filename="../ui/prediction_panel.py" line="121"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="121"/>
+        <location filename="../ui/prediction_panel.py" line="124"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="122"/>
+        <location filename="../ui/prediction_panel.py" line="125"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="123"/>
+        <location filename="../ui/prediction_panel.py" line="126"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="178"/>
+        <location filename="../ui/prediction_panel.py" line="182"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="221"/>
+        <location filename="../ui/prediction_panel.py" line="210"/>
+        <source>✓ {node} is determined · pick the type</source>
+        <translation>✓ 已確定為 {node} · 請選擇類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="230"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="225"/>
+        <location filename="../ui/prediction_panel.py" line="234"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="229"/>
+        <location filename="../ui/prediction_panel.py" line="238"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="237"/>
+        <location filename="../ui/prediction_panel.py" line="246"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
@@ -931,17 +936,17 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Similar</name>
     <message>
-        <location filename="../ui/similar_panel.py" line="48"/>
+        <location filename="../ui/similar_panel.py" line="47"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="88"/>
+        <location filename="../ui/similar_panel.py" line="87"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="106"/>
+        <location filename="../ui/similar_panel.py" line="103"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -950,7 +955,7 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="115"/>
+        <location filename="../ui/similar_panel.py" line="112"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
@@ -1024,19 +1029,24 @@ Similarity {sim:.3f}</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="83"/>
+        <location filename="../ui/picker.py" line="97"/>
         <source>Choose the defect type</source>
         <translation>選擇缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="88"/>
+        <location filename="../ui/picker.py" line="102"/>
         <source>Type to filter by English or Chinese name, or id…</source>
         <translation>輸入英文或中文名稱、或 ID 以篩選…</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="99"/>
+        <location filename="../ui/picker.py" line="113"/>
         <source>Enter: choose · ↑↓: move · Esc: cancel</source>
         <translation>Enter：選擇 · ↑↓：移動 · Esc：取消</translation>
+    </message>
+    <message>
+        <location filename="../ui/picker.py" line="122"/>
+        <source>Only {node} (determined by the model) · Tab: all types</source>
+        <translation>僅顯示 {node}（模型已確定）· Tab：全部類型</translation>
     </message>
 </context>
 <context>

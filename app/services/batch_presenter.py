@@ -86,6 +86,10 @@ class PanelData:
 
     ``waiting`` says why an image without a prediction has none yet: ``no_model``, ``loading`` (the model is
     loading) or ``predicting`` (it is in the queue of the prediction run); None otherwise.
+
+    ``determined``: for an image sent to a person, the index in ``path`` of the deepest node the model still
+    judges at the target purity (a group or subgroup: "Particle, determined: pick the type"); None when the leaf
+    itself is judged, nothing is, or the calibration has no group/subgroup thresholds.
     """
 
     file_name: str
@@ -104,6 +108,7 @@ class PanelData:
     reasons: tuple[ReasonDetail, ...] = ()
     model_version: str = ""
     waiting: str | None = None
+    determined: int | None = None
 
 
 class BatchPresenter:
@@ -307,7 +312,23 @@ class BatchPresenter:
             reasons=self._reason_details(shown) if shown else (),
             model_version=p.model_version if p else "",
             waiting=waiting if not self.errors.get(item.image.image_id) else None,
+            determined=self._determined(shown) if shown else None,
         )
+
+    def determined_node(self, item: BatchItem) -> str | None:
+        """The group or subgroup the model determined for an item sent to a person (the picker's first scope)."""
+        p = item.prediction if self.shows_prediction(item) else None
+        level = self._determined(p) if p is not None else None
+        return None if p is None or level is None else p.path[level]
+
+    def _determined(self, p: PredictionRecord) -> int | None:
+        """The level of the deepest group/subgroup the loaded model's calibration determines for a re-judged
+        prediction (see :attr:`PanelData.determined`)."""
+        routing = self.routing if p.model_version == self.model_version else None
+        if routing is None or p.route != "rejudge" or len(p.path_scores) != len(p.path):
+            return None
+        _node, level = routing.determined(p.path, p.path_scores, p.reasons)
+        return level if level is not None and level < len(p.path) - 1 else None
 
     def shows_prediction(self, item: BatchItem) -> bool:
         """True when the item's prediction is on screen (it exists and its names are known): only then can it

@@ -57,7 +57,9 @@ class JudgingActions:
             return
         current = item.judgment.leaf if item.judgment and item.judgment.leaf else \
             (item.prediction.leaf if item.prediction else None)
-        dlg = TaxonomyPicker(self.presenter.taxonomy, self.lang, self, current=current)
+        decided = item.judgment is not None and item.judgment.is_decision
+        scope = None if decided else self.presenter.determined_node(item)
+        dlg = TaxonomyPicker(self.presenter.taxonomy, self.lang, self, current=current, scope=scope)
         if dlg.exec() and dlg.chosen:
             self._judge(lambda: self.service.choose(item, dlg.chosen, action="picker"))
 

@@ -54,6 +54,16 @@ class _Filter(QSortFilterProxyModel):
         self.setRecursiveFilteringEnabled(True)
         self.setFilterRole(SEARCH_ROLE)
         self._words: list[str] = []
+        self._allowed: frozenset[str] | None = None  # the scope's subtree and its ancestors; None: all
+
+    def set_allowed(self, allowed: frozenset[str] | None) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+            self._allowed = allowed
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self._allowed = allowed
+            self.invalidateRowsFilter()
 
     def set_text(self, text: str) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
@@ -65,9 +75,11 @@ class _Filter(QSortFilterProxyModel):
             self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
+        idx = self.sourceModel().index(row, 0, parent)
+        if self._allowed is not None and idx.data(ID_ROLE) not in self._allowed:
+            return False
         if not self._words:
             return True
-        idx = self.sourceModel().index(row, 0, parent)
         hay = str(idx.data(SEARCH_ROLE) or "")
         return all(w in hay for w in self._words)
 
@@ -75,10 +87,12 @@ class _Filter(QSortFilterProxyModel):
 class TaxonomyPicker(QDialog):
     """Pick a leaf. Type to filter, arrows to move, Enter to choose, Esc to cancel.
 
-    When exactly one leaf matches the filter, Enter chooses it directly.
+    When exactly one leaf matches the filter, Enter chooses it directly. With ``scope`` (a group or subgroup the
+    model determined) only that node's leaves are shown at first; Tab shows the whole tree.
     """
 
-    def __init__(self, taxonomy: Taxonomy, lang: str = "en", parent=None, current: str | None = None) -> None:
+    def __init__(self, taxonomy: Taxonomy, lang: str = "en", parent=None, current: str | None = None,
+                 scope: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Choose the defect type"))
         self.resize(520, 560)
@@ -101,8 +115,18 @@ class TaxonomyPicker(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self._choose_current)
         buttons.rejected.connect(self.reject)
+        self.scope = scope if scope in taxonomy and not taxonomy.node(scope).is_leaf else None
+        self.scope_label = QLabel(self)
+        self.scope_label.setStyleSheet("color: #1e8e3e")
+        if self.scope is not None:
+            self.scope_label.setText(self.tr("Only {node} (determined by the model) · Tab: all types").format(
+                node=taxonomy.name(self.scope, lang)))
+            self.proxy.set_allowed(self._subtree(self.scope))
+            self.tree.expandAll()
+        self.scope_label.setVisible(self.scope is not None)
         layout = QVBoxLayout(self)
         layout.addWidget(self.search)
+        layout.addWidget(self.scope_label)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.hint)
         layout.addWidget(buttons)
@@ -110,7 +134,35 @@ class TaxonomyPicker(QDialog):
         self.search.installEventFilter(self)
         if current:
             self._select_leaf(current)
+        if not self.tree.currentIndex().isValid() and self.visible_leaves():
+            self._select_leaf(self.visible_leaves()[0])
         self.search.setFocus()
+
+    def _subtree(self, node_id: str) -> frozenset[str]:
+        out = {node_id}
+        parent = self.taxonomy.parent(node_id)
+        while parent is not None:
+            out.add(parent)
+            parent = self.taxonomy.parent(parent)
+        stack = [node_id]
+        while stack:
+            children = self.taxonomy.children(stack.pop())
+            out.update(children)
+            stack.extend(children)
+        return frozenset(out)
+
+    def widen(self) -> None:
+        """Show the whole tree (Tab), keeping the selected leaf."""
+        if self.scope is None:
+            return
+        idx = self.tree.currentIndex()
+        current = idx.siblingAtColumn(0).data(ID_ROLE) if idx.isValid() else None
+        self.scope = None
+        self.proxy.set_allowed(None)
+        self.scope_label.setVisible(False)
+        self.tree.expandAll()
+        if current:
+            self._select_leaf(current)
 
     # -- behaviour -----------------------------------------------------------------------------
     def _filter(self, text: str) -> None:
@@ -159,6 +211,9 @@ class TaxonomyPicker(QDialog):
                 return True
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 self._choose_current()
+                return True
+            if key == Qt.Key.Key_Tab and self.scope is not None:
+                self.widen()
                 return True
         return super().eventFilter(obj, event)
 

@@ -102,6 +102,9 @@ class PredictionPanel(QWidget):
             self.top_rows.append((key, name, bar, pct, why))
         self.top_grid.setColumnStretch(1, 1)
 
+        self.determined = QLabel(self)  # "Particle is determined · pick the type" (hierarchical routing)
+        self.determined.setWordWrap(True)
+        self.determined.setStyleSheet("color: #1e8e3e;")
         self.judgment = QLabel(self)
         self.judgment.setWordWrap(True)
         self.reasons = QLabel(self)
@@ -141,6 +144,7 @@ class PredictionPanel(QWidget):
         layout.addWidget(self.waiting)
         layout.addWidget(self.path_header)
         layout.addLayout(self.path_grid)
+        layout.addWidget(self.determined)
         layout.addWidget(_line(self))
         layout.addWidget(self.top_header)
         layout.addLayout(self.top_grid)
@@ -194,13 +198,18 @@ class PredictionPanel(QWidget):
             if visible:
                 score = data.path_scores[k] if k < len(data.path_scores) else 0.0
                 indent = "    " * k
-                name.setText(f"{indent}{'└ ' if k else ''}{data.path_names[k]}")
+                mark = " ✓" if k == data.determined else ""
+                name.setText(f"{indent}{'└ ' if k else ''}{data.path_names[k]}{mark}")
                 bar.set_value(score)
                 pct.setText(f"{score * 100:.1f}%")
                 if name.font().bold() != (k == len(path) - 1):
                     font = name.font()
                     font.setBold(k == len(path) - 1)
                     name.setFont(font)
+        level = data.determined if has_pred else None
+        self.determined.setText(QCoreApplication.translate("Panel", "✓ {node} is determined · pick the type").format(
+            node=data.path_names[level]) if level is not None else "")
+        self.determined.setVisible(level is not None)
         self.path_header.setVisible(has_pred)
         self.top_header.setVisible(has_pred)
         top5 = data.top5 if has_pred else ()

@@ -1,0 +1,50 @@
+"""The picker opened on a re-judged image whose subgroup the model determined: that subtree first, Tab for all."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from app.ui.picker import TaxonomyPicker
+
+
+def test_the_picker_shows_the_determined_subtree_first_and_tab_widens(qtbot, taxonomy) -> None:
+    dlg = TaxonomyPicker(taxonomy, "en", current="particle_organic", scope="particle")
+    qtbot.addWidget(dlg)
+    particles = [leaf for leaf in taxonomy.leaves if "particle" in taxonomy.path(leaf)]
+    assert dlg.visible_leaves() == particles and "particle_organic" in particles
+    assert dlg.scope_label.isVisibleTo(dlg) and "Tab: all types" in dlg.scope_label.text()
+    assert dlg.tree.currentIndex().data() == taxonomy.name("particle_organic", "en")
+    qtbot.keyClick(dlg.search, Qt.Key.Key_Tab)
+    assert sorted(dlg.visible_leaves()) == sorted(taxonomy.leaves)
+    assert not dlg.scope_label.isVisibleTo(dlg)
+    assert dlg.tree.currentIndex().data() == taxonomy.name("particle_organic", "en")  # the selection stays
+
+
+def test_typing_filters_inside_the_scope_and_a_leaf_scope_is_ignored(qtbot, taxonomy) -> None:
+    dlg = TaxonomyPicker(taxonomy, "en", scope="particle")
+    qtbot.addWidget(dlg)
+    qtbot.keyClicks(dlg.search, "metal")
+    assert dlg.visible_leaves() == ["particle_metal"]
+    qtbot.keyClick(dlg.search, Qt.Key.Key_Return)
+    assert dlg.chosen == "particle_metal"
+    whole = TaxonomyPicker(taxonomy, "en", scope="particle_metal")  # a leaf is no scope
+    qtbot.addWidget(whole)
+    assert whole.scope is None and sorted(whole.visible_leaves()) == sorted(taxonomy.leaves)
+
+
+def test_the_panel_marks_the_determined_node(qtbot) -> None:
+    from app.services.batch_presenter import PanelData
+    from app.ui.prediction_panel import PredictionPanel
+
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    data = PanelData(file_name="a.png", state="rejudge", leaf="particle_metal",
+                     path=("foreign_matter", "particle", "particle_metal"),
+                     path_names=("Foreign matter", "Particle", "Metal particle"), path_scores=(0.99, 0.9, 0.6),
+                     determined=1)
+    panel.show_data(data)
+    assert panel.determined.isVisibleTo(panel) and "Particle is determined" in panel.determined.text()
+    assert panel.path_rows[1][0].text().endswith("Particle ✓") and "✓" not in panel.path_rows[2][0].text()
+    panel.show_data(PanelData(file_name="a.png", state="rejudge", leaf="particle_metal", path=data.path,
+                              path_names=data.path_names, path_scores=data.path_scores))
+    assert not panel.determined.isVisibleTo(panel) and "✓" not in panel.path_rows[1][0].text()
