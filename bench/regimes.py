@@ -1,4 +1,4 @@
-"""``python -m bench.regimes [--work DIR] [--out DIR] [--tune-minutes 60] [--regimes tail,low,demo]``.
+"""``python -m bench.regimes [--work DIR] [--out DIR] [--tune-minutes 60] [--regimes tail,low,demo] [--rows ...]``.
 
 Issue #14's table: the three synthetic regimes x {the plain reference, today's defaults, the new defaults
 (hierarchical and flat), tuned}, every run with the same backbone (EfficientNet-Lite0 from the ImageNet file in
@@ -128,7 +128,7 @@ def to_markdown(results: dict[str, Any]) -> str:
 
 
 def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_regimes: list[str], epochs: int,
-        input_size: int, reuse: bool = False) -> dict[str, Any]:
+        input_size: int, reuse: bool = False, rows: list[str] | None = None) -> dict[str, Any]:
     from models.training.grid import GridOptions, train_and_evaluate
 
     if not WEIGHTS.exists():
@@ -144,7 +144,8 @@ def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_reg
 
     bundles: dict[tuple[str, str], Path] = {}
     # Every regime's fixed rows first, the (long) tuned rows last: the defaults' standing is known early.
-    plan = [(regime, name, extra) for regime in regimes for name, extra in _rows().items()]
+    plan = [(regime, name, extra) for regime in regimes for name, extra in _rows().items()
+            if rows is None or name in rows]
     plan += [(regime, "tuned", None) for regime in regimes if regime in tune_regimes and tune_minutes > 0]
     for regime, name, extra in plan:
         manifest = _synth(regime, work)
@@ -188,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tune-regimes", default="tail", help="the regimes that get a tuned row")
     p.add_argument("--reuse", action="store_true",
                    help="keep the runs already evaluated under WORK (delete a run's folder to train it again)")
+    p.add_argument("--rows", default=None,
+                   help="only these fixed rows, comma-separated (e.g. 'plain,new defaults (hier)'); default all")
     p.add_argument("--epochs", type=int, default=EPOCHS)
     p.add_argument("--input-size", type=int, default=INPUT_SIZE)
     args = p.parse_args(argv)
@@ -196,8 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(regimes) - set(REGIMES))
     if unknown:
         p.error(f"unknown regime(s) {', '.join(unknown)}; known: {', '.join(REGIMES)}")
+    rows = [r.strip() for r in args.rows.split(",")] if args.rows else None
+    unknown_rows = sorted(set(rows or ()) - set(_rows()))
+    if unknown_rows:
+        p.error(f"unknown row(s) {', '.join(unknown_rows)}; known: {', '.join(_rows())}")
     results = run(args.work, args.out, regimes, args.tune_minutes, args.tune_regimes.split(","), args.epochs,
-                  args.input_size, args.reuse)
+                  args.input_size, args.reuse, rows)
     print(to_markdown(results))
     write_result(args.out, "regimes", False, results, started)
     return 0
