@@ -66,9 +66,11 @@ def test_group_thresholds_exist_where_only_the_leaf_is_uncertain(taxonomy) -> No
     probs[:, b] = 0.98 - probs[:, a]
     targets = np.where(rng.random(n) < 0.5, a, b)
     data = SimpleNamespace(known=np.ones(n, dtype=bool), targets=targets)
-    nodes = _node_thresholds(probs, data, taxonomy, CalibrateOptions(target_purity=0.99, min_support=20))
+    nodes = _node_thresholds(probs, data, taxonomy, CalibrateOptions(target_purity=0.99, min_support=20),
+                             {leaf: None for leaf in leaves})
     assert set(nodes) == {node for level in taxonomy.levels[:2] for node in level}
-    assert nodes["foreign_matter"].threshold is not None and nodes["particle"].threshold is not None
+    assert nodes["particle"].threshold is not None
+    assert nodes["foreign_matter"].support == 0  # every image stopped at its subgroup: none climbs further
     assert nodes["particle"].coverage == 1.0 and nodes["particle"].purity == 1.0
     assert nodes["residue"].threshold is None and nodes["residue"].support == 0
     cal = Calibration(thresholds={leaf: None for leaf in leaves},
@@ -137,3 +139,24 @@ def test_calibrate_predict_and_evaluate_carry_the_determined_node(tmp_path, taxo
     assert set(share) == {"0", "1", "2", "none"} and sum(share.values()) == pytest.approx(1.0)
     assert metrics["hierarchical_coverage"] == pytest.approx(1.0 - share["none"])
     assert metrics["determined_at_least"][0] == pytest.approx(metrics["hierarchical_coverage"])
+
+
+def test_a_node_is_fitted_only_on_the_images_that_climb_to_it(taxonomy) -> None:
+    """Easy images (leaf determined) would vouch for hard ones: the subgroup must pass on the hard ones alone."""
+    leaves = taxonomy.leaves
+    a, b = leaves.index("particle_metal"), leaves.index("particle_organic")
+    other = leaves.index("pi_residue")  # a leaf of another subgroup of the same group
+    n_easy, n_hard = 600, 100
+    probs = np.full((n_easy + n_hard, len(leaves)), 1e-4)
+    probs[:n_easy, a] = 0.99                     # easy: the leaf is sure and right
+    probs[n_easy:, a], probs[n_easy:, other] = 0.55, 0.40   # hard: half of them are really pi_residue
+    probs /= probs.sum(axis=1, keepdims=True)
+    targets = np.array([a] * n_easy + [a, other] * (n_hard // 2))
+    data = SimpleNamespace(known=np.ones(len(targets), dtype=bool), targets=targets)
+    options = CalibrateOptions(target_purity=0.95, min_support=20)
+    climbing = _node_thresholds(probs, data, taxonomy, options, {"particle_metal": 0.9})
+    assert climbing["particle"].support == n_hard and climbing["particle"].threshold is None
+    everyone = _node_thresholds(probs, data, taxonomy, options, {leaf: None for leaf in leaves})
+    assert everyone["particle"].support == n_easy + n_hard and everyone["particle"].threshold is not None
+    assert climbing["foreign_matter"].threshold is not None  # the group is right for all of them
+    assert b not in targets

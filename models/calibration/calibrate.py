@@ -37,7 +37,7 @@ import dataclasses
 import datetime as _dt
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -234,7 +234,8 @@ def calibrate(
     temperature = _fit_temperature(data, bundle.manifest.taxonomy, bundle.manifest.is_flat, log)
     probs = leaf_probs_at(data.out.level_logits, temperature, bundle.manifest.taxonomy, flat=bundle.manifest.is_flat)
     leaves = _leaf_thresholds(probs, data, bundle.manifest.taxonomy.leaves, options)
-    nodes = _node_thresholds(probs, data, bundle.manifest.taxonomy, options)
+    nodes = _node_thresholds(probs, data, bundle.manifest.taxonomy, options,
+                             {leaf: lt.threshold for leaf, lt in leaves.items()})
     detector, fit = _fit_unknown(predictor, data, probs, temperature, train_samples, strides, options, log)
     calibration = Calibration(
         thresholds={leaf: lt.threshold for leaf, lt in leaves.items()}, unknown=detector,
@@ -300,24 +301,38 @@ def _leaf_thresholds(probs: np.ndarray, data: _Labelled, leaves: Sequence[str],
     return out
 
 
-def _node_thresholds(probs: np.ndarray, data: _Labelled, taxonomy: Taxonomy,
-                     options: CalibrateOptions) -> dict[str, LeafThreshold]:
-    """Every group's and subgroup's threshold: among the known images whose predicted path passes through the
-    node, on the node's marginal confidence, right when the true leaf lies under the node (the leaves' rule)."""
+def _node_thresholds(probs: np.ndarray, data: _Labelled, taxonomy: Taxonomy, options: CalibrateOptions,
+                     leaf_cuts: Mapping[str, float | None]) -> dict[str, LeafThreshold]:
+    """Every group's and subgroup's threshold, fitted bottom-up on the images the climbing rule brings to it.
+
+    A node's candidates are the known images whose predicted path passes through it and that no deeper level
+    determined (their leaf missed its threshold, and so did every subgroup below); on them the node's marginal
+    confidence is thresholded by the leaves' rule (right when the true leaf lies under the node). So the images
+    each level determines meet the target purity with the stated bound, and so does their union. Fitting a node
+    on all its images instead would let the easy ones, whose leaf is determined anyway, carry the hard ones
+    that climb (measured on the demo model: 0.989 for the union against 0.992+ per node).
+    """
     best, scores = path_confidences(taxonomy, probs)
     truth = np.where(data.known, data.targets, 0)
+    cut = np.array([np.inf if leaf_cuts.get(leaf) is None else leaf_cuts[leaf] for leaf in taxonomy.leaves])
+    open_ = data.known & ~(scores[-1] >= cut[best])  # the deepest (padded) level's score is the leaf's own
     out: dict[str, LeafThreshold] = {}
-    for k in range(len(taxonomy.level_sizes)):
+    for k in range(len(taxonomy.level_sizes) - 1, -1, -1):
         predicted = taxonomy.leaf_level_index[best, k]
         right = predicted == taxonomy.leaf_level_index[truth, k]
+        determined = np.zeros(len(best), dtype=bool)
         for j, node in enumerate(taxonomy.levels[k]):
             if taxonomy.node(node).is_leaf:  # a leaf (a ragged tree repeats it at deeper levels) has its own
                 continue
-            sel = data.known & (predicted == j)
-            out[node] = purity_threshold(scores[k][sel], right[sel], target=options.target_purity,
-                                         min_support=options.min_support, bound=options.bound,
-                                         confidence_level=options.confidence)
-    return out
+            sel = open_ & (predicted == j)
+            fit = purity_threshold(scores[k][sel], right[sel], target=options.target_purity,
+                                   min_support=options.min_support, bound=options.bound,
+                                   confidence_level=options.confidence)
+            out[node] = fit
+            if fit.threshold is not None:
+                determined |= sel & (scores[k] >= fit.threshold)
+        open_ &= ~determined
+    return {node: out[node] for level in taxonomy.levels for node in level if node in out}
 
 
 def _candidates(predictor: Predictor, data: _Labelled, temperature: float, train_samples: Sequence[Sample],
