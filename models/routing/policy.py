@@ -18,8 +18,9 @@ stable (the app stores and translates them), several may apply at once, in this 
   with a seed, so the same image always gets the same route, whatever its file name or batch.
 
 Hierarchical routing (issue #17): ``routing.node_thresholds`` gives every group and subgroup its own purity
-threshold, fitted like the leaves' on the node's marginal confidence (the sum of its leaves' scores, which is
-never lower than the leaf's). :meth:`Calibration.determined` climbs the predicted path from the leaf up and
+threshold on the node's marginal confidence (the sum of its leaves' scores, which is never lower than the
+leaf's), fitted bottom-up on the images the climbing rule brings to the node
+(:func:`models.calibration.calibrate._node_thresholds`). :meth:`Calibration.determined` climbs the predicted path from the leaf up and
 returns the deepest node whose confidence meets its threshold (Goren, Galil and El-Yaniv's "climbing" rule), so
 an image the model cannot judge alone still tells the analyst "Particles, determined: pick the type". An image
 flagged as a possible unknown defect has no determined node.
