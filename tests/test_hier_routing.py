@@ -10,7 +10,7 @@ import pytest
 
 from models.calibration.calibrate import CalibrateOptions, _node_thresholds
 from models.commands.cli import main as cli_main
-from models.evaluation.metrics import hierarchical_selective
+from models.evaluation.selective import hierarchical_selective
 from models.inference.predictor import Predictor
 from models.routing.policy import Calibration, RoutingError, determined_batch, path_confidences
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QCoreApplication, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeyEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QTreeView, QVBoxLayout
@@ -57,22 +59,20 @@ class _Filter(QSortFilterProxyModel):
         self._allowed: frozenset[str] | None = None  # the scope's subtree and its ancestors; None: all
 
     def set_allowed(self, allowed: frozenset[str] | None) -> None:
+        self._change(lambda: setattr(self, "_allowed", allowed))
+
+    def _change(self, apply: Callable[[], None]) -> None:
+        """Change what the filter accepts (``apply``), and tell the views."""
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
             self.beginFilterChange()
-            self._allowed = allowed
+            apply()
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
         else:
-            self._allowed = allowed
+            apply()
             self.invalidateRowsFilter()
 
     def set_text(self, text: str) -> None:
-        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
-            self.beginFilterChange()
-            self._words = text.lower().split()
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:
-            self._words = text.lower().split()
-            self.invalidateRowsFilter()
+        self._change(lambda: setattr(self, "_words", text.lower().split()))
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
         idx = self.sourceModel().index(row, 0, parent)

@@ -406,7 +406,7 @@ def _fit_unknown(predictor: Predictor, data: _Labelled, probs: np.ndarray, tempe
 def _summary(calibration: Calibration, data: _Labelled, probs: np.ndarray, temperature: float,
              manifest: Any) -> dict[str, Any]:
     """Routing on the calibration split itself, exactly as the Predictor will do it."""
-    from models.evaluation.metrics import hierarchical_selective
+    from models.evaluation.selective import hierarchical_selective
 
     out, known, unknown = data.out, data.known, data.unknown
     routes, reasons, _ = route_batch(calibration, manifest.taxonomy.leaves, leaf_probs=probs,
@@ -442,17 +442,20 @@ def _summary(calibration: Calibration, data: _Labelled, probs: np.ndarray, tempe
 
 
 # ---------------------------------------------------------------------------------- reports
+def _threshold_row(name: str, lt: LeafThreshold, without: str) -> str:
+    """One row of the leaf or node table; ``without`` heads the note of a row without a threshold."""
+    if lt.threshold is None:
+        note = f"{without}: " + (lt.reason or "").split(":", 1)[0]
+        return f"{name:<22} {lt.support:>7} {'-':>9} {'-':>8} {'-':>7} {'-':>6}  {note}"
+    return (f"{name:<22} {lt.support:>7} {lt.threshold:>9.4f} {lt.coverage:>8.3f} "
+            f"{lt.purity:>7.3f} {lt.purity_lower:>6.3f}")
+
+
 def format_table(result: CalibrationResult) -> str:
     """The per-leaf table and the overall lines, as printed by the command."""
     head = f"{'leaf':<22} {'support':>7} {'threshold':>9} {'coverage':>8} {'purity':>7} {'lower':>6}  note"
     lines = [head, "-" * len(head)]
-    for leaf, lt in result.leaves.items():
-        if lt.threshold is None:
-            note = "always re-judge: " + (lt.reason or "").split(":", 1)[0]
-            lines.append(f"{leaf:<22} {lt.support:>7} {'-':>9} {'-':>8} {'-':>7} {'-':>6}  {note}")
-        else:
-            lines.append(f"{leaf:<22} {lt.support:>7} {lt.threshold:>9.4f} {lt.coverage:>8.3f} "
-                         f"{lt.purity:>7.3f} {lt.purity_lower:>6.3f}")
+    lines += [_threshold_row(leaf, lt, "always re-judge") for leaf, lt in result.leaves.items()]
     s = result.summary
 
     def pct(v: float) -> str:
@@ -471,13 +474,7 @@ def format_table(result: CalibrationResult) -> str:
     if result.nodes:
         lines += ["", f"{'group / subgroup':<22} {'support':>7} {'threshold':>9} {'coverage':>8} {'purity':>7} "
                       f"{'lower':>6}"]
-        for node, lt in result.nodes.items():
-            if lt.threshold is None:
-                lines.append(f"{node:<22} {lt.support:>7} {'-':>9} {'-':>8} {'-':>7} {'-':>6}  never determined: "
-                             + (lt.reason or "").split(":", 1)[0])
-            else:
-                lines.append(f"{node:<22} {lt.support:>7} {lt.threshold:>9.4f} {lt.coverage:>8.3f} "
-                             f"{lt.purity:>7.3f} {lt.purity_lower:>6.3f}")
+        lines += [_threshold_row(node, lt, "never determined") for node, lt in result.nodes.items()]
         at_least = s["determined_at_least"]
         lines.append("determined (known images, climbing from the leaf): "
                      + ", ".join(f"level {k} or deeper {pct(v)}" for k, v in enumerate(at_least))

@@ -22,13 +22,14 @@ def evaluate_bundle(bundle: LoadedBundle, samples: list[Sample], *, batch_size: 
     and adds ``auto_coverage``, ``auto_purity``, ``unknown_auto_rate`` and ``route_reasons`` (counts); with
     group and subgroup thresholds (issue #17) also the known images' ``determined_level_share``,
     ``determined_at_least``, ``hierarchical_coverage``, ``hierarchical_purity`` and ``hierarchical_purity_by_level``
-    (:func:`models.evaluation.metrics.hierarchical_selective`).
+    (:func:`models.evaluation.selective.hierarchical_selective`).
 
     Returns:
         (metrics, raw) where raw holds leaf_probs, targets, unknown mask, read errors, and
         auto/reasons/unknown_scores (None when not computed).
     """
-    from models.evaluation.metrics import compute_metrics, hierarchical_selective
+    from models.evaluation.metrics import compute_metrics
+    from models.evaluation.selective import hierarchical_selective
     from models.inference.collect import collect_outputs, route_outputs
     from models.inference.predictor import Predictor
     from models.routing.policy import REASONS, determined_batch
