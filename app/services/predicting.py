@@ -333,11 +333,13 @@ class PredictingService:
     def _save(self, pairs: list[tuple[int, PredictionRecord]]) -> list[tuple[int, PredictionRecord]]:
         """One transaction per chunk, so the model never waits on the database per image. Predictions can be
         made again, so their commit does not wait for the disk (judgments' commits do)."""
+        from app.services.monitor import apply_pauses
         from app.store import repo
         from app.store.db import session_scope
 
-        with session_scope(self.engine, durable=False) as s:
-            return repo.save_predictions(s, pairs)
+        calibration = None if self.info is None else self.info.manifest.calibration
+        with session_scope(self.engine, durable=False) as s:  # the purity monitor's pauses hold back new ones too
+            return repo.save_predictions(s, apply_pauses(s, pairs[0][1].model_version, calibration, pairs))
 
     def warm_up(self, path: str) -> None:
         """Run one image through the model without storing anything (the first pass of a path is the slowest)."""

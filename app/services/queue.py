@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from app.store import queries, repo
 from app.store.db import read_only, session_scope
 from app.store.queries import QUEUE_SORTS, QueuePage, QueueRow
-from app.store.records import JudgmentRecord
+from app.store.records import MONITOR_REASONS, JudgmentRecord
 from models.atomic import replacing
 from models.data.manifest import CsvWriter
 from models.routing.policy import REASONS
@@ -34,9 +34,9 @@ __all__ = [
     "QueueService",
 ]
 
-QUEUE_REASONS: tuple[str, ...] = REASONS
-"""The routing reason codes a queue row can carry (``models.routing.policy.REASONS``, not a copy), in the
-order ``sort="reason"`` puts them."""
+QUEUE_REASONS: tuple[str, ...] = (*REASONS, *MONITOR_REASONS)
+"""The routing reason codes a queue row can carry (``models.routing.policy.REASONS``, then the purity monitor's
+``app.store.records.MONITOR_REASONS``), in the order ``sort="reason"`` puts them."""
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "path", "image_id", "predicted_leaf", "confidence", "reasons", "unknown_score", "predicted_at", "batches",

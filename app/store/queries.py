@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.store import repo
-from app.store.records import EMBEDDING_DTYPE, JudgmentRecord
+from app.store.records import EMBEDDING_DTYPE, MONITOR_REASONS, JudgmentRecord
 from app.store.schema import (
     JUDGED_STATUSES,
     Batch,
@@ -32,7 +32,9 @@ from app.store.schema import (
     Prediction,
     PredictionReason,
 )
-from models.routing.policy import REASONS
+from models.routing.policy import REASONS as MODEL_REASONS
+
+REASONS: tuple[str, ...] = (*MODEL_REASONS, *MONITOR_REASONS)
 
 __all__ = [
     "QUEUE_SORTS",

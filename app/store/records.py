@@ -245,6 +245,57 @@ class BatchSummary:
         return self.total - self.judged
 
 
+MONITOR_REASONS: tuple[str, ...] = ("purity_paused", "batch_drift")
+"""Routing reasons the purity monitor gives (:mod:`app.services.monitor`), after the model's own
+(:data:`models.routing.policy.REASONS`): a paused leaf's would-be-auto image, an image of a batch unlike the
+calibration data."""
+
+
+@dataclass(frozen=True)
+class PauseRecord:
+    """A pause of auto-judging by the purity monitor (``routing_pauses``).
+
+    Attributes:
+        scope: ``leaf`` (``target`` is a leaf id) or ``batch`` (``target`` is a batch id, as text).
+        reason: the routing reason it gives the images it holds back (``purity_paused``, ``batch_drift``).
+        calibration: the calibration it was measured against (the manifest's ``routing.created``).
+        detail: the evidence (spot checks and wrong ones, the bound; or the batch's flagged share).
+        ended_at, end_reason: when and why it ended (``purity_recovered``, ``recalibrated``, ``resumed``);
+            None while it is in force.
+    """
+
+    id: int
+    model_version: str
+    calibration: str
+    scope: str
+    target: str
+    reason: str
+    detail: dict[str, Any]
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    end_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SpotCheck:
+    """The outcome of one blind check of an auto-judgment: the model's leaf against the analyst's decision.
+
+    ``judged_leaf`` is None for an image judged unknown (a new defect type): the model's call was wrong.
+    """
+
+    image_id: int
+    reason: str
+    predicted_leaf: str
+    judged_leaf: str | None
+    status: str
+    judged_at: dt.datetime
+    batch_id: int | None = None
+
+    @property
+    def correct(self) -> bool:
+        return self.status != "unknown" and self.judged_leaf == self.predicted_leaf
+
+
 EXPORT_COLUMNS: tuple[str, ...] = (
     "path", "label", "sha256", "leaf_path", "status", "analyst", "judged_at", "model_version", "predicted_leaf",
     "note",

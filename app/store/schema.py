@@ -12,6 +12,8 @@ Design notes (for the queue, similar-case search, dashboard and model switching 
   (index ``(image_id, id)``); ``status = 'reverted'`` means "back to pending". ``shown`` keeps the
   prediction exactly as the analyst saw it, ``model_version`` the version string (it survives the
   removal of a model version).
+- ``routing_pauses`` is the purity monitor's log (:mod:`app.services.monitor`): auto-judging of a leaf (or a
+  batch) paused for a model version's calibration, why, and when and why it ended (``ended_at`` NULL: in force).
 - Times are timezone-aware UTC in Python. PostgreSQL stores ``timestamptz``; SQLite stores naive UTC
   text (see :class:`UTCDateTime`), so both sort and compare the same way.
 - Only portable types are used (JSON, DateTime(timezone=True), LargeBinary, BigInteger, Float): the same
@@ -250,3 +252,26 @@ class Judgment(Base):
     shown: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model_version: Mapped[str | None] = mapped_column(String(255))
     reverts_judgment_id: Mapped[int | None] = mapped_column(ForeignKey("judgments.id", ondelete="SET NULL"))
+
+
+class RoutingPause(Base):
+    """Auto-judging paused by the purity monitor for one leaf (``scope = 'leaf'``) or one batch (``'batch'``).
+
+    ``calibration`` is the calibration it was measured against (the manifest's ``routing.created``): a
+    recalibrated bundle starts afresh. ``detail`` holds the evidence (spot checks, wrong ones, the bound; or the
+    batch's flagged share). ``ended_at`` NULL: in force.
+    """
+
+    __tablename__ = "routing_pauses"
+    __table_args__ = (Index("ix_routing_pauses_model_version_id_ended_at", "model_version_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    calibration: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(64))

@@ -83,6 +83,7 @@ class CalibrateOptions:
         target_purity: required purity of every auto-judged leaf.
         min_support: leaves with fewer calibration predictions are always re-judged.
         spot_check: share of would-be-auto images routed to QA anyway.
+        spot_check_by_leaf: leaf id -> its own share (``--spot-check-leaf LEAF=SHARE``).
         seed: spot-check seed.
         bound: lower confidence bound of the purity rule (:data:`BOUNDS`).
         confidence: its confidence level.
@@ -99,6 +100,7 @@ class CalibrateOptions:
     target_purity: float = 0.99
     min_support: int = 20
     spot_check: float = 0.02
+    spot_check_by_leaf: Mapping[str, float] = field(default_factory=dict)
     seed: int = 0
     bound: str = "clopper-pearson"
     confidence: float = 0.95
@@ -120,6 +122,9 @@ class CalibrateOptions:
             problems.append(f"--min-support must be at least 1, got {self.min_support}")
         if not 0.0 <= self.spot_check < 1.0:
             problems.append(f"--spot-check must lie in [0, 1), got {self.spot_check}")
+        for leaf, share in self.spot_check_by_leaf.items():
+            if not 0.0 <= share <= 1.0:
+                problems.append(f"--spot-check-leaf {leaf}={share}: the share must lie in [0, 1]")
         if self.bound not in BOUNDS:
             problems.append(f"--bound must be one of {', '.join(BOUNDS)}, got {self.bound!r}")
         if not 0.5 <= self.confidence < 1.0:
@@ -225,6 +230,9 @@ def calibrate(
         raise BundleError(f"{bundle_path}: archives are read-only; extract the bundle to a folder to calibrate it")
     options.validate()
     bundle = load_bundle(bundle_path, device=options.device)
+    strangers = sorted(set(options.spot_check_by_leaf) - set(bundle.manifest.taxonomy.leaves))
+    if strangers:
+        raise CalibrationError(f"--spot-check-leaf names {', '.join(strangers)}, not a leaf of the bundle's taxonomy")
     predictor = Predictor(bundle, device=options.device, batch_size=options.batch_size)
     strides = stage_candidate_strides(predictor, options.unknown_method, log)
     if strides:
@@ -239,7 +247,8 @@ def calibrate(
     detector, fit = _fit_unknown(predictor, data, probs, temperature, train_samples, strides, options, log)
     calibration = Calibration(
         thresholds={leaf: lt.threshold for leaf, lt in leaves.items()}, unknown=detector,
-        spot_check=options.spot_check, seed=options.seed, temperature=temperature,
+        spot_check=options.spot_check, spot_check_by_leaf=dict(options.spot_check_by_leaf), seed=options.seed,
+        temperature=temperature,
         target_purity=options.target_purity, notes={leaf: lt.reason for leaf, lt in leaves.items() if lt.reason},
         min_support=options.min_support, bound=options.bound, confidence=options.confidence,
         unknown_fpr=options.unknown_fpr,
@@ -265,7 +274,7 @@ def calibrate(
 def _collect_labelled(predictor: Predictor, samples: Sequence[Sample], options: CalibrateOptions,
                       log: Log) -> _Labelled:
     log(f"calibration data: {len(samples)} image(s) of split {options.split!r}")
-    out = collect_outputs(predictor, [s.path for s in samples], keys=options.spot_check > 0)
+    out = collect_outputs(predictor, [s.path for s in samples], keys=options.spot_check > 0 or any(options.spot_check_by_leaf.values()))
     for i, err in out.errors.items():
         log(f"skipped unreadable {samples[i].path}: {err}")
     kept = [samples[i] for i in out.index]

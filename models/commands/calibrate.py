@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -11,6 +12,18 @@ from models.calibration.thresholds import BOUNDS
 from models.commands.arguments import positive_int
 from models.routing.unknown import UNKNOWN_METHODS
 from models.sysinfo import device_arg
+
+
+def leaf_share(text: str) -> tuple[str, float]:
+    """``LEAF=SHARE`` -> ``(leaf, share)`` (argparse type)."""
+    leaf, sep, share = text.partition("=")
+    try:
+        value = float(share)
+    except ValueError:
+        value = math.nan
+    if not sep or not leaf.strip() or not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected LEAF=SHARE with a share in [0, 1]")
+    return leaf.strip(), value
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,6 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fewer calibration predictions of a leaf: always re-judge (default 20)")
     p.add_argument("--spot-check", type=float, default=0.02,
                    help="share of would-be-auto images sent to QA (default 0.02)")
+    p.add_argument("--spot-check-leaf", action="append", default=[], type=leaf_share, metavar="LEAF=SHARE",
+                   help="a leaf's own spot-check share (repeatable), e.g. particle_organic=0.2")
     p.add_argument("--seed", type=int, default=0, help="seed of the spot-check draw")
     p.add_argument("--bound", choices=BOUNDS, default="clopper-pearson",
                    help="lower confidence bound the purity rule uses (default clopper-pearson)")
@@ -53,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     train_samples = [s for s in loaded.samples if s.split == args.centroid_split] if has_splits else []
     options = CalibrateOptions(
         target_purity=args.target_purity, min_support=args.min_support, spot_check=args.spot_check, seed=args.seed,
+        spot_check_by_leaf=dict(args.spot_check_leaf),
         bound=args.bound, confidence=args.confidence, unknown_fpr=args.unknown_fpr,
         unknown_method=args.unknown_method, centroid_max_per_class=args.centroid_max_per_class,
         centroid_split=args.centroid_split, split=args.split,

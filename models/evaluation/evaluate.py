@@ -37,7 +37,7 @@ def evaluate_bundle(bundle: LoadedBundle, samples: list[Sample], *, batch_size: 
     tax = bundle.taxonomy
     predictor = Predictor(bundle, device=device, batch_size=batch_size)
     cal = predictor.calibration
-    out = collect_outputs(predictor, [s.path for s in samples], keys=cal is not None and cal.spot_check > 0)
+    out = collect_outputs(predictor, [s.path for s in samples], keys=cal is not None and cal.draws_spot_checks)
     kept = [samples[i] for i in out.index]
     unknown = np.array([s.is_unknown for s in kept], dtype=bool)
     leaf_pos = {leaf: i for i, leaf in enumerate(tax.leaves)}

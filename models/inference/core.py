@@ -171,7 +171,7 @@ class PredictorCore(abc.ABC):
             first_batch: size of the first batch (smaller: the first results come sooner); the rest use
                 ``batch_size``.
         """
-        wants_key = self.calibration is not None and self.calibration.spot_check > 0
+        wants_key = self.calibration is not None and self.calibration.draws_spot_checks
         stream = self.run_batches(images, keys=wants_key, first_batch=first_batch)
         try:
             for batch in stream:

@@ -150,6 +150,8 @@ class Calibration:
             determined at the target purity, or None (never); empty for a calibration made before #17.
         unknown: the unknown-defect detector, or None.
         spot_check: share of would-be-auto images sent to QA anyway (0 disables).
+        spot_check_by_leaf: leaf id -> its own share, in place of ``spot_check`` for images predicted as that
+            leaf (a leaf the line is changing for, or one the purity monitor watches closely).
         seed: seed of the spot-check draw.
         temperature: the fitted temperature.
         target_purity: the purity the thresholds were chosen for.
@@ -177,10 +179,13 @@ class Calibration:
     temperature_before: float | None = None
     unknown_fit: UnknownFit | None = None
     node_thresholds: Mapping[str, float | None] = field(default_factory=dict)
+    spot_check_by_leaf: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not 0.0 <= float(self.spot_check) <= 1.0:
-            raise RoutingError(f"spot_check must lie in [0, 1], got {self.spot_check!r}")
+        for what, share in (("spot_check", self.spot_check), *(
+                (f"spot_check_by_leaf.{k}", v) for k, v in self.spot_check_by_leaf.items())):
+            if not (isinstance(share, int | float) and 0.0 <= float(share) <= 1.0):
+                raise RoutingError(f"{what} must lie in [0, 1], got {share!r}")
         for what, table in (("leaf", self.thresholds), ("node", self.node_thresholds)):
             for node, value in table.items():
                 if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
@@ -226,10 +231,14 @@ class Calibration:
         on = settings.pop("calibrated_on", None)
         try:
             keys = {"target_purity", "min_support", "spot_check", "spot_check_seed", "bound", "confidence",
-                    "unknown_fpr", "created", "temperature_before", "notes", "node_thresholds"}
+                    "unknown_fpr", "created", "temperature_before", "notes", "node_thresholds",
+                    "spot_check_by_leaf"}
             nodes = settings.get("node_thresholds") or {}
             if not isinstance(nodes, Mapping):
                 raise RoutingError("manifest 'routing.node_thresholds' must be an object {node: number or null}")
+            by_leaf = settings.get("spot_check_by_leaf") or {}
+            if not isinstance(by_leaf, Mapping):
+                raise RoutingError("manifest 'routing.spot_check_by_leaf' must be an object {leaf: share}")
             extra = sorted(map(str, set(settings) - keys))
             if extra:
                 raise RoutingError(f"manifest 'routing' has unknown key(s) {', '.join(extra)}")
@@ -253,6 +262,8 @@ class Calibration:
                 unknown_fit=fit,
                 node_thresholds={str(k): _number(v, f"routing.node_thresholds.{k}", 0.0, 1.0)
                                  for k, v in nodes.items()},
+                spot_check_by_leaf={str(k): _number(v, f"routing.spot_check_by_leaf.{k}", 0.0, 1.0) or 0.0
+                                    for k, v in by_leaf.items()},
             )
         except (TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, RoutingError):
@@ -269,6 +280,7 @@ class Calibration:
                 **dataclasses.asdict(self.calibrated_on), "sources": list(self.calibrated_on.sources)},
             "created": self.created, "temperature_before": self.temperature_before, "notes": dict(self.notes),
             "node_thresholds": dict(self.node_thresholds) or None,
+            "spot_check_by_leaf": dict(self.spot_check_by_leaf) or None,
         }
         out: dict[str, Any] = {
             "thresholds": dict(self.thresholds),
@@ -280,6 +292,15 @@ class Calibration:
                 "centroids_fitted_on": dict(self.unknown_fit.centroids_fitted_on)}
             out["unknown"] = {**self.unknown.to_manifest(), **fit}
         return out
+
+    @property
+    def draws_spot_checks(self) -> bool:
+        """True when some image can be drawn for a spot check (its content key is then needed)."""
+        return self.spot_check > 0 or any(v > 0 for v in self.spot_check_by_leaf.values())
+
+    def spot_check_share(self, leaf: str) -> float:
+        """The share of ``leaf``'s would-be-auto images drawn for a blind spot check."""
+        return float(self.spot_check_by_leaf.get(leaf, self.spot_check))
 
     def route(
         self, *, leaf: str, confidence: float, unknown_score: float | None = None, key: str | None = None
@@ -381,12 +402,8 @@ def route(
         and unknown_score > detector.threshold
     ):
         reasons.append("possible_unknown")
-    if (
-        not reasons
-        and calibration.spot_check > 0
-        and key is not None
-        and spot_check_draw(key, calibration.seed) < calibration.spot_check
-    ):
+    share = calibration.spot_check_share(leaf)
+    if not reasons and share > 0 and key is not None and spot_check_draw(key, calibration.seed) < share:
         reasons.append("spot_check")
     return (REJUDGE if reasons else AUTO), reasons
 

@@ -14,6 +14,7 @@ One module per table, all re-exported here (callers write ``from app.store impor
 - :mod:`~app.store.repo.predictions`: ``predictions`` and ``prediction_reasons``;
 - :mod:`~app.store.repo.judgments`: ``judgments``;
 - :mod:`~app.store.repo.items`: a batch's items (images with their prediction and current judgment);
+- :mod:`~app.store.repo.monitor`: the purity monitor's spot checks and pauses (``routing_pauses``);
 - :mod:`~app.store.repo._common`: the helpers and row -> record converters they share.
 
 The modules import each other directly, never this package.
@@ -47,6 +48,14 @@ from app.store.repo.model_versions import (
     model_manifest,
     register_model_version,
 )
+from app.store.repo.monitor import (
+    apply_pauses,
+    batch_unknown_flags,
+    end_pause,
+    pauses,
+    spot_checks,
+    start_pause,
+)
 from app.store.repo.predictions import latest_predictions, save_prediction, save_predictions
 
 __all__ = [
@@ -54,11 +63,14 @@ __all__ = [
     "NoteArg",
     "add_files_to_batch",
     "add_to_batch",
+    "apply_pauses",
     "batch_items",
+    "batch_unknown_flags",
     "create_batch",
     "current_judgments",
     "current_note",
     "current_notes",
+    "end_pause",
     "find_batches_by_folder",
     "find_image_by_path",
     "folder_batch",
@@ -73,9 +85,12 @@ __all__ = [
     "list_model_versions",
     "model_manifest",
     "normalize_folder",
+    "pauses",
     "record_judgment",
     "register_model_version",
     "revert_judgment",
     "save_prediction",
     "save_predictions",
+    "spot_checks",
+    "start_pause",
 ]

@@ -1,0 +1,254 @@
+"""The purity monitor: production purity from blind spot checks, a per-batch drift score, and auto-judging paused
+where the promise is not kept. No Qt.
+
+How it works (issue #17):
+
+- **Spot checks.** Routing sends a share of the images the model would auto-judge to a person anyway
+  (``spot_check``; a leaf can have its own share, ``fma-model calibrate --spot-check-leaf``). The app shows them
+  *blind* (the analyst picks the type without seeing the model's call), so the analyst's decision against the
+  model's leaf is an unbiased sample of the auto-judgments' purity. The store keeps them as it keeps every
+  judgment; :func:`app.store.repo.spot_checks` reads the outcomes back.
+- **Purity per leaf and overall**, with exact (Clopper-Pearson) bounds at ``confidence``. When the *upper* bound
+  of a leaf's purity falls below the calibration's target (the checks show, at that confidence, that the leaf
+  no longer keeps its promise), auto-judging of that leaf pauses by itself: its auto-judged images, and every
+  new one, go to re-judge with the reason ``purity_paused``; they are shown blind too, so they keep measuring.
+  The pause lifts (``purity_recovered``) after ``resume_checks`` checks made during it whose upper bound reaches
+  the target again, or when the bundle is recalibrated (``recalibrated``; the images it held back stay with a
+  person, since the new calibration never saw them routed).
+- **Batch drift.** A batch unlike the calibration data shows up in the unknown-defect detector first: on the
+  calibration images it flags a known share ``q`` (``unknown.known_flag_rate``, 5 % by default). The drift score
+  is the batch's flagged share over ``q``; when the batch's lower bound of that share passes ``drift_ratio * q``
+  (at least ``drift_min_images`` predictions), the batch's auto-judging pauses (``batch_drift``).
+- The bound is checked after every check, so the chance of a pause with no real drop is larger than
+  ``1 - confidence`` over a long run; a needless pause costs analyst time, never purity, and lifts by itself.
+
+The fix the dashboard names is one command: ``fma-judge recalibrate`` (:mod:`app.services.recalibrate`) fits the
+calibration again on the store's judged images.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from app.store import repo
+from app.store.db import session_scope
+from app.store.records import MONITOR_REASONS, PauseRecord, PredictionRecord, SpotCheck
+from models.calibration.thresholds import purity_lower_bound
+from models.routing.policy import Calibration
+
+CHECK_REASONS: tuple[str, ...] = ("spot_check", "purity_paused")
+"""Routing reasons of images judged blind: would-be-auto images whose decision measures the auto-judgments."""
+PAUSE_REASONS: tuple[str, ...] = MONITOR_REASONS
+"""Routing reasons the monitor gives (besides the model's own, :data:`models.routing.policy.REASONS`)."""
+BLIND_REASONS: frozenset[str] = frozenset(CHECK_REASONS)
+RECALIBRATE_COMMAND = "fma-judge recalibrate --db {db} --model {model} --out {out}"
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """How strict the monitor is.
+
+    Attributes:
+        confidence: confidence of the purity and drift bounds.
+        resume_checks: checks made during a pause before it may lift.
+        drift_ratio: a batch is unlike the calibration data when its flagged share is surely above this
+            multiple of the calibration's.
+        drift_min_images: predictions a batch needs before its drift is judged.
+    """
+
+    confidence: float = 0.95
+    resume_checks: int = 30
+    drift_ratio: float = 2.0
+    drift_min_images: int = 20
+
+
+@dataclass(frozen=True)
+class Purity:
+    """Spot-check purity of one leaf (``leaf`` None: all leaves), with its bounds at the monitor's confidence."""
+
+    leaf: str | None
+    checks: int
+    wrong: int
+    low: float
+    high: float
+    paused: bool = False
+
+    @property
+    def estimate(self) -> float | None:
+        return None if self.checks == 0 else (self.checks - self.wrong) / self.checks
+
+
+@dataclass(frozen=True)
+class BatchDrift:
+    """A batch's drift score: its share of images the unknown detector flags, over the calibration's share."""
+
+    batch_id: int
+    predicted: int
+    flagged: int
+    expected: float
+    low: float
+    paused: bool = False
+
+    @property
+    def score(self) -> float | None:
+        return None if self.predicted == 0 or self.expected <= 0 else self.flagged / self.predicted / self.expected
+
+
+@dataclass(frozen=True)
+class MonitorReport:
+    """The monitor's view of one model version, and what its last check changed.
+
+    ``why_not`` says why there is nothing to monitor (an uncalibrated bundle); ``started`` and ``ended`` are the
+    pauses this check began and lifted; ``moved`` how many stored predictions they re-routed.
+    """
+
+    model_version: str
+    calibration: str | None
+    target: float | None
+    leaves: tuple[Purity, ...] = ()
+    overall: Purity | None = None
+    batches: tuple[BatchDrift, ...] = ()
+    pauses: tuple[PauseRecord, ...] = ()
+    started: tuple[PauseRecord, ...] = ()
+    ended: tuple[PauseRecord, ...] = ()
+    moved: int = 0
+    why_not: str | None = None
+    settings: MonitorSettings = field(default_factory=MonitorSettings)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.started or self.ended)
+
+    def paused_leaves(self) -> list[str]:
+        return [p.target for p in self.pauses if p.scope == "leaf"]
+
+
+def purity_bounds(checks: int, wrong: int, confidence: float) -> tuple[float, float]:
+    """One-sided exact bounds ``(low, high)`` on purity from ``checks`` outcomes with ``wrong`` errors."""
+    if checks <= 0:
+        return 0.0, 1.0
+    low = purity_lower_bound(checks - wrong, checks, confidence=confidence)
+    high = 1.0 - purity_lower_bound(wrong, checks, confidence=confidence)
+    return low, high
+
+
+def _since(calibration: Calibration) -> dt.datetime | None:
+    if not calibration.created:
+        return None
+    when = dt.datetime.fromisoformat(calibration.created)
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+class PurityMonitor:
+    """Checks a model version's spot checks and batches against its calibration, and pauses or resumes.
+
+    Args:
+        engine: the store.
+        settings: see :class:`MonitorSettings`.
+    """
+
+    def __init__(self, engine: Engine, settings: MonitorSettings | None = None) -> None:
+        self.engine = engine
+        self.settings = settings or MonitorSettings()
+
+    def check(self, model_version: str, calibration: Calibration | None, *,
+              batch_ids: Iterable[int] = (), act: bool = True) -> MonitorReport:
+        """Measure purity and drift and (``act``) pause or resume; one transaction."""
+        if calibration is None or calibration.target_purity is None:
+            return MonitorReport(model_version, None, None, why_not="the model is not calibrated",
+                                 settings=self.settings)
+        with session_scope(self.engine, action="read" if not act else "write") as s:
+            return self._check(s, model_version, calibration, sorted(set(batch_ids)), act)
+
+    def _check(self, s: Session, version: str, cal: Calibration, batch_ids: list[int], act: bool) -> MonitorReport:
+        key = cal.created or "uncalibrated"
+        target = float(cal.target_purity or 0.0)
+        started: list[PauseRecord] = []
+        ended: list[PauseRecord] = []
+        moved = 0
+        history = repo.pauses(s, version, active=False)
+        active = [p for p in history if p.ended_at is None]
+        for stale in [p for p in active if p.calibration != key]:
+            if act:
+                record, _ = repo.end_pause(s, stale.id, "recalibrated", restore=False)
+                ended.append(record)
+            active.remove(stale)
+        outcomes = repo.spot_checks(s, version, CHECK_REASONS, routed_since=_since(cal))
+        by_leaf: dict[str, list[SpotCheck]] = defaultdict(list)
+        for o in outcomes:
+            by_leaf[o.predicted_leaf].append(o)
+        paused = {p.target: p for p in active if p.scope == "leaf"}
+        lifted = {p.target: p.ended_at for p in history if p.scope == "leaf" and p.calibration == key
+                  and p.end_reason == "purity_recovered" and p.ended_at is not None}
+        leaves: list[Purity] = []
+        for leaf in sorted(set(by_leaf) | set(paused)):
+            pause = paused.get(leaf)
+            start = pause.started_at if pause is not None else lifted.get(leaf)
+            window = [o for o in by_leaf.get(leaf, []) if start is None or o.judged_at >= start]
+            wrong = sum(not o.correct for o in window)
+            low, high = purity_bounds(len(window), wrong, self.settings.confidence)
+            detail = {"checks": len(window), "wrong": wrong, "upper_bound": round(high, 4), "target": target,
+                      "confidence": self.settings.confidence}
+            if pause is None and window and high < target and act:
+                record, n = repo.start_pause(s, version, calibration=key, scope="leaf", target=leaf,
+                                             reason="purity_paused", detail=detail)
+                started.append(record)
+                moved += n
+                pause = record
+            elif (pause is not None and act and len(window) >= self.settings.resume_checks and high >= target):
+                record, n = repo.end_pause(s, pause.id, "purity_recovered", restore=True)
+                ended.append(record)
+                moved += n
+                pause = None
+            leaves.append(Purity(leaf, len(window), wrong, low, high, paused=pause is not None))
+        wrong_all = sum(not o.correct for o in outcomes)
+        overall = Purity(None, len(outcomes), wrong_all, *purity_bounds(len(outcomes), wrong_all,
+                                                                          self.settings.confidence))
+        drifts: list[BatchDrift] = []
+        paused_batches = {int(p.target) for p in active if p.scope == "batch"}
+        fit, detector = cal.unknown_fit, cal.unknown
+        expected = None if fit is None else fit.known_flag_rate
+        if detector is not None and detector.threshold is not None and expected:
+            for batch_id in batch_ids:
+                n, flagged = repo.batch_unknown_flags(s, version, batch_id, float(detector.threshold))
+                low = purity_lower_bound(flagged, n, confidence=self.settings.confidence) if n else 0.0
+                is_paused = batch_id in paused_batches
+                if (not is_paused and act and n >= self.settings.drift_min_images
+                        and low > self.settings.drift_ratio * expected):
+                    record, moved_n = repo.start_pause(
+                        s, version, calibration=key, scope="batch", target=str(batch_id), reason="batch_drift",
+                        detail={"predicted": n, "flagged": flagged, "expected": expected, "lower_bound": round(low, 4),
+                                "ratio": self.settings.drift_ratio})
+                    started.append(record)
+                    moved += moved_n
+                    is_paused = True
+                drifts.append(BatchDrift(batch_id, n, flagged, float(expected), low, paused=is_paused))
+        in_force = tuple(repo.pauses(s, version)) if act else tuple(active)
+        return MonitorReport(version, key, target, tuple(leaves), overall, tuple(drifts), in_force,
+                             tuple(started), tuple(ended), moved, settings=self.settings)
+
+    def resume(self, pause_id: int) -> PauseRecord:
+        """Lift a pause by hand (an analyst lead's decision); its images go back to auto as on recovery."""
+        with session_scope(self.engine) as s:
+            return repo.end_pause(s, pause_id, "resumed", restore=True)[0]
+
+
+def apply_pauses(session: Session, version: str, calibration: Calibration | None,
+                 pairs: Sequence[tuple[int, PredictionRecord]]) -> list[tuple[int, PredictionRecord]]:
+    """New predictions with the pauses in force for this calibration applied (before they are saved)."""
+    if calibration is None or not pairs:
+        return list(pairs)
+    key = calibration.created or "uncalibrated"
+    in_force = [p for p in repo.pauses(session, version) if p.calibration == key]
+    return repo.apply_pauses(session, pairs, in_force)
+
+
+def is_blind(reasons: Iterable[str]) -> bool:
+    """True when an image is judged without the model's call (a spot check, or a paused leaf's image)."""
+    return any(r in BLIND_REASONS for r in reasons)

@@ -1,0 +1,168 @@
+"""The purity monitor's rows: blind spot-check outcomes, a batch's unknown flags, and pauses (``routing_pauses``).
+
+A pause re-routes the predictions it holds back in the store itself (``route`` ``auto`` -> ``rejudge``, its reason
+code added to ``reasons`` and ``prediction_reasons``), so the re-judge queue, the batch list and the dashboard need
+no special case; ending it takes back exactly its own reason code (and ``rejudge`` -> ``auto`` when no other
+reason is left). New predictions get the pauses in force before they are saved (:func:`apply_pauses`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.store.records import JUDGED_STATUSES, PauseRecord, PredictionRecord, SpotCheck
+from app.store.repo._common import _chunks, _current_ids
+from app.store.repo.predictions import _model_version_row
+from app.store.schema import (
+    BatchImage,
+    Judgment,
+    ModelVersion,
+    Prediction,
+    PredictionReason,
+    RoutingPause,
+    utcnow,
+)
+
+SCOPES: tuple[str, ...] = ("leaf", "batch")
+
+
+def _pause_record(row: RoutingPause, version: str) -> PauseRecord:
+    return PauseRecord(id=row.id, model_version=version, calibration=row.calibration, scope=row.scope,
+                       target=row.target, reason=row.reason, detail=dict(row.detail or {}),
+                       started_at=row.started_at, ended_at=row.ended_at, end_reason=row.end_reason)
+
+
+def spot_checks(session: Session, model_version: str, reasons: Sequence[str], *,
+                routed_since: dt.datetime | None = None) -> list[SpotCheck]:
+    """The decided images among a model version's predictions routed for one of ``reasons`` (blind checks),
+    each with the model's leaf and the image's current decision; only predictions made (routed) at or after
+    ``routed_since`` when given (the calibration's time: older ones were routed by another calibration)."""
+    version = _model_version_row(session, model_version)
+    checked = (select(Prediction.image_id).join(PredictionReason, PredictionReason.prediction_id == Prediction.id)
+               .where(Prediction.model_version_id == version.id, PredictionReason.reason.in_(list(reasons))))
+    latest = _current_ids(Judgment.image_id.in_(checked)).subquery()
+    stmt = (
+        select(Prediction.image_id, PredictionReason.reason, Prediction.leaf, Judgment.leaf.label("judged"),
+               Judgment.status, Judgment.created_at.label("judged_at"), Judgment.batch_id)
+        .join(PredictionReason, PredictionReason.prediction_id == Prediction.id)
+        .join(latest, latest.c.image_id == Prediction.image_id)
+        .join(Judgment, Judgment.id == latest.c.jid)
+        .where(Prediction.model_version_id == version.id, PredictionReason.reason.in_(list(reasons)),
+               Prediction.leaf.is_not(None), Judgment.status.in_(JUDGED_STATUSES))
+        .order_by(Judgment.created_at, Judgment.id)
+    )
+    if routed_since is not None:
+        stmt = stmt.where(Prediction.created_at >= routed_since)
+    return [SpotCheck(image_id=r.image_id, reason=r.reason, predicted_leaf=r.leaf, judged_leaf=r.judged,
+                      status=r.status, judged_at=r.judged_at, batch_id=r.batch_id)
+            for r in session.execute(stmt)]
+
+
+def batch_unknown_flags(session: Session, model_version: str, batch_id: int, threshold: float) -> tuple[int, int]:
+    """``(predicted, flagged)``: a batch's images with an unknown score under ``model_version``, and how many of
+    them score above ``threshold`` (the calibration's unknown threshold)."""
+    version = _model_version_row(session, model_version)
+    members = select(BatchImage.image_id).where(BatchImage.batch_id == batch_id)
+    n, flagged = session.execute(
+        select(func.count(), func.count().filter(Prediction.unknown_score > threshold))
+        .where(Prediction.model_version_id == version.id, Prediction.image_id.in_(members),
+               Prediction.unknown_score.is_not(None))
+    ).one()
+    return int(n), int(flagged or 0)
+
+
+def pauses(session: Session, model_version: str, *, active: bool = True) -> list[PauseRecord]:
+    """A model version's pauses in force (``active``) or all of them, oldest first."""
+    version = _model_version_row(session, model_version)
+    stmt = select(RoutingPause).where(RoutingPause.model_version_id == version.id)
+    if active:
+        stmt = stmt.where(RoutingPause.ended_at.is_(None))
+    return [_pause_record(r, version.version) for r in session.scalars(stmt.order_by(RoutingPause.id))]
+
+
+def _held_back(version_id: int, scope: str, target: str) -> ColumnElement[bool]:
+    """The predictions a pause of ``scope``/``target`` covers."""
+    if scope == "leaf":
+        return (Prediction.model_version_id == version_id) & (Prediction.leaf == target)
+    members = select(BatchImage.image_id).where(BatchImage.batch_id == int(target))
+    return (Prediction.model_version_id == version_id) & Prediction.image_id.in_(members)
+
+
+def start_pause(session: Session, model_version: str, *, calibration: str, scope: str, target: str, reason: str,
+                detail: dict[str, Any]) -> tuple[PauseRecord, int]:
+    """Pause auto-judging of a leaf or a batch: record the pause and send its auto-judged predictions to re-judge
+    with ``reason``. Returns the pause and how many predictions it re-routed."""
+    if scope not in SCOPES:
+        raise ValueError(f"pause scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+    version = _model_version_row(session, model_version)
+    row = RoutingPause(model_version_id=version.id, calibration=calibration, scope=scope, target=str(target),
+                       reason=reason, detail=detail, started_at=utcnow())
+    session.add(row)
+    session.flush()
+    ids = [(pid, reasons) for pid, reasons in session.execute(
+        select(Prediction.id, Prediction.reasons).where(_held_back(version.id, scope, str(target)),
+                                                        Prediction.route == "auto"))]
+    if ids:
+        session.execute(update(Prediction), [{"id": pid, "route": "rejudge", "reasons": [*(reasons or ()), reason]}
+                                             for pid, reasons in ids])
+        session.execute(insert(PredictionReason), [{"prediction_id": pid, "reason": reason} for pid, _ in ids])
+    return _pause_record(row, version.version), len(ids)
+
+
+def end_pause(session: Session, pause_id: int, end_reason: str, *, restore: bool) -> tuple[PauseRecord, int]:
+    """End a pause. ``restore``: its predictions lose its reason code, and those left with none go back to auto
+    (the leaf's purity recovered); otherwise they stay with a person (a recalibration does not vouch for
+    answers routed by the old one). Returns the pause and how many predictions went back to auto."""
+    row = session.get(RoutingPause, pause_id)
+    if row is None:
+        raise ValueError(f"no pause with id {pause_id}")
+    version = session.get(ModelVersion, row.model_version_id)
+    assert version is not None
+    row.ended_at, row.end_reason = utcnow(), end_reason
+    back = 0
+    if restore:
+        tagged = select(PredictionReason.prediction_id).where(PredictionReason.reason == row.reason)
+        found = list(session.execute(select(Prediction.id, Prediction.reasons).where(
+            _held_back(version.id, row.scope, row.target), Prediction.id.in_(tagged))))
+        changes = []
+        for pid, reasons in found:
+            left = [r for r in reasons or () if r != row.reason]
+            changes.append({"id": pid, "route": "rejudge" if left else "auto", "reasons": left})
+            back += not left
+        if changes:
+            session.execute(update(Prediction), changes)
+            for chunk in _chunks(pid for pid, _ in found):
+                session.execute(delete(PredictionReason).where(PredictionReason.prediction_id.in_(chunk),
+                                                               PredictionReason.reason == row.reason))
+    session.flush()
+    return _pause_record(row, version.version), back
+
+
+def apply_pauses(session: Session, pairs: Iterable[tuple[int, PredictionRecord]],
+                 in_force: Sequence[PauseRecord]) -> list[tuple[int, PredictionRecord]]:
+    """New ``(image_id, prediction)`` pairs with the pauses in force applied (before they are saved): an
+    auto-judged prediction of a paused leaf, or of an image in a paused batch, goes to re-judge with the reason."""
+    pairs = list(pairs)
+    if not in_force or not pairs:
+        return pairs
+    leaves = {p.target: p.reason for p in in_force if p.scope == "leaf"}
+    batches = {int(p.target): p.reason for p in in_force if p.scope == "batch"}
+    in_batch: dict[int, list[str]] = {}
+    if batches:
+        for chunk in _chunks({image_id for image_id, _ in pairs}):
+            for image_id, batch_id in session.execute(select(BatchImage.image_id, BatchImage.batch_id).where(
+                    BatchImage.image_id.in_(chunk), BatchImage.batch_id.in_(list(batches)))):
+                in_batch.setdefault(image_id, []).append(batches[batch_id])
+    out = []
+    for image_id, record in pairs:
+        codes = ([leaves[record.leaf]] if record.leaf in leaves else []) + in_batch.get(image_id, [])
+        if record.route == "auto" and codes:
+            record = dataclasses.replace(record, route="rejudge", reasons=(*record.reasons, *dict.fromkeys(codes)))
+        out.append((image_id, record))
+    return out

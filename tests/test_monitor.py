@@ -1,0 +1,183 @@
+"""The purity monitor (issue #17 part 3): blind spot checks judged in the store pause a leaf's auto-judging when
+its purity is surely below target, new predictions are held back too, and it resumes on recovered purity; a
+recalibration ends the pauses; a batch unlike the calibration data pauses; the pause reasons reach the queue."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from store_backends import BACKENDS, fresh_engine
+
+from app.services.monitor import MonitorSettings, PurityMonitor, apply_pauses, is_blind, purity_bounds
+from app.services.queue import QueueFilters, QueueService
+from app.store import repo
+from app.store.db import session_scope
+from app.store.records import PredictionRecord
+from app.store.schema import PredictionReason
+from models.routing.policy import Calibration, UnknownFit
+
+VERSION = "tiny-20250101000000-abcdef12"
+CALIBRATED = "2025-01-01T00:00:00+00:00"
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path: Path) -> Engine:
+    with fresh_engine(request.param, tmp_path) as eng:
+        with session_scope(eng) as s:
+            repo.register_model_version(s, version=VERSION, manifest={"name": "tiny", "created": CALIBRATED})
+        yield eng
+
+
+def calibration(created: str = CALIBRATED, **kw) -> Calibration:
+    return Calibration(thresholds={"scratch": 0.5, "crack": 0.5}, target_purity=0.99, spot_check=0.1,
+                       created=created, **kw)
+
+
+def record(leaf: str = "scratch", route: str = "auto", reasons=(), unknown_score=None) -> PredictionRecord:
+    return PredictionRecord(leaf=leaf, confidence=0.9, path=("structural", "mechanical", leaf),
+                            top5=((leaf, ("structural", "mechanical", leaf), 0.9),),
+                            level_probs=((1.0,), (1.0,), (0.9, 0.1)), route=route, reasons=tuple(reasons),
+                            model_version=VERSION, unknown_score=unknown_score)
+
+
+class Store:
+    """Images, predictions and judgments put into the store as the app would."""
+
+    def __init__(self, engine: Engine, tmp: Path) -> None:
+        self.engine, self.tmp, self.n = engine, tmp, 0
+        with session_scope(engine) as s:
+            self.batch = repo.create_batch(s, name="line", source_folder=str(tmp)).id
+
+    def predicted(self, rec: PredictionRecord, cal: Calibration | None = None) -> int:
+        self.n += 1
+        with session_scope(self.engine) as s:
+            image = repo.get_or_create_image(s, hashlib.sha256(f"img{self.n}".encode()).hexdigest(),
+                                             self.tmp / f"{self.n}.png", 8, 8)
+            repo.add_to_batch(s, self.batch, image.image_id, self.tmp / f"{self.n}.png")
+            pairs = apply_pauses(s, VERSION, cal, [(image.image_id, rec)]) if cal else [(image.image_id, rec)]
+            repo.save_predictions(s, pairs)
+        return image.image_id
+
+    def judge(self, image_id: int, leaf: str | None) -> None:
+        with session_scope(self.engine) as s:
+            repo.record_judgment(s, image_id=image_id, leaf=leaf, action="picker" if leaf else "unknown",
+                                 analyst="amy", batch_id=self.batch)
+
+    def route(self, image_id: int) -> tuple[str, tuple[str, ...]]:
+        with session_scope(self.engine) as s:
+            p = repo.latest_predictions(s, [image_id], model_version=VERSION)[image_id]
+            rows = set(s.scalars(select(PredictionReason.reason).where(PredictionReason.prediction_id == p.id)))
+        assert rows == set(p.reasons)  # the indexed reasons mirror the JSON list
+        return p.route, p.reasons
+
+
+def test_purity_bounds_are_exact_and_one_sided() -> None:
+    assert purity_bounds(0, 0, 0.95) == (0.0, 1.0)
+    low, high = purity_bounds(1, 1, 0.95)  # one wrong check of one: purity is at most 0.95 at 95 %
+    assert low == 0.0 and high == pytest.approx(0.95, abs=1e-6)
+    low, high = purity_bounds(100, 1, 0.95)
+    assert 0.95 < low < 0.99 < high < 1.0
+
+
+def test_spot_checks_pause_and_recovery_resumes(engine: Engine, tmp_path: Path) -> None:
+    store, cal = Store(engine, tmp_path), calibration()
+    monitor = PurityMonitor(engine, MonitorSettings(resume_checks=30))
+    auto_scratch = [store.predicted(record()) for _ in range(3)]
+    auto_crack = store.predicted(record("crack"))
+    checks = [store.predicted(record(route="rejudge", reasons=("spot_check",))) for _ in range(3)]
+    for image_id in checks[:2]:
+        store.judge(image_id, "scratch")  # the model was right
+    report = monitor.check(VERSION, cal)
+    assert not report.changed and report.leaves[0].checks == 2 and report.leaves[0].wrong == 0
+    assert report.overall is not None and report.overall.estimate == 1.0
+
+    store.judge(checks[2], "crack")  # a blind check finds the model wrong
+    report = monitor.check(VERSION, cal)
+    (pause,) = report.started
+    assert (pause.scope, pause.target, pause.reason) == ("leaf", "scratch", "purity_paused")
+    assert pause.detail["checks"] == 3 and pause.detail["wrong"] == 1 and pause.detail["upper_bound"] < 0.99
+    assert report.moved == 3 and report.paused_leaves() == ["scratch"]
+    for image_id in auto_scratch:  # already auto-judged images of the leaf go to a person
+        assert store.route(image_id) == ("rejudge", ("purity_paused",))
+    assert store.route(auto_crack) == ("auto", ())  # another leaf keeps auto-judging
+    new = store.predicted(record(), cal)  # and so does every new image of the paused leaf
+    assert store.route(new) == ("rejudge", ("purity_paused",))
+    assert is_blind(store.route(new)[1])
+    page = QueueService(engine, "lead").page(QueueFilters(VERSION, reasons=("purity_paused",)))
+    assert {r.image_id for r in page.rows} == {*auto_scratch, new}
+
+    assert not monitor.check(VERSION, cal).changed  # nothing new: the pause holds
+    held = [*auto_scratch, new] + [store.predicted(record(), cal) for _ in range(26)]
+    for image_id in held[:-1]:  # 29 blind checks during the pause, all right: not yet enough to resume
+        store.judge(image_id, "scratch")
+    assert not monitor.check(VERSION, cal).ended
+    store.judge(held[-1], "scratch")
+    report = monitor.check(VERSION, cal)
+    (ended,) = report.ended
+    assert ended.end_reason == "purity_recovered" and report.pauses == ()
+    assert report.leaves[0].checks == 30 and not report.leaves[0].paused
+    later = store.predicted(record(), cal)
+    assert store.route(later) == ("auto", ())
+
+
+def test_unknown_decision_counts_as_wrong_and_recalibration_ends_the_pause(engine: Engine, tmp_path: Path) -> None:
+    store, cal = Store(engine, tmp_path), calibration()
+    monitor = PurityMonitor(engine)
+    auto = store.predicted(record("crack"))
+    check = store.predicted(record("crack", route="rejudge", reasons=("spot_check",)))
+    store.judge(check, None)  # a new defect type the model called crack
+    assert monitor.check(VERSION, cal).started[0].target == "crack"
+    assert store.route(auto)[0] == "rejudge"
+    recalibrated = calibration(dt.datetime.now(dt.UTC).isoformat())  # checks routed before it no longer count
+    report = monitor.check(VERSION, recalibrated)
+    assert [p.end_reason for p in report.ended] == ["recalibrated"] and report.pauses == ()
+    assert store.route(auto) == ("rejudge", ("purity_paused",))  # the old calibration's call stays with a person
+    assert store.route(store.predicted(record("crack"), recalibrated)) == ("auto", ())
+    with session_scope(engine) as s:
+        history = repo.pauses(s, VERSION, active=False)
+    assert [(p.target, p.end_reason) for p in history] == [("crack", "recalibrated")]
+
+
+def test_a_batch_unlike_the_calibration_data_pauses(engine: Engine, tmp_path: Path) -> None:
+    from models.routing.unknown import UnknownDetector
+
+    detector = UnknownDetector(method="max_softmax", threshold=0.5, temperature=1.0)
+    fit = UnknownFit(selected_by="option", auroc={}, fpr_target=0.05, known_flag_rate=0.05)
+    cal = calibration(unknown=detector, unknown_fit=fit)
+    store = Store(engine, tmp_path)
+    monitor = PurityMonitor(engine, MonitorSettings(drift_min_images=20))
+    for i in range(20):  # like the calibration data: 1 in 20 flagged
+        store.predicted(record(unknown_score=0.9 if i == 0 else 0.1))
+    report = monitor.check(VERSION, cal, batch_ids=[store.batch])
+    (drift,) = report.batches
+    assert drift.predicted == 20 and drift.flagged == 1 and drift.score == pytest.approx(1.0)
+    assert not report.changed
+    shifted = [store.predicted(record(unknown_score=0.9 if i % 2 else 0.1)) for i in range(20)]
+    report = monitor.check(VERSION, cal, batch_ids=[store.batch])
+    (pause,) = report.started
+    assert (pause.scope, pause.target, pause.reason) == ("batch", str(store.batch), "batch_drift")
+    assert report.batches[0].score == pytest.approx(11 / 40 / 0.05)
+    assert store.route(shifted[0]) == ("rejudge", ("batch_drift",))
+    assert store.route(store.predicted(record(unknown_score=0.1), cal)) == ("rejudge", ("batch_drift",))
+    resumed = monitor.resume(pause.id)
+    assert resumed.end_reason == "resumed" and store.route(shifted[0]) == ("auto", ())
+
+
+def test_an_uncalibrated_model_has_nothing_to_monitor(engine: Engine) -> None:
+    report = PurityMonitor(engine).check(VERSION, None)
+    assert report.why_not and not report.changed and report.leaves == ()
+
+
+def test_per_leaf_spot_check_share_round_trips_and_routes() -> None:
+    cal = dataclasses.replace(calibration(), spot_check=0.0, spot_check_by_leaf={"crack": 1.0})
+    again = Calibration.from_manifest({**cal.to_manifest(), "temperature": 1.0})
+    assert again is not None and again.spot_check_by_leaf == {"crack": 1.0} and again.draws_spot_checks
+    assert again.route(leaf="crack", confidence=0.9, key="a") == ("rejudge", ["spot_check"])
+    assert again.route(leaf="scratch", confidence=0.9, key="a") == ("auto", [])
+    with pytest.raises(ValueError, match=r"spot_check_by_leaf\.crack"):
+        Calibration(thresholds={}, spot_check_by_leaf={"crack": 1.5})
