@@ -152,3 +152,22 @@ def test_a_rejudged_image_shows_the_group_or_subgroup_the_model_determined(taxon
     p.open(OpenedBatch(7, "b", "/b", items))
     assert [p.panel(i).determined for i in range(5)] == [1, 0, None, None, None]
     assert [p.determined_node(p.items[i]) for i in range(5)] == ["particle", "foreign_matter", None, None, None]
+
+
+def test_a_spot_check_is_shown_blind_until_it_is_decided(taxonomy):
+    """A spot check (or a paused leaf's image) withholds the model's call: no path, Top-5, heatmap or list label;
+    its reason is still said. Once decided, the call shows again."""
+    items = [_item(1, _prediction("scratch", "rejudge", reasons=("spot_check",))),
+             _item(2, _prediction("crack", "rejudge", reasons=("purity_paused",)))]
+    p = BatchPresenter(lang="en", blind_text="spot check")
+    p.taxonomy = taxonomy
+    p.open(OpenedBatch(7, "b", "/b", items))
+    for row in (0, 1):
+        panel = p.panel(row)
+        assert panel.blind and panel.leaf is None and panel.path == () and panel.top5 == ()
+        assert panel.waiting is None and [r.code for r in panel.reasons] == [items[row].prediction.reasons[0]]
+        assert p.list_row(row).label == "spot check" and p.list_row(row).confidence is None
+        assert not p.shows_prediction(items[row]) and p.determined_node(items[row]) is None
+    assert p.focus("v1", 2, set()).heatmap == frozenset()  # no heatmap is even made for it
+    p.apply_judgment(_judgment(1, "crack", "corrected"))
+    assert not p.panel(0).blind and p.panel(0).leaf == "scratch"

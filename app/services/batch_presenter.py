@@ -87,6 +87,9 @@ class PanelData:
     ``waiting`` says why an image without a prediction has none yet: ``no_model``, ``loading`` (the model is
     loading) or ``predicting`` (it is in the queue of the prediction run); None otherwise.
 
+    ``blind``: a spot check (or an image of a paused leaf) not judged yet: the model's call is withheld (no tree
+    path, Top-5 or heatmap), the analyst picks the type.
+
     ``determined``: for an image sent to a person, the index in ``path`` of the deepest node the model still
     judges at the target purity (a group or subgroup: "Particle, determined: pick the type"); None when the leaf
     itself is judged, nothing is, or the calibration has no group/subgroup thresholds.
@@ -109,6 +112,7 @@ class PanelData:
     model_version: str = ""
     waiting: str | None = None
     determined: int | None = None
+    blind: bool = False
 
 
 class BatchPresenter:
@@ -119,9 +123,11 @@ class BatchPresenter:
         unknown_text: how a judgment "unknown / new defect type" reads in the list (in the UI language).
     """
 
-    def __init__(self, *, lang: str = "en", unknown_text: str = "unknown / new defect type") -> None:
+    def __init__(self, *, lang: str = "en", unknown_text: str = "unknown / new defect type",
+                 blind_text: str = "spot check") -> None:
         self.lang = lang
         self.unknown_text = unknown_text
+        self.blind_text = blind_text  # what a blind check's row says in place of the model's call
         self.taxonomy: Taxonomy | None = None  # the model's (set from its manifest before its weights load)
         self.routing: Calibration | None = None  # the model's calibration: the numbers behind the reasons
         self.model_version: str | None = None
@@ -220,7 +226,7 @@ class BatchPresenter:
             images.append((image_id, item.image.path))
             if p is None or p.model_version != model_version:
                 predict.add(image_id)
-            if (p is None or not p.error) and image_id not in have_heatmap:
+            if (p is None or not p.error) and image_id not in have_heatmap and not self.blind(item):
                 heatmap.add(image_id)
         return Focus(tuple(images), frozenset(predict), frozenset(heatmap))
 
@@ -275,6 +281,8 @@ class BatchPresenter:
         label, conf = "", None
         if item.judgment is not None and item.judgment.is_decision:
             label = self.name(item.judgment.leaf) if item.judgment.leaf else self.unknown_text
+        elif self.blind(item):
+            label = self.blind_text
         elif item.prediction is not None and item.prediction.leaf:
             label, conf = self.name(item.prediction.leaf), item.prediction.confidence
         elif item.image.image_id in self.errors:
@@ -290,8 +298,9 @@ class BatchPresenter:
         p, j = item.prediction, item.judgment
         decided = j is not None and j.is_decision
         shown = p if self.shows_prediction(item) else None  # never half-named: no raw ids on screen
+        blind = self.blind(item)
         waiting = None
-        if p is None or (p.leaf and shown is None):
+        if p is None or (p.leaf and shown is None and not blind):
             waiting = {"none": "no_model", "loading": "loading", "read_only": "read_only"}.get(self.model_state,
                                                                                               "predicting")
         return PanelData(
@@ -309,10 +318,11 @@ class BatchPresenter:
             judged_by=j.analyst if decided else None,
             judged_at=j.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if decided else None,
             note=j.note if j else None,
-            reasons=self._reason_details(shown) if shown else (),
+            reasons=self._reason_details(p) if shown or (blind and p is not None) else (),
             model_version=p.model_version if p else "",
             waiting=waiting if not self.errors.get(item.image.image_id) else None,
             determined=self._determined(shown) if shown else None,
+            blind=blind,
         )
 
     def determined_node(self, item: BatchItem) -> str | None:
@@ -334,7 +344,15 @@ class BatchPresenter:
         """True when the item's prediction is on screen (it exists and its names are known): only then can it
         be accepted."""
         p = item.prediction
-        return p is not None and bool(p.leaf) and not p.error and bool(self.name(p.leaf))
+        return (p is not None and bool(p.leaf) and not p.error and bool(self.name(p.leaf))
+                and not self.blind(item))
+
+    @staticmethod
+    def blind(item: BatchItem) -> bool:
+        """True while the item is a blind check (:attr:`PanelData.blind`): undecided, routed for a spot check or
+        held back by a paused leaf."""
+        decided = item.judgment is not None and item.judgment.is_decision
+        return item.prediction is not None and not decided and item.prediction.blind
 
     def _reason_details(self, p: PredictionRecord) -> tuple[ReasonDetail, ...]:
         """The prediction's reasons, with numbers when it comes from the loaded model's calibration."""
@@ -350,6 +368,6 @@ class BatchPresenter:
                 elif code == "possible_unknown" and routing.unknown is not None:
                     value, limit = p.unknown_score, routing.unknown.threshold
                 elif code == "spot_check":
-                    limit = routing.spot_check
+                    limit = routing.spot_check_share(p.leaf or "")
             out.append(ReasonDetail(code, value, limit))
         return tuple(out)

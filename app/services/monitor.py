@@ -38,15 +38,14 @@ from sqlalchemy.orm import Session
 
 from app.store import repo
 from app.store.db import session_scope
-from app.store.records import MONITOR_REASONS, PauseRecord, PredictionRecord, SpotCheck
+from app.store.records import BLIND_REASONS, MONITOR_REASONS, PauseRecord, PredictionRecord, SpotCheck
 from models.calibration.thresholds import purity_lower_bound
 from models.routing.policy import Calibration
 
-CHECK_REASONS: tuple[str, ...] = ("spot_check", "purity_paused")
+CHECK_REASONS: tuple[str, ...] = tuple(sorted(BLIND_REASONS))
 """Routing reasons of images judged blind: would-be-auto images whose decision measures the auto-judgments."""
 PAUSE_REASONS: tuple[str, ...] = MONITOR_REASONS
 """Routing reasons the monitor gives (besides the model's own, :data:`models.routing.policy.REASONS`)."""
-BLIND_REASONS: frozenset[str] = frozenset(CHECK_REASONS)
 RECALIBRATE_COMMAND = "fma-judge recalibrate --db {db} --model {model} --out {out}"
 
 

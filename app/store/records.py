@@ -153,6 +153,12 @@ class PredictionRecord:
         """The embedding as a float32 vector, or None."""
         return None if self.embedding is None else decode_embedding(self.embedding)
 
+    @property
+    def blind(self) -> bool:
+        """Judged without the model's call on screen: a spot check, or an image of a leaf whose auto-judging the
+        purity monitor paused (its decision measures the auto-judgments, so it must not lean on them)."""
+        return any(r in BLIND_REASONS for r in self.reasons)
+
     def shown(self) -> dict[str, Any]:
         """The prediction as an analyst sees it: what ``judgments.shown`` records."""
         return {
@@ -249,6 +255,10 @@ MONITOR_REASONS: tuple[str, ...] = ("purity_paused", "batch_drift")
 """Routing reasons the purity monitor gives (:mod:`app.services.monitor`), after the model's own
 (:data:`models.routing.policy.REASONS`): a paused leaf's would-be-auto image, an image of a batch unlike the
 calibration data."""
+
+
+BLIND_REASONS: frozenset[str] = frozenset({"spot_check", "purity_paused"})
+"""Reasons of images judged blind: would-be-auto images, whose decisions measure the auto-judgments' purity."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QMessageBox
 
+from app.services.monitor import MonitorReport, PurityMonitor
 from app.store.errors import JudgmentConflictError, StoreError
 from app.store.records import BatchItem, JudgmentRecord
 from app.ui.note_dialog import NoteDialog
@@ -40,12 +41,19 @@ class JudgingActions:
 
     def accept_current(self) -> None:
         item = self._current_item()
+        if item is not None and self.presenter.blind(item):
+            self.open_picker()  # a blind check has no call to accept: Enter picks the type
+            return
         if item is None or not self.presenter.shows_prediction(item):
             return  # nothing shown to accept yet: the panel says why
         self._judge(lambda: self.service.accept(item))
 
     def choose_topk(self, k: int) -> None:
         item = self._current_item()
+        if item is not None and self.presenter.blind(item):
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "Spot check: the model's answer is hidden; pick the type (Enter or P)."), 6000)
+            return
         if item is None or not self.presenter.shows_prediction(item) or len(item.prediction.top5) < k:
             return
         leaf = item.prediction.top5[k - 1][0]
@@ -56,7 +64,7 @@ class JudgingActions:
         if item is None or self.presenter.taxonomy is None:
             return
         current = item.judgment.leaf if item.judgment and item.judgment.leaf else \
-            (item.prediction.leaf if item.prediction else None)
+            (item.prediction.leaf if item.prediction and not self.presenter.blind(item) else None)
         decided = item.judgment is not None and item.judgment.is_decision
         scope = None if decided else self.presenter.determined_node(item)
         dlg = TaxonomyPicker(self.presenter.taxonomy, self.lang, self, current=current, scope=scope)
@@ -104,6 +112,9 @@ class JudgingActions:
         if i is None:
             return
         self._update_counts()
+        p = self.presenter.items[i].prediction
+        if p is not None and p.blind:  # a blind check decided (or undone): the monitor may pause or resume
+            self.check_purity()
         if focus_changed and i != self.current:
             self.select(i)
         elif advance:
@@ -111,6 +122,44 @@ class JudgingActions:
             if nxt is None:
                 self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
             self.select(i if nxt is None else nxt)
+
+    def check_purity(self, *, batch: bool = False) -> None:
+        """The purity monitor (:mod:`app.services.monitor`), after a blind check was decided or undone, or
+        (``batch``) after the open batch was predicted. A pause or resume re-routes stored predictions: the batch
+        is read again and the status bar says what changed and what to do."""
+        version, calibration = self.presenter.model_version, self.presenter.routing
+        if self.service is None or self.service.read_only is not None or not version or calibration is None:
+            return
+        opened = self.presenter.batch
+        try:
+            report = PurityMonitor(self.service.engine).check(
+                version, calibration, batch_ids=[opened.batch_id] if batch and opened is not None else [])
+        except StoreError as exc:
+            self.statusBar().showMessage(str(exc), 10_000)
+            return
+        if report.changed:
+            self._reload_items()
+            self.statusBar().showMessage(self._monitor_message(report), 30_000)
+
+    def _monitor_message(self, report: MonitorReport) -> str:
+        tr = QCoreApplication.translate
+        lines = []
+        for pause in report.started:
+            if pause.scope == "leaf":
+                lines.append(tr("Main", "Auto-judging paused for {leaf}: blind spot checks show its purity below the "
+                                        "target ({wrong} wrong of {checks}). Its images now come to you blind; "
+                                        "recalibrate with fma-judge recalibrate.").format(
+                    leaf=self.presenter.name(pause.target) or pause.target, wrong=pause.detail.get("wrong"),
+                    checks=pause.detail.get("checks")))
+            else:
+                lines.append(tr("Main", "This batch is unlike the calibration data ({flagged} of {n} images look "
+                                        "unfamiliar): auto-judging is paused for it.").format(
+                    flagged=pause.detail.get("flagged"), n=pause.detail.get("predicted")))
+        for pause in report.ended:
+            if pause.end_reason == "purity_recovered":
+                lines.append(tr("Main", "Auto-judging resumed for {leaf}: its spot checks meet the target again.")
+                             .format(leaf=self.presenter.name(pause.target) or pause.target))
+        return " ".join(lines)
 
     def _apply_judgment(self, record: JudgmentRecord) -> int | None:
         i = self.presenter.apply_judgment(record)

@@ -76,7 +76,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.settings = settings
         self.model: ModelInfo | None = None
         self.presenter = BatchPresenter(lang=lang, unknown_text=QCoreApplication.translate(
-            "Panel", "unknown / new defect type"))
+            "Panel", "unknown / new defect type"), blind_text=QCoreApplication.translate("Panel", "spot check · judge blind"))
         self.pool = QThreadPool.globalInstance()
         self._runner = TaskRunner(self.pool)
         self.images = ImageCache(self._runner, self)
@@ -393,6 +393,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.status.finished(cancelled=cancelled)
         self._update_counts()
         if not cancelled:
+            self.check_purity(batch=True)  # is the batch like the calibration data?
             self.allPredicted.emit()
 
     # ------------------------------------------------------------------------------------------
@@ -454,7 +455,10 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
 
     def show_attention(self) -> None:
         """The default heatmap of the image on screen (CBAM attention, or LayerCAM of the predicted leaf)."""
-        hm = self.images.heatmaps.get(self.current_image_id) if self.current_image_id is not None else None
+        item = self.presenter.current_item
+        blind = item is not None and self.presenter.blind(item)  # where the model looked would hint its call
+        hm = self.images.heatmaps.get(self.current_image_id) if self.current_image_id is not None and not blind \
+            else None
         self.viewer.set_heatmap(hm[0] if hm else None)
         self.viewer.set_heatmap_caption(attention_caption(hm[1] if hm else None))
 

@@ -207,9 +207,16 @@ class PredictionPanel(QWidget):
                     font.setBold(k == len(path) - 1)
                     name.setFont(font)
         level = data.determined if has_pred else None
-        self.determined.setText(QCoreApplication.translate("Panel", "✓ {node} is determined · pick the type").format(
-            node=data.path_names[level]) if level is not None else "")
-        self.determined.setVisible(level is not None)
+        blind = data is not None and data.blind
+        if blind:  # a spot check: the model's call is withheld, so the analyst's type measures it
+            self.determined.setText(QCoreApplication.translate(
+                "Panel", "Spot check: judge this image blind. The model's answer is hidden; pick the type "
+                         "(Enter or P)."))
+        else:
+            self.determined.setText(QCoreApplication.translate(
+                "Panel", "✓ {node} is determined · pick the type").format(
+                node=data.path_names[level]) if level is not None else "")
+        self.determined.setVisible(level is not None or blind)
         self.path_header.setVisible(has_pred)
         self.top_header.setVisible(has_pred)
         top5 = data.top5 if has_pred else ()

@@ -39,6 +39,8 @@ def reason_label(code: str) -> str:
         "leaf_below_target": QCoreApplication.translate("Queue", "class below target"),
         "possible_unknown": QCoreApplication.translate("Queue", "possible new type"),
         "spot_check": QCoreApplication.translate("Queue", "spot check"),
+        "purity_paused": QCoreApplication.translate("Queue", "auto-judging paused: purity below target"),
+        "batch_drift": QCoreApplication.translate("Queue", "batch unlike calibration data"),
     }.get(code, code)
 
 

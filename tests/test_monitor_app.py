@@ -1,0 +1,71 @@
+"""The purity monitor in the app: a spot check is judged blind (Enter opens the picker, no preselected call), and
+a wrong blind judgment pauses the leaf's auto-judging at once: the batch is re-read and the status bar says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import make_tiny_bundle, open_window, write_image
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from app.store import repo
+from app.store.db import session_scope
+from app.ui.picker import TaxonomyPicker
+from models.bundle.files import read_bundle_manifest, write_bundle_manifest
+from models.routing.policy import Calibration
+
+
+@pytest.fixture(scope="module")
+def checked_bundle(tmp_path_factory, taxonomy) -> Path:
+    """A tiny bundle calibrated so that every image would be auto-judged, and every one is drawn for a spot check."""
+    path = make_tiny_bundle(tmp_path_factory.mktemp("monitor_bundle") / "model", taxonomy)
+    manifest = read_bundle_manifest(path)
+    cal = Calibration(thresholds=dict.fromkeys(taxonomy.leaves, 0.0), spot_check=1.0, target_purity=0.99,
+                      created="2025-01-01T00:00:00+00:00", temperature=1.0)
+    write_bundle_manifest(path, manifest.replace(temperature=1.0, calibration=cal))
+    return path
+
+
+def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_path, monkeypatch, taxonomy):
+    folder = tmp_path / "batch"
+    for i in range(4):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, checked_bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        item = win.presenter.current_item
+        assert item is not None and item.prediction.reasons == ("spot_check",)
+        panel = win.presenter.panel(win.current)
+        assert panel.blind and panel.top5 == () and not win.panel.accept_btn.isEnabled()
+        assert win.panel.determined.isVisibleTo(win.panel) and "blind" in win.panel.determined.text()
+        predicted = item.prediction.leaf
+        wrong = next(leaf for leaf in taxonomy.leaves if leaf != predicted)
+        seen = {}
+        made = TaxonomyPicker.__init__
+
+        def init(dlg, *args, **kwargs) -> None:
+            seen.update(kwargs)
+            made(dlg, *args, **kwargs)
+
+        def pick(dlg) -> int:
+            dlg.chosen = wrong
+            return 1
+
+        monkeypatch.setattr(TaxonomyPicker, "__init__", init)
+        monkeypatch.setattr(TaxonomyPicker, "exec", pick)
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # Enter on a blind check opens the picker
+        QApplication.processEvents()
+        with session_scope(engine, action="read") as s:
+            history = repo.judgment_history(s, item.image.image_id)
+            (pause,) = repo.pauses(s, item.prediction.model_version)
+        assert seen["current"] is None and seen["scope"] is None  # the model's call is not preselected
+        assert [(j.leaf, j.status) for j in history] == [(wrong, "corrected")]
+        assert (pause.scope, pause.target, pause.detail["wrong"]) == ("leaf", predicted, 1)
+        assert "paused" in win.statusBar().currentMessage()
+    finally:
+        win.close()
