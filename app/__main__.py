@@ -6,6 +6,8 @@
     fma-judge export [--db URL] --out PATH --format csv|imagefolder|json [--batch ID] [--since DATE] [--status ...]
     fma-judge backup [--db URL] [--out FILE] [--keep N] [--list]
     fma-judge restore BACKUP|--newest [--db URL] [--list]
+    fma-judge monitor --model BUNDLE [--db URL] [--batch ID] [--check] [--resume PAUSE_ID]   (app.monitor_commands)
+    fma-judge recalibrate --model BUNDLE [--db URL] [--out NEW_BUNDLE] [--since DATE] [--train-data MANIFEST]
     fma-judge --self-test [--db URL] [--model BUNDLE]      (IT, after an install: app.selftest)
 
 ``classify`` and ``export`` run without Qt; the app imports torch only on its model thread, after the window
@@ -25,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app import commands  # no Qt
 
         return getattr(commands, f"{argv[0]}_main")(argv[1:])
+    if argv and argv[0] in ("monitor", "recalibrate"):
+        from app import monitor_commands  # no Qt
+
+        return getattr(monitor_commands, f"{argv[0]}_main")(argv[1:])
     if "--self-test" in argv:
         from app.selftest import run  # no Qt here; Qt is checked in a child process
 

@@ -181,3 +181,42 @@ def test_per_leaf_spot_check_share_round_trips_and_routes() -> None:
     assert again.route(leaf="scratch", confidence=0.9, key="a") == ("auto", [])
     with pytest.raises(ValueError, match=r"spot_check_by_leaf\.crack"):
         Calibration(thresholds={}, spot_check_by_leaf={"crack": 1.5})
+
+
+def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path: Path, taxonomy, capsys) -> None:
+    """``fma-judge recalibrate`` fits the routing again on the images analysts judged (one command); ``fma-judge
+    monitor`` then shows the figures of the new calibration."""
+    from conftest import make_tiny_bundle, write_image
+
+    from app.__main__ import main
+    from app.services.predicting import PredictingService
+    from app.store.db import open_store
+    from models.bundle.files import read_bundle_manifest
+
+    bundle = make_tiny_bundle(tmp_path / "model", taxonomy)
+    folder = tmp_path / "batch"
+    for i in range(8):
+        write_image(folder / f"img_{i}.png", size=(64, 64), seed=i)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = open_store(url, writable=True).engine
+    service = PredictingService(engine)
+    info = service.load(bundle)
+    service.classify_folder(folder)
+    with session_scope(engine) as s:
+        predicted = repo.latest_predictions(s, range(1, 9), model_version=info.version)
+        for image_id, p in predicted.items():
+            repo.record_judgment(s, image_id=image_id, leaf=None if image_id == 8 else p.leaf,
+                                 action="accept", analyst="amy")
+    engine.dispose()
+    assert main(["recalibrate", "--model", str(bundle), "--db", url, "--out", str(tmp_path / "recal"),
+                 "--since", "2000-01-01", "--spot-check", "0.1"]) == 0
+    cal = read_bundle_manifest(tmp_path / "recal").calibration
+    assert cal is not None and cal.calibrated_on is not None
+    assert (cal.calibrated_on.n, cal.calibrated_on.n_unknown, cal.spot_check) == (8, 1, 0.1)
+    assert read_bundle_manifest(bundle).calibration is None  # --out leaves the original as it was
+    capsys.readouterr()
+    assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", url]) == 0
+    out = capsys.readouterr().out
+    assert f"calibration of {cal.created}" in out and "all leaves" in out
+    assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2999-01-01"]) == 2
+    assert "no judged images" in capsys.readouterr().err

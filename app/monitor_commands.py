@@ -1,0 +1,154 @@
+"""``fma-judge monitor`` (the purity monitor's figures, pauses and resumes) and ``fma-judge recalibrate`` (fit a
+bundle's routing again on the store's judged images). No Qt; ``recalibrate`` imports torch to run the model.
+
+    fma-judge monitor --model BUNDLE [--db URL] [--batch ID ...] [--check] [--resume PAUSE_ID]
+    fma-judge recalibrate --model BUNDLE [--db URL] [--out NEW_BUNDLE] [--since DATE] [--train-data MANIFEST] ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from app.services.monitor import MonitorReport, MonitorSettings, PurityMonitor
+from app.store.db import open_store
+from app.store.errors import ExportError, StoreError
+from app.store.export import export_labels, parse_since
+from models.bundle.files import read_bundle_manifest
+from models.bundle.manifest import BundleError
+
+
+def format_report(report: MonitorReport) -> str:
+    """The monitor's figures as a plain-text table (the command's output; the dashboard shows the same)."""
+    if report.why_not:
+        return f"{report.model_version}: nothing to monitor ({report.why_not})"
+    target = report.target or 0.0
+    lines = [f"model {report.model_version}, calibration of {report.calibration}, target purity {target:.3f}, "
+             f"bounds at {report.settings.confidence:.0%}",
+             f"{'leaf':<24} {'checks':>7} {'wrong':>6} {'purity':>8} {'bounds':>15}  state"]
+    for p in (*report.leaves, *(() if report.overall is None else (report.overall,))):
+        est = "-" if p.estimate is None else f"{p.estimate:.3f}"
+        state = "PAUSED" if p.paused else ("below target" if p.high < target else "ok")
+        if p.leaf is None:
+            state = ""
+        lines.append(f"{p.leaf or 'all leaves':<24} {p.checks:>7} {p.wrong:>6} {est:>8} "
+                     f"{p.low:>7.3f}-{p.high:<7.3f}  {state}")
+    for b in report.batches:
+        score = "-" if b.score is None else f"{b.score:.2f}x"
+        lines.append(f"batch {b.batch_id}: {b.flagged}/{b.predicted} images flagged as unfamiliar "
+                     f"(calibration {b.expected:.1%}), drift score {score}{'  PAUSED' if b.paused else ''}")
+    for pause in report.pauses:
+        lines.append(f"pause {pause.id}: {pause.scope} {pause.target} since {pause.started_at:%Y-%m-%d %H:%M} UTC "
+                     f"({pause.reason}); lift it with a recalibration, or --resume {pause.id}")
+    for pause in report.started:
+        lines.append(f"now paused: {pause.scope} {pause.target} ({pause.reason})")
+    for pause in report.ended:
+        lines.append(f"ended: {pause.scope} {pause.target} ({pause.end_reason})")
+    return "\n".join(lines)
+
+
+def monitor_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fma-judge monitor",
+        description="Production purity from blind spot checks, per leaf and overall, batch drift, and the pauses "
+                    "of auto-judging (the app runs the same check after every blind judgment).")
+    parser.add_argument("--model", required=True, help="the model bundle whose calibration is monitored")
+    parser.add_argument("--db", help="database URL (default: the per-user fma-judge database)")
+    parser.add_argument("--batch", type=int, action="append", default=[], metavar="ID",
+                        help="also the drift score of this batch (repeatable)")
+    parser.add_argument("--check", action="store_true",
+                        help="act on the figures: pause or resume as the app would (default: only show them)")
+    parser.add_argument("--resume", type=int, metavar="PAUSE_ID", help="lift a pause by hand")
+    parser.add_argument("--confidence", type=float, default=MonitorSettings.confidence)
+    args = parser.parse_args(argv)
+    try:
+        manifest = read_bundle_manifest(args.model)
+        engine = open_store(args.db, writable=bool(args.check or args.resume)).engine
+        monitor = PurityMonitor(engine, MonitorSettings(confidence=args.confidence))
+        if args.resume is not None:
+            pause = monitor.resume(args.resume)
+            print(f"resumed auto-judging of {pause.scope} {pause.target}")
+        report = monitor.check(manifest.model_version, manifest.calibration, batch_ids=args.batch, act=args.check)
+    except (BundleError, StoreError, ValueError, OSError) as exc:
+        print(f"fma-judge monitor: error: {exc}", file=sys.stderr)
+        return 2
+    print(format_report(report))
+    return 0
+
+
+def recalibrate_main(argv: list[str]) -> int:
+    from models.calibration.calibrate import CalibrateOptions
+    from models.commands.calibrate import leaf_share
+
+    parser = argparse.ArgumentParser(
+        prog="fma-judge recalibrate",
+        description="Fit the bundle's routing (temperature, thresholds, unknown detector) again on the images "
+                    "analysts judged in the store; pauses of the old calibration end when the app loads it.")
+    parser.add_argument("--model", required=True, help="the model bundle folder")
+    parser.add_argument("--db", help="database URL (default: the per-user fma-judge database)")
+    parser.add_argument("--out", help="write a recalibrated copy here (default: update --model in place)")
+    parser.add_argument("--since", metavar="DATE",
+                        help="judgments made since (default: since the model was made, so none of its training "
+                             "images count)")
+    parser.add_argument("--train-data", metavar="MANIFEST",
+                        help="the training manifest: its train split gives the unknown detector's class centroids "
+                             "(default: the judged images themselves)")
+    parser.add_argument("--target-purity", type=float, default=CalibrateOptions.target_purity)
+    parser.add_argument("--spot-check", type=float, default=CalibrateOptions.spot_check)
+    parser.add_argument("--spot-check-leaf", action="append", default=[], type=leaf_share, metavar="LEAF=SHARE")
+    parser.add_argument("--min-support", type=int, default=CalibrateOptions.min_support)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    try:
+        return _recalibrate(args)
+    except (BundleError, StoreError, ExportError, ValueError, OSError) as exc:
+        print(f"fma-judge recalibrate: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _recalibrate(args: argparse.Namespace) -> int:
+    from models.calibration.calibrate import CalibrateOptions, calibrate, format_table, write_reports
+    from models.data.manifest import load_data
+
+    manifest = read_bundle_manifest(args.model)
+    since = parse_since(args.since) if args.since else None
+    if since is None and manifest.created:
+        import datetime as dt
+
+        since = dt.datetime.fromisoformat(manifest.created)
+        since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+    engine = open_store(args.db).engine
+    with tempfile.TemporaryDirectory(prefix="fma-recalibrate-") as tmp:
+        labels = Path(tmp) / "judged.csv"
+        exported = export_labels(engine, labels, "csv", since=since, taxonomy=manifest.taxonomy)
+        if exported.count == 0:
+            raise ValueError(f"no judged images in the store since {since:%Y-%m-%d %H:%M}" if since else
+                             "no judged images in the store")
+        loaded = load_data([str(labels)], manifest.taxonomy)
+        if loaded.skipped:
+            print(loaded.report(), file=sys.stderr)
+        samples = list(loaded.samples)
+        train = samples
+        if args.train_data:
+            train_loaded = load_data([args.train_data], manifest.taxonomy)
+            train = [s for s in train_loaded.samples if s.split in (None, "train")]
+        target = Path(args.model)
+        if args.out:
+            target = Path(args.out)
+            if target.exists():
+                raise ValueError(f"{target} exists; choose a new folder for the recalibrated bundle")
+            shutil.copytree(args.model, target)
+        options = CalibrateOptions(
+            target_purity=args.target_purity, min_support=args.min_support, spot_check=args.spot_check,
+            spot_check_by_leaf=dict(args.spot_check_leaf), split="judged", sources=(f"store {engine.url.render_as_string(hide_password=True)}",),
+            centroid_split="train" if args.train_data else "judged", device=args.device)
+        print(f"{len(samples)} judged image(s) since {since or 'the beginning'}; calibrating {target}",
+              file=sys.stderr)
+        result = calibrate(target, samples, train, options, log=lambda m: print(m, file=sys.stderr))
+    print(format_table(result))
+    paths = write_reports(target / "calibration", result, title=f"{manifest.model_version} on judged images")
+    print(f"wrote {target / 'manifest.json'} and {paths['calibration.json']}; load {target} in the app")
+    return 0
