@@ -12,8 +12,10 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from app.services.dashboard import DashboardService
 from app.store import repo
 from app.store.db import session_scope
+from app.ui.dashboard_view import DashboardView
 from app.ui.picker import TaxonomyPicker
 from models.bundle.files import read_bundle_manifest, write_bundle_manifest
 from models.routing.policy import Calibration
@@ -67,5 +69,18 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         assert [(j.leaf, j.status) for j in history] == [(wrong, "corrected")]
         assert (pause.scope, pause.target, pause.detail["wrong"]) == ("leaf", predicted, 1)
         assert "paused" in win.statusBar().currentMessage()
+        view = DashboardView(DashboardService(engine), model_version=pause.model_version, lang="en")
+        qtbot.addWidget(view)
+        view.show()
+        qtbot.waitExposed(view)
+        with qtbot.waitSignal(view.refreshed, timeout=20_000):
+            view.refresh()
+        rows = {view.purity.item(r, 0).text(): [view.purity.item(r, c).text() for c in range(1, 5)]
+                for r in range(view.purity.rowCount())}
+        name = win.presenter.name(predicted)
+        assert rows[name][:2] == ["0", "0"]  # checks since the pause began: none yet
+        assert rows[name][3] == "paused (1 wrong of 1 checks)" and rows["All types"][:2] == ["1", "1"]
+        assert "fma-judge recalibrate" in view.monitor_note.text()
+        assert view.table.item(0, 7).text() == "–"  # no unknown detector in this calibration: no drift score
     finally:
         win.close()

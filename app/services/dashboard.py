@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
+from app.services.monitor import MonitorReport, PurityMonitor
 from app.store import repo, stats
 from app.store.db import session_scope
 from app.store.stats import AnalystAgreement, BatchFigures, ClassAgreement, Counts, PeriodFigures
 from models.bundle.manifest import BundleError, taxonomy_from_json
+from models.routing.policy import Calibration, RoutingError
 
 __all__ = [
     "CJK_FONTS",
@@ -63,6 +65,7 @@ class DashboardFigures:
     analysts: tuple[AnalystAgreement, ...]
     leaf_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    monitor: MonitorReport | None = None
 
     def leaf_name(self, leaf: str, lang: str = "en") -> str:
         return self.leaf_names.get(leaf, {}).get(lang) or leaf
@@ -97,12 +100,20 @@ class DashboardService:
         offset = local_utc_offset_minutes() if utc_offset_minutes is None else int(utc_offset_minutes)
         with session_scope(self.engine, action="read") as s:
             manifest = repo.model_manifest(s, model_version) or {}
+            batches = tuple(stats.batch_figures(s, model_version=model_version))
+        try:  # the purity monitor's view of the calibration the model version was registered with (nothing changes)
+            calibration = Calibration.from_manifest(manifest)
+        except RoutingError:
+            calibration = None
+        monitor = PurityMonitor(self.engine).check(model_version, calibration,
+                                                   batch_ids=[b.batch_id for b in batches], act=False)
+        with session_scope(self.engine, action="read") as s:
             return DashboardFigures(
                 model_version=model_version,
                 period=period,
                 utc_offset_minutes=offset,
                 overall=stats.overall_figures(s, model_version=model_version),
-                batches=tuple(stats.batch_figures(s, model_version=model_version)),
+                batches=batches,
                 periods=tuple(
                     stats.period_figures(
                         s, model_version=model_version, period=period, utc_offset_minutes=offset
@@ -111,6 +122,7 @@ class DashboardService:
                 classes=tuple(stats.class_agreement(s, model_version=model_version)),
                 analysts=tuple(stats.analyst_agreement(s)),
                 leaf_names=_leaf_names(manifest),
+                monitor=monitor,
             )
 
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +27,14 @@ from PySide6.QtWidgets import (
 from app.services.dashboard import DashboardFigures, DashboardService, dashboard_heading, render_dashboard_png
 from app.ui.style import WINDOW_STYLE, window_shortcuts
 from app.ui.workers import Task, TaskRunner
+
+
+def _drift_text(drift) -> str:
+    """A batch's drift score (its share of unfamiliar images over the calibration's), "paused" when it stopped."""
+    if drift is None or drift.score is None:
+        return "–"
+    text = f"{drift.score:.1f}×"
+    return text + " " + QCoreApplication.translate("Dashboard", "paused") if drift.paused else text
 
 
 def _pct(value: float | None) -> str:
@@ -96,7 +105,7 @@ class DashboardView(QWidget):
         self.scroll = QScrollArea(self)
         self.scroll.setWidget(self.chart)
         self.scroll.setWidgetResizable(True)
-        self.table = QTableWidget(0, 7, self)
+        self.table = QTableWidget(0, 8, self)
         self.table.setHorizontalHeaderLabels([
             QCoreApplication.translate("Dashboard", "Batch"),
             QCoreApplication.translate("Dashboard", "Predicted"),
@@ -105,17 +114,41 @@ class DashboardView(QWidget):
             QCoreApplication.translate("Dashboard", "Corrected"),
             QCoreApplication.translate("Dashboard", "Unknown type"),
             QCoreApplication.translate("Dashboard", "Model error"),
+            QCoreApplication.translate("Dashboard", "Drift"),
         ])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.purity = QTableWidget(0, 5, self)  # the purity monitor: blind spot checks per leaf and overall
+        self.purity.setHorizontalHeaderLabels([
+            QCoreApplication.translate("Dashboard", "Defect type"),
+            QCoreApplication.translate("Dashboard", "Spot checks"),
+            QCoreApplication.translate("Dashboard", "Wrong"),
+            QCoreApplication.translate("Dashboard", "Purity (bounds)"),
+            QCoreApplication.translate("Dashboard", "Auto-judging"),
+        ])
+        self.purity.verticalHeader().setVisible(False)
+        self.purity.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.purity.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.purity.setAlternatingRowColors(True)
+        self.monitor_note = QLabel(self)  # the target, what is paused and the one command that fixes it
+        self.monitor_note.setWordWrap(True)
+        self.monitor_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        monitor = QWidget(self)
+        monitor_layout = QVBoxLayout(monitor)
+        monitor_layout.setContentsMargins(0, 4, 0, 0)
+        monitor_layout.addWidget(self.monitor_note)
+        monitor_layout.addWidget(self.purity, 1)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.table, QCoreApplication.translate("Dashboard", "Batches"))
+        self.tabs.addTab(monitor, QCoreApplication.translate("Dashboard", "Purity monitor"))
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.scroll)
-        split.addWidget(self.table)
+        split.addWidget(self.tabs)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
-        split.setSizes([720, 180])
+        split.setSizes([660, 240])
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(
             WINDOW_STYLE + "QTableWidget { background: #202124; alternate-background-color: #26272b; }"
@@ -198,18 +231,60 @@ class DashboardView(QWidget):
         pixmap.loadFromData(png, "PNG")
         self.chart.setPixmap(pixmap)
         self.table.setRowCount(len(figures.batches))
+        drift = {b.batch_id: b for b in figures.monitor.batches} if figures.monitor else {}
         for row, batch in enumerate(reversed(figures.batches)):  # newest batch first
             c = batch.counts
             values = [batch.name, str(c.predicted), _pct(c.auto_share), str(c.judged), _pct(c.corrected_share),
-                      str(c.unknown), _pct(c.error_rate)]
+                      str(c.unknown), _pct(c.error_rate), _drift_text(drift.get(batch.batch_id))]
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 if col:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, item)
+        self._show_monitor(figures)
         self.status.setText(QCoreApplication.translate("Dashboard", "Updated {time}").format(
             time=figures.generated_at.astimezone().strftime("%H:%M:%S")))
         self.refreshed.emit(figures)
+
+    def _show_monitor(self, figures: DashboardFigures) -> None:
+        tr = QCoreApplication.translate
+        report = figures.monitor
+        if report is None or report.why_not:
+            self.monitor_note.setText(tr("Dashboard", "This model version is not calibrated: nothing is auto-judged, "
+                                                      "so there is no purity to monitor."))
+            self.purity.setRowCount(0)
+            return
+        rows = [*report.leaves, *(() if report.overall is None else (report.overall,))]
+        self.purity.setRowCount(len(rows))
+        target = report.target or 0.0
+        for row, p in enumerate(rows):
+            name = figures.leaf_name(p.leaf, self.lang) if p.leaf else tr("Dashboard", "All types")
+            bounds = "–" if p.estimate is None else f"{p.estimate * 100:.1f} % ({p.low * 100:.1f}–{p.high * 100:.1f})"
+            state = (self._paused_text(report, p.leaf) if p.paused else tr("Dashboard", "below target")
+                     if p.high < target else tr("Dashboard", "on")) if p.leaf else ""
+            for col, text in enumerate([name, str(p.checks), str(p.wrong), bounds, state]):
+                item = QTableWidgetItem(text)
+                if col in (1, 2, 3):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.purity.setItem(row, col, item)
+        paused = [figures.leaf_name(t, self.lang) for t in report.paused_leaves()]
+        note = tr("Dashboard", "Target purity {target} %, bounds at {confidence} % from blind spot checks.").format(
+            target=f"{target * 100:g}", confidence=f"{report.settings.confidence * 100:g}")
+        if report.pauses:
+            note += " " + tr("Dashboard", "<b>Auto-judging is paused</b> for {what}: its images go to re-judge. "
+                                          "Recalibrate on recent judged images: "
+                                          "<code>fma-judge recalibrate --model BUNDLE</code>").format(
+                what=", ".join(paused) or tr("Dashboard", "a batch unlike the calibration data"))
+        self.monitor_note.setText(note)
+
+    @staticmethod
+    def _paused_text(report, leaf: str) -> str:
+        """"paused (1 wrong of 3 checks)": the evidence it was paused on (the row counts the checks since)."""
+        pause = next((p for p in report.pauses if p.scope == "leaf" and p.target == leaf), None)
+        if pause is None:
+            return QCoreApplication.translate("Dashboard", "paused")
+        return QCoreApplication.translate("Dashboard", "paused ({wrong} wrong of {checks} checks)").format(
+            wrong=pause.detail.get("wrong"), checks=pause.detail.get("checks"))
 
     def _failed(self, message: str) -> None:
         self.status.setText(QCoreApplication.translate("Dashboard", "Could not load the dashboard: {msg}")

@@ -28,7 +28,8 @@ def register_model_version(
     name: str | None = None,
     bundle_path: str | os.PathLike[str] | None = None,
 ) -> ModelVersionRecord:
-    """Register a model bundle's version (idempotent: a known version only gets its name/bundle path updated).
+    """Register a model bundle's version (idempotent: a known version only gets its name/bundle path updated, and its
+    manifest when the bundle was recalibrated since, so the dashboard's purity monitor reads the calibration in use).
 
     Args:
         version: the bundle's ``model_version`` string.
@@ -54,7 +55,10 @@ def register_model_version(
             created,
             lambda: session.scalar(select(ModelVersion).where(ModelVersion.version == version)),
         )
-    if row.name != display or (where is not None and row.bundle_path != where):
+    recalibrated = (manifest.get("routing") or {}).get("created") != (row.manifest.get("routing") or {}).get("created")
+    if recalibrated:
+        row.manifest = dict(manifest)
+    if recalibrated or row.name != display or (where is not None and row.bundle_path != where):
         row.name = display
         row.bundle_path = where or row.bundle_path
         session.flush()
