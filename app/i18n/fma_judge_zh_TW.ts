@@ -12,88 +12,174 @@
 <context>
     <name>Dashboard</name>
     <message>
-        <location filename="../ui/dashboard_view.py" line="64"/>
+        <location filename="../ui/dashboard_view.py" line="37"/>
+        <location filename="../ui/dashboard_view.py" line="291"/>
+        <source>paused</source>
+        <translation>已暫停</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="73"/>
         <source>Per week</source>
         <translation>每週</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="65"/>
+        <location filename="../ui/dashboard_view.py" line="74"/>
         <source>Per day</source>
         <translation>每日</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="66"/>
+        <location filename="../ui/dashboard_view.py" line="75"/>
         <source>Refresh  (F5)</source>
         <translation>重新整理  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="70"/>
+        <location filename="../ui/dashboard_view.py" line="79"/>
         <source>&amp;Model:</source>
         <translation>模型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="72"/>
+        <location filename="../ui/dashboard_view.py" line="81"/>
         <source>&amp;Period:</source>
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="101"/>
+        <location filename="../ui/dashboard_view.py" line="110"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="102"/>
+        <location filename="../ui/dashboard_view.py" line="111"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="103"/>
+        <location filename="../ui/dashboard_view.py" line="112"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="104"/>
+        <location filename="../ui/dashboard_view.py" line="113"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="105"/>
+        <location filename="../ui/dashboard_view.py" line="114"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="106"/>
+        <location filename="../ui/dashboard_view.py" line="115"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="107"/>
+        <location filename="../ui/dashboard_view.py" line="116"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="131"/>
+        <location filename="../ui/dashboard_view.py" line="117"/>
+        <source>Drift</source>
+        <translation>偏移</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="125"/>
+        <source>Defect type</source>
+        <translation>缺陷類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="126"/>
+        <source>Spot checks</source>
+        <translation>抽查</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="127"/>
+        <source>Wrong</source>
+        <translation>錯誤</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="128"/>
+        <source>Purity (bounds)</source>
+        <translation>純度（信賴界限）</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="129"/>
+        <source>Auto-judging</source>
+        <translation>自動判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="144"/>
+        <source>Batches</source>
+        <translation>批次</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="145"/>
+        <source>Purity monitor</source>
+        <translation>純度監控</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="164"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="149"/>
-        <location filename="../ui/dashboard_view.py" line="180"/>
+        <location filename="../ui/dashboard_view.py" line="182"/>
+        <location filename="../ui/dashboard_view.py" line="213"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="167"/>
+        <location filename="../ui/dashboard_view.py" line="200"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="210"/>
+        <location filename="../ui/dashboard_view.py" line="245"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="215"/>
+        <location filename="../ui/dashboard_view.py" line="252"/>
+        <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
+        <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="262"/>
+        <source>All types</source>
+        <translation>所有類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="266"/>
+        <source>below target</source>
+        <translation>低於目標</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="267"/>
+        <source>on</source>
+        <translation>運作中</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="275"/>
+        <source>Target purity {target} %, bounds at {confidence} % from blind spot checks.</source>
+        <translation>目標純度 {target} %，以盲判抽查計算 {confidence} % 信賴界限。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="280"/>
+        <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to re-judge. Recalibrate on recent judged images: &lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</source>
+        <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改送複判。請以近期已判定的影像重新校準：&lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="283"/>
+        <source>a batch unlike the calibration data</source>
+        <translation>與校準資料不同的批次</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="292"/>
+        <source>paused ({wrong} wrong of {checks} checks)</source>
+        <translation>已暫停（{checks} 次抽查中 {wrong} 次錯誤）</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="296"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -470,7 +556,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="448"/>
+        <location filename="../ui/main_window.py" line="449"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -480,22 +566,42 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>剩餘 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="37"/>
+        <location filename="../ui/judging_actions.py" line="38"/>
         <source>Read-only database: judging is off ({why}).</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="112"/>
+        <location filename="../ui/judging_actions.py" line="54"/>
+        <source>Spot check: the model&apos;s answer is hidden; pick the type (Enter or P).</source>
+        <translation>抽查：模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="123"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="129"/>
+        <location filename="../ui/judging_actions.py" line="148"/>
+        <source>Auto-judging paused for {leaf}: blind spot checks show its purity below the target ({wrong} wrong of {checks}). Its images now come to you blind; recalibrate with fma-judge recalibrate.</source>
+        <translation>{leaf} 的自動判定已暫停：盲判抽查顯示其純度低於目標（{checks} 次中 {wrong} 次錯誤）。其影像改以盲判方式送給您；請以 fma-judge recalibrate 重新校準。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="155"/>
+        <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
+        <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="161"/>
+        <source>Auto-judging resumed for {leaf}: its spot checks meet the target again.</source>
+        <translation>{leaf} 的自動判定已恢復：其抽查再次達到目標。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="180"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="130"/>
+        <location filename="../ui/judging_actions.py" line="181"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -555,9 +661,14 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="78"/>
-        <location filename="../ui/prediction_panel.py" line="229"/>
+        <location filename="../ui/prediction_panel.py" line="236"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/main_window.py" line="79"/>
+        <source>spot check · judge blind</source>
+        <translation>抽查 · 盲判</translation>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="71"/>
@@ -600,47 +711,52 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="210"/>
+        <location filename="../ui/prediction_panel.py" line="212"/>
+        <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type (Enter or P).</source>
+        <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="216"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="230"/>
+        <location filename="../ui/prediction_panel.py" line="237"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="234"/>
+        <location filename="../ui/prediction_panel.py" line="241"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="238"/>
+        <location filename="../ui/prediction_panel.py" line="245"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="246"/>
+        <location filename="../ui/prediction_panel.py" line="253"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="106"/>
+        <location filename="../ui/style.py" line="108"/>
         <source>No model is loaded: choose one with “Model…” to get predictions. You can still judge with C or U.</source>
         <translation>尚未載入模型：請以「模型…」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="108"/>
+        <location filename="../ui/style.py" line="110"/>
         <source>The model is loading; its prediction for this image follows. Enter accepts once it is shown.</source>
         <translation>模型載入中，這張影像的預測隨後顯示；顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="110"/>
+        <location filename="../ui/style.py" line="112"/>
         <source>Predicting… this image is in the queue; Enter accepts once its prediction is shown.</source>
         <translation>預測中…這張影像正在排隊；預測顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="112"/>
+        <location filename="../ui/style.py" line="114"/>
         <source>Not predicted: the database is read-only, so the model does not run.</source>
         <translation>未預測：資料庫為唯讀，因此模型不會執行。</translation>
     </message>
@@ -666,6 +782,16 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <location filename="../ui/style.py" line="41"/>
         <source>spot check</source>
         <translation>抽查</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="42"/>
+        <source>auto-judging paused: purity below target</source>
+        <translation>自動判定已暫停：純度低於目標</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="43"/>
+        <source>batch unlike calibration data</source>
+        <translation>批次與校準資料不同</translation>
     </message>
     <message>
         <location filename="../ui/queue_model.py" line="23"/>
@@ -913,22 +1039,22 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Reason</name>
     <message>
-        <location filename="../ui/style.py" line="88"/>
+        <location filename="../ui/style.py" line="90"/>
         <source>confidence {value} &lt; this type&apos;s auto threshold {limit}</source>
         <translation>信心度 {value} &lt; 此類型的自動判定門檻 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="91"/>
+        <location filename="../ui/style.py" line="93"/>
         <source>this type is always re-judged: it did not reach the target purity {limit} in calibration</source>
         <translation>此類型一律重新判定：校準時未達目標純度 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="95"/>
+        <location filename="../ui/style.py" line="97"/>
         <source>new-type score {value} &gt; {limit}</source>
         <translation>新類型分數 {value} &gt; {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="98"/>
+        <location filename="../ui/style.py" line="100"/>
         <source>random spot check ({share} of the images the model would judge alone)</source>
         <translation>隨機抽查（模型可自動判定之影像的 {share}）</translation>
     </message>
@@ -1024,7 +1150,7 @@ Similarity {sim:.3f}</source>
 <context>
     <name>TaxonomyPicker</name>
     <message>
-        <location filename="../ui/picker.py" line="19"/>
+        <location filename="../ui/picker.py" line="21"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>

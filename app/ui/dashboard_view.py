@@ -247,34 +247,40 @@ class DashboardView(QWidget):
         self.refreshed.emit(figures)
 
     def _show_monitor(self, figures: DashboardFigures) -> None:
-        tr = QCoreApplication.translate
         report = figures.monitor
         if report is None or report.why_not:
-            self.monitor_note.setText(tr("Dashboard", "This model version is not calibrated: nothing is auto-judged, "
-                                                      "so there is no purity to monitor."))
+            self.monitor_note.setText(QCoreApplication.translate(
+                "Dashboard", "This model version is not calibrated: nothing is auto-judged, so there is no purity "
+                             "to monitor."))
             self.purity.setRowCount(0)
             return
         rows = [*report.leaves, *(() if report.overall is None else (report.overall,))]
         self.purity.setRowCount(len(rows))
         target = report.target or 0.0
         for row, p in enumerate(rows):
-            name = figures.leaf_name(p.leaf, self.lang) if p.leaf else tr("Dashboard", "All types")
-            bounds = "–" if p.estimate is None else f"{p.estimate * 100:.1f} % ({p.low * 100:.1f}–{p.high * 100:.1f})"
-            state = (self._paused_text(report, p.leaf) if p.paused else tr("Dashboard", "below target")
-                     if p.high < target else tr("Dashboard", "on")) if p.leaf else ""
+            if p.leaf is None:
+                name, state = QCoreApplication.translate("Dashboard", "All types"), ""
+            else:
+                name = figures.leaf_name(p.leaf, self.lang)
+                state = (self._paused_text(report, p.leaf) if p.paused
+                         else QCoreApplication.translate("Dashboard", "below target") if p.high < target
+                         else QCoreApplication.translate("Dashboard", "on"))
+            bounds = "–" if p.estimate is None else \
+                f"{p.estimate * 100:.1f} % ({p.low * 100:.1f}–{p.high * 100:.1f})"
             for col, text in enumerate([name, str(p.checks), str(p.wrong), bounds, state]):
                 item = QTableWidgetItem(text)
                 if col in (1, 2, 3):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.purity.setItem(row, col, item)
-        paused = [figures.leaf_name(t, self.lang) for t in report.paused_leaves()]
-        note = tr("Dashboard", "Target purity {target} %, bounds at {confidence} % from blind spot checks.").format(
+        note = QCoreApplication.translate(
+            "Dashboard", "Target purity {target} %, bounds at {confidence} % from blind spot checks.").format(
             target=f"{target * 100:g}", confidence=f"{report.settings.confidence * 100:g}")
         if report.pauses:
-            note += " " + tr("Dashboard", "<b>Auto-judging is paused</b> for {what}: its images go to re-judge. "
-                                          "Recalibrate on recent judged images: "
-                                          "<code>fma-judge recalibrate --model BUNDLE</code>").format(
-                what=", ".join(paused) or tr("Dashboard", "a batch unlike the calibration data"))
+            paused = ", ".join(figures.leaf_name(t, self.lang) for t in report.paused_leaves())
+            note += " " + QCoreApplication.translate(
+                "Dashboard", "<b>Auto-judging is paused</b> for {what}: its images go to re-judge. Recalibrate on "
+                             "recent judged images: <code>fma-judge recalibrate --model BUNDLE</code>").format(
+                what=paused or QCoreApplication.translate("Dashboard", "a batch unlike the calibration data"))
         self.monitor_note.setText(note)
 
     @staticmethod

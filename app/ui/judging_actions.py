@@ -142,23 +142,25 @@ class JudgingActions:
             self.statusBar().showMessage(self._monitor_message(report), 30_000)
 
     def _monitor_message(self, report: MonitorReport) -> str:
-        tr = QCoreApplication.translate
         lines = []
         for pause in report.started:
             if pause.scope == "leaf":
-                lines.append(tr("Main", "Auto-judging paused for {leaf}: blind spot checks show its purity below the "
-                                        "target ({wrong} wrong of {checks}). Its images now come to you blind; "
-                                        "recalibrate with fma-judge recalibrate.").format(
+                lines.append(QCoreApplication.translate(
+                    "Main", "Auto-judging paused for {leaf}: blind spot checks show its purity below the target "
+                            "({wrong} wrong of {checks}). Its images now come to you blind; recalibrate with "
+                            "fma-judge recalibrate.").format(
                     leaf=self.presenter.name(pause.target) or pause.target, wrong=pause.detail.get("wrong"),
                     checks=pause.detail.get("checks")))
             else:
-                lines.append(tr("Main", "This batch is unlike the calibration data ({flagged} of {n} images look "
-                                        "unfamiliar): auto-judging is paused for it.").format(
+                lines.append(QCoreApplication.translate(
+                    "Main", "This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): "
+                            "auto-judging is paused for it.").format(
                     flagged=pause.detail.get("flagged"), n=pause.detail.get("predicted")))
         for pause in report.ended:
             if pause.end_reason == "purity_recovered":
-                lines.append(tr("Main", "Auto-judging resumed for {leaf}: its spot checks meet the target again.")
-                             .format(leaf=self.presenter.name(pause.target) or pause.target))
+                lines.append(QCoreApplication.translate(
+                    "Main", "Auto-judging resumed for {leaf}: its spot checks meet the target again.").format(
+                    leaf=self.presenter.name(pause.target) or pause.target))
         return " ".join(lines)
 
     def _apply_judgment(self, record: JudgmentRecord) -> int | None:
