@@ -43,7 +43,7 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         item = win.presenter.current_item
         assert item is not None and item.prediction.reasons == ("spot_check",)
         panel = win.presenter.panel(win.current)
-        assert panel.blind and panel.top5 == () and not win.panel.accept_btn.isEnabled()
+        assert panel.blind and panel.top5 == () and win.panel.accept_btn.text().startswith("Pick the type")
         assert win.panel.determined.isVisibleTo(win.panel) and "blind" in win.panel.determined.text()
         predicted = item.prediction.leaf
         wrong = next(leaf for leaf in taxonomy.leaves if leaf != predicted)
@@ -69,6 +69,7 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         assert [(j.leaf, j.status) for j in history] == [(wrong, "corrected")]
         assert (pause.scope, pause.target, pause.detail["wrong"]) == ("leaf", predicted, 1)
         assert "paused" in win.statusBar().currentMessage()
+        assert win.monitor_banner.isVisibleTo(win) and "1 wrong of 1 blind checks" in win.monitor_banner.text()
         view = DashboardView(DashboardService(engine), model_version=pause.model_version, lang="en")
         qtbot.addWidget(view)
         view.show()

@@ -581,27 +581,42 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="148"/>
+        <location filename="../ui/judging_actions.py" line="160"/>
+        <source>{leaf} ({wrong} wrong of {checks} blind checks)</source>
+        <translation>{leaf}（{checks} 次盲判抽查中 {wrong} 次錯誤）</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="164"/>
+        <source>batch {id} (unlike the calibration data)</source>
+        <translation>批次 {id}（與校準資料不同）</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="166"/>
+        <source>Auto-judging is paused for {what}: those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; see Dashboard → Purity monitor).</source>
+        <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；請見 儀表板 → 純度監控）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="176"/>
         <source>Auto-judging paused for {leaf}: blind spot checks show its purity below the target ({wrong} wrong of {checks}). Its images now come to you blind; recalibrate with fma-judge recalibrate.</source>
         <translation>{leaf} 的自動判定已暫停：盲判抽查顯示其純度低於目標（{checks} 次中 {wrong} 次錯誤）。其影像改以盲判方式送給您；請以 fma-judge recalibrate 重新校準。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="155"/>
+        <location filename="../ui/judging_actions.py" line="183"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="161"/>
+        <location filename="../ui/judging_actions.py" line="189"/>
         <source>Auto-judging resumed for {leaf}: its spot checks meet the target again.</source>
         <translation>{leaf} 的自動判定已恢復：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="180"/>
+        <location filename="../ui/judging_actions.py" line="208"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="181"/>
+        <location filename="../ui/judging_actions.py" line="209"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -661,7 +676,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="78"/>
-        <location filename="../ui/prediction_panel.py" line="236"/>
+        <location filename="../ui/prediction_panel.py" line="239"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -687,6 +702,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="121"/>
+        <location filename="../ui/prediction_panel.py" line="255"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
@@ -721,42 +737,47 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="237"/>
+        <location filename="../ui/prediction_panel.py" line="240"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="241"/>
+        <location filename="../ui/prediction_panel.py" line="244"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="245"/>
+        <location filename="../ui/prediction_panel.py" line="248"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="253"/>
+        <location filename="../ui/prediction_panel.py" line="254"/>
+        <source>Pick the type  (Enter)</source>
+        <translation>選擇類別  (Enter)</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="261"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="108"/>
+        <location filename="../ui/style.py" line="109"/>
         <source>No model is loaded: choose one with “Model…” to get predictions. You can still judge with C or U.</source>
         <translation>尚未載入模型：請以「模型…」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="110"/>
+        <location filename="../ui/style.py" line="111"/>
         <source>The model is loading; its prediction for this image follows. Enter accepts once it is shown.</source>
         <translation>模型載入中，這張影像的預測隨後顯示；顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="112"/>
+        <location filename="../ui/style.py" line="113"/>
         <source>Predicting… this image is in the queue; Enter accepts once its prediction is shown.</source>
         <translation>預測中…這張影像正在排隊；預測顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="114"/>
+        <location filename="../ui/style.py" line="115"/>
         <source>Not predicted: the database is read-only, so the model does not run.</source>
         <translation>未預測：資料庫為唯讀，因此模型不會執行。</translation>
     </message>
@@ -1039,22 +1060,22 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Reason</name>
     <message>
-        <location filename="../ui/style.py" line="90"/>
+        <location filename="../ui/style.py" line="91"/>
         <source>confidence {value} &lt; this type&apos;s auto threshold {limit}</source>
         <translation>信心度 {value} &lt; 此類型的自動判定門檻 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="93"/>
+        <location filename="../ui/style.py" line="94"/>
         <source>this type is always re-judged: it did not reach the target purity {limit} in calibration</source>
         <translation>此類型一律重新判定：校準時未達目標純度 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="97"/>
+        <location filename="../ui/style.py" line="98"/>
         <source>new-type score {value} &gt; {limit}</source>
         <translation>新類型分數 {value} &gt; {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="100"/>
+        <location filename="../ui/style.py" line="101"/>
         <source>random spot check ({share} of the images the model would judge alone)</source>
         <translation>隨機抽查（模型可自動判定之影像的 {share}）</translation>
     </message>

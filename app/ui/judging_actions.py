@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox
 
 from app.services.monitor import MonitorReport, PurityMonitor
 from app.store.errors import JudgmentConflictError, StoreError
@@ -137,9 +137,37 @@ class JudgingActions:
         except StoreError as exc:
             self.statusBar().showMessage(str(exc), 10_000)
             return
+        self._show_monitor_banner(report)
         if report.changed:
             self._reload_items()
             self.statusBar().showMessage(self._monitor_message(report), 30_000)
+
+    def _show_monitor_banner(self, report: MonitorReport) -> None:
+        """A banner over the window while auto-judging is paused (what, on what evidence, and the fix)."""
+        banner = getattr(self, "monitor_banner", None)
+        if not report.pauses:
+            if banner is not None:
+                banner.hide()
+            return
+        if banner is None:
+            banner = self.monitor_banner = QLabel(self)
+            banner.setObjectName("monitorBanner")
+            banner.setWordWrap(True)
+            self._banner_layout.insertWidget(0, banner)
+        what = []
+        for pause in report.pauses:
+            if pause.scope == "leaf":
+                what.append(QCoreApplication.translate("Main", "{leaf} ({wrong} wrong of {checks} blind checks)").format(
+                    leaf=self.presenter.name(pause.target) or pause.target, wrong=pause.detail.get("wrong"),
+                    checks=pause.detail.get("checks")))
+            else:
+                what.append(QCoreApplication.translate("Main", "batch {id} (unlike the calibration data)").format(
+                    id=pause.target))
+        banner.setText(QCoreApplication.translate(
+            "Main", "Auto-judging is paused for {what}: those images come to you to judge. To resume, recalibrate "
+                    "on recent judged images (fma-judge recalibrate; see Dashboard → Purity monitor).").format(
+            what="; ".join(what)))
+        banner.show()
 
     def _monitor_message(self, report: MonitorReport) -> str:
         lines = []

@@ -217,6 +217,9 @@ class PredictionPanel(QWidget):
                 "Panel", "✓ {node} is determined · pick the type").format(
                 node=data.path_names[level]) if level is not None else "")
         self.determined.setVisible(level is not None or blind)
+        colour = "color: #8ab4f8;" if blind else "color: #1e8e3e;"
+        if self.determined.styleSheet() != colour:
+            self.determined.setStyleSheet(colour)
         self.path_header.setVisible(has_pred)
         self.top_header.setVisible(has_pred)
         top5 = data.top5 if has_pred else ()
@@ -247,7 +250,12 @@ class PredictionPanel(QWidget):
         self.reasons.setVisible(bool(data and data.reasons))
         self.waiting.setText(waiting_text(data.waiting) if data and data.waiting else "")
         self.waiting.setVisible(bool(data and data.waiting))
-        self.accept_btn.setEnabled(has_pred and self.judging)
+        # A blind check has no call to accept: the button (and Enter) picks the type instead.
+        label = QCoreApplication.translate("Panel", "Pick the type  (Enter)") if blind else \
+            QCoreApplication.translate("Panel", "Accept  (Enter)")
+        if self.accept_btn.text() != label:
+            self.accept_btn.setText(label)
+        self.accept_btn.setEnabled((has_pred or blind) and self.judging)
         for b in (self.pick_btn, self.unknown_btn, self.note_btn):
             b.setEnabled(data is not None and data.state != "error" and self.judging)
         self.model_label.setText(QCoreApplication.translate("Panel", "Model: {v}").format(v=data.model_version) if data and data.model_version

@@ -57,6 +57,7 @@ APP_STYLE = (
     + "QPushButton:disabled { color: #80868b; }"
     + "QStatusBar QLabel { padding: 0 8px; }"
     + "QLabel#readOnlyBanner { background: #5c4a00; color: #fde293; padding: 6px 10px; font-weight: bold; }"
+    + "QLabel#monitorBanner { background: #5c2b00; color: #fdd663; padding: 6px 10px; font-weight: bold; }"
 )
 """The dark look of the main window."""
 
