@@ -28,7 +28,7 @@ import dataclasses
 import json
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
