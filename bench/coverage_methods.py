@@ -1,0 +1,105 @@
+"""``python -m bench.coverage_methods [--work DIR] [--out DIR] [--per-class N]``: issue #17 part 2.
+
+Four threshold procedures (:mod:`models.calibration.risk_control`) fitted on the same calibration images and judged
+on the same held-out test images, with the shipped demo model (its temperature and unknown detector unchanged, so
+only the leaf thresholds differ): coverage of known images, purity of the auto-judged ones (an auto-judged image
+outside the tree counts as wrong), and the worst leaf's purity.
+
+The calibration set follows the demo's recipe (``resources/demo/README.md``: seed 3, difficulty 0.3, three unknown
+kinds) at ``--per-class`` images per leaf; the test set is the seed-11 set of the hierarchical-routing figures (720
+known images, 81 of three unknown kinds). Writes ``OUT/coverage_methods.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import ROOT, log, write_result
+
+DEMO_MODEL = ROOT / "resources" / "demo" / "model"
+CALIB = ["--seed", "3", "--unknown-classes", "3", "--split", "0,1,0", "--difficulty", "0.3"]
+TEST = ["--per-class", "40", "--seed", "11", "--unknown-classes", "3", "--unknown-per-class", "27", "--difficulty",
+        "0.3", "--split", "0,0,1"]
+
+
+def _render(folder: Path, args: list[str]) -> None:
+    from models.commands.cli import main as fma_model
+
+    if not (folder / "manifest.csv").is_file() and fma_model(["synth", str(folder), "--workers", "2", *args]) != 0:
+        raise SystemExit(f"fma-model synth failed for {folder}")
+
+
+def _outputs(predictor: Any, folder: Path, taxonomy: Any) -> Any:
+    from models.calibration.risk_control import CalibrationData
+    from models.data.manifest import read_manifest
+
+    samples = read_manifest(folder / "manifest.csv", taxonomy, verify_images=False).samples
+    index = {leaf: i for i, leaf in enumerate(taxonomy.leaves)}
+    probs, targets, flagged = [], [], []
+    for s, p in zip(samples, predictor.iter_predict([str(s.path) for s in samples]), strict=True):
+        probs.append(p.leaf_probs)
+        targets.append(index.get(s.label, -1))
+        flagged.append("possible_unknown" in p.reasons)
+    return CalibrationData(np.asarray(probs), np.asarray(targets), np.asarray(flagged, dtype=bool))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.coverage_methods", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--work", type=Path, default=ROOT / "data" / "coverage_methods")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench_results")
+    parser.add_argument("--per-class", type=int, default=400, help="calibration images per leaf (default 400)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+
+    from models.bundle.io import load_bundle
+    from models.calibration import risk_control as rc
+    from models.inference.predictor import Predictor
+
+    bundle = load_bundle(DEMO_MODEL)
+    taxonomy = bundle.manifest.taxonomy
+    target = bundle.manifest.calibration.target_purity
+    predictor = Predictor(bundle, batch_size=32)
+    calib_dir, test_dir = args.work / f"calib{args.per_class}", args.work / "test11"
+    _render(calib_dir, ["--per-class", str(args.per_class), "--unknown-per-class", str(args.per_class // 5), *CALIB])
+    _render(test_dir, TEST)
+    log("[coverage] predicting the calibration set")
+    calib = _outputs(predictor, calib_dir, taxonomy)
+    log("[coverage] predicting the test set")
+    test = _outputs(predictor, test_dir, taxonomy)
+    groups: dict[str, list[int]] = {}
+    for i, leaf in enumerate(taxonomy.leaves):
+        groups.setdefault(taxonomy.parent(leaf) or leaf, []).append(i)
+    fitted = {
+        "per_leaf": rc.per_leaf(calib, target=target),
+        "pooled_siblings": rc.pooled_siblings(calib, groups, target=target),
+        "ltt_global": rc.ltt_global(calib, target=target),
+        "ltt_per_leaf": rc.ltt_per_leaf(calib, target=target),
+    }
+    results: dict[str, Any] = {"per_class": args.per_class, "target": target, "calibration_images": len(calib.targets),
+                               "test_images": len(test.targets), "methods": {}}
+    lines = ["| procedure | promise | leaves auto-judged | test coverage | test purity | worst leaf purity (>= 20 "
+             "auto) | unknown auto-judged | calibration coverage |", "|---|---|---|---|---|---|---|---|"]
+    promise = {"per_leaf": "each leaf", "pooled_siblings": "each subgroup", "ltt_global": "all auto-judged images",
+               "ltt_per_leaf": "all auto-judged images"}
+    for name, thresholds in fitted.items():
+        held, own = rc.routing_figures(test, thresholds), rc.routing_figures(calib, thresholds)
+        results["methods"][name] = {"thresholds": dict(zip(taxonomy.leaves, thresholds, strict=True)),
+                                    "test": held, "calibration": own}
+        lines.append(f"| {name} | {promise[name]} | {sum(t is not None for t in thresholds)} | {held['coverage']:.3f} | "
+                     f"{held['purity']:.4f} | {held['worst_leaf_purity']:.3f} | {held['unknown_auto']} | "
+                     f"{own['coverage']:.3f} |")
+        log(lines[-1])
+    results["table"] = lines
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "coverage_methods.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_result(args.out, "coverage_methods", False, results, started)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,184 @@
+"""Threshold procedures for auto-judging, compared by ``python -m bench.coverage_methods`` (issue #17 part 2). Numpy.
+
+Each procedure turns calibration images (temperature-scaled leaf probabilities, true leaf or -1 for an image
+outside the tree, and whether the unknown detector flags it) into one confidence threshold per leaf (None: the
+leaf is never auto-judged). An image is auto-judged when it is not flagged and its top confidence reaches its
+predicted leaf's threshold; an auto-judged image outside the tree counts as wrong.
+
+* ``per_leaf`` (today's ``calibrate``): each leaf's lowest threshold whose own auto-judged set has a one-sided
+  Clopper-Pearson lower bound >= target; a promise per leaf.
+* ``pooled_siblings``: the same, but one threshold per subgroup, fitted on the pooled images predicted as any of its
+  leaves; a promise per subgroup, with more images behind each bound.
+* ``ltt_global``: Learn-then-Test (Angelopoulos et al. 2021) over one confidence threshold shared by all leaves:
+  the candidate thresholds are tested from the strictest with at least ``min_set`` auto-judged images down, each
+  null hypothesis "purity of the auto-judged set < target" rejected by the exact binomial p-value at ``delta``
+  (fixed-sequence testing: the first one not rejected stops the search); the loosest rejected threshold is kept.
+  One promise over all auto-judged images, with probability ``1 - delta`` over the calibration draw.
+* ``ltt_per_leaf``: the same test over a family of per-leaf thresholds indexed by one number ``lam``: each leaf's
+  threshold is the lowest whose plug-in precision (no bound) on a *fitting* half of the calibration images is at
+  least ``lam``; the fixed-sequence test runs on the other half (the family must not see the images that test it).
+  Still one promise over all auto-judged images, but leaves that are easy auto-judge deeper than hard ones.
+
+The starting point of the fixed sequence depends only on how many images a threshold auto-judges, never on their
+labels, so the test stays valid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.calibration.thresholds import _log_factorials, purity_threshold
+
+METHODS: tuple[str, ...] = ("per_leaf", "pooled_siblings", "ltt_global", "ltt_per_leaf")
+
+
+@dataclass(frozen=True)
+class CalibrationData:
+    """What every procedure sees: ``probs`` (N, L), ``targets`` (N,) leaf index or -1 (outside the tree), and
+    ``flagged`` (N,) the unknown detector's flag."""
+
+    probs: np.ndarray
+    targets: np.ndarray
+    flagged: np.ndarray
+
+    @property
+    def pred(self) -> np.ndarray:
+        return self.probs.argmax(axis=1)
+
+    @property
+    def conf(self) -> np.ndarray:
+        return self.probs.max(axis=1)
+
+    def subset(self, rows: np.ndarray) -> CalibrationData:
+        return CalibrationData(self.probs[rows], self.targets[rows], self.flagged[rows])
+
+
+def auto_mask(data: CalibrationData, thresholds: Sequence[float | None]) -> np.ndarray:
+    """Which images are auto-judged under per-leaf ``thresholds`` (leaf index order)."""
+    cut = np.array([np.inf if t is None else t for t in thresholds], dtype=np.float64)
+    return ~data.flagged & (data.conf >= cut[data.pred])
+
+
+def routing_figures(data: CalibrationData, thresholds: Sequence[float | None]) -> dict[str, float | int]:
+    """Coverage (share of known images auto-judged), purity (right among auto-judged, an unknown counts as wrong),
+    and the worst leaf's purity among leaves with at least 20 auto-judged images."""
+    auto = auto_mask(data, thresholds)
+    known = data.targets >= 0
+    right = auto & (data.pred == data.targets)
+    n_auto = int(auto.sum())
+    worst = 1.0
+    for leaf in np.unique(data.pred[auto]):
+        sel = auto & (data.pred == leaf)
+        if sel.sum() >= 20:
+            worst = min(worst, float(right[sel].sum() / sel.sum()))
+    return {"coverage": float((auto & known).sum() / max(1, known.sum())),
+            "purity": float(right.sum() / n_auto) if n_auto else float("nan"), "auto": n_auto,
+            "unknown_auto": int((auto & ~known).sum()), "worst_leaf_purity": worst}
+
+
+def _binomial_cdf(k: int, n: int, p: float, lf: np.ndarray) -> float:
+    """P(X <= k) for X ~ Binomial(n, p)."""
+    if k >= n:
+        return 1.0
+    i = np.arange(0, k + 1)
+    log_pmf = lf[n] - lf[i] - lf[n - i] + i * math.log(p) + (n - i) * math.log1p(-p)
+    top = log_pmf.max()
+    return float(min(1.0, math.exp(top) * np.exp(log_pmf - top).sum()))
+
+
+def ltt_pvalue(errors: int, n: int, alpha: float, lf: np.ndarray | None = None) -> float:
+    """Exact p-value of "the error rate is at least ``alpha``" after ``errors`` errors in ``n`` images."""
+    if n <= 0:
+        return 1.0
+    return _binomial_cdf(errors, n, alpha, _log_factorials(n) if lf is None else lf)
+
+
+def per_leaf(data: CalibrationData, *, target: float, min_support: int = 20,
+             confidence: float = 0.95) -> list[float | None]:
+    ok = ~data.flagged
+    pred, conf, correct = data.pred, data.conf, data.pred == data.targets
+    out: list[float | None] = []
+    for leaf in range(data.probs.shape[1]):
+        sel = ok & (pred == leaf)
+        out.append(purity_threshold(conf[sel], correct[sel], target=target, min_support=min_support,
+                                    confidence_level=confidence).threshold)
+    return out
+
+
+def pooled_siblings(data: CalibrationData, groups: Mapping[str, Sequence[int]], *, target: float,
+                    min_support: int = 20, confidence: float = 0.95) -> list[float | None]:
+    """One threshold per sibling group (``groups``: subgroup -> its leaf indices), fitted on their pooled images."""
+    ok = ~data.flagged
+    pred, conf, correct = data.pred, data.conf, data.pred == data.targets
+    out: list[float | None] = [None] * data.probs.shape[1]
+    for leaves in groups.values():
+        sel = ok & np.isin(pred, list(leaves))
+        cut = purity_threshold(conf[sel], correct[sel], target=target, min_support=min_support,
+                               confidence_level=confidence).threshold
+        for leaf in leaves:
+            out[leaf] = cut
+    return out
+
+
+def _fixed_sequence(candidates: list[list[float | None]], test: CalibrationData, target: float, delta: float,
+                    min_set: int) -> tuple[int | None, list[float]]:
+    """Index of the loosest candidate (ordered strict -> loose) rejected by fixed-sequence testing on ``test``,
+    starting at the first one that auto-judges ``min_set`` images; and every tested p-value."""
+    alpha = 1.0 - target
+    right = test.pred == test.targets
+    lf = _log_factorials(len(test.targets))
+    chosen, pvalues = None, []
+    started = False
+    for i, thresholds in enumerate(candidates):
+        auto = auto_mask(test, thresholds)
+        n = int(auto.sum())
+        if not started and n < min_set:
+            continue
+        started = True
+        p = ltt_pvalue(int((auto & ~right).sum()), n, alpha, lf)
+        pvalues.append(p)
+        if p > delta:
+            break
+        chosen = i
+    return chosen, pvalues
+
+
+def ltt_global(data: CalibrationData, *, target: float, delta: float = 0.05, min_set: int = 300,
+               grid: int = 400) -> list[float | None]:
+    leaves = data.probs.shape[1]
+    conf = np.sort(data.conf[~data.flagged])[::-1]
+    levels = np.unique(conf[np.linspace(0, len(conf) - 1, min(grid, len(conf))).astype(int)])[::-1]
+    candidates: list[list[float | None]] = [[float(t)] * leaves for t in levels]
+    chosen, _ = _fixed_sequence(candidates, data, target, delta, min_set)
+    return [None] * leaves if chosen is None else candidates[chosen]
+
+
+def _plug_in(data: CalibrationData, lam: float) -> list[float | None]:
+    """Per leaf, the lowest threshold whose auto-judged set on ``data`` has plain precision >= ``lam``."""
+    ok = ~data.flagged
+    pred, conf, correct = data.pred, data.conf, data.pred == data.targets
+    out: list[float | None] = []
+    for leaf in range(data.probs.shape[1]):
+        sel = ok & (pred == leaf)
+        c, r = conf[sel], correct[sel]
+        order = np.argsort(-c, kind="stable")
+        c, r = c[order], r[order]
+        prec = np.cumsum(r) / np.arange(1, len(r) + 1)
+        good = np.flatnonzero(prec >= lam)
+        out.append(float(c[good[-1]]) if len(good) else None)
+    return out
+
+
+def ltt_per_leaf(data: CalibrationData, *, target: float, delta: float = 0.05, min_set: int = 300,
+                 seed: int = 0) -> list[float | None]:
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(data.targets))
+    fit, test = data.subset(order[: len(order) // 2]), data.subset(order[len(order) // 2:])
+    lams = np.round(np.arange(1.0, target - 0.0501, -0.0025), 6)
+    candidates = [_plug_in(fit, float(lam)) for lam in lams]
+    chosen, _ = _fixed_sequence(candidates, test, target, delta, min_set)
+    return [None] * data.probs.shape[1] if chosen is None else candidates[chosen]

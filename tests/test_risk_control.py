@@ -1,0 +1,65 @@
+"""The threshold procedures compared for issue #17 part 2 (models/calibration/risk_control.py), on data with a known
+answer: calibrated confidences, so the purity of any threshold is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.calibration import risk_control as rc
+
+
+def _data(n: int, seed: int, leaves: int = 4, hard: int | None = None) -> rc.CalibrationData:
+    """Confidences that are calibrated: the top leaf is right with probability equal to its score (leaf ``hard`` is
+    predicted with lower scores)."""
+    rng = np.random.default_rng(seed)
+    pred = rng.integers(0, leaves, n)
+    conf = 1.0 - 0.5 * rng.uniform(size=n) ** 3  # most scores near 1, as a softmax's are
+    if hard is not None:
+        conf[pred == hard] = 0.97 - 0.47 * rng.uniform(size=int((pred == hard).sum()))
+    right = rng.uniform(size=n) < conf
+    targets = np.where(right, pred, (pred + 1) % leaves)
+    probs = np.full((n, leaves), 0.0)
+    probs[np.arange(n), pred] = conf
+    probs[np.arange(n), (pred + 1) % leaves] = 1.0 - conf
+    return rc.CalibrationData(probs, targets, np.zeros(n, dtype=bool))
+
+
+def test_the_ltt_pvalue_is_the_exact_binomial_tail() -> None:
+    assert rc.ltt_pvalue(0, 300, 0.01) == pytest.approx(0.99 ** 300)
+    assert rc.ltt_pvalue(0, 0, 0.01) == 1.0
+    assert rc.ltt_pvalue(5, 100, 0.01) > 0.9  # five errors in a hundred: no evidence that purity >= 0.99
+
+
+@pytest.mark.parametrize("method", ["per_leaf", "ltt_global", "ltt_per_leaf"])
+def test_each_procedure_keeps_its_promise_on_new_data(method) -> None:
+    calib, test = _data(20_000, 0, hard=3), _data(200_000, 1, hard=3)
+    thresholds = getattr(rc, method)(calib, target=0.98)
+    held = rc.routing_figures(test, thresholds)
+    assert held["purity"] >= 0.98 and held["coverage"] > 0.05
+    if method == "per_leaf":
+        assert thresholds[3] is None or thresholds[3] >= 0.95  # the hard leaf alone must earn its own promise
+
+
+def test_one_promise_over_all_leaves_covers_more_than_one_per_leaf() -> None:
+    calib, test = _data(20_000, 2), _data(100_000, 3)
+    per_leaf = rc.routing_figures(test, rc.per_leaf(calib, target=0.98))["coverage"]
+    ltt = rc.routing_figures(test, rc.ltt_global(calib, target=0.98))["coverage"]
+    assert ltt >= per_leaf
+
+
+def test_pooled_siblings_share_one_threshold_and_nothing_passes_when_all_is_wrong() -> None:
+    calib = _data(5_000, 4)
+    cuts = rc.pooled_siblings(calib, {"a": [0, 1], "b": [2, 3]}, target=0.98)
+    assert cuts[0] == cuts[1] and cuts[2] == cuts[3]
+    wrong = rc.CalibrationData(calib.probs, (calib.pred + 1) % 4, calib.flagged)
+    assert rc.ltt_global(wrong, target=0.98) == [None] * 4
+    assert rc.ltt_per_leaf(wrong, target=0.98) == [None] * 4
+
+
+def test_flagged_images_are_never_auto_judged_and_unknowns_count_as_wrong() -> None:
+    probs = np.array([[0.99, 0.01], [0.99, 0.01], [0.99, 0.01]])
+    data = rc.CalibrationData(probs, np.array([0, -1, 0]), np.array([False, False, True]))
+    figures = rc.routing_figures(data, [0.5, 0.5])
+    assert figures["auto"] == 2 and figures["unknown_auto"] == 1 and figures["purity"] == 0.5
+    assert figures["coverage"] == 0.5  # one of the two known images
