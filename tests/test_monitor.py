@@ -220,3 +220,15 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     assert f"calibration of {cal.created}" in out and "all leaves" in out
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2999-01-01"]) == 2
     assert "no judged images" in capsys.readouterr().err
+
+
+def test_the_queue_cannot_bulk_accept_a_blind_check(engine: Engine, tmp_path: Path) -> None:
+    store = Store(engine, tmp_path)
+    check = store.predicted(record(route="rejudge", reasons=("spot_check",)))
+    plain = store.predicted(record(route="rejudge", reasons=("low_confidence",)))
+    queue = QueueService(engine, "lead")
+    with pytest.raises(ValueError, match="blind spot checks"):
+        queue.accept([check, plain], model_version=VERSION)
+    assert queue.page(QueueFilters(VERSION)).rows[0].state == "rejudge"  # nothing was written
+    assert [r.leaf for r in queue.relabel([check], "crack", model_version=VERSION)] == ["crack"]
+    assert [r.leaf for r in queue.accept([plain], model_version=VERSION)] == ["scratch"]

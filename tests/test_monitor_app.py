@@ -13,10 +13,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from app.services.dashboard import DashboardService
+from app.services.queue import QueueFilters, QueueService
 from app.store import repo
 from app.store.db import session_scope
 from app.ui.dashboard_view import DashboardView
 from app.ui.picker import TaxonomyPicker
+from app.ui.queue_model import QueueTableModel
 from models.bundle.files import read_bundle_manifest, write_bundle_manifest
 from models.routing.policy import Calibration
 
@@ -82,6 +84,10 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         assert rows[name][:2] == ["0", "0"]  # checks since the pause began: none yet
         assert rows[name][3] == "paused (1 wrong of 1 checks)" and rows["All types"][:2] == ["1", "1"]
         assert "fma-judge recalibrate" in view.monitor_note.text()
-        assert view.table.item(0, 7).text() == "–"  # no unknown detector in this calibration: no drift score
+        assert view.table.item(0, 7).text() == "–"
+        queue = QueueTableModel()
+        queue.set_page(QueueService(engine, "lead").page(QueueFilters(pause.model_version)), grouped=False)
+        texts = {queue.data(queue.index(r, 1)) for r in range(queue.rowCount())}
+        assert texts == {"hidden (spot check)"}  # the queue does not show a blind check's call either  # no unknown detector in this calibration: no drift score
     finally:
         win.close()

@@ -815,66 +815,71 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>批次與校準資料不同</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="23"/>
+        <location filename="../ui/queue_model.py" line="24"/>
         <source>{n} min</source>
         <translation>{n} 分鐘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="25"/>
+        <location filename="../ui/queue_model.py" line="26"/>
         <source>{n} h</source>
         <translation>{n} 小時</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="26"/>
+        <location filename="../ui/queue_model.py" line="27"/>
         <source>{n} d</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="70"/>
+        <location filename="../ui/queue_model.py" line="71"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="71"/>
+        <location filename="../ui/queue_model.py" line="72"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="72"/>
+        <location filename="../ui/queue_model.py" line="73"/>
         <location filename="../ui/queue_view.py" line="130"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="73"/>
+        <location filename="../ui/queue_model.py" line="74"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="74"/>
+        <location filename="../ui/queue_model.py" line="75"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="75"/>
+        <location filename="../ui/queue_model.py" line="76"/>
         <location filename="../ui/queue_view.py" line="133"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="76"/>
+        <location filename="../ui/queue_model.py" line="77"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="77"/>
+        <location filename="../ui/queue_model.py" line="78"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="111"/>
+        <location filename="../ui/queue_model.py" line="112"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_model.py" line="127"/>
+        <source>hidden (spot check)</source>
+        <translation>已隱藏（抽查）</translation>
     </message>
     <message>
         <location filename="../ui/queue_view.py" line="124"/>

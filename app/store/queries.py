@@ -453,6 +453,14 @@ def bulk_judge(
                 f"cannot accept {len(missing)} image(s) without a prediction of {model_version} to accept "
                 f"(image ids {shown}); relabel them instead"
             )
+        current = repo.current_judgments(session, ids)
+        blind = [i for i in ids if predictions[i].blind and not (i in current and current[i].is_decision)]
+        if blind:  # accepting the hidden call would make the purity monitor's sample meaningless
+            shown = ", ".join(str(i) for i in blind[:10]) + (" …" if len(blind) > 10 else "")
+            raise ValueError(
+                f"{len(blind)} image(s) are blind spot checks (image ids {shown}): judge each one without the "
+                "model's answer instead of accepting it"
+            )
     notes = repo.current_notes(session, ids) if note is repo.KEEP_NOTE else {}
     out: list[JudgmentRecord] = []
     for image_id in ids:
