@@ -5,7 +5,8 @@ without the purity monitor (:mod:`app.services.monitor`), and the spot-check sha
 
 The shipped demo model and its calibration judge a stream of synthetic batches rendered with seeds never used for
 training or calibration: first a batch like the calibration data (difficulty 0.3, 20x, as the demo's training and calibration sets), then
-one shifted batch:
+the drifted line: ``--replays`` lots (default 6) of one shifted batch, the batch as rendered and then its predictions
+replayed with new image identities, spot-check draws and order (a bootstrap of the drifted line):
 
 - ``overlap``: harder sibling overlap (difficulty 0.5, the set on which issue #17 found purity 0.986): the same
   look, more confusable siblings;
@@ -14,10 +15,10 @@ one shifted batch:
 
 The model runs once per batch; each spot-check share is then simulated through the real store and monitor: every
 chunk of 8 predictions is saved as the app saves it (the pauses in force applied), the analyst judges each image
-routed to a person at once with its true label (blind checks included), and the monitor checks after every blind
-decision and every chunk (leaf purity and the batch's drift). Counted per leaf of the shifted batch: wrong
+routed to a person at once with its true label (blind checks included), and the monitor checks after every chunk
+(leaf purity and the batch's drift; the app checks after every blind decision). Counted per leaf over the drifted lots: wrong
 auto-judgments made (the strict count: the pause's re-routing of earlier ones does not undo them), and those still
-auto-judged at the end. A leaf is *affected* when its auto-judged images in the shifted batch are below the target
+auto-judged at the end. A leaf is *affected* when its auto-judged images in the drifted lots are below the target
 purity without the monitor. The control arm (the like-calibration batch twice) counts needless pauses.
 
 Writes ``OUT/drift_drill.json`` and ``OUT/drift_drill.md``; images and stores stay under ``WORK``.
@@ -79,9 +80,22 @@ def predict(predictor: Any, images: list[tuple[Path, str | None]]) -> list[dict[
     return out
 
 
+def replay(rows: list[dict[str, Any]], r: int) -> list[dict[str, Any]]:
+    """The shifted batch's predictions again as lot ``r`` of the drifted line: new image identities and spot-check
+    draws, another order (a bootstrap of the shifted line; lot 0 is the batch as rendered)."""
+    import hashlib
+    import random
+
+    if r == 0:
+        return rows
+    out = [{**row, "key": hashlib.sha256(f"{row['key']}:{r}".encode()).hexdigest()} for row in rows]
+    random.Random(r).shuffle(out)
+    return out
+
+
 def simulate(manifest: dict[str, Any], calibration: Any, batches: list[tuple[str, list[dict[str, Any]]]],
              share: float, *, monitor_on: bool, store: Path) -> dict[str, Any]:
-    """One stream through a fresh store; counts per leaf of the last batch (see the module doc)."""
+    """One stream through a fresh store; counts per leaf of the batches after the first (see the module doc)."""
     from app.services.monitor import MonitorSettings, PurityMonitor, apply_pauses
     from app.store import repo
     from app.store.db import make_engine, session_scope
@@ -97,18 +111,17 @@ def simulate(manifest: dict[str, Any], calibration: Any, batches: list[tuple[str
     with session_scope(engine) as s:
         repo.register_model_version(s, version=version, manifest=manifest)
     monitor = PurityMonitor(engine, MonitorSettings())
-    made = Counter()  # (leaf) -> wrong auto-judgments made in the last batch
+    made = Counter()  # (leaf) -> wrong auto-judgments made after the shift
     autos = Counter()
     paused_at: dict[str, int] = {}
     pauses = 0
-    last = len(batches) - 1
     truth_of: dict[int, str | None] = {}
     for b, (name, rows) in enumerate(batches):
         with session_scope(engine) as s:
             batch_id = repo.create_batch(s, name=f"{b}-{name}", source_folder=f"/drill/{b}-{name}").id
         for start in range(0, len(rows), CHUNK):
             pairs = []
-            with session_scope(engine) as s:
+            with session_scope(engine, durable=False) as s:
                 for row in rows[start:start + CHUNK]:
                     p = row["prediction"]
                     reasons = [r for r in p.reasons if r != "spot_check"]
@@ -124,22 +137,16 @@ def simulate(manifest: dict[str, Any], calibration: Any, batches: list[tuple[str
                 if monitor_on:
                     pairs = apply_pauses(s, version, cal, pairs)
                 stored = repo.save_predictions(s, pairs)
-            for image_id, rec in stored:
-                truth = truth_of[image_id]
-                if rec.route == "auto":
-                    if b == last:
-                        autos[rec.leaf] += 1
-                        made[rec.leaf] += rec.leaf != truth
-                    continue
-                with session_scope(engine) as s:  # the analyst keeps up with the line
+                for image_id, rec in stored:  # the analyst keeps up with the line: this chunk is judged at once
+                    truth = truth_of[image_id]
+                    if rec.route == "auto":
+                        if b > 0:
+                            autos[rec.leaf] += 1
+                            made[rec.leaf] += rec.leaf != truth
+                        continue
                     repo.record_judgment(s, image_id=image_id, leaf=truth, action="picker" if truth else "unknown",
                                          analyst="drill", batch_id=batch_id)
-                if monitor_on and rec.blind:
-                    report = monitor.check(version, cal)
-                    pauses += len(report.started)
-                    for pause in report.started:
-                        paused_at.setdefault(pause.target, b)
-            if monitor_on:
+            if monitor_on:  # after each chunk's blind decisions (the app checks after each one)
                 report = monitor.check(version, cal, batch_ids=[batch_id])
                 pauses += len(report.started)
                 for pause in report.started:
@@ -161,11 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench_results")
     parser.add_argument("--per-class", type=int, default=40, help="images per leaf in each batch (default 40)")
     parser.add_argument("--shares", default="0.02,0.05,0.1,0.2", help="spot-check shares to simulate")
+    parser.add_argument("--replays", type=int, default=6,
+                        help="lots of the drifted line after the shift: the shifted batch replayed (default 6)")
     parser.add_argument("--quick", action="store_true", help="8 per leaf, shares 0.1 (a smoke run)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     per_class = 8 if args.quick else args.per_class
     shares = [0.1] if args.quick else [float(v) for v in args.shares.split(",")]
+    if args.quick:
+        args.replays = 2
     work = args.work / f"d03-pc{per_class}"
     work.mkdir(parents=True, exist_ok=True)
 
@@ -181,13 +192,16 @@ def main(argv: list[str] | None = None) -> int:
     for name in STREAMS:
         log(f"[drift] rendering and predicting {name}")
         batches[name] = predict(predictor, render(work, name, per_class, bundle.manifest.taxonomy))
-    results: dict[str, Any] = {"per_class": per_class, "target_purity": target, "shares": shares, "arms": {}}
+    results: dict[str, Any] = {"per_class": per_class, "target_purity": target, "shares": shares,
+                               "replays": args.replays, "arms": {}}
     lines = ["| shift | spot-check share | affected leaves | wrong auto-judgments per affected leaf, no monitor "
              "(max / total) | with the monitor: made (max / total) | still auto at the end (total) | "
-             "leaves paused | batch paused |", "|---|---|---|---|---|---|---|---|"]
-    with tempfile.TemporaryDirectory(dir=work) as tmp:
+             "leaves paused | drifted lots paused by drift |", "|---|---|---|---|---|---|---|---|"]
+    scratch = Path("/dev/shm") if Path("/dev/shm").is_dir() else work
+    with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         for shift in ("control", "overlap", "magnification", "unseen"):
-            stream = [("control", batches["control"]), (shift, batches[shift])]
+            stream = [("control", batches["control"])] + [(f"{shift}-{r}", replay(batches[shift], r))
+                                                          for r in range(args.replays)]
             for share in shares:
                 off = simulate(manifest, calibration, stream, share, monitor_on=False,
                                store=Path(tmp) / f"{shift}-{share}-off.db")
@@ -198,14 +212,14 @@ def main(argv: list[str] | None = None) -> int:
                 off_wrong = [off["made"].get(leaf, 0) for leaf in affected]
                 on_wrong = [on["made"].get(leaf, 0) for leaf in affected]
                 leaves_paused = sorted(k for k in on["paused"] if not k.startswith("batch:"))
-                batch_paused = any(k.startswith("batch:") for k in on["paused"])
+                lots_paused = sum(k.startswith("batch:") for k in on["paused"])
                 arm = {"affected": affected, "off": off, "on": on, "leaves_paused": leaves_paused,
-                       "batch_paused": batch_paused}
+                       "lots_paused": lots_paused}
                 results["arms"][f"{shift}@{share}"] = arm
                 lines.append(
                     f"| {shift} | {share:g} | {len(affected)} | {max(off_wrong, default=0)} / {sum(off_wrong)} | "
                     f"{max(on_wrong, default=0)} / {sum(on_wrong)} | {sum(on['left_auto_wrong'].values())} | "
-                    f"{len(leaves_paused)} | {'yes' if batch_paused else 'no'} |")
+                    f"{len(leaves_paused)} | {lots_paused} of {args.replays} |")
                 log(lines[-1])
     results["table"] = lines
     args.out.mkdir(parents=True, exist_ok=True)
