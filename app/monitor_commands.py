@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from app.services.monitor import MonitorReport, MonitorSettings, PurityMonitor
 from app.store.db import open_store
@@ -80,7 +81,6 @@ def monitor_main(argv: list[str]) -> int:
 
 
 def recalibrate_main(argv: list[str]) -> int:
-    from models.calibration.calibrate import CalibrateOptions
     from models.commands.calibrate import leaf_share
 
     parser = argparse.ArgumentParser(
@@ -96,10 +96,11 @@ def recalibrate_main(argv: list[str]) -> int:
     parser.add_argument("--train-data", metavar="MANIFEST",
                         help="the training manifest: its train split gives the unknown detector's class centroids "
                              "(default: the judged images themselves)")
-    parser.add_argument("--target-purity", type=float, default=CalibrateOptions.target_purity)
-    parser.add_argument("--spot-check", type=float, default=CalibrateOptions.spot_check)
-    parser.add_argument("--spot-check-leaf", action="append", default=[], type=leaf_share, metavar="LEAF=SHARE")
-    parser.add_argument("--min-support", type=int, default=CalibrateOptions.min_support)
+    parser.add_argument("--target-purity", type=float, help="default: the bundle's current calibration's")
+    parser.add_argument("--spot-check", type=float, help="default: the bundle's current share")
+    parser.add_argument("--spot-check-leaf", action="append", default=None, type=leaf_share, metavar="LEAF=SHARE",
+                        help="a leaf's own share (repeatable; default: the bundle's current ones)")
+    parser.add_argument("--min-support", type=int, help="default: the bundle's current calibration's")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     try:
@@ -141,9 +142,18 @@ def _recalibrate(args: argparse.Namespace) -> int:
             if target.exists():
                 raise ValueError(f"{target} exists; choose a new folder for the recalibrated bundle")
             shutil.copytree(args.model, target)
+        now = manifest.calibration  # what is not given stays as the bundle has it
+        defaults = CalibrateOptions()
+
+        def keep(given: Any, current: Any, default: Any) -> Any:
+            return given if given is not None else current if current is not None else default
+
         options = CalibrateOptions(
-            target_purity=args.target_purity, min_support=args.min_support, spot_check=args.spot_check,
-            spot_check_by_leaf=dict(args.spot_check_leaf), split="judged", sources=(f"store {engine.url.render_as_string(hide_password=True)}",),
+            target_purity=keep(args.target_purity, now and now.target_purity, defaults.target_purity),
+            min_support=keep(args.min_support, now and now.min_support, defaults.min_support),
+            spot_check=keep(args.spot_check, now and now.spot_check, defaults.spot_check),
+            spot_check_by_leaf=dict(args.spot_check_leaf) if args.spot_check_leaf is not None else
+            dict(now.spot_check_by_leaf) if now else {}, split="judged", sources=(f"store {engine.url.render_as_string(hide_password=True)}",),
             centroid_split="train" if args.train_data else "judged", device=args.device)
         print(f"{len(samples)} judged image(s) since {since or 'the beginning'}; calibrating {target}",
               file=sys.stderr)

@@ -70,14 +70,30 @@ def render(work: Path, name: str, per_class: int, taxonomy: Any) -> list[tuple[P
     return [(p, None if label.startswith(UNKNOWN_PREFIX) else label) for p, label in rows]
 
 
-def predict(predictor: Any, images: list[tuple[Path, str | None]]) -> list[dict[str, Any]]:
-    """The model's answers (as the app stores them) with the truth and the spot-check key."""
+def predict(predictor: Any, images: list[tuple[Path, str | None]], cache: Path) -> list[dict[str, Any]]:
+    """The model's answers as the app stores them (``PredictionRecord``), with the truth and the spot-check key;
+    kept in ``cache`` (JSON) so a rerun of the simulation does not run the model again."""
+    from app.store.records import PredictionRecord
     from models.routing.policy import image_key
 
-    out = []
-    for (path, truth), p in zip(images, predictor.iter_predict([str(p) for p, _ in images]), strict=True):
-        out.append({"path": str(path), "truth": truth, "prediction": p, "key": image_key(str(path))})
-    return out
+    fields = ("leaf", "confidence", "path", "top5", "level_probs", "route", "reasons", "unknown_score", "error",
+              "model_version", "path_scores")
+    if cache.is_file():
+        rows = json.loads(cache.read_text(encoding="utf-8"))
+    else:
+        rows = []
+        for (path, truth), p in zip(images, predictor.iter_predict([str(p) for p, _ in images]), strict=True):
+            rec = PredictionRecord.from_prediction(p)
+            rows.append({"path": str(path), "truth": truth, "key": image_key(str(path)),
+                         "record": {f: getattr(rec, f) for f in fields}})
+        cache.write_text(json.dumps(rows), encoding="utf-8")
+    for row in rows:
+        r = row["record"]
+        row["prediction"] = PredictionRecord(**{**r, "path": tuple(r["path"]), "reasons": tuple(r["reasons"]),
+                                                "top5": tuple((t[0], tuple(t[1]), t[2]) for t in r["top5"]),
+                                                "level_probs": tuple(map(tuple, r["level_probs"])),
+                                                "path_scores": tuple(r["path_scores"])})
+    return rows
 
 
 def replay(rows: list[dict[str, Any]], r: int) -> list[dict[str, Any]]:
@@ -99,7 +115,6 @@ def simulate(manifest: dict[str, Any], calibration: Any, batches: list[tuple[str
     from app.services.monitor import MonitorSettings, PurityMonitor, apply_pauses
     from app.store import repo
     from app.store.db import make_engine, session_scope
-    from app.store.records import PredictionRecord
     from models.routing.policy import spot_check_draw
 
     cal = dataclasses.replace(calibration, spot_check=share, spot_check_by_leaf={})
@@ -127,8 +142,7 @@ def simulate(manifest: dict[str, Any], calibration: Any, batches: list[tuple[str
                     reasons = [r for r in p.reasons if r != "spot_check"]
                     if not reasons and share > 0 and spot_check_draw(row["key"], cal.seed) < share:
                         reasons = ["spot_check"]
-                    rec = dataclasses.replace(PredictionRecord.from_prediction(p), reasons=tuple(reasons),
-                                              route="rejudge" if reasons else "auto")
+                    rec = dataclasses.replace(p, reasons=tuple(reasons), route="rejudge" if reasons else "auto")
                     image = repo.get_or_create_image(s, f"{b:02d}" + row["key"][2:], f"/drill/{b}/{row['path']}",
                                                      64, 64)
                     repo.add_to_batch(s, batch_id, image.image_id, f"/drill/{b}/{row['path']}")
@@ -191,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     batches = {}
     for name in STREAMS:
         log(f"[drift] rendering and predicting {name}")
-        batches[name] = predict(predictor, render(work, name, per_class, bundle.manifest.taxonomy))
+        batches[name] = predict(predictor, render(work, name, per_class, bundle.manifest.taxonomy),
+                                work / name / "predictions.json")
     results: dict[str, Any] = {"per_class": per_class, "target_purity": target, "shares": shares,
                                "replays": args.replays, "arms": {}}
     lines = ["| shift | spot-check share | affected leaves | wrong auto-judgments per affected leaf, no monitor "

@@ -86,7 +86,7 @@ def test_purity_bounds_are_exact_and_one_sided() -> None:
 
 def test_spot_checks_pause_and_recovery_resumes(engine: Engine, tmp_path: Path) -> None:
     store, cal = Store(engine, tmp_path), calibration()
-    monitor = PurityMonitor(engine, MonitorSettings(resume_checks=30))
+    monitor = PurityMonitor(engine, MonitorSettings(resume_checks=30))  # (50 by default)
     auto_scratch = [store.predicted(record()) for _ in range(3)]
     auto_crack = store.predicted(record("crack"))
     checks = [store.predicted(record(route="rejudge", reasons=("spot_check",))) for _ in range(3)]
@@ -108,8 +108,8 @@ def test_spot_checks_pause_and_recovery_resumes(engine: Engine, tmp_path: Path) 
     new = store.predicted(record(), cal)  # and so does every new image of the paused leaf
     assert store.route(new) == ("rejudge", ("purity_paused",))
     assert is_blind(store.route(new)[1])
-    page = QueueService(engine, "lead").page(QueueFilters(VERSION, reasons=("purity_paused",)))
-    assert {r.image_id for r in page.rows} == {*auto_scratch, new}
+    page = QueueService(engine, "lead").page(QueueFilters(VERSION))
+    assert page.rows == [] and page.total == 0  # blind checks are judged in their batch, never in the queue
 
     assert not monitor.check(VERSION, cal).changed  # nothing new: the pause holds
     held = [*auto_scratch, new] + [store.predicted(record(), cal) for _ in range(26)]
@@ -136,7 +136,7 @@ def test_unknown_decision_counts_as_wrong_and_recalibration_ends_the_pause(engin
     recalibrated = calibration(dt.datetime.now(dt.UTC).isoformat())  # checks routed before it no longer count
     report = monitor.check(VERSION, recalibrated)
     assert [p.end_reason for p in report.ended] == ["recalibrated"] and report.pauses == ()
-    assert store.route(auto) == ("rejudge", ("purity_paused",))  # the old calibration's call stays with a person
+    assert store.route(auto) == ("rejudge", ("held_back",))  # the old calibration's call stays with a person
     assert store.route(store.predicted(record("crack"), recalibrated)) == ("auto", ())
     with session_scope(engine) as s:
         history = repo.pauses(s, VERSION, active=False)
@@ -227,8 +227,76 @@ def test_the_queue_cannot_bulk_accept_a_blind_check(engine: Engine, tmp_path: Pa
     check = store.predicted(record(route="rejudge", reasons=("spot_check",)))
     plain = store.predicted(record(route="rejudge", reasons=("low_confidence",)))
     queue = QueueService(engine, "lead")
-    with pytest.raises(ValueError, match="blind spot checks"):
+    assert [r.image_id for r in queue.page(QueueFilters(VERSION)).rows] == [plain]  # the check is not listed
+    with pytest.raises(ValueError, match="blind spot checks"):  # nor accepted through the service
         queue.accept([check, plain], model_version=VERSION)
     assert queue.page(QueueFilters(VERSION)).rows[0].state == "rejudge"  # nothing was written
     assert [r.leaf for r in queue.relabel([check], "crack", model_version=VERSION)] == ["crack"]
     assert [r.leaf for r in queue.accept([plain], model_version=VERSION)] == ["scratch"]
+    judged = queue.page(QueueFilters(VERSION, include_judged=True)).rows  # decided, a check is listed as any other
+    assert {r.image_id for r in judged} == {check, plain}
+
+
+def test_a_lead_resume_holds_and_a_pause_ends_once(engine: Engine, tmp_path: Path) -> None:
+    store, cal = Store(engine, tmp_path), calibration()
+    monitor = PurityMonitor(engine)
+    check = store.predicted(record(route="rejudge", reasons=("spot_check",)))
+    store.judge(check, "crack")
+    (pause,) = monitor.check(VERSION, cal).started
+    monitor.resume(pause.id)
+    with pytest.raises(ValueError, match="ended already"):
+        monitor.resume(pause.id)
+    again = store.predicted(record(route="rejudge", reasons=("spot_check",)))
+    store.judge(again, "scratch")
+    report = monitor.check(VERSION, cal)  # the wrong check before the pause does not count again
+    assert not report.started and report.leaves[0].checks == 1 and report.leaves[0].wrong == 0
+
+
+def test_one_wrong_in_thirty_does_not_lift_a_pause_but_fifty_right_do(engine: Engine, tmp_path: Path) -> None:
+    store, cal = Store(engine, tmp_path), calibration()
+    monitor = PurityMonitor(engine)  # resume_checks 50: the share right must reach the target
+    store.judge(store.predicted(record(route="rejudge", reasons=("spot_check",))), "crack")
+    assert monitor.check(VERSION, cal).started
+    held = [store.predicted(record(), cal) for _ in range(51)]
+    store.judge(held[0], "crack")
+    for image_id in held[1:30]:
+        store.judge(image_id, "scratch")
+    assert not monitor.check(VERSION, cal).ended  # 29 of 30 right: upper bound 0.998, but 0.967 < 0.99
+    for image_id in held[30:]:
+        store.judge(image_id, "scratch")
+    assert not monitor.check(VERSION, cal).ended  # 50 of 51 = 0.980 < 0.99
+    more = [store.predicted(record(), cal) for _ in range(60)]
+    for image_id in more:
+        store.judge(image_id, "scratch")
+    (ended,) = monitor.check(VERSION, cal).ended  # 110 of 111 = 0.991
+    assert ended.end_reason == "purity_recovered"
+
+
+def test_a_pause_leaves_decided_images_alone_and_sweeps_late_arrivals(engine: Engine, tmp_path: Path) -> None:
+    store, cal = Store(engine, tmp_path), calibration()
+    monitor = PurityMonitor(engine)
+    accepted = store.predicted(record())
+    store.judge(accepted, "scratch")  # an analyst confirmed this auto-judgment: it is not a blind check
+    store.judge(store.predicted(record(route="rejudge", reasons=("spot_check",))), "crack")
+    report = monitor.check(VERSION, cal)
+    assert report.moved == 0 and store.route(accepted) == ("auto", ())
+    late = store.predicted(record())  # saved without the pause (another workstation, mid-way)
+    assert store.route(late) == ("auto", ())
+    assert monitor.check(VERSION, cal).moved == 1 and store.route(late) == ("rejudge", ("purity_paused",))
+
+
+def test_images_held_back_before_a_recalibration_stay_with_a_person(engine: Engine, tmp_path: Path) -> None:
+    store, cal = Store(engine, tmp_path), calibration()
+    monitor = PurityMonitor(engine, MonitorSettings(resume_checks=1))
+    old = store.predicted(record())
+    store.judge(store.predicted(record(route="rejudge", reasons=("spot_check",))), "crack")
+    monitor.check(VERSION, cal)
+    new_cal = calibration(dt.datetime.now(dt.UTC).isoformat())
+    monitor.check(VERSION, new_cal)
+    assert store.route(old) == ("rejudge", ("held_back",))
+    store.judge(store.predicted(record(route="rejudge", reasons=("spot_check",)), new_cal), "crack")
+    (pause,) = monitor.check(VERSION, new_cal).started
+    fresh = store.predicted(record(), new_cal)
+    store.judge(fresh, "scratch")
+    (ended,) = monitor.check(VERSION, new_cal).ended  # one right check lifts it (resume_checks=1)
+    assert ended.id == pause.id and store.route(old) == ("rejudge", ("held_back",))  # not this pause's to restore

@@ -31,7 +31,7 @@ IMAGES = {
     "img1": ("A", "crack", 0.55, "rejudge", ("low_confidence", "possible_unknown"), 50),
     "img2": ("B", "dent", 0.95, "rejudge", ("leaf_below_target",), 200),
     "img3": ("B", "scratch", 0.97, "auto", (), 300),
-    "img4": ("AB", "fiber", 0.85, "rejudge", ("spot_check",), 5),
+    "img4": ("AB", "fiber", 0.85, "rejudge", ("held_back",), 5),  # (a spot check is not listed: test_monitor.py)
     "img5": ("B", "crack", 0.40, "rejudge", ("low_confidence",), 30),  # judged: not in the queue
     "img6": ("B", "bubble", 0.20, "rejudge", ("low_confidence", "possible_unknown"), 100),  # judged, undone
     "img7": ("B", "scratch", 0.10, None, (), 1),  # only model-v0 predicted it
@@ -108,11 +108,11 @@ def test_queue_lists_undecided_rejudge_images_of_the_model_version_with_counts(e
     assert names(page, store) == ["img6", "img0", "img1", "img4", "img2"]  # least confident first
     assert page.total == 5
     assert page.counts_by_reason == {"low_confidence": 3, "possible_unknown": 2, "leaf_below_target": 1,
-                                     "spot_check": 1}
+                                     "held_back": 1}
     assert page.counts_by_leaf == {"bubble": 1, "scratch": 1, "crack": 1, "fiber": 1, "dent": 1}
     row = page.rows[3]
     assert row.image_id == store["img4"] and row.leaf == "fiber" and row.confidence == pytest.approx(0.85)
-    assert row.reasons == ("spot_check",) and row.state == "rejudge" and row.judged_leaf is None
+    assert row.reasons == ("held_back",) and row.state == "rejudge" and row.judged_leaf is None
     assert row.batch_ids == (store["A"], store["B"]) and row.batch_name == "batch A, batch B"
     assert row.path.endswith("/B/img4.png")  # the most recently seen path, not the old one
     assert row.created_at == NOW - dt.timedelta(hours=5)
@@ -125,7 +125,7 @@ def test_queue_lists_undecided_rejudge_images_of_the_model_version_with_counts(e
         ("confidence", ["img6", "img0", "img1", "img4", "img2"]),
         ("age", ["img2", "img6", "img1", "img0", "img4"]),  # oldest first
         ("leaf", ["img6", "img1", "img2", "img4", "img0"]),  # bubble, crack, dent, fiber, scratch
-        ("reason", ["img6", "img0", "img1", "img2", "img4"]),  # low_confidence, leaf_below_target, spot_check
+        ("reason", ["img6", "img0", "img1", "img2", "img4"]),  # low_confidence, leaf_below_target, held_back
         ("batch", ["img0", "img1", "img2", "img4", "img6"]),  # arrival order
     ],
 )
@@ -139,7 +139,7 @@ def test_queue_filters_and_facet_counts(engine, store) -> None:
     assert names(by_reason, store) == ["img6", "img1"] and by_reason.total == 2
     assert by_reason.counts_by_reason["low_confidence"] == 3  # the reason facet ignores the reason filter
     assert by_reason.counts_by_leaf == {"bubble": 1, "crack": 1}  # the leaf facet applies it
-    two = queue(engine, reasons=["spot_check", "leaf_below_target"])
+    two = queue(engine, reasons=["held_back", "leaf_below_target"])
     assert names(two, store) == ["img4", "img2"]
     assert queue(engine, reasons=[]).total == 0
 
@@ -276,7 +276,8 @@ def test_queue_is_right_on_200k_images(tmp_path: Path) -> None:
     truth = bench.build_store(tmp_path / "big.sqlite3", 200_000)
     engine = make_engine(f"sqlite:///{tmp_path / 'big.sqlite3'}")
     try:
-        waiting = truth.rejudge & ~truth.decided
+        blind = truth.reasons[:, bench.REASONS.index("spot_check")]  # judged in their batch, not in the queue
+        waiting = truth.rejudge & ~truth.decided & ~blind
         ids = np.arange(1, len(waiting) + 1)
         with session_scope(engine, action="read") as s:
             page = queries.rejudge_queue(s, model_version=bench.VERSION)
@@ -284,7 +285,7 @@ def test_queue_is_right_on_200k_images(tmp_path: Path) -> None:
             assert page.counts_by_leaf == {leaf: int((waiting & (truth.leaf == k)).sum())
                                            for k, leaf in enumerate(bench.LEAVES)}
             assert page.counts_by_reason == {reason: int((waiting & truth.reasons[:, k]).sum())
-                                             for k, reason in enumerate(bench.REASONS)}
+                                             for k, reason in enumerate(bench.REASONS) if reason != "spot_check"}
             order = np.lexsort((ids[waiting], truth.confidence[waiting]))
             assert [r.image_id for r in page.rows] == ids[waiting][order][:200].tolist()
             assert all(r.path.startswith("/data/") for r in page.rows)  # latest path, not /old/
@@ -309,7 +310,7 @@ def test_queue_is_right_on_200k_images(tmp_path: Path) -> None:
             assert {r.image_id for r in first.rows} == set(ids[in_first].tolist())
 
             everything = queries.rejudge_queue(s, model_version=bench.VERSION, include_judged=True)
-            assert everything.total == int(truth.rejudge.sum())
+            assert everything.total == int((truth.rejudge & (~blind | truth.decided)).sum())
     finally:
         engine.dispose()
 

@@ -582,41 +582,31 @@ Choose another model with “Model…”. You can still open batches and review 
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="160"/>
-        <source>{leaf} ({wrong} wrong of {checks} blind checks)</source>
-        <translation>{leaf}（{checks} 次盲判抽查中 {wrong} 次錯誤）</translation>
+        <source>Auto-judging is paused for {types} defect type(s) and {batches} batch(es): blind spot checks found their purity below target, or the batch is unlike the calibration data. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
+        <translation>已暫停 {types} 個缺陷類別與 {batches} 個批次的自動判定：盲判抽查發現其純度低於目標，或批次與校準資料不同。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="164"/>
-        <source>batch {id} (unlike the calibration data)</source>
-        <translation>批次 {id}（與校準資料不同）</translation>
+        <location filename="../ui/judging_actions.py" line="171"/>
+        <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
+        <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="166"/>
-        <source>Auto-judging is paused for {what}: those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; see Dashboard → Purity monitor).</source>
-        <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；請見 儀表板 → 純度監控）。</translation>
+        <location filename="../ui/judging_actions.py" line="182"/>
+        <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
+        <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="176"/>
-        <source>Auto-judging paused for {leaf}: blind spot checks show its purity below the target ({wrong} wrong of {checks}). Its images now come to you blind; recalibrate with fma-judge recalibrate.</source>
-        <translation>{leaf} 的自動判定已暫停：盲判抽查顯示其純度低於目標（{checks} 次中 {wrong} 次錯誤）。其影像改以盲判方式送給您；請以 fma-judge recalibrate 重新校準。</translation>
-    </message>
-    <message>
-        <location filename="../ui/judging_actions.py" line="183"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="189"/>
-        <source>Auto-judging resumed for {leaf}: its spot checks meet the target again.</source>
-        <translation>{leaf} 的自動判定已恢復：其抽查再次達到目標。</translation>
-    </message>
-    <message>
-        <location filename="../ui/judging_actions.py" line="208"/>
+        <location filename="../ui/judging_actions.py" line="201"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="209"/>
+        <location filename="../ui/judging_actions.py" line="202"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -762,22 +752,22 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="109"/>
+        <location filename="../ui/style.py" line="110"/>
         <source>No model is loaded: choose one with “Model…” to get predictions. You can still judge with C or U.</source>
         <translation>尚未載入模型：請以「模型…」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="111"/>
+        <location filename="../ui/style.py" line="112"/>
         <source>The model is loading; its prediction for this image follows. Enter accepts once it is shown.</source>
         <translation>模型載入中，這張影像的預測隨後顯示；顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="113"/>
+        <location filename="../ui/style.py" line="114"/>
         <source>Predicting… this image is in the queue; Enter accepts once its prediction is shown.</source>
         <translation>預測中…這張影像正在排隊；預測顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="115"/>
+        <location filename="../ui/style.py" line="116"/>
         <source>Not predicted: the database is read-only, so the model does not run.</source>
         <translation>未預測：資料庫為唯讀，因此模型不會執行。</translation>
     </message>
@@ -815,71 +805,71 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>批次與校準資料不同</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="24"/>
+        <location filename="../ui/style.py" line="44"/>
+        <source>held back by an earlier pause</source>
+        <translation>因先前的暫停而保留</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_model.py" line="23"/>
         <source>{n} min</source>
         <translation>{n} 分鐘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="26"/>
+        <location filename="../ui/queue_model.py" line="25"/>
         <source>{n} h</source>
         <translation>{n} 小時</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="27"/>
+        <location filename="../ui/queue_model.py" line="26"/>
         <source>{n} d</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="71"/>
+        <location filename="../ui/queue_model.py" line="70"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="72"/>
+        <location filename="../ui/queue_model.py" line="71"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="73"/>
+        <location filename="../ui/queue_model.py" line="72"/>
         <location filename="../ui/queue_view.py" line="130"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="74"/>
+        <location filename="../ui/queue_model.py" line="73"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="75"/>
+        <location filename="../ui/queue_model.py" line="74"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="76"/>
+        <location filename="../ui/queue_model.py" line="75"/>
         <location filename="../ui/queue_view.py" line="133"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="77"/>
+        <location filename="../ui/queue_model.py" line="76"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="78"/>
+        <location filename="../ui/queue_model.py" line="77"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="112"/>
+        <location filename="../ui/queue_model.py" line="111"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
-    </message>
-    <message>
-        <location filename="../ui/queue_model.py" line="127"/>
-        <source>hidden (spot check)</source>
-        <translation>已隱藏（抽查）</translation>
     </message>
     <message>
         <location filename="../ui/queue_view.py" line="124"/>
@@ -1065,22 +1055,22 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Reason</name>
     <message>
-        <location filename="../ui/style.py" line="91"/>
+        <location filename="../ui/style.py" line="92"/>
         <source>confidence {value} &lt; this type&apos;s auto threshold {limit}</source>
         <translation>信心度 {value} &lt; 此類型的自動判定門檻 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="94"/>
+        <location filename="../ui/style.py" line="95"/>
         <source>this type is always re-judged: it did not reach the target purity {limit} in calibration</source>
         <translation>此類型一律重新判定：校準時未達目標純度 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="98"/>
+        <location filename="../ui/style.py" line="99"/>
         <source>new-type score {value} &gt; {limit}</source>
         <translation>新類型分數 {value} &gt; {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="101"/>
+        <location filename="../ui/style.py" line="102"/>
         <source>random spot check ({share} of the images the model would judge alone)</source>
         <translation>隨機抽查（模型可自動判定之影像的 {share}）</translation>
     </message>

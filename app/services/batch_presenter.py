@@ -368,6 +368,6 @@ class BatchPresenter:
                 elif code == "possible_unknown" and routing.unknown is not None:
                     value, limit = p.unknown_score, routing.unknown.threshold
                 elif code == "spot_check":
-                    limit = routing.spot_check_share(p.leaf or "")
+                    limit = routing.spot_check  # never the leaf's own share: it would tell which leaf the call is
             out.append(ReasonDetail(code, value, limit))
         return tuple(out)

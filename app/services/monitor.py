@@ -12,9 +12,11 @@ How it works (issue #17):
   of a leaf's purity falls below the calibration's target (the checks show, at that confidence, that the leaf
   no longer keeps its promise), auto-judging of that leaf pauses by itself: its auto-judged images, and every
   new one, go to re-judge with the reason ``purity_paused``; they are shown blind too, so they keep measuring.
-  The pause lifts (``purity_recovered``) after ``resume_checks`` checks made during it whose upper bound reaches
-  the target again, or when the bundle is recalibrated (``recalibrated``; the images it held back stay with a
-  person, since the new calibration never saw them routed).
+  The pause lifts (``purity_recovered``) after ``resume_checks`` checks made during it whose share right reaches
+  the target (a stricter rule than the one that paused, so a leaf does not flip between the two), by hand
+  (``resumed``, ``fma-judge monitor --resume``), or when the bundle is recalibrated (``recalibrated``; the images
+  it held back stay with a person under ``held_back``, since the new calibration never saw them routed). After a
+  pause, a leaf's evidence starts at that pause: the checks that caused it do not count again.
 - **Batch drift.** A batch unlike the calibration data shows up in the unknown-defect detector first: on the
   calibration images it flags a known share ``q`` (``unknown.known_flag_rate``, 5 % by default). The drift score
   is the batch's flagged share over ``q``; when the batch's lower bound of that share passes ``drift_ratio * q``
@@ -22,7 +24,7 @@ How it works (issue #17):
 - The bound is checked after every check, so the chance of a pause with no real drop is larger than
   ``1 - confidence`` over a long run; a needless pause costs analyst time, never purity, and lifts by itself.
 
-The fix the dashboard names is one command: ``fma-judge recalibrate`` (:mod:`app.services.recalibrate`) fits the
+The fix the dashboard names is one command: ``fma-judge recalibrate`` (:mod:`app.monitor_commands`) fits the
 calibration again on the store's judged images.
 """
 
@@ -46,7 +48,6 @@ CHECK_REASONS: tuple[str, ...] = tuple(sorted(BLIND_REASONS))
 """Routing reasons of images judged blind: would-be-auto images whose decision measures the auto-judgments."""
 PAUSE_REASONS: tuple[str, ...] = MONITOR_REASONS
 """Routing reasons the monitor gives (besides the model's own, :data:`models.routing.policy.REASONS`)."""
-RECALIBRATE_COMMAND = "fma-judge recalibrate --db {db} --model {model} --out {out}"
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,15 @@ class MonitorSettings:
 
     Attributes:
         confidence: confidence of the purity and drift bounds.
-        resume_checks: checks made during a pause before it may lift.
+        resume_checks: blind checks made during a pause before it may lift; it lifts when their purity (the plain
+            share right) reaches the target: at 0.99, 50 checks with no error or 100 with one.
         drift_ratio: a batch is unlike the calibration data when its flagged share is surely above this
             multiple of the calibration's.
         drift_min_images: predictions a batch needs before its drift is judged.
     """
 
     confidence: float = 0.95
-    resume_checks: int = 30
+    resume_checks: int = 50
     drift_ratio: float = 2.0
     drift_min_images: int = 20
 
@@ -182,13 +184,16 @@ class PurityMonitor:
         by_leaf: dict[str, list[SpotCheck]] = defaultdict(list)
         for o in outcomes:
             by_leaf[o.predicted_leaf].append(o)
+        if act:  # predictions another workstation saved while a pause was being recorded are held back now
+            moved += sum(repo.hold_back(s, p) for p in active)
         paused = {p.target: p for p in active if p.scope == "leaf"}
-        lifted = {p.target: p.ended_at for p in history if p.scope == "leaf" and p.calibration == key
-                  and p.end_reason == "purity_recovered" and p.ended_at is not None}
+        # A leaf's evidence starts at its latest pause (the checks that caused it are not counted again after it
+        # lifts, and the good checks made during it still count), else at the calibration.
+        since_pause = {p.target: p.started_at for p in history if p.scope == "leaf" and p.calibration == key}
         leaves: list[Purity] = []
         for leaf in sorted(set(by_leaf) | set(paused)):
             pause = paused.get(leaf)
-            start = pause.started_at if pause is not None else lifted.get(leaf)
+            start = since_pause.get(leaf)
             window = [o for o in by_leaf.get(leaf, []) if start is None or o.judged_at >= start]
             wrong = sum(not o.correct for o in window)
             low, high = purity_bounds(len(window), wrong, self.settings.confidence)
@@ -200,7 +205,8 @@ class PurityMonitor:
                 started.append(record)
                 moved += n
                 pause = record
-            elif (pause is not None and act and len(window) >= self.settings.resume_checks and high >= target):
+            elif (pause is not None and act and len(window) >= self.settings.resume_checks
+                  and (len(window) - wrong) / len(window) >= target):
                 record, n = repo.end_pause(s, pause.id, "purity_recovered", restore=True)
                 ended.append(record)
                 moved += n
@@ -211,6 +217,8 @@ class PurityMonitor:
                                                                           self.settings.confidence))
         drifts: list[BatchDrift] = []
         paused_batches = {int(p.target) for p in active if p.scope == "batch"}
+        resumed_batches = {int(p.target) for p in history if p.scope == "batch" and p.calibration == key
+                           and p.end_reason == "resumed"}  # a lead's decision holds for this calibration
         fit, detector = cal.unknown_fit, cal.unknown
         expected = None if fit is None else fit.known_flag_rate
         if detector is not None and detector.threshold is not None and expected:
@@ -218,7 +226,7 @@ class PurityMonitor:
                 n, flagged = repo.batch_unknown_flags(s, version, batch_id, float(detector.threshold))
                 low = purity_lower_bound(flagged, n, confidence=self.settings.confidence) if n else 0.0
                 is_paused = batch_id in paused_batches
-                if (not is_paused and act and n >= self.settings.drift_min_images
+                if (not is_paused and act and batch_id not in resumed_batches and n >= self.settings.drift_min_images
                         and low > self.settings.drift_ratio * expected):
                     record, moved_n = repo.start_pause(
                         s, version, calibration=key, scope="batch", target=str(batch_id), reason="batch_drift",

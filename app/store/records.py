@@ -251,10 +251,10 @@ class BatchSummary:
         return self.total - self.judged
 
 
-MONITOR_REASONS: tuple[str, ...] = ("purity_paused", "batch_drift")
+MONITOR_REASONS: tuple[str, ...] = ("purity_paused", "batch_drift", "held_back")
 """Routing reasons the purity monitor gives (:mod:`app.services.monitor`), after the model's own
 (:data:`models.routing.policy.REASONS`): a paused leaf's would-be-auto image, an image of a batch unlike the
-calibration data."""
+calibration data, and an image held back by a pause that a recalibration ended (it stays with a person)."""
 
 
 BLIND_REASONS: frozenset[str] = frozenset({"spot_check", "purity_paused"})

@@ -134,7 +134,7 @@ class JudgingActions:
         try:
             report = PurityMonitor(self.service.engine).check(
                 version, calibration, batch_ids=[opened.batch_id] if batch and opened is not None else [])
-        except StoreError as exc:
+        except (StoreError, ValueError) as exc:  # e.g. a malformed calibration date: say so, judging goes on
             self.statusBar().showMessage(str(exc), 10_000)
             return
         self._show_monitor_banner(report)
@@ -143,7 +143,8 @@ class JudgingActions:
             self.statusBar().showMessage(self._monitor_message(report), 30_000)
 
     def _show_monitor_banner(self, report: MonitorReport) -> None:
-        """A banner over the window while auto-judging is paused (what, on what evidence, and the fix)."""
+        """A banner over the window while auto-judging is paused. It does not name the paused types: their images
+        are judged blind, and a name would tell the analyst the model's call (the dashboard names them)."""
         banner = getattr(self, "monitor_banner", None)
         if not report.pauses:
             if banner is not None:
@@ -154,41 +155,33 @@ class JudgingActions:
             banner.setObjectName("monitorBanner")
             banner.setWordWrap(True)
             self._banner_layout.insertWidget(0, banner)
-        what = []
-        for pause in report.pauses:
-            if pause.scope == "leaf":
-                what.append(QCoreApplication.translate("Main", "{leaf} ({wrong} wrong of {checks} blind checks)").format(
-                    leaf=self.presenter.name(pause.target) or pause.target, wrong=pause.detail.get("wrong"),
-                    checks=pause.detail.get("checks")))
-            else:
-                what.append(QCoreApplication.translate("Main", "batch {id} (unlike the calibration data)").format(
-                    id=pause.target))
+        leaves = sum(p.scope == "leaf" for p in report.pauses)
+        batches = sum(p.scope == "batch" for p in report.pauses)
         banner.setText(QCoreApplication.translate(
-            "Main", "Auto-judging is paused for {what}: those images come to you to judge. To resume, recalibrate "
-                    "on recent judged images (fma-judge recalibrate; see Dashboard → Purity monitor).").format(
-            what="; ".join(what)))
+            "Main", "Auto-judging is paused for {types} defect type(s) and {batches} batch(es): blind spot checks "
+                    "found their purity below target, or the batch is unlike the calibration data. Those images "
+                    "come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; "
+                    "Dashboard → Purity monitor says which).").format(types=leaves, batches=batches))
         banner.show()
 
     def _monitor_message(self, report: MonitorReport) -> str:
+        leaves = sum(p.scope == "leaf" for p in report.started)
         lines = []
+        if leaves:
+            lines.append(QCoreApplication.translate(
+                "Main", "Auto-judging paused for {n} defect type(s): blind spot checks show purity below the "
+                        "target. Their images now come to you blind.").format(n=leaves))
         for pause in report.started:
-            if pause.scope == "leaf":
-                lines.append(QCoreApplication.translate(
-                    "Main", "Auto-judging paused for {leaf}: blind spot checks show its purity below the target "
-                            "({wrong} wrong of {checks}). Its images now come to you blind; recalibrate with "
-                            "fma-judge recalibrate.").format(
-                    leaf=self.presenter.name(pause.target) or pause.target, wrong=pause.detail.get("wrong"),
-                    checks=pause.detail.get("checks")))
-            else:
+            if pause.scope == "batch":
                 lines.append(QCoreApplication.translate(
                     "Main", "This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): "
                             "auto-judging is paused for it.").format(
                     flagged=pause.detail.get("flagged"), n=pause.detail.get("predicted")))
-        for pause in report.ended:
-            if pause.end_reason == "purity_recovered":
-                lines.append(QCoreApplication.translate(
-                    "Main", "Auto-judging resumed for {leaf}: its spot checks meet the target again.").format(
-                    leaf=self.presenter.name(pause.target) or pause.target))
+        resumed = sum(p.scope == "leaf" and p.end_reason == "purity_recovered" for p in report.ended)
+        if resumed:
+            lines.append(QCoreApplication.translate(
+                "Main", "Auto-judging resumed for {n} defect type(s): their spot checks meet the target again."
+            ).format(n=resumed))
         return " ".join(lines)
 
     def _apply_judgment(self, record: JudgmentRecord) -> int | None:

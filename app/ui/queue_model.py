@@ -13,7 +13,6 @@ from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, Q
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from app.services.queue import QueuePage, QueueRow
-from app.store.records import BLIND_REASONS
 from app.ui.style import STATE_COLOURS, reason_label, state_label
 
 
@@ -122,9 +121,6 @@ class QueueTableModel(QAbstractTableModel):
     def _text(self, row: QueueRow, col: str) -> str:
         if col == "file":
             return Path(row.path).name if row.path else f"#{row.image_id}"
-        if col in ("predicted", "confidence") and row.state == "rejudge" and BLIND_REASONS & set(row.reasons):
-            # a spot check waiting for its blind decision: the model's call stays hidden here too
-            return QCoreApplication.translate("Queue", "hidden (spot check)") if col == "predicted" else ""
         if col == "predicted":
             return self.leaf_name(row.leaf)
         if col == "confidence":

@@ -41,6 +41,7 @@ def reason_label(code: str) -> str:
         "spot_check": QCoreApplication.translate("Queue", "spot check"),
         "purity_paused": QCoreApplication.translate("Queue", "auto-judging paused: purity below target"),
         "batch_drift": QCoreApplication.translate("Queue", "batch unlike calibration data"),
+        "held_back": QCoreApplication.translate("Queue", "held back by an earlier pause"),
     }.get(code, code)
 
 

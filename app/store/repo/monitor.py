@@ -94,10 +94,34 @@ def _held_back(version_id: int, scope: str, target: str) -> ColumnElement[bool]:
     return (Prediction.model_version_id == version_id) & Prediction.image_id.in_(members)
 
 
+def _undecided(version_id: int) -> ColumnElement[bool]:
+    """Predictions whose image has no current decision (a pause never re-routes what a person already judged)."""
+    latest = _current_ids().subquery()
+    decided = (select(latest.c.image_id).join(Judgment, Judgment.id == latest.c.jid)
+               .where(Judgment.status.in_(JUDGED_STATUSES)))
+    return Prediction.image_id.not_in(decided)
+
+
+def hold_back(session: Session, pause: PauseRecord) -> int:
+    """Send the undecided auto-judged predictions a pause in force covers to re-judge with its reason; returns how
+    many. :func:`start_pause` does it once, the monitor again on every check (a prediction saved by another
+    workstation while the pause was being recorded is caught then)."""
+    version = _model_version_row(session, pause.model_version)
+    found = list(session.execute(select(Prediction.id, Prediction.reasons).where(
+        _held_back(version.id, pause.scope, pause.target), Prediction.route == "auto", _undecided(version.id))))
+    if found:
+        session.execute(update(Prediction), [{"id": pid, "route": "rejudge", "reasons": [*(reasons or ()),
+                                                                                          pause.reason]}
+                                             for pid, reasons in found])
+        session.execute(insert(PredictionReason), [{"prediction_id": pid, "reason": pause.reason}
+                                                   for pid, _ in found])
+    return len(found)
+
+
 def start_pause(session: Session, model_version: str, *, calibration: str, scope: str, target: str, reason: str,
                 detail: dict[str, Any]) -> tuple[PauseRecord, int]:
-    """Pause auto-judging of a leaf or a batch: record the pause and send its auto-judged predictions to re-judge
-    with ``reason``. Returns the pause and how many predictions it re-routed."""
+    """Pause auto-judging of a leaf or a batch: record the pause and send its undecided auto-judged predictions to
+    re-judge with ``reason``. Returns the pause and how many predictions it re-routed."""
     if scope not in SCOPES:
         raise ValueError(f"pause scope must be one of {', '.join(SCOPES)}, got {scope!r}")
     version = _model_version_row(session, model_version)
@@ -105,41 +129,50 @@ def start_pause(session: Session, model_version: str, *, calibration: str, scope
                        reason=reason, detail=detail, started_at=utcnow())
     session.add(row)
     session.flush()
-    ids = [(pid, reasons) for pid, reasons in session.execute(
-        select(Prediction.id, Prediction.reasons).where(_held_back(version.id, scope, str(target)),
-                                                        Prediction.route == "auto"))]
-    if ids:
-        session.execute(update(Prediction), [{"id": pid, "route": "rejudge", "reasons": [*(reasons or ()), reason]}
-                                             for pid, reasons in ids])
-        session.execute(insert(PredictionReason), [{"prediction_id": pid, "reason": reason} for pid, _ in ids])
-    return _pause_record(row, version.version), len(ids)
+    record = _pause_record(row, version.version)
+    return record, hold_back(session, record)
+
+
+def _retag(session: Session, version_id: int, row: RoutingPause, to: str | None) -> int:
+    """The predictions a pause tagged lose its reason code; with ``to`` they get that code instead (and stay with a
+    person), else those left with no reason go back to auto. Returns how many went back to auto."""
+    tagged = select(PredictionReason.prediction_id).where(PredictionReason.reason == row.reason)
+    found = list(session.execute(select(Prediction.id, Prediction.reasons).where(
+        _held_back(version_id, row.scope, row.target), Prediction.id.in_(tagged))))
+    changes, back = [], 0
+    for pid, reasons in found:
+        left = [r for r in reasons or () if r != row.reason] + ([to] if to else [])
+        changes.append({"id": pid, "route": "rejudge" if left else "auto", "reasons": left})
+        back += not left
+    if changes:
+        session.execute(update(Prediction), changes)
+        for chunk in _chunks(pid for pid, _ in found):
+            session.execute(delete(PredictionReason).where(PredictionReason.prediction_id.in_(chunk),
+                                                           PredictionReason.reason == row.reason))
+        if to:
+            session.execute(insert(PredictionReason), [{"prediction_id": pid, "reason": to} for pid, _ in found])
+    return back
 
 
 def end_pause(session: Session, pause_id: int, end_reason: str, *, restore: bool) -> tuple[PauseRecord, int]:
-    """End a pause. ``restore``: its predictions lose its reason code, and those left with none go back to auto
-    (the leaf's purity recovered); otherwise they stay with a person (a recalibration does not vouch for
-    answers routed by the old one). Returns the pause and how many predictions went back to auto."""
+    """End a pause in force. ``restore``: its predictions lose its reason code, and those left with none go back to
+    auto (the leaf's purity recovered, or a lead resumed it); otherwise they stay with a person under the reason
+    ``held_back`` (a recalibration does not vouch for answers routed by the old one), so a later pause of the same
+    leaf or batch finds only its own images under its code. Returns the pause and how many went back to auto.
+
+    Raises:
+        ValueError: no such pause, or it has ended already.
+    """
     row = session.get(RoutingPause, pause_id)
     if row is None:
         raise ValueError(f"no pause with id {pause_id}")
     version = session.get(ModelVersion, row.model_version_id)
     assert version is not None
+    if row.ended_at is not None:
+        raise ValueError(f"pause {pause_id} ({row.scope} {row.target}) ended already ({row.end_reason}, "
+                         f"{row.ended_at:%Y-%m-%d %H:%M} UTC)")
     row.ended_at, row.end_reason = utcnow(), end_reason
-    back = 0
-    if restore:
-        tagged = select(PredictionReason.prediction_id).where(PredictionReason.reason == row.reason)
-        found = list(session.execute(select(Prediction.id, Prediction.reasons).where(
-            _held_back(version.id, row.scope, row.target), Prediction.id.in_(tagged))))
-        changes = []
-        for pid, reasons in found:
-            left = [r for r in reasons or () if r != row.reason]
-            changes.append({"id": pid, "route": "rejudge" if left else "auto", "reasons": left})
-            back += not left
-        if changes:
-            session.execute(update(Prediction), changes)
-            for chunk in _chunks(pid for pid, _ in found):
-                session.execute(delete(PredictionReason).where(PredictionReason.prediction_id.in_(chunk),
-                                                               PredictionReason.reason == row.reason))
+    back = _retag(session, version.id, row, None if restore else "held_back")
     session.flush()
     return _pause_record(row, version.version), back
 
