@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.store.records import JUDGED_STATUSES, PauseRecord, PredictionRecord, SpotCheck
 from app.store.repo._common import _chunks, _current_ids
+from app.store.repo.judgments import current_judgments
 from app.store.repo.predictions import _model_version_row
 from app.store.schema import (
     BatchImage,
@@ -94,21 +95,19 @@ def _held_back(version_id: int, scope: str, target: str) -> ColumnElement[bool]:
     return (Prediction.model_version_id == version_id) & Prediction.image_id.in_(members)
 
 
-def _undecided(version_id: int) -> ColumnElement[bool]:
-    """Predictions whose image has no current decision (a pause never re-routes what a person already judged)."""
-    latest = _current_ids().subquery()
-    decided = (select(latest.c.image_id).join(Judgment, Judgment.id == latest.c.jid)
-               .where(Judgment.status.in_(JUDGED_STATUSES)))
-    return Prediction.image_id.not_in(decided)
-
-
 def hold_back(session: Session, pause: PauseRecord) -> int:
     """Send the undecided auto-judged predictions a pause in force covers to re-judge with its reason; returns how
     many. :func:`start_pause` does it once, the monitor again on every check (a prediction saved by another
-    workstation while the pause was being recorded is caught then)."""
+    workstation while the pause was being recorded is caught then). Usually nothing is left to move: one indexed
+    select, and the images' judgments are read only for what it finds."""
     version = _model_version_row(session, pause.model_version)
-    found = list(session.execute(select(Prediction.id, Prediction.reasons).where(
-        _held_back(version.id, pause.scope, pause.target), Prediction.route == "auto", _undecided(version.id))))
+    found = list(session.execute(select(Prediction.id, Prediction.reasons, Prediction.image_id).where(
+        _held_back(version.id, pause.scope, pause.target), Prediction.route == "auto")))
+    if not found:
+        return 0
+    decided = {image_id for image_id, j in current_judgments(session, [i for _, _, i in found]).items()
+               if j.is_decision}  # a pause never re-routes what a person already judged
+    found = [(pid, reasons) for pid, reasons, image_id in found if image_id not in decided]
     if found:
         session.execute(update(Prediction), [{"id": pid, "route": "rejudge", "reasons": [*(reasons or ()),
                                                                                           pause.reason]}
