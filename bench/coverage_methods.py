@@ -35,8 +35,14 @@ def _render(folder: Path, args: list[str]) -> None:
 
 
 def _outputs(predictor: Any, folder: Path, taxonomy: Any) -> Any:
+    """The model's leaf distributions, true leaves and unknown flags of a set (kept in ``outputs.npz`` beside it)."""
     from models.calibration.risk_control import CalibrationData
     from models.data.manifest import read_manifest
+
+    cache = folder / "outputs.npz"
+    if cache.is_file():
+        with np.load(cache) as saved:
+            return CalibrationData(saved["probs"], saved["targets"], saved["flagged"])
 
     samples = read_manifest(folder / "manifest.csv", taxonomy, verify_images=False).samples
     index = {leaf: i for i, leaf in enumerate(taxonomy.leaves)}
@@ -45,7 +51,9 @@ def _outputs(predictor: Any, folder: Path, taxonomy: Any) -> Any:
         probs.append(p.leaf_probs)
         targets.append(index.get(s.label, -1))
         flagged.append("possible_unknown" in p.reasons)
-    return CalibrationData(np.asarray(probs), np.asarray(targets), np.asarray(flagged, dtype=bool))
+    data = CalibrationData(np.asarray(probs), np.asarray(targets), np.asarray(flagged, dtype=bool))
+    np.savez(cache, probs=data.probs, targets=data.targets, flagged=data.flagged)
+    return data
 
 
 def main(argv: list[str] | None = None) -> int:
