@@ -581,32 +581,42 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="160"/>
-        <source>Auto-judging is paused for {types} defect type(s) and {batches} batch(es): blind spot checks found their purity below target, or the batch is unlike the calibration data. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
-        <translation>已暫停 {types} 個缺陷類別與 {batches} 個批次的自動判定：盲判抽查發現其純度低於目標，或批次與校準資料不同。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
-    </message>
-    <message>
-        <location filename="../ui/judging_actions.py" line="171"/>
+        <location filename="../ui/judging_actions.py" line="176"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="182"/>
+        <location filename="../ui/judging_actions.py" line="187"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="176"/>
+        <location filename="../ui/judging_actions.py" line="181"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="201"/>
+        <location filename="../ui/judging_actions.py" line="161"/>
+        <source>defect types: {n} (blind spot checks found their purity below target)</source>
+        <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="164"/>
+        <source>batches: {n} (unlike the calibration data)</source>
+        <translation>批次 {n} 個（與校準資料不同）</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="166"/>
+        <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
+        <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="206"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="202"/>
+        <location filename="../ui/judging_actions.py" line="207"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

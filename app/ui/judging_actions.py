@@ -155,13 +155,18 @@ class JudgingActions:
             banner.setObjectName("monitorBanner")
             banner.setWordWrap(True)
             self._banner_layout.insertWidget(0, banner)
+        parts = []
         leaves = sum(p.scope == "leaf" for p in report.pauses)
-        batches = sum(p.scope == "batch" for p in report.pauses)
+        if leaves:
+            parts.append(QCoreApplication.translate(
+                "Main", "defect types: {n} (blind spot checks found their purity below target)").format(n=leaves))
+        if leaves < len(report.pauses):
+            parts.append(QCoreApplication.translate(
+                "Main", "batches: {n} (unlike the calibration data)").format(n=len(report.pauses) - leaves))
         banner.setText(QCoreApplication.translate(
-            "Main", "Auto-judging is paused for {types} defect type(s) and {batches} batch(es): blind spot checks "
-                    "found their purity below target, or the batch is unlike the calibration data. Those images "
-                    "come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; "
-                    "Dashboard → Purity monitor says which).").format(types=leaves, batches=batches))
+            "Main", "Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on "
+                    "recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).").format(
+            what="; ".join(parts)))
         banner.show()
 
     def _monitor_message(self, report: MonitorReport) -> str:
