@@ -271,20 +271,15 @@ def rejudge_queue(
         Prediction.model_version_id == version_id,
         Prediction.route == "rejudge",
     ]
-    # A blind check waiting for its decision is judged in its batch's window, never here: the queue's leaf filter,
-    # grouping and sorting would show the model's call (app.services.monitor).
-    # (NOT IN an uncorrelated list, a few % of the rows, read once from the reason index: a correlated EXISTS per
-    # row made the first page 1.7x slower at 200k images, python -m bench.store_queue.)
-    blind = Prediction.id.not_in(select(PredictionReason.prediction_id)
-                                 .where(PredictionReason.reason.in_(sorted(BLIND_REASONS))))
+    # Blind checks still waiting are judged in their batch, never here (the leaf filter and grouping would show the
+    # call). NOT IN an uncorrelated list: a correlated EXISTS made the first page 1.7x slower (bench.store_queue).
+    blind = select(PredictionReason.prediction_id).where(PredictionReason.reason.in_(sorted(BLIND_REASONS)))
     if not include_judged:
-        base.append(Prediction.image_id.not_in(_decided_images()))
-        base.append(blind)
-    else:  # decided checks are listed as any other: leave out only the blind ones still waiting
+        base += [Prediction.image_id.not_in(_decided_images()), Prediction.id.not_in(blind)]
+    else:  # decided checks are listed as any other
         other = aliased(Prediction)
-        base.append(Prediction.id.not_in(
-            select(PredictionReason.prediction_id).join(other, other.id == PredictionReason.prediction_id)
-            .where(PredictionReason.reason.in_(sorted(BLIND_REASONS)), other.image_id.not_in(_decided_images()))))
+        base.append(Prediction.id.not_in(blind.join(other, other.id == PredictionReason.prediction_id)
+                                         .where(other.image_id.not_in(_decided_images()))))
     if batch_id is not None:
         base.append(
             exists().where(BatchImage.batch_id == batch_id, BatchImage.image_id == Prediction.image_id)
@@ -465,14 +460,11 @@ def bulk_judge(
                 f"cannot accept {len(missing)} image(s) without a prediction of {model_version} to accept "
                 f"(image ids {shown}); relabel them instead"
             )
-        current = repo.current_judgments(session, ids)
+        current = repo.current_judgments(session, ids)  # accepting a blind check's hidden call would void it:
         blind = [i for i in ids if predictions[i].blind and not (i in current and current[i].is_decision)]
-        if blind:  # accepting the hidden call would make the purity monitor's sample meaningless
-            shown = ", ".join(str(i) for i in blind[:10]) + (" …" if len(blind) > 10 else "")
-            raise ValueError(
-                f"{len(blind)} image(s) are blind spot checks (image ids {shown}): judge each one without the "
-                "model's answer instead of accepting it"
-            )
+        if blind:
+            raise ValueError(f"{len(blind)} image(s) are blind spot checks (image ids {', '.join(map(str, blind[:10]))}"
+                             "): judge each one without the model's answer instead of accepting it")
     notes = repo.current_notes(session, ids) if note is repo.KEEP_NOTE else {}
     out: list[JudgmentRecord] = []
     for image_id in ids:
