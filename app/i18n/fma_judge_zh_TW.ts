@@ -13,7 +13,7 @@
     <name>Dashboard</name>
     <message>
         <location filename="../ui/dashboard_view.py" line="37"/>
-        <location filename="../ui/dashboard_view.py" line="291"/>
+        <location filename="../ui/dashboard_view.py" line="290"/>
         <source>paused</source>
         <translation>已暫停</translation>
     </message>
@@ -43,143 +43,143 @@
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="110"/>
+        <location filename="../ui/dashboard_view.py" line="109"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="111"/>
+        <location filename="../ui/dashboard_view.py" line="110"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="112"/>
+        <location filename="../ui/dashboard_view.py" line="111"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="113"/>
+        <location filename="../ui/dashboard_view.py" line="112"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="114"/>
+        <location filename="../ui/dashboard_view.py" line="113"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="115"/>
+        <location filename="../ui/dashboard_view.py" line="114"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="116"/>
+        <location filename="../ui/dashboard_view.py" line="115"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="117"/>
+        <location filename="../ui/dashboard_view.py" line="116"/>
         <source>Drift</source>
         <translation>偏移</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="125"/>
+        <location filename="../ui/dashboard_view.py" line="119"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="126"/>
+        <location filename="../ui/dashboard_view.py" line="120"/>
         <source>Spot checks</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="127"/>
+        <location filename="../ui/dashboard_view.py" line="121"/>
         <source>Wrong</source>
         <translation>錯誤</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="128"/>
+        <location filename="../ui/dashboard_view.py" line="122"/>
         <source>Purity (bounds)</source>
         <translation>純度（信賴界限）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="129"/>
+        <location filename="../ui/dashboard_view.py" line="123"/>
         <source>Auto-judging</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="144"/>
+        <location filename="../ui/dashboard_view.py" line="134"/>
         <source>Batches</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="145"/>
+        <location filename="../ui/dashboard_view.py" line="135"/>
         <source>Purity monitor</source>
         <translation>純度監控</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="164"/>
+        <location filename="../ui/dashboard_view.py" line="153"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="182"/>
-        <location filename="../ui/dashboard_view.py" line="213"/>
+        <location filename="../ui/dashboard_view.py" line="181"/>
+        <location filename="../ui/dashboard_view.py" line="212"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="200"/>
+        <location filename="../ui/dashboard_view.py" line="199"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="245"/>
+        <location filename="../ui/dashboard_view.py" line="244"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="252"/>
+        <location filename="../ui/dashboard_view.py" line="251"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="262"/>
+        <location filename="../ui/dashboard_view.py" line="261"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="266"/>
+        <location filename="../ui/dashboard_view.py" line="265"/>
         <source>below target</source>
         <translation>低於目標</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="267"/>
+        <location filename="../ui/dashboard_view.py" line="266"/>
         <source>on</source>
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="275"/>
+        <location filename="../ui/dashboard_view.py" line="274"/>
         <source>Target purity {target} %, bounds at {confidence} % from blind spot checks.</source>
         <translation>目標純度 {target} %，以盲判抽查計算 {confidence} % 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="280"/>
+        <location filename="../ui/dashboard_view.py" line="279"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to re-judge. Recalibrate on recent judged images: &lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改送複判。請以近期已判定的影像重新校準：&lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="283"/>
+        <location filename="../ui/dashboard_view.py" line="282"/>
         <source>a batch unlike the calibration data</source>
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="292"/>
+        <location filename="../ui/dashboard_view.py" line="291"/>
         <source>paused ({wrong} wrong of {checks} checks)</source>
         <translation>已暫停（{checks} 次抽查中 {wrong} 次錯誤）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="296"/>
+        <location filename="../ui/dashboard_view.py" line="295"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>

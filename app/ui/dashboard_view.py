@@ -105,8 +105,7 @@ class DashboardView(QWidget):
         self.scroll = QScrollArea(self)
         self.scroll.setWidget(self.chart)
         self.scroll.setWidgetResizable(True)
-        self.table = QTableWidget(0, 8, self)
-        self.table.setHorizontalHeaderLabels([
+        self.table = self._read_only_table([
             QCoreApplication.translate("Dashboard", "Batch"),
             QCoreApplication.translate("Dashboard", "Predicted"),
             QCoreApplication.translate("Dashboard", "Auto-judged"),
@@ -116,22 +115,13 @@ class DashboardView(QWidget):
             QCoreApplication.translate("Dashboard", "Model error"),
             QCoreApplication.translate("Dashboard", "Drift"),
         ])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.purity = QTableWidget(0, 5, self)  # the purity monitor: blind spot checks per leaf and overall
-        self.purity.setHorizontalHeaderLabels([
+        self.purity = self._read_only_table([  # the purity monitor: blind spot checks per leaf and overall
             QCoreApplication.translate("Dashboard", "Defect type"),
             QCoreApplication.translate("Dashboard", "Spot checks"),
             QCoreApplication.translate("Dashboard", "Wrong"),
             QCoreApplication.translate("Dashboard", "Purity (bounds)"),
             QCoreApplication.translate("Dashboard", "Auto-judging"),
         ])
-        self.purity.verticalHeader().setVisible(False)
-        self.purity.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.purity.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.purity.setAlternatingRowColors(True)
         self.monitor_note = QLabel(self)  # the target, what is paused and the one command that fixes it
         self.monitor_note.setWordWrap(True)
         self.monitor_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -153,7 +143,6 @@ class DashboardView(QWidget):
         self.setStyleSheet(
             WINDOW_STYLE + "QTableWidget { background: #202124; alternate-background-color: #26272b; }"
         )
-        self.table.setAlternatingRowColors(True)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addLayout(heading)
@@ -163,6 +152,16 @@ class DashboardView(QWidget):
         self.period_combo.currentIndexChanged.connect(lambda _i: self._render())
         self.setWindowTitle(QCoreApplication.translate("Dashboard", "Dashboard — fma-judge"))
         window_shortcuts(self, [("F5", self.refresh)])
+
+    def _read_only_table(self, headers: list[str]) -> QTableWidget:
+        table = QTableWidget(0, len(headers), self)
+        table.setHorizontalHeaderLabels(headers)
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        table.setAlternatingRowColors(True)
+        return table
 
     # -- state ---------------------------------------------------------------------------------
     def set_model_version(self, version: str | None) -> None:
