@@ -8,15 +8,18 @@ its result only once it is committed; a store that cannot be written says so and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QLabel, QMessageBox
 
-from app.services.monitor import MonitorReport, PurityMonitor
 from app.store.errors import JudgmentConflictError, StoreError
 from app.store.records import BatchItem, JudgmentRecord
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
+
+if TYPE_CHECKING:
+    from app.services.monitor import MonitorReport
 
 
 class JudgingActions:
@@ -130,6 +133,8 @@ class JudgingActions:
         version, calibration = self.presenter.model_version, self.presenter.routing
         if self.service is None or self.service.read_only is not None or not version or calibration is None:
             return
+        from app.services.monitor import PurityMonitor  # the store's: imported once the window is on screen
+
         opened = self.presenter.batch
         try:
             report = PurityMonitor(self.service.engine).check(
