@@ -8,6 +8,7 @@ bundle's routing again on the store's judged images). No Qt; ``recalibrate`` imp
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import shutil
 import sys
 import tempfile
@@ -117,8 +118,6 @@ def _recalibrate(args: argparse.Namespace) -> int:
     manifest = read_bundle_manifest(args.model)
     since = parse_since(args.since) if args.since else None
     if since is None and manifest.created:
-        import datetime as dt
-
         since = dt.datetime.fromisoformat(manifest.created)
         since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
     engine = open_store(args.db).engine

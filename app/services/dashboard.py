@@ -7,6 +7,7 @@ pyplot, safe in a worker thread) in English or Traditional Chinese.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import time
@@ -101,14 +102,7 @@ class DashboardService:
         with session_scope(self.engine, action="read") as s:
             manifest = repo.model_manifest(s, model_version) or {}
             batches = tuple(stats.batch_figures(s, model_version=model_version))
-        try:  # the purity monitor's view of the calibration the model version was registered with (nothing changes)
-            calibration = Calibration.from_manifest(manifest)
-        except RoutingError:
-            calibration = None
-        monitor = PurityMonitor(self.engine).check(model_version, calibration,
-                                                   batch_ids=[b.batch_id for b in batches], act=False)
-        with session_scope(self.engine, action="read") as s:
-            return DashboardFigures(
+            figures = DashboardFigures(
                 model_version=model_version,
                 period=period,
                 utc_offset_minutes=offset,
@@ -122,8 +116,13 @@ class DashboardService:
                 classes=tuple(stats.class_agreement(s, model_version=model_version)),
                 analysts=tuple(stats.analyst_agreement(s)),
                 leaf_names=_leaf_names(manifest),
-                monitor=monitor,
             )
+        try:  # the purity monitor's view of the calibration the model version was registered with (nothing changes)
+            calibration = Calibration.from_manifest(manifest)
+        except RoutingError:
+            calibration = None
+        return dataclasses.replace(figures, monitor=PurityMonitor(self.engine).check(
+            model_version, calibration, batch_ids=[b.batch_id for b in batches], act=False))
 
 
 def _leaf_names(manifest: dict) -> dict[str, dict[str, str]]:

@@ -40,7 +40,14 @@ from sqlalchemy.orm import Session
 
 from app.store import repo
 from app.store.db import session_scope
-from app.store.records import BLIND_REASONS, MONITOR_REASONS, PauseRecord, PredictionRecord, SpotCheck
+from app.store.records import (
+    BLIND_REASONS,
+    MONITOR_REASONS,
+    PauseRecord,
+    PredictionRecord,
+    SpotCheck,
+    is_blind,
+)
 from models.calibration.thresholds import purity_lower_bound
 from models.routing.policy import Calibration
 
@@ -139,6 +146,11 @@ def purity_bounds(checks: int, wrong: int, confidence: float) -> tuple[float, fl
     return low, high
 
 
+def calibration_key(calibration: Calibration) -> str:
+    """What a pause is measured against: the calibration's time (a recalibrated bundle starts afresh)."""
+    return calibration.created or "uncalibrated"
+
+
 def _since(calibration: Calibration) -> dt.datetime | None:
     if not calibration.created:
         return None
@@ -168,7 +180,7 @@ class PurityMonitor:
             return self._check(s, model_version, calibration, sorted(set(batch_ids)), act)
 
     def _check(self, s: Session, version: str, cal: Calibration, batch_ids: list[int], act: bool) -> MonitorReport:
-        key = cal.created or "uncalibrated"
+        key = calibration_key(cal)
         target = float(cal.target_purity or 0.0)
         started: list[PauseRecord] = []
         ended: list[PauseRecord] = []
@@ -181,64 +193,83 @@ class PurityMonitor:
                 ended.append(record)
             active.remove(stale)
         outcomes = repo.spot_checks(s, version, CHECK_REASONS, routed_since=_since(cal))
+        if act:  # predictions another workstation saved while a pause was being recorded are held back now
+            moved += sum(repo.hold_back(s, p) for p in active)
+        leaves, leaf_moved = self._leaves(s, version, key, target, outcomes, history, active, started, ended, act)
+        moved += leaf_moved
+        wrong_all = sum(not o.correct for o in outcomes)
+        overall = Purity(None, len(outcomes), wrong_all, *purity_bounds(len(outcomes), wrong_all,
+                                                                          self.settings.confidence))
+        drifts, batch_moved = self._batches(s, version, key, cal, batch_ids, history, active, started, act)
+        moved += batch_moved
+        gone = {p.id for p in ended}
+        in_force = (*(p for p in active if p.id not in gone), *started)
+        return MonitorReport(version, key, target, leaves, overall, drifts, in_force,
+                             tuple(started), tuple(ended), moved, settings=self.settings)
+
+    def _leaves(self, s: Session, version: str, key: str, target: float, outcomes: list[SpotCheck],
+                history: list[PauseRecord], active: list[PauseRecord], started: list[PauseRecord],
+                ended: list[PauseRecord], act: bool) -> tuple[tuple[Purity, ...], int]:
+        """Each leaf's purity over its evidence, pausing or lifting (``act``); and what each change re-routed."""
         by_leaf: dict[str, list[SpotCheck]] = defaultdict(list)
         for o in outcomes:
             by_leaf[o.predicted_leaf].append(o)
-        if act:  # predictions another workstation saved while a pause was being recorded are held back now
-            moved += sum(repo.hold_back(s, p) for p in active)
         paused = {p.target: p for p in active if p.scope == "leaf"}
         # A leaf's evidence starts at its latest pause (the checks that caused it are not counted again after it
         # lifts, and the good checks made during it still count), else at the calibration.
         since_pause = {p.target: p.started_at for p in history if p.scope == "leaf" and p.calibration == key}
         leaves: list[Purity] = []
+        moved = 0
         for leaf in sorted(set(by_leaf) | set(paused)):
             pause = paused.get(leaf)
             start = since_pause.get(leaf)
             window = [o for o in by_leaf.get(leaf, []) if start is None or o.judged_at >= start]
             wrong = sum(not o.correct for o in window)
             low, high = purity_bounds(len(window), wrong, self.settings.confidence)
-            detail = {"checks": len(window), "wrong": wrong, "upper_bound": round(high, 4), "target": target,
-                      "confidence": self.settings.confidence}
-            if pause is None and window and high < target and act:
-                record, n = repo.start_pause(s, version, calibration=key, scope="leaf", target=leaf,
-                                             reason="purity_paused", detail=detail)
-                started.append(record)
+            if act and pause is None and window and high < target:
+                pause, n = repo.start_pause(
+                    s, version, calibration=key, scope="leaf", target=leaf, reason="purity_paused",
+                    detail={"checks": len(window), "wrong": wrong, "upper_bound": round(high, 4), "target": target,
+                            "confidence": self.settings.confidence})
+                started.append(pause)
                 moved += n
-                pause = record
-            elif (pause is not None and act and len(window) >= self.settings.resume_checks
+            elif (act and pause is not None and len(window) >= self.settings.resume_checks
                   and (len(window) - wrong) / len(window) >= target):
                 record, n = repo.end_pause(s, pause.id, "purity_recovered", restore=True)
                 ended.append(record)
                 moved += n
                 pause = None
             leaves.append(Purity(leaf, len(window), wrong, low, high, paused=pause is not None))
-        wrong_all = sum(not o.correct for o in outcomes)
-        overall = Purity(None, len(outcomes), wrong_all, *purity_bounds(len(outcomes), wrong_all,
-                                                                          self.settings.confidence))
-        drifts: list[BatchDrift] = []
+        return tuple(leaves), moved
+
+    def _batches(self, s: Session, version: str, key: str, cal: Calibration, batch_ids: list[int],
+                 history: list[PauseRecord], active: list[PauseRecord], started: list[PauseRecord],
+                 act: bool) -> tuple[tuple[BatchDrift, ...], int]:
+        """Each batch's drift score, pausing (``act``) a batch unlike the calibration data; and what it re-routed."""
+        fit, detector = cal.unknown_fit, cal.unknown
+        expected = None if fit is None else fit.known_flag_rate
+        if detector is None or detector.threshold is None or not expected:
+            return (), 0
         paused_batches = {int(p.target) for p in active if p.scope == "batch"}
         resumed_batches = {int(p.target) for p in history if p.scope == "batch" and p.calibration == key
                            and p.end_reason == "resumed"}  # a lead's decision holds for this calibration
-        fit, detector = cal.unknown_fit, cal.unknown
-        expected = None if fit is None else fit.known_flag_rate
-        if detector is not None and detector.threshold is not None and expected:
-            for batch_id in batch_ids:
-                n, flagged = repo.batch_unknown_flags(s, version, batch_id, float(detector.threshold))
-                low = purity_lower_bound(flagged, n, confidence=self.settings.confidence) if n else 0.0
-                is_paused = batch_id in paused_batches
-                if (not is_paused and act and batch_id not in resumed_batches and n >= self.settings.drift_min_images
-                        and low > self.settings.drift_ratio * expected):
-                    record, moved_n = repo.start_pause(
-                        s, version, calibration=key, scope="batch", target=str(batch_id), reason="batch_drift",
-                        detail={"predicted": n, "flagged": flagged, "expected": expected, "lower_bound": round(low, 4),
-                                "ratio": self.settings.drift_ratio})
-                    started.append(record)
-                    moved += moved_n
-                    is_paused = True
-                drifts.append(BatchDrift(batch_id, n, flagged, float(expected), low, paused=is_paused))
-        in_force = tuple(repo.pauses(s, version)) if act else tuple(active)
-        return MonitorReport(version, key, target, tuple(leaves), overall, tuple(drifts), in_force,
-                             tuple(started), tuple(ended), moved, settings=self.settings)
+        drifts: list[BatchDrift] = []
+        moved = 0
+        for batch_id in batch_ids:
+            n, flagged = repo.batch_unknown_flags(s, version, batch_id, float(detector.threshold))
+            low = purity_lower_bound(flagged, n, confidence=self.settings.confidence) if n else 0.0
+            is_paused = batch_id in paused_batches
+            if (act and not is_paused and batch_id not in resumed_batches and n >= self.settings.drift_min_images
+                    and low > self.settings.drift_ratio * expected):
+                record, moved_n = repo.start_pause(
+                    s, version, calibration=key, scope="batch", target=str(batch_id), reason="batch_drift",
+                    detail={"predicted": n, "flagged": flagged, "expected": expected, "lower_bound": round(low, 4),
+                            "ratio": self.settings.drift_ratio})
+                started.append(record)
+                moved += moved_n
+                is_paused = True
+            drifts.append(BatchDrift(batch_id, n, flagged, float(expected), low, paused=is_paused))
+        return tuple(drifts), moved
 
     def resume(self, pause_id: int) -> PauseRecord:
         """Lift a pause by hand (an analyst lead's decision); its images go back to auto as on recovery."""
@@ -251,11 +282,10 @@ def apply_pauses(session: Session, version: str, calibration: Calibration | None
     """New predictions with the pauses in force for this calibration applied (before they are saved)."""
     if calibration is None or not pairs:
         return list(pairs)
-    key = calibration.created or "uncalibrated"
+    key = calibration_key(calibration)
     in_force = [p for p in repo.pauses(session, version) if p.calibration == key]
     return repo.apply_pauses(session, pairs, in_force)
 
 
-def is_blind(reasons: Iterable[str]) -> bool:
-    """True when an image is judged without the model's call (a spot check, or a paused leaf's image)."""
-    return any(r in BLIND_REASONS for r in reasons)
+__all__ = ["CHECK_REASONS", "PAUSE_REASONS", "BatchDrift", "MonitorReport", "MonitorSettings", "Purity", "PurityMonitor",
+           "apply_pauses", "calibration_key", "is_blind", "purity_bounds"]

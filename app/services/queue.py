@@ -19,10 +19,9 @@ from sqlalchemy.engine import Engine
 from app.store import queries, repo
 from app.store.db import read_only, session_scope
 from app.store.queries import QUEUE_SORTS, QueuePage, QueueRow
-from app.store.records import MONITOR_REASONS, JudgmentRecord
+from app.store.records import JudgmentRecord
 from models.atomic import replacing
 from models.data.manifest import CsvWriter
-from models.routing.policy import REASONS
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -34,7 +33,7 @@ __all__ = [
     "QueueService",
 ]
 
-QUEUE_REASONS: tuple[str, ...] = (*REASONS, *MONITOR_REASONS)
+QUEUE_REASONS: tuple[str, ...] = queries.REASONS
 """The routing reason codes a queue row can carry (``models.routing.policy.REASONS``, then the purity monitor's
 ``app.store.records.MONITOR_REASONS``), in the order ``sort="reason"`` puts them."""
 

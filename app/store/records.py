@@ -157,7 +157,7 @@ class PredictionRecord:
     def blind(self) -> bool:
         """Judged without the model's call on screen: a spot check, or an image of a leaf whose auto-judging the
         purity monitor paused (its decision measures the auto-judgments, so it must not lean on them)."""
-        return any(r in BLIND_REASONS for r in self.reasons)
+        return is_blind(self.reasons)
 
     def shown(self) -> dict[str, Any]:
         """The prediction as an analyst sees it: what ``judgments.shown`` records."""
@@ -259,6 +259,11 @@ calibration data, and an image held back by a pause that a recalibration ended (
 
 BLIND_REASONS: frozenset[str] = frozenset({"spot_check", "purity_paused"})
 """Reasons of images judged blind: would-be-auto images, whose decisions measure the auto-judgments' purity."""
+
+
+def is_blind(reasons: Collection[str]) -> bool:
+    """True when an image with these routing reasons is judged without the model's call on screen."""
+    return any(r in BLIND_REASONS for r in reasons)
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,12 @@ stop the whole sequence (measured: ``ltt_global`` auto-judged nothing with a sta
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from models.calibration.thresholds import _log_factorials, purity_threshold
+from models.calibration.thresholds import _log_factorials, binomial_tail, purity_threshold
 
 METHODS: tuple[str, ...] = ("per_leaf", "pooled_siblings", "ltt_global", "ltt_per_leaf")
 
@@ -82,21 +81,11 @@ def routing_figures(data: CalibrationData, thresholds: Sequence[float | None]) -
             "unknown_auto": int((auto & ~known).sum()), "worst_leaf_purity": worst}
 
 
-def _binomial_cdf(k: int, n: int, p: float, lf: np.ndarray) -> float:
-    """P(X <= k) for X ~ Binomial(n, p)."""
-    if k >= n:
-        return 1.0
-    i = np.arange(0, k + 1)
-    log_pmf = lf[n] - lf[i] - lf[n - i] + i * math.log(p) + (n - i) * math.log1p(-p)
-    top = log_pmf.max()
-    return float(min(1.0, math.exp(top) * np.exp(log_pmf - top).sum()))
-
-
 def ltt_pvalue(errors: int, n: int, alpha: float, lf: np.ndarray | None = None) -> float:
     """Exact p-value of "the error rate is at least ``alpha``" after ``errors`` errors in ``n`` images."""
     if n <= 0:
         return 1.0
-    return _binomial_cdf(errors, n, alpha, _log_factorials(n) if lf is None else lf)
+    return max(0.0, 1.0 - binomial_tail(errors + 1, n, alpha, lf))  # P(X <= errors)
 
 
 def per_leaf(data: CalibrationData, *, target: float, min_support: int = 20,

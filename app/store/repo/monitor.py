@@ -100,9 +100,12 @@ def hold_back(session: Session, pause: PauseRecord) -> int:
     many. :func:`start_pause` does it once, the monitor again on every check (a prediction saved by another
     workstation while the pause was being recorded is caught then). Usually nothing is left to move: one indexed
     select, and the images' judgments are read only for what it finds."""
-    version = _model_version_row(session, pause.model_version)
+    return _hold_back(session, _model_version_row(session, pause.model_version).id, pause)
+
+
+def _hold_back(session: Session, version_id: int, pause: PauseRecord) -> int:
     found = list(session.execute(select(Prediction.id, Prediction.reasons, Prediction.image_id).where(
-        _held_back(version.id, pause.scope, pause.target), Prediction.route == "auto")))
+        _held_back(version_id, pause.scope, pause.target), Prediction.route == "auto")))
     if not found:
         return 0
     decided = {image_id for image_id, j in current_judgments(session, [i for _, _, i in found]).items()
@@ -129,7 +132,7 @@ def start_pause(session: Session, model_version: str, *, calibration: str, scope
     session.add(row)
     session.flush()
     record = _pause_record(row, version.version)
-    return record, hold_back(session, record)
+    return record, _hold_back(session, version.id, record)
 
 
 def _retag(session: Session, version_id: int, row: RoutingPause, to: str | None) -> int:
