@@ -49,7 +49,9 @@ def _summary(out: Path, quick: bool, codes: dict[str, int]) -> None:
                        first_prediction_s=r["first_prediction_s"], window_shown_s=r["window_shown_s"])
         elif name == "judging":
             row.update({label: {"image_p95_ms": v["all"]["image_ms"]["p95"], "heatmap_p95_ms": v["all"]["heatmap_ms"]["p95"],
-                                "first_prediction_s": v["first_prediction_s"], "lost": v["judgments"]["lost"]}
+                                "first_prediction_s": v["first_prediction_s"],
+                                "first_prediction_median_s": v["cold_starts"]["first_prediction_s"]["median"],
+                                "lost": v["judgments"]["lost"]}
                         for label, v in r["runs"].items()})
         elif name == "store":
             row.update(rejudge_queue_s=r["rejudge_queue_first_page_s"], export_csv_s=r["export_csv_s"])

@@ -50,11 +50,13 @@ def template_store(folder: Path) -> Path:
     return path
 
 
-def launch(cmd: list[str], tmp: Path, *, template: Path | None = None,
+def launch(cmd: list[str], tmp: Path, *, template: Path | None = None, batch: tuple[str, ...] = ("--demo",),
            timeout_s: float = TIMEOUT_S) -> dict[str, float | None]:
-    """Start the app, wait for its first prediction (or the timeout), stop it; the two times from launch.
+    """Start the app on ``batch`` (its arguments: the demo batch, or a folder), wait for its first prediction (or
+    the timeout), stop it; the two times from launch.
 
-    ``tmp`` is the variant's own folder: its settings file remembers the variant's model and nothing else's."""
+    ``tmp`` is the variant's own folder: its settings file remembers the variant's model and nothing else's.
+    Without ``template`` the database does not exist yet (the app creates it)."""
     tmp.mkdir(parents=True, exist_ok=True)
     log_file = tmp / "startup.jsonl"
     log_file.unlink(missing_ok=True)
@@ -64,7 +66,7 @@ def launch(cmd: list[str], tmp: Path, *, template: Path | None = None,
     if template is not None:
         shutil.copyfile(template, db)
     t0 = time.time()
-    proc = subprocess.Popen([*cmd, "--demo", "--db", f"sqlite:///{db}", "--analyst", "bench", "--lang", "en"],
+    proc = subprocess.Popen([*cmd, *batch, "--db", f"sqlite:///{db}", "--analyst", "bench", "--lang", "en"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     events: dict[str, float] = {}
     try:

@@ -48,6 +48,9 @@ def test_quick_benchmark_run_writes_every_result(tmp_path):
         assert run["error"] is None and run["first_prediction_s"] is not None, label
         assert run["all"]["presses"] >= 4 and run["judgments"]["lost"] == 0, label
         assert run["all"]["image_ms"]["n"] >= 1, label
+        starts = run["cold_starts"]  # the further cold starts the first-prediction target is read on
+        assert len(starts["starts"]) == judging["options"]["starts"] >= 1, label
+        assert starts["first_prediction_s"]["median"] is not None, label
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert set(summary["benchmarks"]) == set(EXPECTED) and all(r["ok"] for r in summary["benchmarks"].values())
     assert "engine" in res.stdout and "x" in res.stdout  # ratios were printed

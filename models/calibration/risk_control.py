@@ -27,6 +27,7 @@ stop the whole sequence (measured: ``ltt_global`` auto-judged nothing with a sta
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -138,14 +139,62 @@ def _fixed_sequence(candidates: list[list[float | None]], test: CalibrationData,
     return chosen, pvalues
 
 
+@dataclass(frozen=True)
+class LttFit:
+    """One Learn-then-Test threshold and the figures behind it.
+
+    Attributes:
+        threshold: the loosest candidate rejected by the fixed sequence, or None (none was).
+        n_auto, errors: images at or above it and the wrong ones among them.
+        pvalue: the exact p-value of "purity < target" on them (None without a threshold).
+        tested: candidates tested; candidates: images the threshold was fitted on.
+    """
+
+    threshold: float | None
+    n_auto: int = 0
+    errors: int = 0
+    pvalue: float | None = None
+    tested: int = 0
+    candidates: int = 0
+
+    @property
+    def purity(self) -> float:
+        return (self.n_auto - self.errors) / self.n_auto if self.n_auto else float("nan")
+
+
+def ltt_threshold(scores: np.ndarray, right: np.ndarray, *, target: float, delta: float = 0.05,
+                  min_set: int = 1000, grid: int = 400) -> LttFit:
+    """One threshold on ``scores`` for images judged at ``score >= threshold`` (``right``: whether each would be
+    judged right), by fixed-sequence testing from the strictest candidate with at least ``min_set`` images down
+    (module doc): purity >= ``target`` over the images at or above it, with probability ``1 - delta``."""
+    scores = np.asarray(scores, dtype=np.float64)
+    right = np.asarray(right, dtype=bool)
+    if not len(scores):
+        return LttFit(None)
+    ordered = np.sort(scores)[::-1]
+    levels = np.unique(ordered[np.linspace(0, len(ordered) - 1, min(grid, len(ordered))).astype(int)])[::-1]
+    alpha, lf = 1.0 - target, _log_factorials(len(scores))
+    best, tested = LttFit(None, candidates=len(scores)), 0
+    for t in levels:
+        auto = scores >= t
+        n = int(auto.sum())
+        if n < min_set:
+            continue
+        errors = int((auto & ~right).sum())
+        p = ltt_pvalue(errors, n, alpha, lf)
+        tested += 1
+        if p > delta:
+            break
+        best = LttFit(float(t), n, errors, p, candidates=len(scores))
+    return dataclasses.replace(best, tested=tested)
+
+
 def ltt_global(data: CalibrationData, *, target: float, delta: float = 0.05, min_set: int = 1000,
                grid: int = 400) -> list[float | None]:
-    leaves = data.probs.shape[1]
-    conf = np.sort(data.conf[~data.flagged])[::-1]
-    levels = np.unique(conf[np.linspace(0, len(conf) - 1, min(grid, len(conf))).astype(int)])[::-1]
-    candidates: list[list[float | None]] = [[float(t)] * leaves for t in levels]
-    chosen, _ = _fixed_sequence(candidates, data, target, delta, min_set)
-    return [None] * leaves if chosen is None else candidates[chosen]
+    ok = ~data.flagged
+    fit = ltt_threshold(data.conf[ok], (data.pred == data.targets)[ok], target=target, delta=delta, min_set=min_set,
+                        grid=grid)
+    return [fit.threshold] * data.probs.shape[1]
 
 
 def _plug_in(data: CalibrationData, lam: float) -> list[float | None]:
