@@ -102,6 +102,8 @@ def recalibrate_main(argv: list[str]) -> int:
     parser.add_argument("--spot-check-leaf", action="append", default=None, type=leaf_share, metavar="LEAF=SHARE",
                         help="a leaf's own share (repeatable; default: the bundle's current ones)")
     parser.add_argument("--min-support", type=int, help="default: the bundle's current calibration's")
+    parser.add_argument("--method", choices=("ltt", "per-leaf"),
+                        help="default: the bundle's current calibration's (per-leaf for one made before ltt existed)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     try:
@@ -150,6 +152,7 @@ def _recalibrate(args: argparse.Namespace) -> int:
         options = CalibrateOptions(
             target_purity=keep(args.target_purity, now and now.target_purity, defaults.target_purity),
             min_support=keep(args.min_support, now and now.min_support, defaults.min_support),
+            method=keep(args.method, now and (now.method or "per-leaf"), defaults.method),
             spot_check=keep(args.spot_check, now and now.spot_check, defaults.spot_check),
             spot_check_by_leaf=dict(args.spot_check_leaf) if args.spot_check_leaf is not None else
             dict(now.spot_check_by_leaf) if now else {}, split="judged", sources=(f"store {engine.url.render_as_string(hide_password=True)}",),

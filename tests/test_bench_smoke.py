@@ -125,7 +125,7 @@ def test_unknown_detectors_compares_every_detector_at_the_bundles_operating_poin
     test = manifest("test.csv", [f"{p.file},{p.leaf},test" for p in preds[52:62]]
                     + [f"{p.file},unknown:blob,test" for p in preds[62:]])
     assert cli_main(["calibrate", str(bundle), "--data", calib, "--target-purity", "0.05", "--min-support", "1",
-                     "--bound", "none", "--spot-check", "0", "--out", str(tmp_path / "report")]) == 0
+                     "--method", "per-leaf", "--bound", "none", "--spot-check", "0", "--out", str(tmp_path / "report")]) == 0
     capsys.readouterr()
 
     def rows(fpr: str) -> dict[str, list[str]]:

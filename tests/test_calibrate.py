@@ -169,7 +169,7 @@ def calibrated(tmp_path_factory, taxonomy):
     data = make_dataset(root, taxonomy)
     bundle = make_tiny_bundle(root / "bundle", taxonomy, input_size=32)
     rc = cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.05", "--min-support", "1",
-                   "--bound", "none", "--spot-check", "0.3", "--out", str(root / "report")])
+                   "--method", "per-leaf", "--bound", "none", "--spot-check", "0.3", "--out", str(root / "report")])
     assert rc == 0
     return bundle, data, root
 

@@ -63,7 +63,7 @@ def exported(tmp_path_factory, taxonomy):
     data = make_dataset(root, taxonomy)
     bundle = make_tiny_bundle(root / "bundle", taxonomy, input_size=64)
     assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.05", "--min-support", "1",
-                     "--bound", "none", "--spot-check", "0.3", "--unknown-method", "stages", "--unknown-fpr", "0.25",
+                     "--method", "per-leaf", "--bound", "none", "--spot-check", "0.3", "--unknown-method", "stages", "--unknown-fpr", "0.25",
                      "--out", str(root / "report")]) == 0
     assert cli_main(["export-runtime", str(bundle), "--data", str(data)]) == 0
     images = sorted((root / "img").glob("*.png"))[::5] + [DEMO_BATCH[0]]

@@ -11,7 +11,8 @@ Predictor uses it).
    one-temperature softmax NLL, convex in 1/T: the search finds the global minimum. The arg-max leaf
    does not depend on T.
 
-2. Per-leaf thresholds. For each leaf, take the calibration images *predicted* as that leaf (known
+2. Leaf thresholds. ``--method ltt`` (the default): one threshold shared by every leaf, by Learn-then-Test, and
+   one per tree level for the groups and subgroups (:mod:`models.calibration.ltt`). ``--method per-leaf``: for each leaf, take the calibration images *predicted* as that leaf (known
    labels only). Candidate thresholds are their confidences, ties kept together. The threshold is
    the lowest ``t`` such that the images with confidence ``>= t`` reach the target purity according
    to a one-sided lower confidence bound (``--bound``, default an exact Clopper-Pearson bound at
@@ -44,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from models.calibration import ltt
 from models.calibration.errors import CalibrationError
 from models.calibration.fitting import (
     DEFAULT_UNKNOWN_METHOD,
@@ -53,6 +55,7 @@ from models.calibration.fitting import (
     stage_candidate_strides,
     unknown_threshold,
 )
+from models.calibration.risk_control import LttFit
 from models.calibration.temperature import T_RANGE, fit_temperature, leaf_probs_at, nll
 from models.calibration.thresholds import BOUNDS, LeafThreshold, purity_threshold
 from models.data.manifest import Sample, data_hash
@@ -73,6 +76,9 @@ if TYPE_CHECKING:
     from models.taxonomy import Taxonomy
 
 Log = Callable[[str], None]
+METHODS: tuple[str, ...] = ("ltt", "per-leaf")
+"""``--method``: one Learn-then-Test promise over all auto-judged images (:mod:`models.calibration.ltt`), or one
+Clopper-Pearson bound per leaf."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,9 @@ class CalibrateOptions:
     """The options of one calibration (the ``fma-model calibrate`` flags).
 
     Args:
-        target_purity: required purity of every auto-judged leaf.
+        target_purity: required purity of the auto-judged images (all of them with ``ltt``, each leaf's with
+            ``per-leaf``).
+        method: ``ltt`` or ``per-leaf`` (:data:`METHODS`).
         min_support: leaves with fewer calibration predictions are always re-judged.
         spot_check: share of would-be-auto images routed to QA anyway.
         spot_check_by_leaf: leaf id -> its own share (``--spot-check-leaf LEAF=SHARE``).
@@ -98,6 +106,7 @@ class CalibrateOptions:
     """
 
     target_purity: float = 0.99
+    method: str = "ltt"
     min_support: int = 20
     spot_check: float = 0.02
     spot_check_by_leaf: Mapping[str, float] = field(default_factory=dict)
@@ -118,6 +127,8 @@ class CalibrateOptions:
         problems = []
         if not 0.0 < self.target_purity < 1.0:
             problems.append(f"--target-purity must lie strictly between 0 and 1, got {self.target_purity}")
+        if self.method not in METHODS:
+            problems.append(f"--method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if self.min_support < 1:
             problems.append(f"--min-support must be at least 1, got {self.min_support}")
         if not 0.0 <= self.spot_check < 1.0:
@@ -241,10 +252,8 @@ def calibrate(
     data = _collect_labelled(predictor, samples, options, log)
     temperature = _fit_temperature(data, bundle.manifest.taxonomy, bundle.manifest.is_flat, log)
     probs = leaf_probs_at(data.out.level_logits, temperature, bundle.manifest.taxonomy, flat=bundle.manifest.is_flat)
-    leaves = _leaf_thresholds(probs, data, bundle.manifest.taxonomy.leaves, options)
-    nodes = _node_thresholds(probs, data, bundle.manifest.taxonomy, options,
-                             {leaf: lt.threshold for leaf, lt in leaves.items()})
     detector, fit = _fit_unknown(predictor, data, probs, temperature, train_samples, strides, options, log)
+    leaves, nodes, fits = _thresholds(probs, data, detector, bundle.manifest.taxonomy, options)
     calibration = Calibration(
         thresholds={leaf: lt.threshold for leaf, lt in leaves.items()}, unknown=detector,
         spot_check=options.spot_check, spot_check_by_leaf=dict(options.spot_check_by_leaf), seed=options.seed,
@@ -256,9 +265,12 @@ def calibrate(
                                    n_unknown=int(data.unknown.sum()), sources=tuple(map(str, options.sources))),
         created=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         temperature_before=bundle.manifest.effective_temperature, unknown_fit=fit,
-        node_thresholds={node: lt.threshold for node, lt in nodes.items()},
+        node_thresholds={node: lt.threshold for node, lt in nodes.items()}, method=options.method,
     )
     summary = _summary(calibration, data, probs, temperature, bundle.manifest)
+    summary["method"] = options.method
+    if fits:
+        summary["ltt"] = {name: dataclasses.asdict(f) for name, f in fits.items()}
     known = data.known
     correct = probs.argmax(axis=1) == data.targets
     coverage, risk = risk_coverage_curve(probs.max(axis=1).astype(np.float64)[known], correct[known])
@@ -294,6 +306,28 @@ def _fit_temperature(data: _Labelled, taxonomy: Taxonomy, flat: bool, log: Log) 
     log(f"temperature {temperature:.4f} (NLL {at_1:.4f} at T=1 -> {at_t:.4f})"
         + (" -- at the search bound" if at_edge else ""))
     return temperature
+
+
+def _thresholds(probs: np.ndarray, data: _Labelled, detector: UnknownDetector, taxonomy: Taxonomy,
+                options: CalibrateOptions) -> tuple[dict[str, LeafThreshold], dict[str, LeafThreshold],
+                                                    dict[str, LttFit]]:
+    """The leaves' and the nodes' thresholds by ``options.method``, and the Learn-then-Test fits (by name: ``leaf``,
+    ``level 0``...; empty for ``per-leaf``)."""
+    if options.method == "per-leaf":
+        leaves = _leaf_thresholds(probs, data, taxonomy.leaves, options)
+        return leaves, _node_thresholds(probs, data, taxonomy, options,
+                                        {leaf: lt.threshold for leaf, lt in leaves.items()}), {}
+    out = data.out
+    score = detector.score(leaf_probs=probs, level_logits=out.level_logits, embeddings=out.embeddings,
+                           stage_stats=out.stage_stats)
+    flagged = np.zeros(len(probs), dtype=bool) if detector.threshold is None else score > detector.threshold
+    target, confidence = options.target_purity, options.confidence
+    leaves, leaf_fit = ltt.leaf_thresholds(probs, data.targets, flagged, taxonomy.leaves, target=target,
+                                           confidence=confidence, min_support=options.min_support)
+    nodes, level_fits = ltt.node_thresholds(probs, data.targets, flagged, taxonomy,
+                                            {leaf: lt.threshold for leaf, lt in leaves.items()}, target=target,
+                                            confidence=confidence)
+    return leaves, nodes, {"leaf": leaf_fit, **{f"level {k}": f for k, f in sorted(level_fits.items())}}
 
 
 def _leaf_thresholds(probs: np.ndarray, data: _Labelled, leaves: Sequence[str],
@@ -466,6 +500,17 @@ def format_table(result: CalibrationResult) -> str:
     lines = [head, "-" * len(head)]
     lines += [_threshold_row(leaf, lt, "always re-judge") for leaf, lt in result.leaves.items()]
     s = result.summary
+    opts = result.options
+    if s.get("method") == "ltt":
+        fit = s["ltt"]["leaf"]
+        lines += ["", f"method ltt: purity >= {opts.target_purity:g} over all auto-judged images, with probability "
+                      f"{opts.confidence:g} (Learn-then-Test); one threshold "
+                  + ("none" if fit["threshold"] is None else f"{fit['threshold']:.4f}: {fit['n_auto']} of "
+                     f"{fit['candidates']} calibration images at or above, {fit['errors']} wrong, "
+                     f"p = {fit['pvalue']:.3g}")]
+    else:
+        lines += ["", f"method per-leaf: each leaf's purity >= {opts.target_purity:g} ({opts.bound} bound at "
+                      f"{opts.confidence:g})"]
 
     def pct(v: float) -> str:
         return "n/a" if not math.isfinite(v) else f"{v:.3f}"

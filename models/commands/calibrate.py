@@ -7,7 +7,7 @@ import math
 import sys
 from pathlib import Path
 
-from models.calibration.calibrate import CalibrateOptions, calibrate, format_table, write_reports
+from models.calibration.calibrate import METHODS, CalibrateOptions, calibrate, format_table, write_reports
 from models.calibration.thresholds import BOUNDS
 from models.commands.arguments import positive_int
 from models.routing.unknown import UNKNOWN_METHODS
@@ -31,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", action="append", required=True, metavar="MANIFEST", help="manifest CSV or image folder")
     p.add_argument("--split", default="val", help="calibration split (default val; never the training split)")
     p.add_argument("--target-purity", type=float, default=0.99, help="required purity of auto-judged images")
+    p.add_argument("--method", choices=METHODS, default="ltt",
+                   help="ltt (default): one promise over all auto-judged images, by Learn-then-Test; per-leaf: a "
+                        "Clopper-Pearson bound per leaf")
     p.add_argument("--min-support", type=int, default=20,
                    help="fewer calibration predictions of a leaf: always re-judge (default 20)")
     p.add_argument("--spot-check", type=float, default=0.02,
@@ -67,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         print("warning: the data has no split column; calibrating on all of it (use held-out data)", file=sys.stderr)
     train_samples = [s for s in loaded.samples if s.split == args.centroid_split] if has_splits else []
     options = CalibrateOptions(
-        target_purity=args.target_purity, min_support=args.min_support, spot_check=args.spot_check, seed=args.seed,
+        target_purity=args.target_purity, method=args.method, min_support=args.min_support, spot_check=args.spot_check, seed=args.seed,
         spot_check_by_leaf=dict(args.spot_check_leaf),
         bound=args.bound, confidence=args.confidence, unknown_fpr=args.unknown_fpr,
         unknown_method=args.unknown_method, centroid_max_per_class=args.centroid_max_per_class,

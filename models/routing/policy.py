@@ -161,6 +161,8 @@ class Calibration:
         created: when it was fitted (ISO 8601).
         temperature_before: the bundle's temperature before this calibration.
         unknown_fit: how the unknown score was chosen and measured.
+        method: how the thresholds were fitted: ``ltt`` (one promise over all auto-judged images) or
+            ``per-leaf`` (one per leaf); None for a calibration made before the choice existed (per leaf).
     """
 
     thresholds: Mapping[str, float | None]
@@ -180,6 +182,7 @@ class Calibration:
     unknown_fit: UnknownFit | None = None
     node_thresholds: Mapping[str, float | None] = field(default_factory=dict)
     spot_check_by_leaf: Mapping[str, float] = field(default_factory=dict)
+    method: str | None = None
 
     def __post_init__(self) -> None:
         for what, share in (("spot_check", self.spot_check), *(
@@ -232,7 +235,7 @@ class Calibration:
         try:
             keys = {"target_purity", "min_support", "spot_check", "spot_check_seed", "bound", "confidence",
                     "unknown_fpr", "created", "temperature_before", "notes", "node_thresholds",
-                    "spot_check_by_leaf"}
+                    "spot_check_by_leaf", "method"}
             nodes = settings.get("node_thresholds") or {}
             if not isinstance(nodes, Mapping):
                 raise RoutingError("manifest 'routing.node_thresholds' must be an object {node: number or null}")
@@ -264,6 +267,7 @@ class Calibration:
                                  for k, v in nodes.items()},
                 spot_check_by_leaf={str(k): _number(v, f"routing.spot_check_by_leaf.{k}", 0.0, 1.0) or 0.0
                                     for k, v in by_leaf.items()},
+                method=_string(settings.get("method"), "routing.method"),
             )
         except (TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, RoutingError):
@@ -280,7 +284,7 @@ class Calibration:
                 **dataclasses.asdict(self.calibrated_on), "sources": list(self.calibrated_on.sources)},
             "created": self.created, "temperature_before": self.temperature_before, "notes": dict(self.notes),
             "node_thresholds": dict(self.node_thresholds) or None,
-            "spot_check_by_leaf": dict(self.spot_check_by_leaf) or None,
+            "spot_check_by_leaf": dict(self.spot_check_by_leaf) or None, "method": self.method,
         }
         out: dict[str, Any] = {
             "thresholds": dict(self.thresholds),

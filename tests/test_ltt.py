@@ -1,0 +1,141 @@
+"""``fma-model calibrate --method ltt`` (the default): one Learn-then-Test threshold for the leaves and one per tree
+level (models/calibration/ltt.py), on data with a known answer, and end to end into the manifest."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from models.calibration import ltt
+from models.calibration import risk_control as rc
+from models.calibration.thresholds import images_needed
+from models.commands.cli import main as cli_main
+from models.routing.policy import Calibration, RoutingError, determined_batch
+
+
+def _calibrated(n: int, seed: int, leaves: int, hard: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Leaf distributions whose top score is the probability of being right (leaf ``hard`` scores lower)."""
+    rng = np.random.default_rng(seed)
+    pred = rng.integers(0, leaves, n)
+    conf = 1.0 - 0.5 * rng.uniform(size=n) ** 3
+    if hard is not None:
+        conf[pred == hard] = 0.97 - 0.47 * rng.uniform(size=int((pred == hard).sum()))
+    right = rng.uniform(size=n) < conf
+    targets = np.where(right, pred, (pred + 1) % leaves)
+    probs = np.full((n, leaves), 0.0)
+    probs[np.arange(n), pred] = conf
+    probs[np.arange(n), (pred + 1) % leaves] = 1.0 - conf
+    return probs, targets
+
+
+def test_the_threshold_is_the_loosest_one_the_fixed_sequence_rejects() -> None:
+    scores = np.linspace(1.0, 0.0, 2000)
+    right = np.ones(2000, dtype=bool)
+    right[1500:] = np.arange(500) % 2 == 0  # the lowest quarter is a coin toss
+    fit = rc.ltt_threshold(scores, right, target=0.99, min_set=1000)
+    assert fit.threshold is not None and fit.pvalue is not None and fit.pvalue <= 0.05
+    assert fit.n_auto == int((scores >= fit.threshold).sum()) and fit.errors == int((~right[:fit.n_auto]).sum())
+    assert 1500 <= fit.n_auto < 1700 and fit.purity >= 0.99 - 1e-9
+    # one step looser is no longer shown to be pure enough (else the sequence would have gone on)
+    looser = scores >= scores[fit.n_auto + 10]
+    assert rc.ltt_pvalue(int((looser & ~right).sum()), int(looser.sum()), 0.01) > 0.05 or fit.n_auto == 2000
+    assert rc.ltt_threshold(scores[:500], right[:500], target=0.99, min_set=1000).threshold is None  # too few
+    assert rc.ltt_threshold(scores, ~right, target=0.99, min_set=1000).threshold is None  # all wrong at the top
+
+
+def test_the_start_depends_only_on_counts() -> None:
+    assert ltt.start_size(17_000, 0.99, 0.95) == 1000
+    assert ltt.start_size(500, 0.99, 0.95) == images_needed(0.99, confidence=0.95) == 299
+    assert ltt.start_size(900, 0.99, 0.95) == 450
+    assert ltt.start_size(40, 0.05, 0.95) == 20
+
+
+def test_one_threshold_for_every_leaf_keeps_the_promise_on_new_data_and_rare_leaves_go_to_people() -> None:
+    leaves = [f"leaf{i}" for i in range(6)]
+    probs, targets = _calibrated(20_000, 0, 6, hard=3)
+    rare = np.flatnonzero(probs.argmax(axis=1) == 5)
+    keep = np.setdiff1d(np.arange(len(targets)), rare[10:])  # leaf5 is predicted 10 times: below min_support
+    probs, targets = probs[keep], targets[keep]
+    flagged = np.zeros(len(targets), dtype=bool)
+    flagged[:50] = True
+    out, fit = ltt.leaf_thresholds(probs, targets, flagged, leaves, target=0.98, confidence=0.95, min_support=20)
+    eligible = ~flagged & (probs.argmax(axis=1) != 5)
+    assert fit.threshold is not None and fit.candidates == int(eligible.sum())
+    assert {out[leaf].threshold for leaf in leaves[:5]} == {fit.threshold}
+    assert out["leaf5"].threshold is None and out["leaf5"].reason.startswith("support: ")
+    test_probs, test_targets = _calibrated(200_000, 1, 6, hard=3)
+    held = rc.routing_figures(rc.CalibrationData(test_probs, test_targets, np.zeros(len(test_targets), bool)),
+                              [lt.threshold for lt in out.values()])
+    per_leaf = rc.routing_figures(rc.CalibrationData(test_probs, test_targets, np.zeros(len(test_targets), bool)),
+                                  rc.per_leaf(rc.CalibrationData(probs, targets, flagged), target=0.98))
+    assert held["purity"] >= 0.98 and held["coverage"] >= per_leaf["coverage"]
+    # nothing passes when the model is always wrong: every leaf says why
+    wrong, _ = ltt.leaf_thresholds(probs, (probs.argmax(axis=1) + 1) % 6, flagged, leaves, target=0.98,
+                                   confidence=0.95, min_support=20)
+    assert all(lt.threshold is None and "Learn-then-Test rejected no threshold" in lt.reason
+               for leaf, lt in wrong.items() if leaf != "leaf5")
+
+
+def test_a_level_is_fitted_on_the_images_that_climb_to_it(taxonomy) -> None:
+    """Group and subgroup right and sure, the leaf a coin toss between two siblings: the subgroup level takes them."""
+    rng = np.random.default_rng(0)
+    leaves = taxonomy.leaves
+    a, b = leaves.index("particle_metal"), leaves.index("particle_organic")
+    n = 2000
+    probs = np.full((n, len(leaves)), 0.02 / (len(leaves) - 2))
+    probs[:, a] = np.where(rng.random(n) < 0.5, 0.5, 0.48)
+    probs[:, b] = 0.98 - probs[:, a]
+    targets = np.where(rng.random(n) < 0.5, a, b)
+    flagged = np.zeros(n, dtype=bool)
+    cuts, fit = ltt.leaf_thresholds(probs, targets, flagged, leaves, target=0.99, confidence=0.95, min_support=20)
+    assert fit.threshold is None  # a coin toss never reaches 0.99
+    nodes, fits = ltt.node_thresholds(probs, targets, flagged, taxonomy, {k: v.threshold for k, v in cuts.items()},
+                                      target=0.99, confidence=0.95)
+    assert set(fits) == {0, 1} and fits[1].threshold is not None and fits[1].n_auto == n
+    assert nodes["particle"].threshold == fits[1].threshold and nodes["particle"].coverage == 1.0
+    assert nodes["foreign_matter"].support == 0  # every image stopped at its subgroup: none climbs further
+    cal = Calibration(thresholds={k: v.threshold for k, v in cuts.items()},
+                      node_thresholds={k: v.threshold for k, v in nodes.items()}, method="ltt")
+    found, levels = determined_batch(cal, taxonomy, probs)
+    assert set(found) == {"particle"} and (levels == 1).all()
+
+
+@pytest.mark.parametrize("method", ["ltt", "per-leaf"])
+def test_calibrate_writes_the_method_and_old_manifests_read_as_per_leaf(tmp_path, taxonomy, capsys, method) -> None:
+    from conftest import make_tiny_bundle
+    from test_calibrate import make_dataset
+
+    data = make_dataset(tmp_path, taxonomy)
+    bundle = make_tiny_bundle(tmp_path / "bundle", taxonomy, input_size=32)
+    args = [] if method == "ltt" else ["--method", "per-leaf"]  # ltt is the default
+    assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.01", "--min-support", "1",
+                     "--confidence", "0.5", "--spot-check", "0", "--out", str(tmp_path / "report"), *args]) == 0
+    out = capsys.readouterr().out
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["routing"]["method"] == method
+    assert Calibration.from_manifest(manifest).method == method
+    report = json.loads((tmp_path / "report" / "calibration.json").read_text())
+    assert report["summary"]["method"] == method
+    if method == "ltt":
+        assert "method ltt: purity >= 0.01 over all auto-judged images, with probability 0.5" in out
+        fits = report["summary"]["ltt"]
+        assert set(fits) == {"leaf", "level 0", "level 1"}
+        cuts = {v for v in manifest["thresholds"].values() if v is not None}  # one shared threshold, or none
+        assert len(cuts) <= 1 and (fits["leaf"]["threshold"] is None) == (not cuts)
+        assert not cuts or cuts.pop() == pytest.approx(fits["leaf"]["threshold"], abs=1e-5)  # (rounded in the file)
+        if fits["leaf"]["threshold"] is None:  # (this tiny random model's leaves are a lottery) each says why
+            notes = manifest["routing"]["notes"]
+            assert set(notes) == set(taxonomy.leaves) and any("Learn-then-Test" in n for n in notes.values())
+            assert all("Learn-then-Test rejected no threshold" in n or n.startswith("support: 0 ") for n in notes.values())
+        nodes = manifest["routing"]["node_thresholds"]
+        (shared,) = {nodes[n] for n in taxonomy.levels[1]}
+        assert shared is not None and shared == pytest.approx(fits["level 1"]["threshold"], abs=1e-5)
+    else:
+        assert "method per-leaf: each leaf's purity >= 0.01 (clopper-pearson bound at 0.5)" in out
+    del manifest["routing"]["method"]  # a calibration made before the choice existed
+    assert Calibration.from_manifest(manifest).method is None
+    manifest["routing"]["method"] = 3
+    with pytest.raises(RoutingError, match=r"routing\.method"):
+        Calibration.from_manifest(manifest)
