@@ -33,7 +33,9 @@ def format_report(report: MonitorReport) -> str:
              f"{'leaf':<24} {'checks':>7} {'wrong':>6} {'purity':>8} {'bounds':>15}  state"]
     for p in (*report.leaves, *(() if report.overall is None else (report.overall,))):
         est = "-" if p.estimate is None else f"{p.estimate:.3f}"
-        state = "PAUSED" if p.paused else ("below target" if p.high < target else "ok")
+        state = "PAUSED" if p.paused else ("below target" if p.below else "ok")
+        if p.floor is not None and p.floor < target:
+            state += f" (held to its calibration floor {p.floor:.3f})"
         if p.leaf is None:
             state = ""
         lines.append(f"{p.leaf or 'all leaves':<24} {p.checks:>7} {p.wrong:>6} {est:>8} "

@@ -18,8 +18,9 @@ chunk of 8 predictions is saved as the app saves it (the pauses in force applied
 routed to a person at once with its true label (blind checks included), and the monitor checks after every chunk
 (leaf purity and the batch's drift; the app checks after every blind decision). Counted per leaf over the drifted lots: wrong
 auto-judgments made (the strict count: the pause's re-routing of earlier ones does not undo them), and those still
-auto-judged at the end. A leaf is *affected* when its auto-judged images in the drifted lots are below the target
-purity without the monitor. The control arm (the like-calibration batch twice) counts needless pauses.
+auto-judged at the end. A leaf is *affected* when its auto-judged images in the drifted lots are below what the
+monitor holds it to without the monitor: the target purity, or the leaf's calibration floor
+(``Calibration.purity_floor``) under a calibration with one promise over all leaves. The control arm (the like-calibration batch twice) counts needless pauses.
 
 Writes ``OUT/drift_drill.json`` and ``OUT/drift_drill.md``; images and stores stay under ``WORK``.
 """
@@ -72,7 +73,9 @@ def render(work: Path, name: str, per_class: int, taxonomy: Any) -> list[tuple[P
 
 def predict(predictor: Any, images: list[tuple[Path, str | None]], cache: Path) -> list[dict[str, Any]]:
     """The model's answers as the app stores them (``PredictionRecord``), with the truth and the spot-check key;
-    kept in ``cache`` (JSON) so a rerun of the simulation does not run the model again."""
+    kept in ``cache`` (JSON) so a rerun of the simulation does not run the model again. Each is routed again by
+    the bundle's calibration of now (a recalibrated bundle needs no new cache: its detector and temperature are
+    fitted on the same data, and the cache keeps the confidence and the unknown score)."""
     from app.store.records import PredictionRecord
     from models.routing.policy import image_key
 
@@ -87,8 +90,13 @@ def predict(predictor: Any, images: list[tuple[Path, str | None]], cache: Path) 
             rows.append({"path": str(path), "truth": truth, "key": image_key(str(path)),
                          "record": {f: getattr(rec, f) for f in fields}})
         cache.write_text(json.dumps(rows), encoding="utf-8")
+    calibration = predictor.calibration
     for row in rows:
         r = row["record"]
+        if r["error"] is None and calibration is not None:
+            r["route"], why = calibration.route(leaf=r["leaf"], confidence=r["confidence"],
+                                                unknown_score=r["unknown_score"])
+            r["reasons"] = list(why)
         row["prediction"] = PredictionRecord(**{**r, "path": tuple(r["path"]), "reasons": tuple(r["reasons"]),
                                                 "top5": tuple((t[0], tuple(t[1]), t[2]) for t in r["top5"]),
                                                 "level_probs": tuple(map(tuple, r["level_probs"])),
@@ -222,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
                                store=Path(tmp) / f"{shift}-{share}-off.db")
                 on = simulate(manifest, calibration, stream, share, monitor_on=True,
                               store=Path(tmp) / f"{shift}-{share}-on.db")
-                affected = sorted(leaf for leaf, n in off["autos"].items()
-                                  if n and (n - off["made"].get(leaf, 0)) / n < target)
+                affected = sorted(leaf for leaf, n in off["autos"].items()  # under what the monitor holds it to
+                                  if n and (n - off["made"].get(leaf, 0)) / n < calibration.purity_floor(leaf))
                 off_wrong = [off["made"].get(leaf, 0) for leaf in affected]
                 on_wrong = [on["made"].get(leaf, 0) for leaf in affected]
                 leaves_paused = sorted(k for k in on["paused"] if not k.startswith("batch:"))

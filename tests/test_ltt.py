@@ -139,3 +139,17 @@ def test_calibrate_writes_the_method_and_old_manifests_read_as_per_leaf(tmp_path
     manifest["routing"]["method"] = 3
     with pytest.raises(RoutingError, match=r"routing\.method"):
         Calibration.from_manifest(manifest)
+
+
+def test_leaf_floors_are_the_lower_bounds_below_target() -> None:
+    from models.calibration.thresholds import LeafThreshold
+
+    leaves = {"a": LeafThreshold(0.9, 100, n_auto=80, purity=0.99, purity_lower=0.95123),
+              "b": LeafThreshold(0.9, 500, n_auto=400, purity=1.0, purity_lower=0.9925),
+              "c": LeafThreshold(None, 5, reason="support: 5"),
+              "d": LeafThreshold(0.9, 10, n_auto=0)}
+    assert ltt.leaf_floors(leaves, 0.99) == {"a": 0.9512}  # rounded down; b reaches the target; c, d have none
+    cal = Calibration(thresholds={}, target_purity=0.99, leaf_floor={"a": 0.9512})
+    assert cal.purity_floor("a") == 0.9512 and cal.purity_floor("b") == 0.99
+    with pytest.raises(RoutingError, match=r"leaf_floor"):
+        Calibration.from_manifest({**cal.to_manifest(), "routing": {"leaf_floor": [0.5]}})

@@ -300,3 +300,27 @@ def test_images_held_back_before_a_recalibration_stay_with_a_person(engine: Engi
     store.judge(fresh, "scratch")
     (ended,) = monitor.check(VERSION, new_cal).ended  # one right check lifts it (resume_checks=1)
     assert ended.id == pause.id and store.route(old) == ("rejudge", ("held_back",))  # not this pause's to restore
+
+
+def test_a_leaf_the_calibration_showed_weaker_is_held_to_its_own_floor(engine: Engine, tmp_path: Path) -> None:
+    """One promise over all leaves (calibrate --method ltt): scratch was shown only >= 0.6 at calibration, so one
+    wrong check of three pauses crack (held to the target) and not scratch; a worse run pauses scratch too."""
+    store = Store(engine, tmp_path)
+    cal = calibration(method="ltt", leaf_floor={"scratch": 0.6})
+    assert cal.purity_floor("scratch") == 0.6 and cal.purity_floor("crack") == 0.99
+    assert Calibration.from_manifest(cal.to_manifest()).leaf_floor == {"scratch": 0.6}
+    monitor = PurityMonitor(engine)
+    for leaf in ("scratch", "crack"):
+        checks = [store.predicted(record(leaf, route="rejudge", reasons=("spot_check",))) for _ in range(3)]
+        for image_id in checks[:2]:
+            store.judge(image_id, leaf)
+        store.judge(checks[2], "dent")  # one wrong of three
+    report = monitor.check(VERSION, cal)
+    assert report.paused_leaves() == ["crack"]
+    scratch = next(p for p in report.leaves if p.leaf == "scratch")
+    assert scratch.floor == 0.6 and not scratch.below and not scratch.paused
+    for _ in range(5):  # five more wrong scratch checks: 6 wrong of 8 is surely under 0.6
+        image_id = store.predicted(record(route="rejudge", reasons=("spot_check",)))
+        store.judge(image_id, "dent")
+    report = monitor.check(VERSION, cal)
+    assert [p.target for p in report.started] == ["scratch"] and report.started[0].detail["target"] == 0.6

@@ -13,7 +13,7 @@
     <name>Dashboard</name>
     <message>
         <location filename="../ui/dashboard_view.py" line="37"/>
-        <location filename="../ui/dashboard_view.py" line="290"/>
+        <location filename="../ui/dashboard_view.py" line="296"/>
         <source>paused</source>
         <translation>已暫停</translation>
     </message>
@@ -164,22 +164,27 @@
         <translation>目標純度 {target} %，以盲判抽查計算 {confidence} % 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="279"/>
+        <location filename="../ui/dashboard_view.py" line="280"/>
+        <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
+        <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="285"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to re-judge. Recalibrate on recent judged images: &lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改送複判。請以近期已判定的影像重新校準：&lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="282"/>
+        <location filename="../ui/dashboard_view.py" line="288"/>
         <source>a batch unlike the calibration data</source>
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="291"/>
+        <location filename="../ui/dashboard_view.py" line="297"/>
         <source>paused ({wrong} wrong of {checks} checks)</source>
         <translation>已暫停（{checks} 次抽查中 {wrong} 次錯誤）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="295"/>
+        <location filename="../ui/dashboard_view.py" line="301"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -566,57 +571,57 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>剩餘 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="38"/>
+        <location filename="../ui/judging_actions.py" line="41"/>
         <source>Read-only database: judging is off ({why}).</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="54"/>
+        <location filename="../ui/judging_actions.py" line="57"/>
         <source>Spot check: the model&apos;s answer is hidden; pick the type (Enter or P).</source>
         <translation>抽查：模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="123"/>
+        <location filename="../ui/judging_actions.py" line="126"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="176"/>
+        <location filename="../ui/judging_actions.py" line="181"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="187"/>
+        <location filename="../ui/judging_actions.py" line="192"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="181"/>
+        <location filename="../ui/judging_actions.py" line="186"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="161"/>
+        <location filename="../ui/judging_actions.py" line="166"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="164"/>
+        <location filename="../ui/judging_actions.py" line="169"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="166"/>
+        <location filename="../ui/judging_actions.py" line="171"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="206"/>
+        <location filename="../ui/judging_actions.py" line="211"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="207"/>
+        <location filename="../ui/judging_actions.py" line="212"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

@@ -10,10 +10,12 @@ How it works (issue #17):
   judgment; :func:`app.store.repo.spot_checks` reads the outcomes back.
 - **Purity per leaf and overall**, with exact (Clopper-Pearson) bounds at ``confidence``. When the *upper* bound
   of a leaf's purity falls below the calibration's target (the checks show, at that confidence, that the leaf
-  no longer keeps its promise), auto-judging of that leaf pauses by itself: its auto-judged images, and every
+  no longer keeps its promise), or below the leaf's own floor where its calibration images showed it weaker than
+  the target (``routing.leaf_floor``: a calibration with one promise over all leaves, ``calibrate --method ltt``,
+  :meth:`Calibration.purity_floor`), auto-judging of that leaf pauses by itself: its auto-judged images, and every
   new one, go to re-judge with the reason ``purity_paused``; they are shown blind too, so they keep measuring.
   The pause lifts (``purity_recovered``) after ``resume_checks`` checks made during it whose share right reaches
-  the target (a stricter rule than the one that paused, so a leaf does not flip between the two), by hand
+  the target (the floor) (a stricter rule than the one that paused, so a leaf does not flip between the two), by hand
   (``resumed``, ``fma-judge monitor --resume``), or when the bundle is recalibrated (``recalibrated``; the images
   it held back stay with a person under ``held_back``, since the new calibration never saw them routed). After a
   pause, a leaf's evidence starts at that pause: the checks that caused it do not count again.
@@ -86,6 +88,12 @@ class Purity:
     low: float
     high: float
     paused: bool = False
+    floor: float | None = None  # what the leaf is held to: the target or its calibration floor (None: overall)
+
+    @property
+    def below(self) -> bool:
+        """The checks show, at the monitor's confidence, that the purity is under what it is held to."""
+        return self.floor is not None and self.checks > 0 and self.high < self.floor
 
     @property
     def estimate(self) -> float | None:
@@ -195,7 +203,7 @@ class PurityMonitor:
         outcomes = repo.spot_checks(s, version, CHECK_REASONS, routed_since=_since(cal))
         if act:  # predictions another workstation saved while a pause was being recorded are held back now
             moved += sum(repo.hold_back(s, p) for p in active)
-        leaves, leaf_moved = self._leaves(s, version, key, target, outcomes, history, active, started, ended, act)
+        leaves, leaf_moved = self._leaves(s, version, key, cal, outcomes, history, active, started, ended, act)
         moved += leaf_moved
         wrong_all = sum(not o.correct for o in outcomes)
         overall = Purity(None, len(outcomes), wrong_all, *purity_bounds(len(outcomes), wrong_all,
@@ -207,7 +215,7 @@ class PurityMonitor:
         return MonitorReport(version, key, target, leaves, overall, drifts, in_force,
                              tuple(started), tuple(ended), moved, settings=self.settings)
 
-    def _leaves(self, s: Session, version: str, key: str, target: float, outcomes: list[SpotCheck],
+    def _leaves(self, s: Session, version: str, key: str, cal: Calibration, outcomes: list[SpotCheck],
                 history: list[PauseRecord], active: list[PauseRecord], started: list[PauseRecord],
                 ended: list[PauseRecord], act: bool) -> tuple[tuple[Purity, ...], int]:
         """Each leaf's purity over its evidence, pausing or lifting (``act``); and what each change re-routed."""
@@ -226,20 +234,21 @@ class PurityMonitor:
             window = [o for o in by_leaf.get(leaf, []) if start is None or o.judged_at >= start]
             wrong = sum(not o.correct for o in window)
             low, high = purity_bounds(len(window), wrong, self.settings.confidence)
-            if act and pause is None and window and high < target:
+            floor = cal.purity_floor(leaf)
+            if act and pause is None and window and high < floor:
                 pause, n = repo.start_pause(
                     s, version, calibration=key, scope="leaf", target=leaf, reason="purity_paused",
-                    detail={"checks": len(window), "wrong": wrong, "upper_bound": round(high, 4), "target": target,
+                    detail={"checks": len(window), "wrong": wrong, "upper_bound": round(high, 4), "target": floor,
                             "confidence": self.settings.confidence})
                 started.append(pause)
                 moved += n
             elif (act and pause is not None and len(window) >= self.settings.resume_checks
-                  and (len(window) - wrong) / len(window) >= target):
+                  and (len(window) - wrong) / len(window) >= floor):
                 record, n = repo.end_pause(s, pause.id, "purity_recovered", restore=True)
                 ended.append(record)
                 moved += n
                 pause = None
-            leaves.append(Purity(leaf, len(window), wrong, low, high, paused=pause is not None))
+            leaves.append(Purity(leaf, len(window), wrong, low, high, paused=pause is not None, floor=floor))
         return tuple(leaves), moved
 
     def _batches(self, s: Session, version: str, key: str, cal: Calibration, batch_ids: list[int],

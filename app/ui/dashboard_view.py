@@ -262,7 +262,7 @@ class DashboardView(QWidget):
             else:
                 name = figures.leaf_name(p.leaf, self.lang)
                 state = (self._paused_text(report, p.leaf) if p.paused
-                         else QCoreApplication.translate("Dashboard", "below target") if p.high < target
+                         else QCoreApplication.translate("Dashboard", "below target") if p.below
                          else QCoreApplication.translate("Dashboard", "on"))
             bounds = "–" if p.estimate is None else \
                 f"{p.estimate * 100:.1f} % ({p.low * 100:.1f}–{p.high * 100:.1f})"
@@ -274,6 +274,12 @@ class DashboardView(QWidget):
         note = QCoreApplication.translate(
             "Dashboard", "Target purity {target} %, bounds at {confidence} % from blind spot checks.").format(
             target=f"{target * 100:g}", confidence=f"{report.settings.confidence * 100:g}")
+        floors = [f"{figures.leaf_name(p.leaf, self.lang)} {p.floor * 100:.1f} %" for p in report.leaves
+                  if p.floor is not None and p.floor < target]
+        if floors:  # a calibration with one promise over all leaves: the weaker ones are held to their own floor
+            note += " " + QCoreApplication.translate(
+                "Dashboard", "Types the calibration showed weaker are held to their own floor: {floors}.").format(
+                floors=", ".join(floors))
         if report.pauses:
             paused = ", ".join(figures.leaf_name(t, self.lang) for t in report.paused_leaves())
             note += " " + QCoreApplication.translate(

@@ -266,6 +266,7 @@ def calibrate(
         created=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         temperature_before=bundle.manifest.effective_temperature, unknown_fit=fit,
         node_thresholds={node: lt.threshold for node, lt in nodes.items()}, method=options.method,
+        leaf_floor={} if options.method == "per-leaf" else ltt.leaf_floors(leaves, options.target_purity),
     )
     summary = _summary(calibration, data, probs, temperature, bundle.manifest)
     summary["method"] = options.method

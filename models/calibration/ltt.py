@@ -23,12 +23,14 @@ per-leaf bounds at held-out purity 0.993: small samples per leaf are what the pe
   images: a mild selection effect the test does not correct for (as the per-leaf method's scan).
 
 The price is the kind of promise: purity over all auto-judged images, not per leaf (on the demo test set the
-worst leaf is about 0.97 under either method). The purity monitor still watches each leaf and pauses the one
-whose production purity is below target (:mod:`app.services.monitor`).
+worst leaf is about 0.97 under either method). The purity monitor still watches each leaf: it pauses one whose
+production purity is shown below the target, or, for a leaf its calibration images showed weaker than the target,
+below that leaf's floor (:func:`leaf_floors`, ``routing.leaf_floor``; :mod:`app.services.monitor`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -95,6 +97,14 @@ def leaf_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray,
                                   purity=hits / m if m else float("nan"),
                                   purity_lower=purity_lower_bound(hits, m, confidence=confidence) if m else float("nan"))
     return out, fit
+
+
+def leaf_floors(leaves: Mapping[str, LeafThreshold], target: float) -> dict[str, float]:
+    """``routing.leaf_floor``: each auto-judged leaf's exact lower bound of purity among its calibration images at
+    or above the threshold, where it is below ``target`` (rounded down to 4 decimals). The purity monitor pauses
+    such a leaf when production shows it worse than this, not than the target it was never shown to reach."""
+    return {leaf: math.floor(lt.purity_lower * 1e4) / 1e4 for leaf, lt in leaves.items()
+            if lt.threshold is not None and math.isfinite(lt.purity_lower) and lt.purity_lower < target}
 
 
 def node_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray, taxonomy: Taxonomy,

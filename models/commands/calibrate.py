@@ -42,8 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a leaf's own spot-check share (repeatable), e.g. particle_organic=0.2")
     p.add_argument("--seed", type=int, default=0, help="seed of the spot-check draw")
     p.add_argument("--bound", choices=BOUNDS, default="clopper-pearson",
-                   help="lower confidence bound the purity rule uses (default clopper-pearson)")
-    p.add_argument("--confidence", type=float, default=0.95, help="confidence level of that bound (default 0.95)")
+                   help="lower confidence bound of --method per-leaf's purity rule (default clopper-pearson; ltt uses "
+                        "the exact binomial test)")
+    p.add_argument("--confidence", type=float, default=0.95, help="confidence level of that bound, or of ltt's promise (default 0.95)")
     p.add_argument("--unknown-fpr", type=float, default=0.05,
                    help="share of known calibration images the unknown threshold may flag (default 0.05)")
     p.add_argument("--unknown-method", default="auto", choices=("auto", *UNKNOWN_METHODS),

@@ -163,6 +163,10 @@ class Calibration:
         unknown_fit: how the unknown score was chosen and measured.
         method: how the thresholds were fitted: ``ltt`` (one promise over all auto-judged images) or
             ``per-leaf`` (one per leaf); None for a calibration made before the choice existed (per leaf).
+        leaf_floor: leaf id -> the purity its calibration images showed at its threshold (the exact lower bound at
+            ``confidence``), where that is below ``target_purity``: under one promise over all leaves (``ltt``) a
+            leaf may be weaker than the target, and the purity monitor holds it to this instead
+            (:meth:`purity_floor`).
     """
 
     thresholds: Mapping[str, float | None]
@@ -183,6 +187,7 @@ class Calibration:
     node_thresholds: Mapping[str, float | None] = field(default_factory=dict)
     spot_check_by_leaf: Mapping[str, float] = field(default_factory=dict)
     method: str | None = None
+    leaf_floor: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for what, share in (("spot_check", self.spot_check), *(
@@ -235,13 +240,15 @@ class Calibration:
         try:
             keys = {"target_purity", "min_support", "spot_check", "spot_check_seed", "bound", "confidence",
                     "unknown_fpr", "created", "temperature_before", "notes", "node_thresholds",
-                    "spot_check_by_leaf", "method"}
+                    "spot_check_by_leaf", "method", "leaf_floor"}
             nodes = settings.get("node_thresholds") or {}
             if not isinstance(nodes, Mapping):
                 raise RoutingError("manifest 'routing.node_thresholds' must be an object {node: number or null}")
             by_leaf = settings.get("spot_check_by_leaf") or {}
-            if not isinstance(by_leaf, Mapping):
-                raise RoutingError("manifest 'routing.spot_check_by_leaf' must be an object {leaf: share}")
+            floors = settings.get("leaf_floor") or {}
+            for what, table in (("spot_check_by_leaf", by_leaf), ("leaf_floor", floors)):
+                if not isinstance(table, Mapping):
+                    raise RoutingError(f"manifest 'routing.{what}' must be an object {{leaf: number}}")
             extra = sorted(map(str, set(settings) - keys))
             if extra:
                 raise RoutingError(f"manifest 'routing' has unknown key(s) {', '.join(extra)}")
@@ -268,6 +275,7 @@ class Calibration:
                 spot_check_by_leaf={str(k): _number(v, f"routing.spot_check_by_leaf.{k}", 0.0, 1.0) or 0.0
                                     for k, v in by_leaf.items()},
                 method=_string(settings.get("method"), "routing.method"),
+                leaf_floor={str(k): _number(v, f"routing.leaf_floor.{k}", 0.0, 1.0) or 0.0 for k, v in floors.items()},
             )
         except (TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, RoutingError):
@@ -285,6 +293,7 @@ class Calibration:
             "created": self.created, "temperature_before": self.temperature_before, "notes": dict(self.notes),
             "node_thresholds": dict(self.node_thresholds) or None,
             "spot_check_by_leaf": dict(self.spot_check_by_leaf) or None, "method": self.method,
+            "leaf_floor": dict(self.leaf_floor) or None,
         }
         out: dict[str, Any] = {
             "thresholds": dict(self.thresholds),
@@ -301,6 +310,11 @@ class Calibration:
     def draws_spot_checks(self) -> bool:
         """True when some image can be drawn for a spot check (its content key is then needed)."""
         return self.spot_check > 0 or any(v > 0 for v in self.spot_check_by_leaf.values())
+
+    def purity_floor(self, leaf: str) -> float:
+        """The purity the monitor holds ``leaf``'s spot checks to: the target, or the leaf's lower floor."""
+        target = float(self.target_purity or 0.0)
+        return min(target, float(self.leaf_floor.get(leaf, target)))
 
     def spot_check_share(self, leaf: str) -> float:
         """The share of ``leaf``'s would-be-auto images drawn for a blind spot check."""
