@@ -1,0 +1,24 @@
+"""The key count of ``python -m bench.effort`` (issue #17's analyst-effort figure): what one queued image costs."""
+
+from __future__ import annotations
+
+from bench.effort import PICKER_TYPING, image_keys, picker_keys
+
+
+def test_one_key_when_the_answer_is_in_the_top5_or_outside_the_tree(taxonomy) -> None:
+    top5 = ["particle_metal", "particle_organic", "particle_glass", "fiber", "pi_residue"]
+    assert image_keys(taxonomy, top5, "particle_metal", None) == 1  # Enter
+    assert image_keys(taxonomy, top5, "pi_residue", "particle") == 1  # a digit
+    assert image_keys(taxonomy, top5, None, None) == 1  # U
+
+
+def test_the_picker_costs_c_the_way_to_the_leaf_and_enter_and_tab_outside_the_scope(taxonomy) -> None:
+    leaves = list(taxonomy.leaves)
+    a, b = leaves.index("particle_metal"), leaves.index("particle_organic")
+    assert picker_keys(taxonomy, "particle_metal", "particle_organic", None) == 1 + abs(b - a) + 1
+    far = leaves[-1]  # typing its name beats a long walk down the list
+    assert picker_keys(taxonomy, "particle_metal", far, None) == 1 + PICKER_TYPING + 1
+    assert picker_keys(taxonomy, "particle_metal", far, "particle") == 1 + 1 + PICKER_TYPING + 1  # Tab first
+    top5 = ["particle_metal", "particle_glass", "particle_cluster", "fiber", "pi_residue"]
+    assert image_keys(taxonomy, top5, "particle_organic", "particle") == picker_keys(
+        taxonomy, "particle_metal", "particle_organic", "particle")
