@@ -16,18 +16,11 @@ from models.routing.policy import Calibration, RoutingError, determined_batch
 
 
 def _calibrated(n: int, seed: int, leaves: int, hard: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Leaf distributions whose top score is the probability of being right (leaf ``hard`` scores lower)."""
-    rng = np.random.default_rng(seed)
-    pred = rng.integers(0, leaves, n)
-    conf = 1.0 - 0.5 * rng.uniform(size=n) ** 3
-    if hard is not None:
-        conf[pred == hard] = 0.97 - 0.47 * rng.uniform(size=int((pred == hard).sum()))
-    right = rng.uniform(size=n) < conf
-    targets = np.where(right, pred, (pred + 1) % leaves)
-    probs = np.full((n, leaves), 0.0)
-    probs[np.arange(n), pred] = conf
-    probs[np.arange(n), (pred + 1) % leaves] = 1.0 - conf
-    return probs, targets
+    """Leaf distributions whose top score is the probability of being right (``test_risk_control._data``)."""
+    from test_risk_control import _data
+
+    data = _data(n, seed, leaves, hard)
+    return data.probs, data.targets
 
 
 def test_the_threshold_is_the_loosest_one_the_fixed_sequence_rejects() -> None:
