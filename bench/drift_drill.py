@@ -73,30 +73,28 @@ def render(work: Path, name: str, per_class: int, taxonomy: Any) -> list[tuple[P
 
 def predict(predictor: Any, images: list[tuple[Path, str | None]], cache: Path) -> list[dict[str, Any]]:
     """The model's answers as the app stores them (``PredictionRecord``), with the truth and the spot-check key;
-    kept in ``cache`` (JSON) so a rerun of the simulation does not run the model again. Each is routed again by
-    the bundle's calibration of now (a recalibrated bundle needs no new cache: its detector and temperature are
-    fitted on the same data, and the cache keeps the confidence and the unknown score)."""
+    kept in ``cache`` (JSON, with the calibration it was routed by) so a rerun of the simulation does not run the
+    model again; a recalibrated bundle (another ``routing.created``: temperature, detector and thresholds may all
+    have moved) runs it again."""
     from app.store.records import PredictionRecord
     from models.routing.policy import image_key
 
     fields = ("leaf", "confidence", "path", "top5", "level_probs", "route", "reasons", "unknown_score", "error",
               "model_version", "path_scores")
-    if cache.is_file():
-        rows = json.loads(cache.read_text(encoding="utf-8"))
+    calibration = predictor.calibration
+    made_by = None if calibration is None else calibration.created
+    saved = json.loads(cache.read_text(encoding="utf-8")) if cache.is_file() else None
+    if isinstance(saved, dict) and saved.get("calibration") == made_by:
+        rows = saved["rows"]
     else:
         rows = []
         for (path, truth), p in zip(images, predictor.iter_predict([str(p) for p, _ in images]), strict=True):
             rec = PredictionRecord.from_prediction(p)
             rows.append({"path": str(path), "truth": truth, "key": image_key(str(path)),
                          "record": {f: getattr(rec, f) for f in fields}})
-        cache.write_text(json.dumps(rows), encoding="utf-8")
-    calibration = predictor.calibration
+        cache.write_text(json.dumps({"calibration": made_by, "rows": rows}), encoding="utf-8")
     for row in rows:
         r = row["record"]
-        if r["error"] is None and calibration is not None:
-            r["route"], why = calibration.route(leaf=r["leaf"], confidence=r["confidence"],
-                                                unknown_score=r["unknown_score"])
-            r["reasons"] = list(why)
         row["prediction"] = PredictionRecord(**{**r, "path": tuple(r["path"]), "reasons": tuple(r["reasons"]),
                                                 "top5": tuple((t[0], tuple(t[1]), t[2]) for t in r["top5"]),
                                                 "level_probs": tuple(map(tuple, r["level_probs"])),

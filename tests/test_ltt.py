@@ -129,20 +129,33 @@ def test_calibrate_writes_the_method_and_old_manifests_read_as_per_leaf(tmp_path
         assert "method per-leaf: each leaf's purity >= 0.01 (clopper-pearson bound at 0.5)" in out
     del manifest["routing"]["method"]  # a calibration made before the choice existed
     assert Calibration.from_manifest(manifest).method is None
-    manifest["routing"]["method"] = 3
-    with pytest.raises(RoutingError, match=r"routing\.method"):
-        Calibration.from_manifest(manifest)
+    for bad in (3, "by-magic"):
+        manifest["routing"]["method"] = bad
+        with pytest.raises(RoutingError, match=r"routing\.method"):
+            Calibration.from_manifest(manifest)
 
 
 def test_leaf_floors_are_the_lower_bounds_below_target() -> None:
     from models.calibration.thresholds import LeafThreshold
 
-    leaves = {"a": LeafThreshold(0.9, 100, n_auto=80, purity=0.99, purity_lower=0.95123),
+    leaves = {"a": LeafThreshold(0.9, 100, n_auto=80, purity=0.975, purity_lower=0.95123),
               "b": LeafThreshold(0.9, 500, n_auto=400, purity=1.0, purity_lower=0.9925),
               "c": LeafThreshold(None, 5, reason="support: 5"),
-              "d": LeafThreshold(0.9, 10, n_auto=0)}
-    assert ltt.leaf_floors(leaves, 0.99) == {"a": 0.9512}  # rounded down; b reaches the target; c, d have none
+              "d": LeafThreshold(0.9, 10, n_auto=0),
+              "e": LeafThreshold(0.9, 9, n_auto=7, purity=1.0, purity_lower=0.6518)}  # few images, none wrong
+    # rounded down; b reaches the target; c and d auto-judged nothing; e is a small sample, not a weak leaf
+    assert ltt.leaf_floors(leaves, 0.99) == {"a": 0.9512}
     cal = Calibration(thresholds={}, target_purity=0.99, leaf_floor={"a": 0.9512})
     assert cal.purity_floor("a") == 0.9512 and cal.purity_floor("b") == 0.99
     with pytest.raises(RoutingError, match=r"leaf_floor"):
         Calibration.from_manifest({**cal.to_manifest(), "routing": {"leaf_floor": [0.5]}})
+
+
+def test_too_few_images_say_so_instead_of_blaming_the_model() -> None:
+    """100 images, all right, cannot show 0.99 at 95 % (299 are needed): the reason names the data, not the model."""
+    probs, targets = _calibrated(100, 5, 4)
+    targets = probs.argmax(axis=1)  # every prediction right
+    out, fit = ltt.leaf_thresholds(probs, targets, np.zeros(100, dtype=bool), ["a", "b", "c", "d"], target=0.99,
+                                   confidence=0.95, min_support=1)
+    assert fit.threshold is None and fit.tested == 0
+    assert all("too few to show purity >= 0.99" in lt.reason and "299" in lt.reason for lt in out.values())

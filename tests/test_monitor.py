@@ -316,7 +316,7 @@ def test_a_leaf_the_calibration_showed_weaker_is_held_to_its_own_floor(engine: E
             store.judge(image_id, leaf)
         store.judge(checks[2], "dent")  # one wrong of three
     report = monitor.check(VERSION, cal)
-    assert report.paused_leaves() == ["crack"]
+    assert report.paused_leaves() == ["crack"] and report.floors == {"scratch": 0.6}
     scratch = next(p for p in report.leaves if p.leaf == "scratch")
     assert scratch.floor == 0.6 and not scratch.below and not scratch.paused
     for _ in range(5):  # five more wrong scratch checks: 6 wrong of 8 is surely under 0.6

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
@@ -136,6 +136,7 @@ class MonitorReport:
     moved: int = 0
     why_not: str | None = None
     settings: MonitorSettings = field(default_factory=MonitorSettings)
+    floors: Mapping[str, float] = field(default_factory=dict)  # leaf -> its floor where below the target
 
     @property
     def changed(self) -> bool:
@@ -212,8 +213,9 @@ class PurityMonitor:
         moved += batch_moved
         gone = {p.id for p in ended}
         in_force = (*(p for p in active if p.id not in gone), *started)
+        floors = {leaf: cal.purity_floor(leaf) for leaf in cal.leaf_floor if cal.purity_floor(leaf) < target}
         return MonitorReport(version, key, target, leaves, overall, drifts, in_force,
-                             tuple(started), tuple(ended), moved, settings=self.settings)
+                             tuple(started), tuple(ended), moved, settings=self.settings, floors=floors)
 
     def _leaves(self, s: Session, version: str, key: str, cal: Calibration, outcomes: list[SpotCheck],
                 history: list[PauseRecord], active: list[PauseRecord], started: list[PauseRecord],

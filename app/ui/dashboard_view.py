@@ -274,8 +274,8 @@ class DashboardView(QWidget):
         note = QCoreApplication.translate(
             "Dashboard", "Target purity {target} %, bounds at {confidence} % from blind spot checks.").format(
             target=f"{target * 100:g}", confidence=f"{report.settings.confidence * 100:g}")
-        floors = [f"{figures.leaf_name(p.leaf, self.lang)} {p.floor * 100:.1f} %" for p in report.leaves
-                  if p.floor is not None and p.floor < target]
+        floors = [f"{figures.leaf_name(leaf, self.lang)} {floor * 100:.1f} %"
+                  for leaf, floor in sorted(report.floors.items(), key=lambda kv: kv[1])]
         if floors:  # a calibration with one promise over all leaves: the weaker ones are held to their own floor
             note += " " + QCoreApplication.translate(
                 "Dashboard", "Types the calibration showed weaker are held to their own floor: {floors}.").format(

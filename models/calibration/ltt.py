@@ -18,9 +18,11 @@ per-leaf bounds at held-out purity 0.993: small samples per leaf are what the pe
   counts, never on labels, so the test stays valid. A start at a few hundred images stops at the first error.
 * Groups and subgroups (the climbing rule, :func:`node_thresholds`): per tree level, one Learn-then-Test
   threshold on the node's marginal confidence, fitted on the images that climb to that level (their leaf and
-  every deeper level missed). So each level's determined images keep the target purity, with the same
-  probability, and so does their union. Their candidates depend on the leaf threshold fitted on the same
-  images: a mild selection effect the test does not correct for (as the per-leaf method's scan).
+  every deeper level missed). So each level's determined images keep the target purity, each with probability
+  ``1 - delta``; all levels and the leaves together (and so their union) with probability at least
+  ``1 - (levels + 1) * delta`` (a union bound: the tests are not corrected for each other). Their candidates
+  depend on the leaf threshold fitted on the same images: a mild selection effect the test does not correct for
+  (as the per-leaf method's scan).
 
 The price is the kind of promise: purity over all auto-judged images, not per leaf (on the demo test set the
 worst leaf is about 0.97 under either method). The purity monitor still watches each leaf: it pauses one whose
@@ -53,6 +55,9 @@ def start_size(n: int, target: float, confidence: float, cap: int = START_CAP) -
 
 
 def _described(fit: LttFit, target: float, confidence: float, n_seen: int) -> str:
+    if fit.threshold is None and fit.tested == 0:
+        return (f"support: {n_seen} calibration image(s), too few to show purity >= {target:g} at {confidence:g} "
+                f"(at least {images_needed(target, confidence=confidence)} all right are needed)")
     if fit.threshold is not None:
         return (f"Learn-then-Test: {fit.n_auto} of {n_seen} calibration images at or above, {fit.errors} wrong "
                 f"(p = {fit.pvalue:.3g} < {1 - confidence:g})")
@@ -77,7 +82,8 @@ def leaf_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray,
     known = targets >= 0
     right = pred == targets
     support = np.bincount(pred[known], minlength=len(leaves))
-    eligible = support >= max(1, min_support)
+    # which leaves take part is decided by counts alone (every prediction not flagged), never by labels
+    eligible = np.bincount(pred[~flagged], minlength=len(leaves)) >= max(1, min_support)
     seen = ~flagged & eligible[pred]
     fit = ltt_threshold(conf[seen], right[seen], target=target, delta=1.0 - confidence,
                         min_set=start_size(int(seen.sum()), target, confidence))
@@ -85,26 +91,30 @@ def leaf_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray,
     for j, leaf in enumerate(leaves):
         n = int(support[j])
         if not eligible[j]:
-            out[leaf] = LeafThreshold(None, n, reason=f"support: {n} calibration image(s) predicted as this leaf "
-                                                      f"(< min_support {min_support})")
+            out[leaf] = LeafThreshold(None, n, reason=f"support: {n} calibration image(s) of known types predicted "
+                                                      f"as this leaf (fewer than min_support {min_support} not "
+                                                      f"flagged as unknown)")
             continue
         if fit.threshold is None:
             out[leaf] = LeafThreshold(None, n, reason=_described(fit, target, confidence, int(seen.sum())))
             continue
-        auto = seen & (pred == j) & (conf >= fit.threshold)
-        m, hits = int((auto & known).sum()), int((auto & right).sum())
-        out[leaf] = LeafThreshold(fit.threshold, n, n_auto=m, coverage=m / n if n else 0.0,
+        auto = seen & (pred == j) & (conf >= fit.threshold)  # an image outside the tree among them counts as wrong
+        m, hits = int(auto.sum()), int((auto & right).sum())
+        out[leaf] = LeafThreshold(fit.threshold, n, n_auto=m, coverage=int((auto & known).sum()) / n if n else 0.0,
                                   purity=hits / m if m else float("nan"),
                                   purity_lower=purity_lower_bound(hits, m, confidence=confidence) if m else float("nan"))
     return out, fit
 
 
 def leaf_floors(leaves: Mapping[str, LeafThreshold], target: float) -> dict[str, float]:
-    """``routing.leaf_floor``: each auto-judged leaf's exact lower bound of purity among its calibration images at
-    or above the threshold, where it is below ``target`` (rounded down to 4 decimals). The purity monitor pauses
-    such a leaf when production shows it worse than this, not than the target it was never shown to reach."""
+    """``routing.leaf_floor``: for each auto-judged leaf whose calibration images at or above the threshold were
+    less pure than ``target`` (the plain share right), the exact lower bound of that purity (rounded down to 4
+    decimals). The purity monitor pauses such a leaf when production shows it worse than this, not than the target
+    it was shown to miss. A leaf that was right often enough but on few images (7 of 7) gets no floor: a small
+    sample is not a weak leaf, and it is held to the target."""
     return {leaf: math.floor(lt.purity_lower * 1e4) / 1e4 for leaf, lt in leaves.items()
-            if lt.threshold is not None and math.isfinite(lt.purity_lower) and lt.purity_lower < target}
+            if lt.threshold is not None and math.isfinite(lt.purity) and lt.purity < target
+            and lt.purity_lower < target}
 
 
 def node_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray, taxonomy: Taxonomy,

@@ -5,7 +5,7 @@ outside the tree, and whether the unknown detector flags it) into one confidence
 leaf is never auto-judged). An image is auto-judged when it is not flagged and its top confidence reaches its
 predicted leaf's threshold; an auto-judged image outside the tree counts as wrong.
 
-* ``per_leaf`` (today's ``calibrate``): each leaf's lowest threshold whose own auto-judged set has a one-sided
+* ``per_leaf`` (``calibrate --method per-leaf``): each leaf's lowest threshold whose own auto-judged set has a one-sided
   Clopper-Pearson lower bound >= target; a promise per leaf.
 * ``pooled_siblings``: the same, but one threshold per subgroup, fitted on the pooled images predicted as any of its
   leaves; a promise per subgroup, with more images behind each bound.

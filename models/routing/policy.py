@@ -274,7 +274,7 @@ class Calibration:
                                  for k, v in nodes.items()},
                 spot_check_by_leaf={str(k): _number(v, f"routing.spot_check_by_leaf.{k}", 0.0, 1.0) or 0.0
                                     for k, v in by_leaf.items()},
-                method=_string(settings.get("method"), "routing.method"),
+                method=_method(settings.get("method")),
                 leaf_floor={str(k): _number(v, f"routing.leaf_floor.{k}", 0.0, 1.0) or 0.0 for k, v in floors.items()},
             )
         except (TypeError, ValueError, OverflowError) as exc:
@@ -367,6 +367,14 @@ def _integer(value: Any, what: str, low: int | None = None) -> int | None:
         bound = "" if low is None else f" >= {low}"
         raise RoutingError(f"manifest '{what}' must be an integer{bound} or null, got {value!r:.60}")
     return value
+
+
+def _method(value: Any) -> str | None:
+    """``routing.method``: ``ltt``, ``per-leaf`` or null (a calibration made before the choice existed)."""
+    method = _string(value, "routing.method")
+    if method not in (None, "ltt", "per-leaf"):
+        raise RoutingError(f"manifest 'routing.method' must be 'ltt' or 'per-leaf', got {method!r:.60}")
+    return method
 
 
 def _string(value: Any, what: str) -> str | None:
