@@ -78,21 +78,21 @@ def effort(calibration: Any, taxonomy: Any, out: Any, truths: list[str | None]) 
     out = dataclasses.replace(out, leaf_probs=probs)
     auto, reasons, _ = route_outputs(calibration, taxonomy, out)
     nodes, levels = determined_batch(calibration, taxonomy, probs, reasons)
-    leaves = list(taxonomy.leaves)
+    leaves, leaf_set = list(taxonomy.leaves), set(taxonomy.leaves)
     queued = [i for i in range(len(truths)) if not auto[i] and "spot_check" not in reasons[i]]
+    # the picker opens on a determined group or subgroup (a determined leaf is auto-judged, or a spot check)
+    scopes = {i: nodes[i] for i in queued if levels[i] >= 0 and nodes[i] not in leaf_set}
     keys, picker = [], 0
     for i in queued:
         top5 = [leaves[j] for j in np.argsort(-probs[i])[:5]]
-        scope = nodes[i] if levels[i] >= 0 and nodes[i] not in leaves else None
-        k = image_keys(taxonomy, top5, truths[i], scope)
+        keys.append(image_keys(taxonomy, top5, truths[i], scopes.get(i)))
         picker += truths[i] is not None and truths[i] not in top5
-        keys.append(k)
     n = len(truths)
     return {"images": n, "auto": int(auto.sum()), "queued": len(queued),
             "spot_checks": sum("spot_check" in r for r in reasons),
             "mean_keys_per_queued": round(float(np.mean(keys)), 3) if keys else None,
             "keys_per_100_images": round(100 * sum(keys) / n, 1), "picker_share": round(picker / max(1, len(queued)), 3),
-            "scoped_pickers": sum(1 for i in queued if levels[i] >= 0 and nodes[i] not in leaves)}
+            "scoped_pickers": len(scopes)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ calibration again on the store's judged images.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -213,7 +214,7 @@ class PurityMonitor:
         moved += batch_moved
         gone = {p.id for p in ended}
         in_force = (*(p for p in active if p.id not in gone), *started)
-        floors = {leaf: cal.purity_floor(leaf) for leaf in cal.leaf_floor if cal.purity_floor(leaf) < target}
+        floors = {leaf: floor for leaf in cal.leaf_floor if (floor := cal.purity_floor(leaf)) < target}
         return MonitorReport(version, key, target, leaves, overall, drifts, in_force,
                              tuple(started), tuple(ended), moved, settings=self.settings, floors=floors)
 
@@ -235,22 +236,23 @@ class PurityMonitor:
             start = since_pause.get(leaf)
             window = [o for o in by_leaf.get(leaf, []) if start is None or o.judged_at >= start]
             wrong = sum(not o.correct for o in window)
-            low, high = purity_bounds(len(window), wrong, self.settings.confidence)
             floor = cal.purity_floor(leaf)
-            if act and pause is None and window and high < floor:
+            p = Purity(leaf, len(window), wrong, *purity_bounds(len(window), wrong, self.settings.confidence),
+                       floor=floor)
+            if act and pause is None and p.below:
                 pause, n = repo.start_pause(
                     s, version, calibration=key, scope="leaf", target=leaf, reason="purity_paused",
-                    detail={"checks": len(window), "wrong": wrong, "upper_bound": round(high, 4), "target": floor,
+                    detail={"checks": p.checks, "wrong": wrong, "upper_bound": round(p.high, 4), "target": floor,
                             "confidence": self.settings.confidence})
                 started.append(pause)
                 moved += n
-            elif (act and pause is not None and len(window) >= self.settings.resume_checks
-                  and (len(window) - wrong) / len(window) >= floor):
+            elif (act and pause is not None and p.checks >= self.settings.resume_checks
+                  and (p.estimate or 0.0) >= floor):
                 record, n = repo.end_pause(s, pause.id, "purity_recovered", restore=True)
                 ended.append(record)
                 moved += n
                 pause = None
-            leaves.append(Purity(leaf, len(window), wrong, low, high, paused=pause is not None, floor=floor))
+            leaves.append(dataclasses.replace(p, paused=pause is not None))
         return tuple(leaves), moved
 
     def _batches(self, s: Session, version: str, key: str, cal: Calibration, batch_ids: list[int],

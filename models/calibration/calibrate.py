@@ -252,8 +252,8 @@ def calibrate(
     data = _collect_labelled(predictor, samples, options, log)
     temperature = _fit_temperature(data, bundle.manifest.taxonomy, bundle.manifest.is_flat, log)
     probs = leaf_probs_at(data.out.level_logits, temperature, bundle.manifest.taxonomy, flat=bundle.manifest.is_flat)
-    detector, fit = _fit_unknown(predictor, data, probs, temperature, train_samples, strides, options, log)
-    leaves, nodes, fits = _thresholds(probs, data, detector, bundle.manifest.taxonomy, options)
+    detector, fit, flagged = _fit_unknown(predictor, data, probs, temperature, train_samples, strides, options, log)
+    leaves, nodes, fits = _thresholds(probs, data, flagged, bundle.manifest.taxonomy, options)
     calibration = Calibration(
         thresholds={leaf: lt.threshold for leaf, lt in leaves.items()}, unknown=detector,
         spot_check=options.spot_check, spot_check_by_leaf=dict(options.spot_check_by_leaf), seed=options.seed,
@@ -309,19 +309,15 @@ def _fit_temperature(data: _Labelled, taxonomy: Taxonomy, flat: bool, log: Log) 
     return temperature
 
 
-def _thresholds(probs: np.ndarray, data: _Labelled, detector: UnknownDetector, taxonomy: Taxonomy,
+def _thresholds(probs: np.ndarray, data: _Labelled, flagged: np.ndarray, taxonomy: Taxonomy,
                 options: CalibrateOptions) -> tuple[dict[str, LeafThreshold], dict[str, LeafThreshold],
                                                     dict[str, LttFit]]:
     """The leaves' and the nodes' thresholds by ``options.method``, and the Learn-then-Test fits (by name: ``leaf``,
-    ``level 0``...; empty for ``per-leaf``)."""
+    ``level 0``...; empty for ``per-leaf``). ``flagged``: the calibration images the unknown detector flags."""
     if options.method == "per-leaf":
         leaves = _leaf_thresholds(probs, data, taxonomy.leaves, options)
         return leaves, _node_thresholds(probs, data, taxonomy, options,
                                         {leaf: lt.threshold for leaf, lt in leaves.items()}), {}
-    out = data.out
-    score = detector.score(leaf_probs=probs, level_logits=out.level_logits, embeddings=out.embeddings,
-                           stage_stats=out.stage_stats)
-    flagged = np.zeros(len(probs), dtype=bool) if detector.threshold is None else score > detector.threshold
     target, confidence = options.target_purity, options.confidence
     leaves, leaf_fit = ltt.leaf_thresholds(probs, data.targets, flagged, taxonomy.leaves, target=target,
                                            confidence=confidence, min_support=options.min_support)
@@ -410,8 +406,9 @@ def _candidates(predictor: Predictor, data: _Labelled, temperature: float, train
 
 def _fit_unknown(predictor: Predictor, data: _Labelled, probs: np.ndarray, temperature: float,
                  train_samples: Sequence[Sample], strides: tuple[int, ...], options: CalibrateOptions,
-                 log: Log) -> tuple[UnknownDetector, UnknownFit]:
-    """The unknown score (by AUROC, by option or the default) with its threshold, and how it was chosen."""
+                 log: Log) -> tuple[UnknownDetector, UnknownFit, np.ndarray]:
+    """The unknown score (by AUROC, by option or the default) with its threshold, how it was chosen, and which
+    calibration images it flags (as routing will: score above the threshold)."""
     from models.evaluation.metrics import auroc
     from models.evaluation.report import to_json_ready
 
@@ -444,7 +441,7 @@ def _fit_unknown(predictor: Predictor, data: _Labelled, probs: np.ndarray, tempe
     fit = UnknownFit(selected_by=selected_by, auroc=to_json_ready(aurocs), fpr_target=options.unknown_fpr,
                      known_flag_rate=to_json_ready(flagged), unknown_catch_rate=to_json_ready(caught),
                      centroids_fitted_on=centroids_on)
-    return dataclasses.replace(candidates[method], threshold=threshold), fit
+    return dataclasses.replace(candidates[method], threshold=threshold), fit, chosen > threshold
 
 
 def _summary(calibration: Calibration, data: _Labelled, probs: np.ndarray, temperature: float,

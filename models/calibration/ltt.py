@@ -99,11 +99,18 @@ def leaf_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray,
             out[leaf] = LeafThreshold(None, n, reason=_described(fit, target, confidence, int(seen.sum())))
             continue
         auto = seen & (pred == j) & (conf >= fit.threshold)  # an image outside the tree among them counts as wrong
-        m, hits = int(auto.sum()), int((auto & right).sum())
-        out[leaf] = LeafThreshold(fit.threshold, n, n_auto=m, coverage=int((auto & known).sum()) / n if n else 0.0,
-                                  purity=hits / m if m else float("nan"),
-                                  purity_lower=purity_lower_bound(hits, m, confidence=confidence) if m else float("nan"))
+        out[leaf] = _share(fit.threshold, n, auto, right, int((auto & known).sum()), confidence)
     return out, fit
+
+
+def _share(threshold: float, support: int, auto: np.ndarray, right: np.ndarray, covered: int,
+           confidence: float) -> LeafThreshold:
+    """One leaf's or node's part of a shared threshold, for the report: ``auto`` its images at or above it,
+    ``covered`` how many of its ``support`` images that is."""
+    m, hits = int(auto.sum()), int((auto & right).sum())
+    return LeafThreshold(threshold, support, n_auto=m, coverage=covered / support if support else 0.0,
+                         purity=hits / m if m else float("nan"),
+                         purity_lower=purity_lower_bound(hits, m, confidence=confidence) if m else float("nan"))
 
 
 def leaf_floors(leaves: Mapping[str, LeafThreshold], target: float) -> dict[str, float]:
@@ -146,10 +153,7 @@ def node_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray,
             if fit.threshold is None:
                 nodes[node] = LeafThreshold(None, n, reason=_described(fit, target, confidence, n_seen))
                 continue
-            m, hits = int((mine & determined).sum()), int((mine & determined & right).sum())
-            nodes[node] = LeafThreshold(fit.threshold, n, n_auto=m, coverage=m / n if n else 0.0,
-                                        purity=hits / m if m else float("nan"),
-                                        purity_lower=purity_lower_bound(hits, m, confidence=confidence) if m
-                                        else float("nan"))
+            nodes[node] = _share(fit.threshold, n, mine & determined, right, int((mine & determined).sum()),
+                                 confidence)
         open_ &= ~determined
     return {node: nodes[node] for level in taxonomy.levels for node in level if node in nodes}, fits

@@ -27,8 +27,7 @@ stop the whole sequence (measured: ``ltt_global`` auto-judged nothing with a sta
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,27 +115,24 @@ def pooled_siblings(data: CalibrationData, groups: Mapping[str, Sequence[int]], 
     return out
 
 
-def _fixed_sequence(candidates: list[list[float | None]], test: CalibrationData, target: float, delta: float,
-                    min_set: int) -> tuple[int | None, list[float]]:
-    """Index of the loosest candidate (ordered strict -> loose) rejected by fixed-sequence testing on ``test``,
-    starting at the first one that auto-judges ``min_set`` images; and every tested p-value."""
+def _fixed_sequence(counts: Iterable[tuple[int, int]], target: float, delta: float, min_set: int,
+                    lf: np.ndarray) -> tuple[int | None, tuple[int, int, float] | None, int]:
+    """Fixed-sequence testing over candidates ordered strict -> loose, given each one's ``(images, errors)``:
+    starting at the first with ``min_set`` images, "purity < target" is tested with the exact binomial p-value until
+    one is not rejected at ``delta``. Returns the loosest rejected candidate's index and ``(images, errors,
+    p-value)`` (None, None: none was), and how many were tested."""
     alpha = 1.0 - target
-    right = test.pred == test.targets
-    lf = _log_factorials(len(test.targets))
-    chosen, pvalues = None, []
-    started = False
-    for i, thresholds in enumerate(candidates):
-        auto = auto_mask(test, thresholds)
-        n = int(auto.sum())
+    chosen, at, tested, started = None, None, 0, False
+    for i, (n, errors) in enumerate(counts):
         if not started and n < min_set:
             continue
         started = True
-        p = ltt_pvalue(int((auto & ~right).sum()), n, alpha, lf)
-        pvalues.append(p)
+        p = ltt_pvalue(errors, n, alpha, lf)
+        tested += 1
         if p > delta:
             break
-        chosen = i
-    return chosen, pvalues
+        chosen, at = i, (n, errors, p)
+    return chosen, at, tested
 
 
 @dataclass(frozen=True)
@@ -173,20 +169,11 @@ def ltt_threshold(scores: np.ndarray, right: np.ndarray, *, target: float, delta
         return LttFit(None)
     ordered = np.sort(scores)[::-1]
     levels = np.unique(ordered[np.linspace(0, len(ordered) - 1, min(grid, len(ordered))).astype(int)])[::-1]
-    alpha, lf = 1.0 - target, _log_factorials(len(scores))
-    best, tested = LttFit(None, candidates=len(scores)), 0
-    for t in levels:
-        auto = scores >= t
-        n = int(auto.sum())
-        if n < min_set:
-            continue
-        errors = int((auto & ~right).sum())
-        p = ltt_pvalue(errors, n, alpha, lf)
-        tested += 1
-        if p > delta:
-            break
-        best = LttFit(float(t), n, errors, p, candidates=len(scores))
-    return dataclasses.replace(best, tested=tested)
+    counts = ((int(auto.sum()), int((auto & ~right).sum())) for auto in (scores >= t for t in levels))
+    chosen, at, tested = _fixed_sequence(counts, target, delta, min_set, _log_factorials(len(scores)))
+    if chosen is None or at is None:
+        return LttFit(None, tested=tested, candidates=len(scores))
+    return LttFit(float(levels[chosen]), *at, tested=tested, candidates=len(scores))
 
 
 def ltt_global(data: CalibrationData, *, target: float, delta: float = 0.05, min_set: int = 1000,
@@ -220,5 +207,7 @@ def ltt_per_leaf(data: CalibrationData, *, target: float, delta: float = 0.05, m
     fit, test = data.subset(order[: len(order) // 2]), data.subset(order[len(order) // 2:])
     lams = np.round(np.arange(1.0, target - 0.0501, -0.0025), 6)
     candidates = [_plug_in(fit, float(lam)) for lam in lams]
-    chosen, _ = _fixed_sequence(candidates, test, target, delta, min_set)
+    right = test.pred == test.targets
+    counts = ((int(auto.sum()), int((auto & ~right).sum())) for auto in (auto_mask(test, t) for t in candidates))
+    chosen, _, _ = _fixed_sequence(counts, target, delta, min_set, _log_factorials(len(test.targets)))
     return [None] * data.probs.shape[1] if chosen is None else candidates[chosen]
