@@ -40,6 +40,9 @@ def format_report(report: MonitorReport) -> str:
             state = ""
         lines.append(f"{p.leaf or 'all leaves':<24} {p.checks:>7} {p.wrong:>6} {est:>8} "
                      f"{p.low:>7.3f}-{p.high:<7.3f}  {state}")
+    if report.floors:  # a calibration with one promise over all leaves holds its weaker leaves to their own floor
+        lines.append("held to their calibration floor instead of the target: "
+                     + ", ".join(f"{leaf} {floor:.3f}" for leaf, floor in sorted(report.floors.items())))
     for b in report.batches:
         score = "-" if b.score is None else f"{b.score:.2f}x"
         lines.append(f"batch {b.batch_id}: {b.flagged}/{b.predicted} images flagged as unfamiliar "

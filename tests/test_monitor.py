@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, select
 from store_backends import BACKENDS, fresh_engine
 
+from app.monitor_commands import format_report
 from app.services.monitor import MonitorSettings, PurityMonitor, apply_pauses, is_blind, purity_bounds
 from app.services.queue import QueueFilters, QueueService
 from app.store import repo
@@ -317,6 +318,7 @@ def test_a_leaf_the_calibration_showed_weaker_is_held_to_its_own_floor(engine: E
         store.judge(checks[2], "dent")  # one wrong of three
     report = monitor.check(VERSION, cal)
     assert report.paused_leaves() == ["crack"] and report.floors == {"scratch": 0.6}
+    assert "held to their calibration floor instead of the target: scratch 0.600" in format_report(report)
     scratch = next(p for p in report.leaves if p.leaf == "scratch")
     assert scratch.floor == 0.6 and not scratch.below and not scratch.paused
     for _ in range(5):  # five more wrong scratch checks: 6 wrong of 8 is surely under 0.6
