@@ -56,6 +56,32 @@ def _outputs(predictor: Any, folder: Path, taxonomy: Any) -> Any:
     return data
 
 
+def _node_frontier(taxonomy: Any, target: float, sets: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per set and group/subgroup level: the share of images the unknown detector lets through whose node at that
+    level is right, and the most known images one threshold on the node's confidence could take there at the target
+    purity, fitted on the very images it is judged on (:func:`risk_control.plug_in_frontier`): the ceiling of the
+    hierarchical goal "group and subgroup determined for >= 0.90 at 0.99" whatever the threshold rule."""
+    from models.calibration.risk_control import plug_in_frontier
+    from models.routing.policy import path_confidences
+
+    out: dict[str, dict[str, float]] = {}
+    for name, data in sets.items():
+        best, scores = path_confidences(taxonomy, data.probs)
+        known, ok = data.targets >= 0, ~data.flagged
+        truth = np.where(known, data.targets, 0)
+        for k in range(len(taxonomy.level_sizes) - 1):
+            right = known & (taxonomy.leaf_level_index[best, k] == taxonomy.leaf_level_index[truth, k])
+            taken = np.zeros(len(best), dtype=bool)
+            taken[ok] = plug_in_frontier(scores[k][ok], right[ok], target)
+            row = {"accuracy": round(float(right[ok].mean()), 4),
+                   "best_coverage": round(float((taken & known).sum() / known.sum()), 4)}
+            out[f"{name}, level {k}"] = row
+            log(f"[coverage] {name}, level {k} ({'group' if k == 0 else 'subgroup'}): right for {row['accuracy']:.1%} "
+                f"of the images not flagged; at most {row['best_coverage']:.3f} of the known images at {target:g} "
+                "by any threshold on its confidence, fitted on these images")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.coverage_methods", description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "coverage_methods")
@@ -103,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"{own['coverage']:.3f} |")
         log(lines[-1])
     results["table"] = lines
+    results["node_frontier"] = _node_frontier(taxonomy, target, {"calibration": calib, "test": test})
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "coverage_methods.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     write_result(args.out, "coverage_methods", False, results, started)

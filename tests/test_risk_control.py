@@ -63,3 +63,11 @@ def test_flagged_images_are_never_auto_judged_and_unknowns_count_as_wrong() -> N
     figures = rc.routing_figures(data, [0.5, 0.5])
     assert figures["auto"] == 2 and figures["unknown_auto"] == 1 and figures["purity"] == 0.5
     assert figures["coverage"] == 0.5  # one of the two known images
+
+
+def test_the_plug_in_frontier_takes_the_longest_pure_enough_top() -> None:
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    right = np.array([True, True, False, True, False])
+    assert rc.plug_in_frontier(scores, right, 0.75).tolist() == [True, True, True, True, False]  # 3 of 4
+    assert rc.plug_in_frontier(scores, right, 1.0).tolist() == [True, True, False, False, False]
+    assert not rc.plug_in_frontier(scores, ~right & False, 0.5).any()  # nothing right: nothing taken

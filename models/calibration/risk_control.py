@@ -184,6 +184,18 @@ def ltt_global(data: CalibrationData, *, target: float, delta: float = 0.05, min
     return [fit.threshold] * data.probs.shape[1]
 
 
+def plug_in_frontier(scores: np.ndarray, right: np.ndarray, target: float) -> np.ndarray:
+    """The most images one threshold on ``scores`` can take at plain precision >= ``target`` on these very images
+    (no bound, no hold-out: what no finite-sample procedure can beat); a mask of them."""
+    scores, right = np.asarray(scores, dtype=np.float64), np.asarray(right, dtype=bool)
+    order = np.argsort(-scores, kind="stable")
+    precision = np.cumsum(right[order]) / np.arange(1, len(order) + 1)
+    good = np.flatnonzero(precision >= target)
+    taken = np.zeros(len(scores), dtype=bool)
+    taken[order[: good[-1] + 1 if len(good) else 0]] = True
+    return taken
+
+
 def _plug_in(data: CalibrationData, lam: float) -> list[float | None]:
     """Per leaf, the lowest threshold whose auto-judged set on ``data`` has plain precision >= ``lam``."""
     ok = ~data.flagged
