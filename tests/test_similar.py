@@ -13,7 +13,7 @@ import pytest
 from conftest import write_image
 
 from app.services.similar import SimilarCase, SimilarCases
-from app.store import queries, repo
+from app.store import embeddings, queries, repo
 from app.store.db import session_scope
 from app.store.records import PredictionRecord
 
@@ -99,8 +99,8 @@ def test_refresh_reads_only_changes_and_follows_rejudging_and_undo(engine, plant
     assert cases.refresh(V1) is False  # nothing new: no reload
 
     calls = []
-    original = queries.judged_embeddings
-    monkeypatch.setattr(queries, "judged_embeddings", lambda s, **kw: calls.append(kw) or original(s, **kw))
+    original = embeddings.judged_embeddings
+    monkeypatch.setattr(embeddings, "judged_embeddings", lambda s, **kw: calls.append(kw) or original(s, **kw))
     record = judge(engine, planted["pending"], "crack", analyst="carol")
     assert cases.refresh(V1) is True
     assert calls == [{"model_version": V1, "image_ids": [planted["pending"]]}]  # incremental

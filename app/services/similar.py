@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from app.store import queries
+from app.store import embeddings
 from app.store.db import session_scope
 from app.store.records import decode_embedding
 from app.store.schema import ModelVersion, Prediction
@@ -90,16 +90,16 @@ class SimilarCases:
 
     def _refresh(self, model_version: str) -> bool:
         with session_scope(self.engine, action="read") as s:
-            newest = queries.last_judgment_id(s)  # read first: anything newer is re-read next time
+            newest = embeddings.last_judgment_id(s)  # read first: anything newer is re-read next time
             same = model_version == self.model_version and self._last_judgment_id is not None
             if same and newest == self._last_judgment_id:
                 return False
             if same:
-                changed = queries.images_judged_after(s, self._last_judgment_id or 0)
-                delta = queries.judged_embeddings(s, model_version=model_version, image_ids=changed)
+                changed = embeddings.images_judged_after(s, self._last_judgment_id or 0)
+                delta = embeddings.judged_embeddings(s, model_version=model_version, image_ids=changed)
             else:
                 changed = None
-                delta = queries.judged_embeddings(s, model_version=model_version, limit=self.limit)
+                delta = embeddings.judged_embeddings(s, model_version=model_version, limit=self.limit)
         with self._lock:
             if not same:
                 self._reset()
@@ -108,7 +108,7 @@ class SimilarCases:
             self._last_judgment_id = newest
         return True
 
-    def _apply(self, delta: queries.JudgedEmbeddings, changed: list[int] | None) -> None:
+    def _apply(self, delta: embeddings.JudgedEmbeddings, changed: list[int] | None) -> None:
         """Drop the changed images (re-judged, or undone to pending), then add their current rows."""
         if changed:
             keep = ~np.isin(self._ids, np.asarray(changed, dtype=np.int64))
