@@ -46,7 +46,7 @@ def test_predict_saves_each_chunk_and_hands_back_the_stored_records(engine, bund
     conversions = []
     real = PredictionRecord.from_prediction
     monkeypatch.setattr(PredictionRecord, "from_prediction",
-                        classmethod(lambda cls, p: conversions.append(p.file) or real(p)))
+                        classmethod(lambda cls, p, stamp=None: conversions.append(p.file) or real(p, stamp)))
     chunks = list(service.predict(todo))
     assert [len(c.items) for c in chunks] == [2, 4, 4, 1] and chunks[-1].done == chunks[-1].total == 11
     assert sorted(conversions) == sorted(path for _, path in todo)  # each prediction converted exactly once
@@ -255,3 +255,49 @@ def test_warm_makes_the_model_ahead_and_load_takes_it_or_its_error(engine, bundl
     service.warm(tmp_path / "missing")
     service.load(bundle)  # not the warmed path: made anew
     assert made.count(bundle.name) == 2
+
+
+def _calibrate_copy(bundle: Path, out: Path, taxonomy, *, created: str, leaf_cut: float | None) -> Path:
+    """A copy of ``bundle`` with a hand-made calibration: every leaf at ``leaf_cut`` (None: never auto-judged),
+    every group determined at any confidence."""
+    import json
+
+    shutil.copytree(bundle, out)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest["thresholds"] = dict.fromkeys(taxonomy.leaves, leaf_cut)
+    manifest["routing"] = {"target_purity": 0.99, "created": created, "spot_check": 0.0,
+                           "node_thresholds": dict.fromkeys(taxonomy.levels[0], 0.0)}
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return out
+
+
+def test_a_recalibrated_bundle_routes_the_undecided_images_again(engine, bundle, folder, taxonomy, tmp_path):
+    """Predictions keep the calibration they were routed under; after a recalibration (same model version) the
+    images nobody has decided are predicted again, with the new routes and determined nodes; decided ones are not."""
+    before = _calibrate_copy(bundle, tmp_path / "before", taxonomy, created="2026-11-01T00:00:00+00:00",
+                             leaf_cut=None)
+    after = _calibrate_copy(bundle, tmp_path / "after", taxonomy, created="2026-12-01T00:00:00+00:00",
+                            leaf_cut=0.0)
+    service = PredictingService(engine, chunk_size=4, first_chunk=2)
+    info = service.load(before)
+    opened = batches.open_folder(engine, folder)
+    first = dict(p for c in service.predict(service.todo(opened.items, list(opened.unreadable))) for p in c.items)
+    assert {(r.route, r.determined_level, r.calibration) for r in first.values()} == {
+        ("rejudge", 0, "2026-11-01T00:00:00+00:00")}  # no leaf passes; the group is determined
+    assert all(r.determined == r.path[0] for r in first.values())
+    judged = next(iter(first))
+    with session_scope(engine) as s:
+        repo.record_judgment(s, image_id=judged, leaf=first[judged].leaf, action="accept", analyst="alice")
+    items = batches.batch_items(engine, opened.batch_id)
+    assert service.todo(items, list(opened.unreadable)) == []  # the same calibration: nothing to do
+
+    assert service.load(after).version == info.version  # a recalibration keeps the version
+    todo = service.todo(batches.batch_items(engine, opened.batch_id), list(opened.unreadable))
+    assert sorted(i for i, _ in todo) == sorted(set(first) - {judged})
+    again = dict(p for c in service.predict(todo) for p in c.items)
+    assert {(r.route, r.calibration) for r in again.values()} == {("auto", "2026-12-01T00:00:00+00:00")}
+    assert all(r.determined == r.leaf and r.determined_level == len(r.path) - 1 for r in again.values())
+    with session_scope(engine, action="read") as s:
+        kept = repo.latest_predictions(s, [judged], model_version=info.version)[judged]
+    assert (kept.route, kept.calibration) == ("rejudge", "2026-11-01T00:00:00+00:00")  # as it was judged
+    assert service.todo(batches.batch_items(engine, opened.batch_id), list(opened.unreadable)) == []

@@ -36,14 +36,17 @@ IMAGES = {
     "img6": ("B", "bubble", 0.20, "rejudge", ("low_confidence", "possible_unknown"), 100),  # judged, undone
     "img7": ("B", "scratch", 0.10, None, (), 1),  # only model-v0 predicted it
 }
+DETERMINED = {"img0": "mechanical", "img2": "structural", "img4": "fiber"}  # the others: nothing determined
 
 
 def sha(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
-def pred(leaf: str | None, conf: float | None, route, reasons=(), version: str = V1) -> PredictionRecord:
+def pred(leaf: str | None, conf: float | None, route, reasons=(), version: str = V1,
+         determined: str | None = None) -> PredictionRecord:
     return PredictionRecord(
+        determined=determined,
         leaf=leaf,
         confidence=conf,
         path=("g", "s", leaf) if leaf else (),
@@ -79,7 +82,8 @@ def store(engine, tmp_path: Path) -> dict[str, int]:
                                          seen_at=NOW - dt.timedelta(hours=1))
             ids[name] = image.image_id
             if route is not None:
-                saved = repo.save_prediction(s, image.image_id, pred(leaf, conf, route, reasons))
+                saved = repo.save_prediction(s, image.image_id,
+                                             pred(leaf, conf, route, reasons, determined=DETERMINED.get(name)))
                 s.execute(update(Prediction).where(Prediction.id == saved.id)
                           .values(created_at=NOW - dt.timedelta(hours=hours)))
             repo.save_prediction(s, image.image_id, pred("crack", 0.05, "rejudge", ["low_confidence"], V0))
@@ -127,11 +131,21 @@ def test_queue_lists_undecided_rejudge_images_of_the_model_version_with_counts(e
         ("leaf", ["img6", "img1", "img2", "img4", "img0"]),  # bubble, crack, dent, fiber, scratch
         ("reason", ["img6", "img0", "img1", "img2", "img4"]),  # low_confidence, leaf_below_target, held_back
         ("batch", ["img0", "img1", "img2", "img4", "img6"]),  # arrival order
+        ("determined", ["img6", "img1", "img4", "img0", "img2"]),  # nothing, fiber, mechanical, structural
     ],
 )
 def test_queue_sorts_and_reverses(engine, store, sort, expected) -> None:
     assert names(queue(engine, sort=sort), store) == expected
     assert names(queue(engine, sort=sort, descending=True), store) == expected[::-1]
+
+
+def test_queue_groups_by_determined_node_with_counts(engine, store) -> None:
+    page = queue(engine, sort="determined")
+    assert page.counts_by_determined == {None: 2, "fiber": 1, "mechanical": 1, "structural": 1}
+    assert {names(page, store)[i]: r.determined for i, r in enumerate(page.rows)} == {
+        "img6": None, "img1": None, **{k: v for k, v in DETERMINED.items()}}
+    assert queue(engine).counts_by_determined == {}  # counted only when grouped by it
+    assert queue(engine, sort="determined", leaf="scratch").counts_by_determined == {"mechanical": 1}
 
 
 def test_queue_filters_and_facet_counts(engine, store) -> None:
@@ -451,17 +465,37 @@ def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store,
         view.batch_combo.setCurrentIndex(0)
 
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
-        view.group_box.setChecked(True)
+        view.group_combo.setCurrentIndex(view.group_combo.findData("leaf"))
     headings = [r for r in view.model.rows if isinstance(r, GroupRow)]
-    assert [h.leaf for h in headings] == ["bubble", "crack", "dent", "fiber", "scratch"]
+    assert [h.key for h in headings] == ["bubble", "crack", "dent", "fiber", "scratch"]
     assert all(h.count == 1 for h in headings) and view.table.columnSpan(0, 0) == view.model.columnCount()
     assert view.model.index(0, 0).data() == "Bubble — 1 waiting"
     window.grab().save("/tmp/queue_view_grouped.png")
 
+    # grouped by the node the model determined: a click on a heading selects the group, C scopes the picker to it
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.group_combo.setCurrentIndex(view.group_combo.findData("determined"))
+    headings = [(i, r) for i, r in enumerate(view.model.rows) if isinstance(r, GroupRow)]
+    assert [(h.key, h.count) for _, h in headings] == [(None, 2), ("fiber", 1), ("mechanical", 1), ("structural", 1)]
+    assert view.model.index(0, 0).data() == "Nothing determined — 2 waiting"
+    assert view.model.index(headings[1][0], 0).data() == "Fiber (determined) — 1 waiting"  # a held-back leaf
+    row, _ = headings[2]
+    assert view.model.index(row, 0).data() == "Mechanical damage (determined) · pick the type — 1 waiting"
+    assert not view.sort_combo.isEnabled()
+    qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.table.visualRect(view.model.index(row, 0)).center())
+    assert [r.image_id for r in view.selected_rows()] == [store["img0"]]
+    assert view._scope(view.selected_rows()) == "mechanical"
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    qtbot.keyClick(view.table, Qt.Key.Key_Space)  # Space on a heading selects its group
+    assert sorted(r.image_id for r in view.selected_rows()) == sorted([store["img6"], store["img1"]])
+    assert view._scope(view.selected_rows()) is None
+    window.grab().save("/tmp/queue_view_determined.png")
+
     # scrolling to the end loads the next page (here 2 rows a page)
     monkeypatch.setattr(queue_view, "PAGE_SIZE", 2)
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
-        view.group_box.setChecked(False)
+        view.group_combo.setCurrentIndex(0)
     assert view.model.total == 5 and view.model.loaded < 5
 
     def scroll_down() -> bool:  # the view also fetches by itself while it is not full

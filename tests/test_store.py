@@ -99,12 +99,12 @@ def add_image(session, name: str, folder: Path, batch_id: int | None = None) -> 
 # ------------------------------------------------------------------------------------------ schema
 def test_init_db_creates_schema_and_is_idempotent(engine: Engine) -> None:
     assert set(inspect(engine).get_table_names()) >= TABLES
-    assert current_revision(engine) == head_revision() == "0003_routing_pauses"
+    assert current_revision(engine) == head_revision() == "0004_prediction_determined"
     assert head_revision() == HEAD_REVISION  # the fast path (no Alembic import) knows the newest migration
-    assert init_db(engine) == "0003_routing_pauses"  # already up to date: a no-op
+    assert init_db(engine) == "0004_prediction_determined"  # already up to date: a no-op
     with session_scope(engine) as s:
         register(s)
-    assert init_db(engine) == "0003_routing_pauses"
+    assert init_db(engine) == "0004_prediction_determined"
     with session_scope(engine) as s:
         assert [m.version for m in repo.list_model_versions(s)] == [MODEL]
 
@@ -145,7 +145,24 @@ def _ddl_parts(db: Path, with_version: bool = False) -> dict[str, set[str]]:
         rows = conn.execute(
             "SELECT name, sql FROM sqlite_master" + ("" if with_version else " WHERE tbl_name != 'alembic_version'")
         ).fetchall()
-    return {name: {part.strip().rstrip(",") for part in (sql or "").splitlines()} for name, sql in rows}
+    return {name: set(_top_level_parts(sql or "")) for name, sql in rows}
+
+
+def _top_level_parts(sql: str) -> list[str]:
+    """A CREATE statement's column and constraint clauses (split at the commas between them; an ALTER TABLE ADD
+    COLUMN puts a new column on the line of the last one)."""
+    head, _, body = sql.partition("(")
+    body = body.rstrip().removesuffix(")")  # the statement's closing parenthesis
+    parts, depth, current = [head.strip()], 0, []
+    for ch in body:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current).strip())
+    return [" ".join(p.split()) for p in parts if p]
 
 
 def test_migrations_match_the_orm_exactly(tmp_path: Path) -> None:
@@ -169,7 +186,7 @@ def test_downgrade_to_base_and_upgrade_again(engine: Engine) -> None:
     command.downgrade(alembic_config(engine), "base")
     assert not TABLES & set(inspect(engine).get_table_names())
     assert current_revision(engine) is None
-    assert init_db(engine) == "0003_routing_pauses"
+    assert init_db(engine) == "0004_prediction_determined"
     assert set(inspect(engine).get_table_names()) >= TABLES
 
 

@@ -825,225 +825,261 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>因先前的暫停而保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="23"/>
+        <location filename="../ui/queue_model.py" line="24"/>
         <source>{n} min</source>
         <translation>{n} 分鐘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="25"/>
+        <location filename="../ui/queue_model.py" line="26"/>
         <source>{n} h</source>
         <translation>{n} 小時</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="26"/>
+        <location filename="../ui/queue_model.py" line="27"/>
         <source>{n} d</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="70"/>
+        <location filename="../ui/queue_model.py" line="78"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="71"/>
+        <location filename="../ui/queue_model.py" line="79"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="72"/>
-        <location filename="../ui/queue_view.py" line="130"/>
+        <location filename="../ui/queue_model.py" line="80"/>
+        <location filename="../ui/queue_view.py" line="136"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="73"/>
+        <location filename="../ui/queue_model.py" line="81"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="74"/>
+        <location filename="../ui/queue_model.py" line="82"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="75"/>
-        <location filename="../ui/queue_view.py" line="133"/>
+        <location filename="../ui/queue_model.py" line="83"/>
+        <location filename="../ui/queue_view.py" line="139"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="76"/>
+        <location filename="../ui/queue_model.py" line="84"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="77"/>
+        <location filename="../ui/queue_model.py" line="85"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="111"/>
+        <location filename="../ui/queue_model.py" line="122"/>
+        <source>Nothing determined</source>
+        <translation>未確定任何層級</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_model.py" line="124"/>
+        <source>{node} (determined)</source>
+        <translation>{node}（已確定）</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_model.py" line="126"/>
+        <source>{node} (determined) · pick the type</source>
+        <translation>{node}（已確定）· 請選擇類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_model.py" line="128"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="124"/>
+        <location filename="../ui/queue_model.py" line="134"/>
+        <source>Click (or Space) to select the group&apos;s images</source>
+        <translation>點一下（或按空白鍵）選取此組的影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="130"/>
         <source>All reasons</source>
         <translation>所有原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="127"/>
+        <location filename="../ui/queue_view.py" line="133"/>
         <source>All predicted types</source>
         <translation>所有預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="128"/>
+        <location filename="../ui/queue_view.py" line="134"/>
         <source>All batches</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="131"/>
+        <location filename="../ui/queue_view.py" line="137"/>
         <source>Waiting longest</source>
         <translation>等待最久</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="132"/>
+        <location filename="../ui/queue_view.py" line="138"/>
+        <location filename="../ui/queue_view.py" line="156"/>
         <source>Predicted type</source>
         <translation>預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="134"/>
+        <location filename="../ui/queue_view.py" line="140"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="138"/>
+        <location filename="../ui/queue_view.py" line="145"/>
         <source>Re&amp;verse</source>
         <translation>反向(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="146"/>
+        <location filename="../ui/queue_view.py" line="153"/>
         <source>Show &amp;judged</source>
         <translation>顯示已判定(&amp;J)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="147"/>
-        <source>&amp;Group by predicted type</source>
-        <translation>依預測類別分組(&amp;G)</translation>
+        <location filename="../ui/queue_view.py" line="155"/>
+        <source>No grouping</source>
+        <translation>不分組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="151"/>
+        <location filename="../ui/queue_view.py" line="157"/>
+        <source>Determined node</source>
+        <translation>已確定的節點</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="158"/>
+        <source>Determined node: the deepest group or subgroup the model is sure of at the target purity; a group&apos;s images can be judged together (click its heading, then C)</source>
+        <translation>已確定的節點：模型在目標純度下有把握的最深一層大類或子類；同一組的影像可一起判定（點組標題，再按 C）</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="164"/>
         <source>&amp;Reason:</source>
         <translation>原因(&amp;R)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="152"/>
+        <location filename="../ui/queue_view.py" line="165"/>
         <source>&amp;Predicted:</source>
         <translation>預測(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="153"/>
+        <location filename="../ui/queue_view.py" line="166"/>
         <source>&amp;Batch:</source>
         <translation>批次(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="154"/>
+        <location filename="../ui/queue_view.py" line="167"/>
         <source>Con&amp;fidence:</source>
         <translation>信心度(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="164"/>
+        <location filename="../ui/queue_view.py" line="177"/>
         <source>&amp;Sort:</source>
         <translation>排序(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="196"/>
+        <location filename="../ui/queue_view.py" line="179"/>
+        <source>&amp;Group:</source>
+        <translation>分組(&amp;G)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="214"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="199"/>
+        <location filename="../ui/queue_view.py" line="217"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="200"/>
+        <location filename="../ui/queue_view.py" line="218"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="201"/>
+        <location filename="../ui/queue_view.py" line="219"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="202"/>
+        <location filename="../ui/queue_view.py" line="220"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="237"/>
+        <location filename="../ui/queue_view.py" line="255"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="289"/>
+        <location filename="../ui/queue_view.py" line="311"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="292"/>
-        <location filename="../ui/queue_view.py" line="315"/>
+        <location filename="../ui/queue_view.py" line="314"/>
+        <location filename="../ui/queue_view.py" line="337"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="340"/>
+        <location filename="../ui/queue_view.py" line="362"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="387"/>
+        <location filename="../ui/queue_view.py" line="409"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="389"/>
+        <location filename="../ui/queue_view.py" line="411"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="392"/>
+        <location filename="../ui/queue_view.py" line="414"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="442"/>
+        <location filename="../ui/queue_view.py" line="481"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="450"/>
+        <location filename="../ui/queue_view.py" line="489"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="456"/>
+        <location filename="../ui/queue_view.py" line="495"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="462"/>
+        <location filename="../ui/queue_view.py" line="501"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="471"/>
+        <location filename="../ui/queue_view.py" line="510"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="472"/>
+        <location filename="../ui/queue_view.py" line="511"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -1052,17 +1088,17 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="487"/>
+        <location filename="../ui/queue_view.py" line="526"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="493"/>
+        <location filename="../ui/queue_view.py" line="532"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="495"/>
+        <location filename="../ui/queue_view.py" line="534"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

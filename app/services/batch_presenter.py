@@ -249,10 +249,12 @@ class BatchPresenter:
         return sum(counts.get(s, 0) for s in OPEN_STATES)
 
     def todo(self, model_version: str) -> list[tuple[int, str]]:
-        """``(image_id, path)`` of the readable images without a prediction of ``model_version``, in the order
-        the analyst will reach them: from the current image on, then the ones before it."""
+        """``(image_id, path)`` of the readable images to predict with ``model_version`` (none of its predictions,
+        or an undecided one routed under an earlier calibration than the loaded one: :func:`unpredicted`), in the
+        order the analyst will reach them: from the current image on, then the ones before it."""
         start = max(0, self.current)
-        return unpredicted(self.items[start:] + self.items[:start], model_version, self.errors)
+        stamp = None if self.routing is None else self.routing.stamp
+        return unpredicted(self.items[start:] + self.items[:start], model_version, self.errors, stamp)
 
     def set_model(self, state: str, *, version: str | None = None, taxonomy: Taxonomy | None = None,
                   routing: Calibration | None = None) -> None:

@@ -276,7 +276,13 @@ class PredictingService:
     # -- predictions -------------------------------------------------------------------------------
     def todo(self, items: Sequence[BatchItem], unreadable: Sequence[int] = ()) -> list[tuple[int, str]]:
         """``(image_id, path)`` of the items without a prediction of the loaded model (unreadable ones left out)."""
-        return unpredicted(items, self.info.version if self.info else None, set(unreadable))
+        return unpredicted(items, self.info.version if self.info else None, set(unreadable), self.calibration_stamp)
+
+    @property
+    def calibration_stamp(self) -> str | None:
+        """The loaded bundle's ``Calibration.stamp`` (None: no model, or an uncalibrated one)."""
+        calibration = None if self.info is None else self.info.manifest.calibration
+        return None if calibration is None else calibration.stamp
 
     def predict(self, items: Sequence[tuple[int, str]], *, cancel: threading.Event | None = None,
                 skip: Callable[[int], bool] | None = None) -> Iterator[PredictedChunk]:
@@ -310,12 +316,13 @@ class PredictingService:
                 order.append(image_id)
                 yield path
 
+        stamp = self.calibration_stamp
         stream = predictor.iter_predict(paths(), first_batch=self.first_chunk)
         pending: list[tuple[int, PredictionRecord]] = []
         done, target = 0, self.first_chunk
         try:
             for prediction in stream:
-                pending.append((order.popleft(), PredictionRecord.from_prediction(prediction)))
+                pending.append((order.popleft(), PredictionRecord.from_prediction(prediction, stamp)))
                 if len(pending) < target:
                     continue
                 stored = self._save(pending)

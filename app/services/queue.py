@@ -39,7 +39,7 @@ QUEUE_REASONS: tuple[str, ...] = queries.REASONS
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "path", "image_id", "predicted_leaf", "confidence", "reasons", "unknown_score", "predicted_at", "batches",
-    "state", "judged_leaf", "judged_by",
+    "state", "judged_leaf", "judged_by", "determined",
 )  # fmt: skip
 """CSV columns of :meth:`QueueService.export_queue` (``reasons`` and ``batches`` are ``;``-separated)."""
 
@@ -190,4 +190,5 @@ def _csv_values(row: QueueRow) -> list[str]:
         row.state,
         row.judged_leaf or "",
         row.judged_by or "",
+        row.determined or "",
     ]

@@ -46,7 +46,7 @@ __all__ = [
     "rejudge_queue",
 ]
 
-QUEUE_SORTS: tuple[str, ...] = ("confidence", "age", "leaf", "batch", "reason")
+QUEUE_SORTS: tuple[str, ...] = ("confidence", "age", "leaf", "batch", "reason", "determined")
 """Sort keys of :func:`rejudge_queue`."""
 
 MAX_PAGE = 10_000
@@ -69,6 +69,8 @@ class QueueRow:
         state: ``rejudge`` while no decision is current, else the current status
             (``accepted``/``corrected``/``unknown``).
         judged_leaf, judged_by: the current decision's leaf and analyst (None while waiting).
+        determined: the deepest node of the predicted path the calibration determined (a group or subgroup:
+            "Particle, pick the type"; the leaf itself for an image held back by the monitor), or None.
     """
 
     image_id: int
@@ -84,6 +86,7 @@ class QueueRow:
     state: str = "rejudge"
     judged_leaf: str | None = None
     judged_by: str | None = None
+    determined: str | None = None
 
     @property
     def batch_name(self) -> str:
@@ -105,6 +108,8 @@ class QueuePage:
         counts_by_reason: per reason code, rows matching every filter except ``reasons`` (facet counts
             for a reason filter; a row with two reasons counts under both).
         counts_by_leaf: per predicted leaf, rows matching every filter except ``leaf`` (None = no leaf).
+        counts_by_determined: with ``sort="determined"``, per determined node, rows matching every filter
+            (None = nothing determined); empty otherwise.
         offset, limit: the page asked for.
     """
 
@@ -112,6 +117,7 @@ class QueuePage:
     total: int
     counts_by_reason: dict[str, int] = field(default_factory=dict)
     counts_by_leaf: dict[str | None, int] = field(default_factory=dict)
+    counts_by_determined: dict[str | None, int] = field(default_factory=dict)
     offset: int = 0
     limit: int = 200
 
@@ -177,6 +183,7 @@ def _order(sort: str, descending: bool) -> list[Any]:
         "leaf": [Prediction.leaf, Prediction.confidence],
         "batch": [],  # image ids are given in arrival order: first batch opened, then place in it
         "reason": [func.coalesce(_reason_rank(), len(REASONS)), Prediction.confidence],
+        "determined": [Prediction.determined, Prediction.leaf, Prediction.confidence],
     }
     chosen = [*keys[sort], Prediction.image_id]
     # NULLs (no confidence/leaf: the model failed) first, on every backend
@@ -217,7 +224,8 @@ def rejudge_queue(
         include_judged: also list images whose current judgment is a decision.
         sort: ``confidence`` (least sure first), ``age`` (oldest first), ``leaf`` (then confidence),
             ``batch`` (arrival order: the batch an image was first opened in, oldest first, then its place
-            there) or ``reason`` (in the order of ``models.routing.policy.REASONS``, then confidence).
+            there), ``reason`` (in the order of ``models.routing.policy.REASONS``, then confidence) or
+            ``determined`` (by determined node, then leaf and confidence; the page then counts each node).
             Ties go by image id.
         descending: reverse the whole order.
         offset, limit: the page (``limit`` at most 10 000).
@@ -288,6 +296,15 @@ def rejudge_queue(
     }
     if wanted is not None and not wanted:  # an empty reason set matches nothing
         total = 0
+    counts_by_determined: dict[str | None, int] = {}
+    if sort == "determined" and total:
+        node_key = func.coalesce(Prediction.determined, "")
+        counts_by_determined = {
+            node or None: int(n)
+            for node, n in session.execute(
+                select(node_key, func.count()).where(*base, *by_leaf, *by_reason).group_by(node_key)
+            )
+        }
     rows: list[QueueRow] = []
     if total and offset < total:
         # Sort and cut on the index first; read the wide rows of this page only.
@@ -306,6 +323,7 @@ def rejudge_queue(
         total=total,
         counts_by_reason=counts_by_reason,
         counts_by_leaf=counts_by_leaf,
+        counts_by_determined=counts_by_determined,
         offset=offset,
         limit=limit,
     )
@@ -323,6 +341,7 @@ def _queue_rows(session: Session, prediction_ids: Sequence[int]) -> list[QueueRo
             Prediction.reasons,
             Prediction.unknown_score,
             Prediction.created_at,
+            Prediction.determined,
         ).where(Prediction.id.in_(chunk))
         found.update((r.id, r) for r in session.execute(stmt))
     page = [found[i] for i in prediction_ids if i in found]
@@ -358,6 +377,7 @@ def _queue_rows(session: Session, prediction_ids: Sequence[int]) -> list[QueueRo
                 state=j.status if decided else "rejudge",
                 judged_leaf=j.leaf if decided else None,
                 judged_by=j.analyst if decided else None,
+                determined=r.determined,
             )
         )
     return rows

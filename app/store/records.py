@@ -110,6 +110,10 @@ class PredictionRecord:
         model_version: the version string of the model bundle.
         embedding: pooled features as little-endian float32 bytes (see :func:`decode_embedding`).
         path_scores: confidence of each node on ``path``.
+        determined, determined_level: the deepest node of ``path`` whose confidence meets the calibration's
+            threshold for it, and its level (0 = group); None when nothing is (or the bundle is uncalibrated).
+        calibration: the stamp of the calibration the route was made under (``Calibration.stamp``; None:
+            uncalibrated, or stored before the store kept it).
         id, image_id, created_at: set on records read from the store.
     """
 
@@ -125,14 +129,18 @@ class PredictionRecord:
     model_version: str = ""
     embedding: bytes | None = None
     path_scores: tuple[float, ...] = ()
+    determined: str | None = None
+    determined_level: int | None = None
+    calibration: str | None = None
     id: int | None = None
     image_id: int | None = None
     created_at: dt.datetime | None = None
 
     @classmethod
-    def from_prediction(cls, prediction: Prediction) -> PredictionRecord:
+    def from_prediction(cls, prediction: Prediction, calibration: str | None = None) -> PredictionRecord:
         """The store's form of a model's :class:`models.inference.records.Prediction` (the one conversion on
-        the path from the model to the database; embeddings become float32 bytes)."""
+        the path from the model to the database; embeddings become float32 bytes). ``calibration``: the stamp
+        of the calibration that routed it (``Calibration.stamp`` of the predictor's bundle)."""
         error = prediction.error
         return cls(
             leaf=None if error else prediction.leaf,
@@ -147,6 +155,9 @@ class PredictionRecord:
             model_version=prediction.model_version,
             embedding=None if prediction.embedding is None else encode_embedding(prediction.embedding),
             path_scores=tuple(float(s) for s in prediction.path_scores),
+            determined=None if error else prediction.determined_node,
+            determined_level=None if error else prediction.determined_level,
+            calibration=calibration,
         )
 
     def embedding_vector(self) -> np.ndarray | None:
@@ -385,10 +396,17 @@ class OpenedBatch:
     taxonomy: Taxonomy | None = None  # of the newest model that predicted the items (names before a model loads)
 
 
-def unpredicted(items: Sequence[BatchItem], model_version: str | None,
-                skip: Collection[int] = ()) -> list[tuple[int, str]]:
-    """``(image_id, path)`` of the items without a prediction of ``model_version`` (the ids in ``skip`` left out:
-    images that cannot be read)."""
-    return [(it.image.image_id, it.image.path) for it in items
-            if (it.prediction is None or it.prediction.model_version != model_version)
-            and it.image.image_id not in skip]
+def unpredicted(items: Sequence[BatchItem], model_version: str | None, skip: Collection[int] = (),
+                calibration: str | None = None) -> list[tuple[int, str]]:
+    """``(image_id, path)`` of the items to predict with ``model_version``: those without a prediction of it, and
+    those nobody has decided yet whose prediction was routed under another calibration than ``calibration`` (the
+    loaded bundle's ``Calibration.stamp``; None: uncalibrated): after a recalibration their route, determined node
+    and confidences are the old calibration's. The ids in ``skip`` (images that cannot be read) are left out."""
+    def stale(it: BatchItem) -> bool:
+        p = it.prediction
+        if p is None or p.model_version != model_version:
+            return True
+        decided = it.judgment is not None and it.judgment.is_decision
+        return not decided and p.calibration != calibration and not p.error
+
+    return [(it.image.image_id, it.image.path) for it in items if stale(it) and it.image.image_id not in skip]

@@ -41,6 +41,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -192,8 +193,10 @@ class Prediction(Base):
         Index("ix_predictions_model_version_id_confidence", "model_version_id", "confidence"),
         # Covering index of the re-judge queue and the dashboard (migration 0002): they never read the
         # wide rows, whose route/created_at sit after the embedding (in SQLite overflow pages).
+        # Migration 0004 appended ``determined`` (the queue's grouping by determined node).
         Index(
-            "ix_predictions_queue", "model_version_id", "route", "confidence", "leaf", "image_id", "created_at"
+            "ix_predictions_queue", "model_version_id", "route", "confidence", "leaf", "image_id", "created_at",
+            "determined",
         ),
     )
 
@@ -212,6 +215,12 @@ class Prediction(Base):
     unknown_score: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Hierarchical routing (migration 0004): the deepest node of ``path`` the calibration determines (None:
+    # nothing), its level (0 = group), and the calibration the route was made under (``Calibration.stamp``;
+    # NULL for an uncalibrated bundle, and for rows stored before 0004).
+    determined: Mapped[str | None] = mapped_column(String(128))
+    determined_level: Mapped[int | None] = mapped_column(SmallInteger)
+    calibration: Mapped[str | None] = mapped_column(String(64))
 
 
 class PredictionReason(Base):

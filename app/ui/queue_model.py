@@ -1,5 +1,6 @@
 """The re-judge queue's item model: the rows of :class:`app.services.queue.QueuePage`, the column texts and
-colours, "predicted leaf" headings in grouped mode, and page-by-page loading (the view fetches the pages).
+colours, "predicted type" or "determined node" headings in grouped mode, and page-by-page loading (the view
+fetches the pages).
 """
 
 from __future__ import annotations
@@ -26,12 +27,18 @@ def age_text(age: dt.timedelta) -> str:
     return QCoreApplication.translate("Queue", "{n} d").format(n=minutes // (24 * 60))
 
 
+GROUPINGS: tuple[str, ...] = ("leaf", "determined")
+"""What grouped mode groups by: the predicted leaf, or the node the model determined (hierarchical routing)."""
+
+
 @dataclass(frozen=True)
 class GroupRow:
-    """A "predicted leaf" heading in grouped mode; ``count`` is the whole queue's, not the page's."""
+    """A heading in grouped mode: the rows below share ``key`` (their predicted leaf, or their determined node when
+    ``by == "determined"``; None: no leaf / nothing determined); ``count`` is the whole queue's, not the page's."""
 
-    leaf: str | None
+    key: str | None
     count: int
+    by: str = "leaf"
 
 
 class QueueTableModel(QAbstractTableModel):
@@ -51,9 +58,10 @@ class QueueTableModel(QAbstractTableModel):
         self.rows: list[QueueRow | GroupRow] = []
         self.total = 0
         self.loaded = 0  # queue rows loaded (headings excluded)
-        self.grouped = False
+        self.grouped: str | None = None  # None, or one of GROUPINGS
         self.group_counts: dict[str | None, int] = {}
         self.leaf_name = lambda leaf: leaf or "—"
+        self.is_leaf = lambda node: False  # the view sets both from its taxonomy
         self._waiting = False
 
     # -- Qt model API --------------------------------------------------------------------------
@@ -106,10 +114,24 @@ class QueueTableModel(QAbstractTableModel):
             return QBrush(QColor(colour))
         return None
 
+    def group_title(self, row: GroupRow) -> str:
+        """A heading's text: "Bubble — 3 waiting", "Particle (determined) · pick the type — 12 waiting"."""
+        if row.by != "determined":
+            name = self.leaf_name(row.key)
+        elif row.key is None:
+            name = QCoreApplication.translate("Queue", "Nothing determined")
+        elif self.is_leaf(row.key):  # a type the model is sure of, sent to a person by the purity monitor
+            name = QCoreApplication.translate("Queue", "{node} (determined)").format(node=self.leaf_name(row.key))
+        else:
+            name = QCoreApplication.translate("Queue", "{node} (determined) · pick the type").format(
+                node=self.leaf_name(row.key))
+        return QCoreApplication.translate("Queue", "{name} — {n} waiting").format(name=name, n=row.count)
+
     def _group_data(self, row: GroupRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and column == 0:
-            return QCoreApplication.translate("Queue", "{name} — {n} waiting").format(
-                name=self.leaf_name(row.leaf), n=row.count)
+            return self.group_title(row)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 0:
+            return QCoreApplication.translate("Queue", "Click (or Space) to select the group's images")
         if role == Qt.ItemDataRole.FontRole:
             font = QFont()
             font.setBold(True)
@@ -138,17 +160,19 @@ class QueueTableModel(QAbstractTableModel):
         return state_label(row.state)
 
     # -- content -------------------------------------------------------------------------------
-    def set_page(self, page: QueuePage, *, grouped: bool, append: bool = False) -> None:
-        """Show a first page (``append=False``) or add the next one."""
+    def set_page(self, page: QueuePage, *, grouped: str | None, append: bool = False) -> None:
+        """Show a first page (``append=False``) or add the next one; ``grouped``: None or one of
+        :data:`GROUPINGS` (the page must be sorted that way)."""
         self._waiting = False
         self.total = page.total
-        self.group_counts = dict(page.counts_by_leaf)
+        self.group_counts = dict(page.counts_by_determined if grouped == "determined" else page.counts_by_leaf)
         new: list[QueueRow | GroupRow] = []
-        last_leaf = self._last_leaf() if append else object()
+        last = self._last_key(grouped) if append else object()
         for row in page.rows:
-            if grouped and row.leaf != last_leaf:
-                new.append(GroupRow(row.leaf, self.group_counts.get(row.leaf, 0)))
-                last_leaf = row.leaf
+            key = self.group_key(row, grouped)
+            if grouped and key != last:
+                new.append(GroupRow(key, self.group_counts.get(key, 0), grouped))
+                last = key
             new.append(row)
         if append:
             if new:
@@ -163,11 +187,24 @@ class QueueTableModel(QAbstractTableModel):
         self.loaded = len(page.rows)
         self.endResetModel()
 
-    def _last_leaf(self) -> object:
+    @staticmethod
+    def group_key(row: QueueRow, grouped: str | None) -> str | None:
+        return row.determined if grouped == "determined" else row.leaf
+
+    def _last_key(self, grouped: str | None) -> object:
         for row in reversed(self.rows):
             if isinstance(row, QueueRow):
-                return row.leaf
+                return self.group_key(row, grouped)
         return object()
+
+    def group_rows(self, heading: int) -> list[int]:
+        """The row numbers of the queue rows under the heading at ``heading`` (those loaded so far)."""
+        out = []
+        for i in range(heading + 1, len(self.rows)):
+            if isinstance(self.rows[i], GroupRow):
+                break
+            out.append(i)
+        return out
 
     def queue_row(self, row: int) -> QueueRow | None:
         item = self.rows[row] if 0 <= row < len(self.rows) else None

@@ -4,8 +4,9 @@ A thin view over :class:`app.services.queue.QueueService`. Pages load on the thr
 fetches the next page when scrolled to its end); bulk judgments run on the UI thread, like every other
 judgment, so a row shows as done only once it is committed.
 
-Keys (with the table focused): Enter accepts the selection, C relabels it with the taxonomy picker,
-O or double-click opens the current image, Ctrl+A selects every loaded row, Ctrl+Z undoes the last bulk
+Keys (with the table focused): Enter accepts the selection, C relabels it with the taxonomy picker (scoped to
+the node the model determined when the selection shares one), Space on a group heading (or a click) selects
+the group's images, O or double-click opens the current image, Ctrl+A selects every loaded row, Ctrl+Z undoes the last bulk
 action, F5 reloads, Ctrl+E exports, Esc closes the window. The filters are reached with Tab or their Alt+letter mnemonics.
 
 The rows, their texts and colours are the item model's (:mod:`app.ui.queue_model`); the window's look is
@@ -52,6 +53,7 @@ class _QueueTable(QTableView):
     acceptRequested = Signal()
     relabelRequested = Signal()
     openRequested = Signal()
+    headingActivated = Signal(int)  # Space on a group heading: the row number
     KEYS: ClassVar[frozenset[Qt.Key]] = frozenset({
         Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_C, Qt.Key.Key_O, Qt.Key.Key_Space, Qt.Key.Key_Up,
         Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
@@ -74,6 +76,9 @@ class _QueueTable(QTableView):
             self.relabelRequested.emit()
         elif event.key() == Qt.Key.Key_O and mods == Qt.KeyboardModifier.NoModifier:
             self.openRequested.emit()
+        elif (event.key() == Qt.Key.Key_Space and mods == Qt.KeyboardModifier.NoModifier
+              and isinstance(self.currentIndex().data(QueueTableModel.RowRole), GroupRow)):
+            self.headingActivated.emit(self.currentIndex().row())
         else:
             super().keyPressEvent(event)
 
@@ -110,6 +115,7 @@ class QueueView(QWidget):
         self._batches: list[tuple[int, str]] = []
         self._build()
         self.model.leaf_name = self._leaf_name
+        self.model.is_leaf = lambda node: self.taxonomy is not None and node in self.taxonomy.leaves
         self._update_buttons()
 
     # -- layout --------------------------------------------------------------------------------
@@ -134,7 +140,8 @@ class QueueView(QWidget):
             "reason": QCoreApplication.translate("Queue", "Reason"),
         }
         for key in QUEUE_SORTS:
-            self.sort_combo.addItem(sort_names[key], key)
+            if key in sort_names:  # "determined" is reached through the Group menu
+                self.sort_combo.addItem(sort_names[key], key)
         self.reverse_box = QCheckBox(QCoreApplication.translate("Queue", "Re&verse"), self)
         self.min_conf = QSpinBox(self)
         self.max_conf = QSpinBox(self)
@@ -144,7 +151,13 @@ class QueueView(QWidget):
             spin.setValue(value)
             spin.setKeyboardTracking(False)
         self.judged_box = QCheckBox(QCoreApplication.translate("Queue", "Show &judged"), self)
-        self.group_box = QCheckBox(QCoreApplication.translate("Queue", "&Group by predicted type"), self)
+        self.group_combo = QComboBox(self)
+        self.group_combo.addItem(QCoreApplication.translate("Queue", "No grouping"), None)
+        self.group_combo.addItem(QCoreApplication.translate("Queue", "Predicted type"), "leaf")
+        self.group_combo.addItem(QCoreApplication.translate("Queue", "Determined node"), "determined")
+        self.group_combo.setToolTip(QCoreApplication.translate(
+            "Queue", "Determined node: the deepest group or subgroup the model is sure of at the target purity; "
+                     "a group's images can be judged together (click its heading, then C)"))
 
         bar = QHBoxLayout()
         for text, widget in (
@@ -163,7 +176,9 @@ class QueueView(QWidget):
         bar2 = QHBoxLayout()
         sort_label = QLabel(QCoreApplication.translate("Queue", "&Sort:"), self)
         sort_label.setBuddy(self.sort_combo)
-        for w in (sort_label, self.sort_combo, self.reverse_box, self.judged_box, self.group_box):
+        group_label = QLabel(QCoreApplication.translate("Queue", "&Group:"), self)
+        group_label.setBuddy(self.group_combo)
+        for w in (sort_label, self.sort_combo, self.reverse_box, self.judged_box, group_label, self.group_combo):
             bar2.addWidget(w)
         bar2.addStretch(1)
 
@@ -190,6 +205,9 @@ class QueueView(QWidget):
         self.table.acceptRequested.connect(self.accept_selected)
         self.table.relabelRequested.connect(self.relabel_selected)
         self.table.openRequested.connect(self._open_current)
+        self.table.headingActivated.connect(self._select_group)
+        self.table.clicked.connect(lambda idx: self._select_group(idx.row())
+                                   if isinstance(idx.data(QueueTableModel.RowRole), GroupRow) else None)
         self.table.doubleClicked.connect(lambda _idx: self._open_current())
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
 
@@ -226,12 +244,12 @@ class QueueView(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(actions)
 
-        for combo in (self.reason_combo, self.leaf_combo, self.batch_combo, self.sort_combo):
+        for combo in (self.reason_combo, self.leaf_combo, self.batch_combo, self.sort_combo, self.group_combo):
             combo.currentIndexChanged.connect(lambda _i: self.refresh())
-        for box in (self.reverse_box, self.judged_box, self.group_box):
+        for box in (self.reverse_box, self.judged_box):
             box.toggled.connect(lambda _on: self.refresh())
-        self.group_box.toggled.connect(lambda on: (self.sort_combo.setEnabled(not on),
-                                                   self.reverse_box.setEnabled(not on)))
+        self.group_combo.currentIndexChanged.connect(lambda _i: (self.sort_combo.setEnabled(not self.grouping()),
+                                                                 self.reverse_box.setEnabled(not self.grouping())))
         for spin in (self.min_conf, self.max_conf):
             spin.valueChanged.connect(lambda _v: self.refresh())
         self.setWindowTitle(QCoreApplication.translate("Queue", "Re-judge queue — fma-judge"))
@@ -256,6 +274,10 @@ class QueueView(QWidget):
             return self.taxonomy.name(leaf, self.lang)
         return leaf
 
+    def grouping(self) -> str | None:
+        """What grouped mode groups by (``leaf``, ``determined``), or None."""
+        return self.group_combo.currentData()
+
     def filters(self) -> QueueFilters | None:
         """The filters as the bar shows them; None without a model version."""
         if not self.model_version:
@@ -270,8 +292,8 @@ class QueueView(QWidget):
             min_conf=low / 100 if low > 0 else None,
             max_conf=high / 100 if high < 100 else None,
             include_judged=self.judged_box.isChecked(),
-            sort="leaf" if self.group_box.isChecked() else self.sort_combo.currentData(),
-            descending=self.reverse_box.isChecked() and not self.group_box.isChecked(),
+            sort=self.grouping() or self.sort_combo.currentData(),
+            descending=self.reverse_box.isChecked() and not self.grouping(),
         )
 
     def selected_rows(self) -> list[QueueRow]:
@@ -285,7 +307,7 @@ class QueueView(QWidget):
         filters = self.filters()
         self._request += 1
         if filters is None:
-            self.model.set_page(QueuePage(rows=[], total=0), grouped=False)
+            self.model.set_page(QueuePage(rows=[], total=0), grouped=None)
             self.counts_label.setText(QCoreApplication.translate("Queue", "Load a model to see its queue"))
             return
         if not self.status_label.text():
@@ -306,7 +328,7 @@ class QueueView(QWidget):
         keep = {r.image_id for r in self.selected_rows()}
         picked = [i.row() for i in self.table.selectionModel().selectedRows()]
         current = min(picked) if picked else self.table.currentIndex().row()  # where the next one will be
-        self.model.set_page(page, grouped=self.group_box.isChecked())
+        self.model.set_page(page, grouped=self.grouping())
         self._batches = batches
         self._fill_combos(page)
         self._sync_header(filters)
@@ -330,7 +352,7 @@ class QueueView(QWidget):
     def _more_loaded(self, request: int, page: QueuePage) -> None:
         if request != self._request:
             return
-        self.model.set_page(page, grouped=self.group_box.isChecked(), append=True)
+        self.model.set_page(page, grouped=self.grouping(), append=True)
         self._apply_spans()
         self._update_buttons()
         self.pageLoaded.emit(page)
@@ -366,7 +388,7 @@ class QueueView(QWidget):
             combo.blockSignals(False)
 
     def _sync_header(self, filters: QueueFilters) -> None:
-        column = {v: k for k, v in QueueTableModel.SORT_BY_COLUMN.items()}[filters.sort]
+        column = {v: k for k, v in QueueTableModel.SORT_BY_COLUMN.items()}.get(filters.sort, 1)
         order = Qt.SortOrder.DescendingOrder if filters.descending else Qt.SortOrder.AscendingOrder
         header = self.table.horizontalHeader()
         header.blockSignals(True)
@@ -406,7 +428,7 @@ class QueueView(QWidget):
 
     def _header_sort(self, column: int, order: Qt.SortOrder) -> None:
         key = QueueTableModel.SORT_BY_COLUMN.get(column)
-        if key is None or self.group_box.isChecked():
+        if key is None or self.grouping():
             filters = self.filters()
             if filters is not None:
                 self._sync_header(filters)  # not a sortable column (or grouped): keep the indicator
@@ -429,6 +451,23 @@ class QueueView(QWidget):
             self._show_counts()
 
     # -- actions -------------------------------------------------------------------------------
+    def _select_group(self, heading: int) -> None:
+        """Select every loaded row under a group heading (then Enter or C acts on the whole group)."""
+        rows = self.model.group_rows(heading)
+        if not rows:
+            return
+        selection = self.table.selectionModel()
+        self.table.clearSelection()
+        self.table.setCurrentIndex(self.model.index(rows[0], 0))
+        flags = selection.SelectionFlag.Select | selection.SelectionFlag.Rows
+        for row in rows:
+            selection.select(self.model.index(row, 0), flags)
+
+    def _scope(self, rows: list[QueueRow]) -> str | None:
+        """The group or subgroup every row's model determined, when they share one (the picker's first scope)."""
+        nodes = {r.determined for r in rows}
+        return nodes.pop() if len(nodes) == 1 else None  # the picker ignores a leaf or an unknown id
+
     def _open_current(self) -> None:
         row = self.model.queue_row(self.table.currentIndex().row())
         if row is not None:
@@ -449,7 +488,7 @@ class QueueView(QWidget):
         if self.taxonomy is None:
             self.status_label.setText(QCoreApplication.translate("Queue", "Load a model to relabel (its taxonomy is needed)"))
             return
-        dialog = TaxonomyPicker(self.taxonomy, self.lang, self, current=rows[0].leaf)
+        dialog = TaxonomyPicker(self.taxonomy, self.lang, self, current=rows[0].leaf, scope=self._scope(rows))
         if dialog.exec() and dialog.chosen:
             leaf = dialog.chosen
             self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version),

@@ -307,6 +307,13 @@ class Calibration:
         return out
 
     @property
+    def stamp(self) -> str:
+        """What a routing was made under: the calibration's time (``"undated"`` for one made before calibrations
+        were dated). A store compares a stored prediction's stamp with the loaded bundle's to know whether its
+        route, determined node and confidences are those of the calibration in use."""
+        return self.created or "undated"
+
+    @property
     def draws_spot_checks(self) -> bool:
         """True when some image can be drawn for a spot check (its content key is then needed)."""
         return self.spot_check > 0 or any(v > 0 for v in self.spot_check_by_leaf.values())

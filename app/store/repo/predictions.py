@@ -46,6 +46,9 @@ def _row_values(prediction: PredictionRecord) -> dict[str, Any]:
         "unknown_score": None if prediction.unknown_score is None else float(prediction.unknown_score),
         "error": prediction.error,
         "created_at": utcnow(),
+        "determined": prediction.determined,
+        "determined_level": prediction.determined_level,
+        "calibration": prediction.calibration,
     }
 
 

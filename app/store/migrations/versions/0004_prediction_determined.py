@@ -1,0 +1,46 @@
+"""Hierarchical routing in the store (issue #17): each prediction's determined node and its calibration.
+
+Revision ID: 0004_prediction_determined
+Revises: 0003_routing_pauses
+Create Date: 2026-12-01 00:00:00
+
+Three nullable columns on ``predictions``: ``determined`` (the deepest node of the predicted path the calibration
+determines), ``determined_level`` (its level, 0 = group) and ``calibration`` (the ``Calibration.stamp`` the route
+was made under). The re-judge queue's covering index gains ``determined`` (its grouping by determined node).
+
+Rows stored before this revision keep NULL: the app takes a prediction whose calibration differs from the loaded
+bundle's (these included) as made under an earlier calibration, and predicts its image again, if nobody has
+judged it, when its batch is opened. A store opened by an older app version ignores the new columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004_prediction_determined"
+down_revision: str | Sequence[str] | None = "0003_routing_pauses"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+OLD_QUEUE = ["model_version_id", "route", "confidence", "leaf", "image_id", "created_at"]
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("predictions") as batch:
+        batch.add_column(sa.Column("determined", sa.String(length=128), nullable=True))
+        batch.add_column(sa.Column("determined_level", sa.SmallInteger(), nullable=True))
+        batch.add_column(sa.Column("calibration", sa.String(length=64), nullable=True))
+    op.drop_index("ix_predictions_queue", table_name="predictions")
+    op.create_index("ix_predictions_queue", "predictions", [*OLD_QUEUE, "determined"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_predictions_queue", table_name="predictions")
+    op.create_index("ix_predictions_queue", "predictions", OLD_QUEUE)
+    with op.batch_alter_table("predictions") as batch:
+        batch.drop_column("calibration")
+        batch.drop_column("determined_level")
+        batch.drop_column("determined")
