@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -285,15 +286,16 @@ def test_a_recalibrated_bundle_routes_the_undecided_images_again(engine, bundle,
     assert {(r.route, r.determined_level, r.calibration) for r in first.values()} == {
         ("rejudge", 0, "2026-11-01T00:00:00+00:00")}  # no leaf passes; the group is determined
     assert all(r.determined == r.path[0] for r in first.values())
-    judged = next(iter(first))
+    judged, held = list(first)[:2]
     with session_scope(engine) as s:
         repo.record_judgment(s, image_id=judged, leaf=first[judged].leaf, action="accept", analyst="alice")
+        repo.save_prediction(s, held, dataclasses.replace(first[held], reasons=("low_confidence", "held_back")))
     items = batches.batch_items(engine, opened.batch_id)
     assert service.todo(items, list(opened.unreadable)) == []  # the same calibration: nothing to do
 
     assert service.load(after).version == info.version  # a recalibration keeps the version
     todo = service.todo(batches.batch_items(engine, opened.batch_id), list(opened.unreadable))
-    assert sorted(i for i, _ in todo) == sorted(set(first) - {judged})
+    assert sorted(i for i, _ in todo) == sorted(set(first) - {judged, held})  # held back: stays with a person
     again = dict(p for c in service.predict(todo) for p in c.items)
     assert {(r.route, r.calibration) for r in again.values()} == {("auto", "2026-12-01T00:00:00+00:00")}
     assert all(r.determined == r.leaf and r.determined_level == len(r.path) - 1 for r in again.values())

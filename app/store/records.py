@@ -401,12 +401,15 @@ def unpredicted(items: Sequence[BatchItem], model_version: str | None, skip: Col
     """``(image_id, path)`` of the items to predict with ``model_version``: those without a prediction of it, and
     those nobody has decided yet whose prediction was routed under another calibration than ``calibration`` (the
     loaded bundle's ``Calibration.stamp``; None: uncalibrated): after a recalibration their route, determined node
-    and confidences are the old calibration's. The ids in ``skip`` (images that cannot be read) are left out."""
+    and confidences are the old calibration's. Images the purity monitor sent to a person (a reason of
+    :data:`MONITOR_REASONS`) stay with a person: a recalibration ends their pause and holds them back. The ids in
+    ``skip`` (images that cannot be read) are left out."""
     def stale(it: BatchItem) -> bool:
         p = it.prediction
         if p is None or p.model_version != model_version:
             return True
         decided = it.judgment is not None and it.judgment.is_decision
-        return not decided and p.calibration != calibration and not p.error
+        held = any(r in MONITOR_REASONS for r in p.reasons)
+        return not decided and not held and p.calibration != calibration and not p.error
 
     return [(it.image.image_id, it.image.path) for it in items if stale(it) and it.image.image_id not in skip]
