@@ -14,6 +14,10 @@ queue's images), the keys an analyst who knows the answer needs in the app:
   letters of its name (whichever is fewer: counted as at most 3), then Enter; a picker the model scoped to its
   determined subgroup or group needs Tab first when the true leaf lies outside it.
 
+The app scopes the Top-5 keys too: an image with a determined group or subgroup lists that node's five best
+leaves, and A widens to the whole tree's. The count is made both ways (``..._scoped_top5``): with the scoped list
+a true leaf in it is 1 key, one outside it but in the whole tree's Top-5 is 2 (A, then the digit).
+
 Blind spot checks are left out (the queue leaves them out too; each is C, a few keys and Enter). Prints, per
 calibration: images auto-judged, images in the queue, mean keys per queued image, and keys per 100 images of the
 batch (the whole batch's work, auto-judged images costing none). A model, not a stopwatch: it counts keys, not time.
@@ -68,6 +72,18 @@ def image_keys(taxonomy: Any, top5: list[str], truth: str | None, scope: str | N
     return picker_keys(taxonomy, top5[0], truth, scope)
 
 
+def scoped_keys(taxonomy: Any, order: list[str], truth: str | None, scope: str | None) -> int:
+    """Keys for one queued image with the Top-5 scoped to its determined node (``order``: leaves, best first)."""
+    if scope is None or truth is None:
+        return image_keys(taxonomy, order[:5], truth, scope)
+    inside = [leaf for leaf in order if scope in taxonomy.path(leaf)][:5]
+    if truth in inside:
+        return 1
+    if truth in order[:5]:
+        return 2  # A, then the digit
+    return picker_keys(taxonomy, order[0], truth, scope)
+
+
 def effort(calibration: Any, taxonomy: Any, out: Any, truths: list[str | None]) -> dict[str, Any]:
     """Route the outputs by ``calibration`` and count the queue's keys."""
     from models.calibration.temperature import leaf_probs_at
@@ -82,17 +98,21 @@ def effort(calibration: Any, taxonomy: Any, out: Any, truths: list[str | None]) 
     queued = [i for i in range(len(truths)) if not auto[i] and "spot_check" not in reasons[i]]
     # the picker opens on a determined group or subgroup (a determined leaf is auto-judged, or a spot check)
     scopes = {i: nodes[i] for i in queued if levels[i] >= 0 and nodes[i] not in leaf_set}
-    keys, picker = [], 0
+    keys, scoped, picker = [], [], 0
     for i in queued:
-        top5 = [leaves[j] for j in np.argsort(-probs[i])[:5]]
+        order = [leaves[j] for j in np.argsort(-probs[i])]
+        top5 = order[:5]
         keys.append(image_keys(taxonomy, top5, truths[i], scopes.get(i)))
+        scoped.append(scoped_keys(taxonomy, order, truths[i], scopes.get(i)))
         picker += truths[i] is not None and truths[i] not in top5
     n = len(truths)
     return {"images": n, "auto": int(auto.sum()), "queued": len(queued),
             "spot_checks": sum("spot_check" in r for r in reasons),
             "mean_keys_per_queued": round(float(np.mean(keys)), 3) if keys else None,
             "keys_per_100_images": round(100 * sum(keys) / n, 1), "picker_share": round(picker / max(1, len(queued)), 3),
-            "scoped_pickers": len(scopes)}
+            "scoped_pickers": len(scopes),
+            "mean_keys_per_queued_scoped_top5": round(float(np.mean(scoped)), 3) if scoped else None,
+            "keys_per_100_images_scoped_top5": round(100 * sum(scoped) / n, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         results["calibrations"][name] = r
         log(f"  {name:<6} ({r['method']}): {r['auto']} of {r['images']} auto-judged, {r['queued']} in the queue; "
             f"{r['mean_keys_per_queued']} keys per queued image ({r['picker_share']:.0%} need the picker, "
-            f"{r['scoped_pickers']} scoped to a determined node); {r['keys_per_100_images']} keys per 100 images")
+            f"{r['scoped_pickers']} scoped to a determined node); {r['keys_per_100_images']} keys per 100 images; "
+            f"with the Top-5 scoped too: {r['mean_keys_per_queued_scoped_top5']} per queued image, "
+            f"{r['keys_per_100_images_scoped_top5']} per 100 images")
     b, a = results["calibrations"]["before"], results["calibrations"]["after"]
     log(f"  after / before: keys per 100 images {a['keys_per_100_images'] / b['keys_per_100_images']:.2f}x, "
         f"per queued image {a['mean_keys_per_queued'] / b['mean_keys_per_queued']:.2f}x")

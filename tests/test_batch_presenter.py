@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from app.services.batch_presenter import BatchPresenter, ReasonDetail
@@ -152,6 +154,44 @@ def test_a_rejudged_image_shows_the_group_or_subgroup_the_model_determined(taxon
     p.open(OpenedBatch(7, "b", "/b", items))
     assert [p.panel(i).determined for i in range(5)] == [1, 0, None, None, None]
     assert [p.determined_node(p.items[i]) for i in range(5)] == ["particle", "foreign_matter", None, None, None]
+
+
+def test_the_top5_keys_are_scoped_to_the_determined_node_and_a_widens(taxonomy):
+    """An image whose group is determined lists that group's five best leaves (keys 1-5 choose among them); A
+    switches to the whole tree's Top-5 and back. Without a determined node the prediction's own Top-5 shows."""
+    from models.routing.policy import Calibration
+
+    leaves = list(taxonomy.leaves)
+    probs = np.full(len(leaves), 0.001)
+    # the whole tree's best five mix both groups; foreign matter's leaves hold 0.9 in all
+    for leaf, v in {"scratch": 0.05, "particle_metal": 0.4, "fiber": 0.2, "particle_organic": 0.15, "crack": 0.04,
+                    "pi_residue": 0.1, "lc_stain": 0.03}.items():
+        probs[leaves.index(leaf)] = v
+    order = np.argsort(-probs)[:5]
+    top5 = tuple((leaves[i], tuple(taxonomy.path(leaves[i])), float(probs[i])) for i in order)
+    path = tuple(taxonomy.path("particle_metal"))
+    routing = Calibration(thresholds={"particle_metal": 0.95}, node_thresholds={"foreign_matter": 0.6},
+                          target_purity=0.99)
+    record = PredictionRecord(leaf="particle_metal", confidence=0.4, path=path, path_scores=(0.9, 0.75, 0.4),
+                              top5=top5, level_probs=((0.9, 0.1), (0.75, 0.13, 0.1, 0.02), tuple(probs)),
+                              route="rejudge", reasons=("low_confidence",), model_version="v1", id=1)
+    p = BatchPresenter()
+    p.set_model("ready", version="v1", taxonomy=taxonomy, routing=routing)
+    p.open(OpenedBatch(7, "b", "/b", [_item(1, record), _item(2, dataclasses.replace(record, path_scores=(0.5, 0.4, 0.4),
+                                                                                    id=2))]))
+    assert [e[0] for e in top5] == ["particle_metal", "fiber", "particle_organic", "pi_residue", "scratch"]
+    scoped = p.panel(0)
+    assert [e.leaf for e in scoped.top5] == ["particle_metal", "fiber", "particle_organic", "pi_residue", "lc_stain"]
+    assert scoped.top_scope == taxonomy.name("foreign_matter", "en") and scoped.top_widened is None
+    assert [t[0] for t in p.top_leaves(p.items[0])] == [e.leaf for e in scoped.top5]  # what keys 1-5 choose
+    assert p.toggle_top_scope(p.items[0])
+    wide = p.panel(0)
+    assert [e.leaf for e in wide.top5] == [e[0] for e in top5] and wide.top_widened == scoped.top_scope
+    assert wide.top_scope is None and p.top_leaves(p.items[0]) == top5
+    assert p.toggle_top_scope(p.items[0]) and p.panel(0).top_scope  # A again: back to the group
+    plain = p.panel(1)  # nothing determined: the prediction's own list, nothing to toggle
+    assert [e.leaf for e in plain.top5] == [e[0] for e in top5] and plain.top_scope is plain.top_widened is None
+    assert not p.toggle_top_scope(p.items[1])
 
 
 def test_a_spot_check_is_shown_blind_until_it_is_decided(taxonomy):

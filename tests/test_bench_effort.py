@@ -22,3 +22,17 @@ def test_the_picker_costs_c_the_way_to_the_leaf_and_enter_and_tab_outside_the_sc
     top5 = ["particle_metal", "particle_glass", "particle_cluster", "fiber", "pi_residue"]
     assert image_keys(taxonomy, top5, "particle_organic", "particle") == picker_keys(
         taxonomy, "particle_metal", "particle_organic", "particle")
+
+
+def test_a_scoped_top5_costs_one_key_inside_the_node_and_two_outside_it(taxonomy) -> None:
+    from bench.effort import scoped_keys
+
+    order = ["scratch", "particle_metal", "crack", "fiber", "dent", "edge_chipping", "rubbing_scratch",
+             *[leaf for leaf in taxonomy.leaves if leaf not in {"scratch", "particle_metal", "crack", "fiber", "dent",
+                                                                 "edge_chipping", "rubbing_scratch"}]]
+    # mechanical's five best: scratch, crack, dent, edge chipping, rubbing scratch
+    assert scoped_keys(taxonomy, order, "rubbing_scratch", "mechanical") == 1  # 7th overall, 5th in the node
+    assert scoped_keys(taxonomy, order, "particle_metal", "mechanical") == 2  # A, then its digit
+    assert scoped_keys(taxonomy, order, "rubbing_scratch", None) == image_keys(taxonomy, order[:5], "rubbing_scratch",
+                                                                                None) > 2
+    assert scoped_keys(taxonomy, order, None, "mechanical") == 1  # U

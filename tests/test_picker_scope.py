@@ -48,3 +48,20 @@ def test_the_panel_marks_the_determined_node(qtbot) -> None:
     panel.show_data(PanelData(file_name="a.png", state="rejudge", leaf="particle_metal", path=data.path,
                               path_names=data.path_names, path_scores=data.path_scores))
     assert not panel.determined.isVisibleTo(panel) and "✓" not in panel.path_rows[1][0].text()
+
+
+def test_the_top5_header_says_whether_it_is_scoped(qtbot) -> None:
+    from app.services.batch_presenter import PanelData, TopEntry
+    from app.ui.prediction_panel import PredictionPanel
+
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    base = dict(file_name="a.png", state="rejudge", leaf="fiber", path=("foreign_matter", "particle", "fiber"),
+                path_names=("Foreign matter", "Particle", "Fiber"), path_scores=(0.99, 0.9, 0.6),
+                top5=(TopEntry("fiber", "Fiber", "Foreign matter › Particle", 0.6),))
+    panel.show_data(PanelData(**base, top_scope="Foreign matter"))
+    assert panel.top_header.text() == "Top-5 in Foreign matter (press 1–5) · A: all types"
+    panel.show_data(PanelData(**base, top_widened="Foreign matter"))
+    assert panel.top_header.text() == "Top-5 (press 1–5) · A: only Foreign matter"
+    panel.show_data(PanelData(**base))
+    assert panel.top_header.text() == "Top-5 (press 1–5)"

@@ -263,36 +263,41 @@
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="38"/>
+        <source>Top-5: the determined group&apos;s types, or all types</source>
+        <translation>前 5 名：只列已確定類別下的類型，或全部類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="39"/>
         <source>Heatmap opacity − / +</source>
         <translation>熱圖透明度 − / +</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="39"/>
+        <location filename="../ui/help_overlay.py" line="40"/>
         <source>Zoom in / out / fit</source>
         <translation>放大／縮小／符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="40"/>
+        <location filename="../ui/help_overlay.py" line="41"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="41"/>
+        <location filename="../ui/help_overlay.py" line="42"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="42"/>
+        <location filename="../ui/help_overlay.py" line="43"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="61"/>
+        <location filename="../ui/help_overlay.py" line="62"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="69"/>
+        <location filename="../ui/help_overlay.py" line="70"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
     </message>
@@ -473,12 +478,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="327"/>
+        <location filename="../ui/main_window.py" line="328"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="328"/>
+        <location filename="../ui/main_window.py" line="329"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -491,7 +496,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="333"/>
+        <location filename="../ui/main_window.py" line="334"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -561,7 +566,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="449"/>
+        <location filename="../ui/main_window.py" line="450"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -581,47 +586,47 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>抽查：模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="126"/>
+        <location filename="../ui/judging_actions.py" line="133"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="181"/>
+        <location filename="../ui/judging_actions.py" line="188"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="192"/>
+        <location filename="../ui/judging_actions.py" line="199"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="186"/>
+        <location filename="../ui/judging_actions.py" line="193"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="166"/>
+        <location filename="../ui/judging_actions.py" line="173"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="169"/>
+        <location filename="../ui/judging_actions.py" line="176"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="171"/>
+        <location filename="../ui/judging_actions.py" line="178"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="211"/>
+        <location filename="../ui/judging_actions.py" line="218"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="212"/>
+        <location filename="../ui/judging_actions.py" line="219"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -681,7 +686,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="78"/>
-        <location filename="../ui/prediction_panel.py" line="239"/>
+        <location filename="../ui/prediction_panel.py" line="249"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -697,6 +702,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="76"/>
+        <location filename="../ui/prediction_panel.py" line="232"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
@@ -707,7 +713,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="121"/>
-        <location filename="../ui/prediction_panel.py" line="255"/>
+        <location filename="../ui/prediction_panel.py" line="265"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
@@ -742,27 +748,37 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="240"/>
+        <location filename="../ui/prediction_panel.py" line="226"/>
+        <source>Top-5 in {node} (press 1–5) · A: all types</source>
+        <translation>{node} 內前 5 名（按 1–5）· A：全部類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="229"/>
+        <source>Top-5 (press 1–5) · A: only {node}</source>
+        <translation>前 5 名（按 1–5）· A：只看 {node}</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="250"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="244"/>
+        <location filename="../ui/prediction_panel.py" line="254"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="248"/>
+        <location filename="../ui/prediction_panel.py" line="258"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="254"/>
+        <location filename="../ui/prediction_panel.py" line="264"/>
         <source>Pick the type  (Enter)</source>
         <translation>選擇類別  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="261"/>
+        <location filename="../ui/prediction_panel.py" line="271"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>

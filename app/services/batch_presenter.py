@@ -93,6 +93,10 @@ class PanelData:
     ``determined``: for an image sent to a person, the index in ``path`` of the deepest node the model still
     judges at the target purity (a group or subgroup: "Particle, determined: pick the type"); None when the leaf
     itself is judged, nothing is, or the calibration has no group/subgroup thresholds.
+
+    ``top_scope``: the name of that determined node when ``top5`` holds only its leaves (the best five under it,
+    keys 1–5 choose among them); ``top_widened``: its name when the analyst widened the list back to the whole
+    tree (key A toggles between the two); both None for an image with no determined group or subgroup.
     """
 
     file_name: str
@@ -113,6 +117,8 @@ class PanelData:
     waiting: str | None = None
     determined: int | None = None
     blind: bool = False
+    top_scope: str | None = None
+    top_widened: str | None = None
 
 
 class BatchPresenter:
@@ -137,6 +143,8 @@ class BatchPresenter:
         self.current = -1
         self.errors: dict[int, str] = {}  # image id -> why it cannot be shown or judged by the model
         self._pos: dict[int, int] = {}
+        self.widened: set[int] = set()  # image ids whose Top-5 shows the whole tree, not the determined node
+        self._subtrees: dict[str, frozenset[str]] = {}  # node -> the leaves under it (of self.taxonomy)
 
     # -- content -----------------------------------------------------------------------------------
     def open(self, opened: OpenedBatch, *, wanted: int | None = None) -> int:
@@ -265,6 +273,7 @@ class BatchPresenter:
         self.model_state = state
         if version is not None:
             self.model_version, self.taxonomy, self.routing = version, taxonomy, routing
+            self._subtrees = {}
 
     @property
     def names(self) -> Taxonomy | None:
@@ -298,6 +307,7 @@ class BatchPresenter:
     def panel(self, i: int) -> PanelData:
         item = self.items[i]
         p, j = item.prediction, item.judgment
+        top, scope, scoped = self._top(item) if self.shows_prediction(item) else ((), None, False)
         decided = j is not None and j.is_decision
         shown = p if self.shows_prediction(item) else None  # never half-named: no raw ids on screen
         blind = self.blind(item)
@@ -313,7 +323,7 @@ class BatchPresenter:
             path_names=tuple(self.name(n) for n in shown.path) if shown else (),
             path_scores=shown.path_scores if shown else (),
             top5=tuple(TopEntry(leaf, self.name(leaf), " › ".join(self.name(n) for n in path[:-1]), score)
-                       for leaf, path, score in shown.top5) if shown else (),
+                       for leaf, path, score in top) if shown else (),
             error=self.errors.get(item.image.image_id) or (p.error if p else None),
             judged_leaf=j.leaf if decided else None,
             judged_name=(self.name(j.leaf) or j.leaf or "") if decided else "",
@@ -325,7 +335,41 @@ class BatchPresenter:
             waiting=waiting if not self.errors.get(item.image.image_id) else None,
             determined=self._determined(shown) if shown else None,
             blind=blind,
+            top_scope=self.name(scope) if scope and scoped else None,
+            top_widened=self.name(scope) if scope and not scoped else None,
         )
+
+    def top_leaves(self, item: BatchItem) -> tuple[tuple[str, tuple[str, ...], float], ...]:
+        """The Top-5 the panel shows, as ``(leaf, path, score)``: for an image whose group or subgroup the model
+        determined, the five best leaves under that node (unless :meth:`toggle_top_scope` widened it); else the
+        prediction's own Top-5. Keys 1–5 choose from this list."""
+        return self._top(item)[0] if self.shows_prediction(item) else ()
+
+    def toggle_top_scope(self, item: BatchItem) -> bool:
+        """Key A: the Top-5 of an image with a determined node switches between that node and the whole tree.
+        Returns False when the image has no determined node (nothing to switch)."""
+        if self.determined_node(item) is None:
+            return False
+        self.widened ^= {item.image.image_id}
+        return True
+
+    def _top(self, item: BatchItem) -> tuple[tuple[tuple[str, tuple[str, ...], float], ...], str | None, bool]:
+        """``(entries, determined node, scoped)``: scoped when the entries are the node's leaves only."""
+        p = item.prediction
+        if p is None:
+            return (), None, False
+        node = self.determined_node(item)
+        taxonomy = self.taxonomy
+        probs = p.level_probs[-1] if p.level_probs else ()
+        if node is None or item.image.image_id in self.widened or taxonomy is None or \
+                len(probs) != len(taxonomy.leaves):
+            return p.top5, node, False
+        if node not in self._subtrees:
+            self._subtrees[node] = frozenset(leaf for leaf in taxonomy.leaves if node in taxonomy.path(leaf))
+        inside = sorted((i for i, leaf in enumerate(taxonomy.leaves) if leaf in self._subtrees[node]),
+                        key=lambda i: -probs[i])[:5]
+        return tuple((taxonomy.leaves[i], tuple(taxonomy.path(taxonomy.leaves[i])), float(probs[i]))
+                     for i in inside), node, True
 
     def determined_node(self, item: BatchItem) -> str | None:
         """The group or subgroup the model determined for an item sent to a person (the picker's first scope)."""

@@ -35,6 +35,7 @@ def shortcut_rows() -> list[tuple[str, str]]:
         ("H", QCoreApplication.translate("Help", "Heatmap on / off")),
         ("S", QCoreApplication.translate("Help", "Heatmap side by side")),
         ("W", QCoreApplication.translate("Help", "Why this type? Evidence for Top-1, 2 … 5, then attention again")),
+        ("A", QCoreApplication.translate("Help", "Top-5: the determined group's types, or all types")),
         ("[  ]", QCoreApplication.translate("Help", "Heatmap opacity − / +")),
         ("+  −  0", QCoreApplication.translate("Help", "Zoom in / out / fit")),
         ("Ctrl+O", QCoreApplication.translate("Help", "Open a folder")),

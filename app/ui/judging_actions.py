@@ -57,10 +57,17 @@ class JudgingActions:
             self.statusBar().showMessage(QCoreApplication.translate(
                 "Main", "Spot check: the model's answer is hidden; pick the type (Enter or P)."), 6000)
             return
-        if item is None or not self.presenter.shows_prediction(item) or len(item.prediction.top5) < k:
+        top = self.presenter.top_leaves(item) if item is not None else ()
+        if len(top) < k:
             return
-        leaf = item.prediction.top5[k - 1][0]
+        leaf = top[k - 1][0]  # the list on screen: the determined node's best five, or the whole tree's
         self._judge(lambda: self.service.choose(item, leaf, action="topk"))
+
+    def toggle_top_scope(self) -> None:
+        """A: the Top-5 of an image with a determined group or subgroup shows that node's leaves or the whole tree."""
+        item = self._current_item()
+        if item is not None and self.presenter.toggle_top_scope(item):
+            self.panel.show_data(self.presenter.panel(self.current))
 
     def open_picker(self) -> None:
         item = self._current_item()

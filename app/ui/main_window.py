@@ -249,6 +249,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         sc(["Ctrl+Shift+Z", "Ctrl+Y"], self.redo)
         sc(["H"], tb.act_heat.toggle)
         sc(["W"], self.why.cycle)
+        sc(["A"], self.toggle_top_scope)
         sc(["S"], tb.act_side.toggle)
         sc(["["], lambda: tb.nudge_opacity(-10))
         sc(["]"], lambda: tb.nudge_opacity(10))

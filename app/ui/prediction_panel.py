@@ -222,6 +222,16 @@ class PredictionPanel(QWidget):
             self.determined.setStyleSheet(colour)
         self.path_header.setVisible(has_pred)
         self.top_header.setVisible(has_pred)
+        if has_pred and data.top_scope:
+            header = QCoreApplication.translate("Panel", "Top-5 in {node} (press 1–5) · A: all types").format(
+                node=data.top_scope)
+        elif has_pred and data.top_widened:
+            header = QCoreApplication.translate("Panel", "Top-5 (press 1–5) · A: only {node}").format(
+                node=data.top_widened)
+        else:
+            header = QCoreApplication.translate("Panel", "Top-5 (press 1–5)")
+        if self.top_header.text() != header:
+            self.top_header.setText(header)
         top5 = data.top5 if has_pred else ()
         for k, (key, name, bar, pct, why) in enumerate(self.top_rows):
             visible = k < len(top5)
