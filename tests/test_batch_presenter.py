@@ -173,7 +173,7 @@ def test_the_top5_keys_are_scoped_to_the_determined_node_and_a_widens(taxonomy):
     routing = Calibration(thresholds={"particle_metal": 0.95}, node_thresholds={"foreign_matter": 0.6},
                           target_purity=0.99)
     record = PredictionRecord(leaf="particle_metal", confidence=0.4, path=path, path_scores=(0.9, 0.75, 0.4),
-                              top5=top5, level_probs=((0.9, 0.1), (0.75, 0.13, 0.1, 0.02), tuple(probs)),
+                              top5=top5, leaf_probs=tuple(probs),
                               route="rejudge", reasons=("low_confidence",), model_version="v1", id=1)
     p = BatchPresenter()
     p.set_model("ready", version="v1", taxonomy=taxonomy, routing=routing)

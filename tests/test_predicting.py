@@ -299,6 +299,8 @@ def test_a_recalibrated_bundle_routes_the_undecided_images_again(engine, bundle,
     again = dict(p for c in service.predict(todo) for p in c.items)
     assert {(r.route, r.calibration) for r in again.values()} == {("auto", "2026-12-01T00:00:00+00:00")}
     assert all(r.determined == r.leaf and r.determined_level == len(r.path) - 1 for r in again.values())
+    assert all(len(r.leaf_probs) == len(taxonomy.leaves) and abs(max(r.leaf_probs) - r.confidence) < 1e-5
+               and abs(sum(r.leaf_probs) - 1) < 1e-4 for r in again.values())  # the whole leaf distribution
     with session_scope(engine, action="read") as s:
         kept = repo.latest_predictions(s, [judged], model_version=info.version)[judged]
     assert (kept.route, kept.calibration) == ("rejudge", "2026-11-01T00:00:00+00:00")  # as it was judged

@@ -360,7 +360,7 @@ class BatchPresenter:
             return (), None, False
         node = self.determined_node(item)
         taxonomy = self.taxonomy
-        probs = p.level_probs[-1] if p.level_probs else ()
+        probs = p.leaf_probs
         if node is None or item.image.image_id in self.widened or taxonomy is None or \
                 len(probs) != len(taxonomy.leaves):
             return p.top5, node, False

@@ -114,6 +114,8 @@ class PredictionRecord:
             threshold for it, and its level (0 = group); None when nothing is (or the bundle is uncalibrated).
         calibration: the stamp of the calibration the route was made under (``Calibration.stamp``; None:
             uncalibrated, or stored before the store kept it).
+        leaf_probs: the whole leaf distribution, in the taxonomy's leaf order (empty when stored before the
+            store kept it).
         id, image_id, created_at: set on records read from the store.
     """
 
@@ -132,6 +134,7 @@ class PredictionRecord:
     determined: str | None = None
     determined_level: int | None = None
     calibration: str | None = None
+    leaf_probs: tuple[float, ...] = ()
     id: int | None = None
     image_id: int | None = None
     created_at: dt.datetime | None = None
@@ -158,6 +161,7 @@ class PredictionRecord:
             determined=None if error else prediction.determined_node,
             determined_level=None if error else prediction.determined_level,
             calibration=calibration,
+            leaf_probs=() if error or prediction.leaf_probs is None else tuple(float(v) for v in prediction.leaf_probs),
         )
 
     def embedding_vector(self) -> np.ndarray | None:

@@ -216,11 +216,13 @@ class Prediction(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Hierarchical routing (migration 0004): the deepest node of ``path`` the calibration determines (None:
-    # nothing), its level (0 = group), and the calibration the route was made under (``Calibration.stamp``;
-    # NULL for an uncalibrated bundle, and for rows stored before 0004).
+    # nothing), its level (0 = group), the calibration the route was made under (``Calibration.stamp``;
+    # NULL for an uncalibrated bundle, and for rows stored before 0004), and the whole leaf distribution
+    # (taxonomy leaf order; the Top-5 of a determined node is read from it).
     determined: Mapped[str | None] = mapped_column(String(128))
     determined_level: Mapped[int | None] = mapped_column(SmallInteger)
     calibration: Mapped[str | None] = mapped_column(String(64))
+    leaf_probs: Mapped[list[float] | None] = mapped_column(JSON)
 
 
 class PredictionReason(Base):

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -254,6 +254,14 @@ class QueueView(QWidget):
             spin.valueChanged.connect(lambda _v: self.refresh())
         self.setWindowTitle(QCoreApplication.translate("Queue", "Re-judge queue — fma-judge"))
         window_shortcuts(self, [("F5", self.refresh), ("Ctrl+Z", self.undo_last), ("Ctrl+E", self.export_queue)])
+
+    def sizeHint(self) -> QSize:
+        """Wide enough for every column and the scroll bar (the table's own hint is narrower)."""
+        header = self.table.horizontalHeader()
+        columns = sum(header.sectionSize(i) for i in range(header.count() - 1)) + 120  # + the stretched State
+        margins = self.layout().contentsMargins()
+        return QSize(columns + self.table.verticalScrollBar().sizeHint().width() + margins.left() + margins.right()
+                     + 2 * self.table.frameWidth(), 720)
 
     # -- state ---------------------------------------------------------------------------------
     def set_model_version(self, version: str | None) -> None:

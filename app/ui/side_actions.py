@@ -35,7 +35,8 @@ class SideActions:
             view = self._queue_view = QueueView(QueueService(self.service.engine, self.service.analyst),
                                                 lang=self.lang, parent=self)
             view.setWindowFlag(Qt.WindowType.Window)
-            view.resize(1100, 700)
+            screen = self.screen().availableGeometry()  # wide enough for every column, within the screen
+            view.resize(min(view.sizeHint().width(), screen.width() - 40), min(720, screen.height() - 40))
             view.openImage.connect(self.open_image)
             view.judged.connect(self._queue_judged)
             if self.presenter.taxonomy is not None:

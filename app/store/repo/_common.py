@@ -143,6 +143,7 @@ def _prediction_record(row: Prediction, version: str, *, with_embedding: bool = 
         determined=row.determined,
         determined_level=row.determined_level,
         calibration=row.calibration,
+        leaf_probs=tuple(row.leaf_probs or ()),
         id=row.id,
         image_id=row.image_id,
         created_at=row.created_at,

@@ -4,9 +4,9 @@ Revision ID: 0004_prediction_determined
 Revises: 0003_routing_pauses
 Create Date: 2026-12-01 00:00:00
 
-Three nullable columns on ``predictions``: ``determined`` (the deepest node of the predicted path the calibration
-determines), ``determined_level`` (its level, 0 = group) and ``calibration`` (the ``Calibration.stamp`` the route
-was made under). The re-judge queue's covering index gains ``determined`` (its grouping by determined node).
+Four nullable columns on ``predictions``: ``determined`` (the deepest node of the predicted path the calibration
+determines), ``determined_level`` (its level, 0 = group), ``calibration`` (the ``Calibration.stamp`` the route
+was made under) and ``leaf_probs`` (the whole leaf distribution: the app's Top-5 within a determined node). The re-judge queue's covering index gains ``determined`` (its grouping by determined node).
 
 Rows stored before this revision keep NULL: the app takes a prediction whose calibration differs from the loaded
 bundle's (these included) as made under an earlier calibration, and predicts its image again, if nobody has
@@ -33,6 +33,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("determined", sa.String(length=128), nullable=True))
         batch.add_column(sa.Column("determined_level", sa.SmallInteger(), nullable=True))
         batch.add_column(sa.Column("calibration", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("leaf_probs", sa.JSON(), nullable=True))
     op.drop_index("ix_predictions_queue", table_name="predictions")
     op.create_index("ix_predictions_queue", "predictions", [*OLD_QUEUE, "determined"])
 
@@ -41,6 +42,7 @@ def downgrade() -> None:
     op.drop_index("ix_predictions_queue", table_name="predictions")
     op.create_index("ix_predictions_queue", "predictions", OLD_QUEUE)
     with op.batch_alter_table("predictions") as batch:
+        batch.drop_column("leaf_probs")
         batch.drop_column("calibration")
         batch.drop_column("determined_level")
         batch.drop_column("determined")
