@@ -39,7 +39,7 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", required=True, choices=FORMATS, help="csv = training manifest for fma-model"
     )
-    parser.add_argument("--batch", type=int, metavar="ID", help="only this batch's images")
+    parser.add_argument("--batch", metavar="NAME|ID", help="only this batch's images (its name, as the app lists it, or id)")
     parser.add_argument(
         "--since", metavar="DATE", help="only judgments made since this date/time (local time)"
     )

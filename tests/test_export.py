@@ -255,8 +255,19 @@ def test_bad_arguments(store: Store, tmp_path: Path) -> None:
         export_labels(store.engine, tmp_path / "x.csv", "csv", statuses={"reverted"})
     with pytest.raises(ExportError, match="is a folder"):
         export_labels(store.engine, tmp_path, "csv")
-    with pytest.raises(ExportError, match="no batch with id 999"):
+    with pytest.raises(ExportError, match="no batch with id or name '999'; the newest: 'day2', 'day1'"):
         export_labels(store.engine, tmp_path / "x.csv", "csv", batch_id=999)
+
+
+def test_a_batch_is_exported_by_its_name(store: Store, tmp_path: Path) -> None:
+    by_id = export_labels(store.engine, tmp_path / "id.csv", "csv", batch_id=store.batch1)
+    by_name = export_labels(store.engine, tmp_path / "name.csv", "csv", batch_id="day1")
+    assert by_name.count == by_id.count > 0
+    assert (tmp_path / "name.csv").read_text() == (tmp_path / "id.csv").read_text()
+    with session_scope(store.engine) as s:  # a store made before names were unique: the id is asked for
+        twin = repo.create_batch(s, name="day1", source_folder=tmp_path / "elsewhere")
+    with pytest.raises(ExportError, match=f"2 batches are named 'day1' \\(ids {store.batch1}, {twin.id}\\)"):
+        export_labels(store.engine, tmp_path / "x.csv", "csv", batch_id="day1")
 
 
 def _cli(*argv: str) -> argparse.Namespace:
@@ -268,7 +279,7 @@ def _cli(*argv: str) -> argparse.Namespace:
 def test_cli(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], taxonomy) -> None:
     out = tmp_path / "cli.csv"
     code = run_export(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--status", "accepted,corrected",
-                    "--since", "2024-06-01", "--batch", str(store.batch1)))  # fmt: skip
+                    "--since", "2024-06-01", "--batch", "day1"))  # fmt: skip
     assert code == 0
     assert "Exported 2 label(s)" in capsys.readouterr().out
     assert {s.path.stem: s.label for s in read_manifest(out, taxonomy).samples} == {

@@ -306,7 +306,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="183"/>
-        <location filename="../ui/side_actions.py" line="104"/>
+        <location filename="../ui/side_actions.py" line="105"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -506,22 +506,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="30"/>
+        <location filename="../ui/batch_opening.py" line="35"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="31"/>
-        <source>Also open images in sub-folders?</source>
-        <translation>是否一併開啟子資料夾中的影像？</translation>
-    </message>
-    <message>
-        <location filename="../ui/batch_opening.py" line="37"/>
+        <location filename="../ui/batch_opening.py" line="42"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="38"/>
+        <location filename="../ui/batch_opening.py" line="43"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -541,19 +536,29 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="76"/>
+        <location filename="../ui/batch_opening.py" line="36"/>
+        <source>Its sub-folders hold {n} more images. Open them too?</source>
+        <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
+    </message>
+    <message>
+        <location filename="../ui/batch_opening.py" line="83"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="99"/>
+        <location filename="../ui/batch_opening.py" line="106"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="100"/>
+        <location filename="../ui/batch_opening.py" line="107"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/batch_opening.py" line="129"/>
+        <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
+        <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="92"/>
@@ -639,27 +644,27 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="86"/>
+        <location filename="../ui/side_actions.py" line="87"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="98"/>
+        <location filename="../ui/side_actions.py" line="99"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="119"/>
+        <location filename="../ui/side_actions.py" line="120"/>
         <source>Export corrected labels</source>
         <translation>匯出修正後的標籤</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="127"/>
+        <location filename="../ui/side_actions.py" line="128"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="128"/>
+        <location filename="../ui/side_actions.py" line="129"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -1039,63 +1044,63 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="311"/>
+        <location filename="../ui/queue_view.py" line="319"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="314"/>
-        <location filename="../ui/queue_view.py" line="337"/>
+        <location filename="../ui/queue_view.py" line="322"/>
+        <location filename="../ui/queue_view.py" line="345"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="362"/>
+        <location filename="../ui/queue_view.py" line="370"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="409"/>
+        <location filename="../ui/queue_view.py" line="417"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="411"/>
+        <location filename="../ui/queue_view.py" line="419"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="414"/>
+        <location filename="../ui/queue_view.py" line="422"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="481"/>
+        <location filename="../ui/queue_view.py" line="489"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="489"/>
+        <location filename="../ui/queue_view.py" line="497"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="495"/>
+        <location filename="../ui/queue_view.py" line="503"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="501"/>
+        <location filename="../ui/queue_view.py" line="509"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="510"/>
+        <location filename="../ui/queue_view.py" line="518"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="511"/>
+        <location filename="../ui/queue_view.py" line="519"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -1104,17 +1109,17 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="526"/>
+        <location filename="../ui/queue_view.py" line="534"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="532"/>
+        <location filename="../ui/queue_view.py" line="540"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="534"/>
+        <location filename="../ui/queue_view.py" line="542"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -7,6 +7,7 @@ pre-classifier (:meth:`app.services.predicting.PredictingService.classify_folder
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,7 +36,7 @@ UNSUPPORTED_IMAGE_SUFFIXES = frozenset({".gif", ".webp", ".heic", ".heif", ".avi
 
 
 def scan_folder(folder: Path, recursive: bool = False) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Image files of a folder (sorted by path; hidden files skipped), and what looks like an image but cannot be
+    """Image files of a folder (sorted by path; hidden files and folders skipped), and what looks like an image but cannot be
     one here, with the reason: an unsupported format, a link to a missing file, a pipe or a folder named
     ``*.png``. Other files (notes, spreadsheets) are not images and are not listed."""
     folder = Path(folder)
@@ -45,7 +46,7 @@ def scan_folder(folder: Path, recursive: bool = False) -> tuple[list[Path], list
     files: list[Path] = []
     skipped: list[tuple[str, str]] = []
     for p in sorted(folder.glob(pattern)):
-        if p.name.startswith("."):
+        if any(part.startswith(".") for part in p.relative_to(folder).parts):  # hidden files and folders
             continue
         suffix = p.suffix.lower()
         if is_image_file(p):
@@ -89,15 +90,37 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     first chunk of files stands, while the rest is registered: the app shows and predicts those at once (on the
     development machine a 500-image folder took 0.3-0.5 s to register at start-up). A batch opened before comes
     whole: its files are known (quick), and the analyst resumes where it stood, which may be anywhere in it.
+
+    A folder is one batch (:func:`app.store.repo.folder_batch`): opened with its sub-folders after a plain
+    opening, the sub-folders' images join it; once recursive, a plain opening resumes it with its sub-folders.
     """
     folder = Path(folder).resolve()
-    files, left_out = scan_folder(folder, recursive)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder not found: {folder}")
     if (why := read_only(engine)) is not None:
+        files, left_out = scan_folder(folder, recursive)
         return _open_read_only(engine, folder, recursive, files, left_out, model_version, why)
     with session_scope(engine) as s:
         batch = repo.folder_batch(s, folder, recursive=recursive, name=folder.name or str(folder))
-    return _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out,
-                 first_part if batch.total == 0 else None)
+    files, left_out = scan_folder(folder, batch.recursive)
+    opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out,
+                   first_part if batch.total == 0 else None)
+    below = 0 if batch.recursive else images_below(folder)
+    return dataclasses.replace(opened, recursive=batch.recursive, below=below)
+
+
+def images_below(folder: Path, limit: int = 10_000) -> int:
+    """How many image files the sub-folders of ``folder`` hold (hidden ones skipped), counted up to ``limit``: a
+    plain opening says that more lie below."""
+    count = 0
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if Path(root) == folder:
+            continue
+        count += sum(1 for n in names if not n.startswith(".") and is_image_file(Path(n)))
+        if count >= limit:
+            return limit
+    return count
 
 
 def _open_read_only(engine: Engine, folder: Path, recursive: bool, files: list[Path],
@@ -129,7 +152,8 @@ def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | No
             left_out.append((str(f), reason))
     common = Path(os.path.commonpath([str(f.parent) for f in files])) if files else Path.cwd()
     with session_scope(engine) as s:
-        batch = repo.create_batch(s, name=f"{len(files)} files from {common.name or common}",
+        batch = repo.create_batch(s, name=repo.unique_batch_name(s, f"{len(files)} files from {common.name or common}",
+                                                                  common),
                                   source_folder=common, recursive=False, notes="opened from chosen files")
     return _fill(engine, batch.id, batch.name, str(common), files, progress, model_version, left_out, first_part)
 

@@ -311,7 +311,7 @@ def export_labels(
     out: str | os.PathLike[str],
     fmt: str,
     *,
-    batch_id: int | None = None,
+    batch_id: int | str | None = None,
     since: dt.datetime | None = None,
     statuses: Collection[str] | None = None,
     taxonomy: Taxonomy | None = None,
@@ -324,7 +324,8 @@ def export_labels(
         fmt: ``csv`` (training manifest), ``imagefolder`` (copies into ``out/<leaf id>/<sha8>_<name>``,
             unknown ones into ``out/unknown_unlabelled/``, plus ``out/manifest.csv`` and ``out/notes.csv``) or
             ``json`` (a list of objects with the CSV fields, ``leaf`` and ``history_count``).
-        batch_id: only this batch's images.
+        batch_id: only this batch's images: its id, or its name (as the app's batch list shows it; text that is
+            a number is tried as an id first).
         since: only judgments made at or after this time (naive = local time).
         statuses: subset of accepted/corrected/unknown (default all).
         taxonomy: taxonomy for the leaf paths (default: the one embedded in each judgment's model version).
@@ -347,13 +348,12 @@ def _export(
     session: Session,
     out: Path,
     fmt: str,
-    batch_id: int | None,
+    batch: int | str | None,
     since: dt.datetime | None,
     statuses: frozenset[str],
     taxonomy: Taxonomy | None,
 ) -> ExportResult:
-    if batch_id is not None and session.get(Batch, batch_id) is None:
-        raise ExportError(f"no batch with id {batch_id}")
+    batch_id = None if batch is None else _batch_id(session, batch)
     skipped: list[tuple[str, str]] = []
     rows = iter_export_rows(
         session,
@@ -373,6 +373,21 @@ def _export(
         out.mkdir(parents=True, exist_ok=True)
     count = writers[fmt]()
     return ExportResult(count=count, path=out, skipped=tuple(skipped))
+
+
+def _batch_id(session: Session, ref: int | str) -> int:
+    """A batch id from an id or a name (:func:`export_labels`'s ``batch_id``)."""
+    text = str(ref).strip()
+    if text.isdigit() and session.get(Batch, int(text)) is not None:
+        return int(text)
+    ids = list(session.scalars(select(Batch.id).where(Batch.name == text).order_by(Batch.id)))
+    if len(ids) == 1:
+        return ids[0]
+    if ids:
+        raise ExportError(f"{len(ids)} batches are named {text!r} (ids {', '.join(map(str, ids))}): give the id")
+    near = list(session.scalars(select(Batch.name).order_by(Batch.created_at.desc(), Batch.id.desc()).limit(5)))
+    known = f"; the newest: {', '.join(map(repr, near))}" if near else "; the database has no batch"
+    raise ExportError(f"no batch with id or name {text!r}{known}")
 
 
 # ------------------------------------------------------------------------------------------ CLI

@@ -398,6 +398,8 @@ class OpenedBatch:
     unreadable: dict[int, str] = field(default_factory=dict)  # image id -> why its header cannot be read
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): not in the batch at all
     taxonomy: Taxonomy | None = None  # of the newest model that predicted the items (names before a model loads)
+    recursive: bool = False  # opened with its sub-folders (a folder's batch, once recursive, stays so)
+    below: int = 0  # image files in sub-folders left out of a plain opening (counted up to 10,000)
 
 
 def unpredicted(items: Sequence[BatchItem], model_version: str | None, skip: Collection[int] = (),

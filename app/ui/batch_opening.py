@@ -26,11 +26,16 @@ class BatchOpening:
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Open a folder of images"))
-        if folder:
-            recursive = QMessageBox.question(self, QCoreApplication.translate("Main", "Sub-folders"),
-                                             QCoreApplication.translate("Main", "Also open images in sub-folders?")) == \
-                QMessageBox.StandardButton.Yes
-            self.open_folder(Path(folder), recursive=recursive)
+        if not folder:
+            return
+        from app.services.batches import images_below  # imports the store: never before the window is shown
+
+        below = images_below(Path(folder), limit=1000)  # asked only when the sub-folders hold images
+        recursive = below > 0 and QMessageBox.question(
+            self, QCoreApplication.translate("Main", "Sub-folders"),
+            QCoreApplication.translate("Main", "Its sub-folders hold {n} more images. Open them too?").format(
+                n=f"{below}+" if below >= 1000 else below)) == QMessageBox.StandardButton.Yes
+        self.open_folder(Path(folder), recursive=recursive)
 
     def choose_files(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
@@ -64,6 +69,8 @@ class BatchOpening:
         def whole(opened: OpenedBatch) -> None:
             if seq == self._opening:
                 (self._batch_grown if shown_part else self._batch_opened)(opened)
+                if opened.below and opened.items:
+                    self.statusBar().showMessage(self._below_text(opened), 15_000)
 
         task.signals.progress.connect(self.status.reading)
         task.signals.part.connect(part)
@@ -98,7 +105,8 @@ class BatchOpening:
         if not opened.items:
             self.alert(QMessageBox.information, QCoreApplication.translate("Main", "No images"),
                        QCoreApplication.translate("Main", "There are no images (PNG, JPEG, BMP, TIFF) in {where}.")
-                       .format(where=opened.source), line=f"no images (PNG, JPEG, BMP, TIFF) in {opened.source}")
+                       .format(where=opened.source) + (" " + self._below_text(opened) if opened.below else ""),
+                       line=f"no images (PNG, JPEG, BMP, TIFF) in {opened.source}")
             if self.skipped:
                 self.show_skipped()
             return
@@ -114,6 +122,12 @@ class BatchOpening:
         self.center.setCurrentWidget(self.viewer)
         self.select(first)
         self._start_predictions()
+
+    @staticmethod
+    def _below_text(opened: OpenedBatch) -> str:
+        n = f"{opened.below}+" if opened.below >= 10_000 else str(opened.below)
+        return QCoreApplication.translate(
+            "Main", "{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.").format(n=n)
 
     def show_skipped(self) -> SkippedDialog:
         """The files the open batch left out, with their reasons (non-modal)."""

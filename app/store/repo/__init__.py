@@ -24,11 +24,13 @@ from app.store.repo._common import normalize_folder
 from app.store.repo.batches import (
     add_files_to_batch,
     add_to_batch,
+    batches_named,
     create_batch,
     find_batches_by_folder,
     folder_batch,
     get_batch,
     list_batches,
+    unique_batch_name,
 )
 from app.store.repo.images import find_image_by_path, get_or_create_image, image_paths, images_at_paths
 from app.store.repo.items import batch_items
@@ -67,6 +69,7 @@ __all__ = [
     "apply_pauses",
     "batch_items",
     "batch_unknown_flags",
+    "batches_named",
     "create_batch",
     "current_judgments",
     "current_note",
@@ -95,4 +98,5 @@ __all__ = [
     "save_predictions",
     "spot_checks",
     "start_pause",
+    "unique_batch_name",
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, func, insert, select, text, update
@@ -214,7 +216,12 @@ def find_batches_by_folder(
 
 
 def folder_batch(session: Session, folder: str | os.PathLike[str], *, recursive: bool, name: str) -> BatchSummary:
-    """The newest batch of ``folder`` (with this recursive flag), created when there is none.
+    """The batch of ``folder``: its newest one, opened plain or with sub-folders, created when there is none.
+
+    A folder is one batch: opening it with its sub-folders (``recursive``) after a plain opening makes its batch
+    recursive (the sub-folders' images join it); a plain opening of a recursive batch resumes it whole (its
+    ``recursive`` stays True: the caller scans as the batch says). A new batch's name is made unique
+    (:func:`unique_batch_name`), so a batch can be named on the command line.
 
     Two processes opening one folder at once get one batch: on PostgreSQL the find and the create run under a
     transaction-scoped advisory lock keyed by the folder; on SQLite write transactions are already exclusive.
@@ -223,7 +230,31 @@ def folder_batch(session: Session, folder: str | os.PathLike[str], *, recursive:
         digest = hashlib.sha256(f"fma-judge folder {normalize_folder(folder)}".encode()).digest()
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                         {"key": int.from_bytes(digest[:8], "big", signed=True)})
-    existing = find_batches_by_folder(session, folder, recursive=recursive)
+    existing = find_batches_by_folder(session, folder)
     if existing:
-        return existing[0]
-    return create_batch(session, name=name, source_folder=folder, recursive=recursive)
+        found = existing[0]
+        if recursive and not found.recursive:
+            session.execute(update(Batch).where(Batch.id == found.id).values(recursive=True))
+            return dataclasses.replace(found, recursive=True)
+        return found
+    return create_batch(session, name=unique_batch_name(session, name, folder), source_folder=folder,
+                        recursive=recursive)
+
+
+def unique_batch_name(session: Session, name: str, folder: str | os.PathLike[str] | None = None) -> str:
+    """``name``, or when another batch has it, ``name (parent folder)``, else ``name (2)``, ``name (3)`` ..."""
+    name = _require_text(name, "batch name")
+    taken = set(session.scalars(select(Batch.name).where(Batch.name.startswith(name, autoescape=True))))
+    if name not in taken:
+        return name
+    parent = Path(normalize_folder(folder)).parent.name if folder is not None else ""
+    if parent and f"{name} ({parent})" not in taken:
+        return f"{name} ({parent})"
+    return next(f"{name} ({n})" for n in range(2, len(taken) + 3) if f"{name} ({n})" not in taken)
+
+
+def batches_named(session: Session, name: str) -> list[BatchSummary]:
+    """The batches called ``name`` (one, since names are made unique; several in a store made before), newest
+    first."""
+    return _summaries(session, select(Batch).where(Batch.name == name).order_by(Batch.created_at.desc(),
+                                                                                 Batch.id.desc()))

@@ -1,0 +1,101 @@
+"""A folder is one batch: opened plain or with its sub-folders it resumes the same batch, batch names are unique,
+and a plain opening tells how many images its sub-folders hold (issue #18)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write_image
+from store_backends import BACKENDS, fresh_engine
+
+from app.services import batches
+from app.store import repo
+from app.store.db import session_scope
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path: Path):
+    with fresh_engine(request.param, tmp_path, "resume.sqlite3") as eng:
+        yield eng
+
+
+def _folder(root: Path) -> Path:
+    for i in range(3):
+        write_image(root / f"top_{i}.png", seed=i)
+    for i in range(2):
+        write_image(root / "lot2" / f"sub_{i}.png", seed=10 + i)
+    write_image(root / ".hidden" / "x.png", seed=20)  # hidden folders are not counted
+    return root
+
+
+def test_a_folder_opened_plain_then_with_subfolders_is_one_batch(engine, tmp_path: Path) -> None:
+    folder = _folder(tmp_path / "mybatch")
+    plain = batches.open_folder(engine, folder)
+    assert len(plain.items) == 3 and not plain.recursive and plain.below == 2
+    with session_scope(engine) as s:
+        repo.record_judgment(s, image_id=plain.items[0].image.image_id, leaf="scratch", action="picker",
+                             analyst="amy", batch_id=plain.batch_id)
+    deep = batches.open_folder(engine, folder, recursive=True)
+    assert deep.batch_id == plain.batch_id and deep.recursive and deep.below == 0
+    assert sorted(Path(it.image.path).name for it in deep.items) == ["sub_0.png", "sub_1.png", "top_0.png",
+                                                                      "top_1.png", "top_2.png"]
+    assert deep.items[0].judgment is not None and deep.items[0].judgment.leaf == "scratch"  # resumed
+    again = batches.open_folder(engine, folder)  # plain again: the batch is recursive now, and resumes whole
+    assert again.batch_id == plain.batch_id and again.recursive and len(again.items) == 5
+    with session_scope(engine, action="read") as s:
+        assert [(b.name, b.recursive) for b in repo.list_batches(s)] == [("mybatch", True)]
+        assert [b.id for b in repo.batches_named(s, "mybatch")] == [plain.batch_id]
+
+
+def test_batches_of_folders_with_one_name_get_distinct_names(engine, tmp_path: Path) -> None:
+    first = batches.open_folder(engine, _folder(tmp_path / "day1" / "mybatch"))
+    second = batches.open_folder(engine, _folder(tmp_path / "day2" / "mybatch"))
+    third = batches.open_folder(engine, _folder(tmp_path / "day2" / "x" / "mybatch"))
+    fourth = batches.open_folder(engine, _folder(tmp_path / "day3" / "x" / "mybatch"))
+    assert [b.name for b in (first, second, third, fourth)] == ["mybatch", "mybatch (day2)", "mybatch (x)",
+                                                                "mybatch (2)"]
+
+
+def test_images_below_counts_subfolder_images_only(tmp_path: Path) -> None:
+    folder = _folder(tmp_path / "f")
+    (folder / "lot2" / "notes.txt").write_text("not an image")
+    assert batches.images_below(folder) == 2
+    assert batches.images_below(folder, limit=1) == 1
+    assert batches.images_below(folder / "lot2") == 0
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_the_app_says_what_lies_below_and_asks_only_when_something_does(qtbot, engine, tmp_path, taxonomy,
+                                                                         monkeypatch) -> None:
+    from conftest import make_tiny_bundle, open_window
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    bundle = make_tiny_bundle(tmp_path / "model", taxonomy, input_size=32)
+    folder = _folder(tmp_path / "mybatch")
+    flat = tmp_path / "flat"
+    write_image(flat / "only.png")
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        assert len(win.items) == 3
+        assert "2 more images lie in its sub-folders" in win.statusBar().currentMessage()
+        asked = []
+
+        def question(parent, title, text, *args):
+            asked.append(text)
+            return QMessageBox.StandardButton.Yes
+
+        monkeypatch.setattr(QMessageBox, "question", question)
+        monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.choose_folder()
+        assert asked == ["Its sub-folders hold 2 more images. Open them too?"]
+        assert len(win.items) == 5 and win.presenter.batch.recursive
+        monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(flat))
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.choose_folder()
+        assert len(asked) == 1 and len(win.items) == 1  # nothing below: no question
+    finally:
+        win.close()
