@@ -306,7 +306,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="183"/>
-        <location filename="../ui/side_actions.py" line="105"/>
+        <location filename="../ui/side_actions.py" line="110"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -591,47 +591,47 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>抽查：模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="133"/>
+        <location filename="../ui/judging_actions.py" line="134"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="188"/>
+        <location filename="../ui/judging_actions.py" line="189"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="199"/>
+        <location filename="../ui/judging_actions.py" line="200"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="193"/>
+        <location filename="../ui/judging_actions.py" line="194"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="173"/>
+        <location filename="../ui/judging_actions.py" line="174"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="176"/>
+        <location filename="../ui/judging_actions.py" line="177"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="178"/>
+        <location filename="../ui/judging_actions.py" line="179"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="218"/>
+        <location filename="../ui/judging_actions.py" line="219"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="219"/>
+        <location filename="../ui/judging_actions.py" line="220"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -644,27 +644,27 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="87"/>
+        <location filename="../ui/side_actions.py" line="92"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="99"/>
+        <location filename="../ui/side_actions.py" line="104"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="120"/>
+        <location filename="../ui/side_actions.py" line="125"/>
         <source>Export corrected labels</source>
         <translation>匯出修正後的標籤</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="128"/>
+        <location filename="../ui/side_actions.py" line="133"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="129"/>
+        <location filename="../ui/side_actions.py" line="134"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -872,7 +872,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     </message>
     <message>
         <location filename="../ui/queue_model.py" line="80"/>
-        <location filename="../ui/queue_view.py" line="136"/>
+        <location filename="../ui/queue_view.py" line="147"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
@@ -888,7 +888,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     </message>
     <message>
         <location filename="../ui/queue_model.py" line="83"/>
-        <location filename="../ui/queue_view.py" line="139"/>
+        <location filename="../ui/queue_view.py" line="150"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
@@ -928,179 +928,189 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>點一下（或按空白鍵）選取此組的影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="130"/>
+        <location filename="../ui/queue_view.py" line="141"/>
         <source>All reasons</source>
         <translation>所有原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="133"/>
+        <location filename="../ui/queue_view.py" line="144"/>
         <source>All predicted types</source>
         <translation>所有預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="134"/>
+        <location filename="../ui/queue_view.py" line="145"/>
         <source>All batches</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="137"/>
+        <location filename="../ui/queue_view.py" line="148"/>
         <source>Waiting longest</source>
         <translation>等待最久</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="138"/>
-        <location filename="../ui/queue_view.py" line="156"/>
+        <location filename="../ui/queue_view.py" line="149"/>
+        <location filename="../ui/queue_view.py" line="167"/>
         <source>Predicted type</source>
         <translation>預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="140"/>
+        <location filename="../ui/queue_view.py" line="151"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="145"/>
+        <location filename="../ui/queue_view.py" line="156"/>
         <source>Re&amp;verse</source>
         <translation>反向(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="153"/>
+        <location filename="../ui/queue_view.py" line="164"/>
         <source>Show &amp;judged</source>
         <translation>顯示已判定(&amp;J)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="155"/>
+        <location filename="../ui/queue_view.py" line="166"/>
         <source>No grouping</source>
         <translation>不分組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="157"/>
+        <location filename="../ui/queue_view.py" line="168"/>
         <source>Determined node</source>
         <translation>已確定的節點</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="158"/>
+        <location filename="../ui/queue_view.py" line="169"/>
         <source>Determined node: the deepest group or subgroup the model is sure of at the target purity; a group&apos;s images can be judged together (click its heading, then C)</source>
         <translation>已確定的節點：模型在目標純度下有把握的最深一層大類或子類；同一組的影像可一起判定（點組標題，再按 C）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="164"/>
+        <location filename="../ui/queue_view.py" line="175"/>
         <source>&amp;Reason:</source>
         <translation>原因(&amp;R)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="165"/>
+        <location filename="../ui/queue_view.py" line="176"/>
         <source>&amp;Predicted:</source>
         <translation>預測(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="166"/>
+        <location filename="../ui/queue_view.py" line="177"/>
         <source>&amp;Batch:</source>
         <translation>批次(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="167"/>
+        <location filename="../ui/queue_view.py" line="178"/>
         <source>Con&amp;fidence:</source>
         <translation>信心度(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="177"/>
+        <location filename="../ui/queue_view.py" line="188"/>
         <source>&amp;Sort:</source>
         <translation>排序(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="179"/>
+        <location filename="../ui/queue_view.py" line="190"/>
         <source>&amp;Group:</source>
         <translation>分組(&amp;G)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="214"/>
+        <location filename="../ui/queue_view.py" line="226"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="217"/>
+        <location filename="../ui/queue_view.py" line="229"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="218"/>
+        <location filename="../ui/queue_view.py" line="230"/>
+        <source>Unknown / new type  (U)</source>
+        <translation>未知／新類別  (U)</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="231"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="219"/>
+        <location filename="../ui/queue_view.py" line="232"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="220"/>
+        <location filename="../ui/queue_view.py" line="233"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="255"/>
+        <location filename="../ui/queue_view.py" line="271"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="319"/>
+        <location filename="../ui/queue_view.py" line="353"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="322"/>
-        <location filename="../ui/queue_view.py" line="345"/>
+        <location filename="../ui/queue_view.py" line="356"/>
+        <location filename="../ui/queue_view.py" line="379"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="370"/>
+        <location filename="../ui/queue_view.py" line="404"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="417"/>
+        <location filename="../ui/queue_view.py" line="451"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="419"/>
+        <location filename="../ui/queue_view.py" line="453"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="422"/>
+        <location filename="../ui/queue_view.py" line="456"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="489"/>
+        <location filename="../ui/queue_view.py" line="524"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="497"/>
+        <location filename="../ui/queue_view.py" line="532"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="503"/>
+        <location filename="../ui/queue_view.py" line="538"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="509"/>
+        <location filename="../ui/queue_view.py" line="546"/>
+        <source>Marked {n} images unknown / new type</source>
+        <translation>已將 {n} 張影像標為未知／新類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="551"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="518"/>
+        <location filename="../ui/queue_view.py" line="560"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="519"/>
+        <location filename="../ui/queue_view.py" line="561"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -1109,17 +1119,17 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="534"/>
+        <location filename="../ui/queue_view.py" line="576"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="540"/>
+        <location filename="../ui/queue_view.py" line="582"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="542"/>
+        <location filename="../ui/queue_view.py" line="584"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -120,10 +120,15 @@ class QueueService:
             raise ValueError("relabel needs a leaf id")
         return self._bulk(image_ids, leaf, model_version)
 
-    def _bulk(self, image_ids: Iterable[int], leaf: str | None, model_version: str) -> list[JudgmentRecord]:
+    def mark_unknown(self, image_ids: Iterable[int], *, model_version: str) -> list[JudgmentRecord]:
+        """Judge every image "unknown / new defect type" (a kind outside the tree)."""
+        return self._bulk(image_ids, None, model_version, unknown=True)
+
+    def _bulk(self, image_ids: Iterable[int], leaf: str | None, model_version: str, *,
+              unknown: bool = False) -> list[JudgmentRecord]:
         with session_scope(self.engine) as s:
             records = queries.bulk_judge(
-                s, image_ids, leaf=leaf, analyst=self.analyst, model_version=model_version
+                s, image_ids, leaf=leaf, analyst=self.analyst, model_version=model_version, unknown=unknown
             )
         if records:
             self._last_bulk = [r.id for r in records]

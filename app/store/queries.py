@@ -413,6 +413,7 @@ def bulk_judge(
     model_version: str,
     batch_id: int | None = None,
     note: repo.NoteArg = repo.KEEP_NOTE,
+    unknown: bool = False,
 ) -> list[JudgmentRecord]:
     """Judge many images at once, one appended judgment each (through :func:`repo.record_judgment`).
 
@@ -426,6 +427,7 @@ def bulk_judge(
         batch_id: the batch the judgments were made in (None: from the cross-batch queue).
         note: free text stored with every judgment (None or blank: none); default: each image keeps its
             own current note.
+        unknown: judge every image "unknown / new defect type" (``leaf`` must then be None).
 
     Returns:
         The new judgments, in the order of ``image_ids``.
@@ -436,11 +438,13 @@ def bulk_judge(
     """
     if leaf is not None and (not isinstance(leaf, str) or not leaf.strip()):
         raise ValueError(f"leaf must be a leaf id or None (accept the predictions), got {leaf!r}")
+    if unknown and leaf is not None:
+        raise ValueError(f"an unknown judgment has no leaf, got {leaf!r}")
     ids = list(dict.fromkeys(int(i) for i in image_ids))
     if not ids:
         return []
     predictions = repo.latest_predictions(session, ids, model_version=model_version)
-    if leaf is None:
+    if leaf is None and not unknown:
         missing = [i for i in ids if i not in predictions or not predictions[i].leaf]
         if missing:
             shown = ", ".join(str(i) for i in missing[:10]) + (" …" if len(missing) > 10 else "")
@@ -462,7 +466,7 @@ def bulk_judge(
             repo.record_judgment(
                 session,
                 image_id=image_id,
-                leaf=leaf.strip() if leaf is not None else p.leaf,  # type: ignore[union-attr]
+                leaf=None if unknown else leaf.strip() if leaf is not None else p.leaf,  # type: ignore[union-attr]
                 action=action,
                 analyst=analyst,
                 batch_id=batch_id,

@@ -122,6 +122,7 @@ class JudgingActions:
         if i is None:
             return
         self._update_counts()
+        self.judgments_changed()  # the queue window, when open, lists it no longer
         p = self.presenter.items[i].prediction
         if p is not None and p.blind:  # a blind check decided (or undone): the monitor may pause or resume
             self.check_purity()

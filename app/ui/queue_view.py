@@ -5,7 +5,7 @@ fetches the next page when scrolled to its end); bulk judgments run on the UI th
 judgment, so a row shows as done only once it is committed.
 
 Keys (with the table focused): Enter accepts the selection, C relabels it with the taxonomy picker (scoped to
-the node the model determined when the selection shares one), Space on a group heading (or a click) selects
+the node the model determined when the selection shares one), U judges it "unknown / new defect type", Space on a group heading (or a click) selects
 the group's images, O or double-click opens the current image, Ctrl+A selects every loaded row, Ctrl+Z undoes the last bulk
 action, F5 reloads, Ctrl+E exports, Esc closes the window. The filters are reached with Tab or their Alt+letter mnemonics.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -45,6 +45,7 @@ from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
 PAGE_SIZE = 200
+POLL_MS = 30_000  # while shown, the queue reloads this often (other analysts' judgments on a shared database)
 
 
 class _QueueTable(QTableView):
@@ -52,10 +53,11 @@ class _QueueTable(QTableView):
 
     acceptRequested = Signal()
     relabelRequested = Signal()
+    unknownRequested = Signal()
     openRequested = Signal()
     headingActivated = Signal(int)  # Space on a group heading: the row number
     KEYS: ClassVar[frozenset[Qt.Key]] = frozenset({
-        Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_C, Qt.Key.Key_O, Qt.Key.Key_Space, Qt.Key.Key_Up,
+        Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_C, Qt.Key.Key_U, Qt.Key.Key_O, Qt.Key.Key_Space, Qt.Key.Key_Up,
         Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
         Qt.Key.Key_Home, Qt.Key.Key_End,
     })  # fmt: skip
@@ -74,6 +76,8 @@ class _QueueTable(QTableView):
             self.acceptRequested.emit()
         elif event.key() == Qt.Key.Key_C and mods == Qt.KeyboardModifier.NoModifier:
             self.relabelRequested.emit()
+        elif event.key() == Qt.Key.Key_U and mods == Qt.KeyboardModifier.NoModifier:
+            self.unknownRequested.emit()
         elif event.key() == Qt.Key.Key_O and mods == Qt.KeyboardModifier.NoModifier:
             self.openRequested.emit()
         elif (event.key() == Qt.Key.Key_Space and mods == Qt.KeyboardModifier.NoModifier
@@ -113,6 +117,13 @@ class QueueView(QWidget):
         self._runner = TaskRunner(self.pool)
         self._request = 0
         self._batches: list[tuple[int, str]] = []
+        self._soon = QTimer(self)  # one reload for a burst of judgments made in the main window
+        self._soon.setSingleShot(True)
+        self._soon.setInterval(250)
+        self._soon.timeout.connect(self.refresh)
+        self._poll = QTimer(self)  # judgments of other workstations on a shared database
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._poll_tick)
         self._build()
         self.model.leaf_name = self._leaf_name
         self.model.is_leaf = lambda node: self.taxonomy is not None and node in self.taxonomy.leaves
@@ -204,6 +215,7 @@ class QueueView(QWidget):
         header.sortIndicatorChanged.connect(self._header_sort)
         self.table.acceptRequested.connect(self.accept_selected)
         self.table.relabelRequested.connect(self.relabel_selected)
+        self.table.unknownRequested.connect(self.unknown_selected)
         self.table.openRequested.connect(self._open_current)
         self.table.headingActivated.connect(self._select_group)
         self.table.clicked.connect(lambda idx: self._select_group(idx.row())
@@ -215,13 +227,16 @@ class QueueView(QWidget):
         self.accept_btn.setStyleSheet("QPushButton { background: #1e8e3e; color: white; font-weight: bold; }"
                                       "QPushButton:disabled { background: #5f6368; color: #bdc1c6; }")
         self.relabel_btn = QPushButton(QCoreApplication.translate("Queue", "Relabel selected…  (C)"), self)
+        self.unknown_btn = QPushButton(QCoreApplication.translate("Queue", "Unknown / new type  (U)"), self)
         self.undo_btn = QPushButton(QCoreApplication.translate("Queue", "Undo last  (Ctrl+Z)"), self)
         self.export_btn = QPushButton(QCoreApplication.translate("Queue", "Export queue…"), self)
         self.refresh_btn = QPushButton(QCoreApplication.translate("Queue", "Reload  (F5)"), self)
-        for b in (self.accept_btn, self.relabel_btn, self.undo_btn, self.export_btn, self.refresh_btn):
+        for b in (self.accept_btn, self.relabel_btn, self.unknown_btn, self.undo_btn, self.export_btn,
+                  self.refresh_btn):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.accept_btn.clicked.connect(self.accept_selected)
         self.relabel_btn.clicked.connect(self.relabel_selected)
+        self.unknown_btn.clicked.connect(self.unknown_selected)
         self.undo_btn.clicked.connect(self.undo_last)
         self.export_btn.clicked.connect(self.export_queue)
         self.refresh_btn.clicked.connect(self.refresh)
@@ -233,7 +248,8 @@ class QueueView(QWidget):
         actions.addWidget(self.counts_label)
         actions.addSpacing(12)
         actions.addWidget(self.status_label, 1)
-        for b in (self.accept_btn, self.relabel_btn, self.undo_btn, self.export_btn, self.refresh_btn):
+        for b in (self.accept_btn, self.relabel_btn, self.unknown_btn, self.undo_btn, self.export_btn,
+                  self.refresh_btn):
             actions.addWidget(b)
 
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -262,6 +278,24 @@ class QueueView(QWidget):
         margins = self.layout().contentsMargins()
         return QSize(columns + self.table.verticalScrollBar().sizeHint().width() + margins.left() + margins.right()
                      + 2 * self.table.frameWidth(), 720)
+
+    def refresh_soon(self) -> None:
+        """Reload shortly (judgments were made elsewhere in this app; a burst of them reloads once)."""
+        self._soon.start()
+
+    def _poll_tick(self) -> None:
+        """The periodic reload, only while the first page is what is loaded (a reload shows the first page again:
+        it must not pull an analyst who scrolled further back to the top)."""
+        if self.model.loaded <= PAGE_SIZE:
+            self.refresh(quiet=True)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._poll.start()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self._poll.stop()
 
     # -- state ---------------------------------------------------------------------------------
     def set_model_version(self, version: str | None) -> None:
@@ -310,15 +344,15 @@ class QueueView(QWidget):
         return [r for r in (self.model.queue_row(i) for i in picked) if r is not None]
 
     # -- loading -------------------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Reload the first page (and the batch list) in the background."""
+    def refresh(self, quiet: bool = False) -> None:
+        """Reload the first page (and the batch list) in the background (``quiet``: without "Loading…")."""
         filters = self.filters()
         self._request += 1
         if filters is None:
             self.model.set_page(QueuePage(rows=[], total=0), grouped=None)
             self.counts_label.setText(QCoreApplication.translate("Queue", "Load a model to see its queue"))
             return
-        if not self.status_label.text():
+        if not self.status_label.text() and not quiet:
             self.status_label.setText(QCoreApplication.translate("Queue", "Loading…"))
         task = Task(self._load_first, filters)
         request = self._request
@@ -453,6 +487,7 @@ class QueueView(QWidget):
         n = len(self.selected_rows()) if self.service.read_only is None else 0  # read-only: no judging
         self.accept_btn.setEnabled(n > 0)
         self.relabel_btn.setEnabled(n > 0 and self.taxonomy is not None)
+        self.unknown_btn.setEnabled(n > 0)
         self.undo_btn.setEnabled(self.service.can_undo and self.service.read_only is None)
         self.export_btn.setEnabled(self.model_version is not None)
         if self.model_version:
@@ -502,6 +537,13 @@ class QueueView(QWidget):
             self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version),
                         QCoreApplication.translate("Queue", "Relabelled {n} images"))
         self.table.setFocus()
+
+    def unknown_selected(self) -> None:
+        """Judge every selected image "unknown / new defect type" (U)."""
+        rows = self.selected_rows()
+        if rows and self.model_version:
+            self._judge(lambda: self.service.mark_unknown([r.image_id for r in rows], model_version=self.model_version),
+                        QCoreApplication.translate("Queue", "Marked {n} images unknown / new type"))
 
     def undo_last(self) -> None:
         """Undo the last bulk action (Ctrl+Z)."""

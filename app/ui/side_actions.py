@@ -68,6 +68,11 @@ class SideActions:
         if self.service is not None:
             _bring_up(self.dashboard_view, activate=False)
 
+    def judgments_changed(self) -> None:
+        """A judgment was made in this window: the open queue window reloads (its page, counts and facets)."""
+        if self._queue_view is not None and self._queue_view.isVisible():
+            self._queue_view.refresh_soon()
+
     def _queue_judged(self, records: list) -> None:
         """Judgments made in the queue window: reflect those of the open batch here."""
         for rec in records:

@@ -1,0 +1,62 @@
+"""The re-judge queue window follows judgments made in the main window, and judges a selection unknown with U
+(issue #18)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import make_tiny_bundle, open_window, write_image
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt
+
+from app.store import repo
+from app.store.db import session_scope
+from models.bundle.files import read_bundle_manifest, write_bundle_manifest
+from models.routing.policy import Calibration
+
+
+@pytest.fixture(scope="module")
+def rejudge_bundle(tmp_path_factory, taxonomy) -> Path:
+    """A tiny bundle calibrated so that every image goes to a person (no leaf has a threshold)."""
+    path = make_tiny_bundle(tmp_path_factory.mktemp("queue_live") / "model", taxonomy)
+    manifest = read_bundle_manifest(path)
+    cal = Calibration(thresholds=dict.fromkeys(taxonomy.leaves), target_purity=0.99,
+                      created="2025-01-01T00:00:00+00:00", temperature=1.0)
+    write_bundle_manifest(path, manifest.replace(temperature=1.0, calibration=cal))
+    return path
+
+
+def test_the_queue_follows_the_main_window_and_marks_a_selection_unknown(qtbot, engine, rejudge_bundle, tmp_path,
+                                                                         monkeypatch):
+    folder = tmp_path / "batch"
+    for i in range(3):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, rejudge_bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        view = win.queue_view
+        with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+            win.show_queue()
+        assert view.model.total == 3
+        first = win.presenter.current_item.image.image_id
+        with qtbot.waitSignal(view.pageLoaded, timeout=10_000):  # judged in the main window: the queue reloads
+            win.accept_current()
+        assert view.model.total == 2 and first not in {r.image_id for r in view.model.rows}
+        view.table.setFocus()
+        view.table.selectAll()
+        with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+            qtbot.keyClick(view.table, Qt.Key.Key_U)
+        assert view.model.total == 0 and "Marked 2 images unknown" in view.status_label.text()
+        ids = [it.image.image_id for it in win.items if it.image.image_id != first]
+        with session_scope(engine, action="read") as s:
+            current = repo.current_judgments(s, ids)
+        assert {(j.status, j.leaf) for j in current.values()} == {("unknown", None)}
+        assert {win.presenter.state(it) for it in win.items if it.image.image_id != first} == {"unknown"}
+        with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+            qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one undo takes both back
+        assert view.model.total == 2
+    finally:
+        win.close()
