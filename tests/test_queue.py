@@ -173,6 +173,21 @@ def test_queue_filters_and_facet_counts(engine, store) -> None:
     assert names(both, store) == ["img6"]
 
 
+def test_queue_filters_by_state_and_analyst(engine, store) -> None:
+    waiting = names(queue(engine), store)
+    assert names(queue(engine, states=("rejudge",)), store) == waiting
+    assert names(queue(engine, states=("accepted",)), store) == ["img5"]  # carol accepted it
+    assert sorted(names(queue(engine, states=("rejudge", "accepted")), store)) == sorted([*waiting, "img5"])
+    assert names(queue(engine, states=("corrected", "unknown")), store) == []
+    assert names(queue(engine, analyst="carol"), store) == ["img5"]  # her decisions only (img6's was undone)
+    assert names(queue(engine, analyst="nobody"), store) == []
+    assert queue(engine, states=()).total == 0
+    with pytest.raises(ValueError, match="unknown queue state"):
+        queue(engine, states=("done",))
+    with session_scope(engine, action="read") as s:
+        assert queries.analysts(s) == ["carol"]
+
+
 def test_include_judged_shows_decisions_and_undo_puts_an_image_back(engine, store) -> None:
     page = queue(engine, include_judged=True)
     assert names(page, store) == ["img6", "img0", "img5", "img1", "img4", "img2"]
@@ -463,6 +478,19 @@ def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store,
     assert sorted(_ids(view)) == sorted(store[n] for n in ("img0", "img1", "img4"))
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         view.batch_combo.setCurrentIndex(0)
+
+    # the state and analyst filters: what carol decided
+    assert [view.analyst_combo.itemData(i) for i in range(view.analyst_combo.count())] == [None, "carol"]
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.state_combo.setCurrentIndex(view.state_combo.findText("Judged"))
+    assert _ids(view) == [store["img5"]] and view.counts_label.text().startswith("1 judged")
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.analyst_combo.setCurrentIndex(view.analyst_combo.findData("carol"))
+    assert _ids(view) == [store["img5"]]
+    for combo in (view.analyst_combo, view.state_combo):
+        with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+            combo.setCurrentIndex(0)
+    assert len(_ids(view)) == 5 and view.counts_label.text().startswith("5 waiting")
 
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         view.group_combo.setCurrentIndex(view.group_combo.findData("leaf"))

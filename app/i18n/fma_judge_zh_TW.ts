@@ -872,7 +872,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     </message>
     <message>
         <location filename="../ui/queue_model.py" line="80"/>
-        <location filename="../ui/queue_view.py" line="147"/>
+        <location filename="../ui/queue_view.py" line="155"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
@@ -888,7 +888,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     </message>
     <message>
         <location filename="../ui/queue_model.py" line="83"/>
-        <location filename="../ui/queue_view.py" line="150"/>
+        <location filename="../ui/queue_view.py" line="158"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
@@ -928,189 +928,234 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>點一下（或按空白鍵）選取此組的影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="141"/>
+        <location filename="../ui/queue_view.py" line="149"/>
         <source>All reasons</source>
         <translation>所有原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="144"/>
+        <location filename="../ui/queue_view.py" line="152"/>
         <source>All predicted types</source>
         <translation>所有預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="145"/>
+        <location filename="../ui/queue_view.py" line="153"/>
         <source>All batches</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="148"/>
+        <location filename="../ui/queue_view.py" line="156"/>
         <source>Waiting longest</source>
         <translation>等待最久</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="149"/>
-        <location filename="../ui/queue_view.py" line="167"/>
+        <location filename="../ui/queue_view.py" line="157"/>
+        <location filename="../ui/queue_view.py" line="187"/>
         <source>Predicted type</source>
         <translation>預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="151"/>
+        <location filename="../ui/queue_view.py" line="159"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="156"/>
+        <location filename="../ui/queue_view.py" line="164"/>
         <source>Re&amp;verse</source>
         <translation>反向(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="164"/>
-        <source>Show &amp;judged</source>
-        <translation>顯示已判定(&amp;J)</translation>
+        <location filename="../ui/queue_view.py" line="174"/>
+        <source>Waiting to be judged</source>
+        <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="166"/>
+        <location filename="../ui/queue_view.py" line="186"/>
         <source>No grouping</source>
         <translation>不分組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="168"/>
+        <location filename="../ui/queue_view.py" line="188"/>
         <source>Determined node</source>
         <translation>已確定的節點</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="169"/>
+        <location filename="../ui/queue_view.py" line="189"/>
         <source>Determined node: the deepest group or subgroup the model is sure of at the target purity; a group&apos;s images can be judged together (click its heading, then C)</source>
         <translation>已確定的節點：模型在目標純度下有把握的最深一層大類或子類；同一組的影像可一起判定（點組標題，再按 C）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="175"/>
+        <location filename="../ui/queue_view.py" line="195"/>
         <source>&amp;Reason:</source>
         <translation>原因(&amp;R)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="176"/>
+        <location filename="../ui/queue_view.py" line="196"/>
         <source>&amp;Predicted:</source>
         <translation>預測(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="177"/>
+        <location filename="../ui/queue_view.py" line="197"/>
         <source>&amp;Batch:</source>
         <translation>批次(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="178"/>
+        <location filename="../ui/queue_view.py" line="198"/>
         <source>Con&amp;fidence:</source>
         <translation>信心度(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="188"/>
+        <location filename="../ui/queue_view.py" line="208"/>
         <source>&amp;Sort:</source>
         <translation>排序(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="190"/>
+        <location filename="../ui/queue_view.py" line="210"/>
         <source>&amp;Group:</source>
         <translation>分組(&amp;G)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="226"/>
+        <location filename="../ui/queue_view.py" line="212"/>
+        <source>Sta&amp;te:</source>
+        <translation>狀態(&amp;T)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="214"/>
+        <source>&amp;Analyst:</source>
+        <translation>分析人員(&amp;A)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="251"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="229"/>
+        <location filename="../ui/queue_view.py" line="254"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="230"/>
+        <location filename="../ui/queue_view.py" line="255"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="231"/>
+        <location filename="../ui/queue_view.py" line="256"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="232"/>
+        <location filename="../ui/queue_view.py" line="257"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="233"/>
+        <location filename="../ui/queue_view.py" line="258"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="271"/>
+        <location filename="../ui/queue_view.py" line="296"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="353"/>
+        <location filename="../ui/queue_view.py" line="379"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="356"/>
-        <location filename="../ui/queue_view.py" line="379"/>
+        <location filename="../ui/queue_view.py" line="382"/>
+        <location filename="../ui/queue_view.py" line="406"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="404"/>
+        <location filename="../ui/queue_view.py" line="431"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="451"/>
+        <location filename="../ui/queue_view.py" line="493"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="453"/>
+        <location filename="../ui/queue_view.py" line="491"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="456"/>
+        <location filename="../ui/queue_view.py" line="175"/>
+        <source>Judged</source>
+        <translation>已判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="176"/>
+        <source>Accepted</source>
+        <translation>已接受</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="177"/>
+        <source>Corrected</source>
+        <translation>已更正</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="178"/>
+        <source>Unknown / new type</source>
+        <translation>未知／新類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="179"/>
+        <source>Waiting or judged</source>
+        <translation>待判定或已判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="183"/>
+        <source>All analysts</source>
+        <translation>所有分析人員</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="495"/>
+        <source>{n} judged</source>
+        <translation>{n} 張已判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="498"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="524"/>
+        <location filename="../ui/queue_view.py" line="566"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="532"/>
+        <location filename="../ui/queue_view.py" line="574"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="538"/>
+        <location filename="../ui/queue_view.py" line="580"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="546"/>
+        <location filename="../ui/queue_view.py" line="588"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="551"/>
+        <location filename="../ui/queue_view.py" line="593"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="560"/>
+        <location filename="../ui/queue_view.py" line="602"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="561"/>
+        <location filename="../ui/queue_view.py" line="603"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -1119,17 +1164,17 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="576"/>
+        <location filename="../ui/queue_view.py" line="618"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="582"/>
+        <location filename="../ui/queue_view.py" line="624"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="584"/>
+        <location filename="../ui/queue_view.py" line="626"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

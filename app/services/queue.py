@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from app.store import queries, repo
 from app.store.db import read_only, session_scope
-from app.store.queries import QUEUE_SORTS, QueuePage, QueueRow
+from app.store.queries import QUEUE_SORTS, QUEUE_STATES, QueuePage, QueueRow
 from app.store.records import JudgmentRecord
 from models.atomic import replacing
 from models.data.manifest import CsvWriter
@@ -27,6 +27,7 @@ __all__ = [
     "EXPORT_COLUMNS",
     "QUEUE_REASONS",
     "QUEUE_SORTS",
+    "QUEUE_STATES",
     "QueueFilters",
     "QueuePage",
     "QueueRow",
@@ -58,6 +59,8 @@ class QueueFilters:
     max_conf: float | None = None
     older_than: dt.datetime | dt.timedelta | None = None
     include_judged: bool = False
+    states: tuple[str, ...] | None = None
+    analyst: str | None = None
     sort: str = "confidence"
     descending: bool = False
 
@@ -103,6 +106,11 @@ class QueueService:
         """Every batch as ``(id, name)``, newest first (for the batch filter)."""
         with session_scope(self.engine, action="read") as s:
             return queries.batch_names(s)
+
+    def analysts(self) -> list[str]:
+        """Everyone who made a decision in the store (for the analyst filter)."""
+        with session_scope(self.engine, action="read") as s:
+            return queries.analysts(s)
 
     def model_versions(self) -> list[str]:
         """Registered model version strings, most recently registered first."""

@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, func, select
+from sqlalchemy import ColumnElement, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.store import repo
@@ -37,8 +37,10 @@ REASONS: tuple[str, ...] = (*MODEL_REASONS, *MONITOR_REASONS)
 
 __all__ = [
     "QUEUE_SORTS",
+    "QUEUE_STATES",
     "QueuePage",
     "QueueRow",
+    "analysts",
     "batch_names",
     "bulk_judge",
     "latest_paths",
@@ -47,6 +49,8 @@ __all__ = [
 ]
 
 QUEUE_SORTS: tuple[str, ...] = ("confidence", "age", "leaf", "batch", "reason", "determined")
+QUEUE_STATES: tuple[str, ...] = ("rejudge", "accepted", "corrected", "unknown")
+"""A queue row's states (:attr:`QueueRow.state`): still waiting, or the status of its current decision."""
 """Sort keys of :func:`rejudge_queue`."""
 
 MAX_PAGE = 10_000
@@ -160,6 +164,22 @@ def _check_range(name: str, value: float | None) -> float | None:
     return value
 
 
+def _state_filter(states: set[str], analyst: str | None) -> ColumnElement[bool]:
+    """Rows in one of ``states`` (waiting = ``rejudge``, else the current decision's status), and with
+    ``analyst``, only decisions of that analyst."""
+    decided = sorted(states & set(_JUDGED))
+    parts: list[ColumnElement[bool]] = []
+    if "rejudge" in states and analyst is None:
+        parts.append(Prediction.image_id.not_in(_decided_images()))
+    if decided:
+        current = select(func.max(Judgment.id)).group_by(Judgment.image_id)
+        chosen = select(Judgment.image_id).where(Judgment.id.in_(current), Judgment.status.in_(decided))
+        if analyst is not None:
+            chosen = chosen.where(Judgment.analyst == analyst)
+        parts.append(Prediction.image_id.in_(chosen))
+    return or_(*parts) if parts else false()
+
+
 def _reason_rank() -> Any:
     """Correlated: the rank of the prediction's first reason in :data:`~models.routing.policy.REASONS`
     (unknown codes last)."""
@@ -202,6 +222,8 @@ def rejudge_queue(
     max_conf: float | None = None,
     older_than: dt.datetime | dt.timedelta | None = None,
     include_judged: bool = False,
+    states: Collection[str] | None = None,
+    analyst: str | None = None,
     sort: str = "confidence",
     descending: bool = False,
     offset: int = 0,
@@ -222,6 +244,9 @@ def rejudge_queue(
         min_conf, max_conf: keep confidences in ``[min_conf, max_conf]`` (predictions without one drop out).
         older_than: keep predictions made before this time, or at least this long ago (a timedelta).
         include_judged: also list images whose current judgment is a decision.
+        states: keep only these states (:data:`QUEUE_STATES`: ``rejudge`` = still waiting, or the status of the
+            current decision); decided states need no ``include_judged``.
+        analyst: keep only images whose current decision this analyst made.
         sort: ``confidence`` (least sure first), ``age`` (oldest first), ``leaf`` (then confidence),
             ``batch`` (arrival order: the batch an image was first opened in, oldest first, then its place
             there), ``reason`` (in the order of ``models.routing.policy.REASONS``, then confidence) or
@@ -231,8 +256,13 @@ def rejudge_queue(
         offset, limit: the page (``limit`` at most 10 000).
 
     Raises:
-        ValueError: an unknown sort key, a confidence outside [0, 1], a naive ``older_than``, or a bad page.
+        ValueError: an unknown sort key or state, a confidence outside [0, 1], a naive ``older_than``, or a bad
+            page.
     """
+    if states is not None and (bad := sorted(set(states) - set(QUEUE_STATES))):
+        raise ValueError(f"unknown queue state(s) {', '.join(bad)}; use {', '.join(QUEUE_STATES)}")
+    if states is not None or analyst is not None:
+        include_judged = True  # the state filter below decides which rows stay
     if sort not in QUEUE_SORTS:
         raise ValueError(f"unknown queue sort {sort!r}; use one of {', '.join(QUEUE_SORTS)}")
     if offset < 0 or not 1 <= limit <= MAX_PAGE:
@@ -256,6 +286,8 @@ def rejudge_queue(
         other = aliased(Prediction)
         base.append(Prediction.id.not_in(blind.join(other, other.id == PredictionReason.prediction_id)
                                          .where(other.image_id.not_in(_decided_images()))))
+    if states is not None or analyst is not None:
+        base.append(_state_filter(set(QUEUE_STATES) if states is None else set(states), analyst))
     if batch_id is not None:
         base.append(
             exists().where(BatchImage.batch_id == batch_id, BatchImage.image_id == Prediction.image_id)
@@ -381,6 +413,12 @@ def _queue_rows(session: Session, prediction_ids: Sequence[int]) -> list[QueueRo
             )
         )
     return rows
+
+
+def analysts(session: Session) -> list[str]:
+    """Everyone who made a decision in this store, by name (the queue's analyst filter)."""
+    stmt = select(Judgment.analyst).where(Judgment.status.in_(_JUDGED)).distinct().order_by(Judgment.analyst)
+    return [str(a) for a in session.scalars(stmt)]
 
 
 def latest_paths(session: Session, image_ids: Sequence[int]) -> dict[int, str]:

@@ -36,7 +36,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.queue import QUEUE_REASONS, QUEUE_SORTS, QueueFilters, QueuePage, QueueRow, QueueService
+from app.services.queue import (
+    QUEUE_REASONS,
+    QUEUE_SORTS,
+    QUEUE_STATES,
+    QueueFilters,
+    QueuePage,
+    QueueRow,
+    QueueService,
+)
 from app.store.errors import JudgmentConflictError, ReadOnlyError, StoreError
 from app.ui.picker import TaxonomyPicker
 from app.ui.queue_model import GroupRow, QueueTableModel
@@ -161,7 +169,19 @@ class QueueView(QWidget):
             spin.setSuffix(" %")
             spin.setValue(value)
             spin.setKeyboardTracking(False)
-        self.judged_box = QCheckBox(QCoreApplication.translate("Queue", "Show &judged"), self)
+        self.state_combo = QComboBox(self)
+        for text, states in (
+            (QCoreApplication.translate("Queue", "Waiting to be judged"), ("rejudge",)),
+            (QCoreApplication.translate("Queue", "Judged"), ("accepted", "corrected", "unknown")),
+            (QCoreApplication.translate("Queue", "Accepted"), ("accepted",)),
+            (QCoreApplication.translate("Queue", "Corrected"), ("corrected",)),
+            (QCoreApplication.translate("Queue", "Unknown / new type"), ("unknown",)),
+            (QCoreApplication.translate("Queue", "Waiting or judged"), QUEUE_STATES),
+        ):
+            self.state_combo.addItem(text, states)
+        self.analyst_combo = QComboBox(self)
+        self.analyst_combo.addItem(QCoreApplication.translate("Queue", "All analysts"), None)
+        self.analyst_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.group_combo = QComboBox(self)
         self.group_combo.addItem(QCoreApplication.translate("Queue", "No grouping"), None)
         self.group_combo.addItem(QCoreApplication.translate("Queue", "Predicted type"), "leaf")
@@ -189,7 +209,12 @@ class QueueView(QWidget):
         sort_label.setBuddy(self.sort_combo)
         group_label = QLabel(QCoreApplication.translate("Queue", "&Group:"), self)
         group_label.setBuddy(self.group_combo)
-        for w in (sort_label, self.sort_combo, self.reverse_box, self.judged_box, group_label, self.group_combo):
+        state_label = QLabel(QCoreApplication.translate("Queue", "Sta&te:"), self)
+        state_label.setBuddy(self.state_combo)
+        analyst_label = QLabel(QCoreApplication.translate("Queue", "&Analyst:"), self)
+        analyst_label.setBuddy(self.analyst_combo)
+        for w in (sort_label, self.sort_combo, self.reverse_box, state_label, self.state_combo, analyst_label,
+                  self.analyst_combo, group_label, self.group_combo):
             bar2.addWidget(w)
         bar2.addStretch(1)
 
@@ -260,10 +285,10 @@ class QueueView(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(actions)
 
-        for combo in (self.reason_combo, self.leaf_combo, self.batch_combo, self.sort_combo, self.group_combo):
+        for combo in (self.reason_combo, self.leaf_combo, self.batch_combo, self.sort_combo, self.group_combo,
+                      self.state_combo, self.analyst_combo):
             combo.currentIndexChanged.connect(lambda _i: self.refresh())
-        for box in (self.reverse_box, self.judged_box):
-            box.toggled.connect(lambda _on: self.refresh())
+        self.reverse_box.toggled.connect(lambda _on: self.refresh())
         self.group_combo.currentIndexChanged.connect(lambda _i: (self.sort_combo.setEnabled(not self.grouping()),
                                                                  self.reverse_box.setEnabled(not self.grouping())))
         for spin in (self.min_conf, self.max_conf):
@@ -333,7 +358,8 @@ class QueueView(QWidget):
             batch_id=self.batch_combo.currentData(),
             min_conf=low / 100 if low > 0 else None,
             max_conf=high / 100 if high < 100 else None,
-            include_judged=self.judged_box.isChecked(),
+            states=self.state_combo.currentData(),
+            analyst=self.analyst_combo.currentData(),
             sort=self.grouping() or self.sort_combo.currentData(),
             descending=self.reverse_box.isChecked() and not self.grouping(),
         )
@@ -360,11 +386,11 @@ class QueueView(QWidget):
         task.signals.error.connect(self._load_failed)
         self._start(task)
 
-    def _load_first(self, filters: QueueFilters) -> tuple[QueuePage, list[tuple[int, str]]]:
-        return self.service.page(filters, limit=PAGE_SIZE), self.service.batches()
+    def _load_first(self, filters: QueueFilters) -> tuple[QueuePage, list[tuple[int, str]], list[str]]:
+        return self.service.page(filters, limit=PAGE_SIZE), self.service.batches(), self.service.analysts()
 
     def _first_loaded(self, request: int, filters: QueueFilters, page: QueuePage,
-                      batches: list[tuple[int, str]]) -> None:
+                      batches: list[tuple[int, str]], analysts: list[str]) -> None:
         if request != self._request:
             return  # a newer request is on its way
         keep = {r.image_id for r in self.selected_rows()}
@@ -373,6 +399,7 @@ class QueueView(QWidget):
         self.model.set_page(page, grouped=self.grouping())
         self._batches = batches
         self._fill_combos(page)
+        self._fill_analysts(analysts)
         self._sync_header(filters)
         if self.model.rows:
             self._restore_selection(keep, current)
@@ -429,6 +456,18 @@ class QueueView(QWidget):
             combo.setCurrentIndex(max(0, combo.findData(chosen)) if chosen is not None else 0)
             combo.blockSignals(False)
 
+    def _fill_analysts(self, analysts: list[str]) -> None:
+        chosen = self.analyst_combo.currentData()
+        if [self.analyst_combo.itemData(i) for i in range(1, self.analyst_combo.count())] == analysts:
+            return
+        self.analyst_combo.blockSignals(True)
+        while self.analyst_combo.count() > 1:
+            self.analyst_combo.removeItem(1)
+        for name in analysts:
+            self.analyst_combo.addItem(name, name)
+        self.analyst_combo.setCurrentIndex(max(0, self.analyst_combo.findData(chosen)) if chosen else 0)
+        self.analyst_combo.blockSignals(False)
+
     def _sync_header(self, filters: QueueFilters) -> None:
         column = {v: k for k, v in QueueTableModel.SORT_BY_COLUMN.items()}.get(filters.sort, 1)
         order = Qt.SortOrder.DescendingOrder if filters.descending else Qt.SortOrder.AscendingOrder
@@ -447,10 +486,13 @@ class QueueView(QWidget):
                     self.table.setSpan(row, 0, 1, self.model.columnCount())
 
     def _show_counts(self) -> None:
-        if self.judged_box.isChecked():
+        states = self.state_combo.currentData()
+        if states == ("rejudge",):
+            text = QCoreApplication.translate("Queue", "{n} waiting").format(n=self.model.total)
+        elif "rejudge" in states:
             text = QCoreApplication.translate("Queue", "{n} judged or waiting").format(n=self.model.total)
         else:
-            text = QCoreApplication.translate("Queue", "{n} waiting").format(n=self.model.total)
+            text = QCoreApplication.translate("Queue", "{n} judged").format(n=self.model.total)
         n = len(self.selected_rows())
         if n:
             text += "  ·  " + QCoreApplication.translate("Queue", "{n} selected").format(n=n)
