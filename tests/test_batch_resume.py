@@ -99,3 +99,22 @@ def test_the_app_says_what_lies_below_and_asks_only_when_something_does(qtbot, e
         assert len(asked) == 1 and len(win.items) == 1  # nothing below: no question
     finally:
         win.close()
+
+
+def test_migration_0004_tells_the_batches_of_chosen_files_from_folders(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from app.store.db import alembic_config, make_engine
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    command.upgrade(alembic_config(eng), "0003_routing_pauses")
+    with eng.begin() as conn:
+        for name, notes in (("lot", None), ("2 files from lot", "opened from chosen files")):
+            conn.execute(text("INSERT INTO batches (name, source_folder, recursive, created_at, notes) "
+                              "VALUES (:n, '/data/lot', 0, '2026-11-01 00:00:00', :notes)"), {"n": name, "notes": notes})
+    command.upgrade(alembic_config(eng), "head")
+    with session_scope(eng, action="read") as s:
+        assert {b.name: b.kind for b in repo.list_batches(s)} == {"lot": "folder", "2 files from lot": "files"}
+        assert [b.name for b in repo.find_batches_by_folder(s, "/data/lot")] == ["lot"]
+    eng.dispose()

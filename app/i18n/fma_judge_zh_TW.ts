@@ -344,26 +344,41 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
         <translation>找不到資料夾：{p}</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="17"/>
+        <location filename="../ui/welcome.py" line="43"/>
+        <source>{name} — {judged} of {total} judged ({share}) · {left} left</source>
+        <translation>{name} — 已判定 {judged}／{total}（{share}）· 剩 {left} 張</translation>
+    </message>
+    <message>
+        <location filename="../ui/welcome.py" line="47"/>
+        <source>last worked on {when}</source>
+        <translation>上次作業 {when}</translation>
+    </message>
+    <message>
+        <location filename="../ui/welcome.py" line="61"/>
         <source>Judge a batch of defect images</source>
         <translation>判定一批缺陷影像</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="19"/>
+        <location filename="../ui/welcome.py" line="63"/>
         <source>Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.
 The model predicts each image; you accept with Enter or correct with 1–5 or C.</source>
         <translation>開啟顯微鏡影像資料夾（PNG、JPEG、BMP、TIFF），或將檔案拖放到此處。
 模型會預測每張影像；按 Enter 接受，按 1–5 或 C 修正。</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="24"/>
+        <location filename="../ui/welcome.py" line="68"/>
         <source>Open the demo batch</source>
         <translation>開啟示範批次</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="25"/>
+        <location filename="../ui/welcome.py" line="69"/>
         <source>Open a folder…  (Ctrl+O)</source>
         <translation>開啟資料夾…  (Ctrl+O)</translation>
+    </message>
+    <message>
+        <location filename="../ui/welcome.py" line="76"/>
+        <source>Recent batches (Enter opens one)</source>
+        <translation>最近的批次（按 Enter 開啟）</translation>
     </message>
     <message>
         <location filename="../ui/toolbar.py" line="24"/>
@@ -478,12 +493,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="328"/>
+        <location filename="../ui/main_window.py" line="330"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="329"/>
+        <location filename="../ui/main_window.py" line="331"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -496,7 +511,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="334"/>
+        <location filename="../ui/main_window.py" line="336"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -541,22 +556,22 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="83"/>
+        <location filename="../ui/batch_opening.py" line="99"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="106"/>
+        <location filename="../ui/batch_opening.py" line="122"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="107"/>
+        <location filename="../ui/batch_opening.py" line="123"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="129"/>
+        <location filename="../ui/batch_opening.py" line="145"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -571,7 +586,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="450"/>
+        <location filename="../ui/main_window.py" line="452"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from app.store import repo
 from app.store.db import read_only, session_scope
 from app.store.errors import ReadOnlyError
-from app.store.records import BatchItem, FileSeen, OpenedBatch, unpredicted
+from app.store.records import FILES_BATCH_NOTE, BatchItem, BatchSummary, FileSeen, OpenedBatch, unpredicted
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.hashing import file_sha256
 from models.imageio import budget_reason, is_image_file, regular_file_reason
@@ -154,7 +154,7 @@ def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | No
     with session_scope(engine) as s:
         batch = repo.create_batch(s, name=repo.unique_batch_name(s, f"{len(files)} files from {common.name or common}",
                                                                   common),
-                                  source_folder=common, recursive=False, notes="opened from chosen files")
+                                  source_folder=common, recursive=False, notes=FILES_BATCH_NOTE, kind="files")
     return _fill(engine, batch.id, batch.name, str(common), files, progress, model_version, left_out, first_part)
 
 
@@ -200,6 +200,29 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
                                    stored_taxonomy(engine, items)))
     items = batch_items(engine, batch_id, model_version)
     return OpenedBatch(batch_id, name, source, items, unreadable, skipped, stored_taxonomy(engine, items))
+
+
+def recent_batches(engine: Engine, limit: int = 10) -> list[BatchSummary]:
+    """The batches worked on most recently, with their progress (the start page's list)."""
+    with session_scope(engine, action="read") as s:
+        return repo.recent_batches(s, limit)
+
+
+def open_batch(engine: Engine, batch_id: int, model_version: str | None = None) -> OpenedBatch:
+    """A stored batch as it stands, by id (a batch of chosen files, or of a folder that is no longer there): its
+    files are not scanned again.
+
+    Raises:
+        ValueError: no batch has this id.
+    """
+    try:
+        with session_scope(engine, action="read") as s:
+            batch = repo.get_batch(s, batch_id)
+    except LookupError:
+        raise ValueError(f"no batch with id {batch_id}") from None
+    items = batch_items(engine, batch_id, model_version)
+    return OpenedBatch(batch.id, batch.name, batch.source_folder, items, {}, [], stored_taxonomy(engine, items),
+                       recursive=batch.recursive)
 
 
 def stored_taxonomy(engine: Engine, items: Sequence[BatchItem]) -> Taxonomy | None:

@@ -21,7 +21,7 @@ from app.store import repo
 from app.store.db import read_only, session_scope
 from app.store.errors import JudgmentConflictError, StoreError
 from app.store.export import ExportResult, export_labels
-from app.store.records import BatchItem, JudgmentRecord
+from app.store.records import BatchItem, BatchSummary, JudgmentRecord
 
 
 class JudgingService:
@@ -62,6 +62,18 @@ class JudgingService:
                                     first_part=self._judging_in(first_part))
         self.batch_id = opened.batch_id
         return opened
+
+    def open_batch(self, batch_id: int, *, progress: Progress | None = None, model_version: str | None = None,
+                   first_part: FirstPart | None = None) -> OpenedBatch:
+        """A stored batch by id, as it stands (:func:`app.services.batches.open_batch`; ``progress`` and
+        ``first_part`` are accepted for the app's opening task and not needed: nothing is read from disk)."""
+        opened = batches.open_batch(self.engine, batch_id, model_version)
+        self.batch_id = opened.batch_id
+        return opened
+
+    def recent_batches(self, limit: int = 10) -> list[BatchSummary]:
+        """The batches worked on most recently (the start page)."""
+        return batches.recent_batches(self.engine, limit)
 
     def _judging_in(self, first_part: FirstPart | None) -> FirstPart | None:
         if first_part is None:

@@ -242,6 +242,10 @@ class BatchItem:
         return "pending"
 
 
+FILES_BATCH_NOTE = "opened from chosen files"
+"""The notes of a batch made from chosen (or dropped) files, not from a folder: it is resumed as stored."""
+
+
 @dataclass(frozen=True)
 class BatchSummary:
     """A batch and how far it is judged."""
@@ -256,6 +260,8 @@ class BatchSummary:
     accepted: int = 0
     corrected: int = 0
     unknown: int = 0
+    updated_at: dt.datetime | None = None  # its latest judgment (set by ``recent_batches``), else None
+    kind: str = "folder"  # or "files": made from chosen files (resumed as stored, never by its folder)
 
     @property
     def judged(self) -> int:

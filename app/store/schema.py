@@ -132,6 +132,9 @@ class Batch(Base):
     recursive: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     notes: Mapped[str | None] = mapped_column(Text)
+    # ``folder`` (re-opening the folder resumes it) or ``files`` (chosen or dropped files; resumed as stored).
+    # Migration 0004.
+    kind: Mapped[str] = mapped_column(String(16), default="folder", server_default="folder")
 
 
 class Image(Base):

@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from app.store.records import OpenedBatch
+from app.store.records import BatchSummary, OpenedBatch
 from app.ui import startup_log
 from app.ui.skipped_dialog import SkippedDialog
 from app.ui.workers import Task
@@ -47,6 +47,22 @@ class BatchOpening:
     def open_folder(self, folder: Path, recursive: bool = False) -> None:
         if self._attached(lambda: self.open_folder(folder, recursive)):
             self._open(self.service.open_folder, Path(folder), recursive=recursive)
+
+    def load_recent_batches(self) -> None:
+        """The start page's list of recent batches, read in the background."""
+        task = Task(self.service.recent_batches)
+        task.signals.result.connect(self.welcome.set_recent)
+        task.signals.error.connect(lambda msg: None)  # the start page simply shows none
+        self._runner.start(task)
+
+    def open_recent(self, batch: BatchSummary) -> None:
+        """Resume a batch of the start page: its folder (new files join it), or, for chosen files or a folder that is
+        gone, the batch as stored."""
+        folder = Path(batch.source_folder)
+        if batch.kind == "folder" and folder.is_dir():
+            self.open_folder(folder, recursive=batch.recursive)
+        elif self._attached(lambda: self.open_recent(batch)):
+            self._open(self.service.open_batch, batch.id)
 
     def open_files(self, files: list[Path]) -> None:
         if self._attached(lambda: self.open_files(files)):

@@ -128,6 +128,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self._show_read_only_banner()
         self.status.set_analyst(service.analyst)
         self._start_backups()
+        self.load_recent_batches()
         waiting, self._when_attached = self._when_attached, []
         for run in waiting:
             run()
@@ -177,6 +178,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.welcome = WelcomePage(self, has_demo=self.demo_batch is not None)
         self.welcome.openDemo.connect(lambda: self.demo_batch is not None and self.open_folder(self.demo_batch))
         self.welcome.openFolder.connect(self.choose_folder)
+        self.welcome.openBatch.connect(self.open_recent)
         self.center = QStackedWidget(self)
         self.center.addWidget(self.welcome)
         self.center.addWidget(self.viewer)

@@ -1,16 +1,60 @@
-"""The start page, shown before a batch is open."""
+"""The start page, shown before a batch is open: what to do next, and the batches worked on most recently."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.store.records import BatchSummary
+
+
+class RecentList(QListWidget):
+    """The recent batches; claims Enter and the arrows before the window's judging shortcuts do."""
+
+    KEYS = frozenset({Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Home,
+                      Qt.Key.Key_End, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Space})
+    chosen = Signal(object)  # the BatchSummary to open
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and event.key() in self.KEYS:
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space) and self.currentItem():
+            self.chosen.emit(self.currentItem().data(Qt.ItemDataRole.UserRole))
+        else:
+            super().keyPressEvent(event)
+
+
+def batch_line(b: BatchSummary) -> str:
+    """"mybatch — 12 of 40 judged (30 %) · 28 left · last judged 2026-12-01 10:42"."""
+    share = f"{100 * b.judged / b.total:.0f} %" if b.total else "–"
+    text = QCoreApplication.translate("Main", "{name} — {judged} of {total} judged ({share}) · {left} left").format(
+        name=b.name, judged=b.judged, total=b.total, share=share, left=b.pending)
+    when = b.updated_at or b.created_at
+    if when is not None:
+        text += " · " + QCoreApplication.translate("Main", "last worked on {when}").format(
+            when=when.astimezone().strftime("%Y-%m-%d %H:%M"))
+    return text
 
 
 class WelcomePage(QWidget):
-    """Shown before a batch is open: what to do next, in two clicks or keys."""
+    """Shown before a batch is open: open a folder or the demo, or resume a recent batch (Enter)."""
 
     openDemo = Signal()
     openFolder = Signal()
+    openBatch = Signal(object)  # a BatchSummary of the recent list
 
     def __init__(self, parent=None, has_demo: bool = True) -> None:
         super().__init__(parent)
@@ -29,6 +73,16 @@ class WelcomePage(QWidget):
         self.demo_btn.setVisible(has_demo)
         self.demo_btn.clicked.connect(self.openDemo)
         self.folder_btn.clicked.connect(self.openFolder)
+        self.recent_title = QLabel(QCoreApplication.translate("Main", "Recent batches (Enter opens one)"), self)
+        self.recent_title.setStyleSheet("font-size: 14px; font-weight: bold; margin-top: 18px;")
+        self.recent = RecentList(self)
+        self.recent.setMinimumWidth(640)
+        self.recent.setMaximumWidth(900)
+        self.recent.setStyleSheet("font-size: 13px;")
+        self.recent.chosen.connect(self.openBatch)
+        self.recent.itemDoubleClicked.connect(lambda item: self.openBatch.emit(item.data(Qt.ItemDataRole.UserRole)))
+        for w in (self.recent_title, self.recent):
+            w.setVisible(False)
         lay = QVBoxLayout(self)
         lay.addStretch(1)
         for w in (title, text):
@@ -39,4 +93,21 @@ class WelcomePage(QWidget):
         row.addWidget(self.folder_btn)
         row.addStretch(1)
         lay.addLayout(row)
+        lay.addWidget(self.recent_title, 0, Qt.AlignmentFlag.AlignHCenter)
+        lay.addWidget(self.recent, 0, Qt.AlignmentFlag.AlignHCenter)
         lay.addStretch(2)
+
+    def set_recent(self, batches: list[BatchSummary]) -> None:
+        """Show the recent batches (none: the list stays hidden); the first one is selected, the list focused."""
+        self.recent.clear()
+        for b in batches:
+            item = QListWidgetItem(batch_line(b), self.recent)
+            item.setData(Qt.ItemDataRole.UserRole, b)
+            item.setToolTip(b.source_folder)
+        self.recent.setFixedHeight(min(10, max(1, len(batches))) * 28 + 8)
+        for w in (self.recent_title, self.recent):
+            w.setVisible(bool(batches))
+        if batches:
+            self.recent.setCurrentRow(0)
+            if self.isVisible():
+                self.recent.setFocus()

@@ -30,6 +30,7 @@ from app.store.repo.batches import (
     folder_batch,
     get_batch,
     list_batches,
+    recent_batches,
     unique_batch_name,
 )
 from app.store.repo.images import find_image_by_path, get_or_create_image, image_paths, images_at_paths
@@ -91,6 +92,7 @@ __all__ = [
     "model_manifest",
     "normalize_folder",
     "pauses",
+    "recent_batches",
     "record_judgment",
     "register_model_version",
     "revert_judgment",

@@ -159,6 +159,7 @@ def _batch_summary(row: Batch, counts: Mapping[str | None, int] | None = None) -
         recursive=row.recursive,
         created_at=row.created_at,
         notes=row.notes,
+        kind=row.kind or "folder",
         total=sum(counts.values()),
         accepted=counts.get("accepted", 0),
         corrected=counts.get("corrected", 0),

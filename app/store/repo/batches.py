@@ -33,9 +33,14 @@ def create_batch(
     source_folder: str | os.PathLike[str],
     recursive: bool = False,
     notes: str | None = None,
+    kind: str = "folder",
 ) -> BatchSummary:
-    """A new, empty batch for a folder (stored resolved, see :func:`find_batches_by_folder`)."""
+    """A new, empty batch for a folder (stored resolved, see :func:`find_batches_by_folder`); ``kind`` ``files``
+    for one of chosen files (its folder is their common parent; re-opening that folder never resumes it)."""
+    if kind not in ("folder", "files"):
+        raise ValueError(f"batch kind must be 'folder' or 'files', got {kind!r}")
     row = Batch(
+        kind=kind,
         name=_require_text(name, "batch name"),
         source_folder=normalize_folder(source_folder),
         recursive=bool(recursive),
@@ -202,14 +207,26 @@ def list_batches(session: Session) -> list[BatchSummary]:
     return _summaries(session, select(Batch).order_by(Batch.created_at.desc(), Batch.id.desc()))
 
 
+def recent_batches(session: Session, limit: int = 10) -> list[BatchSummary]:
+    """The batches worked on most recently (latest judgment, else creation), with progress and ``updated_at``."""
+    last = (select(Judgment.batch_id, func.max(Judgment.created_at).label("at"))
+            .where(Judgment.batch_id.is_not(None)).group_by(Judgment.batch_id).subquery())
+    stmt = (select(Batch, last.c.at).outerjoin(last, last.c.batch_id == Batch.id)
+            .order_by(func.coalesce(last.c.at, Batch.created_at).desc(), Batch.id.desc()).limit(int(limit)))
+    rows = session.execute(stmt).all()
+    counts = _batch_counts(session, [b.id for b, _ in rows])
+    return [dataclasses.replace(_batch_summary(b, counts[b.id]), updated_at=at) for b, at in rows]
+
+
 def find_batches_by_folder(
     session: Session, folder: str | os.PathLike[str], *, recursive: bool | None = None
 ) -> list[BatchSummary]:
-    """Batches opened from this folder (optionally only with this recursive flag), newest first.
+    """Batches opened from this folder (optionally only with this recursive flag), newest first; batches of files
+    chosen from the folder are not among them.
 
     Re-opening a folder finds its batch here; :func:`~app.store.repo.items.batch_items` then resumes where it stood.
     """
-    stmt = select(Batch).where(Batch.source_folder == normalize_folder(folder))
+    stmt = select(Batch).where(Batch.source_folder == normalize_folder(folder), Batch.kind == "folder")
     if recursive is not None:
         stmt = stmt.where(Batch.recursive == bool(recursive))
     return _summaries(session, stmt.order_by(Batch.created_at.desc(), Batch.id.desc()))

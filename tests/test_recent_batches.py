@@ -1,0 +1,67 @@
+"""The start page lists the batches worked on most recently, with progress, and Enter resumes one (issue #18)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from conftest import make_tiny_bundle, open_window, write_image
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt
+
+from app.services import batches
+from app.store import repo
+from app.store.db import session_scope
+
+
+def test_recent_batches_come_by_their_latest_judgment(engine, tmp_path: Path) -> None:
+    folders = {}
+    for name in ("old", "new", "files"):
+        folders[name] = tmp_path / name
+        for i in range(2):
+            write_image(folders[name] / f"{name}_{i}.png", seed=i + len(folders) * 10)
+    old = batches.open_folder(engine, folders["old"])
+    new = batches.open_folder(engine, folders["new"])
+    files = batches.open_files(engine, sorted(folders["files"].glob("*.png")))
+    assert [b.name for b in batches.recent_batches(engine)] == [files.name, "new", "old"]  # by creation
+    with session_scope(engine) as s:
+        repo.record_judgment(s, image_id=old.items[0].image.image_id, leaf="scratch", action="picker",
+                             analyst="amy", batch_id=old.batch_id)
+    recent = batches.recent_batches(engine, limit=2)
+    assert [b.name for b in recent] == ["old", files.name]  # worked on last comes first
+    assert (recent[0].total, recent[0].judged, recent[0].pending) == (2, 1, 1)
+    assert recent[0].updated_at is not None and recent[0].updated_at > dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    again = batches.open_batch(engine, files.batch_id)
+    assert again.batch_id == files.batch_id and len(again.items) == 2
+    with pytest.raises(ValueError, match="no batch with id 999"):
+        batches.open_batch(engine, 999)
+    assert new.batch_id != old.batch_id
+
+
+def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_path, taxonomy, monkeypatch) -> None:
+    folder = tmp_path / "lot7"
+    for i in range(3):
+        write_image(folder / f"img_{i}.png", seed=i)
+    opened = batches.open_folder(engine, folder)
+    chosen = batches.open_files(engine, [folder / "img_0.png"])
+    bundle = make_tiny_bundle(tmp_path / "model", taxonomy, input_size=32)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    try:
+        recent = win.welcome.recent
+        qtbot.waitUntil(lambda: recent.count() == 2, timeout=10_000)
+        assert win.center.currentWidget() is win.welcome and recent.isVisibleTo(win)
+        assert recent.item(0).text().startswith(f"{chosen.name} — 0 of 1 judged (0 %) · 1 left")
+        assert recent.item(1).text().startswith("lot7 — 0 of 3 judged (0 %) · 3 left")
+        win.grab().save(str(tmp_path / "start.png"))
+        recent.setFocus()
+        recent.setCurrentRow(1)
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            qtbot.keyClick(recent, Qt.Key.Key_Return)
+        assert win.presenter.batch.batch_id == opened.batch_id and len(win.items) == 3
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_recent(win.welcome.recent.item(0).data(Qt.ItemDataRole.UserRole))  # chosen files: as stored
+        assert win.presenter.batch.batch_id == chosen.batch_id and len(win.items) == 1
+    finally:
+        win.close()
