@@ -139,6 +139,15 @@ def test_queue_sorts_and_reverses(engine, store, sort, expected) -> None:
     assert names(queue(engine, sort=sort, descending=True), store) == expected[::-1]
 
 
+def test_leaf_and_determined_sorts_follow_a_given_order(engine, store) -> None:
+    order = ("scratch", "structural", "fiber", "crack", "mechanical", "dent", "bubble")  # e.g. by shown name
+    assert names(queue(engine, sort="leaf", node_order=order), store) == ["img0", "img4", "img1", "img2", "img6"]
+    # nothing determined first (NULL), then structural, fiber, mechanical as ordered
+    assert names(queue(engine, sort="determined", node_order=order), store) == ["img1", "img6", "img2", "img4",
+                                                                                  "img0"]
+    assert names(queue(engine, sort="leaf", node_order=("dent",)), store) == ["img2", "img6", "img1", "img4", "img0"]
+
+
 def test_queue_groups_by_determined_node_with_counts(engine, store) -> None:
     page = queue(engine, sort="determined")
     assert page.counts_by_determined == {None: 2, "fiber": 1, "mechanical": 1, "structural": 1}

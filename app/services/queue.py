@@ -61,6 +61,7 @@ class QueueFilters:
     include_judged: bool = False
     states: tuple[str, ...] | None = None
     analyst: str | None = None
+    node_order: tuple[str, ...] | None = None
     sort: str = "confidence"
     descending: bool = False
 

@@ -195,15 +195,24 @@ def _reason_rank() -> Any:
     )
 
 
-def _order(sort: str, descending: bool) -> list[Any]:
+def _ranked(column: Any, order: Sequence[str] | None) -> list[Any]:
+    """``column``'s sort terms: its rank in ``order`` (ids not in it after, NULL stays NULL), then the id."""
+    if not order:
+        return [column]
+    rank = case({node: i for i, node in enumerate(order)}, value=column, else_=len(order))
+    return [case((column.is_(None), None), else_=rank), column]
+
+
+def _order(sort: str, descending: bool, node_order: Sequence[str] | None = None) -> list[Any]:
     """ORDER BY terms; ``confidence`` first is served by the covering index (no sort at all)."""
     keys: dict[str, list[Any]] = {
         "confidence": [Prediction.confidence],
         "age": [Prediction.created_at],
-        "leaf": [Prediction.leaf, Prediction.confidence],
+        "leaf": [*_ranked(Prediction.leaf, node_order), Prediction.confidence],
         "batch": [],  # image ids are given in arrival order: first batch opened, then place in it
         "reason": [func.coalesce(_reason_rank(), len(REASONS)), Prediction.confidence],
-        "determined": [Prediction.determined, Prediction.leaf, Prediction.confidence],
+        "determined": [*_ranked(Prediction.determined, node_order), *_ranked(Prediction.leaf, node_order),
+                       Prediction.confidence],
     }
     chosen = [*keys[sort], Prediction.image_id]
     # NULLs (no confidence/leaf: the model failed) first, on every backend
@@ -224,6 +233,7 @@ def rejudge_queue(
     include_judged: bool = False,
     states: Collection[str] | None = None,
     analyst: str | None = None,
+    node_order: Sequence[str] | None = None,
     sort: str = "confidence",
     descending: bool = False,
     offset: int = 0,
@@ -247,6 +257,8 @@ def rejudge_queue(
         states: keep only these states (:data:`QUEUE_STATES`: ``rejudge`` = still waiting, or the status of the
             current decision); decided states need no ``include_judged``.
         analyst: keep only images whose current decision this analyst made.
+        node_order: the order of leaf and node ids for the ``leaf`` and ``determined`` sorts (the app passes
+            them sorted by the names it shows); ids not in it come after, by id. None: by id.
         sort: ``confidence`` (least sure first), ``age`` (oldest first), ``leaf`` (then confidence),
             ``batch`` (arrival order: the batch an image was first opened in, oldest first, then its place
             there), ``reason`` (in the order of ``models.routing.policy.REASONS``, then confidence) or
@@ -344,7 +356,7 @@ def rejudge_queue(
             session.scalars(
                 select(Prediction.id)
                 .where(*base, *by_leaf, *by_reason)
-                .order_by(*_order(sort, descending))
+                .order_by(*_order(sort, descending, node_order))
                 .offset(offset)
                 .limit(limit)
             )

@@ -125,6 +125,8 @@ class QueueView(QWidget):
         self._runner = TaskRunner(self.pool)
         self._request = 0
         self._batches: list[tuple[int, str]] = []
+        self._order: tuple[str, ...] = ()
+        self._order_for: tuple[int, str] | None = None
         self._soon = QTimer(self)  # one reload for a burst of judgments made in the main window
         self._soon.setSingleShot(True)
         self._soon.setInterval(250)
@@ -360,9 +362,20 @@ class QueueView(QWidget):
             max_conf=high / 100 if high < 100 else None,
             states=self.state_combo.currentData(),
             analyst=self.analyst_combo.currentData(),
+            node_order=self._node_order(),
             sort=self.grouping() or self.sort_combo.currentData(),
             descending=self.reverse_box.isChecked() and not self.grouping(),
         )
+
+    def _node_order(self) -> tuple[str, ...] | None:
+        """Leaf and node ids by the names this window shows (groups are listed by name, not by id)."""
+        if self.taxonomy is None or (self.sort_combo.currentData() != "leaf" and not self.grouping()):
+            return None
+        if self._order_for != (id(self.taxonomy), self.lang):
+            nodes = [n for level in self.taxonomy.levels for n in level]
+            self._order = tuple(sorted(dict.fromkeys(nodes), key=lambda n: (self._leaf_name(n).casefold(), n)))
+            self._order_for = (id(self.taxonomy), self.lang)
+        return self._order
 
     def selected_rows(self) -> list[QueueRow]:
         """The selected queue rows, top to bottom (headings excluded)."""
