@@ -187,8 +187,8 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.panel)
         right.addWidget(self.similar_panel)
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 1)
+        right.setStretchFactor(0, 1)  # the prediction panel takes what is left; the similar strip its own height
+        right.setStretchFactor(1, 0)
         split = self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.list_view)
         split.addWidget(self.center)

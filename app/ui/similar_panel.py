@@ -57,6 +57,12 @@ class SimilarPanel(QWidget):
         self.tiles.setMovement(QListView.Movement.Static)
         self.tiles.setWordWrap(True)
         self.tiles.setUniformItemSizes(True)
+        # one row, scrolled sideways: every tile whole with its label, however short the panel is made
+        self.tiles.setFlow(QListView.Flow.LeftToRight)
+        self.tiles.setWrapping(False)
+        self.tiles.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.tiles.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.tiles.setMinimumHeight(TILE + 44 + self.tiles.horizontalScrollBar().sizeHint().height() + 4)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet("SimilarPanel, QLabel { background: #2b2d31; color: #e8eaed; }"
                            "QListWidget { background: #202124; color: #e8eaed; border: none; }"
