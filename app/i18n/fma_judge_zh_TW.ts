@@ -278,26 +278,31 @@
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="41"/>
+        <source>Brightness, contrast, gamma up (with Shift: down); R resets</source>
+        <translation>亮度、對比、Gamma 調高（加 Shift 調低）；R 還原</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="42"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="42"/>
+        <location filename="../ui/help_overlay.py" line="43"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="43"/>
+        <location filename="../ui/help_overlay.py" line="44"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="62"/>
+        <location filename="../ui/help_overlay.py" line="63"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="70"/>
+        <location filename="../ui/help_overlay.py" line="71"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
     </message>
@@ -493,12 +498,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="330"/>
+        <location filename="../ui/main_window.py" line="334"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="331"/>
+        <location filename="../ui/main_window.py" line="335"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -511,7 +516,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="336"/>
+        <location filename="../ui/main_window.py" line="340"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -586,7 +591,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="452"/>
+        <location filename="../ui/main_window.py" line="456"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -887,7 +892,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     </message>
     <message>
         <location filename="../ui/queue_model.py" line="80"/>
-        <location filename="../ui/queue_view.py" line="155"/>
+        <location filename="../ui/queue_view.py" line="157"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
@@ -903,7 +908,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     </message>
     <message>
         <location filename="../ui/queue_model.py" line="83"/>
-        <location filename="../ui/queue_view.py" line="158"/>
+        <location filename="../ui/queue_view.py" line="160"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
@@ -943,234 +948,234 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>點一下（或按空白鍵）選取此組的影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="149"/>
+        <location filename="../ui/queue_view.py" line="151"/>
         <source>All reasons</source>
         <translation>所有原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="152"/>
+        <location filename="../ui/queue_view.py" line="154"/>
         <source>All predicted types</source>
         <translation>所有預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="153"/>
+        <location filename="../ui/queue_view.py" line="155"/>
         <source>All batches</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="156"/>
+        <location filename="../ui/queue_view.py" line="158"/>
         <source>Waiting longest</source>
         <translation>等待最久</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="157"/>
-        <location filename="../ui/queue_view.py" line="187"/>
+        <location filename="../ui/queue_view.py" line="159"/>
+        <location filename="../ui/queue_view.py" line="189"/>
         <source>Predicted type</source>
         <translation>預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="159"/>
+        <location filename="../ui/queue_view.py" line="161"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="164"/>
+        <location filename="../ui/queue_view.py" line="166"/>
         <source>Re&amp;verse</source>
         <translation>反向(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="174"/>
+        <location filename="../ui/queue_view.py" line="176"/>
         <source>Waiting to be judged</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="186"/>
+        <location filename="../ui/queue_view.py" line="188"/>
         <source>No grouping</source>
         <translation>不分組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="188"/>
+        <location filename="../ui/queue_view.py" line="190"/>
         <source>Determined node</source>
         <translation>已確定的節點</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="189"/>
+        <location filename="../ui/queue_view.py" line="191"/>
         <source>Determined node: the deepest group or subgroup the model is sure of at the target purity; a group&apos;s images can be judged together (click its heading, then C)</source>
         <translation>已確定的節點：模型在目標純度下有把握的最深一層大類或子類；同一組的影像可一起判定（點組標題，再按 C）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="195"/>
+        <location filename="../ui/queue_view.py" line="197"/>
         <source>&amp;Reason:</source>
         <translation>原因(&amp;R)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="196"/>
+        <location filename="../ui/queue_view.py" line="198"/>
         <source>&amp;Predicted:</source>
         <translation>預測(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="197"/>
+        <location filename="../ui/queue_view.py" line="199"/>
         <source>&amp;Batch:</source>
         <translation>批次(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="198"/>
+        <location filename="../ui/queue_view.py" line="200"/>
         <source>Con&amp;fidence:</source>
         <translation>信心度(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="208"/>
+        <location filename="../ui/queue_view.py" line="210"/>
         <source>&amp;Sort:</source>
         <translation>排序(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="210"/>
+        <location filename="../ui/queue_view.py" line="212"/>
         <source>&amp;Group:</source>
         <translation>分組(&amp;G)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="212"/>
+        <location filename="../ui/queue_view.py" line="214"/>
         <source>Sta&amp;te:</source>
         <translation>狀態(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="214"/>
+        <location filename="../ui/queue_view.py" line="216"/>
         <source>&amp;Analyst:</source>
         <translation>分析人員(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="251"/>
+        <location filename="../ui/queue_view.py" line="253"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="254"/>
+        <location filename="../ui/queue_view.py" line="256"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="255"/>
+        <location filename="../ui/queue_view.py" line="257"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="256"/>
+        <location filename="../ui/queue_view.py" line="258"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="257"/>
+        <location filename="../ui/queue_view.py" line="259"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="258"/>
+        <location filename="../ui/queue_view.py" line="260"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="296"/>
+        <location filename="../ui/queue_view.py" line="298"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="379"/>
+        <location filename="../ui/queue_view.py" line="392"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="382"/>
-        <location filename="../ui/queue_view.py" line="406"/>
+        <location filename="../ui/queue_view.py" line="395"/>
+        <location filename="../ui/queue_view.py" line="419"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="431"/>
+        <location filename="../ui/queue_view.py" line="444"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="493"/>
+        <location filename="../ui/queue_view.py" line="506"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="491"/>
+        <location filename="../ui/queue_view.py" line="504"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="175"/>
+        <location filename="../ui/queue_view.py" line="177"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="176"/>
+        <location filename="../ui/queue_view.py" line="178"/>
         <source>Accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="177"/>
+        <location filename="../ui/queue_view.py" line="179"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="178"/>
+        <location filename="../ui/queue_view.py" line="180"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="179"/>
+        <location filename="../ui/queue_view.py" line="181"/>
         <source>Waiting or judged</source>
         <translation>待判定或已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="183"/>
+        <location filename="../ui/queue_view.py" line="185"/>
         <source>All analysts</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="495"/>
+        <location filename="../ui/queue_view.py" line="508"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="498"/>
+        <location filename="../ui/queue_view.py" line="511"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="566"/>
+        <location filename="../ui/queue_view.py" line="579"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="574"/>
+        <location filename="../ui/queue_view.py" line="587"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="580"/>
+        <location filename="../ui/queue_view.py" line="593"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="588"/>
+        <location filename="../ui/queue_view.py" line="601"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="593"/>
+        <location filename="../ui/queue_view.py" line="606"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="602"/>
+        <location filename="../ui/queue_view.py" line="615"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="603"/>
+        <location filename="../ui/queue_view.py" line="616"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -1179,17 +1184,17 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="618"/>
+        <location filename="../ui/queue_view.py" line="631"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="624"/>
+        <location filename="../ui/queue_view.py" line="637"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="626"/>
+        <location filename="../ui/queue_view.py" line="639"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -1225,12 +1230,12 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="87"/>
+        <location filename="../ui/similar_panel.py" line="93"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="103"/>
+        <location filename="../ui/similar_panel.py" line="109"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -1239,7 +1244,7 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="112"/>
+        <location filename="../ui/similar_panel.py" line="118"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
@@ -1336,14 +1341,34 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Viewer</name>
     <message>
-        <location filename="../ui/viewer.py" line="85"/>
+        <location filename="../ui/viewer.py" line="112"/>
         <source>heatmap…</source>
         <translation>熱圖計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="89"/>
+        <location filename="../ui/viewer.py" line="116"/>
         <source>The heatmap of this image is being computed</source>
         <translation>正在計算這張影像的熱圖</translation>
+    </message>
+    <message>
+        <location filename="../ui/viewer.py" line="264"/>
+        <source>brightness {v:+.0f} %</source>
+        <translation>亮度 {v:+.0f} %</translation>
+    </message>
+    <message>
+        <location filename="../ui/viewer.py" line="266"/>
+        <source>contrast ×{v:.2f}</source>
+        <translation>對比 ×{v:.2f}</translation>
+    </message>
+    <message>
+        <location filename="../ui/viewer.py" line="268"/>
+        <source>gamma {v:.2f}</source>
+        <translation>Gamma {v:.2f}</translation>
+    </message>
+    <message>
+        <location filename="../ui/viewer.py" line="270"/>
+        <source>R resets</source>
+        <translation>R 還原</translation>
     </message>
 </context>
 <context>

@@ -38,6 +38,7 @@ def shortcut_rows() -> list[tuple[str, str]]:
         ("A", QCoreApplication.translate("Help", "Top-5: the determined group's types, or all types")),
         ("[  ]", QCoreApplication.translate("Help", "Heatmap opacity − / +")),
         ("+  −  0", QCoreApplication.translate("Help", "Zoom in / out / fit")),
+        ("B  K  G", QCoreApplication.translate("Help", "Brightness, contrast, gamma up (with Shift: down); R resets")),
         ("Ctrl+O", QCoreApplication.translate("Help", "Open a folder")),
         ("Q", QCoreApplication.translate("Help", "Re-judge queue (all batches)")),
         (either("F1", "?"), QCoreApplication.translate("Help", "Show / hide this help")),

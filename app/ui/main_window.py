@@ -258,6 +258,10 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         sc(["+", "="], lambda: self.viewer.zoom(1.25))
         sc(["-"], lambda: self.viewer.zoom(0.8))
         sc(["0"], self.viewer.fit)
+        for key, what in (("B", "brightness"), ("K", "contrast"), ("G", "gamma")):
+            sc([key], lambda what=what: self.viewer.nudge(what, 1))
+            sc([f"Shift+{key}"], lambda what=what: self.viewer.nudge(what, -1))
+        sc(["R"], self.viewer.set_adjustments)
         sc(["Ctrl+O"], self.choose_folder)
         sc(["Q"], self.show_queue)
         sc(["F1", "?"], self.help.toggle)

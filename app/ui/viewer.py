@@ -1,4 +1,6 @@
-"""Image viewer: zoom (wheel, +/-), pan (drag), fit (double-click or 0), heatmap overlay or side by side."""
+"""Image viewer: zoom (wheel, +/-), pan (drag), fit (double-click or 0), heatmap overlay or side by side, and
+brightness / contrast / gamma for the display (the judged image is never changed), with the zoom and the
+adjustments written over the image's bottom left corner."""
 
 from __future__ import annotations
 
@@ -27,6 +29,31 @@ def heatmap_rgba(heatmap: np.ndarray) -> np.ndarray:
     h = np.clip(np.asarray(heatmap, dtype=np.float32), 0.0, 1.0)
     alpha = np.clip(h * 1.4, 0.15, 1.0)[..., None]
     return (np.concatenate([jet(h), alpha], axis=-1) * 255 + 0.5).astype(np.uint8)
+
+
+NEUTRAL = (0.0, 1.0, 1.0)
+"""Brightness (added, in units of full scale), contrast (a factor about mid-grey) and gamma: no change."""
+
+
+def adjust_lut(brightness: float, contrast: float, gamma: float) -> np.ndarray:
+    """The 256-entry uint8 lookup table of a display adjustment: gamma first, then contrast about mid-grey, then
+    brightness; each channel goes through the same table."""
+    x = np.arange(256, dtype=np.float64) / 255.0
+    y = (x ** (1.0 / max(gamma, 1e-3)) - 0.5) * contrast + 0.5 + brightness
+    return np.clip(np.rint(y * 255.0), 0, 255).astype(np.uint8)
+
+
+def adjusted(image: QImage, lut: np.ndarray) -> QImage:
+    """A copy of ``image`` with every colour channel through ``lut`` (alpha kept)."""
+    gray = image.format() in (QImage.Format.Format_Grayscale8, QImage.Format.Format_Grayscale16)
+    fmt = QImage.Format.Format_Grayscale8 if gray else QImage.Format.Format_RGBA8888
+    src = image.convertToFormat(fmt)
+    w, h, stride = src.width(), src.height(), src.bytesPerLine()
+    channels = 1 if gray else 4
+    arr = np.frombuffer(src.constBits(), dtype=np.uint8, count=stride * h).reshape(h, stride)[:, : w * channels]
+    out = lut[arr] if gray else np.concatenate(
+        [lut[arr.reshape(h, w, 4)[..., :3]], arr.reshape(h, w, 4)[..., 3:]], axis=-1)
+    return array_to_qimage(out)
 
 
 def array_to_qimage(arr: np.ndarray) -> QImage:
@@ -95,6 +122,15 @@ class ImageViewer(QGraphicsView):
         self._caption.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._caption.move(10, 10)
         self._caption.hide()
+        self._source: QImage | None = None  # the image as decoded; the display goes through the adjustment
+        self._adjust = NEUTRAL
+        # "140 % · brightness +10 % · contrast ×1.2 · gamma 0.8": bottom left, over the image.
+        self._info = QLabel(self.viewport())
+        self._info.setStyleSheet("background: rgba(32, 33, 36, 200); color: #bdc1c6; padding: 2px 8px;"
+                                 " border-radius: 8px; font-size: 11px;")
+        self._info.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._info.hide()
+        self.zoomChanged.connect(lambda _z: self._show_info())
 
     def set_heatmap_pending(self, pending: bool) -> None:
         """Show a small badge while the heatmap of the image on screen is still being computed."""
@@ -127,6 +163,8 @@ class ImageViewer(QGraphicsView):
         self._heat.setPixmap(QPixmap())
         self._right_heat.setPixmap(QPixmap())
         if image is None or image.isNull():
+            self._source = None
+            self._info.hide()
             self._image.setPixmap(QPixmap())
             self._right.setPixmap(QPixmap())
             self._message.setText(message)
@@ -135,7 +173,8 @@ class ImageViewer(QGraphicsView):
             self.scene().setSceneRect(QRectF(0, 0, 1, 1))  # nothing to scroll to
             return
         self._message.setVisible(False)
-        pix = QPixmap.fromImage(image)
+        self._source = image
+        pix = self._display(image)
         self._image.setPixmap(pix)
         self._right.setPixmap(pix)
         self._right.setPos(pix.width() + SIDE_GAP, 0)
@@ -182,7 +221,63 @@ class ImageViewer(QGraphicsView):
         width = max(0, min(area.width(), MESSAGE_MAX_WIDTH))
         self._message.setGeometry(QRect(area.center().x() - width // 2, area.top(), width, max(0, area.height())))
 
+    def _display(self, image: QImage) -> QPixmap:
+        return QPixmap.fromImage(image if self._adjust == NEUTRAL else adjusted(image, adjust_lut(*self._adjust)))
+
     # -- display options -----------------------------------------------------------------------
+    @property
+    def adjustments(self) -> tuple[float, float, float]:
+        """``(brightness, contrast, gamma)`` of the display (:data:`NEUTRAL`: none)."""
+        return self._adjust
+
+    def set_adjustments(self, brightness: float = 0.0, contrast: float = 1.0, gamma: float = 1.0) -> None:
+        """Brighten, stretch or bend the displayed image (kept for the next images until reset)."""
+        new = (round(float(np.clip(brightness, -0.8, 0.8)), 2), round(float(np.clip(contrast, 0.2, 5.0)), 2),
+               round(float(np.clip(gamma, 0.2, 5.0)), 2))
+        if new == self._adjust:
+            return
+        self._adjust = new
+        if self._source is not None:
+            pix = self._display(self._source)
+            self._image.setPixmap(pix)
+            self._right.setPixmap(pix)
+        self._show_info()
+
+    def nudge(self, what: str, step: int) -> None:
+        """One key's worth of an adjustment: ``brightness`` ±5 %, ``contrast`` ×/÷ 1.1, ``gamma`` ×/÷ 1.1."""
+        b, c, g = self._adjust
+        if what == "brightness":
+            b += 0.05 * step
+        elif what == "contrast":
+            c *= 1.1 ** step
+        elif what == "gamma":
+            g *= 1.1 ** step
+        else:
+            raise ValueError(f"unknown adjustment {what!r}")
+        self.set_adjustments(b, c, g)
+
+    def info_text(self) -> str:
+        """What the corner label says: the zoom, and any adjustment in force."""
+        parts = [f"{self.transform().m11() * 100:.0f} %"]
+        b, c, g = self._adjust
+        if b:
+            parts.append(QCoreApplication.translate("Viewer", "brightness {v:+.0f} %").format(v=b * 100))
+        if c != 1.0:
+            parts.append(QCoreApplication.translate("Viewer", "contrast ×{v:.2f}").format(v=c))
+        if g != 1.0:
+            parts.append(QCoreApplication.translate("Viewer", "gamma {v:.2f}").format(v=g))
+        if len(parts) > 1:
+            parts.append(QCoreApplication.translate("Viewer", "R resets"))
+        return " · ".join(parts)
+
+    def _show_info(self) -> None:
+        if self._source is None:
+            return
+        self._info.setText(self.info_text())
+        self._info.adjustSize()
+        self._info.move(10, self.viewport().height() - self._info.height() - 10)
+        self._info.show()
+
     def set_heatmap_visible(self, visible: bool) -> None:
         self._heatmap_visible = visible
         self._layout()
@@ -244,6 +339,7 @@ class ImageViewer(QGraphicsView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._place_badge()
+        self._show_info()
         self._place_message()
         if self._fit:
             self.fit()

@@ -1,0 +1,70 @@
+"""Display adjustments of the viewer (issue #18): brightness, contrast, gamma by key, reset with R, and the zoom and
+adjustments written over the image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt
+
+from app.ui.viewer import NEUTRAL, ImageViewer, adjust_lut, array_to_qimage
+
+
+def test_the_lookup_table_is_the_identity_when_neutral_and_moves_each_way() -> None:
+    assert np.array_equal(adjust_lut(*NEUTRAL), np.arange(256))
+    brighter, darker = adjust_lut(0.1, 1.0, 1.0), adjust_lut(-0.1, 1.0, 1.0)
+    assert brighter[100] == 100 + 26 and darker[100] == 100 - 26 and brighter[255] == 255 and darker[0] == 0
+    steeper = adjust_lut(0.0, 2.0, 1.0)
+    assert steeper[64] < 64 and steeper[192] > 192 and steeper[128] == 128  # about mid-grey
+    assert adjust_lut(0.0, 1.0, 2.0)[64] > 64  # gamma > 1 lifts the shadows
+
+
+def _pixel(viewer: ImageViewer, x: int = 5, y: int = 5) -> tuple[int, int, int]:
+    c = viewer._image.pixmap().toImage().pixelColor(x, y)
+    return c.red(), c.green(), c.blue()
+
+
+def test_the_viewer_adjusts_the_display_only_and_keeps_it_for_the_next_image(qtbot) -> None:
+    viewer = ImageViewer()
+    qtbot.addWidget(viewer)
+    viewer.resize(400, 300)
+    viewer.show()
+    rgb = np.full((40, 60, 3), (100, 50, 200), dtype=np.uint8)
+    image = array_to_qimage(rgb)
+    viewer.set_image(image)
+    assert _pixel(viewer) == (100, 50, 200) and viewer.info_text().endswith("%")
+    viewer.nudge("brightness", 2)  # +10 %
+    lut = adjust_lut(0.1, 1.0, 1.0)
+    assert _pixel(viewer) == (lut[100], lut[50], lut[200]) == (126, 75, 226)
+    assert "brightness +10 %" in viewer.info_text()
+    assert image.pixelColor(5, 5).red() == 100  # the decoded image itself is untouched
+    viewer.set_image(array_to_qimage(np.full((40, 60), 100, dtype=np.uint8)))  # a grayscale image: same display
+    assert _pixel(viewer)[0] == 126
+    viewer.nudge("contrast", 1)
+    viewer.nudge("gamma", -1)
+    assert "contrast ×1.10" in viewer.info_text() and "gamma 0.91" in viewer.info_text()
+    viewer.set_adjustments()
+    assert viewer.adjustments == NEUTRAL and _pixel(viewer)[0] == 100 and "R resets" not in viewer.info_text()
+    with pytest.raises(ValueError, match="unknown adjustment"):
+        viewer.nudge("hue", 1)
+
+
+def test_the_keys_reach_the_viewer(qtbot, engine, tiny_bundle, tmp_path, monkeypatch) -> None:
+    from conftest import open_window, write_image
+
+    folder = tmp_path / "b"
+    write_image(folder / "a.png", size=(64, 48))
+    win = open_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        for key, mod in ((Qt.Key.Key_B, Qt.KeyboardModifier.NoModifier), (Qt.Key.Key_K, Qt.KeyboardModifier.NoModifier),
+                         (Qt.Key.Key_G, Qt.KeyboardModifier.ShiftModifier)):
+            qtbot.keyClick(win, key, mod)
+        assert win.viewer.adjustments == (0.05, 1.1, 0.91)
+        qtbot.keyClick(win, Qt.Key.Key_R)
+        assert win.viewer.adjustments == NEUTRAL
+    finally:
+        win.close()
