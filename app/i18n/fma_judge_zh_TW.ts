@@ -190,6 +190,95 @@
     </message>
 </context>
 <context>
+    <name>Export</name>
+    <message>
+        <location filename="../ui/export_dialog.py" line="45"/>
+        <location filename="../ui/export_dialog.py" line="107"/>
+        <source>Export labels</source>
+        <translation>匯出標籤</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="48"/>
+        <source>CSV training manifest (fma-model train --data)</source>
+        <translation>CSV 訓練清單（fma-model train --data）</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="49"/>
+        <source>JSON (with each image&apos;s history)</source>
+        <translation>JSON（含每張影像的歷程）</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="50"/>
+        <source>Image folder (one sub-folder per type, copies)</source>
+        <translation>影像資料夾（每種類型一個子資料夾，複製檔案）</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="54"/>
+        <source>This batch: {name}</source>
+        <translation>此批次：{name}</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="55"/>
+        <source>Every batch</source>
+        <translation>所有批次</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="57"/>
+        <source>accepted</source>
+        <translation>已接受</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="57"/>
+        <source>corrected</source>
+        <translation>已更正</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="58"/>
+        <source>unknown / new type</source>
+        <translation>未知／新類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="64"/>
+        <source>only judged since</source>
+        <translation>只含此日期之後的判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="75"/>
+        <source>Browse…</source>
+        <translation>瀏覽…</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="82"/>
+        <source>&amp;Format:</source>
+        <translation>格式(&amp;F)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="83"/>
+        <source>&amp;Images:</source>
+        <translation>影像(&amp;I)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="84"/>
+        <source>Decisions:</source>
+        <translation>判定：</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="86"/>
+        <source>&amp;Write to:</source>
+        <translation>寫入(&amp;W)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="89"/>
+        <source>Export</source>
+        <translation>匯出</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="104"/>
+        <source>Export into a folder</source>
+        <translation>匯出到資料夾</translation>
+    </message>
+</context>
+<context>
     <name>Help</name>
     <message>
         <location filename="../ui/help_overlay.py" line="19"/>
@@ -674,17 +763,22 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="125"/>
-        <source>Export corrected labels</source>
-        <translation>匯出修正後的標籤</translation>
+        <location filename="../ui/side_actions.py" line="134"/>
+        <source>Exporting labels to {p}…</source>
+        <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="133"/>
+        <location filename="../ui/side_actions.py" line="138"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="134"/>
+        <location filename="../ui/side_actions.py" line="139"/>
+        <source> ({k} images skipped: their files are gone)</source>
+        <translation>（略過 {k} 張影像：檔案已不存在）</translation>
+    </message>
+    <message>
+        <location filename="../ui/side_actions.py" line="141"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -10,7 +10,8 @@ changes it (an empty note clears it); the store does the carrying (``repo.KEEP_N
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -163,8 +164,10 @@ class JudgingService:
             return repo.judgment_history(s, image_id)
 
     # -- export ----------------------------------------------------------------------------------
-    def export(self, out: Path, fmt: str, *, batch_id: int | None = None) -> ExportResult:
-        return export_labels(self.engine, out, fmt, batch_id=batch_id)
+    def export(self, out: Path, fmt: str, *, batch_id: int | None = None, since: dt.datetime | None = None,
+               statuses: Collection[str] | None = None) -> ExportResult:
+        """``fma-judge export`` from the app: the same formats (csv, json, imagefolder) and filters."""
+        return export_labels(self.engine, out, fmt, batch_id=batch_id, since=since, statuses=statuses)
 
 
 __all__ = ["JudgingService", "OpenedBatch", "StoreError"]

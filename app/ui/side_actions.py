@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from app.ui.workers import Task
 
@@ -120,17 +120,24 @@ class SideActions:
     # ------------------------------------------------------------------------------------------
     # export
     def export_labels(self) -> None:
+        """The export dialog (format, this batch or all, statuses, since), then the export in the background."""
         if self.service is None:
             return
-        path, _flt = QFileDialog.getSaveFileName(self, QCoreApplication.translate("Main", "Export corrected labels"), "labels.csv",
-                                                "CSV (*.csv);;JSON (*.json)")
-        if not path:
-            return
-        fmt = "json" if path.lower().endswith(".json") else "csv"
+        from app.ui.export_dialog import ExportDialog
+
         batch = self.presenter.batch
-        task = Task(self.service.export, Path(path), fmt, batch_id=batch.batch_id if batch else None)
+        dialog = ExportDialog(self, batch=(batch.batch_id, batch.name) if batch else None,
+                              folder=Path(batch.source) if batch else None)
+        if not dialog.exec():
+            return
+        req = dialog.request()
+        self.statusBar().showMessage(QCoreApplication.translate("Main", "Exporting labels to {p}…").format(p=req.path))
+        task = Task(self.service.export, req.path, req.fmt, batch_id=req.batch_id, since=req.since,
+                    statuses=req.statuses)
         task.signals.result.connect(lambda res: self.statusBar().showMessage(
-            QCoreApplication.translate("Main", "Exported {n} labels to {p}").format(n=res.count, p=res.path), 10_000))
+            QCoreApplication.translate("Main", "Exported {n} labels to {p}").format(n=res.count, p=res.path)
+            + (QCoreApplication.translate("Main", " ({k} images skipped: their files are gone)").format(
+                k=len(res.skipped)) if res.skipped else ""), 15_000))
         task.signals.error.connect(lambda msg: self.alert(QMessageBox.warning, QCoreApplication.translate(
             "Main", "Export failed"), msg, line=f"export failed: {msg}"))
         self._runner.start(task)

@@ -1,0 +1,124 @@
+"""Export labels from the app, with the command line's formats and filters (``fma-judge export``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QDate
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+FORMATS = ("csv", "json", "imagefolder")
+STATUSES = ("accepted", "corrected", "unknown")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export: ``batch_id`` None = every batch; ``since`` None = all time; ``statuses`` the kept ones."""
+
+    path: Path
+    fmt: str
+    batch_id: int | None
+    since: dt.datetime | None
+    statuses: tuple[str, ...]
+
+
+class ExportDialog(QDialog):
+    """Format, scope (this batch or all), statuses and a start date, then where to write."""
+
+    def __init__(self, parent: QWidget | None = None, *, batch: tuple[int, str] | None = None,
+                 folder: Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(QCoreApplication.translate("Export", "Export labels"))
+        self.format = QComboBox(self)
+        for fmt, text in zip(FORMATS, (
+                QCoreApplication.translate("Export", "CSV training manifest (fma-model train --data)"),
+                QCoreApplication.translate("Export", "JSON (with each image's history)"),
+                QCoreApplication.translate("Export", "Image folder (one sub-folder per type, copies)")), strict=True):
+            self.format.addItem(text, fmt)
+        self.scope = QComboBox(self)
+        if batch is not None:
+            self.scope.addItem(QCoreApplication.translate("Export", "This batch: {name}").format(name=batch[1]), batch[0])
+        self.scope.addItem(QCoreApplication.translate("Export", "Every batch"), None)
+        self.status_boxes = {s: QCheckBox(text, self) for s, text in zip(STATUSES, (
+            QCoreApplication.translate("Export", "accepted"), QCoreApplication.translate("Export", "corrected"),
+            QCoreApplication.translate("Export", "unknown / new type")), strict=True)}
+        statuses = QHBoxLayout()
+        for box in self.status_boxes.values():
+            box.setChecked(True)
+            box.toggled.connect(self._update_ok)
+            statuses.addWidget(box)
+        self.since_box = QCheckBox(QCoreApplication.translate("Export", "only judged since"), self)
+        self.since = QDateEdit(QDate.currentDate().addDays(-7), self)
+        self.since.setCalendarPopup(True)
+        self.since.setDisplayFormat("yyyy-MM-dd")
+        self.since.setEnabled(False)
+        self.since_box.toggled.connect(self.since.setEnabled)
+        since = QHBoxLayout()
+        since.addWidget(self.since_box)
+        since.addWidget(self.since, 1)
+        self.path = QLineEdit(str((folder or Path.home()) / "labels.csv"), self)
+        self.path.textChanged.connect(self._update_ok)
+        browse = QPushButton(QCoreApplication.translate("Export", "Browse…"), self)
+        browse.clicked.connect(self._browse)
+        where = QHBoxLayout()
+        where.addWidget(self.path, 1)
+        where.addWidget(browse)
+        self.format.currentIndexChanged.connect(self._format_changed)
+        form = QFormLayout(self)
+        form.addRow(QCoreApplication.translate("Export", "&Format:"), self.format)
+        form.addRow(QCoreApplication.translate("Export", "&Images:"), self.scope)
+        form.addRow(QCoreApplication.translate("Export", "Decisions:"), statuses)
+        form.addRow("", since)
+        form.addRow(QCoreApplication.translate("Export", "&Write to:"), where)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
+                                        self)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(QCoreApplication.translate("Export", "Export"))
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+        self.resize(620, self.sizeHint().height())
+
+    def _format_changed(self) -> None:
+        """The suggested file name follows the format (a folder for the image folder)."""
+        current = Path(self.path.text())
+        stem = current.stem if current.suffix else current.name
+        fmt = self.format.currentData()
+        self.path.setText(str(current.with_name(stem + {"csv": ".csv", "json": ".json"}.get(fmt, ""))))
+
+    def _browse(self) -> None:
+        if self.format.currentData() == "imagefolder":
+            chosen = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Export", "Export into a folder"),
+                                                      self.path.text())
+        else:
+            chosen, _ = QFileDialog.getSaveFileName(self, QCoreApplication.translate("Export", "Export labels"),
+                                                    self.path.text())
+        if chosen:
+            self.path.setText(chosen)
+
+    def _update_ok(self) -> None:
+        ok = bool(self.path.text().strip()) and any(b.isChecked() for b in self.status_boxes.values())
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def request(self) -> ExportRequest:
+        """The choices as an :class:`ExportRequest` (the start date is local midnight)."""
+        since = None
+        if self.since_box.isChecked():
+            d = self.since.date()
+            since = dt.datetime(d.year(), d.month(), d.day()).astimezone()
+        return ExportRequest(path=Path(self.path.text().strip()).expanduser(), fmt=self.format.currentData(),
+                             batch_id=self.scope.currentData(), since=since,
+                             statuses=tuple(s for s, b in self.status_boxes.items() if b.isChecked()))

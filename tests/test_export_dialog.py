@@ -1,0 +1,65 @@
+"""Export from the app with the command line's formats and filters (issue #18)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import open_window, write_image
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QDate
+
+from app.ui.export_dialog import ExportDialog
+
+
+def test_the_dialog_builds_the_request(qtbot, tmp_path: Path) -> None:
+    dialog = ExportDialog(batch=(7, "lot7"), folder=tmp_path)
+    qtbot.addWidget(dialog)
+    req = dialog.request()
+    assert (req.path, req.fmt, req.batch_id, req.since, req.statuses) == (
+        tmp_path / "labels.csv", "csv", 7, None, ("accepted", "corrected", "unknown"))
+    dialog.format.setCurrentIndex(dialog.format.findData("json"))
+    assert dialog.path.text() == str(tmp_path / "labels.json")
+    dialog.format.setCurrentIndex(dialog.format.findData("imagefolder"))
+    assert dialog.path.text() == str(tmp_path / "labels")
+    dialog.scope.setCurrentIndex(dialog.scope.findData(None))
+    dialog.status_boxes["unknown"].setChecked(False)
+    dialog.since_box.setChecked(True)
+    dialog.since.setDate(QDate(2026, 11, 30))
+    req = dialog.request()
+    assert req.batch_id is None and req.statuses == ("accepted", "corrected")
+    assert (req.since.year, req.since.month, req.since.day, req.since.hour) == (2026, 11, 30, 0)
+    assert req.since.tzinfo is not None
+    for box in dialog.status_boxes.values():
+        box.setChecked(False)
+    assert not dialog.buttons.buttons()[0].isEnabled()  # nothing to export
+
+
+def test_the_app_exports_json_of_this_batch_with_a_status_filter(qtbot, engine, tiny_bundle, tmp_path,
+                                                                 monkeypatch) -> None:
+    folder = tmp_path / "lot"
+    for i in range(3):
+        write_image(folder / f"img_{i}.png", seed=i)
+    win = open_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch)
+    out = tmp_path / "out.json"
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        win.accept_current()
+        win.mark_unknown()
+
+        def fill(dialog) -> int:
+            dialog.format.setCurrentIndex(dialog.format.findData("json"))
+            dialog.path.setText(str(out))
+            dialog.status_boxes["unknown"].setChecked(False)
+            return 1
+
+        monkeypatch.setattr(ExportDialog, "exec", fill)
+        win.export_labels()
+        qtbot.waitUntil(lambda: "Exported 1 labels" in win.statusBar().currentMessage(), timeout=10_000)
+        rows = json.loads(out.read_text())
+        assert [(r["status"], Path(r["path"]).name) for r in rows] == [("accepted", "img_0.png")]
+    finally:
+        win.close()
