@@ -118,3 +118,17 @@ def test_migration_0004_tells_the_batches_of_chosen_files_from_folders(tmp_path:
         assert {b.name: b.kind for b in repo.list_batches(s)} == {"lot": "folder", "2 files from lot": "files"}
         assert [b.name for b in repo.find_batches_by_folder(s, "/data/lot")] == ["lot"]
     eng.dispose()
+
+
+def test_a_recursive_batch_shows_each_image_with_its_subfolder(engine, tmp_path: Path) -> None:
+    from app.services.batch_presenter import BatchPresenter
+
+    folder = _folder(tmp_path / "mybatch")
+    presenter = BatchPresenter()
+    presenter.open(batches.open_folder(engine, folder))
+    assert [presenter.list_row(i).file_name for i in range(3)] == ["top_0.png", "top_1.png", "top_2.png"]
+    presenter.open(batches.open_folder(engine, folder, recursive=True))
+    names = sorted(presenter.list_row(i).file_name for i in range(len(presenter.items)))
+    assert names == ["lot2/sub_0.png", "lot2/sub_1.png", "top_0.png", "top_1.png", "top_2.png"]
+    assert presenter.panel(presenter.items.index(next(it for it in presenter.items if "sub_0" in it.image.path))
+                           ).file_name == "lot2/sub_0.png"

@@ -298,8 +298,20 @@ class BatchPresenter:
             label, conf = self.name(item.prediction.leaf), item.prediction.confidence
         elif item.image.image_id in self.errors:
             label = self.errors[item.image.image_id]
-        return ListRow(item.image.image_id, Path(item.image.path).name, item.image.path, self.state(item), label,
+        return ListRow(item.image.image_id, self.file_name(item), item.image.path, self.state(item), label,
                        conf, has_note=bool(item.judgment and item.judgment.note))
+
+    def file_name(self, item: BatchItem) -> str:
+        """The image's name as the list and panel show it: with its sub-folder in a batch opened with sub-folders
+        (``lot2/P001.png``), else the file name."""
+        path = Path(item.image.path)
+        batch = self.batch
+        if batch is not None and batch.recursive:
+            try:
+                return path.relative_to(batch.source).as_posix()
+            except ValueError:
+                pass
+        return path.name
 
     def list_rows(self) -> list[ListRow]:
         return [self.list_row(i) for i in range(len(self.items))]
@@ -316,7 +328,7 @@ class BatchPresenter:
             waiting = {"none": "no_model", "loading": "loading", "read_only": "read_only"}.get(self.model_state,
                                                                                               "predicting")
         return PanelData(
-            file_name=Path(item.image.path).name,
+            file_name=self.file_name(item),
             state=self.state(item),
             leaf=shown.leaf if shown else None,
             path=shown.path if shown else (),
