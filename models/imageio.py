@@ -8,9 +8,12 @@ the file and the reason, so that a batch can go on without it.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import re
 import stat
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -230,3 +233,69 @@ def expand_paths(paths: Iterable[str | Path], recursive: bool = False) -> tuple[
         else:
             out.append(p)  # missing/corrupt files become error rows, never a crash
     return out, skipped
+
+
+_MAGNIFICATION = re.compile(r"(?<![0-9A-Za-z.])(\d{1,4}(?:\.\d+)?)\s*[xX×](?![A-Za-z0-9])")
+_BITS = {"1": 1, "L": 8, "P": 8, "LA": 8, "RGB": 8, "RGBA": 8, "CMYK": 8, "YCbCr": 8, "I;16": 16, "I;16B": 16,
+         "I;16L": 16, "I;16N": 16, "I": 32, "F": 32}
+_COLOUR = {"1": "1-bit", "L": "grayscale", "LA": "grayscale + alpha", "P": "palette", "RGB": "RGB", "RGBA": "RGBA",
+           "CMYK": "CMYK", "YCbCr": "YCbCr", "I;16": "grayscale", "I;16B": "grayscale", "I;16L": "grayscale",
+           "I;16N": "grayscale", "I": "grayscale", "F": "float"}
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What the analyst may want to know about an image file besides its pixels (the viewer's details line).
+
+    Attributes:
+        width, height: pixels. bits: bits per channel. colour: ``RGB``, ``grayscale`` ...
+        file_bytes: the file's size.
+        magnification: e.g. 20.0, read from a TIFF description or the file name (``P001_20x.png``), else None;
+            ``magnification_from`` says which (``tiff``, ``name``).
+        taken: when the image was captured (EXIF/TIFF date, ISO text) or, failing that, last saved (file time);
+            ``taken_from`` says which (``exif``, ``file``).
+    """
+
+    width: int
+    height: int
+    bits: int | None
+    colour: str
+    file_bytes: int | None = None
+    magnification: float | None = None
+    magnification_from: str | None = None
+    taken: str | None = None
+    taken_from: str | None = None
+
+
+def magnification_in(text: str) -> float | None:
+    """The magnification a text names (``_20x``, ``50X``, ``20 ×``), or None."""
+    found = _MAGNIFICATION.search(text or "")
+    return float(found.group(1)) if found else None
+
+
+def image_facts(path: str | Path) -> ImageFacts:
+    """Size, bit depth, colour, file size, magnification and capture time of an image file (header only).
+
+    Raises:
+        OSError: the file cannot be read. PIL.UnidentifiedImageError: not an image.
+    """
+    path = Path(path)
+    st = path.stat()
+    with Image.open(path) as im:
+        width, height, mode = int(im.width), int(im.height), im.mode
+        exif = im.getexif()
+        description = str(exif.get(270) or "")  # TIFF ImageDescription
+        when = exif.get_ifd(0x8769).get(36867) or exif.get(306)  # DateTimeOriginal, DateTime
+    mag, mag_from = magnification_in(description), "tiff"
+    if mag is None:
+        mag, mag_from = magnification_in(path.stem), "name"
+    taken, taken_from = None, None
+    if when:
+        text = str(when).strip()
+        taken, taken_from = (text[:10].replace(":", "-") + text[10:16]) if len(text) >= 16 else text, "exif"
+    else:
+        taken = dt.datetime.fromtimestamp(st.st_mtime).strftime("%Y-%m-%d %H:%M")
+        taken_from = "file"
+    return ImageFacts(width=width, height=height, bits=_BITS.get(mode), colour=_COLOUR.get(mode, mode),
+                      file_bytes=int(st.st_size), magnification=mag, magnification_from=None if mag is None else mag_from,
+                      taken=taken, taken_from=taken_from)

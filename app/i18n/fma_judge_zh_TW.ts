@@ -680,7 +680,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="456"/>
+        <location filename="../ui/main_window.py" line="458"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -805,7 +805,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="78"/>
-        <location filename="../ui/prediction_panel.py" line="249"/>
+        <location filename="../ui/prediction_panel.py" line="261"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -815,91 +815,131 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>抽查 · 盲判</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="71"/>
+        <location filename="../ui/prediction_panel.py" line="72"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="76"/>
-        <location filename="../ui/prediction_panel.py" line="232"/>
+        <location filename="../ui/prediction_panel.py" line="77"/>
+        <location filename="../ui/prediction_panel.py" line="244"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="97"/>
+        <location filename="../ui/prediction_panel.py" line="98"/>
         <source>Why this type? Where the model finds evidence for it (W steps through the Top-5)</source>
         <translation>為何是此類型？模型在影像中找到其依據之處（W 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="121"/>
-        <location filename="../ui/prediction_panel.py" line="265"/>
+        <location filename="../ui/prediction_panel.py" line="122"/>
+        <location filename="../ui/prediction_panel.py" line="277"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="124"/>
+        <location filename="../ui/prediction_panel.py" line="125"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="125"/>
+        <location filename="../ui/prediction_panel.py" line="126"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="126"/>
+        <location filename="../ui/prediction_panel.py" line="127"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="182"/>
+        <location filename="../ui/prediction_panel.py" line="194"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="212"/>
+        <location filename="../ui/prediction_panel.py" line="224"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type (Enter or P).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="216"/>
+        <location filename="../ui/prediction_panel.py" line="228"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="226"/>
+        <location filename="../ui/prediction_panel.py" line="238"/>
         <source>Top-5 in {node} (press 1–5) · A: all types</source>
         <translation>{node} 內前 5 名（按 1–5）· A：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="229"/>
+        <location filename="../ui/prediction_panel.py" line="241"/>
         <source>Top-5 (press 1–5) · A: only {node}</source>
         <translation>前 5 名（按 1–5）· A：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="250"/>
+        <location filename="../ui/prediction_panel.py" line="262"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="254"/>
+        <location filename="../ui/prediction_panel.py" line="266"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="258"/>
+        <location filename="../ui/prediction_panel.py" line="270"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="264"/>
+        <location filename="../ui/prediction_panel.py" line="276"/>
         <source>Pick the type  (Enter)</source>
         <translation>選擇類別  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="271"/>
+        <location filename="../ui/prediction_panel.py" line="283"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="294"/>
+        <source>grayscale</source>
+        <translation>灰階</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="295"/>
+        <source>grayscale + alpha</source>
+        <translation>灰階＋透明</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="296"/>
+        <source>palette</source>
+        <translation>調色盤</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="297"/>
+        <source>float</source>
+        <translation>浮點</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="300"/>
+        <source>from the file name</source>
+        <translation>取自檔名</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="301"/>
+        <source>from the TIFF description</source>
+        <translation>取自 TIFF 描述</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="308"/>
+        <source>taken {when}</source>
+        <translation>拍攝於 {when}</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="309"/>
+        <source>saved {when}</source>
+        <translation>存檔於 {when}</translation>
     </message>
     <message>
         <location filename="../ui/style.py" line="110"/>

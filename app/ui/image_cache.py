@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from app.ui.workers import Task, TaskRunner
-from models.imageio import decode_or_reason, load_image
+from models.imageio import ImageFacts, decode_or_reason, image_facts, load_image
 
 IMAGES_KEPT = 24
 HEATMAPS_KEPT = 64
@@ -47,6 +47,13 @@ def pil_to_qimage(img) -> QImage:
 def decode_qimage(path: str) -> tuple[QImage | None, str | None]:
     """Decode an image file for the viewer (runs on the thread pool): (image, None) or (None, why not)."""
     return decode_or_reason(lambda p: pil_to_qimage(load_image(p)), path)
+
+
+def decode_with_facts(path: str) -> tuple[QImage | None, str | None, ImageFacts | None]:
+    """:func:`decode_qimage`, and the file's :class:`~models.imageio.ImageFacts` (None when they cannot be read)."""
+    image, reason = decode_qimage(path)
+    facts, _ = decode_or_reason(image_facts, path) if image is not None else (None, None)
+    return image, reason, facts
 
 
 def decode_thumbnail(path: str, side: int) -> QImage:
@@ -93,11 +100,13 @@ class ImageCache(QObject):
         self.images: dict[int, QImage | None] = {}
         self.heatmaps: dict[int, tuple[object, str]] = {}
         self.failed: dict[int, str] = {}  # image id -> why it cannot be decoded
+        self.facts: dict[int, ImageFacts] = {}  # image id -> size, bit depth, magnification, capture time
         self._decoding: set[int] = set()
         self.keep: Callable[[], int | None] = lambda: None  # the image that must stay (the one on screen)
 
     def clear(self) -> None:
         self.images.clear()
+        self.facts.clear()
         self.heatmaps.clear()
         self.failed.clear()
 
@@ -109,21 +118,24 @@ class ImageCache(QObject):
         if image_id in self.images or image_id in self._decoding:
             return
         self._decoding.add(image_id)
-        task = Task(decode_qimage, path)
+        task = Task(decode_with_facts, path)
         task.signals.result.connect(lambda res, i=image_id: self._done(i, *res))
         task.signals.error.connect(lambda msg, i=image_id: self._done(i, None, msg))
         self.runner.start(task)
 
-    def _done(self, image_id: int, image: QImage | None, error: str | None) -> None:
+    def _done(self, image_id: int, image: QImage | None, error: str | None, facts: ImageFacts | None = None) -> None:
         self._decoding.discard(image_id)
         if error:
             self.failed.setdefault(image_id, error)
+        if facts is not None:
+            self.facts[image_id] = facts
         self.images[image_id] = image
         if len(self.images) > IMAGES_KEPT:  # keep memory flat on big batches
             keep = self.keep()
             for key in list(self.images)[:8]:
                 if key != keep:
                     self.images.pop(key, None)
+                    self.facts.pop(key, None)
         self.decoded.emit(image_id)
 
     def add_heatmap(self, image_id: int, heatmap: object, kind: str) -> None:

@@ -448,9 +448,11 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         image_id = item.image.image_id
         if image_id not in self.images:
             self.viewer.set_image(None, "")  # blank for the few ms the decode takes (never the previous image)
+            self.panel.set_facts(None)
             self.images.request(image_id, item.image.path)
             return
         qimg = self.images.images[image_id]
+        self.panel.set_facts(self.images.facts.get(image_id))
         if qimg is None:
             self.viewer.set_image(None, self.presenter.errors.get(
                 image_id, QCoreApplication.translate("Main", "Cannot show this image")))

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QSizePol
 from app.services.batch_presenter import PanelData
 from app.ui import startup_log
 from app.ui.style import STATE_COLOURS, reason_text, state_label, waiting_text
+from models.imageio import ImageFacts
 
 
 class ScoreBar(QWidget):
@@ -130,6 +131,10 @@ class PredictionPanel(QWidget):
         self.pick_btn.clicked.connect(self.pickerRequested)
         self.unknown_btn.clicked.connect(self.unknownRequested)
         self.note_btn.clicked.connect(self.noteRequested)
+        self.facts = QLabel(self)  # "1024 × 768 px · 8-bit RGB · 20× (file name) · 412 KB · saved 2026-11-28 14:03"
+        self.facts.setStyleSheet("color: #9aa0a6; font-size: 11px;")
+        self.facts.setWordWrap(True)
+        self.facts.hide()
         self.model_label = QLabel(self)
         self.model_label.setStyleSheet("color: #9aa0a6; font-size: 11px;")
         self.model_label.setWordWrap(True)
@@ -138,6 +143,7 @@ class PredictionPanel(QWidget):
         head = QGridLayout()
         head.addWidget(self.title, 0, 0)
         head.addWidget(self.badge, 0, 1, Qt.AlignmentFlag.AlignTop)
+        head.addWidget(self.facts, 1, 0, 1, 2)
         head.setColumnStretch(0, 1)
         layout.addLayout(head)
         layout.addWidget(self.error)
@@ -173,6 +179,12 @@ class PredictionPanel(QWidget):
             self.path_grid.addWidget(pct, k, 2)
             self.path_grid.setColumnStretch(1, 1)
             self.path_rows.append((name, bar, pct))
+
+    def set_facts(self, facts: ImageFacts | None) -> None:
+        """The details line of the image on screen (None: hidden, e.g. while it is being decoded)."""
+        text = facts_text(facts)
+        self.facts.setText(text)
+        self.facts.setVisible(bool(text))
 
     def show_data(self, data: PanelData | None) -> None:
         """Show one image; ``None`` shows the empty state."""
@@ -270,6 +282,32 @@ class PredictionPanel(QWidget):
             b.setEnabled(data is not None and data.state != "error" and self.judging)
         self.model_label.setText(QCoreApplication.translate("Panel", "Model: {v}").format(v=data.model_version) if data and data.model_version
                                  else "")
+
+
+def facts_text(facts: ImageFacts | None) -> str:
+    """The details line of an image: size, bit depth and colour, magnification and where it was read, file size,
+    capture (or save) time."""
+    if facts is None:
+        return ""
+    parts = [f"{facts.width} × {facts.height} px"]
+    depth = f"{facts.bits}-bit " if facts.bits else ""
+    colours = {"grayscale": QCoreApplication.translate("Panel", "grayscale"),
+               "grayscale + alpha": QCoreApplication.translate("Panel", "grayscale + alpha"),
+               "palette": QCoreApplication.translate("Panel", "palette"),
+               "float": QCoreApplication.translate("Panel", "float")}
+    parts.append(depth + colours.get(facts.colour, facts.colour))
+    if facts.magnification is not None:
+        where = {"name": QCoreApplication.translate("Panel", "from the file name"),
+                 "tiff": QCoreApplication.translate("Panel", "from the TIFF description")}.get(
+            facts.magnification_from or "", "")
+        parts.append(f"{facts.magnification:g}×" + (f" ({where})" if where else ""))
+    if facts.file_bytes is not None:
+        size = facts.file_bytes
+        parts.append(f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{max(1, round(size / 1e3))} KB")
+    if facts.taken:
+        parts.append((QCoreApplication.translate("Panel", "taken {when}") if facts.taken_from == "exif" else
+                      QCoreApplication.translate("Panel", "saved {when}")).format(when=facts.taken))
+    return " · ".join(parts)
 
 
 def _line(parent: QWidget) -> QFrame:
