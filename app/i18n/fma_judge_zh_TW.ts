@@ -281,119 +281,317 @@
 <context>
     <name>Help</name>
     <message>
-        <location filename="../ui/help_overlay.py" line="19"/>
+        <location filename="../ui/help_overlay.py" line="23"/>
         <source>{first}  or  {second}</source>
         <translation>{first}  或  {second}</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="25"/>
+        <location filename="../ui/help_overlay.py" line="40"/>
         <source>Accept the prediction</source>
         <translation>接受預測</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="26"/>
+        <location filename="../ui/help_overlay.py" line="41"/>
         <source>Choose that Top-k leaf</source>
         <translation>選擇該 Top-k 類別</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="27"/>
+        <location filename="../ui/help_overlay.py" line="42"/>
         <source>Open the defect-type picker</source>
         <translation>開啟缺陷類別選擇器</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="28"/>
+        <location filename="../ui/help_overlay.py" line="43"/>
         <source>Mark as unknown / new defect type</source>
         <translation>標記為未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="29"/>
+        <location filename="../ui/help_overlay.py" line="44"/>
         <source>Add a note to the current image</source>
         <translation>為目前影像加註記</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="30"/>
+        <location filename="../ui/help_overlay.py" line="45"/>
         <source>Previous / next image</source>
         <translation>上一張／下一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="31"/>
+        <location filename="../ui/help_overlay.py" line="46"/>
         <source>First / last image</source>
         <translation>第一張／最後一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="32"/>
+        <location filename="../ui/help_overlay.py" line="47"/>
         <source>One page of the list up / down</source>
         <translation>清單上移／下移一頁</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="33"/>
+        <location filename="../ui/help_overlay.py" line="48"/>
         <source>Undo (across images)</source>
         <translation>復原（可跨影像）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="34"/>
+        <location filename="../ui/help_overlay.py" line="49"/>
         <source>Redo</source>
         <translation>重做</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="35"/>
+        <location filename="../ui/help_overlay.py" line="50"/>
         <source>Heatmap on / off</source>
         <translation>熱圖 開／關</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="36"/>
+        <location filename="../ui/help_overlay.py" line="51"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排顯示</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="37"/>
+        <location filename="../ui/help_overlay.py" line="52"/>
         <source>Why this type? Evidence for Top-1, 2 … 5, then attention again</source>
         <translation>為何是此類型？依序顯示 Top-1、2 … 5 的依據，再回到注意力圖</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="38"/>
+        <location filename="../ui/help_overlay.py" line="53"/>
         <source>Top-5: the determined group&apos;s types, or all types</source>
         <translation>前 5 名：只列已確定類別下的類型，或全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="39"/>
+        <location filename="../ui/help_overlay.py" line="54"/>
         <source>Heatmap opacity − / +</source>
         <translation>熱圖透明度 − / +</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="40"/>
+        <location filename="../ui/help_overlay.py" line="55"/>
         <source>Zoom in / out / fit</source>
         <translation>放大／縮小／符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="41"/>
+        <location filename="../ui/help_overlay.py" line="56"/>
         <source>Brightness, contrast, gamma up (with Shift: down); R resets</source>
         <translation>亮度、對比、Gamma 調高（加 Shift 調低）；R 還原</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="42"/>
+        <location filename="../ui/help_overlay.py" line="57"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="43"/>
+        <location filename="../ui/help_overlay.py" line="58"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="44"/>
+        <location filename="../ui/help_overlay.py" line="59"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="63"/>
+        <location filename="../ui/help_overlay.py" line="87"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="71"/>
+        <location filename="../ui/help_overlay.py" line="96"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
+    </message>
+</context>
+<context>
+    <name>Keys</name>
+    <message>
+        <location filename="../ui/keymap.py" line="34"/>
+        <source>Accept the prediction</source>
+        <translation>接受預測</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="35"/>
+        <source>Choose Top-{k}</source>
+        <translation>選擇第 {k} 名</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="36"/>
+        <source>Open the defect-type picker</source>
+        <translation>開啟缺陷類型選擇器</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="37"/>
+        <source>Mark as unknown / new defect type</source>
+        <translation>標為未知／新缺陷類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="38"/>
+        <source>Add a note</source>
+        <translation>加註記</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="39"/>
+        <source>Previous image</source>
+        <translation>上一張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="40"/>
+        <source>Next image</source>
+        <translation>下一張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="41"/>
+        <source>First image</source>
+        <translation>第一張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="42"/>
+        <source>Last image</source>
+        <translation>最後一張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="43"/>
+        <source>One page up</source>
+        <translation>上一頁</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="44"/>
+        <source>One page down</source>
+        <translation>下一頁</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="45"/>
+        <source>Undo</source>
+        <translation>復原</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="46"/>
+        <source>Redo</source>
+        <translation>重做</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="47"/>
+        <source>Heatmap on / off</source>
+        <translation>熱圖開／關</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="48"/>
+        <source>Why this type?</source>
+        <translation>為何是此類型？</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="49"/>
+        <source>Top-5 of the determined node, or of all types</source>
+        <translation>前 5 名：已確定節點內，或全部類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="50"/>
+        <source>Heatmap side by side</source>
+        <translation>熱圖並排</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="51"/>
+        <source>Heatmap opacity down</source>
+        <translation>熱圖透明度降低</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="52"/>
+        <source>Heatmap opacity up</source>
+        <translation>熱圖透明度提高</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="53"/>
+        <source>Zoom in</source>
+        <translation>放大</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="54"/>
+        <source>Zoom out</source>
+        <translation>縮小</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="55"/>
+        <source>Fit the image</source>
+        <translation>符合視窗</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="56"/>
+        <source>Brightness up</source>
+        <translation>亮度提高</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="57"/>
+        <source>Brightness down</source>
+        <translation>亮度降低</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="58"/>
+        <source>Contrast up</source>
+        <translation>對比提高</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="59"/>
+        <source>Contrast down</source>
+        <translation>對比降低</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="60"/>
+        <source>Gamma up</source>
+        <translation>Gamma 提高</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="61"/>
+        <source>Gamma down</source>
+        <translation>Gamma 降低</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="62"/>
+        <source>Reset brightness, contrast, gamma</source>
+        <translation>還原亮度、對比、Gamma</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="63"/>
+        <source>Open a folder</source>
+        <translation>開啟資料夾</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="64"/>
+        <source>Re-judge queue</source>
+        <translation>複判佇列</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="65"/>
+        <source>Show / hide the shortcuts</source>
+        <translation>顯示／隱藏快捷鍵</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="85"/>
+        <source>{part!r} is not a key</source>
+        <translation>{part!r} 不是按鍵</translation>
+    </message>
+    <message>
+        <location filename="../ui/keys_dialog.py" line="26"/>
+        <source>Keyboard shortcuts</source>
+        <translation>鍵盤快捷鍵</translation>
+    </message>
+    <message>
+        <location filename="../ui/keys_dialog.py" line="30"/>
+        <source>Action</source>
+        <translation>動作</translation>
+    </message>
+    <message>
+        <location filename="../ui/keys_dialog.py" line="31"/>
+        <source>Keys (separate with ;)</source>
+        <translation>按鍵（以 ; 分隔）</translation>
+    </message>
+    <message>
+        <location filename="../ui/keys_dialog.py" line="39"/>
+        <source>(no key)</source>
+        <translation>（無按鍵）</translation>
+    </message>
+    <message>
+        <location filename="../ui/keys_dialog.py" line="48"/>
+        <source>Defaults</source>
+        <translation>預設值</translation>
+    </message>
+    <message>
+        <location filename="../ui/keys_dialog.py" line="80"/>
+        <source>{key} is given to both “{a}” and “{b}”: give it to one only</source>
+        <translation>{key} 同時指定給「{a}」與「{b}」：只能給其中一個</translation>
     </message>
 </context>
 <context>
@@ -475,73 +673,78 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>最近的批次（按 Enter 開啟）</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="24"/>
+        <location filename="../ui/toolbar.py" line="26"/>
         <source>Main</source>
         <translation>主工具列</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="32"/>
+        <location filename="../ui/toolbar.py" line="34"/>
         <source>Open folder…</source>
         <translation>開啟資料夾…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="33"/>
+        <location filename="../ui/toolbar.py" line="35"/>
         <source>Open files…</source>
         <translation>開啟檔案…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="34"/>
+        <location filename="../ui/toolbar.py" line="36"/>
         <source>Model…</source>
         <translation>模型…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="35"/>
+        <location filename="../ui/toolbar.py" line="37"/>
         <source>Export labels…</source>
         <translation>匯出標籤…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="38"/>
+        <location filename="../ui/toolbar.py" line="40"/>
         <source>Heatmap</source>
         <translation>熱圖</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="40"/>
+        <location filename="../ui/toolbar.py" line="42"/>
         <source>Side by side</source>
         <translation>並排</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="46"/>
+        <location filename="../ui/toolbar.py" line="48"/>
         <source>Heatmap opacity ([ and ])</source>
         <translation>熱圖透明度（[ 與 ]）</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="36"/>
+        <location filename="../ui/toolbar.py" line="73"/>
+        <source>Keyboard shortcuts…</source>
+        <translation>鍵盤快捷鍵…</translation>
+    </message>
+    <message>
+        <location filename="../ui/toolbar.py" line="38"/>
         <source>Re-judge queue (Q)</source>
         <translation>複判佇列 (Q)</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="37"/>
+        <location filename="../ui/toolbar.py" line="39"/>
         <source>Dashboard</source>
         <translation>儀表板</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="41"/>
+        <location filename="../ui/toolbar.py" line="43"/>
         <source>Shortcuts (F1)</source>
         <translation>快捷鍵 (F1)</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="62"/>
-        <location filename="../ui/toolbar.py" line="72"/>
+        <location filename="../ui/toolbar.py" line="64"/>
+        <location filename="../ui/toolbar.py" line="76"/>
         <source>Settings</source>
         <translation>設定</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="63"/>
+        <location filename="../ui/toolbar.py" line="65"/>
         <source>Language</source>
         <translation>語言</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="69"/>
+        <location filename="../ui/toolbar.py" line="71"/>
         <source>Change analyst…</source>
         <translation>變更分析人員…</translation>
     </message>
@@ -587,12 +790,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="334"/>
+        <location filename="../ui/main_window.py" line="351"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="335"/>
+        <location filename="../ui/main_window.py" line="352"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -605,7 +808,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="340"/>
+        <location filename="../ui/main_window.py" line="357"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -680,7 +883,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="458"/>
+        <location filename="../ui/main_window.py" line="475"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -804,13 +1007,13 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="78"/>
+        <location filename="../ui/main_window.py" line="80"/>
         <location filename="../ui/prediction_panel.py" line="261"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="79"/>
+        <location filename="../ui/main_window.py" line="81"/>
         <source>spot check · judge blind</source>
         <translation>抽查 · 盲判</translation>
     </message>

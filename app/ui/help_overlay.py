@@ -6,9 +6,13 @@ opening it changes no pane, splitter or viewer geometry; it follows the window's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from app.ui.keymap import actions
 
 _MODIFIER_KEYS = frozenset({Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Meta,
                             Qt.Key.Key_AltGr, Qt.Key.Key_CapsLock})
@@ -19,9 +23,20 @@ def either(first: str, second: str) -> str:
     return QCoreApplication.translate("Help", "{first}  or  {second}").format(first=first, second=second)
 
 
-def shortcut_rows() -> list[tuple[str, str]]:
-    """(keys, action) pairs, translated; the single source for the overlay and the README."""
-    return [
+# The action ids (app.ui.keymap) behind each row: a row whose actions were given other keys lists those keys.
+_ROW_IDS: tuple[tuple[str, ...], ...] = (
+    ("accept",), ("top1", "top2", "top3", "top4", "top5"), ("picker",), ("unknown",), ("note",),
+    ("previous", "next"), ("first", "last"), ("page_up", "page_down"), ("undo",), ("redo",), ("heatmap",), ("side",),
+    ("why",), ("top_scope",), ("opacity_down", "opacity_up"), ("zoom_in", "zoom_out", "fit"),
+    ("brightness_up", "brightness_down", "contrast_up", "contrast_down", "gamma_up", "gamma_down", "reset_view"),
+    ("open_folder",), ("queue",), ("help",),
+)
+
+
+def shortcut_rows(keymap: Mapping[str, tuple[str, ...]] | None = None) -> list[tuple[str, str]]:
+    """(keys, action) pairs, translated; the single source for the overlay and the README. With ``keymap`` (the
+    analyst's bindings), a row whose actions have other keys than the defaults lists them."""
+    rows = [
         ("Enter / Space", QCoreApplication.translate("Help", "Accept the prediction")),
         ("1 – 5", QCoreApplication.translate("Help", "Choose that Top-k leaf")),
         (either("C", "/"), QCoreApplication.translate("Help", "Open the defect-type picker")),
@@ -43,13 +58,22 @@ def shortcut_rows() -> list[tuple[str, str]]:
         ("Q", QCoreApplication.translate("Help", "Re-judge queue (all batches)")),
         (either("F1", "?"), QCoreApplication.translate("Help", "Show / hide this help")),
     ]
+    if keymap is None:
+        return rows
+    defaults = {a.id: a.default for a in actions()}
+    out = []
+    for (keys, text), ids in zip(rows, _ROW_IDS, strict=True):
+        if any(tuple(keymap.get(i, defaults[i])) != defaults[i] for i in ids):
+            keys = " / ".join(k for i in ids for k in keymap.get(i, defaults[i])) or "—"
+        out.append((keys, text))
+    return out
 
 
 class HelpOverlay(QWidget):
     """Covers the top-level window of ``parent`` (never a pane of a layout or splitter); hides on any key
     (a modifier alone does not count: Shift is half of "?") or click."""
 
-    def __init__(self, parent: QWidget) -> None:
+    def __init__(self, parent: QWidget, keymap: Mapping[str, tuple[str, ...]] | None = None) -> None:
         super().__init__(parent.window())
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, False)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -63,14 +87,15 @@ class HelpOverlay(QWidget):
         title = QLabel(QCoreApplication.translate("Help", "Keyboard shortcuts"), box)
         title.setStyleSheet("font-size: 18px; font-weight: bold;")
         grid.addWidget(title, 0, 0, 1, 2)
-        for row, (keys, action) in enumerate(shortcut_rows(), start=1):
+        rows = shortcut_rows(keymap)
+        for row, (keys, action) in enumerate(rows, start=1):
             k = QLabel(keys, box)
             k.setStyleSheet("font-family: monospace; color: #8ab4f8; font-weight: bold;")
             grid.addWidget(k, row, 0)
             grid.addWidget(QLabel(action, box), row, 1)
         hint = QLabel(QCoreApplication.translate("Help", "Press any key or click to close"), box)
         hint.setStyleSheet("color: #9aa0a6; font-size: 12px;")
-        grid.addWidget(hint, len(shortcut_rows()) + 1, 0, 1, 2)
+        grid.addWidget(hint, len(rows) + 1, 0, 1, 2)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from app.services.batch_presenter import BatchPresenter
 from app.services.predicting import ModelInfo, PredictingService, interactive_threads
 from app.store.records import BatchItem
-from app.ui import startup_log
+from app.ui import keymap, startup_log
 from app.ui.alerts import alert
 from app.ui.batch_list import BatchListModel, BatchListView
 from app.ui.batch_opening import BatchOpening
@@ -74,6 +74,8 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.lang = lang
         self.demo_batch = demo_batch
         self.settings = settings
+        self.keymap = keymap.load(settings)  # the analyst's key bindings (Settings → Keyboard shortcuts…)
+        self._shortcuts: list[QShortcut] = []
         self.model: ModelInfo | None = None
         self.presenter = BatchPresenter(lang=lang, unknown_text=QCoreApplication.translate(
             "Panel", "unknown / new defect type"), blind_text=QCoreApplication.translate("Panel", "spot check · judge blind"))
@@ -196,7 +198,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         split.setStretchFactor(1, 1)
         split.setSizes([290, 780, 370])
         self.setCentralWidget(self._with_banner_place(split))
-        self.help = HelpOverlay(self)  # over the whole window, outside its layout
+        self.help = HelpOverlay(self, self.keymap)  # over the whole window, outside its layout
 
     def _build_toolbar(self) -> None:
         tb = self.toolbar = MainToolBar(self.lang, self)
@@ -213,6 +215,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         tb.opacity.valueChanged.connect(lambda v: self.viewer.set_heatmap_opacity(v / 100))
         tb.languageChosen.connect(self.set_language)
         tb.analystChangeRequested.connect(self.change_analyst)
+        tb.keysEditRequested.connect(self.edit_keys)
 
     def _build_statusbar(self) -> None:
         self.status = MainStatusBar(self)
@@ -222,49 +225,63 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.counts_label = self.status.counts_label
 
     def _build_shortcuts(self) -> None:
-        def sc(keys: list[str], fn) -> None:
-            def run() -> None:
-                if self.help.isVisible() and fn is not self.help.toggle:
+        self._apply_keys()
+
+    def _handlers(self) -> dict[str, Callable[[], object]]:
+        """What each key action of :mod:`app.ui.keymap` does here."""
+        tb, viewer = self.toolbar, self.viewer
+        return {
+            "accept": self.accept_current,
+            **{f"top{k}": (lambda k=k: self.choose_topk(k)) for k in range(1, 6)},
+            "picker": self.open_picker, "unknown": self.mark_unknown, "note": self.add_note,
+            "previous": lambda: self.move(-1), "next": lambda: self.move(1),
+            "first": lambda: self.move(-len(self.items)),  # move() stops at the first / last image
+            "last": lambda: self.move(len(self.items)),
+            "page_up": lambda: self.move(-self.list_view.page_rows()),
+            "page_down": lambda: self.move(self.list_view.page_rows()),
+            "undo": self.undo, "redo": self.redo, "heatmap": tb.act_heat.toggle, "why": self.why.cycle,
+            "top_scope": self.toggle_top_scope, "side": tb.act_side.toggle,
+            "opacity_down": lambda: tb.nudge_opacity(-10), "opacity_up": lambda: tb.nudge_opacity(10),
+            "zoom_in": lambda: viewer.zoom(1.25), "zoom_out": lambda: viewer.zoom(0.8), "fit": viewer.fit,
+            "brightness_up": lambda: viewer.nudge("brightness", 1), "brightness_down": lambda: viewer.nudge("brightness", -1),
+            "contrast_up": lambda: viewer.nudge("contrast", 1), "contrast_down": lambda: viewer.nudge("contrast", -1),
+            "gamma_up": lambda: viewer.nudge("gamma", 1), "gamma_down": lambda: viewer.nudge("gamma", -1),
+            "reset_view": viewer.set_adjustments, "open_folder": self.choose_folder, "queue": self.show_queue,
+            "help": lambda: self.help.toggle(),
+        }
+
+    def _apply_keys(self) -> None:
+        """(Re)make the window's shortcuts from :attr:`keymap`."""
+        for old in self._shortcuts:
+            old.setEnabled(False)
+            old.deleteLater()
+        self._shortcuts = []
+        for action_id, fn in self._handlers().items():
+            def run(fn=fn, action_id=action_id) -> None:
+                if self.help.isVisible() and action_id != "help":
                     self.help.hide()  # with the help open, any key just closes it
                     return
                 fn()
 
-            for k in keys:
-                s = QShortcut(QKeySequence(k), self)
-                s.setContext(Qt.ShortcutContext.WindowShortcut)
-                s.activated.connect(run)
+            for key in self.keymap.get(action_id, ()):
+                shortcut = QShortcut(QKeySequence(key), self)
+                shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+                shortcut.activated.connect(run)
+                self._shortcuts.append(shortcut)
 
-        tb = self.toolbar
-        sc(["Return", "Enter", "Space"], self.accept_current)
-        for k in range(1, 6):
-            sc([str(k)], lambda k=k: self.choose_topk(k))
-        sc(["C", "/"], self.open_picker)
-        sc(["U"], self.mark_unknown)
-        sc(["N"], self.add_note)
-        sc(["Left", "Up"], lambda: self.move(-1))
-        sc(["Right", "Down"], lambda: self.move(1))
-        sc(["Home"], lambda: self.move(-len(self.items)))  # move() stops at the first / last image
-        sc(["End"], lambda: self.move(len(self.items)))
-        sc(["PgUp"], lambda: self.move(-self.list_view.page_rows()))
-        sc(["PgDown"], lambda: self.move(self.list_view.page_rows()))
-        sc(["Ctrl+Z"], self.undo)
-        sc(["Ctrl+Shift+Z", "Ctrl+Y"], self.redo)
-        sc(["H"], tb.act_heat.toggle)
-        sc(["W"], self.why.cycle)
-        sc(["A"], self.toggle_top_scope)
-        sc(["S"], tb.act_side.toggle)
-        sc(["["], lambda: tb.nudge_opacity(-10))
-        sc(["]"], lambda: tb.nudge_opacity(10))
-        sc(["+", "="], lambda: self.viewer.zoom(1.25))
-        sc(["-"], lambda: self.viewer.zoom(0.8))
-        sc(["0"], self.viewer.fit)
-        for key, what in (("B", "brightness"), ("K", "contrast"), ("G", "gamma")):
-            sc([key], lambda what=what: self.viewer.nudge(what, 1))
-            sc([f"Shift+{key}"], lambda what=what: self.viewer.nudge(what, -1))
-        sc(["R"], self.viewer.set_adjustments)
-        sc(["Ctrl+O"], self.choose_folder)
-        sc(["Q"], self.show_queue)
-        sc(["F1", "?"], self.help.toggle)
+    def edit_keys(self) -> None:
+        """Settings → Keyboard shortcuts…: edit, check, keep in the settings, apply at once."""
+        from app.ui.keys_dialog import KeysDialog
+
+        dialog = KeysDialog(self.keymap, self)
+        if not dialog.exec():
+            return
+        self.keymap = dialog.keymap
+        if self.settings is not None:
+            keymap.save(self.settings, self.keymap)
+        self._apply_keys()
+        old, self.help = self.help, HelpOverlay(self, self.keymap)
+        old.deleteLater()
 
     def alert(self, box, title: str, text: str, *, line: str) -> None:
         """An error for the user: ``box`` (``QMessageBox.warning`` ...) over the window, or, when the window is not

@@ -15,10 +15,12 @@ class MainToolBar(QToolBar):
     Signals:
         languageChosen(str): a UI language code from the settings menu.
         analystChangeRequested(): "Change analyst…" from the settings menu.
+        keysEditRequested(): "Keyboard shortcuts…" from the settings menu.
     """
 
     languageChosen = Signal(str)
     analystChangeRequested = Signal()
+    keysEditRequested = Signal()
 
     def __init__(self, lang: str, parent=None) -> None:
         super().__init__(QCoreApplication.translate("Main", "Main"), parent)
@@ -68,6 +70,8 @@ class MainToolBar(QToolBar):
             act.triggered.connect(lambda _=False, code=code: self.languageChosen.emit(code))
         self.settings_menu.addAction(QCoreApplication.translate("Main", "Change analyst…"),
                                      self.analystChangeRequested.emit)
+        self.settings_menu.addAction(QCoreApplication.translate("Main", "Keyboard shortcuts…"),
+                                     self.keysEditRequested.emit)
         button = QToolButton(self)
         button.setText(QCoreApplication.translate("Main", "Settings"))
         button.setMenu(self.settings_menu)

@@ -1,0 +1,125 @@
+"""The judging window's key bindings: every action's default keys, the analyst's own (kept in the settings), and
+the check that refuses one key for two actions.
+
+The settings hold only what differs from the defaults: ``keys/<action id>`` = the keys in Qt's portable text,
+``;``-separated (``keys/undo = Ctrl+Z;Ctrl+Y``); an empty value unbinds the action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QKeySequence
+
+
+@dataclass(frozen=True)
+class KeyAction:
+    """One action of the judging window: its id (the settings key), its label (translated) and default keys."""
+
+    id: str
+    label: str
+    default: tuple[str, ...]
+
+
+def actions() -> list[KeyAction]:
+    """Every rebindable action, in the order the shortcuts dialog lists them."""
+
+
+    def a(id_: str, label: str, *keys: str) -> KeyAction:
+        return KeyAction(id_, label, keys)
+
+    return [
+        a("accept", QCoreApplication.translate("Keys", "Accept the prediction"), "Return", "Enter", "Space"),
+        *(a(f"top{k}", QCoreApplication.translate("Keys", "Choose Top-{k}").format(k=k), str(k)) for k in range(1, 6)),
+        a("picker", QCoreApplication.translate("Keys", "Open the defect-type picker"), "C", "/"),
+        a("unknown", QCoreApplication.translate("Keys", "Mark as unknown / new defect type"), "U"),
+        a("note", QCoreApplication.translate("Keys", "Add a note"), "N"),
+        a("previous", QCoreApplication.translate("Keys", "Previous image"), "Left", "Up"),
+        a("next", QCoreApplication.translate("Keys", "Next image"), "Right", "Down"),
+        a("first", QCoreApplication.translate("Keys", "First image"), "Home"),
+        a("last", QCoreApplication.translate("Keys", "Last image"), "End"),
+        a("page_up", QCoreApplication.translate("Keys", "One page up"), "PgUp"),
+        a("page_down", QCoreApplication.translate("Keys", "One page down"), "PgDown"),
+        a("undo", QCoreApplication.translate("Keys", "Undo"), "Ctrl+Z"),
+        a("redo", QCoreApplication.translate("Keys", "Redo"), "Ctrl+Shift+Z", "Ctrl+Y"),
+        a("heatmap", QCoreApplication.translate("Keys", "Heatmap on / off"), "H"),
+        a("why", QCoreApplication.translate("Keys", "Why this type?"), "W"),
+        a("top_scope", QCoreApplication.translate("Keys", "Top-5 of the determined node, or of all types"), "A"),
+        a("side", QCoreApplication.translate("Keys", "Heatmap side by side"), "S"),
+        a("opacity_down", QCoreApplication.translate("Keys", "Heatmap opacity down"), "["),
+        a("opacity_up", QCoreApplication.translate("Keys", "Heatmap opacity up"), "]"),
+        a("zoom_in", QCoreApplication.translate("Keys", "Zoom in"), "+", "="),
+        a("zoom_out", QCoreApplication.translate("Keys", "Zoom out"), "-"),
+        a("fit", QCoreApplication.translate("Keys", "Fit the image"), "0"),
+        a("brightness_up", QCoreApplication.translate("Keys", "Brightness up"), "B"),
+        a("brightness_down", QCoreApplication.translate("Keys", "Brightness down"), "Shift+B"),
+        a("contrast_up", QCoreApplication.translate("Keys", "Contrast up"), "K"),
+        a("contrast_down", QCoreApplication.translate("Keys", "Contrast down"), "Shift+K"),
+        a("gamma_up", QCoreApplication.translate("Keys", "Gamma up"), "G"),
+        a("gamma_down", QCoreApplication.translate("Keys", "Gamma down"), "Shift+G"),
+        a("reset_view", QCoreApplication.translate("Keys", "Reset brightness, contrast, gamma"), "R"),
+        a("open_folder", QCoreApplication.translate("Keys", "Open a folder"), "Ctrl+O"),
+        a("queue", QCoreApplication.translate("Keys", "Re-judge queue"), "Q"),
+        a("help", QCoreApplication.translate("Keys", "Show / hide the shortcuts"), "F1", "?"),
+    ]
+
+
+def normalized(text: str) -> str:
+    """A key in Qt's portable text (``ctrl+z`` -> ``Ctrl+Z``), or "" when Qt reads no key from it."""
+    seq = QKeySequence(text.strip())
+    return seq.toString(QKeySequence.SequenceFormat.PortableText) if seq.count() == 1 else ""
+
+
+def parse_keys(text: str) -> tuple[str, ...]:
+    """``"Ctrl+Z; Ctrl+Y"`` -> ("Ctrl+Z", "Ctrl+Y").
+
+    Raises:
+        ValueError: a part that is no key (the message names it).
+    """
+    keys = []
+    for part in (p for p in text.replace(",", ";").split(";") if p.strip()):
+        key = normalized(part)
+        if not key:
+            raise ValueError(QCoreApplication.translate("Keys", "{part!r} is not a key").replace(
+                "{part!r}", repr(part.strip())))
+        keys.append(key)
+    return tuple(dict.fromkeys(keys))
+
+
+def load(settings) -> dict[str, tuple[str, ...]]:
+    """Each action's keys: the settings' where they hold some (checked; a broken value falls back to the
+    defaults), else the defaults."""
+    out = {}
+    for act in actions():
+        keys = act.default
+        value = settings.value(f"keys/{act.id}") if settings is not None else None
+        if value is not None:
+            try:
+                keys = parse_keys(str(value))
+            except ValueError:
+                keys = act.default
+        out[act.id] = keys
+    if conflicts(out):  # edited by hand into a clash: the defaults, rather than one key doing two things
+        return {act.id: act.default for act in actions()}
+    return out
+
+
+def save(settings, keymap: Mapping[str, tuple[str, ...]]) -> None:
+    """Keep what differs from the defaults (and forget what no longer does)."""
+    for act in actions():
+        keys = tuple(keymap.get(act.id, act.default))
+        if keys == act.default:
+            settings.remove(f"keys/{act.id}")
+        else:
+            settings.setValue(f"keys/{act.id}", ";".join(keys))
+
+
+def conflicts(keymap: Mapping[str, tuple[str, ...]]) -> list[tuple[str, list[str]]]:
+    """Keys given to more than one action: ``(key, [action ids])``."""
+    owners: dict[str, list[str]] = {}
+    for action_id, keys in keymap.items():
+        for key in keys:
+            owners.setdefault(normalized(key) or key, []).append(action_id)
+    return [(key, ids) for key, ids in owners.items() if len(ids) > 1]

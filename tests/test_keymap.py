@@ -1,0 +1,87 @@
+"""Key bindings kept in the settings and edited in a dialog; a key for two actions is refused (issue #18)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QSettings, Qt
+
+from app.ui import keymap as km
+from app.ui.help_overlay import shortcut_rows
+from app.ui.keys_dialog import KeysDialog
+
+
+def _settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+
+
+def test_defaults_have_no_conflict_and_what_differs_is_kept(qapp, tmp_path: Path) -> None:
+    defaults = km.load(None)
+    assert km.conflicts(defaults) == [] and defaults["undo"] == ("Ctrl+Z",)
+    settings = _settings(tmp_path)
+    km.save(settings, {**defaults, "unknown": ("X",), "undo": ("Ctrl+Z", "Ctrl+Y"), "redo": ("Ctrl+Shift+Z",)})
+    assert sorted(k for k in settings.allKeys()) == ["keys/redo", "keys/undo", "keys/unknown"]
+    loaded = km.load(settings)
+    assert (loaded["unknown"], loaded["undo"], loaded["accept"]) == (("X",), ("Ctrl+Z", "Ctrl+Y"), defaults["accept"])
+    km.save(settings, defaults)
+    assert settings.allKeys() == []
+    settings.setValue("keys/note", "U")  # edited by hand into a clash with "unknown": the defaults, not a clash
+    assert km.load(settings) == defaults
+    settings.setValue("keys/note", "not a key at all!!")
+    assert km.load(settings)["note"] == ("N",)
+    assert km.parse_keys("ctrl+z; Ctrl+Y ,") == ("Ctrl+Z", "Ctrl+Y")
+    with pytest.raises(ValueError, match="is not a key"):
+        km.parse_keys("Ctrl+Banana")
+
+
+def test_the_dialog_refuses_a_key_for_two_actions(qtbot) -> None:
+    dialog = KeysDialog(km.load(None))
+    qtbot.addWidget(dialog)
+    dialog.edits["note"].setText("U")
+    dialog.accept()
+    assert dialog.result() == 0 and "U is given to both" in dialog.problem.text()
+    dialog.edits["note"].setText("M")
+    dialog.edits["undo"].setText("Ctrl+Z; Ctrl+Y")
+    dialog.edits["redo"].setText("Ctrl+Shift+Z")
+    dialog.accept()
+    assert dialog.result() == 1 and dialog.keymap["note"] == ("M",) and dialog.keymap["undo"] == ("Ctrl+Z", "Ctrl+Y")
+    dialog.restore_defaults()
+    assert dialog.edits["note"].text() == "N"
+    rows = dict((text, keys) for keys, text in shortcut_rows(dialog.keymap))
+    assert rows["Add a note to the current image"] == "M"
+    assert rows["Choose that Top-k leaf"] == "1 – 5"  # unchanged rows keep their short form
+
+
+def test_the_window_judges_with_the_analysts_keys(qtbot, engine, tiny_bundle, tmp_path, monkeypatch) -> None:
+    from conftest import open_window, write_image
+
+    folder = tmp_path / "lot"
+    for i in range(2):
+        write_image(folder / f"img_{i}.png", seed=i)
+    win = open_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+
+        def rebind(dialog) -> int:
+            dialog.edits["unknown"].setText("X")
+            dialog.accept()
+            return dialog.result()
+
+        monkeypatch.setattr(KeysDialog, "exec", rebind)
+        win.edit_keys()
+        assert win.keymap["unknown"] == ("X",) and win.settings.value("keys/unknown") == "X"
+        first = win.presenter.current_item.image.image_id
+
+        def state() -> str:
+            return win.presenter.state(win.items[win.presenter.row_of(first)])
+
+        qtbot.keyClick(win, Qt.Key.Key_U)  # no longer bound
+        assert state() == "pending"
+        qtbot.keyClick(win, Qt.Key.Key_X)
+        assert state() == "unknown"
+    finally:
+        win.close()
