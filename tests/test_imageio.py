@@ -141,7 +141,7 @@ def _odd_folder(tmp_path: Path) -> Path:
     (folder / "photo.webp").write_bytes(b"RIFF....WEBP")
     (folder / "gone.png").symlink_to(folder / "missing.png")
     (folder / "x.png").mkdir()
-    (folder / "notes.txt").write_text("not an image, not listed")
+    (folder / "notes.txt").write_text("not an image: listed too, so nothing is left out unseen")
     if hasattr(os, "mkfifo"):
         os.mkfifo(folder / "pipe.png")
     return folder
@@ -155,7 +155,7 @@ def test_every_file_left_out_of_a_batch_is_listed_with_its_reason(tmp_path: Path
     assert [Path(it.image.path).name for it in opened.items] == ["good.png"]
     reasons = {Path(p).name: why for p, why in opened.skipped}
     expected = {"anim.gif": "format not supported (GIF)", "photo.webp": "format not supported (WEBP)",
-                "gone.png": "link to a missing file", "x.png": "is a folder"}
+                "gone.png": "link to a missing file", "x.png": "is a folder", "notes.txt": "not an image (a TXT file)"}
     if hasattr(os, "mkfifo"):
         expected["pipe.png"] = "not a regular file"
     assert set(reasons) == set(expected)
@@ -178,7 +178,7 @@ def test_the_window_shows_what_the_batch_left_out(qtbot, engine, tmp_path: Path,
     folder = _odd_folder(tmp_path)
     win.open_folder(folder)
     qtbot.waitUntil(lambda: len(win.items) == 1, timeout=30_000)
-    n = 5 if hasattr(os, "mkfifo") else 4
+    n = 6 if hasattr(os, "mkfifo") else 5
     button = win.status.skipped_btn
     assert button.isVisible() and button.text() == f"{n} files not in the batch"
     button.click()

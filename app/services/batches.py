@@ -36,9 +36,9 @@ UNSUPPORTED_IMAGE_SUFFIXES = frozenset({".gif", ".webp", ".heic", ".heif", ".avi
 
 
 def scan_folder(folder: Path, recursive: bool = False) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Image files of a folder (sorted by path; hidden files and folders skipped), and what looks like an image but cannot be
-    one here, with the reason: an unsupported format, a link to a missing file, a pipe or a folder named
-    ``*.png``. Other files (notes, spreadsheets) are not images and are not listed."""
+    """Image files of a folder (sorted by path; hidden files and folders skipped), and every other file with the reason
+    it is not in the batch: an unsupported image format, a link to a missing file, a pipe, a folder named ``*.png``,
+    or a file that is no image at all (notes, spreadsheets: listed so that nothing is left out unseen)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"folder not found: {folder}")
@@ -57,6 +57,9 @@ def scan_folder(folder: Path, recursive: bool = False) -> tuple[list[Path], list
                 skipped.append((str(p), reason))
         elif suffix in UNSUPPORTED_IMAGE_SUFFIXES and not p.is_dir():
             skipped.append((str(p), f"format not supported ({suffix[1:].upper()}); convert it to PNG or TIFF"))
+        elif not p.is_dir():
+            kind = f"a {suffix[1:].upper()} file" if suffix else "a file without a suffix"
+            skipped.append((str(p), f"not an image ({kind}): images are PNG, JPEG, BMP or TIFF"))
     return files, skipped
 
 
