@@ -238,7 +238,7 @@ def expand_paths(paths: Iterable[str | Path], recursive: bool = False) -> tuple[
 _MAGNIFICATION = re.compile(r"(?<![0-9A-Za-z.])(\d{1,4}(?:\.\d+)?)\s*[xX×](?![A-Za-z0-9])")
 _BITS = {"1": 1, "L": 8, "P": 8, "LA": 8, "RGB": 8, "RGBA": 8, "CMYK": 8, "YCbCr": 8, "I;16": 16, "I;16B": 16,
          "I;16L": 16, "I;16N": 16, "I": 32, "F": 32}
-_COLOUR = {"1": "1-bit", "L": "grayscale", "LA": "grayscale + alpha", "P": "palette", "RGB": "RGB", "RGBA": "RGBA",
+_COLOUR = {"1": "black and white", "L": "grayscale", "LA": "grayscale + alpha", "P": "palette", "RGB": "RGB", "RGBA": "RGBA",
            "CMYK": "CMYK", "YCbCr": "YCbCr", "I;16": "grayscale", "I;16B": "grayscale", "I;16L": "grayscale",
            "I;16N": "grayscale", "I": "grayscale", "F": "float"}
 
@@ -267,6 +267,17 @@ class ImageFacts:
     taken_from: str | None = None
 
 
+def _header_bits(im: Image.Image) -> int | None:
+    """Bits per channel as the file stores them (Pillow decodes 16-bit colour PNG and 48-bit TIFF as 8-bit
+    ``RGB``): TIFF's BitsPerSample, else a 16-bit raw mode of the first tile; None to go by the mode."""
+    tag = getattr(im, "tag_v2", None)
+    if tag is not None and 258 in tag:
+        value = tag[258]
+        return int(max(value)) if isinstance(value, tuple) else int(value)
+    raw = str(im.tile[0][3]) if getattr(im, "tile", None) else ""
+    return 16 if ";16" in raw else None
+
+
 def magnification_in(text: str) -> float | None:
     """The magnification a text names (``_20x``, ``50X``, ``20 ×``), or None."""
     found = _MAGNIFICATION.search(text or "")
@@ -283,6 +294,7 @@ def image_facts(path: str | Path) -> ImageFacts:
     st = path.stat()
     with Image.open(path) as im:
         width, height, mode = int(im.width), int(im.height), im.mode
+        bits = _header_bits(im)
         exif = im.getexif()
         description = str(exif.get(270) or "")  # TIFF ImageDescription
         when = exif.get_ifd(0x8769).get(36867) or exif.get(306)  # DateTimeOriginal, DateTime
@@ -296,6 +308,6 @@ def image_facts(path: str | Path) -> ImageFacts:
     else:
         taken = dt.datetime.fromtimestamp(st.st_mtime).strftime("%Y-%m-%d %H:%M")
         taken_from = "file"
-    return ImageFacts(width=width, height=height, bits=_BITS.get(mode), colour=_COLOUR.get(mode, mode),
+    return ImageFacts(width=width, height=height, bits=bits or _BITS.get(mode), colour=_COLOUR.get(mode, mode),
                       file_bytes=int(st.st_size), magnification=mag, magnification_from=None if mag is None else mag_from,
                       taken=taken, taken_from=taken_from)

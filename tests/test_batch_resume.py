@@ -132,3 +132,22 @@ def test_a_recursive_batch_shows_each_image_with_its_subfolder(engine, tmp_path:
     assert names == ["lot2/sub_0.png", "lot2/sub_1.png", "top_0.png", "top_1.png", "top_2.png"]
     assert presenter.panel(presenter.items.index(next(it for it in presenter.items if "sub_0" in it.image.path))
                            ).file_name == "lot2/sub_0.png"
+
+
+def test_a_read_only_store_resumes_a_widened_batch_from_a_plain_opening(engine, tmp_path: Path, monkeypatch) -> None:
+    folder = _folder(tmp_path / "mybatch")
+    batches.open_folder(engine, folder)
+    batches.open_folder(engine, folder, recursive=True)
+    monkeypatch.setattr(batches, "read_only", lambda _engine: "the file is read-only for you")
+    opened = batches.open_folder(engine, folder)
+    assert opened.recursive and len(opened.items) == 5 and opened.skipped == []
+
+
+def test_an_image_opens_in_its_folder_batch_or_its_batch_of_files(engine, tmp_path: Path) -> None:
+    folder = _folder(tmp_path / "lot")
+    files = batches.open_files(engine, [folder / "lot2" / "sub_0.png"])
+    image_id = files.items[0].image.image_id
+    assert batches.batch_of_image(engine, image_id).id == files.batch_id  # only the files' batch holds it
+    deep = batches.open_folder(engine, folder, recursive=True)
+    assert batches.batch_of_image(engine, image_id).id == deep.batch_id  # a folder batch, its folder there
+    assert batches.batch_of_image(engine, 999_999) is None

@@ -37,6 +37,28 @@ def test_facts_of_a_png_and_of_a_16_bit_tiff_with_tags(tmp_path: Path) -> None:
         image_facts(tmp_path / "missing.png")
 
 
+def _png_rgb16(path: Path, w: int = 2, h: int = 2) -> Path:
+    """A 16-bit-per-channel RGB PNG, written by hand (Pillow decodes it as 8-bit RGB)."""
+    import struct
+    import zlib
+
+    rows = b"".join(b"\x00" + np.full((w, 3), 40000, ">u2").tobytes() for _ in range(h))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return path
+
+
+def test_the_bit_depth_is_the_files_not_the_decoded_modes(tmp_path: Path) -> None:
+    assert (image_facts(_png_rgb16(tmp_path / "rgb16.png")).bits, Image.open(tmp_path / "rgb16.png").mode) == (16, "RGB")
+    Image.new("1", (8, 8)).save(tmp_path / "bw.png")
+    facts = image_facts(tmp_path / "bw.png")
+    assert (facts.bits, facts.colour) == (1, "black and white")
+
+
 def test_the_panel_writes_the_details_line(qtbot) -> None:
     pytest.importorskip("pytestqt")
     from app.ui.prediction_panel import PredictionPanel, facts_text

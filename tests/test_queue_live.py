@@ -42,9 +42,18 @@ def test_the_queue_follows_the_main_window_and_marks_a_selection_unknown(qtbot, 
             win.show_queue()
         assert view.model.total == 3
         first = win.presenter.current_item.image.image_id
+        view.table.clearSelection()
+        chosen = next(i for i in range(view.model.rowCount()) if view.model.queue_row(i).image_id == first)
+        view.table.selectRow(chosen)
         with qtbot.waitSignal(view.pageLoaded, timeout=10_000):  # judged in the main window: the queue reloads
             win.accept_current()
         assert view.model.total == 2 and first not in {r.image_id for r in view.model.rows}
+        assert view.selected_rows() == []  # the image selected here was judged there: no other one takes its place
+        second = view.model.queue_row(0).image_id
+        view.table.selectRow(0)
+        with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+            view._poll_tick()  # a reload of its own: the selection stays on the same image
+        assert [r.image_id for r in view.selected_rows()] == [second]
         view.table.setFocus()
         view.table.selectAll()
         with qtbot.waitSignal(view.pageLoaded, timeout=10_000):

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from app.services import batches
 from app.store import repo
 from app.store.db import session_scope
+from app.store.records import PredictionRecord
 
 
 def test_recent_batches_come_by_their_latest_judgment(engine, tmp_path: Path) -> None:
@@ -29,9 +30,14 @@ def test_recent_batches_come_by_their_latest_judgment(engine, tmp_path: Path) ->
     with session_scope(engine) as s:
         repo.record_judgment(s, image_id=old.items[0].image.image_id, leaf="scratch", action="picker",
                              analyst="amy", batch_id=old.batch_id)
+        repo.register_model_version(s, version="v1", manifest={"name": "v1"})
+        auto = PredictionRecord(leaf="scratch", confidence=0.99, path=("g", "s", "scratch"), route="auto",
+                                model_version="v1")
+        for it in old.items:  # both auto-judged by the model; the first one also decided by amy
+            repo.save_prediction(s, it.image.image_id, auto)
     recent = batches.recent_batches(engine, limit=2)
     assert [b.name for b in recent] == ["old", files.name]  # worked on last comes first
-    assert (recent[0].total, recent[0].judged, recent[0].pending) == (2, 1, 1)
+    assert (recent[0].total, recent[0].judged, recent[0].pending, recent[0].auto, recent[0].left) == (2, 1, 1, 1, 0)
     assert recent[0].updated_at is not None and recent[0].updated_at > dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     again = batches.open_batch(engine, files.batch_id)
     assert again.batch_id == files.batch_id and len(again.items) == 2
@@ -52,8 +58,8 @@ def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_pat
         recent = win.welcome.recent
         qtbot.waitUntil(lambda: recent.count() == 2, timeout=10_000)
         assert win.center.currentWidget() is win.welcome and recent.isVisibleTo(win)
-        assert recent.item(0).text().startswith(f"{chosen.name} — 0 of 1 judged (0 %) · 1 left")
-        assert recent.item(1).text().startswith("lot7 — 0 of 3 judged (0 %) · 3 left")
+        assert recent.item(0).text().startswith(f"{chosen.name} — 0 of 1 done (0 %): 0 judged, 0 auto-judged · 1 left")
+        assert recent.item(1).text().startswith("lot7 — 0 of 3 done (0 %): 0 judged, 0 auto-judged · 3 left")
         win.grab().save(str(tmp_path / "start.png"))
         recent.setFocus()
         recent.setCurrentRow(1)

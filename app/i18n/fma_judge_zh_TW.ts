@@ -399,167 +399,167 @@
 <context>
     <name>Keys</name>
     <message>
-        <location filename="../ui/keymap.py" line="34"/>
+        <location filename="../ui/keymap.py" line="35"/>
         <source>Accept the prediction</source>
         <translation>接受預測</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="35"/>
+        <location filename="../ui/keymap.py" line="36"/>
         <source>Choose Top-{k}</source>
         <translation>選擇第 {k} 名</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="36"/>
+        <location filename="../ui/keymap.py" line="37"/>
         <source>Open the defect-type picker</source>
         <translation>開啟缺陷類型選擇器</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="37"/>
+        <location filename="../ui/keymap.py" line="38"/>
         <source>Mark as unknown / new defect type</source>
         <translation>標為未知／新缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="38"/>
+        <location filename="../ui/keymap.py" line="39"/>
         <source>Add a note</source>
         <translation>加註記</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="39"/>
+        <location filename="../ui/keymap.py" line="40"/>
         <source>Previous image</source>
         <translation>上一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="40"/>
+        <location filename="../ui/keymap.py" line="41"/>
         <source>Next image</source>
         <translation>下一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="41"/>
+        <location filename="../ui/keymap.py" line="42"/>
         <source>First image</source>
         <translation>第一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="42"/>
+        <location filename="../ui/keymap.py" line="43"/>
         <source>Last image</source>
         <translation>最後一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="43"/>
+        <location filename="../ui/keymap.py" line="44"/>
         <source>One page up</source>
         <translation>上一頁</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="44"/>
+        <location filename="../ui/keymap.py" line="45"/>
         <source>One page down</source>
         <translation>下一頁</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="45"/>
+        <location filename="../ui/keymap.py" line="46"/>
         <source>Undo</source>
         <translation>復原</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="46"/>
+        <location filename="../ui/keymap.py" line="47"/>
         <source>Redo</source>
         <translation>重做</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="47"/>
+        <location filename="../ui/keymap.py" line="48"/>
         <source>Heatmap on / off</source>
         <translation>熱圖開／關</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="48"/>
+        <location filename="../ui/keymap.py" line="49"/>
         <source>Why this type?</source>
         <translation>為何是此類型？</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="49"/>
+        <location filename="../ui/keymap.py" line="50"/>
         <source>Top-5 of the determined node, or of all types</source>
         <translation>前 5 名：已確定節點內，或全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="50"/>
+        <location filename="../ui/keymap.py" line="51"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="51"/>
+        <location filename="../ui/keymap.py" line="52"/>
         <source>Heatmap opacity down</source>
         <translation>熱圖透明度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="52"/>
+        <location filename="../ui/keymap.py" line="53"/>
         <source>Heatmap opacity up</source>
         <translation>熱圖透明度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="53"/>
+        <location filename="../ui/keymap.py" line="54"/>
         <source>Zoom in</source>
         <translation>放大</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="54"/>
+        <location filename="../ui/keymap.py" line="55"/>
         <source>Zoom out</source>
         <translation>縮小</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="55"/>
+        <location filename="../ui/keymap.py" line="56"/>
         <source>Fit the image</source>
         <translation>符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="56"/>
+        <location filename="../ui/keymap.py" line="57"/>
         <source>Brightness up</source>
         <translation>亮度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="57"/>
+        <location filename="../ui/keymap.py" line="58"/>
         <source>Brightness down</source>
         <translation>亮度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="58"/>
+        <location filename="../ui/keymap.py" line="59"/>
         <source>Contrast up</source>
         <translation>對比提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="59"/>
+        <location filename="../ui/keymap.py" line="60"/>
         <source>Contrast down</source>
         <translation>對比降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="60"/>
+        <location filename="../ui/keymap.py" line="61"/>
         <source>Gamma up</source>
         <translation>Gamma 提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="61"/>
+        <location filename="../ui/keymap.py" line="62"/>
         <source>Gamma down</source>
         <translation>Gamma 降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="62"/>
+        <location filename="../ui/keymap.py" line="63"/>
         <source>Reset brightness, contrast, gamma</source>
         <translation>還原亮度、對比、Gamma</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="63"/>
+        <location filename="../ui/keymap.py" line="64"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="64"/>
+        <location filename="../ui/keymap.py" line="65"/>
         <source>Re-judge queue</source>
         <translation>複判佇列</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="65"/>
+        <location filename="../ui/keymap.py" line="66"/>
         <source>Show / hide the shortcuts</source>
         <translation>顯示／隱藏快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="85"/>
+        <location filename="../ui/keymap.py" line="86"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是按鍵</translation>
     </message>
@@ -636,39 +636,39 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
         <translation>找不到資料夾：{p}</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="43"/>
-        <source>{name} — {judged} of {total} judged ({share}) · {left} left</source>
-        <translation>{name} — 已判定 {judged}／{total}（{share}）· 剩 {left} 張</translation>
+        <location filename="../ui/welcome.py" line="44"/>
+        <source>{name} — {done} of {total} done ({share}): {judged} judged, {auto} auto-judged · {left} left</source>
+        <translation>{name} — 已完成 {done}／{total}（{share}）：人工判定 {judged}、自動判定 {auto} · 剩 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="47"/>
+        <location filename="../ui/welcome.py" line="49"/>
         <source>last worked on {when}</source>
         <translation>上次作業 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="61"/>
+        <location filename="../ui/welcome.py" line="63"/>
         <source>Judge a batch of defect images</source>
         <translation>判定一批缺陷影像</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="63"/>
+        <location filename="../ui/welcome.py" line="65"/>
         <source>Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.
 The model predicts each image; you accept with Enter or correct with 1–5 or C.</source>
         <translation>開啟顯微鏡影像資料夾（PNG、JPEG、BMP、TIFF），或將檔案拖放到此處。
 模型會預測每張影像；按 Enter 接受，按 1–5 或 C 修正。</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="68"/>
+        <location filename="../ui/welcome.py" line="70"/>
         <source>Open the demo batch</source>
         <translation>開啟示範批次</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="69"/>
+        <location filename="../ui/welcome.py" line="71"/>
         <source>Open a folder…  (Ctrl+O)</source>
         <translation>開啟資料夾…  (Ctrl+O)</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="76"/>
+        <location filename="../ui/welcome.py" line="78"/>
         <source>Recent batches (Enter opens one)</source>
         <translation>最近的批次（按 Enter 開啟）</translation>
     </message>
@@ -1111,36 +1111,41 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="295"/>
+        <source>black and white</source>
+        <translation>黑白</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="296"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="296"/>
+        <location filename="../ui/prediction_panel.py" line="297"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="297"/>
+        <location filename="../ui/prediction_panel.py" line="298"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="300"/>
+        <location filename="../ui/prediction_panel.py" line="301"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="301"/>
+        <location filename="../ui/prediction_panel.py" line="302"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="308"/>
+        <location filename="../ui/prediction_panel.py" line="309"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="309"/>
+        <location filename="../ui/prediction_panel.py" line="310"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -1218,69 +1223,74 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="78"/>
+        <location filename="../ui/queue_model.py" line="79"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="79"/>
+        <location filename="../ui/queue_model.py" line="80"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="80"/>
+        <location filename="../ui/queue_model.py" line="81"/>
         <location filename="../ui/queue_view.py" line="157"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="81"/>
+        <location filename="../ui/queue_model.py" line="82"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="82"/>
+        <location filename="../ui/queue_model.py" line="83"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="83"/>
+        <location filename="../ui/queue_model.py" line="84"/>
         <location filename="../ui/queue_view.py" line="160"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="84"/>
+        <location filename="../ui/queue_model.py" line="85"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="85"/>
+        <location filename="../ui/queue_model.py" line="86"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="122"/>
+        <location filename="../ui/queue_model.py" line="123"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="124"/>
+        <location filename="../ui/queue_model.py" line="125"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="126"/>
+        <location filename="../ui/queue_model.py" line="127"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="128"/>
+        <location filename="../ui/queue_model.py" line="130"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="134"/>
+        <location filename="../ui/queue_model.py" line="131"/>
+        <source>{name} — {n} images</source>
+        <translation>{name} — {n} 張</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_model.py" line="137"/>
         <source>Click (or Space) to select the group&apos;s images</source>
         <translation>點一下（或按空白鍵）選取此組的影像</translation>
     </message>
@@ -1411,33 +1421,33 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="298"/>
+        <location filename="../ui/queue_view.py" line="300"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="392"/>
+        <location filename="../ui/queue_view.py" line="404"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="395"/>
-        <location filename="../ui/queue_view.py" line="419"/>
+        <location filename="../ui/queue_view.py" line="407"/>
+        <location filename="../ui/queue_view.py" line="437"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="444"/>
+        <location filename="../ui/queue_view.py" line="462"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="506"/>
+        <location filename="../ui/queue_view.py" line="524"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="504"/>
+        <location filename="../ui/queue_view.py" line="522"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -1472,47 +1482,52 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="508"/>
+        <location filename="../ui/queue_view.py" line="526"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="511"/>
+        <location filename="../ui/queue_view.py" line="529"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="579"/>
+        <location filename="../ui/queue_view.py" line="581"/>
+        <source>{n} of the group&apos;s {m} images are loaded and selected: scroll down to load the rest</source>
+        <translation>已載入並選取此組 {m} 張中的 {n} 張：向下捲動以載入其餘</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="606"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="587"/>
+        <location filename="../ui/queue_view.py" line="614"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="593"/>
+        <location filename="../ui/queue_view.py" line="620"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="601"/>
+        <location filename="../ui/queue_view.py" line="628"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="606"/>
+        <location filename="../ui/queue_view.py" line="633"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="615"/>
+        <location filename="../ui/queue_view.py" line="642"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="616"/>
+        <location filename="../ui/queue_view.py" line="643"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -1521,17 +1536,17 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="631"/>
+        <location filename="../ui/queue_view.py" line="658"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="637"/>
+        <location filename="../ui/queue_view.py" line="664"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="639"/>
+        <location filename="../ui/queue_view.py" line="666"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

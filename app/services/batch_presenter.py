@@ -151,6 +151,7 @@ class BatchPresenter:
         """Show a newly opened batch; returns the row to select (``wanted`` image, else the first open one)."""
         self.batch = opened
         self.errors = dict(opened.unreadable)
+        self.widened = set()
         self.current = -1
         self.set_items(opened.items)
         first = next((i for i, it in enumerate(self.items) if it.state in OPEN_STATES), 0)
@@ -360,7 +361,7 @@ class BatchPresenter:
     def toggle_top_scope(self, item: BatchItem) -> bool:
         """Key A: the Top-5 of an image with a determined node switches between that node and the whole tree.
         Returns False when the image has no determined node (nothing to switch)."""
-        if self.determined_node(item) is None:
+        if self._top(item)[1] is None:
             return False
         self.widened ^= {item.image.image_id}
         return True
@@ -373,8 +374,9 @@ class BatchPresenter:
         node = self.determined_node(item)
         taxonomy = self.taxonomy
         probs = p.leaf_probs
-        if node is None or item.image.image_id in self.widened or taxonomy is None or \
-                len(probs) != len(taxonomy.leaves):
+        if node is None or taxonomy is None or len(probs) != len(taxonomy.leaves):
+            return p.top5, None, False  # nothing to scope to (or no distribution stored): no A to offer
+        if item.image.image_id in self.widened:
             return p.top5, node, False
         if node not in self._subtrees:
             self._subtrees[node] = frozenset(leaf for leaf in taxonomy.leaves if node in taxonomy.path(leaf))

@@ -101,8 +101,7 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     if not folder.is_dir():
         raise FileNotFoundError(f"folder not found: {folder}")
     if (why := read_only(engine)) is not None:
-        files, left_out = scan_folder(folder, recursive)
-        return _open_read_only(engine, folder, recursive, files, left_out, model_version, why)
+        return _open_read_only(engine, folder, recursive, model_version, why)
     with session_scope(engine) as s:
         batch = repo.folder_batch(s, folder, recursive=recursive, name=folder.name or str(folder))
     files, left_out = scan_folder(folder, batch.recursive)
@@ -112,11 +111,15 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     return dataclasses.replace(opened, recursive=batch.recursive, below=below)
 
 
-def images_below(folder: Path, limit: int = 10_000) -> int:
-    """How many image files the sub-folders of ``folder`` hold (hidden ones skipped), counted up to ``limit``: a
-    plain opening says that more lie below."""
-    count = 0
+def images_below(folder: Path, limit: int = 10_000, max_entries: int = 50_000) -> int:
+    """How many image files the sub-folders of ``folder`` hold (hidden ones skipped), counted up to ``limit``
+    images, and looking at ``max_entries`` directory entries at most (a deep tree of other files on a network
+    share must not hold up the window): a plain opening says that more lie below."""
+    count = seen = 0
     for root, dirs, names in os.walk(folder):
+        seen += len(dirs) + len(names)
+        if seen > max_entries:
+            return count
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         if Path(root) == folder:
             continue
@@ -126,19 +129,22 @@ def images_below(folder: Path, limit: int = 10_000) -> int:
     return count
 
 
-def _open_read_only(engine: Engine, folder: Path, recursive: bool, files: list[Path],
-                    left_out: list[tuple[str, str]], model_version: str | None, why: str) -> OpenedBatch:
-    """The folder's batch as stored, from a read-only store: files it does not hold are listed as left out."""
+def _open_read_only(engine: Engine, folder: Path, recursive: bool, model_version: str | None,
+                    why: str) -> OpenedBatch:
+    """The folder's batch as stored, from a read-only store (found as :func:`app.store.repo.folder_batch` finds it,
+    with either recursive flag): files it does not hold are listed as left out."""
     with session_scope(engine, action="read") as s:
-        existing = repo.find_batches_by_folder(s, folder, recursive=recursive)
+        existing = repo.find_batches_by_folder(s, folder)
     if not existing:
         raise ReadOnlyError(f"The folder {folder} was never opened with this database, and {why}: "
                             "there is nothing of it to show")
     batch = existing[0]
+    files, left_out = scan_folder(folder, recursive or batch.recursive)
     items = batch_items(engine, batch.id, model_version)
     held = {Path(it.image.path) for it in items}
     left_out = left_out + [(str(f), "not in this read-only database") for f in files if f not in held]
-    return OpenedBatch(batch.id, batch.name, str(folder), items, {}, left_out, stored_taxonomy(engine, items))
+    return OpenedBatch(batch.id, batch.name, str(folder), items, {}, left_out, stored_taxonomy(engine, items),
+                       recursive=batch.recursive)
 
 
 def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | None = None,
@@ -248,10 +254,9 @@ def batch_items(engine: Engine, batch_id: int, model_version: str | None = None)
         return repo.batch_items(s, batch_id, model_version=model_version)
 
 
-def folder_of_image(engine: Engine, image_id: int) -> Path | None:
-    """The folder of the newest batch that holds the image and still exists (to open it there)."""
-    from app.store.queries import batch_folders_of_image
-
+def batch_of_image(engine: Engine, image_id: int) -> BatchSummary | None:
+    """The batch to open an image in: the newest folder batch holding it whose folder still exists, else the
+    newest batch holding it at all (chosen files, or a folder gone: opened as stored); None when none does."""
     with session_scope(engine, action="read") as s:
-        folders = batch_folders_of_image(s, image_id)
-    return next((Path(f) for f, _rec in folders if Path(f).is_dir()), None)
+        held = repo.batches_of_image(s, image_id)
+    return next((b for b in held if b.kind == "folder" and Path(b.source_folder).is_dir()), held[0] if held else None)

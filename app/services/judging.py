@@ -155,9 +155,9 @@ class JudgingService:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
-    def folder_of_image(self, image_id: int) -> Path | None:
-        """The folder of the newest batch that holds the image and still exists (to open it there)."""
-        return batches.folder_of_image(self.engine, image_id)
+    def batch_of_image(self, image_id: int) -> BatchSummary | None:
+        """The batch to open an image in (:func:`app.services.batches.batch_of_image`)."""
+        return batches.batch_of_image(self.engine, image_id)
 
     def history(self, image_id: int) -> list[JudgmentRecord]:
         with session_scope(self.engine, action="read") as s:

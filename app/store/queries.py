@@ -49,9 +49,9 @@ __all__ = [
 ]
 
 QUEUE_SORTS: tuple[str, ...] = ("confidence", "age", "leaf", "batch", "reason", "determined")
+"""Sort keys of :func:`rejudge_queue`."""
 QUEUE_STATES: tuple[str, ...] = ("rejudge", "accepted", "corrected", "unknown")
 """A queue row's states (:attr:`QueueRow.state`): still waiting, or the status of its current decision."""
-"""Sort keys of :func:`rejudge_queue`."""
 
 MAX_PAGE = 10_000
 _JUDGED = sorted(JUDGED_STATUSES)
@@ -273,6 +273,8 @@ def rejudge_queue(
     """
     if states is not None and (bad := sorted(set(states) - set(QUEUE_STATES))):
         raise ValueError(f"unknown queue state(s) {', '.join(bad)}; use {', '.join(QUEUE_STATES)}")
+    if states is not None and set(states) == {"rejudge"} and analyst is None and not include_judged:
+        states = None  # the waiting queue itself: its own (faster) path
     if states is not None or analyst is not None:
         include_judged = True  # the state filter below decides which rows stay
     if sort not in QUEUE_SORTS:
@@ -527,14 +529,3 @@ def bulk_judge(
             )
         )
     return out
-
-
-def batch_folders_of_image(session: Session, image_id: int) -> list[tuple[str, bool]]:
-    """(source folder, recursive) of every batch holding the image, newest batch first."""
-    stmt = (
-        select(Batch.source_folder, Batch.recursive)
-        .join(BatchImage, BatchImage.batch_id == Batch.id)
-        .where(BatchImage.image_id == image_id)
-        .order_by(Batch.created_at.desc(), Batch.id.desc())
-    )
-    return [(folder, bool(rec)) for folder, rec in session.execute(stmt)]

@@ -262,6 +262,7 @@ class BatchSummary:
     unknown: int = 0
     updated_at: dt.datetime | None = None  # its latest judgment (set by ``recent_batches``), else None
     kind: str = "folder"  # or "files": made from chosen files (resumed as stored, never by its folder)
+    auto: int = 0  # undecided images the model judged alone (set by ``recent_batches``; they are not "left")
 
     @property
     def judged(self) -> int:
@@ -270,6 +271,11 @@ class BatchSummary:
     @property
     def pending(self) -> int:
         return self.total - self.judged
+
+    @property
+    def left(self) -> int:
+        """Images still waiting for a person: neither decided nor auto-judged (see :attr:`auto`)."""
+        return self.pending - self.auto
 
 
 MONITOR_REASONS: tuple[str, ...] = ("purity_paused", "batch_drift", "held_back")

@@ -7,6 +7,7 @@ The settings hold only what differs from the defaults: ``keys/<action id>`` = th
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -79,7 +80,7 @@ def parse_keys(text: str) -> tuple[str, ...]:
         ValueError: a part that is no key (the message names it).
     """
     keys = []
-    for part in (p for p in text.replace(",", ";").split(";") if p.strip()):
+    for part in (p for p in text.split(";") if p.strip()):
         key = normalized(part)
         if not key:
             raise ValueError(QCoreApplication.translate("Keys", "{part!r} is not a key").replace(
@@ -89,21 +90,23 @@ def parse_keys(text: str) -> tuple[str, ...]:
 
 
 def load(settings) -> dict[str, tuple[str, ...]]:
-    """Each action's keys: the settings' where they hold some (checked; a broken value falls back to the
-    defaults), else the defaults."""
-    out = {}
+    """Each action's keys: the settings' where they hold some, else the defaults.
+
+    The analyst's own keys win: a default key one of them took is dropped from its default action (so a new
+    action of a later version, whose default key an analyst already uses, does not take it back). A broken value,
+    or own keys that clash with each other (edited by hand), fall back to the defaults of those actions."""
+    own: dict[str, tuple[str, ...]] = {}
     for act in actions():
-        keys = act.default
         value = settings.value(f"keys/{act.id}") if settings is not None else None
         if value is not None:
-            try:
-                keys = parse_keys(str(value))
-            except ValueError:
-                keys = act.default
-        out[act.id] = keys
-    if conflicts(out):  # edited by hand into a clash: the defaults, rather than one key doing two things
-        return {act.id: act.default for act in actions()}
-    return out
+            with contextlib.suppress(ValueError):  # a broken value: the default keys
+                own[act.id] = parse_keys(str(value))
+    for _key, ids in conflicts(own):
+        for action_id in ids:
+            own.pop(action_id, None)
+    taken = {k for keys in own.values() for k in keys}
+    return {act.id: own[act.id] if act.id in own else tuple(k for k in act.default if k not in taken)
+            for act in actions()}
 
 
 def save(settings, keymap: Mapping[str, tuple[str, ...]]) -> None:

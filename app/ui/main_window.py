@@ -211,7 +211,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         tb.act_dashboard.triggered.connect(self.show_dashboard)
         tb.act_heat.toggled.connect(self.viewer.set_heatmap_visible)
         tb.act_side.toggled.connect(self.viewer.set_side_by_side)
-        tb.act_help.triggered.connect(self.help.toggle)
+        tb.act_help.triggered.connect(lambda: self.help.toggle())  # edit_keys replaces the overlay
         tb.opacity.valueChanged.connect(lambda v: self.viewer.set_heatmap_opacity(v / 100))
         tb.languageChosen.connect(self.set_language)
         tb.analystChangeRequested.connect(self.change_analyst)

@@ -292,6 +292,7 @@ def facts_text(facts: ImageFacts | None) -> str:
     parts = [f"{facts.width} × {facts.height} px"]
     depth = f"{facts.bits}-bit " if facts.bits else ""
     colours = {"grayscale": QCoreApplication.translate("Panel", "grayscale"),
+               "black and white": QCoreApplication.translate("Panel", "black and white"),
                "grayscale + alpha": QCoreApplication.translate("Panel", "grayscale + alpha"),
                "palette": QCoreApplication.translate("Panel", "palette"),
                "float": QCoreApplication.translate("Panel", "float")}

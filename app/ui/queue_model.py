@@ -62,6 +62,7 @@ class QueueTableModel(QAbstractTableModel):
         self.group_counts: dict[str | None, int] = {}
         self.leaf_name = lambda leaf: leaf or "—"
         self.is_leaf = lambda node: False  # the view sets both from its taxonomy
+        self.waiting_only = True  # the view's state filter: headings count "waiting" images, else "images"
         self._waiting = False
 
     # -- Qt model API --------------------------------------------------------------------------
@@ -125,7 +126,9 @@ class QueueTableModel(QAbstractTableModel):
         else:
             name = QCoreApplication.translate("Queue", "{node} (determined) · pick the type").format(
                 node=self.leaf_name(row.key))
-        return QCoreApplication.translate("Queue", "{name} — {n} waiting").format(name=name, n=row.count)
+        if self.waiting_only:
+            return QCoreApplication.translate("Queue", "{name} — {n} waiting").format(name=name, n=row.count)
+        return QCoreApplication.translate("Queue", "{name} — {n} images").format(name=name, n=row.count)
 
     def _group_data(self, row: GroupRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and column == 0:

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from app.services.queue import (
     QUEUE_REASONS,
@@ -126,11 +127,11 @@ class QueueView(QWidget):
         self._request = 0
         self._batches: list[tuple[int, str]] = []
         self._order: tuple[str, ...] = ()
-        self._order_for: tuple[int, str] | None = None
+        self._order_for: tuple[Taxonomy, str] | None = None
         self._soon = QTimer(self)  # one reload for a burst of judgments made in the main window
         self._soon.setSingleShot(True)
         self._soon.setInterval(250)
-        self._soon.timeout.connect(self.refresh)
+        self._soon.timeout.connect(lambda: self.refresh(quiet=True))
         self._poll = QTimer(self)  # judgments of other workstations on a shared database
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._poll_tick)
@@ -293,6 +294,8 @@ class QueueView(QWidget):
         self.reverse_box.toggled.connect(lambda _on: self.refresh())
         self.group_combo.currentIndexChanged.connect(lambda _i: (self.sort_combo.setEnabled(not self.grouping()),
                                                                  self.reverse_box.setEnabled(not self.grouping())))
+        self.state_combo.currentIndexChanged.connect(self._state_changed)
+        self._state_changed()
         for spin in (self.min_conf, self.max_conf):
             spin.valueChanged.connect(lambda _v: self.refresh())
         self.setWindowTitle(QCoreApplication.translate("Queue", "Re-judge queue — fma-judge"))
@@ -309,6 +312,16 @@ class QueueView(QWidget):
     def refresh_soon(self) -> None:
         """Reload shortly (judgments were made elsewhere in this app; a burst of them reloads once)."""
         self._soon.start()
+
+    def _state_changed(self) -> None:
+        """Only decisions have an analyst: the analyst filter is off while the list shows waiting images only."""
+        waiting = self.state_combo.currentData() == ("rejudge",)
+        self.analyst_combo.setEnabled(not waiting)
+        self.model.waiting_only = waiting
+        if waiting and self.analyst_combo.currentIndex() != 0:
+            self.analyst_combo.blockSignals(True)
+            self.analyst_combo.setCurrentIndex(0)
+            self.analyst_combo.blockSignals(False)
 
     def _poll_tick(self) -> None:
         """The periodic reload, only while the first page is what is loaded (a reload shows the first page again:
@@ -371,10 +384,10 @@ class QueueView(QWidget):
         """Leaf and node ids by the names this window shows (groups are listed by name, not by id)."""
         if self.taxonomy is None or (self.sort_combo.currentData() != "leaf" and not self.grouping()):
             return None
-        if self._order_for != (id(self.taxonomy), self.lang):
+        if self._order_for is None or self._order_for[0] is not self.taxonomy or self._order_for[1] != self.lang:
             nodes = [n for level in self.taxonomy.levels for n in level]
             self._order = tuple(sorted(dict.fromkeys(nodes), key=lambda n: (self._leaf_name(n).casefold(), n)))
-            self._order_for = (id(self.taxonomy), self.lang)
+            self._order_for = (self.taxonomy, self.lang)
         return self._order
 
     def selected_rows(self) -> list[QueueRow]:
@@ -395,27 +408,34 @@ class QueueView(QWidget):
             self.status_label.setText(QCoreApplication.translate("Queue", "Loading…"))
         task = Task(self._load_first, filters)
         request = self._request
-        task.signals.result.connect(lambda result: self._first_loaded(request, filters, *result))
-        task.signals.error.connect(self._load_failed)
+        task.signals.result.connect(lambda result: isValid(self) and self._first_loaded(request, filters, *result,
+                                                                                       quiet=quiet))
+        task.signals.error.connect(lambda msg: isValid(self) and self._load_failed(msg))
         self._start(task)
 
     def _load_first(self, filters: QueueFilters) -> tuple[QueuePage, list[tuple[int, str]], list[str]]:
         return self.service.page(filters, limit=PAGE_SIZE), self.service.batches(), self.service.analysts()
 
     def _first_loaded(self, request: int, filters: QueueFilters, page: QueuePage,
-                      batches: list[tuple[int, str]], analysts: list[str]) -> None:
+                      batches: list[tuple[int, str]], analysts: list[str], *, quiet: bool = False) -> None:
+        """A first page arrived. After the analyst's own action the selection moves on to the next row; after a
+        reload from elsewhere (``quiet``: the main window judged, or the 30 s poll) the selection keeps only the
+        rows still listed, never jumps to another image, and the view stays where it was scrolled."""
         if request != self._request:
             return  # a newer request is on its way
         keep = {r.image_id for r in self.selected_rows()}
         picked = [i.row() for i in self.table.selectionModel().selectedRows()]
         current = min(picked) if picked else self.table.currentIndex().row()  # where the next one will be
+        scrolled = self.table.verticalScrollBar().value()
         self.model.set_page(page, grouped=self.grouping())
         self._batches = batches
         self._fill_combos(page)
         self._fill_analysts(analysts)
         self._sync_header(filters)
         if self.model.rows:
-            self._restore_selection(keep, current)
+            self._restore_selection(keep, None if quiet else current)
+        if quiet:
+            self.table.verticalScrollBar().setValue(scrolled)
         if self.status_label.text() == QCoreApplication.translate("Queue", "Loading…"):
             self.status_label.setText("")
         self._update_buttons()
@@ -427,8 +447,8 @@ class QueueView(QWidget):
             return
         request = self._request
         task = Task(self.service.page, filters, offset=offset, limit=PAGE_SIZE)
-        task.signals.result.connect(lambda page: self._more_loaded(request, page))
-        task.signals.error.connect(self._load_failed)
+        task.signals.result.connect(lambda page: isValid(self) and self._more_loaded(request, page))
+        task.signals.error.connect(lambda msg: isValid(self) and self._load_failed(msg))
         self._start(task)
 
     def _more_loaded(self, request: int, page: QueuePage) -> None:
@@ -511,8 +531,12 @@ class QueueView(QWidget):
             text += "  ·  " + QCoreApplication.translate("Queue", "{n} selected").format(n=n)
         self.counts_label.setText(text)
 
-    def _restore_selection(self, image_ids: set[int], current: int) -> None:
+    def _restore_selection(self, image_ids: set[int], current: int | None) -> None:
+        """Select the rows of ``image_ids``; when none is left, the row at ``current`` (None: nothing)."""
         rows = [i for i in range(len(self.model.rows)) if (r := self.model.queue_row(i)) and r.image_id in image_ids]
+        if not rows and current is None:
+            self.table.clearSelection()
+            return
         if not rows:
             rows = [next((i for i in range(max(0, current), len(self.model.rows)) if self.model.queue_row(i)),
                          next((i for i in range(len(self.model.rows)) if self.model.queue_row(i)), 0))]
@@ -554,6 +578,11 @@ class QueueView(QWidget):
         rows = self.model.group_rows(heading)
         if not rows:
             return
+        heading_row = self.model.rows[heading]
+        if isinstance(heading_row, GroupRow) and heading_row.count > len(rows):
+            self.status_label.setText(QCoreApplication.translate(
+                "Queue", "{n} of the group's {m} images are loaded and selected: scroll down to load the rest")
+                .format(n=len(rows), m=heading_row.count))
         selection = self.table.selectionModel()
         self.table.clearSelection()
         self.table.setCurrentIndex(self.model.index(rows[0], 0))

@@ -87,12 +87,12 @@ class SideActions:
             self.raise_()
             self.activateWindow()
             return
-        folder = self.service.folder_of_image(image_id)
-        if folder is None:
+        batch = self.service.batch_of_image(image_id)
+        if batch is None:
             self.statusBar().showMessage(QCoreApplication.translate("Main", "That image is not in any batch."), 6000)
             return
         self._pending_open = image_id
-        self.open_folder(folder)
+        self.open_recent(batch)  # its folder when it is a folder's and still there, else the batch as stored
 
     # ------------------------------------------------------------------------------------------
     # settings
@@ -127,7 +127,7 @@ class SideActions:
 
         batch = self.presenter.batch
         dialog = ExportDialog(self, batch=(batch.batch_id, batch.name) if batch else None,
-                              folder=Path(batch.source) if batch else None)
+                              folder=Path(batch.source).parent if batch else None)  # not among its images
         if not dialog.exec():
             return
         req = dialog.request()

@@ -38,10 +38,12 @@ class RecentList(QListWidget):
 
 
 def batch_line(b: BatchSummary) -> str:
-    """"mybatch — 12 of 40 judged (30 %) · 28 left · last judged 2026-12-01 10:42"."""
-    share = f"{100 * b.judged / b.total:.0f} %" if b.total else "–"
-    text = QCoreApplication.translate("Main", "{name} — {judged} of {total} judged ({share}) · {left} left").format(
-        name=b.name, judged=b.judged, total=b.total, share=share, left=b.pending)
+    """"lot7 — 30 of 40 done (75 %): 12 judged, 18 auto-judged · 10 left · last worked on 2026-12-01 10:42"."""
+    done = b.judged + b.auto
+    share = f"{100 * done / b.total:.0f} %" if b.total else "–"
+    text = QCoreApplication.translate(
+        "Main", "{name} — {done} of {total} done ({share}): {judged} judged, {auto} auto-judged · {left} left").format(
+        name=b.name, done=done, total=b.total, share=share, judged=b.judged, auto=b.auto, left=b.left)
     when = b.updated_at or b.created_at
     if when is not None:
         text += " · " + QCoreApplication.translate("Main", "last worked on {when}").format(

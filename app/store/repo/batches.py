@@ -23,7 +23,7 @@ from app.store.repo._common import (
     normalize_folder,
 )
 from app.store.repo.images import bulk_images, get_or_create_image
-from app.store.schema import Batch, BatchImage, Image, Judgment, utcnow
+from app.store.schema import JUDGED_STATUSES, Batch, BatchImage, Image, Judgment, Prediction, utcnow
 
 
 def create_batch(
@@ -207,6 +207,13 @@ def list_batches(session: Session) -> list[BatchSummary]:
     return _summaries(session, select(Batch).order_by(Batch.created_at.desc(), Batch.id.desc()))
 
 
+def batches_of_image(session: Session, image_id: int) -> list[BatchSummary]:
+    """The batches holding an image, newest first (to open it in one)."""
+    stmt = (select(Batch).join(BatchImage, BatchImage.batch_id == Batch.id).where(BatchImage.image_id == image_id)
+            .order_by(Batch.created_at.desc(), Batch.id.desc()))
+    return _summaries(session, stmt)
+
+
 def recent_batches(session: Session, limit: int = 10) -> list[BatchSummary]:
     """The batches worked on most recently (latest judgment, else creation), with progress and ``updated_at``."""
     last = (select(Judgment.batch_id, func.max(Judgment.created_at).label("at"))
@@ -214,8 +221,27 @@ def recent_batches(session: Session, limit: int = 10) -> list[BatchSummary]:
     stmt = (select(Batch, last.c.at).outerjoin(last, last.c.batch_id == Batch.id)
             .order_by(func.coalesce(last.c.at, Batch.created_at).desc(), Batch.id.desc()).limit(int(limit)))
     rows = session.execute(stmt).all()
-    counts = _batch_counts(session, [b.id for b, _ in rows])
-    return [dataclasses.replace(_batch_summary(b, counts[b.id]), updated_at=at) for b, at in rows]
+    ids = [b.id for b, _ in rows]
+    counts = _batch_counts(session, ids)
+    auto = _auto_counts(session, ids)
+    return [dataclasses.replace(_batch_summary(b, counts[b.id]), updated_at=at, auto=auto.get(b.id, 0))
+            for b, at in rows]
+
+
+def _auto_counts(session: Session, batch_ids: Sequence[int]) -> dict[int, int]:
+    """Per batch, its undecided images whose newest prediction the model judged alone (route ``auto``)."""
+    if not batch_ids:
+        return {}
+    newest = select(Prediction.image_id, func.max(Prediction.id).label("pid")).group_by(Prediction.image_id).subquery()
+    current = select(func.max(Judgment.id)).group_by(Judgment.image_id)
+    decided = select(Judgment.image_id).where(Judgment.id.in_(current), Judgment.status.in_(sorted(JUDGED_STATUSES)))
+    stmt = (select(BatchImage.batch_id, func.count())
+            .join(newest, newest.c.image_id == BatchImage.image_id)
+            .join(Prediction, Prediction.id == newest.c.pid)
+            .where(BatchImage.batch_id.in_(list(batch_ids)), Prediction.route == "auto",
+                   BatchImage.image_id.not_in(decided))
+            .group_by(BatchImage.batch_id))
+    return {int(b): int(n) for b, n in session.execute(stmt)}
 
 
 def find_batches_by_folder(
@@ -260,11 +286,11 @@ def folder_batch(session: Session, folder: str | os.PathLike[str], *, recursive:
 
 def unique_batch_name(session: Session, name: str, folder: str | os.PathLike[str] | None = None) -> str:
     """``name``, or when another batch has it, ``name (parent folder)``, else ``name (2)``, ``name (3)`` ..."""
-    name = _require_text(name, "batch name")
+    name = _require_text(name, "batch name")[:200]  # room for " (parent)" within the column's 255
     taken = set(session.scalars(select(Batch.name).where(Batch.name.startswith(name, autoescape=True))))
     if name not in taken:
         return name
-    parent = Path(normalize_folder(folder)).parent.name if folder is not None else ""
+    parent = Path(normalize_folder(folder)).parent.name[:50] if folder is not None else ""
     if parent and f"{name} ({parent})" not in taken:
         return f"{name} ({parent})"
     return next(f"{name} ({n})" for n in range(2, len(taken) + 3) if f"{name} ({n})" not in taken)
