@@ -105,8 +105,11 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     with session_scope(engine) as s:
         batch = repo.folder_batch(s, folder, recursive=recursive, name=folder.name or str(folder))
     files, left_out = scan_folder(folder, batch.recursive)
-    opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out,
-                   first_part if batch.total == 0 else None)
+    first = None
+    if first_part is not None and batch.total == 0:
+        def first(part: OpenedBatch) -> None:  # its rows name their sub-folders from the start
+            first_part(dataclasses.replace(part, recursive=batch.recursive))
+    opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first)
     below = 0 if batch.recursive else images_below(folder)
     return dataclasses.replace(opened, recursive=batch.recursive, below=below)
 
