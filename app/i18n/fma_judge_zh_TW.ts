@@ -636,39 +636,39 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
         <translation>找不到資料夾：{p}</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="44"/>
+        <location filename="../ui/welcome.py" line="42"/>
         <source>{name} — {done} of {total} done ({share}): {judged} judged, {auto} auto-judged · {left} left</source>
         <translation>{name} — 已完成 {done}／{total}（{share}）：人工判定 {judged}、自動判定 {auto} · 剩 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="49"/>
+        <location filename="../ui/welcome.py" line="47"/>
         <source>last worked on {when}</source>
         <translation>上次作業 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="63"/>
+        <location filename="../ui/welcome.py" line="61"/>
         <source>Judge a batch of defect images</source>
         <translation>判定一批缺陷影像</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="65"/>
+        <location filename="../ui/welcome.py" line="63"/>
         <source>Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.
 The model predicts each image; you accept with Enter or correct with 1–5 or C.</source>
         <translation>開啟顯微鏡影像資料夾（PNG、JPEG、BMP、TIFF），或將檔案拖放到此處。
 模型會預測每張影像；按 Enter 接受，按 1–5 或 C 修正。</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="70"/>
+        <location filename="../ui/welcome.py" line="68"/>
         <source>Open the demo batch</source>
         <translation>開啟示範批次</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="71"/>
+        <location filename="../ui/welcome.py" line="69"/>
         <source>Open a folder…  (Ctrl+O)</source>
         <translation>開啟資料夾…  (Ctrl+O)</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="78"/>
+        <location filename="../ui/welcome.py" line="76"/>
         <source>Recent batches (Enter opens one)</source>
         <translation>最近的批次（按 Enter 開啟）</translation>
     </message>
@@ -1234,7 +1234,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     </message>
     <message>
         <location filename="../ui/queue_model.py" line="81"/>
-        <location filename="../ui/queue_view.py" line="157"/>
+        <location filename="../ui/queue_view.py" line="111"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
@@ -1250,7 +1250,7 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
     </message>
     <message>
         <location filename="../ui/queue_model.py" line="84"/>
-        <location filename="../ui/queue_view.py" line="160"/>
+        <location filename="../ui/queue_view.py" line="114"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
@@ -1295,239 +1295,239 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>點一下（或按空白鍵）選取此組的影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="151"/>
+        <location filename="../ui/queue_view.py" line="105"/>
         <source>All reasons</source>
         <translation>所有原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="154"/>
+        <location filename="../ui/queue_view.py" line="108"/>
         <source>All predicted types</source>
         <translation>所有預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="155"/>
+        <location filename="../ui/queue_view.py" line="109"/>
         <source>All batches</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="158"/>
+        <location filename="../ui/queue_view.py" line="112"/>
         <source>Waiting longest</source>
         <translation>等待最久</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="159"/>
-        <location filename="../ui/queue_view.py" line="189"/>
+        <location filename="../ui/queue_view.py" line="113"/>
+        <location filename="../ui/queue_view.py" line="143"/>
         <source>Predicted type</source>
         <translation>預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="161"/>
+        <location filename="../ui/queue_view.py" line="115"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="166"/>
+        <location filename="../ui/queue_view.py" line="120"/>
         <source>Re&amp;verse</source>
         <translation>反向(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="176"/>
+        <location filename="../ui/queue_view.py" line="130"/>
         <source>Waiting to be judged</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="188"/>
+        <location filename="../ui/queue_view.py" line="142"/>
         <source>No grouping</source>
         <translation>不分組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="190"/>
+        <location filename="../ui/queue_view.py" line="144"/>
         <source>Determined node</source>
         <translation>已確定的節點</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="191"/>
+        <location filename="../ui/queue_view.py" line="145"/>
         <source>Determined node: the deepest group or subgroup the model is sure of at the target purity; a group&apos;s images can be judged together (click its heading, then C)</source>
         <translation>已確定的節點：模型在目標純度下有把握的最深一層大類或子類；同一組的影像可一起判定（點組標題，再按 C）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="197"/>
+        <location filename="../ui/queue_view.py" line="151"/>
         <source>&amp;Reason:</source>
         <translation>原因(&amp;R)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="198"/>
+        <location filename="../ui/queue_view.py" line="152"/>
         <source>&amp;Predicted:</source>
         <translation>預測(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="199"/>
+        <location filename="../ui/queue_view.py" line="153"/>
         <source>&amp;Batch:</source>
         <translation>批次(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="200"/>
+        <location filename="../ui/queue_view.py" line="154"/>
         <source>Con&amp;fidence:</source>
         <translation>信心度(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="210"/>
+        <location filename="../ui/queue_view.py" line="164"/>
         <source>&amp;Sort:</source>
         <translation>排序(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="212"/>
+        <location filename="../ui/queue_view.py" line="166"/>
         <source>&amp;Group:</source>
         <translation>分組(&amp;G)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="214"/>
+        <location filename="../ui/queue_view.py" line="168"/>
         <source>Sta&amp;te:</source>
         <translation>狀態(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="216"/>
+        <location filename="../ui/queue_view.py" line="170"/>
         <source>&amp;Analyst:</source>
         <translation>分析人員(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="253"/>
+        <location filename="../ui/queue_view.py" line="207"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="256"/>
+        <location filename="../ui/queue_view.py" line="210"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="257"/>
+        <location filename="../ui/queue_view.py" line="211"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="258"/>
+        <location filename="../ui/queue_view.py" line="212"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="259"/>
+        <location filename="../ui/queue_view.py" line="213"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="260"/>
+        <location filename="../ui/queue_view.py" line="214"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="300"/>
+        <location filename="../ui/queue_view.py" line="254"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="404"/>
+        <location filename="../ui/queue_view.py" line="358"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="407"/>
-        <location filename="../ui/queue_view.py" line="437"/>
+        <location filename="../ui/queue_view.py" line="361"/>
+        <location filename="../ui/queue_view.py" line="392"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="462"/>
+        <location filename="../ui/queue_view.py" line="417"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="524"/>
+        <location filename="../ui/queue_view.py" line="479"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="522"/>
+        <location filename="../ui/queue_view.py" line="477"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="177"/>
+        <location filename="../ui/queue_view.py" line="131"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="178"/>
+        <location filename="../ui/queue_view.py" line="132"/>
         <source>Accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="179"/>
+        <location filename="../ui/queue_view.py" line="133"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="180"/>
+        <location filename="../ui/queue_view.py" line="134"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="181"/>
+        <location filename="../ui/queue_view.py" line="135"/>
         <source>Waiting or judged</source>
         <translation>待判定或已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="185"/>
+        <location filename="../ui/queue_view.py" line="139"/>
         <source>All analysts</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="526"/>
+        <location filename="../ui/queue_view.py" line="481"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="529"/>
+        <location filename="../ui/queue_view.py" line="484"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="581"/>
+        <location filename="../ui/queue_actions.py" line="70"/>
         <source>{n} of the group&apos;s {m} images are loaded and selected: scroll down to load the rest</source>
         <translation>已載入並選取此組 {m} 張中的 {n} 張：向下捲動以載入其餘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="606"/>
+        <location filename="../ui/queue_actions.py" line="95"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="614"/>
+        <location filename="../ui/queue_actions.py" line="103"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="620"/>
+        <location filename="../ui/queue_actions.py" line="109"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="628"/>
+        <location filename="../ui/queue_actions.py" line="117"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="633"/>
+        <location filename="../ui/queue_actions.py" line="122"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="642"/>
+        <location filename="../ui/queue_actions.py" line="131"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="643"/>
+        <location filename="../ui/queue_actions.py" line="132"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -1536,17 +1536,17 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="658"/>
+        <location filename="../ui/queue_actions.py" line="147"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="664"/>
+        <location filename="../ui/queue_actions.py" line="153"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="666"/>
+        <location filename="../ui/queue_actions.py" line="155"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

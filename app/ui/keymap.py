@@ -11,8 +11,8 @@ import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from PySide6.QtCore import QCoreApplication
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence
 
 
 @dataclass(frozen=True)
@@ -126,3 +126,14 @@ def conflicts(keymap: Mapping[str, tuple[str, ...]]) -> list[tuple[str, list[str
         for key in keys:
             owners.setdefault(normalized(key) or key, []).append(action_id)
     return [(key, ids) for key, ids in owners.items() if len(ids) > 1]
+
+
+def claim_keys(event: QEvent, keys: frozenset[Qt.Key]) -> bool:
+    """For a widget that needs some keys the judging window binds (Enter, arrows, letters): take a
+    ShortcutOverride of one of ``keys`` without Ctrl, so the key reaches the widget instead of the window's shortcut.
+    Returns True when the event was taken."""
+    if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and event.key() in keys \
+            and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+        event.accept()
+        return True
+    return False

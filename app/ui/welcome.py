@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.records import BatchSummary
+from app.ui.keymap import claim_keys
 
 
 class RecentList(QListWidget):
@@ -25,10 +26,7 @@ class RecentList(QListWidget):
     chosen = Signal(object)  # the BatchSummary to open
 
     def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and event.key() in self.KEYS:
-            event.accept()
-            return True
-        return super().event(event)
+        return claim_keys(event, self.KEYS) or super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space) and self.currentItem():

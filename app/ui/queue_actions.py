@@ -1,0 +1,156 @@
+"""The re-judge queue's table (it takes its keys before the window's shortcuts) and its actions: bulk accept,
+relabel, unknown, undo, export, and selecting a group (a mixin of :class:`app.ui.queue_view.QueueView`).
+
+Bulk judgments run on the UI thread, like every other judgment, so a row shows as done only once it is committed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QTableView
+
+from app.services.queue import QueueRow
+from app.store.errors import JudgmentConflictError, ReadOnlyError, StoreError
+from app.ui.keymap import claim_keys
+from app.ui.picker import TaxonomyPicker
+from app.ui.queue_model import GroupRow, QueueTableModel
+from app.ui.workers import Task
+
+
+class QueueTable(QTableView):
+    """Claims its keys before window shortcuts (the main window's Enter/C/arrows judge its own image)."""
+
+    acceptRequested = Signal()
+    relabelRequested = Signal()
+    unknownRequested = Signal()
+    openRequested = Signal()
+    headingActivated = Signal(int)  # Space on a group heading: the row number
+    KEYS: ClassVar[frozenset[Qt.Key]] = frozenset({
+        Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_C, Qt.Key.Key_U, Qt.Key.Key_O, Qt.Key.Key_Space, Qt.Key.Key_Up,
+        Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
+        Qt.Key.Key_Home, Qt.Key.Key_End,
+    })  # fmt: skip
+
+    def event(self, event: QEvent) -> bool:
+        return claim_keys(event, self.KEYS) or super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and mods == Qt.KeyboardModifier.NoModifier:
+            self.acceptRequested.emit()
+        elif event.key() == Qt.Key.Key_C and mods == Qt.KeyboardModifier.NoModifier:
+            self.relabelRequested.emit()
+        elif event.key() == Qt.Key.Key_U and mods == Qt.KeyboardModifier.NoModifier:
+            self.unknownRequested.emit()
+        elif event.key() == Qt.Key.Key_O and mods == Qt.KeyboardModifier.NoModifier:
+            self.openRequested.emit()
+        elif (event.key() == Qt.Key.Key_Space and mods == Qt.KeyboardModifier.NoModifier
+              and isinstance(self.currentIndex().data(QueueTableModel.RowRole), GroupRow)):
+            self.headingActivated.emit(self.currentIndex().row())
+        else:
+            super().keyPressEvent(event)
+
+
+class QueueActions:
+    """What the queue window's keys and buttons do. Expects the view's ``service``, ``model``, ``table``,
+    ``taxonomy``, ``lang``, ``model_version``, ``status_label``, ``judged``, ``openImage``, ``selected_rows``,
+    ``filters``, ``refresh`` and ``_start``."""
+
+    def _select_group(self, heading: int) -> None:
+        """Select every loaded row under a group heading (then Enter or C acts on the whole group)."""
+        rows = self.model.group_rows(heading)
+        if not rows:
+            return
+        heading_row = self.model.rows[heading]
+        if isinstance(heading_row, GroupRow) and heading_row.count > len(rows):
+            self.status_label.setText(QCoreApplication.translate(
+                "Queue", "{n} of the group's {m} images are loaded and selected: scroll down to load the rest")
+                .format(n=len(rows), m=heading_row.count))
+        selection = self.table.selectionModel()
+        self.table.clearSelection()
+        self.table.setCurrentIndex(self.model.index(rows[0], 0))
+        flags = selection.SelectionFlag.Select | selection.SelectionFlag.Rows
+        for row in rows:
+            selection.select(self.model.index(row, 0), flags)
+
+    def _scope(self, rows: list[QueueRow]) -> str | None:
+        """The group or subgroup every row's model determined, when they share one (the picker's first scope)."""
+        nodes = {r.determined for r in rows}
+        return nodes.pop() if len(nodes) == 1 else None  # the picker ignores a leaf or an unknown id
+
+    def _open_current(self) -> None:
+        row = self.model.queue_row(self.table.currentIndex().row())
+        if row is not None:
+            self.openImage.emit(row.image_id)
+
+    def accept_selected(self) -> None:
+        """Accept each selected image's own prediction (Enter)."""
+        rows = self.selected_rows()
+        if rows and self.model_version:
+            self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version),
+                        QCoreApplication.translate("Queue", "Accepted {n} images"))
+
+    def relabel_selected(self) -> None:
+        """Relabel every selected image to one leaf chosen in the taxonomy picker (C)."""
+        rows = self.selected_rows()
+        if not rows or not self.model_version:
+            return
+        if self.taxonomy is None:
+            self.status_label.setText(QCoreApplication.translate("Queue", "Load a model to relabel (its taxonomy is needed)"))
+            return
+        dialog = TaxonomyPicker(self.taxonomy, self.lang, self, current=rows[0].leaf, scope=self._scope(rows))
+        if dialog.exec() and dialog.chosen:
+            leaf = dialog.chosen
+            self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version),
+                        QCoreApplication.translate("Queue", "Relabelled {n} images"))
+        self.table.setFocus()
+
+    def unknown_selected(self) -> None:
+        """Judge every selected image "unknown / new defect type" (U)."""
+        rows = self.selected_rows()
+        if rows and self.model_version:
+            self._judge(lambda: self.service.mark_unknown([r.image_id for r in rows], model_version=self.model_version),
+                        QCoreApplication.translate("Queue", "Marked {n} images unknown / new type"))
+
+    def undo_last(self) -> None:
+        """Undo the last bulk action (Ctrl+Z)."""
+        if self.service.can_undo:
+            self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid {n} judgments"))
+
+    def _judge(self, action, done_text: str) -> None:
+        try:
+            records = action()
+        except (JudgmentConflictError, ReadOnlyError) as exc:  # nothing changed: say why, no dialog
+            self.status_label.setText(str(exc))
+            return
+        except StoreError as exc:
+            QMessageBox.critical(self, QCoreApplication.translate("Queue", "Judgments NOT saved"),
+                                 QCoreApplication.translate("Queue", "The database could not be written, so nothing was "
+                                                            "saved:\n\n{msg}").format(msg=str(exc)))
+            return
+        except ValueError as exc:
+            self.status_label.setText(str(exc))
+            return
+        self.judged.emit(list(records))
+        self.refresh()
+        self.status_label.setText(done_text.format(n=len(records)))
+
+    def export_queue(self) -> None:
+        """Write every row the filters match to a CSV file (in the background)."""
+        filters = self.filters()
+        if filters is None:
+            return
+        path, _flt = QFileDialog.getSaveFileName(self, QCoreApplication.translate("Queue", "Export the queue"),
+                                                 "queue.csv", "CSV (*.csv)")
+        if not path:
+            return
+        task = Task(self.service.export_queue, Path(path), filters)
+        task.signals.result.connect(lambda n: self.status_label.setText(
+            QCoreApplication.translate("Queue", "Exported {n} rows to {path}").format(n=n, path=path)))
+        task.signals.error.connect(lambda msg: QMessageBox.warning(
+            self, QCoreApplication.translate("Queue", "Export failed"), msg))
+        self._start(task)
