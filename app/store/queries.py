@@ -137,14 +137,16 @@ def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterable[list[int]]:
         yield [int(i) for i in ids[start : start + size]]
 
 
-def _decided_images() -> Any:
-    """Images whose current (latest) judgment is a decision: one pass over index (image_id, id)."""
+def _decided_images(statuses: Sequence[str] = _JUDGED, analyst: str | None = None) -> Any:
+    """Images whose current (latest) judgment is a decision (one of ``statuses``; by ``analyst`` when given): one
+    pass over index (image_id, id)."""
     current = select(func.max(Judgment.id).label("jid")).group_by(Judgment.image_id).subquery()
-    return (
+    stmt = (
         select(Judgment.image_id)
         .join(current, current.c.jid == Judgment.id)
-        .where(Judgment.status.in_(_JUDGED))
+        .where(Judgment.status.in_(list(statuses)))
     )
+    return stmt if analyst is None else stmt.where(Judgment.analyst == analyst)
 
 
 def _cutoff(older_than: dt.datetime | dt.timedelta) -> dt.datetime:
@@ -172,11 +174,7 @@ def _state_filter(states: set[str], analyst: str | None) -> ColumnElement[bool]:
     if "rejudge" in states and analyst is None:
         parts.append(Prediction.image_id.not_in(_decided_images()))
     if decided:
-        current = select(func.max(Judgment.id)).group_by(Judgment.image_id)
-        chosen = select(Judgment.image_id).where(Judgment.id.in_(current), Judgment.status.in_(decided))
-        if analyst is not None:
-            chosen = chosen.where(Judgment.analyst == analyst)
-        parts.append(Prediction.image_id.in_(chosen))
+        parts.append(Prediction.image_id.in_(_decided_images(decided, analyst)))
     return or_(*parts) if parts else false()
 
 

@@ -232,9 +232,12 @@ def _auto_counts(session: Session, batch_ids: Sequence[int]) -> dict[int, int]:
     """Per batch, its undecided images whose newest prediction the model judged alone (route ``auto``)."""
     if not batch_ids:
         return {}
-    newest = select(Prediction.image_id, func.max(Prediction.id).label("pid")).group_by(Prediction.image_id).subquery()
-    current = select(func.max(Judgment.id)).group_by(Judgment.image_id)
-    decided = select(Judgment.image_id).where(Judgment.id.in_(current), Judgment.status.in_(sorted(JUDGED_STATUSES)))
+    in_batches = select(BatchImage.image_id).where(BatchImage.batch_id.in_(list(batch_ids)))
+    newest = (select(Prediction.image_id, func.max(Prediction.id).label("pid"))
+              .where(Prediction.image_id.in_(in_batches)).group_by(Prediction.image_id).subquery())
+    current = _current_ids(Judgment.image_id.in_(in_batches)).subquery()
+    decided = (select(Judgment.image_id).join(current, current.c.jid == Judgment.id)
+               .where(Judgment.status.in_(sorted(JUDGED_STATUSES))))
     stmt = (select(BatchImage.batch_id, func.count())
             .join(newest, newest.c.image_id == BatchImage.image_id)
             .join(Prediction, Prediction.id == newest.c.pid)
