@@ -20,6 +20,7 @@ from app.store import queries, repo
 from app.store.db import read_only, session_scope
 from app.store.queries import QUEUE_SORTS, QUEUE_STATES, QueuePage, QueueRow
 from app.store.records import JudgmentRecord
+from app.store.schema import Prediction
 from models.atomic import replacing
 from models.data.manifest import CsvWriter
 
@@ -28,6 +29,7 @@ __all__ = [
     "QUEUE_REASONS",
     "QUEUE_SORTS",
     "QUEUE_STATES",
+    "QueueDetail",
     "QueueFilters",
     "QueuePage",
     "QueueRow",
@@ -81,6 +83,27 @@ class QueueFilters:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
+@dataclass(frozen=True)
+class QueueDetail:
+    """What the queue's detail pane shows of one row beyond the row itself.
+
+    Attributes:
+        image_id, prediction_id: the row's image and prediction.
+        path, path_scores: the predicted tree path (node ids, root level first) and each level's score.
+        top5: ``(leaf, score)``, best first.
+        error: why the model failed on the image (None: it did not).
+        note: the image's current note (None: none).
+    """
+
+    image_id: int
+    prediction_id: int
+    path: tuple[str, ...]
+    path_scores: tuple[float, ...]
+    top5: tuple[tuple[str, float], ...]
+    error: str | None
+    note: str | None
+
+
 class QueueService:
     """The re-judge queue over a store.
 
@@ -113,6 +136,17 @@ class QueueService:
         with session_scope(self.engine, action="read") as s:
             return queries.analysts(s)
 
+    def detail(self, image_id: int, prediction_id: int) -> QueueDetail | None:
+        """The prediction's path and Top-5 and the image's note (runs in a worker); None when the prediction is
+        gone (a newer model's run replaced it)."""
+        with session_scope(self.engine, action="read") as s:
+            p = s.get(Prediction, prediction_id)
+            if p is None or p.image_id != image_id:
+                return None
+            top5 = tuple((str(t.get("leaf")), float(t.get("score") or 0.0)) for t in (p.top5 or []) if t.get("leaf"))
+            return QueueDetail(image_id, prediction_id, tuple(p.path or ()), tuple(float(x) for x in p.path_scores or ()),
+                               top5, p.error, repo.current_note(s, image_id))
+
     def model_versions(self) -> list[str]:
         """Registered model version strings, most recently registered first."""
         with session_scope(self.engine, action="read") as s:
@@ -139,6 +173,14 @@ class QueueService:
             records = queries.bulk_judge(
                 s, image_ids, leaf=leaf, analyst=self.analyst, model_version=model_version, unknown=unknown
             )
+        if records:
+            self._last_bulk = [r.id for r in records]
+        return records
+
+    def note(self, image_ids: Iterable[int], note: str | None) -> list[JudgmentRecord]:
+        """Set the note of every image (blank: remove it); each keeps its decision, or stays waiting."""
+        with session_scope(self.engine) as s:
+            records = repo.note_images(s, image_ids, note, analyst=self.analyst)
         if records:
             self._last_bulk = [r.id for r in records]
         return records

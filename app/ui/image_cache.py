@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QRunnable, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from app.ui.workers import Task, TaskRunner
@@ -82,6 +82,63 @@ class ThumbnailJob(QRunnable):
 
     def run(self) -> None:
         self.signals.done.emit(self.path, decode_thumbnail(self.path, self.side))
+
+
+class ThumbnailLoader(QObject):
+    """Thumbnails by path for views that scroll fast (the queue's gallery): decoded on a pool of their own,
+    newest request first, at most ``in_flight`` at a time; requests past ``backlog`` are dropped oldest first
+    (images scrolled past are asked for again when they are painted again). Cached as scaled pixmaps.
+
+    Signals:
+        ready(str path): the thumbnail of ``path`` is cached now (a null pixmap when the file cannot be read).
+    """
+
+    ready = Signal(str)
+
+    def __init__(self, side: int, *, cache_size: int = 3000, in_flight: int = 2, backlog: int = 96,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.side = side
+        self.backlog = backlog
+        self._cache = PixmapCache(cache_size)
+        self._wanted: OrderedDict[str, None] = OrderedDict()  # newest last
+        self._busy: set[str] = set()
+        self._signals = ThumbnailSignals()
+        self._signals.done.connect(self._done)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(in_flight)
+        self._slots = in_flight
+
+    def get(self, path: str) -> QPixmap | None:
+        """The cached thumbnail (null: unreadable), or None while it loads (and it is asked for)."""
+        if (pix := self._cache.get(path)) is not None:
+            return pix
+        if path and path not in self._busy:
+            self._wanted[path] = None
+            self._wanted.move_to_end(path)
+            while len(self._wanted) > self.backlog:
+                self._wanted.popitem(last=False)
+            self._pump()
+        return None
+
+    @property
+    def pending(self) -> int:
+        return len(self._wanted) + len(self._busy)
+
+    def _pump(self) -> None:
+        while self._wanted and len(self._busy) < self._slots:
+            path, _ = self._wanted.popitem(last=True)
+            self._busy.add(path)
+            self.pool.start(ThumbnailJob(path, self._signals, self.side))
+
+    def _done(self, path: str, image: QImage) -> None:
+        self._busy.discard(path)
+        if not image.isNull() and (image.width() > self.side or image.height() > self.side):
+            image = image.scaled(self.side, self.side, Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
+        self._cache.put(path, QPixmap.fromImage(image) if not image.isNull() else QPixmap())
+        self.ready.emit(path)
+        self._pump()
 
 
 class ImageCache(QObject):

@@ -16,48 +16,34 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QTableView
 from app.services.queue import QueueRow
 from app.store.errors import JudgmentConflictError, ReadOnlyError, StoreError
 from app.ui.keymap import claim_keys
+from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
-from app.ui.queue_model import GroupRow, QueueTableModel
+from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, queue_key
+from app.ui.queue_model import GroupRow
 from app.ui.workers import Task
 
 
 class QueueTable(QTableView):
-    """Claims its keys before window shortcuts (the main window's Enter/C/arrows judge its own image)."""
+    """Claims its keys before window shortcuts (the main window's Enter/C/arrows judge its own image).
 
-    acceptRequested = Signal()
-    relabelRequested = Signal()
-    unknownRequested = Signal()
-    openRequested = Signal()
-    headingActivated = Signal(int)  # Space on a group heading: the row number
-    KEYS: ClassVar[frozenset[Qt.Key]] = frozenset({
-        Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_C, Qt.Key.Key_U, Qt.Key.Key_O, Qt.Key.Key_Space, Qt.Key.Key_Up,
-        Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown,
-        Qt.Key.Key_Home, Qt.Key.Key_End,
-    })  # fmt: skip
+    Signals:
+        action(str): one of :data:`app.ui.queue_gallery.QUEUE_KEYS`' actions, or ``heading`` (Space on a heading).
+    """
+
+    action = Signal(str)
+    KEYS: ClassVar[frozenset[Qt.Key]] = frozenset(QUEUE_KEYS) | MOVE_KEYS
 
     def event(self, event: QEvent) -> bool:
         return claim_keys(event, self.KEYS) or super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and mods == Qt.KeyboardModifier.NoModifier:
-            self.acceptRequested.emit()
-        elif event.key() == Qt.Key.Key_C and mods == Qt.KeyboardModifier.NoModifier:
-            self.relabelRequested.emit()
-        elif event.key() == Qt.Key.Key_U and mods == Qt.KeyboardModifier.NoModifier:
-            self.unknownRequested.emit()
-        elif event.key() == Qt.Key.Key_O and mods == Qt.KeyboardModifier.NoModifier:
-            self.openRequested.emit()
-        elif (event.key() == Qt.Key.Key_Space and mods == Qt.KeyboardModifier.NoModifier
-              and isinstance(self.currentIndex().data(QueueTableModel.RowRole), GroupRow)):
-            self.headingActivated.emit(self.currentIndex().row())
-        else:
+        if not queue_key(self, event, self.action.emit):
             super().keyPressEvent(event)
 
 
 class QueueActions:
     """What the queue window's keys and buttons do. Expects the view's ``service``, ``model``, ``table``,
-    ``taxonomy``, ``lang``, ``model_version``, ``status_label``, ``judged``, ``openImage``, ``selected_rows``,
+    ``active_view``, ``detail``, ``taxonomy``, ``lang``, ``model_version``, ``status_label``, ``judged``, ``openImage``, ``selected_rows``,
     ``filters``, ``refresh`` and ``_start``."""
 
     def _select_group(self, heading: int) -> None:
@@ -70,9 +56,10 @@ class QueueActions:
             self.status_label.setText(QCoreApplication.translate(
                 "Queue", "{n} of the group's {m} images are loaded and selected: scroll down to load the rest")
                 .format(n=len(rows), m=heading_row.count))
-        selection = self.table.selectionModel()
-        self.table.clearSelection()
-        self.table.setCurrentIndex(self.model.index(rows[0], 0))
+        view = self.active_view()
+        selection = view.selectionModel()
+        view.clearSelection()
+        view.setCurrentIndex(self.model.index(rows[0], 0))
         flags = selection.SelectionFlag.Select | selection.SelectionFlag.Rows
         for row in rows:
             selection.select(self.model.index(row, 0), flags)
@@ -86,6 +73,14 @@ class QueueActions:
         row = self.model.queue_row(self.table.currentIndex().row())
         if row is not None:
             self.openImage.emit(row.image_id)
+
+    def _key_action(self, action: str) -> None:
+        """A key of either view (:data:`app.ui.queue_gallery.QUEUE_KEYS`)."""
+        if action == "heading":
+            self._select_group(self.table.currentIndex().row())
+        else:
+            {"accept": self.accept_selected, "relabel": self.relabel_selected, "unknown": self.unknown_selected,
+             "note": self.note_selected, "open": self._open_current}[action]()
 
     def accept_selected(self) -> None:
         """Accept each selected image's own prediction (Enter)."""
@@ -107,7 +102,7 @@ class QueueActions:
             leaf = dialog.chosen
             self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version),
                         QCoreApplication.translate("Queue", "Relabelled {n} images"))
-        self.table.setFocus()
+        self.active_view().setFocus()
 
     def unknown_selected(self) -> None:
         """Judge every selected image "unknown / new defect type" (U)."""
@@ -115,6 +110,23 @@ class QueueActions:
         if rows and self.model_version:
             self._judge(lambda: self.service.mark_unknown([r.image_id for r in rows], model_version=self.model_version),
                         QCoreApplication.translate("Queue", "Marked {n} images unknown / new type"))
+
+    def note_selected(self) -> None:
+        """Set one note on every selected image (N); each keeps its decision, or stays waiting."""
+        rows = self.selected_rows()
+        if not rows or self.service.read_only is not None:
+            return
+        name = Path(rows[0].path).name if len(rows) == 1 else QCoreApplication.translate(
+            "Queue", "{n} selected images").format(n=len(rows))
+        current = self.detail.detail.note if len(rows) == 1 and self.detail.detail is not None \
+            and self.detail.detail.image_id == rows[0].image_id else ""
+        dialog = NoteDialog(name, current or "", self)
+        if dialog.exec():
+            note = dialog.text()
+            self._judge(lambda: self.service.note([r.image_id for r in rows], note),
+                        QCoreApplication.translate("Queue", "Noted {n} images") if note.strip()
+                        else QCoreApplication.translate("Queue", "Removed the note of {n} images"))
+        self.active_view().setFocus()
 
     def undo_last(self) -> None:
         """Undo the last bulk action (Ctrl+Z)."""

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
+    QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +42,7 @@ from app.services.queue import (
     QueueService,
 )
 from app.ui.queue_actions import QueueActions, QueueTable
+from app.ui.queue_gallery import QueueDetailPane, QueueGallery
 from app.ui.queue_model import GroupRow, QueueTableModel
 from app.ui.style import WINDOW_STYLE, reason_label, window_shortcuts
 from app.ui.workers import Task, TaskRunner
@@ -194,27 +197,48 @@ class QueueView(QueueActions, QWidget):
         for col, width in enumerate((210, 150, 90, 230, 110, 150, 80)):
             self.table.setColumnWidth(col, width)
         header.sortIndicatorChanged.connect(self._header_sort)
-        self.table.acceptRequested.connect(self.accept_selected)
-        self.table.relabelRequested.connect(self.relabel_selected)
-        self.table.unknownRequested.connect(self.unknown_selected)
-        self.table.openRequested.connect(self._open_current)
-        self.table.headingActivated.connect(self._select_group)
-        self.table.clicked.connect(lambda idx: self._select_group(idx.row())
-                                   if isinstance(idx.data(QueueTableModel.RowRole), GroupRow) else None)
-        self.table.doubleClicked.connect(lambda _idx: self._open_current())
+        self.gallery = QueueGallery(self)
+        self.gallery.setModel(self.model)
+        self.gallery.setSelectionModel(self.table.selectionModel())  # one selection, whichever view shows it
+        self.gallery.delegate.leaf_name = self._leaf_name
+        self.gallery.delegate.group_title = self.model.group_title
+        for view in (self.table, self.gallery):
+            view.action.connect(self._key_action)
+            view.clicked.connect(lambda idx: self._select_group(idx.row())
+                                 if isinstance(idx.data(QueueTableModel.RowRole), GroupRow) else None)
+            view.doubleClicked.connect(lambda _idx: self._open_current())
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.table)
+        self.stack.addWidget(self.gallery)
+        self.detail = QueueDetailPane(self.service, self._runner, self)
+        self.detail.leaf_name = self._leaf_name
+        self.table.selectionModel().currentChanged.connect(
+            lambda idx, _prev: self.detail.show_row(self.model.queue_row(idx.row())))
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.stack)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
 
         self.accept_btn = QPushButton(QCoreApplication.translate("Queue", "Accept selected  (Enter)"), self)
         self.accept_btn.setStyleSheet("QPushButton { background: #1e8e3e; color: white; font-weight: bold; }"
                                       "QPushButton:disabled { background: #5f6368; color: #bdc1c6; }")
         self.relabel_btn = QPushButton(QCoreApplication.translate("Queue", "Relabel selected…  (C)"), self)
         self.unknown_btn = QPushButton(QCoreApplication.translate("Queue", "Unknown / new type  (U)"), self)
+        self.note_btn = QPushButton(QCoreApplication.translate("Queue", "Note…  (N)"), self)
+        self.gallery_btn = QPushButton(QCoreApplication.translate("Queue", "Gallery  (Ctrl+G)"), self)
+        self.gallery_btn.setCheckable(True)
+        self.gallery_btn.toggled.connect(self.set_gallery)
+        bar2.addWidget(self.gallery_btn)
         self.undo_btn = QPushButton(QCoreApplication.translate("Queue", "Undo last  (Ctrl+Z)"), self)
         self.export_btn = QPushButton(QCoreApplication.translate("Queue", "Export queue…"), self)
         self.refresh_btn = QPushButton(QCoreApplication.translate("Queue", "Reload  (F5)"), self)
-        for b in (self.accept_btn, self.relabel_btn, self.unknown_btn, self.undo_btn, self.export_btn,
-                  self.refresh_btn):
+        for b in (self.accept_btn, self.relabel_btn, self.unknown_btn, self.note_btn, self.undo_btn,
+                  self.export_btn, self.refresh_btn, self.gallery_btn):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.note_btn.clicked.connect(self.note_selected)
         self.accept_btn.clicked.connect(self.accept_selected)
         self.relabel_btn.clicked.connect(self.relabel_selected)
         self.unknown_btn.clicked.connect(self.unknown_selected)
@@ -229,8 +253,8 @@ class QueueView(QueueActions, QWidget):
         actions.addWidget(self.counts_label)
         actions.addSpacing(12)
         actions.addWidget(self.status_label, 1)
-        for b in (self.accept_btn, self.relabel_btn, self.unknown_btn, self.undo_btn, self.export_btn,
-                  self.refresh_btn):
+        for b in (self.accept_btn, self.relabel_btn, self.unknown_btn, self.note_btn, self.undo_btn,
+                  self.export_btn, self.refresh_btn):
             actions.addWidget(b)
 
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -238,7 +262,7 @@ class QueueView(QueueActions, QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addLayout(bar2)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.splitter, 1)
         layout.addLayout(actions)
 
         for combo in (self.reason_combo, self.leaf_combo, self.batch_combo, self.sort_combo, self.group_combo,
@@ -252,15 +276,30 @@ class QueueView(QueueActions, QWidget):
         for spin in (self.min_conf, self.max_conf):
             spin.valueChanged.connect(lambda _v: self.refresh())
         self.setWindowTitle(QCoreApplication.translate("Queue", "Re-judge queue — fma-judge"))
-        window_shortcuts(self, [("F5", self.refresh), ("Ctrl+Z", self.undo_last), ("Ctrl+E", self.export_queue)])
+        window_shortcuts(self, [("F5", self.refresh), ("Ctrl+Z", self.undo_last), ("Ctrl+E", self.export_queue),
+                                ("Ctrl+G", self.gallery_btn.toggle)])
 
     def sizeHint(self) -> QSize:
-        """Wide enough for every column and the scroll bar (the table's own hint is narrower)."""
+        """Wide enough for every column, the scroll bar and the detail pane (the table's own hint is narrower)."""
         header = self.table.horizontalHeader()
         columns = sum(header.sectionSize(i) for i in range(header.count() - 1)) + 120  # + the stretched State
         margins = self.layout().contentsMargins()
         return QSize(columns + self.table.verticalScrollBar().sizeHint().width() + margins.left() + margins.right()
-                     + 2 * self.table.frameWidth(), 720)
+                     + 2 * self.table.frameWidth() + 360, 760)
+
+    def active_view(self) -> QAbstractItemView:
+        """The table or the gallery, whichever is shown (they share one model and one selection)."""
+        return self.stack.currentWidget()
+
+    def set_gallery(self, on: bool) -> None:
+        """Show the queue as a gallery of thumbnails (True) or as the table (Ctrl+G switches)."""
+        current = self.table.currentIndex()
+        self.stack.setCurrentWidget(self.gallery if on else self.table)
+        if self.gallery_btn.isChecked() != on:
+            self.gallery_btn.setChecked(on)
+        if current.isValid():
+            self.active_view().scrollTo(current)
+        self.active_view().setFocus()
 
     def refresh_soon(self) -> None:
         """Reload shortly (judgments were made elsewhere in this app; a burst of them reloads once)."""
@@ -379,7 +418,7 @@ class QueueView(QueueActions, QWidget):
         keep = {r.image_id for r in self.selected_rows()}
         picked = [i.row() for i in self.table.selectionModel().selectedRows()]
         current = min(picked) if picked else self.table.currentIndex().row()  # where the next one will be
-        scrolled = self.table.verticalScrollBar().value()
+        scrolled = self.active_view().verticalScrollBar().value()
         self.model.set_page(page, grouped=self.grouping())
         self._batches = batches
         self._fill_combos(page)
@@ -388,7 +427,7 @@ class QueueView(QueueActions, QWidget):
         if self.model.rows:
             self._restore_selection(keep, None if quiet else current)
         if quiet:
-            self.table.verticalScrollBar().setValue(scrolled)
+            self.active_view().verticalScrollBar().setValue(scrolled)
         if self.status_label.text() == QCoreApplication.translate("Queue", "Loading…"):
             self.status_label.setText("")
         self._update_buttons()
@@ -494,7 +533,7 @@ class QueueView(QueueActions, QWidget):
             rows = [next((i for i in range(max(0, current), len(self.model.rows)) if self.model.queue_row(i)),
                          next((i for i in range(len(self.model.rows)) if self.model.queue_row(i)), 0))]
         self.table.clearSelection()
-        self.table.setCurrentIndex(self.model.index(rows[0], 0))
+        self.active_view().setCurrentIndex(self.model.index(rows[0], 0))
         for row in rows:
             self.table.selectionModel().select(
                 self.model.index(row, 0),
@@ -520,6 +559,7 @@ class QueueView(QueueActions, QWidget):
         self.accept_btn.setEnabled(n > 0)
         self.relabel_btn.setEnabled(n > 0 and self.taxonomy is not None)
         self.unknown_btn.setEnabled(n > 0)
+        self.note_btn.setEnabled(n > 0)
         self.undo_btn.setEnabled(self.service.can_undo and self.service.read_only is None)
         self.export_btn.setEnabled(self.model_version is not None)
         if self.model_version:

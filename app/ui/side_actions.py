@@ -39,6 +39,9 @@ class SideActions:
             view.resize(min(view.sizeHint().width(), screen.width() - 40), min(720, screen.height() - 40))
             view.openImage.connect(self.open_image)
             view.judged.connect(self._queue_judged)
+            view.detail.heatmapWanted.connect(  # the detail pane's heatmap: the predicted type's, by the model thread
+                lambda image_id, path, leaf: self.worker.explain(image_id, path, leaf) if self.model else None)
+            self.worker.explained.connect(view.detail.set_heatmap)
             if self.presenter.taxonomy is not None:
                 view.set_taxonomy(self.presenter.taxonomy, self.lang)
             if self.model is not None:

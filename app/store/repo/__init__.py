@@ -43,6 +43,7 @@ from app.store.repo.judgments import (
     current_note,
     current_notes,
     judgment_history,
+    note_images,
     record_judgment,
     revert_judgment,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "list_model_versions",
     "model_manifest",
     "normalize_folder",
+    "note_images",
     "pauses",
     "recent_batches",
     "record_judgment",

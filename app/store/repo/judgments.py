@@ -247,3 +247,21 @@ def revert_judgment(
         reverts_judgment_id=target.id,
     )
 
+
+
+def note_images(session: Session, image_ids: Iterable[int], note: str | None, *, analyst: str,
+                action: str = "note") -> list[JudgmentRecord]:
+    """Set the note of many images (None or blank: remove it): one new row each that keeps the image's current
+    state (its decision, or waiting), so a note never judges an image. Returns the rows in the order given."""
+    ids = list(dict.fromkeys(int(i) for i in image_ids))
+    current = current_judgments(session, ids)
+    out = []
+    for image_id in ids:
+        j = current.get(image_id)
+        decided = j is not None and j.is_decision
+        out.append(record_judgment(
+            session, image_id=image_id, leaf=j.leaf if decided else None, action=action, analyst=analyst,
+            status=j.status if decided else "reverted", prediction_id=j.prediction_id if decided else None,
+            shown=j.shown if decided else None, model_version=j.model_version if decided else None,
+            note=_clean_note(note)))
+    return out

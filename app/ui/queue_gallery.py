@@ -1,0 +1,303 @@
+"""The re-judge queue, image first: a gallery of thumbnails over the queue's item model, and a detail pane
+(the image with its heatmap, the predicted path, the Top-5, the reasons, the note) for the current row.
+
+The gallery and the table are two views of one :class:`app.ui.queue_model.QueueTableModel` sharing one selection
+model, so every bulk action acts on the same selection whichever view shows it. Thumbnails are decoded off the UI
+thread by a :class:`app.ui.image_cache.ThumbnailLoader` (newest request first, so a fast scroll decodes what is
+on screen, not what was scrolled past) and painted from its cache; until then a grey tile stands in.
+
+Keys (either view): :data:`QUEUE_KEYS` (Enter accepts, C relabels, U unknown, N note, O opens), Space on a group
+heading selects the group; the arrows, Page Up/Down, Home and End move as usual (in the grid, Left/Right too).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from app.services.queue import QueueDetail, QueueRow, QueueService
+from app.ui.image_cache import ThumbnailLoader, decode_qimage
+from app.ui.keymap import claim_keys
+from app.ui.queue_model import GroupRow, QueueTableModel, age_text
+from app.ui.style import STATE_COLOURS, reason_label, state_label
+from app.ui.viewer import ImageViewer
+from app.ui.workers import Task, TaskRunner
+
+TILE = 160
+"""A gallery thumbnail's side in pixels."""
+GRID = QSize(TILE + 16, TILE + 54)
+
+QUEUE_KEYS: dict[Qt.Key, str] = {
+    Qt.Key.Key_Return: "accept", Qt.Key.Key_Enter: "accept", Qt.Key.Key_C: "relabel", Qt.Key.Key_U: "unknown",
+    Qt.Key.Key_N: "note", Qt.Key.Key_O: "open",
+}  # fmt: skip
+"""The queue's one-key actions (without modifiers), in both views."""
+
+MOVE_KEYS = frozenset({
+    Qt.Key.Key_Space, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_PageUp,
+    Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End,
+})  # fmt: skip
+
+
+def queue_key(view: QAbstractItemView, event: QKeyEvent, emit) -> bool:
+    """Answer one of the queue's keys in ``view``: ``emit(action)`` with an action of :data:`QUEUE_KEYS`, or
+    ``"heading"`` for Space on a group heading. False: not the queue's key (the view moves as usual)."""
+    mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    if mods != Qt.KeyboardModifier.NoModifier:
+        return False
+    action = QUEUE_KEYS.get(Qt.Key(event.key()))
+    if action is None and event.key() == Qt.Key.Key_Space \
+            and isinstance(view.currentIndex().data(QueueTableModel.RowRole), GroupRow):
+        action = "heading"
+    if action is None:
+        return False
+    emit(action)
+    return True
+
+
+class GalleryDelegate(QStyledItemDelegate):
+    """A tile: the thumbnail (grey while it loads), the predicted type, confidence and first reason, and a state
+    dot once the image is judged; a group heading is a tile with the group's title."""
+
+    def __init__(self, loader: ThumbnailLoader, parent=None) -> None:
+        super().__init__(parent)
+        self.loader = loader
+        self.leaf_name = lambda leaf: leaf or "—"
+        self.group_title = lambda row: str(row.key)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return GRID
+
+    def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        row = index.data(QueueTableModel.RowRole)
+        r = option.rect.adjusted(4, 4, -4, -4)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if isinstance(row, GroupRow):
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor("#3c4043"))
+            p.drawRoundedRect(r, 6, 6)
+            p.setPen(QColor("#e8eaed"))
+            font = QFont(option.font)
+            font.setBold(True)
+            p.setFont(font)
+            p.drawText(r.adjusted(10, 10, -10, -30), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+                       | Qt.TextFlag.TextWordWrap, self.group_title(row))
+            p.setFont(option.font)
+            p.setPen(QColor("#9aa0a6"))
+            p.drawText(r.adjusted(10, 0, -10, -8), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+                       QCoreApplication.translate("Queue", "Space: select the group"))
+            p.restore()
+            return
+        p.setPen(QPen(QColor("#8ab4f8"), 2) if selected else Qt.PenStyle.NoPen)
+        p.setBrush(QColor("#394457") if selected else QColor("#2d2e31"))
+        p.drawRoundedRect(r, 6, 6)
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            p.setPen(QPen(QColor("#e8eaed"), 1, Qt.PenStyle.DotLine))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(r.adjusted(2, 2, -2, -2), 5, 5)
+        thumb = QRect(r.left() + (r.width() - TILE) // 2, r.top() + 4, TILE, TILE)
+        pix = self.loader.get(row.path) if isinstance(row, QueueRow) else None
+        if pix is not None and not pix.isNull():
+            p.drawPixmap(thumb.left() + (TILE - pix.width()) // 2, thumb.top() + (TILE - pix.height()) // 2, pix)
+        else:
+            p.fillRect(thumb, QColor("#3c4043"))
+            if pix is not None:  # decoded, but not an image
+                p.setPen(QColor("#f28b82"))
+                p.drawText(thumb, Qt.AlignmentFlag.AlignCenter, QCoreApplication.translate("Queue", "cannot be read"))
+        if row.state != "rejudge":
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(STATE_COLOURS.get(row.state, "#9aa0a6")))
+            p.drawEllipse(thumb.left() + 6, thumb.top() + 6, 12, 12)
+        fm = option.fontMetrics
+        text = r.adjusted(8, TILE + 8, -8, 0)
+        name = self.leaf_name(row.judged_leaf if row.state != "rejudge" and row.judged_leaf else row.leaf)
+        p.setPen(QColor("#e8eaed"))
+        p.drawText(QRect(text.left(), text.top(), text.width(), fm.height()), Qt.AlignmentFlag.AlignLeft,
+                   fm.elidedText(name, Qt.TextElideMode.ElideRight, text.width()))
+        conf = "" if row.confidence is None else f"{row.confidence * 100:.0f}%"
+        colour = "#9aa0a6" if row.confidence is None else \
+            "#81c995" if row.confidence >= 0.9 else "#fdd663" if row.confidence >= 0.6 else "#f28b82"
+        line2 = QRect(text.left(), text.top() + fm.height() + 2, text.width(), fm.height())
+        p.setPen(QColor(colour))
+        p.drawText(line2, Qt.AlignmentFlag.AlignLeft, conf)
+        reasons = reason_label(row.reasons[0]) if row.reasons else ""
+        p.setPen(QColor("#9aa0a6"))
+        shift = fm.horizontalAdvance(conf + "  ") if conf else 0
+        p.drawText(line2.adjusted(shift, 0, 0, 0), Qt.AlignmentFlag.AlignLeft,
+                   fm.elidedText(reasons, Qt.TextElideMode.ElideRight, max(0, text.width() - shift)))
+        p.restore()
+
+
+class QueueGallery(QListView):
+    """The queue's rows as a grid of thumbnails; takes its keys before the window's shortcuts.
+
+    Signals:
+        action(str): one of :data:`QUEUE_KEYS`' actions, or ``heading`` (Space on a group heading).
+    """
+
+    action = Signal(str)
+    KEYS: ClassVar[frozenset[Qt.Key]] = frozenset(QUEUE_KEYS) | MOVE_KEYS
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.loader = ThumbnailLoader(TILE, parent=self)
+        self.delegate = GalleryDelegate(self.loader, self)
+        self.setItemDelegate(self.delegate)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setMovement(QListView.Movement.Static)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setUniformItemSizes(True)
+        self.setGridSize(GRID)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.verticalScrollBar().setSingleStep(GRID.height() // 3)
+        self.setStyleSheet("QListView { background: #202124; border: none; }")
+        self._repaint = QTimer(self)  # thumbnails arriving in a burst repaint the viewport once
+        self._repaint.setSingleShot(True)
+        self._repaint.setInterval(30)
+        self._repaint.timeout.connect(self.viewport().update)
+        self.loader.ready.connect(lambda _path: self._repaint.start())
+
+    def event(self, event: QEvent) -> bool:
+        return claim_keys(event, self.KEYS) or super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if not queue_key(self, event, self.action.emit):
+            super().keyPressEvent(event)
+
+
+class QueueDetailPane(QWidget):
+    """The current row, large: the image (with the predicted type's heatmap once the model has made it), the
+    predicted path with each level's score, the Top-5, the reasons, the state and the note.
+
+    Signals:
+        heatmapWanted(int image_id, str path, str leaf): the view would show this heatmap (the main window's
+            model thread makes it; :meth:`set_heatmap` brings it).
+    """
+
+    heatmapWanted = Signal(int, str, str)
+
+    def __init__(self, service: QueueService, runner: TaskRunner, parent=None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.runner = runner
+        self.leaf_name = lambda leaf: leaf or "—"
+        self.row: QueueRow | None = None
+        self.detail: QueueDetail | None = None
+        self.viewer = ImageViewer(self)
+        self.viewer.setMinimumSize(300, 260)
+        self.text = QLabel(self)
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text.setMinimumHeight(220)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 0, 0, 0)
+        layout.addWidget(self.viewer, 3)
+        layout.addWidget(self.text, 2)
+        self._settle = QTimer(self)  # arrows held down move through rows: load only where the selection rests
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(120)
+        self._settle.timeout.connect(self._load)
+        self.show_row(None)
+
+    def show_row(self, row: QueueRow | None) -> None:
+        """Show ``row`` (None: nothing is current); the image and details load in the background."""
+        if row is not None and self.row is not None and row.image_id == self.row.image_id \
+                and row.prediction_id == self.row.prediction_id:
+            self.row = row  # the same image reloaded (its state may have changed)
+            self._write()
+            return
+        self.row, self.detail = row, None
+        self.viewer.set_heatmap(None)
+        self.viewer.set_heatmap_caption("")
+        if row is None:
+            self.viewer.set_image(None, QCoreApplication.translate("Queue", "Select an image to see it here"))
+        else:
+            self.viewer.set_image(None, QCoreApplication.translate("Queue", "Loading…"))
+            self._settle.start()
+        self._write()
+
+    def _load(self) -> None:
+        row = self.row
+        if row is None:
+            return
+        image_task = Task(decode_qimage, row.path)
+        image_task.signals.result.connect(lambda res, r=row: isValid(self) and self._image_ready(r, *res))
+        self.runner.start(image_task)
+        detail_task = Task(self.service.detail, row.image_id, row.prediction_id)
+        detail_task.signals.result.connect(lambda d, r=row: isValid(self) and self._detail_ready(r, d))
+        self.runner.start(detail_task)
+        if row.leaf:
+            self.heatmapWanted.emit(row.image_id, row.path, row.leaf)
+
+    def _image_ready(self, row: QueueRow, image, reason: str | None) -> None:
+        if row is self.row:
+            self.viewer.set_image(image, reason or "")
+
+    def _detail_ready(self, row: QueueRow, detail: QueueDetail | None) -> None:
+        if row is self.row:
+            self.detail = detail
+            self._write()
+
+    def set_heatmap(self, image_id: int, leaf: str, heatmap: object) -> None:
+        """A heatmap asked for with ``heatmapWanted`` arrived; drawn when its row is still shown."""
+        if self.row is not None and self.row.image_id == image_id and self.row.leaf == leaf:
+            self.viewer.set_heatmap(heatmap)
+            self.viewer.set_heatmap_caption(QCoreApplication.translate(
+                "Queue", "Where the model looked for {name} (LayerCAM)").format(name=self.leaf_name(leaf)))
+
+    def _write(self) -> None:
+        row, d = self.row, self.detail
+        if row is None:
+            self.text.setText("")
+            return
+        esc = _escape
+        lines = [f"<b>{esc(Path(row.path).name if row.path else f'#{row.image_id}')}</b>",
+                 f"<span style='color:#9aa0a6'>{esc(', '.join(row.batch_names))} · "
+                 + esc(QCoreApplication.translate("Queue", "waiting {age}").format(age=age_text(row.age())))
+                 + "</span>"]
+        if d is not None and d.error:
+            lines.append(f"<span style='color:#f28b82'>{esc(d.error)}</span>")
+        elif d is not None and d.path:
+            lines.append(" › ".join(f"{esc(self.leaf_name(n))} <span style='color:#9aa0a6'>{s * 100:.0f}%</span>"
+                                    for n, s in zip(d.path, d.path_scores, strict=False)))
+        if d is not None and d.top5:
+            lines.append("<br>".join(f"{k}. {esc(self.leaf_name(leaf))} — {score * 100:.1f}%"
+                                     for k, (leaf, score) in enumerate(d.top5, start=1)))
+        if row.reasons:
+            lines.append(esc(QCoreApplication.translate("Queue", "Sent to a person: {reasons}").format(
+                reasons=", ".join(reason_label(r) for r in row.reasons))))
+        state = state_label(row.state)
+        if row.state != "rejudge":
+            state += f" · {self.leaf_name(row.judged_leaf)}" if row.judged_leaf else ""
+            state += f" · {row.judged_by}" if row.judged_by else ""
+        lines.append(f"<span style='color:{STATE_COLOURS.get(row.state, '#9aa0a6')}'>{esc(state)}</span>")
+        if d is not None and d.note:
+            lines.append("<i>" + esc(QCoreApplication.translate("Queue", "Note: {note}").format(note=d.note)) + "</i>")
+        self.text.setText("<p style='line-height:130%'>" + "<br><br>".join(lines) + "</p>")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

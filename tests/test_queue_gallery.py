@@ -1,0 +1,100 @@
+"""The re-judge queue as a gallery (issue #18): thumbnails decoded off the UI thread, one selection shared with
+the table, the detail pane of the current image, keyboard-only bulk actions, and a note on many images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write_image
+from test_queue import _ids, _wait_for_pool, engine, queue_window, store  # noqa: F401 (fixtures used by name)
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.store import repo
+from app.store.db import session_scope
+
+SQLITE_ONLY = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+
+
+def _write_files(view) -> dict[str, int]:
+    """Real image files where the queue's rows say the images are; one of them is not an image."""
+    rows = [view.model.queue_row(i) for i in range(view.model.rowCount())]
+    colours = {}
+    for k, row in enumerate(r for r in rows if r):
+        if k == 1:
+            Path(row.path).parent.mkdir(parents=True, exist_ok=True)
+            Path(row.path).write_text("not an image")
+        else:
+            write_image(Path(row.path), size=(120, 90), seed=k)
+        colours[row.path] = k
+    return colours
+
+
+@SQLITE_ONLY
+def test_gallery_shows_thumbnails_shares_the_selection_and_notes_by_key(qtbot, queue_window, store, engine):  # noqa: F811
+    window, view = queue_window
+    files = _write_files(view)
+    bad = next(p for p, k in files.items() if k == 1)
+    qtbot.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)  # Ctrl+G: the gallery
+    assert view.active_view() is view.gallery and view.gallery.hasFocus()
+    loader = view.gallery.loader
+    qtbot.waitUntil(lambda: all(loader._cache.get(p) is not None for p in files), timeout=10_000)
+    assert loader._cache.get(bad).isNull()  # decoded, and found not to be an image: the tile says so
+    good = [p for p in files if p != bad]
+    assert all(not loader._cache.get(p).isNull() and max(loader._cache.get(p).width(),
+                                                          loader._cache.get(p).height()) <= 160 for p in good)
+    shot = view.gallery.viewport().grab().toImage()
+    tile = view.gallery.visualRect(view.model.index(0, 0))
+    colours = {shot.pixel(x, y) for x in range(tile.left() + 20, tile.left() + 140, 3)
+               for y in range(tile.top() + 20, tile.top() + 100, 3)}
+    assert len(colours) > 100  # a random image is painted there, not the grey stand-in
+    window.grab().save("/tmp/queue_gallery.png")
+
+    # keys move in the grid; the selection is the table's too; the detail pane shows the current image
+    qtbot.keyClick(view.gallery, Qt.Key.Key_Home)
+    qtbot.keyClick(view.gallery, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    picked = [r.image_id for r in view.selected_rows()]
+    assert picked == _ids(view)[:2]
+    assert {i.row() for i in view.table.selectionModel().selectedRows()} == {0, 1}
+    current = view.model.queue_row(view.gallery.currentIndex().row())
+    qtbot.waitUntil(lambda: view.detail.detail is not None and view.detail.detail.image_id == current.image_id,
+                    timeout=10_000)
+    text = view.detail.text.text()
+    assert Path(current.path).name in text and "1. " in text and view.detail.row == current
+
+    # N: one note on both images; neither is judged by it
+    def type_note() -> None:
+        dialog = QApplication.activeModalWidget()
+        dialog.editor.setPlainText("smear on the lens")
+        qtbot.keyClick(dialog.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+    QTimer.singleShot(200, type_note)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.gallery, Qt.Key.Key_N)
+    with session_scope(engine, action="read") as s:
+        notes = repo.current_notes(s, picked)
+        current_j = repo.current_judgments(s, picked)
+    assert notes == dict.fromkeys(picked, "smear on the lens")
+    assert {j.status for j in current_j.values()} == {"reverted"} and set(_ids(view)[:2]) == set(picked)
+    assert "Noted 2 images" in view.status_label.text()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+
+    # Enter in the gallery accepts the selection (not the window's Return shortcut)
+    view.gallery.setFocus()
+    view.gallery.clearSelection()
+    view.gallery.setCurrentIndex(view.model.index(0, 0))
+    first = view.selected_rows()[0].image_id
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.gallery, Qt.Key.Key_Return)
+    assert window.stolen == [] and first not in _ids(view)
+    with session_scope(engine, action="read") as s:
+        last = repo.judgment_history(s, first)[-1]
+    assert (last.status, last.action, last.note) == ("accepted", "bulk", "smear on the lens")  # the note is kept
+
+    qtbot.keyClick(view.gallery, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)  # back to the table
+    assert view.active_view() is view.table
+    _wait_for_pool()
