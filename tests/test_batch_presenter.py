@@ -211,3 +211,32 @@ def test_a_spot_check_is_shown_blind_until_it_is_decided(taxonomy):
     assert p.focus("v1", 2, set()).heatmap == frozenset()  # no heatmap is even made for it
     p.apply_judgment(_judgment(1, "crack", "corrected"))
     assert not p.panel(0).blind and p.panel(0).leaf == "scratch"
+
+
+def test_the_list_filter_picks_states_and_types_orders_them_and_next_follows_it(presenter, taxonomy):
+    from app.services.batch_presenter import ListFilter
+
+    presenter.apply_predictions([(4, _prediction("fiber"))])
+    waiting = presenter.set_list_filter(ListFilter(states=frozenset({"pending", "rejudge"})))
+    assert waiting == [1, 3] and [r.image_id for r in presenter.list_rows()] == [2, 4]
+    mechanical = presenter.set_list_filter(ListFilter(node="mechanical"))  # a subgroup: every type below it
+    assert mechanical == [0, 1, 2]  # scratch (auto), crack, dent (judged)
+    assert presenter.next_open(1) == 1  # only crack is listed and open: "next" stays within the list
+    assert presenter.next_open(3) == 1  # from an image the filter hides: the list's first open one
+    presenter.apply_judgment(_judgment(2, "crack", "accepted"))
+    assert presenter.shown_rows() == [0, 1, 2]  # a judged image stays listed until the filter is set again
+    assert presenter.next_open(1) is None  # nothing listed is left, although image 4 still waits
+    assert presenter.set_list_filter(ListFilter(node="mechanical", states=frozenset({"rejudge"}))) == []
+
+    by_type = presenter.set_list_filter(ListFilter(sort="type"))  # by name in the UI language; no type last
+    names = [taxonomy.name(presenter.type_of(presenter.items[i]), "zh_TW") for i in by_type[:4]]
+    assert names == sorted(names, key=str.casefold) and by_type[4:] == [4, 5]
+    presenter.items[0] = dataclasses.replace(presenter.items[0], prediction=dataclasses.replace(
+        presenter.items[0].prediction, confidence=0.2))
+    assert presenter.set_list_filter(ListFilter(sort="confidence"))[0] == 0  # least sure first
+    types = {node: n for node, _name, n in presenter.list_types()}
+    assert types == {"structural": 3, "mechanical": 3, "scratch": 1, "crack": 1, "dent": 1, "foreign_matter": 1,
+                     "particle": 1, "fiber": 1}
+    assert presenter.set_list_filter(ListFilter()) == list(range(6)) and presenter.next_open(1) == 3
+    with pytest.raises(ValueError, match="unknown list sort"):
+        ListFilter(sort="size")

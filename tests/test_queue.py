@@ -212,6 +212,18 @@ def test_pages_cover_the_queue_exactly_once(engine, store) -> None:
     assert all(p.total == 5 for p in pages) and pages[-1].rows == []
 
 
+def test_rows_and_counts_can_be_read_apart(engine, store) -> None:
+    """The view reads a page's rows first and its counts next (each is a scan less than both together)."""
+    for kw in ({}, {"reasons": ["possible_unknown"]}, {"leaf": "crack"}, {"sort": "determined"}):
+        both = queue(engine, **kw)
+        rows, counts = queue(engine, facets=False, **kw), queue(engine, rows=False, **kw)
+        assert rows.rows == both.rows and rows.total is None and not rows.counts_by_leaf
+        assert counts.rows == [] and counts.total == both.total
+        assert (counts.counts_by_leaf, counts.counts_by_reason, counts.counts_by_determined) == \
+            (both.counts_by_leaf, both.counts_by_reason, both.counts_by_determined)
+    assert queue(engine, facets=False, reasons=[]).rows == []
+
+
 def test_queue_refuses_bad_arguments_and_knows_no_unregistered_version(engine, store) -> None:
     with pytest.raises(ValueError, match="unknown queue sort"):
         queue(engine, sort="size")

@@ -41,11 +41,11 @@ def test_gallery_shows_thumbnails_shares_the_selection_and_notes_by_key(qtbot, q
     qtbot.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)  # Ctrl+G: the gallery
     assert view.active_view() is view.gallery and view.gallery.hasFocus()
     loader = view.gallery.loader
-    qtbot.waitUntil(lambda: all(loader._cache.get(p) is not None for p in files), timeout=10_000)
-    assert loader._cache.get(bad).isNull()  # decoded, and found not to be an image: the tile says so
+    qtbot.waitUntil(lambda: all(loader.cached(p) is not None for p in files), timeout=10_000)
+    assert loader.cached(bad).isNull()  # decoded, and found not to be an image: the tile says so
     good = [p for p in files if p != bad]
-    assert all(not loader._cache.get(p).isNull() and max(loader._cache.get(p).width(),
-                                                          loader._cache.get(p).height()) <= 160 for p in good)
+    assert all(not loader.cached(p).isNull() and max(loader.cached(p).width(),
+                                                          loader.cached(p).height()) <= 160 for p in good)
     shot = view.gallery.viewport().grab().toImage()
     tile = view.gallery.visualRect(view.model.index(0, 0))
     colours = {shot.pixel(x, y) for x in range(tile.left() + 20, tile.left() + 140, 3)

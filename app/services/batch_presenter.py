@@ -17,12 +17,42 @@ from app.store.records import BatchItem, JudgmentRecord, OpenedBatch, Prediction
 from models.routing.policy import Calibration
 from models.taxonomy import Taxonomy
 
-__all__ = ["OPEN_STATES", "BatchPresenter", "ListRow", "PanelData", "ReasonDetail", "TopEntry"]
+__all__ = ["LIST_SORTS", "OPEN_STATES", "BatchPresenter", "ListFilter", "ListRow", "PanelData", "ReasonDetail",
+           "TopEntry"]
 MODEL_STATES = ("none", "loading", "ready", "read_only")  # read_only: names shown, the model never runs
 
 OPEN_STATES = ("pending", "rejudge")
 """States that still need a person ("left" in the counts; where "next" goes)."""
 COUNT_ORDER = ("pending", "rejudge", "auto", "accepted", "corrected", "unknown", "error")
+
+
+LIST_SORTS = ("order", "confidence", "type")
+"""How the batch list can be ordered: the batch's own order, the model's confidence (least sure first), or the type
+(by its name in the UI language)."""
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """What the batch list shows, and so where "next" and "previous" go.
+
+    Attributes:
+        states: the states listed (:data:`COUNT_ORDER` values); None: every state.
+        node: a tree node; only images whose type is that node or below it are listed (the decision's leaf, else
+            the predicted leaf; a blind check's hidden call never counts). None: every type.
+        sort: one of :data:`LIST_SORTS`.
+    """
+
+    states: frozenset[str] | None = None
+    node: str | None = None
+    sort: str = "order"
+
+    def __post_init__(self) -> None:
+        if self.sort not in LIST_SORTS:
+            raise ValueError(f"unknown list sort {self.sort!r}; use one of {', '.join(LIST_SORTS)}")
+
+    @property
+    def active(self) -> bool:
+        return self.states is not None or self.node is not None or self.sort != "order"
 
 
 @dataclass(frozen=True)
@@ -145,6 +175,9 @@ class BatchPresenter:
         self._pos: dict[int, int] = {}
         self.widened: set[int] = set()  # image ids whose Top-5 shows the whole tree, not the determined node
         self._subtrees: dict[str, frozenset[str]] = {}  # node -> the leaves under it (of self.taxonomy)
+        self.list_filter = ListFilter()
+        self._shown: list[int] | None = None  # the listed rows in list order; None: every row, in batch order
+        self._shown_pos: dict[int, int] = {}
 
     # -- content -----------------------------------------------------------------------------------
     def open(self, opened: OpenedBatch, *, wanted: int | None = None) -> int:
@@ -172,6 +205,68 @@ class BatchPresenter:
     def set_items(self, items: Sequence[BatchItem]) -> None:
         self.items = list(items)
         self._pos = {it.image.image_id: i for i, it in enumerate(self.items)}
+        self.set_list_filter(self.list_filter)
+
+    # -- the list's filter and order ---------------------------------------------------------------
+    def set_list_filter(self, list_filter: ListFilter) -> list[int]:
+        """Filter and order the list; returns the rows listed, in list order. The rows are chosen now: an image
+        judged later stays listed (with its new state) until the filter is set again or the batch is read again,
+        so the list never jumps under the analyst."""
+        self.list_filter = list_filter
+        self._shown = self._filtered(list_filter) if list_filter.active else None
+        self._shown_pos = {row: k for k, row in enumerate(self._shown or ())}
+        return self.shown_rows()
+
+    def shown_rows(self) -> list[int]:
+        """The rows the list shows, in its order."""
+        return list(range(len(self.items))) if self._shown is None else list(self._shown)
+
+    def type_of(self, item: BatchItem) -> str | None:
+        """The image's type as the list sorts and filters it: the decision's leaf, else the predicted one (None for
+        a blind check not judged yet: its call is hidden)."""
+        j, p = item.judgment, item.prediction
+        if j is not None and j.is_decision:
+            return j.leaf
+        if self.blind(item) or p is None or p.error:
+            return None
+        return p.leaf
+
+    def _filtered(self, f: ListFilter) -> list[int]:
+        rows = []
+        for i, item in enumerate(self.items):
+            if f.states is not None and self.state(item) not in f.states:
+                continue
+            if f.node is not None and not self._under(self.type_of(item), f.node):
+                continue
+            rows.append(i)
+        if f.sort == "confidence":
+            def conf(i: int) -> float:
+                p = self.items[i].prediction
+                return 2.0 if self.blind(self.items[i]) or p is None or p.confidence is None else p.confidence
+            rows.sort(key=lambda i: (conf(i), i))
+        elif f.sort == "type":
+            rows.sort(key=lambda i: ((self.name(t) or t).casefold() if (t := self.type_of(self.items[i])) else "\uffff", i))
+        return rows
+
+    def _under(self, leaf: str | None, node: str) -> bool:
+        if leaf is None:
+            return False
+        names = self.names
+        return leaf == node or (names is not None and leaf in names and node in names.path(leaf))
+
+    def list_types(self) -> list[tuple[str, str, int]]:
+        """``(node id, name, images)`` for every group, subgroup and type the batch's images are of (the list's type
+        filter), in tree order; a node counts the images below it."""
+        names = self.names
+        counts: Counter[str] = Counter()
+        for item in self.items:
+            leaf = self.type_of(item)
+            if leaf is None:
+                continue
+            for node in (names.path(leaf) if names is not None and leaf in names else [leaf]):
+                counts[node] += 1
+        order = [n for level in names.levels for n in level] if names is not None else sorted(counts)
+        return [(n, self.name(n) or n, counts[n]) for n in dict.fromkeys(order) if counts.get(n)]
 
     def row_of(self, image_id: int) -> int | None:
         return self._pos.get(image_id)
@@ -215,10 +310,13 @@ class BatchPresenter:
         return item.state
 
     def next_open(self, after: int) -> int | None:
-        """The next row (wrapping around) that still needs a person; None when every image is judged."""
-        n = len(self.items)
+        """The next row in the list's order (wrapping around) that still needs a person; None when every image
+        listed is judged. With a filter, only listed rows count (after a row not listed: from the top)."""
+        order = self.shown_rows()
+        n = len(order)
+        start = self._shown_pos.get(after, -1) if self._shown is not None else after
         for step in range(1, n + 1):
-            j = (after + step) % n
+            j = order[(start + step) % n]
             if self.items[j].state in OPEN_STATES and self.state(self.items[j]) != "error":
                 return j
         return None
@@ -315,7 +413,8 @@ class BatchPresenter:
         return path.name
 
     def list_rows(self) -> list[ListRow]:
-        return [self.list_row(i) for i in range(len(self.items))]
+        """The rows the list shows (:meth:`shown_rows`), in its order."""
+        return [self.list_row(i) for i in self.shown_rows()]
 
     def panel(self, i: int) -> PanelData:
         item = self.items[i]

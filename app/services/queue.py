@@ -121,10 +121,16 @@ class QueueService:
         self._last_bulk: list[int] = []
 
     # -- reading -------------------------------------------------------------------------------
-    def page(self, filters: QueueFilters, *, offset: int = 0, limit: int = 200) -> QueuePage:
-        """One page of the queue with its total and facet counts (runs in a worker in the UI)."""
+    def page(self, filters: QueueFilters, *, offset: int = 0, limit: int = 200, facets: bool = True) -> QueuePage:
+        """One page of the queue, with its total and facet counts unless ``facets`` is False (then ``total`` is
+        None: the view shows the rows first and asks for :meth:`counts` next; both run in a worker)."""
         with session_scope(self.engine, action="read") as s:
-            return queries.rejudge_queue(s, offset=offset, limit=limit, **filters.as_kwargs())
+            return queries.rejudge_queue(s, offset=offset, limit=limit, facets=facets, **filters.as_kwargs())
+
+    def counts(self, filters: QueueFilters) -> QueuePage:
+        """The total and facet counts of the queue, without rows."""
+        with session_scope(self.engine, action="read") as s:
+            return queries.rejudge_queue(s, rows=False, **filters.as_kwargs())
 
     def batches(self) -> list[tuple[int, str]]:
         """Every batch as ``(id, name)``, newest first (for the batch filter)."""
@@ -223,12 +229,12 @@ class QueueService:
                 offset = 0
                 while True:
                     page = queries.rejudge_queue(
-                        s, offset=offset, limit=_EXPORT_PAGE, **filters.as_kwargs()
+                        s, offset=offset, limit=_EXPORT_PAGE, facets=False, **filters.as_kwargs()
                     )
                     writer.writerows(_csv_values(r) for r in page.rows)
                     count += len(page.rows)
                     offset += len(page.rows)
-                    if not page.rows or offset >= page.total:
+                    if len(page.rows) < _EXPORT_PAGE:
                         break
         return count
 

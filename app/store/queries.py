@@ -108,7 +108,7 @@ class QueuePage:
 
     Attributes:
         rows: the page, in the requested order.
-        total: rows matching every filter (over all pages).
+        total: rows matching every filter (over all pages); None when not counted (``facets=False``).
         counts_by_reason: per reason code, rows matching every filter except ``reasons`` (facet counts
             for a reason filter; a row with two reasons counts under both).
         counts_by_leaf: per predicted leaf, rows matching every filter except ``leaf`` (None = no leaf).
@@ -118,7 +118,7 @@ class QueuePage:
     """
 
     rows: list[QueueRow]
-    total: int
+    total: int | None
     counts_by_reason: dict[str, int] = field(default_factory=dict)
     counts_by_leaf: dict[str | None, int] = field(default_factory=dict)
     counts_by_determined: dict[str | None, int] = field(default_factory=dict)
@@ -236,6 +236,8 @@ def rejudge_queue(
     descending: bool = False,
     offset: int = 0,
     limit: int = 200,
+    facets: bool = True,
+    rows: bool = True,
 ) -> QueuePage:
     """The re-judge queue across all batches: images whose prediction was routed to a person.
 
@@ -264,6 +266,9 @@ def rejudge_queue(
             Ties go by image id.
         descending: reverse the whole order.
         offset, limit: the page (``limit`` at most 10 000).
+        facets: count the total and the facets (a scan of the whole queue: the app asks for them after the rows,
+            and never for the next pages); False: ``total`` is None and the counts are empty.
+        rows: read the page's rows (False: the counts only).
 
     Raises:
         ValueError: an unknown sort key or state, a confidence outside [0, 1], a naive ``older_than``, or a bad
@@ -320,37 +325,41 @@ def rejudge_queue(
             )
         )
 
-    # Grouping by an expression keeps SQLite on the covering index (not the (version, leaf) one).
-    leaf_key = func.coalesce(Prediction.leaf, "")
-    counts_by_leaf: dict[str | None, int] = {
-        lf or None: int(n)
-        for lf, n in session.execute(
-            select(leaf_key, func.count()).where(*base, *by_reason).group_by(leaf_key)
-        )
-    }
-    total = counts_by_leaf.get(leaf, 0) if leaf is not None else sum(counts_by_leaf.values())
-    in_queue = select(Prediction.id).where(*base, *by_leaf)  # served by the covering index
-    counts_by_reason = {
-        str(r): int(n)
-        for r, n in session.execute(
-            select(PredictionReason.reason, func.count())
-            .where(PredictionReason.prediction_id.in_(in_queue))
-            .group_by(PredictionReason.reason)
-        )
-    }
-    if wanted is not None and not wanted:  # an empty reason set matches nothing
-        total = 0
+    total: int | None = None
+    counts_by_leaf: dict[str | None, int] = {}
+    counts_by_reason: dict[str, int] = {}
     counts_by_determined: dict[str | None, int] = {}
-    if sort == "determined" and total:
-        node_key = func.coalesce(Prediction.determined, "")
-        counts_by_determined = {
-            node or None: int(n)
-            for node, n in session.execute(
-                select(node_key, func.count()).where(*base, *by_leaf, *by_reason).group_by(node_key)
+    if facets:
+        # Grouping by an expression keeps SQLite on the covering index (not the (version, leaf) one).
+        leaf_key = func.coalesce(Prediction.leaf, "")
+        counts_by_leaf = {
+            lf or None: int(n)
+            for lf, n in session.execute(
+                select(leaf_key, func.count()).where(*base, *by_reason).group_by(leaf_key)
             )
         }
-    rows: list[QueueRow] = []
-    if total and offset < total:
+        total = counts_by_leaf.get(leaf, 0) if leaf is not None else sum(counts_by_leaf.values())
+        in_queue = select(Prediction.id).where(*base, *by_leaf)  # served by the covering index
+        counts_by_reason = {
+            str(r): int(n)
+            for r, n in session.execute(
+                select(PredictionReason.reason, func.count())
+                .where(PredictionReason.prediction_id.in_(in_queue))
+                .group_by(PredictionReason.reason)
+            )
+        }
+        if wanted is not None and not wanted:  # an empty reason set matches nothing
+            total = 0
+        if sort == "determined" and total:
+            node_key = func.coalesce(Prediction.determined, "")
+            counts_by_determined = {
+                node or None: int(n)
+                for node, n in session.execute(
+                    select(node_key, func.count()).where(*base, *by_leaf, *by_reason).group_by(node_key)
+                )
+            }
+    page_rows: list[QueueRow] = []
+    if rows and (total is None or (total and offset < total)) and not (wanted is not None and not wanted):
         # Sort and cut on the index first; read the wide rows of this page only.
         ids = list(
             session.scalars(
@@ -361,9 +370,9 @@ def rejudge_queue(
                 .limit(limit)
             )
         )
-        rows = _queue_rows(session, ids)
+        page_rows = _queue_rows(session, ids)
     return QueuePage(
-        rows=rows,
+        rows=page_rows,
         total=total,
         counts_by_reason=counts_by_reason,
         counts_by_leaf=counts_by_leaf,

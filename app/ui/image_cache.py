@@ -121,6 +121,10 @@ class ThumbnailLoader(QObject):
             self._pump()
         return None
 
+    def cached(self, path: str) -> QPixmap | None:
+        """The cached thumbnail (null: unreadable), or None; never asks for it."""
+        return self._cache.get(path)
+
     @property
     def pending(self) -> int:
         return len(self._wanted) + len(self._busy)

@@ -210,10 +210,26 @@ class JudgingActions:
                 self.panel.show_data(self.presenter.panel(i))
         return i
 
+    def set_list_filter(self, list_filter) -> None:
+        """Filter and order the list (F); the image on screen stays, listed or not."""
+        self.presenter.set_list_filter(list_filter)
+        self._refresh_list()
+        if self.presenter.current_item is not None:
+            self.select(self.current)
+        self._refocus()  # "next" walks the new order: the model works ahead along it
+
+    def _node_depth(self, node: str) -> int:
+        names = self.presenter.names
+        return names.node(node).depth if names is not None and node in names else 0
+
     def move(self, step: int) -> None:
-        if self.help.isVisible():
+        """``step`` rows down the list (up when negative), stopping at its ends; the list may be filtered."""
+        if self.help.isVisible() or not self.list_model.rows:
             return
-        self.select(self.current + step)
+        item = self.presenter.current_item
+        at = self.list_model.row_of(item.image.image_id) if item is not None else None
+        listed = max(0, min(len(self.list_model.rows) - 1, (step - 1 if step > 0 else 0) if at is None else at + step))
+        self.select(self._item_row(listed))
 
     def _store_failed(self, exc: Exception) -> None:
         self.alert(QMessageBox.critical, QCoreApplication.translate("Main", "Judgment NOT saved"),

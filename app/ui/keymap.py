@@ -63,6 +63,7 @@ def actions() -> list[KeyAction]:
         a("reset_view", QCoreApplication.translate("Keys", "Reset brightness, contrast, gamma"), "R"),
         a("open_folder", QCoreApplication.translate("Keys", "Open a folder"), "Ctrl+O"),
         a("queue", QCoreApplication.translate("Keys", "Re-judge queue"), "Q"),
+        a("list_filter", QCoreApplication.translate("Keys", "Filter or sort the list"), "F"),
         a("help", QCoreApplication.translate("Keys", "Show / hide the shortcuts"), "F1", "?"),
     ]
 

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QStackedWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.services.batch_presenter import BatchPresenter
@@ -33,6 +35,7 @@ from app.ui.explain import WhyThisType, attention_caption
 from app.ui.help_overlay import HelpOverlay
 from app.ui.image_cache import ImageCache
 from app.ui.judging_actions import JudgingActions
+from app.ui.list_filter import ListFilterBar
 from app.ui.prediction_panel import PredictionPanel
 from app.ui.side_actions import SideActions
 from app.ui.similar_panel import SimilarPanel
@@ -168,7 +171,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.list_model = BatchListModel(self)
         self.list_view = BatchListView(self)
         self.list_view.setModel(self.list_model)
-        self.list_view.selectionModel().currentChanged.connect(lambda cur, _prev: self._show(cur.row()))
+        self.list_view.selectionModel().currentChanged.connect(lambda cur, _prev: self._show(self._item_row(cur.row())))
         self.viewer = ImageViewer(self)
         self.panel = PredictionPanel(self)
         self.panel.judging = False  # until the store is attached, and on a read-only store
@@ -191,8 +194,17 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         right.addWidget(self.similar_panel)
         right.setStretchFactor(0, 1)  # the prediction panel takes what is left; the similar strip its own height
         right.setStretchFactor(1, 0)
+        self.list_filter = ListFilterBar(self.presenter.list_types, self._node_depth, self)
+        self.list_filter.changed.connect(self.set_list_filter)
+        self.list_filter.done.connect(self.setFocus)
+        list_pane = QWidget(self)
+        list_layout = QVBoxLayout(list_pane)
+        list_layout.setContentsMargins(0, 0, 0, 0)
+        list_layout.setSpacing(0)
+        list_layout.addWidget(self.list_filter)
+        list_layout.addWidget(self.list_view, 1)
         split = self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        split.addWidget(self.list_view)
+        split.addWidget(list_pane)
         split.addWidget(self.center)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
@@ -247,6 +259,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             "contrast_up": lambda: viewer.nudge("contrast", 1), "contrast_down": lambda: viewer.nudge("contrast", -1),
             "gamma_up": lambda: viewer.nudge("gamma", 1), "gamma_down": lambda: viewer.nudge("gamma", -1),
             "reset_view": viewer.set_adjustments, "open_folder": self.choose_folder, "queue": self.show_queue,
+            "list_filter": self.list_filter.open_menu,
             "help": lambda: self.help.toggle(),
         }
 
@@ -372,6 +385,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
 
     def _refresh_list(self) -> None:
         self.list_model.set_rows(self.presenter.list_rows())
+        self.list_filter.show_count(len(self.list_model.rows), len(self.items))
         self._update_counts()
 
     def _update_row(self, row: int) -> None:
@@ -423,14 +437,26 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
     # ------------------------------------------------------------------------------------------
     # display
     def select(self, row: int) -> None:
+        """Show the batch's image at ``row`` and select it in the list (a filtered list may not show it)."""
         if not self.items:
             return
         row = max(0, min(len(self.items) - 1, row))
-        idx = self.list_model.index(row)
-        self.list_view.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-        self.list_view.scrollTo(idx)
+        listed = self.list_model.row_of(self.items[row].image.image_id)
+        if listed is None:
+            self.list_view.selectionModel().clear()
+        else:
+            idx = self.list_model.index(listed)
+            self.list_view.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.list_view.scrollTo(idx)
         if row != self.current:
             self._show(row)
+
+    def _item_row(self, listed: int) -> int:
+        """The batch row of the list's row ``listed`` (-1: none)."""
+        if not 0 <= listed < len(self.list_model.rows):
+            return -1
+        row = self.presenter.row_of(self.list_model.rows[listed].image_id)
+        return -1 if row is None else row
 
     def _show(self, row: int) -> None:
         item = self.presenter.item(row)

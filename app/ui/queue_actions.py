@@ -52,7 +52,7 @@ class QueueActions:
         if not rows:
             return
         heading_row = self.model.rows[heading]
-        if isinstance(heading_row, GroupRow) and heading_row.count > len(rows):
+        if isinstance(heading_row, GroupRow) and heading_row.count is not None and heading_row.count > len(rows):
             self.status_label.setText(QCoreApplication.translate(
                 "Queue", "{n} of the group's {m} images are loaded and selected: scroll down to load the rest")
                 .format(n=len(rows), m=heading_row.count))

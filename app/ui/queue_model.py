@@ -34,10 +34,11 @@ GROUPINGS: tuple[str, ...] = ("leaf", "determined")
 @dataclass(frozen=True)
 class GroupRow:
     """A heading in grouped mode: the rows below share ``key`` (their predicted leaf, or their determined node when
-    ``by == "determined"``; None: no leaf / nothing determined); ``count`` is the whole queue's, not the page's."""
+    ``by == "determined"``; None: no leaf / nothing determined); ``count`` is the whole queue's, not the page's
+    (None until the counts arrive, after the rows)."""
 
     key: str | None
-    count: int
+    count: int | None
     by: str = "leaf"
 
 
@@ -56,10 +57,11 @@ class QueueTableModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.rows: list[QueueRow | GroupRow] = []
-        self.total = 0
+        self.total: int | None = 0  # None: not counted yet (the rows come first, the counts next)
+        self._full = False  # the last page was full: there may be more
         self.loaded = 0  # queue rows loaded (headings excluded)
         self.grouped: str | None = None  # None, or one of GROUPINGS
-        self.group_counts: dict[str | None, int] = {}
+        self.group_counts: dict[str | None, int] | None = {}
         self.leaf_name = lambda leaf: leaf or "—"
         self.is_leaf = lambda node: False  # the view sets both from its taxonomy
         self.waiting_only = True  # the view's state filter: headings count "waiting" images, else "images"
@@ -126,6 +128,8 @@ class QueueTableModel(QAbstractTableModel):
         else:
             name = QCoreApplication.translate("Queue", "{node} (determined) · pick the type").format(
                 node=self.leaf_name(row.key))
+        if row.count is None:
+            return name
         if self.waiting_only:
             return QCoreApplication.translate("Queue", "{name} — {n} waiting").format(name=name, n=row.count)
         return QCoreApplication.translate("Queue", "{name} — {n} images").format(name=name, n=row.count)
@@ -165,16 +169,21 @@ class QueueTableModel(QAbstractTableModel):
     # -- content -------------------------------------------------------------------------------
     def set_page(self, page: QueuePage, *, grouped: str | None, append: bool = False) -> None:
         """Show a first page (``append=False``) or add the next one; ``grouped``: None or one of
-        :data:`GROUPINGS` (the page must be sorted that way)."""
+        :data:`GROUPINGS` (the page must be sorted that way). A page without counts (``total`` None) keeps those
+        of the first page, or leaves them unknown until :meth:`set_counts`."""
         self._waiting = False
-        self.total = page.total
-        self.group_counts = dict(page.counts_by_determined if grouped == "determined" else page.counts_by_leaf)
+        self._full = len(page.rows) >= page.limit
+        if page.total is not None:
+            self.total = page.total
+            self.group_counts = dict(page.counts_by_determined if grouped == "determined" else page.counts_by_leaf)
+        elif not append:
+            self.total, self.group_counts = None, None
         new: list[QueueRow | GroupRow] = []
         last = self._last_key(grouped) if append else object()
         for row in page.rows:
             key = self.group_key(row, grouped)
             if grouped and key != last:
-                new.append(GroupRow(key, self.group_counts.get(key, 0), grouped))
+                new.append(GroupRow(key, None if self.group_counts is None else self.group_counts.get(key, 0), grouped))
                 last = key
             new.append(row)
         if append:
@@ -200,6 +209,16 @@ class QueueTableModel(QAbstractTableModel):
                 return self.group_key(row, grouped)
         return object()
 
+    def set_counts(self, page: QueuePage) -> None:
+        """The total and group counts arrived (a page of counts, :meth:`app.services.queue.QueueService.counts`)."""
+        self.total = page.total
+        grouped = self.grouped
+        self.group_counts = dict(page.counts_by_determined if grouped == "determined" else page.counts_by_leaf)
+        for i, row in enumerate(self.rows):
+            if isinstance(row, GroupRow):
+                self.rows[i] = GroupRow(row.key, self.group_counts.get(row.key, 0), row.by)
+                self.dataChanged.emit(self.index(i, 0), self.index(i, self.columnCount() - 1))
+
     def group_rows(self, heading: int) -> list[int]:
         """The row numbers of the queue rows under the heading at ``heading`` (those loaded so far)."""
         out = []
@@ -214,7 +233,9 @@ class QueueTableModel(QAbstractTableModel):
         return item if isinstance(item, QueueRow) else None
 
     def canFetchMore(self, parent: QModelIndex) -> bool:
-        return not parent.isValid() and not self._waiting and self.loaded < self.total
+        if parent.isValid() or self._waiting:
+            return False
+        return self.loaded < self.total if self.total is not None else self._full
 
     def fetchMore(self, parent: QModelIndex) -> None:
         if self.canFetchMore(parent):

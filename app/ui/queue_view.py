@@ -64,11 +64,13 @@ class QueueView(QueueActions, QWidget):
     Signals:
         openImage(int image_id): the analyst wants to look at an image.
         judged(list): JudgmentRecords just committed by a bulk action or an undo.
-        pageLoaded(object): a QueuePage arrived (first page or more).
+        rowsShown(object): a first page's rows are shown (a QueuePage without counts: they come next).
+        pageLoaded(object): a QueuePage is complete: a first page once its counts are shown too, or a next page.
     """
 
     openImage = Signal(int)
     judged = Signal(list)
+    rowsShown = Signal(object)
     pageLoaded = Signal(object)
 
     def __init__(self, service: QueueService, *, taxonomy: Taxonomy | None = None, lang: str = "en",
@@ -398,18 +400,30 @@ class QueueView(QueueActions, QWidget):
             return
         if not self.status_label.text() and not quiet:
             self.status_label.setText(QCoreApplication.translate("Queue", "Loading…"))
-        task = Task(self._load_first, filters)
+        task = Task(self.service.page, filters, limit=PAGE_SIZE, facets=False)  # the rows first, the counts next
         request = self._request
-        task.signals.result.connect(lambda result: isValid(self) and self._first_loaded(request, filters, *result,
-                                                                                       quiet=quiet))
+        task.signals.result.connect(lambda page: isValid(self) and self._first_loaded(request, filters, page,
+                                                                                     quiet=quiet))
         task.signals.error.connect(lambda msg: isValid(self) and self._load_failed(msg))
         self._start(task)
 
-    def _load_first(self, filters: QueueFilters) -> tuple[QueuePage, list[tuple[int, str]], list[str]]:
-        return self.service.page(filters, limit=PAGE_SIZE), self.service.batches(), self.service.analysts()
+    def _load_counts(self, filters: QueueFilters) -> tuple[QueuePage, list[tuple[int, str]], list[str]]:
+        return self.service.counts(filters), self.service.batches(), self.service.analysts()
 
-    def _first_loaded(self, request: int, filters: QueueFilters, page: QueuePage,
-                      batches: list[tuple[int, str]], analysts: list[str], *, quiet: bool = False) -> None:
+    def _counts_loaded(self, request: int, filters: QueueFilters, counts: QueuePage,
+                       batches: list[tuple[int, str]], analysts: list[str]) -> None:
+        if request != self._request:
+            return  # a newer request is on its way
+        self.model.set_counts(counts)
+        self._batches = batches
+        self._fill_combos(counts)
+        self._fill_analysts(analysts)
+        self._show_counts()
+        if self.status_label.text() == QCoreApplication.translate("Queue", "Loading…"):
+            self.status_label.setText("")
+        self.pageLoaded.emit(counts)
+
+    def _first_loaded(self, request: int, filters: QueueFilters, page: QueuePage, *, quiet: bool = False) -> None:
         """A first page arrived. After the analyst's own action the selection moves on to the next row; after a
         reload from elsewhere (``quiet``: the main window judged, or the 30 s poll) the selection keeps only the
         rows still listed, never jumps to another image, and the view stays where it was scrolled."""
@@ -420,25 +434,24 @@ class QueueView(QueueActions, QWidget):
         current = min(picked) if picked else self.table.currentIndex().row()  # where the next one will be
         scrolled = self.active_view().verticalScrollBar().value()
         self.model.set_page(page, grouped=self.grouping())
-        self._batches = batches
-        self._fill_combos(page)
-        self._fill_analysts(analysts)
         self._sync_header(filters)
         if self.model.rows:
             self._restore_selection(keep, None if quiet else current)
         if quiet:
             self.active_view().verticalScrollBar().setValue(scrolled)
-        if self.status_label.text() == QCoreApplication.translate("Queue", "Loading…"):
-            self.status_label.setText("")
         self._update_buttons()
-        self.pageLoaded.emit(page)
+        self.rowsShown.emit(page)
+        task = Task(self._load_counts, filters)
+        task.signals.result.connect(lambda res: isValid(self) and self._counts_loaded(request, filters, *res))
+        task.signals.error.connect(lambda msg: isValid(self) and self._load_failed(msg))
+        self._start(task)
 
     def _load_more(self, offset: int) -> None:
         filters = self.filters()
         if filters is None:
             return
         request = self._request
-        task = Task(self.service.page, filters, offset=offset, limit=PAGE_SIZE)
+        task = Task(self.service.page, filters, offset=offset, limit=PAGE_SIZE, facets=False)
         task.signals.result.connect(lambda page: isValid(self) and self._more_loaded(request, page))
         task.signals.error.connect(lambda msg: isValid(self) and self._load_failed(msg))
         self._start(task)
@@ -512,7 +525,9 @@ class QueueView(QueueActions, QWidget):
 
     def _show_counts(self) -> None:
         states = self.state_combo.currentData()
-        if states == ("rejudge",):
+        if self.model.total is None:
+            text = QCoreApplication.translate("Queue", "Counting…")
+        elif states == ("rejudge",):
             text = QCoreApplication.translate("Queue", "{n} waiting").format(n=self.model.total)
         elif "rejudge" in states:
             text = QCoreApplication.translate("Queue", "{n} judged or waiting").format(n=self.model.total)

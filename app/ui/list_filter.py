@@ -1,0 +1,146 @@
+"""The batch list's filter bar: which states and which type of images the list shows, and in which order.
+
+A thin view over :class:`app.services.batch_presenter.ListFilter`; the presenter applies it (and "next" then walks
+the filtered list in its order). F (rebindable) opens the state menu; Tab goes on to the type and order menus;
+choosing hands the keys back to the judging window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from app.services.batch_presenter import LIST_SORTS, ListFilter
+
+
+def _states() -> list[tuple[str, frozenset[str] | None]]:
+    return [
+        (QCoreApplication.translate("ListFilter", "All images"), None),
+        (QCoreApplication.translate("ListFilter", "Waiting for a person"), frozenset({"pending", "rejudge"})),
+        (QCoreApplication.translate("ListFilter", "Sent to re-judge"), frozenset({"rejudge"})),
+        (QCoreApplication.translate("ListFilter", "Auto-judged"), frozenset({"auto"})),
+        (QCoreApplication.translate("ListFilter", "Judged by a person"), frozenset({"accepted", "corrected", "unknown"})),
+        (QCoreApplication.translate("ListFilter", "Corrected"), frozenset({"corrected"})),
+        (QCoreApplication.translate("ListFilter", "Unknown / new type"), frozenset({"unknown"})),
+        (QCoreApplication.translate("ListFilter", "Cannot be read"), frozenset({"error"})),
+    ]
+
+
+def _index(combo: QComboBox, data: object) -> int | None:
+    """The item holding ``data`` (compared in Python: Qt's findData does not compare frozensets), or None."""
+    return next((i for i in range(combo.count()) if combo.itemData(i) == data), None)
+
+
+class _TypeCombo(QComboBox):
+    """Its items are made when it opens (the batch's types change as predictions arrive)."""
+
+    def __init__(self, refill: Callable[[], None], parent=None) -> None:
+        super().__init__(parent)
+        self._refill = refill
+
+    def showPopup(self) -> None:
+        self._refill()
+        super().showPopup()
+
+
+class ListFilterBar(QWidget):
+    """State, type and order menus over the batch list.
+
+    Args:
+        types: returns ``(node id, name, images)`` of the open batch's types, in tree order
+            (:meth:`app.services.batch_presenter.BatchPresenter.list_types`).
+        depth: returns a node's depth (0: a group), to indent the type menu.
+
+    Signals:
+        changed(ListFilter): the analyst chose another filter or order.
+        done(): a menu was closed: the judging window takes the keys back.
+    """
+
+    changed = Signal(object)
+    done = Signal()
+
+    def __init__(self, types: Callable[[], list[tuple[str, str, int]]], depth: Callable[[str], int],
+                 parent=None) -> None:
+        super().__init__(parent)
+        self._types, self._depth = types, depth
+        self.state_combo = QComboBox(self)
+        for text, states in _states():
+            self.state_combo.addItem(text, states)
+        self.type_combo = _TypeCombo(self._fill_types, self)
+        self.type_combo.addItem(QCoreApplication.translate("ListFilter", "All types"), None)
+        self.sort_combo = QComboBox(self)
+        sorts = {"order": QCoreApplication.translate("ListFilter", "Batch order"),
+                 "confidence": QCoreApplication.translate("ListFilter", "Least confident first"),
+                 "type": QCoreApplication.translate("ListFilter", "By type")}
+        for key in LIST_SORTS:
+            self.sort_combo.addItem(sorts[key], key)
+        self.clear_btn = QPushButton(QCoreApplication.translate("ListFilter", "Show all"), self)
+        self.clear_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.clear_btn.clicked.connect(self.clear)
+        self.count_label = QLabel(self)
+        self.count_label.setStyleSheet("color: #9aa0a6; font-size: 11px;")
+        grid = QGridLayout()
+        grid.setContentsMargins(4, 4, 4, 2)
+        grid.setHorizontalSpacing(4)
+        grid.setVerticalSpacing(3)
+        grid.addWidget(self.state_combo, 0, 0)
+        grid.addWidget(self.type_combo, 0, 1)
+        grid.addWidget(self.sort_combo, 1, 0)
+        grid.addWidget(self.clear_btn, 1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(grid)
+        layout.addWidget(self.count_label)
+        for combo in (self.state_combo, self.type_combo, self.sort_combo):
+            combo.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+            combo.activated.connect(lambda _i: (self.changed.emit(self.value()), self.done.emit()))
+        self.show_count(0, 0)
+
+    def value(self) -> ListFilter:
+        """The filter as the menus show it."""
+        return ListFilter(states=self.state_combo.currentData(), node=self.type_combo.currentData(),
+                          sort=self.sort_combo.currentData())
+
+    def set_value(self, value: ListFilter) -> None:
+        """Show ``value`` in the menus (emits nothing)."""
+        if value.node is not None and _index(self.type_combo, value.node) is None:
+            self.type_combo.addItem(value.node, value.node)
+        for combo, data in ((self.state_combo, value.states), (self.type_combo, value.node),
+                            (self.sort_combo, value.sort)):
+            combo.setCurrentIndex(_index(combo, data) or 0)
+
+    def clear(self) -> None:
+        """Every image, in the batch's order."""
+        self.set_value(ListFilter())
+        self.changed.emit(self.value())
+        self.done.emit()
+
+    def open_menu(self) -> None:
+        """F: the state menu opens (Tab goes on to the type and order menus)."""
+        self.state_combo.setFocus()
+        self.state_combo.showPopup()
+
+    def show_count(self, listed: int, total: int) -> None:
+        """"12 of 500 images listed" while a filter is on; nothing otherwise."""
+        active = self.value().active
+        self.clear_btn.setEnabled(active)
+        self.count_label.setText(QCoreApplication.translate("ListFilter", "{n} of {m} images listed").format(
+            n=listed, m=total) if active else "")
+        self.count_label.setVisible(active)
+
+    def _fill_types(self) -> None:
+        chosen = self.type_combo.currentData()
+        self.type_combo.blockSignals(True)
+        while self.type_combo.count() > 1:
+            self.type_combo.removeItem(1)
+        for node, name, n in self._types():
+            self.type_combo.addItem(f"{'   ' * self._depth(node)}{name} ({n})", node)
+        if chosen is not None and _index(self.type_combo, chosen) is None:
+            self.type_combo.addItem(chosen, chosen)
+        self.type_combo.setCurrentIndex(_index(self.type_combo, chosen) or 0)
+        self.type_combo.blockSignals(False)

@@ -1,0 +1,90 @@
+"""The main window's list filter (issue #18): F opens it, the list shows one state or type in the order chosen,
+the arrows and "next" walk the filtered list, and Show all brings every image back."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_tiny_bundle, open_window, write_image
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from models.bundle.files import read_bundle_manifest, write_bundle_manifest
+from models.routing.policy import Calibration
+
+
+@pytest.fixture(scope="module")
+def rejudge_bundle(tmp_path_factory, taxonomy):
+    """A tiny bundle calibrated so that every image goes to a person."""
+    path = make_tiny_bundle(tmp_path_factory.mktemp("list_filter") / "model", taxonomy)
+    cal = Calibration(thresholds=dict.fromkeys(taxonomy.leaves), target_purity=0.99,
+                      created="2025-01-01T00:00:00+00:00", temperature=1.0)
+    write_bundle_manifest(path, read_bundle_manifest(path).replace(temperature=1.0, calibration=cal))
+    return path
+
+
+def _listed(win) -> list[int]:
+    return [r.image_id for r in win.list_model.rows]
+
+
+def test_the_list_filter_narrows_orders_and_steers_next(qtbot, engine, rejudge_bundle, tmp_path, monkeypatch):
+    folder = tmp_path / "batch"
+    for i in range(6):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, rejudge_bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        ids = [it.image.image_id for it in win.items]
+        win.select(2)
+        win.accept_current()  # image 2 accepted; the window moves on to image 3
+        assert win.current_image_id == ids[3]
+
+        # F opens the state menu; choosing "Judged by a person" lists the one judged image
+        qtbot.keyClick(win, Qt.Key.Key_F)
+        bar = win.list_filter
+        qtbot.waitUntil(lambda: bar.state_combo.view().isVisible(), timeout=5000)
+        popup = bar.state_combo.view()
+        target = bar.state_combo.findText("Judged by a person")
+        popup.setCurrentIndex(bar.state_combo.model().index(target, 0))
+        qtbot.keyClick(popup, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: _listed(win) == [ids[2]], timeout=5000)
+        assert bar.count_label.text() == "1 of 6 images listed" and bar.clear_btn.isEnabled()
+        assert win.current_image_id == ids[3]  # the image on screen stays, although the list hides it
+        QApplication.processEvents()
+        assert QApplication.focusWidget() is not bar.state_combo  # the keys went back to judging
+
+        # waiting images, least confident first: the arrows walk that order
+        bar.set_value(bar.value().__class__(states=frozenset({"pending", "rejudge"}), sort="confidence"))
+        bar.changed.emit(bar.value())
+        conf = {it.image.image_id: it.prediction.confidence for it in win.items}
+        listed = _listed(win)
+        assert ids[2] not in listed and len(listed) == 5
+        assert [conf[i] for i in listed] == sorted(conf[i] for i in listed)
+        win.select(win.presenter.row_of(listed[0]))
+        win.activateWindow()  # the offscreen platform does not hand activation back after a popup
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
+        qtbot.keyClick(win, Qt.Key.Key_Down)
+        assert win.current_image_id == listed[1]
+        qtbot.keyClick(win, Qt.Key.Key_End)
+        assert win.current_image_id == listed[-1]
+        win.accept_current()  # "next" after the last listed image: the first open one of the list
+        assert win.current_image_id == listed[0]
+
+        # the type menu lists the batch's types with counts; a subgroup keeps only its images
+        bar.type_combo.showPopup()
+        types = [bar.type_combo.itemData(i) for i in range(bar.type_combo.count())]
+        bar.type_combo.hidePopup()
+        leaf = win.items[2].judgment.leaf
+        group = win.presenter.names.path(leaf)[0]
+        assert types[0] is None and group in types and leaf in types
+        bar.set_value(bar.value().__class__(node=group))
+        bar.changed.emit(bar.value())
+        assert ids[2] in _listed(win)
+        assert all(group in win.presenter.names.path(win.presenter.type_of(win.items[win.presenter.row_of(i)]))
+                   for i in _listed(win))
+        qtbot.mouseClick(bar.clear_btn, Qt.MouseButton.LeftButton)  # Show all
+        assert _listed(win) == ids and not bar.count_label.isVisible()
+    finally:
+        win.close()
