@@ -93,6 +93,18 @@ def test_similar_to_image_uses_the_stored_embedding_and_excludes_itself(engine, 
     assert [c.final_leaf for c in v2.similar_to_image(planted["v2"], V2)] == []  # only itself is judged
 
 
+def test_references_are_the_nearest_judged_images_of_each_asked_type(engine, planted) -> None:
+    """The reference strip: per type (Top-1, then Top-2), the judged images of that type nearest the image."""
+    extra = add(engine, "j3b", unit(3) + 0.3 * unit(2), leaf="leaf3")
+    judge(engine, extra, "final3")
+    cases = SimilarCases(engine)
+    refs = cases.references(planted["pending"], V1, ["final3", "final2", "nobody"], per_leaf=2)
+    assert [(c.image_id, c.final_leaf) for c in refs] == [(planted[3], "final3"), (extra, "final3"),
+                                                          (planted[2], "final2")]  # one final2 exists
+    assert cases.query(unit(0), k=3, leaves=("final5",))[0].image_id == planted[5]  # the type wins over nearness
+    assert cases.references(planted["pending"], V2, ["final3"]) == []  # no v2 embedding for that image
+
+
 def test_refresh_reads_only_changes_and_follows_rejudging_and_undo(engine, planted, monkeypatch) -> None:
     cases = SimilarCases(engine)
     cases.refresh(V1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,7 +136,8 @@ class SimilarCases:
 
     # -- queries -------------------------------------------------------------------------------
     def query(
-        self, embedding: np.ndarray, k: int = 6, exclude_image_id: int | None = None
+        self, embedding: np.ndarray, k: int = 6, exclude_image_id: int | None = None,
+        leaves: Collection[str] | None = None,
     ) -> list[SimilarCase]:
         """The ``k`` most similar judged images (highest cosine similarity first).
 
@@ -143,6 +145,7 @@ class SimilarCases:
             embedding: the query image's embedding from the same model version (1-D).
             k: how many to return (fewer when fewer are judged).
             exclude_image_id: leave this image out (the query image itself, when it is judged).
+            leaves: only images judged as one of these leaves (None: any judgment).
 
         Raises:
             ValueError: the embedding's size is not the cached one, or ``k`` < 1.
@@ -161,6 +164,9 @@ class SimilarCases:
             sims = self._unit @ (vector / max(float(np.linalg.norm(vector)), _EPS))
             if exclude_image_id is not None:
                 sims[self._ids == int(exclude_image_id)] = -np.inf
+            if leaves is not None:
+                wanted = set(leaves)
+                sims[~np.fromiter((lf in wanted for lf in self._leaves), bool, len(self._leaves))] = -np.inf
             k = min(k, len(sims))
             top = np.argpartition(-sims, k - 1)[:k]
             top = top[np.argsort(-sims[top], kind="stable")]
@@ -182,6 +188,21 @@ class SimilarCases:
 
         Returns an empty list when the image has no embedding from ``model_version``.
         """
+        embedding = self._embedding(image_id, model_version)
+        return [] if embedding is None else self.query(embedding, k=k, exclude_image_id=image_id)
+
+    def references(self, image_id: int, model_version: str, leaves: Sequence[str],
+                   per_leaf: int = 3) -> list[SimilarCase]:
+        """Reference images: for each of ``leaves`` in turn (the Top-1 and Top-2 types), the ``per_leaf`` judged
+        images of that type most similar to a stored image (itself excluded); leaves nobody judged yet add none."""
+        embedding = self._embedding(image_id, model_version)
+        if embedding is None:
+            return []
+        return [case for leaf in dict.fromkeys(leaves)
+                for case in self.query(embedding, k=per_leaf, exclude_image_id=image_id, leaves=(leaf,))]
+
+    def _embedding(self, image_id: int, model_version: str) -> np.ndarray | None:
+        """Refresh, then the stored image's embedding from ``model_version`` (None: it has none)."""
         self.refresh(model_version)
         with session_scope(self.engine, action="read") as s:
             blob = s.scalar(
@@ -189,6 +210,4 @@ class SimilarCases:
                 .join(ModelVersion, ModelVersion.id == Prediction.model_version_id)
                 .where(Prediction.image_id == image_id, ModelVersion.version == model_version)
             )
-        if blob is None:
-            return []
-        return self.query(decode_embedding(blob), k=k, exclude_image_id=image_id)
+        return None if blob is None else decode_embedding(blob)

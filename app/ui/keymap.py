@@ -47,6 +47,7 @@ def actions() -> list[KeyAction]:
         a("redo", QCoreApplication.translate("Keys", "Redo"), "Ctrl+Shift+Z", "Ctrl+Y"),
         a("heatmap", QCoreApplication.translate("Keys", "Heatmap on / off"), "H"),
         a("why", QCoreApplication.translate("Keys", "Why this type?"), "W"),
+        a("references", QCoreApplication.translate("Keys", "Reference images of the Top-1 and Top-2 types"), "E"),
         a("top_scope", QCoreApplication.translate("Keys", "Top-5 of the determined node, or of all types"), "A"),
         a("side", QCoreApplication.translate("Keys", "Heatmap side by side"), "S"),
         a("opacity_down", QCoreApplication.translate("Keys", "Heatmap opacity down"), "["),

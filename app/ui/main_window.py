@@ -37,6 +37,7 @@ from app.ui.image_cache import ImageCache
 from app.ui.judging_actions import JudgingActions
 from app.ui.list_filter import ListFilterBar
 from app.ui.prediction_panel import PredictionPanel
+from app.ui.references import References
 from app.ui.side_actions import SideActions
 from app.ui.similar_panel import SimilarPanel
 from app.ui.statusbar import MainStatusBar
@@ -113,6 +114,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self._build_toolbar()
         self._build_statusbar()
         self.status.set_analyst(analyst)
+        self.refs = References(self)
         self.why = WhyThisType(self)
         self._build_shortcuts()
         self.setStyleSheet(APP_STYLE)
@@ -259,7 +261,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             "contrast_up": lambda: viewer.nudge("contrast", 1), "contrast_down": lambda: viewer.nudge("contrast", -1),
             "gamma_up": lambda: viewer.nudge("gamma", 1), "gamma_down": lambda: viewer.nudge("gamma", -1),
             "reset_view": viewer.set_adjustments, "open_folder": self.choose_folder, "queue": self.show_queue,
-            "list_filter": self.list_filter.open_menu,
+            "list_filter": self.list_filter.open_menu, "references": self.refs.cycle,
             "help": lambda: self.help.toggle(),
         }
 
@@ -472,8 +474,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         for neighbour in (row + 1, row - 1):  # decoded ahead, so moving there is instant
             if (near := self.presenter.item(neighbour)) is not None:
                 self.images.request(near.image.image_id, near.image.path)
-        predicted = self.model is not None and item.prediction is not None and not item.prediction.error
-        self.similar_panel.look_up(image_id if predicted else None, self.model.version if self.model else None)
+        self.refs.look_up(item)  # the strip: similar judged cases, or references of the Top-1 and Top-2 types (E)
 
     def _refocus(self) -> None:
         """Tell the model thread what is on screen and what comes next in judging order (their predictions and
@@ -501,6 +502,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
                 image_id, QCoreApplication.translate("Main", "Cannot show this image")))
         else:
             self.viewer.set_image(qimg)
+            self.refs.redraw()
         if not self.why.redraw():  # another image: its attention heatmap again
             self.why.reset()
             self.show_attention()

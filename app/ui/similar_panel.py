@@ -29,11 +29,16 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 class SimilarPanel(QWidget):
     """Tiles of similar judged images.
 
+    In reference mode (:meth:`look_up` with ``leaves``) the tiles are judged examples of the Top-1 and Top-2 types
+    nearest the image, each labelled with its rank ("Top-1 · Scratch").
+
     Signals:
         openImage(int image_id): a tile was clicked or activated.
+        casesShown(list): the cases of a look-up are shown (SimilarCase list, in tile order).
     """
 
     openImage = Signal(int)
+    casesShown = Signal(list)
 
     def __init__(self, taxonomy: Taxonomy | None = None, lang: str = "en", parent=None, *,
                  service: SimilarCases | None = None, runner: TaskRunner | None = None) -> None:
@@ -44,6 +49,7 @@ class SimilarPanel(QWidget):
         self.taxonomy = taxonomy
         self.lang = lang
         self.cases: list[SimilarCase] = []
+        self.leaves: tuple[str, ...] | None = None  # reference mode: the types shown (Top-1, Top-2)
         self.title = QLabel(QCoreApplication.translate("Similar", "Similar judged cases"), self)
         self.title.setStyleSheet("color: #9aa0a6; font-size: 11px;")
         self.message = QLabel(self)
@@ -103,7 +109,11 @@ class SimilarPanel(QWidget):
         placeholder.fill(QColor("#3c4043"))
         for case in self.cases:
             tile = self._tiles.get(case.path)
-            item = QListWidgetItem(QIcon(placeholder if tile is None else tile), f"{self._name(case.final_leaf)}\n{case.similarity * 100:.0f}%")
+            label = self._name(case.final_leaf)
+            if self.leaves and case.final_leaf in self.leaves:
+                label = QCoreApplication.translate("Similar", "Top-{k} · {name}").format(
+                    k=self.leaves.index(case.final_leaf) + 1, name=label)
+            item = QListWidgetItem(QIcon(placeholder if tile is None else tile), f"{label}\n{case.similarity * 100:.0f}%")
             item.setData(ID_ROLE, case.image_id)
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             item.setToolTip(QCoreApplication.translate("Similar", "{file}\nJudged {leaf} by {who} on {when}\n"
@@ -115,25 +125,40 @@ class SimilarPanel(QWidget):
             if case.path and tile is None:
                 self.pool.start(ThumbnailJob(case.path, self._signals))
         if not self.cases:
-            self.message.setText(message or QCoreApplication.translate(
-                "Similar", "No judged image of this model version is similar yet."))
+            self.message.setText(message or (QCoreApplication.translate(
+                "Similar", "No judged image of these types yet.") if self.leaves else QCoreApplication.translate(
+                "Similar", "No judged image of this model version is similar yet.")))
         self.message.setVisible(not self.cases)
         self.tiles.setVisible(bool(self.cases))
 
-    def look_up(self, image_id: int | None, model_version: str | None) -> None:
-        """Show the cases similar to an image (looked up off the UI thread); None clears the panel."""
+    def look_up(self, image_id: int | None, model_version: str | None, leaves: tuple[str, ...] | None = None) -> None:
+        """Show the cases similar to an image (looked up off the UI thread); None clears the panel. With
+        ``leaves`` (the Top-1 and Top-2 types): reference mode, three judged examples of each, nearest first."""
         self._wanted = image_id
+        self.leaves = tuple(leaves) if leaves else None
+        self.title.setText(QCoreApplication.translate("Similar", "References: {types} · E: next").format(
+            types=" · ".join(f"Top-{k} {self._name(leaf)}" for k, leaf in enumerate(self.leaves, start=1)))
+            if self.leaves else QCoreApplication.translate("Similar", "Similar judged cases"))
         if image_id is None or model_version is None or self.service is None or self.runner is None:
             self.set_cases([])
             return
 
-        def done(cases, image_id=image_id) -> None:
-            if self._wanted == image_id:  # still the image on screen
+        def done(cases, image_id=image_id, leaves=self.leaves) -> None:
+            if self._wanted == image_id and self.leaves == leaves:  # still the image on screen, the same mode
                 self.set_cases(cases)
+                self.casesShown.emit(list(cases))
 
-        task = Task(self.service.similar_to_image, image_id, model_version, 6)
+        task = Task(self.service.references, image_id, model_version, self.leaves, 3) if self.leaves \
+            else Task(self.service.similar_to_image, image_id, model_version, 6)
         task.signals.result.connect(done)
         self.runner.start(task)
+
+    def mark(self, index: int) -> None:
+        """Highlight the tile at ``index`` (the reference beside the image; -1: none)."""
+        if 0 <= index < self.tiles.count():
+            self.tiles.setCurrentRow(index)
+        else:
+            self.tiles.clearSelection()
 
     def _thumb_ready(self, path: str, image: QImage) -> None:
         if image.isNull():

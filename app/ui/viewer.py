@@ -91,6 +91,7 @@ class ImageViewer(QGraphicsView):
         self._heat = QGraphicsPixmapItem()
         self._right = QGraphicsPixmapItem()
         self._right_heat = QGraphicsPixmapItem()
+        self._ref = QGraphicsPixmapItem()  # a reference image beside this one (the judged example of a type)
         # A message is a label over the viewport, not a scene item: it is not zoomed with the last image's
         # scale, not moved by panning, it wraps, and it stays centred with margins whatever the viewer's size.
         self._message = QLabel(self)
@@ -99,7 +100,7 @@ class ImageViewer(QGraphicsView):
         self._message.setStyleSheet("color: #e8eaed; font-size: 15px; background: transparent;")
         self._message.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._message.hide()
-        for item in (self._image, self._heat, self._right, self._right_heat):
+        for item in (self._image, self._heat, self._right, self._right_heat, self._ref):
             item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
             self.scene().addItem(item)
         self._heat.setZValue(1)
@@ -131,6 +132,12 @@ class ImageViewer(QGraphicsView):
         self._info.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._info.hide()
         self.zoomChanged.connect(lambda _z: self._show_info())
+        # What the reference beside the image is ("Reference: Scratch (Top-1) · judged by amy"): bottom right.
+        self._ref_caption = QLabel(self.viewport())
+        self._ref_caption.setStyleSheet("background: rgba(32, 33, 36, 210); color: #fdd663; padding: 3px 10px;"
+                                        " border-radius: 8px; font-size: 12px;")
+        self._ref_caption.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._ref_caption.hide()
 
     def set_heatmap_pending(self, pending: bool) -> None:
         """Show a small badge while the heatmap of the image on screen is still being computed."""
@@ -155,11 +162,15 @@ class ImageViewer(QGraphicsView):
     def _place_badge(self) -> None:
         self._pending.adjustSize()
         self._pending.move(self.viewport().width() - self._pending.width() - 10, 10)
+        self._ref_caption.move(self.viewport().width() - self._ref_caption.width() - 10,
+                               self.viewport().height() - self._ref_caption.height() - 10)  # bottom right
 
     # -- content ------------------------------------------------------------------------------
     def set_image(self, image: QImage | None, message: str = "") -> None:
-        """Show an image (or a message instead, e.g. why it cannot be shown). Clears the heatmap."""
+        """Show an image (or a message instead, e.g. why it cannot be shown). Clears the heatmap and the reference."""
         self._has_heatmap = False
+        self._ref.setPixmap(QPixmap())
+        self._ref_caption.hide()
         self._heat.setPixmap(QPixmap())
         self._right_heat.setPixmap(QPixmap())
         if image is None or image.isNull():
@@ -202,6 +213,33 @@ class ImageViewer(QGraphicsView):
             item.setTransform(stretch)
         self._has_heatmap = True
         self._layout()
+
+    def set_reference(self, image: QImage | None, caption: str = "") -> None:
+        """Put ``image`` beside the one shown, scaled to its height, with ``caption`` over it (None: take it away).
+        While a reference is beside, the heatmap is drawn over the image (not side by side)."""
+        left = self._image.pixmap().size()
+        if image is None or image.isNull() or left.isEmpty():
+            self._ref.setPixmap(QPixmap())
+            self._ref_caption.hide()
+        else:
+            pix = QPixmap.fromImage(image)
+            scale = left.height() / max(1, pix.height())
+            self._ref.setPixmap(pix)
+            self._ref.setTransform(QTransform.fromScale(scale, scale))
+            self._ref.setPos(left.width() + SIDE_GAP, 0)
+            self._ref_caption.setText(caption)
+            self._ref_caption.adjustSize()
+            self._place_badge()
+        self._layout()
+        self.fit()
+
+    @property
+    def has_reference(self) -> bool:
+        return not self._ref.pixmap().isNull()
+
+    @property
+    def reference_caption(self) -> str:
+        return self._ref_caption.text() if self.has_reference else ""
 
     @property
     def has_heatmap(self) -> bool:
@@ -294,7 +332,10 @@ class ImageViewer(QGraphicsView):
     def _layout(self) -> None:
         show = self._heatmap_visible and self._has_heatmap
         self._caption.setVisible(show and bool(self._caption.text()))
-        side = self._side_by_side and show
+        ref = self.has_reference
+        self._ref.setVisible(ref)
+        self._ref_caption.setVisible(ref)
+        side = self._side_by_side and show and not ref
         # Overlay mode: heatmap on the image. Side by side: plain image left, overlay right.
         self._heat.setVisible(show and not side)
         self._heat.setOpacity(self._opacity)
@@ -304,6 +345,8 @@ class ImageViewer(QGraphicsView):
         rect = self._image.boundingRect()
         if side:
             rect = QRectF(0, 0, rect.width() * 2 + SIDE_GAP, rect.height())
+        elif ref:
+            rect = rect.united(self._ref.sceneBoundingRect())
         if not rect.isEmpty():
             self.scene().setSceneRect(rect)
 
