@@ -108,6 +108,17 @@ NOTE_B = 'fibre, "long"\n看起來像刮痕'
 NOTES = {"a": "", "b": NOTE_B, "c": "", "f": "", "g": "edge of the panel"}
 
 
+@pytest.mark.parametrize("fmt", ["csv", "json", "imagefolder"])
+def test_progress_is_reported_as_rows_are_written(store: Store, fmt, monkeypatch) -> None:
+    from app.store import export
+
+    monkeypatch.setattr(export, "PROGRESS_EVERY", 2)
+    seen: list[tuple[int, int]] = []
+    out = store.data / ("out" if fmt == "imagefolder" else f"labels.{fmt}")
+    result = export_labels(store.engine, out, fmt, progress=lambda n, total: seen.append((n, total)))
+    assert result.count == 5 and seen == [(2, 0), (4, 0)]
+
+
 def test_csv_is_a_training_manifest(store: Store, taxonomy) -> None:
     out = store.data / "labels.csv"
     result = export_labels(store.engine, out, "csv")

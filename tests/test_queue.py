@@ -279,7 +279,8 @@ def test_service_pages_accepts_undoes_and_exports(engine, store, tmp_path: Path)
     service = QueueService(engine, "erin")
     filters = QueueFilters(model_version=V1, batch_id=store["A"])
     assert [r.image_id for r in service.page(filters).rows] == [store["img0"], store["img1"], store["img4"]]
-    assert service.batches() == [(store["B"], "batch B"), (store["A"], "batch A")]
+    assert [b[:2] for b in service.batches()] == [(store["B"], "batch B"), (store["A"], "batch A")]
+    assert all(b[2].tzinfo is not None for b in service.batches())  # the menu shows each batch's date
     assert service.model_versions()[0] in (V0, V1) and set(service.model_versions()) == {V0, V1}
 
     records = service.accept([store["img0"], store["img1"]], model_version=V1)

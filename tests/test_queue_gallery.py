@@ -98,3 +98,18 @@ def test_gallery_shows_thumbnails_shares_the_selection_and_notes_by_key(qtbot, q
     qtbot.keyClick(view.gallery, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)  # back to the table
     assert view.active_view() is view.table
     _wait_for_pool()
+
+
+@SQLITE_ONLY
+def test_batches_are_listed_with_their_date_and_the_waiting_filter_reaches_the_query(qtbot, queue_window,  # noqa: F811
+                                                                                      store) -> None:
+    import datetime as dt
+
+    window, view = queue_window
+    texts = [view.batch_combo.itemText(i) for i in range(1, view.batch_combo.count())]
+    today = dt.datetime.now().astimezone().strftime("%Y-%m-%d")
+    assert texts == [f"batch B · {today}", f"batch A · {today}"]  # two batches of one name would differ by date
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.age_combo.setCurrentIndex(view.age_combo.findText("Over 1 week"))
+    assert view.filters().older_than == dt.timedelta(days=7)
+    assert len(_ids(view)) == 5  # every prediction of the test store is older than a week

@@ -165,9 +165,11 @@ class JudgingService:
 
     # -- export ----------------------------------------------------------------------------------
     def export(self, out: Path, fmt: str, *, batch_id: int | None = None, since: dt.datetime | None = None,
-               statuses: Collection[str] | None = None) -> ExportResult:
-        """``fma-judge export`` from the app: the same formats (csv, json, imagefolder) and filters."""
-        return export_labels(self.engine, out, fmt, batch_id=batch_id, since=since, statuses=statuses)
+               statuses: Collection[str] | None = None, progress=None) -> ExportResult:
+        """``fma-judge export`` from the app: the same formats (csv, json, imagefolder) and filters; ``progress``:
+        called with ``(rows written, 0)`` as the export goes."""
+        return export_labels(self.engine, out, fmt, batch_id=batch_id, since=since, statuses=statuses,
+                             progress=progress)
 
 
 __all__ = ["JudgingService", "OpenedBatch", "StoreError"]

@@ -132,8 +132,8 @@ class QueueService:
         with session_scope(self.engine, action="read") as s:
             return queries.rejudge_queue(s, rows=False, **filters.as_kwargs())
 
-    def batches(self) -> list[tuple[int, str]]:
-        """Every batch as ``(id, name)``, newest first (for the batch filter)."""
+    def batches(self) -> list[tuple[int, str, dt.datetime]]:
+        """Every batch as ``(id, name, created at)``, newest first (for the batch filter)."""
         with session_scope(self.engine, action="read") as s:
             return queries.batch_names(s)
 

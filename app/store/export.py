@@ -315,6 +315,7 @@ def export_labels(
     since: dt.datetime | None = None,
     statuses: Collection[str] | None = None,
     taxonomy: Taxonomy | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
     """Export every image's current judgment.
 
@@ -329,6 +330,8 @@ def export_labels(
         since: only judgments made at or after this time (naive = local time).
         statuses: subset of accepted/corrected/unknown (default all).
         taxonomy: taxonomy for the leaf paths (default: the one embedded in each judgment's model version).
+        progress: called with ``(rows written, 0)`` every :data:`PROGRESS_EVERY` rows (the total is not counted
+            ahead: that would be a second pass).
 
     Raises:
         ExportError: unknown format or status, or an output path of the wrong kind.
@@ -340,8 +343,8 @@ def export_labels(
     chosen = _check_statuses(statuses)
     if isinstance(source, Engine):
         with translate_errors(source, "read"), Session(source) as session:
-            return _export(session, target, fmt, batch_id, since, chosen, taxonomy)
-    return _export(source, target, fmt, batch_id, since, chosen, taxonomy)
+            return _export(session, target, fmt, batch_id, since, chosen, taxonomy, progress)
+    return _export(source, target, fmt, batch_id, since, chosen, taxonomy, progress)
 
 
 def _export(
@@ -352,6 +355,7 @@ def _export(
     since: dt.datetime | None,
     statuses: frozenset[str],
     taxonomy: Taxonomy | None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
     batch_id = None if batch is None else _batch_id(session, batch)
     skipped: list[tuple[str, str]] = []
@@ -364,6 +368,8 @@ def _export(
         with_history=fmt == "json",
         skipped=skipped,
     )
+    if progress is not None:
+        rows = _counted(rows, progress)
     writers: dict[str, Callable[[], int]] = {
         "csv": lambda: _write_csv(rows, out),
         "json": lambda: _write_json(rows, out),
@@ -373,6 +379,16 @@ def _export(
         out.mkdir(parents=True, exist_ok=True)
     count = writers[fmt]()
     return ExportResult(count=count, path=out, skipped=tuple(skipped))
+
+
+PROGRESS_EVERY = 500
+
+
+def _counted(rows: Iterator[ExportRow], progress: Callable[[int, int], None]) -> Iterator[ExportRow]:
+    for n, row in enumerate(rows, start=1):
+        yield row
+        if n % PROGRESS_EVERY == 0:
+            progress(n, 0)
 
 
 def _batch_id(session: Session, ref: int | str) -> int:

@@ -455,10 +455,10 @@ def latest_paths(session: Session, image_ids: Sequence[int]) -> dict[int, str]:
     return {i: v[2] for i, v in found.items()}
 
 
-def batch_names(session: Session) -> list[tuple[int, str]]:
-    """Every batch as ``(id, name)``, newest first (for filter menus; no progress counts)."""
-    stmt = select(Batch.id, Batch.name).order_by(Batch.created_at.desc(), Batch.id.desc())
-    return [(int(i), str(n)) for i, n in session.execute(stmt)]
+def batch_names(session: Session) -> list[tuple[int, str, dt.datetime]]:
+    """Every batch as ``(id, name, created at)``, newest first (for filter menus; no progress counts)."""
+    stmt = select(Batch.id, Batch.name, Batch.created_at).order_by(Batch.created_at.desc(), Batch.id.desc())
+    return [(int(i), str(n), at) for i, n, at in session.execute(stmt)]
 
 
 # ------------------------------------------------------------------------------------------ bulk

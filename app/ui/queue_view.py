@@ -18,13 +18,10 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -33,18 +30,16 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from app.services.queue import (
-    QUEUE_REASONS,
-    QUEUE_SORTS,
-    QUEUE_STATES,
     QueueFilters,
     QueuePage,
     QueueRow,
     QueueService,
 )
 from app.ui.queue_actions import QueueActions, QueueTable
+from app.ui.queue_filters import QueueFilterBar
 from app.ui.queue_gallery import QueueDetailPane, QueueGallery
 from app.ui.queue_model import GroupRow, QueueTableModel
-from app.ui.style import WINDOW_STYLE, reason_label, window_shortcuts
+from app.ui.style import WINDOW_STYLE, window_shortcuts
 from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
@@ -52,7 +47,7 @@ PAGE_SIZE = 200
 POLL_MS = 30_000  # while shown, the queue reloads this often (other analysts' judgments on a shared database)
 
 
-class QueueView(QueueActions, QWidget):
+class QueueView(QueueFilterBar, QueueActions, QWidget):
     """The cross-batch re-judge queue.
 
     Args:
@@ -83,7 +78,7 @@ class QueueView(QueueActions, QWidget):
         self.pool = QThreadPool.globalInstance()
         self._runner = TaskRunner(self.pool)
         self._request = 0
-        self._batches: list[tuple[int, str]] = []
+        self._batches: list[tuple[int, str, object]] = []
         self._order: tuple[str, ...] = ()
         self._order_for: tuple[Taxonomy, str] | None = None
         self._soon = QTimer(self)  # one reload for a burst of judgments made in the main window
@@ -100,84 +95,7 @@ class QueueView(QueueActions, QWidget):
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.reason_combo = QComboBox(self)
-        self.leaf_combo = QComboBox(self)
-        self.batch_combo = QComboBox(self)
-        self.sort_combo = QComboBox(self)
-        for combo in (self.reason_combo, self.leaf_combo, self.batch_combo):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-            combo.setMinimumContentsLength(12)
-        self.reason_combo.addItem(QCoreApplication.translate("Queue", "All reasons"), None)
-        for code in QUEUE_REASONS:
-            self.reason_combo.addItem(reason_label(code), code)
-        self.leaf_combo.addItem(QCoreApplication.translate("Queue", "All predicted types"), None)
-        self.batch_combo.addItem(QCoreApplication.translate("Queue", "All batches"), None)
-        sort_names = {
-            "confidence": QCoreApplication.translate("Queue", "Confidence"),
-            "age": QCoreApplication.translate("Queue", "Waiting longest"),
-            "leaf": QCoreApplication.translate("Queue", "Predicted type"),
-            "batch": QCoreApplication.translate("Queue", "Batch"),
-            "reason": QCoreApplication.translate("Queue", "Reason"),
-        }
-        for key in QUEUE_SORTS:
-            if key in sort_names:  # "determined" is reached through the Group menu
-                self.sort_combo.addItem(sort_names[key], key)
-        self.reverse_box = QCheckBox(QCoreApplication.translate("Queue", "Re&verse"), self)
-        self.min_conf = QSpinBox(self)
-        self.max_conf = QSpinBox(self)
-        for spin, value in ((self.min_conf, 0), (self.max_conf, 100)):
-            spin.setRange(0, 100)
-            spin.setSuffix(" %")
-            spin.setValue(value)
-            spin.setKeyboardTracking(False)
-        self.state_combo = QComboBox(self)
-        for text, states in (
-            (QCoreApplication.translate("Queue", "Waiting to be judged"), ("rejudge",)),
-            (QCoreApplication.translate("Queue", "Judged"), ("accepted", "corrected", "unknown")),
-            (QCoreApplication.translate("Queue", "Accepted"), ("accepted",)),
-            (QCoreApplication.translate("Queue", "Corrected"), ("corrected",)),
-            (QCoreApplication.translate("Queue", "Unknown / new type"), ("unknown",)),
-            (QCoreApplication.translate("Queue", "Waiting or judged"), QUEUE_STATES),
-        ):
-            self.state_combo.addItem(text, states)
-        self.analyst_combo = QComboBox(self)
-        self.analyst_combo.addItem(QCoreApplication.translate("Queue", "All analysts"), None)
-        self.analyst_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.group_combo = QComboBox(self)
-        self.group_combo.addItem(QCoreApplication.translate("Queue", "No grouping"), None)
-        self.group_combo.addItem(QCoreApplication.translate("Queue", "Predicted type"), "leaf")
-        self.group_combo.addItem(QCoreApplication.translate("Queue", "Determined node"), "determined")
-        self.group_combo.setToolTip(QCoreApplication.translate(
-            "Queue", "Determined node: the deepest group or subgroup the model is sure of at the target purity; "
-                     "a group's images can be judged together (click its heading, then C)"))
-
-        bar = QHBoxLayout()
-        for text, widget in (
-            (QCoreApplication.translate("Queue", "&Reason:"), self.reason_combo),
-            (QCoreApplication.translate("Queue", "&Predicted:"), self.leaf_combo),
-            (QCoreApplication.translate("Queue", "&Batch:"), self.batch_combo),
-            (QCoreApplication.translate("Queue", "Con&fidence:"), self.min_conf),
-        ):
-            label = QLabel(text, self)
-            label.setBuddy(widget)
-            bar.addWidget(label)
-            bar.addWidget(widget)
-        bar.addWidget(QLabel("–", self))
-        bar.addWidget(self.max_conf)
-        bar.addStretch(1)
-        bar2 = QHBoxLayout()
-        sort_label = QLabel(QCoreApplication.translate("Queue", "&Sort:"), self)
-        sort_label.setBuddy(self.sort_combo)
-        group_label = QLabel(QCoreApplication.translate("Queue", "&Group:"), self)
-        group_label.setBuddy(self.group_combo)
-        state_label = QLabel(QCoreApplication.translate("Queue", "Sta&te:"), self)
-        state_label.setBuddy(self.state_combo)
-        analyst_label = QLabel(QCoreApplication.translate("Queue", "&Analyst:"), self)
-        analyst_label.setBuddy(self.analyst_combo)
-        for w in (sort_label, self.sort_combo, self.reverse_box, state_label, self.state_combo, analyst_label,
-                  self.analyst_combo, group_label, self.group_combo):
-            bar2.addWidget(w)
-        bar2.addStretch(1)
+        bar, bar2 = self._build_filters()
 
         self.model = QueueTableModel(self)
         self.model.moreWanted.connect(self._load_more)
@@ -268,7 +186,7 @@ class QueueView(QueueActions, QWidget):
         layout.addLayout(actions)
 
         for combo in (self.reason_combo, self.leaf_combo, self.batch_combo, self.sort_combo, self.group_combo,
-                      self.state_combo, self.analyst_combo):
+                      self.state_combo, self.analyst_combo, self.age_combo):
             combo.currentIndexChanged.connect(lambda _i: self.refresh())
         self.reverse_box.toggled.connect(lambda _on: self.refresh())
         self.group_combo.currentIndexChanged.connect(lambda _i: (self.sort_combo.setEnabled(not self.grouping()),
@@ -307,16 +225,6 @@ class QueueView(QueueActions, QWidget):
         """Reload shortly (judgments were made elsewhere in this app; a burst of them reloads once)."""
         self._soon.start()
 
-    def _state_changed(self) -> None:
-        """Only decisions have an analyst: the analyst filter is off while the list shows waiting images only."""
-        waiting = self.state_combo.currentData() == ("rejudge",)
-        self.analyst_combo.setEnabled(not waiting)
-        self.model.waiting_only = waiting
-        if waiting and self.analyst_combo.currentIndex() != 0:
-            self.analyst_combo.blockSignals(True)
-            self.analyst_combo.setCurrentIndex(0)
-            self.analyst_combo.blockSignals(False)
-
     def _poll_tick(self) -> None:
         """The periodic reload, only while the first page is what is loaded (a reload shows the first page again:
         it must not pull an analyst who scrolled further back to the top)."""
@@ -349,40 +257,6 @@ class QueueView(QueueActions, QWidget):
         if self.taxonomy is not None and leaf in self.taxonomy:
             return self.taxonomy.name(leaf, self.lang)
         return leaf
-
-    def grouping(self) -> str | None:
-        """What grouped mode groups by (``leaf``, ``determined``), or None."""
-        return self.group_combo.currentData()
-
-    def filters(self) -> QueueFilters | None:
-        """The filters as the bar shows them; None without a model version."""
-        if not self.model_version:
-            return None
-        low, high = self.min_conf.value(), self.max_conf.value()
-        reason = self.reason_combo.currentData()
-        return QueueFilters(
-            model_version=self.model_version,
-            reasons=(reason,) if reason else None,
-            leaf=self.leaf_combo.currentData(),
-            batch_id=self.batch_combo.currentData(),
-            min_conf=low / 100 if low > 0 else None,
-            max_conf=high / 100 if high < 100 else None,
-            states=self.state_combo.currentData(),
-            analyst=self.analyst_combo.currentData(),
-            node_order=self._node_order(),
-            sort=self.grouping() or self.sort_combo.currentData(),
-            descending=self.reverse_box.isChecked() and not self.grouping(),
-        )
-
-    def _node_order(self) -> tuple[str, ...] | None:
-        """Leaf and node ids by the names this window shows (groups are listed by name, not by id)."""
-        if self.taxonomy is None or (self.sort_combo.currentData() != "leaf" and not self.grouping()):
-            return None
-        if self._order_for is None or self._order_for[0] is not self.taxonomy or self._order_for[1] != self.lang:
-            nodes = [n for level in self.taxonomy.levels for n in level]
-            self._order = tuple(sorted(dict.fromkeys(nodes), key=lambda n: (self._leaf_name(n).casefold(), n)))
-            self._order_for = (self.taxonomy, self.lang)
-        return self._order
 
     def selected_rows(self) -> list[QueueRow]:
         """The selected queue rows, top to bottom (headings excluded)."""
@@ -472,50 +346,6 @@ class QueueView(QueueActions, QWidget):
     def _start(self, task: Task) -> None:
         self._runner.start(task)
 
-    def _fill_combos(self, page: QueuePage) -> None:
-        """Facet counts into the reason and leaf menus, the batch list into its menu; keep the choices."""
-        for i in range(1, self.reason_combo.count()):
-            code = self.reason_combo.itemData(i)
-            self.reason_combo.setItemText(i, f"{reason_label(code)} ({page.counts_by_reason.get(code, 0)})")
-        chosen_leaf, chosen_batch = self.leaf_combo.currentData(), self.batch_combo.currentData()
-        for combo in (self.leaf_combo, self.batch_combo):
-            combo.blockSignals(True)
-            while combo.count() > 1:
-                combo.removeItem(1)
-        leaves = sorted(page.counts_by_leaf.items(), key=lambda kv: (-kv[1], self._leaf_name(kv[0])))
-        if chosen_leaf is not None and chosen_leaf not in page.counts_by_leaf:
-            leaves.append((chosen_leaf, 0))
-        for leaf, n in leaves:
-            if leaf is not None:
-                self.leaf_combo.addItem(f"{self._leaf_name(leaf)} ({n})", leaf)
-        for batch_id, name in self._batches:
-            self.batch_combo.addItem(name, batch_id)
-        for combo, chosen in ((self.leaf_combo, chosen_leaf), (self.batch_combo, chosen_batch)):
-            combo.setCurrentIndex(max(0, combo.findData(chosen)) if chosen is not None else 0)
-            combo.blockSignals(False)
-
-    def _fill_analysts(self, analysts: list[str]) -> None:
-        chosen = self.analyst_combo.currentData()
-        if [self.analyst_combo.itemData(i) for i in range(1, self.analyst_combo.count())] == analysts:
-            return
-        self.analyst_combo.blockSignals(True)
-        while self.analyst_combo.count() > 1:
-            self.analyst_combo.removeItem(1)
-        for name in analysts:
-            self.analyst_combo.addItem(name, name)
-        self.analyst_combo.setCurrentIndex(max(0, self.analyst_combo.findData(chosen)) if chosen else 0)
-        self.analyst_combo.blockSignals(False)
-
-    def _sync_header(self, filters: QueueFilters) -> None:
-        column = {v: k for k, v in QueueTableModel.SORT_BY_COLUMN.items()}.get(filters.sort, 1)
-        order = Qt.SortOrder.DescendingOrder if filters.descending else Qt.SortOrder.AscendingOrder
-        header = self.table.horizontalHeader()
-        header.blockSignals(True)
-        header.setSortIndicator(column, order)
-        header.blockSignals(False)
-        self._apply_spans()
-        self._show_counts()
-
     def _apply_spans(self) -> None:
         self.table.clearSpans()
         if self.model.grouped:
@@ -553,21 +383,6 @@ class QueueView(QueueActions, QWidget):
             self.table.selectionModel().select(
                 self.model.index(row, 0),
                 self.table.selectionModel().SelectionFlag.Select | self.table.selectionModel().SelectionFlag.Rows)
-
-    def _header_sort(self, column: int, order: Qt.SortOrder) -> None:
-        key = QueueTableModel.SORT_BY_COLUMN.get(column)
-        if key is None or self.grouping():
-            filters = self.filters()
-            if filters is not None:
-                self._sync_header(filters)  # not a sortable column (or grouped): keep the indicator
-            return
-        self.sort_combo.blockSignals(True)
-        self.reverse_box.blockSignals(True)
-        self.sort_combo.setCurrentIndex(self.sort_combo.findData(key))
-        self.reverse_box.setChecked(order == Qt.SortOrder.DescendingOrder)
-        self.sort_combo.blockSignals(False)
-        self.reverse_box.blockSignals(False)
-        self.refresh()
 
     def _update_buttons(self) -> None:
         n = len(self.selected_rows()) if self.service.read_only is None else 0  # read-only: no judging
