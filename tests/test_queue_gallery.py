@@ -101,11 +101,10 @@ def test_gallery_shows_thumbnails_shares_the_selection_and_notes_by_key(qtbot, q
 
 
 @SQLITE_ONLY
-def test_batches_are_listed_with_their_date_and_the_waiting_filter_reaches_the_query(qtbot, queue_window,  # noqa: F811
-                                                                                      store) -> None:
+def test_batches_are_listed_with_their_date_and_the_waiting_filter_reaches_the_query(qtbot, queue_window):  # noqa: F811
     import datetime as dt
 
-    window, view = queue_window
+    _window, view = queue_window
     texts = [view.batch_combo.itemText(i) for i in range(1, view.batch_combo.count())]
     today = dt.datetime.now().astimezone().strftime("%Y-%m-%d")
     assert texts == [f"batch B · {today}", f"batch A · {today}"]  # two batches of one name would differ by date

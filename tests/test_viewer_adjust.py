@@ -68,3 +68,47 @@ def test_the_keys_reach_the_viewer(qtbot, engine, tiny_bundle, tmp_path, monkeyp
         assert win.viewer.adjustments == NEUTRAL
     finally:
         win.close()
+
+
+def test_the_scale_bar_has_a_round_length_near_its_target_size() -> None:
+    from app.ui.viewer import length_text, nice_scale, pixel_size_um
+
+    assert pixel_size_um(20, 3.45) == pytest.approx(0.1725)
+    assert pixel_size_um(None, 3.45) is None and pixel_size_um(20, None) is None and pixel_size_um(20, 0) is None
+    um, px = nice_scale(0.1725, 1.0)  # 120 screen px = 20.7 µm at 100 %: a 20 µm bar
+    assert um == 20 and px == pytest.approx(20 / 0.1725)
+    um, px = nice_scale(0.1725, 0.25)  # zoomed out 4x: 82.8 µm wanted, 50 µm drawn
+    assert um == 50 and px == pytest.approx(50 / 0.1725 * 0.25) and px <= 120
+    assert nice_scale(1.0, 1.0, 100)[0] == 100 and nice_scale(3.0, 1.0, 100)[0] == 200
+    assert length_text(2000) == "2 mm" and length_text(0.5) == "0.5 µm" and length_text(50) == "50 µm"
+
+
+def test_the_app_draws_a_scale_bar_for_images_of_known_magnification(qtbot, engine, tiny_bundle, tmp_path,
+                                                                     monkeypatch) -> None:
+    from conftest import open_window, write_image
+    from PySide6.QtWidgets import QInputDialog
+
+    folder = tmp_path / "b"
+    write_image(folder / "a_20x.png", size=(64, 48))
+    write_image(folder / "b.png", size=(64, 48), seed=1)  # no magnification known: no scale bar
+    win = open_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        win.select(0)
+        qtbot.waitUntil(lambda: win.viewer.has_image, timeout=10_000)
+        assert win.viewer.scale_bar() is None  # no camera pixel size set yet
+        monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (3.45, True))
+        win.edit_pixel_size()
+        assert win.settings.value("viewer/camera_pixel_um") in (3.45, "3.45")
+        um, px = win.viewer.scale_bar()
+        assert um / px == pytest.approx(3.45 / 20 / win.viewer.transform().m11())
+        before = win.viewer.grab().toImage()
+        win.viewer.zoom(2.0)
+        assert win.viewer.scale_bar() != (um, px) and before.size().isValid()
+        win.select(1)
+        qtbot.waitUntil(lambda: win.current_image_id == win.items[1].image.image_id and win.viewer.has_image,
+                        timeout=10_000)
+        assert win.viewer.scale_bar() is None
+    finally:
+        win.close()

@@ -44,7 +44,7 @@ from app.ui.statusbar import MainStatusBar
 from app.ui.store_upkeep import StoreUpkeep
 from app.ui.style import APP_STYLE
 from app.ui.toolbar import MainToolBar
-from app.ui.viewer import ImageViewer
+from app.ui.viewer import ImageViewer, pixel_size_um
 from app.ui.welcome import WelcomePage
 from app.ui.workers import ModelWorker, Task, TaskRunner
 
@@ -230,6 +230,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         tb.languageChosen.connect(self.set_language)
         tb.analystChangeRequested.connect(self.change_analyst)
         tb.keysEditRequested.connect(self.edit_keys)
+        tb.pixelSizeRequested.connect(self.edit_pixel_size)
 
     def _build_statusbar(self) -> None:
         self.status = MainStatusBar(self)
@@ -496,7 +497,9 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             self.images.request(image_id, item.image.path)
             return
         qimg = self.images.images[image_id]
-        self.panel.set_facts(self.images.facts.get(image_id))
+        facts = self.images.facts.get(image_id)
+        self.panel.set_facts(facts)
+        self.viewer.set_pixel_size(pixel_size_um(facts.magnification if facts else None, self.camera_pixel_um()))
         if qimg is None:
             self.viewer.set_image(None, self.presenter.errors.get(
                 image_id, QCoreApplication.translate("Main", "Cannot show this image")))

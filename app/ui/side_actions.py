@@ -121,7 +121,30 @@ class SideActions:
             self.status.set_analyst(self.service.analyst)
 
     # ------------------------------------------------------------------------------------------
-    # export
+    # scale bar, export
+    def camera_pixel_um(self) -> float | None:
+        """The camera's pixel pitch in µm (Settings → Scale bar…), None when not set: no scale bar."""
+        try:
+            value = float(self.settings.value("viewer/camera_pixel_um", 0) or 0) if self.settings is not None else 0
+        except (TypeError, ValueError):
+            value = 0
+        return value if value > 0 else None
+
+    def edit_pixel_size(self) -> None:
+        """Settings → Scale bar: the camera's pixel pitch; with the magnification read from each image (TIFF tags
+        or a ``_20x`` file name) it gives the scale bar. 0 turns the scale bar off."""
+        value, ok = QInputDialog.getDouble(
+            self, QCoreApplication.translate("Main", "Scale bar"),
+            QCoreApplication.translate("Main", "Camera pixel size in µm (the sensor's pixel pitch; 0: no scale bar).\n"
+                                               "The scale bar shows where the image's magnification is known."),
+            self.camera_pixel_um() or 0.0, 0.0, 100.0, 3)
+        if not ok or self.settings is None:
+            return
+        self.settings.setValue("viewer/camera_pixel_um", value)
+        item = self.presenter.current_item
+        if item is not None:
+            self._display_image(item)
+
     def export_labels(self) -> None:
         """The export dialog (format, this batch or all, statuses, since), then the export in the background."""
         if self.service is None:

@@ -16,11 +16,13 @@ class MainToolBar(QToolBar):
         languageChosen(str): a UI language code from the settings menu.
         analystChangeRequested(): "Change analyst…" from the settings menu.
         keysEditRequested(): "Keyboard shortcuts…" from the settings menu.
+        pixelSizeRequested(): "Scale bar…" from the settings menu.
     """
 
     languageChosen = Signal(str)
     analystChangeRequested = Signal()
     keysEditRequested = Signal()
+    pixelSizeRequested = Signal()
 
     def __init__(self, lang: str, parent=None) -> None:
         super().__init__(QCoreApplication.translate("Main", "Main"), parent)
@@ -72,6 +74,8 @@ class MainToolBar(QToolBar):
                                      self.analystChangeRequested.emit)
         self.settings_menu.addAction(QCoreApplication.translate("Main", "Keyboard shortcuts…"),
                                      self.keysEditRequested.emit)
+        self.settings_menu.addAction(QCoreApplication.translate("Main", "Scale bar: camera pixel size…"),
+                                     self.pixelSizeRequested.emit)
         button = QToolButton(self)
         button.setText(QCoreApplication.translate("Main", "Settings"))
         button.setMenu(self.settings_menu)

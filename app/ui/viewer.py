@@ -32,6 +32,28 @@ def heatmap_rgba(heatmap: np.ndarray) -> np.ndarray:
 
 
 NEUTRAL = (0.0, 1.0, 1.0)
+SCALE_BAR_PX = 120  # about this long on screen
+
+
+def pixel_size_um(magnification: float | None, camera_pixel_um: float | None) -> float | None:
+    """Micrometres per image pixel: the camera's pixel pitch over the objective's magnification (None when either
+    is unknown)."""
+    if not magnification or not camera_pixel_um or magnification <= 0 or camera_pixel_um <= 0:
+        return None
+    return camera_pixel_um / magnification
+
+
+def nice_scale(um_per_px: float, zoom: float, target_px: float = SCALE_BAR_PX) -> tuple[float, float]:
+    """A scale bar near ``target_px`` screen pixels long whose length is 1, 2 or 5 × 10^n µm: (µm, screen px)."""
+    want = target_px / max(zoom, 1e-9) * um_per_px
+    power = 10.0 ** np.floor(np.log10(want))
+    um = max((m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power <= want), default=power)
+    return float(um), float(um / um_per_px * zoom)
+
+
+def length_text(um: float) -> str:
+    """``500 µm``, ``2 mm``, ``0.5 µm``."""
+    return f"{um / 1000:g} mm" if um >= 1000 else f"{um:g} µm"
 """Brightness (added, in units of full scale), contrast (a factor about mid-grey) and gamma: no change."""
 
 
@@ -138,6 +160,7 @@ class ImageViewer(QGraphicsView):
                                         " border-radius: 8px; font-size: 12px;")
         self._ref_caption.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._ref_caption.hide()
+        self._um_per_px: float | None = None  # the scale bar's (None: no scale bar)
 
     def set_heatmap_pending(self, pending: bool) -> None:
         """Show a small badge while the heatmap of the image on screen is still being computed."""
@@ -232,6 +255,37 @@ class ImageViewer(QGraphicsView):
             self._place_badge()
         self._layout()
         self.fit()
+
+    def set_pixel_size(self, um_per_px: float | None) -> None:
+        """Micrometres per pixel of the image shown (None: unknown, no scale bar)."""
+        self._um_per_px = um_per_px
+        self.viewport().update()
+
+    def scale_bar(self) -> tuple[float, float] | None:
+        """The scale bar drawn now: (µm, screen px), or None."""
+        if self._um_per_px is None or self._source is None:
+            return None
+        return nice_scale(self._um_per_px, self.transform().m11())
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        """The scale bar, bottom left above the zoom label, in screen pixels (it is redrawn on every zoom)."""
+        bar = self.scale_bar()
+        if bar is None:
+            return
+        um, px = bar
+        painter.save()
+        painter.resetTransform()
+        h = self.viewport().height()
+        y = h - (self._info.height() if self._info.isVisible() else 0) - 22
+        x = 12
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(32, 33, 36, 200))
+        painter.drawRoundedRect(QRectF(x - 6, y - 18, px + 12 + 70, 28), 6, 6)
+        painter.setBrush(QColor("#e8eaed"))
+        painter.drawRect(QRectF(x, y, px, 4))
+        painter.setPen(QColor("#e8eaed"))
+        painter.drawText(QRectF(x, y - 17, px + 70, 16), Qt.AlignmentFlag.AlignLeft, length_text(um))
+        painter.restore()
 
     @property
     def has_reference(self) -> bool:
