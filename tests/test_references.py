@@ -33,9 +33,11 @@ def test_e_shows_references_of_the_top_types_beside_the_image(qtbot, engine, tax
         with qtbot.waitSignal(panel.casesShown, timeout=10_000):
             qtbot.keyClick(win, Qt.Key.Key_E)
         assert panel.leaves == tuple(top)
-        labels = [panel.tiles.item(i).text().split("\n")[0] for i in range(panel.tiles.count())]
+        labels = [panel.tiles.item(i).text().split("\n") for i in range(panel.tiles.count())]
         name = [taxonomy.name(leaf, "en") for leaf in top]
-        assert labels == [f"Top-1 · {name[0]}", f"Top-1 · {name[0]}", f"Top-2 · {name[1]}"]
+        assert [(t[0].split(" · ")[0], t[1]) for t in labels] == [("Top-1", name[0]), ("Top-1", name[0]),
+                                                                   ("Top-2", name[1])]
+        assert all(t[0].endswith("%") for t in labels)
         qtbot.waitUntil(lambda: viewer.has_reference, timeout=10_000)
         assert viewer.reference_caption.startswith(f"Reference 1/3: {name[0]} (Top-1)")
         assert panel.tiles.currentRow() == 0

@@ -475,91 +475,101 @@
     </message>
     <message>
         <location filename="../ui/keymap.py" line="50"/>
+        <source>Reference images of the Top-1 and Top-2 types</source>
+        <translation>第一與第二候選類型的參考影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="51"/>
         <source>Top-5 of the determined node, or of all types</source>
         <translation>前 5 名：已確定節點內，或全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="51"/>
+        <location filename="../ui/keymap.py" line="52"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="52"/>
+        <location filename="../ui/keymap.py" line="53"/>
         <source>Heatmap opacity down</source>
         <translation>熱圖透明度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="53"/>
+        <location filename="../ui/keymap.py" line="54"/>
         <source>Heatmap opacity up</source>
         <translation>熱圖透明度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="54"/>
+        <location filename="../ui/keymap.py" line="55"/>
         <source>Zoom in</source>
         <translation>放大</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="55"/>
+        <location filename="../ui/keymap.py" line="56"/>
         <source>Zoom out</source>
         <translation>縮小</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="56"/>
+        <location filename="../ui/keymap.py" line="57"/>
         <source>Fit the image</source>
         <translation>符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="57"/>
+        <location filename="../ui/keymap.py" line="58"/>
         <source>Brightness up</source>
         <translation>亮度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="58"/>
+        <location filename="../ui/keymap.py" line="59"/>
         <source>Brightness down</source>
         <translation>亮度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="59"/>
+        <location filename="../ui/keymap.py" line="60"/>
         <source>Contrast up</source>
         <translation>對比提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="60"/>
+        <location filename="../ui/keymap.py" line="61"/>
         <source>Contrast down</source>
         <translation>對比降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="61"/>
+        <location filename="../ui/keymap.py" line="62"/>
         <source>Gamma up</source>
         <translation>Gamma 提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="62"/>
+        <location filename="../ui/keymap.py" line="63"/>
         <source>Gamma down</source>
         <translation>Gamma 降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="63"/>
+        <location filename="../ui/keymap.py" line="64"/>
         <source>Reset brightness, contrast, gamma</source>
         <translation>還原亮度、對比、Gamma</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="64"/>
+        <location filename="../ui/keymap.py" line="65"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="65"/>
+        <location filename="../ui/keymap.py" line="66"/>
         <source>Re-judge queue</source>
         <translation>複判佇列</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="66"/>
+        <location filename="../ui/keymap.py" line="67"/>
+        <source>Filter or sort the list</source>
+        <translation>篩選或排序清單</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="68"/>
         <source>Show / hide the shortcuts</source>
         <translation>顯示／隱藏快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="86"/>
+        <location filename="../ui/keymap.py" line="88"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是按鍵</translation>
     </message>
@@ -595,10 +605,83 @@
     </message>
 </context>
 <context>
+    <name>ListFilter</name>
+    <message>
+        <location filename="../ui/list_filter.py" line="20"/>
+        <source>All images</source>
+        <translation>所有影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/list_filter.py" line="21"/>
+        <source>Waiting for a person</source>
+        <translation>等待人工判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/list_filter.py" line="22"/>
+        <source>Sent to re-judge</source>
+        <translation>送交複判</translation>
+    </message>
+    <message>
+        <location filename="../ui/list_filter.py" line="23"/>
+        <source>Auto-judged</source>
+        <translation>自動判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/list_filter.py" line="24"/>
+        <source>Judged by a person</source>
+        <translation>已由人員判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/list_filter.py" line="25"/>
+        <source>Corrected</source>
+        <translation>已更正</translation>
+    </message>
+    <message>
+        <location filename="../ui/list_filter.py" line="26"/>
+        <source>Unknown / new type</source>
+        <translation>未知／新類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/list_filter.py" line="27"/>
+        <source>Cannot be read</source>
+        <translation>無法讀取</translation>
+    </message>
+    <message>
+        <location filename="../ui/list_filter.py" line="72"/>
+        <source>All types</source>
+        <translation>所有類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/list_filter.py" line="74"/>
+        <source>Batch order</source>
+        <translation>批次順序</translation>
+    </message>
+    <message>
+        <location filename="../ui/list_filter.py" line="75"/>
+        <source>Least confident first</source>
+        <translation>信心最低者優先</translation>
+    </message>
+    <message>
+        <location filename="../ui/list_filter.py" line="76"/>
+        <source>By type</source>
+        <translation>依類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/list_filter.py" line="79"/>
+        <source>Show all</source>
+        <translation>全部顯示</translation>
+    </message>
+    <message>
+        <location filename="../ui/list_filter.py" line="132"/>
+        <source>{n} of {m} images listed</source>
+        <translation>列出 {m} 張中的 {n} 張</translation>
+    </message>
+</context>
+<context>
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="183"/>
-        <location filename="../ui/side_actions.py" line="110"/>
+        <location filename="../ui/side_actions.py" line="113"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -673,78 +756,83 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>最近的批次（按 Enter 開啟）</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="26"/>
+        <location filename="../ui/toolbar.py" line="28"/>
         <source>Main</source>
         <translation>主工具列</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="34"/>
+        <location filename="../ui/toolbar.py" line="36"/>
         <source>Open folder…</source>
         <translation>開啟資料夾…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="35"/>
+        <location filename="../ui/toolbar.py" line="37"/>
         <source>Open files…</source>
         <translation>開啟檔案…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="36"/>
+        <location filename="../ui/toolbar.py" line="38"/>
         <source>Model…</source>
         <translation>模型…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="37"/>
+        <location filename="../ui/toolbar.py" line="39"/>
         <source>Export labels…</source>
         <translation>匯出標籤…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="40"/>
+        <location filename="../ui/toolbar.py" line="42"/>
         <source>Heatmap</source>
         <translation>熱圖</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="42"/>
+        <location filename="../ui/toolbar.py" line="44"/>
         <source>Side by side</source>
         <translation>並排</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="48"/>
+        <location filename="../ui/toolbar.py" line="50"/>
         <source>Heatmap opacity ([ and ])</source>
         <translation>熱圖透明度（[ 與 ]）</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="73"/>
+        <location filename="../ui/toolbar.py" line="75"/>
         <source>Keyboard shortcuts…</source>
         <translation>鍵盤快捷鍵…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="38"/>
+        <location filename="../ui/toolbar.py" line="77"/>
+        <source>Scale bar: camera pixel size…</source>
+        <translation>比例尺：相機像素尺寸…</translation>
+    </message>
+    <message>
+        <location filename="../ui/toolbar.py" line="40"/>
         <source>Re-judge queue (Q)</source>
         <translation>複判佇列 (Q)</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="39"/>
+        <location filename="../ui/toolbar.py" line="41"/>
         <source>Dashboard</source>
         <translation>儀表板</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="43"/>
+        <location filename="../ui/toolbar.py" line="45"/>
         <source>Shortcuts (F1)</source>
         <translation>快捷鍵 (F1)</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="64"/>
-        <location filename="../ui/toolbar.py" line="76"/>
+        <location filename="../ui/toolbar.py" line="66"/>
+        <location filename="../ui/toolbar.py" line="80"/>
         <source>Settings</source>
         <translation>設定</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="65"/>
+        <location filename="../ui/toolbar.py" line="67"/>
         <source>Language</source>
         <translation>語言</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="71"/>
+        <location filename="../ui/toolbar.py" line="73"/>
         <source>Change analyst…</source>
         <translation>變更分析人員…</translation>
     </message>
@@ -790,12 +878,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="351"/>
+        <location filename="../ui/main_window.py" line="368"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="352"/>
+        <location filename="../ui/main_window.py" line="369"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -808,7 +896,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="357"/>
+        <location filename="../ui/main_window.py" line="374"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -883,7 +971,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="475"/>
+        <location filename="../ui/main_window.py" line="507"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -938,12 +1026,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="219"/>
+        <location filename="../ui/judging_actions.py" line="235"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="220"/>
+        <location filename="../ui/judging_actions.py" line="236"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -956,34 +1044,66 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="92"/>
+        <location filename="../ui/side_actions.py" line="95"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="104"/>
+        <location filename="../ui/side_actions.py" line="107"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="134"/>
+        <location filename="../ui/side_actions.py" line="137"/>
+        <source>Scale bar</source>
+        <translation>比例尺</translation>
+    </message>
+    <message>
+        <location filename="../ui/side_actions.py" line="138"/>
+        <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
+The scale bar shows where the image&apos;s magnification is known.</source>
+        <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
+已知影像倍率時才顯示比例尺。</translation>
+    </message>
+    <message>
+        <location filename="../ui/side_actions.py" line="160"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="138"/>
+        <location filename="../ui/side_actions.py" line="164"/>
+        <source>Exporting labels to {p}… {n} so far</source>
+        <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
+    </message>
+    <message>
+        <location filename="../ui/side_actions.py" line="166"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="139"/>
+        <location filename="../ui/side_actions.py" line="167"/>
         <source> ({k} images skipped: their files are gone)</source>
         <translation>（略過 {k} 張影像：檔案已不存在）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="141"/>
+        <location filename="../ui/side_actions.py" line="169"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
+    </message>
+    <message>
+        <location filename="../ui/references.py" line="64"/>
+        <source>No references for this image (a spot check, or no prediction yet)</source>
+        <translation>此影像沒有參考影像（抽檢影像，或尚無預測）</translation>
+    </message>
+    <message>
+        <location filename="../ui/references.py" line="92"/>
+        <source>Reference {i}/{n}: {name} (Top-{k}) · judged by {who} · E: next</source>
+        <translation>參考 {i}/{n}：{name}（第 {k} 候選）· 判定者 {who} · E：下一張</translation>
+    </message>
+    <message>
+        <location filename="../ui/references.py" line="105"/>
+        <source>The reference cannot be shown: {why}</source>
+        <translation>無法顯示參考影像：{why}</translation>
     </message>
 </context>
 <context>
@@ -1007,13 +1127,13 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="80"/>
+        <location filename="../ui/main_window.py" line="84"/>
         <location filename="../ui/prediction_panel.py" line="261"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="81"/>
+        <location filename="../ui/main_window.py" line="85"/>
         <source>spot check · judge blind</source>
         <translation>抽查 · 盲判</translation>
     </message>
@@ -1223,311 +1343,402 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="79"/>
+        <location filename="../ui/queue_model.py" line="81"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="80"/>
+        <location filename="../ui/queue_model.py" line="82"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="81"/>
-        <location filename="../ui/queue_view.py" line="111"/>
+        <location filename="../ui/queue_filters.py" line="37"/>
+        <location filename="../ui/queue_model.py" line="83"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="82"/>
+        <location filename="../ui/queue_model.py" line="84"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="83"/>
+        <location filename="../ui/queue_model.py" line="85"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="84"/>
-        <location filename="../ui/queue_view.py" line="114"/>
+        <location filename="../ui/queue_filters.py" line="40"/>
+        <location filename="../ui/queue_model.py" line="86"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="85"/>
+        <location filename="../ui/queue_model.py" line="87"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="86"/>
+        <location filename="../ui/queue_model.py" line="88"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="123"/>
+        <location filename="../ui/queue_model.py" line="125"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="125"/>
+        <location filename="../ui/queue_model.py" line="127"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="127"/>
+        <location filename="../ui/queue_model.py" line="129"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="130"/>
+        <location filename="../ui/queue_model.py" line="134"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="131"/>
+        <location filename="../ui/queue_model.py" line="135"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="137"/>
+        <location filename="../ui/queue_model.py" line="141"/>
         <source>Click (or Space) to select the group&apos;s images</source>
         <translation>點一下（或按空白鍵）選取此組的影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="105"/>
+        <location filename="../ui/queue_filters.py" line="31"/>
         <source>All reasons</source>
         <translation>所有原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="108"/>
+        <location filename="../ui/queue_filters.py" line="34"/>
         <source>All predicted types</source>
         <translation>所有預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="109"/>
+        <location filename="../ui/queue_filters.py" line="35"/>
         <source>All batches</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="112"/>
+        <location filename="../ui/queue_filters.py" line="38"/>
         <source>Waiting longest</source>
         <translation>等待最久</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="113"/>
-        <location filename="../ui/queue_view.py" line="143"/>
+        <location filename="../ui/queue_filters.py" line="39"/>
+        <location filename="../ui/queue_filters.py" line="75"/>
         <source>Predicted type</source>
         <translation>預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="115"/>
+        <location filename="../ui/queue_filters.py" line="41"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="120"/>
+        <location filename="../ui/queue_filters.py" line="46"/>
         <source>Re&amp;verse</source>
         <translation>反向(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="130"/>
+        <location filename="../ui/queue_filters.py" line="56"/>
         <source>Waiting to be judged</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="142"/>
+        <location filename="../ui/queue_filters.py" line="65"/>
+        <source>Any time</source>
+        <translation>不限</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_filters.py" line="66"/>
+        <source>Over 1 hour</source>
+        <translation>超過 1 小時</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_filters.py" line="67"/>
+        <source>Over 1 day</source>
+        <translation>超過 1 天</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_filters.py" line="68"/>
+        <source>Over 1 week</source>
+        <translation>超過 1 週</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_filters.py" line="74"/>
         <source>No grouping</source>
         <translation>不分組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="144"/>
+        <location filename="../ui/queue_filters.py" line="76"/>
         <source>Determined node</source>
         <translation>已確定的節點</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="145"/>
+        <location filename="../ui/queue_filters.py" line="77"/>
         <source>Determined node: the deepest group or subgroup the model is sure of at the target purity; a group&apos;s images can be judged together (click its heading, then C)</source>
         <translation>已確定的節點：模型在目標純度下有把握的最深一層大類或子類；同一組的影像可一起判定（點組標題，再按 C）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="151"/>
+        <location filename="../ui/queue_filters.py" line="83"/>
         <source>&amp;Reason:</source>
         <translation>原因(&amp;R)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="152"/>
+        <location filename="../ui/queue_filters.py" line="84"/>
         <source>&amp;Predicted:</source>
         <translation>預測(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="153"/>
+        <location filename="../ui/queue_filters.py" line="85"/>
         <source>&amp;Batch:</source>
         <translation>批次(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="154"/>
+        <location filename="../ui/queue_filters.py" line="86"/>
+        <source>&amp;Waiting:</source>
+        <translation>等待時間(&amp;W)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_filters.py" line="87"/>
         <source>Con&amp;fidence:</source>
         <translation>信心度(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="164"/>
+        <location filename="../ui/queue_filters.py" line="97"/>
         <source>&amp;Sort:</source>
         <translation>排序(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="166"/>
+        <location filename="../ui/queue_filters.py" line="99"/>
         <source>&amp;Group:</source>
         <translation>分組(&amp;G)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="168"/>
+        <location filename="../ui/queue_filters.py" line="101"/>
         <source>Sta&amp;te:</source>
         <translation>狀態(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="170"/>
+        <location filename="../ui/queue_filters.py" line="103"/>
         <source>&amp;Analyst:</source>
         <translation>分析人員(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="207"/>
+        <location filename="../ui/queue_view.py" line="145"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="210"/>
+        <location filename="../ui/queue_view.py" line="148"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="211"/>
+        <location filename="../ui/queue_view.py" line="149"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="212"/>
+        <location filename="../ui/queue_view.py" line="150"/>
+        <source>Note…  (N)</source>
+        <translation>備註…  (N)</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="151"/>
+        <source>Gallery  (Ctrl+G)</source>
+        <translation>縮圖檢視  (Ctrl+G)</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="155"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="213"/>
+        <location filename="../ui/queue_view.py" line="156"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="214"/>
+        <location filename="../ui/queue_view.py" line="157"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="254"/>
+        <location filename="../ui/queue_view.py" line="198"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="358"/>
+        <location filename="../ui/queue_view.py" line="273"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="361"/>
-        <location filename="../ui/queue_view.py" line="392"/>
+        <location filename="../ui/queue_gallery.py" line="104"/>
+        <source>Space: select the group</source>
+        <translation>空白鍵：選取此群組</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_gallery.py" line="122"/>
+        <source>cannot be read</source>
+        <translation>無法讀取</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_gallery.py" line="236"/>
+        <source>Select an image to see it here</source>
+        <translation>選取影像以在此檢視</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_gallery.py" line="238"/>
+        <location filename="../ui/queue_view.py" line="276"/>
+        <location filename="../ui/queue_view.py" line="296"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="417"/>
+        <location filename="../ui/queue_gallery.py" line="268"/>
+        <source>Where the model looked for {name} (LayerCAM)</source>
+        <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_gallery.py" line="279"/>
+        <source>waiting {age}</source>
+        <translation>已等待 {age}</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_gallery.py" line="290"/>
+        <source>Sent to a person: {reasons}</source>
+        <translation>送交人工原因：{reasons}</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_gallery.py" line="298"/>
+        <source>Note: {note}</source>
+        <translation>備註：{note}</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="343"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="479"/>
+        <location filename="../ui/queue_view.py" line="359"/>
+        <source>Counting…</source>
+        <translation>計算中…</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="363"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="477"/>
+        <location filename="../ui/queue_view.py" line="361"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="131"/>
+        <location filename="../ui/queue_filters.py" line="57"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="132"/>
+        <location filename="../ui/queue_filters.py" line="58"/>
         <source>Accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="133"/>
+        <location filename="../ui/queue_filters.py" line="59"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="134"/>
+        <location filename="../ui/queue_filters.py" line="60"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="135"/>
+        <location filename="../ui/queue_filters.py" line="61"/>
         <source>Waiting or judged</source>
         <translation>待判定或已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="139"/>
+        <location filename="../ui/queue_filters.py" line="71"/>
         <source>All analysts</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="481"/>
+        <location filename="../ui/queue_view.py" line="365"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="484"/>
+        <location filename="../ui/queue_view.py" line="368"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="70"/>
+        <location filename="../ui/queue_actions.py" line="56"/>
         <source>{n} of the group&apos;s {m} images are loaded and selected: scroll down to load the rest</source>
         <translation>已載入並選取此組 {m} 張中的 {n} 張：向下捲動以載入其餘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="95"/>
+        <location filename="../ui/queue_actions.py" line="90"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="103"/>
+        <location filename="../ui/queue_actions.py" line="98"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="109"/>
+        <location filename="../ui/queue_actions.py" line="104"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="117"/>
+        <location filename="../ui/queue_actions.py" line="112"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="122"/>
+        <location filename="../ui/queue_actions.py" line="119"/>
+        <source>{n} selected images</source>
+        <translation>已選取的 {n} 張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="127"/>
+        <source>Noted {n} images</source>
+        <translation>已為 {n} 張影像加上備註</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="128"/>
+        <source>Removed the note of {n} images</source>
+        <translation>已移除 {n} 張影像的備註</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="134"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="131"/>
+        <location filename="../ui/queue_actions.py" line="143"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="132"/>
+        <location filename="../ui/queue_actions.py" line="144"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -1536,17 +1747,17 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="147"/>
+        <location filename="../ui/queue_actions.py" line="159"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="153"/>
+        <location filename="../ui/queue_actions.py" line="165"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="155"/>
+        <location filename="../ui/queue_actions.py" line="167"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -1577,17 +1788,25 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 <context>
     <name>Similar</name>
     <message>
-        <location filename="../ui/similar_panel.py" line="47"/>
+        <location filename="../ui/similar_panel.py" line="53"/>
+        <location filename="../ui/similar_panel.py" line="143"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="93"/>
+        <location filename="../ui/similar_panel.py" line="99"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="109"/>
+        <location filename="../ui/similar_panel.py" line="114"/>
+        <source>Top-{k} · {sim}%
+{name}</source>
+        <translation>第 {k} 候選 · {sim}%
+{name}</translation>
+    </message>
+    <message>
+        <location filename="../ui/similar_panel.py" line="120"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -1596,9 +1815,24 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="118"/>
+        <location filename="../ui/similar_panel.py" line="129"/>
+        <source>No judged image of these types yet.</source>
+        <translation>這些類型尚無已判定的影像。</translation>
+    </message>
+    <message>
+        <location filename="../ui/similar_panel.py" line="130"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
+    </message>
+    <message>
+        <location filename="../ui/similar_panel.py" line="140"/>
+        <source>References: {types} · E: next</source>
+        <translation>參考影像：{types} · E：下一張</translation>
+    </message>
+    <message>
+        <location filename="../ui/similar_panel.py" line="141"/>
+        <source>Top-{k} {name}</source>
+        <translation>第 {k} 候選 {name}</translation>
     </message>
 </context>
 <context>
@@ -1693,32 +1927,32 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Viewer</name>
     <message>
-        <location filename="../ui/viewer.py" line="112"/>
+        <location filename="../ui/viewer.py" line="135"/>
         <source>heatmap…</source>
         <translation>熱圖計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="116"/>
+        <location filename="../ui/viewer.py" line="139"/>
         <source>The heatmap of this image is being computed</source>
         <translation>正在計算這張影像的熱圖</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="264"/>
+        <location filename="../ui/viewer.py" line="356"/>
         <source>brightness {v:+.0f} %</source>
         <translation>亮度 {v:+.0f} %</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="266"/>
+        <location filename="../ui/viewer.py" line="358"/>
         <source>contrast ×{v:.2f}</source>
         <translation>對比 ×{v:.2f}</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="268"/>
+        <location filename="../ui/viewer.py" line="360"/>
         <source>gamma {v:.2f}</source>
         <translation>Gamma {v:.2f}</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="270"/>
+        <location filename="../ui/viewer.py" line="362"/>
         <source>R resets</source>
         <translation>R 還原</translation>
     </message>

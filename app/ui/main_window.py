@@ -199,6 +199,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.list_filter = ListFilterBar(self.presenter.list_types, self._node_depth, self)
         self.list_filter.changed.connect(self.set_list_filter)
         self.list_filter.done.connect(self.setFocus)
+        self.list_filter.setEnabled(False)  # until a batch is open
         list_pane = QWidget(self)
         list_layout = QVBoxLayout(list_pane)
         list_layout.setContentsMargins(0, 0, 0, 0)
@@ -389,6 +390,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
     def _refresh_list(self) -> None:
         self.list_model.set_rows(self.presenter.list_rows())
         self.list_filter.show_count(len(self.list_model.rows), len(self.items))
+        self.list_filter.setEnabled(bool(self.items))
         self._update_counts()
 
     def _update_row(self, row: int) -> None:

@@ -109,11 +109,12 @@ class SimilarPanel(QWidget):
         placeholder.fill(QColor("#3c4043"))
         for case in self.cases:
             tile = self._tiles.get(case.path)
-            label = self._name(case.final_leaf)
-            if self.leaves and case.final_leaf in self.leaves:
-                label = QCoreApplication.translate("Similar", "Top-{k} · {name}").format(
-                    k=self.leaves.index(case.final_leaf) + 1, name=label)
-            item = QListWidgetItem(QIcon(placeholder if tile is None else tile), f"{label}\n{case.similarity * 100:.0f}%")
+            text = f"{self._name(case.final_leaf)}\n{case.similarity * 100:.0f}%"
+            if self.leaves and case.final_leaf in self.leaves:  # the rank first: the name may be cut
+                text = QCoreApplication.translate("Similar", "Top-{k} · {sim}%\n{name}").format(
+                    k=self.leaves.index(case.final_leaf) + 1, sim=f"{case.similarity * 100:.0f}",
+                    name=self._name(case.final_leaf))
+            item = QListWidgetItem(QIcon(placeholder if tile is None else tile), text)
             item.setData(ID_ROLE, case.image_id)
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             item.setToolTip(QCoreApplication.translate("Similar", "{file}\nJudged {leaf} by {who} on {when}\n"
@@ -137,7 +138,8 @@ class SimilarPanel(QWidget):
         self._wanted = image_id
         self.leaves = tuple(leaves) if leaves else None
         self.title.setText(QCoreApplication.translate("Similar", "References: {types} · E: next").format(
-            types=" · ".join(f"Top-{k} {self._name(leaf)}" for k, leaf in enumerate(self.leaves, start=1)))
+            types=" · ".join(QCoreApplication.translate("Similar", "Top-{k} {name}").format(k=k, name=self._name(leaf))
+                             for k, leaf in enumerate(self.leaves, start=1)))
             if self.leaves else QCoreApplication.translate("Similar", "Similar judged cases"))
         if image_id is None or model_version is None or self.service is None or self.runner is None:
             self.set_cases([])
