@@ -240,3 +240,6 @@ def test_the_list_filter_picks_states_and_types_orders_them_and_next_follows_it(
     assert presenter.set_list_filter(ListFilter()) == list(range(6)) and presenter.next_open(1) == 3
     with pytest.raises(ValueError, match="unknown list sort"):
         ListFilter(sort="size")
+    presenter.set_list_filter(ListFilter(node="mechanical"))
+    presenter.open(OpenedBatch(8, "next", "/n", list(presenter.items)))
+    assert not presenter.list_filter.active and presenter.shown_rows() == list(range(6))  # a new batch: all of it

@@ -222,6 +222,9 @@ def test_rows_and_counts_can_be_read_apart(engine, store) -> None:
         assert (counts.counts_by_leaf, counts.counts_by_reason, counts.counts_by_determined) == \
             (both.counts_by_leaf, both.counts_by_reason, both.counts_by_determined)
     assert queue(engine, facets=False, reasons=[]).rows == []
+    under = queue(engine, leaves=("scratch", "crack"))  # the types under a subgroup
+    assert sorted(names(under, store)) == ["img0", "img1"] and under.total == 2
+    assert queue(engine, leaves=("scratch", "crack"), leaf="crack").total == 1 and queue(engine, leaves=()).total == 0
 
 
 def test_queue_refuses_bad_arguments_and_knows_no_unregistered_version(engine, store) -> None:

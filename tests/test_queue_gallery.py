@@ -80,6 +80,7 @@ def test_gallery_shows_thumbnails_shares_the_selection_and_notes_by_key(qtbot, q
     assert notes == dict.fromkeys(picked, "smear on the lens")
     assert {j.status for j in current_j.values()} == {"reverted"} and set(_ids(view)[:2]) == set(picked)
     assert "Noted 2 images" in view.status_label.text()
+    qtbot.waitUntil(lambda: "Note: smear on the lens" in view.detail.text.text(), timeout=10_000)  # read again
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
 
@@ -110,5 +111,43 @@ def test_batches_are_listed_with_their_date_and_the_waiting_filter_reaches_the_q
     assert texts == [f"batch B · {today}", f"batch A · {today}"]  # two batches of one name would differ by date
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         view.age_combo.setCurrentIndex(view.age_combo.findText("Over 1 week"))
-    assert view.filters().older_than == dt.timedelta(days=7)
+    cut = view.filters().older_than  # a fixed time (to the minute), the same for every page and the counts
+    assert abs(dt.datetime.now(dt.UTC) - cut - dt.timedelta(days=7)) < dt.timedelta(minutes=2)
     assert len(_ids(view)) == 5  # every prediction of the test store is older than a week
+
+
+@SQLITE_ONLY
+def test_the_predicted_menu_offers_groups_and_subgroups(qtbot, queue_window, store, taxonomy):  # noqa: F811
+    _window, view = queue_window
+    combo = view.leaf_combo
+    entries = {combo.itemData(i): combo.itemText(i) for i in range(combo.count())}
+    name = taxonomy.name("mechanical", "en")
+    assert entries["mechanical"] == f"{name} — every type (3)"  # scratch, crack, dent waiting
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        combo.setCurrentIndex(combo.findData("mechanical"))
+    assert view.filters().leaf is None and set(view.filters().leaves) >= {"scratch", "crack", "dent"}
+    assert sorted(_ids(view)) == sorted(store[n] for n in ("img0", "img1", "img2"))
+    assert view.counts_label.text().startswith("3 waiting")
+    assert combo.currentData() == "mechanical"  # kept through the reload of the menu
+
+
+def test_paging_stops_on_a_short_page_whatever_the_counts_said() -> None:
+    """Other workstations judge between the counts and the next page: a short page is the last one."""
+    import datetime as dt
+
+    from PySide6.QtCore import QModelIndex
+
+    from app.services.queue import QueuePage, QueueRow
+    from app.ui.queue_model import QueueTableModel
+
+    def rows(start: int, n: int) -> list[QueueRow]:
+        return [QueueRow(image_id=i, prediction_id=i, path="", batch_ids=(), batch_names=(), leaf="crack",
+                         confidence=0.5, reasons=(), unknown_score=None, created_at=dt.datetime.now(dt.UTC))
+                for i in range(start, start + n)]
+
+    model = QueueTableModel()
+    model.set_page(QueuePage(rows=rows(0, 2), total=None, limit=2), grouped=None)
+    assert model.total is None and model.canFetchMore(QModelIndex())  # a full page: maybe more
+    model.set_counts(QueuePage(rows=[], total=10))
+    model.set_page(QueuePage(rows=rows(2, 1), total=None, offset=2, limit=2), grouped=None, append=True)
+    assert model.total == 10 and model.loaded == 3 and not model.canFetchMore(QModelIndex())

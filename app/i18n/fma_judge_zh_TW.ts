@@ -971,7 +971,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="507"/>
+        <location filename="../ui/main_window.py" line="509"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -991,47 +991,52 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>抽查：模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="134"/>
+        <location filename="../ui/judging_actions.py" line="137"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="189"/>
+        <location filename="../ui/judging_actions.py" line="192"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="200"/>
+        <location filename="../ui/judging_actions.py" line="203"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="194"/>
+        <location filename="../ui/judging_actions.py" line="197"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="174"/>
+        <location filename="../ui/judging_actions.py" line="134"/>
+        <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
+        <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="177"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="177"/>
+        <location filename="../ui/judging_actions.py" line="180"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="179"/>
+        <location filename="../ui/judging_actions.py" line="182"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="235"/>
+        <location filename="../ui/judging_actions.py" line="238"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="236"/>
+        <location filename="../ui/judging_actions.py" line="239"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1091,17 +1096,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>匯出失敗</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="64"/>
+        <location filename="../ui/references.py" line="65"/>
         <source>No references for this image (a spot check, or no prediction yet)</source>
         <translation>此影像沒有參考影像（抽檢影像，或尚無預測）</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="92"/>
+        <location filename="../ui/references.py" line="94"/>
         <source>Reference {i}/{n}: {name} (Top-{k}) · judged by {who} · E: next</source>
         <translation>參考 {i}/{n}：{name}（第 {k} 候選）· 判定者 {who} · E：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="105"/>
+        <location filename="../ui/references.py" line="107"/>
         <source>The reference cannot be shown: {why}</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
@@ -1536,6 +1541,11 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>分析人員(&amp;A)：</translation>
     </message>
     <message>
+        <location filename="../ui/queue_filters.py" line="174"/>
+        <source>{name} — every type ({n})</source>
+        <translation>{name} — 所有類型 ({n})</translation>
+    </message>
+    <message>
         <location filename="../ui/queue_view.py" line="145"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
@@ -1608,42 +1618,43 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="268"/>
+        <location filename="../ui/queue_gallery.py" line="273"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="279"/>
+        <location filename="../ui/queue_gallery.py" line="284"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="290"/>
+        <location filename="../ui/queue_gallery.py" line="295"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="298"/>
+        <location filename="../ui/queue_gallery.py" line="303"/>
         <source>Note: {note}</source>
         <translation>備註：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="343"/>
+        <location filename="../ui/queue_view.py" line="321"/>
+        <location filename="../ui/queue_view.py" line="344"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="359"/>
+        <location filename="../ui/queue_view.py" line="360"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="363"/>
+        <location filename="../ui/queue_view.py" line="364"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="361"/>
+        <location filename="../ui/queue_view.py" line="362"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -1678,12 +1689,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="365"/>
+        <location filename="../ui/queue_view.py" line="366"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="368"/>
+        <location filename="../ui/queue_view.py" line="369"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -1937,22 +1948,22 @@ Similarity {sim:.3f}</source>
         <translation>正在計算這張影像的熱圖</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="356"/>
+        <location filename="../ui/viewer.py" line="358"/>
         <source>brightness {v:+.0f} %</source>
         <translation>亮度 {v:+.0f} %</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="358"/>
+        <location filename="../ui/viewer.py" line="360"/>
         <source>contrast ×{v:.2f}</source>
         <translation>對比 ×{v:.2f}</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="360"/>
+        <location filename="../ui/viewer.py" line="362"/>
         <source>gamma {v:.2f}</source>
         <translation>Gamma {v:.2f}</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="362"/>
+        <location filename="../ui/viewer.py" line="364"/>
         <source>R resets</source>
         <translation>R 還原</translation>
     </message>

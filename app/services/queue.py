@@ -56,6 +56,7 @@ class QueueFilters:
     model_version: str
     reasons: tuple[str, ...] | None = None
     leaf: str | None = None
+    leaves: tuple[str, ...] | None = None
     batch_id: int | None = None
     min_conf: float | None = None
     max_conf: float | None = None

@@ -224,6 +224,7 @@ def rejudge_queue(
     model_version: str,
     reasons: Collection[str] | None = None,
     leaf: str | None = None,
+    leaves: Collection[str] | None = None,
     batch_id: int | None = None,
     min_conf: float | None = None,
     max_conf: float | None = None,
@@ -250,6 +251,7 @@ def rejudge_queue(
         model_version: the model version whose routing is used; an unregistered version has an empty queue.
         reasons: keep images with ANY of these reason codes.
         leaf: keep images predicted as this leaf.
+        leaves: keep images predicted as any of these (the leaves under a group or subgroup); with ``leaf``, both.
         batch_id: keep images that belong to this batch.
         min_conf, max_conf: keep confidences in ``[min_conf, max_conf]`` (predictions without one drop out).
         older_than: keep predictions made before this time, or at least this long ago (a timedelta).
@@ -316,6 +318,8 @@ def rejudge_queue(
     if older_than is not None:
         base.append(Prediction.created_at < _cutoff(older_than))
     by_leaf = [Prediction.leaf == leaf] if leaf is not None else []
+    if leaves is not None:
+        by_leaf.append(Prediction.leaf.in_(sorted(set(leaves))) if leaves else false())
     wanted = sorted({str(r) for r in reasons}) if reasons is not None else None
     by_reason: list[ColumnElement[bool]] = []
     if wanted is not None:
@@ -338,7 +342,9 @@ def rejudge_queue(
                 select(leaf_key, func.count()).where(*base, *by_reason).group_by(leaf_key)
             )
         }
-        total = counts_by_leaf.get(leaf, 0) if leaf is not None else sum(counts_by_leaf.values())
+        kept = {leaf} if leaf is not None else set(counts_by_leaf)
+        kept &= set(leaves) if leaves is not None else kept
+        total = sum(n for lf, n in counts_by_leaf.items() if lf in kept)
         in_queue = select(Prediction.id).where(*base, *by_leaf)  # served by the covering index
         counts_by_reason = {
             str(r): int(n)

@@ -130,7 +130,10 @@ class JudgingActions:
             self.select(i)
         elif advance:
             nxt = self.presenter.next_open(i)
-            if nxt is None:
+            if nxt is None and self.presenter.list_filter.active:
+                self.statusBar().showMessage(QCoreApplication.translate(
+                    "Main", "Every image the list shows is judged (the list is filtered: F, or Show all)."), 8000)
+            elif nxt is None:
                 self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
             self.select(i if nxt is None else nxt)
 

@@ -389,6 +389,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
 
     def _refresh_list(self) -> None:
         self.list_model.set_rows(self.presenter.list_rows())
+        self.list_filter.set_value(self.presenter.list_filter)  # a newly opened batch starts unfiltered
         self.list_filter.show_count(len(self.list_model.rows), len(self.items))
         self.list_filter.setEnabled(bool(self.items))
         self._update_counts()
@@ -474,8 +475,9 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             self._display_image(item)
         self.panel.show_data(self.presenter.panel(row))
         self._refocus()
-        for neighbour in (row + 1, row - 1):  # decoded ahead, so moving there is instant
-            if (near := self.presenter.item(neighbour)) is not None:
+        listed = self.list_model.row_of(image_id)
+        for neighbour in (row + 1, row - 1) if listed is None else (self._item_row(listed + 1), self._item_row(listed - 1)):
+            if (near := self.presenter.item(neighbour)) is not None:  # decoded ahead: moving there is instant
                 self.images.request(near.image.image_id, near.image.path)
         self.refs.look_up(item)  # the strip: similar judged cases, or references of the Top-1 and Top-2 types (E)
 

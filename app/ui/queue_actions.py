@@ -118,8 +118,8 @@ class QueueActions:
             return
         name = Path(rows[0].path).name if len(rows) == 1 else QCoreApplication.translate(
             "Queue", "{n} selected images").format(n=len(rows))
-        current = self.detail.detail.note if len(rows) == 1 and self.detail.detail is not None \
-            and self.detail.detail.image_id == rows[0].image_id else ""
+        detail = self.service.detail(rows[0].image_id, rows[0].prediction_id) if len(rows) == 1 else None
+        current = detail.note if detail is not None else ""  # read now: the pane's copy may be older
         dialog = NoteDialog(name, current or "", self)
         if dialog.exec():
             note = dialog.text()

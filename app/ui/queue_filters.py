@@ -127,14 +127,17 @@ class QueueFilterBar:
         if not self.model_version:
             return None
         low, high = self.min_conf.value(), self.max_conf.value()
+        chosen = self.leaf_combo.currentData()  # a leaf, or a group or subgroup: every type under it
+        under = self._leaves_under(chosen) if chosen is not None and self._is_node(chosen) else None
         reason = self.reason_combo.currentData()
         return QueueFilters(
             model_version=self.model_version,
             reasons=(reason,) if reason else None,
-            leaf=self.leaf_combo.currentData(),
+            leaf=None if under is not None else chosen,
+            leaves=under,
             batch_id=self.batch_combo.currentData(),
             min_conf=low / 100 if low > 0 else None,
-            older_than=dt.timedelta(hours=self.age_combo.currentData()) if self.age_combo.currentData() else None,
+            older_than=_cutoff(self.age_combo.currentData()),
             max_conf=high / 100 if high < 100 else None,
             states=self.state_combo.currentData(),
             analyst=self.analyst_combo.currentData(),
@@ -163,8 +166,15 @@ class QueueFilterBar:
             combo.blockSignals(True)
             while combo.count() > 1:
                 combo.removeItem(1)
-        leaves = sorted(page.counts_by_leaf.items(), key=lambda kv: (-kv[1], self._leaf_name(kv[0])))
-        if chosen_leaf is not None and chosen_leaf not in page.counts_by_leaf:
+        counts = page.counts_by_leaf
+        for level in self.taxonomy.levels[:-1] if self.taxonomy is not None else ():
+            for node in dict.fromkeys(level):  # groups and subgroups, in tree order, before the types
+                n = sum(counts.get(lf, 0) for lf in self._leaves_under(node)) if self._is_node(node) else 0
+                if n or (node == chosen_leaf and self._is_node(node)):
+                    self.leaf_combo.addItem(QCoreApplication.translate("Queue", "{name} — every type ({n})").format(
+                        name=self._leaf_name(node), n=n), node)
+        leaves = sorted(counts.items(), key=lambda kv: (-kv[1], self._leaf_name(kv[0])))
+        if chosen_leaf is not None and chosen_leaf not in counts and not self._is_node(chosen_leaf):
             leaves.append((chosen_leaf, 0))
         for leaf, n in leaves:
             if leaf is not None:
@@ -174,6 +184,20 @@ class QueueFilterBar:
         for combo, chosen in ((self.leaf_combo, chosen_leaf), (self.batch_combo, chosen_batch)):
             combo.setCurrentIndex(max(0, combo.findData(chosen)) if chosen is not None else 0)
             combo.blockSignals(False)
+
+    def _is_node(self, node: str) -> bool:
+        """A group or subgroup of the taxonomy (not a leaf)."""
+        return self.taxonomy is not None and node in self.taxonomy and node not in self.taxonomy.leaves
+
+    def _leaves_under(self, node: str) -> tuple[str, ...]:
+        taxonomy = self.taxonomy
+        if taxonomy is None:
+            return ()
+        if getattr(self, "_under_for", None) is not taxonomy:
+            self._under_for, self._under = taxonomy, {}
+        if node not in self._under:
+            self._under[node] = tuple(lf for lf in taxonomy.leaves if node in taxonomy.path(lf))
+        return self._under[node]
 
     def _fill_analysts(self, analysts: list[str]) -> None:
         chosen = self.analyst_combo.currentData()
@@ -211,3 +235,11 @@ class QueueFilterBar:
         self.sort_combo.blockSignals(False)
         self.reverse_box.blockSignals(False)
         self.refresh()
+
+
+def _cutoff(hours: int | None) -> dt.datetime | None:
+    """The waiting filter as a fixed time, to the minute: the pages, the counts and an export made within one minute
+    cut at the same time (a span would move between them)."""
+    if not hours:
+        return None
+    return dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(hours=hours)

@@ -224,10 +224,10 @@ class QueueDetailPane(QWidget):
 
     def show_row(self, row: QueueRow | None) -> None:
         """Show ``row`` (None: nothing is current); the image and details load in the background."""
-        if row is not None and self.row is not None and row.image_id == self.row.image_id \
-                and row.prediction_id == self.row.prediction_id:
-            self.row = row  # the same image reloaded (its state may have changed)
+        if row is not None and self.row is not None and _same(row, self.row):
+            self.row = row  # the same image reloaded: its state or note may have changed
             self._write()
+            self._load_detail()
             return
         self.row, self.detail = row, None
         self.viewer.set_heatmap(None)
@@ -246,18 +246,23 @@ class QueueDetailPane(QWidget):
         image_task = Task(decode_qimage, row.path)
         image_task.signals.result.connect(lambda res, r=row: isValid(self) and self._image_ready(r, *res))
         self.runner.start(image_task)
-        detail_task = Task(self.service.detail, row.image_id, row.prediction_id)
-        detail_task.signals.result.connect(lambda d, r=row: isValid(self) and self._detail_ready(r, d))
-        self.runner.start(detail_task)
+        self._load_detail()
         if row.leaf:
             self.heatmapWanted.emit(row.image_id, row.path, row.leaf)
 
+    def _load_detail(self) -> None:
+        row = self.row
+        if row is not None:
+            task = Task(self.service.detail, row.image_id, row.prediction_id)
+            task.signals.result.connect(lambda d, r=row: isValid(self) and self._detail_ready(r, d))
+            self.runner.start(task)
+
     def _image_ready(self, row: QueueRow, image, reason: str | None) -> None:
-        if row is self.row:
+        if self.row is not None and _same(row, self.row):  # a reload may have brought a new record of it
             self.viewer.set_image(image, reason or "")
 
     def _detail_ready(self, row: QueueRow, detail: QueueDetail | None) -> None:
-        if row is self.row:
+        if self.row is not None and _same(row, self.row):
             self.detail = detail
             self._write()
 
@@ -297,6 +302,10 @@ class QueueDetailPane(QWidget):
         if d is not None and d.note:
             lines.append("<i>" + esc(QCoreApplication.translate("Queue", "Note: {note}").format(note=d.note)) + "</i>")
         self.text.setText("<p style='line-height:130%'>" + "<br><br>".join(lines) + "</p>")
+
+
+def _same(a: QueueRow, b: QueueRow) -> bool:
+    return a.image_id == b.image_id and a.prediction_id == b.prediction_id
 
 
 def _escape(text: str) -> str:

@@ -167,16 +167,18 @@ class QueueTableModel(QAbstractTableModel):
         return state_label(row.state)
 
     # -- content -------------------------------------------------------------------------------
-    def set_page(self, page: QueuePage, *, grouped: str | None, append: bool = False) -> None:
+    def set_page(self, page: QueuePage, *, grouped: str | None, append: bool = False,
+                 keep_counts: bool = False) -> None:
         """Show a first page (``append=False``) or add the next one; ``grouped``: None or one of
         :data:`GROUPINGS` (the page must be sorted that way). A page without counts (``total`` None) keeps those
-        of the first page, or leaves them unknown until :meth:`set_counts`."""
+        of the first page, or leaves them unknown until :meth:`set_counts` (``keep_counts``: the previous counts
+        stay shown meanwhile: a quiet reload of the same filters)."""
         self._waiting = False
         self._full = len(page.rows) >= page.limit
         if page.total is not None:
             self.total = page.total
             self.group_counts = dict(page.counts_by_determined if grouped == "determined" else page.counts_by_leaf)
-        elif not append:
+        elif not append and not (keep_counts and grouped == self.grouped):
             self.total, self.group_counts = None, None
         new: list[QueueRow | GroupRow] = []
         last = self._last_key(grouped) if append else object()
@@ -235,7 +237,7 @@ class QueueTableModel(QAbstractTableModel):
     def canFetchMore(self, parent: QModelIndex) -> bool:
         if parent.isValid() or self._waiting:
             return False
-        return self.loaded < self.total if self.total is not None else self._full
+        return self._full and (self.total is None or self.loaded < self.total)
 
     def fetchMore(self, parent: QModelIndex) -> None:
         if self.canFetchMore(parent):

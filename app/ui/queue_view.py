@@ -307,7 +307,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         picked = [i.row() for i in self.table.selectionModel().selectedRows()]
         current = min(picked) if picked else self.table.currentIndex().row()  # where the next one will be
         scrolled = self.active_view().verticalScrollBar().value()
-        self.model.set_page(page, grouped=self.grouping())
+        self.model.set_page(page, grouped=self.grouping(), keep_counts=quiet)
         self._sync_header(filters)
         if self.model.rows:
             self._restore_selection(keep, None if quiet else current)
@@ -317,7 +317,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.rowsShown.emit(page)
         task = Task(self._load_counts, filters)
         task.signals.result.connect(lambda res: isValid(self) and self._counts_loaded(request, filters, *res))
-        task.signals.error.connect(lambda msg: isValid(self) and self._load_failed(msg))
+        task.signals.error.connect(lambda msg: isValid(self) and request == self._request and self.status_label.setText(
+            QCoreApplication.translate("Queue", "Could not load the queue: {msg}").format(msg=msg.splitlines()[0])))
         self._start(task)
 
     def _load_more(self, offset: int) -> None:

@@ -47,9 +47,10 @@ class References(QObject):
         w = self.window
         predicted = w.model is not None and item is not None and item.prediction is not None \
             and not item.prediction.error
-        self.cases, self.index, self._beside = [], 0 if self.on else -1, None
+        leaves = self.leaves(item)
+        self.cases, self.index, self._beside = [], 0 if leaves else -1, None  # a spot check: nothing beside it
         w.similar_panel.look_up(item.image.image_id if predicted else None, w.model.version if w.model else None,
-                                leaves=self.leaves(item))
+                                leaves=leaves)
 
     def cycle(self) -> None:
         """E: references on (the nearest Top-1 example beside the image), the next one, or back to similar cases."""
@@ -67,7 +68,7 @@ class References(QObject):
             self.look_up(item)
             return
         self.index += 1
-        if self.index >= len(self.cases):
+        if self.index >= len(self.cases) or self.window.similar_panel.leaves is None:
             self.on, self._beside = False, None
             w.viewer.set_reference(None)
             self.look_up(item)
@@ -75,8 +76,9 @@ class References(QObject):
         self._put_beside()
 
     def _cases_shown(self, cases: list) -> None:
-        self.cases = cases if self.on else []
-        if self.on:
+        references = self.on and bool(self.window.similar_panel.leaves)  # not the similar cases of a spot check
+        self.cases = cases if references else []
+        if references:
             if not cases:
                 self.window.viewer.set_reference(None)
             self._put_beside()

@@ -161,6 +161,8 @@ class ImageViewer(QGraphicsView):
         self._ref_caption.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._ref_caption.hide()
         self._um_per_px: float | None = None  # the scale bar's (None: no scale bar)
+        # the scale bar is drawn in screen pixels over the scene: a pan must repaint it, not shift its old pixels
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
 
     def set_heatmap_pending(self, pending: bool) -> None:
         """Show a small badge while the heatmap of the image on screen is still being computed."""
