@@ -4,24 +4,16 @@ the arrows and "next" walk the filtered list, and Show all brings every image ba
 from __future__ import annotations
 
 import pytest
-from conftest import make_tiny_bundle, open_window, write_image
+from conftest import make_rejudge_bundle, open_window, write_image
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from models.bundle.files import read_bundle_manifest, write_bundle_manifest
-from models.routing.policy import Calibration
-
 
 @pytest.fixture(scope="module")
 def rejudge_bundle(tmp_path_factory, taxonomy):
-    """A tiny bundle calibrated so that every image goes to a person."""
-    path = make_tiny_bundle(tmp_path_factory.mktemp("list_filter") / "model", taxonomy)
-    cal = Calibration(thresholds=dict.fromkeys(taxonomy.leaves), target_purity=0.99,
-                      created="2025-01-01T00:00:00+00:00", temperature=1.0)
-    write_bundle_manifest(path, read_bundle_manifest(path).replace(temperature=1.0, calibration=cal))
-    return path
+    return make_rejudge_bundle(tmp_path_factory.mktemp("list_filter") / "model", taxonomy)
 
 
 def _listed(win) -> list[int]:

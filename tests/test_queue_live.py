@@ -3,29 +3,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from conftest import make_tiny_bundle, open_window, write_image
+from conftest import make_rejudge_bundle, open_window, write_image
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt
 
 from app.store import repo
 from app.store.db import session_scope
-from models.bundle.files import read_bundle_manifest, write_bundle_manifest
-from models.routing.policy import Calibration
 
 
 @pytest.fixture(scope="module")
-def rejudge_bundle(tmp_path_factory, taxonomy) -> Path:
-    """A tiny bundle calibrated so that every image goes to a person (no leaf has a threshold)."""
-    path = make_tiny_bundle(tmp_path_factory.mktemp("queue_live") / "model", taxonomy)
-    manifest = read_bundle_manifest(path)
-    cal = Calibration(thresholds=dict.fromkeys(taxonomy.leaves), target_purity=0.99,
-                      created="2025-01-01T00:00:00+00:00", temperature=1.0)
-    write_bundle_manifest(path, manifest.replace(temperature=1.0, calibration=cal))
-    return path
+def rejudge_bundle(tmp_path_factory, taxonomy):
+    return make_rejudge_bundle(tmp_path_factory.mktemp("queue_live") / "model", taxonomy)
 
 
 def test_the_queue_follows_the_main_window_and_marks_a_selection_unknown(qtbot, engine, rejudge_bundle, tmp_path,
