@@ -873,17 +873,17 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="31"/>
+        <location filename="../ui/store_upkeep.py" line="69"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="368"/>
+        <location filename="../ui/main_window.py" line="369"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="369"/>
+        <location filename="../ui/main_window.py" line="370"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -896,7 +896,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="374"/>
+        <location filename="../ui/main_window.py" line="375"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -921,7 +921,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="58"/>
+        <location filename="../ui/store_upkeep.py" line="96"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -971,7 +971,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="509"/>
+        <location filename="../ui/main_window.py" line="510"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -991,52 +991,71 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>抽查：模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="137"/>
+        <location filename="../ui/judging_actions.py" line="140"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="192"/>
+        <location filename="../ui/judging_actions.py" line="195"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="203"/>
+        <location filename="../ui/judging_actions.py" line="206"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="197"/>
+        <location filename="../ui/judging_actions.py" line="200"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="134"/>
+        <location filename="../ui/judging_actions.py" line="137"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="177"/>
+        <location filename="../ui/judging_actions.py" line="180"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="180"/>
+        <location filename="../ui/judging_actions.py" line="183"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="182"/>
+        <location filename="../ui/judging_actions.py" line="185"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="238"/>
+        <location filename="../ui/judging_actions.py" line="220"/>
+        <source>back to waiting</source>
+        <translation>退回待判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="221"/>
+        <source>{file} was judged meanwhile by {who} ({when}): {what}.
+
+Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
+        <translation>{file} 在此期間已由 {who} 判定（{when}）：{what}。
+
+您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="226"/>
+        <source>Judged meanwhile</source>
+        <translation>已被他人判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="259"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="239"/>
+        <location filename="../ui/judging_actions.py" line="260"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1704,52 +1723,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已載入並選取此組 {m} 張中的 {n} 張：向下捲動以載入其餘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="90"/>
+        <location filename="../ui/queue_actions.py" line="91"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="98"/>
+        <location filename="../ui/queue_actions.py" line="99"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="104"/>
+        <location filename="../ui/queue_actions.py" line="106"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="112"/>
+        <location filename="../ui/queue_actions.py" line="115"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="119"/>
+        <location filename="../ui/queue_actions.py" line="122"/>
         <source>{n} selected images</source>
         <translation>已選取的 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="127"/>
+        <location filename="../ui/queue_actions.py" line="130"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上備註</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="128"/>
+        <location filename="../ui/queue_actions.py" line="131"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的備註</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="134"/>
+        <location filename="../ui/queue_actions.py" line="137"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="143"/>
+        <location filename="../ui/queue_actions.py" line="148"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="144"/>
+        <location filename="../ui/queue_actions.py" line="149"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -1758,17 +1777,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="159"/>
+        <location filename="../ui/queue_actions.py" line="164"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="165"/>
+        <location filename="../ui/queue_actions.py" line="170"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="167"/>
+        <location filename="../ui/queue_actions.py" line="172"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

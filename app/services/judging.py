@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from app.services import batches
 from app.services.batches import FirstPart, OpenedBatch, Progress
-from app.store import repo
+from app.store import embeddings, repo
 from app.store.db import read_only, session_scope
 from app.store.errors import JudgmentConflictError, StoreError
 from app.store.export import ExportResult, export_labels
@@ -98,7 +98,8 @@ class JudgingService:
                 s, image_id=item.image.image_id, leaf=leaf, action=action, analyst=self.analyst, status=status,
                 batch_id=self.batch_id, prediction_id=p.id if p is not None and p.id is not None else None,
                 shown=p.shown() if p is not None and not p.error else None,
-                model_version=p.model_version if p is not None else None, note=note)
+                model_version=p.model_version if p is not None else None, note=note,
+                expect_state=repo.state_of(item.judgment))  # someone judged it since it was shown: a conflict
         self._undo.append(rec.id)
         self._redo.clear()
         return rec
@@ -123,6 +124,19 @@ class JudgingService:
         if j is not None and j.is_decision:
             return self._record(item, j.leaf, "note", note=note.strip() or None, status=j.status)
         return self._record(item, None, "note", note=note.strip() or None, status="reverted")
+
+    def judged_since(self, after_id: int | None, image_ids: Collection[int]) -> tuple[int, list[JudgmentRecord]]:
+        """What changed among ``image_ids`` since judgment ``after_id`` (None: since ever), whoever judged them:
+        ``(the newest judgment id now, the current judgments of the images judged after after_id)``. The main
+        window polls it, so colleagues' judgments on a shared database appear (read only)."""
+        wanted = set(image_ids)
+        with session_scope(self.engine, action="read") as s:
+            newest = embeddings.last_judgment_id(s)
+            if after_id is not None and newest <= after_id:
+                return newest, []
+            changed = list(wanted) if after_id is None else \
+                [i for i in embeddings.images_judged_after(s, after_id) if i in wanted]
+            return newest, list(repo.current_judgments(s, changed).values())
 
     def undo(self) -> JudgmentRecord | None:
         """Undo this session's latest judgment (whichever image it was on); None when nothing is left."""

@@ -106,7 +106,8 @@ class QueueDetail:
 
 
 class QueueService:
-    """The re-judge queue over a store.
+    """The re-judge queue over a store. The judging methods take ``waiting``: the images the analyst saw waiting;
+    when one of them was decided meanwhile (another workstation), nothing is written (JudgmentConflictError).
 
     Args:
         engine: the SQLAlchemy engine.
@@ -160,25 +161,28 @@ class QueueService:
             return [m.version for m in repo.list_model_versions(s)]
 
     # -- judging -------------------------------------------------------------------------------
-    def accept(self, image_ids: Iterable[int], *, model_version: str) -> list[JudgmentRecord]:
+    def accept(self, image_ids: Iterable[int], *, model_version: str, waiting: Iterable[int] = ()) -> list[JudgmentRecord]:
         """Accept each image's own predicted leaf (one committed transaction for the whole selection)."""
-        return self._bulk(image_ids, None, model_version)
+        return self._bulk(image_ids, None, model_version, waiting=waiting)
 
-    def relabel(self, image_ids: Iterable[int], leaf: str, *, model_version: str) -> list[JudgmentRecord]:
+    def relabel(self, image_ids: Iterable[int], leaf: str, *, model_version: str,
+                waiting: Iterable[int] = ()) -> list[JudgmentRecord]:
         """Judge every image as ``leaf`` (accepted where it was predicted, corrected elsewhere)."""
         if not leaf:
             raise ValueError("relabel needs a leaf id")
-        return self._bulk(image_ids, leaf, model_version)
+        return self._bulk(image_ids, leaf, model_version, waiting=waiting)
 
-    def mark_unknown(self, image_ids: Iterable[int], *, model_version: str) -> list[JudgmentRecord]:
+    def mark_unknown(self, image_ids: Iterable[int], *, model_version: str,
+                     waiting: Iterable[int] = ()) -> list[JudgmentRecord]:
         """Judge every image "unknown / new defect type" (a kind outside the tree)."""
-        return self._bulk(image_ids, None, model_version, unknown=True)
+        return self._bulk(image_ids, None, model_version, unknown=True, waiting=waiting)
 
     def _bulk(self, image_ids: Iterable[int], leaf: str | None, model_version: str, *,
-              unknown: bool = False) -> list[JudgmentRecord]:
+              unknown: bool = False, waiting: Iterable[int] = ()) -> list[JudgmentRecord]:
         with session_scope(self.engine) as s:
             records = queries.bulk_judge(
-                s, image_ids, leaf=leaf, analyst=self.analyst, model_version=model_version, unknown=unknown
+                s, image_ids, leaf=leaf, analyst=self.analyst, model_version=model_version, unknown=unknown,
+                expect_undecided=tuple(waiting),
             )
         if records:
             self._last_bulk = [r.id for r in records]

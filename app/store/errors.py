@@ -26,7 +26,16 @@ class ReadOnlyError(StoreError):
 
 
 class JudgmentConflictError(StoreError):
-    """An undo/redo no longer applies: the image was judged again since (by this or another analyst)."""
+    """A judgment was made on a state that is no longer the image's: someone judged it meanwhile (an undo/redo that
+    no longer applies, or a judgment of an image another analyst decided since the screen showed it).
+
+    Attributes:
+        current: the image's judgment now (a JudgmentRecord; None when unknown or several images conflict).
+    """
+
+    def __init__(self, message: str, current: object | None = None) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 class ExportError(ValueError):

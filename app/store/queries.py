@@ -20,11 +20,13 @@ from sqlalchemy import ColumnElement, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.store import repo
+from app.store.errors import JudgmentConflictError
 from app.store.records import BLIND_REASONS, MONITOR_REASONS, JudgmentRecord
 from app.store.schema import (
     JUDGED_STATUSES,
     Batch,
     BatchImage,
+    Image,
     ImagePath,
     Judgment,
     ModelVersion,
@@ -479,6 +481,7 @@ def bulk_judge(
     batch_id: int | None = None,
     note: repo.NoteArg = repo.KEEP_NOTE,
     unknown: bool = False,
+    expect_undecided: Collection[int] = (),
 ) -> list[JudgmentRecord]:
     """Judge many images at once, one appended judgment each (through :func:`repo.record_judgment`).
 
@@ -493,6 +496,8 @@ def bulk_judge(
         note: free text stored with every judgment (None or blank: none); default: each image keeps its
             own current note.
         unknown: judge every image "unknown / new defect type" (``leaf`` must then be None).
+        expect_undecided: images the analyst saw waiting: when one of them was decided meanwhile (by someone
+            else), nothing is written (their rows are locked first on PostgreSQL).
 
     Returns:
         The new judgments, in the order of ``image_ids``.
@@ -508,6 +513,15 @@ def bulk_judge(
     ids = list(dict.fromkeys(int(i) for i in image_ids))
     if not ids:
         return []
+    if expect_undecided:
+        waiting = [i for i in ids if i in set(expect_undecided)]
+        session.execute(select(Image.id).where(Image.id.in_(waiting)).with_for_update())
+        decided = [j for j in repo.current_judgments(session, waiting).values() if j.is_decision]
+        if decided:
+            who = ", ".join(sorted({j.analyst for j in decided}))
+            raise JudgmentConflictError(
+                f"Nothing saved: {len(decided)} of the selected images were judged meanwhile (by {who}); "
+                "the queue shows them as they are now", current=decided[0] if len(decided) == 1 else None)
     predictions = repo.latest_predictions(session, ids, model_version=model_version)
     if leaf is None and not unknown:
         missing = [i for i in ids if i not in predictions or not predictions[i].leaf]

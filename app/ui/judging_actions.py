@@ -111,7 +111,10 @@ class JudgingActions:
         try:
             record = action()
         except JudgmentConflictError as exc:  # nothing is wrong with the database: say why, no alarm box
-            self.statusBar().showMessage(str(exc), 10_000)
+            if exc.current is None:
+                self.statusBar().showMessage(str(exc), 10_000)
+            else:
+                self._judged_meanwhile(exc.current)
             return
         except StoreError as exc:
             self._store_failed(exc)
@@ -204,6 +207,24 @@ class JudgingActions:
                 "Main", "Auto-judging resumed for {n} defect type(s): their spot checks meet the target again."
             ).format(n=resumed))
         return " ".join(lines)
+
+    def _judged_meanwhile(self, theirs: JudgmentRecord) -> None:
+        """Another analyst decided the image after it was shown here: theirs is shown, ours was not saved; judging
+        it again replaces theirs (a conflict resolved by a person, never by the last write)."""
+        i = self._apply_judgment(theirs)
+        self._update_counts()
+        self.judgments_changed()
+        item = self.presenter.item(i) if i is not None else None
+        what = (self.presenter.name(theirs.leaf) or theirs.leaf) if theirs.leaf else self.presenter.unknown_text
+        if theirs.status == "reverted":
+            what = QCoreApplication.translate("Main", "back to waiting")
+        text = QCoreApplication.translate(
+            "Main", "{file} was judged meanwhile by {who} ({when}): {what}.\n\nYour judgment was not saved. The image "
+                    "now shows theirs; judge it again to replace it.").format(
+            file=Path(item.image.path).name if item is not None else f"#{theirs.image_id}", who=theirs.analyst,
+            when=theirs.created_at.astimezone().strftime("%H:%M"), what=what)
+        self.alert(QMessageBox.information, QCoreApplication.translate("Main", "Judged meanwhile"), text,
+                   line=f"judged meanwhile by {theirs.analyst}: not saved")
 
     def _apply_judgment(self, record: JudgmentRecord) -> int | None:
         i = self.presenter.apply_judgment(record)

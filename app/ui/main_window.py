@@ -135,6 +135,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self._show_read_only_banner()
         self.status.set_analyst(service.analyst)
         self._start_backups()
+        self._start_colleague_poll()
         self.load_recent_batches()
         waiting, self._when_attached = self._when_attached, []
         for run in waiting:

@@ -86,7 +86,8 @@ class QueueActions:
         """Accept each selected image's own prediction (Enter)."""
         rows = self.selected_rows()
         if rows and self.model_version:
-            self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version),
+            self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version,
+                                                    waiting=_waiting(rows)),
                         QCoreApplication.translate("Queue", "Accepted {n} images"))
 
     def relabel_selected(self) -> None:
@@ -100,7 +101,8 @@ class QueueActions:
         dialog = TaxonomyPicker(self.taxonomy, self.lang, self, current=rows[0].leaf, scope=self._scope(rows))
         if dialog.exec() and dialog.chosen:
             leaf = dialog.chosen
-            self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version),
+            self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version,
+                                                             waiting=_waiting(rows)),
                         QCoreApplication.translate("Queue", "Relabelled {n} images"))
         self.active_view().setFocus()
 
@@ -108,7 +110,8 @@ class QueueActions:
         """Judge every selected image "unknown / new defect type" (U)."""
         rows = self.selected_rows()
         if rows and self.model_version:
-            self._judge(lambda: self.service.mark_unknown([r.image_id for r in rows], model_version=self.model_version),
+            self._judge(lambda: self.service.mark_unknown([r.image_id for r in rows], model_version=self.model_version,
+                                                          waiting=_waiting(rows)),
                         QCoreApplication.translate("Queue", "Marked {n} images unknown / new type"))
 
     def note_selected(self) -> None:
@@ -138,6 +141,8 @@ class QueueActions:
             records = action()
         except (JudgmentConflictError, ReadOnlyError) as exc:  # nothing changed: say why, no dialog
             self.status_label.setText(str(exc))
+            if isinstance(exc, JudgmentConflictError):
+                self.refresh(quiet=True)  # show the images as they are now
             return
         except StoreError as exc:
             QMessageBox.critical(self, QCoreApplication.translate("Queue", "Judgments NOT saved"),
@@ -166,3 +171,8 @@ class QueueActions:
         task.signals.error.connect(lambda msg: QMessageBox.warning(
             self, QCoreApplication.translate("Queue", "Export failed"), msg))
         self._start(task)
+
+
+def _waiting(rows: list[QueueRow]) -> list[int]:
+    """The images the analyst saw waiting (a decision made meanwhile elsewhere is then a conflict)."""
+    return [r.image_id for r in rows if r.state == "rejudge"]

@@ -1,4 +1,5 @@
-"""The store's state on the main window: the read-only banner, and the rolling backups on a timer.
+"""The store's state on the main window: the read-only banner, the rolling backups on a timer, and colleagues'
+judgments of the open batch on a shared database (read every 30 s).
 
 A mixin of :class:`app.ui.main_window.MainWindow` (like :mod:`app.ui.judging_actions`); the work is in
 :mod:`app.services.backups`, this module only places it on screen and on a worker thread.
@@ -11,9 +12,46 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.ui.workers import Task
 
+COLLEAGUES_EVERY_MS = 30_000
+
 
 class StoreUpkeep:
-    """Expects the window's ``service``, ``settings``, ``_runner`` and ``statusBar``."""
+    """Expects the window's ``service``, ``settings``, ``_runner``, ``statusBar``, ``presenter``,
+    ``_apply_judgment``, ``_update_counts`` and ``judgments_changed``."""
+
+    def _start_colleague_poll(self, every_ms: int = COLLEAGUES_EVERY_MS) -> None:
+        """Every ``every_ms``, the open batch's judgments made elsewhere (another workstation, a script) are read and
+        shown, so the counts and badges are the team's, and "next" walks over what a colleague did."""
+        self._seen_judgments: tuple[int, int] | None = None  # (batch id, newest judgment id read)
+        self._colleague_timer = QTimer(self)
+        self._colleague_timer.timeout.connect(self.poll_colleagues)
+        self._colleague_timer.start(every_ms)
+
+    def poll_colleagues(self) -> None:
+        batch = self.presenter.batch
+        if batch is None or not self.presenter.items or self.service is None:
+            return
+        seen = self._seen_judgments[1] if self._seen_judgments and self._seen_judgments[0] == batch.batch_id \
+            else None
+        task = Task(self.service.judged_since, seen, [it.image.image_id for it in self.presenter.items])
+        task.signals.result.connect(lambda res, b=batch.batch_id: self._colleagues_judged(b, *res))
+        self._runner.start(task)
+
+    def _colleagues_judged(self, batch_id: int, newest: int, records: list) -> None:
+        if self.presenter.batch is None or self.presenter.batch.batch_id != batch_id:
+            return  # another batch was opened meanwhile
+        changed = []
+        for rec in records:
+            row = self.presenter.row_of(rec.image_id)
+            held = self.presenter.item(row).judgment if row is not None else None
+            if row is not None and (held is None or held.id < rec.id):  # newer than what is shown
+                changed.append(rec)
+        for rec in changed:
+            self._apply_judgment(rec)
+        if changed:
+            self._update_counts()
+            self.judgments_changed()
+        self._seen_judgments = (batch_id, newest)
 
     def _with_banner_place(self, body: QWidget) -> QWidget:
         """``body`` in a box with room above it for the read-only banner (:meth:`_show_read_only_banner`)."""

@@ -46,6 +46,7 @@ from app.store.repo.judgments import (
     note_images,
     record_judgment,
     revert_judgment,
+    state_of,
 )
 from app.store.repo.model_versions import (
     get_model_version,
@@ -104,5 +105,6 @@ __all__ = [
     "save_predictions",
     "spot_checks",
     "start_pause",
+    "state_of",
     "unique_batch_name",
 ]

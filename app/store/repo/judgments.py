@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.store.errors import JudgmentConflictError
 from app.store.records import JudgmentRecord
 from app.store.repo._common import _chunks, _current_ids, _judgment_record, _prediction_record, _require_text
-from app.store.schema import STATUSES, Judgment, ModelVersion, Prediction, utcnow
+from app.store.schema import STATUSES, Image, Judgment, ModelVersion, Prediction, utcnow
 
 
 class _Keep(enum.Enum):
@@ -84,6 +84,7 @@ def record_judgment(
     note: NoteArg = KEEP_NOTE,
     reverts_judgment_id: int | None = None,
     created_at: dt.datetime | None = None,
+    expect_state: tuple[str, str | None] | None = None,
 ) -> JudgmentRecord:
     """Append a judgment (history is never changed); it becomes the image's current judgment.
 
@@ -103,13 +104,25 @@ def record_judgment(
             the image's current note, carried on.
         reverts_judgment_id: set by undo/redo (see :func:`revert_judgment`).
         created_at: aware datetime; default now (UTC).
+        expect_state: the image's state as the analyst saw it (:func:`state_of` of the judgment on screen): when
+            the image's state is another one now (someone decided it meanwhile), nothing is written. The image's row
+            is locked first (PostgreSQL; SQLite writers take turns anyway), so two analysts cannot both pass.
 
     Raises:
         ValueError: inconsistent status and leaf, unknown status, empty analyst/action, or a prediction
             of another image.
+        JudgmentConflictError: ``expect_state`` is not the image's state; ``current`` is the judgment now.
     """
     analyst = _require_text(analyst, "analyst")
     action = _require_text(action, "action")
+    if expect_state is not None:
+        session.execute(select(Image.id).where(Image.id == image_id).with_for_update())
+        now = _latest_before(session, image_id)
+        if _state(now) != expect_state:
+            status, leaf = _state(now)
+            raise JudgmentConflictError(
+                f"Not saved: the image was judged meanwhile by {now.analyst if now else 'someone'} "
+                f"({status}{' ' + leaf if leaf else ''}).", current=_judgment_record(now) if now else None)
     if prediction_id is not None and (shown is None or model_version is None):
         stored = session.execute(
             select(Prediction, ModelVersion.version)
@@ -187,10 +200,16 @@ def _latest_before(session: Session, image_id: int, before_id: int | None = None
     return session.scalar(stmt.order_by(Judgment.id.desc()).limit(1))
 
 
-def _state(row: Judgment | None) -> tuple[str, str | None]:
+def _state(row: Judgment | JudgmentRecord | None) -> tuple[str, str | None]:
     if row is None or row.status == "reverted":
         return "pending", None
     return row.status, row.leaf
+
+
+def state_of(judgment: JudgmentRecord | None) -> tuple[str, str | None]:
+    """An image's state as a judgment leaves it: ``("pending", None)`` for none or an undone one, else
+    ``(status, leaf)`` (the ``expect_state`` of :func:`record_judgment`)."""
+    return _state(judgment)
 
 
 def revert_judgment(

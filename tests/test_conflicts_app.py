@@ -1,0 +1,56 @@
+"""In the window (issue #19): a colleague decided the image on screen meanwhile; Enter does not write over it, the
+window shows theirs and says so, and judging again replaces it. Colleagues' judgments of the batch appear by
+themselves (a poll every 30 s)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_rejudge_bundle, open_window, write_image
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from app.store import repo
+from app.store.db import session_scope
+
+
+def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy, tmp_path, monkeypatch):
+    bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
+    folder = tmp_path / "batch"
+    for i in range(3):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information", lambda _parent, _title, text: shown.append(text))
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        item = win.presenter.current_item
+        image_id = item.image.image_id
+        with session_scope(engine) as s:  # bob, on another workstation, decides it first
+            repo.record_judgment(s, image_id=image_id, leaf="dent", action="picker", analyst="bob")
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # alice accepts what her screen shows
+        assert len(shown) == 1 and "judged meanwhile by bob" in shown[0] and "not saved" in shown[0]
+        with session_scope(engine, action="read") as s:
+            assert [j.analyst for j in repo.judgment_history(s, image_id)] == ["bob"]
+        assert win.current_image_id == image_id  # she stays on it, now showing bob's decision
+        assert win.presenter.current_item.judgment.analyst == "bob"
+        assert win.presenter.state(win.presenter.current_item) == "corrected"
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # she has seen it: accepting again replaces it
+        with session_scope(engine, action="read") as s:
+            history = repo.judgment_history(s, image_id)
+        assert [j.analyst for j in history] == ["bob", "alice"] and len(shown) == 1
+
+        # bob judges another image of the batch: the next poll shows it here (badge, counts), without a key
+        other = next(it for it in win.presenter.items if it.judgment is None).image.image_id
+        with session_scope(engine) as s:
+            repo.record_judgment(s, image_id=other, leaf=None, action="unknown", analyst="bob")
+        left = win.presenter.left()
+        win.poll_colleagues()
+        qtbot.waitUntil(lambda: win.presenter.left() == left - 1, timeout=10_000)
+        row = win.presenter.row_of(other)
+        assert win.presenter.state(win.presenter.items[row]) == "unknown"
+        assert win.list_model.rows[win.list_model.row_of(other)].state == "unknown"
+    finally:
+        win.close()
