@@ -452,8 +452,8 @@ def test_an_undo_refused_for_a_conflict_leaves_the_stack_so_the_next_undo_goes_o
     amy, bob = JudgingService(engine, "amy"), JudgingService(engine, "bob")
     items = amy.open_folder(tmp_path / "batch").items
     amy.mark_unknown(items[0])
-    amy.mark_unknown(items[1])
-    bob.choose(items[1], "dent")  # bob judged amy's last image again
+    last = amy.mark_unknown(items[1])
+    bob.choose(dataclasses.replace(items[1], judgment=last), "dent")  # bob saw amy's judgment and judged it again
     with pytest.raises(JudgmentConflictError):
         amy.undo()
     undone = amy.undo()  # her judgment of the first image, which nobody touched since
