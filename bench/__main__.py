@@ -1,7 +1,7 @@
-"""``python -m bench engine|pipeline|ui|store|gallery|judging|reliability|all [--quick] [--out DIR] [--work DIR]``.
+"""``python -m bench engine|pipeline|ui|store|gallery|team|judging|reliability|all [--quick] [--out DIR] [--work DIR]``.
 
 ``all`` runs each benchmark in its own process (so each one's peak RSS is its own), in the order
-engine, pipeline, ui, store, gallery, judging, reliability (the later ones reuse the bundles the engine benchmark
+engine, pipeline, ui, store, gallery, team, judging, reliability (the later ones reuse the bundles the engine benchmark
 optimised), then prints and writes a summary (``DIR/summary.json``).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.common import ROOT, log, write_result
 
-BENCHMARKS = ("engine", "pipeline", "ui", "store", "gallery", "judging", "reliability")
+BENCHMARKS = ("engine", "pipeline", "ui", "store", "gallery", "team", "judging", "reliability")
 
 
 def _run_one(name: str, out: Path, work: Path, quick: bool) -> int:
@@ -55,6 +55,10 @@ def _summary(out: Path, quick: bool, codes: dict[str, int]) -> None:
                         for label, v in r["runs"].items()})
         elif name == "store":
             row.update(rejudge_queue_s=r["rejudge_queue_first_page_s"], export_csv_s=r["export_csv_s"])
+        elif name == "team":
+            row.update({b: None if r[b] is None else {"per_s": r[b]["judgments_per_s"], "p99_ms": r[b]["commit_ms"]["p99"],
+                                                      "lost": r[b]["lost"], "double": r[b]["double_judged"]}
+                        for b in ("postgresql", "sqlite")})
         elif name == "gallery":
             row.update(open_s=r["open_s"][0], filter_max_s=r["filter_max_s"], fps_p95=r["fps_p95"])
         elif name == "reliability":

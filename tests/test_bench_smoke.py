@@ -15,6 +15,7 @@ EXPECTED = {
     "pipeline": {"model_only", "end_to_end", "ratio", "target_ratio", "meets_target"},
     "ui": {"stall_p99_ms", "stall_max_ms", "first_prediction_s", "window_shown_s", "meets_target"},
     "store": {"rejudge_queue_first_page_s", "export_csv_s", "export_rows", "queue_total", "meets_target"},
+    "team": {"postgresql", "sqlite", "targets", "meets_target"},
     "gallery": {"open_s", "open_counted_s", "filter_s", "filter_counted_s", "frame_ms", "fps_p95",
                 "thumbnails_on_screen_median", "meets_target"},
     "judging": {"runs", "targets", "images", "options"},
@@ -41,6 +42,11 @@ def test_quick_benchmark_run_writes_every_result(tmp_path):
         assert set(fam) >= ENGINE_KEYS
         assert fam["candidates"][0]["path"] == "eager" and fam["candidates"][0]["accepted"] is True
         assert 0.0 <= fam["agreement"]["top1_agreement"] <= 1.0
+    team = json.loads((out / "team.json").read_text(encoding="utf-8"))["results"]
+    for backend in ("sqlite", "postgresql"):  # PostgreSQL is None where no server could be started
+        if team[backend] is not None:
+            assert team[backend]["judgments"] > 0 and team[backend]["lost"] == 0, backend
+            assert team[backend]["double_judged"] == 0 and team[backend]["analysts_reported"] == 4, backend
     gallery = json.loads((out / "gallery.json").read_text(encoding="utf-8"))["results"]
     assert gallery["waiting"] > 0 and len(gallery["filter_s"]) >= 10 and gallery["frame_ms"]["p50"] > 0
     ui = json.loads((out / "ui.json").read_text(encoding="utf-8"))["results"]
