@@ -3,9 +3,11 @@
     python -m bench team [--quick]
 
 Each simulated analyst is a process with its own :class:`app.services.judging.JudgingService`, as a workstation
-runs it. It reads the batch once (its screen), then judges a random image it sees as waiting every 0.4 s (2.5
-judgments/s; 20 analysts offer 50/s), choosing a type as the picker would; every 30 s it reads the judgments
-colleagues made (what the window's poll does). A judgment made on a state the image no longer has is refused as a
+runs it. It reads the batch once (its screen), then judges an image every 0.4 s (2.5 judgments/s; 20 analysts offer
+50/s), choosing a type as the picker would; every 30 s it reads the judgments colleagues made (what the window's
+poll does). Two runs per backend: with claims (the app's way: each analyst takes the next five images nobody
+holds, ``claim_next``, and judges them), and without (every analyst on random images it sees waiting: the worst
+case, before claims). A judgment made on a state the image no longer has is refused as a
 conflict; the analyst then sees the colleague's decision. The pace is kept by the clock (a late judgment does not
 shift the next ones), so a slow store shows as fewer judgments per second.
 
@@ -39,8 +41,11 @@ TARGETS = {"judgments_per_s": 50.0, "commit_p99_ms": 100.0, "lost": 0, "double_j
 LEAVES = ("scratch", "crack", "dent", "fiber", "bubble", "lc_stain")
 
 
-def _analyst(url: str, batch_id: int, name: str, seconds: float, seed: int, out: str, start_at: float) -> None:
-    """One workstation: judge random waiting images at a fixed pace; log every acknowledged judgment."""
+def _analyst(url: str, batch_id: int, name: str, seconds: float, seed: int, out: str, start_at: float,
+             claims: bool) -> None:
+    """One workstation: judge waiting images at a fixed pace (``claims``: the next ones the store hands this analyst,
+    five at a time, as the window claims what it is about to show; else random ones of its screen); log every
+    acknowledged judgment."""
     from app.services.judging import JudgingService
     from app.store.db import make_engine
     from app.store.errors import JudgmentConflictError, StoreError
@@ -51,7 +56,8 @@ def _analyst(url: str, batch_id: int, name: str, seconds: float, seed: int, out:
     service.batch_id = batch_id
     screen = {it.image.image_id: it for it in service.batch_items(batch_id)}
     seen, polled = None, time.monotonic()
-    acked, conflicts, errors, latency = [], 0, [], []
+    acked, conflicts, errors, latency, claim_s = [], 0, [], [], []
+    mine: list[int] = []
     while time.time() < start_at:
         time.sleep(0.005)
     t_end = time.monotonic() + seconds
@@ -64,10 +70,19 @@ def _analyst(url: str, batch_id: int, name: str, seconds: float, seed: int, out:
             for rec in changed:
                 screen[rec.image_id] = dataclasses.replace(screen[rec.image_id], judgment=rec)
             polled = time.monotonic()
-        waiting = [i for i, it in screen.items() if it.judgment is None or not it.judgment.is_decision]
-        if not waiting:
-            break
-        item = screen[rng.choice(waiting)]
+        if claims:
+            if not mine:
+                t0 = time.perf_counter()
+                mine = service.claim_next(batch_id, 5)
+                claim_s.append(time.perf_counter() - t0)
+                if not mine:
+                    break
+            item = screen[mine.pop(0)]
+        else:
+            waiting = [i for i, it in screen.items() if it.judgment is None or not it.judgment.is_decision]
+            if not waiting:
+                break
+            item = screen[rng.choice(waiting)]
         j = item.judgment
         expected = ["pending", None] if j is None or not j.is_decision else [j.status, j.leaf]  # what it shows
         t0 = time.perf_counter()
@@ -87,7 +102,7 @@ def _analyst(url: str, batch_id: int, name: str, seconds: float, seed: int, out:
         screen[item.image.image_id] = dataclasses.replace(item, judgment=rec)
     engine.dispose()
     Path(out).write_text(json.dumps({"acked": acked, "conflicts": conflicts, "errors": errors,
-                                     "latency_s": latency}), encoding="utf-8")
+                                     "latency_s": latency, "claim_s": claim_s}), encoding="utf-8")
 
 
 def _check(url: str, logs: list[dict]) -> dict[str, int]:
@@ -160,21 +175,23 @@ def _pg_schema(admin_url: str) -> str:
 
 
 def _run_backend(label: str, url: str, folder: Path, tmp: Path, analysts: int, seconds: float,
-                 images: int) -> dict[str, Any]:
+                 images: int, claims: bool) -> dict[str, Any]:
     batch_id = _make_batch(url, folder, images)
     ctx = mp.get_context("spawn")
     start_at = time.time() + 3.0 + 0.25 * analysts  # every process imported and connected before the clock
     procs, outs = [], []
     for k in range(analysts):
-        out = tmp / f"{label}_{k}.json"
+        out = tmp / f"{label}_{claims}_{k}.json"
         outs.append(out)
-        p = ctx.Process(target=_analyst, args=(url, batch_id, f"analyst{k:02d}", seconds, k, str(out), start_at))
+        p = ctx.Process(target=_analyst, args=(url, batch_id, f"analyst{k:02d}", seconds, k, str(out), start_at,
+                                               claims))
         p.start()
         procs.append(p)
     for p in procs:
         p.join(seconds + 120)
     logs = [json.loads(o.read_text(encoding="utf-8")) for o in outs if o.exists()]
     latency = [t for doc in logs for t in doc["latency_s"]]
+    claim_s = [t for doc in logs for t in doc["claim_s"]]
     acked = sum(len(doc["acked"]) for doc in logs)
     result = {
         "analysts": analysts, "analysts_reported": len(logs), "seconds": seconds, "images": images,
@@ -183,12 +200,15 @@ def _run_backend(label: str, url: str, folder: Path, tmp: Path, analysts: int, s
         "attempts_per_s": round((acked + sum(doc["conflicts"] for doc in logs)) / seconds, 1),  # saved + refused
         "commit_ms": {"p50": round(median(latency) * 1000, 1), "p99": round(percentile(latency, 99) * 1000, 1),
                       "max": round(max(latency, default=0) * 1000, 1)},
+        "claims": claims,
+        "claim_next_ms": {"p50": round(median(claim_s) * 1000, 1), "p99": round(percentile(claim_s, 99) * 1000, 1)}
+        if claim_s else None,
         "conflicts": sum(doc["conflicts"] for doc in logs),
         "errors": [e for doc in logs for e in doc["errors"]][:10],
         "error_count": sum(len(doc["errors"]) for doc in logs),
         **_check(url, logs),
     }
-    log(f"  {label:<11} {analysts} analysts, {seconds:.0f} s: {result['judgments_per_s']:6.1f} judgments/s "
+    log(f"  {label:<11} {'claims' if claims else 'no claims':<9} {analysts} analysts, {seconds:.0f} s: {result['judgments_per_s']:6.1f} judgments/s "
         f"({result['attempts_per_s']} tried of {result['offered_per_s']} offered), commit p50 {result['commit_ms']['p50']} ms, p99 "
         f"{result['commit_ms']['p99']} ms, {result['conflicts']} conflicts refused, {result['error_count']} errors, "
         f"lost {result['lost']}, double-judged {result['double_judged']}")
@@ -204,12 +224,12 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
         pg = _pg_url()
         if pg is None:
             log("  postgresql: no server could be started; skipped")
-            results["postgresql"] = None
-        else:
-            results["postgresql"] = _run_backend("postgresql", _pg_schema(pg), folder, tmp, analysts, seconds,
-                                                 images)
-        results["sqlite"] = _run_backend("sqlite", f"sqlite:///{tmp / 'team.sqlite3'}", folder, tmp, analysts,
-                                         seconds, images)
+        for claims in (True, False):  # the app's way (claims), then every analyst on random images of one batch
+            key = "" if claims else "_no_claims"
+            results["postgresql" + key] = None if pg is None else _run_backend(
+                "postgresql", _pg_schema(pg), folder, tmp, analysts, seconds, images, claims)
+            results["sqlite" + key] = _run_backend(
+                "sqlite", f"sqlite:///{tmp / f'team{key}.sqlite3'}", folder, tmp, analysts, seconds, images, claims)
     pgr = results["postgresql"]
     results["meets_target"] = None if pgr is None else {
         "judgments_per_s": pgr["judgments_per_s"] >= TARGETS["judgments_per_s"],

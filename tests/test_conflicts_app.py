@@ -54,3 +54,32 @@ def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy,
         assert win.list_model.rows[win.list_model.row_of(other)].state == "unknown"
     finally:
         win.close()
+
+
+def test_the_window_claims_what_it_shows_and_next_passes_over_a_colleagues_images(qtbot, engine, taxonomy,
+                                                                                   tmp_path, monkeypatch):
+    bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
+    folder = tmp_path / "batch"
+    for i in range(4):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        ids = [it.image.image_id for it in win.items]
+        assert win.current_image_id == ids[0]
+        with session_scope(engine, action="read") as s:  # the window holds what it shows and the next ones
+            qtbot.waitUntil(lambda: repo.held_by_others(s, ids, "bob") == dict.fromkeys(ids, "alice"), timeout=10_000)
+        with session_scope(engine) as s:  # bob's workstation: its claim on image 2 waits for alice's to lapse
+            assert repo.claim(s, [ids[1]], "bob", lease_s=300) == {ids[1]: "alice"}
+            repo.release(s, "alice", [ids[1]])
+            assert repo.claim(s, [ids[1]], "bob", lease_s=300) == {}
+        win.poll_colleagues()
+        qtbot.waitUntil(lambda: win.presenter.claimed == {ids[1]: "bob"}, timeout=10_000)
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # accept image 1: "next" passes over bob's image 2
+        assert win.current_image_id == ids[2]
+        win.close()
+        with session_scope(engine, action="read") as s:  # closing gives alice's claims back
+            assert repo.held_by_others(s, ids, "carol") == {ids[1]: "bob"}
+    finally:
+        win.close()

@@ -873,7 +873,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="69"/>
+        <location filename="../ui/store_upkeep.py" line="59"/>
+        <source>{who} is on this image: a judgment of yours would go against theirs</source>
+        <translation>{who} 正在判定此影像：您的判定將與對方衝突</translation>
+    </message>
+    <message>
+        <location filename="../ui/store_upkeep.py" line="112"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
@@ -921,7 +926,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="96"/>
+        <location filename="../ui/store_upkeep.py" line="139"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -971,7 +976,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="510"/>
+        <location filename="../ui/main_window.py" line="511"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>

@@ -175,6 +175,7 @@ class BatchPresenter:
         self._pos: dict[int, int] = {}
         self.widened: set[int] = set()  # image ids whose Top-5 shows the whole tree, not the determined node
         self._subtrees: dict[str, frozenset[str]] = {}  # node -> the leaves under it (of self.taxonomy)
+        self.claimed: dict[int, str] = {}  # image id -> the colleague who holds it now ("next" passes it over)
         self.list_filter = ListFilter()
         self._shown: list[int] | None = None  # the listed rows in list order; None: every row, in batch order
         self._shown_pos: dict[int, int] = {}
@@ -312,15 +313,19 @@ class BatchPresenter:
 
     def next_open(self, after: int) -> int | None:
         """The next row in the list's order (wrapping around) that still needs a person; None when every image
-        listed is judged. With a filter, only listed rows count (after a row not listed: from the top)."""
+        listed is judged. With a filter, only listed rows count (after a row not listed: from the top). Images a
+        colleague holds (:attr:`claimed`) are passed over while any other is open."""
         order = self.shown_rows()
         n = len(order)
         start = self._shown_pos.get(after, -1) if self._shown is not None else after
+        held = None
         for step in range(1, n + 1):
             j = order[(start + step) % n]
             if self.items[j].state in OPEN_STATES and self.state(self.items[j]) != "error":
-                return j
-        return None
+                if self.items[j].image.image_id not in self.claimed:
+                    return j
+                held = j if held is None else held
+        return held
 
     def focus(self, model_version: str, n: int, have_heatmap: Collection[int]) -> Focus:
         """The image on screen and the next ``n`` in judging order (readable ones), and what of them the model

@@ -24,6 +24,9 @@ from app.store.errors import JudgmentConflictError, StoreError
 from app.store.export import ExportResult, export_labels
 from app.store.records import BatchItem, BatchSummary, JudgmentRecord
 
+CLAIM_LEASE_S = 300.0
+"""How long a claim holds an image without being renewed (the window renews the images it is about to show)."""
+
 
 class JudgingService:
     """One analyst's judging session over a store.
@@ -32,6 +35,8 @@ class JudgingService:
         engine: the SQLAlchemy engine (SQLite file or a shared PostgreSQL).
         analyst: the name recorded with every judgment.
     """
+
+    claim_lease_s = CLAIM_LEASE_S
 
     def __init__(self, engine: Engine, analyst: str) -> None:
         if not analyst.strip():
@@ -137,6 +142,32 @@ class JudgingService:
             changed = list(wanted) if after_id is None else \
                 [i for i in embeddings.images_judged_after(s, after_id) if i in wanted]
             return newest, list(repo.current_judgments(s, changed).values())
+
+    # -- a team on one store: claims ----------------------------------------------------------------
+    def claim(self, image_ids: Collection[int]) -> dict[int, str]:
+        """Take (or renew, for :data:`CLAIM_LEASE_S`) the claims of the images this analyst is about to judge;
+        returns those someone else holds (``{image id: analyst}``). A lapsed lease frees an image by itself."""
+        if self.read_only is not None:
+            return {}
+        with session_scope(self.engine, durable=False) as s:  # a lease is renewed anyway: no fsync wait
+            return repo.claim(s, image_ids, self.analyst, lease_s=CLAIM_LEASE_S, batch_id=self.batch_id)
+
+    def claim_next(self, batch_id: int, n: int) -> list[int]:
+        """The next ``n`` images of a batch nobody decided and nobody else holds, claimed for this analyst."""
+        with session_scope(self.engine, durable=False) as s:
+            return repo.claim_next(s, batch_id, self.analyst, n=n, lease_s=CLAIM_LEASE_S)
+
+    def claims_of_others(self, image_ids: Collection[int]) -> dict[int, str]:
+        """``{image id: analyst}`` of the images someone else holds now."""
+        with session_scope(self.engine, action="read") as s:
+            return repo.held_by_others(s, image_ids, self.analyst)
+
+    def release_claims(self) -> int:
+        """Give up every claim of this analyst (the window closes)."""
+        if self.read_only is not None:
+            return 0
+        with session_scope(self.engine, durable=False) as s:
+            return repo.release(s, self.analyst)
 
     def undo(self) -> JudgmentRecord | None:
         """Undo this session's latest judgment (whichever image it was on); None when nothing is left."""

@@ -268,6 +268,19 @@ class Judgment(Base):
     reverts_judgment_id: Mapped[int | None] = mapped_column(ForeignKey("judgments.id", ondelete="SET NULL"))
 
 
+class Claim(Base):
+    """An analyst is on this image until ``expires_at`` (a lease, renewed while they work; migration 0005)."""
+
+    __tablename__ = "claims"
+    __table_args__ = (Index("ix_claims_analyst", "analyst"),)
+
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    analyst: Mapped[str] = mapped_column(String(128))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))
+    claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class RoutingPause(Base):
     """Auto-judging paused by the purity monitor for one leaf (``scope = 'leaf'``) or one batch (``'batch'``).
 

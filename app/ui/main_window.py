@@ -491,6 +491,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         for image_id, path in focus.images:
             self.images.request(image_id, path)
         self.worker.focus(list(focus.images), predict=set(focus.predict), heatmap=set(focus.heatmap))
+        self.claim_ahead([image_id for image_id, _path in focus.images])  # a team: colleagues get other images
         self.viewer.set_heatmap_pending(self.current_image_id in focus.heatmap and self.viewer.has_image)
 
     def _display_image(self, item: BatchItem) -> None:
@@ -566,6 +567,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             self.open_files([p for p in paths if p.is_file()])
 
     def closeEvent(self, event) -> None:
+        self.release_claims()
         self.worker.service.forget_warm(wait_s=10)  # not inside ONNX Runtime when the app exits
         self.worker.stop()
         self.pool.waitForDone(5000)

@@ -7,15 +7,21 @@ A mixin of :class:`app.ui.main_window.MainWindow` (like :mod:`app.ui.judging_act
 
 from __future__ import annotations
 
+import contextlib
+import time
+
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from app.store.errors import StoreError
 from app.ui.workers import Task
 
 COLLEAGUES_EVERY_MS = 30_000
 
 
 class StoreUpkeep:
+    CLAIM_AHEAD = 5  # the image on screen and the next ones: claimed together, renewed at half the lease
+
     """Expects the window's ``service``, ``settings``, ``_runner``, ``statusBar``, ``presenter``,
     ``_apply_judgment``, ``_update_counts`` and ``judgments_changed``."""
 
@@ -23,9 +29,43 @@ class StoreUpkeep:
         """Every ``every_ms``, the open batch's judgments made elsewhere (another workstation, a script) are read and
         shown, so the counts and badges are the team's, and "next" walks over what a colleague did."""
         self._seen_judgments: tuple[int, int] | None = None  # (batch id, newest judgment id read)
+        self._mine: dict[int, float] = {}  # image id -> time.monotonic() until which this window holds it
         self._colleague_timer = QTimer(self)
         self._colleague_timer.timeout.connect(self.poll_colleagues)
         self._colleague_timer.start(every_ms)
+
+    def claim_ahead(self, image_ids: list[int]) -> None:
+        """Claim the image on screen and the next ones (off the UI thread), unless this window holds them for long
+        enough still; an image a colleague holds is said in the status bar, and "next" passes it over."""
+        if self.service is None or self.service.read_only is not None or not image_ids:
+            return
+        ids = image_ids[: self.CLAIM_AHEAD]
+        now = time.monotonic()
+        if all(self._mine.get(i, 0.0) - now > self.service.claim_lease_s / 2 for i in ids):
+            return
+        task = Task(self.service.claim, ids)
+        task.signals.result.connect(lambda others, ids=ids: self._claimed(ids, others))
+        self._runner.start(task)
+
+    def _claimed(self, ids: list[int], others: dict[int, str]) -> None:
+        until = time.monotonic() + self.service.claim_lease_s
+        for i in ids:
+            if i in others:
+                self.presenter.claimed[i] = others[i]
+            else:
+                self.presenter.claimed.pop(i, None)
+                self._mine[i] = until
+        if self.current_image_id in others:
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "{who} is on this image: a judgment of yours would go against theirs").format(
+                who=others[self.current_image_id]), 10_000)
+
+    def release_claims(self) -> None:
+        """Give the claims of this window back (it closes): colleagues' "next" finds the images at once."""
+        if self.service is not None and self.service.read_only is None and self._mine:
+            with contextlib.suppress(StoreError):
+                self.service.release_claims()
+            self._mine.clear()
 
     def poll_colleagues(self) -> None:
         batch = self.presenter.batch
@@ -33,13 +73,16 @@ class StoreUpkeep:
             return
         seen = self._seen_judgments[1] if self._seen_judgments and self._seen_judgments[0] == batch.batch_id \
             else None
-        task = Task(self.service.judged_since, seen, [it.image.image_id for it in self.presenter.items])
+        ids = [it.image.image_id for it in self.presenter.items]
+        task = Task(lambda: (*self.service.judged_since(seen, ids), self.service.claims_of_others(ids)))
         task.signals.result.connect(lambda res, b=batch.batch_id: self._colleagues_judged(b, *res))
         self._runner.start(task)
 
-    def _colleagues_judged(self, batch_id: int, newest: int, records: list) -> None:
+    def _colleagues_judged(self, batch_id: int, newest: int, records: list, held: dict | None = None) -> None:
         if self.presenter.batch is None or self.presenter.batch.batch_id != batch_id:
             return  # another batch was opened meanwhile
+        if held is not None:
+            self.presenter.claimed = dict(held)  # the images colleagues are on now: "next" passes them over
         changed = []
         for rec in records:
             row = self.presenter.row_of(rec.image_id)

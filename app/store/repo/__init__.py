@@ -34,6 +34,7 @@ from app.store.repo.batches import (
     recent_batches,
     unique_batch_name,
 )
+from app.store.repo.claims import claim, claim_next, held_by_others, release
 from app.store.repo.images import find_image_by_path, get_or_create_image, image_paths, images_at_paths
 from app.store.repo.items import batch_items
 from app.store.repo.judgments import (
@@ -75,6 +76,8 @@ __all__ = [
     "batch_unknown_flags",
     "batches_named",
     "batches_of_image",
+    "claim",
+    "claim_next",
     "create_batch",
     "current_judgments",
     "current_note",
@@ -86,6 +89,7 @@ __all__ = [
     "get_batch",
     "get_model_version",
     "get_or_create_image",
+    "held_by_others",
     "hold_back",
     "image_paths",
     "images_at_paths",
@@ -100,6 +104,7 @@ __all__ = [
     "recent_batches",
     "record_judgment",
     "register_model_version",
+    "release",
     "revert_judgment",
     "save_prediction",
     "save_predictions",
