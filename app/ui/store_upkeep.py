@@ -20,7 +20,8 @@ COLLEAGUES_EVERY_MS = 30_000
 
 
 class StoreUpkeep:
-    CLAIM_AHEAD = 5  # the image on screen and the next ones: claimed together, renewed at half the lease
+    CLAIM_AHEAD = 5  # the image on screen and the next four: claimed together, renewed at half the lease; a claim
+    CLAIM_WHEN = 3  # is written when one of the first three is not held long enough (every ~3 images, not per key)
 
     """Expects the window's ``service``, ``settings``, ``_runner``, ``statusBar``, ``presenter``,
     ``_apply_judgment``, ``_update_counts`` and ``judgments_changed``."""
@@ -41,7 +42,7 @@ class StoreUpkeep:
             return
         ids = image_ids[: self.CLAIM_AHEAD]
         now = time.monotonic()
-        if all(self._mine.get(i, 0.0) - now > self.service.claim_lease_s / 2 for i in ids):
+        if all(self._mine.get(i, 0.0) - now > self.service.claim_lease_s / 2 for i in ids[: self.CLAIM_WHEN]):
             return
         task = Task(self.service.claim, ids)
         task.signals.result.connect(lambda others, ids=ids: self._claimed(ids, others))
