@@ -5,9 +5,10 @@
 Each simulated analyst is a process with its own :class:`app.services.judging.JudgingService`, as a workstation
 runs it. It reads the batch once (its screen), then judges an image every 0.4 s (2.5 judgments/s; 20 analysts offer
 50/s), choosing a type as the picker would; every 30 s it reads the judgments colleagues made (what the window's
-poll does). Two runs per backend: with claims (the app's way: each analyst takes the next five images nobody
-holds, ``claim_next``, and judges them), and without (every analyst on random images it sees waiting: the worst
-case, before claims). A judgment made on a state the image no longer has is refused as a
+poll does). Two runs per backend: with claims (each analyst takes the next five images nobody holds,
+``JudgingService.claim_next``, as a headless client of a shared batch would; the window itself claims the image on
+screen and the next four with ``claim`` and passes over colleagues' images), and without (every analyst on random
+images it sees waiting: the worst case, before claims). A judgment made on a state the image no longer has is refused as a
 conflict; the analyst then sees the colleague's decision. The pace is kept by the clock (a late judgment does not
 shift the next ones), so a slow store shows as fewer judgments per second.
 
@@ -160,6 +161,18 @@ def _pg_url() -> str | None:
     return url or None
 
 
+def _drop_schema(url: str) -> None:
+    from sqlalchemy import make_url, text
+
+    from app.store.db import make_engine
+
+    schema = make_url(url).query["options"].split("search_path=", 1)[1]
+    admin = make_engine(make_url(url).difference_update_query(["options"]).render_as_string(hide_password=False))
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
 def _pg_schema(admin_url: str) -> str:
     from sqlalchemy import make_url, text
 
@@ -226,13 +239,21 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
             log("  postgresql: no server could be started; skipped")
         for claims in (True, False):  # the app's way (claims), then every analyst on random images of one batch
             key = "" if claims else "_no_claims"
-            results["postgresql" + key] = None if pg is None else _run_backend(
-                "postgresql", _pg_schema(pg), folder, tmp, analysts, seconds, images, claims)
+            if pg is not None:
+                url = _pg_schema(pg)
+                try:
+                    results["postgresql" + key] = _run_backend("postgresql", url, folder, tmp, analysts, seconds,
+                                                               images, claims)
+                finally:
+                    _drop_schema(url)
+            else:
+                results["postgresql" + key] = None
             results["sqlite" + key] = _run_backend(
                 "sqlite", f"sqlite:///{tmp / f'team{key}.sqlite3'}", folder, tmp, analysts, seconds, images, claims)
     pgr = results["postgresql"]
     results["meets_target"] = None if pgr is None else {
         "judgments_per_s": pgr["judgments_per_s"] >= TARGETS["judgments_per_s"],
         "commit_p99": pgr["commit_ms"]["p99"] <= TARGETS["commit_p99_ms"],
-        "lost": pgr["lost"] == 0, "double_judged": pgr["double_judged"] == 0}
+        "lost": pgr["lost"] == 0, "double_judged": pgr["double_judged"] == 0,
+        "every_analyst_reported_without_errors": pgr["analysts_reported"] == analysts and pgr["error_count"] == 0}
     return results

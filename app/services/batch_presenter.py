@@ -188,6 +188,7 @@ class BatchPresenter:
         self.widened = set()
         self.current = -1
         self.list_filter = ListFilter()  # another batch: its own types and states, the whole list again
+        self.claimed = {}
         self.set_items(opened.items)
         first = next((i for i, it in enumerate(self.items) if it.state in OPEN_STATES), 0)
         return self._pos.get(wanted, first) if wanted is not None else first

@@ -26,7 +26,6 @@ from app.store.schema import (
     JUDGED_STATUSES,
     Batch,
     BatchImage,
-    Image,
     ImagePath,
     Judgment,
     ModelVersion,
@@ -513,9 +512,10 @@ def bulk_judge(
     ids = list(dict.fromkeys(int(i) for i in image_ids))
     if not ids:
         return []
+    repo.lock_images(session, ids)  # PostgreSQL: a colleague's judgment of one of them waits, or this one does
     if expect_undecided:
-        waiting = [i for i in ids if i in set(expect_undecided)]
-        session.execute(select(Image.id).where(Image.id.in_(waiting)).with_for_update())
+        expected = set(expect_undecided)
+        waiting = [i for i in ids if i in expected]
         decided = [j for j in repo.current_judgments(session, waiting).values() if j.is_decision]
         if decided:
             who = ", ".join(sorted({j.analyst for j in decided}))

@@ -567,9 +567,9 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             self.open_files([p for p in paths if p.is_file()])
 
     def closeEvent(self, event) -> None:
-        self.release_claims()
         self.worker.service.forget_warm(wait_s=10)  # not inside ONNX Runtime when the app exits
         self.worker.stop()
         self.pool.waitForDone(5000)
+        self.release_claims()  # after the pool: a claim still on its way would otherwise outlive the release
         super().closeEvent(event)
 

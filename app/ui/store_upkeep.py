@@ -20,16 +20,19 @@ COLLEAGUES_EVERY_MS = 30_000
 
 
 class StoreUpkeep:
-    CLAIM_AHEAD = 5  # the image on screen and the next four: claimed together, renewed at half the lease; a claim
-    CLAIM_WHEN = 3  # is written when one of the first three is not held long enough (every ~3 images, not per key)
-
     """Expects the window's ``service``, ``settings``, ``_runner``, ``statusBar``, ``presenter``,
     ``_apply_judgment``, ``_update_counts`` and ``judgments_changed``."""
+
+    CLAIM_AHEAD = 5  # the image on screen and the next four: claimed together, renewed at half the lease; a claim
+    CLAIM_WHEN = 3  # is written when one of the first three is not held long enough (every ~3 images, not per key)
 
     def _start_colleague_poll(self, every_ms: int = COLLEAGUES_EVERY_MS) -> None:
         """Every ``every_ms``, the open batch's judgments made elsewhere (another workstation, a script) are read and
         shown, so the counts and badges are the team's, and "next" walks over what a colleague did."""
-        self._seen_judgments: tuple[int, int] | None = None  # (batch id, newest judgment id read)
+        # (batch id, newest judgment id read by the last poll, by the one before): a poll reads from the one before,
+        # since ids are handed out at insert and committed in any order (a judgment committed late is not missed)
+        self._seen_judgments: tuple[int, int, int | None] | None = None
+        self._focus_ids: list[int] = []  # the images claim_ahead was last asked for (renewed by the poll)
         self._mine: dict[int, float] = {}  # image id -> time.monotonic() until which this window holds it
         self._colleague_timer = QTimer(self)
         self._colleague_timer.timeout.connect(self.poll_colleagues)
@@ -40,9 +43,10 @@ class StoreUpkeep:
         enough still; an image a colleague holds is said in the status bar, and "next" passes it over."""
         if self.service is None or self.service.read_only is not None or not image_ids:
             return
-        ids = image_ids[: self.CLAIM_AHEAD]
+        ids = self._focus_ids = image_ids[: self.CLAIM_AHEAD]
         now = time.monotonic()
-        if all(self._mine.get(i, 0.0) - now > self.service.claim_lease_s / 2 for i in ids[: self.CLAIM_WHEN]):
+        ours = [i for i in ids[: self.CLAIM_WHEN] if i not in self.presenter.claimed]  # a colleague's: not asked again
+        if all(self._mine.get(i, 0.0) - now > self.service.claim_lease_s / 2 for i in ours):
             return
         task = Task(self.service.claim, ids)
         task.signals.result.connect(lambda others, ids=ids: self._claimed(ids, others))
@@ -72,30 +76,32 @@ class StoreUpkeep:
         batch = self.presenter.batch
         if batch is None or not self.presenter.items or self.service is None:
             return
-        seen = self._seen_judgments[1] if self._seen_judgments and self._seen_judgments[0] == batch.batch_id \
+        seen = self._seen_judgments[2] if self._seen_judgments and self._seen_judgments[0] == batch.batch_id \
             else None
+        self.claim_ahead(self._focus_ids)  # renews the claims of an image looked at for long
         ids = [it.image.image_id for it in self.presenter.items]
         task = Task(lambda: (*self.service.judged_since(seen, ids), self.service.claims_of_others(ids)))
         task.signals.result.connect(lambda res, b=batch.batch_id: self._colleagues_judged(b, *res))
         self._runner.start(task)
 
-    def _colleagues_judged(self, batch_id: int, newest: int, records: list, held: dict | None = None) -> None:
+    def _colleagues_judged(self, batch_id: int, newest: int, records: list, claims: dict | None = None) -> None:
         if self.presenter.batch is None or self.presenter.batch.batch_id != batch_id:
             return  # another batch was opened meanwhile
-        if held is not None:
-            self.presenter.claimed = dict(held)  # the images colleagues are on now: "next" passes them over
+        if claims is not None:
+            self.presenter.claimed = dict(claims)  # the images colleagues are on now: "next" passes them over
         changed = []
         for rec in records:
             row = self.presenter.row_of(rec.image_id)
-            held = self.presenter.item(row).judgment if row is not None else None
-            if row is not None and (held is None or held.id < rec.id):  # newer than what is shown
+            shown = self.presenter.item(row).judgment if row is not None else None
+            if row is not None and (shown is None or shown.id < rec.id):  # newer than what is shown
                 changed.append(rec)
         for rec in changed:
             self._apply_judgment(rec)
         if changed:
             self._update_counts()
             self.judgments_changed()
-        self._seen_judgments = (batch_id, newest)
+        before = self._seen_judgments[1] if self._seen_judgments and self._seen_judgments[0] == batch_id else None
+        self._seen_judgments = (batch_id, newest, before if before is not None else newest)
 
     def _with_banner_place(self, body: QWidget) -> QWidget:
         """``body`` in a box with room above it for the read-only banner (:meth:`_show_read_only_banner`)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,19 @@ from app.store.schema import JUDGED_STATUSES, BatchImage, Claim, Judgment, utcno
 
 
 def _upsert(session: Session):
-    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(Claim)
+    return (postgresql if _is_pg(session) else sqlite).insert(Claim)
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _now(session: Session, now: dt.datetime | None) -> dt.datetime:
+    """The time leases are measured by: the database server's clock on PostgreSQL (workstations' clocks drift; one
+    running fast would take its colleagues' claims), the workstation's on SQLite (a file has no clock)."""
+    if now is not None:
+        return now
+    return session.scalar(select(func.now())) if _is_pg(session) else utcnow()
 
 
 def claim(session: Session, image_ids: Iterable[int], analyst: str, *, lease_s: float, batch_id: int | None = None,
@@ -33,10 +45,10 @@ def claim(session: Session, image_ids: Iterable[int], analyst: str, *, lease_s: 
         The images that stay with someone else: ``{image id: their analyst}`` (the others are now ``analyst``'s).
     """
     analyst = _require_text(analyst, "analyst")
-    ids = list(dict.fromkeys(int(i) for i in image_ids))
+    ids = sorted({int(i) for i in image_ids})  # in order: two claimers of overlapping images never deadlock
     if not ids:
         return {}
-    now = now or utcnow()
+    now = _now(session, now)
     until = now + dt.timedelta(seconds=lease_s)
     insert = _upsert(session)
     taken: set[int] = set()
@@ -56,7 +68,7 @@ def claim(session: Session, image_ids: Iterable[int], analyst: str, *, lease_s: 
 def held_by_others(session: Session, image_ids: Iterable[int], analyst: str, *,
                    now: dt.datetime | None = None) -> dict[int, str]:
     """``{image id: analyst}`` of the images among ``image_ids`` someone other than ``analyst`` holds now."""
-    now = now or utcnow()
+    now = _now(session, now)
     found: dict[int, str] = {}
     for chunk in _chunks(list(image_ids)):
         stmt = select(Claim.image_id, Claim.analyst).where(
@@ -69,8 +81,9 @@ def claim_next(session: Session, batch_id: int, analyst: str, *, n: int, lease_s
                now: dt.datetime | None = None) -> list[int]:
     """The next ``n`` images of a batch (in the batch's order) that nobody has decided and nobody else holds,
     claimed for ``analyst``: analysts asking at once get different images. Returns their ids, in order."""
-    now = now or utcnow()
-    current = _current_ids().subquery("cur")
+    now = _now(session, now)
+    in_batch = select(BatchImage.image_id).where(BatchImage.batch_id == batch_id)
+    current = _current_ids(Judgment.image_id.in_(in_batch)).subquery("cur")  # this batch's images only
     decided = select(Judgment.image_id).join(current, Judgment.id == current.c.jid).where(
         Judgment.status.in_(JUDGED_STATUSES))
     held = select(Claim.image_id).where(and_(Claim.analyst != analyst, Claim.expires_at >= now))
@@ -85,7 +98,7 @@ def claim_next(session: Session, batch_id: int, analyst: str, *, n: int, lease_s
         want = [int(i) for i in session.scalars(stmt)]
         if not want:
             break
-        others = claim(session, want, analyst, lease_s=lease_s, batch_id=batch_id, now=now)
+        others = claim(session, want, analyst, lease_s=lease_s, batch_id=batch_id, now=now)  # (sorts them)
         got += [i for i in want if i not in others]  # one taken meanwhile: the next look finds another
         if len(got) >= n:
             break

@@ -12,7 +12,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.store.errors import JudgmentConflictError
@@ -116,7 +116,7 @@ def record_judgment(
     analyst = _require_text(analyst, "analyst")
     action = _require_text(action, "action")
     if expect_state is not None:
-        session.execute(select(Image.id).where(Image.id == image_id).with_for_update())
+        lock_images(session, [image_id])
         now = _latest_before(session, image_id)
         if _state(now) != expect_state:
             status, leaf = _state(now)
@@ -200,6 +200,27 @@ def _latest_before(session: Session, image_id: int, before_id: int | None = None
     return session.scalar(stmt.order_by(Judgment.id.desc()).limit(1))
 
 
+LOCK_TIMEOUT = "5s"
+"""PostgreSQL: how long a judgment waits for an image a colleague's transaction holds before it fails ("try again")."""
+
+
+def lock_images(session: Session, image_ids: Iterable[int]) -> None:
+    """PostgreSQL: lock the images' rows until the transaction ends, so the judgments of two analysts on one image
+    take turns (the state each one checks is then the state it writes over). ``FOR NO KEY UPDATE`` does not block
+    the key-share locks of rows inserted with a foreign key to an image (predictions, claims); the ids are locked in
+    order (no deadlock between two lockers), and a lock not had within :data:`LOCK_TIMEOUT` fails the transaction.
+    SQLite: nothing to do (its writers take turns on the file)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    ids = sorted({int(i) for i in image_ids})
+    if not ids:
+        return
+    session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    for chunk in _chunks(ids):
+        session.execute(select(Image.id).where(Image.id.in_(chunk)).order_by(Image.id)
+                        .with_for_update(key_share=True))
+
+
 def _state(row: Judgment | JudgmentRecord | None) -> tuple[str, str | None]:
     if row is None or row.status == "reverted":
         return "pending", None
@@ -235,6 +256,7 @@ def revert_judgment(
     target = session.get(Judgment, judgment_id)
     if target is None:
         raise LookupError(f"no judgment with id {judgment_id}")
+    lock_images(session, [target.image_id])  # the state checked below is the one written over
     current = _latest_before(session, target.image_id)
     if _state(current) != _state(target):
         now_status, now_leaf = _state(current)
@@ -273,6 +295,7 @@ def note_images(session: Session, image_ids: Iterable[int], note: str | None, *,
     """Set the note of many images (None or blank: remove it): one new row each that keeps the image's current
     state (its decision, or waiting), so a note never judges an image. Returns the rows in the order given."""
     ids = list(dict.fromkeys(int(i) for i in image_ids))
+    lock_images(session, ids)  # the state each note row carries on is the image's state when it is written
     current = current_judgments(session, ids)
     out = []
     for image_id in ids:
