@@ -59,6 +59,7 @@ def _analyst(url: str, batch_id: int, name: str, seconds: float, seed: int, out:
     seen, polled = None, time.monotonic()
     acked, conflicts, errors, latency, claim_s = [], 0, [], [], []
     mine: list[int] = []
+    last_position: int | None = None
     while time.time() < start_at:
         time.sleep(0.005)
     t_end = time.monotonic() + seconds
@@ -74,11 +75,12 @@ def _analyst(url: str, batch_id: int, name: str, seconds: float, seed: int, out:
         if claims:
             if not mine:
                 t0 = time.perf_counter()
-                mine = service.claim_next(batch_id, 5)
+                mine = service.claim_next(batch_id, 5, after_position=last_position)
                 claim_s.append(time.perf_counter() - t0)
                 if not mine:
                     break
             item = screen[mine.pop(0)]
+            last_position = item.image.position
         else:
             waiting = [i for i, it in screen.items() if it.judgment is None or not it.judgment.is_decision]
             if not waiting:

@@ -64,6 +64,8 @@ def test_claim_next_hands_out_different_undecided_images(engine, batch) -> None:
     assert first == ids[1:4] and second == ids[4:7]
     with session_scope(engine) as s:
         assert repo.claim_next(s, batch_id, "alice", n=2, lease_s=60) == ids[1:3]  # her own come back first
+        # from where the caller is (the position of its last image), then from the start: 10, 11, 12 wrap to 8
+        assert repo.claim_next(s, batch_id, "carol", n=4, lease_s=60, after_position=8) == [*ids[9:12], ids[7]]
 
 
 def test_analysts_asking_at_once_get_disjoint_images(engine, batch) -> None:

@@ -152,10 +152,12 @@ class JudgingService:
         with session_scope(self.engine, durable=False) as s:  # a lease is renewed anyway: no fsync wait
             return repo.claim(s, image_ids, self.analyst, lease_s=CLAIM_LEASE_S, batch_id=self.batch_id)
 
-    def claim_next(self, batch_id: int, n: int) -> list[int]:
-        """The next ``n`` images of a batch nobody decided and nobody else holds, claimed for this analyst."""
+    def claim_next(self, batch_id: int, n: int, after_position: int | None = None) -> list[int]:
+        """The next ``n`` images of a batch nobody decided and nobody else holds (after ``after_position``, the
+        place of the last one given, then from the start), claimed for this analyst."""
         with session_scope(self.engine, durable=False) as s:
-            return repo.claim_next(s, batch_id, self.analyst, n=n, lease_s=CLAIM_LEASE_S)
+            return repo.claim_next(s, batch_id, self.analyst, n=n, lease_s=CLAIM_LEASE_S,
+                                   after_position=after_position)
 
     def claims_of_others(self, image_ids: Collection[int]) -> dict[int, str]:
         """``{image id: analyst}`` of the images someone else holds now."""

@@ -13,11 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from app.store.repo._common import _chunks, _current_ids, _require_text
+from app.store.repo._common import _chunks, _require_text
 from app.store.schema import JUDGED_STATUSES, BatchImage, Claim, Judgment, utcnow
 
 
@@ -78,30 +78,39 @@ def held_by_others(session: Session, image_ids: Iterable[int], analyst: str, *,
 
 
 def claim_next(session: Session, batch_id: int, analyst: str, *, n: int, lease_s: float,
-               now: dt.datetime | None = None) -> list[int]:
-    """The next ``n`` images of a batch (in the batch's order) that nobody has decided and nobody else holds,
-    claimed for ``analyst``: analysts asking at once get different images. Returns their ids, in order."""
+               after_position: int | None = None, now: dt.datetime | None = None) -> list[int]:
+    """The next ``n`` images of a batch (in the batch's order, after ``after_position`` when given, then from the
+    start) that nobody has decided and nobody else holds, claimed for ``analyst``: analysts asking at once get
+    different images. Returns their ids, in order.
+
+    A caller that passes the position of the last image it was given reads only what lies beyond it: the batch's
+    decided images before it are not looked at again (at 3,000 decided of 6,000, 0.35 s a call without it)."""
     now = _now(session, now)
-    in_batch = select(BatchImage.image_id).where(BatchImage.batch_id == batch_id)
-    current = _current_ids(Judgment.image_id.in_(in_batch)).subquery("cur")  # this batch's images only
-    decided = select(Judgment.image_id).join(current, Judgment.id == current.c.jid).where(
-        Judgment.status.in_(JUDGED_STATUSES))
-    held = select(Claim.image_id).where(and_(Claim.analyst != analyst, Claim.expires_at >= now))
+    newer = aliased(Judgment)
+    latest = select(func.max(newer.id)).where(newer.image_id == BatchImage.image_id).correlate(BatchImage) \
+        .scalar_subquery()
+    decided = exists().where(Judgment.image_id == BatchImage.image_id, Judgment.id == latest,
+                             Judgment.status.in_(JUDGED_STATUSES)).correlate(BatchImage)  # index (image_id, id)
+    held = exists().where(Claim.image_id == BatchImage.image_id, Claim.analyst != analyst,
+                          Claim.expires_at >= now).correlate(BatchImage)
     got: list[int] = []
-    for _attempt in range(5):  # each look locks only as many rows as are still wanted (PostgreSQL)
-        stmt = (select(BatchImage.image_id)
-                .where(BatchImage.batch_id == batch_id, BatchImage.image_id.not_in(decided),
-                       BatchImage.image_id.not_in(held), BatchImage.image_id.not_in(got))
-                .order_by(BatchImage.position).limit(n - len(got)))
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)  # rows another analyst is taking now are passed over
-        want = [int(i) for i in session.scalars(stmt)]
-        if not want:
-            break
-        others = claim(session, want, analyst, lease_s=lease_s, batch_id=batch_id, now=now)  # (sorts them)
-        got += [i for i in want if i not in others]  # one taken meanwhile: the next look finds another
-        if len(got) >= n:
-            break
+    starts = [after_position, None] if after_position is not None else [None]
+    for start in starts:
+        for _attempt in range(5):  # each look locks only as many rows as are still wanted (PostgreSQL)
+            stmt = (select(BatchImage.image_id)
+                    .where(BatchImage.batch_id == batch_id, ~decided, ~held, BatchImage.image_id.not_in(got))
+                    .order_by(BatchImage.position).limit(n - len(got)))
+            if start is not None:
+                stmt = stmt.where(BatchImage.position > start)
+            if _is_pg(session):
+                stmt = stmt.with_for_update(skip_locked=True)  # rows another analyst is taking now are passed over
+            want = [int(i) for i in session.scalars(stmt)]
+            if not want:
+                break
+            others = claim(session, want, analyst, lease_s=lease_s, batch_id=batch_id, now=now)  # (sorts them)
+            got += [i for i in want if i not in others]  # one taken meanwhile: the next look finds another
+            if len(got) >= n:
+                return got
     return got
 
 
