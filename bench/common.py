@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -10,7 +11,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +188,23 @@ def prepared_bundle(work: Path, family: str, *, quick: bool, images: Sequence[Pa
                              threads=(1,) if quick else None, log=say)
     save_result(bundle, result)
     return bundle, {"optimize_s": round(time.perf_counter() - t0, 1), "chosen": result.chosen}
+
+
+@contextlib.contextmanager
+def pg_schema(base_url: str) -> Iterator[str]:
+    """A URL of the scratch server whose connections use a new, empty schema (dropped afterwards)."""
+    from sqlalchemy import make_url, text
+
+    from app.store.db import make_engine
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base_url)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()

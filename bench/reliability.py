@@ -60,9 +60,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +69,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import ROOT, log, synth_images
+from bench.common import ROOT, log, pg_schema, synth_images
 
 FMA_MODEL = (sys.executable, "-m", "models.commands.cli")
 FMA_JUDGE = (sys.executable, "-m", "app")
@@ -493,26 +492,6 @@ def _corpus_classify(work: Path, folder: Path, goods: list[Path], fails: Failure
 def _remove_db(path: Path) -> None:
     for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
         p.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def pg_schema(base_url: str) -> Iterator[str]:
-    """A URL of the scratch server whose connections use a new, empty schema (dropped afterwards)."""
-    from sqlalchemy import make_url, text
-
-    from app.store.db import make_engine
-
-    schema = f"rel_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base_url)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        yield make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def sqlite_integrity(path: Path) -> list[str]:

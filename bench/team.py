@@ -30,11 +30,10 @@ import random
 import subprocess
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, log, median, percentile
+from bench.common import ROOT, log, median, percentile, pg_schema
 
 PACE_S = 0.4
 POLL_S = 30.0
@@ -163,32 +162,6 @@ def _pg_url() -> str | None:
     return url or None
 
 
-def _drop_schema(url: str) -> None:
-    from sqlalchemy import make_url, text
-
-    from app.store.db import make_engine
-
-    schema = make_url(url).query["options"].split("search_path=", 1)[1]
-    admin = make_engine(make_url(url).difference_update_query(["options"]).render_as_string(hide_password=False))
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
-
-
-def _pg_schema(admin_url: str) -> str:
-    from sqlalchemy import make_url, text
-
-    from app.store.db import make_engine
-
-    schema = f"bench_team_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(admin_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    return make_url(admin_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
-
-
 def _run_backend(label: str, url: str, folder: Path, tmp: Path, analysts: int, seconds: float,
                  images: int, claims: bool) -> dict[str, Any]:
     batch_id = _make_batch(url, folder, images)
@@ -242,12 +215,9 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
         for claims in (True,) if quick else (True, False):  # with claims; then on random images of one batch
             key = "" if claims else "_no_claims"
             if pg is not None:
-                url = _pg_schema(pg)
-                try:
+                with pg_schema(pg) as url:
                     results["postgresql" + key] = _run_backend("postgresql", url, folder, tmp, analysts, seconds,
                                                                images, claims)
-                finally:
-                    _drop_schema(url)
             else:
                 results["postgresql" + key] = None
             results["sqlite" + key] = _run_backend(
