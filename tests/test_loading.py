@@ -85,26 +85,64 @@ def test_while_the_weights_load_names_come_from_the_manifest_and_enter_waits(qtb
     win.close()
 
 
-def test_a_new_folder_opens_with_its_first_files_while_the_rest_is_registered(engine, tmp_path) -> None:
-    """The service side: a folder opened for the first time hands over its first chunk (in the batch's order)
-    before the rest is read; a folder opened before, and a small one, come whole."""
-    from app.services.batches import _STEP, open_folder
+def test_a_new_folder_opens_with_its_first_files_while_the_rest_is_registered(engine, tmp_path, monkeypatch) -> None:
+    """The service side: a folder opened for the first time hands over its first files, then each registered chunk
+    (read by worker processes), in the batch's order, and returns only what it has not handed over; a folder opened
+    before, and a small one, come whole."""
+    from app.services import batches
 
+    monkeypatch.setattr(batches, "STEP", 16)
+    monkeypatch.setattr(batches, "IN_THREAD", 0)  # the rest is read by worker processes
     big = tmp_path / "big"
-    for i in range(_STEP + 6):
+    n = batches.FIRST + 2 * 16 + 6
+    for i in range(n):
         write_image(big / f"img_{i:03d}.png", size=(24, 20), seed=i)
-    parts = []
-    whole = open_folder(engine, big, first_part=parts.append)
-    assert len(parts) == 1 and len(whole.items) == _STEP + 6
-    assert [it.image.image_id for it in parts[0].items] == [it.image.image_id for it in whole.items[:_STEP]]
-    assert parts[0].batch_id == whole.batch_id
-    assert [it.image.image_id for it in open_folder(engine, big, first_part=parts.append).items] == \
-        [it.image.image_id for it in whole.items]  # re-opened: the same batch, whole at once
+    write_image(big / "img_070_copy.png", size=(24, 20), seed=70)  # the same image twice: listed once
+    parts, progress = [], []
+    rest = batches.open_folder(engine, big, first_part=parts.append, progress=lambda d, t: progress.append((d, t)))
+    assert [len(p.items) for p in parts] == [batches.FIRST, 15, 16] and [p.continues for p in parts] == [False, True,
+                                                                                                         True]
+    assert rest.continues and len(rest.items) == 7 and progress[-1] == (n + 1, n + 1)
+    whole = batches.batch_items(engine, rest.batch_id)
+    handed = [it for p in [*parts, rest] for it in p.items]
+    assert [it.image.image_id for it in handed] == [it.image.image_id for it in whole] and len(whole) == n
+    assert [it.image.path for it in whole] == [str(big / (f"img_{i:03d}.png" if i != 70 else "img_070_copy.png"))
+                                               for i in range(n)]  # a copy: its first position, its last path
+    assert all(it.image.width == 24 and it.image.sha256 for it in whole)
+    again = batches.open_folder(engine, big, first_part=parts.append)
+    assert len(parts) == 3 and not again.continues and [it.image.image_id for it in again.items] == \
+        [it.image.image_id for it in whole]  # re-opened: the same batch, whole at once
     small = tmp_path / "small"
     for i in range(3):
         write_image(small / f"img_{i}.png", size=(24, 20), seed=i)
-    open_folder(engine, small, first_part=parts.append)
-    assert len(parts) == 1
+    assert len(batches.open_folder(engine, small, first_part=parts.append).items) == 3 and len(parts) == 3
+
+
+def test_files_are_read_in_worker_processes_or_here_when_none_can_start(tmp_path, monkeypatch) -> None:
+    """The worker processes read what this thread would (hash, header size, the reason an image is not decoded);
+    a file gone meanwhile is its own error; when no process can start, the files are read here."""
+    from app.services import file_facts
+
+    paths = []
+    for i in range(6):
+        write_image(tmp_path / f"img_{i}.png", size=(30 + i, 20), seed=i)
+        paths.append(str(tmp_path / f"img_{i}.png"))
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    paths += [str(tmp_path / "bad.png"), str(tmp_path / "gone.png")]
+    here = file_facts.read_facts(paths)
+    assert [f[1] for f in here[:6]] == [30, 31, 32, 33, 34, 35] and here[6][3].startswith("not a recognised")
+    assert isinstance(here[7], FileNotFoundError)
+    with file_facts.FactReader(parallel=True, workers=2) as reader:
+        got = reader.submit(paths)()
+        assert reader.failure is None and reader._pool is not None
+    assert got[:7] == here[:7] and isinstance(got[7], FileNotFoundError)
+
+    def no_processes(*_a, **_k):
+        raise OSError("process creation is not allowed here")
+
+    monkeypatch.setattr(file_facts, "ProcessPoolExecutor", no_processes)
+    with file_facts.FactReader(parallel=True) as reader:
+        assert reader.submit(paths)()[:7] == here[:7] and "not allowed" in reader.failure
 
 
 def test_the_window_judges_the_first_files_while_the_list_grows(qtbot, engine, tmp_path, bundle, monkeypatch) -> None:
@@ -112,8 +150,10 @@ def test_the_window_judges_the_first_files_while_the_list_grows(qtbot, engine, t
     the judgment and the predictions made meanwhile stay, and every image gets predicted."""
     from app.services import batches
 
+    monkeypatch.setattr(batches, "STEP", 16)
+    n = batches.FIRST + 16 + 6  # handed over in three parts: 64, 16, then the last 6 with the result
     folder = tmp_path / "grow"
-    for i in range(batches._STEP + 6):
+    for i in range(n):
         write_image(folder / f"img_{i:03d}.png", size=(24, 20), seed=i)
     release = threading.Event()
     real_fill = batches._fill
@@ -123,7 +163,7 @@ def test_the_window_judges_the_first_files_while_the_list_grows(qtbot, engine, t
 
         def held(opened):
             part(opened)
-            assert release.wait(20)
+            assert opened.continues or release.wait(20)
 
         return real_fill(*args[:8], held) if len(args) > 8 else real_fill(*args, **{**kwargs, "first_part": held})
 
@@ -132,14 +172,15 @@ def test_the_window_judges_the_first_files_while_the_list_grows(qtbot, engine, t
     win.load_model(bundle)
     qtbot.waitUntil(lambda: win.model is not None, timeout=60_000)
     win.open_folder(folder)
-    qtbot.waitUntil(lambda: len(win.items) == batches._STEP, timeout=20_000)
+    qtbot.waitUntil(lambda: len(win.items) == batches.FIRST, timeout=20_000)
     qtbot.waitUntil(lambda: win.presenter.shows_prediction(win.presenter.current_item), timeout=60_000)
     first = win.current_image_id
     qtbot.keyClick(win, Qt.Key.Key_Return)
     assert win.presenter.item(0).state == "accepted" and win.current == 1
     release.set()
-    qtbot.waitUntil(lambda: len(win.items) == batches._STEP + 6, timeout=20_000)
-    assert win.list_model.rowCount() == batches._STEP + 6 and win.current == 1
+    qtbot.waitUntil(lambda: len(win.items) == n, timeout=20_000)
+    assert win.list_model.rowCount() == n and win.current == 1 and win.list_view.currentIndex().row() == 1
+    assert [r.image_id for r in win.list_model.rows] == [it.image.image_id for it in win.items]
     assert win.presenter.item(0).image.image_id == first and win.presenter.item(0).state == "accepted"
     qtbot.waitUntil(lambda: all(it.prediction is not None for it in win.items), timeout=120_000)
     assert [j.status for j in win.service.history(first)] == ["accepted"]

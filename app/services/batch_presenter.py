@@ -173,6 +173,8 @@ class BatchPresenter:
         self.current = -1
         self.errors: dict[int, str] = {}  # image id -> why it cannot be shown or judged by the model
         self._pos: dict[int, int] = {}
+        self._states: list[str] = []  # each row's state, and how many rows are in each (counts(), kept in step)
+        self._counts: Counter[str] = Counter()
         self.widened: set[int] = set()  # image ids whose Top-5 shows the whole tree, not the determined node
         self._subtrees: dict[str, frozenset[str]] = {}  # node -> the leaves under it (of self.taxonomy)
         self.claimed: dict[int, str] = {}  # image id -> the colleague who holds it now ("next" passes it over)
@@ -193,22 +195,50 @@ class BatchPresenter:
         first = next((i for i, it in enumerate(self.items) if it.state in OPEN_STATES), 0)
         return self._pos.get(wanted, first) if wanted is not None else first
 
-    def grow(self, opened: OpenedBatch) -> None:
-        """The whole of a batch whose first part is open (:func:`app.services.batches.open_folder`): the items
-        held keep what was applied to them since (predictions, judgments), the others are added in the batch's
-        order; the current image stays current."""
-        held = {it.image.image_id: it for it in self.items}
-        current = self.current_item
-        self.batch = opened
+    def grow(self, opened: OpenedBatch) -> list[int]:
+        """More of a batch whose first part is open (:func:`app.services.batches.open_folder` hands a large new
+        folder over in parts while it registers the rest): the items follow those held (``opened.continues``), or,
+        otherwise, are the whole batch, and those held keep what was applied to them since (predictions,
+        judgments). The current image stays current. Returns the rows added to the list, at its end (a filter or
+        sort set meanwhile lists those it passes after the others: the list never jumps under the analyst)."""
         self.errors = {**opened.unreadable, **self.errors}
-        self.set_items([held.get(it.image.image_id, it) for it in opened.items])
-        if current is not None:
-            self.current = self._pos.get(current.image.image_id, -1)
+        if not opened.continues:
+            self.batch = opened
+            held = {it.image.image_id: it for it in self.items}
+            current = self.current_item
+            self.set_items([held.get(it.image.image_id, it) for it in opened.items])
+            if current is not None:
+                self.current = self._pos.get(current.image.image_id, -1)
+            return self.shown_rows()
+        first = len(self.items)
+        for it in opened.items:
+            if it.image.image_id not in self._pos:  # a duplicate file is one image, listed once
+                self._pos[it.image.image_id] = len(self.items)
+                self.items.append(it)
+                self._states.append(self.state(it))
+                self._counts[self._states[-1]] += 1
+        added = list(range(first, len(self.items)))
+        if self._shown is None:
+            return added
+        passed = [i for i in added if self._passes(self.list_filter, self.items[i])]
+        self._shown_pos.update({row: len(self._shown) + k for k, row in enumerate(passed)})
+        self._shown.extend(passed)
+        return passed
 
     def set_items(self, items: Sequence[BatchItem]) -> None:
         self.items = list(items)
         self._pos = {it.image.image_id: i for i, it in enumerate(self.items)}
+        self._states = [self.state(it) for it in self.items]
+        self._counts = Counter(self._states)
         self.set_list_filter(self.list_filter)
+
+    def _restate(self, i: int) -> None:
+        """Row ``i`` changed: keep :meth:`counts` (kept up to date, not recounted: 100,000 rows) in step."""
+        new, old = self.state(self.items[i]), self._states[i]
+        if new != old:
+            self._counts[old] -= 1
+            self._counts[new] += 1
+            self._states[i] = new
 
     # -- the list's filter and order ---------------------------------------------------------------
     def set_list_filter(self, list_filter: ListFilter) -> list[int]:
@@ -234,14 +264,12 @@ class BatchPresenter:
             return None
         return p.leaf
 
+    def _passes(self, f: ListFilter, item: BatchItem) -> bool:
+        return (f.states is None or self.state(item) in f.states) and (
+            f.node is None or self._under(self.type_of(item), f.node))
+
     def _filtered(self, f: ListFilter) -> list[int]:
-        rows = []
-        for i, item in enumerate(self.items):
-            if f.states is not None and self.state(item) not in f.states:
-                continue
-            if f.node is not None and not self._under(self.type_of(item), f.node):
-                continue
-            rows.append(i)
+        rows = [i for i, item in enumerate(self.items) if self._passes(f, item)]
         if f.sort == "confidence":
             def conf(i: int) -> float:
                 p = self.items[i].prediction
@@ -291,6 +319,7 @@ class BatchPresenter:
             if record.error:
                 self.errors[image_id] = record.error
             self.items[i] = replace(self.items[i], prediction=record)
+            self._restate(i)
             rows.append(i)
         return rows
 
@@ -299,11 +328,14 @@ class BatchPresenter:
         i = self._pos.get(record.image_id)
         if i is not None:
             self.items[i] = replace(self.items[i], judgment=record)
+            self._restate(i)
         return i
 
     def image_failed(self, image_id: int, reason: str) -> None:
         """The image cannot be decoded for display (the first reason is kept)."""
         self.errors.setdefault(image_id, reason)
+        if (i := self._pos.get(image_id)) is not None:
+            self._restate(i)
 
     # -- questions ---------------------------------------------------------------------------------
     def state(self, item: BatchItem) -> str:
@@ -355,8 +387,7 @@ class BatchPresenter:
 
     def counts(self) -> dict[str, int]:
         """Images per state, in :data:`COUNT_ORDER` (states with none left out)."""
-        found = Counter(self.state(it) for it in self.items)
-        return {key: found[key] for key in COUNT_ORDER if found.get(key)}
+        return {key: self._counts[key] for key in COUNT_ORDER if self._counts.get(key)}
 
     def left(self) -> int:
         counts = self.counts()

@@ -412,6 +412,7 @@ class OpenedBatch:
     taxonomy: Taxonomy | None = None  # of the newest model that predicted the items (names before a model loads)
     recursive: bool = False  # opened with its sub-folders (a folder's batch, once recursive, stays so)
     below: int = 0  # image files in sub-folders left out of a plain opening (counted up to 10,000)
+    continues: bool = False  # the items follow those of the parts handed over before (a large new folder)
 
 
 def unpredicted(items: Sequence[BatchItem], model_version: str | None, skip: Collection[int] = (),

@@ -36,6 +36,7 @@ class BatchListModel(QAbstractListModel):
         super().__init__(parent)
         self.rows: list[ListRow] = []
         self._index: dict[int, int] = {}
+        self._by_path: dict[str, list[int]] = {}  # path -> its rows (a thumbnail that arrives repaints them)
         self._thumbs = PixmapCache(cache_size)
         self._pending: set[str] = set()
         self._held: list[str] | None = None  # thumbnails asked for while held (hold_thumbnails), in order
@@ -69,7 +70,22 @@ class BatchListModel(QAbstractListModel):
         self.beginResetModel()
         self.rows = list(rows)
         self._index = {r.image_id: i for i, r in enumerate(self.rows)}
+        self._by_path = {}
+        for i, r in enumerate(self.rows):
+            self._by_path.setdefault(r.path, []).append(i)
         self.endResetModel()
+
+    def append_rows(self, rows: list[ListRow]) -> None:
+        """Rows added at the end (a large folder's next part): the view keeps its scroll and selection."""
+        if not rows:
+            return
+        first = len(self.rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        self.rows.extend(rows)
+        for i, r in enumerate(rows, start=first):
+            self._index[r.image_id] = i
+            self._by_path.setdefault(r.path, []).append(i)
+        self.endInsertRows()
 
     def update_row(self, image_id: int, **changes) -> None:
         i = self._index.get(image_id)
@@ -113,10 +129,9 @@ class BatchListModel(QAbstractListModel):
             image = image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
                                  Qt.TransformationMode.SmoothTransformation)
         self._thumbs.put(path, QPixmap.fromImage(image) if not image.isNull() else QPixmap())
-        for i, r in enumerate(self.rows):
-            if r.path == path:
-                idx = self.index(i)
-                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+        for i in self._by_path.get(path, ()):  # not a scan of every row: a batch can hold 100,000
+            idx = self.index(i)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -24,6 +24,9 @@ class BatchOpening:
     ``viewer``, ``worker``, ``_runner``, ``_pending_open``, ``_opening``, ``skipped``, ``current``,
     ``select``, ``alert``, ``_attached``, ``_refresh_list`` and ``_start_predictions``."""
 
+    _run_open = False  # a prediction run is under way (the window's _start_predictions / _run_finished)
+    _grown_in_run = False  # the batch grew during it: its end starts a run for the new images
+
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Open a folder of images"))
         if not folder:
@@ -79,8 +82,11 @@ class BatchOpening:
 
         def part(opened: OpenedBatch) -> None:
             if seq == self._opening:
-                shown_part.append(opened)
-                self._batch_opened(opened, part=True)
+                if shown_part:
+                    self._batch_grown(opened, done=False)
+                else:
+                    shown_part.append(opened)
+                    self._batch_opened(opened, part=True)
 
         def whole(opened: OpenedBatch) -> None:
             if seq == self._opening:
@@ -99,17 +105,27 @@ class BatchOpening:
         self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Cannot open"), message,
                    line=f"cannot open: {message}")
 
-    def _batch_grown(self, opened: OpenedBatch) -> None:
-        """The whole of a batch whose first part is on screen: the list grows, the image on screen stays, and the
-        prediction run covers every image (the first part's run is replaced; what it predicted is kept)."""
-        self.status.finished()
+    def _batch_grown(self, opened: OpenedBatch, done: bool = True) -> None:
+        """More of a batch whose first part is on screen (the next part of a large folder, or, ``done``, the last):
+        the list grows at its end, the image on screen, its selection and the scroll stay. New images are predicted
+        by the run under way when it ends (a run is not restarted per part), or by a new run."""
+        if done:
+            self.status.finished()
         self.skipped = list(opened.skipped)
         self.status.set_skipped(len(self.skipped))
-        self.presenter.grow(opened)
-        self._refresh_list()
-        if self.current >= 0:
-            self.select(self.current)  # the list's selection and scroll; the image is already shown
-        self._start_predictions()
+        rows = self.presenter.grow(opened)
+        if opened.continues:
+            self.list_model.append_rows([self.presenter.list_row(i) for i in rows])
+            self.list_filter.show_count(len(self.list_model.rows), len(self.items))
+            self._update_counts()
+        else:  # the whole batch again
+            self._refresh_list()
+            if self.current >= 0:
+                self.select(self.current)  # the list's selection and scroll; the image is already shown
+        if self._run_open and opened.continues:
+            self._grown_in_run = True
+        else:
+            self._start_predictions()
 
     def _batch_opened(self, opened: OpenedBatch, part: bool = False) -> None:
         """A batch to show: all of it, or (``part``) its first files while the rest is registered."""

@@ -411,6 +411,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             return
         self.status.predicting_started(len(todo))
         self.worker.predict(todo)
+        self._run_open, self._grown_in_run = True, False
 
     def cancel_predictions(self) -> None:
         self.worker.cancel()
@@ -434,6 +435,11 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
     def _run_finished(self, run_id: int, cancelled: bool) -> None:
         self.list_model.release_thumbnails()
         if run_id != self.worker.current_run:
+            return
+        self._run_open = False
+        if self._grown_in_run and not cancelled:  # a large folder's later parts arrived meanwhile
+            self._grown_in_run = False
+            self._start_predictions()
             return
         self.status.finished(cancelled=cancelled)
         self._update_counts()

@@ -116,7 +116,8 @@ def add_files_to_batch(session: Session, batch_id: int, files: Sequence[FileSeen
 
 def _add_files(session: Session, batch_id: int, files: Sequence[FileSeen]) -> list[ImageRecord]:
     now = utcnow()
-    hashed = bulk_images(session, files, now)
+    fresh: set[int] = set()  # images created now: in no batch yet
+    hashed = bulk_images(session, files, now, fresh)
     images: dict[int, ImageRecord] = {}
     order: list[tuple[int, str]] = []
     for f in files:
@@ -134,7 +135,7 @@ def _add_files(session: Session, batch_id: int, files: Sequence[FileSeen]) -> li
     if unknown := [i for i in missing if i not in images]:
         raise ValueError(f"no image with id {unknown[0]}")
     members: dict[int, tuple[int, int, str]] = {}  # image id -> (row id, position, path)
-    for chunk in _chunks(sorted(images)):
+    for chunk in _chunks(sorted(set(images) - fresh)):
         for row in session.execute(select(BatchImage.id, BatchImage.image_id, BatchImage.position, BatchImage.path)
                                    .where(BatchImage.batch_id == batch_id, BatchImage.image_id.in_(chunk))):
             members[row.image_id] = (row.id, row.position, row.path)
@@ -153,7 +154,7 @@ def _add_files(session: Session, batch_id: int, files: Sequence[FileSeen]) -> li
     if moved := [{"id": members[i][0], "path": at[1]} for i, at in final.items() if at[1] != members[i][2]]:
         session.execute(update(BatchImage), moved)
     if new:
-        session.execute(insert(BatchImage), list(new.values()))
+        session.execute(insert(BatchImage.__table__), list(new.values()))  # Core executemany: no ORM bookkeeping
         final |= {i: (row["position"], row["path"]) for i, row in new.items()}
     return [ImageRecord(image_id=i, sha256=images[i].sha256, path=final[i][1], width=images[i].width,
                         height=images[i].height, position=final[i][0]) for i, _where in order]

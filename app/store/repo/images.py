@@ -139,8 +139,10 @@ def _images_by_sha(session: Session, shas: Sequence[str]) -> dict[str, tuple[int
     return out
 
 
-def bulk_images(session: Session, files: Sequence[FileSeen], now: dt.datetime) -> dict[str, ImageRecord]:
+def bulk_images(session: Session, files: Sequence[FileSeen], now: dt.datetime,
+                fresh: set[int] | None = None) -> dict[str, ImageRecord]:
     """:func:`get_or_create_image` for the hashed ``files`` (``sha256`` set) at once: stored path text -> image.
+    The ids of the images created now are added to ``fresh`` (nothing refers to them yet: callers skip looking).
 
     Plain inserts: on a unique-key race with another writer the caller's savepoint rolls back and it goes file by
     file (:func:`app.store.repo.batches.add_files_to_batch`).
@@ -153,25 +155,47 @@ def bulk_images(session: Session, files: Sequence[FileSeen], now: dt.datetime) -
     known = _images_by_sha(session, list(size_of))
     new = [sha for sha in size_of if sha not in known]
     if new:
-        session.execute(insert(Image), [{"sha256": sha, "width": size_of[sha][0], "height": size_of[sha][1],
-                                         "first_seen_at": now} for sha in new])
-        known.update(_images_by_sha(session, new))
+        created = _insert_returning_ids(session, Image, [
+            {"sha256": sha, "width": size_of[sha][0], "height": size_of[sha][1], "first_seen_at": now} for sha in new],
+            key="sha256")
+        known.update({sha: (image_id, size_of[sha][0], size_of[sha][1]) for sha, image_id in created.items()})
+        if fresh is not None:
+            fresh.update(created.values())
     sized = [{"id": known[sha][0], "width": w, "height": h} for sha, (w, h) in size_of.items()
              if known[sha][1] is None and w is not None]
     if sized:  # an image first seen with an unreadable header, readable now
         session.execute(update(Image), sized)
         known.update({sha: (known[sha][0], size_of[sha][0], size_of[sha][1]) for sha in size_of
                       if known[sha][1] is None and size_of[sha][0] is not None})
-    _bulk_paths(session, [(known[sha][0], where, f.file_size, f.mtime_ns) for f, where, sha in hashed], now)
+    created_ids = fresh if fresh is not None else set()
+    _bulk_paths(session, [(known[sha][0], where, f.file_size, f.mtime_ns) for f, where, sha in hashed], now,
+                created_ids)
     return {where: ImageRecord(image_id=known[sha][0], sha256=sha, path=where, width=known[sha][1],
                                height=known[sha][2]) for _f, where, sha in hashed}
 
 
-def _bulk_paths(session: Session, seen: Sequence[tuple[int, str, int, int]], now: dt.datetime) -> None:
-    """:func:`_touch_path` for many ``(image_id, path, file_size, mtime_ns)`` at once (the last of a pair wins)."""
+def _insert_returning_ids(session: Session, entity: type, rows: list[dict], *, key: str) -> dict:
+    """Insert ``rows`` (Core executemany, no ORM bookkeeping) and return ``row[key] -> new id``: by ``RETURNING`` in
+    multi-row statements where the database has it (SQLite 3.35+, PostgreSQL), else by reading them back."""
+    table = entity.__table__  # type: ignore[attr-defined]
+    column = table.c[key]
+    if session.get_bind().dialect.insert_executemany_returning:
+        return {row[1]: row[0] for row in session.execute(insert(table).returning(table.c.id, column), rows)}
+    session.execute(insert(table), rows)
+    out = {}
+    for chunk in _batched([r[key] for r in rows]):
+        out.update({value: row_id for row_id, value in session.execute(select(table.c.id, column)
+                                                                       .where(column.in_(chunk)))})
+    return out
+
+
+def _bulk_paths(session: Session, seen: Sequence[tuple[int, str, int, int]], now: dt.datetime,
+                fresh: set[int]) -> None:
+    """:func:`_touch_path` for many ``(image_id, path, file_size, mtime_ns)`` at once (the last of a pair wins);
+    images in ``fresh`` were created in this transaction and have no paths yet."""
     latest = {(image_id, path): (size, mtime) for image_id, path, size, mtime in seen}
     stored: dict[tuple[int, str], tuple[int, dt.datetime]] = {}
-    for chunk in _batched(sorted({path for _i, path in latest})):
+    for chunk in _batched(sorted({path for image_id, path in latest if image_id not in fresh})):
         for row_id, image_id, path, last in session.execute(
                 select(ImagePath.id, ImagePath.image_id, ImagePath.path, ImagePath.last_seen_at)
                 .where(ImagePath.path.in_(chunk))):
@@ -183,4 +207,4 @@ def _bulk_paths(session: Session, seen: Sequence[tuple[int, str, int, int]], now
     if updates:
         session.execute(update(ImagePath), updates)
     if inserts:
-        session.execute(insert(ImagePath), inserts)
+        session.execute(insert(ImagePath.__table__), inserts)

@@ -12,7 +12,8 @@ from app.store.schema import BatchImage, Image, Judgment
 
 
 def batch_items(
-    session: Session, batch_id: int, *, model_version: str | None = None, with_embedding: bool = False
+    session: Session, batch_id: int, *, model_version: str | None = None, with_embedding: bool = False,
+    start: int = 0,
 ) -> list[BatchItem]:
     """The images of a batch in position order, each with its latest prediction and current judgment.
 
@@ -20,36 +21,37 @@ def batch_items(
         batch_id: the batch.
         model_version: take this version's predictions (None: each image's most recent prediction).
         with_embedding: also load the embeddings (large; off by default).
+        start: only the images from this position on (the rest of a large folder, read in parts).
     """
-    in_batch = select(BatchImage.image_id).where(BatchImage.batch_id == batch_id)
+    in_batch = select(BatchImage.image_id).where(BatchImage.batch_id == batch_id, BatchImage.position >= start)
     current = _current_ids(Judgment.image_id.in_(in_batch)).subquery()
-    stmt = (
-        select(BatchImage.position, BatchImage.path, Image, Judgment)
+    stmt = (  # the image's columns, not its ORM object: a batch of 100,000 images reads in seconds
+        select(BatchImage.position, BatchImage.path, Image.id, Image.sha256, Image.width, Image.height, Judgment)
         .join(Image, Image.id == BatchImage.image_id)
         .outerjoin(current, current.c.image_id == BatchImage.image_id)
         .outerjoin(Judgment, Judgment.id == current.c.jid)
-        .where(BatchImage.batch_id == batch_id)
+        .where(BatchImage.batch_id == batch_id, BatchImage.position >= start)
         .order_by(BatchImage.position, BatchImage.id)
     )
     rows = session.execute(stmt).all()
     predictions = latest_predictions(
         session,
-        [image.id for _, _, image, _ in rows],
+        [row.id for row in rows],
         model_version=model_version,
         with_embedding=with_embedding,
     )
     return [
         BatchItem(
             image=ImageRecord(
-                image_id=image.id,
-                sha256=image.sha256,
+                image_id=image_id,
+                sha256=sha256,
                 path=path,
-                width=image.width,
-                height=image.height,
+                width=width,
+                height=height,
                 position=position,
             ),
-            prediction=predictions.get(image.id),
+            prediction=predictions.get(image_id),
             judgment=None if judgment is None else _judgment_record(judgment),
         )
-        for position, path, image, judgment in rows
+        for position, path, image_id, sha256, width, height, judgment in rows
     ]

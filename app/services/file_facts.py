@@ -1,0 +1,129 @@
+"""What opening a folder reads of each new file: its content hash and its header's size (never a full decode).
+
+No Qt and no store: this module is light enough (Pillow and :mod:`models.imageio`) for the worker processes that read
+a large folder's files in parallel (:class:`FactReader`). A folder of 100,000 images is read by ``min(4, cores)``
+processes while the opening thread writes the store; a few hundred files are read in the opening thread, since
+starting a process costs more than reading them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from models.hashing import file_sha256
+from models.imageio import budget_reason, regular_file_reason
+
+Facts = tuple[str, int | None, int | None, str | None]  # sha256, width, height, why it is not decoded (None: fine)
+SUB = 256  # files per job handed to a worker process
+
+
+def header_size(path: Path) -> tuple[int | None, int | None, str | None]:
+    """Width and height from the image header (no full decode), or the reason it cannot be read.
+
+    An image over the decoding budget (:data:`models.imageio.MAX_PIXELS`) keeps its size and gets the reason: it
+    is listed with the batch (unreadable, with that reason), and never decoded.
+    """
+    if (reason := regular_file_reason(path)) is not None:
+        return None, None, reason
+    try:
+        with Image.open(path) as im:
+            width, height, jpeg = int(im.width), int(im.height), im.format == "JPEG"
+        nbytes = path.stat().st_size
+    except UnidentifiedImageError:
+        return None, None, "not a recognised image format (corrupt or wrong file type)"
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, far over the budget
+        return None, None, f"image too large ({exc})"
+    except (OSError, ValueError, SyntaxError) as exc:
+        return None, None, f"cannot read image header ({exc})"
+    return width, height, budget_reason(width, height, jpeg=jpeg, nbytes=nbytes)
+
+
+def read_facts(paths: Sequence[str]) -> list[Facts | OSError]:
+    """Each file's content hash and header size; a file that cannot be read at all gives its ``OSError`` (one bad
+    file never fails the others). Runs in a worker process or in the caller's thread."""
+    out: list[Facts | OSError] = []
+    for text in paths:
+        path = Path(text)
+        try:
+            width, height, reason = header_size(path)
+            out.append((file_sha256(path), width, height, reason))
+        except OSError as exc:
+            out.append(exc)
+    return out
+
+
+def _quiet_worker() -> None:
+    """A worker yields the CPU to the app's UI and model threads (it only reads files ahead of them)."""
+    if hasattr(os, "nice"):
+        os.nice(5)
+
+
+class FactReader:
+    """Reads files' facts (:func:`read_facts`) in worker processes, or in the caller's thread when ``parallel`` is
+    false or no process can be started (a locked-down workstation, a frozen app without ``freeze_support``): the
+    folder opens either way, only slower.
+
+    ``submit(paths)`` starts reading and returns a function that waits for the facts, in the order of ``paths``. A
+    worker that dies (a file that crashes the image library) takes its jobs with it: those files are read again in
+    this thread. Use as a context manager: the processes stop when it exits.
+    """
+
+    def __init__(self, parallel: bool, workers: int | None = None) -> None:
+        self.workers = workers or max(1, min(4, os.cpu_count() or 1))
+        self._pool: ProcessPoolExecutor | None = None
+        self.parallel = parallel
+        self.failure: str | None = None  # why the processes were given up (None: they were not)
+
+    def __enter__(self) -> FactReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def submit(self, paths: Sequence[str]) -> Callable[[], list[Facts | OSError]]:
+        paths = list(paths)
+        pool = self._started() if self.parallel and paths else None
+        if pool is None:
+            return lambda: read_facts(paths)
+        try:
+            jobs: list[tuple[list[str], Future]] = [(paths[i:i + SUB], pool.submit(read_facts, paths[i:i + SUB]))
+                                                    for i in range(0, len(paths), SUB)]
+        except (BrokenProcessPool, RuntimeError, OSError) as exc:
+            self._give_up(exc)
+            return lambda: read_facts(paths)
+
+        def wait() -> list[Facts | OSError]:
+            out: list[Facts | OSError] = []
+            for part, job in jobs:
+                try:
+                    out.extend(job.result())
+                except (BrokenProcessPool, OSError) as exc:  # the worker died under these files
+                    self._give_up(exc)
+                    out.extend(read_facts(part))
+            return out
+
+        return wait
+
+    def _started(self) -> ProcessPoolExecutor | None:
+        if self._pool is None and self.failure is None:
+            try:  # spawn: the app's process has Qt and model threads, which a fork would copy mid-flight
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_quiet_worker)
+            except (OSError, ValueError, RuntimeError) as exc:
+                self._give_up(exc)
+        return self._pool
+
+    def _give_up(self, exc: BaseException) -> None:
+        self.failure = f"{type(exc).__name__}: {exc}"
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
