@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 
 from app.demo import DEMO_MODEL
 from app.services.predicting import ModelLoadError, PredictingService
+from app.services.ranks import ranks_from_env
 from app.store.backup import BACKUP_DIR, backup_to, list_backups, restore, rolling_backup
 from app.store.db import default_db_url, describe_url, open_store, sqlite_path
 from app.store.errors import ExportError, StoreError
@@ -101,23 +103,39 @@ def classify_main(argv: list[str]) -> int:
         return 2
     model = Path(args.model) if args.model else DEMO_MODEL
     cancel = threading.Event()
+    ranks = ranks_from_env(args.device)  # several processes when started by torchrun
+    who = f"rank {ranks.rank}/{ranks.world}: " if ranks.world > 1 else ""
+    device = f"cuda:{ranks.local_rank}" if ranks.world > 1 and args.device == "cuda" else args.device
 
     def chunk_done(chunk) -> None:
         if chunk.done == chunk.total or chunk.done % 200 < len(chunk.items):
-            print(f"predicted {chunk.done}/{chunk.total}", file=sys.stderr, flush=True)
+            print(f"{who}predicted {chunk.done}/{chunk.total}", file=sys.stderr, flush=True)
 
     try:
-        engine = open_store(args.db, writable=True).engine
-        service = PredictingService(engine, device=args.device)
-        info = service.load(model)
-        print(f"model {info.version} ({info.engine}); database {engine.url.render_as_string()}", file=sys.stderr)
-        result = service.classify_folder(folder, recursive=args.recursive, on_chunk=chunk_done, cancel=cancel)
+        service = None
+        try:
+            engine = open_store(args.db, writable=True).engine
+            service = PredictingService(engine, device=device)
+            info = service.load(model)
+        finally:  # every rank goes on only when every rank has the store and the model (else some would wait)
+            loaded = ranks.add_up(Counter(failed=int(service is None or service.info is None)))
+        if loaded["failed"]:
+            raise ModelLoadError(f"{loaded['failed']} of {ranks.world} ranks could not load the model")
+        if ranks.rank == 0:
+            print(f"model {info.version} ({info.engine}); database {engine.url.render_as_string()}"
+                  + (f"; {ranks.world} ranks" if ranks.world > 1 else ""), file=sys.stderr)
+        result = service.classify_folder(folder, recursive=args.recursive, on_chunk=chunk_done, cancel=cancel,
+                                         ranks=ranks)
     except (ModelLoadError, StoreError, OSError) as exc:
-        print(f"fma-judge classify: error: {exc}", file=sys.stderr)
+        print(f"fma-judge classify: {who}error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fma-judge classify: interrupted; the predictions made so far are saved", file=sys.stderr)
         return 130
+    finally:
+        ranks.close()
+    if ranks.rank > 0:
+        return 0
     routes = ", ".join(f"{k} {v}" for k, v in sorted(result.routes.items())) or "-"
     print(f"{result.name}: {result.images} images; predicted {result.predicted - result.errors} now ({routes}), "
           f"{result.already} already had this model's prediction, {result.errors + result.unreadable} unreadable")

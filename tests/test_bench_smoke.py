@@ -18,6 +18,7 @@ EXPECTED = {
     "team": {"postgresql", "sqlite", "targets", "meets_target"},
     "gallery": {"open_s", "open_counted_s", "filter_s", "filter_counted_s", "frame_ms", "fps_p95",
                 "thumbnails_on_screen_median", "meets_target"},
+    "folder": {"workers", "in_thread", "window", "ratio_in_thread_over_workers", "targets", "meets_target"},
     "judging": {"runs", "targets", "images", "options"},
     "reliability": {"corpus", "kill_restart", "two_writers", "export_injection", "bundles", "failures", "targets"},
 }

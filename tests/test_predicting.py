@@ -132,6 +132,44 @@ def test_classify_command_fills_a_batch_once(tmp_path, bundle, folder):
     assert "Traceback" not in missing.stderr + bad_model.stderr
 
 
+def _predictions(db: str) -> dict[str, tuple]:
+    """sha256 -> (leaf, confidence, route, error) of every stored prediction."""
+    from sqlalchemy import select
+
+    from app.store.schema import Image, Prediction
+
+    engine = make_engine(db)
+    try:
+        with session_scope(engine, action="read") as s:
+            return {sha: (leaf, round(conf or 0.0, 4), route, error) for sha, leaf, conf, route, error in s.execute(
+                select(Image.sha256, Prediction.leaf, Prediction.confidence, Prediction.route, Prediction.error)
+                .join(Prediction, Prediction.image_id == Image.id))}
+    finally:
+        engine.dispose()
+
+
+def test_torchrun_shards_the_classification_over_two_ranks_with_the_same_predictions(tmp_path, bundle, folder):
+    """``torchrun --nproc_per_node 2 -m app classify``: two CPU ranks (gloo) each predict their share into one
+    database, and the result is what one process stores; rank 0 reports the totals of both."""
+    one = f"sqlite:///{tmp_path / 'one.sqlite3'}"
+    assert _classify(str(folder), "--db", one, "--model", str(bundle), tmp_path=tmp_path).returncode == 0
+    two = f"sqlite:///{tmp_path / 'two.sqlite3'}"
+    env = dict(os.environ, FMA_JUDGE_SETTINGS=str(tmp_path / "settings.ini"), OMP_NUM_THREADS="1")
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                          "-m", "app", "classify", str(folder), "--db", two, "--model", str(bundle)],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "12 images; predicted 11 now" in run.stdout and "1 unreadable" in run.stdout, run.stdout
+    assert run.stdout.count("12 images") == 1  # rank 0 alone reports
+    assert "rank 0/2: predicted" in run.stderr and "rank 1/2: predicted" in run.stderr and "2 ranks" in run.stderr
+    sharded, alone = _predictions(two), _predictions(one)
+    assert len(sharded) == 11 and sharded == alone
+    again = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                            "-m", "app", "classify", str(tmp_path / "nope"), "--db", two, "--model", str(bundle)],
+                           capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert again.returncode != 0 and "folder not found" in again.stderr
+
+
 def test_the_app_opens_a_classified_folder_without_running_the_model(qtbot, tmp_path, bundle, folder, monkeypatch):
     pytest.importorskip("pytestqt")
     from app.services.judging import JudgingService

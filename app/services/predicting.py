@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.services.ranks import Ranks
+from app.store.errors import StoreError
 from app.store.records import BatchItem, OpenedBatch, PredictionRecord, unpredicted
 from models.inference.records import RUNTIME_ENGINE as TORCH_FREE_ENGINE  # no numpy, no torch
 from models.sysinfo import device_arg  # the --device check, for the app's command line
@@ -373,7 +375,7 @@ class PredictingService:
     # -- headless pre-classification ---------------------------------------------------------------
     def classify_folder(self, folder: Path, *, recursive: bool = False, progress: Progress | None = None,
                         on_chunk: Callable[[PredictedChunk], None] | None = None,
-                        cancel: threading.Event | None = None) -> ClassifyResult:
+                        cancel: threading.Event | None = None, ranks: Ranks | None = None) -> ClassifyResult:
         """Open a folder as the app does and predict every image the loaded model has not predicted yet.
 
         The app then opens the same folder (same ``recursive`` flag) with the predictions already there.
@@ -382,27 +384,48 @@ class PredictingService:
             folder: the folder of images.
             recursive: include sub-folders (the app's "also open images in sub-folders").
             progress: called while the folder is read (files done, total).
-            on_chunk: called with every saved chunk.
+            on_chunk: called with every saved chunk (of this rank's share).
             cancel: set to stop after the current chunk.
+            ranks: the processes of a ``torchrun`` launch (:mod:`app.services.ranks`): rank 0 opens the folder,
+                every rank predicts every ``world``-th image still to predict, in the batch's order, and the ranks
+                agree at the end; the result's counts are every rank's. None: this process alone.
         """
         self._require_model()
         from app.services import batches
 
-        opened: OpenedBatch = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress,
-                                                  model_version=self.info.version)
-        todo = self.todo(opened.items, list(opened.unreadable))
-        routes: Counter[str] = Counter()
-        errors = predicted = 0
-        for chunk in self.predict(todo, cancel=cancel):
+        ranks = ranks or Ranks()
+        opened: OpenedBatch | None = None
+        handed: dict[str, Any] = {}
+        failed: Exception | None = None
+        if ranks.rank == 0:
+            try:
+                opened = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress,
+                                             model_version=self.info.version)
+                handed = {"batch_id": opened.batch_id, "unreadable": sorted(opened.unreadable)}
+            except Exception as exc:  # raised here once the other ranks know (else they would wait for ever)
+                failed, handed = exc, {"error": f"{type(exc).__name__}: {exc}"}
+        handed = ranks.share(handed)  # the other ranks wait for the folder to be registered
+        if failed is not None:
+            raise failed
+        if "error" in handed:
+            raise StoreError(f"rank 0 could not open the folder: {handed['error']}")
+        if opened is None:
+            opened = batches.open_batch(self.engine, handed["batch_id"], self.info.version)
+        todo = self.todo(opened.items, handed["unreadable"])
+        counts: Counter[str] = Counter()
+        for chunk in self.predict(todo[ranks.rank::ranks.world], cancel=cancel):
             for _image_id, record in chunk.items:
-                predicted += 1
+                counts["predicted"] += 1
                 if record.error:
-                    errors += 1
+                    counts["errors"] += 1
                 else:
-                    routes[record.route or "none"] += 1
+                    counts[f"route:{record.route or 'none'}"] += 1
             if on_chunk is not None:
                 on_chunk(chunk)
-        already = len(opened.items) - len(opened.unreadable) - len(todo)
+        counts = ranks.add_up(counts)  # also the ranks' agreement that the batch is done
+        routes = {k.split(":", 1)[1]: n for k, n in counts.items() if k.startswith("route:")}
+        unreadable = len(handed["unreadable"])
         return ClassifyResult(batch_id=opened.batch_id, name=opened.name, images=len(opened.items),
-                              predicted=predicted, already=already, routes=dict(routes), errors=errors,
-                              unreadable=len(opened.unreadable), cancelled=predicted < len(todo))
+                              predicted=counts["predicted"], already=len(opened.items) - unreadable - len(todo),
+                              routes=routes, errors=counts["errors"], unreadable=unreadable,
+                              cancelled=counts["predicted"] < len(todo))
