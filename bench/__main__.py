@@ -1,7 +1,7 @@
-"""``python -m bench engine|pipeline|ui|store|gallery|team|folder|judging|reliability|all [--quick] [--out DIR] [--work DIR]``.
+"""``python -m bench engine|pipeline|ui|store|gallery|team|folder|sharded|judging|reliability|all [--quick] [--out DIR] [--work DIR]``.
 
 ``all`` runs each benchmark in its own process (so each one's peak RSS is its own), in the order
-engine, pipeline, ui, store, gallery, team, folder, judging, reliability (the later ones reuse the bundles the engine benchmark
+engine, pipeline, ui, store, gallery, team, folder, sharded, judging, reliability (the later ones reuse the bundles the engine benchmark
 optimised), then prints and writes a summary (``DIR/summary.json``).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.common import ROOT, log, write_result
 
-BENCHMARKS = ("engine", "pipeline", "ui", "store", "gallery", "team", "folder", "judging", "reliability")
+BENCHMARKS = ("engine", "pipeline", "ui", "store", "gallery", "team", "folder", "sharded", "judging", "reliability")
 
 
 def _run_one(name: str, out: Path, work: Path, quick: bool) -> int:
@@ -61,7 +61,9 @@ def _summary(out: Path, quick: bool, codes: dict[str, int]) -> None:
                         for b in ("postgresql", "sqlite")})
         elif name == "folder":
             row.update(listed_s=r["window"].get("listed_s"), first_prediction_s=r["window"].get("first_prediction_s"),
-                       stall_p99_ms=r["window"]["stall_p99_ms"], register_ratio=r["ratio_in_thread_over_workers"])
+                       stall_p99_ms=r["window"]["stall_p99_ms"], register_ratio=r.get("ratio_in_thread_over_workers"))
+        elif name == "sharded":
+            row.update(same_predictions=r["same_predictions"], wall_ratio=r["wall_ratio"], work_ratio=r.get("work_ratio"))
         elif name == "gallery":
             row.update(open_s=r["open_s"][0], filter_max_s=r["filter_max_s"], fps_p95=r["fps_p95"])
         elif name == "reliability":

@@ -46,6 +46,25 @@ def test_an_image_over_the_budget_is_refused_from_its_header(tmp_path: Path) -> 
     assert header_size(small) == (64, 48, None)
 
 
+def test_opening_reads_a_png_size_from_its_first_bytes_as_pillow_does(tmp_path: Path) -> None:
+    """The folder reader takes a PNG's size from its IHDR chunk (no Pillow): the same size and budget reason as
+    the header read; a PNG whose IHDR does not check goes to Pillow, which names the problem."""
+    from app.services.batches import header_size
+    from app.services.file_facts import png_size, read_facts
+
+    bomb = png_bomb(tmp_path / "bomb.png", 40000, 40000, rows=2)
+    small = write_image(tmp_path / "ok.png", size=(64, 48))
+    bad = tmp_path / "bad_crc.png"
+    data = bytearray(small.read_bytes())
+    data[30] ^= 0xFF  # the IHDR chunk's CRC
+    bad.write_bytes(bytes(data))
+    assert png_size(bomb.read_bytes()[:64]) == (40000, 40000) and png_size(bytes(data)) is None
+    for path in (bomb, small, bad):
+        sha, width, height, reason, size, _mtime = read_facts([str(path)])[0]
+        assert (width, height, reason) == header_size(path) and size == path.stat().st_size
+    assert read_facts([str(bad)])[0][3] is not None  # Pillow refuses it, with the reason
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory read from /proc (Linux)")
 def test_a_real_20000_pixel_png_is_refused_without_decoding_it(tmp_path: Path) -> None:
     """The 388 KB PNG of the issue (4.6 GB when decoded): refused, and the process stays small."""

@@ -19,7 +19,15 @@ from app.services.file_facts import FactReader, header_size, read_facts
 from app.store import repo
 from app.store.db import read_only, session_scope
 from app.store.errors import ReadOnlyError
-from app.store.records import FILES_BATCH_NOTE, BatchItem, BatchSummary, FileSeen, OpenedBatch, unpredicted
+from app.store.records import (
+    FILES_BATCH_NOTE,
+    BatchItem,
+    BatchSummary,
+    FileSeen,
+    ImageRecord,
+    OpenedBatch,
+    unpredicted,
+)
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.imageio import IMAGE_SUFFIXES, is_image_file, regular_file_reason
 from models.taxonomy import Taxonomy
@@ -210,15 +218,17 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
             while pending and (len(pending) > AHEAD or last or (k == 1 and done == 0)):
                 size, wait = pending.popleft()
                 seen = wait()
+                records, fresh = [], set()
                 if seen:
                     with session_scope(engine) as s:
-                        records = repo.add_files_to_batch(s, batch_id, [f for f, _why in seen])
+                        records = repo.add_files_to_batch(s, batch_id, [f for f, _why in seen], fresh)
                     unreadable.update({r.image_id: why for r, (_f, why) in zip(records, seen, strict=True) if why})
                 done += size
                 if progress:
                     progress(done, total)
                 more = bool(pending) or not last  # the last chunk comes with the result
-                if parts and more and (items := batch_items(engine, batch_id, model_version, start=delivered)):
+                if parts and more and (items := _new_items(engine, batch_id, model_version, delivered, records,
+                                                           fresh)):
                     first_part(OpenedBatch(batch_id, name, source, items, dict(unreadable), list(skipped),
                                            stored_taxonomy(engine, items) if not delivered else None,
                                            continues=bool(delivered)))
@@ -228,40 +238,54 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
                        stored_taxonomy(engine, items) if not delivered else None, continues=bool(delivered))
 
 
+def _new_items(engine: Engine, batch_id: int, model_version: str | None, start: int, records: list[ImageRecord],
+               fresh: set[int]) -> list[BatchItem]:
+    """The batch's items from position ``start`` on, just registered as ``records``: made from them when every image
+    is new to the store (nothing predicted or judged it yet: no read), else read back."""
+    if records and all(r.image_id in fresh for r in records):
+        by_id = {r.image_id: r for r in records if r.position is not None and r.position >= start}
+        return [BatchItem(r, None, None) for r in sorted(by_id.values(), key=lambda r: r.position)]
+    return batch_items(engine, batch_id, model_version, start=start)
+
+
 def _read_chunk(engine: Engine, paths: list[Path], skipped: list[tuple[str, str]],
                 reader: FactReader | None) -> Callable[[], list[tuple[FileSeen, str | None]]]:
     """Start reading a chunk of files (``reader`` None: in this thread, now); returns a function that waits for them
     and gives each readable file with the reason it is not decoded (None: it is fine). A file that cannot be read at
-    all joins ``skipped``."""
-    stats: list[tuple[Path, os.stat_result]] = []
-    for path in paths:
-        try:
-            stats.append((path, path.stat()))
-        except OSError as exc:
-            skipped.append((str(path), exc.strerror or str(exc)))
+    all joins ``skipped``. Files seen before at their path are ``stat``-ed here and, when unchanged, not read again;
+    the others (all of a new folder) are ``stat``-ed, hashed and header-read by the reader."""
+    texts = [str(p) for p in paths]
+    stats: dict[str, os.stat_result] = {}
     with session_scope(engine, action="read") as s:
-        known = repo.images_at_paths(s, [(p, st.st_size, st.st_mtime_ns) for p, st in stats])
-    new = [str(p) for (p, _st), image in zip(stats, known, strict=True) if image is None]
+        for text in repo.paths_seen(s, texts):
+            try:
+                stats[text] = os.stat(text)
+            except OSError as exc:
+                skipped.append((text, exc.strerror or str(exc)))
+        found = repo.images_at_paths(s, [(t, st.st_size, st.st_mtime_ns) for t, st in stats.items()])
+    known = {t: image for t, image in zip(stats, found, strict=True) if image is not None}
+    gone = {t for t, _why in skipped}
+    new = [t for t in texts if t not in known and t not in gone]
     facts = read_facts(new) if reader is None else None
     wait = reader.submit(new) if reader is not None else None
 
     def finish() -> list[tuple[FileSeen, str | None]]:
-        got = iter(facts if facts is not None else wait())  # type: ignore[misc]
+        got = dict(zip(new, facts if facts is not None else wait(), strict=True))  # type: ignore[misc]
         seen: list[tuple[FileSeen, str | None]] = []
-        for (path, st), image in zip(stats, known, strict=True):
-            fact = next(got) if image is None else None
-            if isinstance(fact, OSError):
-                skipped.append((str(path), fact.strerror or str(fact)))
-            elif fact is not None:
-                sha, w, h, why = fact
-                seen.append((FileSeen(str(path), st.st_size, st.st_mtime_ns, sha256=sha, width=w, height=h), why))
-            else:
+        for text in texts:
+            if (image := known.get(text)) is not None:
+                st = stats[text]
                 try:
-                    why = None if image.width else header_size(path)[2]  # type: ignore[union-attr]
+                    why = None if image.width else header_size(Path(text))[2]
                 except OSError as exc:
-                    skipped.append((str(path), exc.strerror or str(exc)))
+                    skipped.append((text, exc.strerror or str(exc)))
                     continue
-                seen.append((FileSeen(str(path), st.st_size, st.st_mtime_ns, image_id=image.image_id), why))
+                seen.append((FileSeen(text, st.st_size, st.st_mtime_ns, image_id=image.image_id), why))
+            elif isinstance(fact := got.get(text), OSError):
+                skipped.append((text, fact.strerror or str(fact)))
+            elif fact is not None:
+                sha, w, h, why, size, mtime = fact
+                seen.append((FileSeen(text, size, mtime, sha256=sha, width=w, height=h), why))
         return seen
 
     return finish

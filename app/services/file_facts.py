@@ -8,8 +8,12 @@ starting a process costs more than reading them.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
+import stat
+import struct
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -17,10 +21,11 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from models.hashing import file_sha256
+from models.hashing import CHUNK
 from models.imageio import budget_reason, regular_file_reason
 
-Facts = tuple[str, int | None, int | None, str | None]  # sha256, width, height, why it is not decoded (None: fine)
+Facts = tuple[str, int | None, int | None, str | None, int, int]
+"""sha256, width, height, why it is not decoded (None: fine), file size, modification time (ns)."""
 SUB = 256  # files per job handed to a worker process
 
 
@@ -33,9 +38,16 @@ def header_size(path: Path) -> tuple[int | None, int | None, str | None]:
     if (reason := regular_file_reason(path)) is not None:
         return None, None, reason
     try:
+        nbytes = path.stat().st_size
+    except OSError as exc:
+        return None, None, f"cannot read image header ({exc})"
+    return _header(path, nbytes)
+
+
+def _header(path: Path, nbytes: int) -> tuple[int | None, int | None, str | None]:
+    try:
         with Image.open(path) as im:
             width, height, jpeg = int(im.width), int(im.height), im.format == "JPEG"
-        nbytes = path.stat().st_size
     except UnidentifiedImageError:
         return None, None, "not a recognised image format (corrupt or wrong file type)"
     except Image.DecompressionBombError as exc:  # Pillow's own guard, far over the budget
@@ -45,15 +57,40 @@ def header_size(path: Path) -> tuple[int | None, int | None, str | None]:
     return width, height, budget_reason(width, height, jpeg=jpeg, nbytes=nbytes)
 
 
+def png_size(head: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG from its first bytes (signature, then an IHDR chunk whose CRC checks), without
+    Pillow: a third of the time of reading a 100,000-image folder went to opening each header with it. None: not
+    such a PNG (Pillow reads it, and says what is wrong)."""
+    if len(head) < 33 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[8:16] != b"\x00\x00\x00\rIHDR":
+        return None
+    if zlib.crc32(head[12:29]) != struct.unpack(">I", head[29:33])[0]:
+        return None
+    width, height = struct.unpack(">II", head[16:24])
+    return (width, height) if width and height else None
+
+
 def read_facts(paths: Sequence[str]) -> list[Facts | OSError]:
-    """Each file's content hash and header size; a file that cannot be read at all gives its ``OSError`` (one bad
-    file never fails the others). Runs in a worker process or in the caller's thread."""
+    """Each file's content hash, header size, size and modification time (one ``stat``); a file that cannot be read
+    at all, or is no longer a regular file, gives an ``OSError`` (one bad file never fails the others). Runs in a
+    worker process or in the caller's thread."""
     out: list[Facts | OSError] = []
     for text in paths:
         path = Path(text)
         try:
-            width, height, reason = header_size(path)
-            out.append((file_sha256(path), width, height, reason))
+            st = os.stat(text)
+            if not stat.S_ISREG(st.st_mode):  # replaced since the folder was listed: never read a pipe
+                out.append(OSError(regular_file_reason(path) or "not a regular file"))
+                continue
+            with open(path, "rb") as handle:  # read once: hashed, and a PNG's size is in its first 24 bytes
+                head = handle.read(CHUNK)
+                digest = hashlib.sha256(head)
+                for chunk in iter(lambda: handle.read(CHUNK), b""):
+                    digest.update(chunk)
+            if (size := png_size(head)) is not None:
+                width, height, reason = *size, budget_reason(*size)
+            else:
+                width, height, reason = _header(path, st.st_size)
+            out.append((digest.hexdigest(), width, height, reason, st.st_size, st.st_mtime_ns))
         except OSError as exc:
             out.append(exc)
     return out

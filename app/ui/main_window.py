@@ -438,8 +438,9 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             return
         self._run_open = False
         if self._grown_in_run and not cancelled:  # a large folder's later parts arrived meanwhile
-            self._grown_in_run = False
-            self._start_predictions()
+            if not self._growing:  # (while it grows they wait: its last part starts their run)
+                self._grown_in_run = False
+                self._start_predictions()
             return
         self.status.finished(cancelled=cancelled)
         self._update_counts()
@@ -496,7 +497,9 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         focus = self.presenter.focus(self.model.version, LOOKAHEAD, self.images.heatmaps)
         for image_id, path in focus.images:
             self.images.request(image_id, path)
-        self.worker.focus(list(focus.images), predict=set(focus.predict), heatmap=set(focus.heatmap))
+        heatmaps = set(focus.heatmap) & ({self.current_image_id} if self._growing else set(focus.heatmap))
+        self.worker.focus(list(focus.images), predict=set(focus.predict), heatmap=heatmaps)  # (a large folder
+        # still being registered: only the image on screen gets its heatmap, the cores register the rest)
         self.claim_ahead([image_id for image_id, _path in focus.images])  # a team: colleagues get other images
         self.viewer.set_heatmap_pending(self.current_image_id in focus.heatmap and self.viewer.has_image)
 

@@ -35,7 +35,13 @@ from app.store.repo.batches import (
     unique_batch_name,
 )
 from app.store.repo.claims import claim, claim_next, held_by_others, release
-from app.store.repo.images import find_image_by_path, get_or_create_image, image_paths, images_at_paths
+from app.store.repo.images import (
+    find_image_by_path,
+    get_or_create_image,
+    image_paths,
+    images_at_paths,
+    paths_seen,
+)
 from app.store.repo.items import batch_items
 from app.store.repo.judgments import (
     KEEP_NOTE,
@@ -102,6 +108,7 @@ __all__ = [
     "model_manifest",
     "normalize_folder",
     "note_images",
+    "paths_seen",
     "pauses",
     "recent_batches",
     "record_judgment",

@@ -94,17 +94,23 @@ def add_to_batch(
 
 
 
-def add_files_to_batch(session: Session, batch_id: int, files: Sequence[FileSeen]) -> list[ImageRecord]:
+def add_files_to_batch(session: Session, batch_id: int, files: Sequence[FileSeen],
+                       fresh: set[int] | None = None) -> list[ImageRecord]:
     """Put many files in a batch at once, in order: what :func:`~app.store.repo.images.get_or_create_image` (for a
     hashed file) and :func:`add_to_batch` do for each, in a few statements. Returns the image of each file as it
-    stands in the batch (a duplicate's record has the position of its first copy and the path of its last).
+    stands in the batch (a duplicate's record has the position of its first copy and the path of its last). The
+    ids of the images created now (no prediction or judgment can exist for them yet) are added to ``fresh``.
 
     Runs in a savepoint: when another writer inserted one of the same rows meanwhile (a unique-key race on a shared
     database), it is rolled back and the files go one by one through those functions, which settle such races.
     """
     try:
         with session.begin_nested():
-            return _add_files(session, batch_id, files)
+            made: set[int] = set()
+            records = _add_files(session, batch_id, files, made)
+        if fresh is not None:
+            fresh |= made
+        return records
     except IntegrityError:
         out = []
         for f in files:
@@ -114,9 +120,8 @@ def add_files_to_batch(session: Session, batch_id: int, files: Sequence[FileSeen
         return _settled(out)
 
 
-def _add_files(session: Session, batch_id: int, files: Sequence[FileSeen]) -> list[ImageRecord]:
-    now = utcnow()
-    fresh: set[int] = set()  # images created now: in no batch yet
+def _add_files(session: Session, batch_id: int, files: Sequence[FileSeen], fresh: set[int]) -> list[ImageRecord]:
+    now = utcnow()  # fresh: gets the images created now (in no batch yet)
     hashed = bulk_images(session, files, now, fresh)
     images: dict[int, ImageRecord] = {}
     order: list[tuple[int, str]] = []

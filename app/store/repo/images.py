@@ -130,6 +130,16 @@ def images_at_paths(session: Session, files: Sequence[tuple[str | os.PathLike[st
     return [found[where][1] if where in found else None for where in wheres]
 
 
+def paths_seen(session: Session, paths: Sequence[str | os.PathLike[str]]) -> set[str]:
+    """Which of ``paths`` (as given) an image was ever seen at: only those can be known unchanged
+    (:func:`images_at_paths`); the others are new files, to be read (a new folder's files are not even stat'ed)."""
+    wheres = {_path_text(p): os.fspath(p) for p in paths}
+    seen: set[str] = set()
+    for chunk in _batched(list(wheres)):
+        seen.update(wheres[w] for w in session.scalars(select(ImagePath.path).where(ImagePath.path.in_(chunk))))
+    return seen
+
+
 def _images_by_sha(session: Session, shas: Sequence[str]) -> dict[str, tuple[int, int | None, int | None]]:
     out: dict[str, tuple[int, int | None, int | None]] = {}
     for chunk in _batched(shas):
