@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.common import ROOT, log, write_result
 
 BENCHMARKS = ("engine", "pipeline", "ui", "store", "gallery", "team", "folder", "sharded", "judging", "reliability")
+QUICK_SKIPS = ("sharded",)  # its quick run is four torch start-ups (40 s); tests/test_predicting.py runs torchrun
 
 
 def _run_one(name: str, out: Path, work: Path, quick: bool) -> int:
@@ -31,6 +32,8 @@ def _run_one(name: str, out: Path, work: Path, quick: bool) -> int:
 def _summary(out: Path, quick: bool, codes: dict[str, int]) -> None:
     rows = {}
     for name in BENCHMARKS:
+        if quick and name in QUICK_SKIPS:
+            continue
         path = out / f"{name}.json"
         if not path.exists():
             rows[name] = {"ok": False, "rc": codes.get(name)}
@@ -97,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run_one(args.benchmark, out, work, args.quick)
     codes: dict[str, int] = {}
     for name in BENCHMARKS:
+        if args.quick and name in QUICK_SKIPS:
+            continue
         cmd = [sys.executable, "-m", "bench", name, "--out", str(out), "--work", str(work)]
         codes[name] = subprocess.run([*cmd, *(["--quick"] if args.quick else [])], cwd=ROOT).returncode
     _summary(out, args.quick, codes)

@@ -26,17 +26,15 @@ from bench.common import ROOT, log, synth_images
 
 
 def _stored(db: Path) -> dict[str, tuple]:
-    from sqlalchemy import select
-
-    from app.store.db import make_engine, session_scope
-    from app.store.schema import Image, Prediction
+    """sha256 -> (leaf, route, confidence to 4 decimals) of the folder's batch, read through the batch service."""
+    from app.services import batches
+    from app.store.db import make_engine
 
     engine = make_engine(f"sqlite:///{db}")
     try:
-        with session_scope(engine, action="read") as s:
-            return {sha: (leaf, route, round(conf or 0.0, 4)) for sha, leaf, route, conf in s.execute(
-                select(Image.sha256, Prediction.leaf, Prediction.route, Prediction.confidence)
-                .join(Prediction, Prediction.image_id == Image.id))}
+        batch = batches.recent_batches(engine, 1)[0]
+        return {it.image.sha256: (it.prediction.leaf, it.prediction.route, round(it.prediction.confidence or 0.0, 4))
+                for it in batches.batch_items(engine, batch.id) if it.prediction is not None}
     finally:
         engine.dispose()
 

@@ -1,8 +1,10 @@
 """The frozen app's entry point (installer/fma-judge.spec): ``fma-judge`` as the console script runs it."""
 
+import multiprocessing
 import sys
 
 from app.__main__ import main
 
 if __name__ == "__main__":
+    multiprocessing.freeze_support()  # a worker process reading a large folder's files runs this executable too
     sys.exit(main())

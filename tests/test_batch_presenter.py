@@ -55,6 +55,35 @@ def test_states_counts_and_what_is_left(presenter):
     assert presenter.left() == 2
 
 
+def test_a_large_folder_grows_in_parts_and_the_counts_follow_every_change(presenter):
+    """Parts that continue the batch are appended (a duplicate image once), the counts are kept in step with
+    predictions, judgments and unreadable images without a recount, and a filter set meanwhile lists the new rows
+    it passes at the end."""
+    def recount() -> dict[str, int]:
+        found = {}
+        for it in presenter.items:
+            found[presenter.state(it)] = found.get(presenter.state(it), 0) + 1
+        return {k: v for k, v in presenter.counts().items() if v} == {k: v for k, v in found.items() if v}
+
+    presenter.current = 1
+    assert presenter.grow(OpenedBatch(7, "b", "/b", [_item(7), _item(8, _prediction("crack", "rejudge")), _item(1)],
+                                      unreadable={9: "cut"}, continues=True)) == [6, 7]
+    assert [it.image.image_id for it in presenter.items] == [1, 2, 3, 4, 5, 6, 7, 8] and presenter.current == 1
+    assert presenter.counts()["pending"] == 2 and presenter.counts()["rejudge"] == 2 and recount()
+    presenter.apply_predictions([(7, _prediction("dent", "rejudge")), (4, _prediction(None, error="bad"))])
+    presenter.apply_judgment(_judgment(8, "crack", "accepted"))
+    presenter.image_failed(2, "cannot decode")
+    assert presenter.counts() == {"rejudge": 1, "auto": 1, "accepted": 2, "error": 4} and recount()
+    from app.services.batch_presenter import ListFilter
+
+    presenter.set_list_filter(ListFilter(states=frozenset({"pending"})))
+    rows = presenter.grow(OpenedBatch(7, "b", "/b", [_item(9), _item(10, _prediction("dent", "auto"))],
+                                      unreadable={9: "cut"}, continues=True))
+    assert rows == [] and presenter.state(presenter.items[8]) == "error" and recount()  # 9 unreadable, 10 auto
+    assert presenter.grow(OpenedBatch(7, "b", "/b", [_item(11)], continues=True)) == [10]
+    assert presenter.shown_rows() == [10] and presenter.next_open(10) == 10
+
+
 def test_next_open_walks_over_auto_judged_done_and_unreadable_images(presenter):
     assert presenter.next_open(1) == 3
     assert presenter.next_open(3) == 1  # wraps around

@@ -19,7 +19,6 @@ EXPECTED = {
     "gallery": {"open_s", "open_counted_s", "filter_s", "filter_counted_s", "frame_ms", "fps_p95",
                 "thumbnails_on_screen_median", "meets_target"},
     "folder": {"workers", "in_thread", "window", "ratio_in_thread_over_workers", "targets", "meets_target"},
-    "sharded": {"one_process", "two_ranks", "same_predictions", "wall_ratio"},
     "judging": {"runs", "targets", "images", "options"},
     "reliability": {"corpus", "kill_restart", "two_writers", "export_injection", "bundles", "failures", "targets"},
 }

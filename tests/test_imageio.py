@@ -3,6 +3,7 @@ folder with a bad file still opens with every good image (issue #13, first part)
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 import subprocess
@@ -62,6 +63,7 @@ def test_opening_reads_a_png_size_from_its_first_bytes_as_pillow_does(tmp_path: 
     for path in (bomb, small, bad):
         sha, width, height, reason, size, _mtime = read_facts([str(path)])[0]
         assert (width, height, reason) == header_size(path) and size == path.stat().st_size
+        assert sha == hashlib.sha256(path.read_bytes()).hexdigest()
     assert read_facts([str(bad)])[0][3] is not None  # Pillow refuses it, with the reason
 
 
