@@ -208,3 +208,40 @@ def pg_schema(base_url: str) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+def offscreen_window(tmp: Path, name: str, bundle: Path | None) -> tuple[Any, Any, Any, float]:
+    """The app's main window, offscreen, on a fresh SQLite store ``tmp/NAME.sqlite3`` (settings ``tmp/NAME.ini``),
+    shown, with ``bundle`` loaded (None: no model). Returns the QApplication, the engine, the window and the load
+    time in seconds.
+
+    Raises:
+        RuntimeError: the model did not load.
+    """
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")  # the offscreen plugin's size-hint notices
+    os.environ["FMA_JUDGE_SETTINGS"] = str(tmp / f"{name}.ini")
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    from app.services.judging import JudgingService
+    from app.store.db import init_db, make_engine
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    engine = make_engine(f"sqlite:///{tmp / f'{name}.sqlite3'}")
+    init_db(engine)
+    win = MainWindow(JudgingService(engine, "bench"), lang="en", settings=open_settings())
+    win.show()
+    if bundle is None:
+        return app, engine, win, 0.0
+    loop = QEventLoop()
+    win.worker.modelLoaded.connect(lambda _i: loop.quit())
+    win.worker.modelFailed.connect(lambda msg: (print(msg, file=sys.stderr), loop.quit()))
+    t0 = time.perf_counter()
+    win.load_model(bundle)
+    loop.exec()
+    if win.model is None:
+        raise RuntimeError("the model did not load")
+    return app, engine, win, time.perf_counter() - t0

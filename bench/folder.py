@@ -18,7 +18,6 @@ from __future__ import annotations
 import faulthandler
 import gc
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -27,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import log, median, percentile, ratio_line
+from bench.common import log, median, offscreen_window, percentile, ratio_line
 
 TARGETS = {"listed_s": 30.0, "first_prediction_s": 3.0, "stall_p99_ms": 50.0}
 
@@ -105,31 +104,13 @@ def _thread_cpu() -> dict[str, float]:
 
 
 def _window(folder: Path, n: int, tmp: Path) -> dict[str, Any]:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")  # the offscreen plugin's size-hint notices
-    os.environ["FMA_JUDGE_SETTINGS"] = str(tmp / "folder.ini")
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
-    from PySide6.QtWidgets import QApplication
 
     from app.demo import DEMO_MODEL
-    from app.services.judging import JudgingService
-    from app.store.db import init_db, make_engine
-    from app.ui.app import open_settings
-    from app.ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    engine = make_engine(f"sqlite:///{tmp / 'window.sqlite3'}")
-    init_db(engine)
-    win = MainWindow(JudgingService(engine, "bench"), lang="en", settings=open_settings())
-    win.show()
-    loop = QEventLoop()
-    win.worker.modelLoaded.connect(lambda _i: loop.quit())
-    win.worker.modelFailed.connect(lambda msg: (print(msg, file=sys.stderr), loop.quit()))
-    if not os.environ.get("BENCH_FOLDER_NO_MODEL"):  # (to tell the model's share of the stalls from the opening's)
-        win.load_model(DEMO_MODEL)
-        loop.exec()
-        if win.model is None:
-            raise RuntimeError("the demo model did not load")
+    # BENCH_FOLDER_NO_MODEL: no model (to tell the model's share of the stalls from the opening's)
+    app, engine, win, _load_s = offscreen_window(tmp, "window", None if os.environ.get("BENCH_FOLDER_NO_MODEL")
+                                                 else DEMO_MODEL)
 
     lateness: list[float] = []
     worst: list[tuple[float, float]] = []  # (s after the opening, ms late): ticks over 100 ms late

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, log, median, percentile, prepared_bundle, synth_images
+from bench.common import ROOT, log, median, offscreen_window, percentile, prepared_bundle, synth_images
 
 FAMILY = "convnext_tiny"
 TARGETS = {"stall_p99_ms": 50.0, "first_prediction_s": 1.5, "window_shown_s": 2.0}
@@ -41,30 +41,9 @@ def _launch(bundle: Path, tmp: Path) -> dict[str, Any]:
 
 
 def _classify(bundle: Path, folder: Path, tmp: Path, n: int) -> dict[str, Any]:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ["FMA_JUDGE_SETTINGS"] = str(tmp / "classify.ini")
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from app.services.judging import JudgingService
-    from app.store.db import init_db, make_engine
-    from app.ui.app import open_settings
-    from app.ui.main_window import MainWindow
-
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    engine = make_engine(f"sqlite:///{tmp / 'classify.sqlite3'}")
-    init_db(engine)
-    win = MainWindow(JudgingService(engine, "bench"), lang="en", settings=open_settings())
-    win.show()
-    loop = QEventLoop()
-    win.worker.modelLoaded.connect(lambda _i: loop.quit())
-    win.worker.modelFailed.connect(lambda msg: (print(msg, file=sys.stderr), loop.quit()))
-    t0 = time.perf_counter()
-    win.load_model(bundle)
-    loop.exec()
-    load_s = time.perf_counter() - t0
-    if win.model is None:
-        raise RuntimeError("the model did not load")
+    app, engine, win, load_s = offscreen_window(tmp, "classify", bundle)
 
     lateness: list[float] = []
     moves: list[float] = []
