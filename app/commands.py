@@ -105,7 +105,7 @@ def classify_main(argv: list[str]) -> int:
     cancel = threading.Event()
     ranks = ranks_from_env(args.device)  # several processes when started by torchrun
     who = f"rank {ranks.rank}/{ranks.world}: " if ranks.world > 1 else ""
-    device = f"cuda:{ranks.local_rank}" if ranks.world > 1 and args.device == "cuda" else args.device
+    device = f"cuda:{ranks.local_rank}" if ranks.world > 1 and args.device.startswith("cuda") else args.device
 
     def chunk_done(chunk) -> None:
         if chunk.done == chunk.total or chunk.done % 200 < len(chunk.items):

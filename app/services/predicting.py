@@ -394,14 +394,15 @@ class PredictingService:
         from app.services import batches
 
         ranks = ranks or Ranks()
-        opened: OpenedBatch | None = None
         handed: dict[str, Any] = {}
         failed: Exception | None = None
         if ranks.rank == 0:
             try:
-                opened = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress,
+                opened: OpenedBatch = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress,
                                              model_version=self.info.version)
-                handed = {"batch_id": opened.batch_id, "unreadable": sorted(opened.unreadable)}
+                handed = {"batch_id": opened.batch_id, "name": opened.name, "images": len(opened.items),
+                          "unreadable": sorted(opened.unreadable),
+                          "todo": self.todo(opened.items, list(opened.unreadable))}
             except Exception as exc:  # raised here once the other ranks know (else they would wait for ever)
                 failed, handed = exc, {"error": f"{type(exc).__name__}: {exc}"}
         handed = ranks.share(handed)  # the other ranks wait for the folder to be registered
@@ -409,9 +410,8 @@ class PredictingService:
             raise failed
         if "error" in handed:
             raise StoreError(f"rank 0 could not open the folder: {handed['error']}")
-        if opened is None:
-            opened = batches.open_batch(self.engine, handed["batch_id"], self.info.version)
-        todo = self.todo(opened.items, handed["unreadable"])
+        todo = handed["todo"]  # rank 0's list, on every rank: each takes every world-th of the same list (a rank
+        # reading the batch itself would see rank 0's first predictions saved, and shard another list)
         counts: Counter[str] = Counter()
         for chunk in self.predict(todo[ranks.rank::ranks.world], cancel=cancel):
             for _image_id, record in chunk.items:
@@ -424,8 +424,8 @@ class PredictingService:
                 on_chunk(chunk)
         counts = ranks.add_up(counts)  # also the ranks' agreement that the batch is done
         routes = {k.split(":", 1)[1]: n for k, n in counts.items() if k.startswith("route:")}
-        unreadable = len(handed["unreadable"])
-        return ClassifyResult(batch_id=opened.batch_id, name=opened.name, images=len(opened.items),
-                              predicted=counts["predicted"], already=len(opened.items) - unreadable - len(todo),
+        unreadable, images = len(handed["unreadable"]), handed["images"]
+        return ClassifyResult(batch_id=handed["batch_id"], name=handed["name"], images=images,
+                              predicted=counts["predicted"], already=images - unreadable - len(todo),
                               routes=routes, errors=counts["errors"], unreadable=unreadable,
                               cancelled=counts["predicted"] < len(todo))

@@ -47,6 +47,10 @@ class TorchRanks(Ranks):
 
         super().__init__(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", 0)))
         self._dist = dist
+        if backend == "nccl":  # each rank its own GPU: NCCL's collectives run on the current device
+            import torch
+
+            torch.cuda.set_device(self.local_rank)
         dist.init_process_group(backend=backend, timeout=dt.timedelta(minutes=timeout_min))
 
     def share(self, value: Any) -> Any:

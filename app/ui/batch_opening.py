@@ -95,7 +95,7 @@ class BatchOpening:
             if seq == self._opening:
                 self._growing = False
                 (self._batch_grown if shown_part else self._batch_opened)(opened)
-                if opened.below and opened.items:
+                if opened.below and self.items:
                     self.statusBar().showMessage(self._below_text(opened), 15_000)
 
         task.signals.progress.connect(self.status.reading)

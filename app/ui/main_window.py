@@ -444,7 +444,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             return
         self.status.finished(cancelled=cancelled)
         self._update_counts()
-        if not cancelled:
+        if not cancelled and not self._growing:  # (a large folder's first part: the batch is not all here yet)
             self.check_purity(batch=True)  # is the batch like the calibration data?
             self.allPredicted.emit()
 
