@@ -245,3 +245,65 @@ def offscreen_window(tmp: Path, name: str, bundle: Path | None) -> tuple[Any, An
     if win.model is None:
         raise RuntimeError("the model did not load")
     return app, engine, win, time.perf_counter() - t0
+
+
+class StallProbe:
+    """The analyst's side of a window benchmark: a precise 10 ms ``QTimer`` notes how late each tick is (how long
+    the event loop was held up), and every ``move_ms`` the window moves to the next image, each move timed.
+
+    ``lateness`` (ms per tick), ``moves`` (ms per move) and ``worst`` ((s after :meth:`start`, ms late) of the
+    ticks over 100 ms late) fill while it runs; ``on_tick`` is called at each tick (e.g. to re-arm a watchdog).
+    """
+
+    def __init__(self, win: Any, move_ms: int = 2000, on_tick: Callable[[], None] | None = None) -> None:
+        from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+
+        self.win, self.on_tick = win, on_tick
+        self.lateness: list[float] = []
+        self.moves: list[float] = []
+        self.worst: list[tuple[float, float]] = []
+        self.t0 = 0.0
+        self._clock = QElapsedTimer()
+        self._last = 0
+        self._timer = QTimer()
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(10)
+        self._timer.timeout.connect(self._tick)
+        self._mover = QTimer()
+        self._mover.setInterval(move_ms)
+        self._mover.timeout.connect(self._move)
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+        self._clock.start()
+        self._timer.start()
+        self._mover.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._mover.stop()
+
+    def _tick(self) -> None:
+        if self.on_tick is not None:
+            self.on_tick()
+        now = self._clock.nsecsElapsed()
+        if self._last:
+            self.lateness.append(max(0.0, (now - self._last) / 1e6 - 10.0))
+            if self.lateness[-1] > 100:
+                self.worst.append((round(time.perf_counter() - self.t0, 2), round(self.lateness[-1])))
+        self._last = now
+
+    def _move(self) -> None:
+        win = self.win
+        if win.items and win.current < len(win.items) - 1:
+            t = time.perf_counter()
+            win.move(1)
+            self.moves.append((time.perf_counter() - t) * 1000)
+
+    def figures(self) -> dict[str, Any]:
+        """Ticks, stall p50/p99/max (ms), and the moves' median and max (ms)."""
+        late, moves = self.lateness, self.moves
+        return {"ticks": len(late), "stall_p50_ms": round(percentile(late, 50), 2),
+                "stall_p99_ms": round(percentile(late, 99), 2), "stall_max_ms": round(max(late, default=0.0), 2),
+                "move_next_ms_median": round(median(moves), 2) if moves else None,
+                "move_next_ms_max": round(max(moves), 2) if moves else None, "moves": len(moves)}

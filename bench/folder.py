@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import log, median, offscreen_window, percentile, ratio_line
+from bench.common import StallProbe, log, median, offscreen_window, ratio_line
 
 TARGETS = {"listed_s": 30.0, "first_prediction_s": 3.0, "stall_p99_ms": 50.0}
 
@@ -104,7 +104,7 @@ def _thread_cpu() -> dict[str, float]:
 
 
 def _window(folder: Path, n: int, tmp: Path) -> dict[str, Any]:
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
     from app.demo import DEMO_MODEL
 
@@ -112,27 +112,16 @@ def _window(folder: Path, n: int, tmp: Path) -> dict[str, Any]:
     app, engine, win, _load_s = offscreen_window(tmp, "window", None if os.environ.get("BENCH_FOLDER_NO_MODEL")
                                                  else DEMO_MODEL)
 
-    lateness: list[float] = []
-    worst: list[tuple[float, float]] = []  # (s after the opening, ms late): ticks over 100 ms late
-    moves: list[float] = []
-    clock = QElapsedTimer()
     marks: dict[str, float] = {}
-    state = {"last": 0, "t_open": 0.0}
-
-    def mark(name: str) -> None:
-        marks.setdefault(name, time.perf_counter() - state["t_open"])
-
     watchdog = open(os.environ["BENCH_WATCHDOG"], "w") if os.environ.get("BENCH_WATCHDOG") else None  # noqa: SIM115
 
-    def tick() -> None:
-        if watchdog is not None:  # every thread's stack, written without the GIL, when a tick is 250 ms late
-            faulthandler.dump_traceback_later(0.26, file=watchdog)
-        now = clock.nsecsElapsed()
-        if state["last"]:
-            lateness.append(max(0.0, (now - state["last"]) / 1e6 - 10.0))
-            if lateness[-1] > 100:
-                worst.append((round(time.perf_counter() - state["t_open"], 2), round(lateness[-1])))
-        state["last"] = now
+    def rearm() -> None:  # every thread's stack, written without the GIL, when a tick is 250 ms late
+        faulthandler.dump_traceback_later(0.26, file=watchdog)
+
+    probe = StallProbe(win, on_tick=rearm if watchdog is not None else None)
+
+    def mark(name: str) -> None:
+        marks.setdefault(name, time.perf_counter() - probe.t0)
 
     real_opened, real_grown, real_predicted = win._batch_opened, win._batch_grown, win._predicted
     handlers: dict[str, list[float]] = {"part": [], "predicted": [], "gc_ui_thread": [], "gc_other_threads": []}
@@ -172,25 +161,9 @@ def _window(folder: Path, n: int, tmp: Path) -> dict[str, Any]:
         if win.presenter.current_item is not None and win.presenter.current_item.prediction is not None:
             mark("first_prediction_s")
 
-    def move() -> None:
-        if win.items and win.current < len(win.items) - 1:
-            t = time.perf_counter()
-            win.move(1)
-            moves.append((time.perf_counter() - t) * 1000)
-
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(10)
-    timer.timeout.connect(tick)
-    mover = QTimer()
-    mover.setInterval(2000)
-    mover.timeout.connect(move)
     win.worker.predicted.connect(predicted)
     finished = QEventLoop()
     QTimer.singleShot(600_000, finished.quit)
-    clock.start()
-    timer.start()
-    state["t_open"] = time.perf_counter()
     profile = None
     if os.environ.get("BENCH_PROFILE"):  # the UI thread's calls, sorted by cumulative time, to that file
         import cProfile
@@ -198,8 +171,8 @@ def _window(folder: Path, n: int, tmp: Path) -> dict[str, Any]:
         profile = cProfile.Profile()
         profile.enable()
     cpu_before = _thread_cpu()
+    probe.start()
     win.open_folder(folder)
-    mover.start()
     finished.exec()
     cpu = {k: round(v - cpu_before.get(k, 0.0), 1) for k, v in _thread_cpu().items()}
     if profile is not None:
@@ -208,8 +181,7 @@ def _window(folder: Path, n: int, tmp: Path) -> dict[str, Any]:
         profile.disable()
         with open(os.environ["BENCH_PROFILE"], "w", encoding="utf-8") as out:
             pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(60)
-    timer.stop()
-    mover.stop()
+    probe.stop()
     gc.callbacks.remove(on_gc)
     if watchdog is not None:
         faulthandler.cancel_dump_traceback_later()
@@ -220,12 +192,9 @@ def _window(folder: Path, n: int, tmp: Path) -> dict[str, Any]:
     app.processEvents()
     engine.dispose()
     return {"images": n, "listed": listed, "list_rows": rows, "predicted_meanwhile": predicted_n, **marks,
-            "ticks": len(lateness), "stall_p50_ms": round(percentile(lateness, 50), 2),
-            "stall_p99_ms": round(percentile(lateness, 99), 2), "stall_max_ms": round(max(lateness, default=0.0), 2),
-            "move_next_ms_median": round(median(moves), 2) if moves else None,
-            "move_next_ms_max": round(max(moves), 2) if moves else None, "moves": len(moves),
+            **probe.figures(),
             "cpu_s_by_thread": dict(sorted(cpu.items(), key=lambda kv: -kv[1])[:8]),
-            "stalls_over_100ms": worst, "ui_thread_ms": {k: {"n": len(v), "p50": round(median(v), 2), "max": round(max(v, default=0.0), 2)}
+            "stalls_over_100ms": probe.worst, "ui_thread_ms": {k: {"n": len(v), "p50": round(median(v), 2), "max": round(max(v, default=0.0), 2)}
                              for k, v in handlers.items()}}
 
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, log, median, offscreen_window, percentile, prepared_bundle, synth_images
+from bench.common import ROOT, StallProbe, log, offscreen_window, prepared_bundle, synth_images
 
 FAMILY = "convnext_tiny"
 TARGETS = {"stall_p99_ms": 50.0, "first_prediction_s": 1.5, "window_shown_s": 2.0}
@@ -41,21 +41,12 @@ def _launch(bundle: Path, tmp: Path) -> dict[str, Any]:
 
 
 def _classify(bundle: Path, folder: Path, tmp: Path, n: int) -> dict[str, Any]:
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
     app, engine, win, load_s = offscreen_window(tmp, "classify", bundle)
 
-    lateness: list[float] = []
-    moves: list[float] = []
-    clock = QElapsedTimer()
-    state = {"last": 0, "first": None, "done": False, "t_open": 0.0}
-
-    def tick() -> None:
-        now = clock.nsecsElapsed()
-        if state["last"]:
-            lateness.append(max(0.0, (now - state["last"]) / 1e6 - 10.0))
-        state["last"] = now
-
+    probe = StallProbe(win)
+    state = {"first": None, "t_open": 0.0}
     opened_at: list[float] = []
     real_opened = win._batch_opened
 
@@ -69,32 +60,16 @@ def _classify(bundle: Path, folder: Path, tmp: Path, n: int) -> dict[str, Any]:
         if state["first"] is None:
             state["first"] = time.perf_counter() - state["t_open"]
 
-    def move() -> None:
-        if win.items and win.current < len(win.items) - 1:
-            t = time.perf_counter()
-            win.move(1)
-            moves.append((time.perf_counter() - t) * 1000)
-
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(10)
-    timer.timeout.connect(tick)
-    mover = QTimer()
-    mover.setInterval(2000)
-    mover.timeout.connect(move)
     win.worker.predicted.connect(first)
     done = QEventLoop()
     win.allPredicted.connect(done.quit)
     QTimer.singleShot(1_800_000, done.quit)
-    clock.start()
-    timer.start()
+    probe.start()
     state["t_open"] = time.perf_counter()
     win.open_folder(folder)
-    mover.start()
     done.exec()
     run_s = time.perf_counter() - state["t_open"]
-    timer.stop()
-    mover.stop()
+    probe.stop()
     predicted = sum(1 for it in win.items if it.prediction is not None and it.prediction.leaf)
     engine_path = win.model.engine if win.model else None
     win.close()
@@ -102,13 +77,9 @@ def _classify(bundle: Path, folder: Path, tmp: Path, n: int) -> dict[str, Any]:
     engine.dispose()
     return {
         "images": n, "predicted": predicted, "engine_path": engine_path, "model_load_s": round(load_s, 2),
-        "classify_s": round(run_s, 2), "ticks": len(lateness),
-        "stall_p50_ms": round(percentile(lateness, 50), 2), "stall_p99_ms": round(percentile(lateness, 99), 2),
-        "stall_max_ms": round(max(lateness, default=0.0), 2),
+        "classify_s": round(run_s, 2), **probe.figures(),
         "first_prediction_s": round(state["first"] or float("nan"), 3),
         "batch_opened_s": round(opened_at[0], 3) if opened_at else None,
-        "move_next_ms_median": round(median(moves), 2) if moves else None,
-        "move_next_ms_max": round(max(moves), 2) if moves else None, "moves": len(moves),
     }
 
 

@@ -1,4 +1,4 @@
-"""The one sha256 helper: of bytes, of text, or of a file's content (read in 1 MiB chunks)."""
+"""The one sha256 helper: of bytes, of text, or of a file's content (read in 1 MiB chunks, with its head)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,18 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     Raises:
         OSError: the file cannot be read.
     """
-    digest = hashlib.sha256()
+    return file_sha256_and_head(path)[0]
+
+
+def file_sha256_and_head(path: str | os.PathLike[str]) -> tuple[str, bytes]:
+    """:func:`file_sha256`, and the file's first :data:`CHUNK` bytes (its header, read once with the content).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
     with open(path, "rb") as handle:
+        head = handle.read(CHUNK)
+        digest = hashlib.sha256(head)
         for chunk in iter(lambda: handle.read(CHUNK), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+    return digest.hexdigest(), head

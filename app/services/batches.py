@@ -256,15 +256,16 @@ def _read_chunk(engine: Engine, paths: list[Path], skipped: list[tuple[str, str]
     the others (all of a new folder) are ``stat``-ed, hashed and header-read by the reader."""
     texts = [str(p) for p in paths]
     stats: dict[str, os.stat_result] = {}
+    gone: set[str] = set()
     with session_scope(engine, action="read") as s:
         for text in repo.paths_seen(s, texts):
             try:
                 stats[text] = os.stat(text)
             except OSError as exc:
+                gone.add(text)
                 skipped.append((text, exc.strerror or str(exc)))
         found = repo.images_at_paths(s, [(t, st.st_size, st.st_mtime_ns) for t, st in stats.items()])
     known = {t: image for t, image in zip(stats, found, strict=True) if image is not None}
-    gone = {t for t, _why in skipped}
     new = [t for t in texts if t not in known and t not in gone]
     facts = read_facts(new) if reader is None else None
     wait = reader.submit(new) if reader is not None else None

@@ -8,7 +8,6 @@ starting a process costs more than reading them.
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import stat
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from models.hashing import CHUNK
+from models.hashing import file_sha256_and_head
 from models.imageio import budget_reason, regular_file_reason
 
 Facts = tuple[str, int | None, int | None, str | None, int, int]
@@ -81,16 +80,12 @@ def read_facts(paths: Sequence[str]) -> list[Facts | OSError]:
             if not stat.S_ISREG(st.st_mode):  # replaced since the folder was listed: never read a pipe
                 out.append(OSError(regular_file_reason(path) or "not a regular file"))
                 continue
-            with open(path, "rb") as handle:  # read once: hashed, and a PNG's size is in its first 24 bytes
-                head = handle.read(CHUNK)
-                digest = hashlib.sha256(head)
-                for chunk in iter(lambda: handle.read(CHUNK), b""):
-                    digest.update(chunk)
+            sha, head = file_sha256_and_head(path)  # read once: a PNG's size is in its first 24 bytes
             if (size := png_size(head)) is not None:
                 width, height, reason = *size, budget_reason(*size)
             else:
                 width, height, reason = _header(path, st.st_size)
-            out.append((digest.hexdigest(), width, height, reason, st.st_size, st.st_mtime_ns))
+            out.append((sha, width, height, reason, st.st_size, st.st_mtime_ns))
         except OSError as exc:
             out.append(exc)
     return out

@@ -129,7 +129,7 @@ class BatchOpening:
             self._refresh_list()
             if self.current >= 0:
                 self.select(self.current)  # the list's selection and scroll; the image is already shown
-        gc.freeze()  # see above _below_text
+        _freeze_batch()
         if self._run_open and opened.continues:
             self._grown_in_run = True
         elif done or not opened.continues:
@@ -161,15 +161,8 @@ class BatchOpening:
         self._refresh_list()
         self.center.setCurrentWidget(self.viewer)
         self.select(first)
-        gc.freeze()  # see above _below_text
+        _freeze_batch()
         self._start_predictions()
-
-    # The batch's records (100,000 images: a million objects with their rows) live as long as it is open. Each full
-    # collection of the garbage collector walks every live object while it holds the GIL: at 100,000 images that
-    # stalled the UI thread for up to 180 ms (python -m bench folder). So each part, once shown, is frozen out of the
-    # collections (gc.freeze: constant time). The records hold no reference cycles: when the batch is closed,
-    # reference counting frees them all the same; what else is alive then and later becomes cyclic garbage stays
-    # (a small, bounded cost, as for the model's objects frozen after its load).
 
     @staticmethod
     def _below_text(opened: OpenedBatch) -> str:
@@ -183,3 +176,14 @@ class BatchOpening:
         dialog.show()
         return dialog
 
+
+def _freeze_batch() -> None:
+    """Keep the open batch's records out of the garbage collector's full collections (``gc.freeze``, constant time).
+
+    A 100,000-image batch is a million objects with its rows, alive as long as it is open; a full collection walks
+    them all while it holds the GIL, and stalled the UI thread for up to 180 ms (``python -m bench folder``). The
+    records hold no reference cycles: when the batch is closed, reference counting frees them all the same. What
+    else is alive at that moment and later becomes cyclic garbage stays (a small, bounded cost, as for the model's
+    objects frozen after its load).
+    """
+    gc.freeze()

@@ -497,9 +497,10 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         focus = self.presenter.focus(self.model.version, LOOKAHEAD, self.images.heatmaps)
         for image_id, path in focus.images:
             self.images.request(image_id, path)
-        heatmaps = set(focus.heatmap) & ({self.current_image_id} if self._growing else set(focus.heatmap))
-        self.worker.focus(list(focus.images), predict=set(focus.predict), heatmap=heatmaps)  # (a large folder
-        # still being registered: only the image on screen gets its heatmap, the cores register the rest)
+        heatmaps = set(focus.heatmap)
+        if self._growing:  # a large folder still registered: only the image on screen, the cores register the rest
+            heatmaps &= {self.current_image_id}
+        self.worker.focus(list(focus.images), predict=set(focus.predict), heatmap=heatmaps)
         self.claim_ahead([image_id for image_id, _path in focus.images])  # a team: colleagues get other images
         self.viewer.set_heatmap_pending(self.current_image_id in focus.heatmap and self.viewer.has_image)
 
