@@ -43,9 +43,10 @@ from models.data.samples import format_bbox
 from models.data.splits import split_rendered
 from models.data.synth.canvas import PATTERNS, stable_hash
 from models.data.synth.optics import sample_optics
-from models.data.synth.registry import KNOWN_LEAVES
+from models.data.synth.registry import looks_of
 from models.data.synth.scene import DIFFICULTY, SynthError, check_view, make_scene, render_view
 from models.data.synth.unknown import UNKNOWN_TYPES
+from models.data.synth.variants import Look
 from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy, load_taxonomy
 
 
@@ -70,7 +71,7 @@ class _Job:
     """One sample to render (at every magnification) and write under ``out_dir``."""
 
     label: str
-    ancestors: tuple[str, ...] | None
+    look: Look | None
     index: int
     seed: int
     magnifications: tuple[float, ...]
@@ -90,7 +91,7 @@ def _render_job(job: _Job) -> list[_View]:
     """Render and write every view of one sample; returns (relative path, mag, bbox, size px) rows."""
     rng = np.random.default_rng(_sample_seed(job.seed, job.label, job.index))
     scene = make_scene(
-        job.label, rng, difficulty=job.difficulty, ancestors=list(job.ancestors) if job.ancestors else None,
+        job.label, rng, difficulty=job.difficulty, look=job.look,
         pattern=job.pattern,
     )  # fmt: skip
     folder = label_dir(job.label)
@@ -222,9 +223,10 @@ def generate(
     out = Path(out_dir)
     _prepare_out(out, overwrite)
 
-    plan: list[tuple[str, tuple[str, ...] | None, int]] = []
+    looks = looks_of(tax)
+    plan: list[tuple[str, Look | None, int]] = []
     for leaf, count in zip(tax.leaves, counts, strict=True):
-        plan.append((leaf, None if leaf in KNOWN_LEAVES else tuple(tax.path(leaf)), count))
+        plan.append((leaf, looks.get(leaf), count))
     for name in chosen_unknown:
         plan.append((unknown_label(name), None, n_unknown_each))
     for label, _, _ in plan:

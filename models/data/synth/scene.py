@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from models.data.manifest import UNKNOWN_PREFIX, DataError, is_unknown_label
+from models.data.manifest import UNKNOWN_PREFIX, DataError
 from models.data.synth.canvas import (
     F32,
     PATTERNS,
@@ -27,8 +27,9 @@ from models.data.synth.canvas import (
 )
 from models.data.synth.defect import Defect
 from models.data.synth.optics import Optics, apply_optics, sample_optics
-from models.data.synth.registry import KNOWN_LEAVES, make_defect
+from models.data.synth.registry import KNOWN_LEAVES, looks_of, make_defect
 from models.data.synth.unknown import UNKNOWN_TYPES
+from models.data.synth.variants import Look
 from models.taxonomy import Taxonomy
 
 FOV_1X_UM = 5600.0
@@ -58,16 +59,16 @@ def make_scene(
     rng: np.random.Generator,
     *,
     difficulty: float = DIFFICULTY,
-    ancestors: list[str] | None = None,
+    look: Look | None = None,
     pattern: str = "stripes",
 ) -> Scene:
     """Draw a scene for a leaf id or an unknown type name (``unknown:`` prefix allowed).
 
     Args:
-        kind: a built-in leaf id, an unknown type name, or any leaf id when ``ancestors`` is given.
+        kind: a built-in leaf id, an unknown type name, or any leaf id when ``look`` is given.
         rng: the sample's random source (the pattern is drawn first, then the defect).
         difficulty: sibling overlap 0..1.
-        ancestors: the leaf's taxonomy path, for leaves without a built-in renderer.
+        look: how a leaf without a built-in renderer is drawn (:func:`~models.data.synth.registry.looks_of`).
         pattern: the panel's sub-pixel layout, one of :data:`~models.data.synth.canvas.PATTERNS`.
 
     Raises:
@@ -78,7 +79,7 @@ def make_scene(
         raise SynthError(f"--pattern must be one of {', '.join(PATTERNS)}, got {pattern!r}")
     panel = sample_pattern(rng, pattern)
     try:
-        defect = make_defect(name, rng, difficulty=difficulty, ancestors=ancestors)
+        defect = make_defect(name, rng, difficulty=difficulty, look=look)
     except KeyError:
         raise SynthError(
             f"no renderer for defect type {kind!r}: use a leaf of the taxonomy, one of "
@@ -174,19 +175,13 @@ def render_sample(
         (RGB image, defect bbox (x0, y0, x1, y1), defect's largest extent in pixels).
     """
     check_view(magnification, size)
-    ancestors = _ancestors(taxonomy, leaf_or_unknown)
+    look = None if taxonomy is None else looks_of(taxonomy).get(leaf_or_unknown)
     scene = make_scene(
-        leaf_or_unknown, rng, difficulty=DIFFICULTY if difficulty is None else difficulty, ancestors=ancestors
+        leaf_or_unknown, rng, difficulty=DIFFICULTY if difficulty is None else difficulty, look=look
     )
     optics = sample_optics(np.random.default_rng(int(rng.integers(0, 2**63))), size)
     arr, bbox, size_px = render_view(scene, optics, magnification=magnification, size=size)
     return Image.fromarray(arr, "RGB"), bbox, size_px
-
-
-def _ancestors(taxonomy: Taxonomy | None, label: str) -> list[str] | None:
-    if taxonomy is None or is_unknown_label(label) or label not in taxonomy:
-        return None
-    return taxonomy.path(label)
 
 
 def check_view(magnification: float, size: int) -> None:
