@@ -1,7 +1,7 @@
-"""``python -m bench engine|pipeline|ui|store|gallery|team|folder|sharded|judging|reliability|all [--quick] [--out DIR] [--work DIR]``.
+"""``python -m bench engine|pipeline|ui|store|gallery|team|folder|sharded|tree|judging|reliability|all [--quick] [--out DIR] [--work DIR]``.
 
 ``all`` runs each benchmark in its own process (so each one's peak RSS is its own), in the order
-engine, pipeline, ui, store, gallery, team, folder, sharded, judging, reliability (the later ones reuse the bundles the engine benchmark
+engine, pipeline, ui, store, gallery, team, folder, sharded, tree, judging, reliability (the later ones reuse the bundles the engine benchmark
 optimised), then prints and writes a summary (``DIR/summary.json``).
 """
 
@@ -17,7 +17,8 @@ from pathlib import Path
 
 from bench.common import ROOT, log, write_result
 
-BENCHMARKS = ("engine", "pipeline", "ui", "store", "gallery", "team", "folder", "sharded", "judging", "reliability")
+BENCHMARKS = ("engine", "pipeline", "ui", "store", "gallery", "team", "folder", "sharded", "tree", "judging",
+              "reliability")
 QUICK_SKIPS = ("sharded",)  # its quick run is four torch start-ups (40 s); tests/test_predicting.py runs torchrun
 
 
@@ -67,6 +68,10 @@ def _summary(out: Path, quick: bool, codes: dict[str, int]) -> None:
                        stall_p99_ms=r["window"]["stall_p99_ms"], register_ratio=r.get("ratio_in_thread_over_workers"))
         elif name == "sharded":
             row.update(same_predictions=r["same_predictions"], wall_ratio=r["wall_ratio"], work_ratio=r.get("work_ratio"))
+        elif name == "tree":
+            row.update({lang: {"p99_ms": r["trees"][f"factory_150_{lang}"]["key_ms"]["p99"],
+                               "max_ms": r["trees"][f"factory_150_{lang}"]["key_ms"]["max"],
+                               "ratio_150_over_18": r[f"p99_ratio_150_over_18_{lang}"]} for lang in ("en", "zh_TW")})
         elif name == "gallery":
             row.update(open_s=r["open_s"][0], filter_max_s=r["filter_max_s"], fps_p95=r["fps_p95"])
         elif name == "reliability":

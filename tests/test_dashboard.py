@@ -257,3 +257,18 @@ def test_dashboard_view_shows_the_chart_and_the_batch_table(qtbot, engine, store
     qtbot.waitUntil(lambda: view.period_combo.hasFocus())
     with qtbot.waitSignal(view.refreshed, timeout=20_000):
         qtbot.keyClick(view.period_combo, Qt.Key.Key_F5)
+
+
+def test_the_class_chart_says_which_classes_it_shows_of_a_150_leaf_tree() -> None:
+    from app.services.dashboard import MAX_CLASSES, classes_title
+
+    def figures(n: int) -> DashboardFigures:
+        classes = tuple(stats.ClassAgreement(f"leaf_{k}", 150 - k, 100 - k) for k in range(n))
+        return DashboardFigures(model_version="v", period="week", utc_offset_minutes=0, overall=stats.Counts(),
+                                batches=(), periods=(), classes=classes, analysts=())  # fmt: skip
+
+    assert classes_title(figures(MAX_CLASSES)) == "Analysts agree with the predicted class"
+    assert classes_title(figures(143)).endswith(f"(the {MAX_CLASSES} most reviewed of 143)")
+    assert classes_title(figures(143), "zh_TW").endswith(f"（審閱最多的 {MAX_CLASSES} 類，共 143 類）")
+    png = render_dashboard_png(figures(150), lang="zh_TW")
+    assert Image.open(io.BytesIO(png)).size[0] > 0

@@ -65,3 +65,29 @@ def test_the_top5_header_says_whether_it_is_scoped(qtbot) -> None:
     assert panel.top_header.text() == "Top-5 (press 1–5) · A: only Foreign matter"
     panel.show_data(PanelData(**base))
     assert panel.top_header.text() == "Top-5 (press 1–5)"
+
+
+def test_the_150_leaf_tree_filters_by_english_chinese_and_id_and_scopes(qtbot) -> None:
+    from models.taxonomy import load_taxonomy
+    from tests.test_synth_variants import TREE_150
+
+    tree = load_taxonomy(TREE_150)
+    dlg = TaxonomyPicker(tree, "zh_TW")
+    qtbot.addWidget(dlg)
+    assert sorted(dlg.visible_leaves()) == sorted(tree.leaves)
+    dlg.search.setText("偏光板 刮傷")  # every word, in any order
+    assert dlg.visible_leaves() == ["mechanical_pol_scratch"]
+    dlg.search.setText(
+        "particle"
+    )  # the particle subgroup's fibres do not match its name (the scope tags cannot)
+    shown = dlg.visible_leaves()
+    assert "fiber_cotton" not in shown and "pol_particle" in shown and "particle_oxide" in shown
+    dlg.search.setText("short_")
+    assert dlg.visible_leaves() == ["short_gate_data", "short_data_data", "short_residue_bridge", "short_esd"]
+    scoped = TaxonomyPicker(tree, "en", scope="handling")
+    qtbot.addWidget(scoped)
+    assert scoped.visible_leaves() == list(tree.children("handling"))
+    qtbot.keyClicks(scoped.search, "dent")
+    assert scoped.visible_leaves() == ["handling_dent_suction"]
+    qtbot.keyClick(scoped.search, Qt.Key.Key_Tab)
+    assert "dent_point" in scoped.visible_leaves() and "handling_dent_suction" in scoped.visible_leaves()

@@ -152,6 +152,8 @@ _TEXT: dict[str, dict[str, str]] = {
     "corrected": {"en": "corrected by analysts", "zh_TW": "人工更正"},
     "error": {"en": "model error", "zh_TW": "模型錯誤"},
     "classes": {"en": "Analysts agree with the predicted class", "zh_TW": "分析師同意預測類別的比例"},
+    "classes_some": {"en": "Analysts agree with the predicted class (the {n} most reviewed of {total})",
+                     "zh_TW": "分析師同意預測類別的比例（審閱最多的 {n} 類，共 {total} 類）"},
     "kappa": {"en": "Agreement between analysts (Cohen's κ)", "zh_TW": "分析師之間的一致性（Cohen's κ）"},
     "analyst_a": {"en": "Analyst", "zh_TW": "分析師"},
     "analyst_b": {"en": "Analyst", "zh_TW": "分析師"},
@@ -362,9 +364,15 @@ def _draw_batches(ax, figures: DashboardFigures, lang: str, fg: str, grid: str) 
     _three_lines(ax, labels, [b.counts for b in batches], lang, fg, grid, bars=True)
 
 
+def classes_title(figures: DashboardFigures, lang: str = "en") -> str:
+    """The per-class chart's title; with more reviewed classes than it shows (a 150-leaf tree), which ones."""
+    total = sum(1 for c in figures.classes if c.reviewed)
+    return _t("classes_some", lang, n=MAX_CLASSES, total=total) if total > MAX_CLASSES else _t("classes", lang)
+
+
 def _draw_classes(ax, figures: DashboardFigures, lang: str, fg: str, grid: str) -> None:
-    ax.set_title(_t("classes", lang), loc="left")
-    classes = [c for c in figures.classes if c.reviewed][:MAX_CLASSES]
+    ax.set_title(classes_title(figures, lang), loc="left")
+    classes = [c for c in figures.classes if c.reviewed][:MAX_CLASSES]  # the most reviewed first
     if not classes:
         _empty(ax, lang, fg)
         return

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from PySide6.QtCore import QCoreApplication, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QCoreApplication, QModelIndex, QRegularExpression, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeyEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QTreeView, QVBoxLayout
 
@@ -27,8 +25,9 @@ def build_taxonomy_model(taxonomy: Taxonomy, lang: str, parent=None) -> QStandar
         name_item = QStandardItem(name)
         name_item.setToolTip(f"{taxonomy.name(node_id, 'en')} / {taxonomy.name(node_id, 'zh_TW')}")
         name_item.setData(node_id, ID_ROLE)
+        scope_tags = "".join(scope_tag(n) for n in taxonomy.path(node_id))  # itself and its ancestors
         name_item.setData(f"{node_id} {taxonomy.name(node_id, 'en')} {taxonomy.name(node_id, other)} "
-                          f"{name}".lower(), SEARCH_ROLE)
+                          f"{name}".lower() + scope_tags, SEARCH_ROLE)
         name_item.setData(node.is_leaf, LEAF_ROLE)
         id_item = QStandardItem(node_id)
         id_item.setData(node_id, ID_ROLE)
@@ -51,37 +50,36 @@ def build_taxonomy_model(taxonomy: Taxonomy, lang: str, parent=None) -> QStandar
 
 
 class _Filter(QSortFilterProxyModel):
+    """Filters in C++: a regular expression over each node's search text (every word, in any order, and with a
+    scope, the scope's tag). A Python ``filterAcceptsRow`` cost 13 µs a node, a key's filter 4 ms at 150 leaves."""
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setRecursiveFilteringEnabled(True)
         self.setFilterRole(SEARCH_ROLE)
         self._words: list[str] = []
-        self._allowed: frozenset[str] | None = None  # the scope's subtree and its ancestors; None: all
+        self._scope: str | None = None
 
-    def set_allowed(self, allowed: frozenset[str] | None) -> None:
-        self._change(lambda: setattr(self, "_allowed", allowed))
-
-    def _change(self, apply: Callable[[], None]) -> None:
-        """Change what the filter accepts (``apply``), and tell the views."""
-        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
-            self.beginFilterChange()
-            apply()
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:
-            apply()
-            self.invalidateRowsFilter()
+    def set_scope(self, scope: str | None) -> None:
+        """Show only the leaves under ``scope`` (and the nodes above them); None: every node."""
+        self._scope = scope
+        self._apply()
 
     def set_text(self, text: str) -> None:
-        self._change(lambda: setattr(self, "_words", text.lower().split()))
+        self._words = text.lower().split()
+        self._apply()
 
-    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
-        idx = self.sourceModel().index(row, 0, parent)
-        if self._allowed is not None and idx.data(ID_ROLE) not in self._allowed:
-            return False
-        if not self._words:
-            return True
-        hay = str(idx.data(SEARCH_ROLE) or "")
-        return all(w in hay for w in self._words)
+    def _apply(self) -> None:
+        needs = [QRegularExpression.escape(w) for w in self._words]
+        if self._scope is not None:
+            needs.append(QRegularExpression.escape(scope_tag(self._scope)))
+        self.setFilterRegularExpression("^" + "".join(f"(?=.*{n})" for n in needs) if needs else "")
+
+
+def scope_tag(node_id: str) -> str:
+    """The token in a node's search text that says it is ``node_id`` or lies under it: the id's ASCII letters
+    moved to Unicode's private use area, so no word an analyst types can match it."""
+    return " \x1f" + "".join(chr(0xE000 + ord(c)) for c in node_id) + "\x1f"
 
 
 class TaxonomyPicker(QDialog):
@@ -121,7 +119,7 @@ class TaxonomyPicker(QDialog):
         if self.scope is not None:
             self.scope_label.setText(self.tr("Only {node} (determined by the model) · Tab: all types").format(
                 node=taxonomy.name(self.scope, lang)))
-            self.proxy.set_allowed(self._subtree(self.scope))
+            self.proxy.set_scope(self.scope)
             self.tree.expandAll()
         self.scope_label.setVisible(self.scope is not None)
         layout = QVBoxLayout(self)
@@ -138,19 +136,6 @@ class TaxonomyPicker(QDialog):
             self._select_leaf(self.visible_leaves()[0])
         self.search.setFocus()
 
-    def _subtree(self, node_id: str) -> frozenset[str]:
-        out = {node_id}
-        parent = self.taxonomy.parent(node_id)
-        while parent is not None:
-            out.add(parent)
-            parent = self.taxonomy.parent(parent)
-        stack = [node_id]
-        while stack:
-            children = self.taxonomy.children(stack.pop())
-            out.update(children)
-            stack.extend(children)
-        return frozenset(out)
-
     def widen(self) -> None:
         """Show the whole tree (Tab), keeping the selected leaf."""
         if self.scope is None:
@@ -158,7 +143,7 @@ class TaxonomyPicker(QDialog):
         idx = self.tree.currentIndex()
         current = idx.siblingAtColumn(0).data(ID_ROLE) if idx.isValid() else None
         self.scope = None
-        self.proxy.set_allowed(None)
+        self.proxy.set_scope(None)
         self.scope_label.setVisible(False)
         self.tree.expandAll()
         if current:

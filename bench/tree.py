@@ -1,0 +1,127 @@
+"""Tree: the correction picker with the 150-leaf factory tree beside the 18-leaf demo tree (issue #19).
+
+Offscreen, through the real :class:`app.ui.picker.TaxonomyPicker`, for each tree and each UI language:
+
+* Open: from creating the dialog to its first paint done (the model of every node, the tree expanded).
+* Per key: an analyst's typing, one key at a time (English queries, Chinese queries, ids, Backspace back to the
+  whole tree, arrows and Page Down through the filtered leaves, Tab from a determined subgroup to every type).
+  A key is timed from its press to the dialog repainted: the filter run over every node, the tree expanded
+  again, the first match selected and scrolled to, one synchronous paint. Target: p99 and max <= 30 ms per key
+  with 150 leaves. The 18-leaf tree runs the same keys in the same process, so the ratio is side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, log, median, percentile
+
+TARGET_MS = 30.0
+TREES = {
+    "demo_18": ROOT / "resources/taxonomy/fma_demo.yaml",
+    "factory_150": ROOT / "resources/taxonomy/fma_150.yaml",
+}
+QUERIES = {
+    "en": ["scratch", "bubble", "pol", "residue", "metal", "crack edge", "ito"],
+    "zh_TW": ["刮傷", "氣泡", "偏光板", "殘留", "異物"],
+}
+IDS = ["short_", "fiber"]  # ids type the same in both languages
+
+
+def _keys(lang: str) -> list[tuple[str, str]]:
+    """The analyst's keys: ("text", ch) typed into the filter, ("key", name) pressed."""
+    keys: list[tuple[str, str]] = []
+    for query in QUERIES[lang] + IDS:
+        keys += [("text", ch) for ch in query]
+        keys += [("key", "Down")] * 3 + [("key", "PageDown"), ("key", "Up")]
+        keys += [("key", "Backspace")] * len(query)  # one key per character, Chinese ones too
+    return keys
+
+
+def _measure(taxonomy_path: Path, lang: str, rounds: int) -> dict[str, Any]:
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QInputMethodEvent
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.picker import TaxonomyPicker
+    from models.taxonomy import Taxonomy
+
+    app = QApplication.instance()
+    taxonomy = Taxonomy.from_yaml(taxonomy_path)
+    names = {"Down": Qt.Key.Key_Down, "Up": Qt.Key.Key_Up, "PageDown": Qt.Key.Key_PageDown,
+             "Backspace": Qt.Key.Key_Backspace, "Tab": Qt.Key.Key_Tab}  # fmt: skip
+    open_ms, key_ms, chosen = [], [], []
+    scope = taxonomy.levels[1][0]  # a determined subgroup: the picker opens on it, Tab widens
+    for r in range(rounds):
+        start = time.perf_counter()
+        dialog = TaxonomyPicker(taxonomy, lang, scope=scope if r % 2 else None)
+        dialog.show()
+        dialog.repaint()
+        app.processEvents()
+        open_ms.append((time.perf_counter() - start) * 1000)
+        keys = ([("key", "Tab")] if r % 2 else []) + _keys(lang)
+        for kind, value in keys:
+            start = time.perf_counter()
+            if (
+                kind == "text" and not value.isascii()
+            ):  # Chinese comes from the input method, committed per character
+                event = QInputMethodEvent()
+                event.setCommitString(value)
+                QApplication.sendEvent(dialog.search, event)
+            elif kind == "text":
+                QTest.keyClicks(dialog.search, value)
+            else:
+                QTest.keyClick(dialog.search, names[value])
+            app.processEvents()
+            dialog.repaint()
+            key_ms.append((time.perf_counter() - start) * 1000)
+        chosen.append(len(dialog.visible_leaves()))
+        dialog.close()
+        dialog.deleteLater()
+        app.processEvents()
+    return {
+        "leaves": len(taxonomy.leaves),
+        "levels": taxonomy.num_levels,
+        "open_ms": {"median": round(median(open_ms), 2), "max": round(max(open_ms), 2)},
+        "keys": len(key_ms),
+        "key_ms": {
+            "p50": round(percentile(key_ms, 50), 2),
+            "p99": round(percentile(key_ms, 99), 2),
+            "max": round(max(key_ms), 2),
+        },
+        "whole_tree_after_backspace": all(n == len(taxonomy.leaves) for n in chosen),
+    }
+
+
+def run(work: Path, quick: bool) -> dict[str, Any]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    del app, work
+    rounds = 2 if quick else 6
+    results: dict[str, Any] = {"target_ms": TARGET_MS, "trees": {}}
+    for lang in ("en", "zh_TW"):
+        for name, path in TREES.items():
+            figures = _measure(path, lang, rounds)
+            results["trees"][f"{name}_{lang}"] = figures
+            k = figures["key_ms"]
+            log(
+                f"[tree] {name:<12} {lang:<5} {figures['leaves']:>3} leaves: open {figures['open_ms']['median']:.1f} ms, "
+                f"per key p50 {k['p50']:.2f} ms, p99 {k['p99']:.2f} ms, max {k['max']:.2f} ms ({figures['keys']} keys)"
+            )
+    for lang in ("en", "zh_TW"):
+        big, small = results["trees"][f"factory_150_{lang}"], results["trees"][f"demo_18_{lang}"]
+        ratio = big["key_ms"]["p99"] / max(small["key_ms"]["p99"], 1e-9)
+        results[f"p99_ratio_150_over_18_{lang}"] = round(ratio, 2)
+        met = big["key_ms"]["p99"] <= TARGET_MS and big["key_ms"]["max"] <= TARGET_MS
+        results[f"target_met_{lang}"] = met
+        log(
+            f"[tree] {lang}: 150 leaves / 18 leaves per-key p99 {ratio:.2f}x; "
+            f"target p99 and max <= {TARGET_MS:.0f} ms {'met' if met else 'MISSED'}"
+        )
+    return results
