@@ -430,3 +430,23 @@ def test_to_json_ready_refuses_unknown_objects() -> None:
     assert to_json_ready({1: np.float32(0.5), "p": Path("x")}) == {"1": 0.5, "p": "x"}
     with pytest.raises(TypeError, match="cannot write a object"):
         to_json_ready({"bad": object()})
+
+
+def test_head_and_tail_thirds_by_training_images(tree: Taxonomy) -> None:
+    from models.evaluation.longtail import head_tail_metrics
+
+    # pred = a b c c d a; target = a a b c d d. Training counts: a 100 (head), d 90, c 20, b 5 (tail).
+    counts = {"a": 100, "b": 5, "c": 20, "d": 90}
+    got = head_tail_metrics(PROBS, TARGETS, tree, counts)
+    assert got["tail_leaves"] == 1 and got["tail_train_max"] == 5 and got["head_train_min"] == 100
+    assert got["tail_n"] == 1 and got["tail_top1"] == 0.0 and got["tail_macro_recall"] == 0.0
+    assert got["head_n"] == 2 and got["head_top1"] == 0.5 and got["head_macro_recall"] == 0.5
+    assert got["tail_never_predicted"] == 0  # b was predicted (for an image of a)
+    no_b = PROBS.copy()
+    no_b[1] = [0.6, 0.2, 0.1, 0.1]
+    assert head_tail_metrics(no_b, TARGETS, tree, counts)["tail_never_predicted"] == 1
+    flipped = head_tail_metrics(PROBS, TARGETS, tree, {"a": 5, "b": 100, "c": 20, "d": 90})
+    assert flipped["tail_top1"] == 0.5 and flipped["head_top1"] == 0.0
+    unknown = np.array([0, 0, 1, 2, -1, -1])  # unknown images are left out
+    assert head_tail_metrics(PROBS, unknown, tree, counts)["head_n"] == 2
+    assert head_tail_metrics(PROBS, TARGETS, tree, {"a": 3, "b": 2}) == {}  # fewer than three trained leaves

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from models.evaluation.evaluate import (
     outlier_overlap_warning,
     select_unknown,
 )
+from models.evaluation.longtail import head_tail_metrics
 from models.sysinfo import device_arg
 
 
@@ -47,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     if warning := outlier_overlap_warning(bundle.manifest.n_outliers, samples):
         print(warning, file=sys.stderr)
     metrics, raw = evaluate_bundle(bundle, samples, batch_size=args.batch_size, device=args.device)
+    train_counts = Counter(s.label for s in loaded.samples if s.split == "train" and not s.is_unknown)
+    if train_counts:  # the data's training rows: Top-1 on the head and the tail of the tree
+        metrics.update(head_tail_metrics(raw["leaf_probs"], raw["targets"], bundle.taxonomy, train_counts))
     if args.pointing_game is not None:
         from models.evaluation.pointing import pointing_game
         from models.inference.predictor import Predictor
@@ -66,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     headline = {k: metrics[k] for k in ("n", "top1", "top1_ci", "top5", "macro_recall", "worst_leaf_recall",
                                         "worst_leaf", "hier_f1", "mistake_severity", "ece", "aurc",
                                         "pointing_game", "pointing_game_n", "unknown_auroc", "auto_coverage",
-                                        "auto_purity", "unknown_auto_rate") if k in metrics}
+                                        "auto_purity", "unknown_auto_rate", "head_top1", "tail_top1",
+                                        "tail_macro_recall", "tail_never_predicted") if k in metrics}
     print(json.dumps(to_json_ready(headline), indent=None))
     if warning := never_predicted_warning(metrics):
         print(warning, file=sys.stderr)
