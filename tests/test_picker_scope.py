@@ -91,3 +91,16 @@ def test_the_150_leaf_tree_filters_by_english_chinese_and_id_and_scopes(qtbot) -
     assert scoped.visible_leaves() == ["handling_dent_suction"]
     qtbot.keyClick(scoped.search, Qt.Key.Key_Tab)
     assert "dent_point" in scoped.visible_leaves() and "handling_dent_suction" in scoped.visible_leaves()
+
+
+def test_a_tall_tree_opens_with_the_first_leafs_group_in_sight(qtbot) -> None:
+    from models.taxonomy import load_taxonomy
+    from tests.test_synth_variants import TREE_150
+
+    dlg = TaxonomyPicker(load_taxonomy(TREE_150), "en")
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    top = dlg.proxy.index(0, 0)  # the first group, above the preselected first leaf
+    assert dlg.tree.visualRect(top).intersects(dlg.tree.viewport().rect())
+    assert dlg.tree.visualRect(dlg.tree.currentIndex()).intersects(dlg.tree.viewport().rect())

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QModelIndex, QRegularExpression, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeyEvent, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QTreeView, QVBoxLayout
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QTreeView,
+    QVBoxLayout,
+)
 
 from models.taxonomy import Taxonomy
 
@@ -176,7 +184,13 @@ class TaxonomyPicker(QDialog):
                                    Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive)
         if matches:
             self.tree.setCurrentIndex(matches[0])
-            self.tree.scrollTo(matches[0])
+            # centred: the leaf's group and subgroup stay in sight above it (a 150-leaf tree is taller than the view)
+            self.tree.scrollTo(matches[0], QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    def showEvent(self, event) -> None:
+        """Centre the selected leaf again now the view has its size (before it was shown it had none)."""
+        super().showEvent(event)
+        self.tree.scrollTo(self.tree.currentIndex(), QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def _choose_current(self) -> None:
         idx = self.tree.currentIndex()
