@@ -72,6 +72,7 @@ def _summary(out: Path, quick: bool, codes: dict[str, int]) -> None:
             row.update({lang: {"p99_ms": r["trees"][f"factory_150_{lang}"]["key_ms"]["p99"],
                                "max_ms": r["trees"][f"factory_150_{lang}"]["key_ms"]["max"],
                                "ratio_150_over_18": r[f"p99_ratio_150_over_18_{lang}"]} for lang in ("en", "zh_TW")})
+            row.update(queue_by_type_s=r["queue"]["leaf_s"]["p50"], queue_by_node_s=r["queue"]["determined_s"]["p50"])
         elif name == "gallery":
             row.update(open_s=r["open_s"][0], filter_max_s=r["filter_max_s"], fps_p95=r["fps_p95"])
         elif name == "reliability":

@@ -148,6 +148,22 @@ def test_leaf_and_determined_sorts_follow_a_given_order(engine, store) -> None:
     assert names(queue(engine, sort="leaf", node_order=("dent",)), store) == ["img2", "img6", "img1", "img4", "img0"]
 
 
+def test_a_150_leaf_trees_order_sorts_the_same(engine, store) -> None:
+    """240 nodes (a 150-leaf tree's): the rank is a binary search over the ids in byte order, on both backends;
+    ids that sort differently under a language's collation (case, "_", "-") must not move a row."""
+    real = ("scratch", "structural", "fiber", "crack", "mechanical", "dent", "bubble")
+    tricky = ["Scratch", "scratch_", "scratcH", "_dent", "dent0", "Dent", "crac", "fiber-x", "fiber_x", "Bubble",
+              "bubble-", "a_b", "ab", "A", "z", "Z9", "mechanical_"]
+    fakes = tricky + [f"{p}{i:03d}" for i, p in zip(range(223), ["leaf_", "Node-", "_x", "m"] * 56, strict=False)]
+    order = []
+    for k, node in enumerate(real):  # the real nodes spread through the order, in the order of the test above
+        order += fakes[k * 34:(k + 1) * 34] + [node]
+    assert len(order) == 245
+    assert names(queue(engine, sort="leaf", node_order=tuple(order)), store) == ["img0", "img4", "img1", "img2", "img6"]
+    assert names(queue(engine, sort="determined", node_order=tuple(order)), store) == ["img1", "img6", "img2", "img4",
+                                                                                         "img0"]
+
+
 def test_queue_groups_by_determined_node_with_counts(engine, store) -> None:
     page = queue(engine, sort="determined")
     assert page.counts_by_determined == {None: 2, "fiber": 1, "mechanical": 1, "structural": 1}
