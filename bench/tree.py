@@ -177,4 +177,5 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
             f"[tree] {lang}: 150 leaves / 18 leaves per-key p99 {ratio:.2f}x; "
             f"target p99 and max <= {TARGET_MS:.0f} ms {'met' if met else 'MISSED'}"
         )
+    results["queue"] = _queue(quick)
     return results
