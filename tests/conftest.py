@@ -49,6 +49,14 @@ def make_tiny_bundle(out: Path, taxonomy, family: str = "convnext", head: str = 
     return save_bundle(out, model, manifest)
 
 
+@pytest.fixture(scope="session")
+def tree150():
+    """The factory-scale tree: 150 leaves over 4 ragged levels (resources/taxonomy/fma_150.yaml)."""
+    from models.taxonomy import Taxonomy
+
+    return Taxonomy.from_yaml(Path(__file__).resolve().parents[1] / "resources/taxonomy/fma_150.yaml")
+
+
 @pytest.fixture()
 def engine(tmp_path):
     """A fresh SQLite store, migrated (test modules that run on PostgreSQL too define their own)."""

@@ -450,3 +450,4 @@ def test_head_and_tail_thirds_by_training_images(tree: Taxonomy) -> None:
     unknown = np.array([0, 0, 1, 2, -1, -1])  # unknown images are left out
     assert head_tail_metrics(PROBS, unknown, tree, counts)["head_n"] == 2
     assert head_tail_metrics(PROBS, TARGETS, tree, {"a": 3, "b": 2}) == {}  # fewer than three trained leaves
+    assert head_tail_metrics(PROBS, TARGETS, tree, dict.fromkeys("abcd", 50)) == {}  # balanced: no head, no tail

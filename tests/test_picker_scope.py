@@ -67,11 +67,8 @@ def test_the_top5_header_says_whether_it_is_scoped(qtbot) -> None:
     assert panel.top_header.text() == "Top-5 (press 1–5)"
 
 
-def test_the_150_leaf_tree_filters_by_english_chinese_and_id_and_scopes(qtbot) -> None:
-    from models.taxonomy import load_taxonomy
-    from tests.test_synth_variants import TREE_150
-
-    tree = load_taxonomy(TREE_150)
+def test_the_150_leaf_tree_filters_by_english_chinese_and_id_and_scopes(qtbot, tree150) -> None:
+    tree = tree150
     dlg = TaxonomyPicker(tree, "zh_TW")
     qtbot.addWidget(dlg)
     assert sorted(dlg.visible_leaves()) == sorted(tree.leaves)
@@ -93,14 +90,32 @@ def test_the_150_leaf_tree_filters_by_english_chinese_and_id_and_scopes(qtbot) -
     assert "dent_point" in scoped.visible_leaves() and "handling_dent_suction" in scoped.visible_leaves()
 
 
-def test_a_tall_tree_opens_with_the_first_leafs_group_in_sight(qtbot) -> None:
-    from models.taxonomy import load_taxonomy
-    from tests.test_synth_variants import TREE_150
-
-    dlg = TaxonomyPicker(load_taxonomy(TREE_150), "en")
+def test_a_tall_tree_opens_with_the_first_leafs_group_in_sight(qtbot, tree150) -> None:
+    dlg = TaxonomyPicker(tree150, "en")
     qtbot.addWidget(dlg)
     dlg.show()
     qtbot.waitExposed(dlg)
     top = dlg.proxy.index(0, 0)  # the first group, above the preselected first leaf
     assert dlg.tree.visualRect(top).intersects(dlg.tree.viewport().rect())
     assert dlg.tree.visualRect(dlg.tree.currentIndex()).intersects(dlg.tree.viewport().rect())
+
+    first = dlg.tree.verticalScrollBar().value()
+    for _ in range(12):  # arrows move the selection; the list scrolls only when it reaches the edge
+        qtbot.keyClick(dlg.search, Qt.Key.Key_Down)
+    assert dlg.tree.verticalScrollBar().value() == first
+
+
+def test_a_name_with_a_line_break_is_found_by_its_every_word(qtbot) -> None:
+    from models.taxonomy import Taxonomy
+
+    def node(i: str, en: str, zh: str, children: list | None = None) -> dict:
+        return {"id": i, "name": {"en": en, "zh_TW": zh}} | ({"children": children} if children else {})
+
+    tree = Taxonomy.from_dict(node("t", "t", "t", [node("grp", "Group", "群組", [
+        node("two_lines", "Line one\nline two\n", "第一行\n第二行"), node("other", "Other", "其他")])]))  # fmt: skip
+    dlg = TaxonomyPicker(tree, "en", scope="grp")
+    qtbot.addWidget(dlg)
+    assert dlg.visible_leaves() == ["two_lines", "other"]  # the scope's tag after the line breaks still matches
+    for text in ("two", "第二行", "two_lines", "one two"):
+        dlg.search.setText(text)
+        assert dlg.visible_leaves() == ["two_lines"], text

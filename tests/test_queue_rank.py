@@ -46,3 +46,23 @@ def test_ranks_on_postgresql_under_a_language_collation() -> None:
     if icu is None:
         pytest.skip("no language collation on this PostgreSQL")
     assert _ranks(engine, icu, "postgresql") == expected
+
+
+def test_ranks_against_python_for_random_orders_duplicates_and_missing_ids() -> None:
+    import random
+
+    engine = create_engine("sqlite://")
+    ids = IDS + [f"x{k:03d}" for k in range(80)]
+    with engine.connect() as conn:
+        conn.execute(text("CREATE TEMP TABLE t (x TEXT)"))
+        conn.execute(text("INSERT INTO t VALUES " + ",".join(f"('{i}')" for i in ids) + ", (NULL)"))
+        node = table("t", column("x", String)).c.x
+        rng = random.Random(5)
+        for _ in range(10):
+            order = rng.sample(ids, 60) + rng.sample(ids, 5)  # duplicates: the first place counts
+            expected = {i: (order.index(i) if i in order else len(order)) for i in ids} | {None: None}
+            got = dict(conn.execute(select(node, _ranked(node, order, "sqlite")[0])).all())
+            assert got == expected
+            ranked = [r[0] for r in conn.execute(select(node).order_by(*[k.desc().nulls_last()
+                                                                         for k in _ranked(node, order)]))]  # fmt: skip
+            assert ranked[-1] is None and ranked[0] == max(ids, key=lambda i: (expected[i], i))

@@ -10,16 +10,14 @@ import pytest
 
 from models.data import synth
 from models.data.synth.registry import FAMILIES, looks_of
-from models.data.synth.variants import MODIFIERS, Look, combination, leaf_looks, variant_table
-from models.taxonomy import load_taxonomy
+from models.data.synth.variants import IGNORED, MODIFIERS, Look, combination, leaf_looks, variant_table
 
-TREE_150 = Path(__file__).resolve().parents[1] / "resources/taxonomy/fma_150.yaml"
 FAMILY_LEAVES = {family: list(table) for family, (table, _) in FAMILIES.items()}
 
 
 @pytest.fixture(scope="module")
-def tree():
-    return load_taxonomy(TREE_150)
+def tree(tree150):
+    return tree150
 
 
 def test_the_factory_tree_has_150_leaves_over_four_ragged_levels(tree) -> None:
@@ -35,8 +33,9 @@ def test_every_leaf_of_the_tree_draws_from_a_distribution_of_its_own(tree) -> No
     tables = {}
     for leaf, look in looks.items():
         table = variant_table(FAMILIES[look.family][0], look, leaf)
-        tables[leaf] = (look.family, tuple(sorted(table[leaf].items())))
-    assert len(set(tables.values())) == 150, "two leaves share a family and identical parameter ranges"
+        read = {k: v for k, v in table[leaf].items() if k not in IGNORED.get(look.proto, ())}  # what the renderer reads
+        tables[leaf] = (look.family, look.proto, tuple(sorted(read.items())))
+    assert len(set(tables.values())) == 150, "two leaves share a renderer and the ranges it reads"
     assert {look.family for look in looks.values()} == set(FAMILIES)
 
 
@@ -98,3 +97,42 @@ def test_generate_renders_the_150_leaf_tree_with_a_long_tail(tree, tmp_path: Pat
         counts = Counter(row["label"] for row in csv.DictReader(handle))
     assert set(counts) == set(tree.leaves)
     assert max(counts.values()) == 12 and min(counts.values()) == 3
+
+
+def _render(family: str, proto: str, variant: int, seed: int) -> np.ndarray:
+    from models.data.synth.canvas import sample_pattern
+    from models.data.synth.optics import sample_optics
+    from models.data.synth.registry import make_defect
+    from models.data.synth.scene import Scene, render_view
+
+    rng = np.random.default_rng(seed)
+    panel = sample_pattern(rng, "stripes")
+    defect = make_defect("new_leaf", rng, difficulty=0.0, look=Look(family, proto, variant))
+    optics = sample_optics(np.random.default_rng(seed + 1), 48)
+    return render_view(Scene("new_leaf", panel, defect), optics, magnification=20, size=48)[0]
+
+
+def test_ignored_parameters_are_exactly_those_a_prototype_does_not_draw(monkeypatch) -> None:
+    """Every single modifier changes the picture of every prototype, unless it sets only parameters IGNORED
+    says the prototype never reads; then the picture is the prototype's own, pixel for pixel."""
+    from models.data.synth import variants
+
+    for family, (table, _) in FAMILIES.items():
+        for proto in table:
+            plain = [_render(family, proto, 0, seed) for seed in (1, 2)]
+            for k, modifier in enumerate(MODIFIERS[family], start=1):
+                monkeypatch.setattr(variants, "combination", lambda f, v, p=None, m=modifier: (m,) if v else ())
+                looks_same = all(np.array_equal(plain[i], _render(family, proto, k, seed))
+                                 for i, seed in enumerate((1, 2)))  # fmt: skip
+                assert looks_same == (set(modifier) <= IGNORED.get(proto, frozenset())), (family, proto, modifier)
+
+
+def test_a_variant_that_would_draw_the_prototype_or_an_earlier_variant_is_replaced() -> None:
+    for family, protos in FAMILY_LEAVES.items():
+        for proto in protos:
+            effects = [frozenset((k, v) for m in combination(family, v_, proto) for k, v in m.items()
+                                 if k not in IGNORED.get(proto, ())) for v_ in range(1, 40)]  # fmt: skip
+            assert frozenset() not in effects and len(set(effects)) == len(effects), (family, proto)
+    assert combination("mechanical", 6) == ({"bright": (0.85, 1.0)},)  # the modifier, where no proto is given
+    assert combination("mechanical", 6, "scratch") != combination("mechanical", 6)
+    assert combination("mechanical", 6, "crack") == combination("mechanical", 6)  # crack draws "bright"

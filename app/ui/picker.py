@@ -78,15 +78,17 @@ class _Filter(QSortFilterProxyModel):
         self._apply()
 
     def _apply(self) -> None:
-        needs = [QRegularExpression.escape(w) for w in self._words]
+        # typed words are looked for before the first tag separator only (the names and the id); the scope's tag
+        # anywhere ([\s\S]: a name may hold a line break, where "." stops)
+        needs = [rf"(?=[^\x1f]*{QRegularExpression.escape(w)})" for w in self._words]
         if self._scope is not None:
-            needs.append(QRegularExpression.escape(scope_tag(self._scope)))
-        self.setFilterRegularExpression("^" + "".join(f"(?=.*{n})" for n in needs) if needs else "")
+            needs.append(rf"(?=[\s\S]*{QRegularExpression.escape(scope_tag(self._scope))})")
+        self.setFilterRegularExpression("^" + "".join(needs) if needs else "")
 
 
 def scope_tag(node_id: str) -> str:
     """The token in a node's search text that says it is ``node_id`` or lies under it: the id's ASCII letters
-    moved to Unicode's private use area, so no word an analyst types can match it."""
+    moved to Unicode's private use area, after a separator that typed words are never looked for beyond."""
     return " \x1f" + "".join(chr(0xE000 + ord(c)) for c in node_id) + "\x1f"
 
 
@@ -155,7 +157,7 @@ class TaxonomyPicker(QDialog):
         self.scope_label.setVisible(False)
         self.tree.expandAll()
         if current:
-            self._select_leaf(current)
+            self._select_leaf(current, centre=True)
 
     # -- behaviour -----------------------------------------------------------------------------
     def _filter(self, text: str) -> None:
@@ -163,7 +165,7 @@ class TaxonomyPicker(QDialog):
         self.tree.expandAll()
         leaves = self.visible_leaves()
         if leaves:
-            self._select_leaf(leaves[0])
+            self._select_leaf(leaves[0], centre=True)
 
     def visible_leaves(self) -> list[str]:
         """Leaf ids that the current filter shows, in tree order."""
@@ -179,13 +181,15 @@ class TaxonomyPicker(QDialog):
         walk(QModelIndex())
         return out
 
-    def _select_leaf(self, leaf: str) -> None:
+    def _select_leaf(self, leaf: str, *, centre: bool = False) -> None:
         matches = self.proxy.match(self.proxy.index(0, 0), ID_ROLE, leaf, 1,
                                    Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive)
         if matches:
             self.tree.setCurrentIndex(matches[0])
-            # centred: the leaf's group and subgroup stay in sight above it (a 150-leaf tree is taller than the view)
-            self.tree.scrollTo(matches[0], QAbstractItemView.ScrollHint.PositionAtCenter)
+            # centred when the tree opens or widens: the leaf's group and subgroup stay in sight above it (a 150-leaf
+            # tree is taller than the view); moving with the arrows scrolls only at the edge
+            hint = QAbstractItemView.ScrollHint
+            self.tree.scrollTo(matches[0], hint.PositionAtCenter if centre else hint.EnsureVisible)
 
     def showEvent(self, event) -> None:
         """Centre the selected leaf again now the view has its size (before it was shown it had none)."""

@@ -32,7 +32,9 @@ def head_tail_metrics(
         ``tail_macro_recall``, ``head_macro_recall`` (mean recall over that third's leaves with images),
         ``tail_never_predicted`` (tail leaves with images that no image was predicted as), ``tail_leaves``,
         ``tail_train_max`` and ``head_train_min`` (the cut-offs in training images), ``tail_n``, ``head_n``
-        (images). Empty when fewer than three leaves had training images.
+        (images). Empty when fewer than three leaves had training images, or when the counts do not tell a head
+        from a tail (balanced data: the largest tail count reaches the smallest head count). Leaves without
+        training images are left out: they have no place in the ranking.
     """
     leaves = list(taxonomy.leaves)
     counts = np.array([int(train_counts.get(leaf, 0)) for leaf in leaves])
@@ -42,6 +44,8 @@ def head_tail_metrics(
     ranked = sorted(trained, key=lambda i: (counts[i], leaves[i]))  # fewest first; ties by id
     third = len(ranked) // 3
     tail, head = ranked[:third], ranked[-third:]
+    if counts[tail].max() >= counts[head].min():
+        return {}
     targets = np.asarray(targets)
     known = targets >= 0
     pred = np.asarray(leaf_probs)[known].argmax(axis=1)

@@ -11,8 +11,10 @@ built-in renderers. :func:`leaf_looks` gives every other leaf a :class:`Look`:
   an id (``chip`` → edge_chipping), else the family's prototypes in turn;
 * the **variant** numbers the leaves that share a (family, prototype), in taxonomy order, from 1 (0 is
   the built-in leaf itself). Variant k applies the k-th combination of the family's :data:`MODIFIERS`
-  (every single modifier first, then every pair that touches different parameters), so no two leaves of a
-  tree draw from the same distribution: each has a look of its own that a classifier can learn.
+  (every single modifier first, then every pair that touches different parameters; one that would change
+  only parameters the prototype ignores, :data:`IGNORED`, is replaced), so no two leaves of a tree draw from
+  the same distribution (until a prototype has more leaves than combinations, about 50): each has a look of
+  its own that a classifier can learn.
 
 A modifier overrides a parameter's range (``(low, high)``) or scales it (``("*", factor)``); its
 effect is visible at the demo's 20x view (a hue band, a size, a count, a texture, a halo).
@@ -111,21 +113,43 @@ class Look:
     variant: int
 
 
-def combination(family: str, variant: int) -> tuple[Modifier, ...]:
-    """The modifiers of a family's variant: () for 0, then each single modifier, then each pair of
-    modifiers that set different parameters (cycling if a family has more leaves than combinations)."""
+IGNORED: dict[str, frozenset[str]] = {
+    "scratch": frozenset({"bright"}), "dent": frozenset({"bright"}), "rubbing_scratch": frozenset({"bright"}),
+    "line_open": frozenset({"glow"}), "line_short": frozenset({"glow"}), "ito_peeling": frozenset({"glow"}),
+}  # fmt: skip
+"""Parameters of its family's table that a prototype's renderer never reads (a modifier of only these would
+draw the prototype itself; tests/test_synth_variants.py renders every prototype with every modifier to check)."""
+
+
+def _effect(combo: tuple[Modifier, ...], proto: str | None) -> frozenset:
+    ignored = IGNORED.get(proto or "", frozenset())
+    return frozenset((k, v) for m in combo for k, v in m.items() if k not in ignored)
+
+
+def combination(family: str, variant: int, proto: str | None = None) -> tuple[Modifier, ...]:
+    """The modifiers of a family's variant: () for 0, then each single modifier, then each pair of modifiers
+    that set different parameters (cycling if a family has more leaves than combinations). With ``proto``, a
+    combination whose effect on that prototype repeats an earlier one (or none: the prototype itself) is replaced,
+    in its place, by the next unused triple, so the other variants keep their looks."""
     if variant <= 0:
         return ()
     mods = MODIFIERS[family]
     combos: list[tuple[Modifier, ...]] = [(m,) for m in mods]
     combos += [(a, b) for a, b in combinations(mods, 2) if not set(a) & set(b)]
+    if proto is not None:
+        spares = iter(t for t in combinations(mods, 3) if len(set().union(*t)) == sum(len(m) for m in t))
+        seen = {frozenset()}
+        for i in range(len(combos)):
+            while _effect(combos[i], proto) in seen:
+                combos[i] = next(spares)
+            seen.add(_effect(combos[i], proto))
     return combos[(variant - 1) % len(combos)]
 
 
 def variant_table(table: ParamTable, look: Look, leaf: str) -> ParamTable:
     """The family table with ``leaf``'s ranges: the prototype's, changed by the variant's modifiers."""
     ranges = dict(table[look.proto])
-    for modifier in combination(look.family, look.variant):
+    for modifier in combination(look.family, look.variant, look.proto):
         for key, value in modifier.items():
             if key not in ranges:
                 continue
