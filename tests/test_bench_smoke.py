@@ -19,6 +19,7 @@ EXPECTED = {
     "gallery": {"open_s", "open_counted_s", "filter_s", "filter_counted_s", "frame_ms", "fps_p95",
                 "thumbnails_on_screen_median", "meets_target"},
     "folder": {"workers", "in_thread", "window", "ratio_in_thread_over_workers", "targets", "meets_target"},
+    "tree": {"trees", "target_ms", "queue", "target_met_en", "target_met_zh_TW", "p99_ratio_150_over_18_en"},
     "judging": {"runs", "targets", "images", "options"},
     "reliability": {"corpus", "kill_restart", "two_writers", "export_injection", "bundles", "failures", "targets"},
 }
@@ -54,6 +55,10 @@ def test_quick_benchmark_run_writes_every_result(tmp_path):
     assert ui["predicted"] == ui["images"]  # the whole batch was classified in the window
     pipeline = json.loads((out / "pipeline.json").read_text(encoding="utf-8"))["results"]
     assert pipeline["end_to_end"]["images"] == pipeline["model_only"]["images"]
+    tree = json.loads((out / "tree.json").read_text(encoding="utf-8"))["results"]
+    big = tree["trees"]["factory_150_zh_TW"]  # Chinese typed through the input method reached the picker
+    assert big["leaves"] == 150 and big["keys"] > 100 and big["whole_tree_after_backspace"], big
+    assert tree["queue"]["first_leaf"]["leaf"] and tree["queue"]["nodes_in_order"] == 188
     judging = json.loads((out / "judging.json").read_text(encoding="utf-8"))["results"]
     for label, run in judging["runs"].items():  # a real fma-judge process, cold, judged by key presses
         assert run["error"] is None and run["first_prediction_s"] is not None, label
