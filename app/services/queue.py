@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
@@ -23,6 +23,9 @@ from app.store.records import JudgmentRecord
 from app.store.schema import Prediction
 from models.atomic import replacing
 from models.data.manifest import CsvWriter
+
+if TYPE_CHECKING:
+    from models.taxonomy import Taxonomy
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -47,6 +50,13 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 """CSV columns of :meth:`QueueService.export_queue` (``reasons`` and ``batches`` are ``;``-separated)."""
 
 _EXPORT_PAGE = 5000
+
+
+def node_order_by_name(taxonomy: Taxonomy, lang: str) -> tuple[str, ...]:
+    """Every node id of the tree (groups, subgroups and leaves) in the order of the names shown in ``lang``: the
+    ``node_order`` of the queue's sort and grouping by type."""
+    nodes = dict.fromkeys(n for level in taxonomy.levels for n in level)
+    return tuple(sorted(nodes, key=lambda n: (taxonomy.name(n, lang).casefold(), n)))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,14 @@ import datetime as dt
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox
 
-from app.services.queue import QUEUE_REASONS, QUEUE_SORTS, QUEUE_STATES, QueueFilters, QueuePage
+from app.services.queue import (
+    QUEUE_REASONS,
+    QUEUE_SORTS,
+    QUEUE_STATES,
+    QueueFilters,
+    QueuePage,
+    node_order_by_name,
+)
 from app.ui.queue_model import QueueTableModel
 from app.ui.style import reason_label
 
@@ -151,8 +158,7 @@ class QueueFilterBar:
         if self.taxonomy is None or (self.sort_combo.currentData() != "leaf" and not self.grouping()):
             return None
         if self._order_for is None or self._order_for[0] is not self.taxonomy or self._order_for[1] != self.lang:
-            nodes = [n for level in self.taxonomy.levels for n in level]
-            self._order = tuple(sorted(dict.fromkeys(nodes), key=lambda n: (self._leaf_name(n).casefold(), n)))
+            self._order = node_order_by_name(self.taxonomy, self.lang)
             self._order_for = (self.taxonomy, self.lang)
         return self._order
 

@@ -22,8 +22,9 @@ effect is visible at the demo's 20x view (a hue band, a size, a count, a texture
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import combinations
 
 from models.data.synth.canvas import stable_hash
@@ -133,6 +134,13 @@ def combination(family: str, variant: int, proto: str | None = None) -> tuple[Mo
     in its place, by the next unused triple, so the other variants keep their looks."""
     if variant <= 0:
         return ()
+    combos = _combos(family, proto)
+    return combos[(variant - 1) % len(combos)]
+
+
+@cache
+def _combos(family: str, proto: str | None) -> tuple[tuple[Modifier, ...], ...]:
+    """Every combination of a family, in variant order (built once per prototype: each sample asks)."""
     mods = MODIFIERS[family]
     combos: list[tuple[Modifier, ...]] = [(m,) for m in mods]
     combos += [(a, b) for a, b in combinations(mods, 2) if not set(a) & set(b)]
@@ -143,7 +151,7 @@ def combination(family: str, variant: int, proto: str | None = None) -> tuple[Mo
             while _effect(combos[i], proto) in seen:
                 combos[i] = next(spares)
             seen.add(_effect(combos[i], proto))
-    return combos[(variant - 1) % len(combos)]
+    return tuple(combos)
 
 
 def variant_table(table: ParamTable, look: Look, leaf: str) -> ParamTable:
@@ -161,21 +169,18 @@ def variant_table(table: ParamTable, look: Look, leaf: str) -> ParamTable:
     return {**table, leaf: ranges}
 
 
-def _word_hit(node: str) -> tuple[str, str | None] | None:
-    for word in node.lower().split("_"):
-        if word in WORDS:
-            return WORDS[word]
-    return None
+def _hits(node: str) -> Iterator[tuple[str, str | None]]:
+    """(family, prototype or None) of each word of a node id that names a kind of defect, in order."""
+    return (WORDS[word] for word in node.lower().split("_") if word in WORDS)
 
 
-def _family(path: Sequence[str], families: Mapping[str, Sequence[str]]) -> str:
-    known = {leaf: fam for fam, leaves in families.items() for leaf in leaves}
+def _family(path: Sequence[str], families: Mapping[str, Sequence[str]], known: Mapping[str, str]) -> str:
     for node in reversed(path):
         if node in known:
             return known[node]
         if node in families:
             return node
-        hit = _word_hit(node)
+        hit = next(_hits(node), None)
         if hit is not None:
             return hit[0]
     parent = path[-2] if len(path) >= 2 else path[-1]
@@ -187,10 +192,9 @@ def _proto(path: Sequence[str], family: str, protos: Sequence[str]) -> str | Non
     for node in reversed(path):
         if node in protos:
             return node
-        for word in node.lower().split("_"):
-            fam, proto = WORDS.get(word, (None, None))
-            if fam == family and proto is not None:
-                return proto
+        named = next((proto for fam, proto in _hits(node) if fam == family and proto is not None), None)
+        if named is not None:
+            return named
     return None
 
 
@@ -204,14 +208,14 @@ def leaf_looks(paths: Mapping[str, Sequence[str]], families: Mapping[str, Sequen
     Returns:
         leaf id -> look, for the leaves of ``paths`` that are not built-in leaf ids.
     """
-    builtin = {leaf for leaves in families.values() for leaf in leaves}
+    known = {leaf: family for family, leaves in families.items() for leaf in leaves}  # built-in leaf -> family
     used: dict[tuple[str, str], int] = {}
     turn: dict[str, int] = {}
     looks = {}
     for leaf, path in paths.items():
-        if leaf in builtin:
+        if leaf in known:
             continue
-        family = _family(path, families)
+        family = _family(path, families, known)
         protos = families[family]
         proto = _proto(path, family, protos)
         if proto is None:  # the family's prototypes in turn, then a stable pick for a lone leaf
