@@ -15,7 +15,7 @@ from pathlib import Path
 
 from app.demo import DEMO_MODEL
 from app.services.predicting import ModelLoadError, PredictingService
-from app.services.ranks import ranks_from_env
+from app.services.ranks import Ranks, ranks_from_env
 from app.store.backup import BACKUP_DIR, backup_to, list_backups, restore, rolling_backup
 from app.store.db import default_db_url, describe_url, open_store, sqlite_path
 from app.store.errors import ExportError, StoreError
@@ -101,9 +101,16 @@ def classify_main(argv: list[str]) -> int:
     if not folder.is_dir():
         print(f"fma-judge classify: error: folder not found: {folder}", file=sys.stderr)
         return 2
+    ranks = ranks_from_env(args.device)  # several processes when started by torchrun
+    rc = _classify(args, folder, ranks)
+    if ranks.world > 1:
+        ranks.leave(rc)  # a torchrun rank ends here, past the interpreter's teardown
+    return rc
+
+
+def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
     model = Path(args.model) if args.model else DEMO_MODEL
     cancel = threading.Event()
-    ranks = ranks_from_env(args.device)  # several processes when started by torchrun
     who = f"rank {ranks.rank}/{ranks.world}: " if ranks.world > 1 else ""
     device = f"cuda:{ranks.local_rank}" if ranks.world > 1 and args.device.startswith("cuda") else args.device
 
@@ -111,6 +118,7 @@ def classify_main(argv: list[str]) -> int:
         if chunk.done == chunk.total or chunk.done % 200 < len(chunk.items):
             print(f"{who}predicted {chunk.done}/{chunk.total}", file=sys.stderr, flush=True)
 
+    engine = None
     try:
         service = None
         try:
@@ -133,6 +141,8 @@ def classify_main(argv: list[str]) -> int:
         print("fma-judge classify: interrupted; the predictions made so far are saved", file=sys.stderr)
         return 130
     finally:
+        if engine is not None:
+            engine.dispose()  # its connections closed before the process ends
         ranks.close()
     if ranks.rank > 0:
         return 0

@@ -25,6 +25,16 @@ TINY = {
 }
 
 
+# The test files that take minutes, slowest first: handed out before the others, so that with several workers
+# (``dev.py test`` runs pytest-xdist, a file per worker at a time) the long ones do not start last.
+SLOW_FILES = ("test_bench_smoke.py", "test_train.py", "test_predicting.py", "test_app.py", "test_demo_model.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FILES)))  # stable: the rest keep their order
+
+
 @pytest.fixture(scope="session")
 def taxonomy():
     from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
