@@ -563,9 +563,11 @@ def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store,
 
     # scrolling to the end loads the next page (here 2 rows a page)
     monkeypatch.setattr(queue_view, "PAGE_SIZE", 2)
-    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+    pages: list = []
+    view.pageLoaded.connect(lambda page: pages.append(page))  # the counts and the next pages, in whichever order they come
+    with qtbot.waitSignal(view.rowsShown, timeout=10_000):  # the first page of the new grouping
         view.group_combo.setCurrentIndex(0)
-    assert view.model.total == 5 and view.model.loaded < 5
+    qtbot.waitUntil(lambda: view.model.total == 5, timeout=10_000)  # and its counts
 
     def scroll_down() -> bool:  # the view also fetches by itself while it is not full
         view.table.scrollToBottom()
@@ -574,6 +576,7 @@ def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store,
         return view.model.loaded == view.model.total
 
     qtbot.waitUntil(scroll_down, timeout=10_000)
+    assert [(p.offset, len(p.rows)) for p in pages if p.rows] == [(2, 2), (4, 1)]  # the next pages, 2 rows each
     assert _ids(view) == [r.image_id for r in view.service.page(view.filters()).rows]  # same order, no gaps
     assert len(_ids(view)) == 5
 

@@ -7,7 +7,7 @@ from sqlalchemy import column, create_engine, select, table, text, values
 from sqlalchemy.types import String
 from store_backends import PG_URL
 
-from app.store.queries import _ranked
+from app.store.queue_order import _ranked
 
 IDS = ["Scratch", "scratch_", "scratcH", "_dent", "dent0", "Dent", "crac", "fiber-x", "fiber_x", "Bubble", "bubble-",
        "a_b", "ab", "A", "z", "Z9", "mechanical_", "scratch", "dent", "fiber", "crack", "bubble"]  # fmt: skip
@@ -66,3 +66,73 @@ def test_ranks_against_python_for_random_orders_duplicates_and_missing_ids() -> 
             ranked = [r[0] for r in conn.execute(select(node).order_by(*[k.desc().nulls_last()
                                                                          for k in _ranked(node, order)]))]  # fmt: skip
             assert ranked[-1] is None and ranked[0] == max(ids, key=lambda i: (expected[i], i))
+
+
+def test_the_page_by_type_read_a_type_at_a_time_is_the_ranked_order(tmp_path, monkeypatch) -> None:
+    """Sorted by type, SQLite reads one part per type (``queue_order.by_type_ids``): the same pages as the rank
+    over every queued row, and as Python's sort, for NULL leaves, ids not in the order, duplicates, descending,
+    deep offsets and filters."""
+    import datetime as dt
+    import importlib.util
+    import random
+
+    import numpy as np
+    from conftest import ROOT
+
+    from app.store import queries, queue_order
+    from app.store.db import make_engine, session_scope
+
+    spec = importlib.util.spec_from_file_location("bench_store_queue", ROOT / "bench" / "store_queue.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    truth = bench.build_store(tmp_path / "q.sqlite3", 3_000)
+    engine = make_engine(f"sqlite:///{tmp_path / 'q.sqlite3'}")
+    with engine.begin() as conn:  # some failed predictions (no leaf) and some types outside any order below
+        conn.execute(text("UPDATE predictions SET leaf = NULL, confidence = NULL WHERE image_id % 97 = 0"))
+        conn.execute(text("UPDATE predictions SET leaf = 'zz_retired' WHERE image_id % 89 = 0"))
+        conn.execute(text("UPDATE predictions SET confidence = 0.5 WHERE image_id % 7 = 0"))  # ties: by image id
+    calls: list[int] = []
+    real = queue_order.by_type_ids
+    monkeypatch.setattr(queries, "by_type_ids", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def page(**kw) -> list[int]:
+        with session_scope(engine, action="read") as s:
+            return [r.image_id for r in queries.rejudge_queue(s, model_version=bench.VERSION, sort="leaf",
+                                                              facets=False, **kw).rows]
+
+    rng = random.Random(3)
+    leaves = list(bench.LEAVES)
+    try:
+        for k in range(6):
+            order = [f"n{i:03d}" for i in range(40)] + rng.sample(leaves, 6) + rng.sample(leaves, 2)
+            for descending in (False, True):
+                for offset, limit in ((0, 200), (150, 100), (1_000, 300), (0, 10_000)):
+                    kw = dict(node_order=order, descending=descending, offset=offset, limit=limit)
+                    if k % 2:
+                        kw["reasons"] = ["low_confidence", "possible_unknown"]
+                    if k % 3 == 0:  # a time (SQLite stores it as text: the value goes through its converter)
+                        kw["older_than"] = bench.BASE_TIME + dt.timedelta(seconds=float(truth.created_seconds.mean()))
+                    if k % 3 == 1:
+                        kw.update(min_conf=0.2, max_conf=0.95, batch_id=1)
+                    monkeypatch.setattr(queue_order, "MAX_PARTS", 400)
+                    by_parts = page(**kw)
+                    monkeypatch.setattr(queue_order, "MAX_PARTS", 0)  # the rank over every row
+                    assert by_parts == page(**kw), (order, kw)
+        assert len(calls) == 6 * 2 * 4 * 2
+        blind = truth.reasons[:, bench.REASONS.index("spot_check")]
+        waiting = np.flatnonzero(truth.rejudge & ~truth.decided & ~blind) + 1
+        with engine.connect() as conn:
+            rows = {r[0]: (r[1], r[2]) for r in conn.execute(text(
+                "SELECT image_id, leaf, confidence FROM predictions p JOIN model_versions m"
+                " ON m.id = p.model_version_id WHERE m.version = :v"), {"v": bench.VERSION})}
+        order = ["n0"] + leaves[::-1]
+
+        def key(i: int) -> tuple:
+            leaf, conf = rows[i]
+            rank = -1 if leaf is None else order.index(leaf) if leaf in order else len(order)
+            return (rank, leaf or "", -1.0 if conf is None else conf, i)
+
+        monkeypatch.setattr(queue_order, "MAX_PARTS", 400)
+        assert page(node_order=order, limit=10_000) == sorted(waiting.tolist(), key=key)
+    finally:
+        engine.dispose()

@@ -16,12 +16,13 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.store import repo
 from app.store.errors import JudgmentConflictError
-from app.store.records import BLIND_REASONS, MONITOR_REASONS, JudgmentRecord
+from app.store.queue_order import REASONS, by_type_ids, order_terms
+from app.store.records import BLIND_REASONS, JudgmentRecord
 from app.store.schema import (
     JUDGED_STATUSES,
     Batch,
@@ -32,13 +33,11 @@ from app.store.schema import (
     Prediction,
     PredictionReason,
 )
-from models.routing.policy import REASONS as MODEL_REASONS
-
-REASONS: tuple[str, ...] = (*MODEL_REASONS, *MONITOR_REASONS)
 
 __all__ = [
     "QUEUE_SORTS",
     "QUEUE_STATES",
+    "REASONS",
     "QueuePage",
     "QueueRow",
     "analysts",
@@ -177,67 +176,6 @@ def _state_filter(states: set[str], analyst: str | None) -> ColumnElement[bool]:
     if decided:
         parts.append(Prediction.image_id.in_(_decided_images(decided, analyst)))
     return or_(*parts) if parts else false()
-
-
-def _reason_rank() -> Any:
-    """Correlated: the rank of the prediction's first reason in :data:`~models.routing.policy.REASONS`
-    (unknown codes last)."""
-    rank = case(
-        *((PredictionReason.reason == code, i) for i, code in enumerate(REASONS)),
-        else_=len(REASONS),
-    )
-    return (
-        select(func.min(rank))
-        .where(PredictionReason.prediction_id == Prediction.id)
-        .correlate(Prediction)
-        .scalar_subquery()
-    )
-
-
-FLAT_RANKS = 32
-"""Up to this many nodes (the demo tree has 24) the sort rank is one flat CASE; above, a binary search."""
-
-
-def _ranked(column: Any, order: Sequence[str] | None, dialect: str = "sqlite") -> list[Any]:
-    """``column``'s sort terms: its rank in ``order`` (ids not in it after, NULL stays NULL), then the id."""
-    if not order:
-        return [column]
-    ranks: dict[str, int] = {}
-    for i, node in enumerate(order):
-        ranks.setdefault(node, i)
-    if len(ranks) <= FLAT_RANKS:  # a small tree: one CASE is as fast
-        rank = case(ranks, value=column, else_=len(order))
-    else:
-        compared = column.collate("C") if dialect == "postgresql" else column  # byte order, as Python sorts ids
-        rank = _rank_search(column, compared, sorted(ranks.items()), len(order))
-    return [case((column.is_(None), None), else_=rank), column]
-
-
-def _rank_search(column: Any, compared: Any, items: Sequence[tuple[str, int]], missing: int) -> Any:
-    """A node's rank by a binary search of nested CASEs over the ids (sorted): about 8 comparisons a row for a
-    150-leaf tree's 188 nodes, where one flat CASE compared the ids in turn (79,000 queued rows, first page by
-    determined node: 0.40 s against 0.26 s; 1.1-1.4 s against 0.4-0.6 s when the queued types come last)."""
-    if len(items) <= 4:
-        return case(dict(items), value=column, else_=missing)
-    mid = len(items) // 2
-    return case((compared < items[mid][0], _rank_search(column, compared, items[:mid], missing)),
-                else_=_rank_search(column, compared, items[mid:], missing))
-
-
-def _order(sort: str, descending: bool, node_order: Sequence[str] | None = None, dialect: str = "sqlite") -> list[Any]:
-    """ORDER BY terms; ``confidence`` first is served by the covering index (no sort at all)."""
-    keys: dict[str, list[Any]] = {
-        "confidence": [Prediction.confidence],
-        "age": [Prediction.created_at],
-        "leaf": [*_ranked(Prediction.leaf, node_order, dialect), Prediction.confidence],
-        "batch": [],  # image ids are given in arrival order: first batch opened, then place in it
-        "reason": [func.coalesce(_reason_rank(), len(REASONS)), Prediction.confidence],
-        "determined": [*_ranked(Prediction.determined, node_order, dialect),
-                       *_ranked(Prediction.leaf, node_order, dialect), Prediction.confidence],
-    }
-    chosen = [*keys[sort], Prediction.image_id]
-    # NULLs (no confidence/leaf: the model failed) first, on every backend
-    return [k.desc().nulls_last() if descending else k.asc().nulls_first() for k in chosen]
 
 
 # ------------------------------------------------------------------------------------------ queue
@@ -390,15 +328,12 @@ def rejudge_queue(
     page_rows: list[QueueRow] = []
     if rows and (total is None or (total and offset < total)) and not (wanted is not None and not wanted):
         # Sort and cut on the index first; read the wide rows of this page only.
-        ids = list(
-            session.scalars(
-                select(Prediction.id)
-                .where(*base, *by_leaf, *by_reason)
-                .order_by(*_order(sort, descending, node_order, session.get_bind().dialect.name))
-                .offset(offset)
-                .limit(limit)
-            )
-        )
+        dialect, where = session.get_bind().dialect.name, [*base, *by_leaf, *by_reason]
+        ids = by_type_ids(session, where, node_order, descending, offset, limit) if (
+            sort == "leaf" and dialect == "sqlite") else None
+        if ids is None:
+            ids = list(session.scalars(select(Prediction.id).where(*where).order_by(
+                *order_terms(sort, descending, node_order, dialect)).offset(offset).limit(limit)))
         page_rows = _queue_rows(session, ids)
     return QueuePage(
         rows=page_rows,
