@@ -134,5 +134,9 @@ def test_the_page_by_type_read_a_type_at_a_time_is_the_ranked_order(tmp_path, mo
 
         monkeypatch.setattr(queue_order, "MAX_PARTS", 400)
         assert page(node_order=order, limit=10_000) == sorted(waiting.tolist(), key=key)
+        monkeypatch.setattr(queue_order, "MAX_VARIABLES", 100)  # over the limit of parameters: the rank instead
+        with session_scope(engine, action="read") as s:
+            assert queue_order.by_type_ids(s, [], [f"n{i}" for i in range(399)], False, 0, 10) is None
+        assert page(node_order=order, limit=10_000) == sorted(waiting.tolist(), key=key)
     finally:
         engine.dispose()

@@ -7,8 +7,8 @@ Create Date: 2026-12-01 00:00:00
 An index on (model version, route, leaf, confidence, image id): the queue sorted by type asks for each type in the
 order of its shown name, in turn, least sure first, and stops once the page is full (a ``UNION ALL`` of one part
 per type), instead of sorting every queued row by a rank of its type. At 200 000 images with 150 leaves the first
-page sorted by type took 0.46 s (a rank over 79 000 queued rows) and takes 0.06 s. Nothing else needs it: a store
-opened by an older app version ignores it.
+page sorted by type took 0.31 s (a rank over 79 000 queued rows) and takes 0.145 s (``python -m bench tree``).
+Nothing else needs it: a store opened by an older app version ignores it.
 """
 
 from __future__ import annotations
