@@ -129,3 +129,13 @@ def open_window(qtbot, engine, bundle: Path, tmp_path: Path, monkeypatch, *, ana
     with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
         win.load_model(bundle)
     return win
+
+
+def bench_store_queue():
+    """``bench/store_queue.py`` as a module: the 200k-image queue store generator the queue tests check against."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_store_queue", ROOT / "bench" / "store_queue.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

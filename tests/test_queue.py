@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import bench_store_queue
 from sqlalchemy import update
 from store_backends import BACKENDS, fresh_engine
 
@@ -334,11 +334,7 @@ def test_service_pages_accepts_undoes_and_exports(engine, store, tmp_path: Path)
 
 
 # ------------------------------------------------------------------------------------------ 200k
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_store_queue", ROOT / "bench" / "store_queue.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_bench = bench_store_queue
 
 
 def test_queue_is_right_on_200k_images(tmp_path: Path) -> None:

@@ -73,18 +73,15 @@ def test_the_page_by_type_read_a_type_at_a_time_is_the_ranked_order(tmp_path, mo
     over every queued row, and as Python's sort, for NULL leaves, ids not in the order, duplicates, descending,
     deep offsets and filters."""
     import datetime as dt
-    import importlib.util
     import random
 
     import numpy as np
-    from conftest import ROOT
+    from conftest import bench_store_queue
 
     from app.store import queries, queue_order
     from app.store.db import make_engine, session_scope
 
-    spec = importlib.util.spec_from_file_location("bench_store_queue", ROOT / "bench" / "store_queue.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = bench_store_queue()
     truth = bench.build_store(tmp_path / "q.sqlite3", 3_000)
     engine = make_engine(f"sqlite:///{tmp_path / 'q.sqlite3'}")
     with engine.begin() as conn:  # some failed predictions (no leaf) and some types outside any order below

@@ -9,11 +9,8 @@ to the database. No Qt; torch is imported only when ``torchrun`` started the pro
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import logging
 import os
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -79,15 +76,10 @@ class TorchRanks(Ranks):
 
     def leave(self, rc: int) -> NoReturn:
         """End this rank's process with ``rc`` once its work is saved and :meth:`close` ran, without the
-        interpreter's teardown: there, about one ``torchrun`` run in 30 on a loaded 2-core machine, a C++ thread
-        left by ``torch.distributed`` was still joinable when its static destructors ran, and the rank died of
-        ``terminate called without an active exception`` (SIGABRT) after finishing, so ``torchrun`` reported the
-        whole run failed. The database connections are closed and the output flushed first."""
-        logging.shutdown()
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        os._exit(rc)
+        interpreter's teardown (:func:`models.sysinfo.leave_torchrun_rank` says why)."""
+        from models.sysinfo import leave_torchrun_rank
+
+        leave_torchrun_rank(rc)
 
 
 def ranks_from_env(device: str) -> Ranks:

@@ -9,13 +9,10 @@ one-line message and exit code 2 instead of a traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -63,20 +60,10 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     rc = _main(argv)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ:  # a rank started by torchrun
-        _leave(rc)
+        from models.sysinfo import leave_torchrun_rank
+
+        leave_torchrun_rank(rc)
     return rc
-
-
-def _leave(rc: int) -> NoReturn:
-    """End a ``torchrun`` rank with ``rc`` past the interpreter's teardown, its work written and the process group
-    destroyed: there a C++ thread of ``torch.distributed`` still joinable when the static destructors ran aborted
-    a finished rank now and then (SIGABRT, about one run in 30 of ``fma-judge classify`` under load), and torchrun
-    reported the whole run failed. The logs and the output are flushed first."""
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(rc)
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
