@@ -68,10 +68,12 @@ def test_ranks_against_python_for_random_orders_duplicates_and_missing_ids() -> 
             assert ranked[-1] is None and ranked[0] == max(ids, key=lambda i: (expected[i], i))
 
 
-def test_the_page_by_type_read_a_type_at_a_time_is_the_ranked_order(tmp_path, monkeypatch) -> None:
-    """Sorted by type, SQLite reads one part per type (``queue_order.by_type_ids``): the same pages as the rank
-    over every queued row, and as Python's sort, for NULL leaves, ids not in the order, duplicates, descending,
-    deep offsets and filters."""
+@pytest.mark.parametrize("sort", ["leaf", "determined"])
+def test_pages_read_a_group_at_a_time_are_the_ranked_order(tmp_path, monkeypatch, sort) -> None:
+    """Sorted by type or determined node, SQLite reads one part per type or (node, type) pair
+    (``queue_order.by_type_ids`` / ``by_determined_ids``), looking each row's judgment up: the same pages as the
+    rank over every queued row tested against the decided set, and as Python's sort, for NULL leaves and nodes,
+    ids not in the order, duplicates, descending, deep offsets and filters."""
     import datetime as dt
     import random
 
@@ -88,52 +90,94 @@ def test_the_page_by_type_read_a_type_at_a_time_is_the_ranked_order(tmp_path, mo
         conn.execute(text("UPDATE predictions SET leaf = NULL, confidence = NULL WHERE image_id % 97 = 0"))
         conn.execute(text("UPDATE predictions SET leaf = 'zz_retired' WHERE image_id % 89 = 0"))
         conn.execute(text("UPDATE predictions SET confidence = 0.5 WHERE image_id % 7 = 0"))  # ties: by image id
+        conn.execute(text("UPDATE predictions SET determined = CASE image_id % 5 WHEN 0 THEN leaf WHEN 1 THEN"
+                          " 'n001' WHEN 2 THEN 'zz_gone' WHEN 3 THEN 'n000' END"))  # the rest NULL
     calls: list[int] = []
-    real = queue_order.by_type_ids
-    monkeypatch.setattr(queries, "by_type_ids", lambda *a, **k: calls.append(1) or real(*a, **k))
+    name = "by_type_ids" if sort == "leaf" else "by_determined_ids"
+    real = getattr(queue_order, name)
+    monkeypatch.setattr(queries, name, lambda *a, **k: calls.append(1) or real(*a, **k))
 
     def page(**kw) -> list[int]:
         with session_scope(engine, action="read") as s:
-            return [r.image_id for r in queries.rejudge_queue(s, model_version=bench.VERSION, sort="leaf",
+            return [r.image_id for r in queries.rejudge_queue(s, model_version=bench.VERSION, sort=sort,
                                                               facets=False, **kw).rows]
 
     rng = random.Random(3)
     leaves = list(bench.LEAVES)
+    expected_calls = 0
     try:
         for k in range(6):
             order = [f"n{i:03d}" for i in range(40)] + rng.sample(leaves, 6) + rng.sample(leaves, 2)
             for descending in (False, True):
-                for offset, limit in ((0, 200), (150, 100), (1_000, 300), (0, 10_000)):
+                for offset, limit in ((0, 200), (150, 100), (1_000, 300), (0, 10_000), (9_990, 20)):
                     kw = dict(node_order=order, descending=descending, offset=offset, limit=limit)
                     if k % 2:
                         kw["reasons"] = ["low_confidence", "possible_unknown"]
                     if k % 3 == 0:  # a time (SQLite stores it as text: the value goes through its converter)
                         kw["older_than"] = bench.BASE_TIME + dt.timedelta(seconds=float(truth.created_seconds.mean()))
                     if k % 3 == 1:
-                        kw.update(min_conf=0.2, max_conf=0.95, batch_id=1)
-                    monkeypatch.setattr(queue_order, "MAX_PARTS", 400)
+                        kw.update(min_conf=0.2, max_conf=0.95, states=["rejudge", "corrected"])
+                    if k == 4:
+                        kw.update(batch_id=1)  # a batch's pages test every row against the sets
+                    monkeypatch.setattr(queue_order, "MAX_PARTS", 2_000)
                     by_parts = page(**kw)
+                    expected_calls += k != 4 and offset + limit <= queries.PER_ROW_DEPTH
                     monkeypatch.setattr(queue_order, "MAX_PARTS", 0)  # the rank over every row
                     assert by_parts == page(**kw), (order, kw)
-        assert len(calls) == 6 * 2 * 4 * 2
+                    expected_calls += k != 4 and offset + limit <= queries.PER_ROW_DEPTH
+        assert len(calls) == expected_calls > 50
         blind = truth.reasons[:, bench.REASONS.index("spot_check")]
         waiting = np.flatnonzero(truth.rejudge & ~truth.decided & ~blind) + 1
         with engine.connect() as conn:
-            rows = {r[0]: (r[1], r[2]) for r in conn.execute(text(
-                "SELECT image_id, leaf, confidence FROM predictions p JOIN model_versions m"
+            rows = {r[0]: (r[1], r[2], r[3]) for r in conn.execute(text(
+                "SELECT image_id, leaf, confidence, determined FROM predictions p JOIN model_versions m"
                 " ON m.id = p.model_version_id WHERE m.version = :v"), {"v": bench.VERSION})}
-        order = ["n0"] + leaves[::-1]
+        order = ["n001", "n0"] + leaves[::-1]
+
+        def rank(node: str | None) -> tuple:
+            return (-1, "") if node is None else (order.index(node) if node in order else len(order), node)
 
         def key(i: int) -> tuple:
-            leaf, conf = rows[i]
-            rank = -1 if leaf is None else order.index(leaf) if leaf in order else len(order)
-            return (rank, leaf or "", -1.0 if conf is None else conf, i)
+            leaf, conf, determined = rows[i]
+            return (*(rank(determined) if sort == "determined" else ()), *rank(leaf),
+                    -1.0 if conf is None else conf, i)
 
-        monkeypatch.setattr(queue_order, "MAX_PARTS", 400)
+        monkeypatch.setattr(queue_order, "MAX_PARTS", 2_000)
         assert page(node_order=order, limit=10_000) == sorted(waiting.tolist(), key=key)
         monkeypatch.setattr(queue_order, "MAX_VARIABLES", 100)  # over the limit of parameters: the rank instead
         with session_scope(engine, action="read") as s:
             assert queue_order.by_type_ids(s, [], [f"n{i}" for i in range(399)], False, 0, 10) is None
         assert page(node_order=order, limit=10_000) == sorted(waiting.tolist(), key=key)
+        monkeypatch.setattr(queue_order, "COMPOUND", 3)  # parts joined a compound SELECT at a time
+        monkeypatch.setattr(queue_order, "MAX_VARIABLES", 32_766)
+        assert page(node_order=order, limit=10_000) == sorted(waiting.tolist(), key=key)
+        assert page(node_order=order, limit=500, offset=700, descending=True) == \
+            sorted(waiting.tolist(), key=key, reverse=True)[700:1200]
+    finally:
+        engine.dispose()
+
+
+def test_a_page_in_index_order_looks_each_row_up_with_the_same_rows_as_the_sets(tmp_path) -> None:
+    """Sorted by confidence, the first pages look each row's current judgment up (``per_row``); deeper pages
+    and the counts test every row against the set of decided images: the rows agree for every state filter."""
+    from conftest import bench_store_queue
+
+    from app.store import queries
+    from app.store.db import make_engine, session_scope
+
+    bench = bench_store_queue()
+    bench.build_store(tmp_path / "q.sqlite3", 3_000)  # judgments undone back to pending among them
+    engine = make_engine(f"sqlite:///{tmp_path / 'q.sqlite3'}")
+    try:
+        for kw in ({}, {"include_judged": True}, {"states": ["accepted", "unknown"]}, {"states": ["rejudge"]},
+                   {"states": ["corrected", "rejudge"], "min_conf": 0.3}, {"reasons": ["spot_check"],
+                                                                           "include_judged": True}):
+            for descending in (False, True):
+                with session_scope(engine, action="read") as s:
+                    q = dict(model_version=bench.VERSION, facets=False, descending=descending, **kw)
+                    first = queries.rejudge_queue(s, limit=9_000, **q).rows  # per row
+                    whole = queries.rejudge_queue(s, limit=10_000, **q).rows  # against the sets
+                    assert [(r.image_id, r.state) for r in first] == [(r.image_id, r.state) for r in whole][:9_000]
+                    assert len(whole) > 5, kw
     finally:
         engine.dispose()

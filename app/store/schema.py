@@ -203,6 +203,9 @@ class Prediction(Base):
         ),
         # The queue sorted by type reads one type at a time in the order of the shown names (migration 0006).
         Index("ix_predictions_queue_leaf", "model_version_id", "route", "leaf", "confidence", "image_id"),
+        # ... and sorted by determined node, one (node, type) pair at a time (migration 0007).
+        Index("ix_predictions_queue_determined", "model_version_id", "route", "determined", "leaf", "confidence",
+              "image_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
