@@ -337,13 +337,25 @@ def test_readme_demo_command_opens_the_demo_batch_with_extra_arguments(tmp_path)
     """`python3 dev.py demo --lang zh_TW` (the README's first command, with an option) opens the demo batch."""
     if not (ROOT / ".venv").exists() or not (ROOT / "resources" / "demo" / "model").is_dir():
         pytest.skip("needs the project's .venv and the bundled demo")
+    import sqlite3
+    from contextlib import closing
+
+    from models.bundle.files import read_bundle_manifest
+
     out = tmp_path / "demo.png"
+    other = tmp_path / "factory_model"  # the model this workstation remembers: the demo's tour leaves it alone
+    other.mkdir()
+    (tmp_path / "s.ini").write_text(f"[General]\nmodel_path={other.as_posix()}\n", encoding="utf-8")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(tmp_path / "s.ini"))
     res = subprocess.run([sys.executable, str(ROOT / "dev.py"), "demo", "--lang", "zh_TW", "--db",
                           f"sqlite:///{tmp_path / 'db.sqlite'}", "--screenshot", str(out)],
                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert res.returncode == 0, res.stderr
     assert out.stat().st_size > 10_000
+    with closing(sqlite3.connect(tmp_path / "db.sqlite")) as db:
+        versions = [v for (v,) in db.execute("SELECT version FROM model_versions")]
+    assert versions == [read_bundle_manifest(ROOT / "resources" / "demo" / "model").model_version]
+    assert other.as_posix() in (tmp_path / "s.ini").read_text(encoding="utf-8")
 
 
 def test_auto_judged_images_are_marked_counted_apart_and_skipped(qtbot, engine, taxonomy, batch_dir, tmp_path,

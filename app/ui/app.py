@@ -84,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--analyst", help="analyst name recorded with judgments (default: asked once, then remembered)")
     p.add_argument("--recursive", "-r", action="store_true", help="also open images in sub-folders")
     p.add_argument("--device", default="cpu", type=device_arg, help="cpu (default) or cuda")
-    p.add_argument("--demo", action="store_true", help="open the bundled demo batch")
+    p.add_argument("--demo", action="store_true",
+                   help="open the bundled demo batch with the bundled demo model (unless --model; the model you "
+                        "use stays remembered)")
     p.add_argument("--backup-every", type=_hours, metavar="HOURS",
                    help="rolling backups of a SQLite database every HOURS (default 4; 0 = off); remembered")
     p.add_argument("--screenshot", metavar="OUT.png",
@@ -193,8 +195,10 @@ def run_app(argv: list[str]) -> int:
 
     demo_batch = DEMO_BATCH if DEMO_BATCH.is_dir() else None
     folder = Path(args.folder) if args.folder else (demo_batch if args.demo else None)
-    model = args.model or str(settings.value("model_path", "") or "") or (str(DEMO_MODEL) if DEMO_MODEL.is_dir()
-                                                                          else "")
+    demo_model = str(DEMO_MODEL) if DEMO_MODEL.is_dir() else ""
+    # --demo is the demo model on the demo batch, whatever model this workstation remembers (and keeps remembering)
+    tour = args.demo and not args.model and bool(demo_model)
+    model = args.model or (demo_model if tour else "") or str(settings.value("model_path", "") or "") or demo_model
     if model and not Path(model).exists() and not args.model:
         model = str(DEMO_MODEL) if DEMO_MODEL.is_dir() else ""
     if not interactive and (problem := screenshot_problem(folder, model, args.recursive)):
@@ -235,7 +239,7 @@ def run_app(argv: list[str]) -> int:
             name=analyst), 12_000)  # a temporary message: the reading progress shows again after it
     # The window is on screen before torch is imported: the model loads on the model thread.
     if model:
-        window.load_model(model)
+        window.load_model(model, remember=not tour)
     if folder is not None:
         if not folder.is_dir():  # (a screenshot run stopped at screenshot_problem)
             QMessageBox.warning(window, "fma-judge", QCoreApplication.translate("Main", "Folder not found: {p}").format(p=folder))

@@ -81,6 +81,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.keymap = keymap.load(settings)  # the analyst's key bindings (Settings → Keyboard shortcuts…)
         self._shortcuts: list[QShortcut] = []
         self.model: ModelInfo | None = None
+        self._remember_model = True  # the loaded model's path goes to the settings (not the demo's tour)
         self.presenter = BatchPresenter(lang=lang, unknown_text=QCoreApplication.translate(
             "Panel", "unknown / new defect type"), blind_text=QCoreApplication.translate("Panel", "spot check · judge blind"))
         self.pool = QThreadPool.globalInstance()
@@ -308,13 +309,15 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
 
     # ------------------------------------------------------------------------------------------
     # model
-    def load_model(self, path: str | Path) -> None:
-        """Load a bundle: its manifest first (names and routing on screen at once), then its weights.
+    def load_model(self, path: str | Path, remember: bool = True) -> None:
+        """Load a bundle: its manifest first (names and routing on screen at once), then its weights; the settings
+        remember its path for the next start unless ``remember`` is False (the demo's tour).
 
         On a read-only store only the manifest: the names of the stored predictions, and no model run.
         """
-        if not self._attached(lambda: self.load_model(path)):
+        if not self._attached(lambda: self.load_model(path, remember)):
             return
+        self._remember_model = remember
         if self.service.read_only is not None:
             self.worker.service.forget_warm()  # no model runs on a read-only store
             task = Task(PredictingService.read_manifest, str(path))
@@ -342,7 +345,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             if view is not None:
                 view.set_model_version(info.version)
         self.status.set_model(info.version)
-        if self.settings is not None:
+        if self.settings is not None and self._remember_model:
             self.settings.setValue("model_path", info.path)
         self._start_predictions()
 
