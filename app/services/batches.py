@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from app.services import registrar
 from app.services.file_facts import FactReader, header_size, read_facts
 from app.store import repo
 from app.store.db import read_only, session_scope
@@ -40,6 +41,7 @@ FIRST = 64  # the first files registered (a screenful), read in the opening thre
 STEP = 1024  # files registered per write transaction after them
 AHEAD = 2  # chunks read ahead by the worker processes while one is written
 IN_THREAD = 512  # a folder with up to FIRST + IN_THREAD files is read in the opening thread (no process start-up)
+OUT_OF_PROCESS = 20_000  # a folder opened in parts with more files is registered after its first part by a child
 
 
 UNSUPPORTED_IMAGE_SUFFIXES = frozenset({".gif", ".webp", ".heic", ".heif", ".avif", ".jp2", ".j2k", ".svg", ".ico",
@@ -202,40 +204,70 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
     With ``first_part``, every registered chunk is handed over as it is written (the first as the batch, the next
     ones with ``continues``), and the batch returned holds only the items not handed over yet (``continues``): the
     app lists and predicts a 100,000-image folder's first screenful while the rest is registered, without reading
-    or holding the batch twice.
+    or holding the batch twice. Past :data:`OUT_OF_PROCESS` files, a child process registers the rest
+    (:mod:`app.services.registrar`) and this thread only hands its chunks over: the writing's Python work holds
+    another interpreter's lock than the window's.
     """
     unreadable: dict[int, str] = {}
     skipped: list[tuple[str, str]] = list(left_out)
     total = len(files)
-    bounds = [(0, min(FIRST, total))] + [(a, min(a + STEP, total)) for a in range(FIRST, total, STEP)]
     parts = first_part is not None and total > FIRST
-    delivered = done = 0  # positions handed over in parts; files registered
+    state = {"delivered": 0, "done": 0}  # positions handed over in parts; files registered
+
+    def written(size: int, records: list[ImageRecord], fresh: set[int], more: bool) -> None:
+        state["done"] += size
+        if progress:
+            progress(state["done"], total)
+        if parts and more and (items := _new_items(engine, batch_id, model_version, state["delivered"], records,
+                                                   fresh)):
+            first_part(OpenedBatch(batch_id, name, source, items, dict(unreadable), list(skipped),  # type: ignore[misc]
+                                   stored_taxonomy(engine, items) if not state["delivered"] else None,
+                                   continues=bool(state["delivered"])))
+            state["delivered"] = items[-1].image.position + 1
+
+    child = registrar.start(engine, batch_id, files[FIRST:]) if parts and total > OUT_OF_PROCESS else None
+    if child is None:
+        for chunk in register_chunks(engine, batch_id, files, skipped, unreadable):
+            written(*chunk)
+    else:
+        with child:
+            for chunk in register_chunks(engine, batch_id, files[:FIRST], skipped, unreadable):
+                written(*chunk[:3], True)
+            for chunk in child.chunks(skipped, unreadable):  # the rest, as the child writes it
+                written(*chunk)
+            if child.left is not None:  # the child stopped: this thread registers what it did not report
+                for chunk in register_chunks(engine, batch_id, files[FIRST + child.left:], skipped, unreadable):
+                    written(*chunk)
+    delivered = state["delivered"]
+    items = batch_items(engine, batch_id, model_version, start=delivered)
+    return OpenedBatch(batch_id, name, source, items, unreadable, skipped,
+                       stored_taxonomy(engine, items) if not delivered else None, continues=bool(delivered))
+
+
+def register_chunks(engine: Engine, batch_id: int, files: Sequence[Path], skipped: list[tuple[str, str]],
+                    unreadable: dict[int, str]) -> Iterator[tuple[int, list[ImageRecord], set[int], bool]]:
+    """Register ``files`` at the end of the batch, :data:`FIRST` and then :data:`STEP` a transaction; yields each
+    written chunk as ``(files, records, ids of images new to the store, more to come)``. Files that cannot be read
+    join ``skipped``; images whose file cannot be decoded, ``unreadable``."""
+    total = len(files)
+    bounds = [(0, min(FIRST, total))] + [(a, min(a + STEP, total)) for a in range(FIRST, total, STEP)]
+    done = 0
     with FactReader(parallel=total > FIRST + IN_THREAD) as reader:
         pending: deque[tuple[int, Callable[[], list[tuple[FileSeen, str | None]]]]] = deque()  # (files, wait)
         for k, (a, b) in enumerate(bounds):
-            pending.append((b - a, _read_chunk(engine, files[a:b], skipped, reader if k else None)))
+            pending.append((b - a, _read_chunk(engine, list(files[a:b]), skipped, reader if k else None)))
             last = k == len(bounds) - 1  # the first chunk is written once the workers have the next one
             while pending and (len(pending) > AHEAD or last or (k == 1 and done == 0)):
                 size, wait = pending.popleft()
                 seen = wait()
-                records, fresh = [], set()
+                records: list[ImageRecord] = []
+                fresh: set[int] = set()
                 if seen:
                     with session_scope(engine) as s:
                         records = repo.add_files_to_batch(s, batch_id, [f for f, _why in seen], fresh)
                     unreadable.update({r.image_id: why for r, (_f, why) in zip(records, seen, strict=True) if why})
                 done += size
-                if progress:
-                    progress(done, total)
-                more = bool(pending) or not last  # the last chunk comes with the result
-                if parts and more and (items := _new_items(engine, batch_id, model_version, delivered, records,
-                                                           fresh)):
-                    first_part(OpenedBatch(batch_id, name, source, items, dict(unreadable), list(skipped),
-                                           stored_taxonomy(engine, items) if not delivered else None,
-                                           continues=bool(delivered)))
-                    delivered = items[-1].image.position + 1
-    items = batch_items(engine, batch_id, model_version, start=delivered)
-    return OpenedBatch(batch_id, name, source, items, unreadable, skipped,
-                       stored_taxonomy(engine, items) if not delivered else None, continues=bool(delivered))
+                yield size, records, fresh, bool(pending) or not last  # the last chunk comes with the result
 
 
 def _new_items(engine: Engine, batch_id: int, model_version: str | None, start: int, records: list[ImageRecord],

@@ -1,0 +1,88 @@
+"""A large folder's files after its first part are registered by a child process (app.services.registrar)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+
+from conftest import write_image
+
+from app.services import batches, registrar
+from app.store.db import init_db, make_engine
+
+N = batches.FIRST + 90  # the child registers 90 files: its own first chunk of FIRST, then the rest
+
+
+def _folder(root: Path) -> Path:
+    folder = root / "big"
+    for i in range(N):
+        write_image(folder / f"img_{i:03d}.png", size=(24, 20), seed=i)
+    write_image(folder / "img_100_copy.png", size=(24, 20), seed=100)  # the same image twice: listed once
+    (folder / "img_120.png").write_bytes(b"\x89PNG garbage" * 50)  # not an image inside: undecodable
+    (folder / "notes.txt").write_text("not an image", encoding="utf-8")
+    return folder
+
+
+def _open(folder: Path, db: Path) -> tuple[list, list, object, list]:
+    engine = make_engine(f"sqlite:///{db}")
+    init_db(engine)
+    try:
+        parts, progress = [], []
+        rest = batches.open_folder(engine, folder, first_part=parts.append, progress=lambda d, t: progress.append(d))
+        handed = [(it.image.path, it.image.sha256, it.image.position, it.image.width)
+                  for p in [*parts, rest] for it in p.items]
+        unreadable = {Path(it.image.path).name: rest.unreadable.get(it.image.image_id)
+                      for p in [*parts, rest] for it in p.items if it.image.image_id in rest.unreadable}
+        return handed, parts, (unreadable, sorted(Path(p).name for p, _why in rest.skipped)), progress
+    finally:
+        engine.dispose()
+
+
+def test_a_child_registers_the_rest_of_a_large_folder_as_this_thread_would(tmp_path, monkeypatch) -> None:
+    folder = _folder(tmp_path)
+    here, here_parts, here_facts, _ = _open(folder, tmp_path / "here.sqlite3")
+    started = []
+    real_start = registrar.start
+    monkeypatch.setattr(registrar, "start", lambda *a: started.append(real_start(*a)) or started[-1])
+    monkeypatch.setattr(batches, "OUT_OF_PROCESS", 0)
+    there, parts, facts, progress = _open(folder, tmp_path / "child.sqlite3")
+    assert started and started[0] is not None and started[0].left is None  # the child reported every file
+    assert not started[0].process.is_alive() and started[0].process.exitcode == 0
+    assert there == here and len(here) == N and [pos for _p, _s, pos, _w in there] == list(range(N))
+    assert facts == here_facts, (facts, here_facts)
+    assert facts[0] == {"img_120.png": facts[0].get("img_120.png")} and facts[0]["img_120.png"], facts
+    assert facts[1] == ["notes.txt"]
+    assert [len(p.items) for p in parts] == [batches.FIRST, batches.FIRST - 1]  # this thread's, the child's first (a copy)
+    assert [p.continues for p in parts] == [False, True] and len(here_parts) == 1  # here: the rest in one chunk
+    assert progress[-1] == N + 1 and progress == sorted(progress)
+
+
+def test_when_the_child_dies_this_thread_registers_what_it_did_not_report(tmp_path, monkeypatch) -> None:
+    folder = _folder(tmp_path)
+    here, *_ = _open(folder, tmp_path / "here.sqlite3")
+    children = []
+
+    def dying(engine, batch_id, files):  # a child that exits before a word (killed, out of memory)
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe()
+        process = ctx.Process(target=os._exit, args=(3,))
+        process.start()
+        child.close()
+        children.append(registrar.Child(process, parent))
+        return children[-1]
+
+    monkeypatch.setattr(registrar, "start", dying)
+    monkeypatch.setattr(batches, "OUT_OF_PROCESS", 0)
+    there, *_ = _open(folder, tmp_path / "child.sqlite3")
+    assert children[0].left == 0 and children[0].process.exitcode == 3
+    assert there == here and len(there) == N
+
+
+def test_a_store_in_memory_is_registered_in_this_process(tmp_path) -> None:
+    memory = make_engine("sqlite://")
+    assert registrar.start(memory, 1, [tmp_path / "a.png"]) is None
+    on_disk = make_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    assert registrar._shared_url(on_disk) == f"sqlite:///{tmp_path / 's.sqlite3'}"
+    assert registrar._shared_url(make_engine("postgresql+psycopg://fma:secret@db.example/fma")) == \
+        "postgresql+psycopg://fma:secret@db.example/fma"  # the password goes to the child too
