@@ -6,5 +6,5 @@ import sys
 from app.__main__ import main
 
 if __name__ == "__main__":
-    multiprocessing.freeze_support()  # a worker process reading a large folder's files runs this executable too
+    multiprocessing.freeze_support()  # the processes reading and registering a large folder run this executable too
     sys.exit(main())

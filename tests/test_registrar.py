@@ -63,7 +63,7 @@ def test_when_the_child_dies_this_thread_registers_what_it_did_not_report(tmp_pa
     here, *_ = _open(folder, tmp_path / "here.sqlite3")
     children = []
 
-    def dying(engine, batch_id, files):  # a child that exits before a word (killed, out of memory)
+    def dying(engine, batch_id):  # a child that exits before its files (killed, out of memory)
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
         process = ctx.Process(target=os._exit, args=(3,))
@@ -81,8 +81,24 @@ def test_when_the_child_dies_this_thread_registers_what_it_did_not_report(tmp_pa
 
 def test_a_store_in_memory_is_registered_in_this_process(tmp_path) -> None:
     memory = make_engine("sqlite://")
-    assert registrar.start(memory, 1, [tmp_path / "a.png"]) is None
+    assert registrar.start(memory, 1) is None
     on_disk = make_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
     assert registrar._shared_url(on_disk) == f"sqlite:///{tmp_path / 's.sqlite3'}"
     assert registrar._shared_url(make_engine("postgresql+psycopg://fma:secret@db.example/fma")) == \
         "postgresql+psycopg://fma:secret@db.example/fma"  # the password goes to the child too
+
+
+def test_a_child_started_for_a_folder_of_few_images_is_stopped_unused(tmp_path, monkeypatch) -> None:
+    """Many entries but few images (the child starts before the scan, from the number of entries): this thread
+    registers them and the child is stopped at once."""
+    folder = tmp_path / "mostly_text"
+    for i in range(5):
+        write_image(folder / f"img_{i}.png", size=(24, 20), seed=i)
+        (folder / f"notes_{i}.txt").write_text("x", encoding="utf-8")
+    started = []
+    real_start = registrar.start
+    monkeypatch.setattr(registrar, "start", lambda *a: started.append(real_start(*a)) or started[-1])
+    monkeypatch.setattr(batches, "OUT_OF_PROCESS", 7)
+    handed, _parts, facts, _ = _open(folder, tmp_path / "s.sqlite3")
+    assert len(started) == 1 and not started[0].given and not started[0].process.is_alive()
+    assert [Path(p).name for p, *_ in handed] == [f"img_{i}.png" for i in range(5)] and len(facts[1]) == 5

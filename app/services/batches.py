@@ -7,6 +7,7 @@ pre-classifier (:meth:`app.services.predicting.PredictingService.classify_folder
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections import deque
@@ -124,12 +125,16 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
         return _open_read_only(engine, folder, recursive, model_version, why)
     with session_scope(engine) as s:
         batch = repo.folder_batch(s, folder, recursive=recursive, name=folder.name or str(folder))
-    files, left_out = scan_folder(folder, batch.recursive)
-    first = None
+    first = child = None
     if first_part is not None and batch.total == 0:
         def first(part: OpenedBatch) -> None:  # its rows name their sub-folders from the start
             first_part(dataclasses.replace(part, recursive=batch.recursive))
-    opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first)
+        if _entries(folder) > OUT_OF_PROCESS:  # the child's start-up overlaps the scan (it waits for the files)
+            child = registrar.start(engine, batch.id)
+    with child or contextlib.nullcontext():
+        files, left_out = scan_folder(folder, batch.recursive)
+        opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first,
+                       child)
     below = 0 if batch.recursive else images_below(folder)
     return dataclasses.replace(opened, recursive=batch.recursive, below=below)
 
@@ -192,7 +197,8 @@ def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | No
 
 def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Path],
           progress: Progress | None, model_version: str | None,
-          left_out: Sequence[tuple[str, str]] = (), first_part: FirstPart | None = None) -> OpenedBatch:
+          left_out: Sequence[tuple[str, str]] = (), first_part: FirstPart | None = None,
+          child: registrar.Child | None = None) -> OpenedBatch:
     """Register ``files`` in the batch a chunk at a time, and return the batch's items.
 
     Per chunk: which files are known unchanged (one read), the content hash and header of the others, outside any
@@ -205,8 +211,8 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
     ones with ``continues``), and the batch returned holds only the items not handed over yet (``continues``): the
     app lists and predicts a 100,000-image folder's first screenful while the rest is registered, without reading
     or holding the batch twice. Past :data:`OUT_OF_PROCESS` files, a child process registers the rest
-    (:mod:`app.services.registrar`) and this thread only hands its chunks over: the writing's Python work holds
-    another interpreter's lock than the window's.
+    (:mod:`app.services.registrar`; ``child`` when it was started already) and this thread only hands its chunks
+    over: the writing's Python work holds another interpreter's lock than the window's.
     """
     unreadable: dict[int, str] = {}
     skipped: list[tuple[str, str]] = list(left_out)
@@ -225,15 +231,16 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
                                    continues=bool(state["delivered"])))
             state["delivered"] = items[-1].image.position + 1
 
-    child = registrar.start(engine, batch_id, files[FIRST:]) if parts and total > OUT_OF_PROCESS else None
-    if child is None:
+    if child is None and parts and total > OUT_OF_PROCESS:  # files in sub-folders: started now
+        child = registrar.start(engine, batch_id)
+    if child is None or not parts or total <= OUT_OF_PROCESS:
         for chunk in register_chunks(engine, batch_id, files, skipped, unreadable):
             written(*chunk)
     else:
         with child:
             for chunk in register_chunks(engine, batch_id, files[:FIRST], skipped, unreadable):
                 written(*chunk[:3], True)
-            for chunk in child.chunks(skipped, unreadable):  # the rest, as the child writes it
+            for chunk in child.chunks(files[FIRST:], skipped, unreadable):  # the rest, as the child writes it
                 written(*chunk)
             if child.left is not None:  # the child stopped: this thread registers what it did not report
                 for chunk in register_chunks(engine, batch_id, files[FIRST + child.left:], skipped, unreadable):
@@ -242,6 +249,14 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
     items = batch_items(engine, batch_id, model_version, start=delivered)
     return OpenedBatch(batch_id, name, source, items, unreadable, skipped,
                        stored_taxonomy(engine, items) if not delivered else None, continues=bool(delivered))
+
+
+def _entries(folder: Path) -> int:
+    """How many entries the folder itself has (one directory read, no ``stat``; 0 when it cannot be read)."""
+    try:
+        return len(os.listdir(folder))
+    except OSError:
+        return 0
 
 
 def register_chunks(engine: Engine, batch_id: int, files: Sequence[Path], skipped: list[tuple[str, str]],

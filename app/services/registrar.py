@@ -43,26 +43,28 @@ class Child:
     def __init__(self, process: BaseProcess, conn: Connection) -> None:
         self.process, self.conn = process, conn
         self.left: int | None = 0
+        self.given = False  # the files were handed over
 
     def __enter__(self) -> Child:
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.conn.close()
-        self.process.join(timeout=5)
-        if self.process.is_alive():  # the caller stopped early (an error): the child's writes are its own
+        if self.given:
+            self.process.join(timeout=5)
+        if self.process.is_alive():  # never given files (too few after all), or the caller stopped early (an error)
             self.process.terminate()
             self.process.join(timeout=5)
         _live.discard(self.process)
 
-    def chunks(self, skipped: list[tuple[str, str]],
+    def chunks(self, files: Sequence[Path], skipped: list[tuple[str, str]],
                unreadable: dict[int, str]) -> Iterator[tuple[int, list[ImageRecord], set[int], bool]]:
-        """Tell the child to begin, then yield each chunk it wrote as
+        """Hand the child ``files`` to register, then yield each chunk it wrote as
         :func:`~app.services.batches.register_chunks` does; its skipped and undecodable files join ``skipped`` and
         ``unreadable``. An error the child met is raised here."""
-        reported = 0
+        reported, self.given = 0, True
         try:
-            self.conn.send("go")
+            self.conn.send(("go", [str(f) for f in files]))
             while True:
                 message = self.conn.recv()
                 if message[0] == "error":
@@ -83,17 +85,17 @@ class Child:
             self.left = reported
 
 
-def start(engine: Engine, batch_id: int, files: Sequence[Path]) -> Child | None:
-    """Start a child that will register ``files`` at the end of batch ``batch_id`` once told to; None when it
-    cannot (a store in memory, or no process can be started: the caller registers them itself)."""
+def start(engine: Engine, batch_id: int) -> Child | None:
+    """Start a child that will register files at the end of batch ``batch_id`` once handed them
+    (:meth:`Child.chunks`); None when it cannot (a store in memory, or no process can be started: the caller
+    registers them itself)."""
     url = _shared_url(engine)
-    if url is None or not files:
+    if url is None:
         return None
     try:
         ctx = multiprocessing.get_context("spawn")  # the same on every platform; a fork would copy Qt's threads
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=_main, args=(url, batch_id, [str(f) for f in files], child),
-                              name="fma-judge-registrar")
+        process = ctx.Process(target=_main, args=(url, batch_id, child), name="fma-judge-registrar")
         process.start()
     except (OSError, RuntimeError, ValueError) as exc:  # a locked-down workstation, a frozen app without support
         log.warning("cannot start a registering process (%s); registering in this process", exc)
@@ -123,16 +125,18 @@ def _stop_all() -> None:
             process.join(timeout=5)
 
 
-def _main(url: str, batch_id: int, files: list[str], conn: Connection) -> None:
-    """The child: wait for the word, register ``files``, report each chunk, then end (or report the error)."""
+def _main(url: str, batch_id: int, conn: Connection) -> None:
+    """The child: make ready (its imports overlap the folder's scan), wait for the files, register them, report each
+    chunk, then end (or report the error)."""
     from app.services.batches import register_chunks
     from app.store.db import make_engine
 
     engine: Any = None
     try:
-        if conn.recv() != "go":
-            return
         engine = make_engine(url)
+        word, files = conn.recv()
+        if word != "go":
+            return
         skipped: list[tuple[str, str]] = []
         unreadable: dict[int, str] = {}
         for size, records, fresh, more in register_chunks(engine, batch_id, [Path(f) for f in files], skipped,
