@@ -134,7 +134,7 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     with child or contextlib.nullcontext():
         files, left_out = scan_folder(folder, batch.recursive)
         opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first,
-                       child)
+                       child=child)
     below = 0 if batch.recursive else images_below(folder)
     return dataclasses.replace(opened, recursive=batch.recursive, below=below)
 

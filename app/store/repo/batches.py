@@ -122,11 +122,11 @@ def add_files_to_batch(session: Session, batch_id: int, files: Sequence[FileSeen
 
 def _add_files(session: Session, batch_id: int, files: Sequence[FileSeen], fresh: set[int]) -> list[ImageRecord]:
     now = utcnow()  # fresh: gets the images created now (in no batch yet)
-    hashed = bulk_images(session, files, now, fresh)
+    wheres = [_path_text(f.path) for f in files]
+    hashed = bulk_images(session, files, now, fresh, wheres)
     images: dict[int, ImageRecord] = {}
     order: list[tuple[int, str]] = []
-    for f in files:
-        where = _path_text(f.path)
+    for f, where in zip(files, wheres, strict=True):
         image = hashed[where] if f.sha256 is not None else None
         image_id = image.image_id if image is not None else int(f.image_id)  # type: ignore[arg-type]
         order.append((image_id, where))
