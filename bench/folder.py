@@ -207,7 +207,8 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
     log(f"[folder] {n:,} images (made once, then reused)")
     folder = make_folder(work / f"folder_{n}", n)
     res: dict[str, Any] = {"images": n}
-    with tempfile.TemporaryDirectory(prefix="fma-bench-folder-") as tmp_text:
+    # (ignore_cleanup_errors: the model thread may still write its last predictions as the window closes)
+    with tempfile.TemporaryDirectory(prefix="fma-bench-folder-", ignore_cleanup_errors=True) as tmp_text:
         tmp = Path(tmp_text)
         if not os.environ.get("BENCH_FOLDER_WINDOW_ONLY"):  # (a shortcut while working on the window)
             log("[folder] register: by a child process after the first part (the app), in the opening thread with"
