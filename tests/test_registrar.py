@@ -46,6 +46,7 @@ def test_a_child_registers_the_rest_of_a_large_folder_as_this_thread_would(tmp_p
     real_start = registrar.start
     monkeypatch.setattr(registrar, "start", lambda *a: started.append(real_start(*a)) or started[-1])
     monkeypatch.setattr(batches, "OUT_OF_PROCESS", 0)
+    monkeypatch.setattr(batches, "PART_ROWS", 20)  # a chunk is handed over to the window 20 rows at a time
     there, parts, facts, progress = _open(folder, tmp_path / "child.sqlite3")
     assert started and started[0] is not None and started[0].left is None  # the child reported every file
     assert not started[0].process.is_alive() and started[0].process.exitcode == 0
@@ -53,8 +54,8 @@ def test_a_child_registers_the_rest_of_a_large_folder_as_this_thread_would(tmp_p
     assert facts == here_facts, (facts, here_facts)
     assert facts[0] == {"img_120.png": facts[0].get("img_120.png")} and facts[0]["img_120.png"], facts
     assert facts[1] == ["notes.txt"]
-    assert [len(p.items) for p in parts] == [batches.FIRST, batches.FIRST - 1]  # this thread's, the child's first (a copy)
-    assert [p.continues for p in parts] == [False, True] and len(here_parts) == 1  # here: the rest in one chunk
+    assert [len(p.items) for p in parts] == [20, 20, 20, 4, 20, 20, 20, 3]  # FIRST here, the child's first (a copy)
+    assert [p.continues for p in parts] == [False] + [True] * 7 and len(here_parts) == 1  # here: the rest at once
     assert progress[-1] == N + 1 and progress == sorted(progress)
 
 
