@@ -31,6 +31,8 @@ from app.store.records import ImageRecord
 
 log = logging.getLogger(__name__)
 
+NICE = 2
+"""The child's niceness (POSIX): a little behind the window's threads; the file readers it starts take 5 more."""
 _live: set[BaseProcess] = set()  # children registering now: stopped when the app exits
 _hooked = False
 
@@ -128,9 +130,13 @@ def _stop_all() -> None:
 def _main(url: str, batch_id: int, conn: Connection) -> None:
     """The child: make ready (its imports overlap the folder's scan), wait for the files, register them, report each
     chunk, then end (or report the error)."""
+    import os
+
     from app.services.batches import register_chunks
     from app.store.db import make_engine
 
+    if hasattr(os, "nice"):  # background work, as the file readers': the window's threads come first
+        os.nice(NICE)
     engine: Any = None
     try:
         engine = make_engine(url)
