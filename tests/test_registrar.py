@@ -64,7 +64,7 @@ def test_when_the_child_dies_this_thread_registers_what_it_did_not_report(tmp_pa
     here, *_ = _open(folder, tmp_path / "here.sqlite3")
     children = []
 
-    def dying(engine, batch_id):  # a child that exits before its files (killed, out of memory)
+    def dying(engine, batch_id, register):  # a child that exits before its files (killed, out of memory)
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
         process = ctx.Process(target=os._exit, args=(3,))
@@ -82,7 +82,7 @@ def test_when_the_child_dies_this_thread_registers_what_it_did_not_report(tmp_pa
 
 def test_a_store_in_memory_is_registered_in_this_process(tmp_path) -> None:
     memory = make_engine("sqlite://")
-    assert registrar.start(memory, 1) is None
+    assert registrar.start(memory, 1, batches.register_chunks) is None
     on_disk = make_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
     assert registrar._shared_url(on_disk) == f"sqlite:///{tmp_path / 's.sqlite3'}"
     assert registrar._shared_url(make_engine("postgresql+psycopg://fma:secret@db.example/fma")) == \

@@ -131,7 +131,7 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
         def first(part: OpenedBatch) -> None:  # its rows name their sub-folders from the start
             first_part(dataclasses.replace(part, recursive=batch.recursive))
         if _entries(folder) > OUT_OF_PROCESS:  # the child's start-up overlaps the scan (it waits for the files)
-            child = registrar.start(engine, batch.id)
+            child = registrar.start(engine, batch.id, register_chunks)
     with child or contextlib.nullcontext():
         files, left_out = scan_folder(folder, batch.recursive)
         opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first,
@@ -235,7 +235,7 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
                 state["delivered"] = some[-1].image.position + 1
 
     if child is None and parts and total > OUT_OF_PROCESS:  # files in sub-folders: started now
-        child = registrar.start(engine, batch_id)
+        child = registrar.start(engine, batch_id, register_chunks)
     if child is None or not parts or total <= OUT_OF_PROCESS:
         for chunk in register_chunks(engine, batch_id, files, skipped, unreadable):
             written(*chunk)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 NICE = 2
 """The child's niceness (POSIX): a little behind the window's threads; the file readers it starts take 5 more."""
+Register = Callable[[Engine, int, Sequence[Path], list[tuple[str, str]], dict[int, str]],
+                    Iterator[tuple[int, list[ImageRecord], set[int], bool]]]
+"""How files are registered: :func:`app.services.batches.register_chunks`."""
 _live: set[BaseProcess] = set()  # children registering now: stopped when the app exits
 _hooked = False
 
@@ -87,17 +90,18 @@ class Child:
             self.left = reported
 
 
-def start(engine: Engine, batch_id: int) -> Child | None:
-    """Start a child that will register files at the end of batch ``batch_id`` once handed them
-    (:meth:`Child.chunks`); None when it cannot (a store in memory, or no process can be started: the caller
-    registers them itself)."""
+def start(engine: Engine, batch_id: int, register: Register) -> Child | None:
+    """Start a child that will register files at the end of batch ``batch_id`` with ``register``
+    (:func:`app.services.batches.register_chunks`, passed by reference: this module does not import its caller) once
+    handed them (:meth:`Child.chunks`); None when it cannot (a store in memory, or no process can be started: the
+    caller registers them itself)."""
     url = _shared_url(engine)
     if url is None:
         return None
     try:
         ctx = multiprocessing.get_context("spawn")  # the same on every platform; a fork would copy Qt's threads
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=_main, args=(url, batch_id, child), name="fma-judge-registrar")
+        process = ctx.Process(target=_main, args=(url, batch_id, child, register), name="fma-judge-registrar")
         process.start()
     except (OSError, RuntimeError, ValueError) as exc:  # a locked-down workstation, a frozen app without support
         log.warning("cannot start a registering process (%s); registering in this process", exc)
@@ -127,12 +131,11 @@ def _stop_all() -> None:
             process.join(timeout=5)
 
 
-def _main(url: str, batch_id: int, conn: Connection) -> None:
+def _main(url: str, batch_id: int, conn: Connection, register_chunks: Register) -> None:
     """The child: make ready (its imports overlap the folder's scan), wait for the files, register them, report each
     chunk, then end (or report the error)."""
     import os
 
-    from app.services.batches import register_chunks
     from app.store.db import make_engine
 
     if hasattr(os, "nice"):  # background work, as the file readers': the window's threads come first
