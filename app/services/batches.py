@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -130,7 +131,7 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     if first_part is not None and batch.total == 0:
         def first(part: OpenedBatch) -> None:  # its rows name their sub-folders from the start
             first_part(dataclasses.replace(part, recursive=batch.recursive))
-        if _entries(folder) > OUT_OF_PROCESS:  # the child's start-up overlaps the scan (it waits for the files)
+        if _entries(folder, OUT_OF_PROCESS + 1) > OUT_OF_PROCESS:  # its start-up overlaps the scan (it waits)
             child = registrar.start(engine, batch.id, register_chunks)
     with child or contextlib.nullcontext():
         files, left_out = scan_folder(folder, batch.recursive)
@@ -219,20 +220,20 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
     skipped: list[tuple[str, str]] = list(left_out)
     total = len(files)
     parts = first_part is not None and total > FIRST
-    state = {"delivered": 0, "done": 0}  # positions handed over in parts; files registered
+    delivered = done = 0  # positions handed over in parts; files registered
 
     def written(size: int, records: list[ImageRecord], fresh: set[int], more: bool) -> None:
-        state["done"] += size
+        nonlocal delivered, done
+        done += size
         if progress:
-            progress(state["done"], total)
-        if parts and more and (items := _new_items(engine, batch_id, model_version, state["delivered"], records,
-                                                   fresh)):
+            progress(done, total)
+        if parts and more and (items := _new_items(engine, batch_id, model_version, delivered, records, fresh)):
             for a in range(0, len(items), PART_ROWS):  # the window lists each at once: a few ms of its thread
                 some = items[a:a + PART_ROWS]
                 first_part(OpenedBatch(batch_id, name, source, some, dict(unreadable),  # type: ignore[misc]
-                                       list(skipped), stored_taxonomy(engine, some) if not state["delivered"] else None,
-                                       continues=bool(state["delivered"])))
-                state["delivered"] = some[-1].image.position + 1
+                                       list(skipped), stored_taxonomy(engine, some) if not delivered else None,
+                                       continues=bool(delivered)))
+                delivered = some[-1].image.position + 1
 
     if child is None and parts and total > OUT_OF_PROCESS:  # files in sub-folders: started now
         child = registrar.start(engine, batch_id, register_chunks)
@@ -248,16 +249,17 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
             if child.left is not None:  # the child stopped: this thread registers what it did not report
                 for chunk in register_chunks(engine, batch_id, files[FIRST + child.left:], skipped, unreadable):
                     written(*chunk)
-    delivered = state["delivered"]
     items = batch_items(engine, batch_id, model_version, start=delivered)
     return OpenedBatch(batch_id, name, source, items, unreadable, skipped,
                        stored_taxonomy(engine, items) if not delivered else None, continues=bool(delivered))
 
 
-def _entries(folder: Path) -> int:
-    """How many entries the folder itself has (one directory read, no ``stat``; 0 when it cannot be read)."""
+def _entries(folder: Path, most: int) -> int:
+    """How many entries the folder itself has, counted up to ``most`` (no ``stat``; 0 when it cannot be read): the
+    scan reads the folder next, so a large one is not read whole twice."""
     try:
-        return len(os.listdir(folder))
+        with os.scandir(folder) as entries:
+            return sum(1 for _ in itertools.islice(entries, most))
     except OSError:
         return 0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -134,8 +135,6 @@ def _stop_all() -> None:
 def _main(url: str, batch_id: int, conn: Connection, register_chunks: Register) -> None:
     """The child: make ready (its imports overlap the folder's scan), wait for the files, register them, report each
     chunk, then end (or report the error)."""
-    import os
-
     from app.store.db import make_engine
 
     if hasattr(os, "nice"):  # background work, as the file readers': the window's threads come first

@@ -192,18 +192,17 @@ def _waiting(
     ``per_row`` looks each row's judgment up (cheap for the rows of one page); else every row is tested against
     the set of decided images, built once (a correlated EXISTS over the whole queue was 1.7x slower,
     bench.store_queue)."""
-    blind = select(PredictionReason.prediction_id).where(PredictionReason.reason.in_(sorted(BLIND_REASONS)))
+    blind_reason = PredictionReason.reason.in_(sorted(BLIND_REASONS))
     if per_row:
         status = _current_status()
-        is_blind = exists().where(
-            PredictionReason.prediction_id == Prediction.id, PredictionReason.reason.in_(sorted(BLIND_REASONS))
-        )
+        is_blind = exists().where(PredictionReason.prediction_id == Prediction.id, blind_reason)
         terms = [status.not_in(_JUDGED), ~is_blind] if not include_judged else [or_(~is_blind, status.in_(_JUDGED))]
-        if states is not None:
-            decided = sorted(set(states) & set(_JUDGED))
-            kept = [*([status.not_in(_JUDGED)] if "rejudge" in states else []), *([status.in_(decided)] if decided else [])]
-            terms.append(or_(*kept) if kept else false())
+        if states is not None:  # waiting: any status but a decision's
+            decided = set(states) & set(_JUDGED)
+            terms.append(status.not_in(sorted(set(_JUDGED) - decided)) if "rejudge" in states
+                         else status.in_(sorted(decided)) if decided else false())
         return terms
+    blind = select(PredictionReason.prediction_id).where(blind_reason)
     if not include_judged:
         return [Prediction.image_id.not_in(_decided_images()), Prediction.id.not_in(blind)]
     other = aliased(Prediction)

@@ -124,8 +124,7 @@ class _Parts:
     def __init__(self, session: Session, where: Sequence[ColumnElement[bool]], descending: bool, wanted: int) -> None:
         self.dialect = session.get_bind().dialect
         self.where, self.descending, self.wanted = list(where), descending, wanted
-        self.shapes: dict[Any, list[tuple[str, Any]]] = {}
-        self.sql: dict[Any, str] = {}
+        self.shapes: dict[Any, tuple[str, list[tuple[str, Any]]]] = {}  # shape -> (its SQL, its parameters)
         self.parts: list[tuple[Any, dict[str, Any]]] = []
 
     def add(self, shape: Any, cond: Sequence[ColumnElement[bool]], values: dict[str, Any] | None = None,
@@ -137,11 +136,10 @@ class _Parts:
             stmt = select(Prediction.id).where(*self.where, *cond).order_by(*_directed(terms, self.descending))
             state = stmt.limit(self.wanted).compile(dialect=self.dialect).construct_expanded_state()
             convert = state.processors
-            self.sql[shape] = f"SELECT * FROM ({state.statement})"
-            self.shapes[shape] = [
+            self.shapes[shape] = (f"SELECT * FROM ({state.statement})", [
                 (n, convert[n](v) if convert.get(n) else v)
                 for n, v in zip(state.positiontup or (), state.positional_parameters, strict=True)
-            ]
+            ])
         self.parts.append((shape, values or {}))
 
     def ids(self, session: Session, offset: int, limit: int) -> list[int] | None:
@@ -150,11 +148,11 @@ class _Parts:
         parts = self.parts[::-1] if self.descending else self.parts
         if len(parts) > MAX_PARTS:
             return None
-        params = [v for shape, values in parts for v in (values.get(n, v) for n, v in self.shapes[shape])]
+        params = [v for shape, values in parts for v in (values.get(n, v) for n, v in self.shapes[shape][1])]
         if len(params) + 2 > MAX_VARIABLES:  # an SQLite before 3.32 (2020) takes 999 at most
             return None
         chunks = [parts[i:i + COMPOUND] for i in range(0, len(parts), COMPOUND)]
-        unions = [" UNION ALL ".join(self.sql[shape] for shape, _ in chunk) for chunk in chunks]
+        unions = [" UNION ALL ".join(self.shapes[shape][0] for shape, _ in chunk) for chunk in chunks]
         sql = unions[0] if len(unions) == 1 else " UNION ALL ".join(f"SELECT * FROM ({u})" for u in unions)
         rows = session.connection().exec_driver_sql(f"{sql} LIMIT ? OFFSET ?", (*params, limit, offset))
         return [int(i) for (i,) in rows]
