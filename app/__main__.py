@@ -8,6 +8,7 @@
     fma-judge restore BACKUP|--newest [--db URL] [--list]
     fma-judge monitor --model BUNDLE [--db URL] [--batch ID] [--check] [--resume PAUSE_ID]   (app.monitor_commands)
     fma-judge recalibrate --model BUNDLE [--db URL] [--out NEW_BUNDLE] [--since DATE] [--train-data MANIFEST]
+    fma-judge spectra show FILE ... | import FOLDER [--db URL] [--model BUNDLE]   (app.spectra_commands)
     fma-judge --self-test [--db URL] [--model BUNDLE]      (IT, after an install: app.selftest)
 
 ``classify`` and ``export`` run without Qt; the app imports torch only on its model thread, after the window
@@ -27,6 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app import commands  # no Qt
 
         return getattr(commands, f"{argv[0]}_main")(argv[1:])
+    if argv and argv[0] == "spectra":
+        from app.spectra_commands import spectra_main  # no Qt
+
+        return spectra_main(argv[1:])
     if argv and argv[0] in ("monitor", "recalibrate"):
         from app import monitor_commands  # no Qt
 

@@ -1,7 +1,7 @@
-"""``python -m bench engine|pipeline|ui|store|gallery|team|folder|sharded|tree|judging|reliability|all [--quick] [--out DIR] [--work DIR]``.
+"""``python -m bench engine|pipeline|ui|store|gallery|team|folder|sharded|tree|judging|reliability|spectra|all [--quick] [--out DIR] [--work DIR]``.
 
 ``all`` runs each benchmark in its own process (so each one's peak RSS is its own), in the order
-engine, pipeline, ui, store, gallery, team, folder, sharded, tree, judging, reliability (the later ones reuse the bundles the engine benchmark
+engine, pipeline, ui, store, gallery, team, folder, sharded, tree, judging, reliability, spectra (the later ones reuse the bundles the engine benchmark
 optimised), then prints and writes a summary (``DIR/summary.json``).
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from bench.common import ROOT, log, write_result
 
 BENCHMARKS = ("engine", "pipeline", "ui", "store", "gallery", "team", "folder", "sharded", "tree", "judging",
-              "reliability")
+              "reliability", "spectra")
 QUICK_SKIPS = ("sharded",)  # its quick run is four torch start-ups (40 s); tests/test_predicting.py runs torchrun
 
 

@@ -51,10 +51,17 @@ def _summary(presses: list[dict[str, Any]], pace_ms: float) -> dict[str, Any]:
     missed_image = sum(1 for p in presses if p["image_ms"] is None)
     ordered = [p for p in presses if p["kind"] in JUDGING_ORDER]
     heat = [p["heatmap_ms"] if p["heatmap_ms"] is not None else pace_ms for p in ordered]
-    return {"image_ms": _stats(image), "image_missed": missed_image, "heatmap_ms": _stats(heat),
-            "heatmap_missed": sum(1 for p in ordered if p["heatmap_ms"] is None), "presses": len(presses),
-            # judging keys that found no prediction on screen yet: the analyst would have had to wait
-            "judging_keys": len(ordered), "judging_keys_ignored": sum(1 for p in ordered if not p["judged"])}
+    out = {"image_ms": _stats(image), "image_missed": missed_image, "heatmap_ms": _stats(heat),
+           "heatmap_missed": sum(1 for p in ordered if p["heatmap_ms"] is None), "presses": len(presses),
+           # judging keys that found no prediction on screen yet: the analyst would have had to wait
+           "judging_keys": len(ordered), "judging_keys_ignored": sum(1 for p in ordered if not p["judged"])}
+    if any(p.get("spectrum_ms") is not None for p in presses):  # images with FTIR spectra (python -m bench spectra)
+        shown = [p for p in presses if p["image_ms"] is not None]
+        out["spectrum_ms"] = _stats([p["spectrum_ms"] for p in shown if p["spectrum_ms"] is not None])
+        out["spectrum_extra_ms"] = _stats([p["spectrum_ms"] - p["image_ms"] for p in shown
+                                           if p["spectrum_ms"] is not None])
+        out["spectrum_missed"] = sum(1 for p in shown if p["spectrum_ms"] is None)
+    return out
 
 
 def _judgments_in_db(url: str, folder: Path, analyst: str) -> int:

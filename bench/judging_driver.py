@@ -4,8 +4,8 @@ Started cold by :mod:`bench.judging` with the parent's launch time in ``BENCH_T0
 :func:`app.ui.app.run_app` with the given arguments (a batch folder, a model, a database) and, from inside the
 event loop, presses keys on the main window as an analyst would (accept, Top-k digits, arrows, undo) at a steady
 pace, in two phases: while the rest of the batch is still being classified, and after. It times, from the key
-press, the first paint of the viewer showing the new image and of the panel showing its file, and the first paint
-of its heatmap. At the end it prints one JSON line and exits.
+press, the first paint of the viewer showing the new image and of the panel showing its file, the first paint
+of its heatmap, and (an image with an FTIR spectrum) the first paint of the spectrum panel with its spectrum. At the end it prints one JSON line and exits.
 
 Options come as JSON in ``BENCH_DRIVE``: ``pace_s``, ``during`` and ``after`` (key presses per phase),
 ``timeout_s``. ``BENCH_TRACE=1`` and ``BENCH_PROFILE=FILE`` say where slow presses spent their time
@@ -37,6 +37,7 @@ class Press:
     image_t: float | None = None
     panel_t: float | None = None
     heat_t: float | None = None
+    spectrum_t: float | None = None  # the spectrum panel painted with the new image's spectrum (images that have one)
     judged: bool = False
     cpu0: float | None = None  # the UI thread's CPU time at the key, when tracing (bench.judging_trace)
     cpu_ms: float | None = None
@@ -46,7 +47,8 @@ class Press:
         painted = None if self.image_t is None or self.panel_t is None else max(self.image_t, self.panel_t)
         out = {"kind": self.kind, "phase": self.phase, "judged": self.judged,
                "image_ms": None if painted is None else round((painted - self.t_key) * 1000, 2),
-               "heatmap_ms": None if self.heat_t is None else round((self.heat_t - self.t_key) * 1000, 2)}
+               "heatmap_ms": None if self.heat_t is None else round((self.heat_t - self.t_key) * 1000, 2),
+               "spectrum_ms": None if self.spectrum_t is None else round((self.spectrum_t - self.t_key) * 1000, 2)}
         if self.cpu_ms is not None:
             out.update(ui_cpu_ms=round(self.cpu_ms, 1), events=sorted(self.events))
         return out
@@ -115,6 +117,10 @@ def main(argv: list[str]) -> int:
                 press.image_t = now
             if press.heat_t is None and win.viewer.has_heatmap:
                 press.heat_t = now
+        elif obj is win.spectrum_panel.plot:
+            lookup = win.spectrum_panel.lookup
+            if press.spectrum_t is None and lookup is not None and lookup.image_id == press.target:
+                press.spectrum_t = now
         elif press.panel_t is None and win.panel.title.text() == press.file_name:
             press.panel_t = now
         if press.cpu0 is not None and press.cpu_ms is None and press.image_t is not None and press.panel_t is not None:
@@ -135,6 +141,7 @@ def main(argv: list[str]) -> int:
         # GIL for each of their events, and slowed down what it measures while the model thread ran.
         win.panel.installEventFilter(painted)
         win.panel.title.installEventFilter(painted)
+        win.spectrum_panel.plot.installEventFilter(painted)  # (paints only while an image with a spectrum is shown)
         win.worker.runFinished.connect(
             lambda _run, cancelled: cancelled or setattr(drv, "run_over_at", time.perf_counter()))
         real_judge = win._judge

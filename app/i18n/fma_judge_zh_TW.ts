@@ -4,7 +4,7 @@
 <context>
     <name>BatchList</name>
     <message>
-        <location filename="../ui/batch_list.py" line="62"/>
+        <location filename="../ui/batch_list.py" line="63"/>
         <source>Has a note (N to read or edit it)</source>
         <translation>有註記（按 N 檢視或編輯）</translation>
     </message>
@@ -357,41 +357,46 @@
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="54"/>
+        <source>FTIR spectrum: the next reference over it / the image&apos;s next spectrum</source>
+        <translation>FTIR 光譜：疊上下一個參考光譜／此影像的下一條光譜</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="56"/>
         <source>Heatmap opacity − / +</source>
         <translation>熱圖透明度 − / +</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="55"/>
+        <location filename="../ui/help_overlay.py" line="57"/>
         <source>Zoom in / out / fit</source>
         <translation>放大／縮小／符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="56"/>
+        <location filename="../ui/help_overlay.py" line="58"/>
         <source>Brightness, contrast, gamma up (with Shift: down); R resets</source>
         <translation>亮度、對比、Gamma 調高（加 Shift 調低）；R 還原</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="57"/>
+        <location filename="../ui/help_overlay.py" line="59"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="58"/>
+        <location filename="../ui/help_overlay.py" line="60"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="59"/>
+        <location filename="../ui/help_overlay.py" line="61"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="87"/>
+        <location filename="../ui/help_overlay.py" line="89"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="96"/>
+        <location filename="../ui/help_overlay.py" line="98"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
     </message>
@@ -485,91 +490,101 @@
     </message>
     <message>
         <location filename="../ui/keymap.py" line="52"/>
+        <source>FTIR spectrum: the next reference over it</source>
+        <translation>FTIR 光譜：疊上下一個參考光譜</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="53"/>
+        <source>FTIR spectrum: the image&apos;s next spectrum</source>
+        <translation>FTIR 光譜：此影像的下一條光譜</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="54"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="53"/>
+        <location filename="../ui/keymap.py" line="55"/>
         <source>Heatmap opacity down</source>
         <translation>熱圖透明度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="54"/>
+        <location filename="../ui/keymap.py" line="56"/>
         <source>Heatmap opacity up</source>
         <translation>熱圖透明度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="55"/>
+        <location filename="../ui/keymap.py" line="57"/>
         <source>Zoom in</source>
         <translation>放大</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="56"/>
+        <location filename="../ui/keymap.py" line="58"/>
         <source>Zoom out</source>
         <translation>縮小</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="57"/>
+        <location filename="../ui/keymap.py" line="59"/>
         <source>Fit the image</source>
         <translation>符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="58"/>
+        <location filename="../ui/keymap.py" line="60"/>
         <source>Brightness up</source>
         <translation>亮度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="59"/>
+        <location filename="../ui/keymap.py" line="61"/>
         <source>Brightness down</source>
         <translation>亮度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="60"/>
+        <location filename="../ui/keymap.py" line="62"/>
         <source>Contrast up</source>
         <translation>對比提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="61"/>
+        <location filename="../ui/keymap.py" line="63"/>
         <source>Contrast down</source>
         <translation>對比降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="62"/>
+        <location filename="../ui/keymap.py" line="64"/>
         <source>Gamma up</source>
         <translation>Gamma 提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="63"/>
+        <location filename="../ui/keymap.py" line="65"/>
         <source>Gamma down</source>
         <translation>Gamma 降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="64"/>
+        <location filename="../ui/keymap.py" line="66"/>
         <source>Reset brightness, contrast, gamma</source>
         <translation>還原亮度、對比、Gamma</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="65"/>
+        <location filename="../ui/keymap.py" line="67"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="66"/>
+        <location filename="../ui/keymap.py" line="68"/>
         <source>Re-judge queue</source>
         <translation>複判佇列</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="67"/>
+        <location filename="../ui/keymap.py" line="69"/>
         <source>Filter or sort the list</source>
         <translation>篩選或排序清單</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="68"/>
+        <location filename="../ui/keymap.py" line="70"/>
         <source>Show / hide the shortcuts</source>
         <translation>顯示／隱藏快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="88"/>
+        <location filename="../ui/keymap.py" line="90"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是按鍵</translation>
     </message>
@@ -680,13 +695,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="183"/>
+        <location filename="../ui/app.py" line="185"/>
         <location filename="../ui/side_actions.py" line="113"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="123"/>
+        <location filename="../ui/app.py" line="125"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -695,7 +710,7 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="134"/>
+        <location filename="../ui/app.py" line="136"/>
         <source>{msg}
 
 Restore the newest backup, made {when}? Judgments made after it are not in it. The damaged file is kept beside it.</source>
@@ -704,17 +719,17 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="207"/>
+        <location filename="../ui/app.py" line="211"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="233"/>
+        <location filename="../ui/app.py" line="237"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="241"/>
+        <location filename="../ui/app.py" line="245"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -873,22 +888,22 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="59"/>
+        <location filename="../ui/store_upkeep.py" line="64"/>
         <source>{who} is on this image: a judgment of yours would go against theirs</source>
         <translation>{who} 正在判定此影像：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="112"/>
+        <location filename="../ui/store_upkeep.py" line="119"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="369"/>
+        <location filename="../ui/main_window.py" line="377"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="370"/>
+        <location filename="../ui/main_window.py" line="378"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -901,32 +916,32 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="375"/>
+        <location filename="../ui/main_window.py" line="383"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="28"/>
+        <location filename="../ui/batch_opening.py" line="33"/>
         <source>Open a folder of images</source>
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="35"/>
+        <location filename="../ui/batch_opening.py" line="40"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="42"/>
+        <location filename="../ui/batch_opening.py" line="47"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="43"/>
+        <location filename="../ui/batch_opening.py" line="48"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="139"/>
+        <location filename="../ui/store_upkeep.py" line="146"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -941,27 +956,27 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="36"/>
+        <location filename="../ui/batch_opening.py" line="41"/>
         <source>Its sub-folders hold {n} more images. Open them too?</source>
         <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="99"/>
+        <location filename="../ui/batch_opening.py" line="110"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="122"/>
+        <location filename="../ui/batch_opening.py" line="146"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="123"/>
+        <location filename="../ui/batch_opening.py" line="147"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="145"/>
+        <location filename="../ui/batch_opening.py" line="170"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -976,7 +991,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="511"/>
+        <location filename="../ui/main_window.py" line="530"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -1156,13 +1171,13 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="84"/>
+        <location filename="../ui/main_window.py" line="86"/>
         <location filename="../ui/prediction_panel.py" line="261"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="85"/>
+        <location filename="../ui/main_window.py" line="87"/>
         <source>spot check · judge blind</source>
         <translation>抽查 · 盲判</translation>
     </message>
@@ -1382,7 +1397,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>預測</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="37"/>
+        <location filename="../ui/queue_filters.py" line="44"/>
         <location filename="../ui/queue_model.py" line="83"/>
         <source>Confidence</source>
         <translation>信心度</translation>
@@ -1398,7 +1413,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>新類別分數</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="40"/>
+        <location filename="../ui/queue_filters.py" line="47"/>
         <location filename="../ui/queue_model.py" line="86"/>
         <source>Batch</source>
         <translation>批次</translation>
@@ -1444,128 +1459,128 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>點一下（或按空白鍵）選取此組的影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="31"/>
+        <location filename="../ui/queue_filters.py" line="38"/>
         <source>All reasons</source>
         <translation>所有原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="34"/>
+        <location filename="../ui/queue_filters.py" line="41"/>
         <source>All predicted types</source>
         <translation>所有預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="35"/>
+        <location filename="../ui/queue_filters.py" line="42"/>
         <source>All batches</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="38"/>
+        <location filename="../ui/queue_filters.py" line="45"/>
         <source>Waiting longest</source>
         <translation>等待最久</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="39"/>
-        <location filename="../ui/queue_filters.py" line="75"/>
+        <location filename="../ui/queue_filters.py" line="46"/>
+        <location filename="../ui/queue_filters.py" line="82"/>
         <source>Predicted type</source>
         <translation>預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="41"/>
+        <location filename="../ui/queue_filters.py" line="48"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="46"/>
+        <location filename="../ui/queue_filters.py" line="53"/>
         <source>Re&amp;verse</source>
         <translation>反向(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="56"/>
+        <location filename="../ui/queue_filters.py" line="63"/>
         <source>Waiting to be judged</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="65"/>
+        <location filename="../ui/queue_filters.py" line="72"/>
         <source>Any time</source>
         <translation>不限</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="66"/>
+        <location filename="../ui/queue_filters.py" line="73"/>
         <source>Over 1 hour</source>
         <translation>超過 1 小時</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="67"/>
+        <location filename="../ui/queue_filters.py" line="74"/>
         <source>Over 1 day</source>
         <translation>超過 1 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="68"/>
+        <location filename="../ui/queue_filters.py" line="75"/>
         <source>Over 1 week</source>
         <translation>超過 1 週</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="74"/>
+        <location filename="../ui/queue_filters.py" line="81"/>
         <source>No grouping</source>
         <translation>不分組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="76"/>
+        <location filename="../ui/queue_filters.py" line="83"/>
         <source>Determined node</source>
         <translation>已確定的節點</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="77"/>
+        <location filename="../ui/queue_filters.py" line="84"/>
         <source>Determined node: the deepest group or subgroup the model is sure of at the target purity; a group&apos;s images can be judged together (click its heading, then C)</source>
         <translation>已確定的節點：模型在目標純度下有把握的最深一層大類或子類；同一組的影像可一起判定（點組標題，再按 C）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="83"/>
+        <location filename="../ui/queue_filters.py" line="90"/>
         <source>&amp;Reason:</source>
         <translation>原因(&amp;R)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="84"/>
+        <location filename="../ui/queue_filters.py" line="91"/>
         <source>&amp;Predicted:</source>
         <translation>預測(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="85"/>
+        <location filename="../ui/queue_filters.py" line="92"/>
         <source>&amp;Batch:</source>
         <translation>批次(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="86"/>
+        <location filename="../ui/queue_filters.py" line="93"/>
         <source>&amp;Waiting:</source>
         <translation>等待時間(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="87"/>
+        <location filename="../ui/queue_filters.py" line="94"/>
         <source>Con&amp;fidence:</source>
         <translation>信心度(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="97"/>
+        <location filename="../ui/queue_filters.py" line="104"/>
         <source>&amp;Sort:</source>
         <translation>排序(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="99"/>
+        <location filename="../ui/queue_filters.py" line="106"/>
         <source>&amp;Group:</source>
         <translation>分組(&amp;G)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="101"/>
+        <location filename="../ui/queue_filters.py" line="108"/>
         <source>Sta&amp;te:</source>
         <translation>狀態(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="103"/>
+        <location filename="../ui/queue_filters.py" line="110"/>
         <source>&amp;Analyst:</source>
         <translation>分析人員(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="174"/>
+        <location filename="../ui/queue_filters.py" line="180"/>
         <source>{name} — every type ({n})</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
@@ -1683,32 +1698,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="57"/>
+        <location filename="../ui/queue_filters.py" line="64"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="58"/>
+        <location filename="../ui/queue_filters.py" line="65"/>
         <source>Accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="59"/>
+        <location filename="../ui/queue_filters.py" line="66"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="60"/>
+        <location filename="../ui/queue_filters.py" line="67"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="61"/>
+        <location filename="../ui/queue_filters.py" line="68"/>
         <source>Waiting or judged</source>
         <translation>待判定或已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="71"/>
+        <location filename="../ui/queue_filters.py" line="78"/>
         <source>All analysts</source>
         <translation>所有分析人員</translation>
     </message>
@@ -1894,6 +1909,51 @@ Similarity {sim:.3f}</source>
     </message>
 </context>
 <context>
+    <name>Spectrum</name>
+    <message>
+        <location filename="../ui/spectrum_panel.py" line="88"/>
+        <source>wavenumber (cm⁻¹) · absorbance</source>
+        <translation>波數 (cm⁻¹) · 吸收度</translation>
+    </message>
+    <message>
+        <location filename="../ui/spectrum_panel.py" line="217"/>
+        <source>FTIR spectrum · {name}</source>
+        <translation>FTIR 光譜 · {name}</translation>
+    </message>
+    <message>
+        <location filename="../ui/spectrum_panel.py" line="218"/>
+        <source>Shift+I: next spectrum</source>
+        <translation>Shift+I：下一條光譜</translation>
+    </message>
+    <message>
+        <location filename="../ui/spectrum_panel.py" line="221"/>
+        <source>Spectrum suggests: {type} (HQI {hqi})</source>
+        <translation>光譜建議：{type}（HQI {hqi}）</translation>
+    </message>
+    <message>
+        <location filename="../ui/spectrum_panel.py" line="233"/>
+        <source>No reference spectrum yet: import a library
+(fma-judge spectra import FOLDER) or judge images.</source>
+        <translation>尚無參考光譜：請匯入光譜庫
+（fma-judge spectra import 資料夾）或先判定影像。</translation>
+    </message>
+    <message>
+        <location filename="../ui/spectrum_panel.py" line="237"/>
+        <source>library</source>
+        <translation>光譜庫</translation>
+    </message>
+    <message>
+        <location filename="../ui/spectrum_panel.py" line="238"/>
+        <source>judged image</source>
+        <translation>已判定影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/spectrum_panel.py" line="241"/>
+        <source>I: next reference over the spectrum</source>
+        <translation>I：疊上下一個參考光譜</translation>
+    </message>
+</context>
+<context>
     <name>State</name>
     <message>
         <location filename="../ui/style.py" line="25"/>
@@ -1934,27 +1994,27 @@ Similarity {sim:.3f}</source>
 <context>
     <name>TaxonomyPicker</name>
     <message>
-        <location filename="../ui/picker.py" line="21"/>
+        <location filename="../ui/picker.py" line="27"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="97"/>
+        <location filename="../ui/picker.py" line="105"/>
         <source>Choose the defect type</source>
         <translation>選擇缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="102"/>
+        <location filename="../ui/picker.py" line="110"/>
         <source>Type to filter by English or Chinese name, or id…</source>
         <translation>輸入英文或中文名稱、或 ID 以篩選…</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="113"/>
+        <location filename="../ui/picker.py" line="121"/>
         <source>Enter: choose · ↑↓: move · Esc: cancel</source>
         <translation>Enter：選擇 · ↑↓：移動 · Esc：取消</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="122"/>
+        <location filename="../ui/picker.py" line="130"/>
         <source>Only {node} (determined by the model) · Tab: all types</source>
         <translation>僅顯示 {node}（模型已確定）· Tab：全部類型</translation>
     </message>

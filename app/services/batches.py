@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from app.services import registrar
+from app.services import registrar, spectra
 from app.services.file_facts import FactReader, header_size, read_facts
 from app.store import repo
 from app.store.db import read_only, session_scope
@@ -33,6 +33,7 @@ from app.store.records import (
 )
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.imageio import IMAGE_SUFFIXES, is_image_file, regular_file_reason
+from models.spectra import SPECTRUM_SUFFIXES
 from models.taxonomy import Taxonomy
 
 __all__ = ["OpenedBatch", "Progress", "header_size", "open_files", "open_folder", "scan_folder", "unpredicted"]
@@ -51,10 +52,13 @@ UNSUPPORTED_IMAGE_SUFFIXES = frozenset({".gif", ".webp", ".heic", ".heif", ".avi
                                         ".dng", ".nef", ".cr2", ".arw"})
 
 
-def scan_folder(folder: Path, recursive: bool = False) -> tuple[list[Path], list[tuple[str, str]]]:
+def scan_folder(folder: Path, recursive: bool = False, spectra: list[Path] | None = None,
+                ) -> tuple[list[Path], list[tuple[str, str]]]:
     """Image files of a folder (sorted by path; hidden files and folders skipped), and every other file with the reason
     it is not in the batch: an unsupported image format, a link to a missing file, a pipe, a folder named ``*.png``,
-    or a file that is no image at all (notes, spreadsheets: listed so that nothing is left out unseen).
+    or a file that is no image at all (notes, spreadsheets: listed so that nothing is left out unseen). With
+    ``spectra``, the files that may be FTIR spectra (``.jdx``, ``.dx``, ``.jcamp``, ``.csv``, ``.txt``) go there
+    instead, to be matched to their images (:func:`app.services.spectra.attach_found`).
 
     One directory listing per folder (``os.scandir``: no ``stat`` for a plain file), so 100,000 files list in well
     under a second. Sub-folders are entered through real folders only, never through links (a link can loop).
@@ -88,6 +92,8 @@ def scan_folder(folder: Path, recursive: bool = False) -> tuple[list[Path], list
                     skipped.append((key, (entry.path, "is a folder, not an image file")))
             elif suffix in IMAGE_SUFFIXES:
                 skipped.append((key, (entry.path, regular_file_reason(Path(entry.path)) or "cannot read the file")))
+            elif spectra is not None and suffix in SPECTRUM_SUFFIXES and _entry_is(entry, "file"):
+                spectra.append(Path(entry.path))
             elif suffix in UNSUPPORTED_IMAGE_SUFFIXES:
                 skipped.append((key, (entry.path, f"format not supported ({suffix[1:].upper()}); convert it to PNG "
                                                   "or TIFF")))
@@ -133,10 +139,14 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
             first_part(dataclasses.replace(part, recursive=batch.recursive))
         if _entries(folder, OUT_OF_PROCESS + 1) > OUT_OF_PROCESS:  # its start-up overlaps the scan (it waits)
             child = registrar.start(engine, batch.id, register_chunks)
+    candidates: list[Path] = []
     with child or contextlib.nullcontext():
-        files, left_out = scan_folder(folder, batch.recursive)
+        files, left_out = scan_folder(folder, batch.recursive, spectra=candidates)
         opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first,
                        child=child)
+    if candidates:  # FTIR spectra named after their images: stored and attached (the rest listed as left out)
+        opened = dataclasses.replace(opened, skipped=sorted([*opened.skipped, *spectra.attach_found(
+            engine, files, candidates)]))
     below = 0 if batch.recursive else images_below(folder)
     return dataclasses.replace(opened, recursive=batch.recursive, below=below)
 

@@ -6,6 +6,11 @@ exported (the undone ones are listed in :attr:`ExportResult.skipped`). The CSV s
 ``unknown:unlabelled`` for images marked "unknown / new defect type" (training uses them as outlier
 exposure when ``loss.outlier_weight`` > 0 and skips them otherwise; nothing is lost). Rows are streamed from the database (``yield_per``), so large stores export in seconds.
 
+FTIR spectra travel with the labels too (issue #20): when an exported image has spectra, the CSV gets the
+manifest's ``spectrum`` column (its files' paths, ``;`` between several) and the JSON's ``spectra`` list holds
+them; an ImageFolder export copies them beside the image copy, named after it (``<sha8>_P001.png`` and
+``<sha8>_P001.jdx``: the app pairs them again by name).
+
 Notes travel with the labels: the CSV's last column and the JSON's ``note`` field hold each image's note;
 an ImageFolder export also writes ``notes.csv`` (``path,note``: the copied image's path relative to the
 export folder, one row per image that has a note), next to its ``manifest.csv`` (which has the ``note``
@@ -32,7 +37,16 @@ from sqlalchemy.orm import Session, aliased
 from app.store.db import translate_errors
 from app.store.errors import ExportError
 from app.store.records import EXPORT_COLUMNS, UNKNOWN_LABEL, ExportRow
-from app.store.schema import JUDGED_STATUSES, Batch, BatchImage, Image, ImagePath, Judgment, ModelVersion
+from app.store.repo.spectra import any_spectra, spectrum_paths
+from app.store.schema import (
+    JUDGED_STATUSES,
+    Batch,
+    BatchImage,
+    Image,
+    ImagePath,
+    Judgment,
+    ModelVersion,
+)
 from models.atomic import replacing
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.data.manifest import CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
@@ -166,7 +180,9 @@ def iter_export_rows(
         .correlate(Image)
         .scalar_subquery()
     )
+    spectra = spectrum_paths(session, batch_id)
     columns: list[Any] = [
+        Image.id,
         Image.sha256,
         latest_path.label("path"),
         Judgment.leaf,
@@ -193,7 +209,7 @@ def iter_export_rows(
     if since is not None:
         stmt = stmt.where(Judgment.created_at >= _aware(since))
     for row in session.execute(stmt.execution_options(yield_per=_YIELD_PER)):
-        sha, path, leaf, status, analyst, created_at, version, shown, note = row[:9]
+        image_id, sha, path, leaf, status, analyst, created_at, version, shown, note = row[:10]
         path = path or ""
         if status == "reverted":
             if skipped is not None:
@@ -222,14 +238,17 @@ def iter_export_rows(
             judged_at=created_at,
             model_version=version,
             predicted_leaf=(shown or {}).get("leaf"),
-            history_count=int(row[9]) if with_history else None,
+            history_count=int(row[10]) if with_history else None,
             note=note or None,
+            spectra=tuple(spectra.get(image_id, ())),
         )
 
 
+
 # ------------------------------------------------------------------------------------------ writers
-def _write_csv(rows: Iterator[ExportRow], out: Path) -> int:
-    """Write the rows as a training manifest (``path,label`` first, then the other export columns).
+def _write_csv(rows: Iterator[ExportRow], out: Path, spectra: bool = False) -> int:
+    """Write the rows as a training manifest (``path,label`` first, with ``spectrum`` when ``spectra``, then the
+    other export columns).
 
     Paths under the CSV's folder are written relative to it; returns the number of rows.
     """
@@ -241,7 +260,8 @@ def _write_csv(rows: Iterator[ExportRow], out: Path) -> int:
             count += 1
             yield row.manifest_row()
 
-    write_manifest(lines(), out, columns=(), extra_columns=EXPORT_COLUMNS[2:])  # [:2] is path,label
+    write_manifest(lines(), out, columns=("spectrum",) if spectra else (),
+                   extra_columns=EXPORT_COLUMNS[2:])  # [:2] is path,label
     return count
 
 
@@ -275,10 +295,27 @@ def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, st
         except OSError as exc:
             skipped.append((row.path, f"cannot copy: {exc.strerror or exc}"))
             continue
-        yield replace(row, path=str(target))
+        yield replace(row, path=str(target), spectra=tuple(_copied_spectra(row, source, target, skipped)))
 
 
-def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]]) -> int:
+def _copied_spectra(row: ExportRow, source: Path, target: Path, skipped: list[tuple[str, str]]) -> Iterator[str]:
+    """Copy the row's spectra beside the image's copy, named after it (``P001.spot2.jdx`` beside ``<sha8>_P001.png``
+    becomes ``<sha8>_P001.spot2.jdx``), so that they pair by name again; a spectrum that cannot be copied is listed
+    (the image is exported all the same)."""
+    for spectrum in map(Path, row.spectra):
+        name = spectrum.name
+        tail = name[len(source.stem):] if name.lower().startswith(source.stem.lower()) else "." + name
+        copy = target.with_name(target.stem + tail)
+        try:
+            shutil.copyfile(spectrum, copy)
+        except OSError as exc:
+            skipped.append((str(spectrum), f"spectrum not copied (its image was): {exc.strerror or exc}"))
+            continue
+        yield str(copy)
+
+
+def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]],
+                       spectra: bool = False) -> int:
     """Copy the images (:func:`_copied`), write ``manifest.csv`` and the notes' sidecar ``notes.csv``."""
     notes: list[tuple[str, str]] = []
 
@@ -288,7 +325,7 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
                 notes.append((Path(row.path).relative_to(folder).as_posix(), row.note))
             yield row
 
-    count = _write_csv(noted(_copied(rows, folder, skipped)), folder / IMAGEFOLDER_MANIFEST)
+    count = _write_csv(noted(_copied(rows, folder, skipped)), folder / IMAGEFOLDER_MANIFEST, spectra)
     with replacing(folder / IMAGEFOLDER_NOTES) as handle:
         writer = CsvWriter(handle)
         writer.writerow(("path", "note"))
@@ -370,10 +407,11 @@ def _export(
     )
     if progress is not None:
         rows = _counted(rows, progress)
+    spectra = any_spectra(session, batch_id)
     writers: dict[str, Callable[[], int]] = {
-        "csv": lambda: _write_csv(rows, out),
+        "csv": lambda: _write_csv(rows, out, spectra),
         "json": lambda: _write_json(rows, out),
-        "imagefolder": lambda: _write_imagefolder(rows, out, skipped),
+        "imagefolder": lambda: _write_imagefolder(rows, out, skipped, spectra),
     }
     if fmt == "imagefolder":
         out.mkdir(parents=True, exist_ok=True)

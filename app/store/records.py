@@ -351,7 +351,8 @@ class ExportRow:
     """One exported label: an image's current judgment.
 
     ``label`` is the leaf id, or :data:`UNKNOWN_LABEL` for images marked unknown; ``leaf_path`` is
-    ``group/subgroup/leaf`` (empty for unknown, or when no taxonomy is known); ``note`` the image's note.
+    ``group/subgroup/leaf`` (empty for unknown, or when no taxonomy is known); ``note`` the image's note;
+    ``spectra`` the paths of the FTIR spectra attached to the image (issue #20).
     """
 
     path: str
@@ -366,6 +367,7 @@ class ExportRow:
     predicted_leaf: str | None
     history_count: int | None = None
     note: str | None = None
+    spectra: tuple[str, ...] = ()
 
     def manifest_row(self) -> ManifestRow:
         """The CSV export line: ``path`` and ``label``, and the other :data:`EXPORT_COLUMNS` as cells."""
@@ -378,6 +380,7 @@ class ExportRow:
             "model_version": self.model_version or "",
             "predicted_leaf": self.predicted_leaf or "",
             "note": self.note or "",
+            "spectrum": ";".join(self.spectra),
         }
         return ManifestRow(self.path, self.label, cells)
 
@@ -396,6 +399,7 @@ class ExportRow:
             "predicted_leaf": self.predicted_leaf,
             "note": self.note,
             "history_count": self.history_count,
+            "spectra": list(self.spectra),
         }
 
 
@@ -432,3 +436,36 @@ def unpredicted(items: Sequence[BatchItem], model_version: str | None, skip: Col
         return not decided and not held and p.calibration != calibration and not p.error
 
     return [(it.image.image_id, it.image.path) for it in items if stale(it) and it.image.image_id not in skip]
+
+
+@dataclass(frozen=True, eq=False)
+class SpectrumRecord:
+    """An FTIR spectrum attached to an image (issue #20), as the app shows it.
+
+    ``wavenumbers`` (cm⁻¹, ascending) and ``absorbance`` are float64 arrays of the same length; ``kind`` is what the
+    file held (``absorbance``, ``transmittance``: converted, ``arbitrary``: kept as given); ``path`` is where the file
+    lay when it was attached to the image.
+    """
+
+    spectrum_id: int
+    sha256: str
+    name: str
+    path: str
+    kind: str
+    title: str
+    wavenumbers: np.ndarray
+    absorbance: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceRecord:
+    """A spectrum of a known defect type, to search a new spectrum against: from the reference library
+    (``image_id`` None, ``source`` the file it was imported from) or of a judged image (``source`` its path)."""
+
+    spectrum_id: int
+    leaf: str
+    name: str
+    source: str
+    image_id: int | None
+    wavenumbers: np.ndarray
+    absorbance: np.ndarray

@@ -14,6 +14,10 @@ Design notes (for the queue, similar-case search, dashboard and model switching 
   removal of a model version).
 - ``routing_pauses`` is the purity monitor's log (:mod:`app.services.monitor`): auto-judging of a leaf (or a
   batch) paused for a model version's calibration, why, and when and why it ended (``ended_at`` NULL: in force).
+- ``spectra`` holds FTIR spectra by the sha256 of their file (normalised: wavenumbers in cm⁻¹ and absorbance,
+  float32 bytes in ``data``); ``image_spectra`` links them to images (one image, one or more spectra; the path
+  the file had when it was attached); ``reference_spectra`` is the imported reference library (a spectrum and the
+  defect type it is of). Migration 0008.
 - Times are timezone-aware UTC in Python. PostgreSQL stores ``timestamptz``; SQLite stores naive UTC
   text (see :class:`UTCDateTime`), so both sort and compare the same way.
 - Only portable types are used (JSON, DateTime(timezone=True), LargeBinary, BigInteger, Float): the same
@@ -284,6 +288,55 @@ class Claim(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))
     claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Spectrum(Base):
+    """An FTIR spectrum, identified by the sha256 of its file (:class:`models.spectra.Spectrum`, migration 0008).
+
+    ``data`` is float32 little-endian: the ``n_points`` wavenumbers (cm⁻¹, ascending), then as many absorbances.
+    ``kind`` is what the file held (``absorbance``, ``transmittance``: converted, ``arbitrary``: kept as given).
+    """
+
+    __tablename__ = "spectra"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(Text)
+    n_points: Mapped[int] = mapped_column(Integer)
+    first_cm1: Mapped[float] = mapped_column(Float)
+    last_cm1: Mapped[float] = mapped_column(Float)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ImageSpectrum(Base):
+    """A spectrum measured on an image's defect; ``path`` is where its file lay when it was attached."""
+
+    __tablename__ = "image_spectra"
+    __table_args__ = (Index("ix_image_spectra_spectrum_id", "spectrum_id"),)
+
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    spectrum_id: Mapped[int] = mapped_column(ForeignKey("spectra.id", ondelete="CASCADE"), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    attached_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReferenceSpectrum(Base):
+    """A spectrum of a reference library (migration 0008): a known defect type's spectrum imported from a folder
+    (``fma-judge spectra import``), searched beside the spectra of judged images. ``source`` is the file it came
+    from."""
+
+    __tablename__ = "reference_spectra"
+    __table_args__ = (UniqueConstraint("spectrum_id", "leaf"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spectrum_id: Mapped[int] = mapped_column(ForeignKey("spectra.id", ondelete="CASCADE"))
+    leaf: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class RoutingPause(Base):

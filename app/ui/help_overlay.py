@@ -27,7 +27,7 @@ def either(first: str, second: str) -> str:
 _ROW_IDS: tuple[tuple[str, ...], ...] = (
     ("accept",), ("top1", "top2", "top3", "top4", "top5"), ("picker",), ("unknown",), ("note",),
     ("previous", "next"), ("first", "last"), ("page_up", "page_down"), ("undo",), ("redo",), ("heatmap",), ("side",),
-    ("why",), ("top_scope",), ("opacity_down", "opacity_up"), ("zoom_in", "zoom_out", "fit"),
+    ("why",), ("top_scope",), ("spectrum_reference", "spectrum_next"), ("opacity_down", "opacity_up"), ("zoom_in", "zoom_out", "fit"),
     ("brightness_up", "brightness_down", "contrast_up", "contrast_down", "gamma_up", "gamma_down", "reset_view"),
     ("open_folder",), ("queue",), ("help",),
 )
@@ -51,6 +51,8 @@ def shortcut_rows(keymap: Mapping[str, tuple[str, ...]] | None = None) -> list[t
         ("S", QCoreApplication.translate("Help", "Heatmap side by side")),
         ("W", QCoreApplication.translate("Help", "Why this type? Evidence for Top-1, 2 … 5, then attention again")),
         ("A", QCoreApplication.translate("Help", "Top-5: the determined group's types, or all types")),
+        ("I / Shift+I", QCoreApplication.translate("Help", "FTIR spectrum: the next reference over it / the image's "
+                                                           "next spectrum")),
         ("[  ]", QCoreApplication.translate("Help", "Heatmap opacity − / +")),
         ("+  −  0", QCoreApplication.translate("Help", "Zoom in / out / fit")),
         ("B  K  G", QCoreApplication.translate("Help", "Brightness, contrast, gamma up (with Shift: down); R resets")),

@@ -49,6 +49,8 @@ def actions() -> list[KeyAction]:
         a("why", QCoreApplication.translate("Keys", "Why this type?"), "W"),
         a("references", QCoreApplication.translate("Keys", "Reference images of the Top-1 and Top-2 types"), "E"),
         a("top_scope", QCoreApplication.translate("Keys", "Top-5 of the determined node, or of all types"), "A"),
+        a("spectrum_reference", QCoreApplication.translate("Keys", "FTIR spectrum: the next reference over it"), "I"),
+        a("spectrum_next", QCoreApplication.translate("Keys", "FTIR spectrum: the image's next spectrum"), "Shift+I"),
         a("side", QCoreApplication.translate("Keys", "Heatmap side by side"), "S"),
         a("opacity_down", QCoreApplication.translate("Keys", "Heatmap opacity down"), "["),
         a("opacity_up", QCoreApplication.translate("Keys", "Heatmap opacity up"), "]"),

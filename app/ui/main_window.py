@@ -40,6 +40,7 @@ from app.ui.prediction_panel import PredictionPanel
 from app.ui.references import References
 from app.ui.side_actions import SideActions
 from app.ui.similar_panel import SimilarPanel
+from app.ui.spectrum_panel import SpectrumPanel
 from app.ui.statusbar import MainStatusBar
 from app.ui.store_upkeep import StoreUpkeep
 from app.ui.style import APP_STYLE
@@ -126,11 +127,13 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         """Connect the window to the open store: judging, the model thread, similar cases, backups. What was asked
         of the window before (a model, a folder) runs now."""
         from app.services.similar import SimilarCases
+        from app.services.spectra import SpectrumSearch
 
         if self.service is not None:
             raise RuntimeError("the window already has its store")
         self.service = service
         self.similar = self.similar_panel.service = SimilarCases(service.engine)
+        self.spectrum_panel.service = SpectrumSearch(service.engine)
         self.worker.service.engine = service.engine  # before any model load or prediction is queued
         self.panel.judging = service.read_only is None
         self._show_read_only_banner()
@@ -193,11 +196,11 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.center.addWidget(self.viewer)
         self.similar_panel = SimilarPanel(None, self.lang, self, runner=self._runner)
         self.similar_panel.openImage.connect(self.open_image)
+        self.spectrum_panel = SpectrumPanel(None, self.lang, self, runner=self._runner)  # (hidden: no spectrum)
         right = QSplitter(Qt.Orientation.Vertical, self)
-        right.addWidget(self.panel)
-        right.addWidget(self.similar_panel)
-        right.setStretchFactor(0, 1)  # the prediction panel takes what is left; the similar strip its own height
-        right.setStretchFactor(1, 0)
+        for i, widget in enumerate((self.panel, self.spectrum_panel, self.similar_panel)):
+            right.addWidget(widget)
+            right.setStretchFactor(i, int(i == 0))  # the prediction panel takes what is left; the others their own
         self.list_filter = ListFilterBar(self.presenter.list_types, self._node_depth, self)
         self.list_filter.changed.connect(self.set_list_filter)
         self.list_filter.done.connect(self.setFocus)
@@ -266,6 +269,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             "gamma_up": lambda: viewer.nudge("gamma", 1), "gamma_down": lambda: viewer.nudge("gamma", -1),
             "reset_view": viewer.set_adjustments, "open_folder": self.choose_folder, "queue": self.show_queue,
             "list_filter": self.list_filter.open_menu, "references": self.refs.cycle,
+            "spectrum_reference": self.spectrum_panel.next_reference, "spectrum_next": self.spectrum_panel.next_spectrum,
             "help": lambda: self.help.toggle(),
         }
 
@@ -355,6 +359,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.presenter.set_model(state, version=manifest.model_version, taxonomy=manifest.taxonomy,
                                  routing=manifest.calibration)
         self.similar_panel.set_taxonomy(manifest.taxonomy, self.lang)
+        self.spectrum_panel.set_taxonomy(manifest.taxonomy, self.lang)
         if self._queue_view is not None:
             self._queue_view.set_taxonomy(manifest.taxonomy, self.lang)
         if changed:
@@ -491,6 +496,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             if (near := self.presenter.item(neighbour)) is not None:  # decoded ahead: moving there is instant
                 self.images.request(near.image.image_id, near.image.path)
         self.refs.look_up(item)  # the strip: similar judged cases, or references of the Top-1 and Top-2 types (E)
+        self.spectrum_panel.look_up(image_id)  # the FTIR spectra measured on its defect, if any (off the UI thread)
 
     def _refocus(self) -> None:
         """Tell the model thread what is on screen and what comes next in judging order (their predictions and

@@ -2,13 +2,16 @@
 path ``root/<group>/<subgroup>/<leaf>/*.png``.
 
 A folder named ``unknown_<name>`` (or ``unknown:<name>``, or ``unknown/<name>``) holds ``unknown:<name>``
-samples. Labels are resolved and files checked as for manifests (:mod:`models.data.samples`).
+samples. Labels are resolved and files checked as for manifests (:mod:`models.data.samples`). An FTIR spectrum
+file named after an image of its folder (``P001.jdx`` or ``P001.csv`` beside ``P001.png``,
+:func:`models.spectra.match_spectra`) becomes one of that sample's ``spectra``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from models.data.samples import (
@@ -22,6 +25,7 @@ from models.data.samples import (
     unknown_label,
 )
 from models.imageio import IMAGE_SUFFIXES
+from models.spectra import is_spectrum_candidate, match_spectra
 from models.taxonomy import Taxonomy
 
 _UNKNOWN_DIR_RE = re.compile(r"^unknown[_:](.+)$", re.IGNORECASE)
@@ -60,12 +64,16 @@ def parse_folder(
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         rel_dir = Path(dirpath).relative_to(root)
         parts = rel_dir.parts
+        here, spectra = len(candidates), []
         for name in sorted(filenames):
             if name.startswith(".") or name.lower() in _IGNORED_FILES:
                 continue
             written = (rel_dir / name).as_posix()
             if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
-                skipped.append((written, f"not an image file type: suffix {Path(name).suffix or '(none)'!r}"))
+                if parts and is_spectrum_candidate(name):  # an FTIR spectrum, if an image has its name
+                    spectra.append((Path(dirpath) / name).resolve())
+                else:
+                    skipped.append((written, _not_an_image(name)))
                 continue
             if not parts:
                 skipped.append((written, "not in a class folder: images must be in root/<leaf id>/"))
@@ -78,7 +86,24 @@ def parse_folder(
                 continue
             sample = Sample(path=(Path(dirpath) / name).resolve(), label=label, source=source)
             candidates.append(Candidate(written, sample, f"folder {rel_dir.as_posix()}/"))
+        if spectra:
+            _pair_spectra(candidates, here, spectra, rel_dir, skipped)
     return candidates, skipped
+
+
+def _not_an_image(name: str) -> str:
+    return f"not an image file type: suffix {Path(name).suffix or '(none)'!r}"
+
+
+def _pair_spectra(candidates: list[Candidate], start: int, spectra: list[Path], rel_dir: Path,
+                  skipped: list[tuple[str, str]]) -> None:
+    """Give the folder's images (``candidates[start:]``) the spectrum files named after them
+    (:func:`models.spectra.match_spectra`); the others are skipped as files that are not images."""
+    pairs, unmatched = match_spectra([c.sample.path for c in candidates[start:]], spectra)
+    for i in range(start, len(candidates)):
+        if found := pairs.get(candidates[i].sample.path):
+            candidates[i] = replace(candidates[i], sample=replace(candidates[i].sample, spectra=tuple(found)))
+    skipped.extend(((rel_dir / p.name).as_posix(), _not_an_image(p.name)) for p in unmatched)
 
 
 def read_image_folder(
@@ -87,8 +112,8 @@ def read_image_folder(
     """Read an ImageFolder-style tree: ``root/<leaf id>/*.png`` or ``root/<group>/<sub>/<leaf>/*.png``.
 
     Supported suffixes: .png .jpg .jpeg .bmp .tif .tiff (any case). Folders ``unknown_<name>``,
-    ``unknown:<name>`` and ``unknown/<name>`` give ``unknown:<name>`` samples. Other files are listed
-    as skipped; hidden files are ignored.
+    ``unknown:<name>`` and ``unknown/<name>`` give ``unknown:<name>`` samples. Spectrum files named after an
+    image are its sample's ``spectra``; other files are listed as skipped; hidden files are ignored.
 
     Args:
         root: the top folder.

@@ -1,7 +1,9 @@
 """Read and write training/evaluation data: manifest CSVs (and, through :func:`load_data`, image folders).
 
-A manifest is a CSV file with the columns ``path,label[,magnification][,defect_bbox][,defect_size_px][,split]``
-(any other columns are ignored). ``path`` is relative to the manifest's folder, or absolute. ``label`` is a
+A manifest is a CSV file with the columns
+``path,label[,magnification][,defect_bbox][,defect_size_px][,split][,spectrum]`` (any other columns are ignored).
+``path`` is relative to the manifest's folder, or absolute; so are the FTIR spectrum files of ``spectrum``
+(several separated by ``;``). ``label`` is a
 leaf id, a full path ``group/subgroup/leaf``, or ``unknown:<name>`` for a defect outside the taxonomy.
 ``magnification`` may be written ``20``, ``20x`` or ``20X``; ``defect_bbox`` is ``"x0 y0 x1 y1"``.
 
@@ -71,11 +73,12 @@ __all__ = [
     "parse_split",
     "read_image_folder",
     "read_manifest",
+    "split_spectra",
     "unknown_label",
     "write_manifest",
 ]
 
-COLUMNS: tuple[str, ...] = ("path", "label", "magnification", "defect_bbox", "defect_size_px", "split")
+COLUMNS: tuple[str, ...] = ("path", "label", "magnification", "defect_bbox", "defect_size_px", "split", "spectrum")
 """Manifest columns in contract order; ``path`` and ``label`` are required."""
 
 
@@ -127,7 +130,7 @@ def _parse_manifest(
         raise DataError(
             f"{path}: manifest has no {' or '.join(repr(m) for m in missing)} column "
             f"(columns found: {found}; expected path,label[,magnification][,defect_bbox]"
-            "[,defect_size_px][,split])"
+            "[,defect_size_px][,split][,spectrum])"
         )
     base, source = path.parent, str(path)
     candidates: list[Candidate] = []
@@ -169,6 +172,7 @@ def _parse_manifest(
             defect_size_px=values["defect_size_px"],  # type: ignore[arg-type]
             split=values["split"],  # type: ignore[arg-type]
             source=source,
+            spectra=tuple(_resolve_path(p, base) for p in split_spectra(row.get("spectrum", ""))),
         )
         candidates.append(Candidate(written, sample, where))
     return candidates, skipped
@@ -273,6 +277,7 @@ class ManifestRow:
             "defect_bbox": None if sample.defect_bbox is None else format_bbox(sample.defect_bbox),
             "defect_size_px": None if sample.defect_size_px is None else format_number(sample.defect_size_px),
             "split": sample.split,
+            "spectrum": SPECTRA_SEPARATOR.join(str(p) for p in sample.spectra) or None,
         }
         return cls(sample.path, sample.label, {k: str(v) for k, v in values.items() if v is not None})
 
@@ -297,7 +302,7 @@ def write_manifest(
         path: the manifest file; its folder is created if needed. The new file replaces an old one only
             once it is complete, with the permissions a newly created file gets.
         columns: optional contract columns to write (of ``magnification``, ``defect_bbox``,
-            ``defect_size_px``, ``split``); None writes those that have a value in some row. Cells of
+            ``defect_size_px``, ``split``, ``spectrum``); None writes those that have a value in some row. Cells of
             the optional columns not written are left out.
         extra_columns: further columns after the contract columns, e.g. ``sha256``.
 
@@ -331,8 +336,19 @@ def write_manifest(
             cells = [row.cells.get(name, "") for name in header[2:]]
             n_contract = len(header) - 2 - len(extra_columns)
             cells = cells[:n_contract] + [spreadsheet_safe(c) for c in cells[n_contract:]]
+            if "spectrum" in header:  # its paths as the image's: relative to the manifest's folder when under it
+                at = header.index("spectrum") - 2
+                cells[at] = SPECTRA_SEPARATOR.join(_path_text(p, bases) for p in split_spectra(cells[at]))
             writer.writerow([_path_text(row.path, bases), row.label, *cells])
     return target
+
+
+SPECTRA_SEPARATOR = ";"
+
+
+def split_spectra(cell: str) -> list[str]:
+    """The spectrum files of a ``spectrum`` cell (``a.jdx;b.csv``), as written."""
+    return [part.strip() for part in cell.split(SPECTRA_SEPARATOR) if part.strip()]
 
 
 def _header(columns: Sequence[str], extra_columns: Sequence[str]) -> list[str]:

@@ -99,6 +99,7 @@ class Sample:
         defect_size_px: defect size in pixels, if known.
         split: ``"train"``, ``"val"`` or ``"test"``, if assigned.
         source: the manifest or folder the sample came from.
+        spectra: FTIR spectrum files measured on the defect (absolute paths; issue #20), if any.
     """
 
     path: Path
@@ -108,6 +109,7 @@ class Sample:
     defect_size_px: float | None = None
     split: str | None = None
     source: str = ""
+    spectra: tuple[Path, ...] = ()
 
     @property
     def is_unknown(self) -> bool:

@@ -15,6 +15,7 @@ One module per table, all re-exported here (callers write ``from app.store impor
 - :mod:`~app.store.repo.judgments`: ``judgments``;
 - :mod:`~app.store.repo.items`: a batch's items (images with their prediction and current judgment);
 - :mod:`~app.store.repo.monitor`: the purity monitor's spot checks and pauses (``routing_pauses``);
+- :mod:`~app.store.repo.spectra`: FTIR spectra (``spectra``) and the images they belong to (``image_spectra``);
 - :mod:`~app.store.repo._common`: the helpers and row -> record converters they share.
 
 The modules import each other directly, never this package.
@@ -72,13 +73,28 @@ from app.store.repo.monitor import (
     start_pause,
 )
 from app.store.repo.predictions import latest_predictions, save_prediction, save_predictions
+from app.store.repo.spectra import (
+    add_reference,
+    add_spectrum,
+    any_spectra,
+    attach_spectrum,
+    known_spectrum,
+    reference_spectra,
+    references_version,
+    spectra_of,
+    spectrum_paths,
+)
 
 __all__ = [
     "KEEP_NOTE",
     "NoteArg",
     "add_files_to_batch",
+    "add_reference",
+    "add_spectrum",
     "add_to_batch",
+    "any_spectra",
     "apply_pauses",
+    "attach_spectrum",
     "batch_items",
     "batch_unknown_flags",
     "batches_named",
@@ -101,6 +117,7 @@ __all__ = [
     "image_paths",
     "images_at_paths",
     "judgment_history",
+    "known_spectrum",
     "latest_predictions",
     "list_batches",
     "list_model_versions",
@@ -112,11 +129,15 @@ __all__ = [
     "pauses",
     "recent_batches",
     "record_judgment",
+    "reference_spectra",
+    "references_version",
     "register_model_version",
     "release",
     "revert_judgment",
     "save_prediction",
     "save_predictions",
+    "spectra_of",
+    "spectrum_paths",
     "spot_checks",
     "start_pause",
     "state_of",

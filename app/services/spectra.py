@@ -1,0 +1,248 @@
+"""FTIR spectra beside the images (issue #20): found in an opened folder, stored, attached, read back.
+
+:func:`attach_found` runs when a folder is opened (:func:`app.services.batches.open_folder`): the spectrum files the
+scan found are matched to images by name (:func:`models.spectra.match_spectra`), read and normalised
+(:func:`models.spectra.parse_spectrum`), stored once by content hash and attached to their images. A file already
+stored is not parsed again. Nothing here stops the opening: a spectrum that cannot be read, or a JCAMP-DX file no
+image claims, is listed with its reason among the files left out, beside the images that could not be read.
+
+:class:`SpectrumSearch` is what the spectrum panel asks: an image's spectra, each with its closest references by
+hit quality (:class:`models.spectra.library.Library`) among the imported reference library and the spectra of
+judged images, and the type they suggest. :func:`import_library` imports a reference library folder
+(``<type id>/<spectrum files>``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from app.store import repo
+from app.store.db import session_scope
+from app.store.records import ReferenceRecord, SpectrumRecord
+from models.hashing import sha256_hex
+from models.spectra import (
+    SPECTRUM_SUFFIXES,
+    SpectrumError,
+    is_jcamp,
+    match_spectra,
+    parse_spectrum,
+    read_spectrum_bytes,
+)
+from models.spectra.library import Library, on_grid, peaks
+
+__all__ = ["LibraryImport", "SpectrumHit", "SpectrumLookup", "SpectrumSearch", "attach_found", "import_library",
+           "spectra_of"]
+
+
+def attach_found(engine: Engine, images: Sequence[Path], candidates: Sequence[Path]) -> list[tuple[str, str]]:
+    """Attach the spectrum ``candidates`` of a folder to its ``images`` (the registered files) by name.
+
+    Returns:
+        ``(path, reason)`` for each candidate left out: a spectrum that cannot be read, a JCAMP-DX file that no
+        image claims, a table (``.csv``, ``.txt``) that no image claims (then it is no spectrum: an ordinary file
+        that is not an image).
+    """
+    pairs, unmatched = match_spectra(images, candidates)
+    left_out = [(str(path), _unmatched_reason(path)) for path in unmatched]
+    if not pairs:
+        return left_out
+    owners = list(pairs)
+    facts = []
+    for image in owners:
+        try:
+            stat = os.stat(image)
+        except OSError:
+            facts.append((image, -1, -1))
+        else:
+            facts.append((image, stat.st_size, stat.st_mtime_ns))
+    with session_scope(engine) as s:
+        found = repo.images_at_paths(s, facts)
+        for image, record in zip(owners, found, strict=True):
+            for path in pairs[image]:
+                if record is None:  # the image itself was left out (unreadable): its spectra go with it
+                    left_out.append((str(path), f"spectrum of {image.name}, which is not in the batch"))
+                    continue
+                try:
+                    spectrum_id = _stored(s, path)
+                except SpectrumError as exc:
+                    left_out.append((str(path), f"spectrum not attached: {exc}"))
+                    continue
+                repo.attach_spectrum(s, record.image_id, spectrum_id, str(path))
+    return left_out
+
+
+def _unmatched_reason(path: Path) -> str:
+    if is_jcamp(path.name):
+        return "a spectrum with no image of the same name (P001.jdx goes with P001.png)"
+    suffix = path.suffix[1:].upper()
+    return f"not an image (a {suffix} file): images are PNG, JPEG, BMP or TIFF"
+
+
+def spectra_of(engine: Engine, image_id: int) -> list[SpectrumRecord]:
+    """The spectra attached to an image (none: an empty list)."""
+    with session_scope(engine) as s:
+        return repo.spectra_of(s, image_id)
+
+
+def _stored(s, path: Path) -> int:
+    """The id of the stored spectrum of this file (parsed and stored on first sight). Raises SpectrumError."""
+    data = read_spectrum_bytes(path)
+    spectrum_id = repo.known_spectrum(s, sha256_hex(data))
+    return spectrum_id if spectrum_id is not None else repo.add_spectrum(s, parse_spectrum(data, path.name))
+
+
+@dataclass(frozen=True, eq=False)
+class SpectrumHit:
+    """A reference close to a spectrum: its type, its hit quality (0–1), where it comes from, and its curve
+    (``absorbance`` scaled and shifted onto the spectrum's, for the overlay)."""
+
+    leaf: str
+    hqi: float
+    name: str
+    source: str
+    image_id: int | None
+    wavenumbers: np.ndarray
+    absorbance: np.ndarray
+
+    @property
+    def from_library(self) -> bool:
+        return self.image_id is None
+
+
+@dataclass(frozen=True, eq=False)
+class SpectrumLookup:
+    """An image's spectra, as the panel shows them: each spectrum, its labelled peaks and its closest references."""
+
+    image_id: int
+    spectra: list[SpectrumRecord]
+    peaks: list[list[tuple[float, float]]] = field(default_factory=list)
+    hits: list[list[SpectrumHit]] = field(default_factory=list)
+
+    @property
+    def suggestion(self) -> SpectrumHit | None:
+        """The best hit over the image's spectra at or above :data:`SUGGEST_HQI`, or None."""
+        best = max((h for hits in self.hits for h in hits[:1]), key=lambda h: h.hqi, default=None)
+        return best if best is not None and best.hqi >= SUGGEST_HQI else None
+
+    def suggestion_for(self, index: int) -> SpectrumHit | None:
+        """The best hit of the image's spectrum ``index`` at or above :data:`SUGGEST_HQI`, or None."""
+        hits = self.hits[index] if 0 <= index < len(self.hits) else []
+        return hits[0] if hits and hits[0].hqi >= SUGGEST_HQI else None
+
+
+SUGGEST_HQI = 0.7
+"""The hit quality from which the panel says "spectrum suggests: <type>"; a lower best hit is shown, not suggested.
+On the synthetic spectra a spectrum of the same material scores 0.77 or more in 95 % of draws and one of another
+material 0.22 at most (:data:`models.spectra.library.SMOOTH`); real libraries differ: it is a first guess, to be
+checked against a factory's own judged spectra."""
+
+
+class SpectrumSearch:
+    """Looks up an image's spectra and their closest references; the references are read from the store once and
+    again only when they changed (a new library import, a new judgment of an image with a spectrum). Thread-safe:
+    the panel asks on the thread pool."""
+
+    def __init__(self, engine: Engine, k: int = 3) -> None:
+        self.engine = engine
+        self.k = k
+        self._lock = threading.Lock()
+        self._version: tuple[int, int] | None = None
+        self._refs: list[ReferenceRecord] = []
+        self._library = Library([])
+
+    def look_up(self, image_id: int) -> SpectrumLookup:
+        """The image's spectra with their peaks and closest references: the best reference of each type, the ``k``
+        best types (so that the next type's score tells how sure the first is). No spectra: an empty lookup."""
+        with session_scope(self.engine, action="read") as s:
+            spectra = repo.spectra_of(s, image_id)
+            if not spectra:
+                return SpectrumLookup(image_id, [])
+            version = repo.references_version(s)
+            with self._lock:
+                if version != self._version:
+                    self._refs = repo.reference_spectra(s)
+                    self._library = Library([on_grid(r.wavenumbers, r.absorbance) for r in self._refs])
+                    self._version = version
+                refs, library = self._refs, self._library
+        found = [self._hits(library, refs, spectrum, image_id) for spectrum in spectra]
+        return SpectrumLookup(image_id, spectra, [peaks(sp.wavenumbers, sp.absorbance) for sp in spectra], found)
+
+    def _hits(self, library: Library, refs: list[ReferenceRecord], spectrum: SpectrumRecord,
+              image_id: int) -> list[SpectrumHit]:
+        hits: list[SpectrumHit] = []
+        seen: set[str] = set()
+        query = on_grid(spectrum.wavenumbers, spectrum.absorbance)
+        for hit in library.search(query, k=len(library)):
+            ref = refs[hit.index]
+            if ref.image_id == image_id or ref.leaf in seen:  # never itself; the best reference of each type
+                continue
+            seen.add(ref.leaf)
+            hits.append(SpectrumHit(ref.leaf, hit.hqi, ref.name, ref.source, ref.image_id, ref.wavenumbers,
+                                    _fitted(query, ref)))
+            if len(hits) == self.k:
+                break
+        return hits
+
+
+def _fitted(query: np.ndarray, ref: ReferenceRecord) -> np.ndarray:
+    """The reference's absorbance scaled and shifted onto the query's (least squares over the wavenumbers both
+    cover), so that the overlay compares shapes as the HQI does, not film thicknesses."""
+    r = on_grid(ref.wavenumbers, ref.absorbance)
+    both = ~np.isnan(query) & ~np.isnan(r)
+    if both.sum() < 2 or float(np.var(r[both])) == 0.0:
+        return ref.absorbance
+    scale = float(np.cov(r[both], query[both], bias=True)[0, 1] / np.var(r[both]))
+    shift = float(query[both].mean() - scale * r[both].mean())
+    return ref.absorbance * scale + shift
+
+
+@dataclass(frozen=True)
+class LibraryImport:
+    """What :func:`import_library` did: spectra added, already there, and files left out with their reasons."""
+
+    added: int
+    known: int
+    skipped: list[tuple[str, str]]
+
+
+def import_library(engine: Engine, folder: Path, leaves: Collection[str] | None = None) -> LibraryImport:
+    """Import a reference library: ``folder/<type id>/<spectrum files>`` (JCAMP-DX or tables; sub-folders of a type
+    folder count as the type). ``leaves``: the known type ids (a folder named otherwise is listed, not imported);
+    None accepts any folder name.
+
+    Raises:
+        FileNotFoundError: ``folder`` is not a folder.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"library folder not found: {folder}")
+    added = known = 0
+    skipped: list[tuple[str, str]] = []
+    with session_scope(engine) as s:
+        for type_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if leaves is not None and type_dir.name not in leaves:
+                skipped.append((str(type_dir), f"{type_dir.name!r} is no defect type of the model's tree"))
+                continue
+            for path in sorted(type_dir.rglob("*")):
+                if not path.is_file() or path.name.startswith("."):
+                    continue
+                if path.suffix.lower() not in SPECTRUM_SUFFIXES:
+                    skipped.append((str(path), "not a spectrum file (JCAMP-DX .jdx/.dx/.jcamp, or a .csv/.txt table)"))
+                    continue
+                try:
+                    spectrum_id = _stored(s, path)
+                except SpectrumError as exc:
+                    skipped.append((str(path), str(exc)))
+                    continue
+                if repo.add_reference(s, spectrum_id, type_dir.name, str(path.resolve())):
+                    added += 1
+                else:
+                    known += 1
+    return LibraryImport(added, known, skipped)

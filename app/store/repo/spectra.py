@@ -1,0 +1,137 @@
+"""FTIR spectra (``spectra``), which images they belong to (``image_spectra``) and the reference library
+(``reference_spectra``), issue #20.
+
+A spectrum is stored once, by the sha256 of its file, however many images or paths it is attached to; attaching is
+idempotent (the same file attached again to the same image changes nothing but the path it was last seen at).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.store.records import ReferenceRecord, SpectrumRecord
+from app.store.repo._common import _insert_or_existing, _path_text
+from app.store.schema import BatchImage, ImageSpectrum, Judgment, ReferenceSpectrum
+from app.store.schema import Spectrum as SpectrumRow
+from models.spectra import Spectrum
+
+
+def add_spectrum(session: Session, spectrum: Spectrum) -> int:
+    """The stored spectrum with this file's content hash, created on first sight; returns its id."""
+
+    def lookup() -> SpectrumRow | None:
+        return session.scalar(select(SpectrumRow).where(SpectrumRow.sha256 == spectrum.sha256))
+
+    row = lookup()
+    if row is None:
+        first, last = spectrum.span
+        row = _insert_or_existing(session, SpectrumRow(
+            sha256=spectrum.sha256, name=spectrum.name[:255], format=spectrum.format, kind=spectrum.kind,
+            title=spectrum.title or None, n_points=len(spectrum), first_cm1=first, last_cm1=last,
+            data=spectrum.to_bytes()), lookup)
+    return row.id
+
+
+def known_spectrum(session: Session, sha256: str) -> int | None:
+    """The id of the stored spectrum with this content hash, or None."""
+    return session.scalar(select(SpectrumRow.id).where(SpectrumRow.sha256 == sha256))
+
+
+def attach_spectrum(session: Session, image_id: int, spectrum_id: int, path: str) -> None:
+    """Record that the spectrum was measured on the image (its file at ``path``); idempotent."""
+    where = _path_text(path)
+    link = session.get(ImageSpectrum, (image_id, spectrum_id))
+    if link is None:
+        _insert_or_existing(session, ImageSpectrum(image_id=image_id, spectrum_id=spectrum_id, path=where),
+                            lambda: session.get(ImageSpectrum, (image_id, spectrum_id)))
+    elif link.path != where:
+        link.path = where
+
+
+def spectra_of(session: Session, image_id: int) -> list[SpectrumRecord]:
+    """The spectra attached to an image, in the order of their file names."""
+    rows = session.execute(
+        select(SpectrumRow, ImageSpectrum.path)
+        .join(ImageSpectrum, ImageSpectrum.spectrum_id == SpectrumRow.id)
+        .where(ImageSpectrum.image_id == image_id)
+        .order_by(ImageSpectrum.path, SpectrumRow.id)
+    ).all()
+    out = []
+    for row, path in rows:
+        x, y = Spectrum.arrays_from_bytes(row.data)
+        out.append(SpectrumRecord(spectrum_id=row.id, sha256=row.sha256, name=row.name, path=path, kind=row.kind,
+                                  title=row.title or "", wavenumbers=x, absorbance=y))
+    return out
+
+
+def _in_batch(stmt, batch_id: int | None):
+    if batch_id is None:
+        return stmt
+    return stmt.where(ImageSpectrum.image_id.in_(select(BatchImage.image_id).where(BatchImage.batch_id == batch_id)))
+
+
+def spectrum_paths(session: Session, batch_id: int | None = None) -> dict[int, list[str]]:
+    """``{image id: its spectra's file paths, sorted}`` for the images (of the batch) that have any spectrum."""
+    out: dict[int, list[str]] = {}
+    stmt = select(ImageSpectrum.image_id, ImageSpectrum.path).order_by(ImageSpectrum.image_id, ImageSpectrum.path)
+    for image_id, path in session.execute(_in_batch(stmt, batch_id)):
+        out.setdefault(image_id, []).append(path)
+    return out
+
+
+def any_spectra(session: Session, batch_id: int | None = None) -> bool:
+    """Whether any image (of the batch) has a spectrum."""
+    return session.scalar(_in_batch(select(ImageSpectrum.image_id), batch_id).limit(1)) is not None
+
+
+def add_reference(session: Session, spectrum_id: int, leaf: str, source: str) -> bool:
+    """Put a stored spectrum into the reference library as a spectrum of ``leaf``; False when it already is."""
+    def lookup() -> ReferenceSpectrum | None:
+        return session.scalar(select(ReferenceSpectrum).where(ReferenceSpectrum.spectrum_id == spectrum_id,
+                                                              ReferenceSpectrum.leaf == leaf))
+
+    if lookup() is not None:
+        return False
+    row = ReferenceSpectrum(spectrum_id=spectrum_id, leaf=leaf, source=source)
+    return _insert_or_existing(session, row, lookup) is row
+
+
+def reference_spectra(session: Session) -> list[ReferenceRecord]:
+    """The library's spectra and the judged images' spectra, each with its defect type, for a search.
+
+    A judged image's spectrum counts with the image's current decision (accepted or corrected, with a type); an
+    image marked unknown, undone back to pending or never judged adds nothing.
+    """
+    out: list[ReferenceRecord] = []
+    library = session.execute(
+        select(ReferenceSpectrum.leaf, ReferenceSpectrum.source, SpectrumRow.id, SpectrumRow.name, SpectrumRow.data)
+        .join(SpectrumRow, SpectrumRow.id == ReferenceSpectrum.spectrum_id).order_by(ReferenceSpectrum.id))
+    for leaf, source, spectrum_id, name, data in library:
+        x, y = Spectrum.arrays_from_bytes(data)
+        out.append(ReferenceRecord(spectrum_id=spectrum_id, leaf=leaf, name=name, source=source, image_id=None,
+                                   wavenumbers=x, absorbance=y))
+    latest = (select(func.max(Judgment.id).label("jid"))
+              .where(Judgment.image_id.in_(select(ImageSpectrum.image_id))).group_by(Judgment.image_id).subquery())
+    judged = session.execute(
+        select(Judgment.image_id, Judgment.leaf, ImageSpectrum.path, SpectrumRow.id, SpectrumRow.name,
+               SpectrumRow.data)
+        .join(latest, latest.c.jid == Judgment.id)
+        .join(ImageSpectrum, ImageSpectrum.image_id == Judgment.image_id)
+        .join(SpectrumRow, SpectrumRow.id == ImageSpectrum.spectrum_id)
+        .where(Judgment.status.in_(("accepted", "corrected")), Judgment.leaf.is_not(None))
+        .order_by(Judgment.id, SpectrumRow.id))
+    for image_id, leaf, path, spectrum_id, name, data in judged:
+        x, y = Spectrum.arrays_from_bytes(data)
+        out.append(ReferenceRecord(spectrum_id=spectrum_id, leaf=leaf, name=name, source=path, image_id=image_id,
+                                   wavenumbers=x, absorbance=y))
+    return out
+
+
+def references_version(session: Session) -> tuple[int, int]:
+    """Changes whenever :func:`reference_spectra` would: (newest library row, newest judgment of an image with a
+    spectrum). Two index lookups, so a search can ask before every look-up whether its library is stale."""
+    library = session.scalar(select(func.max(ReferenceSpectrum.id))) or 0
+    judged = session.scalar(select(func.max(Judgment.id)).where(
+        Judgment.image_id.in_(select(ImageSpectrum.image_id)))) or 0
+    return int(library), int(judged)

@@ -1,0 +1,242 @@
+"""The spectrum panel (issue #20): the FTIR spectrum measured on the image's defect, beside the prediction.
+
+A thin view over :class:`app.services.spectra.SpectrumLookup`, asked of :class:`app.services.spectra.SpectrumSearch`
+on the thread pool for the image on screen (:meth:`SpectrumPanel.look_up`). The wavenumber axis runs from high to low
+(4000 → 400 cm⁻¹), as chemists read spectra; the strongest bands are labelled with their wavenumbers; the closest
+reference (by hit quality, HQI) is drawn over the spectrum, scaled onto it, and named with its type: "Spectrum
+suggests: Organic particle (HQI 0.93)" once the best hit reaches the service's threshold. I puts the next reference
+over it (and then none), Shift+I the image's next spectrum. The panel is hidden for an image without a spectrum, so
+a factory that has none sees the window as before.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from app.ui.workers import Task, TaskRunner
+from models.taxonomy import Taxonomy
+
+if TYPE_CHECKING:  # the service imports the store (SQLAlchemy): not on the way to the window
+    from app.services.spectra import SpectrumHit, SpectrumLookup, SpectrumSearch
+
+SPECTRUM_COLOR = QColor("#e8eaed")
+REFERENCE_COLOR = QColor("#f9ab00")
+GRID_COLOR = QColor("#3c4043")
+TEXT_COLOR = QColor("#9aa0a6")
+X_TICKS = (4000, 3500, 3000, 2500, 2000, 1500, 1000, 500)
+
+
+class SpectrumPlot(QWidget):
+    """One spectrum (absorbance over wavenumber, high wavenumbers on the left), its labelled peaks, and at most one
+    reference drawn over it."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(130)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.curve: tuple[np.ndarray, np.ndarray] | None = None
+        self.reference: tuple[np.ndarray, np.ndarray] | None = None
+        self.peaks: list[tuple[float, float]] = []
+
+    def set_data(self, curve: tuple[np.ndarray, np.ndarray] | None, peaks: list[tuple[float, float]],
+                 reference: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.curve, self.peaks, self.reference = curve, list(peaks), reference
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.fillRect(self.rect(), QColor("#202124"))
+        if self.curve is None:
+            p.end()
+            return
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 1.5))
+        p.setFont(font)
+        fm = p.fontMetrics()
+        area = QRectF(8, fm.height() + 6, self.width() - 16, self.height() - 3 * fm.height() - 12)
+        x, y = self.curve
+        lo_x, hi_x = max(400.0, float(x.min())), min(4000.0, float(x.max()))
+        lo_x, hi_x = min(lo_x, float(x.min())), max(hi_x, float(x.max()))
+        ys = [y] + ([self.reference[1]] if self.reference is not None else [])
+        lo_y, hi_y = float(min(v.min() for v in ys)), float(max(v.max() for v in ys))
+        pad = (hi_y - lo_y) * 0.08 or 1.0
+        lo_y, hi_y = lo_y - pad, hi_y + pad
+
+        def at(wn: float, a: float) -> QPointF:  # high wavenumbers on the left
+            return QPointF(area.left() + (hi_x - wn) / (hi_x - lo_x) * area.width(),
+                           area.bottom() - (a - lo_y) / (hi_y - lo_y) * area.height())
+
+        p.setPen(QPen(GRID_COLOR, 1))
+        p.drawRect(area)
+        p.setPen(TEXT_COLOR)
+        for tick in X_TICKS:
+            if lo_x <= tick <= hi_x:
+                point = at(tick, lo_y)
+                p.setPen(QPen(GRID_COLOR, 1))
+                p.drawLine(QPointF(point.x(), area.top()), QPointF(point.x(), area.bottom()))
+                p.setPen(TEXT_COLOR)
+                label = str(tick)
+                left = min(max(0.0, point.x() - fm.horizontalAdvance(label) / 2),
+                           self.width() - fm.horizontalAdvance(label))  # the end ticks stay whole
+                p.drawText(QPointF(left, area.bottom() + fm.ascent() + 3), label)
+        unit = QCoreApplication.translate("Spectrum", "wavenumber (cm⁻¹) · absorbance")
+        p.drawText(QPointF(area.right() - fm.horizontalAdvance(unit), area.bottom() + fm.height() + fm.ascent() + 3),
+                   unit)
+        if self.reference is not None:
+            p.setPen(QPen(REFERENCE_COLOR, 1.2, Qt.PenStyle.DashLine))
+            p.drawPath(self._path(*self.reference, at))
+        p.setPen(QPen(SPECTRUM_COLOR, 1.5))
+        p.drawPath(self._path(x, y, at))
+        p.setPen(TEXT_COLOR)
+        taken: list[QRectF] = []
+        for wn, a in sorted(self.peaks, key=lambda peak: -peak[1]):  # the strongest band's label first
+            point = at(wn, a)
+            label = f"{wn:.0f}"
+            box = QRectF(point.x() - fm.horizontalAdvance(label) / 2, max(0.0, point.y() - 8 - fm.ascent()),
+                         fm.horizontalAdvance(label), fm.height())
+            p.drawLine(point + QPointF(0, -2), point + QPointF(0, -6))
+            if any(box.adjusted(-2, 0, 2, 0).intersects(other) for other in taken):
+                continue  # a close neighbour's label is there: the tick alone marks this band
+            taken.append(box)
+            p.drawText(QPointF(box.left(), box.top() + fm.ascent()), label)
+        p.end()
+
+    @staticmethod
+    def _path(x: np.ndarray, y: np.ndarray, at) -> QPainterPath:
+        path = QPainterPath()
+        step = max(1, len(x) // 1500)  # a few points per pixel at most
+        for i in range(0, len(x), step):
+            point = at(float(x[i]), float(y[i]))
+            if i == 0:
+                path.moveTo(point)
+            else:
+                path.lineTo(point)
+        return path
+
+
+class SpectrumPanel(QWidget):
+    """The image's spectrum, its suggestion and its closest references; hidden when the image has none."""
+
+    def __init__(self, taxonomy: Taxonomy | None = None, lang: str = "en", parent=None, *,
+                 service: SpectrumSearch | None = None, runner: TaskRunner | None = None) -> None:
+        super().__init__(parent)
+        self.service, self.runner = service, runner
+        self.taxonomy, self.lang = taxonomy, lang
+        self.lookup: SpectrumLookup | None = None
+        self.spectrum = 0  # which of the image's spectra is shown
+        self.reference = 0  # which hit is drawn over it (-1: none)
+        self._wanted: int | None = None
+        self.title = QLabel(self)
+        self.title.setStyleSheet("color: #9aa0a6; font-size: 11px;")
+        self.suggestion = QLabel(self)
+        self.suggestion.setStyleSheet("color: #f9ab00; font-weight: bold;")
+        self.plot = SpectrumPlot(self)
+        self.hits = QLabel(self)  # one short line per reference (no wrapping: the panel's height stays known)
+        self.hits.setTextFormat(Qt.TextFormat.PlainText)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet("SpectrumPanel, QLabel { background: #2b2d31; color: #e8eaed; }")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 4)
+        layout.setSpacing(2)
+        for widget in (self.title, self.suggestion):
+            layout.addWidget(widget)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.hits)
+        self.setVisible(False)
+
+    def set_taxonomy(self, taxonomy: Taxonomy | None, lang: str | None = None) -> None:
+        self.taxonomy, self.lang = taxonomy, lang or self.lang
+        self._render()
+
+    def _name(self, leaf: str) -> str:
+        if self.taxonomy is not None and leaf in self.taxonomy:
+            return self.taxonomy.name(leaf, self.lang)
+        return leaf
+
+    def look_up(self, image_id: int | None) -> None:
+        """Show the spectra of the image on screen (looked up off the UI thread); None hides the panel."""
+        self._wanted = image_id
+        if image_id is None or self.service is None or self.runner is None:
+            self.show_lookup(None)
+            return
+
+        def done(lookup, image_id=image_id) -> None:
+            if self._wanted == image_id:  # still the image on screen
+                self.show_lookup(lookup)
+
+        def failed(_message: str, image_id=image_id) -> None:
+            if self._wanted == image_id:
+                self.show_lookup(None)
+
+        task = Task(self.service.look_up, image_id)
+        task.signals.result.connect(done)
+        task.signals.error.connect(failed)
+        self.runner.start(task)
+
+    def show_lookup(self, lookup: SpectrumLookup | None) -> None:
+        """Show a lookup (None, or one without spectra: hidden)."""
+        same_image = lookup is not None and self.lookup is not None and lookup.image_id == self.lookup.image_id
+        self.lookup = lookup
+        if not same_image:
+            self.spectrum, self.reference = 0, 0
+        self._render()
+
+    def next_reference(self) -> None:
+        """I: the next reference over the spectrum (after the last one: none, then the first again)."""
+        if not self._shown():
+            return
+        hits = self.lookup.hits[self.spectrum]
+        self.reference = self.reference + 1 if self.reference + 1 < len(hits) else (-1 if self.reference >= 0 else 0)
+        self._render()
+
+    def next_spectrum(self) -> None:
+        """Shift+I: the image's next spectrum (its closest reference over it)."""
+        if not self._shown():
+            return
+        self.spectrum = (self.spectrum + 1) % len(self.lookup.spectra)
+        self.reference = 0
+        self._render()
+
+    def _shown(self) -> bool:
+        return self.lookup is not None and bool(self.lookup.spectra)
+
+    def _render(self) -> None:
+        if not self._shown():
+            self.plot.set_data(None, [])
+            self.setVisible(False)
+            return
+        lookup = self.lookup
+        spectrum, hits = lookup.spectra[self.spectrum], lookup.hits[self.spectrum]
+        many = len(lookup.spectra)
+        self.title.setText(QCoreApplication.translate("Spectrum", "FTIR spectrum · {name}").format(name=spectrum.name)
+                           + (f" ({self.spectrum + 1}/{many}) · " + QCoreApplication.translate(
+                               "Spectrum", "Shift+I: next spectrum") if many > 1 else ""))
+        best = lookup.suggestion_for(self.spectrum)
+        self.suggestion.setText(QCoreApplication.translate("Spectrum", "Spectrum suggests: {type} (HQI {hqi})").format(
+            type=self._name(best.leaf), hqi=f"{best.hqi:.2f}") if best is not None else "")
+        self.suggestion.setVisible(best is not None)
+        shown: SpectrumHit | None = hits[self.reference] if 0 <= self.reference < len(hits) else None
+        self.plot.set_data((spectrum.wavenumbers, spectrum.absorbance), lookup.peaks[self.spectrum],
+                           (shown.wavenumbers, shown.absorbance) if shown is not None else None)
+        self.hits.setText(self._hit_lines(hits, shown))
+        self.hits.setToolTip("\n".join(f"{k}. {self._name(h.leaf)}: {h.source}" for k, h in enumerate(hits, 1)))
+        self.setVisible(True)
+
+    def _hit_lines(self, hits: list[SpectrumHit], shown: SpectrumHit | None) -> str:
+        if not hits:
+            return QCoreApplication.translate("Spectrum", "No reference spectrum yet: import a library\n"
+                                                          "(fma-judge spectra import FOLDER) or judge images.")
+        lines = []
+        for k, hit in enumerate(hits, start=1):
+            where = QCoreApplication.translate("Spectrum", "library") if hit.from_library \
+                else QCoreApplication.translate("Spectrum", "judged image")
+            mark = "▶ " if hit is shown else "   "
+            lines.append(f"{mark}{k}. {self._name(hit.leaf)} · HQI {hit.hqi:.2f} · {where}")
+        lines.append(QCoreApplication.translate("Spectrum", "I: next reference over the spectrum"))
+        return "\n".join(lines)

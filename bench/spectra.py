@@ -1,0 +1,146 @@
+"""``python -m bench spectra``: the FTIR spectrum panel and its search (issue #20).
+
+1. **Search**: :class:`app.services.spectra.SpectrumSearch` looks up an image's spectrum (read from the store, its
+   peaks found, scored by HQI against the whole reference library) with libraries of 100 and 1,000 imported
+   reference spectra: the first look-up (which reads the library) and the next ones (ms, p50 / max).
+2. **Judging** (not with ``--quick``): the judging driver (:mod:`bench.judging_driver`, a real ``fma-judge``
+   process, the demo model, a key every ``pace_s``) on the same images twice, side by side: without spectra, and
+   with a spectrum beside every image and a reference library imported. It reports key -> image painted (p95) of
+   both runs, and key -> spectrum painted, and its extra over the image of the same press (p95).
+
+Target (issue #20): the spectrum panel opens with the image, at most 100 ms after it (p95 of the extra).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+import numpy as np
+
+from bench.common import log, synth_images
+
+TARGETS = {"spectrum_extra_p95_ms": 100.0}
+LEAVES = ("particle_organic", "particle_metal", "particle_glass", "pi_residue", "photoresist_residue", "lc_stain",
+          "water_mark", "fiber")
+
+
+def _library(folder: Path, n: int, seed: int) -> Path:
+    from models.spectra.synth import synth_spectrum, write_jcamp
+
+    if folder.is_dir() and sum(1 for _ in folder.rglob("*.jdx")) == n:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        leaf = LEAVES[i % len(LEAVES)]
+        write_jcamp(folder / leaf / f"ref_{i:05d}.jdx", *synth_spectrum(leaf, rng), title=f"{leaf} {i}")
+    return folder
+
+
+def _with_spectra(images: list[Path], folder: Path, seed: int) -> Path:
+    """The images, each with a synthetic spectrum of a foreign-matter type beside it (``img_00001.jdx``)."""
+    from models.spectra.synth import synth_spectrum, write_jcamp
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i, image in enumerate(images):
+        target = folder / image.name
+        if not target.exists():
+            shutil.copyfile(image, target)
+        spectrum = target.with_suffix(".jdx")
+        if not spectrum.exists():
+            write_jcamp(spectrum, *synth_spectrum(LEAVES[i % len(LEAVES)], rng), title=image.stem)
+    return folder
+
+
+def _search(work: Path, sizes: tuple[int, ...], lookups: int) -> dict[str, Any]:
+    from app.services import batches
+    from app.services.spectra import SpectrumSearch, import_library
+    from app.store.db import open_store
+
+    out: dict[str, Any] = {}
+    images = synth_images(work / "spectra_images", 8, seed=5)
+    with tempfile.TemporaryDirectory(prefix="fma-bench-spectra-") as tmp_text:
+        tmp = Path(tmp_text)
+        folder = _with_spectra(images, tmp / "lot", seed=6)
+        for n in sizes:
+            store = open_store(f"sqlite:///{tmp / f'search_{n}.sqlite3'}")
+            t = time.perf_counter()
+            imported = import_library(store.engine, _library(work / f"spectra_library_{n}", n, seed=n), None)
+            import_s = time.perf_counter() - t
+            opened = batches.open_folder(store.engine, folder)
+            ids = [item.image.image_id for item in opened.items]
+            search = SpectrumSearch(store.engine)
+            t = time.perf_counter()
+            first = search.look_up(ids[0])
+            first_ms = (time.perf_counter() - t) * 1000
+            times = []
+            for i in range(lookups):
+                t = time.perf_counter()
+                search.look_up(ids[i % len(ids)])
+                times.append((time.perf_counter() - t) * 1000)
+            store.engine.dispose()
+            out[str(n)] = {"references": imported.added, "import_s": round(import_s, 2),
+                           "first_lookup_ms": round(first_ms, 1), "lookup_ms_p50": round(median(times), 2),
+                           "lookup_ms_max": round(max(times), 2), "best_hqi": round(first.hits[0][0].hqi, 3)}
+            log(f"  {n:>6,} references: import {import_s:.1f} s; first look-up {first_ms:.0f} ms (reads the "
+                f"library), then p50 {median(times):.1f} ms, max {max(times):.1f} ms per image")
+    return out
+
+
+def _judging(work: Path) -> dict[str, Any]:
+    from app.demo import DEMO_MODEL
+    from app.services.spectra import import_library
+    from app.store.db import open_store
+    from bench.judging import run_one
+
+    n = 150
+    options = {"pace_s": 0.6, "during": 40, "after": 80, "timeout_s": 600}
+    images = synth_images(work / "spectra_judging_images", n, seed=7)
+    plain = images[0].parent
+    spectra = _with_spectra(images, work / "spectra_judging_with", seed=8)
+    library = _library(work / "spectra_library_100", 100, seed=100)
+    runs: dict[str, Any] = {}
+    for label, folder in (("without spectra", plain), ("with spectra", spectra)):
+        log(f"[spectra] judging {label}: {n} images, a key every {options['pace_s']} s")
+        with tempfile.TemporaryDirectory(prefix="fma-bench-spectra-judging-") as tmp_text:
+            tmp = Path(tmp_text)
+            if folder is spectra:  # the library in the store the app opens (run_one's database)
+                store = open_store(f"sqlite:///{tmp / 'judging.sqlite3'}")
+                import_library(store.engine, library, None)
+                store.engine.dispose()
+            runs[label] = run_one(DEMO_MODEL, folder, tmp, options=options)
+    out: dict[str, Any] = {"images": n, "options": options}
+    for label, r in runs.items():
+        a = r["all"]
+        out[label] = {"image_ms": a["image_ms"], "judgments": r["judgments"]}
+        log(f"  {label:<16} key -> image painted p50 {a['image_ms']['p50']} ms, p95 {a['image_ms']['p95']} ms, "
+            f"max {a['image_ms']['max']} ms; judgments lost {r['judgments']['lost']}")
+    a = runs["with spectra"]["all"]
+    out["spectrum_ms"] = {**a["spectrum_ms"], "missed": a["spectrum_missed"]}
+    out["spectrum_extra_ms"] = a["spectrum_extra_ms"]
+    missed = a["spectrum_missed"]
+    without, with_ = out["without spectra"]["image_ms"]["p95"], out["with spectra"]["image_ms"]["p95"]
+    out["image_p95_ratio_with_over_without"] = round(with_ / without, 2) if without else None
+    log(f"  key -> spectrum painted p50 {out['spectrum_ms']['p50']} ms, p95 {out['spectrum_ms']['p95']} ms "
+        f"({missed} presses whose spectrum was not painted before the next key); after the image: p50 "
+        f"{out['spectrum_extra_ms']['p50']} ms, p95 {out['spectrum_extra_ms']['p95']} ms   target p95 <= 100 ms")
+    log(f"  image p95 with / without spectra: {out['image_p95_ratio_with_over_without']}x ({with_} vs {without} ms)")
+    return out
+
+
+def run(work: Path, quick: bool) -> dict[str, Any]:
+    log("[spectra] search: look-ups against imported reference libraries")
+    res: dict[str, Any] = {"targets": TARGETS,
+                           "search": _search(work, (20,) if quick else (100, 1_000), 5 if quick else 50)}
+    if not quick and not os.environ.get("BENCH_SPECTRA_SEARCH_ONLY"):
+        res["judging"] = _judging(work)
+        res["meets_target"] = {"spectrum_extra_p95": res["judging"]["spectrum_extra_ms"]["p95"]
+                               <= TARGETS["spectrum_extra_p95_ms"] and res["judging"]["spectrum_ms"]["missed"] == 0}
+    return res

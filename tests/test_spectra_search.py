@@ -1,0 +1,176 @@
+"""The spectrum search and panel (issue #20): hit quality (HQI) against a reference library and judged images'
+spectra, the peaks labelled, the library import and its CLI, and the panel beside the image (I, Shift+I)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import write_image
+
+from app.services import batches
+from app.services.spectra import SUGGEST_HQI, SpectrumSearch, import_library
+from app.spectra_commands import spectra_main
+from app.store import repo
+from app.store.db import session_scope
+from models.spectra.library import GRID, Library, on_grid, peaks, shape
+from models.spectra.synth import X, material_of, synth_spectrum, write_jcamp, write_table
+
+FOREIGN = ("particle_organic", "particle_metal", "pi_residue", "photoresist_residue", "lc_stain", "water_mark")
+
+
+def _pearson2(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = shape(a), shape(b)
+    both = ~np.isnan(a) & ~np.isnan(b)
+    if both.sum() * 4 < 400:
+        return 0.0
+    r = np.corrcoef(a[both], b[both])[0, 1]
+    return float(max(r, 0.0) ** 2)
+
+
+def test_hqi_is_the_squared_correlation_of_derivatives_over_the_shared_range() -> None:
+    rng = np.random.default_rng(0)
+    refs = []
+    for i in range(12):  # spectra of different ranges: the matrix form must equal the pairwise one
+        x = X[(4000 - 100 * i >= X) & (400 + 50 * i <= X)]
+        refs.append(on_grid(x[::-1], rng.normal(size=len(x)).cumsum()))
+    library = Library(refs)
+    query = refs[3] * 2.5 + 7.0 + 0.01 * np.arange(len(GRID))  # thicker, on a sloping baseline: the same one
+    scores = library.hqi(query)
+    assert scores[3] == pytest.approx(1.0)
+    np.testing.assert_allclose(scores, [_pearson2(query, r) for r in refs], atol=1e-9)
+    assert library.hqi(-refs[3])[3] == 0.0  # anti-correlated: no match
+    narrow = np.full(len(GRID), np.nan, dtype=np.float32)
+    narrow[:50] = rng.normal(size=50)  # 200 cm⁻¹ shared at most: too little to compare
+    assert not library.hqi(narrow).any()
+    assert Library([]).search(query) == []
+
+
+def test_synthetic_spectra_are_found_by_their_material() -> None:
+    rng = np.random.default_rng(1)
+    refs = [on_grid(*(a[::-1] for a in synth_spectrum(leaf, rng))) for leaf in FOREIGN]
+    library = Library(refs)
+    for _ in range(3):
+        for i, leaf in enumerate(FOREIGN):
+            if material_of(leaf) == "metal":
+                continue  # no bands: nothing to tell it by but a slope
+            hits = library.search(on_grid(*(a[::-1] for a in synth_spectrum(leaf, rng))), k=2)
+            assert hits[0].index == i and hits[0].hqi > SUGGEST_HQI > 0.3 > hits[1].hqi, leaf
+
+
+def test_peaks_are_the_strongest_bands() -> None:
+    x, y = synth_spectrum("pi_residue", np.random.default_rng(2), noise=0.003)
+    found = [wn for wn, _a in peaks(x[::-1], y[::-1], n=4)]
+    assert len(found) == 4
+    for band in (1722, 1500, 1375):
+        assert any(abs(wn - band) <= 12 for wn in found), (band, found)
+    assert peaks(x[::-1], np.zeros_like(x)) == []
+
+
+@pytest.fixture
+def library_folder(tmp_path):
+    rng = np.random.default_rng(3)
+    root = tmp_path / "library"
+    for leaf in FOREIGN:
+        for k in range(2):
+            write_jcamp(root / leaf / f"{leaf}_{k}.jdx", *synth_spectrum(leaf, rng), title=f"{leaf} reference {k}")
+    write_table(root / "particle_organic" / "table.csv", *synth_spectrum("particle_organic", rng))
+    (root / "particle_organic" / "readme.md").write_text("sources of these references\n")
+    (root / "pi_residue" / "broken.jdx").write_text("##TITLE=broken\n##END=\n")
+    write_jcamp(root / "not_a_type" / "x.jdx", *synth_spectrum("water_mark", rng), title="x")
+    return root
+
+
+def test_import_library_and_search_with_judged_images(engine, taxonomy, tmp_path, library_folder) -> None:
+    result = import_library(engine, library_folder, set(taxonomy.leaves))
+    assert result.added == 2 * len(FOREIGN) + 1
+    reasons = sorted(r.split(":")[0] if "broken" not in w else "broken" for w, r in result.skipped)
+    assert reasons == ["'not_a_type' is no defect type of the model's tree", "broken",
+                       "not a spectrum file (JCAMP-DX .jdx/.dx/.jcamp, or a .csv/.txt table)"]
+    again = import_library(engine, library_folder, set(taxonomy.leaves))
+    assert (again.added, again.known) == (0, result.added)
+
+    rng = np.random.default_rng(4)
+    folder = tmp_path / "lot"
+    for i, leaf in enumerate(("lc_stain", "lc_stain", "particle_organic")):
+        write_image(folder / f"P{i}.png", seed=i)
+        write_jcamp(folder / f"P{i}.jdx", *synth_spectrum(leaf, rng), title=leaf)
+    write_image(folder / "plain.png", seed=9)
+    opened = batches.open_folder(engine, folder)
+    ids = {item.image.path.rsplit("/", 1)[-1]: item.image.image_id for item in opened.items}
+    search = SpectrumSearch(engine)
+    lookup = search.look_up(ids["P0.png"])
+    assert [s.name for s in lookup.spectra] == ["P0.jdx"] and len(lookup.hits[0]) == 3
+    best = lookup.hits[0][0]
+    assert best.leaf == "lc_stain" and best.from_library and best.hqi > SUGGEST_HQI
+    assert lookup.suggestion is best
+    assert any(abs(wn - 2226) <= 12 for wn, _a in lookup.peaks[0])  # the nitrile band is labelled
+    assert search.look_up(ids["plain.png"]).spectra == []
+
+    # a judged image's spectrum joins the references with the image's type (never for itself); the hits are the
+    # best reference of each type: P1's stain spectrum, judged (here) as fiber, comes second to the library's stain
+    with session_scope(engine) as s:
+        repo.record_judgment(s, image_id=ids["P1.png"], leaf="fiber", action="picker", analyst="amy",
+                             batch_id=opened.batch_id)
+    hits = search.look_up(ids["P0.png"]).hits[0]
+    assert [(h.leaf, h.image_id) for h in hits[:2]] == [("lc_stain", None), ("fiber", ids["P1.png"])]
+    assert all(h.image_id != ids["P1.png"] for h in search.look_up(ids["P1.png"]).hits[0])
+    organic = search.look_up(ids["P2.png"]).suggestion
+    assert organic is not None and organic.leaf == "particle_organic"
+
+
+def test_cli_show_and_import(engine, tmp_path, library_folder, capsys) -> None:
+    good = library_folder / "pi_residue" / "pi_residue_0.jdx"
+    assert spectra_main(["show", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "jcamp, 901 points, 4000–400 cm⁻¹, absorbance, title 'pi_residue reference 0'" in out
+    assert "strongest bands (cm⁻¹): " in out and "172" in out.split("strongest bands")[1]
+    assert spectra_main(["show", str(good), str(library_folder / "pi_residue" / "broken.jdx")]) == 1
+    assert "broken.jdx: NOT READ: broken.jdx:" in capsys.readouterr().out
+    db = tmp_path / "cli.sqlite3"
+    assert spectra_main(["import", str(library_folder), "--db", f"sqlite:///{db}"]) == 0
+    out = capsys.readouterr().out
+    assert "Imported 14 reference spectra (0 already in the library)" in out  # no --model: any folder name
+    assert spectra_main(["import", str(tmp_path / "nowhere"), "--db", f"sqlite:///{db}"]) == 1
+    assert "library folder not found" in capsys.readouterr().err
+
+
+pytest.importorskip("pytestqt")
+
+
+def test_the_panel_shows_the_spectrum_beside_the_image(qtbot, engine, taxonomy, tmp_path, monkeypatch,
+                                                       library_folder) -> None:
+    from PySide6.QtCore import Qt
+
+    from app.services.judging import JudgingService
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    import_library(engine, library_folder)
+    rng = np.random.default_rng(5)
+    folder = tmp_path / "lot"
+    write_image(folder / "A.png", seed=1)
+    write_jcamp(folder / "A.jdx", *synth_spectrum("pi_residue", rng), title="spot 1")
+    write_jcamp(folder / "A.spot2.jdx", *synth_spectrum("water_mark", rng), title="spot 2")
+    write_image(folder / "B.png", seed=2)
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    win = MainWindow(JudgingService(engine, "amy"), lang="en", settings=open_settings())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        panel = win.spectrum_panel
+        win.open_folder(folder)
+        qtbot.waitUntil(lambda: panel.isVisible() and panel.lookup is not None, timeout=20_000)
+        assert panel.title.text() == "FTIR spectrum · A.jdx (1/2) · Shift+I: next spectrum"
+        assert panel.suggestion.text().startswith("Spectrum suggests: pi_residue (HQI 0.")
+        assert panel.plot.reference is not None and panel.hits.text().startswith("▶ 1. pi_residue · HQI 0.")
+        win.grab().save(str(tmp_path / "spectrum.png"))
+        qtbot.keyClick(win, Qt.Key.Key_I)
+        assert panel.reference == 1 and panel.hits.text().splitlines()[1].startswith("▶ 2.")
+        qtbot.keyClick(win, Qt.Key.Key_I, Qt.KeyboardModifier.ShiftModifier)
+        assert panel.spectrum == 1 and panel.title.text().startswith("FTIR spectrum · A.spot2.jdx (2/2)")
+        assert "water_mark" in panel.suggestion.text()
+        win.move(1)  # B has no spectrum: the panel goes
+        qtbot.waitUntil(lambda: not panel.isVisible(), timeout=10_000)
+    finally:
+        win.close()
