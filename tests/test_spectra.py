@@ -253,3 +253,16 @@ def test_manifest_spectrum_column_round_trip(tmp_path: Path, taxonomy) -> None:
         row = next(csv.DictReader(handle))
     assert row["spectrum"] == f"a.jdx;{far.resolve()}"  # relative under the manifest's folder, as paths are
     assert read_manifest(again, taxonomy).samples[0].spectra == sample.spectra
+
+
+def test_a_store_that_cannot_keep_the_spectra_still_opens_the_images(engine, tmp_path: Path, monkeypatch) -> None:
+    from app.store.errors import StoreError
+
+    def refuse(*_args, **_kw):
+        raise StoreError("the database is full")
+
+    monkeypatch.setattr(spectra_service, "attach_found", refuse)
+    opened = batches.open_folder(engine, _folder_with_spectra(tmp_path / "lot"))
+    assert len(opened.items) == 4
+    reasons = {Path(p).name: r for p, r in opened.skipped}
+    assert reasons["P000.jdx"] == "spectrum not stored: the database is full" and len(reasons) == 6

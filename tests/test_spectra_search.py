@@ -174,3 +174,15 @@ def test_the_panel_shows_the_spectrum_beside_the_image(qtbot, engine, taxonomy, 
         qtbot.waitUntil(lambda: not panel.isVisible(), timeout=10_000)
     finally:
         win.close()
+
+
+def test_the_picker_says_what_the_spectrum_suggests(qtbot, taxonomy) -> None:
+    from app.ui.picker import TaxonomyPicker
+
+    picker = TaxonomyPicker(taxonomy, "en", suggestion=("lc_stain", 0.934))
+    qtbot.addWidget(picker)
+    assert picker.suggestion_label.text() == "Spectrum suggests: Liquid-crystal stain (HQI 0.93)"
+    assert not picker.suggestion_label.isHidden()
+    plain = TaxonomyPicker(taxonomy, "en")
+    qtbot.addWidget(plain)
+    assert plain.suggestion_label.isHidden()

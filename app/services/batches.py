@@ -21,7 +21,7 @@ from app.services import registrar, spectra
 from app.services.file_facts import FactReader, header_size, read_facts
 from app.store import repo
 from app.store.db import read_only, session_scope
-from app.store.errors import ReadOnlyError
+from app.store.errors import ReadOnlyError, StoreError
 from app.store.records import (
     FILES_BATCH_NOTE,
     BatchItem,
@@ -145,8 +145,11 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
         opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first,
                        child=child)
     if candidates:  # FTIR spectra named after their images: stored and attached (the rest listed as left out)
-        opened = dataclasses.replace(opened, skipped=sorted([*opened.skipped, *spectra.attach_found(
-            engine, files, candidates)]))
+        try:
+            left = spectra.attach_found(engine, files, candidates)
+        except StoreError as exc:  # the images are in the batch: the spectra's failure does not undo that
+            left = [(str(path), f"spectrum not stored: {exc}") for path in candidates]
+        opened = dataclasses.replace(opened, skipped=sorted([*opened.skipped, *left]))
     below = 0 if batch.recursive else images_below(folder)
     return dataclasses.replace(opened, recursive=batch.recursive, below=below)
 

@@ -146,14 +146,14 @@ checked against a factory's own judged spectra."""
 
 class SpectrumSearch:
     """Looks up an image's spectra and their closest references; the references are read from the store once and
-    again only when they changed (a new library import, a new judgment of an image with a spectrum). Thread-safe:
-    the panel asks on the thread pool."""
+    again only when they changed (a new library import, a new judgment of an image with a spectrum, a spectrum newly
+    attached). Thread-safe: the panel asks on its own thread."""
 
     def __init__(self, engine: Engine, k: int = 3) -> None:
         self.engine = engine
         self.k = k
         self._lock = threading.Lock()
-        self._version: tuple[int, int] | None = None
+        self._version: tuple[int, int, int] | None = None
         self._refs: list[ReferenceRecord] = []
         self._library = Library([])
 

@@ -77,7 +77,10 @@ class JudgingActions:
             (item.prediction.leaf if item.prediction and not self.presenter.blind(item) else None)
         decided = item.judgment is not None and item.judgment.is_decision
         scope = None if decided else self.presenter.determined_node(item)
-        dlg = TaxonomyPicker(self.presenter.taxonomy, self.lang, self, current=current, scope=scope)
+        found = self.spectrum_panel.lookup  # the spectrum's suggestion, when the panel shows this image's
+        hit = found.suggestion if found is not None and found.image_id == item.image.image_id else None
+        dlg = TaxonomyPicker(self.presenter.taxonomy, self.lang, self, current=current, scope=scope,
+                             suggestion=(hit.leaf, hit.hqi) if hit is not None else None)
         if dlg.exec() and dlg.chosen:
             self._judge(lambda: self.service.choose(item, dlg.chosen, action="picker"))
 

@@ -196,7 +196,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.center.addWidget(self.viewer)
         self.similar_panel = SimilarPanel(None, self.lang, self, runner=self._runner)
         self.similar_panel.openImage.connect(self.open_image)
-        self.spectrum_panel = SpectrumPanel(None, self.lang, self, runner=self._runner)  # (hidden: no spectrum)
+        self.spectrum_panel = SpectrumPanel(None, self.lang, self)  # (hidden until an image has a spectrum)
         right = QSplitter(Qt.Orientation.Vertical, self)
         for i, widget in enumerate((self.panel, self.spectrum_panel, self.similar_panel)):
             right.addWidget(widget)
@@ -588,7 +588,8 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
     def closeEvent(self, event) -> None:
         self.worker.service.forget_warm(wait_s=10)  # not inside ONNX Runtime when the app exits
         self.worker.stop()
-        self.pool.waitForDone(5000)
+        for pool in (self.pool, self.spectrum_panel.pool):
+            pool.waitForDone(5000)
         self.release_claims()  # after the pool: a claim still on its way would otherwise outlive the release
         super().closeEvent(event)
 

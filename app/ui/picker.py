@@ -97,10 +97,12 @@ class TaxonomyPicker(QDialog):
 
     When exactly one leaf matches the filter, Enter chooses it directly. With ``scope`` (a group or subgroup the
     model determined) only that node's leaves are shown at first; Tab shows the whole tree.
+    With ``suggestion`` (a type and its hit quality), a line under the search field says what the image's FTIR
+    spectrum suggests.
     """
 
     def __init__(self, taxonomy: Taxonomy, lang: str = "en", parent=None, current: str | None = None,
-                 scope: str | None = None) -> None:
+                 scope: str | None = None, suggestion: tuple[str, float] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Choose the defect type"))
         self.resize(520, 560)
@@ -132,8 +134,16 @@ class TaxonomyPicker(QDialog):
             self.proxy.set_scope(self.scope)
             self.tree.expandAll()
         self.scope_label.setVisible(self.scope is not None)
+        self.suggestion_label = QLabel(self)  # the image's FTIR spectrum: its best reference's type (issue #20)
+        self.suggestion_label.setStyleSheet("color: #b06000; font-weight: bold;")
+        if suggestion is not None and suggestion[0] in taxonomy:
+            self.suggestion_label.setText(QCoreApplication.translate(
+                "Spectrum", "Spectrum suggests: {type} (HQI {hqi})").format(
+                type=taxonomy.name(suggestion[0], lang), hqi=f"{suggestion[1]:.2f}"))
+        self.suggestion_label.setVisible(bool(self.suggestion_label.text()))
         layout = QVBoxLayout(self)
         layout.addWidget(self.search)
+        layout.addWidget(self.suggestion_label)
         layout.addWidget(self.scope_label)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.hint)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt, QThreadPool
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -124,9 +124,12 @@ class SpectrumPanel(QWidget):
     """The image's spectrum, its suggestion and its closest references; hidden when the image has none."""
 
     def __init__(self, taxonomy: Taxonomy | None = None, lang: str = "en", parent=None, *,
-                 service: SpectrumSearch | None = None, runner: TaskRunner | None = None) -> None:
+                 service: SpectrumSearch | None = None) -> None:
         super().__init__(parent)
-        self.service, self.runner = service, runner
+        # its own thread: a look-up (~15 ms) never waits behind the window's image decodes and similar-case searches
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self.service, self.runner = service, TaskRunner(self.pool)
         self.taxonomy, self.lang = taxonomy, lang
         self.lookup: SpectrumLookup | None = None
         self.spectrum = 0  # which of the image's spectra is shown
@@ -162,7 +165,7 @@ class SpectrumPanel(QWidget):
     def look_up(self, image_id: int | None) -> None:
         """Show the spectra of the image on screen (looked up off the UI thread); None hides the panel."""
         self._wanted = image_id
-        if image_id is None or self.service is None or self.runner is None:
+        if image_id is None or self.service is None:
             self.show_lookup(None)
             return
 

@@ -95,6 +95,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
              "one per split), the others fall off geometrically between; which leaf is rare follows --seed "
              "(e.g. 0.1; default: every leaf gets --per-class)",
     )  # fmt: skip
+    parser.add_argument(
+        "--spectra", type=float, default=0.0, metavar="SHARE",
+        help="the share (0..1) of each defect type's samples that get a synthetic FTIR spectrum of its material "
+             "beside the image (JCAMP-DX, the manifest's spectrum column; default 0: none)",
+    )  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace a data set already in OUT")
 
 
@@ -114,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         magnifications=mags, size=args.size, split=split, unknown_per_class=args.unknown_per_class,
         unknown_types=None if args.unknown_types is None else args.unknown_types.split(","),
         difficulty=args.difficulty, workers=workers, overwrite=args.overwrite, progress=progress,
-        pattern=args.pattern, grayscale=args.grayscale, long_tail=args.long_tail,
+        pattern=args.pattern, grayscale=args.grayscale, long_tail=args.long_tail, spectra=args.spectra,
     )  # fmt: skip
     elapsed = time.perf_counter() - start
     with manifest.open(encoding="utf-8", newline="") as handle:
@@ -128,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         f"in {elapsed:.1f} s ({len(rows) / max(elapsed, 1e-9):.0f} images/s)"
     )
     print(f"synth: splits {', '.join(f'{k} {v}' for k, v in per_split.items())}")
+    if args.spectra > 0:
+        print(f"synth: {sum(1 for r in rows if r.get('spectrum'))} images with an FTIR spectrum beside them")
     if args.long_tail is not None:
         per_leaf = Counter(r["label"] for r in rows if not is_unknown_label(r["label"]))
         rarest = min(per_leaf, key=lambda label: (per_leaf[label], label))

@@ -128,10 +128,12 @@ def reference_spectra(session: Session) -> list[ReferenceRecord]:
     return out
 
 
-def references_version(session: Session) -> tuple[int, int]:
+def references_version(session: Session) -> tuple[int, int, int]:
     """Changes whenever :func:`reference_spectra` would: (newest library row, newest judgment of an image with a
-    spectrum). Two index lookups, so a search can ask before every look-up whether its library is stale."""
+    spectrum, spectra attached to images). Cheap, so a search can ask before every look-up whether its library is
+    stale."""
     library = session.scalar(select(func.max(ReferenceSpectrum.id))) or 0
     judged = session.scalar(select(func.max(Judgment.id)).where(
         Judgment.image_id.in_(select(ImageSpectrum.image_id)))) or 0
-    return int(library), int(judged)
+    attached = session.scalar(select(func.count()).select_from(ImageSpectrum)) or 0
+    return int(library), int(judged), int(attached)

@@ -14,7 +14,8 @@ sample counts (:func:`long_tail_counts`) instead of ``per_class`` each.
 Output::
 
     OUT/images/<leaf or unknown_<name>>/<leaf or unknown_<name>>_<index>_<mag>x.png
-    OUT/manifest.csv   path,label,magnification,defect_bbox,defect_size_px,split
+    OUT/images/<leaf>/<leaf>_<index>_<mag>x.jdx   (with ``spectra``: the sample's FTIR spectrum)
+    OUT/manifest.csv   path,label,magnification,defect_bbox,defect_size_px,split[,spectrum]
 """
 
 from __future__ import annotations
@@ -176,6 +177,7 @@ def generate(
     pattern: str = "stripes",
     grayscale: bool = False,
     long_tail: float | None = None,
+    spectra: float = 0.0,
 ) -> Path:
     """Render a synthetic data set and its manifest.
 
@@ -199,6 +201,9 @@ def generate(
         grayscale: write single-channel ('L' mode) PNGs.
         long_tail: when given, leaf counts fall from ``per_class`` down to ``per_class * long_tail``
             (:func:`long_tail_counts`); unknown types keep ``unknown_per_class``.
+        spectra: the share (0..1) of each leaf's samples that get an FTIR spectrum of the leaf's material
+            (:mod:`models.spectra.synth`), one per sample: every view's image gets it beside it as a JCAMP-DX file
+            of the same name, and the manifest's ``spectrum`` column names it. Unknown types get none.
 
     Returns:
         The manifest path.
@@ -215,6 +220,8 @@ def generate(
     chosen_unknown = _unknown_selection(unknown_classes, unknown_types)
     if pattern not in PATTERNS:
         raise SynthError(f"--pattern must be one of {', '.join(PATTERNS)}, got {pattern!r}")
+    if not 0.0 <= spectra <= 1.0:
+        raise SynthError(f"--spectra must be a share between 0 and 1, got {spectra}")
     counts = (
         [per_class] * len(tax.leaves)
         if long_tail is None
@@ -240,9 +247,37 @@ def generate(
     results = _run_jobs(jobs, workers, progress)
 
     manifest = out / "manifest.csv"
-    write_manifest(_manifest_rows(plan, results, seed, fractions, root), manifest,
-                   columns=[c for c in COLUMNS[2:] if c != "spectrum"])  # no spectra (yet) in the synthetic set
+    rows = _manifest_rows(plan, results, seed, fractions, root)
+    if spectra > 0:
+        rows = _with_spectra(rows, plan, results, seed, spectra)
+    write_manifest(rows, manifest, columns=[c for c in COLUMNS[2:] if c != "spectrum" or spectra > 0])
     return manifest
+
+
+def _with_spectra(rows: list[ManifestRow], plan: list[tuple[str, Look | None, int]], results: list[list[_View]],
+                  seed: int, share: float) -> list[ManifestRow]:
+    """The rows, a ``share`` of each leaf's samples with a synthetic spectrum written beside each of its views."""
+    from models.spectra.synth import synth_spectrum, write_jcamp
+
+    out: list[ManifestRow] = []
+    at = 0
+    per_sample = iter(results)
+    for label, _, n in plan:
+        for i in range(n):
+            views = next(per_sample)
+            rng = np.random.default_rng(_sample_seed(seed, label, i, 7_919))  # its own stream: the images' unchanged
+            spectrum = None
+            if not is_unknown_label(label) and rng.random() < share:
+                spectrum = synth_spectrum(label, rng)
+            for _view in views:
+                row = rows[at]
+                at += 1
+                if spectrum is not None:
+                    path = Path(row.path).with_suffix(".jdx")
+                    write_jcamp(path, *spectrum, title=f"{label} sample {i}")
+                    row = ManifestRow(row.path, row.label, {**row.cells, "spectrum": str(path)})
+                out.append(row)
+    return out
 
 
 def _manifest_rows(

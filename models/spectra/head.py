@@ -1,0 +1,88 @@
+"""A spectrum classifier per tree level, and its late fusion with the image model (issue #20). numpy only.
+
+:class:`SpectrumHead` is a small multilayer perceptron over a spectrum's shape (:func:`features`: the spectrum on the
+search grid, smoothed and differentiated as the hit quality index compares it, scaled to unit spread), with one
+output per tree level. It runs in numpy, so the workstation's torch-free runtime runs it too; it is trained with
+torch (:mod:`models.training.spectrum`).
+
+Fusion is late and per level (:func:`fuse`): the image model's leaf distribution times each level's spectrum
+distribution of the leaf's ancestor, raised to a weight chosen on validation images::
+
+    p(leaf | image, spectrum) ∝ p(leaf | image) · Π_k p_k(ancestor_k(leaf) | spectrum) ^ w
+
+An image without a spectrum keeps the image model's distribution unchanged (the image-only path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.spectra.library import on_grid, shape
+
+
+def features(wavenumbers: np.ndarray, absorbance: np.ndarray) -> np.ndarray:
+    """A spectrum as the head reads it: its derivative shape on the grid (0 where it has none), over its spread."""
+    x = shape(on_grid(wavenumbers, absorbance))
+    x = np.where(np.isnan(x), 0.0, x)
+    spread = float(np.std(x))
+    return (x / spread if spread > 0 else x).astype(np.float32)
+
+
+@dataclass
+class SpectrumHead:
+    """Weights of the perceptron: ``hidden`` pairs (W, b) with ReLU, then one (W, b) per tree level."""
+
+    hidden: list[tuple[np.ndarray, np.ndarray]]
+    levels: list[tuple[np.ndarray, np.ndarray]]
+    weight: float = 1.0  # the fusion weight w
+
+    def level_logits(self, x: np.ndarray) -> list[np.ndarray]:
+        """(N, G) features -> per level (N, n_k) logits."""
+        h = np.asarray(x, dtype=np.float32)
+        for w, b in self.hidden:
+            h = np.maximum(h @ w + b, 0.0)
+        return [h @ w + b for w, b in self.levels]
+
+    def level_probs(self, x: np.ndarray) -> list[np.ndarray]:
+        return [_softmax(z) for z in self.level_logits(x)]
+
+    def tensors(self) -> dict[str, np.ndarray]:
+        """The weights by name (``hidden.0.weight`` …, ``level.1.bias``), as safetensors stores them."""
+        out: dict[str, np.ndarray] = {}
+        for group, pairs in (("hidden", self.hidden), ("level", self.levels)):
+            for i, (w, b) in enumerate(pairs):
+                out[f"{group}.{i}.weight"], out[f"{group}.{i}.bias"] = w, b
+        return out
+
+    @classmethod
+    def from_tensors(cls, tensors: Mapping[str, np.ndarray], weight: float) -> SpectrumHead:
+        def pairs(group: str) -> list[tuple[np.ndarray, np.ndarray]]:
+            n = sum(1 for name in tensors if name.startswith(f"{group}.") and name.endswith(".weight"))
+            return [(np.asarray(tensors[f"{group}.{i}.weight"], np.float32),
+                     np.asarray(tensors[f"{group}.{i}.bias"], np.float32)) for i in range(n)]
+
+        return cls(pairs("hidden"), pairs("level"), float(weight))
+
+
+def fuse(leaf_probs: np.ndarray, spectrum_level_probs: Sequence[np.ndarray], leaf_level_index: np.ndarray,
+         weight: float, has_spectrum: np.ndarray | None = None) -> np.ndarray:
+    """The image model's leaf distribution (N, L) fused with the spectrum head's level distributions; rows without
+    a spectrum (``has_spectrum`` False) are returned unchanged."""
+    log = np.log(np.clip(leaf_probs.astype(np.float64), 1e-12, None))
+    for k, probs in enumerate(spectrum_level_probs):
+        log += weight * np.log(np.clip(probs[:, leaf_level_index[:, k]].astype(np.float64), 1e-12, None))
+    log -= log.max(axis=1, keepdims=True)
+    fused = np.exp(log)
+    fused /= fused.sum(axis=1, keepdims=True)
+    if has_spectrum is not None:
+        fused = np.where(np.asarray(has_spectrum, bool)[:, None], fused, leaf_probs)
+    return fused.astype(np.float32)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
