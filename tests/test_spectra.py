@@ -166,6 +166,8 @@ def _folder_with_spectra(root: Path) -> Path:
     _write(root / "P001.csv", "\n".join(f"{x},{y}" for x, y in zip(WAVENUMBERS, _absorbance(WAVENUMBERS, 3300.0),
                                                                   strict=True)))
     _write(root / "P002.txt", "this is an analyst's note, not a spectrum")
+    _write(root / "P003.csv", "4000,0.1\n3990,0.1\n3980,oops\n")  # a damaged table
+    _write(root / "P003.spot2.csv", "id,blob\n7," + "x" * 200_000)  # a cell the csv module refuses
     _jcamp_table(root / "orphan.jdx", _absorbance(WAVENUMBERS))
     _write(root / "notes.csv", "lot,comment\n1,fine\n")
     return root
@@ -178,8 +180,10 @@ def test_opening_a_folder_attaches_its_spectra_and_lists_the_rest(engine, tmp_pa
     reasons = {Path(p).name: r for p, r in opened.skipped}
     assert reasons["orphan.jdx"].startswith("a spectrum with no image of the same name")
     assert reasons["notes.csv"].startswith("not an image (a CSV file)")
-    assert reasons["P002.txt"].startswith("spectrum not attached: P002.txt: no rows of two numbers")
-    assert set(reasons) == {"orphan.jdx", "notes.csv", "P002.txt"}
+    assert reasons["P002.txt"].startswith("not an image (a TXT file)")  # a note beside its image: no spectrum
+    assert reasons["P003.csv"].startswith("spectrum not attached: P003.csv: row 3 is not two numbers")
+    assert reasons["P003.spot2.csv"].startswith("spectrum not attached: P003.spot2.csv: row 2 cannot be read")
+    assert set(reasons) == {"orphan.jdx", "notes.csv", "P002.txt", "P003.csv", "P003.spot2.csv"}
     ids = {Path(it.image.path).name: it.image.image_id for it in opened.items}
     first = spectra_service.spectra_of(engine, ids["P000.png"])
     assert [s.name for s in first] == ["P000.jdx", "P000.spot2.jdx"] and first[0].title == "organic residue"
@@ -192,6 +196,11 @@ def test_opening_a_folder_attaches_its_spectra_and_lists_the_rest(engine, tmp_pa
         assert sum(len(v) for v in repo.spectrum_paths(s).values()) == 3
         shared = repo.add_spectrum(s, read_spectrum(folder / "orphan.jdx"))  # same bytes as P000.jdx: one row
         assert shared == first[0].spectrum_id
+    _write(folder / "P001.csv", "\n".join(f"{x},{y}" for x, y in zip(WAVENUMBERS, _absorbance(WAVENUMBERS, 1100.0),
+                                                                     strict=True)))  # measured again
+    batches.open_folder(engine, folder)
+    again = spectra_service.spectra_of(engine, ids["P001.png"])
+    assert len(again) == 1 and again[0].wavenumbers[np.argmax(again[0].absorbance)] == 1100.0
 
 
 def test_export_carries_the_spectra(engine, tmp_path: Path, taxonomy) -> None:
@@ -265,4 +274,19 @@ def test_a_store_that_cannot_keep_the_spectra_still_opens_the_images(engine, tmp
     opened = batches.open_folder(engine, _folder_with_spectra(tmp_path / "lot"))
     assert len(opened.items) == 4
     reasons = {Path(p).name: r for p, r in opened.skipped}
-    assert reasons["P000.jdx"] == "spectrum not stored: the database is full" and len(reasons) == 6
+    assert reasons["P000.jdx"] == "spectrum not stored: the database is full" and len(reasons) == 8
+
+
+def test_table_details_title_rows_gaps_reflectance_and_strong_bands(tmp_path: Path) -> None:
+    a = _absorbance(WAVENUMBERS)
+    rows = [f"{x},{y:.6f}" for x, y in zip(WAVENUMBERS, a, strict=True)]
+    rows[10], rows[20] = f"{WAVENUMBERS[10]},NaN", f"{WAVENUMBERS[20]},"
+    titled = read_spectrum(_write(tmp_path / "t.csv", "Sample P001, lot 7\nwavenumber (cm-1),absorbance\n"
+                                  + "\n".join(rows)))
+    assert len(titled) == len(WAVENUMBERS) - 2 and "2 rows without a finite value dropped" in titled.notes
+    reflect = read_spectrum(_write(tmp_path / "r.csv", "wavenumber,Reflectance (%)\n" + "\n".join(
+        f"{x},{50 + 10 * y:.4f}" for x, y in zip(WAVENUMBERS, a, strict=True))))
+    assert reflect.kind == "arbitrary" and reflect.absorbance.max() == pytest.approx(50 + 10 * a.max(), abs=1e-3)
+    strong = read_spectrum(_write(tmp_path / "s.csv", "\n".join(  # absorbance up to 3, no header: still absorbance
+        f"{x},{3 * y:.6f}" for x, y in zip(WAVENUMBERS, a, strict=True))))
+    assert strong.kind == "absorbance" and strong.absorbance.max() == pytest.approx(3 * a.max(), abs=1e-5)

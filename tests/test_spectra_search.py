@@ -37,7 +37,9 @@ def test_hqi_is_the_squared_correlation_of_derivatives_over_the_shared_range() -
     query = refs[3] * 2.5 + 7.0 + 0.01 * np.arange(len(GRID))  # thicker, on a sloping baseline: the same one
     scores = library.hqi(query)
     assert scores[3] == pytest.approx(1.0)
-    np.testing.assert_allclose(scores, [_pearson2(query, r) for r in refs], atol=1e-9)
+    np.testing.assert_allclose(scores, [_pearson2(query, r) for r in refs], atol=1e-5)  # (float32 references)
+    flat = Library([on_grid(X[::-1], 0.2 + 1e-4 * X[::-1])])  # band-free on a straight baseline: no shape at all
+    assert flat.hqi(on_grid(X[::-1], 0.5 + 3e-4 * X[::-1]))[0] == 0.0
     assert library.hqi(-refs[3])[3] == 0.0  # anti-correlated: no match
     narrow = np.full(len(GRID), np.nan, dtype=np.float32)
     narrow[:50] = rng.normal(size=50)  # 200 cm⁻¹ shared at most: too little to compare
@@ -64,6 +66,8 @@ def test_peaks_are_the_strongest_bands() -> None:
     for band in (1722, 1500, 1375):
         assert any(abs(wn - band) <= 12 for wn in found), (band, found)
     assert peaks(x[::-1], np.zeros_like(x)) == []
+    ito = synth_spectrum("ito_peeling", np.random.default_rng(3), noise=0.0)  # no band, only a rising baseline
+    assert peaks(ito[0][::-1], ito[1][::-1]) == []  # (the spectrum's ends are no bands)
 
 
 @pytest.fixture

@@ -29,13 +29,15 @@ from app.store.records import ReferenceRecord, SpectrumRecord
 from models.hashing import sha256_hex
 from models.spectra import (
     SPECTRUM_SUFFIXES,
+    Spectrum,
     SpectrumError,
     is_jcamp,
     match_spectra,
     parse_spectrum,
     read_spectrum_bytes,
 )
-from models.spectra.library import Library, on_grid, peaks
+from models.spectra.library import Library, on_grid, peaks, shape
+from models.spectra.reading import NotATable
 
 __all__ = ["LibraryImport", "SpectrumHit", "SpectrumLookup", "SpectrumSearch", "attach_found", "import_library",
            "spectra_of"]
@@ -44,38 +46,75 @@ __all__ = ["LibraryImport", "SpectrumHit", "SpectrumLookup", "SpectrumSearch", "
 def attach_found(engine: Engine, images: Sequence[Path], candidates: Sequence[Path]) -> list[tuple[str, str]]:
     """Attach the spectrum ``candidates`` of a folder to its ``images`` (the registered files) by name.
 
+    The files are read and parsed outside any transaction, and what is new is written in one short one at the end:
+    the analyst judges the first images of a large folder meanwhile, and a judgment must not wait for the write lock
+    while spectra are parsed (about 9 ms each).
+
     Returns:
         ``(path, reason)`` for each candidate left out: a spectrum that cannot be read, a JCAMP-DX file that no
-        image claims, a table (``.csv``, ``.txt``) that no image claims (then it is no spectrum: an ordinary file
-        that is not an image).
+        image claims, a table (``.csv``, ``.txt``) that no image claims or that holds no numbers (then it is no
+        spectrum: an ordinary file that is not an image).
     """
     pairs, unmatched = match_spectra(images, candidates)
     left_out = [(str(path), _unmatched_reason(path)) for path in unmatched]
     if not pairs:
         return left_out
     owners = list(pairs)
-    facts = []
-    for image in owners:
-        try:
-            stat = os.stat(image)
-        except OSError:
-            facts.append((image, -1, -1))
-        else:
-            facts.append((image, stat.st_size, stat.st_mtime_ns))
-    with session_scope(engine) as s:
-        found = repo.images_at_paths(s, facts)
-        for image, record in zip(owners, found, strict=True):
-            for path in pairs[image]:
-                if record is None:  # the image itself was left out (unreadable): its spectra go with it
-                    left_out.append((str(path), f"spectrum of {image.name}, which is not in the batch"))
-                    continue
-                try:
-                    spectrum_id = _stored(s, path)
-                except SpectrumError as exc:
-                    left_out.append((str(path), f"spectrum not attached: {exc}"))
-                    continue
-                repo.attach_spectrum(s, record.image_id, spectrum_id, str(path))
+    with session_scope(engine, action="read") as s:
+        found = repo.images_at_paths(s, [_facts(image) for image in owners])
+    files: list[tuple[int, Path, str, bytes]] = []  # (image id, file, content hash, bytes)
+    for image, record in zip(owners, found, strict=True):
+        for path in pairs[image]:
+            if record is None:  # the image itself was left out (unreadable): its spectra go with it
+                left_out.append((str(path), f"spectrum of {image.name}, which is not in the batch"))
+                continue
+            try:
+                data = read_spectrum_bytes(path)
+            except SpectrumError as exc:
+                left_out.append((str(path), f"spectrum not attached: {exc}"))
+                continue
+            files.append((record.image_id, path, sha256_hex(data), data))
+    with session_scope(engine, action="read") as s:
+        known = repo.known_spectra(s, [sha for _i, _p, sha, _d in files])
+    new: dict[str, Spectrum] = {}
+    links: list[tuple[int, Path, str]] = []
+    for image_id, path, sha, data in files:
+        if sha not in known and sha not in new:
+            reason = _parsed(data, path, new)
+            if reason is not None:
+                left_out.append((str(path), reason))
+                continue
+        links.append((image_id, path, sha))
+    if links:
+        with session_scope(engine) as s:
+            ids = dict(known)
+            for sha, spectrum in new.items():
+                ids[sha] = repo.add_spectrum(s, spectrum)
+            for image_id, path, sha in links:
+                repo.attach_spectrum(s, image_id, ids[sha], str(path))
     return left_out
+
+
+def _facts(image: Path) -> tuple[Path, int, int]:
+    try:
+        stat = os.stat(image)
+    except OSError:
+        return image, -1, -1
+    return image, stat.st_size, stat.st_mtime_ns
+
+
+def _parsed(data: bytes, path: Path, into: dict[str, Spectrum]) -> str | None:
+    """Parse a spectrum file's bytes into ``into`` (by content hash); the reason it is left out, or None."""
+    try:
+        spectrum = parse_spectrum(data, path.name)
+    except NotATable:  # a note or a list beside the image: no spectrum, an ordinary file
+        return _unmatched_reason(path)
+    except SpectrumError as exc:
+        return f"spectrum not attached: {exc}"
+    except Exception as exc:  # whatever a damaged file makes a parser raise: listed, never the folder's failure
+        return f"spectrum not attached: {path.name}: cannot be read ({type(exc).__name__}: {exc})"
+    into[spectrum.sha256] = spectrum
+    return None
 
 
 def _unmatched_reason(path: Path) -> str:
@@ -145,9 +184,10 @@ checked against a factory's own judged spectra."""
 
 
 class SpectrumSearch:
-    """Looks up an image's spectra and their closest references; the references are read from the store once and
-    again only when they changed (a new library import, a new judgment of an image with a spectrum, a spectrum newly
-    attached). Thread-safe: the panel asks on its own thread."""
+    """Looks up an image's spectra and their closest references. The references are listed again only when they
+    changed (a library import, a judgment of an image with a spectrum, a spectrum newly attached), and each
+    reference's curve is read and shaped once: after a judgment the next look-up lists the references (one query)
+    and reads only spectra it has not seen. Thread-safe: the panel asks on its own thread."""
 
     def __init__(self, engine: Engine, k: int = 3) -> None:
         self.engine = engine
@@ -156,6 +196,7 @@ class SpectrumSearch:
         self._version: tuple[int, int, int] | None = None
         self._refs: list[ReferenceRecord] = []
         self._library = Library([])
+        self._curves: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # id -> (x, y, shape on the grid)
 
     def look_up(self, image_id: int) -> SpectrumLookup:
         """The image's spectra with their peaks and closest references: the best reference of each type, the ``k``
@@ -164,15 +205,22 @@ class SpectrumSearch:
             spectra = repo.spectra_of(s, image_id)
             if not spectra:
                 return SpectrumLookup(image_id, [])
-            version = repo.references_version(s)
-            with self._lock:
-                if version != self._version:
-                    self._refs = repo.reference_spectra(s)
-                    self._library = Library([on_grid(r.wavenumbers, r.absorbance) for r in self._refs])
-                    self._version = version
-                refs, library = self._refs, self._library
+            refs, library = self._references(s)
         found = [self._hits(library, refs, spectrum, image_id) for spectrum in spectra]
         return SpectrumLookup(image_id, spectra, [peaks(sp.wavenumbers, sp.absorbance) for sp in spectra], found)
+
+    def _references(self, s) -> tuple[list[ReferenceRecord], Library]:
+        version = repo.references_version(s)
+        with self._lock:
+            if version != self._version:
+                refs = repo.reference_spectra(s)
+                missing = {r.spectrum_id for r in refs} - self._curves.keys()
+                for spectrum_id, (x, y) in repo.spectrum_arrays(s, missing).items():
+                    self._curves[spectrum_id] = (x, y, shape(on_grid(x, y)).astype(np.float32))
+                self._refs = refs
+                self._library = Library([self._curves[r.spectrum_id][2] for r in refs], shaped=True)
+                self._version = version
+            return self._refs, self._library
 
     def _hits(self, library: Library, refs: list[ReferenceRecord], spectrum: SpectrumRecord,
               image_id: int) -> list[SpectrumHit]:
@@ -184,23 +232,23 @@ class SpectrumSearch:
             if ref.image_id == image_id or ref.leaf in seen:  # never itself; the best reference of each type
                 continue
             seen.add(ref.leaf)
-            hits.append(SpectrumHit(ref.leaf, hit.hqi, ref.name, ref.source, ref.image_id, ref.wavenumbers,
-                                    _fitted(query, ref)))
+            x, y, _shape = self._curves[ref.spectrum_id]
+            hits.append(SpectrumHit(ref.leaf, hit.hqi, ref.name, ref.source, ref.image_id, x, _fitted(query, x, y)))
             if len(hits) == self.k:
                 break
         return hits
 
 
-def _fitted(query: np.ndarray, ref: ReferenceRecord) -> np.ndarray:
-    """The reference's absorbance scaled and shifted onto the query's (least squares over the wavenumbers both
+def _fitted(query: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """A reference's absorbance ``y`` scaled and shifted onto the query's (least squares over the wavenumbers both
     cover), so that the overlay compares shapes as the HQI does, not film thicknesses."""
-    r = on_grid(ref.wavenumbers, ref.absorbance)
+    r = on_grid(x, y)
     both = ~np.isnan(query) & ~np.isnan(r)
     if both.sum() < 2 or float(np.var(r[both])) == 0.0:
-        return ref.absorbance
+        return y
     scale = float(np.cov(r[both], query[both], bias=True)[0, 1] / np.var(r[both]))
     shift = float(query[both].mean() - scale * r[both].mean())
-    return ref.absorbance * scale + shift
+    return y * scale + shift
 
 
 @dataclass(frozen=True)
@@ -240,6 +288,9 @@ def import_library(engine: Engine, folder: Path, leaves: Collection[str] | None 
                     spectrum_id = _stored(s, path)
                 except SpectrumError as exc:
                     skipped.append((str(path), str(exc)))
+                    continue
+                except Exception as exc:  # whatever a damaged file makes a parser raise: listed, the import goes on
+                    skipped.append((str(path), f"{path.name}: cannot be read ({type(exc).__name__}: {exc})"))
                     continue
                 if repo.add_reference(s, spectrum_id, type_dir.name, str(path.resolve())):
                     added += 1

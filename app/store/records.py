@@ -460,12 +460,11 @@ class SpectrumRecord:
 @dataclass(frozen=True, eq=False)
 class ReferenceRecord:
     """A spectrum of a known defect type, to search a new spectrum against: from the reference library
-    (``image_id`` None, ``source`` the file it was imported from) or of a judged image (``source`` its path)."""
+    (``image_id`` None, ``source`` the file it was imported from) or of a judged image (``source`` its path). Its
+    curve is read apart (:func:`app.store.repo.spectrum_arrays`), once per spectrum."""
 
     spectrum_id: int
     leaf: str
     name: str
     source: str
     image_id: int | None
-    wavenumbers: np.ndarray
-    absorbance: np.ndarray

@@ -118,6 +118,7 @@ class BatchOpening:
         cores with the registering of a 100,000-image folder."""
         if done:
             self.status.finished()
+            self.spectrum_panel.look_up(self.current_image_id)  # spectra are attached once the folder is registered
         self.skipped = list(opened.skipped)
         self.status.set_skipped(len(self.skipped))
         rows = self.presenter.grow(opened)

@@ -7,14 +7,15 @@ Two kinds of file are read:
   ``##YUNITS`` say what the numbers are.
 * **A two-column table** (``.csv``, ``.txt``): x, then y, separated by commas, semicolons, tabs or spaces (a decimal
   comma is read where the separator is a semicolon or a tab); an optional header row names the units
-  (``wavenumber (cm-1)``, ``wavelength (um)``, ``absorbance``, ``transmittance (%)``). Without a header the x unit
-  is told from the range (above 100: cm⁻¹; else µm), and y values rising above 2 and staying within 0–110 are
-  read as percent transmittance, any other y as absorbance; the reading is recorded as ``assumed``.
+  (``wavenumber (cm-1)``, ``wavelength (um)``, ``absorbance``, ``transmittance (%)``; a title row may stand above it).
+  Without a header the x unit is told from the range (above 100: cm⁻¹; else µm), and y values within 0–110 with a
+  median above 10 are read as percent transmittance, any other y as absorbance; a note says what was assumed.
+  Rows with an empty, NaN or infinite cell are dropped (and counted in a note).
 
 Whatever the file holds becomes a :class:`Spectrum`: x converted to cm⁻¹ (from µm: 10⁴/x; from nm: 10⁷/x),
 sorted ascending, duplicate x dropped; transmittance (fraction or percent) converted to absorbance ``-log10 T``
 (T floored at 10⁻⁴, so an opaque band reads 4). Ordinate units that are neither (Kubelka-Munk, arbitrary units)
-are kept as they are and marked ``arbitrary``. A file that is not a readable infrared spectrum raises
+and reflectance are kept as they are and marked ``arbitrary``. A file that is not a readable infrared spectrum raises
 :class:`SpectrumError` with a sentence that names the file and the problem.
 """
 
@@ -25,6 +26,7 @@ import csv
 import io
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,10 +45,15 @@ MAX_BYTES = 64 << 20  # a mid-IR spectrum is a few hundred kB; anything this lar
 IR_RANGE_CM1 = (100.0, 15_000.0)  # far- to near-infrared: wavenumbers outside are no infrared spectrum
 KINDS = ("absorbance", "transmittance", "arbitrary")
 T_FLOOR = 1e-4
+_STDOUT_LOCK = threading.Lock()
 
 
 class SpectrumError(ValueError):
     """A spectrum file that cannot be read; the message names the file and the problem."""
+
+
+class NotATable(SpectrumError):
+    """A table file (``.csv``, ``.txt``) without a single row of two numbers: no spectrum at all (a note, a list)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,7 +150,9 @@ def _jcamp(data: bytes, name: str) -> tuple[np.ndarray, np.ndarray, str, str, st
         raise SpectrumError(f"{name}: not a JCAMP-DX file (it does not start with a ##TITLE= line)")
     said = io.StringIO()  # the package prints its checks' failures: they become notes
     try:
-        with contextlib.redirect_stdout(said):
+        # (the redirect swaps sys.stdout for the whole process: one parse at a time, or two overlapping parses
+        # would leave it pointing at a StringIO)
+        with _STDOUT_LOCK, contextlib.redirect_stdout(said):
             parsed = jcamp.read(io.BytesIO(data))
     except Exception as exc:  # the package raises whatever its parsing meets (KeyError, ValueError, IndexError)
         raise SpectrumError(f"{name}: not a readable JCAMP-DX spectrum ({type(exc).__name__}: {exc})") from None
@@ -179,22 +188,31 @@ def _table(data: bytes, name: str) -> tuple[np.ndarray, np.ndarray, str, str, li
     header: list[str] | None = None
     xs: list[float] = []
     ys: list[float] = []
+    dropped = 0
     for number, line in enumerate(lines, 1):
-        cells = _cells(line, sep)
+        try:
+            cells = _cells(line, sep)
+        except csv.Error as exc:  # a cell the csv module refuses (over its field size limit …)
+            raise SpectrumError(f"{name}: row {number} cannot be read as a table ({exc})") from None
         values = [_number(c, decimal_comma) for c in cells[:2]]
-        if len(cells) < 2 or any(v is None for v in values):
-            if not xs and header is None and number <= 3:  # a header row (or a title above it)
-                header = cells
+        if len(cells) >= 2 and all(_missing(c) or v is not None for c, v in zip(cells[:2], values, strict=True)):
+            if any(v is None for v in values):  # NaN, inf or an empty cell: the point is dropped
+                dropped += 1
                 continue
-            raise SpectrumError(f"{name}: row {number} is not two numbers ({line.strip()[:60]!r}); a spectrum table "
-                                "holds x (wavenumber) and y (absorbance or transmittance) per row")
+        elif not xs and not dropped and number <= 3:  # a header row (the last of up to three above the data)
+            header = cells
+            continue
+        else:
+            raise (NotATable if not xs and not dropped else SpectrumError)(
+                f"{name}: row {number} is not two numbers ({line.strip()[:60]!r}); a spectrum table holds x "
+                "(wavenumber) and y (absorbance or transmittance) per row")
         xs.append(values[0])  # type: ignore[arg-type]
         ys.append(values[1])  # type: ignore[arg-type]
     if not xs:
-        raise SpectrumError(f"{name}: no rows of two numbers; a spectrum table holds x (wavenumber) and y "
-                            "(absorbance or transmittance) per row")
+        raise NotATable(f"{name}: no rows of two numbers; a spectrum table holds x (wavenumber) and y "
+                        "(absorbance or transmittance) per row")
     x, y = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
-    notes: list[str] = []
+    notes: list[str] = [f"{dropped} rows without a finite value dropped"] if dropped else []
     x_head = header[0] if header else ""
     y_head = header[1] if header and len(header) > 1 else ""
     x_unit = _x_unit(x_head, x, notes)
@@ -213,6 +231,11 @@ def _cells(line: str, sep: str | None) -> list[str]:
     if sep is None:
         return line.split()
     return [c.strip() for c in next(csv.reader([line], delimiter=sep))]
+
+
+def _missing(cell: str) -> bool:
+    """A cell that stands for no value: empty, NaN or infinite."""
+    return cell.strip().lower().lstrip("+-") in ("", "nan", "inf", "infinity", "na", "n/a")
 
 
 def _number(cell: str, decimal_comma: bool) -> float | None:
@@ -251,6 +274,9 @@ def _y_kind(said: str, y: np.ndarray, notes: list[str]) -> str:
     percent = "%" in words or "percent" in words
     if "absorb" in words or words.strip() in ("a", "abs", "a.u. absorbance"):
         return "absorbance"
+    if "reflect" in words or words.strip() in ("r", "%r"):
+        notes.append(f"ordinate {said.strip()!r} is a reflectance: kept as given")
+        return "arbitrary"
     if "transm" in words or words.strip() in ("t", "%t"):
         return "transmittance%" if percent or (len(y) and float(np.nanmax(y)) > 2) else "transmittance"
     if percent:
@@ -258,8 +284,8 @@ def _y_kind(said: str, y: np.ndarray, notes: list[str]) -> str:
     if said.strip():
         notes.append(f"ordinate {said.strip()!r} is neither absorbance nor transmittance: kept as given")
         return "arbitrary"
-    if len(y) and float(np.nanmax(y)) > 2 and float(np.nanmin(y)) >= 0 and float(np.nanmax(y)) <= 110:
-        notes.append("y unit not stated: read as percent transmittance (values within 0–110, some above 2)")
+    if len(y) and float(np.nanmin(y)) >= 0 and float(np.nanmax(y)) <= 110 and float(np.nanmedian(y)) > 10:
+        notes.append("y unit not stated: read as percent transmittance (values within 0–110, median above 10)")
         return "transmittance%"
     notes.append("y unit not stated: read as absorbance")
     return "absorbance"

@@ -78,10 +78,12 @@ from app.store.repo.spectra import (
     add_spectrum,
     any_spectra,
     attach_spectrum,
+    known_spectra,
     known_spectrum,
     reference_spectra,
     references_version,
     spectra_of,
+    spectrum_arrays,
     spectrum_paths,
 )
 
@@ -117,6 +119,7 @@ __all__ = [
     "image_paths",
     "images_at_paths",
     "judgment_history",
+    "known_spectra",
     "known_spectrum",
     "latest_predictions",
     "list_batches",
@@ -137,6 +140,7 @@ __all__ = [
     "save_prediction",
     "save_predictions",
     "spectra_of",
+    "spectrum_arrays",
     "spectrum_paths",
     "spot_checks",
     "start_pause",

@@ -2,16 +2,20 @@
 (``reference_spectra``), issue #20.
 
 A spectrum is stored once, by the sha256 of its file, however many images or paths it is attached to; attaching is
-idempotent (the same file attached again to the same image changes nothing but the path it was last seen at).
+idempotent (the same file attached again to the same image changes nothing but the path it was last seen at), and a
+file measured again (new content at the same path) replaces its old spectrum on the image.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Iterable
+
+import numpy as np
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.store.records import ReferenceRecord, SpectrumRecord
-from app.store.repo._common import _insert_or_existing, _path_text
+from app.store.repo._common import _batched, _insert_or_existing, _path_text
 from app.store.schema import BatchImage, ImageSpectrum, Judgment, ReferenceSpectrum
 from app.store.schema import Spectrum as SpectrumRow
 from models.spectra import Spectrum
@@ -38,9 +42,20 @@ def known_spectrum(session: Session, sha256: str) -> int | None:
     return session.scalar(select(SpectrumRow.id).where(SpectrumRow.sha256 == sha256))
 
 
+def known_spectra(session: Session, sha256s: Iterable[str]) -> dict[str, int]:
+    """``{content hash: id}`` of the stored spectra among these hashes."""
+    out: dict[str, int] = {}
+    for chunk in _batched(sorted(set(sha256s))):
+        rows = session.execute(select(SpectrumRow.sha256, SpectrumRow.id).where(SpectrumRow.sha256.in_(chunk)))
+        out.update((sha, spectrum_id) for sha, spectrum_id in rows)
+    return out
+
+
 def attach_spectrum(session: Session, image_id: int, spectrum_id: int, path: str) -> None:
     """Record that the spectrum was measured on the image (its file at ``path``); idempotent."""
     where = _path_text(path)
+    session.execute(delete(ImageSpectrum).where(  # a file measured again: its new spectrum replaces the old one
+        ImageSpectrum.image_id == image_id, ImageSpectrum.path == where, ImageSpectrum.spectrum_id != spectrum_id))
     link = session.get(ImageSpectrum, (image_id, spectrum_id))
     if link is None:
         _insert_or_existing(session, ImageSpectrum(image_id=image_id, spectrum_id=spectrum_id, path=where),
@@ -51,12 +66,11 @@ def attach_spectrum(session: Session, image_id: int, spectrum_id: int, path: str
 
 def spectra_of(session: Session, image_id: int) -> list[SpectrumRecord]:
     """The spectra attached to an image, in the order of their file names."""
-    rows = session.execute(
+    rows = sorted(session.execute(  # sorted here: PostgreSQL orders text by its locale, SQLite by bytes
         select(SpectrumRow, ImageSpectrum.path)
         .join(ImageSpectrum, ImageSpectrum.spectrum_id == SpectrumRow.id)
         .where(ImageSpectrum.image_id == image_id)
-        .order_by(ImageSpectrum.path, SpectrumRow.id)
-    ).all()
+    ).all(), key=lambda r: (r[1], r[0].id))
     out = []
     for row, path in rows:
         x, y = Spectrum.arrays_from_bytes(row.data)
@@ -74,10 +88,10 @@ def _in_batch(stmt, batch_id: int | None):
 def spectrum_paths(session: Session, batch_id: int | None = None) -> dict[int, list[str]]:
     """``{image id: its spectra's file paths, sorted}`` for the images (of the batch) that have any spectrum."""
     out: dict[int, list[str]] = {}
-    stmt = select(ImageSpectrum.image_id, ImageSpectrum.path).order_by(ImageSpectrum.image_id, ImageSpectrum.path)
+    stmt = select(ImageSpectrum.image_id, ImageSpectrum.path)
     for image_id, path in session.execute(_in_batch(stmt, batch_id)):
         out.setdefault(image_id, []).append(path)
-    return out
+    return {image_id: sorted(paths) for image_id, paths in out.items()}  # (in Python: one order on every backend)
 
 
 def any_spectra(session: Session, batch_id: int | None = None) -> bool:
@@ -98,33 +112,37 @@ def add_reference(session: Session, spectrum_id: int, leaf: str, source: str) ->
 
 
 def reference_spectra(session: Session) -> list[ReferenceRecord]:
-    """The library's spectra and the judged images' spectra, each with its defect type, for a search.
+    """The library's spectra and the judged images' spectra, each with its defect type, for a search (without
+    their curves: :func:`spectrum_arrays`).
 
     A judged image's spectrum counts with the image's current decision (accepted or corrected, with a type); an
     image marked unknown, undone back to pending or never judged adds nothing.
     """
-    out: list[ReferenceRecord] = []
-    library = session.execute(
-        select(ReferenceSpectrum.leaf, ReferenceSpectrum.source, SpectrumRow.id, SpectrumRow.name, SpectrumRow.data)
-        .join(SpectrumRow, SpectrumRow.id == ReferenceSpectrum.spectrum_id).order_by(ReferenceSpectrum.id))
-    for leaf, source, spectrum_id, name, data in library:
-        x, y = Spectrum.arrays_from_bytes(data)
-        out.append(ReferenceRecord(spectrum_id=spectrum_id, leaf=leaf, name=name, source=source, image_id=None,
-                                   wavenumbers=x, absorbance=y))
+    out = [ReferenceRecord(spectrum_id=spectrum_id, leaf=leaf, name=name, source=source, image_id=None)
+           for leaf, source, spectrum_id, name in session.execute(
+               select(ReferenceSpectrum.leaf, ReferenceSpectrum.source, SpectrumRow.id, SpectrumRow.name)
+               .join(SpectrumRow, SpectrumRow.id == ReferenceSpectrum.spectrum_id).order_by(ReferenceSpectrum.id))]
     latest = (select(func.max(Judgment.id).label("jid"))
               .where(Judgment.image_id.in_(select(ImageSpectrum.image_id))).group_by(Judgment.image_id).subquery())
     judged = session.execute(
-        select(Judgment.image_id, Judgment.leaf, ImageSpectrum.path, SpectrumRow.id, SpectrumRow.name,
-               SpectrumRow.data)
+        select(Judgment.image_id, Judgment.leaf, ImageSpectrum.path, SpectrumRow.id, SpectrumRow.name)
         .join(latest, latest.c.jid == Judgment.id)
         .join(ImageSpectrum, ImageSpectrum.image_id == Judgment.image_id)
         .join(SpectrumRow, SpectrumRow.id == ImageSpectrum.spectrum_id)
         .where(Judgment.status.in_(("accepted", "corrected")), Judgment.leaf.is_not(None))
         .order_by(Judgment.id, SpectrumRow.id))
-    for image_id, leaf, path, spectrum_id, name, data in judged:
-        x, y = Spectrum.arrays_from_bytes(data)
-        out.append(ReferenceRecord(spectrum_id=spectrum_id, leaf=leaf, name=name, source=path, image_id=image_id,
-                                   wavenumbers=x, absorbance=y))
+    out += [ReferenceRecord(spectrum_id=spectrum_id, leaf=leaf, name=name, source=path, image_id=image_id)
+            for image_id, leaf, path, spectrum_id, name in judged]
+    return out
+
+
+def spectrum_arrays(session: Session, spectrum_ids: Iterable[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """``{spectrum id: (wavenumbers, absorbance)}`` of these stored spectra."""
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for chunk in _batched(sorted(set(spectrum_ids))):
+        for spectrum_id, data in session.execute(select(SpectrumRow.id, SpectrumRow.data)
+                                                 .where(SpectrumRow.id.in_(chunk))):
+            out[spectrum_id] = Spectrum.arrays_from_bytes(data)
     return out
 
 
