@@ -190,24 +190,29 @@ class SpectrumPanel(QWidget):
             self.show_lookup(None)
             return
 
-        def done(lookup, image_id=image_id) -> None:
-            if lookup is not None and self._wanted == image_id:  # still the image on screen
-                self.show_lookup(lookup)
-
         def job(service=self.service, image_id=image_id):  # on the panel's thread
             # a look-up queued behind others (an arrow key held down) is dropped once its image has gone by
             return service.look_up(image_id) if self._wanted == image_id else None
 
-        def failed(_message: str, image_id=image_id) -> None:
-            if self._wanted == image_id:
-                self.show_lookup(None)
-
         task = Task(job)
-        task.signals.result.connect(done)
-        task.signals.error.connect(failed)
+        # bound methods: Qt drops the connection when the panel is deleted (a result may arrive after the window)
+        task.signals.result.connect(self._looked_up)
+        task.signals.error.connect(self._lookup_failed)
         # after the image's paint: the look-up's Python work (the store, the search) would take the interpreter lock
         # from the UI thread while it paints the new image (bench spectra: image p50 +15 ms when started at once)
         QTimer.singleShot(START_AFTER_MS, self, lambda: self._wanted == image_id and self.runner.start(task))
+
+    def stop(self) -> None:
+        """The window closes: no look-up starts any more, and none still running is shown."""
+        self._wanted = None
+
+    def _looked_up(self, lookup: SpectrumLookup | None) -> None:
+        if lookup is not None and lookup.image_id == self._wanted:  # still the image on screen
+            self.show_lookup(lookup)
+
+    def _lookup_failed(self, _message: str) -> None:
+        if self.lookup is not None and self.lookup.image_id != self._wanted:  # never another image's spectrum
+            self.show_lookup(None)
 
     def show_lookup(self, lookup: SpectrumLookup | None) -> None:
         """Show a lookup (None, or one without spectra: hidden)."""
