@@ -77,7 +77,7 @@ def run(work: Path, per_class: int, seed: int) -> dict[str, Any]:
     trained = train_head(taxonomy, x["train"], [s.label for s in split["train"]], x["val"],
                          [s.label for s in split["val"]], seed=seed)
     train_s = time.perf_counter() - t
-    index = predictor._leaf_level_index
+    index = taxonomy.leaf_level_index
 
     def image_probs(samples) -> np.ndarray:
         out = collect_outputs(predictor, [s.path for s in samples])

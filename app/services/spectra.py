@@ -167,8 +167,8 @@ class SpectrumLookup:
     @property
     def suggestion(self) -> SpectrumHit | None:
         """The best hit over the image's spectra at or above :data:`SUGGEST_HQI`, or None."""
-        best = max((h for hits in self.hits for h in hits[:1]), key=lambda h: h.hqi, default=None)
-        return best if best is not None and best.hqi >= SUGGEST_HQI else None
+        found = [hit for i in range(len(self.hits)) if (hit := self.suggestion_for(i)) is not None]
+        return max(found, key=lambda hit: hit.hqi, default=None)
 
     def suggestion_for(self, index: int) -> SpectrumHit | None:
         """The best hit of the image's spectrum ``index`` at or above :data:`SUGGEST_HQI`, or None."""

@@ -54,7 +54,7 @@ def train_head(taxonomy: Taxonomy, x_train: np.ndarray, y_train: Sequence[str], 
     heads = torch.nn.ModuleList(torch.nn.Linear(hidden, n) for n in sizes)
     params = [*body.parameters(), *heads.parameters()]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    index = np.asarray([taxonomy.level_indices(leaf) for leaf in taxonomy.leaves])
+    index = taxonomy.leaf_level_index
     best: tuple[float, int, SpectrumHead] | None = None
     for epoch in range(1, epochs + 1):
         body.train()
