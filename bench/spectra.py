@@ -60,6 +60,28 @@ def _with_spectra(images: list[Path], folder: Path, seed: int) -> Path:
     return folder
 
 
+def _separation(draws: int = 20, seed: int = 1) -> dict[str, Any]:
+    """The HQI of synthetic spectra against one reference of each material: of the same material (p5, median) and
+    the best of another (max), the figures behind the panel's suggestion threshold and the derivative smoothing."""
+    from models.spectra.library import Library, on_grid
+    from models.spectra.synth import material_of, synth_spectrum
+
+    rng = np.random.default_rng(seed)
+    leaves = [leaf for leaf in LEAVES if material_of(leaf) != "metal"]  # (no bands: nothing to match by)
+    library = Library([on_grid(*(a[::-1] for a in synth_spectrum(leaf, rng))) for leaf in leaves])
+    same, other = [], []
+    for i, leaf in enumerate(leaves):
+        for _ in range(draws):
+            scores = library.hqi(on_grid(*(a[::-1] for a in synth_spectrum(leaf, rng))))
+            same.append(scores[i])
+            other.append(float(np.delete(scores, i).max()))
+    out = {"same_p5": round(float(np.percentile(same, 5)), 3), "same_median": round(float(np.median(same)), 3),
+           "other_max": round(max(other), 3), "draws": len(same)}
+    log(f"  HQI against one reference per material ({len(same)} draws): same material p5 {out['same_p5']}, median "
+        f"{out['same_median']}; best other material at most {out['other_max']}")
+    return out
+
+
 def _search(work: Path, sizes: tuple[int, ...], lookups: int) -> dict[str, Any]:
     from app.services import batches
     from app.services.spectra import SpectrumSearch, import_library
@@ -139,6 +161,7 @@ def _judging(work: Path) -> dict[str, Any]:
 def run(work: Path, quick: bool) -> dict[str, Any]:
     log("[spectra] search: look-ups against imported reference libraries")
     res: dict[str, Any] = {"targets": TARGETS,
+                           "separation": _separation(),
                            "search": _search(work, (20,) if quick else (100, 1_000), 5 if quick else 50)}
     if not quick and not os.environ.get("BENCH_SPECTRA_SEARCH_ONLY"):
         res["judging"] = _judging(work)

@@ -22,7 +22,7 @@ EXPECTED = {
     "tree": {"trees", "target_ms", "queue", "target_met_en", "target_met_zh_TW", "p99_ratio_150_over_18_en"},
     "judging": {"runs", "targets", "images", "options"},
     "reliability": {"corpus", "kill_restart", "two_writers", "export_injection", "bundles", "failures", "targets"},
-    "spectra": {"search", "targets"},
+    "spectra": {"search", "separation", "targets"},
 }
 ENGINE_KEYS = {"chosen_path", "eager_median", "chosen_median", "ratio", "agreement", "candidates", "tuning"}
 

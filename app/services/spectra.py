@@ -178,9 +178,9 @@ class SpectrumLookup:
 
 SUGGEST_HQI = 0.7
 """The hit quality from which the panel says "spectrum suggests: <type>"; a lower best hit is shown, not suggested.
-On the synthetic spectra a spectrum of the same material scores 0.77 or more in 95 % of draws and one of another
-material 0.22 at most (:data:`models.spectra.library.SMOOTH`); real libraries differ: it is a first guess, to be
-checked against a factory's own judged spectra."""
+On the synthetic spectra a spectrum of the same material scores 0.76 or more in 95 % of draws and one of another
+material 0.22 at most (``python -m bench spectra``, "separation"; :data:`models.spectra.library.SMOOTH`); real
+libraries differ: it is a first guess, to be checked against a factory's own judged spectra."""
 
 
 class SpectrumSearch:

@@ -33,8 +33,8 @@ def on_grid(wavenumbers: np.ndarray, absorbance: np.ndarray) -> np.ndarray:
 
 SMOOTH = 9
 """Points (of 4 cm⁻¹) a spectrum is smoothed over before it is differentiated. Measured on the synthetic spectra
-(``tests/test_spectra_search.py``, 20 draws of 7 materials against one reference each): 5 points left the
-same-material HQI at p5 0.53 (noise, amplified by the derivative), 9 points at p5 0.77 with every other material at
+(``python -m bench spectra``, "separation": draws of each material against one reference each): 5 points left the
+same-material HQI at p5 0.53 (noise, amplified by the derivative), 9 points at p5 0.76 with every other material at
 most 0.22; wider windows blur the narrow bands of real spectra (a nitrile band is ~10 cm⁻¹ wide)."""
 
 
