@@ -41,15 +41,17 @@ def coverage_at_purity(confidence: np.ndarray, correct: np.ndarray, purity: floa
     return float((ok[-1] + 1) / len(order)) if len(ok) else 0.0
 
 
-def _features(samples) -> np.ndarray:
+def _features(samples) -> tuple[np.ndarray, list[list[Any]]]:
+    """The head's features of each sample's (one) spectrum, and the spectra themselves."""
     from models.spectra import read_spectrum
     from models.spectra.head import features
 
-    rows = []
+    rows, spectra = [], []
     for s in samples:
         spectrum = read_spectrum(s.spectra[0])
         rows.append(features(spectrum.wavenumbers, spectrum.absorbance))
-    return np.stack(rows)
+        spectra.append([spectrum])
+    return np.stack(rows), spectra
 
 
 def run(work: Path, per_class: int, seed: int) -> dict[str, Any]:
@@ -72,7 +74,8 @@ def run(work: Path, per_class: int, seed: int) -> dict[str, Any]:
     loaded = read_manifest(manifest, taxonomy, allow_unknown=False, verify_images=False).samples
     split = {name: [s for s in loaded if s.split == name and s.spectra] for name in ("train", "val", "test")}
     log(f"[fusion] {', '.join(f'{k} {len(v)}' for k, v in split.items())} images with a spectrum")
-    x = {name: _features(samples) for name, samples in split.items()}
+    shaped = {name: _features(samples) for name, samples in split.items()}
+    x = {name: v[0] for name, v in shaped.items()}
     t = time.perf_counter()
     trained = train_head(taxonomy, x["train"], [s.label for s in split["train"]], x["val"],
                          [s.label for s in split["val"]], seed=seed)
@@ -86,7 +89,7 @@ def run(work: Path, per_class: int, seed: int) -> dict[str, Any]:
 
     truth = {name: np.asarray([taxonomy.leaves.index(s.label) for s in split[name]]) for name in ("val", "test")}
     val_probs = image_probs(split["val"])
-    weights = choose_weight(trained.head, val_probs, x["val"], truth["val"], index)
+    weights = choose_weight(trained.head, val_probs, shaped["val"][1], truth["val"], index)
     head = trained.head
     test_probs = image_probs(split["test"])
     spec = head.level_probs(x["test"])

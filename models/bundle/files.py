@@ -99,6 +99,26 @@ def read_parts(path: Path) -> tuple[str, bytes | None]:
     return text, weights
 
 
+def read_member(path: Path, name: str) -> bytes:
+    """The bytes of one file of a bundle folder or archive (the spectrum head ...).
+
+    Raises:
+        BundleError: the bundle has no such file, or it cannot be read.
+    """
+    try:
+        if path.is_file():
+            with zipfile.ZipFile(path) as zf:
+                if name not in zf.namelist():
+                    raise BundleError(f"{path}: archive has no {name}")
+                return zf.read(name)
+        member = path / name
+        if not member.is_file():
+            raise BundleError(f"{path}: {name} is missing")
+        return member.read_bytes()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BundleError(f"{path}: cannot read {name} ({exc})") from exc
+
+
 def _check_size(size: int, path: Path) -> None:
     if size > MAX_MANIFEST_BYTES:
         raise BundleError(f"{path}/{MANIFEST_NAME}: {size / 2**20:.1f} MiB is too big for a bundle manifest "

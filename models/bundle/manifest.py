@@ -16,8 +16,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
+from models.bundle.records import (
+    InferenceRecord,
+    InitFrom,
+    OnnxGraph,
+    RuntimeGraph,
+    RuntimeRecord,
+    RuntimeReference,
+    SpectrumRecord,
+    TrainInfo,
+    WeightsInfo,
+)
+from models.bundle.sections import INPUT_SIDE_RANGE, BundleError, section, short
 from models.nn.config import LossConfig, NetworkConfig
 from models.routing.policy import CALIBRATION_KEYS, Calibration, RoutingError
 from models.routing.unknown import is_finite_number
@@ -34,6 +46,7 @@ __all__ = [
     "RuntimeGraph",
     "RuntimeRecord",
     "RuntimeReference",
+    "SpectrumRecord",
     "TrainInfo",
     "WeightsInfo",
     "taxonomy_from_json",
@@ -41,276 +54,6 @@ __all__ = [
 
 FORMAT_VERSION = 1
 SUPPORTED_FORMAT_VERSIONS = frozenset({1})
-
-T = TypeVar("T")
-
-
-class BundleError(ValueError):
-    """A model bundle cannot be written or read; the message says why."""
-
-
-INPUT_SIDE_RANGE = (16, 4096)
-"""The height and width of a network input a manifest may ask for, in pixels (inclusive)."""
-
-# A section field's annotation (its base name) -> the JSON values that fit it, and how a message names them.
-_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
-    "str": ((str,), "a string"), "int": ((int,), "an integer"), "float": ((int, float), "a number"),
-    "bool": ((bool,), "true or false"), "Mapping": ((Mapping,), "an object"), "tuple": ((list, tuple), "a list"),
-    "InitFrom": ((Mapping,), "an object"), "OnnxGraph": ((Mapping,), "an object"),
-    "RuntimeGraph": ((Mapping,), "an object"),
-    "RuntimeReference": ((Mapping,), "an object"), "None": ((type(None),), "null"),
-}
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters: a message stays one readable line whatever the file holds."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _fits(value: Any, option: str) -> bool:
-    """Whether the JSON ``value`` fits one option of a field annotation (``int``, ``tuple[str, ...]`` ...)."""
-    base = option.split("[", 1)[0]
-    kinds = _KINDS[base][0]
-    if isinstance(value, bool) and bool not in kinds:
-        return False
-    if isinstance(value, int | float) and not isinstance(value, bool) and not is_finite_number(value):
-        return False
-    if base == "tuple" and isinstance(value, kinds) and _item(option) in _KINDS:
-        return all(_fits(v, _item(option)) for v in value)
-    return isinstance(value, kinds)
-
-
-def _item(option: str) -> str:
-    """The base name of a ``tuple[X, ...]`` option's items ("" for any other option)."""
-    return option[len("tuple["):].split(",", 1)[0].split("[", 1)[0].strip() if option.startswith("tuple[") else ""
-
-
-def _kind_name(option: str) -> str:
-    """How a message names what fits one option of a field annotation ("a list (each item a string)")."""
-    base, item = option.split("[", 1)[0], _item(option)
-    return f"{_KINDS[base][1]} (each item {_KINDS[item][1]})" if item in _KINDS else _KINDS[base][1]
-
-
-def _within(low: float, high: float | None = None, *, strict: bool = False) -> dict[str, Any]:
-    """A section field's metadata: its numbers must be >= ``low`` (> ``low`` when ``strict``) and <= ``high``."""
-    return {"low": low, "high": high, "strict": strict}
-
-
-def _check_field(f: dataclasses.Field[Any], value: Any, where: str, source: str) -> None:
-    """Refuse a value whose JSON type does not fit the field's annotation, or a number below its bound."""
-    options = [o.strip() for o in str(f.type).split("|")]
-    if all(o.split("[", 1)[0] in _KINDS for o in options) and not any(_fits(value, o) for o in options):
-        wanted = " or ".join(dict.fromkeys(_kind_name(o) for o in options))
-        raise BundleError(f"{source}: '{where}' must be {wanted}, got {_short(value)}")
-    low, high, strict = f.metadata.get("low"), f.metadata.get("high"), f.metadata.get("strict", False)
-    if low is None or not isinstance(value, int | float):
-        return
-    if (value <= low if strict else value < low) or (high is not None and value > high):
-        bounds = f"{'>' if strict else '>='} {low}" + ("" if high is None else f" and <= {high}")
-        raise BundleError(f"{source}: '{where}' must be {bounds}, got {_short(value)}")
-
-
-def _section(cls: type[T], data: Any, what: str, source: str) -> T:
-    """Build the dataclass ``cls`` from the JSON object ``data`` (the manifest's ``what``, read from ``source``).
-
-    Unknown keys are refused, and so is a value whose JSON type does not fit its field's annotation (``str``,
-    ``int``, ``float`` (finite), ``bool``, ``Mapping`` (an object), ``tuple[...]`` (a list of such), a nested
-    section (an object), optionally ``| None``) or that lies outside the field's ``_within`` bounds.
-    """
-    if not isinstance(data, Mapping):
-        raise BundleError(f"{source}: '{what}' must be an object, got {_short(data)}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(map(str, set(data) - set(fields)))
-    if unknown:
-        raise BundleError(f"{source}: '{what}' has unknown key(s) {', '.join(unknown)}; "
-                          f"known: {', '.join(sorted(fields))}")
-    for key, value in data.items():
-        _check_field(fields[key], value, f"{what}.{key}", source)
-    try:
-        return cls(**data)
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, BundleError):
-            raise
-        raise BundleError(f"{source}: '{what}': {exc}") from exc
-
-
-@dataclass(frozen=True)
-class WeightsInfo:
-    """``weights``: the safetensors file and its sha256 (checked on every load when present)."""
-
-    file: str = "weights.safetensors"
-    sha256: str | None = None
-    dtype: str = "float32"
-    bytes: int = field(default=0, metadata=_within(0))
-
-
-@dataclass(frozen=True)
-class InitFrom:
-    """``train.init_from``: the bundle a fine-tuning run started from."""
-
-    path: str
-    model_version: str
-
-
-@dataclass(frozen=True)
-class TrainInfo:
-    """``train``: how the weights were made (provenance; nothing here is needed to run the model).
-
-    ``config`` is the training config as written by :meth:`models.training.config.TrainConfig.to_dict`,
-    kept as plain JSON so that a bundle made by an older or newer trainer still loads. ``data_choices``: what
-    ``train`` chose from its data for each setting (``{key: {value, source: "auto"|"config", reason}}``,
-    see :mod:`models.training.inspection`), plain JSON for the same reason; empty in older bundles.
-    """
-
-    config: Mapping[str, Any] = field(default_factory=dict)
-    data_hash: str = ""
-    data_sources: tuple[str, ...] = ()
-    n_train: int = field(default=0, metadata=_within(0))
-    n_val: int = field(default=0, metadata=_within(0))
-    n_outliers: int = field(default=0, metadata=_within(0))
-    best_epoch: int | None = field(default=None, metadata=_within(0))
-    epochs_run: int | None = field(default=None, metadata=_within(0))
-    seconds: float | None = field(default=None, metadata=_within(0))
-    device: str | None = None
-    world_size: int | None = field(default=None, metadata=_within(1))
-    torch: str | None = None
-    init_from: InitFrom | None = None
-    data_choices: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: Any, *, source: str = "manifest.json") -> TrainInfo:
-        info = _section(cls, data, "train", source)
-        init = info.init_from
-        return dataclasses.replace(
-            info, data_sources=tuple(info.data_sources),
-            init_from=None if init is None else _section(InitFrom, init, "train.init_from", source))
-
-    def to_json(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["data_sources"] = list(self.data_sources)
-        out["config"] = dict(self.config)
-        if self.data_choices:
-            out["data_choices"] = dict(self.data_choices)
-        else:  # older bundles have none: they round-trip unchanged
-            del out["data_choices"]
-        return out
-
-
-@dataclass(frozen=True)
-class OnnxGraph:
-    """``inference.onnx``: the stored ONNX graph of the chosen path (a protobuf, never a pickle)."""
-
-    path: str
-    file: str
-    sha256: str
-    bytes: int = field(default=0, metadata=_within(0))
-
-
-@dataclass(frozen=True)
-class InferenceRecord:
-    """``inference``: the inference path ``fma-model optimize`` measured and chose (see :mod:`models.inference.engine`).
-
-    ``candidates``, ``tuning`` and ``thread_probe`` are the measurement tables (one JSON object per path,
-    setting or thread count tried).
-    """
-
-    format: int
-    path: str
-    batch_size: int | None = field(default=None, metadata=_within(1, 4096))
-    threads: int | None = field(default=None, metadata=_within(1, 4096))
-    family: str = ""
-    backbone: str = ""
-    speedup_vs_eager: float | None = field(default=None, metadata=_within(0, strict=True))
-    images: int = field(default=0, metadata=_within(0))
-    criteria: Mapping[str, Any] = field(default_factory=dict)
-    temperature: float = field(default=1.0, metadata=_within(0, strict=True))
-    weights_sha256: str | None = None
-    machine: Mapping[str, Any] = field(default_factory=dict)
-    measured_at: str = ""
-    candidates: tuple[Mapping[str, Any], ...] = ()
-    tuning: tuple[Mapping[str, Any], ...] = ()
-    thread_probe: tuple[Mapping[str, Any], ...] = ()
-    onnx: OnnxGraph | None = None
-
-    @classmethod
-    def from_json(cls, data: Any, *, source: str = "manifest.json") -> InferenceRecord:
-        rec = _section(cls, data, "inference", source)
-        return dataclasses.replace(
-            rec, candidates=tuple(rec.candidates), tuning=tuple(rec.tuning), thread_probe=tuple(rec.thread_probe),
-            onnx=None if rec.onnx is None else _section(OnnxGraph, rec.onnx, "inference.onnx", source))
-
-    def to_json(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["candidates"] = [dict(c) for c in self.candidates]
-        out["tuning"] = [dict(c) for c in self.tuning]
-        out["thread_probe"] = [dict(c) for c in self.thread_probe]
-        if self.onnx is None:
-            del out["onnx"]
-        return out
-
-
-@dataclass(frozen=True)
-class RuntimeGraph:
-    """One ONNX graph of the workstation runtime (a protobuf, never a pickle), checked by its sha256 on loading."""
-
-    file: str
-    sha256: str
-    bytes: int = field(default=0, metadata=_within(0))
-
-
-@dataclass(frozen=True)
-class RuntimeReference:
-    """``runtime.reference``: an image kept in the bundle with the leaf and confidence the torch path gave it, so that
-    ``fma-judge --self-test`` can check, on the workstation, that the installed model still predicts it."""
-
-    file: str
-    sha256: str
-    leaf: str
-    confidence: float = field(metadata=_within(0, 1))
-
-
-@dataclass(frozen=True)
-class RuntimeRecord:
-    """``runtime``: the graphs the torch-free workstation runtime runs (``fma-model export-runtime``).
-
-    ``predict`` maps a preprocessed batch to the raw level logits, the embedding, the channel statistics of the
-    ``stage_strides`` stages (the "stages" unknown score) and, with CBAM, the CBAM heatmap. ``heatmap`` (None when
-    the network could not be exported with its gradient) maps ``heatmap_views`` images and one leaf index each to
-    their LayerCAM at the stage of stride ``heatmap_stride``: the gradient is part of the graph. ``parity`` is what
-    the export measured against the torch path. Made for the weights of ``weights_sha256`` only.
-    """
-
-    format: int
-    weights_sha256: str
-    predict: RuntimeGraph
-    outputs: tuple[str, ...] = ()
-    stage_strides: tuple[int, ...] = ()
-    has_cbam: bool = False
-    heatmap: RuntimeGraph | None = None
-    heatmap_views: int = field(default=4, metadata=_within(1, 64))
-    heatmap_stride: int | None = field(default=None, metadata=_within(1, 1024))
-    parity: Mapping[str, Any] = field(default_factory=dict)
-    reference: RuntimeReference | None = None
-    exported_at: str = ""
-    torch: str = ""
-
-    @classmethod
-    def from_json(cls, data: Any, *, source: str = "manifest.json") -> RuntimeRecord:
-        rec = _section(cls, data, "runtime", source)
-        return dataclasses.replace(
-            rec, outputs=tuple(rec.outputs), stage_strides=tuple(int(s) for s in rec.stage_strides),
-            predict=_section(RuntimeGraph, rec.predict, "runtime.predict", source),
-            heatmap=None if rec.heatmap is None else _section(RuntimeGraph, rec.heatmap, "runtime.heatmap", source),
-            reference=None if rec.reference is None else _section(RuntimeReference, rec.reference, "runtime.reference",
-                                                                  source))
-
-    def to_json(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["outputs"], out["stage_strides"], out["parity"] = list(self.outputs), list(self.stage_strides), dict(self.parity)
-        if self.reference is None:
-            del out["reference"]
-        return out
 
 
 @dataclass(frozen=True)
@@ -335,6 +78,7 @@ class BundleManifest:
         calibration: per-leaf thresholds, unknown-defect score and routing settings; None = not calibrated.
         inference: the measured inference path (``optimize``); None = not measured.
         runtime: the graphs of the torch-free workstation runtime (``export-runtime``); None = none exported.
+        spectrum: the FTIR spectrum head fused with the image model, and its routing; None = image only.
     """
 
     taxonomy: Taxonomy
@@ -355,6 +99,7 @@ class BundleManifest:
     calibration: Calibration | None = None
     inference: InferenceRecord | None = None
     runtime: RuntimeRecord | None = None
+    spectrum: SpectrumRecord | None = None
 
     def __post_init__(self) -> None:
         if self.calibration is not None and abs(self.effective_temperature - self.calibration.temperature) > 1e-12:
@@ -411,7 +156,7 @@ class BundleManifest:
         except RoutingError as exc:
             raise BundleError(f"{source}: invalid calibration in the manifest: {exc}") from exc
         train, weights, inference = data.get("train"), data.get("weights"), data.get("inference")
-        runtime = data.get("runtime")
+        runtime, spectrum = data.get("runtime"), data.get("spectrum")
         return cls(
             format_version=int(data["format_version"]),
             name=_text(data, "name", source) or "fma-model",
@@ -426,11 +171,12 @@ class BundleManifest:
             interpolation=_text(data, "interpolation", source) or "bicubic",
             train=None if train is None else TrainInfo.from_json(train, source=source),
             metrics=dict(_object(data.get("metrics"), "metrics", source)),
-            weights=None if weights is None else _section(WeightsInfo, weights, "weights", source),
+            weights=None if weights is None else section(WeightsInfo, weights, "weights", source),
             temperature=temperature,
             calibration=calibration,
             inference=None if inference is None else InferenceRecord.from_json(inference, source=source),
             runtime=None if runtime is None else RuntimeRecord.from_json(runtime, source=source),
+            spectrum=None if spectrum is None else SpectrumRecord.from_json(spectrum, source=source),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -464,6 +210,8 @@ class BundleManifest:
             out["inference"] = self.inference.to_json()
         if self.runtime is not None:
             out["runtime"] = self.runtime.to_json()
+        if self.spectrum is not None:
+            out["spectrum"] = self.spectrum.to_json()
         return out
 
     def replace(self, **changes: Any) -> BundleManifest:
@@ -481,7 +229,7 @@ def taxonomy_from_json(data: Mapping[str, Any], *, source: str = "manifest.json"
         raise BundleError(f"{source}: missing keys taxonomy")
     tree = data["taxonomy"]
     if not isinstance(tree, Mapping):
-        raise BundleError(f"{source}: 'taxonomy' must be an object (the defect tree), got {_short(tree)}")
+        raise BundleError(f"{source}: 'taxonomy' must be an object (the defect tree), got {short(tree)}")
     try:
         return Taxonomy.from_dict(dict(tree), source=f"{source}#taxonomy")
     except (TaxonomyError, TypeError, ValueError) as exc:
@@ -492,7 +240,7 @@ _REQUIRED = ("taxonomy", "network", "input_size", "mean", "std", "model_version"
 _KNOWN = frozenset({
     "format_version", "name", "model_version", "created", "taxonomy", "taxonomy_fingerprint", "backbone", "head",
     "network", "loss", "input_size", "mean", "std", "interpolation", "train", "metrics", "weights", "inference",
-    "runtime", *CALIBRATION_KEYS,
+    "runtime", "spectrum", *CALIBRATION_KEYS,
 })  # fmt: skip
 _TEXT = ("name", "model_version", "created", "taxonomy_fingerprint", "backbone", "head", "interpolation")
 """The top-level keys that hold a string (or null)."""
@@ -505,7 +253,7 @@ def _check_keys(data: Any, source: str) -> None:
     version = data.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version not in SUPPORTED_FORMAT_VERSIONS:
         raise BundleError(
-            f"{source}: unsupported bundle format_version {_short(version)}; this fma-judge reads "
+            f"{source}: unsupported bundle format_version {short(version)}; this fma-judge reads "
             f"{sorted(SUPPORTED_FORMAT_VERSIONS)}. Upgrade fma-judge or re-export the model.")
     missing = [k for k in _REQUIRED if k not in data]
     if missing:
@@ -527,7 +275,7 @@ def _network(data: Mapping[str, Any], source: str) -> tuple[NetworkConfig, LossC
         raise BundleError(f"{source}: cannot rebuild the network from the manifest: {exc}") from exc
     for key, value in (("backbone", network.backbone), ("head", network.head)):
         if key in data and data[key] != value:
-            raise BundleError(f"{source}: '{key}' {_short(data[key])} disagrees with network.{key} {value!r}")
+            raise BundleError(f"{source}: '{key}' {short(data[key])} disagrees with network.{key} {value!r}")
     return network, loss
 
 
@@ -535,7 +283,7 @@ def _text(data: Mapping[str, Any], key: str, source: str) -> str:
     """The string at ``key`` ("" when absent or null)."""
     value = data.get(key)
     if value is not None and not isinstance(value, str):
-        raise BundleError(f"{source}: '{key}' must be a string, got {_short(value)}")
+        raise BundleError(f"{source}: '{key}' must be a string, got {short(value)}")
     return value or ""
 
 
@@ -544,7 +292,7 @@ def _object(value: Any, what: str, source: str) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise BundleError(f"{source}: '{what}' must be an object, got {_short(value)}")
+        raise BundleError(f"{source}: '{what}' must be an object, got {short(value)}")
     return value
 
 
@@ -552,7 +300,7 @@ def _finite(value: Any, what: str, source: str, *, positive: bool = False) -> fl
     """A finite JSON number (> 0 when ``positive``)."""
     if not is_finite_number(value) or (positive and value <= 0):
         kind = "a positive finite number" if positive else "a finite number"
-        raise BundleError(f"{source}: '{what}' must be {kind}, got {_short(value)}")
+        raise BundleError(f"{source}: '{what}' must be {kind}, got {short(value)}")
     return float(value)
 
 
@@ -560,7 +308,7 @@ def _floats(values: Any, what: str, source: str, *, positive: bool = False) -> t
     """Three finite numbers, one per colour channel (each > 0 when ``positive``)."""
     if not isinstance(values, list | tuple) or len(values) != 3:
         raise BundleError(f"{source}: '{what}' must be a list of 3 numbers (one per RGB channel), "
-                          f"got {_short(values)}")
+                          f"got {short(values)}")
     a, b, c = (_finite(v, what, source, positive=positive) for v in values)
     return a, b, c
 
@@ -572,5 +320,5 @@ def _input_size(values: Any, source: str) -> tuple[int, int, int]:
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)
             or not all(low <= v <= high for v in values[1:])):
         raise BundleError(f"{source}: 'input_size' must be [3, height, width] with height and width integers "
-                          f"between {low} and {high}, got {_short(values)}")
+                          f"between {low} and {high}, got {short(values)}")
     return 3, int(values[1]), int(values[2])

@@ -55,6 +55,7 @@ from models.calibration.fitting import (
     stage_candidate_strides,
     unknown_threshold,
 )
+from models.calibration.fused import fit_fused_routing
 from models.calibration.risk_control import LttFit
 from models.calibration.temperature import T_RANGE, fit_temperature, leaf_probs_at, nll
 from models.calibration.thresholds import BOUNDS, LeafThreshold, purity_threshold
@@ -270,6 +271,16 @@ def calibrate(
     )
     summary = _summary(calibration, data, probs, temperature, bundle.manifest)
     summary["method"] = options.method
+    spectrum = bundle.manifest.spectrum
+    if spectrum is not None:
+        def fit(fused: np.ndarray, keep: np.ndarray) -> tuple[dict, dict, dict]:
+            part = _Labelled(data.out, [s for s, k in zip(data.samples, keep, strict=True) if k], data.targets[keep],
+                             data.unknown[keep])
+            return _thresholds(fused, part, flagged[keep], bundle.manifest.taxonomy, options)
+
+        spectrum, summary["spectrum"] = fit_fused_routing(
+            bundle_path, bundle.manifest, data.samples, probs, data.targets, flagged, calibration.thresholds, fit,
+            split=options.split, target=options.target_purity, per_leaf=options.method == "per-leaf", log=log)
     if fits:
         summary["ltt"] = {name: dataclasses.asdict(f) for name, f in fits.items()}
     known = data.known
@@ -279,7 +290,8 @@ def calibrate(
     curve = {"coverage": [float(v) for v in coverage[::step]], "risk": [float(v) for v in risk[::step]]}
     if write:  # the manifest as it is now (an `optimize` may have finished meanwhile), with this calibration
         current = read_bundle_manifest(bundle_path)
-        write_bundle_manifest(bundle_path, current.replace(temperature=temperature, calibration=calibration))
+        write_bundle_manifest(bundle_path, current.replace(temperature=temperature, calibration=calibration,
+                                                           spectrum=spectrum if spectrum else current.spectrum))
         log(f"wrote calibration into {bundle_path / 'manifest.json'}")
     return CalibrationResult(temperature, leaves, calibration, summary, curve, options, nodes)
 

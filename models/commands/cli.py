@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("models.commands.compare", "evaluate two bundles on the same data, side by side"),
     "tune": ("models.commands.tune", "search training hyper-parameters with Optuna (needs the 'tune' extra)"),
     "grid": ("models.commands.grid", "run the backbone x framework experiment grid"),
+    "spectrum": ("models.commands.spectrum",
+                 "train the FTIR spectrum head of a trained bundle (fused with its image model) from images' spectra"),
     "predict": ("models.commands.predict", "predict images with a bundle (text or --json lines)"),
     "info": ("models.commands.predict:info", "show a bundle's manifest summary"),
     "optimize": ("models.commands.optimize", "measure CPU inference paths on images; store the fastest that keeps predictions"),

@@ -12,6 +12,7 @@ from models.data.manifest import DataError
 from models.imageio import ImageLoadError
 from models.taxonomy import TaxonomyError
 from models.training.config import ConfigError
+from models.training.spectrum import SpectrumTrainingError
 from models.training.tune import TuneError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
@@ -19,6 +20,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     ConfigError,
     DataError,
     ImageLoadError,
+    SpectrumTrainingError,
     TaxonomyError,
     TuneError,
     FileNotFoundError,

@@ -3,13 +3,20 @@
 :class:`PredictorCore` is shared by the torch :class:`models.inference.predictor.Predictor` and the workstation's
 :class:`models.inference.runtime.RuntimePredictor` (ONNX Runtime); each adds how a batch is stacked and run
 (:meth:`PredictorCore.forward_batch`), how one image is preprocessed, and its heatmaps. No torch here.
+
+A bundle with a spectrum head (issue #20, :mod:`models.bundle.spectrum`) fuses each image's FTIR spectra, when the
+caller hands them over (``spectra=`` of :meth:`PredictorCore.iter_predict`), into its leaf distribution
+(:func:`models.spectra.head.fuse_rows`) and routes the fused prediction by the fused calibration (the manifest's
+``spectrum.thresholds``); an image without a spectrum is predicted and routed exactly as by the image model alone.
+A calibrated bundle whose head was never calibrated does not fuse: its routing promise was measured on images alone.
 """
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +30,12 @@ from models.imageio import decode_or_reason
 from models.inference.outputs import BatchOutput, combine_levels, marginals
 from models.inference.records import Prediction, RankedLeaf
 from models.routing.policy import Calibration, image_key, route_batch
+from models.spectra.head import SpectrumHead, fuse_rows
 
 ImageSource = str | Path | Image.Image
+SpectraOf = Callable[[int, str], Sequence[Any]]
+"""``spectra(index, name)``: the FTIR spectra of the ``index``-th input image (objects with ``wavenumbers`` and
+``absorbance``), asked for only by a predictor that fuses them."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,37 @@ class PredictorCore(abc.ABC):
         self.calibration: Calibration | None = manifest.calibration
         self._leaf_level_index = self.taxonomy.leaf_level_index
         self._paths = [tuple(self.taxonomy.path(leaf)) for leaf in self.taxonomy.leaves]
+        self.spectrum_head: SpectrumHead | None = None
+        self.fused_calibration: Calibration | None = None
+
+    def _use_spectrum_head(self, bundle_path: str | Path) -> None:
+        """Load the bundle's spectrum head when it has one it may fuse with (see the module doc).
+
+        Raises:
+            BundleError: the head cannot be read (:func:`models.bundle.spectrum.load_spectrum_head`).
+        """
+        from models.bundle.spectrum import load_spectrum_head
+
+        record = self.manifest.spectrum
+        if record is None or (self.calibration is not None and not record.is_calibrated):
+            return
+        self.spectrum_head = load_spectrum_head(bundle_path, self.manifest)
+        if self.calibration is not None:
+            self.fused_calibration = dataclasses.replace(
+                self.calibration, thresholds=dict(record.thresholds), node_thresholds=dict(record.node_thresholds),
+                leaf_floor=dict(record.leaf_floor))
+
+    @property
+    def fuses_spectra(self) -> bool:
+        """Whether images' spectra change this predictor's predictions (a head it may use)."""
+        return self.spectrum_head is not None
+
+    def fuse(self, leaf_probs: np.ndarray, rows: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Leaf distributions (N, L) fused with each row's spectra, and the spectra used per row (all 0, and the
+        distributions unchanged, without a head)."""
+        if self.spectrum_head is None:
+            return leaf_probs, np.zeros(len(rows), dtype=np.int64)
+        return fuse_rows(self.spectrum_head, leaf_probs, rows, self._leaf_level_index)
 
     # -- what a subclass adds ------------------------------------------------------------------
     @abc.abstractmethod
@@ -157,12 +199,13 @@ class PredictorCore(abc.ABC):
                     future.cancel()
 
     # -- public ------------------------------------------------------------------------------
-    def predict(self, images: Iterable[ImageSource], *, heatmaps: bool = False) -> list[Prediction]:
+    def predict(self, images: Iterable[ImageSource], *, heatmaps: bool = False,
+                spectra: SpectraOf | None = None) -> list[Prediction]:
         """Predict every image; unreadable images give a Prediction with ``error`` set."""
-        return list(self.iter_predict(images, heatmaps=heatmaps))
+        return list(self.iter_predict(images, heatmaps=heatmaps, spectra=spectra))
 
     def iter_predict(self, images: Iterable[ImageSource], *, heatmaps: bool = False,
-                     first_batch: int | None = None) -> Iterator[Prediction]:
+                     first_batch: int | None = None, spectra: SpectraOf | None = None) -> Iterator[Prediction]:
         """Like :meth:`predict`, yielding results batch by batch, in input order.
 
         Args:
@@ -170,6 +213,8 @@ class PredictorCore(abc.ABC):
             heatmaps: attach a heatmap to every prediction.
             first_batch: size of the first batch (smaller: the first results come sooner); the rest use
                 ``batch_size``.
+            spectra: each image's FTIR spectra (:data:`SpectraOf`), fused when the bundle has a usable spectrum
+                head (:attr:`fuses_spectra`); None: images alone.
         """
         wants_key = self.calibration is not None and self.calibration.draws_spot_checks
         stream = self.run_batches(images, keys=wants_key, first_batch=first_batch)
@@ -179,7 +224,7 @@ class PredictorCore(abc.ABC):
                     (item,) = batch.items
                     yield Prediction(file=item.name, error=item.error, model_version=self.model_version)
                 else:
-                    yield from self._predictions(batch, heatmaps)
+                    yield from self._predictions(batch, heatmaps, spectra)
         finally:
             stream.close()
 
@@ -220,19 +265,30 @@ class PredictorCore(abc.ABC):
         x = self._stack([d.tensor for d in items])
         return Batch(tuple(items), x, self.forward_batch(x))
 
-    def _predictions(self, batch: Batch, heatmaps: bool) -> Iterator[Prediction]:
+    def _predictions(self, batch: Batch, heatmaps: bool, spectra: SpectraOf | None) -> Iterator[Prediction]:
         out = batch.out
-        decisions = self.route(out, [d.key for d in batch.items])
+        assert out is not None
+        fused = None
+        if spectra is not None and self.spectrum_head is not None:
+            fused = self.fuse(out.leaf_probs, [spectra(d.index, d.name) for d in batch.items])
+        decisions = self.route(out, [d.key for d in batch.items], fused)
         maps: np.ndarray | None = None
         kind: str | None = None
         if heatmaps:
             maps, kind = (out.cbam_maps, "cbam") if out.cbam_maps is not None else self._default_maps(batch)
         for i, d in enumerate(batch.items):
-            yield self._make_prediction(d.name, out, i, None if maps is None else maps[i], kind, decisions[i])
+            used = 0 if fused is None else int(fused[1][i])
+            probs, levels, calibration = out.leaf_probs[i], [lp[i] for lp in out.level_probs], self.calibration
+            if used:
+                probs = fused[0][i]
+                levels = [m[0] for m in marginals(probs[None], self._leaf_level_index, self.taxonomy.level_sizes)]
+                calibration = self.fused_calibration
+            yield self._make_prediction(d.name, probs, levels, out.embedding[i], None if maps is None else maps[i],
+                                        kind, decisions[i], calibration, used)
 
-    def _make_prediction(self, file: str, out: BatchOutput, i: int, heatmap: np.ndarray | None,
-                         heatmap_kind: str | None, decision: RouteDecision) -> Prediction:
-        leaf_probs = out.leaf_probs[i]
+    def _make_prediction(self, file: str, leaf_probs: np.ndarray, level_probs: Sequence[np.ndarray],
+                         embedding: np.ndarray, heatmap: np.ndarray | None, heatmap_kind: str | None,
+                         decision: RouteDecision, calibration: Calibration | None, spectra: int) -> Prediction:
         order = np.argsort(-leaf_probs, kind="stable")
         best = int(order[0])
         path = self._paths[best]
@@ -240,7 +296,7 @@ class PredictorCore(abc.ABC):
         idx = self._leaf_level_index[best]
         # scores of the unpadded path: a padded leaf repeats at deeper levels
         path_scores = tuple(float(margs[k][0, idx[k]]) for k in range(len(path)))
-        node, level = (None, None) if self.calibration is None else self.calibration.determined(
+        node, level = (None, None) if calibration is None else calibration.determined(
             path, path_scores, decision.reasons)
         return Prediction(
             file=file,
@@ -248,10 +304,10 @@ class PredictorCore(abc.ABC):
             path=path,
             path_scores=path_scores,
             confidence=float(leaf_probs[best]),
-            level_probs=tuple(tuple(float(v) for v in lp[i]) for lp in out.level_probs),
+            level_probs=tuple(tuple(float(v) for v in lp) for lp in level_probs),
             top5=tuple(RankedLeaf(self.taxonomy.leaves[j], self._paths[j], float(leaf_probs[j])) for j in order[:5]),
             leaf_probs=leaf_probs.copy(),
-            embedding=out.embedding[i].copy(),
+            embedding=embedding.copy(),
             heatmap=heatmap,
             heatmap_kind=heatmap_kind,
             model_version=self.model_version,
@@ -260,20 +316,32 @@ class PredictorCore(abc.ABC):
             unknown_score=decision.unknown_score,
             determined_node=node,
             determined_level=level,
+            spectra=spectra,
         )
 
-    def route(self, out: BatchOutput, keys: Sequence[str | None]) -> list[RouteDecision]:
+    def route(self, out: BatchOutput, keys: Sequence[str | None],
+              fused: tuple[np.ndarray, np.ndarray] | None = None) -> list[RouteDecision]:
         """Per image of a batch: its :class:`RouteDecision` (empty ones when the bundle is uncalibrated).
 
         Args:
             out: the batch's outputs from :meth:`forward_batch`.
             keys: each image's content key (:func:`models.routing.policy.image_key`) for the spot-check draw.
+            fused: :meth:`fuse`'s distributions and spectra counts: a row with a spectrum is routed on its fused
+                confidence by :attr:`fused_calibration`; its unknown score stays the image's (the detector was
+                fitted on images).
         """
         if self.calibration is None:
             return [RouteDecision() for _ in keys]
         routes, reasons, scores = route_batch(self.calibration, self.taxonomy.leaves, leaf_probs=out.leaf_probs,
                                               level_logits=out.level_logits, embeddings=out.embedding, keys=keys,
                                               stage_stats=out.stage_stats)
+        if fused is not None and self.fused_calibration is not None and fused[1].any():
+            rows = np.nonzero(fused[1])[0]
+            f_routes, f_reasons, _ = route_batch(
+                self.fused_calibration, self.taxonomy.leaves, leaf_probs=fused[0][rows], keys=[keys[i] for i in rows],
+                unknown_scores=None if scores is None else scores[rows])
+            for j, i in enumerate(rows):
+                routes[i], reasons[i] = f_routes[j], f_reasons[j]
         return [RouteDecision(r, tuple(why), None if scores is None else round(float(scores[i]), 6))
                 for i, (r, why) in enumerate(zip(routes, reasons, strict=True))]
 

@@ -98,6 +98,7 @@ class Predictor(PredictorCore):
         self._stages_armed = False
         if self.calibration is not None and self.calibration.unknown is not None:
             self.watch_stages(self.calibration.unknown.needs_stage_stats)
+        self._use_spectrum_head(bundle.path)
 
     @property
     def engine_path(self) -> str:

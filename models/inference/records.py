@@ -53,6 +53,7 @@ class Prediction:
         determined_node: with a calibrated bundle, the deepest node of ``path`` whose confidence meets its
             purity threshold (:meth:`models.routing.policy.Calibration.determined`); None when none does.
         determined_level: its index in ``path`` (0 = group), or None.
+        spectra: the FTIR spectra fused into this prediction (0: the image alone).
     """
 
     file: str
@@ -73,6 +74,7 @@ class Prediction:
     unknown_score: float | None = None
     determined_node: str | None = None
     determined_level: int | None = None
+    spectra: int = 0
 
     def to_json(self, taxonomy: Taxonomy) -> dict[str, Any]:
         """The ``predict --json`` object (see ARCHITECTURE.md)."""
@@ -93,6 +95,7 @@ class Prediction:
             "unknown_score": self.unknown_score,
             "determined_node": self.determined_node,
             "determined_level": self.determined_level,
+            "spectra": self.spectra,
             "model_version": self.model_version,
             "error": self.error,
         }

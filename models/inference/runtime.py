@@ -76,6 +76,7 @@ class RuntimePredictor(PredictorCore):
             "this bundle's runtime has no heatmap graph: " + str(record.parity.get("heatmap_error", "not exported")))
         self._names = [o.name for o in self._predict.get_outputs()]
         self._levels = len(self.taxonomy.level_sizes)
+        self._use_spectrum_head(path)
 
     def _session(self, graph: RuntimeGraph) -> Any:
         import onnxruntime as ort

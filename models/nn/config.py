@@ -73,6 +73,8 @@ class NetworkConfig:
         head_dim: Per-level feature width of the independent/shared heads.
         drop_rate: Dropout before every classifier.
         backbone_kwargs: Extra ``timm.create_model`` keyword arguments (``depths``, ``img_size`` ...).
+        spectrum: Also train a spectrum head on the images' FTIR spectra, fused with the image model per tree level
+            (issue #20, :mod:`models.training.spectrum`); the network itself is unchanged.
     """
 
     backbone: str = "convnext_tiny"
@@ -83,6 +85,7 @@ class NetworkConfig:
     head_dim: int = 256
     drop_rate: float = 0.0
     backbone_kwargs: dict[str, Any] = field(default_factory=dict)
+    spectrum: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.backbone, str) or not self.backbone.strip():
@@ -110,6 +113,8 @@ class NetworkConfig:
         if not isinstance(self.backbone_kwargs, Mapping):
             raise ValueError(f"NetworkConfig.backbone_kwargs must be a mapping, got {self.backbone_kwargs!r}")
         self.backbone_kwargs = dict(self.backbone_kwargs)
+        if not isinstance(self.spectrum, bool):
+            raise ValueError(f"NetworkConfig.spectrum must be true or false, got {self.spectrum!r:.60}")
         reserved = sorted(_RESERVED_BACKBONE_KWARGS & self.backbone_kwargs.keys())
         if reserved:
             raise ValueError(
@@ -121,10 +126,13 @@ class NetworkConfig:
         """Plain dict (JSON/YAML-safe when ``backbone_kwargs`` is).
 
         ``cbam`` is written as older versions wrote it where they can read it: ``true`` for ``blocks``, ``false``
-        for ``none`` (their bundles round-trip unchanged, and they still load ours); ``"stages"`` as is.
+        for ``none`` (their bundles round-trip unchanged, and they still load ours); ``"stages"`` as is. ``spectrum``
+        is written only when true, for the same reason.
         """
         d = asdict(self)
         d["cbam"] = _CBAM_WRITTEN.get(self.cbam, self.cbam)
+        if not self.spectrum:
+            del d["spectrum"]
         return d
 
     @classmethod

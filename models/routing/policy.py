@@ -450,6 +450,7 @@ def route_batch(
     embeddings: np.ndarray | None = None,
     keys: Sequence[str | None] | None = None,
     stage_stats: Mapping[int, np.ndarray] | None = None,
+    unknown_scores: np.ndarray | None = None,
 ) -> tuple[list[str], list[list[str]], np.ndarray | None]:
     """Route a batch: the unknown scores are computed at once, then :func:`route` per image.
 
@@ -461,13 +462,14 @@ def route_batch(
         embeddings: (N, D) embeddings (needed by the embedding scores).
         keys: content keys for the spot-check draw (None: no spot check).
         stage_stats: stride -> (N, D_s) stage statistics (needed by the ``stages`` score).
+        unknown_scores: the unknown scores when they are known already (a fused prediction keeps its image's).
 
     Returns:
         ``(routes, reasons, unknown_scores)``; the scores are None without an unknown detector.
     """
     probs = np.asarray(leaf_probs)
-    scores = None
-    if calibration.unknown is not None:
+    scores = unknown_scores
+    if scores is None and calibration.unknown is not None:
         scores = calibration.unknown.score(leaf_probs=probs, level_logits=level_logits, embeddings=embeddings,
                                            stage_stats=stage_stats)
     routes: list[str] = []

@@ -11,6 +11,7 @@ from models.spectra.reading import (
     Spectrum,
     SpectrumError,
     parse_spectrum,
+    read_spectra,
     read_spectrum,
     read_spectrum_bytes,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "is_spectrum_candidate",
     "match_spectra",
     "parse_spectrum",
+    "read_spectra",
     "read_spectrum",
     "read_spectrum_bytes",
 ]

@@ -17,10 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from models.spectra.library import on_grid, shape
+from models.spectra.library import GRID, SMOOTH, on_grid, shape
+
+FEATURES = f"derivative-{GRID[0]:.0f}-{GRID[-1]:.0f}-{GRID[1] - GRID[0]:g}-smooth{SMOOTH}"
+"""The name of the recipe :func:`features` follows; a bundle's spectrum head records it, and one made with another
+recipe is refused."""
 
 
 def features(wavenumbers: np.ndarray, absorbance: np.ndarray) -> np.ndarray:
@@ -80,6 +85,36 @@ def fuse(leaf_probs: np.ndarray, spectrum_level_probs: Sequence[np.ndarray], lea
     if has_spectrum is not None:
         fused = np.where(np.asarray(has_spectrum, bool)[:, None], fused, leaf_probs)
     return fused.astype(np.float32)
+
+
+def fuse_rows(head: SpectrumHead, leaf_probs: np.ndarray, rows: Sequence[Sequence[Any]],
+              leaf_level_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A batch's leaf distributions fused with the spectra of each image (objects with ``wavenumbers`` and
+    ``absorbance``: :class:`models.spectra.Spectrum`, the store's records). An image with several spectra takes
+    the mean of their level distributions (several measurements of one defect are one piece of evidence, not
+    several); a spectrum with no shape on the grid (outside 400–4000 cm⁻¹, or flat) is left out.
+
+    Returns:
+        ``(probs, counts)``: (N, L) float32, rows without a usable spectrum unchanged, and (N,) the spectra used.
+    """
+    feats: list[np.ndarray] = []
+    owner: list[int] = []
+    for i, spectra in enumerate(rows):
+        for s in spectra:
+            x = features(s.wavenumbers, s.absorbance)
+            if np.any(x):
+                feats.append(x)
+                owner.append(i)
+    counts = np.bincount(np.asarray(owner, dtype=np.int64), minlength=len(rows))
+    if not feats:
+        return np.asarray(leaf_probs, dtype=np.float32), counts
+    per_spectrum = head.level_probs(np.stack(feats))
+    level = []
+    for probs in per_spectrum:
+        summed = np.zeros((len(rows), probs.shape[1]), dtype=np.float64)
+        np.add.at(summed, np.asarray(owner), probs)
+        level.append(summed / np.maximum(counts, 1)[:, None])
+    return fuse(leaf_probs, level, leaf_level_index, head.weight, has_spectrum=counts > 0), counts
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

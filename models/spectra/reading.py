@@ -27,6 +27,7 @@ import io
 import math
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,6 +109,18 @@ def read_spectrum(path: str | Path) -> Spectrum:
     """
     path = Path(path)
     return parse_spectrum(read_spectrum_bytes(path), path.name)
+
+
+def read_spectra(files: Sequence[str | Path], log: Callable[[str], None] | None = None) -> list[Spectrum]:
+    """The readable spectra of ``files``; one that cannot be read is left out (and ``log`` told why)."""
+    out = []
+    for file in files:
+        try:
+            out.append(read_spectrum(file))
+        except (SpectrumError, OSError) as exc:
+            if log is not None:
+                log(f"skipped spectrum {file}: {exc}")
+    return out
 
 
 def read_spectrum_bytes(path: Path) -> bytes:

@@ -50,6 +50,7 @@ from models.training.data import EpochSampler, TrainingData, load_training_data,
 from models.training.inspection import choose_settings, level_counts, profile_data
 from models.training.runtime import Runtime, peak_memory_mb, setup_runtime
 from models.training.schedule import make_optimizer, schedule_factor
+from models.training.spectrum import add_spectrum_head, check_spectra
 
 Log = Callable[[str], None]
 ExtraMetrics = Callable[[np.ndarray, np.ndarray], dict[str, float]]
@@ -62,6 +63,7 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
     best_epoch: int = 0
+    spectrum: dict[str, Any] | None = None  # what the spectrum head's training fitted (network.spectrum: true)
 
 
 @dataclass
@@ -140,6 +142,8 @@ def train(
     log = log if rt.is_main else _silent
     taxonomy = resolve_taxonomy(cfg, base_dir)
     samples = load_training_data(cfg, data, taxonomy, log)
+    if cfg.network.spectrum:
+        check_spectra(samples.train)
     log(f"data: {len(samples.train)} train, {len(samples.val)} val images, {len(taxonomy.leaves)} classes, "
         f"device {rt.device}{' x' + str(rt.world) if rt.world > 1 else ''}, "
         f"precision {str(rt.amp_dtype).replace('torch.', '') if rt.amp_dtype else 'fp32'}")
@@ -172,6 +176,8 @@ def train(
     if rt.is_main:
         result.metrics = _write_bundle(run, state, data_sha, time.perf_counter() - t_start, data, log, val_metrics)
         log(f"wrote bundle {out} (best epoch {state.best['epoch']})")
+        if cfg.network.spectrum:
+            result.spectrum = add_spectrum_head(out, samples.train, samples.val, seed=cfg.seed, log=log)
     if rt.world > 1:
         dist.barrier()
         dist.destroy_process_group()

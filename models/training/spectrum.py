@@ -7,17 +7,33 @@ validation log-loss kept. A calibrated head matters more than an accurate one: m
 structural defect shows the glass substrate), and a head sure of a type its spectrum cannot tell overrules the image
 (``python -m bench.fusion``: the head chosen by accuracy cost 5-18 points of Top-1 at fusion weights of 0.5-2). The fusion weight is the one of :data:`WEIGHTS` whose fused leaf Top-1 on the validation images with a
 spectrum is best (ties: the smaller weight, the image model trusted more).
+
+:func:`add_spectrum_head` is the whole step on a trained bundle: the spectra of the training images read and shaped,
+the head fitted, the weight chosen on the validation images' fused predictions, and the head written into the
+bundle (:mod:`models.bundle.spectrum`). ``fma-model train`` runs it after the image model when the config says
+``network.spectrum: true``; ``fma-model spectrum`` runs it on a bundle trained before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from models.spectra.head import SpectrumHead, fuse
+from models.data.samples import Sample
+from models.spectra import read_spectra
+from models.spectra.head import SpectrumHead, features, fuse_rows
 from models.taxonomy import Taxonomy
+
+Log = Callable[[str], None]
+
+
+class SpectrumTrainingError(ValueError):
+    """The spectrum head cannot be trained on this data (no spectra ...); the message says why."""
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 
@@ -74,15 +90,90 @@ def train_head(taxonomy: Taxonomy, x_train: np.ndarray, y_train: Sequence[str], 
     return SpectrumTraining(best[2], best[1], best[3])
 
 
-def choose_weight(head: SpectrumHead, leaf_probs: np.ndarray, x: np.ndarray, truth: Sequence[int],
+def choose_weight(head: SpectrumHead, leaf_probs: np.ndarray, rows: Sequence[Sequence[Any]], truth: Sequence[int],
                   leaf_level_index: np.ndarray) -> dict[float, float]:
-    """Fused leaf Top-1 on validation images with a spectrum for each of :data:`WEIGHTS`; sets ``head.weight`` to
-    the best (the smaller on a tie) and returns them all."""
-    spec = head.level_probs(x)
+    """Fused leaf Top-1 on validation images with a spectrum (``rows``: each image's spectra) for each of
+    :data:`WEIGHTS`; sets ``head.weight`` to the best (the smaller on a tie) and returns them all."""
     truth_arr = np.asarray(truth)
-    scores = {w: float((fuse(leaf_probs, spec, leaf_level_index, w).argmax(1) == truth_arr).mean()) for w in WEIGHTS}
+    scores = {}
+    for w in WEIGHTS:
+        head.weight = w
+        scores[w] = float((fuse_rows(head, leaf_probs, rows, leaf_level_index)[0].argmax(1) == truth_arr).mean())
     head.weight = max(WEIGHTS, key=lambda w: (scores[w], -w))
     return scores
+
+
+def check_spectra(train: Sequence[Sample]) -> None:
+    """Refuse, before any training, training images without a single spectrum among them.
+
+    Raises:
+        SpectrumTrainingError: naming what is missing.
+    """
+    if not any(s.spectra for s in train):
+        raise SpectrumTrainingError(
+            "network.spectrum is true but no training image has a spectrum: give the manifest a 'spectrum' "
+            "column, or put each image's .jdx/.csv spectrum beside it with the same stem")
+
+
+def add_spectrum_head(bundle: str | Path, train: Sequence[Sample], val: Sequence[Sample], *, seed: int = 0,
+                      log: Log = print, batch_size: int = 16) -> dict[str, Any]:
+    """Train a spectrum head for the bundle folder ``bundle`` and write it into the bundle (see the module doc).
+
+    Args:
+        train: the images whose spectra the head learns from (each spectrum one example of its image's leaf).
+        val: the images that choose the head's epoch and fusion weight (those with a spectrum).
+
+    Returns:
+        What was fitted: ``{"n_train", "n_val", "epoch", "val_top1_alone", "fusion_weight", "val_top1_by_weight",
+        "seconds"}``.
+
+    Raises:
+        SpectrumTrainingError: no training or validation image with a readable spectrum.
+        BundleError: the bundle cannot be read or written.
+    """
+    from models.bundle.files import read_bundle_manifest
+    from models.bundle.spectrum import write_spectrum_head
+    from models.inference.collect import collect_outputs
+    from models.inference.predictor import Predictor
+
+    started = time.perf_counter()
+    bundle = Path(bundle)
+    taxonomy = read_bundle_manifest(bundle).taxonomy
+    known = set(taxonomy.leaves)
+    sets = {}
+    for name, samples in (("training", train), ("validation", val)):
+        chosen = [s for s in samples if s.spectra and s.label in known]
+        rows = [read_spectra(s.spectra, log) for s in chosen]
+        keep = [i for i, r in enumerate(rows) if r]
+        if not keep:
+            raise SpectrumTrainingError(f"no {name} image has a readable spectrum: the spectrum head needs "
+                                        f"{name} images with spectra")
+        sets[name] = ([chosen[i] for i in keep], [rows[i] for i in keep])
+    (train_s, train_rows), (val_s, val_rows) = sets["training"], sets["validation"]
+    x_train = np.stack([features(sp.wavenumbers, sp.absorbance) for row in train_rows for sp in row])
+    y_train = [s.label for s, row in zip(train_s, train_rows, strict=True) for _ in row]
+    x_val = np.stack([features(row[0].wavenumbers, row[0].absorbance) for row in val_rows])
+    log(f"spectrum head: {len(x_train)} spectra of {len(train_s)} training images, {len(val_s)} validation images")
+    trained = train_head(taxonomy, x_train, y_train, x_val, [s.label for s in val_s], seed=seed)
+    predictor = Predictor(bundle, batch_size=batch_size)
+    out = collect_outputs(predictor, [s.path for s in val_s])
+    rows = [val_rows[i] for i in out.index]
+    truth = [taxonomy.leaves.index(val_s[i].label) for i in out.index]
+    scores = choose_weight(trained.head, out.leaf_probs, rows, truth, taxonomy.leaf_level_index)
+    summary = {"n_train": len(train_s), "n_val": len(rows), "epoch": trained.epoch,
+               "val_top1_alone": round(trained.val_top1, 4), "fusion_weight": trained.head.weight,
+               "val_top1_by_weight": {str(k): round(v, 4) for k, v in scores.items()}}
+    write_spectrum_head(bundle, predictor.manifest, trained.head, epoch=trained.epoch, n_train=len(train_s),
+                        n_val=len(rows), val_top1_alone=round(trained.val_top1, 4),
+                        val_top1_by_weight=summary["val_top1_by_weight"])
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    log(f"spectrum head: epoch {trained.epoch}, alone {100 * trained.val_top1:.1f} % leaf Top-1 on validation; "
+        f"fusion weight {trained.head.weight} (fused validation Top-1 {100 * scores[trained.head.weight]:.1f} %, "
+        f"image alone {100 * scores[0.0]:.1f} %); written into {bundle}")
+    if predictor.calibration is not None:
+        log("the bundle's routing was calibrated on images alone, so it does not fuse spectra yet: run "
+            "`fma-model calibrate` again on images with spectra")
+    return summary
 
 
 def _export(body, heads) -> SpectrumHead:
