@@ -270,7 +270,7 @@ def test_a_store_that_cannot_keep_the_spectra_still_opens_the_images(engine, tmp
     def refuse(*_args, **_kw):
         raise StoreError("the database is full")
 
-    monkeypatch.setattr(spectra_service, "attach_found", refuse)
+    monkeypatch.setattr(spectra_service, "attach_pairs", refuse)
     opened = batches.open_folder(engine, _folder_with_spectra(tmp_path / "lot"))
     assert len(opened.items) == 4
     reasons = {Path(p).name: r for p, r in opened.skipped}

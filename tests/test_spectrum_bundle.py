@@ -126,6 +126,26 @@ def test_the_predictor_fuses_spectra_and_leaves_images_without_one_unchanged(bun
     assert [p.spectra for p in predictor.predict(images)] == [0, 0, 0, 0]  # no spectra handed over: images alone
 
 
+def test_fma_model_predict_fuses_the_spectra_beside_the_images(bundle, taxonomy, tmp_path, capsys):
+    write_spectrum_head(bundle, read_bundle_manifest(bundle), _head(taxonomy))
+    folder = tmp_path / "lot"
+    for k in range(3):
+        write_image(folder / f"P{k}.png", seed=k)
+    wn, a = synth_spectrum("particle_organic", np.random.default_rng(0))
+    write_jcamp(folder / "P0.jdx", wn, a, "P0")
+    write_jcamp(folder / "P2.spot2.jdx", wn, a, "P2")
+    (folder / "P1.jdx").write_text("not a spectrum")  # reported, and P1 judged on its image alone
+
+    def lines(*extra: str) -> dict[str, int]:
+        assert cli_main(["predict", str(bundle), str(folder), "--json", *extra]) == 0
+        return {Path(r["file"]).name: r["spectra"] for r in map(json.loads, capsys.readouterr().out.splitlines())}
+
+    assert lines() == {"P0.png": 1, "P1.png": 0, "P2.png": 1}
+    assert lines("--no-spectra") == {"P0.png": 0, "P1.png": 0, "P2.png": 0}
+    assert cli_main(["info", str(bundle)]) == 0
+    assert "spectrum head : yes (fusion weight 1" in capsys.readouterr().out
+
+
 def test_a_calibrated_bundle_fuses_once_its_head_is_calibrated_and_routes_by_the_fused_thresholds(taxonomy, tmp_path):
     from models.inference.predictor import Predictor
 

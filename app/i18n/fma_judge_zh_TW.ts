@@ -966,17 +966,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="146"/>
+        <location filename="../ui/batch_opening.py" line="147"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="147"/>
+        <location filename="../ui/batch_opening.py" line="148"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="170"/>
+        <location filename="../ui/batch_opening.py" line="171"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -1011,52 +1011,52 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>抽查：模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="140"/>
+        <location filename="../ui/judging_actions.py" line="143"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="195"/>
+        <location filename="../ui/judging_actions.py" line="198"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="206"/>
+        <location filename="../ui/judging_actions.py" line="209"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="200"/>
+        <location filename="../ui/judging_actions.py" line="203"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="137"/>
+        <location filename="../ui/judging_actions.py" line="140"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="180"/>
+        <location filename="../ui/judging_actions.py" line="183"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="183"/>
+        <location filename="../ui/judging_actions.py" line="186"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="185"/>
+        <location filename="../ui/judging_actions.py" line="188"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="220"/>
+        <location filename="../ui/judging_actions.py" line="223"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="221"/>
+        <location filename="../ui/judging_actions.py" line="224"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1065,17 +1065,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="226"/>
+        <location filename="../ui/judging_actions.py" line="229"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="259"/>
+        <location filename="../ui/judging_actions.py" line="262"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="260"/>
+        <location filename="../ui/judging_actions.py" line="263"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1172,7 +1172,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="86"/>
-        <location filename="../ui/prediction_panel.py" line="261"/>
+        <location filename="../ui/prediction_panel.py" line="265"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1183,12 +1183,13 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="72"/>
+        <location filename="../ui/prediction_panel.py" line="236"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="77"/>
-        <location filename="../ui/prediction_panel.py" line="244"/>
+        <location filename="../ui/prediction_panel.py" line="248"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
@@ -1199,7 +1200,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="122"/>
-        <location filename="../ui/prediction_panel.py" line="277"/>
+        <location filename="../ui/prediction_panel.py" line="281"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
@@ -1234,82 +1235,87 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="238"/>
+        <location filename="../ui/prediction_panel.py" line="235"/>
+        <source>Predicted path · image + FTIR spectrum</source>
+        <translation>預測路徑 · 影像 + FTIR 光譜</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="242"/>
         <source>Top-5 in {node} (press 1–5) · A: all types</source>
         <translation>{node} 內前 5 名（按 1–5）· A：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="241"/>
+        <location filename="../ui/prediction_panel.py" line="245"/>
         <source>Top-5 (press 1–5) · A: only {node}</source>
         <translation>前 5 名（按 1–5）· A：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="262"/>
+        <location filename="../ui/prediction_panel.py" line="266"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="266"/>
+        <location filename="../ui/prediction_panel.py" line="270"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="270"/>
+        <location filename="../ui/prediction_panel.py" line="274"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="276"/>
+        <location filename="../ui/prediction_panel.py" line="280"/>
         <source>Pick the type  (Enter)</source>
         <translation>選擇類別  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="283"/>
+        <location filename="../ui/prediction_panel.py" line="287"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="294"/>
+        <location filename="../ui/prediction_panel.py" line="298"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="295"/>
+        <location filename="../ui/prediction_panel.py" line="299"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="296"/>
+        <location filename="../ui/prediction_panel.py" line="300"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="297"/>
+        <location filename="../ui/prediction_panel.py" line="301"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="298"/>
+        <location filename="../ui/prediction_panel.py" line="302"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="301"/>
+        <location filename="../ui/prediction_panel.py" line="305"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="302"/>
+        <location filename="../ui/prediction_panel.py" line="306"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="309"/>
+        <location filename="../ui/prediction_panel.py" line="313"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="310"/>
+        <location filename="../ui/prediction_panel.py" line="314"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -1911,44 +1917,45 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Spectrum</name>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="88"/>
+        <location filename="../ui/spectrum_panel.py" line="98"/>
         <source>wavenumber (cm⁻¹) · absorbance</source>
         <translation>波數 (cm⁻¹) · 吸收度</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="217"/>
+        <location filename="../ui/spectrum_panel.py" line="252"/>
         <source>FTIR spectrum · {name}</source>
         <translation>FTIR 光譜 · {name}</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="218"/>
+        <location filename="../ui/spectrum_panel.py" line="253"/>
         <source>Shift+I: next spectrum</source>
         <translation>Shift+I：下一條光譜</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="221"/>
+        <location filename="../ui/picker.py" line="140"/>
+        <location filename="../ui/spectrum_panel.py" line="256"/>
         <source>Spectrum suggests: {type} (HQI {hqi})</source>
         <translation>光譜建議：{type}（HQI {hqi}）</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="233"/>
+        <location filename="../ui/spectrum_panel.py" line="268"/>
         <source>No reference spectrum yet: import a library
 (fma-judge spectra import FOLDER) or judge images.</source>
         <translation>尚無參考光譜：請匯入光譜庫
 （fma-judge spectra import 資料夾）或先判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="237"/>
+        <location filename="../ui/spectrum_panel.py" line="272"/>
         <source>library</source>
         <translation>光譜庫</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="238"/>
+        <location filename="../ui/spectrum_panel.py" line="273"/>
         <source>judged image</source>
         <translation>已判定影像</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="241"/>
+        <location filename="../ui/spectrum_panel.py" line="276"/>
         <source>I: next reference over the spectrum</source>
         <translation>I：疊上下一個參考光譜</translation>
     </message>
@@ -1999,22 +2006,22 @@ Similarity {sim:.3f}</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="105"/>
+        <location filename="../ui/picker.py" line="107"/>
         <source>Choose the defect type</source>
         <translation>選擇缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="110"/>
+        <location filename="../ui/picker.py" line="112"/>
         <source>Type to filter by English or Chinese name, or id…</source>
         <translation>輸入英文或中文名稱、或 ID 以篩選…</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="121"/>
+        <location filename="../ui/picker.py" line="123"/>
         <source>Enter: choose · ↑↓: move · Esc: cancel</source>
         <translation>Enter：選擇 · ↑↓：移動 · Esc：取消</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="130"/>
+        <location filename="../ui/picker.py" line="132"/>
         <source>Only {node} (determined by the model) · Tab: all types</source>
         <translation>僅顯示 {node}（模型已確定）· Tab：全部類型</translation>
     </message>

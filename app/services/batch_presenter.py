@@ -128,6 +128,8 @@ class PanelData:
     ``top_scope``: the name of that determined node when ``top5`` holds only its leaves (the best five under it,
     keys 1–5 choose among them); ``top_widened``: its name when the analyst widened the list back to the whole
     tree (key A toggles between the two); both None for an image with no determined group or subgroup.
+
+    ``spectra``: the FTIR spectra the model fused into the shown prediction (0: the image alone).
     """
 
     file_name: str
@@ -150,6 +152,7 @@ class PanelData:
     blind: bool = False
     top_scope: str | None = None
     top_widened: str | None = None
+    spectra: int = 0
 
 
 class BatchPresenter:
@@ -488,6 +491,7 @@ class BatchPresenter:
             blind=blind,
             top_scope=self.name(scope) if scope and scoped else None,
             top_widened=self.name(scope) if scope and not scoped else None,
+            spectra=shown.spectra if shown else 0,
         )
 
     def top_leaves(self, item: BatchItem) -> tuple[tuple[str, tuple[str, ...], float], ...]:

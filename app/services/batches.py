@@ -24,6 +24,7 @@ from app.store.db import read_only, session_scope
 from app.store.errors import ReadOnlyError, StoreError
 from app.store.records import (
     FILES_BATCH_NOTE,
+    SPECTRUM_ADDED,
     BatchItem,
     BatchSummary,
     FileSeen,
@@ -33,7 +34,7 @@ from app.store.records import (
 )
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.imageio import IMAGE_SUFFIXES, is_image_file, regular_file_reason
-from models.spectra import SPECTRUM_SUFFIXES
+from models.spectra import SPECTRUM_SUFFIXES, match_spectra
 from models.taxonomy import Taxonomy
 
 __all__ = ["OpenedBatch", "Progress", "header_size", "open_files", "open_folder", "scan_folder", "unpredicted"]
@@ -134,24 +135,50 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     with session_scope(engine) as s:
         batch = repo.folder_batch(s, folder, recursive=recursive, name=folder.name or str(folder))
     first = child = None
+    pairs: dict[Path, list[Path]] = {}  # FTIR spectra named after their images (known once the folder is scanned)
+    early: list[tuple[str, str]] = []  # the first part's spectra left out
     if first_part is not None and batch.total == 0:
         def first(part: OpenedBatch) -> None:  # its rows name their sub-folders from the start
+            if pairs:  # the first images' spectra are attached before they are shown and predicted
+                mine = {p: pairs.pop(p) for p in (Path(it.image.path) for it in part.items) if p in pairs}
+                left, changed = _attach(engine, mine)
+                early.extend(left)
+                part = dataclasses.replace(part, items=_spectra_changed(part.items, changed))
             first_part(dataclasses.replace(part, recursive=batch.recursive))
         if _entries(folder, OUT_OF_PROCESS + 1) > OUT_OF_PROCESS:  # its start-up overlaps the scan (it waits)
             child = registrar.start(engine, batch.id, register_chunks)
     candidates: list[Path] = []
     with child or contextlib.nullcontext():
         files, left_out = scan_folder(folder, batch.recursive, spectra=candidates)
+        matched, unmatched = match_spectra(files, candidates) if candidates else ({}, [])
+        pairs.update(matched)
         opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first,
                        child=child)
-    if candidates:  # FTIR spectra named after their images: stored and attached (the rest listed as left out)
-        try:
-            left = spectra.attach_found(engine, files, candidates)
-        except StoreError as exc:  # the images are in the batch: the spectra's failure does not undo that
-            left = [(str(path), f"spectrum not stored: {exc}") for path in candidates]
-        opened = dataclasses.replace(opened, skipped=sorted([*opened.skipped, *left]))
+    if candidates:  # stored and attached (the rest listed as left out)
+        left, changed = _attach(engine, pairs)
+        left += [(str(path), spectra.unmatched_reason(path)) for path in unmatched]
+        opened = dataclasses.replace(opened, items=_spectra_changed(opened.items, changed),
+                                     skipped=sorted([*opened.skipped, *early, *left]))
     below = 0 if batch.recursive else images_below(folder)
     return dataclasses.replace(opened, recursive=batch.recursive, below=below)
+
+
+def _attach(engine: Engine, pairs: dict[Path, list[Path]]) -> tuple[list[tuple[str, str]], set[int]]:
+    """:func:`app.services.spectra.attach_pairs`; a store that cannot keep them lists them as left out (the images
+    are in the batch: the spectra's failure does not undo that)."""
+    try:
+        return spectra.attach_pairs(engine, pairs)
+    except StoreError as exc:
+        return [(str(path), f"spectrum not stored: {exc}") for paths in pairs.values() for path in paths], set()
+
+
+def _spectra_changed(items: list[BatchItem], changed: set[int]) -> list[BatchItem]:
+    """The items, those whose spectra just changed with their prediction marked as the store marked it
+    (:data:`app.store.records.SPECTRUM_ADDED`: predicted again with the spectrum)."""
+    if not changed:
+        return items
+    return [dataclasses.replace(it, prediction=dataclasses.replace(it.prediction, calibration=SPECTRUM_ADDED))
+            if it.image.image_id in changed and it.prediction is not None else it for it in items]
 
 
 def images_below(folder: Path, limit: int = 10_000, max_entries: int = 50_000) -> int:

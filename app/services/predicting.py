@@ -69,6 +69,11 @@ class ModelInfo:
         return self.manifest.name
 
     @property
+    def fuses_spectra(self) -> bool:
+        """The model fuses an image's FTIR spectra into its prediction (issue #20)."""
+        return self.manifest.fuses_spectra
+
+    @property
     def torch_free(self) -> bool:
         """The model runs on the workstation runtime (ONNX Runtime and numpy)."""
         return self.engine == TORCH_FREE_ENGINE
@@ -291,7 +296,8 @@ class PredictingService:
         """Predict ``(image_id, path)`` pairs and save them, yielding each chunk once it is committed.
 
         Images are decoded ahead while the model runs (and while a chunk is saved); the first chunk is
-        small so the first result shows quickly. Setting ``cancel`` (or closing the iterator) stops after
+        small so the first result shows quickly. A model with a spectrum head fuses each image's stored FTIR spectra
+        (issue #20). Setting ``cancel`` (or closing the iterator) stops after
         the current chunk; everything yielded so far is in the store.
 
         Args:
@@ -308,6 +314,7 @@ class PredictingService:
         total = len(items)
         order: deque[int] = deque()  # ids of the images handed to the predictor, in its (input) order
         skipped = 0
+        handed: list[int] = []  # the image id at each input position (for its spectra)
 
         def paths() -> Iterator[str]:
             nonlocal skipped
@@ -315,11 +322,14 @@ class PredictingService:
                 if skip is not None and skip(image_id):
                     skipped += 1
                     continue
+                handed.append(image_id)
                 order.append(image_id)
                 yield path
 
         stamp = self.calibration_stamp
-        stream = predictor.iter_predict(paths(), first_batch=self.first_chunk)
+        stream = predictor.iter_predict(paths(), first_batch=self.first_chunk,
+                                        spectra=self._spectra_of([i for i, _ in items], handed)
+                                        if getattr(predictor, "fuses_spectra", False) else None)
         pending: list[tuple[int, PredictionRecord]] = []
         done, target = 0, self.first_chunk
         try:
@@ -338,6 +348,25 @@ class PredictingService:
                 yield PredictedChunk(tuple(stored), done + len(stored) + skipped, total)
         finally:
             stream.close()  # cancels the decoding not started yet
+
+    def _spectra_of(self, image_ids: Sequence[int], handed: list[int]) -> Callable[[int, str], list]:
+        """``spectra(index, name)`` for the predictor: the stored spectra of the image at each input position
+        (``handed``). Which of ``image_ids`` have any is asked once; only those are read, one at a time, as the
+        model reaches them."""
+        from app.store import repo
+        from app.store.db import session_scope
+
+        with session_scope(self.engine, action="read") as s:
+            having = repo.images_with_spectra(s, image_ids)
+
+        def spectra(index: int, _name: str) -> list:
+            image_id = handed[index]
+            if image_id not in having:
+                return []
+            with session_scope(self.engine, action="read") as s:
+                return repo.spectra_of(s, image_id)
+
+        return spectra
 
     def _save(self, pairs: list[tuple[int, PredictionRecord]]) -> list[tuple[int, PredictionRecord]]:
         """One transaction per chunk, so the model never waits on the database per image. Predictions can be

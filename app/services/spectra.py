@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,26 +39,39 @@ from models.spectra import (
 from models.spectra.library import Library, on_grid, peaks, shape
 from models.spectra.reading import NotATable
 
-__all__ = ["LibraryImport", "SpectrumHit", "SpectrumLookup", "SpectrumSearch", "attach_found", "import_library",
+__all__ = ["LibraryImport", "SpectrumHit", "SpectrumLookup", "SpectrumSearch", "attach_found", "attach_pairs", "import_library",
            "spectra_of"]
 
 
-def attach_found(engine: Engine, images: Sequence[Path], candidates: Sequence[Path]) -> list[tuple[str, str]]:
+def attach_found(engine: Engine, images: Sequence[Path], candidates: Sequence[Path]
+                 ) -> tuple[list[tuple[str, str]], set[int]]:
     """Attach the spectrum ``candidates`` of a folder to its ``images`` (the registered files) by name.
+
+    Returns:
+        ``(left_out, changed)`` as :func:`attach_pairs` gives them, with the candidates no image claims listed too.
+    """
+    pairs, unmatched = match_spectra(images, candidates)
+    left_out, changed = attach_pairs(engine, pairs)
+    return [(str(path), unmatched_reason(path)) for path in unmatched] + left_out, changed
+
+
+def attach_pairs(engine: Engine, pairs: Mapping[Path, Sequence[Path]]) -> tuple[list[tuple[str, str]], set[int]]:
+    """Attach spectrum files to their registered images (``{image: [its spectrum files]}``, from
+    :func:`models.spectra.match_spectra`).
 
     The files are read and parsed outside any transaction, and what is new is written in one short one at the end:
     the analyst judges the first images of a large folder meanwhile, and a judgment must not wait for the write lock
     while spectra are parsed (about 9 ms each).
 
     Returns:
-        ``(path, reason)`` for each candidate left out: a spectrum that cannot be read, a JCAMP-DX file that no
-        image claims, a table (``.csv``, ``.txt``) that no image claims or that holds no numbers (then it is no
-        spectrum: an ordinary file that is not an image).
+        ``(left_out, changed)``: ``(path, reason)`` for each file left out (a spectrum that cannot be read, a table
+        that holds no numbers: then it is no spectrum, an ordinary file that is not an image, or the spectrum of an
+        image left out of the batch), and the ids of the images whose spectra changed (their stored predictions
+        were made without them: :data:`app.store.records.SPECTRUM_ADDED`).
     """
-    pairs, unmatched = match_spectra(images, candidates)
-    left_out = [(str(path), _unmatched_reason(path)) for path in unmatched]
+    left_out: list[tuple[str, str]] = []
     if not pairs:
-        return left_out
+        return left_out, set()
     owners = list(pairs)
     with session_scope(engine, action="read") as s:
         found = repo.images_at_paths(s, [_facts(image) for image in owners])
@@ -85,14 +98,16 @@ def attach_found(engine: Engine, images: Sequence[Path], candidates: Sequence[Pa
                 left_out.append((str(path), reason))
                 continue
         links.append((image_id, path, sha))
+    changed: set[int] = set()
     if links:
         with session_scope(engine) as s:
             ids = dict(known)
             for sha, spectrum in new.items():
                 ids[sha] = repo.add_spectrum(s, spectrum)
             for image_id, path, sha in links:
-                repo.attach_spectrum(s, image_id, ids[sha], str(path))
-    return left_out
+                if repo.attach_spectrum(s, image_id, ids[sha], str(path)):
+                    changed.add(image_id)
+    return left_out, changed
 
 
 def _facts(image: Path) -> tuple[Path, int, int]:
@@ -108,7 +123,7 @@ def _parsed(data: bytes, path: Path, into: dict[str, Spectrum]) -> str | None:
     try:
         spectrum = parse_spectrum(data, path.name)
     except NotATable:  # a note or a list beside the image: no spectrum, an ordinary file
-        return _unmatched_reason(path)
+        return unmatched_reason(path)
     except SpectrumError as exc:
         return f"spectrum not attached: {exc}"
     except Exception as exc:  # whatever a damaged file makes a parser raise: listed, never the folder's failure
@@ -117,7 +132,7 @@ def _parsed(data: bytes, path: Path, into: dict[str, Spectrum]) -> str | None:
     return None
 
 
-def _unmatched_reason(path: Path) -> str:
+def unmatched_reason(path: Path) -> str:
     if is_jcamp(path.name):
         return "a spectrum with no image of the same name (P001.jdx goes with P001.png)"
     suffix = path.suffix[1:].upper()

@@ -116,6 +116,7 @@ class PredictionRecord:
             uncalibrated, or stored before the store kept it).
         leaf_probs: the whole leaf distribution, in the taxonomy's leaf order (empty when stored before the
             store kept it).
+        spectra: the FTIR spectra the model fused into the prediction (0: the image alone).
         id, image_id, created_at: set on records read from the store.
     """
 
@@ -135,6 +136,7 @@ class PredictionRecord:
     determined_level: int | None = None
     calibration: str | None = None
     leaf_probs: tuple[float, ...] = ()
+    spectra: int = 0
     id: int | None = None
     image_id: int | None = None
     created_at: dt.datetime | None = None
@@ -162,6 +164,7 @@ class PredictionRecord:
             determined_level=None if error else prediction.determined_level,
             calibration=calibration,
             leaf_probs=() if error or prediction.leaf_probs is None else tuple(float(v) for v in prediction.leaf_probs),
+            spectra=0 if error else int(prediction.spectra),
         )
 
     def embedding_vector(self) -> np.ndarray | None:
@@ -279,6 +282,10 @@ class BatchSummary:
 
 
 MONITOR_REASONS: tuple[str, ...] = ("purity_paused", "batch_drift", "held_back")
+SPECTRUM_ADDED = "spectrum added"
+"""The calibration stamp a prediction gets when a spectrum is attached to its image afterwards (issue #20): no
+calibration has it, so :func:`unpredicted` takes the prediction as stale, and a model with a spectrum head predicts
+the image again with its spectrum."""
 """Routing reasons the purity monitor gives (:mod:`app.services.monitor`), after the model's own
 (:data:`models.routing.policy.REASONS`): a paused leaf's would-be-auto image, an image of a batch unlike the
 calibration data, and an image held back by a pause that a recalibration ended (it stays with a person)."""
@@ -426,7 +433,8 @@ def unpredicted(items: Sequence[BatchItem], model_version: str | None, skip: Col
     loaded bundle's ``Calibration.stamp``; None: uncalibrated): after a recalibration their route, determined node
     and confidences are the old calibration's. Images the purity monitor sent to a person (a reason of
     :data:`MONITOR_REASONS`) stay with a person: a recalibration ends their pause and holds them back. The ids in
-    ``skip`` (images that cannot be read) are left out."""
+    ``skip`` (images that cannot be read) are left out. A prediction made before a spectrum was attached to its
+    image has the stamp :data:`SPECTRUM_ADDED`, so it is predicted again too."""
     def stale(it: BatchItem) -> bool:
         p = it.prediction
         if p is None or p.model_version != model_version:

@@ -235,6 +235,8 @@ class Prediction(Base):
     determined_level: Mapped[int | None] = mapped_column(SmallInteger)
     calibration: Mapped[str | None] = mapped_column(String(64))
     leaf_probs: Mapped[list[float] | None] = mapped_column(JSON)
+    # The FTIR spectra a spectrum head fused into the prediction (migration 0009; 0: the image alone).
+    spectra: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
 class PredictionReason(Base):

@@ -232,6 +232,10 @@ class PredictionPanel(QWidget):
         colour = "color: #8ab4f8;" if blind else "color: #1e8e3e;"
         if self.determined.styleSheet() != colour:
             self.determined.setStyleSheet(colour)
+        header = QCoreApplication.translate("Panel", "Predicted path · image + FTIR spectrum") \
+            if has_pred and data.spectra else QCoreApplication.translate("Panel", "Predicted path")
+        if self.path_header.text() != header:
+            self.path_header.setText(header)
         self.path_header.setVisible(has_pred)
         self.top_header.setVisible(has_pred)
         if has_pred and data.top_scope:

@@ -128,6 +128,13 @@ class BundleManifest:
         return float(self.temperature or 1.0)
 
     @property
+    def fuses_spectra(self) -> bool:
+        """Whether a prediction fuses the image's FTIR spectra: the bundle has a spectrum head, and either no
+        routing or a fused one (a calibrated bundle whose head was never calibrated judges images alone: its
+        routing promise was measured on images alone)."""
+        return self.spectrum is not None and (self.calibration is None or self.spectrum.is_calibrated)
+
+    @property
     def target_purity(self) -> float | None:
         return None if self.calibration is None else self.calibration.target_purity
 

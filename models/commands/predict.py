@@ -1,4 +1,8 @@
-"""``fma-model predict`` and ``fma-model info``."""
+"""``fma-model predict`` and ``fma-model info``.
+
+A bundle with a spectrum head it may use fuses each image's FTIR spectra, found beside it by name
+(:func:`models.spectra.match_spectra`: ``P001.jdx`` belongs to ``P001.png``), unless ``--no-spectra``.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recursive", "-r", action="store_true", help="also look into sub-folders")
     p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--device", default="cpu", type=device_arg, help="cpu, cuda, cuda:1 ... (default cpu)")
+    p.add_argument("--no-spectra", action="store_true",
+                   help="judge the images alone, even where a spectrum lies beside them and the bundle has a "
+                        "spectrum head")
+
+
+def _spectra_beside(files: list[Path]):
+    """``spectra(index, name)`` for :meth:`Predictor.iter_predict`: the spectra found beside each image, read when
+    its prediction is made (one that cannot be read is reported on stderr and left out)."""
+    from models.spectra import is_spectrum_candidate, match_spectra, read_spectra
+
+    folders = {f.parent for f in files}
+    candidates = [c for folder in folders if folder.is_dir() for c in folder.iterdir()
+                  if is_spectrum_candidate(c.name) and c.is_file()]
+    pairs, _ = match_spectra(files, candidates)
+    return lambda index, name: read_spectra(pairs.get(files[index], ()),
+                                            lambda m: print(f"note: {m}", file=sys.stderr))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
     used_names: set[str] = set()
     errors = 0
-    for pred in predictor.iter_predict(files, heatmaps=heat_dir is not None):
+    spectra = _spectra_beside(files) if predictor.fuses_spectra and not args.no_spectra else None
+    for pred in predictor.iter_predict(files, heatmaps=heat_dir is not None, spectra=spectra):
         if pred.error:
             errors += 1
         if heat_dir is not None and pred.heatmap is not None:
@@ -70,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         elif pred.error:
             print(f"{pred.file}\tERROR\t{pred.error}", flush=True)
         else:
-            print(f"{pred.file}\t{pred.leaf}\t{'/'.join(pred.path)}\t{pred.confidence:.3f}", flush=True)
+            fused = f"\t+{pred.spectra} spectrum" if pred.spectra else ""
+            print(f"{pred.file}\t{pred.leaf}\t{'/'.join(pred.path)}\t{pred.confidence:.3f}{fused}", flush=True)
     if errors:
         print(f"{errors} of {len(files)} image(s) could not be read (see the error column)", file=sys.stderr)
     return 1 if errors else 0
@@ -95,6 +117,7 @@ def run_info(args: argparse.Namespace) -> int:
         f"input         : {list(m.input_size)}",
         f"taxonomy      : {m.taxonomy.id} ({m.taxonomy.fingerprint()[:12]})",
         f"calibrated    : {_calibration_line(m)}",
+        f"spectrum head : {_spectrum_line(m)}",
     ]
     for key in ("top1", "top5", "hier_f1"):
         value = m.metrics.get(key)
@@ -102,6 +125,18 @@ def run_info(args: argparse.Namespace) -> int:
             lines.append(f"{key:<14}: {value:.4f}")
     print("\n".join(lines))
     return 0
+
+
+def _spectrum_line(m: BundleManifest) -> str:
+    rec = m.spectrum
+    if rec is None:
+        return "no (images alone)"
+    if m.calibration is not None and not rec.is_calibrated:
+        return (f"yes, not calibrated: images are judged alone until `fma-model calibrate` runs on images with "
+                f"spectra (fusion weight {rec.weight:g})")
+    auto = sum(v is not None for v in rec.thresholds.values())
+    routing = f", fused routing: {auto}/{len(rec.thresholds)} leaves can be auto-judged" if rec.is_calibrated else ""
+    return f"yes (fusion weight {rec.weight:g}, trained on {rec.n_train} images{routing})"
 
 
 def _calibration_line(m: BundleManifest) -> str:

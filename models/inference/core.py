@@ -112,7 +112,7 @@ class PredictorCore(abc.ABC):
         from models.bundle.spectrum import load_spectrum_head
 
         record = self.manifest.spectrum
-        if record is None or (self.calibration is not None and not record.is_calibrated):
+        if record is None or not self.manifest.fuses_spectra:
             return
         self.spectrum_head = load_spectrum_head(bundle_path, self.manifest)
         if self.calibration is not None:

@@ -144,6 +144,7 @@ def _prediction_record(row: Prediction, version: str, *, with_embedding: bool = 
         determined_level=row.determined_level,
         calibration=row.calibration,
         leaf_probs=tuple(row.leaf_probs or ()),
+        spectra=row.spectra or 0,
         id=row.id,
         image_id=row.image_id,
         created_at=row.created_at,

@@ -50,6 +50,7 @@ def _row_values(prediction: PredictionRecord) -> dict[str, Any]:
         "determined_level": prediction.determined_level,
         "calibration": prediction.calibration,
         "leaf_probs": _round_probs(prediction.leaf_probs) or None,
+        "spectra": prediction.spectra,
     }
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.store.records import ReferenceRecord, SpectrumRecord
+from app.store.records import SPECTRUM_ADDED, ReferenceRecord, SpectrumRecord
 from app.store.repo._common import _batched, _insert_or_existing, _path_text
-from app.store.schema import BatchImage, ImageSpectrum, Judgment, ReferenceSpectrum
+from app.store.schema import BatchImage, ImageSpectrum, Judgment, Prediction, ReferenceSpectrum
 from app.store.schema import Spectrum as SpectrumRow
 from models.spectra import Spectrum
 
@@ -51,17 +51,35 @@ def known_spectra(session: Session, sha256s: Iterable[str]) -> dict[str, int]:
     return out
 
 
-def attach_spectrum(session: Session, image_id: int, spectrum_id: int, path: str) -> None:
-    """Record that the spectrum was measured on the image (its file at ``path``); idempotent."""
+def attach_spectrum(session: Session, image_id: int, spectrum_id: int, path: str) -> bool:
+    """Record that the spectrum was measured on the image (its file at ``path``); idempotent.
+
+    Returns:
+        Whether the image's spectra changed (a new spectrum, or a file measured again). Its stored predictions are
+        then marked :data:`app.store.records.SPECTRUM_ADDED`: a model with a spectrum head predicts it again.
+    """
     where = _path_text(path)
-    session.execute(delete(ImageSpectrum).where(  # a file measured again: its new spectrum replaces the old one
-        ImageSpectrum.image_id == image_id, ImageSpectrum.path == where, ImageSpectrum.spectrum_id != spectrum_id))
+    replaced = session.execute(delete(ImageSpectrum).where(  # a file measured again: its new spectrum replaces it
+        ImageSpectrum.image_id == image_id, ImageSpectrum.path == where,
+        ImageSpectrum.spectrum_id != spectrum_id)).rowcount
     link = session.get(ImageSpectrum, (image_id, spectrum_id))
-    if link is None:
+    added = link is None
+    if added:
         _insert_or_existing(session, ImageSpectrum(image_id=image_id, spectrum_id=spectrum_id, path=where),
                             lambda: session.get(ImageSpectrum, (image_id, spectrum_id)))
     elif link.path != where:
         link.path = where
+    if added or replaced:
+        session.execute(update(Prediction).where(Prediction.image_id == image_id).values(calibration=SPECTRUM_ADDED))
+    return bool(added or replaced)
+
+
+def images_with_spectra(session: Session, image_ids: Iterable[int]) -> set[int]:
+    """Those of these images that have a spectrum."""
+    out: set[int] = set()
+    for chunk in _batched(sorted(set(image_ids))):
+        out.update(session.scalars(select(ImageSpectrum.image_id).where(ImageSpectrum.image_id.in_(chunk))))
+    return out
 
 
 def spectra_of(session: Session, image_id: int) -> list[SpectrumRecord]:

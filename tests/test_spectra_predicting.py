@@ -1,0 +1,118 @@
+"""The app's predictions with FTIR spectra (issue #20): a model with a spectrum head fuses the spectra stored with an
+image, a spectrum attached later makes the image predicted again, and a large folder's first images have their
+spectra before they are shown and predicted."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import write_image
+from test_spectrum_bundle import _head
+
+from app.services import batches
+from app.services import spectra as spectra_service
+from app.services.predicting import PredictingService
+from app.store.records import SPECTRUM_ADDED
+from models.bundle.files import read_bundle_manifest
+from models.bundle.spectrum import write_spectrum_head
+from models.spectra.synth import synth_spectrum, write_jcamp
+
+pytest.importorskip("torch")
+
+
+def _jdx(path: Path, leaf: str = "particle_organic", seed: int = 0) -> Path:
+    wn, a = synth_spectrum(leaf, np.random.default_rng(seed))
+    return write_jcamp(path, wn, a, path.stem)
+
+
+@pytest.fixture()
+def fused_bundle(tmp_path, tiny_bundle, taxonomy) -> Path:
+    path = Path(shutil.copytree(tiny_bundle, tmp_path / "bundle"))
+    write_spectrum_head(path, read_bundle_manifest(path), _head(taxonomy))
+    return path
+
+
+def _predict(service: PredictingService, opened) -> dict[str, int]:
+    """Predict what is to predict; the spectra each stored prediction fused, by file name."""
+    for _chunk in service.predict(service.todo(opened.items)):
+        pass
+    items = batches.batch_items(service.engine, opened.batch_id, service.info.version)
+    return {Path(it.image.path).name: it.prediction.spectra for it in items}
+
+
+def test_a_model_with_a_spectrum_head_fuses_the_stored_spectra_and_predicts_again_when_one_is_added(
+        engine, fused_bundle, tmp_path):
+    folder = tmp_path / "lot"
+    for k in range(3):
+        write_image(folder / f"P{k}.png", seed=k)
+    _jdx(folder / "P0.jdx")
+    _jdx(folder / "P2.jdx", seed=1)
+    _jdx(folder / "P2.spot2.jdx", seed=2)
+    service = PredictingService(engine)
+    assert service.load(fused_bundle).fuses_spectra
+    opened = batches.open_folder(engine, folder, model_version=service.info.version)
+    assert _predict(service, opened) == {"P0.png": 1, "P1.png": 0, "P2.png": 2}
+    again = batches.open_folder(engine, folder, model_version=service.info.version)
+    assert service.todo(again.items) == []  # nothing changed: nothing to predict
+    _jdx(folder / "P1.jdx", seed=3)  # measured since: its image is predicted again, with it
+    again = batches.open_folder(engine, folder, model_version=service.info.version)
+    stale = service.todo(again.items)
+    assert [Path(p).name for _i, p in stale] == ["P1.png"]
+    assert {Path(it.image.path).name: it.prediction.calibration for it in again.items}["P1.png"] == SPECTRUM_ADDED
+    assert _predict(service, again) == {"P0.png": 1, "P1.png": 1, "P2.png": 2}
+
+
+def test_an_image_only_model_ignores_spectra(engine, tiny_bundle, tmp_path):
+    folder = tmp_path / "lot"
+    write_image(folder / "P0.png")
+    _jdx(folder / "P0.jdx")
+    service = PredictingService(engine)
+    assert not service.load(tiny_bundle).fuses_spectra
+    opened = batches.open_folder(engine, folder, model_version=service.info.version)
+    assert _predict(service, opened) == {"P0.png": 0}
+
+
+def test_a_large_new_folder_attaches_its_first_images_spectra_before_handing_them_over(engine, tmp_path):
+    folder = tmp_path / "big"
+    for k in range(batches.FIRST + 6):
+        write_image(folder / f"P{k:03d}.png", size=(16, 16), seed=k)
+    _jdx(folder / "P000.jdx")
+    _jdx(folder / f"P{batches.FIRST + 2:03d}.jdx")
+    seen: dict[str, int] = {}
+
+    def first_part(part) -> None:
+        for it in part.items:
+            seen[Path(it.image.path).name] = len(spectra_service.spectra_of(engine, it.image.image_id))
+
+    opened = batches.open_folder(engine, folder, first_part=first_part)
+    assert seen["P000.png"] == 1 and sum(seen.values()) == 1  # when the first part was shown
+    late = next(it for it in opened.items if Path(it.image.path).name == f"P{batches.FIRST + 2:03d}.png")
+    assert len(spectra_service.spectra_of(engine, late.image.image_id)) == 1
+    assert not [p for p, _why in opened.skipped if p.endswith(".jdx")]
+
+
+def test_the_panel_says_when_a_prediction_used_a_spectrum(engine, fused_bundle, tmp_path, qtbot):
+    from app.services.batch_presenter import BatchPresenter
+    from app.ui.prediction_panel import PredictionPanel
+
+    folder = tmp_path / "lot"
+    for k in range(2):
+        write_image(folder / f"P{k}.png", seed=k)
+    _jdx(folder / "P0.jdx")
+    service = PredictingService(engine)
+    service.load(fused_bundle)
+    opened = batches.open_folder(engine, folder, model_version=service.info.version)
+    _predict(service, opened)
+    presenter = BatchPresenter()
+    presenter.set_model("ready", version=service.info.version, taxonomy=service.info.taxonomy)
+    presenter.open(batches.open_folder(engine, folder, model_version=service.info.version))
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    headers = []
+    for i in range(len(presenter.items)):
+        panel.show_data(presenter.panel(i))
+        headers.append(panel.path_header.text())
+    assert headers == ["Predicted path · image + FTIR spectrum", "Predicted path"]
