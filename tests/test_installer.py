@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.test_runtime import BLOCK_TORCH
 
-TRAINING = {"torch", "torchvision", "timm", "grad-cam", "safetensors", "onnx", "onnxscript", "optuna"}
+TRAINING = {"torch", "torchvision", "timm", "grad-cam", "onnx", "onnxscript", "optuna"}  # safetensors: numpy reads too
 
 
 def _name(requirement: str) -> str:
@@ -36,7 +36,7 @@ import app
 names = [m.name for m in pkgutil.walk_packages(app.__path__, "app.") if ".migrations" not in m.name]
 for name in names:
     importlib.import_module(name)
-import models.inference.runtime, models.inference.core, models.inference.arrays
+import models.inference.runtime, models.inference.core, models.inference.arrays, models.bundle.spectrum
 print(len(names), "torch" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300,

@@ -131,8 +131,15 @@ class BundleManifest:
     def fuses_spectra(self) -> bool:
         """Whether a prediction fuses the image's FTIR spectra: the bundle has a spectrum head, and either no
         routing or a fused one (a calibrated bundle whose head was never calibrated judges images alone: its
-        routing promise was measured on images alone)."""
-        return self.spectrum is not None and (self.calibration is None or self.spectrum.is_calibrated)
+        routing promise was measured on images alone). A multi-label bundle does not: the fusion multiplies
+        distributions over leaves, and its scores are not one."""
+        return (self.spectrum is not None and not self.is_multilabel
+                and (self.calibration is None or self.spectrum.is_calibrated))
+
+    @property
+    def is_multilabel(self) -> bool:
+        """Per-level sigmoid heads (``loss.kind: multilabel``): an image may show several leaves (issue #20)."""
+        return self.loss is not None and self.loss.kind == "multilabel"
 
     @property
     def target_purity(self) -> float | None:

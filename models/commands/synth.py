@@ -100,6 +100,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the share (0..1) of each defect type's samples that get a synthetic FTIR spectrum of its material "
              "beside the image (JCAMP-DX, the manifest's spectrum column; default 0: none)",
     )  # fmt: skip
+    parser.add_argument(
+        "--multi", type=float, default=0.0, metavar="SHARE",
+        help="the share (0..1) of each defect type's samples that show a second defect in the same place, of a type "
+             "of another top-level group (a particle on a scratch): label 'first;second' (default 0: none)",
+    )  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace a data set already in OUT")
 
 
@@ -120,11 +125,12 @@ def run(args: argparse.Namespace) -> int:
         unknown_types=None if args.unknown_types is None else args.unknown_types.split(","),
         difficulty=args.difficulty, workers=workers, overwrite=args.overwrite, progress=progress,
         pattern=args.pattern, grayscale=args.grayscale, long_tail=args.long_tail, spectra=args.spectra,
+        multi=args.multi,
     )  # fmt: skip
     elapsed = time.perf_counter() - start
     with manifest.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    labels = {r["label"] for r in rows}
+    labels = {leaf for r in rows for leaf in r["label"].split(";")}
     unknown = sum(1 for label in labels if is_unknown_label(label))
     per_split = {name: sum(1 for r in rows if r["split"] == name) for name in SPLITS}
     print(
@@ -135,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"synth: splits {', '.join(f'{k} {v}' for k, v in per_split.items())}")
     if args.spectra > 0:
         print(f"synth: {sum(1 for r in rows if r.get('spectrum'))} images with an FTIR spectrum beside them")
+    if args.multi > 0:
+        print(f"synth: {sum(1 for r in rows if ';' in r['label'])} images with two defects")
     if args.long_tail is not None:
         per_leaf = Counter(r["label"] for r in rows if not is_unknown_label(r["label"]))
         rarest = min(per_leaf, key=lambda label: (per_leaf[label], label))

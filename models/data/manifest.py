@@ -4,7 +4,8 @@ A manifest is a CSV file with the columns
 ``path,label[,magnification][,defect_bbox][,defect_size_px][,split][,spectrum]`` (any other columns are ignored).
 ``path`` is relative to the manifest's folder, or absolute; so are the FTIR spectrum files of ``spectrum``
 (several separated by ``;``). ``label`` is a
-leaf id, a full path ``group/subgroup/leaf``, or ``unknown:<name>`` for a defect outside the taxonomy.
+leaf id, a full path ``group/subgroup/leaf``, or ``unknown:<name>`` for a defect outside the taxonomy; an image
+with more than one defect lists its leaves separated by ``;`` (``particle_metal;scratch``: :attr:`Sample.labels`).
 ``magnification`` may be written ``20``, ``20x`` or ``20X``; ``defect_bbox`` is ``"x0 y0 x1 y1"``.
 
 Image folders (``root/<leaf id>/*.png``) are read by :mod:`models.data.folders`; :func:`load_data` takes
@@ -32,6 +33,7 @@ from typing import Any
 from models.atomic import replacing
 from models.data.folders import parse_folder, read_image_folder
 from models.data.samples import (
+    LABELS_SEPARATOR,
     SPLITS,
     UNKNOWN_PREFIX,
     Candidate,
@@ -56,6 +58,7 @@ from models.taxonomy import Taxonomy
 
 __all__ = [
     "COLUMNS",
+    "LABELS_SEPARATOR",
     "SPLITS",
     "UNKNOWN_PREFIX",
     "DataError",
@@ -139,12 +142,16 @@ def _parse_manifest(
         where = f"{path.name} row {line}"
         written = row["path"].strip()
         label_text = row["label"].strip()
-        label = checker.resolve(label_text, where) if label_text else None
+        written_labels = list(dict.fromkeys(p.strip() for p in label_text.split(LABELS_SEPARATOR) if p.strip()))
+        resolved = [checker.resolve(text, where) for text in written_labels]
+        label = resolved[0] if resolved and None not in resolved else None
         problems: list[str] = []
         if not written:
             problems.append("empty path")
-        if not label_text:
+        if not written_labels:
             problems.append("empty label")
+        elif len(resolved) > 1 and any(r is not None and is_unknown_label(r) for r in resolved):
+            problems.append(f"an unknown type cannot be one of several labels: {label_text}")
         values: dict[str, object] = {}
         for column, parse in (
             ("magnification", parse_magnification),
@@ -173,6 +180,7 @@ def _parse_manifest(
             split=values["split"],  # type: ignore[arg-type]
             source=source,
             spectra=tuple(_resolve_path(p, base) for p in split_spectra(row.get("spectrum", ""))),
+            extra_labels=tuple(dict.fromkeys(r for r in resolved[1:] if r is not None and r != label)),
         )
         candidates.append(Candidate(written, sample, where))
     return candidates, skipped
@@ -279,7 +287,7 @@ class ManifestRow:
             "split": sample.split,
             "spectrum": SPECTRA_SEPARATOR.join(str(p) for p in sample.spectra) or None,
         }
-        return cls(sample.path, sample.label, {k: str(v) for k, v in values.items() if v is not None})
+        return cls(sample.path, sample.label_text, {k: str(v) for k, v in values.items() if v is not None})
 
 
 def write_manifest(
@@ -414,5 +422,5 @@ def _path_text(path: str | os.PathLike[str], bases: tuple[str, ...]) -> str:
 
 def data_hash(samples: Sequence[Sample]) -> str:
     """sha256 over (content hash, label) pairs, order-independent: names the exact training data."""
-    rows = sorted(f"{file_sha256(s.path)}\t{s.label}\t{s.split or ''}" for s in samples)
+    rows = sorted(f"{file_sha256(s.path)}\t{s.label_text}\t{s.split or ''}" for s in samples)
     return sha256_hex("\n".join(rows))

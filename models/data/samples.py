@@ -28,6 +28,8 @@ UNKNOWN_PREFIX = "unknown:"
 """Label prefix of a defect outside the taxonomy; write labels with :func:`unknown_label`."""
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+LABELS_SEPARATOR = ";"
+"""Between the leaves of an image with more than one defect in a manifest's ``label`` (``particle_metal;scratch``)."""
 _SPLIT_ALIASES = {
     "train": "train", "training": "train",
     "val": "val", "valid": "val", "validation": "val", "dev": "val",
@@ -100,6 +102,8 @@ class Sample:
         split: ``"train"``, ``"val"`` or ``"test"``, if assigned.
         source: the manifest or folder the sample came from.
         spectra: FTIR spectrum files measured on the defect (absolute paths; issue #20), if any.
+        extra_labels: the leaves of the image's other defects, when it shows more than one (a manifest's
+            ``label`` ``first;second``; issue #20); ``label`` is the first.
     """
 
     path: Path
@@ -110,6 +114,17 @@ class Sample:
     split: str | None = None
     source: str = ""
     spectra: tuple[Path, ...] = ()
+    extra_labels: tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every leaf the image shows: ``label`` first, then :attr:`extra_labels`."""
+        return (self.label, *self.extra_labels)
+
+    @property
+    def label_text(self) -> str:
+        """The labels as a manifest writes them (``first;second``)."""
+        return LABELS_SEPARATOR.join(self.labels)
 
     @property
     def is_unknown(self) -> bool:

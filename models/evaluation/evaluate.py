@@ -22,7 +22,8 @@ def evaluate_bundle(bundle: LoadedBundle, samples: list[Sample], *, batch_size: 
     and adds ``auto_coverage``, ``auto_purity``, ``unknown_auto_rate`` and ``route_reasons`` (counts); with
     group and subgroup thresholds (issue #17) also the known images' ``determined_level_share``,
     ``determined_at_least``, ``hierarchical_coverage``, ``hierarchical_purity`` and ``hierarchical_purity_by_level``
-    (:func:`models.evaluation.selective.hierarchical_selective`).
+    (:func:`models.evaluation.selective.hierarchical_selective`). Images with more than one label, or a multi-label
+    bundle, add ``multilabel`` (:mod:`models.evaluation.multilabel`); the single-label metrics score the first label.
 
     Returns:
         (metrics, raw) where raw holds leaf_probs, targets, unknown mask, read errors, and
@@ -64,11 +65,30 @@ def evaluate_bundle(bundle: LoadedBundle, samples: list[Sample], *, batch_size: 
         nodes, levels = determined_batch(cal, tax, leaf_probs, reasons)
         known = np.flatnonzero(~unknown)
         metrics.update(hierarchical_selective([nodes[i] for i in known], levels[known], targets[known], tax))
+    if predictor.is_multilabel or any(s.extra_labels for s in kept):
+        metrics["multilabel"] = _multilabel(predictor, out.level_logits, leaf_probs, kept, unknown)
     metrics["unreadable"] = len(out.errors)
     raw = {"leaf_probs": leaf_probs, "targets": targets, "unknown": unknown,
            "errors": {str(samples[i].path): e for i, e in out.errors.items()},
            "auto": auto, "reasons": reasons, "unknown_scores": scores}
     return metrics, raw
+
+
+def _multilabel(predictor: Any, level_logits: list[np.ndarray], leaf_probs: np.ndarray, kept: list[Sample],
+                unknown: np.ndarray) -> dict[str, Any]:
+    """:func:`models.evaluation.multilabel.multilabel_metrics` of the known images: a multi-label bundle's
+    presence scores and predicted sets, a single-label bundle's leaf distribution and Top-1."""
+    from models.evaluation.multilabel import multilabel_metrics, predicted_matrix, truth_matrix
+    from models.inference.outputs import presence
+
+    tax = predictor.taxonomy
+    known = ~unknown
+    scores = leaf_probs
+    if predictor.is_multilabel:
+        scores = presence(predictor.probabilities(level_logits)[0], tax.leaf_level_index)
+    truth = truth_matrix([s.labels for s, k in zip(kept, known, strict=True) if k], tax.leaves)
+    return multilabel_metrics(scores[known], predicted_matrix(scores[known], multilabel=predictor.is_multilabel),
+                              truth, tax)
 
 
 def select_unknown(samples: list[Sample], chosen: list[Sample], mode: str) -> list[Sample]:

@@ -27,7 +27,7 @@ from PIL import Image
 
 from models.bundle.manifest import BundleManifest
 from models.imageio import decode_or_reason
-from models.inference.outputs import BatchOutput, combine_levels, marginals
+from models.inference.outputs import BatchOutput, combine_levels, marginals, predicted_set, presence
 from models.inference.records import Prediction, RankedLeaf
 from models.routing.policy import Calibration, image_key, route_batch
 from models.spectra.head import SpectrumHead, fuse_rows
@@ -97,6 +97,7 @@ class PredictorCore(abc.ABC):
         self.decode_workers = max(1, int(decode_workers))
         self.temperature = manifest.effective_temperature
         self.is_flat = manifest.is_flat
+        self.is_multilabel = manifest.is_multilabel
         self.calibration: Calibration | None = manifest.calibration
         self._leaf_level_index = self.taxonomy.leaf_level_index
         self._paths = [tuple(self.taxonomy.path(leaf)) for leaf in self.taxonomy.leaves]
@@ -152,8 +153,14 @@ class PredictorCore(abc.ABC):
     # -- shared ------------------------------------------------------------------------------
     def probabilities(self, raw_levels: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
         """Per-level and leaf distributions of raw level logits (N, n_k): the temperature, a softmax per level and
-        their path-consistent combination (the flat head: the leaf softmax and its marginals)."""
+        their path-consistent combination (the flat head: the leaf softmax and its marginals; a multi-label bundle:
+        a sigmoid per node, and the leaves' presence scores normalised to a distribution, which ranks them as
+        their presence does)."""
         levels = [np.asarray(lv, dtype=np.float32) / np.float32(self.temperature) for lv in raw_levels]
+        if self.is_multilabel:  # each node's own sigmoid; the leaf "distribution" is the presence normalised
+            level_probs = [(1.0 / (1.0 + np.exp(-lv))).astype(np.float32) for lv in levels]
+            scores = presence(level_probs, self._leaf_level_index)
+            return level_probs, scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-12)
         if self.is_flat:
             leaf = _softmax(levels[-1])
             return marginals(leaf, self._leaf_level_index, self.taxonomy.level_sizes), leaf
@@ -298,6 +305,11 @@ class PredictorCore(abc.ABC):
         path_scores = tuple(float(margs[k][0, idx[k]]) for k in range(len(path)))
         node, level = (None, None) if calibration is None else calibration.determined(
             path, path_scores, decision.reasons)
+        if self.is_multilabel:
+            labels, scores = predicted_set(presence([lp[None] for lp in level_probs], self._leaf_level_index)[0],
+                                           self.taxonomy.leaves)
+        else:
+            labels, scores = (self.taxonomy.leaves[best],), (float(leaf_probs[best]),)
         return Prediction(
             file=file,
             leaf=self.taxonomy.leaves[best],
@@ -317,6 +329,8 @@ class PredictorCore(abc.ABC):
             determined_node=node,
             determined_level=level,
             spectra=spectra,
+            labels=labels,
+            label_scores=scores,
         )
 
     def route(self, out: BatchOutput, keys: Sequence[str | None],

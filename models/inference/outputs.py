@@ -46,6 +46,27 @@ def marginals(leaf_probs: np.ndarray, leaf_level_index: np.ndarray, level_sizes:
     return out
 
 
+PRESENT = 0.5
+"""A multi-label bundle's presence score from which a leaf is in an image's predicted set (issue #20)."""
+
+
+def presence(level_probs: Sequence[np.ndarray], leaf_level_index: np.ndarray) -> np.ndarray:
+    """A multi-label bundle's leaf presence scores (N, num_leaves): the product of the per-level sigmoids of each
+    leaf's ancestors (:mod:`models.nn.multilabel`), never above any ancestor's."""
+    out = np.ones((level_probs[0].shape[0], leaf_level_index.shape[0]), dtype=np.float64)
+    for k, probs in enumerate(level_probs):
+        out *= np.asarray(probs, dtype=np.float64)[:, leaf_level_index[:, k]]
+    return out.astype(np.float32)
+
+
+def predicted_set(scores: np.ndarray, leaves: Sequence[str]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The leaves whose presence score reaches :data:`PRESENT`, best first (at least the best one), and their
+    scores."""
+    order = np.argsort(-scores, kind="stable")
+    chosen = [int(j) for j in order if scores[j] >= PRESENT] or [int(order[0])]
+    return tuple(leaves[j] for j in chosen), tuple(float(scores[j]) for j in chosen)
+
+
 @dataclass
 class BatchOutput:
     """Raw model outputs for a batch of preprocessed images (numpy, float32)."""

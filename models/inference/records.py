@@ -54,6 +54,9 @@ class Prediction:
             purity threshold (:meth:`models.routing.policy.Calibration.determined`); None when none does.
         determined_level: its index in ``path`` (0 = group), or None.
         spectra: the FTIR spectra fused into this prediction (0: the image alone).
+        labels: every leaf the image shows, best first: a multi-label bundle's predicted set (the leaves whose
+            presence score reaches :data:`models.inference.outputs.PRESENT`, at least ``leaf``); ``(leaf,)`` for a
+            single-label bundle. ``label_scores``: their scores (presence, or the confidence).
     """
 
     file: str
@@ -75,6 +78,8 @@ class Prediction:
     determined_node: str | None = None
     determined_level: int | None = None
     spectra: int = 0
+    labels: tuple[str, ...] = ()
+    label_scores: tuple[float, ...] = ()
 
     def to_json(self, taxonomy: Taxonomy) -> dict[str, Any]:
         """The ``predict --json`` object (see ARCHITECTURE.md)."""
@@ -96,6 +101,8 @@ class Prediction:
             "determined_node": self.determined_node,
             "determined_level": self.determined_level,
             "spectra": self.spectra,
+            "labels": list(self.labels),
+            "label_scores": [round(float(s), 6) for s in self.label_scores],
             "model_version": self.model_version,
             "error": self.error,
         }

@@ -26,7 +26,9 @@ _CBAM_WRITTEN: dict[str, bool] = {"none": False, "blocks": True}
 _RESERVED_BACKBONE_KWARGS = frozenset(
     {"pretrained", "num_classes", "pretrained_cfg_overlay", "features_only"}
 )
-KINDS = ("flat", "layer", "hierarchical")
+KINDS = ("flat", "layer", "hierarchical", "multilabel")
+"""``LossConfig.kind``; ``multilabel``: per-level sigmoid heads for images with more than one defect
+(:mod:`models.nn.multilabel`)."""
 SCHEDULES = ("none", "bcnn")
 MODES = ("reweight", "soft")
 IMBALANCE_LOSSES = ("logit_adjust", "balanced_softmax", "drw")
@@ -146,7 +148,8 @@ class LossConfig:
     """Loss configuration (stored in model bundles).
 
     Args:
-        kind: ``"flat"``, ``"layer"`` or ``"hierarchical"``.
+        kind: ``"flat"``, ``"layer"``, ``"hierarchical"``, or ``"multilabel"`` (per-level sigmoid heads for images
+            with more than one defect, :mod:`models.nn.multilabel`; the dependence and schedule terms do not apply).
         level_weights: Base weight per level; ``None`` = ``1/L`` each.
         schedule: ``"none"`` or ``"bcnn"`` (see the module docstring for the exact schedule).
         label_smoothing: Label smoothing of every level's cross-entropy, in [0, 1).

@@ -13,6 +13,7 @@ do (JCAMP-DX, ``(X++(Y..Y))``), :func:`write_table` as a two-column CSV.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,26 @@ def write_table(path: Path, x: np.ndarray, y: np.ndarray) -> Path:
     rows = "\n".join(f"{a:g},{b:.6f}" for a, b in zip(x, y, strict=True))
     path.write_text("wavenumber (cm-1),absorbance\n" + rows + "\n", encoding="utf-8")
     return path
+
+
+def write_beside(manifest: str | Path, leaves: Sequence[str], *, seed: int) -> list[Path]:
+    """Write a synthetic spectrum (JCAMP-DX, named after the image) beside every image of a manifest (a CSV with
+    ``path`` and ``label`` columns, paths relative to its folder) whose label is one of ``leaves``: how the demo
+    batch got its spectra. Deterministic for a given manifest and seed.
+
+    Returns:
+        The files written.
+    """
+    import csv
+
+    manifest = Path(manifest)
+    rng = np.random.default_rng(seed)
+    written = []
+    with manifest.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["label"] not in leaves:
+                continue
+            image = manifest.parent / row["path"]
+            written.append(write_jcamp(image.with_suffix(".jdx"), *synth_spectrum(row["label"], rng),
+                                       title=f"{image.stem} FTIR"))
+    return written

@@ -197,6 +197,8 @@ def _imbalance(cfg: TrainConfig, profile: DataProfile, validation: bool) -> Choi
                  f"(ratio {profile.ratio:.3g})")
     if cfg.imbalance != "auto":
         return Choice("imbalance", cfg.imbalance, "config", facts)
+    if cfg.loss.kind == "multilabel" and profile.ratio >= IMBALANCE_RATIO:  # the others adjust softmax levels
+        return Choice("imbalance", AUTO_IMBALANCE_NO_VAL, "auto", f"{facts}, multi-label sigmoid heads")
     if profile.ratio < IMBALANCE_RATIO:
         return Choice("imbalance", "none", "auto", f"{facts}, below {IMBALANCE_RATIO:g}")
     if not validation:

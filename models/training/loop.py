@@ -35,7 +35,9 @@ from torch.utils.data import DataLoader
 from models.bundle.io import LoadedBundle, build_manifest, save_bundle
 from models.bundle.manifest import BundleManifest, InitFrom, TrainInfo
 from models.data.manifest import Sample
+from models.nn.config import IMBALANCE_LOSSES
 from models.nn.losses import HierarchicalLoss
+from models.nn.multilabel import MultiLabelLoss, level_multi_hot
 from models.nn.network import HierarchicalNet, build_network, resolve_data_config
 from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
 from models.training.checkpoint import (
@@ -76,7 +78,7 @@ class _Run:
     data: TrainingData
     model: HierarchicalNet
     ddp_model: torch.nn.Module
-    loss_fn: HierarchicalLoss
+    loss_fn: torch.nn.Module  # HierarchicalLoss, or MultiLabelLoss (loss.kind: multilabel)
     opt: torch.optim.Optimizer
     loader: DataLoader
     sampler: EpochSampler
@@ -87,6 +89,7 @@ class _Run:
     scaler: torch.amp.GradScaler
     leaf_counts: Sequence[int] = ()
     choices: dict[str, Any] = field(default_factory=dict)
+    multi_hot: torch.Tensor | None = None  # multi-label: each training image's multi-hot node targets, by index
 
     @property
     def total_steps(self) -> int:
@@ -144,6 +147,15 @@ def train(
     samples = load_training_data(cfg, data, taxonomy, log)
     if cfg.network.spectrum:
         check_spectra(samples.train)
+    several = sum(1 for s in samples.train if s.extra_labels)
+    if several and cfg.loss.kind != "multilabel":
+        log(f"note: {several} training images have more than one label; this model learns the first of each "
+            "(loss.kind: multilabel learns them all)")
+    if cfg.loss.kind == "multilabel" and (cfg.network.head == "flat" or cfg.imbalance in (*IMBALANCE_LOSSES,
+                                                                                          "posthoc")):
+        raise ConfigError("loss.kind multilabel needs per-level heads (network.head independent or shared) and an "
+                          "imbalance of none, balanced_sampling, sqrt_sampling or auto: the others adjust softmax "
+                          "levels")
     log(f"data: {len(samples.train)} train, {len(samples.val)} val images, {len(taxonomy.leaves)} classes, "
         f"device {rt.device}{' x' + str(rt.world) if rt.world > 1 else ''}, "
         f"precision {str(rt.amp_dtype).replace('torch.', '') if rt.amp_dtype else 'fp32'}")
@@ -221,13 +233,19 @@ def _build_run(cfg: TrainConfig, rt: Runtime, taxonomy: Taxonomy, data: Training
     if rt.world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[rt.device.index] if rt.device.type == "cuda" else None)
+    multi_hot = None
+    if cfg.loss.kind == "multilabel":
+        loss_fn: torch.nn.Module = MultiLabelLoss(cfg.loss, taxonomy.level_sizes)
+        samples = loader.dataset.samples  # type: ignore[attr-defined]
+        multi_hot = torch.from_numpy(level_multi_hot(taxonomy, [() if s.is_unknown else s.labels for s in samples]))
+    else:
+        loss_fn = HierarchicalLoss(cfg.loss, taxonomy.masks, imbalance=cfg.imbalance, tau=cfg.imbalance_tau,
+                                   level_counts=level_counts(taxonomy, leaf_counts))
     return _Run(cfg=cfg, rt=rt, taxonomy=taxonomy, data=data, model=model, ddp_model=ddp_model,
-                loss_fn=HierarchicalLoss(cfg.loss, taxonomy.masks, imbalance=cfg.imbalance, tau=cfg.imbalance_tau,
-                                         level_counts=level_counts(taxonomy, leaf_counts)).to(rt.device),
-                opt=make_optimizer(model, cfg),
+                loss_fn=loss_fn.to(rt.device), opt=make_optimizer(model, cfg),
                 loader=loader, sampler=sampler, data_cfg=data_cfg, steps_per_epoch=steps, init_from=init, out=out,
                 scaler=torch.amp.GradScaler("cuda", enabled=rt.amp_dtype == torch.float16),
-                leaf_counts=tuple(leaf_counts))
+                leaf_counts=tuple(leaf_counts), multi_hot=multi_hot)
 
 
 def _resume(run: _Run, log: Log) -> _Progress:
@@ -292,7 +310,7 @@ def _micro_step(run: _Run, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor
                 sums: dict[str, Any]) -> None:
     """Forward and backward of one micro-batch (the optimiser steps after ``grad_accum`` of them)."""
     cfg, rt = run.cfg, run.rt
-    x, y, _ = batch
+    x, y, index = batch
     x = x.to(rt.device, non_blocking=True)
     if cfg.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
@@ -300,11 +318,17 @@ def _micro_step(run: _Run, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor
     with torch.autocast(rt.device.type, dtype=rt.amp_dtype or torch.float32, enabled=rt.amp_dtype is not None):
         outp = run.ddp_model(x)
     levels = [lv.float() for lv in outp.levels]
-    loss, _parts = run.loss_fn(levels, y, epoch=epoch, total_epochs=cfg.epochs)
+    targets = y if run.multi_hot is None else run.multi_hot[index].to(rt.device)
+    loss, _parts = run.loss_fn(levels, targets, epoch=epoch, total_epochs=cfg.epochs)
     run.scaler.scale(loss / cfg.grad_accum).backward()
     known = y[:, -1] >= 0
     sums["loss"] += float(loss.detach()) * len(x)
-    sums["correct"] += int((levels[-1].argmax(1) == y[:, -1])[known].sum())
+    best = levels[-1].argmax(1)
+    if run.multi_hot is None:
+        hit = best == y[:, -1]
+    else:  # the top leaf is one of the image's leaves
+        hit = targets[:, -levels[-1].shape[1]:].gather(1, best[:, None])[:, 0] > 0
+    sums["correct"] += int(hit[known].sum())
     sums["n"] += len(x)
     sums["n_known"] += int(known.sum())
 

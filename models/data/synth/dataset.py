@@ -43,8 +43,9 @@ from models.data.manifest import (
 from models.data.samples import format_bbox
 from models.data.splits import split_rendered
 from models.data.synth.canvas import PATTERNS, stable_hash
+from models.data.synth.defect import Pair
 from models.data.synth.optics import sample_optics
-from models.data.synth.registry import looks_of
+from models.data.synth.registry import looks_of, make_defect
 from models.data.synth.scene import DIFFICULTY, SynthError, check_view, make_scene, render_view
 from models.data.synth.unknown import UNKNOWN_TYPES
 from models.data.synth.variants import Look
@@ -81,6 +82,8 @@ class _Job:
     out_dir: str
     pattern: str = "stripes"
     grayscale: bool = False
+    second: str | None = None  # a second defect in the same place (a multi-label image)
+    second_look: Look | None = None
 
 
 def _sample_seed(seed: int, label: str, index: int, *extra: int) -> np.random.SeedSequence:
@@ -95,6 +98,10 @@ def _render_job(job: _Job) -> list[_View]:
         job.label, rng, difficulty=job.difficulty, look=job.look,
         pattern=job.pattern,
     )  # fmt: skip
+    if job.second is not None:  # its own stream: the first defect is drawn as in a single-label data set
+        second_rng = np.random.default_rng(_sample_seed(job.seed, job.label, job.index, 104_729))
+        scene.defect = Pair(scene.defect, make_defect(job.second, second_rng, difficulty=job.difficulty,
+                                                      look=job.second_look))
     folder = label_dir(job.label)
     rows = []
     for mag in job.magnifications:
@@ -178,6 +185,7 @@ def generate(
     grayscale: bool = False,
     long_tail: float | None = None,
     spectra: float = 0.0,
+    multi: float = 0.0,
 ) -> Path:
     """Render a synthetic data set and its manifest.
 
@@ -204,6 +212,9 @@ def generate(
         spectra: the share (0..1) of each leaf's samples that get an FTIR spectrum of the leaf's material
             (:mod:`models.spectra.synth`), one per sample: every view's image gets it beside it as a JCAMP-DX file
             of the same name, and the manifest's ``spectrum`` column names it. Unknown types get none.
+        multi: the share (0..1) of each leaf's samples that show a second defect in the same place, of a leaf of
+            another top-level group (a particle on a scratch): their ``label`` is ``first;second``. Unknown types
+            get none.
 
     Returns:
         The manifest path.
@@ -222,6 +233,8 @@ def generate(
         raise SynthError(f"--pattern must be one of {', '.join(PATTERNS)}, got {pattern!r}")
     if not 0.0 <= spectra <= 1.0:
         raise SynthError(f"--spectra must be a share between 0 and 1, got {spectra}")
+    if not 0.0 <= multi <= 1.0:
+        raise SynthError(f"--multi must be a share between 0 and 1, got {multi}")
     counts = (
         [per_class] * len(tax.leaves)
         if long_tail is None
@@ -239,15 +252,16 @@ def generate(
     for label, _, _ in plan:
         (out / "images" / label_dir(label)).mkdir(parents=True, exist_ok=True)
     root = str(out.resolve())
-    jobs = [
-        _Job(label, anc, i, seed, mags, size, difficulty, root, pattern, grayscale)
-        for label, anc, n in plan
-        for i in range(n)
-    ]
+    jobs = []
+    for label, anc, n in plan:
+        for i in range(n):
+            second = _second_leaf(tax, label, seed, i, multi) if multi > 0 else None
+            jobs.append(_Job(label, anc, i, seed, mags, size, difficulty, root, pattern, grayscale, second,
+                             None if second is None else looks.get(second)))
     results = _run_jobs(jobs, workers, progress)
 
     manifest = out / "manifest.csv"
-    rows = _manifest_rows(plan, results, seed, fractions, root)
+    rows = _manifest_rows(plan, results, seed, fractions, root, [job.second for job in jobs])
     if spectra > 0:
         rows = _with_spectra(rows, plan, results, seed, spectra)
     write_manifest(rows, manifest, columns=[c for c in COLUMNS[2:] if c != "spectrum" or spectra > 0])
@@ -286,13 +300,18 @@ def _manifest_rows(
     seed: int,
     fractions: tuple[float, ...],
     root: str,
+    seconds: Sequence[str | None] = (),
 ) -> list[ManifestRow]:
-    """One manifest row per rendered view, in plan order; all views of a sample get the sample's split."""
+    """One manifest row per rendered view, in plan order; all views of a sample get the sample's split (and its
+    second defect's leaf after a ``;``, from ``seconds``: one per sample)."""
     rows: list[ManifestRow] = []
     per_sample = iter(results)
+    second_of = iter(seconds)
     for label, _, n in plan:
         splits = split_rendered(stable_hash(label), n, seed, fractions)
         for i in range(n):
+            second = next(second_of, None)
+            written = label if second is None else f"{label};{second}"
             for rel, mag, bbox, size_px in next(per_sample):
                 cells = {
                     "magnification": mag_text(mag),
@@ -300,8 +319,19 @@ def _manifest_rows(
                     "defect_size_px": f"{size_px:.1f}",
                     "split": splits[i],
                 }
-                rows.append(ManifestRow(Path(root) / rel, label, cells))
+                rows.append(ManifestRow(Path(root) / rel, written, cells))
     return rows
+
+
+def _second_leaf(tax: Taxonomy, label: str, seed: int, index: int, share: float) -> str | None:
+    """The leaf of a sample's second defect (one of another top-level group), or None: drawn with a ``share``."""
+    if is_unknown_label(label):
+        return None
+    rng = np.random.default_rng(_sample_seed(seed, label, index, 6_271))
+    if rng.random() >= share:
+        return None
+    others = [leaf for leaf in tax.leaves if tax.path(leaf)[0] != tax.path(label)[0]]
+    return others[int(rng.integers(len(others)))] if others else None
 
 
 def _run_jobs(

@@ -63,6 +63,35 @@ class Defect:
         """Paint over the composed image (default: nothing)."""
 
 
+class Pair(Defect):
+    """Two defects in one place, drawn one over the other (a particle on a scratch, a residue over a crack): the
+    images with more than one defect of a multi-label data set (issue #20). The first is drawn first; both mark the
+    defect box."""
+
+    def __init__(self, first: Defect, second: Defect) -> None:
+        super().__init__()
+        self.parts = (first, second)
+        self.extent_um = max(first.extent_um, second.extent_um)
+        self.kind = f"{first.kind};{second.kind}"
+
+    def context(self, ctx: Ctx, img: np.ndarray) -> None:
+        for part in self.parts:
+            part.context(ctx, img)
+
+    def warp(self, ctx: Ctx, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        for part in self.parts:
+            u, v = part.warp(ctx, u, v)
+        return u, v
+
+    def edit_layers(self, ctx: Ctx, layers: dict[str, np.ndarray]) -> None:
+        for part in self.parts:
+            part.edit_layers(ctx, layers)
+
+    def overlay(self, ctx: Ctx, img: np.ndarray) -> None:
+        for part in self.parts:
+            part.overlay(ctx, img)
+
+
 # ============================================================================ scene context
 class GlassEdge:
     """The panel's glass edge: beyond it the stage (dark void); a bright bevel line along it.

@@ -1,0 +1,129 @@
+"""``python -m bench.multilabel [--per-class N] [--test-per-class M] [--epochs E] [--work DIR] [--out DIR]``:
+single-label against multi-label training on images with two defects (issue #20).
+
+Three synthetic data sets in the demo look (difficulty 0.3, seeds the demo model never saw): a training set in which
+30 % of each type's samples show a second defect of the other top-level group in the same place
+(``fma-model synth --multi 0.3``: a particle on a scratch, a residue over a crack), a two-defect test set
+(``--multi 0.5``) and a plain one-defect test set. From the bundled demo model, two fine-tunings on the training set
+with the same recipe (the demo's second-stage config, ``E`` epochs, no outlier images): ``single`` (the hierarchical
+loss, each image's first label) and ``multi`` (``loss.kind: multilabel``: per-level sigmoid heads). Each of them and
+the demo model itself is evaluated (``fma-model evaluate``'s code) on
+
+* the two-defect test set: mean per-leaf average precision, subset accuracy (all images and those with two
+  defects), hierarchical F1 over sets, predicted set size (:mod:`models.evaluation.multilabel`);
+* the one-defect test set: leaf Top-1 and per-level Top-1, with the paired bootstrap interval (95 %) of ``multi``
+  against ``single``: the single-label figures must not get worse.
+
+The bundles are cached in WORK (delete them to train again). Writes ``OUT/multilabel.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import ROOT, log, write_result
+
+CONFIG = ROOT / "resources" / "demo" / "finetune_oe.yaml"
+
+
+def _data(work: Path, name: str, per_class: int, seed: int, multi: float, split: tuple[float, float, float]) -> Path:
+    from models.data.synth import generate
+
+    folder = work / f"multilabel_{name}_{per_class}_{seed}"
+    if not (folder / "manifest.csv").is_file():
+        log(f"[multilabel] rendering {name}: {per_class} samples per leaf, seed {seed}, two defects in {multi:.0%}")
+        generate(folder, per_class=per_class, seed=seed, multi=multi, split=split, difficulty=0.3, workers=2,
+                 overwrite=True)
+    return folder / "manifest.csv"
+
+
+def _train(work: Path, kind: str, data: Path, epochs: int) -> Path:
+    from app.demo import DEMO_MODEL
+    from models.training.config import load_config
+    from models.training.loop import train
+
+    out = work / f"multilabel_{kind}_{data.parent.name}_e{epochs}"
+    if (out / "manifest.json").is_file():
+        log(f"[multilabel] {kind}: the bundle trained before ({out})")
+        return out
+    cfg, base = load_config(CONFIG, [f"epochs={epochs}", "loss.outlier_weight=0",
+                                     f"loss.kind={'multilabel' if kind == 'multi' else 'hierarchical'}",
+                                     "num_workers=0", "name=ml-" + kind])
+    cfg.init_from = str(DEMO_MODEL)
+    started = time.perf_counter()
+    train(cfg, [str(data)], out, base_dir=base, log=lambda m: log(f"[multilabel] {kind}: {m}"), progress=False)
+    log(f"[multilabel] {kind}: trained in {time.perf_counter() - started:.0f} s")
+    return out
+
+
+def _evaluate(bundle: Path, manifest: Path) -> tuple[dict[str, Any], np.ndarray]:
+    """``evaluate``'s metrics of a bundle on every image of a manifest, and whether each image's Top-1 is right."""
+    from models.bundle.io import load_bundle
+    from models.data.manifest import read_manifest
+    from models.evaluation.evaluate import evaluate_bundle
+
+    loaded = load_bundle(bundle)
+    samples = read_manifest(manifest, loaded.taxonomy, allow_unknown=False).samples
+    metrics, raw = evaluate_bundle(loaded, samples, batch_size=32)
+    return metrics, (raw["leaf_probs"].argmax(axis=1) == raw["targets"]).astype(float)
+
+
+def run(work: Path, per_class: int, test_per_class: int, epochs: int) -> dict[str, Any]:
+    from app.demo import DEMO_MODEL
+    from models.evaluation.metrics import paired_bootstrap_ci
+
+    train_set = _data(work, "train", per_class, 21, 0.3, (0.85, 0.15, 0.0))
+    two = _data(work, "two_defects", test_per_class, 22, 0.5, (0.0, 0.0, 1.0))
+    one = _data(work, "one_defect", test_per_class, 23, 0.0, (0.0, 0.0, 1.0))
+    bundles = {"demo": DEMO_MODEL, "single": _train(work, "single", train_set, epochs),
+               "multi": _train(work, "multi", train_set, epochs)}
+    res: dict[str, Any] = {"per_class": per_class, "test_per_class": test_per_class, "epochs": epochs,
+                           "config": str(CONFIG.relative_to(ROOT)), "models": {}}
+    correct = {}
+    for name, bundle in bundles.items():
+        started = time.perf_counter()
+        on_two, _ = _evaluate(bundle, two)
+        on_one, correct[name] = _evaluate(bundle, one)
+        ml = on_two["multilabel"]
+        res["models"][name] = {
+            "two_defects": {k: ml[k] for k in ("n", "n_multi", "mean_ap", "subset_accuracy", "subset_accuracy_multi",
+                                               "hier_f1", "label_cardinality", "predicted_cardinality")},
+            "one_defect": {"n": on_one["n"], "top1": on_one["top1"], "level_top1": on_one["level_top1"]},
+            "seconds": round(time.perf_counter() - started, 1)}
+        log(f"  {name:6s} two defects: mean AP {ml['mean_ap']:.3f}, subset accuracy {ml['subset_accuracy']:.3f} "
+            f"(two-defect images {ml['subset_accuracy_multi']:.3f}), hier F1 {ml['hier_f1']:.3f}, set size "
+            f"{ml['predicted_cardinality']:.2f} (true {ml['label_cardinality']:.2f}); one defect: Top-1 "
+            f"{100 * on_one['top1']:.1f} %")
+    for base in ("single", "demo"):
+        low, high = paired_bootstrap_ci(correct[base], correct["multi"], n_boot=2000, seed=0)
+        gain = 100 * float(correct["multi"].mean() - correct[base].mean())
+        res[f"one_defect_top1_multi_vs_{base}_pts"] = {"gain": round(gain, 1),
+                                                       "ci": [round(100 * low, 1), round(100 * high, 1)]}
+        log(f"  one-defect Top-1, multi against {base}: {gain:+.1f} pts (95 % {100 * low:+.1f} to {100 * high:+.1f})")
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.multilabel", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("bench_results"))
+    p.add_argument("--work", type=Path, default=None, help="folder for the data sets and bundles (default OUT/work)")
+    p.add_argument("--per-class", type=int, default=60, help="training samples per leaf (default 60)")
+    p.add_argument("--test-per-class", type=int, default=40, help="test samples per leaf, each test set (default 40)")
+    p.add_argument("--epochs", type=int, default=3)
+    args = p.parse_args(argv)
+    work = (args.work or args.out / "work").resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    write_result(args.out.resolve(), "multilabel", False,
+                 run(work, args.per_class, args.test_per_class, args.epochs), started)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
