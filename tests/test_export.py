@@ -184,7 +184,7 @@ def test_json_export(store: Store, tmp_path: Path) -> None:
     items = json.loads(out.read_text(encoding="utf-8"))
     assert result.count == len(items) == 5
     rows = _by_name(items)
-    assert set(rows["a"]) == {*EXPORT_COLUMNS, "leaf", "history_count", "spectra"} and rows["a"]["spectra"] == []
+    assert set(rows["a"]) == {*EXPORT_COLUMNS, "leaf", "history_count", "spectra", "labels"} and rows["a"]["spectra"] == []
     assert rows["g"]["history_count"] == 2 and rows["a"]["history_count"] == 1
     assert rows["c"]["leaf"] is None and rows["c"]["label"] == "unknown:unlabelled"
     assert {n: r["note"] for n, r in rows.items()} == {n: note or None for n, note in NOTES.items()}

@@ -216,7 +216,7 @@ def test_fma_model_spectrum_trains_a_head_into_a_bundle_and_calibrate_fits_its_r
 def test_a_spectrum_head_needs_images_with_spectra(bundle, taxonomy, tmp_path, capsys):
     bare = _spectral_dataset(tmp_path / "bare", taxonomy, spectra=False)
     assert cli_main(["spectrum", str(bundle), "--data", str(bare)]) == 2
-    assert "no training image has a readable spectrum" in capsys.readouterr().err
+    assert "no training image has a spectrum" in capsys.readouterr().err
     assert read_bundle_manifest(bundle).spectrum is None
 
 
@@ -232,7 +232,7 @@ def test_train_with_network_spectrum_writes_a_fused_bundle_and_refuses_data_with
 
     bare = _spectral_dataset(tmp_path / "bare", taxonomy, spectra=False)
     assert train(bare, tmp_path / "nothing") == 2
-    assert "network.spectrum is true but no training image has a spectrum" in capsys.readouterr().err
+    assert "no training image has a spectrum, and the spectrum head needs some" in capsys.readouterr().err
     assert not (tmp_path / "nothing" / "manifest.json").exists()  # refused before any training
     out = tmp_path / "run"
     assert train(_spectral_dataset(tmp_path / "data", taxonomy), out) == 0

@@ -286,117 +286,122 @@
         <translation>{first}  或  {second}</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="40"/>
+        <location filename="../ui/help_overlay.py" line="41"/>
         <source>Accept the prediction</source>
         <translation>接受預測</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="41"/>
+        <location filename="../ui/help_overlay.py" line="42"/>
         <source>Choose that Top-k leaf</source>
         <translation>選擇該 Top-k 類別</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="42"/>
+        <location filename="../ui/help_overlay.py" line="43"/>
         <source>Open the defect-type picker</source>
         <translation>開啟缺陷類別選擇器</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="43"/>
+        <location filename="../ui/help_overlay.py" line="44"/>
+        <source>Another defect on the image: add a type / take off the last</source>
+        <translation>影像上的另一個缺陷：加入一個類型 / 移除最後一個</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="46"/>
         <source>Mark as unknown / new defect type</source>
         <translation>標記為未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="44"/>
+        <location filename="../ui/help_overlay.py" line="47"/>
         <source>Add a note to the current image</source>
         <translation>為目前影像加註記</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="45"/>
+        <location filename="../ui/help_overlay.py" line="48"/>
         <source>Previous / next image</source>
         <translation>上一張／下一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="46"/>
+        <location filename="../ui/help_overlay.py" line="49"/>
         <source>First / last image</source>
         <translation>第一張／最後一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="47"/>
+        <location filename="../ui/help_overlay.py" line="50"/>
         <source>One page of the list up / down</source>
         <translation>清單上移／下移一頁</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="48"/>
+        <location filename="../ui/help_overlay.py" line="51"/>
         <source>Undo (across images)</source>
         <translation>復原（可跨影像）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="49"/>
+        <location filename="../ui/help_overlay.py" line="52"/>
         <source>Redo</source>
         <translation>重做</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="50"/>
+        <location filename="../ui/help_overlay.py" line="53"/>
         <source>Heatmap on / off</source>
         <translation>熱圖 開／關</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="51"/>
+        <location filename="../ui/help_overlay.py" line="54"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排顯示</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="52"/>
+        <location filename="../ui/help_overlay.py" line="55"/>
         <source>Why this type? Evidence for Top-1, 2 … 5, then attention again</source>
         <translation>為何是此類型？依序顯示 Top-1、2 … 5 的依據，再回到注意力圖</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="53"/>
+        <location filename="../ui/help_overlay.py" line="56"/>
         <source>Top-5: the determined group&apos;s types, or all types</source>
         <translation>前 5 名：只列已確定類別下的類型，或全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="54"/>
+        <location filename="../ui/help_overlay.py" line="57"/>
         <source>FTIR spectrum: the next reference over it / the image&apos;s next spectrum</source>
         <translation>FTIR 光譜：疊上下一個參考光譜／此影像的下一條光譜</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="56"/>
+        <location filename="../ui/help_overlay.py" line="59"/>
         <source>Heatmap opacity − / +</source>
         <translation>熱圖透明度 − / +</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="57"/>
+        <location filename="../ui/help_overlay.py" line="60"/>
         <source>Zoom in / out / fit</source>
         <translation>放大／縮小／符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="58"/>
+        <location filename="../ui/help_overlay.py" line="61"/>
         <source>Brightness, contrast, gamma up (with Shift: down); R resets</source>
         <translation>亮度、對比、Gamma 調高（加 Shift 調低）；R 還原</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="59"/>
+        <location filename="../ui/help_overlay.py" line="62"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="60"/>
+        <location filename="../ui/help_overlay.py" line="63"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="61"/>
+        <location filename="../ui/help_overlay.py" line="64"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="89"/>
+        <location filename="../ui/help_overlay.py" line="92"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="98"/>
+        <location filename="../ui/help_overlay.py" line="101"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
     </message>
@@ -420,171 +425,181 @@
     </message>
     <message>
         <location filename="../ui/keymap.py" line="38"/>
+        <source>Add another defect type to the image</source>
+        <translation>為影像加入另一個缺陷類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="39"/>
+        <source>Take off the image&apos;s last added defect type</source>
+        <translation>移除影像最後加入的缺陷類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="40"/>
         <source>Mark as unknown / new defect type</source>
         <translation>標為未知／新缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="39"/>
+        <location filename="../ui/keymap.py" line="41"/>
         <source>Add a note</source>
         <translation>加註記</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="40"/>
+        <location filename="../ui/keymap.py" line="42"/>
         <source>Previous image</source>
         <translation>上一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="41"/>
+        <location filename="../ui/keymap.py" line="43"/>
         <source>Next image</source>
         <translation>下一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="42"/>
+        <location filename="../ui/keymap.py" line="44"/>
         <source>First image</source>
         <translation>第一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="43"/>
+        <location filename="../ui/keymap.py" line="45"/>
         <source>Last image</source>
         <translation>最後一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="44"/>
+        <location filename="../ui/keymap.py" line="46"/>
         <source>One page up</source>
         <translation>上一頁</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="45"/>
+        <location filename="../ui/keymap.py" line="47"/>
         <source>One page down</source>
         <translation>下一頁</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="46"/>
+        <location filename="../ui/keymap.py" line="48"/>
         <source>Undo</source>
         <translation>復原</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="47"/>
+        <location filename="../ui/keymap.py" line="49"/>
         <source>Redo</source>
         <translation>重做</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="48"/>
+        <location filename="../ui/keymap.py" line="50"/>
         <source>Heatmap on / off</source>
         <translation>熱圖開／關</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="49"/>
+        <location filename="../ui/keymap.py" line="51"/>
         <source>Why this type?</source>
         <translation>為何是此類型？</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="50"/>
+        <location filename="../ui/keymap.py" line="52"/>
         <source>Reference images of the Top-1 and Top-2 types</source>
         <translation>第一與第二候選類型的參考影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="51"/>
+        <location filename="../ui/keymap.py" line="53"/>
         <source>Top-5 of the determined node, or of all types</source>
         <translation>前 5 名：已確定節點內，或全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="52"/>
+        <location filename="../ui/keymap.py" line="54"/>
         <source>FTIR spectrum: the next reference over it</source>
         <translation>FTIR 光譜：疊上下一個參考光譜</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="53"/>
+        <location filename="../ui/keymap.py" line="55"/>
         <source>FTIR spectrum: the image&apos;s next spectrum</source>
         <translation>FTIR 光譜：此影像的下一條光譜</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="54"/>
+        <location filename="../ui/keymap.py" line="56"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="55"/>
+        <location filename="../ui/keymap.py" line="57"/>
         <source>Heatmap opacity down</source>
         <translation>熱圖透明度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="56"/>
+        <location filename="../ui/keymap.py" line="58"/>
         <source>Heatmap opacity up</source>
         <translation>熱圖透明度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="57"/>
+        <location filename="../ui/keymap.py" line="59"/>
         <source>Zoom in</source>
         <translation>放大</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="58"/>
+        <location filename="../ui/keymap.py" line="60"/>
         <source>Zoom out</source>
         <translation>縮小</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="59"/>
+        <location filename="../ui/keymap.py" line="61"/>
         <source>Fit the image</source>
         <translation>符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="60"/>
+        <location filename="../ui/keymap.py" line="62"/>
         <source>Brightness up</source>
         <translation>亮度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="61"/>
+        <location filename="../ui/keymap.py" line="63"/>
         <source>Brightness down</source>
         <translation>亮度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="62"/>
+        <location filename="../ui/keymap.py" line="64"/>
         <source>Contrast up</source>
         <translation>對比提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="63"/>
+        <location filename="../ui/keymap.py" line="65"/>
         <source>Contrast down</source>
         <translation>對比降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="64"/>
+        <location filename="../ui/keymap.py" line="66"/>
         <source>Gamma up</source>
         <translation>Gamma 提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="65"/>
+        <location filename="../ui/keymap.py" line="67"/>
         <source>Gamma down</source>
         <translation>Gamma 降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="66"/>
+        <location filename="../ui/keymap.py" line="68"/>
         <source>Reset brightness, contrast, gamma</source>
         <translation>還原亮度、對比、Gamma</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="67"/>
+        <location filename="../ui/keymap.py" line="69"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="68"/>
+        <location filename="../ui/keymap.py" line="70"/>
         <source>Re-judge queue</source>
         <translation>複判佇列</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="69"/>
+        <location filename="../ui/keymap.py" line="71"/>
         <source>Filter or sort the list</source>
         <translation>篩選或排序清單</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="70"/>
+        <location filename="../ui/keymap.py" line="72"/>
         <source>Show / hide the shortcuts</source>
         <translation>顯示／隱藏快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="90"/>
+        <location filename="../ui/keymap.py" line="92"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是按鍵</translation>
     </message>
@@ -898,12 +913,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="377"/>
+        <location filename="../ui/main_window.py" line="378"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="378"/>
+        <location filename="../ui/main_window.py" line="379"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -916,7 +931,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="383"/>
+        <location filename="../ui/main_window.py" line="384"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -991,7 +1006,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="530"/>
+        <location filename="../ui/main_window.py" line="531"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -1011,52 +1026,62 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>抽查：模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="143"/>
+        <location filename="../ui/judging_actions.py" line="165"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="198"/>
+        <location filename="../ui/judging_actions.py" line="220"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="209"/>
+        <location filename="../ui/judging_actions.py" line="231"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="203"/>
+        <location filename="../ui/judging_actions.py" line="225"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="140"/>
+        <location filename="../ui/judging_actions.py" line="94"/>
+        <source>Add a defect type</source>
+        <translation>加入缺陷類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="104"/>
+        <source>This image has one defect type: there is none to take off.</source>
+        <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="162"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="183"/>
+        <location filename="../ui/judging_actions.py" line="205"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="186"/>
+        <location filename="../ui/judging_actions.py" line="208"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="188"/>
+        <location filename="../ui/judging_actions.py" line="210"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="223"/>
+        <location filename="../ui/judging_actions.py" line="245"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="224"/>
+        <location filename="../ui/judging_actions.py" line="246"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1065,17 +1090,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="229"/>
+        <location filename="../ui/judging_actions.py" line="251"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="262"/>
+        <location filename="../ui/judging_actions.py" line="284"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="263"/>
+        <location filename="../ui/judging_actions.py" line="285"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1172,7 +1197,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="86"/>
-        <location filename="../ui/prediction_panel.py" line="265"/>
+        <location filename="../ui/prediction_panel.py" line="274"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1183,13 +1208,13 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="72"/>
-        <location filename="../ui/prediction_panel.py" line="236"/>
+        <location filename="../ui/prediction_panel.py" line="240"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="77"/>
-        <location filename="../ui/prediction_panel.py" line="248"/>
+        <location filename="../ui/prediction_panel.py" line="257"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
@@ -1199,123 +1224,128 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>為何是此類型？模型在影像中找到其依據之處（W 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="122"/>
-        <location filename="../ui/prediction_panel.py" line="281"/>
+        <location filename="../ui/prediction_panel.py" line="125"/>
+        <location filename="../ui/prediction_panel.py" line="290"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="125"/>
+        <location filename="../ui/prediction_panel.py" line="128"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="126"/>
+        <location filename="../ui/prediction_panel.py" line="129"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="127"/>
+        <location filename="../ui/prediction_panel.py" line="130"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="194"/>
+        <location filename="../ui/prediction_panel.py" line="198"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="224"/>
+        <location filename="../ui/prediction_panel.py" line="228"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type (Enter or P).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="228"/>
+        <location filename="../ui/prediction_panel.py" line="232"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="235"/>
+        <location filename="../ui/prediction_panel.py" line="239"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="242"/>
+        <location filename="../ui/prediction_panel.py" line="245"/>
+        <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
+        <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="251"/>
         <source>Top-5 in {node} (press 1–5) · A: all types</source>
         <translation>{node} 內前 5 名（按 1–5）· A：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="245"/>
+        <location filename="../ui/prediction_panel.py" line="254"/>
         <source>Top-5 (press 1–5) · A: only {node}</source>
         <translation>前 5 名（按 1–5）· A：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="266"/>
+        <location filename="../ui/prediction_panel.py" line="275"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="270"/>
+        <location filename="../ui/prediction_panel.py" line="279"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="274"/>
+        <location filename="../ui/prediction_panel.py" line="283"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="280"/>
+        <location filename="../ui/prediction_panel.py" line="289"/>
         <source>Pick the type  (Enter)</source>
         <translation>選擇類別  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="287"/>
+        <location filename="../ui/prediction_panel.py" line="296"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="298"/>
+        <location filename="../ui/prediction_panel.py" line="307"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="299"/>
+        <location filename="../ui/prediction_panel.py" line="308"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="300"/>
+        <location filename="../ui/prediction_panel.py" line="309"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="301"/>
+        <location filename="../ui/prediction_panel.py" line="310"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="302"/>
+        <location filename="../ui/prediction_panel.py" line="311"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="305"/>
+        <location filename="../ui/prediction_panel.py" line="314"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="306"/>
+        <location filename="../ui/prediction_panel.py" line="315"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="313"/>
+        <location filename="../ui/prediction_panel.py" line="322"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="314"/>
+        <location filename="../ui/prediction_panel.py" line="323"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>

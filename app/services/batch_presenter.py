@@ -130,6 +130,9 @@ class PanelData:
     tree (key A toggles between the two); both None for an image with no determined group or subgroup.
 
     ``spectra``: the FTIR spectra the model fused into the shown prediction (0: the image alone).
+
+    ``predicted_set``: the names of a multi-label model's predicted leaves when it found more than one defect
+    (empty otherwise).
     """
 
     file_name: str
@@ -153,6 +156,7 @@ class PanelData:
     top_scope: str | None = None
     top_widened: str | None = None
     spectra: int = 0
+    predicted_set: tuple[str, ...] = ()
 
 
 class BatchPresenter:
@@ -432,15 +436,20 @@ class BatchPresenter:
         item = self.items[i]
         label, conf = "", None
         if item.judgment is not None and item.judgment.is_decision:
-            label = self.name(item.judgment.leaf) if item.judgment.leaf else self.unknown_text
+            label = self.names_of(item.judgment.labels) if item.judgment.leaf else self.unknown_text
         elif self.blind(item):
             label = self.blind_text
         elif item.prediction is not None and item.prediction.leaf:
-            label, conf = self.name(item.prediction.leaf), item.prediction.confidence
+            label = self.names_of(item.prediction.labels or (item.prediction.leaf,))
+            conf = item.prediction.confidence
         elif item.image.image_id in self.errors:
             label = self.errors[item.image.image_id]
         return ListRow(item.image.image_id, self.file_name(item), item.image.path, self.state(item), label,
                        conf, has_note=bool(item.judgment and item.judgment.note))
+
+    def names_of(self, leaves: Sequence[str]) -> str:
+        """Several leaves as one text: ``Metal particle + Scratch`` (an image with more than one defect)."""
+        return " + ".join(self.name(leaf) for leaf in leaves)
 
     def file_name(self, item: BatchItem) -> str:
         """The image's name as the list and panel show it: with its sub-folder in a batch opened with sub-folders
@@ -480,7 +489,7 @@ class BatchPresenter:
                        for leaf, path, score in top) if shown else (),
             error=self.errors.get(item.image.image_id) or (p.error if p else None),
             judged_leaf=j.leaf if decided else None,
-            judged_name=(self.name(j.leaf) or j.leaf or "") if decided else "",
+            judged_name=(self.names_of(j.labels) or j.leaf or "") if decided else "",
             judged_by=j.analyst if decided else None,
             judged_at=j.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if decided else None,
             note=j.note if j else None,
@@ -492,6 +501,7 @@ class BatchPresenter:
             top_scope=self.name(scope) if scope and scoped else None,
             top_widened=self.name(scope) if scope and not scoped else None,
             spectra=shown.spectra if shown else 0,
+            predicted_set=tuple(self.name(leaf) for leaf in shown.labels) if shown else (),
         )
 
     def top_leaves(self, item: BatchItem) -> tuple[tuple[str, tuple[str, ...], float], ...]:

@@ -59,7 +59,7 @@ def scan_folder(folder: Path, recursive: bool = False, spectra: list[Path] | Non
     it is not in the batch: an unsupported image format, a link to a missing file, a pipe, a folder named ``*.png``,
     or a file that is no image at all (notes, spreadsheets: listed so that nothing is left out unseen). With
     ``spectra``, the files that may be FTIR spectra (``.jdx``, ``.dx``, ``.jcamp``, ``.csv``, ``.txt``) go there
-    instead, to be matched to their images (:func:`app.services.spectra.attach_found`).
+    instead, to be matched to their images (:func:`app.services.spectra.attach_pairs`).
 
     One directory listing per folder (``os.scandir``: no ``stat`` for a plain file), so 100,000 files list in well
     under a second. Sub-folders are entered through real folders only, never through links (a link can loop).

@@ -96,7 +96,7 @@ class JudgingService:
 
     # -- judging ---------------------------------------------------------------------------------
     def _record(self, item: BatchItem, leaf: str | None, action: str, note: repo.NoteArg = repo.KEEP_NOTE,
-                status: str | None = None) -> JudgmentRecord:
+                status: str | None = None, extra: Sequence[str] = ()) -> JudgmentRecord:
         p = item.prediction
         with session_scope(self.engine) as s:
             rec = repo.record_judgment(
@@ -104,16 +104,46 @@ class JudgingService:
                 batch_id=self.batch_id, prediction_id=p.id if p is not None and p.id is not None else None,
                 shown=p.shown() if p is not None and not p.error else None,
                 model_version=p.model_version if p is not None else None, note=note,
-                expect_state=repo.state_of(item.judgment))  # someone judged it since it was shown: a conflict
+                expect_state=repo.state_of(item.judgment),  # someone judged it since it was shown: a conflict
+                extra_leaves=extra)
         self._undo.append(rec.id)
         self._redo.clear()
         return rec
 
     def accept(self, item: BatchItem) -> JudgmentRecord:
-        """Accept the prediction as shown."""
-        if item.prediction is None or not item.prediction.leaf:
+        """Accept the prediction as shown (every leaf of a multi-label prediction's set)."""
+        p = item.prediction
+        if p is None or not p.leaf:
             raise ValueError("there is no prediction to accept for this image")
-        return self._record(item, item.prediction.leaf, "accept")
+        return self._record(item, p.leaf, "accept", extra=p.labels[1:])
+
+    @staticmethod
+    def labels_of(item: BatchItem, *, blind: bool = False) -> tuple[str, ...]:
+        """The leaves an image stands at: its judgment's, else (unless ``blind``) its prediction's set."""
+        j, p = item.judgment, item.prediction
+        if j is not None and j.is_decision:
+            return j.labels
+        if p is not None and p.leaf and not p.error and not blind:
+            return p.labels or (p.leaf,)
+        return ()
+
+    def add_label(self, item: BatchItem, leaf: str, *, blind: bool = False) -> JudgmentRecord:
+        """One more defect on the image: ``leaf`` joins the leaves it stands at (:meth:`labels_of`)."""
+        labels = self.labels_of(item, blind=blind)
+        if not labels:
+            return self._record(item, leaf, "add")
+        return self._record(item, labels[0], "add", extra=[*labels[1:], leaf])
+
+    def remove_label(self, item: BatchItem, *, blind: bool = False) -> JudgmentRecord:
+        """The last of the image's several leaves taken off (:meth:`labels_of`).
+
+        Raises:
+            ValueError: the image stands at one leaf or none.
+        """
+        labels = self.labels_of(item, blind=blind)
+        if len(labels) < 2:
+            raise ValueError("the image has one defect type: there is none to take off")
+        return self._record(item, labels[0], "remove", extra=labels[1:-1])
 
     def choose(self, item: BatchItem, leaf: str, *, action: str = "picker") -> JudgmentRecord:
         """Judge as ``leaf`` (accepted when it is the predicted leaf, else corrected)."""

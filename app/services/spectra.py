@@ -1,7 +1,8 @@
 """FTIR spectra beside the images (issue #20): found in an opened folder, stored, attached, read back.
 
-:func:`attach_found` runs when a folder is opened (:func:`app.services.batches.open_folder`): the spectrum files the
-scan found are matched to images by name (:func:`models.spectra.match_spectra`), read and normalised
+:func:`attach_pairs` runs when a folder is opened (:func:`app.services.batches.open_folder`): the spectrum files the
+scan found, matched to images by name (:func:`models.spectra.match_spectra`; the first images' before they are
+shown, the rest once the folder is registered), are read and normalised
 (:func:`models.spectra.parse_spectrum`), stored once by content hash and attached to their images. A file already
 stored is not parsed again. Nothing here stops the opening: a spectrum that cannot be read, or a JCAMP-DX file no
 image claims, is listed with its reason among the files left out, beside the images that could not be read.
@@ -32,27 +33,14 @@ from models.spectra import (
     Spectrum,
     SpectrumError,
     is_jcamp,
-    match_spectra,
     parse_spectrum,
     read_spectrum_bytes,
 )
 from models.spectra.library import Library, on_grid, peaks, shape
 from models.spectra.reading import NotATable
 
-__all__ = ["LibraryImport", "SpectrumHit", "SpectrumLookup", "SpectrumSearch", "attach_found", "attach_pairs", "import_library",
+__all__ = ["LibraryImport", "SpectrumHit", "SpectrumLookup", "SpectrumSearch", "attach_pairs", "import_library",
            "spectra_of"]
-
-
-def attach_found(engine: Engine, images: Sequence[Path], candidates: Sequence[Path]
-                 ) -> tuple[list[tuple[str, str]], set[int]]:
-    """Attach the spectrum ``candidates`` of a folder to its ``images`` (the registered files) by name.
-
-    Returns:
-        ``(left_out, changed)`` as :func:`attach_pairs` gives them, with the candidates no image claims listed too.
-    """
-    pairs, unmatched = match_spectra(images, candidates)
-    left_out, changed = attach_pairs(engine, pairs)
-    return [(str(path), unmatched_reason(path)) for path in unmatched] + left_out, changed
 
 
 def attach_pairs(engine: Engine, pairs: Mapping[Path, Sequence[Path]]) -> tuple[list[tuple[str, str]], set[int]]:

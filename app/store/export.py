@@ -49,7 +49,7 @@ from app.store.schema import (
 )
 from models.atomic import replacing
 from models.bundle.manifest import BundleError, taxonomy_from_json
-from models.data.manifest import CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
+from models.data.manifest import LABELS_SEPARATOR, CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
 from models.taxonomy import Taxonomy
 
 FORMATS: tuple[str, ...] = ("csv", "imagefolder", "json")
@@ -192,6 +192,7 @@ def iter_export_rows(
         Judgment.model_version,
         Judgment.shown,
         Judgment.note,
+        Judgment.extra_leaves,
     ]
     if with_history:
         older = aliased(Judgment)
@@ -209,24 +210,27 @@ def iter_export_rows(
     if since is not None:
         stmt = stmt.where(Judgment.created_at >= _aware(since))
     for row in session.execute(stmt.execution_options(yield_per=_YIELD_PER)):
-        image_id, sha, path, leaf, status, analyst, created_at, version, shown, note = row[:10]
+        image_id, sha, path, leaf, status, analyst, created_at, version, shown, note, extra = row[:11]
         path = path or ""
         if status == "reverted":
             if skipped is not None:
                 skipped.append((path, "undone: back to pending"))
             continue
+        leaves = [leaf, *(extra or ())] if leaf is not None else []
         if leaf is None:
             label, leaf_path = UNKNOWN_LABEL, ""
         else:
-            found = leaf_paths.path(leaf, version)
-            if found is None:
+            found = [leaf_paths.path(one, version) for one in leaves]
+            stray = next((one for one, f in zip(leaves, found, strict=True) if f is None), None)
+            if stray is not None:
                 if skipped is not None:
                     tax = leaf_paths.taxonomy(version)
                     skipped.append(
-                        (path, f"leaf {leaf!r} is not a class of taxonomy {tax.id if tax else '?'!r}")
+                        (path, f"leaf {stray!r} is not a class of taxonomy {tax.id if tax else '?'!r}")
                     )
                 continue
-            label, leaf_path = leaf, found
+            label = LABELS_SEPARATOR.join(leaves)
+            leaf_path = LABELS_SEPARATOR.join(str(f) for f in found) if any(found) else ""  # "": no taxonomy known
         yield ExportRow(
             path=path,
             sha256=sha,
@@ -238,9 +242,10 @@ def iter_export_rows(
             judged_at=created_at,
             model_version=version,
             predicted_leaf=(shown or {}).get("leaf"),
-            history_count=int(row[10]) if with_history else None,
+            history_count=int(row[11]) if with_history else None,
             note=note or None,
             spectra=tuple(spectra.get(image_id, ())),
+            labels=tuple(leaves),
         )
 
 

@@ -117,6 +117,7 @@ class PredictionRecord:
         leaf_probs: the whole leaf distribution, in the taxonomy's leaf order (empty when stored before the
             store kept it).
         spectra: the FTIR spectra the model fused into the prediction (0: the image alone).
+        labels: a multi-label bundle's predicted set, ``leaf`` first (empty: the leaf alone).
         id, image_id, created_at: set on records read from the store.
     """
 
@@ -137,6 +138,7 @@ class PredictionRecord:
     calibration: str | None = None
     leaf_probs: tuple[float, ...] = ()
     spectra: int = 0
+    labels: tuple[str, ...] = ()
     id: int | None = None
     image_id: int | None = None
     created_at: dt.datetime | None = None
@@ -165,6 +167,7 @@ class PredictionRecord:
             calibration=calibration,
             leaf_probs=() if error or prediction.leaf_probs is None else tuple(float(v) for v in prediction.leaf_probs),
             spectra=0 if error else int(prediction.spectra),
+            labels=() if error or len(prediction.labels) < 2 else tuple(prediction.labels),
         )
 
     def embedding_vector(self) -> np.ndarray | None:
@@ -187,6 +190,7 @@ class PredictionRecord:
             "route": self.route,
             "reasons": list(self.reasons),
             "model_version": self.model_version,
+            **({"labels": list(self.labels)} if len(self.labels) > 1 else {}),
         }
 
 
@@ -196,6 +200,7 @@ class JudgmentRecord:
 
     ``leaf`` is None for "unknown / new defect type" and for ``reverted`` (back to pending).
     ``shown`` is the prediction exactly as the analyst saw it (None when none was shown).
+    ``extra_leaves``: the image's other defects' leaves, when it shows more than one (issue #20).
     """
 
     id: int
@@ -211,6 +216,12 @@ class JudgmentRecord:
     batch_id: int | None = None
     prediction_id: int | None = None
     reverts_judgment_id: int | None = None
+    extra_leaves: tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every leaf judged: ``leaf`` first, then :attr:`extra_leaves` (none for unknown or pending)."""
+        return (self.leaf, *self.extra_leaves) if self.leaf else ()
 
     @property
     def is_decision(self) -> bool:
@@ -282,13 +293,14 @@ class BatchSummary:
 
 
 MONITOR_REASONS: tuple[str, ...] = ("purity_paused", "batch_drift", "held_back")
-SPECTRUM_ADDED = "spectrum added"
-"""The calibration stamp a prediction gets when a spectrum is attached to its image afterwards (issue #20): no
-calibration has it, so :func:`unpredicted` takes the prediction as stale, and a model with a spectrum head predicts
-the image again with its spectrum."""
 """Routing reasons the purity monitor gives (:mod:`app.services.monitor`), after the model's own
 (:data:`models.routing.policy.REASONS`): a paused leaf's would-be-auto image, an image of a batch unlike the
 calibration data, and an image held back by a pause that a recalibration ended (it stays with a person)."""
+SPECTRUM_ADDED = "spectrum added"
+"""The calibration stamp a prediction gets when a spectrum is attached to its image afterwards (issue #20): no
+calibration has it, so :func:`unpredicted` takes the prediction as stale and the image is predicted again, with its
+spectrum by a model with a spectrum head (an image-only model predicts it once more, the same; a decided image is
+not predicted again, whatever its stamp)."""
 
 
 BLIND_REASONS: frozenset[str] = frozenset({"spot_check", "purity_paused"})
@@ -359,7 +371,9 @@ class ExportRow:
 
     ``label`` is the leaf id, or :data:`UNKNOWN_LABEL` for images marked unknown; ``leaf_path`` is
     ``group/subgroup/leaf`` (empty for unknown, or when no taxonomy is known); ``note`` the image's note;
-    ``spectra`` the paths of the FTIR spectra attached to the image (issue #20).
+    ``spectra`` the paths of the FTIR spectra attached to the image (issue #20). An image judged to show more than
+    one defect has them all in ``labels`` (``leaf`` first), and ``label`` and ``leaf_path`` list them separated by
+    ``;`` (a training manifest's multi-label form).
     """
 
     path: str
@@ -375,6 +389,7 @@ class ExportRow:
     history_count: int | None = None
     note: str | None = None
     spectra: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
 
     def manifest_row(self) -> ManifestRow:
         """The CSV export line: ``path`` and ``label``, and the other :data:`EXPORT_COLUMNS` as cells."""
@@ -407,6 +422,7 @@ class ExportRow:
             "note": self.note,
             "history_count": self.history_count,
             "spectra": list(self.spectra),
+            "labels": list(self.labels),
         }
 
 

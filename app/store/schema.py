@@ -237,6 +237,8 @@ class Prediction(Base):
     leaf_probs: Mapped[list[float] | None] = mapped_column(JSON)
     # The FTIR spectra a spectrum head fused into the prediction (migration 0009; 0: the image alone).
     spectra: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    # A multi-label bundle's predicted set, ``leaf`` first (migration 0010; NULL: one defect).
+    labels: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class PredictionReason(Base):
@@ -277,6 +279,8 @@ class Judgment(Base):
     shown: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model_version: Mapped[str | None] = mapped_column(String(255))
     reverts_judgment_id: Mapped[int | None] = mapped_column(ForeignKey("judgments.id", ondelete="SET NULL"))
+    # The leaves judged beside ``leaf`` on an image with more than one defect (migration 0010; NULL: one).
+    extra_leaves: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class Claim(Base):

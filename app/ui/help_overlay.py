@@ -25,7 +25,8 @@ def either(first: str, second: str) -> str:
 
 # The action ids (app.ui.keymap) behind each row: a row whose actions were given other keys lists those keys.
 _ROW_IDS: tuple[tuple[str, ...], ...] = (
-    ("accept",), ("top1", "top2", "top3", "top4", "top5"), ("picker",), ("unknown",), ("note",),
+    ("accept",), ("top1", "top2", "top3", "top4", "top5"), ("picker",), ("add_label", "remove_label"), ("unknown",),
+    ("note",),
     ("previous", "next"), ("first", "last"), ("page_up", "page_down"), ("undo",), ("redo",), ("heatmap",), ("side",),
     ("why",), ("top_scope",), ("spectrum_reference", "spectrum_next"), ("opacity_down", "opacity_up"), ("zoom_in", "zoom_out", "fit"),
     ("brightness_up", "brightness_down", "contrast_up", "contrast_down", "gamma_up", "gamma_down", "reset_view"),
@@ -40,6 +41,8 @@ def shortcut_rows(keymap: Mapping[str, tuple[str, ...]] | None = None) -> list[t
         ("Enter / Space", QCoreApplication.translate("Help", "Accept the prediction")),
         ("1 – 5", QCoreApplication.translate("Help", "Choose that Top-k leaf")),
         (either("C", "/"), QCoreApplication.translate("Help", "Open the defect-type picker")),
+        ("Shift+C / X", QCoreApplication.translate("Help", "Another defect on the image: add a type / take off the "
+                                                           "last")),
         ("U", QCoreApplication.translate("Help", "Mark as unknown / new defect type")),
         ("N", QCoreApplication.translate("Help", "Add a note to the current image")),
         ("← → ↑ ↓", QCoreApplication.translate("Help", "Previous / next image")),

@@ -84,6 +84,28 @@ class JudgingActions:
         if dlg.exec() and dlg.chosen:
             self._judge(lambda: self.service.choose(item, dlg.chosen, action="picker"))
 
+    def add_label(self) -> None:
+        """Shift+C: one more defect on the image (a particle on a scratch): the picker's type joins its types."""
+        item = self._current_item()
+        if item is None or self.presenter.taxonomy is None:
+            return
+        blind = self.presenter.blind(item)
+        dlg = TaxonomyPicker(self.presenter.taxonomy, self.lang, self)
+        dlg.setWindowTitle(QCoreApplication.translate("Main", "Add a defect type"))
+        if dlg.exec() and dlg.chosen:
+            self._judge(lambda: self.service.add_label(item, dlg.chosen, blind=blind), advance=False)
+
+    def remove_label(self) -> None:
+        """X: the last of the image's several defect types taken off."""
+        item = self._current_item()
+        if item is None:
+            return
+        if len(self.service.labels_of(item, blind=self.presenter.blind(item))) < 2:
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "This image has one defect type: there is none to take off."), 5000)
+            return
+        self._judge(lambda: self.service.remove_label(item, blind=self.presenter.blind(item)), advance=False)
+
     def mark_unknown(self) -> None:
         item = self._current_item()
         if item is None:

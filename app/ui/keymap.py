@@ -35,6 +35,8 @@ def actions() -> list[KeyAction]:
         a("accept", QCoreApplication.translate("Keys", "Accept the prediction"), "Return", "Enter", "Space"),
         *(a(f"top{k}", QCoreApplication.translate("Keys", "Choose Top-{k}").format(k=k), str(k)) for k in range(1, 6)),
         a("picker", QCoreApplication.translate("Keys", "Open the defect-type picker"), "C", "/"),
+        a("add_label", QCoreApplication.translate("Keys", "Add another defect type to the image"), "Shift+C"),
+        a("remove_label", QCoreApplication.translate("Keys", "Take off the image's last added defect type"), "X"),
         a("unknown", QCoreApplication.translate("Keys", "Mark as unknown / new defect type"), "U"),
         a("note", QCoreApplication.translate("Keys", "Add a note"), "N"),
         a("previous", QCoreApplication.translate("Keys", "Previous image"), "Left", "Up"),

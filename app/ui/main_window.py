@@ -255,6 +255,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             "accept": self.accept_current,
             **{f"top{k}": (lambda k=k: self.choose_topk(k)) for k in range(1, 6)},
             "picker": self.open_picker, "unknown": self.mark_unknown, "note": self.add_note,
+            "add_label": self.add_label, "remove_label": self.remove_label,
             "previous": lambda: self.move(-1), "next": lambda: self.move(1),
             "first": lambda: self.move(-len(self.items)),  # move() stops at the first / last image
             "last": lambda: self.move(len(self.items)),

@@ -106,6 +106,9 @@ class PredictionPanel(QWidget):
         self.determined = QLabel(self)  # "Particle is determined · pick the type" (hierarchical routing)
         self.determined.setWordWrap(True)
         self.determined.setStyleSheet("color: #1e8e3e;")
+        self.several = QLabel(self)  # "2 defects: Metal particle + Scratch" (a multi-label model)
+        self.several.setWordWrap(True)
+        self.several.setStyleSheet("color: #8ab4f8; font-weight: bold;")
         self.judgment = QLabel(self)
         self.judgment.setWordWrap(True)
         self.reasons = QLabel(self)
@@ -151,6 +154,7 @@ class PredictionPanel(QWidget):
         layout.addWidget(self.path_header)
         layout.addLayout(self.path_grid)
         layout.addWidget(self.determined)
+        layout.addWidget(self.several)
         layout.addWidget(_line(self))
         layout.addWidget(self.top_header)
         layout.addLayout(self.top_grid)
@@ -237,6 +241,11 @@ class PredictionPanel(QWidget):
         if self.path_header.text() != header:
             self.path_header.setText(header)
         self.path_header.setVisible(has_pred)
+        several = data.predicted_set if has_pred and len(data.predicted_set) > 1 else ()
+        self.several.setText(QCoreApplication.translate(
+            "Panel", "{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last").format(
+            n=len(several), names=" + ".join(several)) if several else "")
+        self.several.setVisible(bool(several))
         self.top_header.setVisible(has_pred)
         if has_pred and data.top_scope:
             header = QCoreApplication.translate("Panel", "Top-5 in {node} (press 1–5) · A: all types").format(

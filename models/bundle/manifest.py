@@ -132,8 +132,9 @@ class BundleManifest:
         """Whether a prediction fuses the image's FTIR spectra: the bundle has a spectrum head, and either no
         routing or a fused one (a calibrated bundle whose head was never calibrated judges images alone: its
         routing promise was measured on images alone). A multi-label bundle does not: the fusion multiplies
-        distributions over leaves, and its scores are not one."""
-        return (self.spectrum is not None and not self.is_multilabel
+        distributions over leaves, and its scores are not one; nor does a head whose fusion weight is 0 (the
+        validation images were judged best by the image alone)."""
+        return (self.spectrum is not None and not self.is_multilabel and self.spectrum.weight > 0
                 and (self.calibration is None or self.spectrum.is_calibrated))
 
     @property

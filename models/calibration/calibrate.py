@@ -242,10 +242,13 @@ def calibrate(
         raise BundleError(f"{bundle_path}: archives are read-only; extract the bundle to a folder to calibrate it")
     options.validate()
     bundle = load_bundle(bundle_path, device=options.device)
+    if bundle.manifest.is_multilabel:
+        raise CalibrationError(f"{bundle_path} is a multi-label bundle (loss.kind multilabel): its routing cannot be "
+                               "calibrated yet, so every image it predicts goes to a person")
     strangers = sorted(set(options.spot_check_by_leaf) - set(bundle.manifest.taxonomy.leaves))
     if strangers:
         raise CalibrationError(f"--spot-check-leaf names {', '.join(strangers)}, not a leaf of the bundle's taxonomy")
-    predictor = Predictor(bundle, device=options.device, batch_size=options.batch_size)
+    predictor = Predictor(bundle, device=options.device, batch_size=options.batch_size, spectra=False)
     strides = stage_candidate_strides(predictor, options.unknown_method, log)
     if strides:
         predictor.watch_stages(strides)  # for the "stages" candidate
@@ -273,14 +276,15 @@ def calibrate(
     summary["method"] = options.method
     spectrum = bundle.manifest.spectrum
     if spectrum is not None:
-        def fit(fused: np.ndarray, keep: np.ndarray) -> tuple[dict, dict, dict]:
+        def fit_subset(fused: np.ndarray, keep: np.ndarray) -> tuple[dict, dict, dict]:
             part = _Labelled(data.out, [s for s, k in zip(data.samples, keep, strict=True) if k], data.targets[keep],
                              data.unknown[keep])
             return _thresholds(fused, part, flagged[keep], bundle.manifest.taxonomy, options)
 
         spectrum, summary["spectrum"] = fit_fused_routing(
-            bundle_path, bundle.manifest, data.samples, probs, data.targets, flagged, calibration.thresholds, fit,
-            split=options.split, target=options.target_purity, per_leaf=options.method == "per-leaf", log=log)
+            bundle_path, bundle.manifest, data.samples, probs, data.targets, flagged, calibration.thresholds,
+            fit_subset, split=options.split, target=options.target_purity, per_leaf=options.method == "per-leaf",
+            log=log)
     if fits:
         summary["ltt"] = {name: dataclasses.asdict(f) for name, f in fits.items()}
     known = data.known
@@ -290,6 +294,9 @@ def calibrate(
     curve = {"coverage": [float(v) for v in coverage[::step]], "risk": [float(v) for v in risk[::step]]}
     if write:  # the manifest as it is now (an `optimize` may have finished meanwhile), with this calibration
         current = read_bundle_manifest(bundle_path)
+        if spectrum is not None and (current.spectrum is None or current.spectrum.sha256 != spectrum.sha256):
+            raise CalibrationError(f"{bundle_path}: its spectrum head changed while it was calibrated (fma-model "
+                                   "spectrum ran meanwhile?); nothing was written: calibrate it again")
         write_bundle_manifest(bundle_path, current.replace(temperature=temperature, calibration=calibration,
                                                            spectrum=spectrum if spectrum else current.spectrum))
         log(f"wrote calibration into {bundle_path / 'manifest.json'}")

@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{pred.file}\tERROR\t{pred.error}", flush=True)
         else:
             fused = f"\t+{pred.spectra} spectrum" if pred.spectra else ""
-            print(f"{pred.file}\t{pred.leaf}\t{'/'.join(pred.path)}\t{pred.confidence:.3f}{fused}", flush=True)
+            more = f"\talso {';'.join(pred.labels[1:])}" if len(pred.labels) > 1 else ""
+            print(f"{pred.file}\t{pred.leaf}\t{'/'.join(pred.path)}\t{pred.confidence:.3f}{more}{fused}", flush=True)
     if errors:
         print(f"{errors} of {len(files)} image(s) could not be read (see the error column)", file=sys.stderr)
     return 1 if errors else 0
@@ -131,6 +132,9 @@ def _spectrum_line(m: BundleManifest) -> str:
     rec = m.spectrum
     if rec is None:
         return "no (images alone)"
+    if m.is_multilabel or rec.weight == 0:
+        why = "a multi-label bundle" if m.is_multilabel else "its fusion weight is 0"
+        return f"yes, not used ({why}): images are judged alone"
     if m.calibration is not None and not rec.is_calibrated:
         return (f"yes, not calibrated: images are judged alone until `fma-model calibrate` runs on images with "
                 f"spectra (fusion weight {rec.weight:g})")

@@ -336,7 +336,8 @@ def _without_classes(
     """Rule 4: drop the excluded leaves' images, or relabel them ``unknown:<leaf>`` (``other_group``)."""
     n_excluded = sum(excluded.values())
     if other_group:
-        kept = [replace(s, label=unknown_label(s.label)) if s.label in excluded else s for s in current]
+        kept = [replace(s, label=unknown_label(s.label), extra_labels=()) if s.label in excluded else s
+                for s in current]
         detail = f"{len(excluded)} classes excluded; {n_excluded:,} images relabelled unknown:<leaf>"
     else:
         kept = [s for s in current if s.label not in excluded]

@@ -366,10 +366,10 @@ def finish_loading(
         key = os.path.normcase(str(cand.sample.path))
         first = seen.get(key)
         if first is not None:
-            if first.sample.label != cand.sample.label:
+            if first.sample.labels != cand.sample.labels:
                 reason = (
-                    f"duplicate path with a different label: kept {first.sample.label!r} from {first.where}, "
-                    f"ignored {cand.sample.label!r} from {cand.where}"
+                    f"duplicate path with a different label: kept {first.sample.label_text!r} from {first.where}, "
+                    f"ignored {cand.sample.label_text!r} from {cand.where}"
                 )
             else:
                 reason = f"duplicate path: already listed in {first.where} (ignored {cand.where})"

@@ -281,8 +281,9 @@ class PredictorCore(abc.ABC):
         decisions = self.route(out, [d.key for d in batch.items], fused)
         maps: np.ndarray | None = None
         kind: str | None = None
-        if heatmaps:
-            maps, kind = (out.cbam_maps, "cbam") if out.cbam_maps is not None else self._default_maps(batch)
+        if heatmaps:  # a gradient map explains the leaf predicted: the fused one where a spectrum changed it
+            view = batch if fused is None else Batch(batch.items, batch.x, dataclasses.replace(out, leaf_probs=fused[0]))
+            maps, kind = (out.cbam_maps, "cbam") if out.cbam_maps is not None else self._default_maps(view)
         for i, d in enumerate(batch.items):
             used = 0 if fused is None else int(fused[1][i])
             probs, levels, calibration = out.leaf_probs[i], [lp[i] for lp in out.level_probs], self.calibration

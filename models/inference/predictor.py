@@ -52,6 +52,8 @@ class Predictor(PredictorCore):
         inference: use the manifest's measured inference path (False = ignore it).
         max_threads: at most this many compute threads (torch, process-wide, and ONNX Runtime); None = the
             measured best, or one per core.
+        spectra: use the bundle's spectrum head (False: images alone, the head not even read: what training a new
+            head and calibrating need).
 
     Attributes:
         engine: the :class:`models.inference.engine.Engine` in use; ``engine.path`` names it.
@@ -68,6 +70,7 @@ class Predictor(PredictorCore):
         decode_workers: int = 2,
         inference: bool = True,
         max_threads: int | None = None,
+        spectra: bool = True,
     ) -> None:
         if not isinstance(bundle, LoadedBundle):
             bundle = load_bundle(bundle, device=device)
@@ -98,7 +101,8 @@ class Predictor(PredictorCore):
         self._stages_armed = False
         if self.calibration is not None and self.calibration.unknown is not None:
             self.watch_stages(self.calibration.unknown.needs_stage_stats)
-        self._use_spectrum_head(bundle.path)
+        if spectra:
+            self._use_spectrum_head(bundle.path)
 
     @property
     def engine_path(self) -> str:

@@ -146,7 +146,7 @@ def train(
     taxonomy = resolve_taxonomy(cfg, base_dir)
     samples = load_training_data(cfg, data, taxonomy, log)
     if cfg.network.spectrum:
-        check_spectra(samples.train)
+        check_spectra(samples.train, samples.val, out, multilabel=cfg.loss.kind == "multilabel")
     several = sum(1 for s in samples.train if s.extra_labels)
     if several and cfg.loss.kind != "multilabel":
         log(f"note: {several} training images have more than one label; this model learns the first of each "
@@ -189,7 +189,8 @@ def train(
         result.metrics = _write_bundle(run, state, data_sha, time.perf_counter() - t_start, data, log, val_metrics)
         log(f"wrote bundle {out} (best epoch {state.best['epoch']})")
         if cfg.network.spectrum:
-            result.spectrum = add_spectrum_head(out, samples.train, samples.val, seed=cfg.seed, log=log)
+            result.spectrum = add_spectrum_head(out, samples.train, samples.val, seed=cfg.seed, log=log,
+                                                device=str(rt.device))
     if rt.world > 1:
         dist.barrier()
         dist.destroy_process_group()

@@ -103,20 +103,31 @@ def choose_weight(head: SpectrumHead, leaf_probs: np.ndarray, rows: Sequence[Seq
     return scores
 
 
-def check_spectra(train: Sequence[Sample]) -> None:
-    """Refuse, before any training, training images without a single spectrum among them.
+def check_spectra(train: Sequence[Sample], val: Sequence[Sample], bundle: str | Path, *, multilabel: bool) -> None:
+    """Refuse, before any training, what the spectrum head cannot be trained on or written into: training or
+    validation images without a single spectrum among them, a multi-label model (its scores are no distribution to
+    fuse with), an archive as the bundle (read-only).
 
     Raises:
-        SpectrumTrainingError: naming what is missing.
+        SpectrumTrainingError: naming what is wrong.
     """
-    if not any(s.spectra for s in train):
-        raise SpectrumTrainingError(
-            "network.spectrum is true but no training image has a spectrum: give the manifest a 'spectrum' "
-            "column, or put each image's .jdx/.csv spectrum beside it with the same stem")
+    from models.bundle.files import ARCHIVE_SUFFIXES
+
+    if multilabel:
+        raise SpectrumTrainingError("a multi-label model (loss.kind multilabel) has no spectrum head: its leaf scores "
+                                    "are no distribution to fuse a spectrum's with")
+    if Path(bundle).suffix.lower() in ARCHIVE_SUFFIXES:
+        raise SpectrumTrainingError(f"{bundle}: archives are read-only; a spectrum head is written into a bundle "
+                                    "folder")
+    for name, samples in (("training", train), ("validation", val)):
+        if not any(s.spectra for s in samples):
+            raise SpectrumTrainingError(
+                f"no {name} image has a spectrum, and the spectrum head needs some: give the manifest a 'spectrum' "
+                "column, or put each image's .jdx/.csv spectrum beside it with the same stem")
 
 
 def add_spectrum_head(bundle: str | Path, train: Sequence[Sample], val: Sequence[Sample], *, seed: int = 0,
-                      log: Log = print, batch_size: int = 16) -> dict[str, Any]:
+                      log: Log = print, batch_size: int = 16, device: str = "cpu") -> dict[str, Any]:
     """Train a spectrum head for the bundle folder ``bundle`` and write it into the bundle (see the module doc).
 
     Args:
@@ -128,7 +139,8 @@ def add_spectrum_head(bundle: str | Path, train: Sequence[Sample], val: Sequence
         "seconds"}``.
 
     Raises:
-        SpectrumTrainingError: no training or validation image with a readable spectrum.
+        SpectrumTrainingError: no training or validation image with a readable spectrum on the grid, or what
+            :func:`check_spectra` refuses.
         BundleError: the bundle cannot be read or written.
     """
     from models.bundle.files import read_bundle_manifest
@@ -138,16 +150,19 @@ def add_spectrum_head(bundle: str | Path, train: Sequence[Sample], val: Sequence
 
     started = time.perf_counter()
     bundle = Path(bundle)
-    taxonomy = read_bundle_manifest(bundle).taxonomy
+    manifest = read_bundle_manifest(bundle)
+    check_spectra(train, val, bundle, multilabel=manifest.is_multilabel)
+    taxonomy = manifest.taxonomy
     known = set(taxonomy.leaves)
     sets = {}
     for name, samples in (("training", train), ("validation", val)):
         chosen = [s for s in samples if s.spectra and s.label in known]
-        rows = [read_spectra(s.spectra, log) for s in chosen]
+        rows = [[sp for sp in read_spectra(s.spectra, log) if np.any(features(sp.wavenumbers, sp.absorbance))]
+                for s in chosen]  # a spectrum with no shape on the grid is no evidence (the fusion leaves it out)
         keep = [i for i, r in enumerate(rows) if r]
         if not keep:
-            raise SpectrumTrainingError(f"no {name} image has a readable spectrum: the spectrum head needs "
-                                        f"{name} images with spectra")
+            raise SpectrumTrainingError(f"no {name} image has a readable spectrum between 400 and 4000 cm-1: the "
+                                        f"spectrum head needs {name} images with spectra")
         sets[name] = ([chosen[i] for i in keep], [rows[i] for i in keep])
     (train_s, train_rows), (val_s, val_rows) = sets["training"], sets["validation"]
     x_train = np.stack([features(sp.wavenumbers, sp.absorbance) for row in train_rows for sp in row])
@@ -155,7 +170,7 @@ def add_spectrum_head(bundle: str | Path, train: Sequence[Sample], val: Sequence
     x_val = np.stack([features(row[0].wavenumbers, row[0].absorbance) for row in val_rows])
     log(f"spectrum head: {len(x_train)} spectra of {len(train_s)} training images, {len(val_s)} validation images")
     trained = train_head(taxonomy, x_train, y_train, x_val, [s.label for s in val_s], seed=seed)
-    predictor = Predictor(bundle, batch_size=batch_size)
+    predictor = Predictor(bundle, batch_size=batch_size, device=device, spectra=False)
     out = collect_outputs(predictor, [s.path for s in val_s])
     rows = [val_rows[i] for i in out.index]
     truth = [taxonomy.leaves.index(val_s[i].label) for i in out.index]

@@ -123,6 +123,7 @@ def _judgment_record(row: Judgment | Row[Any]) -> JudgmentRecord:
         batch_id=row.batch_id,
         prediction_id=row.prediction_id,
         reverts_judgment_id=row.reverts_judgment_id,
+        extra_leaves=tuple(row.extra_leaves or ()),
     )
 
 
@@ -145,6 +146,7 @@ def _prediction_record(row: Prediction, version: str, *, with_embedding: bool = 
         calibration=row.calibration,
         leaf_probs=tuple(row.leaf_probs or ()),
         spectra=row.spectra or 0,
+        labels=tuple(row.labels or ()),
         id=row.id,
         image_id=row.image_id,
         created_at=row.created_at,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from sqlalchemy import select, text
@@ -53,11 +53,12 @@ def current_notes(session: Session, image_ids: Iterable[int]) -> dict[int, str]:
     return found
 
 
-def _derive_status(leaf: str | None, shown: Mapping[str, Any] | None) -> str:
+def _derive_status(leaf: str | None, shown: Mapping[str, Any] | None, extra: Sequence[str] = ()) -> str:
+    """``accepted`` when the judged leaves are the shown prediction's (its set, for a multi-label one)."""
     if leaf is None:
         return "unknown"
-    predicted = shown.get("leaf") if shown else None
-    return "accepted" if predicted is not None and predicted == leaf else "corrected"
+    predicted = (shown.get("labels") or [shown.get("leaf")]) if shown else [None]
+    return "accepted" if predicted[0] is not None and set(predicted) == {leaf, *extra} else "corrected"
 
 
 def _check_status(status: str, leaf: str | None) -> None:
@@ -85,6 +86,7 @@ def record_judgment(
     reverts_judgment_id: int | None = None,
     created_at: dt.datetime | None = None,
     expect_state: tuple[str, str | None] | None = None,
+    extra_leaves: Sequence[str] = (),
 ) -> JudgmentRecord:
     """Append a judgment (history is never changed); it becomes the image's current judgment.
 
@@ -107,6 +109,8 @@ def record_judgment(
         expect_state: the image's state as the analyst saw it (:func:`state_of` of the judgment on screen): when
             the image's state is another one now (someone decided it meanwhile), nothing is written. The image's row
             is locked first (PostgreSQL; SQLite writers take turns anyway), so two analysts cannot both pass.
+        extra_leaves: the image's other defects' leaves (an image with more than one defect; issue #20); only with
+            a ``leaf``.
 
     Raises:
         ValueError: inconsistent status and leaf, unknown status, empty analyst/action, or a prediction
@@ -143,8 +147,11 @@ def record_judgment(
         raise ValueError(
             f"naive datetime {created_at.isoformat()} given as created_at; pass a timezone-aware one"
         )
+    extra = list(dict.fromkeys(x for x in extra_leaves if x != leaf))
+    if extra and leaf is None:
+        raise ValueError("a judgment with further leaves needs a first leaf")
     if status is None:
-        status = _derive_status(leaf, shown)
+        status = _derive_status(leaf, shown, extra)
     _check_status(status, leaf)
     if isinstance(note, _Keep):
         note = current_note(session, image_id)
@@ -161,6 +168,7 @@ def record_judgment(
         shown=None if shown is None else dict(shown),
         model_version=model_version,
         reverts_judgment_id=reverts_judgment_id,
+        extra_leaves=extra or None,
     )
     session.add(row)
     session.flush()
@@ -286,6 +294,7 @@ def revert_judgment(
         model_version=restored.model_version if restored else None,
         note=note,
         reverts_judgment_id=target.id,
+        extra_leaves=previous.extra_leaves or () if previous is not None and status != "pending" else (),
     )
 
 

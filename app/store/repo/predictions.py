@@ -51,6 +51,7 @@ def _row_values(prediction: PredictionRecord) -> dict[str, Any]:
         "calibration": prediction.calibration,
         "leaf_probs": _round_probs(prediction.leaf_probs) or None,
         "spectra": prediction.spectra,
+        "labels": list(prediction.labels) or None,
     }
 
 

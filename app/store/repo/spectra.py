@@ -56,7 +56,8 @@ def attach_spectrum(session: Session, image_id: int, spectrum_id: int, path: str
 
     Returns:
         Whether the image's spectra changed (a new spectrum, or a file measured again). Its stored predictions are
-        then marked :data:`app.store.records.SPECTRUM_ADDED`: a model with a spectrum head predicts it again.
+        then marked :data:`app.store.records.SPECTRUM_ADDED`: stale, so the image is predicted again (with the
+        spectrum, by a model with a spectrum head) unless someone decided it.
     """
     where = _path_text(path)
     replaced = session.execute(delete(ImageSpectrum).where(  # a file measured again: its new spectrum replaces it

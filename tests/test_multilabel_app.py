@@ -1,0 +1,126 @@
+"""Images with more than one defect in the app (issue #20): judgments of a set of leaves in the store, accepted,
+added to and taken off with keys, undone and redone, and exported as a multi-label training manifest."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from conftest import open_window, write_image
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from app.services import batches
+from app.services.judging import JudgingService
+from app.store import repo
+from app.store.db import session_scope
+from app.store.records import PredictionRecord
+from models.data.manifest import read_manifest
+
+
+def _predicted(engine, tmp_path, labels: tuple[str, ...], taxonomy):
+    """A batch of one image with a stored prediction of ``labels`` (a multi-label model's set)."""
+    write_image(tmp_path / "lot" / "P0.png")
+    opened = batches.open_folder(engine, tmp_path / "lot")
+    (item,) = opened.items
+    record = PredictionRecord(leaf=labels[0], confidence=0.7, path=("foreign_matter", "particle", labels[0]),
+                              model_version="ml-1", labels=labels if len(labels) > 1 else ())
+    with session_scope(engine) as s:
+        repo.register_model_version(s, version="ml-1", manifest={"taxonomy": taxonomy.to_dict()},
+                                    bundle_path="/nowhere")
+        repo.save_prediction(s, item.image.image_id, record)
+    return opened.batch_id, batches.batch_items(engine, opened.batch_id, "ml-1")[0]
+
+
+def test_a_set_of_leaves_is_accepted_added_to_taken_off_undone_and_exported(engine, tmp_path, taxonomy):
+    batch_id, item = _predicted(engine, tmp_path, ("particle_metal", "scratch"), taxonomy)
+    assert item.prediction.labels == ("particle_metal", "scratch")
+    assert item.prediction.shown()["labels"] == ["particle_metal", "scratch"]
+    service = JudgingService(engine, "alice")
+    service.batch_id = batch_id
+    accepted = service.accept(item)
+    assert accepted.labels == ("particle_metal", "scratch") and accepted.status == "accepted"
+    item = batches.batch_items(engine, batch_id, "ml-1")[0]
+    added = service.add_label(item, "water_mark")
+    assert added.labels == ("particle_metal", "scratch", "water_mark") and added.status == "corrected"
+    item = batches.batch_items(engine, batch_id, "ml-1")[0]
+    taken = service.remove_label(item)
+    assert taken.labels == ("particle_metal", "scratch") and taken.status == "accepted"  # the model's set again
+    item = batches.batch_items(engine, batch_id, "ml-1")[0]
+    single = service.remove_label(item)
+    assert single.labels == ("particle_metal",) and single.status == "corrected"
+    item = batches.batch_items(engine, batch_id, "ml-1")[0]
+    with pytest.raises(ValueError, match="one defect type"):
+        service.remove_label(item)
+    undone = service.undo()
+    assert undone.labels == ("particle_metal", "scratch")  # undo restores the whole set
+    out = service.export(tmp_path / "labels.csv", "csv", batch_id=batch_id)
+    with (tmp_path / "labels.csv").open(encoding="utf-8") as handle:
+        row = next(csv.DictReader(handle))
+    assert out.count == 1 and row["label"] == "particle_metal;scratch"
+    assert row["leaf_path"] == "foreign_matter/particle/particle_metal;structural/mechanical/scratch"
+    assert read_manifest(tmp_path / "labels.csv", taxonomy).samples[0].labels == ("particle_metal", "scratch")
+    service.export(tmp_path / "labels.json", "json", batch_id=batch_id)
+    (obj,) = json.loads((tmp_path / "labels.json").read_text())
+    assert obj["labels"] == ["particle_metal", "scratch"] and obj["leaf"] == "particle_metal"
+
+
+def test_a_single_label_prediction_accepted_stays_one_leaf(engine, tmp_path, taxonomy):
+    _batch, item = _predicted(engine, tmp_path, ("fiber",), taxonomy)
+    assert item.prediction.labels == () and "labels" not in item.prediction.shown()
+    service = JudgingService(engine, "alice")
+    judged = service.accept(item)
+    assert judged.labels == ("fiber",) and judged.extra_leaves == () and judged.status == "accepted"
+
+
+def test_shift_c_adds_a_defect_type_and_x_takes_it_off(qtbot, engine, tiny_bundle, tmp_path, monkeypatch, taxonomy):
+    from app.ui.picker import TaxonomyPicker
+
+    folder = tmp_path / "batch"
+    for i in range(2):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        item = win.presenter.current_item
+        predicted = item.prediction.leaf
+        other = next(leaf for leaf in taxonomy.leaves if taxonomy.path(leaf)[0] != taxonomy.path(predicted)[0])
+
+        def pick(dlg) -> int:
+            dlg.chosen = other
+            return 1
+
+        monkeypatch.setattr(TaxonomyPicker, "exec", pick)
+        qtbot.keyClick(win, Qt.Key.Key_C, Qt.KeyboardModifier.ShiftModifier)
+        QApplication.processEvents()
+        current = win.presenter.current_item.judgment
+        assert current.labels == (predicted, other) and win.presenter.current_item is not None
+        assert win.current == 0  # the image stays on screen: another type can be added
+        names = f"{win.presenter.name(predicted)} + {win.presenter.name(other)}"
+        assert names in win.panel.judgment.text() and win.list_model.rows[0].label == names
+        qtbot.keyClick(win, Qt.Key.Key_X)
+        QApplication.processEvents()
+        assert win.presenter.current_item.judgment.labels == (predicted,)
+        qtbot.keyClick(win, Qt.Key.Key_X)
+        QApplication.processEvents()
+        assert "one defect type" in win.statusBar().currentMessage()
+    finally:
+        win.close()
+
+
+def test_the_panel_shows_a_multilabel_prediction(qtbot):
+    from app.services.batch_presenter import PanelData
+    from app.ui.prediction_panel import PredictionPanel
+
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    base = dict(file_name="a.png", state="rejudge", leaf="particle_metal",
+                path=("foreign_matter", "particle", "particle_metal"),
+                path_names=("Foreign matter", "Particle", "Metal particle"), path_scores=(0.9, 0.8, 0.6))
+    panel.show_data(PanelData(**base, predicted_set=("Metal particle", "Scratch")))
+    assert panel.several.isVisibleTo(panel)
+    assert panel.several.text().startswith("2 defects: Metal particle + Scratch")
+    panel.show_data(PanelData(**base, predicted_set=("Metal particle",)))
+    assert not panel.several.isVisibleTo(panel)
