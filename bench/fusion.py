@@ -2,7 +2,8 @@
 image + FTIR spectrum, through a bundle's spectrum head and its fused routing (issue #20).
 
 A synthetic test set in the demo look with a spectrum beside every image (``fma-model synth --spectra 1``, a seed
-neither the demo model nor its spectrum head saw) runs once through the bundle (default: the demo model). Each batch
+neither the demo model nor its spectrum head saw; ``--difficulty`` 0.3 by default, as the data the demo was trained and
+calibrated on) runs once through the bundle (default: the demo model). Each batch
 gives, by the code path the app and ``fma-model predict`` run (:class:`models.inference.core.PredictorCore`), the
 image-only prediction and route (the image calibration) and the fused one (the head's level distributions fused
 with the image's, routed by the fused calibration of the manifest's ``spectrum`` section). On the same images it
@@ -55,7 +56,7 @@ def _routed(decisions, leaf: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
             "purity_lower_95": round(purity_lower_bound(hits, n), 4) if n else None}
 
 
-def run(bundle: Path, work: Path, per_class: int, seed: int) -> dict[str, Any]:
+def run(bundle: Path, work: Path, per_class: int, seed: int, difficulty: float = 0.3) -> dict[str, Any]:
     from models.data.manifest import read_manifest
     from models.data.synth import generate
     from models.evaluation.metrics import paired_bootstrap_ci
@@ -66,11 +67,12 @@ def run(bundle: Path, work: Path, per_class: int, seed: int) -> dict[str, Any]:
     if predictor.fused_calibration is None:
         raise SystemExit(f"{bundle}: no calibrated spectrum head (fma-model spectrum, then fma-model calibrate on "
                          "images with spectra)")
-    data = work / f"fusion_synth_{per_class}_{seed}"
+    data = work / f"fusion_synth_{per_class}_{seed}" if difficulty == 0.5 else \
+        work / f"fusion_synth_{per_class}_{seed}_d{difficulty:g}"
     manifest = data / "manifest.csv"
     if not manifest.is_file():
-        log(f"[fusion] rendering {per_class} samples per leaf with spectra (seed {seed})")
-        generate(data, per_class=per_class, seed=seed, spectra=1.0, workers=2, overwrite=True)
+        log(f"[fusion] rendering {per_class} samples per leaf with spectra (seed {seed}, difficulty {difficulty:g})")
+        generate(data, per_class=per_class, seed=seed, spectra=1.0, workers=2, overwrite=True, difficulty=difficulty)
     taxonomy = predictor.taxonomy
     samples = [s for s in read_manifest(manifest, taxonomy, allow_unknown=False, verify_images=False).samples
                if s.spectra]
@@ -108,7 +110,8 @@ def run(bundle: Path, work: Path, per_class: int, seed: int) -> dict[str, Any]:
         "bundle": str(bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle),
         "model_version": predictor.model_version,
         "data": str(data.relative_to(ROOT) if data.is_relative_to(ROOT) else data),
-        "per_class": per_class, "seed": seed, "test_images": len(y), "sibling_images": int(sib.sum()),
+        "per_class": per_class, "seed": seed, "difficulty": difficulty, "test_images": len(y),
+        "sibling_images": int(sib.sum()),
         "head": {"fusion_weight": rec.weight, "epoch": rec.epoch, "n_train": rec.n_train,
                  "val_top1_alone": rec.val_top1_alone, "calibrated_on": dict(rec.calibrated_on)},
         "seconds": round(seconds, 1), "targets": TARGETS}
@@ -154,12 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=None, help="folder for the data set (default OUT/work)")
     p.add_argument("--per-class", type=int, default=40)
     p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--difficulty", type=float, default=0.3,
+                   help="sibling overlap of the test images (default 0.3: the demo's data, its calibration set's; "
+                        "0.5 is harder than anything the demo was calibrated on)")
     args = p.parse_args(argv)
     work = (args.work or args.out / "work").resolve()
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    write_result(args.out.resolve(), "fusion", False, run(args.bundle.resolve(), work, args.per_class, args.seed),
-                 started)
+    write_result(args.out.resolve(), "fusion", False,
+                 run(args.bundle.resolve(), work, args.per_class, args.seed, args.difficulty), started)
     return 0
 
 
