@@ -4,6 +4,7 @@ the predictor only where an image has a spectrum, routed by its own calibration,
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import shutil
@@ -14,7 +15,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from conftest import make_rejudge_bundle, make_tiny_bundle, write_image
-from PIL import Image
 
 from models.bundle.files import read_bundle_manifest, write_bundle_manifest
 from models.bundle.manifest import BundleError, BundleManifest
@@ -170,25 +170,25 @@ def test_a_calibrated_bundle_fuses_once_its_head_is_calibrated_and_routes_by_the
     assert without.spectra == 0 and without.route == "rejudge" and "leaf_below_target" in without.reasons
 
 
-def _spectral_dataset(root: Path, taxonomy, *, spectra: bool = True, per_class: int = 4) -> Path:
-    """Each leaf its own colour and, beside each image, a spectrum of its material (2 train / 1 val / 1 test)."""
+def _spectral_dataset(root: Path, taxonomy, *, spectra: bool = True) -> Path:
+    """test_train's tiny data set (each leaf its own colour; 2 train / 1 val / 1 test) and, beside each image, a
+    spectrum of its material in the manifest's spectrum column."""
+    from test_train import _tiny_dataset
+
+    manifest = _tiny_dataset(root, taxonomy)
+    if not spectra:
+        return manifest
     rng = np.random.default_rng(0)
-    rows = ["path,label,split,spectrum"]
-    for i, leaf in enumerate(taxonomy.leaves):
-        colour = np.array([(i * 53) % 255, (i * 97) % 255, (i * 151) % 255], dtype=np.float32)
-        for j in range(per_class):
-            arr = np.clip(colour + rng.normal(0, 20, (24, 24, 3)), 0, 255).astype(np.uint8)
-            p = root / "img" / f"{leaf}_{j}.png"
-            p.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(arr).save(p)
-            spectrum = ""
-            if spectra:
-                wn, a = synth_spectrum(leaf, rng)
-                spectrum = f"img/{write_jcamp(p.with_suffix('.jdx'), wn, a, leaf).name}"
-            split = "train" if j < per_class - 2 else ("val" if j == per_class - 2 else "test")
-            rows.append(f"img/{p.name},{leaf},{split},{spectrum}")
-    manifest = root / "manifest.csv"
-    manifest.write_text("\n".join(rows) + "\n")
+    with manifest.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        image = root / row["path"]
+        write_jcamp(image.with_suffix(".jdx"), *synth_spectrum(row["label"], rng), row["label"])
+        row["spectrum"] = str(Path(row["path"]).with_suffix(".jdx"))
+    with manifest.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*rows[0]])
+        writer.writeheader()
+        writer.writerows(rows)
     return manifest
 
 
