@@ -72,13 +72,13 @@ def test_the_window_judges_with_the_analysts_keys(qtbot, engine, tiny_bundle, tm
             win.open_folder(folder)
 
         def rebind(dialog) -> int:
-            dialog.edits["unknown"].setText("X")
+            dialog.edits["unknown"].setText("J")
             dialog.accept()
             return dialog.result()
 
         monkeypatch.setattr(KeysDialog, "exec", rebind)
         win.edit_keys()
-        assert win.keymap["unknown"] == ("X",) and win.settings.value("keys/unknown") == "X"
+        assert win.keymap["unknown"] == ("J",) and win.settings.value("keys/unknown") == "J"
         first = win.presenter.current_item.image.image_id
 
         def state() -> str:
@@ -86,7 +86,7 @@ def test_the_window_judges_with_the_analysts_keys(qtbot, engine, tiny_bundle, tm
 
         qtbot.keyClick(win, Qt.Key.Key_U)  # no longer bound
         assert state() == "pending"
-        qtbot.keyClick(win, Qt.Key.Key_X)
+        qtbot.keyClick(win, Qt.Key.Key_J)
         assert state() == "unknown"
     finally:
         win.close()
