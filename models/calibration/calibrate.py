@@ -275,16 +275,12 @@ def calibrate(
     summary = _summary(calibration, data, probs, temperature, bundle.manifest)
     summary["method"] = options.method
     spectrum = bundle.manifest.spectrum
-    if spectrum is not None:
-        def fit_subset(fused: np.ndarray, keep: np.ndarray) -> tuple[dict, dict, dict]:
-            part = _Labelled(data.out, [s for s, k in zip(data.samples, keep, strict=True) if k], data.targets[keep],
-                             data.unknown[keep])
-            return _thresholds(fused, part, flagged[keep], bundle.manifest.taxonomy, options)
-
+    if spectrum is not None:  # the same method on the fused confidences of the images with a spectrum
         spectrum, summary["spectrum"] = fit_fused_routing(
             bundle_path, bundle.manifest, data.samples, probs, data.targets, flagged, calibration.thresholds,
-            fit_subset, split=options.split, target=options.target_purity, per_leaf=options.method == "per-leaf",
-            log=log)
+            lambda fused, keep: _thresholds(fused, _Labelled(data.out, [], data.targets[keep], data.unknown[keep]),
+                                            flagged[keep], bundle.manifest.taxonomy, options),
+            split=options.split, target=options.target_purity, per_leaf=options.method == "per-leaf", log=log)
     if fits:
         summary["ltt"] = {name: dataclasses.asdict(f) for name, f in fits.items()}
     known = data.known
