@@ -51,12 +51,15 @@ PRESENT = 0.5
 
 
 def presence(level_probs: Sequence[np.ndarray], leaf_level_index: np.ndarray) -> np.ndarray:
-    """A multi-label bundle's leaf presence scores (N, num_leaves): the product of the per-level sigmoids of each
-    leaf's ancestors (:mod:`models.nn.multilabel`), never above any ancestor's."""
-    out = np.ones((level_probs[0].shape[0], leaf_level_index.shape[0]), dtype=np.float64)
+    """A multi-label bundle's leaf presence scores (N, num_leaves): the smallest of the per-level sigmoids of each
+    leaf's ancestors (:mod:`models.nn.multilabel`), so never above any ancestor's. The product, which takes the
+    levels for independent (they are not: a leaf's subgroup is present whenever the leaf is), ranked worse: mean
+    per-leaf AP 0.716 against 0.789 for the minimum on ``python -m bench.multilabel``'s two-defect test images, 0.825
+    against 0.878 on its validation images."""
+    out = np.ones((level_probs[0].shape[0], leaf_level_index.shape[0]), dtype=np.float32)
     for k, probs in enumerate(level_probs):
-        out *= np.asarray(probs, dtype=np.float64)[:, leaf_level_index[:, k]]
-    return out.astype(np.float32)
+        out = np.minimum(out, np.asarray(probs, dtype=np.float32)[:, leaf_level_index[:, k]])
+    return out
 
 
 def predicted_set(scores: np.ndarray, leaves: Sequence[str]) -> tuple[tuple[str, ...], tuple[float, ...]]:

@@ -7,8 +7,8 @@ and ``scratch``). The targets of an image are the multi-hot rows of its leaves' 
 (:func:`level_multi_hot`); an ``unknown:*`` image (outlier exposure) has no known node at all, all zeros.
 
 The tree stays consistent at inference (:func:`models.inference.outputs.presence`): a leaf's presence score is the
-product of its ancestors' sigmoids, never above any of them, so a leaf is in the predicted set only where its
-group and subgroup are.
+smallest of its ancestors' sigmoids (its own included), never above any of them, so a leaf is in the predicted set
+only where its group and subgroup are.
 """
 
 from __future__ import annotations
