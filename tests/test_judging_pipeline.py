@@ -53,7 +53,7 @@ def test_a_heatmap_still_being_computed_shows_a_badge(qtbot, window, tmp_path, m
         write_image(folder / f"img_{i}.png", size=(64, 48), seed=i)
     gate = threading.Event()
     real = PredictingService.heatmap
-    monkeypatch.setattr(PredictingService, "heatmap", lambda self, path: gate.wait(60) and real(self, path))
+    monkeypatch.setattr(PredictingService, "heatmap", lambda self, path, **kw: gate.wait(60) and real(self, path, **kw))
     window.open_folder(folder)
     qtbot.waitUntil(lambda: window.viewer.has_image and window.items[0].prediction is not None, timeout=60_000)
     qtbot.waitUntil(lambda: window.viewer.heatmap_pending, timeout=10_000)

@@ -116,3 +116,9 @@ def test_the_panel_says_when_a_prediction_used_a_spectrum(engine, fused_bundle, 
         panel.show_data(presenter.panel(i))
         headers.append(panel.path_header.text())
     assert headers == ["Predicted path · image + FTIR spectrum", "Predicted path"]
+    presenter.current = 0
+    focus = presenter.focus(service.info.version, 2, set())  # the fused prediction's heatmap explains its leaf
+    fused = presenter.items[0]
+    assert focus.leaves == {fused.image.image_id: fused.prediction.leaf}
+    heatmap, kind = service.heatmap(fused.image.path, leaf=fused.prediction.leaf)
+    assert kind == "gradcam" and heatmap.shape == service.predictor.input_size

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from app.store.records import BatchItem, JudgmentRecord, OpenedBatch, PredictionRecord, unpredicted
@@ -59,11 +59,13 @@ class ListFilter:
 @dataclass(frozen=True)
 class Focus:
     """What the model should make next for the analyst: ``images`` (``(image_id, path)``, the one on screen
-    first, then judging order), the ids among them to predict, and those to make a heatmap of."""
+    first, then judging order), the ids among them to predict, and those to make a heatmap of; ``leaves``: the leaf
+    a heatmap explains where the prediction fused a spectrum (its leaf may not be the image model's Top-1)."""
 
     images: tuple[tuple[int, str], ...] = ()
     predict: frozenset[int] = frozenset()
     heatmap: frozenset[int] = frozenset()
+    leaves: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -371,7 +373,7 @@ class BatchPresenter:
     def focus(self, model_version: str, n: int, have_heatmap: Collection[int]) -> Focus:
         """The image on screen and the next ``n`` in judging order (readable ones), and what of them the model
         still has to make: predictions of ``model_version``, and heatmaps not in ``have_heatmap``."""
-        images, predict, heatmap = [], set(), set()
+        images, predict, heatmap, leaves = [], set(), set(), {}
         for row in [self.current, *self.ahead(self.current, n)] if self.current_item is not None else []:
             item = self.items[row]
             image_id, p = item.image.image_id, item.prediction
@@ -382,7 +384,9 @@ class BatchPresenter:
                 predict.add(image_id)
             if (p is None or not p.error) and image_id not in have_heatmap and not self.blind(item):
                 heatmap.add(image_id)
-        return Focus(tuple(images), frozenset(predict), frozenset(heatmap))
+                if p is not None and p.spectra and p.leaf:
+                    leaves[image_id] = p.leaf
+        return Focus(tuple(images), frozenset(predict), frozenset(heatmap), leaves)
 
     def ahead(self, row: int, n: int) -> list[int]:
         """The next ``n`` rows after ``row`` that "next" will walk to (judging order), nearest first."""

@@ -384,11 +384,13 @@ class PredictingService:
         predictor = self._require_model()
         predictor.forward_batch(predictor.preprocess(path)[None])
 
-    def heatmap(self, path: str) -> tuple[np.ndarray, str]:
-        """Where the model looked on one image: (H, W) in 0..1 at the input resolution, and its kind."""
+    def heatmap(self, path: str, *, leaf: str | None = None) -> tuple[np.ndarray, str]:
+        """Where the model looked on one image: (H, W) in 0..1 at the input resolution, and its kind. A gradient
+        heatmap explains ``leaf`` when given (a prediction that fused a spectrum: its leaf may not be the image
+        model's Top-1), else the image model's Top-1."""
         import numpy as np
 
-        heatmap, kind = self._require_model().heatmap(path)
+        heatmap, kind = self._require_model().heatmap(path, leaf=leaf)
         return np.asarray(heatmap, dtype=np.float32), kind
 
     def explain(self, path: str, leaf: str) -> np.ndarray:

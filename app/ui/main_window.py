@@ -510,7 +510,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         heatmaps = set(focus.heatmap)
         if self._growing:  # a large folder still registered: only the image on screen, the cores register the rest
             heatmaps &= {self.current_image_id}
-        self.worker.focus(list(focus.images), predict=set(focus.predict), heatmap=heatmaps)
+        self.worker.focus(list(focus.images), predict=set(focus.predict), heatmap=heatmaps, leaves=focus.leaves)
         self.claim_ahead([image_id for image_id, _path in focus.images])  # a team: colleagues get other images
         self.viewer.set_heatmap_pending(self.current_image_id in focus.heatmap and self.viewer.has_image)
 

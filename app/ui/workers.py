@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slo
 
 from app.services.predicting import ModelLoadError, PredictingService
 from app.store.errors import StoreError
+from app.store.records import PredictionRecord
 
 UI_GRACE_S = 0.12
 """After a key press the model thread starts no new step of work for this long (unless the image on screen has
@@ -60,12 +61,14 @@ class Focus:
         images: ``(image_id, path)``, the image on screen first, then the next ones in judging order.
         predict: ids among them that have no prediction of the loaded model.
         heatmap: ids among them whose heatmap the UI does not have.
+        leaves: the leaf a heatmap explains where the stored prediction fused a spectrum.
     """
 
     generation: int
     images: tuple[tuple[int, str], ...]
     predict: frozenset[int]
     heatmap: frozenset[int]
+    leaves: Mapping[int, str] = field(default_factory=dict)
 
 
 class ModelWorker(QThread):
@@ -110,6 +113,7 @@ class ModelWorker(QThread):
         self._generations = itertools.count(1)
         self._predicted_now: set[int] = set()  # predicted for the focus during this model's runs
         self._heatmapped: set[int] = set()  # heatmaps computed for this model (sent to the UI)
+        self._fused_leaf: dict[int, str] = {}  # image id -> the leaf of its prediction that fused a spectrum
         self._explain: tuple[int, str, str] | None = None  # the pending "Why this type?" request
 
     @property
@@ -129,10 +133,12 @@ class ModelWorker(QThread):
         self._put(PRIO_PREDICT, "predict", (run_id, list(items), self._cancel_run, time.perf_counter()))
         return run_id
 
-    def focus(self, images: list[tuple[int, str]], *, predict: set[int], heatmap: set[int]) -> None:
+    def focus(self, images: list[tuple[int, str]], *, predict: set[int], heatmap: set[int],
+              leaves: Mapping[int, str] | None = None) -> None:
         """The image on screen (first) and the next ones in judging order; replaces the previous focus."""
         with self._focus_lock:
-            self._focus = Focus(next(self._generations), tuple(images), frozenset(predict), frozenset(heatmap))
+            self._focus = Focus(next(self._generations), tuple(images), frozenset(predict), frozenset(heatmap),
+                                dict(leaves or {}))
             self._focus_at = time.perf_counter()
         self._put(PRIO_FOCUS, "focus", None)
 
@@ -170,6 +176,7 @@ class ModelWorker(QThread):
     def _do_load(self, path: str) -> None:
         self._predicted_now.clear()
         self._heatmapped.clear()
+        self._fused_leaf.clear()
         with _collector_paused():
             try:
                 info = self.service.load(path, on_manifest=self.manifestRead.emit)
@@ -193,6 +200,7 @@ class ModelWorker(QThread):
         try:
             for chunk in self.service.predict(items, cancel=cancel, skip=self._predicted_now.__contains__):
                 self._predicted_now.update(image_id for image_id, _ in chunk.items)
+                self._note_fused(chunk.items)
                 self.predicted.emit(run_id, list(chunk.items))
                 self.progress.emit(run_id, chunk.done, chunk.total)
                 self._serve_focus()  # what the analyst looks at goes before the rest of the batch
@@ -269,18 +277,27 @@ class ModelWorker(QThread):
         self._predicted_now.update(image_id for image_id, _ in images)  # also when it fails: the run would too
         try:
             for chunk in self.service.predict(images):
+                self._note_fused(chunk.items)
                 self.predicted.emit(self.current_run, list(chunk.items))
         except StoreError as exc:
             self.failed.emit(f"Prediction not saved: {exc}")
 
+    def _note_fused(self, items: Sequence[tuple[int, PredictionRecord]]) -> None:
+        """Remember the leaf of each prediction that fused a spectrum: its heatmap explains that leaf."""
+        for image_id, record in items:
+            if record.spectra and record.leaf:
+                self._fused_leaf[image_id] = record.leaf
+
     def _focus_heatmap(self, image_id: int, path: str) -> None:
         self._heatmapped.add(image_id)
+        with self._focus_lock:
+            leaf = self._fused_leaf.get(image_id) or (self._focus.leaves.get(image_id) if self._focus else None)
         torch_free = self.service.info is not None and self.service.info.torch_free
         if not torch_free and "pytorch_grad_cam" not in sys.modules:  # the first heatmap: its imports, frozen for the GC
             with _collector_paused(), contextlib.suppress(ImportError):
                 import pytorch_grad_cam  # noqa: F401
         try:
-            heatmap, kind = self.service.heatmap(path)
+            heatmap, kind = self.service.heatmap(path, leaf=leaf)
         except Exception as exc:  # an unreadable image or a model without a usable layer
             self.heatmapFailed.emit(image_id, str(exc))
             return
