@@ -4,8 +4,6 @@ data sets that carry spectra."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
@@ -16,15 +14,14 @@ from models.spectra.synth import material_of, synth_spectrum
 LEAVES = ("particle_organic", "particle_metal", "pi_residue", "photoresist_residue", "lc_stain", "water_mark")
 
 
-def _data(rng: np.random.Generator, per_leaf: int) -> tuple[np.ndarray, list[str], list[SimpleNamespace]]:
-    x, y, raw = [], [], []
+def _data(rng: np.random.Generator, per_leaf: int) -> tuple[np.ndarray, list[str]]:
+    x, y = [], []
     for leaf in LEAVES:
         for _ in range(per_leaf):
             wn, a = synth_spectrum(leaf, rng)
             x.append(features(wn[::-1], a[::-1]))
             y.append(leaf)
-            raw.append(SimpleNamespace(wavenumbers=wn[::-1], absorbance=a[::-1]))
-    return np.stack(x), y, raw
+    return np.stack(x), y
 
 
 def test_features_ignore_thickness_and_baseline_offset() -> None:
@@ -50,8 +47,8 @@ def test_a_trained_head_tells_the_materials_apart_and_its_weight_is_chosen(taxon
     from models.training.spectrum import choose_weight, train_head
 
     rng = np.random.default_rng(2)
-    x_train, y_train, _ = _data(rng, 12)
-    x_val, y_val, raw_val = _data(rng, 4)
+    x_train, y_train = _data(rng, 12)
+    x_val, y_val = _data(rng, 4)
     trained = train_head(taxonomy, x_train, y_train, x_val, y_val, epochs=200)
     banded = [i for i, leaf in enumerate(y_val) if material_of(leaf) != "metal"]
     assert trained.val_top1 >= 0.9 and len(banded) == 20
@@ -61,7 +58,7 @@ def test_a_trained_head_tells_the_materials_apart_and_its_weight_is_chosen(taxon
     index = np.asarray([taxonomy.level_indices(leaf) for leaf in taxonomy.leaves])
     truth = [taxonomy.leaves.index(leaf) for leaf in y_val]
     uniform = np.full((len(y_val), len(taxonomy.leaves)), 1 / len(taxonomy.leaves), np.float32)
-    scores = choose_weight(trained.head, uniform, [[s] for s in raw_val], truth, index)  # an image model that knows nothing
+    scores = choose_weight(trained.head, uniform, [[x] for x in x_val], truth, index)  # an image model that knows nothing
     assert scores[0.0] < 0.2 and trained.head.weight > 0 and scores[trained.head.weight] >= 0.9
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -312,9 +312,8 @@ class PredictingService:
         """
         predictor = self._require_model()
         total = len(items)
-        order: deque[int] = deque()  # ids of the images handed to the predictor, in its (input) order
         skipped = 0
-        handed: list[int] = []  # the image id at each input position (for its spectra)
+        handed: list[int] = []  # the image id at each input position of the predictor (its output comes in order)
 
         def paths() -> Iterator[str]:
             nonlocal skipped
@@ -323,7 +322,6 @@ class PredictingService:
                     skipped += 1
                     continue
                 handed.append(image_id)
-                order.append(image_id)
                 yield path
 
         stamp = self.calibration_stamp
@@ -333,8 +331,8 @@ class PredictingService:
         pending: list[tuple[int, PredictionRecord]] = []
         done, target = 0, self.first_chunk
         try:
-            for prediction in stream:
-                pending.append((order.popleft(), PredictionRecord.from_prediction(prediction, stamp)))
+            for made, prediction in enumerate(stream):
+                pending.append((handed[made], PredictionRecord.from_prediction(prediction, stamp)))
                 if len(pending) < target:
                     continue
                 stored = self._save(pending)

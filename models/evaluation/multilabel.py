@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from models.inference.outputs import PRESENT
+from models.inference.outputs import present
 from models.taxonomy import Taxonomy
 
 
@@ -37,9 +37,12 @@ def truth_matrix(labels: Sequence[Sequence[str]], leaves: Sequence[str]) -> np.n
 
 
 def predicted_matrix(scores: np.ndarray, *, multilabel: bool) -> np.ndarray:
-    """(N, L) bool: the predicted sets (see the module doc)."""
+    """(N, L) bool: the predicted sets (see the module doc): :func:`models.inference.outputs.present`, or the
+    Top-1 alone."""
     scores = np.asarray(scores)
-    chosen = scores >= PRESENT if multilabel else np.zeros(scores.shape, dtype=bool)
+    if multilabel:
+        return present(scores)
+    chosen = np.zeros(scores.shape, dtype=bool)
     if len(scores):
         chosen[np.arange(len(scores)), scores.argmax(axis=1)] = True
     return chosen

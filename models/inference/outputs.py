@@ -62,11 +62,20 @@ def presence(level_probs: Sequence[np.ndarray], leaf_level_index: np.ndarray) ->
     return out
 
 
+def present(scores: np.ndarray) -> np.ndarray:
+    """(N, L) bool: the predicted sets of presence scores (N, L), the leaves reaching :data:`PRESENT`, and at
+    least each row's best."""
+    scores = np.asarray(scores)
+    chosen = scores >= PRESENT
+    if len(scores):
+        chosen[np.arange(len(scores)), scores.argmax(axis=1)] = True
+    return chosen
+
+
 def predicted_set(scores: np.ndarray, leaves: Sequence[str]) -> tuple[tuple[str, ...], tuple[float, ...]]:
-    """The leaves whose presence score reaches :data:`PRESENT`, best first (at least the best one), and their
-    scores."""
-    order = np.argsort(-scores, kind="stable")
-    chosen = [int(j) for j in order if scores[j] >= PRESENT] or [int(order[0])]
+    """One image's predicted set (:func:`present`), best first, and the leaves' scores."""
+    mask = present(scores[None])[0]
+    chosen = [int(j) for j in np.argsort(-scores, kind="stable") if mask[j]]
     return tuple(leaves[j] for j in chosen), tuple(float(scores[j]) for j in chosen)
 
 

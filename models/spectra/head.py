@@ -97,24 +97,31 @@ def fuse_rows(head: SpectrumHead, leaf_probs: np.ndarray, rows: Sequence[Sequenc
     Returns:
         ``(probs, counts)``: (N, L) float32, rows without a usable spectrum unchanged, and (N,) the spectra used.
     """
-    feats: list[np.ndarray] = []
-    owner: list[int] = []
-    for i, spectra in enumerate(rows):
-        for s in spectra:
-            x = features(s.wavenumbers, s.absorbance)
-            if np.any(x):
-                feats.append(x)
-                owner.append(i)
-    counts = np.bincount(np.asarray(owner, dtype=np.int64), minlength=len(rows))
-    if not feats:
+    level, counts = row_level_probs(head, [usable_features(spectra) for spectra in rows])
+    if level is None:
         return np.asarray(leaf_probs, dtype=np.float32), counts
-    per_spectrum = head.level_probs(np.stack(feats))
-    level = []
-    for probs in per_spectrum:
-        summed = np.zeros((len(rows), probs.shape[1]), dtype=np.float64)
-        np.add.at(summed, np.asarray(owner), probs)
-        level.append(summed / np.maximum(counts, 1)[:, None])
     return fuse(leaf_probs, level, leaf_level_index, head.weight, has_spectrum=counts > 0), counts
+
+
+def usable_features(spectra: Sequence[Any]) -> list[np.ndarray]:
+    """The :func:`features` of an image's spectra that have a shape on the grid (the others are no evidence)."""
+    return [x for x in (features(s.wavenumbers, s.absorbance) for s in spectra) if np.any(x)]
+
+
+def row_level_probs(head: SpectrumHead, rows: Sequence[Sequence[np.ndarray]]
+                    ) -> tuple[list[np.ndarray] | None, np.ndarray]:
+    """Each image's spectrum distribution per level (the mean over its spectra' features ``rows``; zeros for an
+    image without any), and how many spectra each has; None for the distributions when no image has one."""
+    owner = np.asarray([i for i, row in enumerate(rows) for _ in row], dtype=np.int64)
+    counts = np.bincount(owner, minlength=len(rows))
+    if not len(owner):
+        return None, counts
+    level = []
+    for probs in head.level_probs(np.stack([x for row in rows for x in row])):
+        summed = np.zeros((len(rows), probs.shape[1]), dtype=np.float64)
+        np.add.at(summed, owner, probs)
+        level.append(summed / np.maximum(counts, 1)[:, None])
+    return level, counts
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

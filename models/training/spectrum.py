@@ -26,7 +26,7 @@ import numpy as np
 
 from models.data.samples import Sample
 from models.spectra import read_spectra
-from models.spectra.head import SpectrumHead, features, fuse_rows
+from models.spectra.head import SpectrumHead, fuse, row_level_probs, usable_features
 from models.taxonomy import Taxonomy
 
 Log = Callable[[str], None]
@@ -90,15 +90,17 @@ def train_head(taxonomy: Taxonomy, x_train: np.ndarray, y_train: Sequence[str], 
     return SpectrumTraining(best[2], best[1], best[3])
 
 
-def choose_weight(head: SpectrumHead, leaf_probs: np.ndarray, rows: Sequence[Sequence[Any]], truth: Sequence[int],
-                  leaf_level_index: np.ndarray) -> dict[float, float]:
-    """Fused leaf Top-1 on validation images with a spectrum (``rows``: each image's spectra) for each of
-    :data:`WEIGHTS`; sets ``head.weight`` to the best (the smaller on a tie) and returns them all."""
+def choose_weight(head: SpectrumHead, leaf_probs: np.ndarray, rows: Sequence[Sequence[np.ndarray]],
+                  truth: Sequence[int], leaf_level_index: np.ndarray) -> dict[float, float]:
+    """Fused leaf Top-1 on validation images with a spectrum (``rows``: the features of each image's spectra,
+    :func:`models.spectra.head.usable_features`) for each of :data:`WEIGHTS`; sets ``head.weight`` to the best (the
+    smaller on a tie) and returns them all."""
     truth_arr = np.asarray(truth)
-    scores = {}
-    for w in WEIGHTS:
-        head.weight = w
-        scores[w] = float((fuse_rows(head, leaf_probs, rows, leaf_level_index)[0].argmax(1) == truth_arr).mean())
+    level, counts = row_level_probs(head, rows)  # the head runs once; only the weight changes
+    if level is None:
+        raise SpectrumTrainingError("no validation image has a spectrum to choose the fusion weight on")
+    scores = {w: float((fuse(leaf_probs, level, leaf_level_index, w, has_spectrum=counts > 0).argmax(1)
+                        == truth_arr).mean()) for w in WEIGHTS}
     head.weight = max(WEIGHTS, key=lambda w: (scores[w], -w))
     return scores
 
@@ -157,17 +159,16 @@ def add_spectrum_head(bundle: str | Path, train: Sequence[Sample], val: Sequence
     sets = {}
     for name, samples in (("training", train), ("validation", val)):
         chosen = [s for s in samples if s.spectra and s.label in known]
-        rows = [[sp for sp in read_spectra(s.spectra, log) if np.any(features(sp.wavenumbers, sp.absorbance))]
-                for s in chosen]  # a spectrum with no shape on the grid is no evidence (the fusion leaves it out)
+        rows = [usable_features(read_spectra(s.spectra, log)) for s in chosen]  # the fusion's evidence only
         keep = [i for i, r in enumerate(rows) if r]
         if not keep:
             raise SpectrumTrainingError(f"no {name} image has a readable spectrum between 400 and 4000 cm-1: the "
                                         f"spectrum head needs {name} images with spectra")
         sets[name] = ([chosen[i] for i in keep], [rows[i] for i in keep])
     (train_s, train_rows), (val_s, val_rows) = sets["training"], sets["validation"]
-    x_train = np.stack([features(sp.wavenumbers, sp.absorbance) for row in train_rows for sp in row])
+    x_train = np.stack([x for row in train_rows for x in row])
     y_train = [s.label for s, row in zip(train_s, train_rows, strict=True) for _ in row]
-    x_val = np.stack([features(row[0].wavenumbers, row[0].absorbance) for row in val_rows])
+    x_val = np.stack([row[0] for row in val_rows])
     log(f"spectrum head: {len(x_train)} spectra of {len(train_s)} training images, {len(val_s)} validation images")
     trained = train_head(taxonomy, x_train, y_train, x_val, [s.label for s in val_s], seed=seed)
     predictor = Predictor(bundle, batch_size=batch_size, device=device, spectra=False)
