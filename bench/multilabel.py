@@ -2,8 +2,8 @@
 single-label against multi-label training on images with two defects (issue #20).
 
 Three synthetic data sets in the demo look (difficulty 0.3, seeds the demo model never saw): a training set in which
-30 % of each type's samples show a second defect of the other top-level group in the same place
-(``fma-model synth --multi 0.3``: a particle on a scratch, a residue over a crack), a two-defect test set
+30 % of each type's samples show a second defect of the other top-level group beside or partly over the
+first (``fma-model synth --multi 0.3``: a particle on a scratch, a residue beside a crack), a two-defect test set
 (``--multi 0.5``) and a plain one-defect test set. From the bundled demo model, two fine-tunings on the training set
 with the same recipe (the demo's second-stage config, ``E`` epochs, no outlier images): ``single`` (the hierarchical
 loss, each image's first label) and ``multi`` (``loss.kind: multilabel``: per-level sigmoid heads). Each of them and
@@ -29,12 +29,15 @@ import numpy as np
 from bench.common import ROOT, log, write_result
 
 CONFIG = ROOT / "resources" / "demo" / "finetune_oe.yaml"
+DATA_VERSION = "beside"
+"""Part of the cached data sets' folder names: bump it when the generator's two-defect images change (``beside``:
+the second defect lies beside the first, no longer over it)."""
 
 
 def _data(work: Path, name: str, per_class: int, seed: int, multi: float, split: tuple[float, float, float]) -> Path:
     from models.data.synth import generate
 
-    folder = work / f"multilabel_{name}_{per_class}_{seed}"
+    folder = work / f"multilabel_{name}_{per_class}_{seed}_{DATA_VERSION}"
     if not (folder / "manifest.csv").is_file():
         log(f"[multilabel] rendering {name}: {per_class} samples per leaf, seed {seed}, two defects in {multi:.0%}")
         generate(folder, per_class=per_class, seed=seed, multi=multi, split=split, difficulty=0.3, workers=2,

@@ -63,6 +63,42 @@ def test_synthetic_two_defect_images_pair_leaves_of_different_groups(tmp_path, t
     assert single.path.read_bytes() == (tmp_path / "plain" / single.path.relative_to(tmp_path / "multi")).read_bytes()
 
 
+def test_a_second_defect_is_drawn_beside_the_first_and_kept_inside_the_frame():
+    from dataclasses import replace
+
+    from models.data.synth.canvas import sample_pattern
+    from models.data.synth.defect import Pair
+    from models.data.synth.optics import sample_optics
+    from models.data.synth.registry import make_defect
+    from models.data.synth.scene import Scene, field_of_view, render_view
+
+    def defect(kind, seed):
+        return make_defect(kind, np.random.default_rng(seed), difficulty=0.3)
+
+    pattern = sample_pattern(np.random.default_rng(1), "stripes")
+    optics = replace(sample_optics(np.random.default_rng(2), 128), offset=(0.0, 0.0))
+
+    def box(d):
+        return render_view(Scene("x", pattern, d), optics, magnification=20, size=128)[1]
+
+    s = field_of_view(20) / 128  # micrometres per pixel
+    first = box(defect("particle_metal", 3))
+    alone = box(defect("particle_organic", 4))
+    over = box(Pair(defect("particle_metal", 3), defect("particle_organic", 4)))
+    beside = box(Pair(defect("particle_metal", 3), defect("particle_organic", 4), offset=(70.0, 0.0)))
+    assert over == (min(first[0], alone[0]), min(first[1], alone[1]), max(first[2], alone[2]),
+                    max(first[3], alone[3]))  # one over the other: the union of the two boxes
+    assert beside[0] == first[0] and abs(beside[2] - (alone[2] + 70 / s)) <= 2  # the second 70 um to the right
+    assert abs(beside[1] - min(first[1], alone[1])) <= 1
+
+    far = Pair(defect("particle_metal", 3), defect("particle_organic", 4), offset=(-500.0, 0.0))
+    arr = render_view(Scene("x", pattern, far), optics, magnification=20, size=128)
+    ctx_half = field_of_view(20) / 2
+    x, y = far.placed(type("View", (), {"size": 128, "s": s, "cx": 0.0, "cy": 0.0})())
+    assert abs(x) < ctx_half and y == 0.0 and x != 0.0  # moved back into the frame, not dropped
+    assert arr[1][2] - arr[1][0] > first[2] - first[0]  # and drawn
+
+
 def test_presence_scores_keep_the_tree_and_the_predicted_set_holds_at_least_the_best_leaf(taxonomy):
     rng = np.random.default_rng(0)
     levels = [rng.uniform(0, 1, (5, n)).astype(np.float32) for n in taxonomy.level_sizes]

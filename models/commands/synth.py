@@ -102,8 +102,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--multi", type=float, default=0.0, metavar="SHARE",
-        help="the share (0..1) of each defect type's samples that show a second defect in the same place, of a type "
-             "of another top-level group (a particle on a scratch): label 'first;second' (default 0: none)",
+        help="the share (0..1) of each defect type's samples that show a second defect beside or partly over the "
+             "first, of a type of another top-level group (a particle on a scratch): label 'first;second' (default 0: none)",
     )  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace a data set already in OUT")
 

@@ -43,7 +43,7 @@ from models.data.manifest import (
 from models.data.samples import format_bbox
 from models.data.splits import split_rendered
 from models.data.synth.canvas import PATTERNS, stable_hash
-from models.data.synth.defect import Pair
+from models.data.synth.defect import Defect, Pair
 from models.data.synth.optics import sample_optics
 from models.data.synth.registry import looks_of, make_defect
 from models.data.synth.scene import DIFFICULTY, SynthError, check_view, make_scene, render_view
@@ -82,7 +82,7 @@ class _Job:
     out_dir: str
     pattern: str = "stripes"
     grayscale: bool = False
-    second: str | None = None  # a second defect in the same place (a multi-label image)
+    second: str | None = None  # a second defect beside the first (a multi-label image)
     second_look: Look | None = None
 
 
@@ -100,8 +100,8 @@ def _render_job(job: _Job) -> list[_View]:
     )  # fmt: skip
     if job.second is not None:  # its own stream: the first defect is drawn as in a single-label data set
         second_rng = np.random.default_rng(_sample_seed(job.seed, job.label, job.index, 104_729))
-        scene.defect = Pair(scene.defect, make_defect(job.second, second_rng, difficulty=job.difficulty,
-                                                      look=job.second_look))
+        second = make_defect(job.second, second_rng, difficulty=job.difficulty, look=job.second_look)
+        scene.defect = Pair(scene.defect, second, _second_offset(scene.defect, second, second_rng))
     folder = label_dir(job.label)
     rows = []
     for mag in job.magnifications:
@@ -212,8 +212,8 @@ def generate(
         spectra: the share (0..1) of each leaf's samples that get an FTIR spectrum of the leaf's material
             (:mod:`models.spectra.synth`), one per sample: every view's image gets it beside it as a JCAMP-DX file
             of the same name, and the manifest's ``spectrum`` column names it. Unknown types get none.
-        multi: the share (0..1) of each leaf's samples that show a second defect in the same place, of a leaf of
-            another top-level group (a particle on a scratch): their ``label`` is ``first;second``. Unknown types
+        multi: the share (0..1) of each leaf's samples that show a second defect beside or partly over the first, of
+            a leaf of another top-level group (a particle on a scratch): their ``label`` is ``first;second``. Unknown types
             get none.
 
     Returns:
@@ -321,6 +321,15 @@ def _manifest_rows(
                 }
                 rows.append(ManifestRow(Path(root) / rel, written, cells))
     return rows
+
+
+def _second_offset(first: Defect, second: Defect, rng: np.random.Generator) -> tuple[float, float]:
+    """Where a second defect lies from the first (micrometres): in a random direction, 0.3 to 0.9 of the sum of
+    their half extents away, so that both show (partly overlapping or side by side; one drawn right over the other
+    could hide it: a particle over a line short)."""
+    angle = float(rng.uniform(0.0, 2.0 * math.pi))
+    distance = float(rng.uniform(0.3, 0.9)) * (first.extent_um + second.extent_um) / 2.0
+    return distance * math.cos(angle), distance * math.sin(angle)
 
 
 def _second_leaf(tax: Taxonomy, label: str, seed: int, index: int, share: float) -> str | None:

@@ -22,6 +22,7 @@ siblings overlap more than cousins do (the hierarchy matters).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -64,32 +65,73 @@ class Defect:
 
 
 class Pair(Defect):
-    """Two defects in one place, drawn one over the other (a particle on a scratch, a residue over a crack): the
-    images with more than one defect of a multi-label data set (issue #20). The first is drawn first; both mark the
-    defect box."""
+    """Two defects in one image (a particle beside or on a scratch, a residue over a crack): the images with more
+    than one defect of a multi-label data set (issue #20). The first is drawn first, at the origin; the second is
+    centred ``offset`` micrometres from it (kept inside the frame by :meth:`placed`). Both mark the defect box.
 
-    def __init__(self, first: Defect, second: Defect) -> None:
+    Args:
+        first: the first defect (drawn as in a one-defect image).
+        second: the second defect.
+        offset: the second defect's centre relative to the first's, micrometres; (0, 0) draws one over the other.
+    """
+
+    def __init__(self, first: Defect, second: Defect, offset: tuple[float, float] = (0.0, 0.0)) -> None:
         super().__init__()
         self.parts = (first, second)
-        self.extent_um = max(first.extent_um, second.extent_um)
+        self.offset = (float(offset[0]), float(offset[1]))
+        self.extent_um = max(first.extent_um, second.extent_um,
+                             math.hypot(*self.offset) + (first.extent_um + second.extent_um) / 2)
         self.kind = f"{first.kind};{second.kind}"
 
+    def placed(self, ctx: Ctx) -> tuple[float, float]:
+        """Where the second defect is in this view: ``offset``, or its opposite, shortened as little as needed for
+        its centre to lie inside the frame with a margin of half its extent (at most a quarter of the frame); (0, 0)
+        when neither fits. A view's framing may so move it (views of different magnification of one sample can show
+        it on different sides)."""
+        half = ctx.size * ctx.s / 2.0
+        room = half - min(half / 2.0, self.parts[1].extent_um / 2.0)
+        best = (0.0, 0.0, 0.0)
+        for sign in (1.0, -1.0):
+            low, high = 0.0, 1.0  # the scales t with |t * sign * offset - centre| <= room on both axes
+            for d, c in ((sign * self.offset[0], ctx.cx), (sign * self.offset[1], ctx.cy)):
+                if d == 0.0:
+                    if abs(c) > room:
+                        low, high = 1.0, 0.0
+                    continue
+                ends = sorted(((c - room) / d, (c + room) / d))
+                low, high = max(low, ends[0]), min(high, ends[1])
+            if low <= high and high > best[0]:
+                best = (high, sign * high * self.offset[0], sign * high * self.offset[1])
+            if best[0] >= 1.0:
+                break
+        return best[1], best[2]
+
+    def _views(self, ctx: Ctx) -> tuple[Ctx, Ctx]:
+        """The view as each part sees it: the second part's is moved so that its origin is at :meth:`placed` (same
+        pixels, same pattern, same footprint)."""
+        dx, dy = self.placed(ctx)
+        if dx == 0.0 and dy == 0.0:
+            return ctx, ctx
+        c, s = math.cos(ctx.pat.angle), math.sin(ctx.pat.angle)
+        pat = replace(ctx.pat, off_u=ctx.pat.off_u + c * dx - s * dy, off_v=ctx.pat.off_v + s * dx + c * dy)
+        return ctx, replace(ctx, X=ctx.X - F32(dx), Y=ctx.Y - F32(dy), cx=ctx.cx - dx, cy=ctx.cy - dy, pat=pat)
+
     def context(self, ctx: Ctx, img: np.ndarray) -> None:
-        for part in self.parts:
-            part.context(ctx, img)
+        for part, view in zip(self.parts, self._views(ctx), strict=True):
+            part.context(view, img)
 
     def warp(self, ctx: Ctx, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        for part in self.parts:
-            u, v = part.warp(ctx, u, v)
+        for part, view in zip(self.parts, self._views(ctx), strict=True):
+            u, v = part.warp(view, u, v)
         return u, v
 
     def edit_layers(self, ctx: Ctx, layers: dict[str, np.ndarray]) -> None:
-        for part in self.parts:
-            part.edit_layers(ctx, layers)
+        for part, view in zip(self.parts, self._views(ctx), strict=True):
+            part.edit_layers(view, layers)
 
     def overlay(self, ctx: Ctx, img: np.ndarray) -> None:
-        for part in self.parts:
-            part.overlay(ctx, img)
+        for part, view in zip(self.parts, self._views(ctx), strict=True):
+            part.overlay(view, img)
 
 
 # ============================================================================ scene context
