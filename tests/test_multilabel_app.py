@@ -19,13 +19,14 @@ from app.store.records import PredictionRecord
 from models.data.manifest import read_manifest
 
 
-def _predicted(engine, tmp_path, labels: tuple[str, ...], taxonomy):
-    """A batch of one image with a stored prediction of ``labels`` (a multi-label model's set)."""
+def _predicted(engine, tmp_path, labels: tuple[str, ...], taxonomy, **routed):
+    """A batch of one image with a stored prediction of ``labels`` (a multi-label model's set); ``routed``: its
+    ``route`` and ``reasons``."""
     write_image(tmp_path / "lot" / "P0.png")
     opened = batches.open_folder(engine, tmp_path / "lot")
     (item,) = opened.items
     record = PredictionRecord(leaf=labels[0], confidence=0.7, path=("foreign_matter", "particle", labels[0]),
-                              model_version="ml-1", labels=labels if len(labels) > 1 else ())
+                              model_version="ml-1", labels=labels if len(labels) > 1 else (), **routed)
     with session_scope(engine) as s:
         repo.register_model_version(s, version="ml-1", manifest={"taxonomy": taxonomy.to_dict()},
                                     bundle_path="/nowhere")
@@ -72,6 +73,35 @@ def test_a_single_label_prediction_accepted_stays_one_leaf(engine, tmp_path, tax
     service = JudgingService(engine, "alice")
     judged = service.accept(item)
     assert judged.labels == ("fiber",) and judged.extra_leaves == () and judged.status == "accepted"
+
+
+def test_the_queue_shows_exports_and_bulk_accepts_the_whole_set(engine, tmp_path, taxonomy):
+    from app.services.queue import QueueFilters, QueueService
+    from app.ui.queue_model import QueueTableModel
+
+    _batch, item = _predicted(engine, tmp_path, ("particle_metal", "scratch"), taxonomy, route="rejudge",
+                              reasons=("low_confidence",))
+    queue = QueueService(engine, "alice")
+    filters = QueueFilters("ml-1", include_judged=True)
+    (row,) = queue.page(filters).rows
+    assert row.labels == ("particle_metal", "scratch") and row.predicted_set == row.labels and row.judged_set == ()
+    model = QueueTableModel()
+    model.leaf_name = lambda leaf: taxonomy.name(leaf, "en") if leaf else "—"
+    model.set_page(queue.page(filters), grouped=None)
+    assert model.data(model.index(0, 1)) == "Metal particle + Scratch"
+    (judged,) = queue.accept([item.image.image_id], model_version="ml-1")
+    assert judged.labels == ("particle_metal", "scratch") and judged.status == "accepted"  # not just the first leaf
+    (row,) = queue.page(filters).rows
+    assert row.judged_labels == ("particle_metal", "scratch") and row.state == "accepted"
+    (relabelled,) = queue.relabel([item.image.image_id], "fiber", model_version="ml-1")
+    assert relabelled.labels == ("fiber",) and relabelled.status == "corrected"
+    model.set_page(queue.page(filters), grouped=None)
+    assert model.data(model.index(0, model.columnCount() - 1)).endswith("→ Fiber")
+    assert queue.export_queue(tmp_path / "queue.csv", filters) == 1
+    with (tmp_path / "queue.csv").open(encoding="utf-8") as handle:
+        out = next(csv.DictReader(handle))
+    assert out["predicted_leaf"] == "particle_metal" and out["predicted_labels"] == "particle_metal;scratch"
+    assert out["judged_leaf"] == "fiber" and out["judged_labels"] == ""
 
 
 def test_shift_c_adds_a_defect_type_and_x_takes_it_off(qtbot, engine, tiny_bundle, tmp_path, monkeypatch, taxonomy):

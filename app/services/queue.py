@@ -45,9 +45,10 @@ QUEUE_REASONS: tuple[str, ...] = queries.REASONS
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "path", "image_id", "predicted_leaf", "confidence", "reasons", "unknown_score", "predicted_at", "batches",
-    "state", "judged_leaf", "judged_by", "determined",
+    "state", "judged_leaf", "judged_by", "determined", "predicted_labels", "judged_labels",
 )  # fmt: skip
-"""CSV columns of :meth:`QueueService.export_queue` (``reasons`` and ``batches`` are ``;``-separated)."""
+"""CSV columns of :meth:`QueueService.export_queue` (``reasons``, ``batches`` and the two sets of a multi-label image
+are ``;``-separated; the sets are empty for an image with one leaf)."""
 
 _EXPORT_PAGE = 5000
 
@@ -268,4 +269,6 @@ def _csv_values(row: QueueRow) -> list[str]:
         row.judged_leaf or "",
         row.judged_by or "",
         row.determined or "",
+        ";".join(row.labels),
+        ";".join(row.judged_labels),
     ]

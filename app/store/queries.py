@@ -78,6 +78,8 @@ class QueueRow:
         judged_leaf, judged_by: the current decision's leaf and analyst (None while waiting).
         determined: the deepest node of the predicted path the calibration determined (a group or subgroup:
             "Particle, pick the type"; the leaf itself for an image held back by the monitor), or None.
+        labels, judged_labels: a multi-label prediction's set and the decision's set (``leaf`` / ``judged_leaf``
+            first) when they hold more than one leaf, else empty (issue #20).
     """
 
     image_id: int
@@ -94,6 +96,18 @@ class QueueRow:
     judged_leaf: str | None = None
     judged_by: str | None = None
     determined: str | None = None
+    labels: tuple[str, ...] = ()
+    judged_labels: tuple[str, ...] = ()
+
+    @property
+    def predicted_set(self) -> tuple[str, ...]:
+        """Every leaf predicted (``leaf`` alone for a single-label prediction; empty when the model failed)."""
+        return self.labels or ((self.leaf,) if self.leaf else ())
+
+    @property
+    def judged_set(self) -> tuple[str, ...]:
+        """Every leaf of the current decision (empty while waiting or for an unknown)."""
+        return self.judged_labels or ((self.judged_leaf,) if self.judged_leaf else ())
 
     @property
     def batch_name(self) -> str:
@@ -408,6 +422,7 @@ def _queue_rows(session: Session, prediction_ids: Sequence[int]) -> list[QueueRo
             Prediction.unknown_score,
             Prediction.created_at,
             Prediction.determined,
+            Prediction.labels,
         ).where(Prediction.id.in_(chunk))
         found.update((r.id, r) for r in session.execute(stmt))
     page = [found[i] for i in prediction_ids if i in found]
@@ -444,6 +459,8 @@ def _queue_rows(session: Session, prediction_ids: Sequence[int]) -> list[QueueRo
                 judged_leaf=j.leaf if decided else None,
                 judged_by=j.analyst if decided else None,
                 determined=r.determined,
+                labels=tuple(r.labels) if r.labels and len(r.labels) > 1 else (),
+                judged_labels=j.labels if decided and len(j.labels) > 1 else (),
             )
         )
     return rows
@@ -492,7 +509,8 @@ def bulk_judge(
 
     Args:
         image_ids: the images (duplicates are judged once, in first-seen order).
-        leaf: None accepts each image's own predicted leaf; a leaf id relabels every image to it
+        leaf: None accepts each image's own predicted leaf (a multi-label prediction's whole set); a leaf id
+            relabels every image to it
             (``accepted`` where it equals the prediction, ``corrected`` elsewhere).
         action: recorded as the judgment's action.
         analyst: who decided.
@@ -544,6 +562,7 @@ def bulk_judge(
                              "): judge each one without the model's answer instead of accepting it")
     notes = repo.current_notes(session, ids) if note is repo.KEEP_NOTE else {}
     out: list[JudgmentRecord] = []
+    accepting = leaf is None and not unknown
     for image_id in ids:
         p = predictions.get(image_id)
         usable = p is not None and not p.error
@@ -559,6 +578,7 @@ def bulk_judge(
                 shown=p.shown() if usable else None,  # type: ignore[union-attr]
                 model_version=model_version if p is not None else None,
                 note=notes.get(image_id) if note is repo.KEEP_NOTE else note,
+                extra_leaves=p.labels[1:] if accepting and p is not None else (),  # a multi-label set, whole
             )
         )
     return out

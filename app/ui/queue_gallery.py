@@ -126,7 +126,8 @@ class GalleryDelegate(QStyledItemDelegate):
             p.drawEllipse(thumb.left() + 6, thumb.top() + 6, 12, 12)
         fm = option.fontMetrics
         text = r.adjusted(8, TILE + 8, -8, 0)
-        name = self.leaf_name(row.judged_leaf if row.state != "rejudge" and row.judged_leaf else row.leaf)
+        shown = row.judged_set if row.state != "rejudge" and row.judged_leaf else row.predicted_set
+        name = " + ".join(map(self.leaf_name, shown)) if shown else self.leaf_name(None)
         p.setPen(QColor("#e8eaed"))
         p.drawText(QRect(text.left(), text.top(), text.width(), fm.height()), Qt.AlignmentFlag.AlignLeft,
                    fm.elidedText(name, Qt.TextElideMode.ElideRight, text.width()))
@@ -296,7 +297,7 @@ class QueueDetailPane(QWidget):
                 reasons=", ".join(reason_label(r) for r in row.reasons))))
         state = state_label(row.state)
         if row.state != "rejudge":
-            state += f" · {self.leaf_name(row.judged_leaf)}" if row.judged_leaf else ""
+            state += f" · {' + '.join(map(self.leaf_name, row.judged_set))}" if row.judged_leaf else ""
             state += f" · {row.judged_by}" if row.judged_by else ""
         lines.append(f"<span style='color:{STATE_COLOURS.get(row.state, '#9aa0a6')}'>{esc(state)}</span>")
         if d is not None and d.note:

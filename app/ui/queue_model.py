@@ -151,7 +151,7 @@ class QueueTableModel(QAbstractTableModel):
         if col == "file":
             return Path(row.path).name if row.path else f"#{row.image_id}"
         if col == "predicted":
-            return self.leaf_name(row.leaf)
+            return " + ".join(map(self.leaf_name, row.labels)) if row.labels else self.leaf_name(row.leaf)
         if col == "confidence":
             return "" if row.confidence is None else f"{row.confidence * 100:.1f}%"
         if col == "reasons":
@@ -162,8 +162,8 @@ class QueueTableModel(QAbstractTableModel):
             return row.batch_name
         if col == "age":
             return age_text(row.age())
-        if row.state != "rejudge" and row.judged_leaf and row.judged_leaf != row.leaf:
-            return f"{state_label(row.state)} → {self.leaf_name(row.judged_leaf)}"
+        if row.state != "rejudge" and row.judged_leaf and row.judged_set != row.predicted_set:
+            return f"{state_label(row.state)} → {' + '.join(map(self.leaf_name, row.judged_set))}"
         return state_label(row.state)
 
     # -- content -------------------------------------------------------------------------------
