@@ -6,8 +6,9 @@ Three synthetic data sets in the demo look (difficulty 0.3, seeds the demo model
 first (``fma-model synth --multi 0.3``: a particle on a scratch, a residue beside a crack), a two-defect test set
 (``--multi 0.5``) and a plain one-defect test set. From the bundled demo model, two fine-tunings on the training set
 with the same recipe (the demo's second-stage config, ``E`` epochs, no outlier images): ``single`` (the hierarchical
-loss, each image's first label) and ``multi`` (``loss.kind: multilabel``: per-level sigmoid heads). Each of them and
-the demo model itself is evaluated (``fma-model evaluate``'s code) on
+loss, each image's first label) and ``multi`` (``loss.kind: multilabel``: per-level sigmoid heads, presence
+thresholds chosen per leaf on the validation images). Each of them, the demo model itself and ``multi_at_0.5`` (the
+``multi`` bundle with every presence threshold at 0.5) is evaluated (``fma-model evaluate``'s code) on
 
 * the two-defect test set: mean per-leaf average precision, subset accuracy (all images and those with two
   defects), hierarchical F1 over sets, predicted set size (:mod:`models.evaluation.multilabel`);
@@ -64,13 +65,18 @@ def _train(work: Path, kind: str, data: Path, epochs: int) -> Path:
     return out
 
 
-def _evaluate(bundle: Path, manifest: Path) -> tuple[dict[str, Any], np.ndarray]:
-    """``evaluate``'s metrics of a bundle on every image of a manifest, and whether each image's Top-1 is right."""
+def _evaluate(bundle: Path, manifest: Path, *, at_half: bool = False) -> tuple[dict[str, Any], np.ndarray]:
+    """``evaluate``'s metrics of a bundle on every image of a manifest, and whether each image's Top-1 is right;
+    ``at_half``: with every presence threshold at 0.5 (the bundle's own, chosen on validation, put aside)."""
+    import dataclasses
+
     from models.bundle.io import load_bundle
     from models.data.manifest import read_manifest
     from models.evaluation.evaluate import evaluate_bundle
 
     loaded = load_bundle(bundle)
+    if at_half:
+        loaded = dataclasses.replace(loaded, manifest=loaded.manifest.replace(multilabel=None))
     samples = read_manifest(manifest, loaded.taxonomy, allow_unknown=False).samples
     metrics, raw = evaluate_bundle(loaded, samples, batch_size=32)
     return metrics, (raw["leaf_probs"].argmax(axis=1) == raw["targets"]).astype(float)
@@ -83,22 +89,23 @@ def run(work: Path, per_class: int, test_per_class: int, epochs: int) -> dict[st
     train_set = _data(work, "train", per_class, 21, 0.3, (0.85, 0.15, 0.0))
     two = _data(work, "two_defects", test_per_class, 22, 0.5, (0.0, 0.0, 1.0))
     one = _data(work, "one_defect", test_per_class, 23, 0.0, (0.0, 0.0, 1.0))
-    bundles = {"demo": DEMO_MODEL, "single": _train(work, "single", train_set, epochs),
-               "multi": _train(work, "multi", train_set, epochs)}
+    multi = _train(work, "multi", train_set, epochs)
+    bundles = {"demo": DEMO_MODEL, "single": _train(work, "single", train_set, epochs), "multi": multi,
+               "multi_at_0.5": multi}
     res: dict[str, Any] = {"per_class": per_class, "test_per_class": test_per_class, "epochs": epochs,
                            "config": str(CONFIG.relative_to(ROOT)), "models": {}}
     correct = {}
     for name, bundle in bundles.items():
         started = time.perf_counter()
-        on_two, _ = _evaluate(bundle, two)
-        on_one, correct[name] = _evaluate(bundle, one)
+        on_two, _ = _evaluate(bundle, two, at_half=name == "multi_at_0.5")
+        on_one, correct[name] = _evaluate(bundle, one, at_half=name == "multi_at_0.5")
         ml = on_two["multilabel"]
         res["models"][name] = {
             "two_defects": {k: ml[k] for k in ("n", "n_multi", "mean_ap", "subset_accuracy", "subset_accuracy_multi",
                                                "hier_f1", "label_cardinality", "predicted_cardinality")},
             "one_defect": {"n": on_one["n"], "top1": on_one["top1"], "level_top1": on_one["level_top1"]},
             "seconds": round(time.perf_counter() - started, 1)}
-        log(f"  {name:6s} two defects: mean AP {ml['mean_ap']:.3f}, subset accuracy {ml['subset_accuracy']:.3f} "
+        log(f"  {name:12s} two defects: mean AP {ml['mean_ap']:.3f}, subset accuracy {ml['subset_accuracy']:.3f} "
             f"(two-defect images {ml['subset_accuracy_multi']:.3f}), hier F1 {ml['hier_f1']:.3f}, set size "
             f"{ml['predicted_cardinality']:.2f} (true {ml['label_cardinality']:.2f}); one defect: Top-1 "
             f"{100 * on_one['top1']:.1f} %")

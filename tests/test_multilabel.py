@@ -12,7 +12,7 @@ import pytest
 
 from models.data.manifest import read_manifest, write_manifest
 from models.evaluation.multilabel import average_precision, multilabel_metrics, predicted_matrix, truth_matrix
-from models.inference.outputs import PRESENT, predicted_set, presence
+from models.inference.outputs import PRESENT, predicted_set, presence, present
 
 
 def _rows(tmp_path: Path, labels: list[str]) -> Path:
@@ -131,6 +131,41 @@ def test_multilabel_metrics_on_known_cases(taxonomy):
     assert single["subset_accuracy"] == pytest.approx(1 / 3, abs=1e-4) and single["predicted_cardinality"] == 1.0
 
 
+def test_presence_thresholds_are_chosen_per_leaf_on_validation_and_travel_in_the_manifest(taxonomy):
+    from models.bundle.manifest import BundleError, BundleManifest
+    from models.evaluation.multilabel import choose_thresholds
+
+    rng = np.random.default_rng(0)
+    truth = np.zeros((40, 3), bool)
+    truth[:, 0] = True  # every image shows leaf a, the best one
+    truth[:20, 1] = True  # half show b, whose presence is about 0.3 where shown and 0.1 where not
+    truth[:3, 2] = True  # three show c: too few to choose by
+    scores = np.column_stack([np.full(40, 0.9), np.where(truth[:, 1], 0.3, 0.1) + rng.uniform(0, 0.02, 40),
+                              np.where(truth[:, 2], 0.45, 0.05)]).astype(np.float32)
+    chosen, f1 = choose_thresholds(scores, truth, ["a", "b", "c"])
+    assert chosen["a"] == 0.5  # any threshold up to 0.9 is as good: the one nearest 0.5
+    assert 0.15 <= chosen["b"] <= 0.3 and f1["b"] == [0.0, 1.0]  # 0.5 never named b; its threshold always does
+    assert "c" not in chosen
+    assert present(scores, np.array([0.5, chosen["b"], 0.5]))[:, 1].tolist() == truth[:, 1].tolist()
+
+    from app.demo import DEMO_MODEL  # a multi-label manifest keeps its thresholds, and refuses wrong ones
+    from models.bundle.files import read_bundle_manifest
+
+    demo = read_bundle_manifest(DEMO_MODEL)
+    data = demo.to_json()
+    data["loss"] = {**data["loss"], "kind": "multilabel"}
+    data["multilabel"] = {"thresholds": {"scratch": 0.3}, "n_val": 40, "min_positives": 5, "f1": {}}
+    loaded = BundleManifest.from_json(data)
+    assert loaded.multilabel.thresholds == {"scratch": 0.3} and loaded.to_json()["multilabel"] == data["multilabel"]
+    vector = loaded.presence_thresholds()
+    assert vector[taxonomy.leaves.index("scratch")] == pytest.approx(0.3) and (np.delete(
+        vector, taxonomy.leaves.index("scratch")) == PRESENT).all()
+    assert demo.presence_thresholds() is None  # a single-label bundle has none
+    data["multilabel"]["thresholds"]["scratch"] = 1.5
+    with pytest.raises(BundleError, match=r"multilabel\.thresholds\.scratch"):
+        BundleManifest.from_json(data)
+
+
 def test_multilabel_loss_learns_both_defects_of_an_image(taxonomy):
     torch = pytest.importorskip("torch")
     from models.nn.config import LossConfig
@@ -180,11 +215,13 @@ def test_a_multilabel_bundle_trains_predicts_sets_and_evaluates(tmp_path, taxono
     assert cli_main(args) == 0
     manifest = read_bundle_manifest(tmp_path / "run")
     assert manifest.is_multilabel and not manifest.fuses_spectra
-    capsys.readouterr()
+    assert manifest.multilabel is not None and manifest.multilabel.n_val == 18  # thresholds chosen on validation
+    assert "multi-label: presence thresholds chosen on 18 validation images" in capsys.readouterr().out
+    threshold = dict(zip(taxonomy.leaves, manifest.presence_thresholds(), strict=True))
     assert cli_main(["predict", str(tmp_path / "run"), str(tmp_path / "img" / "0.png"), "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["labels"][0] == row["leaf"] and len(row["labels"]) == len(row["label_scores"]) >= 1
-    assert all(s >= PRESENT for s in row["label_scores"][1:])
+    assert all(s >= threshold[leaf] for leaf, s in zip(row["labels"][1:], row["label_scores"][1:], strict=True))
     assert cli_main(["evaluate", str(tmp_path / "run"), "--data", str(data), "--split", "test",
                      "--out", str(tmp_path / "ev")]) == 0
     metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())

@@ -18,9 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from models.bundle.records import (
     InferenceRecord,
     InitFrom,
+    MultiLabelRecord,
     OnnxGraph,
     RuntimeGraph,
     RuntimeRecord,
@@ -30,6 +33,7 @@ from models.bundle.records import (
     WeightsInfo,
 )
 from models.bundle.sections import INPUT_SIDE_RANGE, BundleError, section, short
+from models.inference.outputs import PRESENT
 from models.nn.config import LossConfig, NetworkConfig
 from models.routing.policy import CALIBRATION_KEYS, Calibration, RoutingError
 from models.routing.unknown import is_finite_number
@@ -42,6 +46,7 @@ __all__ = [
     "BundleManifest",
     "InferenceRecord",
     "InitFrom",
+    "MultiLabelRecord",
     "OnnxGraph",
     "RuntimeGraph",
     "RuntimeRecord",
@@ -79,6 +84,7 @@ class BundleManifest:
         inference: the measured inference path (``optimize``); None = not measured.
         runtime: the graphs of the torch-free workstation runtime (``export-runtime``); None = none exported.
         spectrum: the FTIR spectrum head fused with the image model, and its routing; None = image only.
+        multilabel: a multi-label bundle's per-leaf presence thresholds; None = 0.5 for every leaf.
     """
 
     taxonomy: Taxonomy
@@ -100,6 +106,7 @@ class BundleManifest:
     inference: InferenceRecord | None = None
     runtime: RuntimeRecord | None = None
     spectrum: SpectrumRecord | None = None
+    multilabel: MultiLabelRecord | None = None
 
     def __post_init__(self) -> None:
         if self.calibration is not None and abs(self.effective_temperature - self.calibration.temperature) > 1e-12:
@@ -142,6 +149,14 @@ class BundleManifest:
         """Per-level sigmoid heads (``loss.kind: multilabel``): an image may show several leaves (issue #20)."""
         return self.loss is not None and self.loss.kind == "multilabel"
 
+    def presence_thresholds(self) -> np.ndarray | None:
+        """A multi-label bundle's presence threshold of every leaf, in the taxonomy's leaf order (``multilabel``;
+        :data:`models.inference.outputs.PRESENT` where it names none); None for a single-label bundle."""
+        if not self.is_multilabel:
+            return None
+        chosen = {} if self.multilabel is None else self.multilabel.thresholds
+        return np.array([float(chosen.get(leaf, PRESENT)) for leaf in self.taxonomy.leaves], dtype=np.float32)
+
     @property
     def target_purity(self) -> float | None:
         return None if self.calibration is None else self.calibration.target_purity
@@ -171,7 +186,7 @@ class BundleManifest:
         except RoutingError as exc:
             raise BundleError(f"{source}: invalid calibration in the manifest: {exc}") from exc
         train, weights, inference = data.get("train"), data.get("weights"), data.get("inference")
-        runtime, spectrum = data.get("runtime"), data.get("spectrum")
+        runtime, spectrum, multilabel = data.get("runtime"), data.get("spectrum"), data.get("multilabel")
         return cls(
             format_version=int(data["format_version"]),
             name=_text(data, "name", source) or "fma-model",
@@ -192,6 +207,7 @@ class BundleManifest:
             inference=None if inference is None else InferenceRecord.from_json(inference, source=source),
             runtime=None if runtime is None else RuntimeRecord.from_json(runtime, source=source),
             spectrum=None if spectrum is None else SpectrumRecord.from_json(spectrum, source=source),
+            multilabel=None if multilabel is None else MultiLabelRecord.from_json(multilabel, source=source),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -227,6 +243,8 @@ class BundleManifest:
             out["runtime"] = self.runtime.to_json()
         if self.spectrum is not None:
             out["spectrum"] = self.spectrum.to_json()
+        if self.multilabel is not None:
+            out["multilabel"] = self.multilabel.to_json()
         return out
 
     def replace(self, **changes: Any) -> BundleManifest:
@@ -255,7 +273,7 @@ _REQUIRED = ("taxonomy", "network", "input_size", "mean", "std", "model_version"
 _KNOWN = frozenset({
     "format_version", "name", "model_version", "created", "taxonomy", "taxonomy_fingerprint", "backbone", "head",
     "network", "loss", "input_size", "mean", "std", "interpolation", "train", "metrics", "weights", "inference",
-    "runtime", "spectrum", *CALIBRATION_KEYS,
+    "runtime", "spectrum", "multilabel", *CALIBRATION_KEYS,
 })  # fmt: skip
 _TEXT = ("name", "model_version", "created", "taxonomy_fingerprint", "backbone", "head", "interpolation")
 """The top-level keys that hold a string (or null)."""

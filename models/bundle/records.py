@@ -12,8 +12,8 @@ from typing import Any
 
 from models.bundle.sections import BundleError, section, short, within
 
-__all__ = ["InferenceRecord", "InitFrom", "OnnxGraph", "RuntimeGraph", "RuntimeRecord", "RuntimeReference",
-           "SpectrumRecord", "TrainInfo", "WeightsInfo"]
+__all__ = ["InferenceRecord", "InitFrom", "MultiLabelRecord", "OnnxGraph", "RuntimeGraph", "RuntimeRecord",
+           "RuntimeReference", "SpectrumRecord", "TrainInfo", "WeightsInfo"]
 
 
 @dataclass(frozen=True)
@@ -245,3 +245,30 @@ class SpectrumRecord:
         for name in ("val_top1_by_weight", "thresholds", "node_thresholds", "leaf_floor", "calibrated_on"):
             out[name] = dict(getattr(self, name))
         return out
+
+
+@dataclass(frozen=True)
+class MultiLabelRecord:
+    """``multilabel``: a multi-label bundle's presence thresholds (issue #20), chosen by ``fma-model train`` on the
+    validation images: leaf id -> the presence score from which the leaf is in an image's predicted set (the best F1
+    of that leaf on the validation images; a leaf with fewer than ``min_positives`` validation images showing it
+    keeps :data:`models.inference.outputs.PRESENT`). ``f1``: each chosen leaf's validation F1 at 0.5 and at its
+    threshold (provenance). A bundle without the section uses 0.5 for every leaf."""
+
+    thresholds: Mapping[str, Any] = field(default_factory=dict)
+    n_val: int = field(default=0, metadata=within(0))
+    min_positives: int = field(default=0, metadata=within(0))
+    f1: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any, *, source: str = "manifest.json") -> MultiLabelRecord:
+        rec = section(cls, data, "multilabel", source)
+        for leaf, value in rec.thresholds.items():
+            if not (isinstance(value, int | float) and not isinstance(value, bool) and 0.0 < value < 1.0):
+                raise BundleError(f"{source}: 'multilabel.thresholds.{leaf}' must be a number between 0 and 1, "
+                                  f"got {short(value)}")
+        return rec
+
+    def to_json(self) -> dict[str, Any]:
+        return {"thresholds": dict(self.thresholds), "n_val": self.n_val, "min_positives": self.min_positives,
+                "f1": dict(self.f1)}

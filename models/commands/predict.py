@@ -120,6 +120,11 @@ def run_info(args: argparse.Namespace) -> int:
         f"calibrated    : {_calibration_line(m)}",
         f"spectrum head : {_spectrum_line(m)}",
     ]
+    if m.is_multilabel:
+        chosen = {} if m.multilabel is None else m.multilabel.thresholds
+        lines.append("multi-label   : yes, a leaf is present from 0.5" + (
+            f" ({len(chosen)} leaves from their own threshold, chosen on {m.multilabel.n_val} validation images: "
+            f"{min(chosen.values()):.2f}..{max(chosen.values()):.2f})" if chosen and m.multilabel else ""))
     for key in ("top1", "top5", "hier_f1"):
         value = m.metrics.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):  # metrics are reported, not checked

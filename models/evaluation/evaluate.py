@@ -87,8 +87,9 @@ def _multilabel(predictor: Any, level_logits: list[np.ndarray], leaf_probs: np.n
     if predictor.is_multilabel:
         scores = presence(predictor.probabilities(level_logits)[0], tax.leaf_level_index)
     truth = truth_matrix([s.labels for s, k in zip(kept, known, strict=True) if k], tax.leaves)
-    return multilabel_metrics(scores[known], predicted_matrix(scores[known], multilabel=predictor.is_multilabel),
-                              truth, tax)
+    predicted = predicted_matrix(scores[known], multilabel=predictor.is_multilabel,
+                                 thresholds=predictor.presence_thresholds)
+    return multilabel_metrics(scores[known], predicted, truth, tax)
 
 
 def select_unknown(samples: list[Sample], chosen: list[Sample], mode: str) -> list[Sample]:

@@ -3,8 +3,9 @@ hierarchical F1 over sets.
 
 Every image has a set of true leaves (:attr:`models.data.samples.Sample.labels`) and the model a score per leaf
 (a multi-label bundle's presence scores, :func:`models.inference.outputs.presence`; a single-label bundle's leaf
-distribution) and a predicted set (the leaves at or above :data:`models.inference.outputs.PRESENT`, at least the
-best one; a single-label bundle's Top-1 alone):
+distribution) and a predicted set (the leaves at or above their presence threshold, the bundle's ``multilabel``
+thresholds or :data:`models.inference.outputs.PRESENT`, at least the best one; a single-label bundle's Top-1
+alone):
 
 * ``per_leaf_ap``: each leaf's average precision over the images ranked by its score (the mean of the precision
   at every image that shows the leaf), None for a leaf no image shows; ``mean_ap`` their mean;
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from models.inference.outputs import present
+from models.inference.outputs import PRESENT, present
 from models.taxonomy import Taxonomy
 
 
@@ -36,12 +37,12 @@ def truth_matrix(labels: Sequence[Sequence[str]], leaves: Sequence[str]) -> np.n
     return out
 
 
-def predicted_matrix(scores: np.ndarray, *, multilabel: bool) -> np.ndarray:
-    """(N, L) bool: the predicted sets (see the module doc): :func:`models.inference.outputs.present`, or the
-    Top-1 alone."""
+def predicted_matrix(scores: np.ndarray, *, multilabel: bool, thresholds: np.ndarray | None = None) -> np.ndarray:
+    """(N, L) bool: the predicted sets (see the module doc): :func:`models.inference.outputs.present` (at the
+    bundle's presence ``thresholds``), or the Top-1 alone."""
     scores = np.asarray(scores)
     if multilabel:
-        return present(scores)
+        return present(scores, thresholds)
     chosen = np.zeros(scores.shape, dtype=bool)
     if len(scores):
         chosen[np.arange(len(scores)), scores.argmax(axis=1)] = True
@@ -87,6 +88,47 @@ def multilabel_metrics(scores: np.ndarray, predicted: np.ndarray, truth: np.ndar
         "label_cardinality": round(float(truth.sum(axis=1).mean()), 4) if len(truth) else None,
         "predicted_cardinality": round(float(predicted.sum(axis=1).mean()), 4) if len(truth) else None,
     }
+
+
+THRESHOLD_GRID: tuple[float, ...] = tuple(round(0.1 + 0.05 * i, 2) for i in range(17))
+"""The presence thresholds :func:`choose_thresholds` tries (0.10, 0.15 ... 0.90)."""
+
+MIN_POSITIVES = 5
+"""A leaf shown by fewer validation images keeps :data:`models.inference.outputs.PRESENT` (too few to choose by)."""
+
+
+def _f1(chosen: np.ndarray, positive: np.ndarray) -> float:
+    hits = int((chosen & positive).sum())
+    return 2.0 * hits / max(1, int(chosen.sum()) + int(positive.sum()))
+
+
+def choose_thresholds(scores: np.ndarray, truth: np.ndarray, leaves: Sequence[str], *,
+                      min_positives: int = MIN_POSITIVES) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Per leaf, the presence threshold of :data:`THRESHOLD_GRID` with the best F1 of that leaf on these images
+    (validation images: ``scores`` (N, L) presence, ``truth`` (N, L) bool), counting the leaf as predicted where it
+    is an image's best one too, as :func:`~models.inference.outputs.present` does; ties go to the threshold nearest
+    :data:`~models.inference.outputs.PRESENT`. A leaf with fewer than ``min_positives`` images showing it is left
+    out (it keeps the default).
+
+    Returns:
+        ``(thresholds, f1)``: leaf -> threshold, and leaf -> [F1 at the default, F1 at its threshold].
+    """
+    scores = np.asarray(scores, dtype=np.float32)
+    truth = np.asarray(truth, dtype=bool)
+    best = np.zeros(truth.shape, dtype=bool)
+    if len(scores):
+        best[np.arange(len(scores)), scores.argmax(axis=1)] = True
+    thresholds: dict[str, float] = {}
+    f1: dict[str, list[float]] = {}
+    by_distance = sorted(THRESHOLD_GRID, key=lambda t: (abs(t - PRESENT), t))
+    for j, leaf in enumerate(leaves):
+        if int(truth[:, j].sum()) < min_positives:
+            continue
+        scored = {t: _f1((scores[:, j] >= t) | best[:, j], truth[:, j]) for t in by_distance}
+        chosen = max(by_distance, key=lambda t: scored[t])  # max keeps the first of equals: the nearest to 0.5
+        thresholds[leaf] = float(chosen)
+        f1[leaf] = [round(_f1((scores[:, j] >= PRESENT) | best[:, j], truth[:, j]), 4), round(scored[chosen], 4)]
+    return thresholds, f1
 
 
 def _ancestor_closure(taxonomy: Taxonomy) -> np.ndarray:

@@ -98,6 +98,7 @@ class PredictorCore(abc.ABC):
         self.temperature = manifest.effective_temperature
         self.is_flat = manifest.is_flat
         self.is_multilabel = manifest.is_multilabel
+        self.presence_thresholds = manifest.presence_thresholds()
         self.calibration: Calibration | None = manifest.calibration
         self._leaf_level_index = self.taxonomy.leaf_level_index
         self._paths = [tuple(self.taxonomy.path(leaf)) for leaf in self.taxonomy.leaves]
@@ -308,7 +309,7 @@ class PredictorCore(abc.ABC):
             path, path_scores, decision.reasons)
         if self.is_multilabel:
             labels, scores = predicted_set(presence([lp[None] for lp in level_probs], self._leaf_level_index)[0],
-                                           self.taxonomy.leaves)
+                                           self.taxonomy.leaves, self.presence_thresholds)
         else:
             labels, scores = (self.taxonomy.leaves[best],), (float(leaf_probs[best]),)
         return Prediction(

@@ -62,19 +62,21 @@ def presence(level_probs: Sequence[np.ndarray], leaf_level_index: np.ndarray) ->
     return out
 
 
-def present(scores: np.ndarray) -> np.ndarray:
-    """(N, L) bool: the predicted sets of presence scores (N, L), the leaves reaching :data:`PRESENT`, and at
-    least each row's best."""
+def present(scores: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
+    """(N, L) bool: the predicted sets of presence scores (N, L), the leaves reaching their threshold (``thresholds``
+    (L,), a bundle's :meth:`~models.bundle.manifest.BundleManifest.presence_thresholds`; default :data:`PRESENT`
+    for every leaf), and at least each row's best."""
     scores = np.asarray(scores)
-    chosen = scores >= PRESENT
+    chosen = scores >= (PRESENT if thresholds is None else np.asarray(thresholds)[None, :])
     if len(scores):
         chosen[np.arange(len(scores)), scores.argmax(axis=1)] = True
     return chosen
 
 
-def predicted_set(scores: np.ndarray, leaves: Sequence[str]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+def predicted_set(scores: np.ndarray, leaves: Sequence[str],
+                  thresholds: np.ndarray | None = None) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """One image's predicted set (:func:`present`), best first, and the leaves' scores."""
-    mask = present(scores[None])[0]
+    mask = present(scores[None], thresholds)[0]
     chosen = [int(j) for j in np.argsort(-scores, kind="stable") if mask[j]]
     return tuple(leaves[j] for j in chosen), tuple(float(scores[j]) for j in chosen)
 

@@ -33,7 +33,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 
 from models.bundle.io import LoadedBundle, build_manifest, save_bundle
-from models.bundle.manifest import BundleManifest, InitFrom, TrainInfo
+from models.bundle.manifest import BundleManifest, InitFrom, MultiLabelRecord, TrainInfo
 from models.data.manifest import Sample
 from models.nn.config import IMBALANCE_LOSSES
 from models.nn.losses import HierarchicalLoss
@@ -90,6 +90,7 @@ class _Run:
     leaf_counts: Sequence[int] = ()
     choices: dict[str, Any] = field(default_factory=dict)
     multi_hot: torch.Tensor | None = None  # multi-label: each training image's multi-hot node targets, by index
+    multilabel: MultiLabelRecord | None = None  # multi-label: the presence thresholds chosen on validation
 
     @property
     def total_steps(self) -> int:
@@ -105,7 +106,7 @@ class _Run:
 
     def manifest(self, metrics: dict[str, Any] | None = None, train: TrainInfo | None = None) -> BundleManifest:
         return build_manifest(model=self.model, taxonomy=self.taxonomy, data_config=self.data_cfg, loss=self.cfg.loss,
-                              name=self.cfg.name, metrics=metrics, train=train)
+                              name=self.cfg.name, metrics=metrics, train=train).replace(multilabel=self.multilabel)
 
 
 @dataclass
@@ -371,6 +372,8 @@ def _write_bundle(run: _Run, state: _Progress, data_sha: str, seconds: float,
         load_weights(best_file, run.model)
     if cfg.imbalance == "posthoc":
         _posthoc(run, log)
+    if cfg.loss.kind == "multilabel":
+        _presence_thresholds(run, log)
     metrics: dict[str, Any] = {}
     extra_values = None
     if data.val:
@@ -409,6 +412,30 @@ def _posthoc(run: _Run, log: Log) -> None:
     apply_adjustment(run.model, run.leaf_counts, choice.tau)
     log(choice.line())
     run.choices["imbalance_posthoc"] = choice.to_json()
+
+
+def _presence_thresholds(run: _Run, log: Log) -> None:
+    """A multi-label model's presence threshold per leaf, chosen on the validation images
+    (:func:`models.evaluation.multilabel.choose_thresholds`); without validation images every leaf keeps 0.5."""
+    from models.evaluation.multilabel import MIN_POSITIVES, choose_thresholds, truth_matrix
+    from models.inference.collect import collect_outputs
+    from models.inference.outputs import presence
+    from models.inference.predictor import Predictor
+
+    if not run.data.val:
+        log("multi-label: no validation images, so every leaf is present from 0.5")
+        return
+    predictor = Predictor(LoadedBundle(model=run.model, manifest=run.manifest(), path=Path(".")), device=run.rt.device,
+                          batch_size=max(8, run.cfg.batch_size))
+    out = collect_outputs(predictor, [s.path for s in run.data.val])
+    scores = presence(predictor.probabilities(out.level_logits)[0], run.taxonomy.leaf_level_index)
+    truth = truth_matrix([run.data.val[i].labels for i in out.index], run.taxonomy.leaves)
+    thresholds, f1 = choose_thresholds(scores, truth, run.taxonomy.leaves)
+    run.multilabel = MultiLabelRecord(thresholds=thresholds, n_val=len(out.index), min_positives=MIN_POSITIVES, f1=f1)
+    moved = {leaf: t for leaf, t in thresholds.items() if t != 0.5}
+    log(f"multi-label: presence thresholds chosen on {len(out.index)} validation images for {len(thresholds)} of "
+        f"{len(run.taxonomy.leaves)} leaves ({len(moved)} away from 0.5: "
+        + (", ".join(f"{leaf} {t:.2f}" for leaf, t in sorted(moved.items())) or "none") + ")")
 
 
 def validate(model: HierarchicalNet, manifest: BundleManifest, samples: Sequence[Sample], *, batch_size: int,
