@@ -12,7 +12,7 @@ import pytest
 
 from models.data.manifest import read_manifest, write_manifest
 from models.evaluation.multilabel import average_precision, multilabel_metrics, predicted_matrix, truth_matrix
-from models.inference.outputs import PRESENT, predicted_set, presence, present
+from models.inference.outputs import PRESENT, predicted_set, presence, presence_thresholds, present
 
 
 def _rows(tmp_path: Path, labels: list[str]) -> Path:
@@ -157,10 +157,10 @@ def test_presence_thresholds_are_chosen_per_leaf_on_validation_and_travel_in_the
     data["multilabel"] = {"thresholds": {"scratch": 0.3}, "n_val": 40, "min_positives": 5, "f1": {}}
     loaded = BundleManifest.from_json(data)
     assert loaded.multilabel.thresholds == {"scratch": 0.3} and loaded.to_json()["multilabel"] == data["multilabel"]
-    vector = loaded.presence_thresholds()
+    vector = presence_thresholds(loaded)
     assert vector[taxonomy.leaves.index("scratch")] == pytest.approx(0.3) and (np.delete(
         vector, taxonomy.leaves.index("scratch")) == PRESENT).all()
-    assert demo.presence_thresholds() is None  # a single-label bundle has none
+    assert presence_thresholds(demo) is None  # a single-label bundle has none
     data["multilabel"]["thresholds"]["scratch"] = 1.5
     with pytest.raises(BundleError, match=r"multilabel\.thresholds\.scratch"):
         BundleManifest.from_json(data)
@@ -217,7 +217,7 @@ def test_a_multilabel_bundle_trains_predicts_sets_and_evaluates(tmp_path, taxono
     assert manifest.is_multilabel and not manifest.fuses_spectra
     assert manifest.multilabel is not None and manifest.multilabel.n_val == 18  # thresholds chosen on validation
     assert "multi-label: presence thresholds chosen on 18 validation images" in capsys.readouterr().out
-    threshold = dict(zip(taxonomy.leaves, manifest.presence_thresholds(), strict=True))
+    threshold = dict(zip(taxonomy.leaves, presence_thresholds(manifest), strict=True))
     assert cli_main(["predict", str(tmp_path / "run"), str(tmp_path / "img" / "0.png"), "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["labels"][0] == row["leaf"] and len(row["labels"]) == len(row["label_scores"]) >= 1

@@ -18,8 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from models.bundle.records import (
     InferenceRecord,
     InitFrom,
@@ -33,7 +31,6 @@ from models.bundle.records import (
     WeightsInfo,
 )
 from models.bundle.sections import INPUT_SIDE_RANGE, BundleError, section, short
-from models.inference.outputs import PRESENT
 from models.nn.config import LossConfig, NetworkConfig
 from models.routing.policy import CALIBRATION_KEYS, Calibration, RoutingError
 from models.routing.unknown import is_finite_number
@@ -84,7 +81,8 @@ class BundleManifest:
         inference: the measured inference path (``optimize``); None = not measured.
         runtime: the graphs of the torch-free workstation runtime (``export-runtime``); None = none exported.
         spectrum: the FTIR spectrum head fused with the image model, and its routing; None = image only.
-        multilabel: a multi-label bundle's per-leaf presence thresholds; None = 0.5 for every leaf.
+        multilabel: a multi-label bundle's per-leaf presence thresholds; None = 0.5 for every leaf
+            (:func:`models.inference.outputs.presence_thresholds`).
     """
 
     taxonomy: Taxonomy
@@ -148,14 +146,6 @@ class BundleManifest:
     def is_multilabel(self) -> bool:
         """Per-level sigmoid heads (``loss.kind: multilabel``): an image may show several leaves (issue #20)."""
         return self.loss is not None and self.loss.kind == "multilabel"
-
-    def presence_thresholds(self) -> np.ndarray | None:
-        """A multi-label bundle's presence threshold of every leaf, in the taxonomy's leaf order (``multilabel``;
-        :data:`models.inference.outputs.PRESENT` where it names none); None for a single-label bundle."""
-        if not self.is_multilabel:
-            return None
-        chosen = {} if self.multilabel is None else self.multilabel.thresholds
-        return np.array([float(chosen.get(leaf, PRESENT)) for leaf in self.taxonomy.leaves], dtype=np.float32)
 
     @property
     def target_purity(self) -> float | None:

@@ -27,7 +27,14 @@ from PIL import Image
 
 from models.bundle.manifest import BundleManifest
 from models.imageio import decode_or_reason
-from models.inference.outputs import BatchOutput, combine_levels, marginals, predicted_set, presence
+from models.inference.outputs import (
+    BatchOutput,
+    combine_levels,
+    marginals,
+    predicted_set,
+    presence,
+    presence_thresholds,
+)
 from models.inference.records import Prediction, RankedLeaf
 from models.routing.policy import Calibration, image_key, route_batch
 from models.spectra.head import SpectrumHead, fuse_rows
@@ -98,7 +105,7 @@ class PredictorCore(abc.ABC):
         self.temperature = manifest.effective_temperature
         self.is_flat = manifest.is_flat
         self.is_multilabel = manifest.is_multilabel
-        self.presence_thresholds = manifest.presence_thresholds()
+        self.presence_thresholds = presence_thresholds(manifest)
         self.calibration: Calibration | None = manifest.calibration
         self._leaf_level_index = self.taxonomy.leaf_level_index
         self._paths = [tuple(self.taxonomy.path(leaf)) for leaf in self.taxonomy.leaves]

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from models.bundle.manifest import BundleManifest
 
 
 def combine_levels(level_probs: Sequence[np.ndarray], leaf_level_index: np.ndarray) -> np.ndarray:
@@ -62,9 +66,18 @@ def presence(level_probs: Sequence[np.ndarray], leaf_level_index: np.ndarray) ->
     return out
 
 
+def presence_thresholds(manifest: BundleManifest) -> np.ndarray | None:
+    """A multi-label bundle's presence threshold of every leaf, in its taxonomy's leaf order (the manifest's
+    ``multilabel`` section; :data:`PRESENT` where it names none); None for a single-label bundle."""
+    if not manifest.is_multilabel:
+        return None
+    chosen = {} if manifest.multilabel is None else manifest.multilabel.thresholds
+    return np.array([float(chosen.get(leaf, PRESENT)) for leaf in manifest.taxonomy.leaves], dtype=np.float32)
+
+
 def present(scores: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
     """(N, L) bool: the predicted sets of presence scores (N, L), the leaves reaching their threshold (``thresholds``
-    (L,), a bundle's :meth:`~models.bundle.manifest.BundleManifest.presence_thresholds`; default :data:`PRESENT`
+    (L,), a bundle's :func:`presence_thresholds`; default :data:`PRESENT`
     for every leaf), and at least each row's best."""
     scores = np.asarray(scores)
     chosen = scores >= (PRESENT if thresholds is None else np.asarray(thresholds)[None, :])
