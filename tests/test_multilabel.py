@@ -4,6 +4,7 @@ sigmoid heads trained with binary cross-entropy, tree-consistent presence scores
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -154,7 +155,8 @@ def test_presence_thresholds_are_chosen_per_leaf_on_validation_and_travel_in_the
     demo = read_bundle_manifest(DEMO_MODEL)
     data = demo.to_json()
     data["loss"] = {**data["loss"], "kind": "multilabel"}
-    data["multilabel"] = {"thresholds": {"scratch": 0.3}, "n_val": 40, "min_positives": 5, "f1": {}}
+    data["multilabel"] = {"thresholds": {"scratch": 0.3}, "n_val": 40, "min_positives": 5, "f1": {},
+                          "set_threshold": None, "target_purity": None, "routing": {}}
     loaded = BundleManifest.from_json(data)
     assert loaded.multilabel.thresholds == {"scratch": 0.3} and loaded.to_json()["multilabel"] == data["multilabel"]
     vector = presence_thresholds(loaded)
@@ -164,6 +166,27 @@ def test_presence_thresholds_are_chosen_per_leaf_on_validation_and_travel_in_the
     data["multilabel"]["thresholds"]["scratch"] = 1.5
     with pytest.raises(BundleError, match=r"multilabel\.thresholds\.scratch"):
         BundleManifest.from_json(data)
+
+
+def test_the_set_routing_auto_judges_only_confident_sets_at_the_promised_purity():
+    from models.calibration.sets import fit_set_threshold
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    truth = np.zeros((n, 4), bool)
+    truth[np.arange(n), rng.integers(0, 2, n)] = True
+    truth[: n // 3, 3] = True  # a third show a second defect
+    sure = rng.uniform(0, 1, n) < 0.7  # the model is sure of 70 % of the images, and right about all but 1 in 500
+    noise = 0.02 * rng.uniform(0, 1, (n, 4))
+    scores = np.where(sure[:, None], np.where(truth, 1 - noise, noise), rng.uniform(0.3, 0.7, (n, 4)))
+    scores = scores.astype(np.float32)  # unsure: every leaf a coin toss, its set mostly wrong
+    wrong = sure & (rng.uniform(0, 1, n) < 0.002)
+    scores[wrong, 3] = 1 - scores[wrong, 3]  # a confident miss
+    fit, confidence, exact = fit_set_threshold(scores, truth, None, target=0.99, confidence=0.95)
+    assert fit.threshold is not None and fit.purity >= 0.99
+    auto = confidence >= fit.threshold
+    assert 0.6 < auto.mean() <= 0.71 and exact[auto].mean() >= 0.99 and auto[~sure].mean() < 0.02
+    assert fit_set_threshold(scores[:50], truth[:50], None, target=0.99, confidence=0.95)[0].threshold is None
 
 
 def test_multilabel_loss_learns_both_defects_of_an_image(taxonomy):
@@ -196,7 +219,7 @@ def test_a_multilabel_bundle_trains_predicts_sets_and_evaluates(tmp_path, taxono
     from conftest import write_image
     from test_train import TINY_SETS
 
-    from models.bundle.files import read_bundle_manifest
+    from models.bundle.files import read_bundle_manifest, write_bundle_manifest
     from models.commands.cli import main as cli_main
 
     lines = ["path,label,split"]
@@ -222,6 +245,20 @@ def test_a_multilabel_bundle_trains_predicts_sets_and_evaluates(tmp_path, taxono
     row = json.loads(capsys.readouterr().out)
     assert row["labels"][0] == row["leaf"] and len(row["labels"]) == len(row["label_scores"]) >= 1
     assert all(s >= threshold[leaf] for leaf, s in zip(row["labels"][1:], row["label_scores"][1:], strict=True))
+    assert row.get("route") is None  # not routed before calibrate
+    assert cli_main(["calibrate", str(tmp_path / "run"), "--data", str(data)]) == 0  # 18 images cannot show 0.99
+    calibrated = read_bundle_manifest(tmp_path / "run").multilabel
+    assert calibrated.target_purity == 0.99 and calibrated.set_threshold is None and calibrated.routing["n"] == 18
+    assert calibrated.thresholds == manifest.multilabel.thresholds  # the presence thresholds stay
+    assert json.loads((tmp_path / "run" / "calibration" / "calibration.json").read_text())["n"] == 18
+    capsys.readouterr()
+    assert cli_main(["predict", str(tmp_path / "run"), str(tmp_path / "img" / "0.png"), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["route"] == "rejudge" and row["reasons"] == ["leaf_below_target"]
+    write_bundle_manifest(tmp_path / "run", read_bundle_manifest(tmp_path / "run").replace(
+        multilabel=dataclasses.replace(calibrated, set_threshold=0.0)))  # every set confident enough
+    assert cli_main(["predict", str(tmp_path / "run"), str(tmp_path / "img" / "0.png"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["route"] == "auto"
     assert cli_main(["evaluate", str(tmp_path / "run"), "--data", str(data), "--split", "test",
                      "--out", str(tmp_path / "ev")]) == 0
     metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())

@@ -176,6 +176,7 @@ class BatchPresenter:
         self.blind_text = blind_text  # what a blind check's row says in place of the model's call
         self.taxonomy: Taxonomy | None = None  # the model's (set from its manifest before its weights load)
         self.routing: Calibration | None = None  # the model's calibration: the numbers behind the reasons
+        self.stamp: str | None = None  # what the model's routing was made under (stale predictions are re-routed)
         self.model_version: str | None = None
         self.model_state = "none"
         self.batch: OpenedBatch | None = None
@@ -410,18 +411,19 @@ class BatchPresenter:
         or an undecided one routed under an earlier calibration than the loaded one: :func:`unpredicted`), in the
         order the analyst will reach them: from the current image on, then the ones before it."""
         start = max(0, self.current)
-        stamp = None if self.routing is None else self.routing.stamp
-        return unpredicted(self.items[start:] + self.items[:start], model_version, self.errors, stamp)
+        return unpredicted(self.items[start:] + self.items[:start], model_version, self.errors, self.stamp)
 
     def set_model(self, state: str, *, version: str | None = None, taxonomy: Taxonomy | None = None,
-                  routing: Calibration | None = None) -> None:
-        """The model's state (``none``, ``loading``, ``ready``); with ``version``, its taxonomy and calibration
-        (read from its manifest, before its weights load)."""
+                  routing: Calibration | None = None, stamp: str | None = None) -> None:
+        """The model's state (``none``, ``loading``, ``ready``); with ``version``, its taxonomy, calibration and
+        routing stamp (``BundleManifest.routing_stamp``; default the calibration's), read from its manifest before its
+        weights load."""
         if state not in MODEL_STATES:
             raise ValueError(f"model state {state!r} is not one of {', '.join(MODEL_STATES)}")
         self.model_state = state
         if version is not None:
             self.model_version, self.taxonomy, self.routing = version, taxonomy, routing
+            self.stamp = stamp if stamp is not None else None if routing is None else routing.stamp
             self._subtrees = {}
 
     @property

@@ -287,9 +287,8 @@ class PredictingService:
 
     @property
     def calibration_stamp(self) -> str | None:
-        """The loaded bundle's ``Calibration.stamp`` (None: no model, or an uncalibrated one)."""
-        calibration = None if self.info is None else self.info.manifest.calibration
-        return None if calibration is None else calibration.stamp
+        """The loaded bundle's routing stamp (``BundleManifest.routing_stamp``; None: no model, or an unrouted one)."""
+        return None if self.info is None else self.info.manifest.routing_stamp
 
     def predict(self, items: Sequence[tuple[int, str]], *, cancel: threading.Event | None = None,
                 skip: Callable[[int], bool] | None = None) -> Iterator[PredictedChunk]:

@@ -358,7 +358,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         """Show the batch with this model's names, calibration and stored predictions."""
         changed = manifest.model_version != self.presenter.model_version
         self.presenter.set_model(state, version=manifest.model_version, taxonomy=manifest.taxonomy,
-                                 routing=manifest.calibration)
+                                 routing=manifest.calibration, stamp=manifest.routing_stamp)
         self.similar_panel.set_taxonomy(manifest.taxonomy, self.lang)
         self.spectrum_panel.set_taxonomy(manifest.taxonomy, self.lang)
         if self._queue_view is not None:

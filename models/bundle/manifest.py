@@ -148,6 +148,17 @@ class BundleManifest:
         return self.loss is not None and self.loss.kind == "multilabel"
 
     @property
+    def routing_stamp(self) -> str | None:
+        """What this bundle's routing was made under, as a store compares it with a stored prediction's: the
+        calibration's :attr:`~models.routing.policy.Calibration.stamp`, a calibrated multi-label bundle's
+        ``sets <time>``, or None (not routed)."""
+        if self.calibration is not None:
+            return self.calibration.stamp
+        if self.is_multilabel and self.multilabel is not None and self.multilabel.is_calibrated:
+            return f"sets {self.multilabel.routing.get('created') or 'undated'}"
+        return None
+
+    @property
     def target_purity(self) -> float | None:
         return None if self.calibration is None else self.calibration.target_purity
 

@@ -249,16 +249,29 @@ class SpectrumRecord:
 
 @dataclass(frozen=True)
 class MultiLabelRecord:
-    """``multilabel``: a multi-label bundle's presence thresholds (issue #20), chosen by ``fma-model train`` on the
-    validation images: leaf id -> the presence score from which the leaf is in an image's predicted set (the best F1
-    of that leaf on the validation images; a leaf with fewer than ``min_positives`` validation images showing it
-    keeps :data:`models.inference.outputs.PRESENT`). ``f1``: each chosen leaf's validation F1 at 0.5 and at its
-    threshold (provenance). A bundle without the section uses 0.5 for every leaf."""
+    """``multilabel``: a multi-label bundle's presence thresholds and set routing (issue #20).
+
+    ``thresholds`` are chosen by ``fma-model train`` on the validation images: leaf id -> the presence score from
+    which the leaf is in an image's predicted set (the best F1 of that leaf on the validation images; a leaf with
+    fewer than ``min_positives`` validation images showing it keeps :data:`models.inference.outputs.PRESENT`).
+    ``f1``: each chosen leaf's validation F1 at 0.5 and at its threshold (provenance). A bundle without the section
+    uses 0.5 for every leaf.
+
+    The routing is fitted by ``fma-model calibrate`` (:mod:`models.calibration.sets`): an image is auto-judged when
+    its set confidence (:func:`models.inference.outputs.set_confidence`) reaches ``set_threshold``, chosen so that the
+    auto-judged images' predicted sets are exactly right with purity ``target_purity`` (Learn-then-Test, at the
+    confidence in ``routing``); None with a ``target_purity``: no threshold reached it, every image goes to a
+    person. ``routing`` holds the figures behind it (plain JSON, reported). Without ``target_purity`` the bundle is
+    not calibrated and its predictions are not routed.
+    """
 
     thresholds: Mapping[str, Any] = field(default_factory=dict)
     n_val: int = field(default=0, metadata=within(0))
     min_positives: int = field(default=0, metadata=within(0))
     f1: Mapping[str, Any] = field(default_factory=dict)
+    set_threshold: float | None = field(default=None, metadata=within(0, 1))
+    target_purity: float | None = field(default=None, metadata=within(0, 1, strict=True))
+    routing: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Any, *, source: str = "manifest.json") -> MultiLabelRecord:
@@ -269,6 +282,10 @@ class MultiLabelRecord:
                                   f"got {short(value)}")
         return rec
 
+    @property
+    def is_calibrated(self) -> bool:
+        """Whether ``fma-model calibrate`` fitted the set routing."""
+        return self.target_purity is not None
+
     def to_json(self) -> dict[str, Any]:
-        return {"thresholds": dict(self.thresholds), "n_val": self.n_val, "min_positives": self.min_positives,
-                "f1": dict(self.f1)}
+        return dataclasses.asdict(self)

@@ -243,8 +243,8 @@ def calibrate(
     options.validate()
     bundle = load_bundle(bundle_path, device=options.device)
     if bundle.manifest.is_multilabel:
-        raise CalibrationError(f"{bundle_path} is a multi-label bundle (loss.kind multilabel): its routing cannot be "
-                               "calibrated yet, so every image it predicts goes to a person")
+        raise CalibrationError(f"{bundle_path} is a multi-label bundle (loss.kind multilabel): its routing is one "
+                               "set-confidence threshold (models.calibration.sets.calibrate_sets)")
     strangers = sorted(set(options.spot_check_by_leaf) - set(bundle.manifest.taxonomy.leaves))
     if strangers:
         raise CalibrationError(f"--spot-check-leaf names {', '.join(strangers)}, not a leaf of the bundle's taxonomy")

@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     has_splits = any(s.split is not None for s in loaded.samples)
     if not has_splits:
         print("warning: the data has no split column; calibrating on all of it (use held-out data)", file=sys.stderr)
+    if manifest.is_multilabel:
+        return _run_sets(args, samples)
     train_samples = [s for s in loaded.samples if s.split == args.centroid_split] if has_splits else []
     options = CalibrateOptions(
         target_purity=args.target_purity, method=args.method, min_support=args.min_support, spot_check=args.spot_check, seed=args.seed,
@@ -82,4 +84,25 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.bundle) / "calibration"
     paths = write_reports(out, result, title=f"{manifest.model_version} on split {args.split}")
     print(f"wrote {paths['calibration.json']} and {paths['risk_coverage.png']}")
+    return 0
+
+
+def _run_sets(args: argparse.Namespace, samples: list) -> int:
+    """A multi-label bundle: one set-confidence threshold (:mod:`models.calibration.sets`)."""
+    import json
+
+    from models.calibration.sets import calibrate_sets
+
+    print("a multi-label bundle: one threshold on the set confidence, by Learn-then-Test (--method, --bound, "
+          "--spot-check*, --unknown-* and the centroids do not apply)", file=sys.stderr)
+    figures = calibrate_sets(args.bundle, samples, target_purity=args.target_purity, confidence=args.confidence,
+                             split=args.split, sources=tuple(args.data), batch_size=args.batch_size,
+                             device=args.device, log=lambda m: print(m, file=sys.stderr))
+    out = Path(args.out) if args.out else Path(args.bundle) / "calibration"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "calibration.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    print(f"auto-judged {figures['n_auto']} of {figures['n']} calibration images ({figures['coverage']:.3f}) at "
+          f"target purity {figures['target_purity']:g}" + ("" if figures["set_threshold"] is None else
+                                                            f" (set confidence >= {figures['set_threshold']:.4g})"))
+    print(f"wrote {out / 'calibration.json'}")
     return 0

@@ -121,16 +121,27 @@ def run_info(args: argparse.Namespace) -> int:
         f"spectrum head : {_spectrum_line(m)}",
     ]
     if m.is_multilabel:
-        chosen = {} if m.multilabel is None else m.multilabel.thresholds
-        lines.append("multi-label   : yes, a leaf is present from 0.5" + (
-            f" ({len(chosen)} leaves from their own threshold, chosen on {m.multilabel.n_val} validation images: "
-            f"{min(chosen.values()):.2f}..{max(chosen.values()):.2f})" if chosen and m.multilabel else ""))
+        lines.append(f"multi-label   : {_multilabel_line(m)}")
     for key in ("top1", "top5", "hier_f1"):
         value = m.metrics.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):  # metrics are reported, not checked
             lines.append(f"{key:<14}: {value:.4f}")
     print("\n".join(lines))
     return 0
+
+
+def _multilabel_line(m: BundleManifest) -> str:
+    rec = m.multilabel
+    chosen = {} if rec is None else rec.thresholds
+    text = "a leaf is present from 0.5" + (
+        f" ({len(chosen)} leaves from their own threshold, chosen on {rec.n_val} validation images: "
+        f"{min(chosen.values()):.2f}..{max(chosen.values()):.2f})" if chosen and rec else "")
+    if rec is None or not rec.is_calibrated:
+        return text + "; set routing not calibrated (no image is auto-judged)"
+    if rec.set_threshold is None:
+        return text + f"; set routing at purity {rec.target_purity:g}: no threshold reached it (every image to a person)"
+    return (text + f"; set routing at purity {rec.target_purity:g}: auto-judged from set confidence "
+            f"{rec.set_threshold:.4g} ({rec.routing.get('coverage')} of the calibration images)")
 
 
 def _spectrum_line(m: BundleManifest) -> str:

@@ -34,9 +34,10 @@ from models.inference.outputs import (
     predicted_set,
     presence,
     presence_thresholds,
+    set_confidence,
 )
 from models.inference.records import Prediction, RankedLeaf
-from models.routing.policy import Calibration, image_key, route_batch
+from models.routing.policy import AUTO, REJUDGE, Calibration, image_key, route_batch
 from models.spectra.head import SpectrumHead, fuse_rows
 
 ImageSource = str | Path | Image.Image
@@ -353,6 +354,8 @@ class PredictorCore(abc.ABC):
                 confidence by :attr:`fused_calibration`; its unknown score stays the image's (the detector was
                 fitted on images).
         """
+        if self.is_multilabel:
+            return self._route_sets(out, len(keys))
         if self.calibration is None:
             return [RouteDecision() for _ in keys]
         routes, reasons, scores = route_batch(self.calibration, self.taxonomy.leaves, leaf_probs=out.leaf_probs,
@@ -367,6 +370,20 @@ class PredictorCore(abc.ABC):
                 routes[i], reasons[i] = f_routes[j], f_reasons[j]
         return [RouteDecision(r, tuple(why), None if scores is None else round(float(scores[i]), 6))
                 for i, (r, why) in enumerate(zip(routes, reasons, strict=True))]
+
+
+    def _route_sets(self, out: BatchOutput, n: int) -> list[RouteDecision]:
+        """A multi-label bundle's routing: auto-judged where the set confidence reaches the calibrated threshold
+        (:class:`models.bundle.records.MultiLabelRecord`), else to a person (``low_confidence``, or
+        ``leaf_below_target`` when no threshold reached the target); not routed before ``calibrate``."""
+        record = self.manifest.multilabel
+        if record is None or not record.is_calibrated:
+            return [RouteDecision() for _ in range(n)]
+        threshold = record.set_threshold
+        if threshold is None:
+            return [RouteDecision(REJUDGE, ("leaf_below_target",)) for _ in range(n)]
+        sure = set_confidence(presence(out.level_probs, self._leaf_level_index), self.presence_thresholds)
+        return [RouteDecision(AUTO, ()) if c >= threshold else RouteDecision(REJUDGE, ("low_confidence",)) for c in sure]
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -86,6 +86,16 @@ def present(scores: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndar
     return chosen
 
 
+def set_confidence(scores: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
+    """(N,) how sure a multi-label bundle is of each image's whole predicted set (:func:`present`): the product, over
+    every leaf, of its presence where the leaf is in the set and of one minus it where it is not (the chance that
+    every leaf's call is right, were they independent: a ranking the set routing calibrates, not a probability)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    chosen = present(scores, thresholds)
+    p = np.clip(scores, 1e-9, 1.0 - 1e-9)
+    return np.exp(np.where(chosen, np.log(p), np.log1p(-p)).sum(axis=1))
+
+
 def predicted_set(scores: np.ndarray, leaves: Sequence[str],
                   thresholds: np.ndarray | None = None) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """One image's predicted set (:func:`present`), best first, and the leaves' scores."""
