@@ -15,6 +15,10 @@ thresholds chosen per leaf on the validation images). Each of them, the demo mod
 * the one-defect test set: leaf Top-1 and per-level Top-1, with the paired bootstrap interval (95 %) of ``multi``
   against ``single``: the single-label figures must not get worse.
 
+Then the ``multi`` bundle's set routing (``fma-model calibrate`` on a multi-label bundle,
+:mod:`models.calibration.sets`) is fitted on a fourth set (calibration, 30 % two-defect, seed 24) at target purity
+0.99 and 0.95 and applied to both test sets: the share auto-judged and the share of those exactly right.
+
 The bundles are cached in WORK (delete them to train again). Writes ``OUT/multilabel.json``.
 """
 
@@ -115,6 +119,53 @@ def run(work: Path, per_class: int, test_per_class: int, epochs: int) -> dict[st
         res[f"one_defect_top1_multi_vs_{base}_pts"] = {"gain": round(gain, 1),
                                                        "ci": [round(100 * low, 1), round(100 * high, 1)]}
         log(f"  one-defect Top-1, multi against {base}: {gain:+.1f} pts (95 % {100 * low:+.1f} to {100 * high:+.1f})")
+    calibration = _data(work, "calibration", per_class, 24, 0.3, (0.0, 1.0, 0.0))
+    res["set_routing"] = _set_routing(multi, calibration, {"two_defects": two, "one_defect": one})
+    return res
+
+
+ROUTING_TARGETS = (0.99, 0.95)
+
+
+def _set_routing(bundle: Path, calibration: Path, tests: dict[str, Path]) -> dict[str, Any]:
+    """The multi-label bundle's set routing (``fma-model calibrate``'s :func:`~models.calibration.sets.fit_set_threshold`)
+    fitted on ``calibration`` at each of :data:`ROUTING_TARGETS`, then applied to each test set: the share
+    auto-judged and how many of those sets are exactly right."""
+    from models.bundle.io import load_bundle
+    from models.calibration.sets import fit_set_threshold
+    from models.data.manifest import read_manifest
+    from models.evaluation.multilabel import truth_matrix
+    from models.inference.collect import collect_outputs
+    from models.inference.outputs import presence, present, set_confidence
+    from models.inference.predictor import Predictor
+
+    predictor = Predictor(load_bundle(bundle), spectra=False)
+    tax, thresholds = predictor.taxonomy, predictor.presence_thresholds
+
+    def scored(manifest: Path) -> tuple[np.ndarray, np.ndarray]:
+        samples = read_manifest(manifest, tax, allow_unknown=False).samples
+        out = collect_outputs(predictor, [s.path for s in samples])
+        scores = presence(predictor.probabilities(out.level_logits)[0], tax.leaf_level_index)
+        return scores, truth_matrix([samples[i].labels for i in out.index], tax.leaves)
+
+    fitted_on = scored(calibration)
+    tested = {name: scored(m) for name, m in tests.items()}
+    res: dict[str, Any] = {"n_calibration": len(fitted_on[0])}
+    for target in ROUTING_TARGETS:
+        fit, _, exact = fit_set_threshold(*fitted_on, thresholds, target=target, confidence=0.95)
+        row: dict[str, Any] = {"set_threshold": fit.threshold, "calibration_coverage": round(fit.n_auto / len(exact), 4),
+                               "calibration_subset_accuracy": round(float(exact.mean()), 4)}
+        for name, (scores, truth) in tested.items():
+            right = (present(scores, thresholds) == truth).all(axis=1)
+            auto = set_confidence(scores, thresholds) >= fit.threshold if fit.threshold is not None else \
+                np.zeros(len(right), dtype=bool)
+            row[name] = {"n": len(right), "auto": round(float(auto.mean()), 4),
+                         "purity": round(float(right[auto].mean()), 4) if auto.any() else None,
+                         "right_overall": round(float(right.mean()), 4)}
+        res[str(target)] = row
+        log(f"  set routing at target {target:g}: threshold {fit.threshold}, calibration coverage "
+            f"{row['calibration_coverage']:.3f}; " + "; ".join(
+                f"{name}: auto {row[name]['auto']:.3f} at purity {row[name]['purity']}" for name in tested))
     return res
 
 
