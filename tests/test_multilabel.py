@@ -254,7 +254,7 @@ def test_a_multilabel_bundle_trains_predicts_sets_and_evaluates(tmp_path, taxono
     capsys.readouterr()
     assert cli_main(["predict", str(tmp_path / "run"), str(tmp_path / "img" / "0.png"), "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
-    assert row["route"] == "rejudge" and row["reasons"] == ["leaf_below_target"]
+    assert row["route"] == "rejudge" and row["reasons"] == ["low_confidence"]
     write_bundle_manifest(tmp_path / "run", read_bundle_manifest(tmp_path / "run").replace(
         multilabel=dataclasses.replace(calibrated, set_threshold=0.0)))  # every set confident enough
     assert cli_main(["predict", str(tmp_path / "run"), str(tmp_path / "img" / "0.png"), "--json"]) == 0

@@ -374,14 +374,14 @@ class PredictorCore(abc.ABC):
 
     def _route_sets(self, out: BatchOutput, n: int) -> list[RouteDecision]:
         """A multi-label bundle's routing: auto-judged where the set confidence reaches the calibrated threshold
-        (:class:`models.bundle.records.MultiLabelRecord`), else to a person (``low_confidence``, or
-        ``leaf_below_target`` when no threshold reached the target); not routed before ``calibrate``."""
+        (:class:`models.bundle.records.MultiLabelRecord`), else to a person (``low_confidence``; every image when no
+        threshold reached the target: no set is sure enough); not routed before ``calibrate``."""
         record = self.manifest.multilabel
         if record is None or not record.is_calibrated:
             return [RouteDecision() for _ in range(n)]
         threshold = record.set_threshold
         if threshold is None:
-            return [RouteDecision(REJUDGE, ("leaf_below_target",)) for _ in range(n)]
+            return [RouteDecision(REJUDGE, ("low_confidence",)) for _ in range(n)]
         sure = set_confidence(presence(out.level_probs, self._leaf_level_index), self.presence_thresholds)
         return [RouteDecision(AUTO, ()) if c >= threshold else RouteDecision(REJUDGE, ("low_confidence",)) for c in sure]
 
