@@ -150,7 +150,11 @@ def _set_routing(bundle: Path, calibration: Path, tests: dict[str, Path]) -> dic
 
     fitted_on = scored(calibration)
     tested = {name: scored(m) for name, m in tests.items()}
-    res: dict[str, Any] = {"n_calibration": len(fitted_on[0])}
+    sure = set_confidence(fitted_on[0], thresholds)
+    right = (present(fitted_on[0], thresholds) == fitted_on[1]).all(axis=1)
+    surest = {str(k): round(float(right[np.argsort(-sure, kind="stable")[:k]].mean()), 4) for k in (50, 100, 200, 540)}
+    res: dict[str, Any] = {"n_calibration": len(fitted_on[0]), "surest_right": surest}
+    log("  calibration sets exactly right among the K surest: " + ", ".join(f"{k}: {v:.3f}" for k, v in surest.items()))
     for target in ROUTING_TARGETS:
         fit, _, exact = fit_set_threshold(*fitted_on, thresholds, target=target, confidence=0.95)
         row: dict[str, Any] = {"set_threshold": fit.threshold, "calibration_coverage": round(fit.n_auto / len(exact), 4),
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=None, help="folder for the data sets and bundles (default OUT/work)")
     p.add_argument("--per-class", type=int, default=60, help="training samples per leaf (default 60)")
     p.add_argument("--test-per-class", type=int, default=40, help="test samples per leaf, each test set (default 40)")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=6, help="fine-tuning epochs (default 6)")
     args = p.parse_args(argv)
     work = (args.work or args.out / "work").resolve()
     work.mkdir(parents=True, exist_ok=True)
