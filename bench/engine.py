@@ -2,28 +2,30 @@
 
 For ConvNeXt-T and ResNet50+CBAM at 224 px (random weights, full size): run ``fma-model optimize`` on
 the bundle (every path, 200 images), then time the chosen path (as the Predictor builds it from the
-manifest) and eager fp32 NCHW in alternating rounds over the same preprocessed batches, and compare
-their predictions. Target: >= 1.5x for ConvNeXt-T.
+manifest) and eager fp32 NCHW interleaved over the same preprocessed batches (7 rounds, AB BA AB ...: the ratio is the
+median of the per-round ratios, with its spread; :mod:`models.inference.interleave`), note the load average before
+and after, and compare their predictions. Target: >= 1.5x for ConvNeXt-T.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import FAMILIES, log, median, prepared_bundle, ratio_line, synth_images
+from bench.common import FAMILIES, load_average, log, prepared_bundle, synth_images
 
 TARGETS = {"convnext_tiny": 1.5}
 
 
 def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, Any]:
-    """Alternate timed passes of eager (default threads), eager (the chosen thread count) and the chosen path."""
+    """The chosen path against eager fp32 NCHW (default threads and, when they differ, the chosen thread count),
+    interleaved round by round (:func:`models.inference.interleave.interleave`), with the machine load."""
     import numpy as np
     import torch
 
     from models.bundle.io import load_bundle
     from models.inference.engine import agreement, build_engine
+    from models.inference.interleave import interleave
     from models.inference.optimize import batched, preprocess_all
     from models.inference.predictor import Predictor
 
@@ -35,34 +37,41 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
     eager = build_engine(eager_model, "eager", input_size=chosen.input_size)
     tensors, _ = preprocess_all(chosen.preprocess, images)
     batches = batched(tensors, chosen.batch_size)
-    configs = {"eager": (eager, cores), "chosen": (chosen.engine, chosen_threads)}
-    if chosen_threads != cores:
-        configs["eager_same_threads"] = (eager, chosen_threads)
-    speeds: dict[str, list[float]] = {k: [] for k in configs}
     outs: dict[str, list] = {}
-    for engine, threads in configs.values():  # warm-up
+
+    def timed_pass(key: str, engine: Any, threads: int) -> Any:
+        def run() -> int:
+            torch.set_num_threads(threads)
+            outs[key] = [engine(b) for b in batches]
+            return len(tensors)
+        return run
+
+    passes = {"eager": timed_pass("eager", eager, cores), "chosen": timed_pass("chosen", chosen.engine, chosen_threads)}
+    if chosen_threads != cores:
+        passes["eager_same_threads"] = timed_pass("eager_same_threads", eager, chosen_threads)
+    for engine, threads in ((eager, cores), (chosen.engine, chosen_threads)):  # warm-up
         torch.set_num_threads(threads)
         engine(batches[0])
-    for _ in range(rounds):  # alternate, so a busy spell of the machine hits every configuration
-        for key, (engine, threads) in configs.items():
-            torch.set_num_threads(threads)
-            t0 = time.perf_counter()
-            outs[key] = [engine(b) for b in batches]
-            speeds[key].append(len(tensors) / (time.perf_counter() - t0))
+    load_before = load_average()
+    timing = interleave(passes["eager"], passes["chosen"], rounds)
+    same = interleave(passes["eager_same_threads"], passes["chosen"], rounds) if "eager_same_threads" in passes \
+        else None
     torch.set_num_threads(cores)
     probs = {k: np.concatenate([chosen.postprocess(o).leaf_probs for o in v]) for k, v in outs.items()}
     agree = agreement(probs["eager"], probs["chosen"])
-    med = {k: median(v) for k, v in speeds.items()}
     res = {
         "chosen_path": chosen.engine.path, "batch_size": chosen.batch_size, "threads": chosen_threads,
         "default_threads": cores, "engine_note": chosen.engine_note, "images": len(tensors), "rounds": rounds,
-        "images_per_s": {k: [round(x, 3) for x in v] for k, v in speeds.items()},
-        "eager_median": round(med["eager"], 3), "chosen_median": round(med["chosen"], 3),
-        "ratio": round(med["chosen"] / med["eager"], 3), "agreement": agree.to_dict(),
+        "load_before": load_before, "load_after": load_average(),
+        "interleaved": timing.to_json(), "ratio": round(timing.ratio, 3), "ratio_spread": [
+            round(v, 3) for v in timing.spread], "eager_median": round(timing.median_speed("baseline"), 3),
+        "chosen_median": round(timing.median_speed("candidate"), 3), "agreement": agree.to_dict(),
+        "describe": timing.describe(),
     }
-    if "eager_same_threads" in med:
-        res["eager_same_threads_median"] = round(med["eager_same_threads"], 3)
-        res["ratio_same_threads"] = round(med["chosen"] / med["eager_same_threads"], 3)
+    if same is not None:
+        res["interleaved_same_threads"] = same.to_json()
+        res["ratio_same_threads"] = round(same.ratio, 3)
+        res["describe_same_threads"] = same.describe()
     return res
 
 
@@ -77,7 +86,7 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
         record = read_bundle_manifest(bundle).inference
         log(f"[engine] {family}: chosen {record.path} (batch {record.batch_size}, threads {record.threads}); "
             "side-by-side timing")
-        res = _side_by_side(bundle, images, rounds=2 if quick else 3)
+        res = _side_by_side(bundle, images, rounds=3 if quick else 7)
         res["optimize"] = optimized
         res["candidates"] = [dict(c) for c in record.candidates]
         res["tuning"] = [dict(c) for c in record.tuning]
@@ -85,11 +94,11 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
         res["target_ratio"] = target
         res["meets_target"] = None if target is None else bool(res["ratio"] >= target)
         results[family] = res
-        log(ratio_line(f"{family} {res['chosen_path']} vs eager fp32 NCHW", res["chosen_median"],
-                       res["eager_median"], "img/s", f">= {target}x" if target else ""))
-        if "ratio_same_threads" in res:
-            log(ratio_line(f"  same, eager also at {res['threads']} thread(s)", res["chosen_median"],
-                           res["eager_same_threads_median"], "img/s"))
+        log(f"[engine] {family}: {res['chosen_path']} vs eager fp32 NCHW, interleaved: {res['describe']}; "
+            f"{res['chosen_median']:.2f} vs {res['eager_median']:.2f} img/s (medians; load {res['load_before']} -> "
+            f"{res['load_after']}){'' if target is None else f', target >= {target}x'}")
+        if "describe_same_threads" in res:
+            log(f"  same, eager also at {res['threads']} thread(s): {res['describe_same_threads']}")
         a = res["agreement"]
         log(f"  {'':<44} agreement: Top-1 {a['top1_agreement']:.2%}, max confidence change "
             f"{a['max_prob_diff']:.4f} on {a['n']} images")
