@@ -291,6 +291,37 @@ def test_optimize_rejects_a_perturbed_path_and_never_chooses_it(bundles, images,
     assert result.record.candidates[1]["accepted"] is False
 
 
+@pytest.mark.parametrize("side_by_side", [0.9, 1.3])
+def test_optimize_keeps_a_path_only_when_it_is_faster_timed_in_alternation_with_eager(bundles, images, monkeypatch,
+                                                                                      side_by_side):
+    from models.inference.interleave import Interleaved
+
+    real_run = opt.run_engine
+
+    def screened_fast(engine, batches, postprocess, **kw):  # the screening sees channels_last 3x faster (a busy
+        probs, warm, ips, done = real_run(engine, batches, postprocess, **kw)  # spell hit eager's turn)
+        return probs, warm, ips * (3.0 if getattr(engine, "path", "") == "channels_last" else 1.0), done
+
+    seen = []
+
+    def alternated(baseline, candidate, rounds, **kw):
+        seen.append((baseline(), candidate(), rounds))  # both passes run the same images
+        return Interleaved((10.0,) * rounds, (10.0 * side_by_side,) * rounds, ("baseline",) * rounds)
+
+    monkeypatch.setattr(opt, "run_engine", screened_fast)
+    monkeypatch.setattr(opt, "interleave", alternated)
+    result = opt.optimize_bundle(bundles["convnext"], images, candidates=["channels_last"], batch_size=8,
+                                 batch_sizes=(8,), threads=[1])
+    assert seen and seen[0][0] == seen[0][1] and seen[0][2] == opt.INTERLEAVED_ROUNDS
+    assert {c.path: c.accepted for c in result.candidates} == {"eager": True, "channels_last": True}
+    if side_by_side <= 1.0:  # the screening's 3x lead was the load's: eager stays
+        assert result.chosen == "eager"
+    else:
+        assert result.chosen == "channels_last" and result.record.speedup_vs_eager == pytest.approx(1.3)
+    assert result.record.interleaved["ratio"] == pytest.approx(side_by_side)
+    assert len(result.record.interleaved["rounds"]) == opt.INTERLEAVED_ROUNDS
+
+
 def test_optimize_cli_stores_a_choice_the_predictor_uses(bundles, images, tmp_path, capsys):
     bundle = shutil.copytree(bundles["resnet_cbam"], tmp_path / "b")
     folder = images[0].parent

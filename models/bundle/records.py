@@ -93,7 +93,9 @@ class InferenceRecord:
     """``inference``: the inference path ``fma-model optimize`` measured and chose (see :mod:`models.inference.engine`).
 
     ``candidates``, ``tuning`` and ``thread_probe`` are the measurement tables (one JSON object per path,
-    setting or thread count tried).
+    setting or thread count tried); ``interleaved`` the chosen setting timed in alternation with eager
+    (:meth:`models.inference.interleave.Interleaved.to_json`; ``speedup_vs_eager`` is then its median per-round
+    ratio), empty when eager was chosen or the bundle was optimised before issue #21.
     """
 
     format: int
@@ -113,6 +115,7 @@ class InferenceRecord:
     tuning: tuple[Mapping[str, Any], ...] = ()
     thread_probe: tuple[Mapping[str, Any], ...] = ()
     onnx: OnnxGraph | None = None
+    interleaved: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Any, *, source: str = "manifest.json") -> InferenceRecord:

@@ -58,6 +58,7 @@ from models.inference.engine import (
     quantize_onnx,
     unavailable_reason,
 )
+from models.inference.interleave import Interleaved, interleave
 from models.sysinfo import cpu_name
 
 DEFAULT_MAX_IMAGES = 200
@@ -350,10 +351,16 @@ def optimize_bundle(
     best = choose(results)
     tuning = _tune(best, model, input_size, batches, reference, leaf_probs, criteria, max_warmup_s, batch_sizes,
                    thread_options, say)
-    torch.set_num_threads(base_threads)
     # the settings are compared with each other (same subset of images), not with the full pass
     final = choose(tuning) if any(r.accepted for r in tuning) else best
-    record = _record(loaded, final, best, results, tuning, criteria, max_warmup_s, len(tensors), ref, probe)
+    timing = _interleaved_check(final, best.graph, model, input_size, batches, run_threads, say) \
+        if final.path != BASELINE else None
+    if timing is not None and timing.ratio <= 1.0:  # not faster side by side: the screening's lead was the load's
+        say(f"{final.path} is not faster than eager side by side ({timing.describe()}): eager is kept")
+        final = CandidateResult(BASELINE, images_per_s=ref.images_per_s, completed=True, batch_size=batch_size,
+                                threads=run_threads)
+    torch.set_num_threads(base_threads)
+    record = _record(loaded, final, best, results, tuning, criteria, max_warmup_s, len(tensors), ref, probe, timing)
     graph = best.graph if final.path in ONNX_PATHS else None
     return OptimizeResult(record=record, candidates=results, tuning=tuning, graph=graph)
 
@@ -414,9 +421,48 @@ def _tune(best: CandidateResult, model: Any, input_size: tuple[int, int], batche
     return out
 
 
+INTERLEAVED_ROUNDS = 5
+"""Rounds of the chosen path against eager (:func:`_interleaved_check`)."""
+
+
+def _interleaved_check(final: CandidateResult, graph: bytes | None, model: Any, input_size: tuple[int, int],
+                       batches: Sequence[torch.Tensor], eager_threads: int,
+                       say: Callable[[str], None]) -> Interleaved | None:
+    """The chosen setting timed in alternation with eager (:mod:`models.inference.interleave`) on up to 64 images:
+    the screening above timed each path at its own moment, and a busy spell can make any of them look faster."""
+    flat = torch.cat(list(batches))
+    subset = flat[: max(32, int(final.batch_size or 16))]
+    size = int(final.batch_size or 16)
+    try:
+        engine = build_engine(model, final.path, input_size=input_size, onnx_model=graph, batch_size=size,
+                              threads=final.threads)
+        eager = build_engine(model, BASELINE, input_size=input_size)
+    except (EngineError, RuntimeError, ValueError) as exc:
+        say(f"interleaved check skipped: {_short(exc)}")
+        return None
+
+    def timed(run: Any, threads: int, parts: Sequence[torch.Tensor]) -> Callable[[], int]:
+        def one_pass() -> int:
+            torch.set_num_threads(threads)
+            for part in parts:
+                run(part)
+            return len(subset)
+        return one_pass
+
+    mine = timed(engine, int(final.threads or eager_threads), [subset[i:i + size] for i in range(0, len(subset), size)])
+    theirs = timed(eager, eager_threads, [subset[i:i + len(batches[0])] for i in range(0, len(subset), len(batches[0]))])
+    try:
+        mine()  # warm-up (a rebuilt compiled path compiles again)
+        timing = interleave(theirs, mine, INTERLEAVED_ROUNDS)
+    finally:
+        model.to(memory_format=torch.contiguous_format)
+    say(f"interleaved with eager: {final.path} (batch {size}, threads {final.threads}) {timing.describe()}")
+    return timing
+
+
 def _record(loaded: LoadedBundle, final: CandidateResult, best: CandidateResult, results: Sequence[CandidateResult],
             tuning: Sequence[CandidateResult], criteria: Criteria, max_warmup_s: float, n_images: int,
-            ref: CandidateResult, probe: Sequence[CandidateResult]) -> InferenceRecord:
+            ref: CandidateResult, probe: Sequence[CandidateResult], timing: Interleaved | None) -> InferenceRecord:
     m = loaded.manifest
     speed = float(best.images_per_s or 0.0)
     base = float(ref.images_per_s or 1e-9)
@@ -430,7 +476,8 @@ def _record(loaded: LoadedBundle, final: CandidateResult, best: CandidateResult,
         threads=int(final.threads) if final.threads else None,
         family=backbone_family(loaded.model),
         backbone=m.network.backbone,
-        speedup_vs_eager=round(speed / base, 3),
+        speedup_vs_eager=round(timing.ratio if timing is not None else speed / base, 3),
+        interleaved={} if timing is None else timing.to_json(),
         images=n_images,
         criteria={**criteria.to_dict(), "max_warmup_s": max_warmup_s},
         temperature=m.effective_temperature,
