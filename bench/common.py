@@ -170,15 +170,21 @@ def quick_candidates() -> list[str]:
 
 
 def prepared_bundle(work: Path, family: str, *, quick: bool, images: Sequence[Path] | None = None,
-                    say: Callable[[str], None] = log) -> tuple[Path, dict[str, Any] | None]:
-    """The family's bundle under ``work``, optimised (``fma-model optimize``) unless already done.
+                    say: Callable[[str], None] = log, source: Path | None = None) -> tuple[Path, dict[str, Any] | None]:
+    """The family's bundle under ``work`` (a copy of ``source``, a trained bundle, when given; else random weights,
+    :func:`make_bundle`), optimised (``fma-model optimize``) unless already done.
 
     Returns the bundle path and the optimisation summary when it ran now (None when reused).
     """
+    import shutil
+
     from models.bundle.files import read_bundle_manifest
     from models.inference.optimize import optimize_bundle, save_result
 
-    bundle = make_bundle(work / "bundles" / family, family, quick=quick)
+    if source is not None and not (work / "bundles" / family / "manifest.json").exists():
+        shutil.copytree(source, work / "bundles" / family, dirs_exist_ok=True)
+    bundle = work / "bundles" / family if source is not None else make_bundle(work / "bundles" / family, family,
+                                                                              quick=quick)
     if read_bundle_manifest(bundle).inference is not None:
         return bundle, None
     imgs = list(images) if images is not None else synth_images(work / "images_opt", 16 if quick else 200, seed=1)

@@ -1,6 +1,8 @@
 """Engine: images/s of the bundle's chosen inference path vs PyTorch eager fp32 NCHW, same images.
 
-For ConvNeXt-T and ResNet50+CBAM at 224 px (random weights, full size): run ``fma-model optimize`` on
+For ConvNeXt-T and ResNet50+CBAM at 224 px (random weights, full size), and the bundled demo model (trained and
+calibrated: its paths are also judged by the routing they keep, on 216 held-out images in its look, 72 when timed):
+run ``fma-model optimize`` on
 the bundle (every path, 200 images), then time the chosen path (as the Predictor builds it from the
 manifest) and eager fp32 NCHW interleaved over the same preprocessed batches (7 rounds, AB BA AB ...: the ratio is the
 median of the per-round ratios, with its spread; :mod:`models.inference.interleave`), note the load average before
@@ -9,6 +11,7 @@ and after, and compare their predictions. Target: >= 1.5x for ConvNeXt-T.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +27,12 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
     import torch
 
     from models.bundle.io import load_bundle
-    from models.inference.engine import agreement, build_engine
+    from models.inference.agreement import agreement
+    from models.inference.engine import build_engine
     from models.inference.interleave import interleave
     from models.inference.optimize import batched, preprocess_all
     from models.inference.predictor import Predictor
+    from models.routing.policy import routing_decisions
 
     cores = torch.get_num_threads()
     chosen = Predictor(bundle)  # the manifest's choice, exactly as the app and `predict` build it
@@ -58,7 +63,9 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
         else None
     torch.set_num_threads(cores)
     probs = {k: np.concatenate([chosen.postprocess(o).leaf_probs for o in v]) for k, v in outs.items()}
-    agree = agreement(probs["eager"], probs["chosen"])
+    calibration = chosen.manifest.calibration  # a trained, calibrated bundle: compare the routing too
+    decide = None if calibration is None else functools.partial(routing_decisions, calibration, chosen.taxonomy)
+    agree = agreement(probs["eager"], probs["chosen"], decide)
     res = {
         "chosen_path": chosen.engine.path, "batch_size": chosen.batch_size, "threads": chosen_threads,
         "default_threads": cores, "engine_note": chosen.engine_note, "images": len(tensors), "rounds": rounds,
@@ -75,14 +82,28 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
     return res
 
 
+def _demo_images(work: Path, seed: int, per_class: int) -> list[Path]:
+    """Images in the demo model's look it never saw (``fma-model synth``, another seed), ``per_class`` per leaf."""
+    from models.data.synth import generate
+
+    folder = work / f"images_demo_{seed}_{per_class}"
+    if not (folder / "manifest.csv").is_file():
+        generate(folder, per_class=per_class, seed=seed, difficulty=0.3, split=(0.0, 0.0, 1.0), overwrite=True)
+    return sorted((folder / "images").rglob("*.png"))
+
+
 def run(work: Path, quick: bool) -> dict[str, Any]:
+    from app.demo import DEMO_MODEL
     from models.bundle.files import read_bundle_manifest
 
     images = synth_images(work / "images_engine", 16 if quick else 64, seed=2)
     results: dict[str, Any] = {}
-    for family in FAMILIES:
+    for family in (*FAMILIES, "demo"):
         log(f"[engine] {family}: optimize (measures every path; minutes for full-size models)")
-        bundle, optimized = prepared_bundle(work, family, quick=quick)
+        trained = family == "demo"  # the bundled demo model: trained and calibrated, judged on the demo's look
+        bundle, optimized = prepared_bundle(work, family, quick=quick, source=DEMO_MODEL if trained else None,
+                                            images=_demo_images(work, 2031, 4 if quick else 12) if trained else None)
+        images = _demo_images(work, 2032, 1 if quick else 4) if trained else images
         record = read_bundle_manifest(bundle).inference
         log(f"[engine] {family}: chosen {record.path} (batch {record.batch_size}, threads {record.threads}); "
             "side-by-side timing")
@@ -101,5 +122,6 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
             log(f"  same, eager also at {res['threads']} thread(s): {res['describe_same_threads']}")
         a = res["agreement"]
         log(f"  {'':<44} agreement: Top-1 {a['top1_agreement']:.2%}, max confidence change "
-            f"{a['max_prob_diff']:.4f} on {a['n']} images")
+            f"{a['max_prob_diff']:.4f}" + (f", routing {a['routing_agreement']:.2%}" if "routing_agreement" in a
+                                            else "") + f" on {a['n']} images")
     return results

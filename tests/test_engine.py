@@ -17,14 +17,8 @@ from models.bundle.io import load_bundle
 from models.commands.cli import main as cli_main
 from models.inference import engine as eng
 from models.inference import optimize as opt
-from models.inference.engine import (
-    Agreement,
-    Criteria,
-    RawOutput,
-    agreement,
-    build_engine,
-    engine_from_manifest,
-)
+from models.inference.agreement import Agreement, Criteria, agreement
+from models.inference.engine import RawOutput, build_engine, engine_from_manifest
 from models.inference.optimize import CandidateResult, choose, judge
 from models.inference.predictor import Predictor
 
@@ -84,6 +78,31 @@ def test_a_confidence_change_above_0_01_fails_even_with_the_same_top1():
     cand[i, top] += 0.002
     cand[i, other] -= 0.002
     assert agreement(ref, cand).passes(Criteria())  # 0.009 is within the guard
+
+
+def test_a_calibrated_bundle_judges_a_path_by_the_routing_it_keeps(taxonomy):
+    """A confidence change that crosses no threshold is harmless; one that flips routes is not (issue #21)."""
+    import functools
+
+    from models.routing.policy import Calibration, routing_decisions
+
+    leaves = taxonomy.leaves
+    decide = functools.partial(routing_decisions, Calibration(thresholds=dict.fromkeys(leaves, 0.9)), taxonomy)
+    ref = np.full((200, len(leaves)), 0.01 / (len(leaves) - 1), dtype=np.float64)
+    ref[:, 0] = 0.99  # every image confidently the first leaf: auto-judged
+    ref[:100, 0], ref[:100, 1] = 0.5, 0.49  # half unsure: to a person
+    moved = ref.copy()
+    moved[100:, 0] -= 0.05  # the sure ones lose 0.05 (still >= 0.9): routes unchanged
+    moved[100:, 2] += 0.05
+    a = agreement(ref, moved, decide)
+    assert a.top1 == 1.0 and a.routing == 1.0 and a.max_prob_diff == pytest.approx(0.05)
+    assert a.passes(Criteria()) and a.to_dict()["routing_agreement"] == 1.0
+    assert not agreement(ref, moved).passes(Criteria())  # without a calibration the 0.05 change is refused
+    crossed = moved.copy()
+    crossed[100:102, 0], crossed[100:102, 2] = 0.89, 0.1  # two images fall below the threshold
+    b = agreement(ref, crossed, decide)
+    assert b.routing == pytest.approx(0.99) and not b.passes(Criteria())
+    assert "routing agreement 99.00% < 99.50%" in b.why_not(Criteria())
 
 
 def test_agreement_refuses_mismatched_or_invalid_arrays():
@@ -335,7 +354,8 @@ def test_optimize_cli_stores_a_choice_the_predictor_uses(bundles, images, tmp_pa
     assert rec["format"] == 1 and rec["images"] == 16 and rec["family"] == "resnet+cbam"
     assert [c["path"] for c in rec["candidates"]] == ["eager", *cands.split(",")]
     assert all({"images_per_s", "top1_agreement", "max_prob_diff", "accepted"} <= set(c) for c in rec["candidates"])
-    assert rec["criteria"] == {"min_top1_agreement": 0.995, "max_prob_diff": 0.01, "max_warmup_s": 10.0}
+    assert rec["criteria"] == {"min_top1_agreement": 0.995, "max_prob_diff": 0.01, "min_routing_agreement": 0.995,
+                               "max_warmup_s": 10.0}
     assert {(t["batch_size"], t["threads"]) for t in rec["tuning"]} == {(4, 1), (8, 1)}
     assert (bundle / "inference.onnx").exists() == (rec["path"] == "onnx")
     p = Predictor(bundle)

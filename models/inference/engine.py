@@ -16,8 +16,9 @@ the embedding and, with CBAM, the combined CBAM heatmap). Paths (:data:`PATHS`):
 
 Which path a bundle uses is chosen by measurement (``fma-model optimize``, :mod:`models.inference.optimize`) and
 stored in the manifest under ``inference``. A path is accepted only when it keeps the predictions of
-``eager`` (:class:`Criteria`, :func:`agreement`): the Top-1 leaf agrees on >= 99.5 % of the images
-and the confidence (the maximum leaf probability) never moves by more than 0.01.
+``eager`` (:mod:`models.inference.agreement`): the Top-1 leaf agrees on >= 99.5 % of the images, and for a
+calibrated bundle the routing (auto or re-judge, determined node) on >= 99.5 % too; for an uncalibrated one the
+confidence (the maximum leaf probability) never moves by more than 0.01.
 
 :func:`engine_from_manifest` rebuilds the stored choice on the current machine, falling back (with
 the reason) to the fastest other accepted path that is available here, and to ``eager`` last.
@@ -71,79 +72,6 @@ CALIBRATION_IMAGES = 8  # static int8 calibration (see quantize_onnx for why so 
 
 class EngineError(RuntimeError):
     """An inference path cannot be used on this machine (or for this network); the message says why."""
-
-
-# ------------------------------------------------------------------------------------- equality guard
-@dataclass(frozen=True)
-class Criteria:
-    """When a path counts as keeping the predictions of ``eager``.
-
-    Attributes:
-        min_top1_agreement: share of images whose Top-1 leaf must be the same.
-        max_prob_diff: largest allowed change of the confidence (maximum leaf probability) of any image.
-    """
-
-    min_top1_agreement: float = 0.995
-    max_prob_diff: float = 0.01
-
-    def to_dict(self) -> dict[str, float]:
-        return {"min_top1_agreement": self.min_top1_agreement, "max_prob_diff": self.max_prob_diff}
-
-
-@dataclass(frozen=True)
-class Agreement:
-    """How closely a path's leaf distributions match the reference's on the same images.
-
-    Attributes:
-        n: number of images compared.
-        top1: share of images with the same arg-max leaf.
-        max_prob_diff: max over images of |confidence(candidate) - confidence(reference)|.
-        max_abs_diff: max over images and leaves of the absolute probability difference.
-    """
-
-    n: int
-    top1: float
-    max_prob_diff: float
-    max_abs_diff: float
-
-    def passes(self, criteria: Criteria) -> bool:
-        """True when both criteria hold (and at least one image was compared)."""
-        return self.n > 0 and self.top1 >= criteria.min_top1_agreement and self.max_prob_diff <= criteria.max_prob_diff
-
-    def why_not(self, criteria: Criteria) -> str | None:
-        """The failed criterion in words, or None when :meth:`passes`."""
-        if self.n == 0:
-            return "no images compared"
-        if self.top1 < criteria.min_top1_agreement:
-            return f"Top-1 agreement {self.top1:.2%} < {criteria.min_top1_agreement:.2%}"
-        if self.max_prob_diff > criteria.max_prob_diff:
-            return f"confidence moves by {self.max_prob_diff:.4f} > {criteria.max_prob_diff}"
-        return None
-
-    def to_dict(self) -> dict[str, float | int]:
-        return {"n": self.n, "top1_agreement": round(self.top1, 6), "max_prob_diff": round(self.max_prob_diff, 6),
-                "max_abs_diff": round(self.max_abs_diff, 6)}
-
-
-def agreement(reference: np.ndarray, candidate: np.ndarray) -> Agreement:
-    """Compare two (N, num_leaves) leaf-probability arrays computed from the same N images.
-
-    Raises:
-        ValueError: the shapes differ or are not 2-D, or the arrays hold NaN/inf.
-    """
-    ref = np.asarray(reference, dtype=np.float64)
-    cand = np.asarray(candidate, dtype=np.float64)
-    if ref.ndim != 2 or ref.shape != cand.shape:
-        raise ValueError(f"leaf probabilities must be two (N, leaves) arrays of one shape, got {ref.shape} and {cand.shape}")
-    if not (np.isfinite(ref).all() and np.isfinite(cand).all()):
-        raise ValueError("leaf probabilities hold NaN or infinite values")
-    n = int(ref.shape[0])
-    if n == 0:
-        return Agreement(0, 0.0, 0.0, 0.0)
-    same = np.argmax(ref, axis=1) == np.argmax(cand, axis=1)
-    conf_diff = np.abs(ref.max(axis=1) - cand.max(axis=1))
-    return Agreement(n=n, top1=float(same.mean()), max_prob_diff=float(conf_diff.max()),
-                     max_abs_diff=float(np.abs(ref - cand).max()))
 
 
 # ------------------------------------------------------------------------------------------- outputs

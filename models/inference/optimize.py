@@ -8,7 +8,7 @@ For one bundle on this machine:
    time its first batch (compilation shows here), then time a pass over all images and compare its leaf
    distributions with the reference (:func:`models.inference.engine.agreement`). A path clearly slower than the
    best so far is stopped early (its figures cover the images it ran).
-4. Accept a path when it keeps the predictions (:class:`models.inference.engine.Criteria`: Top-1 agreement
+4. Accept a path when it keeps the predictions (:class:`models.inference.agreement.Criteria`: Top-1 agreement
    >= 99.5 %, confidence within 0.01) and its first call took at most ``--max-warmup-s`` (an app that
    waits a minute for ``torch.compile`` at model load does not feel fast). Choose the fastest accepted.
 5. Tune the batch size and thread count of the chosen path the same way (equal predictions required).
@@ -22,6 +22,7 @@ of a busy machine are noisy: every path is measured on the same images in the sa
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 import platform
 import time
@@ -39,6 +40,7 @@ from models.bundle.io import LoadedBundle, load_bundle
 from models.bundle.manifest import BundleError, BundleManifest, InferenceRecord, OnnxGraph
 from models.hashing import sha256_hex
 from models.imageio import decode_or_reason, expand_paths
+from models.inference.agreement import Agreement, Criteria, Decide, agreement
 from models.inference.engine import (
     BASELINE,
     CALIBRATION_IMAGES,
@@ -46,11 +48,8 @@ from models.inference.engine import (
     ONNX_FILE,
     ONNX_PATHS,
     PATHS,
-    Agreement,
-    Criteria,
     Engine,
     EngineError,
-    agreement,
     backbone_family,
     bf16_supported,
     build_engine,
@@ -59,6 +58,7 @@ from models.inference.engine import (
     unavailable_reason,
 )
 from models.inference.interleave import Interleaved, interleave
+from models.routing.policy import routing_decisions
 from models.sysinfo import cpu_name
 
 DEFAULT_MAX_IMAGES = 200
@@ -163,9 +163,10 @@ def run_engine(
 
 
 def judge(result: CandidateResult, reference: np.ndarray, probs: np.ndarray, criteria: Criteria,
-          max_warmup_s: float) -> CandidateResult:
-    """Fill in the agreement and, when the path must be rejected, the reason (in place; returned)."""
-    result.agreement = agreement(reference[: len(probs)], probs)
+          max_warmup_s: float, decide: Decide | None = None) -> CandidateResult:
+    """Fill in the agreement (with ``decide``, a calibrated bundle's routing, compared too) and, when the path must
+    be rejected, the reason (in place; returned)."""
+    result.agreement = agreement(reference[: len(probs)], probs, decide)
     why = result.agreement.why_not(criteria)
     if why:
         result.reason = f"predictions differ: {why}"
@@ -290,6 +291,9 @@ def optimize_bundle(
     def leaf_probs(raw: Any) -> np.ndarray:
         return reference_predictor.postprocess(raw).leaf_probs
 
+    calibration = loaded.manifest.calibration  # a calibrated bundle: paths are judged by the routing they keep
+    decide = None if calibration is None else functools.partial(routing_decisions, calibration, loaded.taxonomy)
+
     tensors, skipped = preprocess_all(reference_predictor.preprocess, images)
     for line in skipped[:5]:
         say(f"skipped {line}")
@@ -318,7 +322,7 @@ def optimize_bundle(
     eager = build_engine(model, BASELINE, input_size=input_size)
     ref.build_s = time.perf_counter() - t0
     reference, ref.warmup_s, ref.images_per_s, ref.completed = run_engine(eager, batches, leaf_probs)
-    judge(ref, reference, reference, criteria, max_warmup_s)
+    judge(ref, reference, reference, criteria, max_warmup_s, decide)
     say(_line(ref, ref.images_per_s))
     results = [ref]
     graphs: dict[str, bytes] = {}
@@ -346,11 +350,11 @@ def optimize_bundle(
             continue
         finally:
             model.to(memory_format=torch.contiguous_format)
-        judge(res, reference, probs, criteria, max_warmup_s)
+        judge(res, reference, probs, criteria, max_warmup_s, decide)
         say(_line(res, ref.images_per_s))
     best = choose(results)
     tuning = _tune(best, model, input_size, batches, reference, leaf_probs, criteria, max_warmup_s, batch_sizes,
-                   thread_options, say)
+                   thread_options, say, decide)
     # the settings are compared with each other (same subset of images), not with the full pass
     final = choose(tuning) if any(r.accepted for r in tuning) else best
     timing = _interleaved_check(final, best.graph, model, input_size, batches, run_threads, say) \
@@ -394,7 +398,7 @@ def _probe_threads(model: Any, input_size: tuple[int, int], batches: Sequence[to
 def _tune(best: CandidateResult, model: Any, input_size: tuple[int, int], batches: Sequence[torch.Tensor],
           reference: np.ndarray, leaf_probs: Callable[[Any], np.ndarray], criteria: Criteria, max_warmup_s: float,
           batch_sizes: Sequence[int], thread_options: Sequence[int],
-          say: Callable[[str], None]) -> list[CandidateResult]:
+          say: Callable[[str], None], decide: Decide | None = None) -> list[CandidateResult]:
     """Batch size x thread count for the chosen path, on (up to) the first 64 images."""
     sizes = [best.batch_size or 16] if best.path.startswith("compile") else list(batch_sizes)
     flat = torch.cat(list(batches))
@@ -415,7 +419,7 @@ def _tune(best: CandidateResult, model: Any, input_size: tuple[int, int], batche
                 continue
             finally:
                 model.to(memory_format=torch.contiguous_format)
-            judge(res, reference, probs, criteria, max_warmup_s)
+            judge(res, reference, probs, criteria, max_warmup_s, decide)
             say(f"  tune {best.path} batch {size:>3} threads {n_threads}: {res.images_per_s:7.2f} img/s"
                 + (f"  ({res.reason})" if res.reason else ""))
     return out

@@ -56,6 +56,7 @@ __all__ = [
     "path_confidences",
     "route",
     "route_batch",
+    "routing_decisions",
     "spot_check_draw",
 ]
 
@@ -522,3 +523,17 @@ def determined_batch(calibration: Calibration, taxonomy: Taxonomy, leaf_probs: n
         if level is not None:
             levels[i] = level
     return nodes, levels
+
+
+def routing_decisions(calibration: Calibration, taxonomy: Taxonomy, leaf_probs: np.ndarray) -> list[tuple[str, str | None]]:
+    """Per row of a temperature-scaled leaf distribution: ``(route, determined node)`` by the thresholds alone (auto
+    where the best leaf's confidence reaches its threshold). What an inference path must not change
+    (:func:`models.inference.engine.agreement`); the unknown score and the spot-check draw are left out (the first
+    needs more outputs than a leaf distribution, the second depends on the image's content only)."""
+    probs = np.asarray(leaf_probs)
+    nodes, _ = determined_batch(calibration, taxonomy, probs)
+    out: list[tuple[str, str | None]] = []
+    for i, best in enumerate(probs.argmax(axis=1)):
+        threshold = calibration.thresholds.get(taxonomy.leaves[int(best)])
+        out.append((AUTO if threshold is not None and probs[i, best] >= threshold else REJUDGE, nodes[i]))
+    return out

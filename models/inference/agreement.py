@@ -1,0 +1,117 @@
+"""The equality guard of the inference paths: when a path counts as keeping the predictions of ``eager``.
+
+:func:`agreement` compares two leaf distributions of the same images: the share of images with the same Top-1 leaf,
+the largest change of the confidence and, for a calibrated bundle (``decide``: its routing,
+:func:`models.routing.policy.routing_decisions`), the share of images routed the same (auto or re-judge, and the
+determined node). :class:`Criteria` says what passes: Top-1 agreement, then the routing agreement of a calibrated
+bundle (a confidence change matters only where it crosses a threshold, issue #21) or else the confidence change.
+
+No torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Agreement", "Criteria", "Decide", "agreement"]
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """When a path counts as keeping the predictions of ``eager``.
+
+    Attributes:
+        min_top1_agreement: share of images whose Top-1 leaf must be the same.
+        max_prob_diff: largest allowed change of the confidence (maximum leaf probability) of any image; it applies
+            to an uncalibrated bundle only.
+        min_routing_agreement: for a calibrated bundle, the share of images whose routing must be the same
+            (auto or re-judge, and the determined node) in place of ``max_prob_diff``: a confidence change matters
+            only where it crosses a threshold (issue #21).
+    """
+
+    min_top1_agreement: float = 0.995
+    max_prob_diff: float = 0.01
+    min_routing_agreement: float = 0.995
+
+    def to_dict(self) -> dict[str, float]:
+        return {"min_top1_agreement": self.min_top1_agreement, "max_prob_diff": self.max_prob_diff,
+                "min_routing_agreement": self.min_routing_agreement}
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How closely a path's leaf distributions match the reference's on the same images.
+
+    Attributes:
+        n: number of images compared.
+        top1: share of images with the same arg-max leaf.
+        max_prob_diff: max over images of |confidence(candidate) - confidence(reference)|.
+        max_abs_diff: max over images and leaves of the absolute probability difference.
+        routing: share of images routed the same (:data:`Decide`), None without a calibration.
+    """
+
+    n: int
+    top1: float
+    max_prob_diff: float
+    max_abs_diff: float
+    routing: float | None = None
+
+    def passes(self, criteria: Criteria) -> bool:
+        """True when the criteria hold (and at least one image was compared)."""
+        return self.why_not(criteria) is None
+
+    def why_not(self, criteria: Criteria) -> str | None:
+        """The failed criterion in words, or None when :meth:`passes`: Top-1 agreement, then the routing agreement
+        of a calibrated bundle or else the confidence change."""
+        if self.n == 0:
+            return "no images compared"
+        if self.top1 < criteria.min_top1_agreement:
+            return f"Top-1 agreement {self.top1:.2%} < {criteria.min_top1_agreement:.2%}"
+        if self.routing is not None:
+            if self.routing < criteria.min_routing_agreement:
+                return f"routing agreement {self.routing:.2%} < {criteria.min_routing_agreement:.2%}"
+            return None
+        if self.max_prob_diff > criteria.max_prob_diff:
+            return f"confidence moves by {self.max_prob_diff:.4f} > {criteria.max_prob_diff}"
+        return None
+
+    def to_dict(self) -> dict[str, float | int]:
+        out: dict[str, float | int] = {"n": self.n, "top1_agreement": round(self.top1, 6),
+                                       "max_prob_diff": round(self.max_prob_diff, 6),
+                                       "max_abs_diff": round(self.max_abs_diff, 6)}
+        if self.routing is not None:
+            out["routing_agreement"] = round(self.routing, 6)
+        return out
+
+
+Decide = Callable[[np.ndarray], Sequence[Hashable]]
+"""A calibrated bundle's routing of a (N, num_leaves) leaf distribution: one comparable decision per row
+(:func:`models.routing.policy.routing_decisions`)."""
+
+
+def agreement(reference: np.ndarray, candidate: np.ndarray, decide: Decide | None = None) -> Agreement:
+    """Compare two (N, num_leaves) leaf-probability arrays computed from the same N images (with ``decide``, also
+    how many images the bundle's calibration routes the same).
+
+    Raises:
+        ValueError: the shapes differ or are not 2-D, or the arrays hold NaN/inf.
+    """
+    ref = np.asarray(reference, dtype=np.float64)
+    cand = np.asarray(candidate, dtype=np.float64)
+    if ref.ndim != 2 or ref.shape != cand.shape:
+        raise ValueError(f"leaf probabilities must be two (N, leaves) arrays of one shape, got {ref.shape} and {cand.shape}")
+    if not (np.isfinite(ref).all() and np.isfinite(cand).all()):
+        raise ValueError("leaf probabilities hold NaN or infinite values")
+    n = int(ref.shape[0])
+    if n == 0:
+        return Agreement(0, 0.0, 0.0, 0.0)
+    same = np.argmax(ref, axis=1) == np.argmax(cand, axis=1)
+    conf_diff = np.abs(ref.max(axis=1) - cand.max(axis=1))
+    routing = None
+    if decide is not None:
+        routing = float(np.mean([a == b for a, b in zip(decide(ref), decide(cand), strict=True)]))
+    return Agreement(n=n, top1=float(same.mean()), max_prob_diff=float(conf_diff.max()),
+                     max_abs_diff=float(np.abs(ref - cand).max()), routing=routing)
