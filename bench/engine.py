@@ -118,6 +118,8 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
         log(f"[engine] {family}: {res['chosen_path']} vs eager fp32 NCHW, interleaved: {res['describe']}; "
             f"{res['chosen_median']:.2f} vs {res['eager_median']:.2f} img/s (medians; load {res['load_before']} -> "
             f"{res['load_after']}){'' if target is None else f', target >= {target}x'}")
+        if res["engine_note"]:
+            log(f"  note: {res['engine_note']}")
         if "describe_same_threads" in res:
             log(f"  same, eager also at {res['threads']} thread(s): {res['describe_same_threads']}")
         a = res["agreement"]

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 EXPECTED = {
-    "engine": {"convnext_tiny", "resnet50_cbam"},
+    "engine": {"convnext_tiny", "resnet50_cbam", "demo"},
     "pipeline": {"model_only", "end_to_end", "ratio", "target_ratio", "meets_target"},
     "ui": {"stall_p99_ms", "stall_max_ms", "first_prediction_s", "window_shown_s", "meets_target"},
     "store": {"rejudge_queue_first_page_s", "export_csv_s", "export_rows", "queue_total", "meets_target"},
@@ -45,6 +45,8 @@ def test_quick_benchmark_run_writes_every_result(tmp_path):
         assert set(fam) >= ENGINE_KEYS
         assert fam["candidates"][0]["path"] == "eager" and fam["candidates"][0]["accepted"] is True
         assert 0.0 <= fam["agreement"]["top1_agreement"] <= 1.0
+        assert len(fam["interleaved"]["rounds"]) == fam["rounds"] >= 3  # timed in alternation, every round kept
+    assert 0.0 <= engine["demo"]["agreement"]["routing_agreement"] <= 1.0  # a calibrated bundle: routing compared
     team = json.loads((out / "team.json").read_text(encoding="utf-8"))["results"]
     for backend in ("sqlite", "postgresql"):  # PostgreSQL is None where no server could be started
         if team[backend] is not None:
