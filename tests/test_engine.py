@@ -334,7 +334,8 @@ def test_optimize_keeps_a_path_only_when_it_is_faster_timed_in_alternation_with_
     assert seen and seen[0][0] == seen[0][1] and seen[0][2] == opt.INTERLEAVED_ROUNDS
     assert {c.path: c.accepted for c in result.candidates} == {"eager": True, "channels_last": True}
     if side_by_side <= 1.0:  # the screening's 3x lead was the load's: eager stays
-        assert result.chosen == "eager"
+        assert result.chosen == "eager" and result.record.speedup_vs_eager == 1.0
+        assert result.record.interleaved["rejected_path"] == "channels_last"
     else:
         assert result.chosen == "channels_last" and result.record.speedup_vs_eager == pytest.approx(1.3)
     assert result.record.interleaved["ratio"] == pytest.approx(side_by_side)

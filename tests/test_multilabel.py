@@ -246,6 +246,10 @@ def test_a_multilabel_bundle_trains_predicts_sets_and_evaluates(tmp_path, taxono
     assert row["labels"][0] == row["leaf"] and len(row["labels"]) == len(row["label_scores"]) >= 1
     assert all(s >= threshold[leaf] for leaf, s in zip(row["labels"][1:], row["label_scores"][1:], strict=True))
     assert row.get("route") is None  # not routed before calibrate
+    for bad in (["--target-purity", "1.5"], ["--target-purity", "0"], ["--confidence", "1.5"]):
+        assert cli_main(["calibrate", str(tmp_path / "run"), "--data", str(data), *bad]) == 2
+        assert "must lie" in capsys.readouterr().err
+    assert read_bundle_manifest(tmp_path / "run").multilabel.target_purity is None  # nothing written
     assert cli_main(["calibrate", str(tmp_path / "run"), "--data", str(data)]) == 0  # 18 images cannot show 0.99
     calibrated = read_bundle_manifest(tmp_path / "run").multilabel
     assert calibrated.target_purity == 0.99 and calibrated.set_threshold is None and calibrated.routing["n"] == 18

@@ -162,7 +162,7 @@ class QueueTableModel(QAbstractTableModel):
             return row.batch_name
         if col == "age":
             return age_text(row.age())
-        if row.state != "rejudge" and row.judged_leaf and row.judged_set != row.predicted_set:
+        if row.state != "rejudge" and row.judged_leaf and set(row.judged_set) != set(row.predicted_set):
             return f"{state_label(row.state)} → {' + '.join(map(self.leaf_name, row.judged_set))}"
         return state_label(row.state)
 

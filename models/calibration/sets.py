@@ -51,7 +51,8 @@ def calibrate_sets(bundle_path: str | Path, samples: Sequence[Sample], *, target
     manifest; returns the figures (``calibration.json``).
 
     Raises:
-        CalibrationError: not a multi-label bundle, or no readable image of a known type.
+        CalibrationError: a target purity or confidence out of range, not a multi-label bundle, or no readable image
+            of a known type.
         BundleError: the bundle cannot be read, or is an archive and ``write`` is set.
     """
     from models.bundle.files import ARCHIVE_SUFFIXES, read_bundle_manifest, write_bundle_manifest
@@ -63,6 +64,10 @@ def calibrate_sets(bundle_path: str | Path, samples: Sequence[Sample], *, target
     from models.inference.outputs import presence
     from models.inference.predictor import Predictor
 
+    if not 0.0 < target_purity < 1.0:
+        raise CalibrationError(f"--target-purity must lie strictly between 0 and 1, got {target_purity:g}")
+    if not 0.5 <= confidence < 1.0:
+        raise CalibrationError(f"--confidence must lie in [0.5, 1), got {confidence:g}")
     bundle_path = Path(bundle_path)
     if write and bundle_path.suffix.lower() in ARCHIVE_SUFFIXES:
         raise BundleError(f"{bundle_path}: archives are read-only; extract the bundle to a folder to calibrate it")

@@ -35,7 +35,7 @@ class Interleaved:
 
     baseline: tuple[float, ...]
     candidate: tuple[float, ...]
-    first: tuple[str, ...] = ()
+    first: tuple[str, ...]
 
     @property
     def ratios(self) -> tuple[float, ...]:

@@ -6,13 +6,17 @@ For one bundle on this machine:
 2. Run them through ``eager`` (fp32, NCHW): the reference outputs and the baseline speed.
 3. For every other path of :data:`models.inference.engine.PATHS` available here: build it (export/quantise),
    time its first batch (compilation shows here), then time a pass over all images and compare its leaf
-   distributions with the reference (:func:`models.inference.engine.agreement`). A path clearly slower than the
+   distributions with the reference (:func:`models.inference.agreement.agreement`). A path clearly slower than the
    best so far is stopped early (its figures cover the images it ran).
 4. Accept a path when it keeps the predictions (:class:`models.inference.agreement.Criteria`: Top-1 agreement
-   >= 99.5 %, confidence within 0.01) and its first call took at most ``--max-warmup-s`` (an app that
-   waits a minute for ``torch.compile`` at model load does not feel fast). Choose the fastest accepted.
+   >= 99.5 %; for a calibrated bundle the same routing on >= 99.5 % of the images, else confidence within 0.01)
+   and its first call took at most ``--max-warmup-s`` (an app that waits a minute for ``torch.compile`` at model
+   load does not feel fast). Choose the fastest accepted.
 5. Tune the batch size and thread count of the chosen path the same way (equal predictions required).
-6. Store the choice and all the evidence in the manifest under ``inference`` (and the ONNX graph, when
+6. Time the chosen setting in alternation with eager (:mod:`models.inference.interleave`, 5 rounds): each step
+   above timed a path at its own moment, and a busy spell can make any path look faster. A setting that is not
+   faster side by side is dropped for eager (the next-fastest path is not tried).
+7. Store the choice and all the evidence in the manifest under ``inference`` (and the ONNX graph, when
    an ONNX path wins, as ``inference.onnx`` with its sha256), so the app and ``predict`` use it.
 
 Throughput is wall-clock images/s of the model alone (preprocessed tensors in memory), so the figures
@@ -21,6 +25,7 @@ of a busy machine are noisy: every path is measured on the same images in the sa
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import functools
 import os
@@ -359,12 +364,15 @@ def optimize_bundle(
     final = choose(tuning) if any(r.accepted for r in tuning) else best
     timing = _interleaved_check(final, best.graph, model, input_size, batches, run_threads, say) \
         if final.path != BASELINE else None
+    rejected = None
     if timing is not None and timing.ratio <= 1.0:  # not faster side by side: the screening's lead was the load's
         say(f"{final.path} is not faster than eager side by side ({timing.describe()}): eager is kept")
+        rejected = final.path
         final = CandidateResult(BASELINE, images_per_s=ref.images_per_s, completed=True, batch_size=batch_size,
                                 threads=run_threads)
     torch.set_num_threads(base_threads)
-    record = _record(loaded, final, best, results, tuning, criteria, max_warmup_s, len(tensors), ref, probe, timing)
+    record = _record(loaded, final, best, results, tuning, criteria, max_warmup_s, len(tensors), ref, probe, timing,
+                     rejected)
     graph = best.graph if final.path in ONNX_PATHS else None
     return OptimizeResult(record=record, candidates=results, tuning=tuning, graph=graph)
 
@@ -432,15 +440,18 @@ INTERLEAVED_ROUNDS = 5
 def _interleaved_check(final: CandidateResult, graph: bytes | None, model: Any, input_size: tuple[int, int],
                        batches: Sequence[torch.Tensor], eager_threads: int,
                        say: Callable[[str], None]) -> Interleaved | None:
-    """The chosen setting timed in alternation with eager (:mod:`models.inference.interleave`) on up to 64 images:
-    the screening above timed each path at its own moment, and a busy spell can make any of them look faster."""
+    """The chosen setting timed in alternation with eager (:mod:`models.inference.interleave`) on 32 images (or one
+    batch of the setting, when larger): the screening above timed each path at its own moment, and a busy spell can
+    make any of them look faster. Eager runs a copy of the network: building an engine sets the memory format of
+    its network in place (channels-last, compiled paths)."""
     flat = torch.cat(list(batches))
     subset = flat[: max(32, int(final.batch_size or 16))]
     size = int(final.batch_size or 16)
     try:
         engine = build_engine(model, final.path, input_size=input_size, onnx_model=graph, batch_size=size,
                               threads=final.threads)
-        eager = build_engine(model, BASELINE, input_size=input_size)
+        eager = build_engine(copy.deepcopy(model).to(memory_format=torch.contiguous_format), BASELINE,
+                             input_size=input_size)
     except (EngineError, RuntimeError, ValueError) as exc:
         say(f"interleaved check skipped: {_short(exc)}")
         return None
@@ -466,7 +477,8 @@ def _interleaved_check(final: CandidateResult, graph: bytes | None, model: Any, 
 
 def _record(loaded: LoadedBundle, final: CandidateResult, best: CandidateResult, results: Sequence[CandidateResult],
             tuning: Sequence[CandidateResult], criteria: Criteria, max_warmup_s: float, n_images: int,
-            ref: CandidateResult, probe: Sequence[CandidateResult], timing: Interleaved | None) -> InferenceRecord:
+            ref: CandidateResult, probe: Sequence[CandidateResult], timing: Interleaved | None,
+            rejected: str | None = None) -> InferenceRecord:
     m = loaded.manifest
     speed = float(best.images_per_s or 0.0)
     base = float(ref.images_per_s or 1e-9)
@@ -480,8 +492,8 @@ def _record(loaded: LoadedBundle, final: CandidateResult, best: CandidateResult,
         threads=int(final.threads) if final.threads else None,
         family=backbone_family(loaded.model),
         backbone=m.network.backbone,
-        speedup_vs_eager=round(timing.ratio if timing is not None else speed / base, 3),
-        interleaved={} if timing is None else timing.to_json(),
+        speedup_vs_eager=1.0 if rejected else round(timing.ratio if timing is not None else speed / base, 3),
+        interleaved={} if timing is None else {**timing.to_json(), **({"rejected_path": rejected} if rejected else {})},
         images=n_images,
         criteria={**criteria.to_dict(), "max_warmup_s": max_warmup_s},
         temperature=m.effective_temperature,

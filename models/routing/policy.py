@@ -528,8 +528,9 @@ def determined_batch(calibration: Calibration, taxonomy: Taxonomy, leaf_probs: n
 def routing_decisions(calibration: Calibration, taxonomy: Taxonomy, leaf_probs: np.ndarray) -> list[tuple[str, str | None]]:
     """Per row of a temperature-scaled leaf distribution: ``(route, determined node)`` by the thresholds alone (auto
     where the best leaf's confidence reaches its threshold). What an inference path must not change
-    (:func:`models.inference.engine.agreement`); the unknown score and the spot-check draw are left out (the first
-    needs more outputs than a leaf distribution, the second depends on the image's content only)."""
+    (:func:`models.inference.agreement.agreement`); the unknown score and the spot-check draw are left out (the first
+    needs more outputs than a leaf distribution, the second depends on the image's content only): a path that moves
+    unknown scores across their threshold is not caught here."""
     probs = np.asarray(leaf_probs)
     nodes, _ = determined_batch(calibration, taxonomy, probs)
     out: list[tuple[str, str | None]] = []
