@@ -102,7 +102,7 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
         log(f"[engine] {family}: optimize (measures every path; minutes for full-size models)")
         trained = family == "demo"  # the bundled demo model: trained and calibrated, judged on the demo's look
         bundle, optimized = prepared_bundle(work, family, quick=quick, source=DEMO_MODEL if trained else None,
-                                            images=_demo_images(work, 2031, 4 if quick else 12) if trained else None)
+                                            images=_demo_images(work, 2031, 2 if quick else 12) if trained else None)
         images = _demo_images(work, 2032, 1 if quick else 4) if trained else images
         record = read_bundle_manifest(bundle).inference
         log(f"[engine] {family}: chosen {record.path} (batch {record.batch_size}, threads {record.threads}); "
