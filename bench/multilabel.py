@@ -136,7 +136,7 @@ def _set_routing(bundle: Path, calibration: Path, tests: dict[str, Path]) -> dic
     from models.data.manifest import read_manifest
     from models.evaluation.multilabel import truth_matrix
     from models.inference.collect import collect_outputs
-    from models.inference.outputs import presence, present, set_confidence
+    from models.inference.outputs import present, set_confidence
     from models.inference.predictor import Predictor
 
     predictor = Predictor(load_bundle(bundle), spectra=False)
@@ -145,7 +145,7 @@ def _set_routing(bundle: Path, calibration: Path, tests: dict[str, Path]) -> dic
     def scored(manifest: Path) -> tuple[np.ndarray, np.ndarray]:
         samples = read_manifest(manifest, tax, allow_unknown=False).samples
         out = collect_outputs(predictor, [s.path for s in samples])
-        scores = presence(predictor.probabilities(out.level_logits)[0], tax.leaf_level_index)
+        scores = predictor.presence_scores(out.level_logits)
         return scores, truth_matrix([samples[i].labels for i in out.index], tax.leaves)
 
     fitted_on = scored(calibration)

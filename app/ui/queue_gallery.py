@@ -32,7 +32,7 @@ from shiboken6 import isValid
 from app.services.queue import QueueDetail, QueueRow, QueueService
 from app.ui.image_cache import ThumbnailLoader, decode_qimage
 from app.ui.keymap import claim_keys
-from app.ui.queue_model import GroupRow, QueueTableModel, age_text
+from app.ui.queue_model import GroupRow, QueueTableModel, age_text, set_names
 from app.ui.style import STATE_COLOURS, reason_label, state_label
 from app.ui.viewer import ImageViewer
 from app.ui.workers import Task, TaskRunner
@@ -127,7 +127,7 @@ class GalleryDelegate(QStyledItemDelegate):
         fm = option.fontMetrics
         text = r.adjusted(8, TILE + 8, -8, 0)
         shown = row.judged_set if row.state != "rejudge" and row.judged_leaf else row.predicted_set
-        name = " + ".join(map(self.leaf_name, shown)) if shown else self.leaf_name(None)
+        name = set_names(self.leaf_name, shown)
         p.setPen(QColor("#e8eaed"))
         p.drawText(QRect(text.left(), text.top(), text.width(), fm.height()), Qt.AlignmentFlag.AlignLeft,
                    fm.elidedText(name, Qt.TextElideMode.ElideRight, text.width()))
@@ -297,7 +297,7 @@ class QueueDetailPane(QWidget):
                 reasons=", ".join(reason_label(r) for r in row.reasons))))
         state = state_label(row.state)
         if row.state != "rejudge":
-            state += f" · {' + '.join(map(self.leaf_name, row.judged_set))}" if row.judged_leaf else ""
+            state += f" · {set_names(self.leaf_name, row.judged_set)}" if row.judged_leaf else ""
             state += f" · {row.judged_by}" if row.judged_by else ""
         lines.append(f"<span style='color:{STATE_COLOURS.get(row.state, '#9aa0a6')}'>{esc(state)}</span>")
         if d is not None and d.note:

@@ -6,6 +6,7 @@ fetches the pages).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,6 +16,11 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from app.services.queue import QueuePage, QueueRow
 from app.ui.style import STATE_COLOURS, reason_label, state_label
+
+
+def set_names(leaf_name: Callable[[str | None], str], leaves: Sequence[str]) -> str:
+    """Several leaves as one text, ``Metal particle + Scratch`` (a multi-label set); the name of no leaf when empty."""
+    return " + ".join(map(leaf_name, leaves)) if leaves else leaf_name(None)
 
 
 def age_text(age: dt.timedelta) -> str:
@@ -151,7 +157,7 @@ class QueueTableModel(QAbstractTableModel):
         if col == "file":
             return Path(row.path).name if row.path else f"#{row.image_id}"
         if col == "predicted":
-            return " + ".join(map(self.leaf_name, row.labels)) if row.labels else self.leaf_name(row.leaf)
+            return set_names(self.leaf_name, row.predicted_set)
         if col == "confidence":
             return "" if row.confidence is None else f"{row.confidence * 100:.1f}%"
         if col == "reasons":
@@ -163,7 +169,7 @@ class QueueTableModel(QAbstractTableModel):
         if col == "age":
             return age_text(row.age())
         if row.state != "rejudge" and row.judged_leaf and set(row.judged_set) != set(row.predicted_set):
-            return f"{state_label(row.state)} → {' + '.join(map(self.leaf_name, row.judged_set))}"
+            return f"{state_label(row.state)} → {set_names(self.leaf_name, row.judged_set)}"
         return state_label(row.state)
 
     # -- content -------------------------------------------------------------------------------

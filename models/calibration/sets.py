@@ -61,7 +61,6 @@ def calibrate_sets(bundle_path: str | Path, samples: Sequence[Sample], *, target
     from models.bundle.records import MultiLabelRecord
     from models.evaluation.multilabel import truth_matrix
     from models.inference.collect import collect_outputs
-    from models.inference.outputs import presence
     from models.inference.predictor import Predictor
 
     if not 0.0 < target_purity < 1.0:
@@ -86,7 +85,7 @@ def calibrate_sets(bundle_path: str | Path, samples: Sequence[Sample], *, target
     if not kept:
         raise CalibrationError(f"split {split!r} has no readable images with a known label to calibrate on")
     taxonomy = bundle.manifest.taxonomy
-    scores = presence(predictor.probabilities(out.level_logits)[0], taxonomy.leaf_level_index)
+    scores = predictor.presence_scores(out.level_logits)
     truth = truth_matrix([s.labels for s in kept], taxonomy.leaves)
     fit, sure, exact = fit_set_threshold(scores, truth, predictor.presence_thresholds, target=target_purity,
                                          confidence=confidence)

@@ -79,13 +79,12 @@ def _multilabel(predictor: Any, level_logits: list[np.ndarray], leaf_probs: np.n
     """:func:`models.evaluation.multilabel.multilabel_metrics` of the known images: a multi-label bundle's
     presence scores and predicted sets, a single-label bundle's leaf distribution and Top-1."""
     from models.evaluation.multilabel import multilabel_metrics, predicted_matrix, truth_matrix
-    from models.inference.outputs import presence
 
     tax = predictor.taxonomy
     known = ~unknown
     scores = leaf_probs
     if predictor.is_multilabel:
-        scores = presence(predictor.probabilities(level_logits)[0], tax.leaf_level_index)
+        scores = predictor.presence_scores(level_logits)
     truth = truth_matrix([s.labels for s, k in zip(kept, known, strict=True) if k], tax.leaves)
     predicted = predicted_matrix(scores[known], multilabel=predictor.is_multilabel,
                                  thresholds=predictor.presence_thresholds)

@@ -176,6 +176,11 @@ class PredictorCore(abc.ABC):
         level_probs = [_softmax(lv) for lv in levels]
         return level_probs, combine_levels(level_probs, self._leaf_level_index)
 
+    def presence_scores(self, raw_levels: Sequence[np.ndarray]) -> np.ndarray:
+        """A multi-label bundle's leaf presence scores (N, num_leaves) of raw level logits (:func:`presence` of the
+        per-level sigmoids of :meth:`probabilities`)."""
+        return presence(self.probabilities(raw_levels)[0], self._leaf_level_index)
+
     def decode_ahead(self, images: Iterable[ImageSource], *, keys: bool = False) -> Iterator[Decoded]:
         """Decode and preprocess images on :attr:`decode_workers` threads, yielded in input order.
 

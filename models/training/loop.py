@@ -419,7 +419,6 @@ def _presence_thresholds(run: _Run, log: Log) -> None:
     (:func:`models.evaluation.multilabel.choose_thresholds`); without validation images every leaf keeps 0.5."""
     from models.evaluation.multilabel import MIN_POSITIVES, choose_thresholds, truth_matrix
     from models.inference.collect import collect_outputs
-    from models.inference.outputs import presence
     from models.inference.predictor import Predictor
 
     if not run.data.val:
@@ -428,7 +427,7 @@ def _presence_thresholds(run: _Run, log: Log) -> None:
     predictor = Predictor(LoadedBundle(model=run.model, manifest=run.manifest(), path=Path(".")), device=run.rt.device,
                           batch_size=max(8, run.cfg.batch_size))
     out = collect_outputs(predictor, [s.path for s in run.data.val])
-    scores = presence(predictor.probabilities(out.level_logits)[0], run.taxonomy.leaf_level_index)
+    scores = predictor.presence_scores(out.level_logits)
     truth = truth_matrix([run.data.val[i].labels for i in out.index], run.taxonomy.leaves)
     thresholds, f1 = choose_thresholds(scores, truth, run.taxonomy.leaves)
     run.multilabel = MultiLabelRecord(thresholds=thresholds, n_val=len(out.index), min_positives=MIN_POSITIVES, f1=f1)
