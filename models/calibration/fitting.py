@@ -78,17 +78,16 @@ def stage_candidate_strides(predictor: Predictor, unknown_method: str, log: Log)
     Raises:
         CalibrationError: ``stages`` was asked for and the backbone has no stages (token models).
     """
-    from models.inference.engine import HOOKED_PATHS
-
     strides = predictor.model.stage_strides()
     if unknown_method == "stages" and not strides:
         raise CalibrationError("unknown method 'stages' needs a CNN backbone with stages of stride 4-32; "
                                f"{predictor.manifest.network.backbone!r} has none")
     if unknown_method not in ("auto", "stages"):
         return ()
-    if unknown_method == "auto" and strides and predictor.engine.path not in HOOKED_PATHS:
-        log(f"'stages' candidate skipped: the bundle's {predictor.engine.path} inference path hides the backbone's "
-            "stages (pass --unknown-method stages to use it; the bundle then runs on the torch path)")
+    if unknown_method == "auto" and strides and not predictor.can_watch(strides):
+        log(f"'stages' candidate skipped: the bundle's stored {predictor.engine.path} inference path does not give "
+            "the backbone's stages (run `fma-model optimize` again, or pass --unknown-method stages to use it; the "
+            "bundle then runs on the torch path)")
         return ()
     return strides
 

@@ -1,9 +1,9 @@
 """The equality guard of the inference paths: when a path counts as keeping the predictions of ``eager``.
 
-:func:`agreement` compares two leaf distributions of the same images: the share of images with the same Top-1 leaf,
-the largest change of the confidence and, for a calibrated bundle (``decide``: its routing,
-:func:`models.routing.policy.routing_decisions`), the share of images routed the same (auto or re-judge, and the
-determined node). :class:`Criteria` says what passes: Top-1 agreement, then the routing agreement of a calibrated
+:func:`agreement` compares two leaf distributions of the same images (:class:`Scores`, with the unknown scores of a
+bundle that has an unknown detector): the share of images with the same Top-1 leaf, the largest change of the
+confidence and, for a calibrated bundle (``decide``: its routing, :func:`models.routing.policy.routing_decisions`),
+the share of images routed the same (auto or re-judge, with the unknown score's threshold, and the determined node). :class:`Criteria` says what passes: Top-1 agreement, then the routing agreement of a calibrated
 bundle (a confidence change matters only where it crosses a threshold, issue #21) or else the confidence change.
 
 No torch.
@@ -16,7 +16,39 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Agreement", "Criteria", "Decide", "agreement"]
+__all__ = ["Agreement", "Criteria", "Decide", "Scores", "agreement"]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What a path gave for some images, as the guard compares it.
+
+    Attributes:
+        leaf_probs: (N, num_leaves) leaf distribution (temperature-scaled).
+        unknown: (N,) unknown scores of the bundle's detector, None without one.
+    """
+
+    leaf_probs: np.ndarray
+    unknown: np.ndarray | None = None
+
+    @staticmethod
+    def of(value: np.ndarray | Scores) -> Scores:
+        """``value`` as Scores (a bare leaf-probability array has no unknown scores)."""
+        return value if isinstance(value, Scores) else Scores(np.asarray(value))
+
+    def __len__(self) -> int:
+        return len(self.leaf_probs)
+
+    def head(self, n: int) -> Scores:
+        """The first ``n`` images."""
+        return Scores(self.leaf_probs[:n], None if self.unknown is None else self.unknown[:n])
+
+    @staticmethod
+    def concat(parts: Sequence[Scores]) -> Scores:
+        """The parts' images in order (the unknown scores only when every part has them)."""
+        unknown = [p.unknown for p in parts]
+        return Scores(np.concatenate([p.leaf_probs for p in parts]),
+                      None if any(u is None for u in unknown) else np.concatenate(unknown))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -87,20 +119,22 @@ class Agreement:
         return out
 
 
-Decide = Callable[[np.ndarray], Sequence[Hashable]]
-"""A calibrated bundle's routing of a (N, num_leaves) leaf distribution: one comparable decision per row
-(:func:`models.routing.policy.routing_decisions`)."""
+Decide = Callable[[np.ndarray, np.ndarray | None], Sequence[Hashable]]
+"""A calibrated bundle's routing of a (N, num_leaves) leaf distribution and the images' (N,) unknown scores (None:
+not compared): one comparable decision per row (:func:`models.routing.policy.routing_decisions`)."""
 
 
-def agreement(reference: np.ndarray, candidate: np.ndarray, decide: Decide | None = None) -> Agreement:
+def agreement(reference: np.ndarray | Scores, candidate: np.ndarray | Scores, decide: Decide | None = None) -> Agreement:
     """Compare two (N, num_leaves) leaf-probability arrays computed from the same N images (with ``decide``, also
-    how many images the bundle's calibration routes the same).
+    how many images the bundle's calibration routes the same; with the unknown scores of both sides when both have
+    them).
 
     Raises:
         ValueError: the shapes differ or are not 2-D, or the arrays hold NaN/inf.
     """
-    ref = np.asarray(reference, dtype=np.float64)
-    cand = np.asarray(candidate, dtype=np.float64)
+    ref_scores, cand_scores = Scores.of(reference), Scores.of(candidate)
+    ref = np.asarray(ref_scores.leaf_probs, dtype=np.float64)
+    cand = np.asarray(cand_scores.leaf_probs, dtype=np.float64)
     if ref.ndim != 2 or ref.shape != cand.shape:
         raise ValueError(f"leaf probabilities must be two (N, leaves) arrays of one shape, got {ref.shape} and {cand.shape}")
     if not (np.isfinite(ref).all() and np.isfinite(cand).all()):
@@ -112,6 +146,9 @@ def agreement(reference: np.ndarray, candidate: np.ndarray, decide: Decide | Non
     conf_diff = np.abs(ref.max(axis=1) - cand.max(axis=1))
     routing = None
     if decide is not None:
-        routing = float(np.mean([a == b for a, b in zip(decide(ref), decide(cand), strict=True)]))
+        both = ref_scores.unknown is not None and cand_scores.unknown is not None
+        routing = float(np.mean([a == b for a, b in zip(decide(ref, ref_scores.unknown if both else None),
+                                                        decide(cand, cand_scores.unknown if both else None),
+                                                        strict=True)]))
     return Agreement(n=n, top1=float(same.mean()), max_prob_diff=float(conf_diff.max()),
                      max_abs_diff=float(np.abs(ref - cand).max()), routing=routing)

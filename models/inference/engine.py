@@ -47,6 +47,7 @@ from torch import Tensor, nn
 
 from models.bundle.manifest import InferenceRecord
 from models.hashing import sha256_hex
+from models.inference.flat import FlatOutputs, RawOutput
 
 PATHS: tuple[str, ...] = (
     "eager",
@@ -72,52 +73,6 @@ CALIBRATION_IMAGES = 8  # static int8 calibration (see quantize_onnx for why so 
 
 class EngineError(RuntimeError):
     """An inference path cannot be used on this machine (or for this network); the message says why."""
-
-
-# ------------------------------------------------------------------------------------------- outputs
-@dataclass
-class RawOutput:
-    """What the network gives for a batch, as float32 CPU-compatible tensors.
-
-    Attributes:
-        levels: per tree level, the (N, n_k) logits (before any temperature).
-        embedding: (N, D) pooled features.
-        cbam_map: (N, 1, h, w) combined CBAM heatmap in [0, 1] per image
-            (:meth:`models.nn.network.HierarchicalNet.cbam_heatmap`), or None without CBAM.
-    """
-
-    levels: list[Tensor]
-    embedding: Tensor
-    cbam_map: Tensor | None = None
-
-    @classmethod
-    def from_flat(cls, flat: Sequence[Tensor], num_levels: int, has_cbam: bool) -> RawOutput:
-        """Rebuild from the flat tuple of :class:`FlatOutputs` (levels..., embedding[, cbam map])."""
-        items = [t.float() for t in flat]
-        return cls(levels=items[:num_levels], embedding=items[num_levels],
-                   cbam_map=items[num_levels + 1] if has_cbam else None)
-
-
-class FlatOutputs(nn.Module):
-    """The network as one tensor in, a flat tuple out: (level logits..., embedding[, cbam map]).
-
-    The form ``torch.compile`` and ONNX export want; the combined CBAM heatmap
-    (:meth:`~models.nn.network.HierarchicalNet.cbam_heatmap`, recipe :data:`models.nn.network.CBAM_RECIPE`)
-    becomes a real output, computed inside the graph, so it still falls out of the same forward pass.
-    """
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-        self.has_cbam = bool(getattr(net, "num_cbam", 0))
-        self.num_levels = len(net.level_sizes)
-
-    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
-        out = self.net(x)
-        items = [*out.levels, out.embedding]
-        if self.has_cbam:
-            items.append(self.net.cbam_heatmap())
-        return tuple(items)
 
 
 # ----------------------------------------------------------------------------------- availability
@@ -158,14 +113,20 @@ class Engine(abc.ABC):
     Attributes:
         path: the path's name (one of :data:`PATHS`).
         channels_last: the engine feeds (and left the network in) the channels-last format.
+        stage_strides: the backbone stages whose channel statistics every output carries (:attr:`RawOutput.stages`).
     """
 
     path: str = BASELINE
     channels_last: bool = False
+    stage_strides: tuple[int, ...] = ()
 
     @abc.abstractmethod
     def __call__(self, x: Tensor) -> RawOutput:
         """Run the network on a batch; every subclass implements one path."""
+
+    def close(self) -> None:
+        """Take what the engine put on the (shared) network off it (the torch paths' stage hooks)."""
+        return None
 
 
 class TorchEngine(Engine):
@@ -177,14 +138,17 @@ class TorchEngine(Engine):
         model: the :class:`models.nn.network.HierarchicalNet`, in eval mode.
         path: one of the torch paths of :data:`PATHS`.
         compile_batch: for the compile paths, the batch size compiled for (smaller batches are padded).
+        stage_strides: also give the channel statistics of these backbone stages (:class:`FlatOutputs`).
     """
 
-    def __init__(self, model: nn.Module, path: str, *, compile_batch: int = 16) -> None:
+    def __init__(self, model: nn.Module, path: str, *, compile_batch: int = 16,
+                 stage_strides: Sequence[int] = ()) -> None:
         self.path = path
         self.channels_last = path in ("channels_last", "bf16_channels_last", "compile", "compile_bf16")
         self.bf16 = "bf16" in path
         self.model = model.to(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
-        self.flat = FlatOutputs(model).eval()
+        self.flat = FlatOutputs(model, stage_strides).eval()
+        self.stage_strides = self.flat.stage_strides
         self.compile_batch = max(1, int(compile_batch))
         self._fn: Callable[[Tensor], tuple[Tensor, ...]] = self.flat
         if path.startswith("compile"):
@@ -192,6 +156,9 @@ class TorchEngine(Engine):
 
             inductor_config.freezing = True  # fold weights as constants: oneDNN-packed convs/linears
             self._fn = torch.compile(self.flat, dynamic=False)
+
+    def close(self) -> None:
+        self.flat.remove_hooks()
 
     def _run(self, x: Tensor) -> tuple[Tensor, ...]:
         if self.channels_last:
@@ -205,7 +172,7 @@ class TorchEngine(Engine):
     def __call__(self, x: Tensor) -> RawOutput:
         n = x.shape[0]
         if not self.path.startswith("compile") or n == self.compile_batch:
-            return RawOutput.from_flat(self._run(x), self.flat.num_levels, self.flat.has_cbam)
+            return RawOutput.from_flat(self._run(x), self.flat.num_levels, self.flat.has_cbam, self.stage_strides)
         parts: list[tuple[Tensor, ...]] = []
         for start in range(0, n, self.compile_batch):  # one compiled shape: pad the last part
             chunk = x[start:start + self.compile_batch]
@@ -214,7 +181,7 @@ class TorchEngine(Engine):
                 chunk = torch.cat([chunk, chunk.new_zeros((self.compile_batch - k, *chunk.shape[1:]))])
             parts.append(tuple(t[:k].clone() for t in self._run(chunk)))
         flat = [torch.cat([p[i] for p in parts]) for i in range(len(parts[0]))]
-        return RawOutput.from_flat(flat, self.flat.num_levels, self.flat.has_cbam)
+        return RawOutput.from_flat(flat, self.flat.num_levels, self.flat.has_cbam, self.stage_strides)
 
 
 class QuantizedTorchEngine(Engine):
@@ -269,18 +236,33 @@ class OnnxEngine(Engine):
         except Exception as exc:  # onnxruntime raises its own exception types
             raise EngineError(f"ONNX Runtime cannot load the exported graph: {exc}") from exc
         self.input_name = self.session.get_inputs()[0].name
+        # A graph exported with stage outputs (export_onnx; those of older bundles have none) gives their statistics.
+        self.stage_strides = tuple(int(o.name[5:]) for o in self.session.get_outputs()
+                                   if o.name.startswith("stage") and o.name[5:].isdigit())
 
     def __call__(self, x: Tensor) -> RawOutput:
         arr = x.detach().to("cpu", torch.float32).contiguous().numpy()
         outs = self.session.run(None, {self.input_name: arr})
-        return RawOutput.from_flat([torch.from_numpy(o) for o in outs], self.num_levels, self.has_cbam)
+        return RawOutput.from_flat([torch.from_numpy(o) for o in outs], self.num_levels, self.has_cbam,
+                                   self.stage_strides)
 
 
 # -------------------------------------------------------------------------------- export & quantise
-def export_onnx(model: nn.Module, input_size: tuple[int, int]) -> bytes:
-    """Export the network (as :class:`FlatOutputs`) to an ONNX graph with a dynamic batch axis."""
-    flat = FlatOutputs(model).eval()
-    names = [f"level{k}" for k in range(flat.num_levels)] + ["embedding"] + (["cbam_map"] if flat.has_cbam else [])
+def export_onnx(model: nn.Module, input_size: tuple[int, int], stage_strides: Sequence[int] | None = None, *,
+                with_names: bool = False) -> bytes | tuple[bytes, list[str]]:
+    """Export the network (as :class:`FlatOutputs`) to an ONNX graph with a dynamic batch axis (TorchScript exporter).
+
+    ``stage_strides``: the stages whose statistics the graph also gives (default: every stage the backbone has,
+    :meth:`~models.nn.network.HierarchicalNet.stage_strides`, so a bundle calibrated later with the "stages" unknown
+    score can still run the graph). ``with_names``: also return the output names.
+    """
+    strides = tuple(model.stage_strides()) if stage_strides is None and hasattr(model, "stage_strides") \
+        else tuple(stage_strides or ())
+    try:
+        flat = FlatOutputs(model, strides).eval()
+    except ValueError as exc:
+        raise EngineError(str(exc)) from exc
+    names = flat.output_names()
     buf = io.BytesIO()
     model.to(memory_format=torch.contiguous_format)
     dummy = torch.zeros(2, 3, *input_size)
@@ -292,7 +274,9 @@ def export_onnx(model: nn.Module, input_size: tuple[int, int]) -> bytes:
                               opset_version=ONNX_OPSET, dynamo=False)
     except Exception as exc:  # the exporter raises many types; one clear message
         raise EngineError(f"cannot export the network to ONNX: {type(exc).__name__}: {exc}") from exc
-    return buf.getvalue()
+    finally:
+        flat.remove_hooks()
+    return (buf.getvalue(), names) if with_names else buf.getvalue()
 
 
 @contextlib.contextmanager
@@ -369,6 +353,7 @@ def build_engine(
     calibration: Iterable[Tensor] = (),
     threads: int | None = None,
     batch_size: int = 16,
+    stage_strides: Sequence[int] = (),
 ) -> Engine:
     """Build the engine of ``path`` for a network.
 
@@ -380,6 +365,9 @@ def build_engine(
         calibration: batches for static int8 quantisation (``onnx_int8`` without ``onnx_model``).
         threads: ONNX Runtime intra-op threads (torch paths use the process-wide torch setting).
         batch_size: the batch size the compile paths are compiled for.
+        stage_strides: the torch paths also give these stages' statistics (:class:`FlatOutputs`); an exported ONNX
+            graph gives every stage's (:func:`export_onnx`), a stored one what it was exported with, and
+            ``torch_int8_dynamic`` none.
 
     Raises:
         EngineError: the path cannot run here (see :func:`unavailable_reason`) or building it failed.
@@ -400,7 +388,10 @@ def build_engine(
                           path=path, threads=threads)
     if path == "torch_int8_dynamic":
         return QuantizedTorchEngine(model)
-    return TorchEngine(model, path, compile_batch=batch_size)
+    try:
+        return TorchEngine(model, path, compile_batch=batch_size, stage_strides=stage_strides)
+    except ValueError as exc:  # no such stage
+        raise EngineError(f"{path}: {exc}") from exc
 
 
 # ---------------------------------------------------------------------------- the stored choice
@@ -470,6 +461,7 @@ def engine_from_manifest(
     device: torch.device,
     default: str = "channels_last",
     max_threads: int | None = None,
+    stage_strides: Sequence[int] = (),
 ) -> Selected:
     """The engine for a loaded bundle: its stored ``inference`` record when usable here.
 
@@ -483,18 +475,25 @@ def engine_from_manifest(
     ``max_threads`` caps the ONNX Runtime threads (the recorded count, or one per core when none applies): an
     app that keeps a core for its UI passes ``cores - 1``.
 
+    ``stage_strides``: the stages whose statistics the engine should give (a bundle with the "stages" unknown score);
+    a path that cannot give them (``torch_int8_dynamic``, an ONNX graph stored without them) is passed over like an
+    unavailable one.
+
     Returns:
         The engine, the recorded batch size and thread count (None when not applicable), and a note
         saying why the stored choice was not used (None when it was, or when there was none).
     """
+    def fallback() -> TorchEngine:
+        return TorchEngine(model, default, stage_strides=stage_strides)
+
     if record is None:
-        return Selected(TorchEngine(model, default), None, None, None)
+        return Selected(fallback(), None, None, None)
     if device.type != "cpu":
-        return Selected(TorchEngine(model, default), None, None,
+        return Selected(fallback(), None, None,
                         f"the stored inference path was measured on a CPU; using {default} on {device}")
     stale = stale_reason(record, weights_sha256=weights_sha256, temperature=temperature)
     if stale:
-        return Selected(TorchEngine(model, default), None, None,
+        return Selected(fallback(), None, None,
                         f"stored inference choice ignored: {stale}; run `fma-model optimize` again")
     same_machine = int(record.machine.get("cpu_count") or 0) == (os.cpu_count() or 0)
     threads = int(record.threads) if same_machine and record.threads else None
@@ -510,10 +509,15 @@ def engine_from_manifest(
         if reason is None:
             try:
                 engine = build_engine(model, path, input_size=input_size, onnx_model=graph, threads=threads,
-                                      batch_size=batch or 16)
+                                      batch_size=batch or 16, stage_strides=stage_strides)
             except EngineError as exc:
                 reason = str(exc)
             else:
+                missing = sorted(set(stage_strides) - set(engine.stage_strides))
+                if missing:
+                    reason = (f"it does not give the statistics of the backbone stage of stride {missing[0]} that "
+                              "the 'stages' unknown score reads")
+            if reason is None:
                 note = None if not skipped else "; ".join(skipped) + f"; using {path}"
                 return Selected(engine, batch, threads, note)
         skipped.append(f"{path} unavailable ({reason})")

@@ -45,7 +45,7 @@ from models.bundle.io import LoadedBundle, load_bundle
 from models.bundle.manifest import BundleError, BundleManifest, InferenceRecord, OnnxGraph
 from models.hashing import sha256_hex
 from models.imageio import decode_or_reason, expand_paths
-from models.inference.agreement import Agreement, Criteria, Decide, agreement
+from models.inference.agreement import Agreement, Criteria, Decide, Scores, agreement
 from models.inference.engine import (
     BASELINE,
     CALIBRATION_IMAGES,
@@ -135,25 +135,25 @@ class OptimizeResult:
 def run_engine(
     engine: Engine,
     batches: Sequence[torch.Tensor],
-    postprocess: Callable[[Any], np.ndarray],
+    postprocess: Callable[[Any], Scores],
     *,
     abort_below: float | None = None,
-) -> tuple[np.ndarray, float, float, bool]:
+) -> tuple[Scores, float, float, bool]:
     """Time a pass of ``engine`` over ``batches`` (after one warm-up batch).
 
     Args:
         engine: the engine.
         batches: preprocessed batches.
-        postprocess: raw output -> (N, leaves) leaf probabilities.
+        postprocess: raw output -> what the guard compares (leaf probabilities, unknown scores).
         abort_below: stop once at least two batches and one second have run below this speed (images/s).
 
     Returns:
-        (leaf probabilities of the images that ran, warm-up seconds, images/s, completed).
+        (the scores of the images that ran, warm-up seconds, images/s, completed).
     """
     t0 = time.perf_counter()
     engine(batches[0])
     warmup = time.perf_counter() - t0
-    probs: list[np.ndarray] = []
+    probs: list[Scores] = []
     done, elapsed = 0, 0.0
     for i, batch in enumerate(batches):
         t0 = time.perf_counter()
@@ -163,15 +163,15 @@ def run_engine(
         done += batch.shape[0]
         if abort_below is not None and i >= 1 and elapsed >= 1.0 and done / elapsed < abort_below \
                 and i < len(batches) - 1:
-            return np.concatenate(probs), warmup, done / elapsed, False
-    return np.concatenate(probs), warmup, done / max(elapsed, 1e-9), True
+            return Scores.concat(probs), warmup, done / elapsed, False
+    return Scores.concat(probs), warmup, done / max(elapsed, 1e-9), True
 
 
-def judge(result: CandidateResult, reference: np.ndarray, probs: np.ndarray, criteria: Criteria,
+def judge(result: CandidateResult, reference: Scores | np.ndarray, probs: Scores | np.ndarray, criteria: Criteria,
           max_warmup_s: float, decide: Decide | None = None) -> CandidateResult:
     """Fill in the agreement (with ``decide``, a calibrated bundle's routing, compared too) and, when the path must
     be rejected, the reason (in place; returned)."""
-    result.agreement = agreement(reference[: len(probs)], probs, decide)
+    result.agreement = agreement(Scores.of(reference).head(len(probs)), probs, decide)
     why = result.agreement.why_not(criteria)
     if why:
         result.reason = f"predictions differ: {why}"
@@ -290,14 +290,21 @@ def optimize_bundle(
     if unknown:
         raise ValueError(f"unknown inference path(s) {', '.join(unknown)}; known: {', '.join(PATHS)}")
     reference_predictor = Predictor(loaded, inference=False, channels_last=False)
-    reference_predictor.unwatch_stages()  # no routing here: keep hooks off the graph that is compiled and exported
+    reference_predictor.unwatch_stages()  # every engine below is built with the stage outputs it needs
     model, input_size = reference_predictor.model, reference_predictor.input_size
-
-    def leaf_probs(raw: Any) -> np.ndarray:
-        return reference_predictor.postprocess(raw).leaf_probs
-
     calibration = loaded.manifest.calibration  # a calibrated bundle: paths are judged by the routing they keep
     decide = None if calibration is None else functools.partial(routing_decisions, calibration, loaded.taxonomy)
+    detector = None if calibration is None else calibration.unknown  # ... with its unknown score's threshold too
+    needed = tuple(detector.needs_stage_stats) if detector is not None else ()
+    build = functools.partial(build_engine, stage_strides=needed)
+
+    def leaf_probs(raw: Any) -> Scores:
+        out = reference_predictor.postprocess(raw)
+        if detector is None or not set(needed) <= set(raw.stages):
+            return Scores(out.leaf_probs)
+        return Scores(out.leaf_probs, detector.score(
+            leaf_probs=out.leaf_probs, level_logits=out.level_logits, embeddings=out.embedding,
+            stage_stats={s: raw.stages[s].float().cpu().numpy() for s in needed} if needed else None))
 
     tensors, skipped = preprocess_all(reference_predictor.preprocess, images)
     for line in skipped[:5]:
@@ -324,7 +331,7 @@ def optimize_bundle(
     say(f"{len(tensors)} images, batch {batch_size}, {run_threads} threads")
     ref = CandidateResult(BASELINE, batch_size=batch_size, threads=run_threads)
     t0 = time.perf_counter()
-    eager = build_engine(model, BASELINE, input_size=input_size)
+    eager = build(model, BASELINE, input_size=input_size)
     ref.build_s = time.perf_counter() - t0
     reference, ref.warmup_s, ref.images_per_s, ref.completed = run_engine(eager, batches, leaf_probs)
     judge(ref, reference, reference, criteria, max_warmup_s, decide)
@@ -339,12 +346,15 @@ def optimize_bundle(
             res.reason = f"unavailable: {reason}"
             say(_line(res, ref.images_per_s))
             continue
+        engine = None
         try:
             t0 = time.perf_counter()
             graph = _graph_for(path, model, input_size, calib, graphs)
-            engine = build_engine(model, path, input_size=input_size, onnx_model=graph, batch_size=batch_size,
-                                  threads=run_threads)
+            engine = build(model, path, input_size=input_size, onnx_model=graph, batch_size=batch_size,
+                           threads=run_threads)
             res.build_s = time.perf_counter() - t0
+            if not set(needed) <= set(engine.stage_strides):
+                raise EngineError("it does not give the backbone stages' statistics the 'stages' unknown score reads")
             res.graph = graph
             best = max(float(r.images_per_s or 0.0) for r in results if r.accepted)
             probs, res.warmup_s, res.images_per_s, res.completed = run_engine(
@@ -354,16 +364,19 @@ def optimize_bundle(
             say(_line(res, ref.images_per_s))
             continue
         finally:
+            if engine is not None:
+                engine.close()
             model.to(memory_format=torch.contiguous_format)
         judge(res, reference, probs, criteria, max_warmup_s, decide)
         say(_line(res, ref.images_per_s))
     best = choose(results)
     tuning = _tune(best, model, input_size, batches, reference, leaf_probs, criteria, max_warmup_s, batch_sizes,
-                   thread_options, say, decide)
+                   thread_options, say, decide, build)
     # the settings are compared with each other (same subset of images), not with the full pass
     final = choose(tuning) if any(r.accepted for r in tuning) else best
-    timing = _interleaved_check(final, best.graph, model, input_size, batches, run_threads, say) \
+    timing = _interleaved_check(final, best.graph, model, input_size, batches, run_threads, say, build) \
         if final.path != BASELINE else None
+    eager.close()
     rejected = None
     if timing is not None and timing.ratio <= 1.0:  # not faster side by side: the screening's lead was the load's
         say(f"{final.path} is not faster than eager side by side ({timing.describe()}): eager is kept")
@@ -391,7 +404,7 @@ def _graph_for(path: str, model: Any, input_size: tuple[int, int], calib: Sequen
 
 
 def _probe_threads(model: Any, input_size: tuple[int, int], batches: Sequence[torch.Tensor],
-                   thread_options: Sequence[int], leaf_probs: Callable[[Any], np.ndarray]) -> list[CandidateResult]:
+                   thread_options: Sequence[int], leaf_probs: Callable[[Any], Scores]) -> list[CandidateResult]:
     """Eager throughput at each thread count (a warm-up batch, then ``batches``)."""
     out = []
     for n_threads in thread_options:
@@ -404,9 +417,10 @@ def _probe_threads(model: Any, input_size: tuple[int, int], batches: Sequence[to
 
 
 def _tune(best: CandidateResult, model: Any, input_size: tuple[int, int], batches: Sequence[torch.Tensor],
-          reference: np.ndarray, leaf_probs: Callable[[Any], np.ndarray], criteria: Criteria, max_warmup_s: float,
+          reference: Scores, leaf_probs: Callable[[Any], Scores], criteria: Criteria, max_warmup_s: float,
           batch_sizes: Sequence[int], thread_options: Sequence[int],
-          say: Callable[[str], None], decide: Decide | None = None) -> list[CandidateResult]:
+          say: Callable[[str], None], decide: Decide | None = None,
+          build: Callable[..., Engine] = build_engine) -> list[CandidateResult]:
     """Batch size x thread count for the chosen path, on (up to) the first 64 images."""
     sizes = [best.batch_size or 16] if best.path.startswith("compile") else list(batch_sizes)
     flat = torch.cat(list(batches))
@@ -418,10 +432,11 @@ def _tune(best: CandidateResult, model: Any, input_size: tuple[int, int], batche
             out.append(res)
             try:
                 torch.set_num_threads(n_threads)
-                engine = build_engine(model, best.path, input_size=input_size, onnx_model=best.graph,
-                                      threads=n_threads, batch_size=size)
+                engine = build(model, best.path, input_size=input_size, onnx_model=best.graph,
+                               threads=n_threads, batch_size=size)
                 parts = [subset[i:i + size] for i in range(0, len(subset), size)]
                 probs, res.warmup_s, res.images_per_s, res.completed = run_engine(engine, parts, leaf_probs)
+                engine.close()
             except (EngineError, RuntimeError, ValueError) as exc:
                 res.reason = f"failed: {_short(exc)}"
                 continue
@@ -438,8 +453,8 @@ INTERLEAVED_ROUNDS = 5
 
 
 def _interleaved_check(final: CandidateResult, graph: bytes | None, model: Any, input_size: tuple[int, int],
-                       batches: Sequence[torch.Tensor], eager_threads: int,
-                       say: Callable[[str], None]) -> Interleaved | None:
+                       batches: Sequence[torch.Tensor], eager_threads: int, say: Callable[[str], None],
+                       build: Callable[..., Engine] = build_engine) -> Interleaved | None:
     """The chosen setting timed in alternation with eager (:mod:`models.inference.interleave`) on 32 images (or one
     batch of the setting, when larger): the screening above timed each path at its own moment, and a busy spell can
     make any of them look faster. Eager runs a copy of the network: building an engine sets the memory format of
@@ -448,10 +463,10 @@ def _interleaved_check(final: CandidateResult, graph: bytes | None, model: Any, 
     subset = flat[: max(32, int(final.batch_size or 16))]
     size = int(final.batch_size or 16)
     try:
-        engine = build_engine(model, final.path, input_size=input_size, onnx_model=graph, batch_size=size,
-                              threads=final.threads)
-        eager = build_engine(copy.deepcopy(model).to(memory_format=torch.contiguous_format), BASELINE,
-                             input_size=input_size)
+        eager = build(copy.deepcopy(model).to(memory_format=torch.contiguous_format), BASELINE,
+                      input_size=input_size)  # copied before the candidate puts its hooks on the network
+        engine = build(model, final.path, input_size=input_size, onnx_model=graph, batch_size=size,
+                       threads=final.threads)
     except (EngineError, RuntimeError, ValueError) as exc:
         say(f"interleaved check skipped: {_short(exc)}")
         return None
@@ -470,6 +485,7 @@ def _interleaved_check(final: CandidateResult, graph: bytes | None, model: Any, 
         mine()  # warm-up (a rebuilt compiled path compiles again)
         timing = interleave(theirs, mine, INTERLEAVED_ROUNDS)
     finally:
+        engine.close()
         model.to(memory_format=torch.contiguous_format)
     say(f"interleaved with eager: {final.path} (batch {size}, threads {final.threads}) {timing.describe()}")
     return timing

@@ -13,8 +13,7 @@ Grad-CAM family (the app labels it so).
 from __future__ import annotations
 
 import warnings
-import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ from models.inference.core import Batch, Decoded, ImageSource, PredictorCore, Ro
 from models.inference.engine import HOOKED_PATHS, RawOutput, TorchEngine, engine_from_manifest
 from models.inference.heatmaps import HEATMAP_FLIPS, LevelLogits, cam_maps, normalise_maps
 from models.inference.outputs import BatchOutput
-from models.nn.network import stage_statistics
 
 __all__ = ["Batch", "Decoded", "ImageSource", "Predictor", "RouteDecision"]
 
@@ -80,10 +78,13 @@ class Predictor(PredictorCore):
         m = self.manifest = bundle.manifest
         self._setup(m, bundle.model_version, batch_size=16, decode_workers=decode_workers)
         default = "channels_last" if channels_last else "eager"
+        watched = tuple(self.calibration.unknown.needs_stage_stats) \
+            if self.calibration is not None and self.calibration.unknown is not None else ()
         selected = engine_from_manifest(self.model, m.inference if inference else None, bundle_path=bundle.path,
                                         weights_sha256=m.weights.sha256 if m.weights else None,
                                         temperature=m.effective_temperature, input_size=self.input_size,
-                                        device=self.device, default=default, max_threads=max_threads)
+                                        device=self.device, default=default, max_threads=max_threads,
+                                        stage_strides=watched)
         self.engine = selected.engine
         self.engine_note = selected.note
         if selected.note:
@@ -96,11 +97,8 @@ class Predictor(PredictorCore):
         self.channels_last = self.engine.channels_last
         self.batch_size = max(1, int(batch_size or selected.batch_size or 16))
         self.transform = build_eval_transform(self.input_size, m.mean, m.std, m.interpolation)
-        self._stages: dict[int, Any] = {}  # stride -> hook handle
-        self._stage_out: dict[int, np.ndarray] = {}
-        self._stages_armed = False
-        if self.calibration is not None and self.calibration.unknown is not None:
-            self.watch_stages(self.calibration.unknown.needs_stage_stats)
+        self._watched: tuple[int, ...] = ()
+        self.watch_stages(watched)
         if spectra:
             self._use_spectrum_head(bundle.path)
 
@@ -113,49 +111,46 @@ class Predictor(PredictorCore):
     def watch_stages(self, strides: Sequence[int]) -> None:
         """Also return the channel statistics of these backbone stages from :meth:`forward_batch`.
 
-        Forward hooks read them, so only the eager torch paths can: a stored compiled, quantised or
-        ONNX path falls back to the torch path (with a note in :attr:`engine_note`).
+        The engine gives them as outputs of the same forward pass (:class:`models.inference.engine.FlatOutputs`).
+        An engine built without them is rebuilt with them: at once for the eager torch paths
+        (:data:`~models.inference.engine.HOOKED_PATHS`); a stored compiled, quantised or ONNX path that cannot give
+        them (an ONNX graph stored before stage outputs were exported) falls back to the torch path, with a note in
+        :attr:`engine_note`.
 
         Raises:
             BundleError: the backbone has no stage of one of these strides.
         """
-        new = [int(s) for s in strides if int(s) not in self._stages]
-        if not new:
-            return
-        modules = {}
-        for stride in new:  # every stride is checked before any hook goes on the model
-            module = self.model.stage_at_stride(stride) if self.model.feature_format == "nchw" else None
-            if module is None:
+        wanted = tuple(dict.fromkeys([*self._watched, *(int(s) for s in strides)]))
+        for stride in wanted:  # every stride is checked before the engine changes
+            if self.model.feature_format != "nchw" or self.model.stage_at_stride(stride) is None:
                 raise BundleError(f"{self.bundle.path}: the backbone has no stage of stride {stride} "
                                   "for the 'stages' unknown score")
-            modules[stride] = module
-        me = weakref.ref(self)  # the hook must not keep the Predictor alive
-
-        def hook(stride: int) -> Callable[..., None]:
-            def on_output(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
-                predictor = me()
-                if predictor is not None:
-                    predictor._on_stage(stride, output)
-            return on_output
-
-        for stride, module in modules.items():
-            self._stages[stride] = module.register_forward_hook(hook(stride))
-        if self.engine.path not in HOOKED_PATHS:
-            fallback = "channels_last" if self.engine.channels_last else "eager"
-            self.engine_note = (f"the 'stages' unknown score reads the backbone's stages, which the "
-                                f"{self.engine.path} path hides; using {fallback}")
-            self.engine = TorchEngine(self.model, fallback)
-            self.channels_last = self.engine.channels_last
+        if set(wanted) <= set(self.engine.stage_strides):
+            self._watched = wanted
+            return
+        path = self.engine.path if self.engine.path in HOOKED_PATHS else \
+            ("channels_last" if self.engine.channels_last else "eager")
+        if path != self.engine.path:
+            self.engine_note = (f"the 'stages' unknown score reads the backbone's stages, which the stored "
+                                f"{self.engine.path} path does not give; using {path}")
+        self._replace_engine(TorchEngine(self.model, path, stage_strides=wanted))
+        self._watched = wanted
 
     def unwatch_stages(self) -> None:
-        """Remove the stage hooks from the (shared) network; :meth:`forward_batch` stops returning statistics."""
-        for handle in self._stages.values():
-            handle.remove()
-        self._stages.clear()
+        """Stop returning stage statistics; an eager torch engine is rebuilt without the stages' hooks on the
+        (shared) network."""
+        self._watched = ()
+        if isinstance(self.engine, TorchEngine) and self.engine.stage_strides and self.engine.path in HOOKED_PATHS:
+            self._replace_engine(TorchEngine(self.model, self.engine.path))
 
-    def _on_stage(self, stride: int, output: torch.Tensor) -> None:
-        if self._stages_armed:
-            self._stage_out[stride] = stage_statistics(output)
+    def can_watch(self, strides: Sequence[int]) -> bool:
+        """Whether watching these stages keeps the engine in use (it gives them, or is an eager torch path)."""
+        return set(strides) <= set(self.engine.stage_strides) or self.engine.path in HOOKED_PATHS
+
+    def _replace_engine(self, engine: TorchEngine) -> None:
+        self.engine.close()
+        self.engine = engine
+        self.channels_last = engine.channels_last
 
     # -- low level ---------------------------------------------------------------------------
     def preprocess(self, image: ImageSource) -> torch.Tensor:
@@ -165,15 +160,10 @@ class Predictor(PredictorCore):
     @torch.inference_mode()
     def forward_batch(self, batch: torch.Tensor) -> BatchOutput:
         """Run preprocessed images (N, 3, H, W) through the network (along :attr:`engine`)."""
-        if not self._stages:
-            return self.postprocess(self.engine(batch.to(self.device)))
-        self._stage_out, self._stages_armed = {}, True
-        try:
-            raw = self.engine(batch.to(self.device))
-        finally:
-            self._stages_armed = False
+        raw = self.engine(batch.to(self.device))
         out = self.postprocess(raw)
-        out.stage_stats = dict(self._stage_out)
+        if self._watched:
+            out.stage_stats = {s: raw.stages[s].detach().float().cpu().numpy() for s in self._watched}
         return out
 
     def postprocess(self, raw: RawOutput) -> BatchOutput:

@@ -26,7 +26,7 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from models.bundle.files import write_bundle_manifest
 from models.bundle.io import BundleError, LoadedBundle
 from models.bundle.manifest import RuntimeGraph, RuntimeRecord, RuntimeReference
 from models.hashing import sha256_hex
-from models.inference.engine import ONNX_OPSET, FlatOutputs
+from models.inference.engine import EngineError, export_onnx
 from models.inference.heatmaps import HEATMAP_FLIPS
 
 RUNTIME_FORMAT = 1
@@ -63,43 +63,6 @@ class _Hooked(nn.Module):
     def remove_hooks(self) -> None:
         for handle in self.handles:
             handle.remove()
-
-
-class PredictGraph(_Hooked):
-    """The network as the runtime's predict graph: one tensor in; level logits, embedding, stage statistics of
-    ``stage_strides`` (channel means, then channel standard deviations, as :func:`models.nn.network.stage_statistics`)
-    and the CBAM heatmap out."""
-
-    def __init__(self, net: nn.Module, stage_strides: Sequence[int]) -> None:
-        super().__init__()
-        self.flat = FlatOutputs(net)
-        self.stage_strides = tuple(int(s) for s in stage_strides)
-        self._seen: dict[int, Tensor] = {}
-        modules = [net.stage_at_stride(stride) for stride in self.stage_strides]
-        if any(m is None for m in modules):
-            raise RuntimeExportError(f"the backbone has no stage of stride {self.stage_strides} (the 'stages' "
-                                     "unknown score)")
-        self.handles = [m.register_forward_hook(self._keeper(s)) for m, s in zip(modules, self.stage_strides, strict=True)]
-
-    def _keeper(self, stride: int) -> Callable[..., None]:
-        def keep(_module: Any, _inputs: Any, output: Tensor) -> None:
-            self._seen[stride] = output
-        return keep
-
-    def output_names(self) -> list[str]:
-        names = [f"level{k}" for k in range(self.flat.num_levels)] + ["embedding"]
-        names += ["cbam_map"] if self.flat.has_cbam else []
-        return names + [f"stage{s}" for s in self.stage_strides]
-
-    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
-        self._seen = {}
-        out = list(self.flat(x))
-        for stride in self.stage_strides:
-            a = self._seen[stride].float()
-            mean = a.mean(dim=(2, 3))
-            std = ((a - mean[:, :, None, None]) ** 2).mean(dim=(2, 3)).sqrt()
-            out.append(torch.cat([mean, std], dim=1))
-        return tuple(out)
 
 
 class LayerCamGraph(_Hooked):
@@ -164,22 +127,12 @@ def _whole_strided_scatter(inputs: Any, src: Any, size: Sequence[int], stride: S
 
 
 def export_predict_graph(net: nn.Module, input_size: tuple[int, int], stage_strides: Sequence[int]) -> tuple[bytes, list[str]]:
-    """The predict graph (TorchScript exporter, dynamic batch) and its output names."""
-    graph = PredictGraph(net, stage_strides).eval()
-    names = graph.output_names()
-    buf = io.BytesIO()
-    net.to(memory_format=torch.contiguous_format)
+    """The predict graph (:func:`models.inference.engine.export_onnx`, the statistics of ``stage_strides``) and its
+    output names."""
     try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(graph, (torch.zeros(2, 3, *input_size),), buf, input_names=["input"], output_names=names,
-                              dynamic_axes={name: {0: "batch"} for name in ["input", *names]},
-                              opset_version=ONNX_OPSET, dynamo=False)
-    except Exception as exc:  # the exporter raises many types; one clear message
-        raise RuntimeExportError(f"cannot export the network to ONNX: {type(exc).__name__}: {exc}") from exc
-    finally:
-        graph.remove_hooks()
-    return buf.getvalue(), names
+        return export_onnx(net, input_size, stage_strides, with_names=True)
+    except EngineError as exc:
+        raise RuntimeExportError(str(exc)) from exc
 
 
 def export_heatmap_graph(net: nn.Module, input_size: tuple[int, int], views: int) -> bytes:

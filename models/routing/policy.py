@@ -525,16 +525,23 @@ def determined_batch(calibration: Calibration, taxonomy: Taxonomy, leaf_probs: n
     return nodes, levels
 
 
-def routing_decisions(calibration: Calibration, taxonomy: Taxonomy, leaf_probs: np.ndarray) -> list[tuple[str, str | None]]:
-    """Per row of a temperature-scaled leaf distribution: ``(route, determined node)`` by the thresholds alone (auto
-    where the best leaf's confidence reaches its threshold). What an inference path must not change
-    (:func:`models.inference.agreement.agreement`); the unknown score and the spot-check draw are left out (the first
-    needs more outputs than a leaf distribution, the second depends on the image's content only): a path that moves
-    unknown scores across their threshold is not caught here."""
+def routing_decisions(calibration: Calibration, taxonomy: Taxonomy, leaf_probs: np.ndarray,
+                      unknown_scores: np.ndarray | None = None) -> list[tuple[str, str | None]]:
+    """Per row of a temperature-scaled leaf distribution: ``(route, determined node)`` by the thresholds and, given the
+    rows' ``unknown_scores``, the unknown detector's threshold (auto where the best leaf's confidence reaches its
+    threshold and the score does not pass the detector's). What an inference path must not change
+    (:func:`models.inference.agreement.agreement`); the spot-check draw is left out (it depends on the image's content
+    only), and without ``unknown_scores`` so is the unknown score: a path that moves them across their threshold is
+    then not caught here."""
     probs = np.asarray(leaf_probs)
-    nodes, _ = determined_batch(calibration, taxonomy, probs)
-    out: list[tuple[str, str | None]] = []
+    detector = calibration.unknown
+    unknown_limit = detector.threshold if detector is not None and unknown_scores is not None else None
+    reasons: list[list[str]] = []
     for i, best in enumerate(probs.argmax(axis=1)):
         threshold = calibration.thresholds.get(taxonomy.leaves[int(best)])
-        out.append((AUTO if threshold is not None and probs[i, best] >= threshold else REJUDGE, nodes[i]))
-    return out
+        why = [] if threshold is not None and probs[i, best] >= threshold else ["low_confidence"]
+        if unknown_limit is not None and float(unknown_scores[i]) > unknown_limit:  # type: ignore[index]
+            why.append("possible_unknown")
+        reasons.append(why)
+    nodes, _ = determined_batch(calibration, taxonomy, probs, reasons)
+    return [(REJUDGE if why else AUTO, node) for why, node in zip(reasons, nodes, strict=True)]
