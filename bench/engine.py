@@ -6,7 +6,8 @@ run ``fma-model optimize`` on
 the bundle (every path, 200 images), then time the chosen path (as the Predictor builds it from the
 manifest) and eager fp32 NCHW interleaved over the same preprocessed batches (7 rounds, AB BA AB ...: the ratio is the
 median of the per-round ratios, with its spread; :mod:`models.inference.interleave`), note the load average before
-and after, and compare their predictions. Target: >= 1.5x for ConvNeXt-T.
+and after, and compare their predictions. Target: >= 1.5x for ConvNeXt-T. For ConvNeXt-T and the demo model (not
+with --quick) also the workstation runtime decision: :mod:`bench.runtime_choice`.
 """
 
 from __future__ import annotations
@@ -18,19 +19,20 @@ from typing import Any
 from bench.common import FAMILIES, load_average, log, prepared_bundle, synth_images
 
 TARGETS = {"convnext_tiny": 1.5}
+RUNTIME_DECISION = ("convnext_tiny", "demo")
+"""The rows that also time the workstation runtime against the fastest torch path (:mod:`bench.runtime_choice`)."""
 
 
 def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, Any]:
     """The chosen path against eager fp32 NCHW (default threads and, when they differ, the chosen thread count),
     interleaved round by round (:func:`models.inference.interleave.interleave`), with the machine load."""
-    import numpy as np
     import torch
 
     from models.bundle.io import load_bundle
-    from models.inference.agreement import agreement
+    from models.inference.agreement import Scores, agreement
     from models.inference.engine import build_engine
     from models.inference.interleave import interleave
-    from models.inference.optimize import batched, preprocess_all
+    from models.inference.optimize import batched, guard_scores, preprocess_all, stages_needed
     from models.inference.predictor import Predictor
     from models.routing.policy import routing_decisions
 
@@ -39,7 +41,7 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
     record = chosen.manifest.inference
     chosen_threads = int((record.threads if record is not None else None) or cores)
     eager_model = load_bundle(bundle).model  # a second copy: engines set the memory format in place
-    eager = build_engine(eager_model, "eager", input_size=chosen.input_size)
+    eager = build_engine(eager_model, "eager", input_size=chosen.input_size, stage_strides=stages_needed(chosen))
     tensors, _ = preprocess_all(chosen.preprocess, images)
     batches = batched(tensors, chosen.batch_size)
     outs: dict[str, list] = {}
@@ -62,10 +64,10 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
     same = interleave(passes["eager_same_threads"], passes["chosen"], rounds) if "eager_same_threads" in passes \
         else None
     torch.set_num_threads(cores)
-    probs = {k: np.concatenate([chosen.postprocess(o).leaf_probs for o in v]) for k, v in outs.items()}
+    scores = {k: Scores.concat([guard_scores(chosen, chosen.postprocess(o)) for o in v]) for k, v in outs.items()}
     calibration = chosen.manifest.calibration  # a trained, calibrated bundle: compare the routing too
     decide = None if calibration is None else functools.partial(routing_decisions, calibration, chosen.taxonomy)
-    agree = agreement(probs["eager"], probs["chosen"], decide)
+    agree = agreement(scores["eager"], scores["chosen"], decide)
     res = {
         "chosen_path": chosen.engine.path, "batch_size": chosen.batch_size, "threads": chosen_threads,
         "default_threads": cores, "engine_note": chosen.engine_note, "images": len(tensors), "rounds": rounds,
@@ -122,6 +124,11 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
             log(f"  note: {res['engine_note']}")
         if "describe_same_threads" in res:
             log(f"  same, eager also at {res['threads']} thread(s): {res['describe_same_threads']}")
+        if family in RUNTIME_DECISION and not quick:
+            from bench.runtime_choice import describe, runtime_decision
+
+            res["runtime_decision"] = runtime_decision(bundle, images, rounds=7, check_images=images)
+            log(f"  {describe(res['runtime_decision'])}")
         a = res["agreement"]
         log(f"  {'':<44} agreement: Top-1 {a['top1_agreement']:.2%}, max confidence change "
             f"{a['max_prob_diff']:.4f}" + (f", routing {a['routing_agreement']:.2%}" if "routing_agreement" in a

@@ -401,3 +401,12 @@ def test_decoding_runs_a_bounded_distance_ahead_and_first_batch_is_small(bundles
     it2 = p.iter_predict(images())
     next(it2)
     it2.close()  # closing early must not hang or raise
+
+
+def test_compiled_kernels_are_cached_in_a_per_user_folder_that_outlives_a_reboot(monkeypatch, tmp_path):
+    monkeypatch.delenv(eng.COMPILE_CACHE_ENV, raising=False)
+    folder = eng.compile_cache_dir()
+    assert "fma-judge" in str(folder) and torch.__version__ in folder.name
+    assert not str(folder).startswith(str(Path(__import__("tempfile").gettempdir())))
+    monkeypatch.setenv(eng.COMPILE_CACHE_ENV, str(tmp_path / "mine"))
+    assert eng.compile_cache_dir() == tmp_path / "mine"  # an administrator's choice wins

@@ -107,6 +107,21 @@ def unavailable_reason(path: str) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------- engines
+COMPILE_CACHE_ENV = "TORCHINDUCTOR_CACHE_DIR"
+
+
+def compile_cache_dir() -> Path:
+    """Where ``torch.compile`` keeps the kernels it built: a per-user cache folder (``platformdirs``) for this torch,
+    unless ``TORCHINDUCTOR_CACHE_DIR`` names one. Inductor's default is under the temporary folder, which a reboot
+    empties; here a compiled path's C++ kernels are built once per model and torch version, not once per boot.
+    (With weight freezing inductor's graph cache is bypassed, so the graph is still lowered on every launch.)"""
+    if not os.environ.get(COMPILE_CACHE_ENV):
+        import platformdirs
+
+        folder = Path(platformdirs.user_cache_dir("fma-judge", appauthor=False)) / f"inductor-{torch.__version__}"
+        os.environ[COMPILE_CACHE_ENV] = str(folder)
+    return Path(os.environ[COMPILE_CACHE_ENV])
+
 class Engine(abc.ABC):
     """Runs one inference path. Call it with a preprocessed (N, 3, H, W) float32 batch.
 
@@ -154,6 +169,7 @@ class TorchEngine(Engine):
         if path.startswith("compile"):
             import torch._inductor.config as inductor_config
 
+            compile_cache_dir()
             inductor_config.freezing = True  # fold weights as constants: oneDNN-packed convs/linears
             self._fn = torch.compile(self.flat, dynamic=False)
 

@@ -167,6 +167,24 @@ def run_engine(
     return Scores.concat(probs), warmup, done / max(elapsed, 1e-9), True
 
 
+def stages_needed(predictor: Any) -> tuple[int, ...]:
+    """The backbone stages whose statistics the bundle's unknown score reads (every engine must give them)."""
+    calibration = predictor.calibration
+    return tuple(calibration.unknown.needs_stage_stats) if calibration and calibration.unknown else ()
+
+
+def guard_scores(predictor: Any, out: Any) -> Scores:
+    """What the guard compares of a batch's output (:class:`~models.inference.outputs.BatchOutput`, from the torch
+    Predictor or the workstation runtime): its leaf distribution and, with an unknown detector, the unknown scores
+    (None when the output lacks the stages the score reads)."""
+    detector = predictor.calibration.unknown if predictor.calibration else None
+    needed = stages_needed(predictor)
+    if detector is None or not set(needed) <= set(out.stage_stats or {}):
+        return Scores(out.leaf_probs)
+    return Scores(out.leaf_probs, detector.score(leaf_probs=out.leaf_probs, level_logits=out.level_logits,
+                                                 embeddings=out.embedding, stage_stats=out.stage_stats))
+
+
 def judge(result: CandidateResult, reference: Scores | np.ndarray, probs: Scores | np.ndarray, criteria: Criteria,
           max_warmup_s: float, decide: Decide | None = None) -> CandidateResult:
     """Fill in the agreement (with ``decide``, a calibrated bundle's routing, compared too) and, when the path must
@@ -294,17 +312,11 @@ def optimize_bundle(
     model, input_size = reference_predictor.model, reference_predictor.input_size
     calibration = loaded.manifest.calibration  # a calibrated bundle: paths are judged by the routing they keep
     decide = None if calibration is None else functools.partial(routing_decisions, calibration, loaded.taxonomy)
-    detector = None if calibration is None else calibration.unknown  # ... with its unknown score's threshold too
-    needed = tuple(detector.needs_stage_stats) if detector is not None else ()
+    needed = stages_needed(reference_predictor)  # ... with its unknown score's threshold too
     build = functools.partial(build_engine, stage_strides=needed)
 
     def leaf_probs(raw: Any) -> Scores:
-        out = reference_predictor.postprocess(raw)
-        if detector is None or not set(needed) <= set(raw.stages):
-            return Scores(out.leaf_probs)
-        return Scores(out.leaf_probs, detector.score(
-            leaf_probs=out.leaf_probs, level_logits=out.level_logits, embeddings=out.embedding,
-            stage_stats={s: raw.stages[s].float().cpu().numpy() for s in needed} if needed else None))
+        return guard_scores(reference_predictor, reference_predictor.postprocess(raw))
 
     tensors, skipped = preprocess_all(reference_predictor.preprocess, images)
     for line in skipped[:5]:

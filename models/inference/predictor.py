@@ -160,21 +160,22 @@ class Predictor(PredictorCore):
     @torch.inference_mode()
     def forward_batch(self, batch: torch.Tensor) -> BatchOutput:
         """Run preprocessed images (N, 3, H, W) through the network (along :attr:`engine`)."""
-        raw = self.engine(batch.to(self.device))
-        out = self.postprocess(raw)
-        if self._watched:
-            out.stage_stats = {s: raw.stages[s].detach().float().cpu().numpy() for s in self._watched}
+        out = self.postprocess(self.engine(batch.to(self.device)))
+        out.stage_stats = {s: out.stage_stats[s] for s in self._watched} if self._watched else None
         return out
 
     def postprocess(self, raw: RawOutput) -> BatchOutput:
-        """Temperature, softmax per level and the combined leaf distribution of raw network outputs."""
+        """Temperature, softmax per level and the combined leaf distribution of raw network outputs (with the stage
+        statistics the engine gave)."""
         raw_levels = [lv.float().cpu().numpy() for lv in raw.levels]
         level_probs, leaf = self.probabilities(raw_levels)
         cbam_np = None
         if raw.cbam_map is not None:
             cbam = F.interpolate(raw.cbam_map.float(), size=self.input_size, mode="bilinear", align_corners=False)
             cbam_np = normalise_maps(cbam[:, 0].cpu().numpy())
-        return BatchOutput(level_probs, leaf, raw.embedding.float().cpu().numpy(), cbam_np, level_logits=raw_levels)
+        stats = {s: v.detach().float().cpu().numpy() for s, v in raw.stages.items()} or None
+        return BatchOutput(level_probs, leaf, raw.embedding.float().cpu().numpy(), cbam_np, level_logits=raw_levels,
+                           stage_stats=stats)
 
     def _stack(self, arrays: list[Any]) -> torch.Tensor:
         return torch.stack(arrays)
