@@ -410,3 +410,35 @@ def test_compiled_kernels_are_cached_in_a_per_user_folder_that_outlives_a_reboot
     assert not str(folder).startswith(str(Path(__import__("tempfile").gettempdir())))
     monkeypatch.setenv(eng.COMPILE_CACHE_ENV, str(tmp_path / "mine"))
     assert eng.compile_cache_dir() == tmp_path / "mine"  # an administrator's choice wins
+
+
+def test_a_path_no_faster_side_by_side_gives_way_to_the_next_fastest(bundles, images, monkeypatch):
+    from models.inference.interleave import Interleaved
+
+    real_run = opt.run_engine
+    screened = {"channels_last": 30.0, "onnx": 20.0}
+
+    def screened_fast(engine, batches, postprocess, **kw):  # the screening ranks channels_last first, onnx second
+        probs, warm, _ips, done = real_run(engine, batches, postprocess, **kw)
+        return probs, warm, screened.get(getattr(engine, "path", ""), 10.0), done
+
+    checked = []
+
+    def alternated(baseline, candidate, rounds, **kw):  # side by side channels_last is no faster; onnx is 1.4x
+        baseline(), candidate()
+        ratio = 0.95 if not checked else 1.4
+        checked.append(ratio)
+        return Interleaved((10.0,) * rounds, (10.0 * ratio,) * rounds, ("baseline",) * rounds)
+
+    monkeypatch.setattr(opt, "run_engine", screened_fast)
+    monkeypatch.setattr(opt, "interleave", alternated)
+    cands = ["channels_last", "onnx"] if HAS_ORT else ["channels_last"]
+    result = opt.optimize_bundle(bundles["convnext"], images, candidates=cands, batch_size=8, batch_sizes=(8,),
+                                 threads=[1])
+    assert result.record.interleaved["rejected_paths"] == ["channels_last"]
+    if HAS_ORT:
+        assert checked == [0.95, 1.4] and result.chosen == "onnx"
+        assert result.record.speedup_vs_eager == pytest.approx(1.4) and result.graph is not None
+        assert result.record.onnx is not None and result.record.onnx.path == "onnx"
+    else:
+        assert result.chosen == "eager" and result.record.speedup_vs_eager == 1.0

@@ -95,8 +95,10 @@ class InferenceRecord:
     ``candidates``, ``tuning`` and ``thread_probe`` are the measurement tables (one JSON object per path,
     setting or thread count tried); ``interleaved`` the chosen setting timed in alternation with eager
     (:meth:`models.inference.interleave.Interleaved.to_json`; ``speedup_vs_eager`` is then its median per-round
-    ratio), empty when eager won the screening or the bundle was optimised before issue #21; when the check dropped
-    the chosen path for eager, its timing with ``rejected_path`` (``speedup_vs_eager`` is then 1).
+    ratio), empty when eager won the screening or the bundle was optimised before issue #21. A path the check found
+    no faster gives way to the next-fastest accepted one (up to three are checked): ``rejected_paths`` names those
+    dropped (``rejected_path`` the first); when every one was dropped for eager, the timing is the last one's
+    (``speedup_vs_eager`` is then 1).
     """
 
     format: int

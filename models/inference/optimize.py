@@ -386,19 +386,29 @@ def optimize_bundle(
                    thread_options, say, decide, build)
     # the settings are compared with each other (same subset of images), not with the full pass
     final = choose(tuning) if any(r.accepted for r in tuning) else best
-    timing = _interleaved_check(final, best.graph, model, input_size, batches, run_threads, say, build) \
-        if final.path != BASELINE else None
+    # Each choice is timed in alternation with eager; one that is not faster side by side (the screening's lead was
+    # the load's) gives way to the next-fastest accepted path, at most INTERLEAVED_TRIES of them, then to eager.
+    runners_up = sorted((r for r in results if r.accepted and r.path not in (BASELINE, best.path)),
+                        key=lambda r: -float(r.images_per_s or 0.0))
+    timing, rejected = None, []
+    for candidate in [final, *runners_up][:INTERLEAVED_TRIES] if final.path != BASELINE else []:
+        timing = _interleaved_check(candidate, candidate.graph if candidate is not final else best.graph, model,
+                                    input_size, batches, run_threads, say, build)
+        if timing is None or timing.ratio > 1.0:
+            final = candidate
+            break
+        say(f"{candidate.path} is not faster than eager side by side ({timing.describe()})")
+        rejected.append(candidate.path)
+    else:
+        if rejected:
+            say("eager is kept")
+            final = CandidateResult(BASELINE, images_per_s=ref.images_per_s, completed=True, batch_size=batch_size,
+                                    threads=run_threads)
     eager.close()
-    rejected = None
-    if timing is not None and timing.ratio <= 1.0:  # not faster side by side: the screening's lead was the load's
-        say(f"{final.path} is not faster than eager side by side ({timing.describe()}): eager is kept")
-        rejected = final.path
-        final = CandidateResult(BASELINE, images_per_s=ref.images_per_s, completed=True, batch_size=batch_size,
-                                threads=run_threads)
     torch.set_num_threads(base_threads)
-    record = _record(loaded, final, best, results, tuning, criteria, max_warmup_s, len(tensors), ref, probe, timing,
-                     rejected)
-    graph = best.graph if final.path in ONNX_PATHS else None
+    graph = (best.graph if final.path == best.path else final.graph) if final.path in ONNX_PATHS else None
+    record = _record(loaded, final, results, tuning, criteria, max_warmup_s, len(tensors), ref, probe, timing,
+                     rejected, graph)
     return OptimizeResult(record=record, candidates=results, tuning=tuning, graph=graph)
 
 
@@ -462,6 +472,8 @@ def _tune(best: CandidateResult, model: Any, input_size: tuple[int, int], batche
 
 INTERLEAVED_ROUNDS = 5
 """Rounds of the chosen path against eager (:func:`_interleaved_check`)."""
+INTERLEAVED_TRIES = 3
+"""Paths checked in alternation with eager, fastest first, before eager is kept."""
 
 
 def _interleaved_check(final: CandidateResult, graph: bytes | None, model: Any, input_size: tuple[int, int],
@@ -503,25 +515,26 @@ def _interleaved_check(final: CandidateResult, graph: bytes | None, model: Any, 
     return timing
 
 
-def _record(loaded: LoadedBundle, final: CandidateResult, best: CandidateResult, results: Sequence[CandidateResult],
+def _record(loaded: LoadedBundle, final: CandidateResult, results: Sequence[CandidateResult],
             tuning: Sequence[CandidateResult], criteria: Criteria, max_warmup_s: float, n_images: int,
             ref: CandidateResult, probe: Sequence[CandidateResult], timing: Interleaved | None,
-            rejected: str | None = None) -> InferenceRecord:
+            rejected: Sequence[str] = (), graph: bytes | None = None) -> InferenceRecord:
     m = loaded.manifest
-    speed = float(best.images_per_s or 0.0)
+    speed = float(final.images_per_s or 0.0)
     base = float(ref.images_per_s or 1e-9)
     onnx = None
-    if final.path in ONNX_PATHS and best.graph is not None:
-        onnx = OnnxGraph(path=final.path, file=ONNX_FILE, sha256=sha256_hex(best.graph), bytes=len(best.graph))
+    if final.path in ONNX_PATHS and graph is not None:
+        onnx = OnnxGraph(path=final.path, file=ONNX_FILE, sha256=sha256_hex(graph), bytes=len(graph))
     return InferenceRecord(
         format=INFERENCE_FORMAT,
         path=final.path,
-        batch_size=int(final.batch_size or best.batch_size or 16),
+        batch_size=int(final.batch_size or 16),
         threads=int(final.threads) if final.threads else None,
         family=backbone_family(loaded.model),
         backbone=m.network.backbone,
-        speedup_vs_eager=1.0 if rejected else round(timing.ratio if timing is not None else speed / base, 3),
-        interleaved={} if timing is None else {**timing.to_json(), **({"rejected_path": rejected} if rejected else {})},
+        speedup_vs_eager=1.0 if final.path == BASELINE else round(timing.ratio if timing is not None else speed / base, 3),
+        interleaved={} if timing is None else {**timing.to_json(), **(
+            {"rejected_path": rejected[0], "rejected_paths": list(rejected)} if rejected else {})},
         images=n_images,
         criteria={**criteria.to_dict(), "max_warmup_s": max_warmup_s},
         temperature=m.effective_temperature,

@@ -111,7 +111,7 @@ class Predictor(PredictorCore):
     def watch_stages(self, strides: Sequence[int]) -> None:
         """Also return the channel statistics of these backbone stages from :meth:`forward_batch`.
 
-        The engine gives them as outputs of the same forward pass (:class:`models.inference.engine.FlatOutputs`).
+        The engine gives them as outputs of the same forward pass (:class:`models.inference.flat.FlatOutputs`).
         An engine built without them is rebuilt with them: at once for the eager torch paths
         (:data:`~models.inference.engine.HOOKED_PATHS`); a stored compiled, quantised or ONNX path that cannot give
         them (an ONNX graph stored before stage outputs were exported) falls back to the torch path, with a note in
