@@ -154,3 +154,28 @@ def test_the_panel_shows_a_multilabel_prediction(qtbot):
     assert panel.several.text().startswith("2 defects: Metal particle + Scratch")
     panel.show_data(PanelData(**base, predicted_set=("Metal particle",)))
     assert not panel.several.isVisibleTo(panel)
+
+
+def test_the_dashboard_says_a_set_calibrated_model_is_calibrated_but_not_monitored(qtbot, engine, taxonomy):
+    from app.services.dashboard import DashboardService
+    from app.services.monitor import SETS_NOT_MONITORED
+    from app.ui.dashboard_view import DashboardView
+
+    multilabel = {"thresholds": {}, "n_val": 40, "min_positives": 5, "f1": {}, "routing": {}}
+    with session_scope(engine) as s:
+        for version, set_threshold in (("ml-sets", 0.93), ("ml-raw", None)):
+            repo.register_model_version(s, version=version, bundle_path="/nowhere", manifest={
+                "taxonomy": taxonomy.to_dict(), "loss": {"kind": "multilabel"},
+                "multilabel": {**multilabel, "set_threshold": set_threshold, "target_purity": set_threshold}})
+    service = DashboardService(engine)
+    assert service.figures("ml-sets").monitor.why_not == SETS_NOT_MONITORED
+    assert service.figures("ml-raw").monitor.why_not == "the model is not calibrated"
+    notes = {}
+    for version in ("ml-sets", "ml-raw"):
+        view = DashboardView(service, model_version=version, lang="en")
+        qtbot.addWidget(view)
+        with qtbot.waitSignal(view.refreshed, timeout=20_000):
+            view.refresh()
+        notes[version] = view.monitor_note.text()
+    assert "calibrated set threshold" in notes["ml-sets"] and "not calibrated" not in notes["ml-sets"]
+    assert "not calibrated" in notes["ml-raw"]

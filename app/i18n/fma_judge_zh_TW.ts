@@ -12,179 +12,184 @@
 <context>
     <name>Dashboard</name>
     <message>
-        <location filename="../ui/dashboard_view.py" line="37"/>
-        <location filename="../ui/dashboard_view.py" line="296"/>
+        <location filename="../ui/dashboard_view.py" line="38"/>
+        <location filename="../ui/dashboard_view.py" line="304"/>
         <source>paused</source>
         <translation>已暫停</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="73"/>
+        <location filename="../ui/dashboard_view.py" line="74"/>
         <source>Per week</source>
         <translation>每週</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="74"/>
+        <location filename="../ui/dashboard_view.py" line="75"/>
         <source>Per day</source>
         <translation>每日</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="75"/>
+        <location filename="../ui/dashboard_view.py" line="76"/>
         <source>Refresh  (F5)</source>
         <translation>重新整理  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="79"/>
+        <location filename="../ui/dashboard_view.py" line="80"/>
         <source>&amp;Model:</source>
         <translation>模型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="81"/>
+        <location filename="../ui/dashboard_view.py" line="82"/>
         <source>&amp;Period:</source>
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="109"/>
+        <location filename="../ui/dashboard_view.py" line="110"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="110"/>
+        <location filename="../ui/dashboard_view.py" line="111"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="111"/>
+        <location filename="../ui/dashboard_view.py" line="112"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="112"/>
+        <location filename="../ui/dashboard_view.py" line="113"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="113"/>
+        <location filename="../ui/dashboard_view.py" line="114"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="114"/>
+        <location filename="../ui/dashboard_view.py" line="115"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="115"/>
+        <location filename="../ui/dashboard_view.py" line="116"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="116"/>
+        <location filename="../ui/dashboard_view.py" line="117"/>
         <source>Drift</source>
         <translation>偏移</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="119"/>
+        <location filename="../ui/dashboard_view.py" line="120"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="120"/>
+        <location filename="../ui/dashboard_view.py" line="121"/>
         <source>Spot checks</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="121"/>
+        <location filename="../ui/dashboard_view.py" line="122"/>
         <source>Wrong</source>
         <translation>錯誤</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="122"/>
+        <location filename="../ui/dashboard_view.py" line="123"/>
         <source>Purity (bounds)</source>
         <translation>純度（信賴界限）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="123"/>
+        <location filename="../ui/dashboard_view.py" line="124"/>
         <source>Auto-judging</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="134"/>
+        <location filename="../ui/dashboard_view.py" line="135"/>
         <source>Batches</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="135"/>
+        <location filename="../ui/dashboard_view.py" line="136"/>
         <source>Purity monitor</source>
         <translation>純度監控</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="153"/>
+        <location filename="../ui/dashboard_view.py" line="154"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="181"/>
-        <location filename="../ui/dashboard_view.py" line="212"/>
+        <location filename="../ui/dashboard_view.py" line="182"/>
+        <location filename="../ui/dashboard_view.py" line="213"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="199"/>
+        <location filename="../ui/dashboard_view.py" line="200"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="244"/>
+        <location filename="../ui/dashboard_view.py" line="245"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="251"/>
+        <location filename="../ui/dashboard_view.py" line="252"/>
+        <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
+        <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類型；純度監控只檢查單一類型，因此這裡沒有可顯示的內容。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="259"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="261"/>
+        <location filename="../ui/dashboard_view.py" line="269"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="265"/>
+        <location filename="../ui/dashboard_view.py" line="273"/>
         <source>below target</source>
         <translation>低於目標</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="266"/>
+        <location filename="../ui/dashboard_view.py" line="274"/>
         <source>on</source>
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="274"/>
+        <location filename="../ui/dashboard_view.py" line="282"/>
         <source>Target purity {target} %, bounds at {confidence} % from blind spot checks.</source>
         <translation>目標純度 {target} %，以盲判抽查計算 {confidence} % 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="280"/>
+        <location filename="../ui/dashboard_view.py" line="288"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
         <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="285"/>
+        <location filename="../ui/dashboard_view.py" line="293"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to re-judge. Recalibrate on recent judged images: &lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改送複判。請以近期已判定的影像重新校準：&lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="288"/>
+        <location filename="../ui/dashboard_view.py" line="296"/>
         <source>a batch unlike the calibration data</source>
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="297"/>
+        <location filename="../ui/dashboard_view.py" line="305"/>
         <source>paused ({wrong} wrong of {checks} checks)</source>
         <translation>已暫停（{checks} 次抽查中 {wrong} 次錯誤）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="301"/>
+        <location filename="../ui/dashboard_view.py" line="309"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -1408,89 +1413,89 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>因先前的暫停而保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="24"/>
+        <location filename="../ui/queue_model.py" line="30"/>
         <source>{n} min</source>
         <translation>{n} 分鐘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="26"/>
+        <location filename="../ui/queue_model.py" line="32"/>
         <source>{n} h</source>
         <translation>{n} 小時</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="27"/>
+        <location filename="../ui/queue_model.py" line="33"/>
         <source>{n} d</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="81"/>
+        <location filename="../ui/queue_model.py" line="87"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="82"/>
+        <location filename="../ui/queue_model.py" line="88"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="44"/>
-        <location filename="../ui/queue_model.py" line="83"/>
+        <location filename="../ui/queue_model.py" line="89"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="84"/>
+        <location filename="../ui/queue_model.py" line="90"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="85"/>
+        <location filename="../ui/queue_model.py" line="91"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="47"/>
-        <location filename="../ui/queue_model.py" line="86"/>
+        <location filename="../ui/queue_model.py" line="92"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="87"/>
+        <location filename="../ui/queue_model.py" line="93"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="88"/>
+        <location filename="../ui/queue_model.py" line="94"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="125"/>
+        <location filename="../ui/queue_model.py" line="131"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="127"/>
+        <location filename="../ui/queue_model.py" line="133"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="129"/>
+        <location filename="../ui/queue_model.py" line="135"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="134"/>
+        <location filename="../ui/queue_model.py" line="140"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="135"/>
+        <location filename="../ui/queue_model.py" line="141"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="141"/>
+        <location filename="../ui/queue_model.py" line="147"/>
         <source>Click (or Space) to select the group&apos;s images</source>
         <translation>點一下（或按空白鍵）選取此組的影像</translation>
     </message>
@@ -1681,34 +1686,34 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="236"/>
+        <location filename="../ui/queue_gallery.py" line="237"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="238"/>
+        <location filename="../ui/queue_gallery.py" line="239"/>
         <location filename="../ui/queue_view.py" line="276"/>
         <location filename="../ui/queue_view.py" line="296"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="273"/>
+        <location filename="../ui/queue_gallery.py" line="274"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="284"/>
+        <location filename="../ui/queue_gallery.py" line="285"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="295"/>
+        <location filename="../ui/queue_gallery.py" line="296"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="303"/>
+        <location filename="../ui/queue_gallery.py" line="304"/>
         <source>Note: {note}</source>
         <translation>備註：{note}</translation>
     </message>

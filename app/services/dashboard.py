@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from app.services.monitor import MonitorReport, PurityMonitor
+from app.services.monitor import SETS_NOT_MONITORED, MonitorReport, PurityMonitor
 from app.store import repo, stats
 from app.store.db import session_scope
 from app.store.stats import AnalystAgreement, BatchFigures, ClassAgreement, Counts, PeriodFigures
@@ -121,6 +121,9 @@ class DashboardService:
             calibration = Calibration.from_manifest(manifest)
         except RoutingError:
             calibration = None
+        if calibration is None and (manifest.get("multilabel") or {}).get("set_threshold") is not None:
+            return dataclasses.replace(figures, monitor=MonitorReport(model_version, None, None,
+                                                                      why_not=SETS_NOT_MONITORED))
         return dataclasses.replace(figures, monitor=PurityMonitor(self.engine).check(
             model_version, calibration, batch_ids=[b.batch_id for b in batches], act=False))
 

@@ -117,6 +117,11 @@ class BatchDrift:
         return None if self.predicted == 0 or self.expected <= 0 else self.flagged / self.predicted / self.expected
 
 
+SETS_NOT_MONITORED = "the model routes whole sets of defect types; the purity monitor watches single types only"
+"""``MonitorReport.why_not`` of a multi-label model whose set routing is calibrated (issue #20): it is calibrated, but
+spot checks and pauses work on one type per image."""
+
+
 @dataclass(frozen=True)
 class MonitorReport:
     """The monitor's view of one model version, and what its last check changed.

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.dashboard import DashboardFigures, DashboardService, dashboard_heading, render_dashboard_png
+from app.services.monitor import SETS_NOT_MONITORED
 from app.ui.style import WINDOW_STYLE, window_shortcuts
 from app.ui.workers import Task, TaskRunner
 
@@ -247,6 +248,13 @@ class DashboardView(QWidget):
 
     def _show_monitor(self, figures: DashboardFigures) -> None:
         report = figures.monitor
+        if report is not None and report.why_not == SETS_NOT_MONITORED:
+            self.monitor_note.setText(QCoreApplication.translate(
+                "Dashboard", "This multi-label model auto-judges whole sets of defect types by its calibrated set "
+                             "threshold; the purity monitor checks single types only, so there is nothing to show "
+                             "here."))
+            self.purity.setRowCount(0)
+            return
         if report is None or report.why_not:
             self.monitor_note.setText(QCoreApplication.translate(
                 "Dashboard", "This model version is not calibrated: nothing is auto-judged, so there is no purity "
