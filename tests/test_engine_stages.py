@@ -176,3 +176,36 @@ def test_optimize_judges_a_stages_bundle_by_the_unknown_routing_it_keeps(tmp_pat
     assert not by_path["torch_int8_dynamic"].accepted and "stages" in by_path["torch_int8_dynamic"].reason
     if HAS_ORT:
         assert by_path["onnx"].accepted and by_path["onnx"].agreement.routing == 1.0
+
+
+def test_a_multilabel_bundle_is_judged_by_the_sets_it_predicts_and_routes(tmp_path, taxonomy):
+    """Same Top-1, one more leaf present on half the images: the guard sees the sets change."""
+    import copy
+
+    from models.inference.optimize import guard_scores
+
+    bundle = make_tiny_bundle(tmp_path / "ml", taxonomy, input_size=64)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["loss"] = {**(manifest.get("loss") or {}), "kind": "multilabel"}
+    manifest["multilabel"] = {"thresholds": {}, "n_val": 40, "min_positives": 5, "f1": {}, "set_threshold": 0.2,
+                              "target_purity": 0.9, "routing": {"created": "2026-12-02T00:00:00+00:00"}}
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    p = Predictor(bundle)
+    assert p.is_multilabel
+    out = p.forward_batch(torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(2)))
+    best = taxonomy.leaves[0]
+    other = next(leaf for leaf in taxonomy.leaves[1:] if taxonomy.path(leaf)[:-1] == taxonomy.path(best)[:-1])
+    index = taxonomy.leaf_level_index
+    for logits in out.level_logits:
+        logits[:] = -10.0
+    for k, logits in enumerate(out.level_logits):  # every image shows the first leaf, surely
+        logits[:, index[0, k]] = 10.0
+    moved = copy.deepcopy(out)
+    moved.level_logits[-1][:2, index[taxonomy.leaves.index(other), -1]] = 8.0  # a second leaf on two images
+    for o in (out, moved):
+        o.level_probs, o.leaf_probs = p.probabilities(o.level_logits)
+    ref, cand = guard_scores(p, out), guard_scores(p, moved)
+    assert ref.decisions[0][0] == (0,) and cand.decisions[0][0] == (0, taxonomy.leaves.index(other))
+    a = agreement(ref, cand)
+    assert a.top1 == 1.0 and a.routing == 0.5 and not a.passes(Criteria())
+    assert agreement(ref, ref).passes(Criteria())

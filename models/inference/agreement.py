@@ -26,10 +26,13 @@ class Scores:
     Attributes:
         leaf_probs: (N, num_leaves) leaf distribution (temperature-scaled).
         unknown: (N,) unknown scores of the bundle's detector, None without one.
+        decisions: per image, what the bundle decided when it is decided otherwise than by ``decide`` on the leaf
+            distribution (a multi-label bundle: the predicted set and its set routing); None otherwise.
     """
 
     leaf_probs: np.ndarray
     unknown: np.ndarray | None = None
+    decisions: tuple[Hashable, ...] | None = None
 
     @staticmethod
     def of(value: np.ndarray | Scores) -> Scores:
@@ -41,14 +44,17 @@ class Scores:
 
     def head(self, n: int) -> Scores:
         """The first ``n`` images."""
-        return Scores(self.leaf_probs[:n], None if self.unknown is None else self.unknown[:n])
+        return Scores(self.leaf_probs[:n], None if self.unknown is None else self.unknown[:n],
+                      None if self.decisions is None else self.decisions[:n])
 
     @staticmethod
     def concat(parts: Sequence[Scores]) -> Scores:
-        """The parts' images in order (the unknown scores only when every part has them)."""
+        """The parts' images in order (the unknown scores and decisions only when every part has them)."""
         unknown = [p.unknown for p in parts]
+        decisions = [p.decisions for p in parts]
         return Scores(np.concatenate([p.leaf_probs for p in parts]),
-                      None if any(u is None for u in unknown) else np.concatenate(unknown))  # type: ignore[arg-type]
+                      None if any(u is None for u in unknown) else np.concatenate(unknown),  # type: ignore[arg-type]
+                      None if any(d is None for d in decisions) else tuple(x for d in decisions for x in d))
 
 
 @dataclass(frozen=True)
@@ -145,7 +151,9 @@ def agreement(reference: np.ndarray | Scores, candidate: np.ndarray | Scores, de
     same = np.argmax(ref, axis=1) == np.argmax(cand, axis=1)
     conf_diff = np.abs(ref.max(axis=1) - cand.max(axis=1))
     routing = None
-    if decide is not None:
+    if ref_scores.decisions is not None and cand_scores.decisions is not None:  # decided otherwise (multi-label)
+        routing = float(np.mean([a == b for a, b in zip(ref_scores.decisions, cand_scores.decisions, strict=True)]))
+    elif decide is not None:
         both = ref_scores.unknown is not None and cand_scores.unknown is not None
         routing = float(np.mean([a == b for a, b in zip(decide(ref, ref_scores.unknown if both else None),
                                                         decide(cand, cand_scores.unknown if both else None),

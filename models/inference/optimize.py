@@ -63,6 +63,7 @@ from models.inference.engine import (
     unavailable_reason,
 )
 from models.inference.interleave import Interleaved, interleave
+from models.inference.outputs import present
 from models.routing.policy import routing_decisions
 from models.sysinfo import cpu_name
 
@@ -176,7 +177,13 @@ def stages_needed(predictor: Any) -> tuple[int, ...]:
 def guard_scores(predictor: Any, out: Any) -> Scores:
     """What the guard compares of a batch's output (:class:`~models.inference.outputs.BatchOutput`, from the torch
     Predictor or the workstation runtime): its leaf distribution and, with an unknown detector, the unknown scores
-    (None when the output lacks the stages the score reads)."""
+    (None when the output lacks the stages the score reads); for a multi-label bundle, each image's predicted set and
+    set routing."""
+    if getattr(predictor, "is_multilabel", False):  # the predicted set and its set routing (spot checks left out)
+        sets = present(predictor.presence_scores(out.level_logits), predictor.presence_thresholds)
+        routes = predictor.route(out, [None] * len(sets))
+        return Scores(out.leaf_probs, decisions=tuple(
+            (tuple(np.flatnonzero(row).tolist()), r.route) for row, r in zip(sets, routes, strict=True)))
     detector = predictor.calibration.unknown if predictor.calibration else None
     needed = stages_needed(predictor)
     if detector is None or not set(needed) <= set(out.stage_stats or {}):
