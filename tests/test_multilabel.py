@@ -268,6 +268,9 @@ def test_a_multilabel_bundle_trains_predicts_sets_and_evaluates(tmp_path, taxono
     metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert metrics["multilabel"]["n"] == 18 and metrics["multilabel"]["n_multi"] >= 1
     assert 0.0 <= metrics["multilabel"]["mean_ap"] <= 1.0
+    routing = metrics["multilabel"]["set_routing"]  # threshold 0: every set is auto-judged, right or not
+    assert routing["set_threshold"] == 0.0 and routing["auto_coverage"] == 1.0 and routing["auto_known"] == 18
+    assert routing["auto_set_purity"] == metrics["multilabel"]["subset_accuracy"]
     flat = ["train", "--data", str(data), "--out", str(tmp_path / "flat"), "--no-progress",
             "--set", "loss.kind=multilabel", "--set", "network.head=flat"]
     assert cli_main(flat + [a for s in TINY_SETS for a in ("--set", s)]) == 2

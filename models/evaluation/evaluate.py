@@ -88,7 +88,28 @@ def _multilabel(predictor: Any, level_logits: list[np.ndarray], leaf_probs: np.n
     truth = truth_matrix([s.labels for s, k in zip(kept, known, strict=True) if k], tax.leaves)
     predicted = predicted_matrix(scores[known], multilabel=predictor.is_multilabel,
                                  thresholds=predictor.presence_thresholds)
-    return multilabel_metrics(scores[known], predicted, truth, tax)
+    metrics = multilabel_metrics(scores[known], predicted, truth, tax)
+    record = predictor.manifest.multilabel
+    if predictor.is_multilabel and record is not None and record.is_calibrated:
+        metrics["set_routing"] = _set_routing(scores, predictor.presence_thresholds, record.set_threshold,
+                                              (predicted == truth).all(axis=1), known)
+    return metrics
+
+
+def _set_routing(scores: np.ndarray, thresholds: np.ndarray | None, set_threshold: float | None,
+                 exact: np.ndarray, known: np.ndarray) -> dict[str, Any]:
+    """How a set-calibrated multi-label bundle routes the images (``calibrate``'s promise, checked on these ones):
+    the share auto-judged, the share of the auto-judged known images whose whole set is right, and the share of the
+    unknown images auto-judged."""
+    from models.inference.outputs import set_confidence
+
+    auto = set_confidence(scores, thresholds) >= set_threshold if set_threshold is not None \
+        else np.zeros(len(scores), dtype=bool)
+    auto_known = auto[known]
+    return {"set_threshold": set_threshold, "auto_coverage": round(float(auto.mean()), 5) if len(auto) else None,
+            "auto_known": int(auto_known.sum()),
+            "auto_set_purity": round(float(exact[auto_known].mean()), 5) if auto_known.any() else None,
+            "unknown_auto_rate": round(float(auto[~known].mean()), 5) if (~known).any() else None}
 
 
 def select_unknown(samples: list[Sample], chosen: list[Sample], mode: str) -> list[Sample]:
