@@ -31,7 +31,7 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
     from models.bundle.io import load_bundle
     from models.inference.agreement import Scores, agreement
     from models.inference.engine import build_engine
-    from models.inference.interleave import interleave
+    from models.inference.interleave import interleave, over
     from models.inference.optimize import batched, guard_scores, preprocess_all, stages_needed
     from models.inference.predictor import Predictor
     from models.routing.policy import routing_decisions
@@ -44,14 +44,10 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
     eager = build_engine(eager_model, "eager", input_size=chosen.input_size, stage_strides=stages_needed(chosen))
     tensors, _ = preprocess_all(chosen.preprocess, images)
     batches = batched(tensors, chosen.batch_size)
-    outs: dict[str, list] = {}
+    outs: dict[str, list] = {"eager": [], "chosen": [], "eager_same_threads": []}
 
     def timed_pass(key: str, engine: Any, threads: int) -> Any:
-        def run() -> int:
-            torch.set_num_threads(threads)
-            outs[key] = [engine(b) for b in batches]
-            return len(tensors)
-        return run
+        return over(engine, batches, setup=functools.partial(torch.set_num_threads, threads), keep=outs[key])
 
     passes = {"eager": timed_pass("eager", eager, cores), "chosen": timed_pass("chosen", chosen.engine, chosen_threads)}
     if chosen_threads != cores:
@@ -64,7 +60,7 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
     same = interleave(passes["eager_same_threads"], passes["chosen"], rounds) if "eager_same_threads" in passes \
         else None
     torch.set_num_threads(cores)
-    scores = {k: Scores.concat([guard_scores(chosen, chosen.postprocess(o)) for o in v]) for k, v in outs.items()}
+    scores = {k: Scores.concat([guard_scores(chosen, chosen.postprocess(o)) for o in v]) for k, v in outs.items() if v}
     calibration = chosen.manifest.calibration  # a trained, calibrated bundle: compare the routing too
     decide = None if calibration is None else functools.partial(routing_decisions, calibration, chosen.taxonomy)
     agree = agreement(scores["eager"], scores["chosen"], decide)

@@ -87,7 +87,7 @@ def runtime_decision(bundle: Path, images: list[Path], rounds: int, check_images
     from models.bundle.io import load_bundle
     from models.inference.agreement import Scores, agreement
     from models.inference.engine import build_engine
-    from models.inference.interleave import interleave
+    from models.inference.interleave import interleave, over
     from models.inference.optimize import batched, guard_scores, preprocess_all, stages_needed
     from models.inference.predictor import Predictor
     from models.inference.runtime import RuntimePredictor, runtime_reason
@@ -109,15 +109,9 @@ def runtime_decision(bundle: Path, images: list[Path], rounds: int, check_images
     batches = batched(tensors, torch_side.batch_size)
     arrays = [b.numpy() for b in batches]
     outs: dict[str, list] = {"torch": [], "runtime": []}
-
-    def torch_pass() -> int:
-        torch.set_num_threads(threads)
-        outs["torch"] = [torch_side.forward_batch(b) for b in batches]
-        return len(tensors)
-
-    def runtime_pass() -> int:
-        outs["runtime"] = [runtime.forward_batch(a) for a in arrays]
-        return len(tensors)
+    torch_pass = over(torch_side.forward_batch, batches, setup=functools.partial(torch.set_num_threads, threads),
+                      keep=outs["torch"])
+    runtime_pass = over(runtime.forward_batch, arrays, keep=outs["runtime"])
 
     torch_pass(), runtime_pass()  # warm-up
     load_before = load_average()

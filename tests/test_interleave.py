@@ -69,3 +69,14 @@ def test_a_spread_of_round_ratios_is_reported_and_every_round_is_kept():
         interleave(machine.path("eager"), machine.path("onnx"), 0, clock=machine.clock)
     with pytest.raises(ValueError, match="no image"):
         interleave(lambda: 0, machine.path("onnx"), 1, clock=machine.clock)
+
+
+def test_a_pass_over_batches_counts_images_sets_up_first_and_keeps_its_outputs():
+    from models.inference.interleave import over
+
+    calls: list[str] = []
+    kept: list[int] = ["stale"]  # type: ignore[list-item]
+    one_pass = over(lambda b: calls.append(f"run {len(b)}") or sum(b), [[1, 2, 3], [4, 5]],
+                    setup=lambda: calls.append("setup"), keep=kept)
+    assert one_pass() == 5 and calls == ["setup", "run 3", "run 2"] and kept == [6, 9]
+    assert one_pass() == 5 and calls[3] == "setup" and kept == [6, 9]  # each pass replaces what the last one kept

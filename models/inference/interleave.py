@@ -14,7 +14,7 @@ No torch: a pass is any callable that runs the batches and returns how many imag
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +78,23 @@ class Interleaved:
                 "candidate_median": round(self.median_speed("candidate"), 4),
                 "rounds": [{"first": f, "baseline": round(b, 4), "candidate": round(c, 4), "ratio": round(c / b, 4)}
                            for f, b, c in zip(self.first, self.baseline, self.candidate, strict=True)]}
+
+
+def over(run: Callable[[Any], Any], batches: Sequence[Any], *, setup: Callable[[], object] | None = None,
+         keep: list[Any] | None = None) -> Pass:
+    """A :data:`Pass` of ``run`` over every batch: ``setup`` first (e.g. the path's thread count, which the other path
+    may have changed), then each batch; with ``keep``, the outputs of the pass replace its contents (to compare the
+    two paths' predictions afterwards)."""
+    n = sum(len(b) for b in batches)
+
+    def one_pass() -> int:
+        if setup is not None:
+            setup()
+        outs = [run(b) for b in batches]
+        if keep is not None:
+            keep[:] = outs
+        return n
+    return one_pass
 
 
 def interleave(baseline: Pass, candidate: Pass, rounds: int, *,

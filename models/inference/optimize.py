@@ -62,7 +62,7 @@ from models.inference.engine import (
     quantize_onnx,
     unavailable_reason,
 )
-from models.inference.interleave import Interleaved, interleave
+from models.inference.interleave import Interleaved, interleave, over
 from models.inference.outputs import present
 from models.routing.policy import routing_decisions
 from models.sysinfo import cpu_name
@@ -502,16 +502,12 @@ def _interleaved_check(final: CandidateResult, graph: bytes | None, model: Any, 
         say(f"interleaved check skipped: {_short(exc)}")
         return None
 
-    def timed(run: Any, threads: int, parts: Sequence[torch.Tensor]) -> Callable[[], int]:
-        def one_pass() -> int:
-            torch.set_num_threads(threads)
-            for part in parts:
-                run(part)
-            return len(subset)
-        return one_pass
+    def timed(run: Any, threads: int, step: int) -> Callable[[], int]:
+        return over(run, [subset[i:i + step] for i in range(0, len(subset), step)],
+                    setup=functools.partial(torch.set_num_threads, threads))
 
-    mine = timed(engine, int(final.threads or eager_threads), [subset[i:i + size] for i in range(0, len(subset), size)])
-    theirs = timed(eager, eager_threads, [subset[i:i + len(batches[0])] for i in range(0, len(subset), len(batches[0]))])
+    mine = timed(engine, int(final.threads or eager_threads), size)
+    theirs = timed(eager, eager_threads, len(batches[0]))
     try:
         mine()  # warm-up (a rebuilt compiled path compiles again)
         timing = interleave(theirs, mine, INTERLEAVED_ROUNDS)
