@@ -32,9 +32,8 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
     from models.inference.agreement import Scores, agreement
     from models.inference.engine import build_engine
     from models.inference.interleave import interleave, over
-    from models.inference.optimize import batched, guard_scores, preprocess_all, stages_needed
+    from models.inference.optimize import batched, decider, guard_scores, preprocess_all, stages_needed
     from models.inference.predictor import Predictor
-    from models.routing.policy import routing_decisions
 
     cores = torch.get_num_threads()
     chosen = Predictor(bundle)  # the manifest's choice, exactly as the app and `predict` build it
@@ -61,9 +60,7 @@ def _side_by_side(bundle: Path, images: list[Path], rounds: int) -> dict[str, An
         else None
     torch.set_num_threads(cores)
     scores = {k: Scores.concat([guard_scores(chosen, chosen.postprocess(o)) for o in v]) for k, v in outs.items() if v}
-    calibration = chosen.manifest.calibration  # a trained, calibrated bundle: compare the routing too
-    decide = None if calibration is None else functools.partial(routing_decisions, calibration, chosen.taxonomy)
-    agree = agreement(scores["eager"], scores["chosen"], decide)
+    agree = agreement(scores["eager"], scores["chosen"], decider(chosen))  # a calibrated bundle: the routing too
     res = {
         "chosen_path": chosen.engine.path, "batch_size": chosen.batch_size, "threads": chosen_threads,
         "default_threads": cores, "engine_note": chosen.engine_note, "images": len(tensors), "rounds": rounds,

@@ -88,11 +88,10 @@ def runtime_decision(bundle: Path, images: list[Path], rounds: int, check_images
     from models.inference.agreement import Scores, agreement
     from models.inference.engine import build_engine
     from models.inference.interleave import interleave, over
-    from models.inference.optimize import batched, guard_scores, preprocess_all, stages_needed
+    from models.inference.optimize import batched, decider, guard_scores, preprocess_all, stages_needed
     from models.inference.predictor import Predictor
     from models.inference.runtime import RuntimePredictor, runtime_reason
     from models.inference.runtime_export import export_runtime
-    from models.routing.policy import routing_decisions
 
     manifest = read_bundle_manifest(bundle)
     if runtime_reason(manifest, bundle) is not None:
@@ -117,9 +116,7 @@ def runtime_decision(bundle: Path, images: list[Path], rounds: int, check_images
     load_before = load_average()
     timing = interleave(torch_pass, runtime_pass, rounds)
     scores = {k: Scores.concat([guard_scores(torch_side, o) for o in v]) for k, v in outs.items()}
-    calibration = manifest.calibration
-    decide = None if calibration is None else functools.partial(routing_decisions, calibration, torch_side.taxonomy)
-    agree = agreement(scores["torch"], scores["runtime"], decide)
+    agree = agreement(scores["torch"], scores["runtime"], decider(torch_side))
     return {
         "torch_path": path, "threads": threads, "batch_size": torch_side.batch_size, "images": len(tensors),
         "rounds": rounds, "load_before": load_before, "load_after": load_average(),

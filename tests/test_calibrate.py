@@ -52,6 +52,13 @@ def make_dataset(root: Path, taxonomy, per_class: int = 6, unknown_types: int = 
     return manifest
 
 
+def calibrate_with_stages(bundle: Path, data: Path, out: Path, unknown_fpr: float) -> int:
+    """``fma-model calibrate`` on the tiny data set with the "stages" unknown score (loose routing, no spot checks)."""
+    return cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.05", "--min-support", "1",
+                     "--bound", "none", "--spot-check", "0", "--unknown-method", "stages", "--unknown-fpr",
+                     str(unknown_fpr), "--out", str(out)])
+
+
 # ---------------------------------------------------------------------------------- temperature
 @pytest.mark.parametrize("flat,true_t", [(False, 2.5), (True, 0.6)])
 def test_temperature_fit_recovers_a_known_temperature(taxonomy, flat, true_t):
@@ -270,9 +277,7 @@ def test_calibrate_refuses_archives_and_bad_options(tmp_path, taxonomy, capsys):
 def test_stages_unknown_score_end_to_end(tmp_path, taxonomy, capsys):
     data = make_dataset(tmp_path, taxonomy)
     bundle = make_tiny_bundle(tmp_path / "bundle", taxonomy, input_size=64)
-    assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.05", "--min-support", "1",
-                     "--bound", "none", "--spot-check", "0", "--unknown-method", "stages", "--unknown-fpr", "0.25",
-                     "--out", str(tmp_path / "report")]) == 0
+    assert calibrate_with_stages(bundle, data, tmp_path / "report", 0.25) == 0
     u = json.loads((bundle / "manifest.json").read_text())["unknown"]
     assert u["method"] == "stages" and u["selected_by"] == "option" and "stages" in u["auroc"]
     assert [st["stride"] for st in u["stages"]] == [4, 8, 16, 32] and u["members"][0] == "energy"
@@ -300,9 +305,7 @@ def test_stages_unknown_score_end_to_end(tmp_path, taxonomy, capsys):
 
     # few known images and a small flag rate: the images holding a member's maximum sit at percentile 1,
     # the threshold lands there, and an image stranger than all of them must still be flagged
-    assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.05", "--min-support", "1",
-                     "--bound", "none", "--spot-check", "0", "--unknown-method", "stages", "--unknown-fpr", "0.01",
-                     "--out", str(tmp_path / "report2")]) == 0
+    assert calibrate_with_stages(bundle, data, tmp_path / "report2", 0.01) == 0
     m = json.loads((bundle / "manifest.json").read_text())
     det = UnknownDetector.from_manifest(m["unknown"], temperature=m["temperature"], flat=False)
     assert det.threshold >= 1.0 - 1e-9

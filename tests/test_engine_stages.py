@@ -146,16 +146,13 @@ class _StagesMoved:
 
 
 def test_optimize_judges_a_stages_bundle_by_the_unknown_routing_it_keeps(tmp_path, taxonomy, monkeypatch):
-    from test_calibrate import make_dataset
+    from test_calibrate import calibrate_with_stages, make_dataset
 
-    from models.commands.cli import main as cli_main
     from models.inference import optimize as opt
 
     data = make_dataset(tmp_path, taxonomy)
     bundle = make_tiny_bundle(tmp_path / "bundle", taxonomy, input_size=64)
-    assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.05", "--min-support", "1",
-                     "--bound", "none", "--spot-check", "0", "--unknown-method", "stages", "--unknown-fpr", "0.25",
-                     "--out", str(tmp_path / "report")]) == 0
+    assert calibrate_with_stages(bundle, data, tmp_path / "report", 0.25) == 0
     real_build = opt.build_engine
     built = []
 

@@ -386,7 +386,8 @@ def build_engine(
             ``torch_int8_dynamic`` none.
 
     Raises:
-        EngineError: the path cannot run here (see :func:`unavailable_reason`) or building it failed.
+        EngineError: the path cannot run here (see :func:`unavailable_reason`), building it failed, or the engine
+            cannot give the statistics of ``stage_strides``.
     """
     reason = unavailable_reason(path)
     if reason:
@@ -400,14 +401,21 @@ def build_engine(
                 graph = quantize_onnx(graph, mode="static", calibration=calibration)
             elif path == "onnx_int8_dynamic":
                 graph = quantize_onnx(graph, mode="dynamic")
-        return OnnxEngine(graph, num_levels=len(model.level_sizes), has_cbam=bool(getattr(model, "num_cbam", 0)),
-                          path=path, threads=threads)
-    if path == "torch_int8_dynamic":
-        return QuantizedTorchEngine(model)
-    try:
-        return TorchEngine(model, path, compile_batch=batch_size, stage_strides=stage_strides)
-    except ValueError as exc:  # no such stage
-        raise EngineError(f"{path}: {exc}") from exc
+        engine: Engine = OnnxEngine(graph, num_levels=len(model.level_sizes),
+                                    has_cbam=bool(getattr(model, "num_cbam", 0)), path=path, threads=threads)
+    elif path == "torch_int8_dynamic":
+        engine = QuantizedTorchEngine(model)
+    else:
+        try:
+            engine = TorchEngine(model, path, compile_batch=batch_size, stage_strides=stage_strides)
+        except ValueError as exc:  # no such stage
+            raise EngineError(f"{path}: {exc}") from exc
+    missing = sorted(set(stage_strides) - set(engine.stage_strides))
+    if missing:
+        engine.close()
+        raise EngineError(f"{path}: it does not give the statistics of the backbone stage of stride {missing[0]} "
+                          "that the 'stages' unknown score reads")
+    return engine
 
 
 # ---------------------------------------------------------------------------- the stored choice
@@ -528,11 +536,6 @@ def engine_from_manifest(
                                       batch_size=batch or 16, stage_strides=stage_strides)
             except EngineError as exc:
                 reason = str(exc)
-            else:
-                missing = sorted(set(stage_strides) - set(engine.stage_strides))
-                if missing:
-                    reason = (f"it does not give the statistics of the backbone stage of stride {missing[0]} that "
-                              "the 'stages' unknown score reads")
             if reason is None:
                 note = None if not skipped else "; ".join(skipped) + f"; using {path}"
                 return Selected(engine, batch, threads, note)

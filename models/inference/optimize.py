@@ -15,7 +15,7 @@ For one bundle on this machine:
 5. Tune the batch size and thread count of the chosen path the same way (equal predictions required).
 6. Time the chosen setting in alternation with eager (:mod:`models.inference.interleave`, 5 rounds): each step
    above timed a path at its own moment, and a busy spell can make any path look faster. A setting that is not
-   faster side by side is dropped for eager (the next-fastest path is not tried).
+   faster side by side gives way to the next-fastest accepted path (up to :data:`INTERLEAVED_TRIES`), then to eager.
 7. Store the choice and all the evidence in the manifest under ``inference`` (and the ONNX graph, when
    an ONNX path wins, as ``inference.onnx`` with its sha256), so the app and ``predict`` use it.
 
@@ -179,7 +179,7 @@ def guard_scores(predictor: Any, out: Any) -> Scores:
     Predictor or the workstation runtime): its leaf distribution and, with an unknown detector, the unknown scores
     (None when the output lacks the stages the score reads); for a multi-label bundle, each image's predicted set and
     set routing."""
-    if getattr(predictor, "is_multilabel", False):  # the predicted set and its set routing (spot checks left out)
+    if predictor.is_multilabel:  # the predicted set and its set routing (spot checks left out)
         sets = present(predictor.presence_scores(out.level_logits), predictor.presence_thresholds)
         routes = predictor.route(out, [None] * len(sets))
         return Scores(out.leaf_probs, decisions=tuple(
@@ -190,6 +190,13 @@ def guard_scores(predictor: Any, out: Any) -> Scores:
         return Scores(out.leaf_probs)
     return Scores(out.leaf_probs, detector.score(leaf_probs=out.leaf_probs, level_logits=out.level_logits,
                                                  embeddings=out.embedding, stage_stats=out.stage_stats))
+
+
+def decider(predictor: Any) -> Decide | None:
+    """The guard's routing comparison of a calibrated bundle (:func:`models.routing.policy.routing_decisions`), None
+    for an uncalibrated one."""
+    calibration = predictor.calibration
+    return None if calibration is None else functools.partial(routing_decisions, calibration, predictor.taxonomy)
 
 
 def judge(result: CandidateResult, reference: Scores | np.ndarray, probs: Scores | np.ndarray, criteria: Criteria,
@@ -317,8 +324,7 @@ def optimize_bundle(
     reference_predictor = Predictor(loaded, inference=False, channels_last=False)
     reference_predictor.unwatch_stages()  # every engine below is built with the stage outputs it needs
     model, input_size = reference_predictor.model, reference_predictor.input_size
-    calibration = loaded.manifest.calibration  # a calibrated bundle: paths are judged by the routing they keep
-    decide = None if calibration is None else functools.partial(routing_decisions, calibration, loaded.taxonomy)
+    decide = decider(reference_predictor)  # a calibrated bundle: paths are judged by the routing they keep
     needed = stages_needed(reference_predictor)  # ... with its unknown score's threshold too
     build = functools.partial(build_engine, stage_strides=needed)
 
@@ -372,8 +378,6 @@ def optimize_bundle(
             engine = build(model, path, input_size=input_size, onnx_model=graph, batch_size=batch_size,
                            threads=run_threads)
             res.build_s = time.perf_counter() - t0
-            if not set(needed) <= set(engine.stage_strides):
-                raise EngineError("it does not give the backbone stages' statistics the 'stages' unknown score reads")
             res.graph = graph
             best = max(float(r.images_per_s or 0.0) for r in results if r.accepted)
             probs, res.warmup_s, res.images_per_s, res.completed = run_engine(
@@ -397,10 +401,14 @@ def optimize_bundle(
     # the load's) gives way to the next-fastest accepted path, at most INTERLEAVED_TRIES of them, then to eager.
     runners_up = sorted((r for r in results if r.accepted and r.path not in (BASELINE, best.path)),
                         key=lambda r: -float(r.images_per_s or 0.0))
+
+    def graph_of(c: CandidateResult) -> bytes | None:  # a tuned setting is best's path: its graph is best's
+        return best.graph if c.path == best.path else c.graph
+
     timing, rejected = None, []
     for candidate in [final, *runners_up][:INTERLEAVED_TRIES] if final.path != BASELINE else []:
-        timing = _interleaved_check(candidate, candidate.graph if candidate is not final else best.graph, model,
-                                    input_size, batches, run_threads, say, build)
+        timing = _interleaved_check(candidate, graph_of(candidate), model, input_size, batches, run_threads, say,
+                                    build)
         if timing is None or timing.ratio > 1.0:
             final = candidate
             break
@@ -413,7 +421,7 @@ def optimize_bundle(
                                     threads=run_threads)
     eager.close()
     torch.set_num_threads(base_threads)
-    graph = (best.graph if final.path == best.path else final.graph) if final.path in ONNX_PATHS else None
+    graph = graph_of(final) if final.path in ONNX_PATHS else None
     record = _record(loaded, final, results, tuning, criteria, max_warmup_s, len(tensors), ref, probe, timing,
                      rejected, graph)
     return OptimizeResult(record=record, candidates=results, tuning=tuning, graph=graph)
@@ -464,8 +472,10 @@ def _tune(best: CandidateResult, model: Any, input_size: tuple[int, int], batche
                 engine = build(model, best.path, input_size=input_size, onnx_model=best.graph,
                                threads=n_threads, batch_size=size)
                 parts = [subset[i:i + size] for i in range(0, len(subset), size)]
-                probs, res.warmup_s, res.images_per_s, res.completed = run_engine(engine, parts, leaf_probs)
-                engine.close()
+                try:
+                    probs, res.warmup_s, res.images_per_s, res.completed = run_engine(engine, parts, leaf_probs)
+                finally:
+                    engine.close()
             except (EngineError, RuntimeError, ValueError) as exc:
                 res.reason = f"failed: {_short(exc)}"
                 continue
@@ -523,7 +533,8 @@ def _record(loaded: LoadedBundle, final: CandidateResult, results: Sequence[Cand
             ref: CandidateResult, probe: Sequence[CandidateResult], timing: Interleaved | None,
             rejected: Sequence[str] = (), graph: bytes | None = None) -> InferenceRecord:
     m = loaded.manifest
-    speed = float(final.images_per_s or 0.0)
+    screened = next((r for r in results if r.path == final.path), final)  # on all images, as eager was
+    speed = float(screened.images_per_s or 0.0)
     base = float(ref.images_per_s or 1e-9)
     onnx = None
     if final.path in ONNX_PATHS and graph is not None:

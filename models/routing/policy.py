@@ -534,14 +534,7 @@ def routing_decisions(calibration: Calibration, taxonomy: Taxonomy, leaf_probs: 
     only), and without ``unknown_scores`` so is the unknown score: a path that moves them across their threshold is
     then not caught here."""
     probs = np.asarray(leaf_probs)
-    detector = calibration.unknown
-    unknown_limit = detector.threshold if detector is not None and unknown_scores is not None else None
-    reasons: list[list[str]] = []
-    for i, best in enumerate(probs.argmax(axis=1)):
-        threshold = calibration.thresholds.get(taxonomy.leaves[int(best)])
-        why = [] if threshold is not None and probs[i, best] >= threshold else ["low_confidence"]
-        if unknown_limit is not None and float(unknown_scores[i]) > unknown_limit:  # type: ignore[index]
-            why.append("possible_unknown")
-        reasons.append(why)
+    cal = calibration if unknown_scores is not None else dataclasses.replace(calibration, unknown=None)
+    routes, reasons, _ = route_batch(cal, taxonomy.leaves, leaf_probs=probs, unknown_scores=unknown_scores)
     nodes, _ = determined_batch(calibration, taxonomy, probs, reasons)
-    return [(REJUDGE if why else AUTO, node) for why, node in zip(reasons, nodes, strict=True)]
+    return list(zip(routes, nodes, strict=True))
