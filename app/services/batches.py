@@ -34,7 +34,7 @@ from app.store.records import (
 )
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.imageio import IMAGE_SUFFIXES, is_image_file, regular_file_reason
-from models.spectra import SPECTRUM_SUFFIXES, match_spectra
+from models.spectra import SPECTRUM_SUFFIXES, is_spectrum_candidate, match_spectra
 from models.taxonomy import Taxonomy
 
 __all__ = ["OpenedBatch", "Progress", "header_size", "open_files", "open_folder", "scan_folder", "unpredicted"]
@@ -135,32 +135,66 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     with session_scope(engine) as s:
         batch = repo.folder_batch(s, folder, recursive=recursive, name=folder.name or str(folder))
     first = child = None
-    pairs: dict[Path, list[Path]] = {}  # FTIR spectra named after their images (known once the folder is scanned)
-    early: list[tuple[str, str]] = []  # the first part's spectra left out
+    found = _Spectra(engine)  # FTIR spectra named after their images (known once the folder is scanned)
     if first_part is not None and batch.total == 0:
         def first(part: OpenedBatch) -> None:  # its rows name their sub-folders from the start
-            if pairs:  # the first images' spectra are attached before they are shown and predicted
-                mine = {p: pairs.pop(p) for p in (Path(it.image.path) for it in part.items) if p in pairs}
-                left, changed = _attach(engine, mine)
-                early.extend(left)
-                part = dataclasses.replace(part, items=_spectra_changed(part.items, changed))
             first_part(dataclasses.replace(part, recursive=batch.recursive))
+        first = found.first(first)
         if _entries(folder, OUT_OF_PROCESS + 1) > OUT_OF_PROCESS:  # its start-up overlaps the scan (it waits)
             child = registrar.start(engine, batch.id, register_chunks)
     candidates: list[Path] = []
     with child or contextlib.nullcontext():
         files, left_out = scan_folder(folder, batch.recursive, spectra=candidates)
-        matched, unmatched = match_spectra(files, candidates) if candidates else ({}, [])
-        pairs.update(matched)
+        if candidates:
+            found.match(files, candidates)
         opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first,
                        child=child)
-    if candidates:  # stored and attached (the rest listed as left out)
-        left, changed = _attach(engine, pairs)
-        left += [(str(path), spectra.unmatched_reason(path)) for path in unmatched]
-        opened = dataclasses.replace(opened, items=_spectra_changed(opened.items, changed),
-                                     skipped=sorted([*opened.skipped, *early, *left]))
     below = 0 if batch.recursive else images_below(folder)
-    return dataclasses.replace(opened, recursive=batch.recursive, below=below)
+    return dataclasses.replace(found.attach(opened), recursive=batch.recursive, below=below)
+
+
+class _Spectra:
+    """The FTIR spectra of one opening, matched to its images by name (:func:`models.spectra.match_spectra`): the
+    first part's are attached before it is shown and predicted (:meth:`first`), the rest once every image is
+    registered (:meth:`attach`); the files no image claims are listed as left out with their reason."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pairs: dict[Path, list[Path]] = {}
+        self.left: list[tuple[str, str]] = []  # (file, reason) of the spectra left out so far
+        self.matched = False
+
+    def match(self, images: Sequence[Path], candidates: Sequence[Path], report: Sequence[Path] | None = None) -> None:
+        """Pair ``candidates`` with ``images``; of those no image claims, the ones in ``report`` (all: None) are
+        left out with their reason (a file beside a chosen image may belong to one that was not chosen)."""
+        pairs, unmatched = match_spectra(images, candidates)
+        self.pairs.update(pairs)
+        wanted = None if report is None else set(report)
+        listed = [p for p in unmatched if wanted is None or p in wanted]
+        self.left += [(str(path), spectra.unmatched_reason(path)) for path in listed]
+        self.matched = True
+
+    def first(self, first_part: FirstPart) -> FirstPart:
+        """``first_part``, handed each part with its images' spectra attached first."""
+        def part(opened: OpenedBatch) -> None:
+            if self.pairs:
+                mine = {p: self.pairs.pop(p) for p in (Path(it.image.path) for it in opened.items) if p in self.pairs}
+                opened = self._attach(opened, mine)
+            first_part(opened)
+        return part
+
+    def attach(self, opened: OpenedBatch) -> OpenedBatch:
+        """The whole batch once registered: the other spectra stored and attached, what was left out listed."""
+        if not self.matched:
+            return opened
+        opened = self._attach(opened, self.pairs)
+        self.pairs = {}
+        return dataclasses.replace(opened, skipped=sorted([*opened.skipped, *self.left]))
+
+    def _attach(self, opened: OpenedBatch, pairs: dict[Path, list[Path]]) -> OpenedBatch:
+        left, changed = _attach(self.engine, pairs)
+        self.left += left
+        return dataclasses.replace(opened, items=_spectra_changed(opened.items, changed))
 
 
 def _attach(engine: Engine, pairs: dict[Path, list[Path]]) -> tuple[list[tuple[str, str]], set[int]]:
@@ -219,10 +253,14 @@ def _open_read_only(engine: Engine, folder: Path, recursive: bool, model_version
 
 def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | None = None,
                model_version: str | None = None, first_part: FirstPart | None = None) -> OpenedBatch:
-    """A new batch from chosen (or dropped) files (items and ``first_part`` as in :func:`open_folder`)."""
+    """A new batch from chosen (or dropped) files (items and ``first_part`` as in :func:`open_folder`).
+
+    The FTIR spectra beside the chosen images, named after them, come with them (:func:`models.spectra.match_spectra`),
+    as do spectrum files chosen with their images; a chosen spectrum whose image was not chosen is left out."""
     chosen = [Path(f) for f in files]
+    given = [f.resolve() for f in chosen if not is_image_file(f) and is_spectrum_candidate(f.name) and f.is_file()]
     left_out = [(str(f), f"format not supported ({f.suffix[1:].upper() or 'no suffix'}); convert it to PNG or TIFF")
-                for f in chosen if not is_image_file(f)]
+                for f in chosen if not is_image_file(f) and f.resolve() not in given]
     files = []
     for f in filter(is_image_file, chosen):  # one stat per file
         if (reason := regular_file_reason(f)) is None:
@@ -234,7 +272,35 @@ def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | No
         batch = repo.create_batch(s, name=repo.unique_batch_name(s, f"{len(files)} files from {common.name or common}",
                                                                   common),
                                   source_folder=common, recursive=False, notes=FILES_BATCH_NOTE, kind="files")
-    return _fill(engine, batch.id, batch.name, str(common), files, progress, model_version, left_out, first_part)
+    found = _Spectra(engine)
+    if candidates := sorted({*given, *_spectra_beside(files)}):
+        found.match(files, candidates, report=given)
+    first = found.first(first_part) if first_part is not None else None
+    return found.attach(_fill(engine, batch.id, batch.name, str(common), files, progress, model_version, left_out,
+                              first))
+
+
+def _spectra_beside(images: Sequence[Path]) -> list[Path]:
+    """The files beside ``images`` that may be their spectra (a name starting with an image's name without its
+    suffix, and a spectrum's suffix): one listing per folder."""
+    stems: dict[str, set[str]] = {}
+    for image in images:
+        stems.setdefault(str(image.parent), set()).add(os.path.normcase(image.stem))
+    found = []
+    for folder, names in stems.items():
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:
+            continue  # the images say so when they are read
+        for entry in entries:
+            if is_spectrum_candidate(entry.name) and not entry.name.startswith("."):
+                base = os.path.normcase(os.path.splitext(entry.name)[0])
+                while base not in names and "." in base:  # "P001.spot2" belongs to "P001"
+                    base = base.rsplit(".", 1)[0]
+                if base in names and _entry_is(entry, "file"):
+                    found.append(Path(entry.path))
+    return found
 
 
 def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Path],
