@@ -103,3 +103,38 @@ def test_a_child_started_for_a_folder_of_few_images_is_stopped_unused(tmp_path, 
     handed, _parts, facts, _ = _open(folder, tmp_path / "s.sqlite3")
     assert len(started) == 1 and not started[0].given and not started[0].process.is_alive()
     assert [Path(p).name for p, *_ in handed] == [f"img_{i}.png" for i in range(5)] and len(facts[1]) == 5
+
+
+def test_an_opening_stopped_midway_stops_its_child_cleanly_and_the_next_opening_resumes(tmp_path, monkeypatch,
+                                                                                        qtbot) -> None:
+    """The app closing while a large folder registers: its opening task is cancelled (:class:`app.ui.workers.Task`),
+    the next report raises, the child ends by itself at its next chunk (exit code 0: it shut its own file readers
+    down; a terminated child would leave them running), and what was registered stays for the next opening."""
+    from app.ui.workers import Task
+
+    folder = _folder(tmp_path)
+    started = []
+    real_start = registrar.start
+    monkeypatch.setattr(registrar, "start", lambda *a: started.append(real_start(*a)) or started[-1])
+    monkeypatch.setattr(batches, "OUT_OF_PROCESS", 0)
+    engine = make_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    init_db(engine)
+    delivered, reports = [], []
+
+    def opening(progress, first_part):
+        def report(done: int, total: int) -> None:
+            reports.append(done)
+            if len(reports) == 2:  # the first part is registered, the child reports its first chunk
+                task.cancel()
+            progress(done, total)
+        return batches.open_folder(engine, folder, progress=report, first_part=first_part)
+
+    task = Task(opening, with_progress=True, with_part=True)
+    for signal in (task.signals.result, task.signals.error, task.signals.part):
+        signal.connect(delivered.append)
+    task.run()
+    assert len(reports) == 2 and len(delivered) == 1  # the first part, then nothing: no result, no error
+    assert started and not started[0].process.is_alive() and started[0].process.exitcode == 0
+    again = batches.open_folder(engine, folder)  # resumed: every file is in the batch
+    assert len(again.items) == N
+    engine.dispose()

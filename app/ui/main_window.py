@@ -590,6 +590,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.worker.service.forget_warm(wait_s=10)  # not inside ONNX Runtime when the app exits
         self.worker.stop()
         self.spectrum_panel.stop()
+        self._runner.cancel_all()  # an opening stops at its next chunk (the next opening resumes it)
         for pool in (self.pool, self.spectrum_panel.pool):
             pool.waitForDone(5000)
         self.release_claims()  # after the pool: a claim still on its way would otherwise outlive the release

@@ -328,9 +328,17 @@ class TaskSignals(QObject):
     part = Signal(object)  # a first part of the result, before the whole
 
 
+class Cancelled(Exception):
+    """Raised in a :class:`Task`'s callbacks once it was cancelled: its function stops at its next report."""
+
+
 class Task(QRunnable):
     """Run ``fn(*args, progress=callback, first_part=callback)`` on a thread pool; deliver the result or the error
-    by signal (and the progress, and a first part of the result, when asked for)."""
+    by signal (and the progress, and a first part of the result, when asked for).
+
+    :meth:`cancel` stops a task with callbacks at its next report (the app is closing: a 100,000-image folder's
+    registering must not keep the process alive for a minute after the window is gone; what was registered stays
+    and the next opening resumes it). A cancelled task delivers nothing."""
 
     def __init__(self, fn: Callable[..., Any], *args: Any, with_progress: bool = False, with_part: bool = False,
                  **kwargs: Any) -> None:
@@ -338,19 +346,36 @@ class Task(QRunnable):
         self.fn, self.args, self.kwargs = fn, args, kwargs
         self.with_progress, self.with_part = with_progress, with_part
         self.signals = TaskSignals()
+        self.cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled
+        self.signals.progress.emit(done, total)
+
+    def _part(self, part: Any) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled
+        self._deliver(self.signals.part, part)
 
     @Slot()
     def run(self) -> None:
         try:
             if self.with_progress:
-                self.kwargs["progress"] = lambda done, total: self.signals.progress.emit(done, total)
+                self.kwargs["progress"] = self._progress
             if self.with_part:
-                self.kwargs["first_part"] = lambda part: self._deliver(self.signals.part, part)
+                self.kwargs["first_part"] = self._part
             result = self.fn(*self.args, **self.kwargs)
+        except Cancelled:
+            return
         except Exception as exc:
             self._deliver(self.signals.error, str(exc) or type(exc).__name__)
             return
-        self._deliver(self.signals.result, result)
+        if not self.cancelled.is_set():
+            self._deliver(self.signals.result, result)
 
     @staticmethod
     def _deliver(signal: Any, value: Any) -> None:
@@ -374,3 +399,8 @@ class TaskRunner:
         task.signals.result.connect(lambda _r, t=task: self._tasks.discard(t))
         task.signals.error.connect(lambda _m, t=task: self._tasks.discard(t))
         self.pool.start(task)
+
+    def cancel_all(self) -> None:
+        """Cancel every task still running (:meth:`Task.cancel`)."""
+        for task in list(self._tasks):
+            task.cancel()
