@@ -161,14 +161,11 @@ def test_evaluate_writes_contract_metrics(tmp_path, dataset):
 
 def test_grid_tiny_writes_table(tmp_path, dataset):
     out = tmp_path / "grid"
-    rc = cli_main(["grid", "--data", str(dataset), "--out", str(out), "--tiny",
-                   "--backbones", "convnext_tiny", "resnet50+cbam", "--frameworks", "flat", "hier-shared",
-                   "--set", "input_size=32"])
+    rc = cli_main(["grid", "--data", str(dataset), "--out", str(out), "--tiny",  # two cells: each is two processes
+                   "--backbones", "resnet50+cbam", "--frameworks", "flat", "hier-shared", "--set", "input_size=32"])
     assert rc == 0
     rows = list(csv.DictReader((out / "grid.csv").open()))
-    assert [(r["backbone"], r["framework"]) for r in rows] == [
-        ("convnext_tiny", "flat"), ("convnext_tiny", "hier-shared"),
-        ("resnet50+cbam", "flat"), ("resnet50+cbam", "hier-shared")]
+    assert [(r["backbone"], r["framework"]) for r in rows] == [("resnet50+cbam", "flat"), ("resnet50+cbam", "hier-shared")]
     for r in rows:
         assert r["status"] == "ok"
         assert 0 <= float(r["top1"]) <= float(r["top5"]) <= 1
@@ -177,7 +174,7 @@ def test_grid_tiny_writes_table(tmp_path, dataset):
     cbam_manifest = json.loads((out / "resnet50_cbam__flat" / "bundle" / "manifest.json").read_text())
     assert cbam_manifest["network"]["cbam"] is True  # blocks, written as older versions read it
     md = (out / "grid.md").read_text()
-    assert md.startswith("| backbone | framework | top1") and md.count("\n") == 6
+    assert md.startswith("| backbone | framework | top1") and md.count("\n") == 4
 
 
 def test_distributed_training_with_torchrun_on_cpu(tmp_path, dataset):
