@@ -15,6 +15,8 @@ from test_spectrum_bundle import _head
 from app.services import batches
 from app.services import spectra as spectra_service
 from app.services.predicting import PredictingService
+from app.store import repo
+from app.store.db import session_scope
 from app.store.records import SPECTRUM_ADDED
 from models.bundle.files import read_bundle_manifest
 from models.bundle.spectrum import write_spectrum_head
@@ -63,6 +65,16 @@ def test_a_model_with_a_spectrum_head_fuses_the_stored_spectra_and_predicts_agai
     assert [Path(p).name for _i, p in stale] == ["P1.png"]
     assert {Path(it.image.path).name: it.prediction.calibration for it in again.items}["P1.png"] == SPECTRUM_ADDED
     assert _predict(service, again) == {"P0.png": 1, "P1.png": 1, "P2.png": 2}
+    p0 = next(it for it in again.items if it.image.path.endswith("P0.png"))
+    with session_scope(engine) as s:  # decided: a spectrum measured since leaves its prediction as it was routed
+        repo.record_judgment(s, image_id=p0.image.image_id, leaf="scratch", action="picker", analyst="dora")
+    stamp = {it.image.path: it.prediction.calibration for it in batches.batch_items(engine, opened.batch_id)}
+    _jdx(folder / "P0.spot2.jdx", seed=4)
+    again = batches.open_folder(engine, folder, model_version=service.info.version)
+    assert service.todo(again.items) == []
+    assert {it.image.path: it.prediction.calibration for it in again.items} == stamp
+    assert {it.image.path: it.prediction.calibration
+            for it in batches.batch_items(engine, opened.batch_id)} == stamp  # in the store too
 
 
 def test_an_image_only_model_ignores_spectra(engine, tiny_bundle, tmp_path):

@@ -208,11 +208,12 @@ def _attach(engine: Engine, pairs: dict[Path, list[Path]]) -> tuple[list[tuple[s
 
 def _spectra_changed(items: list[BatchItem], changed: set[int]) -> list[BatchItem]:
     """The items, those whose spectra just changed with their prediction marked as the store marked it
-    (:data:`app.store.records.SPECTRUM_ADDED`: predicted again with the spectrum)."""
+    (:data:`app.store.records.SPECTRUM_ADDED`: predicted again with the spectrum; not a decided image's)."""
     if not changed:
         return items
     return [dataclasses.replace(it, prediction=dataclasses.replace(it.prediction, calibration=SPECTRUM_ADDED))
-            if it.image.image_id in changed and it.prediction is not None else it for it in items]
+            if it.image.image_id in changed and it.prediction is not None
+            and not (it.judgment is not None and it.judgment.is_decision) else it for it in items]
 
 
 def images_below(folder: Path, limit: int = 10_000, max_entries: int = 50_000) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.store.records import SPECTRUM_ADDED, ReferenceRecord, SpectrumRecord
+from app.store.records import JUDGED_STATUSES, SPECTRUM_ADDED, ReferenceRecord, SpectrumRecord
 from app.store.repo._common import _batched, _insert_or_existing, _path_text
 from app.store.schema import BatchImage, ImageSpectrum, Judgment, Prediction, ReferenceSpectrum
 from app.store.schema import Spectrum as SpectrumRow
@@ -57,7 +57,9 @@ def attach_spectrum(session: Session, image_id: int, spectrum_id: int, path: str
     Returns:
         Whether the image's spectra changed (a new spectrum, or a file measured again). Its stored predictions are
         then marked :data:`app.store.records.SPECTRUM_ADDED`: stale, so the image is predicted again (with the
-        spectrum, by a model with a spectrum head) unless someone decided it.
+        spectrum, by a model with a spectrum head), unless someone decided it: a decided image is not predicted
+        again, and its predictions keep the stamp of the calibration that routed them (the purity monitor and the
+        dashboard read it).
     """
     where = _path_text(path)
     replaced = session.execute(delete(ImageSpectrum).where(  # a file measured again: its new spectrum replaces it
@@ -70,9 +72,16 @@ def attach_spectrum(session: Session, image_id: int, spectrum_id: int, path: str
                             lambda: session.get(ImageSpectrum, (image_id, spectrum_id)))
     elif link.path != where:
         link.path = where
-    if added or replaced:
+    if (added or replaced) and not _decided(session, image_id):
         session.execute(update(Prediction).where(Prediction.image_id == image_id).values(calibration=SPECTRUM_ADDED))
     return bool(added or replaced)
+
+
+def _decided(session: Session, image_id: int) -> bool:
+    """Whether the image's current (latest) judgment is a decision."""
+    status = session.scalar(select(Judgment.status).where(Judgment.image_id == image_id)
+                            .order_by(Judgment.id.desc()).limit(1))
+    return status in JUDGED_STATUSES
 
 
 def images_with_spectra(session: Session, image_ids: Iterable[int]) -> set[int]:
