@@ -122,6 +122,31 @@ def test_import_library_and_search_with_judged_images(engine, taxonomy, tmp_path
     assert organic is not None and organic.leaf == "particle_organic"
 
 
+def test_a_library_import_parses_outside_the_write_transaction(engine, tmp_path, library_folder, monkeypatch) -> None:
+    """An analyst judging on the same SQLite store while a library of thousands imports (about 9 ms a file to parse)
+    must not wait for the write lock: while the import parses, another connection writes within 50 ms."""
+    from app.services import spectra as spectra_service
+    from app.store.db import make_engine
+
+    other = make_engine(engine.url, busy_timeout_s=0.05)
+    real, wrote = spectra_service.parse_spectrum, []
+
+    def parse(data, name):
+        try:
+            with session_scope(other) as s:  # a write of another connection, as a judgment is
+                repo.create_batch(s, name=f"meanwhile {len(wrote)}", source_folder=tmp_path)
+            wrote.append(True)
+        except Exception as exc:  # locked: the import held the write lock
+            wrote.append(exc)
+        return real(data, name)
+
+    monkeypatch.setattr(spectra_service, "parse_spectrum", parse)
+    result = import_library(engine, library_folder, None)
+    other.dispose()
+    assert result.added == 2 * len(FOREIGN) + 2 and len(wrote) >= result.added
+    assert all(w is True for w in wrote), wrote
+
+
 def test_cli_show_and_import(engine, tmp_path, library_folder, capsys) -> None:
     good = library_folder / "pi_residue" / "pi_residue_0.jdx"
     assert spectra_main(["show", str(good)]) == 0
