@@ -49,6 +49,9 @@ def test_an_image_stays_with_its_holder_until_the_lease_lapses(engine, batch) ->
     with session_scope(engine, action="read") as s:
         assert repo.held_by_others(s, ids[:5], "alice", now=later) == dict.fromkeys(ids[:3], "bob")  # 4, 5 lapsed
         assert repo.held_by_others(s, ids[:5], "bob", now=later) == {}
+        many = [*ids[1:5], *range(10**6, 10**6 + 3000)]  # a factory's batch: the live claims read at once
+        assert repo.held_by_others(s, many, "alice", now=later) == dict.fromkeys(ids[1:3], "bob")
+        assert repo.held_by_others(s, many, "bob", now=later) == {}
     with session_scope(engine) as s:
         assert repo.release(s, "bob", ids[:2]) == 2
     assert _claim(engine, ids[:2], "carol", now=later) == {}

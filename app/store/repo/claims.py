@@ -17,7 +17,7 @@ from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from app.store.repo._common import _chunks, _require_text
+from app.store.repo._common import _CHUNK, _chunks, _require_text
 from app.store.schema import JUDGED_STATUSES, BatchImage, Claim, Judgment, utcnow
 
 
@@ -67,10 +67,19 @@ def claim(session: Session, image_ids: Iterable[int], analyst: str, *, lease_s: 
 
 def held_by_others(session: Session, image_ids: Iterable[int], analyst: str, *,
                    now: dt.datetime | None = None) -> dict[int, str]:
-    """``{image id: analyst}`` of the images among ``image_ids`` someone other than ``analyst`` holds now."""
+    """``{image id: analyst}`` of the images among ``image_ids`` someone other than ``analyst`` holds now.
+
+    Many ids (the window asks for its whole batch every 30 s: 100,000 at a factory's scale) are not sent: the live
+    claims of others (a few per analyst) are read in one query and filtered here, instead of 200 queries of 500 ids.
+    """
     now = _now(session, now)
+    ids = [int(i) for i in image_ids]
+    if len(ids) > 4 * _CHUNK:
+        wanted = set(ids)
+        live = select(Claim.image_id, Claim.analyst).where(Claim.analyst != analyst, Claim.expires_at >= now)
+        return {int(i): str(a) for i, a in session.execute(live) if int(i) in wanted}
     found: dict[int, str] = {}
-    for chunk in _chunks(list(image_ids)):
+    for chunk in _chunks(ids):
         stmt = select(Claim.image_id, Claim.analyst).where(
             Claim.image_id.in_(chunk), Claim.analyst != analyst, Claim.expires_at >= now)
         found.update((int(i), str(a)) for i, a in session.execute(stmt))
