@@ -35,6 +35,55 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FILES)))  # stable: the rest keep their order
 
 
+MODAL = {"QMessageBox": ("warning", "critical", "information", "question", "about"),
+         "QFileDialog": ("getOpenFileName", "getOpenFileNames", "getExistingDirectory", "getSaveFileName"),
+         "QInputDialog": ("getText", "getMultiLineText", "getItem", "getInt", "getDouble")}
+DIALOG_DEADLINE_MS = 30_000
+
+
+@pytest.fixture(autouse=True)
+def _no_unanswered_modal_dialog(monkeypatch):
+    """A modal dialog that nobody answers would hang the test (offscreen, nobody clicks): it fails the test instead,
+    naming the dialog. The message boxes and file dialogs fail at once (a test that expects one patches it itself,
+    after this fixture); a dialog's ``exec`` runs (a test may answer it from a timer) and is rejected, failing the
+    test, when still open after :data:`DIALOG_DEADLINE_MS`."""
+    from PySide6 import QtWidgets
+    from PySide6.QtCore import QTimer
+
+    opened: list[str] = []
+
+    def refuse(kind: str):
+        def modal(*args, **_kwargs):
+            texts = [a for a in args if isinstance(a, str)]
+            opened.append(f"{kind}{texts[:2]}")
+            raise AssertionError(f"a modal dialog opened in a test, where nobody answers it: {opened[-1]}")
+        return modal
+
+    for cls, methods in MODAL.items():
+        for method in methods:
+            monkeypatch.setattr(getattr(QtWidgets, cls), method, refuse(f"{cls}.{method}"))
+    real_exec = QtWidgets.QDialog.exec
+
+    def exec_with_deadline(dialog, *args):
+        def give_up() -> None:
+            opened.append(f"{type(dialog).__name__} {dialog.windowTitle()!r} unanswered after {DIALOG_DEADLINE_MS} ms")
+            dialog.reject()
+
+        timer = QTimer(dialog)
+        timer.setSingleShot(True)
+        timer.timeout.connect(give_up)
+        timer.start(DIALOG_DEADLINE_MS)
+        try:
+            return real_exec(dialog, *args)
+        finally:
+            timer.stop()
+
+    monkeypatch.setattr(QtWidgets.QDialog, "exec", exec_with_deadline)
+    yield
+    if opened:  # raised inside a Qt slot, the error was only printed
+        pytest.fail(f"modal dialogs opened in the test: {opened}")
+
+
 @pytest.fixture(scope="session")
 def taxonomy():
     from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
