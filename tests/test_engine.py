@@ -17,6 +17,7 @@ from models.bundle.io import load_bundle
 from models.commands.cli import main as cli_main
 from models.inference import engine as eng
 from models.inference import optimize as opt
+from models.inference import side_by_side
 from models.inference.agreement import Agreement, Criteria, agreement
 from models.inference.engine import RawOutput, build_engine, engine_from_manifest
 from models.inference.optimize import CandidateResult, choose, judge
@@ -310,9 +311,9 @@ def test_optimize_rejects_a_perturbed_path_and_never_chooses_it(bundles, images,
     assert result.record.candidates[1]["accepted"] is False
 
 
-@pytest.mark.parametrize("side_by_side", [0.9, 1.3])
+@pytest.mark.parametrize("ratio", [0.9, 1.3])
 def test_optimize_keeps_a_path_only_when_it_is_faster_timed_in_alternation_with_eager(bundles, images, monkeypatch,
-                                                                                      side_by_side):
+                                                                                      ratio):
     from models.inference.interleave import Interleaved
 
     real_run = opt.run_engine
@@ -325,21 +326,21 @@ def test_optimize_keeps_a_path_only_when_it_is_faster_timed_in_alternation_with_
 
     def alternated(baseline, candidate, rounds, **kw):
         seen.append((baseline(), candidate(), rounds))  # both passes run the same images
-        return Interleaved((10.0,) * rounds, (10.0 * side_by_side,) * rounds, ("baseline",) * rounds)
+        return Interleaved((10.0,) * rounds, (10.0 * ratio,) * rounds, ("baseline",) * rounds)
 
     monkeypatch.setattr(opt, "run_engine", screened_fast)
-    monkeypatch.setattr(opt, "interleave", alternated)
+    monkeypatch.setattr(side_by_side, "interleave", alternated)
     result = opt.optimize_bundle(bundles["convnext"], images, candidates=["channels_last"], batch_size=8,
                                  batch_sizes=(8,), threads=[1])
-    assert seen and seen[0][0] == seen[0][1] and seen[0][2] == opt.INTERLEAVED_ROUNDS
+    assert seen and seen[0][0] == seen[0][1] and seen[0][2] == side_by_side.INTERLEAVED_ROUNDS
     assert {c.path: c.accepted for c in result.candidates} == {"eager": True, "channels_last": True}
-    if side_by_side <= 1.0:  # the screening's 3x lead was the load's: eager stays
+    if ratio <= 1.0:  # the screening's 3x lead was the load's: eager stays
         assert result.chosen == "eager" and result.record.speedup_vs_eager == 1.0
         assert result.record.interleaved["rejected_path"] == "channels_last"
     else:
         assert result.chosen == "channels_last" and result.record.speedup_vs_eager == pytest.approx(1.3)
-    assert result.record.interleaved["ratio"] == pytest.approx(side_by_side)
-    assert len(result.record.interleaved["rounds"]) == opt.INTERLEAVED_ROUNDS
+    assert result.record.interleaved["ratio"] == pytest.approx(ratio)
+    assert len(result.record.interleaved["rounds"]) == side_by_side.INTERLEAVED_ROUNDS
 
 
 def test_optimize_cli_stores_a_choice_the_predictor_uses(bundles, images, tmp_path, capsys):
@@ -431,7 +432,7 @@ def test_a_path_no_faster_side_by_side_gives_way_to_the_next_fastest(bundles, im
         return Interleaved((10.0,) * rounds, (10.0 * ratio,) * rounds, ("baseline",) * rounds)
 
     monkeypatch.setattr(opt, "run_engine", screened_fast)
-    monkeypatch.setattr(opt, "interleave", alternated)
+    monkeypatch.setattr(side_by_side, "interleave", alternated)
     cands = ["channels_last", "onnx"] if HAS_ORT else ["channels_last"]
     result = opt.optimize_bundle(bundles["convnext"], images, candidates=cands, batch_size=8, batch_sizes=(8,),
                                  threads=[1])

@@ -15,7 +15,8 @@ For one bundle on this machine:
 5. Tune the batch size and thread count of the chosen path the same way (equal predictions required).
 6. Time the chosen setting in alternation with eager (:mod:`models.inference.interleave`, 5 rounds): each step
    above timed a path at its own moment, and a busy spell can make any path look faster. A setting that is not
-   faster side by side gives way to the next-fastest accepted path (up to :data:`INTERLEAVED_TRIES`), then to eager.
+   faster side by side gives way to the next-fastest accepted path (up to
+   :data:`models.inference.side_by_side.INTERLEAVED_TRIES`), then to eager.
 7. Store the choice and all the evidence in the manifest under ``inference`` (and the ONNX graph, when
    an ONNX path wins, as ``inference.onnx`` with its sha256), so the app and ``predict`` use it.
 
@@ -25,7 +26,6 @@ of a busy machine are noisy: every path is measured on the same images in the sa
 
 from __future__ import annotations
 
-import copy
 import datetime as _dt
 import functools
 import os
@@ -45,6 +45,7 @@ from models.bundle.io import LoadedBundle, load_bundle
 from models.bundle.manifest import BundleError, BundleManifest, InferenceRecord, OnnxGraph
 from models.hashing import sha256_hex
 from models.imageio import decode_or_reason, expand_paths
+from models.inference import side_by_side
 from models.inference.agreement import Agreement, Criteria, Decide, Scores, agreement
 from models.inference.engine import (
     BASELINE,
@@ -62,8 +63,9 @@ from models.inference.engine import (
     quantize_onnx,
     unavailable_reason,
 )
-from models.inference.interleave import Interleaved, interleave, over
+from models.inference.interleave import Interleaved
 from models.inference.outputs import present
+from models.inference.side_by_side import short
 from models.routing.policy import routing_decisions
 from models.sysinfo import cpu_name
 
@@ -383,7 +385,7 @@ def optimize_bundle(
             probs, res.warmup_s, res.images_per_s, res.completed = run_engine(
                 engine, batches, leaf_probs, abort_below=ABORT_RATIO * best)
         except (EngineError, RuntimeError, ValueError, TypeError, NotImplementedError) as exc:
-            res.reason = f"failed: {_short(exc)}"
+            res.reason = f"failed: {short(exc)}"
             say(_line(res, ref.images_per_s))
             continue
         finally:
@@ -405,20 +407,14 @@ def optimize_bundle(
     def graph_of(c: CandidateResult) -> bytes | None:  # a tuned setting is best's path: its graph is best's
         return best.graph if c.path == best.path else c.graph
 
-    timing, rejected = None, []
-    for candidate in [final, *runners_up][:INTERLEAVED_TRIES] if final.path != BASELINE else []:
-        timing = _interleaved_check(candidate, graph_of(candidate), model, input_size, batches, run_threads, say,
-                                    build)
-        if timing is None or timing.ratio > 1.0:
-            final = candidate
-            break
-        say(f"{candidate.path} is not faster than eager side by side ({timing.describe()})")
-        rejected.append(candidate.path)
-    else:
-        if rejected:
-            say("eager is kept")
-            final = CandidateResult(BASELINE, images_per_s=ref.images_per_s, completed=True, batch_size=batch_size,
-                                    threads=run_threads)
+    kept, timing, rejected = side_by_side.confirm([final, *runners_up] if final.path != BASELINE else [], graph_of,
+                                                  model, input_size, batches, run_threads, say, build)
+    if kept is not None:
+        final = kept
+    elif rejected:
+        say("eager is kept")
+        final = CandidateResult(BASELINE, images_per_s=ref.images_per_s, completed=True, batch_size=batch_size,
+                                threads=run_threads)
     eager.close()
     torch.set_num_threads(base_threads)
     graph = graph_of(final) if final.path in ONNX_PATHS else None
@@ -477,7 +473,7 @@ def _tune(best: CandidateResult, model: Any, input_size: tuple[int, int], batche
                 finally:
                     engine.close()
             except (EngineError, RuntimeError, ValueError) as exc:
-                res.reason = f"failed: {_short(exc)}"
+                res.reason = f"failed: {short(exc)}"
                 continue
             finally:
                 model.to(memory_format=torch.contiguous_format)
@@ -485,47 +481,6 @@ def _tune(best: CandidateResult, model: Any, input_size: tuple[int, int], batche
             say(f"  tune {best.path} batch {size:>3} threads {n_threads}: {res.images_per_s:7.2f} img/s"
                 + (f"  ({res.reason})" if res.reason else ""))
     return out
-
-
-INTERLEAVED_ROUNDS = 5
-"""Rounds of the chosen path against eager (:func:`_interleaved_check`)."""
-INTERLEAVED_TRIES = 3
-"""Paths checked in alternation with eager, fastest first, before eager is kept."""
-
-
-def _interleaved_check(final: CandidateResult, graph: bytes | None, model: Any, input_size: tuple[int, int],
-                       batches: Sequence[torch.Tensor], eager_threads: int, say: Callable[[str], None],
-                       build: Callable[..., Engine] = build_engine) -> Interleaved | None:
-    """The chosen setting timed in alternation with eager (:mod:`models.inference.interleave`) on 32 images (or one
-    batch of the setting, when larger): the screening above timed each path at its own moment, and a busy spell can
-    make any of them look faster. Eager runs a copy of the network: building an engine sets the memory format of
-    its network in place (channels-last, compiled paths)."""
-    flat = torch.cat(list(batches))
-    subset = flat[: max(32, int(final.batch_size or 16))]
-    size = int(final.batch_size or 16)
-    try:
-        eager = build(copy.deepcopy(model).to(memory_format=torch.contiguous_format), BASELINE,
-                      input_size=input_size)  # copied before the candidate puts its hooks on the network
-        engine = build(model, final.path, input_size=input_size, onnx_model=graph, batch_size=size,
-                       threads=final.threads)
-    except (EngineError, RuntimeError, ValueError) as exc:
-        say(f"interleaved check skipped: {_short(exc)}")
-        return None
-
-    def timed(run: Any, threads: int, step: int) -> Callable[[], int]:
-        return over(run, [subset[i:i + step] for i in range(0, len(subset), step)],
-                    setup=functools.partial(torch.set_num_threads, threads))
-
-    mine = timed(engine, int(final.threads or eager_threads), size)
-    theirs = timed(eager, eager_threads, len(batches[0]))
-    try:
-        mine()  # warm-up (a rebuilt compiled path compiles again)
-        timing = interleave(theirs, mine, INTERLEAVED_ROUNDS)
-    finally:
-        engine.close()
-        model.to(memory_format=torch.contiguous_format)
-    say(f"interleaved with eager: {final.path} (batch {size}, threads {final.threads}) {timing.describe()}")
-    return timing
 
 
 def _record(loaded: LoadedBundle, final: CandidateResult, results: Sequence[CandidateResult],
@@ -580,11 +535,6 @@ def save_result(bundle_path: str | Path, result: OptimizeResult) -> BundleManife
     except OSError as exc:
         raise BundleError(f"cannot write {onnx_file}: {exc}") from exc
     return write_bundle_manifest(path, manifest.replace(inference=result.record))
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
 
 def _line(res: CandidateResult, base: float | None) -> str:
