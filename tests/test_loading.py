@@ -187,6 +187,48 @@ def test_the_window_judges_the_first_files_while_the_list_grows(qtbot, engine, t
     win.close()
 
 
+def test_cancel_while_the_list_grows_stops_the_reading_and_keeps_what_is_listed(qtbot, engine, tmp_path, bundle,
+                                                                              monkeypatch) -> None:
+    """The status bar's Cancel while it says "Reading images": the reading stops at its next chunk, the images
+    listed stay and are predicted, and opening the folder again reads the rest."""
+    from app.services import batches
+
+    monkeypatch.setattr(batches, "STEP", 16)
+    n = batches.FIRST + 16 + 6
+    folder = tmp_path / "grow"
+    for i in range(n):
+        write_image(folder / f"img_{i:03d}.png", size=(24, 20), seed=i)
+    release, real_fill = threading.Event(), batches._fill
+
+    def slow_fill(*args, **kwargs):  # the rest of the folder is read once the test has pressed Cancel
+        part = args[-1] if len(args) > 8 else kwargs.get("first_part")
+        if part is None:  # opened again: the batch comes whole
+            return real_fill(*args, **kwargs)
+
+        def held(opened):
+            part(opened)
+            assert opened.continues or release.wait(20)
+
+        return real_fill(*args[:8], held) if len(args) > 8 else real_fill(*args, **{**kwargs, "first_part": held})
+
+    monkeypatch.setattr(batches, "_fill", slow_fill)
+    win = _window(qtbot, engine, tmp_path, monkeypatch)
+    win.load_model(bundle)
+    qtbot.waitUntil(lambda: win.model is not None, timeout=60_000)
+    win.open_folder(folder)
+    qtbot.waitUntil(lambda: len(win.items) == batches.FIRST, timeout=20_000)
+    win.status.cancel_btn.click()
+    assert "Stopped reading the folder at 64 images" in win.statusBar().currentMessage()
+    assert not win.status.progress_label.text().startswith("Reading")
+    release.set()
+    qtbot.waitUntil(lambda: all(it.prediction is not None for it in win.items), timeout=120_000)
+    qtbot.wait(300)
+    assert len(win.items) == win.list_model.rowCount() == batches.FIRST  # nothing more came
+    win.open_folder(folder)  # again: the rest is read
+    qtbot.waitUntil(lambda: len(win.items) == n, timeout=20_000)
+    win.close()
+
+
 def test_a_replaced_runs_predictions_of_the_loaded_model_are_shown(qtbot, engine, tmp_path, bundle, folder,
                                                                     monkeypatch) -> None:
     """A batch that grows starts a second prediction run; a chunk of the first still in flight must be shown (the

@@ -28,6 +28,7 @@ class BatchOpening:
     _run_open = False  # a prediction run is under way (the window's _start_predictions / _run_finished)
     _grown_in_run = False  # the batch grew during it: its end starts a run for the new images
     _growing = False  # a large folder's parts are arriving (its first is on screen, the rest is registered)
+    _open_task: Task | None = None  # the newest opening's task, until it reports
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Open a folder of images"))
@@ -102,7 +103,28 @@ class BatchOpening:
         task.signals.part.connect(part)
         task.signals.result.connect(whole)
         task.signals.error.connect(self._open_failed)
+        self._open_task = task
         self._runner.start(task)
+
+    def stop_reading(self) -> bool:
+        """Stop reading the rest of a folder whose first part is on screen (the status bar's Cancel while it says
+        "Reading images"): the images listed so far stay and are predicted, the ones registered meanwhile stay in
+        the store, and opening the folder again reads the rest. False when no folder is being read."""
+        task = self._open_task
+        if not self._growing or task is None:
+            return False
+        task.cancel()
+        self._opening += 1  # what the task delivered meanwhile is dropped: the list stays as it is now
+        self._growing = False
+        self.status.finished()
+        self.statusBar().showMessage(QCoreApplication.translate(
+            "Main", "Stopped reading the folder at {n} images: open it again to read the rest.").format(
+            n=f"{len(self.items):,}"), 15_000)
+        if self._run_open:
+            self._grown_in_run = True
+        else:
+            self._start_predictions()
+        return True
 
     def _open_failed(self, message: str) -> None:
         self._growing = False

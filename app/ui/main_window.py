@@ -422,8 +422,9 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.worker.predict(todo)
         self._run_open, self._grown_in_run = True, False
 
-    def cancel_predictions(self) -> None:
-        self.worker.cancel()
+    def cancel_predictions(self) -> None:  # the status bar's Cancel: a folder's reading (stop_reading), else the run
+        if not self.stop_reading():
+            self.worker.cancel()
 
     def _predicted(self, _run_id: int, pairs: list) -> None:
         """A chunk of predictions, already committed by the model thread. Whichever run made it (a batch that grows
