@@ -173,7 +173,7 @@ def _folder_with_spectra(root: Path) -> Path:
     return root
 
 
-def test_opening_a_folder_attaches_its_spectra_and_lists_the_rest(engine, tmp_path: Path) -> None:
+def test_opening_a_folder_attaches_its_spectra_and_lists_the_rest(engine, tmp_path: Path, monkeypatch) -> None:
     folder = _folder_with_spectra(tmp_path / "lot")
     opened = batches.open_folder(engine, folder)
     assert len(opened.items) == 4  # spectra are no images
@@ -190,8 +190,11 @@ def test_opening_a_folder_attaches_its_spectra_and_lists_the_rest(engine, tmp_pa
     assert [s.wavenumbers[np.argmax(s.absorbance)] for s in first] == [2920.0, 1720.0]
     assert [s.kind for s in spectra_service.spectra_of(engine, ids["P001.png"])] == ["absorbance"]
     assert spectra_service.spectra_of(engine, ids["P003.png"]) == []
-    again = batches.open_folder(engine, folder)  # resumed: nothing attached twice
-    assert {Path(p).name for p, _r in again.skipped} == set(reasons)
+    attached = []
+    with monkeypatch.context() as m:
+        m.setattr(repo, "attach_spectrum", lambda *a, **k: attached.append(a[1:]))
+        again = batches.open_folder(engine, folder)  # resumed: nothing attached twice, nothing written
+    assert {Path(p).name for p, _r in again.skipped} == set(reasons) and attached == []
     with session_scope(engine, action="read") as s:
         assert sum(len(v) for v in repo.spectrum_paths(s).values()) == 3
         shared = repo.add_spectrum(s, read_spectrum(folder / "orphan.jdx"))  # same bytes as P000.jdx: one row

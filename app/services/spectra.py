@@ -86,6 +86,10 @@ def attach_pairs(engine: Engine, pairs: Mapping[Path, Sequence[Path]]) -> tuple[
                 left_out.append((str(path), reason))
                 continue
         links.append((image_id, path, sha))
+    if links and known:  # opened again: the links already recorded as they are need no write
+        with session_scope(engine, action="read") as s:
+            fresh = repo.unlinked(s, [(i, known[sha], str(path)) for i, path, sha in links if sha in known])
+        links = [(i, path, sha) for i, path, sha in links if sha not in known or (i, known[sha], str(path)) in fresh]
     changed: set[int] = set()
     if links:
         with session_scope(engine) as s:

@@ -86,6 +86,7 @@ from app.store.repo.spectra import (
     spectra_of,
     spectrum_arrays,
     spectrum_paths,
+    unlinked,
 )
 
 __all__ = [
@@ -148,4 +149,5 @@ __all__ = [
     "start_pause",
     "state_of",
     "unique_batch_name",
+    "unlinked",
 ]

@@ -77,6 +77,18 @@ def attach_spectrum(session: Session, image_id: int, spectrum_id: int, path: str
     return bool(added or replaced)
 
 
+def unlinked(session: Session, links: Iterable[tuple[int, int, str]]) -> set[tuple[int, int, str]]:
+    """Those of ``(image id, spectrum id, file path)`` not recorded as they are (a new spectrum of the image, or its
+    file now elsewhere): a folder opened again attaches only these, and writes nothing when nothing changed."""
+    links = list(links)
+    have: set[tuple[int, int, str]] = set()
+    for chunk in _batched(sorted({image_id for image_id, _s, _p in links})):
+        have.update((int(i), int(s), str(p)) for i, s, p in session.execute(
+            select(ImageSpectrum.image_id, ImageSpectrum.spectrum_id, ImageSpectrum.path)
+            .where(ImageSpectrum.image_id.in_(chunk))))
+    return {(i, s, p) for i, s, p in links if (i, s, _path_text(p)) not in have}
+
+
 def _decided(session: Session, image_id: int) -> bool:
     """Whether the image's current (latest) judgment is a decision."""
     status = session.scalar(select(Judgment.status).where(Judgment.image_id == image_id)
