@@ -3,7 +3,10 @@
 1. **Search**: :class:`app.services.spectra.SpectrumSearch` looks up an image's spectrum (read from the store, its
    peaks found, scored by HQI against the whole reference library) with libraries of 100 and 1,000 imported
    reference spectra: the first look-up (which reads the library) and the next ones (ms, p50 / max).
-2. **Judging** (not with ``--quick``): the judging driver (:mod:`bench.judging_driver`, a real ``fma-judge``
+2. **Opening a folder again** with a spectrum beside every image, side by side with the same images without:
+   the first opening (spectra read, parsed, stored) and the next ones (nothing changed: nothing to write), median
+   of three, and their ratio.
+3. **Judging** (not with ``--quick``): the judging driver (:mod:`bench.judging_driver`, a real ``fma-judge``
    process, the demo model, a key every ``pace_s``) on the same images twice, side by side: without spectra, and
    with a spectrum beside every image and a reference library imported. It reports key -> image painted (p95) of
    both runs, and key -> spectrum painted, and its extra over the image of the same press (p95).
@@ -158,11 +161,44 @@ def _judging(work: Path) -> dict[str, Any]:
     return out
 
 
+def _reopen(work: Path, n: int) -> dict[str, Any]:
+    """Open a folder of ``n`` images with a spectrum each, and the same images without, three times each,
+    alternating (a fresh store per folder): the spectra's share of the first opening and of the next ones."""
+    from app.services import batches
+    from app.store.db import open_store
+
+    images = synth_images(work / f"spectra_reopen_{n}", n, seed=11)
+    folders = {"without": images[0].parent, "with": _with_spectra(images, work / f"spectra_reopen_{n}_with", seed=12)}
+    out: dict[str, Any] = {"images": n}
+    with tempfile.TemporaryDirectory(prefix="fma-bench-spectra-reopen-") as tmp:
+        stores = {k: open_store(f"sqlite:///{Path(tmp) / f'{k}.sqlite3'}") for k in folders}
+        times: dict[str, list[float]] = {k: [] for k in folders}
+        for k, folder in folders.items():
+            t = time.perf_counter()
+            batches.open_folder(stores[k].engine, folder)
+            out[f"first_{k}_s"] = round(time.perf_counter() - t, 3)
+        for _ in range(3):
+            for k, folder in folders.items():
+                t = time.perf_counter()
+                batches.open_folder(stores[k].engine, folder)
+                times[k].append(time.perf_counter() - t)
+        for store in stores.values():
+            store.engine.dispose()
+    for k in folders:
+        out[f"again_{k}_s"] = round(median(times[k]), 3)
+    out["again_ratio_with_over_without"] = round(out["again_with_s"] / max(out["again_without_s"], 1e-9), 2)
+    log(f"[spectra] opening {n} images again: {out['again_with_s']} s with a spectrum each, "
+        f"{out['again_without_s']} s without ({out['again_ratio_with_over_without']}x; medians of 3, alternating); "
+        f"the first opening {out['first_with_s']} s with, {out['first_without_s']} s without")
+    return out
+
+
 def run(work: Path, quick: bool) -> dict[str, Any]:
     log("[spectra] search: look-ups against imported reference libraries")
     res: dict[str, Any] = {"targets": TARGETS,
                            "separation": _separation(),
-                           "search": _search(work, (20,) if quick else (100, 1_000), 5 if quick else 50)}
+                           "search": _search(work, (20,) if quick else (100, 1_000), 5 if quick else 50),
+                           "reopen": _reopen(work, 40 if quick else 1_000)}
     if not quick and not os.environ.get("BENCH_SPECTRA_SEARCH_ONLY"):
         res["judging"] = _judging(work)
         res["meets_target"] = {"spectrum_extra_p95": res["judging"]["spectrum_extra_ms"]["p95"]
