@@ -145,21 +145,22 @@ def test_files_are_read_in_worker_processes_or_here_when_none_can_start(tmp_path
         assert reader.submit(paths)()[:7] == here[:7] and "not allowed" in reader.failure
 
 
-def test_the_window_judges_the_first_files_while_the_list_grows(qtbot, engine, tmp_path, bundle, monkeypatch) -> None:
-    """The window side: the first part is on screen and judged; when the whole batch comes, the image on screen,
-    the judgment and the predictions made meanwhile stay, and every image gets predicted."""
+def _growing_folder(tmp_path: Path, monkeypatch) -> tuple[Path, int, threading.Event]:
+    """A new folder handed over in three parts (64, 16, then the last 6 with the result), whose rest is read only
+    once the returned event is set (a first opening; an opening again comes whole)."""
     from app.services import batches
 
     monkeypatch.setattr(batches, "STEP", 16)
-    n = batches.FIRST + 16 + 6  # handed over in three parts: 64, 16, then the last 6 with the result
+    n = batches.FIRST + 16 + 6
     folder = tmp_path / "grow"
     for i in range(n):
         write_image(folder / f"img_{i:03d}.png", size=(24, 20), seed=i)
-    release = threading.Event()
-    real_fill = batches._fill
+    release, real_fill = threading.Event(), batches._fill
 
-    def slow_fill(*args, **kwargs):  # the rest of the folder is read only once the test has judged
+    def slow_fill(*args, **kwargs):
         part = args[-1] if len(args) > 8 else kwargs.get("first_part")
+        if part is None:  # opened again: the batch comes whole
+            return real_fill(*args, **kwargs)
 
         def held(opened):
             part(opened)
@@ -168,6 +169,15 @@ def test_the_window_judges_the_first_files_while_the_list_grows(qtbot, engine, t
         return real_fill(*args[:8], held) if len(args) > 8 else real_fill(*args, **{**kwargs, "first_part": held})
 
     monkeypatch.setattr(batches, "_fill", slow_fill)
+    return folder, n, release
+
+
+def test_the_window_judges_the_first_files_while_the_list_grows(qtbot, engine, tmp_path, bundle, monkeypatch) -> None:
+    """The window side: the first part is on screen and judged; when the whole batch comes, the image on screen,
+    the judgment and the predictions made meanwhile stay, and every image gets predicted."""
+    from app.services import batches
+
+    folder, n, release = _growing_folder(tmp_path, monkeypatch)  # the rest is read once the test has judged
     win = _window(qtbot, engine, tmp_path, monkeypatch)
     win.load_model(bundle)
     qtbot.waitUntil(lambda: win.model is not None, timeout=60_000)
@@ -193,25 +203,7 @@ def test_cancel_while_the_list_grows_stops_the_reading_and_keeps_what_is_listed(
     listed stay and are predicted, and opening the folder again reads the rest."""
     from app.services import batches
 
-    monkeypatch.setattr(batches, "STEP", 16)
-    n = batches.FIRST + 16 + 6
-    folder = tmp_path / "grow"
-    for i in range(n):
-        write_image(folder / f"img_{i:03d}.png", size=(24, 20), seed=i)
-    release, real_fill = threading.Event(), batches._fill
-
-    def slow_fill(*args, **kwargs):  # the rest of the folder is read once the test has pressed Cancel
-        part = args[-1] if len(args) > 8 else kwargs.get("first_part")
-        if part is None:  # opened again: the batch comes whole
-            return real_fill(*args, **kwargs)
-
-        def held(opened):
-            part(opened)
-            assert opened.continues or release.wait(20)
-
-        return real_fill(*args[:8], held) if len(args) > 8 else real_fill(*args, **{**kwargs, "first_part": held})
-
-    monkeypatch.setattr(batches, "_fill", slow_fill)
+    folder, n, release = _growing_folder(tmp_path, monkeypatch)  # the rest is read once the test pressed Cancel
     win = _window(qtbot, engine, tmp_path, monkeypatch)
     win.load_model(bundle)
     qtbot.waitUntil(lambda: win.model is not None, timeout=60_000)
