@@ -67,7 +67,8 @@ def test_a_model_with_a_spectrum_head_fuses_the_stored_spectra_and_predicts_agai
     assert _predict(service, again) == {"P0.png": 1, "P1.png": 1, "P2.png": 2}
     p0 = next(it for it in again.items if it.image.path.endswith("P0.png"))
     with session_scope(engine) as s:  # decided: a spectrum measured since leaves its prediction as it was routed
-        repo.record_judgment(s, image_id=p0.image.image_id, leaf="scratch", action="picker", analyst="dora")
+        decision = repo.record_judgment(s, image_id=p0.image.image_id, leaf="scratch", action="picker",
+                                        analyst="dora")
     stamp = {it.image.path: it.prediction.calibration for it in batches.batch_items(engine, opened.batch_id)}
     _jdx(folder / "P0.spot2.jdx", seed=4)
     again = batches.open_folder(engine, folder, model_version=service.info.version)
@@ -75,6 +76,11 @@ def test_a_model_with_a_spectrum_head_fuses_the_stored_spectra_and_predicts_agai
     assert {it.image.path: it.prediction.calibration for it in again.items} == stamp
     assert {it.image.path: it.prediction.calibration
             for it in batches.batch_items(engine, opened.batch_id)} == stamp  # in the store too
+    with session_scope(engine) as s:  # undone: waiting again, so the spectrum that came meanwhile counts now
+        repo.revert_judgment(s, decision.id, analyst="dora")
+    again = batches.open_folder(engine, folder, model_version=service.info.version)
+    assert [Path(p).name for _i, p in service.todo(again.items)] == ["P0.png"]
+    assert _predict(service, again) == {"P0.png": 2, "P1.png": 1, "P2.png": 2}
 
 
 def test_an_image_only_model_ignores_spectra(engine, tiny_bundle, tmp_path):

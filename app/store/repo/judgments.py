@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from app.store.errors import JudgmentConflictError
 from app.store.records import JudgmentRecord
 from app.store.repo._common import _chunks, _current_ids, _judgment_record, _prediction_record, _require_text
-from app.store.schema import STATUSES, Image, Judgment, ModelVersion, Prediction, utcnow
+from app.store.repo.spectra import restale_before_spectra
+from app.store.schema import JUDGED_STATUSES, STATUSES, Image, Judgment, ModelVersion, Prediction, utcnow
 
 
 class _Keep(enum.Enum):
@@ -172,6 +173,8 @@ def record_judgment(
     )
     session.add(row)
     session.flush()
+    if status not in JUDGED_STATUSES:  # waiting (again): a spectrum that came while it was decided counts now
+        restale_before_spectra(session, image_id)
     return _judgment_record(row)
 
 

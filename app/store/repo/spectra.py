@@ -89,6 +89,15 @@ def unlinked(session: Session, links: Iterable[tuple[int, int, str]]) -> set[tup
     return {(i, s, p) for i, s, p in links if (i, s, _path_text(p)) not in have}
 
 
+def restale_before_spectra(session: Session, image_id: int) -> None:
+    """An image waiting again (an undone decision): its predictions made before its newest spectrum was attached
+    are marked :data:`app.store.records.SPECTRUM_ADDED`, as they would have been had it not been decided then."""
+    newest = session.scalar(select(func.max(ImageSpectrum.attached_at)).where(ImageSpectrum.image_id == image_id))
+    if newest is not None:
+        session.execute(update(Prediction).where(Prediction.image_id == image_id, Prediction.created_at < newest)
+                        .values(calibration=SPECTRUM_ADDED))
+
+
 def _decided(session: Session, image_id: int) -> bool:
     """Whether the image's current (latest) judgment is a decision."""
     status = session.scalar(select(Judgment.status).where(Judgment.image_id == image_id)
