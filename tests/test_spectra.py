@@ -210,16 +210,17 @@ def test_chosen_files_bring_the_spectra_beside_them(engine, tmp_path: Path) -> N
     """"Open files…" (or a drop): the chosen images' spectra come with them; a spectrum chosen with them is matched
     or left out with its reason; the other images' spectra and files beside them are not the batch's business."""
     folder = _folder_with_spectra(tmp_path / "lot")
+    write_image(folder / "P000.spot2.png", seed=9)  # P000.spot2.jdx is this image's, not P000.png's
     opened = batches.open_files(engine, [folder / "P000.png", folder / "P002.png", folder / "orphan.jdx",
                                          folder / "P001.csv"])
     assert sorted(Path(it.image.path).name for it in opened.items) == ["P000.png", "P002.png"]
     reasons = {Path(p).name: r for p, r in opened.skipped}
     assert reasons["orphan.jdx"].startswith("a spectrum with no image of the same name")
-    assert reasons["P001.csv"].startswith("not an image (a CSV file)")  # its image was not chosen
+    assert reasons["P001.csv"] == "the spectrum of another image of its folder, which was not chosen"
     assert reasons["P002.txt"].startswith("not an image (a TXT file)")  # beside P002.png: read, and no spectrum
     assert set(reasons) == {"orphan.jdx", "P001.csv", "P002.txt"}  # P003's damaged tables: not chosen, not read
     ids = {Path(it.image.path).name: it.image.image_id for it in opened.items}
-    assert [s.name for s in spectra_service.spectra_of(engine, ids["P000.png"])] == ["P000.jdx", "P000.spot2.jdx"]
+    assert [s.name for s in spectra_service.spectra_of(engine, ids["P000.png"])] == ["P000.jdx"]
     assert spectra_service.spectra_of(engine, ids["P002.png"]) == []
 
 

@@ -274,34 +274,53 @@ def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | No
                                                                   common),
                                   source_folder=common, recursive=False, notes=FILES_BATCH_NOTE, kind="files")
     found = _Spectra(engine)
-    if candidates := sorted({*given, *_spectra_beside(files)}):
-        found.match(files, candidates, report=given)
+    mine, others = _spectra_beside(files, given)
+    if mine or others:
+        found.match(files, mine)
+        found.left += others
     first = found.first(first_part) if first_part is not None else None
     return found.attach(_fill(engine, batch.id, batch.name, str(common), files, progress, model_version, left_out,
                               first))
 
 
-def _spectra_beside(images: Sequence[Path]) -> list[Path]:
-    """The files beside ``images`` that may be their spectra (a name starting with an image's name without its
-    suffix, and a spectrum's suffix): one listing per folder."""
-    stems: dict[str, set[str]] = {}
+def _spectra_beside(images: Sequence[Path], given: Sequence[Path] = ()) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The spectrum files beside chosen ``images`` (or among the ``given`` files) that belong to them, and the
+    ``given`` ones that do not, with the reason. One listing per folder. A file belongs to the image of its folder
+    with the longest name it starts with, chosen or not: ``P001.spot2.jdx`` is ``P001.spot2.png``'s when there is
+    one, and ``P001.png`` chosen alone does not take it (:func:`models.spectra.match_spectra`)."""
+    chosen: dict[str, set[str]] = {}
     for image in images:
-        stems.setdefault(str(image.parent), set()).add(os.path.normcase(image.stem))
-    found = []
-    for folder, names in stems.items():
+        chosen.setdefault(os.path.normcase(str(image.parent)), set()).add(os.path.normcase(image.stem))
+    stems: dict[str, set[str]] = {}  # every image's name in those folders
+    files = list(given)
+    for folder in {str(image.parent) for image in images}:
+        names = stems.setdefault(os.path.normcase(folder), set())
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
         except OSError:
             continue  # the images say so when they are read
         for entry in entries:
-            if is_spectrum_candidate(entry.name) and not entry.name.startswith("."):
-                base = os.path.normcase(os.path.splitext(entry.name)[0])
-                while base not in names and "." in base:  # "P001.spot2" belongs to "P001"
-                    base = base.rsplit(".", 1)[0]
-                if base in names and _entry_is(entry, "file"):
-                    found.append(Path(entry.path))
-    return found
+            base, suffix = os.path.splitext(entry.name)
+            if entry.name.startswith("."):
+                continue
+            if suffix.lower() in IMAGE_SUFFIXES:
+                names.add(os.path.normcase(base))
+            elif is_spectrum_candidate(entry.name) and _entry_is(entry, "file"):
+                files.append(Path(entry.path))
+    mine: list[Path] = []
+    others: list[tuple[str, str]] = []
+    for path in dict.fromkeys(files):
+        folder, base = os.path.normcase(str(path.parent)), os.path.normcase(path.stem)
+        names = stems.get(folder, set())
+        while base not in names and "." in base:  # "P001.spot2" belongs to "P001" unless P001.spot2.png is there
+            base = base.rsplit(".", 1)[0]
+        if base in chosen.get(folder, ()):
+            mine.append(path)
+        elif path in given:
+            others.append((str(path), spectra.unmatched_reason(path) if base not in names else
+                           "the spectrum of another image of its folder, which was not chosen"))
+    return mine, others
 
 
 def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Path],

@@ -86,6 +86,8 @@ def attach_pairs(engine: Engine, pairs: Mapping[Path, Sequence[Path]]) -> tuple[
                 left_out.append((str(path), reason))
                 continue
         links.append((image_id, path, sha))
+    links = list({(i, sha): (i, path, sha) for i, path, sha in links}.values())  # one link per spectrum: two files
+    # of the same bytes beside an image are one spectrum, recorded at the last one's path (stable when opened again)
     if links and known:  # opened again: the links already recorded as they are need no write
         with session_scope(engine, action="read") as s:
             fresh = repo.unlinked(s, [(i, known[sha], str(path)) for i, path, sha in links if sha in known])
@@ -278,7 +280,7 @@ def import_library(engine: Engine, folder: Path, leaves: Collection[str] | None 
     if not folder.is_dir():
         raise FileNotFoundError(f"library folder not found: {folder}")
     skipped: list[tuple[str, str]] = []
-    files: list[tuple[str, Path, str, bytes]] = []  # (type id, file, content hash, bytes)
+    paths: list[tuple[str, Path]] = []  # (type id, file): read a step at a time (a large library is never all in memory)
     for type_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if leaves is not None and type_dir.name not in leaves:
             skipped.append((str(type_dir), f"{type_dir.name!r} is no defect type of the model's tree"))
@@ -289,15 +291,17 @@ def import_library(engine: Engine, folder: Path, leaves: Collection[str] | None 
             if path.suffix.lower() not in SPECTRUM_SUFFIXES:
                 skipped.append((str(path), "not a spectrum file (JCAMP-DX .jdx/.dx/.jcamp, or a .csv/.txt table)"))
                 continue
+            paths.append((type_dir.name, path))
+    added = known = 0
+    for start in range(0, len(paths), IMPORT_STEP):
+        some: list[tuple[str, Path, str, bytes]] = []  # (type id, file, content hash, bytes)
+        for leaf, path in paths[start:start + IMPORT_STEP]:
             try:
                 data = read_spectrum_bytes(path)
             except SpectrumError as exc:
                 skipped.append((str(path), str(exc)))
                 continue
-            files.append((type_dir.name, path, sha256_hex(data), data))
-    added = known = 0
-    for start in range(0, len(files), IMPORT_STEP):
-        some = files[start:start + IMPORT_STEP]
+            some.append((leaf, path, sha256_hex(data), data))
         with session_scope(engine, action="read") as s:
             ids = repo.known_spectra(s, [sha for _leaf, _path, sha, _data in some])
         new: dict[str, Spectrum] = {}
