@@ -209,7 +209,9 @@ def test_cancel_while_the_list_grows_stops_the_reading_and_keeps_what_is_listed(
     qtbot.waitUntil(lambda: win.model is not None, timeout=60_000)
     win.open_folder(folder)
     qtbot.waitUntil(lambda: len(win.items) == batches.FIRST, timeout=20_000)
-    win.status.cancel_btn.click()
+    qtbot.waitUntil(lambda: not win._run_open, timeout=60_000)  # the first part's run ended: the reading goes on
+    assert win.status.cancel_btn.isVisible() and win.status.progress_label.text().startswith("Reading images")
+    qtbot.mouseClick(win.status.cancel_btn, Qt.MouseButton.LeftButton)
     assert "Stopped reading the folder at 64 images" in win.statusBar().currentMessage()
     assert not win.status.progress_label.text().startswith("Reading")
     release.set()

@@ -76,6 +76,9 @@ class BatchOpening:
 
     def _open(self, fn, *args, **kwargs) -> None:
         self.worker.cancel()
+        if self._open_task is not None:  # an older opening still reading stops: the newest open wins
+            self._open_task.cancel()
+        self._growing = False
         self.status.reading()
         self._opening += 1  # the newest open wins: what an older one delivers later is dropped
         seq = self._opening
@@ -99,12 +102,23 @@ class BatchOpening:
                 if opened.below and self.items:
                     self.statusBar().showMessage(self._below_text(opened), 15_000)
 
-        task.signals.progress.connect(self.status.reading)
+        task.signals.progress.connect(lambda done, total: seq == self._opening
+                                      and self.status.reading(done, total, cancellable=self._growing))
         task.signals.part.connect(part)
         task.signals.result.connect(whole)
-        task.signals.error.connect(self._open_failed)
+        task.signals.error.connect(lambda message: seq == self._opening and self._open_failed(message))
         self._open_task = task
         self._runner.start(task)
+
+    def cancel_predictions(self) -> None:
+        """The status bar's Cancel: a large folder's reading (:meth:`stop_reading`), else the prediction run."""
+        if not self.stop_reading():
+            self.worker.cancel()
+
+    def reading_shown(self) -> None:
+        """After a prediction run ended: while a large folder is still read, its progress and Cancel stay shown."""
+        if self._growing:
+            self.status.reading(*self.status.read_so_far, cancellable=True)
 
     def stop_reading(self) -> bool:
         """Stop reading the rest of a folder whose first part is on screen (the status bar's Cancel while it says
@@ -116,7 +130,7 @@ class BatchOpening:
         task.cancel()
         self._opening += 1  # what the task delivered meanwhile is dropped: the list stays as it is now
         self._growing = False
-        self.status.finished()
+        self.status.reading_stopped(run_going=self._run_open)
         self.statusBar().showMessage(QCoreApplication.translate(
             "Main", "Stopped reading the folder at {n} images: open it again to read the rest.").format(
             n=f"{len(self.items):,}"), 15_000)

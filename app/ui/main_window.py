@@ -422,10 +422,6 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.worker.predict(todo)
         self._run_open, self._grown_in_run = True, False
 
-    def cancel_predictions(self) -> None:  # the status bar's Cancel: a folder's reading (stop_reading), else the run
-        if not self.stop_reading():
-            self.worker.cancel()
-
     def _predicted(self, _run_id: int, pairs: list) -> None:
         """A chunk of predictions, already committed by the model thread. Whichever run made it (a batch that grows
         starts a second run while a chunk of the first may be in flight, and the worker never predicts an image
@@ -453,6 +449,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
                 self._start_predictions()
             return
         self.status.finished(cancelled=cancelled)
+        self.reading_shown()  # a large folder still being read: its progress and Cancel stay
         self._update_counts()
         if not cancelled and not self._growing:  # (a large folder's first part: the batch is not all here yet)
             self.check_purity(batch=True)  # is the batch like the calibration data?
@@ -588,10 +585,11 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             self.open_files([p for p in paths if p.is_file()])
 
     def closeEvent(self, event) -> None:
+        if self._open_task is not None:  # an opening stops at its next chunk (the next opening resumes it)
+            self._open_task.cancel()
         self.worker.service.forget_warm(wait_s=10)  # not inside ONNX Runtime when the app exits
         self.worker.stop()
         self.spectrum_panel.stop()
-        self._runner.cancel_all()  # an opening stops at its next chunk (the next opening resumes it)
         for pool in (self.pool, self.spectrum_panel.pool):
             pool.waitForDone(5000)
         self.release_claims()  # after the pool: a claim still on its way would otherwise outlive the release

@@ -18,6 +18,7 @@ class MainStatusBar(QStatusBar):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._started = 0.0
+        self.read_so_far: tuple[int | None, int] = (None, 0)  # the last reading progress
         self.progress = QProgressBar(self)
         self.progress.setFixedWidth(220)
         self.progress.setVisible(False)
@@ -65,9 +66,13 @@ class MainStatusBar(QStatusBar):
         self.counts_label.setText(QCoreApplication.translate("Main", "{left} left").format(left=left)
                                   + "  ·  " + "  ".join(parts))
 
-    def reading(self, done: int | None = None, total: int = 0) -> None:
-        """Files of a folder being read (busy bar until the count is known)."""
+    def reading(self, done: int | None = None, total: int = 0, *, cancellable: bool = False) -> None:
+        """Files of a folder being read (busy bar until the count is known); ``cancellable``: with Cancel (a large
+        folder's rest, read while its first part is on screen)."""
         self.progress.setVisible(True)
+        self.read_so_far = (done, total)
+        if cancellable:
+            self.cancel_btn.setVisible(True)
         if done is None:
             self.progress.setRange(0, 0)
             self.progress_label.setText(QCoreApplication.translate("Main", "Reading images…"))
@@ -91,6 +96,14 @@ class MainStatusBar(QStatusBar):
         eta = (elapsed / done) * (total - done) if done else 0.0
         self.progress_label.setText(QCoreApplication.translate("Main", "Predicting {done}/{total} · ETA {eta}")
                                     .format(done=done, total=total, eta=_fmt_secs(eta)))
+
+    def reading_stopped(self, *, run_going: bool) -> None:
+        """The reading was stopped; a prediction run still going keeps its bar and Cancel (its next report names
+        it), else the bar goes."""
+        if run_going:
+            self.progress_label.setText("")
+        else:
+            self.finished()
 
     def finished(self, *, cancelled: bool = False) -> None:
         """A reading or prediction run ended."""

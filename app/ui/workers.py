@@ -326,6 +326,7 @@ class TaskSignals(QObject):
     error = Signal(str)
     progress = Signal(int, int)
     part = Signal(object)  # a first part of the result, before the whole
+    done = Signal(object)  # last, whatever happened (a cancelled task delivers nothing else)
 
 
 class Cancelled(Exception):
@@ -369,13 +370,14 @@ class Task(QRunnable):
             if self.with_part:
                 self.kwargs["first_part"] = self._part
             result = self.fn(*self.args, **self.kwargs)
-        except Cancelled:
-            return
         except Exception as exc:
-            self._deliver(self.signals.error, str(exc) or type(exc).__name__)
-            return
-        if not self.cancelled.is_set():
-            self._deliver(self.signals.result, result)
+            if not self.cancelled.is_set():  # after a cancel nobody waits, not even for an error
+                self._deliver(self.signals.error, str(exc) or type(exc).__name__)
+        else:
+            if not self.cancelled.is_set():
+                self._deliver(self.signals.result, result)
+        finally:
+            self._deliver(self.signals.done, None)
 
     @staticmethod
     def _deliver(signal: Any, value: Any) -> None:
@@ -396,11 +398,5 @@ class TaskRunner:
 
     def start(self, task: Task) -> None:
         self._tasks.add(task)
-        task.signals.result.connect(lambda _r, t=task: self._tasks.discard(t))
-        task.signals.error.connect(lambda _m, t=task: self._tasks.discard(t))
+        task.signals.done.connect(lambda _r, t=task: self._tasks.discard(t))
         self.pool.start(task)
-
-    def cancel_all(self) -> None:
-        """Cancel every task still running (:meth:`Task.cancel`)."""
-        for task in list(self._tasks):
-            task.cancel()
