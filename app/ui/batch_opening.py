@@ -111,8 +111,9 @@ class BatchOpening:
         self._runner.start(task)
 
     def cancel_predictions(self) -> None:
-        """The status bar's Cancel: a large folder's reading (:meth:`stop_reading`), else the prediction run."""
-        if not self.stop_reading():
+        """The status bar's Cancel stops what its label shows: a large folder's reading (:meth:`stop_reading`) or
+        the prediction run (the two take turns on the label while both go on)."""
+        if not (self.status.showing == "reading" and self.stop_reading()):
             self.worker.cancel()
 
     def reading_shown(self) -> None:

@@ -19,6 +19,7 @@ class MainStatusBar(QStatusBar):
         super().__init__(parent)
         self._started = 0.0
         self.read_so_far: tuple[int | None, int] = (None, 0)  # the last reading progress
+        self.showing = ""  # what the progress label shows now: "reading", "predicting" or nothing (what Cancel stops)
         self.progress = QProgressBar(self)
         self.progress.setFixedWidth(220)
         self.progress.setVisible(False)
@@ -70,7 +71,7 @@ class MainStatusBar(QStatusBar):
         """Files of a folder being read (busy bar until the count is known); ``cancellable``: with Cancel (a large
         folder's rest, read while its first part is on screen)."""
         self.progress.setVisible(True)
-        self.read_so_far = (done, total)
+        self.read_so_far, self.showing = (done, total), "reading"
         if cancellable:
             self.cancel_btn.setVisible(True)
         if done is None:
@@ -90,6 +91,7 @@ class MainStatusBar(QStatusBar):
         self.cancel_btn.setVisible(True)
 
     def predicting(self, done: int, total: int) -> None:
+        self.showing = "predicting"
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         elapsed = time.perf_counter() - self._started
@@ -102,6 +104,7 @@ class MainStatusBar(QStatusBar):
         it), else the bar goes."""
         if run_going:
             self.progress_label.setText("")
+            self.showing = ""
         else:
             self.finished()
 
@@ -109,6 +112,7 @@ class MainStatusBar(QStatusBar):
         """A reading or prediction run ended."""
         self.progress.setVisible(False)
         self.cancel_btn.setVisible(False)
+        self.showing = ""
         self.progress_label.setText(QCoreApplication.translate("Main", "Predictions cancelled") if cancelled else "")
 
 
