@@ -172,17 +172,23 @@ def _growing_folder(tmp_path: Path, monkeypatch) -> tuple[Path, int, threading.E
     return folder, n, release
 
 
-def test_the_window_judges_the_first_files_while_the_list_grows(qtbot, engine, tmp_path, bundle, monkeypatch) -> None:
-    """The window side: the first part is on screen and judged; when the whole batch comes, the image on screen,
-    the judgment and the predictions made meanwhile stay, and every image gets predicted."""
+def _first_part_shown(qtbot, engine, tmp_path, monkeypatch, bundle, folder):
+    """The window with the model loaded and ``folder`` opened, its first part on screen."""
     from app.services import batches
 
-    folder, n, release = _growing_folder(tmp_path, monkeypatch)  # the rest is read once the test has judged
     win = _window(qtbot, engine, tmp_path, monkeypatch)
     win.load_model(bundle)
     qtbot.waitUntil(lambda: win.model is not None, timeout=60_000)
     win.open_folder(folder)
     qtbot.waitUntil(lambda: len(win.items) == batches.FIRST, timeout=20_000)
+    return win
+
+
+def test_the_window_judges_the_first_files_while_the_list_grows(qtbot, engine, tmp_path, bundle, monkeypatch) -> None:
+    """The window side: the first part is on screen and judged; when the whole batch comes, the image on screen,
+    the judgment and the predictions made meanwhile stay, and every image gets predicted."""
+    folder, n, release = _growing_folder(tmp_path, monkeypatch)  # the rest is read once the test has judged
+    win = _first_part_shown(qtbot, engine, tmp_path, monkeypatch, bundle, folder)
     qtbot.waitUntil(lambda: win.presenter.shows_prediction(win.presenter.current_item), timeout=60_000)
     first = win.current_image_id
     qtbot.keyClick(win, Qt.Key.Key_Return)
@@ -204,11 +210,7 @@ def test_cancel_while_the_list_grows_stops_the_reading_and_keeps_what_is_listed(
     from app.services import batches
 
     folder, n, release = _growing_folder(tmp_path, monkeypatch)  # the rest is read once the test pressed Cancel
-    win = _window(qtbot, engine, tmp_path, monkeypatch)
-    win.load_model(bundle)
-    qtbot.waitUntil(lambda: win.model is not None, timeout=60_000)
-    win.open_folder(folder)
-    qtbot.waitUntil(lambda: len(win.items) == batches.FIRST, timeout=20_000)
+    win = _first_part_shown(qtbot, engine, tmp_path, monkeypatch, bundle, folder)
     qtbot.waitUntil(lambda: not win._run_open, timeout=60_000)  # the first part's run ended: the reading goes on
     assert win.status.cancel_btn.isVisible() and win.status.progress_label.text().startswith("Reading images")
     qtbot.mouseClick(win.status.cancel_btn, Qt.MouseButton.LeftButton)
