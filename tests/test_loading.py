@@ -225,6 +225,24 @@ def test_cancel_while_the_list_grows_stops_the_reading_and_keeps_what_is_listed(
     win.close()
 
 
+def test_a_part_not_handed_over_leaves_the_judged_batch_as_it_was(engine, tmp_path) -> None:
+    """An older opening's part, refused because the opening was cancelled, must not point judgments at its batch."""
+    from app.ui.workers import Cancelled
+
+    service = JudgingService(engine, analyst="ann")
+    service.batch_id = 7
+
+    def refused(_opened):
+        raise Cancelled
+
+    part = service._judging_in(refused)
+    with pytest.raises(Cancelled):
+        part(type("Opened", (), {"batch_id": 9})())
+    assert service.batch_id == 7
+    service._judging_in(lambda _opened: None)(type("Opened", (), {"batch_id": 9})())
+    assert service.batch_id == 9
+
+
 def test_a_replaced_runs_predictions_of_the_loaded_model_are_shown(qtbot, engine, tmp_path, bundle, folder,
                                                                     monkeypatch) -> None:
     """A batch that grows starts a second prediction run; a chunk of the first still in flight must be shown (the

@@ -86,8 +86,12 @@ class JudgingService:
             return None
 
         def opened_part(opened: OpenedBatch) -> None:
-            self.batch_id = opened.batch_id
-            first_part(opened)
+            before, self.batch_id = self.batch_id, opened.batch_id
+            try:
+                first_part(opened)
+            except BaseException:  # not handed over (an older opening, cancelled): judgments stay where they were
+                self.batch_id = before
+                raise
 
         return opened_part
 
