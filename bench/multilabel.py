@@ -136,7 +136,7 @@ def _set_routing(bundle: Path, calibration: Path, tests: dict[str, Path]) -> dic
     from models.data.manifest import read_manifest
     from models.evaluation.multilabel import truth_matrix
     from models.inference.collect import collect_outputs
-    from models.inference.outputs import present, set_confidence
+    from models.inference.outputs import present, set_auto, set_confidence
     from models.inference.predictor import Predictor
 
     predictor = Predictor(load_bundle(bundle), spectra=False)
@@ -161,8 +161,7 @@ def _set_routing(bundle: Path, calibration: Path, tests: dict[str, Path]) -> dic
                                "calibration_subset_accuracy": round(float(exact.mean()), 4)}
         for name, (scores, truth) in tested.items():
             right = (present(scores, thresholds) == truth).all(axis=1)
-            auto = set_confidence(scores, thresholds) >= fit.threshold if fit.threshold is not None else \
-                np.zeros(len(right), dtype=bool)
+            auto = set_auto(scores, thresholds, fit.threshold)
             row[name] = {"n": len(right), "auto": round(float(auto.mean()), 4),
                          "purity": round(float(right[auto].mean()), 4) if auto.any() else None,
                          "right_overall": round(float(right.mean()), 4)}

@@ -164,14 +164,11 @@ class _Spectra:
         self.left: list[tuple[str, str]] = []  # (file, reason) of the spectra left out so far
         self.matched = False
 
-    def match(self, images: Sequence[Path], candidates: Sequence[Path], report: Sequence[Path] | None = None) -> None:
-        """Pair ``candidates`` with ``images``; of those no image claims, the ones in ``report`` (all: None) are
-        left out with their reason (a file beside a chosen image may belong to one that was not chosen)."""
+    def match(self, images: Sequence[Path], candidates: Sequence[Path]) -> None:
+        """Pair ``candidates`` with ``images``; those no image claims are left out with their reason."""
         pairs, unmatched = match_spectra(images, candidates)
         self.pairs.update(pairs)
-        wanted = None if report is None else set(report)
-        listed = [p for p in unmatched if wanted is None or p in wanted]
-        self.left += [(str(path), spectra.unmatched_reason(path)) for path in listed]
+        self.left += [(str(path), spectra.unmatched_reason(path)) for path in unmatched]
         self.matched = True
 
     def first(self, first_part: FirstPart) -> FirstPart:
@@ -259,9 +256,14 @@ def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | No
     The FTIR spectra beside the chosen images, named after them, come with them (:func:`models.spectra.match_spectra`),
     as do spectrum files chosen with their images; a chosen spectrum whose image was not chosen is left out."""
     chosen = [Path(f) for f in files]
-    given = [f.resolve() for f in chosen if not is_image_file(f) and is_spectrum_candidate(f.name) and f.is_file()]
-    left_out = [(str(f), f"format not supported ({f.suffix[1:].upper() or 'no suffix'}); convert it to PNG or TIFF")
-                for f in chosen if not is_image_file(f) and f.resolve() not in given]
+    given: list[Path] = []  # spectrum files chosen with the images
+    left_out: list[tuple[str, str]] = []
+    for f in (f for f in chosen if not is_image_file(f)):
+        if is_spectrum_candidate(f.name) and f.is_file():
+            given.append(f.resolve())
+        else:
+            left_out.append((str(f), f"format not supported ({f.suffix[1:].upper() or 'no suffix'}); convert it to "
+                                     "PNG or TIFF"))
     files = []
     for f in filter(is_image_file, chosen):  # one stat per file
         if (reason := regular_file_reason(f)) is None:

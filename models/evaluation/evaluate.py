@@ -101,10 +101,9 @@ def _set_routing(scores: np.ndarray, thresholds: np.ndarray | None, set_threshol
     """How a set-calibrated multi-label bundle routes the images (``calibrate``'s promise, checked on these ones):
     the share auto-judged, the share of the auto-judged known images whose whole set is right, and the share of the
     unknown images auto-judged."""
-    from models.inference.outputs import set_confidence
+    from models.inference.outputs import set_auto
 
-    auto = set_confidence(scores, thresholds) >= set_threshold if set_threshold is not None \
-        else np.zeros(len(scores), dtype=bool)
+    auto = set_auto(scores, thresholds, set_threshold)
     auto_known = auto[known]
     return {"set_threshold": set_threshold, "auto_coverage": round(float(auto.mean()), 5) if len(auto) else None,
             "auto_known": int(auto_known.sum()),

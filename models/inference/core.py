@@ -34,7 +34,7 @@ from models.inference.outputs import (
     predicted_set,
     presence,
     presence_thresholds,
-    set_confidence,
+    set_auto,
 )
 from models.inference.records import Prediction, RankedLeaf
 from models.routing.policy import AUTO, REJUDGE, Calibration, image_key, route_batch
@@ -384,11 +384,9 @@ class PredictorCore(abc.ABC):
         record = self.manifest.multilabel
         if record is None or not record.is_calibrated:
             return [RouteDecision() for _ in range(n)]
-        threshold = record.set_threshold
-        if threshold is None:
-            return [RouteDecision(REJUDGE, ("low_confidence",)) for _ in range(n)]
-        sure = set_confidence(presence(out.level_probs, self._leaf_level_index), self.presence_thresholds)
-        return [RouteDecision(AUTO, ()) if c >= threshold else RouteDecision(REJUDGE, ("low_confidence",)) for c in sure]
+        auto = set_auto(presence(out.level_probs, self._leaf_level_index), self.presence_thresholds,
+                        record.set_threshold)
+        return [RouteDecision(AUTO, ()) if a else RouteDecision(REJUDGE, ("low_confidence",)) for a in auto]
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -96,6 +96,14 @@ def set_confidence(scores: np.ndarray, thresholds: np.ndarray | None = None) -> 
     return np.exp(np.where(chosen, np.log(p), np.log1p(-p)).sum(axis=1))
 
 
+def set_auto(scores: np.ndarray, thresholds: np.ndarray | None, set_threshold: float | None) -> np.ndarray:
+    """(N,) bool: the images a set-calibrated multi-label bundle auto-judges, whose set confidence
+    (:func:`set_confidence`) reaches ``set_threshold``; none when no threshold reached the target (None)."""
+    if set_threshold is None:
+        return np.zeros(len(scores), dtype=bool)
+    return set_confidence(scores, thresholds) >= set_threshold
+
+
 def predicted_set(scores: np.ndarray, leaves: Sequence[str],
                   thresholds: np.ndarray | None = None) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """One image's predicted set (:func:`present`), best first, and the leaves' scores."""

@@ -19,7 +19,7 @@ from app.store.errors import JudgmentConflictError
 from app.store.records import JudgmentRecord
 from app.store.repo._common import _chunks, _current_ids, _judgment_record, _prediction_record, _require_text
 from app.store.repo.spectra import restale_before_spectra
-from app.store.schema import JUDGED_STATUSES, STATUSES, Image, Judgment, ModelVersion, Prediction, utcnow
+from app.store.schema import STATUSES, Image, Judgment, ModelVersion, Prediction, utcnow
 
 
 class _Keep(enum.Enum):
@@ -173,8 +173,6 @@ def record_judgment(
     )
     session.add(row)
     session.flush()
-    if status not in JUDGED_STATUSES:  # waiting (again): a spectrum that came while it was decided counts now
-        restale_before_spectra(session, image_id)
     return _judgment_record(row)
 
 
@@ -284,6 +282,8 @@ def revert_judgment(
         now = _clean_note(current.note) if current is not None else None
         set_by_target = _clean_note(target.note) != before and now == _clean_note(target.note)
         note = before if set_by_target else now
+    if status == "pending" and _state(current)[0] != "pending":  # waiting again: a spectrum that came while it was
+        restale_before_spectra(session, target.image_id)  # decided counts now (the one way back from a decision)
     return record_judgment(
         session,
         image_id=target.image_id,
