@@ -63,6 +63,9 @@ def _show(files: list[Path]) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     leaves = None
+    if not args.folder.is_dir():  # a user's mistake (exit code 2, as the app's), before the store is opened
+        print(f"fma-judge spectra import: library folder not found: {args.folder}", file=sys.stderr)
+        return 2
     if args.model is not None:
         try:
             leaves = set(read_bundle_manifest(args.model).taxonomy.leaves)

@@ -162,15 +162,16 @@ def test_predict_bad_bundle_is_one_clear_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("family", ["convnext", "vit"])
-def test_fast_heatmaps_equal_the_plain_per_view_grad_cam(tmp_path, taxonomy, family):
+def test_fast_heatmaps_equal_the_plain_per_view_grad_cam(tmp_path, taxonomy, family, monkeypatch):
     """Heatmaps batch the flipped views in one pass and differentiate only from the target layer up (no weight
-    gradients): the maps are those of one plain grad-cam pass per view, and the model is left as it was."""
+    gradients): the maps are those of one plain grad-cam pass per view, and the model is left as it was. The
+    Predictor's own LayerCAM gives the same maps without importing grad-cam."""
     import torch
     import torchvision.transforms.v2.functional as TF
     from pytorch_grad_cam import LayerCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-    from models.inference.heatmaps import HEATMAP_FLIPS, LevelLogits, cam_maps, normalise_maps
+    from models.inference.heatmaps import HEATMAP_FLIPS, LevelLogits, cam_maps, layercam, normalise_maps
 
     predictor = Predictor(make_tiny_bundle(tmp_path / family, taxonomy, family=family))
     x = torch.stack([predictor.preprocess(write_image(tmp_path / f"{i}.png", size=(64, 64), seed=i))
@@ -191,6 +192,11 @@ def test_fast_heatmaps_equal_the_plain_per_view_grad_cam(tmp_path, taxonomy, fam
             maps = torch.flip(maps, [d - 1 for d in dims])
         total += normalise_maps(maps.numpy())
     np.testing.assert_allclose(fast, normalise_maps(total), atol=1e-4)
+    with monkeypatch.context() as m:  # the app's path: grad-cam (OpenCV, SciPy, scikit-learn) is not imported
+        m.setitem(sys.modules, "pytorch_grad_cam", None)
+        own = layercam(model, layer, x, targets, reshape=reshape, smooth_px=stride, flips=HEATMAP_FLIPS)
+        np.testing.assert_allclose(own, fast, atol=1e-4)
+        np.testing.assert_allclose(predictor._gradcam(x, targets), fast, atol=1e-4)
     if family == "convnext":  # (the tiny random ViT's maps are all zero, with or without this path)
         assert fast.max() > 0.99  # a real map, not a constant
     params = list(predictor.model.parameters())

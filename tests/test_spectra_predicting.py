@@ -140,3 +140,34 @@ def test_the_panel_says_when_a_prediction_used_a_spectrum(engine, fused_bundle, 
     assert focus.leaves == {fused.image.image_id: fused.prediction.leaf}
     heatmap, kind = service.heatmap(fused.image.path, leaf=fused.prediction.leaf)
     assert kind == "gradcam" and heatmap.shape == service.predictor.input_size
+
+
+def test_an_image_undone_in_the_window_is_predicted_again_with_the_spectrum_that_came_while_it_was_decided(
+        qtbot, engine, fused_bundle, tmp_path, monkeypatch):
+    from conftest import open_window
+    from PySide6.QtCore import Qt
+
+    folder = tmp_path / "lot"
+    for k in range(2):
+        write_image(folder / f"P{k}.png", seed=k)
+    win = open_window(qtbot, engine, fused_bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        first = win.items[0]
+        assert first.prediction.spectra == 0
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # accepted
+        qtbot.waitUntil(lambda: win.items[0].judgment is not None)
+        # its spectrum comes meanwhile (another workstation, a re-open)
+        left_out, changed = spectra_service.attach_pairs(engine, {Path(first.image.path): [_jdx(folder / "P0.jdx")]})
+        assert left_out == [] and changed == {first.image.image_id}
+        with session_scope(engine, action="read") as s:  # decided: its prediction keeps the stamp it was routed by
+            assert not repo.marked_for_spectra(s, first.image.image_id, win.model.version)
+        win.select(0)
+        with qtbot.waitSignal(win.allPredicted, timeout=60_000):  # undone: waiting again, so it is predicted again
+            qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert win.items[0].judgment.status == "reverted"
+        assert win.items[0].prediction.spectra == 1 and win.items[0].prediction.calibration != SPECTRUM_ADDED
+        assert win.presenter.todo(win.model.version) == []
+    finally:
+        win.close()

@@ -159,7 +159,7 @@ def test_cli_show_and_import(engine, tmp_path, library_folder, capsys) -> None:
     assert spectra_main(["import", str(library_folder), "--db", f"sqlite:///{db}"]) == 0
     out = capsys.readouterr().out
     assert "Imported 14 reference spectra (0 already in the library)" in out  # no --model: any folder name
-    assert spectra_main(["import", str(tmp_path / "nowhere"), "--db", f"sqlite:///{db}"]) == 1
+    assert spectra_main(["import", str(tmp_path / "nowhere"), "--db", f"sqlite:///{db}"]) == 2
     assert "library folder not found" in capsys.readouterr().err
 
 

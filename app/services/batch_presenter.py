@@ -413,6 +413,11 @@ class BatchPresenter:
         start = max(0, self.current)
         return unpredicted(self.items[start:] + self.items[:start], model_version, self.errors, self.stamp)
 
+    def stale(self, todo: Iterable[tuple[int, str]], model_version: str) -> set[int]:
+        """Those of ``todo`` that have a prediction of ``model_version``: it went stale (a spectrum, a recalibration),
+        so the model predicts them again although it did once in this session."""
+        return {i for i, _path in todo if (p := self.items[self._pos[i]].prediction) and p.model_version == model_version}
+
     def set_model(self, state: str, *, version: str | None = None, taxonomy: Taxonomy | None = None,
                   routing: Calibration | None = None, stamp: str | None = None) -> None:
         """The model's state (``none``, ``loading``, ``ready``); with ``version``, its taxonomy, calibration and

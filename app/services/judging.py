@@ -240,6 +240,12 @@ class JudgingService:
         """The batch to open an image in (:func:`app.services.batches.batch_of_image`)."""
         return batches.batch_of_image(self.engine, image_id)
 
+    def marked_for_spectra(self, image_id: int, model_version: str) -> bool:
+        """Whether the store marks the image's prediction as made before its newest spectrum (an undone decision
+        of an image whose spectrum came while it was decided: :func:`app.store.repo.restale_before_spectra`)."""
+        with session_scope(self.engine, action="read") as s:
+            return repo.marked_for_spectra(s, image_id, model_version)
+
     def history(self, image_id: int) -> list[JudgmentRecord]:
         with session_scope(self.engine, action="read") as s:
             return repo.judgment_history(s, image_id)

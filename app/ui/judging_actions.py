@@ -7,6 +7,7 @@ its result only once it is committed; a store that cannot be written says so and
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QLabel, QMessageBox
 
 from app.store.errors import JudgmentConflictError, StoreError
-from app.store.records import BatchItem, JudgmentRecord
+from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, unpredicted
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 
@@ -254,10 +255,35 @@ class JudgingActions:
     def _apply_judgment(self, record: JudgmentRecord) -> int | None:
         i = self.presenter.apply_judgment(record)
         if i is not None:
+            if not record.is_decision:
+                self._waiting_again(i)
             self._update_row(i)
             if i == self.current:
                 self.panel.show_data(self.presenter.panel(i))
         return i
+
+    def _waiting_again(self, i: int) -> None:
+        """An image waiting again (an undone decision, here or by a colleague): the store may have marked its
+        prediction as made before a spectrum that came while it was decided; the window marks it too. A prediction
+        that is stale for the loaded model (that, or a recalibration meanwhile) is made again: by a run of its own,
+        or by the next one when a run is under way (a new run would cancel it)."""
+        item, version = self.presenter.items[i], self.presenter.model_version
+        p = item.prediction
+        if p is None or version is None or self.model is None or self.model.version != version:
+            return
+        try:
+            marked = p.model_version == version and p.calibration != SPECTRUM_ADDED and not p.error \
+                and self.service.marked_for_spectra(item.image.image_id, version)
+        except StoreError:  # the judgment is committed and shown; the next opening predicts it again
+            marked = False
+        if marked:
+            self.presenter.apply_predictions([(item.image.image_id, replace(p, calibration=SPECTRUM_ADDED))])
+        if not unpredicted([self.presenter.items[i]], version, self.presenter.errors, self.presenter.stamp):
+            return
+        if self._run_open:
+            self._grown_in_run = True
+        else:
+            self._start_predictions()
 
     def set_list_filter(self, list_filter) -> None:
         """Filter and order the list (F); the image on screen stays, listed or not."""

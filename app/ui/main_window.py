@@ -419,7 +419,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             self._run_finished(self.worker.current_run, False)
             return
         self.status.predicting_started(len(todo))
-        self.worker.predict(todo)
+        self.worker.predict(todo, again=self.presenter.stale(todo, self.model.version))
         self._run_open, self._grown_in_run = True, False
 
     def _predicted(self, _run_id: int, pairs: list) -> None:

@@ -20,11 +20,10 @@ import contextlib
 import gc
 import itertools
 import queue
-import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,13 +123,16 @@ class ModelWorker(QThread):
     def load(self, bundle_path: str | Path) -> None:
         self._put(PRIO_LOAD, "load", str(bundle_path))
 
-    def predict(self, items: list[tuple[int, str]]) -> int:
-        """Queue predictions for (image_id, path) pairs; returns the run id. Cancels the previous run."""
+    def predict(self, items: list[tuple[int, str]], again: Collection[int] = ()) -> int:
+        """Queue predictions for (image_id, path) pairs; returns the run id. Cancels the previous run. An image this
+        model predicted already is not predicted twice (a chunk of the previous run may be in flight), unless its id
+        is in ``again``: its stored prediction went stale since (a spectrum came, a recalibration)."""
         self.cancel()
         self._cancel_run = threading.Event()
         run_id = next(self._run_ids)
         self.current_run = run_id
-        self._put(PRIO_PREDICT, "predict", (run_id, list(items), self._cancel_run, time.perf_counter()))
+        self._put(PRIO_PREDICT, "predict", (run_id, list(items), frozenset(again), self._cancel_run,
+                                            time.perf_counter()))
         return run_id
 
     def focus(self, images: list[tuple[int, str]], *, predict: set[int], heatmap: set[int],
@@ -183,12 +185,11 @@ class ModelWorker(QThread):
             except (ModelLoadError, StoreError) as exc:  # StoreError: its version could not be registered
                 self.modelFailed.emit(str(exc))
                 return
-        # grad-cam (it pulls in OpenCV, SciPy, scikit-learn: ~2 s) is imported by the first heatmap, after the
-        # first prediction is on screen, not here
         self.modelLoaded.emit(info)
 
     def _do_predict(self, payload) -> None:
-        run_id, items, cancel, _t0 = payload
+        run_id, items, again, cancel, _t0 = payload
+        self._predicted_now.difference_update(again)
         if self.service.predictor is None:
             self.runFinished.emit(run_id, True)
             return
@@ -292,10 +293,6 @@ class ModelWorker(QThread):
         self._heatmapped.add(image_id)
         with self._focus_lock:
             leaf = self._fused_leaf.get(image_id) or (self._focus.leaves.get(image_id) if self._focus else None)
-        torch_free = self.service.info is not None and self.service.info.torch_free
-        if not torch_free and "pytorch_grad_cam" not in sys.modules:  # the first heatmap: its imports, frozen for the GC
-            with _collector_paused(), contextlib.suppress(ImportError):
-                import pytorch_grad_cam  # noqa: F401
         try:
             heatmap, kind = self.service.heatmap(path, leaf=leaf)
         except Exception as exc:  # an unreadable image or a model without a usable layer
@@ -308,8 +305,7 @@ class ModelWorker(QThread):
 def _collector_paused() -> Iterator[None]:
     """Around a model load: no garbage-collector passes, then freeze what the load left.
 
-    torch, timm and grad-cam (which pulls in OpenCV, SciPy, scikit-learn) leave ~500 000 long-lived
-    objects. Every full collection walks them all while holding the GIL, which froze the UI thread for
+    torch and timm leave hundreds of thousands of long-lived objects. Every full collection walks them all while holding the GIL, which froze the UI thread for
     80-320 ms at a time during loads and batches (measured with ``python -m bench ui``). Frozen objects
     are skipped by later collections.
     """

@@ -1,10 +1,16 @@
-"""Heatmaps: where the model looked (Grad-CAM family, from the ``grad-cam`` package) and their overlay.
+"""Heatmaps: where the model looked (LayerCAM computed here; the rest of the Grad-CAM family from the ``grad-cam``
+package, for ``bench.heatmap_layers``) and their overlay.
 
 Without CBAM the heatmap is Grad-CAM in its LayerCAM form (positive gradient × activation per position, which
 stays sharp at shallow layers) on the layer :meth:`models.nn.network.HierarchicalNet.heatmap_layer` picks (a
 stride-4 stage of a CNN, whose fine grid can point at a small defect, then smoothed over about one cell; the
 token map of a ViT, with the reshape transform), averaged over the image and its flips (:data:`HEATMAP_FLIPS`).
 With CBAM the Predictor uses the spatial attention map instead; it falls out of the forward pass.
+
+The app's LayerCAM (:func:`layercam`) does not import ``grad-cam``: that package pulls in OpenCV, SciPy and
+scikit-learn, about 2.7 s of imports on the 2-core machine that held the interpreter lock for up to 0.4 s at a time,
+so the window froze when its first heatmap was made. Its maps are post-processed by
+:func:`models.inference.arrays.layercam_maps`, as the workstation runtime's are, so both runtimes draw the same map.
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ import torchvision.transforms.v2.functional as TF
 from PIL import Image
 
 from models.colormap import jet
-from models.inference.arrays import HEATMAP_FLIPS, normalise_maps
+from models.inference.arrays import HEATMAP_FLIPS, layercam_maps, normalise_maps
 
-__all__ = ["HEATMAP_FLIPS", "LevelLogits", "cam_maps", "gradients_from", "normalise_maps", "overlay_heatmap"]
+__all__ = ["HEATMAP_FLIPS", "LevelLogits", "cam_maps", "gradients_from", "layercam", "normalise_maps",
+           "overlay_heatmap"]
 
 class LevelLogits(torch.nn.Module):
     """Wraps the network so Grad-CAM sees one tensor: the logits of one level."""
@@ -66,6 +73,31 @@ def cam_maps(method: type, model: torch.nn.Module, layer: torch.nn.Module, x: to
             view_maps = torch.flip(view_maps, [d - 1 for d in dims])  # (B, C, H, W) flips -> (B, H, W) flips
         total += normalise_maps(view_maps.numpy())
     return normalise_maps(total)
+
+
+def layercam(model: torch.nn.Module, layer: torch.nn.Module, x: torch.Tensor, targets: Sequence[int], *,
+             reshape: Any = None, smooth_px: int | None = None,
+             flips: Sequence[tuple[int, ...]] = ((),)) -> np.ndarray:
+    """LayerCAM maps (B, H, W) in 0..1, averaged over flipped views: the positive gradient of each image's target
+    logit times ``layer``'s activation, summed over channels, in one forward and one backward pass over every view;
+    arguments as :func:`cam_maps`'s. The maps equal ``cam_maps(LayerCAM, ...)``'s up to interpolation rounding."""
+    b = x.shape[0]
+    views = torch.cat([torch.flip(x, dims) if dims else x for dims in flips])
+    index = torch.tensor([int(t) for t in targets] * len(flips), device=x.device)
+    seen: list[torch.Tensor] = []
+    with gradients_from(model, layer), torch.enable_grad():
+        handle = layer.register_forward_hook(lambda _m, _i, out: seen.append(out))  # after the leaf hook: the leaf
+        try:
+            score = model(views).gather(1, index[:, None]).sum()
+        finally:
+            handle.remove()
+        (grad,) = torch.autograd.grad(score, seen[-1])
+    activation = seen[-1].detach()
+    if reshape is not None:
+        activation, grad = reshape(activation), reshape(grad)
+    raw = (torch.relu(grad) * activation).sum(dim=1).float().cpu().numpy()  # (views * B, h, w)
+    size = (int(x.shape[-2]), int(x.shape[-1]))
+    return np.stack([layercam_maps(raw[i::b], size, flips, smooth_px) for i in range(b)])
 
 
 @contextmanager

@@ -26,7 +26,7 @@ from models.data.transforms import build_eval_transform
 from models.imageio import decode_or_reason, load_image
 from models.inference.core import Batch, Decoded, ImageSource, PredictorCore, RouteDecision
 from models.inference.engine import HOOKED_PATHS, RawOutput, TorchEngine, engine_from_manifest
-from models.inference.heatmaps import HEATMAP_FLIPS, LevelLogits, cam_maps, normalise_maps
+from models.inference.heatmaps import HEATMAP_FLIPS, LevelLogits, layercam, normalise_maps
 from models.inference.outputs import BatchOutput
 
 __all__ = ["Batch", "Decoded", "ImageSource", "Predictor", "RouteDecision"]
@@ -231,13 +231,11 @@ class Predictor(PredictorCore):
         return results
 
     def _gradcam(self, batch: torch.Tensor, leaf_targets: Sequence[int]) -> np.ndarray:
-        from pytorch_grad_cam import LayerCAM
-
         x = batch.to(self.device)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         layer, reshape, stride = self.model.heatmap_layer()
-        maps = cam_maps(LayerCAM, LevelLogits(self.model, level=-1), layer, x, leaf_targets,
+        maps = layercam(LevelLogits(self.model, level=-1), layer, x, leaf_targets,
                         reshape=reshape, smooth_px=stride, flips=HEATMAP_FLIPS)
         self.model.zero_grad(set_to_none=True)
         return maps

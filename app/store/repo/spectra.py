@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.store.records import JUDGED_STATUSES, SPECTRUM_ADDED, ReferenceRecord, SpectrumRecord
 from app.store.repo._common import _batched, _insert_or_existing, _path_text
-from app.store.schema import BatchImage, ImageSpectrum, Judgment, Prediction, ReferenceSpectrum
+from app.store.schema import BatchImage, ImageSpectrum, Judgment, ModelVersion, Prediction, ReferenceSpectrum
 from app.store.schema import Spectrum as SpectrumRow
 from models.spectra import Spectrum
 
@@ -96,6 +96,14 @@ def restale_before_spectra(session: Session, image_id: int) -> None:
     if newest is not None:
         session.execute(update(Prediction).where(Prediction.image_id == image_id, Prediction.created_at < newest)
                         .values(calibration=SPECTRUM_ADDED))
+
+
+def marked_for_spectra(session: Session, image_id: int, model_version: str) -> bool:
+    """Whether the image's prediction by ``model_version`` is marked :data:`app.store.records.SPECTRUM_ADDED` (made
+    before a spectrum of the image was attached: it is to be predicted again)."""
+    return session.scalar(select(Prediction.id).join(ModelVersion, ModelVersion.id == Prediction.model_version_id).where(
+        Prediction.image_id == image_id, ModelVersion.version == model_version,
+        Prediction.calibration == SPECTRUM_ADDED).limit(1)) is not None
 
 
 def _decided(session: Session, image_id: int) -> bool:
