@@ -311,3 +311,26 @@ def test_table_details_title_rows_gaps_reflectance_and_strong_bands(tmp_path: Pa
     strong = read_spectrum(_write(tmp_path / "s.csv", "\n".join(  # absorbance up to 3, no header: still absorbance
         f"{x},{3 * y:.6f}" for x, y in zip(WAVENUMBERS, a, strict=True))))
     assert strong.kind == "absorbance" and strong.absorbance.max() == pytest.approx(3 * a.max(), abs=1e-5)
+
+
+def test_an_opening_cancelled_while_its_spectra_are_read_stops_before_writing_them(engine, tmp_path: Path) -> None:
+    """The app closes while a folder's spectra are read: the opening stops at its next report (the window's task
+    raises there), nothing of them is written, and the next opening attaches them all."""
+    folder = _folder_with_spectra(tmp_path / "lot")
+    reports: list[tuple[int, int]] = []
+
+    class Closed(Exception):
+        pass
+
+    def progress(done: int, total: int) -> None:
+        if (done, total) in reports:  # registered: this report is one of the spectra's, and the app is closing
+            raise Closed
+        reports.append((done, total))
+
+    with pytest.raises(Closed):
+        batches.open_folder(engine, folder, progress=progress)
+    with session_scope(engine, action="read") as s:
+        assert repo.spectrum_paths(s) == {}
+    batches.open_folder(engine, folder)
+    with session_scope(engine, action="read") as s:
+        assert sum(len(v) for v in repo.spectrum_paths(s).values()) == 3

@@ -150,7 +150,8 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
         opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first,
                        child=child)
     below = 0 if batch.recursive else images_below(folder)
-    return dataclasses.replace(found.attach(opened), recursive=batch.recursive, below=below)
+    tick = (lambda: progress(len(files), len(files))) if progress else None  # a cancelled opening stops there
+    return dataclasses.replace(found.attach(opened, tick=tick), recursive=batch.recursive, below=below)
 
 
 class _Spectra:
@@ -180,25 +181,28 @@ class _Spectra:
             first_part(opened)
         return part
 
-    def attach(self, opened: OpenedBatch) -> OpenedBatch:
-        """The whole batch once registered: the other spectra stored and attached, what was left out listed."""
+    def attach(self, opened: OpenedBatch, *, tick: Callable[[], None] | None = None) -> OpenedBatch:
+        """The whole batch once registered: the other spectra stored and attached, what was left out listed;
+        ``tick`` as :func:`app.services.spectra.attach_pairs`'s."""
         if not self.matched:
             return opened
-        opened = self._attach(opened, self.pairs)
+        opened = self._attach(opened, self.pairs, tick)
         self.pairs = {}
         return dataclasses.replace(opened, skipped=sorted([*opened.skipped, *self.left]))
 
-    def _attach(self, opened: OpenedBatch, pairs: dict[Path, list[Path]]) -> OpenedBatch:
-        left, changed = _attach(self.engine, pairs)
+    def _attach(self, opened: OpenedBatch, pairs: dict[Path, list[Path]],
+                tick: Callable[[], None] | None = None) -> OpenedBatch:
+        left, changed = _attach(self.engine, pairs, tick)
         self.left += left
         return dataclasses.replace(opened, items=_spectra_changed(opened.items, changed))
 
 
-def _attach(engine: Engine, pairs: dict[Path, list[Path]]) -> tuple[list[tuple[str, str]], set[int]]:
+def _attach(engine: Engine, pairs: dict[Path, list[Path]],
+            tick: Callable[[], None] | None = None) -> tuple[list[tuple[str, str]], set[int]]:
     """:func:`app.services.spectra.attach_pairs`; a store that cannot keep them lists them as left out (the images
     are in the batch: the spectra's failure does not undo that)."""
     try:
-        return spectra.attach_pairs(engine, pairs)
+        return spectra.attach_pairs(engine, pairs, tick=tick)
     except StoreError as exc:
         return [(str(path), f"spectrum not stored: {exc}") for paths in pairs.values() for path in paths], set()
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,14 +42,19 @@ from models.spectra.reading import NotATable
 __all__ = ["LibraryImport", "SpectrumHit", "SpectrumLookup", "SpectrumSearch", "attach_pairs", "import_library",
            "spectra_of"]
 
+TICK = 25
+"""Spectrum files read or parsed between two calls of :func:`attach_pairs`'s ``tick`` (a few hundred ms)."""
 
-def attach_pairs(engine: Engine, pairs: Mapping[Path, Sequence[Path]]) -> tuple[list[tuple[str, str]], set[int]]:
+
+def attach_pairs(engine: Engine, pairs: Mapping[Path, Sequence[Path]], *,
+                 tick: Callable[[], None] | None = None) -> tuple[list[tuple[str, str]], set[int]]:
     """Attach spectrum files to their registered images (``{image: [its spectrum files]}``, from
     :func:`models.spectra.match_spectra`).
 
     The files are read and parsed outside any transaction, and what is new is written in one short one at the end:
     the analyst judges the first images of a large folder meanwhile, and a judgment must not wait for the write lock
-    while spectra are parsed (about 9 ms each).
+    while spectra are parsed (about 9 ms each). ``tick`` is called every :data:`TICK` files read or parsed: an
+    opening cancelled meanwhile (the app closes) raises there, before anything is written.
 
     Returns:
         ``(left_out, changed)``: ``(path, reason)`` for each file left out (a spectrum that cannot be read, a table
@@ -69,6 +74,8 @@ def attach_pairs(engine: Engine, pairs: Mapping[Path, Sequence[Path]]) -> tuple[
             if record is None:  # the image itself was left out (unreadable): its spectra go with it
                 left_out.append((str(path), f"spectrum of {image.name}, which is not in the batch"))
                 continue
+            if tick is not None and len(files) % TICK == 0:
+                tick()
             try:
                 data = read_spectrum_bytes(path)
             except SpectrumError as exc:
@@ -79,7 +86,9 @@ def attach_pairs(engine: Engine, pairs: Mapping[Path, Sequence[Path]]) -> tuple[
         known = repo.known_spectra(s, [sha for _i, _p, sha, _d in files])
     new: dict[str, Spectrum] = {}
     links: list[tuple[int, Path, str]] = []
-    for image_id, path, sha, data in files:
+    for k, (image_id, path, sha, data) in enumerate(files):
+        if tick is not None and k % TICK == 0:
+            tick()
         if sha not in known and sha not in new:
             reason = _parsed(data, path, new)
             if reason is not None:

@@ -344,6 +344,7 @@ class Task(QRunnable):
         self.with_progress, self.with_part = with_progress, with_part
         self.signals = TaskSignals()
         self.cancelled = threading.Event()
+        self._shown: tuple[int, int] | None = None
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -351,7 +352,9 @@ class Task(QRunnable):
     def _progress(self, done: int, total: int) -> None:
         if self.cancelled.is_set():
             raise Cancelled
-        self.signals.progress.emit(done, total)
+        if (done, total) != self._shown:  # a report that changes nothing only checks for a cancel
+            self._shown = (done, total)
+            self.signals.progress.emit(done, total)
 
     def _part(self, part: Any) -> None:
         if self.cancelled.is_set():
