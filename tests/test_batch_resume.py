@@ -3,6 +3,7 @@ and a plain opening tells how many images its sub-folders hold (issue #18)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,18 @@ def test_an_image_opens_in_its_folder_batch_or_its_batch_of_files(engine, tmp_pa
     deep = batches.open_folder(engine, folder, recursive=True)
     assert batches.batch_of_image(engine, image_id).id == deep.batch_id  # a folder batch, its folder there
     assert batches.batch_of_image(engine, 999_999) is None
+
+
+def test_a_folder_with_subfolders_lists_its_images_part_by_part(tmp_path: Path) -> None:
+    """Ordered by the parts of each path (a folder's own images and sub-folders by name, a sub-folder's images
+    together), as the tuple of parts orders them, though the scan sorts one text a file."""
+    root = tmp_path / "lot"
+    for rel in ("a.png", "a/z.png", "a-b/a.png", "a/b/c.png", "ab.png", "a0.png", "B.png"):
+        write_image(root / rel)
+    texts: list[str] = []
+    files, skipped = batches.scan_folder(root, recursive=True, texts=texts)
+    rel = [p.relative_to(root).as_posix() for p in files]
+    want = sorted(rel, key=lambda r: tuple(os.path.normcase(part) for part in r.split("/")))
+    assert rel == want and skipped == []
+    assert rel.index("a/z.png") < rel.index("a-b/a.png") < rel.index("a.png")  # a folder before a longer name
+    assert texts == [str(p) for p in files]

@@ -63,14 +63,18 @@ class Child:
             self.process.join(timeout=5)
         _live.discard(self.process)
 
-    def chunks(self, files: Sequence[Path], skipped: list[tuple[str, str]],
+    def chunks(self, files: Sequence[Path | str], skipped: list[tuple[str, str]],
                unreadable: dict[int, str]) -> Iterator[tuple[int, list[ImageRecord], set[int], bool]]:
         """Hand the child ``files`` to register, then yield each chunk it wrote as
         :func:`~app.services.batches.register_chunks` does; its skipped and undecodable files join ``skipped`` and
-        ``unreadable``. An error the child met is raised here."""
+        ``unreadable``. An error the child met is raised here.
+
+        The files go as one text (paths joined by NUL, which no path holds): pickling a list of 100,000 texts is one
+        call of about 20 ms that keeps the interpreter lock from the window's thread, a text a copy. Given as text
+        (``str`` items), the paths are not formatted again (``str()`` of 100,000 ``Path`` objects: 0.15 s)."""
         reported, self.given = 0, True
         try:
-            self.conn.send(("go", [str(f) for f in files]))
+            self.conn.send(("go", "\0".join(map(str, files))))
             while True:
                 message = self.conn.recv()
                 if message[0] == "error":
@@ -142,9 +146,10 @@ def _main(url: str, batch_id: int, conn: Connection, register_chunks: Register) 
     engine: Any = None
     try:
         engine = make_engine(url)
-        word, files = conn.recv()
+        word, joined = conn.recv()
         if word != "go":
             return
+        files = joined.split("\0") if joined else []
         skipped: list[tuple[str, str]] = []
         unreadable: dict[int, str] = {}
         for size, records, fresh, more in register_chunks(engine, batch_id, [Path(f) for f in files], skipped,
