@@ -266,7 +266,8 @@ class JudgingActions:
         """An image waiting again (an undone decision, here or by a colleague): the store may have marked its
         prediction as made before a spectrum that came while it was decided; the window marks it too. A prediction
         that is stale for the loaded model (that, or a recalibration meanwhile) is made again: by a run of its own,
-        or by the next one when a run is under way (a new run would cancel it)."""
+        or by the next one when a run is under way (a new run would cancel it) or a large folder is still being read
+        (its end starts the run for everything listed)."""
         item, version = self.presenter.items[i], self.presenter.model_version
         p = item.prediction
         if p is None or version is None or self.model is None or self.model.version != version:
@@ -282,7 +283,7 @@ class JudgingActions:
             return
         if self._run_open:
             self._grown_in_run = True
-        else:
+        elif not self._growing:
             self._start_predictions()
 
     def set_list_filter(self, list_filter) -> None:

@@ -305,9 +305,9 @@ class ModelWorker(QThread):
 def _collector_paused() -> Iterator[None]:
     """Around a model load: no garbage-collector passes, then freeze what the load left.
 
-    torch and timm leave hundreds of thousands of long-lived objects. Every full collection walks them all while holding the GIL, which froze the UI thread for
-    80-320 ms at a time during loads and batches (measured with ``python -m bench ui``). Frozen objects
-    are skipped by later collections.
+    torch and timm leave hundreds of thousands of long-lived objects. Every full collection walks them all while
+    holding the GIL, which froze the UI thread for 80-320 ms at a time during loads and batches (measured with
+    ``python -m bench ui``). Frozen objects are skipped by later collections.
     """
     gc.disable()
     try:

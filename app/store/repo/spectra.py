@@ -101,9 +101,10 @@ def restale_before_spectra(session: Session, image_id: int) -> None:
 def marked_for_spectra(session: Session, image_id: int, model_version: str) -> bool:
     """Whether the image's prediction by ``model_version`` is marked :data:`app.store.records.SPECTRUM_ADDED` (made
     before a spectrum of the image was attached: it is to be predicted again)."""
-    return session.scalar(select(Prediction.id).join(ModelVersion, ModelVersion.id == Prediction.model_version_id).where(
-        Prediction.image_id == image_id, ModelVersion.version == model_version,
-        Prediction.calibration == SPECTRUM_ADDED).limit(1)) is not None
+    return session.scalar(
+        select(Prediction.id).join(ModelVersion, ModelVersion.id == Prediction.model_version_id)
+        .where(Prediction.image_id == image_id, ModelVersion.version == model_version,
+               Prediction.calibration == SPECTRUM_ADDED).limit(1)) is not None
 
 
 def _decided(session: Session, image_id: int) -> bool:
