@@ -217,3 +217,34 @@ def test_concurrent_refreshes_add_each_judged_image_once(engine, planted) -> Non
         list(pool.map(lambda _i: cases.refresh(V1), range(8)))
     ids = [c.image_id for c in cases.query(unit(3), k=50)]
     assert len(ids) == len(set(ids)) == 9
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pytestqt") is None, reason="pytest-qt not installed")
+def test_a_similar_panel_closed_while_its_cases_are_looked_up_ignores_them(qtbot, taxonomy) -> None:
+    """The look-up's result arrives after the panel (and its tile list) was deleted: nothing is raised."""
+    import threading
+
+    from PySide6.QtCore import QThreadPool
+    from PySide6.QtWidgets import QApplication
+    from shiboken6 import delete
+
+    from app.ui.similar_panel import SimilarPanel
+    from app.ui.workers import TaskRunner
+
+    release, asked = threading.Event(), threading.Event()
+
+    class SlowService:
+        def similar_to_image(self, image_id, model_version, k):
+            asked.set()
+            release.wait(5)
+            return []
+
+    pool = QThreadPool()
+    panel = SimilarPanel(taxonomy, "en")
+    panel.service, panel.runner = SlowService(), TaskRunner(pool)
+    panel.look_up(7, V1)
+    assert asked.wait(5)
+    delete(panel)  # the window closed meanwhile
+    release.set()
+    assert pool.waitForDone(5000)
+    QApplication.processEvents()  # the queued result is delivered here: pytest-qt fails the test on an exception

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from app.services.dashboard import DashboardFigures, DashboardService, dashboard_heading, render_dashboard_png
 from app.services.monitor import SETS_NOT_MONITORED
@@ -181,7 +182,7 @@ class DashboardView(QWidget):
         request = self._request
         self.status.setText(QCoreApplication.translate("Dashboard", "Loading…"))
         task = Task(self.service.model_versions)
-        task.signals.result.connect(lambda versions: self._versions_loaded(request, versions))
+        task.signals.result.connect(lambda versions: isValid(self) and self._versions_loaded(request, versions))
         task.signals.error.connect(self._failed)
         self._start(task)
 
@@ -212,7 +213,7 @@ class DashboardView(QWidget):
         width = max(900, self.scroll.viewport().width() - 4)
         self.status.setText(QCoreApplication.translate("Dashboard", "Loading…"))
         task = Task(self._compute, version, period, self.lang, width)
-        task.signals.result.connect(lambda result: self._shown(request, *result))
+        task.signals.result.connect(lambda result: isValid(self) and self._shown(request, *result))
         task.signals.error.connect(self._failed)
         self._start(task)
 

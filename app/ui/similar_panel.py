@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QCoreApplication, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from app.ui.image_cache import PixmapCache, ThumbnailJob, ThumbnailSignals
 from app.ui.workers import Task, TaskRunner
@@ -146,6 +147,8 @@ class SimilarPanel(QWidget):
             return
 
         def done(cases, image_id=image_id, leaves=self.leaves) -> None:
+            if not isValid(self.tiles):  # the panel was closed while the cases were looked up
+                return
             if self._wanted == image_id and self.leaves == leaves:  # still the image on screen, the same mode
                 self.set_cases(cases)
                 self.casesShown.emit(list(cases))
