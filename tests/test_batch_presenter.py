@@ -237,7 +237,7 @@ def test_a_spot_check_is_shown_blind_until_it_is_decided(taxonomy):
         assert panel.waiting is None and [r.code for r in panel.reasons] == [items[row].prediction.reasons[0]]
         assert p.list_row(row).label == "spot check" and p.list_row(row).confidence is None
         assert not p.shows_prediction(items[row]) and p.determined_node(items[row]) is None
-    assert p.focus("v1", 2, set()).heatmap == frozenset()  # no heatmap is even made for it
+    assert p.focus("v1", 2, {}).heatmap == frozenset()  # no heatmap is even made for it
     p.apply_judgment(_judgment(1, "crack", "corrected"))
     assert not p.panel(0).blind and p.panel(0).leaf == "scratch"
 

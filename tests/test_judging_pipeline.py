@@ -75,10 +75,30 @@ def test_the_model_thread_predicts_the_next_images_before_any_heatmap(qtbot, eng
     steps = []
     while (step := worker._next_step(focus)) is not None:
         steps.append((step[0], [image_id for image_id, _ in step[1]]))
-        done = worker._predicted_now if step[0] == "predict" else worker._heatmapped
-        done.update(image_id for image_id, _ in step[1])
+        if step[0] == "predict":
+            worker._predicted_now.update(image_id for image_id, _ in step[1])
+        else:
+            worker._heatmapped.update((image_id, None) for image_id, _ in step[1])
     assert steps == [("predict", [1]), ("predict", [2, 3, 4]), ("heatmap", [1]), ("heatmap", [2]),
                      ("heatmap", [3]), ("heatmap", [4])]
+
+
+def test_a_heatmap_is_made_again_when_a_spectrum_changes_the_leaf_it_explains(qtbot, engine):
+    """A spectrum that comes after the image's heatmap (the end of a large folder's opening, an undone decision)
+    gives a fused prediction whose leaf the image model's heatmap does not explain: the model thread makes it again,
+    once per leaf."""
+    from app.services.predicting import PredictingService
+    from app.ui.workers import Focus, ModelWorker
+
+    worker = ModelWorker(PredictingService(engine))
+    focus = Focus(1, ((1, "/x/1.png"),), frozenset(), frozenset({1}))
+    assert worker._next_step(focus) == ("heatmap", [(1, "/x/1.png")])
+    worker._heatmapped.add((1, None))
+    assert worker._next_step(focus) is None
+    fused = Focus(2, focus.images, frozenset(), frozenset({1}), {1: "crack"})  # the window's fused prediction
+    assert worker._next_step(fused) == ("heatmap", [(1, "/x/1.png")])
+    worker._heatmapped.add((1, "crack"))
+    assert worker._next_step(fused) is None
 
 
 def test_another_model_never_shows_the_previous_models_heatmap(qtbot, window, tmp_path, taxonomy):

@@ -135,9 +135,13 @@ def test_the_panel_says_when_a_prediction_used_a_spectrum(engine, fused_bundle, 
         headers.append(panel.path_header.text())
     assert headers == ["Predicted path · image + FTIR spectrum", "Predicted path"]
     presenter.current = 0
-    focus = presenter.focus(service.info.version, 2, set())  # the fused prediction's heatmap explains its leaf
+    focus = presenter.focus(service.info.version, 2, {})  # the fused prediction's heatmap explains its leaf
     fused = presenter.items[0]
     assert focus.leaves == {fused.image.image_id: fused.prediction.leaf}
+    made = {fused.image.image_id: None}  # a heatmap of the image model's Top-1, made before the spectrum came
+    assert fused.image.image_id in presenter.focus(service.info.version, 2, made).heatmap
+    made = {fused.image.image_id: fused.prediction.leaf}
+    assert fused.image.image_id not in presenter.focus(service.info.version, 2, made).heatmap
     heatmap, kind = service.heatmap(fused.image.path, leaf=fused.prediction.leaf)
     assert kind == "gradcam" and heatmap.shape == service.predictor.input_size
 
@@ -156,6 +160,8 @@ def test_an_image_undone_in_the_window_is_predicted_again_with_the_spectrum_that
             win.open_folder(folder)
         first = win.items[0]
         assert first.prediction.spectra == 0
+        qtbot.waitUntil(lambda: first.image.image_id in win.images.heatmaps, timeout=60_000)
+        assert win.images.heatmaps[first.image.image_id][2] is None  # the image model's Top-1
         qtbot.keyClick(win, Qt.Key.Key_Return)  # accepted
         qtbot.waitUntil(lambda: win.items[0].judgment is not None)
         # its spectrum comes meanwhile (another workstation, a re-open)
@@ -169,5 +175,9 @@ def test_an_image_undone_in_the_window_is_predicted_again_with_the_spectrum_that
         assert win.items[0].judgment.status == "reverted"
         assert win.items[0].prediction.spectra == 1 and win.items[0].prediction.calibration != SPECTRUM_ADDED
         assert win.presenter.todo(win.model.version) == []
+        # the heatmap on screen is made again: it explains the fused leaf (which the spectrum may have changed)
+        leaf = win.items[0].prediction.leaf
+        qtbot.waitUntil(lambda: win.images.heatmaps[first.image.image_id][2] == leaf, timeout=60_000)
+        qtbot.waitUntil(lambda: win.viewer.has_heatmap and not win.viewer.heatmap_pending, timeout=10_000)
     finally:
         win.close()

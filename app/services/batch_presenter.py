@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -371,9 +371,10 @@ class BatchPresenter:
                 held = j if held is None else held
         return held
 
-    def focus(self, model_version: str, n: int, have_heatmap: Collection[int]) -> Focus:
+    def focus(self, model_version: str, n: int, have_heatmap: Mapping[int, str | None]) -> Focus:
         """The image on screen and the next ``n`` in judging order (readable ones), and what of them the model
-        still has to make: predictions of ``model_version``, and heatmaps not in ``have_heatmap``."""
+        still has to make: predictions of ``model_version``, and heatmaps: those not in ``have_heatmap`` (image id ->
+        the leaf its heatmap explains) or explaining another leaf than :attr:`BatchItem.heatmap_leaf`."""
         images, predict, heatmap, leaves = [], set(), set(), {}
         for row in [self.current, *self.ahead(self.current, n)] if self.current_item is not None else []:
             item = self.items[row]
@@ -383,10 +384,11 @@ class BatchPresenter:
             images.append((image_id, item.image.path))
             if p is None or p.model_version != model_version:
                 predict.add(image_id)
-            if (p is None or not p.error) and image_id not in have_heatmap and not self.blind(item):
+            leaf = item.heatmap_leaf
+            if (p is None or not p.error) and have_heatmap.get(image_id, ()) != leaf and not self.blind(item):
                 heatmap.add(image_id)
-                if p is not None and p.spectra and p.leaf:
-                    leaves[image_id] = p.leaf
+                if leaf:
+                    leaves[image_id] = leaf
         return Focus(tuple(images), frozenset(predict), frozenset(heatmap), leaves)
 
     def ahead(self, row: int, n: int) -> list[int]:

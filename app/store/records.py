@@ -255,6 +255,12 @@ class BatchItem:
             return "auto"
         return "pending"
 
+    @property
+    def heatmap_leaf(self) -> str | None:
+        """The leaf its heatmap explains: a prediction that fused a spectrum's leaf (it may not be the image model's
+        Top-1, and a spectrum may come after the first heatmap), else None (the image model's Top-1)."""
+        return self.prediction.leaf if self.prediction is not None and self.prediction.spectra else None
+
 
 FILES_BATCH_NOTE = "opened from chosen files"
 """The notes of a batch made from chosen (or dropped) files, not from a folder: it is resumed as stored."""

@@ -159,7 +159,7 @@ class ImageCache(QObject):
         super().__init__(parent)
         self.runner = runner
         self.images: dict[int, QImage | None] = {}
-        self.heatmaps: dict[int, tuple[object, str]] = {}
+        self.heatmaps: dict[int, tuple[object, str, str | None]] = {}  # image id -> (map, kind, leaf explained)
         self.failed: dict[int, str] = {}  # image id -> why it cannot be decoded
         self.facts: dict[int, ImageFacts] = {}  # image id -> size, bit depth, magnification, capture time
         self._decoding: set[int] = set()
@@ -199,7 +199,7 @@ class ImageCache(QObject):
                     self.facts.pop(key, None)
         self.decoded.emit(image_id)
 
-    def add_heatmap(self, image_id: int, heatmap: object, kind: str) -> None:
-        self.heatmaps[image_id] = (heatmap, kind)
+    def add_heatmap(self, image_id: int, heatmap: object, kind: str, leaf: str | None = None) -> None:
+        self.heatmaps[image_id] = (heatmap, kind, leaf)
         if len(self.heatmaps) > HEATMAPS_KEPT:
             self.heatmaps.pop(next(iter(self.heatmaps)))

@@ -434,6 +434,8 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             self._update_row(row)
             if row == self.current:
                 self._show(row)
+                if not self.why.active:  # a fused leaf that changed hides the heatmap of the one before
+                    self.show_attention()
         self.list_model.release_thumbnails()
         self._update_counts()
         self._refocus()
@@ -502,7 +504,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         heatmaps go before the rest of the batch), and decode those images ahead."""
         if self.model is None or self.presenter.current_item is None:
             return
-        focus = self.presenter.focus(self.model.version, LOOKAHEAD, self.images.heatmaps)
+        focus = self.presenter.focus(self.model.version, LOOKAHEAD, {i: h[2] for i, h in self.images.heatmaps.items()})
         for image_id, path in focus.images:
             self.images.request(image_id, path)
         heatmaps = set(focus.heatmap)
@@ -538,8 +540,8 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         """The default heatmap of the image on screen (CBAM attention, or LayerCAM of the predicted leaf)."""
         item = self.presenter.current_item
         blind = item is not None and self.presenter.blind(item)  # where the model looked would hint its call
-        hm = self.images.heatmaps.get(self.current_image_id) if self.current_image_id is not None and not blind \
-            else None
+        hm = self.images.heatmaps.get(self.current_image_id) if item is not None and not blind else None
+        hm = hm if hm and hm[2] == item.heatmap_leaf else None  # a spectrum came: not its leaf's
         self.viewer.set_heatmap(hm[0] if hm else None)
         self.viewer.set_heatmap_caption(attention_caption(hm[1] if hm else None))
 
@@ -560,8 +562,8 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         if self.current_image_id == image_id:
             self.viewer.set_heatmap_pending(False)
 
-    def _heatmap_ready(self, image_id: int, heatmap, kind: str) -> None:
-        self.images.add_heatmap(image_id, heatmap, kind)
+    def _heatmap_ready(self, image_id: int, heatmap, kind: str, leaf: str | None) -> None:
+        self.images.add_heatmap(image_id, heatmap, kind, leaf)
         if self.current_image_id == image_id and not self.why.active:
             self.show_attention()
             if self.viewer.has_heatmap:  # else drawn once the image is decoded

@@ -79,7 +79,8 @@ class ModelWorker(QThread):
         predicted(int run_id, list): a chunk of (image_id, PredictionRecord) pairs, already in the store.
         progress(int run_id, int done, int total)
         runFinished(int run_id, bool cancelled)
-        heatmapReady(int image_id, object heatmap, str kind), heatmapFailed(int image_id, str)
+        heatmapReady(int image_id, object heatmap, str kind, object leaf): ``leaf`` is the leaf it explains (None:
+            the image model's Top-1); heatmapFailed(int image_id, str)
         explained(int image_id, str leaf, object heatmap), explainFailed(int image_id, str leaf, str reason):
             the outcome of :meth:`explain`.
         failed(str): an unexpected error, with its reason.
@@ -91,7 +92,7 @@ class ModelWorker(QThread):
     predicted = Signal(int, list)
     progress = Signal(int, int, int)
     runFinished = Signal(int, bool)
-    heatmapReady = Signal(int, object, str)
+    heatmapReady = Signal(int, object, str, object)
     heatmapFailed = Signal(int, str)
     explained = Signal(int, str, object)
     explainFailed = Signal(int, str, str)
@@ -111,7 +112,9 @@ class ModelWorker(QThread):
         self._focus_at = 0.0  # time.perf_counter() of the last focus (a key press)
         self._generations = itertools.count(1)
         self._predicted_now: set[int] = set()  # predicted for the focus during this model's runs
-        self._heatmapped: set[int] = set()  # heatmaps computed for this model (sent to the UI)
+        # heatmaps computed for this model (sent to the UI), by image id and the leaf explained: a spectrum that
+        # comes later may change the leaf, and then the heatmap is made again
+        self._heatmapped: set[tuple[int, str | None]] = set()
         self._fused_leaf: dict[int, str] = {}  # image id -> the leaf of its prediction that fused a spectrum
         self._explain: tuple[int, str, str] | None = None  # the pending "Why this type?" request
 
@@ -264,8 +267,8 @@ class ModelWorker(QThread):
             return image_id in focus.predict and image_id not in self._predicted_now
 
         def needs_heatmap(image_id: int) -> bool:
-            return image_id in focus.heatmap and image_id not in self._heatmapped and (
-                image_id not in focus.predict or image_id in self._predicted_now)
+            return image_id in focus.heatmap and (image_id, self._leaf_of(image_id, focus)) not in self._heatmapped \
+                and (image_id not in focus.predict or image_id in self._predicted_now)
 
         current, ahead = focus.images[0], focus.images[1:]
         if needs_prediction(current[0]):
@@ -289,16 +292,20 @@ class ModelWorker(QThread):
             if record.spectra and record.leaf:
                 self._fused_leaf[image_id] = record.leaf
 
+    def _leaf_of(self, image_id: int, focus: Focus | None) -> str | None:
+        """The leaf the image's heatmap explains: its fused prediction's, else None (the image model's Top-1)."""
+        return self._fused_leaf.get(image_id) or (focus.leaves.get(image_id) if focus else None)
+
     def _focus_heatmap(self, image_id: int, path: str) -> None:
-        self._heatmapped.add(image_id)
         with self._focus_lock:
-            leaf = self._fused_leaf.get(image_id) or (self._focus.leaves.get(image_id) if self._focus else None)
+            leaf = self._leaf_of(image_id, self._focus)
+        self._heatmapped.add((image_id, leaf))
         try:
             heatmap, kind = self.service.heatmap(path, leaf=leaf)
         except Exception as exc:  # an unreadable image or a model without a usable layer
             self.heatmapFailed.emit(image_id, str(exc))
             return
-        self.heatmapReady.emit(image_id, heatmap, kind)
+        self.heatmapReady.emit(image_id, heatmap, kind, leaf)
 
 
 @contextlib.contextmanager
