@@ -302,3 +302,30 @@ def test_a_changed_row_repaints_without_laying_out_the_whole_list(qtbot) -> None
         view.scrollTo(model.index(row))
         assert calls[0] < 100, f"{calls[0]} calls of rowCount for one judged row"
     assert model.rows[9].state == "accepted" and view.visualRect(model.index(9)).isValid()
+
+
+def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot, engine, tmp_path, monkeypatch):
+    """On a 1366×768 screen the right column (the panel, a spectrum, similar judged cases) fits: the panel
+    scrolls. Before, the column's minimum heights added up to more than the screen, and the window grew past its
+    bottom edge, the status bar out of sight."""
+    from conftest import open_window
+
+    from app.demo import DEMO_BATCH, DEMO_MODEL
+
+    win = open_window(qtbot, engine, DEMO_MODEL, tmp_path, monkeypatch)
+    try:
+        win.resize(1366, 690)  # 768 less a taskbar and the title bar
+        with qtbot.waitSignal(win.allPredicted, timeout=300_000):
+            win.open_folder(DEMO_BATCH)
+        for row in range(3):  # judged cases: the similar-cases strip shows tiles
+            win.select(row)
+            qtbot.keyClick(win, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: sum(it.judgment is not None for it in win.items) == 3, timeout=10_000)
+        row = next(i for i, it in enumerate(win.items) if it.image.path.endswith("P024_20x.png"))  # has a spectrum
+        win.select(row)
+        qtbot.waitUntil(lambda: win.spectrum_panel.isVisible() and win.similar_panel.tiles.isVisible(), timeout=30_000)
+        QApplication.processEvents()
+        assert win.height() == 690 and win.minimumSizeHint().height() <= 690
+        assert win.statusBar().geometry().bottom() < win.height()
+    finally:
+        win.close()

@@ -6,7 +6,16 @@ import html
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.services.batch_presenter import PanelData
 from app.ui import startup_log
@@ -322,6 +331,20 @@ def facts_text(facts: ImageFacts | None) -> str:
         parts.append((QCoreApplication.translate("Panel", "taken {when}") if facts.taken_from == "exif" else
                       QCoreApplication.translate("Panel", "saved {when}")).format(when=facts.taken))
     return " · ".join(parts)
+
+
+def scrolled(panel: QWidget) -> QScrollArea:
+    """``panel`` in a scroll area that scrolls it vertically. The window's right column stacks the panel, a
+    spectrum and the similar cases: their minimum heights added up past a laptop screen, and the window then grew
+    past the screen's bottom edge, hiding the status bar. In the area the panel scrolls instead."""
+    area = QScrollArea(panel.parentWidget())
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setMinimumWidth(panel.minimumWidth() + area.verticalScrollBar().sizeHint().width())
+    area.setMinimumHeight(160)  # the title and the path at least
+    return area
 
 
 def _line(parent: QWidget) -> QFrame:
