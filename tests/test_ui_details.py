@@ -305,9 +305,9 @@ def test_a_changed_row_repaints_without_laying_out_the_whole_list(qtbot) -> None
 
 
 def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot, engine, tmp_path, monkeypatch):
-    """On a 1366×768 screen the right column (the panel, a spectrum, similar judged cases) fits: the panel
-    scrolls. Before, the column's minimum heights added up to more than the screen, and the window grew past its
-    bottom edge, the status bar out of sight."""
+    """On a 1366×768 screen the right column (the panel, a spectrum, similar judged cases) fits: what the
+    model says scrolls above the judging buttons. Before, the column's minimum heights added up to more than the
+    screen, and the window grew past its bottom edge, the status bar out of sight."""
     from conftest import open_window
 
     from app.demo import DEMO_BATCH, DEMO_MODEL
@@ -327,5 +327,8 @@ def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot
         QApplication.processEvents()
         assert win.height() == 690 and win.minimumSizeHint().height() <= 690
         assert win.statusBar().geometry().bottom() < win.height()
+        accept = win.panel.accept_btn  # the judging buttons stay in sight; what the model says scrolls above them
+        assert accept.isVisible() and win.panel.rect().contains(accept.geometry())
+        assert win.panel.scroll.verticalScrollBar().maximum() > 0
     finally:
         win.close()

@@ -36,7 +36,7 @@ from app.ui.help_overlay import HelpOverlay
 from app.ui.image_cache import ImageCache
 from app.ui.judging_actions import JudgingActions
 from app.ui.list_filter import ListFilterBar
-from app.ui.prediction_panel import PredictionPanel, scrolled
+from app.ui.prediction_panel import PredictionPanel
 from app.ui.references import References
 from app.ui.side_actions import SideActions
 from app.ui.similar_panel import SimilarPanel
@@ -198,7 +198,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.similar_panel.openImage.connect(self.open_image)
         self.spectrum_panel = SpectrumPanel(None, self.lang, self)  # (hidden until an image has a spectrum)
         right = QSplitter(Qt.Orientation.Vertical, self)
-        for i, widget in enumerate((scrolled(self.panel), self.spectrum_panel, self.similar_panel)):
+        for i, widget in enumerate((self.panel, self.spectrum_panel, self.similar_panel)):
             right.addWidget(widget)
             right.setStretchFactor(i, int(i == 0))  # the prediction panel takes what is left; the others their own
         self.list_filter = ListFilterBar(self.presenter.list_types, self._node_depth, self)

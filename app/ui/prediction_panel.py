@@ -151,7 +151,18 @@ class PredictionPanel(QWidget):
         self.model_label.setStyleSheet("color: #9aa0a6; font-size: 11px;")
         self.model_label.setWordWrap(True)
 
-        layout = QVBoxLayout(self)
+        # What the model says scrolls; the judging buttons stay in sight below it. The window's right column
+        # stacks this panel, a spectrum and the similar cases: with the panel's whole height as its minimum they
+        # added up past a laptop screen, and the window grew past the screen's bottom edge, its status bar hidden.
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidget(body)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setMinimumHeight(90)  # the title and the Top-1 path at least
         head = QGridLayout()
         head.addWidget(self.title, 0, 0)
         head.addWidget(self.badge, 0, 1, Qt.AlignmentFlag.AlignTop)
@@ -171,6 +182,8 @@ class PredictionPanel(QWidget):
         layout.addWidget(self.reasons)
         layout.addWidget(self.judgment)
         layout.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.accept_btn)
         row = QGridLayout()
         row.addWidget(self.pick_btn, 0, 0)
@@ -331,20 +344,6 @@ def facts_text(facts: ImageFacts | None) -> str:
         parts.append((QCoreApplication.translate("Panel", "taken {when}") if facts.taken_from == "exif" else
                       QCoreApplication.translate("Panel", "saved {when}")).format(when=facts.taken))
     return " · ".join(parts)
-
-
-def scrolled(panel: QWidget) -> QScrollArea:
-    """``panel`` in a scroll area that scrolls it vertically. The window's right column stacks the panel, a
-    spectrum and the similar cases: their minimum heights added up past a laptop screen, and the window then grew
-    past the screen's bottom edge, hiding the status bar. In the area the panel scrolls instead."""
-    area = QScrollArea(panel.parentWidget())
-    area.setWidget(panel)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    area.setMinimumWidth(panel.minimumWidth() + area.verticalScrollBar().sizeHint().width())
-    area.setMinimumHeight(160)  # the title and the path at least
-    return area
 
 
 def _line(parent: QWidget) -> QFrame:
