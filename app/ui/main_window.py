@@ -368,7 +368,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             self._reload_items()
         elif 0 <= self.current < len(self.items):
             self._refresh_list()
-            self.panel.show_data(self.presenter.panel(self.current))
+            self._show(self.current)  # the panel; and the heatmap and similar cases, which wait for the loaded model
 
     def _model_failed(self, message: str) -> None:
         self.list_model.release_thumbnails()
