@@ -31,6 +31,7 @@ def test_the_queue_follows_the_main_window_and_marks_a_selection_unknown(qtbot, 
         with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
             win.show_queue()
         assert view.model.total == 3
+        assert view.focusWidget() is view.table  # an arrow key moves in the table (it changed the reason filter)
         first = win.presenter.current_item.image.image_id
         view.table.clearSelection()
         chosen = next(i for i in range(view.model.rowCount()) if view.model.queue_row(i).image_id == first)

@@ -234,6 +234,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self._poll.start()
+        self.active_view().setFocus()  # the keys (arrows, Enter, C, U) go to the images, not to a filter box
 
     def hideEvent(self, event) -> None:
         super().hideEvent(event)
