@@ -332,3 +332,39 @@ def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot
         assert win.panel.scroll.verticalScrollBar().maximum() > 0
     finally:
         win.close()
+
+
+def test_the_window_comes_back_with_the_size_and_panes_the_analyst_left(qtbot, tmp_path, monkeypatch):
+    """Closed at one size with the panes dragged: the next start has both; an unreadable stored value: defaults."""
+    from PySide6.QtCore import QByteArray
+
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+
+    def window() -> MainWindow:
+        win = MainWindow(lang="en", settings=open_settings())
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        return win
+
+    first = window()
+    default = first.size()
+    first.resize(1, 560)  # its narrowest: Qt keeps a restored window within the offscreen screen (800 px wide)
+    first.splitter.setSizes([250, 300, 420])
+    QApplication.processEvents()
+    size, panes = first.size(), first.splitter.sizes()
+    assert size != default and panes != [290, 780, 370]
+    first.close()
+    second = window()
+    assert second.size() == size and second.splitter.sizes() == panes
+    second.close()
+    settings = open_settings()
+    settings.setValue("window/geometry", QByteArray(b"not a geometry"))
+    settings.setValue("window/panes", "not a state")
+    settings.sync()
+    third = window()
+    assert third.size() == default
+    third.close()

@@ -118,8 +118,9 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.status.set_analyst(analyst)
         self.refs = References(self)
         self.why = WhyThisType(self)
-        self._build_shortcuts()
+        self._apply_keys()
         self.setStyleSheet(APP_STYLE)
+        self.restore_layout()  # the size, place and pane widths the analyst left
         if service is not None:
             self.attach(service)
 
@@ -244,9 +245,6 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.status.cancelRequested.connect(self.cancel_predictions)
         self.status.skipped_btn.clicked.connect(self.show_skipped)
         self.counts_label = self.status.counts_label
-
-    def _build_shortcuts(self) -> None:
-        self._apply_keys()
 
     def _handlers(self) -> dict[str, Callable[[], object]]:
         """What each key action of :mod:`app.ui.keymap` does here."""
@@ -595,5 +593,6 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         for pool in (self.pool, self.spectrum_panel.pool):
             pool.waitForDone(5000)
         self.release_claims()  # after the pool: a claim still on its way would otherwise outlive the release
+        self.save_layout()
         super().closeEvent(event)
 

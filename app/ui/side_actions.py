@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QByteArray, QCoreApplication, Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from app.ui.workers import Task
@@ -23,7 +23,26 @@ if TYPE_CHECKING:  # the store's services import SQLAlchemy: imported when a sid
 
 class SideActions:
     """Expects the window's ``service``, ``presenter``, ``model``, ``lang``, ``settings``, ``status``, ``_runner``,
-    ``_queue_view``, ``_dashboard_view``, ``select``, ``open_folder``, ``alert`` and ``_apply_judgment``."""
+    ``_queue_view``, ``_dashboard_view``, ``select``, ``open_folder``, ``alert``, ``_apply_judgment``, ``splitter``
+    and ``interactive``."""
+
+    def restore_layout(self) -> None:
+        """The window's size and place and the widths of its three panes as the analyst left them (the settings);
+        none stored, or a value that cannot be read: the defaults. Not in a ``--screenshot`` run (the same picture
+        whoever makes it)."""
+        if self.settings is None or not self.interactive:
+            return
+        geometry, panes = self.settings.value("window/geometry"), self.settings.value("window/panes")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(panes, QByteArray):
+            self.splitter.restoreState(panes)
+
+    def save_layout(self) -> None:
+        """Keep the window's size, place and pane widths for the next start (on closing)."""
+        if self.settings is not None and self.interactive:
+            self.settings.setValue("window/geometry", self.saveGeometry())
+            self.settings.setValue("window/panes", self.splitter.saveState())
 
     @property
     def queue_view(self) -> QueueView:
