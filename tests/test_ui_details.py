@@ -368,3 +368,20 @@ def test_the_window_comes_back_with_the_size_and_panes_the_analyst_left(qtbot, t
     third = window()
     assert third.size() == default
     third.close()
+
+
+def test_the_queue_and_the_dashboard_open_whole_on_the_screen(qtbot, judged_store, tmp_path, monkeypatch):
+    """Left to the window manager, the 800 px dashboard went past a 1000 px screen's bottom edge: both side windows
+    come up within the screen's free area (here the offscreen screen, 800 × 800)."""
+    from app.services.judging import JudgingService
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    win = MainWindow(JudgingService(judged_store, "amy"), lang="en", settings=open_settings())
+    qtbot.addWidget(win)
+    win.show()
+    screen = win.screen().availableGeometry()
+    for view in (win.dashboard_view, win.queue_view):
+        assert screen.contains(view.geometry()), (view.geometry(), screen)
+    win.close()

@@ -53,9 +53,7 @@ class SideActions:
 
             view = self._queue_view = QueueView(QueueService(self.service.engine, self.service.analyst),
                                                 lang=self.lang, parent=self)
-            view.setWindowFlag(Qt.WindowType.Window)
-            screen = self.screen().availableGeometry()  # wide enough for every column, within the screen
-            view.resize(min(view.sizeHint().width(), screen.width() - 40), min(720, screen.height() - 40))
+            _place(view, self, view.sizeHint().width(), 720)  # wide enough for every column, within the screen
             view.openImage.connect(self.open_image)
             view.judged.connect(self._queue_judged)
             view.detail.heatmapWanted.connect(  # the detail pane's heatmap: the predicted type's, by the model thread
@@ -76,8 +74,7 @@ class SideActions:
 
             view = self._dashboard_view = DashboardView(DashboardService(self.service.engine), lang=self.lang,
                                                         parent=self)
-            view.setWindowFlag(Qt.WindowType.Window)
-            view.resize(1200, 800)
+            _place(view, self, 1200, 800)
             if self.model is not None:
                 view.set_model_version(self.model.version)
         return self._dashboard_view
@@ -188,6 +185,15 @@ class SideActions:
         task.signals.error.connect(lambda msg: self.alert(QMessageBox.warning, QCoreApplication.translate(
             "Main", "Export failed"), msg, line=f"export failed: {msg}"))
         self._runner.start(task)
+
+
+def _place(view, window, width: int, height: int) -> None:
+    """Make ``view`` a window of its own, ``width`` × ``height`` at most, whole on ``window``'s screen and centred
+    on it (left to the window manager, the 800 px dashboard went past a 1000 px screen's bottom edge)."""
+    view.setWindowFlag(Qt.WindowType.Window)
+    screen = window.screen().availableGeometry()
+    view.resize(min(width, screen.width() - 40), min(height, screen.height() - 40))
+    view.move(screen.center() - view.rect().center())
 
 
 def _bring_up(view, *, activate: bool) -> None:
