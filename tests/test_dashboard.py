@@ -226,6 +226,7 @@ def test_service_figures_and_png(engine, store, tmp_path) -> None:
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the SQL is covered above on every backend
 def test_dashboard_view_shows_the_chart_and_the_batch_table(qtbot, engine, store, tmp_path, monkeypatch) -> None:
     from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
 
     from app.ui.dashboard_view import DashboardView
 
@@ -241,6 +242,9 @@ def test_dashboard_view_shows_the_chart_and_the_batch_table(qtbot, engine, store
     assert figures.model_version == V1 and figures.period == "week"
     assert [view.model_combo.itemData(i) for i in range(view.model_combo.count())] == [V1, V0]
     assert not view.chart.pixmap().isNull() and view.chart.pixmap().width() >= 900
+    QApplication.processEvents()
+    bar = view.scroll.horizontalScrollBar()  # the charts fit the view's width beside its vertical scroll bar
+    assert view.scroll.verticalScrollBar().isVisible() and (not bar.isVisible() or bar.maximum() == 0)
     cells = [[view.table.item(r, c).text() for c in range(7)] for r in range(view.table.rowCount())]
     assert cells == [["B2", "5", "60.0%", "4", "25.0%", "0", "25.0%"],  # newest batch first
                      ["B1", "6", "50.0%", "4", "25.0%", "1", "50.0%"]]

@@ -210,7 +210,8 @@ class DashboardView(QWidget):
         self._request += 1
         request = self._request
         period = self.period_combo.currentData()
-        width = max(900, self.scroll.viewport().width() - 4)
+        bar = self.scroll.verticalScrollBar()  # room for it before it shows: the charts are taller than the view
+        width = max(900, self.scroll.viewport().width() - (0 if bar.isVisible() else bar.sizeHint().width()) - 4)
         self.status.setText(QCoreApplication.translate("Dashboard", "Loading…"))
         task = Task(self._compute, version, period, self.lang, width)
         task.signals.result.connect(lambda result: isValid(self) and self._shown(request, *result))
