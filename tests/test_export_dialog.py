@@ -19,11 +19,16 @@ def test_the_dialog_builds_the_request(qtbot, tmp_path: Path) -> None:
     qtbot.addWidget(dialog)
     req = dialog.request()
     assert (req.path, req.fmt, req.batch_id, req.since, req.statuses) == (
-        tmp_path / "labels.csv", "csv", 7, None, ("accepted", "corrected", "unknown"))
+        tmp_path / "labels_lot7.csv", "csv", 7, None, ("accepted", "corrected", "unknown"))  # one file a batch
     dialog.format.setCurrentIndex(dialog.format.findData("json"))
-    assert dialog.path.text() == str(tmp_path / "labels.json")
+    assert dialog.path.text() == str(tmp_path / "labels_lot7.json")
     dialog.format.setCurrentIndex(dialog.format.findData("imagefolder"))
-    assert dialog.path.text() == str(tmp_path / "labels")
+    assert dialog.path.text() == str(tmp_path / "labels_lot7")
+    dialog.scope.setCurrentIndex(dialog.scope.findData(None))
+    assert dialog.path.text() == str(tmp_path / "labels_all")
+    dialog.path.setText(str(tmp_path / "for_training"))  # typed: a change of scope keeps it
+    dialog.scope.setCurrentIndex(dialog.scope.findData(7))
+    assert dialog.path.text() == str(tmp_path / "for_training")
     dialog.scope.setCurrentIndex(dialog.scope.findData(None))
     dialog.status_boxes["unknown"].setChecked(False)
     dialog.since_box.setChecked(True)
@@ -43,7 +48,8 @@ def test_the_app_exports_json_of_this_batch_with_a_status_filter(qtbot, engine, 
     for i in range(3):
         write_image(folder / f"img_{i}.png", seed=i)
     win = open_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch)
-    out = tmp_path / "out.json"
+    out = tmp_path / "exports" / "out.json"
+    out.parent.mkdir()
     try:
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             win.open_folder(folder)
@@ -61,5 +67,10 @@ def test_the_app_exports_json_of_this_batch_with_a_status_filter(qtbot, engine, 
         qtbot.waitUntil(lambda: "Exported 1 labels" in win.statusBar().currentMessage(), timeout=10_000)
         rows = json.loads(out.read_text())
         assert [(r["status"], Path(r["path"]).name) for r in rows] == [("accepted", "img_0.png")]
+
+        suggested = []  # the next export suggests the folder of the last one, a name after the batch
+        monkeypatch.setattr(ExportDialog, "exec", lambda dialog: suggested.append(dialog.path.text()) or 0)
+        win.export_labels()
+        assert suggested == [str(out.parent / "labels_lot.csv")]
     finally:
         win.close()

@@ -50,6 +50,7 @@ class ExportDialog(QDialog):
                 QCoreApplication.translate("Export", "Image folder (one sub-folder per type, copies)")), strict=True):
             self.format.addItem(text, fmt)
         self.scope = QComboBox(self)
+        self._batch_name = batch[1] if batch is not None else None
         if batch is not None:
             self.scope.addItem(QCoreApplication.translate("Export", "This batch: {name}").format(name=batch[1]), batch[0])
         self.scope.addItem(QCoreApplication.translate("Export", "Every batch"), None)
@@ -70,7 +71,7 @@ class ExportDialog(QDialog):
         since = QHBoxLayout()
         since.addWidget(self.since_box)
         since.addWidget(self.since, 1)
-        self.path = QLineEdit(str((folder or Path.home()) / "labels.csv"), self)
+        self.path = QLineEdit(str((folder or Path.home()) / (self._suggested_stem() + ".csv")), self)
         self.path.textChanged.connect(self._update_ok)
         browse = QPushButton(QCoreApplication.translate("Export", "Browse…"), self)
         browse.clicked.connect(self._browse)
@@ -78,6 +79,7 @@ class ExportDialog(QDialog):
         where.addWidget(self.path, 1)
         where.addWidget(browse)
         self.format.currentIndexChanged.connect(self._format_changed)
+        self.scope.currentIndexChanged.connect(self._scope_changed)
         form = QFormLayout(self)
         form.addRow(QCoreApplication.translate("Export", "&Format:"), self.format)
         form.addRow(QCoreApplication.translate("Export", "&Images:"), self.scope)
@@ -92,12 +94,23 @@ class ExportDialog(QDialog):
         form.addRow(self.buttons)
         self.resize(620, self.sizeHint().height())
 
-    def _format_changed(self) -> None:
+    def _suggested_stem(self) -> str:
+        """``labels_<batch>`` for one batch (exports of two batches do not overwrite each other), ``labels_all``."""
+        name = self._batch_name if self.scope.currentData() is not None and self._batch_name else "all"
+        return "labels_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+    def _format_changed(self, _index: int = 0, stem: str | None = None) -> None:
         """The suggested file name follows the format (a folder for the image folder)."""
         current = Path(self.path.text())
-        stem = current.stem if current.suffix else current.name
+        stem = stem or (current.stem if current.suffix else current.name)
         fmt = self.format.currentData()
         self.path.setText(str(current.with_name(stem + {"csv": ".csv", "json": ".json"}.get(fmt, ""))))
+
+    def _scope_changed(self) -> None:
+        """A suggested name follows the scope; a name the analyst typed stays."""
+        current = Path(self.path.text())
+        if (current.stem if current.suffix else current.name).startswith("labels_"):
+            self._format_changed(stem=self._suggested_stem())
 
     def _browse(self) -> None:
         if self.format.currentData() == "imagefolder":

@@ -8,6 +8,7 @@ Each action does nothing until the window has its store (:meth:`~app.ui.main_win
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -168,11 +169,17 @@ class SideActions:
         from app.ui.export_dialog import ExportDialog
 
         batch = self.presenter.batch
+        folder = self.settings.value("export/folder") if self.settings is not None else None  # the last one
+        if not (isinstance(folder, str) and Path(folder).is_dir()):  # else beside the batch (not among its images)
+            folder = Path(batch.source).parent if batch else None
+            folder = folder if folder is not None and os.access(folder, os.W_OK) else None  # a read-only share: home
         dialog = ExportDialog(self, batch=(batch.batch_id, batch.name) if batch else None,
-                              folder=Path(batch.source).parent if batch else None)  # not among its images
+                              folder=Path(folder) if folder else None)
         if not dialog.exec():
             return
         req = dialog.request()
+        if self.settings is not None:
+            self.settings.setValue("export/folder", str(req.path.parent))
         self.statusBar().showMessage(QCoreApplication.translate("Main", "Exporting labels to {p}…").format(p=req.path))
         task = Task(self.service.export, req.path, req.fmt, batch_id=req.batch_id, since=req.since,
                     statuses=req.statuses, with_progress=True)
