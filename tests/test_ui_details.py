@@ -330,6 +330,10 @@ def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot
         accept = win.panel.accept_btn  # the judging buttons stay in sight; what the model says scrolls above them
         assert accept.isVisible() and win.panel.rect().contains(accept.geometry())
         assert win.panel.scroll.verticalScrollBar().maximum() > 0
+        shown = [label for label in win.panel.top_parents if label.isVisible()]  # each row's ancestry: one line
+        assert shown and all(label.fontMetrics().horizontalAdvance(label.text()) <= label.width() for label in shown)
+        cut = [label for label in shown if label.text() != label.full_text]  # "Foreign matter › Residues and stains"
+        assert cut and all(label.text().startswith("…") and label.toolTip() == label.full_text for label in cut)
     finally:
         win.close()
 

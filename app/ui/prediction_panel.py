@@ -23,6 +23,29 @@ from app.ui.style import STATE_COLOURS, reason_text, state_label, waiting_text
 from models.imageio import ImageFacts
 
 
+class ElidedLabel(QLabel):
+    """One line of plain text that is cut at the start (``… › Residues and stains``) when the label is narrower
+    than the text, with the whole text as its tooltip: a Top-5 row's ancestry, which wrapped to a second line in
+    English and made the Top-5 taller than a laptop's panel."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideLeft, max(1, self.width())))
+
+
 class ScoreBar(QWidget):
     """A slim horizontal bar for a 0..1 score, coloured by how sure the model is."""
 
@@ -87,6 +110,7 @@ class PredictionPanel(QWidget):
         self.top_header.setStyleSheet("color: #9aa0a6; text-transform: uppercase; font-size: 11px;")
         self.top_grid = QGridLayout()
         self.top_rows: list[tuple[QPushButton, QLabel, ScoreBar, QLabel, QPushButton]] = []
+        self.top_parents: list[ElidedLabel] = []  # each row's ancestry, under its name
         for k in range(5):
             key = QPushButton(str(k + 1), self)
             key.setFixedWidth(28)
@@ -95,6 +119,9 @@ class PredictionPanel(QWidget):
             name = QLabel(self)
             name.setWordWrap(True)
             name.setTextFormat(Qt.TextFormat.RichText)
+            parents = ElidedLabel(self)
+            parents.setStyleSheet("color: #9aa0a6; font-size: 11px;")
+            self.top_parents.append(parents)
             bar = ScoreBar(self)
             bar.setFixedWidth(70)
             pct = QLabel(self)
@@ -107,7 +134,12 @@ class PredictionPanel(QWidget):
             why.setToolTip(QCoreApplication.translate("Panel", "Why this type? Where the model finds evidence for it "
                                                                "(W steps through the Top-5)"))
             why.clicked.connect(lambda _=False, k=k: self.whyRequested.emit(k + 1))
-            for col, w in enumerate((key, name, bar, pct, why)):
+            cell = QVBoxLayout()  # the name, its ancestry under it
+            cell.setSpacing(0)
+            cell.addWidget(name)
+            cell.addWidget(parents)
+            self.top_grid.addLayout(cell, k, 1)
+            for col, w in ((0, key), (2, bar), (3, pct), (4, why)):
                 self.top_grid.addWidget(w, k, col)
             self.top_rows.append((key, name, bar, pct, why))
         self.top_grid.setColumnStretch(1, 1)
@@ -282,13 +314,13 @@ class PredictionPanel(QWidget):
         top5 = data.top5 if has_pred else ()
         for k, (key, name, bar, pct, why) in enumerate(self.top_rows):
             visible = k < len(top5)
-            for w in (key, name, bar, pct, why):
+            for w in (key, name, bar, pct, why, self.top_parents[k]):
                 w.setVisible(visible)
             if visible:
                 entry = top5[k]
-                name.setText(f"<b>{entry.name}</b><br><span style='color:#9aa0a6;font-size:11px'>"
-                             f"{entry.parents}</span>")
+                name.setText(f"<b>{html.escape(entry.name)}</b>")
                 name.setToolTip(entry.leaf)
+                self.top_parents[k].set_full_text(entry.parents)
                 bar.set_value(entry.score)
                 pct.setText(f"{entry.score * 100:.1f}%")
         judged = ""
