@@ -42,6 +42,14 @@ def test_the_dialog_builds_the_request(qtbot, tmp_path: Path) -> None:
     assert not dialog.buttons.buttons()[0].isEnabled()  # nothing to export
 
 
+def test_a_dated_batch_name_keeps_its_whole_date_in_the_file_name(qtbot, tmp_path: Path) -> None:
+    dialog = ExportDialog(batch=(8, "2024.03.01"), folder=tmp_path)
+    qtbot.addWidget(dialog)
+    for fmt in ("imagefolder", "csv"):  # no dot: a change of format cannot cut it as a suffix
+        dialog.format.setCurrentIndex(dialog.format.findData(fmt))
+    assert dialog.path.text() == str(tmp_path / "labels_2024_03_01.csv")
+
+
 def test_the_app_exports_json_of_this_batch_with_a_status_filter(qtbot, engine, tiny_bundle, tmp_path,
                                                                  monkeypatch) -> None:
     folder = tmp_path / "lot"

@@ -99,6 +99,47 @@ def test_a_heatmap_is_made_again_when_a_spectrum_changes_the_leaf_it_explains(qt
     assert worker._next_step(fused) == ("heatmap", [(1, "/x/1.png")])
     worker._heatmapped.add((1, "crack"))
     assert worker._next_step(fused) is None
+    # the thread's own fused prediction, made after the window's focus: its leaf, until the window knows
+    worker._fused_leaf[1] = ("dent", fused.generation)
+    assert worker._leaf_of(1, fused) == "dent"
+    # a later focus decides: the window's stored prediction (a colleague predicted it again, with another leaf)
+    later = Focus(3, focus.images, frozenset(), frozenset({1}), {1: "scratch"})
+    assert worker._leaf_of(1, later) == "scratch" and worker._next_step(later) == ("heatmap", [(1, "/x/1.png")])
+    worker.forget_heatmaps({1})  # the window dropped its heatmaps: made again when asked
+    assert worker._next_step(fused) is not None and not worker._heatmapped
+
+
+def test_a_folder_opened_again_gets_its_heatmaps_again(qtbot, window, tmp_path):
+    """Opening a batch empties the window's heatmaps: the model thread is told, and makes them again when asked
+    (it kept them as made, and the heatmap of a re-opened batch stayed "heatmap…" for good)."""
+    folder = tmp_path / "batch"
+    for i in range(2):
+        write_image(folder / f"img_{i}.png", size=(64, 48), seed=i)
+    with qtbot.waitSignal(window.allPredicted, timeout=120_000):
+        window.open_folder(folder)
+    qtbot.waitUntil(lambda: window.viewer.has_heatmap, timeout=60_000)
+    with qtbot.waitSignal(window.allPredicted, timeout=120_000):
+        window.open_folder(folder)
+    assert window.current_image_id not in window.images.heatmaps  # emptied by the opening
+    qtbot.waitUntil(lambda: window.current_image_id in window.images.heatmaps and window.viewer.has_heatmap,
+                    timeout=60_000)
+
+
+def test_the_window_keeps_a_bounded_number_of_heatmaps_and_the_model_thread_makes_a_dropped_one_again(qtbot):
+    from PySide6.QtCore import QThreadPool
+
+    from app.ui import image_cache
+    from app.ui.workers import TaskRunner
+
+    cache = image_cache.ImageCache(TaskRunner(QThreadPool()))
+    cache.keep = lambda: 1  # the image on screen stays
+    dropped = []
+    cache.heatmapsDropped.connect(dropped.extend)
+    for i in range(1, image_cache.HEATMAPS_KEPT + 3):
+        cache.add_heatmap(i, None, "gradcam")
+    cache.add_heatmap(5, None, "gradcam", "crack")  # made again for another leaf: the newest now
+    cache.add_heatmap(100, None, "gradcam")
+    assert dropped == [2, 3] and 1 in cache.heatmaps and list(cache.heatmaps)[-2:] == [5, 100]
 
 
 def test_another_model_never_shows_the_previous_models_heatmap(qtbot, window, tmp_path, taxonomy):

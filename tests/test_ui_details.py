@@ -355,7 +355,7 @@ def test_the_window_comes_back_with_the_size_and_panes_the_analyst_left(qtbot, t
         return win
 
     first = window()
-    default = first.size()
+    default, default_panes = first.size(), first.splitter.sizes()
     first.resize(1, 560)  # its narrowest: Qt keeps a restored window within the offscreen screen (800 px wide)
     first.splitter.setSizes([250, 300, 420])
     QApplication.processEvents()
@@ -370,8 +370,14 @@ def test_the_window_comes_back_with_the_size_and_panes_the_analyst_left(qtbot, t
     settings.setValue("window/panes", "not a state")
     settings.sync()
     third = window()
-    assert third.size() == default
+    assert third.size() == default and third.splitter.sizes() == default_panes
+    third.splitter.setSizes([0, 600, 400])  # the list dragged shut
+    QApplication.processEvents()
+    assert third.splitter.sizes()[0] == 0
     third.close()
+    fourth = window()
+    assert 0 not in fourth.splitter.sizes()  # it opens again
+    fourth.close()
 
 
 def test_the_queue_and_the_dashboard_open_whole_on_the_screen(qtbot, judged_store, tmp_path, monkeypatch):

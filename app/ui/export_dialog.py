@@ -97,7 +97,7 @@ class ExportDialog(QDialog):
     def _suggested_stem(self) -> str:
         """``labels_<batch>`` for one batch (exports of two batches do not overwrite each other), ``labels_all``."""
         name = self._batch_name if self.scope.currentData() is not None and self._batch_name else "all"
-        return "labels_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        return "labels_" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)  # no dot: no suffix
 
     def _format_changed(self, _index: int = 0, stem: str | None = None) -> None:
         """The suggested file name follows the format (a folder for the image folder)."""

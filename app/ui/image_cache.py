@@ -151,9 +151,12 @@ class ImageCache(QObject):
     Signals:
         decoded(int image_id): the image is in the cache now (possibly as None: it cannot be read, see
             :attr:`failed`).
+        heatmapsDropped(list image_ids): their heatmaps left the cache (it is bounded, or cleared for another
+            batch); the model thread must make them again when they are asked for.
     """
 
     decoded = Signal(int)
+    heatmapsDropped = Signal(list)
 
     def __init__(self, runner: TaskRunner, parent=None) -> None:
         super().__init__(parent)
@@ -168,7 +171,7 @@ class ImageCache(QObject):
     def clear(self) -> None:
         self.images.clear()
         self.facts.clear()
-        self.heatmaps.clear()
+        self.drop_heatmaps()
         self.failed.clear()
 
     def __contains__(self, image_id: int) -> bool:
@@ -199,7 +202,20 @@ class ImageCache(QObject):
                     self.facts.pop(key, None)
         self.decoded.emit(image_id)
 
+    def drop_heatmaps(self) -> None:
+        """Forget every heatmap (another batch, another model)."""
+        dropped, self.heatmaps = list(self.heatmaps), {}
+        if dropped:
+            self.heatmapsDropped.emit(dropped)
+
     def add_heatmap(self, image_id: int, heatmap: object, kind: str, leaf: str | None = None) -> None:
+        """Keep a heatmap (the newest last); past :data:`HEATMAPS_KEPT` the oldest but the screen's goes, and
+        :attr:`heatmapsDropped` says which."""
+        self.heatmaps.pop(image_id, None)  # made again (another leaf): it is the newest now
         self.heatmaps[image_id] = (heatmap, kind, leaf)
-        if len(self.heatmaps) > HEATMAPS_KEPT:
-            self.heatmaps.pop(next(iter(self.heatmaps)))
+        keep = self.keep()
+        dropped = [i for i in list(self.heatmaps)[:max(0, len(self.heatmaps) - HEATMAPS_KEPT)] if i != keep]
+        for i in dropped:
+            del self.heatmaps[i]
+        if dropped:
+            self.heatmapsDropped.emit(dropped)

@@ -90,6 +90,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.images = ImageCache(self._runner, self)
         self.images.keep = lambda: self.current_image_id
         self.images.decoded.connect(self._image_decoded)
+        self.images.heatmapsDropped.connect(lambda ids: self.worker.forget_heatmaps(set(ids)))
         self._pending_open: int | None = None
         self._opening = 0  # counts the batches opened (_open): only the newest one's results are shown
         self.skipped: list[tuple[str, str]] = []  # (path, why) of the files the open batch left out
@@ -362,7 +363,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         if self._queue_view is not None:
             self._queue_view.set_taxonomy(manifest.taxonomy, self.lang)
         if changed:
-            self.images.heatmaps.clear()  # where the *previous* model looked
+            self.images.drop_heatmaps()  # where the *previous* model looked
             self._reload_items()
         elif 0 <= self.current < len(self.items):
             self._refresh_list()

@@ -31,6 +31,7 @@ class ElidedLabel(QLabel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.full_text = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
     def set_full_text(self, text: str) -> None:

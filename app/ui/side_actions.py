@@ -29,15 +29,16 @@ class SideActions:
 
     def restore_layout(self) -> None:
         """The window's size and place and the widths of its three panes as the analyst left them (the settings);
-        none stored, or a value that cannot be read: the defaults. Not in a ``--screenshot`` run (the same picture
+        none stored, a value that cannot be read, or a pane left shut: the defaults. Not in a ``--screenshot`` run (the same picture
         whoever makes it)."""
         if self.settings is None or not self.interactive:
             return
         geometry, panes = self.settings.value("window/geometry"), self.settings.value("window/panes")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(panes, QByteArray):
-            self.splitter.restoreState(panes)
+        defaults = self.splitter.sizes()
+        if isinstance(panes, QByteArray) and self.splitter.restoreState(panes) and 0 in self.splitter.sizes():
+            self.splitter.setSizes(defaults)  # a pane dragged shut (the list, the panel with Accept) opens again
 
     def save_layout(self) -> None:
         """Keep the window's size, place and pane widths for the next start (on closing)."""
@@ -170,21 +171,21 @@ class SideActions:
 
         batch = self.presenter.batch
         folder = self.settings.value("export/folder") if self.settings is not None else None  # the last one
-        if not (isinstance(folder, str) and Path(folder).is_dir()):  # else beside the batch (not among its images)
-            folder = Path(batch.source).parent if batch else None
+        if not (isinstance(folder, str) and Path(folder).is_dir() and os.access(folder, os.W_OK)):
+            folder = Path(batch.source).parent if batch else None  # else beside the batch (not among its images)
             folder = folder if folder is not None and os.access(folder, os.W_OK) else None  # a read-only share: home
         dialog = ExportDialog(self, batch=(batch.batch_id, batch.name) if batch else None,
                               folder=Path(folder) if folder else None)
         if not dialog.exec():
             return
         req = dialog.request()
-        if self.settings is not None:
-            self.settings.setValue("export/folder", str(req.path.parent))
         self.statusBar().showMessage(QCoreApplication.translate("Main", "Exporting labels to {p}…").format(p=req.path))
         task = Task(self.service.export, req.path, req.fmt, batch_id=req.batch_id, since=req.since,
                     statuses=req.statuses, with_progress=True)
         task.signals.progress.connect(lambda n, _total: self.statusBar().showMessage(
             QCoreApplication.translate("Main", "Exporting labels to {p}… {n} so far").format(p=req.path, n=n)))
+        task.signals.result.connect(lambda _res: self.settings is not None and self.settings.setValue(
+            "export/folder", str(req.path.resolve().parent)))  # once written: the next export suggests its folder
         task.signals.result.connect(lambda res: self.statusBar().showMessage(
             QCoreApplication.translate("Main", "Exported {n} labels to {p}").format(n=res.count, p=res.path)
             + (QCoreApplication.translate("Main", " ({k} images skipped: their files are gone)").format(
@@ -199,7 +200,7 @@ def _place(view, window, width: int, height: int) -> None:
     on it (left to the window manager, the 800 px dashboard went past a 1000 px screen's bottom edge)."""
     view.setWindowFlag(Qt.WindowType.Window)
     screen = window.screen().availableGeometry()
-    view.resize(min(width, screen.width() - 40), min(height, screen.height() - 40))
+    view.resize(min(width, screen.width() - 40), min(height, screen.height() - 80))  # room for the title bar
     view.move(screen.center() - view.rect().center())
 
 

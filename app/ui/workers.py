@@ -115,7 +115,8 @@ class ModelWorker(QThread):
         # heatmaps computed for this model (sent to the UI), by image id and the leaf explained: a spectrum that
         # comes later may change the leaf, and then the heatmap is made again
         self._heatmapped: set[tuple[int, str | None]] = set()
-        self._fused_leaf: dict[int, str] = {}  # image id -> the leaf of its prediction that fused a spectrum
+        # image id -> the leaf of the prediction this thread made with a spectrum, and the focus it was made under
+        self._fused_leaf: dict[int, tuple[str, int]] = {}
         self._explain: tuple[int, str, str] | None = None  # the pending "Why this type?" request
 
     @property
@@ -248,7 +249,7 @@ class ModelWorker(QThread):
             if kind == "predict":
                 self._focus_predict(images)
             else:
-                self._focus_heatmap(*images[0])
+                self._focus_heatmap(*images[0], self._leaf_of(images[0][0], focus))
 
     def _leave_cores_to_ui(self) -> None:
         """Right after a key press, wait until :data:`UI_GRACE_S` has passed before the next step of work."""
@@ -290,16 +291,24 @@ class ModelWorker(QThread):
         """Remember the leaf of each prediction that fused a spectrum: its heatmap explains that leaf."""
         for image_id, record in items:
             if record.spectra and record.leaf:
-                self._fused_leaf[image_id] = record.leaf
+                self._fused_leaf[image_id] = (record.leaf, self._focus.generation if self._focus else 0)
 
     def _leaf_of(self, image_id: int, focus: Focus | None) -> str | None:
         """The leaf the image's heatmap explains: its fused prediction's, else None (the image model's Top-1)."""
-        return self._fused_leaf.get(image_id) or (focus.leaves.get(image_id) if focus else None)
+        fused = self._fused_leaf.get(image_id)
+        if fused is not None and (focus is None or fused[1] >= focus.generation):
+            return fused[0]  # predicted with a spectrum after the window made this focus: it does not know yet
+        return focus.leaves.get(image_id) if focus else None  # else the window's stored prediction decides
 
-    def _focus_heatmap(self, image_id: int, path: str) -> None:
+    def forget_heatmaps(self, image_ids: Collection[int]) -> None:
+        """The window dropped these images' heatmaps (its cache is bounded): make them again when asked."""
         with self._focus_lock:
-            leaf = self._leaf_of(image_id, self._focus)
-        self._heatmapped.add((image_id, leaf))
+            self._heatmapped = {key for key in self._heatmapped if key[0] not in image_ids}
+
+    def _focus_heatmap(self, image_id: int, path: str, leaf: str | None) -> None:
+        """The heatmap of one image, explaining ``leaf`` (None: the image model's Top-1)."""
+        with self._focus_lock:
+            self._heatmapped.add((image_id, leaf))
         try:
             heatmap, kind = self.service.heatmap(path, leaf=leaf)
         except Exception as exc:  # an unreadable image or a model without a usable layer
