@@ -109,15 +109,21 @@ def test_a_heatmap_is_made_again_when_a_spectrum_changes_the_leaf_it_explains(qt
     assert worker._next_step(fused) is not None and not worker._heatmapped
 
 
-def test_a_folder_opened_again_gets_its_heatmaps_again(qtbot, window, tmp_path):
-    """Opening a batch empties the window's heatmaps: the model thread is told, and makes them again when asked
-    (it kept them as made, and the heatmap of a re-opened batch stayed "heatmap…" for good)."""
+def _open_two_images(qtbot, window, tmp_path):
+    """A folder of two images opened, every prediction made and the screen's heatmap shown; returns the folder."""
     folder = tmp_path / "batch"
     for i in range(2):
         write_image(folder / f"img_{i}.png", size=(64, 48), seed=i)
     with qtbot.waitSignal(window.allPredicted, timeout=120_000):
         window.open_folder(folder)
     qtbot.waitUntil(lambda: window.viewer.has_heatmap, timeout=60_000)
+    return folder
+
+
+def test_a_folder_opened_again_gets_its_heatmaps_again(qtbot, window, tmp_path):
+    """Opening a batch empties the window's heatmaps: the model thread is told, and makes them again when asked
+    (it kept them as made, and the heatmap of a re-opened batch stayed "heatmap…" for good)."""
+    folder = _open_two_images(qtbot, window, tmp_path)
     with qtbot.waitSignal(window.allPredicted, timeout=120_000):
         window.open_folder(folder)
     assert window.current_image_id not in window.images.heatmaps  # emptied by the opening
@@ -143,12 +149,7 @@ def test_the_window_keeps_a_bounded_number_of_heatmaps_and_the_model_thread_make
 
 
 def test_another_model_never_shows_the_previous_models_heatmap(qtbot, window, tmp_path, taxonomy):
-    folder = tmp_path / "batch"
-    for i in range(2):
-        write_image(folder / f"img_{i}.png", size=(64, 48), seed=i)
-    with qtbot.waitSignal(window.allPredicted, timeout=120_000):
-        window.open_folder(folder)
-    qtbot.waitUntil(lambda: window.viewer.has_heatmap, timeout=60_000)
+    _open_two_images(qtbot, window, tmp_path)
     first = window.current_image_id
     old_map = window.images.heatmaps[first][0]
     other = make_tiny_bundle(tmp_path / "other", taxonomy, input_size=32, seed=7)

@@ -71,7 +71,8 @@ class ExportDialog(QDialog):
         since = QHBoxLayout()
         since.addWidget(self.since_box)
         since.addWidget(self.since, 1)
-        self.path = QLineEdit(str((folder or Path.home()) / (self._suggested_stem() + ".csv")), self)
+        self._suggested = self._suggested_stem()  # the name as suggested: it follows the scope until typed over
+        self.path = QLineEdit(str((folder or Path.home()) / (self._suggested + ".csv")), self)
         self.path.textChanged.connect(self._update_ok)
         browse = QPushButton(QCoreApplication.translate("Export", "Browse…"), self)
         browse.clicked.connect(self._browse)
@@ -109,8 +110,9 @@ class ExportDialog(QDialog):
     def _scope_changed(self) -> None:
         """A suggested name follows the scope; a name the analyst typed stays."""
         current = Path(self.path.text())
-        if (current.stem if current.suffix else current.name).startswith("labels_"):
-            self._format_changed(stem=self._suggested_stem())
+        if (current.stem if current.suffix else current.name) == self._suggested:
+            self._suggested = self._suggested_stem()
+            self._format_changed(stem=self._suggested)
 
     def _browse(self) -> None:
         if self.format.currentData() == "imagefolder":

@@ -188,7 +188,7 @@ class PredictionPanel(QWidget):
         # stacks this panel, a spectrum and the similar cases: with the panel's whole height as its minimum they
         # added up past a laptop screen, and the window grew past the screen's bottom edge, its status bar hidden.
         body = QWidget(self)
-        layout = QVBoxLayout(body)
+        layout = QVBoxLayout(body)  # scrolled
         layout.setContentsMargins(0, 0, 0, 0)
         self.scroll = QScrollArea(self)
         self.scroll.setWidget(body)
@@ -215,15 +215,15 @@ class PredictionPanel(QWidget):
         layout.addWidget(self.reasons)
         layout.addWidget(self.judgment)
         layout.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.scroll, 1)
-        layout.addWidget(self.accept_btn)
+        outer = QVBoxLayout(self)  # the scrolled body, then the judging buttons in sight
+        outer.addWidget(self.scroll, 1)
+        outer.addWidget(self.accept_btn)
         row = QGridLayout()
         row.addWidget(self.pick_btn, 0, 0)
         row.addWidget(self.unknown_btn, 0, 1)
         row.addWidget(self.note_btn, 1, 0, 1, 2)
-        layout.addLayout(row)
-        layout.addWidget(self.model_label)
+        outer.addLayout(row)
+        outer.addWidget(self.model_label)
         self.show_data(None)
 
     # -----------------------------------------------------------------------------------------

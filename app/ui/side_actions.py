@@ -29,8 +29,8 @@ class SideActions:
 
     def restore_layout(self) -> None:
         """The window's size and place and the widths of its three panes as the analyst left them (the settings);
-        none stored, a value that cannot be read, or a pane left shut: the defaults. Not in a ``--screenshot`` run (the same picture
-        whoever makes it)."""
+        none stored, a value that cannot be read, or a pane left shut: the defaults. Not in a ``--screenshot`` run
+        (the same picture whoever makes it)."""
         if self.settings is None or not self.interactive:
             return
         geometry, panes = self.settings.value("window/geometry"), self.settings.value("window/panes")
@@ -170,12 +170,11 @@ class SideActions:
         from app.ui.export_dialog import ExportDialog
 
         batch = self.presenter.batch
-        folder = self.settings.value("export/folder") if self.settings is not None else None  # the last one
-        if not (isinstance(folder, str) and Path(folder).is_dir() and os.access(folder, os.W_OK)):
-            folder = Path(batch.source).parent if batch else None  # else beside the batch (not among its images)
-            folder = folder if folder is not None and os.access(folder, os.W_OK) else None  # a read-only share: home
-        dialog = ExportDialog(self, batch=(batch.batch_id, batch.name) if batch else None,
-                              folder=Path(folder) if folder else None)
+        last = self.settings.value("export/folder") if self.settings is not None else None
+        beside = Path(batch.source).parent if batch else None  # beside the batch, not among its images
+        folder = next((Path(f) for f in (last, beside)  # the first that can be written (a read-only share: home)
+                       if isinstance(f, str | Path) and os.path.isdir(f) and os.access(f, os.W_OK)), None)
+        dialog = ExportDialog(self, batch=(batch.batch_id, batch.name) if batch else None, folder=folder)
         if not dialog.exec():
             return
         req = dialog.request()
