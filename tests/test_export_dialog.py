@@ -10,6 +10,7 @@ from conftest import open_window, write_image
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QDate
+from PySide6.QtWidgets import QDialog
 
 from app.ui.export_dialog import ExportDialog
 
@@ -72,7 +73,7 @@ def test_the_app_exports_json_of_this_batch_with_a_status_filter(qtbot, engine, 
 
         monkeypatch.setattr(ExportDialog, "exec", fill)
         win.export_labels()
-        qtbot.waitUntil(lambda: "Exported 1 labels" in win.statusBar().currentMessage(), timeout=10_000)
+        qtbot.waitUntil(lambda: "Exported 1 label(s) to" in win.statusBar().currentMessage(), timeout=10_000)
         rows = json.loads(out.read_text())
         assert [(r["status"], Path(r["path"]).name) for r in rows] == [("accepted", "img_0.png")]
 
@@ -82,3 +83,35 @@ def test_the_app_exports_json_of_this_batch_with_a_status_filter(qtbot, engine, 
         assert suggested == [str(out.parent / "labels_lot.csv")]
     finally:
         win.close()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "imagefolder"])
+def test_exporting_over_an_earlier_export_asks_first(qtbot, tmp_path: Path, monkeypatch, fmt: str) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    dialog = ExportDialog(batch=(7, "lot7"), folder=tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.format.setCurrentIndex(dialog.format.findData(fmt))
+    target = Path(dialog.path.text())
+    asked: list[str] = []
+    answer = [QMessageBox.StandardButton.No]
+    monkeypatch.setattr(QMessageBox, "question", lambda _parent, _title, text, *_a: asked.append(text) or answer[0])
+    finished: list[int] = []
+    dialog.finished.connect(finished.append)
+    dialog.accept()  # nothing there yet: no question
+    assert finished == [QDialog.DialogCode.Accepted] and asked == []
+    if fmt == "csv":
+        target.write_text("path,label\n")
+    else:
+        (target / "manifest.csv").parent.mkdir()
+        (target / "manifest.csv").write_text("path,label\n")
+    dialog.accept()  # No: the dialog stays open, its name ready to be changed
+    assert len(asked) == 1 and target.name in asked[0] and finished == [QDialog.DialogCode.Accepted]
+    answer[0] = QMessageBox.StandardButton.Yes
+    dialog.accept()
+    assert len(asked) == 2 and finished == [QDialog.DialogCode.Accepted] * 2
+    (tmp_path / "empty").mkdir()  # an empty folder holds no export: nothing to ask
+    dialog.format.setCurrentIndex(dialog.format.findData("imagefolder"))
+    dialog.path.setText(str(tmp_path / "empty"))
+    dialog.accept()
+    assert len(asked) == 2

@@ -12,184 +12,184 @@
 <context>
     <name>Dashboard</name>
     <message>
-        <location filename="../ui/dashboard_view.py" line="38"/>
-        <location filename="../ui/dashboard_view.py" line="304"/>
+        <location filename="../ui/dashboard_view.py" line="39"/>
+        <location filename="../ui/dashboard_view.py" line="306"/>
         <source>paused</source>
         <translation>已暫停</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="74"/>
+        <location filename="../ui/dashboard_view.py" line="75"/>
         <source>Per week</source>
         <translation>每週</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="75"/>
+        <location filename="../ui/dashboard_view.py" line="76"/>
         <source>Per day</source>
         <translation>每日</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="76"/>
+        <location filename="../ui/dashboard_view.py" line="77"/>
         <source>Refresh  (F5)</source>
         <translation>重新整理  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="80"/>
+        <location filename="../ui/dashboard_view.py" line="81"/>
         <source>&amp;Model:</source>
         <translation>模型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="82"/>
+        <location filename="../ui/dashboard_view.py" line="83"/>
         <source>&amp;Period:</source>
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="110"/>
+        <location filename="../ui/dashboard_view.py" line="111"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="111"/>
+        <location filename="../ui/dashboard_view.py" line="112"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="112"/>
+        <location filename="../ui/dashboard_view.py" line="113"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="113"/>
+        <location filename="../ui/dashboard_view.py" line="114"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="114"/>
+        <location filename="../ui/dashboard_view.py" line="115"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="115"/>
+        <location filename="../ui/dashboard_view.py" line="116"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="116"/>
+        <location filename="../ui/dashboard_view.py" line="117"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="117"/>
+        <location filename="../ui/dashboard_view.py" line="118"/>
         <source>Drift</source>
         <translation>偏移</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="120"/>
+        <location filename="../ui/dashboard_view.py" line="121"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="121"/>
+        <location filename="../ui/dashboard_view.py" line="122"/>
         <source>Spot checks</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="122"/>
+        <location filename="../ui/dashboard_view.py" line="123"/>
         <source>Wrong</source>
         <translation>錯誤</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="123"/>
+        <location filename="../ui/dashboard_view.py" line="124"/>
         <source>Purity (bounds)</source>
         <translation>純度（信賴界限）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="124"/>
+        <location filename="../ui/dashboard_view.py" line="125"/>
         <source>Auto-judging</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="135"/>
+        <location filename="../ui/dashboard_view.py" line="136"/>
         <source>Batches</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="136"/>
+        <location filename="../ui/dashboard_view.py" line="137"/>
         <source>Purity monitor</source>
         <translation>純度監控</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="154"/>
+        <location filename="../ui/dashboard_view.py" line="155"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="182"/>
-        <location filename="../ui/dashboard_view.py" line="213"/>
+        <location filename="../ui/dashboard_view.py" line="183"/>
+        <location filename="../ui/dashboard_view.py" line="215"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="200"/>
+        <location filename="../ui/dashboard_view.py" line="201"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="245"/>
+        <location filename="../ui/dashboard_view.py" line="247"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="252"/>
+        <location filename="../ui/dashboard_view.py" line="254"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
         <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類型；純度監控只檢查單一類型，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="259"/>
+        <location filename="../ui/dashboard_view.py" line="261"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="269"/>
+        <location filename="../ui/dashboard_view.py" line="271"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="273"/>
+        <location filename="../ui/dashboard_view.py" line="275"/>
         <source>below target</source>
         <translation>低於目標</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="274"/>
+        <location filename="../ui/dashboard_view.py" line="276"/>
         <source>on</source>
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="282"/>
+        <location filename="../ui/dashboard_view.py" line="284"/>
         <source>Target purity {target} %, bounds at {confidence} % from blind spot checks.</source>
         <translation>目標純度 {target} %，以盲判抽查計算 {confidence} % 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="288"/>
+        <location filename="../ui/dashboard_view.py" line="290"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
         <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="293"/>
+        <location filename="../ui/dashboard_view.py" line="295"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to re-judge. Recalibrate on recent judged images: &lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改送複判。請以近期已判定的影像重新校準：&lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="296"/>
+        <location filename="../ui/dashboard_view.py" line="298"/>
         <source>a batch unlike the calibration data</source>
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="305"/>
+        <location filename="../ui/dashboard_view.py" line="307"/>
         <source>paused ({wrong} wrong of {checks} checks)</source>
         <translation>已暫停（{checks} 次抽查中 {wrong} 次錯誤）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="309"/>
+        <location filename="../ui/dashboard_view.py" line="311"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -197,90 +197,101 @@
 <context>
     <name>Export</name>
     <message>
-        <location filename="../ui/export_dialog.py" line="45"/>
-        <location filename="../ui/export_dialog.py" line="107"/>
+        <location filename="../ui/export_dialog.py" line="46"/>
+        <location filename="../ui/export_dialog.py" line="123"/>
+        <location filename="../ui/export_dialog.py" line="145"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="48"/>
+        <location filename="../ui/export_dialog.py" line="49"/>
         <source>CSV training manifest (fma-model train --data)</source>
         <translation>CSV 訓練清單（fma-model train --data）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="49"/>
+        <location filename="../ui/export_dialog.py" line="50"/>
         <source>JSON (with each image&apos;s history)</source>
         <translation>JSON（含每張影像的歷程）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="50"/>
+        <location filename="../ui/export_dialog.py" line="51"/>
         <source>Image folder (one sub-folder per type, copies)</source>
         <translation>影像資料夾（每種類型一個子資料夾，複製檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="54"/>
+        <location filename="../ui/export_dialog.py" line="56"/>
         <source>This batch: {name}</source>
         <translation>此批次：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="55"/>
+        <location filename="../ui/export_dialog.py" line="57"/>
         <source>Every batch</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="57"/>
+        <location filename="../ui/export_dialog.py" line="59"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="57"/>
+        <location filename="../ui/export_dialog.py" line="59"/>
         <source>corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="58"/>
+        <location filename="../ui/export_dialog.py" line="60"/>
         <source>unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="64"/>
+        <location filename="../ui/export_dialog.py" line="66"/>
         <source>only judged since</source>
         <translation>只含此日期之後的判定</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="75"/>
+        <location filename="../ui/export_dialog.py" line="78"/>
         <source>Browse…</source>
         <translation>瀏覽…</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="82"/>
+        <location filename="../ui/export_dialog.py" line="86"/>
         <source>&amp;Format:</source>
         <translation>格式(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="83"/>
+        <location filename="../ui/export_dialog.py" line="87"/>
         <source>&amp;Images:</source>
         <translation>影像(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="84"/>
+        <location filename="../ui/export_dialog.py" line="88"/>
         <source>Decisions:</source>
         <translation>判定：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="86"/>
+        <location filename="../ui/export_dialog.py" line="90"/>
         <source>&amp;Write to:</source>
         <translation>寫入(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="89"/>
+        <location filename="../ui/export_dialog.py" line="93"/>
         <source>Export</source>
         <translation>匯出</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="104"/>
+        <location filename="../ui/export_dialog.py" line="120"/>
         <source>Export into a folder</source>
         <translation>匯出到資料夾</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="138"/>
+        <source>{folder} already holds an export. Its manifest.csv and notes.csv will be replaced, and the copies added to the ones there. Export into it?</source>
+        <translation>{folder} 已有一份匯出。其中的 manifest.csv 與 notes.csv 會被取代，影像副本則加在原有的旁邊。仍要匯出到這裡嗎？</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="143"/>
+        <source>{folder} already exists. Replace it?</source>
+        <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
 </context>
 <context>
@@ -716,7 +727,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="185"/>
-        <location filename="../ui/side_actions.py" line="113"/>
+        <location filename="../ui/side_actions.py" line="131"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -872,38 +883,38 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>變更分析人員…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="25"/>
+        <location filename="../ui/statusbar.py" line="27"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="35"/>
-        <location filename="../ui/statusbar.py" line="58"/>
+        <location filename="../ui/statusbar.py" line="37"/>
+        <location filename="../ui/statusbar.py" line="60"/>
         <source>No model</source>
         <translation>未載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="46"/>
+        <location filename="../ui/statusbar.py" line="48"/>
         <source>Analyst: {name}</source>
         <translation>分析人員：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="50"/>
+        <location filename="../ui/statusbar.py" line="52"/>
         <source>1 file not in the batch</source>
         <translation>1 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="51"/>
+        <location filename="../ui/statusbar.py" line="53"/>
         <source>{n} files not in the batch</source>
         <translation>{n} 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="56"/>
+        <location filename="../ui/statusbar.py" line="58"/>
         <source>Loading model…</source>
         <translation>正在載入模型…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="60"/>
+        <location filename="../ui/statusbar.py" line="62"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
@@ -918,12 +929,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="378"/>
+        <location filename="../ui/main_window.py" line="377"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="379"/>
+        <location filename="../ui/main_window.py" line="378"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -936,7 +947,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="384"/>
+        <location filename="../ui/main_window.py" line="383"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -966,12 +977,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>自動備份失敗：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="73"/>
+        <location filename="../ui/statusbar.py" line="79"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="77"/>
+        <location filename="../ui/statusbar.py" line="83"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
@@ -981,117 +992,117 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="120"/>
+        <location filename="../ui/batch_opening.py" line="135"/>
         <source>Stopped reading the folder at {n} images: open it again to read the rest.</source>
         <translation>已停止讀取資料夾（目前 {n} 張影像）：再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="132"/>
+        <location filename="../ui/batch_opening.py" line="147"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="169"/>
+        <location filename="../ui/batch_opening.py" line="184"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="170"/>
+        <location filename="../ui/batch_opening.py" line="185"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="193"/>
+        <location filename="../ui/batch_opening.py" line="208"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="92"/>
+        <location filename="../ui/statusbar.py" line="99"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="99"/>
+        <location filename="../ui/statusbar.py" line="116"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="532"/>
+        <location filename="../ui/main_window.py" line="530"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="65"/>
+        <location filename="../ui/statusbar.py" line="67"/>
         <source>{left} left</source>
         <translation>剩餘 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="41"/>
+        <location filename="../ui/judging_actions.py" line="42"/>
         <source>Read-only database: judging is off ({why}).</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="57"/>
+        <location filename="../ui/judging_actions.py" line="58"/>
         <source>Spot check: the model&apos;s answer is hidden; pick the type (Enter or P).</source>
         <translation>抽查：模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="165"/>
+        <location filename="../ui/judging_actions.py" line="166"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="220"/>
+        <location filename="../ui/judging_actions.py" line="221"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="231"/>
+        <location filename="../ui/judging_actions.py" line="232"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="225"/>
+        <location filename="../ui/judging_actions.py" line="226"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="94"/>
+        <location filename="../ui/judging_actions.py" line="95"/>
         <source>Add a defect type</source>
         <translation>加入缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="104"/>
+        <location filename="../ui/judging_actions.py" line="105"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="162"/>
+        <location filename="../ui/judging_actions.py" line="163"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="205"/>
+        <location filename="../ui/judging_actions.py" line="206"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="208"/>
+        <location filename="../ui/judging_actions.py" line="209"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="210"/>
+        <location filename="../ui/judging_actions.py" line="211"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="245"/>
+        <location filename="../ui/judging_actions.py" line="246"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="246"/>
+        <location filename="../ui/judging_actions.py" line="247"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1100,17 +1111,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="251"/>
+        <location filename="../ui/judging_actions.py" line="252"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="284"/>
+        <location filename="../ui/judging_actions.py" line="311"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="285"/>
+        <location filename="../ui/judging_actions.py" line="312"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1123,49 +1134,49 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="95"/>
+        <location filename="../ui/side_actions.py" line="113"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="107"/>
+        <location filename="../ui/side_actions.py" line="125"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="137"/>
+        <location filename="../ui/side_actions.py" line="155"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="138"/>
+        <location filename="../ui/side_actions.py" line="156"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="160"/>
+        <location filename="../ui/side_actions.py" line="181"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="164"/>
+        <location filename="../ui/side_actions.py" line="185"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="166"/>
-        <source>Exported {n} labels to {p}</source>
+        <location filename="../ui/side_actions.py" line="189"/>
+        <source>Exported {n} label(s) to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="167"/>
+        <location filename="../ui/side_actions.py" line="190"/>
         <source> ({k} images skipped: their files are gone)</source>
         <translation>（略過 {k} 張影像：檔案已不存在）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="169"/>
+        <location filename="../ui/side_actions.py" line="192"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -1207,7 +1218,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="86"/>
-        <location filename="../ui/prediction_panel.py" line="274"/>
+        <location filename="../ui/prediction_panel.py" line="329"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1217,145 +1228,145 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>抽查 · 盲判</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="72"/>
-        <location filename="../ui/prediction_panel.py" line="240"/>
+        <location filename="../ui/prediction_panel.py" line="105"/>
+        <location filename="../ui/prediction_panel.py" line="295"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="77"/>
-        <location filename="../ui/prediction_panel.py" line="257"/>
+        <location filename="../ui/prediction_panel.py" line="110"/>
+        <location filename="../ui/prediction_panel.py" line="312"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="98"/>
+        <location filename="../ui/prediction_panel.py" line="135"/>
         <source>Why this type? Where the model finds evidence for it (W steps through the Top-5)</source>
         <translation>為何是此類型？模型在影像中找到其依據之處（W 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="125"/>
-        <location filename="../ui/prediction_panel.py" line="290"/>
+        <location filename="../ui/prediction_panel.py" line="167"/>
+        <location filename="../ui/prediction_panel.py" line="345"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="128"/>
+        <location filename="../ui/prediction_panel.py" line="170"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="129"/>
+        <location filename="../ui/prediction_panel.py" line="171"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="130"/>
+        <location filename="../ui/prediction_panel.py" line="172"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="198"/>
+        <location filename="../ui/prediction_panel.py" line="253"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="228"/>
+        <location filename="../ui/prediction_panel.py" line="283"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type (Enter or P).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="232"/>
+        <location filename="../ui/prediction_panel.py" line="287"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="239"/>
+        <location filename="../ui/prediction_panel.py" line="294"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="245"/>
+        <location filename="../ui/prediction_panel.py" line="300"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="251"/>
+        <location filename="../ui/prediction_panel.py" line="306"/>
         <source>Top-5 in {node} (press 1–5) · A: all types</source>
         <translation>{node} 內前 5 名（按 1–5）· A：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="254"/>
+        <location filename="../ui/prediction_panel.py" line="309"/>
         <source>Top-5 (press 1–5) · A: only {node}</source>
         <translation>前 5 名（按 1–5）· A：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="275"/>
+        <location filename="../ui/prediction_panel.py" line="330"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="279"/>
+        <location filename="../ui/prediction_panel.py" line="334"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="283"/>
+        <location filename="../ui/prediction_panel.py" line="338"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="289"/>
+        <location filename="../ui/prediction_panel.py" line="344"/>
         <source>Pick the type  (Enter)</source>
         <translation>選擇類別  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="296"/>
+        <location filename="../ui/prediction_panel.py" line="351"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="307"/>
+        <location filename="../ui/prediction_panel.py" line="362"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="308"/>
+        <location filename="../ui/prediction_panel.py" line="363"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="309"/>
+        <location filename="../ui/prediction_panel.py" line="364"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="310"/>
+        <location filename="../ui/prediction_panel.py" line="365"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="311"/>
+        <location filename="../ui/prediction_panel.py" line="366"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="314"/>
+        <location filename="../ui/prediction_panel.py" line="369"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="315"/>
+        <location filename="../ui/prediction_panel.py" line="370"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="322"/>
+        <location filename="../ui/prediction_panel.py" line="377"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="323"/>
+        <location filename="../ui/prediction_panel.py" line="378"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -1676,7 +1687,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="273"/>
+        <location filename="../ui/queue_view.py" line="274"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
@@ -1697,8 +1708,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="239"/>
-        <location filename="../ui/queue_view.py" line="276"/>
-        <location filename="../ui/queue_view.py" line="296"/>
+        <location filename="../ui/queue_view.py" line="277"/>
+        <location filename="../ui/queue_view.py" line="297"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -1723,23 +1734,23 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>備註：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="321"/>
-        <location filename="../ui/queue_view.py" line="344"/>
+        <location filename="../ui/queue_view.py" line="322"/>
+        <location filename="../ui/queue_view.py" line="345"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="360"/>
+        <location filename="../ui/queue_view.py" line="361"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="364"/>
+        <location filename="../ui/queue_view.py" line="365"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="362"/>
+        <location filename="../ui/queue_view.py" line="363"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -1774,12 +1785,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="366"/>
+        <location filename="../ui/queue_view.py" line="367"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="369"/>
+        <location filename="../ui/queue_view.py" line="370"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -1884,25 +1895,25 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Similar</name>
     <message>
-        <location filename="../ui/similar_panel.py" line="53"/>
-        <location filename="../ui/similar_panel.py" line="143"/>
+        <location filename="../ui/similar_panel.py" line="54"/>
+        <location filename="../ui/similar_panel.py" line="144"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="99"/>
+        <location filename="../ui/similar_panel.py" line="100"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="114"/>
+        <location filename="../ui/similar_panel.py" line="115"/>
         <source>Top-{k} · {sim}%
 {name}</source>
         <translation>第 {k} 候選 · {sim}%
 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="120"/>
+        <location filename="../ui/similar_panel.py" line="121"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -1911,22 +1922,22 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="129"/>
+        <location filename="../ui/similar_panel.py" line="130"/>
         <source>No judged image of these types yet.</source>
         <translation>這些類型尚無已判定的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="130"/>
+        <location filename="../ui/similar_panel.py" line="131"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="140"/>
+        <location filename="../ui/similar_panel.py" line="141"/>
         <source>References: {types} · E: next</source>
         <translation>參考影像：{types} · E：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="141"/>
+        <location filename="../ui/similar_panel.py" line="142"/>
         <source>Top-{k} {name}</source>
         <translation>第 {k} 候選 {name}</translation>
     </message>

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QWidget,
 )
@@ -127,6 +128,26 @@ class ExportDialog(QDialog):
     def _update_ok(self) -> None:
         ok = bool(self.path.text().strip()) and any(b.isChecked() for b in self.status_boxes.values())
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def accept(self) -> None:
+        """Export, after asking before an earlier export is written over (a name typed in the field is not asked
+        about by the file dialog)."""
+        req = self.request()
+        if req.fmt == "imagefolder":
+            clash = req.path / "manifest.csv" if (req.path / "manifest.csv").is_file() else None
+            text = QCoreApplication.translate(
+                "Export", "{folder} already holds an export. Its manifest.csv and notes.csv will be replaced, and the "
+                "copies added to the ones there. Export into it?")
+        else:
+            clash = req.path if req.path.is_file() else None
+            text = QCoreApplication.translate("Export", "{folder} already exists. Replace it?")
+        if clash is not None and QMessageBox.question(
+                self, QCoreApplication.translate("Export", "Export labels"), text.format(folder=req.path.name),
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
+            self.path.setFocus()
+            return
+        super().accept()
 
     def request(self) -> ExportRequest:
         """The choices as an :class:`ExportRequest` (the start date is local midnight)."""

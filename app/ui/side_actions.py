@@ -186,7 +186,7 @@ class SideActions:
         task.signals.result.connect(lambda _res: self.settings is not None and self.settings.setValue(
             "export/folder", str(req.path.resolve().parent)))  # once written: the next export suggests its folder
         task.signals.result.connect(lambda res: self.statusBar().showMessage(
-            QCoreApplication.translate("Main", "Exported {n} labels to {p}").format(n=res.count, p=res.path)
+            QCoreApplication.translate("Main", "Exported {n} label(s) to {p}").format(n=res.count, p=res.path)
             + (QCoreApplication.translate("Main", " ({k} images skipped: their files are gone)").format(
                 k=len(res.skipped)) if res.skipped else ""), 15_000))
         task.signals.error.connect(lambda msg: self.alert(QMessageBox.warning, QCoreApplication.translate(
