@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 from PIL import Image
+from torchvision import tv_tensors
 from torchvision.transforms import InterpolationMode, v2
 
 from models.config_keys import checked_kwargs
@@ -91,25 +92,37 @@ class AugmentConfig:
         return asdict(self)
 
 
-class RandomRot90(torch.nn.Module):
-    """Rotate by 0, 90, 180 or 270 degrees, uniformly."""
+def _each(inputs: tuple[Any, ...], fn) -> Any:
+    """``fn`` applied to every input, each result of the input's tv_tensor type; one input gives one output.
 
-    def forward(self, img: torch.Tensor) -> torch.Tensor:
+    A training transform receives the image alone, or the image with its defect mask (a ``tv_tensors.Mask``,
+    :class:`models.training.data.SampleDataset` with ``boxes=True``); geometric steps move both alike.
+    """
+    out = tuple(tv_tensors.wrap(fn(x), like=x) if isinstance(x, tv_tensors.TVTensor) else fn(x) for x in inputs)
+    return out[0] if len(out) == 1 else out
+
+
+class RandomRot90(torch.nn.Module):
+    """Rotate by 0, 90, 180 or 270 degrees, uniformly (the image and its mask by the same turn)."""
+
+    def forward(self, *inputs: torch.Tensor) -> Any:
         k = int(torch.randint(0, 4, (1,)).item())
-        return torch.rot90(img, k, dims=(-2, -1)) if k else img
+        return _each(inputs, lambda x: torch.rot90(x, k, dims=(-2, -1)) if k else x)
 
 
 class GaussianNoise(torch.nn.Module):
-    """Additive sensor noise on a float image in 0..1, clamped back to range."""
+    """Additive sensor noise on a float image in 0..1, clamped back to range (a mask is left alone)."""
 
     def __init__(self, std: float) -> None:
         super().__init__()
         self.std = std
 
-    def forward(self, img: torch.Tensor) -> torch.Tensor:
-        if self.std <= 0:
-            return img
-        return (img + torch.randn_like(img) * self.std).clamp_(0.0, 1.0)
+    def forward(self, *inputs: torch.Tensor) -> Any:
+        def noisy(x: torch.Tensor) -> torch.Tensor:
+            if self.std <= 0 or isinstance(x, tv_tensors.Mask):
+                return x
+            return (x + torch.randn_like(x) * self.std).clamp_(0.0, 1.0)
+        return _each(inputs, noisy)
 
 
 def _interp(name: str) -> InterpolationMode:

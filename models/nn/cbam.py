@@ -36,7 +36,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = ["CBAM", "CBAM_RECIPES", "ChannelGate", "SpatialGate", "StageHook", "add_cbam_to_resnet",
-           "add_cbam_to_stages", "cbam_modules", "combine_cbam_maps", "feature_stages", "stage_layouts"]
+           "add_cbam_to_stages", "attention_box_loss", "cbam_modules", "combine_cbam_maps", "feature_stages",
+           "stage_layouts"]
 
 CBAM_RECIPES = ("mean", "product", "last")
 """How :func:`combine_cbam_maps` combines the spatial maps of one forward pass:
@@ -118,6 +119,8 @@ class CBAM(nn.Module):
     Attributes:
         last_spatial_map: Detached (B, 1, H, W) spatial attention of the last forward pass, in [0, 1];
             ``None`` before the first forward.
+        live_spatial_map: The same map with its autograd graph, kept only from a forward pass that records
+            gradients (training: :func:`attention_box_loss` supervises it); ``None`` otherwise.
     """
 
     def __init__(self, channels: int, reduction: int = 16, spatial_kernel: int = 7, residual: bool = False) -> None:
@@ -126,6 +129,7 @@ class CBAM(nn.Module):
         self.spatial_gate = SpatialGate(spatial_kernel)
         self.residual = residual
         self.last_spatial_map: Tensor | None = None
+        self.live_spatial_map: Tensor | None = None
         if residual:
             nn.init.zeros_(self.channel_gate.mlp[-1].weight)
             nn.init.zeros_(self.channel_gate.mlp[-1].bias)
@@ -136,6 +140,7 @@ class CBAM(nn.Module):
         refined = self.channel_gate(x)
         spatial = self.spatial_gate.attention_map(refined)
         self.last_spatial_map = spatial.detach()
+        self.live_spatial_map = spatial if spatial.requires_grad else None
         return x + refined * spatial if self.residual else refined * spatial
 
 
@@ -338,3 +343,37 @@ def combine_cbam_maps(maps: Sequence[tuple[int, Tensor]], recipe: str = "mean",
     if recipe == "mean":
         combined = combined / len(ups)
     return _normalise(combined)
+
+
+def attention_box_loss(maps: Sequence[tuple[int, Tensor]], masks: Tensor, has_box: Tensor,
+                       strides: Sequence[int] = (4, 8, 16)) -> Tensor:
+    """Supervise CBAM spatial maps with defect boxes: the mean over the maps at ``strides`` of a balanced
+    binary cross-entropy, half for the cells the box covers (towards 1) and half for the others (towards 0).
+
+    A CBAM's spatial gate otherwise learns whatever helps classification, which on micrographs is rarely where
+    the defect is (pointing game 2-16 % against 84-94 % for LayerCAM, README); with boxes it learns to attend
+    the defect, and the heatmap of :func:`combine_cbam_maps` points at it.
+
+    Args:
+        maps: ``(stride, map (B, 1, h, w))`` with their autograd graph (``CBAM.live_spatial_map``), forward order;
+            maps at other strides are left alone (all of them when none is at ``strides``).
+        masks: (B, 1, H, W) defect masks at the input's resolution (1 inside the box).
+        has_box: (B,) bool, the images that have a box; the others pay nothing.
+
+    Returns:
+        A scalar; 0 (still a graph-free tensor) when no image of the batch has a box or there is no map.
+    """
+    chosen = [m for s, m in maps if s in strides] or [m for _s, m in maps]
+    keep = has_box.to(torch.bool)
+    if not chosen or not bool(keep.any()):
+        return masks.new_zeros((), dtype=torch.float32)
+    target_full = masks[keep].float()
+    losses = []
+    for m in chosen:
+        m = m[keep.to(m.device)].float().clamp(1e-6, 1.0 - 1e-6)
+        inside = (F.adaptive_max_pool2d(target_full.to(m.device), tuple(m.shape[-2:])) > 0.5).float()
+        outside = 1.0 - inside
+        pos = -(torch.log(m) * inside).sum(dim=(1, 2, 3)) / inside.sum(dim=(1, 2, 3)).clamp_min(1.0)
+        neg = -(torch.log1p(-m) * outside).sum(dim=(1, 2, 3)) / outside.sum(dim=(1, 2, 3)).clamp_min(1.0)
+        losses.append(0.5 * (pos + neg).mean())
+    return torch.stack(losses).mean()

@@ -157,6 +157,9 @@ class LossConfig:
         dependence_penalty: ``p`` of the indicator power terms (>= 1).
         dependence_mode: ``"reweight"`` or ``"soft"``.
         outlier_weight: ``lambda`` of the outlier-exposure term (0 = unknown images are not used).
+        attention_weight: Weight of the CBAM attention-supervision term (0 = none): every training image with a
+            defect box pays a balanced cross-entropy between each CBAM spatial map at the heatmap strides and the
+            box (:func:`models.nn.cbam.attention_box_loss`), so the CBAM heatmap points at the defect.
     """
 
     kind: str = "hierarchical"
@@ -167,6 +170,7 @@ class LossConfig:
     dependence_penalty: float = 2.0
     dependence_mode: str = "reweight"
     outlier_weight: float = 0.0
+    attention_weight: float = 0.0
 
     def __post_init__(self) -> None:
         for name, allowed in (("kind", KINDS), ("schedule", SCHEDULES), ("dependence_mode", MODES)):
@@ -187,7 +191,8 @@ class LossConfig:
                     f"LossConfig.level_weights must be non-negative with a positive sum, got {weights}"
                 )
             self.level_weights = weights
-        for name in ("label_smoothing", "dependence_weight", "dependence_penalty", "outlier_weight"):
+        for name in ("label_smoothing", "dependence_weight", "dependence_penalty", "outlier_weight",
+                     "attention_weight"):
             if not _is_number(getattr(self, name)):
                 raise ValueError(f"LossConfig.{name} must be a number, got {getattr(self, name)!r}")
             setattr(self, name, float(getattr(self, name)))
@@ -195,8 +200,9 @@ class LossConfig:
             raise ValueError(f"LossConfig.label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.dependence_weight < 0:
             raise ValueError(f"LossConfig.dependence_weight must be >= 0, got {self.dependence_weight}")
-        if self.outlier_weight < 0:
-            raise ValueError(f"LossConfig.outlier_weight must be >= 0, got {self.outlier_weight}")
+        for name in ("outlier_weight", "attention_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"LossConfig.{name} must be >= 0, got {getattr(self, name)}")
         if self.dependence_penalty < 1:
             raise ValueError(f"LossConfig.dependence_penalty must be >= 1, got {self.dependence_penalty}")
 

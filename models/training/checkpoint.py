@@ -85,15 +85,24 @@ def init_from_bundle(model: HierarchicalNet, cfg: TrainConfig, taxonomy: Taxonom
     # The typed configs, not their dicts: cbam is the mode ("none", "blocks", "stages") whether the manifest or the
     # config said it as the older true/false.
     theirs, ours = source.manifest.network, cfg.network
+    # Stage CBAMs may be added to a bundle without them: they start as a uniform gate (a 1.25x scale of each stage's
+    # output, models.nn.cbam), so the network starts close to the bundle's and learns its attention from there.
+    adds_cbam = theirs.cbam == "none" and ours.cbam == "stages"
     differ = [k for k in ("backbone", "head", "cbam", "head_dim", "backbone_kwargs")
-              if (getattr(theirs, k) or None) != (getattr(ours, k) or None)]
+              if (getattr(theirs, k) or None) != (getattr(ours, k) or None) and not (k == "cbam" and adds_cbam)]
     if differ:
         raise ConfigError("init_from: the network differs from the bundle's: " + ", ".join(
             f"{k} {getattr(ours, k)!r} here, {getattr(theirs, k)!r} in {path}" for k in differ))
     try:
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                               for k, v in source.model.state_dict().items()}, strict=True)
+        missing, unexpected = model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                                                     for k, v in source.model.state_dict().items()}, strict=False)
     except RuntimeError as exc:
         raise ConfigError(f"init_from: the weights of {path} do not fit this network ({str(exc)[:300]})") from exc
-    log(f"starting from the weights of {path} ({source.model_version})")
+    new = [k for k in missing if adds_cbam and k.startswith("backbone.cbam_stages.")]
+    if unexpected or len(new) != len(missing):
+        wrong = [k for k in missing if k not in new] + list(unexpected)
+        raise ConfigError(f"init_from: the weights of {path} do not fit this network ({len(wrong)} key(s) differ: "
+                          f"{', '.join(wrong[:5])})")
+    log(f"starting from the weights of {path} ({source.model_version})"
+        + (f", with a CBAM after each backbone stage added ({len(new)} new tensors)" if new else ""))
     return InitFrom(path=str(path), model_version=source.model_version)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
+from torchvision import tv_tensors
 
 from models.data.manifest import DataError, Sample, data_hash, load_data
 from models.data.transforms import build_train_transform
@@ -27,12 +28,16 @@ class SampleDataset(Dataset):
 
     An ``unknown:*`` sample (outlier exposure) has leaf index -1 and targets -1 at every level.
     With ``cache=True`` each decoded image is kept in memory after its first read, so later epochs only
-    transform it (each DataLoader worker holds its own cache: use persistent workers).
+    transform it (each DataLoader worker holds its own cache: use persistent workers). With ``boxes=True`` an
+    item also carries the sample's defect box as a (1, H, W) mask that the transform moves with the image
+    (crops, flips, turns) and whether the sample has a box at all (CBAM attention supervision,
+    ``loss.attention_weight``).
     """
 
     def __init__(self, samples: Sequence[Sample], taxonomy: Taxonomy, transform: Callable,
-                 cache: bool = False) -> None:
+                 cache: bool = False, boxes: bool = False) -> None:
         self.samples = list(samples)
+        self.boxes = boxes
         self.cache: dict[int, Any] | None = {} if cache else None
         leaf_pos = {leaf: i for i, leaf in enumerate(taxonomy.leaves)}
         self.leaf_index = np.array([-1 if s.is_unknown else leaf_pos[s.label] for s in self.samples], dtype=np.int64)
@@ -53,15 +58,39 @@ class SampleDataset(Dataset):
                 return None
             if self.cache is not None:
                 self.cache[i] = img
-        return self.transform(img), torch.from_numpy(self.level_targets[i]), i
+        if not self.boxes:
+            return self.transform(img), torch.from_numpy(self.level_targets[i]), i
+        mask, has_box = box_mask(self.samples[i].defect_bbox, img.size)
+        x, mask = self.transform(img, mask)
+        return x, torch.from_numpy(self.level_targets[i]), i, (mask.as_subclass(torch.Tensor), has_box)
+
+
+def box_mask(box: tuple[int, int, int, int] | None, size: tuple[int, int]) -> tuple[tv_tensors.Mask, bool]:
+    """The defect box as a (1, H, W) uint8 mask of an image of ``size`` = (W, H), and whether there is one.
+
+    The box's far edge is inclusive (``x1``, ``y1`` are the last pixels of the defect); a box outside the image
+    counts as none.
+    """
+    w, h = size
+    mask = torch.zeros(1, h, w, dtype=torch.uint8)
+    if box is not None:
+        x0, y0, x1, y1 = (max(0, int(v)) for v in box)
+        mask[:, y0:min(h, y1 + 1), x0:min(w, x1 + 1)] = 1
+    return tv_tensors.Mask(mask), bool(mask.any())
 
 
 def collate(items):
+    """Stack a batch; unreadable images (None) are left out. ``(x, y, index)``, plus ``(masks, has_box)`` when
+    the dataset carries boxes."""
     items = [it for it in items if it is not None]
     if not items:
         return None
-    xs, ys, idx = zip(*items, strict=True)
-    return torch.stack(xs), torch.stack(ys), torch.tensor(idx)
+    if len(items[0]) == 3:
+        xs, ys, idx = zip(*items, strict=True)
+        return torch.stack(xs), torch.stack(ys), torch.tensor(idx)
+    xs, ys, idx, boxes = zip(*items, strict=True)
+    masks, has_box = zip(*boxes, strict=True)
+    return torch.stack(xs), torch.stack(ys), torch.tensor(idx), (torch.stack(masks), torch.tensor(has_box))
 
 
 class EpochSampler(Sampler[int]):
@@ -173,7 +202,8 @@ def make_loader(cfg: TrainConfig, data: TrainingData, taxonomy: Taxonomy, data_c
     size = data_cfg["input_size"][1:]
     transform = build_train_transform(cfg.augment, size, data_cfg["mean"], data_cfg["std"],
                                       data_cfg.get("interpolation", "bicubic"))
-    dataset = SampleDataset(data.train + data.outliers, taxonomy, transform, cache=cfg.cache_images)
+    dataset = SampleDataset(data.train + data.outliers, taxonomy, transform, cache=cfg.cache_images,
+                            boxes=cfg.loss.attention_weight > 0)
     weights = None
     if cfg.imbalance in IMBALANCE_SAMPLING:
         group = np.where(dataset.leaf_index >= 0, dataset.leaf_index, len(taxonomy.leaves))  # outliers: one group

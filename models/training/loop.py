@@ -35,10 +35,11 @@ from torch.utils.data import DataLoader
 from models.bundle.io import LoadedBundle, build_manifest, save_bundle
 from models.bundle.manifest import BundleManifest, InitFrom, MultiLabelRecord, TrainInfo
 from models.data.manifest import Sample
+from models.nn.cbam import attention_box_loss
 from models.nn.config import IMBALANCE_LOSSES
 from models.nn.losses import HierarchicalLoss
 from models.nn.multilabel import MultiLabelLoss, level_multi_hot
-from models.nn.network import HierarchicalNet, build_network, resolve_data_config
+from models.nn.network import CBAM_HEATMAP_STRIDES, HierarchicalNet, build_network, resolve_data_config
 from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
 from models.training.checkpoint import (
     init_from_bundle,
@@ -157,6 +158,7 @@ def train(
         raise ConfigError("loss.kind multilabel needs per-level heads (network.head independent or shared) and an "
                           "imbalance of none, balanced_sampling, sqrt_sampling or auto: the others adjust softmax "
                           "levels")
+    _check_attention(cfg, samples.train, log)
     log(f"data: {len(samples.train)} train, {len(samples.val)} val images, {len(taxonomy.leaves)} classes, "
         f"device {rt.device}{' x' + str(rt.world) if rt.world > 1 else ''}, "
         f"precision {str(rt.amp_dtype).replace('torch.', '') if rt.amp_dtype else 'fp32'}")
@@ -218,7 +220,10 @@ def _build_run(cfg: TrainConfig, rt: Runtime, taxonomy: Taxonomy, data: Training
     imbalance methods that need them), optimiser and loader of a run."""
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed % 2**32)
-    model = build_network(cfg.network, taxonomy, load_pretrained=not resume and not cfg.init_from)
+    try:
+        model = build_network(cfg.network, taxonomy, load_pretrained=not resume and not cfg.init_from)
+    except ValueError as exc:  # a CBAM the backbone cannot take, a backbone timm does not know ...
+        raise ConfigError(str(exc)) from exc
     init = init_from_bundle(model, cfg, taxonomy, log) if cfg.init_from is not None and not resume else None
     data_cfg = resolve_data_config(cfg.network)
     if cfg.input_size:
@@ -261,6 +266,27 @@ def _resume(run: _Run, log: Log) -> _Progress:
     return _Progress(history=state["history"], best=state["best"], start_epoch=state["epoch"] + 1)
 
 
+def _check_attention(cfg: TrainConfig, train: Sequence[Sample], log: Log) -> None:
+    """``loss.attention_weight`` needs CBAM to supervise, and defect boxes to supervise it with; a CBAM run with boxes
+    and no supervision gets a hint (unsupervised, the CBAM heatmap rarely points at the defect: README)."""
+    if cfg.loss.attention_weight <= 0:
+        boxed = sum(1 for s in train if s.defect_bbox is not None) if cfg.network.cbam != "none" else 0
+        if boxed:
+            log(f"note: {boxed} training images have a defect box; --set loss.attention_weight=1 teaches the CBAM "
+                "maps to attend the defects (without it the CBAM heatmap seldom points at them)")
+        return
+    if cfg.network.cbam == "none":
+        raise ConfigError("loss.attention_weight supervises CBAM attention maps with the defect boxes; set "
+                          "network.cbam to stages or blocks, or loss.attention_weight to 0")
+    boxed = sum(1 for s in train if s.defect_bbox is not None and not s.is_unknown)
+    if boxed == 0:
+        log("warning: loss.attention_weight > 0 but no training image has a defect_bbox: the CBAM attention is "
+            "not supervised")
+    else:
+        log(f"attention: {boxed} of {len(train)} training images have a defect box; their CBAM maps learn to "
+            f"attend it (weight {cfg.loss.attention_weight:g})")
+
+
 def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict[str, Any]:
     """One epoch of optimiser steps; returns its row of ``metrics.csv`` (without validation)."""
     cfg, rt = run.cfg, run.rt
@@ -268,7 +294,7 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict[str, Any]:
     run.sampler.set_epoch(epoch)
     run.ddp_model.train()
     t0 = time.perf_counter()
-    sums = {"loss": 0.0, "correct": 0, "n": 0, "n_known": 0}
+    sums = {"loss": 0.0, "correct": 0, "n": 0, "n_known": 0, "attention": 0.0}
     step = epoch * run.steps_per_epoch
     batches = _batches(run.loader)
     bar = _bar(run.steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}", enabled=progress and rt.is_main)
@@ -287,13 +313,16 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict[str, Any]:
         step += 1
         bar.update(loss=sums["loss"] / max(1, sums["n"]), acc=sums["correct"] / max(1, sums["n_known"]))
     bar.close()
-    return {
+    row = {
         "epoch": epoch + 1,
         "lr": round(run.lr_at(step - 1), 8),
         "train_loss": round(sums["loss"] / max(1, sums["n"]), 5),
         "train_top1": round(sums["correct"] / max(1, sums["n_known"]), 5),
         "seconds": round(time.perf_counter() - t0, 2),
     }
+    if cfg.loss.attention_weight > 0:  # the attention term alone (also inside train_loss)
+        row["train_attention"] = round(sums["attention"] / max(1, sums["n"]), 5)
+    return row
 
 
 def _batches(loader: DataLoader):
@@ -308,11 +337,12 @@ def _batches(loader: DataLoader):
                 yield None
 
 
-def _micro_step(run: _Run, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], epoch: int,
-                sums: dict[str, Any]) -> None:
-    """Forward and backward of one micro-batch (the optimiser steps after ``grad_accum`` of them)."""
+def _micro_step(run: _Run, batch: tuple, epoch: int, sums: dict[str, Any]) -> None:
+    """Forward and backward of one micro-batch (the optimiser steps after ``grad_accum`` of them).
+
+    ``batch`` is ``(x, y, index)``, and ``(masks, has_box)`` after them when the loss supervises CBAM attention."""
     cfg, rt = run.cfg, run.rt
-    x, y, index = batch
+    x, y, index, *boxes = batch
     x = x.to(rt.device, non_blocking=True)
     if cfg.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
@@ -322,6 +352,12 @@ def _micro_step(run: _Run, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor
     levels = [lv.float() for lv in outp.levels]
     targets = y if run.multi_hot is None else run.multi_hot[index].to(rt.device)
     loss, _parts = run.loss_fn(levels, targets, epoch=epoch, total_epochs=cfg.epochs)
+    if boxes:
+        masks, has_box = boxes[0]
+        attention = attention_box_loss(run.model.cbam_live_maps(), masks.to(rt.device), has_box.to(rt.device),
+                                       CBAM_HEATMAP_STRIDES)
+        loss = loss + cfg.loss.attention_weight * attention
+        sums["attention"] += float(attention.detach()) * len(x)
     run.scaler.scale(loss / cfg.grad_accum).backward()
     known = y[:, -1] >= 0
     sums["loss"] += float(loss.detach()) * len(x)
