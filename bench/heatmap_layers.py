@@ -10,7 +10,9 @@ backbones with timm ``feature_info`` only.
 
 For a network with CBAM, the CBAM recipes (:data:`models.nn.cbam.CBAM_RECIPES`, from the forward pass, no
 backward) are rows too, and the per-image cost of a prediction with its heatmap is timed against the
-prediction alone (``--timing N`` images, interleaved, medians): how ``CBAM_RECIPE`` is chosen.
+prediction alone (``--timing N`` images, interleaved, medians): how ``CBAM_RECIPE`` is chosen; so are the
+means over single stages and pairs of them (:data:`CBAM_STRIDE_SETS`): how ``CBAM_HEATMAP_STRIDES`` is. Choose on a
+validation split (``--split val``), report on the test images.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ from models.evaluation.pointing import peak_in_box
 from models.imageio import load_image
 from models.inference.heatmaps import HEATMAP_FLIPS, LevelLogits, cam_maps
 from models.inference.predictor import Predictor
-from models.nn.cbam import CBAM_RECIPES
+from models.nn.cbam import CBAM_RECIPES, combine_cbam_maps
+
+CBAM_STRIDE_SETS = ((4,), (8,), (16,), (4, 8), (8, 16), (4, 8, 16))
+"""The stride sets whose ``mean`` is a row beside the recipes (how ``CBAM_HEATMAP_STRIDES`` is chosen)."""
 
 
 def _stage(net: torch.nn.Module, stride: int) -> torch.nn.Module:
@@ -42,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.heatmap_layers", description=__doc__.split("\n")[0])
     p.add_argument("bundle")
     p.add_argument("--data", required=True, help="manifest with defect_bbox")
+    p.add_argument("--split", default=None, help="only this split of the manifest (default: every image)")
     p.add_argument("--every", type=int, default=3, help="use every N-th known image (default 3)")
     p.add_argument("--offset", type=int, default=1, help="first of them (default 1)")
     p.add_argument("--timing", type=int, default=40, metavar="N",
@@ -72,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     if net.num_cbam:
         for name in CBAM_RECIPES:
             recipes[f"CBAM attention, {name}"] = cbam_recipe(net, name)
-    samples = [s for s in load_data(args.data, predictor.taxonomy).samples if not s.is_unknown]
+        for strides in CBAM_STRIDE_SETS:  # which stages' maps to combine (CBAM_HEATMAP_STRIDES)
+            recipes[f"CBAM attention, mean of stride {'+'.join(map(str, strides))}"] = cbam_recipe(net, "mean", strides)
+    samples = [s for s in load_data(args.data, predictor.taxonomy).samples
+               if not s.is_unknown and args.split in (None, s.split)]
     samples = samples[args.offset :: args.every]
     hits = dict.fromkeys(recipes, 0)
     played = 0
@@ -99,13 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def cbam_recipe(net: torch.nn.Module, name: str) -> Callable:
-    """A heatmap recipe from the CBAM maps of one forward pass, combined by ``name``."""
+def cbam_recipe(net: torch.nn.Module, name: str, strides: tuple[int, ...] | None = None) -> Callable:
+    """A heatmap recipe from the CBAM maps of one forward pass, combined by ``name`` (over ``strides``; default
+    the network's :data:`~models.nn.network.CBAM_HEATMAP_STRIDES`)."""
 
     def run(x: torch.Tensor, _target: int) -> np.ndarray:
         with torch.no_grad():
             net(x)
-            return net.cbam_heatmap(name)[0, 0].float().numpy()
+            if strides is None:
+                return net.cbam_heatmap(name)[0, 0].float().numpy()
+            return combine_cbam_maps(net.cbam_maps(), name, strides)[0, 0].float().numpy()
 
     return run
 

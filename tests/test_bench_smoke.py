@@ -97,7 +97,7 @@ def _check_reliability(doc: dict, stdout: str) -> None:
     assert stdout.count("TARGET MISSED: ") >= len(r["failures"])  # each one printed
 
 
-@pytest.mark.parametrize(("family", "recipes"), [("convnext", 6), ("resnet_cbam", 9)])
+@pytest.mark.parametrize(("family", "recipes"), [("convnext", 6), ("resnet_cbam", 15)])
 def test_heatmap_layers_plays_every_recipe_on_correct_images(tmp_path, taxonomy, capsys, family, recipes):
     """bench.heatmap_layers on tiny networks: the images are labelled with its own predictions, so all play; a
     CBAM network adds its CBAM recipes and times its heatmap against the prediction alone."""
@@ -109,15 +109,17 @@ def test_heatmap_layers_plays_every_recipe_on_correct_images(tmp_path, taxonomy,
     bundle = make_tiny_bundle(tmp_path / "b", taxonomy, family=family)
     images = [write_image(tmp_path / f"i{n}.png", size=(64, 64), seed=n) for n in range(4)]
     preds = Predictor(bundle).predict(images)
-    lines = ["path,label,defect_bbox"] + [f"{p.file},{p.leaf},0 0 64 64" for p in preds]  # box = whole image
+    lines = ["path,label,defect_bbox,split"] + [  # box = whole image; the last image is a validation one
+        f"{p.file},{p.leaf},0 0 64 64,{'val' if n == 3 else 'test'}" for n, p in enumerate(preds)]
     (tmp_path / "m.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert heatmap_layers.main([str(bundle), "--data", str(tmp_path / "m.csv"), "--every", "1", "--offset", "0",
-                                "--timing", "3"]) == 0
+                                "--timing", "3", "--split", "test"]) == 0
     out = capsys.readouterr().out
-    assert "on 4 correctly classified images" in out
+    assert "on 3 correctly classified images" in out
     rows = [line for line in out.splitlines() if line.startswith("  ")]
     assert len(rows) == recipes and all(line.rstrip().endswith("100.0%") for line in rows)  # every peak is inside
-    assert sum("CBAM attention, " in r for r in rows) == (3 if family == "resnet_cbam" else 0)
+    assert sum("CBAM attention, " in r for r in rows) == (3 + 6 if family == "resnet_cbam" else 0)
+    assert any("CBAM attention, mean of stride 8+16" in r for r in rows) == (family == "resnet_cbam")
     timing = next(line for line in out.splitlines() if line.startswith("per image, median of 3"))
     assert ("(CBAM attention)" if family == "resnet_cbam" else "(LayerCAM)") in timing and "ratio" in timing
 
