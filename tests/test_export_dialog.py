@@ -41,6 +41,9 @@ def test_the_dialog_builds_the_request(qtbot, tmp_path: Path) -> None:
     for box in dialog.status_boxes.values():
         box.setChecked(False)
     assert not dialog.buttons.buttons()[0].isEnabled()  # nothing to export
+    from PySide6.QtWidgets import QLabel
+    labels = {label.text(): label.buddy() for label in dialog.findChildren(QLabel)}
+    assert labels["&Write to:"] is dialog.path and labels["&Format:"] is dialog.format  # every Alt key has its field
 
 
 def test_a_dated_batch_name_keeps_its_whole_date_in_the_file_name(qtbot, tmp_path: Path) -> None:

@@ -197,99 +197,99 @@
 <context>
     <name>Export</name>
     <message>
-        <location filename="../ui/export_dialog.py" line="46"/>
-        <location filename="../ui/export_dialog.py" line="123"/>
-        <location filename="../ui/export_dialog.py" line="145"/>
+        <location filename="../ui/export_dialog.py" line="47"/>
+        <location filename="../ui/export_dialog.py" line="126"/>
+        <location filename="../ui/export_dialog.py" line="148"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="49"/>
+        <location filename="../ui/export_dialog.py" line="50"/>
         <source>CSV training manifest (fma-model train --data)</source>
         <translation>CSV 訓練清單（fma-model train --data）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="50"/>
+        <location filename="../ui/export_dialog.py" line="51"/>
         <source>JSON (with each image&apos;s history)</source>
         <translation>JSON（含每張影像的歷程）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="51"/>
+        <location filename="../ui/export_dialog.py" line="52"/>
         <source>Image folder (one sub-folder per type, copies)</source>
         <translation>影像資料夾（每種類型一個子資料夾，複製檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="56"/>
+        <location filename="../ui/export_dialog.py" line="57"/>
         <source>This batch: {name}</source>
         <translation>此批次：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="57"/>
+        <location filename="../ui/export_dialog.py" line="58"/>
         <source>Every batch</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="59"/>
+        <location filename="../ui/export_dialog.py" line="60"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="59"/>
+        <location filename="../ui/export_dialog.py" line="60"/>
         <source>corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="60"/>
+        <location filename="../ui/export_dialog.py" line="61"/>
         <source>unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="66"/>
+        <location filename="../ui/export_dialog.py" line="67"/>
         <source>only judged since</source>
         <translation>只含此日期之後的判定</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="78"/>
+        <location filename="../ui/export_dialog.py" line="79"/>
         <source>Browse…</source>
         <translation>瀏覽…</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="86"/>
+        <location filename="../ui/export_dialog.py" line="87"/>
         <source>&amp;Format:</source>
         <translation>格式(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="87"/>
+        <location filename="../ui/export_dialog.py" line="88"/>
         <source>&amp;Images:</source>
         <translation>影像(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="88"/>
+        <location filename="../ui/export_dialog.py" line="89"/>
         <source>Decisions:</source>
         <translation>判定：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="90"/>
+        <location filename="../ui/export_dialog.py" line="91"/>
         <source>&amp;Write to:</source>
         <translation>寫入(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="93"/>
+        <location filename="../ui/export_dialog.py" line="96"/>
         <source>Export</source>
         <translation>匯出</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="120"/>
+        <location filename="../ui/export_dialog.py" line="123"/>
         <source>Export into a folder</source>
         <translation>匯出到資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="138"/>
+        <location filename="../ui/export_dialog.py" line="141"/>
         <source>{folder} already holds an export. Its manifest.csv and notes.csv will be replaced, and the copies added to the ones there. Export into it?</source>
         <translation>{folder} 已有一份匯出。其中的 manifest.csv 與 notes.csv 會被取代，影像副本則加在原有的旁邊。仍要匯出到這裡嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="143"/>
+        <location filename="../ui/export_dialog.py" line="146"/>
         <source>{folder} already exists. Replace it?</source>
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
@@ -87,7 +88,9 @@ class ExportDialog(QDialog):
         form.addRow(QCoreApplication.translate("Export", "&Images:"), self.scope)
         form.addRow(QCoreApplication.translate("Export", "Decisions:"), statuses)
         form.addRow("", since)
-        form.addRow(QCoreApplication.translate("Export", "&Write to:"), where)
+        write_to = QLabel(QCoreApplication.translate("Export", "&Write to:"), self)
+        write_to.setBuddy(self.path)  # a row of a layout gets no buddy by itself: Alt+W did nothing
+        form.addRow(write_to, where)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
                                         self)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(QCoreApplication.translate("Export", "Export"))
