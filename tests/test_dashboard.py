@@ -144,6 +144,25 @@ def test_per_class_agreement(engine, store) -> None:
     assert first.leaf == "crack" and first.share == pytest.approx(1 / 3)  # most reviewed first
 
 
+def test_per_class_agreement_counts_every_leaf_of_a_set(engine, tmp_path) -> None:
+    """A multi-label image counts once for each predicted leaf, kept when the decision's set holds it, whatever
+    order the analyst gave the leaves in (before: only the first leaf, compared with the decision's first)."""
+    # (predicted set, decided leaf, decided extra leaves)
+    cases = [(("scratch", "crack"), "crack", ["scratch"]), (("scratch", "dent"), "scratch", []),
+             (("fiber",), "fiber", ["dent"]), (("crack",), "dent", [])]
+    with session_scope(engine) as s:
+        repo.register_model_version(s, version=V1, manifest={})
+        for n, (labels, leaf, extra) in enumerate(cases):
+            image = repo.get_or_create_image(s, sha(f"m{n}"), tmp_path / f"m{n}.png", 8, 8).image_id
+            saved = repo.save_prediction(s, image, PredictionRecord(
+                leaf=labels[0], confidence=0.8, path=("g", "s", labels[0]), route="rejudge", model_version=V1,
+                labels=labels if len(labels) > 1 else ()))
+            repo.record_judgment(s, image_id=image, leaf=leaf, action="picker", analyst="alice",
+                                 prediction_id=saved.id, extra_leaves=extra)
+    classes = {c.leaf: (c.reviewed, c.agreed) for c in read(engine, stats.class_agreement, model_version=V1)}
+    assert classes == {"scratch": (2, 2), "crack": (2, 1), "dent": (1, 0), "fiber": (1, 1)}
+
+
 def test_cohen_kappa_of_two_analysts_by_hand(engine, tmp_path) -> None:
     alice = ["s", "s", "s", "s", "c", "c", "c", "u", "u", "s"]
     bob = ["s", "s", "s", "c", "c", "c", "s", "u", "s", "s"]

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy import Date, String, and_, case, cast, func, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.store.queries import model_version_id
@@ -279,22 +279,41 @@ def period_figures(
 
 
 def class_agreement(session: Session, *, model_version: str) -> list[ClassAgreement]:
-    """Per predicted leaf (most reviewed first): reviewed images and how many kept the predicted leaf."""
+    """Per predicted leaf (most reviewed first): reviewed images and how many kept the predicted leaf.
+
+    An image with more than one defect counts once for every leaf of its predicted set, as kept when the decision's
+    set holds that leaf (whatever the order the analyst gave the leaves in). SQL counts every image by its first
+    leaf; the few images with a set on either side are then counted again here, in Python.
+    """
     version_id = model_version_id(session, model_version)
     if version_id is None:
         return []
     cur = _current()
-    stmt = (
-        select(Prediction.leaf, func.count(), _sum(Judgment.leaf == Prediction.leaf))
-        .select_from(cur)
-        .join(Judgment, Judgment.id == cur.c.jid)
-        .join(
-            Prediction, and_(Prediction.image_id == cur.c.image_id, Prediction.model_version_id == version_id)
-        )
-        .where(Judgment.status.in_(_JUDGED), Prediction.leaf.is_not(None))
-        .group_by(Prediction.leaf)
-    )
-    rows = [ClassAgreement(str(leaf), int(n), int(agreed or 0)) for leaf, n, agreed in session.execute(stmt)]
+
+    def judged(*columns: Any):
+        return (select(*columns).select_from(cur)
+                .join(Judgment, Judgment.id == cur.c.jid)
+                .join(Prediction, and_(Prediction.image_id == cur.c.image_id,
+                                       Prediction.model_version_id == version_id))
+                .where(Judgment.status.in_(_JUDGED), Prediction.leaf.is_not(None)))
+
+    reviewed: dict[str, int] = defaultdict(int)
+    agreed: dict[str, int] = defaultdict(int)
+    stmt = judged(Prediction.leaf, func.count(), _sum(Judgment.leaf == Prediction.leaf)).group_by(Prediction.leaf)
+    for leaf, n, kept in session.execute(stmt):
+        reviewed[str(leaf)] += int(n)
+        agreed[str(leaf)] += int(kept or 0)
+    # A set is a JSON list; a single leaf is SQL NULL or JSON null (the text 'null', 4 characters) on either side.
+    with_set = or_(*(func.length(cast(c, String)) > 4 for c in (Prediction.labels, Judgment.extra_leaves)))
+    stmt = judged(Prediction.leaf, Prediction.labels, Judgment.leaf, Judgment.extra_leaves).where(with_set)
+    for leaf, labels, judged_leaf, extra in session.execute(stmt):
+        reviewed[leaf] -= 1  # counted above by its first leaf
+        agreed[leaf] -= int(judged_leaf == leaf)
+        kept = {judged_leaf, *(extra or ())}
+        for p in dict.fromkeys(labels if isinstance(labels, list) and labels else [leaf]):
+            reviewed[p] += 1
+            agreed[p] += int(p in kept)
+    rows = [ClassAgreement(leaf, n, agreed[leaf]) for leaf, n in reviewed.items() if n > 0]
     return sorted(rows, key=lambda c: (-c.reviewed, c.leaf))
 
 
