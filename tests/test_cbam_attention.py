@@ -191,3 +191,20 @@ def test_init_from_a_plain_bundle_adds_stage_cbams(tmp_path, dataset, capsys) ->
     assert "'blocks'" in capsys.readouterr().err
     assert _train(tmp_path / "back", dataset, f"init_from={tmp_path / 'cbam'}") == 2
     assert "cbam 'none' here, 'stages' in" in capsys.readouterr().err
+
+
+def test_a_box_the_crop_cut_away_counts_as_no_box(taxonomy, tmp_path) -> None:
+    from models.data.samples import Sample
+    from models.training.data import SampleDataset
+
+    image = tmp_path / "a.png"
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(image)
+    leaf = taxonomy.leaves[0]
+    samples = [Sample(path=image, label=leaf, defect_bbox=(0, 0, 3, 3)), Sample(path=image, label=leaf),
+               Sample(path=image, label=leaf, defect_bbox=(10, 10, 20, 20))]
+
+    def cut_corner(img, mask):  # stands for a crop that keeps the image's lower right part only
+        return torch.zeros(3, 8, 8), mask[:, 20:28, 20:28]
+
+    items = [SampleDataset(samples, taxonomy, cut_corner, boxes=True)[i] for i in range(3)]
+    assert [item[3][1] for item in items] == [False, False, True]

@@ -62,6 +62,7 @@ class SampleDataset(Dataset):
             return self.transform(img), torch.from_numpy(self.level_targets[i]), i
         mask, has_box = box_mask(self.samples[i].defect_bbox, img.size)
         x, mask = self.transform(img, mask)
+        has_box = has_box and bool(mask.any())  # a crop that cut the whole box away leaves nothing to attend
         return x, torch.from_numpy(self.level_targets[i]), i, (mask.as_subclass(torch.Tensor), has_box)
 
 
