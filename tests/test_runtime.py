@@ -218,3 +218,27 @@ def test_self_test_names_missing_qt_libraries_with_the_install_command(monkeypat
     assert not qt.ok and not font.ok
     assert "libxcb-cursor.so.0" in qt.detail and "sudo apt-get install libxcb-cursor0" in qt.detail
     assert "run fma-judge --self-test again" in qt.detail
+
+
+def test_exporting_a_cbam_bundle_checks_its_cbam_heatmap(tmp_path, taxonomy, capsys, monkeypatch):
+    """The runtime graph of a CBAM network carries its attention heatmap: the export compares it with torch's and
+    refuses a graph that moves it."""
+    from models.bundle.io import load_bundle
+    from models.inference import runtime_export
+
+    bundle = make_tiny_bundle(tmp_path / "cbam", taxonomy, family="resnet_cbam", input_size=64)
+    assert cli_main(["export-runtime", str(bundle), "--data", str(DEMO_BATCH[0].parent)]) == 0
+    assert "CBAM heatmaps within" in capsys.readouterr().out
+    parity = json.loads((bundle / "manifest.json").read_text())["runtime"]["parity"]
+    assert parity["max_cbam_heatmap_diff"] <= runtime_export.MAX_CBAM_DIFF
+
+    real = RuntimePredictor.forward_batch
+
+    def moved(self, x):
+        out = real(self, x)
+        out.cbam_maps[...] += 0.1  # more than MAX_CBAM_DIFF, everywhere
+        return out
+
+    monkeypatch.setattr(RuntimePredictor, "forward_batch", moved)
+    with pytest.raises(runtime_export.RuntimeExportError, match="CBAM heatmap pixel"):
+        runtime_export.export_runtime(load_bundle(bundle), images=DEMO_BATCH[:2])

@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{bundle}: wrote {', '.join(graphs)} in {p.get('export_s')} s")
     print(f"  checked against torch on {p.get('images')} {'noise ' if p.get('noise') else ''}images: "
           f"leaf probabilities within {p.get('max_leaf_prob_diff', 0):.1e}"
-          + (f", heatmaps within {p['max_heatmap_diff']:.1e}" if "max_heatmap_diff" in p else ""))
+          + (f", heatmaps within {p['max_heatmap_diff']:.1e}" if "max_heatmap_diff" in p else "")
+          + (f", CBAM heatmaps within {p['max_cbam_heatmap_diff']:.1e}" if "max_cbam_heatmap_diff" in p else ""))
     if "heatmap_error" in p:
         print(f"  no heatmap graph: {p['heatmap_error']}")
     return 0

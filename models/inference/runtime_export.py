@@ -49,6 +49,8 @@ MAX_PROB_DIFF = 1e-3
 """The largest change of any leaf probability the exported graph may make against the torch path."""
 MAX_HEATMAP_DIFF = 0.05
 """The largest change of any heatmap pixel (0..1) the exported heatmap graph may make against the torch path."""
+MAX_CBAM_DIFF = 0.02
+"""The same for a CBAM network's attention heatmap (forward arithmetic only: it stays within about 1e-6)."""
 
 
 class RuntimeExportError(BundleError):
@@ -249,6 +251,11 @@ def export_runtime(bundle: LoadedBundle, *, images: Sequence[str | Path] = (), h
     if ref.stage_stats:
         parity["max_stage_stat_diff"] = max(float(np.abs(ref.stage_stats[s] - got.stage_stats[s]).max())
                                             for s in ref.stage_stats)
+    if ref.cbam_maps is not None and got.cbam_maps is not None:  # the CBAM heatmap, from the same forward pass
+        parity["max_cbam_heatmap_diff"] = float(np.abs(ref.cbam_maps - got.cbam_maps).max())
+        if parity["max_cbam_heatmap_diff"] > MAX_CBAM_DIFF:
+            raise RuntimeExportError(f"the exported graph moves a CBAM heatmap pixel by "
+                                     f"{parity['max_cbam_heatmap_diff']:.2g} (> {MAX_CBAM_DIFF}); not stored")
     if parity["max_leaf_prob_diff"] > MAX_PROB_DIFF:
         raise RuntimeExportError(f"the exported graph changes a leaf probability by {parity['max_leaf_prob_diff']:.2g} "
                                  f"(> {MAX_PROB_DIFF}); not stored")
