@@ -283,7 +283,8 @@ def class_agreement(session: Session, *, model_version: str) -> list[ClassAgreem
 
     An image with more than one defect counts once for every leaf of its predicted set, as kept when the decision's
     set holds that leaf (whatever the order the analyst gave the leaves in). SQL counts every image by its first
-    leaf; the few images with a set on either side are then counted again here, in Python.
+    leaf, and how many images have a set on either side; only when there are any, those are read and counted
+    again here, in Python.
     """
     version_id = model_version_id(session, model_version)
     if version_id is None:
@@ -299,14 +300,17 @@ def class_agreement(session: Session, *, model_version: str) -> list[ClassAgreem
 
     reviewed: dict[str, int] = defaultdict(int)
     agreed: dict[str, int] = defaultdict(int)
-    stmt = judged(Prediction.leaf, func.count(), _sum(Judgment.leaf == Prediction.leaf)).group_by(Prediction.leaf)
-    for leaf, n, kept in session.execute(stmt):
-        reviewed[str(leaf)] += int(n)
-        agreed[str(leaf)] += int(kept or 0)
     # A set is a JSON list; a single leaf is SQL NULL or JSON null (the text 'null', 4 characters) on either side.
     with_set = or_(*(func.length(cast(c, String)) > 4 for c in (Prediction.labels, Judgment.extra_leaves)))
+    sets = 0
+    stmt = judged(Prediction.leaf, func.count(), _sum(Judgment.leaf == Prediction.leaf),
+                  _sum(with_set)).group_by(Prediction.leaf)
+    for leaf, n, kept, n_sets in session.execute(stmt):
+        reviewed[str(leaf)] += int(n)
+        agreed[str(leaf)] += int(kept or 0)
+        sets += int(n_sets or 0)
     stmt = judged(Prediction.leaf, Prediction.labels, Judgment.leaf, Judgment.extra_leaves).where(with_set)
-    for leaf, labels, judged_leaf, extra in session.execute(stmt):
+    for leaf, labels, judged_leaf, extra in session.execute(stmt) if sets else ():
         reviewed[leaf] -= 1  # counted above by its first leaf
         agreed[leaf] -= int(judged_leaf == leaf)
         kept = {judged_leaf, *(extra or ())}
