@@ -207,8 +207,12 @@ class LossConfig:
             raise ValueError(f"LossConfig.dependence_penalty must be >= 1, got {self.dependence_penalty}")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON/YAML-safe)."""
-        return asdict(self)
+        """Plain dict (JSON/YAML-safe). ``attention_weight`` only when it is used: a bundle without it reads in
+        versions before it, and theirs round-trip unchanged."""
+        d = asdict(self)
+        if not self.attention_weight:
+            del d["attention_weight"]
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> LossConfig:
