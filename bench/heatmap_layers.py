@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.heatmap_layers", description=__doc__.split("\n")[0])
     p.add_argument("bundle")
     p.add_argument("--data", required=True, help="manifest with defect_bbox")
-    p.add_argument("--split", default=None, help="only this split of the manifest (default: every image)")
+    p.add_argument("--split", default=None, choices=("train", "val", "test"),
+                   help="only this split of the manifest (default: every image)")
     p.add_argument("--every", type=int, default=3, help="use every N-th known image (default 3)")
     p.add_argument("--offset", type=int, default=1, help="first of them (default 1)")
     p.add_argument("--timing", type=int, default=40, metavar="N",
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     samples = [s for s in load_data(args.data, predictor.taxonomy).samples
                if not s.is_unknown and args.split in (None, s.split)]
     samples = samples[args.offset :: args.every]
+    if not samples:
+        p.error(f"no known image of {args.data}{' in split ' + args.split if args.split else ''} to play on")
     hits = dict.fromkeys(recipes, 0)
     played = 0
     for sample in samples:

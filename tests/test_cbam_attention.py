@@ -4,6 +4,7 @@ bundle work from the command line."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 
@@ -34,6 +35,8 @@ def test_box_mask_covers_the_box_inclusively_and_clips_it() -> None:
     assert has and int(clipped.sum()) == 2 * 2
     assert box_mask(None, (6, 5))[1] is False
     assert box_mask((10, 10, 12, 12), (6, 5))[1] is False  # wholly outside: no box
+    assert box_mask((-10, -10, -5, -5), (6, 5))[1] is False  # also above and left of the image
+    assert int(box_mask((-3, -3, 1, 1), (6, 5))[0].sum()) == 4  # partly: the part inside
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -73,9 +76,9 @@ def test_the_attention_loss_rewards_maps_on_the_box() -> None:
     masks[0, :, 4:12, 20:28] = 1
     masks[1, :, 16:20, 0:8] = 1
     has = torch.tensor([True, True])
-    on_box = torch.nn.functional.adaptive_max_pool2d(masks, (8, 8)) * 0.98 + 0.01
-    flat = torch.full((2, 1, 8, 8), 0.5)
-    off_box = 1.0 - on_box
+    on_box = torch.logit(torch.nn.functional.adaptive_max_pool2d(masks, (8, 8)) * 0.98 + 0.01)  # logits
+    flat = torch.zeros(2, 1, 8, 8)  # sigmoid 0.5
+    off_box = -on_box
     losses = [float(attention_box_loss([(4, m)], masks, has)) for m in (on_box, flat, off_box)]
     assert losses[0] < 0.05 < losses[1] < losses[2]
     assert losses[1] == pytest.approx(np.log(2.0), rel=1e-4)  # the uniform start of a stage CBAM
@@ -86,6 +89,10 @@ def test_the_attention_loss_rewards_maps_on_the_box() -> None:
     live = flat.clone().requires_grad_(True)
     attention_box_loss([(8, live)], masks, has).backward()
     assert float(live.grad[0, 0, 1, 5]) < 0 < float(live.grad[0, 0, 7, 0])  # up inside the box, down outside
+    # a cell saturated in half precision (its sigmoid rounds to 1.0) is still pulled down
+    saturated = torch.full((2, 1, 8, 8), 12.0, dtype=torch.bfloat16, requires_grad=True)
+    attention_box_loss([(8, saturated)], masks, has).backward()
+    assert float(saturated.grad[0, 0, 7, 0]) > 0
 
 
 def _pointing_game(net: torch.nn.Module, images: torch.Tensor, boxes: list[tuple[int, int, int, int]]) -> float:
@@ -129,7 +136,7 @@ def test_supervised_stage_cbams_learn_to_point_at_the_defect(taxonomy) -> None:
     for step in range(60):
         images, masks, _ = _spots(16, seed=step)
         net(images)
-        loss = attention_box_loss(net.cbam_live_maps(), masks, torch.ones(16, dtype=torch.bool),
+        loss = attention_box_loss(net.cbam_live_logits(), masks, torch.ones(16, dtype=torch.bool),
                                   CBAM_HEATMAP_STRIDES)
         opt.zero_grad()
         loss.backward()
@@ -139,7 +146,11 @@ def test_supervised_stage_cbams_learn_to_point_at_the_defect(taxonomy) -> None:
     net.eval()
     with torch.no_grad():
         net(test_images[:2])
-    assert net.cbam_live_maps() == []  # no graph is kept outside training
+    assert net.cbam_live_logits() == []  # no graph is kept outside training
+    with torch.enable_grad():  # an explanation's forward records gradients, yet keeps nothing: the model still copies
+        net(test_images[:1].requires_grad_(True))
+    assert net.cbam_live_logits() == []
+    copy.deepcopy(net)
 
 
 # ------------------------------------------------------------------------------ from the command line

@@ -4,6 +4,7 @@ unimportable."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -241,4 +242,8 @@ def test_exporting_a_cbam_bundle_checks_its_cbam_heatmap(tmp_path, taxonomy, cap
 
     monkeypatch.setattr(RuntimePredictor, "forward_batch", moved)
     with pytest.raises(runtime_export.RuntimeExportError, match="CBAM heatmap pixel"):
+        runtime_export.export_runtime(load_bundle(bundle), images=DEMO_BATCH[:2])
+    monkeypatch.setattr(RuntimePredictor, "forward_batch",
+                        lambda self, x: dataclasses.replace(real(self, x), cbam_maps=None))
+    with pytest.raises(runtime_export.RuntimeExportError, match="lost the network's CBAM heatmap"):
         runtime_export.export_runtime(load_bundle(bundle), images=DEMO_BATCH[:2])

@@ -123,8 +123,9 @@ class ExportDialog(QDialog):
             chosen = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Export", "Export into a folder"),
                                                       self.path.text())
         else:
-            chosen, _ = QFileDialog.getSaveFileName(self, QCoreApplication.translate("Export", "Export labels"),
-                                                    self.path.text())
+            chosen, _ = QFileDialog.getSaveFileName(  # Export asks before writing over a file (accept), once
+                self, QCoreApplication.translate("Export", "Export labels"), self.path.text(),
+                options=QFileDialog.Option.DontConfirmOverwrite)
         if chosen:
             self.path.setText(chosen)
 

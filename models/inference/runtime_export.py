@@ -251,6 +251,8 @@ def export_runtime(bundle: LoadedBundle, *, images: Sequence[str | Path] = (), h
     if ref.stage_stats:
         parity["max_stage_stat_diff"] = max(float(np.abs(ref.stage_stats[s] - got.stage_stats[s]).max())
                                             for s in ref.stage_stats)
+    if ref.cbam_maps is not None and got.cbam_maps is None:
+        raise RuntimeExportError("the exported graph lost the network's CBAM heatmap; not stored")
     if ref.cbam_maps is not None and got.cbam_maps is not None:  # the CBAM heatmap, from the same forward pass
         parity["max_cbam_heatmap_diff"] = float(np.abs(ref.cbam_maps - got.cbam_maps).max())
         if parity["max_cbam_heatmap_diff"] > MAX_CBAM_DIFF:

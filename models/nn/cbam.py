@@ -91,10 +91,14 @@ class SpatialGate(nn.Module):
             raise ValueError(f"SpatialGate needs an odd kernel_size >= 1, got {kernel_size}")
         self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
 
+    def logits(self, x: Tensor) -> Tensor:
+        """The attention map's logits (B, 1, H, W) for ``x`` (B, C, H, W), before the sigmoid."""
+        pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
+        return self.conv(pooled)
+
     def attention_map(self, x: Tensor) -> Tensor:
         """Return the sigmoid attention map (B, 1, H, W) for ``x`` (B, C, H, W)."""
-        pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
-        return torch.sigmoid(self.conv(pooled))
+        return torch.sigmoid(self.logits(x))
 
     def forward(self, x: Tensor) -> Tensor:
         """Scale every spatial position of ``x``."""
@@ -119,8 +123,10 @@ class CBAM(nn.Module):
     Attributes:
         last_spatial_map: Detached (B, 1, H, W) spatial attention of the last forward pass, in [0, 1];
             ``None`` before the first forward.
-        live_spatial_map: The same map with its autograd graph, kept only from a forward pass that records
-            gradients (training: :func:`attention_box_loss` supervises it); ``None`` otherwise.
+        live_spatial_logits: The map's logits (before the sigmoid) with their autograd graph, kept only from a
+            training forward pass that records gradients (:func:`attention_box_loss` supervises them; logits, so
+            that a saturated bf16/fp16 sigmoid still passes a gradient); ``None`` otherwise (a model holding it
+            could not be deep-copied).
     """
 
     def __init__(self, channels: int, reduction: int = 16, spatial_kernel: int = 7, residual: bool = False) -> None:
@@ -129,7 +135,7 @@ class CBAM(nn.Module):
         self.spatial_gate = SpatialGate(spatial_kernel)
         self.residual = residual
         self.last_spatial_map: Tensor | None = None
-        self.live_spatial_map: Tensor | None = None
+        self.live_spatial_logits: Tensor | None = None
         if residual:
             nn.init.zeros_(self.channel_gate.mlp[-1].weight)
             nn.init.zeros_(self.channel_gate.mlp[-1].bias)
@@ -138,9 +144,10 @@ class CBAM(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Refine ``x`` (B, C, H, W); the output has the same shape."""
         refined = self.channel_gate(x)
-        spatial = self.spatial_gate.attention_map(refined)
+        logits = self.spatial_gate.logits(refined)
+        spatial = torch.sigmoid(logits)
         self.last_spatial_map = spatial.detach()
-        self.live_spatial_map = spatial if spatial.requires_grad else None
+        self.live_spatial_logits = logits if self.training and logits.requires_grad else None
         return x + refined * spatial if self.residual else refined * spatial
 
 
@@ -345,7 +352,7 @@ def combine_cbam_maps(maps: Sequence[tuple[int, Tensor]], recipe: str = "mean",
     return _normalise(combined)
 
 
-def attention_box_loss(maps: Sequence[tuple[int, Tensor]], masks: Tensor, has_box: Tensor,
+def attention_box_loss(logits: Sequence[tuple[int, Tensor]], masks: Tensor, has_box: Tensor,
                        strides: Sequence[int] = (4, 8, 16)) -> Tensor:
     """Supervise CBAM spatial maps with defect boxes: the mean over the maps at ``strides`` of a balanced
     binary cross-entropy, half for the cells the box covers (towards 1) and half for the others (towards 0).
@@ -355,25 +362,26 @@ def attention_box_loss(maps: Sequence[tuple[int, Tensor]], masks: Tensor, has_bo
     the defect, and the heatmap of :func:`combine_cbam_maps` points at it.
 
     Args:
-        maps: ``(stride, map (B, 1, h, w))`` with their autograd graph (``CBAM.live_spatial_map``), forward order;
-            maps at other strides are left alone (all of them when none is at ``strides``).
+        logits: ``(stride, map logits (B, 1, h, w))`` with their autograd graph (``CBAM.live_spatial_logits``),
+            forward order; maps at other strides are left alone (all of them when none is at ``strides``). Computed
+            from logits in float32, so a cell whose sigmoid saturated still gets its gradient.
         masks: (B, 1, H, W) defect masks at the input's resolution (1 inside the box).
         has_box: (B,) bool, the images that have a box; the others pay nothing.
 
     Returns:
         A scalar; 0 (still a graph-free tensor) when no image of the batch has a box or there is no map.
     """
-    chosen = [m for s, m in maps if s in strides] or [m for _s, m in maps]
+    chosen = [z for s, z in logits if s in strides] or [z for _s, z in logits]
     keep = has_box.to(torch.bool)
     if not chosen or not bool(keep.any()):
         return masks.new_zeros((), dtype=torch.float32)
     target_full = masks[keep].float()
     losses = []
-    for m in chosen:
-        m = m[keep.to(m.device)].float().clamp(1e-6, 1.0 - 1e-6)
-        inside = (F.adaptive_max_pool2d(target_full.to(m.device), tuple(m.shape[-2:])) > 0.5).float()
+    for z in chosen:
+        z = z[keep.to(z.device)].float()
+        inside = (F.adaptive_max_pool2d(target_full.to(z.device), tuple(z.shape[-2:])) > 0.5).float()
         outside = 1.0 - inside
-        pos = -(torch.log(m) * inside).sum(dim=(1, 2, 3)) / inside.sum(dim=(1, 2, 3)).clamp_min(1.0)
-        neg = -(torch.log1p(-m) * outside).sum(dim=(1, 2, 3)) / outside.sum(dim=(1, 2, 3)).clamp_min(1.0)
+        pos = (F.softplus(-z) * inside).sum(dim=(1, 2, 3)) / inside.sum(dim=(1, 2, 3)).clamp_min(1.0)  # -log sigmoid
+        neg = (F.softplus(z) * outside).sum(dim=(1, 2, 3)) / outside.sum(dim=(1, 2, 3)).clamp_min(1.0)  # -log(1 - s)
         losses.append(0.5 * (pos + neg).mean())
     return torch.stack(losses).mean()

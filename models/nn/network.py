@@ -445,10 +445,12 @@ class HierarchicalNet(nn.Module):
         return [(stride, cbam.last_spatial_map) for stride, cbam in zip(self._cbam_strides, self._cbams, strict=True)
                 if cbam.last_spatial_map is not None]
 
-    def cbam_live_maps(self) -> list[tuple[int, Tensor]]:
-        """Like :meth:`cbam_maps`, with each map's autograd graph (a training forward pass; empty otherwise)."""
-        return [(stride, cbam.live_spatial_map) for stride, cbam in zip(self._cbam_strides, self._cbams, strict=True)
-                if cbam.live_spatial_map is not None]
+    def cbam_live_logits(self) -> list[tuple[int, Tensor]]:
+        """Like :meth:`cbam_maps`, each map's logits with their autograd graph (a training forward pass; empty
+        otherwise)."""
+        return [(stride, cbam.live_spatial_logits) for stride, cbam in zip(self._cbam_strides, self._cbams,
+                                                                             strict=True)
+                if cbam.live_spatial_logits is not None]
 
     def cbam_heatmap(self, recipe: str | None = None) -> Tensor | None:
         """The combined CBAM heatmap (B, 1, h, w) in [0, 1] per image of the last forward pass.

@@ -75,8 +75,9 @@ def box_mask(box: tuple[int, int, int, int] | None, size: tuple[int, int]) -> tu
     w, h = size
     mask = torch.zeros(1, h, w, dtype=torch.uint8)
     if box is not None:
-        x0, y0, x1, y1 = (max(0, int(v)) for v in box)
-        mask[:, y0:min(h, y1 + 1), x0:min(w, x1 + 1)] = 1
+        x0, y0, x1, y1 = (int(v) for v in box)
+        if x1 >= 0 and y1 >= 0:  # wholly left of or above the image: none
+            mask[:, max(0, y0):min(h, y1 + 1), max(0, x0):min(w, x1 + 1)] = 1
     return tv_tensors.Mask(mask), bool(mask.any())
 
 

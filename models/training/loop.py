@@ -158,7 +158,7 @@ def train(
         raise ConfigError("loss.kind multilabel needs per-level heads (network.head independent or shared) and an "
                           "imbalance of none, balanced_sampling, sqrt_sampling or auto: the others adjust softmax "
                           "levels")
-    _check_attention(cfg, samples.train, log)
+    _check_attention(cfg, samples.train + samples.outliers, log)
     log(f"data: {len(samples.train)} train, {len(samples.val)} val images, {len(taxonomy.leaves)} classes, "
         f"device {rt.device}{' x' + str(rt.world) if rt.world > 1 else ''}, "
         f"precision {str(rt.amp_dtype).replace('torch.', '') if rt.amp_dtype else 'fp32'}")
@@ -266,7 +266,7 @@ def _resume(run: _Run, log: Log) -> _Progress:
     return _Progress(history=state["history"], best=state["best"], start_epoch=state["epoch"] + 1)
 
 
-def _check_attention(cfg: TrainConfig, train: Sequence[Sample], log: Log) -> None:
+def _check_attention(cfg: TrainConfig, train: Sequence[Sample], log: Log) -> None:  # train: with the outliers
     """``loss.attention_weight`` needs CBAM to supervise, and defect boxes to supervise it with; a CBAM run with boxes
     and no supervision gets a hint (unsupervised, the CBAM heatmap rarely points at the defect: README)."""
     if cfg.loss.attention_weight <= 0:
@@ -278,7 +278,7 @@ def _check_attention(cfg: TrainConfig, train: Sequence[Sample], log: Log) -> Non
     if cfg.network.cbam == "none":
         raise ConfigError("loss.attention_weight supervises CBAM attention maps with the defect boxes; set "
                           "network.cbam to stages or blocks, or loss.attention_weight to 0")
-    boxed = sum(1 for s in train if s.defect_bbox is not None and not s.is_unknown)
+    boxed = sum(1 for s in train if s.defect_bbox is not None)
     if boxed == 0:
         log("warning: loss.attention_weight > 0 but no training image has a defect_bbox: the CBAM attention is "
             "not supervised")
@@ -354,7 +354,7 @@ def _micro_step(run: _Run, batch: tuple, epoch: int, sums: dict[str, Any]) -> No
     loss, _parts = run.loss_fn(levels, targets, epoch=epoch, total_epochs=cfg.epochs)
     if boxes:
         masks, has_box = boxes[0]
-        attention = attention_box_loss(run.model.cbam_live_maps(), masks.to(rt.device), has_box.to(rt.device),
+        attention = attention_box_loss(run.model.cbam_live_logits(), masks.to(rt.device), has_box.to(rt.device),
                                        CBAM_HEATMAP_STRIDES)
         loss = loss + cfg.loss.attention_weight * attention
         sums["attention"] += float(attention.detach()) * len(x)
