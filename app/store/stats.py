@@ -309,14 +309,15 @@ def class_agreement(session: Session, *, model_version: str) -> list[ClassAgreem
         reviewed[str(leaf)] += int(n)
         agreed[str(leaf)] += int(kept or 0)
         sets += int(n_sets or 0)
-    stmt = judged(Prediction.leaf, Prediction.labels, Judgment.leaf, Judgment.extra_leaves).where(with_set)
-    for leaf, labels, judged_leaf, extra in session.execute(stmt) if sets else ():
-        reviewed[leaf] -= 1  # counted above by its first leaf
-        agreed[leaf] -= int(judged_leaf == leaf)
-        kept = {judged_leaf, *(extra or ())}
-        for p in dict.fromkeys(labels if isinstance(labels, list) and labels else [leaf]):
-            reviewed[p] += 1
-            agreed[p] += int(p in kept)
+    if sets:
+        stmt = judged(Prediction.leaf, Prediction.labels, Judgment.leaf, Judgment.extra_leaves).where(with_set)
+        for leaf, labels, judged_leaf, extra in session.execute(stmt):
+            reviewed[leaf] -= 1  # counted above by its first leaf
+            agreed[leaf] -= int(judged_leaf == leaf)
+            kept = {judged_leaf, *(extra or ())}
+            for p in dict.fromkeys(labels if isinstance(labels, list) and labels else [leaf]):
+                reviewed[p] += 1
+                agreed[p] += int(p in kept)
     rows = [ClassAgreement(leaf, n, agreed[leaf]) for leaf, n in reviewed.items() if n > 0]
     return sorted(rows, key=lambda c: (-c.reviewed, c.leaf))
 

@@ -269,16 +269,15 @@ def _resume(run: _Run, log: Log) -> _Progress:
 def _check_attention(cfg: TrainConfig, train: Sequence[Sample], log: Log) -> None:  # train: with the outliers
     """``loss.attention_weight`` needs CBAM to supervise, and defect boxes to supervise it with; a CBAM run with boxes
     and no supervision gets a hint (unsupervised, the CBAM heatmap rarely points at the defect: README)."""
+    boxed = sum(1 for s in train if s.defect_bbox is not None)
     if cfg.loss.attention_weight <= 0:
-        boxed = sum(1 for s in train if s.defect_bbox is not None) if cfg.network.cbam != "none" else 0
-        if boxed:
+        if boxed and cfg.network.cbam != "none":
             log(f"note: {boxed} training images have a defect box; --set loss.attention_weight=1 teaches the CBAM "
                 "maps to attend the defects (without it the CBAM heatmap seldom points at them)")
         return
     if cfg.network.cbam == "none":
         raise ConfigError("loss.attention_weight supervises CBAM attention maps with the defect boxes; set "
                           "network.cbam to stages or blocks, or loss.attention_weight to 0")
-    boxed = sum(1 for s in train if s.defect_bbox is not None)
     if boxed == 0:
         log("warning: loss.attention_weight > 0 but no training image has a defect_bbox: the CBAM attention is "
             "not supervised")
