@@ -380,6 +380,54 @@ def test_the_window_comes_back_with_the_size_and_panes_the_analyst_left(qtbot, t
     fourth.close()
 
 
+def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tmp_path, monkeypatch):
+    """The prediction panel, spectrum and similar cases keep the heights they were dragged to; a pane hidden at
+    closing (the spectrum panel of an image without one) is not shut for good when it is shown again."""
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+
+    def window() -> MainWindow:
+        win = MainWindow(lang="en", settings=open_settings())
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        return win
+
+    first = window()
+    right = first.right_splitter
+    first.spectrum_panel.show()
+    QApplication.processEvents()
+    right.setSizes([300, 220, 120])
+    QApplication.processEvents()
+    dragged = right.sizes()
+    assert dragged[1] > 150, dragged
+    first.close()
+    second = window()
+    second.spectrum_panel.show()
+    QApplication.processEvents()
+    assert second.right_splitter.sizes()[1:] == dragged[1:]  # the prediction panel takes the window's rest
+    second.spectrum_panel.hide()  # closed on an image without a spectrum: its height was 0 on screen
+    QApplication.processEvents()
+    assert second.right_splitter.sizes()[1] == 0
+    second.close()
+    third = window()
+    third.spectrum_panel.show()
+    QApplication.processEvents()
+    assert third.right_splitter.sizes()[1:] == dragged[1:]  # the spectrum panel's height when last shown
+    third.close()
+    settings = open_settings()
+    for broken in ("tall", "1,2", "-5,10,10", "0,0,0"):
+        settings.setValue("window/right_panes", broken)
+        settings.sync()
+        fourth = window()
+        fourth.spectrum_panel.show()
+        QApplication.processEvents()
+        assert 0 not in fourth.right_splitter.sizes(), broken  # the defaults
+        fourth.close()
+
+
 def test_the_queue_and_the_dashboard_open_whole_on_the_screen(qtbot, judged_store, tmp_path, monkeypatch):
     """Left to the window manager, the 800 px dashboard went past a 1000 px screen's bottom edge: both side windows
     come up within the screen's free area (here the offscreen screen, 800 × 800)."""

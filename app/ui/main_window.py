@@ -199,7 +199,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.similar_panel = SimilarPanel(None, self.lang, self, runner=self._runner)
         self.similar_panel.openImage.connect(self.open_image)
         self.spectrum_panel = SpectrumPanel(None, self.lang, self)  # (hidden until an image has a spectrum)
-        right = QSplitter(Qt.Orientation.Vertical, self)
+        right = self.right_splitter = QSplitter(Qt.Orientation.Vertical, self)
         for i, widget in enumerate((self.panel, self.spectrum_panel, self.similar_panel)):
             right.addWidget(widget)
             right.setStretchFactor(i, int(i == 0))  # the prediction panel takes what is left; the others their own

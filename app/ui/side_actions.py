@@ -24,8 +24,8 @@ if TYPE_CHECKING:  # the store's services import SQLAlchemy: imported when a sid
 
 class SideActions:
     """Expects the window's ``service``, ``presenter``, ``model``, ``lang``, ``settings``, ``status``, ``_runner``,
-    ``_queue_view``, ``_dashboard_view``, ``select``, ``open_folder``, ``alert``, ``_apply_judgment``, ``splitter``
-    and ``interactive``."""
+    ``_queue_view``, ``_dashboard_view``, ``select``, ``open_folder``, ``alert``, ``_apply_judgment``, ``splitter``,
+    ``right_splitter`` and ``interactive``."""
 
     def restore_layout(self) -> None:
         """The window's size and place and the widths of its three panes as the analyst left them (the settings);
@@ -39,12 +39,23 @@ class SideActions:
         defaults = self.splitter.sizes()
         if isinstance(panes, QByteArray) and self.splitter.restoreState(panes) and 0 in self.splitter.sizes():
             self.splitter.setSizes(defaults)  # a pane dragged shut (the list, the panel with Accept) opens again
+        heights = _heights(self.settings.value("window/right_panes"), self.right_splitter.count())
+        if heights is not None:
+            # A pane hidden at closing (no spectrum, no similar cases) stored 0: it gets its own height back, never
+            # 0, which would keep it shut when it is shown again.
+            self.right_splitter.setSizes([h if h > 0 else self.right_splitter.widget(i).sizeHint().height()
+                                          for i, h in enumerate(heights)])
 
     def save_layout(self) -> None:
         """Keep the window's size, place and pane widths for the next start (on closing)."""
         if self.settings is not None and self.interactive:
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/panes", self.splitter.saveState())
+            # The right column's heights (prediction panel, spectrum, similar cases); a hidden pane keeps the height
+            # stored when it was last shown.
+            before = _heights(self.settings.value("window/right_panes"), self.right_splitter.count()) or []
+            now = [h if h > 0 or i >= len(before) else before[i] for i, h in enumerate(self.right_splitter.sizes())]
+            self.settings.setValue("window/right_panes", ",".join(map(str, now)))
 
     @property
     def queue_view(self) -> QueueView:
@@ -210,3 +221,15 @@ def _bring_up(view, *, activate: bool) -> None:
     if activate:
         view.activateWindow()
     view.refresh()
+
+
+def _heights(stored: object, count: int) -> list[int] | None:
+    """The right column's stored pane heights ("520,180,160"), or ``None`` when none are stored or the value cannot
+    be read (another count of panes, a negative or non-numeric height, all zero)."""
+    try:
+        heights = [int(part) for part in str(stored).split(",")] if stored else []
+    except ValueError:
+        return None
+    if len(heights) != count or min(heights) < 0 or not any(heights):
+        return None
+    return heights
