@@ -169,10 +169,20 @@ def quick_candidates() -> list[str]:
     return ["channels_last", "bf16_channels_last", "onnx"]
 
 
+def _unmeasured(bundle: Path) -> str:
+    """A bundle folder's manifest without the inference path ``optimize`` measured, as comparable text."""
+    from models.bundle.files import read_parts
+
+    manifest = json.loads(read_parts(bundle)[0])
+    manifest.pop("inference", None)
+    return json.dumps(manifest, sort_keys=True)
+
+
 def prepared_bundle(work: Path, family: str, *, quick: bool, images: Sequence[Path] | None = None,
                     say: Callable[[str], None] = log, source: Path | None = None) -> tuple[Path, dict[str, Any] | None]:
-    """The family's bundle under ``work`` (a copy of ``source``, a trained bundle, when given; else random weights,
-    :func:`make_bundle`), optimised (``fma-model optimize``) unless already done.
+    """The family's bundle under ``work`` (a copy of ``source``, a trained bundle, when given, copied again when
+    ``source`` changed: its manifest, the measured path aside; else random weights, :func:`make_bundle`),
+    optimised (``fma-model optimize``) unless already done.
 
     Returns the bundle path and the optimisation summary when it ran now (None when reused).
     """
@@ -181,8 +191,13 @@ def prepared_bundle(work: Path, family: str, *, quick: bool, images: Sequence[Pa
     from models.bundle.files import read_bundle_manifest
     from models.inference.optimize import optimize_bundle, save_result
 
-    if source is not None and not (work / "bundles" / family / "manifest.json").exists():
-        shutil.copytree(source, work / "bundles" / family, dirs_exist_ok=True)
+    cached = work / "bundles" / family
+    if source is not None and (cached / "manifest.json").exists() and _unmeasured(cached) != _unmeasured(source):
+        say(f"[bench] {family}: {source} changed (weights or calibration) since the copy optimised before; "
+            "copying it again")
+        shutil.rmtree(cached)
+    if source is not None and not (cached / "manifest.json").exists():
+        shutil.copytree(source, cached, dirs_exist_ok=True)
     bundle = work / "bundles" / family if source is not None else make_bundle(work / "bundles" / family, family,
                                                                               quick=quick)
     if read_bundle_manifest(bundle).inference is not None:

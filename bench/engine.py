@@ -7,12 +7,14 @@ the bundle (every path, 200 images), then time the chosen path (as the Predictor
 manifest) and eager fp32 NCHW interleaved over the same preprocessed batches (7 rounds, AB BA AB ...: the ratio is the
 median of the per-round ratios, with its spread; :mod:`models.inference.interleave`), note the load average before
 and after, and compare their predictions. Target: >= 1.5x for ConvNeXt-T. For ConvNeXt-T and the demo model (not
-with --quick) also the workstation runtime decision: :mod:`bench.runtime_choice`.
+with --quick) also the workstation runtime decision: :mod:`bench.runtime_choice`. ``BENCH_ENGINE_ONLY=demo`` (or
+any comma-separated families) measures only those rows.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +95,8 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
 
     images = synth_images(work / "images_engine", 16 if quick else 64, seed=2)
     results: dict[str, Any] = {}
-    for family in (*FAMILIES, "demo"):
+    only = [f for f in os.environ.get("BENCH_ENGINE_ONLY", "").split(",") if f]  # e.g. "demo": one row, minutes
+    for family in [f for f in (*FAMILIES, "demo") if not only or f in only]:
         log(f"[engine] {family}: optimize (measures every path; minutes for full-size models)")
         trained = family == "demo"  # the bundled demo model: trained and calibrated, judged on the demo's look
         bundle, optimized = prepared_bundle(work, family, quick=quick, source=DEMO_MODEL if trained else None,

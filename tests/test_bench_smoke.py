@@ -163,3 +163,31 @@ def test_unknown_detectors_compares_every_detector_at_the_bundles_operating_poin
     assert all(int(r[3]) == 0 for r in flag_all.values())
     base = {int(r[3]) for r in flag_none.values()}
     assert len(base) == 1 and base.pop() > 0 and all(0.0 <= float(r[1]) <= 1.0 for r in flag_none.values())
+
+
+def test_a_bench_copy_of_a_trained_bundle_follows_its_source(tmp_path, taxonomy, monkeypatch):
+    """The benchmarks optimise a copy of the demo model once and reuse it; when the demo model is retrained or
+    recalibrated, the copy must be made again, or every figure would be measured on the old model."""
+    import shutil
+
+    from conftest import make_tiny_bundle
+
+    import models.inference.optimize as optimize
+    from bench.common import prepared_bundle
+    from models.bundle.files import read_bundle_manifest
+
+    monkeypatch.setattr(optimize, "optimize_bundle", lambda *a, **k: type("R", (), {"chosen": "eager"})())
+    monkeypatch.setattr(optimize, "save_result", lambda *a, **k: None)
+    source = make_tiny_bundle(tmp_path / "demo", taxonomy, seed=0)
+    first, _ = prepared_bundle(tmp_path / "work", "demo", quick=True, images=[], source=source, say=lambda m: None)
+    version = read_bundle_manifest(first).model_version
+    assert version == read_bundle_manifest(source).model_version
+    (first / "kept.txt").write_text("a file of the optimised copy")
+    again, _ = prepared_bundle(tmp_path / "work", "demo", quick=True, images=[], source=source, say=lambda m: None)
+    assert (again / "kept.txt").is_file()  # the same model: the copy is reused
+    shutil.rmtree(source)
+    make_tiny_bundle(source, taxonomy, seed=1)  # retrained
+    said: list[str] = []
+    third, _ = prepared_bundle(tmp_path / "work", "demo", quick=True, images=[], source=source, say=said.append)
+    assert read_bundle_manifest(third).model_version == read_bundle_manifest(source).model_version != version
+    assert not (third / "kept.txt").exists() and "copying it again" in said[0]

@@ -352,3 +352,21 @@ def test_why_this_type_explains_a_chosen_leaf_of_a_cbam_model(tmp_path, taxonomy
     assert predictor.heatmap(image, leaf=taxonomy.leaves[1])[0].tolist() == attention.tolist()  # ... attention not
     with pytest.raises(KeyError, match="not a leaf"):
         predictor.explain(image, "no_such_leaf")
+
+
+def test_stage_cbams_learn_at_the_heads_rate_under_a_lowered_backbone_rate(tax: Taxonomy) -> None:
+    """``backbone_lr_scale`` slows the pretrained features; the stage CBAMs ``--init-from`` adds beside them are new
+    and must learn at the full rate, or a gentle fine-tuning would leave their attention untrained."""
+    from models.training.config import TrainConfig
+    from models.training.schedule import make_optimizer
+
+    net = build_network(_config("convnext_stages"), tax, load_pretrained=False)
+    opt = make_optimizer(net, TrainConfig(backbone_lr_scale=0.1))
+    scale = {id(p): g["lr_scale"] for g in opt.param_groups for p in g["params"]}
+    named = dict(net.named_parameters())
+    cbam = [n for n in named if n.startswith("backbone.cbam_stages.")]
+    features = [n for n in named if n.startswith("backbone.") and n not in cbam]
+    assert cbam and features
+    assert {scale[id(named[n])] for n in cbam} == {1.0}
+    assert {scale[id(named[n])] for n in features} == {0.1}
+    assert {scale[id(named[n])] for n in named if n.startswith("heads") or n.startswith("head")} <= {1.0}

@@ -52,7 +52,9 @@ def make_optimizer(model: HierarchicalNet, cfg: TrainConfig) -> torch.optim.Adam
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        is_backbone = name.startswith("backbone.")
+        # Stage CBAMs are new modules beside the pretrained features (``--init-from`` adds them to a trained
+        # bundle): they learn at the heads' rate, not the backbone's lowered one.
+        is_backbone = name.startswith("backbone.") and not name.startswith("backbone.cbam_stages.")
         no_decay = p.ndim <= 1 or name.endswith(".bias")
         groups.setdefault((is_backbone, no_decay), []).append(p)
     param_groups = [
