@@ -169,13 +169,18 @@ def quick_candidates() -> list[str]:
     return ["channels_last", "bf16_channels_last", "onnx"]
 
 
-def _unmeasured(bundle: Path) -> str:
-    """A bundle folder's manifest without the inference path ``optimize`` measured, as comparable text."""
+def same_model(copy: Path, source: Path) -> bool:
+    """Whether a bundle folder a benchmark made from ``source`` (optimised, runtime graphs exported) still holds
+    the same model: their manifests agree but for the inference path and the runtime graphs."""
     from models.bundle.files import read_parts
 
-    manifest = json.loads(read_parts(bundle)[0])
-    manifest.pop("inference", None)
-    return json.dumps(manifest, sort_keys=True)
+    def model(bundle: Path) -> str:
+        manifest = json.loads(read_parts(bundle)[0])
+        manifest.pop("inference", None)
+        manifest.pop("runtime", None)
+        return json.dumps(manifest, sort_keys=True)
+
+    return model(copy) == model(source)
 
 
 def prepared_bundle(work: Path, family: str, *, quick: bool, images: Sequence[Path] | None = None,
@@ -192,7 +197,7 @@ def prepared_bundle(work: Path, family: str, *, quick: bool, images: Sequence[Pa
     from models.inference.optimize import optimize_bundle, save_result
 
     cached = work / "bundles" / family
-    if source is not None and (cached / "manifest.json").exists() and _unmeasured(cached) != _unmeasured(source):
+    if source is not None and (cached / "manifest.json").exists() and not same_model(cached, source):
         say(f"[bench] {family}: {source} changed (weights or calibration) since the copy optimised before; "
             "copying it again")
         shutil.rmtree(cached)

@@ -35,14 +35,18 @@ def _render(folder: Path, args: list[str]) -> None:
 
 
 def _outputs(predictor: Any, folder: Path, taxonomy: Any) -> Any:
-    """The model's leaf distributions, true leaves and unknown flags of a set (kept in ``outputs.npz`` beside it)."""
+    """The model's leaf distributions, true leaves and unknown flags of a set (kept in ``outputs.npz`` beside it
+    for this model and calibration)."""
     from models.calibration.risk_control import CalibrationData
     from models.data.manifest import read_manifest
 
     cache = folder / "outputs.npz"
+    calibration = predictor.calibration
+    made_by = f"{predictor.model_version} {None if calibration is None else calibration.created}"
     if cache.is_file():
         with np.load(cache) as saved:
-            return CalibrationData(saved["probs"], saved["targets"], saved["flagged"])
+            if "made_by" in saved and str(saved["made_by"]) == made_by:  # else another model or calibration made them
+                return CalibrationData(saved["probs"], saved["targets"], saved["flagged"])
 
     samples = read_manifest(folder / "manifest.csv", taxonomy, verify_images=False).samples
     index = {leaf: i for i, leaf in enumerate(taxonomy.leaves)}
@@ -52,7 +56,7 @@ def _outputs(predictor: Any, folder: Path, taxonomy: Any) -> Any:
         targets.append(index.get(s.label, -1))
         flagged.append("possible_unknown" in p.reasons)
     data = CalibrationData(np.asarray(probs), np.asarray(targets), np.asarray(flagged, dtype=bool))
-    np.savez(cache, probs=data.probs, targets=data.targets, flagged=data.flagged)
+    np.savez(cache, probs=data.probs, targets=data.targets, flagged=data.flagged, made_by=np.asarray(made_by))
     return data
 
 

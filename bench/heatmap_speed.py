@@ -8,7 +8,7 @@ Paths, each timed in alternation with the first (:mod:`models.inference.interlea
 - ``torch``: :meth:`models.inference.predictor.Predictor.heatmap`, whose LayerCAM is
   :func:`models.inference.heatmaps.layercam` (no ``grad-cam``);
 - ``runtime``: :meth:`models.inference.runtime.RuntimePredictor.heatmap` on the graphs of ``fma-model
-  export-runtime`` (written once into ``DIR/work/heatmap_speed_bundle``; about 35 s).
+  export-runtime`` (written into ``DIR/work/heatmap_speed_bundle`` once for each demo model; about 35 s).
 
 Every path makes the map of the predicted leaf from the image file (decode, preprocess, forward, map). The JSON
 keeps every round and the largest pixel difference of each path's maps from ``grad-cam``'s. Writes
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import ROOT, load_average, log, write_result
+from bench.common import ROOT, load_average, log, same_model, write_result
 
 DEMO = ROOT / "resources" / "demo"
 
@@ -56,7 +56,7 @@ def _runtime_bundle(work: Path, images: Sequence[Path]) -> Path:
     from models.inference.runtime_export import export_runtime
 
     bundle = work / "heatmap_speed_bundle"
-    if not (bundle / "runtime_heatmap.onnx").is_file():
+    if not (bundle / "runtime_heatmap.onnx").is_file() or not same_model(bundle, DEMO / "model"):
         shutil.rmtree(bundle, ignore_errors=True)
         shutil.copytree(DEMO / "model", bundle)
         log("[heatmap_speed] exporting the demo model's runtime graphs (about 35 s)")

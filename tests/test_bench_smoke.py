@@ -191,3 +191,30 @@ def test_a_bench_copy_of_a_trained_bundle_follows_its_source(tmp_path, taxonomy,
     third, _ = prepared_bundle(tmp_path / "work", "demo", quick=True, images=[], source=source, say=said.append)
     assert read_bundle_manifest(third).model_version == read_bundle_manifest(source).model_version != version
     assert not (third / "kept.txt").exists() and "copying it again" in said[0]
+
+
+def test_coverage_methods_predicts_again_for_another_model_or_calibration(tmp_path, taxonomy):
+    """bench.coverage_methods keeps a set's model outputs beside it; they are reused only for the model and
+    calibration that made them (a cache without a key measured a new demo model with the old one's outputs)."""
+    import numpy as np
+
+    from bench.coverage_methods import _outputs
+
+    leaf = taxonomy.leaves[0]
+    (tmp_path / "manifest.csv").write_text(f"path,label\na.png,{leaf}\nb.png,{leaf}\n", encoding="utf-8")
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"")  # listed; never read (the fake predicts)
+
+    class Fake:
+        def __init__(self, version: str, value: float) -> None:
+            self.model_version, self.calibration, self.value, self.calls = version, None, value, 0
+
+        def iter_predict(self, paths):
+            self.calls += 1
+            probs = np.full(len(taxonomy.leaves), self.value, dtype=np.float32)
+            return [type("P", (), {"leaf_probs": probs, "reasons": ()})() for _ in paths]
+
+    first, same, other = Fake("m-1", 0.1), Fake("m-1", 0.2), Fake("m-2", 0.3)
+    assert float(_outputs(first, tmp_path, taxonomy).probs[0, 0]) == pytest.approx(0.1)
+    assert float(_outputs(same, tmp_path, taxonomy).probs[0, 0]) == pytest.approx(0.1) and same.calls == 0
+    assert float(_outputs(other, tmp_path, taxonomy).probs[0, 0]) == pytest.approx(0.3) and other.calls == 1
