@@ -1,6 +1,8 @@
-"""``python -m bench.heatmap_speed [--images N] [--rounds N] [--no-runtime] [--out DIR]``: how long the app's
-default heatmap of one image takes, side by side, on the demo model and the demo batch, on one thread (the model
-thread's share of the 2-core machine).
+"""``python -m bench.heatmap_speed [--images N] [--rounds N] [--no-runtime] [--model BUNDLE] [--out DIR]``: how long
+the app's default heatmap of one image takes, side by side, on the demo model (or ``BUNDLE``) and the demo batch, on
+one thread (the model thread's share of the 2-core machine). For a bundle with CBAM the app's heatmap is its
+attention map, so ``torch`` and ``runtime`` below time that, and their pixel difference from ``grad-cam`` compares
+two different maps.
 
 Paths, each timed in alternation with the first (:mod:`models.inference.interleave`, the same images each round):
 
@@ -51,20 +53,20 @@ def _grad_cam_path(predictor: Any) -> Callable[[Path], np.ndarray]:
     return one
 
 
-def _runtime_bundle(work: Path, images: Sequence[Path]) -> Path:
+def _runtime_bundle(work: Path, images: Sequence[Path], model: Path) -> Path:
     from models.bundle.io import load_bundle
     from models.inference.runtime_export import export_runtime
 
     bundle = work / "heatmap_speed_bundle"
-    if not (bundle / "runtime_heatmap.onnx").is_file() or not same_model(bundle, DEMO / "model"):
+    if not (bundle / "runtime_heatmap.onnx").is_file() or not same_model(bundle, model):
         shutil.rmtree(bundle, ignore_errors=True)
-        shutil.copytree(DEMO / "model", bundle)
-        log("[heatmap_speed] exporting the demo model's runtime graphs (about 35 s)")
+        shutil.copytree(model, bundle)
+        log(f"[heatmap_speed] exporting the runtime graphs of {model} (about 35 s)")
         export_runtime(load_bundle(bundle), images=list(images[:4]))
     return bundle
 
 
-def run(n_images: int, rounds: int, runtime: bool, work: Path) -> dict[str, Any]:
+def run(n_images: int, rounds: int, runtime: bool, work: Path, model: Path = DEMO / "model") -> dict[str, Any]:
     import torch
 
     from models.inference.interleave import interleave
@@ -72,7 +74,7 @@ def run(n_images: int, rounds: int, runtime: bool, work: Path) -> dict[str, Any]
 
     torch.set_num_threads(1)
     images = sorted((DEMO / "batch").glob("*.png"))[:n_images]
-    predictor = Predictor(DEMO / "model")
+    predictor = Predictor(model)
     paths: dict[str, Callable[[Path], np.ndarray]] = {
         "grad-cam": _grad_cam_path(predictor),
         "torch": lambda p: predictor.heatmap(p)[0],
@@ -80,7 +82,7 @@ def run(n_images: int, rounds: int, runtime: bool, work: Path) -> dict[str, Any]
     if runtime:
         from models.inference.runtime import RuntimePredictor
 
-        engine = RuntimePredictor(_runtime_bundle(work, images), decode_workers=1, max_threads=1)
+        engine = RuntimePredictor(_runtime_bundle(work, images, model), decode_workers=1, max_threads=1)
         paths["runtime"] = lambda p: engine.heatmap(p)[0]
     reference = [paths["grad-cam"](p) for p in images]  # also the warm-up
 
@@ -91,7 +93,7 @@ def run(n_images: int, rounds: int, runtime: bool, work: Path) -> dict[str, Any]
             return len(images)
         return a_pass
 
-    res: dict[str, Any] = {"model": "demo", "images": len(images), "rounds": rounds, "threads": 1,
+    res: dict[str, Any] = {"model": str(model), "images": len(images), "rounds": rounds, "threads": 1,
                            "load_before": load_average(), "paths": {}}
     baseline = timed(paths["grad-cam"])
     for name, one in paths.items():
@@ -118,9 +120,11 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--no-runtime", action="store_true", help="leave out the workstation runtime (no export)")
     p.add_argument("--out", type=Path, default=Path("bench_results"))
+    p.add_argument("--model", type=Path, default=DEMO / "model",
+                   help="the bundle (default: the demo model; resources/demo/model_cbam: its CBAM attention)")
     args = p.parse_args()
     started = time.perf_counter()
-    result = run(args.images, args.rounds, not args.no_runtime, args.out / "work")
+    result = run(args.images, args.rounds, not args.no_runtime, args.out / "work", args.model)
     write_result(args.out, "heatmap_speed", False, result, started)
 
 
