@@ -338,6 +338,18 @@ def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot
         win.close()
 
 
+def _shown_window(qtbot):
+    """A main window on the settings file FMA_JUDGE_SETTINGS names, shown and exposed."""
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    win = MainWindow(lang="en", settings=open_settings())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
 def test_the_window_comes_back_with_the_size_and_panes_the_analyst_left(qtbot, tmp_path, monkeypatch):
     """Closed at one size with the panes dragged: the next start has both; an unreadable stored value: defaults."""
     from PySide6.QtCore import QByteArray
@@ -348,11 +360,7 @@ def test_the_window_comes_back_with_the_size_and_panes_the_analyst_left(qtbot, t
     monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
 
     def window() -> MainWindow:
-        win = MainWindow(lang="en", settings=open_settings())
-        qtbot.addWidget(win)
-        win.show()
-        qtbot.waitExposed(win)
-        return win
+        return _shown_window(qtbot)
 
     first = window()
     default, default_panes = first.size(), first.splitter.sizes()
@@ -389,11 +397,7 @@ def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tm
     monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
 
     def window() -> MainWindow:
-        win = MainWindow(lang="en", settings=open_settings())
-        qtbot.addWidget(win)
-        win.show()
-        qtbot.waitExposed(win)
-        return win
+        return _shown_window(qtbot)
 
     first = window()
     right = first.right_splitter
