@@ -203,8 +203,7 @@ def prepared_bundle(work: Path, family: str, *, quick: bool, images: Sequence[Pa
         shutil.rmtree(cached)
     if source is not None and not (cached / "manifest.json").exists():
         shutil.copytree(source, cached, dirs_exist_ok=True)
-    bundle = work / "bundles" / family if source is not None else make_bundle(work / "bundles" / family, family,
-                                                                              quick=quick)
+    bundle = cached if source is not None else make_bundle(cached, family, quick=quick)
     if read_bundle_manifest(bundle).inference is not None:
         return bundle, None
     imgs = list(images) if images is not None else synth_images(work / "images_opt", 16 if quick else 200, seed=1)

@@ -25,7 +25,6 @@ The bundles are cached in WORK (delete them to train again). Writes ``OUT/multil
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -53,18 +52,19 @@ def _data(work: Path, name: str, per_class: int, seed: int, multi: float, split:
 
 def _train(work: Path, kind: str, data: Path, epochs: int) -> Path:
     from app.demo import DEMO_MODEL
+    from models.bundle.files import read_bundle_manifest
     from models.training.config import load_config
     from models.training.loop import train
 
-    demo = json.loads((DEMO_MODEL / "manifest.json").read_text(encoding="utf-8"))
+    demo = read_bundle_manifest(DEMO_MODEL)
     # the demo model's version names the cache: a bundle fine-tuned from an earlier demo model is not reused
-    out = work / f"multilabel_{kind}_{data.parent.name}_e{epochs}_{demo['model_version'][-8:]}"
+    out = work / f"multilabel_{kind}_{data.parent.name}_e{epochs}_{demo.model_version[-8:]}"
     if (out / "manifest.json").is_file():
         log(f"[multilabel] {kind}: the bundle trained before ({out})")
         return out
     cfg, base = load_config(CONFIG, [f"epochs={epochs}", "loss.outlier_weight=0",
                                      f"loss.kind={'multilabel' if kind == 'multi' else 'hierarchical'}",
-                                     f"network.cbam={demo['network'].get('cbam', 'none')}",
+                                     f"network.cbam={demo.network.cbam}",
                                      "num_workers=0", "name=ml-" + kind])
     cfg.init_from = str(DEMO_MODEL)
     started = time.perf_counter()

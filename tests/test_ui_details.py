@@ -355,14 +355,10 @@ def test_the_window_comes_back_with_the_size_and_panes_the_analyst_left(qtbot, t
     from PySide6.QtCore import QByteArray
 
     from app.ui.app import open_settings
-    from app.ui.main_window import MainWindow
 
     monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
 
-    def window() -> MainWindow:
-        return _shown_window(qtbot)
-
-    first = window()
+    first = _shown_window(qtbot)
     default, default_panes = first.size(), first.splitter.sizes()
     first.resize(1, 560)  # its narrowest: Qt keeps a restored window within the offscreen screen (800 px wide)
     first.splitter.setSizes([250, 300, 420])
@@ -370,20 +366,20 @@ def test_the_window_comes_back_with_the_size_and_panes_the_analyst_left(qtbot, t
     size, panes = first.size(), first.splitter.sizes()
     assert size != default and panes != [290, 780, 370]
     first.close()
-    second = window()
+    second = _shown_window(qtbot)
     assert second.size() == size and second.splitter.sizes() == panes
     second.close()
     settings = open_settings()
     settings.setValue("window/geometry", QByteArray(b"not a geometry"))
     settings.setValue("window/panes", "not a state")
     settings.sync()
-    third = window()
+    third = _shown_window(qtbot)
     assert third.size() == default and third.splitter.sizes() == default_panes
     third.splitter.setSizes([0, 600, 400])  # the list dragged shut
     QApplication.processEvents()
     assert third.splitter.sizes()[0] == 0
     third.close()
-    fourth = window()
+    fourth = _shown_window(qtbot)
     assert 0 not in fourth.splitter.sizes()  # it opens again
     fourth.close()
 
@@ -392,14 +388,10 @@ def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tm
     """The prediction panel, spectrum and similar cases keep the heights they were dragged to; a pane hidden at
     closing (the spectrum panel of an image without one) is not shut for good when it is shown again."""
     from app.ui.app import open_settings
-    from app.ui.main_window import MainWindow
 
     monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
 
-    def window() -> MainWindow:
-        return _shown_window(qtbot)
-
-    first = window()
+    first = _shown_window(qtbot)
     right = first.right_splitter
     first.spectrum_panel.show()
     QApplication.processEvents()
@@ -408,7 +400,7 @@ def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tm
     dragged = right.sizes()
     assert dragged[1] > 150, dragged
     first.close()
-    second = window()
+    second = _shown_window(qtbot)
     second.spectrum_panel.show()
     QApplication.processEvents()
     assert second.right_splitter.sizes()[1:] == dragged[1:]  # the prediction panel takes the window's rest
@@ -416,7 +408,7 @@ def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tm
     QApplication.processEvents()
     assert second.right_splitter.sizes()[1] == 0
     second.close()
-    third = window()
+    third = _shown_window(qtbot)
     third.spectrum_panel.show()
     QApplication.processEvents()
     assert third.right_splitter.sizes()[1:] == dragged[1:]  # the spectrum panel's height when last shown
@@ -425,7 +417,7 @@ def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tm
     for broken in ("tall", "1,2", "-5,10,10", "0,0,0"):
         settings.setValue("window/right_panes", broken)
         settings.sync()
-        fourth = window()
+        fourth = _shown_window(qtbot)
         fourth.spectrum_panel.show()
         QApplication.processEvents()
         assert 0 not in fourth.right_splitter.sizes(), broken  # the defaults
