@@ -123,6 +123,13 @@ def main() -> None:
     p.add_argument("--model", type=Path, default=DEMO / "model",
                    help="the bundle (default: the demo model; resources/demo/model_cbam: its CBAM attention)")
     args = p.parse_args()
+    from models.bundle.files import read_bundle_manifest
+    from models.bundle.sections import BundleError
+
+    try:
+        read_bundle_manifest(args.model)
+    except BundleError as exc:
+        p.error(f"--model: {exc}")
     started = time.perf_counter()
     result = run(args.images, args.rounds, not args.no_runtime, args.out / "work", args.model)
     write_result(args.out, "heatmap_speed", False, result, started)

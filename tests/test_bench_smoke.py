@@ -218,3 +218,12 @@ def test_coverage_methods_predicts_again_for_another_model_or_calibration(tmp_pa
     assert float(_outputs(first, tmp_path, taxonomy).probs[0, 0]) == pytest.approx(0.1)
     assert float(_outputs(same, tmp_path, taxonomy).probs[0, 0]) == pytest.approx(0.1) and same.calls == 0
     assert float(_outputs(other, tmp_path, taxonomy).probs[0, 0]) == pytest.approx(0.3) and other.calls == 1
+
+
+def test_heatmap_speed_names_a_model_that_is_no_bundle(tmp_path):
+    (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
+    for model in (tmp_path / "missing", tmp_path):
+        run = subprocess.run([sys.executable, "-m", "bench.heatmap_speed", "--model", str(model), "--out",
+                              str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2 and "--model:" in run.stderr and "Traceback" not in run.stderr
+        assert ("not found" if model.name == "missing" else "invalid JSON") in run.stderr
