@@ -1,8 +1,7 @@
 """Engine: images/s of the bundle's chosen inference path vs PyTorch eager fp32 NCHW, same images.
 
-For ConvNeXt-T and ResNet50+CBAM at 224 px (full size; random weights, or for ConvNeXt-T the trained, calibrated
-bundle of :mod:`bench.trained` once it is made), and the bundled demo model (trained and calibrated: the paths of a
-trained bundle are also judged by the routing they keep, on 216 held-out images in the demo's look, 72 when timed):
+For ConvNeXt-T and ResNet50+CBAM at 224 px (random weights, full size), and the bundled demo model (trained and
+calibrated: its paths are also judged by the routing they keep, on 216 held-out images in its look, 72 when timed):
 run ``fma-model optimize`` on
 the bundle (every path, 200 images), then time the chosen path (as the Predictor builds it from the
 manifest) and eager fp32 NCHW interleaved over the same preprocessed batches (7 rounds, AB BA AB ...: the ratio is the
@@ -20,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import FAMILIES, load_average, log, prepared_bundle, synth_images
-from bench.trained import RECIPES
-from bench.trained import ready as trained_ready
 
 TARGETS = {"convnext_tiny": 1.5}
 RUNTIME_DECISION = ("convnext_tiny", "demo")
@@ -96,26 +93,19 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
     from app.demo import DEMO_MODEL
     from models.bundle.files import read_bundle_manifest
 
-    synth = synth_images(work / "images_engine", 16 if quick else 64, seed=2)
+    images = synth_images(work / "images_engine", 16 if quick else 64, seed=2)
     results: dict[str, Any] = {}
     only = [f for f in os.environ.get("BENCH_ENGINE_ONLY", "").split(",") if f]  # e.g. "demo": one row, minutes
     for family in [f for f in (*FAMILIES, "demo") if not only or f in only]:
-        # the bundled demo model, and a full-size family once `python -m bench.trained FAMILY` made it: trained and
-        # calibrated, judged on held-out images in the demo's look; else random weights (make_bundle)
-        source = DEMO_MODEL if family == "demo" else None if quick else trained_ready(work, family)
-        trained = source is not None
-        if not trained and not quick and family in RECIPES:
-            log(f"[engine] {family}: random weights (`python -m bench.trained {family} --work {work}` trains one "
-                "whose decisions the paths are judged by: about an hour with native bf16)")
         log(f"[engine] {family}: optimize (measures every path; minutes for full-size models)")
-        bundle, optimized = prepared_bundle(work, family, quick=quick, source=source,
+        trained = family == "demo"  # the bundled demo model: trained and calibrated, judged on the demo's look
+        bundle, optimized = prepared_bundle(work, family, quick=quick, source=DEMO_MODEL if trained else None,
                                             images=_demo_images(work, 2031, 2 if quick else 12) if trained else None)
-        images = _demo_images(work, 2032, 1 if quick else 4) if trained else synth
+        images = _demo_images(work, 2032, 1 if quick else 4) if trained else images
         record = read_bundle_manifest(bundle).inference
         log(f"[engine] {family}: chosen {record.path} (batch {record.batch_size}, threads {record.threads}); "
             "side-by-side timing")
         res = _side_by_side(bundle, images, rounds=3 if quick else 7)
-        res["trained"] = trained
         res["optimize"] = optimized
         res["candidates"] = [dict(c) for c in record.candidates]
         res["tuning"] = [dict(c) for c in record.tuning]
