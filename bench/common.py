@@ -40,10 +40,6 @@ def log(msg: str) -> None:
     print(msg, flush=True)
 
 
-
-
-
-
 def spinners(n: int) -> list[subprocess.Popen]:
     """One busy process per core asked for: the machine another job keeps busy (kill them when done)."""
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
