@@ -227,3 +227,10 @@ def test_heatmap_speed_names_a_model_that_is_no_bundle(tmp_path):
                               str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert run.returncode == 2 and "--model:" in run.stderr and "Traceback" not in run.stderr
         assert ("not found" if model.name == "missing" else "invalid JSON") in run.stderr
+
+
+def test_engine_names_an_unknown_family_instead_of_measuring_nothing(tmp_path):
+    env = dict(os.environ, BENCH_ENGINE_ONLY="demo,convnext")
+    run = subprocess.run([sys.executable, "-m", "bench", "engine", "--quick", "--out", str(tmp_path)], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and "BENCH_ENGINE_ONLY: unknown convnext; known: convnext_tiny" in run.stderr + run.stdout
