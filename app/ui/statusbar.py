@@ -95,9 +95,10 @@ class MainStatusBar(QStatusBar):
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         elapsed = time.perf_counter() - self._started
-        eta = (elapsed / done) * (total - done) if done else 0.0
+        # before the first image is done nothing is known about the pace: a dash, not a promise of 0:00
+        eta = _fmt_secs(elapsed / done * (total - done)) if done else "–"
         self.progress_label.setText(QCoreApplication.translate("Main", "Predicting {done}/{total} · ETA {eta}")
-                                    .format(done=done, total=total, eta=_fmt_secs(eta)))
+                                    .format(done=done, total=total, eta=eta))
 
     def reading_stopped(self, *, run_going: bool) -> None:
         """The reading was stopped; a prediction run still going keeps its bar and Cancel (its next report names

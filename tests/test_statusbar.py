@@ -1,0 +1,21 @@
+"""The status bar's prediction progress: no ETA before the pace is known, then one from the pace so far."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from app.ui.statusbar import MainStatusBar
+
+
+def test_eta_is_a_dash_until_an_image_is_done_then_follows_the_pace(qtbot, monkeypatch):
+    bar = MainStatusBar()
+    qtbot.addWidget(bar)
+    clock = iter([100.0, 100.0, 130.0])  # started; no image done yet; 10 of 40 done 30 s later
+    monkeypatch.setattr("app.ui.statusbar.time.perf_counter", lambda: next(clock))
+    bar.predicting_started(40)
+    bar.predicting(0, 40)
+    assert bar.progress_label.text() == "Predicting 0/40 · ETA –"
+    bar.predicting(10, 40)
+    assert bar.progress_label.text() == "Predicting 10/40 · ETA 1:30"  # 3 s an image, 30 images left
