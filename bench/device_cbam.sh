@@ -15,38 +15,19 @@
 #   SMOKE=1 bash bench/device_cbam.sh OUT  # the same steps, tiny and on a CPU, in a few minutes
 set -u
 OUT=${1:?usage: bench/device_cbam.sh OUT}
-PY=${PY:-python3}
 DEADLINE=${DEADLINE:-540}
 W=${WORK:-data/gpu_cbam}
 CANDIDATES=${CANDIDATES:-s1 s2 aw1 frz}
-export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-mkdir -p "$OUT" "$W"
-T0=$(date +%s)
-fm() { "$PY" -m models.commands.cli "$@"; }
-stamp() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
-left() { local l=$(( DEADLINE - ($(date +%s) - T0) )); [ "$l" -lt 1 ] && l=1; echo "$l"; }  # timeout 0 = none
-
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 if [ "${SMOKE:-0}" = 1 ]; then
   PER=4; UPC=2; OPC=3; TPC=2; TUPC=2; WK=1; DEV=cpu; SETS=(--set epochs=1 --set max_steps_per_epoch=2 --set batch_size=8
     --set input_size=64)
 else
   PER=300; UPC=35; OPC=160; TPC=40; TUPC=27; WK=3; DEV=cuda; SETS=()
-  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/machine.txt" 2>&1
 fi
-"$PY" -c "import torch, timm, sys; print('python', sys.version.split()[0], 'torch', torch.__version__, 'timm',
-timm.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/machine.txt"
-
-stamp "synth"
-fm synth "$W/train" --per-class $PER --seed 1 --unknown-classes 3 --unknown-per-class $UPC --split 0.9,0.1,0 \
-  --difficulty 0.3 --workers 10 --overwrite > "$W/synth_train.log" 2>&1 &
-fm synth "$W/outliers" --per-class 1 --seed 5 --split 1,0,0 --difficulty 0.3 --workers 2 --overwrite \
-  --unknown-types corrosion,mura_spot,ring_particle,bm_pinhole,sealant_intrusion --unknown-per-class $OPC \
-  > "$W/synth_outliers.log" 2>&1 &
-fm synth "$W/test" --per-class $TPC --seed 2 --unknown-types hair_loop,burn_mark,delamination_blister \
-  --unknown-per-class $TUPC --difficulty 0.3 --workers 4 --overwrite > "$W/synth_test.log" 2>&1 &
-wait
-tail -qn 1 "$W"/synth_*.log
-stamp "synth done"
+source "$(dirname "$0")/device_common.sh"
+machine_facts
+synth_demo_data
 
 args() {  # the --set overrides of one candidate
   case $1 in

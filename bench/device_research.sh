@@ -22,42 +22,22 @@
 #   SMOKE=1 bash bench/device_research.sh OUT  # the same steps, tiny and on a CPU, in about ten minutes
 set -u
 OUT=${1:?usage: bench/device_research.sh OUT}
-PY=${PY:-python3}
 WEIGHTS=${WEIGHTS:-.gpu/efficientnet_lite0_in1k.safetensors}
 GRID_EPOCHS=${GRID_EPOCHS:-12}
 GRID=${GRID:-0}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}
 DEADLINE=${DEADLINE:-470}
 W=${WORK:-data/gpu}
-export PYTHONUNBUFFERED=1
-mkdir -p "$OUT" "$W"
-T0=$(date +%s)
-fm() { "$PY" -m models.commands.cli "$@"; }
-stamp() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
-left() { local l=$(( DEADLINE - ($(date +%s) - T0) )); [ "$l" -lt 1 ] && l=1; echo "$l"; }  # timeout 0 = none
-
 if [ "${SMOKE:-0}" = 1 ]; then
   PER=8; UPC=2; OPC=4; TPC=3; TUPC=2; DEMO_SETS=(--set epochs=1 --set max_steps_per_epoch=2 --set input_size=64
     --set batch_size=8); GRID_SETS=(--tiny --set max_steps_per_epoch=2 --set batch_size=8 --set input_size=64);
   GRID_EPOCHS=1; DEV=cpu; PG=4; WK=1; WK_DEMO=1
 else
   PER=300; UPC=35; OPC=160; TPC=40; TUPC=27; DEMO_SETS=(); GRID_SETS=(); DEV=cuda; PG=200; WK=3; WK_DEMO=14
-  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/machine.txt" 2>&1
 fi
-"$PY" -c "import torch, timm, sys; print('python', sys.version.split()[0], 'torch', torch.__version__, 'timm',
-timm.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/machine.txt"
-
-stamp "synth"
-fm synth "$W/train" --per-class $PER --seed 1 --unknown-classes 3 --unknown-per-class $UPC --split 0.9,0.1,0 \
-  --difficulty 0.3 --workers 10 --overwrite > "$W/synth_train.log" 2>&1 &
-fm synth "$W/outliers" --per-class 1 --seed 5 --split 1,0,0 --difficulty 0.3 --workers 3 --overwrite \
-  --unknown-types corrosion,mura_spot,ring_particle,bm_pinhole,sealant_intrusion --unknown-per-class $OPC \
-  > "$W/synth_outliers.log" 2>&1 &
-fm synth "$W/test" --per-class $TPC --seed 2 --unknown-types hair_loop,burn_mark,delamination_blister \
-  --unknown-per-class $TUPC --difficulty 0.3 --workers 3 --overwrite > "$W/synth_test.log" 2>&1 &
-wait
-tail -n 2 "$W"/synth_*.log
-stamp "synth done"
+source "$(dirname "$0")/device_common.sh"
+machine_facts
+synth_demo_data
 
 RECIPE_B=(--set schedule=onecycle --set loss.label_smoothing=0.1 --set augment.rot90=false --set augment.blur_p=0
   --set augment.brightness=0 --set augment.contrast=0 --set augment.noise_std=0)

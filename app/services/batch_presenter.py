@@ -453,7 +453,7 @@ class BatchPresenter:
         elif self.blind(item):
             label = self.blind_text
         elif item.prediction is not None and item.prediction.leaf:
-            label = self.names_of(item.prediction.labels or (item.prediction.leaf,))
+            label = self.names_of(item.prediction.predicted_set)
             conf = item.prediction.confidence
         elif item.image.image_id in self.errors:
             label = self.errors[item.image.image_id]

@@ -128,7 +128,7 @@ class JudgingService:
         if j is not None and j.is_decision:
             return j.labels
         if p is not None and p.leaf and not p.error and not blind:
-            return p.labels or (p.leaf,)
+            return p.predicted_set
         return ()
 
     def add_label(self, item: BatchItem, leaf: str, *, blind: bool = False) -> JudgmentRecord:

@@ -170,6 +170,11 @@ class PredictionRecord:
             labels=() if error or len(prediction.labels) < 2 else tuple(prediction.labels),
         )
 
+    @property
+    def predicted_set(self) -> tuple[str, ...]:
+        """Every leaf predicted, ``leaf`` first (``leaf`` alone for a single-label prediction; empty on an error)."""
+        return self.labels or ((self.leaf,) if self.leaf else ())
+
     def embedding_vector(self) -> np.ndarray | None:
         """The embedding as a float32 vector, or None."""
         return None if self.embedding is None else decode_embedding(self.embedding)
