@@ -87,7 +87,8 @@ for n in a b; do
   [ -d "$d" ] && tar -cf "$OUT/demo_$n.tar" -C "$W" --exclude='*/stage1/weights.safetensors' \
     --exclude='*/checkpoint*' "demo_$n"
 done
-tar -czf "$OUT/grid.tgz" -C "$W" --exclude='*.safetensors' --exclude='*checkpoint*' --exclude='*.png' \
-  $(cd "$W" && ls -d grid_* 2>/dev/null)
+grids=$(cd "$W" && ls -d grid_* 2>/dev/null)
+[ -n "$grids" ] && tar -czf "$OUT/grid.tgz" -C "$W" --exclude='*.safetensors' --exclude='*checkpoint*' --exclude='*.png' \
+  $grids
 cat "$W"/grid_*/grid.md 2>/dev/null
 stamp "packed: $(ls -la "$OUT" | tail -n +2 | awk '{print $5, $9}' | tr '\n' ' ')"
