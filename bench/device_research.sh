@@ -19,7 +19,8 @@
 # longer runs than one lease.
 #
 #   bash bench/device_research.sh OUT          # on the GPU machine (python3 must hold torch with CUDA)
-#   SMOKE=1 bash bench/device_research.sh OUT  # the same steps, tiny and on a CPU, in about ten minutes
+#   SMOKE=1 WEIGHTS=../shared/weights/efficientnet_lite0_in1k.safetensors DEADLINE=3000 \
+#     bash bench/device_research.sh OUT        # the same steps, tiny and on a CPU (10-30 minutes)
 set -u
 OUT=${1:?usage: bench/device_research.sh OUT}
 WEIGHTS=${WEIGHTS:-.gpu/efficientnet_lite0_in1k.safetensors}
