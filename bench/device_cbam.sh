@@ -3,13 +3,15 @@
 # committed resources/demo/model, as resources/demo/README.md's "The CBAM bundle" trains it on the CPU in 42
 # minutes) tried as several candidates at once on one lent GPU, so that the one kept is chosen by validation
 # Top-1 among runs rather than being the only run:
-#   s1, s2   the recipe as committed, training seeds 1 and 2 (model_cbam/ is seed 0);
+#   s1, s2   the recipe as committed, training seeds 1 and 2 (model_cbam/ is seed 0; s1 also ran on the CPU on
+#            2026-12-04: the main README's CBAM section has its figures);
 #   aw1      attention_weight 1.0 instead of 2.0 (less pull away from classification);
 #   frz      backbone_lr_scale 0: the pretrained backbone frozen, only the new CBAMs and the heads learn.
 # Steps: the stage-2 training data (resources/demo/README.md's synth commands, seeds 1 and 5) and the seed-2 test
 # set; the candidates in parallel (three loader workers each, images cached); each evaluated on the test set with
 # the pointing game. Each candidate comes back as one tar (bundle, metrics.csv, evaluation) in OUT. The test-set
-# figures are measured again on the CPU with the bundles that come back; the choice is by validation Top-1.
+# figures are measured again on the CPU with the bundles that come back; the choice is by validation Top-1, ties
+# broken by validation hierarchical F1 (metrics.csv, printed at the end), never by the test set.
 #
 #   bash bench/device_cbam.sh OUT          # on the GPU machine (python3 must hold torch with CUDA)
 #   SMOKE=1 bash bench/device_cbam.sh OUT  # the same steps, tiny and on a CPU, in a few minutes
