@@ -159,3 +159,31 @@ def test_too_few_images_say_so_instead_of_blaming_the_model() -> None:
                                    confidence=0.95, min_support=1)
     assert fit.threshold is None and fit.tested == 0
     assert all("too few to show purity >= 0.99" in lt.reason and "299" in lt.reason for lt in out.values())
+
+
+def test_ltt_starts_reach_the_leaves_and_the_reason_names_the_option(tmp_path, taxonomy, capsys) -> None:
+    """A leaf threshold none of one sequence's tests gives says that --ltt-starts exists; with it, the fit records
+    its starts; out of range the command names the option."""
+    n = 6000
+    probs = np.zeros((n, 4))
+    pred = np.arange(n) % 4
+    probs[np.arange(n), pred] = np.linspace(1.0, 0.6, n)
+    probs[np.arange(n), (pred + 1) % 4] = 1.0 - probs[np.arange(n), pred]
+    targets = pred.copy()
+    targets[[3, 200, 400, 600, 800]] = (pred[[3, 200, 400, 600, 800]] + 1) % 4  # 5 mistakes among the first 1,000
+    targets[1000::500] = (pred[1000::500] + 1) % 4  # then 0.2 % wrong
+    flagged = np.zeros(n, dtype=bool)
+    one, fit1 = ltt.leaf_thresholds(probs, targets, flagged, ["a", "b", "c", "d"], target=0.99, confidence=0.95,
+                                    min_support=1)
+    assert fit1.threshold is None and all("--ltt-starts 3" in lt.reason for lt in one.values())
+    three, fit3 = ltt.leaf_thresholds(probs, targets, flagged, ["a", "b", "c", "d"], target=0.99, confidence=0.95,
+                                      min_support=1, starts=3)
+    assert fit3.threshold is not None and fit3.starts == 3 and fit3.n_auto >= 2000
+    assert all(lt.threshold == fit3.threshold for lt in three.values())
+    from conftest import make_tiny_bundle
+    from test_calibrate import make_dataset
+
+    data = make_dataset(tmp_path, taxonomy)
+    bundle = make_tiny_bundle(tmp_path / "bundle", taxonomy, input_size=32)
+    assert cli_main(["calibrate", str(bundle), "--data", str(data), "--ltt-starts", "0"]) != 0
+    assert "--ltt-starts must lie in 1..8, got 0" in capsys.readouterr().err

@@ -96,6 +96,8 @@ class CalibrateOptions:
         seed: spot-check seed.
         bound: lower confidence bound of the purity rule (:data:`BOUNDS`).
         confidence: its confidence level.
+        ltt_starts: starting points of ``ltt``'s fixed sequence, the error budget split over them
+            (:mod:`models.calibration.ltt`; 1: the plain sequence).
         unknown_fpr: share of known calibration images the unknown threshold may flag.
         unknown_method: ``auto`` (by AUROC when there are unknowns) or one of :data:`UNKNOWN_METHODS`.
         centroid_max_per_class: cap of training images per class for the centroids (0 = all).
@@ -114,6 +116,7 @@ class CalibrateOptions:
     seed: int = 0
     bound: str = "clopper-pearson"
     confidence: float = 0.95
+    ltt_starts: int = 1
     unknown_fpr: float = 0.05
     unknown_method: str = "auto"
     centroid_max_per_class: int = 200
@@ -141,6 +144,8 @@ class CalibrateOptions:
             problems.append(f"--bound must be one of {', '.join(BOUNDS)}, got {self.bound!r}")
         if not 0.5 <= self.confidence < 1.0:
             problems.append(f"--confidence must lie in [0.5, 1), got {self.confidence}")
+        if not 1 <= self.ltt_starts <= 8:
+            problems.append(f"--ltt-starts must lie in 1..8, got {self.ltt_starts}")
         if not 0.0 < self.unknown_fpr < 1.0:
             problems.append(f"--unknown-fpr must lie strictly between 0 and 1, got {self.unknown_fpr}")
         if self.unknown_method != "auto" and self.unknown_method not in UNKNOWN_METHODS:
@@ -335,10 +340,11 @@ def _thresholds(probs: np.ndarray, data: _Labelled, flagged: np.ndarray, taxonom
                                         {leaf: lt.threshold for leaf, lt in leaves.items()}), {}
     target, confidence = options.target_purity, options.confidence
     leaves, leaf_fit = ltt.leaf_thresholds(probs, data.targets, flagged, taxonomy.leaves, target=target,
-                                           confidence=confidence, min_support=options.min_support)
+                                           confidence=confidence, min_support=options.min_support,
+                                           starts=options.ltt_starts)
     nodes, level_fits = ltt.node_thresholds(probs, data.targets, flagged, taxonomy,
                                             {leaf: lt.threshold for leaf, lt in leaves.items()}, target=target,
-                                            confidence=confidence)
+                                            confidence=confidence, starts=options.ltt_starts)
     return leaves, nodes, {"leaf": leaf_fit, **{f"level {k}": f for k, f in sorted(level_fits.items())}}
 
 

@@ -16,6 +16,9 @@ per-leaf bounds at held-out purity 0.993: small samples per leaf are what the pe
 * The sequence starts at the strictest candidate with ``min(1000, max(z, n / 2))`` images (``z``: images needed
   for the target with no error at all, 299 for 0.99 at 95 %; ``n``: images it sees); the start depends only on
   counts, never on labels, so the test stays valid. A start at a few hundred images stops at the first error.
+  ``--ltt-starts K`` splits the error budget over K starting points (that one, 2x, 4x... as many images), so a
+  model whose most confident images hold a few mistakes is not left with no threshold at all
+  (:func:`models.calibration.risk_control.ltt_threshold`); the default, 1, is the plain sequence.
 * Groups and subgroups (the climbing rule, :func:`node_thresholds`): per tree level, one Learn-then-Test
   threshold on the node's marginal confidence, fitted on the images that climb to that level (their leaf and
   every deeper level missed). So each level's determined images keep the target purity, each with probability
@@ -61,19 +64,22 @@ def _described(fit: LttFit, target: float, confidence: float, n_seen: int) -> st
     if fit.threshold is not None:
         return (f"Learn-then-Test: {fit.n_auto} of {n_seen} calibration images at or above, {fit.errors} wrong "
                 f"(p = {fit.pvalue:.3g} < {1 - confidence:g})")
+    hint = "" if fit.starts > 1 else "; --ltt-starts 3 also starts at 2x and 4x as many"
     return (f"purity: Learn-then-Test rejected no threshold ({n_seen} calibration image(s); the strictest candidate "
             f"with {start_size(n_seen, target, confidence)} of them did not show purity >= {target:g} at "
-            f"{confidence:g})")
+            f"{confidence:g}{hint})")
 
 
 def leaf_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray, leaves: Sequence[str], *,
-                    target: float, confidence: float, min_support: int) -> tuple[dict[str, LeafThreshold], LttFit]:
+                    target: float, confidence: float, min_support: int,
+                    starts: int = 1) -> tuple[dict[str, LeafThreshold], LttFit]:
     """One threshold for every leaf with ``min_support`` calibration predictions (module doc).
 
     Args:
         probs: (N, leaves) temperature-scaled leaf distribution.
         targets: (N,) true leaf index, -1 for an image outside the tree.
         flagged: (N,) whether the unknown detector flags the image.
+        starts: starting points of the fixed sequence (module doc).
 
     Returns:
         each leaf's :class:`LeafThreshold` (its share of the shared threshold, for the report) and the fit.
@@ -86,7 +92,7 @@ def leaf_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray,
     eligible = np.bincount(pred[~flagged], minlength=len(leaves)) >= max(1, min_support)
     seen = ~flagged & eligible[pred]
     fit = ltt_threshold(conf[seen], right[seen], target=target, delta=1.0 - confidence,
-                        min_set=start_size(int(seen.sum()), target, confidence))
+                        min_set=start_size(int(seen.sum()), target, confidence), starts=starts)
     out: dict[str, LeafThreshold] = {}
     for j, leaf in enumerate(leaves):
         n = int(support[j])
@@ -125,8 +131,8 @@ def leaf_floors(leaves: Mapping[str, LeafThreshold], target: float) -> dict[str,
 
 
 def node_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray, taxonomy: Taxonomy,
-                    leaf_cuts: Mapping[str, float | None], *, target: float,
-                    confidence: float) -> tuple[dict[str, LeafThreshold], dict[int, LttFit]]:
+                    leaf_cuts: Mapping[str, float | None], *, target: float, confidence: float,
+                    starts: int = 1) -> tuple[dict[str, LeafThreshold], dict[int, LttFit]]:
     """Per level (deepest first), one threshold for its groups or subgroups, fitted on the images that climb to
     it (module doc); returns each node's :class:`LeafThreshold` (for the report) and each level's fit."""
     best, scores = path_confidences(taxonomy, probs)
@@ -143,7 +149,7 @@ def node_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray,
         seen = open_ & inner[predicted]  # a ragged tree's leaf repeated at this level has its own threshold
         n_seen = int(seen.sum())
         fit = fits[k] = ltt_threshold(scores[k][seen], right[seen], target=target, delta=1.0 - confidence,
-                                      min_set=start_size(n_seen, target, confidence))
+                                      min_set=start_size(n_seen, target, confidence), starts=starts)
         determined = seen & (scores[k] >= (np.inf if fit.threshold is None else fit.threshold))
         for j, node in enumerate(taxonomy.levels[k]):
             if not inner[j]:

@@ -45,6 +45,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="lower confidence bound of --method per-leaf's purity rule (default clopper-pearson; ltt uses "
                         "the exact binomial test)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence level of that bound, or of ltt's promise (default 0.95)")
+    p.add_argument("--ltt-starts", type=int, default=1, metavar="K",
+                   help="ltt: start the fixed sequence at K points (the usual one, then 2x, 4x... as many images), "
+                        "each at 1/K of the error budget, and keep the loosest threshold any rejects: for a model "
+                        "whose most confident images hold a few mistakes (default 1: one start)")
     p.add_argument("--unknown-fpr", type=float, default=0.05,
                    help="share of known calibration images the unknown threshold may flag (default 0.05)")
     p.add_argument("--unknown-method", default="auto", choices=("auto", *UNKNOWN_METHODS),
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     options = CalibrateOptions(
         target_purity=args.target_purity, method=args.method, min_support=args.min_support, spot_check=args.spot_check, seed=args.seed,
         spot_check_by_leaf=dict(args.spot_check_leaf),
-        bound=args.bound, confidence=args.confidence, unknown_fpr=args.unknown_fpr,
+        bound=args.bound, confidence=args.confidence, ltt_starts=args.ltt_starts, unknown_fpr=args.unknown_fpr,
         unknown_method=args.unknown_method, centroid_max_per_class=args.centroid_max_per_class,
         centroid_split=args.centroid_split, split=args.split,
         sources=tuple(args.data), batch_size=args.batch_size, device=args.device)
