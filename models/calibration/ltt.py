@@ -63,8 +63,8 @@ def _described(fit: LttFit, target: float, confidence: float, n_seen: int) -> st
                 f"(at least {images_needed(target, confidence=confidence)} all right are needed)")
     if fit.threshold is not None:
         return (f"Learn-then-Test: {fit.n_auto} of {n_seen} calibration images at or above, {fit.errors} wrong "
-                f"(p = {fit.pvalue:.3g} < {1 - confidence:g})")
-    hint = "" if fit.starts > 1 else "; --ltt-starts 3 also starts at 2x and 4x as many"
+                f"(p = {fit.pvalue:.3g} < {(1 - confidence) / fit.starts:.3g})")
+    hint = "" if fit.starts > 1 else "; --ltt-starts 3 also starts at 2x and 4x as many, where there are that many"
     return (f"purity: Learn-then-Test rejected no threshold ({n_seen} calibration image(s); the strictest candidate "
             f"with {start_size(n_seen, target, confidence)} of them did not show purity >= {target:g} at "
             f"{confidence:g}{hint})")

@@ -27,8 +27,8 @@ stop the whole sequence (measured: ``ltt_global`` auto-judged nothing with a sta
 A model whose few most confident images hold a handful of mistakes still stops at the first test (a CBAM demo
 candidate: 5 mistakes among its 990 most confident calibration images, p = 0.066, so no threshold at all, though
 0.995 pure at 60 % coverage). ``starts`` > 1 runs the sequence from ``starts`` starting points instead, at
-``min_set``, 2x, 4x... as many images (those the images seen allow), each at ``delta / starts`` of the error
-budget (Bonferroni), and keeps the loosest threshold any of them rejects: the starting points depend on counts
+``min_set``, 2x, 4x... as many images (those the images seen allow), each at an equal share of the error budget
+``delta`` (Bonferroni), and keeps the loosest threshold any of them rejects: the starting points depend on counts
 alone, so the promise still holds with probability ``1 - delta``; each sequence is stricter, so a model that
 passes at the first start gets a slightly stricter threshold than with one start.
 """
