@@ -119,7 +119,8 @@ def recalibrate_main(argv: list[str]) -> int:
 
 
 def _recalibrate(args: argparse.Namespace) -> int:
-    from models.calibration.calibrate import CalibrateOptions, calibrate, format_table, write_reports
+    from models.calibration.calibrate import CalibrateOptions, calibrate
+    from models.calibration.report import format_table, write_reports
     from models.data.manifest import load_data
 
     manifest = read_bundle_manifest(args.model)

@@ -7,7 +7,8 @@ import math
 import sys
 from pathlib import Path
 
-from models.calibration.calibrate import METHODS, CalibrateOptions, calibrate, format_table, write_reports
+from models.calibration.calibrate import METHODS, CalibrateOptions, calibrate
+from models.calibration.report import format_table, write_reports
 from models.calibration.thresholds import BOUNDS
 from models.commands.arguments import positive_int
 from models.routing.unknown import UNKNOWN_METHODS
