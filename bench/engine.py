@@ -93,12 +93,12 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
     from app.demo import DEMO_MODEL
     from models.bundle.files import read_bundle_manifest
 
-    images = synth_images(work / "images_engine", 16 if quick else 64, seed=2)
-    results: dict[str, Any] = {}
     only = [f for f in os.environ.get("BENCH_ENGINE_ONLY", "").split(",") if f]  # e.g. "demo": one row, minutes
     unknown = sorted(set(only) - {*FAMILIES, "demo"})
     if unknown:  # a typo would otherwise measure nothing and write an empty result
         raise SystemExit(f"BENCH_ENGINE_ONLY: unknown {', '.join(unknown)}; known: {', '.join((*FAMILIES, 'demo'))}")
+    images = synth_images(work / "images_engine", 16 if quick else 64, seed=2)  # once the names are known good
+    results: dict[str, Any] = {}
     for family in [f for f in (*FAMILIES, "demo") if not only or f in only]:
         log(f"[engine] {family}: optimize (measures every path; minutes for full-size models)")
         trained = family == "demo"  # the bundled demo model: trained and calibrated, judged on the demo's look
