@@ -1,4 +1,4 @@
-"""``python -m bench.drift_drill [--work DIR] [--out DIR] [--per-class N] [--shares 0.02,0.05,0.1,0.2]``.
+"""``python -m bench.drift_drill [--bundle B] [--work DIR] [--out DIR] [--per-class N] [--shares 0.02,0.05,0.1,0.2]``.
 
 Issue #17's drift drill: how many wrong auto-judgments get through after the production line drifts, with and
 without the purity monitor (:mod:`app.services.monitor`), and the spot-check share that needs.
@@ -186,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.drift_drill", description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "drift_drill")
     parser.add_argument("--out", type=Path, default=ROOT / "bench_results")
+    parser.add_argument("--bundle", type=Path, default=DEMO_MODEL,
+                        help="the calibrated bundle (default: resources/demo/model)")
     parser.add_argument("--per-class", type=int, default=40, help="images per leaf in each batch (default 40)")
     parser.add_argument("--shares", default="0.02,0.05,0.1,0.2", help="spot-check shares to simulate")
     parser.add_argument("--replays", type=int, default=6,
@@ -203,9 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     from models.bundle.io import load_bundle
     from models.inference.predictor import Predictor
 
-    bundle = load_bundle(DEMO_MODEL)
+    bundle = load_bundle(args.bundle)
     predictor = Predictor(bundle, batch_size=32)
-    manifest = json.loads((DEMO_MODEL / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((args.bundle / "manifest.json").read_text(encoding="utf-8"))
     calibration = bundle.manifest.calibration
     target = calibration.target_purity
     batches = {}
@@ -213,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"[drift] rendering and predicting {name}")
         batches[name] = predict(predictor, render(work, name, per_class, bundle.manifest.taxonomy),
                                 work / name / "predictions.json")
-    results: dict[str, Any] = {"per_class": per_class, "target_purity": target, "shares": shares,
+    results: dict[str, Any] = {"bundle": str(args.bundle), "per_class": per_class, "target_purity": target, "shares": shares,
                                "replays": args.replays, "arms": {}}
     lines = ["| shift | spot-check share | affected leaves | wrong auto-judgments per affected leaf, no monitor "
              "(max / total) | with the monitor: made (max / total) | still auto at the end (total) | "

@@ -1,6 +1,6 @@
 """Analyst effort: keys per image in the re-judge queue, under two calibrations of one model, side by side.
 
-``python -m bench.effort [--before MANIFEST_OR_REV] [--data MANIFEST] [--out DIR]``
+``python -m bench.effort [--bundle B] [--before MANIFEST_OR_REV] [--data MANIFEST] [--out DIR]``
 
 The demo model's outputs on a test set of a seed never used (the ``bench.coverage_methods`` test set: seed 11, 720
 known images of the 18 types and 81 of three unknown kinds) are routed by the shipped calibration (``after``) and by
@@ -117,6 +117,8 @@ def effort(calibration: Any, taxonomy: Any, out: Any, truths: list[str | None]) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.effort", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bundle", type=Path, default=DEMO_MODEL,
+                        help="the calibrated bundle whose outputs are routed (default: resources/demo/model)")
     parser.add_argument("--before", default=BEFORE_REV, help="a manifest file, or a git revision of the demo's")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "coverage_methods" / "test11" / "manifest.csv")
     parser.add_argument("--out", type=Path, default=ROOT / "bench_results")
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.data.is_file():
         _render(args.data.parent, TEST)
-    bundle = load_bundle(DEMO_MODEL)
+    bundle = load_bundle(args.bundle)
     taxonomy = bundle.manifest.taxonomy
     predictor = Predictor(bundle, batch_size=32)
     samples = read_manifest(args.data, taxonomy, verify_images=False).samples
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     out = collect_outputs(predictor, [s.path for s in samples], keys=True)
     kept = [samples[i] for i in out.index]
     truths = [None if s.is_unknown else s.label for s in kept]
-    results: dict[str, Any] = {"data": str(args.data), "before": args.before, "calibrations": {}}
+    results: dict[str, Any] = {"bundle": str(args.bundle), "data": str(args.data), "before": args.before, "calibrations": {}}
     for name, cal in (("before", _calibration_at(args.before)), ("after", bundle.manifest.calibration)):
         r = effort(cal, taxonomy, out, truths)
         r["method"] = cal.method or "per-leaf"

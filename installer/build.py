@@ -3,7 +3,8 @@
 
 Steps, each printed with its time:
 
-1. the demo model with its workstation runtime: a copy of ``resources/demo/model`` into ``build/installer/``, and
+1. the demo model with its workstation runtime: a copy of ``resources/demo/model_cbam`` (the app's default,
+   ``app/demo.py``) into ``build/installer/``, and
    ``fma-model export-runtime`` on it (needs this environment's torch; checked against torch on the demo batch);
 2. a build environment *without torch*, outside the checkout (:func:`build_venv_dir`: a user cache folder, so the
    checkout never holds a second copy of every dependency's sources and tests), with ``pip install .`` (the workstation
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "build" / "installer"
 DIST = ROOT / "dist"
 APP = DIST / "fma-judge"
+DEMO_MODEL = ROOT / "resources" / "demo" / "model_cbam"  # app/demo.py's DEMO_MODEL (a test holds them equal)
 FORBIDDEN = ("torch", "torchvision", "timm", "pytorch_grad_cam", "nvidia", "triton", "cv2", "scipy", "sklearn",
              "optuna", "onnxscript", "libcudart", "libcublas", "libcudnn", "libtorch")
 """Names that must not appear as a directory or library in the frozen folder (the workstation runtime has no torch)."""
@@ -69,8 +71,8 @@ def venv_python(venv: Path) -> Path:
 
 def demo_model_with_runtime() -> Path:
     """Step 1: the demo bundle with its runtime graphs (re-exported only when the demo model changed)."""
-    source = ROOT / "resources" / "demo" / "model"
-    target = WORK / "demo-model"
+    source = DEMO_MODEL
+    target = WORK / "demo" / source.name  # the frozen app finds it under this name, as app/demo.py does
     stamp = target / ".source-manifest"
     manifest = (source / "manifest.json").read_bytes()
     if stamp.is_file() and stamp.read_bytes() == manifest and (target / "runtime_predict.onnx").is_file():

@@ -335,7 +335,9 @@ def test_screenshot_flag(tmp_path, bundle, batch_dir, lang):
 
 def test_readme_demo_command_opens_the_demo_batch_with_extra_arguments(tmp_path):
     """`python3 dev.py demo --lang zh_TW` (the README's first command, with an option) opens the demo batch."""
-    if not (ROOT / ".venv").exists() or not (ROOT / "resources" / "demo" / "model").is_dir():
+    from app.demo import DEMO_MODEL
+
+    if not (ROOT / ".venv").exists() or not DEMO_MODEL.is_dir():
         pytest.skip("needs the project's .venv and the bundled demo")
     import sqlite3
     from contextlib import closing
@@ -354,7 +356,7 @@ def test_readme_demo_command_opens_the_demo_batch_with_extra_arguments(tmp_path)
     assert out.stat().st_size > 10_000
     with closing(sqlite3.connect(tmp_path / "db.sqlite")) as db:
         versions = [v for (v,) in db.execute("SELECT version FROM model_versions")]
-    assert versions == [read_bundle_manifest(ROOT / "resources" / "demo" / "model").model_version]
+    assert versions == [read_bundle_manifest(DEMO_MODEL).model_version]
     assert other.as_posix() in (tmp_path / "s.ini").read_text(encoding="utf-8")
 
 

@@ -49,6 +49,19 @@ print(len(names), "torch" in sys.modules)
     assert int(count) > 40 and torch_loaded == "False"
 
 
+def test_the_installer_freezes_the_model_the_app_opens_by_default():
+    import importlib.util
+
+    from app.demo import DEMO_MODEL
+
+    spec = importlib.util.spec_from_file_location("installer_build", ROOT / "installer" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)  # only the standard library: nothing runs on import
+    assert build.DEMO_MODEL == DEMO_MODEL and (DEMO_MODEL / "manifest.json").is_file()
+    # the spec puts the exported copy where the frozen app's app/demo.py looks: resources/demo/<the same name>
+    assert 'f"resources/demo/{DEMO_MODEL.name}"' in (ROOT / "installer" / "fma-judge.spec").read_text(encoding="utf-8")
+
+
 FROZEN = ROOT / "dist" / "fma-judge" / ("fma-judge-cli.exe" if os.name == "nt" else "fma-judge")
 
 
