@@ -24,6 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+
+def exported_demo() -> Path:
+    """The app's default demo model with its workstation runtime graphs, where ``installer/build.py`` writes it."""
+    from app.demo import DEMO_MODEL
+
+    return ROOT / "build" / "installer" / "demo" / DEMO_MODEL.name
+
 # Full-size members of the two families the issue names; tiny ones (same code paths) for --quick.
 FAMILIES: dict[str, dict[str, Any]] = {
     "convnext_tiny": {"backbone": "convnext_tiny"},

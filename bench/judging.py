@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, log, percentile, prepared_bundle, spinners, synth_images
+from bench.common import ROOT, exported_demo, log, percentile, prepared_bundle, spinners, synth_images
 from bench.startup import launch
 
 TARGETS = {"image_p95_ms": 100.0, "image_max_ms": 250.0, "heatmap_p95_ms": 250.0, "first_prediction_s": 2.0,
@@ -123,7 +123,7 @@ def run_one(bundle: Path, folder: Path, tmp: Path, *, options: dict[str, Any]) -
                           "lost": out["acknowledged"] - in_db}, "error": out["error"]}
 
 
-RUNTIME_DEMO = ROOT / "build" / "installer" / "demo-model"
+RUNTIME_DEMO = exported_demo()
 """The demo model with its workstation runtime graphs (``installer/build.py`` exports it): run as ``demo-runtime``
 when it is there (``BENCH_JUDGING_ONLY=demo-runtime`` runs only it)."""
 

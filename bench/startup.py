@@ -9,8 +9,8 @@ no store at all, the very first start) and its own settings file:
 * ``frozen``: the PyInstaller folder (``python installer/build.py``), torch-free, on its bundled demo model with
   runtime graphs (left out when the folder does not exist);
 * ``dev-runtime``: the development install on the same exported demo model (ONNX Runtime, torch never imported);
-* ``dev-torch``: the development install on the repository's demo model (torch, timm and grad-cam imported on the
-  model thread).
+* ``dev-torch``: the development install on the repository's demo model (``app.demo.DEMO_MODEL``; torch and timm
+  imported on the model thread).
 
 The app writes when its window first shows and when the panel first shows a prediction
 (``FMA_JUDGE_STARTUP_LOG``, :mod:`app.ui.startup_log`); launch is ``time.time()`` just before the process starts.
@@ -31,10 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, load_average, log, machine, spinners
+from app.demo import DEMO_MODEL
+from bench.common import ROOT, exported_demo, load_average, log, machine, spinners
 
-DEMO = ROOT / "resources" / "demo"
-EXPORTED = ROOT / "build" / "installer" / "demo-model"  # made by installer/build.py (or --export)
+EXPORTED = exported_demo()  # made by installer/build.py
 TARGETS = {"window_s": 1.5, "first_prediction_s": 2.0}
 TIMEOUT_S = 120.0
 
@@ -90,7 +90,7 @@ def variants(frozen: Path | None) -> dict[str, list[str]]:
         out["frozen"] = [str(frozen / "fma-judge")]
     if (EXPORTED / "runtime_predict.onnx").is_file():
         out["dev-runtime"] = [*dev, "--model", str(EXPORTED)]
-    out["dev-torch"] = [*dev, "--model", str(DEMO / "model")]
+    out["dev-torch"] = [*dev, "--model", str(DEMO_MODEL)]
     return out
 
 
