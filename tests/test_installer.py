@@ -41,12 +41,28 @@ for name in names:
     importlib.import_module(name)
 import models.inference.runtime, models.inference.core, models.inference.arrays, models.bundle.spectrum
 print(len(names), "torch" in sys.modules)
+print(" ".join(sorted(sys.modules)))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300,
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert out.returncode == 0, out.stderr[-3000:]
-    count, torch_loaded = out.stdout.split()
+    first, imported = out.stdout.splitlines()[-2:]
+    count, torch_loaded = first.split()
     assert int(count) > 40 and torch_loaded == "False"
+    # nothing the workstation imports may be left out of the frozen app (safetensors was, and the frozen app could
+    # not load a bundle with a spectrum head)
+    excluded = _spec_excludes()
+    frozen_out = sorted(m for m in imported.split() if any(m == e or m.startswith(e + ".") for e in excluded))
+    assert "torch" in excluded and not frozen_out, frozen_out
+
+
+def _spec_excludes() -> list[str]:
+    """The ``excludes`` list of installer/fma-judge.spec (a literal list)."""
+    import ast
+
+    tree = ast.parse((ROOT / "installer" / "fma-judge.spec").read_text(encoding="utf-8"))
+    (node,) = [n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "excludes"]
+    return ast.literal_eval(node.value)
 
 
 def test_the_installer_freezes_the_model_the_app_opens_by_default():

@@ -267,6 +267,40 @@ def test_a_database_that_cannot_be_written_fails_the_model_load_in_the_app(qtbot
     win.close()
 
 
+def test_a_module_missing_from_the_install_is_a_clear_model_error_and_the_app_leaves_loading(
+        qtbot, engine, bundle, monkeypatch):
+    """A frozen app built without a module the model needs (safetensors, for a spectrum head, until 2026-12-04) said
+    nothing: the model thread died with the ImportError and the window waited for the model for ever. Now the load
+    fails with the module's name, and any other failure of a load still ends "loading the model"."""
+    pytest.importorskip("pytestqt")
+    from app.services.judging import JudgingService
+    from app.ui.main_window import MainWindow
+
+    def missing(*_a, **_k):
+        raise ModuleNotFoundError("No module named 'safetensors'", name="safetensors")
+
+    monkeypatch.setattr(PredictingService, "_prepare", missing)
+    with pytest.raises(ModelLoadError, match=r"lacks a module the model needs \(No module named 'safetensors'\)"):
+        PredictingService(engine).load(bundle)
+
+    monkeypatch.setattr("PySide6.QtWidgets.QMessageBox.warning", lambda *a, **k: None)
+    win = MainWindow(JudgingService(engine, "alice"), lang="en")
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.worker.modelFailed, timeout=60_000) as failed:
+        win.load_model(bundle)
+    assert "No module named 'safetensors'" in failed.args[0]
+
+    def odd(*_a, **_k):
+        raise KeyError("spectrum")
+
+    monkeypatch.setattr(PredictingService, "_prepare", odd)
+    with qtbot.waitSignal(win.worker.modelFailed, timeout=60_000) as failed:
+        win.load_model(bundle)
+    assert failed.args[0] == f"{bundle}: KeyError: 'spectrum'"
+    assert win.model is None and win.status.model_label.text() == "No model"
+    win.close()
+
+
 def test_warm_makes_the_model_ahead_and_load_takes_it_or_its_error(engine, bundle, tmp_path, monkeypatch):
     """The app warms its model while the database opens: load() of that bundle reads and makes it only once; a
     bundle that cannot be read fails in load() with the warm-up's message; another path is read anew."""

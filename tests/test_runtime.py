@@ -206,6 +206,18 @@ def test_self_test_passes_on_an_exported_bundle_and_names_each_failure(exported,
     assert lines[2].startswith("FAIL  model") and f"the training machine gave {ref['leaf']}" in lines[2]
     assert lines[3].startswith("FAIL  database") and lines[-1].endswith("failed: model, database")
 
+    # a module the model needs is missing from the install (a frozen app built without it): a FAIL line, not a crash
+    import models.inference.runtime as runtime
+
+    def missing(*_a, **_k):
+        raise ModuleNotFoundError("No module named 'safetensors'", name="safetensors")
+
+    monkeypatch.setattr(runtime, "RuntimePredictor", missing)
+    lines.clear()
+    assert selftest.run(["--self-test", "--db", db, "--model", str(bundle)], out=lines.append) == 1
+    assert lines[2].startswith("FAIL  model") and "No module named 'safetensors'" in lines[2]
+    assert lines[3].startswith("PASS  database") and lines[-1].endswith("failed: model")
+
 
 def test_self_test_names_missing_qt_libraries_with_the_install_command(monkeypatch):
     from app import selftest, syscheck
@@ -232,6 +244,13 @@ def test_exporting_a_cbam_bundle_checks_its_cbam_heatmap(tmp_path, taxonomy, cap
     assert "CBAM heatmaps within" in capsys.readouterr().out
     parity = json.loads((bundle / "manifest.json").read_text())["runtime"]["parity"]
     assert parity["max_cbam_heatmap_diff"] <= runtime_export.MAX_CBAM_DIFF
+    # the app asks for the heatmap of the fused leaf when a spectrum changed it: CBAM attention either way, on both
+    # paths (the runtime gave LayerCAM then, until 2026-12-04, so the installed app showed no CBAM on such images)
+    from models.inference.predictor import Predictor
+
+    other = load_bundle(bundle).manifest.taxonomy.leaves[-1]
+    for predictor in (RuntimePredictor(bundle), Predictor(load_bundle(bundle))):
+        assert predictor.heatmap(DEMO_BATCH[0])[1] == predictor.heatmap(DEMO_BATCH[0], leaf=other)[1] == "cbam"
 
     real = RuntimePredictor.forward_batch
 

@@ -193,6 +193,10 @@ class PredictingService:
         except (BundleError, OSError, ValueError, RuntimeError) as exc:
             self.predictor, self.info = None, None
             raise ModelLoadError(str(exc)) from exc
+        except ImportError as exc:  # a part of the install is missing (a frozen app built without it)
+            self.predictor, self.info = None, None
+            raise ModelLoadError(f"{path}: this install lacks a module the model needs ({exc}); reinstall the app, "
+                                 "or install the missing package") from exc
         # The store (SQLAlchemy) is imported here, not with this module: the app's window imports this module and is
         # on screen before SQLAlchemy is imported.
         from app.store import repo

@@ -189,6 +189,9 @@ class ModelWorker(QThread):
             except (ModelLoadError, StoreError) as exc:  # StoreError: its version could not be registered
                 self.modelFailed.emit(str(exc))
                 return
+            except Exception as exc:  # anything else: the window must still leave "loading the model"
+                self.modelFailed.emit(f"{path}: {type(exc).__name__}: {exc}")
+                return
         self.modelLoaded.emit(info)
 
     def _do_predict(self, payload) -> None:

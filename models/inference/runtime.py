@@ -147,10 +147,12 @@ class RuntimePredictor(PredictorCore):
         return layercam_maps(raw[:, 0], self.input_size, HEATMAP_FLIPS, self.record.heatmap_stride)
 
     def heatmap(self, image: ImageSource, *, leaf: str | None = None) -> tuple[np.ndarray, str]:
-        """Heatmap for one image (H, W in 0..1 at the input resolution), and its kind (as ``Predictor.heatmap``)."""
+        """Heatmap for one image (H, W in 0..1 at the input resolution), and its kind (as ``Predictor.heatmap``:
+        CBAM attention does not depend on the leaf, so a network with CBAM gives it whatever ``leaf`` is named; the
+        app names the fused leaf of an image with a spectrum)."""
         x = self.preprocess(image)
         out = self.forward_batch(x[None])
-        if out.cbam_maps is not None and leaf is None:
+        if out.cbam_maps is not None:
             return out.cbam_maps[0], "cbam"
         target = self.taxonomy.leaves.index(leaf) if leaf else int(np.argmax(out.leaf_probs[0]))
         return self.layercam(x, target), "gradcam"
