@@ -109,6 +109,8 @@ def recalibrate_main(argv: list[str]) -> int:
     parser.add_argument("--min-support", type=int, help="default: the bundle's current calibration's")
     parser.add_argument("--method", choices=("ltt", "per-leaf"),
                         help="default: the bundle's current calibration's (per-leaf for one made before ltt existed)")
+    parser.add_argument("--ltt-starts", type=int, metavar="K",
+                        help="ltt's starting points (default: the bundle's current calibration's, else 1)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     try:
@@ -116,6 +118,14 @@ def recalibrate_main(argv: list[str]) -> int:
     except (BundleError, StoreError, ExportError, ValueError, OSError) as exc:
         print(f"fma-judge recalibrate: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _chosen_unknown_method(now: Any) -> str | None:
+    """The unknown score the bundle's calibration was told to use (``--unknown-method``), else None: one it chose by
+    AUROC is chosen again on the judged images."""
+    if now is None or now.unknown is None or now.unknown_fit is None or now.unknown_fit.selected_by != "option":
+        return None
+    return now.unknown.method
 
 
 def _recalibrate(args: argparse.Namespace) -> int:
@@ -159,6 +169,11 @@ def _recalibrate(args: argparse.Namespace) -> int:
             target_purity=keep(args.target_purity, now and now.target_purity, defaults.target_purity),
             min_support=keep(args.min_support, now and now.min_support, defaults.min_support),
             method=keep(args.method, now and (now.method or "per-leaf"), defaults.method),
+            ltt_starts=keep(args.ltt_starts, now and now.ltt_starts, defaults.ltt_starts),
+            bound=keep(None, now and now.bound, defaults.bound),
+            confidence=keep(None, now and now.confidence, defaults.confidence),
+            unknown_fpr=keep(None, now and now.unknown_fpr, defaults.unknown_fpr),
+            unknown_method=keep(None, _chosen_unknown_method(now), defaults.unknown_method),
             spot_check=keep(args.spot_check, now and now.spot_check, defaults.spot_check),
             spot_check_by_leaf=dict(args.spot_check_leaf) if args.spot_check_leaf is not None else
             dict(now.spot_check_by_leaf) if now else {}, split="judged", sources=(f"store {engine.url.render_as_string(hide_password=True)}",),

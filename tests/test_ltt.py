@@ -187,3 +187,15 @@ def test_ltt_starts_reach_the_leaves_and_the_reason_names_the_option(tmp_path, t
     bundle = make_tiny_bundle(tmp_path / "bundle", taxonomy, input_size=32)
     assert cli_main(["calibrate", str(bundle), "--data", str(data), "--ltt-starts", "0"]) != 0
     assert "--ltt-starts must lie in 1..8, got 0" in capsys.readouterr().err
+    # the manifest says how many starts its threshold had, the printed line too; an old manifest reads as one start
+    assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.01", "--min-support", "1",
+                     "--ltt-starts", "2", "--out", str(tmp_path / "report")]) == 0
+    assert "(Learn-then-Test, 2 starts at 1/2 of the error budget each)" in capsys.readouterr().out
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["routing"]["ltt_starts"] == 2 and Calibration.from_manifest(manifest).ltt_starts == 2
+    assert Calibration.from_manifest(manifest).to_manifest()["routing"]["ltt_starts"] == 2
+    del manifest["routing"]["ltt_starts"]
+    assert Calibration.from_manifest(manifest).ltt_starts is None
+    manifest["routing"]["ltt_starts"] = 0
+    with pytest.raises(RoutingError, match=r"routing\.ltt_starts"):
+        Calibration.from_manifest(manifest)

@@ -210,10 +210,16 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
                                  action="accept", analyst="amy")
     engine.dispose()
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--out", str(tmp_path / "recal"),
-                 "--since", "2000-01-01", "--spot-check", "0.1"]) == 0
+                 "--since", "2000-01-01", "--spot-check", "0.1", "--ltt-starts", "3"]) == 0
     cal = read_bundle_manifest(tmp_path / "recal").calibration
     assert cal is not None and cal.calibrated_on is not None
     assert (cal.calibrated_on.n, cal.calibrated_on.n_unknown, cal.spot_check) == (8, 1, 0.1)
+    assert (cal.method, cal.ltt_starts, cal.confidence) == ("ltt", 3, 0.95)  # the manifest says how it was fitted
+    # recalibrating that bundle keeps what it was calibrated with (the shipped demo model needs its three starts)
+    assert main(["recalibrate", "--model", str(tmp_path / "recal"), "--db", url, "--out", str(tmp_path / "again"),
+                 "--since", "2000-01-01"]) == 0
+    again = read_bundle_manifest(tmp_path / "again").calibration
+    assert (again.ltt_starts, again.spot_check, again.created >= cal.created) == (3, 0.1, True)
     assert read_bundle_manifest(bundle).calibration is None  # --out leaves the original as it was
     capsys.readouterr()
     assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", url]) == 0

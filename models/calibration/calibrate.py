@@ -275,6 +275,7 @@ def calibrate(
         temperature_before=bundle.manifest.effective_temperature, unknown_fit=fit,
         node_thresholds={node: lt.threshold for node, lt in nodes.items()}, method=options.method,
         leaf_floor={} if options.method == "per-leaf" else ltt.leaf_floors(leaves, options.target_purity),
+        ltt_starts=options.ltt_starts if options.method == "ltt" else None,
     )
     summary = _summary(calibration, data, probs, temperature, bundle.manifest)
     summary["method"] = options.method

@@ -22,6 +22,11 @@ def _threshold_row(name: str, lt: LeafThreshold, without: str) -> str:
             f"{lt.purity:>7.3f} {lt.purity_lower:>6.3f}")
 
 
+def _starts(starts: int) -> str:
+    """How many starting points the fixed sequence had, when more than one (``--ltt-starts``)."""
+    return "" if starts <= 1 else f", {starts} starts at 1/{starts} of the error budget each"
+
+
 def format_table(result: CalibrationResult) -> str:
     """The per-leaf table and the overall lines, as printed by the command."""
     head = f"{'leaf':<22} {'support':>7} {'threshold':>9} {'coverage':>8} {'purity':>7} {'lower':>6}  note"
@@ -32,7 +37,7 @@ def format_table(result: CalibrationResult) -> str:
     if s.get("method") == "ltt":
         fit = s["ltt"]["leaf"]
         lines += ["", f"method ltt: purity >= {opts.target_purity:g} over all auto-judged images, with probability "
-                      f"{opts.confidence:g} (Learn-then-Test); one threshold "
+                      f"{opts.confidence:g} (Learn-then-Test{_starts(opts.ltt_starts)}); one threshold "
                   + ("none" if fit["threshold"] is None else f"{fit['threshold']:.4f}: {fit['n_auto']} of "
                      f"{fit['candidates']} calibration images at or above, {fit['errors']} wrong, "
                      f"p = {fit['pvalue']:.3g}")]

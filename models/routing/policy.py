@@ -168,6 +168,8 @@ class Calibration:
             ``confidence``), where that is below ``target_purity``: under one promise over all leaves (``ltt``) a
             leaf may be weaker than the target, and the purity monitor holds it to this instead
             (:meth:`purity_floor`).
+        ltt_starts: the starting points of ``ltt``'s fixed sequence (``fma-model calibrate --ltt-starts``, the error
+            budget split over them); None for one made before the option (one start).
     """
 
     thresholds: Mapping[str, float | None]
@@ -189,6 +191,7 @@ class Calibration:
     spot_check_by_leaf: Mapping[str, float] = field(default_factory=dict)
     method: str | None = None
     leaf_floor: Mapping[str, float] = field(default_factory=dict)
+    ltt_starts: int | None = None
 
     def __post_init__(self) -> None:
         for what, share in (("spot_check", self.spot_check), *(
@@ -241,7 +244,7 @@ class Calibration:
         try:
             keys = {"target_purity", "min_support", "spot_check", "spot_check_seed", "bound", "confidence",
                     "unknown_fpr", "created", "temperature_before", "notes", "node_thresholds",
-                    "spot_check_by_leaf", "method", "leaf_floor"}
+                    "spot_check_by_leaf", "method", "leaf_floor", "ltt_starts"}
             nodes = settings.get("node_thresholds") or {}
             if not isinstance(nodes, Mapping):
                 raise RoutingError("manifest 'routing.node_thresholds' must be an object {node: number or null}")
@@ -277,6 +280,7 @@ class Calibration:
                                     for k, v in by_leaf.items()},
                 method=_method(settings.get("method")),
                 leaf_floor={str(k): _number(v, f"routing.leaf_floor.{k}", 0.0, 1.0) or 0.0 for k, v in floors.items()},
+                ltt_starts=_integer(settings.get("ltt_starts"), "routing.ltt_starts", 1),
             )
         except (TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, RoutingError):
@@ -294,7 +298,7 @@ class Calibration:
             "created": self.created, "temperature_before": self.temperature_before, "notes": dict(self.notes),
             "node_thresholds": dict(self.node_thresholds) or None,
             "spot_check_by_leaf": dict(self.spot_check_by_leaf) or None, "method": self.method,
-            "leaf_floor": dict(self.leaf_floor) or None,
+            "leaf_floor": dict(self.leaf_floor) or None, "ltt_starts": self.ltt_starts,
         }
         out: dict[str, Any] = {
             "thresholds": dict(self.thresholds),
