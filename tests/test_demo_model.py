@@ -44,3 +44,19 @@ def test_demo_model_classifies_and_points_at_the_defects(tmp_path: Path, bundle:
     first = DEMO / "batch" / sorted(p.name for p in (DEMO / "batch").glob("*.png"))[0]
     made = Predictor(DEMO / bundle).heatmaps([first])[0]
     assert not isinstance(made, str) and made[1] == BUNDLES[bundle] and float(made[0].max()) > 0
+
+
+def test_the_default_demo_model_auto_judges_and_says_how_its_threshold_was_found() -> None:
+    """The app's default bundle has one leaf threshold for every leaf (with one Learn-then-Test start it got none:
+    every image to a person) and records the three starts it was calibrated with, so a recalibration keeps them."""
+    from app.demo import DEMO_MODEL
+    from models.bundle.files import read_bundle_manifest
+
+    if not (DEMO_MODEL / "manifest.json").is_file():
+        pytest.skip("the default demo model is not present")
+    manifest = read_bundle_manifest(DEMO_MODEL)
+    cal = manifest.calibration
+    assert cal is not None and cal.method == "ltt" and cal.ltt_starts == 3 and cal.target_purity == 0.99
+    assert len(set(cal.thresholds.values())) == 1 and None not in cal.thresholds.values()
+    assert set(cal.thresholds) == set(manifest.taxonomy.leaves)
+    assert cal.unknown is not None and cal.unknown.method == "stages" and manifest.spectrum is not None
