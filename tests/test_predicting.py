@@ -271,7 +271,8 @@ def test_a_module_missing_from_the_install_is_a_clear_model_error_and_the_app_le
         qtbot, engine, bundle, monkeypatch):
     """A frozen app built without a module the model needs (safetensors, for a spectrum head, until 2026-12-04) said
     nothing: the model thread died with the ImportError and the window waited for the model for ever. Now the load
-    fails with the module's name, and any other failure of a load still ends "loading the model"."""
+    fails with the module's name, and any other failure of a load leaves no model (not the one before) and ends
+    "loading the model"."""
     pytest.importorskip("pytestqt")
     from app.services.judging import JudgingService
     from app.ui.main_window import MainWindow
@@ -279,6 +280,7 @@ def test_a_module_missing_from_the_install_is_a_clear_model_error_and_the_app_le
     def missing(*_a, **_k):
         raise ModuleNotFoundError("No module named 'safetensors'", name="safetensors")
 
+    real_prepare = PredictingService._prepare
     monkeypatch.setattr(PredictingService, "_prepare", missing)
     with pytest.raises(ModelLoadError, match=r"lacks a module the model needs \(No module named 'safetensors'\)"):
         PredictingService(engine).load(bundle)
@@ -294,6 +296,13 @@ def test_a_module_missing_from_the_install_is_a_clear_model_error_and_the_app_le
         raise KeyError("spectrum")
 
     monkeypatch.setattr(PredictingService, "_prepare", odd)
+    service = PredictingService(engine)
+    monkeypatch.setattr(PredictingService, "_prepare", real_prepare)
+    service.load(bundle)
+    monkeypatch.setattr(PredictingService, "_prepare", odd)
+    with pytest.raises(ModelLoadError, match=r"KeyError: 'spectrum'"):
+        service.load(bundle)
+    assert service.predictor is None  # never the model loaded before: the window says "No model"
     with qtbot.waitSignal(win.worker.modelFailed, timeout=60_000) as failed:
         win.load_model(bundle)
     assert failed.args[0] == f"{bundle}: KeyError: 'spectrum'"

@@ -197,6 +197,9 @@ class PredictingService:
             self.predictor, self.info = None, None
             raise ModelLoadError(f"{path}: this install lacks a module the model needs ({exc}); reinstall the app, "
                                  "or install the missing package") from exc
+        except Exception as exc:  # anything else: no model (never the one before), and the reason by name
+            self.predictor, self.info = None, None
+            raise ModelLoadError(f"{path}: {type(exc).__name__}: {exc}") from exc
         # The store (SQLAlchemy) is imported here, not with this module: the app's window imports this module and is
         # on screen before SQLAlchemy is imported.
         from app.store import repo
