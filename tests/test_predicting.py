@@ -228,41 +228,48 @@ def test_classify_predicts_what_this_model_has_not_predicted_even_after_another_
     assert (again.predicted, again.already) == (0, 11)
 
 
-def test_a_malformed_manifest_fails_the_model_load_in_the_app_with_its_message(qtbot, engine, bundle, tmp_path,
-                                                                               monkeypatch):
-    pytest.importorskip("pytestqt")
+def _window_warning_into(qtbot, engine, monkeypatch, warned: list | None = None):
+    """A main window whose warning boxes are recorded in ``warned`` (or dropped) instead of shown."""
     from app.services.judging import JudgingService
     from app.ui.main_window import MainWindow
 
-    broken = _broken(bundle, tmp_path / "broken", input_size=[3, 100000, 100000])
-    warned = []
-    monkeypatch.setattr("PySide6.QtWidgets.QMessageBox.warning", lambda *a, **k: warned.append(a))
+    monkeypatch.setattr("PySide6.QtWidgets.QMessageBox.warning",
+                        lambda *a, **k: None if warned is None else warned.append(a))
     win = MainWindow(JudgingService(engine, "alice"), lang="en")
     qtbot.addWidget(win)
+    return win
+
+
+def _failed_load(qtbot, win, path) -> str:
+    """Load ``path`` in the window; the message of the model load that failed."""
     with qtbot.waitSignal(win.worker.modelFailed, timeout=60_000) as failed:
-        win.load_model(broken)
-    assert failed.args[0].startswith(f"{broken}/manifest.json: 'input_size' must be [3, height, width]")
+        win.load_model(path)
+    return failed.args[0]
+
+
+def test_a_malformed_manifest_fails_the_model_load_in_the_app_with_its_message(qtbot, engine, bundle, tmp_path,
+                                                                               monkeypatch):
+    pytest.importorskip("pytestqt")
+    broken = _broken(bundle, tmp_path / "broken", input_size=[3, 100000, 100000])
+    warned = []
+    win = _window_warning_into(qtbot, engine, monkeypatch, warned)
+    message = _failed_load(qtbot, win, broken)
+    assert message.startswith(f"{broken}/manifest.json: 'input_size' must be [3, height, width]")
     assert win.model is None and win.status.model_label.text() == "No model"
-    assert len(warned) == 1 and failed.args[0] in warned[0][2]  # the analyst reads the same line
+    assert len(warned) == 1 and message in warned[0][2]  # the analyst reads the same line
     win.close()
 
 
 def test_a_database_that_cannot_be_written_fails_the_model_load_in_the_app(qtbot, engine, bundle, monkeypatch):
     pytest.importorskip("pytestqt")
-    from app.services.judging import JudgingService
     from app.store.errors import StoreError
-    from app.ui.main_window import MainWindow
 
     def refuse(*_a, **_k):
         raise StoreError("Cannot write to the database sqlite:///x: attempt to write a readonly database")
 
     monkeypatch.setattr(repo, "register_model_version", refuse)
-    monkeypatch.setattr("PySide6.QtWidgets.QMessageBox.warning", lambda *a, **k: None)
-    win = MainWindow(JudgingService(engine, "alice"), lang="en")
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.worker.modelFailed, timeout=60_000) as failed:
-        win.load_model(bundle)
-    assert "readonly database" in failed.args[0]
+    win = _window_warning_into(qtbot, engine, monkeypatch)
+    assert "readonly database" in _failed_load(qtbot, win, bundle)
     assert win.model is None and win.status.model_label.text() == "No model"
     win.close()
 
@@ -274,8 +281,6 @@ def test_a_module_missing_from_the_install_is_a_clear_model_error_and_the_app_le
     fails with the module's name, and any other failure of a load leaves no model (not the one before) and ends
     "loading the model"."""
     pytest.importorskip("pytestqt")
-    from app.services.judging import JudgingService
-    from app.ui.main_window import MainWindow
 
     def missing(*_a, **_k):
         raise ModuleNotFoundError("No module named 'safetensors'", name="safetensors")
@@ -285,12 +290,8 @@ def test_a_module_missing_from_the_install_is_a_clear_model_error_and_the_app_le
     with pytest.raises(ModelLoadError, match=r"lacks a module the model needs \(No module named 'safetensors'\)"):
         PredictingService(engine).load(bundle)
 
-    monkeypatch.setattr("PySide6.QtWidgets.QMessageBox.warning", lambda *a, **k: None)
-    win = MainWindow(JudgingService(engine, "alice"), lang="en")
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.worker.modelFailed, timeout=60_000) as failed:
-        win.load_model(bundle)
-    assert "No module named 'safetensors'" in failed.args[0]
+    win = _window_warning_into(qtbot, engine, monkeypatch)
+    assert "No module named 'safetensors'" in _failed_load(qtbot, win, bundle)
 
     def odd(*_a, **_k):
         raise KeyError("spectrum")
@@ -303,9 +304,7 @@ def test_a_module_missing_from_the_install_is_a_clear_model_error_and_the_app_le
     with pytest.raises(ModelLoadError, match=r"KeyError: 'spectrum'"):
         service.load(bundle)
     assert service.predictor is None  # never the model loaded before: the window says "No model"
-    with qtbot.waitSignal(win.worker.modelFailed, timeout=60_000) as failed:
-        win.load_model(bundle)
-    assert failed.args[0] == f"{bundle}: KeyError: 'spectrum'"
+    assert _failed_load(qtbot, win, bundle) == f"{bundle}: KeyError: 'spectrum'"
     assert win.model is None and win.status.model_label.text() == "No model"
     win.close()
 
