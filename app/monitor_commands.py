@@ -110,7 +110,8 @@ def recalibrate_main(argv: list[str]) -> int:
     parser.add_argument("--method", choices=("ltt", "per-leaf"),
                         help="default: the bundle's current calibration's (per-leaf for one made before ltt existed)")
     parser.add_argument("--ltt-starts", type=int, metavar="K",
-                        help="ltt's starting points (default: the bundle's current calibration's, else 1)")
+                        help="ltt's starting points (default: the bundle's current calibration's; 1 for an ltt calibration "
+                             "that does not record them, made when one start was the only kind)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     try:
@@ -169,7 +170,8 @@ def _recalibrate(args: argparse.Namespace) -> int:
             target_purity=keep(args.target_purity, now and now.target_purity, defaults.target_purity),
             min_support=keep(args.min_support, now and now.min_support, defaults.min_support),
             method=keep(args.method, now and (now.method or "per-leaf"), defaults.method),
-            ltt_starts=keep(args.ltt_starts, now and now.ltt_starts, defaults.ltt_starts),
+            ltt_starts=keep(args.ltt_starts, now and (now.ltt_starts or (1 if now.method == "ltt" else None)),
+                            defaults.ltt_starts),
             bound=keep(None, now and now.bound, defaults.bound),
             confidence=keep(None, now and now.confidence, defaults.confidence),
             unknown_fpr=keep(None, now and now.unknown_fpr, defaults.unknown_fpr),

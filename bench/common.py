@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+ROUTING_DEMO = ROOT / "resources" / "demo" / "model"
+"""The first demo bundle (EfficientNet-Lite0), on which the README's routing figures of issue #17 were measured;
+the routing benches default to it. The app's default is :data:`app.demo.DEMO_MODEL`."""
+
 
 def exported_demo() -> Path:
     """The app's default demo model with its workstation runtime graphs, where ``installer/build.py`` writes it."""

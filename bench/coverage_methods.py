@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import ROOT, log, write_result
+from bench.common import ROOT, ROUTING_DEMO, log, write_result
 
-DEMO_MODEL = ROOT / "resources" / "demo" / "model"
 CALIB = ["--seed", "3", "--unknown-classes", "3", "--split", "0,1,0", "--difficulty", "0.3"]
 TEST = ["--per-class", "40", "--seed", "11", "--unknown-classes", "3", "--unknown-per-class", "27", "--difficulty",
         "0.3", "--split", "0,0,1"]
@@ -86,11 +85,81 @@ def _node_frontier(taxonomy: Any, target: float, sets: dict[str, Any]) -> dict[s
     return out
 
 
+def _union_fit(taxonomy: Any, cut: np.ndarray, data: Any, target: float, starts: int) -> dict[int, float | None]:
+    """Per group/subgroup level, one Learn-then-Test threshold promising the target purity at that level over the
+    images determined there *or deeper* (the union), instead of the product's promise over the images that climb
+    to it (:func:`models.calibration.ltt.node_thresholds`)."""
+    from models.calibration.ltt import start_size
+    from models.calibration.risk_control import ltt_threshold
+    from models.routing.policy import path_confidences
+
+    best, scores = path_confidences(taxonomy, data.probs)
+    known = data.targets >= 0
+    truth = np.where(known, data.targets, 0)
+    deeper = ~data.flagged & (scores[-1] >= cut[best])
+    out: dict[int, float | None] = {}
+    for k in range(len(taxonomy.level_sizes) - 2, -1, -1):
+        predicted = taxonomy.leaf_level_index[best, k]
+        right = known & (predicted == taxonomy.leaf_level_index[truth, k])
+        inner = np.array([not taxonomy.node(n).is_leaf for n in taxonomy.levels[k]])[predicted]
+        seen = ~data.flagged & (inner | deeper)
+        fit = ltt_threshold(np.where(deeper, 2.0, scores[k])[seen], right[seen], target=target,
+                            min_set=start_size(int(seen.sum()), target, 0.95), starts=starts)
+        out[k] = fit.threshold
+        if fit.threshold is not None:
+            deeper |= ~data.flagged & inner & (scores[k] >= fit.threshold)
+    return out
+
+
+def _node_promises(taxonomy: Any, target: float, leaf_cut: float | None, calib: Any, test: Any) -> dict[str, Any]:
+    """The group and subgroup thresholds under the product's promise (each level's determined images) and under a
+    promise over the union (a level and everything deeper), three starts each, judged on the test set: the share
+    of known images with group and subgroup determined, the purity of that union, and of the images whose deepest
+    determined node is the subgroup or the group."""
+    from models.calibration.ltt import node_thresholds
+    from models.routing.policy import path_confidences
+
+    cut = np.full(len(taxonomy.leaves), np.inf if leaf_cut is None else leaf_cut)
+    _, fits = node_thresholds(calib.probs, calib.targets, calib.flagged, taxonomy, dict.fromkeys(taxonomy.leaves, leaf_cut),
+                              target=target, confidence=0.95, starts=3)
+    rules = {"each level": {k: f.threshold for k, f in fits.items()},
+             "union": _union_fit(taxonomy, cut, calib, target, starts=3)}
+    best, scores = path_confidences(taxonomy, test.probs)
+    known = test.targets >= 0
+    truth = np.where(known, test.targets, 0)
+    out: dict[str, Any] = {}
+    for name, thresholds in rules.items():
+        level = np.where(~test.flagged & (scores[-1] >= cut[best]), len(taxonomy.level_sizes) - 1, -1)
+        for k in range(len(taxonomy.level_sizes) - 2, -1, -1):
+            if thresholds[k] is not None:
+                inner = np.array([not taxonomy.node(n).is_leaf for n in taxonomy.levels[k]])
+                level[(level < 0) & ~test.flagged & inner[taxonomy.leaf_level_index[best, k]]
+                      & (scores[k] >= thresholds[k])] = k
+
+        def purity(mask: np.ndarray, k: int) -> float:
+            right = taxonomy.leaf_level_index[best, k] == taxonomy.leaf_level_index[truth, k]
+            return round(float(right[mask].mean()), 4) if mask.any() else float("nan")
+
+        union = known & (level >= 1)
+        out[name] = {"thresholds": thresholds, "group_and_subgroup": round(float(union.sum() / known.sum()), 4),
+                     "union_purity": purity(union, 1), "subgroup_only": int((known & (level == 1)).sum()),
+                     "subgroup_only_purity": purity(known & (level == 1), 1),
+                     "group_only": int((known & (level == 0)).sum()), "group_only_purity": purity(known & (level == 0), 0)}
+        log(f"[coverage] node promise over {name}: group and subgroup determined for {out[name]['group_and_subgroup']:.3f}"
+            f" of the known test images (subgroup purity {out[name]['union_purity']}); subgroup the deepest "
+            f"{out[name]['subgroup_only']} (purity {out[name]['subgroup_only_purity']}), group the deepest "
+            f"{out[name]['group_only']} (purity {out[name]['group_only_purity']})")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.coverage_methods", description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "coverage_methods")
     parser.add_argument("--out", type=Path, default=ROOT / "bench_results")
     parser.add_argument("--per-class", type=int, default=400, help="calibration images per leaf (default 400)")
+    parser.add_argument("--bundle", type=Path, default=ROUTING_DEMO,
+                        help="the calibrated bundle whose temperature and unknown detector are kept "
+                             "(default: resources/demo/model)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
@@ -98,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     from models.calibration import risk_control as rc
     from models.inference.predictor import Predictor
 
-    bundle = load_bundle(DEMO_MODEL)
+    bundle = load_bundle(args.bundle)
     taxonomy = bundle.manifest.taxonomy
     target = bundle.manifest.calibration.target_purity
     predictor = Predictor(bundle, batch_size=32)
@@ -116,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "per_leaf": rc.per_leaf(calib, target=target),
         "pooled_siblings": rc.pooled_siblings(calib, groups, target=target),
         "ltt_global": rc.ltt_global(calib, target=target),
+        "ltt_global_3_starts": rc.ltt_global(calib, target=target, starts=3),
         "ltt_per_leaf": rc.ltt_per_leaf(calib, target=target),
     }
     results: dict[str, Any] = {"per_class": args.per_class, "target": target, "calibration_images": len(calib.targets),
@@ -123,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["| procedure | promise | leaves auto-judged | test coverage | test purity | worst leaf purity (>= 20 "
              "auto) | unknown auto-judged | calibration coverage |", "|---|---|---|---|---|---|---|---|"]
     promise = {"per_leaf": "each leaf", "pooled_siblings": "each subgroup", "ltt_global": "all auto-judged images",
-               "ltt_per_leaf": "all auto-judged images"}
+               "ltt_global_3_starts": "all auto-judged images", "ltt_per_leaf": "all auto-judged images"}
     for name, thresholds in fitted.items():
         held, own = rc.routing_figures(test, thresholds), rc.routing_figures(calib, thresholds)
         results["methods"][name] = {"thresholds": dict(zip(taxonomy.leaves, thresholds, strict=True)),
@@ -134,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         log(lines[-1])
     results["table"] = lines
     results["node_frontier"] = _node_frontier(taxonomy, target, {"calibration": calib, "test": test})
+    results["node_promises"] = _node_promises(taxonomy, target, fitted["ltt_global_3_starts"][0], calib, test)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "coverage_methods.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     write_result(args.out, "coverage_methods", False, results, started)

@@ -36,9 +36,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, log, write_result
+from bench.common import ROOT, ROUTING_DEMO, log, write_result
 
-DEMO_MODEL = ROOT / "resources" / "demo" / "model"
 CHUNK = 8
 STREAMS: dict[str, list[str]] = {
     "control": ["--seed", "7101", "--difficulty", "0.3"],
@@ -186,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.drift_drill", description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "drift_drill")
     parser.add_argument("--out", type=Path, default=ROOT / "bench_results")
-    parser.add_argument("--bundle", type=Path, default=DEMO_MODEL,
+    parser.add_argument("--bundle", type=Path, default=ROUTING_DEMO,
                         help="the calibrated bundle (default: resources/demo/model)")
     parser.add_argument("--per-class", type=int, default=40, help="images per leaf in each batch (default 40)")
     parser.add_argument("--shares", default="0.02,0.05,0.1,0.2", help="spot-check shares to simulate")

@@ -35,9 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import ROOT, log, write_result
+from bench.common import ROOT, ROUTING_DEMO, log, write_result
 
-DEMO_MODEL = ROOT / "resources" / "demo" / "model"
 BEFORE_REV = "54c7f54"  # the last commit that changed the demo manifest before --method ltt: per leaf
 PICKER_TYPING = 3  # keys to type a leaf's name far enough to single it out
 
@@ -117,7 +116,7 @@ def effort(calibration: Any, taxonomy: Any, out: Any, truths: list[str | None]) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.effort", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bundle", type=Path, default=DEMO_MODEL,
+    parser.add_argument("--bundle", type=Path, default=ROUTING_DEMO,
                         help="the calibrated bundle whose outputs are routed (default: resources/demo/model)")
     parser.add_argument("--before", default=BEFORE_REV, help="a manifest file, or a git revision of the demo's")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "coverage_methods" / "test11" / "manifest.csv")

@@ -234,3 +234,32 @@ def test_engine_names_an_unknown_family_instead_of_measuring_nothing(tmp_path):
     run = subprocess.run([sys.executable, "-m", "bench", "engine", "--quick", "--out", str(tmp_path)], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode != 0 and "BENCH_ENGINE_ONLY: unknown convnext; known: convnext_tiny" in run.stderr + run.stdout
+
+
+def test_node_promises_compare_each_levels_promise_with_the_unions(taxonomy):
+    """bench.coverage_methods' two readings of the group/subgroup promise: per level (the product's), the images
+    that climb to the subgroup must be 99 % right there by themselves; over the union, the leaf-determined images,
+    all right, may carry climbers that are only 97 % right, and the bench says how right those are."""
+    import numpy as np
+
+    from bench.coverage_methods import _node_promises
+    from models.calibration.risk_control import CalibrationData
+
+    leaves = taxonomy.leaves
+    group = taxonomy.leaf_level_index[:, 0]
+    metal, organic = leaves.index("particle_metal"), leaves.index("particle_organic")
+    elsewhere = int(np.flatnonzero(group != group[metal])[0])  # a leaf of the other group: subgroup and group wrong
+    easy, climbing = 8000, 2000
+    probs = np.full((easy + climbing, len(leaves)), 1e-6)
+    truth = np.arange(easy + climbing) % len(leaves)
+    probs[np.arange(easy), truth[:easy]] = 0.999  # leaf determined, right
+    probs[easy:, metal], probs[easy:, organic] = 0.5, 0.49  # sure of the particle subgroup, not of the leaf
+    truth[easy:] = np.where(np.arange(climbing) % 100 < 3, elsewhere, organic)  # 97 % right at the subgroup
+    probs /= probs.sum(axis=1, keepdims=True)
+    data = CalibrationData(probs, truth, np.zeros(len(truth), dtype=bool))
+    out = _node_promises(taxonomy, 0.99, 0.99, data, data)
+    each, union = out["each level"], out["union"]
+    assert each["thresholds"] == {1: None, 0: None} and each["group_and_subgroup"] == pytest.approx(0.8)
+    assert union["thresholds"][1] is not None and union["group_and_subgroup"] == pytest.approx(1.0)
+    assert union["union_purity"] == pytest.approx(0.994) and union["subgroup_only"] == climbing
+    assert union["subgroup_only_purity"] == pytest.approx(0.97)

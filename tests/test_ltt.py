@@ -102,7 +102,8 @@ def test_calibrate_writes_the_method_and_old_manifests_read_as_per_leaf(tmp_path
 
     data = make_dataset(tmp_path, taxonomy)
     bundle = make_tiny_bundle(tmp_path / "bundle", taxonomy, input_size=32)
-    args = [] if method == "ltt" else ["--method", "per-leaf"]  # ltt is the default
+    # ltt is the default (one start here: this tiny set's subgroup fit passes at the whole budget, not at half)
+    args = ["--ltt-starts", "1"] if method == "ltt" else ["--method", "per-leaf"]
     assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.01", "--min-support", "1",
                      "--confidence", "0.5", "--spot-check", "0", "--out", str(tmp_path / "report"), *args]) == 0
     out = capsys.readouterr().out
@@ -196,6 +197,14 @@ def test_ltt_starts_reach_the_leaves_and_the_reason_names_the_option(tmp_path, t
     assert Calibration.from_manifest(manifest).to_manifest()["routing"]["ltt_starts"] == 2
     del manifest["routing"]["ltt_starts"]
     assert Calibration.from_manifest(manifest).ltt_starts is None
+    # three starts by default; the line says when the images allow fewer (the budget is then not split)
+    assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.01", "--min-support", "1",
+                     "--out", str(tmp_path / "report3")]) == 0
+    printed = capsys.readouterr().out
+    fit = json.loads((tmp_path / "report3" / "calibration.json").read_text())["summary"]["ltt"]["leaf"]
+    assert json.loads((bundle / "manifest.json").read_text())["routing"]["ltt_starts"] == 3
+    assert (f"(Learn-then-Test, {fit['starts']} starts at 1/{fit['starts']}" if fit["starts"] > 1 else
+            "(Learn-then-Test, one start (of 3 asked: too few images for more))") in printed
     manifest["routing"]["ltt_starts"] = 0
     with pytest.raises(RoutingError, match=r"routing\.ltt_starts"):
         Calibration.from_manifest(manifest)

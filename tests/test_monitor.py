@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -220,6 +221,13 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
                  "--since", "2000-01-01"]) == 0
     again = read_bundle_manifest(tmp_path / "again").calibration
     assert (again.ltt_starts, again.spot_check, again.created >= cal.created) == (3, 0.1, True)
+    # an ltt calibration that does not record its starts was made when one start was the only kind: kept as one
+    manifest = json.loads((tmp_path / "again" / "manifest.json").read_text())
+    del manifest["routing"]["ltt_starts"]
+    (tmp_path / "again" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert main(["recalibrate", "--model", str(tmp_path / "again"), "--db", url, "--out", str(tmp_path / "old"),
+                 "--since", "2000-01-01"]) == 0
+    assert read_bundle_manifest(tmp_path / "old").calibration.ltt_starts == 1
     assert read_bundle_manifest(bundle).calibration is None  # --out leaves the original as it was
     capsys.readouterr()
     assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", url]) == 0

@@ -96,7 +96,7 @@ class CalibrateOptions:
         bound: lower confidence bound of the purity rule (:data:`BOUNDS`).
         confidence: its confidence level.
         ltt_starts: starting points of ``ltt``'s fixed sequence, the error budget split over them
-            (:mod:`models.calibration.ltt`; 1: the plain sequence).
+            (:mod:`models.calibration.ltt`; 1: the plain sequence; 3 by default since 2026-12-04).
         unknown_fpr: share of known calibration images the unknown threshold may flag.
         unknown_method: ``auto`` (by AUROC when there are unknowns) or one of :data:`UNKNOWN_METHODS`.
         centroid_max_per_class: cap of training images per class for the centroids (0 = all).
@@ -115,7 +115,7 @@ class CalibrateOptions:
     seed: int = 0
     bound: str = "clopper-pearson"
     confidence: float = 0.95
-    ltt_starts: int = 1
+    ltt_starts: int = 3
     unknown_fpr: float = 0.05
     unknown_method: str = "auto"
     centroid_max_per_class: int = 200

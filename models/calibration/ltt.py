@@ -18,7 +18,8 @@ per-leaf bounds at held-out purity 0.993: small samples per leaf are what the pe
   counts, never on labels, so the test stays valid. A start at a few hundred images stops at the first error.
   ``--ltt-starts K`` splits the error budget over K starting points (that one, 2x, 4x... as many images), so a
   model whose most confident images hold a few mistakes is not left with no threshold at all
-  (:func:`models.calibration.risk_control.ltt_threshold`); the default, 1, is the plain sequence.
+  (:func:`models.calibration.risk_control.ltt_threshold`). ``calibrate``'s default is 3 (since 2026-12-04;
+  one start, the plain sequence, before); with too few images for the later starts the budget is not split.
 * Groups and subgroups (the climbing rule, :func:`node_thresholds`): per tree level, one Learn-then-Test
   threshold on the node's marginal confidence, fitted on the images that climb to that level (their leaf and
   every deeper level missed). So each level's determined images keep the target purity, each with probability
@@ -64,9 +65,11 @@ def _described(fit: LttFit, target: float, confidence: float, n_seen: int) -> st
     if fit.threshold is not None:
         return (f"Learn-then-Test: {fit.n_auto} of {n_seen} calibration images at or above, {fit.errors} wrong "
                 f"(p = {fit.pvalue:.3g} < {(1 - confidence) / fit.starts:.3g})")
-    hint = "" if fit.starts > 1 else "; --ltt-starts 3 also starts at 2x and 4x as many, where there are that many"
+    first = start_size(n_seen, target, confidence)
+    hint = ("" if fit.starts > 1 else f"; a second start needs {2 * first} images" if n_seen < 2 * first
+            else "; --ltt-starts 3 (the default) also starts at 2x and 4x as many")
     return (f"purity: Learn-then-Test rejected no threshold ({n_seen} calibration image(s); the strictest candidate "
-            f"with {start_size(n_seen, target, confidence)} of them did not show purity >= {target:g} at "
+            f"with {first} of them did not show purity >= {target:g} at "
             f"{confidence:g}{hint})")
 
 

@@ -22,9 +22,11 @@ def _threshold_row(name: str, lt: LeafThreshold, without: str) -> str:
             f"{lt.purity:>7.3f} {lt.purity_lower:>6.3f}")
 
 
-def _starts(starts: int) -> str:
-    """How many starting points the fixed sequence had, when more than one (``--ltt-starts``)."""
-    return "" if starts <= 1 else f", {starts} starts at 1/{starts} of the error budget each"
+def _starts(starts: int, asked: int) -> str:
+    """How many starting points the leaves' fixed sequence had (``--ltt-starts``; fewer than asked when the images
+    were too few for the later ones)."""
+    fewer = f" (of {asked} asked: too few images for more)" if starts < asked else ""
+    return f", one start{fewer}" if starts <= 1 else f", {starts} starts at 1/{starts} of the error budget each{fewer}"
 
 
 def format_table(result: CalibrationResult) -> str:
@@ -37,7 +39,7 @@ def format_table(result: CalibrationResult) -> str:
     if s.get("method") == "ltt":
         fit = s["ltt"]["leaf"]
         lines += ["", f"method ltt: purity >= {opts.target_purity:g} over all auto-judged images, with probability "
-                      f"{opts.confidence:g} (Learn-then-Test{_starts(opts.ltt_starts)}); one threshold "
+                      f"{opts.confidence:g} (Learn-then-Test{_starts(fit.get('starts', 1), opts.ltt_starts)}); one threshold "
                   + ("none" if fit["threshold"] is None else f"{fit['threshold']:.4f}: {fit['n_auto']} of "
                      f"{fit['candidates']} calibration images at or above, {fit['errors']} wrong, "
                      f"p = {fit['pvalue']:.3g}")]

@@ -204,10 +204,10 @@ def ltt_threshold(scores: np.ndarray, right: np.ndarray, *, target: float, delta
 
 
 def ltt_global(data: CalibrationData, *, target: float, delta: float = 0.05, min_set: int = 1000,
-               grid: int = 400) -> list[float | None]:
+               grid: int = 400, starts: int = 1) -> list[float | None]:
     ok = ~data.flagged
     fit = ltt_threshold(data.conf[ok], (data.pred == data.targets)[ok], target=target, delta=delta, min_set=min_set,
-                        grid=grid)
+                        grid=grid, starts=starts)
     return [fit.threshold] * data.probs.shape[1]
 
 

@@ -46,10 +46,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="lower confidence bound of --method per-leaf's purity rule (default clopper-pearson; ltt uses "
                         "the exact binomial test)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence level of that bound, or of ltt's promise (default 0.95)")
-    p.add_argument("--ltt-starts", type=int, default=1, metavar="K",
-                   help="ltt: start the fixed sequence at K points (the usual one, then 2x, 4x... as many images), "
-                        "each at 1/K of the error budget, and keep the loosest threshold any rejects: for a model "
-                        "whose most confident images hold a few mistakes (default 1: one start)")
+    p.add_argument("--ltt-starts", type=int, default=CalibrateOptions.ltt_starts, metavar="K",
+                   help="ltt: start the fixed sequence at K points (the usual one, then 2x, 4x... as many images, "
+                        "where there are that many), each at 1/K of the error budget, and keep the loosest threshold "
+                        "any rejects, so a few mistakes among the most confident images do not leave no threshold "
+                        f"(default {CalibrateOptions.ltt_starts}; 1: the plain sequence)")
     p.add_argument("--unknown-fpr", type=float, default=0.05,
                    help="share of known calibration images the unknown threshold may flag (default 0.05)")
     p.add_argument("--unknown-method", default="auto", choices=("auto", *UNKNOWN_METHODS),
