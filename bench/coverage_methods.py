@@ -1,13 +1,15 @@
-"""``python -m bench.coverage_methods [--work DIR] [--out DIR] [--per-class N]``: issue #17 part 2.
+"""``python -m bench.coverage_methods [--work DIR] [--out DIR] [--per-class N] [--calib DIR] [--bundle B]``: issue #17.
 
-Four threshold procedures (:mod:`models.calibration.risk_control`) fitted on the same calibration images and judged
+Five threshold procedures (one of them Learn-then-Test with three starts) (:mod:`models.calibration.risk_control`) fitted on the same calibration images and judged
 on the same held-out test images, with the shipped demo model (its temperature and unknown detector unchanged, so
 only the leaf thresholds differ): coverage of known images, purity of the auto-judged ones (an auto-judged image
 outside the tree counts as wrong), and the worst leaf's purity.
 
 The calibration set follows the demo's recipe (``resources/demo/README.md``: seed 3, difficulty 0.3, three unknown
 kinds) at ``--per-class`` images per leaf; the test set is the seed-11 set of the hierarchical-routing figures (720
-known images, 81 of three unknown kinds). Writes ``OUT/coverage_methods.json`` and ``.md``.
+known images, 81 of three unknown kinds); ``--calib`` takes another rendered set (the bundle's own calibration set,
+say). It also prints the ceiling of the group-and-subgroup goal and that goal under two promises (per level, as the
+product fits it, or over the union: :func:`_node_promises`). Writes ``OUT/coverage_methods.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -157,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "coverage_methods")
     parser.add_argument("--out", type=Path, default=ROOT / "bench_results")
     parser.add_argument("--per-class", type=int, default=400, help="calibration images per leaf (default 400)")
+    parser.add_argument("--calib", type=Path, help="a rendered calibration set (a folder with manifest.csv; every "
+                        "image of it is used) instead of the seed-3 set at --per-class")
     parser.add_argument("--bundle", type=Path, default=ROUTING_DEMO,
                         help="the calibrated bundle whose temperature and unknown detector are kept "
                              "(default: resources/demo/model)")
@@ -171,8 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     taxonomy = bundle.manifest.taxonomy
     target = bundle.manifest.calibration.target_purity
     predictor = Predictor(bundle, batch_size=32)
-    calib_dir, test_dir = args.work / f"calib{args.per_class}", args.work / "test11"
-    _render(calib_dir, ["--per-class", str(args.per_class), "--unknown-per-class", str(args.per_class // 5), *CALIB])
+    calib_dir, test_dir = args.calib or args.work / f"calib{args.per_class}", args.work / "test11"
+    if args.calib is None:
+        _render(calib_dir, ["--per-class", str(args.per_class), "--unknown-per-class", str(args.per_class // 5), *CALIB])
+    elif not (calib_dir / "manifest.csv").is_file():
+        raise SystemExit(f"--calib {calib_dir}: no manifest.csv there")
     _render(test_dir, TEST)
     log("[coverage] predicting the calibration set")
     calib = _outputs(predictor, calib_dir, taxonomy)
@@ -188,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         "ltt_global_3_starts": rc.ltt_global(calib, target=target, starts=3),
         "ltt_per_leaf": rc.ltt_per_leaf(calib, target=target),
     }
-    results: dict[str, Any] = {"per_class": args.per_class, "target": target, "calibration_images": len(calib.targets),
+    results: dict[str, Any] = {"calibration_set": str(calib_dir), "per_class": args.per_class, "target": target, "calibration_images": len(calib.targets),
                                "test_images": len(test.targets), "methods": {}}
     lines = ["| procedure | promise | leaves auto-judged | test coverage | test purity | worst leaf purity (>= 20 "
              "auto) | unknown auto-judged | calibration coverage |", "|---|---|---|---|---|---|---|---|"]

@@ -157,12 +157,12 @@ def write_image(path: Path, mode: str = "RGB", size: tuple[int, int] = (80, 60),
     return path
 
 
-def make_rejudge_bundle(out: Path, taxonomy) -> Path:
+def make_rejudge_bundle(out: Path, taxonomy, family: str = "convnext") -> Path:
     """A tiny bundle calibrated so that every image goes to a person (no leaf has a threshold)."""
     from models.bundle.files import read_bundle_manifest, write_bundle_manifest
     from models.routing.policy import Calibration
 
-    path = make_tiny_bundle(out, taxonomy)
+    path = make_tiny_bundle(out, taxonomy, family=family)
     cal = Calibration(thresholds=dict.fromkeys(taxonomy.leaves), target_purity=0.99,
                       created="2025-01-01T00:00:00+00:00", temperature=1.0)
     write_bundle_manifest(path, read_bundle_manifest(path).replace(temperature=1.0, calibration=cal))

@@ -60,3 +60,32 @@ def test_the_queue_follows_the_main_window_and_marks_a_selection_unknown(qtbot, 
         assert view.model.total == 2
     finally:
         win.close()
+
+
+@pytest.mark.parametrize("family", ["convnext", "resnet_cbam"])
+def test_the_queue_pane_shows_the_models_own_heatmap(qtbot, engine, taxonomy, tmp_path, monkeypatch, family):
+    """The detail pane of the re-judge queue shows what the main window shows: a CBAM network's attention from
+    its forward pass (it showed four-backward-pass LayerCAM for every model), else the predicted type's LayerCAM."""
+    bundle = make_rejudge_bundle(tmp_path / family, taxonomy, family=family)
+    folder = tmp_path / "batch"
+    for i in range(2):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        view = win.queue_view
+        with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+            win.show_queue()
+        view.table.clearSelection()
+        with qtbot.waitSignal(win.worker.attended, timeout=60_000) as got:
+            view.table.selectRow(1)
+        image_id, leaf, heatmap, kind = got.args
+        row = view.model.queue_row(1)
+        assert (image_id, leaf) == (row.image_id, row.leaf) and heatmap.ndim == 2
+        assert kind == ("cbam" if family == "resnet_cbam" else "gradcam")
+        qtbot.waitUntil(lambda: view.detail.viewer.heatmap_caption != "", timeout=5_000)
+        caption = view.detail.viewer.heatmap_caption
+        assert caption == "Attention (CBAM)" if kind == "cbam" else caption.startswith("Where the model looked for")
+    finally:
+        win.close()

@@ -198,8 +198,8 @@
     <name>Export</name>
     <message>
         <location filename="../ui/export_dialog.py" line="47"/>
-        <location filename="../ui/export_dialog.py" line="126"/>
-        <location filename="../ui/export_dialog.py" line="148"/>
+        <location filename="../ui/export_dialog.py" line="127"/>
+        <location filename="../ui/export_dialog.py" line="149"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
@@ -284,12 +284,12 @@
         <translation>匯出到資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="141"/>
+        <location filename="../ui/export_dialog.py" line="142"/>
         <source>{folder} already holds an export. Its manifest.csv and notes.csv will be replaced, and the copies added to the ones there. Export into it?</source>
         <translation>{folder} 已有一份匯出。其中的 manifest.csv 與 notes.csv 會被取代，影像副本則加在原有的旁邊。仍要匯出到這裡嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="146"/>
+        <location filename="../ui/export_dialog.py" line="147"/>
         <source>{folder} already exists. Replace it?</source>
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
@@ -727,7 +727,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="185"/>
-        <location filename="../ui/side_actions.py" line="131"/>
+        <location filename="../ui/side_actions.py" line="142"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -1017,12 +1017,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="99"/>
+        <location filename="../ui/statusbar.py" line="100"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="116"/>
+        <location filename="../ui/statusbar.py" line="117"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
@@ -1134,49 +1134,49 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="113"/>
+        <location filename="../ui/side_actions.py" line="124"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="125"/>
+        <location filename="../ui/side_actions.py" line="136"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="155"/>
+        <location filename="../ui/side_actions.py" line="166"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="156"/>
+        <location filename="../ui/side_actions.py" line="167"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="181"/>
+        <location filename="../ui/side_actions.py" line="192"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="185"/>
+        <location filename="../ui/side_actions.py" line="196"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="189"/>
+        <location filename="../ui/side_actions.py" line="200"/>
         <source>Exported {n} label(s) to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="190"/>
+        <location filename="../ui/side_actions.py" line="201"/>
         <source> ({k} images skipped: their files are gone)</source>
         <translation>（略過 {k} 張影像：檔案已不存在）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="192"/>
+        <location filename="../ui/side_actions.py" line="203"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -1217,156 +1217,156 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="86"/>
-        <location filename="../ui/prediction_panel.py" line="329"/>
+        <location filename="../ui/main_window.py" line="87"/>
+        <location filename="../ui/prediction_panel.py" line="347"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="87"/>
+        <location filename="../ui/main_window.py" line="88"/>
         <source>spot check · judge blind</source>
         <translation>抽查 · 盲判</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="105"/>
-        <location filename="../ui/prediction_panel.py" line="295"/>
+        <location filename="../ui/prediction_panel.py" line="106"/>
+        <location filename="../ui/prediction_panel.py" line="312"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="110"/>
-        <location filename="../ui/prediction_panel.py" line="312"/>
+        <location filename="../ui/prediction_panel.py" line="111"/>
+        <location filename="../ui/prediction_panel.py" line="329"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="135"/>
+        <location filename="../ui/prediction_panel.py" line="136"/>
         <source>Why this type? Where the model finds evidence for it (W steps through the Top-5)</source>
         <translation>為何是此類型？模型在影像中找到其依據之處（W 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="167"/>
-        <location filename="../ui/prediction_panel.py" line="345"/>
+        <location filename="../ui/prediction_panel.py" line="168"/>
+        <location filename="../ui/prediction_panel.py" line="363"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="170"/>
+        <location filename="../ui/prediction_panel.py" line="171"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="171"/>
+        <location filename="../ui/prediction_panel.py" line="172"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="172"/>
+        <location filename="../ui/prediction_panel.py" line="173"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="253"/>
+        <location filename="../ui/prediction_panel.py" line="270"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="283"/>
+        <location filename="../ui/prediction_panel.py" line="300"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type (Enter or P).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="287"/>
+        <location filename="../ui/prediction_panel.py" line="304"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="294"/>
+        <location filename="../ui/prediction_panel.py" line="311"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="300"/>
+        <location filename="../ui/prediction_panel.py" line="317"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="306"/>
+        <location filename="../ui/prediction_panel.py" line="323"/>
         <source>Top-5 in {node} (press 1–5) · A: all types</source>
         <translation>{node} 內前 5 名（按 1–5）· A：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="309"/>
+        <location filename="../ui/prediction_panel.py" line="326"/>
         <source>Top-5 (press 1–5) · A: only {node}</source>
         <translation>前 5 名（按 1–5）· A：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="330"/>
+        <location filename="../ui/prediction_panel.py" line="348"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="334"/>
+        <location filename="../ui/prediction_panel.py" line="352"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="338"/>
+        <location filename="../ui/prediction_panel.py" line="356"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="344"/>
+        <location filename="../ui/prediction_panel.py" line="362"/>
         <source>Pick the type  (Enter)</source>
         <translation>選擇類別  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="351"/>
+        <location filename="../ui/prediction_panel.py" line="369"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="362"/>
+        <location filename="../ui/prediction_panel.py" line="380"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="363"/>
+        <location filename="../ui/prediction_panel.py" line="381"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="364"/>
+        <location filename="../ui/prediction_panel.py" line="382"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="365"/>
+        <location filename="../ui/prediction_panel.py" line="383"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="366"/>
+        <location filename="../ui/prediction_panel.py" line="384"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="369"/>
+        <location filename="../ui/prediction_panel.py" line="387"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="370"/>
+        <location filename="../ui/prediction_panel.py" line="388"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="377"/>
+        <location filename="../ui/prediction_panel.py" line="395"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="378"/>
+        <location filename="../ui/prediction_panel.py" line="396"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -1714,22 +1714,27 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="274"/>
+        <location filename="../ui/queue_gallery.py" line="276"/>
+        <source>Attention (CBAM)</source>
+        <translation>注意力（CBAM）</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_gallery.py" line="277"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="285"/>
+        <location filename="../ui/queue_gallery.py" line="288"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="296"/>
+        <location filename="../ui/queue_gallery.py" line="299"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="304"/>
+        <location filename="../ui/queue_gallery.py" line="307"/>
         <source>Note: {note}</source>
         <translation>備註：{note}</translation>
     </message>

@@ -38,6 +38,7 @@ from app.ui.judging_actions import JudgingActions
 from app.ui.list_filter import ListFilterBar
 from app.ui.prediction_panel import PredictionPanel
 from app.ui.references import References
+from app.ui.right_column import RightColumn
 from app.ui.side_actions import SideActions
 from app.ui.similar_panel import SimilarPanel
 from app.ui.spectrum_panel import SpectrumPanel
@@ -199,10 +200,9 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.similar_panel = SimilarPanel(None, self.lang, self, runner=self._runner)
         self.similar_panel.openImage.connect(self.open_image)
         self.spectrum_panel = SpectrumPanel(None, self.lang, self)  # (hidden until an image has a spectrum)
-        right = self.right_splitter = QSplitter(Qt.Orientation.Vertical, self)
-        for i, widget in enumerate((self.panel, self.spectrum_panel, self.similar_panel)):
+        right = self.right_splitter = RightColumn(self)  # the prediction panel kept whole when a pane appears
+        for widget in (self.panel, self.spectrum_panel, self.similar_panel):
             right.addWidget(widget)
-            right.setStretchFactor(i, int(i == 0))  # the prediction panel takes what is left; the others their own
         self.list_filter = ListFilterBar(self.presenter.list_types, self._node_depth, self)
         self.list_filter.changed.connect(self.set_list_filter)
         self.list_filter.done.connect(self.setFocus)

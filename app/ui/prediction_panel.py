@@ -95,6 +95,7 @@ class PredictionPanel(QWidget):
         # Opaque: a change in the panel repaints the panel only, not the window and splitter under it.
         self.setAutoFillBackground(True)
         self.setMinimumWidth(330)
+        self.compact = False  # each Top-5 row's ancestry and the model line hidden: the window is too short for them
         self.title = QLabel(self)
         self.title.setWordWrap(True)
         self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
@@ -226,6 +227,22 @@ class PredictionPanel(QWidget):
         outer.addWidget(self.model_label)
         self.show_data(None)
 
+    def wanted_height(self) -> int:
+        """The height at which nothing scrolls, not compact: the scrolled body's own height and the buttons below."""
+        hidden = [p for p, row in zip(self.top_parents, self.top_rows, strict=True) if row[1].isVisibleTo(self)]
+        extra = sum(p.sizeHint().height() for p in hidden) + self.model_label.sizeHint().height() if self.compact else 0
+        return self.scroll.widget().sizeHint().height() + self.height() - self.scroll.viewport().height() + extra
+
+    def set_compact(self, on: bool) -> None:
+        """Hide (or show again) each Top-5 row's ancestry line and the model line (the status bar names the model),
+        so that all five rows fit a short window (:mod:`app.ui.right_column`)."""
+        if on == self.compact:
+            return
+        self.compact = on
+        for parents, row in zip(self.top_parents, self.top_rows, strict=True):
+            parents.setVisible(not on and row[1].isVisibleTo(self))
+        self.model_label.setVisible(not on)
+
     # -----------------------------------------------------------------------------------------
     def _ensure_path_rows(self, n: int) -> None:
         while len(self.path_rows) < n:
@@ -315,8 +332,9 @@ class PredictionPanel(QWidget):
         top5 = data.top5 if has_pred else ()
         for k, (key, name, bar, pct, why) in enumerate(self.top_rows):
             visible = k < len(top5)
-            for w in (key, name, bar, pct, why, self.top_parents[k]):
+            for w in (key, name, bar, pct, why):
                 w.setVisible(visible)
+            self.top_parents[k].setVisible(visible and not self.compact)
             if visible:
                 entry = top5[k]
                 name.setText(f"<b>{html.escape(entry.name)}</b>")

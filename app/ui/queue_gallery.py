@@ -267,12 +267,15 @@ class QueueDetailPane(QWidget):
             self.detail = detail
             self._write()
 
-    def set_heatmap(self, image_id: int, leaf: str, heatmap: object) -> None:
-        """A heatmap asked for with ``heatmapWanted`` arrived; drawn when its row is still shown."""
+    def set_heatmap(self, image_id: int, leaf: str, heatmap: object, kind: str = "gradcam") -> None:
+        """A heatmap asked for with ``heatmapWanted`` arrived (``kind``: "cbam" for a CBAM network's attention,
+        else the LayerCAM of ``leaf``); drawn when its row is still shown."""
         if self.row is not None and self.row.image_id == image_id and self.row.leaf == leaf:
             self.viewer.set_heatmap(heatmap)
-            self.viewer.set_heatmap_caption(QCoreApplication.translate(
-                "Queue", "Where the model looked for {name} (LayerCAM)").format(name=self.leaf_name(leaf)))
+            self.viewer.set_heatmap_caption(
+                QCoreApplication.translate("Queue", "Attention (CBAM)") if kind == "cbam" else
+                QCoreApplication.translate("Queue", "Where the model looked for {name} (LayerCAM)").format(
+                    name=self.leaf_name(leaf)))
 
     def _write(self) -> None:
         row, d = self.row, self.detail

@@ -70,8 +70,8 @@ class SideActions:
             view.openImage.connect(self.open_image)
             view.judged.connect(self._queue_judged)
             view.detail.heatmapWanted.connect(  # the detail pane's heatmap: the predicted type's, by the model thread
-                lambda image_id, path, leaf: self.worker.explain(image_id, path, leaf) if self.model else None)
-            self.worker.explained.connect(view.detail.set_heatmap)
+                lambda image_id, path, leaf: self.worker.attention(image_id, path, leaf) if self.model else None)
+            self.worker.attended.connect(view.detail.set_heatmap)
             if self.presenter.taxonomy is not None:
                 view.set_taxonomy(self.presenter.taxonomy, self.lang)
             if self.model is not None:

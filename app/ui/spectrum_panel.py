@@ -38,7 +38,7 @@ class SpectrumPlot(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setMinimumHeight(130)
+        self.setMinimumHeight(90)  # peaks and their labels still readable; the right column gives the Top-5 first
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.curve: tuple[np.ndarray, np.ndarray] | None = None
         self.reference: tuple[np.ndarray, np.ndarray] | None = None

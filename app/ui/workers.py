@@ -83,6 +83,8 @@ class ModelWorker(QThread):
             the image model's Top-1); heatmapFailed(int image_id, str)
         explained(int image_id, str leaf, object heatmap), explainFailed(int image_id, str leaf, str reason):
             the outcome of :meth:`explain`.
+        attended(int image_id, str leaf, object heatmap, str kind): the outcome of :meth:`attention` (a failure
+            says nothing: the pane shows the image alone).
         failed(str): an unexpected error, with its reason.
     """
 
@@ -96,6 +98,7 @@ class ModelWorker(QThread):
     heatmapFailed = Signal(int, str)
     explained = Signal(int, str, object)
     explainFailed = Signal(int, str, str)
+    attended = Signal(int, str, object, str)
     failed = Signal(str)
 
     def __init__(self, service: PredictingService, parent=None) -> None:
@@ -118,6 +121,7 @@ class ModelWorker(QThread):
         # image id -> the leaf of the prediction this thread made with a spectrum, and the focus it was made under
         self._fused_leaf: dict[int, tuple[str, int]] = {}
         self._explain: tuple[int, str, str] | None = None  # the pending "Why this type?" request
+        self._attention: tuple[int, str, str] | None = None  # the pending request of the re-judge queue's pane
 
     @property
     def first_chunk(self) -> int:
@@ -154,6 +158,13 @@ class ModelWorker(QThread):
         yet started (the analyst moved on)."""
         with self._focus_lock:
             self._explain = (image_id, path, leaf)
+        self._put(PRIO_FOCUS, "focus", None)
+
+    def attention(self, image_id: int, path: str, leaf: str) -> None:
+        """The model's own heatmap of one image for the re-judge queue's pane: a CBAM network's attention (one
+        forward pass), else the LayerCAM of ``leaf``; answered by ``attended``. Served like :meth:`explain`."""
+        with self._focus_lock:
+            self._attention = (image_id, path, leaf)
         self._put(PRIO_FOCUS, "focus", None)
 
     def cancel(self) -> None:
@@ -233,6 +244,18 @@ class ModelWorker(QThread):
             return
         self.explained.emit(image_id, leaf, heatmap)
 
+    def _serve_attention(self) -> None:
+        with self._focus_lock:
+            request, self._attention = self._attention, None
+        if request is None:
+            return
+        image_id, path, leaf = request
+        try:
+            heatmap, kind = self.service.heatmap(path, leaf=leaf)
+        except Exception:  # an unreadable image: the pane says why when it reads the image itself
+            return
+        self.attended.emit(image_id, leaf, heatmap, kind)
+
     def _do_focus(self, _payload: Any) -> None:
         self._serve_focus()
 
@@ -241,6 +264,7 @@ class ModelWorker(QThread):
         this type?" request, which the analyst asked for, goes first."""
         while not self._stop and self.service.predictor is not None:
             self._serve_explain()
+            self._serve_attention()
             with self._focus_lock:
                 focus = self._focus
             step = self._next_step(focus)

@@ -1,0 +1,84 @@
+"""The main window's right column: the prediction panel over the FTIR spectrum and the similar cases.
+
+A vertical splitter that keeps the prediction panel (the path, the Top-5 and the judging buttons) whole when a
+pane below it appears. Qt gives a pane shown again its own size hint and takes it from the stretching panel: on
+an 880-pixel window, an image with a spectrum left the Top-5 two rows and a scroll bar. Now, when the spectrum or
+the similar cases appear, the panel gets back what its contents want, taken from the spectrum pane first (its chart
+shrinks) and never below a pane's minimum. If the panel is still short, it goes compact (no ancestry line under
+each Top-5 row, no model line: the status bar names the model); what still does not fit scrolls. The same when a
+pane's contents grow (the similar cases' first tiles) and when the window is resized; room the panel does not need
+goes back to the panes, up to their own heights. Once the analyst drags a handle, the heights are theirs until the
+window closes.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QSplitter, QWidget
+
+
+class RightColumn(QSplitter):
+    """``addWidget`` the prediction panel first (it must have ``wanted_height()``), then the panes below it,
+    the one to shrink first second."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self._pending = False
+        self._dragged = False
+        self.splitterMoved.connect(self._moved)
+
+    def addWidget(self, widget: QWidget) -> None:
+        super().addWidget(widget)
+        self.setStretchFactor(self.count() - 1, int(self.count() == 1))  # the panel takes what is left
+        if self.count() > 1:
+            widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (event.type() in (QEvent.Type.Show, QEvent.Type.Hide, QEvent.Type.LayoutRequest) and not self._pending
+                and not self._dragged):
+            self._pending = True  # after the splitter has placed the pane (one pass for several changes)
+            QTimer.singleShot(0, self.balance)
+        return False
+
+    def resizeEvent(self, event) -> None:  # the window made taller or shorter: compact or not again
+        super().resizeEvent(event)
+        if not self._pending and not self._dragged:
+            self._pending = True
+            QTimer.singleShot(0, self.balance)
+
+    def _moved(self, *_: int) -> None:
+        self._dragged = True
+
+    def balance(self) -> None:
+        """Give the prediction panel what its contents want, from the panes below (module doc)."""
+        self._pending = False
+        if self.count() < 2 or not self.isVisible() or self._dragged:
+            return
+        sizes = self.sizes()
+        for i in range(1, self.count()):  # a pane just shown may still have no height: its own, as Qt would give
+            if self.widget(i).isVisible() and sizes[i] == 0:
+                pane = self.widget(i)
+                sizes[i] = max(pane.sizeHint().height(), pane.minimumSizeHint().height(), pane.minimumHeight())
+                sizes[0] -= sizes[i]
+        short = self.widget(0).wanted_height() - sizes[0]
+        for i in range(1, self.count()):
+            pane = self.widget(i)
+            if short <= 0:
+                break
+            if not pane.isVisible() or sizes[i] == 0:
+                continue
+            give = max(0, min(short, sizes[i] - pane.minimumSizeHint().height(), sizes[i] - pane.minimumHeight()))
+            sizes[i] -= give
+            sizes[0] += give
+            short -= give
+        for i in range(1, self.count()):  # room to spare: the panes grow back towards their own heights
+            pane = self.widget(i)
+            if short >= 0:
+                break
+            if pane.isVisible() and sizes[i] > 0:
+                give = max(0, min(-short, pane.sizeHint().height() - sizes[i]))
+                sizes[i] += give
+                sizes[0] -= give
+                short += give
+        self.setSizes(sizes)
+        self.widget(0).set_compact(short > 0)

@@ -1,0 +1,93 @@
+"""The main window's right column keeps the prediction panel whole when a pane below it appears or grows
+(:mod:`app.ui.right_column`): on a short window the spectrum gave the Top-5 two rows and a scroll bar."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QWidget
+
+from app.ui.right_column import RightColumn
+
+
+class Panel(QWidget):
+    def __init__(self, wanted: int) -> None:
+        super().__init__()
+        self.wanted, self.compact = wanted, False
+        self.setMinimumHeight(90)
+
+    def wanted_height(self) -> int:
+        return self.wanted
+
+    def set_compact(self, on: bool) -> None:
+        self.compact = on
+
+
+class Pane(QWidget):
+    def __init__(self, minimum: int, hint: int) -> None:
+        super().__init__()
+        self.hint = hint
+        self.setMinimumHeight(minimum)
+
+    def sizeHint(self) -> QSize:
+        return QSize(300, self.hint)
+
+
+def _column(qtbot, wanted: int, height: int, spectrum_min: int = 100) -> tuple[RightColumn, Panel, Pane, Pane]:
+    column = RightColumn()
+    qtbot.addWidget(column)
+    panel, spectrum, similar = Panel(wanted), Pane(spectrum_min, 300), Pane(120, 120)
+    for widget in (panel, spectrum, similar):
+        column.addWidget(widget)
+    spectrum.hide()
+    column.resize(360, height)
+    column.show()
+    qtbot.waitExposed(column)
+    return column, panel, spectrum, similar
+
+
+def test_a_pane_that_appears_gives_the_panel_what_it_wants_first(qtbot) -> None:
+    column, panel, spectrum, _ = _column(qtbot, wanted=500, height=800)
+    column.setSizes([680, 0, 120])
+    spectrum.show()  # Qt would give it its size hint, taken from the panel
+    column.setSizes([380, 300, 120])
+    qtbot.waitUntil(lambda: not column._pending, timeout=2000)
+    sizes = column.sizes()
+    # (Qt scales the heights to the column's by a few pixels)
+    assert abs(sizes[0] - 500) <= 8 and sizes[2] == 120 and sizes[1] < 300 and not panel.compact, sizes
+
+
+def test_too_short_a_window_shrinks_the_spectrum_to_its_minimum_and_makes_the_panel_compact(qtbot) -> None:
+    column, panel, spectrum, _ = _column(qtbot, wanted=700, height=800)
+    spectrum.show()
+    qtbot.waitUntil(lambda: panel.compact, timeout=2000)
+    sizes = column.sizes()
+    assert sizes[1] == 100 and sizes[2] == 120 and sizes[0] == sum(sizes) - 220  # never below a pane's minimum
+    panel.wanted = 400  # a shorter prediction: the panes keep their heights, the panel is whole again
+    column.balance()
+    assert not panel.compact
+
+
+def test_a_height_the_analyst_drags_stays(qtbot) -> None:
+    column, _, spectrum, _ = _column(qtbot, wanted=500, height=800)
+    spectrum.show()
+    qtbot.waitUntil(lambda: column.sizes()[0] >= 490, timeout=2000)
+    column.splitterMoved.emit(300, 1)  # what a drag of the first handle sends
+    column.setSizes([300, 380, 120])
+    spectrum.hide()
+    spectrum.show()
+    column.balance()
+    assert column.sizes()[0] < 500
+
+
+def test_a_taller_window_gives_the_spectrum_back_its_height_and_the_panel_its_ancestry_lines(qtbot) -> None:
+    column, panel, spectrum, _ = _column(qtbot, wanted=700, height=800)
+    spectrum.show()
+    qtbot.waitUntil(lambda: panel.compact, timeout=2000)
+    column.resize(360, 1200)
+    qtbot.waitUntil(lambda: not panel.compact, timeout=2000)
+    sizes = column.sizes()
+    assert sizes[1] == 300 and sizes[0] >= 700, sizes  # the spectrum's own height again, the panel whole
