@@ -8,6 +8,10 @@ each row is then compared with the plain reference on the same test images (pair
 tuned row with the new defaults. ``tuned`` runs ``fma-model tune --objective top1 --budget-minutes M`` on the
 regime's validation split, then trains ``best.yaml`` with the same budget.
 
+``--balanced-test N`` also renders, per regime, a test set of the same look with N images of every leaf (seed
+100, no long tail) and evaluates every row on it too: on the long-tailed regime's own test split a rare leaf has 2-4
+images, too few to tell a leaf never learned from an unlucky draw.
+
 Writes ``OUT/regimes.json`` and ``OUT/regimes.md`` (rewritten after every run, so a long run can be read while it
 goes on); the data, bundles, logs and the study stay under ``WORK``.
 """
@@ -71,6 +75,34 @@ def _synth(name: str, work: Path) -> Path:
     return manifest
 
 
+def _balanced(name: str, work: Path, per_class: int) -> Path:
+    """The regime's look with ``per_class`` test images of every leaf (module doc)."""
+    manifest = work / f"{name}_balanced{per_class}" / "manifest.csv"
+    if not manifest.exists():
+        look, options = [], iter(REGIMES[name])
+        for option in options:
+            value = next(options) if option in ("--per-class", "--seed", "--long-tail", "--pattern") else None
+            if option not in ("--per-class", "--seed", "--long-tail"):
+                look += [option] + ([value] if value is not None else [])
+        log(f"[regimes] synth {manifest.parent.name} ...")
+        cmd = [sys.executable, "-m", "models.commands.cli", "synth", str(manifest.parent), *look, "--per-class",
+               str(per_class), "--seed", "100", "--split", "0,0,1", "--workers", "2"]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return manifest
+
+
+def _evaluate_on(bundle: Path, manifest: Path, out: Path) -> dict[str, Any]:
+    """Leaf Top-1, macro and worst-leaf recall, and the leaves with recall 0, of a bundle on a test split."""
+    cmd = [sys.executable, "-m", "models.commands.cli", "evaluate", str(bundle), "--data", str(manifest), "--split",
+           "test", "--out", str(out)]
+    if subprocess.call(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT) != 0:
+        return {"status": "evaluate failed"}
+    m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    zero = sorted(leaf for leaf, c in (m.get("per_class") or {}).items() if c.get("support") and not c.get("recall"))
+    return {"status": "ok", "top1": m.get("top1"), "macro_recall": m.get("macro_recall"),
+            "worst_leaf_recall": m.get("worst_leaf_recall"), "recall_zero": zero, "n": m.get("n_known")}
+
+
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
     m = row.get("metrics") or {}
     return {"status": row.get("status"), "top1": m.get("top1"), "top1_ci": m.get("top1_ci"),
@@ -124,17 +156,28 @@ def to_markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {regime} | {name} | {top1} | {vs} | {_fmt(r.get('macro_recall'))} | "
                          f"{_fmt(r.get('worst_leaf_recall'))} | {r.get('never_predicted', '–')} | "
                          f"{r.get('sec_per_epoch') or '–'} |")
+    balanced = [(regime, name, r["balanced"]) for regime, rows in results["regimes"].items()
+                for name, r in rows.items() if r.get("balanced")]
+    if balanced:
+        lines += ["", f"Every leaf equally often ({results.get('balanced_test')} test images per leaf, the regime's look):",
+                  "", "| regime | row | leaf Top-1 % | macro recall % | worst leaf recall % | leaves with recall 0 |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {regime} | {name} | {_fmt(b.get('top1'))} | {_fmt(b.get('macro_recall'))} | "
+                  f"{_fmt(b.get('worst_leaf_recall'))} | {', '.join(b.get('recall_zero') or []) or 'none'} |"
+                  if b.get("status") == "ok" else f"| {regime} | {name} | {b.get('status')} | | | |"
+                  for regime, name, b in balanced]
     return "\n".join(lines) + "\n"
 
 
 def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_regimes: list[str], epochs: int,
-        input_size: int, reuse: bool = False, rows: list[str] | None = None) -> dict[str, Any]:
+        input_size: int, reuse: bool = False, rows: list[str] | None = None, balanced: int = 0) -> dict[str, Any]:
     from models.training.grid import GridOptions, train_and_evaluate
 
     if not WEIGHTS.exists():
         raise SystemExit(f"the ImageNet weights are missing: {WEIGHTS} (see ../shared/weights/README.md)")
     sets = base_sets(epochs, input_size)
     results: dict[str, Any] = {"epochs": epochs, "input_size": input_size, "tune_minutes": tune_minutes,
+                               "balanced_test": balanced,
                                "base": sets, "old_defaults": OLD_DEFAULTS, "regimes": {}}
 
     def save() -> None:
@@ -167,6 +210,9 @@ def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_reg
         t0 = time.perf_counter()
         row = train_and_evaluate(cell, extra or [], options, config=config, reuse=reuse)
         rows[name] = _summary(row)
+        if row["status"] == "ok" and balanced:
+            rows[name]["balanced"] = _evaluate_on(cell / "bundle", _balanced(regime, work, balanced),
+                                                  cell / f"eval_balanced{balanced}")
         if row["status"] == "ok":
             bundles[regime, name] = cell / "bundle"
             if name != "plain" and (regime, "plain") in bundles:
@@ -191,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="keep the runs already evaluated under WORK (delete a run's folder to train it again)")
     p.add_argument("--rows", default=None,
                    help="only these fixed rows, comma-separated (e.g. 'plain,new defaults (hier)'); default all")
+    p.add_argument("--balanced-test", type=int, default=0, metavar="N",
+                   help="also evaluate every row on a test set of the regime's look with N images per leaf")
     p.add_argument("--epochs", type=int, default=EPOCHS)
     p.add_argument("--input-size", type=int, default=INPUT_SIZE)
     args = p.parse_args(argv)
@@ -204,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown_rows:
         p.error(f"unknown row(s) {', '.join(unknown_rows)}; known: {', '.join(_rows())}")
     results = run(args.work, args.out, regimes, args.tune_minutes, args.tune_regimes.split(","), args.epochs,
-                  args.input_size, args.reuse, rows)
+                  args.input_size, args.reuse, rows, args.balanced_test)
     print(to_markdown(results))
     write_result(args.out, "regimes", False, results, started)
     return 0

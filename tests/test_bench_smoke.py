@@ -263,3 +263,23 @@ def test_node_promises_compare_each_levels_promise_with_the_unions(taxonomy):
     assert union["thresholds"][1] is not None and union["group_and_subgroup"] == pytest.approx(1.0)
     assert union["union_purity"] == pytest.approx(0.994) and union["subgroup_only"] == climbing
     assert union["subgroup_only_purity"] == pytest.approx(0.97)
+
+
+def test_regimes_balanced_test_set_keeps_the_look_and_drops_the_tail(tmp_path, monkeypatch):
+    """bench.regimes --balanced-test renders the regime's look (grayscale, PenTile) with every leaf equally often,
+    from a seed of its own, all test; its table names the leaves with recall 0."""
+    from bench import regimes
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(regimes.subprocess, "run", lambda cmd, **_: calls.append(cmd))
+    manifest = regimes._balanced("tail", tmp_path, 30)
+    assert manifest == tmp_path / "tail_balanced30" / "manifest.csv"
+    cmd = calls[0][calls[0].index("synth") + 2:]
+    assert "--long-tail" not in cmd and "--grayscale" in cmd and cmd[cmd.index("--pattern") + 1] == "pentile"
+    assert cmd[cmd.index("--per-class") + 1] == "30" and cmd[cmd.index("--seed") + 1] == "100"
+    assert cmd[cmd.index("--split") + 1] == "0,0,1" and cmd.count("--per-class") == 1
+    row = {"status": "ok", "top1": 0.4, "top1_ci": [0.3, 0.5], "macro_recall": 0.35, "worst_leaf_recall": 0.0,
+           "never_predicted": 1, "balanced": {"status": "ok", "top1": 0.38, "macro_recall": 0.38,
+                                             "worst_leaf_recall": 0.0, "recall_zero": ["dent"]}}
+    table = regimes.to_markdown({"balanced_test": 30, "regimes": {"tail": {"plain": row}}})
+    assert "30 test images per leaf" in table and "| tail | plain | 38.0 | 38.0 | 0.0 | dent |" in table
