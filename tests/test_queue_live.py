@@ -18,18 +18,25 @@ def rejudge_bundle(tmp_path_factory, taxonomy):
     return make_rejudge_bundle(tmp_path_factory.mktemp("queue_live") / "model", taxonomy)
 
 
+def _queue_of(qtbot, engine, bundle, tmp_path, monkeypatch, n: int):
+    """The main window with a batch of ``n`` images predicted by ``bundle`` (all to re-judge), and its queue shown.
+    The caller closes the window."""
+    folder = tmp_path / "batch"
+    for i in range(n):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+        win.open_folder(folder)
+    view = win.queue_view
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        win.show_queue()
+    return win, view
+
+
 def test_the_queue_follows_the_main_window_and_marks_a_selection_unknown(qtbot, engine, rejudge_bundle, tmp_path,
                                                                          monkeypatch):
-    folder = tmp_path / "batch"
-    for i in range(3):
-        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
-    win = open_window(qtbot, engine, rejudge_bundle, tmp_path, monkeypatch)
+    win, view = _queue_of(qtbot, engine, rejudge_bundle, tmp_path, monkeypatch, 3)
     try:
-        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
-            win.open_folder(folder)
-        view = win.queue_view
-        with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
-            win.show_queue()
         assert view.model.total == 3
         assert view.focusWidget() is view.table  # an arrow key moves in the table (it changed the reason filter)
         first = win.presenter.current_item.image.image_id
@@ -67,16 +74,8 @@ def test_the_queue_pane_shows_the_models_own_heatmap(qtbot, engine, taxonomy, tm
     """The detail pane of the re-judge queue shows what the main window shows: a CBAM network's attention from
     its forward pass (it showed four-backward-pass LayerCAM for every model), else the predicted type's LayerCAM."""
     bundle = make_rejudge_bundle(tmp_path / family, taxonomy, family=family)
-    folder = tmp_path / "batch"
-    for i in range(2):
-        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
-    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    win, view = _queue_of(qtbot, engine, bundle, tmp_path, monkeypatch, 2)
     try:
-        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
-            win.open_folder(folder)
-        view = win.queue_view
-        with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
-            win.show_queue()
         view.table.clearSelection()
         with qtbot.waitSignal(win.worker.attended, timeout=60_000) as got:
             view.table.selectRow(1)

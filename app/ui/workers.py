@@ -231,10 +231,15 @@ class ModelWorker(QThread):
             cancel.set()
         self.runFinished.emit(run_id, cancel.is_set())
 
-    def _serve_explain(self) -> None:
+    def _take(self, name: str) -> tuple[int, str, str] | None:
+        """The pending request in attribute ``name`` (``_explain`` or ``_attention``), cleared."""
         with self._focus_lock:
-            request, self._explain = self._explain, None
-        if request is None:
+            request = getattr(self, name)
+            setattr(self, name, None)
+        return request
+
+    def _serve_explain(self) -> None:
+        if (request := self._take("_explain")) is None:
             return
         image_id, path, leaf = request
         try:
@@ -245,9 +250,7 @@ class ModelWorker(QThread):
         self.explained.emit(image_id, leaf, heatmap)
 
     def _serve_attention(self) -> None:
-        with self._focus_lock:
-            request, self._attention = self._attention, None
-        if request is None:
+        if (request := self._take("_attention")) is None:
             return
         image_id, path, leaf = request
         try:
