@@ -187,6 +187,9 @@ def test_the_set_routing_auto_judges_only_confident_sets_at_the_promised_purity(
     auto = confidence >= fit.threshold
     assert 0.6 < auto.mean() <= 0.71 and exact[auto].mean() >= 0.99 and auto[~sure].mean() < 0.02
     assert fit_set_threshold(scores[:50], truth[:50], None, target=0.99, confidence=0.95)[0].threshold is None
+    # --ltt-starts reaches the set routing: the budget is split over the starts the 3,000 images allow
+    three = fit_set_threshold(scores, truth, None, target=0.99, confidence=0.95, starts=3)[0]
+    assert three.starts == 2 and three.threshold is not None and three.purity >= 0.99
 
 
 def test_multilabel_loss_learns_both_defects_of_an_image(taxonomy):
@@ -253,6 +256,7 @@ def test_a_multilabel_bundle_trains_predicts_sets_and_evaluates(tmp_path, taxono
     assert cli_main(["calibrate", str(tmp_path / "run"), "--data", str(data)]) == 0  # 18 images cannot show 0.99
     calibrated = read_bundle_manifest(tmp_path / "run").multilabel
     assert calibrated.target_purity == 0.99 and calibrated.set_threshold is None and calibrated.routing["n"] == 18
+    assert calibrated.routing["ltt_starts"] == 3  # calibrate's default, as for a single-label bundle
     assert calibrated.thresholds == manifest.multilabel.thresholds  # the presence thresholds stay
     assert json.loads((tmp_path / "run" / "calibration" / "calibration.json").read_text())["n"] == 18
     capsys.readouterr()

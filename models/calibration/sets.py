@@ -31,22 +31,22 @@ Log = Callable[[str], None]
 
 
 def fit_set_threshold(scores: np.ndarray, truth: np.ndarray, thresholds: np.ndarray | None, *, target: float,
-                      confidence: float) -> tuple[LttFit, np.ndarray, np.ndarray]:
+                      confidence: float, starts: int = 1) -> tuple[LttFit, np.ndarray, np.ndarray]:
     """The set-confidence threshold of presence ``scores`` (N, L) against the true sets ``truth`` (N, L) bool, at
-    the bundle's presence ``thresholds``; returns the fit, each image's set confidence and whether its set is
-    exactly right."""
+    the bundle's presence ``thresholds`` (``starts``: the fixed sequence's starting points, as ``--ltt-starts``);
+    returns the fit, each image's set confidence and whether its set is exactly right."""
     from models.inference.outputs import present, set_confidence
 
     exact = (present(scores, thresholds) == np.asarray(truth, dtype=bool)).all(axis=1)
     sure = set_confidence(scores, thresholds)
     fit = ltt_threshold(sure, exact, target=target, delta=1.0 - confidence,
-                        min_set=start_size(len(sure), target, confidence))
+                        min_set=start_size(len(sure), target, confidence), starts=starts)
     return fit, sure, exact
 
 
 def calibrate_sets(bundle_path: str | Path, samples: Sequence[Sample], *, target_purity: float = 0.99,
                    confidence: float = 0.95, split: str = "val", sources: Sequence[str] = (), batch_size: int = 32,
-                   device: str = "cpu", write: bool = True, log: Log = print) -> dict[str, Any]:
+                   device: str = "cpu", write: bool = True, log: Log = print, ltt_starts: int = 3) -> dict[str, Any]:
     """Fit a multi-label bundle's set routing on ``samples`` (their known-label images) and write it into the bundle's
     manifest; returns the figures (``calibration.json``).
 
@@ -88,11 +88,11 @@ def calibrate_sets(bundle_path: str | Path, samples: Sequence[Sample], *, target
     scores = predictor.presence_scores(out.level_logits)
     truth = truth_matrix([s.labels for s in kept], taxonomy.leaves)
     fit, sure, exact = fit_set_threshold(scores, truth, predictor.presence_thresholds, target=target_purity,
-                                         confidence=confidence)
+                                         confidence=confidence, starts=ltt_starts)
     n, multi = len(kept), truth.sum(axis=1) > 1
     auto = sure >= fit.threshold if fit.threshold is not None else np.zeros(n, dtype=bool)
     routing = {
-        "method": "ltt", "confidence": confidence, "split": split, "n": n, "n_multi": int(multi.sum()),
+        "method": "ltt", "confidence": confidence, "ltt_starts": ltt_starts, "starts": fit.starts, "split": split, "n": n, "n_multi": int(multi.sum()),
         "data_hash": data_hash(kept), "sources": [str(s) for s in sources],
         "subset_accuracy": round(float(exact.mean()), 5), "n_auto": int(auto.sum()),
         "coverage": round(float(auto.mean()), 5), "coverage_multi": round(float(auto[multi].mean()), 5) if multi.any()
@@ -103,7 +103,7 @@ def calibrate_sets(bundle_path: str | Path, samples: Sequence[Sample], *, target
     log(f"multi-label set routing on {n} calibration image(s) ({routing['n_multi']} with several defects): "
         f"sets exactly right {routing['subset_accuracy']:.3f}; " + (
             f"auto-judged from set confidence {fit.threshold:.4g}: {routing['n_auto']} images ({routing['coverage']:.3f}),"
-            f" {fit.errors} wrong (purity {fit.purity:.4f}, p = {fit.pvalue:.3g} < {1 - confidence:g})"
+            f" {fit.errors} wrong (purity {fit.purity:.4f}, p = {fit.pvalue:.3g} < {(1 - confidence) / fit.starts:.3g})"
             if fit.threshold is not None else
             f"no threshold shows purity >= {target_purity:g} at {confidence:g}: every image goes to a person"))
     record = dataclasses.replace(bundle.manifest.multilabel or MultiLabelRecord(), set_threshold=fit.threshold,

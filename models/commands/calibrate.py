@@ -102,7 +102,7 @@ def _run_sets(args: argparse.Namespace, samples: list) -> int:
     print("a multi-label bundle: one threshold on the set confidence, by Learn-then-Test (--method, --bound, "
           "--spot-check*, --unknown-* and the centroids do not apply)", file=sys.stderr)
     figures = calibrate_sets(args.bundle, samples, target_purity=args.target_purity, confidence=args.confidence,
-                             split=args.split, sources=tuple(args.data), batch_size=args.batch_size,
+                             ltt_starts=args.ltt_starts, split=args.split, sources=tuple(args.data), batch_size=args.batch_size,
                              device=args.device, log=lambda m: print(m, file=sys.stderr))
     out = Path(args.out) if args.out else Path(args.bundle) / "calibration"
     out.mkdir(parents=True, exist_ok=True)
