@@ -307,7 +307,8 @@ def test_a_changed_row_repaints_without_laying_out_the_whole_list(qtbot) -> None
 def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot, engine, tmp_path, monkeypatch):
     """On a 1366×768 screen the right column (the panel, a spectrum, similar judged cases) fits: what the
     model says scrolls above the judging buttons. Before, the column's minimum heights added up to more than the
-    screen, and the window grew past its bottom edge, the status bar out of sight."""
+    screen, and the window grew past its bottom edge, the status bar out of sight. The panel goes compact there,
+    and shows each Top-5 row's ancestry (elided to one line) again in a taller window."""
     from conftest import open_window
 
     from app.demo import DEMO_BATCH, DEMO_MODEL
@@ -330,6 +331,13 @@ def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot
         accept = win.panel.accept_btn  # the judging buttons stay in sight; what the model says scrolls above them
         assert accept.isVisible() and win.panel.rect().contains(accept.geometry())
         assert win.panel.scroll.verticalScrollBar().maximum() > 0
+        # too short for everything: the Top-5 rows drop their ancestry line and the model line goes (the status
+        # bar names the model); the spectrum's chart gave what it could first
+        assert win.panel.compact and not any(label.isVisible() for label in win.panel.top_parents)
+        assert not win.panel.model_label.isVisible() and win.spectrum_panel.plot.height() <= 100
+        win.resize(1366, 1150)  # a taller window: the ancestry lines again
+        qtbot.waitUntil(lambda: not win.panel.compact, timeout=5_000)
+        QApplication.processEvents()
         shown = [label for label in win.panel.top_parents if label.isVisible()]  # each row's ancestry: one line
         assert shown and all(label.fontMetrics().horizontalAdvance(label.text()) <= label.width() for label in shown)
         cut = [label for label in shown if label.text() != label.full_text]  # "Foreign matter › Residues and stains"
