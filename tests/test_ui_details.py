@@ -333,7 +333,8 @@ def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot
         assert win.panel.scroll.verticalScrollBar().maximum() > 0
         # too short for everything: the Top-5 rows drop their ancestry line and the model line goes (the status
         # bar names the model); the spectrum's chart gave what it could first
-        assert win.panel.compact and not any(label.isVisible() for label in win.panel.top_parents)
+        qtbot.waitUntil(lambda: win.panel.compact, timeout=5_000)
+        assert not any(label.isVisible() for label in win.panel.top_parents)
         assert not win.panel.model_label.isVisible() and win.spectrum_panel.plot.height() <= 100
         win.resize(1366, 1150)  # a taller window: the ancestry lines again
         qtbot.waitUntil(lambda: not win.panel.compact, timeout=5_000)
@@ -404,6 +405,7 @@ def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tm
     first.spectrum_panel.show()
     QApplication.processEvents()
     right.setSizes([300, 220, 120])
+    right.splitterMoved.emit(300, 1)  # what a drag of the handle sends (heights never dragged are not kept)
     QApplication.processEvents()
     dragged = right.sizes()
     assert dragged[1] > 150, dragged

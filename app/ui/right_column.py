@@ -7,8 +7,9 @@ the similar cases appear, the panel gets back what its contents want, taken from
 shrinks) and never below a pane's minimum. If the panel is still short, it goes compact (no ancestry line under
 each Top-5 row, no model line: the status bar names the model); what still does not fit scrolls. The same when a
 pane's contents grow (the similar cases' first tiles) and when the window is resized; room the panel does not need
-goes back to the panes, up to their own heights. Once the analyst drags a handle, the heights are theirs until the
-window closes.
+goes back to the panes, up to their own heights. Once the analyst drags a handle, the heights are theirs: kept
+as they are, and the next window starts with them (:meth:`app.ui.side_actions.SideActions.restore_layout`; heights
+never dragged are not stored, so a new window balances again).
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ class RightColumn(QSplitter):
             QTimer.singleShot(0, self.balance)
 
     def _moved(self, *_: int) -> None:
+        self._dragged = True
+
+    @property
+    def dragged(self) -> bool:
+        """Whether the heights are the analyst's (dragged now, or restored from a drag)."""
+        return self._dragged
+
+    def keep(self, sizes: list[int]) -> None:
+        """Heights the analyst dragged in an earlier window: set, and kept like a drag."""
+        self.setSizes(sizes)
         self._dragged = True
 
     def balance(self) -> None:

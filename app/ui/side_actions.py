@@ -43,16 +43,19 @@ class SideActions:
         if heights is not None:
             # A pane hidden at closing (no spectrum, no similar cases) stored 0: it gets its own height back, never
             # 0, which would keep it shut when it is shown again.
-            self.right_splitter.setSizes([h if h > 0 else self.right_splitter.widget(i).sizeHint().height()
-                                          for i, h in enumerate(heights)])
+            self.right_splitter.keep([h if h > 0 else self.right_splitter.widget(i).sizeHint().height()
+                                      for i, h in enumerate(heights)])
 
     def save_layout(self) -> None:
         """Keep the window's size, place and pane widths for the next start (on closing)."""
         if self.settings is not None and self.interactive:
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/panes", self.splitter.saveState())
-            # The right column's heights (prediction panel, spectrum, similar cases); a hidden pane keeps the height
-            # stored when it was last shown.
+            # The right column's heights (prediction panel, spectrum, similar cases) when the analyst dragged them
+            # (else the next window balances them itself); a hidden pane keeps the height stored when last shown.
+            if not self.right_splitter.dragged:
+                self.settings.remove("window/right_panes")
+                return
             before = _heights(self.settings.value("window/right_panes"), self.right_splitter.count()) or []
             now = [h if h > 0 or i >= len(before) else before[i] for i, h in enumerate(self.right_splitter.sizes())]
             self.settings.setValue("window/right_panes", ",".join(map(str, now)))
