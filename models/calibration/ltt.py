@@ -19,7 +19,8 @@ per-leaf bounds at held-out purity 0.993: small samples per leaf are what the pe
   ``--ltt-starts K`` splits the error budget over K starting points (that one, 2x, 4x... as many images), so a
   model whose most confident images hold a few mistakes is not left with no threshold at all
   (:func:`models.calibration.risk_control.ltt_threshold`). ``calibrate``'s default is 3 (since 2026-12-04;
-  one start, the plain sequence, before); with too few images for the later starts the budget is not split.
+  one start, the plain sequence, before); with too few images for the later starts the budget is split over
+  those that fit.
 * Groups and subgroups (the climbing rule, :func:`node_thresholds`): per tree level, one Learn-then-Test
   threshold on the node's marginal confidence, fitted on the images that climb to that level (their leaf and
   every deeper level missed). So each level's determined images keep the target purity, each with probability
