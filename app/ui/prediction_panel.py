@@ -81,6 +81,7 @@ class PredictionPanel(QWidget):
     Signals:
         acceptRequested, unknownRequested, pickerRequested, noteRequested, topkRequested(int k),
         whyRequested(int k): "Why this type?" for Top-k leaf k
+        contentsChanged: another image or state is shown (the right column may give the panel more room)
     """
 
     acceptRequested = Signal()
@@ -89,6 +90,7 @@ class PredictionPanel(QWidget):
     noteRequested = Signal()
     topkRequested = Signal(int)
     whyRequested = Signal(int)
+    contentsChanged = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -231,7 +233,11 @@ class PredictionPanel(QWidget):
         """The height at which nothing scrolls, not compact: the scrolled body's own height and the buttons below."""
         hidden = [p for p, row in zip(self.top_parents, self.top_rows, strict=True) if row[1].isVisibleTo(self)]
         extra = sum(p.sizeHint().height() for p in hidden) + self.model_label.sizeHint().height() if self.compact else 0
-        return self.scroll.widget().sizeHint().height() + self.height() - self.scroll.viewport().height() + extra
+        body, width = self.scroll.widget().layout(), self.scroll.viewport().width()
+        # wrapped labels (the title, the details line) take the lines they take at the panel's width, not at the
+        # narrower width a plain size hint assumes
+        content = body.totalHeightForWidth(width) if body.hasHeightForWidth() else body.totalSizeHint().height()
+        return content + self.height() - self.scroll.viewport().height() + extra
 
     def set_compact(self, on: bool) -> None:
         """Hide (or show again) each Top-5 row's ancestry line and the model line (the status bar names the model),
@@ -368,6 +374,7 @@ class PredictionPanel(QWidget):
             b.setEnabled(data is not None and data.state != "error" and self.judging)
         self.model_label.setText(QCoreApplication.translate("Panel", "Model: {v}").format(v=data.model_version) if data and data.model_version
                                  else "")
+        self.contentsChanged.emit()
 
 
 def facts_text(facts: ImageFacts | None) -> str:

@@ -33,16 +33,21 @@ class RightColumn(QSplitter):
         self.setStretchFactor(self.count() - 1, int(self.count() == 1))  # the panel takes what is left
         if self.count() > 1:
             widget.installEventFilter(self)
+        elif hasattr(widget, "contentsChanged"):  # the panel shows another image: it may want more room
+            widget.contentsChanged.connect(self._schedule)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (event.type() in (QEvent.Type.Show, QEvent.Type.Hide, QEvent.Type.LayoutRequest) and not self._pending
-                and not self._dragged):
-            self._pending = True  # after the splitter has placed the pane (one pass for several changes)
-            QTimer.singleShot(0, self.balance)
+        if event.type() in (QEvent.Type.Show, QEvent.Type.Hide, QEvent.Type.LayoutRequest):
+            self._schedule()
         return False
 
     def resizeEvent(self, event) -> None:  # the window made taller or shorter: compact or not again
         super().resizeEvent(event)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Balance once the current events are handled (after the splitter has placed a pane; one pass for
+        several changes)."""
         if not self._pending and not self._dragged:
             self._pending = True
             QTimer.singleShot(0, self.balance)
@@ -91,5 +96,6 @@ class RightColumn(QSplitter):
                 sizes[i] += give
                 sizes[0] -= give
                 short += give
-        self.setSizes(sizes)
+        if sizes != self.sizes():
+            self.setSizes(sizes)
         self.widget(0).set_compact(short > 0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt, QThreadPool, QTimer
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, QSize, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -43,6 +43,9 @@ class SpectrumPlot(QWidget):
         self.curve: tuple[np.ndarray, np.ndarray] | None = None
         self.reference: tuple[np.ndarray, np.ndarray] | None = None
         self.peaks: list[tuple[float, float]] = []
+
+    def sizeHint(self) -> QSize:  # the height it gets when there is room (the minimum when there is not)
+        return QSize(super().sizeHint().width(), 130)
 
     def set_data(self, curve: tuple[np.ndarray, np.ndarray] | None, peaks: list[tuple[float, float]],
                  reference: tuple[np.ndarray, np.ndarray] | None = None) -> None:
