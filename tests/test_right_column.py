@@ -91,3 +91,16 @@ def test_a_taller_window_gives_the_spectrum_back_its_height_and_the_panel_its_an
     qtbot.waitUntil(lambda: not panel.compact, timeout=2000)
     sizes = column.sizes()
     assert sizes[1] == 300 and sizes[0] >= 700, sizes  # the spectrum's own height again, the panel whole
+
+
+def test_fit_again_forgets_the_dragged_heights(qtbot) -> None:
+    """Settings → "Fit the right column again" hands the heights back to the balancing."""
+    column, _, spectrum, _ = _column(qtbot, wanted=500, height=800)
+    spectrum.show()
+    qtbot.waitUntil(lambda: column.sizes()[0] >= 490, timeout=2000)
+    column.splitterMoved.emit(300, 1)
+    column.setSizes([300, 380, 120])
+    assert column.dragged
+    column.release()
+    qtbot.waitUntil(lambda: column.sizes()[0] >= 490, timeout=2000)
+    assert not column.dragged

@@ -422,8 +422,11 @@ def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tm
     third.spectrum_panel.show()
     QApplication.processEvents()
     assert third.right_splitter.sizes()[1:] == dragged[1:]  # the spectrum panel's height when last shown
+    third.toolbar.panesResetRequested.emit()  # Settings → Fit the right column again: balanced, nothing stored
+    assert not third.right_splitter.dragged
     third.close()
     settings = open_settings()
+    assert settings.value("window/right_panes") is None
     for broken in ("tall", "1,2", "-5,10,10", "0,0,0"):
         settings.setValue("window/right_panes", broken)
         settings.sync()

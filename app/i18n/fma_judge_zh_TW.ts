@@ -727,7 +727,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="185"/>
-        <location filename="../ui/side_actions.py" line="142"/>
+        <location filename="../ui/side_actions.py" line="146"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -802,83 +802,88 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>最近的批次（按 Enter 開啟）</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="28"/>
+        <location filename="../ui/toolbar.py" line="30"/>
         <source>Main</source>
         <translation>主工具列</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="36"/>
+        <location filename="../ui/toolbar.py" line="38"/>
         <source>Open folder…</source>
         <translation>開啟資料夾…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="37"/>
+        <location filename="../ui/toolbar.py" line="39"/>
         <source>Open files…</source>
         <translation>開啟檔案…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="38"/>
+        <location filename="../ui/toolbar.py" line="40"/>
         <source>Model…</source>
         <translation>模型…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="39"/>
+        <location filename="../ui/toolbar.py" line="41"/>
         <source>Export labels…</source>
         <translation>匯出標籤…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="42"/>
+        <location filename="../ui/toolbar.py" line="44"/>
         <source>Heatmap</source>
         <translation>熱圖</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="44"/>
+        <location filename="../ui/toolbar.py" line="46"/>
         <source>Side by side</source>
         <translation>並排</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="50"/>
+        <location filename="../ui/toolbar.py" line="52"/>
         <source>Heatmap opacity ([ and ])</source>
         <translation>熱圖透明度（[ 與 ]）</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="75"/>
+        <location filename="../ui/toolbar.py" line="77"/>
         <source>Keyboard shortcuts…</source>
         <translation>鍵盤快捷鍵…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="77"/>
+        <location filename="../ui/toolbar.py" line="79"/>
         <source>Scale bar: camera pixel size…</source>
         <translation>比例尺：相機像素尺寸…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="40"/>
+        <location filename="../ui/toolbar.py" line="81"/>
+        <source>Fit the right column again</source>
+        <translation>重新調整右側欄高度</translation>
+    </message>
+    <message>
+        <location filename="../ui/toolbar.py" line="42"/>
         <source>Re-judge queue (Q)</source>
         <translation>複判佇列 (Q)</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="41"/>
+        <location filename="../ui/toolbar.py" line="43"/>
         <source>Dashboard</source>
         <translation>儀表板</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="45"/>
+        <location filename="../ui/toolbar.py" line="47"/>
         <source>Shortcuts (F1)</source>
         <translation>快捷鍵 (F1)</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="66"/>
-        <location filename="../ui/toolbar.py" line="80"/>
+        <location filename="../ui/toolbar.py" line="68"/>
+        <location filename="../ui/toolbar.py" line="84"/>
         <source>Settings</source>
         <translation>設定</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="67"/>
+        <location filename="../ui/toolbar.py" line="69"/>
         <source>Language</source>
         <translation>語言</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="73"/>
+        <location filename="../ui/toolbar.py" line="75"/>
         <source>Change analyst…</source>
         <translation>變更分析人員…</translation>
     </message>
@@ -1134,49 +1139,49 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="124"/>
+        <location filename="../ui/side_actions.py" line="128"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="136"/>
+        <location filename="../ui/side_actions.py" line="140"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="166"/>
+        <location filename="../ui/side_actions.py" line="170"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="167"/>
+        <location filename="../ui/side_actions.py" line="171"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="192"/>
+        <location filename="../ui/side_actions.py" line="196"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="196"/>
+        <location filename="../ui/side_actions.py" line="200"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="200"/>
+        <location filename="../ui/side_actions.py" line="204"/>
         <source>Exported {n} label(s) to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="201"/>
+        <location filename="../ui/side_actions.py" line="205"/>
         <source> ({k} images skipped: their files are gone)</source>
         <translation>（略過 {k} 張影像：檔案已不存在）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="203"/>
+        <location filename="../ui/side_actions.py" line="207"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -1218,7 +1223,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="87"/>
-        <location filename="../ui/prediction_panel.py" line="347"/>
+        <location filename="../ui/prediction_panel.py" line="353"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1228,145 +1233,145 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>抽查 · 盲判</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="106"/>
-        <location filename="../ui/prediction_panel.py" line="312"/>
+        <location filename="../ui/prediction_panel.py" line="108"/>
+        <location filename="../ui/prediction_panel.py" line="318"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="111"/>
-        <location filename="../ui/prediction_panel.py" line="329"/>
+        <location filename="../ui/prediction_panel.py" line="113"/>
+        <location filename="../ui/prediction_panel.py" line="335"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="136"/>
+        <location filename="../ui/prediction_panel.py" line="138"/>
         <source>Why this type? Where the model finds evidence for it (W steps through the Top-5)</source>
         <translation>為何是此類型？模型在影像中找到其依據之處（W 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="168"/>
-        <location filename="../ui/prediction_panel.py" line="363"/>
+        <location filename="../ui/prediction_panel.py" line="170"/>
+        <location filename="../ui/prediction_panel.py" line="369"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="171"/>
+        <location filename="../ui/prediction_panel.py" line="173"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="172"/>
+        <location filename="../ui/prediction_panel.py" line="174"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="173"/>
+        <location filename="../ui/prediction_panel.py" line="175"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="270"/>
+        <location filename="../ui/prediction_panel.py" line="276"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="300"/>
+        <location filename="../ui/prediction_panel.py" line="306"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type (Enter or P).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="304"/>
+        <location filename="../ui/prediction_panel.py" line="310"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="311"/>
+        <location filename="../ui/prediction_panel.py" line="317"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="317"/>
+        <location filename="../ui/prediction_panel.py" line="323"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="323"/>
+        <location filename="../ui/prediction_panel.py" line="329"/>
         <source>Top-5 in {node} (press 1–5) · A: all types</source>
         <translation>{node} 內前 5 名（按 1–5）· A：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="326"/>
+        <location filename="../ui/prediction_panel.py" line="332"/>
         <source>Top-5 (press 1–5) · A: only {node}</source>
         <translation>前 5 名（按 1–5）· A：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="348"/>
+        <location filename="../ui/prediction_panel.py" line="354"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="352"/>
+        <location filename="../ui/prediction_panel.py" line="358"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="356"/>
+        <location filename="../ui/prediction_panel.py" line="362"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="362"/>
+        <location filename="../ui/prediction_panel.py" line="368"/>
         <source>Pick the type  (Enter)</source>
         <translation>選擇類別  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="369"/>
+        <location filename="../ui/prediction_panel.py" line="375"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="380"/>
+        <location filename="../ui/prediction_panel.py" line="387"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="381"/>
+        <location filename="../ui/prediction_panel.py" line="388"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="382"/>
+        <location filename="../ui/prediction_panel.py" line="389"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="383"/>
+        <location filename="../ui/prediction_panel.py" line="390"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="384"/>
+        <location filename="../ui/prediction_panel.py" line="391"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="387"/>
+        <location filename="../ui/prediction_panel.py" line="394"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="388"/>
+        <location filename="../ui/prediction_panel.py" line="395"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="395"/>
+        <location filename="../ui/prediction_panel.py" line="402"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="396"/>
+        <location filename="../ui/prediction_panel.py" line="403"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -1973,45 +1978,45 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Spectrum</name>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="98"/>
+        <location filename="../ui/spectrum_panel.py" line="101"/>
         <source>wavenumber (cm⁻¹) · absorbance</source>
         <translation>波數 (cm⁻¹) · 吸收度</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="252"/>
+        <location filename="../ui/spectrum_panel.py" line="255"/>
         <source>FTIR spectrum · {name}</source>
         <translation>FTIR 光譜 · {name}</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="253"/>
+        <location filename="../ui/spectrum_panel.py" line="256"/>
         <source>Shift+I: next spectrum</source>
         <translation>Shift+I：下一條光譜</translation>
     </message>
     <message>
         <location filename="../ui/picker.py" line="140"/>
-        <location filename="../ui/spectrum_panel.py" line="256"/>
+        <location filename="../ui/spectrum_panel.py" line="259"/>
         <source>Spectrum suggests: {type} (HQI {hqi})</source>
         <translation>光譜建議：{type}（HQI {hqi}）</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="268"/>
+        <location filename="../ui/spectrum_panel.py" line="271"/>
         <source>No reference spectrum yet: import a library
 (fma-judge spectra import FOLDER) or judge images.</source>
         <translation>尚無參考光譜：請匯入光譜庫
 （fma-judge spectra import 資料夾）或先判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="272"/>
+        <location filename="../ui/spectrum_panel.py" line="275"/>
         <source>library</source>
         <translation>光譜庫</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="273"/>
+        <location filename="../ui/spectrum_panel.py" line="276"/>
         <source>judged image</source>
         <translation>已判定影像</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="276"/>
+        <location filename="../ui/spectrum_panel.py" line="279"/>
         <source>I: next reference over the spectrum</source>
         <translation>I：疊上下一個參考光譜</translation>
     </message>

@@ -9,7 +9,8 @@ each Top-5 row, no model line: the status bar names the model); what still does 
 pane's contents grow (the similar cases' first tiles) and when the window is resized; room the panel does not need
 goes back to the panes, up to their own heights. Once the analyst drags a handle, the heights are theirs: kept
 as they are, and the next window starts with them (:meth:`app.ui.side_actions.SideActions.restore_layout`; heights
-never dragged are not stored, so a new window balances again).
+never dragged are not stored, so a new window balances again), until Settings → "Fit the right column again"
+(:meth:`RightColumn.release`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ class RightColumn(QSplitter):
     def dragged(self) -> bool:
         """Whether the heights are the analyst's (dragged now, or restored from a drag)."""
         return self._dragged
+
+    def release(self) -> None:
+        """Forget the analyst's heights (Settings → Fit the right column again): balanced from now on."""
+        self._dragged = False
+        self._schedule()
 
     def keep(self, sizes: list[int]) -> None:
         """Heights the analyst dragged in an earlier window: set, and kept like a drag."""

@@ -17,12 +17,14 @@ class MainToolBar(QToolBar):
         analystChangeRequested(): "Change analyst…" from the settings menu.
         keysEditRequested(): "Keyboard shortcuts…" from the settings menu.
         pixelSizeRequested(): "Scale bar…" from the settings menu.
+        panesResetRequested(): "Fit the right column again" from the settings menu.
     """
 
     languageChosen = Signal(str)
     analystChangeRequested = Signal()
     keysEditRequested = Signal()
     pixelSizeRequested = Signal()
+    panesResetRequested = Signal()
 
     def __init__(self, lang: str, parent=None) -> None:
         super().__init__(QCoreApplication.translate("Main", "Main"), parent)
@@ -76,6 +78,8 @@ class MainToolBar(QToolBar):
                                      self.keysEditRequested.emit)
         self.settings_menu.addAction(QCoreApplication.translate("Main", "Scale bar: camera pixel size…"),
                                      self.pixelSizeRequested.emit)
+        self.settings_menu.addAction(QCoreApplication.translate("Main", "Fit the right column again"),
+                                     self.panesResetRequested.emit)
         button = QToolButton(self)
         button.setText(QCoreApplication.translate("Main", "Settings"))
         button.setMenu(self.settings_menu)
