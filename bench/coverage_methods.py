@@ -119,24 +119,23 @@ def _node_promises(taxonomy: Any, target: float, leaf_cut: float | None, calib: 
     of known images with group and subgroup determined, the purity of that union, and of the images whose deepest
     determined node is the subgroup or the group."""
     from models.calibration.ltt import node_thresholds
-    from models.routing.policy import path_confidences
+    from models.routing.policy import Calibration, determined_batch
 
     cut = np.full(len(taxonomy.leaves), np.inf if leaf_cut is None else leaf_cut)
     _, fits = node_thresholds(calib.probs, calib.targets, calib.flagged, taxonomy, dict.fromkeys(taxonomy.leaves, leaf_cut),
                               target=target, confidence=0.95, starts=3)
     rules = {"each level": {k: f.threshold for k, f in fits.items()},
              "union": _union_fit(taxonomy, cut, calib, target, starts=3)}
-    best, scores = path_confidences(taxonomy, test.probs)
+    best = np.asarray(test.probs).argmax(axis=1)  # the predicted leaf, whose path is judged
     known = test.targets >= 0
     truth = np.where(known, test.targets, 0)
     out: dict[str, Any] = {}
-    for name, thresholds in rules.items():
-        level = np.where(~test.flagged & (scores[-1] >= cut[best]), len(taxonomy.level_sizes) - 1, -1)
-        for k in range(len(taxonomy.level_sizes) - 2, -1, -1):
-            if thresholds[k] is not None:
-                inner = np.array([not taxonomy.node(n).is_leaf for n in taxonomy.levels[k]])
-                level[(level < 0) & ~test.flagged & inner[taxonomy.leaf_level_index[best, k]]
-                      & (scores[k] >= thresholds[k])] = k
+    flags = [("possible_unknown",) if f else () for f in test.flagged]
+    for name, thresholds in rules.items():  # each image's determined node by the product's climbing rule
+        cal = Calibration(thresholds=dict.fromkeys(taxonomy.leaves, leaf_cut),
+                          node_thresholds={node: t for k, t in thresholds.items() for node in taxonomy.levels[k]
+                                           if not taxonomy.node(node).is_leaf})
+        _, level = determined_batch(cal, taxonomy, test.probs, flags)
 
         def purity(mask: np.ndarray, k: int) -> float:
             right = taxonomy.leaf_level_index[best, k] == taxonomy.leaf_level_index[truth, k]

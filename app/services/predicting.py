@@ -190,15 +190,13 @@ class PredictingService:
             if predictor is None:
                 predictor = self._torch_predictor(path, why_not)
                 manifest = predictor.manifest
-        except (BundleError, OSError, ValueError, RuntimeError) as exc:
+        except Exception as exc:  # no model (never the one before), and the reason by name
             self.predictor, self.info = None, None
-            raise ModelLoadError(str(exc)) from exc
-        except ImportError as exc:  # a part of the install is missing (a frozen app built without it)
-            self.predictor, self.info = None, None
-            raise ModelLoadError(f"{path}: this install lacks a module the model needs ({exc}); reinstall the app, "
-                                 "or install the missing package") from exc
-        except Exception as exc:  # anything else: no model (never the one before), and the reason by name
-            self.predictor, self.info = None, None
+            if isinstance(exc, BundleError | OSError | ValueError | RuntimeError):
+                raise ModelLoadError(str(exc)) from exc
+            if isinstance(exc, ImportError):  # a part of the install is missing (a frozen app built without it)
+                raise ModelLoadError(f"{path}: this install lacks a module the model needs ({exc}); reinstall the "
+                                     "app, or install the missing package") from exc
             raise ModelLoadError(f"{path}: {type(exc).__name__}: {exc}") from exc
         # The store (SQLAlchemy) is imported here, not with this module: the app's window imports this module and is
         # on screen before SQLAlchemy is imported.

@@ -200,9 +200,8 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.similar_panel = SimilarPanel(None, self.lang, self, runner=self._runner)
         self.similar_panel.openImage.connect(self.open_image)
         self.spectrum_panel = SpectrumPanel(None, self.lang, self)  # (hidden until an image has a spectrum)
-        right = self.right_splitter = RightColumn(self)  # the prediction panel kept whole when a pane appears
-        for widget in (self.panel, self.spectrum_panel, self.similar_panel):
-            right.addWidget(widget)
+        # the prediction panel kept whole when a pane appears
+        right = self.right_splitter = RightColumn(self, self.panel, self.spectrum_panel, self.similar_panel)
         self.list_filter = ListFilterBar(self.presenter.list_types, self._node_depth, self)
         self.list_filter.changed.connect(self.set_list_filter)
         self.list_filter.done.connect(self.setFocus)
@@ -239,6 +238,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         tb.analystChangeRequested.connect(self.change_analyst)
         tb.keysEditRequested.connect(self.edit_keys)
         tb.pixelSizeRequested.connect(self.edit_pixel_size)
+        tb.panesResetRequested.connect(self.right_splitter.release)
 
     def _build_statusbar(self) -> None:
         self.status = MainStatusBar(self)

@@ -20,14 +20,16 @@ from PySide6.QtWidgets import QSplitter, QWidget
 
 
 class RightColumn(QSplitter):
-    """``addWidget`` the prediction panel first (it must have ``wanted_height()``), then the panes below it,
-    the one to shrink first second."""
+    """The prediction panel first (it must have ``wanted_height()``), then the panes below it, the one to shrink
+    first second: given when made, or with ``addWidget``."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *panes: QWidget) -> None:
         super().__init__(Qt.Orientation.Vertical, parent)
         self._pending = False
         self._dragged = False
         self.splitterMoved.connect(self._moved)
+        for pane in panes:
+            self.addWidget(pane)
 
     def addWidget(self, widget: QWidget) -> None:
         super().addWidget(widget)

@@ -25,13 +25,12 @@ if TYPE_CHECKING:  # the store's services import SQLAlchemy: imported when a sid
 class SideActions:
     """Expects the window's ``service``, ``presenter``, ``model``, ``lang``, ``settings``, ``status``, ``_runner``,
     ``_queue_view``, ``_dashboard_view``, ``select``, ``open_folder``, ``alert``, ``_apply_judgment``, ``splitter``,
-    ``right_splitter``, ``toolbar`` and ``interactive``."""
+    ``right_splitter`` and ``interactive``."""
 
     def restore_layout(self) -> None:
         """The window's size and place and the widths of its three panes as the analyst left them (the settings);
         none stored, a value that cannot be read, or a pane left shut: the defaults. Not in a ``--screenshot`` run
-        (the same picture whoever makes it). Also wires Settings → "Fit the right column again"."""
-        self.toolbar.panesResetRequested.connect(self.right_splitter.release)
+        (the same picture whoever makes it)."""
         if self.settings is None or not self.interactive:
             return
         geometry, panes = self.settings.value("window/geometry"), self.settings.value("window/panes")

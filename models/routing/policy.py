@@ -328,6 +328,12 @@ class Calibration:
         target = float(self.target_purity or 0.0)
         return min(target, float(self.leaf_floor.get(leaf, target)))
 
+    @property
+    def starts_used(self) -> int | None:
+        """The starting points ``ltt`` was fitted with: ``ltt_starts``, or 1 for an ltt calibration that does not
+        record them (made when one start was the only kind); None for ``per-leaf``."""
+        return self.ltt_starts or (1 if self.method == "ltt" else None)
+
     def spot_check_share(self, leaf: str) -> float:
         """The share of ``leaf``'s would-be-auto images drawn for a blind spot check."""
         return float(self.spot_check_by_leaf.get(leaf, self.spot_check))
