@@ -247,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(regimes) - set(REGIMES))
     if unknown:
         p.error(f"unknown regime(s) {', '.join(unknown)}; known: {', '.join(REGIMES)}")
+    if args.balanced_test < 0:
+        p.error(f"--balanced-test must be 0 (off) or a number of images per leaf, got {args.balanced_test}")
     rows = [r.strip() for r in args.rows.split(",")] if args.rows else None
     unknown_rows = sorted(set(rows or ()) - set(_rows()))
     if unknown_rows:

@@ -283,3 +283,6 @@ def test_regimes_balanced_test_set_keeps_the_look_and_drops_the_tail(tmp_path, m
                                              "worst_leaf_recall": 0.0, "recall_zero": ["dent"]}}
     table = regimes.to_markdown({"balanced_test": 30, "regimes": {"tail": {"plain": row}}})
     assert "30 test images per leaf" in table and "| tail | plain | 38.0 | 38.0 | 0.0 | dent |" in table
+    with pytest.raises(SystemExit):  # a negative count is refused before anything is rendered or trained
+        regimes.main(["--balanced-test", "-3", "--work", str(tmp_path / "w")])
+    assert not (tmp_path / "w").exists()
