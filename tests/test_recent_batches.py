@@ -58,6 +58,7 @@ def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_pat
         recent = win.welcome.recent
         qtbot.waitUntil(lambda: recent.count() == 2, timeout=10_000)
         assert win.center.currentWidget() is win.welcome and recent.isVisibleTo(win)
+        assert not win.similar_panel.isVisibleTo(win)  # no image: no "nothing similar yet" about nothing
         assert recent.item(0).text().startswith(f"{chosen.name} — 0 of 1 done (0 %): 0 judged, 0 auto-judged · 1 left")
         assert recent.item(1).text().startswith("lot7 — 0 of 3 done (0 %): 0 judged, 0 auto-judged · 3 left")
         win.grab().save(str(tmp_path / "start.png"))
@@ -66,6 +67,7 @@ def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_pat
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             qtbot.keyClick(recent, Qt.Key.Key_Return)
         assert win.presenter.batch.batch_id == opened.batch_id and len(win.items) == 3
+        assert win.similar_panel.isVisibleTo(win)  # an image on screen: its similar judged cases
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             win.open_recent(win.welcome.recent.item(0).data(Qt.ItemDataRole.UserRole))  # chosen files: as stored
         assert win.presenter.batch.batch_id == chosen.batch_id and len(win.items) == 1

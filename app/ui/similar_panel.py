@@ -89,6 +89,7 @@ class SimilarPanel(QWidget):
         # decoding them again on every key competed with the model for the cores
         self._tiles = PixmapCache(TILE_CACHE)
         self.set_cases([])
+        self.hide()  # until an image is on screen: with none, "nothing similar yet" would be about nothing
 
     def set_taxonomy(self, taxonomy: Taxonomy | None, lang: str | None = None) -> None:
         self.taxonomy = taxonomy
@@ -138,6 +139,8 @@ class SimilarPanel(QWidget):
         ``leaves`` (the Top-1 and Top-2 types): reference mode, three judged examples of each, nearest first."""
         self._wanted = image_id
         self.leaves = tuple(leaves) if leaves else None
+        if self.isHidden():
+            self.show()
         self.title.setText(QCoreApplication.translate("Similar", "References: {types} · E: next").format(
             types=" · ".join(QCoreApplication.translate("Similar", "Top-{k} {name}").format(k=k, name=self._name(leaf))
                              for k, leaf in enumerate(self.leaves, start=1)))
