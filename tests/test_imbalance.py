@@ -21,7 +21,6 @@ from models.nn.losses import HierarchicalLoss, class_balanced_weights, drw_start
 from models.training.config import ConfigError, TrainConfig, load_config
 from models.training.inspection import (
     AUTO_IMBALANCE,
-    AUTO_IMBALANCE_NO_VAL,
     DataProfile,
     choose_settings,
     crop_scale_for,
@@ -283,11 +282,13 @@ def test_train_chooses_an_imbalance_method_for_a_long_tail_and_runs_without_a_va
         args += ["--set", s]
     assert cli_main(args) == 0
     log = capsys.readouterr().out
-    assert "data: 18 leaves, counts 1..6 (ratio 6), no validation images -> imbalance balanced_sampling" in log
+    assert "data: 18 leaves, counts 1..6 (ratio 6) -> imbalance crt" in log  # crt needs no validation images
+    assert "no validation images to measure it on" in log
     train = json.loads((out / "manifest.json").read_text())["train"]
     assert train["n_val"] == 0 and train["best_epoch"] == 1  # the train loss (> 1) scores the epoch
-    assert AUTO_IMBALANCE_NO_VAL == "balanced_sampling" and train["config"]["imbalance"] == AUTO_IMBALANCE_NO_VAL
+    assert AUTO_IMBALANCE == "crt" and train["config"]["imbalance"] == AUTO_IMBALANCE
     assert train["data_choices"]["imbalance"]["source"] == "auto"
+    assert train["data_choices"]["imbalance_crt"]["validation"] is None
 
 
 @pytest.mark.parametrize(("method", "power"), [("none", 0.0), ("balanced_sampling", 1.0), ("sqrt_sampling", 0.5)])

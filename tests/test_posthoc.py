@@ -14,7 +14,6 @@ from models.commands.cli import main as cli_main
 from models.inference.outputs import combine_levels
 from models.nn.config import NetworkConfig
 from models.nn.network import build_network
-from models.training.inspection import choose_settings, profile_data
 from models.training.posthoc import TAUS, TOLERANCE, apply_adjustment, choose_tau, leaf_classifier, log_prior
 
 
@@ -100,13 +99,19 @@ def _long_tail(tmp_path, taxonomy):
     return data
 
 
-def test_train_posthoc_folds_the_chosen_tau_into_the_bundle(tmp_path, taxonomy, capsys) -> None:
+def train_long_tail(tmp_path, taxonomy, imbalance: str):
+    """``fma-model train`` of the tiny model on :func:`_long_tail`'s data; returns (data, bundle folder)."""
     data = _long_tail(tmp_path, taxonomy)
     out = tmp_path / "run"
     args = ["train", "--data", str(data), "--out", str(out), "--no-progress"]
-    for s in [*TINY_SETS, "epochs=1", "max_steps_per_epoch=2", "imbalance=posthoc"]:
+    for s in [*TINY_SETS, "epochs=1", "max_steps_per_epoch=2", f"imbalance={imbalance}"]:
         args += ["--set", s]
     assert cli_main(args) == 0
+    return data, out
+
+
+def test_train_posthoc_folds_the_chosen_tau_into_the_bundle(tmp_path, taxonomy, capsys) -> None:
+    _data, out = train_long_tail(tmp_path, taxonomy, "posthoc")
     log = capsys.readouterr().out
     assert "imbalance posthoc: leaf logits -" in log and "validation top1" in log
     train = json.loads((out / "manifest.json").read_text())["train"]
@@ -134,15 +139,3 @@ def test_train_posthoc_without_validation_images_says_so(tmp_path, taxonomy, cap
     assert "imbalance posthoc: no validation images, so no adjustment (tau 0)" in capsys.readouterr().out
     record = json.loads((out / "manifest.json").read_text())["train"]["data_choices"]["imbalance_posthoc"]
     assert record["value"] == 0.0
-
-
-def test_auto_picks_posthoc_for_a_long_tail(tmp_path, taxonomy) -> None:
-    from models.training.config import TrainConfig
-    from models.training.data import load_training_data
-
-    data = _long_tail(tmp_path, taxonomy)
-    cfg = TrainConfig()
-    samples = load_training_data(cfg, [data], taxonomy, lambda _m: None)
-    chosen, choices = choose_settings(cfg, profile_data(samples.train, taxonomy))
-    assert chosen.imbalance == "posthoc"
-    assert next(c for c in choices if c.key == "imbalance").line().endswith("-> imbalance posthoc")

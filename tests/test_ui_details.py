@@ -403,6 +403,7 @@ def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tm
     first = _shown_window(qtbot)
     right = first.right_splitter
     first.spectrum_panel.show()
+    first.similar_panel.show()  # as with an image on screen
     QApplication.processEvents()
     right.setSizes([300, 220, 120])
     right.splitterMoved.emit(300, 1)  # what a drag of the handle sends (heights never dragged are not kept)
@@ -412,6 +413,7 @@ def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tm
     first.close()
     second = _shown_window(qtbot)
     second.spectrum_panel.show()
+    second.similar_panel.show()
     QApplication.processEvents()
     assert second.right_splitter.sizes()[1:] == dragged[1:]  # the prediction panel takes the window's rest
     second.spectrum_panel.hide()  # closed on an image without a spectrum: its height was 0 on screen
@@ -420,6 +422,7 @@ def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tm
     second.close()
     third = _shown_window(qtbot)
     third.spectrum_panel.show()
+    third.similar_panel.show()
     QApplication.processEvents()
     assert third.right_splitter.sizes()[1:] == dragged[1:]  # the spectrum panel's height when last shown
     third.toolbar.panesResetRequested.emit()  # Settings → Fit the right column again: balanced, nothing stored
@@ -432,6 +435,7 @@ def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tm
         settings.sync()
         fourth = _shown_window(qtbot)
         fourth.spectrum_panel.show()
+        fourth.similar_panel.show()
         QApplication.processEvents()
         assert 0 not in fourth.right_splitter.sizes(), broken  # the defaults
         fourth.close()

@@ -37,9 +37,10 @@ IMBALANCE_SAMPLING = {"balanced_sampling": 1.0, "sqrt_sampling": 0.5}
 """The class-imbalance methods that change the sampler: an image of a leaf with ``n`` training images is drawn with
 weight ``n ** -power`` (1: every leaf equally often; 0.5: square-root sampling, between that and the data's own
 frequencies)."""
-IMBALANCE_METHODS = ("auto", "none", *IMBALANCE_SAMPLING, *IMBALANCE_LOSSES, "posthoc")
-"""``TrainConfig.imbalance``: ``auto`` (chosen from the training data), ``none``, or one method (``posthoc`` trains
-as ``none`` and adjusts the leaf classifier afterwards: :mod:`models.training.posthoc`)."""
+IMBALANCE_METHODS = ("auto", "none", *IMBALANCE_SAMPLING, *IMBALANCE_LOSSES, "posthoc", "crt")
+"""``TrainConfig.imbalance``: ``auto`` (chosen from the training data), ``none``, or one method (``posthoc`` and
+``crt`` train as ``none`` and change the leaf classifier afterwards: :mod:`models.training.posthoc`,
+:mod:`models.training.crt`)."""
 MAX_HEAD_DIM = 16384
 """The widest head a config may ask for (a wider one is a typo that would allocate gigabytes before any check)."""
 

@@ -58,7 +58,9 @@ class TrainConfig:
             "balanced_softmax" or "drw" (deferred re-weighting); the last three change only the training loss
             (:mod:`models.nn.losses`), never the exported model; "posthoc" trains as "none" and then shifts the
             leaf classifier's bias by ``-tau * log(prior)``, ``tau`` chosen on the validation images
-            (:mod:`models.training.posthoc`). ``balanced_sampling: true|false``, the older key, is read as
+            (:mod:`models.training.posthoc`); "crt" trains as "none" and then learns the leaf classifier again
+            on the training images' features with every leaf equally often (:mod:`models.training.crt`).
+            ``balanced_sampling: true|false``, the older key, is read as
             ``imbalance: balanced_sampling|none``.
         imbalance_tau: ``tau`` of "logit_adjust" (the logits get ``tau * log(prior)`` in training).
         early_stopping_patience: stop after this many epochs without validation improvement (0 = off).

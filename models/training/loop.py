@@ -154,7 +154,7 @@ def train(
         log(f"note: {several} training images have more than one label; this model learns the first of each "
             "(loss.kind: multilabel learns them all)")
     if cfg.loss.kind == "multilabel" and (cfg.network.head == "flat" or cfg.imbalance in (*IMBALANCE_LOSSES,
-                                                                                          "posthoc")):
+                                                                                          "posthoc", "crt")):
         raise ConfigError("loss.kind multilabel needs per-level heads (network.head independent or shared) and an "
                           "imbalance of none, balanced_sampling, sqrt_sampling or auto: the others adjust softmax "
                           "levels")
@@ -163,7 +163,7 @@ def train(
         f"device {rt.device}{' x' + str(rt.world) if rt.world > 1 else ''}, "
         f"precision {str(rt.amp_dtype).replace('torch.', '') if rt.amp_dtype else 'fp32'}")
     profile = profile_data(samples.train, taxonomy)
-    cfg, choices = choose_settings(cfg, profile, validation=bool(samples.val))
+    cfg, choices = choose_settings(cfg, profile)
     for choice in choices:
         log(choice.line())
     run = _build_run(cfg, rt, taxonomy, samples, out, resume, log, profile.leaf_counts)
@@ -407,6 +407,8 @@ def _write_bundle(run: _Run, state: _Progress, data_sha: str, seconds: float,
         load_weights(best_file, run.model)
     if cfg.imbalance == "posthoc":
         _posthoc(run, log)
+    elif cfg.imbalance == "crt":
+        _crt(run, log)
     if cfg.loss.kind == "multilabel":
         _presence_thresholds(run, log)
     metrics: dict[str, Any] = {}
@@ -447,6 +449,26 @@ def _posthoc(run: _Run, log: Log) -> None:
     apply_adjustment(run.model, run.leaf_counts, choice.tau)
     log(choice.line())
     run.choices["imbalance_posthoc"] = choice.to_json()
+
+
+def _crt(run: _Run, log: Log) -> None:
+    """``imbalance: crt``: learn the leaf classifier again on the training images' features, every leaf equally
+    often (:mod:`models.training.crt`)."""
+    from models.inference.predictor import Predictor
+    from models.training.crt import retrain
+
+    manifest = run.manifest()
+    predictor = Predictor(LoadedBundle(model=run.model, manifest=manifest, path=Path(".")), device=run.rt.device,
+                          batch_size=max(8, run.cfg.batch_size))
+    leaf_pos = {leaf: i for i, leaf in enumerate(run.taxonomy.leaves)}
+
+    def split(samples: Sequence[Sample]) -> tuple[list[Path], list[int]]:
+        return [s.path for s in samples], [leaf_pos[s.label] for s in samples]
+
+    result = retrain(predictor, split(run.data.train), split(run.data.val),
+                     leaf_level_index=run.taxonomy.leaf_level_index, is_flat=manifest.is_flat, seed=run.cfg.seed)
+    log(result.line())
+    run.choices["imbalance_crt"] = result.to_json()
 
 
 def _presence_thresholds(run: _Run, log: Log) -> None:

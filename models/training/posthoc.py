@@ -19,9 +19,9 @@ hierarchical heads the leaf distribution is the renormalised product of the per-
 by ``prior ** tau`` exactly (each image's normaliser is common to all its leaves), as for the flat head.
 
 Compared with training on a re-balanced loss or sampler (``balanced_sampling``, ``logit_adjust``...), the
-network itself is the one the plain recipe trains, so the frequent leaves keep the accuracy of that recipe;
-on the grayscale long-tail regime of ``python -m bench.regimes`` that is what the measurement favoured (README,
-"Training on your own data").
+network itself is the one the plain recipe trains, so the frequent leaves keep the accuracy of that recipe.
+It was ``auto``'s choice until classifier re-training (:mod:`models.training.crt`) measured better on the rare
+leaves of the grayscale long-tail regime (README, "Training on your own data").
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from torch import nn
 
 from models.inference.outputs import combine_levels
 
-__all__ = ["TAUS", "TOLERANCE", "PosthocChoice", "apply_adjustment", "choose_tau", "leaf_classifier"]
+__all__ = ["TAUS", "TOLERANCE", "PosthocChoice", "apply_adjustment", "choose_tau", "leaf_classifier", "leaf_probs",
+           "measure"]
 
 TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 """The ``tau`` values tried (Menon et al.'s optimum for balanced error is ``tau = 1``)."""
@@ -74,7 +75,10 @@ def log_prior(leaf_counts: Sequence[int]) -> np.ndarray:
     return np.log(n / n.sum())
 
 
-def _leaf_probs(level_logits: Sequence[np.ndarray], leaf_level_index: np.ndarray, is_flat: bool) -> np.ndarray:
+def leaf_probs(level_logits: Sequence[np.ndarray], leaf_level_index: np.ndarray, is_flat: bool) -> np.ndarray:
+    """The leaf distribution of raw per-level logits, as the predictor makes it (flat: the last level's softmax;
+    per-level heads: the renormalised product of the levels' softmaxes)."""
+
     def softmax(z: np.ndarray) -> np.ndarray:
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
@@ -85,7 +89,8 @@ def _leaf_probs(level_logits: Sequence[np.ndarray], leaf_level_index: np.ndarray
     return combine_levels([softmax(np.asarray(z, dtype=np.float64)) for z in level_logits], leaf_level_index)
 
 
-def _measure(pred: np.ndarray, targets: np.ndarray, num_leaves: int) -> dict[str, float]:
+def measure(pred: np.ndarray, targets: np.ndarray, num_leaves: int) -> dict[str, float]:
+    """Top-1, macro recall over the leaves present and the number of present leaves never predicted."""
     support = np.bincount(targets, minlength=num_leaves)
     hits = np.bincount(targets[pred == targets], minlength=num_leaves)
     predicted = np.bincount(pred, minlength=num_leaves)
@@ -116,8 +121,8 @@ def choose_tau(level_logits: Sequence[np.ndarray], targets: np.ndarray, leaf_cou
     rows = []
     for tau in TAUS:
         levels = [*level_logits[:-1], leaf - tau * shift]
-        pred = _leaf_probs(levels, leaf_level_index, is_flat).argmax(axis=1)
-        rows.append({"tau": tau, **_measure(pred, targets, shift.shape[0])})
+        pred = leaf_probs(levels, leaf_level_index, is_flat).argmax(axis=1)
+        rows.append({"tau": tau, **measure(pred, targets, shift.shape[0])})
     floor = rows[0]["top1"] - TOLERANCE - 1e-9
     best = max((r for r in rows if r["top1"] >= floor), key=lambda r: (r["macro_recall"], -r["tau"]))
     return PosthocChoice(tau=best["tau"], rows=rows)

@@ -6,7 +6,7 @@ itself, its "auto" keys settled by the data as ``train`` would (:func:`base_para
 worse on validation than not tuning. The loop reports each epoch's validation metric
 to the trial (its ``on_epoch`` callback) and a median pruner stops a trial whose metric falls below the median
 of the earlier trials at the same epoch. A trial's value is the validation metric of the bundle it writes
-(its best epoch by validation top-1, after the post-hoc adjustment of ``imbalance: posthoc``):
+(its best epoch by validation top-1, after the leaf classifier's change of ``imbalance: posthoc`` or ``crt``):
 
 - ``top1``: leaf top-1 accuracy;
 - ``macro_recall``: the mean recall of the leaves present in the validation split (rare classes count as much
@@ -101,7 +101,7 @@ SEARCH_SPACE: tuple[Param, ...] = (
     Param("loss.dependence_weight", "float", 0.0, 2.0, when=("loss.kind", "hierarchical")),
     Param("loss.label_smoothing", "float", 0.0, 0.2),
     Param("imbalance", "choice", choices=("none", "balanced_sampling", "sqrt_sampling", "logit_adjust",
-                                                   "balanced_softmax", "drw", "posthoc")),
+                                                   "balanced_softmax", "drw", "posthoc", "crt")),
     Param("augment.crop_scale", "float", 0.5, 1.0),
     Param("augment.hflip", "choice", choices=(0.0, 0.5)),
     Param("augment.vflip", "choice", choices=(0.0, 0.5)),
@@ -298,8 +298,7 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
         # the study's best is never worse on validation than not tuning at all.
         from models.training.inspection import choose_settings, profile_data
 
-        settled, _choices = choose_settings(base_cfg, profile_data(samples.train, taxonomy),
-                                             validation=bool(samples.val))
+        settled, _choices = choose_settings(base_cfg, profile_data(samples.train, taxonomy))
         study.enqueue_trial(base_params(settled.to_dict(), options.space, fixed))
         log("[tune] trial 0 is the base config, as train would run it")
     column = OBJECTIVES[options.objective]
