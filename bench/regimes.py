@@ -8,6 +8,11 @@ each row is then compared with the plain reference on the same test images (pair
 tuned row with the new defaults. ``tuned`` runs ``fma-model tune --objective top1 --budget-minutes M`` on the
 regime's validation split, then trains ``best.yaml`` with the same budget.
 
+``--seeds 0,1,2`` runs every row once per training seed (the data stay the same; seed 0's runs keep their old
+folders, the others go to ``runs/REGIME/seedN/``) and adds a table of each row's mean ± standard deviation over
+the seeds. The ``posthoc`` rows train with ``imbalance: posthoc`` (the long-tail default before ``crt``) and are
+also compared with the new defaults of their head.
+
 ``--balanced-test N`` also renders, per regime, a test set of the same look with N images of every leaf (seed
 100, no long tail) and evaluates every row on it too: on the long-tailed regime's own test split a rare leaf has 2-4
 images, too few to tell a leaf never learned from an unlucky draw.
@@ -57,13 +62,21 @@ def _rows() -> dict[str, list[str]]:
         "old defaults (flat)": OLD_DEFAULTS + flat,
         "new defaults (hier)": [],
         "new defaults (flat)": flat,
+        "posthoc (hier)": ["imbalance=posthoc"],
+        "posthoc (flat)": ["imbalance=posthoc", *flat],
     }
 
 
-def base_sets(epochs: int, input_size: int) -> list[str]:
-    """What every run shares."""
+REFERENCE = {"tuned": "new defaults (hier)", "posthoc (hier)": "new defaults (hier)",
+             "posthoc (flat)": "new defaults (flat)"}
+"""Rows also compared (paired) with another row than ``plain``: the tuned row and the post-hoc adjustment (the
+long-tail default until ``crt``) with the new defaults."""
+
+
+def base_sets(epochs: int, input_size: int, seed: int = 0) -> list[str]:
+    """What every run shares (``seed``: the training seed; the data are the same for every seed)."""
     return ["network.backbone=efficientnet_lite0", f"network.pretrained_file={WEIGHTS}", f"input_size={input_size}",
-            f"epochs={epochs}", "batch_size=32", "num_workers=2", "seed=0", "early_stopping_patience=0"]
+            f"epochs={epochs}", "batch_size=32", "num_workers=2", f"seed={seed}", "early_stopping_patience=0"]
 
 
 def _synth(name: str, work: Path) -> Path:
@@ -166,19 +179,65 @@ def to_markdown(results: dict[str, Any]) -> str:
                   f"{_fmt(b.get('worst_leaf_recall'))} | {', '.join(b.get('recall_zero') or []) or 'none'} |"
                   if b.get("status") == "ok" else f"| {regime} | {name} | {b.get('status')} | | | |"
                   for regime, name, b in balanced]
+    if len(results.get("seeds") or {}) > 1:
+        lines += _seed_summary(results["seeds"])
     return "\n".join(lines) + "\n"
 
 
-def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_regimes: list[str], epochs: int,
-        input_size: int, reuse: bool = False, rows: list[str] | None = None, balanced: int = 0) -> dict[str, Any]:
-    from models.training.grid import GridOptions, train_and_evaluate
+def _spread(values: list[float]) -> str:
+    if not values:
+        return "–"
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    return f"{100 * mean:.1f} ± {100 * sd:.1f}"
 
+
+def _seed_summary(seeds: dict[str, Any]) -> list[str]:
+    """Mean ± standard deviation over the training seeds of every row run with all of them."""
+    lines = ["", f"Over training seeds {', '.join(seeds)} (mean ± standard deviation; the data are the same):", "",
+             "| regime | row | leaf Top-1 % | macro recall % | 30 of every leaf: Top-1 % | leaves with recall 0 "
+             "there, per seed |", "|---|---|---|---|---|---|"]
+    first = next(iter(seeds.values()))
+    for regime, rows in first.items():
+        for name in rows:
+            runs = [by_regime.get(regime, {}).get(name) or {} for by_regime in seeds.values()]
+            if any(r.get("status") != "ok" for r in runs):
+                continue
+            balanced = [r.get("balanced") or {} for r in runs]
+            zeros = ", ".join(str(len(b.get("recall_zero") or [])) if b.get("status") == "ok" else "–"
+                              for b in balanced)
+            lines.append(f"| {regime} | {name} | {_spread([r['top1'] for r in runs])} | "
+                         f"{_spread([r['macro_recall'] for r in runs])} | "
+                         f"{_spread([b['top1'] for b in balanced if b.get('status') == 'ok'])} | {zeros} |")
+    return lines
+
+
+def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_regimes: list[str], epochs: int,
+        input_size: int, reuse: bool = False, rows: list[str] | None = None, balanced: int = 0,
+        seeds: list[int] | None = None) -> dict[str, Any]:
+    """Every row of every regime, once per training seed (``results["regimes"]``: the first seed's;
+    ``results["seeds"]``: every seed's)."""
+    seeds = seeds or [0]
     if not WEIGHTS.exists():
         raise SystemExit(f"the ImageNet weights are missing: {WEIGHTS} (see ../shared/weights/README.md)")
-    sets = base_sets(epochs, input_size)
     results: dict[str, Any] = {"epochs": epochs, "input_size": input_size, "tune_minutes": tune_minutes,
-                               "balanced_test": balanced,
-                               "base": sets, "old_defaults": OLD_DEFAULTS, "regimes": {}}
+                               "balanced_test": balanced, "base": base_sets(epochs, input_size, seeds[0]),
+                               "old_defaults": OLD_DEFAULTS, "regimes": {}, "seeds": {}}
+    for seed in seeds:
+        results["seeds"][str(seed)] = by_regime = {}
+        if seed == seeds[0]:
+            results["regimes"] = by_regime
+        _run_seed(work, out, results, by_regime, seed, regimes, tune_minutes, tune_regimes, epochs, input_size,
+                  reuse, rows, balanced)
+    return results
+
+
+def _run_seed(work: Path, out: Path, results: dict[str, Any], by_regime: dict[str, Any], seed: int,
+              regimes: list[str], tune_minutes: float, tune_regimes: list[str], epochs: int, input_size: int,
+              reuse: bool, rows: list[str] | None, balanced: int) -> None:
+    from models.training.grid import GridOptions, train_and_evaluate
+
+    sets = base_sets(epochs, input_size, seed)
 
     def save() -> None:
         out.mkdir(parents=True, exist_ok=True)
@@ -193,8 +252,9 @@ def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_reg
     for regime, name, extra in plan:
         manifest = _synth(regime, work)
         options = GridOptions(data=[str(manifest)], overrides=sets, device="cpu")
-        rows: dict[str, Any] = results["regimes"].setdefault(regime, {})
-        cell = work / "runs" / regime / name.replace(" ", "_").replace("(", "").replace(")", "")
+        rows: dict[str, Any] = by_regime.setdefault(regime, {})
+        runs = work / "runs" / regime / (f"seed{seed}" if seed else "")  # seed 0 where runs were before --seeds
+        cell = runs / name.replace(" ", "_").replace("(", "").replace(")", "")
         config = None
         if extra is None:
             log(f"[regimes] {regime}: tune for {tune_minutes:g} min ...")
@@ -217,13 +277,12 @@ def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_reg
             bundles[regime, name] = cell / "bundle"
             if name != "plain" and (regime, "plain") in bundles:
                 rows[name]["vs_plain"] = _paired(bundles[regime, "plain"], bundles[regime, name], manifest)
-            if name == "tuned" and (regime, "new defaults (hier)") in bundles:
-                rows[name]["vs_new_defaults"] = _paired(bundles[regime, "new defaults (hier)"], bundles[regime, name],
+            if (regime, REFERENCE.get(name)) in bundles:
+                rows[name]["vs_new_defaults"] = _paired(bundles[regime, REFERENCE[name]], bundles[regime, name],
                                                         manifest)
         log(f"[regimes]   {rows[name]['status']} top1={rows[name].get('top1')} "
             f"macro_recall={rows[name].get('macro_recall')} ({time.perf_counter() - t0:.0f} s)")
         save()
-    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="only these fixed rows, comma-separated (e.g. 'plain,new defaults (hier)'); default all")
     p.add_argument("--balanced-test", type=int, default=0, metavar="N",
                    help="also evaluate every row on a test set of the regime's look with N images per leaf")
+    p.add_argument("--seeds", default="0",
+                   help="training seeds, comma-separated (the data stay the same); with several, a mean ± sd table")
     p.add_argument("--epochs", type=int, default=EPOCHS)
     p.add_argument("--input-size", type=int, default=INPUT_SIZE)
     args = p.parse_args(argv)
@@ -249,12 +310,18 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown regime(s) {', '.join(unknown)}; known: {', '.join(REGIMES)}")
     if args.balanced_test < 0:
         p.error(f"--balanced-test must be 0 (off) or a number of images per leaf, got {args.balanced_test}")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        p.error(f"--seeds takes whole numbers separated by commas, got {args.seeds!r}")
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        p.error(f"--seeds needs distinct seeds of 0 or more, got {args.seeds!r}")
     rows = [r.strip() for r in args.rows.split(",")] if args.rows else None
     unknown_rows = sorted(set(rows or ()) - set(_rows()))
     if unknown_rows:
         p.error(f"unknown row(s) {', '.join(unknown_rows)}; known: {', '.join(_rows())}")
     results = run(args.work, args.out, regimes, args.tune_minutes, args.tune_regimes.split(","), args.epochs,
-                  args.input_size, args.reuse, rows, args.balanced_test)
+                  args.input_size, args.reuse, rows, args.balanced_test, seeds)
     print(to_markdown(results))
     write_result(args.out, "regimes", False, results, started)
     return 0

@@ -286,3 +286,30 @@ def test_regimes_balanced_test_set_keeps_the_look_and_drops_the_tail(tmp_path, m
     with pytest.raises(SystemExit):  # a negative count is refused before anything is rendered or trained
         regimes.main(["--balanced-test", "-3", "--work", str(tmp_path / "w")])
     assert not (tmp_path / "w").exists()
+
+
+def test_regimes_over_several_seeds_reports_mean_and_spread(tmp_path):
+    """bench.regimes --seeds: one table per seed's runs and a mean ± sd table of the rows every seed ran."""
+    from bench import regimes
+
+    def row(top1, zeros):
+        return {"status": "ok", "top1": top1, "top1_ci": [0.3, 0.5], "macro_recall": top1 - 0.05,
+                "worst_leaf_recall": 0.0, "never_predicted": 0,
+                "balanced": {"status": "ok", "top1": top1 - 0.1, "macro_recall": top1 - 0.1,
+                             "worst_leaf_recall": 0.0, "recall_zero": zeros}}
+
+    seeds = {"0": {"tail": {"plain": row(0.40, ["dent"]), "crt": row(0.38, [])}},
+             "1": {"tail": {"plain": row(0.44, []), "crt": row(0.38, ["dent", "scratch"])}},
+             "2": {"tail": {"plain": row(0.42, ["dent"]), "crt": {"status": "train failed"}}}}
+    table = regimes.to_markdown({"balanced_test": 30, "regimes": seeds["0"], "seeds": seeds})
+    assert "Over training seeds 0, 1, 2" in table
+    assert "| tail | plain | 42.0 ± 2.0 | 37.0 ± 2.0 | 32.0 ± 2.0 | 1, 0, 1 |" in table
+    summary = table.split("Over training seeds")[1]
+    assert "| tail | crt |" not in summary  # a row one seed could not run is left out of the summary
+    single = regimes.to_markdown({"balanced_test": 30, "regimes": seeds["0"], "seeds": {"0": seeds["0"]}})
+    assert "Over training seeds" not in single
+    for bad in ("1,x", "1,1", "-1", ","):
+        with pytest.raises(SystemExit):  # refused before anything is rendered or trained
+            regimes.main(["--seeds", bad, "--work", str(tmp_path / "w")])
+    assert not (tmp_path / "w").exists()
+    assert "seed=3" in regimes.base_sets(6, 128, 3) and regimes.REFERENCE["posthoc (flat)"] in regimes._rows()
