@@ -93,6 +93,10 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+EMPTY_FILE = "empty file (0 bytes): nothing was saved in it"
+"""The reason given for an image file without a single byte (an interrupted copy or save)."""
+
+
 def regular_file_reason(path: Path) -> str | None:
     """Why a path cannot be read as an image file without opening it (None: a regular file).
 
@@ -190,6 +194,8 @@ def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
     except ImageLoadError:
         raise
     except UnidentifiedImageError:
+        if fh.getbuffer().nbytes == 0:
+            raise ImageLoadError(path, EMPTY_FILE) from None
         raise ImageLoadError(path, "not a recognised image format (corrupt or wrong file type)") from None
     except Image.DecompressionBombError as exc:
         raise ImageLoadError(path, f"image too large: {exc}") from None

@@ -71,6 +71,8 @@ def test_open_batch_predicts_everything_and_flags_the_corrupt_image(qtbot, windo
     assert len([p for p in stored.values() if p.leaf]) == 6
     assert "not a recognised image" in window.list_model.rows[-1].label
     assert window.list_model.counts() == {"pending": 6, "error": 1}
+    window.open_image(window.items[-1].image.image_id)  # the unreadable one: the strip says why it is empty
+    assert window.similar_panel.message.text() == "The image could not be read: nothing to compare."
 
 
 def test_judging_with_keys_undo_redo_and_export(qtbot, window, batch_dir, engine, taxonomy, tmp_path):

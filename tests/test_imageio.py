@@ -140,6 +140,23 @@ def test_a_dangling_link_and_a_folder_get_their_own_reasons(tmp_path: Path) -> N
         load_image(folder)
 
 
+def test_an_empty_file_is_named_empty_not_a_wrong_format(tmp_path: Path) -> None:
+    from app.services.file_facts import header_size
+
+    empty = tmp_path / "cut_20x.png"
+    empty.write_bytes(b"")
+    for source in (empty, b""):
+        with pytest.raises(ImageLoadError) as caught:
+            load_image(source)
+        assert caught.value.reason == imageio.EMPTY_FILE
+    assert header_size(empty) == (None, None, imageio.EMPTY_FILE)  # the batch list says the same
+    junk = tmp_path / "junk_20x.png"
+    junk.write_bytes(b"not an image")
+    with pytest.raises(ImageLoadError, match="not a recognised image format"):
+        load_image(junk)
+    assert "not a recognised image format" in header_size(junk)[2]
+
+
 def test_a_folder_with_a_bomb_opens_with_every_good_image(tmp_path: Path, engine) -> None:
     from app.services.batches import open_folder
 

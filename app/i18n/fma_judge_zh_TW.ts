@@ -727,7 +727,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="185"/>
-        <location filename="../ui/side_actions.py" line="146"/>
+        <location filename="../ui/side_actions.py" line="145"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -1139,64 +1139,64 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="128"/>
+        <location filename="../ui/side_actions.py" line="127"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="140"/>
+        <location filename="../ui/side_actions.py" line="139"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="170"/>
+        <location filename="../ui/side_actions.py" line="169"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="171"/>
+        <location filename="../ui/side_actions.py" line="170"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="196"/>
+        <location filename="../ui/side_actions.py" line="195"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="200"/>
+        <location filename="../ui/side_actions.py" line="199"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="204"/>
+        <location filename="../ui/side_actions.py" line="203"/>
         <source>Exported {n} label(s) to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="205"/>
+        <location filename="../ui/side_actions.py" line="204"/>
         <source> ({k} images skipped: their files are gone)</source>
         <translation>（略過 {k} 張影像：檔案已不存在）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="207"/>
+        <location filename="../ui/side_actions.py" line="206"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="65"/>
+        <location filename="../ui/references.py" line="70"/>
         <source>No references for this image (a spot check, or no prediction yet)</source>
         <translation>此影像沒有參考影像（抽檢影像，或尚無預測）</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="94"/>
+        <location filename="../ui/references.py" line="99"/>
         <source>Reference {i}/{n}: {name} (Top-{k}) · judged by {who} · E: next</source>
         <translation>參考 {i}/{n}：{name}（第 {k} 候選）· 判定者 {who} · E：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="107"/>
+        <location filename="../ui/references.py" line="112"/>
         <source>The reference cannot be shown: {why}</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
@@ -1906,24 +1906,24 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Similar</name>
     <message>
         <location filename="../ui/similar_panel.py" line="54"/>
-        <location filename="../ui/similar_panel.py" line="144"/>
+        <location filename="../ui/similar_panel.py" line="149"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="100"/>
+        <location filename="../ui/similar_panel.py" line="101"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="115"/>
+        <location filename="../ui/similar_panel.py" line="116"/>
         <source>Top-{k} · {sim}%
 {name}</source>
         <translation>第 {k} 候選 · {sim}%
 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="121"/>
+        <location filename="../ui/similar_panel.py" line="122"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -1932,24 +1932,34 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="130"/>
+        <location filename="../ui/similar_panel.py" line="131"/>
         <source>No judged image of these types yet.</source>
         <translation>這些類型尚無已判定的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="131"/>
+        <location filename="../ui/similar_panel.py" line="132"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="141"/>
+        <location filename="../ui/similar_panel.py" line="146"/>
         <source>References: {types} · E: next</source>
         <translation>參考影像：{types} · E：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="142"/>
+        <location filename="../ui/similar_panel.py" line="147"/>
         <source>Top-{k} {name}</source>
         <translation>第 {k} 候選 {name}</translation>
+    </message>
+    <message>
+        <location filename="../ui/references.py" line="54"/>
+        <source>The image could not be read: nothing to compare.</source>
+        <translation>無法讀取此影像：沒有可比對的內容。</translation>
+    </message>
+    <message>
+        <location filename="../ui/references.py" line="56"/>
+        <source>Similar cases follow once the model has read this image.</source>
+        <translation>模型讀取此影像後，會列出相似案例。</translation>
     </message>
 </context>
 <context>

@@ -49,8 +49,13 @@ class References(QObject):
             and not item.prediction.error
         leaves = self.leaves(item)
         self.cases, self.index, self._beside = [], 0 if leaves else -1, None  # a spot check: nothing beside it
+        message = None
+        if item is not None and w.presenter.state(item) == "error":  # unreadable, found opening or predicting
+            message = QCoreApplication.translate("Similar", "The image could not be read: nothing to compare.")
+        elif item is not None and item.prediction is None:
+            message = QCoreApplication.translate("Similar", "Similar cases follow once the model has read this image.")
         w.similar_panel.look_up(item.image.image_id if predicted else None, w.model.version if w.model else None,
-                                leaves=leaves)
+                                leaves=leaves, message=message)
 
     def cycle(self) -> None:
         """E: references on (the nearest Top-1 example beside the image), the next one, or back to similar cases."""

@@ -134,9 +134,11 @@ class SimilarPanel(QWidget):
         self.message.setVisible(not self.cases)
         self.tiles.setVisible(bool(self.cases))
 
-    def look_up(self, image_id: int | None, model_version: str | None, leaves: tuple[str, ...] | None = None) -> None:
-        """Show the cases similar to an image (looked up off the UI thread); None clears the panel. With
-        ``leaves`` (the Top-1 and Top-2 types): reference mode, three judged examples of each, nearest first."""
+    def look_up(self, image_id: int | None, model_version: str | None, leaves: tuple[str, ...] | None = None,
+                message: str | None = None) -> None:
+        """Show the cases similar to an image (looked up off the UI thread); None clears the panel (showing
+        ``message``, or the default hint). With ``leaves`` (the Top-1 and Top-2 types): reference mode, three
+        judged examples of each, nearest first."""
         self._wanted = image_id
         self.leaves = tuple(leaves) if leaves else None
         if self.isHidden():
@@ -146,7 +148,7 @@ class SimilarPanel(QWidget):
                              for k, leaf in enumerate(self.leaves, start=1)))
             if self.leaves else QCoreApplication.translate("Similar", "Similar judged cases"))
         if image_id is None or model_version is None or self.service is None or self.runner is None:
-            self.set_cases([])
+            self.set_cases([], message)
             return
 
         def done(cases, image_id=image_id, leaves=self.leaves) -> None:
