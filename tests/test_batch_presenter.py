@@ -107,6 +107,7 @@ def test_rows_and_panel_speak_the_ui_language(presenter, taxonomy):
     assert rows[0].label == taxonomy.name("scratch", "zh_TW") and rows[0].confidence == 0.9
     assert rows[2].label == taxonomy.name("dent", "zh_TW") and rows[2].confidence is None  # a judgment, no score
     assert rows[5].label == "not a recognised image format" and rows[5].state == "error"
+    assert rows[4].label == "cannot read image" and rows[4].state == "error"  # a stored prediction's reason
     presenter.apply_judgment(_judgment(2, None, "unknown"))
     assert presenter.list_row(1).label == "未知"
     panel = presenter.panel(2)

@@ -455,8 +455,9 @@ class BatchPresenter:
         elif item.prediction is not None and item.prediction.leaf:
             label = self.names_of(item.prediction.predicted_set)
             conf = item.prediction.confidence
-        elif item.image.image_id in self.errors:
-            label = self.errors[item.image.image_id]
+        else:  # unreadable: found opening, decoding or predicting (a stored prediction keeps its reason)
+            p = item.prediction
+            label = self.errors.get(item.image.image_id) or (p.error if p is not None and p.error else "")
         return ListRow(item.image.image_id, self.file_name(item), item.image.path, self.state(item), label,
                        conf, has_note=bool(item.judgment and item.judgment.note))
 
