@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from PIL import Image
 
 TS = ROOT / "app" / "i18n" / "fma_judge_zh_TW.ts"
 
@@ -63,3 +64,54 @@ def test_every_routing_reason_is_worded_in_both_languages(qapp):
         QCoreApplication.removeTranslator(tr)
     assert all(chinese[code] not in (code, english[code]) for code in REASONS), chinese
     assert len(set(chinese.values())) == len(REASONS), chinese
+
+
+def test_every_reason_a_file_is_left_out_or_unreadable_is_worded_in_chinese(qapp, tmp_path, engine):
+    """The reasons come from models.imageio and the batch services in English (the CLI's words); the UI shows them
+    in its language, the detail after the known phrase (the decoder's own words) kept."""
+    import os
+
+    from PySide6.QtCore import QCoreApplication, QTranslator
+
+    from app.services.batches import open_folder
+    from app.services.file_facts import header_size
+    from app.ui.app import I18N_DIR
+    from app.ui.style import file_reason_text
+    from models.imageio import ImageLoadError, load_image
+
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    Image.new("RGB", (32, 32), "red").save(folder / "good.png")
+    data = (folder / "good.png").read_bytes()
+    (folder / "cut.png").write_bytes(data[: len(data) // 2])
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "junk.png").write_bytes(b"not an image at all")
+    (folder / "x.png").mkdir()
+    (folder / "gone.png").symlink_to(folder / "missing.png")
+    (folder / "anim.gif").write_bytes(b"GIF89a")
+    (folder / "notes.txt").write_text("a note")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(folder / "pipe.png")
+    reasons = {why for _path, why in open_folder(engine, folder).skipped}
+    for name in ("cut.png", "empty.png", "junk.png", "missing.png"):
+        try:
+            load_image(folder / name)
+        except ImageLoadError as exc:
+            reasons.add(exc.reason)
+        reasons.add(header_size(folder / name)[2])
+    reasons.discard(None)
+    assert len(reasons) >= 8, reasons
+    tr = QTranslator()
+    assert tr.load("fma_judge_zh_TW", str(I18N_DIR))
+    QCoreApplication.installTranslator(tr)
+    try:
+        chinese = {why: file_reason_text(why) for why in reasons}
+    finally:
+        QCoreApplication.removeTranslator(tr)
+    untranslated = {why: text for why, text in chinese.items() if text[:6] == why[:6]}
+    assert not untranslated, untranslated
+    assert chinese["empty file (0 bytes): nothing was saved in it"] == "空白檔案（0 位元組）：檔案中沒有儲存任何內容"
+    assert chinese["not an image (a TXT file): images are PNG, JPEG, BMP or TIFF"] == (
+        "不是影像（TXT 檔案）：影像須為 PNG、JPEG、BMP 或 TIFF")
+    assert all(file_reason_text(why) == why for why in reasons)  # English without the translator
+    assert file_reason_text("some new reason") == "some new reason"

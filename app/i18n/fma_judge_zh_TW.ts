@@ -295,6 +295,94 @@
     </message>
 </context>
 <context>
+    <name>FileReason</name>
+    <message>
+        <location filename="../ui/style.py" line="92"/>
+        <source>file not found (or a link to a missing file)</source>
+        <translation>找不到檔案（或連結指向不存在的檔案）</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="93"/>
+        <source>file not found</source>
+        <translation>找不到檔案</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="94"/>
+        <source>permission denied</source>
+        <translation>權限不足</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="95"/>
+        <source>cannot read the file</source>
+        <translation>無法讀取檔案</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="96"/>
+        <source>cannot list the folder</source>
+        <translation>無法列出資料夾內容</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="97"/>
+        <source>is a folder, not an image file</source>
+        <translation>這是資料夾，不是影像檔</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="99"/>
+        <source>not a regular file (a pipe, device or socket)</source>
+        <translation>不是一般檔案（管線、裝置或通訊端）</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="101"/>
+        <source>empty file (0 bytes): nothing was saved in it</source>
+        <translation>空白檔案（0 位元組）：檔案中沒有儲存任何內容</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="103"/>
+        <source>not a recognised image format (corrupt or wrong file type)</source>
+        <translation>無法辨識的影像格式（檔案損毀或類型錯誤）</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="104"/>
+        <source>image too large</source>
+        <translation>影像過大</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="105"/>
+        <source>corrupt or truncated image</source>
+        <translation>影像損毀或不完整</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="106"/>
+        <source>cannot read image header</source>
+        <translation>無法讀取影像標頭</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="107"/>
+        <source>cannot read image</source>
+        <translation>無法讀取影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="116"/>
+        <source>format not supported ({kind}); convert it to PNG or TIFF</source>
+        <translation>不支援的格式（{kind}）；請轉換為 PNG 或 TIFF</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="121"/>
+        <source>a file without a suffix</source>
+        <translation>沒有副檔名的檔案</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="123"/>
+        <source>a {ext} file</source>
+        <translation>{ext} 檔案</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="124"/>
+        <source>not an image ({kind}): images are PNG, JPEG, BMP or TIFF</source>
+        <translation>不是影像（{kind}）：影像須為 PNG、JPEG、BMP 或 TIFF</translation>
+    </message>
+</context>
+<context>
     <name>Help</name>
     <message>
         <location filename="../ui/help_overlay.py" line="23"/>
@@ -1376,22 +1464,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>存檔於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="110"/>
+        <location filename="../ui/style.py" line="156"/>
         <source>No model is loaded: choose one with “Model…” to get predictions. You can still judge with C or U.</source>
         <translation>尚未載入模型：請以「模型…」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="112"/>
+        <location filename="../ui/style.py" line="158"/>
         <source>The model is loading; its prediction for this image follows. Enter accepts once it is shown.</source>
         <translation>模型載入中，這張影像的預測隨後顯示；顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="114"/>
+        <location filename="../ui/style.py" line="160"/>
         <source>Predicting… this image is in the queue; Enter accepts once its prediction is shown.</source>
         <translation>預測中…這張影像正在排隊；預測顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="116"/>
+        <location filename="../ui/style.py" line="162"/>
         <source>Not predicted: the database is read-only, so the model does not run.</source>
         <translation>未預測：資料庫為唯讀，因此模型不會執行。</translation>
     </message>
@@ -1399,37 +1487,37 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Queue</name>
     <message>
-        <location filename="../ui/style.py" line="38"/>
+        <location filename="../ui/style.py" line="39"/>
         <source>low confidence</source>
         <translation>信心度低</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="39"/>
+        <location filename="../ui/style.py" line="40"/>
         <source>class below target</source>
         <translation>類別未達目標</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="40"/>
+        <location filename="../ui/style.py" line="41"/>
         <source>possible new type</source>
         <translation>可能為新類別</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="41"/>
+        <location filename="../ui/style.py" line="42"/>
         <source>spot check</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="42"/>
+        <location filename="../ui/style.py" line="43"/>
         <source>auto-judging paused: purity below target</source>
         <translation>自動判定已暫停：純度低於目標</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="43"/>
+        <location filename="../ui/style.py" line="44"/>
         <source>batch unlike calibration data</source>
         <translation>批次與校準資料不同</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="44"/>
+        <location filename="../ui/style.py" line="45"/>
         <source>held back by an earlier pause</source>
         <translation>因先前的暫停而保留</translation>
     </message>
@@ -1882,22 +1970,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Reason</name>
     <message>
-        <location filename="../ui/style.py" line="92"/>
+        <location filename="../ui/style.py" line="138"/>
         <source>confidence {value} &lt; this type&apos;s auto threshold {limit}</source>
         <translation>信心度 {value} &lt; 此類型的自動判定門檻 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="95"/>
+        <location filename="../ui/style.py" line="141"/>
         <source>this type is always re-judged: it did not reach the target purity {limit} in calibration</source>
         <translation>此類型一律重新判定：校準時未達目標純度 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="99"/>
+        <location filename="../ui/style.py" line="145"/>
         <source>new-type score {value} &gt; {limit}</source>
         <translation>新類型分數 {value} &gt; {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="102"/>
+        <location filename="../ui/style.py" line="148"/>
         <source>random spot check ({share} of the images the model would judge alone)</source>
         <translation>隨機抽查（模型可自動判定之影像的 {share}）</translation>
     </message>
@@ -1965,22 +2053,22 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Skipped</name>
     <message>
-        <location filename="../ui/skipped_dialog.py" line="26"/>
+        <location filename="../ui/skipped_dialog.py" line="28"/>
         <source>fma-judge — files not in this batch</source>
         <translation>fma-judge — 未加入此批次的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/skipped_dialog.py" line="28"/>
+        <location filename="../ui/skipped_dialog.py" line="30"/>
         <source>These files were not added to the batch. Fix or convert them, then open the folder again.</source>
         <translation>這些檔案未加入批次。請修正或轉換後，再重新開啟資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/skipped_dialog.py" line="31"/>
+        <location filename="../ui/skipped_dialog.py" line="33"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/skipped_dialog.py" line="32"/>
+        <location filename="../ui/skipped_dialog.py" line="34"/>
         <source>Why</source>
         <translation>原因</translation>
     </message>
@@ -2034,37 +2122,37 @@ Similarity {sim:.3f}</source>
 <context>
     <name>State</name>
     <message>
-        <location filename="../ui/style.py" line="25"/>
+        <location filename="../ui/style.py" line="26"/>
         <source>pending</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="26"/>
+        <location filename="../ui/style.py" line="27"/>
         <source>auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="27"/>
+        <location filename="../ui/style.py" line="28"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="28"/>
+        <location filename="../ui/style.py" line="29"/>
         <source>corrected</source>
         <translation>已修正</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="29"/>
+        <location filename="../ui/style.py" line="30"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="30"/>
+        <location filename="../ui/style.py" line="31"/>
         <source>re-judge</source>
         <translation>需複判</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="31"/>
+        <location filename="../ui/style.py" line="32"/>
         <source>error</source>
         <translation>錯誤</translation>
     </message>

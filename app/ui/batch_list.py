@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QHeaderView, QStyle, QStyledItemDelegate, QStyleOp
 
 from app.services.batch_presenter import ListRow
 from app.ui.image_cache import PixmapCache, ThumbnailJob, ThumbnailSignals
-from app.ui.style import STATE_COLOURS, state_label
+from app.ui.style import STATE_COLOURS, file_reason_text, state_label
 
 THUMB = 72
 ROW_H = THUMB + 10
@@ -62,7 +62,8 @@ class BatchListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             note = "\n" + QCoreApplication.translate("BatchList", "Has a note (N to read or edit it)") \
                 if row.has_note else ""
-            return f"{row.path}\n{state_label(row.state)}{' · ' + row.label if row.label else ''}{note}"
+            label = file_reason_text(row.label) if row.state == "error" else row.label
+            return f"{row.path}\n{state_label(row.state)}{' · ' + label if label else ''}{note}"
         return None
 
     # -- content -------------------------------------------------------------------------------
@@ -192,7 +193,8 @@ class BatchItemDelegate(QStyledItemDelegate):
         p.drawText(QRect(x, r.top() + 6, text_w, 20), Qt.AlignmentFlag.AlignLeft, name)
         p.setFont(option.font)
         p.setPen(QColor("#bdc1c6"))
-        label = row.label + (f"  {row.confidence * 100:.0f}%" if row.confidence is not None else "")
+        label = file_reason_text(row.label) if row.state == "error" else row.label
+        label += f"  {row.confidence * 100:.0f}%" if row.confidence is not None else ""
         label = p.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, text_w)
         p.drawText(QRect(x, r.top() + 28, text_w, 20), Qt.AlignmentFlag.AlignLeft, label)
         badge = state_label(row.state)

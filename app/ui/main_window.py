@@ -44,7 +44,7 @@ from app.ui.similar_panel import SimilarPanel
 from app.ui.spectrum_panel import SpectrumPanel
 from app.ui.statusbar import MainStatusBar
 from app.ui.store_upkeep import StoreUpkeep
-from app.ui.style import APP_STYLE
+from app.ui.style import APP_STYLE, file_reason_text
 from app.ui.toolbar import MainToolBar
 from app.ui.viewer import ImageViewer, pixel_size_um
 from app.ui.welcome import WelcomePage
@@ -526,8 +526,8 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         self.panel.set_facts(facts)
         self.viewer.set_pixel_size(pixel_size_um(facts.magnification if facts else None, self.camera_pixel_um()))
         if qimg is None:
-            self.viewer.set_image(None, self.presenter.errors.get(
-                image_id, QCoreApplication.translate("Main", "Cannot show this image")))
+            self.viewer.set_image(None, file_reason_text(self.presenter.errors.get(
+                image_id, QCoreApplication.translate("Main", "Cannot show this image"))))
         else:
             self.viewer.set_image(qimg)
             self.refs.redraw()

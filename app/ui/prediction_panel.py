@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.services.batch_presenter import PanelData
 from app.ui import startup_log
-from app.ui.style import STATE_COLOURS, reason_text, state_label, waiting_text
+from app.ui.style import STATE_COLOURS, file_reason_text, reason_text, state_label, waiting_text
 from models.imageio import ImageFacts
 
 
@@ -281,7 +281,7 @@ class PredictionPanel(QWidget):
         if self.badge.styleSheet() != style:  # a new style sheet re-polishes the widget: only on a change
             self.badge.setStyleSheet(style)
         self.badge.setVisible(data is not None)
-        self.error.setText(data.error or "" if data else "")
+        self.error.setText(file_reason_text(data.error) if data and data.error else "")
         self.error.setVisible(bool(data and data.error))
         path = data.path if has_pred else ()
         self._ensure_path_rows(len(path))

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from app.ui.style import file_reason_text
+
 
 class SkippedDialog(QDialog):
     """A table of ``(path, reason)``; the full path is the file cell's tooltip."""
@@ -36,7 +38,7 @@ class SkippedDialog(QDialog):
             name = QTableWidgetItem(Path(path).name)
             name.setToolTip(path)
             self.table.setItem(row, 0, name)
-            self.table.setItem(row, 1, QTableWidgetItem(reason))
+            self.table.setItem(row, 1, QTableWidgetItem(file_reason_text(reason)))
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
         layout.addWidget(self.table)

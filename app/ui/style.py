@@ -3,6 +3,7 @@ dark style sheets."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QCoreApplication, Qt
@@ -82,6 +83,51 @@ and buttons plus tables and filter controls, complete in itself so that a view l
 
 def _pct(value: float) -> str:
     return f"{value * 100:.1f} %"
+
+
+def _file_phrases() -> dict[str, str]:
+    t = QCoreApplication  # lupdate reads every translate() call below
+    return {
+        "file not found (or a link to a missing file)":
+            t.translate("FileReason", "file not found (or a link to a missing file)"),
+        "file not found": t.translate("FileReason", "file not found"),
+        "permission denied": t.translate("FileReason", "permission denied"),
+        "cannot read the file": t.translate("FileReason", "cannot read the file"),
+        "cannot list the folder": t.translate("FileReason", "cannot list the folder"),
+        "is a folder, not an image file": t.translate("FileReason", "is a folder, not an image file"),
+        "not a regular file (a pipe, device or socket)":
+            t.translate("FileReason", "not a regular file (a pipe, device or socket)"),
+        "empty file (0 bytes): nothing was saved in it":
+            t.translate("FileReason", "empty file (0 bytes): nothing was saved in it"),
+        "not a recognised image format (corrupt or wrong file type)":
+            t.translate("FileReason", "not a recognised image format (corrupt or wrong file type)"),
+        "image too large": t.translate("FileReason", "image too large"),
+        "corrupt or truncated image": t.translate("FileReason", "corrupt or truncated image"),
+        "cannot read image header": t.translate("FileReason", "cannot read image header"),
+        "cannot read image": t.translate("FileReason", "cannot read image"),
+    }
+
+
+def file_reason_text(reason: str) -> str:
+    """Why a file cannot be read or shown (``models.imageio`` and the batch services say it in English), in the UI
+    language: the known phrase at its start is translated; what follows (the decoder's or the file system's own
+    words, sizes) is kept as it is. An unknown reason comes back unchanged."""
+    if m := re.fullmatch(r"format not supported \((.*)\); convert it to PNG or TIFF", reason):
+        return QCoreApplication.translate("FileReason", "format not supported ({kind}); convert it to PNG or "
+                                                        "TIFF").format(kind=m.group(1))
+    if m := re.fullmatch(r"not an image \((.*)\): images are PNG, JPEG, BMP or TIFF", reason):
+        kind = m.group(1)
+        if kind == "a file without a suffix":
+            kind = QCoreApplication.translate("FileReason", "a file without a suffix")
+        elif k := re.fullmatch(r"a (\S+) file", kind):
+            kind = QCoreApplication.translate("FileReason", "a {ext} file").format(ext=k.group(1))
+        return QCoreApplication.translate("FileReason", "not an image ({kind}): images are PNG, JPEG, BMP or "
+                                                        "TIFF").format(kind=kind)
+    phrases = _file_phrases()
+    for start in sorted(phrases, key=len, reverse=True):  # "file not found (or ...)" before "file not found"
+        if reason.startswith(start):
+            return phrases[start] + reason[len(start):]
+    return reason
 
 
 def reason_text(detail) -> str:
