@@ -88,5 +88,8 @@ def test_the_window_judges_with_the_analysts_keys(qtbot, engine, tiny_bundle, tm
         assert state() == "pending"
         qtbot.keyClick(win, Qt.Key.Key_J)
         assert state() == "unknown"
+        assert win.isVisible()
+        qtbot.keyClick(win, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Q closes, as on Linux desktops
+        qtbot.waitUntil(lambda: not win.isVisible(), timeout=10_000)
     finally:
         win.close()

@@ -703,7 +703,12 @@
         <translation>顯示／隱藏快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="92"/>
+        <location filename="../ui/keymap.py" line="73"/>
+        <source>Close the window</source>
+        <translation>關閉視窗</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="93"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是按鍵</translation>
     </message>

@@ -70,6 +70,7 @@ def actions() -> list[KeyAction]:
         a("queue", QCoreApplication.translate("Keys", "Re-judge queue"), "Q"),
         a("list_filter", QCoreApplication.translate("Keys", "Filter or sort the list"), "F"),
         a("help", QCoreApplication.translate("Keys", "Show / hide the shortcuts"), "F1", "?"),
+        a("quit", QCoreApplication.translate("Keys", "Close the window"), "Ctrl+Q"),
     ]
 
 

@@ -270,7 +270,7 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
             "reset_view": viewer.set_adjustments, "open_folder": self.choose_folder, "queue": self.show_queue,
             "list_filter": self.list_filter.open_menu, "references": self.refs.cycle,
             "spectrum_reference": self.spectrum_panel.next_reference, "spectrum_next": self.spectrum_panel.next_spectrum,
-            "help": lambda: self.help.toggle(),
+            "help": lambda: self.help.toggle(), "quit": self.close,
         }
 
     def _apply_keys(self) -> None:
