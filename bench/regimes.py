@@ -24,10 +24,12 @@ goes on); the data, bundles, logs and the study stay under ``WORK``.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -104,16 +106,42 @@ def _balanced(name: str, work: Path, per_class: int) -> Path:
     return manifest
 
 
-def _evaluate_on(bundle: Path, manifest: Path, out: Path) -> dict[str, Any]:
-    """Leaf Top-1, macro and worst-leaf recall, and the leaves with recall 0, of a bundle on a test split."""
+def train_counts(manifest: Path) -> dict[str, int]:
+    """Training images per leaf of a regime's manifest."""
+    with manifest.open(newline="", encoding="utf-8") as fh:
+        return dict(Counter(r["label"] for r in csv.DictReader(fh) if r.get("split") == "train"))
+
+
+def thirds(counts: dict[str, int], per_class: dict[str, Any]) -> dict[str, float | None] | None:
+    """Mean recall of the third of the leaves with the most training images (``head``), the ``middle`` third and
+    the ``tail`` third (the rarest), from ``metrics.json``'s ``per_class``; None with fewer than three leaves."""
+    order = sorted(counts, key=lambda leaf: (-counts[leaf], leaf))
+    k = len(order) // 3
+    if k == 0:
+        return None
+    parts = {"head": order[:k], "middle": order[k:len(order) - k], "tail": order[len(order) - k:]}
+    out: dict[str, float | None] = {}
+    for part, leaves in parts.items():
+        recalls = [per_class[leaf]["recall"] for leaf in leaves if (per_class.get(leaf) or {}).get("support")]
+        out[part] = sum(recalls) / len(recalls) if recalls else None
+    return out
+
+
+def _evaluate_on(bundle: Path, manifest: Path, out: Path, counts: dict[str, int], reuse: bool = False
+                 ) -> dict[str, Any]:
+    """Leaf Top-1, macro and worst-leaf recall, the leaves with recall 0 and the recall by thirds of the training
+    counts (:func:`thirds`), of a bundle on a test split (``reuse``: an evaluation already in ``out``)."""
     cmd = [sys.executable, "-m", "models.commands.cli", "evaluate", str(bundle), "--data", str(manifest), "--split",
            "test", "--out", str(out)]
-    if subprocess.call(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT) != 0:
+    done = reuse and (out / "metrics.json").exists()
+    if not done and subprocess.call(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT) != 0:
         return {"status": "evaluate failed"}
     m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    zero = sorted(leaf for leaf, c in (m.get("per_class") or {}).items() if c.get("support") and not c.get("recall"))
+    per_class = m.get("per_class") or {}
+    zero = sorted(leaf for leaf, c in per_class.items() if c.get("support") and not c.get("recall"))
     return {"status": "ok", "top1": m.get("top1"), "macro_recall": m.get("macro_recall"),
-            "worst_leaf_recall": m.get("worst_leaf_recall"), "recall_zero": zero, "n": m.get("n_known")}
+            "worst_leaf_recall": m.get("worst_leaf_recall"), "recall_zero": zero, "n": m.get("n_known"),
+            "thirds": thirds(counts, per_class)}
 
 
 def _summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -173,15 +201,21 @@ def to_markdown(results: dict[str, Any]) -> str:
                 for name, r in rows.items() if r.get("balanced")]
     if balanced:
         lines += ["", f"Every leaf equally often ({results.get('balanced_test')} test images per leaf, the regime's look):",
-                  "", "| regime | row | leaf Top-1 % | macro recall % | worst leaf recall % | leaves with recall 0 |",
-                  "|---|---|---|---|---|---|"]
+                  "", "| regime | row | leaf Top-1 % | macro recall % | worst leaf recall % | recall % of the head / "
+                  "middle / tail third of the leaves (by training images) | leaves with recall 0 |",
+                  "|---|---|---|---|---|---|---|"]
         lines += [f"| {regime} | {name} | {_fmt(b.get('top1'))} | {_fmt(b.get('macro_recall'))} | "
-                  f"{_fmt(b.get('worst_leaf_recall'))} | {', '.join(b.get('recall_zero') or []) or 'none'} |"
-                  if b.get("status") == "ok" else f"| {regime} | {name} | {b.get('status')} | | | |"
+                  f"{_fmt(b.get('worst_leaf_recall'))} | {_thirds_text(b.get('thirds'))} | "
+                  f"{', '.join(b.get('recall_zero') or []) or 'none'} |"
+                  if b.get("status") == "ok" else f"| {regime} | {name} | {b.get('status')} | | | | |"
                   for regime, name, b in balanced]
     if len(results.get("seeds") or {}) > 1:
         lines += _seed_summary(results["seeds"])
     return "\n".join(lines) + "\n"
+
+
+def _thirds_text(parts: dict[str, float | None] | None) -> str:
+    return " / ".join(_fmt(parts.get(k)) for k in ("head", "middle", "tail")) if parts else "–"
 
 
 def _spread(values: list[float]) -> str:
@@ -195,8 +229,8 @@ def _spread(values: list[float]) -> str:
 def _seed_summary(seeds: dict[str, Any]) -> list[str]:
     """Mean ± standard deviation over the training seeds of every row run with all of them."""
     lines = ["", f"Over training seeds {', '.join(seeds)} (mean ± standard deviation; the data are the same):", "",
-             "| regime | row | leaf Top-1 % | macro recall % | 30 of every leaf: Top-1 % | leaves with recall 0 "
-             "there, per seed |", "|---|---|---|---|---|---|"]
+             "| regime | row | leaf Top-1 % | macro recall % | balanced set: Top-1 % | balanced set: head / middle / "
+             "tail third recall % | leaves with recall 0 there, per seed |", "|---|---|---|---|---|---|---|"]
     first = next(iter(seeds.values()))
     for regime, rows in first.items():
         for name in rows:
@@ -206,9 +240,13 @@ def _seed_summary(seeds: dict[str, Any]) -> list[str]:
             balanced = [r.get("balanced") or {} for r in runs]
             zeros = ", ".join(str(len(b.get("recall_zero") or [])) if b.get("status") == "ok" else "–"
                               for b in balanced)
+            parts = [b.get("thirds") or {} for b in balanced if b.get("status") == "ok"]
+            by_third = " / ".join(_spread([p[k] for p in parts if p.get(k) is not None]) for k in ("head", "middle",
+                                                                                                  "tail"))
             lines.append(f"| {regime} | {name} | {_spread([r['top1'] for r in runs])} | "
                          f"{_spread([r['macro_recall'] for r in runs])} | "
-                         f"{_spread([b['top1'] for b in balanced if b.get('status') == 'ok'])} | {zeros} |")
+                         f"{_spread([b['top1'] for b in balanced if b.get('status') == 'ok'])} | {by_third} | "
+                         f"{zeros} |")
     return lines
 
 
@@ -270,9 +308,13 @@ def _run_seed(work: Path, out: Path, results: dict[str, Any], by_regime: dict[st
         t0 = time.perf_counter()
         row = train_and_evaluate(cell, extra or [], options, config=config, reuse=reuse)
         rows[name] = _summary(row)
+        counts = train_counts(manifest)
+        if row["status"] == "ok" and (cell / "eval" / "metrics.json").exists():
+            per_class = json.loads((cell / "eval" / "metrics.json").read_text(encoding="utf-8")).get("per_class")
+            rows[name]["thirds"] = thirds(counts, per_class or {})
         if row["status"] == "ok" and balanced:
             rows[name]["balanced"] = _evaluate_on(cell / "bundle", _balanced(regime, work, balanced),
-                                                  cell / f"eval_balanced{balanced}")
+                                                  cell / f"eval_balanced{balanced}", counts, reuse)
         if row["status"] == "ok":
             bundles[regime, name] = cell / "bundle"
             if name != "plain" and (regime, "plain") in bundles:

@@ -282,7 +282,13 @@ def test_regimes_balanced_test_set_keeps_the_look_and_drops_the_tail(tmp_path, m
            "never_predicted": 1, "balanced": {"status": "ok", "top1": 0.38, "macro_recall": 0.38,
                                              "worst_leaf_recall": 0.0, "recall_zero": ["dent"]}}
     table = regimes.to_markdown({"balanced_test": 30, "regimes": {"tail": {"plain": row}}})
-    assert "30 test images per leaf" in table and "| tail | plain | 38.0 | 38.0 | 0.0 | dent |" in table
+    assert "30 test images per leaf" in table and "| tail | plain | 38.0 | 38.0 | 0.0 | – | dent |" in table
+    counts = {"a": 90, "b": 80, "c": 30, "d": 30, "e": 5, "f": 4, "g": 3}  # thirds of 2 leaves, the rest between
+    per_class = {leaf: {"support": 10, "recall": r} for leaf, r in zip("abcdefg", [0.9, 0.7, 0.5, 0.4, 0.3, 0.0, 0.2],
+                                                                         strict=True)}
+    parts = regimes.thirds(counts, per_class)
+    assert parts == pytest.approx({"head": 0.8, "middle": 0.4, "tail": 0.1})
+    assert regimes.thirds({"a": 3, "b": 1}, per_class) is None
     with pytest.raises(SystemExit):  # a negative count is refused before anything is rendered or trained
         regimes.main(["--balanced-test", "-3", "--work", str(tmp_path / "w")])
     assert not (tmp_path / "w").exists()
@@ -301,9 +307,12 @@ def test_regimes_over_several_seeds_reports_mean_and_spread(tmp_path):
     seeds = {"0": {"tail": {"plain": row(0.40, ["dent"]), "crt": row(0.38, [])}},
              "1": {"tail": {"plain": row(0.44, []), "crt": row(0.38, ["dent", "scratch"])}},
              "2": {"tail": {"plain": row(0.42, ["dent"]), "crt": {"status": "train failed"}}}}
+    for k, seed in enumerate(seeds.values()):
+        seed["tail"]["plain"]["balanced"]["thirds"] = {"head": 0.6 + 0.1 * k, "middle": 0.3, "tail": 0.1 * k}
     table = regimes.to_markdown({"balanced_test": 30, "regimes": seeds["0"], "seeds": seeds})
     assert "Over training seeds 0, 1, 2" in table
-    assert "| tail | plain | 42.0 ± 2.0 | 37.0 ± 2.0 | 32.0 ± 2.0 | 1, 0, 1 |" in table
+    assert "| tail | plain | 42.0 ± 2.0 | 37.0 ± 2.0 | 32.0 ± 2.0 | 70.0 ± 10.0 / 30.0 ± 0.0 / 10.0 ± 10.0 | 1, 0, 1 |" \
+        in table
     summary = table.split("Over training seeds")[1]
     assert "| tail | crt |" not in summary  # a row one seed could not run is left out of the summary
     single = regimes.to_markdown({"balanced_test": 30, "regimes": seeds["0"], "seeds": {"0": seeds["0"]}})
