@@ -10,8 +10,8 @@ regime's validation split, then trains ``best.yaml`` with the same budget.
 
 ``--seeds 0,1,2`` runs every row once per training seed (the data stay the same; seed 0's runs keep their old
 folders, the others go to ``runs/REGIME/seedN/``) and adds a table of each row's mean ± standard deviation over
-the seeds. The ``posthoc`` rows train with ``imbalance: posthoc`` (the long-tail default before ``crt``) and are
-also compared with the new defaults of their head.
+the seeds. The ``crt`` rows (run only when ``--rows`` names them) train with ``imbalance: crt`` (classifier
+re-training) and are also compared with the new defaults of their head.
 
 ``--balanced-test N`` also renders, per regime, a test set of the same look with N images of every leaf (seed
 100, no long tail) and evaluates every row on it too: on the long-tailed regime's own test split a rare leaf has 2-4
@@ -64,15 +64,14 @@ def _rows() -> dict[str, list[str]]:
         "old defaults (flat)": OLD_DEFAULTS + flat,
         "new defaults (hier)": [],
         "new defaults (flat)": flat,
-        "posthoc (hier)": ["imbalance=posthoc"],
-        "posthoc (flat)": ["imbalance=posthoc", *flat],
+        "crt (hier)": ["imbalance=crt"],
+        "crt (flat)": ["imbalance=crt", *flat],
     }
 
 
-REFERENCE = {"tuned": "new defaults (hier)", "posthoc (hier)": "new defaults (hier)",
-             "posthoc (flat)": "new defaults (flat)"}
-"""Rows also compared (paired) with another row than ``plain``: the tuned row and the post-hoc adjustment (the
-long-tail default until ``crt``) with the new defaults."""
+REFERENCE = {"tuned": "new defaults (hier)", "crt (hier)": "new defaults (hier)", "crt (flat)": "new defaults (flat)"}
+"""Rows also compared (paired) with another row than ``plain``: the tuned row and classifier re-training (``imbalance:
+crt``, instead of the default's post-hoc adjustment for a long tail) with the new defaults."""
 
 
 def base_sets(epochs: int, input_size: int, seed: int = 0) -> list[str]:
@@ -114,10 +113,11 @@ def train_counts(manifest: Path) -> dict[str, int]:
 
 def thirds(counts: dict[str, int], per_class: dict[str, Any]) -> dict[str, float | None] | None:
     """Mean recall of the third of the leaves with the most training images (``head``), the ``middle`` third and
-    the ``tail`` third (the rarest), from ``metrics.json``'s ``per_class``; None with fewer than three leaves."""
+    the ``tail`` third (the rarest), from ``metrics.json``'s ``per_class``; None with fewer than three leaves, or
+    when the largest count is under 3x the smallest (no tail to speak of: the thirds would be arbitrary)."""
     order = sorted(counts, key=lambda leaf: (-counts[leaf], leaf))
     k = len(order) // 3
-    if k == 0:
+    if k == 0 or counts[order[0]] < 3 * max(1, counts[order[-1]]):
         return None
     parts = {"head": order[:k], "middle": order[k:len(order) - k], "tail": order[len(order) - k:]}
     out: dict[str, float | None] = {}
@@ -133,7 +133,8 @@ def _evaluate_on(bundle: Path, manifest: Path, out: Path, counts: dict[str, int]
     counts (:func:`thirds`), of a bundle on a test split (``reuse``: an evaluation already in ``out``)."""
     cmd = [sys.executable, "-m", "models.commands.cli", "evaluate", str(bundle), "--data", str(manifest), "--split",
            "test", "--out", str(out)]
-    done = reuse and (out / "metrics.json").exists()
+    done = reuse and (out / "metrics.json").exists() and \
+        (out / "metrics.json").stat().st_mtime > (bundle / "manifest.json").stat().st_mtime  # not of an older bundle
     if not done and subprocess.call(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT) != 0:
         return {"status": "evaluate failed"}
     m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
@@ -285,7 +286,7 @@ def _run_seed(work: Path, out: Path, results: dict[str, Any], by_regime: dict[st
     bundles: dict[tuple[str, str], Path] = {}
     # Every regime's fixed rows first, the (long) tuned rows last: the defaults' standing is known early.
     plan = [(regime, name, extra) for regime in regimes for name, extra in _rows().items()
-            if rows is None or name in rows]
+            if (rows is None and name not in REFERENCE) or (rows is not None and name in rows)]
     plan += [(regime, "tuned", None) for regime in regimes if regime in tune_regimes and tune_minutes > 0]
     for regime, name, extra in plan:
         manifest = _synth(regime, work)
@@ -337,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reuse", action="store_true",
                    help="keep the runs already evaluated under WORK (delete a run's folder to train it again)")
     p.add_argument("--rows", default=None,
-                   help="only these fixed rows, comma-separated (e.g. 'plain,new defaults (hier)'); default all")
+                   help="only these fixed rows, comma-separated (e.g. 'plain,new defaults (hier)'); default all "
+                        "but the crt rows")
     p.add_argument("--balanced-test", type=int, default=0, metavar="N",
                    help="also evaluate every row on a test set of the regime's look with N images per leaf")
     p.add_argument("--seeds", default="0",

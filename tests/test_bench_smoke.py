@@ -289,6 +289,7 @@ def test_regimes_balanced_test_set_keeps_the_look_and_drops_the_tail(tmp_path, m
     parts = regimes.thirds(counts, per_class)
     assert parts == pytest.approx({"head": 0.8, "middle": 0.4, "tail": 0.1})
     assert regimes.thirds({"a": 3, "b": 1}, per_class) is None
+    assert regimes.thirds(dict.fromkeys("abcdefg", 42), per_class) is None  # balanced data: no head or tail
     with pytest.raises(SystemExit):  # a negative count is refused before anything is rendered or trained
         regimes.main(["--balanced-test", "-3", "--work", str(tmp_path / "w")])
     assert not (tmp_path / "w").exists()
@@ -321,4 +322,4 @@ def test_regimes_over_several_seeds_reports_mean_and_spread(tmp_path):
         with pytest.raises(SystemExit):  # refused before anything is rendered or trained
             regimes.main(["--seeds", bad, "--work", str(tmp_path / "w")])
     assert not (tmp_path / "w").exists()
-    assert "seed=3" in regimes.base_sets(6, 128, 3) and regimes.REFERENCE["posthoc (flat)"] in regimes._rows()
+    assert "seed=3" in regimes.base_sets(6, 128, 3) and regimes.REFERENCE["crt (flat)"] in regimes._rows()

@@ -51,6 +51,22 @@ def test_balanced_retraining_learns_the_rare_leaf_a_plain_fit_never_predicts() -
         retrain_leaf_classifier(x[:0], y[:0], 2, seed=0)
 
 
+def test_retraining_keeps_outlier_exposure_at_the_leaf_level() -> None:
+    """An unknown image's features, trained towards a flat output, stay less confident than without them."""
+    rng = np.random.default_rng(1)
+    x, y = _overlapping(rng, 300, 60)
+    outliers = rng.normal([4.0, 3.0], 0.5, (80, 2)).astype(np.float32)  # far from both leaves: confident unless told
+
+    def confidence(weight, bias):
+        return torch.softmax(torch.as_tensor(outliers) @ weight.T + bias, dim=1).max(dim=1).values.mean().item()
+
+    plain = retrain_leaf_classifier(x, y, 2, seed=0)
+    exposed = retrain_leaf_classifier(x, y, 2, seed=0, outliers=outliers, outlier_weight=0.5)
+    assert confidence(*exposed[:2]) < confidence(*plain[:2]) - 0.1
+    ignored = retrain_leaf_classifier(x, y, 2, seed=0, outliers=outliers, outlier_weight=0.0)
+    torch.testing.assert_close(ignored[0], plain[0], rtol=0, atol=0)
+
+
 def test_train_crt_replaces_only_the_leaf_classifier_and_records_it(tmp_path, taxonomy, capsys) -> None:
     data, out = train_long_tail(tmp_path, taxonomy, "crt")
     log = capsys.readouterr().out
@@ -78,18 +94,21 @@ def test_crt_is_refused_for_multilabel_sigmoid_heads(tmp_path, taxonomy, capsys)
     assert "loss.kind multilabel needs per-level heads" in capsys.readouterr().err
 
 
-def test_auto_picks_crt_for_a_long_tail_and_balanced_sampling_for_multilabel(tmp_path, taxonomy) -> None:
+def test_auto_picks_posthoc_crt_without_validation_and_balanced_sampling_for_multilabel(tmp_path, taxonomy) -> None:
     from models.training.config import TrainConfig
     from models.training.data import load_training_data
     from models.training.inspection import AUTO_IMBALANCE_MULTILABEL, choose_settings, profile_data
 
     data = _long_tail(tmp_path, taxonomy)
     cfg = TrainConfig()
-    samples = load_training_data(cfg, [data], taxonomy, lambda _m: None)
-    chosen, choices = choose_settings(cfg, profile_data(samples.train, taxonomy))
+    profile = profile_data(load_training_data(cfg, [data], taxonomy, lambda _m: None).train, taxonomy)
+    chosen, choices = choose_settings(cfg, profile)
+    assert chosen.imbalance == "posthoc"
+    assert next(c for c in choices if c.key == "imbalance").line().endswith("-> imbalance posthoc")
+    chosen, choices = choose_settings(cfg, profile, validation=False)
     assert chosen.imbalance == "crt"
-    assert next(c for c in choices if c.key == "imbalance").line().endswith("-> imbalance crt")
+    assert next(c for c in choices if c.key == "imbalance").line().endswith("no validation images -> imbalance crt")
     multi = dataclasses.replace(cfg, loss=dataclasses.replace(cfg.loss, kind="multilabel"))
-    chosen, choices = choose_settings(multi, profile_data(samples.train, taxonomy))
+    chosen, choices = choose_settings(multi, profile)
     assert chosen.imbalance == AUTO_IMBALANCE_MULTILABEL == "balanced_sampling"
     assert "multi-label sigmoid heads" in next(c for c in choices if c.key == "imbalance").line()

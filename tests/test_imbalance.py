@@ -21,6 +21,7 @@ from models.nn.losses import HierarchicalLoss, class_balanced_weights, drw_start
 from models.training.config import ConfigError, TrainConfig, load_config
 from models.training.inspection import (
     AUTO_IMBALANCE,
+    AUTO_IMBALANCE_NO_VAL,
     DataProfile,
     choose_settings,
     crop_scale_for,
@@ -282,11 +283,11 @@ def test_train_chooses_an_imbalance_method_for_a_long_tail_and_runs_without_a_va
         args += ["--set", s]
     assert cli_main(args) == 0
     log = capsys.readouterr().out
-    assert "data: 18 leaves, counts 1..6 (ratio 6) -> imbalance crt" in log  # crt needs no validation images
+    assert "data: 18 leaves, counts 1..6 (ratio 6), no validation images -> imbalance crt" in log
     assert "no validation images to measure it on" in log
     train = json.loads((out / "manifest.json").read_text())["train"]
     assert train["n_val"] == 0 and train["best_epoch"] == 1  # the train loss (> 1) scores the epoch
-    assert AUTO_IMBALANCE == "crt" and train["config"]["imbalance"] == AUTO_IMBALANCE
+    assert AUTO_IMBALANCE_NO_VAL == "crt" and train["config"]["imbalance"] == AUTO_IMBALANCE_NO_VAL
     assert train["data_choices"]["imbalance"]["source"] == "auto"
     assert train["data_choices"]["imbalance_crt"]["validation"] is None
 

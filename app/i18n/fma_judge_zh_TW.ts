@@ -1279,17 +1279,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>匯出失敗</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="70"/>
+        <location filename="../ui/references.py" line="73"/>
         <source>No references for this image (a spot check, or no prediction yet)</source>
         <translation>此影像沒有參考影像（抽檢影像，或尚無預測）</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="99"/>
+        <location filename="../ui/references.py" line="102"/>
         <source>Reference {i}/{n}: {name} (Top-{k}) · judged by {who} · E: next</source>
         <translation>參考 {i}/{n}：{name}（第 {k} 候選）· 判定者 {who} · E：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="112"/>
+        <location filename="../ui/references.py" line="115"/>
         <source>The reference cannot be shown: {why}</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
@@ -2051,8 +2051,13 @@ Similarity {sim:.3f}</source>
     </message>
     <message>
         <location filename="../ui/references.py" line="56"/>
+        <source>No model is loaded: similar cases come with its predictions.</source>
+        <translation>尚未載入模型：載入並預測後才會列出相似案例。</translation>
+    </message>
+    <message>
+        <location filename="../ui/references.py" line="59"/>
         <source>Similar cases follow once the model has read this image.</source>
-        <translation>模型讀取此影像後，會列出相似案例。</translation>
+        <translation>模型預測此影像後，會列出相似案例。</translation>
     </message>
 </context>
 <context>

@@ -52,6 +52,9 @@ class References(QObject):
         message = None
         if item is not None and w.presenter.state(item) == "error":  # unreadable, found opening or predicting
             message = QCoreApplication.translate("Similar", "The image could not be read: nothing to compare.")
+        elif item is not None and w.model is None:
+            message = QCoreApplication.translate("Similar", "No model is loaded: similar cases come with its "
+                                                            "predictions.")
         elif item is not None and item.prediction is None:
             message = QCoreApplication.translate("Similar", "Similar cases follow once the model has read this image.")
         w.similar_panel.look_up(item.image.image_id if predicted else None, w.model.version if w.model else None,

@@ -163,7 +163,7 @@ def train(
         f"device {rt.device}{' x' + str(rt.world) if rt.world > 1 else ''}, "
         f"precision {str(rt.amp_dtype).replace('torch.', '') if rt.amp_dtype else 'fp32'}")
     profile = profile_data(samples.train, taxonomy)
-    cfg, choices = choose_settings(cfg, profile)
+    cfg, choices = choose_settings(cfg, profile, validation=bool(samples.val))
     for choice in choices:
         log(choice.line())
     run = _build_run(cfg, rt, taxonomy, samples, out, resume, log, profile.leaf_counts)
@@ -398,7 +398,8 @@ def _end_of_epoch(run: _Run, state: _Progress, epoch: int, row: dict[str, Any], 
 
 def _write_bundle(run: _Run, state: _Progress, data_sha: str, seconds: float,
                   sources: Sequence[str | Path], log: Log, extra: ExtraMetrics | None = None) -> dict[str, Any]:
-    """The best epoch's weights (with ``imbalance: posthoc``, adjusted), validated once more (with ``extra``),
+    """The best epoch's weights (``imbalance: posthoc`` or ``crt``: their leaf classifier changed), validated once
+    more (with ``extra``),
     saved as the bundle; returns the validation metrics (``extra``'s under ``"extra"``, which the bundle does not
     keep)."""
     cfg, rt, data = run.cfg, run.rt, run.data
@@ -466,7 +467,8 @@ def _crt(run: _Run, log: Log) -> None:
         return [s.path for s in samples], [leaf_pos[s.label] for s in samples]
 
     result = retrain(predictor, split(run.data.train), split(run.data.val),
-                     leaf_level_index=run.taxonomy.leaf_level_index, is_flat=manifest.is_flat, seed=run.cfg.seed)
+                     leaf_level_index=run.taxonomy.leaf_level_index, is_flat=manifest.is_flat, seed=run.cfg.seed,
+                     outliers=[s.path for s in run.data.outliers], outlier_weight=run.cfg.loss.outlier_weight)
     log(result.line())
     run.choices["imbalance_crt"] = result.to_json()
 

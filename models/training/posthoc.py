@@ -19,9 +19,10 @@ hierarchical heads the leaf distribution is the renormalised product of the per-
 by ``prior ** tau`` exactly (each image's normaliser is common to all its leaves), as for the flat head.
 
 Compared with training on a re-balanced loss or sampler (``balanced_sampling``, ``logit_adjust``...), the
-network itself is the one the plain recipe trains, so the frequent leaves keep the accuracy of that recipe.
-It was ``auto``'s choice until classifier re-training (:mod:`models.training.crt`) measured better on the rare
-leaves of the grayscale long-tail regime (README, "Training on your own data").
+network itself is the one the plain recipe trains, so the frequent leaves keep the accuracy of that recipe; on
+the grayscale long-tail regime of ``python -m bench.regimes`` that is what the measurement favoured as ``auto``'s
+choice (README, "Rare leaves over three training seeds"; classifier re-training, :mod:`models.training.crt`, learns
+the rare leaves better at the frequent leaves' cost).
 """
 
 from __future__ import annotations

@@ -298,7 +298,8 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
         # the study's best is never worse on validation than not tuning at all.
         from models.training.inspection import choose_settings, profile_data
 
-        settled, _choices = choose_settings(base_cfg, profile_data(samples.train, taxonomy))
+        settled, _choices = choose_settings(base_cfg, profile_data(samples.train, taxonomy),
+                                             validation=bool(samples.val))
         study.enqueue_trial(base_params(settled.to_dict(), options.space, fixed))
         log("[tune] trial 0 is the base config, as train would run it")
     column = OBJECTIVES[options.objective]
