@@ -44,24 +44,31 @@ def test_translator_switches_strings(qapp):
     assert state_label("pending") == "pending"
 
 
-def test_every_routing_reason_is_worded_in_both_languages(qapp):
-    """Each code of the one routing-reason table has its own UI words (not the raw code), in English and Chinese."""
+def _in_chinese(words, keys) -> dict:
+    """``{key: words(key)}`` with the Traditional Chinese translator installed."""
     from PySide6.QtCore import QCoreApplication, QTranslator
 
     from app.ui.app import I18N_DIR
+
+    tr = QTranslator()
+    assert tr.load("fma_judge_zh_TW", str(I18N_DIR))
+    QCoreApplication.installTranslator(tr)
+    try:
+        return {key: words(key) for key in keys}
+    finally:
+        QCoreApplication.removeTranslator(tr)
+
+
+def test_every_routing_reason_is_worded_in_both_languages(qapp):
+    """Each code of the one routing-reason table has its own UI words (not the raw code), in English and Chinese."""
+
     from app.ui.style import reason_label
     from models.routing.policy import REASONS
 
     english = {code: reason_label(code) for code in REASONS}
     assert all(label and label != code for code, label in english.items()), english
     assert len(set(english.values())) == len(REASONS), english
-    tr = QTranslator()
-    assert tr.load("fma_judge_zh_TW", str(I18N_DIR))
-    QCoreApplication.installTranslator(tr)
-    try:
-        chinese = {code: reason_label(code) for code in REASONS}
-    finally:
-        QCoreApplication.removeTranslator(tr)
+    chinese = _in_chinese(reason_label, REASONS)
     assert all(chinese[code] not in (code, english[code]) for code in REASONS), chinese
     assert len(set(chinese.values())) == len(REASONS), chinese
 
@@ -71,11 +78,8 @@ def test_every_reason_a_file_is_left_out_or_unreadable_is_worded_in_chinese(qapp
     in its language, the detail after the known phrase (the decoder's own words) kept."""
     import os
 
-    from PySide6.QtCore import QCoreApplication, QTranslator
-
     from app.services.batches import open_folder
     from app.services.file_facts import header_size
-    from app.ui.app import I18N_DIR
     from app.ui.style import file_reason_text
     from models.imageio import ImageLoadError, load_image
 
@@ -101,13 +105,7 @@ def test_every_reason_a_file_is_left_out_or_unreadable_is_worded_in_chinese(qapp
         reasons.add(header_size(folder / name)[2])
     reasons.discard(None)
     assert len(reasons) >= 8, reasons
-    tr = QTranslator()
-    assert tr.load("fma_judge_zh_TW", str(I18N_DIR))
-    QCoreApplication.installTranslator(tr)
-    try:
-        chinese = {why: file_reason_text(why) for why in reasons}
-    finally:
-        QCoreApplication.removeTranslator(tr)
+    chinese = _in_chinese(file_reason_text, reasons)
     untranslated = {why: text for why, text in chinese.items() if text[:6] == why[:6]}
     assert not untranslated, untranslated
     assert chinese["empty file (0 bytes): nothing was saved in it"] == "空白檔案（0 位元組）：檔案中沒有儲存任何內容"
