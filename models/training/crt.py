@@ -14,7 +14,8 @@ training (the best epoch's weights):
   leaf of ``n`` training images weighted ``1 / n`` (every leaf equally often), SGD with momentum and a cosine
   learning rate, seeded by the run's seed;
 * its weights replace the leaf classifier's; every other layer, the group and subgroup classifiers included,
-  keeps what training learned.
+  keeps what training learned. A leaf without training images (a fine-tuning run whose data lack it) gets only
+  pushed down, so it is never predicted afterwards: ``posthoc`` suits such runs.
 
 Like :mod:`models.training.posthoc`, the change lives in the leaf classifier's own weights, so the bundle, its
 ONNX export, the heatmaps and the calibration that follows all see the re-trained model. The log line gives the
