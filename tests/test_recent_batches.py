@@ -73,3 +73,25 @@ def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_pat
         assert win.presenter.batch.batch_id == chosen.batch_id and len(win.items) == 1
     finally:
         win.close()
+
+
+def test_without_a_model_the_similar_strip_says_why_it_is_empty(qtbot, engine, tmp_path, monkeypatch) -> None:
+    from app.services.judging import JudgingService
+    from app.ui.app import open_settings
+    from app.ui.main_window import MainWindow
+
+    folder = tmp_path / "lot"
+    for i in range(2):
+        write_image(folder / f"img_{i}.png", seed=i)
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    win = MainWindow(JudgingService(engine, "amy"), lang="en", settings=open_settings())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        assert win.model is None and not win.similar_panel.isVisibleTo(win)
+        win.open_folder(folder)
+        qtbot.waitUntil(lambda: win.similar_panel.isVisibleTo(win), timeout=10_000)
+        assert win.similar_panel.message.text() == "No model is loaded: similar cases come with its predictions."
+    finally:
+        win.close()
