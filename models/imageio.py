@@ -95,6 +95,8 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 EMPTY_FILE = "empty file (0 bytes): nothing was saved in it"
 """The reason given for an image file without a single byte (an interrupted copy or save)."""
+NOT_AN_IMAGE = "not a recognised image format (corrupt or wrong file type)"
+"""The reason given for a file no image decoder recognises."""
 
 
 def regular_file_reason(path: Path) -> str | None:
@@ -196,7 +198,7 @@ def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
     except UnidentifiedImageError:
         if fh.getbuffer().nbytes == 0:
             raise ImageLoadError(path, EMPTY_FILE) from None
-        raise ImageLoadError(path, "not a recognised image format (corrupt or wrong file type)") from None
+        raise ImageLoadError(path, NOT_AN_IMAGE) from None
     except Image.DecompressionBombError as exc:
         raise ImageLoadError(path, f"image too large: {exc}") from None
     except PermissionError:

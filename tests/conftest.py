@@ -169,10 +169,10 @@ def make_rejudge_bundle(out: Path, taxonomy, family: str = "convnext") -> Path:
     return path
 
 
-def open_window(qtbot, engine, bundle: Path, tmp_path: Path, monkeypatch, *, analyst: str = "alice",
+def open_window(qtbot, engine, bundle: Path | None, tmp_path: Path, monkeypatch, *, analyst: str = "alice",
                 lang: str = "en"):
-    """The main window on ``engine`` with ``bundle`` loaded, shown and exposed, settings in ``tmp_path``.
-    The caller closes it (a fixture yields it, then calls ``close()``)."""
+    """The main window on ``engine`` with ``bundle`` loaded (None: no model), shown and exposed, settings in
+    ``tmp_path``. The caller closes it (a fixture yields it, then calls ``close()``)."""
     from app.services.judging import JudgingService
     from app.ui.app import open_settings
     from app.ui.main_window import MainWindow
@@ -183,8 +183,9 @@ def open_window(qtbot, engine, bundle: Path, tmp_path: Path, monkeypatch, *, ana
     win.show()
     qtbot.waitExposed(win)
     win.activateWindow()
-    with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
-        win.load_model(bundle)
+    if bundle is not None:
+        with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+            win.load_model(bundle)
     return win
 
 

@@ -76,18 +76,10 @@ def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_pat
 
 
 def test_without_a_model_the_similar_strip_says_why_it_is_empty(qtbot, engine, tmp_path, monkeypatch) -> None:
-    from app.services.judging import JudgingService
-    from app.ui.app import open_settings
-    from app.ui.main_window import MainWindow
-
     folder = tmp_path / "lot"
     for i in range(2):
         write_image(folder / f"img_{i}.png", seed=i)
-    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
-    win = MainWindow(JudgingService(engine, "amy"), lang="en", settings=open_settings())
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch, analyst="amy")
     try:
         assert win.model is None and not win.similar_panel.isVisibleTo(win)
         win.open_folder(folder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import write_image
+from conftest import open_window, write_image
 
 from app.services import batches
 from app.services.spectra import SUGGEST_HQI, SpectrumSearch, import_library
@@ -170,10 +170,6 @@ def test_the_panel_shows_the_spectrum_beside_the_image(qtbot, engine, taxonomy, 
                                                        library_folder) -> None:
     from PySide6.QtCore import Qt
 
-    from app.services.judging import JudgingService
-    from app.ui.app import open_settings
-    from app.ui.main_window import MainWindow
-
     import_library(engine, library_folder)
     rng = np.random.default_rng(5)
     folder = tmp_path / "lot"
@@ -181,11 +177,7 @@ def test_the_panel_shows_the_spectrum_beside_the_image(qtbot, engine, taxonomy, 
     write_jcamp(folder / "A.jdx", *synth_spectrum("pi_residue", rng), title="spot 1")
     write_jcamp(folder / "A.spot2.jdx", *synth_spectrum("water_mark", rng), title="spot 2")
     write_image(folder / "B.png", seed=2)
-    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
-    win = MainWindow(JudgingService(engine, "amy"), lang="en", settings=open_settings())
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch, analyst="amy")
     try:
         panel = win.spectrum_panel
         win.open_folder(folder)

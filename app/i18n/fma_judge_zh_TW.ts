@@ -4,7 +4,7 @@
 <context>
     <name>BatchList</name>
     <message>
-        <location filename="../ui/batch_list.py" line="63"/>
+        <location filename="../ui/batch_list.py" line="68"/>
         <source>Has a note (N to read or edit it)</source>
         <translation>有註記（按 N 檢視或編輯）</translation>
     </message>
@@ -297,42 +297,42 @@
 <context>
     <name>FileReason</name>
     <message>
-        <location filename="../ui/style.py" line="92"/>
+        <location filename="../ui/style.py" line="94"/>
         <source>file not found (or a link to a missing file)</source>
         <translation>找不到檔案（或連結指向不存在的檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="93"/>
+        <location filename="../ui/style.py" line="95"/>
         <source>file not found</source>
         <translation>找不到檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="94"/>
+        <location filename="../ui/style.py" line="96"/>
         <source>permission denied</source>
         <translation>權限不足</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="95"/>
+        <location filename="../ui/style.py" line="97"/>
         <source>cannot read the file</source>
         <translation>無法讀取檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="96"/>
+        <location filename="../ui/style.py" line="98"/>
         <source>cannot list the folder</source>
         <translation>無法列出資料夾內容</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="97"/>
+        <location filename="../ui/style.py" line="99"/>
         <source>is a folder, not an image file</source>
         <translation>這是資料夾，不是影像檔</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="99"/>
+        <location filename="../ui/style.py" line="101"/>
         <source>not a regular file (a pipe, device or socket)</source>
         <translation>不是一般檔案（管線、裝置或通訊端）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="101"/>
+        <location filename="../ui/style.py" line="102"/>
         <source>empty file (0 bytes): nothing was saved in it</source>
         <translation>空白檔案（0 位元組）：檔案中沒有儲存任何內容</translation>
     </message>
@@ -1492,37 +1492,37 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Queue</name>
     <message>
-        <location filename="../ui/style.py" line="39"/>
+        <location filename="../ui/style.py" line="41"/>
         <source>low confidence</source>
         <translation>信心度低</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="40"/>
+        <location filename="../ui/style.py" line="42"/>
         <source>class below target</source>
         <translation>類別未達目標</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="41"/>
+        <location filename="../ui/style.py" line="43"/>
         <source>possible new type</source>
         <translation>可能為新類別</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="42"/>
+        <location filename="../ui/style.py" line="44"/>
         <source>spot check</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="43"/>
+        <location filename="../ui/style.py" line="45"/>
         <source>auto-judging paused: purity below target</source>
         <translation>自動判定已暫停：純度低於目標</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="44"/>
+        <location filename="../ui/style.py" line="46"/>
         <source>batch unlike calibration data</source>
         <translation>批次與校準資料不同</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="45"/>
+        <location filename="../ui/style.py" line="47"/>
         <source>held back by an earlier pause</source>
         <translation>因先前的暫停而保留</translation>
     </message>
@@ -2132,37 +2132,37 @@ Similarity {sim:.3f}</source>
 <context>
     <name>State</name>
     <message>
-        <location filename="../ui/style.py" line="26"/>
+        <location filename="../ui/style.py" line="28"/>
         <source>pending</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="27"/>
+        <location filename="../ui/style.py" line="29"/>
         <source>auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="28"/>
+        <location filename="../ui/style.py" line="30"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="29"/>
+        <location filename="../ui/style.py" line="31"/>
         <source>corrected</source>
         <translation>已修正</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="30"/>
+        <location filename="../ui/style.py" line="32"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="31"/>
+        <location filename="../ui/style.py" line="33"/>
         <source>re-judge</source>
         <translation>需複判</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="32"/>
+        <location filename="../ui/style.py" line="34"/>
         <source>error</source>
         <translation>錯誤</translation>
     </message>

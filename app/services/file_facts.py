@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from models.hashing import file_sha256_and_head
-from models.imageio import EMPTY_FILE, budget_reason, regular_file_reason
+from models.imageio import EMPTY_FILE, NOT_AN_IMAGE, budget_reason, regular_file_reason
 
 Facts = tuple[str, int | None, int | None, str | None, int, int]
 """sha256, width, height, why it is not decoded (None: fine), file size, modification time (ns)."""
@@ -50,7 +50,7 @@ def _header(path: Path, nbytes: int) -> tuple[int | None, int | None, str | None
     except UnidentifiedImageError:
         if nbytes == 0:
             return None, None, EMPTY_FILE
-        return None, None, "not a recognised image format (corrupt or wrong file type)"
+        return None, None, NOT_AN_IMAGE
     except Image.DecompressionBombError as exc:  # Pillow's own guard, far over the budget
         return None, None, f"image too large ({exc})"
     except (OSError, ValueError, SyntaxError) as exc:

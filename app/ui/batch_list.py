@@ -27,6 +27,11 @@ ROW_H = THUMB + 10
 NOTE_COLOUR = "#fbbc04"
 
 
+def row_label(row: ListRow) -> str:
+    """The row's second line: the type, or why an unreadable image cannot be read (in the UI language)."""
+    return file_reason_text(row.label) if row.state == "error" else row.label
+
+
 class BatchListModel(QAbstractListModel):
     """Rows of :class:`ListRow`; thumbnails are decoded off the UI thread on first display and cached."""
 
@@ -62,7 +67,7 @@ class BatchListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             note = "\n" + QCoreApplication.translate("BatchList", "Has a note (N to read or edit it)") \
                 if row.has_note else ""
-            label = file_reason_text(row.label) if row.state == "error" else row.label
+            label = row_label(row)
             return f"{row.path}\n{state_label(row.state)}{' · ' + label if label else ''}{note}"
         return None
 
@@ -193,7 +198,7 @@ class BatchItemDelegate(QStyledItemDelegate):
         p.drawText(QRect(x, r.top() + 6, text_w, 20), Qt.AlignmentFlag.AlignLeft, name)
         p.setFont(option.font)
         p.setPen(QColor("#bdc1c6"))
-        label = file_reason_text(row.label) if row.state == "error" else row.label
+        label = row_label(row)
         label += f"  {row.confidence * 100:.0f}%" if row.confidence is not None else ""
         label = p.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, text_w)
         p.drawText(QRect(x, r.top() + 28, text_w, 20), Qt.AlignmentFlag.AlignLeft, label)

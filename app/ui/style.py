@@ -10,6 +10,8 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QWidget
 
+from models.imageio import EMPTY_FILE, NOT_AN_IMAGE
+
 STATE_COLOURS = {
     "pending": "#9aa0a6",
     "auto": "#12828a",
@@ -97,10 +99,8 @@ def _file_phrases() -> dict[str, str]:
         "is a folder, not an image file": t.translate("FileReason", "is a folder, not an image file"),
         "not a regular file (a pipe, device or socket)":
             t.translate("FileReason", "not a regular file (a pipe, device or socket)"),
-        "empty file (0 bytes): nothing was saved in it":
-            t.translate("FileReason", "empty file (0 bytes): nothing was saved in it"),
-        "not a recognised image format (corrupt or wrong file type)":
-            t.translate("FileReason", "not a recognised image format (corrupt or wrong file type)"),
+        EMPTY_FILE: t.translate("FileReason", "empty file (0 bytes): nothing was saved in it"),
+        NOT_AN_IMAGE: t.translate("FileReason", "not a recognised image format (corrupt or wrong file type)"),
         "image too large": t.translate("FileReason", "image too large"),
         "corrupt or truncated image": t.translate("FileReason", "corrupt or truncated image"),
         "cannot read image header": t.translate("FileReason", "cannot read image header"),

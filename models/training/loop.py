@@ -429,10 +429,18 @@ def _write_bundle(run: _Run, state: _Progress, data_sha: str, seconds: float,
     return metrics if extra_values is None else {**metrics, "extra": extra_values}
 
 
+def _predictor(run: _Run, manifest: BundleManifest) -> Any:
+    """A :class:`models.inference.predictor.Predictor` over the model being trained (the post-training steps run
+    their images through it exactly as ``evaluate`` will)."""
+    from models.inference.predictor import Predictor
+
+    return Predictor(LoadedBundle(model=run.model, manifest=manifest, path=Path(".")), device=run.rt.device,
+                     batch_size=max(8, run.cfg.batch_size))
+
+
 def _posthoc(run: _Run, log: Log) -> None:
     """``imbalance: posthoc``: choose ``tau`` on the validation images and fold it into the leaf classifier."""
     from models.inference.collect import collect_outputs
-    from models.inference.predictor import Predictor
     from models.training.posthoc import apply_adjustment, choose_tau
 
     if not run.data.val:
@@ -440,8 +448,7 @@ def _posthoc(run: _Run, log: Log) -> None:
         run.choices["imbalance_posthoc"] = {"value": 0.0, "source": "validation", "reason": "no validation images"}
         return
     manifest = run.manifest()
-    predictor = Predictor(LoadedBundle(model=run.model, manifest=manifest, path=Path(".")), device=run.rt.device,
-                          batch_size=max(8, run.cfg.batch_size))
+    predictor = _predictor(run, manifest)
     out = collect_outputs(predictor, [s.path for s in run.data.val])
     leaf_pos = {leaf: i for i, leaf in enumerate(run.taxonomy.leaves)}
     targets = np.array([leaf_pos[run.data.val[i].label] for i in out.index], dtype=np.int64)
@@ -455,12 +462,10 @@ def _posthoc(run: _Run, log: Log) -> None:
 def _crt(run: _Run, log: Log) -> None:
     """``imbalance: crt``: learn the leaf classifier again on the training images' features, every leaf equally
     often (:mod:`models.training.crt`)."""
-    from models.inference.predictor import Predictor
     from models.training.crt import retrain
 
     manifest = run.manifest()
-    predictor = Predictor(LoadedBundle(model=run.model, manifest=manifest, path=Path(".")), device=run.rt.device,
-                          batch_size=max(8, run.cfg.batch_size))
+    predictor = _predictor(run, manifest)
     leaf_pos = {leaf: i for i, leaf in enumerate(run.taxonomy.leaves)}
 
     def split(samples: Sequence[Sample]) -> tuple[list[Path], list[int]]:
@@ -478,13 +483,11 @@ def _presence_thresholds(run: _Run, log: Log) -> None:
     (:func:`models.evaluation.multilabel.choose_thresholds`); without validation images every leaf keeps 0.5."""
     from models.evaluation.multilabel import MIN_POSITIVES, choose_thresholds, truth_matrix
     from models.inference.collect import collect_outputs
-    from models.inference.predictor import Predictor
 
     if not run.data.val:
         log("multi-label: no validation images, so every leaf is present from 0.5")
         return
-    predictor = Predictor(LoadedBundle(model=run.model, manifest=run.manifest(), path=Path(".")), device=run.rt.device,
-                          batch_size=max(8, run.cfg.batch_size))
+    predictor = _predictor(run, run.manifest())
     out = collect_outputs(predictor, [s.path for s in run.data.val])
     scores = predictor.presence_scores(out.level_logits)
     truth = truth_matrix([run.data.val[i].labels for i in out.index], run.taxonomy.leaves)
