@@ -319,3 +319,39 @@ def test_grid_research_cpu_preset_sets_its_cells_and_scores_heatmaps(tmp_path, d
     assert manifest["train"]["config"]["epochs"] == 1  # --set applies after the preset
     metrics = json.loads((out / "vit_small_patch16_224__hier-shared" / "eval" / "metrics.json").read_text())
     assert metrics["n"] == sum(1 for _ in (dataset.open())) - 1  # --split all of --test-data: every image
+
+
+def test_time_budget_plans_the_epochs_that_fit_and_ends_the_schedule_there(tmp_path, dataset):
+    from types import SimpleNamespace
+
+    from models.training.loop import _fit_budget
+
+    lines: list[str] = []
+    run = SimpleNamespace(cfg=SimpleNamespace(max_minutes=1.0, epochs=30), rt=SimpleNamespace(world=1), epochs=30)
+    _fit_budget(run, done=2, elapsed=20.0, last_epoch=10.0, log=lines.append)  # 40 s left at 10 s an epoch
+    assert run.epochs == 6 and "6 of 30 epochs fit" in lines[-1]
+    _fit_budget(run, done=3, elapsed=24.0, last_epoch=4.0, log=lines.append)  # faster now: 9 more fit
+    assert run.epochs == 12
+    _fit_budget(run, done=4, elapsed=70.0, last_epoch=4.0, log=lines.append)  # over budget: stop after this one
+    assert run.epochs == 4
+    run.cfg.epochs = 5
+    _fit_budget(run, done=1, elapsed=1.0, last_epoch=1.0, log=lines.append)  # never more than the config's
+    assert run.epochs == 5
+    n = len(lines)
+    _fit_budget(run, done=2, elapsed=2.0, last_epoch=1.0, log=lines.append)
+    assert run.epochs == 5 and len(lines) == n  # no change, no line
+    from models.training.loop import _Run
+
+    assert _Run.total_steps.fget(SimpleNamespace(steps_per_epoch=10, epochs=3, cfg=run.cfg)) == 30  # the schedule
+
+    # end to end: a budget far smaller than one epoch stops after the first (which ran on the config's plan) and
+    # still writes a bundle
+    short = tmp_path / "short"
+    assert _train(short, dataset, "epochs=40", "max_minutes=0.00001") == 0
+    assert len(list(csv.DictReader((short / "metrics.csv").open()))) == 1
+    assert json.loads((short / "manifest.json").read_text())["train"]["epochs_run"] == 1
+    roomy = tmp_path / "roomy"
+    assert _train(roomy, dataset, "max_minutes=60") == 0
+    assert len(list(csv.DictReader((roomy / "metrics.csv").open()))) == 2
+    with pytest.raises(ConfigError, match="max_minutes"):
+        load_config(None, ["max_minutes=0"])

@@ -73,6 +73,10 @@ class TrainConfig:
             for. Costs about width x height x 3 bytes per image per worker; off by default.
         seed: the random seed; the same seed and data give the same model on the same hardware.
         max_steps_per_epoch: cap on steps per epoch (smoke tests); None = full epochs.
+        max_minutes: a time budget for the epochs (None = none): after each epoch, ``train`` plans as many of
+            ``epochs`` as fit in the time left at that epoch's pace and ends the learning-rate schedule there, so
+            a run on an unknown machine finishes in time with a whole schedule and a bundle (the steps after the
+            epochs, such as ``posthoc`` and writing the bundle, come on top).
         half_weights: store the bundle's weights as float16 (half the size).
         device: "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:N".
         init_from: a model bundle folder (relative to the working directory) whose weights start the run
@@ -104,6 +108,7 @@ class TrainConfig:
     cache_images: bool = False
     seed: int = 0
     max_steps_per_epoch: int | None = None
+    max_minutes: float | None = None
     half_weights: bool = False
     device: str = "auto"
     init_from: str | None = None
@@ -169,6 +174,9 @@ class TrainConfig:
                                                        and INPUT_SIDE_RANGE[0] <= self.input_size <= INPUT_SIDE_RANGE[1])),
             ("max_steps_per_epoch", self.max_steps_per_epoch is None
              or (isinstance(self.max_steps_per_epoch, int) and self.max_steps_per_epoch >= 1)),
+            ("max_minutes", self.max_minutes is None or (isinstance(self.max_minutes, int | float)
+                                                         and not isinstance(self.max_minutes, bool)
+                                                         and 0 < self.max_minutes < float("inf"))),
             ("name", isinstance(self.name, str) and bool(self.name.strip())),
             ("device", isinstance(self.device, str)),
         ]

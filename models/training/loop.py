@@ -92,10 +92,11 @@ class _Run:
     choices: dict[str, Any] = field(default_factory=dict)
     multi_hot: torch.Tensor | None = None  # multi-label: each training image's multi-hot node targets, by index
     multilabel: MultiLabelRecord | None = None  # multi-label: the presence thresholds chosen on validation
+    epochs: int = 0  # the epochs this run plans: cfg.epochs, fewer when max_minutes says so (:func:`_fit_budget`)
 
     @property
     def total_steps(self) -> int:
-        return self.steps_per_epoch * self.cfg.epochs
+        return self.steps_per_epoch * self.epochs
 
     @property
     def warmup_steps(self) -> int:
@@ -172,7 +173,9 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     data_sha = samples.hash() if rt.is_main else ""
     t_start = time.perf_counter()
-    for epoch in range(state.start_epoch, cfg.epochs):
+    epoch = state.start_epoch
+    while epoch < run.epochs:
+        t_epoch = time.perf_counter()
         row = _train_epoch(run, epoch, progress)
         if rt.is_main and samples.val:
             vm = validate(run.model, run.manifest(), samples.val, batch_size=max(8, cfg.batch_size), device=rt.device,
@@ -187,6 +190,9 @@ def train(
             on_epoch(row)
         if stop:
             break
+        epoch += 1
+        if cfg.max_minutes is not None:
+            _fit_budget(run, epoch, time.perf_counter() - t_start, time.perf_counter() - t_epoch, log)
     result = TrainResult(bundle=out, history=state.history, best_epoch=state.best["epoch"])
     if rt.is_main:
         result.metrics = _write_bundle(run, state, data_sha, time.perf_counter() - t_start, data, log, val_metrics)
@@ -198,6 +204,26 @@ def train(
         dist.barrier()
         dist.destroy_process_group()
     return result
+
+
+def _fit_budget(run: _Run, done: int, elapsed: float, last_epoch: float, log: Log) -> None:
+    """``max_minutes``: plan as many epochs as the time left allows at the last epoch's pace (validation included),
+    never more than ``epochs`` and never fewer than those done; the learning-rate schedule follows the new total.
+
+    The budget covers the epochs; the steps after them (the best weights validated again, ``posthoc``/``crt``,
+    writing the bundle) come on top. Under torchrun every rank follows rank 0's plan."""
+    budget = float(run.cfg.max_minutes or 0) * 60.0
+    fits = int(max(0.0, budget - elapsed) // max(last_epoch, 1e-9))
+    planned = max(done, min(run.cfg.epochs, done + fits))
+    if run.rt.world > 1:
+        value = torch.tensor([planned], device=run.rt.device if run.rt.device.type == "cuda" else "cpu")
+        dist.broadcast(value, src=0)
+        planned = int(value.item())
+    if planned != run.epochs:
+        log(f"time budget: {planned} of {run.cfg.epochs} epochs fit in max_minutes={run.cfg.max_minutes:g} "
+            f"({elapsed / 60:.1f} min so far, {last_epoch:.1f} s the last epoch); the learning-rate schedule now ends "
+            f"after epoch {planned}")
+        run.epochs = planned
 
 
 def _silent(_msg: str) -> None:
@@ -252,7 +278,7 @@ def _build_run(cfg: TrainConfig, rt: Runtime, taxonomy: Taxonomy, data: Training
                 loss_fn=loss_fn.to(rt.device), opt=make_optimizer(model, cfg),
                 loader=loader, sampler=sampler, data_cfg=data_cfg, steps_per_epoch=steps, init_from=init, out=out,
                 scaler=torch.amp.GradScaler("cuda", enabled=rt.amp_dtype == torch.float16),
-                leaf_counts=tuple(leaf_counts), multi_hot=multi_hot)
+                leaf_counts=tuple(leaf_counts), multi_hot=multi_hot, epochs=cfg.epochs)
 
 
 def _resume(run: _Run, log: Log) -> _Progress:
@@ -296,7 +322,7 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> dict[str, Any]:
     sums = {"loss": 0.0, "correct": 0, "n": 0, "n_known": 0, "attention": 0.0}
     step = epoch * run.steps_per_epoch
     batches = _batches(run.loader)
-    bar = _bar(run.steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}", enabled=progress and rt.is_main)
+    bar = _bar(run.steps_per_epoch, f"epoch {epoch + 1}/{run.epochs}", enabled=progress and rt.is_main)
     for _ in range(run.steps_per_epoch):
         for g in run.opt.param_groups:
             g["lr"] = run.lr_at(step) * g.get("lr_scale", 1.0)
@@ -350,7 +376,7 @@ def _micro_step(run: _Run, batch: tuple, epoch: int, sums: dict[str, Any]) -> No
         outp = run.ddp_model(x)
     levels = [lv.float() for lv in outp.levels]
     targets = y if run.multi_hot is None else run.multi_hot[index].to(rt.device)
-    loss, _parts = run.loss_fn(levels, targets, epoch=epoch, total_epochs=cfg.epochs)
+    loss, _parts = run.loss_fn(levels, targets, epoch=epoch, total_epochs=run.epochs)
     if boxes:
         masks, has_box = boxes[0]
         attention = attention_box_loss(run.model.cbam_live_logits(), masks.to(rt.device), has_box.to(rt.device),
