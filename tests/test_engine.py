@@ -443,3 +443,41 @@ def test_a_path_no_faster_side_by_side_gives_way_to_the_next_fastest(bundles, im
         assert result.record.onnx is not None and result.record.onnx.path == "onnx"
     else:
         assert result.chosen == "eager" and result.record.speedup_vs_eager == 1.0
+
+
+def test_screen_only_judges_every_path_on_every_image_and_times_nothing_side_by_side(bundles, images, monkeypatch,
+                                                                                     tmp_path):
+    from bench import trained_paths
+
+    real_run, real_build, aborts = opt.run_engine, opt.build_engine, []
+
+    def slow_candidates(engine, batches, postprocess, **kw):  # every candidate far slower than eager: normally cut
+        aborts.append(kw.get("abort_below"))
+        probs, warm, ips, done = real_run(engine, batches, postprocess, **kw)
+        return probs, warm, ips / (1 if getattr(engine, "path", "eager") == "eager" else 100), done
+
+    def build(model, path, **kw):
+        return _Perturbed(model) if path == "channels_last" else real_build(model, path, **kw)
+
+    def never(*_a, **_k):
+        raise AssertionError("screen_only times nothing in alternation")
+
+    monkeypatch.setattr(opt, "run_engine", slow_candidates)
+    monkeypatch.setattr(opt, "build_engine", build)
+    monkeypatch.setattr(side_by_side, "interleave", never)
+    result = opt.optimize_bundle(bundles["convnext"], images, candidates=["channels_last", "bf16"], batch_size=8,
+                                 threads=[1], screen_only=True)
+    assert aborts and all(a is None for a in aborts)  # no path stopped early for speed
+    assert result.tuning == [] and result.record.interleaved == {}
+    by_path = {c["path"]: c for c in result.record.candidates}
+    assert by_path["channels_last"]["n"] == len(images) and by_path["channels_last"]["top1_agreement"] < 0.5
+    assert not by_path["channels_last"]["accepted"] and result.chosen != "channels_last"
+
+    # the bench reports the same evidence, a row per path
+    assert trained_paths.main([str(bundles["convnext"]), "--data", str(images[0].parent), "--max-images", "200",
+                               "--threads", "1", "--paths", "channels_last,bf16", "--out", str(tmp_path)]) == 0
+    doc = json.loads((tmp_path / "trained_paths.json").read_text())
+    rows = {c["path"]: c for c in doc["results"][0]["paths"]}
+    assert rows["channels_last"]["reason"].startswith("predictions differ") and rows["eager"]["accepted"]
+    md = (tmp_path / "trained_paths.md").read_text()
+    assert "| channels_last |" in md and "predictions differ" in md

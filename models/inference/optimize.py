@@ -297,6 +297,7 @@ def optimize_bundle(
     max_warmup_s: float = DEFAULT_MAX_WARMUP_S,
     calibration_images: Sequence[Any] = (),
     log: Callable[[str], None] | None = None,
+    screen_only: bool = False,
 ) -> OptimizeResult:
     """Measure the inference paths of a bundle on ``images`` and choose one (nothing is written).
 
@@ -311,6 +312,9 @@ def optimize_bundle(
         max_warmup_s: longest acceptable first batch.
         calibration_images: images for static int8 calibration (default: the first images of ``images``).
         log: called with one line per step (progress).
+        screen_only: steps 1-4 alone, every path over every image (none stopped early for speed): the agreement
+            of each path, as ``bench.trained_paths`` reports it. The record then holds the fastest accepted path
+            at its screening speed, untuned and not timed side by side: not a choice for the app.
 
     Raises:
         ValueError: no readable image, or an unknown candidate name.
@@ -383,7 +387,7 @@ def optimize_bundle(
             res.graph = graph
             best = max(float(r.images_per_s or 0.0) for r in results if r.accepted)
             probs, res.warmup_s, res.images_per_s, res.completed = run_engine(
-                engine, batches, leaf_probs, abort_below=ABORT_RATIO * best)
+                engine, batches, leaf_probs, abort_below=None if screen_only else ABORT_RATIO * best)
         except (EngineError, RuntimeError, ValueError, TypeError, NotImplementedError) as exc:
             res.reason = f"failed: {short(exc)}"
             say(_line(res, ref.images_per_s))
@@ -395,6 +399,11 @@ def optimize_bundle(
         judge(res, reference, probs, criteria, max_warmup_s, decide)
         say(_line(res, ref.images_per_s))
     best = choose(results)
+    if screen_only:
+        eager.close()
+        torch.set_num_threads(base_threads)
+        record = _record(loaded, best, results, [], criteria, max_warmup_s, len(tensors), ref, probe, None)
+        return OptimizeResult(record=record, candidates=results, tuning=[])
     tuning = _tune(best, model, input_size, batches, reference, leaf_probs, criteria, max_warmup_s, batch_sizes,
                    thread_options, say, decide, build)
     # the settings are compared with each other (same subset of images), not with the full pass
