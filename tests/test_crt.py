@@ -14,6 +14,7 @@ from test_train import TINY_SETS
 
 from models.commands.cli import main as cli_main
 from models.training.crt import BATCH, EPOCHS, retrain_leaf_classifier
+from models.training.posthoc import PRIOR_BACK, choose_prior_back
 
 
 def _overlapping(rng: np.random.Generator, n_head: int, n_tail: int) -> tuple[np.ndarray, np.ndarray]:
@@ -74,6 +75,8 @@ def test_train_crt_replaces_only_the_leaf_classifier_and_records_it(tmp_path, ta
     record = json.loads((out / "manifest.json").read_text())["train"]["data_choices"]["imbalance_crt"]
     assert record["value"] == "crt" and record["epochs"] == EPOCHS and record["images"] > 0
     assert set(record["validation"]) == {"before", "after"}
+    assert record["prior_back"]["tau"] in PRIOR_BACK and len(record["prior_back"]["validation"]) == len(PRIOR_BACK)
+    assert f"then {record['prior_back']['tau']:g} of the log prior given back" in log
     saved, best = load_file(out / "weights.safetensors"), load_file(out / "checkpoint" / "best.safetensors")
     leaves = len(taxonomy.leaves)
     leaf_keys = {k for k, v in saved.items() if k.startswith("head.") and v.shape[0] == leaves}
@@ -112,3 +115,34 @@ def test_auto_picks_posthoc_crt_without_validation_and_balanced_sampling_for_mul
     chosen, choices = choose_settings(multi, profile)
     assert chosen.imbalance == AUTO_IMBALANCE_MULTILABEL == "balanced_sampling"
     assert "multi-label sigmoid heads" in next(c for c in choices if c.key == "imbalance").line()
+
+
+def test_prior_back_takes_the_best_top1_that_predicts_every_leaf_it_did() -> None:
+    """Three leaves (100, 10, 10 training images), flat. The balanced classifier puts the head leaf's validation
+    images just behind leaf 1 (by 0.5); giving back 0.25 of the log prior (+0.58 for the head) fixes them; 0.5
+    (+1.15) also takes leaf 2's images, 1.0 ahead of the head, so leaf 2 is never predicted: refused."""
+    head = [[0.0, 0.5, -5.0]] * 8
+    one = [[0.0, 3.0, -5.0]] * 2
+    two = [[0.0, -5.0, 1.0]] * 2
+    logits = np.array(head + one + two)
+    targets = np.array([0] * 8 + [1] * 2 + [2] * 2)
+    choice = choose_prior_back([logits], targets, [100, 10, 10], np.zeros(3, dtype=np.int64), is_flat=True)
+    assert choice.tau == 0.25
+    assert [r["tau"] for r in choice.rows] == list(PRIOR_BACK)
+    assert choice.row(0.25)["top1"] == 1.0 and choice.row(0.0)["top1"] == pytest.approx(4 / 12)
+    assert choice.row(0.5)["never_predicted"] == 1
+    assert all(not str(r["tau"]).startswith("-") for r in choice.rows)
+    # Two head leaves (0 and 3, 100 images) whose images but one each sit 1.0 behind leaf 1, and leaf 2's image
+    # 1.0 ahead of leaf 0: giving back 0.5 fixes the heads (Top-1 and macro recall up) and loses leaf 2: refused
+    # for the leaf never predicted alone.
+    rows = ([[0.5, 0.0, -5.0, -5.0]] + [[0.0, 1.0, -5.0, -5.0]] * 9 + [[-5.0, 0.0, -5.0, 0.5]]
+            + [[-5.0, 1.0, -5.0, 0.0]] * 9 + [[-5.0, 3.0, -5.0, -5.0], [0.0, -5.0, 1.0, -5.0]])
+    four = np.array([0] * 10 + [3] * 10 + [1, 2])
+    lost = choose_prior_back([np.array(rows)], four, [100, 10, 10, 100], np.zeros(4, dtype=np.int64), is_flat=True)
+    assert lost.row(0.5)["never_predicted"] == 1 and lost.row(0.0)["never_predicted"] == 0
+    assert lost.row(0.5)["top1"] > lost.row(0.0)["top1"]
+    assert lost.row(0.5)["macro_recall"] > lost.row(0.0)["macro_recall"]
+    assert lost.tau == 0.0
+    # nothing to gain: tau 0 stays
+    fine = np.array([[3.0, 0.0, 0.0]] * 8 + [[0.0, 3.0, 0.0]] * 2 + [[0.0, 0.0, 3.0]] * 2)
+    assert choose_prior_back([fine], targets, [100, 10, 10], np.zeros(3, dtype=np.int64), is_flat=True).tau == 0.0

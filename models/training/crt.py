@@ -14,7 +14,11 @@ training (the best epoch's weights):
   leaf of ``n`` training images weighted ``1 / n`` (every leaf equally often), SGD with momentum and a cosine
   learning rate, seeded by the run's seed;
 * its weights replace the leaf classifier's; every other layer, the group and subgroup classifiers included,
-  keeps what training learned. A leaf without training images (a fine-tuning run whose data lack it) gets only
+  keeps what training learned;
+* with validation images, part of the prior is given back, ``z_leaf + tau * log(prior)``, ``tau`` chosen on them
+  (:func:`models.training.posthoc.choose_prior_back`: the best validation Top-1 that predicts no fewer leaves
+  and keeps macro recall within a point). Balanced to the last, the classifier drew the frequent leaves' regions
+  too narrow; Kang et al.'s tau-normalisation makes the same correction by another route. A leaf without training images (a fine-tuning run whose data lack it) gets only
   pushed down, so it is never predicted afterwards: ``posthoc`` suits such runs.
 
 Like :mod:`models.training.posthoc`, the change lives in the leaf classifier's own weights, so the bundle, its
@@ -35,7 +39,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.training.posthoc import leaf_classifier, leaf_probs, measure
+from models.training.posthoc import (
+    PosthocChoice,
+    apply_adjustment,
+    choose_prior_back,
+    leaf_classifier,
+    leaf_probs,
+    measure,
+)
 
 __all__ = ["BATCH", "EPOCHS", "LR", "CrtResult", "leaf_inputs", "retrain", "retrain_leaf_classifier"]
 
@@ -55,7 +66,8 @@ class CrtResult:
     images: int
     steps: int
     before: dict[str, float] | None = None  # validation top1, macro_recall, never_predicted (None: no validation)
-    after: dict[str, float] | None = None
+    after: dict[str, float] | None = None  # ... at the end (with the prior given back)
+    prior_back: PosthocChoice | None = None  # the share of the prior given back, and each share's validation figures
 
     def line(self) -> str:
         head = (f"imbalance crt: leaf classifier re-trained on the features of {self.images} training images, "
@@ -63,13 +75,17 @@ class CrtResult:
         if self.before is None or self.after is None:
             return head + "; no validation images to measure it on"
         b, a = self.before, self.after
-        return (f"{head}; validation top1 {b['top1']:.3f} -> {a['top1']:.3f}, macro recall {b['macro_recall']:.3f} "
-                f"-> {a['macro_recall']:.3f}, leaves never predicted {b['never_predicted']} -> {a['never_predicted']}")
+        back = "" if self.prior_back is None else f", then {self.prior_back.tau:g} of the log prior given back"
+        return (f"{head}{back}; validation top1 {b['top1']:.3f} -> {a['top1']:.3f}, macro recall "
+                f"{b['macro_recall']:.3f} -> {a['macro_recall']:.3f}, leaves never predicted {b['never_predicted']} "
+                f"-> {a['never_predicted']}")
 
     def to_json(self) -> dict[str, Any]:
         return {"value": "crt", "source": "training images", "reason": self.line(), "epochs": EPOCHS, "lr": LR,
                 "batch": BATCH, "weight_decay": WEIGHT_DECAY, "images": self.images, "steps": self.steps,
-                "validation": None if self.before is None else {"before": self.before, "after": self.after}}
+                "validation": None if self.before is None else {"before": self.before, "after": self.after},
+                "prior_back": None if self.prior_back is None else {"tau": self.prior_back.tau,
+                                                                    "validation": self.prior_back.rows}}
 
 
 def leaf_inputs(predictor: Any, sources: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -143,10 +159,14 @@ def retrain_leaf_classifier(features: np.ndarray, targets: np.ndarray, num_leave
 
 def _validation(layer: nn.Linear, features: np.ndarray, level_logits: list[np.ndarray], targets: np.ndarray,
                 leaf_level_index: np.ndarray, is_flat: bool) -> dict[str, float]:
+    levels = [*level_logits[:-1], _leaf_logits(layer, features)]
+    return measure(leaf_probs(levels, leaf_level_index, is_flat).argmax(axis=1), targets, layer.out_features)
+
+
+def _leaf_logits(layer: nn.Linear, features: np.ndarray) -> np.ndarray:
+    """``layer``'s outputs for leaf-classifier inputs, in float64."""
     w = layer.weight.detach().double().cpu().numpy()
-    b = layer.bias.detach().double().cpu().numpy()
-    levels = [*level_logits[:-1], features.astype(np.float64) @ w.T + b]
-    return measure(leaf_probs(levels, leaf_level_index, is_flat).argmax(axis=1), targets, w.shape[0])
+    return features.astype(np.float64) @ w.T + layer.bias.detach().double().cpu().numpy()
 
 
 def retrain(predictor: Any, train: tuple[Sequence[Any], Sequence[int]], val: tuple[Sequence[Any], Sequence[int]],
@@ -179,5 +199,12 @@ def retrain(predictor: Any, train: tuple[Sequence[Any], Sequence[int]], val: tup
     with torch.no_grad():
         layer.weight.copy_(weight.to(layer.weight))
         layer.bias.copy_(bias.to(layer.bias))
+    back = None
+    if measured:
+        counts = np.bincount(targets, minlength=layer.out_features)
+        v_features, v_logits, v_targets = measured
+        back = choose_prior_back([*v_logits[:-1], _leaf_logits(layer, v_features)], v_targets, counts,
+                                 leaf_level_index, is_flat=is_flat)
+        apply_adjustment(predictor.model, counts, -back.tau)
     after = _validation(layer, *measured, leaf_level_index, is_flat) if measured else None
-    return CrtResult(images=len(targets), steps=steps, before=before, after=after)
+    return CrtResult(images=len(targets), steps=steps, before=before, after=after, prior_back=back)

@@ -37,13 +37,15 @@ from torch import nn
 
 from models.inference.outputs import combine_levels
 
-__all__ = ["TAUS", "TOLERANCE", "PosthocChoice", "apply_adjustment", "choose_tau", "leaf_classifier", "leaf_probs",
-           "measure"]
+__all__ = ["PRIOR_BACK", "TAUS", "TOLERANCE", "PosthocChoice", "apply_adjustment", "choose_prior_back", "choose_tau",
+           "leaf_classifier", "leaf_probs", "measure"]
 
 TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 """The ``tau`` values tried (Menon et al.'s optimum for balanced error is ``tau = 1``)."""
 TOLERANCE = 0.01
 """How much validation Top-1 the adjustment may cost (a fraction: 0.01 = one point)."""
+PRIOR_BACK = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""The shares of the prior given back to a class-balanced leaf classifier (``crt``, :func:`choose_prior_back`)."""
 
 
 @dataclass
@@ -112,6 +114,32 @@ def choose_tau(level_logits: Sequence[np.ndarray], targets: np.ndarray, leaf_cou
         leaf_level_index: ``taxonomy.leaf_level_index``.
         is_flat: the network has the flat head (its leaf distribution is the last level's softmax).
     """
+    rows = _measure_taus(level_logits, targets, leaf_counts, leaf_level_index, is_flat, TAUS)
+    floor = rows[0]["top1"] - TOLERANCE - 1e-9
+    best = max((r for r in rows if r["top1"] >= floor), key=lambda r: (r["macro_recall"], -r["tau"]))
+    return PosthocChoice(tau=best["tau"], rows=rows)
+
+
+def choose_prior_back(level_logits: Sequence[np.ndarray], targets: np.ndarray, leaf_counts: Sequence[int],
+                      leaf_level_index: np.ndarray, *, is_flat: bool) -> PosthocChoice:
+    """The mirror of :func:`choose_tau` for a leaf classifier learned class-balanced (``crt``): how much of the
+    prior to give back, ``z_leaf + tau * log(prior_leaf)`` for ``tau`` in :data:`PRIOR_BACK`, measured on the
+    validation logits. Kept: the highest validation Top-1 among the ``tau`` that leave no more leaves never
+    predicted than ``tau = 0`` and keep its macro recall within :data:`TOLERANCE` (the smallest ``tau`` on a
+    tie). The returned ``tau`` is the amount given back (``apply_adjustment(model, counts, -tau)`` folds it in).
+    """
+    rows = _measure_taus(level_logits, targets, leaf_counts, leaf_level_index, is_flat, tuple(-t for t in PRIOR_BACK))
+    rows = [{**r, "tau": -r["tau"] + 0.0} for r in rows]  # + 0.0: no -0.0 in the record
+    base = rows[0]
+    fair = [r for r in rows if r["never_predicted"] <= base["never_predicted"]
+            and r["macro_recall"] >= base["macro_recall"] - TOLERANCE - 1e-9]
+    best = max(fair, key=lambda r: (r["top1"], -r["tau"]))
+    return PosthocChoice(tau=best["tau"], rows=rows)
+
+
+def _measure_taus(level_logits: Sequence[np.ndarray], targets: np.ndarray, leaf_counts: Sequence[int],
+                  leaf_level_index: np.ndarray, is_flat: bool, taus: Sequence[float]) -> list[dict[str, float]]:
+    """Validation Top-1, macro recall and leaves never predicted with ``z_leaf - tau * log(prior)``, per ``tau``."""
     targets = np.asarray(targets, dtype=np.int64)
     if targets.size == 0:
         raise ValueError("post-hoc adjustment needs validation images")
@@ -120,13 +148,11 @@ def choose_tau(level_logits: Sequence[np.ndarray], targets: np.ndarray, leaf_cou
     if leaf.shape[1] != shift.shape[0]:
         raise ValueError(f"{leaf.shape[1]} leaf logits but {shift.shape[0]} leaf counts")
     rows = []
-    for tau in TAUS:
+    for tau in taus:
         levels = [*level_logits[:-1], leaf - tau * shift]
         pred = leaf_probs(levels, leaf_level_index, is_flat).argmax(axis=1)
         rows.append({"tau": tau, **measure(pred, targets, shift.shape[0])})
-    floor = rows[0]["top1"] - TOLERANCE - 1e-9
-    best = max((r for r in rows if r["top1"] >= floor), key=lambda r: (r["macro_recall"], -r["tau"]))
-    return PosthocChoice(tau=best["tau"], rows=rows)
+    return rows
 
 
 def leaf_classifier(model: nn.Module) -> nn.Linear:
