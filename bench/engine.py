@@ -9,6 +9,10 @@ median of the per-round ratios, with its spread; :mod:`models.inference.interlea
 and after, and compare their predictions. Target: >= 1.5x for ConvNeXt-T. For ConvNeXt-T and the demo model (not
 with --quick) also the workstation runtime decision: :mod:`bench.runtime_choice`. ``BENCH_ENGINE_ONLY=demo`` (or
 any comma-separated families) measures only those rows.
+
+A trained bundle at ``WORK/trained/FAMILY`` (``bench/device_engine.sh`` trains a full-size ConvNeXt-T on a GPU; its
+parts unpack there) replaces that family's random weights: the row is then judged like the demo model's, on
+held-out images of the demo's look and by the routing it keeps, and its JSON names the bundle under ``trained``.
 """
 
 from __future__ import annotations
@@ -89,6 +93,12 @@ def _demo_images(work: Path, seed: int, per_class: int) -> list[Path]:
     return sorted((folder / "images").rglob("*.png"))
 
 
+def _trained(work: Path, family: str) -> Path | None:
+    """``WORK/trained/FAMILY`` when it holds a bundle."""
+    folder = work / "trained" / family
+    return folder if (folder / "manifest.json").is_file() else None
+
+
 def run(work: Path, quick: bool) -> dict[str, Any]:
     from app.demo import DEMO_MODEL
     from models.bundle.files import read_bundle_manifest
@@ -101,8 +111,11 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for family in [f for f in (*FAMILIES, "demo") if not only or f in only]:
         log(f"[engine] {family}: optimize (measures every path; minutes for full-size models)")
-        trained = family == "demo"  # the bundled demo model: trained and calibrated, judged on the demo's look
-        bundle, optimized = prepared_bundle(work, family, quick=quick, source=DEMO_MODEL if trained else None,
+        source = DEMO_MODEL if family == "demo" else _trained(work, family)
+        trained = source is not None  # trained (and calibrated): judged on held-out images of the demo's look
+        if trained and family != "demo":
+            log(f"[engine] {family}: the trained bundle {source} instead of random weights")
+        bundle, optimized = prepared_bundle(work, family, quick=quick, source=source,
                                             images=_demo_images(work, 2031, 2 if quick else 12) if trained else None)
         images = _demo_images(work, 2032, 1 if quick else 4) if trained else images
         record = read_bundle_manifest(bundle).inference
@@ -110,6 +123,7 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
             "side-by-side timing")
         res = _side_by_side(bundle, images, rounds=3 if quick else 7)
         res["optimize"] = optimized
+        res["trained"] = str(source) if trained else None
         res["candidates"] = [dict(c) for c in record.candidates]
         res["tuning"] = [dict(c) for c in record.tuning]
         target = TARGETS.get(family)

@@ -323,3 +323,18 @@ def test_regimes_over_several_seeds_reports_mean_and_spread(tmp_path):
             regimes.main(["--seeds", bad, "--work", str(tmp_path / "w")])
     assert not (tmp_path / "w").exists()
     assert "seed=3" in regimes.base_sets(6, 128, 3) and regimes.REFERENCE["crt (flat)"] in regimes._rows()
+
+
+def test_engine_judges_a_trained_bundle_put_under_work_trained_instead_of_random_weights(tmp_path, taxonomy):
+    from conftest import make_tiny_bundle
+
+    work = tmp_path / "work"
+    make_tiny_bundle(work / "trained" / "resnet50_cbam", taxonomy, family="resnet_cbam")
+    env = dict(os.environ, BENCH_ENGINE_ONLY="resnet50_cbam")
+    run = subprocess.run([sys.executable, "-m", "bench", "engine", "--quick", "--out", str(tmp_path),
+                          "--work", str(work)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    res = json.loads((tmp_path / "engine.json").read_text(encoding="utf-8"))["results"]["resnet50_cbam"]
+    assert res["trained"] == str(work / "trained" / "resnet50_cbam")
+    assert res["agreement"]["n"] == 18  # the held-out images of the demo's look (1 per leaf when quick)
+    assert "the trained bundle" in run.stdout + run.stderr
