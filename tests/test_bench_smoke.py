@@ -322,7 +322,7 @@ def test_regimes_over_several_seeds_reports_mean_and_spread(tmp_path):
         with pytest.raises(SystemExit):  # refused before anything is rendered or trained
             regimes.main(["--seeds", bad, "--work", str(tmp_path / "w")])
     assert not (tmp_path / "w").exists()
-    assert "seed=3" in regimes.base_sets(6, 128, 3) and regimes.REFERENCE["crt (flat)"] in regimes._rows()
+    assert "seed=3" in regimes.base_sets(6, 128, 3) and regimes.REFERENCE["posthoc (flat)"] in regimes._rows()
 
 
 def test_engine_judges_a_trained_bundle_put_under_work_trained_instead_of_random_weights(tmp_path, taxonomy):

@@ -97,7 +97,7 @@ def test_crt_is_refused_for_multilabel_sigmoid_heads(tmp_path, taxonomy, capsys)
     assert "loss.kind multilabel needs per-level heads" in capsys.readouterr().err
 
 
-def test_auto_picks_posthoc_crt_without_validation_and_balanced_sampling_for_multilabel(tmp_path, taxonomy) -> None:
+def test_auto_picks_posthoc_crt_for_flat_heads_or_without_validation_and_balanced_sampling_for_multilabel(tmp_path, taxonomy) -> None:
     from models.training.config import TrainConfig
     from models.training.data import load_training_data
     from models.training.inspection import AUTO_IMBALANCE_MULTILABEL, choose_settings, profile_data
@@ -111,6 +111,12 @@ def test_auto_picks_posthoc_crt_without_validation_and_balanced_sampling_for_mul
     chosen, choices = choose_settings(cfg, profile, validation=False)
     assert chosen.imbalance == "crt"
     assert next(c for c in choices if c.key == "imbalance").line().endswith("no validation images -> imbalance crt")
+    flat = dataclasses.replace(cfg, network=dataclasses.replace(cfg.network, head="flat"))
+    chosen, choices = choose_settings(flat, profile)
+    assert chosen.imbalance == "crt"
+    assert next(c for c in choices if c.key == "imbalance").line().endswith("flat head -> imbalance crt")
+    missing = dataclasses.replace(profile, leaf_counts=(0, *profile.leaf_counts[1:]))  # a leaf without images
+    assert choose_settings(flat, missing)[0].imbalance == "posthoc"
     multi = dataclasses.replace(cfg, loss=dataclasses.replace(cfg.loss, kind="multilabel"))
     chosen, choices = choose_settings(multi, profile)
     assert chosen.imbalance == AUTO_IMBALANCE_MULTILABEL == "balanced_sampling"
