@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFileDialog,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -27,7 +25,7 @@ from PySide6.QtWidgets import (
 from app.services.batch_presenter import BatchPresenter
 from app.services.predicting import ModelInfo, PredictingService, interactive_threads
 from app.store.records import BatchItem
-from app.ui import keymap, startup_log
+from app.ui import keymap
 from app.ui.alerts import alert
 from app.ui.batch_list import BatchListModel, BatchListView
 from app.ui.batch_opening import BatchOpening
@@ -36,6 +34,7 @@ from app.ui.help_overlay import HelpOverlay
 from app.ui.image_cache import ImageCache
 from app.ui.judging_actions import JudgingActions
 from app.ui.list_filter import ListFilterBar
+from app.ui.model_loading import ModelLoading
 from app.ui.prediction_panel import PredictionPanel
 from app.ui.references import References
 from app.ui.right_column import RightColumn
@@ -48,7 +47,7 @@ from app.ui.style import APP_STYLE, file_reason_text
 from app.ui.toolbar import MainToolBar
 from app.ui.viewer import ImageViewer, pixel_size_um
 from app.ui.welcome import WelcomePage
-from app.ui.workers import ModelWorker, Task, TaskRunner
+from app.ui.workers import ModelWorker, TaskRunner
 
 if TYPE_CHECKING:  # the store's services import SQLAlchemy: the window is on screen before they are imported
     from app.services.judging import JudgingService
@@ -59,7 +58,7 @@ LOOKAHEAD = 4
 """Images after the one on screen, in judging order, whose predictions and heatmaps are made ahead."""
 
 
-class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWindow):
+class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreUpkeep, QMainWindow):
     """Signals: ``allPredicted`` when a batch's prediction run ends; ``heatmapShown`` when one is drawn.
 
     ``interactive=False`` (``--screenshot``: nobody at the screen): an error the window would show in a message
@@ -147,11 +146,6 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         waiting, self._when_attached = self._when_attached, []
         for run in waiting:
             run()
-
-    def warm_model(self, path: str | Path) -> None:
-        """Start making the model of ``path`` now, while the database opens: the load asked for later takes it
-        (:meth:`app.services.predicting.PredictingService.warm`)."""
-        self.worker.service.warm(path)
 
     def _attached(self, run: Callable[[], None]) -> bool:
         """False (and ``run`` kept for :meth:`attach`) while the window has no store yet."""
@@ -310,79 +304,6 @@ class MainWindow(JudgingActions, BatchOpening, SideActions, StoreUpkeep, QMainWi
         """An error for the user: ``box`` (``QMessageBox.warning`` ...) over the window, or, when the window is not
         interactive, ``line`` on stderr and the app exits with code 2 (:func:`app.ui.alerts.alert`)."""
         alert(self, box, title, text, line=line, interactive=self.interactive)
-
-    # ------------------------------------------------------------------------------------------
-    # model
-    def load_model(self, path: str | Path, remember: bool = True) -> None:
-        """Load a bundle: its manifest first (names and routing on screen at once), then its weights; the settings
-        remember its path for the next start unless ``remember`` is False (the demo's tour).
-
-        On a read-only store only the manifest: the names of the stored predictions, and no model run.
-        """
-        if not self._attached(lambda: self.load_model(path, remember)):
-            return
-        self._remember_model = remember
-        if self.service.read_only is not None:
-            self.worker.service.forget_warm()  # no model runs on a read-only store
-            task = Task(PredictingService.read_manifest, str(path))
-            task.signals.result.connect(lambda manifest: (self._use_model("read_only", manifest),
-                                                          self.status.set_model(manifest.model_version)))
-            self._runner.start(task)
-            return
-        self.status.set_model(None, loading=True)
-        self.model = None
-        self.presenter.set_model("loading")
-        self.worker.cancel()  # the old model's run: the new model predicts the batch again once loaded
-        self.worker.load(str(path))  # manifestRead, then modelLoaded (or modelFailed, which says why)
-
-    def _manifest_read(self, manifest) -> None:
-        """The model thread read the bundle's manifest: its names and routing on screen while the weights load."""
-        startup_log.mark("manifest_read")
-        self._use_model("loading", manifest)
-
-    def _model_loaded(self, info: ModelInfo) -> None:
-        """The model thread loaded the bundle and registered its version in the store."""
-        startup_log.mark("model_loaded")
-        self.model = info
-        self._use_model("ready", info.manifest)
-        for view in (self._queue_view, self._dashboard_view):
-            if view is not None:
-                view.set_model_version(info.version)
-        self.status.set_model(info.version)
-        if self.settings is not None and self._remember_model:
-            self.settings.setValue("model_path", info.path)
-        self._start_predictions()
-
-    def _use_model(self, state: str, manifest) -> None:
-        """Show the batch with this model's names, calibration and stored predictions."""
-        changed = manifest.model_version != self.presenter.model_version
-        self.presenter.set_model(state, version=manifest.model_version, taxonomy=manifest.taxonomy,
-                                 routing=manifest.calibration, stamp=manifest.routing_stamp)
-        self.similar_panel.set_taxonomy(manifest.taxonomy, self.lang)
-        self.spectrum_panel.set_taxonomy(manifest.taxonomy, self.lang)
-        if self._queue_view is not None:
-            self._queue_view.set_taxonomy(manifest.taxonomy, self.lang)
-        if changed:
-            self.images.drop_heatmaps()  # where the *previous* model looked
-            self._reload_items()
-        elif 0 <= self.current < len(self.items):
-            self._refresh_list()
-            self._show(self.current)  # the panel; and the heatmap and similar cases, which wait for the loaded model
-
-    def _model_failed(self, message: str) -> None:
-        self.list_model.release_thumbnails()
-        self.model = None
-        self.presenter.set_model("none")
-        self.status.set_model(None)
-        self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Model could not be loaded"),
-                   QCoreApplication.translate("Main", "The model could not be loaded:\n\n{msg}\n\nChoose another model with "
-                                              "“Model…”. You can still open batches and review earlier judgments.")
-                   .format(msg=message), line=f"the model could not be loaded: {message}")
-
-    def choose_model(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Choose a model bundle folder"))
-        if path:
-            self.load_model(path)
 
     # ------------------------------------------------------------------------------------------
     # batches

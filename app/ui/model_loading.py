@@ -1,0 +1,102 @@
+"""Loading a model bundle in the main window: its manifest first (names and routing on screen at once), then its
+weights on the model thread; a model that cannot be loaded says why and leaves the batches usable.
+
+A mixin of :class:`app.ui.main_window.MainWindow`, like :mod:`app.ui.batch_opening`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.services.predicting import ModelInfo, PredictingService
+from app.ui import startup_log
+from app.ui.workers import Task
+
+
+class ModelLoading:
+    """Expects the window's ``service``, ``worker``, ``presenter``, ``status``, ``settings``, ``images``,
+    ``list_model``, ``similar_panel``, ``spectrum_panel``, ``_queue_view``, ``_dashboard_view``, ``_runner``,
+    ``lang``, ``current``, ``items``, ``alert``, ``_attached``, ``_reload_items``, ``_refresh_list``, ``_show`` and
+    ``_start_predictions``."""
+
+    model: ModelInfo | None = None
+    _remember_model = True
+
+    def warm_model(self, path: str | Path) -> None:
+        """Start making the model of ``path`` now, while the database opens: the load asked for later takes it
+        (:meth:`app.services.predicting.PredictingService.warm`)."""
+        self.worker.service.warm(path)
+
+    def load_model(self, path: str | Path, remember: bool = True) -> None:
+        """Load a bundle: its manifest first (names and routing on screen at once), then its weights; the settings
+        remember its path for the next start unless ``remember`` is False (the demo's tour).
+
+        On a read-only store only the manifest: the names of the stored predictions, and no model run.
+        """
+        if not self._attached(lambda: self.load_model(path, remember)):
+            return
+        self._remember_model = remember
+        if self.service.read_only is not None:
+            self.worker.service.forget_warm()  # no model runs on a read-only store
+            task = Task(PredictingService.read_manifest, str(path))
+            task.signals.result.connect(lambda manifest: (self._use_model("read_only", manifest),
+                                                          self.status.set_model(manifest.model_version)))
+            self._runner.start(task)
+            return
+        self.status.set_model(None, loading=True)
+        self.model = None
+        self.presenter.set_model("loading")
+        self.worker.cancel()  # the old model's run: the new model predicts the batch again once loaded
+        self.worker.load(str(path))  # manifestRead, then modelLoaded (or modelFailed, which says why)
+
+    def _manifest_read(self, manifest) -> None:
+        """The model thread read the bundle's manifest: its names and routing on screen while the weights load."""
+        startup_log.mark("manifest_read")
+        self._use_model("loading", manifest)
+
+    def _model_loaded(self, info: ModelInfo) -> None:
+        """The model thread loaded the bundle and registered its version in the store."""
+        startup_log.mark("model_loaded")
+        self.model = info
+        self._use_model("ready", info.manifest)
+        for view in (self._queue_view, self._dashboard_view):
+            if view is not None:
+                view.set_model_version(info.version)
+        self.status.set_model(info.version)
+        if self.settings is not None and self._remember_model:
+            self.settings.setValue("model_path", info.path)
+        self._start_predictions()
+
+    def _use_model(self, state: str, manifest) -> None:
+        """Show the batch with this model's names, calibration and stored predictions."""
+        changed = manifest.model_version != self.presenter.model_version
+        self.presenter.set_model(state, version=manifest.model_version, taxonomy=manifest.taxonomy,
+                                 routing=manifest.calibration, stamp=manifest.routing_stamp)
+        self.similar_panel.set_taxonomy(manifest.taxonomy, self.lang)
+        self.spectrum_panel.set_taxonomy(manifest.taxonomy, self.lang)
+        if self._queue_view is not None:
+            self._queue_view.set_taxonomy(manifest.taxonomy, self.lang)
+        if changed:
+            self.images.drop_heatmaps()  # where the *previous* model looked
+            self._reload_items()
+        elif 0 <= self.current < len(self.items):
+            self._refresh_list()
+            self._show(self.current)  # the panel; and the heatmap and similar cases, which wait for the loaded model
+
+    def _model_failed(self, message: str) -> None:
+        self.list_model.release_thumbnails()
+        self.model = None
+        self.presenter.set_model("none")
+        self.status.set_model(None)
+        self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Model could not be loaded"),
+                   QCoreApplication.translate("Main", "The model could not be loaded:\n\n{msg}\n\nChoose another model with "
+                                              "“Model…”. You can still open batches and review earlier judgments.")
+                   .format(msg=message), line=f"the model could not be loaded: {message}")
+
+    def choose_model(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Choose a model bundle folder"))
+        if path:
+            self.load_model(path)
