@@ -99,6 +99,19 @@ NOT_AN_IMAGE = "not a recognised image format (corrupt or wrong file type)"
 """The reason given for a file no image decoder recognises."""
 
 
+def os_error_reason(exc: OSError) -> str:
+    """A failed file-system call as a reason in the product's words (the phrases the UI translates): file not
+    found, permission denied, else "cannot read the file (the system's words)". An ``OSError`` made from such a
+    reason (no ``errno``) is that reason."""
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if exc.errno is None:
+        return str(exc)
+    return f"cannot read the file ({exc.strerror or exc})"
+
+
 def regular_file_reason(path: Path) -> str | None:
     """Why a path cannot be read as an image file without opening it (None: a regular file).
 
@@ -108,10 +121,8 @@ def regular_file_reason(path: Path) -> str | None:
         st = path.stat()
     except FileNotFoundError:
         return "file not found (or a link to a missing file)" if path.is_symlink() else "file not found"
-    except PermissionError:
-        return "permission denied"
     except OSError as exc:
-        return f"cannot read the file ({exc.strerror or exc})"
+        return os_error_reason(exc)
     if stat.S_ISDIR(st.st_mode):
         return "is a folder, not an image file"
     if not stat.S_ISREG(st.st_mode):

@@ -113,3 +113,33 @@ def test_every_reason_a_file_is_left_out_or_unreadable_is_worded_in_chinese(qapp
         "不是影像（TXT 檔案）：影像須為 PNG、JPEG、BMP 或 TIFF")
     assert all(file_reason_text(why) == why for why in reasons)  # English without the translator
     assert file_reason_text("some new reason") == "some new reason"
+
+
+def test_a_file_gone_or_locked_after_the_listing_gets_the_products_words(qapp, tmp_path, engine, monkeypatch):
+    """A file seen before that disappears (or loses its permissions) between the folder's listing and its stat is
+    left out as "file not found" / "permission denied", phrases the UI translates, not the system's English."""
+    import errno
+    import os
+
+    from app.services import batches
+    from app.ui.style import file_reason_text
+
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        Image.new("RGB", (16, 16), "blue").save(folder / name)
+    batches.open_folder(engine, folder)  # seen: the next opening stats them to see whether they changed
+    real_stat = os.stat
+    errors = {"a.png": FileNotFoundError(errno.ENOENT, "No such file or directory"),
+              "b.png": PermissionError(errno.EACCES, "Permission denied")}
+
+    def stat(path, *args, **kwargs):
+        if (err := errors.get(Path(path).name)) is not None:
+            raise err
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(batches.os, "stat", stat)
+    skipped = dict(batches.open_folder(engine, folder).skipped)
+    assert skipped == {str(folder / "a.png"): "file not found", str(folder / "b.png"): "permission denied"}
+    chinese = _in_chinese(file_reason_text, set(skipped.values()))
+    assert all(text != why for why, text in chinese.items()), chinese

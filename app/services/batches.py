@@ -33,7 +33,7 @@ from app.store.records import (
     unpredicted,
 )
 from models.bundle.manifest import BundleError, taxonomy_from_json
-from models.imageio import IMAGE_SUFFIXES, is_image_file, regular_file_reason
+from models.imageio import IMAGE_SUFFIXES, is_image_file, os_error_reason, regular_file_reason
 from models.spectra import SPECTRUM_SUFFIXES, is_spectrum_candidate, match_spectra
 from models.taxonomy import Taxonomy
 
@@ -456,7 +456,7 @@ def _read_chunk(engine: Engine, paths: list[Path], skipped: list[tuple[str, str]
                 stats[text] = os.stat(text)
             except OSError as exc:
                 gone.add(text)
-                skipped.append((text, exc.strerror or str(exc)))
+                skipped.append((text, os_error_reason(exc)))
         found = repo.images_at_paths(s, [(t, st.st_size, st.st_mtime_ns) for t, st in stats.items()])
     known = {t: image for t, image in zip(stats, found, strict=True) if image is not None}
     new = [t for t in texts if t not in known and t not in gone]
@@ -472,11 +472,11 @@ def _read_chunk(engine: Engine, paths: list[Path], skipped: list[tuple[str, str]
                 try:
                     why = None if image.width else header_size(Path(text))[2]
                 except OSError as exc:
-                    skipped.append((text, exc.strerror or str(exc)))
+                    skipped.append((text, os_error_reason(exc)))
                     continue
                 seen.append((FileSeen(text, st.st_size, st.st_mtime_ns, image_id=image.image_id), why))
             elif isinstance(fact := got.get(text), OSError):
-                skipped.append((text, fact.strerror or str(fact)))
+                skipped.append((text, os_error_reason(fact)))
             elif fact is not None:
                 sha, w, h, why, size, mtime = fact
                 seen.append((FileSeen(text, size, mtime, sha256=sha, width=w, height=h), why))
