@@ -208,6 +208,9 @@ def prepared_bundle(work: Path, family: str, *, quick: bool, images: Sequence[Pa
         say(f"[bench] {family}: {source} changed (weights or calibration) since the copy optimised before; "
             "copying it again")
         shutil.rmtree(cached)
+    if source is None and (cached / "manifest.json").exists() and read_bundle_manifest(cached).train is not None:
+        say(f"[bench] {family}: {cached} is a copy of a trained bundle no longer given; random weights again")
+        shutil.rmtree(cached)
     if source is not None and not (cached / "manifest.json").exists():
         shutil.copytree(source, cached, dirs_exist_ok=True)
     bundle = cached if source is not None else make_bundle(cached, family, quick=quick)

@@ -5,7 +5,8 @@
 #   1. data: a training set in the demo's look (seed 1; 15 % validation, the calibration split) and the seed-2
 #      test set (never seen by training or calibration), rendered on the CPU;
 #   2. three trainings at once on the GPU, 224 px, the current defaults with backbone_lr_scale 1 (no pretrained
-#      backbone), each with a time budget (max_minutes) so that it ends its schedule and writes its bundle in time:
+#      backbone), each with a time budget (max_minutes: what DEADLINE leaves after the data, less RESERVE seconds
+#      for the steps after training and the screening) so that it ends its schedule and writes its bundle in time:
 #        cnx4  ConvNeXt-T, lr 4e-4      cnx10  ConvNeXt-T, lr 1e-3      r50  ResNet50+CBAM (blocks), lr 1e-3
 #      (batch 32: the loaders, four workers each, bound the pace, so a smaller batch gives more steps)
 #      (weights stored as float16: the ConvNeXt-T bundle must come back in 4 files under 16 MiB);
@@ -13,7 +14,7 @@
 #   4. the better ConvNeXt-T by validation Top-1 and the ResNet50+CBAM screened by bench/trained_paths.py on the
 #      device's CPU (8 threads each, 300 test images), at the same time;
 #   5. packed into OUT: the chosen ConvNeXt-T bundle as convnext_tiny.tar.part-* (cat them, then tar -x; the
-#      engine benchmark uses it from data/engine_trained/), and results.tar (logs, manifests, metrics, the
+#      engine benchmark uses it from bench_results/work/trained/), and results.tar (logs, manifests, metrics, the
 #      evaluations and trained_paths.json of both).
 #
 #   bash bench/device_engine.sh OUT          # on the GPU machine (python3 must hold torch with CUDA)
@@ -28,7 +29,7 @@ if [ "${SMOKE:-0}" = 1 ]; then
     --set 'network.backbone_kwargs={"depths": [1, 1, 1, 1], "dims": [8, 16, 32, 64]}' --set precision=fp32)
   R50_SETS=(--set input_size=64 --set batch_size=8 --set max_steps_per_epoch=2 --set epochs=3 --set precision=fp32)
 else
-  PER=250; TPC=40; WK=4; DEV=cuda; MINUTES=${MINUTES:-3.4}; THREADS=8; IMAGES=300
+  PER=250; TPC=40; WK=4; DEV=cuda; MINUTES=${MINUTES:-}; THREADS=8; IMAGES=300; RESERVE=${RESERVE:-270}
   SETS=(--set input_size=224 --set batch_size=32 --set epochs=120); R50_SETS=("${SETS[@]}")
 fi
 source "$(dirname "$0")/device_common.sh"
@@ -44,6 +45,11 @@ fm synth "$W/test" --per-class "$TPC" --seed 2 --split 0,0,1 --difficulty 0.3 --
 wait
 tail -qn 1 "$W"/synth_*.log
 stamp "synth done"
+if [ -z "$MINUTES" ]; then  # the time left, less the reserve: training start-up, calibration, screening, packing
+  MINUTES=$("$PY" -c "import sys; print(round(max(1.0, (int(sys.argv[1]) - int(sys.argv[2])) / 60), 2))" \
+    "$(left)" "$RESERVE")
+  stamp "training budget: max_minutes=$MINUTES"
+fi
 
 COMMON=(--set network.pretrained=false --set backbone_lr_scale=1 --set half_weights=true --set num_workers=$WK
   --set cache_images=true --set max_minutes=$MINUTES --no-progress)
@@ -76,12 +82,13 @@ CNX=cnx4
 [ "$("$PY" -c "print(float('$(val_top1 cnx10)') > float('$(val_top1 cnx4)'))")" = True ] && CNX=cnx10
 stamp "ConvNeXt-T kept: $CNX (validation Top-1 cnx4 $(val_top1 cnx4), cnx10 $(val_top1 cnx10))"
 if [ -f "$W/$CNX/model/weights.safetensors" ]; then  # the bundle first, so that it comes back whatever follows
-  tar -cf "$W/convnext_tiny.tar" -C "$W/$CNX" --transform 's,^model,convnext_tiny,' model
+  tar -cf "$W/convnext_tiny.tar" -C "$W/$CNX" --exclude=checkpoint --transform 's,^model,convnext_tiny,' model
   split -b 15m -d "$W/convnext_tiny.tar" "$OUT/convnext_tiny.tar.part-"
 fi
 for m in "$CNX" r50; do
   [ -f "$W/$m/model/manifest.json" ] || continue
-  timeout "$(( $(left) - 15 ))" "$PY" -m bench.trained_paths "$W/$m/model" --data "$W/test/manifest.csv" \
+  t=$(( $(left) - 15 )); [ "$t" -lt 1 ] && t=1  # timeout 0 would mean none
+  timeout "$t" "$PY" -m bench.trained_paths "$W/$m/model" --data "$W/test/manifest.csv" \
     --max-images $IMAGES --threads $THREADS --out "$W/$m/paths" > "$W/$m/paths.log" 2>&1 &
 done
 wait

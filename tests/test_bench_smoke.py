@@ -338,3 +338,12 @@ def test_engine_judges_a_trained_bundle_put_under_work_trained_instead_of_random
     assert res["trained"] == str(work / "trained" / "resnet50_cbam")
     assert res["agreement"]["n"] == 18  # the held-out images of the demo's look (1 per leaf when quick)
     assert "the trained bundle" in run.stdout + run.stderr
+    # the trained bundle taken away: the row is random weights again, not the copy made of it
+    import shutil
+
+    shutil.rmtree(work / "trained" / "resnet50_cbam")
+    run = subprocess.run([sys.executable, "-m", "bench", "engine", "--quick", "--out", str(tmp_path),
+                          "--work", str(work)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    res = json.loads((tmp_path / "engine.json").read_text(encoding="utf-8"))["results"]["resnet50_cbam"]
+    assert res["trained"] is None and "no longer given" in run.stdout + run.stderr

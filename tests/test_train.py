@@ -321,27 +321,36 @@ def test_grid_research_cpu_preset_sets_its_cells_and_scores_heatmaps(tmp_path, d
     assert metrics["n"] == sum(1 for _ in (dataset.open())) - 1  # --split all of --test-data: every image
 
 
-def test_time_budget_plans_the_epochs_that_fit_and_ends_the_schedule_there(tmp_path, dataset):
+def test_time_budget_plans_the_epochs_that_fit_and_ends_the_schedule_there(tmp_path, dataset, monkeypatch):
     from types import SimpleNamespace
 
-    from models.training.loop import _fit_budget
+    import models.training.loop as loop
+    from models.training.loop import _fit_budget, _Run
 
     lines: list[str] = []
-    run = SimpleNamespace(cfg=SimpleNamespace(max_minutes=1.0, epochs=30), rt=SimpleNamespace(world=1), epochs=30)
-    _fit_budget(run, done=2, elapsed=20.0, last_epoch=10.0, log=lines.append)  # 40 s left at 10 s an epoch
-    assert run.epochs == 6 and "6 of 30 epochs fit" in lines[-1]
-    _fit_budget(run, done=3, elapsed=24.0, last_epoch=4.0, log=lines.append)  # faster now: 9 more fit
-    assert run.epochs == 12
+
+    def fresh(epochs: int = 30) -> SimpleNamespace:
+        return SimpleNamespace(cfg=SimpleNamespace(max_minutes=1.0, epochs=epochs), rt=SimpleNamespace(world=1),
+                               epochs=epochs)
+
+    run = fresh()
+    _fit_budget(run, done=1, elapsed=20.0, last_epoch=20.0, log=lines.append)  # the first epoch's pace: no plan
+    assert run.epochs == 30 and not lines
+    _fit_budget(run, done=2, elapsed=30.0, last_epoch=10.0, log=lines.append)  # 30 s left at 10 s an epoch
+    assert run.epochs == 5 and "5 of 30 epochs fit" in lines[-1]
+    _fit_budget(run, done=3, elapsed=34.0, last_epoch=4.0, log=lines.append)  # faster now: a plan never grows
+    assert run.epochs == 5
     _fit_budget(run, done=4, elapsed=70.0, last_epoch=4.0, log=lines.append)  # over budget: stop after this one
     assert run.epochs == 4
-    run.cfg.epochs = 5
-    _fit_budget(run, done=1, elapsed=1.0, last_epoch=1.0, log=lines.append)  # never more than the config's
-    assert run.epochs == 5
     n = len(lines)
-    _fit_budget(run, done=2, elapsed=2.0, last_epoch=1.0, log=lines.append)
-    assert run.epochs == 5 and len(lines) == n  # no change, no line
-    from models.training.loop import _Run
-
+    _fit_budget(run, done=4, elapsed=1.0, last_epoch=0.1, log=lines.append)  # the schedule has ended: no re-plan
+    assert run.epochs == 4 and len(lines) == n
+    run = fresh()
+    _fit_budget(run, done=1, elapsed=61.0, last_epoch=61.0, log=lines.append)  # spent after the first: stop
+    assert run.epochs == 1
+    run = fresh(epochs=5)
+    _fit_budget(run, done=2, elapsed=2.0, last_epoch=1.0, log=lines.append)  # room for more: never above epochs
+    assert run.epochs == 5
     assert _Run.total_steps.fget(SimpleNamespace(steps_per_epoch=10, epochs=3, cfg=run.cfg)) == 30  # the schedule
 
     # end to end: a budget far smaller than one epoch stops after the first (which ran on the config's plan) and
@@ -355,3 +364,32 @@ def test_time_budget_plans_the_epochs_that_fit_and_ends_the_schedule_there(tmp_p
     assert len(list(csv.DictReader((roomy / "metrics.csv").open()))) == 2
     with pytest.raises(ConfigError, match="max_minutes"):
         load_config(None, ["max_minutes=0"])
+
+    # the plan and the time used survive --resume: a run planned down to 3 of 6 epochs, stopped after its second,
+    # resumes with 3 (not 6) and the time it had used
+    def plan_three(run, done, elapsed, last_epoch, log):
+        if done == 2:
+            run.epochs = 3
+
+    seen: list[float] = []
+    real_fit, real_save = loop._fit_budget, loop.save_checkpoint
+    monkeypatch.setattr(loop, "_fit_budget", plan_three)
+
+    def stop_after_second(*args, **kwargs):
+        real_save(*args, **kwargs)
+        if args[3]["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "save_checkpoint", stop_after_second)
+    planned = tmp_path / "planned"
+    assert _train(planned, dataset, "epochs=6", "max_minutes=60") == 130
+    state = json.loads((planned / "checkpoint" / "state.json").read_text())
+    assert state["planned_epochs"] == 3 and state["seconds"] > 0
+    monkeypatch.setattr(loop, "save_checkpoint", real_save)
+    monkeypatch.setattr(loop, "_fit_budget", lambda run, done, elapsed, last, log: (seen.append(elapsed),
+                                                                                      real_fit(run, done, elapsed,
+                                                                                               last, log)))
+    assert cli_main(["train", "--data", str(dataset), "--out", str(planned), "--no-progress", "--resume",
+                     *[a for s in [*TINY_SETS, "epochs=6", "max_minutes=60"] for a in ("--set", s)]]) == 0
+    assert len(list(csv.DictReader((planned / "metrics.csv").open()))) == 3
+    assert seen and seen[0] > state["seconds"]  # the budget counts the first session's time too

@@ -22,8 +22,7 @@ class ModelLoading:
     ``lang``, ``current``, ``items``, ``alert``, ``_attached``, ``_reload_items``, ``_refresh_list``, ``_show`` and
     ``_start_predictions``."""
 
-    model: ModelInfo | None = None
-    _remember_model = True
+    model: ModelInfo | None  # set by the window's __init__, with _remember_model
 
     def warm_model(self, path: str | Path) -> None:
         """Start making the model of ``path`` now, while the database opens: the load asked for later takes it

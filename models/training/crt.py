@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from models.training.posthoc import (
-    PosthocChoice,
+    PriorBack,
     apply_adjustment,
     choose_prior_back,
     leaf_classifier,
@@ -69,7 +69,7 @@ class CrtResult:
     steps: int
     before: dict[str, float] | None = None  # validation top1, macro_recall, never_predicted (None: no validation)
     after: dict[str, float] | None = None  # ... at the end (with the prior given back)
-    prior_back: PosthocChoice | None = None  # the share of the prior given back, and each share's validation figures
+    prior_back: PriorBack | None = None  # the share of the prior given back, and each share's validation figures
 
     def line(self) -> str:
         head = (f"imbalance crt: leaf classifier re-trained on the features of {self.images} training images, "

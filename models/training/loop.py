@@ -119,6 +119,7 @@ class _Progress:
     best: dict[str, Any] = field(default_factory=lambda: {"score": -1.0, "epoch": -1})
     start_epoch: int = 0
     bad_epochs: int = 0
+    seconds: float = 0.0  # training time so far, earlier sessions of a resumed run included (max_minutes)
 
 
 def train(
@@ -172,7 +173,7 @@ def train(
     state = _resume(run, log) if resume else _Progress()
     out.mkdir(parents=True, exist_ok=True)
     data_sha = samples.hash() if rt.is_main else ""
-    t_start = time.perf_counter()
+    t_start = time.perf_counter() - state.seconds  # a resumed run's budget counts the time already trained
     epoch = state.start_epoch
     while epoch < run.epochs:
         t_epoch = time.perf_counter()
@@ -185,14 +186,15 @@ def train(
             row.update({f"val_{k}": v for k, v in vm.get("extra", {}).items()})
         mem = peak_memory_mb(rt.device)
         row["peak_mem_mb"] = round(mem, 1) if mem is not None else None
+        state.seconds = time.perf_counter() - t_start
+        if cfg.max_minutes is not None:  # before the checkpoint, which keeps the plan for --resume
+            _fit_budget(run, epoch + 1, state.seconds, time.perf_counter() - t_epoch, log)
         stop = _end_of_epoch(run, state, epoch, row, log)
         if on_epoch is not None and rt.is_main:
             on_epoch(row)
         if stop:
             break
         epoch += 1
-        if cfg.max_minutes is not None:
-            _fit_budget(run, epoch, time.perf_counter() - t_start, time.perf_counter() - t_epoch, log)
     result = TrainResult(bundle=out, history=state.history, best_epoch=state.best["epoch"])
     if rt.is_main:
         result.metrics = _write_bundle(run, state, data_sha, time.perf_counter() - t_start, data, log, val_metrics)
@@ -207,14 +209,19 @@ def train(
 
 
 def _fit_budget(run: _Run, done: int, elapsed: float, last_epoch: float, log: Log) -> None:
-    """``max_minutes``: plan as many epochs as the time left allows at the last epoch's pace (validation included),
-    never more than ``epochs`` and never fewer than those done; the learning-rate schedule follows the new total.
+    """``max_minutes``: plan the epochs that the time left allows at the last epoch's pace (validation included);
+    the learning-rate schedule and the loss's epoch count follow the new total.
 
-    The budget covers the epochs; the steps after them (the best weights validated again, ``posthoc``/``crt``,
-    writing the bundle) come on top. Under torchrun every rank follows rank 0's plan."""
+    The first plan is made after the second epoch (the first one's pace includes decoding, caching and warm-up);
+    after the first epoch the run only stops when the budget is already spent. Once made, a plan only shrinks (a
+    schedule that grew would raise the learning rate again), and none is made once the schedule has ended. The
+    budget covers the epochs; the steps after them (the best weights validated again, ``posthoc``/``crt``, writing
+    the bundle) come on top. Under torchrun every rank follows rank 0's plan."""
+    if done >= run.epochs:
+        return
     budget = float(run.cfg.max_minutes or 0) * 60.0
     fits = int(max(0.0, budget - elapsed) // max(last_epoch, 1e-9))
-    planned = max(done, min(run.cfg.epochs, done + fits))
+    planned = run.epochs if done < 2 and elapsed < budget else max(done, min(run.epochs, done + fits))
     if run.rt.world > 1:
         value = torch.tensor([planned], device=run.rt.device if run.rt.device.type == "cuda" else "cpu")
         dist.broadcast(value, src=0)
@@ -289,7 +296,10 @@ def _resume(run: _Run, log: Log) -> _Progress:
     init = state.get("init_from")
     run.init_from = InitFrom(**init) if init else None
     log(f"resumed from epoch {state['epoch'] + 1}")
-    return _Progress(history=state["history"], best=state["best"], start_epoch=state["epoch"] + 1)
+    if run.cfg.max_minutes is not None:  # the time budget's plan, and the time it has used
+        run.epochs = min(run.cfg.epochs, int(state.get("planned_epochs") or run.cfg.epochs))
+    return _Progress(history=state["history"], best=state["best"], start_epoch=state["epoch"] + 1,
+                     seconds=float(state.get("seconds") or 0.0) if run.cfg.max_minutes is not None else 0.0)
 
 
 def _check_attention(cfg: TrainConfig, train: Sequence[Sample], log: Log) -> None:  # train: with the outliers
@@ -409,6 +419,7 @@ def _end_of_epoch(run: _Run, state: _Progress, epoch: int, row: dict[str, Any], 
         _write_history(run.out / "metrics.csv", state.history)
         save_checkpoint(run.out / "checkpoint", run.model, run.opt, {
             "epoch": epoch, "history": state.history, "best": state.best, "config": cfg.to_dict(),
+            "planned_epochs": run.epochs, "seconds": round(state.seconds, 3),
             "init_from": dataclasses.asdict(run.init_from) if run.init_from else None})
         log(" ".join(f"{k}={v}" for k, v in row.items()))
     state.bad_epochs = 0 if improved else state.bad_epochs + 1

@@ -37,7 +37,7 @@ from torch import nn
 
 from models.inference.outputs import combine_levels
 
-__all__ = ["PRIOR_BACK", "TAUS", "TOLERANCE", "PosthocChoice", "apply_adjustment", "choose_prior_back", "choose_tau",
+__all__ = ["PRIOR_BACK", "TAUS", "TOLERANCE", "PosthocChoice", "PriorBack", "apply_adjustment", "choose_prior_back", "choose_tau",
            "leaf_classifier", "leaf_probs", "measure"]
 
 TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
@@ -70,6 +70,18 @@ class PosthocChoice:
         """The bundle's ``train.data_choices["imbalance_posthoc"]`` (the shape of the data-aware choices)."""
         return {"value": self.tau, "source": "validation", "reason": self.line(), "tolerance": TOLERANCE,
                 "validation": self.rows}
+
+
+@dataclass
+class PriorBack:
+    """The share of the log prior given back to a class-balanced leaf classifier (``crt``,
+    :func:`choose_prior_back`) and what each share measured on the validation images."""
+
+    tau: float
+    rows: list[dict[str, float]] = field(default_factory=list)  # tau, top1, macro_recall, never_predicted
+
+    def row(self, tau: float) -> dict[str, float]:
+        return next(r for r in self.rows if r["tau"] == tau)
 
 
 def log_prior(leaf_counts: Sequence[int]) -> np.ndarray:
@@ -121,7 +133,7 @@ def choose_tau(level_logits: Sequence[np.ndarray], targets: np.ndarray, leaf_cou
 
 
 def choose_prior_back(level_logits: Sequence[np.ndarray], targets: np.ndarray, leaf_counts: Sequence[int],
-                      leaf_level_index: np.ndarray, *, is_flat: bool) -> PosthocChoice:
+                      leaf_level_index: np.ndarray, *, is_flat: bool) -> PriorBack:
     """The mirror of :func:`choose_tau` for a leaf classifier learned class-balanced (``crt``): how much of the
     prior to give back, ``z_leaf + tau * log(prior_leaf)`` for ``tau`` in :data:`PRIOR_BACK`, measured on the
     validation logits. Kept: the highest validation Top-1 among the ``tau`` that leave no more leaves never
@@ -134,7 +146,7 @@ def choose_prior_back(level_logits: Sequence[np.ndarray], targets: np.ndarray, l
     fair = [r for r in rows if r["never_predicted"] <= base["never_predicted"]
             and r["macro_recall"] >= base["macro_recall"] - TOLERANCE - 1e-9]
     best = max(fair, key=lambda r: (r["top1"], -r["tau"]))
-    return PosthocChoice(tau=best["tau"], rows=rows)
+    return PriorBack(tau=best["tau"], rows=rows)
 
 
 def _measure_taus(level_logits: Sequence[np.ndarray], targets: np.ndarray, leaf_counts: Sequence[int],
