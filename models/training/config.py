@@ -73,10 +73,11 @@ class TrainConfig:
             for. Costs about width x height x 3 bytes per image per worker; off by default.
         seed: the random seed; the same seed and data give the same model on the same hardware.
         max_steps_per_epoch: cap on steps per epoch (smoke tests); None = full epochs.
-        max_minutes: a time budget for the epochs (None = none): after each epoch, ``train`` plans as many of
-            ``epochs`` as fit in the time left at that epoch's pace and ends the learning-rate schedule there, so
-            a run on an unknown machine finishes in time with a whole schedule and a bundle (the steps after the
-            epochs, such as ``posthoc`` and writing the bundle, come on top).
+        max_minutes: a time budget for the epochs (None = none): after the second epoch, ``train`` plans as many
+            of ``epochs`` as fit in the time left at that epoch's pace and ends the learning-rate schedule there
+            (later epochs can only shorten the plan; ``--resume`` keeps it), so a run on an unknown machine
+            finishes in time with a whole schedule and a bundle (the steps after the epochs, such as ``posthoc``
+            and writing the bundle, come on top).
         half_weights: store the bundle's weights as float16 (half the size).
         device: "auto" (cuda if available, else cpu), "cpu", "cuda", "cuda:N".
         init_from: a model bundle folder (relative to the working directory) whose weights start the run
