@@ -117,6 +117,10 @@ def test_auto_picks_posthoc_crt_for_flat_heads_or_without_validation_and_balance
     assert next(c for c in choices if c.key == "imbalance").line().endswith("flat head -> imbalance crt")
     missing = dataclasses.replace(profile, leaf_counts=(0, *profile.leaf_counts[1:]))  # a leaf without images
     assert choose_settings(flat, missing)[0].imbalance == "posthoc"
+    chosen, choices = choose_settings(cfg, missing, validation=False)  # fine-tuning on data that lack a leaf
+    assert chosen.imbalance == "balanced_sampling"
+    assert next(c for c in choices if c.key == "imbalance").line().endswith(
+        "no validation images, leaves without training images -> imbalance balanced_sampling")
     multi = dataclasses.replace(cfg, loss=dataclasses.replace(cfg.loss, kind="multilabel"))
     chosen, choices = choose_settings(multi, profile)
     assert chosen.imbalance == AUTO_IMBALANCE_MULTILABEL == "balanced_sampling"

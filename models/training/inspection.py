@@ -62,7 +62,9 @@ seeds), for 4.5 points of the most frequent third's recall (53.5 against 58.0 %)
 AUTO_IMBALANCE_NO_VAL = "crt"
 """``posthoc`` chooses its strength on validation images; without them ``auto`` re-trains the leaf classifier with
 every leaf equally often (``crt`` needs none; on the long-tail regime it kept more Top-1 than ``balanced_sampling``:
-38.3 / 39.3 % against 35.5 / 30.8 % for the hierarchical / flat head, one run each)."""
+38.3 / 39.3 % against 35.5 / 30.8 % for the hierarchical / flat head, one run each). When a leaf has no training
+images (fine-tuning on data that lack it), ``balanced_sampling`` instead: ``crt`` learns the leaf classifier anew
+from the training images and would never predict that leaf again."""
 AUTO_IMBALANCE_MULTILABEL = "balanced_sampling"
 """What ``auto`` picks for imbalanced multi-label data (``crt`` and ``posthoc`` change softmax levels)."""
 COLOUR_SAMPLE = 24
@@ -211,9 +213,13 @@ def _imbalance(cfg: TrainConfig, profile: DataProfile, validation: bool) -> Choi
         return Choice("imbalance", AUTO_IMBALANCE_MULTILABEL, "auto", f"{facts}, multi-label sigmoid heads")
     if profile.ratio < IMBALANCE_RATIO:
         return Choice("imbalance", "none", "auto", f"{facts}, below {IMBALANCE_RATIO:g}")
+    every_leaf = len(present) == len(profile.leaf_counts)  # crt learns the leaf classifier anew from these images
     if not validation:
+        if not every_leaf:  # crt would never predict the leaves without images; a sampler keeps what was learned
+            return Choice("imbalance", "balanced_sampling", "auto",
+                          f"{facts}, no validation images, leaves without training images")
         return Choice("imbalance", AUTO_IMBALANCE_NO_VAL, "auto", f"{facts}, no validation images")
-    if cfg.network.head == "flat" and len(present) == len(profile.leaf_counts):
+    if cfg.network.head == "flat" and every_leaf:
         return Choice("imbalance", AUTO_IMBALANCE_FLAT, "auto", f"{facts}, flat head")
     return Choice("imbalance", AUTO_IMBALANCE, "auto", facts)
 
