@@ -15,16 +15,24 @@ machine_facts() {  # the GPU (when there is one) and the Python packages, into O
 timm.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/machine.txt"
 }
 
-synth_demo_data() {  # resources/demo/README.md's training (seed 1) and outlier (seed 5) sets, the seed-2 test set
-  stamp "synth"
-  fm synth "$W/train" --per-class "$PER" --seed 1 --unknown-classes 3 --unknown-per-class "$UPC" --split 0.9,0.1,0 \
-    --difficulty 0.3 --workers 10 --overwrite > "$W/synth_train.log" 2>&1 &
-  fm synth "$W/outliers" --per-class 1 --seed 5 --split 1,0,0 --difficulty 0.3 --workers 2 --overwrite \
-    --unknown-types corrosion,mura_spot,ring_particle,bm_pinhole,sealant_intrusion --unknown-per-class "$OPC" \
-    > "$W/synth_outliers.log" 2>&1 &
-  fm synth "$W/test" --per-class "$TPC" --seed 2 --unknown-types hair_loop,burn_mark,delamination_blister \
-    --unknown-per-class "$TUPC" --difficulty 0.3 --workers 4 --overwrite > "$W/synth_test.log" 2>&1 &
+synth_set() {  # synth_set NAME [fma-model synth options]: W/NAME rendered in the background, logged to W/synth_NAME.log
+  local name=$1; shift
+  fm synth "$W/$name" "$@" --overwrite > "$W/synth_$name.log" 2>&1 &
+}
+
+synth_done() {  # wait for the synth_set calls, then their last log lines
   wait
   tail -qn 1 "$W"/synth_*.log
   stamp "synth done"
+}
+
+synth_demo_data() {  # resources/demo/README.md's training (seed 1) and outlier (seed 5) sets, the seed-2 test set
+  stamp "synth"
+  synth_set train --per-class "$PER" --seed 1 --unknown-classes 3 --unknown-per-class "$UPC" --split 0.9,0.1,0 \
+    --difficulty 0.3 --workers 10
+  synth_set outliers --per-class 1 --seed 5 --split 1,0,0 --difficulty 0.3 --workers 2 \
+    --unknown-types corrosion,mura_spot,ring_particle,bm_pinhole,sealant_intrusion --unknown-per-class "$OPC"
+  synth_set test --per-class "$TPC" --seed 2 --unknown-types hair_loop,burn_mark,delamination_blister \
+    --unknown-per-class "$TUPC" --difficulty 0.3 --workers 4
+  synth_done
 }

@@ -38,13 +38,9 @@ grep -m1 'model name' /proc/cpuinfo >> "$OUT/machine.txt"
 grep -o -m1 -w 'avx512_bf16\|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ' >> "$OUT/machine.txt"
 
 stamp "synth"
-fm synth "$W/train" --per-class "$PER" --seed 1 --split 0.85,0.15,0 --difficulty 0.3 --workers 11 --overwrite \
-  > "$W/synth_train.log" 2>&1 &
-fm synth "$W/test" --per-class "$TPC" --seed 2 --split 0,0,1 --difficulty 0.3 --workers 4 --overwrite \
-  > "$W/synth_test.log" 2>&1 &
-wait
-tail -qn 1 "$W"/synth_*.log
-stamp "synth done"
+synth_set train --per-class "$PER" --seed 1 --split 0.85,0.15,0 --difficulty 0.3 --workers 11
+synth_set test --per-class "$TPC" --seed 2 --split 0,0,1 --difficulty 0.3 --workers 4
+synth_done
 if [ -z "$MINUTES" ]; then  # the time left, less the reserve: training start-up, calibration, screening, packing
   MINUTES=$("$PY" -c "import sys; print(round(max(1.0, (int(sys.argv[1]) - int(sys.argv[2])) / 60), 2))" \
     "$(left)" "$RESERVE")

@@ -18,8 +18,10 @@ training (the best epoch's weights):
 * with validation images, part of the prior is given back, ``z_leaf + tau * log(prior)``, ``tau`` chosen on them
   (:func:`models.training.posthoc.choose_prior_back`: the best validation Top-1 that predicts no fewer leaves
   and keeps macro recall within a point). Balanced to the last, the classifier drew the frequent leaves' regions
-  too narrow; Kang et al.'s tau-normalisation makes the same correction by another route. A leaf without training images (a fine-tuning run whose data lack it) gets only
-  pushed down, so it is never predicted afterwards: ``posthoc`` suits such runs.
+  too narrow; Kang et al.'s tau-normalisation makes the same correction by another route.
+
+A leaf without training images (a fine-tuning run whose data lack it) gets only pushed down, so it is never
+predicted afterwards: ``posthoc`` (or, without validation images, ``balanced_sampling``) suits such runs.
 
 Like :mod:`models.training.posthoc`, the change lives in the leaf classifier's own weights, so the bundle, its
 ONNX export, the heatmaps and the calibration that follows all see the re-trained model. The log line gives the

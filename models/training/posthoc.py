@@ -49,14 +49,20 @@ PRIOR_BACK = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 @dataclass
-class PosthocChoice:
-    """The chosen ``tau`` and what each candidate measured on the validation images."""
+class PriorBack:
+    """A chosen ``tau`` and what each candidate measured on the validation images; as such, the share of the log
+    prior given back to a class-balanced leaf classifier (``crt``, :func:`choose_prior_back`)."""
 
     tau: float
     rows: list[dict[str, float]] = field(default_factory=list)  # tau, top1, macro_recall, never_predicted
 
     def row(self, tau: float) -> dict[str, float]:
         return next(r for r in self.rows if r["tau"] == tau)
+
+
+@dataclass
+class PosthocChoice(PriorBack):
+    """The ``tau`` of the post-hoc adjustment (``z_leaf - tau * log(prior)``), with its log line and record."""
 
     def line(self) -> str:
         """One log line: the chosen tau and the validation figures before and after."""
@@ -70,18 +76,6 @@ class PosthocChoice:
         """The bundle's ``train.data_choices["imbalance_posthoc"]`` (the shape of the data-aware choices)."""
         return {"value": self.tau, "source": "validation", "reason": self.line(), "tolerance": TOLERANCE,
                 "validation": self.rows}
-
-
-@dataclass
-class PriorBack:
-    """The share of the log prior given back to a class-balanced leaf classifier (``crt``,
-    :func:`choose_prior_back`) and what each share measured on the validation images."""
-
-    tau: float
-    rows: list[dict[str, float]] = field(default_factory=list)  # tau, top1, macro_recall, never_predicted
-
-    def row(self, tau: float) -> dict[str, float]:
-        return next(r for r in self.rows if r["tau"] == tau)
 
 
 def log_prior(leaf_counts: Sequence[int]) -> np.ndarray:
@@ -140,8 +134,7 @@ def choose_prior_back(level_logits: Sequence[np.ndarray], targets: np.ndarray, l
     predicted than ``tau = 0`` and keep its macro recall within :data:`TOLERANCE` (the smallest ``tau`` on a
     tie). The returned ``tau`` is the amount given back (``apply_adjustment(model, counts, -tau)`` folds it in).
     """
-    rows = _measure_taus(level_logits, targets, leaf_counts, leaf_level_index, is_flat, tuple(-t for t in PRIOR_BACK))
-    rows = [{**r, "tau": -r["tau"] + 0.0} for r in rows]  # + 0.0: no -0.0 in the record
+    rows = _measure_taus(level_logits, targets, leaf_counts, leaf_level_index, is_flat, PRIOR_BACK, sign=1.0)
     base = rows[0]
     fair = [r for r in rows if r["never_predicted"] <= base["never_predicted"]
             and r["macro_recall"] >= base["macro_recall"] - TOLERANCE - 1e-9]
@@ -150,8 +143,10 @@ def choose_prior_back(level_logits: Sequence[np.ndarray], targets: np.ndarray, l
 
 
 def _measure_taus(level_logits: Sequence[np.ndarray], targets: np.ndarray, leaf_counts: Sequence[int],
-                  leaf_level_index: np.ndarray, is_flat: bool, taus: Sequence[float]) -> list[dict[str, float]]:
-    """Validation Top-1, macro recall and leaves never predicted with ``z_leaf - tau * log(prior)``, per ``tau``."""
+                  leaf_level_index: np.ndarray, is_flat: bool, taus: Sequence[float],
+                  sign: float = -1.0) -> list[dict[str, float]]:
+    """Validation Top-1, macro recall and leaves never predicted with ``z_leaf + sign * tau * log(prior)``, per
+    ``tau`` (``sign`` -1: the post-hoc adjustment; +1: the prior given back)."""
     targets = np.asarray(targets, dtype=np.int64)
     if targets.size == 0:
         raise ValueError("post-hoc adjustment needs validation images")
@@ -161,7 +156,7 @@ def _measure_taus(level_logits: Sequence[np.ndarray], targets: np.ndarray, leaf_
         raise ValueError(f"{leaf.shape[1]} leaf logits but {shift.shape[0]} leaf counts")
     rows = []
     for tau in taus:
-        levels = [*level_logits[:-1], leaf - tau * shift]
+        levels = [*level_logits[:-1], leaf + sign * tau * shift]
         pred = leaf_probs(levels, leaf_level_index, is_flat).argmax(axis=1)
         rows.append({"tau": tau, **measure(pred, targets, shift.shape[0])})
     return rows
