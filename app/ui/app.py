@@ -293,5 +293,8 @@ def _screenshot(app: QApplication, window, out: Path, timeout_s: int = 900) -> i
     window.allPredicted.connect(all_predicted)
     QTimer.singleShot(timeout_s * 1000, give_up)
     rc = app.exec()  # USER_ERROR when the window met an error (app.ui.alerts)
-    window.worker.stop()
+    if window.isVisible():  # an error ended the loop: the window's own clean-up (an opening still registering the
+        window.close()      # folder, the thread pools, the model thread) before Python exits under their feet
+    else:
+        window.worker.stop()
     return rc or state["rc"]
