@@ -212,6 +212,16 @@ def to_markdown(results: dict[str, Any]) -> str:
                   f"{', '.join(b.get('recall_zero') or []) or 'none'} |"
                   if b.get("status") == "ok" else f"| {regime} | {name} | {b.get('status')} | | | | |"
                   for regime, name, b in balanced]
+    studies = [(regime, r["study"]) for regime, rows in results["regimes"].items() for r in rows.values()
+               if r.get("study")]
+    if studies:
+        lines.append("")
+    for regime, st in studies:
+        from models.training.tune import versus_base_line
+
+        states = ", ".join(f"{n} {k.lower()}" for k, n in sorted((st.get("n_trials_by_state") or {}).items()))
+        vs = versus_base_line(st.get("vs_base")).removeprefix("[tune] ") or "no comparison with the base config"
+        lines.append(f"- {regime}, tuned: {st.get('n_trials')} trials ({states}); {vs}.")
     if len(results.get("seeds") or {}) > 1:
         lines += _seed_summary(results["seeds"])
     return "\n".join(lines) + "\n"
@@ -311,6 +321,10 @@ def _run_seed(work: Path, out: Path, results: dict[str, Any], by_regime: dict[st
         t0 = time.perf_counter()
         row = train_and_evaluate(cell, extra or [], options, config=config, reuse=reuse)
         rows[name] = _summary(row)
+        if extra is None:  # the study's own verdict: its best trial against the base config, on validation
+            summary = cell / "study" / "summary.json"
+            if summary.exists():
+                rows[name]["study"] = json.loads(summary.read_text(encoding="utf-8"))
         counts = train_counts(manifest)
         if row["status"] == "ok" and (cell / "eval" / "metrics.json").exists():
             per_class = json.loads((cell / "eval" / "metrics.json").read_text(encoding="utf-8")).get("per_class")

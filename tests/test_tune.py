@@ -227,3 +227,82 @@ def test_coverage_objective(tmp_path, dataset, capsys):
     history = list(csv.DictReader((out / "trials" / "0000" / "metrics.csv").open()))
     assert float(row["value"]) == max(float(h["val_coverage"]) for h in history)
     assert json.loads((out / "summary.json").read_text())["objective"] == "coverage"
+
+
+def test_paired_gain_calls_a_small_gain_a_tie_and_a_large_one_better():
+    import numpy as np
+
+    from models.training.tune import paired_gain
+
+    targets = np.repeat(np.arange(10), 30)  # 300 validation images, 30 of each leaf
+    base = targets.copy()
+    base[:150] = (targets[:150] + 1) % 10  # right on half of them
+    small, large = base.copy(), base.copy()
+    small[:10] = targets[:10]  # ten more right and six fewer, as two similar trials differ: +1.3 points
+    small[150:156] = (targets[150:156] + 2) % 10
+    large[:60] = targets[:60]  # sixty more right: +20 points
+    tie = paired_gain(base, small, targets)
+    assert tie["top1"]["delta"] == pytest.approx(4 / 300, abs=1e-5) and tie["top1"]["verdict"] == "tie"
+    assert tie["top1"]["ci"][0] <= 0 <= tie["top1"]["ci"][1]
+    better = paired_gain(base, large, targets)
+    assert better["top1"]["verdict"] == "better" and better["top1"]["ci"][0] > 0.1
+    assert better["macro_recall"]["verdict"] == "better" and better["macro_recall"]["base"] == pytest.approx(0.5)
+    assert paired_gain(large, base, targets)["top1"]["verdict"] == "worse"
+    same = paired_gain(base, base, targets)["top1"]
+    assert same["delta"] == 0 and same["ci"] == [0, 0] and same["verdict"] == "tie"
+
+
+def test_versus_base_compares_the_best_trial_with_trial_0_on_the_same_images():
+    import numpy as np
+
+    from models.training.tune import BASE_TRIAL_ATTR, versus_base, versus_base_line
+
+    targets = np.repeat(np.arange(6), 20)
+    base_pred = np.where(np.arange(120) < 60, (targets + 1) % 6, targets)
+    dist = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)}
+
+    def study_with(*trials):
+        study = optuna.create_study(direction="maximize")
+        study.set_user_attr(BASE_TRIAL_ATTR, 0)
+        for value, pred, tgt in trials:
+            attrs = {} if pred is None else {"val_pred": pred.tolist(), "val_targets": tgt.tolist()}
+            study.add_trial(optuna.trial.create_trial(params={"lr": 1e-3}, distributions=dist, value=value,
+                                                      user_attrs=attrs))
+        return study
+
+    vs = versus_base(study_with((0.5, base_pred, targets), (0.95, targets, targets)))
+    assert vs["base_trial"] == 0 and vs["best_trial"] == 1 and vs["n"] == 120 and vs["verdict"] == "better"
+    assert vs["top1"]["delta"] == pytest.approx(0.5) and vs["verdict_on"] == "top1"
+    assert "+50.0 points" in versus_base_line(vs) and "better on top1" in versus_base_line(vs)
+    assert versus_base(study_with((0.5, base_pred, targets), (0.95, targets, targets)), "hier_f1")["verdict_on"] == "top1"
+    near = base_pred.copy()
+    near[:2] = targets[:2]
+    vs = versus_base(study_with((0.5, base_pred, targets), (0.52, near, targets)), "macro_recall")
+    assert vs["verdict"] == "tie" and vs["verdict_on"] == "macro_recall" and "a tie on macro recall" in versus_base_line(vs)
+    assert versus_base(study_with((0.9, base_pred, targets), (0.5, targets, targets)))["verdict"] == "base"
+    # no comparison: a trial without the record (a study from before it), or other validation images
+    assert versus_base(study_with((0.5, None, None), (0.9, targets, targets))) is None
+    assert versus_base(study_with((0.5, base_pred, targets), (0.9, targets[:60], targets[:60]))) is None
+    assert versus_base_line(None) == ""
+
+
+def test_a_study_records_each_trials_validation_calls_and_compares_with_the_base(tmp_path, dataset):
+    from models.training.tune import TuneOptions, tune
+
+    out = tmp_path / "study"
+    lines: list[str] = []
+    study = tune(TuneOptions(data=[str(dataset)], out=out, overrides=TUNE_SETS, trials=2), log=lines.append)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    for t in study.trials:
+        pred, targets = t.user_attrs["val_pred"], t.user_attrs["val_targets"]
+        assert len(pred) == len(targets) > 0
+        # the record is the bundle's: its top-1 is the trial's value (the objective is top1)
+        assert sum(p == g for p, g in zip(pred, targets, strict=True)) / len(pred) == pytest.approx(t.value, abs=1e-4)
+    vs = json.loads((out / "summary.json").read_text())["vs_base"]
+    assert vs["base_trial"] == 0 and vs["best_trial"] == study.best_trial.number
+    header = (out / "best.yaml").read_text().splitlines()[1]
+    if vs["verdict"] == "base":
+        assert "the best trial is the base config" in header
+    else:
+        assert vs["n"] == len(study.trials[0].user_attrs["val_pred"]) and header.startswith("# best trial")
+    assert any(line.startswith("[tune] best trial") or "is the base config (trial 0)" in line for line in lines)

@@ -23,6 +23,13 @@ Each trial keeps its ``config.yaml`` and ``metrics.csv`` in ``DIR/trials/NNNN/``
 train the winner with ``fma-model train --config DIR/best.yaml``). The results are written to ``DIR``:
 ``best.yaml``, ``trials.csv``, ``summary.json`` and ``importance.png``.
 
+Each complete trial keeps the leaf it gave every validation image (the bundle's, an Optuna user attribute), so the
+results can say whether the best trial beats the base config (trial 0) by more than the validation images'
+noise: its Top-1 and macro recall against the base's, with paired 95 % bootstrap intervals over those images
+(:func:`versus_base`; ``summary.json``'s ``vs_base``, the log and ``best.yaml``'s first line). With a few hundred
+validation images a gain of a point or two is usually a tie: then the best trial's config is no evidence of a
+better recipe, only of a luckier draw.
+
 Optuna is an optional dependency (the ``tune`` extra); it is imported only here, inside the functions.
 """
 
@@ -38,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from models.atomic import write_text
@@ -52,6 +60,12 @@ OBJECTIVES: dict[str, str] = {"top1": "val_top1", "macro_recall": "val_macro_rec
 """Objective name -> the column of the loop's ``metrics.csv`` row it reads (always maximised)."""
 
 INSTALL_HINT = "Optuna is not installed; install it with: pip install 'fma-judge[tune]' (or: pip install 'optuna>=4')"
+
+
+BASE_TRIAL_ATTR = "base_trial"
+"""The study's user attribute naming the trial that ran the base config (0 in a study ``tune`` created)."""
+VAL_PRED_ATTR, VAL_TARGETS_ATTR = "val_pred", "val_targets"
+"""A trial's user attributes: the leaf its bundle gave each validation image, and those images' leaves."""
 
 
 class TuneError(ValueError):
@@ -301,6 +315,7 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
         settled, _choices = choose_settings(base_cfg, profile_data(samples.train, taxonomy),
                                              validation=bool(samples.val))
         study.enqueue_trial(base_params(settled.to_dict(), options.space, fixed))
+        study.set_user_attr(BASE_TRIAL_ATTR, 0)
         log("[tune] trial 0 is the base config, as train would run it")
     column = OBJECTIVES[options.objective]
 
@@ -311,15 +326,18 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
         log(f"[tune] trial {trial.number}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in trial.params.items()))
+        recorder = ValRecorder(options.val_metrics)
         try:
             result = train(cfg, options.data, folder / "run", base_dir=base_dir, log=lambda _m: None,
-                           progress=False, on_epoch=epoch_reporter(trial, column, optuna),
-                           val_metrics=options.val_metrics)
+                           progress=False, on_epoch=epoch_reporter(trial, column, optuna), val_metrics=recorder)
         finally:
             _keep_history(folder)
         final = _final_value(result.metrics, column)
         if final is None:
             raise TuneError(f"trial {trial.number}: no {column} (is the validation split empty?)")
+        if recorder.pred is not None:  # the last call is the bundle's validation
+            trial.set_user_attr(VAL_PRED_ATTR, recorder.pred.tolist())
+            trial.set_user_attr(VAL_TARGETS_ATTR, recorder.targets.tolist())
         return final
 
     started = time.monotonic()
@@ -334,6 +352,88 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
         write_results(study, base_cfg, out, options.objective, log)
     log(f"[tune] {len(study.trials)} trial(s) in the study, this run {time.monotonic() - started:.0f} s")
     return study
+
+
+class ValRecorder:
+    """The loop's ``val_metrics``, wrapped: it keeps the leaf given to each validation image at the latest call
+    (after training, the bundle's validation) and returns the wrapped callable's metrics (none without one)."""
+
+    def __init__(self, inner: ExtraMetrics | None) -> None:
+        self.inner = inner
+        self.pred: np.ndarray | None = None
+        self.targets: np.ndarray | None = None
+
+    def __call__(self, leaf_probs: Any, targets: Any) -> dict[str, float]:
+        self.pred = np.asarray(leaf_probs).argmax(axis=1).astype(np.int64)
+        self.targets = np.asarray(targets, dtype=np.int64)
+        return self.inner(leaf_probs, targets) if self.inner is not None else {}
+
+
+def paired_gain(pred_base: np.ndarray, pred_best: np.ndarray, targets: np.ndarray, *, n_boot: int = 1000,
+                seed: int = 0) -> dict[str, dict[str, Any]]:
+    """Top-1 and macro recall of ``pred_best`` minus ``pred_base`` on the same images, each with its paired 95 %
+    bootstrap interval (the images resampled together) and a verdict: ``better``/``worse`` when the interval
+    excludes 0, else ``tie``."""
+    from models.training.posthoc import measure
+
+    n_leaves = int(max(pred_base.max(), pred_best.max(), targets.max())) + 1
+    keys = ("top1", "macro_recall")
+    base, best = measure(pred_base, targets, n_leaves), measure(pred_best, targets, n_leaves)
+    rng = np.random.default_rng(seed)
+    diffs = {k: np.empty(n_boot) for k in keys}
+    for b in range(n_boot):
+        i = rng.integers(0, targets.size, targets.size)
+        a, c = measure(pred_base[i], targets[i], n_leaves), measure(pred_best[i], targets[i], n_leaves)
+        for k in keys:
+            diffs[k][b] = c[k] - a[k]
+    out: dict[str, dict[str, Any]] = {}
+    for k in keys:
+        low, high = (float(q) for q in np.quantile(diffs[k], [0.025, 0.975]))
+        verdict = "tie" if low <= 0.0 <= high else ("better" if low > 0 else "worse")
+        out[k] = {"base": round(base[k], 5), "best": round(best[k], 5), "delta": round(best[k] - base[k], 5),
+                  "ci": [round(low, 5), round(high, 5)], "verdict": verdict}
+    return out
+
+
+def versus_base(study: Any, objective: str = "top1") -> dict[str, Any] | None:
+    """The best trial against the base config's trial on the validation images (:func:`paired_gain`), or None
+    when the study has no base trial, or either trial has no complete validation record. The verdict is the
+    objective's when it is ``top1`` or ``macro_recall``, else top-1's (``verdict_on`` says which)."""
+    base_number = study.user_attrs.get(BASE_TRIAL_ATTR)
+    try:
+        best = study.best_trial
+    except ValueError:
+        return None
+    base = next((t for t in study.trials if t.number == base_number and t.value is not None), None)
+    if base is None:
+        return None
+    record: dict[str, Any] = {"base_trial": base.number, "best_trial": best.number}
+    if best.number == base.number:
+        return {**record, "verdict": "base"}
+    attrs = [(t.user_attrs.get(VAL_PRED_ATTR), t.user_attrs.get(VAL_TARGETS_ATTR)) for t in (base, best)]
+    if any(p is None for p, _t in attrs) or attrs[0][1] != attrs[1][1]:
+        return None  # a study from before the record, or other validation images
+    targets = np.asarray(attrs[0][1], dtype=np.int64)
+    gain = paired_gain(np.asarray(attrs[0][0], dtype=np.int64), np.asarray(attrs[1][0], dtype=np.int64), targets)
+    on = objective if objective in gain else "top1"
+    return {**record, "n": int(targets.size), **gain, "verdict_on": on, "verdict": gain[on]["verdict"]}
+
+
+def versus_base_line(vs: dict[str, Any] | None) -> str:
+    """One log line for :func:`versus_base` (an empty string without a comparison)."""
+    if vs is None:
+        return ""
+    if vs["verdict"] == "base":
+        return f"[tune] the best trial is the base config (trial {vs['base_trial']}): no trial beat it on validation"
+    t, m = vs["top1"], vs["macro_recall"]
+    name = vs["verdict_on"].replace("_", " ")
+    note = {"tie": f"a tie on {name}: within the noise of this many validation images, no evidence of a better recipe",
+            "better": f"better on {name} beyond the noise of the validation images",
+            "worse": f"worse on {name} than the base"}[vs["verdict"]]
+    return (f"[tune] best trial {vs['best_trial']} against the base config (trial {vs['base_trial']}) on {vs['n']} "
+            f"validation images: top-1 {100 * t['delta']:+.1f} points (paired 95 % CI {100 * t['ci'][0]:+.1f} to "
+            f"{100 * t['ci'][1]:+.1f}), macro recall {100 * m['delta']:+.1f} ({100 * m['ci'][0]:+.1f} to "
+            f"{100 * m['ci'][1]:+.1f}): {note}")
 
 
 def _fmt(v: Any) -> str:
@@ -385,12 +485,18 @@ def write_results(study: Any, base: TrainConfig, out: Path, objective: str, log:
     cfg = best_config(study, base)
     summary: dict[str, Any] = {"objective": objective, "direction": "maximize", "n_trials": len(trials),
                                "n_trials_by_state": states, "best_value": None, "best_trial": None,
-                               "best_params": None}
+                               "best_params": None, "vs_base": None}
     if cfg is not None:
+        vs = versus_base(study, objective)
         summary.update(best_value=study.best_value, best_trial=study.best_trial.number,
-                       best_params=study.best_trial.params)
+                       best_params=study.best_trial.params, vs_base=vs)
+        line = versus_base_line(vs)
+        if line:
+            log(line)
         text = f"# fma-model tune: the best trial ({objective} {study.best_value:.4f}, trial " \
                f"{study.best_trial.number} of study {study.study_name!r})\n"
+        if line:
+            text += "# " + line.removeprefix("[tune] ") + "\n"
         write_text(out / "best.yaml", text + yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     else:
         log("[tune] no trial has completed: no best.yaml")
@@ -427,5 +533,6 @@ def _importance_plot(study: Any, path: Path, log: Log) -> None:
     fig.savefig(path)
 
 
-__all__ = ["OBJECTIVES", "SEARCH_SPACE", "Param", "TuneError", "TuneOptions", "best_config",
-           "epoch_reporter", "suggest_config", "tune", "write_results"]
+__all__ = ["OBJECTIVES", "SEARCH_SPACE", "Param", "TuneError", "TuneOptions", "ValRecorder", "best_config",
+           "epoch_reporter", "paired_gain", "suggest_config", "tune", "versus_base", "versus_base_line",
+           "write_results"]
