@@ -306,3 +306,41 @@ def test_a_study_records_each_trials_validation_calls_and_compares_with_the_base
     else:
         assert vs["n"] == len(study.trials[0].user_attrs["val_pred"]) and header.startswith("# best trial")
     assert any(line.startswith("[tune] best trial") or "is the base config (trial 0)" in line for line in lines)
+
+
+def test_near_space_narrows_numbers_around_the_base_and_keeps_the_choices():
+    from models.training.tune import NEAR_FACTOR, SEARCH_SPACE, Param, near_space
+
+    base = {"lr": 0.0005, "weight_decay": 0.15, "loss.label_smoothing": 0.1, "augment.crop_scale": 0.9,
+            "network.head": "independent"}
+    space = {p.key: p for p in near_space(SEARCH_SPACE, base)}
+    wide = {p.key: p for p in SEARCH_SPACE}
+    assert (space["lr"].low, space["lr"].high) == pytest.approx((0.0005 / NEAR_FACTOR, 0.0005 * NEAR_FACTOR))
+    assert space["weight_decay"].high == wide["weight_decay"].high  # 0.45 clipped to the wide range's 0.2
+    assert (space["loss.label_smoothing"].low, space["loss.label_smoothing"].high) == pytest.approx((0.05, 0.15))
+    assert (space["augment.crop_scale"].low, space["augment.crop_scale"].high) == pytest.approx((0.775, 1.0))
+    assert space["network.head"] == wide["network.head"]  # a choice keeps every value
+    assert space["backbone_lr_scale"] == wide["backbone_lr_scale"]  # no base value: the whole range
+    (ints,) = near_space((Param("n", "int", 0, 10),), {"n": 5})
+    assert (ints.low, ints.high) == (2, 8)
+
+
+def test_a_near_study_draws_inside_the_narrowed_ranges_and_says_them(tmp_path, dataset):
+    from models.training.tune import NEAR_FACTOR, TuneOptions, tune
+
+    out = tmp_path / "near"
+    lines: list[str] = []
+    study = tune(TuneOptions(data=[str(dataset)], out=out, overrides=TUNE_SETS, trials=3), log=lines.append)
+    lr = TrainConfig().lr
+    low, high = lr / NEAR_FACTOR, min(3e-3, lr * NEAR_FACTOR)  # clipped to the wide range
+    assert all(low <= t.params["lr"] <= high for t in study.trials)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["space"] == "near" and summary["ranges"]["lr"] == pytest.approx([low, high])
+    assert any(line.startswith("[tune] space near: lr ") for line in lines)
+    wide = tune(TuneOptions(data=[str(dataset)], out=tmp_path / "wide", overrides=TUNE_SETS, trials=1,
+                            space_mode="wide"), log=lambda _m: None)
+    assert wide.user_attrs["space"] == "wide"
+    assert json.loads((tmp_path / "wide" / "summary.json").read_text())["ranges"]["lr"] == [1e-4, 3e-3]
+    with pytest.raises(SystemExit) as refused:  # argparse refuses another value
+        _tune(tmp_path / "x", dataset, "--space", "narrow")
+    assert refused.value.code == 2

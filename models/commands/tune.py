@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from models.commands.arguments import number, positive_int
-from models.training.tune import OBJECTIVES, TuneOptions, tune
+from models.training.tune import OBJECTIVES, SPACES, TuneOptions, tune
 
 _minutes = number(float, "a positive number of minutes", low=0, low_open=True)
 _purity = number(float, "a purity between 0 and 1 (exclusive)", low=0, high=1, low_open=True, high_open=True)
@@ -46,6 +46,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target-purity", type=_purity, metavar="P",
                    help="the purity per leaf for --objective coverage (e.g. 0.95); with another objective the "
                         "coverage is recorded in each trial's metrics.csv (val_coverage)")
+    p.add_argument("--space", choices=SPACES, default="near",
+                   help="near: each number searched around the base config's value (rates within a factor of 3, "
+                        "the others within a quarter of their range), the choices over all values; wide: every "
+                        "number over its whole range (default %(default)s)")
     p.add_argument("--storage", metavar="URL",
                    help="an Optuna storage URL (sqlite:///..., postgresql://...); several processes may share "
                         "one study (default: sqlite:///DIR/study.sqlite3)")
@@ -61,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     options = TuneOptions(data=args.data, out=Path(args.out), config=args.config, overrides=tuple(args.overrides),
                           trials=args.trials, budget_minutes=args.budget_minutes, objective=args.objective,
-                          storage=args.storage, study_name=args.study_name, resume=args.resume,
+                          storage=args.storage, study_name=args.study_name, resume=args.resume, space_mode=args.space,
                           val_metrics=coverage_metric(args.target_purity) if args.target_purity else None)
     study = tune(options, log=lambda m: print(m, flush=True))
     complete = [t for t in study.trials if t.state.name == "COMPLETE"]

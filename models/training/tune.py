@@ -3,7 +3,13 @@
 Every trial is one :func:`models.training.loop.train` run of the base config (``--config`` plus ``--set``) with
 values drawn from :data:`SEARCH_SPACE` by a seeded TPE sampler; the first trial of a new study is the base config
 itself, its "auto" keys settled by the data as ``train`` would (:func:`base_params`), so the best trial is never
-worse on validation than not tuning. The loop reports each epoch's validation metric
+worse on validation than not tuning. By default (``--space near``, :func:`near_space`) each number is searched
+around the base config's value, within a factor of :data:`NEAR_FACTOR` for the rates and a quarter of the wide
+range for the others, and the choices (head, loss, imbalance method, schedule, flips) over all their values;
+``--space wide`` searches every number over its whole range. On the grayscale long-tail regime of
+``python -m bench.regimes`` the wide space's random first trials reached 6-26 % validation Top-1 against the
+base's 44 %: an hour on a 2-core CPU is spent mostly far from anything good. TPE models the results from the
+:data:`STARTUP_TRIALS`-th trial on (Optuna's default is 10). The loop reports each epoch's validation metric
 to the trial (its ``on_epoch`` callback) and a median pruner stops a trial whose metric falls below the median
 of the earlier trials at the same epoch. A trial's value is the validation metric of the bundle it writes
 (its best epoch by validation top-1, after the leaf classifier's change of ``imbalance: posthoc`` or ``crt``):
@@ -26,9 +32,10 @@ train the winner with ``fma-model train --config DIR/best.yaml``). The results a
 Each complete trial keeps the leaf it gave every validation image (the bundle's, an Optuna user attribute), so the
 results can say whether the best trial beats the base config (trial 0) by more than the validation images'
 noise: its Top-1 and macro recall against the base's, with paired 95 % bootstrap intervals over those images
-(:func:`versus_base`; ``summary.json``'s ``vs_base``, the log and ``best.yaml``'s first line). With a few hundred
+(:func:`versus_base`; ``summary.json``'s ``vs_base``, the log and ``best.yaml``'s header). With a few hundred
 validation images a gain of a point or two is usually a tie: then the best trial's config is no evidence of a
-better recipe, only of a luckier draw.
+better recipe, only of a luckier draw. The interval does not allow for the best having been picked among many
+trials on these same images, so even "better" is optimistic; ``fma-model compare`` on test images is the final word.
 
 Optuna is an optional dependency (the ``tune`` extra); it is imported only here, inside the functions.
 """
@@ -41,7 +48,7 @@ import math
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +69,14 @@ OBJECTIVES: dict[str, str] = {"top1": "val_top1", "macro_recall": "val_macro_rec
 INSTALL_HINT = "Optuna is not installed; install it with: pip install 'fma-judge[tune]' (or: pip install 'optuna>=4')"
 
 
+SPACES = ("near", "wide")
+"""``--space``: numbers searched around the base config's values, or over their whole ranges."""
+NEAR_FACTOR = 3.0
+"""``near``: a number drawn on a log scale (the rates, the weight decay) stays within base / 3 .. base * 3."""
+NEAR_SHARE = 0.25
+"""``near``: another number stays within base -/+ this share of its wide range (clipped to the range)."""
+STARTUP_TRIALS = 4
+"""Trials drawn at random (after the base trial) before TPE models the results."""
 BASE_TRIAL_ATTR = "base_trial"
 """The study's user attribute naming the trial that ran the base config (0 in a study ``tune`` created)."""
 VAL_PRED_ATTR, VAL_TARGETS_ATTR = "val_pred", "val_targets"
@@ -144,7 +159,8 @@ class TuneOptions:
         storage: an Optuna storage URL (None: ``sqlite:///OUT/study.sqlite3``).
         study_name: the study's name in the storage.
         resume: continue the existing study (without it an existing study is refused).
-        space: the searched parameters.
+        space: the searched parameters, over their whole ranges.
+        space_mode: one of :data:`SPACES`: ``near`` narrows ``space``'s numbers around the base config's values.
         val_metrics: more per-epoch validation metrics for the loop (``coverage`` must come from here).
     """
 
@@ -159,6 +175,7 @@ class TuneOptions:
     study_name: str = "fma-tune"
     resume: bool = False
     space: Sequence[Param] = field(default_factory=lambda: SEARCH_SPACE)
+    space_mode: str = "near"
     val_metrics: ExtraMetrics | None = None
 
     @property
@@ -224,6 +241,27 @@ def base_params(base: dict[str, Any], space: Sequence[Param], fixed: set[str]) -
     return params
 
 
+def near_space(space: Sequence[Param], base: dict[str, Any]) -> tuple[Param, ...]:
+    """``space`` with each number's range narrowed around its value in ``base`` (:func:`base_params`' values):
+    ``log`` within a factor of :data:`NEAR_FACTOR`, ``float`` and ``int`` within :data:`NEAR_SHARE` of the range
+    on each side, clipped to the range. Choices, and keys without a base value, keep their whole range."""
+    out = []
+    for p in space:
+        value = base.get(p.key)
+        if p.kind == "choice" or value is None:
+            out.append(p)
+            continue
+        if p.kind == "log":
+            low, high = value / NEAR_FACTOR, value * NEAR_FACTOR
+        else:
+            width = (p.high - p.low) * NEAR_SHARE
+            low, high = value - width, value + width
+            if p.kind == "int":
+                low, high = math.floor(low), math.ceil(high)
+        out.append(replace(p, low=max(p.low, low), high=min(p.high, high)))
+    return tuple(out)
+
+
 def _final_value(metrics: dict[str, Any], column: str) -> float | None:
     """The objective on the bundle a trial wrote (its best epoch, after any post-hoc adjustment): the value of
     ``metrics.csv``'s ``val_KEY`` column is the bundle's ``KEY``, or ``KEY`` of the extra metrics."""
@@ -268,7 +306,7 @@ def _open_study(options: TuneOptions, optuna: Any, pruner: Any, seed: int) -> An
         study = optuna.create_study(study_name=options.study_name, storage=url, direction="maximize")
         study.set_user_attr("objective", options.objective)
     # A resumed study (or a second process) draws new values, not the first run's again.
-    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
+    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials), n_startup_trials=1 + STARTUP_TRIALS)
     study.pruner = pruner
     return study
 
@@ -293,6 +331,8 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
         raise TuneError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {options.objective!r}")
     if options.objective == "coverage" and options.val_metrics is None:
         raise TuneError("--objective coverage needs --target-purity P")
+    if options.space_mode not in SPACES:
+        raise TuneError(f"--space must be one of {', '.join(SPACES)}, got {options.space_mode!r}")
     base_cfg, base_dir = load_config(options.config, options.overrides)
     if base_cfg.taxonomy is not None and base_dir is not None and not Path(base_cfg.taxonomy).is_absolute():
         base_cfg.taxonomy = str((base_dir / base_cfg.taxonomy).resolve())  # best.yaml lives elsewhere
@@ -307,20 +347,24 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
     study = _open_study(options, optuna, pruner, base_cfg.seed)
     base = base_cfg.to_dict()
     fixed = fixed_keys(options.overrides)
-    if not study.trials:
-        # The first trial is the base config as `train` would run it (its "auto" keys settled by the data), so
-        # the study's best is never worse on validation than not tuning at all.
-        from models.training.inspection import choose_settings, profile_data
+    # The base config as `train` would run it (its "auto" keys settled by the data): the first trial of a new
+    # study, so the study's best is never worse on validation than not tuning at all, and the centre of `near`.
+    from models.training.inspection import choose_settings, profile_data
 
-        settled, _choices = choose_settings(base_cfg, profile_data(samples.train, taxonomy),
-                                             validation=bool(samples.val))
-        study.enqueue_trial(base_params(settled.to_dict(), options.space, fixed))
+    settled, _choices = choose_settings(base_cfg, profile_data(samples.train, taxonomy), validation=bool(samples.val))
+    base_values = base_params(settled.to_dict(), options.space, fixed)
+    space = tuple(options.space) if options.space_mode == "wide" else near_space(options.space, base_values)
+    if not study.trials:
+        study.enqueue_trial(base_values)
         study.set_user_attr(BASE_TRIAL_ATTR, 0)
         log("[tune] trial 0 is the base config, as train would run it")
+    study.set_user_attr("space", options.space_mode)
+    log(f"[tune] space {options.space_mode}: " + ", ".join(
+        f"{p.key} {_fmt(p.low)}..{_fmt(p.high)}" for p in space if p.kind != "choice" and p.key not in fixed))
     column = OBJECTIVES[options.objective]
 
     def objective(trial: Any) -> float:
-        values = suggest_config(trial, base, options.space, fixed)
+        values = suggest_config(trial, base, space, fixed)
         cfg = TrainConfig.from_dict(values, source=f"trial {trial.number}")
         folder = out / "trials" / f"{trial.number:04d}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -349,7 +393,7 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
                        catch=(RuntimeError, ValueError, AssertionError),
                        callbacks=[lambda s, t: log(_trial_line(t))])
     finally:
-        write_results(study, base_cfg, out, options.objective, log)
+        write_results(study, base_cfg, out, options.objective, log, space)
     log(f"[tune] {len(study.trials)} trial(s) in the study, this run {time.monotonic() - started:.0f} s")
     return study
 
@@ -428,7 +472,8 @@ def versus_base_line(vs: dict[str, Any] | None) -> str:
     t, m = vs["top1"], vs["macro_recall"]
     name = vs["verdict_on"].replace("_", " ")
     note = {"tie": f"a tie on {name}: within the noise of this many validation images, no evidence of a better recipe",
-            "better": f"better on {name} beyond the noise of the validation images",
+            "better": f"better on {name} beyond the noise of the validation images (before allowing for "
+                      "picking the best of many trials on them: confirm with fma-model compare on test images)",
             "worse": f"worse on {name} than the base"}[vs["verdict"]]
     return (f"[tune] best trial {vs['best_trial']} against the base config (trial {vs['base_trial']}) on {vs['n']} "
             f"validation images: top-1 {100 * t['delta']:+.1f} points (paired 95 % CI {100 * t['ci'][0]:+.1f} to "
@@ -466,7 +511,8 @@ def best_config(study: Any, base: TrainConfig) -> TrainConfig | None:
     return TrainConfig.from_dict(data, source="best trial")
 
 
-def write_results(study: Any, base: TrainConfig, out: Path, objective: str, log: Log = print) -> None:
+def write_results(study: Any, base: TrainConfig, out: Path, objective: str, log: Log = print,
+                  space: Sequence[Param] = ()) -> None:
     """``trials.csv``, ``summary.json``, ``best.yaml`` (after a complete trial) and ``importance.png``."""
     trials = study.trials
     keys = sorted({k for t in trials for k in t.params})
@@ -485,7 +531,8 @@ def write_results(study: Any, base: TrainConfig, out: Path, objective: str, log:
     cfg = best_config(study, base)
     summary: dict[str, Any] = {"objective": objective, "direction": "maximize", "n_trials": len(trials),
                                "n_trials_by_state": states, "best_value": None, "best_trial": None,
-                               "best_params": None, "vs_base": None}
+                               "best_params": None, "vs_base": None, "space": study.user_attrs.get("space"),
+                               "ranges": {p.key: [p.low, p.high] for p in space if p.kind != "choice"}}
     if cfg is not None:
         vs = versus_base(study, objective)
         summary.update(best_value=study.best_value, best_trial=study.best_trial.number,
@@ -533,6 +580,6 @@ def _importance_plot(study: Any, path: Path, log: Log) -> None:
     fig.savefig(path)
 
 
-__all__ = ["OBJECTIVES", "SEARCH_SPACE", "Param", "TuneError", "TuneOptions", "ValRecorder", "best_config",
-           "epoch_reporter", "paired_gain", "suggest_config", "tune", "versus_base", "versus_base_line",
+__all__ = ["NEAR_FACTOR", "NEAR_SHARE", "OBJECTIVES", "SEARCH_SPACE", "SPACES", "STARTUP_TRIALS", "Param", "TuneError", "TuneOptions", "ValRecorder", "best_config",
+           "epoch_reporter", "near_space", "paired_gain", "suggest_config", "tune", "versus_base", "versus_base_line",
            "write_results"]
