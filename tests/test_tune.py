@@ -273,7 +273,7 @@ def test_versus_base_compares_the_best_trial_with_trial_0_on_the_same_images():
     vs = versus_base(study_with((0.5, base_pred, targets), (0.95, targets, targets)))
     assert vs["base_trial"] == 0 and vs["best_trial"] == 1 and vs["n"] == 120 and vs["verdict"] == "better"
     assert vs["top1"]["delta"] == pytest.approx(0.5) and vs["verdict_on"] == "top1"
-    assert "+50.0 points" in versus_base_line(vs) and "better on top1" in versus_base_line(vs)
+    assert "+50.0 points" in versus_base_line(vs) and "ahead on top1" in versus_base_line(vs)
     assert versus_base(study_with((0.5, base_pred, targets), (0.95, targets, targets)), "hier_f1")["verdict_on"] == "top1"
     near = base_pred.copy()
     near[:2] = targets[:2]
@@ -286,13 +286,24 @@ def test_versus_base_compares_the_best_trial_with_trial_0_on_the_same_images():
     assert versus_base_line(None) == ""
 
 
-def test_a_study_records_each_trials_validation_calls_and_compares_with_the_base(tmp_path, dataset):
+def test_a_study_records_each_trials_validation_calls_and_compares_with_the_base(tmp_path, dataset, monkeypatch):
+    import models.training.tune as tune_module
     from models.training.tune import TuneOptions, tune
 
+    calls: list[int] = []
+
+    class Counting(tune_module.ValRecorder):
+        def __call__(self, leaf_probs, targets):
+            calls.append(len(targets))
+            return super().__call__(leaf_probs, targets)
+
+    monkeypatch.setattr(tune_module, "ValRecorder", Counting)
     out = tmp_path / "study"
     lines: list[str] = []
-    study = tune(TuneOptions(data=[str(dataset)], out=out, overrides=TUNE_SETS, trials=2), log=lines.append)
+    study = tune(TuneOptions(data=[str(dataset)], out=out, overrides=[*TUNE_SETS, "epochs=2"], trials=2),
+                 log=lines.append)
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    assert len(calls) == 2 * 3  # per trial: each epoch's validation, then the bundle's; the record is the last
     for t in study.trials:
         pred, targets = t.user_attrs["val_pred"], t.user_attrs["val_targets"]
         assert len(pred) == len(targets) > 0
@@ -337,10 +348,14 @@ def test_a_near_study_draws_inside_the_narrowed_ranges_and_says_them(tmp_path, d
     summary = json.loads((out / "summary.json").read_text())
     assert summary["space"] == "near" and summary["ranges"]["lr"] == pytest.approx([low, high])
     assert any(line.startswith("[tune] space near: lr ") for line in lines)
-    wide = tune(TuneOptions(data=[str(dataset)], out=tmp_path / "wide", overrides=TUNE_SETS, trials=1,
+    assert "network.head_dim" not in summary["ranges"]
+    wide = tune(TuneOptions(data=[str(dataset)], out=tmp_path / "wide", overrides=[*TUNE_SETS, "lr=0.001"], trials=1,
                             space_mode="wide"), log=lambda _m: None)
-    assert wide.user_attrs["space"] == "wide"
-    assert json.loads((tmp_path / "wide" / "summary.json").read_text())["ranges"]["lr"] == [1e-4, 3e-3]
+    assert wide.user_attrs["space"] == "wide" and "lr" not in wide.trials[0].params
+    ranges = json.loads((tmp_path / "wide" / "summary.json").read_text())["ranges"]
+    assert "lr" not in ranges and ranges["weight_decay"] == [1e-3, 0.2]  # a key fixed with --set is not searched
+    # a study keeps its space: resuming it with the other is refused (one line, exit 2)
+    assert _tune(tmp_path / "wide", dataset, "--trials", "1", "--resume") == 2
     with pytest.raises(SystemExit) as refused:  # argparse refuses another value
         _tune(tmp_path / "x", dataset, "--space", "narrow")
     assert refused.value.code == 2

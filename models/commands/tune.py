@@ -47,8 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the purity per leaf for --objective coverage (e.g. 0.95); with another objective the "
                         "coverage is recorded in each trial's metrics.csv (val_coverage)")
     p.add_argument("--space", choices=SPACES, default="near",
-                   help="near: each number searched around the base config's value (rates within a factor of 3, "
-                        "the others within a quarter of their range), the choices over all values; wide: every "
+                   help="near: each number searched around the base config's value (rates and weight decay within "
+                        "a factor of 3, the others within a quarter of their range), the choices over all values; "
+                        "wide: every "
                         "number over its whole range (default %(default)s)")
     p.add_argument("--storage", metavar="URL",
                    help="an Optuna storage URL (sqlite:///..., postgresql://...); several processes may share "

@@ -4,12 +4,15 @@ Every trial is one :func:`models.training.loop.train` run of the base config (``
 values drawn from :data:`SEARCH_SPACE` by a seeded TPE sampler; the first trial of a new study is the base config
 itself, its "auto" keys settled by the data as ``train`` would (:func:`base_params`), so the best trial is never
 worse on validation than not tuning. By default (``--space near``, :func:`near_space`) each number is searched
-around the base config's value, within a factor of :data:`NEAR_FACTOR` for the rates and a quarter of the wide
-range for the others, and the choices (head, loss, imbalance method, schedule, flips) over all their values;
+around the base config's value, within a factor of :data:`NEAR_FACTOR` for the rates and the weight decay and a
+quarter of the wide range for the others, and the choices (head, loss, imbalance method, schedule, flips) over all
+their values (a number searched only under a choice the base does not make, such as ``warmup_epochs`` under
+``onecycle``, keeps its whole range);
 ``--space wide`` searches every number over its whole range. On the grayscale long-tail regime of
-``python -m bench.regimes`` the wide space's random first trials reached 6-26 % validation Top-1 against the
-base's 44 %: an hour on a 2-core CPU is spent mostly far from anything good. TPE models the results from the
-:data:`STARTUP_TRIALS`-th trial on (Optuna's default is 10). The loop reports each epoch's validation metric
+``python -m bench.regimes`` the wide space's nine random first trials reached 6-20 % validation Top-1 against the
+base's 44 %: an hour on a 2-core CPU is spent mostly far from anything good. TPE models the results once the base
+trial and :data:`STARTUP_TRIALS` random ones have finished (complete or pruned), from trial 5 on (Optuna's
+default waits for 10). A study keeps the space it was created with: ``--resume`` with another is refused. The loop reports each epoch's validation metric
 to the trial (its ``on_epoch`` callback) and a median pruner stops a trial whose metric falls below the median
 of the earlier trials at the same epoch. A trial's value is the validation metric of the bundle it writes
 (its best epoch by validation top-1, after the leaf classifier's change of ``imbalance: posthoc`` or ``crt``):
@@ -29,13 +32,16 @@ Each trial keeps its ``config.yaml`` and ``metrics.csv`` in ``DIR/trials/NNNN/``
 train the winner with ``fma-model train --config DIR/best.yaml``). The results are written to ``DIR``:
 ``best.yaml``, ``trials.csv``, ``summary.json`` and ``importance.png``.
 
-Each complete trial keeps the leaf it gave every validation image (the bundle's, an Optuna user attribute), so the
+Each complete trial keeps the leaf its trained model gave every validation image (the bundle's weights before
+any float16 saving, image only; an Optuna user attribute), so the
 results can say whether the best trial beats the base config (trial 0) by more than the validation images'
 noise: its Top-1 and macro recall against the base's, with paired 95 % bootstrap intervals over those images
 (:func:`versus_base`; ``summary.json``'s ``vs_base``, the log and ``best.yaml``'s header). With a few hundred
 validation images a gain of a point or two is usually a tie: then the best trial's config is no evidence of a
-better recipe, only of a luckier draw. The interval does not allow for the best having been picked among many
-trials on these same images, so even "better" is optimistic; ``fma-model compare`` on test images is the final word.
+better recipe, only of a luckier draw. The interval covers only which validation images were drawn: not the
+training seed's variance, and not the best having been picked among many trials on these same images (its gain is
+never negative on its own objective), so even "better" is optimistic; train it and run ``fma-model compare`` on
+test images, over several seeds where it matters.
 
 Optuna is an optional dependency (the ``tune`` extra); it is imported only here, inside the functions.
 """
@@ -302,9 +308,13 @@ def _open_study(options: TuneOptions, optuna: Any, pruner: Any, seed: int) -> An
         if study.user_attrs.get("objective") not in (None, options.objective):
             raise TuneError(f"the study {options.study_name!r} maximises {study.user_attrs['objective']}, "
                             f"not {options.objective}")
+        if study.user_attrs.get("space") not in (None, options.space_mode):
+            raise TuneError(f"the study {options.study_name!r} searches the {study.user_attrs['space']} space, "
+                            f"not {options.space_mode}: resume it with --space {study.user_attrs['space']}")
     else:
         study = optuna.create_study(study_name=options.study_name, storage=url, direction="maximize")
         study.set_user_attr("objective", options.objective)
+    study.set_user_attr("space", options.space_mode)
     # A resumed study (or a second process) draws new values, not the first run's again.
     study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials), n_startup_trials=1 + STARTUP_TRIALS)
     study.pruner = pruner
@@ -358,9 +368,9 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
         study.enqueue_trial(base_values)
         study.set_user_attr(BASE_TRIAL_ATTR, 0)
         log("[tune] trial 0 is the base config, as train would run it")
-    study.set_user_attr("space", options.space_mode)
+    space = tuple(p for p in space if p.key not in fixed)
     log(f"[tune] space {options.space_mode}: " + ", ".join(
-        f"{p.key} {_fmt(p.low)}..{_fmt(p.high)}" for p in space if p.kind != "choice" and p.key not in fixed))
+        f"{p.key} {_fmt(p.low)}..{_fmt(p.high)}" for p in space if p.kind != "choice"))
     column = OBJECTIVES[options.objective]
 
     def objective(trial: Any) -> float:
@@ -416,17 +426,19 @@ class ValRecorder:
 def paired_gain(pred_base: np.ndarray, pred_best: np.ndarray, targets: np.ndarray, *, n_boot: int = 1000,
                 seed: int = 0) -> dict[str, dict[str, Any]]:
     """Top-1 and macro recall of ``pred_best`` minus ``pred_base`` on the same images, each with its paired 95 %
-    bootstrap interval (the images resampled together) and a verdict: ``better``/``worse`` when the interval
-    excludes 0, else ``tie``."""
+    bootstrap interval and a verdict: ``better``/``worse`` when the interval excludes 0, else ``tie``. The images
+    are resampled together (paired) and within each leaf, so every resample holds every leaf as often as the
+    images do (a leaf with two validation images is not dropped from the macro recall)."""
     from models.training.posthoc import measure
 
     n_leaves = int(max(pred_base.max(), pred_best.max(), targets.max())) + 1
     keys = ("top1", "macro_recall")
     base, best = measure(pred_base, targets, n_leaves), measure(pred_best, targets, n_leaves)
     rng = np.random.default_rng(seed)
+    by_leaf = [np.flatnonzero(targets == k) for k in np.unique(targets)]
     diffs = {k: np.empty(n_boot) for k in keys}
     for b in range(n_boot):
-        i = rng.integers(0, targets.size, targets.size)
+        i = np.concatenate([rng.choice(idx, idx.size) for idx in by_leaf])
         a, c = measure(pred_base[i], targets[i], n_leaves), measure(pred_best[i], targets[i], n_leaves)
         for k in keys:
             diffs[k][b] = c[k] - a[k]
@@ -472,8 +484,8 @@ def versus_base_line(vs: dict[str, Any] | None) -> str:
     t, m = vs["top1"], vs["macro_recall"]
     name = vs["verdict_on"].replace("_", " ")
     note = {"tie": f"a tie on {name}: within the noise of this many validation images, no evidence of a better recipe",
-            "better": f"better on {name} beyond the noise of the validation images (before allowing for "
-                      "picking the best of many trials on them: confirm with fma-model compare on test images)",
+            "better": f"ahead on {name} beyond the noise of these validation images, but picked as the best of "
+                      "many trials on them and one training seed: confirm with fma-model compare on test images",
             "worse": f"worse on {name} than the base"}[vs["verdict"]]
     return (f"[tune] best trial {vs['best_trial']} against the base config (trial {vs['base_trial']}) on {vs['n']} "
             f"validation images: top-1 {100 * t['delta']:+.1f} points (paired 95 % CI {100 * t['ci'][0]:+.1f} to "
