@@ -347,3 +347,37 @@ def test_engine_judges_a_trained_bundle_put_under_work_trained_instead_of_random
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     res = json.loads((tmp_path / "engine.json").read_text(encoding="utf-8"))["results"]["resnet50_cbam"]
     assert res["trained"] is None and "no longer given" in run.stdout + run.stderr
+
+
+def test_node_ceiling_counts_what_the_unknown_filter_and_the_flips_leave(taxonomy):
+    """bench.node_ceiling: a known image the unknown filter flags can never have a determined node (today), so the
+    "nothing flagged" rows take it; averaging passes uses every pass it names."""
+    import numpy as np
+
+    from bench.node_ceiling import ceilings, to_markdown
+
+    n_leaves = len(taxonomy.leaves)
+    truth = np.arange(2000) % n_leaves
+    sure = np.full((2000, n_leaves), 1e-6)
+    sure[np.arange(2000), truth] = 0.999
+    sure /= sure.sum(axis=1, keepdims=True)
+    flagged = np.arange(2000) % 10 == 0  # one known image in ten flagged, all of them right
+    unsure = np.full_like(sure, 1.0 / n_leaves)  # a flipped pass that knows nothing
+    probs = {"none": sure, "h": unsure, "v": sure, "hv": sure}
+    rows = ceilings(taxonomy, 0.99, probs, flagged, truth, [1, 2])
+    by = {(r["passes"], r["flags"]): r for r in rows}
+    assert by[1, "flagged kept out (today)"]["level_1"]["best_coverage"] == pytest.approx(0.9)
+    assert by[1, "nothing flagged"]["level_1"]["best_coverage"] == pytest.approx(1.0)
+    assert by[1, "nothing flagged"]["leaf_top1"] == 1.0
+    # two passes: the mean of the sure pass and the one that knows nothing is still right, less confident
+    assert by[2, "nothing flagged"]["leaf_top1"] == 1.0
+    assert "| 2 | nothing flagged | 100.0 % |" in to_markdown(rows, 0.1) and "10.00 %" in to_markdown(rows, 0.1)
+
+
+def test_regimes_prints_the_tuned_rows_study_verdict():
+    from bench import regimes
+
+    study = {"n_trials": 41, "n_trials_by_state": {"COMPLETE": 7, "PRUNED": 34},
+             "vs_base": {"base_trial": 0, "best_trial": 0, "verdict": "base"}}
+    table = regimes.to_markdown({"regimes": {"tail": {"tuned": {"status": "ok", "top1": 0.38, "study": study}}}})
+    assert "- tail, tuned: 41 trials (7 complete, 34 pruned); the best trial is the base config (trial 0)" in table
