@@ -215,10 +215,10 @@ def to_markdown(results: dict[str, Any]) -> str:
     studies = [(regime, r["study"]) for regime, rows in results["regimes"].items() for r in rows.values()
                if r.get("study")]
     if studies:
-        lines.append("")
-    for regime, st in studies:
         from models.training.tune import versus_base_line
 
+        lines.append("")
+    for regime, st in studies:
         states = ", ".join(f"{n} {k.lower()}" for k, n in sorted((st.get("n_trials_by_state") or {}).items()))
         vs = versus_base_line(st.get("vs_base")).removeprefix("[tune] ") or "no comparison with the base config"
         lines.append(f"- {regime}, tuned: {st.get('n_trials')} trials ({states}); {vs}.")

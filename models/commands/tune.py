@@ -49,8 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", choices=SPACES, default="near",
                    help="near: each number searched around the base config's value (rates and weight decay within "
                         "a factor of 3, the others within a quarter of their range), the choices over all values; "
-                        "wide: every "
-                        "number over its whole range (default %(default)s)")
+                        "wide: every number over its whole range (default %(default)s)")
     p.add_argument("--storage", metavar="URL",
                    help="an Optuna storage URL (sqlite:///..., postgresql://...); several processes may share "
                         "one study (default: sqlite:///DIR/study.sqlite3)")
