@@ -28,7 +28,7 @@ TEST = ["--per-class", "40", "--seed", "11", "--unknown-classes", "3", "--unknow
         "0.3", "--split", "0,0,1"]
 
 
-def _render(folder: Path, args: list[str]) -> None:
+def render_set(folder: Path, args: list[str]) -> None:
     from models.commands.cli import main as fma_model
 
     if not (folder / "manifest.csv").is_file() and fma_model(["synth", str(folder), "--workers", "2", *args]) != 0:
@@ -61,7 +61,7 @@ def _outputs(predictor: Any, folder: Path, taxonomy: Any) -> Any:
     return data
 
 
-def _node_frontier(taxonomy: Any, target: float, sets: dict[str, Any]) -> dict[str, dict[str, float]]:
+def node_frontier(taxonomy: Any, target: float, sets: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Per set and group/subgroup level: the share of images the unknown detector lets through whose node at that
     level is right, and the most known images one threshold on the node's confidence could take there at the target
     purity, fitted on the very images it is judged on (:func:`risk_control.plug_in_frontier`): the ceiling of the
@@ -176,10 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     predictor = Predictor(bundle, batch_size=32)
     calib_dir, test_dir = args.calib or args.work / f"calib{args.per_class}", args.work / "test11"
     if args.calib is None:
-        _render(calib_dir, ["--per-class", str(args.per_class), "--unknown-per-class", str(args.per_class // 5), *CALIB])
+        render_set(calib_dir, ["--per-class", str(args.per_class), "--unknown-per-class", str(args.per_class // 5), *CALIB])
     elif not (calib_dir / "manifest.csv").is_file():
         raise SystemExit(f"--calib {calib_dir}: no manifest.csv there")
-    _render(test_dir, TEST)
+    render_set(test_dir, TEST)
     log("[coverage] predicting the calibration set")
     calib = _outputs(predictor, calib_dir, taxonomy)
     log("[coverage] predicting the test set")
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"{own['coverage']:.3f} |")
         log(lines[-1])
     results["table"] = lines
-    results["node_frontier"] = _node_frontier(taxonomy, target, {"calibration": calib, "test": test})
+    results["node_frontier"] = node_frontier(taxonomy, target, {"calibration": calib, "test": test})
     results["node_promises"] = _node_promises(taxonomy, target, fitted["ltt_global_3_starts"][0], calib, test)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "coverage_methods.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -124,14 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
-    from bench.coverage_methods import TEST, _render
+    from bench.coverage_methods import TEST, render_set
     from models.bundle.io import load_bundle
     from models.data.manifest import read_manifest
     from models.inference.collect import collect_outputs
     from models.inference.predictor import Predictor
 
     if not args.data.is_file():
-        _render(args.data.parent, TEST)
+        render_set(args.data.parent, TEST)
     bundle = load_bundle(args.bundle)
     taxonomy = bundle.manifest.taxonomy
     predictor = Predictor(bundle, batch_size=32)

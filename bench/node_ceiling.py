@@ -1,7 +1,7 @@
 """``python -m bench.node_ceiling [--bundle B] [--data DIR] [--flips 1,2,4] [--out DIR]``: issue #17's ceiling, probed.
 
 Issue #17 asks for group and subgroup determined on >= 0.90 of the images at purity 0.99. The most any threshold on
-a level's confidence can take (:func:`bench.coverage_methods._node_frontier`, fitted on the judged images
+a level's confidence can take (:func:`bench.coverage_methods.node_frontier`, fitted on the judged images
 themselves) bounds every calibration procedure; this benchmark asks what moves that bound, side by side on the same
 images:
 
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from bench.common import ROOT, log, write_result
-from bench.coverage_methods import TEST, _node_frontier, _render
+from bench.coverage_methods import TEST, node_frontier, render_set
 
 FLIPS = {1: ("none",), 2: ("none", "h"), 4: ("none", "h", "v", "hv")}
 """The passes averaged for each ``--flips`` value."""
@@ -75,7 +75,7 @@ def ceilings(taxonomy: Any, target: float, probs: dict[str, np.ndarray], flagged
         top1 = float((mean.argmax(axis=1) == targets)[known].mean())
         for rule, flags in (("flagged kept out (today)", flagged), ("nothing flagged", np.zeros_like(flagged))):
             name = f"{n} pass(es), {rule}"
-            frontier = _node_frontier(taxonomy, target, {name: CalibrationData(mean, targets, flags)})
+            frontier = node_frontier(taxonomy, target, {name: CalibrationData(mean, targets, flags)})
             rows.append({"passes": n, "flags": rule, "leaf_top1": round(top1, 4),
                          **{f"level_{k}": frontier[f"{name}, level {k}"] for k in range(len(taxonomy.level_sizes) - 1)}})
     return rows
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     target = bundle.manifest.calibration.target_purity
     folder = args.data or args.work / "test11"
     if args.data is None:
-        _render(folder, TEST)
+        render_set(folder, TEST)
     elif not (folder / "manifest.csv").is_file():
         raise SystemExit(f"--data {folder}: no manifest.csv there")
     samples = read_manifest(folder / "manifest.csv", taxonomy, verify_images=False).samples
