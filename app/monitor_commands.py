@@ -112,6 +112,9 @@ def recalibrate_main(argv: list[str]) -> int:
     parser.add_argument("--ltt-starts", type=int, metavar="K",
                         help="ltt's starting points (default: the bundle's current calibration's; 1 for an ltt calibration "
                              "that does not record them, made when one start was the only kind)")
+    parser.add_argument("--flagged-climb", action=argparse.BooleanOptionalAction, default=None,
+                        help="let images flagged as possible unknowns have their group or subgroup determined "
+                             "(default: as the bundle's current calibration does)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     try:
@@ -171,6 +174,7 @@ def _recalibrate(args: argparse.Namespace) -> int:
             min_support=keep(args.min_support, now and now.min_support, defaults.min_support),
             method=keep(args.method, now and (now.method or "per-leaf"), defaults.method),
             ltt_starts=keep(args.ltt_starts, now and now.starts_used, defaults.ltt_starts),
+            flagged_climb=keep(args.flagged_climb, now and now.flagged_climb, defaults.flagged_climb),
             bound=keep(None, now and now.bound, defaults.bound),
             confidence=keep(None, now and now.confidence, defaults.confidence),
             unknown_fpr=keep(None, now and now.unknown_fpr, defaults.unknown_fpr),

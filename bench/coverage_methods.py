@@ -26,6 +26,9 @@ from bench.common import ROOT, ROUTING_DEMO, log, write_result
 CALIB = ["--seed", "3", "--unknown-classes", "3", "--split", "0,1,0", "--difficulty", "0.3"]
 TEST = ["--per-class", "40", "--seed", "11", "--unknown-classes", "3", "--unknown-per-class", "27", "--difficulty",
         "0.3", "--split", "0,0,1"]
+NEVER_SEEN = ["--per-class", "40", "--seed", "2", "--unknown-types", "hair_loop,burn_mark,delamination_blister",
+              "--unknown-per-class", "27", "--difficulty", "0.3"]
+"""The demo's seed-2 test set (``resources/demo/README.md``): its unknown kinds are in no training or calibration set."""
 
 
 def render_set(folder: Path, args: list[str]) -> None:
@@ -113,44 +116,70 @@ def _union_fit(taxonomy: Any, cut: np.ndarray, data: Any, target: float, starts:
     return out
 
 
-def _node_promises(taxonomy: Any, target: float, leaf_cut: float | None, calib: Any, test: Any) -> dict[str, Any]:
-    """The group and subgroup thresholds under the product's promise (each level's determined images) and under a
-    promise over the union (a level and everything deeper), three starts each, judged on the test set: the share
-    of known images with group and subgroup determined, the purity of that union, and of the images whose deepest
-    determined node is the subgroup or the group."""
+def _node_promises(taxonomy: Any, target: float, leaf_cut: float | None, calib: Any, test: Any,
+                   never_seen: Any = None) -> dict[str, Any]:
+    """The group and subgroup thresholds under three rules, three starts each, fitted on ``calib`` and judged on
+    ``test`` (and on ``never_seen``, a set whose unknown images are of kinds the calibration set lacks, when given):
+
+    * ``each level`` (the product's promise): per level, over the images that climb to it, flagged images left out;
+    * ``union``: per level, over the images determined there *or deeper*;
+    * ``each level, flagged climb``: the product's promise with the images the unknown detector flags climbing too
+      (their leaf never determined; an image outside the tree counts as wrong), so a flag no longer costs a known
+      image its group and subgroup.
+
+    Per rule and set: the share of known images with group and subgroup determined; the purity of the images
+    determined at the subgroup or deeper and of those whose deepest determined node is the subgroup or the group,
+    each counting an image outside the tree as wrong; and how many images outside the tree got a determined node."""
     from models.calibration.ltt import node_thresholds
-    from models.routing.policy import Calibration, determined_batch
+    from models.routing.policy import Calibration
 
     cut = np.full(len(taxonomy.leaves), np.inf if leaf_cut is None else leaf_cut)
-    _, fits = node_thresholds(calib.probs, calib.targets, calib.flagged, taxonomy, dict.fromkeys(taxonomy.leaves, leaf_cut),
-                              target=target, confidence=0.95, starts=3)
-    rules = {"each level": {k: f.threshold for k, f in fits.items()},
-             "union": _union_fit(taxonomy, cut, calib, target, starts=3)}
-    best = np.asarray(test.probs).argmax(axis=1)  # the predicted leaf, whose path is judged
-    known = test.targets >= 0
-    truth = np.where(known, test.targets, 0)
+    leaf_cuts = dict.fromkeys(taxonomy.leaves, leaf_cut)
+
+    def each_level(climb: bool) -> dict[int, float | None]:
+        _, fits = node_thresholds(calib.probs, calib.targets, calib.flagged, taxonomy, leaf_cuts, target=target,
+                                  confidence=0.95, starts=3, flagged_climb=climb)
+        return {k: f.threshold for k, f in fits.items()}
+
+    rules = {"each level": (each_level(False), False), "union": (_union_fit(taxonomy, cut, calib, target, starts=3), False),
+             "each level, flagged climb": (each_level(True), True)}
     out: dict[str, Any] = {}
-    flags = [("possible_unknown",) if f else () for f in test.flagged]
-    for name, thresholds in rules.items():  # each image's determined node by the product's climbing rule
-        cal = Calibration(thresholds=dict.fromkeys(taxonomy.leaves, leaf_cut),
+    for name, (thresholds, climb) in rules.items():
+        cal = Calibration(thresholds=leaf_cuts, flagged_climb=climb,
                           node_thresholds={node: t for k, t in thresholds.items() for node in taxonomy.levels[k]
                                            if not taxonomy.node(node).is_leaf})
-        _, level = determined_batch(cal, taxonomy, test.probs, flags)
-
-        def purity(mask: np.ndarray, k: int) -> float:
-            right = taxonomy.leaf_level_index[best, k] == taxonomy.leaf_level_index[truth, k]
-            return round(float(right[mask].mean()), 4) if mask.any() else float("nan")
-
-        union = known & (level >= 1)
-        out[name] = {"thresholds": thresholds, "group_and_subgroup": round(float(union.sum() / known.sum()), 4),
-                     "union_purity": purity(union, 1), "subgroup_only": int((known & (level == 1)).sum()),
-                     "subgroup_only_purity": purity(known & (level == 1), 1),
-                     "group_only": int((known & (level == 0)).sum()), "group_only_purity": purity(known & (level == 0), 0)}
-        log(f"[coverage] node promise over {name}: group and subgroup determined for {out[name]['group_and_subgroup']:.3f}"
-            f" of the known test images (subgroup purity {out[name]['union_purity']}); subgroup the deepest "
-            f"{out[name]['subgroup_only']} (purity {out[name]['subgroup_only_purity']}), group the deepest "
-            f"{out[name]['group_only']} (purity {out[name]['group_only_purity']})")
+        out[name] = {"thresholds": thresholds, **_judged(taxonomy, cal, test)}
+        if never_seen is not None:
+            out[name]["never_seen"] = _judged(taxonomy, cal, never_seen)
+        for label, row in (("", out[name]), (" (never-seen kinds)", out[name].get("never_seen"))):
+            if row is not None:
+                log(f"[coverage] node promise over {name}{label}: group and subgroup determined for "
+                    f"{row['group_and_subgroup']:.3f} of the known test images (subgroup purity {row['union_purity']}); "
+                    f"subgroup the deepest {row['subgroup_only']} (purity {row['subgroup_only_purity']}), group the "
+                    f"deepest {row['group_only']} (purity {row['group_only_purity']}); {row['unknown_determined']} of "
+                    f"{row['unknown']} images outside the tree with a determined node")
     return out
+
+
+def _judged(taxonomy: Any, cal: Any, data: Any) -> dict[str, Any]:
+    """Each image's determined node by the product's climbing rule, judged against the truth (an image outside the
+    tree is wrong at every level)."""
+    from models.routing.policy import determined_batch
+
+    _, level = determined_batch(cal, taxonomy, data.probs, [("possible_unknown",) if f else () for f in data.flagged])
+    best = np.asarray(data.probs).argmax(axis=1)  # the predicted leaf, whose path is judged
+    known = data.targets >= 0
+    truth = np.where(known, data.targets, 0)
+
+    def purity(mask: np.ndarray, k: int) -> float:
+        right = known & (taxonomy.leaf_level_index[best, k] == taxonomy.leaf_level_index[truth, k])
+        return round(float(right[mask].mean()), 4) if mask.any() else float("nan")
+
+    return {"group_and_subgroup": round(float((known & (level >= 1)).sum() / known.sum()), 4),
+            "union_purity": purity(level >= 1, 1), "subgroup_only": int((level == 1).sum()),
+            "subgroup_only_purity": purity(level == 1, 1), "group_only": int((level == 0).sum()),
+            "group_only_purity": purity(level == 0, 0), "unknown": int((~known).sum()),
+            "unknown_determined": int((~known & (level >= 0)).sum())}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,10 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     elif not (calib_dir / "manifest.csv").is_file():
         raise SystemExit(f"--calib {calib_dir}: no manifest.csv there")
     render_set(test_dir, TEST)
+    render_set(args.work / "test2", NEVER_SEEN)
     log("[coverage] predicting the calibration set")
     calib = _outputs(predictor, calib_dir, taxonomy)
     log("[coverage] predicting the test set")
     test = _outputs(predictor, test_dir, taxonomy)
+    log("[coverage] predicting the never-seen kinds' test set")
+    never_seen = _outputs(predictor, args.work / "test2", taxonomy)
     groups: dict[str, list[int]] = {}
     for i, leaf in enumerate(taxonomy.leaves):
         groups.setdefault(taxonomy.parent(leaf) or leaf, []).append(i)
@@ -210,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         log(lines[-1])
     results["table"] = lines
     results["node_frontier"] = node_frontier(taxonomy, target, {"calibration": calib, "test": test})
-    results["node_promises"] = _node_promises(taxonomy, target, fitted["ltt_global_3_starts"][0], calib, test)
+    results["node_promises"] = _node_promises(taxonomy, target, fitted["ltt_global_3_starts"][0], calib, test,
+                                               never_seen)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "coverage_methods.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     write_result(args.out, "coverage_methods", False, results, started)

@@ -184,6 +184,9 @@ def test_a_rejudged_image_shows_the_group_or_subgroup_the_model_determined(taxon
     p.open(OpenedBatch(7, "b", "/b", items))
     assert [p.panel(i).determined for i in range(5)] == [1, 0, None, None, None]
     assert [p.determined_node(p.items[i]) for i in range(5)] == ["particle", "foreign_matter", None, None, None]
+    # a calibration whose node thresholds let flagged images climb: the flagged image shows its subgroup too
+    p.set_model("ready", version="v1", taxonomy=taxonomy, routing=dataclasses.replace(routing, flagged_climb=True))
+    assert p.panel(3).determined == 1 and p.determined_node(p.items[3]) == "particle"
 
 
 def test_the_top5_keys_are_scoped_to_the_determined_node_and_a_widens(taxonomy):

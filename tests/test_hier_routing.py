@@ -17,8 +17,8 @@ from models.routing.policy import Calibration, RoutingError, determined_batch, p
 PATH = ("foreign_matter", "particle", "particle_metal")
 
 
-def _calibration(**nodes) -> Calibration:
-    return Calibration(thresholds={"particle_metal": 0.9, "particle_organic": None},
+def _calibration(flagged_climb: bool = False, **nodes) -> Calibration:
+    return Calibration(thresholds={"particle_metal": 0.9, "particle_organic": None}, flagged_climb=flagged_climb,
                        node_thresholds={"foreign_matter": 0.6, "particle": 0.8, **nodes})
 
 
@@ -33,6 +33,11 @@ def test_climbing_stops_at_the_deepest_node_that_meets_its_threshold() -> None:
     assert cal.determined(PATH, (0.99, 0.95, 0.92), ["spot_check"]) == ("particle_metal", 2)
     # a possible new defect type: nothing is determined
     assert cal.determined(PATH, (0.99, 0.95, 0.92), ["possible_unknown"]) == (None, None)
+    # unless the node thresholds were fitted with flagged images climbing: then never the leaf, a node may be
+    climbing = _calibration(flagged_climb=True)
+    assert climbing.determined(PATH, (0.99, 0.95, 0.92), ["possible_unknown"]) == ("particle", 1)
+    assert climbing.determined(PATH, (0.99, 0.75, 0.92), ["possible_unknown"]) == ("foreign_matter", 0)
+    assert climbing.determined(PATH, (0.99, 0.95, 0.92)) == ("particle_metal", 2)
     # a node without a threshold (null) is passed over on the way up
     assert _calibration(particle=None).determined(PATH, (0.99, 0.95, 0.70)) == ("foreign_matter", 0)
     # a calibration made before #17 has no node thresholds: only the leaf can be determined
@@ -45,6 +50,13 @@ def test_node_thresholds_round_trip_through_the_manifest_and_bad_values_are_refu
     again = Calibration.from_manifest({**cal.to_manifest(), "temperature": 1.0})
     assert again is not None and dict(again.node_thresholds) == dict(cal.node_thresholds)
     assert "node_thresholds" not in Calibration(thresholds={"a": 0.5}).to_manifest()["routing"]
+    assert not again.flagged_climb and "flagged_climb" not in cal.to_manifest()["routing"]  # old manifests read
+    climbing = Calibration.from_manifest({**_calibration(flagged_climb=True).to_manifest(), "temperature": 1.0})
+    assert climbing is not None and climbing.flagged_climb
+    bad = cal.to_manifest()
+    bad["routing"]["flagged_climb"] = "yes"
+    with pytest.raises(RoutingError, match="flagged_climb' must be true, false or null"):
+        Calibration.from_manifest(bad)
     bad = cal.to_manifest()
     bad["routing"]["node_thresholds"] = {"particle": "high"}
     with pytest.raises(RoutingError, match=r"node_thresholds\.particle"):

@@ -12,7 +12,7 @@ from models.calibration import ltt
 from models.calibration import risk_control as rc
 from models.calibration.thresholds import images_needed
 from models.commands.cli import main as cli_main
-from models.routing.policy import Calibration, RoutingError, determined_batch
+from models.routing.policy import Calibration, RoutingError, determined_batch, path_confidences
 
 
 def _calibrated(n: int, seed: int, leaves: int, hard: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -95,6 +95,43 @@ def test_a_level_is_fitted_on_the_images_that_climb_to_it(taxonomy) -> None:
     assert set(found) == {"particle"} and (levels == 1).all()
 
 
+def test_flagged_images_climb_to_their_subgroup_when_asked_and_unknowns_count_wrong(taxonomy) -> None:
+    """``flagged_climb``: a known image the unknown detector flags may still have its subgroup determined (never its
+    leaf); images outside the tree, flagged too, count as wrong, so the level's threshold must leave them out."""
+    rng = np.random.default_rng(1)
+    leaves = taxonomy.leaves
+    a, b = leaves.index("particle_metal"), leaves.index("particle_organic")
+    known, outside = 2000, 100
+    n = known + outside
+    probs = np.full((n, len(leaves)), 0.02 / (len(leaves) - 2))
+    probs[:, a] = np.where(rng.random(n) < 0.5, 0.5, 0.48)
+    probs[:, b] = 0.98 - probs[:, a]
+    probs[:known // 2, a], probs[:known // 2, b] = 0.975, 0.005  # sure of the leaf too
+    probs[known:, a], probs[known:, b] = 0.46, 0.44  # outside the tree: subgroup score 0.9 + a little
+    probs /= probs.sum(axis=1, keepdims=True)
+    targets = np.where(rng.random(n) < 0.5, a, b)
+    targets[:known // 2] = a
+    targets[known:] = -1
+    flagged = np.zeros(n, dtype=bool)
+    flagged[known - 200:] = True  # 200 known images and every image outside the tree
+    cuts = {leaf: 0.97 for leaf in leaves}
+    fits = {climb: ltt.node_thresholds(probs, targets, flagged, taxonomy, cuts, target=0.99, confidence=0.95,
+                                       flagged_climb=climb)[1] for climb in (False, True)}
+    assert fits[False][1].n_auto == known // 2 - 200  # the climbers not flagged
+    assert fits[True][1].n_auto == known // 2  # and the 200 flagged known ones; not the 100 outside the tree
+    scores = path_confidences(taxonomy, probs)[1][1]
+    assert scores[known:].max() < fits[True][1].threshold <= scores[known - 200:known].min()
+    flags = [("possible_unknown",) if f else () for f in flagged]
+    for climb in (False, True):
+        nodes = {node: fits[climb][k].threshold for k in (0, 1) for node in taxonomy.levels[k]}
+        cal = Calibration(thresholds=cuts, node_thresholds=nodes, flagged_climb=climb)
+        found, levels = determined_batch(cal, taxonomy, probs, flags)
+        assert (levels[:known // 2] == 2).all()  # sure of the leaf, not flagged
+        assert (levels[known - 200:known] == (1 if climb else -1)).all()  # flagged: the subgroup, or nothing
+        assert set(found[known - 200:known]) == ({"particle"} if climb else {None})
+        assert (levels[known:] == -1).all()
+
+
 @pytest.mark.parametrize("method", ["ltt", "per-leaf"])
 def test_calibrate_writes_the_method_and_old_manifests_read_as_per_leaf(tmp_path, taxonomy, capsys, method) -> None:
     from conftest import make_tiny_bundle
@@ -126,8 +163,10 @@ def test_calibrate_writes_the_method_and_old_manifests_read_as_per_leaf(tmp_path
         nodes = manifest["routing"]["node_thresholds"]
         (shared,) = {nodes[n] for n in taxonomy.levels[1]}
         assert shared is not None and shared == pytest.approx(fits["level 1"]["threshold"], abs=1e-5)
+        assert manifest["routing"]["flagged_climb"] is True and "flagged images climb (--flagged-climb)" in out
     else:
         assert "method per-leaf: each leaf's purity >= 0.01 (clopper-pearson bound at 0.5)" in out
+        assert "flagged_climb" not in manifest["routing"]  # per-leaf leaves flagged images without a node
     del manifest["routing"]["method"]  # a calibration made before the choice existed
     assert Calibration.from_manifest(manifest).method is None
     for bad in (3, "by-magic"):

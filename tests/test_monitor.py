@@ -215,19 +215,21 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     cal = read_bundle_manifest(tmp_path / "recal").calibration
     assert cal is not None and cal.calibrated_on is not None
     assert (cal.calibrated_on.n, cal.calibrated_on.n_unknown, cal.spot_check) == (8, 1, 0.1)
-    assert (cal.method, cal.ltt_starts, cal.confidence) == ("ltt", 3, 0.95)  # the manifest says how it was fitted
+    assert (cal.method, cal.ltt_starts, cal.confidence, cal.flagged_climb) == ("ltt", 3, 0.95, True)  # as fitted
     # recalibrating that bundle keeps what it was calibrated with (the shipped demo model needs its three starts)
     assert main(["recalibrate", "--model", str(tmp_path / "recal"), "--db", url, "--out", str(tmp_path / "again"),
                  "--since", "2000-01-01"]) == 0
     again = read_bundle_manifest(tmp_path / "again").calibration
-    assert (again.ltt_starts, again.spot_check, again.created >= cal.created) == (3, 0.1, True)
-    # an ltt calibration that does not record its starts was made when one start was the only kind: kept as one
+    assert (again.ltt_starts, again.spot_check, again.created >= cal.created, again.flagged_climb) == (3, 0.1, True, True)
+    # an ltt calibration that does not record its starts was made when one start was the only kind: kept as one;
+    # one made before flagged images could climb keeps them without a node
     manifest = json.loads((tmp_path / "again" / "manifest.json").read_text())
-    del manifest["routing"]["ltt_starts"]
+    del manifest["routing"]["ltt_starts"], manifest["routing"]["flagged_climb"]
     (tmp_path / "again" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert main(["recalibrate", "--model", str(tmp_path / "again"), "--db", url, "--out", str(tmp_path / "old"),
                  "--since", "2000-01-01"]) == 0
-    assert read_bundle_manifest(tmp_path / "old").calibration.ltt_starts == 1
+    old = read_bundle_manifest(tmp_path / "old").calibration
+    assert (old.ltt_starts, old.flagged_climb) == (1, False)
     assert read_bundle_manifest(bundle).calibration is None  # --out leaves the original as it was
     capsys.readouterr()
     assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", url]) == 0

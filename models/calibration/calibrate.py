@@ -97,6 +97,11 @@ class CalibrateOptions:
         confidence: its confidence level.
         ltt_starts: starting points of ``ltt``'s fixed sequence, the error budget split over them
             (:mod:`models.calibration.ltt`; 1: the plain sequence; 3 by default since 2026-12-04).
+        flagged_climb: ``ltt``: the images the unknown detector flags climb to their group and subgroup too
+            (:func:`models.calibration.ltt.node_thresholds`; an image outside the tree counts as wrong there), so a
+            known image it flags may still have its subgroup determined, never its leaf (the default since
+            2026-12-04: on the demo model, group and subgroup determined for 0.889 of the seed-11 images instead of
+            0.832, ``python -m bench.coverage_methods``).
         unknown_fpr: share of known calibration images the unknown threshold may flag.
         unknown_method: ``auto`` (by AUROC when there are unknowns) or one of :data:`UNKNOWN_METHODS`.
         centroid_max_per_class: cap of training images per class for the centroids (0 = all).
@@ -116,6 +121,7 @@ class CalibrateOptions:
     bound: str = "clopper-pearson"
     confidence: float = 0.95
     ltt_starts: int = 3
+    flagged_climb: bool = True
     unknown_fpr: float = 0.05
     unknown_method: str = "auto"
     centroid_max_per_class: int = 200
@@ -276,6 +282,7 @@ def calibrate(
         node_thresholds={node: lt.threshold for node, lt in nodes.items()}, method=options.method,
         leaf_floor={} if options.method == "per-leaf" else ltt.leaf_floors(leaves, options.target_purity),
         ltt_starts=options.ltt_starts if options.method == "ltt" else None,
+        flagged_climb=options.flagged_climb and options.method == "ltt",
     )
     summary = _summary(calibration, data, probs, temperature, bundle.manifest)
     summary["method"] = options.method
@@ -344,7 +351,8 @@ def _thresholds(probs: np.ndarray, data: _Labelled, flagged: np.ndarray, taxonom
                                            starts=options.ltt_starts)
     nodes, level_fits = ltt.node_thresholds(probs, data.targets, flagged, taxonomy,
                                             {leaf: lt.threshold for leaf, lt in leaves.items()}, target=target,
-                                            confidence=confidence, starts=options.ltt_starts)
+                                            confidence=confidence, starts=options.ltt_starts,
+                                            flagged_climb=options.flagged_climb)
     return leaves, nodes, {"leaf": leaf_fit, **{f"level {k}": f for k, f in sorted(level_fits.items())}}
 
 
@@ -499,5 +507,6 @@ def _summary(calibration: Calibration, data: _Labelled, probs: np.ndarray, tempe
         "reasons": {r: int(sum(r in why for why in reasons)) for r in REASONS},
         "leaves_with_threshold": sum(t is not None for t in cuts.values()),
         "nodes_with_threshold": sum(t is not None for t in calibration.node_thresholds.values()),
+        "unknown_determined": int((levels[unknown] >= 0).sum()),
         **hier,
     }

@@ -23,7 +23,9 @@ per-leaf bounds at held-out purity 0.993: small samples per leaf are what the pe
   those that fit.
 * Groups and subgroups (the climbing rule, :func:`node_thresholds`): per tree level, one Learn-then-Test
   threshold on the node's marginal confidence, fitted on the images that climb to that level (their leaf and
-  every deeper level missed). So each level's determined images keep the target purity, each with probability
+  every deeper level missed; by default, ``--flagged-climb``, also the images the unknown detector flags, whose leaf
+  is never determined and which count as wrong when outside the tree). So each level's determined images keep the
+  target purity, each with probability
   ``1 - delta``; all levels and the leaves together (and so their union) with probability at least
   ``1 - (levels + 1) * delta`` (a union bound: the tests are not corrected for each other). Their candidates
   depend on the leaf threshold fitted on the same images: a mild selection effect the test does not correct for
@@ -136,14 +138,19 @@ def leaf_floors(leaves: Mapping[str, LeafThreshold], target: float) -> dict[str,
 
 def node_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray, taxonomy: Taxonomy,
                     leaf_cuts: Mapping[str, float | None], *, target: float, confidence: float,
-                    starts: int = 1) -> tuple[dict[str, LeafThreshold], dict[int, LttFit]]:
+                    starts: int = 1, flagged_climb: bool = False) -> tuple[dict[str, LeafThreshold], dict[int, LttFit]]:
     """Per level (deepest first), one threshold for its groups or subgroups, fitted on the images that climb to
-    it (module doc); returns each node's :class:`LeafThreshold` (for the report) and each level's fit."""
+    it (module doc); returns each node's :class:`LeafThreshold` (for the report) and each level's fit.
+
+    ``flagged_climb``: the images the unknown detector flags climb too (their leaf is never determined, their group
+    and subgroup may be; an image outside the tree among them counts as wrong at every level), instead of being
+    left out of every level."""
     best, scores = path_confidences(taxonomy, probs)
     known = targets >= 0
     truth = np.where(known, targets, 0)
     cut = np.array([np.inf if leaf_cuts.get(leaf) is None else leaf_cuts[leaf] for leaf in taxonomy.leaves])
-    open_ = ~flagged & ~(scores[-1] >= cut[best])
+    leaf_determined = ~flagged & (scores[-1] >= cut[best])
+    open_ = ~leaf_determined if flagged_climb else ~flagged & ~leaf_determined
     nodes: dict[str, LeafThreshold] = {}
     fits: dict[int, LttFit] = {}
     for k in range(len(taxonomy.level_sizes) - 2, -1, -1):

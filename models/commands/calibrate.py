@@ -51,6 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "where there are that many), each at 1/K of the error budget, and keep the loosest threshold "
                         "any rejects, so a few mistakes among the most confident images do not leave no threshold "
                         f"(default {CalibrateOptions.ltt_starts}; 1: the plain sequence)")
+    p.add_argument("--flagged-climb", action=argparse.BooleanOptionalAction, default=CalibrateOptions.flagged_climb,
+                   help="ltt: fit the group and subgroup thresholds with the images the unknown detector flags among "
+                        "those that climb (an image outside the tree counting as wrong), so a known image it flags may "
+                        "still have its group or subgroup determined, never its leaf (default: "
+                        f"{'on' if CalibrateOptions.flagged_climb else 'off'})")
     p.add_argument("--unknown-fpr", type=float, default=0.05,
                    help="share of known calibration images the unknown threshold may flag (default 0.05)")
     p.add_argument("--unknown-method", default="auto", choices=("auto", *UNKNOWN_METHODS),
@@ -82,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         target_purity=args.target_purity, method=args.method, min_support=args.min_support, spot_check=args.spot_check, seed=args.seed,
         spot_check_by_leaf=dict(args.spot_check_leaf),
         bound=args.bound, confidence=args.confidence, ltt_starts=args.ltt_starts, unknown_fpr=args.unknown_fpr,
-        unknown_method=args.unknown_method, centroid_max_per_class=args.centroid_max_per_class,
+        flagged_climb=args.flagged_climb, unknown_method=args.unknown_method, centroid_max_per_class=args.centroid_max_per_class,
         centroid_split=args.centroid_split, split=args.split,
         sources=tuple(args.data), batch_size=args.batch_size, device=args.device)
     result = calibrate(args.bundle, samples, train_samples, options, log=lambda m: print(m, file=sys.stderr))

@@ -23,7 +23,9 @@ leaf's), fitted bottom-up on the images the climbing rule brings to the node
 (:func:`models.calibration.calibrate._node_thresholds`). :meth:`Calibration.determined` climbs the predicted path from the leaf up and
 returns the deepest node whose confidence meets its threshold (Goren, Galil and El-Yaniv's "climbing" rule), so
 an image the model cannot judge alone still tells the analyst "Particles, determined: pick the type". An image
-flagged as a possible unknown defect has no determined node.
+flagged as a possible unknown defect never has its leaf determined; its group or subgroup may be when the node
+thresholds were fitted with flagged images climbing too (``routing.flagged_climb``, ``calibrate``'s default since
+2026-12-04), else nothing is.
 
 This module needs only numpy (no torch), so any layer can route stored predictions.
 """
@@ -170,6 +172,9 @@ class Calibration:
             (:meth:`purity_floor`).
         ltt_starts: the starting points of ``ltt``'s fixed sequence (``fma-model calibrate --ltt-starts``, the error
             budget split over them); None for one made before the option (one start).
+        flagged_climb: the node thresholds were fitted with the images the unknown detector flags climbing too
+            (:func:`models.calibration.ltt.node_thresholds`), so such an image may have its group or subgroup
+            determined, never its leaf; False (a calibration made before the option): it has no determined node.
     """
 
     thresholds: Mapping[str, float | None]
@@ -192,6 +197,7 @@ class Calibration:
     method: str | None = None
     leaf_floor: Mapping[str, float] = field(default_factory=dict)
     ltt_starts: int | None = None
+    flagged_climb: bool = False
 
     def __post_init__(self) -> None:
         for what, share in (("spot_check", self.spot_check), *(
@@ -244,7 +250,7 @@ class Calibration:
         try:
             keys = {"target_purity", "min_support", "spot_check", "spot_check_seed", "bound", "confidence",
                     "unknown_fpr", "created", "temperature_before", "notes", "node_thresholds",
-                    "spot_check_by_leaf", "method", "leaf_floor", "ltt_starts"}
+                    "spot_check_by_leaf", "method", "leaf_floor", "ltt_starts", "flagged_climb"}
             nodes = settings.get("node_thresholds") or {}
             if not isinstance(nodes, Mapping):
                 raise RoutingError("manifest 'routing.node_thresholds' must be an object {node: number or null}")
@@ -281,6 +287,7 @@ class Calibration:
                 method=_method(settings.get("method")),
                 leaf_floor={str(k): _number(v, f"routing.leaf_floor.{k}", 0.0, 1.0) or 0.0 for k, v in floors.items()},
                 ltt_starts=_integer(settings.get("ltt_starts"), "routing.ltt_starts", 1),
+                flagged_climb=_flag(settings.get("flagged_climb"), "routing.flagged_climb"),
             )
         except (TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, RoutingError):
@@ -299,6 +306,7 @@ class Calibration:
             "node_thresholds": dict(self.node_thresholds) or None,
             "spot_check_by_leaf": dict(self.spot_check_by_leaf) or None, "method": self.method,
             "leaf_floor": dict(self.leaf_floor) or None, "ltt_starts": self.ltt_starts,
+            "flagged_climb": self.flagged_climb or None,
         }
         out: dict[str, Any] = {
             "thresholds": dict(self.thresholds),
@@ -351,15 +359,19 @@ class Calibration:
         Args:
             path: the predicted path, top-level group first, leaf last.
             path_scores: each node's confidence (the marginal of the leaf distribution).
-            reasons: the image's routing reasons; ``possible_unknown`` means nothing is determined.
+            reasons: the image's routing reasons; ``possible_unknown`` means the leaf is not determined, and
+                nothing is unless the node thresholds were fitted with flagged images climbing (``flagged_climb``).
 
         Returns:
             ``(node, level)``, or ``(None, None)`` when not even the group is determined.
         """
-        if "possible_unknown" in reasons:
-            return None, None
         last = len(path) - 1
-        for level in range(last, -1, -1):
+        deepest = last
+        if "possible_unknown" in reasons:
+            if not self.flagged_climb:
+                return None, None
+            deepest = last - 1
+        for level in range(deepest, -1, -1):
             node = path[level]
             cut = self.thresholds.get(node) if level == last else self.node_thresholds.get(node)
             if cut is not None and path_scores[level] >= cut:
@@ -393,6 +405,15 @@ def _method(value: Any) -> str | None:
     if method not in (None, "ltt", "per-leaf"):
         raise RoutingError(f"manifest 'routing.method' must be 'ltt' or 'per-leaf', got {method!r:.60}")
     return method
+
+
+def _flag(value: Any, what: str) -> bool:
+    """A JSON boolean; null or absent is False."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise RoutingError(f"manifest '{what}' must be true, false or null, got {value!r:.60}")
+    return value
 
 
 def _string(value: Any, what: str) -> str | None:
