@@ -5,9 +5,11 @@ a level's confidence can take (:func:`bench.coverage_methods.node_frontier`, fit
 themselves) bounds every calibration procedure; this benchmark asks what moves that bound, side by side on the same
 images:
 
-* **the unknown filter**: today an image flagged as a possible unknown never gets a determined node, so every
+* **the unknown filter**: with the flagged images kept out of the node fit (the product until ``calibrate
+  --flagged-climb`` became the default), an image flagged as a possible unknown gets no determined node, so every
   known image it flags is lost; the "nothing flagged" rows apply the level's threshold to every image, the
-  unknown images counted as wrong (what node thresholds fitted and applied regardless of the flag could reach);
+  unknown images counted as wrong (the bound of node thresholds fitted and applied regardless of the flag, as
+  ``--flagged-climb`` fits them);
 * **test-time flips**: the leaf distributions averaged over the image and its horizontal flip (2), and also the
   vertical and both (4), each pass through the bundle's :class:`~models.inference.predictor.Predictor`.
 

@@ -119,8 +119,9 @@ def test_the_guard_compares_the_unknown_scores_routing(taxonomy):
     scores = np.full(200, 0.1)
     crossed = scores.copy()
     crossed[:2] = 0.7
-    assert [r for r, _ in decide(probs, crossed)[:3]] == [REJUDGE, REJUDGE, AUTO]
+    assert [d[0] for d in decide(probs, crossed)[:3]] == [REJUDGE, REJUDGE, AUTO]
     assert decide(probs, crossed)[0][1] is None  # a possible unknown determines no node
+    assert decide(probs, crossed)[0][2] == ("possible_unknown",) and decide(probs, scores)[0][2] == ()
     a = agreement(Scores(probs, scores), Scores(probs, crossed), decide)
     assert a.top1 == 1.0 and a.routing == pytest.approx(0.99) and not a.passes(Criteria())
     assert agreement(Scores(probs, scores), Scores(probs, scores + 0.2), decide).passes(Criteria())  # under 0.5

@@ -557,10 +557,12 @@ def determined_batch(calibration: Calibration, taxonomy: Taxonomy, leaf_probs: n
 
 
 def routing_decisions(calibration: Calibration, taxonomy: Taxonomy, leaf_probs: np.ndarray,
-                      unknown_scores: np.ndarray | None = None) -> list[tuple[str, str | None]]:
-    """Per row of a temperature-scaled leaf distribution: ``(route, determined node)`` by the thresholds and, given the
-    rows' ``unknown_scores``, the unknown detector's threshold (auto where the best leaf's confidence reaches its
-    threshold and the score does not pass the detector's). What an inference path must not change
+                      unknown_scores: np.ndarray | None = None) -> list[tuple[str, str | None, tuple[str, ...]]]:
+    """Per row of a temperature-scaled leaf distribution: ``(route, determined node, reasons)`` by the thresholds and,
+    given the rows' ``unknown_scores``, the unknown detector's threshold (auto where the best leaf's confidence reaches
+    its threshold and the score does not pass the detector's). The reasons are compared too: under
+    ``flagged_climb`` a flag may move without the route or the node moving, and the analyst still sees "possible new
+    type" come or go (and the queue filters by it). What an inference path must not change
     (:func:`models.inference.agreement.agreement`); the spot-check draw is left out (it depends on the image's content
     only), and without ``unknown_scores`` so is the unknown score: a path that moves them across their threshold is
     then not caught here."""
@@ -568,4 +570,4 @@ def routing_decisions(calibration: Calibration, taxonomy: Taxonomy, leaf_probs: 
     cal = calibration if unknown_scores is not None else dataclasses.replace(calibration, unknown=None)
     routes, reasons, _ = route_batch(cal, taxonomy.leaves, leaf_probs=probs, unknown_scores=unknown_scores)
     nodes, _ = determined_batch(calibration, taxonomy, probs, reasons)
-    return list(zip(routes, nodes, strict=True))
+    return [(route, node, tuple(why)) for route, node, why in zip(routes, nodes, reasons, strict=True)]
