@@ -318,9 +318,10 @@ def test_optimize_keeps_a_path_only_when_it_is_faster_timed_in_alternation_with_
 
     real_run = opt.run_engine
 
-    def screened_fast(engine, batches, postprocess, **kw):  # the screening sees channels_last 3x faster (a busy
-        probs, warm, ips, done = real_run(engine, batches, postprocess, **kw)  # spell hit eager's turn)
-        return probs, warm, ips * (3.0 if getattr(engine, "path", "") == "channels_last" else 1.0), done
+    def screened_fast(engine, batches, postprocess, **kw):  # the screening sees channels_last far faster (a busy
+        probs, warm, ips, done = real_run(engine, batches, postprocess, **kw)  # spell hit eager's turn; 3x was
+        # not always enough on a loaded machine, where the real passes themselves differ by more)
+        return probs, warm, ips * (1000.0 if getattr(engine, "path", "") == "channels_last" else 1.0), done
 
     seen = []
 
@@ -334,7 +335,7 @@ def test_optimize_keeps_a_path_only_when_it_is_faster_timed_in_alternation_with_
                                  batch_sizes=(8,), threads=[1])
     assert seen and seen[0][0] == seen[0][1] and seen[0][2] == side_by_side.INTERLEAVED_ROUNDS
     assert {c.path: c.accepted for c in result.candidates} == {"eager": True, "channels_last": True}
-    if ratio <= 1.0:  # the screening's 3x lead was the load's: eager stays
+    if ratio <= 1.0:  # the screening's lead was the load's: eager stays
         assert result.chosen == "eager" and result.record.speedup_vs_eager == 1.0
         assert result.record.interleaved["rejected_path"] == "channels_last"
     else:
