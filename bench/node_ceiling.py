@@ -75,7 +75,7 @@ def ceilings(taxonomy: Any, target: float, probs: dict[str, np.ndarray], flagged
     for n in flips:
         mean = np.mean([probs[k] for k in FLIPS[n]], axis=0)
         top1 = float((mean.argmax(axis=1) == targets)[known].mean())
-        for rule, flags in (("flagged kept out (today)", flagged), ("nothing flagged", np.zeros_like(flagged))):
+        for rule, flags in (("flagged kept out", flagged), ("nothing flagged", np.zeros_like(flagged))):
             name = f"{n} pass(es), {rule}"
             frontier = node_frontier(taxonomy, target, {name: CalibrationData(mean, targets, flags)})
             rows.append({"passes": n, "flags": rule, "leaf_top1": round(top1, 4),
