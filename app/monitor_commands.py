@@ -174,7 +174,8 @@ def _recalibrate(args: argparse.Namespace) -> int:
             min_support=keep(args.min_support, now and now.min_support, defaults.min_support),
             method=keep(args.method, now and (now.method or "per-leaf"), defaults.method),
             ltt_starts=keep(args.ltt_starts, now and now.starts_used, defaults.ltt_starts),
-            flagged_climb=keep(args.flagged_climb, now and now.flagged_climb, defaults.flagged_climb),
+            flagged_climb=keep(args.flagged_climb, now.flagged_climb if now and now.method == "ltt" else None,
+                               defaults.flagged_climb),  # a per-leaf calibration never records it: the default
             bound=keep(None, now and now.bound, defaults.bound),
             confidence=keep(None, now and now.confidence, defaults.confidence),
             unknown_fpr=keep(None, now and now.unknown_fpr, defaults.unknown_fpr),

@@ -265,6 +265,44 @@ def test_node_promises_compare_each_levels_promise_with_the_unions(taxonomy):
     assert union["subgroup_only_purity"] == pytest.approx(0.97)
 
 
+def test_node_promises_let_flagged_images_climb_and_count_unknowns_with_a_node_as_wrong(taxonomy):
+    """The third rule: known images the unknown filter flags get their subgroup (kept out, they get nothing), the
+    unknown images beside them, less sure, stay out; on a set whose unknowns look as sure as the known ones, they get
+    a node, are counted, and pull the purity down."""
+    import numpy as np
+
+    from bench.coverage_methods import _node_promises
+    from models.calibration.risk_control import CalibrationData
+
+    leaves = taxonomy.leaves
+    metal, organic = leaves.index("particle_metal"), leaves.index("particle_organic")
+    easy, climbing, flagged_known, outside = 8000, 2000, 500, 50
+    n = easy + climbing + outside
+    probs = np.full((n, len(leaves)), 1e-6)
+    truth = np.arange(n) % len(leaves)
+    probs[np.arange(easy), truth[:easy]] = 0.999  # leaf determined, right
+    probs[easy:, metal], probs[easy:, organic] = 0.5, 0.49  # sure of the particle subgroup, not of the leaf
+    truth[easy:easy + climbing] = organic
+    probs[easy + climbing:, metal], probs[easy + climbing:, organic] = 0.47, 0.44  # outside the tree, less sure
+    truth[easy + climbing:] = -1
+    probs /= probs.sum(axis=1, keepdims=True)
+    flags = np.zeros(n, dtype=bool)
+    flags[easy + climbing - flagged_known:] = True  # 500 known climbers and every image outside the tree
+    calib = CalibrationData(probs, truth, flags)
+    sure = probs.copy()
+    sure[easy + climbing:] = probs[easy]  # the same unknowns, as sure of the particle subgroup as the known ones
+    never_seen = CalibrationData(sure, truth, flags)
+    out = _node_promises(taxonomy, 0.99, 0.99, calib, calib, never_seen)
+    kept, climb = out["each level"], out["each level, flagged climb"]
+    known = easy + climbing
+    assert kept["group_and_subgroup"] == pytest.approx((known - flagged_known) / known)
+    assert climb["group_and_subgroup"] == pytest.approx(1.0) and climb["subgroup_only"] == climbing
+    assert (kept["unknown"], kept["unknown_determined"], climb["unknown_determined"]) == (outside, 0, 0)
+    assert climb["subgroup_only_purity"] == pytest.approx(1.0)
+    assert climb["never_seen"]["unknown_determined"] == outside and kept["never_seen"]["unknown_determined"] == 0
+    assert climb["never_seen"]["subgroup_only_purity"] == pytest.approx(climbing / (climbing + outside), abs=1e-4)
+
+
 def test_regimes_balanced_test_set_keeps_the_look_and_drops_the_tail(tmp_path, monkeypatch):
     """bench.regimes --balanced-test renders the regime's look (grayscale, PenTile) with every leaf equally often,
     from a seed of its own, all test; its table names the leaves with recall 0."""
@@ -350,8 +388,8 @@ def test_engine_judges_a_trained_bundle_put_under_work_trained_instead_of_random
 
 
 def test_node_ceiling_counts_what_the_unknown_filter_and_the_flips_leave(taxonomy):
-    """bench.node_ceiling: a known image the unknown filter flags can never have a determined node (today), so the
-    "nothing flagged" rows take it; averaging passes uses every pass it names."""
+    """bench.node_ceiling: a known image the unknown filter flags gets no determined node in the "flagged kept out"
+    rows, so the "nothing flagged" rows take it; averaging passes uses every pass it names."""
     import numpy as np
 
     from bench.node_ceiling import ceilings, to_markdown

@@ -128,6 +128,30 @@ def test_the_guard_compares_the_unknown_scores_routing(taxonomy):
     assert agreement(Scores(probs, scores), Scores(probs), decide).routing == 1.0  # one side has none: not compared
 
 
+def test_the_guard_sees_a_flag_move_that_keeps_the_route_and_the_node(taxonomy):
+    """Under ``flagged_climb`` a low-confidence image keeps its route (re-judge) and its determined subgroup whether
+    flagged or not; the flag moving is still a routing change: the analyst sees "possible new type" come or go."""
+    import dataclasses
+
+    leaves = taxonomy.leaves
+    calibration = Calibration(thresholds=dict.fromkeys(leaves, 0.9), node_thresholds={"particle": 0.9},
+                              unknown=UnknownDetector(method="max_softmax", threshold=0.5), flagged_climb=True)
+    decide = functools.partial(routing_decisions, calibration, taxonomy)
+    probs = np.full((200, len(leaves)), 1e-4)
+    probs[:, leaves.index("particle_metal")], probs[:, leaves.index("particle_organic")] = 0.6, 0.39
+    probs /= probs.sum(axis=1, keepdims=True)
+    scores = np.full(200, 0.1)
+    crossed = scores.copy()
+    crossed[:2] = 0.7
+    before, after = decide(probs, scores), decide(probs, crossed)
+    assert before[0][:2] == after[0][:2] == (REJUDGE, "particle")  # route and node unchanged
+    a = agreement(Scores(probs, scores), Scores(probs, crossed), decide)
+    assert a.routing == pytest.approx(0.99) and not a.passes(Criteria())
+    # without the rule the flagged image loses its node, which the comparison saw already
+    old = functools.partial(routing_decisions, dataclasses.replace(calibration, flagged_climb=False), taxonomy)
+    assert old(probs, crossed)[0][1] is None
+
+
 class _StagesMoved:
     """An engine that keeps every leaf but moves the stage statistics (only them) far from eager's."""
 

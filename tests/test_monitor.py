@@ -230,6 +230,16 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
                  "--since", "2000-01-01"]) == 0
     old = read_bundle_manifest(tmp_path / "old").calibration
     assert (old.ltt_starts, old.flagged_climb) == (1, False)
+    # told otherwise, it changes; a per-leaf calibration turned into ltt gets the default (per-leaf never records it)
+    assert main(["recalibrate", "--model", str(tmp_path / "old"), "--db", url, "--out", str(tmp_path / "told"),
+                 "--since", "2000-01-01", "--flagged-climb"]) == 0
+    assert read_bundle_manifest(tmp_path / "told").calibration.flagged_climb is True
+    assert main(["recalibrate", "--model", str(tmp_path / "told"), "--db", url, "--out", str(tmp_path / "leaf"),
+                 "--since", "2000-01-01", "--method", "per-leaf"]) == 0
+    assert read_bundle_manifest(tmp_path / "leaf").calibration.flagged_climb is False
+    assert main(["recalibrate", "--model", str(tmp_path / "leaf"), "--db", url, "--out", str(tmp_path / "back"),
+                 "--since", "2000-01-01", "--method", "ltt"]) == 0
+    assert read_bundle_manifest(tmp_path / "back").calibration.flagged_climb is True
     assert read_bundle_manifest(bundle).calibration is None  # --out leaves the original as it was
     capsys.readouterr()
     assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", url]) == 0

@@ -67,8 +67,8 @@ def format_table(result: CalibrationResult) -> str:
         at_least = s["determined_at_least"]
         lines.append("determined (known images, climbing from the leaf): "
                      + ", ".join(f"level {k} or deeper {pct(v)}" for k, v in enumerate(at_least))
-                     + f"; none {pct(s['determined_level_share']['none'])}; purity of the determined nodes "
-                     f"{pct(s['hierarchical_purity'])}"
+                     + f"; none {pct(s['determined_level_share']['none'])}; purity of the known images' "
+                     f"determined nodes {pct(s['hierarchical_purity'])}"
                      + (f"; images outside the tree with a determined node: {s['unknown_determined']} of "
                         f"{s['n_unknown']}" if s["n_unknown"] and "unknown_determined" in s else "")
                      + ("; flagged images climb (--flagged-climb)" if result.calibration.flagged_climb else ""))

@@ -3,7 +3,8 @@
 :func:`agreement` compares two leaf distributions of the same images (:class:`Scores`, with the unknown scores of a
 bundle that has an unknown detector): the share of images with the same Top-1 leaf, the largest change of the
 confidence and, for a calibrated bundle (``decide``: its routing, :func:`models.routing.policy.routing_decisions`),
-the share of images routed the same (auto or re-judge, with the unknown score's threshold, and the determined node);
+the share of images routed the same (auto or re-judge, with the unknown score's threshold, the determined node and
+the re-judge reasons);
 a multi-label bundle's images are compared by their predicted sets and set routing (:attr:`Scores.decisions`).
 :class:`Criteria` says what passes: Top-1 agreement, then the routing agreement of a calibrated
 bundle (a confidence change matters only where it crosses a threshold, issue #21) or else the confidence change.

@@ -562,7 +562,8 @@ def routing_decisions(calibration: Calibration, taxonomy: Taxonomy, leaf_probs: 
     given the rows' ``unknown_scores``, the unknown detector's threshold (auto where the best leaf's confidence reaches
     its threshold and the score does not pass the detector's). The reasons are compared too: under
     ``flagged_climb`` a flag may move without the route or the node moving, and the analyst still sees "possible new
-    type" come or go (and the queue filters by it). What an inference path must not change
+    type" come or go (and the queue filters by it); so does a flagged image's confidence crossing its threshold
+    ("low_confidence"), under any calibration. What an inference path must not change
     (:func:`models.inference.agreement.agreement`); the spot-check draw is left out (it depends on the image's content
     only), and without ``unknown_scores`` so is the unknown score: a path that moves them across their threshold is
     then not caught here."""
