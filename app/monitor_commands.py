@@ -114,7 +114,7 @@ def recalibrate_main(argv: list[str]) -> int:
                              "that does not record them, made when one start was the only kind)")
     parser.add_argument("--flagged-climb", action=argparse.BooleanOptionalAction, default=None,
                         help="let images flagged as possible unknowns have their group or subgroup determined "
-                             "(default: as the bundle's current calibration does)")
+                             "(default: as the bundle's current ltt calibration does; on for any other)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     try:
