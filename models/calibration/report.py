@@ -70,7 +70,7 @@ def format_table(result: CalibrationResult) -> str:
                      + f"; none {pct(s['determined_level_share']['none'])}; purity of the known images' "
                      f"determined nodes {pct(s['hierarchical_purity'])}"
                      + (f"; images outside the tree with a determined node: {s['unknown_determined']} of "
-                        f"{s['n_unknown']}" if s["n_unknown"] and "unknown_determined" in s else "")
+                        f"{s['n_unknown']}" if s["n_unknown"] else "")  # (the summary is always calibrate's own)
                      + ("; flagged images climb (--flagged-climb)" if result.calibration.flagged_climb else ""))
     return "\n".join(lines)
 
