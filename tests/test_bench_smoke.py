@@ -402,14 +402,47 @@ def test_node_ceiling_counts_what_the_unknown_filter_and_the_flips_leave(taxonom
     flagged = np.arange(2000) % 10 == 0  # one known image in ten flagged, all of them right
     unsure = np.full_like(sure, 1.0 / n_leaves)  # a flipped pass that knows nothing
     probs = {"none": sure, "h": unsure, "v": sure, "hv": sure}
-    rows = ceilings(taxonomy, 0.99, probs, flagged, truth, [1, 2])
+    rows = ceilings(taxonomy, 0.99, probs, flagged, truth, [1, 2], np.full(n_leaves, 0.99))
     by = {(r["passes"], r["flags"]): r for r in rows}
+    # every image not flagged has its leaf determined; a flagged one gets its subgroup only by climbing
+    assert by[1, "flagged kept out"]["per_level"] == pytest.approx(0.9)
+    assert by[1, "nothing flagged"]["per_level"] == pytest.approx(1.0)
     assert by[1, "flagged kept out"]["level_1"]["best_coverage"] == pytest.approx(0.9)
     assert by[1, "nothing flagged"]["level_1"]["best_coverage"] == pytest.approx(1.0)
     assert by[1, "nothing flagged"]["leaf_top1"] == 1.0
     # two passes: the mean of the sure pass and the one that knows nothing is still right, less confident
     assert by[2, "nothing flagged"]["leaf_top1"] == 1.0
     assert "| 2 | nothing flagged | 100.0 % |" in to_markdown(rows, 0.1) and "10.00 %" in to_markdown(rows, 0.1)
+
+
+def test_per_level_ceiling_judges_the_climbing_images_alone(taxonomy):
+    """The per-level ceiling fits the subgroup threshold on the images whose leaf missed its threshold only: ten
+    sure mistakes among 200 climbing images leave no subgroup threshold there, although over all 2000 images (the
+    union ceiling) they are within 1 %."""
+    import numpy as np
+
+    from bench.coverage_methods import node_frontier
+    from bench.node_ceiling import per_level_ceiling
+    from models.calibration.risk_control import CalibrationData
+
+    n_leaves = len(taxonomy.leaves)
+    index = taxonomy.leaf_level_index
+    a = 0
+    b = next(j for j in range(1, n_leaves) if index[j, 1] == index[a, 1])  # a sibling of a
+    c = next(j for j in range(n_leaves) if index[j, 1] != index[a, 1])  # a leaf of another subgroup
+    truth = np.arange(2000) % n_leaves
+    probs = np.full((2000, n_leaves), 1e-6)
+    probs[np.arange(1800), truth[:1800]] = 0.999  # sure and right: the leaf is determined
+    truth[1800:] = a
+    probs[1800:, a], probs[1800:, b], probs[1800:1990, c] = 0.6, 0.38, 0.02  # unsure between siblings: they climb
+    truth[1990:] = c  # ten of them are of another subgroup, and they are the surest at the subgroup
+    probs /= probs.sum(axis=1, keepdims=True)
+    data = CalibrationData(probs, truth, np.zeros(2000, dtype=bool))
+    cut = np.full(n_leaves, 0.99)
+    assert per_level_ceiling(taxonomy, 0.99, cut, data, True) == pytest.approx(0.9)
+    assert node_frontier(taxonomy, 0.99, {"s": data})["s, level 1"]["best_coverage"] == pytest.approx(1.0)
+    right = CalibrationData(probs, np.where(np.arange(2000) >= 1990, a, truth), data.flagged)
+    assert per_level_ceiling(taxonomy, 0.99, cut, right, True) == pytest.approx(1.0)
 
 
 def test_regimes_prints_the_tuned_rows_study_verdict():
