@@ -189,6 +189,29 @@ def test_a_rejudged_image_shows_the_group_or_subgroup_the_model_determined(taxon
     assert p.panel(3).determined == 1 and p.determined_node(p.items[3]) == "particle"
 
 
+def test_a_prediction_fused_with_spectra_is_shown_by_the_fused_routing(taxonomy):
+    """A prediction fused with a spectrum was routed by the spectrum head's thresholds: its determined node and the
+    numbers behind its reasons are the fused ones, not the image's (which would show "0.93 < 0.96" for a leaf whose
+    fused threshold is 0.95, and a subgroup the fused routing does not determine)."""
+    from models.routing.policy import Calibration
+
+    image = Calibration(thresholds={"particle_metal": 0.96}, node_thresholds={"foreign_matter": 0.9, "particle": 0.8},
+                        target_purity=0.99)
+    fused = dataclasses.replace(image, thresholds={"particle_metal": 0.95},
+                                node_thresholds={"foreign_matter": 0.6, "particle": 0.97})
+    path = ("foreign_matter", "particle", "particle_metal")
+    record = PredictionRecord(leaf="particle_metal", confidence=0.93, path=path, path_scores=(0.99, 0.9, 0.93),
+                              route="rejudge", reasons=("low_confidence",), model_version="v1", id=1, spectra=1)
+    p = BatchPresenter()
+    p.set_model("ready", version="v1", taxonomy=taxonomy, routing=image, fused=fused)
+    p.open(OpenedBatch(7, "b", "/b", [_item(1, record), _item(2, dataclasses.replace(record, id=2, spectra=0))]))
+    assert p.panel(0).reasons == (ReasonDetail("low_confidence", 0.93, 0.95),)
+    assert p.panel(0).determined == 0 and p.determined_node(p.items[0]) == "foreign_matter"
+    # the same prediction of the image alone: the image's thresholds
+    assert p.panel(1).reasons == (ReasonDetail("low_confidence", 0.93, 0.96),)
+    assert p.panel(1).determined == 1 and p.determined_node(p.items[1]) == "particle"
+
+
 def test_the_top5_keys_are_scoped_to_the_determined_node_and_a_widens(taxonomy):
     """An image whose group is determined lists that group's five best leaves (keys 1-5 choose among them); A
     switches to the whole tree's Top-5 and back. Without a determined node the prediction's own Top-5 shows."""

@@ -158,12 +158,16 @@ def test_a_calibrated_bundle_fuses_once_its_head_is_calibrated_and_routes_by_the
 
     uncalibrated_head = Predictor(bundle)
     assert not uncalibrated_head.fuses_spectra  # its routing promise was measured on images alone
+    assert manifest.fused_calibration is None and uncalibrated_head.fused_calibration is None
     assert [p.spectra for p in uncalibrated_head.predict(images, spectra=spectra)] == [0, 0]
     record = dataclasses.replace(manifest.spectrum, thresholds=dict.fromkeys(taxonomy.leaves, 0.0),
                                  created="2026-12-02T00:00:00+00:00")
     write_bundle_manifest(bundle, manifest.replace(spectrum=record))
     predictor = Predictor(bundle)
     assert predictor.fuses_spectra
+    fused = read_bundle_manifest(bundle).fused_calibration  # what the app shows a fused prediction's reasons by
+    assert fused is not None and fused.thresholds == record.thresholds and fused.unknown == manifest.calibration.unknown
+    assert fused.node_thresholds == record.node_thresholds and fused.stamp == manifest.calibration.stamp
     with_spectrum, without = predictor.predict(images, spectra=spectra)
     assert with_spectrum.spectra == 1 and with_spectrum.route == "auto" and with_spectrum.reasons == ()
     assert with_spectrum.determined_node == with_spectrum.leaf

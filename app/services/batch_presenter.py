@@ -51,6 +51,7 @@ class BatchPresenter:
         self.blind_text = blind_text  # what a blind check's row says in place of the model's call
         self.taxonomy: Taxonomy | None = None  # the model's (set from its manifest before its weights load)
         self.routing: Calibration | None = None  # the model's calibration: the numbers behind the reasons
+        self.fused_routing: Calibration | None = None  # its routing of a prediction fused with spectra
         self.stamp: str | None = None  # what the model's routing was made under (stale predictions are re-routed)
         self.model_version: str | None = None
         self.model_state = "none"
@@ -296,15 +297,16 @@ class BatchPresenter:
         return {i for i, _path in todo if (p := self.items[self._pos[i]].prediction) and p.model_version == model_version}
 
     def set_model(self, state: str, *, version: str | None = None, taxonomy: Taxonomy | None = None,
-                  routing: Calibration | None = None, stamp: str | None = None) -> None:
-        """The model's state (``none``, ``loading``, ``ready``); with ``version``, its taxonomy, calibration and
-        routing stamp (``BundleManifest.routing_stamp``; default the calibration's), read from its manifest before its
-        weights load."""
+                  routing: Calibration | None = None, stamp: str | None = None,
+                  fused: Calibration | None = None) -> None:
+        """The model's state (``none``, ``loading``, ``ready``); with ``version``, its taxonomy, calibration,
+        routing stamp (``BundleManifest.routing_stamp``; default the calibration's) and routing of predictions fused
+        with spectra (``BundleManifest.fused_calibration``), read from its manifest before its weights load."""
         if state not in MODEL_STATES:
             raise ValueError(f"model state {state!r} is not one of {', '.join(MODEL_STATES)}")
         self.model_state = state
         if version is not None:
-            self.model_version, self.taxonomy, self.routing = version, taxonomy, routing
+            self.model_version, self.taxonomy, self.routing, self.fused_routing = version, taxonomy, routing, fused
             self.stamp = stamp if stamp is not None else None if routing is None else routing.stamp
             self._subtrees = {}
 
@@ -435,7 +437,7 @@ class BatchPresenter:
     def _determined(self, p: PredictionRecord) -> int | None:
         """The level of the deepest group/subgroup the loaded model's calibration determines for a re-judged
         prediction (see :attr:`PanelData.determined`)."""
-        routing = self.routing if p.model_version == self.model_version else None
+        routing = self._routing_of(p)
         if routing is None or p.route != "rejudge" or len(p.path_scores) != len(p.path):
             return None
         _node, level = routing.determined(p.path, p.path_scores, p.reasons)
@@ -455,9 +457,16 @@ class BatchPresenter:
         decided = item.judgment is not None and item.judgment.is_decision
         return item.prediction is not None and not decided and item.prediction.blind
 
+    def _routing_of(self, p: PredictionRecord) -> Calibration | None:
+        """The loaded model's routing that judged ``p``: the fused one for a prediction fused with spectra (its own
+        leaf and node thresholds), else the image's; None for another model's prediction."""
+        if p.model_version != self.model_version:
+            return None
+        return self.fused_routing if p.spectra else self.routing
+
     def _reason_details(self, p: PredictionRecord) -> tuple[ReasonDetail, ...]:
         """The prediction's reasons, with numbers when it comes from the loaded model's calibration."""
-        routing = self.routing if p.model_version == self.model_version else None
+        routing = self._routing_of(p)
         out = []
         for code in p.reasons:
             value = limit = None

@@ -73,7 +73,8 @@ class ModelLoading:
         """Show the batch with this model's names, calibration and stored predictions."""
         changed = manifest.model_version != self.presenter.model_version
         self.presenter.set_model(state, version=manifest.model_version, taxonomy=manifest.taxonomy,
-                                 routing=manifest.calibration, stamp=manifest.routing_stamp)
+                                 routing=manifest.calibration, stamp=manifest.routing_stamp,
+                                 fused=manifest.fused_calibration)
         self.similar_panel.set_taxonomy(manifest.taxonomy, self.lang)
         self.spectrum_panel.set_taxonomy(manifest.taxonomy, self.lang)
         if self._queue_view is not None:

@@ -143,6 +143,17 @@ class BundleManifest:
                 and (self.calibration is None or self.spectrum.is_calibrated))
 
     @property
+    def fused_calibration(self) -> Calibration | None:
+        """The routing of a prediction fused with spectra: the calibration with the spectrum head's leaf and node
+        thresholds and leaf floors (its temperature, unknown detector and other settings kept: the unknown score
+        stays the image's); None when predictions do not fuse or the bundle is not calibrated."""
+        if self.calibration is None or self.spectrum is None or not self.fuses_spectra:
+            return None
+        record = self.spectrum
+        return dataclasses.replace(self.calibration, thresholds=dict(record.thresholds),
+                                   node_thresholds=dict(record.node_thresholds), leaf_floor=dict(record.leaf_floor))
+
+    @property
     def is_multilabel(self) -> bool:
         """Per-level sigmoid heads (``loss.kind: multilabel``): an image may show several leaves (issue #20)."""
         return self.loss is not None and self.loss.kind == "multilabel"

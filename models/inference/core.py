@@ -125,10 +125,7 @@ class PredictorCore(abc.ABC):
         if record is None or not self.manifest.fuses_spectra:
             return
         self.spectrum_head = load_spectrum_head(bundle_path, self.manifest)
-        if self.calibration is not None:
-            self.fused_calibration = dataclasses.replace(
-                self.calibration, thresholds=dict(record.thresholds), node_thresholds=dict(record.node_thresholds),
-                leaf_floor=dict(record.leaf_floor))
+        self.fused_calibration = self.manifest.fused_calibration
 
     @property
     def fuses_spectra(self) -> bool:
