@@ -151,6 +151,11 @@ def test_calibrate_predict_and_evaluate_carry_the_determined_node(tmp_path, taxo
     assert set(share) == {"0", "1", "2", "none"} and sum(share.values()) == pytest.approx(1.0)
     assert metrics["hierarchical_coverage"] == pytest.approx(1.0 - share["none"])
     assert metrics["determined_at_least"][0] == pytest.approx(metrics["hierarchical_coverage"])
+    # the test split's images outside the tree that got a node (the hierarchical keys judge known images only)
+    rows = [line.split(",") for line in data.read_text(encoding="utf-8").splitlines()[1:]]
+    unknowns = [str(data.parent / path) for path, label, split in rows if label.startswith("unknown:") and split == "test"]
+    expected = sum(p.determined_node is not None for p in predictor.predict(unknowns))
+    assert unknowns and metrics["unknown_determined"] == expected > 0
 
 
 def test_a_node_is_fitted_only_on_the_images_that_climb_to_it(taxonomy) -> None:

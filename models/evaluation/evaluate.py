@@ -22,8 +22,10 @@ def evaluate_bundle(bundle: LoadedBundle, samples: list[Sample], *, batch_size: 
     and adds ``auto_coverage``, ``auto_purity``, ``unknown_auto_rate`` and ``route_reasons`` (counts); with
     group and subgroup thresholds (issue #17) also the known images' ``determined_level_share``,
     ``determined_at_least``, ``hierarchical_coverage``, ``hierarchical_purity`` and ``hierarchical_purity_by_level``
-    (:func:`models.evaluation.selective.hierarchical_selective`). Images with more than one label, or a multi-label
-    bundle, add ``multilabel`` (:mod:`models.evaluation.multilabel`); the single-label metrics score the first label.
+    (:func:`models.evaluation.selective.hierarchical_selective`), and with unknown:* samples
+    ``unknown_determined``, how many of them got a determined node (each one wrong there). Images with more than
+    one label, or a multi-label bundle, add ``multilabel`` (:mod:`models.evaluation.multilabel`); the single-label
+    metrics score the first label.
 
     Returns:
         (metrics, raw) where raw holds leaf_probs, targets, unknown mask, read errors, and
@@ -65,6 +67,8 @@ def evaluate_bundle(bundle: LoadedBundle, samples: list[Sample], *, batch_size: 
         nodes, levels = determined_batch(cal, tax, leaf_probs, reasons)
         known = np.flatnonzero(~unknown)
         metrics.update(hierarchical_selective([nodes[i] for i in known], levels[known], targets[known], tax))
+        if unknown.any():  # an image outside the tree with a determined node: wrong at that node, whatever it is
+            metrics["unknown_determined"] = int((levels[unknown] >= 0).sum())
     if predictor.is_multilabel or any(s.extra_labels for s in kept):
         metrics["multilabel"] = _multilabel(predictor, out.level_logits, leaf_probs, kept, unknown)
     metrics["unreadable"] = len(out.errors)
