@@ -393,6 +393,35 @@ def test_the_window_comes_back_with_the_size_and_panes_the_analyst_left(qtbot, t
     fourth.close()
 
 
+def test_a_first_window_on_a_small_screen_opens_maximized_and_fits_it(qtbot, tmp_path, monkeypatch):
+    """No size stored and a screen smaller than the default window (a 1366 x 768 laptop; here the offscreen
+    platform's 800 x 600, taken as a real screen): the window opens maximized, and its normal size fits the screen,
+    so Accept and the scores are never beyond its edge. A stored size is Qt's to restore (it keeps it on screen)."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtGui import QGuiApplication
+
+    from app.ui import side_actions
+    from app.ui.side_actions import FRAME, fits
+
+    assert fits(QSize(1440, 880), QSize(1920, 1040)) and not fits(QSize(1440, 880), QSize(1366, 728))
+    assert not fits(QSize(1300, 700), QSize(1366, 728))  # the frame and title bar need room too
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    offscreen = _shown_window(qtbot)
+    assert not offscreen.isMaximized() and offscreen.size() == QSize(1440, 880)  # the screenshots' size
+    offscreen.close()
+
+    monkeypatch.setattr(side_actions.QGuiApplication, "platformName", staticmethod(lambda: "xcb"))
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "first_start.ini"))  # the first window stored its size
+    win = _shown_window(qtbot)
+    area = win.screen().availableGeometry().size()
+    assert QGuiApplication.platformName() == "xcb" and not fits(QSize(1440, 880), area)
+    assert win.windowState() & Qt.WindowState.WindowMaximized
+    win.showNormal()
+    QApplication.processEvents()
+    assert win.width() <= area.width() - FRAME.width() and win.height() <= area.height() - FRAME.height()
+    win.close()
+
+
 def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tmp_path, monkeypatch):
     """The prediction panel, spectrum and similar cases keep the heights they were dragged to; a pane hidden at
     closing (the spectrum panel of an image without one) is not shut for good when it is shown again."""

@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QCoreApplication, Qt
+from PySide6.QtCore import QByteArray, QCoreApplication, QSize, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from app.ui.workers import Task
@@ -20,6 +21,14 @@ from app.ui.workers import Task
 if TYPE_CHECKING:  # the store's services import SQLAlchemy: imported when a side window is first opened
     from app.ui.dashboard_view import DashboardView
     from app.ui.queue_view import QueueView
+
+FRAME = QSize(16, 48)
+"""Room kept for the window's frame and title bar, which are not known before it is shown."""
+
+
+def fits(window: QSize, screen: QSize, frame: QSize = FRAME) -> bool:
+    """Whether a window of this size, with its frame, fits on a screen's available area."""
+    return window.width() + frame.width() <= screen.width() and window.height() + frame.height() <= screen.height()
 
 
 class SideActions:
@@ -31,11 +40,14 @@ class SideActions:
         """The window's size and place and the widths of its three panes as the analyst left them (the settings);
         none stored, a value that cannot be read, or a pane left shut: the defaults. Not in a ``--screenshot`` run
         (the same picture whoever makes it)."""
-        if self.settings is None or not self.interactive:
+        if not self.interactive:
             return
-        geometry, panes = self.settings.value("window/geometry"), self.settings.value("window/panes")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
+        geometry = None if self.settings is None else self.settings.value("window/geometry")
+        if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
+            self.fit_screen()
+        if self.settings is None:
+            return
+        panes = self.settings.value("window/panes")
         defaults = self.splitter.sizes()
         if isinstance(panes, QByteArray) and self.splitter.restoreState(panes) and 0 in self.splitter.sizes():
             self.splitter.setSizes(defaults)  # a pane dragged shut (the list, the panel with Accept) opens again
@@ -45,6 +57,20 @@ class SideActions:
             # 0, which would keep it shut when it is shown again.
             self.right_splitter.keep([h if h > 0 else self.right_splitter.widget(i).sizeHint().height()
                                       for i, h in enumerate(heights)])
+
+    def fit_screen(self) -> None:
+        """A window without a stored size, on a screen too small for its default (a 1366 x 768 laptop), opens
+        maximized, and its normal size fits the screen: nothing of the panel (Accept, the Top-5's scores) is left
+        beyond the screen's edge. The ``offscreen`` platform's 800 x 600 screen is notional: its windows keep their
+        size."""
+        screen = self.screen()
+        if screen is None or QGuiApplication.platformName() == "offscreen":
+            return
+        area = screen.availableGeometry().size()
+        if fits(self.size(), area):
+            return
+        self.resize(min(self.width(), area.width() - FRAME.width()), min(self.height(), area.height() - FRAME.height()))
+        self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     def save_layout(self) -> None:
         """Keep the window's size, place and pane widths for the next start (on closing)."""
