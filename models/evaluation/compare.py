@@ -87,6 +87,12 @@ def _correct_by_path(samples: list[Any], raw: dict[str, Any]) -> dict[str, bool]
     return {path: bool(ok) for path, ok, k in zip(kept, right, known, strict=True) if k}
 
 
+def interval_verdict(low: float, high: float, *, ahead: str, behind: str) -> str:
+    """The verdict of a paired 95 % interval of B - A: ``tie`` when it contains 0 (a difference smaller than the
+    noise), else ``ahead`` (B is better) or ``behind``."""
+    return "tie" if low <= 0.0 <= high else (ahead if low > 0 else behind)
+
+
 def top1_difference(correct_a: dict[str, bool], correct_b: dict[str, bool], *, n_boot: int = 1000,
                     seed: int = 0) -> dict[str, Any]:
     """Top-1 of B minus top-1 of A over the images both scored, with its paired 95 % bootstrap interval.
@@ -99,12 +105,7 @@ def top1_difference(correct_a: dict[str, bool], correct_b: dict[str, bool], *, n
     a = np.array([correct_a[p] for p in common], dtype=np.float64)
     b = np.array([correct_b[p] for p in common], dtype=np.float64)
     low, high = paired_bootstrap_ci(a, b, n_boot=n_boot, seed=seed)
-    if not common:
-        verdict = "n/a"
-    elif low <= 0.0 <= high:
-        verdict = "tie"
-    else:
-        verdict = "B better" if low > 0 else "A better"
+    verdict = interval_verdict(low, high, ahead="B better", behind="A better") if common else "n/a"
     delta = float(b.mean() - a.mean()) if common else float("nan")
     return {"n": len(common), "delta": delta, "ci": [low, high], "verdict": verdict}
 

@@ -429,6 +429,7 @@ def paired_gain(pred_base: np.ndarray, pred_best: np.ndarray, targets: np.ndarra
     bootstrap interval and a verdict: ``better``/``worse`` when the interval excludes 0, else ``tie``. The images
     are resampled together (paired) and within each leaf, so every resample holds every leaf as often as the
     images do (a leaf with two validation images is not dropped from the macro recall)."""
+    from models.evaluation.compare import interval_verdict
     from models.training.posthoc import measure
 
     n_leaves = int(max(pred_base.max(), pred_best.max(), targets.max())) + 1
@@ -445,7 +446,7 @@ def paired_gain(pred_base: np.ndarray, pred_best: np.ndarray, targets: np.ndarra
     out: dict[str, dict[str, Any]] = {}
     for k in keys:
         low, high = (float(q) for q in np.quantile(diffs[k], [0.025, 0.975]))
-        verdict = "tie" if low <= 0.0 <= high else ("better" if low > 0 else "worse")
+        verdict = interval_verdict(low, high, ahead="better", behind="worse")
         out[k] = {"base": round(base[k], 5), "best": round(best[k], 5), "delta": round(best[k] - base[k], 5),
                   "ci": [round(low, 5), round(high, 5)], "verdict": verdict}
     return out
