@@ -167,3 +167,37 @@ def test_a_folder_with_subfolders_lists_its_images_part_by_part(tmp_path: Path) 
     assert rel == want and skipped == []
     assert rel.index("a/z.png") < rel.index("a-b/a.png") < rel.index("a.png")  # a folder before a longer name
     assert texts == [str(p) for p in files]
+
+
+def test_the_listing_reports_its_count_and_a_cancel_stops_it(engine, tmp_path: Path, monkeypatch) -> None:
+    """A folder on a slow share can take a minute to list: the listing reports the entries listed so far (the status
+    bar shows them), and a cancelled opening (the progress callback raises) stops during the listing, before any
+    file is hashed or registered."""
+    root = tmp_path / "big"
+    root.mkdir()
+    for i in range(50):
+        (root / f"note_{i:02d}.txt").write_text("x", encoding="utf-8")  # listed, left out: no file to decode
+    write_image(root / "a.png")
+    write_image(root / "sub" / "b.png")
+    monkeypatch.setattr(batches, "LISTED_EVERY", 16)
+    monkeypatch.setattr(batches, "LISTED_GAP", 0.0)
+    counts: list[int] = []
+    files, _skipped = batches.scan_folder(root, recursive=True, listed=counts.append)
+    assert len(files) == 2 and counts == sorted(counts) and counts[:3] == [16, 32, 48]
+    assert counts[-1] == 53  # 50 notes, a.png, sub and sub/b.png: after each folder too
+
+    class Stop(Exception):
+        pass
+
+    reports: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        reports.append((done, total))
+        if total == 0:
+            raise Stop
+
+    with pytest.raises(Stop):
+        batches.open_folder(engine, root, progress=progress)
+    assert reports == [(16, 0)]  # stopped at the listing's first report
+    with session_scope(engine) as s:
+        assert repo.folder_batch(s, root.resolve(), recursive=False, name="big").total == 0  # nothing registered

@@ -229,6 +229,40 @@ def test_cancel_while_the_list_grows_stops_the_reading_and_keeps_what_is_listed(
     win.close()
 
 
+def test_cancel_while_a_folder_is_listed_stops_the_opening(qtbot, engine, tmp_path, monkeypatch) -> None:
+    """A folder on a slow share still being listed: the status bar counts its files with Cancel; Cancel stops the
+    listing itself (not when it would have ended) and nothing of that folder is shown."""
+    import time
+
+    from app.services import batches
+
+    stopped = threading.Event()
+
+    def slow_listing(folder, recursive=False, spectra=None, texts=None, listed=None):
+        n = 0
+        try:
+            while True:  # as long as the share takes: only a cancel ends it
+                n += batches.LISTED_EVERY
+                listed(n)
+                time.sleep(0.02)
+        finally:
+            stopped.set()
+
+    monkeypatch.setattr(batches, "scan_folder", slow_listing)
+    (tmp_path / "share").mkdir()
+    win = _window(qtbot, engine, tmp_path, monkeypatch)
+    win.open_folder(tmp_path / "share")
+    qtbot.waitUntil(lambda: win.status.progress_label.text().startswith("Listing the folder… "), timeout=20_000)
+    qtbot.waitUntil(win.status.cancel_btn.isVisible, timeout=5_000)
+    qtbot.mouseClick(win.status.cancel_btn, Qt.MouseButton.LeftButton)
+    assert stopped.wait(5)
+    assert "Opening stopped" in win.statusBar().currentMessage()
+    assert not win.status.progress.isVisible() and win.presenter.batch is None and not win.items
+    qtbot.wait(200)  # nothing it reported meanwhile shows again
+    assert not win.status.progress_label.text().startswith("Listing")
+    win.close()
+
+
 def test_a_part_not_handed_over_leaves_the_judged_batch_as_it_was(engine, tmp_path) -> None:
     """An older opening's part, refused because the opening was cancelled, must not point judgments at its batch."""
     from app.ui.workers import Cancelled

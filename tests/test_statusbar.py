@@ -19,3 +19,16 @@ def test_eta_is_a_dash_until_an_image_is_done_then_follows_the_pace(qtbot, monke
     assert bar.progress_label.text() == "Predicting 0/40 · ETA –"
     bar.predicting(10, 40)
     assert bar.progress_label.text() == "Predicting 10/40 · ETA 1:30"  # 3 s an image, 30 images left
+
+
+def test_a_folder_still_listed_shows_its_count_on_a_busy_bar_then_the_registering(qtbot):
+    """(n, 0) from an opening: the folder is still being listed (a slow share), n entries so far; then the files
+    registered of all."""
+    bar = MainStatusBar()
+    qtbot.addWidget(bar)
+    bar.reading()
+    assert bar.progress_label.text() == "Reading images…" and bar.progress.maximum() == 0
+    bar.reading(4096, 0)
+    assert bar.progress_label.text() == "Listing the folder… 4,096 files so far" and bar.progress.maximum() == 0
+    bar.reading(64, 5000)
+    assert bar.progress_label.text() == "Reading images 64/5000" and bar.progress.maximum() == 5000

@@ -820,7 +820,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="185"/>
-        <location filename="../ui/side_actions.py" line="145"/>
+        <location filename="../ui/side_actions.py" line="171"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -1075,12 +1075,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>自動備份失敗：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="79"/>
+        <location filename="../ui/statusbar.py" line="80"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="83"/>
+        <location filename="../ui/statusbar.py" line="81"/>
+        <source>Listing the folder… {n} files so far</source>
+        <translation>正在列出資料夾… 目前 {n} 個檔案</translation>
+    </message>
+    <message>
+        <location filename="../ui/statusbar.py" line="86"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
@@ -1115,12 +1120,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="100"/>
+        <location filename="../ui/statusbar.py" line="103"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="117"/>
+        <location filename="../ui/statusbar.py" line="120"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
@@ -1232,49 +1237,49 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="127"/>
+        <location filename="../ui/side_actions.py" line="153"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="139"/>
+        <location filename="../ui/side_actions.py" line="165"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="169"/>
+        <location filename="../ui/side_actions.py" line="195"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="170"/>
+        <location filename="../ui/side_actions.py" line="196"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="195"/>
+        <location filename="../ui/side_actions.py" line="221"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="199"/>
+        <location filename="../ui/side_actions.py" line="225"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="203"/>
+        <location filename="../ui/side_actions.py" line="229"/>
         <source>Exported {n} label(s) to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="204"/>
+        <location filename="../ui/side_actions.py" line="230"/>
         <source> ({k} images skipped: their files are gone)</source>
         <translation>（略過 {k} 張影像：檔案已不存在）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="206"/>
+        <location filename="../ui/side_actions.py" line="232"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import math
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -53,14 +55,24 @@ UNSUPPORTED_IMAGE_SUFFIXES = frozenset({".gif", ".webp", ".heic", ".heif", ".avi
                                         ".dng", ".nef", ".cr2", ".arw"})
 
 
+LISTED_EVERY = 2048
+""":func:`scan_folder` reports the entries listed so far after each folder and every this many entries, at most
+every :data:`LISTED_GAP` seconds (a tree of many small folders would flood the window with reports)."""
+LISTED_GAP = 0.1
+
+
 def scan_folder(folder: Path, recursive: bool = False, spectra: list[Path] | None = None,
-                texts: list[str] | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
+                texts: list[str] | None = None,
+                listed: Callable[[int], None] | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
     """Image files of a folder (sorted by path; hidden files and folders skipped), and every other file with the reason
     it is not in the batch: an unsupported image format, a link to a missing file, a pipe, a folder named ``*.png``,
     or a file that is no image at all (notes, spreadsheets: listed so that nothing is left out unseen). With
     ``spectra``, the files that may be FTIR spectra (``.jdx``, ``.dx``, ``.jcamp``, ``.csv``, ``.txt``) go there
     instead, to be matched to their images (:func:`app.services.spectra.attach_pairs`). With ``texts``, the images'
-    paths as text go there too, in the same order (a ``Path`` computes its text again: 1.5 µs a file).
+    paths as text go there too, in the same order (a ``Path`` computes its text again: 1.5 µs a file). ``listed`` is
+    called with the number of entries listed so far after each folder and every :data:`LISTED_EVERY` entries (a
+    folder on a slow share can take a minute), the first time at once: what it raises stops the listing (a cancelled
+    opening).
 
     One directory listing per folder (``os.scandir``: no ``stat`` for a plain file), so 100,000 files list in well
     under a second. Sub-folders are entered through real folders only, never through links (a link can loop).
@@ -74,6 +86,14 @@ def scan_folder(folder: Path, recursive: bool = False, spectra: list[Path] | Non
     found: list[tuple[str, str]] = []
     skipped: list[tuple[str, tuple[str, str]]] = []
     below: list[tuple[str, str]] = [(str(folder), "")]  # (folder, the key prefix of its entries)
+    seen, last = 0, -math.inf
+
+    def report() -> None:
+        nonlocal last
+        if listed is not None and time.monotonic() - last >= LISTED_GAP:
+            last = time.monotonic()
+            listed(seen)
+
     while below:
         directory, rel = below.pop()
         try:
@@ -83,6 +103,9 @@ def scan_folder(folder: Path, recursive: bool = False, spectra: list[Path] | Non
             skipped.append((rel, (directory, f"cannot list the folder ({exc.strerror or exc})")))
             continue
         for entry in entries:
+            seen += 1
+            if seen % LISTED_EVERY == 0:
+                report()
             name = entry.name
             if name.startswith("."):  # hidden files and folders
                 continue
@@ -105,6 +128,7 @@ def scan_folder(folder: Path, recursive: bool = False, spectra: list[Path] | Non
             else:
                 kind = f"a {suffix[1:].upper()} file" if suffix else "a file without a suffix"
                 skipped.append((key, (entry.path, f"not an image ({kind}): images are PNG, JPEG, BMP or TIFF")))
+        report()
     found.sort(key=lambda kp: kp[0])
     skipped.sort(key=lambda ks: ks[0])
     if texts is not None:
@@ -125,6 +149,8 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     """Open (or resume) the batch of a folder: every file is read once (hashed, header checked).
 
     The items carry the predictions of ``model_version`` (None: each image's most recent prediction).
+    ``progress`` gets (files registered, files) and, while the folder is listed, (entries listed so far, 0); what it
+    raises stops the opening (a cancelled one stops during the listing too).
     ``first_part``, for a folder opened for the first time (its batch is empty), is called with the batch as its
     first chunk of files stands, while the rest is registered: the app shows and predicts those at once (on the
     development machine a 500-image folder took 0.3-0.5 s to register at start-up). A batch opened before comes
@@ -151,7 +177,8 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     candidates: list[Path] = []
     texts: list[str] = []
     with child or contextlib.nullcontext():
-        files, left_out = scan_folder(folder, batch.recursive, spectra=candidates, texts=texts)
+        listed = (lambda n: progress(n, 0)) if progress else None
+        files, left_out = scan_folder(folder, batch.recursive, spectra=candidates, texts=texts, listed=listed)
         if candidates:
             found.match(files, candidates)
         opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first,

@@ -28,6 +28,7 @@ class BatchOpening:
     _run_open = False  # a prediction run is under way (the window's _start_predictions / _run_finished)
     _grown_in_run = False  # the batch grew during it: its end starts a run for the new images
     _growing = False  # a large folder's parts are arriving (its first is on screen, the rest is registered)
+    _before_part = False  # the newest opening has shown nothing yet (a folder being listed, its first files read)
     _open_task: Task | None = None  # the newest opening's task, until it reports
 
     def choose_folder(self) -> None:
@@ -78,7 +79,7 @@ class BatchOpening:
         self.worker.cancel()
         if self._open_task is not None:  # an older opening still reading stops: the newest open wins
             self._open_task.cancel()
-        self._growing = False
+        self._growing, self._before_part = False, True
         self.status.reading()
         self._opening += 1  # the newest open wins: what an older one delivers later is dropped
         seq = self._opening
@@ -88,7 +89,7 @@ class BatchOpening:
 
         def part(opened: OpenedBatch) -> None:
             if seq == self._opening:
-                self._growing = True
+                self._growing, self._before_part = True, False
                 if shown_part:
                     self._batch_grown(opened, done=False)
                 else:
@@ -97,13 +98,13 @@ class BatchOpening:
 
         def whole(opened: OpenedBatch) -> None:
             if seq == self._opening:
-                self._growing = False
+                self._growing = self._before_part = False
                 (self._batch_grown if shown_part else self._batch_opened)(opened)
                 if opened.below and self.items:
                     self.statusBar().showMessage(self._below_text(opened), 15_000)
 
-        task.signals.progress.connect(lambda done, total: seq == self._opening
-                                      and self.status.reading(done, total, cancellable=self._growing))
+        task.signals.progress.connect(lambda done, total: seq == self._opening and self.status.reading(
+            done, total, cancellable=self._growing or self._before_part))
         task.signals.part.connect(part)
         task.signals.result.connect(whole)
         task.signals.error.connect(lambda message: seq == self._opening and self._open_failed(message))
@@ -118,16 +119,27 @@ class BatchOpening:
 
     def reading_shown(self) -> None:
         """After a prediction run ended: while a large folder is still read, its progress and Cancel stay shown."""
-        if self._growing:
+        if self._growing or self._before_part:
             self.status.reading(*self.status.read_so_far, cancellable=True)
 
     def stop_reading(self) -> bool:
         """Stop reading the rest of a folder whose first part is on screen (the status bar's Cancel while it says
         "Reading images"): the images listed so far stay and are predicted, the ones registered meanwhile stay in
-        the store, and opening the folder again reads the rest. False when no folder is being read."""
+        the store, and opening the folder again reads the rest. Before anything of it is on screen (a folder on a
+        slow share still being listed), the opening stops and the batch on screen stays. False when no folder is
+        being read."""
         task = self._open_task
-        if not self._growing or task is None:
+        if task is None or not (self._growing or self._before_part):
             return False
+        if self._before_part:
+            task.cancel()
+            self._opening += 1  # what it would still deliver is dropped
+            self._before_part = False
+            self.status.reading_stopped(run_going=False)
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "Opening stopped: the images on screen stay as they were."), 15_000)
+            self._start_predictions()  # the opening stopped the shown batch's run: it goes on
+            return True
         task.cancel()
         self._opening += 1  # what the task delivered meanwhile is dropped: the list stays as it is now
         self._growing = False
@@ -142,7 +154,7 @@ class BatchOpening:
         return True
 
     def _open_failed(self, message: str) -> None:
-        self._growing = False
+        self._growing = self._before_part = False
         self.status.finished()
         self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Cannot open"), message,
                    line=f"cannot open: {message}")

@@ -68,15 +68,18 @@ class MainStatusBar(QStatusBar):
                                   + "  ·  " + "  ".join(parts))
 
     def reading(self, done: int | None = None, total: int = 0, *, cancellable: bool = False) -> None:
-        """Files of a folder being read (busy bar until the count is known); ``cancellable``: with Cancel (a large
-        folder's rest, read while its first part is on screen)."""
+        """Files of a folder being read (busy bar until the count is known; ``total`` 0: the folder is still being
+        listed, ``done`` entries so far); ``cancellable``: with Cancel (a large folder's rest, read while its first part
+        is on screen)."""
         self.progress.setVisible(True)
         self.read_so_far, self.showing = (done, total), "reading"
         if cancellable:
             self.cancel_btn.setVisible(True)
-        if done is None:
+        if done is None or total == 0:
             self.progress.setRange(0, 0)
-            self.progress_label.setText(QCoreApplication.translate("Main", "Reading images…"))
+            self.progress_label.setText(QCoreApplication.translate("Main", "Reading images…") if done is None else
+                                        QCoreApplication.translate("Main", "Listing the folder… {n} files so far")
+                                        .format(n=f"{done:,}"))
             return
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
