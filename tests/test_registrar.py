@@ -29,7 +29,8 @@ def _open(folder: Path, db: Path) -> tuple[list, list, object, list]:
     init_db(engine)
     try:
         parts, progress = [], []
-        rest = batches.open_folder(engine, folder, first_part=parts.append, progress=lambda d, t: progress.append(d))
+        rest = batches.open_folder(engine, folder, first_part=parts.append,
+                                   progress=lambda d, t: progress.append((d, t)))
         handed = [(it.image.path, it.image.sha256, it.image.position, it.image.width)
                   for p in [*parts, rest] for it in p.items]
         unreadable = {Path(it.image.path).name: rest.unreadable.get(it.image.image_id)
@@ -56,7 +57,10 @@ def test_a_child_registers_the_rest_of_a_large_folder_as_this_thread_would(tmp_p
     assert facts[1] == ["notes.txt"]
     assert [len(p.items) for p in parts] == [20, 20, 20, 4, 20, 20, 20, 3]  # FIRST here, the child's first (a copy)
     assert [p.continues for p in parts] == [False] + [True] * 7 and len(here_parts) == 1  # here: the rest at once
-    assert progress[-1] == N + 1 and progress == sorted(progress)
+    listing = [d for d, t in progress if t == 0]  # the listing's count (total not known yet), before any file is read
+    assert listing and progress[: len(listing)] == [(d, 0) for d in listing] and listing[-1] >= N + 1
+    registered = [d for d, t in progress[len(listing):]]
+    assert registered[-1] == N + 1 and registered == sorted(registered)
 
 
 def test_when_the_child_dies_this_thread_registers_what_it_did_not_report(tmp_path, monkeypatch) -> None:
@@ -123,9 +127,10 @@ def test_an_opening_stopped_midway_stops_its_child_cleanly_and_the_next_opening_
 
     def opening(progress, first_part):
         def report(done: int, total: int) -> None:
-            reports.append(done)
-            if len(reports) == 2:  # the first part is registered, the child reports its first chunk
-                task.cancel()
+            if total:  # (the listing's reports, total 0, come first)
+                reports.append(done)
+                if len(reports) == 2:  # the first part is registered, the child reports its first chunk
+                    task.cancel()
             progress(done, total)
         return batches.open_folder(engine, folder, progress=report, first_part=first_part)
 

@@ -1050,22 +1050,22 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="34"/>
+        <location filename="../ui/batch_opening.py" line="35"/>
         <source>Open a folder of images</source>
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="41"/>
+        <location filename="../ui/batch_opening.py" line="42"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="48"/>
+        <location filename="../ui/batch_opening.py" line="49"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="49"/>
+        <location filename="../ui/batch_opening.py" line="50"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -1090,32 +1090,37 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="42"/>
+        <location filename="../ui/batch_opening.py" line="43"/>
         <source>Its sub-folders hold {n} more images. Open them too?</source>
         <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="135"/>
+        <location filename="../ui/batch_opening.py" line="139"/>
+        <source>Opening stopped: the images on screen stay as they were.</source>
+        <translation>已停止開啟：畫面上的影像維持原樣。</translation>
+    </message>
+    <message>
+        <location filename="../ui/batch_opening.py" line="147"/>
         <source>Stopped reading the folder at {n} images: open it again to read the rest.</source>
         <translation>已停止讀取資料夾（目前 {n} 張影像）：再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="147"/>
+        <location filename="../ui/batch_opening.py" line="159"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="184"/>
+        <location filename="../ui/batch_opening.py" line="196"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="185"/>
+        <location filename="../ui/batch_opening.py" line="197"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="208"/>
+        <location filename="../ui/batch_opening.py" line="220"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
