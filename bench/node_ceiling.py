@@ -86,7 +86,8 @@ def per_level_ceiling(taxonomy: Any, target: float, leaf_cut: np.ndarray, data: 
     truth = np.where(known, data.targets, 0)
     k = len(taxonomy.level_sizes) - 2
     leaf = ~data.flagged & (scores[-1] >= leaf_cut[best])
-    climbing = ~leaf if climb_flagged else ~leaf & ~data.flagged
+    inner = np.array([not taxonomy.node(n).is_leaf for n in taxonomy.levels[k]])[taxonomy.leaf_level_index[best, k]]
+    climbing = (~leaf if climb_flagged else ~leaf & ~data.flagged) & inner  # (a ragged tree's leaf: its own cut)
     right = known & (taxonomy.leaf_level_index[best, k] == taxonomy.leaf_level_index[truth, k])
     taken = np.zeros(len(best), dtype=bool)
     taken[climbing] = plug_in_frontier(scores[k][climbing], right[climbing], target)

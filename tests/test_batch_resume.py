@@ -182,9 +182,30 @@ def test_the_listing_reports_its_count_and_a_cancel_stops_it(engine, tmp_path: P
     monkeypatch.setattr(batches, "LISTED_EVERY", 16)
     monkeypatch.setattr(batches, "LISTED_GAP", 0.0)
     counts: list[int] = []
-    files, _skipped = batches.scan_folder(root, recursive=True, listed=counts.append)
-    assert len(files) == 2 and counts == sorted(counts) and counts[:3] == [16, 32, 48]
-    assert counts[-1] == 53  # 50 notes, a.png, sub and sub/b.png: after each folder too
+    listed_by_os: list[str] = []  # what the OS has handed over so far, when each report is made
+    real_scandir = os.scandir
+
+    class Listing:  # os.scandir, noting each entry as the OS hands it over
+        def __init__(self, path):
+            self.it = real_scandir(path)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.it.close()
+
+        def __iter__(self):
+            for entry in self.it:
+                listed_by_os.append(entry.name)
+                yield entry
+
+    monkeypatch.setattr(batches.os, "scandir", Listing)
+    files, _skipped = batches.scan_folder(root, recursive=True, listed=lambda n: counts.append((n, len(listed_by_os))))
+    monkeypatch.setattr(batches.os, "scandir", real_scandir)
+    assert len(files) == 2 and counts == sorted(counts) and [n for n, _ in counts[:3]] == [16, 32, 48]
+    assert counts[0][1] == 16  # reported while the top folder (52 entries) was still being listed, not after it
+    assert counts[-1][0] == 53  # 50 notes, a.png, sub and sub/b.png: after each folder too
 
     class Stop(Exception):
         pass

@@ -263,6 +263,47 @@ def test_cancel_while_a_folder_is_listed_stops_the_opening(qtbot, engine, tmp_pa
     win.close()
 
 
+def test_an_opening_stopped_while_a_batch_is_judged_leaves_it_as_it_was(qtbot, engine, tmp_path, bundle, folder,
+                                                                       monkeypatch) -> None:
+    """The batch on screen is predicted; another folder's listing is stopped: the batch stays, no prediction run is
+    started again for it (nothing is left to predict), and a judgment made then goes to it even if the stopped
+    opening had pointed the service at its own batch (a part accepted on the worker thread just before the Cancel)."""
+    import time
+
+    from app.services import batches
+
+    win = _window(qtbot, engine, tmp_path, monkeypatch)
+    win.load_model(bundle)
+    qtbot.waitUntil(lambda: win.model is not None, timeout=60_000)
+    win.open_folder(folder)
+    qtbot.waitUntil(lambda: len(win.items) == 4 and all(it.prediction for it in win.items), timeout=60_000)
+    qtbot.waitUntil(lambda: not win._run_open, timeout=20_000)
+    shown, run = win.presenter.batch.batch_id, win.worker.current_run
+    real_scan = batches.scan_folder
+
+    def slow_listing(path, recursive=False, spectra=None, texts=None, listed=None):
+        if Path(path).name != "share":
+            return real_scan(path, recursive, spectra=spectra, texts=texts, listed=listed)
+        while True:
+            listed(1)
+            time.sleep(0.02)
+
+    monkeypatch.setattr(batches, "scan_folder", slow_listing)
+    (tmp_path / "share").mkdir()
+    win.open_folder(tmp_path / "share")
+    qtbot.waitUntil(lambda: win.status.progress_label.text().startswith("Listing the folder"), timeout=20_000)
+    qtbot.mouseClick(win.status.cancel_btn, Qt.MouseButton.LeftButton)
+    assert win.statusBar().currentMessage() == "Opening stopped: the images on screen stay as they were."
+    assert win.presenter.batch.batch_id == shown and len(win.items) == 4 and win.worker.current_run == run
+    with session_scope(engine) as s:
+        other = repo.folder_batch(s, (tmp_path / "share").resolve(), recursive=False, name="share").id
+    win.service.batch_id = other  # as a part accepted on the worker thread just before the Cancel leaves it
+    win.select(0)
+    qtbot.keyClick(win, Qt.Key.Key_Return)
+    assert [j.batch_id for j in win.service.history(win.items[0].image.image_id)] == [shown]
+    win.close()
+
+
 def test_a_part_not_handed_over_leaves_the_judged_batch_as_it_was(engine, tmp_path) -> None:
     """An older opening's part, refused because the opening was cancelled, must not point judgments at its batch."""
     from app.ui.workers import Cancelled

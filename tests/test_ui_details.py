@@ -419,6 +419,7 @@ def test_a_first_window_on_a_small_screen_opens_maximized_and_fits_it(qtbot, tmp
     win.showNormal()
     QApplication.processEvents()
     assert win.width() <= area.width() - FRAME.width() and win.height() <= area.height() - FRAME.height()
+    assert win.screen().availableGeometry().contains(win.geometry())  # placed inside the area, not only sized
     win.close()
 
 

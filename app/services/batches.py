@@ -88,24 +88,27 @@ def scan_folder(folder: Path, recursive: bool = False, spectra: list[Path] | Non
     below: list[tuple[str, str]] = [(str(folder), "")]  # (folder, the key prefix of its entries)
     seen, last = 0, -math.inf
 
-    def report() -> None:
+    def report(last_one: bool = False) -> None:
         nonlocal last
-        if listed is not None and time.monotonic() - last >= LISTED_GAP:
+        if listed is not None and (last_one or time.monotonic() - last >= LISTED_GAP):
             last = time.monotonic()
             listed(seen)
 
     while below:
         directory, rel = below.pop()
+        entries: list[os.DirEntry] = []
         try:
             with os.scandir(directory) as listing:
-                entries = list(listing)
+                for entry in listing:  # counted as the OS lists them: one large folder on a slow share takes long
+                    entries.append(entry)
+                    seen += 1
+                    if seen % LISTED_EVERY == 0:
+                        report()
         except OSError as exc:
+            seen -= len(entries)
             skipped.append((rel, (directory, f"cannot list the folder ({exc.strerror or exc})")))
             continue
         for entry in entries:
-            seen += 1
-            if seen % LISTED_EVERY == 0:
-                report()
             name = entry.name
             if name.startswith("."):  # hidden files and folders
                 continue
@@ -129,6 +132,7 @@ def scan_folder(folder: Path, recursive: bool = False, spectra: list[Path] | Non
                 kind = f"a {suffix[1:].upper()} file" if suffix else "a file without a suffix"
                 skipped.append((key, (entry.path, f"not an image ({kind}): images are PNG, JPEG, BMP or TIFF")))
         report()
+    report(last_one=True)
     found.sort(key=lambda kp: kp[0])
     skipped.sort(key=lambda ks: ks[0])
     if texts is not None:
@@ -184,7 +188,8 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
         opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first,
                        child=child, texts=texts)
     below = 0 if batch.recursive else images_below(folder)
-    tick = (lambda: progress(len(files), len(files))) if progress else None  # a cancelled opening stops there
+    # a cancelled opening stops there (not for a folder without images: (0, 0) would read as a listing)
+    tick = (lambda: progress(len(files), len(files))) if progress and files else None
     return dataclasses.replace(found.attach(opened, tick=tick), recursive=batch.recursive, below=below)
 
 

@@ -416,7 +416,7 @@ class PredictingService:
         Args:
             folder: the folder of images.
             recursive: include sub-folders (the app's "also open images in sub-folders").
-            progress: called while the folder is read (files done, total).
+            progress: called while the folder is read (files done, total; (entries listed, 0) while it is listed).
             on_chunk: called with every saved chunk (of this rank's share).
             cancel: set to stop after the current chunk.
             ranks: the processes of a ``torchrun`` launch (:mod:`app.services.ranks`): rank 0 opens the folder,

@@ -29,6 +29,7 @@ class BatchOpening:
     _grown_in_run = False  # the batch grew during it: its end starts a run for the new images
     _growing = False  # a large folder's parts are arriving (its first is on screen, the rest is registered)
     _before_part = False  # the newest opening has shown nothing yet (a folder being listed, its first files read)
+    _cut_short = False  # that opening stopped the reading of the batch on screen (it was still growing)
     _open_task: Task | None = None  # the newest opening's task, until it reports
 
     def choose_folder(self) -> None:
@@ -79,8 +80,9 @@ class BatchOpening:
         self.worker.cancel()
         if self._open_task is not None:  # an older opening still reading stops: the newest open wins
             self._open_task.cancel()
+        self._cut_short = self._growing
         self._growing, self._before_part = False, True
-        self.status.reading()
+        self.status.reading(cancellable=True)
         self._opening += 1  # the newest open wins: what an older one delivers later is dropped
         seq = self._opening
         task = Task(fn, *args, with_progress=True, with_part=True, model_version=self.presenter.model_version,
@@ -126,8 +128,8 @@ class BatchOpening:
         """Stop reading the rest of a folder whose first part is on screen (the status bar's Cancel while it says
         "Reading images"): the images listed so far stay and are predicted, the ones registered meanwhile stay in
         the store, and opening the folder again reads the rest. Before anything of it is on screen (a folder on a
-        slow share still being listed), the opening stops and the batch on screen stays. False when no folder is
-        being read."""
+        slow share still being listed, or files still read before the first of them can be shown), the opening stops
+        and the batch on screen stays; its predictions go on. False when no folder is being read."""
         task = self._open_task
         if task is None or not (self._growing or self._before_part):
             return False
@@ -137,8 +139,11 @@ class BatchOpening:
             self._before_part = False
             self.status.reading_stopped(run_going=False)
             self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "Opening stopped: the images on screen stay as they were; their folder was not read to its "
+                        "end: open it again to read the rest.") if self._cut_short else QCoreApplication.translate(
                 "Main", "Opening stopped: the images on screen stay as they were."), 15_000)
-            self._start_predictions()  # the opening stopped the shown batch's run: it goes on
+            if self.model is not None and self.items and self.presenter.todo(self.model.version):
+                self._start_predictions()  # the opening stopped the shown batch's run: it goes on
             return True
         task.cancel()
         self._opening += 1  # what the task delivered meanwhile is dropped: the list stays as it is now

@@ -134,6 +134,10 @@ class JudgingActions:
         """Run one store action; show the result only once it is committed."""
         if not self._can_judge():
             return
+        if self.presenter.batch is not None:
+            # Judgments go to the batch on screen. An opening stopped or superseded on its way may have pointed the
+            # service at its own batch from the worker thread (a part accepted just before the Cancel was handled).
+            self.service.batch_id = self.presenter.batch.batch_id
         try:
             record = action()
         except JudgmentConflictError as exc:  # nothing is wrong with the database: say why, no alarm box

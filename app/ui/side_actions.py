@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QSize, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QStyle
 
 from app.ui.workers import Task
 
@@ -66,10 +66,12 @@ class SideActions:
         screen = self.screen()
         if screen is None or QGuiApplication.platformName() == "offscreen":
             return
-        area = screen.availableGeometry().size()
-        if fits(self.size(), area):
+        area = screen.availableGeometry()
+        if fits(self.size(), area.size()):
             return
-        self.resize(min(self.width(), area.width() - FRAME.width()), min(self.height(), area.height() - FRAME.height()))
+        size = QSize(min(self.width(), area.width() - FRAME.width()), min(self.height(), area.height() - FRAME.height()))
+        # centred in the area left by the taskbar (wherever it is): where un-maximizing puts it
+        self.setGeometry(QStyle.alignedRect(Qt.LayoutDirection.LeftToRight, Qt.AlignmentFlag.AlignCenter, size, area))
         self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     def save_layout(self) -> None:
