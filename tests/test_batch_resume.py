@@ -222,3 +222,45 @@ def test_the_listing_reports_its_count_and_a_cancel_stops_it(engine, tmp_path: P
     assert reports == [(16, 0)]  # stopped at the listing's first report
     with session_scope(engine) as s:
         assert repo.folder_batch(s, root.resolve(), recursive=False, name="big").total == 0  # nothing registered
+
+
+def test_a_chosen_folder_is_looked_into_off_the_window_thread(qtbot, engine, tmp_path, monkeypatch) -> None:
+    """Choosing a folder counts the images of its sub-folders on a worker (a slow share takes seconds): the window
+    answers meanwhile, asks once the count comes, and an opening started before it comes wins."""
+    import threading
+
+    from conftest import open_window
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    folder = _folder(tmp_path / "slow")
+    other = tmp_path / "other"
+    write_image(other / "o.png")
+    release = threading.Event()
+    real_below = batches.images_below
+
+    def slow_below(path, limit=10_000, max_entries=50_000):
+        release.wait(10)
+        return real_below(path, limit, max_entries)
+
+    asked: list[str] = []
+    monkeypatch.setattr(batches, "images_below", slow_below)
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a: asked.append(text)
+                        or QMessageBox.StandardButton.No)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        win.choose_folder()  # returns at once: the count is on its way
+        assert not release.is_set() and not asked and win.presenter.batch is None
+        release.set()
+        qtbot.waitUntil(lambda: asked == ["Its sub-folders hold 2 more images. Open them too?"], timeout=10_000)
+        qtbot.waitUntil(lambda: len(win.items) == 3, timeout=20_000)  # "No": the folder alone
+        release.clear()
+        win.choose_folder()
+        win.open_folder(other)  # opened before the count came: it wins, and the count's question is never asked
+        release.set()
+        qtbot.waitUntil(lambda: len(win.items) == 1, timeout=20_000)
+        qtbot.wait(300)
+        assert len(asked) == 1 and len(win.items) == 1 and Path(win.items[0].image.path).name == "o.png"
+    finally:
+        release.set()
+        win.close()

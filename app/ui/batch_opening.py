@@ -38,12 +38,22 @@ class BatchOpening:
             return
         from app.services.batches import images_below  # imports the store: never before the window is shown
 
-        below = images_below(Path(folder), limit=1000)  # asked only when the sub-folders hold images
+        # Asked only when the sub-folders hold images. Counted off the UI thread: a folder on a slow share takes
+        # seconds to list, and the window must answer meanwhile; an opening started before the count comes wins.
+        seq = self._opening
+        self.status.reading()
+        task = Task(images_below, Path(folder), limit=1000)
+        task.signals.result.connect(lambda below: seq == self._opening and self._ask_below(Path(folder), below))
+        task.signals.error.connect(lambda _msg: seq == self._opening and self.open_folder(Path(folder)))
+        self._runner.start(task)
+
+    def _ask_below(self, folder: Path, below: int) -> None:
+        """Open a chosen folder, with its sub-folders when they hold images and the analyst says so."""
         recursive = below > 0 and QMessageBox.question(
             self, QCoreApplication.translate("Main", "Sub-folders"),
             QCoreApplication.translate("Main", "Its sub-folders hold {n} more images. Open them too?").format(
                 n=f"{below}+" if below >= 1000 else below)) == QMessageBox.StandardButton.Yes
-        self.open_folder(Path(folder), recursive=recursive)
+        self.open_folder(folder, recursive=recursive)
 
     def choose_files(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
