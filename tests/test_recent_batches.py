@@ -44,6 +44,11 @@ def test_recent_batches_come_by_their_latest_judgment(engine, tmp_path: Path) ->
     with pytest.raises(ValueError, match="no batch with id 999"):
         batches.open_batch(engine, 999)
     assert new.batch_id != old.batch_id
+    (tmp_path / "stopped").mkdir()  # a first opening stopped while listing leaves its batch without an image
+    with session_scope(engine) as s:
+        repo.folder_batch(s, (tmp_path / "stopped").resolve(), recursive=False, name="stopped")
+    assert "stopped" not in [b.name for b in batches.recent_batches(engine)]
+    assert len(batches.recent_batches(engine, limit=3)) == 3  # the limit counts batches that hold images
 
 
 def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_path, taxonomy, monkeypatch) -> None:

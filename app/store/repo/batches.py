@@ -221,10 +221,13 @@ def batches_of_image(session: Session, image_id: int) -> list[BatchSummary]:
 
 
 def recent_batches(session: Session, limit: int = 10) -> list[BatchSummary]:
-    """The batches worked on most recently (latest judgment, else creation), with progress and ``updated_at``."""
+    """The batches worked on most recently (latest judgment, else creation), with progress and ``updated_at``.
+    A batch without a single image is not one to resume (a folder without images, or a first opening stopped while
+    the folder was listed) and is left out."""
     last = (select(Judgment.batch_id, func.max(Judgment.created_at).label("at"))
             .where(Judgment.batch_id.is_not(None)).group_by(Judgment.batch_id).subquery())
-    stmt = (select(Batch, last.c.at).outerjoin(last, last.c.batch_id == Batch.id)
+    holds_images = select(BatchImage.id).where(BatchImage.batch_id == Batch.id).exists()
+    stmt = (select(Batch, last.c.at).outerjoin(last, last.c.batch_id == Batch.id).where(holds_images)
             .order_by(func.coalesce(last.c.at, Batch.created_at).desc(), Batch.id.desc()).limit(int(limit)))
     rows = session.execute(stmt).all()
     ids = [b.id for b, _ in rows]
