@@ -41,7 +41,7 @@ class BatchOpening:
         # Asked only when the sub-folders hold images. Counted off the UI thread: a folder on a slow share takes
         # seconds to list, and the window must answer meanwhile; an opening started before the count comes wins.
         seq = self._opening
-        self.status.reading()
+        self.statusBar().showMessage(QCoreApplication.translate("Main", "Looking into {p}…").format(p=folder))
         task = Task(images_below, Path(folder), limit=1000)
         task.signals.result.connect(lambda below: seq == self._opening and self._ask_below(Path(folder), below))
         task.signals.error.connect(lambda _msg: seq == self._opening and self.open_folder(Path(folder)))
@@ -49,6 +49,7 @@ class BatchOpening:
 
     def _ask_below(self, folder: Path, below: int) -> None:
         """Open a chosen folder, with its sub-folders when they hold images and the analyst says so."""
+        self.statusBar().clearMessage()
         recursive = below > 0 and QMessageBox.question(
             self, QCoreApplication.translate("Main", "Sub-folders"),
             QCoreApplication.translate("Main", "Its sub-folders hold {n} more images. Open them too?").format(
