@@ -262,6 +262,17 @@ def test_a_chosen_folder_is_looked_into_off_the_window_thread(qtbot, engine, tmp
         qtbot.waitUntil(lambda: len(win.items) == 1, timeout=20_000)
         qtbot.wait(300)
         assert len(asked) == 1 and len(win.items) == 1 and Path(win.items[0].image.path).name == "o.png"
+        third = tmp_path / "third"
+        for i in range(2):
+            write_image(third / f"t{i}.png", seed=40 + i)
+        release.clear()
+        win.choose_folder()  # the folder with images below: chosen again at once, its count is not asked about
+        monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(third))
+        win.choose_folder()
+        release.set()
+        qtbot.waitUntil(lambda: len(win.items) == 2, timeout=20_000)
+        qtbot.wait(300)
+        assert len(asked) == 1 and {Path(it.image.path).name for it in win.items} == {"t0.png", "t1.png"}
     finally:
         release.set()
         win.close()

@@ -1050,27 +1050,27 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="36"/>
+        <location filename="../ui/batch_opening.py" line="37"/>
         <source>Open a folder of images</source>
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="44"/>
+        <location filename="../ui/batch_opening.py" line="46"/>
         <source>Looking into {p}…</source>
         <translation>正在查看 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="54"/>
+        <location filename="../ui/batch_opening.py" line="57"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="61"/>
+        <location filename="../ui/batch_opening.py" line="64"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="62"/>
+        <location filename="../ui/batch_opening.py" line="65"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -1095,42 +1095,42 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="55"/>
+        <location filename="../ui/batch_opening.py" line="58"/>
         <source>Its sub-folders hold {n} more images. Open them too?</source>
         <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="152"/>
+        <location filename="../ui/batch_opening.py" line="155"/>
         <source>Opening stopped: the images on screen stay as they were; their folder was not read to its end: open it again to read the rest.</source>
         <translation>已停止開啟：畫面上的影像維持原樣；其資料夾尚未讀取完畢，再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="154"/>
+        <location filename="../ui/batch_opening.py" line="157"/>
         <source>Opening stopped: the images on screen stay as they were.</source>
         <translation>已停止開啟：畫面上的影像維持原樣。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="163"/>
+        <location filename="../ui/batch_opening.py" line="166"/>
         <source>Stopped reading the folder at {n} images: open it again to read the rest.</source>
         <translation>已停止讀取資料夾（目前 {n} 張影像）：再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="175"/>
+        <location filename="../ui/batch_opening.py" line="178"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="212"/>
+        <location filename="../ui/batch_opening.py" line="215"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="213"/>
+        <location filename="../ui/batch_opening.py" line="216"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="236"/>
+        <location filename="../ui/batch_opening.py" line="239"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>

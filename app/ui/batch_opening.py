@@ -31,6 +31,7 @@ class BatchOpening:
     _before_part = False  # the newest opening has shown nothing yet (a folder being listed, its first files read)
     _cut_short = False  # that opening stopped the reading of the batch on screen (it was still growing)
     _open_task: Task | None = None  # the newest opening's task, until it reports
+    _choosing = 0  # counts the folders chosen (choose_folder): only the newest one's count is asked about
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Open a folder of images"))
@@ -40,11 +41,13 @@ class BatchOpening:
 
         # Asked only when the sub-folders hold images. Counted off the UI thread: a folder on a slow share takes
         # seconds to list, and the window must answer meanwhile; an opening started before the count comes wins.
-        seq = self._opening
+        self._choosing += 1
+        seq = (self._opening, self._choosing)
         self.statusBar().showMessage(QCoreApplication.translate("Main", "Looking into {p}…").format(p=folder))
         task = Task(images_below, Path(folder), limit=1000)
-        task.signals.result.connect(lambda below: seq == self._opening and self._ask_below(Path(folder), below))
-        task.signals.error.connect(lambda _msg: seq == self._opening and self.open_folder(Path(folder)))
+        task.signals.result.connect(lambda below: seq == (self._opening, self._choosing)
+                                    and self._ask_below(Path(folder), below))
+        task.signals.error.connect(lambda _msg: seq == (self._opening, self._choosing) and self.open_folder(Path(folder)))
         self._runner.start(task)
 
     def _ask_below(self, folder: Path, below: int) -> None:
