@@ -238,7 +238,7 @@ def test_cancel_while_a_folder_is_listed_stops_the_opening(qtbot, engine, tmp_pa
 
     stopped = threading.Event()
 
-    def slow_listing(folder, recursive=False, spectra=None, texts=None, listed=None):
+    def slow_listing(folder, recursive=False, spectra=None, texts=None, listed=None, top_listed=None):
         n = 0
         try:
             while True:  # as long as the share takes: only a cancel ends it
@@ -281,9 +281,9 @@ def test_an_opening_stopped_while_a_batch_is_judged_leaves_it_as_it_was(qtbot, e
     shown, run = win.presenter.batch.batch_id, win.worker.current_run
     real_scan = batches.scan_folder
 
-    def slow_listing(path, recursive=False, spectra=None, texts=None, listed=None):
+    def slow_listing(path, recursive=False, spectra=None, texts=None, listed=None, top_listed=None):
         if Path(path).name != "share":
-            return real_scan(path, recursive, spectra=spectra, texts=texts, listed=listed)
+            return real_scan(path, recursive, spectra=spectra, texts=texts, listed=listed, top_listed=top_listed)
         while True:
             listed(1)
             time.sleep(0.02)

@@ -143,3 +143,37 @@ def test_an_opening_stopped_midway_stops_its_child_cleanly_and_the_next_opening_
     again = batches.open_folder(engine, folder)  # resumed: every file is in the batch
     assert len(again.items) == N
     engine.dispose()
+
+
+def test_a_large_folder_is_listed_once_before_its_child_starts(tmp_path, monkeypatch) -> None:
+    """The child is started as soon as the folder's own listing shows it large: the folder is not listed a second
+    time to count it first (on a slow share a listing takes seconds), and the child's start-up overlaps the rest of
+    the scan."""
+    folder = _folder(tmp_path)
+    listings: list[str] = []
+    real_scandir = os.scandir
+
+    def counting(path):
+        listings.append(os.path.realpath(path))
+        return real_scandir(path)
+
+    started = []
+    real_start = registrar.start
+
+    def start(*a):
+        started.append(listings.count(str(folder.resolve())))  # listings of the folder when the child starts
+        return real_start(*a)
+
+    monkeypatch.setattr(batches.os, "scandir", counting)
+    monkeypatch.setattr(registrar, "start", start)
+    monkeypatch.setattr(batches, "OUT_OF_PROCESS", 0)
+    parts: list = []
+    engine = make_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    init_db(engine)
+    try:
+        batches.open_folder(engine, folder, first_part=lambda p: parts.append(
+            listings.count(str(folder.resolve()))))
+    finally:
+        monkeypatch.setattr(batches.os, "scandir", real_scandir)
+        engine.dispose()
+    assert started == [1] and parts and parts[0] == 1  # one listing of the folder before its first part is shown

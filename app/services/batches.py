@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import math
 import os
 import time
@@ -62,8 +61,8 @@ LISTED_GAP = 0.1
 
 
 def scan_folder(folder: Path, recursive: bool = False, spectra: list[Path] | None = None,
-                texts: list[str] | None = None,
-                listed: Callable[[int], None] | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
+                texts: list[str] | None = None, listed: Callable[[int], None] | None = None,
+                top_listed: Callable[[int], None] | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
     """Image files of a folder (sorted by path; hidden files and folders skipped), and every other file with the reason
     it is not in the batch: an unsupported image format, a link to a missing file, a pipe, a folder named ``*.png``,
     or a file that is no image at all (notes, spreadsheets: listed so that nothing is left out unseen). With
@@ -72,7 +71,8 @@ def scan_folder(folder: Path, recursive: bool = False, spectra: list[Path] | Non
     paths as text go there too, in the same order (a ``Path`` computes its text again: 1.5 µs a file). ``listed`` is
     called with the number of entries listed so far after each folder and every :data:`LISTED_EVERY` entries (a
     folder on a slow share can take a minute), the first time at once: what it raises stops the listing (a cancelled
-    opening).
+    opening). ``top_listed`` is called once with the number of entries of ``folder`` itself, as soon as it is listed
+    (before its sub-folders and before any entry is looked at).
 
     One directory listing per folder (``os.scandir``: no ``stat`` for a plain file), so 100,000 files list in well
     under a second. Sub-folders are entered through real folders only, never through links (a link can loop).
@@ -108,6 +108,8 @@ def scan_folder(folder: Path, recursive: bool = False, spectra: list[Path] | Non
             seen -= len(entries)
             skipped.append((rel, (directory, f"cannot list the folder ({exc.strerror or exc})")))
             continue
+        if top_listed is not None and not rel:
+            top_listed(len(entries))
         for entry in entries:
             name = entry.name
             if name.startswith("."):  # hidden files and folders
@@ -176,13 +178,19 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
         def first(part: OpenedBatch) -> None:  # its rows name their sub-folders from the start
             first_part(dataclasses.replace(part, recursive=batch.recursive))
         first = found.first(first)
-        if _entries(folder, OUT_OF_PROCESS + 1) > OUT_OF_PROCESS:  # its start-up overlaps the scan (it waits)
-            child = registrar.start(engine, batch.id, register_chunks)
     candidates: list[Path] = []
     texts: list[str] = []
-    with child or contextlib.nullcontext():
+    with contextlib.ExitStack() as stack:
+        def top_listed(n: int) -> None:  # a large folder: the child's start-up overlaps the rest of the scan
+            nonlocal child
+            if n > OUT_OF_PROCESS:
+                child = registrar.start(engine, batch.id, register_chunks)
+                if child is not None:
+                    stack.enter_context(child)
+
         listed = (lambda n: progress(n, 0)) if progress else None
-        files, left_out = scan_folder(folder, batch.recursive, spectra=candidates, texts=texts, listed=listed)
+        files, left_out = scan_folder(folder, batch.recursive, spectra=candidates, texts=texts, listed=listed,
+                                      top_listed=top_listed if first is not None else None)
         if candidates:
             found.match(files, candidates)
         opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first,
@@ -425,16 +433,6 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
     items = batch_items(engine, batch_id, model_version, start=delivered)
     return OpenedBatch(batch_id, name, source, items, unreadable, skipped,
                        stored_taxonomy(engine, items) if not delivered else None, continues=bool(delivered))
-
-
-def _entries(folder: Path, most: int) -> int:
-    """How many entries the folder itself has, counted up to ``most`` (no ``stat``; 0 when it cannot be read): the
-    scan reads the folder next, so a large one is not read whole twice."""
-    try:
-        with os.scandir(folder) as entries:
-            return sum(1 for _ in itertools.islice(entries, most))
-    except OSError:
-        return 0
 
 
 def register_chunks(engine: Engine, batch_id: int, files: Sequence[Path], skipped: list[tuple[str, str]],
