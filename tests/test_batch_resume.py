@@ -238,9 +238,9 @@ def test_a_chosen_folder_is_looked_into_off_the_window_thread(qtbot, engine, tmp
     release = threading.Event()
     real_below = batches.images_below
 
-    def slow_below(path, limit=10_000, max_entries=50_000):
+    def slow_below(path, limit=10_000, max_entries=50_000, tick=None):
         release.wait(10)
-        return real_below(path, limit, max_entries)
+        return real_below(path, limit, max_entries, tick=tick)
 
     asked: list[str] = []
     monkeypatch.setattr(batches, "images_below", slow_below)
@@ -276,3 +276,20 @@ def test_a_chosen_folder_is_looked_into_off_the_window_thread(qtbot, engine, tmp
     finally:
         release.set()
         win.close()
+
+
+def test_the_count_below_stops_when_its_opening_is_cancelled(tmp_path: Path) -> None:
+    """After a plain opening registered its files, it counts the images below (up to 50,000 entries of a share):
+    a cancel stops that count too, at the next folder."""
+    root = _folder(tmp_path / "lot")
+    ticks: list[int] = []
+    assert batches.images_below(root, tick=lambda: ticks.append(1)) == 2 and len(ticks) == 2  # the top and lot2
+
+    class Stop(Exception):
+        pass
+
+    def stop() -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        batches.images_below(root, tick=stop)

@@ -195,9 +195,9 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
             found.match(files, candidates)
         opened = _fill(engine, batch.id, batch.name, str(folder), files, progress, model_version, left_out, first,
                        child=child, texts=texts)
-    below = 0 if batch.recursive else images_below(folder)
     # a cancelled opening stops there (not for a folder without images: (0, 0) would read as a listing)
     tick = (lambda: progress(len(files), len(files))) if progress and files else None
+    below = 0 if batch.recursive else images_below(folder, tick=tick)
     return dataclasses.replace(found.attach(opened, tick=tick), recursive=batch.recursive, below=below)
 
 
@@ -264,12 +264,16 @@ def _spectra_changed(items: list[BatchItem], changed: set[int]) -> list[BatchIte
             and not (it.judgment is not None and it.judgment.is_decision) else it for it in items]
 
 
-def images_below(folder: Path, limit: int = 10_000, max_entries: int = 50_000) -> int:
+def images_below(folder: Path, limit: int = 10_000, max_entries: int = 50_000,
+                 tick: Callable[[], None] | None = None) -> int:
     """How many image files the sub-folders of ``folder`` hold (hidden ones skipped), counted up to ``limit``
     images, and looking at ``max_entries`` directory entries at most (a deep tree of other files on a network
-    share must not hold up the window): a plain opening says that more lie below."""
+    share must not hold up the window): a plain opening says that more lie below. ``tick`` is called after each
+    folder looked into: what it raises stops the count (a cancelled opening)."""
     count = seen = 0
     for root, dirs, names in os.walk(folder):
+        if tick is not None:
+            tick()
         seen += len(dirs) + len(names)
         if seen > max_entries:
             return count
