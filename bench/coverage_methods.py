@@ -96,14 +96,14 @@ def _union_fit(taxonomy: Any, cut: np.ndarray, data: Any, target: float, starts:
     """Per group/subgroup level, one Learn-then-Test threshold promising the target purity at that level over the
     images determined there *or deeper* (the union), instead of the product's promise over the images that climb
     to it (:func:`models.calibration.ltt.node_thresholds`)."""
-    from models.calibration.ltt import start_size
+    from models.calibration.ltt import leaf_determined, start_size
     from models.calibration.risk_control import ltt_threshold
     from models.routing.policy import path_confidences
 
     best, scores = path_confidences(taxonomy, data.probs)
     known = data.targets >= 0
     truth = np.where(known, data.targets, 0)
-    deeper = ~data.flagged & (scores[-1] >= cut[best])
+    deeper = leaf_determined(best, scores[-1], data.flagged, cut)
     out: dict[int, float | None] = {}
     for k in range(len(taxonomy.level_sizes) - 2, -1, -1):
         predicted = taxonomy.leaf_level_index[best, k]

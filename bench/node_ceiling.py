@@ -78,6 +78,7 @@ def per_level_ceiling(taxonomy: Any, target: float, leaf_cut: np.ndarray, data: 
     """The product's rule at its best (module doc): the share of known images whose subgroup (the deepest inner
     level) is determined, either below a determined leaf or by the best threshold on the climbing images' subgroup
     confidence, fitted on them. ``leaf_cut``: each leaf's threshold (inf: never determined)."""
+    from models.calibration.ltt import leaf_determined
     from models.calibration.risk_control import plug_in_frontier
     from models.routing.policy import path_confidences
 
@@ -85,7 +86,7 @@ def per_level_ceiling(taxonomy: Any, target: float, leaf_cut: np.ndarray, data: 
     known = data.targets >= 0
     truth = np.where(known, data.targets, 0)
     k = len(taxonomy.level_sizes) - 2
-    leaf = ~data.flagged & (scores[-1] >= leaf_cut[best])
+    leaf = leaf_determined(best, scores[-1], data.flagged, leaf_cut)
     inner = np.array([not taxonomy.node(n).is_leaf for n in taxonomy.levels[k]])[taxonomy.leaf_level_index[best, k]]
     climbing = (~leaf if climb_flagged else ~leaf & ~data.flagged) & inner  # (a ragged tree's leaf: its own cut)
     right = known & (taxonomy.leaf_level_index[best, k] == taxonomy.leaf_level_index[truth, k])
@@ -160,9 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     targets = np.asarray([index.get(s.label, -1) for s in samples])
     kinds = tuple(dict.fromkeys(k for n in flips for k in FLIPS[n]))
     probs, flagged = passes(Predictor(bundle, batch_size=32), [s.path for s in samples], kinds)
-    thresholds = bundle.manifest.calibration.thresholds
-    leaf_cut = np.array([np.inf if thresholds.get(leaf) is None else thresholds[leaf] for leaf in taxonomy.leaves])
-    rows = ceilings(taxonomy, target, probs, flagged, targets, flips, leaf_cut)
+    from models.calibration.thresholds import cut_array
+
+    rows = ceilings(taxonomy, target, probs, flagged, targets, flips,
+                    cut_array(bundle.manifest.calibration.thresholds, taxonomy.leaves))
     share = float(flagged[targets >= 0].mean())
     text = to_markdown(rows, share)
     print(text)

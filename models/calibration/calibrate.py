@@ -57,7 +57,7 @@ from models.calibration.fitting import (
 from models.calibration.fused import fit_fused_routing
 from models.calibration.risk_control import LttFit
 from models.calibration.temperature import T_RANGE, fit_temperature, leaf_probs_at, nll
-from models.calibration.thresholds import BOUNDS, LeafThreshold, purity_threshold
+from models.calibration.thresholds import BOUNDS, LeafThreshold, cut_array, purity_threshold
 from models.data.manifest import Sample, data_hash
 from models.inference.collect import Outputs, collect_outputs
 from models.routing.policy import (
@@ -383,7 +383,7 @@ def _node_thresholds(probs: np.ndarray, data: _Labelled, taxonomy: Taxonomy, opt
     """
     best, scores = path_confidences(taxonomy, probs)
     truth = np.where(data.known, data.targets, 0)
-    cut = np.array([np.inf if leaf_cuts.get(leaf) is None else leaf_cuts[leaf] for leaf in taxonomy.leaves])
+    cut = cut_array(leaf_cuts, taxonomy.leaves)
     open_ = data.known & ~(scores[-1] >= cut[best])  # the deepest (padded) level's score is the leaf's own
     out: dict[str, LeafThreshold] = {}
     for k in range(len(taxonomy.level_sizes) - 1, -1, -1):

@@ -20,7 +20,7 @@ import numpy as np
 from models.bundle.manifest import BundleManifest, SpectrumRecord
 from models.bundle.spectrum import load_spectrum_head
 from models.calibration import ltt
-from models.calibration.thresholds import LeafThreshold
+from models.calibration.thresholds import LeafThreshold, cut_array
 from models.data.manifest import Sample, data_hash
 from models.spectra import read_spectra
 from models.spectra.head import fuse_rows
@@ -87,7 +87,7 @@ def _auto(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray, threshold
           leaves: Sequence[str]) -> dict[str, Any]:
     """The share of images a leaf-threshold routing auto-judges, and the purity of those with a known label."""
     best = probs.argmax(axis=1)
-    cut = np.array([np.inf if thresholds.get(leaf) is None else thresholds[leaf] for leaf in leaves])
+    cut = cut_array(thresholds, leaves)
     auto = (probs.max(axis=1) >= cut[best]) & ~flagged
     known = auto & (targets >= 0)
     purity = None if not known.any() else round(float((best[known] == targets[known]).mean()), 4)

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from models.calibration.risk_control import LttFit, ltt_threshold
-from models.calibration.thresholds import LeafThreshold, images_needed, purity_lower_bound
+from models.calibration.thresholds import LeafThreshold, cut_array, images_needed, purity_lower_bound
 from models.routing.policy import path_confidences
 
 if TYPE_CHECKING:
@@ -136,6 +136,12 @@ def leaf_floors(leaves: Mapping[str, LeafThreshold], target: float) -> dict[str,
             and lt.purity_lower < target}
 
 
+def leaf_determined(best: np.ndarray, leaf_scores: np.ndarray, flagged: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    """The images whose leaf is determined (the climbing rule's first step): not flagged as a possible unknown, and
+    the predicted leaf ``best`` scoring at least its threshold (``cut``, :func:`cut_array`). The others climb."""
+    return ~flagged & (leaf_scores >= cut[best])
+
+
 def node_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray, taxonomy: Taxonomy,
                     leaf_cuts: Mapping[str, float | None], *, target: float, confidence: float,
                     starts: int = 1, flagged_climb: bool = False) -> tuple[dict[str, LeafThreshold], dict[int, LttFit]]:
@@ -148,9 +154,8 @@ def node_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray,
     best, scores = path_confidences(taxonomy, probs)
     known = targets >= 0
     truth = np.where(known, targets, 0)
-    cut = np.array([np.inf if leaf_cuts.get(leaf) is None else leaf_cuts[leaf] for leaf in taxonomy.leaves])
-    leaf_determined = ~flagged & (scores[-1] >= cut[best])
-    open_ = ~leaf_determined if flagged_climb else ~flagged & ~leaf_determined
+    leaf = leaf_determined(best, scores[-1], flagged, cut_array(leaf_cuts, taxonomy.leaves))
+    open_ = ~leaf if flagged_climb else ~flagged & ~leaf
     nodes: dict[str, LeafThreshold] = {}
     fits: dict[int, LttFit] = {}
     for k in range(len(taxonomy.level_sizes) - 2, -1, -1):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,11 @@ import numpy as np
 from models.calibration.errors import CalibrationError
 
 BOUNDS: tuple[str, ...] = ("clopper-pearson", "wilson", "none")
+
+
+def cut_array(thresholds: Mapping[str, float | None], leaves: Sequence[str]) -> np.ndarray:
+    """Per leaf (``leaves`` order), its threshold, ``inf`` for one that is never auto-judged (None or missing)."""
+    return np.array([np.inf if thresholds.get(leaf) is None else thresholds[leaf] for leaf in leaves], dtype=np.float64)
 
 
 def _log_factorials(n: int) -> np.ndarray:
