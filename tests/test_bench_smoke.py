@@ -452,3 +452,18 @@ def test_regimes_prints_the_tuned_rows_study_verdict():
              "vs_base": {"base_trial": 0, "best_trial": 0, "verdict": "base"}}
     table = regimes.to_markdown({"regimes": {"tail": {"tuned": {"status": "ok", "top1": 0.38, "study": study}}}})
     assert "- tail, tuned: 41 trials (7 complete, 34 pruned); the best trial is the base config (trial 0)" in table
+
+
+def test_similar_floor_counts_strangers_above_the_floor_and_images_left_without_their_own_type():
+    """bench.similar_floor: how SIMILAR_FLOOR was chosen. Two types along two axes, one stranger leaning across."""
+    import numpy as np
+
+    from bench.similar_floor import floor_table
+
+    a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    lone = np.array([0.6, 0.8])  # a type-a image closer to type b (cosine 0.8) than to its own (0.6)
+    rows = floor_table(np.stack([a, a, b, b, lone]), ["a", "a", "b", "b", "a"], floors=(0.5, 0.7))
+    # pairs of different types: a-b four times (0), lone-b twice (0.8): 2 of 6 at or above both floors
+    assert [r["other_pairs"] for r in rows] == [2 / 6, 2 / 6]
+    assert [r["lonely"] for r in rows] == [0, 1]  # lone's best own-type cosine is 0.6
+    assert rows[0]["nearest_min"] == 0.0 and rows[0]["images"] == 5

@@ -86,8 +86,11 @@ def test_similar_to_image_uses_the_stored_embedding_and_excludes_itself(engine, 
     cases = SimilarCases(engine)
     found = cases.similar_to_image(planted["pending"], V1, k=2)
     assert found[0].image_id == planted[3]
-    own = cases.similar_to_image(planted[3], V1, k=8)
+    own = cases.similar_to_image(planted[3], V1, k=8, at_least=None)
     assert planted[3] not in {c.image_id for c in own} and len(own) == 7
+    # the other planted images point elsewhere (cosine ~0.003): below the floor, no "similar case"
+    assert cases.similar_to_image(planted[3], V1, k=8) == []
+    assert [c.image_id for c in cases.similar_to_image(planted["pending"], V1, k=8)] == [planted[3]]
     assert cases.similar_to_image(planted["pending"], V2) == []  # no v2 embedding for that image
     v2 = SimilarCases(engine)
     assert [c.final_leaf for c in v2.similar_to_image(planted["v2"], V2)] == []  # only itself is judged
@@ -174,7 +177,7 @@ def test_similar_panel_shows_tiles_and_opens_an_image_on_click_and_enter(qtbot, 
     monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
     for k in range(8):
         write_image(tmp_path / f"j{k}.png", size=(120, 90), seed=k)
-    cases = SimilarCases(engine).similar_to_image(planted["pending"], V1, k=6)
+    cases = SimilarCases(engine).similar_to_image(planted["pending"], V1, k=6, at_least=None)  # six tiles to lay out
     panel = SimilarPanel(taxonomy, "zh_TW")
     qtbot.addWidget(panel)
     panel.resize(380, 330)

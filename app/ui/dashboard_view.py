@@ -284,7 +284,7 @@ class DashboardView(QWidget):
         note = QCoreApplication.translate(
             "Dashboard", "Target purity {target} %, bounds at {confidence} % from blind spot checks.").format(
             target=f"{target * 100:g}", confidence=f"{report.settings.confidence * 100:g}")
-        floors = [f"{figures.leaf_name(leaf, self.lang)} {floor * 100:.1f} %"
+        floors = [f"{figures.leaf_name(leaf, self.lang)} {floor * 100:.1f}\u00a0%"
                   for leaf, floor in sorted(report.floors.items(), key=lambda kv: kv[1])]
         if floors:  # a calibration with one promise over all leaves: the weaker ones are held to their own floor
             note += " " + QCoreApplication.translate(

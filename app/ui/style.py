@@ -84,7 +84,7 @@ and buttons plus tables and filter controls, complete in itself so that a view l
 
 
 def _pct(value: float) -> str:
-    return f"{value * 100:.1f} %"
+    return f"{value * 100:.1f}\u00a0%"  # a no-break space: a wrapped reason never leaves "%" alone on a line
 
 
 def _file_phrases() -> dict[str, str]:
