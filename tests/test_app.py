@@ -194,6 +194,53 @@ def _write_note(qtbot, win, *keys) -> None:
 CTRL_ENTER = (Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
 
 
+def _note_dialog_seen(qtbot, win, keys) -> dict:
+    """Press N; in the dialog note what it shows (``text``, ``hint``), then type/press ``keys`` as _write_note."""
+    seen: dict = {}
+
+    def look() -> None:
+        dlg = QApplication.activeModalWidget()
+        if dlg is not None:
+            seen.update(text=dlg.editor.toPlainText(), hint=dlg.hint.text())
+
+    QTimer.singleShot(250, look)
+    _write_note(qtbot, win, *keys)
+    return seen
+
+
+def test_a_note_cancelled_or_refused_by_the_store_comes_back_with_the_next_n(qtbot, window, batch_dir, engine,
+                                                                             monkeypatch):
+    """Nothing typed is lost: Esc keeps the text as the image's draft, N brings it back (saying it is unsaved),
+    Ctrl+Enter saves it; a save the database refuses keeps it too."""
+    from app.store.errors import StoreError
+
+    _open(qtbot, window, batch_dir)
+    item = window.items[0]
+    _write_note(qtbot, window, "scratch runs under the seal", (Qt.Key.Key_Escape,))
+    assert _history(engine, item.image.image_id) == []  # cancelled: nothing stored
+    assert "brings your text back" in window.statusBar().currentMessage()
+    seen = _note_dialog_seen(qtbot, window, [" too", (Qt.Key.Key_Escape,)])
+    assert seen["text"] == "scratch runs under the seal" and "unsaved text is back" in seen["hint"]
+    assert window.queue_view.note_drafts.get(item.image.image_id) == "scratch runs under the seal too"  # one per image
+
+    alerts = []
+    monkeypatch.setattr(window, "alert", lambda *a, **kw: alerts.append(kw.get("line")))
+    refused, add_note = StoreError("Cannot write to the database: disk full"), window.service.add_note
+    monkeypatch.setattr(window.service, "add_note", lambda *a, **kw: (_ for _ in ()).throw(refused))
+    _write_note(qtbot, window, CTRL_ENTER)
+    assert alerts == ["judgment NOT saved: Cannot write to the database: disk full"]
+    monkeypatch.setattr(window.service, "add_note", add_note)  # the disk has room again
+
+    seen = _note_dialog_seen(qtbot, window, [CTRL_ENTER])
+    assert seen["text"] == "scratch runs under the seal too" and "unsaved text is back" in seen["hint"]
+    assert _history(engine, item.image.image_id)[-1].note == "scratch runs under the seal too"
+    seen = _note_dialog_seen(qtbot, window, [(Qt.Key.Key_Escape,)])  # saved: the draft is gone
+    assert seen["text"] == "scratch runs under the seal too" and "unsaved" not in seen["hint"]
+    _write_note(qtbot, window, (Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier), (Qt.Key.Key_Delete,),
+                (Qt.Key.Key_Escape,))  # emptied, then cancelled: no draft of nothing
+    assert item.image.image_id not in window.note_drafts
+
+
 def test_note_is_kept_through_unknown_undo_and_redo(qtbot, window, batch_dir, engine):
     """N (two lines, Ctrl+Enter saves), U, Ctrl+Z, Ctrl+Shift+Z: the note stays, in the store and on screen."""
     _open(qtbot, window, batch_dir)

@@ -81,6 +81,17 @@ def test_gallery_shows_thumbnails_shares_the_selection_and_notes_by_key(qtbot, q
     assert {j.status for j in current_j.values()} == {"reverted"} and set(_ids(view)[:2]) == set(picked)
     assert "Noted 2 images" in view.status_label.text()
     qtbot.waitUntil(lambda: "Note: smear on the lens" in view.detail.text.text(), timeout=10_000)  # read again
+
+    # N again, changed, then Esc: the text stays the selection's draft
+    def change_and_cancel() -> None:
+        dialog = QApplication.activeModalWidget()
+        dialog.editor.setPlainText("smear on the lens, both")
+        qtbot.keyClick(dialog.editor, Qt.Key.Key_Escape)
+
+    QTimer.singleShot(200, change_and_cancel)
+    qtbot.keyClick(view.gallery, Qt.Key.Key_N)
+    assert view.note_drafts.get(tuple(sorted(picked))) == "smear on the lens, both"
+    assert "brings your text back" in view.status_label.text()
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
 

@@ -1145,7 +1145,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="451"/>
+        <location filename="../ui/main_window.py" line="453"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -1165,22 +1165,22 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>抽查：模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="170"/>
+        <location filename="../ui/judging_actions.py" line="176"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="225"/>
+        <location filename="../ui/judging_actions.py" line="232"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="236"/>
+        <location filename="../ui/judging_actions.py" line="243"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="230"/>
+        <location filename="../ui/judging_actions.py" line="237"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1195,32 +1195,37 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="167"/>
+        <location filename="../ui/judging_actions.py" line="125"/>
+        <source>The note was not saved: N on this image brings your text back.</source>
+        <translation>備註未儲存：在這張影像上按 N 即可取回您輸入的文字。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="173"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="210"/>
+        <location filename="../ui/judging_actions.py" line="217"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="213"/>
+        <location filename="../ui/judging_actions.py" line="220"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="215"/>
+        <location filename="../ui/judging_actions.py" line="222"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="250"/>
+        <location filename="../ui/judging_actions.py" line="257"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="251"/>
+        <location filename="../ui/judging_actions.py" line="258"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1229,17 +1234,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="256"/>
+        <location filename="../ui/judging_actions.py" line="263"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="315"/>
+        <location filename="../ui/judging_actions.py" line="322"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="316"/>
+        <location filename="../ui/judging_actions.py" line="323"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1317,31 +1322,36 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Note</name>
     <message>
-        <location filename="../ui/note_dialog.py" line="22"/>
+        <location filename="../ui/note_dialog.py" line="29"/>
         <source>Note</source>
         <translation>註記</translation>
     </message>
     <message>
-        <location filename="../ui/note_dialog.py" line="23"/>
+        <location filename="../ui/note_dialog.py" line="30"/>
         <source>Note for {name}:</source>
         <translation>{name} 的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/note_dialog.py" line="30"/>
+        <location filename="../ui/note_dialog.py" line="37"/>
         <source>Ctrl+Enter saves · Esc cancels · an empty note removes it</source>
         <translation>Ctrl+Enter 儲存 · Esc 取消 · 清空註記即刪除</translation>
+    </message>
+    <message>
+        <location filename="../ui/note_dialog.py" line="42"/>
+        <source>Your unsaved text is back · Ctrl+Enter saves it · Esc keeps it for later</source>
+        <translation>已取回您未儲存的文字 · Ctrl+Enter 儲存 · Esc 留待稍後</translation>
     </message>
 </context>
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="86"/>
+        <location filename="../ui/main_window.py" line="88"/>
         <location filename="../ui/prediction_panel.py" line="353"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="87"/>
+        <location filename="../ui/main_window.py" line="89"/>
         <source>spot check · judge blind</source>
         <translation>抽查 · 盲判</translation>
     </message>
@@ -1760,52 +1770,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="145"/>
+        <location filename="../ui/queue_view.py" line="147"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="148"/>
+        <location filename="../ui/queue_view.py" line="150"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="149"/>
+        <location filename="../ui/queue_view.py" line="151"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="150"/>
+        <location filename="../ui/queue_view.py" line="152"/>
         <source>Note…  (N)</source>
         <translation>備註…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="151"/>
+        <location filename="../ui/queue_view.py" line="153"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="155"/>
+        <location filename="../ui/queue_view.py" line="157"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="156"/>
+        <location filename="../ui/queue_view.py" line="158"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="157"/>
+        <location filename="../ui/queue_view.py" line="159"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="198"/>
+        <location filename="../ui/queue_view.py" line="200"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="274"/>
+        <location filename="../ui/queue_view.py" line="276"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
@@ -1826,8 +1836,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="239"/>
-        <location filename="../ui/queue_view.py" line="277"/>
-        <location filename="../ui/queue_view.py" line="297"/>
+        <location filename="../ui/queue_view.py" line="279"/>
+        <location filename="../ui/queue_view.py" line="299"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -1857,23 +1867,23 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>備註：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="322"/>
-        <location filename="../ui/queue_view.py" line="345"/>
+        <location filename="../ui/queue_view.py" line="324"/>
+        <location filename="../ui/queue_view.py" line="347"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="361"/>
+        <location filename="../ui/queue_view.py" line="363"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="365"/>
+        <location filename="../ui/queue_view.py" line="367"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="363"/>
+        <location filename="../ui/queue_view.py" line="365"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -1908,12 +1918,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="367"/>
+        <location filename="../ui/queue_view.py" line="369"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="370"/>
+        <location filename="../ui/queue_view.py" line="372"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -1949,26 +1959,31 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="130"/>
+        <source>The note was not saved: N on the same selection brings your text back.</source>
+        <translation>備註未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="133"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上備註</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="131"/>
+        <location filename="../ui/queue_actions.py" line="134"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的備註</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="137"/>
+        <location filename="../ui/queue_actions.py" line="141"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="148"/>
+        <location filename="../ui/queue_actions.py" line="153"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="149"/>
+        <location filename="../ui/queue_actions.py" line="154"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -1977,17 +1992,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="164"/>
+        <location filename="../ui/queue_actions.py" line="170"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="170"/>
+        <location filename="../ui/queue_actions.py" line="176"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="172"/>
+        <location filename="../ui/queue_actions.py" line="178"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 
 class JudgingActions:
-    """The judging keys; expects the window's ``presenter``, ``service``, ``help``, ``panel``, ``select`` and
-    ``alert``."""
+    """The judging keys; expects the window's ``presenter``, ``service``, ``help``, ``panel``, ``select``,
+    ``alert`` and ``note_drafts``."""
 
     def _current_item(self) -> BatchItem | None:
         if self.help.isVisible() or not self._can_judge():
@@ -118,9 +118,15 @@ class JudgingActions:
         if item is None:
             return
         old = item.judgment.note if item.judgment and item.judgment.note else ""
-        text = NoteDialog.ask(self, Path(item.image.path).name, old)
-        if text is not None and text.strip() != old:
-            self._judge(lambda: self.service.add_note(item, text.strip()), advance=False)
+        key = item.image.image_id
+        text = NoteDialog.ask(self, Path(item.image.path).name, old, self.note_drafts, key)
+        if text is None:
+            if key in self.note_drafts:
+                self.statusBar().showMessage(QCoreApplication.translate(
+                    "Main", "The note was not saved: N on this image brings your text back."), 10_000)
+            return
+        if text.strip() != old and not self._judge(lambda: self.service.add_note(item, text.strip()), advance=False):
+            self.note_drafts.keep(key, text, old)  # the store refused it: the text waits for the next N
 
     def undo(self) -> None:
         if self.service is not None:
@@ -130,10 +136,10 @@ class JudgingActions:
         if self.service is not None:
             self._judge(self.service.redo, advance=False, focus_changed=True)
 
-    def _judge(self, action, advance: bool = True, focus_changed: bool = False) -> None:
-        """Run one store action; show the result only once it is committed."""
+    def _judge(self, action, advance: bool = True, focus_changed: bool = False) -> bool:
+        """Run one store action; show the result only once it is committed. False: nothing was stored."""
         if not self._can_judge():
-            return
+            return False
         if self.presenter.batch is not None:
             # Judgments go to the batch on screen. An opening stopped or superseded on its way may have pointed the
             # service at its own batch from the worker thread (a part accepted just before the Cancel was handled).
@@ -145,15 +151,15 @@ class JudgingActions:
                 self.statusBar().showMessage(str(exc), 10_000)
             else:
                 self._judged_meanwhile(exc.current)
-            return
+            return False
         except StoreError as exc:
             self._store_failed(exc)
-            return
+            return False
         if record is None:
-            return
+            return False
         i = self._apply_judgment(record)
         if i is None:
-            return
+            return True
         self._update_counts()
         self.judgments_changed()  # the queue window, when open, lists it no longer
         p = self.presenter.items[i].prediction
@@ -169,6 +175,7 @@ class JudgingActions:
             elif nxt is None:
                 self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
             self.select(i if nxt is None else nxt)
+        return True
 
     def check_purity(self, *, batch: bool = False) -> None:
         """The purity monitor (:mod:`app.services.monitor`), after a blind check was decided or undone, or

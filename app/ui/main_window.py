@@ -35,6 +35,7 @@ from app.ui.image_cache import ImageCache
 from app.ui.judging_actions import JudgingActions
 from app.ui.list_filter import ListFilterBar
 from app.ui.model_loading import ModelLoading
+from app.ui.note_dialog import NoteDrafts
 from app.ui.prediction_panel import PredictionPanel
 from app.ui.references import References
 from app.ui.right_column import RightColumn
@@ -83,6 +84,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self._shortcuts: list[QShortcut] = []
         self.model: ModelInfo | None = None
         self._remember_model = True  # the loaded model's path goes to the settings (not the demo's tour)
+        self.note_drafts = NoteDrafts()  # notes typed and not saved, by image id: N brings them back
         self.presenter = BatchPresenter(lang=lang, unknown_text=QCoreApplication.translate(
             "Panel", "unknown / new defect type"), blind_text=QCoreApplication.translate("Panel", "spot check · judge blind"))
         self.pool = QThreadPool.globalInstance()

@@ -44,7 +44,7 @@ class QueueTable(QTableView):
 class QueueActions:
     """What the queue window's keys and buttons do. Expects the view's ``service``, ``model``, ``table``,
     ``active_view``, ``detail``, ``taxonomy``, ``lang``, ``model_version``, ``status_label``, ``judged``, ``openImage``, ``selected_rows``,
-    ``filters``, ``refresh`` and ``_start``."""
+    ``filters``, ``refresh``, ``note_drafts`` and ``_start``."""
 
     def _select_group(self, heading: int) -> None:
         """Select every loaded row under a group heading (then Enter or C acts on the whole group)."""
@@ -122,13 +122,17 @@ class QueueActions:
         name = Path(rows[0].path).name if len(rows) == 1 else QCoreApplication.translate(
             "Queue", "{n} selected images").format(n=len(rows))
         detail = self.service.detail(rows[0].image_id, rows[0].prediction_id) if len(rows) == 1 else None
-        current = detail.note if detail is not None else ""  # read now: the pane's copy may be older
-        dialog = NoteDialog(name, current or "", self)
-        if dialog.exec():
-            note = dialog.text()
-            self._judge(lambda: self.service.note([r.image_id for r in rows], note),
-                        QCoreApplication.translate("Queue", "Noted {n} images") if note.strip()
-                        else QCoreApplication.translate("Queue", "Removed the note of {n} images"))
+        current = (detail.note if detail is not None else "") or ""  # read now: the pane's copy may be older
+        key = rows[0].image_id if len(rows) == 1 else tuple(sorted(r.image_id for r in rows))  # one: the window's
+        note = NoteDialog.ask(self, name, current, self.note_drafts, key)
+        if note is None:
+            if key in self.note_drafts:
+                self.status_label.setText(QCoreApplication.translate(
+                    "Queue", "The note was not saved: N on the same selection brings your text back."))
+        elif not self._judge(lambda: self.service.note([r.image_id for r in rows], note),
+                             QCoreApplication.translate("Queue", "Noted {n} images") if note.strip()
+                             else QCoreApplication.translate("Queue", "Removed the note of {n} images")):
+            self.note_drafts.keep(key, note, current)  # the store refused it: the text waits for the next N
         self.active_view().setFocus()
 
     def undo_last(self) -> None:
@@ -136,25 +140,27 @@ class QueueActions:
         if self.service.can_undo:
             self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid {n} judgments"))
 
-    def _judge(self, action, done_text: str) -> None:
+    def _judge(self, action, done_text: str) -> bool:
+        """Run one bulk store action; False: nothing was stored (the status line or a box says why)."""
         try:
             records = action()
         except (JudgmentConflictError, ReadOnlyError) as exc:  # nothing changed: say why, no dialog
             self.status_label.setText(str(exc))
             if isinstance(exc, JudgmentConflictError):
                 self.refresh(quiet=True)  # show the images as they are now
-            return
+            return False
         except StoreError as exc:
             QMessageBox.critical(self, QCoreApplication.translate("Queue", "Judgments NOT saved"),
                                  QCoreApplication.translate("Queue", "The database could not be written, so nothing was "
                                                             "saved:\n\n{msg}").format(msg=str(exc)))
-            return
+            return False
         except ValueError as exc:
             self.status_label.setText(str(exc))
-            return
+            return False
         self.judged.emit(list(records))
         self.refresh()
         self.status_label.setText(done_text.format(n=len(records)))
+        return True
 
     def export_queue(self) -> None:
         """Write every row the filters match to a CSV file (in the background)."""

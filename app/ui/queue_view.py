@@ -35,6 +35,7 @@ from app.services.queue import (
     QueueRow,
     QueueService,
 )
+from app.ui.note_dialog import NoteDrafts
 from app.ui.queue_actions import QueueActions, QueueTable
 from app.ui.queue_filters import QueueFilterBar
 from app.ui.queue_gallery import QueueDetailPane, QueueGallery
@@ -69,9 +70,10 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
     pageLoaded = Signal(object)
 
     def __init__(self, service: QueueService, *, taxonomy: Taxonomy | None = None, lang: str = "en",
-                 model_version: str | None = None, parent=None) -> None:
+                 model_version: str | None = None, note_drafts: NoteDrafts | None = None, parent=None) -> None:
         super().__init__(parent)
         self.service = service
+        self.note_drafts = NoteDrafts() if note_drafts is None else note_drafts  # the main window's: one per image
         self.taxonomy = taxonomy
         self.lang = lang
         self.model_version = model_version

@@ -96,7 +96,7 @@ class SideActions:
             from app.ui.queue_view import QueueView
 
             view = self._queue_view = QueueView(QueueService(self.service.engine, self.service.analyst),
-                                                lang=self.lang, parent=self)
+                                                lang=self.lang, note_drafts=self.note_drafts, parent=self)
             _place(view, self, view.sizeHint().width(), 720)  # wide enough for every column, within the screen
             view.openImage.connect(self.open_image)
             view.judged.connect(self._queue_judged)
