@@ -254,14 +254,15 @@ def test_the_queue_cannot_bulk_accept_a_blind_check(engine: Engine, tmp_path: Pa
     check = store.predicted(record(route="rejudge", reasons=("spot_check",)))
     plain = store.predicted(record(route="rejudge", reasons=("low_confidence",)))
     queue = QueueService(engine, "lead")
-    assert [r.image_id for r in queue.page(QueueFilters(VERSION)).rows] == [plain]  # the check is not listed
+    waiting = queue.page(QueueFilters(VERSION))
+    assert [r.image_id for r in waiting.rows] == [plain] and waiting.blind_waiting == 1  # not listed, but counted
     with pytest.raises(ValueError, match="blind spot checks"):  # nor accepted through the service
         queue.accept([check, plain], model_version=VERSION)
     assert queue.page(QueueFilters(VERSION)).rows[0].state == "rejudge"  # nothing was written
     assert [r.leaf for r in queue.relabel([check], "crack", model_version=VERSION)] == ["crack"]
     assert [r.leaf for r in queue.accept([plain], model_version=VERSION)] == ["scratch"]
-    judged = queue.page(QueueFilters(VERSION, include_judged=True)).rows  # decided, a check is listed as any other
-    assert {r.image_id for r in judged} == {check, plain}
+    judged = queue.page(QueueFilters(VERSION, include_judged=True))  # decided, a check is listed as any other
+    assert {r.image_id for r in judged.rows} == {check, plain} and judged.blind_waiting == 0
 
 
 def test_a_lead_resume_holds_and_a_pause_ends_once(engine: Engine, tmp_path: Path) -> None:

@@ -348,6 +348,7 @@ def test_queue_is_right_on_200k_images(tmp_path: Path) -> None:
         with session_scope(engine, action="read") as s:
             page = queries.rejudge_queue(s, model_version=bench.VERSION)
             assert page.total == int(waiting.sum()) > 50_000
+            assert page.blind_waiting == int((truth.rejudge & ~truth.decided & blind).sum()) > 0  # said, not listed
             assert page.counts_by_leaf == {leaf: int((waiting & (truth.leaf == k)).sum())
                                            for k, leaf in enumerate(bench.LEAVES)}
             assert page.counts_by_reason == {reason: int((waiting & truth.reasons[:, k]).sum())
@@ -373,6 +374,10 @@ def test_queue_is_right_on_200k_images(tmp_path: Path) -> None:
             first = queries.rejudge_queue(s, model_version=bench.VERSION, batch_id=1, limit=10_000)
             in_first = waiting & ((truth.batch == 0) | truth.also_in_first_batch)
             assert first.total == int(in_first.sum())
+            assert first.blind_waiting == int((truth.rejudge & ~truth.decided & blind & (
+                (truth.batch == 0) | truth.also_in_first_batch)).sum()) > 0  # the batch filter alone applies
+            # the leaf, reason and confidence filters would tell a blind check's hidden call: only the batch counts
+            assert sel.blind_waiting == int((truth.rejudge & ~truth.decided & blind & (truth.batch == 7)).sum()) > 0
             assert {r.image_id for r in first.rows} == set(ids[in_first].tolist())
 
             everything = queries.rejudge_queue(s, model_version=bench.VERSION, include_judged=True)
@@ -426,6 +431,27 @@ def _ids(view) -> list[int]:
 
 @needs_qt
 @SQLITE_ONLY
+def test_the_queue_says_how_many_blind_checks_wait_in_their_batch(qtbot, queue_window, engine, store,
+                                                                   tmp_path) -> None:
+    """A spot check is never listed (its row would show the hidden call), so the window's re-judge count is higher
+    than the queue's: the counts line says why, and for a batch filter counts that batch's checks only."""
+    _window, view = queue_window
+    assert view.counts_label.text() == "5 waiting  ·  1 selected"
+    with session_scope(engine) as s:
+        image = repo.get_or_create_image(s, sha("blind"), tmp_path / "A" / "blind.png", 64, 64)
+        repo.add_to_batch(s, store["A"], image.image_id, tmp_path / "A" / "blind.png")
+        repo.save_prediction(s, image.image_id, pred("crack", 0.99, "rejudge", ["spot_check"]))
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.refresh()
+    assert view.counts_label.text() == "5 waiting  ·  blind spot checks, judged in their batch: 1  ·  1 selected"
+    assert store["A"] != store["B"]
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.batch_combo.setCurrentIndex(view.batch_combo.findData(store["B"]))
+    assert "blind" not in view.counts_label.text()
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_window, engine, store) -> None:
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
@@ -448,7 +474,7 @@ def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_
             last = repo.judgment_history(s, store[name])[-1]
         assert (last.status, last.leaf, last.action, last.analyst) == ("accepted", leaf, "bulk", "gina")
     assert _ids(view) == [store[n] for n in ("img1", "img4", "img2")]
-    assert view.counts_label.text().startswith("3 waiting")
+    assert view.counts_label.text().startswith("3 waiting") and "blind" not in view.counts_label.text()
     assert "Accepted 2 images" in view.status_label.text()
     assert [r.image_id for r in view.selected_rows()] == [store["img1"]]  # the next one is ready
 

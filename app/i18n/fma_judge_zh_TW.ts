@@ -1572,74 +1572,74 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="87"/>
+        <location filename="../ui/queue_model.py" line="88"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="88"/>
+        <location filename="../ui/queue_model.py" line="89"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="44"/>
-        <location filename="../ui/queue_model.py" line="89"/>
+        <location filename="../ui/queue_model.py" line="90"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="90"/>
+        <location filename="../ui/queue_model.py" line="91"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="91"/>
+        <location filename="../ui/queue_model.py" line="92"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="47"/>
-        <location filename="../ui/queue_model.py" line="92"/>
+        <location filename="../ui/queue_model.py" line="93"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="93"/>
+        <location filename="../ui/queue_model.py" line="94"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="94"/>
+        <location filename="../ui/queue_model.py" line="95"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="131"/>
+        <location filename="../ui/queue_model.py" line="132"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="133"/>
+        <location filename="../ui/queue_model.py" line="134"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="135"/>
+        <location filename="../ui/queue_model.py" line="136"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="140"/>
+        <location filename="../ui/queue_model.py" line="141"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="141"/>
+        <location filename="../ui/queue_model.py" line="142"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="147"/>
+        <location filename="../ui/queue_model.py" line="148"/>
         <source>Click (or Space) to select the group&apos;s images</source>
         <translation>點一下（或按空白鍵）選取此組的影像</translation>
     </message>
@@ -1923,7 +1923,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="372"/>
+        <location filename="../ui/queue_view.py" line="371"/>
+        <source>blind spot checks, judged in their batch: {n}</source>
+        <translation>盲測抽查（在其批次中判定）：{n}</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="375"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>

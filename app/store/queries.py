@@ -132,6 +132,9 @@ class QueuePage:
         counts_by_determined: with ``sort="determined"``, per determined node, rows matching every filter
             (None = nothing determined); empty otherwise.
         offset, limit: the page asked for.
+        blind_waiting: blind spot checks of the model version waiting in the batches the filters keep (the batch
+            filter only: the other filters would tell their hidden call), counted with the facets when waiting
+            images are listed. They are judged in their batch's window, never in the queue; the count says so.
     """
 
     rows: list[QueueRow]
@@ -141,6 +144,7 @@ class QueuePage:
     counts_by_determined: dict[str | None, int] = field(default_factory=dict)
     offset: int = 0
     limit: int = 200
+    blind_waiting: int = 0
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -321,11 +325,9 @@ def rejudge_queue(
     # images and blind checks, built once.
     per_row = (session.get_bind().dialect.name == "sqlite" and sort in ("confidence", "leaf", "determined")
                and batch_id is None and analyst is None and offset + limit <= PER_ROW_DEPTH)
-    filters: list[ColumnElement[bool]] = []
-    if batch_id is not None:
-        filters.append(
-            exists().where(BatchImage.batch_id == batch_id, BatchImage.image_id == Prediction.image_id)
-        )
+    in_batch: list[ColumnElement[bool]] = [] if batch_id is None else [
+        exists().where(BatchImage.batch_id == batch_id, BatchImage.image_id == Prediction.image_id)]
+    filters: list[ColumnElement[bool]] = [*in_batch]
     if min_conf is not None:
         filters.append(Prediction.confidence >= min_conf)
     if max_conf is not None:
@@ -349,6 +351,12 @@ def rejudge_queue(
     counts_by_leaf: dict[str | None, int] = {}
     counts_by_reason: dict[str, int] = {}
     counts_by_determined: dict[str | None, int] = {}
+    blind_waiting = 0
+    if facets and analyst is None and (states is None or "rejudge" in states):
+        blind_waiting = int(session.scalar(select(func.count()).select_from(Prediction).where(
+            *scope, *in_batch, Prediction.image_id.not_in(_decided_images()),
+            Prediction.id.in_(select(PredictionReason.prediction_id).where(
+                PredictionReason.reason.in_(sorted(BLIND_REASONS)))))) or 0)
     if facets:
         # Grouping by an expression keeps SQLite on the covering index (not the (version, leaf) one).
         leaf_key = func.coalesce(Prediction.leaf, "")
@@ -406,6 +414,7 @@ def rejudge_queue(
         counts_by_determined=counts_by_determined,
         offset=offset,
         limit=limit,
+        blind_waiting=blind_waiting,
     )
 
 

@@ -64,6 +64,7 @@ class QueueTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[QueueRow | GroupRow] = []
         self.total: int | None = 0  # None: not counted yet (the rows come first, the counts next)
+        self.blind_waiting = 0  # spot checks waiting in their batches (judged blind there, never listed here)
         self._full = False  # the last page was full: there may be more
         self.loaded = 0  # queue rows loaded (headings excluded)
         self.grouped: str | None = None  # None, or one of GROUPINGS
@@ -182,7 +183,7 @@ class QueueTableModel(QAbstractTableModel):
         self._waiting = False
         self._full = len(page.rows) >= page.limit
         if page.total is not None:
-            self.total = page.total
+            self.total, self.blind_waiting = page.total, page.blind_waiting
             self.group_counts = dict(page.counts_by_determined if grouped == "determined" else page.counts_by_leaf)
         elif not append and not (keep_counts and grouped == self.grouped):
             self.total, self.group_counts = None, None
@@ -219,7 +220,7 @@ class QueueTableModel(QAbstractTableModel):
 
     def set_counts(self, page: QueuePage) -> None:
         """The total and group counts arrived (a page of counts, :meth:`app.services.queue.QueueService.counts`)."""
-        self.total = page.total
+        self.total, self.blind_waiting = page.total, page.blind_waiting
         grouped = self.grouped
         self.group_counts = dict(page.counts_by_determined if grouped == "determined" else page.counts_by_leaf)
         for i, row in enumerate(self.rows):
