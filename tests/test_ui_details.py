@@ -318,8 +318,9 @@ def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot
         win.resize(1366, 690)  # 768 less a taskbar and the title bar
         with qtbot.waitSignal(win.allPredicted, timeout=300_000):
             win.open_folder(DEMO_BATCH)
-        for row in range(3):  # judged cases: the similar-cases strip shows tiles
-            win.select(row)
+        alike = ("P006_20x.png", "P007_20x.png", "P009_20x.png")  # the three most like P024 (cosine 0.80, 0.30, 0.37)
+        for row in [i for i, it in enumerate(win.items) if it.image.path.endswith(alike)]:
+            win.select(row)  # judged cases alike enough (SIMILAR_FLOOR): the similar-cases strip shows tiles
             qtbot.keyClick(win, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: sum(it.judgment is not None for it in win.items) == 3, timeout=10_000)
         row = next(i for i, it in enumerate(win.items) if it.image.path.endswith("P024_20x.png"))  # has a spectrum
@@ -486,3 +487,20 @@ def test_the_queue_and_the_dashboard_open_whole_on_the_screen(qtbot, judged_stor
     for view in (win.dashboard_view, win.queue_view):
         assert screen.contains(view.geometry()), (view.geometry(), screen)
     win.close()
+
+
+def test_a_long_queue_message_wraps_instead_of_widening_the_window(qtbot, judged_store, tmp_path, monkeypatch):
+    """Seen under Xvfb: "The note was not saved: N on the same selection brings your text back." in the queue's
+    footer pushed the window past the screen's right edge (its buttons off screen); the message wraps now."""
+    from app.services.queue import QueueService
+    from app.ui.queue_view import QueueView
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    view = QueueView(QueueService(judged_store, "amy"), lang="en")
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    before = view.layout().minimumSize().width()
+    view.status_label.setText("The note was not saved: N on the same selection brings your text back. " * 3)
+    view.layout().activate()
+    assert view.layout().minimumSize().width() == before < 1366

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -171,6 +172,9 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.counts_label.setStyleSheet("font-weight: bold;")
         self.status_label = QLabel(self)
         self.status_label.setStyleSheet("color: #9aa0a6;")
+        # a long message wraps in the room the buttons leave: it never widens the window (past the screen's edge)
+        self.status_label.setWordWrap(True)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         actions = QHBoxLayout()
         actions.addWidget(self.counts_label)
         actions.addSpacing(12)
