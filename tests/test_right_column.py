@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QSize
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.ui.right_column import RightColumn
 
@@ -104,3 +104,43 @@ def test_fit_again_forgets_the_dragged_heights(qtbot) -> None:
     column.release()
     qtbot.waitUntil(lambda: column.sizes()[0] >= 490, timeout=2000)
     assert not column.dragged
+
+
+class FoldingPane(Pane):
+    """A pane with a line it can fold away when compact (the spectrum's setup hint, "nothing similar yet")."""
+
+    def __init__(self, minimum: int, hint: int, spare: int) -> None:
+        super().__init__(minimum, hint)
+        self.full, self.spare, self.compact = minimum, spare, False
+
+    def set_compact(self, on: bool) -> None:
+        self.compact = on
+        self.setMinimumHeight(self.full - self.spare if on else self.full)
+
+    def spare_height(self) -> int:
+        return self.spare if self.compact else 0
+
+
+def test_panes_fold_with_the_panel_and_stay_folded_while_their_room_is_what_makes_it_fit(qtbot) -> None:
+    """Seen at 1366 × 768 with a spectrum: the fifth Top-5 row scrolled while the spectrum's "no reference yet" hint
+    and "nothing similar yet" took three lines. The panes fold those lines when the panel goes compact; the room that
+    frees must not end compact on the next pass (it would flip on every pass), only a taller window does."""
+    column = RightColumn()
+    qtbot.addWidget(column)
+    panel, spectrum, similar = Panel(10_000), FoldingPane(100, 300, 30), FoldingPane(120, 120, 40)
+    for widget in (panel, spectrum, similar):
+        column.addWidget(widget)
+    column.resize(360, 800)
+    column.show()
+    qtbot.waitExposed(column)
+    qtbot.waitUntil(lambda: not column._pending, timeout=2000)
+    panel.wanted = column.sizes()[0] + 20  # 20 px short with the panes at their minimums: 70 px once they fold
+    column.balance()
+    qtbot.waitUntil(lambda: panel.compact and spectrum.compact and similar.compact, timeout=2000)
+    for _ in range(3):  # folded, the panes could give 70 px; the panel took the 20 it needs: compact stays
+        QApplication.processEvents()
+        column.balance()
+        assert panel.compact and spectrum.compact and similar.compact, column.sizes()
+    assert column.sizes()[1:] == [80, 120] and column.sizes()[0] >= panel.wanted  # only what it needs, spectrum first
+    column.resize(360, 1200)  # room for the panel, both lines and the spectrum's own height: everything unfolds
+    qtbot.waitUntil(lambda: not (panel.compact or spectrum.compact or similar.compact), timeout=2000)

@@ -1770,52 +1770,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="147"/>
+        <location filename="../ui/queue_view.py" line="148"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="150"/>
+        <location filename="../ui/queue_view.py" line="151"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="151"/>
+        <location filename="../ui/queue_view.py" line="152"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="152"/>
+        <location filename="../ui/queue_view.py" line="153"/>
         <source>Note…  (N)</source>
         <translation>備註…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="153"/>
+        <location filename="../ui/queue_view.py" line="154"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="157"/>
+        <location filename="../ui/queue_view.py" line="158"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="158"/>
+        <location filename="../ui/queue_view.py" line="159"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="159"/>
+        <location filename="../ui/queue_view.py" line="160"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="200"/>
+        <location filename="../ui/queue_view.py" line="204"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="276"/>
+        <location filename="../ui/queue_view.py" line="280"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
@@ -1836,8 +1836,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="239"/>
-        <location filename="../ui/queue_view.py" line="279"/>
-        <location filename="../ui/queue_view.py" line="299"/>
+        <location filename="../ui/queue_view.py" line="283"/>
+        <location filename="../ui/queue_view.py" line="303"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -1867,23 +1867,23 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>備註：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="324"/>
-        <location filename="../ui/queue_view.py" line="347"/>
+        <location filename="../ui/queue_view.py" line="328"/>
+        <location filename="../ui/queue_view.py" line="351"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="363"/>
+        <location filename="../ui/queue_view.py" line="367"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="367"/>
+        <location filename="../ui/queue_view.py" line="371"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="365"/>
+        <location filename="../ui/queue_view.py" line="369"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -1918,17 +1918,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="369"/>
+        <location filename="../ui/queue_view.py" line="373"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="371"/>
+        <location filename="../ui/queue_view.py" line="375"/>
         <source>blind spot checks, judged in their batch: {n}</source>
         <translation>盲測抽查（在其批次中判定）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="375"/>
+        <location filename="../ui/queue_view.py" line="379"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -2038,25 +2038,25 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Similar</name>
     <message>
-        <location filename="../ui/similar_panel.py" line="54"/>
-        <location filename="../ui/similar_panel.py" line="149"/>
+        <location filename="../ui/similar_panel.py" line="55"/>
+        <location filename="../ui/similar_panel.py" line="140"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="101"/>
+        <location filename="../ui/similar_panel.py" line="102"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="116"/>
+        <location filename="../ui/similar_panel.py" line="117"/>
         <source>Top-{k} · {sim}%
 {name}</source>
         <translation>第 {k} 候選 · {sim}%
 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="122"/>
+        <location filename="../ui/similar_panel.py" line="123"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -2065,24 +2065,29 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="131"/>
+        <location filename="../ui/similar_panel.py" line="132"/>
         <source>No judged image of these types yet.</source>
         <translation>這些類型尚無已判定的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="132"/>
+        <location filename="../ui/similar_panel.py" line="133"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="146"/>
+        <location filename="../ui/similar_panel.py" line="141"/>
         <source>References: {types} · E: next</source>
         <translation>參考影像：{types} · E：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="147"/>
+        <location filename="../ui/similar_panel.py" line="142"/>
         <source>Top-{k} {name}</source>
         <translation>第 {k} 候選 {name}</translation>
+    </message>
+    <message>
+        <location filename="../ui/similar_panel.py" line="148"/>
+        <source>none yet</source>
+        <translation>尚無</translation>
     </message>
     <message>
         <location filename="../ui/references.py" line="54"/>
@@ -2131,40 +2136,40 @@ Similarity {sim:.3f}</source>
         <translation>波數 (cm⁻¹) · 吸收度</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="255"/>
+        <location filename="../ui/spectrum_panel.py" line="256"/>
         <source>FTIR spectrum · {name}</source>
         <translation>FTIR 光譜 · {name}</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="256"/>
+        <location filename="../ui/spectrum_panel.py" line="257"/>
         <source>Shift+I: next spectrum</source>
         <translation>Shift+I：下一條光譜</translation>
     </message>
     <message>
         <location filename="../ui/picker.py" line="140"/>
-        <location filename="../ui/spectrum_panel.py" line="259"/>
+        <location filename="../ui/spectrum_panel.py" line="260"/>
         <source>Spectrum suggests: {type} (HQI {hqi})</source>
         <translation>光譜建議：{type}（HQI {hqi}）</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="271"/>
+        <location filename="../ui/spectrum_panel.py" line="288"/>
         <source>No reference spectrum yet: import a library
 (fma-judge spectra import FOLDER) or judge images.</source>
         <translation>尚無參考光譜：請匯入光譜庫
 （fma-judge spectra import 資料夾）或先判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="275"/>
+        <location filename="../ui/spectrum_panel.py" line="292"/>
         <source>library</source>
         <translation>光譜庫</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="276"/>
+        <location filename="../ui/spectrum_panel.py" line="293"/>
         <source>judged image</source>
         <translation>已判定影像</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="279"/>
+        <location filename="../ui/spectrum_panel.py" line="296"/>
         <source>I: next reference over the spectrum</source>
         <translation>I：疊上下一個參考光譜</translation>
     </message>

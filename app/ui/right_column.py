@@ -5,7 +5,9 @@ pane below it appears. Qt gives a pane shown again its own size hint and takes i
 an 880-pixel window, an image with a spectrum left the Top-5 two rows and a scroll bar. Now, when the spectrum or
 the similar cases appear, the panel gets back what its contents want, taken from the spectrum pane first (its chart
 shrinks) and never below a pane's minimum. If the panel is still short, it goes compact (no ancestry line under
-each Top-5 row, no model line: the status bar names the model); what still does not fit scrolls. The same when a
+each Top-5 row, no model line: the status bar names the model), and so do the panes that can (``set_compact``: the
+spectrum's "no reference yet" hint hidden, "nothing similar yet" folded into its title line); what still does not
+fit scrolls. The same when a
 pane's contents grow (the similar cases' first tiles) and when the window is resized; room the panel does not need
 goes back to the panes, up to their own heights. Once the analyst drags a handle, the heights are theirs: kept
 as they are, and the next window starts with them (:meth:`app.ui.side_actions.SideActions.restore_layout`; heights
@@ -106,4 +108,12 @@ class RightColumn(QSplitter):
                 short += give
         if sizes != self.sizes():
             self.setSizes(sizes)
-        self.widget(0).set_compact(short > 0)
+        # Short as if nothing were compact (the room compact panes free now counted back), so that going compact,
+        # which frees that room, does not end compact on the next pass.
+        panes = [self.widget(i) for i in range(1, self.count())]
+        spare = sum(pane.spare_height() for pane in panes if pane.isVisible() and hasattr(pane, "spare_height"))
+        compact = short + spare > 0
+        self.widget(0).set_compact(compact)
+        for pane in panes:
+            if hasattr(pane, "set_compact"):
+                pane.set_compact(compact)

@@ -51,6 +51,7 @@ class SimilarPanel(QWidget):
         self.lang = lang
         self.cases: list[SimilarCase] = []
         self.leaves: tuple[str, ...] | None = None  # reference mode: the types shown (Top-1, Top-2)
+        self.compact = False  # with nothing to show, the message folds into the title line: the window is short
         self.title = QLabel(QCoreApplication.translate("Similar", "Similar judged cases"), self)
         self.title.setStyleSheet("color: #9aa0a6; font-size: 11px;")
         self.message = QLabel(self)
@@ -131,8 +132,37 @@ class SimilarPanel(QWidget):
             self.message.setText(message or (QCoreApplication.translate(
                 "Similar", "No judged image of these types yet.") if self.leaves else QCoreApplication.translate(
                 "Similar", "No judged image of this model version is similar yet.")))
-        self.message.setVisible(not self.cases)
+        self._fold()
         self.tiles.setVisible(bool(self.cases))
+
+    def _heading(self) -> str:
+        if not self.leaves:
+            return QCoreApplication.translate("Similar", "Similar judged cases")
+        return QCoreApplication.translate("Similar", "References: {types} · E: next").format(
+            types=" · ".join(QCoreApplication.translate("Similar", "Top-{k} {name}").format(k=k, name=self._name(leaf))
+                             for k, leaf in enumerate(self.leaves, start=1)))
+
+    def _fold(self) -> None:
+        """No case to show: the message under the title, or (compact) "none yet" on the title line itself."""
+        folded = self.compact and not self.cases
+        self.title.setText(self._heading() + (" · " + QCoreApplication.translate("Similar", "none yet") if folded
+                                              else ""))
+        self.title.setToolTip(self.message.text() if folded else "")
+        self.message.setVisible(not self.cases and not folded)
+
+    def set_compact(self, on: bool) -> None:
+        """Fold (or unfold) the "nothing similar yet" message into the title line (:mod:`app.ui.right_column`)."""
+        if on != self.compact:
+            self.compact = on
+            self._fold()
+
+    def spare_height(self) -> int:
+        """What compact saves now: the folded message's height (0 when nothing is folded)."""
+        if not (self.compact and not self.cases):
+            return 0
+        width = max(self.width(), 1)
+        height = self.message.heightForWidth(width) if self.message.hasHeightForWidth() else -1
+        return (height if height > 0 else self.message.sizeHint().height()) + self.layout().spacing()
 
     def look_up(self, image_id: int | None, model_version: str | None, leaves: tuple[str, ...] | None = None,
                 message: str | None = None) -> None:
@@ -143,10 +173,7 @@ class SimilarPanel(QWidget):
         self.leaves = tuple(leaves) if leaves else None
         if self.isHidden():
             self.show()
-        self.title.setText(QCoreApplication.translate("Similar", "References: {types} · E: next").format(
-            types=" · ".join(QCoreApplication.translate("Similar", "Top-{k} {name}").format(k=k, name=self._name(leaf))
-                             for k, leaf in enumerate(self.leaves, start=1)))
-            if self.leaves else QCoreApplication.translate("Similar", "Similar judged cases"))
+        self._fold()  # the title of this mode (the cases shown stay until the new ones arrive)
         if image_id is None or model_version is None or self.service is None or self.runner is None:
             self.set_cases([], message)
             return

@@ -159,6 +159,7 @@ class SpectrumPanel(QWidget):
         self.spectrum = 0  # which of the image's spectra is shown
         self.reference = 0  # which hit is drawn over it (-1: none)
         self._wanted: int | None = None
+        self.compact = False  # the setup hint under a spectrum with no reference is hidden: the window is short
         self.title = QLabel(self)
         self.title.setStyleSheet("color: #9aa0a6; font-size: 11px;")
         self.suggestion = QLabel(self)
@@ -264,7 +265,23 @@ class SpectrumPanel(QWidget):
                            (shown.wavenumbers, shown.absorbance) if shown is not None else None)
         self.hits.setText(self._hit_lines(hits, shown))
         self.hits.setToolTip("\n".join(f"{k}. {self._name(h.leaf)}: {h.source}" for k, h in enumerate(hits, 1)))
+        self.hits.setVisible(not self._hint_hidden())
         self.setVisible(True)
+
+    def _hint_hidden(self) -> bool:
+        """Compact, and the line under the chart is the setup hint (no reference yet), not this image's matches."""
+        return self.compact and self._shown() and not self.lookup.hits[self.spectrum]
+
+    def set_compact(self, on: bool) -> None:
+        """Hide (or show again) the "no reference spectrum yet" hint: it says nothing about the image on screen, and
+        a short window needs its two lines for the Top-5 (:mod:`app.ui.right_column`)."""
+        if on != self.compact:
+            self.compact = on
+            self.hits.setVisible(not self._hint_hidden())
+
+    def spare_height(self) -> int:
+        """What compact saves now: the hidden hint's height (0 when nothing is hidden)."""
+        return self.hits.sizeHint().height() + self.layout().spacing() if self._hint_hidden() else 0
 
     def _hit_lines(self, hits: list[SpectrumHit], shown: SpectrumHit | None) -> str:
         if not hits:
