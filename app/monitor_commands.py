@@ -78,7 +78,8 @@ def monitor_main(argv: list[str]) -> int:
         if args.resume is not None:
             pause = monitor.resume(args.resume)
             print(f"resumed auto-judging of {pause.scope} {pause.target}")
-        report = monitor.check(manifest.model_version, manifest.calibration, batch_ids=args.batch, act=args.check)
+        report = monitor.check(manifest.model_version, manifest.calibration, batch_ids=args.batch, act=args.check,
+                               fused=manifest.fused_calibration)
     except (BundleError, StoreError, ValueError, OSError) as exc:
         print(f"fma-judge monitor: error: {exc}", file=sys.stderr)
         return 2

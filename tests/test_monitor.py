@@ -353,3 +353,47 @@ def test_a_leaf_the_calibration_showed_weaker_is_held_to_its_own_floor(engine: E
         store.judge(image_id, "dent")
     report = monitor.check(VERSION, cal)
     assert [p.target for p in report.started] == ["scratch"] and report.started[0].detail["target"] == 0.6
+
+
+def test_a_check_of_a_fused_prediction_is_held_to_the_fused_calibrations_floor(engine: Engine, tmp_path: Path) -> None:
+    """A prediction fused with FTIR spectra was routed by the fused calibration (the spectrum head's thresholds and
+    floors): its blind check is held to that floor, not the image calibration's. Before, one wrong fused scratch
+    check of three paused scratch against the target although the fused promise for scratch is only 0.6."""
+    from app.services.monitor import held_to
+
+    store = Store(engine, tmp_path)
+    cal = calibration(method="ltt")  # the image routing holds scratch to the target, 0.99
+    fused = dataclasses.replace(cal, leaf_floor={"scratch": 0.6})
+    checks = [store.predicted(dataclasses.replace(record(route="rejudge", reasons=("spot_check",)), spectra=1))
+              for _ in range(3)]
+    for image_id in checks[:2]:
+        store.judge(image_id, "scratch")
+    store.judge(checks[2], "dent")  # one wrong of three
+    monitor = PurityMonitor(engine)
+    held_as_image = next(p for p in monitor.check(VERSION, cal, act=False).leaves if p.leaf == "scratch")
+    assert held_as_image.floor == 0.99 and held_as_image.below  # what the monitor did before
+    report = monitor.check(VERSION, cal, fused=fused)
+    scratch = next(p for p in report.leaves if p.leaf == "scratch")
+    assert scratch.floor == 0.6 and not scratch.below and report.paused_leaves() == []
+    for _ in range(3):  # three image-only checks, right: the leaf's checks are held to the mean of their floors
+        image_id = store.predicted(record(route="rejudge", reasons=("spot_check",)))
+        store.judge(image_id, "scratch")
+    scratch = next(p for p in monitor.check(VERSION, cal, fused=fused, act=False).leaves if p.leaf == "scratch")
+    assert scratch.floor == pytest.approx((3 * 0.6 + 3 * 0.99) / 6) and scratch.checks == 6
+    with session_scope(engine, action="read") as s:
+        outcomes = repo.spot_checks(s, VERSION, ("spot_check",))
+    assert sorted(o.fused for o in outcomes) == [False] * 3 + [True] * 3
+    assert held_to((cal, None), "scratch", outcomes) == 0.99  # no fused routing known: the image floor for all
+    assert held_to((cal, fused), "crack", []) == 0.99
+
+
+def test_the_dashboard_reads_the_fused_routing_from_the_stored_manifest() -> None:
+    """The dashboard has only the manifest stored with the model version: the demo's spectrum floors come from it."""
+    from app.demo import DEMO_MODEL
+    from app.services.dashboard import _fused_calibration
+
+    manifest = json.loads((DEMO_MODEL / "manifest.json").read_text(encoding="utf-8"))
+    fused = _fused_calibration(manifest)
+    assert fused is not None and fused.leaf_floor == manifest["spectrum"]["leaf_floor"]
+    assert fused.leaf_floor != manifest["routing"]["leaf_floor"]
+    assert _fused_calibration({"name": "tiny"}) is None and _fused_calibration({"spectrum": {"x": 1}}) is None

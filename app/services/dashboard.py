@@ -20,7 +20,7 @@ from app.services.monitor import SETS_NOT_MONITORED, MonitorReport, PurityMonito
 from app.store import repo, stats
 from app.store.db import session_scope
 from app.store.stats import AnalystAgreement, BatchFigures, ClassAgreement, Counts, PeriodFigures
-from models.bundle.manifest import BundleError, taxonomy_from_json
+from models.bundle.manifest import BundleError, BundleManifest, taxonomy_from_json
 from models.routing.policy import Calibration, RoutingError
 
 __all__ = [
@@ -125,7 +125,18 @@ class DashboardService:
             return dataclasses.replace(figures, monitor=MonitorReport(model_version, None, None,
                                                                       why_not=SETS_NOT_MONITORED))
         return dataclasses.replace(figures, monitor=PurityMonitor(self.engine).check(
-            model_version, calibration, batch_ids=[b.batch_id for b in batches], act=False))
+            model_version, calibration, batch_ids=[b.batch_id for b in batches], act=False,
+            fused=_fused_calibration(manifest)))
+
+
+def _fused_calibration(manifest: dict) -> Calibration | None:
+    """The stored manifest's routing of predictions fused with spectra (None: none, or a manifest it cannot read)."""
+    if not manifest.get("spectrum"):
+        return None
+    try:
+        return BundleManifest.from_json(manifest, source="stored model manifest").fused_calibration
+    except (BundleError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _leaf_names(manifest: dict) -> dict[str, dict[str, str]]:

@@ -12,7 +12,9 @@ How it works (issue #17):
   of a leaf's purity falls below the calibration's target (the checks show, at that confidence, that the leaf
   no longer keeps its promise), or below the leaf's own floor where its calibration images showed it weaker than
   the target (``routing.leaf_floor``: a calibration with one promise over all leaves, ``calibrate --method ltt``,
-  :meth:`Calibration.purity_floor`), auto-judging of that leaf pauses by itself: its auto-judged images, and every
+  :meth:`Calibration.purity_floor`; a check of a prediction fused with FTIR spectra is held to the fused
+  calibration's floor, since that calibration routed it, and a leaf's checks of both kinds to the mean of their
+  floors), auto-judging of that leaf pauses by itself: its auto-judged images, and every
   new one, go to re-judge with the reason ``purity_paused``; they are shown blind too, so they keep measuring.
   The pause lifts (``purity_recovered``) after ``resume_checks`` checks made during it whose share right reaches
   the target (the floor) (a stricter rule than the one that paused, so a leaf does not flip between the two), by hand
@@ -89,7 +91,7 @@ class Purity:
     low: float
     high: float
     paused: bool = False
-    floor: float | None = None  # what the leaf is held to: the target or its calibration floor (None: overall)
+    floor: float | None = None  # what the leaf is held to: the target or its calibration floor(s) (None: overall)
 
     @property
     def below(self) -> bool:
@@ -152,6 +154,19 @@ class MonitorReport:
         return [p.target for p in self.pauses if p.scope == "leaf"]
 
 
+def held_to(cals: tuple[Calibration, Calibration | None], leaf: str, checks: Sequence[SpotCheck]) -> float:
+    """The purity a leaf's ``checks`` are held to: each check its own calibration's floor for the leaf (the fused
+    one for a prediction fused with spectra, when ``cals`` has it; else the image's), averaged over the checks: the
+    share right expected if each kind kept exactly its promise. No checks: the image calibration's floor."""
+    image, fused = cals
+    n_fused = sum(o.fused for o in checks) if fused is not None else 0
+    if not n_fused:
+        return image.purity_floor(leaf)
+    if n_fused == len(checks):
+        return fused.purity_floor(leaf)
+    return (n_fused * fused.purity_floor(leaf) + (len(checks) - n_fused) * image.purity_floor(leaf)) / len(checks)
+
+
 def purity_bounds(checks: int, wrong: int, confidence: float) -> tuple[float, float]:
     """One-sided exact bounds ``(low, high)`` on purity from ``checks`` outcomes with ``wrong`` errors."""
     if checks <= 0:
@@ -186,15 +201,17 @@ class PurityMonitor:
         self.settings = settings or MonitorSettings()
 
     def check(self, model_version: str, calibration: Calibration | None, *,
-              batch_ids: Iterable[int] = (), act: bool = True) -> MonitorReport:
-        """Measure purity and drift and (``act``) pause or resume; one transaction."""
+              batch_ids: Iterable[int] = (), act: bool = True, fused: Calibration | None = None) -> MonitorReport:
+        """Measure purity and drift and (``act``) pause or resume; one transaction. ``fused`` is the routing of
+        predictions fused with spectra (``BundleManifest.fused_calibration``): their checks are held to its floors."""
         if calibration is None or calibration.target_purity is None:
             return MonitorReport(model_version, None, None, why_not="the model is not calibrated",
                                  settings=self.settings)
         with session_scope(self.engine, action="read" if not act else "write") as s:
-            return self._check(s, model_version, calibration, sorted(set(batch_ids)), act)
+            return self._check(s, model_version, calibration, sorted(set(batch_ids)), act, fused)
 
-    def _check(self, s: Session, version: str, cal: Calibration, batch_ids: list[int], act: bool) -> MonitorReport:
+    def _check(self, s: Session, version: str, cal: Calibration, batch_ids: list[int], act: bool,
+               fused: Calibration | None = None) -> MonitorReport:
         key = calibration_key(cal)
         target = float(cal.target_purity or 0.0)
         started: list[PauseRecord] = []
@@ -210,7 +227,8 @@ class PurityMonitor:
         outcomes = repo.spot_checks(s, version, CHECK_REASONS, routed_since=_since(cal))
         if act:  # predictions another workstation saved while a pause was being recorded are held back now
             moved += sum(repo.hold_back(s, p) for p in active)
-        leaves, leaf_moved = self._leaves(s, version, key, cal, outcomes, history, active, started, ended, act)
+        leaves, leaf_moved = self._leaves(s, version, key, (cal, fused), outcomes, history, active, started, ended,
+                                          act)
         moved += leaf_moved
         wrong_all = sum(not o.correct for o in outcomes)
         overall = Purity(None, len(outcomes), wrong_all, *purity_bounds(len(outcomes), wrong_all,
@@ -223,10 +241,11 @@ class PurityMonitor:
         return MonitorReport(version, key, target, leaves, overall, drifts, in_force,
                              tuple(started), tuple(ended), moved, settings=self.settings, floors=floors)
 
-    def _leaves(self, s: Session, version: str, key: str, cal: Calibration, outcomes: list[SpotCheck],
-                history: list[PauseRecord], active: list[PauseRecord], started: list[PauseRecord],
-                ended: list[PauseRecord], act: bool) -> tuple[tuple[Purity, ...], int]:
-        """Each leaf's purity over its evidence, pausing or lifting (``act``); and what each change re-routed."""
+    def _leaves(self, s: Session, version: str, key: str, cals: tuple[Calibration, Calibration | None],
+                outcomes: list[SpotCheck], history: list[PauseRecord], active: list[PauseRecord],
+                started: list[PauseRecord], ended: list[PauseRecord], act: bool) -> tuple[tuple[Purity, ...], int]:
+        """Each leaf's purity over its evidence, pausing or lifting (``act``); and what each change re-routed.
+        ``cals``: the image calibration and the fused one (None: no prediction is fused)."""
         by_leaf: dict[str, list[SpotCheck]] = defaultdict(list)
         for o in outcomes:
             by_leaf[o.predicted_leaf].append(o)
@@ -241,7 +260,7 @@ class PurityMonitor:
             start = since_pause.get(leaf)
             window = [o for o in by_leaf.get(leaf, []) if start is None or o.judged_at >= start]
             wrong = sum(not o.correct for o in window)
-            floor = cal.purity_floor(leaf)
+            floor = held_to(cals, leaf, window)
             p = Purity(leaf, len(window), wrong, *purity_bounds(len(window), wrong, self.settings.confidence),
                        floor=floor)
             if act and pause is None and p.below:
@@ -306,4 +325,4 @@ def apply_pauses(session: Session, version: str, calibration: Calibration | None
 
 
 __all__ = ["CHECK_REASONS", "PAUSE_REASONS", "BatchDrift", "MonitorReport", "MonitorSettings", "Purity", "PurityMonitor",
-           "apply_pauses", "calibration_key", "is_blind", "purity_bounds"]
+           "apply_pauses", "calibration_key", "held_to", "is_blind", "purity_bounds"]

@@ -362,6 +362,7 @@ class SpotCheck:
     status: str
     judged_at: dt.datetime
     batch_id: int | None = None
+    fused: bool = False  # the prediction was fused with FTIR spectra: routed, and promised, by the fused calibration
 
     @property
     def correct(self) -> bool:

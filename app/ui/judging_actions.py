@@ -189,7 +189,8 @@ class JudgingActions:
         opened = self.presenter.batch
         try:
             report = PurityMonitor(self.service.engine).check(
-                version, calibration, batch_ids=[opened.batch_id] if batch and opened is not None else [])
+                version, calibration, batch_ids=[opened.batch_id] if batch and opened is not None else [],
+                fused=self.presenter.fused_routing)
         except (StoreError, ValueError) as exc:  # e.g. a malformed calibration date: say so, judging goes on
             self.statusBar().showMessage(str(exc), 10_000)
             return

@@ -50,7 +50,7 @@ def spot_checks(session: Session, model_version: str, reasons: Sequence[str], *,
     latest = _current_ids(Judgment.image_id.in_(checked)).subquery()
     stmt = (
         select(Prediction.image_id, PredictionReason.reason, Prediction.leaf, Judgment.leaf.label("judged"),
-               Judgment.status, Judgment.created_at.label("judged_at"), Judgment.batch_id)
+               Judgment.status, Judgment.created_at.label("judged_at"), Judgment.batch_id, Prediction.spectra)
         .join(PredictionReason, PredictionReason.prediction_id == Prediction.id)
         .join(latest, latest.c.image_id == Prediction.image_id)
         .join(Judgment, Judgment.id == latest.c.jid)
@@ -61,7 +61,7 @@ def spot_checks(session: Session, model_version: str, reasons: Sequence[str], *,
     if routed_since is not None:
         stmt = stmt.where(Prediction.created_at >= routed_since)
     return [SpotCheck(image_id=r.image_id, reason=r.reason, predicted_leaf=r.leaf, judged_leaf=r.judged,
-                      status=r.status, judged_at=r.judged_at, batch_id=r.batch_id)
+                      status=r.status, judged_at=r.judged_at, batch_id=r.batch_id, fused=bool(r.spectra))
             for r in session.execute(stmt)]
 
 
