@@ -1086,8 +1086,8 @@ Choose another model with “Model…”. You can still open batches and review 
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="81"/>
-        <source>Listing the folder… {n} files so far</source>
-        <translation>正在列出資料夾… 目前 {n} 個檔案</translation>
+        <source>Listing the folder… {n} entries so far</source>
+        <translation>正在列出資料夾… 目前 {n} 個項目</translation>
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="86"/>
@@ -1170,17 +1170,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="232"/>
+        <location filename="../ui/judging_actions.py" line="233"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="243"/>
+        <location filename="../ui/judging_actions.py" line="244"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="237"/>
+        <location filename="../ui/judging_actions.py" line="238"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1205,27 +1205,27 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="217"/>
+        <location filename="../ui/judging_actions.py" line="218"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="220"/>
+        <location filename="../ui/judging_actions.py" line="221"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="222"/>
+        <location filename="../ui/judging_actions.py" line="223"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="257"/>
+        <location filename="../ui/judging_actions.py" line="258"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="258"/>
+        <location filename="../ui/judging_actions.py" line="259"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1234,17 +1234,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="263"/>
+        <location filename="../ui/judging_actions.py" line="264"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="322"/>
+        <location filename="../ui/judging_actions.py" line="323"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="323"/>
+        <location filename="../ui/judging_actions.py" line="324"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

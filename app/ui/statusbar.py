@@ -78,7 +78,7 @@ class MainStatusBar(QStatusBar):
         if done is None or total == 0:
             self.progress.setRange(0, 0)
             self.progress_label.setText(QCoreApplication.translate("Main", "Reading images…") if done is None else
-                                        QCoreApplication.translate("Main", "Listing the folder… {n} files so far")
+                                        QCoreApplication.translate("Main", "Listing the folder… {n} entries so far")
                                         .format(n=f"{done:,}"))
             return
         self.progress.setRange(0, max(1, total))
