@@ -506,3 +506,20 @@ def test_the_app_makes_its_model_while_the_database_opens(qtbot, bundle, batch_d
     rc = app_module.run_app([str(batch_dir), "--model", str(bundle), "--db", f"sqlite:///{tmp_path / 'db.sqlite3'}",
                              "--analyst", "alice", "--lang", "en"])
     assert rc == 0 and seen["version"] and made == [(str(bundle), "fma-judge model warm-up")]
+
+
+def test_closing_with_an_unsaved_note_asks_before_it_is_lost(qtbot, window, monkeypatch):
+    """A draft lives until the app closes: closing then asks, and Cancel keeps the window (and the text)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    asked = []
+
+    def answer(button):
+        return lambda *args: asked.append(args[2]) or button
+
+    window.note_drafts.keep(1, "edge chipped, check the cutter")
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Cancel))
+    assert window.close() is False and window.isVisible() and window.note_drafts.get(1)
+    assert "were not saved: 1" in asked[0]
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Close))
+    assert window.close() is True and len(asked) == 2

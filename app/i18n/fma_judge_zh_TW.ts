@@ -1145,9 +1145,23 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="453"/>
+        <location filename="../ui/main_window.py" line="454"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/main_window.py" line="517"/>
+        <source>Notes not saved</source>
+        <translation>備註未儲存</translation>
+    </message>
+    <message>
+        <location filename="../ui/main_window.py" line="518"/>
+        <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
+
+To keep one, go back, select its image, press N and Ctrl+Enter.</source>
+        <translation>您輸入的備註尚未儲存：{n} 則（已取消，或資料庫拒絕寫入）。仍要關閉並捨棄它們嗎？
+
+若要保留，請返回、選取該影像，按 N 再按 Ctrl+Enter。</translation>
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="67"/>
@@ -1345,13 +1359,13 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="88"/>
+        <location filename="../ui/main_window.py" line="89"/>
         <location filename="../ui/prediction_panel.py" line="353"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="89"/>
+        <location filename="../ui/main_window.py" line="90"/>
         <source>spot check · judge blind</source>
         <translation>抽查 · 盲判</translation>
     </message>

@@ -16,6 +16,7 @@ from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPoo
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QMainWindow,
+    QMessageBox,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -508,7 +509,22 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         elif paths:
             self.open_files([p for p in paths if p.is_file()])
 
+    def _drafts_may_go(self) -> bool:
+        """Closing with notes typed and not saved (:class:`NoteDrafts`): the analyst says whether to lose them."""
+        if not len(self.note_drafts) or not self.interactive:
+            return True
+        answer = QMessageBox.question(
+            self, QCoreApplication.translate("Main", "Notes not saved"),
+            QCoreApplication.translate("Main", "Notes you typed were not saved: {n} (cancelled, or refused by the "
+                                               "database). Close anyway and lose them?\n\nTo keep one, go back, "
+                                               "select its image, press N and Ctrl+Enter.").format(n=len(self.note_drafts)),
+            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Close
+
     def closeEvent(self, event) -> None:
+        if not self._drafts_may_go():
+            event.ignore()
+            return
         if self._open_task is not None:  # an opening stops at its next chunk (the next opening resumes it)
             self._open_task.cancel()
         self.worker.service.forget_warm(wait_s=10)  # not inside ONNX Runtime when the app exits

@@ -117,3 +117,6 @@ class NoteDrafts:
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._texts
+
+    def __len__(self) -> int:
+        return len(self._texts)
