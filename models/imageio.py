@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import re
 import stat
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,9 @@ instead when that brings it under the budget. A 388 KB PNG of 20000 x 20000 pixe
 # JPEG up to 64 times the budget is decoded at 1/8 scale.
 Image.MAX_IMAGE_PIXELS = 32 * MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Between Pillow's limit and twice it, Pillow only warns (on stderr, once per header read): our budget has refused
+# such an image already, with a reason the user sees, so the warning is noise in the terminal and the logs.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class ImageLoadError(OSError):

@@ -85,6 +85,21 @@ def test_a_real_20000_pixel_png_is_refused_without_decoding_it(tmp_path: Path) -
     assert int(out[1]) < 400, f"peak RSS {out[1]} MB"
 
 
+def test_a_header_between_pillows_limit_and_twice_it_is_refused_without_a_warning_on_stderr(tmp_path: Path) -> None:
+    """60000 x 60000 (3,600 million pixels): Pillow warns above 2,048 million and refuses above twice it; the
+    budget refuses it first with a reason, and Pillow's DecompressionBombWarning no longer reaches the terminal."""
+    bomb = png_bomb(tmp_path / "bomb60k.png", 60000, 60000, rows=2)
+    code = ("import sys; from models.imageio import load_image, ImageLoadError\n"
+            "from app.services.batches import header_size\n"
+            "from pathlib import Path\nprint(header_size(Path(sys.argv[1]))[2])\n"
+            "try:\n    load_image(sys.argv[1])\nexcept ImageLoadError as e:\n    print(e.reason)\n")
+    res = subprocess.run([sys.executable, "-c", code, str(bomb)], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
+    assert [line.startswith("image too large: 60000 x 60000") for line in res.stdout.splitlines()] == [True, True], \
+        res.stdout + res.stderr
+    assert "DecompressionBombWarning" not in res.stderr, res.stderr
+
+
 def test_a_jpeg_over_the_budget_is_decoded_smaller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "big.jpg"
     Image.new("RGB", (400, 300), (90, 120, 150)).save(path, quality=90)
