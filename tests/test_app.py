@@ -508,18 +508,25 @@ def test_the_app_makes_its_model_while_the_database_opens(qtbot, bundle, batch_d
     assert rc == 0 and seen["version"] and made == [(str(bundle), "fma-judge model warm-up")]
 
 
-def test_closing_with_an_unsaved_note_asks_before_it_is_lost(qtbot, window, monkeypatch):
-    """A draft lives until the app closes: closing then asks, and Cancel keeps the window (and the text)."""
+def test_an_unsaved_note_outlives_the_window_and_closing_asks_only_when_it_cannot(qtbot, window, engine, tmp_path,
+                                                                                  monkeypatch):
+    """Drafts are kept on disk per database: closing does not ask, the next window on the store brings them back
+    (and says so); where they could not be written (a full disk), closing asks, and Cancel keeps the window."""
+    from conftest import open_window
     from PySide6.QtWidgets import QMessageBox
 
     asked = []
-
-    def answer(button):
-        return lambda *args: asked.append(args[2]) or button
-
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.Cancel)
+    assert window.note_drafts.path is not None and window.note_drafts.path.parent == tmp_path  # beside the settings
     window.note_drafts.keep(1, "edge chipped, check the cutter")
-    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Cancel))
-    assert window.close() is False and window.isVisible() and window.note_drafts.get(1)
-    assert "were not saved: 1" in asked[0]
-    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Close))
-    assert window.close() is True and len(asked) == 2
+    assert window.close() is True and asked == []  # on disk: nothing to lose
+    again = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        assert again.note_drafts.get(1) == "edge chipped, check the cutter"
+        assert "Notes typed and not saved last time: 1" in again.statusBar().currentMessage()
+        again.note_drafts.error = "could not write the unsaved notes to … (No space left on device)"
+        assert again.close() is False and again.isVisible() and asked and "were not saved: 1" in asked[0]
+        monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Close)
+        assert again.close() is True
+    finally:
+        again.close()

@@ -320,12 +320,14 @@ def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot
             win.open_folder(DEMO_BATCH)
         # nothing judged yet: the spectrum's "no reference" hint and "nothing similar yet" fold away, and all five
         # Top-5 rows fit without scrolling (seen at 1366 × 768: the fifth row scrolled under those three lines)
-        win.select(next(i for i, it in enumerate(win.items) if it.image.path.endswith("P024_20x.png")))
-        qtbot.waitUntil(lambda: win.spectrum_panel.isVisible() and win.similar_panel.compact
-                        and not win.similar_panel.message.isVisible(), timeout=30_000)
+        p024 = next(i for i, it in enumerate(win.items) if it.image.path.endswith("P024_20x.png"))
+        win.select(p024)
+        shown = win.items[p024].image.image_id
+        qtbot.waitUntil(lambda: win.spectrum_panel.isVisible() and win.spectrum_panel.lookup.image_id == shown
+                        and win.similar_panel.compact and not win.similar_panel.message.isVisible(), timeout=30_000)
         assert win.spectrum_panel.compact and not win.spectrum_panel.hits.isVisible()
         assert win.similar_panel.title.text() == "Similar judged cases · none yet"
-        qtbot.waitUntil(lambda: win.panel.scroll.verticalScrollBar().maximum() == 0, timeout=5_000)
+        qtbot.waitUntil(lambda: win.panel.scroll.verticalScrollBar().maximum() == 0, timeout=10_000)
         assert all(row[1].isVisible() for row in win.panel.top_rows)
         alike = ("P006_20x.png", "P007_20x.png", "P009_20x.png")  # the three most like P024 (cosine 0.80, 0.30, 0.37)
         for row in [i for i, it in enumerate(win.items) if it.image.path.endswith(alike)]:

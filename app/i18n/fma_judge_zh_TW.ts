@@ -1145,17 +1145,22 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="454"/>
+        <location filename="../ui/main_window.py" line="455"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="517"/>
+        <location filename="../ui/main_window.py" line="528"/>
+        <source>Notes typed and not saved last time: {n}. N on their image brings each back.</source>
+        <translation>上次輸入但未儲存的備註：{n} 則。在該影像上按 N 即可取回。</translation>
+    </message>
+    <message>
+        <location filename="../ui/main_window.py" line="540"/>
         <source>Notes not saved</source>
         <translation>備註未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="518"/>
+        <location filename="../ui/main_window.py" line="541"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1336,22 +1341,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Note</name>
     <message>
-        <location filename="../ui/note_dialog.py" line="29"/>
+        <location filename="../ui/note_dialog.py" line="35"/>
         <source>Note</source>
         <translation>註記</translation>
     </message>
     <message>
-        <location filename="../ui/note_dialog.py" line="30"/>
+        <location filename="../ui/note_dialog.py" line="36"/>
         <source>Note for {name}:</source>
         <translation>{name} 的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/note_dialog.py" line="37"/>
+        <location filename="../ui/note_dialog.py" line="43"/>
         <source>Ctrl+Enter saves · Esc cancels · an empty note removes it</source>
         <translation>Ctrl+Enter 儲存 · Esc 取消 · 清空註記即刪除</translation>
     </message>
     <message>
-        <location filename="../ui/note_dialog.py" line="42"/>
+        <location filename="../ui/note_dialog.py" line="48"/>
         <source>Your unsaved text is back · Ctrl+Enter saves it · Esc keeps it for later</source>
         <translation>已取回您未儲存的文字 · Ctrl+Enter 儲存 · Esc 留待稍後</translation>
     </message>

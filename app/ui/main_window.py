@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, QSettings, Qt, QThreadPool, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QMainWindow,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.batch_presenter import BatchPresenter
+from app.services.note_drafts import NoteDrafts, drafts_file
 from app.services.predicting import ModelInfo, PredictingService, interactive_threads
 from app.store.records import BatchItem
 from app.ui import keymap
@@ -36,7 +37,6 @@ from app.ui.image_cache import ImageCache
 from app.ui.judging_actions import JudgingActions
 from app.ui.list_filter import ListFilterBar
 from app.ui.model_loading import ModelLoading
-from app.ui.note_dialog import NoteDrafts
 from app.ui.prediction_panel import PredictionPanel
 from app.ui.references import References
 from app.ui.right_column import RightColumn
@@ -143,6 +143,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self.panel.judging = service.read_only is None
         self._show_read_only_banner()
         self.status.set_analyst(service.analyst)
+        self._keep_drafts(service)
         self._start_backups()
         self._start_colleague_poll()
         self.load_recent_batches()
@@ -509,9 +510,31 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         elif paths:
             self.open_files([p for p in paths if p.is_file()])
 
+    def _keep_drafts(self, service: JudgingService) -> None:
+        """Notes typed and not saved are kept on disk per database (beside an INI settings file, else in the user
+        data folder); those a crash or a closed app left behind are announced."""
+        if self.settings is None:  # a window without settings (some tests): the drafts stay in memory
+            return
+        if self.settings.format() == QSettings.Format.IniFormat:
+            folder = Path(self.settings.fileName()).parent
+        else:
+            import platformdirs
+
+            folder = Path(platformdirs.user_data_dir("fma-judge", appauthor=False))
+        held = self.note_drafts.attach(drafts_file(folder, service.engine.url.render_as_string(hide_password=True)))
+        if self.note_drafts.error is not None:
+            self.statusBar().showMessage(self.note_drafts.error, 15_000)
+        elif held:
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "Notes typed and not saved last time: {n}. N on their image brings each back.").format(n=held),
+                15_000)
+
     def _drafts_may_go(self) -> bool:
-        """Closing with notes typed and not saved (:class:`NoteDrafts`): the analyst says whether to lose them."""
+        """Closing with notes typed and not saved (:class:`NoteDrafts`): kept on disk for the next start; when they
+        could not be written there, the analyst says whether to lose them."""
         if not len(self.note_drafts) or not self.interactive:
+            return True
+        if self.note_drafts.path is not None and self.note_drafts.error is None:
             return True
         answer = QMessageBox.question(
             self, QCoreApplication.translate("Main", "Notes not saved"),

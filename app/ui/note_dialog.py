@@ -1,16 +1,22 @@
 """The note editor: several lines of text; Ctrl+Enter saves, Esc cancels, Enter starts a new line.
 
-Nothing typed is lost: text cancelled (Esc, a slip of the hand) or not saved (the database refused it) stays as a
-draft of that image, and the next N on it brings the text back.
+Nothing typed is lost: text cancelled (Esc, a slip of the hand), not saved (the database refused it) or still being
+typed when the app went away stays as a draft of that image (:mod:`app.services.note_drafts`, on disk), and the next
+N on it brings the text back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from app.services.note_drafts import NoteDrafts
+
+TYPING_SAVE_MS = 700
+"""The text being typed is kept as the image's draft this long after the last key (a crash loses at most that)."""
 
 _SAVE_KEYS = frozenset({Qt.Key.Key_Return, Qt.Key.Key_Enter})
 
@@ -77,15 +83,23 @@ class NoteDialog(QDialog):
             key: Hashable = None) -> str | None:
         """Show the dialog; the text when saved, None when cancelled.
 
-        With ``drafts``, the dialog opens on ``key``'s draft when it has one, and a cancelled text that differs
-        from ``note`` becomes its draft; saving drops it (the caller keeps it again when the save fails).
+        With ``drafts``, the dialog opens on ``key``'s draft when it has one, the text is kept as the draft while it
+        is typed (:data:`TYPING_SAVE_MS` after the last key) and when cancelled, unless it is ``note`` itself or
+        blank; saving drops it (the caller keeps it again when the save fails).
         """
         draft = drafts.get(key) if drafts is not None else None
         dialog = cls(file_name, note if draft is None else draft, parent, restored=draft is not None)
+        typing = QTimer(dialog)  # what is being typed is kept as it goes: a crash loses at most the last keys
+        typing.setSingleShot(True)
+        typing.setInterval(TYPING_SAVE_MS)
+        if drafts is not None:
+            typing.timeout.connect(lambda: drafts.keep(key, dialog.text(), note))
+            dialog.editor.textChanged.connect(typing.start)
         try:
             saved = dialog.exec() == QDialog.DialogCode.Accepted
             text = dialog.text()
         finally:
+            typing.stop()  # never after the outcome below (a saved note would come back as a draft)
             dialog.deleteLater()
         if drafts is not None:
             if saved:
@@ -93,30 +107,3 @@ class NoteDialog(QDialog):
             else:
                 drafts.keep(key, text, note)
         return text if saved else None
-
-
-class NoteDrafts:
-    """Note texts typed and not saved, by key (an image id; a selection of them): what N brings back."""
-
-    def __init__(self) -> None:
-        self._texts: dict[Hashable, str] = {}
-
-    def get(self, key: Hashable) -> str | None:
-        return self._texts.get(key)
-
-    def keep(self, key: Hashable, text: str, note: str = "") -> bool:
-        """Keep ``text`` unless it is blank or the saved ``note`` itself (then any older draft goes); True: kept."""
-        if not text.strip() or text.strip() == note.strip():
-            self._texts.pop(key, None)
-            return False
-        self._texts[key] = text
-        return True
-
-    def drop(self, key: Hashable) -> None:
-        self._texts.pop(key, None)
-
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._texts
-
-    def __len__(self) -> int:
-        return len(self._texts)

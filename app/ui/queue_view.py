@@ -30,13 +30,13 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from app.services.note_drafts import NoteDrafts
 from app.services.queue import (
     QueueFilters,
     QueuePage,
     QueueRow,
     QueueService,
 )
-from app.ui.note_dialog import NoteDrafts
 from app.ui.queue_actions import QueueActions, QueueTable
 from app.ui.queue_filters import QueueFilterBar
 from app.ui.queue_gallery import QueueDetailPane, QueueGallery

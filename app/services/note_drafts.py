@@ -1,0 +1,105 @@
+"""Note texts typed and not saved: what N brings back, kept on disk so that a crash or a closed app loses none. No Qt.
+
+A draft is the text of the note editor that did not reach the database: typed and cancelled (Esc, a slip onto
+Cancel), refused by the store (a disk that is full, a network database away), or still being typed (the editor
+writes it as it goes). Drafts are keyed by image id, or by the sorted image ids of a queue selection, and kept per
+database in one small JSON file (``{"format": 1, "drafts": {"12": "text", "12,13": "text"}}``), replaced atomically
+on every change. The database's URL is never written: the file is named by its hash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Hashable
+from pathlib import Path
+
+from models.atomic import write_text
+
+__all__ = ["NoteDrafts", "drafts_file"]
+
+FORMAT = 1
+
+
+def drafts_file(folder: str | Path, db_url: str) -> Path:
+    """Where the drafts of the database at ``db_url`` are kept, in ``folder``."""
+    return Path(folder) / f"note-drafts-{hashlib.sha256(db_url.encode('utf-8')).hexdigest()[:16]}.json"
+
+
+def _text_key(key: Hashable) -> str:
+    return ",".join(str(int(i)) for i in key) if isinstance(key, tuple) else str(int(key))
+
+
+def _key(text: str) -> Hashable:
+    parts = tuple(int(p) for p in text.split(","))
+    return parts if len(parts) > 1 else parts[0]
+
+
+class NoteDrafts:
+    """Note texts typed and not saved, by key (an image id; a sorted tuple of them for a queue selection).
+
+    In memory until :meth:`attach` names the file; from then on every change is written to it. ``error`` holds why
+    the last write failed (None: the drafts on disk are the ones in memory).
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[Hashable, str] = {}
+        self.path: Path | None = None
+        self.error: str | None = None
+
+    def attach(self, path: Path) -> int:
+        """Keep the drafts in ``path`` from now on, adding those it holds (a run that crashed or was closed with
+        drafts); returns how many it held. An unreadable file is set aside (``.bad``), never lost, and ``error``
+        says so."""
+        self.path, held = Path(path), {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("drafts"), dict):
+                raise ValueError("not a drafts file of this version")
+            held = {_key(k): v for k, v in data["drafts"].items() if isinstance(v, str) and v.strip()}
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError; so is a key that is no image id
+            self.error = f"could not read the unsaved notes in {self.path} ({exc})"
+            with contextlib.suppress(OSError):  # set aside, or left where it is when even that fails
+                self.path.replace(self.path.with_name(self.path.name + ".bad"))
+        for key, text in held.items():
+            self._texts.setdefault(key, text)
+        if self._texts:
+            self._save()
+        return len(held)
+
+    def get(self, key: Hashable) -> str | None:
+        return self._texts.get(key)
+
+    def keep(self, key: Hashable, text: str, note: str = "") -> bool:
+        """Keep ``text`` unless it is blank or the saved ``note`` itself (then any older draft goes); True: kept."""
+        if not text.strip() or text.strip() == note.strip():
+            self.drop(key)
+            return False
+        if self._texts.get(key) != text:
+            self._texts[key] = text
+            self._save()
+        return True
+
+    def drop(self, key: Hashable) -> None:
+        if self._texts.pop(key, None) is not None:
+            self._save()
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_text(self.path, json.dumps({"format": FORMAT, "drafts": {_text_key(k): v for k, v in
+                                                                          self._texts.items()}}, ensure_ascii=False))
+            self.error = None
+        except OSError as exc:  # a full disk, a read-only profile: the drafts stay in memory, the close asks
+            self.error = f"could not write the unsaved notes to {self.path} ({exc})"
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._texts
+
+    def __len__(self) -> int:
+        return len(self._texts)

@@ -1,0 +1,80 @@
+"""Notes typed and not saved (app.services.note_drafts and the note editor): kept on disk per database as they are
+typed, cancelled or refused, so a crash or a closed app loses none; a broken drafts file is set aside, not lost."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from app.services.note_drafts import NoteDrafts, drafts_file
+
+
+def test_drafts_round_trip_through_their_file_by_image_and_by_selection(tmp_path: Path) -> None:
+    path = drafts_file(tmp_path, "postgresql://amy:secret@db.fab/fma")
+    assert "secret" not in path.name and path.name.startswith("note-drafts-")
+    assert path != drafts_file(tmp_path, "sqlite:////tmp/other.sqlite")  # one file per database
+    drafts = NoteDrafts()
+    drafts.keep(7, "in memory before the file is known")
+    assert drafts.attach(path) == 0 and json.loads(path.read_text(encoding="utf-8"))["drafts"] == {
+        "7": "in memory before the file is known"}
+    drafts.keep((3, 9), "both: smear on the lens")
+    drafts.keep(5, "  ")  # blank: no draft
+    drafts.keep(6, "the saved note", note="the saved note")  # the note itself: no draft
+    later = NoteDrafts()
+    assert later.attach(path) == 2 and later.get(7) and later.get((3, 9)) == "both: smear on the lens"
+    assert 5 not in later and 6 not in later
+    later.drop(7)
+    assert NoteDrafts().attach(path) == 1
+
+
+def test_a_broken_drafts_file_is_set_aside_and_an_unwritable_one_keeps_the_drafts_in_memory(tmp_path: Path) -> None:
+    path = drafts_file(tmp_path, "sqlite:///x")
+    path.write_text("{not json", encoding="utf-8")
+    drafts = NoteDrafts()
+    assert drafts.attach(path) == 0 and "could not read the unsaved notes" in drafts.error
+    assert path.with_name(path.name + ".bad").read_text(encoding="utf-8") == "{not json"  # kept for a person to read
+    drafts.keep(1, "typed after")
+    assert drafts.error is None and NoteDrafts().attach(path) == 1
+    if os.name == "posix" and os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        try:
+            stuck = NoteDrafts()
+            stuck.attach(drafts_file(locked, "sqlite:///x"))
+            assert stuck.keep(2, "no room") and stuck.get(2) == "no room" and "could not write" in stuck.error
+        finally:
+            locked.chmod(0o700)
+    stuck = NoteDrafts()
+    stuck.attach(tmp_path / "a-file" / "drafts.json")
+    (tmp_path / "a-file").write_text("", encoding="utf-8")  # the folder is a file: nothing can be written there
+    assert stuck.keep(2, "no room") and stuck.get(2) == "no room" and "could not write" in stuck.error
+
+
+def test_the_editor_keeps_what_is_being_typed_and_a_saved_note_does_not_come_back(qtbot, tmp_path: Path) -> None:
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.note_dialog import TYPING_SAVE_MS, NoteDialog
+
+    drafts = NoteDrafts()
+    drafts.attach(tmp_path / "drafts.json")
+    seen = {}
+
+    def type_then_save() -> None:
+        dialog = QApplication.activeModalWidget()
+        qtbot.keyClicks(dialog.editor, "dust on the lens")
+        qtbot.wait(TYPING_SAVE_MS + 300)  # typing stopped: what a crash now would leave
+        seen["on disk"] = NoteDrafts().attach(tmp_path / "drafts.json") and drafts.get(11)
+        qtbot.keyClicks(dialog.editor, ", wiped")
+        qtbot.keyClick(dialog.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # saved at once
+
+    QTimer.singleShot(100, type_then_save)
+    assert NoteDialog.ask(None, "P011_20x.png", "", drafts, 11) == "dust on the lens, wiped"
+    assert seen["on disk"] == "dust on the lens"
+    qtbot.wait(TYPING_SAVE_MS + 300)  # the typing timer never brings a saved note back as a draft
+    assert 11 not in drafts and NoteDrafts().attach(tmp_path / "drafts.json") == 0
