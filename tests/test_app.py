@@ -219,6 +219,12 @@ def test_a_note_cancelled_or_refused_by_the_store_comes_back_with_the_next_n(qtb
     _write_note(qtbot, window, "scratch runs under the seal", (Qt.Key.Key_Escape,))
     assert _history(engine, item.image.image_id) == []  # cancelled: nothing stored
     assert "brings your text back" in window.statusBar().currentMessage()
+    from app.ui.batch_list import DRAFT_COLOUR  # its row shows an unsaved-note marker (an outline)
+
+    assert window.list_model.rows[0].has_draft and not window.list_model.rows[1].has_draft
+    shot, rect = window.list_view.viewport().grab().toImage(), window.list_view.visualRect(window.list_model.index(0))
+    assert DRAFT_COLOUR in {shot.pixelColor(x, y).name() for x in range(rect.left(), rect.right())
+                            for y in range(rect.top(), rect.bottom())}
     seen = _note_dialog_seen(qtbot, window, [" too", (Qt.Key.Key_Escape,)])
     assert seen["text"] == "scratch runs under the seal" and "unsaved text is back" in seen["hint"]
     assert window.queue_view.note_drafts.get(item.image.image_id) == "scratch runs under the seal too"  # one per image
@@ -234,6 +240,7 @@ def test_a_note_cancelled_or_refused_by_the_store_comes_back_with_the_next_n(qtb
     seen = _note_dialog_seen(qtbot, window, [CTRL_ENTER])
     assert seen["text"] == "scratch runs under the seal too" and "unsaved text is back" in seen["hint"]
     assert _history(engine, item.image.image_id)[-1].note == "scratch runs under the seal too"
+    assert window.list_model.rows[0].has_note and not window.list_model.rows[0].has_draft
     seen = _note_dialog_seen(qtbot, window, [(Qt.Key.Key_Escape,)])  # saved: the draft is gone
     assert seen["text"] == "scratch runs under the seal too" and "unsaved" not in seen["hint"]
     _write_note(qtbot, window, (Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier), (Qt.Key.Key_Delete,),

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from app.services.note_drafts import NoteDrafts
 from app.services.presenter_records import (
     LIST_SORTS,
     Focus,
@@ -52,6 +53,7 @@ class BatchPresenter:
         self.taxonomy: Taxonomy | None = None  # the model's (set from its manifest before its weights load)
         self.routing: Calibration | None = None  # the model's calibration: the numbers behind the reasons
         self.fused_routing: Calibration | None = None  # its routing of a prediction fused with spectra
+        self.drafts: NoteDrafts | None = None  # notes typed and not saved (the window's): a marker on their rows
         self.stamp: str | None = None  # what the model's routing was made under (stale predictions are re-routed)
         self.model_version: str | None = None
         self.model_state = "none"
@@ -336,7 +338,8 @@ class BatchPresenter:
             p = item.prediction
             label = self.errors.get(item.image.image_id) or (p.error if p is not None and p.error else "")
         return ListRow(item.image.image_id, self.file_name(item), item.image.path, self.state(item), label,
-                       conf, has_note=bool(item.judgment and item.judgment.note))
+                       conf, has_note=bool(item.judgment and item.judgment.note),
+                       has_draft=self.drafts is not None and item.image.image_id in self.drafts)
 
     def names_of(self, leaves: Sequence[str]) -> str:
         """Several leaves as one text: ``Metal particle + Scratch`` (an image with more than one defect)."""

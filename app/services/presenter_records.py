@@ -57,7 +57,7 @@ class ListRow:
 
     ``label`` is the judged or predicted leaf's name in the UI language, the reason an image cannot be
     read, or empty; ``confidence`` the prediction's, when the label is a prediction; ``has_note`` whether
-    the image has a note.
+    the image has a note; ``has_draft`` whether a note typed for it was not saved (N brings it back).
     """
 
     image_id: int
@@ -67,6 +67,7 @@ class ListRow:
     label: str = ""
     confidence: float | None = None
     has_note: bool = False
+    has_draft: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from app.ui.style import STATE_COLOURS, file_reason_text, state_label
 THUMB = 72
 ROW_H = THUMB + 10
 NOTE_COLOUR = "#fbbc04"
+DRAFT_COLOUR = "#f29900"  # a note typed and not saved: the marker's outline only (the note is not in the store)
 
 
 def row_label(row: ListRow) -> str:
@@ -67,6 +68,8 @@ class BatchListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             note = "\n" + QCoreApplication.translate("BatchList", "Has a note (N to read or edit it)") \
                 if row.has_note else ""
+            if row.has_draft:
+                note += "\n" + QCoreApplication.translate("BatchList", "A note typed and not saved (N brings it back)")
             label = row_label(row)
             return f"{row.path}\n{state_label(row.state)}{' · ' + label if label else ''}{note}"
         return None
@@ -151,16 +154,18 @@ def note_marker_rect(badge: QRect) -> QRect:
     return QRect(badge.right() + 8, badge.top() + 2, 13, 16)
 
 
-def draw_note_marker(p: QPainter, rect: QRect) -> None:
-    """A small sticky note (folded corner, two lines of "text") in :data:`NOTE_COLOUR`."""
+def draw_note_marker(p: QPainter, rect: QRect, *, draft: bool = False) -> None:
+    """A small sticky note (folded corner, two lines of "text") in :data:`NOTE_COLOUR`; a ``draft`` (typed, not
+    saved) is the outline of one in :data:`DRAFT_COLOUR`."""
     fold = 5
     page = QPolygon([QPoint(rect.left(), rect.top()), QPoint(rect.right() - fold, rect.top()),
                      QPoint(rect.right(), rect.top() + fold), QPoint(rect.right(), rect.bottom()),
                      QPoint(rect.left(), rect.bottom())])
-    p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(QColor(NOTE_COLOUR))
+    colour = QColor(DRAFT_COLOUR if draft else NOTE_COLOUR)
+    p.setPen(QPen(colour, 1.5) if draft else Qt.PenStyle.NoPen)
+    p.setBrush(Qt.BrushStyle.NoBrush if draft else colour)
     p.drawPolygon(page)
-    p.setPen(QPen(QColor("#202124"), 1.2))
+    p.setPen(QPen(colour if draft else QColor("#202124"), 1.2))
     for y in (rect.top() + 7, rect.top() + 11):
         p.drawLine(rect.left() + 3, y, rect.right() - 3, y)
 
@@ -211,8 +216,12 @@ class BatchItemDelegate(QStyledItemDelegate):
         p.drawRoundedRect(badge_rect, 4, 4)
         p.setPen(QColor("white"))
         p.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
+        marker = note_marker_rect(badge_rect)
         if row.has_note:
-            draw_note_marker(p, note_marker_rect(badge_rect))
+            draw_note_marker(p, marker)
+            marker = marker.translated(marker.width() + 6, 0)
+        if row.has_draft:
+            draw_note_marker(p, marker, draft=True)
         p.restore()
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 class JudgingActions:
     """The judging keys; expects the window's ``presenter``, ``service``, ``help``, ``panel``, ``select``,
-    ``alert`` and ``note_drafts``."""
+    ``alert``, ``_update_row`` and ``note_drafts``."""
 
     def _current_item(self) -> BatchItem | None:
         if self.help.isVisible() or not self._can_judge():
@@ -124,9 +124,11 @@ class JudgingActions:
             if key in self.note_drafts:
                 self.statusBar().showMessage(QCoreApplication.translate(
                     "Main", "The note was not saved: N on this image brings your text back."), 10_000)
-            return
-        if text.strip() != old and not self._judge(lambda: self.service.add_note(item, text.strip()), advance=False):
+        elif text.strip() != old and not self._judge(lambda: self.service.add_note(item, text.strip()),
+                                                     advance=False):
             self.note_drafts.keep(key, text, old)  # the store refused it: the text waits for the next N
+        if (row := self.presenter.row_of(key)) is not None:
+            self._update_row(row)  # its draft marker comes or goes
 
     def undo(self) -> None:
         if self.service is not None:

@@ -85,9 +85,9 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self._shortcuts: list[QShortcut] = []
         self.model: ModelInfo | None = None
         self._remember_model = True  # the loaded model's path goes to the settings (not the demo's tour)
-        self.note_drafts = NoteDrafts()  # notes typed and not saved, by image id: N brings them back
         self.presenter = BatchPresenter(lang=lang, unknown_text=QCoreApplication.translate(
             "Panel", "unknown / new defect type"), blind_text=QCoreApplication.translate("Panel", "spot check · judge blind"))
+        self.note_drafts = self.presenter.drafts = NoteDrafts()  # notes typed, not saved, by image id: N brings them back
         self.pool = QThreadPool.globalInstance()
         self._runner = TaskRunner(self.pool)
         self.images = ImageCache(self._runner, self)
@@ -331,7 +331,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
     def _update_row(self, row: int) -> None:
         r = self.presenter.list_row(row)
         self.list_model.update_row(r.image_id, state=r.state, label=r.label, confidence=r.confidence,
-                                   has_note=r.has_note)
+                                   has_note=r.has_note, has_draft=r.has_draft)
 
     # ------------------------------------------------------------------------------------------
     # predictions
