@@ -60,6 +60,7 @@ __all__ = [
     "session_scope",
     "sqlite_path",
     "translate_errors",
+    "user_data_folder",
 ]
 
 APP_NAME = "fma-judge"
@@ -82,9 +83,15 @@ still meet SQLite's busy timeout."""
 
 
 # ------------------------------------------------------------------------------------------ URLs
+def user_data_folder() -> Path:
+    """The per-user data folder, ``platformdirs.user_data_dir("fma-judge")`` (not created here): the default
+    database and the note drafts (:mod:`app.services.note_drafts`) live there."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
 def default_db_url() -> str:
-    """The per-user SQLite database, in ``platformdirs.user_data_dir("fma-judge")`` (folder created)."""
-    folder = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    """The per-user SQLite database, in :func:`user_data_folder` (folder created)."""
+    folder = user_data_folder()
     folder.mkdir(parents=True, exist_ok=True)
     return URL.create("sqlite", database=str(folder / DB_FILENAME)).render_as_string()
 

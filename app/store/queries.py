@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.store import repo
@@ -210,17 +210,17 @@ def _waiting(
     ``per_row`` looks each row's judgment up (cheap for the rows of one page); else every row is tested against
     the set of decided images, built once (a correlated EXISTS over the whole queue was 1.7x slower,
     bench.store_queue)."""
-    blind_reason = PredictionReason.reason.in_(sorted(BLIND_REASONS))
     if per_row:
         status = _current_status()
-        is_blind = exists().where(PredictionReason.prediction_id == Prediction.id, blind_reason)
+        is_blind = exists().where(PredictionReason.prediction_id == Prediction.id,
+                                  PredictionReason.reason.in_(sorted(BLIND_REASONS)))
         terms = [status.not_in(_JUDGED), ~is_blind] if not include_judged else [or_(~is_blind, status.in_(_JUDGED))]
         if states is not None:  # waiting: any status but a decision's
             decided = set(states) & set(_JUDGED)
             terms.append(status.not_in(sorted(set(_JUDGED) - decided)) if "rejudge" in states
                          else status.in_(sorted(decided)) if decided else false())
         return terms
-    blind = select(PredictionReason.prediction_id).where(blind_reason)
+    blind = _blind_predictions()
     if not include_judged:
         return [Prediction.image_id.not_in(_decided_images()), Prediction.id.not_in(blind)]
     other = aliased(Prediction)
@@ -229,6 +229,11 @@ def _waiting(
     if states is not None or analyst is not None:
         terms.append(_state_filter(set(QUEUE_STATES) if states is None else set(states), analyst))
     return terms
+
+
+def _blind_predictions() -> Select:
+    """The ids of the predictions routed to a person as blind checks (a few per cent: looked up by reason)."""
+    return select(PredictionReason.prediction_id).where(PredictionReason.reason.in_(sorted(BLIND_REASONS)))
 
 
 def _state_filter(states: set[str], analyst: str | None) -> ColumnElement[bool]:
@@ -355,8 +360,7 @@ def rejudge_queue(
     if facets and analyst is None and (states is None or "rejudge" in states):
         blind_waiting = int(session.scalar(select(func.count()).select_from(Prediction).where(
             *scope, *in_batch, Prediction.image_id.not_in(_decided_images()),
-            Prediction.id.in_(select(PredictionReason.prediction_id).where(
-                PredictionReason.reason.in_(sorted(BLIND_REASONS)))))) or 0)
+            Prediction.id.in_(_blind_predictions()))) or 0)
     if facets:
         # Grouping by an expression keeps SQLite on the covering index (not the (version, leaf) one).
         leaf_key = func.coalesce(Prediction.leaf, "")

@@ -518,9 +518,9 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         if self.settings.format() == QSettings.Format.IniFormat:
             folder = Path(self.settings.fileName()).parent
         else:
-            import platformdirs
+            from app.store.db import user_data_folder  # the store is open: nothing new is imported
 
-            folder = Path(platformdirs.user_data_dir("fma-judge", appauthor=False))
+            folder = user_data_folder()
         held = self.note_drafts.attach(drafts_file(folder, service.engine.url.render_as_string(hide_password=True)))
         if self.note_drafts.error is not None:
             self.statusBar().showMessage(self.note_drafts.error, 15_000)
