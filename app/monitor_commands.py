@@ -43,6 +43,9 @@ def format_report(report: MonitorReport) -> str:
     if report.floors:  # a calibration with one promise over all leaves holds its weaker leaves to their own floor
         lines.append("held to their calibration floor instead of the target: "
                      + ", ".join(f"{leaf} {floor:.3f}" for leaf, floor in sorted(report.floors.items())))
+    if report.fused_floors:  # a prediction fused with spectra is held to the fused calibration's floor
+        lines.append("fused with a spectrum, held to the fused calibration's floor: "
+                     + ", ".join(f"{leaf} {floor:.3f}" for leaf, floor in sorted(report.fused_floors.items())))
     for b in report.batches:
         score = "-" if b.score is None else f"{b.score:.2f}x"
         lines.append(f"batch {b.batch_id}: {b.flagged}/{b.predicted} images flagged as unfamiliar "

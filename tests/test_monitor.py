@@ -375,6 +375,9 @@ def test_a_check_of_a_fused_prediction_is_held_to_the_fused_calibrations_floor(e
     report = monitor.check(VERSION, cal, fused=fused)
     scratch = next(p for p in report.leaves if p.leaf == "scratch")
     assert scratch.floor == 0.6 and not scratch.below and report.paused_leaves() == []
+    assert report.fused_floors == {"scratch": 0.6} and report.floors == {}  # what the command and dashboard list
+    assert "fused with a spectrum, held to the fused calibration's floor: scratch 0.600" in format_report(report)
+    assert "held to their calibration floor instead" not in format_report(report)
     for _ in range(3):  # three image-only checks, right: the leaf's checks are held to the mean of their floors
         image_id = store.predicted(record(route="rejudge", reasons=("spot_check",)))
         store.judge(image_id, "scratch")

@@ -90,3 +90,22 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         assert waiting == []  # every image here is a blind check: judged in the batch, not in the queue  # no unknown detector in this calibration: no drift score
     finally:
         win.close()
+
+
+def test_the_dashboard_names_the_floors_of_both_calibrations(qtbot, engine) -> None:
+    """A calibration with one promise over all leaves holds its weaker leaves to their own floor, and a spectrum-fused
+    call to the fused calibration's: the note under the purity table names both, the lowest first."""
+    from types import SimpleNamespace
+
+    from app.services.monitor import MonitorReport
+
+    view = DashboardView(DashboardService(engine), model_version="v", lang="en")
+    qtbot.addWidget(view)
+    report = MonitorReport("v", "key", 0.99, floors={"scratch": 0.957, "crack": 0.931},
+                           fused_floors={"scratch": 0.903})
+    view._show_monitor(SimpleNamespace(monitor=report, leaf_name=lambda leaf, lang: leaf.title()))
+    note = view.monitor_note.text()
+    assert "held to their own floor: Crack 93.1\u00a0%, Scratch 95.7\u00a0%." in note
+    assert "Judged with a spectrum, held to: Scratch 90.3\u00a0%." in note
+    view._show_monitor(SimpleNamespace(monitor=MonitorReport("v", "key", 0.99), leaf_name=lambda leaf, lang: leaf))
+    assert "floor" not in view.monitor_note.text() and "spectrum" not in view.monitor_note.text()

@@ -17,159 +17,159 @@
 <context>
     <name>Dashboard</name>
     <message>
-        <location filename="../ui/dashboard_view.py" line="39"/>
-        <location filename="../ui/dashboard_view.py" line="306"/>
+        <location filename="../ui/dashboard_view.py" line="41"/>
+        <location filename="../ui/dashboard_view.py" line="314"/>
         <source>paused</source>
         <translation>已暫停</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="75"/>
+        <location filename="../ui/dashboard_view.py" line="77"/>
         <source>Per week</source>
         <translation>每週</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="76"/>
+        <location filename="../ui/dashboard_view.py" line="78"/>
         <source>Per day</source>
         <translation>每日</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="77"/>
+        <location filename="../ui/dashboard_view.py" line="79"/>
         <source>Refresh  (F5)</source>
         <translation>重新整理  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="81"/>
+        <location filename="../ui/dashboard_view.py" line="83"/>
         <source>&amp;Model:</source>
         <translation>模型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="83"/>
+        <location filename="../ui/dashboard_view.py" line="85"/>
         <source>&amp;Period:</source>
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="111"/>
+        <location filename="../ui/dashboard_view.py" line="113"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="112"/>
+        <location filename="../ui/dashboard_view.py" line="114"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="113"/>
+        <location filename="../ui/dashboard_view.py" line="115"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="114"/>
+        <location filename="../ui/dashboard_view.py" line="116"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="115"/>
+        <location filename="../ui/dashboard_view.py" line="117"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="116"/>
+        <location filename="../ui/dashboard_view.py" line="118"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="117"/>
+        <location filename="../ui/dashboard_view.py" line="119"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="118"/>
+        <location filename="../ui/dashboard_view.py" line="120"/>
         <source>Drift</source>
         <translation>偏移</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="121"/>
+        <location filename="../ui/dashboard_view.py" line="123"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="122"/>
+        <location filename="../ui/dashboard_view.py" line="124"/>
         <source>Spot checks</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="123"/>
+        <location filename="../ui/dashboard_view.py" line="125"/>
         <source>Wrong</source>
         <translation>錯誤</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="124"/>
+        <location filename="../ui/dashboard_view.py" line="126"/>
         <source>Purity (bounds)</source>
         <translation>純度（信賴界限）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="125"/>
+        <location filename="../ui/dashboard_view.py" line="127"/>
         <source>Auto-judging</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="136"/>
+        <location filename="../ui/dashboard_view.py" line="138"/>
         <source>Batches</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="137"/>
+        <location filename="../ui/dashboard_view.py" line="139"/>
         <source>Purity monitor</source>
         <translation>純度監控</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="155"/>
+        <location filename="../ui/dashboard_view.py" line="157"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="183"/>
-        <location filename="../ui/dashboard_view.py" line="215"/>
+        <location filename="../ui/dashboard_view.py" line="185"/>
+        <location filename="../ui/dashboard_view.py" line="217"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="201"/>
+        <location filename="../ui/dashboard_view.py" line="203"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="247"/>
+        <location filename="../ui/dashboard_view.py" line="249"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="254"/>
+        <location filename="../ui/dashboard_view.py" line="256"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
         <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類型；純度監控只檢查單一類型，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="261"/>
+        <location filename="../ui/dashboard_view.py" line="263"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="271"/>
+        <location filename="../ui/dashboard_view.py" line="273"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="275"/>
+        <location filename="../ui/dashboard_view.py" line="277"/>
         <source>below target</source>
         <translation>低於目標</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="276"/>
+        <location filename="../ui/dashboard_view.py" line="278"/>
         <source>on</source>
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="284"/>
+        <location filename="../ui/dashboard_view.py" line="286"/>
         <source>Target purity {target} %, bounds at {confidence} % from blind spot checks.</source>
         <translation>目標純度 {target} %，以盲判抽查計算 {confidence} % 信賴界限。</translation>
     </message>
@@ -179,22 +179,27 @@
         <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="295"/>
+        <location filename="../ui/dashboard_view.py" line="294"/>
+        <source>Judged with a spectrum, held to: {floors}.</source>
+        <translation>以光譜判定者，以此為準：{floors}。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="298"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to re-judge. Recalibrate on recent judged images: &lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改送複判。請以近期已判定的影像重新校準：&lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="298"/>
+        <location filename="../ui/dashboard_view.py" line="301"/>
         <source>a batch unlike the calibration data</source>
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="307"/>
+        <location filename="../ui/dashboard_view.py" line="315"/>
         <source>paused ({wrong} wrong of {checks} checks)</source>
         <translation>已暫停（{checks} 次抽查中 {wrong} 次錯誤）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="311"/>
+        <location filename="../ui/dashboard_view.py" line="319"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>

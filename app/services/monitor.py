@@ -145,6 +145,7 @@ class MonitorReport:
     why_not: str | None = None
     settings: MonitorSettings = field(default_factory=MonitorSettings)
     floors: Mapping[str, float] = field(default_factory=dict)  # leaf -> its floor where below the target
+    fused_floors: Mapping[str, float] = field(default_factory=dict)  # the same for predictions fused with spectra
 
     @property
     def changed(self) -> bool:
@@ -165,6 +166,13 @@ def held_to(cals: tuple[Calibration, Calibration | None], leaf: str, checks: Seq
     if n_fused == len(checks):
         return fused.purity_floor(leaf)
     return (n_fused * fused.purity_floor(leaf) + (len(checks) - n_fused) * image.purity_floor(leaf)) / len(checks)
+
+
+def _below_target(cal: Calibration | None, target: float) -> dict[str, float]:
+    """The leaves a calibration holds to a floor under the target (one promise over all leaves), and the floors."""
+    if cal is None:
+        return {}
+    return {leaf: floor for leaf in cal.leaf_floor if (floor := cal.purity_floor(leaf)) < target}
 
 
 def purity_bounds(checks: int, wrong: int, confidence: float) -> tuple[float, float]:
@@ -237,9 +245,9 @@ class PurityMonitor:
         moved += batch_moved
         gone = {p.id for p in ended}
         in_force = (*(p for p in active if p.id not in gone), *started)
-        floors = {leaf: floor for leaf in cal.leaf_floor if (floor := cal.purity_floor(leaf)) < target}
         return MonitorReport(version, key, target, leaves, overall, drifts, in_force,
-                             tuple(started), tuple(ended), moved, settings=self.settings, floors=floors)
+                             tuple(started), tuple(ended), moved, settings=self.settings,
+                             floors=_below_target(cal, target), fused_floors=_below_target(fused, target))
 
     def _leaves(self, s: Session, version: str, key: str, cals: tuple[Calibration, Calibration | None],
                 outcomes: list[SpotCheck], history: list[PauseRecord], active: list[PauseRecord],
