@@ -379,6 +379,12 @@ def test_queue_is_right_on_200k_images(tmp_path: Path) -> None:
             # the leaf, reason and confidence filters would tell a blind check's hidden call: only the batch counts
             assert sel.blind_waiting == int((truth.rejudge & ~truth.decided & blind & (truth.batch == 7)).sum()) > 0
             assert {r.image_id for r in first.rows} == set(ids[in_first].tolist())
+            median = float(np.median(truth.created_seconds))  # the age filter tells nothing of a call: it counts too
+            older = queries.rejudge_queue(s, model_version=bench.VERSION, batch_id=1, limit=1, older_than=(
+                bench.BASE_TIME + dt.timedelta(seconds=median)))
+            assert older.blind_waiting == int((truth.rejudge & ~truth.decided & blind & (truth.created_seconds < median) & (
+                (truth.batch == 0) | truth.also_in_first_batch)).sum()) > 0
+            assert older.blind_waiting < first.blind_waiting
 
             everything = queries.rejudge_queue(s, model_version=bench.VERSION, include_judged=True)
             assert everything.total == int((truth.rejudge & (~blind | truth.decided)).sum())

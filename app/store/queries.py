@@ -133,8 +133,8 @@ class QueuePage:
             (None = nothing determined); empty otherwise.
         offset, limit: the page asked for.
         blind_waiting: blind spot checks of the model version waiting in the batches the filters keep (the batch
-            filter only: the other filters would tell their hidden call), counted with the facets when waiting
-            images are listed. They are judged in their batch's window, never in the queue; the count says so.
+            and age filters only: the leaf, reason and confidence filters would tell their hidden call), counted
+            with the facets when waiting images are listed. They are judged in their batch's window, never in the queue; the count says so.
     """
 
     rows: list[QueueRow]
@@ -337,8 +337,8 @@ def rejudge_queue(
         filters.append(Prediction.confidence >= min_conf)
     if max_conf is not None:
         filters.append(Prediction.confidence <= max_conf)
-    if older_than is not None:
-        filters.append(Prediction.created_at < _cutoff(older_than))
+    by_age = [] if older_than is None else [Prediction.created_at < _cutoff(older_than)]
+    filters.extend(by_age)
     base = [*scope, *_waiting(include_judged, states, analyst, per_row=False), *filters]
     by_leaf = [Prediction.leaf == leaf] if leaf is not None else []
     if leaves is not None:
@@ -359,7 +359,7 @@ def rejudge_queue(
     blind_waiting = 0
     if facets and analyst is None and (states is None or "rejudge" in states):
         blind_waiting = int(session.scalar(select(func.count()).select_from(Prediction).where(
-            *scope, *in_batch, Prediction.image_id.not_in(_decided_images()),
+            *scope, *in_batch, *by_age, Prediction.image_id.not_in(_decided_images()),
             Prediction.id.in_(_blind_predictions()))) or 0)
     if facets:
         # Grouping by an expression keeps SQLite on the covering index (not the (version, leaf) one).
