@@ -516,23 +516,28 @@ def test_the_app_makes_its_model_while_the_database_opens(qtbot, bundle, batch_d
 
 
 def test_an_unsaved_note_outlives_the_window_and_closing_asks_only_when_it_cannot(qtbot, window, engine, tmp_path,
-                                                                                  monkeypatch):
+                                                                                  monkeypatch, batch_dir):
     """Drafts are kept on disk per database: closing does not ask, the next window on the store brings them back
-    (and says so); where they could not be written (a full disk), closing asks, and Cancel keeps the window."""
+    (and says where they were typed); where they could not be written (a full disk), closing asks, and Cancel keeps
+    the window."""
     from conftest import open_window
     from PySide6.QtWidgets import QMessageBox
 
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.Cancel)
     assert window.note_drafts.path is not None and window.note_drafts.path.parent == tmp_path  # beside the settings
-    window.note_drafts.keep(1, "edge chipped, check the cutter")
+    _open(qtbot, window, batch_dir)
+    image = window.presenter.items[2].image
+    window.note_drafts.keep(image.image_id, "edge chipped, check the cutter")
+    window.note_drafts.keep((image.image_id, image.image_id + 1), "both from the cutter")  # a queue selection's
     assert window.close() is True and asked == []  # on disk: nothing to lose
     again = open_window(qtbot, engine, None, tmp_path, monkeypatch)
     try:
-        assert again.note_drafts.get(1) == "edge chipped, check the cutter"
-        assert "Notes typed and not saved last time: 1" in again.statusBar().currentMessage()
+        assert again.note_drafts.get(image.image_id) == "edge chipped, check the cutter"
+        message = again.statusBar().currentMessage()
+        assert "Notes typed and not saved last time: 2 (img_2.png in batch, img_2.png in batch)" in message
         again.note_drafts.error = "could not write the unsaved notes to … (No space left on device)"
-        assert again.close() is False and again.isVisible() and asked and "were not saved: 1" in asked[0]
+        assert again.close() is False and again.isVisible() and asked and "were not saved: 2" in asked[0]
         monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Close)
         assert again.close() is True
     finally:

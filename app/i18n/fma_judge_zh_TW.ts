@@ -1161,16 +1161,21 @@ Choose another model with “Model…”. You can still open batches and review 
     </message>
     <message>
         <location filename="../ui/main_window.py" line="528"/>
-        <source>Notes typed and not saved last time: {n}. N on their image brings each back.</source>
-        <translation>上次輸入但未儲存的備註：{n} 則。在該影像上按 N 即可取回。</translation>
+        <source>Notes typed and not saved last time: {n} ({where}). N on their image brings each back.</source>
+        <translation>上次輸入但未儲存的備註：{n}（{where}）。在其影像上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="540"/>
+        <location filename="../ui/main_window.py" line="543"/>
+        <source>{file} in {batch}</source>
+        <translation>{batch} 中的 {file}</translation>
+    </message>
+    <message>
+        <location filename="../ui/main_window.py" line="555"/>
         <source>Notes not saved</source>
         <translation>備註未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="541"/>
+        <location filename="../ui/main_window.py" line="556"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>

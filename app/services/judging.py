@@ -240,6 +240,17 @@ class JudgingService:
         """The batch to open an image in (:func:`app.services.batches.batch_of_image`)."""
         return batches.batch_of_image(self.engine, image_id)
 
+    def image_places(self, image_ids: Sequence[int]) -> list[tuple[str, str | None]]:
+        """(file name, batch name): each image's file name where it was seen last and the newest batch holding it
+        (None: none does), in the order given; an image the store no longer has is left out."""
+        places: list[tuple[str, str | None]] = []
+        with session_scope(self.engine, action="read") as s:
+            for image_id in image_ids:
+                if paths := repo.image_paths(s, image_id):
+                    held = repo.batches_of_image(s, image_id)
+                    places.append((Path(paths[0]).name, held[0].name if held else None))
+        return places
+
     def marked_for_spectra(self, image_id: int, model_version: str) -> bool:
         """Whether the store marks the image's prediction as made before its newest spectrum (an undone decision
         of an image whose spectrum came while it was decided: :func:`app.store.repo.restale_before_spectra`)."""

@@ -47,6 +47,7 @@ class NoteDrafts:
         self._texts: dict[Hashable, str] = {}
         self.path: Path | None = None
         self.error: str | None = None
+        self.held: tuple[Hashable, ...] = ()  # the keys :meth:`attach` found on disk
 
     def attach(self, path: Path) -> int:
         """Keep the drafts in ``path`` from now on, adding those it holds (a run that crashed or was closed with
@@ -66,6 +67,7 @@ class NoteDrafts:
                 self.path.replace(self.path.with_name(self.path.name + ".bad"))
         for key, text in held.items():
             self._texts.setdefault(key, text)
+        self.held = tuple(held)
         if self._texts:
             self._save()
         return len(held)

@@ -526,8 +526,23 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             self.statusBar().showMessage(self.note_drafts.error, 15_000)
         elif held:
             self.statusBar().showMessage(QCoreApplication.translate(
-                "Main", "Notes typed and not saved last time: {n}. N on their image brings each back.").format(n=held),
-                15_000)
+                "Main", "Notes typed and not saved last time: {n} ({where}). N on their image brings each back.")
+                .format(n=held, where=self._draft_places(service)), 30_000)
+
+    def _draft_places(self, service: JudgingService) -> str:
+        """"P004_20x.png in line 7, …": where the first drafts found on disk were typed (a queue selection's by
+        its first image)."""
+        keys = self.note_drafts.held
+        from app.store.errors import StoreError  # the store is open: nothing new is imported
+
+        ids = [key[0] if isinstance(key, tuple) else key for key in keys[:3]]
+        try:
+            places = service.image_places(ids)
+        except StoreError:  # the count alone, then
+            return "…"
+        text = ", ".join(QCoreApplication.translate("Main", "{file} in {batch}").format(file=f, batch=b)
+                         if b else f for f, b in places)
+        return text + (", …" if len(keys) > len(places) or len(keys) > 3 else "")
 
     def _drafts_may_go(self) -> bool:
         """Closing with notes typed and not saved (:class:`NoteDrafts`): kept on disk for the next start; when they
