@@ -91,7 +91,7 @@ def monitor_main(argv: list[str]) -> int:
 
 
 def recalibrate_main(argv: list[str]) -> int:
-    from models.commands.calibrate import leaf_share
+    from models.commands.calibrate import flips_arg, leaf_share
 
     parser = argparse.ArgumentParser(
         prog="fma-judge recalibrate",
@@ -119,6 +119,9 @@ def recalibrate_main(argv: list[str]) -> int:
     parser.add_argument("--flagged-climb", action=argparse.BooleanOptionalAction, default=None,
                         help="let images flagged as possible unknowns have their group or subgroup determined "
                              "(default: as the bundle's current ltt calibration does; on for any other)")
+    parser.add_argument("--flips", type=flips_arg, metavar="VIEWS",
+                        help="test-time flips, a comma list of h, v, hv, or none (default: the bundle's current "
+                             "calibration's)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     try:
@@ -180,6 +183,7 @@ def _recalibrate(args: argparse.Namespace) -> int:
             ltt_starts=keep(args.ltt_starts, now and now.starts_used, defaults.ltt_starts),
             flagged_climb=keep(args.flagged_climb, now.flagged_climb if now and now.method == "ltt" else None,
                                defaults.flagged_climb),  # a per-leaf calibration never records it: the default
+            flips=keep(args.flips, now and now.flips, defaults.flips),
             bound=keep(None, now and now.bound, defaults.bound),
             confidence=keep(None, now and now.confidence, defaults.confidence),
             unknown_fpr=keep(None, now and now.unknown_fpr, defaults.unknown_fpr),

@@ -211,16 +211,17 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
                                  action="accept", analyst="amy")
     engine.dispose()
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--out", str(tmp_path / "recal"),
-                 "--since", "2000-01-01", "--spot-check", "0.1", "--ltt-starts", "3"]) == 0
+                 "--since", "2000-01-01", "--spot-check", "0.1", "--ltt-starts", "3", "--flips", "h"]) == 0
     cal = read_bundle_manifest(tmp_path / "recal").calibration
     assert cal is not None and cal.calibrated_on is not None
     assert (cal.calibrated_on.n, cal.calibrated_on.n_unknown, cal.spot_check) == (8, 1, 0.1)
-    assert (cal.method, cal.ltt_starts, cal.confidence, cal.flagged_climb) == ("ltt", 3, 0.95, True)  # as fitted
+    assert (cal.method, cal.ltt_starts, cal.confidence, cal.flagged_climb, cal.flips) == ("ltt", 3, 0.95, True, ("h",))
     # recalibrating that bundle keeps what it was calibrated with (the shipped demo model needs its three starts)
     assert main(["recalibrate", "--model", str(tmp_path / "recal"), "--db", url, "--out", str(tmp_path / "again"),
                  "--since", "2000-01-01"]) == 0
     again = read_bundle_manifest(tmp_path / "again").calibration
     assert (again.ltt_starts, again.spot_check, again.created >= cal.created, again.flagged_climb) == (3, 0.1, True, True)
+    assert again.flips == ("h",)  # its test-time flips too: its thresholds hold only for predictions made so
     # an ltt calibration that does not record its starts was made when one start was the only kind: kept as one;
     # one made before flagged images could climb keeps them without a node
     manifest = json.loads((tmp_path / "again" / "manifest.json").read_text())
@@ -232,8 +233,9 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     assert (old.ltt_starts, old.flagged_climb) == (1, False)
     # told otherwise, it changes; a per-leaf calibration turned into ltt gets the default (per-leaf never records it)
     assert main(["recalibrate", "--model", str(tmp_path / "old"), "--db", url, "--out", str(tmp_path / "told"),
-                 "--since", "2000-01-01", "--flagged-climb"]) == 0
-    assert read_bundle_manifest(tmp_path / "told").calibration.flagged_climb is True
+                 "--since", "2000-01-01", "--flagged-climb", "--flips", "none"]) == 0
+    told = read_bundle_manifest(tmp_path / "told").calibration
+    assert told.flagged_climb is True and told.flips == ()
     assert main(["recalibrate", "--model", str(tmp_path / "told"), "--db", url, "--out", str(tmp_path / "leaf"),
                  "--since", "2000-01-01", "--method", "per-leaf"]) == 0
     assert read_bundle_manifest(tmp_path / "leaf").calibration.flagged_climb is False

@@ -97,6 +97,26 @@ def test_the_runtime_predicts_routes_and_explains_as_torch_does(exported, capsys
     assert isinstance(runtime.heatmaps([images[0], bad])[1], str)
 
 
+def test_test_time_flips_give_the_same_predictions_on_the_runtime(exported, tmp_path):
+    """A calibration with test-time flips (``calibrate --flips``) changes what both paths predict, the same way."""
+    import shutil
+
+    bundle, images = exported
+    copy = shutil.copytree(bundle, tmp_path / "flipped")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["routing"]["flips"] = ["h", "v", "hv"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    torch_side, runtime = Predictor(copy, inference=False), RuntimePredictor(copy)
+    assert torch_side.flips == runtime.flips == ("h", "v", "hv")
+    alone = Predictor(bundle, inference=False).predict(images[:6])
+    want, got = torch_side.predict(images[:6]), runtime.predict(images[:6])
+    for a, b, c in zip(want, got, alone, strict=True):
+        assert (a.leaf, a.route, a.reasons) == (b.leaf, b.route, b.reasons)
+        assert np.abs(a.leaf_probs - b.leaf_probs).max() < 1e-4
+        assert np.abs(a.embedding - c.embedding).max() < 1e-5  # the image's own: the unknown score reads it
+    assert max(np.abs(a.leaf_probs - c.leaf_probs).max() for a, c in zip(want, alone, strict=True)) > 1e-3
+
+
 def test_a_damaged_or_stale_runtime_graph_is_refused(exported, tmp_path):
     import shutil
 

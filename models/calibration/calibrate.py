@@ -61,6 +61,7 @@ from models.calibration.thresholds import BOUNDS, LeafThreshold, cut_array, puri
 from models.data.manifest import Sample, data_hash
 from models.inference.collect import Outputs, collect_outputs
 from models.routing.policy import (
+    FLIPS,
     REASONS,
     CalibratedOn,
     Calibration,
@@ -102,6 +103,8 @@ class CalibrateOptions:
             known image it flags may still have its subgroup determined, never its leaf (the default since
             2026-12-04: on the demo model, group and subgroup determined for 0.889 of the seed-11 images instead of
             0.832, ``python -m bench.coverage_methods``).
+        flips: test-time flips (:attr:`Calibration.flips`): the calibration images go through the network so, and
+            the bundle predicts so from then on; () = the image alone.
         unknown_fpr: share of known calibration images the unknown threshold may flag.
         unknown_method: ``auto`` (by AUROC when there are unknowns) or one of :data:`UNKNOWN_METHODS`.
         centroid_max_per_class: cap of training images per class for the centroids (0 = all).
@@ -122,6 +125,7 @@ class CalibrateOptions:
     confidence: float = 0.95
     ltt_starts: int = 3
     flagged_climb: bool = True
+    flips: tuple[str, ...] = ()
     unknown_fpr: float = 0.05
     unknown_method: str = "auto"
     centroid_max_per_class: int = 200
@@ -151,6 +155,10 @@ class CalibrateOptions:
             problems.append(f"--confidence must lie in [0.5, 1), got {self.confidence}")
         if not 1 <= self.ltt_starts <= 8:
             problems.append(f"--ltt-starts must lie in 1..8, got {self.ltt_starts}")
+        bad = [f for f in self.flips if f not in FLIPS]
+        if bad or len(set(self.flips)) < len(self.flips):
+            problems.append(f"--flips must be distinct views of {', '.join(FLIPS)}, got {','.join(self.flips)}"
+                            + (f" ({bad[0]} is none)" if bad else ""))
         if not 0.0 < self.unknown_fpr < 1.0:
             problems.append(f"--unknown-fpr must lie strictly between 0 and 1, got {self.unknown_fpr}")
         if self.unknown_method != "auto" and self.unknown_method not in UNKNOWN_METHODS:
@@ -259,6 +267,9 @@ def calibrate(
     if strangers:
         raise CalibrationError(f"--spot-check-leaf names {', '.join(strangers)}, not a leaf of the bundle's taxonomy")
     predictor = Predictor(bundle, device=options.device, batch_size=options.batch_size, spectra=False)
+    predictor.flips = tuple(options.flips)  # the views this calibration is fitted on, not the bundle's last ones
+    if options.flips:
+        log(f"test-time flips: each image and its {', '.join(options.flips)} flip(s), level logits averaged")
     strides = stage_candidate_strides(predictor, options.unknown_method, log)
     if strides:
         predictor.watch_stages(strides)  # for the "stages" candidate
@@ -282,7 +293,7 @@ def calibrate(
         node_thresholds={node: lt.threshold for node, lt in nodes.items()}, method=options.method,
         leaf_floor={} if options.method == "per-leaf" else ltt.leaf_floors(leaves, options.target_purity),
         ltt_starts=options.ltt_starts if options.method == "ltt" else None,
-        flagged_climb=options.flagged_climb and options.method == "ltt",
+        flagged_climb=options.flagged_climb and options.method == "ltt", flips=tuple(options.flips),
     )
     summary = _summary(calibration, data, probs, temperature, bundle.manifest)
     summary["method"] = options.method

@@ -60,6 +60,9 @@ def format_table(result: CalibrationResult) -> str:
         + (f", unknowns auto-judged {pct(s['unknown_auto_rate'])}" if s["n_unknown"] else ""),
         "re-judge reasons: " + ", ".join(f"{k} {v}" for k, v in s["reasons"].items()),
     ]
+    if flips := result.calibration.flips:
+        lines.append(f"test-time flips: {', '.join(flips)} (each image and {len(flips)} flipped view(s), level "
+                     "logits averaged; the bundle predicts so from now on)")
     if result.nodes:
         lines += ["", f"{'group / subgroup':<22} {'support':>7} {'threshold':>9} {'coverage':>8} {'purity':>7} "
                       f"{'lower':>6}"]

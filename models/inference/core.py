@@ -108,6 +108,7 @@ class PredictorCore(abc.ABC):
         self.is_multilabel = manifest.is_multilabel
         self.presence_thresholds = presence_thresholds(manifest)
         self.calibration: Calibration | None = manifest.calibration
+        self.flips: tuple[str, ...] = () if manifest.calibration is None else manifest.calibration.flips
         self._leaf_level_index = self.taxonomy.leaf_level_index
         self._paths = [tuple(self.taxonomy.path(leaf)) for leaf in self.taxonomy.leaves]
         self.spectrum_head: SpectrumHead | None = None
@@ -153,10 +154,27 @@ class PredictorCore(abc.ABC):
         """Preprocessed images -> one (N, 3, H, W) batch."""
 
     @abc.abstractmethod
+    def _flip(self, batch: Any, view: str) -> Any:
+        """A batch (N, 3, H, W) flipped as ``view`` says (:data:`models.routing.policy.FLIPS`)."""
+
+    @abc.abstractmethod
     def _default_maps(self, batch: Batch) -> tuple[np.ndarray, str]:
         """The default heatmaps (N, H, W) of a batch's images, and their kind."""
 
     # -- shared ------------------------------------------------------------------------------
+    def forward_views(self, batch: Any) -> BatchOutput:
+        """:meth:`forward_batch`, with the test-time flips of the calibration (:attr:`flips`): the level logits
+        and the distributions made of them are the mean over the image and its flipped views; the embedding, the
+        stage statistics and the CBAM attention are the image's own (the unknown detector and the heatmap read
+        them as they were fitted and shown)."""
+        out = self.forward_batch(batch)
+        if not self.flips:
+            return out
+        views = [out.level_logits, *(self.forward_batch(self._flip(batch, f)).level_logits for f in self.flips)]
+        logits = [np.mean([v[k] for v in views], axis=0, dtype=np.float32) for k in range(len(out.level_logits))]
+        level_probs, leaf = self.probabilities(logits)
+        return dataclasses.replace(out, level_probs=level_probs, leaf_probs=leaf, level_logits=logits)
+
     def probabilities(self, raw_levels: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
         """Per-level and leaf distributions of raw level logits (N, n_k): the temperature, a softmax per level and
         their path-consistent combination (the flat head: the leaf softmax and its marginals; a multi-label bundle:
@@ -281,7 +299,7 @@ class PredictorCore(abc.ABC):
 
     def _run(self, items: list[Decoded]) -> Batch:
         x = self._stack([d.tensor for d in items])
-        return Batch(tuple(items), x, self.forward_batch(x))
+        return Batch(tuple(items), x, self.forward_views(x))
 
     def _predictions(self, batch: Batch, heatmaps: bool, spectra: SpectraOf | None) -> Iterator[Prediction]:
         out = batch.out

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from models.bundle.io import BundleError, LoadedBundle, load_bundle
 from models.data.transforms import build_eval_transform
 from models.imageio import decode_or_reason, load_image
+from models.inference.arrays import FLIP_DIMS
 from models.inference.core import Batch, Decoded, ImageSource, PredictorCore, RouteDecision
 from models.inference.engine import HOOKED_PATHS, RawOutput, TorchEngine, engine_from_manifest
 from models.inference.heatmaps import HEATMAP_FLIPS, LevelLogits, layercam, normalise_maps
@@ -179,6 +180,9 @@ class Predictor(PredictorCore):
 
     def _stack(self, arrays: list[Any]) -> torch.Tensor:
         return torch.stack(arrays)
+
+    def _flip(self, batch: torch.Tensor, view: str) -> torch.Tensor:
+        return batch.flip(FLIP_DIMS[view])
 
     def _default_maps(self, batch: Batch) -> tuple[np.ndarray, str]:
         targets = [int(np.argmax(p)) for p in batch.out.leaf_probs]

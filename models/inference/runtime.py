@@ -20,7 +20,14 @@ from models.bundle.files import read_bundle_manifest
 from models.bundle.manifest import BundleError, BundleManifest, RuntimeGraph
 from models.hashing import sha256_hex
 from models.imageio import decode_or_reason, load_image
-from models.inference.arrays import HEATMAP_FLIPS, layercam_maps, normalise_maps, preprocess, resize_bilinear
+from models.inference.arrays import (
+    FLIP_DIMS,
+    HEATMAP_FLIPS,
+    layercam_maps,
+    normalise_maps,
+    preprocess,
+    resize_bilinear,
+)
 from models.inference.core import Batch, ImageSource, PredictorCore
 from models.inference.outputs import BatchOutput
 from models.inference.records import RUNTIME_ENGINE as ENGINE_PATH
@@ -111,6 +118,9 @@ class RuntimePredictor(PredictorCore):
 
     def _stack(self, arrays: list[Any]) -> np.ndarray:
         return np.stack(arrays).astype(np.float32, copy=False)
+
+    def _flip(self, batch: np.ndarray, view: str) -> np.ndarray:
+        return np.ascontiguousarray(np.flip(batch, axis=FLIP_DIMS[view]))
 
     def forward_batch(self, batch: np.ndarray) -> BatchOutput:
         """Run preprocessed images (N, 3, H, W) float32 through the predict graph."""

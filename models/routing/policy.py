@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CALIBRATION_KEYS",
+    "FLIPS",
     "REASONS",
     "CalibratedOn",
     "Calibration",
@@ -67,6 +68,8 @@ REASONS: tuple[str, ...] = ("low_confidence", "leaf_below_target", "possible_unk
 AUTO, REJUDGE = "auto", "rejudge"
 CALIBRATION_KEYS: tuple[str, ...] = ("temperature", "thresholds", "unknown", "routing")
 """The manifest keys a calibration occupies (written by ``fma-model calibrate``)."""
+FLIPS = ("h", "v", "hv")
+"""Test-time flips a calibration may be fitted with (:attr:`Calibration.flips`): horizontal, vertical, both."""
 _DETECTOR_KEYS = frozenset({"method", "threshold", "classes", "centroids", "center", "variance", "members", "stages",
                             "references"})
 
@@ -175,6 +178,10 @@ class Calibration:
         flagged_climb: the node thresholds were fitted with the images the unknown detector flags climbing too
             (:func:`models.calibration.ltt.node_thresholds`), so such an image may have its group or subgroup
             determined, never its leaf; False (a calibration made before the option): it has no determined node.
+        flips: test-time flips (:data:`FLIPS`: ``h`` horizontal, ``v`` vertical, ``hv`` both): every image also
+            goes through the network flipped so, and its level logits are the mean over the views
+            (:meth:`models.inference.core.PredictorCore.forward_views`). The temperature and every threshold were
+            fitted on those means, so they hold only for predictions made the same way; () = the image alone.
     """
 
     thresholds: Mapping[str, float | None]
@@ -198,8 +205,13 @@ class Calibration:
     leaf_floor: Mapping[str, float] = field(default_factory=dict)
     ltt_starts: int | None = None
     flagged_climb: bool = False
+    flips: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        bad = [f for f in self.flips if f not in FLIPS]
+        if bad or len(set(self.flips)) < len(self.flips):
+            raise RoutingError(f"flips must be distinct views of {', '.join(FLIPS)}, got {list(self.flips)!r:.60}"
+                               + (f" ({', '.join(map(str, bad))} unknown)" if bad else ""))
         for what, share in (("spot_check", self.spot_check), *(
                 (f"spot_check_by_leaf.{k}", v) for k, v in self.spot_check_by_leaf.items())):
             if not (isinstance(share, int | float) and 0.0 <= float(share) <= 1.0):
@@ -250,7 +262,7 @@ class Calibration:
         try:
             keys = {"target_purity", "min_support", "spot_check", "spot_check_seed", "bound", "confidence",
                     "unknown_fpr", "created", "temperature_before", "notes", "node_thresholds",
-                    "spot_check_by_leaf", "method", "leaf_floor", "ltt_starts", "flagged_climb"}
+                    "spot_check_by_leaf", "method", "leaf_floor", "ltt_starts", "flagged_climb", "flips"}
             nodes = settings.get("node_thresholds") or {}
             if not isinstance(nodes, Mapping):
                 raise RoutingError("manifest 'routing.node_thresholds' must be an object {node: number or null}")
@@ -288,6 +300,7 @@ class Calibration:
                 leaf_floor={str(k): _number(v, f"routing.leaf_floor.{k}", 0.0, 1.0) or 0.0 for k, v in floors.items()},
                 ltt_starts=_integer(settings.get("ltt_starts"), "routing.ltt_starts", 1),
                 flagged_climb=_flag(settings.get("flagged_climb"), "routing.flagged_climb"),
+                flips=_flips(settings.get("flips")),
             )
         except (TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, RoutingError):
@@ -306,7 +319,7 @@ class Calibration:
             "node_thresholds": dict(self.node_thresholds) or None,
             "spot_check_by_leaf": dict(self.spot_check_by_leaf) or None, "method": self.method,
             "leaf_floor": dict(self.leaf_floor) or None, "ltt_starts": self.ltt_starts,
-            "flagged_climb": self.flagged_climb or None,
+            "flagged_climb": self.flagged_climb or None, "flips": list(self.flips) or None,
         }
         out: dict[str, Any] = {
             "thresholds": dict(self.thresholds),
@@ -414,6 +427,15 @@ def _flag(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
         raise RoutingError(f"manifest '{what}' must be true, false or null, got {value!r:.60}")
     return value
+
+
+def _flips(value: Any) -> tuple[str, ...]:
+    """``routing.flips``: a list of :data:`FLIPS` views; null or absent is none."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RoutingError(f"manifest 'routing.flips' must be a list of {', '.join(FLIPS)} or null, got {value!r:.60}")
+    return tuple(value)
 
 
 def _string(value: Any, what: str) -> str | None:
