@@ -239,6 +239,29 @@ def test_self_test_passes_on_an_exported_bundle_and_names_each_failure(exported,
     assert lines[3].startswith("PASS  database") and lines[-1].endswith("failed: model")
 
 
+def test_a_recalibrated_bundle_still_passes_its_self_test(exported, tmp_path, taxonomy):
+    """Calibrating a bundle that has a runtime again (another temperature, test-time flips) changes what it predicts
+    for its reference image; the reference follows, so the workstation's self-test checks the model as it now is
+    instead of failing every recalibrated bundle."""
+    import shutil
+
+    from app.selftest import check_model
+
+    bundle, _ = exported
+    copy = shutil.copytree(bundle, tmp_path / "recalibrated")
+    before = json.loads((copy / "manifest.json").read_text())["runtime"]["reference"]
+    data = make_dataset(tmp_path / "data", taxonomy)
+    assert cli_main(["calibrate", str(copy), "--data", str(data), "--target-purity", "0.05", "--min-support", "1",
+                     "--method", "per-leaf", "--bound", "none", "--spot-check", "0", "--flips", "h,v,hv",
+                     "--out", str(tmp_path / "report")]) == 0
+    after = json.loads((copy / "manifest.json").read_text())["runtime"]["reference"]
+    assert after["sha256"] == before["sha256"] and after["confidence"] != before["confidence"]
+    (want,) = Predictor(copy, inference=False).predict([copy / after["file"]])
+    assert (after["leaf"], after["confidence"]) == (want.leaf, pytest.approx(want.confidence, abs=1e-6))
+    check = check_model(copy)
+    assert check.ok and "as on the training machine" in check.detail, check.detail
+
+
 def test_self_test_names_missing_qt_libraries_with_the_install_command(monkeypatch):
     from app import selftest, syscheck
 

@@ -319,7 +319,33 @@ def calibrate(
         write_bundle_manifest(bundle_path, current.replace(temperature=temperature, calibration=calibration,
                                                            spectrum=spectrum if spectrum else current.spectrum))
         log(f"wrote calibration into {bundle_path / 'manifest.json'}")
+        _refresh_reference(bundle_path, options.device, log)
     return CalibrationResult(temperature, leaves, calibration, summary, curve, options, nodes)
+
+
+def _refresh_reference(bundle_path: Path, device: str, log: Log) -> None:
+    """A bundle with a workstation runtime keeps a reference image and what the torch path predicted for it
+    (``runtime.reference``, checked by ``fma-judge --self-test``). A new temperature or new test-time flips change
+    that prediction, so it is predicted again with the calibration just written."""
+    from models.bundle.files import read_bundle_manifest, write_bundle_manifest
+    from models.inference.predictor import Predictor
+
+    manifest = read_bundle_manifest(bundle_path)
+    reference = manifest.runtime.reference if manifest.runtime is not None else None
+    if reference is None or not (bundle_path / reference.file).is_file():
+        return
+    (now,) = Predictor(bundle_path, device=device, inference=False, channels_last=False,
+                       spectra=False).predict([bundle_path / reference.file])
+    if now.error:
+        log(f"the runtime's reference image {reference.file} could not be predicted again ({now.error}); "
+            "the self-test will say so")
+        return
+    fresh = dataclasses.replace(reference, leaf=now.leaf or "", confidence=round(now.confidence, 6))
+    if fresh != reference:
+        write_bundle_manifest(bundle_path, manifest.replace(runtime=dataclasses.replace(manifest.runtime,
+                                                                                        reference=fresh)))
+        log(f"the runtime's reference image now predicts {fresh.leaf} {fresh.confidence:.4f} (was "
+            f"{reference.leaf} {reference.confidence:.4f}): what fma-judge --self-test checks")
 
 
 def _collect_labelled(predictor: Predictor, samples: Sequence[Sample], options: CalibrateOptions,

@@ -153,6 +153,10 @@ class PredictorCore(abc.ABC):
     def _stack(self, arrays: list[Any]) -> Any:
         """Preprocessed images -> one (N, 3, H, W) batch."""
 
+    def _view_logits(self, batch: Any) -> list[np.ndarray]:
+        """The raw level logits of a batch (a flipped view: nothing else of its outputs is used)."""
+        return self.forward_batch(batch).level_logits
+
     @abc.abstractmethod
     def _flip(self, batch: Any, view: str) -> Any:
         """A batch (N, 3, H, W) flipped as ``view`` says (:data:`models.routing.policy.FLIPS`)."""
@@ -170,7 +174,7 @@ class PredictorCore(abc.ABC):
         out = self.forward_batch(batch)
         if not self.flips:
             return out
-        views = [out.level_logits, *(self.forward_batch(self._flip(batch, f)).level_logits for f in self.flips)]
+        views = [out.level_logits, *(self._view_logits(self._flip(batch, f)) for f in self.flips)]
         logits = [np.mean([v[k] for v in views], axis=0, dtype=np.float32) for k in range(len(out.level_logits))]
         level_probs, leaf = self.probabilities(logits)
         return dataclasses.replace(out, level_probs=level_probs, leaf_probs=leaf, level_logits=logits)

@@ -181,6 +181,10 @@ class Predictor(PredictorCore):
     def _stack(self, arrays: list[Any]) -> torch.Tensor:
         return torch.stack(arrays)
 
+    @torch.inference_mode()
+    def _view_logits(self, batch: torch.Tensor) -> list[np.ndarray]:
+        return [lv.float().cpu().numpy() for lv in self.engine(batch.to(self.device)).levels]
+
     def _flip(self, batch: torch.Tensor, view: str) -> torch.Tensor:
         return batch.flip(FLIP_DIMS[view])
 

@@ -119,13 +119,21 @@ class RuntimePredictor(PredictorCore):
     def _stack(self, arrays: list[Any]) -> np.ndarray:
         return np.stack(arrays).astype(np.float32, copy=False)
 
+    def _run_graph(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """The predict graph's outputs by name for preprocessed images (N, 3, H, W)."""
+        return dict(zip(self._names, self._predict.run(None, {"input": np.ascontiguousarray(batch, np.float32)}),
+                        strict=True))
+
+    def _view_logits(self, batch: np.ndarray) -> list[np.ndarray]:
+        outs = self._run_graph(batch)
+        return [outs[f"level{k}"] for k in range(self._levels)]
+
     def _flip(self, batch: np.ndarray, view: str) -> np.ndarray:
         return np.ascontiguousarray(np.flip(batch, axis=FLIP_DIMS[view]))
 
     def forward_batch(self, batch: np.ndarray) -> BatchOutput:
         """Run preprocessed images (N, 3, H, W) float32 through the predict graph."""
-        outs = dict(zip(self._names, self._predict.run(None, {"input": np.ascontiguousarray(batch, np.float32)}),
-                        strict=True))
+        outs = self._run_graph(batch)
         raw_levels = [outs[f"level{k}"] for k in range(self._levels)]
         level_probs, leaf = self.probabilities(raw_levels)
         cbam = outs.get("cbam_map")
