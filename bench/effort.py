@@ -136,14 +136,19 @@ def main(argv: list[str] | None = None) -> int:
     taxonomy = bundle.manifest.taxonomy
     predictor = Predictor(bundle, batch_size=32)
     samples = read_manifest(args.data, taxonomy, verify_images=False).samples
-    log(f"[effort] predicting {len(samples)} images of {args.data}")
-    out = collect_outputs(predictor, [s.path for s in samples], keys=True)
-    kept = [samples[i] for i in out.index]
-    truths = [None if s.is_unknown else s.label for s in kept]
     results: dict[str, Any] = {"bundle": str(args.bundle), "data": str(args.data), "before": args.before, "calibrations": {}}
+    outs: dict[tuple[str, ...], Any] = {}  # a calibration with test-time flips routes the outputs made with them
     for name, cal in (("before", _calibration_at(args.before)), ("after", bundle.manifest.calibration)):
+        if cal.flips not in outs:
+            predictor.flips = cal.flips
+            log(f"[effort] predicting {len(samples)} images of {args.data}"
+                + (f" with test-time flips {','.join(cal.flips)}" if cal.flips else ""))
+            outs[cal.flips] = collect_outputs(predictor, [s.path for s in samples], keys=True)
+        out = outs[cal.flips]
+        truths = [None if samples[i].is_unknown else samples[i].label for i in out.index]
         r = effort(cal, taxonomy, out, truths)
         r["method"] = cal.method or "per-leaf"
+        r["flips"] = list(cal.flips)
         results["calibrations"][name] = r
         log(f"  {name:<6} ({r['method']}): {r['auto']} of {r['images']} auto-judged, {r['queued']} in the queue; "
             f"{r['mean_keys_per_queued']} keys per queued image ({r['picker_share']:.0%} need the picker, "

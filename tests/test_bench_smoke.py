@@ -467,3 +467,23 @@ def test_similar_floor_counts_strangers_above_the_floor_and_images_left_without_
     assert [r["other_pairs"] for r in rows] == [2 / 6, 2 / 6]
     assert [r["lonely"] for r in rows] == [0, 1]  # lone's best own-type cosine is 0.6
     assert rows[0]["nearest_min"] == 0.0 and rows[0]["images"] == 5
+
+
+def test_flips_bench_times_the_views_in_alternation_and_compares_evaluations(tmp_path, taxonomy):
+    """``python -m bench.flips``: each set of views timed against the image alone (a ratio under 1: more passes),
+    and the routing figures of two evaluation folders side by side."""
+    from conftest import make_tiny_bundle
+
+    from bench import flips
+
+    bundle = make_tiny_bundle(tmp_path / "model", taxonomy, input_size=32)
+    timing = flips.cost(bundle, rounds=1, batch_size=8)
+    assert timing["images"] == 42 and set(timing) >= {"h", "h,v,hv"}
+    assert all(len(timing[k]["rounds"]) == 1 for k in ("h", "h,v,hv"))
+    for name, top1, share in (("alone", 0.90, [0.89, 0.89, 0.61]), ("flipped", 0.925, [0.888, 0.888, 0.71])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps(
+            {"top1": top1, "determined_at_least": share, "auto_coverage": 0.5, "auto_purity": 0.99}))
+    rows = flips.compare([tmp_path / "alone", tmp_path / "flipped"])
+    assert [(r["top1"], r["leaf_determined"], r["group_and_subgroup"]) for r in rows] == [
+        (0.90, 0.61, 0.89), (0.925, 0.71, 0.888)]
