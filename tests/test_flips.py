@@ -36,6 +36,8 @@ def test_a_calibration_with_flips_predicts_on_the_mean_of_the_views(tmp_path, ta
     assert "test-time flips: h, v (each image and 2 flipped view(s)" in capsys.readouterr().out
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["routing"]["flips"] == ["h", "v"] and Calibration.from_manifest(manifest).flips == ("h", "v")
+    assert cli_main(["info", str(bundle)]) == 0
+    assert "test-time flips h,v: 3 passes per image)" in capsys.readouterr().out
     predictor = Predictor(bundle, inference=False)
     assert predictor.flips == ("h", "v")
     got = predictor.predict([image])[0]

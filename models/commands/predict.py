@@ -167,4 +167,6 @@ def _calibration_line(m: BundleManifest) -> str:
     unknown = cal.unknown.method if cal.unknown is not None else "-"
     return (f"yes (T {m.effective_temperature:.3f}, target purity {cal.target_purity}, "
             f"{auto}/{len(cal.thresholds)} leaves can be auto-judged, unknown score {unknown}, "
-            f"spot check {cal.spot_check:g})")
+            f"spot check {cal.spot_check:g}"
+            + (f", test-time flips {','.join(cal.flips)}: {len(cal.flips) + 1} passes per image" if cal.flips else "")
+            + ")")
