@@ -515,3 +515,30 @@ def test_a_long_queue_message_wraps_instead_of_widening_the_window(qtbot, judged
     view.status_label.setText("The note was not saved: N on the same selection brings your text back. " * 3)
     view.layout().activate()
     assert view.layout().minimumSize().width() == before < 1366
+
+
+def test_the_queue_columns_fit_a_1440_screen_until_the_analyst_sizes_one(qtbot, judged_store, tmp_path, monkeypatch):
+    """Seen under Xvfb at 1440 × 900: the queue's Waiting and State columns lay past the table's right edge and took a
+    sideways scroll. The wide columns give room in proportion (never below their minimum), and a column the analyst
+    drags stays as dragged."""
+    from app.services.queue import QueueService
+    from app.ui.queue_actions import COLUMN_MINIMUMS, COLUMN_WIDTHS, fitted_widths
+    from app.ui.queue_view import QueueView
+
+    assert fitted_widths(5000) == list(COLUMN_WIDTHS)
+    assert fitted_widths(100) == list(COLUMN_MINIMUMS)
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    view = QueueView(QueueService(judged_store, "amy"), lang="en")
+    qtbot.addWidget(view)
+    view.resize(1400, 800)  # a 1440-px screen, less the window frame
+    view.show()
+    qtbot.waitExposed(view)
+    header, table = view.table.horizontalHeader(), view.table
+    shown = sum(header.sectionSize(c) for c in range(len(COLUMN_WIDTHS)))
+    assert shown < sum(COLUMN_WIDTHS)  # narrowed
+    assert shown + 80 <= table.viewport().width()  # and the state column is on screen with them, no scrolling
+    assert all(header.sectionSize(c) >= m for c, m in enumerate(COLUMN_MINIMUMS))
+    header.resizeSection(0, 300)  # the analyst widens the file column
+    view.resize(1300, 800)
+    QApplication.processEvents()
+    assert header.sectionSize(0) == 300

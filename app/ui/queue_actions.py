@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QTableView
 
 from app.services.queue import QueueRow
@@ -22,15 +22,63 @@ from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, queue_key
 from app.ui.queue_model import GroupRow
 from app.ui.workers import Task
 
+COLUMN_WIDTHS = (210, 150, 90, 230, 110, 150, 80)
+"""The queue table's columns (file, predicted, confidence, reasons, new-type score, batch, waiting) at ease; the
+state column stretches over the rest."""
+COLUMN_MINIMUMS = (120, 110, 90, 150, 110, 80, 80)
+STATE_ROOM = 110
+
+
+def fitted_widths(room: int) -> list[int]:
+    """The columns' widths in a table ``room`` pixels wide: :data:`COLUMN_WIDTHS`, or where they would not fit
+    beside the state column, the wide ones narrowed in proportion to what each can give down to its minimum (a
+    1440-px screen showed the queue's last columns only by scrolling sideways)."""
+    excess = sum(COLUMN_WIDTHS) + STATE_ROOM - room
+    give = [w - m for w, m in zip(COLUMN_WIDTHS, COLUMN_MINIMUMS, strict=True)]
+    if excess <= 0:
+        return list(COLUMN_WIDTHS)
+    cut = min(excess, sum(give))
+    return [w - round(cut * g / sum(give)) for w, g in zip(COLUMN_WIDTHS, give, strict=True)]
+
 
 class QueueTable(QTableView):
-    """Claims its keys before window shortcuts (the main window's Enter/C/arrows judge its own image).
+    """Claims its keys before window shortcuts (the main window's Enter/C/arrows judge its own image), and fits its
+    columns to its width until the analyst sizes one by hand.
 
     Signals:
         action(str): one of :data:`app.ui.queue_gallery.QUEUE_KEYS`' actions, or ``heading`` (Space on a heading).
     """
 
     action = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.sized_by_hand = False
+        self._fitting = False
+
+    def setModel(self, model) -> None:
+        super().setModel(model)
+        self.horizontalHeader().sectionResized.connect(self._section_resized)
+        self.fit_columns()
+
+    def _section_resized(self, index: int, _old: int, _new: int) -> None:
+        if not self._fitting and index < len(COLUMN_WIDTHS):  # the stretched state column follows the table
+            self.sized_by_hand = True
+
+    def fit_columns(self) -> None:
+        """The columns at :func:`fitted_widths` of the table's width (not once the analyst sized one)."""
+        if self.sized_by_hand:
+            return
+        self._fitting = True
+        try:
+            for col, width in enumerate(fitted_widths(self.viewport().width())):
+                self.setColumnWidth(col, width)
+        finally:
+            self._fitting = False
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
     KEYS: ClassVar[frozenset[Qt.Key]] = frozenset(QUEUE_KEYS) | MOVE_KEYS
 
     def event(self, event: QEvent) -> bool:

@@ -37,7 +37,7 @@ from app.services.queue import (
     QueueRow,
     QueueService,
 )
-from app.ui.queue_actions import QueueActions, QueueTable
+from app.ui.queue_actions import COLUMN_WIDTHS, STATE_ROOM, QueueActions, QueueTable
 from app.ui.queue_filters import QueueFilterBar
 from app.ui.queue_gallery import QueueDetailPane, QueueGallery
 from app.ui.queue_model import GroupRow, QueueTableModel
@@ -117,8 +117,6 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         header.setSortIndicator(2, Qt.SortOrder.AscendingOrder)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for col, width in enumerate((210, 150, 90, 230, 110, 150, 80)):
-            self.table.setColumnWidth(col, width)
         header.sortIndicatorChanged.connect(self._header_sort)
         self.gallery = QueueGallery(self)
         self.gallery.setModel(self.model)
@@ -207,8 +205,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
 
     def sizeHint(self) -> QSize:
         """Wide enough for every column, the scroll bar and the detail pane (the table's own hint is narrower)."""
-        header = self.table.horizontalHeader()
-        columns = sum(header.sectionSize(i) for i in range(header.count() - 1)) + 120  # + the stretched State
+        columns = sum(COLUMN_WIDTHS) + STATE_ROOM  # the columns at ease, and the stretched state column
         margins = self.layout().contentsMargins()
         return QSize(columns + self.table.verticalScrollBar().sizeHint().width() + margins.left() + margins.right()
                      + 2 * self.table.frameWidth() + 360, 760)
