@@ -307,87 +307,87 @@
 <context>
     <name>FileReason</name>
     <message>
-        <location filename="../ui/style.py" line="94"/>
+        <location filename="../ui/style.py" line="101"/>
         <source>file not found (or a link to a missing file)</source>
         <translation>找不到檔案（或連結指向不存在的檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="95"/>
+        <location filename="../ui/style.py" line="102"/>
         <source>file not found</source>
         <translation>找不到檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="96"/>
+        <location filename="../ui/style.py" line="103"/>
         <source>permission denied</source>
         <translation>權限不足</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="97"/>
+        <location filename="../ui/style.py" line="104"/>
         <source>cannot read the file</source>
         <translation>無法讀取檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="98"/>
+        <location filename="../ui/style.py" line="105"/>
         <source>cannot list the folder</source>
         <translation>無法列出資料夾內容</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="99"/>
+        <location filename="../ui/style.py" line="106"/>
         <source>is a folder, not an image file</source>
         <translation>這是資料夾，不是影像檔</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="101"/>
+        <location filename="../ui/style.py" line="108"/>
         <source>not a regular file (a pipe, device or socket)</source>
         <translation>不是一般檔案（管線、裝置或通訊端）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="102"/>
+        <location filename="../ui/style.py" line="109"/>
         <source>empty file (0 bytes): nothing was saved in it</source>
         <translation>空白檔案（0 位元組）：檔案中沒有儲存任何內容</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="103"/>
+        <location filename="../ui/style.py" line="110"/>
         <source>not a recognised image format (corrupt or wrong file type)</source>
         <translation>無法辨識的影像格式（檔案損毀或類型錯誤）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="104"/>
+        <location filename="../ui/style.py" line="111"/>
         <source>image too large</source>
         <translation>影像過大</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="105"/>
+        <location filename="../ui/style.py" line="112"/>
         <source>corrupt or truncated image</source>
         <translation>影像損毀或不完整</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="106"/>
+        <location filename="../ui/style.py" line="113"/>
         <source>cannot read image header</source>
         <translation>無法讀取影像標頭</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="107"/>
+        <location filename="../ui/style.py" line="114"/>
         <source>cannot read image</source>
         <translation>無法讀取影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="116"/>
+        <location filename="../ui/style.py" line="123"/>
         <source>format not supported ({kind}); convert it to PNG or TIFF</source>
         <translation>不支援的格式（{kind}）；請轉換為 PNG 或 TIFF</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="121"/>
+        <location filename="../ui/style.py" line="128"/>
         <source>a file without a suffix</source>
         <translation>沒有副檔名的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="123"/>
+        <location filename="../ui/style.py" line="130"/>
         <source>a {ext} file</source>
         <translation>{ext} 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="124"/>
+        <location filename="../ui/style.py" line="131"/>
         <source>not an image ({kind}): images are PNG, JPEG, BMP or TIFF</source>
         <translation>不是影像（{kind}）：影像須為 PNG、JPEG、BMP 或 TIFF</translation>
     </message>
@@ -751,6 +751,19 @@
         <location filename="../ui/keys_dialog.py" line="80"/>
         <source>{key} is given to both “{a}” and “{b}”: give it to one only</source>
         <translation>{key} 同時指定給「{a}」與「{b}」：只能給其中一個</translation>
+    </message>
+</context>
+<context>
+    <name>List</name>
+    <message>
+        <location filename="../ui/style.py" line="41"/>
+        <source>; </source>
+        <translation>；</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="41"/>
+        <source>, </source>
+        <translation>、</translation>
     </message>
 </context>
 <context>
@@ -1189,77 +1202,77 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>剩餘 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="42"/>
+        <location filename="../ui/judging_actions.py" line="43"/>
         <source>Read-only database: judging is off ({why}).</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="58"/>
+        <location filename="../ui/judging_actions.py" line="59"/>
         <source>Spot check: the model&apos;s answer is hidden; pick the type (Enter or P).</source>
         <translation>抽查：模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="178"/>
+        <location filename="../ui/judging_actions.py" line="179"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="235"/>
+        <location filename="../ui/judging_actions.py" line="236"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="246"/>
+        <location filename="../ui/judging_actions.py" line="247"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="240"/>
+        <location filename="../ui/judging_actions.py" line="241"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="95"/>
+        <location filename="../ui/judging_actions.py" line="96"/>
         <source>Add a defect type</source>
         <translation>加入缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="105"/>
+        <location filename="../ui/judging_actions.py" line="106"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="125"/>
+        <location filename="../ui/judging_actions.py" line="126"/>
         <source>The note was not saved: N on this image brings your text back.</source>
         <translation>備註未儲存：在這張影像上按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="175"/>
+        <location filename="../ui/judging_actions.py" line="176"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="220"/>
+        <location filename="../ui/judging_actions.py" line="221"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="223"/>
+        <location filename="../ui/judging_actions.py" line="224"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="225"/>
+        <location filename="../ui/judging_actions.py" line="226"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="260"/>
+        <location filename="../ui/judging_actions.py" line="261"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="261"/>
+        <location filename="../ui/judging_actions.py" line="262"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1268,17 +1281,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="266"/>
+        <location filename="../ui/judging_actions.py" line="267"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="325"/>
+        <location filename="../ui/judging_actions.py" line="326"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="326"/>
+        <location filename="../ui/judging_actions.py" line="327"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1533,22 +1546,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>存檔於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="156"/>
+        <location filename="../ui/style.py" line="163"/>
         <source>No model is loaded: choose one with “Model…” to get predictions. You can still judge with C or U.</source>
         <translation>尚未載入模型：請以「模型…」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="158"/>
+        <location filename="../ui/style.py" line="165"/>
         <source>The model is loading; its prediction for this image follows. Enter accepts once it is shown.</source>
         <translation>模型載入中，這張影像的預測隨後顯示；顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="160"/>
+        <location filename="../ui/style.py" line="167"/>
         <source>Predicting… this image is in the queue; Enter accepts once its prediction is shown.</source>
         <translation>預測中…這張影像正在排隊；預測顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="162"/>
+        <location filename="../ui/style.py" line="169"/>
         <source>Not predicted: the database is read-only, so the model does not run.</source>
         <translation>未預測：資料庫為唯讀，因此模型不會執行。</translation>
     </message>
@@ -1556,37 +1569,37 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Queue</name>
     <message>
-        <location filename="../ui/style.py" line="41"/>
+        <location filename="../ui/style.py" line="48"/>
         <source>low confidence</source>
         <translation>信心度低</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="42"/>
+        <location filename="../ui/style.py" line="49"/>
         <source>class below target</source>
         <translation>類別未達目標</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="43"/>
+        <location filename="../ui/style.py" line="50"/>
         <source>possible new type</source>
         <translation>可能為新類別</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="44"/>
+        <location filename="../ui/style.py" line="51"/>
         <source>spot check</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="45"/>
+        <location filename="../ui/style.py" line="52"/>
         <source>auto-judging paused: purity below target</source>
         <translation>自動判定已暫停：純度低於目標</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="46"/>
+        <location filename="../ui/style.py" line="53"/>
         <source>batch unlike calibration data</source>
         <translation>批次與校準資料不同</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="47"/>
+        <location filename="../ui/style.py" line="54"/>
         <source>held back by an earlier pause</source>
         <translation>因先前的暫停而保留</translation>
     </message>
@@ -1804,52 +1817,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="148"/>
+        <location filename="../ui/queue_view.py" line="146"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="151"/>
+        <location filename="../ui/queue_view.py" line="149"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="152"/>
+        <location filename="../ui/queue_view.py" line="150"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="153"/>
+        <location filename="../ui/queue_view.py" line="151"/>
         <source>Note…  (N)</source>
         <translation>備註…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="154"/>
+        <location filename="../ui/queue_view.py" line="152"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="158"/>
+        <location filename="../ui/queue_view.py" line="156"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="159"/>
+        <location filename="../ui/queue_view.py" line="157"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="160"/>
+        <location filename="../ui/queue_view.py" line="158"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="204"/>
+        <location filename="../ui/queue_view.py" line="202"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="280"/>
+        <location filename="../ui/queue_view.py" line="277"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
@@ -1870,8 +1883,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="239"/>
-        <location filename="../ui/queue_view.py" line="283"/>
-        <location filename="../ui/queue_view.py" line="303"/>
+        <location filename="../ui/queue_view.py" line="280"/>
+        <location filename="../ui/queue_view.py" line="300"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -1901,23 +1914,23 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>備註：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="328"/>
-        <location filename="../ui/queue_view.py" line="351"/>
+        <location filename="../ui/queue_view.py" line="325"/>
+        <location filename="../ui/queue_view.py" line="348"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="367"/>
+        <location filename="../ui/queue_view.py" line="364"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="371"/>
+        <location filename="../ui/queue_view.py" line="368"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="369"/>
+        <location filename="../ui/queue_view.py" line="366"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -1952,77 +1965,77 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="373"/>
+        <location filename="../ui/queue_view.py" line="370"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="375"/>
+        <location filename="../ui/queue_view.py" line="372"/>
         <source>blind spot checks, judged in their batch: {n}</source>
         <translation>盲測抽查（在其批次中判定）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="379"/>
+        <location filename="../ui/queue_view.py" line="376"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="56"/>
+        <location filename="../ui/queue_actions.py" line="104"/>
         <source>{n} of the group&apos;s {m} images are loaded and selected: scroll down to load the rest</source>
         <translation>已載入並選取此組 {m} 張中的 {n} 張：向下捲動以載入其餘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="91"/>
+        <location filename="../ui/queue_actions.py" line="139"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="99"/>
+        <location filename="../ui/queue_actions.py" line="147"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="106"/>
+        <location filename="../ui/queue_actions.py" line="154"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="115"/>
+        <location filename="../ui/queue_actions.py" line="163"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="122"/>
+        <location filename="../ui/queue_actions.py" line="170"/>
         <source>{n} selected images</source>
         <translation>已選取的 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="130"/>
+        <location filename="../ui/queue_actions.py" line="178"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>備註未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="133"/>
+        <location filename="../ui/queue_actions.py" line="181"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上備註</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="134"/>
+        <location filename="../ui/queue_actions.py" line="182"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的備註</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="141"/>
+        <location filename="../ui/queue_actions.py" line="189"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="153"/>
+        <location filename="../ui/queue_actions.py" line="201"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="154"/>
+        <location filename="../ui/queue_actions.py" line="202"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2031,17 +2044,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="170"/>
+        <location filename="../ui/queue_actions.py" line="218"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="176"/>
+        <location filename="../ui/queue_actions.py" line="224"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="178"/>
+        <location filename="../ui/queue_actions.py" line="226"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -2049,22 +2062,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Reason</name>
     <message>
-        <location filename="../ui/style.py" line="138"/>
+        <location filename="../ui/style.py" line="145"/>
         <source>confidence {value} &lt; this type&apos;s auto threshold {limit}</source>
         <translation>信心度 {value} &lt; 此類型的自動判定門檻 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="141"/>
+        <location filename="../ui/style.py" line="148"/>
         <source>this type is always re-judged: it did not reach the target purity {limit} in calibration</source>
         <translation>此類型一律重新判定：校準時未達目標純度 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="145"/>
+        <location filename="../ui/style.py" line="152"/>
         <source>new-type score {value} &gt; {limit}</source>
         <translation>新類型分數 {value} &gt; {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="148"/>
+        <location filename="../ui/style.py" line="155"/>
         <source>random spot check ({share} of the images the model would judge alone)</source>
         <translation>隨機抽查（模型可自動判定之影像的 {share}）</translation>
     </message>

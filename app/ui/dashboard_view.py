@@ -29,7 +29,7 @@ from shiboken6 import isValid
 
 from app.services.dashboard import DashboardFigures, DashboardService, dashboard_heading, render_dashboard_png
 from app.services.monitor import SETS_NOT_MONITORED
-from app.ui.style import WINDOW_STYLE, window_shortcuts
+from app.ui.style import WINDOW_STYLE, listed, window_shortcuts
 from app.ui.workers import Task, TaskRunner
 
 
@@ -294,7 +294,7 @@ class DashboardView(QWidget):
             note += " " + QCoreApplication.translate(
                 "Dashboard", "Judged with a spectrum, held to: {floors}.").format(floors=floors)
         if report.pauses:
-            paused = ", ".join(figures.leaf_name(t, self.lang) for t in report.paused_leaves())
+            paused = listed(figures.leaf_name(t, self.lang) for t in report.paused_leaves())
             note += " " + QCoreApplication.translate(
                 "Dashboard", "<b>Auto-judging is paused</b> for {what}: its images go to re-judge. Recalibrate on "
                              "recent judged images: <code>fma-judge recalibrate --model BUNDLE</code>").format(
@@ -303,7 +303,7 @@ class DashboardView(QWidget):
 
     def _floors(self, figures: DashboardFigures, floors: Mapping[str, float]) -> str:
         """"crack 93.1 %, scratch 95.7 %": the leaves with a floor under the target, the lowest first."""
-        return ", ".join(f"{figures.leaf_name(leaf, self.lang)} {floor * 100:.1f}\u00a0%"
+        return listed(f"{figures.leaf_name(leaf, self.lang)} {floor * 100:.1f}\u00a0%"
                          for leaf, floor in sorted(floors.items(), key=lambda kv: kv[1]))
 
     @staticmethod

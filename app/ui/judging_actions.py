@@ -18,6 +18,7 @@ from app.store.errors import JudgmentConflictError, StoreError
 from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, unpredicted
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
+from app.ui.style import listed
 
 if TYPE_CHECKING:
     from app.services.monitor import MonitorReport
@@ -225,7 +226,7 @@ class JudgingActions:
         banner.setText(QCoreApplication.translate(
             "Main", "Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on "
                     "recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).").format(
-            what="; ".join(parts)))
+            what=listed(parts, strong=True)))
         banner.show()
 
     def _monitor_message(self, report: MonitorReport) -> str:

@@ -45,7 +45,7 @@ from app.ui.similar_panel import SimilarPanel
 from app.ui.spectrum_panel import SpectrumPanel
 from app.ui.statusbar import MainStatusBar
 from app.ui.store_upkeep import StoreUpkeep
-from app.ui.style import APP_STYLE, file_reason_text
+from app.ui.style import APP_STYLE, file_reason_text, listed
 from app.ui.toolbar import MainToolBar
 from app.ui.viewer import ImageViewer, pixel_size_um
 from app.ui.welcome import WelcomePage
@@ -540,9 +540,9 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             places = service.image_places(ids)
         except StoreError:  # the count alone, then
             return "…"
-        text = ", ".join(QCoreApplication.translate("Main", "{file} in {batch}").format(file=f, batch=b)
-                         if b else f for f, b in places)
-        return text + (", …" if len(keys) > len(places) or len(keys) > 3 else "")
+        named = [QCoreApplication.translate("Main", "{file} in {batch}").format(file=f, batch=b) if b else f
+                 for f, b in places]
+        return listed([*named, "…"] if len(keys) > len(places) else named)
 
     def _drafts_may_go(self) -> bool:
         """Closing with notes typed and not saved (:class:`NoteDrafts`): kept on disk for the next start; when they

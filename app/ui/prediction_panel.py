@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.services.batch_presenter import PanelData
 from app.ui import startup_log
-from app.ui.style import STATE_COLOURS, file_reason_text, reason_text, state_label, waiting_text
+from app.ui.style import STATE_COLOURS, file_reason_text, listed, reason_text, state_label, waiting_text
 from models.imageio import ImageFacts
 
 
@@ -360,7 +360,7 @@ class PredictionPanel(QWidget):
         self.judgment.setText(judged)
         self.judgment.setVisible(bool(judged))
         self.reasons.setText(QCoreApplication.translate("Panel", "Re-judge: {reasons}").format(
-            reasons="; ".join(reason_text(r) for r in data.reasons)) if data and data.reasons else "")
+            reasons=listed((reason_text(r) for r in data.reasons), strong=True)) if data and data.reasons else "")
         self.reasons.setVisible(bool(data and data.reasons))
         self.waiting.setText(waiting_text(data.waiting) if data and data.waiting else "")
         self.waiting.setVisible(bool(data and data.waiting))

@@ -33,7 +33,7 @@ from app.services.queue import QueueDetail, QueueRow, QueueService
 from app.ui.image_cache import ThumbnailLoader, decode_qimage
 from app.ui.keymap import claim_keys
 from app.ui.queue_model import GroupRow, QueueTableModel, age_text, set_names
-from app.ui.style import STATE_COLOURS, reason_label, state_label
+from app.ui.style import STATE_COLOURS, listed, reason_label, state_label
 from app.ui.viewer import ImageViewer
 from app.ui.workers import Task, TaskRunner
 
@@ -297,7 +297,7 @@ class QueueDetailPane(QWidget):
                                      for k, (leaf, score) in enumerate(d.top5, start=1)))
         if row.reasons:
             lines.append(esc(QCoreApplication.translate("Queue", "Sent to a person: {reasons}").format(
-                reasons=", ".join(reason_label(r) for r in row.reasons))))
+                reasons=listed(reason_label(r) for r in row.reasons))))
         state = state_label(row.state)
         if row.state != "rejudge":
             state += f" · {set_names(self.leaf_name, row.judged_set)}" if row.judged_leaf else ""

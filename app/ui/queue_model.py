@@ -15,7 +15,7 @@ from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, Q
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from app.services.queue import QueuePage, QueueRow
-from app.ui.style import STATE_COLOURS, reason_label, state_label
+from app.ui.style import STATE_COLOURS, listed, reason_label, state_label
 
 
 def set_names(leaf_name: Callable[[str | None], str], leaves: Sequence[str]) -> str:
@@ -162,7 +162,7 @@ class QueueTableModel(QAbstractTableModel):
         if col == "confidence":
             return "" if row.confidence is None else f"{row.confidence * 100:.1f}%"
         if col == "reasons":
-            return ", ".join(reason_label(r) for r in row.reasons)
+            return listed(reason_label(r) for r in row.reasons)
         if col == "unknown":
             return "" if row.unknown_score is None else f"{row.unknown_score:.2f}"
         if col == "batch":

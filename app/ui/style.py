@@ -4,7 +4,7 @@ dark style sheets."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -33,6 +33,13 @@ def state_label(state: str) -> str:
         "rejudge": QCoreApplication.translate("State", "re-judge"),
         "error": QCoreApplication.translate("State", "error"),
     }.get(state, state)
+
+
+def listed(items: Iterable[str], *, strong: bool = False) -> str:
+    """Translated items in one line, with the UI language's separator (English ", ", Chinese "、"); ``strong``: the
+    separator between clauses (English "; ", Chinese "；")."""
+    sep = (QCoreApplication.translate("List", "; ") if strong else QCoreApplication.translate("List", ", "))
+    return sep.join(items)
 
 
 def reason_label(code: str) -> str:
