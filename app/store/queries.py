@@ -134,7 +134,8 @@ class QueuePage:
         offset, limit: the page asked for.
         blind_waiting: blind spot checks of the model version waiting in the batches the filters keep (the batch
             and age filters only: the leaf, reason and confidence filters would tell their hidden call), counted
-            with the facets when waiting images are listed. They are judged in their batch's window, never in the queue; the count says so.
+            with the facets when waiting images are listed. They are judged in their batch's window, never in the
+            queue; the count says so.
     """
 
     rows: list[QueueRow]
