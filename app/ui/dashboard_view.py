@@ -304,7 +304,7 @@ class DashboardView(QWidget):
     def _floors(self, figures: DashboardFigures, floors: Mapping[str, float]) -> str:
         """"crack 93.1 %, scratch 95.7 %": the leaves with a floor under the target, the lowest first."""
         return listed(f"{figures.leaf_name(leaf, self.lang)} {floor * 100:.1f}\u00a0%"
-                         for leaf, floor in sorted(floors.items(), key=lambda kv: kv[1]))
+                      for leaf, floor in sorted(floors.items(), key=lambda kv: kv[1]))
 
     @staticmethod
     def _paused_text(report, leaf: str) -> str:

@@ -532,9 +532,9 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
     def _draft_places(self, service: JudgingService) -> str:
         """"P004_20x.png in line 7, …": where the first drafts found on disk were typed (a queue selection's by
         its first image)."""
-        keys = self.note_drafts.held
         from app.store.errors import StoreError  # the store is open: nothing new is imported
 
+        keys = self.note_drafts.held
         ids = [key[0] if isinstance(key, tuple) else key for key in keys[:3]]
         try:
             places = service.image_places(ids)
