@@ -57,12 +57,12 @@ def test_a_bad_view_is_refused_by_name(tmp_path, taxonomy, capsys) -> None:
     bundle = make_tiny_bundle(tmp_path / "bundle", taxonomy, input_size=32)
     before = (bundle / "manifest.json").read_text()
     assert cli_main(["calibrate", str(bundle), "--data", str(data), *LOOSE, "--flips", "h,x"]) != 0
-    assert "--flips must be distinct views of h, v, hv, got h,x (x is none)" in capsys.readouterr().err
+    assert "--flips must be distinct views of h, v, hv, got h,x (x unknown)" in capsys.readouterr().err
     assert cli_main(["calibrate", str(bundle), "--data", str(data), *LOOSE, "--flips", "h,h"]) != 0
     assert "--flips must be distinct views" in capsys.readouterr().err
     assert (bundle / "manifest.json").read_text() == before  # nothing written
     manifest = json.loads(before)
-    with pytest.raises(RoutingError, match="flips must be distinct views of h, v, hv"):
+    with pytest.raises(RoutingError, match=r"flips must be distinct views of h, v, hv, got r90 \(r90 unknown\)"):
         Calibration(thresholds={}, flips=("r90",))
     manifest.update({"temperature": 1.0, "thresholds": {}, "routing": {"flips": "h"}})
     with pytest.raises(RoutingError, match=r"routing\.flips"):

@@ -61,12 +61,12 @@ from models.calibration.thresholds import BOUNDS, LeafThreshold, cut_array, puri
 from models.data.manifest import Sample, data_hash
 from models.inference.collect import Outputs, collect_outputs
 from models.routing.policy import (
-    FLIPS,
     REASONS,
     CalibratedOn,
     Calibration,
     UnknownFit,
     determined_batch,
+    flips_problem,
     path_confidences,
     route_batch,
 )
@@ -155,10 +155,8 @@ class CalibrateOptions:
             problems.append(f"--confidence must lie in [0.5, 1), got {self.confidence}")
         if not 1 <= self.ltt_starts <= 8:
             problems.append(f"--ltt-starts must lie in 1..8, got {self.ltt_starts}")
-        bad = [f for f in self.flips if f not in FLIPS]
-        if bad or len(set(self.flips)) < len(self.flips):
-            problems.append(f"--flips must be distinct views of {', '.join(FLIPS)}, got {','.join(self.flips)}"
-                            + (f" ({bad[0]} is none)" if bad else ""))
+        if problem := flips_problem(self.flips):
+            problems.append(f"--flips {problem}")
         if not 0.0 < self.unknown_fpr < 1.0:
             problems.append(f"--unknown-fpr must lie strictly between 0 and 1, got {self.unknown_fpr}")
         if self.unknown_method != "auto" and self.unknown_method not in UNKNOWN_METHODS:

@@ -55,6 +55,7 @@ __all__ = [
     "RoutingError",
     "UnknownFit",
     "determined_batch",
+    "flips_problem",
     "image_key",
     "path_confidences",
     "route",
@@ -208,10 +209,8 @@ class Calibration:
     flips: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        bad = [f for f in self.flips if f not in FLIPS]
-        if bad or len(set(self.flips)) < len(self.flips):
-            raise RoutingError(f"flips must be distinct views of {', '.join(FLIPS)}, got {list(self.flips)!r:.60}"
-                               + (f" ({', '.join(map(str, bad))} unknown)" if bad else ""))
+        if problem := flips_problem(self.flips):
+            raise RoutingError(f"flips {problem}")
         for what, share in (("spot_check", self.spot_check), *(
                 (f"spot_check_by_leaf.{k}", v) for k, v in self.spot_check_by_leaf.items())):
             if not (isinstance(share, int | float) and 0.0 <= float(share) <= 1.0):
@@ -427,6 +426,16 @@ def _flag(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
         raise RoutingError(f"manifest '{what}' must be true, false or null, got {value!r:.60}")
     return value
+
+
+def flips_problem(flips: Sequence[str]) -> str | None:
+    """What is wrong with a list of test-time flips (``None`` when nothing is): each must be one of :data:`FLIPS`,
+    and none twice. One wording for ``calibrate --flips`` and :class:`Calibration`, each adding its own name."""
+    bad = [str(f) for f in flips if f not in FLIPS]
+    if not bad and len(set(flips)) == len(flips):
+        return None
+    return (f"must be distinct views of {', '.join(FLIPS)}, got {','.join(map(str, flips))[:60]}"
+            + (f" ({', '.join(bad)} unknown)" if bad else ""))
 
 
 def _flips(value: Any) -> tuple[str, ...]:
