@@ -64,8 +64,8 @@ def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_pat
         qtbot.waitUntil(lambda: recent.count() == 2, timeout=10_000)
         assert win.center.currentWidget() is win.welcome and recent.isVisibleTo(win)
         assert not win.similar_panel.isVisibleTo(win)  # no image: no "nothing similar yet" about nothing
-        assert recent.item(0).text().startswith(f"{chosen.name} — 0 of 1 done (0 %): 0 judged, 0 auto-judged · 1 left")
-        assert recent.item(1).text().startswith("lot7 — 0 of 3 done (0 %): 0 judged, 0 auto-judged · 3 left")
+        assert recent.item(0).text().startswith(f"{chosen.name} — 0 of 1 done (0%): 0 judged, 0 auto-judged · 1 left")
+        assert recent.item(1).text().startswith("lot7 — 0 of 3 done (0%): 0 judged, 0 auto-judged · 3 left")
         win.grab().save(str(tmp_path / "start.png"))
         recent.setFocus()
         recent.setCurrentRow(1)

@@ -355,8 +355,25 @@ def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot
         assert shown and all(label.fontMetrics().horizontalAdvance(label.text()) <= label.width() for label in shown)
         cut = [label for label in shown if label.text() != label.full_text]  # "Foreign matter › Residues and stains"
         assert cut and all(label.text().startswith("…") and label.toolTip() == label.full_text for label in cut)
+        # cut by whole names ("… › Residues and stains"), never inside one ("… matter › Residues and stains")
+        assert all(label.text().startswith("… › ") and label.full_text.endswith(label.text()[1:]) for label in cut)
     finally:
         win.close()
+
+
+def test_a_path_is_cut_by_whole_names() -> None:
+    """The Top-5 ancestry drops whole names from the start; only a last name too wide alone is cut itself."""
+    from app.ui.prediction_panel import elide_path
+
+    def cut(text: str, width: int) -> str:
+        return elide_path(text, len, width, lambda t, w: t[:w - 1] + "…")
+
+    path = "Foreign matter › Residues and stains"
+    assert cut(path, 40) == path
+    assert cut(path, 30) == "… › Residues and stains"
+    assert cut("Display defects › Structural › Mechanical damage", 40) == "… › Structural › Mechanical damage"
+    assert cut("Display defects › Structural › Mechanical damage", 25) == "… › Mechanical damage"
+    assert cut(path, 10) == "Residues …"
 
 
 def _shown_window(qtbot):

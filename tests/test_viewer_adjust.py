@@ -38,7 +38,7 @@ def test_the_viewer_adjusts_the_display_only_and_keeps_it_for_the_next_image(qtb
     viewer.nudge("brightness", 2)  # +10 %
     lut = adjust_lut(0.1, 1.0, 1.0)
     assert _pixel(viewer) == (lut[100], lut[50], lut[200]) == (126, 75, 226)
-    assert "brightness +10 %" in viewer.info_text()
+    assert "brightness +10%" in viewer.info_text()
     assert image.pixelColor(5, 5).red() == 100  # the decoded image itself is untouched
     viewer.set_image(array_to_qimage(np.full((40, 60), 100, dtype=np.uint8)))  # a grayscale image: same display
     assert _pixel(viewer)[0] == 126

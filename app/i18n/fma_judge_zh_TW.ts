@@ -170,8 +170,8 @@
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="286"/>
-        <source>Target purity {target} %, bounds at {confidence} % from blind spot checks.</source>
-        <translation>目標純度 {target} %，以盲判抽查計算 {confidence} % 信賴界限。</translation>
+        <source>Target purity {target}%, bounds at {confidence}% from blind spot checks.</source>
+        <translation>目標純度 {target}%，以盲判抽查計算 {confidence}% 信賴界限。</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="290"/>
@@ -1393,7 +1393,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="88"/>
-        <location filename="../ui/prediction_panel.py" line="353"/>
+        <location filename="../ui/prediction_panel.py" line="371"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1403,145 +1403,145 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>抽查 · 盲判</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="108"/>
-        <location filename="../ui/prediction_panel.py" line="318"/>
+        <location filename="../ui/prediction_panel.py" line="126"/>
+        <location filename="../ui/prediction_panel.py" line="336"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="113"/>
-        <location filename="../ui/prediction_panel.py" line="335"/>
+        <location filename="../ui/prediction_panel.py" line="131"/>
+        <location filename="../ui/prediction_panel.py" line="353"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="138"/>
+        <location filename="../ui/prediction_panel.py" line="156"/>
         <source>Why this type? Where the model finds evidence for it (W steps through the Top-5)</source>
         <translation>為何是此類型？模型在影像中找到其依據之處（W 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="170"/>
-        <location filename="../ui/prediction_panel.py" line="369"/>
+        <location filename="../ui/prediction_panel.py" line="188"/>
+        <location filename="../ui/prediction_panel.py" line="387"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="173"/>
+        <location filename="../ui/prediction_panel.py" line="191"/>
         <source>Other type…  (C)</source>
         <translation>其他類別…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="174"/>
+        <location filename="../ui/prediction_panel.py" line="192"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="175"/>
+        <location filename="../ui/prediction_panel.py" line="193"/>
         <source>Note  (N)</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="276"/>
+        <location filename="../ui/prediction_panel.py" line="294"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="306"/>
+        <location filename="../ui/prediction_panel.py" line="324"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type (Enter or P).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="310"/>
+        <location filename="../ui/prediction_panel.py" line="328"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="317"/>
+        <location filename="../ui/prediction_panel.py" line="335"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="323"/>
+        <location filename="../ui/prediction_panel.py" line="341"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="329"/>
+        <location filename="../ui/prediction_panel.py" line="347"/>
         <source>Top-5 in {node} (press 1–5) · A: all types</source>
         <translation>{node} 內前 5 名（按 1–5）· A：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="332"/>
+        <location filename="../ui/prediction_panel.py" line="350"/>
         <source>Top-5 (press 1–5) · A: only {node}</source>
         <translation>前 5 名（按 1–5）· A：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="354"/>
+        <location filename="../ui/prediction_panel.py" line="372"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="358"/>
+        <location filename="../ui/prediction_panel.py" line="376"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="362"/>
+        <location filename="../ui/prediction_panel.py" line="380"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="368"/>
+        <location filename="../ui/prediction_panel.py" line="386"/>
         <source>Pick the type  (Enter)</source>
         <translation>選擇類別  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="375"/>
+        <location filename="../ui/prediction_panel.py" line="393"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="387"/>
+        <location filename="../ui/prediction_panel.py" line="405"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="388"/>
+        <location filename="../ui/prediction_panel.py" line="406"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="389"/>
+        <location filename="../ui/prediction_panel.py" line="407"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="390"/>
+        <location filename="../ui/prediction_panel.py" line="408"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="391"/>
+        <location filename="../ui/prediction_panel.py" line="409"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="394"/>
+        <location filename="../ui/prediction_panel.py" line="412"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="395"/>
+        <location filename="../ui/prediction_panel.py" line="413"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="402"/>
+        <location filename="../ui/prediction_panel.py" line="420"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="403"/>
+        <location filename="../ui/prediction_panel.py" line="421"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -2301,8 +2301,8 @@ Similarity {sim:.3f}</source>
     </message>
     <message>
         <location filename="../ui/viewer.py" line="358"/>
-        <source>brightness {v:+.0f} %</source>
-        <translation>亮度 {v:+.0f} %</translation>
+        <source>brightness {v:+.0f}%</source>
+        <translation>亮度 {v:+.0f}%</translation>
     </message>
     <message>
         <location filename="../ui/viewer.py" line="360"/>

@@ -17,6 +17,7 @@ from pathlib import Path
 from app.services.note_drafts import NoteDrafts
 from app.services.presenter_records import (
     LIST_SORTS,
+    PATH_SEPARATOR,
     Focus,
     ListFilter,
     ListRow,
@@ -379,7 +380,7 @@ class BatchPresenter:
             path=shown.path if shown else (),
             path_names=tuple(self.name(n) for n in shown.path) if shown else (),
             path_scores=shown.path_scores if shown else (),
-            top5=tuple(TopEntry(leaf, self.name(leaf), " › ".join(self.name(n) for n in path[:-1]), score)
+            top5=tuple(TopEntry(leaf, self.name(leaf), PATH_SEPARATOR.join(self.name(n) for n in path[:-1]), score)
                        for leaf, path, score in top) if shown else (),
             error=self.errors.get(item.image.image_id) or (p.error if p else None),
             judged_leaf=j.leaf if decided else None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["LIST_SORTS", "Focus", "ListFilter", "ListRow", "PanelData", "ReasonDetail", "TopEntry"]
+__all__ = ["LIST_SORTS", "PATH_SEPARATOR", "Focus", "ListFilter", "ListRow", "PanelData", "ReasonDetail", "TopEntry"]
 
 LIST_SORTS = ("order", "confidence", "type")
 """How the batch list can be ordered: the batch's own order, the model's confidence (least sure first), or the type
@@ -87,9 +87,14 @@ class ReasonDetail:
     limit: float | None = None
 
 
+PATH_SEPARATOR = " › "
+"""Between node names in a shown path (a Top-k row's parents); the panel cuts such a path by whole names."""
+
+
 @dataclass(frozen=True)
 class TopEntry:
-    """One Top-k row of the panel: the leaf, its name and its parents' names (UI language), its score."""
+    """One Top-k row of the panel: the leaf, its name and its parents' names (UI language, joined by
+    :data:`PATH_SEPARATOR`), its score."""
 
     leaf: str
     name: str

@@ -277,14 +277,14 @@ class DashboardView(QWidget):
                          else QCoreApplication.translate("Dashboard", "below target") if p.below
                          else QCoreApplication.translate("Dashboard", "on"))
             bounds = "–" if p.estimate is None else \
-                f"{p.estimate * 100:.1f} % ({p.low * 100:.1f}–{p.high * 100:.1f})"
+                f"{p.estimate * 100:.1f}% ({p.low * 100:.1f}–{p.high * 100:.1f})"
             for col, text in enumerate([name, str(p.checks), str(p.wrong), bounds, state]):
                 item = QTableWidgetItem(text)
                 if col in (1, 2, 3):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.purity.setItem(row, col, item)
         note = QCoreApplication.translate(
-            "Dashboard", "Target purity {target} %, bounds at {confidence} % from blind spot checks.").format(
+            "Dashboard", "Target purity {target}%, bounds at {confidence}% from blind spot checks.").format(
             target=f"{target * 100:g}", confidence=f"{report.settings.confidence * 100:g}")
         if floors := self._floors(figures, report.floors):  # one promise over all leaves: the weaker ones have a floor
             note += " " + QCoreApplication.translate(
@@ -302,8 +302,8 @@ class DashboardView(QWidget):
         self.monitor_note.setText(note)
 
     def _floors(self, figures: DashboardFigures, floors: Mapping[str, float]) -> str:
-        """"crack 93.1 %, scratch 95.7 %": the leaves with a floor under the target, the lowest first."""
-        return listed(f"{figures.leaf_name(leaf, self.lang)} {floor * 100:.1f}\u00a0%"
+        """"crack 93.1%, scratch 95.7%": the leaves with a floor under the target, the lowest first."""
+        return listed(f"{figures.leaf_name(leaf, self.lang)} {floor * 100:.1f}%"
                       for leaf, floor in sorted(floors.items(), key=lambda kv: kv[1]))
 
     @staticmethod

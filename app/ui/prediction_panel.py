@@ -18,14 +18,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.batch_presenter import PanelData
+from app.services.presenter_records import PATH_SEPARATOR
 from app.ui import startup_log
 from app.ui.style import STATE_COLOURS, file_reason_text, listed, reason_text, state_label, waiting_text
 from models.imageio import ImageFacts
 
 
 class ElidedLabel(QLabel):
-    """One line of plain text that is cut at the start (``… › Residues and stains``) when the label is narrower
-    than the text, with the whole text as its tooltip: a Top-5 row's ancestry, which wrapped to a second line in
+    """One line of plain text that is cut at the start by whole names (``… › Residues and stains``, see
+    :func:`elide_path`) when the label is narrower than the text, with the whole text as its tooltip: a Top-5 row's ancestry, which wrapped to a second line in
     English and made the Top-5 taller than a laptop's panel."""
 
     def __init__(self, parent=None) -> None:
@@ -44,7 +45,24 @@ class ElidedLabel(QLabel):
         self._elide()
 
     def _elide(self) -> None:
-        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideLeft, max(1, self.width())))
+        self.setText(elide_path(self.full_text, self.fontMetrics().horizontalAdvance, max(1, self.width()),
+                                lambda text, width: self.fontMetrics().elidedText(
+                                    text, Qt.TextElideMode.ElideRight, width)))
+
+
+def elide_path(text: str, advance, width: int, elide_right) -> str:
+    """``text`` (node names joined by :data:`PATH_SEPARATOR`) cut at the start by whole names to fit ``width``:
+    ``Foreign matter › Residues and stains``, then ``… › Residues and stains``, never ``… matter › Residues and
+    stains`` (a name cut in the middle reads as another word). A last name too wide alone is cut at its end.
+    ``advance`` measures a string in pixels and ``elide_right`` cuts one, as the label's font does."""
+    if advance(text) <= width:
+        return text
+    parts = text.split(PATH_SEPARATOR)
+    for start in range(1, len(parts)):
+        shorter = "…" + PATH_SEPARATOR + PATH_SEPARATOR.join(parts[start:])
+        if advance(shorter) <= width:
+            return shorter
+    return elide_right(parts[-1], width)
 
 
 class ScoreBar(QWidget):

@@ -55,7 +55,7 @@ class QueueFilterBar:
         self.max_conf = QSpinBox(self)
         for spin, value in ((self.min_conf, 0), (self.max_conf, 100)):
             spin.setRange(0, 100)
-            spin.setSuffix(" %")
+            spin.setSuffix("%")
             spin.setValue(value)
             spin.setKeyboardTracking(False)
         self.state_combo = QComboBox(self)

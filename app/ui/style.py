@@ -91,7 +91,7 @@ and buttons plus tables and filter controls, complete in itself so that a view l
 
 
 def _pct(value: float) -> str:
-    return f"{value * 100:.1f}\u00a0%"  # a no-break space: a wrapped reason never leaves "%" alone on a line
+    return f"{value * 100:.1f}%"  # as the bars write it; no space, so a wrapped reason never leaves "%" alone
 
 
 def _file_phrases() -> dict[str, str]:
@@ -153,7 +153,7 @@ def reason_text(detail) -> str:
             value=f"{value:.3g}", limit=f"{limit:.3g}")
     if code == "spot_check" and limit is not None:
         return QCoreApplication.translate("Reason", "random spot check ({share} of the images the model would "
-                                                    "judge alone)").format(share=f"{limit * 100:g} %")
+                                                    "judge alone)").format(share=f"{limit * 100:g}%")
     return reason_label(code)
 
 

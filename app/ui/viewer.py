@@ -352,10 +352,10 @@ class ImageViewer(QGraphicsView):
 
     def info_text(self) -> str:
         """What the corner label says: the zoom, and any adjustment in force."""
-        parts = [f"{self.transform().m11() * 100:.0f} %"]
+        parts = [f"{self.transform().m11() * 100:.0f}%"]
         b, c, g = self._adjust
         if b:
-            parts.append(QCoreApplication.translate("Viewer", "brightness {v:+.0f} %").format(v=b * 100))
+            parts.append(QCoreApplication.translate("Viewer", "brightness {v:+.0f}%").format(v=b * 100))
         if c != 1.0:
             parts.append(QCoreApplication.translate("Viewer", "contrast ×{v:.2f}").format(v=c))
         if g != 1.0:

@@ -36,9 +36,9 @@ class RecentList(QListWidget):
 
 
 def batch_line(b: BatchSummary) -> str:
-    """"lot7 — 30 of 40 done (75 %): 12 judged, 18 auto-judged · 10 left · last worked on 2026-12-01 10:42"."""
+    """"lot7 — 30 of 40 done (75%): 12 judged, 18 auto-judged · 10 left · last worked on 2026-12-01 10:42"."""
     done = b.judged + b.auto
-    share = f"{100 * done / b.total:.0f} %" if b.total else "–"
+    share = f"{100 * done / b.total:.0f}%" if b.total else "–"
     text = QCoreApplication.translate(
         "Main", "{name} — {done} of {total} done ({share}): {judged} judged, {auto} auto-judged · {left} left").format(
         name=b.name, done=done, total=b.total, share=share, judged=b.judged, auto=b.auto, left=b.left)
