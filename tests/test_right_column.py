@@ -71,6 +71,20 @@ def test_too_short_a_window_shrinks_the_spectrum_to_its_minimum_and_makes_the_pa
     assert not panel.compact
 
 
+def test_a_pane_hidden_gives_its_room_to_the_panel_at_once(qtbot) -> None:
+    """Seen at 1440 × 880: P001 (a spectrum) made the panel compact; on P004 (none) the pass that followed the
+    spectrum's hiding still counted its height as the spectrum's, so the panel stayed compact beside an empty gap
+    until the analyst moved on and back."""
+    column, panel, spectrum, _ = _column(qtbot, wanted=650, height=800)
+    spectrum.show()
+    qtbot.waitUntil(lambda: panel.compact and not column._pending, timeout=2000)
+    assert column.sizes()[1] == 100
+    spectrum.hide()
+    assert column.sizes()[1] > 0  # the splitter has not given the hidden pane's height away yet
+    column.balance()
+    assert not panel.compact and column.sizes()[0] >= 650 and column.sizes()[1] == 0, column.sizes()
+
+
 def test_a_height_the_analyst_drags_stays(qtbot) -> None:
     column, _, spectrum, _ = _column(qtbot, wanted=500, height=800)
     spectrum.show()

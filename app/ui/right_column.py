@@ -81,8 +81,14 @@ class RightColumn(QSplitter):
         if self.count() < 2 or not self.isVisible() or self._dragged:
             return
         sizes = self.sizes()
-        for i in range(1, self.count()):  # a pane just shown may still have no height: its own, as Qt would give
-            if self.widget(i).isVisible() and sizes[i] == 0:
+        for i in range(1, self.count()):
+            if not self.widget(i).isVisible() and sizes[i] > 0:
+                # a pane just hidden may still hold its height (the splitter gives it away later): the panel's room
+                # now, else the panel stays compact beside an empty gap (seen at 1440 × 880: P001, with a
+                # spectrum, then P004, without)
+                sizes[0] += sizes[i]
+                sizes[i] = 0
+            elif self.widget(i).isVisible() and sizes[i] == 0:  # a pane just shown: its own height, as Qt gives
                 pane = self.widget(i)
                 sizes[i] = max(pane.sizeHint().height(), pane.minimumSizeHint().height(), pane.minimumHeight())
                 sizes[0] -= sizes[i]
