@@ -468,6 +468,12 @@ def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_
     assert "low confidence (3)" in [view.reason_combo.itemText(i) for i in range(view.reason_combo.count())]
     assert view.model.index(0, 1).data() == "Bubble"  # leaf names from the taxonomy
 
+    # End and Home: the last and the first row (a table's own went to the row's last and first column)
+    qtbot.keyClick(view.table, Qt.Key.Key_End)
+    assert [r.image_id for r in view.selected_rows()] == [store["img2"]]
+    qtbot.keyClick(view.table, Qt.Key.Key_Home, Qt.KeyboardModifier.ShiftModifier)  # Shift: all rows between
+    assert len(view.selected_rows()) == 5
+    qtbot.keyClick(view.table, Qt.Key.Key_End)
     # keyboard: first row, Shift+Down extends the selection, Enter accepts both
     qtbot.keyClick(view.table, Qt.Key.Key_Home)
     qtbot.keyClick(view.table, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)

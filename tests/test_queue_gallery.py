@@ -3,6 +3,7 @@ the table, the detail pane of the current image, keyboard-only bulk actions, and
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,28 @@ def test_paging_stops_on_a_short_page_whatever_the_counts_said() -> None:
     model.set_counts(QueuePage(rows=[], total=10))
     model.set_page(QueuePage(rows=rows(2, 1), total=None, offset=2, limit=2), grouped=None, append=True)
     assert model.total == 10 and model.loaded == 3 and not model.canFetchMore(QModelIndex())
+
+
+def test_the_detail_pane_names_the_node_the_model_determined(qtbot) -> None:
+    """As the judging panel: the path marks the determined subgroup, and a line says to pick the type."""
+    import datetime as dt
+
+    from app.services.queue import QueueDetail
+    from app.store.queries import QueueRow
+    from app.ui.queue_gallery import QueueDetailPane
+
+    pane = QueueDetailPane(service=None, runner=None)
+    qtbot.addWidget(pane)
+    pane.leaf_name = {"foreign": "Foreign matter", "particle": "Particles", "fiber": "Fiber"}.get
+    row = QueueRow(image_id=1, prediction_id=2, path="/x/P004_20x.png", batch_ids=(1,), batch_names=("lot7",),
+                   leaf="fiber", confidence=0.4, reasons=("low_confidence",), unknown_score=None,
+                   created_at=dt.datetime.now(dt.UTC), determined="particle")
+    pane.row, pane.detail = row, QueueDetail(1, 2, ("foreign", "particle", "fiber"), (0.99, 0.98, 0.4),
+                                             (("fiber", 0.4),), None, None)
+    pane._write()
+    text = pane.text.text()
+    assert "P004_20x.png</b><br>" in text  # the file and where it waits: one block
+    assert "Particles ✓ " in text and "✓ Particles is determined · pick the type" in text
+    pane.row = dataclasses.replace(row, determined=None)
+    pane._write()
+    assert "✓" not in pane.text.text()

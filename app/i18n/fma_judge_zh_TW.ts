@@ -1452,6 +1452,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="328"/>
+        <location filename="../ui/queue_gallery.py" line="298"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -1904,12 +1905,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="299"/>
+        <location filename="../ui/queue_gallery.py" line="305"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="307"/>
+        <location filename="../ui/queue_gallery.py" line="313"/>
         <source>Note: {note}</source>
         <translation>備註：{note}</translation>
     </message>

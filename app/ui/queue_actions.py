@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QResizeEvent
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QMessageBox, QTableView
 
 from app.services.queue import QueueRow
 from app.store.errors import JudgmentConflictError, ReadOnlyError, StoreError
@@ -87,6 +87,13 @@ class QueueTable(QTableView):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if not queue_key(self, event, self.action.emit):
             super().keyPressEvent(event)
+
+    def moveCursor(self, action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        """Home and End go to the first and last row, as in the judging window's list (a table's own Home and End
+        go to the first and last column of the row: with whole rows selected, nothing seemed to happen)."""
+        if action in (QAbstractItemView.CursorAction.MoveHome, QAbstractItemView.CursorAction.MoveEnd):
+            modifiers |= Qt.KeyboardModifier.ControlModifier
+        return super().moveCursor(action, modifiers)
 
 
 class QueueActions:

@@ -283,15 +283,21 @@ class QueueDetailPane(QWidget):
             self.text.setText("")
             return
         esc = _escape
-        lines = [f"<b>{esc(Path(row.path).name if row.path else f'#{row.image_id}')}</b>",
+        lines = [f"<b>{esc(Path(row.path).name if row.path else f'#{row.image_id}')}</b><br>"  # the file, where
                  f"<span style='color:#9aa0a6'>{esc(', '.join(row.batch_names))} · "
                  + esc(QCoreApplication.translate("Queue", "waiting {age}").format(age=age_text(row.age())))
                  + "</span>"]
         if d is not None and d.error:
             lines.append(f"<span style='color:#f28b82'>{esc(d.error)}</span>")
         elif d is not None and d.path:
-            lines.append(" › ".join(f"{esc(self.leaf_name(n))} <span style='color:#9aa0a6'>{s * 100:.0f}%</span>"
+            node = row.determined if row.determined in d.path[:-1] else None  # a group or subgroup, not a leaf
+            lines.append(" › ".join(f"{esc(self.leaf_name(n))}{' ✓' if n == node else ''} "
+                                    f"<span style='color:#9aa0a6'>{s * 100:.0f}%</span>"
                                     for n, s in zip(d.path, d.path_scores, strict=False)))
+            if node is not None:  # as the judging panel says it
+                lines[-1] += "<br><span style='color:#1e8e3e'>" + esc(QCoreApplication.translate(
+                    "Panel", "✓ {node} is determined · pick the type").format(
+                    node=self.leaf_name(node))) + "</span>"
         if d is not None and d.top5:
             lines.append("<br>".join(f"{k}. {esc(self.leaf_name(leaf))} — {score * 100:.1f}%"
                                      for k, (leaf, score) in enumerate(d.top5, start=1)))
