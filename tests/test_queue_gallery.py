@@ -188,3 +188,19 @@ def test_the_detail_pane_names_the_node_the_model_determined(qtbot) -> None:
     pane.row = dataclasses.replace(row, determined=None)
     pane._write()
     assert "✓" not in pane.text.text()
+
+
+def test_the_gallery_spreads_its_tiles_over_the_whole_width(qtbot) -> None:
+    """A fixed grid left up to a tile's width empty at the right edge (seen at 1440 × 880: five tiles and a gap);
+    the cells now share the width, never narrower than a tile."""
+    from app.ui.queue_gallery import GRID, QueueGallery
+
+    gallery = QueueGallery()
+    qtbot.addWidget(gallery)
+    gallery.show()
+    for width in (1060, 700, 200):
+        gallery.resize(width, 500)
+        QApplication.processEvents()
+        cell, room = gallery.gridSize().width(), gallery.viewport().width()
+        assert cell >= GRID.width() and gallery.gridSize().height() == GRID.height()
+        assert room < GRID.width() + 8 or room - 8 - (room - 8) // cell * cell < (room - 8) // cell, (width, cell)

@@ -186,6 +186,16 @@ class QueueGallery(QListView):
         if not queue_key(self, event, self.action.emit):
             super().keyPressEvent(event)
 
+    def viewportEvent(self, event: QEvent) -> bool:
+        """As many tiles a row as fit, spread over the whole width (a fixed grid left up to a tile's width empty
+        at the right edge); the viewport's width, so that a scroll bar appearing counts."""
+        if event.type() == QEvent.Type.Resize:
+            width = self.viewport().width() - 8  # the view's layout keeps a few pixels at the edge
+            grid = QSize(max(GRID.width(), width // max(1, width // GRID.width())), GRID.height())
+            if grid != self.gridSize():
+                self.setGridSize(grid)
+        return super().viewportEvent(event)
+
 
 class QueueDetailPane(QWidget):
     """The current row, large: the image (with the predicted type's heatmap once the model has made it), the
