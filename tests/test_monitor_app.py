@@ -105,7 +105,7 @@ def test_the_dashboard_names_the_floors_of_both_calibrations(qtbot, engine) -> N
                            fused_floors={"scratch": 0.903})
     view._show_monitor(SimpleNamespace(monitor=report, leaf_name=lambda leaf, lang: leaf.title()))
     note = view.monitor_note.text()
-    assert "held to their own floor: Crack 93.1\u00a0%, Scratch 95.7\u00a0%." in note
-    assert "Judged with a spectrum, held to: Scratch 90.3\u00a0%." in note
+    assert "held to their own floor: Crack 93.1%, Scratch 95.7%." in note
+    assert "Judged with a spectrum, held to: Scratch 90.3%." in note
     view._show_monitor(SimpleNamespace(monitor=MonitorReport("v", "key", 0.99), leaf_name=lambda leaf, lang: leaf))
     assert "floor" not in view.monitor_note.text() and "spectrum" not in view.monitor_note.text()
