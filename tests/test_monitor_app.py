@@ -109,3 +109,16 @@ def test_the_dashboard_names_the_floors_of_both_calibrations(qtbot, engine) -> N
     assert "Judged with a spectrum, held to: Scratch 90.3%." in note
     view._show_monitor(SimpleNamespace(monitor=MonitorReport("v", "key", 0.99), leaf_name=lambda leaf, lang: leaf))
     assert "floor" not in view.monitor_note.text() and "spectrum" not in view.monitor_note.text()
+
+
+def test_the_drift_cell_says_what_its_score_is_made_of(qapp) -> None:
+    """The batch table's drift score ("3.3×") with its figures and the rule that pauses a batch, in both languages."""
+    from app.services.monitor import BatchDrift, MonitorSettings
+    from app.ui.dashboard_view import _drift_text, _drift_tip
+
+    drift = BatchDrift(batch_id=1, predicted=42, flagged=7, expected=0.05, low=0.07)
+    assert _drift_text(drift) == "3.3×"
+    tip = _drift_tip(drift, MonitorSettings())
+    assert tip.startswith("7 of 42 images look like a possible new type (16.7%); the calibration data: 5.0%.")
+    assert "surely over 2× that (judged from 20 images on)" in tip
+    assert _drift_tip(BatchDrift(batch_id=2, predicted=0, flagged=0, expected=0.05, low=0.0), MonitorSettings()) == ""

@@ -18,188 +18,193 @@
     <name>Dashboard</name>
     <message>
         <location filename="../ui/dashboard_view.py" line="41"/>
-        <location filename="../ui/dashboard_view.py" line="314"/>
+        <location filename="../ui/dashboard_view.py" line="329"/>
         <source>paused</source>
         <translation>已暫停</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="77"/>
+        <location filename="../ui/dashboard_view.py" line="48"/>
+        <source>{flagged} of {n} images look like a possible new type ({share}); the calibration data: {expected}. Auto-judging of the batch pauses when its share is surely over {ratio}× that (judged from {least} images on).</source>
+        <translation>{n} 張影像中有 {flagged} 張疑似新類別（{share}）；校正資料：{expected}。當此比例確定超過其 {ratio}× 時（自第 {least} 張影像起判斷），此批次暫停自動判定。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="89"/>
         <source>Per week</source>
         <translation>每週</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="78"/>
+        <location filename="../ui/dashboard_view.py" line="90"/>
         <source>Per day</source>
         <translation>每日</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="79"/>
+        <location filename="../ui/dashboard_view.py" line="91"/>
         <source>Refresh  (F5)</source>
         <translation>重新整理  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="83"/>
+        <location filename="../ui/dashboard_view.py" line="95"/>
         <source>&amp;Model:</source>
         <translation>模型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="85"/>
+        <location filename="../ui/dashboard_view.py" line="97"/>
         <source>&amp;Period:</source>
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="113"/>
+        <location filename="../ui/dashboard_view.py" line="125"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="114"/>
+        <location filename="../ui/dashboard_view.py" line="126"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="115"/>
+        <location filename="../ui/dashboard_view.py" line="127"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="116"/>
+        <location filename="../ui/dashboard_view.py" line="128"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="117"/>
+        <location filename="../ui/dashboard_view.py" line="129"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="118"/>
+        <location filename="../ui/dashboard_view.py" line="130"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="119"/>
+        <location filename="../ui/dashboard_view.py" line="131"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="120"/>
+        <location filename="../ui/dashboard_view.py" line="132"/>
         <source>Drift</source>
         <translation>偏移</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="123"/>
+        <location filename="../ui/dashboard_view.py" line="135"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="124"/>
+        <location filename="../ui/dashboard_view.py" line="136"/>
         <source>Spot checks</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="125"/>
+        <location filename="../ui/dashboard_view.py" line="137"/>
         <source>Wrong</source>
         <translation>錯誤</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="126"/>
+        <location filename="../ui/dashboard_view.py" line="138"/>
         <source>Purity (bounds)</source>
         <translation>純度（信賴界限）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="127"/>
+        <location filename="../ui/dashboard_view.py" line="139"/>
         <source>Auto-judging</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="138"/>
+        <location filename="../ui/dashboard_view.py" line="150"/>
         <source>Batches</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="139"/>
+        <location filename="../ui/dashboard_view.py" line="151"/>
         <source>Purity monitor</source>
         <translation>純度監控</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="157"/>
+        <location filename="../ui/dashboard_view.py" line="169"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="185"/>
-        <location filename="../ui/dashboard_view.py" line="217"/>
+        <location filename="../ui/dashboard_view.py" line="197"/>
+        <location filename="../ui/dashboard_view.py" line="229"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="203"/>
+        <location filename="../ui/dashboard_view.py" line="215"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="249"/>
+        <location filename="../ui/dashboard_view.py" line="264"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="256"/>
+        <location filename="../ui/dashboard_view.py" line="271"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
         <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類型；純度監控只檢查單一類型，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="263"/>
+        <location filename="../ui/dashboard_view.py" line="278"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="273"/>
+        <location filename="../ui/dashboard_view.py" line="288"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="277"/>
+        <location filename="../ui/dashboard_view.py" line="292"/>
         <source>below target</source>
         <translation>低於目標</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="278"/>
+        <location filename="../ui/dashboard_view.py" line="293"/>
         <source>on</source>
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="286"/>
+        <location filename="../ui/dashboard_view.py" line="301"/>
         <source>Target purity {target}%, bounds at {confidence}% from blind spot checks.</source>
         <translation>目標純度 {target}%，以盲判抽查計算 {confidence}% 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="290"/>
+        <location filename="../ui/dashboard_view.py" line="305"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
         <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="294"/>
+        <location filename="../ui/dashboard_view.py" line="309"/>
         <source>Judged with a spectrum, held to: {floors}.</source>
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="298"/>
+        <location filename="../ui/dashboard_view.py" line="313"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to re-judge. Recalibrate on recent judged images: &lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改送複判。請以近期已判定的影像重新校準：&lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="301"/>
+        <location filename="../ui/dashboard_view.py" line="316"/>
         <source>a batch unlike the calibration data</source>
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="315"/>
+        <location filename="../ui/dashboard_view.py" line="330"/>
         <source>paused ({wrong} wrong of {checks} checks)</source>
         <translation>已暫停（{checks} 次抽查中 {wrong} 次錯誤）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="319"/>
+        <location filename="../ui/dashboard_view.py" line="334"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -1452,7 +1457,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="328"/>
-        <location filename="../ui/queue_gallery.py" line="298"/>
+        <location filename="../ui/queue_gallery.py" line="308"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -1878,39 +1883,39 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="237"/>
+        <location filename="../ui/queue_gallery.py" line="247"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="239"/>
+        <location filename="../ui/queue_gallery.py" line="249"/>
         <location filename="../ui/queue_view.py" line="280"/>
         <location filename="../ui/queue_view.py" line="300"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="276"/>
+        <location filename="../ui/queue_gallery.py" line="286"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="277"/>
+        <location filename="../ui/queue_gallery.py" line="287"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="288"/>
+        <location filename="../ui/queue_gallery.py" line="298"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="305"/>
+        <location filename="../ui/queue_gallery.py" line="315"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="313"/>
+        <location filename="../ui/queue_gallery.py" line="323"/>
         <source>Note: {note}</source>
         <translation>備註：{note}</translation>
     </message>
@@ -1981,62 +1986,62 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="104"/>
+        <location filename="../ui/queue_actions.py" line="111"/>
         <source>{n} of the group&apos;s {m} images are loaded and selected: scroll down to load the rest</source>
         <translation>已載入並選取此組 {m} 張中的 {n} 張：向下捲動以載入其餘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="139"/>
+        <location filename="../ui/queue_actions.py" line="146"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="147"/>
+        <location filename="../ui/queue_actions.py" line="154"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="154"/>
+        <location filename="../ui/queue_actions.py" line="161"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="163"/>
+        <location filename="../ui/queue_actions.py" line="170"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="170"/>
+        <location filename="../ui/queue_actions.py" line="177"/>
         <source>{n} selected images</source>
         <translation>已選取的 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="178"/>
+        <location filename="../ui/queue_actions.py" line="185"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>備註未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="181"/>
+        <location filename="../ui/queue_actions.py" line="188"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上備註</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="182"/>
+        <location filename="../ui/queue_actions.py" line="189"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的備註</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="189"/>
+        <location filename="../ui/queue_actions.py" line="196"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="201"/>
+        <location filename="../ui/queue_actions.py" line="208"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="202"/>
+        <location filename="../ui/queue_actions.py" line="209"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2045,17 +2050,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="218"/>
+        <location filename="../ui/queue_actions.py" line="225"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="224"/>
+        <location filename="../ui/queue_actions.py" line="231"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="226"/>
+        <location filename="../ui/queue_actions.py" line="233"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

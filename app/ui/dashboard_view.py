@@ -41,6 +41,18 @@ def _drift_text(drift) -> str:
     return text + " " + QCoreApplication.translate("Dashboard", "paused") if drift.paused else text
 
 
+def _drift_tip(drift, settings) -> str:
+    """What a batch's drift score is made of, and when it pauses the batch (the cell's tooltip)."""
+    if drift is None or drift.score is None:
+        return ""
+    return QCoreApplication.translate(
+        "Dashboard", "{flagged} of {n} images look like a possible new type ({share}); the calibration data: "
+                     "{expected}. Auto-judging of the batch pauses when its share is surely over {ratio}× that "
+                     "(judged from {least} images on).").format(
+        flagged=drift.flagged, n=drift.predicted, share=_pct(drift.flagged / drift.predicted),
+        expected=_pct(drift.expected), ratio=f"{settings.drift_ratio:g}", least=settings.drift_min_images)
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
@@ -245,6 +257,9 @@ class DashboardView(QWidget):
                 if col:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, item)
+            if figures.monitor:  # the drift score's own figures, and the rule it is judged by
+                self.table.item(row, len(values) - 1).setToolTip(
+                    _drift_tip(drift.get(batch.batch_id), figures.monitor.settings))
         self._show_monitor(figures)
         self.status.setText(QCoreApplication.translate("Dashboard", "Updated {time}").format(
             time=figures.generated_at.astimezone().strftime("%H:%M:%S")))
