@@ -239,11 +239,15 @@ def test_the_top5_keys_are_scoped_to_the_determined_node_and_a_widens(taxonomy):
     scoped = p.panel(0)
     assert [e.leaf for e in scoped.top5] == ["particle_metal", "fiber", "particle_organic", "pi_residue", "lc_stain"]
     assert scoped.top_scope == taxonomy.name("foreign_matter", "en") and scoped.top_widened is None
+    # each row's ancestry leaves out the group the header names: the subgroup alone
+    name = lambda n: taxonomy.name(n, "en")  # noqa: E731
+    assert [e.parents for e in scoped.top5] == [name(taxonomy.path(e.leaf)[1]) for e in scoped.top5]
     assert [t[0] for t in p.top_leaves(p.items[0])] == [e.leaf for e in scoped.top5]  # what keys 1-5 choose
     assert p.toggle_top_scope(p.items[0])
     wide = p.panel(0)
     assert [e.leaf for e in wide.top5] == [e[0] for e in top5] and wide.top_widened == scoped.top_scope
     assert wide.top_scope is None and p.top_leaves(p.items[0]) == top5
+    assert wide.top5[0].parents == " › ".join(name(n) for n in path[:-1])  # the whole tree: the whole ancestry
     assert p.toggle_top_scope(p.items[0]) and p.panel(0).top_scope  # A again: back to the group
     plain = p.panel(1)  # nothing determined: the prediction's own list, nothing to toggle
     assert [e.leaf for e in plain.top5] == [e[0] for e in top5] and plain.top_scope is plain.top_widened is None

@@ -3,6 +3,7 @@ the dashboard heading, a broken image's message."""
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import io
 from pathlib import Path
@@ -559,3 +560,25 @@ def test_the_queue_columns_fit_a_1440_screen_until_the_analyst_sizes_one(qtbot, 
     view.resize(1300, 800)
     QApplication.processEvents()
     assert header.sectionSize(0) == 300
+
+
+def test_a_scoped_top5_row_has_no_ancestry_line_and_a_widened_one_has(qtbot) -> None:
+    """"Top-5 in Mechanical damage": the header names the subgroup, so its rows carry no ancestry line (five
+    identical lines took the room the model line needed); the whole tree's rows show theirs."""
+    from app.services.presenter_records import PanelData, TopEntry
+    from app.ui.prediction_panel import PredictionPanel
+
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.resize(360, 900)
+    panel.show()
+    entries = (TopEntry("edge_chip", "Edge chipping", "", 0.79), TopEntry("crack", "Crack", "", 0.05))
+    data = PanelData(file_name="P003_20x.png", state="rejudge", leaf="edge_chip", path=("s", "m", "edge_chip"),
+                     path_names=("Structural defects", "Mechanical damage", "Edge chipping"),
+                     path_scores=(1.0, 0.999, 0.79), top5=entries, determined=1, top_scope="Mechanical damage")
+    panel.show_data(data)
+    assert not any(label.isVisible() for label in panel.top_parents)
+    assert panel.top_rows[1][1].isVisible()
+    wide = tuple(dataclasses.replace(e, parents="Structural defects › Mechanical damage") for e in entries)
+    panel.show_data(dataclasses.replace(data, top5=wide, top_scope=None, top_widened="Mechanical damage"))
+    assert [label.isVisible() for label in panel.top_parents[:3]] == [True, True, False]

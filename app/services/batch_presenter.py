@@ -366,6 +366,8 @@ class BatchPresenter:
         item = self.items[i]
         p, j = item.prediction, item.judgment
         top, scope, scoped = self._top(item) if self.shows_prediction(item) else ((), None, False)
+        # a scoped row's ancestry leaves out the scope and what is above it: the header names them
+        named = frozenset(self.taxonomy.path(scope)) if scoped and scope and self.taxonomy is not None else frozenset()
         decided = j is not None and j.is_decision
         shown = p if self.shows_prediction(item) else None  # never half-named: no raw ids on screen
         blind = self.blind(item)
@@ -380,7 +382,8 @@ class BatchPresenter:
             path=shown.path if shown else (),
             path_names=tuple(self.name(n) for n in shown.path) if shown else (),
             path_scores=shown.path_scores if shown else (),
-            top5=tuple(TopEntry(leaf, self.name(leaf), PATH_SEPARATOR.join(self.name(n) for n in path[:-1]), score)
+            top5=tuple(TopEntry(leaf, self.name(leaf), PATH_SEPARATOR.join(self.name(n) for n in path[:-1] if n not in named),
+                                score)
                        for leaf, path, score in top) if shown else (),
             error=self.errors.get(item.image.image_id) or (p.error if p else None),
             judged_leaf=j.leaf if decided else None,

@@ -249,7 +249,8 @@ class PredictionPanel(QWidget):
 
     def wanted_height(self) -> int:
         """The height at which nothing scrolls, not compact: the scrolled body's own height and the buttons below."""
-        hidden = [p for p, row in zip(self.top_parents, self.top_rows, strict=True) if row[1].isVisibleTo(self)]
+        hidden = [p for p, row in zip(self.top_parents, self.top_rows, strict=True)
+                  if row[1].isVisibleTo(self) and p.full_text]
         extra = sum(p.sizeHint().height() for p in hidden) + self.model_label.sizeHint().height() if self.compact else 0
         body, width = self.scroll.widget().layout(), self.scroll.viewport().width()
         # wrapped labels (the title, the details line) take the lines they take at the panel's width, not at the
@@ -264,7 +265,7 @@ class PredictionPanel(QWidget):
             return
         self.compact = on
         for parents, row in zip(self.top_parents, self.top_rows, strict=True):
-            parents.setVisible(not on and row[1].isVisibleTo(self))
+            parents.setVisible(not on and row[1].isVisibleTo(self) and bool(parents.full_text))
         self.model_label.setVisible(not on)
 
     # -----------------------------------------------------------------------------------------
@@ -358,7 +359,6 @@ class PredictionPanel(QWidget):
             visible = k < len(top5)
             for w in (key, name, bar, pct, why):
                 w.setVisible(visible)
-            self.top_parents[k].setVisible(visible and not self.compact)
             if visible:
                 entry = top5[k]
                 name.setText(f"<b>{html.escape(entry.name)}</b>")
@@ -366,6 +366,7 @@ class PredictionPanel(QWidget):
                 self.top_parents[k].set_full_text(entry.parents)
                 bar.set_value(entry.score)
                 pct.setText(f"{entry.score * 100:.1f}%")
+            self.top_parents[k].setVisible(visible and not self.compact and bool(self.top_parents[k].full_text))
         judged = ""
         if data and data.judged_by:
             what = data.judged_name if data.judged_leaf else QCoreApplication.translate("Panel", "unknown / new defect type")
