@@ -501,26 +501,41 @@
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="62"/>
+        <source>Reference images: judged examples of the Top-1 and Top-2 types</source>
+        <translation>參考影像：前 1、前 2 名類型的已判定範例</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="63"/>
+        <source>Filter or sort the list</source>
+        <translation>篩選或排序清單</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="64"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="63"/>
+        <location filename="../ui/help_overlay.py" line="65"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="64"/>
+        <location filename="../ui/help_overlay.py" line="66"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="92"/>
+        <location filename="../ui/help_overlay.py" line="67"/>
+        <source>Close the window (judgments are saved as they are made)</source>
+        <translation>關閉視窗（判定已即時儲存）</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="96"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="101"/>
+        <location filename="../ui/help_overlay.py" line="103"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
     </message>
@@ -1398,7 +1413,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="88"/>
-        <location filename="../ui/prediction_panel.py" line="371"/>
+        <location filename="../ui/prediction_panel.py" line="372"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1409,13 +1424,13 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="126"/>
-        <location filename="../ui/prediction_panel.py" line="336"/>
+        <location filename="../ui/prediction_panel.py" line="337"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="131"/>
-        <location filename="../ui/prediction_panel.py" line="353"/>
+        <location filename="../ui/prediction_panel.py" line="354"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
@@ -1426,7 +1441,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="188"/>
-        <location filename="../ui/prediction_panel.py" line="387"/>
+        <location filename="../ui/prediction_panel.py" line="388"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
@@ -1446,108 +1461,108 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="294"/>
+        <location filename="../ui/prediction_panel.py" line="295"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="324"/>
+        <location filename="../ui/prediction_panel.py" line="325"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type (Enter or P).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="328"/>
+        <location filename="../ui/prediction_panel.py" line="329"/>
         <location filename="../ui/queue_gallery.py" line="308"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="335"/>
+        <location filename="../ui/prediction_panel.py" line="336"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="341"/>
+        <location filename="../ui/prediction_panel.py" line="342"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="347"/>
+        <location filename="../ui/prediction_panel.py" line="348"/>
         <source>Top-5 in {node} (press 1–5) · A: all types</source>
         <translation>{node} 內前 5 名（按 1–5）· A：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="350"/>
+        <location filename="../ui/prediction_panel.py" line="351"/>
         <source>Top-5 (press 1–5) · A: only {node}</source>
         <translation>前 5 名（按 1–5）· A：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="372"/>
+        <location filename="../ui/prediction_panel.py" line="373"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="376"/>
+        <location filename="../ui/prediction_panel.py" line="377"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="380"/>
+        <location filename="../ui/prediction_panel.py" line="381"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="386"/>
+        <location filename="../ui/prediction_panel.py" line="387"/>
         <source>Pick the type  (Enter)</source>
         <translation>選擇類別  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="393"/>
+        <location filename="../ui/prediction_panel.py" line="394"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="405"/>
+        <location filename="../ui/prediction_panel.py" line="406"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="406"/>
+        <location filename="../ui/prediction_panel.py" line="407"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="407"/>
+        <location filename="../ui/prediction_panel.py" line="408"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="408"/>
+        <location filename="../ui/prediction_panel.py" line="409"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="409"/>
+        <location filename="../ui/prediction_panel.py" line="410"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="412"/>
+        <location filename="../ui/prediction_panel.py" line="413"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="413"/>
+        <location filename="../ui/prediction_panel.py" line="414"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="420"/>
+        <location filename="../ui/prediction_panel.py" line="421"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="421"/>
+        <location filename="../ui/prediction_panel.py" line="422"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>

@@ -30,7 +30,7 @@ _ROW_IDS: tuple[tuple[str, ...], ...] = (
     ("previous", "next"), ("first", "last"), ("page_up", "page_down"), ("undo",), ("redo",), ("heatmap",), ("side",),
     ("why",), ("top_scope",), ("spectrum_reference", "spectrum_next"), ("opacity_down", "opacity_up"), ("zoom_in", "zoom_out", "fit"),
     ("brightness_up", "brightness_down", "contrast_up", "contrast_down", "gamma_up", "gamma_down", "reset_view"),
-    ("open_folder",), ("queue",), ("help",),
+    ("references",), ("list_filter",), ("open_folder",), ("queue",), ("help",), ("quit",),
 )
 
 
@@ -59,9 +59,12 @@ def shortcut_rows(keymap: Mapping[str, tuple[str, ...]] | None = None) -> list[t
         ("[  ]", QCoreApplication.translate("Help", "Heatmap opacity − / +")),
         ("+  −  0", QCoreApplication.translate("Help", "Zoom in / out / fit")),
         ("B  K  G", QCoreApplication.translate("Help", "Brightness, contrast, gamma up (with Shift: down); R resets")),
+        ("E", QCoreApplication.translate("Help", "Reference images: judged examples of the Top-1 and Top-2 types")),
+        ("F", QCoreApplication.translate("Help", "Filter or sort the list")),
         ("Ctrl+O", QCoreApplication.translate("Help", "Open a folder")),
         ("Q", QCoreApplication.translate("Help", "Re-judge queue (all batches)")),
         (either("F1", "?"), QCoreApplication.translate("Help", "Show / hide this help")),
+        ("Ctrl+Q", QCoreApplication.translate("Help", "Close the window (judgments are saved as they are made)")),
     ]
     if keymap is None:
         return rows
@@ -86,21 +89,21 @@ class HelpOverlay(QWidget):
         box.setObjectName("helpBox")
         box.setStyleSheet("#helpBox { background: #2b2d31; border-radius: 10px; }"
                           "QLabel { color: #e8eaed; font-size: 14px; }")
-        grid = QGridLayout(box)
-        grid.setContentsMargins(28, 20, 28, 20)
-        grid.setHorizontalSpacing(28)
-        title = QLabel(QCoreApplication.translate("Help", "Keyboard shortcuts"), box)
-        title.setStyleSheet("font-size: 18px; font-weight: bold;")
-        grid.addWidget(title, 0, 0, 1, 2)
-        rows = shortcut_rows(keymap)
-        for row, (keys, action) in enumerate(rows, start=1):
+        self.box = box
+        self.grid = QGridLayout(box)
+        self.grid.setContentsMargins(28, 20, 28, 20)
+        self.grid.setHorizontalSpacing(28)
+        self.title = QLabel(QCoreApplication.translate("Help", "Keyboard shortcuts"), box)
+        self.title.setStyleSheet("font-size: 18px; font-weight: bold;")
+        self.rows: list[tuple[QLabel, QLabel]] = []
+        for keys, action in shortcut_rows(keymap):
             k = QLabel(keys, box)
             k.setStyleSheet("font-family: monospace; color: #8ab4f8; font-weight: bold;")
-            grid.addWidget(k, row, 0)
-            grid.addWidget(QLabel(action, box), row, 1)
-        hint = QLabel(QCoreApplication.translate("Help", "Press any key or click to close"), box)
-        hint.setStyleSheet("color: #9aa0a6; font-size: 12px;")
-        grid.addWidget(hint, len(rows) + 1, 0, 1, 2)
+            self.rows.append((k, QLabel(action, box)))
+        self.hint = QLabel(QCoreApplication.translate("Help", "Press any key or click to close"), box)
+        self.hint.setStyleSheet("color: #9aa0a6; font-size: 12px;")
+        self.columns = 0
+        self._lay_out(1)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
@@ -108,22 +111,43 @@ class HelpOverlay(QWidget):
         self.parentWidget().installEventFilter(self)
         self.hide()
 
+    def _lay_out(self, columns: int) -> None:
+        """The rows in ``columns`` pairs of key and action columns, filled top to bottom then left to right."""
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for widget in (self.title, self.hint, *(w for row in self.rows for w in row)):
+            self.grid.removeWidget(widget)
+        per = -(-len(self.rows) // columns)
+        self.grid.addWidget(self.title, 0, 0, 1, 2 * columns)
+        for n, (keys, action) in enumerate(self.rows):
+            self.grid.addWidget(keys, 1 + n % per, 2 * (n // per))
+            self.grid.addWidget(action, 1 + n % per, 2 * (n // per) + 1)
+        self.grid.addWidget(self.hint, per + 1, 0, 1, 2 * columns)
+
+    def _fit(self) -> None:
+        """Cover the window; two column pairs when one is taller than the window (a laptop's 768 pixels)."""
+        self.setGeometry(self.parentWidget().rect())
+        self._lay_out(1)
+        if self.box.sizeHint().height() > self.height() - 24:
+            self._lay_out(2)
+
     def toggle(self) -> None:
         if self.isVisible():
             self.hide()
         else:
-            self.setGeometry(self.parentWidget().rect())
+            self._fit()
             self.show()
             self.raise_()
             self.setFocus()
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.parentWidget() and event.type() == QEvent.Type.Resize and self.isVisible():
-            self.setGeometry(self.parentWidget().rect())
+            self._fit()
         return False
 
     def showEvent(self, event) -> None:
-        self.setGeometry(self.parentWidget().rect())
+        self._fit()
         super().showEvent(event)
 
     def paintEvent(self, event) -> None:
