@@ -19,7 +19,7 @@ HEATMAP_FLIPS: tuple[tuple[int, ...], ...] = ((), (3,), (2,), (2, 3))
 from 82 % (one view) to 94 % (these four) on 220 correctly classified test images (``python -m bench.heatmap_layers``)."""
 
 FLIP_DIMS: dict[str, tuple[int, ...]] = {"h": (3,), "v": (2,), "hv": (2, 3)}
-"""A test-time flip of a calibration (:data:`models.routing.policy.FLIPS`) -> the (N, 3, H, W) dims it flips."""
+"""A test-time flip of a calibration (:data:`models.routing.views.FLIPS`) -> the (N, 3, H, W) dims it flips."""
 
 PIL_FILTERS = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC, "nearest": Image.NEAREST}
 """A manifest's ``interpolation`` -> the Pillow filter (unknown names resize bicubic, as the torch path does)."""

@@ -159,7 +159,7 @@ class PredictorCore(abc.ABC):
 
     @abc.abstractmethod
     def _flip(self, batch: Any, view: str) -> Any:
-        """A batch (N, 3, H, W) flipped as ``view`` says (:data:`models.routing.policy.FLIPS`)."""
+        """A batch (N, 3, H, W) flipped as ``view`` says (:data:`models.routing.views.FLIPS`)."""
 
     @abc.abstractmethod
     def _default_maps(self, batch: Batch) -> tuple[np.ndarray, str]:

@@ -42,6 +42,7 @@ import numpy as np
 
 from models.hashing import file_sha256, sha256_hex
 from models.routing.unknown import RoutingError, UnknownDetector, is_finite_number
+from models.routing.views import FLIPS, flips_problem  # re-exported: the calibration's own key
 
 if TYPE_CHECKING:
     from models.taxonomy import Taxonomy
@@ -69,8 +70,6 @@ REASONS: tuple[str, ...] = ("low_confidence", "leaf_below_target", "possible_unk
 AUTO, REJUDGE = "auto", "rejudge"
 CALIBRATION_KEYS: tuple[str, ...] = ("temperature", "thresholds", "unknown", "routing")
 """The manifest keys a calibration occupies (written by ``fma-model calibrate``)."""
-FLIPS = ("h", "v", "hv")
-"""Test-time flips a calibration may be fitted with (:attr:`Calibration.flips`): horizontal, vertical, both."""
 _DETECTOR_KEYS = frozenset({"method", "threshold", "classes", "centroids", "center", "variance", "members", "stages",
                             "references"})
 
@@ -426,16 +425,6 @@ def _flag(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
         raise RoutingError(f"manifest '{what}' must be true, false or null, got {value!r:.60}")
     return value
-
-
-def flips_problem(flips: Sequence[str]) -> str | None:
-    """What is wrong with a list of test-time flips (``None`` when nothing is): each must be one of :data:`FLIPS`,
-    and none twice. One wording for ``calibrate --flips`` and :class:`Calibration`, each adding its own name."""
-    bad = [str(f) for f in flips if f not in FLIPS]
-    if not bad and len(set(flips)) == len(flips):
-        return None
-    return (f"must be distinct views of {', '.join(FLIPS)}, got {','.join(map(str, flips))[:60]}"
-            + (f" ({', '.join(bad)} unknown)" if bad else ""))
 
 
 def _flips(value: Any) -> tuple[str, ...]:
