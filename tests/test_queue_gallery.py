@@ -203,4 +203,23 @@ def test_the_gallery_spreads_its_tiles_over_the_whole_width(qtbot) -> None:
         QApplication.processEvents()
         cell, room = gallery.gridSize().width(), gallery.viewport().width()
         assert cell >= GRID.width() and gallery.gridSize().height() == GRID.height()
-        assert room < GRID.width() + 8 or room - 8 - (room - 8) // cell * cell < (room - 8) // cell, (width, cell)
+        assert room < GRID.width() + 22 or room - (room - 22) // cell * cell < GRID.width(), (width, cell)
+    # a short queue, no scroll bar: the cells must still fit one row as wide as Qt lays it out (no tile wraps)
+    from PySide6.QtGui import QStandardItem, QStandardItemModel
+    from PySide6.QtWidgets import QStyledItemDelegate
+
+    class Plain(QStyledItemDelegate):
+        def sizeHint(self, option, index):
+            return GRID
+
+    gallery.setItemDelegate(Plain(gallery))
+    model = QStandardItemModel()
+    for i in range(5):
+        model.appendRow(QStandardItem(str(i)))
+    gallery.setModel(model)
+    gallery.resize(1060, 900)
+    QApplication.processEvents()
+    QApplication.processEvents()
+    assert not gallery.verticalScrollBar().isVisible()
+    assert {gallery.visualRect(model.index(i, 0)).top() for i in range(5)} == {0}, gallery.gridSize()
+    assert gallery.viewport().width() - gallery.visualRect(model.index(4, 0)).right() < GRID.width()  # no gap

@@ -190,7 +190,10 @@ class QueueGallery(QListView):
         """As many tiles a row as fit, spread over the whole width (a fixed grid left up to a tile's width empty
         at the right edge); the viewport's width, so that a scroll bar appearing counts."""
         if event.type() == QEvent.Type.Resize:
-            width = self.viewport().width() - 8  # the view's layout keeps a few pixels at the edge
+            # the view lays out as if its scroll bar were there even while it is hidden, and keeps a few pixels
+            bar = 0 if self.verticalScrollBar().isVisible() else self.style().pixelMetric(
+                QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+            width = self.viewport().width() - bar - 8
             grid = QSize(max(GRID.width(), width // max(1, width // GRID.width())), GRID.height())
             if grid != self.gridSize():
                 self.setGridSize(grid)
