@@ -26,8 +26,8 @@ from models.imageio import ImageFacts
 
 class ElidedLabel(QLabel):
     """One line of plain text that is cut at the start by whole names (``… › Residues and stains``, see
-    :func:`elide_path`) when the label is narrower than the text, with the whole text as its tooltip: a Top-5 row's ancestry, which wrapped to a second line in
-    English and made the Top-5 taller than a laptop's panel."""
+    :func:`elide_path`) when the label is narrower than the text, with the whole text as its tooltip: a Top-5 row's
+    ancestry, which wrapped to a second line in English and made the Top-5 taller than a laptop's panel."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -249,8 +249,7 @@ class PredictionPanel(QWidget):
 
     def wanted_height(self) -> int:
         """The height at which nothing scrolls, not compact: the scrolled body's own height and the buttons below."""
-        hidden = [p for p, row in zip(self.top_parents, self.top_rows, strict=True)
-                  if row[1].isVisibleTo(self) and p.full_text]
+        hidden = [p for k, p in enumerate(self.top_parents) if self._has_ancestry(k)]
         extra = sum(p.sizeHint().height() for p in hidden) + self.model_label.sizeHint().height() if self.compact else 0
         body, width = self.scroll.widget().layout(), self.scroll.viewport().width()
         # wrapped labels (the title, the details line) take the lines they take at the panel's width, not at the
@@ -258,14 +257,19 @@ class PredictionPanel(QWidget):
         content = body.totalHeightForWidth(width) if body.hasHeightForWidth() else body.totalSizeHint().height()
         return content + self.height() - self.scroll.viewport().height() + extra
 
+    def _has_ancestry(self, k: int) -> bool:
+        """Whether Top-5 row ``k`` is shown with an ancestry line to show under it (empty under a scope that
+        names it); compact hides it all the same."""
+        return self.top_rows[k][1].isVisibleTo(self) and bool(self.top_parents[k].full_text)
+
     def set_compact(self, on: bool) -> None:
         """Hide (or show again) each Top-5 row's ancestry line and the model line (the status bar names the model),
         so that all five rows fit a short window (:mod:`app.ui.right_column`)."""
         if on == self.compact:
             return
         self.compact = on
-        for parents, row in zip(self.top_parents, self.top_rows, strict=True):
-            parents.setVisible(not on and row[1].isVisibleTo(self) and bool(parents.full_text))
+        for k, parents in enumerate(self.top_parents):
+            parents.setVisible(not on and self._has_ancestry(k))
         self.model_label.setVisible(not on)
 
     # -----------------------------------------------------------------------------------------
@@ -366,7 +370,7 @@ class PredictionPanel(QWidget):
                 self.top_parents[k].set_full_text(entry.parents)
                 bar.set_value(entry.score)
                 pct.setText(f"{entry.score * 100:.1f}%")
-            self.top_parents[k].setVisible(visible and not self.compact and bool(self.top_parents[k].full_text))
+            self.top_parents[k].setVisible(not self.compact and self._has_ancestry(k))
         judged = ""
         if data and data.judged_by:
             what = data.judged_name if data.judged_leaf else QCoreApplication.translate("Panel", "unknown / new defect type")

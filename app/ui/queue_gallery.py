@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from app.services.presenter_records import PATH_SEPARATOR
 from app.services.queue import QueueDetail, QueueRow, QueueService
 from app.ui.image_cache import ThumbnailLoader, decode_qimage
 from app.ui.keymap import claim_keys
@@ -304,7 +305,7 @@ class QueueDetailPane(QWidget):
             lines.append(f"<span style='color:#f28b82'>{esc(d.error)}</span>")
         elif d is not None and d.path:
             node = row.determined if row.determined in d.path[:-1] else None  # a group or subgroup, not a leaf
-            lines.append(" › ".join(f"{esc(self.leaf_name(n))}{' ✓' if n == node else ''} "
+            lines.append(PATH_SEPARATOR.join(f"{esc(self.leaf_name(n))}{' ✓' if n == node else ''} "
                                     f"<span style='color:#9aa0a6'>{s * 100:.0f}%</span>"
                                     for n, s in zip(d.path, d.path_scores, strict=False)))
             if node is not None:  # as the judging panel says it
