@@ -323,19 +323,26 @@ def test_help_overlay_floats_over_the_window(qtbot, window, batch_dir, engine):
 
 def test_the_help_lists_every_key_and_fits_a_laptop_window(qtbot, window):
     """Every action of the keymap has its row (E, F and Ctrl+Q were missing), and in a window as short as a
-    1366 × 768 screen leaves, the rows take two column pairs rather than run past the window's bottom."""
+    1366 × 768 screen leaves, the rows take two column pairs rather than run past the window's bottom; in a
+    narrow one too, the longer texts wrap rather than run past its sides or get cut."""
     from app.ui.help_overlay import _ROW_IDS
     from app.ui.keymap import actions
 
     assert {a.id for a in actions()} == {i for row in _ROW_IDS for i in row}
     help_ = window.help
-    for height, columns in ((1150, 1), (690, 2)):
-        window.resize(1366, height)
+    for width, height, columns in ((1366, 1150, 1), (1366, 690, 2), (1024, 690, 2)):  # 1024: wrapped actions
+        window.resize(width, height)
         _press(qtbot, window, Qt.Key.Key_F1)
         QApplication.processEvents()
         assert help_.isVisible() and help_.columns == columns, (height, help_.columns)
         box = help_.box.geometry()
-        assert box.top() >= 0 and box.bottom() <= help_.height() and box.right() <= help_.width(), (height, box)
+        assert box.top() >= 0 and box.bottom() <= help_.height(), (height, box)
+        assert box.left() >= 0 and box.right() <= help_.width(), (width, box)
+        for _keys, action in help_.rows:  # no text cut off: a row too wide for the window wraps instead
+            if action.wordWrap():
+                assert action.height() >= action.heightForWidth(action.width()), (width, action.text())
+            else:
+                assert action.width() >= action.sizeHint().width(), (width, action.text())
         _press(qtbot, help_, Qt.Key.Key_Escape)
 
 

@@ -93,8 +93,9 @@ PATH_SEPARATOR = " › "
 
 @dataclass(frozen=True)
 class TopEntry:
-    """One Top-k row of the panel: the leaf, its name and its parents' names (UI language, joined by
-    :data:`PATH_SEPARATOR`), its score."""
+    """One Top-k row of the panel: the leaf, its name, its parents' names (UI language, joined by
+    :data:`PATH_SEPARATOR`) and its score. Under a scope (a determined group or subgroup) ``parents`` leaves out the
+    scope and its ancestors, which the panel's header names: empty when the scope is the leaf's subgroup."""
 
     leaf: str
     name: str

@@ -103,6 +103,7 @@ class HelpOverlay(QWidget):
         self.hint = QLabel(QCoreApplication.translate("Help", "Press any key or click to close"), box)
         self.hint.setStyleSheet("color: #9aa0a6; font-size: 12px;")
         self.columns = 0
+        self._one_column: int | None = None  # the box's height with one column pair: the rows never change
         self._lay_out(1)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
@@ -126,11 +127,32 @@ class HelpOverlay(QWidget):
         self.grid.addWidget(self.hint, per + 1, 0, 1, 2 * columns)
 
     def _fit(self) -> None:
-        """Cover the window; two column pairs when one is taller than the window (a laptop's 768 pixels)."""
+        """Cover the window; two column pairs when one is taller than the window (a laptop's 768 pixels), their
+        action texts wrapped when the pairs side by side would be wider than the window."""
         self.setGeometry(self.parentWidget().rect())
-        self._lay_out(1)
-        if self.box.sizeHint().height() > self.height() - 24:
-            self._lay_out(2)
+        if self._one_column is None:  # measured once, when shown (the style sheet's fonts are in place then)
+            self._lay_out(1)
+            self._one_column = self.box.sizeHint().height()
+        columns = 2 if self._one_column > self.height() - 24 else 1
+        self._lay_out(columns)
+        room = 16777215  # Qt's "no maximum"
+        natural = self._unwrapped()
+        if columns == 2 and self.box.sizeHint().width() > self.width() - 24:
+            grid, per = self.grid, -(-len(self.rows) // 2)
+            keys = sum(max(k.sizeHint().width() for k, _a in part) for part in (self.rows[:per], self.rows[per:]))
+            margins = grid.contentsMargins().left() + grid.contentsMargins().right()
+            room = max((self.width() - 24 - margins - 3 * grid.horizontalSpacing() - keys) // 2, 120)
+            for (_keys, action), width in zip(self.rows, natural, strict=True):
+                action.setWordWrap(width > room)
+                action.setFixedWidth(min(width, room))  # a wrapped label would otherwise take Qt's narrow guess
+
+    def _unwrapped(self) -> list[int]:
+        """Every action text on one line again; their widths so."""
+        for _keys, action in self.rows:
+            action.setWordWrap(False)
+            action.setMinimumWidth(0)
+            action.setMaximumWidth(16777215)
+        return [action.sizeHint().width() for _keys, action in self.rows]
 
     def toggle(self) -> None:
         if self.isVisible():

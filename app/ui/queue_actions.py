@@ -90,7 +90,9 @@ class QueueTable(QTableView):
 
     def moveCursor(self, action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier) -> QModelIndex:
         """Home and End go to the first and last row, as in the judging window's list (a table's own Home and End
-        go to the first and last column of the row: with whole rows selected, nothing seemed to happen)."""
+        go to the first and last column of the row: with whole rows selected, nothing seemed to happen). End goes to
+        the last row loaded; being at the end of the table loads the next page (``fetchMore``), so End again goes
+        on: a factory's queue is never read whole to find its end."""
         if action in (QAbstractItemView.CursorAction.MoveHome, QAbstractItemView.CursorAction.MoveEnd):
             modifiers |= Qt.KeyboardModifier.ControlModifier
         return super().moveCursor(action, modifiers)

@@ -147,7 +147,7 @@ class ImageViewer(QGraphicsView):
         self._caption.hide()
         self._source: QImage | None = None  # the image as decoded; the display goes through the adjustment
         self._adjust = NEUTRAL
-        # "140 % · brightness +10 % · contrast ×1.2 · gamma 0.8": bottom left, over the image.
+        # "140% · brightness +10% · contrast ×1.20 · gamma 0.80 · R resets" (info_text): bottom left.
         self._info = QLabel(self.viewport())
         self._info.setStyleSheet("background: rgba(32, 33, 36, 200); color: #bdc1c6; padding: 2px 8px;"
                                  " border-radius: 8px; font-size: 11px;")
