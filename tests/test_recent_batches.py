@@ -67,12 +67,18 @@ def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_pat
         assert recent.item(0).text().startswith(f"{chosen.name} — 0 of 1 done (0%): 0 judged, 0 auto-judged · 1 left")
         assert recent.item(1).text().startswith("lot7 — 0 of 3 done (0%): 0 judged, 0 auto-judged · 3 left")
         win.grab().save(str(tmp_path / "start.png"))
+        assert recent.width() >= 640  # a batch's line has room on the start page …
         recent.setFocus()
         recent.setCurrentRow(1)
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             qtbot.keyClick(recent, Qt.Key.Key_Return)
         assert win.presenter.batch.batch_id == opened.batch_id and len(win.items) == 3
         assert win.similar_panel.isVisibleTo(win)  # an image on screen: its similar judged cases
+        # … and the start page behind the judging panes never makes the window wider than they need (its list's
+        # minimum of 640 kept every window at least 1246 pixels wide: past the edge of a 1024 screen)
+        judging = max(win.center.widget(i).minimumSizeHint().width() for i in range(win.center.count())
+                      if win.center.widget(i) is not win.welcome)
+        assert win.center.minimumSizeHint().width() <= judging
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             win.open_recent(win.welcome.recent.item(0).data(Qt.ItemDataRole.UserRole))  # chosen files: as stored
         assert win.presenter.batch.batch_id == chosen.batch_id and len(win.items) == 1

@@ -122,8 +122,9 @@ class HelpOverlay(QWidget):
         per = -(-len(self.rows) // columns)
         self.grid.addWidget(self.title, 0, 0, 1, 2 * columns)
         for n, (keys, action) in enumerate(self.rows):
-            self.grid.addWidget(keys, 1 + n % per, 2 * (n // per))
-            self.grid.addWidget(action, 1 + n % per, 2 * (n // per) + 1)
+            top = Qt.AlignmentFlag.AlignTop  # the keys beside the first line of an action that wraps
+            self.grid.addWidget(keys, 1 + n % per, 2 * (n // per), top)
+            self.grid.addWidget(action, 1 + n % per, 2 * (n // per) + 1, top)
         self.grid.addWidget(self.hint, per + 1, 0, 1, 2 * columns)
 
     def _fit(self) -> None:

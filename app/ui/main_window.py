@@ -17,6 +17,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -195,6 +196,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self.center = QStackedWidget(self)
         self.center.addWidget(self.welcome)
         self.center.addWidget(self.viewer)
+        self.center.currentChanged.connect(self._only_shown_page_sizes)
         self.similar_panel = SimilarPanel(None, self.lang, self, runner=self._runner)
         self.similar_panel.openImage.connect(self.open_image)
         self.spectrum_panel = SpectrumPanel(None, self.lang, self)  # (hidden until an image has a spectrum)
@@ -509,6 +511,13 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             self.open_folder(folders[0])
         elif paths:
             self.open_files([p for p in paths if p.is_file()])
+
+    def _only_shown_page_sizes(self, _index: int) -> None:
+        """The start page, once behind the viewer, no longer sets the window's minimum size (a stacked widget's
+        minimum is its widest page's): its buttons and recent list kept the window 1246 pixels wide after a batch
+        opened, past a 1024 screen's edge and wider than half of a 1920 one."""
+        policy = QSizePolicy.Policy.Preferred if self.center.currentWidget() is self.welcome else QSizePolicy.Policy.Ignored
+        self.welcome.setSizePolicy(policy, policy)
 
     def _keep_drafts(self, service: JudgingService) -> None:
         """Notes typed and not saved are kept on disk per database (beside an INI settings file, else in the user

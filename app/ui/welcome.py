@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -27,6 +27,12 @@ class RecentList(QListWidget):
 
     def event(self, event: QEvent) -> bool:
         return claim_keys(event, self.KEYS) or super().event(event)
+
+    def sizeHint(self) -> QSize:
+        """Wide enough for a batch's line where there is room; a narrower window gets a narrower list, never a
+        wider window: the start page shares the window's minimum width with the judging panes (a minimum of 640
+        here kept every window at least 1246 pixels wide, past the edge of a 1024 screen)."""
+        return QSize(760, super().sizeHint().height())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space) and self.currentItem():
@@ -76,8 +82,12 @@ class WelcomePage(QWidget):
         self.recent_title = QLabel(QCoreApplication.translate("Main", "Recent batches (Enter opens one)"), self)
         self.recent_title.setStyleSheet("font-size: 14px; font-weight: bold; margin-top: 18px;")
         self.recent = RecentList(self)
-        self.recent.setMinimumWidth(640)
+        self.recent.setMinimumWidth(300)
         self.recent.setMaximumWidth(900)
+        # a line wider than the list (a narrow window) ends in "…", its whole text in the tooltip: a scroll bar
+        # over the one-row list hid the row itself
+        self.recent.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.recent.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.recent.setStyleSheet("font-size: 13px;")
         self.recent.chosen.connect(self.openBatch)
         self.recent.itemDoubleClicked.connect(lambda item: self.openBatch.emit(item.data(Qt.ItemDataRole.UserRole)))
@@ -103,7 +113,7 @@ class WelcomePage(QWidget):
         for b in batches:
             item = QListWidgetItem(batch_line(b), self.recent)
             item.setData(Qt.ItemDataRole.UserRole, b)
-            item.setToolTip(b.source_folder)
+            item.setToolTip(f"{item.text()}\n{b.source_folder}")
         self.recent.setFixedHeight(min(10, max(1, len(batches))) * 28 + 8)
         for w in (self.recent_title, self.recent):
             w.setVisible(bool(batches))
