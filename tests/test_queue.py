@@ -458,6 +458,32 @@ def test_the_queue_says_how_many_blind_checks_wait_in_their_batch(qtbot, queue_w
 
 @needs_qt
 @SQLITE_ONLY
+def test_the_queue_window_fits_a_narrow_screen(qtbot, queue_window) -> None:
+    """The filters and buttons wrap (app.ui.flow_layout): in one row each they made the window at least 1365
+    pixels wide, past the edge of a 1024 screen or of half a 1920 one, where its buttons could not be reached."""
+    from PySide6.QtWidgets import QApplication
+
+    window, view = queue_window
+    assert window.minimumSizeHint().width() <= 960
+    window.resize(960, 600)
+    qtbot.waitUntil(lambda: view.width() <= 960)
+    QApplication.processEvents()
+
+    def place(w):
+        return w.rect().translated(w.mapTo(view, w.rect().topLeft()))
+
+    shown = [view.reason_combo, view.leaf_combo, view.batch_combo, view.age_combo, view.max_conf, view.sort_combo,
+             view.group_combo, view.gallery_btn, view.counts_label, view.accept_btn, view.relabel_btn,
+             view.unknown_btn, view.note_btn, view.undo_btn, view.export_btn, view.refresh_btn]
+    for w in shown:  # each whole inside the window, and none over the table or another
+        assert view.rect().contains(place(w)), (w, place(w), view.rect())
+        assert not place(w).intersects(place(view.splitter)), w
+    assert not any(place(a).intersects(place(b)) for n, a in enumerate(shown) for b in shown[n + 1:])
+    assert place(view.reason_combo).top() != place(view.max_conf).top()  # the first filter row took two lines
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_window, engine, store) -> None:
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication

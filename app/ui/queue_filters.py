@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSpinBox
 
 from app.services.queue import (
     QUEUE_REASONS,
@@ -18,6 +18,7 @@ from app.services.queue import (
     QueuePage,
     node_order_by_name,
 )
+from app.ui.flow_layout import FlowLayout, pair
 from app.ui.queue_model import QueueTableModel
 from app.ui.style import reason_label
 
@@ -26,7 +27,7 @@ class QueueFilterBar:
     """Expects the view's ``model``, ``table``, ``taxonomy``, ``lang``, ``model_version``, ``_leaf_name``,
     ``_batches``, ``_order``, ``_order_for``, ``refresh`` and ``_show_counts``."""
 
-    def _build_filters(self) -> tuple[QHBoxLayout, QHBoxLayout]:
+    def _build_filters(self) -> tuple[FlowLayout, FlowLayout]:
         """The filter widgets, in two rows of the window."""
         self.reason_combo = QComboBox(self)
         self.leaf_combo = QComboBox(self)
@@ -85,7 +86,8 @@ class QueueFilterBar:
             "Queue", "Determined node: the deepest group or subgroup the model is sure of at the target purity; "
                      "a group's images can be judged together (click its heading, then C)"))
 
-        bar = QHBoxLayout()
+        # two rows of filters that wrap in a narrow window (app.ui.flow_layout), each label beside its box
+        bar = FlowLayout(spacing=12)
         for text, widget in (
             (QCoreApplication.translate("Queue", "&Reason:"), self.reason_combo),
             (QCoreApplication.translate("Queue", "&Predicted:"), self.leaf_combo),
@@ -95,12 +97,9 @@ class QueueFilterBar:
         ):
             label = QLabel(text, self)
             label.setBuddy(widget)
-            bar.addWidget(label)
-            bar.addWidget(widget)
-        bar.addWidget(QLabel("–", self))
-        bar.addWidget(self.max_conf)
-        bar.addStretch(1)
-        bar2 = QHBoxLayout()
+            extra = (QLabel("–", self), self.max_conf) if widget is self.min_conf else ()
+            bar.addWidget(pair(self, label, widget, *extra))
+        bar2 = FlowLayout(spacing=12)
         sort_label = QLabel(QCoreApplication.translate("Queue", "&Sort:"), self)
         sort_label.setBuddy(self.sort_combo)
         group_label = QLabel(QCoreApplication.translate("Queue", "&Group:"), self)
@@ -109,10 +108,9 @@ class QueueFilterBar:
         state_label.setBuddy(self.state_combo)
         analyst_label = QLabel(QCoreApplication.translate("Queue", "&Analyst:"), self)
         analyst_label.setBuddy(self.analyst_combo)
-        for w in (sort_label, self.sort_combo, self.reverse_box, state_label, self.state_combo, analyst_label,
-                  self.analyst_combo, group_label, self.group_combo):
-            bar2.addWidget(w)
-        bar2.addStretch(1)
+        for widgets in ((sort_label, self.sort_combo, self.reverse_box), (state_label, self.state_combo),
+                        (analyst_label, self.analyst_combo), (group_label, self.group_combo)):
+            bar2.addWidget(pair(self, *widgets))
         return bar, bar2
 
     def _state_changed(self) -> None:

@@ -37,6 +37,7 @@ from app.services.queue import (
     QueueRow,
     QueueService,
 )
+from app.ui.flow_layout import FlowLayout, WrapLabel
 from app.ui.queue_actions import COLUMN_WIDTHS, STATE_ROOM, QueueActions, QueueTable
 from app.ui.queue_filters import QueueFilterBar
 from app.ui.queue_gallery import QueueDetailPane, QueueGallery
@@ -166,20 +167,25 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.undo_btn.clicked.connect(self.undo_last)
         self.export_btn.clicked.connect(self.export_queue)
         self.refresh_btn.clicked.connect(self.refresh)
-        self.counts_label = QLabel(self)
+        self.counts_label = WrapLabel(self)  # one line where there is room
         self.counts_label.setStyleSheet("font-weight: bold;")
         self.status_label = QLabel(self)
         self.status_label.setStyleSheet("color: #9aa0a6;")
         # a long message wraps in the room the buttons leave: it never widens the window (past the screen's edge)
         self.status_label.setWordWrap(True)
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # the counts and the buttons wrap in a narrow window (app.ui.flow_layout): in one row they made the
+        # window at least 1365 pixels wide
+        buttons = QWidget(self)
+        flow = FlowLayout(buttons, right=True)
+        for b in (self.accept_btn, self.relabel_btn, self.unknown_btn, self.note_btn, self.undo_btn,
+                  self.export_btn, self.refresh_btn):
+            flow.addWidget(b)
         actions = QHBoxLayout()
         actions.addWidget(self.counts_label)
         actions.addSpacing(12)
         actions.addWidget(self.status_label, 1)
-        for b in (self.accept_btn, self.relabel_btn, self.unknown_btn, self.note_btn, self.undo_btn,
-                  self.export_btn, self.refresh_btn):
-            actions.addWidget(b)
+        actions.addWidget(buttons)
 
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(WINDOW_STYLE)
