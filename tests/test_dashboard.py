@@ -282,6 +282,35 @@ def test_dashboard_view_shows_the_chart_and_the_batch_table(qtbot, engine, store
         qtbot.keyClick(view.period_combo, Qt.Key.Key_F5)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh_TW"])
+def test_a_narrow_dashboard_keeps_its_legends_inside_and_an_empty_chart_says_why(lang) -> None:
+    """In the narrowest dashboard (900 px) the legends' one row ran past the figure's right edge ("model e…"):
+    they take two rows there, under their titles; an empty chart is words on the background, not a white box."""
+    import datetime as dt
+
+    from app.services.dashboard import _figure
+
+    c = stats.Counts(predicted=42, auto=28, judged=5, corrected=1, reviewed=5, wrong=1)
+    figures = DashboardFigures(model_version="v", period="week", utc_offset_minutes=0, overall=c,
+                               batches=(stats.BatchFigures(1, "lot 7", c),),
+                               periods=(stats.PeriodFigures(dt.date(2026, 11, 30), c),), classes=(), analysts=())
+    for width in (900, 1500):
+        with _figure(figures, lang, width_px=width, dark=True, heading=True) as fig:
+            fig.canvas.draw()
+            renderer = fig.canvas.get_renderer()
+            legends = [ax for ax in fig.axes if ax.get_legend() is not None]
+            assert len(legends) == 2
+            for ax in legends:
+                box = ax.get_legend().get_window_extent(renderer)
+                assert box.x0 >= 0 and box.x1 <= fig.bbox.width, (width, box)
+                assert ax.title.get_window_extent(renderer).y0 >= box.y1 - 1, width  # the title above it
+            classes = next(ax for ax in fig.axes if ax.get_title(loc="left").startswith(
+                ("Analysts agree", "分析師同意")))
+            assert not classes.axison
+            words = {"en": "No analyst has judged an image of this model yet", "zh_TW": "尚無分析師判定過此模型的影像"}
+            assert [t.get_text() for t in classes.texts] == [words[lang]]
+
+
 def test_the_class_chart_says_which_classes_it_shows_of_a_150_leaf_tree() -> None:
     from app.services.dashboard import MAX_CLASSES, classes_title
 

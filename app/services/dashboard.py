@@ -7,6 +7,7 @@ pyplot, safe in a worker thread) in English or Traditional Chinese.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import io
@@ -179,6 +180,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "zh_TW": "κ：1 = 完全一致，0 = 與隨機相同。取每位分析師對每張影像最新的判定。",
     },
     "no_pairs": {"en": "No image was judged by two analysts yet", "zh_TW": "尚無兩位分析師都判定過的影像"},
+    "no_reviews": {"en": "No analyst has judged an image of this model yet", "zh_TW": "尚無分析師判定過此模型的影像"},
     "share": {"en": "share", "zh_TW": "比例"},
 }
 
@@ -234,12 +236,10 @@ def _style(ax, fg: str, grid: str) -> None:
     ax.set_axisbelow(True)
 
 
-def _empty(ax, lang: str, fg: str) -> None:
-    ax.text(
-        0.5, 0.5, _t("no_data", lang), ha="center", va="center", color=fg, fontsize=12, transform=ax.transAxes
-    )
-    ax.set_xticks([])
-    ax.set_yticks([])
+def _empty(ax, lang: str, fg: str, why: str = "no_data") -> None:
+    """A chart with nothing to draw says so, on the dashboard's own background (an empty axes was a white box)."""
+    ax.axis("off")
+    ax.text(0.5, 0.5, _t(why, lang), ha="center", va="center", color=fg, fontsize=11, transform=ax.transAxes)
 
 
 def dashboard_heading(figures: DashboardFigures, lang: str = "en") -> tuple[str, str]:
@@ -274,6 +274,15 @@ def render_dashboard_png(
         heading: draw the heading and summary line (:func:`dashboard_heading`) above the charts; the
             dashboard view shows them as text of its own instead.
     """
+    buffer = io.BytesIO()
+    with _figure(figures, lang, width_px=width_px, dark=dark, heading=heading) as fig:
+        fig.savefig(buffer, format="png", facecolor=fig.get_facecolor(), dpi=fig.dpi)
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _figure(figures: DashboardFigures, lang: str, *, width_px: int, dark: bool, heading: bool):
+    """The dashboard's matplotlib figure (see :func:`render_dashboard_png`), inside its fonts and colours."""
     from matplotlib import rc_context  # imported when a dashboard is drawn, not when the app starts (~0.3 s)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -317,9 +326,7 @@ def render_dashboard_png(
         _draw_batches(fig.add_subplot(grid_spec[first, 1]), figures, lang, fg, grid)
         _draw_classes(fig.add_subplot(grid_spec[first + 1, 0]), figures, lang, fg, grid)
         _draw_kappa(fig.add_subplot(grid_spec[first + 1, 1]), figures, lang, fg, grid)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", facecolor=bg, dpi=dpi)
-    return buffer.getvalue()
+        yield fig
 
 
 def _three_lines(
@@ -353,6 +360,14 @@ def _three_lines(
     legend = ax.legend(
         loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3, fontsize=9, frameon=False, borderaxespad=0.2
     )
+    # In one row the legend ran past the figure's right edge in a narrow dashboard ("model e…" at 900 px in
+    # English): then two rows, the title raised above them. Half the figure, less the y axis's labels.
+    if legend.get_window_extent(ax.figure.canvas.get_renderer()).width > ax.figure.bbox.width / 2 - 70:
+        legend.remove()
+        legend = ax.legend(
+            loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize=9, frameon=False, borderaxespad=0.2
+        )
+        ax.set_title(ax.get_title(loc="left"), loc="left", pad=38)
     for text in legend.get_texts():
         text.set_color(fg)
     _style(ax, fg, grid)
@@ -388,7 +403,7 @@ def _draw_classes(ax, figures: DashboardFigures, lang: str, fg: str, grid: str) 
     ax.set_title(classes_title(figures, lang), loc="left")
     classes = [c for c in figures.classes if c.reviewed][:MAX_CLASSES]  # the most reviewed first
     if not classes:
-        _empty(ax, lang, fg)
+        _empty(ax, lang, fg, "no_reviews")
         return
     classes.sort(key=lambda c: (c.share or 0.0, -c.reviewed))
     names = [figures.leaf_name(c.leaf, lang) for c in classes]
