@@ -131,6 +131,33 @@ def test_resume_without_checkpoint_is_a_clear_error(tmp_path, dataset, capsys):
     assert rc == 2 and "no checkpoint" in capsys.readouterr().err
 
 
+def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset, capsys):
+    """One typo in --out must not replace a production model, nor a forgotten --resume hours of training: train
+    refuses such an OUT before it reads a thing; --overwrite replaces it, leaving no file of the old bundle."""
+    out = tmp_path / "model"
+    assert _train(out, dataset) == 0
+    (out / "spectrum_head.safetensors").write_bytes(b"the old bundle's")  # a file the new run would not write
+    before = (out / "weights.safetensors").read_bytes()
+    capsys.readouterr()
+    assert _train(out, dataset) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} already holds a model (manifest.json, weights.safetensors, spectrum_head.safetensors" in err
+    assert "--resume continues its training, --overwrite replaces it" in err
+    assert (out / "weights.safetensors").read_bytes() == before and (out / "spectrum_head.safetensors").exists()
+    run = tmp_path / "interrupted"  # a run with its checkpoint only (stopped before its bundle was written)
+    (run / "checkpoint").mkdir(parents=True)
+    (run / "checkpoint" / "state.json").write_text("{}")
+    assert _train(run, dataset) == 2 and "checkpoint/ (an interrupted or finished run)" in capsys.readouterr().err
+    assert _train(out, dataset, "seed=1") == 2  # (options after --set are the same refusal)
+    assert cli_main(["train", "--data", str(dataset), "--out", str(out), "--no-progress", "--overwrite",
+                     *[a for s in TINY_SETS for a in ("--set", s)]]) == 0
+    assert not (out / "spectrum_head.safetensors").exists() and (out / "manifest.json").exists()
+    afile = tmp_path / "a_file"
+    afile.write_text("x")
+    capsys.readouterr()
+    assert _train(afile, dataset) == 2 and "is a file: a bundle is a folder" in capsys.readouterr().err
+
+
 def test_unknown_labels_stop_training(tmp_path, dataset, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text(dataset.read_text().replace(",scratch,", ",scrach,", 1).replace("img/", str(dataset.parent / "img") + "/"))

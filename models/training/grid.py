@@ -186,7 +186,8 @@ def train_and_evaluate(cell: Path, sets: Sequence[str], options: GridOptions,
     sets = [*sets, *options.overrides]
     launcher = [sys.executable, "-m"] if options.nproc <= 1 else \
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(options.nproc), "-m"]
-    cmd = [*launcher, "models.commands.cli", "train", "--out", str(cell / "bundle"), "--no-progress"]
+    # --overwrite: a cell trained again (not reused) replaces what an earlier run left in it
+    cmd = [*launcher, "models.commands.cli", "train", "--out", str(cell / "bundle"), "--no-progress", "--overwrite"]
     for d in options.data:
         cmd += ["--data", d]
     if config or options.config:
