@@ -21,6 +21,7 @@ from app.store.errors import ExportError, StoreError
 from app.store.export import export_labels, parse_since
 from models.bundle.files import read_bundle_manifest
 from models.bundle.manifest import BundleError
+from models.sysinfo import DEVICE_HELP, device_arg
 
 
 def format_report(report: MonitorReport) -> str:
@@ -122,7 +123,7 @@ def recalibrate_main(argv: list[str]) -> int:
     parser.add_argument("--flips", type=flips_arg, metavar="VIEWS",
                         help="test-time flips, a comma list of h, v, hv, or none (default: the bundle's current "
                              "calibration's)")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", type=device_arg, help=DEVICE_HELP)
     args = parser.parse_args(argv)
     try:
         return _recalibrate(args)

@@ -33,6 +33,9 @@ def peak_rss_mb() -> float | None:
 _DEVICE_RE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
 
 
+DEVICE_HELP = "where the model runs: cpu (the default), cuda, cuda:N or mps"
+
+
 def device_arg(text: str) -> str:
     """An argparse ``type`` for ``--device``: ``cpu``, ``cuda``, ``cuda:N`` or ``mps``, and only one this machine
     has (torch is imported only to check a GPU). A wrong value is one line from argparse, never a traceback."""

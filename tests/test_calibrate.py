@@ -273,6 +273,31 @@ def test_calibrate_refuses_archives_and_bad_options(tmp_path, taxonomy, capsys):
     assert "thresholds" not in json.loads((folder / "manifest.json").read_text())
 
 
+def test_a_calibration_keeps_the_manifest_it_replaces_and_warns_when_fewer_leaves_pass(tmp_path, taxonomy, capsys):
+    """A calibration on a small or unlike set (a recalibration from few judged images) could silently drop the
+    auto-judged leaves to none: the manifest it replaces is kept beside it, and fewer leaves is a warning that
+    says how to undo it."""
+    data = make_dataset(tmp_path / "d", taxonomy, per_class=4, unknown_types=0)
+    bundle = make_tiny_bundle(tmp_path / "b", taxonomy, input_size=32)
+    uncalibrated = (bundle / "manifest.json").read_text()
+    loose = ["--min-support", "1", "--bound", "none", "--spot-check", "0", "--method", "per-leaf"]
+    assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.05", *loose,
+                     "--out", str(tmp_path / "r1")]) == 0
+    first = sorted(bundle.glob("manifest.json.before-calibrate-*"))
+    assert len(first) == 1 and first[0].read_text() == uncalibrated
+    assert f"kept the uncalibrated manifest as {first[0]}" in capsys.readouterr().err
+    loose_manifest = (bundle / "manifest.json").read_text()
+    passed = sum(v is not None for v in json.loads(loose_manifest)["thresholds"].values())
+    assert passed > 0
+    assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.99", "--min-support", "50",
+                     "--out", str(tmp_path / "r2")]) == 0
+    kept = sorted(set(bundle.glob("manifest.json.before-calibrate-*")) - set(first))
+    assert len(kept) == 1 and kept[0].read_text() == loose_manifest
+    err = capsys.readouterr().err
+    assert (f"warning: leaves that can be auto-judged: 0 of {len(taxonomy.leaves)} (before: {passed}); the previous "
+            f"manifest is kept as {kept[0]}: copy it over manifest.json to undo") in err
+
+
 # ------------------------------------------------------------------------- the stages ensemble
 def test_stages_unknown_score_end_to_end(tmp_path, taxonomy, capsys):
     data = make_dataset(tmp_path, taxonomy)

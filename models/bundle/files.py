@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from datetime import UTC, datetime
 from itertools import accumulate
 from pathlib import Path
 
@@ -56,6 +57,28 @@ def write_bundle_manifest(path: str | Path, manifest: BundleManifest) -> BundleM
     except OSError as exc:
         raise BundleError(f"cannot write {path / MANIFEST_NAME}: {exc}") from exc
     return manifest
+
+
+def keep_previous_manifest(path: str | Path, why: str) -> Path | None:
+    """Copy a bundle folder's manifest to ``manifest.json.before-<why>-<UTC time>`` before a command replaces
+    what it holds (a calibration that came out worse is undone by copying it back); None when there is none.
+
+    Raises:
+        BundleError: the copy cannot be written (then the command must not replace the manifest either).
+    """
+    source = Path(path) / MANIFEST_NAME
+    if not source.is_file():
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    target, n = source.with_name(f"{MANIFEST_NAME}.before-{why}-{stamp}"), 1
+    while target.exists():  # two runs in one second: each keeps its own
+        n += 1
+        target = source.with_name(f"{MANIFEST_NAME}.before-{why}-{stamp}-{n}")
+    try:
+        write_text(target, source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BundleError(f"cannot keep a copy of {source} before {why} ({exc}); nothing was changed") from exc
+    return target
 
 
 def read_parts(path: Path) -> tuple[str, bytes | None]:

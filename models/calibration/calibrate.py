@@ -246,7 +246,12 @@ def calibrate(
         write: update the manifest (False: only compute).
         log: progress messages.
     """
-    from models.bundle.files import ARCHIVE_SUFFIXES, read_bundle_manifest, write_bundle_manifest
+    from models.bundle.files import (
+        ARCHIVE_SUFFIXES,
+        keep_previous_manifest,
+        read_bundle_manifest,
+        write_bundle_manifest,
+    )
     from models.bundle.io import load_bundle
     from models.bundle.manifest import BundleError
     from models.evaluation.metrics import risk_coverage_curve
@@ -314,11 +319,29 @@ def calibrate(
         if spectrum is not None and (current.spectrum is None or current.spectrum.sha256 != spectrum.sha256):
             raise CalibrationError(f"{bundle_path}: its spectrum head changed while it was calibrated (fma-model "
                                    "spectrum ran meanwhile?); nothing was written: calibrate it again")
+        kept = keep_previous_manifest(bundle_path, "calibrate")
         write_bundle_manifest(bundle_path, current.replace(temperature=temperature, calibration=calibration,
                                                            spectrum=spectrum if spectrum else current.spectrum))
         log(f"wrote calibration into {bundle_path / 'manifest.json'}")
+        for line in _compared(current, calibration, kept):
+            log(line)
         _refresh_reference(bundle_path, options.device, log)
     return CalibrationResult(temperature, leaves, calibration, summary, curve, options, nodes)
+
+
+def _compared(before, calibration, kept: Path | None) -> list[str]:
+    """How many leaves can be auto-judged now against before, and where the previous manifest was kept; a
+    warning when fewer can (a small or unlike calibration set: copy the kept manifest back to undo)."""
+    if kept is None:
+        return []
+    now = sum(t is not None for t in calibration.thresholds.values())
+    if before.calibration is None:
+        return [f"kept the uncalibrated manifest as {kept}"]
+    then = sum(t is not None for t in before.calibration.thresholds.values())
+    line = f"leaves that can be auto-judged: {now} of {len(calibration.thresholds)} (before: {then})"
+    if now < then:
+        return [f"warning: {line}; the previous manifest is kept as {kept}: copy it over manifest.json to undo"]
+    return [line, f"kept the previous manifest as {kept}"]
 
 
 def _refresh_reference(bundle_path: Path, device: str, log: Log) -> None:

@@ -55,7 +55,12 @@ def calibrate_sets(bundle_path: str | Path, samples: Sequence[Sample], *, target
             of a known type.
         BundleError: the bundle cannot be read, or is an archive and ``write`` is set.
     """
-    from models.bundle.files import ARCHIVE_SUFFIXES, read_bundle_manifest, write_bundle_manifest
+    from models.bundle.files import (
+        ARCHIVE_SUFFIXES,
+        keep_previous_manifest,
+        read_bundle_manifest,
+        write_bundle_manifest,
+    )
     from models.bundle.io import load_bundle
     from models.bundle.manifest import BundleError
     from models.bundle.records import MultiLabelRecord
@@ -113,6 +118,8 @@ def calibrate_sets(bundle_path: str | Path, samples: Sequence[Sample], *, target
         if current.multilabel != bundle.manifest.multilabel:
             raise CalibrationError(f"{bundle_path}: its presence thresholds changed while it was calibrated; nothing "
                                    "was written: calibrate it again")
+        kept = keep_previous_manifest(bundle_path, "calibrate")
         write_bundle_manifest(bundle_path, current.replace(multilabel=record))
-        log(f"wrote the set routing into {bundle_path / 'manifest.json'}")
+        log(f"wrote the set routing into {bundle_path / 'manifest.json'}"
+            + (f" (the previous one kept as {kept})" if kept else ""))
     return {"multilabel": True, "target_purity": target_purity, "set_threshold": fit.threshold, **routing}

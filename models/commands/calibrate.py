@@ -12,7 +12,7 @@ from models.calibration.report import format_table, write_reports
 from models.calibration.thresholds import BOUNDS
 from models.commands.arguments import positive_int
 from models.routing.unknown import UNKNOWN_METHODS
-from models.sysinfo import device_arg
+from models.sysinfo import DEVICE_HELP, device_arg
 
 
 def leaf_share(text: str) -> tuple[str, float]:
@@ -70,7 +70,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--centroid-max-per-class", type=int, default=200, help="cap per class for the centroids (0 = all)")
     p.add_argument("--out", help="report folder (default BUNDLE/calibration)")
     p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--device", default="cpu", type=device_arg)
+    p.add_argument("--device", default="cpu", type=device_arg, help=DEVICE_HELP)
 
 
 def flips_arg(text: str) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ import sys
 
 from models.commands.arguments import positive_int
 from models.evaluation.compare import compare_bundles, to_markdown, verdict_line, write_comparison
-from models.sysinfo import device_arg
+from models.sysinfo import DEVICE_HELP, device_arg
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="unknown:* images: those of the split (default), all of the data's, or none")
     p.add_argument("--out", default="compare", help="output folder for compare.json and compare.md (default ./compare)")
     p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--device", default="cpu", type=device_arg)
+    p.add_argument("--device", default="cpu", type=device_arg, help=DEVICE_HELP)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from models.evaluation.evaluate import (
     select_unknown,
 )
 from models.evaluation.longtail import head_tail_metrics
-from models.sysinfo import device_arg
+from models.sysinfo import DEVICE_HELP, device_arg
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--unknown", choices=("split", "all", "none"), default="split",
                    help="unknown:* images: those of the split (default), all of the data's, or none")
     p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--device", default="cpu", type=device_arg)
+    p.add_argument("--device", default="cpu", type=device_arg, help=DEVICE_HELP)
     p.add_argument("--pointing-game", type=int, nargs="?", const=-1, default=None, metavar="N",
                    help="also play the pointing game (heatmap peak inside the defect box) on up to N correctly "
                         "classified images with a known box (all when N is omitted)")
