@@ -19,7 +19,7 @@ from app.services.ranks import Ranks, ranks_from_env
 from app.store.backup import BACKUP_DIR, backup_to, list_backups, restore, rolling_backup
 from app.store.db import default_db_url, describe_url, open_store, sqlite_path
 from app.store.errors import ExportError, StoreError
-from app.store.export import FORMATS, export_labels, parse_since, parse_statuses
+from app.store.export import FORMATS, existing_export, export_labels, parse_since, parse_statuses
 from models.commands.arguments import positive_int
 from models.sysinfo import device_arg
 
@@ -48,6 +48,9 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--status", metavar="LIST", help="comma-separated subset of accepted,corrected,unknown (default all)"
     )
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write over an existing CSV/JSON file, or an imagefolder's manifest.csv and notes.csv "
+                             "(without it, export refuses them)")
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -58,6 +61,12 @@ def run_export(args: argparse.Namespace) -> int:
         statuses = parse_statuses(args.status) if args.status else None
     except ExportError as exc:
         print(f"fma-judge export: {exc}", file=sys.stderr)
+        return 2
+    clash = existing_export(args.out, args.format)
+    if clash is not None and not args.overwrite:
+        what = "an earlier export or a data set's manifest" if args.format == "imagefolder" else "a file"
+        print(f"fma-judge export: {clash} exists ({what}); --overwrite writes over it, or choose another --out",
+              file=sys.stderr)
         return 2
     url = args.db or default_db_url()
     try:

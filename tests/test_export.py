@@ -301,9 +301,31 @@ def test_cli(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], t
     assert "unknown status filter maybe" in capsys.readouterr().err
     assert run_export(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--since", "last week")) == 2
     missing = f"sqlite:///{tmp_path / 'nothing.sqlite3'}"
-    assert run_export(_cli("--db", missing, "--out", str(out), "--format", "json")) == 1
+    assert run_export(_cli("--db", missing, "--out", str(tmp_path / "cli.json"), "--format", "json")) == 1
     assert "no fma-judge database at" in capsys.readouterr().err
     assert not (tmp_path / "nothing.sqlite3").exists()
+
+
+def test_the_cli_never_writes_over_a_file_or_a_data_set_unless_told(store: Store, tmp_path: Path, capsys) -> None:
+    """An export over a data set's folder replaced its manifest.csv (73 rows became 9), and one into an existing
+    file replaced it, without a word: now each is refused unless --overwrite (the app asks, see
+    test_export_dialog)."""
+    data = tmp_path / "data_set"
+    data.mkdir()
+    (data / "manifest.csv").write_text("path,label\n" + "x.png,scratch\n" * 72, encoding="utf-8")
+    before = (data / "manifest.csv").read_text(encoding="utf-8")
+    assert run_export(_cli("--db", store.url, "--out", str(data), "--format", "imagefolder")) == 2
+    assert (f"{data / 'manifest.csv'} exists (an earlier export or a data set's manifest); --overwrite writes over "
+            "it, or choose another --out") in capsys.readouterr().err
+    assert (data / "manifest.csv").read_text(encoding="utf-8") == before
+    labels = tmp_path / "labels.csv"
+    labels.write_text("mine", encoding="utf-8")
+    assert run_export(_cli("--db", store.url, "--out", str(labels), "--format", "csv")) == 2
+    assert "exists (a file)" in capsys.readouterr().err and labels.read_text(encoding="utf-8") == "mine"
+    assert run_export(_cli("--db", store.url, "--out", str(labels), "--format", "csv", "--overwrite")) == 0
+    assert labels.read_text(encoding="utf-8").startswith("path,label")
+    assert run_export(_cli("--db", store.url, "--out", str(data), "--format", "imagefolder", "--overwrite")) == 0
+    assert (data / "manifest.csv").read_text(encoding="utf-8") != before
 
 
 def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path, taxonomy) -> None:

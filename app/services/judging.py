@@ -21,7 +21,7 @@ from app.services.batches import FirstPart, OpenedBatch, Progress
 from app.store import embeddings, repo
 from app.store.db import read_only, session_scope
 from app.store.errors import JudgmentConflictError, StoreError
-from app.store.export import ExportResult, export_labels
+from app.store.export import ExportResult, existing_export, export_labels
 from app.store.records import BatchItem, BatchSummary, JudgmentRecord
 
 CLAIM_LEASE_S = 300.0
@@ -270,4 +270,4 @@ class JudgingService:
                              progress=progress)
 
 
-__all__ = ["JudgingService", "OpenedBatch", "StoreError"]
+__all__ = ["JudgingService", "OpenedBatch", "StoreError", "existing_export"]

@@ -338,6 +338,15 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
     return count
 
 
+def existing_export(out: str | os.PathLike[str], fmt: str) -> Path | None:
+    """What an export to ``out`` would write over: the CSV or JSON file itself, or an imagefolder's
+    ``manifest.csv`` (an earlier export there, or a data set's own manifest); None when nothing. The app asks
+    before it goes on; ``fma-judge export`` goes on only with ``--overwrite``."""
+    out = Path(out).expanduser()
+    clash = out / "manifest.csv" if fmt == "imagefolder" else out
+    return clash if clash.is_file() else None
+
+
 def _check_out(out: Path, fmt: str) -> Path:
     out = out.expanduser().absolute()
     if fmt == "imagefolder":

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.judging import existing_export
+
 FORMATS = ("csv", "json", "imagefolder")
 STATUSES = ("accepted", "corrected", "unknown")
 
@@ -137,13 +139,12 @@ class ExportDialog(QDialog):
         """Export, after asking before an earlier export is written over (a name typed in the field is not asked
         about by the file dialog)."""
         req = self.request()
+        clash = existing_export(req.path, req.fmt)
         if req.fmt == "imagefolder":
-            clash = req.path / "manifest.csv" if (req.path / "manifest.csv").is_file() else None
             text = QCoreApplication.translate(
                 "Export", "{folder} already holds an export. Its manifest.csv and notes.csv will be replaced, and the "
                 "copies added to the ones there. Export into it?")
         else:
-            clash = req.path if req.path.is_file() else None
             text = QCoreApplication.translate("Export", "{folder} already exists. Replace it?")
         if clash is not None and QMessageBox.question(
                 self, QCoreApplication.translate("Export", "Export labels"), text.format(folder=req.path.name),
