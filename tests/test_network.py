@@ -11,7 +11,7 @@ import pytest
 import timm
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from models.nn.cbam import CBAM, ChannelGate, SpatialGate, add_cbam_to_resnet, cbam_modules
 from models.nn.config import HEADS, LossConfig
@@ -289,6 +289,34 @@ def test_local_weights_errors(tax: Taxonomy, tmp_path: Path) -> None:
     ) as err:
         build_network(_config("convnext", pretrained_file=str(mismatched)), tax)
     assert len(str(err.value).splitlines()) <= 6  # shortened; the full list stays in the chained cause
+
+
+def test_a_file_of_another_backbone_is_refused_not_trained_from_random_weights(tax: Taxonomy, tmp_path: Path,
+                                                                                caplog) -> None:
+    """timm only logs the keys it could not place, so a ResNet's file given to a ConvNeXt (keys that share no
+    name) left the backbone as initialised, and training went on from random weights without a word. Now that
+    is an error naming how much of the backbone the file set; the random state goes on as if no check ran."""
+    resnet = timm.create_model("resnet18", num_classes=0)
+    foreign = tmp_path / "resnet18.safetensors"
+    save_file({k: v.contiguous() for k, v in resnet.state_dict().items()}, str(foreign))
+    torch.manual_seed(3)
+    with pytest.raises(ValueError, match=r"set 0 of the \d+ randomly initialised weight tensors of backbone "
+                                         r"'convnext_tiny': it holds another backbone's weights"):
+        build_network(_config("convnext", pretrained_file=str(foreign)), tax)
+    assert all(len(r.getMessage()) < 400 for r in caplog.records if r.name.startswith("timm"))  # cut short
+    source = timm.create_model("convnext_tiny", num_classes=0, **TINY_CONVNEXT)
+    good = tmp_path / "tiny.safetensors"
+    save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(good))
+    from models.nn.network import _backbone_kwargs, _create_backbone
+
+    cfg = _config("convnext", pretrained_file=str(good))
+    torch.manual_seed(3)
+    _create_backbone(cfg, load_pretrained=True)  # loads, then checks
+    after_check = torch.rand(3)
+    torch.manual_seed(3)
+    timm.create_model(cfg.backbone, pretrained=True, pretrained_cfg_overlay={"file": str(good)},
+                      **_backbone_kwargs(cfg))  # loads only
+    torch.testing.assert_close(after_check, torch.rand(3))  # trained models stay bit for bit what they were
 
 
 @pytest.mark.skipif(not LITE0.is_file(), reason="shared efficientnet_lite0 weights not present")

@@ -24,6 +24,7 @@ a weightless copy of the backbone on the ``meta`` device, which costs no real co
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -232,14 +233,25 @@ def _create_backbone(config: NetworkConfig, *, load_pretrained: bool) -> nn.Modu
             raise ValueError(
                 f"pretrained_file {path} must end in one of {', '.join(WEIGHT_SUFFIXES)} (got {path.suffix!r})"
             )
+        before = torch.get_rng_state()
+        # timm names every key a file lacks, on one line of thousands of characters (a filter acts on the logger
+        # that logs, not on its parents: timm's own, whatever their names)
+        timm_logs = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.startswith("timm")]
+        for log in timm_logs:
+            log.addFilter(_shortened)
         try:
-            return timm.create_model(
+            model = timm.create_model(
                 config.backbone, pretrained=True, pretrained_cfg_overlay={"file": str(path)}, **kwargs
             )
         except Exception as exc:  # timm/torch raise many types here; give the user one clear message
             raise RuntimeError(
                 f"could not load weights from {path} into backbone {config.backbone!r}: {_short(exc)}"
             ) from exc
+        finally:
+            for log in timm_logs:
+                log.removeFilter(_shortened)
+        _check_loaded(model, config, kwargs, before, path)
+        return model
     if load_pretrained and config.pretrained:
         try:
             return timm.create_model(config.backbone, pretrained=True, **kwargs)
@@ -255,6 +267,30 @@ def _create_backbone(config: NetworkConfig, *, load_pretrained: bool) -> nn.Modu
             f"timm could not create backbone {config.backbone!r} with backbone_kwargs "
             f"{config.backbone_kwargs}: {exc}"
         ) from exc
+
+
+def _shortened(record: logging.LogRecord) -> bool:
+    """A log filter that cuts a long message to its first 300 characters."""
+    text = record.getMessage()
+    if len(text) > 300:
+        record.msg, record.args = f"{text[:300]} … ({len(text) - 300} more characters)", None
+    return True
+
+
+def _check_loaded(model: nn.Module, config: NetworkConfig, kwargs: dict, rng: torch.Tensor, path: Path) -> None:
+    """Refuse weights that left most of the backbone as it was initialised: timm only logs the keys a file of
+    another backbone does not have, and training went on from random weights without a word. The same backbone
+    is built again from the same random state, without the file: a weight the file set differs from it."""
+    with torch.random.fork_rng(devices=[]):  # the caller's random state goes on as if this never ran
+        torch.set_rng_state(rng)
+        fresh = dict(timm.create_model(config.backbone, pretrained=False, **kwargs).named_parameters())
+    # only the randomly initialised tensors tell: a norm's ones and a bias's zeros may be what a file holds too
+    drawn = [(p, fresh[name]) for name, p in model.named_parameters()
+             if name in fresh and fresh[name].numel() > 1 and not torch.all(fresh[name] == fresh[name].flatten()[0])]
+    changed = sum(1 for p, init in drawn if not torch.equal(p.detach(), init.detach()))
+    if changed < len(drawn) / 2:
+        raise ValueError(f"pretrained_file {path} set {changed} of the {len(drawn)} randomly initialised weight "
+                         f"tensors of backbone {config.backbone!r}: it holds another backbone's weights (or none)")
 
 
 def _meta_backbone(config: NetworkConfig) -> nn.Module | None:
