@@ -90,6 +90,20 @@ def test_top1_difference_pairs_images_by_path():
     assert top1_difference({}, {})["verdict"] == "n/a"
 
 
+def test_evaluate_and_compare_say_when_no_image_could_be_read(tmp_path, taxonomy, capsys):
+    """A manifest whose files are all missing (a share not mounted) ended in "the 'stages' unknown score needs
+    stage_stats", a routing error that sounded like a broken bundle."""
+    data = make_dataset(tmp_path / "d", taxonomy, per_class=3, unknown_types=0)
+    for image in (tmp_path / "d").rglob("*.png"):
+        image.unlink()
+    bundle = make_tiny_bundle(tmp_path / "a", taxonomy, input_size=32, seed=0)
+    words = "no images to evaluate: the split is empty, or none of its files could be read"
+    assert cli_main(["evaluate", str(bundle), "--data", str(data), "--split", "all", "--out", str(tmp_path / "e")]) == 2
+    assert words in capsys.readouterr().err
+    assert cli_main(["compare", str(bundle), str(bundle), "--data", str(data), "--split", "all"]) == 2
+    assert words in capsys.readouterr().err
+
+
 def test_evaluate_warns_about_never_predicted_leaves(tmp_path, taxonomy, capsys):
     assert never_predicted_warning({"never_predicted": []}) is None
     warning = never_predicted_warning({"never_predicted": ["dent"], "per_class": {"dent": {"support": 3}}})

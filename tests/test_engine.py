@@ -380,6 +380,16 @@ def test_optimize_refuses_an_archive(bundles, images, tmp_path):
     assert rc == 2
 
 
+def test_optimize_checks_its_options_before_it_loads_anything(bundles, images, capsys):
+    """An unknown path was a ValueError traceback after the model and the images had loaded; 0 images meant all."""
+    folder = str(images[0].parent)
+    for bad, words in ((["--candidates", "foo"], "unknown inference path(s) foo; known: channels_last"),
+                       (["--max-images", "0"], "--max-images"), (["--max-warmup-s", "-1"], "--max-warmup-s")):
+        with pytest.raises(SystemExit) as stop:
+            cli_main(["optimize", str(bundles["convnext"]), "--data", folder, *bad])
+        assert stop.value.code == 2 and words in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------------------ pipeline
 def test_decoding_runs_a_bounded_distance_ahead_and_first_batch_is_small(bundles):
     p = Predictor(bundles["convnext"], batch_size=4, decode_workers=1, inference=False)

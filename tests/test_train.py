@@ -70,6 +70,12 @@ def test_config_refuses_unknown_keys_and_bad_values(tmp_path):
     cfg.write_text("epochs: [3\n")
     with pytest.raises(ConfigError, match="line"):
         load_config(cfg)
+    for bad, words in (("augment.blur_p=2", r"augment\.blur_p must be a number in \[0\.0, 1\.0\], got 2"),
+                       ("augment.hflip=2", "augment.hflip"), ("augment.brightness=-1", "augment.brightness"),
+                       ("augment.contrast=abc", "augment.contrast"), ("augment.noise_std=-1", "augment.noise_std"),
+                       ("augment.rot90=maybe", "augment.rot90 must be true or false")):
+        with pytest.raises(ConfigError, match=words):  # torchvision's errors named no key, or none came at all
+            load_config(None, [bad])
     good, _ = load_config(None, ["network.backbone=resnet50", "network.cbam=true", "lr=3e-4"])
     assert good.network.backbone == "resnet50" and good.network.cbam == "blocks" and good.lr == 3e-4
 

@@ -73,6 +73,11 @@ def test_tiny_study_writes_results_and_resume_adds_trials(tmp_path, dataset, cap
 def test_resume_without_a_study_and_a_missing_optuna_are_one_line(tmp_path, dataset, capsys, monkeypatch):
     assert _tune(tmp_path / "none", dataset, "--resume") == 2
     assert "no study" in capsys.readouterr().err
+    # a storage that is no URL is a line naming it (it was SQLAlchemy's traceback), and leaves no empty --out
+    assert _tune(tmp_path / "bad", dataset, "--storage", "notaurl") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot open the study's storage notaurl: " in err
+    assert not (tmp_path / "bad").exists()
     monkeypatch.setitem(__import__("sys").modules, "optuna", None)  # `import optuna` raises ImportError
     assert _tune(tmp_path / "x", dataset) == 2
     err = capsys.readouterr().err

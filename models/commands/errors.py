@@ -26,4 +26,6 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     FileNotFoundError,
     PermissionError,
     IsADirectoryError,
+    NotADirectoryError,  # (an --out under a file)
+    FileExistsError,  # (an --out that is a file where a folder is made)
 )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from models.bundle.files import ARCHIVE_SUFFIXES
 from models.bundle.manifest import BundleError
-from models.commands.arguments import positive_int, positive_ints
+from models.commands.arguments import number, positive_int, positive_ints
 from models.inference.engine import (
     CALIBRATION_IMAGES,
     ONNX_FILE,
@@ -30,18 +30,29 @@ from models.sysinfo import cpu_name
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", help="model bundle folder (its manifest.json gets an `inference` entry)")
     p.add_argument("--data", required=True, metavar="MANIFEST|FOLDER", help="images to measure on (labels unused)")
-    p.add_argument("--max-images", type=int, default=DEFAULT_MAX_IMAGES,
+    p.add_argument("--max-images", type=positive_int, default=DEFAULT_MAX_IMAGES,
                    help=f"images used, evenly spread over the data (default {DEFAULT_MAX_IMAGES}; the 99.5%% "
                         "agreement guard needs at least 200 to allow for one changed prediction)")
-    p.add_argument("--candidates", help=f"comma-separated paths to try (default all: {','.join(PATHS[1:])})")
+    p.add_argument("--candidates", type=_paths, help=f"comma-separated paths to try (default all: {','.join(PATHS[1:])})")
     p.add_argument("--batch-size", type=positive_int, default=16, help="batch size while comparing paths (default 16)")
     p.add_argument("--batch-sizes", type=positive_ints, default=(8, 16, 32),
                    help="batch sizes tried for the chosen path (default 8,16,32)")
     p.add_argument("--threads", type=positive_ints,
                    help="thread counts tried for the chosen path (default: all cores and one less)")
-    p.add_argument("--max-warmup-s", type=float, default=DEFAULT_MAX_WARMUP_S,
+    p.add_argument("--max-warmup-s", type=number(float, "a number of seconds above 0", low=0.0, low_open=True),
+                   default=DEFAULT_MAX_WARMUP_S,
                    help="reject paths whose first batch takes longer (default 10 s)")
     p.add_argument("--dry-run", action="store_true", help="measure and print, write nothing")
+
+
+def _paths(text: str) -> list[str]:
+    """``--candidates``: known inference paths, checked before anything loads."""
+    paths = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [p for p in paths if p not in PATHS]
+    if unknown or not paths:
+        raise argparse.ArgumentTypeError(f"unknown inference path(s) {', '.join(unknown) or '(none given)'}; "
+                                         f"known: {', '.join(PATHS[1:])}")
+    return paths
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     chosen_set = set(images)
     calibration = spread([p for p in all_images if p not in chosen_set], CALIBRATION_IMAGES)
-    candidates = [c.strip() for c in args.candidates.split(",") if c.strip()] if args.candidates else None
+    candidates = args.candidates
     if len(images) < 200:
         print(f"note: {len(images)} images: one changed Top-1 prediction is "
               f"{1 / len(images):.1%}, so the 99.5% guard allows none", file=sys.stderr)

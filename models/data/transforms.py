@@ -37,6 +37,12 @@ _INTERP = {
 AUTO_AUGMENT: dict[str, float] = {"crop_scale": 0.85, "saturation": 0.1, "hue": 0.02}
 """What a key left on "auto" means when nothing about the data says otherwise."""
 _AUTO_RANGES = {"crop_scale": (0.05, 1.0), "saturation": (0.0, 1.0), "hue": (0.0, 0.5)}
+# The keys without "auto": probabilities, and jitter strengths that torchvision takes from 0 up (1 = the image's
+# brightness or contrast anywhere from 0 to twice its own).
+_RANGES: dict[str, tuple[float, float]] = {
+    "hflip": (0.0, 1.0), "vflip": (0.0, 1.0), "blur_p": (0.0, 1.0), "brightness": (0.0, 1.0),
+    "contrast": (0.0, 1.0), "noise_std": (0.0, 1.0),
+}
 
 
 @dataclass
@@ -71,6 +77,13 @@ class AugmentConfig:
     noise_std: float = 0.0
 
     def __post_init__(self) -> None:
+        for name, (low, high) in _RANGES.items():  # torchvision's own errors named none of these keys
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+                raise ValueError(f"augment.{name} must be a number in [{low}, {high}], got {value!r}")
+            setattr(self, name, float(value))
+        if not isinstance(self.rot90, bool):
+            raise ValueError(f"augment.rot90 must be true or false, got {self.rot90!r}")
         for name, (low, high) in _AUTO_RANGES.items():
             value = getattr(self, name)
             if value == "auto":

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from models.data.manifest import Sample
+from models.data.samples import DataError
 
 if TYPE_CHECKING:
     from models.bundle.io import LoadedBundle
@@ -42,6 +43,9 @@ def evaluate_bundle(bundle: LoadedBundle, samples: list[Sample], *, batch_size: 
     cal = predictor.calibration
     out = collect_outputs(predictor, [s.path for s in samples], keys=cal is not None and cal.draws_spot_checks)
     kept = [samples[i] for i in out.index]
+    if not kept:  # (a share not mounted, a manifest of the wrong folder): say so, not what routing misses then
+        raise DataError(f"none of the {len(samples)} images to evaluate could be read" if samples else
+                        "no images to evaluate: the split is empty, or none of its files could be read")
     unknown = np.array([s.is_unknown for s in kept], dtype=bool)
     leaf_pos = {leaf: i for i, leaf in enumerate(tax.leaves)}
     targets = np.array([leaf_pos.get(s.label, -1) for s in kept], dtype=np.int64)

@@ -7,15 +7,15 @@ worse on validation than not tuning. By default (``--space near``, :func:`near_s
 around the base config's value, within a factor of :data:`NEAR_FACTOR` for the rates and the weight decay and a
 quarter of the wide range for the others, and the choices (head, loss, imbalance method, schedule, flips) over all
 their values (a number searched only under a choice the base does not make, such as ``warmup_epochs`` under
-``onecycle``, keeps its whole range);
-``--space wide`` searches every number over its whole range. On the grayscale long-tail regime of
-``python -m bench.regimes`` the wide space's nine random first trials reached 6-20 % validation Top-1 against the
-base's 44 %: an hour on a 2-core CPU is spent mostly far from anything good. TPE models the results once the base
-trial and :data:`STARTUP_TRIALS` random ones have finished (complete or pruned), from trial 5 on (Optuna's
-default waits for 10). A study keeps the space it was created with: ``--resume`` with another is refused. The loop reports each epoch's validation metric
-to the trial (its ``on_epoch`` callback) and a median pruner stops a trial whose metric falls below the median
-of the earlier trials at the same epoch. A trial's value is the validation metric of the bundle it writes
-(its best epoch by validation top-1, after the leaf classifier's change of ``imbalance: posthoc`` or ``crt``):
+``onecycle``, keeps its whole range); ``--space wide`` searches every number over its whole range. On the grayscale
+long-tail regime of ``python -m bench.regimes`` the wide space's nine random first trials reached 6-20 % validation
+Top-1 against the base's 44 %: an hour on a 2-core CPU is spent mostly far from anything good. TPE models the
+results once the base trial and :data:`STARTUP_TRIALS` random ones have finished (complete or pruned), from trial 5
+on (Optuna's default waits for 10). A study keeps the space it was created with: ``--resume`` with another is
+refused. The loop reports each epoch's validation metric to the trial (its ``on_epoch`` callback) and a median
+pruner stops a trial whose metric falls below the median of the earlier trials at the same epoch. A trial's value is
+the validation metric of the bundle it writes (its best epoch by validation top-1, after the leaf classifier's
+change of ``imbalance: posthoc`` or ``crt``):
 
 - ``top1``: leaf top-1 accuracy;
 - ``macro_recall``: the mean recall of the leaves present in the validation split (rare classes count as much
@@ -26,22 +26,21 @@ of the earlier trials at the same epoch. A trial's value is the validation metri
   images themselves, without temperature scaling. The command supplies it
   (:func:`models.calibration.thresholds.auto_coverage`; ``training`` does not import ``calibration``).
 
-The study lives in an Optuna storage (``sqlite:///DIR/study.sqlite3`` by default, or any database URL), so a
-search can be resumed (``--resume``) and several processes, on one machine or several, can work on one study.
-Each trial keeps its ``config.yaml`` and ``metrics.csv`` in ``DIR/trials/NNNN/`` (its weights are not kept:
-train the winner with ``fma-model train --config DIR/best.yaml``). The results are written to ``DIR``:
-``best.yaml``, ``trials.csv``, ``summary.json`` and ``importance.png``.
+The study lives in an Optuna storage (``sqlite:///DIR/study.sqlite3`` by default, or any database URL), so a search
+can be resumed (``--resume``) and several processes, on one machine or several, can work on one study. Each trial
+keeps its ``config.yaml`` and ``metrics.csv`` in ``DIR/trials/NNNN/`` (its weights are not kept: train the winner
+with ``fma-model train --config DIR/best.yaml``). The results are written to ``DIR``: ``best.yaml``, ``trials.csv``,
+``summary.json`` and ``importance.png``.
 
-Each complete trial keeps the leaf its trained model gave every validation image (the bundle's weights before
-any float16 saving, image only; an Optuna user attribute), so the
-results can say whether the best trial beats the base config (trial 0) by more than the validation images'
-noise: its Top-1 and macro recall against the base's, with paired 95 % bootstrap intervals over those images
-(:func:`versus_base`; ``summary.json``'s ``vs_base``, the log and ``best.yaml``'s header). With a few hundred
-validation images a gain of a point or two is usually a tie: then the best trial's config is no evidence of a
-better recipe, only of a luckier draw. The interval covers only which validation images were drawn: not the
-training seed's variance, and not the best having been picked among many trials on these same images (its gain is
-never negative on its own objective), so even "better" is optimistic; train it and run ``fma-model compare`` on
-test images, over several seeds where it matters.
+Each complete trial keeps the leaf its trained model gave every validation image (the bundle's weights before any
+float16 saving, image only; an Optuna user attribute), so the results can say whether the best trial beats the base
+config (trial 0) by more than the validation images' noise: its Top-1 and macro recall against the base's, with
+paired 95 % bootstrap intervals over those images (:func:`versus_base`; ``summary.json``'s ``vs_base``, the log and
+``best.yaml``'s header). With a few hundred validation images a gain of a point or two is usually a tie: then the
+best trial's config is no evidence of a better recipe, only of a luckier draw. The interval covers only which
+validation images were drawn: not the training seed's variance, and not the best having been picked among many
+trials on these same images (its gain is never negative on its own objective), so even "better" is optimistic; train
+it and run ``fma-model compare`` on test images, over several seeds where it matters.
 
 Optuna is an optional dependency (the ``tune`` extra); it is imported only here, inside the functions.
 """
@@ -138,13 +137,10 @@ SEARCH_SPACE: tuple[Param, ...] = (
     Param("imbalance", "choice", choices=("none", "balanced_sampling", "sqrt_sampling", "logit_adjust",
                                                    "balanced_softmax", "drw", "posthoc", "crt")),
     Param("augment.crop_scale", "float", 0.5, 1.0),
-    Param("augment.hflip", "choice", choices=(0.0, 0.5)),
-    Param("augment.vflip", "choice", choices=(0.0, 0.5)),
+    Param("augment.hflip", "choice", choices=(0.0, 0.5)), Param("augment.vflip", "choice", choices=(0.0, 0.5)),
     Param("augment.rot90", "choice", choices=(False, True)),
-    Param("augment.brightness", "float", 0.0, 0.4),
-    Param("augment.contrast", "float", 0.0, 0.4),
-    Param("augment.saturation", "float", 0.0, 0.2),
-    Param("augment.hue", "float", 0.0, 0.05),
+    Param("augment.brightness", "float", 0.0, 0.4), Param("augment.contrast", "float", 0.0, 0.4),
+    Param("augment.saturation", "float", 0.0, 0.2), Param("augment.hue", "float", 0.0, 0.05),
     Param("augment.blur_p", "float", 0.0, 0.5),
     Param("augment.noise_std", "float", 0.0, 0.05),
 )
@@ -221,12 +217,9 @@ def _set(data: dict[str, Any], key: str, value: Any) -> None:
 def suggest_config(trial: Any, base: dict[str, Any], space: Sequence[Param], fixed: set[str]) -> dict[str, Any]:
     """The base config (a ``TrainConfig.to_dict()``) with the trial's values of the searched keys."""
     cfg = json.loads(json.dumps(base))  # a deep copy
-    for p in space:
-        if p.key in fixed:
-            continue
-        if p.when is not None and _get(cfg, p.when[0]) != p.when[1]:
-            continue
-        _set(cfg, p.key, p.suggest(trial))
+    for p in space:  # (a key --set fixes, or one searched only under a choice this trial did not make, is left)
+        if p.key not in fixed and (p.when is None or _get(cfg, p.when[0]) == p.when[1]):
+            _set(cfg, p.key, p.suggest(trial))
     return cfg
 
 
@@ -291,13 +284,18 @@ def epoch_reporter(trial: Any, column: str, optuna: Any) -> Callable[[dict[str, 
     return report
 
 
-def _open_study(options: TuneOptions, optuna: Any, pruner: Any, seed: int) -> Any:
+def _open_study(options: TuneOptions, optuna: Any, pruner: Any, seed: int, made: Path | None) -> Any:
     url = options.storage_url
     try:
         optuna.load_study(study_name=options.study_name, storage=url)
         exists = True
     except KeyError:
         exists = False
+    except Exception as exc:  # a URL that is none, a database away: optuna and SQLAlchemy raise many kinds
+        if made is not None and not any(made.iterdir()):
+            made.rmdir()  # (no empty --out folder left behind)
+        why = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        raise TuneError(f"cannot open the study's storage {url}: {why}") from exc
     if exists and not options.resume:
         raise TuneError(f"a study named {options.study_name!r} already exists in {url}; "
                         "use --resume to continue it, or another --out / --study-name")
@@ -351,10 +349,11 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
     if not samples.val:
         raise TuneError("tune needs a validation split (rows with split=val, or a val fraction)")
     out = options.out
+    made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     pruner = pruner or optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
-    study = _open_study(options, optuna, pruner, base_cfg.seed)
+    study = _open_study(options, optuna, pruner, base_cfg.seed, out if made else None)
     base = base_cfg.to_dict()
     fixed = fixed_keys(options.overrides)
     # The base config as `train` would run it (its "auto" keys settled by the data): the first trial of a new
@@ -593,6 +592,6 @@ def _importance_plot(study: Any, path: Path, log: Log) -> None:
     fig.savefig(path)
 
 
-__all__ = ["NEAR_FACTOR", "NEAR_SHARE", "OBJECTIVES", "SEARCH_SPACE", "SPACES", "STARTUP_TRIALS", "Param", "TuneError", "TuneOptions", "ValRecorder", "best_config",
-           "epoch_reporter", "near_space", "paired_gain", "suggest_config", "tune", "versus_base", "versus_base_line",
-           "write_results"]
+__all__ = ["NEAR_FACTOR", "NEAR_SHARE", "OBJECTIVES", "SEARCH_SPACE", "SPACES", "STARTUP_TRIALS", "Param", "TuneError",
+           "TuneOptions", "ValRecorder", "best_config", "epoch_reporter", "near_space", "paired_gain", "suggest_config",
+           "tune", "versus_base", "versus_base_line", "write_results"]
