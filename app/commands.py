@@ -93,6 +93,10 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+PROBLEMS_SHOWN = 10
+"""How many unreadable files ``classify`` names (the count covers them all)."""
+
+
 def classify_main(argv: list[str]) -> int:
     """Pre-classify a folder into the store, headless, exactly as the app would when it opens the folder."""
     parser = argparse.ArgumentParser(
@@ -108,7 +112,8 @@ def classify_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     folder = Path(args.folder)
     if not folder.is_dir():
-        print(f"fma-judge classify: error: folder not found: {folder}", file=sys.stderr)
+        what = "is a file, not a folder (classify takes a folder of images)" if folder.exists() else "not found"
+        print(f"fma-judge classify: error: {folder} {what}", file=sys.stderr)
         return 2
     ranks = ranks_from_env(args.device)  # several processes when started by torchrun
     rc = _classify(args, folder, ranks)
@@ -158,6 +163,10 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
     routes = ", ".join(f"{k} {v}" for k, v in sorted(result.routes.items())) or "-"
     print(f"{result.name}: {result.images} images; predicted {result.predicted - result.errors} now ({routes}), "
           f"{result.already} already had this model's prediction, {result.errors + result.unreadable} unreadable")
+    for path, why in result.problems[:PROBLEMS_SHOWN]:  # which files, and why: what a scheduled run's reader acts on
+        print(f"  unreadable: {path}: {why}")
+    if len(result.problems) > PROBLEMS_SHOWN:
+        print(f"  … and {len(result.problems) - PROBLEMS_SHOWN} more (the app lists them all with the batch)")
     return 0
 
 

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from app.services.monitor import MonitorReport, MonitorSettings, PurityMonitor
-from app.store.db import open_store
+from app.store import repo
+from app.store.db import open_store, session_scope
 from app.store.errors import ExportError, StoreError
 from app.store.export import export_labels, parse_since
 from models.bundle.files import read_bundle_manifest
 from models.bundle.manifest import BundleError
+from models.commands.arguments import number
 from models.sysinfo import DEVICE_HELP, device_arg
 
 
@@ -68,23 +70,28 @@ def monitor_main(argv: list[str]) -> int:
                     "of auto-judging (the app runs the same check after every blind judgment).")
     parser.add_argument("--model", required=True, help="the model bundle whose calibration is monitored")
     parser.add_argument("--db", help="database URL (default: the per-user fma-judge database)")
-    parser.add_argument("--batch", type=int, action="append", default=[], metavar="ID",
-                        help="also the drift score of this batch (repeatable)")
+    parser.add_argument("--batch", action="append", default=[], metavar="NAME|ID",
+                        help="also the drift score of this batch: its name, as the app lists it, or id (repeatable)")
     parser.add_argument("--check", action="store_true",
                         help="act on the figures: pause or resume as the app would (default: only show them)")
     parser.add_argument("--resume", type=int, metavar="PAUSE_ID", help="lift a pause by hand")
-    parser.add_argument("--confidence", type=float, default=MonitorSettings.confidence)
+    parser.add_argument("--confidence", default=MonitorSettings.confidence,
+                        type=number(float, "a probability between 0 and 1", low=0.0, high=1.0, low_open=True,
+                                    high_open=True),
+                        help=f"of the purity bounds and the drift rule (default {MonitorSettings.confidence:g})")
     args = parser.parse_args(argv)
     try:
         manifest = read_bundle_manifest(args.model)
         engine = open_store(args.db, writable=bool(args.check or args.resume)).engine
+        with session_scope(engine, action="read") as s:  # a batch that is not there is named, never "0/0 images"
+            batch_ids = [repo.batch_by_ref(s, ref) for ref in args.batch]
         monitor = PurityMonitor(engine, MonitorSettings(confidence=args.confidence))
         if args.resume is not None:
             pause = monitor.resume(args.resume)
             print(f"resumed auto-judging of {pause.scope} {pause.target}")
-        report = monitor.check(manifest.model_version, manifest.calibration, batch_ids=args.batch, act=args.check,
+        report = monitor.check(manifest.model_version, manifest.calibration, batch_ids=batch_ids, act=args.check,
                                fused=manifest.fused_calibration)
-    except (BundleError, StoreError, ValueError, OSError) as exc:
+    except (BundleError, StoreError, ValueError, LookupError, OSError) as exc:
         print(f"fma-judge monitor: error: {exc}", file=sys.stderr)
         return 2
     print(format_report(report))

@@ -247,6 +247,13 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", url]) == 0
     out = capsys.readouterr().out
     assert f"calibration of {cal.created}" in out and "all leaves" in out
+    # --batch by the name the app shows (as export's), a batch that is not there named (it printed "0/0 images")
+    assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", url, "--batch", "batch"]) == 0
+    assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", url, "--batch", "999"]) == 2
+    assert "no batch with id or name '999'; the newest: 'batch'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["monitor", "--model", str(tmp_path / "recal"), "--db", url, "--confidence", "5"])
+    assert "--confidence: must be a probability between 0 and 1, got '5'" in capsys.readouterr().err
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2999-01-01"]) == 2
     assert "no judged images" in capsys.readouterr().err
 

@@ -117,16 +117,21 @@ def test_classify_command_fills_a_batch_once(tmp_path, bundle, folder):
     first = _classify(str(folder), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "12 images; predicted 11 now" in first.stdout and "1 unreadable" in first.stdout
+    named = [line for line in first.stdout.splitlines() if line.startswith("  unreadable: ")]
+    assert len(named) == 1 and named[0].startswith(f"  unreadable: {folder / 'zz_broken.png'}: ")  # which, and why
     again = _classify(str(folder), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
     assert again.returncode == 0 and "predicted 0 now" in again.stdout and "11 already" in again.stdout
     missing = _classify(str(tmp_path / "nope"), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
-    assert missing.returncode == 2 and "folder not found" in missing.stderr
+    assert missing.returncode == 2 and f"{tmp_path / 'nope'} not found" in missing.stderr
+    a_file = _classify(str(folder / "img_00.png"), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
+    assert a_file.returncode == 2 and "is a file, not a folder" in a_file.stderr
     two = tmp_path / "two"
     write_image(two / "good.png", size=(96, 80))
     cut = write_image(two / "cut.png", size=(96, 80), seed=3)
     cut.write_bytes(cut.read_bytes()[:200])  # the header reads, the pixels do not: the model stores an error
     mixed = _classify(str(two), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
     assert "2 images; predicted 1 now" in mixed.stdout and "1 unreadable" in mixed.stdout, mixed.stdout
+    assert f"  unreadable: {two / 'cut.png'}: " in mixed.stdout  # the model's own reason, found while predicting
     bad_model = _classify(str(folder), "--db", db, "--model", str(tmp_path / "nope"), tmp_path=tmp_path)
     assert bad_model.returncode == 2 and "model bundle not found" in bad_model.stderr
     assert "Traceback" not in missing.stderr + bad_model.stderr

@@ -111,6 +111,8 @@ class ClassifyResult:
         errors: images the model could not read (stored as predictions with an error).
         unreadable: images whose header could not be read (not given to the model).
         cancelled: the run stopped early; what was predicted until then is saved.
+        problems: ``(path, why)`` of the unreadable images and of those the model could not read (this process's:
+            under torchrun, rank 0's share of the second kind), so a scheduled run says which files to look at.
     """
 
     batch_id: int
@@ -122,6 +124,7 @@ class ClassifyResult:
     errors: int = 0
     unreadable: int = 0
     cancelled: bool = False
+    problems: tuple[tuple[str, str], ...] = ()
 
 
 RUNTIME_ENV = "FMA_JUDGE_RUNTIME"
@@ -433,8 +436,10 @@ class PredictingService:
             try:
                 opened: OpenedBatch = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress,
                                              model_version=self.info.version)
+                paths = {it.image.image_id: it.image.path for it in opened.items}
                 handed = {"batch_id": opened.batch_id, "name": opened.name, "images": len(opened.items),
                           "unreadable": sorted(opened.unreadable),
+                          "named": [(paths.get(i, str(i)), why) for i, why in sorted(opened.unreadable.items())],
                           "todo": self.todo(opened.items, list(opened.unreadable))}
             except Exception as exc:  # raised here once the other ranks know (else they would wait for ever)
                 failed, handed = exc, {"error": f"{type(exc).__name__}: {exc}"}
@@ -446,11 +451,14 @@ class PredictingService:
         todo = handed["todo"]  # rank 0's list, on every rank: each takes every world-th of the same list (a rank
         # reading the batch itself would see rank 0's first predictions saved, and shard another list)
         counts: Counter[str] = Counter()
-        for chunk in self.predict(todo[ranks.rank::ranks.world], cancel=cancel):
-            for _image_id, record in chunk.items:
+        mine = todo[ranks.rank::ranks.world]
+        where, problems = dict(mine), list(handed.get("named", []))
+        for chunk in self.predict(mine, cancel=cancel):
+            for image_id, record in chunk.items:
                 counts["predicted"] += 1
                 if record.error:
                     counts["errors"] += 1
+                    problems.append((where.get(image_id, str(image_id)), record.error))
                 else:
                     counts[f"route:{record.route or 'none'}"] += 1
             if on_chunk is not None:
@@ -461,4 +469,4 @@ class PredictingService:
         return ClassifyResult(batch_id=handed["batch_id"], name=handed["name"], images=images,
                               predicted=counts["predicted"], already=images - unreadable - len(todo),
                               routes=routes, errors=counts["errors"], unreadable=unreadable,
-                              cancelled=counts["predicted"] < len(todo))
+                              cancelled=counts["predicted"] < len(todo), problems=tuple(problems))

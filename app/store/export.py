@@ -37,10 +37,10 @@ from sqlalchemy.orm import Session, aliased
 from app.store.db import translate_errors
 from app.store.errors import ExportError
 from app.store.records import EXPORT_COLUMNS, UNKNOWN_LABEL, ExportRow
+from app.store.repo.batches import batch_by_ref
 from app.store.repo.spectra import any_spectra, spectrum_paths
 from app.store.schema import (
     JUDGED_STATUSES,
-    Batch,
     BatchImage,
     Image,
     ImagePath,
@@ -445,17 +445,10 @@ def _counted(rows: Iterator[ExportRow], progress: Callable[[int, int], None]) ->
 
 def _batch_id(session: Session, ref: int | str) -> int:
     """A batch id from an id or a name (:func:`export_labels`'s ``batch_id``)."""
-    text = str(ref).strip()
-    if text.isdigit() and session.get(Batch, int(text)) is not None:
-        return int(text)
-    ids = list(session.scalars(select(Batch.id).where(Batch.name == text).order_by(Batch.id)))
-    if len(ids) == 1:
-        return ids[0]
-    if ids:
-        raise ExportError(f"{len(ids)} batches are named {text!r} (ids {', '.join(map(str, ids))}): give the id")
-    near = list(session.scalars(select(Batch.name).order_by(Batch.created_at.desc(), Batch.id.desc()).limit(5)))
-    known = f"; the newest: {', '.join(map(repr, near))}" if near else "; the database has no batch"
-    raise ExportError(f"no batch with id or name {text!r}{known}")
+    try:
+        return batch_by_ref(session, ref)
+    except LookupError as exc:
+        raise ExportError(str(exc)) from None
 
 
 # ------------------------------------------------------------------------------------------ CLI

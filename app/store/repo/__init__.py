@@ -25,6 +25,7 @@ from app.store.repo._common import normalize_folder
 from app.store.repo.batches import (
     add_files_to_batch,
     add_to_batch,
+    batch_by_ref,
     batches_named,
     batches_of_image,
     create_batch,
@@ -100,6 +101,7 @@ __all__ = [
     "any_spectra",
     "apply_pauses",
     "attach_spectrum",
+    "batch_by_ref",
     "batch_items",
     "batch_unknown_flags",
     "batches_named",

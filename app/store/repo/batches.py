@@ -202,6 +202,26 @@ def get_batch(session: Session, batch_id: int) -> BatchSummary:
     return _batch_summary(row, _batch_counts(session, [batch_id])[batch_id])
 
 
+def batch_by_ref(session: Session, ref: int | str) -> int:
+    """A batch's id from its id or its name, as the app's batch list shows it (text that is a number is tried as
+    an id first): ``--batch`` of the ``fma-judge`` commands.
+
+    Raises:
+        LookupError: no such batch (the message names the newest ones), or several of that name (give the id).
+    """
+    text = str(ref).strip()
+    if text.isdigit() and session.get(Batch, int(text)) is not None:
+        return int(text)
+    ids = list(session.scalars(select(Batch.id).where(Batch.name == text).order_by(Batch.id)))
+    if len(ids) == 1:
+        return ids[0]
+    if ids:
+        raise LookupError(f"{len(ids)} batches are named {text!r} (ids {', '.join(map(str, ids))}): give the id")
+    near = list(session.scalars(select(Batch.name).order_by(Batch.created_at.desc(), Batch.id.desc()).limit(5)))
+    known = f"; the newest: {', '.join(map(repr, near))}" if near else "; the database has no batch"
+    raise LookupError(f"no batch with id or name {text!r}{known}")
+
+
 def _summaries(session: Session, stmt: Select[Any]) -> list[BatchSummary]:
     rows = list(session.scalars(stmt))
     counts = _batch_counts(session, [r.id for r in rows])

@@ -20,7 +20,8 @@ _PROB_DECIMALS = 6
 def _model_version_row(session: Session, version: str) -> ModelVersion:
     row = session.scalar(select(ModelVersion).where(ModelVersion.version == version))
     if row is None:
-        raise ValueError(f"model version {version!r} is not registered; call register_model_version first")
+        raise ValueError(f"model version {version!r} is not registered in this database: nothing was predicted "
+                         "with it here yet (the app and fma-judge classify register a model when they first run it)")
     return row
 
 
