@@ -238,6 +238,13 @@ def test_cli_arguments_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "images" in capsys.readouterr().out
     _, rows = _read(tmp_path / "out" / "manifest.csv")
     assert len(rows) == 20 * 3 and {r["magnification"] for r in rows} == {"5", "20", "50"}
+    one = parser.parse_args([str(tmp_path / "one"), "--per-class", "1", "--size", "32", "--workers", "1"])
+    assert synth_command.run(one) == 0  # one image a leaf: every val and test split is empty, and it says so
+    err = capsys.readouterr().err
+    assert "synth: warning: 18 of 18 leaves have no val image (--per-class 1 is too few" in err
+    assert "18 of 18 leaves have no test image" in err
+    three = parser.parse_args([str(tmp_path / "three"), "--per-class", "3", "--size", "32", "--workers", "1"])
+    assert synth_command.run(three) == 0 and "warning" not in capsys.readouterr().err  # one in each split
     bad = parser.parse_args([str(tmp_path / "bad"), "--split", "0.7,0.3"])
     with pytest.raises(synth.SynthError, match="split"):
         synth_command.run(bad)

@@ -139,6 +139,13 @@ def run(args: argparse.Namespace) -> int:
         f"in {elapsed:.1f} s ({len(rows) / max(elapsed, 1e-9):.0f} images/s)"
     )
     print(f"synth: splits {', '.join(f'{k} {v}' for k, v in per_split.items())}")
+    known = {r["label"] for r in rows if not is_unknown_label(r["label"])}
+    for name, share in zip(SPLITS, split, strict=False):
+        short = sorted(known - {r["label"] for r in rows if r["split"] == name})
+        if share > 0 and short:  # (--per-class 1 or 2 leaves some leaf out of a split it was asked for)
+            print(f"synth: warning: {len(short)} of {len(known)} leaves have no {name} image (--per-class "
+                  f"{args.per_class} is too few for the split {args.split}; 3 or more gives every leaf one)",
+                  file=sys.stderr)
     if args.spectra > 0:
         print(f"synth: {sum(1 for r in rows if r.get('spectrum'))} images with an FTIR spectrum beside them")
     if args.multi > 0:
