@@ -65,7 +65,7 @@ def test_config_refuses_unknown_keys_and_bad_values(tmp_path):
     cfg.write_text("epochs: 3\nlearning_rate: 0.1\n")
     with pytest.raises(ConfigError, match=r"unknown key.*learning_rate"):
         load_config(cfg)
-    with pytest.raises(ConfigError, match="epochs=0"):
+    with pytest.raises(ConfigError, match=r"epochs=0 \(expected a whole number of at least 1\)"):
         load_config(None, ["epochs=0"])
     cfg.write_text("epochs: [3\n")
     with pytest.raises(ConfigError, match="line"):
@@ -162,6 +162,15 @@ def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset
     afile.write_text("x")
     capsys.readouterr()
     assert _train(afile, dataset) == 2 and "is a file: a bundle is a folder" in capsys.readouterr().err
+
+
+def test_grid_reads_its_config_and_manifests_before_the_first_cell(tmp_path, dataset, capsys):
+    """A bad --set failed every cell in turn, a bad --test-data only after each cell had trained."""
+    for bad, words in ((["--set", "epochs=ten"], "epochs='ten' (expected a whole number of at least 1)"),
+                       (["--test-data", str(tmp_path / "nope.csv")], "nope.csv: manifest not found")):
+        assert cli_main(["grid", "--data", str(dataset), "--out", str(tmp_path / "g"), "--tiny", *bad]) == 2
+        assert words in capsys.readouterr().err
+        assert not (tmp_path / "g").exists()  # no cell was started
 
 
 def test_unknown_labels_stop_training(tmp_path, dataset, capsys):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from models.commands.arguments import positive_int
 from models.training.grid import DEFAULT_BACKBONES, FRAMEWORKS, PRESETS, GridOptions, run_grid, write_table
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", action="append", required=True, metavar="MANIFEST")
+    p.add_argument("--data", action="append", required=True, metavar="MANIFEST",
+                   help="manifest CSV or image folder every cell trains on (repeat to combine)")
     p.add_argument("--out", required=True, help="output folder (one sub-folder per cell, grid.md, grid.csv)")
     p.add_argument("--preset", choices=list(PRESETS),
                    help="a named grid (its backbones, frameworks and settings; --backbones, --frameworks and --set "
@@ -33,8 +35,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pointing-game", type=int, default=None, metavar="N",
                    help="also play the heatmap pointing game on up to N correctly classified test images per cell "
                         "(CBAM attention for CBAM models, LayerCAM/Grad-CAM for the others)")
-    p.add_argument("--nproc", type=int, default=1, metavar="N",
+    p.add_argument("--nproc", type=positive_int, default=1, metavar="N",
                    help="training processes per cell: more than 1 runs torchrun (one process per GPU)")
+
+
+def _check_inputs(config: str | None, overrides: tuple[str, ...], manifests: list[str]) -> None:
+    """The config, the --set values and every manifest, read once before the first cell: a bad one failed every
+    cell in turn (a bad --test-data only after each cell had trained, hours of GPU time for the research grid)."""
+    from models.data.manifest import load_data
+    from models.training.config import load_config
+    from models.training.loop import resolve_taxonomy
+
+    cfg, base = load_config(config, overrides)
+    taxonomy = resolve_taxonomy(cfg, base)
+    for manifest in manifests:
+        load_data([manifest], taxonomy)  # unknown labels, missing columns, a path that is not there
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     backbones = args.backbones or (list(preset.backbones) if preset else DEFAULT_BACKBONES)
     frameworks = args.frameworks or (list(preset.frameworks) if preset else list(FRAMEWORKS))
     overrides = (*(preset.sets if preset else ()), *args.overrides)
+    _check_inputs(args.config, overrides, [*args.data, *args.test_data])
     options = GridOptions(data=args.data, config=args.config, overrides=overrides, split=args.split,
                           device=args.device, tiny=args.tiny, test_data=tuple(args.test_data),
                           pointing_game=args.pointing_game, nproc=args.nproc,

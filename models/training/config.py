@@ -27,6 +27,21 @@ class ConfigError(ValueError):
     """A training config is invalid; the message names the file and key."""
 
 
+
+# What each checked key takes, said in the message of a wrong value (``epochs='ten'`` alone did not say).
+_EXPECTED = {
+    "epochs": "a whole number of at least 1", "batch_size": "a whole number of at least 1",
+    "grad_accum": "a whole number of at least 1", "lr": "a number above 0", "backbone_lr_scale": "a number of 0 or more",
+    "weight_decay": "a number of 0 or more", "warmup_epochs": "a number of 0 or more", "min_lr": "a number of 0 or more",
+    "schedule": f"one of {', '.join(sorted(LR_SCHEDULES))}",
+    "early_stopping_patience": "a whole number of 0 or more", "precision": "auto, fp32, bf16 or fp16",
+    "imbalance": f"one of {', '.join(sorted(IMBALANCE_METHODS))}", "imbalance_tau": "a number of 0 or more",
+    "num_workers": "a whole number of 0 or more", "cache_images": "true or false", "seed": "a whole number",
+    "input_size": f"null or a whole number from {INPUT_SIDE_RANGE[0]} to {INPUT_SIDE_RANGE[1]}",
+    "max_steps_per_epoch": "null or a whole number of at least 1", "max_minutes": "null or a number above 0",
+    "name": "a name that is not empty",
+}
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run.
@@ -183,7 +198,8 @@ class TrainConfig:
         ]
         bad = [k for k, ok in checks if not ok]
         if bad:
-            shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in bad)
+            shown = "; ".join(f"{k}={getattr(self, k)!r}" + (f" (expected {_EXPECTED[k]})" if k in _EXPECTED else "")
+                              for k in bad)
             raise ConfigError(f"{source}: invalid value(s): {shown}")
 
 
