@@ -194,6 +194,9 @@ def restore(backup: Path, db_path: Path) -> Path | None:
         StoreError: the backup is not sound, or the database is in use, or a file cannot be written.
     """
     backup, db_path = Path(backup), Path(db_path)
+    if not backup.is_file():  # (it said "not a sound backup (unable to open database file)")
+        raise StoreError(f"Cannot restore {backup}: " + ("it is a folder, not a backup file" if backup.is_dir()
+                                                          else "no such file (fma-judge restore --list shows them)"))
     problem = check_file(backup)
     if problem is not None:
         raise StoreError(f"Cannot restore {backup}: it is not a sound fma-judge backup ({problem})")

@@ -145,6 +145,8 @@ def _reason(exc: BaseException, url: URL, busy_timeout_s: float | None, waited_s
     if "unable to open database file" in low:
         if path is not None and not path.parent.is_dir():
             return f"the folder {path.parent} does not exist"
+        if path is not None and not path.exists() and not os.access(path.parent, os.W_OK | os.X_OK):
+            return f"the file does not exist yet and the folder {path.parent} is read-only for you, so it cannot be made"
         return f"the file cannot be opened; check its permissions ({text})"
     if "file is not a database" in low or "malformed" in low:
         return f"the file is not an fma-judge database or it is damaged ({text})"
@@ -246,6 +248,9 @@ def make_engine(
         raise StoreError(
             f"Cannot open the database {describe_url(parsed)}: the folder {path.parent} does not exist"
         )
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):  # (a mysql:// URL said "No module named MySQLdb")
+        raise StoreError(f"Cannot use the database {describe_url(parsed)}: fma-judge keeps its judgments in SQLite "
+                         "(sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB) only")
     kwargs: dict[str, Any] = {"echo": echo}
     if read_only and path is not None:
         uri = _read_only_uri(path)  # percent-encoded: a '#' or '%' in a folder name opens the right file

@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
             more = f"\talso {';'.join(pred.labels[1:])}" if len(pred.labels) > 1 else ""
             print(f"{pred.file}\t{pred.leaf}\t{'/'.join(pred.path)}\t{pred.confidence:.3f}{more}{fused}", flush=True)
     if errors:
-        print(f"{errors} of {len(files)} image(s) could not be read (see the error column)", file=sys.stderr)
+        where = "their \"error\" field" if args.json else "the ERROR lines"
+        print(f"{errors} of {len(files)} image(s) could not be read (see {where})", file=sys.stderr)
     return 1 if errors else 0
 
 

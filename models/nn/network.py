@@ -24,10 +24,9 @@ a weightless copy of the backbone on the ``meta`` device, which costs no real co
 
 from __future__ import annotations
 
-import logging
+import difflib
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -46,6 +45,7 @@ from models.nn.cbam import (
     stage_layouts,
 )
 from models.nn.config import NetworkConfig
+from models.nn.pretrained import WEIGHT_SUFFIXES, from_local_file
 
 __all__ = [
     "WEIGHT_SUFFIXES",
@@ -56,7 +56,6 @@ __all__ = [
     "resolve_data_config",
 ]
 
-WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt")
 
 HEATMAP_STRIDE = 4
 """Stride of the feature map that the heatmap explains on CNN backbones (HierarchicalNet.heatmap_layer).
@@ -207,7 +206,10 @@ class LevelHead(nn.Module):
 def _check_name(config: NetworkConfig) -> None:
     name = config.backbone
     if ":" not in name and not timm.is_model(name):
-        raise ValueError(f"unknown timm backbone {name!r} (see timm.list_models())")
+        near = difflib.get_close_matches(name, timm.list_models(), n=3, cutoff=0.6)
+        hint = (f"did you mean {', '.join(near)}?" if near else
+                "e.g. efficientnet_lite0, resnet50, convnext_tiny, vit_small_patch16_224")
+        raise ValueError(f"unknown timm backbone {name!r} ({hint})")
 
 
 def _backbone_kwargs(config: NetworkConfig) -> dict[str, Any]:
@@ -226,32 +228,7 @@ def _create_backbone(config: NetworkConfig, *, load_pretrained: bool) -> nn.Modu
     _check_name(config)
     kwargs = _backbone_kwargs(config)
     if load_pretrained and config.pretrained_file:
-        path = Path(config.pretrained_file).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"pretrained_file not found: {path}")
-        if path.suffix.lower() not in WEIGHT_SUFFIXES:
-            raise ValueError(
-                f"pretrained_file {path} must end in one of {', '.join(WEIGHT_SUFFIXES)} (got {path.suffix!r})"
-            )
-        before = torch.get_rng_state()
-        # timm names every key a file lacks, on one line of thousands of characters (a filter acts on the logger
-        # that logs, not on its parents: timm's own, whatever their names)
-        timm_logs = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.startswith("timm")]
-        for log in timm_logs:
-            log.addFilter(_shortened)
-        try:
-            model = timm.create_model(
-                config.backbone, pretrained=True, pretrained_cfg_overlay={"file": str(path)}, **kwargs
-            )
-        except Exception as exc:  # timm/torch raise many types here; give the user one clear message
-            raise RuntimeError(
-                f"could not load weights from {path} into backbone {config.backbone!r}: {_short(exc)}"
-            ) from exc
-        finally:
-            for log in timm_logs:
-                log.removeFilter(_shortened)
-        _check_loaded(model, config, kwargs, before, path)
-        return model
+        return from_local_file(config, kwargs, _short)
     if load_pretrained and config.pretrained:
         try:
             return timm.create_model(config.backbone, pretrained=True, **kwargs)
@@ -267,30 +244,6 @@ def _create_backbone(config: NetworkConfig, *, load_pretrained: bool) -> nn.Modu
             f"timm could not create backbone {config.backbone!r} with backbone_kwargs "
             f"{config.backbone_kwargs}: {exc}"
         ) from exc
-
-
-def _shortened(record: logging.LogRecord) -> bool:
-    """A log filter that cuts a long message to its first 300 characters."""
-    text = record.getMessage()
-    if len(text) > 300:
-        record.msg, record.args = f"{text[:300]} … ({len(text) - 300} more characters)", None
-    return True
-
-
-def _check_loaded(model: nn.Module, config: NetworkConfig, kwargs: dict, rng: torch.Tensor, path: Path) -> None:
-    """Refuse weights that left most of the backbone as it was initialised: timm only logs the keys a file of
-    another backbone does not have, and training went on from random weights without a word. The same backbone
-    is built again from the same random state, without the file: a weight the file set differs from it."""
-    with torch.random.fork_rng(devices=[]):  # the caller's random state goes on as if this never ran
-        torch.set_rng_state(rng)
-        fresh = dict(timm.create_model(config.backbone, pretrained=False, **kwargs).named_parameters())
-    # only the randomly initialised tensors tell: a norm's ones and a bias's zeros may be what a file holds too
-    drawn = [(p, fresh[name]) for name, p in model.named_parameters()
-             if name in fresh and fresh[name].numel() > 1 and not torch.all(fresh[name] == fresh[name].flatten()[0])]
-    changed = sum(1 for p, init in drawn if not torch.equal(p.detach(), init.detach()))
-    if changed < len(drawn) / 2:
-        raise ValueError(f"pretrained_file {path} set {changed} of the {len(drawn)} randomly initialised weight "
-                         f"tensors of backbone {config.backbone!r}: it holds another backbone's weights (or none)")
 
 
 def _meta_backbone(config: NetworkConfig) -> nn.Module | None:

@@ -167,7 +167,10 @@ def _jcamp(data: bytes, name: str) -> tuple[np.ndarray, np.ndarray, str, str, st
         # would leave it pointing at a StringIO)
         with _STDOUT_LOCK, contextlib.redirect_stdout(said):
             parsed = jcamp.read(io.BytesIO(data))
-    except Exception as exc:  # the package raises whatever its parsing meets (KeyError, ValueError, IndexError)
+    except KeyError as exc:  # a header the data table needs: ##FIRSTX=, ##LASTX=, ##XFACTOR= … (it said 'firstx')
+        raise SpectrumError(f"{name}: not a readable JCAMP-DX spectrum (its ##{str(exc.args[0]).upper()}= line "
+                            "is missing, which its data table needs)") from None
+    except Exception as exc:  # the package raises whatever its parsing meets (ValueError, IndexError …)
         raise SpectrumError(f"{name}: not a readable JCAMP-DX spectrum ({type(exc).__name__}: {exc})") from None
     if parsed.get("children"):  # a compound file (##DATA TYPE=LINK): its first block that holds data
         blocks = [b for b in parsed["children"] if len(b.get("y", ())) > 0]
