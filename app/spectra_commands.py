@@ -30,9 +30,11 @@ def spectra_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="fma-judge spectra", description="FTIR spectra beside the images.")
     sub = parser.add_subparsers(dest="command", required=True)
     show = sub.add_parser("show", help="how spectrum files read (JCAMP-DX, or a two-column table)")
-    show.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    show.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                      help="spectrum files (JCAMP-DX, or a two-column table)")
     imp = sub.add_parser("import", help="import a reference library: FOLDER/<type id>/<spectrum files>")
-    imp.add_argument("folder", type=Path, metavar="FOLDER")
+    imp.add_argument("folder", type=Path, metavar="FOLDER",
+                     help="the library: one sub-folder per defect type id, holding that type's reference spectra")
     imp.add_argument("--db", metavar="URL", help="database URL (default: the per-user fma-judge database)")
     imp.add_argument("--model", type=Path, metavar="BUNDLE", help="check the folder names against this model's tree")
     args = parser.parse_args(argv)

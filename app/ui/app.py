@@ -75,8 +75,17 @@ def default_analyst() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="fma-judge", description="Judge FMA defect images with a local model.",
-                                epilog="Export labels: fma-judge export --help")
+    p = argparse.ArgumentParser(
+        prog="fma-judge", description="Judge FMA defect images with a local model.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="commands without a window (each has --help):\n" + "\n".join(f"  {c:<34}{what}" for c, what in (
+            ("fma-judge classify FOLDER", "predict a folder into the database, headless (a scheduler, a server)"),
+            ("fma-judge export --out PATH", "the judgments as labels: a training manifest, a folder or JSON"),
+            ("fma-judge monitor --model M", "production purity from blind spot checks, drift, pauses"),
+            ("fma-judge recalibrate --model M", "the routing fitted again on the judged images"),
+            ("fma-judge spectra show|import", "FTIR spectra: read one, or attach a folder's to their images"),
+            ("fma-judge backup | restore", "copies of a SQLite database, and putting one back"),
+            ("fma-judge --self-test", "checks an installation (IT, after installing)"))))
     p.add_argument("folder", nargs="?", help="folder of images to open")
     p.add_argument("--model", help="model bundle (default: the last one used, else the bundled demo model)")
     p.add_argument("--db", help="SQLAlchemy database URL (default: a SQLite file in your user data folder)")

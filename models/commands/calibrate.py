@@ -31,7 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", help="model bundle folder (its manifest.json is updated)")
     p.add_argument("--data", action="append", required=True, metavar="MANIFEST", help="manifest CSV or image folder")
     p.add_argument("--split", default="val", help="calibration split (default val; never the training split)")
-    p.add_argument("--target-purity", type=float, default=0.99, help="required purity of auto-judged images")
+    p.add_argument("--target-purity", type=float, default=0.99,
+                   help="required purity of auto-judged images (default 0.99)")
     p.add_argument("--method", choices=METHODS, default="ltt",
                    help="ltt (default): one promise over all auto-judged images, by Learn-then-Test; per-leaf: a "
                         "Clopper-Pearson bound per leaf")
@@ -69,7 +70,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--centroid-split", default="train", help="split whose embeddings give the class centroids")
     p.add_argument("--centroid-max-per-class", type=int, default=200, help="cap per class for the centroids (0 = all)")
     p.add_argument("--out", help="report folder (default BUNDLE/calibration)")
-    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32, help="images per forward pass (default 32)")
     p.add_argument("--device", default="cpu", type=device_arg, help=DEVICE_HELP)
 
 

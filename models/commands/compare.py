@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--unknown", choices=("split", "all", "none"), default="split",
                    help="unknown:* images: those of the split (default), all of the data's, or none")
     p.add_argument("--out", default="compare", help="output folder for compare.json and compare.md (default ./compare)")
-    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32, help="images per forward pass (default 32)")
     p.add_argument("--device", default="cpu", type=device_arg, help=DEVICE_HELP)
 
 

@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder for metrics.json, plots and report.md")
     p.add_argument("--unknown", choices=("split", "all", "none"), default="split",
                    help="unknown:* images: those of the split (default), all of the data's, or none")
-    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32, help="images per forward pass (default 32)")
     p.add_argument("--device", default="cpu", type=device_arg, help=DEVICE_HELP)
     p.add_argument("--pointing-game", type=int, nargs="?", const=-1, default=None, metavar="N",
                    help="also play the pointing game (heatmap peak inside the defect box) on up to N correctly "

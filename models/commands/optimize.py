@@ -33,7 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-images", type=positive_int, default=DEFAULT_MAX_IMAGES,
                    help=f"images used, evenly spread over the data (default {DEFAULT_MAX_IMAGES}; the 99.5%% "
                         "agreement guard needs at least 200 to allow for one changed prediction)")
-    p.add_argument("--candidates", type=_paths, help=f"comma-separated paths to try (default all: {','.join(PATHS[1:])})")
+    p.add_argument("--candidates", type=_paths,
+                   help=f"comma-separated paths to try (default all: {','.join(PATHS[1:])})")
     p.add_argument("--batch-size", type=positive_int, default=16, help="batch size while comparing paths (default 16)")
     p.add_argument("--batch-sizes", type=positive_ints, default=(8, 16, 32),
                    help="batch sizes tried for the chosen path (default 8,16,32)")

@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object per image (JSON lines)")
     p.add_argument("--heatmaps", metavar="DIR", help="write a heatmap overlay PNG per image into DIR")
     p.add_argument("--recursive", "-r", action="store_true", help="also look into sub-folders")
-    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16, help="images per forward pass (default 16)")
     p.add_argument("--device", default="cpu", type=device_arg, help="cpu, cuda, cuda:1 ... (default cpu)")
     p.add_argument("--no-spectra", action="store_true",
                    help="judge the images alone, even where a spectrum lies beside them and the bundle has a "

@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-split", default="train", help="split whose spectra the head learns from (default train)")
     p.add_argument("--val-split", default="val",
                    help="split that chooses the head's epoch and fusion weight (default val)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the head's initial weights and batch order (default 0)")
     p.add_argument("--json", action="store_true", help="print what was fitted as one JSON object")
 
 
