@@ -32,6 +32,9 @@ def replacing(path: str | os.PathLike[str], *, newline: str | None = "") -> Iter
             break
         except FileExistsError:
             continue
+        except PermissionError as exc:  # about the folder: name the file meant, not this hidden temporary one
+            raise PermissionError(f"cannot write {path}: its folder {path.parent} is read-only for you "
+                                  f"({exc.strerror})") from None
     else:  # pragma: no cover - 100 collisions of 32 random bits
         raise FileExistsError(f"no free temporary name next to {path}")
     try:

@@ -126,6 +126,15 @@ def test_unknown_labels_message_is_truncated(tmp_path: Path, tax: Taxonomy) -> N
     assert "bad_29" in str(info.value) and "bad_30" not in str(info.value)
 
 
+@pytest.mark.parametrize(("sep", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_manifest_saved_with_another_separator_says_so(tmp_path: Path, tax: Taxonomy, sep: str, name: str) -> None:
+    """Excel in many locales saves ';' between the columns: "no 'path' or 'label' column" did not say why."""
+    text = sep.join(("path", "label", "split")) + "\n" + sep.join(("a.png", "crack", "val")) + "\n"
+    manifest = write_text(tmp_path / "m.csv", text)
+    with pytest.raises(DataError, match=f"its columns are separated by {name}, a manifest's by commas"):
+        read_manifest(manifest, tax)
+
+
 def test_non_leaf_label_is_an_error_saying_not_a_leaf(tmp_path: Path, tax: Taxonomy) -> None:
     make_png(tmp_path / "a.png")
     manifest = write_text(tmp_path / "m.csv", "path,label\na.png,particle\na.png,foreign_matter/residue\n")

@@ -130,6 +130,10 @@ def _parse_manifest(
     missing = [c for c in ("path", "label") if c not in header]
     if missing:
         found = ", ".join(h for h in header if h) or "(none)"
+        for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+            if len(header) == 1 and all(c in header[0].split(sep) for c in ("path", "label")):  # Excel in many locales
+                raise DataError(f"{path}: its columns are separated by {name}, a manifest's by commas (from Excel: "
+                                "save as \"CSV UTF-8 (comma delimited)\")")
         raise DataError(
             f"{path}: manifest has no {' or '.join(repr(m) for m in missing)} column "
             f"(columns found: {found}; expected path,label[,magnification][,defect_bbox]"
