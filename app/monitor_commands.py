@@ -157,7 +157,33 @@ def _recalibrate(args: argparse.Namespace) -> int:
     if since is None and manifest.created:
         since = dt.datetime.fromisoformat(manifest.created)
         since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+    target = Path(args.out) if args.out else Path(args.model)
+    if args.out and target.exists():  # (both said only after the judged images were exported and read)
+        raise ValueError(f"{target} exists; choose a new folder for the recalibrated bundle")
     engine = open_store(args.db).engine
+    now = manifest.calibration  # what is not given stays as the bundle has it
+    defaults = CalibrateOptions()
+
+    def keep(given: Any, current: Any, default: Any) -> Any:
+        return given if given is not None else current if current is not None else default
+
+    options = CalibrateOptions(
+        target_purity=keep(args.target_purity, now and now.target_purity, defaults.target_purity),
+        min_support=keep(args.min_support, now and now.min_support, defaults.min_support),
+        method=keep(args.method, now and (now.method or "per-leaf"), defaults.method),
+        ltt_starts=keep(args.ltt_starts, now and now.starts_used, defaults.ltt_starts),
+        flagged_climb=keep(args.flagged_climb, now.flagged_climb if now and now.method == "ltt" else None,
+                           defaults.flagged_climb),  # a per-leaf calibration never records it: the default
+        flips=keep(args.flips, now and now.flips, defaults.flips),
+        bound=keep(None, now and now.bound, defaults.bound),
+        confidence=keep(None, now and now.confidence, defaults.confidence),
+        unknown_fpr=keep(None, now and now.unknown_fpr, defaults.unknown_fpr),
+        unknown_method=keep(None, _chosen_unknown_method(now), defaults.unknown_method),
+        spot_check=keep(args.spot_check, now and now.spot_check, defaults.spot_check),
+        spot_check_by_leaf=dict(args.spot_check_leaf) if args.spot_check_leaf is not None else
+        dict(now.spot_check_by_leaf) if now else {}, split="judged", sources=(f"store {engine.url.render_as_string(hide_password=True)}",),
+        centroid_split="train" if args.train_data else "judged", device=args.device)
+    options.validate()  # a --target-purity of 5 is refused before the slow part
     with tempfile.TemporaryDirectory(prefix="fma-recalibrate-") as tmp:
         labels = Path(tmp) / "judged.csv"
         exported = export_labels(engine, labels, "csv", since=since, taxonomy=manifest.taxonomy)
@@ -172,34 +198,8 @@ def _recalibrate(args: argparse.Namespace) -> int:
         if args.train_data:
             train_loaded = load_data([args.train_data], manifest.taxonomy)
             train = [s for s in train_loaded.samples if s.split in (None, "train")]
-        target = Path(args.model)
         if args.out:
-            target = Path(args.out)
-            if target.exists():
-                raise ValueError(f"{target} exists; choose a new folder for the recalibrated bundle")
             shutil.copytree(args.model, target)
-        now = manifest.calibration  # what is not given stays as the bundle has it
-        defaults = CalibrateOptions()
-
-        def keep(given: Any, current: Any, default: Any) -> Any:
-            return given if given is not None else current if current is not None else default
-
-        options = CalibrateOptions(
-            target_purity=keep(args.target_purity, now and now.target_purity, defaults.target_purity),
-            min_support=keep(args.min_support, now and now.min_support, defaults.min_support),
-            method=keep(args.method, now and (now.method or "per-leaf"), defaults.method),
-            ltt_starts=keep(args.ltt_starts, now and now.starts_used, defaults.ltt_starts),
-            flagged_climb=keep(args.flagged_climb, now.flagged_climb if now and now.method == "ltt" else None,
-                               defaults.flagged_climb),  # a per-leaf calibration never records it: the default
-            flips=keep(args.flips, now and now.flips, defaults.flips),
-            bound=keep(None, now and now.bound, defaults.bound),
-            confidence=keep(None, now and now.confidence, defaults.confidence),
-            unknown_fpr=keep(None, now and now.unknown_fpr, defaults.unknown_fpr),
-            unknown_method=keep(None, _chosen_unknown_method(now), defaults.unknown_method),
-            spot_check=keep(args.spot_check, now and now.spot_check, defaults.spot_check),
-            spot_check_by_leaf=dict(args.spot_check_leaf) if args.spot_check_leaf is not None else
-            dict(now.spot_check_by_leaf) if now else {}, split="judged", sources=(f"store {engine.url.render_as_string(hide_password=True)}",),
-            centroid_split="train" if args.train_data else "judged", device=args.device)
         print(f"{len(samples)} judged image(s) since {since or 'the beginning'}; calibrating {target}",
               file=sys.stderr)
         result = calibrate(target, samples, train, options, log=lambda m: print(m, file=sys.stderr))

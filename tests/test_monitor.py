@@ -254,6 +254,10 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     with pytest.raises(SystemExit):
         main(["monitor", "--model", str(tmp_path / "recal"), "--db", url, "--confidence", "5"])
     assert "--confidence: must be a probability between 0 and 1, got '5'" in capsys.readouterr().err
+    assert main(["recalibrate", "--model", str(bundle), "--db", url, "--target-purity", "5"]) == 2
+    assert "--target-purity must lie strictly between 0 and 1, got 5" in capsys.readouterr().err  # before any export
+    assert main(["recalibrate", "--model", str(bundle), "--db", url, "--out", str(tmp_path / "back")]) == 2
+    assert "exists; choose a new folder" in capsys.readouterr().err
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2999-01-01"]) == 2
     assert "no judged images" in capsys.readouterr().err
 
