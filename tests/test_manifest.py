@@ -135,6 +135,20 @@ def test_a_manifest_saved_with_another_separator_says_so(tmp_path: Path, tax: Ta
         read_manifest(manifest, tax)
 
 
+def test_images_to_run_a_model_on_need_no_labels_and_an_empty_source_is_named(tmp_path: Path) -> None:
+    """export-runtime --data refused a manifest without labels (it uses none), and an empty folder made it check
+    its graphs on noise without a word."""
+    from models.inference.optimize import image_list
+
+    manifest = write_text(tmp_path / "m.csv", "path\nimg/a.png\n/abs/b.png\n")
+    assert image_list(manifest, None) == [(tmp_path / "img" / "a.png").resolve(), Path("/abs/b.png")]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="empty: no images in it"):
+        image_list(tmp_path / "empty", None)
+    with pytest.raises(DataError, match="no 'path' column"):
+        image_list(write_text(tmp_path / "n.csv", "file,label\na.png,crack\n"), None)
+
+
 def test_non_leaf_label_is_an_error_saying_not_a_leaf(tmp_path: Path, tax: Taxonomy) -> None:
     make_png(tmp_path / "a.png")
     manifest = write_text(tmp_path / "m.csv", "path,label\na.png,particle\na.png,foreign_matter/residue\n")

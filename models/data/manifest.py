@@ -123,6 +123,16 @@ def _read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str
     return header, rows
 
 
+def manifest_paths(path: str | Path) -> list[Path]:
+    """The image paths of a manifest's ``path`` column, its labels not read (they may be absent): images to run a
+    model on, not to score it (``fma-model optimize`` and ``export-runtime --data``)."""
+    path = Path(path)
+    header, rows = _read_csv_rows(path)
+    if "path" not in header:
+        raise DataError(f"{path}: manifest has no 'path' column (columns found: {', '.join(header) or '(none)'})")
+    return [_resolve_path(row["path"], path.parent) for _n, row in rows if (row.get("path") or "").strip()]
+
+
 def _parse_manifest(
     path: Path, checker: LabelChecker, allow_unknown: bool
 ) -> tuple[list[Candidate], list[tuple[str, str]]]:

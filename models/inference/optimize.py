@@ -239,14 +239,18 @@ def spread(items: Sequence[Any], n: int) -> list[Any]:
 
 def image_list(data: str | Path, taxonomy: Any) -> list[Path]:
     """The image paths of a manifest CSV (its ``path`` column) or of a folder (recursively, sorted)."""
-    from models.data.manifest import DataError, read_manifest
+    from models.data.manifest import DataError, manifest_paths
 
     data = Path(data)
     if data.suffix.lower() == ".csv":
-        return [s.path for s in read_manifest(data, taxonomy, verify_images=False).samples]
-    if data.is_dir():
-        return expand_paths([str(data)], recursive=True)[0]
-    raise DataError(f"{data}: expected a manifest .csv or a folder of images")
+        found = manifest_paths(data)  # labels unused: a manifest without them serves too
+    elif data.is_dir():
+        found = expand_paths([str(data)], recursive=True)[0]
+    else:
+        raise DataError(f"{data}: expected a manifest .csv or a folder of images")
+    if not found:  # (export-runtime checked its graphs on noise then, without a word)
+        raise DataError(f"{data}: no images in it")
+    return found
 
 
 def preprocess_all(preprocess: Callable[[Any], torch.Tensor], images: Sequence[Any], *,
