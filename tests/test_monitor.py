@@ -249,6 +249,9 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     assert f"calibration of {cal.created}" in out and "all leaves" in out
     # --batch by the name the app shows (as export's), a batch that is not there named (it printed "0/0 images")
     assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", url, "--batch", "batch"]) == 0
+    nowhere = tmp_path / "never.sqlite"  # a look at the figures makes no database file
+    assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", f"sqlite:///{nowhere}"]) == 2
+    assert f"no fma-judge database at {nowhere}" in capsys.readouterr().err and not nowhere.exists()
     assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", url, "--batch", "999"]) == 2
     assert "no batch with id or name '999'; the newest: 'batch'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
