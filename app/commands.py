@@ -17,7 +17,7 @@ from app.demo import DEMO_MODEL
 from app.services.predicting import ModelLoadError, PredictingService
 from app.services.ranks import Ranks, ranks_from_env
 from app.store.backup import BACKUP_DIR, backup_to, list_backups, restore, rolling_backup
-from app.store.db import default_db_url, describe_url, open_store, sqlite_path
+from app.store.db import default_db_url, describe_url, open_store, require_existing, sqlite_path
 from app.store.errors import ExportError, StoreError
 from app.store.export import FORMATS, existing_export, export_labels, parse_since, parse_statuses
 from models.commands.arguments import positive_int
@@ -70,9 +70,7 @@ def run_export(args: argparse.Namespace) -> int:
         return 2
     url = args.db or default_db_url()
     try:
-        path = sqlite_path(url)
-        if path is not None and not path.is_file():
-            raise StoreError(f"no fma-judge database at {path} (nothing has been judged there yet?)")
+        require_existing(url)
         engine = open_store(url).engine  # a read-only database exports too
         try:
             result = export_labels(

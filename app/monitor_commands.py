@@ -17,7 +17,7 @@ from typing import Any
 
 from app.services.monitor import MonitorReport, MonitorSettings, PurityMonitor
 from app.store import repo
-from app.store.db import default_db_url, open_store, session_scope, sqlite_path
+from app.store.db import open_store, require_existing, session_scope
 from app.store.errors import ExportError, StoreError
 from app.store.export import export_labels, parse_since
 from models.bundle.files import read_bundle_manifest
@@ -82,9 +82,7 @@ def monitor_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         manifest = read_bundle_manifest(args.model)
-        path = sqlite_path(args.db or default_db_url())
-        if path is not None and not path.is_file():  # (a look at the figures made an empty database file)
-            raise StoreError(f"no fma-judge database at {path} (nothing has been judged there yet?)")
+        require_existing(args.db)  # (a look at the figures made an empty database file)
         engine = open_store(args.db, writable=bool(args.check or args.resume)).engine
         with session_scope(engine, action="read") as s:  # a batch that is not there is named, never "0/0 images"
             batch_ids = [repo.batch_by_ref(s, ref) for ref in args.batch]

@@ -46,7 +46,7 @@ candidate() {  # candidate NAME: the CBAM stage, then the evaluation on the seed
   extra=$(args "$name") || return
   mkdir -p "$d"
   # shellcheck disable=SC2086  # extra is a list of words
-  timeout "$(left)" "$PY" -m models.commands.cli train --config resources/demo/cbam_attention.yaml \
+  timeout "$(left)" "$PY" -m models.commands.cli train --overwrite --config resources/demo/cbam_attention.yaml \
     --init-from resources/demo/model --data "$W/train/manifest.csv" --data "$W/outliers/manifest.csv" \
     --out "$d/model" --set num_workers=$WK --set cache_images=true --no-progress $extra "${SETS[@]}" \
     > "$d/train.log" 2>&1 || { stamp "$name: training failed or ran out of time"; tail -n 3 "$d/train.log"; return; }

@@ -53,7 +53,7 @@ run() {  # run NAME: train, calibrate, evaluate (extra --set arguments after NAM
   local name=$1; shift
   local d="$W/$name"
   mkdir -p "$d"
-  timeout "$(left)" "$PY" -m models.commands.cli train --data "$W/train/manifest.csv" --out "$d/model" \
+  timeout "$(left)" "$PY" -m models.commands.cli train --overwrite --data "$W/train/manifest.csv" --out "$d/model" \
     "${COMMON[@]}" "$@" > "$d/train.log" 2>&1 || { stamp "$name: training failed"; tail -n 3 "$d/train.log"; return; }
   stamp "$name trained: $(grep -c '^epoch=' "$d/train.log") epochs; $(grep '^time budget' "$d/train.log" | tail -1)"
   timeout "$(left)" "$PY" -m models.commands.cli calibrate "$d/model" --data "$W/train/manifest.csv" --split val \

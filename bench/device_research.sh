@@ -48,11 +48,11 @@ demo() {  # demo NAME [extra --set ...]: stage 1, outlier-exposure stage, evalua
   local name=$1; shift
   local d="$W/demo_$name"
   mkdir -p "$d"
-  timeout "$(left)" "$PY" -m models.commands.cli train --config resources/demo/train_demo.yaml \
+  timeout "$(left)" "$PY" -m models.commands.cli train --overwrite --config resources/demo/train_demo.yaml \
     --data "$W/train/manifest.csv" --out "$d/stage1" --set network.pretrained_file="$WEIGHTS" \
     "${COMMON[@]}" "${DEMO_SETS[@]}" "$@" > "$d/stage1.log" 2>&1 || { stamp "demo $name stage 1 failed"; return; }
   stamp "demo $name stage 1 done"
-  timeout "$(left)" "$PY" -m models.commands.cli train --config resources/demo/finetune_oe.yaml \
+  timeout "$(left)" "$PY" -m models.commands.cli train --overwrite --config resources/demo/finetune_oe.yaml \
     --init-from "$d/stage1" --data "$W/train/manifest.csv" --data "$W/outliers/manifest.csv" --out "$d/model" \
     "${COMMON[@]}" "${DEMO_SETS[@]}" "$@" > "$d/oe.log" 2>&1 || { stamp "demo $name OE failed"; return; }
   stamp "demo $name OE done"

@@ -102,6 +102,19 @@ def test_evaluate_and_compare_say_when_no_image_could_be_read(tmp_path, taxonomy
     assert words in capsys.readouterr().err
     assert cli_main(["compare", str(bundle), str(bundle), "--data", str(data), "--split", "all"]) == 2
     assert words in capsys.readouterr().err
+    cut = make_dataset(tmp_path / "c", taxonomy, per_class=3, unknown_types=0)  # headers read, pixels do not
+    images = sorted((tmp_path / "c").rglob("*.png"))
+    for image in images:
+        image.write_bytes(image.read_bytes()[:120])
+    assert cli_main(["evaluate", str(bundle), "--data", str(cut), "--split", "all", "--out", str(tmp_path / "e")]) == 2
+    assert words in capsys.readouterr().err  # the manifest's reader finds them unreadable first and lists them
+    from models.bundle.io import load_bundle
+    from models.data.manifest import DataError, read_manifest
+    from models.evaluation.evaluate import evaluate_bundle
+
+    unchecked = list(read_manifest(cut, taxonomy, verify_images=False).samples)  # (an API caller's own list)
+    with pytest.raises(DataError, match=f"none of the {len(images)} images to evaluate could be read"):
+        evaluate_bundle(load_bundle(bundle), unchecked)
 
 
 def test_evaluate_warns_about_never_predicted_leaves(tmp_path, taxonomy, capsys):

@@ -133,6 +133,10 @@ def test_a_manifest_saved_with_another_separator_says_so(tmp_path: Path, tax: Ta
     manifest = write_text(tmp_path / "m.csv", text)
     with pytest.raises(DataError, match=f"its columns are separated by {name}, a manifest's by commas"):
         read_manifest(manifest, tax)
+    from models.data.manifest import manifest_paths
+
+    with pytest.raises(DataError, match=f"separated by {name}"):  # the reader of paths alone says so too
+        manifest_paths(manifest)
 
 
 def test_images_to_run_a_model_on_need_no_labels_and_an_empty_source_is_named(tmp_path: Path) -> None:

@@ -185,7 +185,8 @@ def test_per_leaf_spot_check_share_round_trips_and_routes() -> None:
         Calibration(thresholds={}, spot_check_by_leaf={"crack": 1.5})
 
 
-def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path: Path, taxonomy, capsys) -> None:
+def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path: Path, taxonomy, capsys,
+                                                                        monkeypatch) -> None:
     """``fma-judge recalibrate`` fits the routing again on the images analysts judged (one command); ``fma-judge
     monitor`` then shows the figures of the new calibration."""
     from conftest import make_tiny_bundle, write_image
@@ -248,7 +249,9 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     out = capsys.readouterr().out
     assert f"calibration of {cal.created}" in out and "all leaves" in out
     # --batch by the name the app shows (as export's), a batch that is not there named (it printed "0/0 images")
+    # (this bundle's calibration has no unknown detector, so no drift line: the name resolves, "999" does not)
     assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", url, "--batch", "batch"]) == 0
+    capsys.readouterr()
     nowhere = tmp_path / "never.sqlite"  # a look at the figures makes no database file
     assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", f"sqlite:///{nowhere}"]) == 2
     assert f"no fma-judge database at {nowhere}" in capsys.readouterr().err and not nowhere.exists()
@@ -257,10 +260,17 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     with pytest.raises(SystemExit):
         main(["monitor", "--model", str(tmp_path / "recal"), "--db", url, "--confidence", "5"])
     assert "--confidence: must be a probability between 0 and 1, got '5'" in capsys.readouterr().err
+    import app.monitor_commands as commands
+
+    def no_export(*_a, **_k):
+        raise AssertionError("the judged images were exported before the options were checked")
+
+    monkeypatch.setattr(commands, "export_labels", no_export)
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--target-purity", "5"]) == 2
     assert "--target-purity must lie strictly between 0 and 1, got 5" in capsys.readouterr().err  # before any export
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--out", str(tmp_path / "back")]) == 2
     assert "exists; choose a new folder" in capsys.readouterr().err
+    monkeypatch.undo()
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2999-01-01"]) == 2
     assert "no judged images" in capsys.readouterr().err
 

@@ -119,6 +119,8 @@ def test_network_config_round_trip_and_refusals() -> None:
 def test_unknown_backbone_and_bad_masks(tax: Taxonomy) -> None:
     with pytest.raises(ValueError, match="unknown timm backbone"):
         build_network(NetworkConfig(backbone="no_such_net_v9"), tax)
+    with pytest.raises(ValueError, match=r"'convnxt_tiny' \(did you mean convnext_tiny"):  # a typo: close names
+        build_network(NetworkConfig(backbone="convnxt_tiny"), tax)
     with pytest.raises(ValueError, match="masks"):
         HierarchicalNet(_config("convnext"), [2, 4, 18], [tax.masks[0]])
 

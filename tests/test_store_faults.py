@@ -101,12 +101,31 @@ def test_a_damaged_database_is_refused_at_opening_and_a_backup_restores_it(tmp_p
         store.engine.dispose()
 
 
+def test_a_database_url_names_what_cannot_be(tmp_path: Path, monkeypatch) -> None:
+    """A mysql:// URL said "No module named 'MySQLdb'"; a new SQLite file in a folder this account cannot write
+    said "check its permissions" of a file that is not there."""
+    with pytest.raises(StoreError, match=r"SQLite \(sqlite:///PATH\) or PostgreSQL .* only"):
+        make_engine("mysql://u@localhost/x")
+    from app.store import db as store_db
+
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    target = folder / "judge.sqlite3"
+    real = os.access
+    monkeypatch.setattr(store_db.os, "access", lambda p, mode: False if Path(p) == folder else real(p, mode))
+    reason = store_db._reason(sqlite3.OperationalError("unable to open database file"),
+                              store_db.make_url(f"sqlite:///{target}"), None)
+    assert reason == f"the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made"
+
+
 def test_restore_refuses_an_unsound_backup_and_a_database_in_use(tmp_path: Path) -> None:
     db = _make_db(tmp_path / "judge.sqlite3")
     bad = tmp_path / "bad.sqlite3"
     bad.write_bytes(b"not a database" * 500)
     with pytest.raises(StoreError, match="not a sound fma-judge backup"):
         restore(bad, db)
+    with pytest.raises(StoreError, match=r"nothere\.sqlite3: no such file"):  # (was "not a sound backup (unable …")
+        restore(tmp_path / "nothere.sqlite3", db)
     good = backup_to(db, tmp_path / "good.sqlite3")
     engine = make_engine(f"sqlite:///{db}")
     with session_scope(engine, action="read") as s:  # an open window: its connection stays in the pool

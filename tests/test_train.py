@@ -139,28 +139,44 @@ def test_resume_without_checkpoint_is_a_clear_error(tmp_path, dataset, capsys):
 
 def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset, capsys):
     """One typo in --out must not replace a production model, nor a forgotten --resume hours of training: train
-    refuses such an OUT before it reads a thing; --overwrite replaces it, leaving no file of the old bundle."""
+    refuses such an OUT before it reads a thing; --overwrite replaces it, leaving no file of the old bundle, and
+    puts the old one back when the new run does not finish."""
     out = tmp_path / "model"
     assert _train(out, dataset) == 0
     (out / "spectrum_head.safetensors").write_bytes(b"the old bundle's")  # a file the new run would not write
-    before = (out / "weights.safetensors").read_bytes()
+    (out / "manifest.json.before-calibrate-20261205-000000").write_text("{}")
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     capsys.readouterr()
     assert _train(out, dataset) == 2
     err = capsys.readouterr().err
     assert f"--out {out} already holds a model (manifest.json, weights.safetensors, spectrum_head.safetensors" in err
-    assert "--resume continues its training, --overwrite replaces it" in err
-    assert (out / "weights.safetensors").read_bytes() == before and (out / "spectrum_head.safetensors").exists()
-    run = tmp_path / "interrupted"  # a run with its checkpoint only (stopped before its bundle was written)
-    (run / "checkpoint").mkdir(parents=True)
-    (run / "checkpoint" / "state.json").write_text("{}")
-    assert _train(run, dataset) == 2 and "checkpoint/ (an interrupted or finished run)" in capsys.readouterr().err
-    assert _train(out, dataset, "seed=1") == 2  # (options after --set are the same refusal)
-    assert cli_main(["train", "--data", str(dataset), "--out", str(out), "--no-progress", "--overwrite",
-                     *[a for s in TINY_SETS for a in ("--set", s)]]) == 0
+    assert "--resume continues its training, --overwrite replaces it" in err  # (its checkpoint is there)
+    overwrite = ["--overwrite", "--no-progress", *[a for s in TINY_SETS for a in ("--set", s)]]
+    # a run that fails after the old model was moved aside puts it back as it was
+    assert cli_main(["train", "--data", str(tmp_path / "missing.csv"), "--out", str(out), *overwrite]) == 2
+    assert "the run did not finish; the model in" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert not list(out.glob(".before-overwrite-*"))
+    assert cli_main(["train", "--data", str(dataset), "--out", str(out), "--init-from", str(out), *overwrite]) == 2
+    assert "is the bundle --overwrite would replace" in capsys.readouterr().err
+    assert cli_main(["train", "--data", str(dataset), "--out", str(out), *overwrite]) == 0
     assert not (out / "spectrum_head.safetensors").exists() and (out / "manifest.json").exists()
+    assert not list(out.glob("manifest.json.before-*")) and not list(out.glob(".before-overwrite-*"))
+    bundle = tmp_path / "copied"  # a bundle without its run: --resume is not offered
+    bundle.mkdir()
+    (bundle / "manifest.json").write_text("{}")
+    capsys.readouterr()
+    assert _train(bundle, dataset) == 2
+    err = capsys.readouterr().err
+    assert "already holds a model (manifest.json): --overwrite replaces it" in err and "--resume" not in err
+    with pytest.raises(SystemExit):  # either, not both
+        cli_main(["train", "--data", str(dataset), "--out", str(out), "--resume", "--overwrite"])
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert cli_main(["train", "--data", str(dataset), "--out", str(tmp_path / "f"), "--folds", "3",
+                     "--overwrite"]) == 2
+    assert "--overwrite does not apply to --folds" in capsys.readouterr().err
     afile = tmp_path / "a_file"
     afile.write_text("x")
-    capsys.readouterr()
     assert _train(afile, dataset) == 2 and "is a file: a bundle is a folder" in capsys.readouterr().err
 
 

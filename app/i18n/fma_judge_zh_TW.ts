@@ -212,99 +212,99 @@
 <context>
     <name>Export</name>
     <message>
-        <location filename="../ui/export_dialog.py" line="47"/>
-        <location filename="../ui/export_dialog.py" line="127"/>
-        <location filename="../ui/export_dialog.py" line="149"/>
+        <location filename="../ui/export_dialog.py" line="49"/>
+        <location filename="../ui/export_dialog.py" line="129"/>
+        <location filename="../ui/export_dialog.py" line="150"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="50"/>
+        <location filename="../ui/export_dialog.py" line="52"/>
         <source>CSV training manifest (fma-model train --data)</source>
         <translation>CSV 訓練清單（fma-model train --data）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="51"/>
+        <location filename="../ui/export_dialog.py" line="53"/>
         <source>JSON (with each image&apos;s history)</source>
         <translation>JSON（含每張影像的歷程）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="52"/>
+        <location filename="../ui/export_dialog.py" line="54"/>
         <source>Image folder (one sub-folder per type, copies)</source>
         <translation>影像資料夾（每種類型一個子資料夾，複製檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="57"/>
+        <location filename="../ui/export_dialog.py" line="59"/>
         <source>This batch: {name}</source>
         <translation>此批次：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="58"/>
+        <location filename="../ui/export_dialog.py" line="60"/>
         <source>Every batch</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="60"/>
+        <location filename="../ui/export_dialog.py" line="62"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="60"/>
+        <location filename="../ui/export_dialog.py" line="62"/>
         <source>corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="61"/>
+        <location filename="../ui/export_dialog.py" line="63"/>
         <source>unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="67"/>
+        <location filename="../ui/export_dialog.py" line="69"/>
         <source>only judged since</source>
         <translation>只含此日期之後的判定</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="79"/>
+        <location filename="../ui/export_dialog.py" line="81"/>
         <source>Browse…</source>
         <translation>瀏覽…</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="87"/>
+        <location filename="../ui/export_dialog.py" line="89"/>
         <source>&amp;Format:</source>
         <translation>格式(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="88"/>
+        <location filename="../ui/export_dialog.py" line="90"/>
         <source>&amp;Images:</source>
         <translation>影像(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="89"/>
+        <location filename="../ui/export_dialog.py" line="91"/>
         <source>Decisions:</source>
         <translation>判定：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="91"/>
+        <location filename="../ui/export_dialog.py" line="93"/>
         <source>&amp;Write to:</source>
         <translation>寫入(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="96"/>
+        <location filename="../ui/export_dialog.py" line="98"/>
         <source>Export</source>
         <translation>匯出</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="123"/>
+        <location filename="../ui/export_dialog.py" line="125"/>
         <source>Export into a folder</source>
         <translation>匯出到資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="142"/>
-        <source>{folder} already holds an export. Its manifest.csv and notes.csv will be replaced, and the copies added to the ones there. Export into it?</source>
-        <translation>{folder} 已有一份匯出。其中的 manifest.csv 與 notes.csv 會被取代，影像副本則加在原有的旁邊。仍要匯出到這裡嗎？</translation>
+        <location filename="../ui/export_dialog.py" line="144"/>
+        <source>{folder} already holds a manifest.csv (an earlier export, or a data set&apos;s own). It and notes.csv will be replaced, and the copies added to the images there. Export into it?</source>
+        <translation>{folder} 已有一份 manifest.csv（先前的匯出，或某個資料集本身的清單）。它與 notes.csv 會被取代，影像副本則加在原有影像的旁邊。仍要匯出到這裡嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="147"/>
+        <location filename="../ui/export_dialog.py" line="148"/>
         <source>{folder} already exists. Replace it?</source>
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
@@ -862,13 +862,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="185"/>
+        <location filename="../ui/app.py" line="194"/>
         <location filename="../ui/side_actions.py" line="173"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="125"/>
+        <location filename="../ui/app.py" line="134"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -877,7 +877,7 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="136"/>
+        <location filename="../ui/app.py" line="145"/>
         <source>{msg}
 
 Restore the newest backup, made {when}? Judgments made after it are not in it. The damaged file is kept beside it.</source>
@@ -886,54 +886,54 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="211"/>
+        <location filename="../ui/app.py" line="220"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="237"/>
+        <location filename="../ui/app.py" line="246"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="245"/>
+        <location filename="../ui/app.py" line="254"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="42"/>
+        <location filename="../ui/welcome.py" line="48"/>
         <source>{name} — {done} of {total} done ({share}): {judged} judged, {auto} auto-judged · {left} left</source>
         <translation>{name} — 已完成 {done}／{total}（{share}）：人工判定 {judged}、自動判定 {auto} · 剩 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="47"/>
+        <location filename="../ui/welcome.py" line="53"/>
         <source>last worked on {when}</source>
         <translation>上次作業 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="61"/>
+        <location filename="../ui/welcome.py" line="67"/>
         <source>Judge a batch of defect images</source>
         <translation>判定一批缺陷影像</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="63"/>
+        <location filename="../ui/welcome.py" line="69"/>
         <source>Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.
 The model predicts each image; you accept with Enter or correct with 1–5 or C.</source>
         <translation>開啟顯微鏡影像資料夾（PNG、JPEG、BMP、TIFF），或將檔案拖放到此處。
 模型會預測每張影像；按 Enter 接受，按 1–5 或 C 修正。</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="68"/>
+        <location filename="../ui/welcome.py" line="74"/>
         <source>Open the demo batch</source>
         <translation>開啟示範批次</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="69"/>
+        <location filename="../ui/welcome.py" line="75"/>
         <source>Open a folder…  (Ctrl+O)</source>
         <translation>開啟資料夾…  (Ctrl+O)</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="76"/>
+        <location filename="../ui/welcome.py" line="82"/>
         <source>Recent batches (Enter opens one)</source>
         <translation>最近的批次（按 Enter 開啟）</translation>
     </message>
@@ -1188,27 +1188,27 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="455"/>
+        <location filename="../ui/main_window.py" line="457"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="528"/>
+        <location filename="../ui/main_window.py" line="537"/>
         <source>Notes typed and not saved last time: {n} ({where}). N on their image brings each back.</source>
         <translation>上次輸入但未儲存的備註：{n}（{where}）。在其影像上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="543"/>
+        <location filename="../ui/main_window.py" line="552"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="555"/>
+        <location filename="../ui/main_window.py" line="564"/>
         <source>Notes not saved</source>
         <translation>備註未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="556"/>
+        <location filename="../ui/main_window.py" line="565"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1412,25 +1412,25 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="88"/>
-        <location filename="../ui/prediction_panel.py" line="372"/>
+        <location filename="../ui/main_window.py" line="89"/>
+        <location filename="../ui/prediction_panel.py" line="376"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="89"/>
+        <location filename="../ui/main_window.py" line="90"/>
         <source>spot check · judge blind</source>
         <translation>抽查 · 盲判</translation>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="126"/>
-        <location filename="../ui/prediction_panel.py" line="337"/>
+        <location filename="../ui/prediction_panel.py" line="341"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="131"/>
-        <location filename="../ui/prediction_panel.py" line="354"/>
+        <location filename="../ui/prediction_panel.py" line="358"/>
         <source>Top-5 (press 1–5)</source>
         <translation>前 5 名（按 1–5）</translation>
     </message>
@@ -1441,7 +1441,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="188"/>
-        <location filename="../ui/prediction_panel.py" line="388"/>
+        <location filename="../ui/prediction_panel.py" line="392"/>
         <source>Accept  (Enter)</source>
         <translation>接受  (Enter)</translation>
     </message>
@@ -1461,108 +1461,108 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="295"/>
+        <location filename="../ui/prediction_panel.py" line="299"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="325"/>
+        <location filename="../ui/prediction_panel.py" line="329"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type (Enter or P).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="329"/>
-        <location filename="../ui/queue_gallery.py" line="308"/>
+        <location filename="../ui/prediction_panel.py" line="333"/>
+        <location filename="../ui/queue_gallery.py" line="312"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="336"/>
+        <location filename="../ui/prediction_panel.py" line="340"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="342"/>
+        <location filename="../ui/prediction_panel.py" line="346"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="348"/>
+        <location filename="../ui/prediction_panel.py" line="352"/>
         <source>Top-5 in {node} (press 1–5) · A: all types</source>
         <translation>{node} 內前 5 名（按 1–5）· A：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="351"/>
+        <location filename="../ui/prediction_panel.py" line="355"/>
         <source>Top-5 (press 1–5) · A: only {node}</source>
         <translation>前 5 名（按 1–5）· A：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="373"/>
+        <location filename="../ui/prediction_panel.py" line="377"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="377"/>
+        <location filename="../ui/prediction_panel.py" line="381"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="381"/>
+        <location filename="../ui/prediction_panel.py" line="385"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="387"/>
+        <location filename="../ui/prediction_panel.py" line="391"/>
         <source>Pick the type  (Enter)</source>
         <translation>選擇類別  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="394"/>
+        <location filename="../ui/prediction_panel.py" line="398"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="406"/>
+        <location filename="../ui/prediction_panel.py" line="410"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="407"/>
+        <location filename="../ui/prediction_panel.py" line="411"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="408"/>
+        <location filename="../ui/prediction_panel.py" line="412"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="409"/>
+        <location filename="../ui/prediction_panel.py" line="413"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="410"/>
+        <location filename="../ui/prediction_panel.py" line="414"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="413"/>
+        <location filename="../ui/prediction_panel.py" line="417"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="414"/>
+        <location filename="../ui/prediction_panel.py" line="418"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="421"/>
+        <location filename="../ui/prediction_panel.py" line="425"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="422"/>
+        <location filename="../ui/prediction_panel.py" line="426"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -1650,7 +1650,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>預測</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="44"/>
+        <location filename="../ui/queue_filters.py" line="45"/>
         <location filename="../ui/queue_model.py" line="90"/>
         <source>Confidence</source>
         <translation>信心度</translation>
@@ -1666,7 +1666,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>新類別分數</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="47"/>
+        <location filename="../ui/queue_filters.py" line="48"/>
         <location filename="../ui/queue_model.py" line="93"/>
         <source>Batch</source>
         <translation>批次</translation>
@@ -1712,351 +1712,351 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>點一下（或按空白鍵）選取此組的影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="38"/>
+        <location filename="../ui/queue_filters.py" line="39"/>
         <source>All reasons</source>
         <translation>所有原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="41"/>
+        <location filename="../ui/queue_filters.py" line="42"/>
         <source>All predicted types</source>
         <translation>所有預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="42"/>
+        <location filename="../ui/queue_filters.py" line="43"/>
         <source>All batches</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="45"/>
+        <location filename="../ui/queue_filters.py" line="46"/>
         <source>Waiting longest</source>
         <translation>等待最久</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="46"/>
-        <location filename="../ui/queue_filters.py" line="82"/>
+        <location filename="../ui/queue_filters.py" line="47"/>
+        <location filename="../ui/queue_filters.py" line="83"/>
         <source>Predicted type</source>
         <translation>預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="48"/>
+        <location filename="../ui/queue_filters.py" line="49"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="53"/>
+        <location filename="../ui/queue_filters.py" line="54"/>
         <source>Re&amp;verse</source>
         <translation>反向(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="63"/>
+        <location filename="../ui/queue_filters.py" line="64"/>
         <source>Waiting to be judged</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="72"/>
+        <location filename="../ui/queue_filters.py" line="73"/>
         <source>Any time</source>
         <translation>不限</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="73"/>
+        <location filename="../ui/queue_filters.py" line="74"/>
         <source>Over 1 hour</source>
         <translation>超過 1 小時</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="74"/>
+        <location filename="../ui/queue_filters.py" line="75"/>
         <source>Over 1 day</source>
         <translation>超過 1 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="75"/>
+        <location filename="../ui/queue_filters.py" line="76"/>
         <source>Over 1 week</source>
         <translation>超過 1 週</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="81"/>
+        <location filename="../ui/queue_filters.py" line="82"/>
         <source>No grouping</source>
         <translation>不分組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="83"/>
+        <location filename="../ui/queue_filters.py" line="84"/>
         <source>Determined node</source>
         <translation>已確定的節點</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="84"/>
+        <location filename="../ui/queue_filters.py" line="85"/>
         <source>Determined node: the deepest group or subgroup the model is sure of at the target purity; a group&apos;s images can be judged together (click its heading, then C)</source>
         <translation>已確定的節點：模型在目標純度下有把握的最深一層大類或子類；同一組的影像可一起判定（點組標題，再按 C）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="90"/>
+        <location filename="../ui/queue_filters.py" line="92"/>
         <source>&amp;Reason:</source>
         <translation>原因(&amp;R)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="91"/>
+        <location filename="../ui/queue_filters.py" line="93"/>
         <source>&amp;Predicted:</source>
         <translation>預測(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="92"/>
+        <location filename="../ui/queue_filters.py" line="94"/>
         <source>&amp;Batch:</source>
         <translation>批次(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="93"/>
+        <location filename="../ui/queue_filters.py" line="95"/>
         <source>&amp;Waiting:</source>
         <translation>等待時間(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="94"/>
+        <location filename="../ui/queue_filters.py" line="96"/>
         <source>Con&amp;fidence:</source>
         <translation>信心度(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="104"/>
+        <location filename="../ui/queue_filters.py" line="103"/>
         <source>&amp;Sort:</source>
         <translation>排序(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="106"/>
+        <location filename="../ui/queue_filters.py" line="105"/>
         <source>&amp;Group:</source>
         <translation>分組(&amp;G)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="108"/>
+        <location filename="../ui/queue_filters.py" line="107"/>
         <source>Sta&amp;te:</source>
         <translation>狀態(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="110"/>
+        <location filename="../ui/queue_filters.py" line="109"/>
         <source>&amp;Analyst:</source>
         <translation>分析人員(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="180"/>
+        <location filename="../ui/queue_filters.py" line="178"/>
         <source>{name} — every type ({n})</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="146"/>
+        <location filename="../ui/queue_view.py" line="147"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="149"/>
+        <location filename="../ui/queue_view.py" line="150"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="150"/>
+        <location filename="../ui/queue_view.py" line="151"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="151"/>
+        <location filename="../ui/queue_view.py" line="152"/>
         <source>Note…  (N)</source>
         <translation>備註…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="152"/>
+        <location filename="../ui/queue_view.py" line="153"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="156"/>
+        <location filename="../ui/queue_view.py" line="157"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="157"/>
+        <location filename="../ui/queue_view.py" line="158"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="158"/>
+        <location filename="../ui/queue_view.py" line="159"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="202"/>
+        <location filename="../ui/queue_view.py" line="208"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="277"/>
+        <location filename="../ui/queue_view.py" line="283"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="104"/>
+        <location filename="../ui/queue_gallery.py" line="105"/>
         <source>Space: select the group</source>
         <translation>空白鍵：選取此群組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="122"/>
+        <location filename="../ui/queue_gallery.py" line="123"/>
         <source>cannot be read</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="247"/>
+        <location filename="../ui/queue_gallery.py" line="251"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="249"/>
-        <location filename="../ui/queue_view.py" line="280"/>
-        <location filename="../ui/queue_view.py" line="300"/>
+        <location filename="../ui/queue_gallery.py" line="253"/>
+        <location filename="../ui/queue_view.py" line="286"/>
+        <location filename="../ui/queue_view.py" line="306"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="286"/>
+        <location filename="../ui/queue_gallery.py" line="290"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="287"/>
+        <location filename="../ui/queue_gallery.py" line="291"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="298"/>
+        <location filename="../ui/queue_gallery.py" line="302"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="315"/>
+        <location filename="../ui/queue_gallery.py" line="319"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="323"/>
+        <location filename="../ui/queue_gallery.py" line="327"/>
         <source>Note: {note}</source>
         <translation>備註：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="325"/>
-        <location filename="../ui/queue_view.py" line="348"/>
+        <location filename="../ui/queue_view.py" line="331"/>
+        <location filename="../ui/queue_view.py" line="354"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="364"/>
+        <location filename="../ui/queue_view.py" line="370"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="368"/>
+        <location filename="../ui/queue_view.py" line="374"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="366"/>
+        <location filename="../ui/queue_view.py" line="372"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="64"/>
+        <location filename="../ui/queue_filters.py" line="65"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="65"/>
+        <location filename="../ui/queue_filters.py" line="66"/>
         <source>Accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="66"/>
+        <location filename="../ui/queue_filters.py" line="67"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="67"/>
+        <location filename="../ui/queue_filters.py" line="68"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="68"/>
+        <location filename="../ui/queue_filters.py" line="69"/>
         <source>Waiting or judged</source>
         <translation>待判定或已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="78"/>
+        <location filename="../ui/queue_filters.py" line="79"/>
         <source>All analysts</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="370"/>
+        <location filename="../ui/queue_view.py" line="376"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="372"/>
+        <location filename="../ui/queue_view.py" line="378"/>
         <source>blind spot checks, judged in their batch: {n}</source>
         <translation>盲測抽查（在其批次中判定）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="376"/>
+        <location filename="../ui/queue_view.py" line="382"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="111"/>
+        <location filename="../ui/queue_actions.py" line="113"/>
         <source>{n} of the group&apos;s {m} images are loaded and selected: scroll down to load the rest</source>
         <translation>已載入並選取此組 {m} 張中的 {n} 張：向下捲動以載入其餘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="146"/>
+        <location filename="../ui/queue_actions.py" line="148"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="154"/>
+        <location filename="../ui/queue_actions.py" line="156"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="161"/>
+        <location filename="../ui/queue_actions.py" line="163"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="170"/>
+        <location filename="../ui/queue_actions.py" line="172"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="177"/>
+        <location filename="../ui/queue_actions.py" line="179"/>
         <source>{n} selected images</source>
         <translation>已選取的 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="185"/>
+        <location filename="../ui/queue_actions.py" line="187"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>備註未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="188"/>
+        <location filename="../ui/queue_actions.py" line="190"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上備註</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="189"/>
+        <location filename="../ui/queue_actions.py" line="191"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的備註</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="196"/>
+        <location filename="../ui/queue_actions.py" line="198"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="208"/>
+        <location filename="../ui/queue_actions.py" line="210"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="209"/>
+        <location filename="../ui/queue_actions.py" line="211"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2065,17 +2065,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="225"/>
+        <location filename="../ui/queue_actions.py" line="227"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="231"/>
+        <location filename="../ui/queue_actions.py" line="233"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="233"/>
+        <location filename="../ui/queue_actions.py" line="235"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -26,13 +26,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import platformdirs
 from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from app.store.errors import DamagedDatabaseError, ReadOnlyError, SchemaVersionError, StoreError
 from app.store.schema import Base
+from app.store.urls import (
+    APP_NAME,
+    DB_FILENAME,
+    default_db_url,
+    describe_url,
+    require_existing,
+    sqlite_path,
+    user_data_folder,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -57,14 +65,13 @@ __all__ = [
     "quick_check_problems",
     "read_only",
     "read_only_reason",
+    "require_existing",
     "session_scope",
     "sqlite_path",
     "translate_errors",
     "user_data_folder",
 ]
 
-APP_NAME = "fma-judge"
-DB_FILENAME = "fma-judge.sqlite3"
 MIGRATIONS_DIR: Path = Path(__file__).resolve().parent / "migrations"
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _BUSY_TIMEOUTS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
@@ -80,48 +87,6 @@ that finds the model thread's chunk of predictions writing can sleep on past tha
 on this lock starts the moment the other commits (judgments' store calls during a prediction run: slowest 16-43 ms
 with it, 23-55 ms without, three runs each of ``BENCH_TRACE=1`` :mod:`bench.judging_driver`). Other processes
 still meet SQLite's busy timeout."""
-
-
-# ------------------------------------------------------------------------------------------ URLs
-def user_data_folder() -> Path:
-    """The per-user data folder, ``platformdirs.user_data_dir("fma-judge")`` (not created here): the default
-    database and the note drafts (:mod:`app.services.note_drafts`) live there."""
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-
-
-def default_db_url() -> str:
-    """The per-user SQLite database, in :func:`user_data_folder` (folder created)."""
-    folder = user_data_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    return URL.create("sqlite", database=str(folder / DB_FILENAME)).render_as_string()
-
-
-def sqlite_path(url: str | URL) -> Path | None:
-    """The database file of a SQLite URL; None for other backends and in-memory databases.
-
-    Raises:
-        StoreError: the URL cannot be parsed.
-    """
-    try:
-        url = make_url(url)
-    except sa_exc.ArgumentError as exc:
-        raise StoreError(f"Cannot use the database URL {url!r}: {exc}") from None
-    if url.get_backend_name() != "sqlite":
-        return None
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file::memory:"):
-        return None
-    if database.startswith("file:"):  # URI form: sqlite:///file:/path/db.sqlite3?mode=ro&uri=true
-        database = database[len("file:") :].split("?", 1)[0]
-    return Path(database).expanduser()
-
-
-def describe_url(url: str | URL) -> str:
-    """The URL with its password masked (safe for messages and logs); SQLite files as ``sqlite:///<path>``."""
-    path = sqlite_path(url)
-    if path is not None:
-        return f"sqlite:///{path}"
-    return make_url(url).render_as_string(hide_password=True)
 
 
 # ------------------------------------------------------------------------------------------ errors

@@ -142,8 +142,8 @@ class ExportDialog(QDialog):
         clash = existing_export(req.path, req.fmt)
         if req.fmt == "imagefolder":
             text = QCoreApplication.translate(
-                "Export", "{folder} already holds an export. Its manifest.csv and notes.csv will be replaced, and the "
-                "copies added to the ones there. Export into it?")
+                "Export", "{folder} already holds a manifest.csv (an earlier export, or a data set's own). It and "
+                "notes.csv will be replaced, and the copies added to the images there. Export into it?")
         else:
             text = QCoreApplication.translate("Export", "{folder} already exists. Replace it?")
         if clash is not None and QMessageBox.question(

@@ -128,21 +128,24 @@ class HelpOverlay(QWidget):
         self.grid.addWidget(self.hint, per + 1, 0, 1, 2 * columns)
 
     def _fit(self) -> None:
-        """Cover the window; two column pairs when one is taller than the window (a laptop's 768 pixels), their
-        action texts wrapped when the pairs side by side would be wider than the window."""
+        """Cover the window; two column pairs when one is taller than the window (a laptop's 768 pixels), the
+        action texts wrapped when the pairs side by side would be wider than the window. The height is not checked
+        again after wrapping: in a window both narrow and short (under about 1000 × 600) the box can still run past
+        the bottom."""
         self.setGeometry(self.parentWidget().rect())
         if self._one_column is None:  # measured once, when shown (the style sheet's fonts are in place then)
             self._lay_out(1)
             self._one_column = self.box.sizeHint().height()
         columns = 2 if self._one_column > self.height() - 24 else 1
         self._lay_out(columns)
-        room = 16777215  # Qt's "no maximum"
         natural = self._unwrapped()
-        if columns == 2 and self.box.sizeHint().width() > self.width() - 24:
-            grid, per = self.grid, -(-len(self.rows) // 2)
-            keys = sum(max(k.sizeHint().width() for k, _a in part) for part in (self.rows[:per], self.rows[per:]))
+        if self.box.sizeHint().width() > self.width() - 24:  # each action's column gets an equal share of the rest
+            grid, per = self.grid, -(-len(self.rows) // columns)
+            parts = [self.rows[i:i + per] for i in range(0, len(self.rows), per)]
+            keys = sum(max(k.sizeHint().width() for k, _a in part) for part in parts)
             margins = grid.contentsMargins().left() + grid.contentsMargins().right()
-            room = max((self.width() - 24 - margins - 3 * grid.horizontalSpacing() - keys) // 2, 120)
+            spacing = (2 * columns - 1) * grid.horizontalSpacing()
+            room = max((self.width() - 24 - margins - spacing - keys) // columns, 120)
             for (_keys, action), width in zip(self.rows, natural, strict=True):
                 action.setWordWrap(width > room)
                 action.setFixedWidth(min(width, room))  # a wrapped label would otherwise take Qt's narrow guess

@@ -93,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
     has_splits = any(s.split is not None for s in loaded.samples)
     if not has_splits:
         print("warning: the data has no split column; calibrating on all of it (use held-out data)", file=sys.stderr)
-    elif args.split == "train":
-        print("warning: calibrating on the training split: the model is surer of images it learned from than of new "
+    elif any(s.split == "train" for s in samples):  # --split train, or all
+        print("warning: calibrating on training images: the model is surer of images it learned from than of new "
               "ones, so the purity promise would not hold in production; use val or a held-out set", file=sys.stderr)
     if manifest.is_multilabel:
         return _run_sets(args, samples)

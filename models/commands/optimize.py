@@ -63,10 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.dry_run and (bundle.suffix.lower() in ARCHIVE_SUFFIXES or bundle.is_file()):
         raise BundleError(f"{bundle}: optimize needs a bundle folder (extract a .zip bundle first)")
     all_images = image_list(args.data, read_bundle_manifest(bundle).taxonomy)
-    images = spread(all_images, args.max_images)
-    if not images:
-        print(f"no images found in {args.data}", file=sys.stderr)
-        return 1
+    images = spread(all_images, args.max_images)  # (image_list names an empty folder or manifest)
     chosen_set = set(images)
     calibration = spread([p for p in all_images if p not in chosen_set], CALIBRATION_IMAGES)
     candidates = args.candidates

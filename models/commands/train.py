@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from models.commands.arguments import number
@@ -22,9 +24,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output bundle folder (also holds metrics.csv and checkpoints)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                    help="override a config key, dotted for nested keys (network.backbone=resnet50)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the bundle or interrupted run already in OUT (without it, train refuses such an OUT)")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    again.add_argument("--overwrite", action="store_true",
+                       help="replace the bundle or interrupted run already in OUT (without it, train refuses such an "
+                            "OUT); the old one is put back if the new run does not finish")
     p.add_argument("--init-from", metavar="BUNDLE",
                    help="start from this bundle's weights (fine-tuning; the config key init_from, taken as typed)")
     p.add_argument("--folds", type=number(int, "an integer of at least 3", low=3), metavar="K",
@@ -33,44 +37,86 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs one line per epoch)")
 
 
-# What a bundle or a run in OUT is made of: train refuses to write over them unless told (--overwrite), and with
-# --overwrite removes them first, so that no file of the old bundle (a spectrum head) is left beside the new one.
-BUNDLE_FILES = ("manifest.json", "weights.safetensors", "spectrum_head.safetensors", "metrics.csv")
 CHECKPOINT = "checkpoint"
 
 
-def check_out(out: Path, *, resume: bool, overwrite: bool) -> None:
+def bundle_parts(out: Path) -> list[Path]:
+    """What of a bundle or a run ``out`` holds: the files and folders train, calibrate, spectrum, optimize and
+    export-runtime write into a bundle, and the manifests calibrate kept."""
+    from models.bundle.files import MANIFEST_NAME, WEIGHTS_NAME
+    from models.bundle.spectrum import SPECTRUM_HEAD_NAME
+    from models.inference.engine import ONNX_FILE
+    from models.inference.runtime_export import HEATMAP_FILE, PREDICT_FILE, REFERENCE_FILE
+
+    names = (MANIFEST_NAME, WEIGHTS_NAME, SPECTRUM_HEAD_NAME, "metrics.csv", ONNX_FILE, PREDICT_FILE, HEATMAP_FILE,
+             REFERENCE_FILE, "calibration", CHECKPOINT)
+    return [out / n for n in names if (out / n).exists()] + sorted(out.glob(f"{MANIFEST_NAME}.before-*"))
+
+
+def check_out(out: Path, *, resume: bool, overwrite: bool) -> list[Path]:
     """Refuse an OUT that is a file, or that holds a bundle or an interrupted run, unless ``resume`` continues
-    the run or ``overwrite`` replaces it (then its files go first). One typo in --out must not replace a
-    production model, nor a forgotten --resume hours of training."""
+    the run or ``overwrite`` replaces it; returns what ``overwrite`` replaces (nothing is touched yet). One typo in
+    --out must not replace a production model, nor a forgotten --resume hours of training."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file: a bundle is a folder")
     if resume or not out.is_dir():
-        return
-    held = [name for name in BUNDLE_FILES if (out / name).exists()]
-    if (out / CHECKPOINT / "state.json").exists():
-        held.append(f"{CHECKPOINT}/ (an interrupted or finished run)")
+        return []
+    held = bundle_parts(out)
+    if held and not overwrite:
+        names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in held[:5]) + (" …" if len(held) > 5 else "")
+        run = "--resume continues its training, " if (out / CHECKPOINT / "state.json").exists() else ""
+        raise ConfigError(f"--out {out} already holds a model ({names}): {run}--overwrite replaces it, or choose "
+                          "another --out")
+    return held
+
+
+@contextlib.contextmanager
+def replacing(out: Path, held: list[Path]):
+    """The old bundle's parts moved aside while the new one trains: removed once it is written, put back when the
+    run fails or is stopped (the old model is never lost to a bad --set, a bad manifest or Ctrl+C)."""
     if not held:
+        yield
         return
-    if not overwrite:
-        raise ConfigError(f"--out {out} already holds a model ({', '.join(held)}): --resume continues its "
-                          "training, --overwrite replaces it, or choose another --out")
-    for name in BUNDLE_FILES:
-        (out / name).unlink(missing_ok=True)
-    shutil.rmtree(out / CHECKPOINT, ignore_errors=True)
+    aside = out / f".before-overwrite-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    aside.mkdir()
+    for part in held:
+        part.rename(aside / part.name)
+    print(f"train: the model in {out} is kept in {aside.name}/ until the new one is written", file=sys.stderr)
+    try:
+        yield
+    except BaseException:
+        for part in aside.iterdir():
+            new = out / part.name
+            if new.is_dir():
+                shutil.rmtree(new)
+            else:
+                new.unlink(missing_ok=True)
+            part.rename(new)
+        aside.rmdir()
+        print(f"train: the run did not finish; the model in {out} is as it was", file=sys.stderr)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.folds:
-        check_out(Path(args.out), resume=args.resume, overwrite=args.overwrite)
+    out = Path(args.out)
+    if args.folds and args.overwrite:
+        raise ConfigError("--overwrite does not apply to --folds (its runs are kept fold by fold: --resume continues "
+                          "them); choose another --out")
+    held = [] if args.folds else check_out(out, resume=args.resume, overwrite=args.overwrite)
     cfg, base = load_config(args.config, args.overrides)
     if args.init_from:
         cfg.init_from = args.init_from  # a path as typed, not parsed as YAML
+    if held and cfg.init_from and out.resolve() in {Path(cfg.init_from).resolve(),
+                                                    (base / cfg.init_from).resolve() if base else None}:
+        raise ConfigError(f"--init-from {cfg.init_from} is the bundle --overwrite would replace: train into another "
+                          "--out")
     progress = not args.no_progress and sys.stderr.isatty()
     if args.folds:
         from models.training.folds import cross_validate
 
         cross_validate(cfg, args.data, args.out, args.folds, resume=args.resume, base_dir=base, progress=progress)
         return 0
-    train(cfg, args.data, args.out, resume=args.resume, base_dir=base, progress=progress)
+    with replacing(out, held):
+        train(cfg, args.data, args.out, resume=args.resume, base_dir=base, progress=progress)
     return 0

@@ -123,12 +123,22 @@ def _read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str
     return header, rows
 
 
+def _other_separator(path: Path, header: list[str], needed: tuple[str, ...]) -> None:
+    """Raise a :class:`DataError` that says so when the header is one cell of ``needed`` columns joined by
+    semicolons or tabs (Excel's CSV in many locales), where "no 'path' column" would not say why."""
+    for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+        if len(header) == 1 and all(c in header[0].split(sep) for c in needed):
+            raise DataError(f"{path}: its columns are separated by {name}, a manifest's by commas (from Excel: "
+                            "save as \"CSV UTF-8 (comma delimited)\")")
+
+
 def manifest_paths(path: str | Path) -> list[Path]:
     """The image paths of a manifest's ``path`` column, its labels not read (they may be absent): images to run a
     model on, not to score it (``fma-model optimize`` and ``export-runtime --data``)."""
     path = Path(path)
     header, rows = _read_csv_rows(path)
     if "path" not in header:
+        _other_separator(path, header, ("path",))
         raise DataError(f"{path}: manifest has no 'path' column (columns found: {', '.join(header) or '(none)'})")
     return [_resolve_path(row["path"], path.parent) for _n, row in rows if (row.get("path") or "").strip()]
 
@@ -140,10 +150,7 @@ def _parse_manifest(
     missing = [c for c in ("path", "label") if c not in header]
     if missing:
         found = ", ".join(h for h in header if h) or "(none)"
-        for sep, name in ((";", "semicolons"), ("\t", "tabs")):
-            if len(header) == 1 and all(c in header[0].split(sep) for c in ("path", "label")):  # Excel in many locales
-                raise DataError(f"{path}: its columns are separated by {name}, a manifest's by commas (from Excel: "
-                                "save as \"CSV UTF-8 (comma delimited)\")")
+        _other_separator(path, header, ("path", "label"))
         raise DataError(
             f"{path}: manifest has no {' or '.join(repr(m) for m in missing)} column "
             f"(columns found: {found}; expected path,label[,magnification][,defect_bbox]"
