@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import sys
 from datetime import UTC, datetime
@@ -117,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
         cross_validate(cfg, args.data, args.out, args.folds, resume=args.resume, base_dir=base, progress=progress)
         return 0
-    with replacing(out, held):
+    # under torchrun every rank runs this: rank 0 alone moves the old bundle aside (and writes the new one)
+    with replacing(out, held if os.environ.get("RANK", "0") == "0" else []):
         train(cfg, args.data, args.out, resume=args.resume, base_dir=base, progress=progress)
     return 0
