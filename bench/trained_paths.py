@@ -36,7 +36,7 @@ def screen(bundle: Path, data: Path, *, max_images: int, threads: int | None,
     from models.inference.optimize import image_list, machine_info, optimize_bundle, spread
 
     manifest = read_bundle_manifest(bundle)
-    images = spread(image_list(data, manifest.taxonomy), max_images)
+    images = spread(image_list(data), max_images)
     t0 = time.perf_counter()
     result = optimize_bundle(bundle, images, candidates=paths, threads=(threads,) if threads else None, log=log,
                              screen_only=True)

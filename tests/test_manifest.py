@@ -145,12 +145,12 @@ def test_images_to_run_a_model_on_need_no_labels_and_an_empty_source_is_named(tm
     from models.inference.optimize import image_list
 
     manifest = write_text(tmp_path / "m.csv", "path\nimg/a.png\n/abs/b.png\n")
-    assert image_list(manifest, None) == [(tmp_path / "img" / "a.png").resolve(), Path("/abs/b.png")]
+    assert image_list(manifest) == [(tmp_path / "img" / "a.png").resolve(), Path("/abs/b.png")]
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="empty: no images in it"):
-        image_list(tmp_path / "empty", None)
+        image_list(tmp_path / "empty")
     with pytest.raises(DataError, match="no 'path' column"):
-        image_list(write_text(tmp_path / "n.csv", "file,label\na.png,crack\n"), None)
+        image_list(write_text(tmp_path / "n.csv", "file,label\na.png,crack\n"))
 
 
 def test_non_leaf_label_is_an_error_saying_not_a_leaf(tmp_path: Path, tax: Taxonomy) -> None:

@@ -19,7 +19,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.bundle.files import read_bundle_manifest
     from models.bundle.io import load_bundle
     from models.inference.optimize import image_list, spread
     from models.inference.runtime_export import export_runtime
@@ -27,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     bundle = Path(args.bundle)
     if bundle.suffix.lower() in ARCHIVE_SUFFIXES or bundle.is_file():
         raise BundleError(f"{bundle}: export-runtime needs a bundle folder (extract a .zip bundle first)")
-    images = spread(image_list(args.data, read_bundle_manifest(bundle).taxonomy), 4) if args.data else []
+    images = spread(image_list(args.data), 4) if args.data else []
     record = export_runtime(load_bundle(bundle), images=images, heatmap=not args.no_heatmap)
     p = record.parity
     graphs = [f"{record.predict.file} ({record.predict.bytes / 1e6:.1f} MB)"]

@@ -57,12 +57,10 @@ def _paths(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.bundle.files import read_bundle_manifest
-
     bundle = Path(args.bundle)
     if not args.dry_run and (bundle.suffix.lower() in ARCHIVE_SUFFIXES or bundle.is_file()):
         raise BundleError(f"{bundle}: optimize needs a bundle folder (extract a .zip bundle first)")
-    all_images = image_list(args.data, read_bundle_manifest(bundle).taxonomy)
+    all_images = image_list(args.data)
     images = spread(all_images, args.max_images)  # (image_list names an empty folder or manifest)
     chosen_set = set(images)
     calibration = spread([p for p in all_images if p not in chosen_set], CALIBRATION_IMAGES)

@@ -237,7 +237,7 @@ def spread(items: Sequence[Any], n: int) -> list[Any]:
     return [items[i] for i in idx]
 
 
-def image_list(data: str | Path, taxonomy: Any) -> list[Path]:
+def image_list(data: str | Path) -> list[Path]:
     """The image paths of a manifest CSV (its ``path`` column) or of a folder (recursively, sorted)."""
     from models.data.manifest import DataError, manifest_paths
 
