@@ -190,6 +190,70 @@ def test_the_detail_pane_names_the_node_the_model_determined(qtbot) -> None:
     assert "✓" not in pane.text.text()
 
 
+def test_the_detail_pane_names_the_subtree_of_a_top5_row_outside_the_prediction(qtbot) -> None:
+    """The judging panel shows each Top-5 row's ancestry; the queue's pane showed bare leaf names, so "Fiber 30 %"
+    under a particle prediction did not say it was a foreign-matter call of another subgroup. Now a row of another
+    subtree than the prediction's names it; the prediction's siblings stay bare."""
+    import datetime as dt
+
+    from app.services.queue import QueueDetail
+    from app.store.queries import QueueRow
+    from app.ui.queue_gallery import QueueDetailPane
+
+    pane = QueueDetailPane(service=None, runner=None)
+    qtbot.addWidget(pane)
+    names = {"foreign": "Foreign matter", "particle": "Particles", "metal": "Metal particle",
+             "organic": "Organic particle", "residue": "Residue", "pi": "PI residue", "coating": "Coating"}
+    parents = {"metal": ("foreign", "particle"), "organic": ("foreign", "particle"), "pi": ("coating", "residue")}
+    pane.leaf_name, pane.leaf_parents = names.get, lambda leaf: parents.get(leaf, ())
+    row = QueueRow(image_id=1, prediction_id=2, path="/x/a.png", batch_ids=(1,), batch_names=("lot7",),
+                   leaf="metal", confidence=0.5, reasons=("low_confidence",), unknown_score=None,
+                   created_at=dt.datetime.now(dt.UTC))
+    pane.row, pane.detail = row, QueueDetail(1, 2, ("foreign", "particle", "metal"), (0.99, 0.9, 0.5),
+                                             (("metal", 0.5), ("pi", 0.3), ("organic", 0.1)), None, None)
+    pane._write()
+    lines = pane.text.text().split("<br>")
+    pi = next(line for line in lines if line.startswith("2. PI residue"))
+    assert "· Coating › Residue" in pi
+    assert not any("›" in line for line in lines if line.startswith(("1. ", "3. ")))
+
+
+def test_a_gallery_tile_counts_its_further_reasons_and_its_tooltip_lists_them(qtbot) -> None:
+    """A tile showed the first reason alone: an image held for low confidence *and* a possible new type looked like
+    any low-confidence image. Now "+1" says there is more, and the tile's tooltip names every reason."""
+    import datetime as dt
+
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QToolTip
+
+    from app.services.queue import QueuePage
+    from app.store.queries import QueueRow
+    from app.ui.queue_gallery import QueueGallery, tile_reasons
+    from app.ui.queue_model import QueueTableModel
+
+    assert tile_reasons(()) == "" and tile_reasons(("spot_check",)) == "spot check"
+    assert tile_reasons(("low_confidence", "possible_unknown")) == "low confidence +1"
+    row = QueueRow(image_id=1, prediction_id=2, path="/x/a.png", batch_ids=(1,), batch_names=("lot7",),
+                   leaf="metal", confidence=0.5, reasons=("low_confidence", "possible_unknown"), unknown_score=None,
+                   created_at=dt.datetime.now(dt.UTC))
+    model = QueueTableModel()
+    model.set_page(QueuePage(rows=[row], total=1, limit=50), grouped=None)
+    gallery = QueueGallery()
+    qtbot.addWidget(gallery)
+    gallery.setModel(model)
+    gallery.resize(600, 400)
+    gallery.show()
+    QApplication.processEvents()
+    rect = gallery.visualRect(model.index(0, 0))
+    event = QHelpEvent(QEvent.Type.ToolTip, rect.center(), gallery.viewport().mapToGlobal(rect.center()))
+    QApplication.sendEvent(gallery.viewport(), event)
+    qtbot.waitUntil(QToolTip.isVisible, timeout=3000)
+    tip = QToolTip.text()
+    assert "/x/a.png" in tip and "lot7" in tip and "low confidence, possible new type" in tip
+    QToolTip.hideText()
+
+
 def test_the_gallery_spreads_its_tiles_over_the_whole_width(qtbot) -> None:
     """A fixed grid left up to a tile's width empty at the right edge (seen at 1440 × 880: five tiles and a gap);
     the cells now share the width, never narrower than a tile."""

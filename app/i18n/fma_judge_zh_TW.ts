@@ -1472,7 +1472,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="333"/>
-        <location filename="../ui/queue_gallery.py" line="312"/>
+        <location filename="../ui/queue_gallery.py" line="337"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -1838,120 +1838,121 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="147"/>
+        <location filename="../ui/queue_view.py" line="148"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="150"/>
+        <location filename="../ui/queue_view.py" line="151"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="151"/>
+        <location filename="../ui/queue_view.py" line="152"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="152"/>
+        <location filename="../ui/queue_view.py" line="153"/>
         <source>Note…  (N)</source>
         <translation>備註…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="153"/>
+        <location filename="../ui/queue_view.py" line="154"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="157"/>
+        <location filename="../ui/queue_view.py" line="158"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="158"/>
+        <location filename="../ui/queue_view.py" line="159"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="159"/>
+        <location filename="../ui/queue_view.py" line="160"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="208"/>
+        <location filename="../ui/queue_view.py" line="209"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="283"/>
+        <location filename="../ui/queue_view.py" line="289"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="105"/>
+        <location filename="../ui/queue_gallery.py" line="120"/>
         <source>Space: select the group</source>
         <translation>空白鍵：選取此群組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="123"/>
+        <location filename="../ui/queue_gallery.py" line="138"/>
         <source>cannot be read</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="251"/>
+        <location filename="../ui/queue_gallery.py" line="267"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="253"/>
-        <location filename="../ui/queue_view.py" line="286"/>
-        <location filename="../ui/queue_view.py" line="306"/>
+        <location filename="../ui/queue_gallery.py" line="269"/>
+        <location filename="../ui/queue_view.py" line="292"/>
+        <location filename="../ui/queue_view.py" line="312"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="290"/>
+        <location filename="../ui/queue_gallery.py" line="315"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="291"/>
+        <location filename="../ui/queue_gallery.py" line="316"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="302"/>
+        <location filename="../ui/queue_gallery.py" line="327"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="319"/>
+        <location filename="../ui/queue_gallery.py" line="95"/>
+        <location filename="../ui/queue_gallery.py" line="345"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="327"/>
+        <location filename="../ui/queue_gallery.py" line="353"/>
         <source>Note: {note}</source>
         <translation>備註：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="331"/>
-        <location filename="../ui/queue_view.py" line="354"/>
+        <location filename="../ui/queue_view.py" line="337"/>
+        <location filename="../ui/queue_view.py" line="360"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="370"/>
+        <location filename="../ui/queue_view.py" line="376"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="374"/>
+        <location filename="../ui/queue_view.py" line="380"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="372"/>
+        <location filename="../ui/queue_view.py" line="378"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -1986,17 +1987,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="376"/>
+        <location filename="../ui/queue_view.py" line="382"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="378"/>
+        <location filename="../ui/queue_view.py" line="384"/>
         <source>blind spot checks, judged in their batch: {n}</source>
         <translation>盲測抽查（在其批次中判定）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="382"/>
+        <location filename="../ui/queue_view.py" line="388"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QHelpEvent, QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -83,6 +84,20 @@ class GalleryDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         return GRID
 
+    def helpEvent(self, event: QHelpEvent, view: QAbstractItemView, option: QStyleOptionViewItem,
+                  index: QModelIndex) -> bool:
+        """A tile's tooltip: the file, its batches and every reason (the tile has room for the first)."""
+        row = index.data(QueueTableModel.RowRole)
+        if event.type() != QEvent.Type.ToolTip or not isinstance(row, QueueRow):
+            return super().helpEvent(event, view, option, index)
+        lines = [row.path or f"#{row.image_id}", ", ".join(row.batch_names)]
+        if row.reasons:
+            lines.append(QCoreApplication.translate("Queue", "Sent to a person: {reasons}").format(
+                reasons=listed(reason_label(r) for r in row.reasons)))
+        QToolTip.showText(event.globalPos(), "\n".join(line for line in lines if line), view.viewport(),
+                          view.visualRect(index))
+        return True
+
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         row = index.data(QueueTableModel.RowRole)
         r = option.rect.adjusted(4, 4, -4, -4)
@@ -138,7 +153,7 @@ class GalleryDelegate(QStyledItemDelegate):
         line2 = QRect(text.left(), text.top() + fm.height() + 2, text.width(), fm.height())
         p.setPen(QColor(colour))
         p.drawText(line2, Qt.AlignmentFlag.AlignLeft, conf)
-        reasons = reason_label(row.reasons[0]) if row.reasons else ""
+        reasons = tile_reasons(row.reasons)
         p.setPen(QColor("#9aa0a6"))
         shift = fm.horizontalAdvance(conf + "  ") if conf else 0
         p.drawText(line2.adjusted(shift, 0, 0, 0), Qt.AlignmentFlag.AlignLeft,
@@ -217,6 +232,7 @@ class QueueDetailPane(QWidget):
         self.service = service
         self.runner = runner
         self.leaf_name = lambda leaf: leaf or "—"
+        self.leaf_parents = lambda _leaf: ()  # a leaf's group and subgroup ids (the queue window's taxonomy)
         self.row: QueueRow | None = None
         self.detail: QueueDetail | None = None
         self.viewer = ImageViewer(self)
@@ -281,6 +297,15 @@ class QueueDetailPane(QWidget):
             self.detail = detail
             self._write()
 
+    def _elsewhere(self, leaf: str, predicted_parents: tuple[str, ...]) -> str:
+        """After a Top-5 row of another subtree than the prediction's: its parents' names, greyed ("· Particle ›
+        Organic"), as the judging panel shows them; nothing for the prediction's siblings."""
+        parents = tuple(self.leaf_parents(leaf))
+        if not parents or parents == tuple(predicted_parents):
+            return ""
+        return (" <span style='color:#9aa0a6'>· " + _escape(PATH_SEPARATOR.join(self.leaf_name(n) for n in parents))
+                + "</span>")
+
     def set_heatmap(self, image_id: int, leaf: str, heatmap: object, kind: str = "gradcam") -> None:
         """A heatmap asked for with ``heatmapWanted`` arrived (``kind``: "cbam" for a CBAM network's attention,
         else the LayerCAM of ``leaf``); drawn when its row is still shown."""
@@ -314,6 +339,7 @@ class QueueDetailPane(QWidget):
                     node=self.leaf_name(node))) + "</span>"
         if d is not None and d.top5:
             lines.append("<br>".join(f"{k}. {esc(self.leaf_name(leaf))} — {score * 100:.1f}%"
+                                     + self._elsewhere(leaf, d.path[:-1])
                                      for k, (leaf, score) in enumerate(d.top5, start=1)))
         if row.reasons:
             lines.append(esc(QCoreApplication.translate("Queue", "Sent to a person: {reasons}").format(
@@ -326,6 +352,14 @@ class QueueDetailPane(QWidget):
         if d is not None and d.note:
             lines.append("<i>" + esc(QCoreApplication.translate("Queue", "Note: {note}").format(note=d.note)) + "</i>")
         self.text.setText("<p style='line-height:130%'>" + "<br><br>".join(lines) + "</p>")
+
+
+def tile_reasons(reasons: tuple[str, ...]) -> str:
+    """A tile's reasons line: the first reason, and how many more ("low confidence +1"); the tooltip lists all."""
+    if not reasons:
+        return ""
+    first = reason_label(reasons[0])
+    return first if len(reasons) == 1 else f"{first} +{len(reasons) - 1}"
 
 
 def _same(a: QueueRow, b: QueueRow) -> bool:

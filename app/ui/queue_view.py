@@ -135,6 +135,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.stack.addWidget(self.gallery)
         self.detail = QueueDetailPane(self.service, self._runner, self)
         self.detail.leaf_name = self._leaf_name
+        self.detail.leaf_parents = self._leaf_parents
         self.table.selectionModel().currentChanged.connect(
             lambda idx, _prev: self.detail.show_row(self.model.queue_row(idx.row())))
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -267,6 +268,11 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         if self.taxonomy is not None and leaf in self.taxonomy:
             return self.taxonomy.name(leaf, self.lang)
         return leaf
+
+    def _leaf_parents(self, leaf: str) -> tuple[str, ...]:
+        if self.taxonomy is not None and leaf in self.taxonomy:
+            return tuple(self.taxonomy.path(leaf)[:-1])
+        return ()
 
     def selected_rows(self) -> list[QueueRow]:
         """The selected queue rows, top to bottom (headings excluded)."""
