@@ -64,6 +64,9 @@ def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_pat
         qtbot.waitUntil(lambda: recent.count() == 2, timeout=10_000)
         assert win.center.currentWidget() is win.welcome and recent.isVisibleTo(win)
         assert not win.similar_panel.isVisibleTo(win)  # no image: no "nothing similar yet" about nothing
+        # the start page has the window to itself: no empty image list, no panel of greyed buttons beside it
+        assert not win.list_view.isVisibleTo(win) and not win.panel.isVisibleTo(win)
+        assert win.welcome.width() > win.width() - 20
         assert recent.item(0).text().startswith(f"{chosen.name} — 0 of 1 done (0%): 0 judged, 0 auto-judged · 1 left")
         assert recent.item(1).text().startswith("lot7 — 0 of 3 done (0%): 0 judged, 0 auto-judged · 3 left")
         win.grab().save(str(tmp_path / "start.png"))
@@ -74,6 +77,7 @@ def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_pat
             qtbot.keyClick(recent, Qt.Key.Key_Return)
         assert win.presenter.batch.batch_id == opened.batch_id and len(win.items) == 3
         assert win.similar_panel.isVisibleTo(win)  # an image on screen: its similar judged cases
+        assert win.list_view.isVisibleTo(win) and win.panel.isVisibleTo(win) and win.viewer.isVisibleTo(win)
         # … and the start page behind the judging panes never makes the window wider than they need (its list's
         # minimum of 640 kept every window at least 1246 pixels wide: past the edge of a 1024 screen)
         judging = max(win.center.widget(i).minimumSizeHint().width() for i in range(win.center.count())

@@ -377,8 +377,9 @@ def test_a_path_is_cut_by_whole_names() -> None:
     assert cut(path, 10) == "Residues …"
 
 
-def _shown_window(qtbot):
-    """A main window on the settings file FMA_JUDGE_SETTINGS names, shown and exposed."""
+def _shown_window(qtbot, judging: bool = True):
+    """A main window on the settings file FMA_JUDGE_SETTINGS names, shown and exposed; ``judging``: its judging
+    panes on screen (as once a batch is open), else its start page."""
     from app.ui.app import open_settings
     from app.ui.main_window import MainWindow
 
@@ -386,6 +387,9 @@ def _shown_window(qtbot):
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
+    if judging:
+        win.center.setCurrentWidget(win.splitter)
+        QApplication.processEvents()
     return win
 
 
@@ -405,7 +409,10 @@ def test_the_window_comes_back_with_the_size_and_panes_the_analyst_left(qtbot, t
     size, panes = first.size(), first.splitter.sizes()
     assert size != default and panes != [290, 780, 370]
     first.close()
-    second = _shown_window(qtbot)
+    start = _shown_window(qtbot, judging=False)  # opened and closed on the start page: the panes never shown …
+    assert not start.splitter.isVisible() and start.welcome.isVisible()
+    start.close()
+    second = _shown_window(qtbot)  # … keep the widths the analyst left
     assert second.size() == size and second.splitter.sizes() == panes
     second.close()
     settings = open_settings()
@@ -485,6 +492,14 @@ def test_the_right_column_comes_back_with_the_heights_the_analyst_left(qtbot, tm
     third.similar_panel.show()
     QApplication.processEvents()
     assert third.right_splitter.sizes()[1:] == dragged[1:]  # the spectrum panel's height when last shown
+    third.close()
+    start = _shown_window(qtbot, judging=False)  # a day that never left the start page keeps them too
+    start.close()
+    third = _shown_window(qtbot)
+    third.spectrum_panel.show()
+    third.similar_panel.show()
+    QApplication.processEvents()
+    assert third.right_splitter.sizes()[1:] == dragged[1:]
     third.toolbar.panesResetRequested.emit()  # Settings → Fit the right column again: balanced, nothing stored
     assert not third.right_splitter.dragged
     third.close()

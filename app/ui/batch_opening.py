@@ -228,7 +228,7 @@ class BatchOpening:
                               and self.list_model.release_thumbnails())
         self.setWindowTitle(f"fma-judge — {opened.name}")
         self._refresh_list()
-        self.center.setCurrentWidget(self.viewer)
+        self.center.setCurrentWidget(self.splitter)
         self.select(first)
         _freeze_batch()
         self._start_predictions()

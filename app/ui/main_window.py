@@ -193,10 +193,6 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self.welcome.openDemo.connect(lambda: self.demo_batch is not None and self.open_folder(self.demo_batch))
         self.welcome.openFolder.connect(self.choose_folder)
         self.welcome.openBatch.connect(self.open_recent)
-        self.center = QStackedWidget(self)
-        self.center.addWidget(self.welcome)
-        self.center.addWidget(self.viewer)
-        self.center.currentChanged.connect(self._only_shown_page_sizes)
         self.similar_panel = SimilarPanel(None, self.lang, self, runner=self._runner)
         self.similar_panel.openImage.connect(self.open_image)
         self.spectrum_panel = SpectrumPanel(None, self.lang, self)  # (hidden until an image has a spectrum)
@@ -214,11 +210,16 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         list_layout.addWidget(self.list_view, 1)
         split = self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(list_pane)
-        split.addWidget(self.center)
+        split.addWidget(self.viewer)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([290, 780, 370])
-        self.setCentralWidget(self._with_banner_place(split))
+        # the start page has the window to itself: an empty list and a panel of greyed buttons said nothing
+        self.center = QStackedWidget(self)
+        self.center.addWidget(self.welcome)
+        self.center.addWidget(split)
+        self.center.currentChanged.connect(self._only_shown_page_sizes)
+        self.setCentralWidget(self._with_banner_place(self.center))
         self.help = HelpOverlay(self, self.keymap)  # over the whole window, outside its layout
 
     def _build_toolbar(self) -> None:
@@ -513,7 +514,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             self.open_files([p for p in paths if p.is_file()])
 
     def _only_shown_page_sizes(self, _index: int) -> None:
-        """The start page, once behind the viewer, no longer sets the window's minimum size (a stacked widget's
+        """The start page, once behind the judging panes, no longer sets the window's minimum size (a stacked widget's
         minimum is its widest page's): its buttons and recent list kept the window 1246 pixels wide after a batch
         opened, past a 1024 screen's edge and wider than half of a 1920 one."""
         policy = QSizePolicy.Policy.Preferred if self.center.currentWidget() is self.welcome else QSizePolicy.Policy.Ignored

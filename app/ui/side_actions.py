@@ -78,6 +78,8 @@ class SideActions:
         """Keep the window's size, place and pane widths for the next start (on closing)."""
         if self.settings is not None and self.interactive:
             self.settings.setValue("window/geometry", self.saveGeometry())
+            if self.center.currentWidget() is not self.splitter:
+                return  # closed on the start page: the panes were never on screen, their widths stay as stored
             self.settings.setValue("window/panes", self.splitter.saveState())
             # The right column's heights (prediction panel, spectrum, similar cases) when the analyst dragged them
             # (else the next window balances them itself); a hidden pane keeps the height stored when last shown.
