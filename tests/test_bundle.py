@@ -412,3 +412,37 @@ def test_a_batch_size_below_1_is_an_argparse_error_naming_the_option(capsys, com
     err = capsys.readouterr().err
     assert exited.value.code == 2 and "Traceback" not in err
     assert f"fma-model {command}: error: argument {option}: must be " in err and f"got '{value}'" in err
+
+
+def test_kept_manifests_stop_at_the_newest_few(tmp_path, monkeypatch):
+    """Each calibration keeps the manifest it replaces; a weekly recalibration of a 150-leaf bundle left a half-
+    megabyte copy each time, for ever. The newest KEPT_MANIFESTS copies stay (in time order, two runs in one second
+    each their own), older ones go; other files and other kinds of copy are not touched."""
+    from models.bundle import files
+
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "manifest.json").write_text('{"v": 0}')
+    stamps = ["20261201-090000", "20261202-090000", "20261203-090000", "20261203-090000-2", "20261203-090000-10",
+              "20261204-090000"]
+    for stamp in stamps:
+        (folder / f"manifest.json.before-calibrate-{stamp}").write_text(stamp)
+    (folder / "manifest.json.before-other-20261101-000000").write_text("other")
+    (folder / "notes.txt").write_text("mine")
+
+    class Clock:
+        @staticmethod
+        def now(tz):
+            import datetime as dt
+
+            return dt.datetime(2026, 12, 5, 9, 0, tzinfo=tz)
+
+    monkeypatch.setattr(files, "datetime", Clock)
+    kept = files.keep_previous_manifest(folder, "calibrate")
+    assert kept.name == "manifest.json.before-calibrate-20261205-090000" and kept.read_text() == '{"v": 0}'
+    left = sorted(p.name.removeprefix("manifest.json.before-calibrate-")
+                  for p in folder.glob("manifest.json.before-calibrate-*"))
+    assert files.KEPT_MANIFESTS == 5
+    assert left == sorted(["20261203-090000", "20261203-090000-2", "20261203-090000-10", "20261204-090000",
+                           "20261205-090000"])
+    assert (folder / "manifest.json.before-other-20261101-000000").exists() and (folder / "notes.txt").exists()

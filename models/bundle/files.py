@@ -6,6 +6,7 @@ through here before any weights load, so the names of its taxonomy are on screen
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import zipfile
@@ -59,9 +60,15 @@ def write_bundle_manifest(path: str | Path, manifest: BundleManifest) -> BundleM
     return manifest
 
 
+KEPT_MANIFESTS = 5
+"""How many copies :func:`keep_previous_manifest` keeps of one kind (a weekly recalibration of a 150-leaf bundle
+left a half-megabyte copy each time, for ever); the oldest go."""
+
+
 def keep_previous_manifest(path: str | Path, why: str) -> Path | None:
     """Copy a bundle folder's manifest to ``manifest.json.before-<why>-<UTC time>`` before a command replaces
     what it holds (a calibration that came out worse is undone by copying it back); None when there is none.
+    The newest :data:`KEPT_MANIFESTS` copies of ``why`` stay, older ones are deleted.
 
     Raises:
         BundleError: the copy cannot be written (then the command must not replace the manifest either).
@@ -78,7 +85,18 @@ def keep_previous_manifest(path: str | Path, why: str) -> Path | None:
         write_text(target, source.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BundleError(f"cannot keep a copy of {source} before {why} ({exc}); nothing was changed") from exc
+    # the stamp sorts by time ("…-101010" before "…-101010-2"); a copy that cannot be deleted just stays
+    kept = sorted(source.parent.glob(f"{MANIFEST_NAME}.before-{why}-*"), key=lambda p: _stamp_key(p.name))
+    for old in kept[:-KEPT_MANIFESTS]:
+        with contextlib.suppress(OSError):
+            old.unlink()
     return target
+
+
+def _stamp_key(name: str) -> tuple[str, int]:
+    """``manifest.json.before-calibrate-20261205-101010-2`` → ("20261205-101010", 2): the time, then the run."""
+    m = re.search(r"-(\d{8}-\d{6})(?:-(\d+))?$", name)
+    return (m.group(1), int(m.group(2) or 1)) if m else ("", 0)
 
 
 def read_parts(path: Path) -> tuple[str, bytes | None]:
