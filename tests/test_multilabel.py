@@ -275,6 +275,10 @@ def test_a_multilabel_bundle_trains_predicts_sets_and_evaluates(tmp_path, taxono
     routing = metrics["multilabel"]["set_routing"]  # threshold 0: every set is auto-judged, right or not
     assert routing["set_threshold"] == 0.0 and routing["auto_coverage"] == 1.0 and routing["auto_known"] == 18
     assert routing["auto_set_purity"] == metrics["multilabel"]["subset_accuracy"]
+    capsys.readouterr()  # calibrated again: the count now against before says what the recalibration took away
+    assert cli_main(["calibrate", str(tmp_path / "run"), "--data", str(data)]) == 0
+    assert ("warning: images auto-judged on these 18: 0 (with the previous set threshold: 18); copy "
+            f"{tmp_path / 'run' / 'manifest.json.before-calibrate-'}") in capsys.readouterr().err
     flat = ["train", "--data", str(data), "--out", str(tmp_path / "flat"), "--no-progress",
             "--set", "loss.kind=multilabel", "--set", "network.head=flat"]
     assert cli_main(flat + [a for s in TINY_SETS for a in ("--set", s)]) == 2

@@ -118,8 +118,13 @@ def calibrate_sets(bundle_path: str | Path, samples: Sequence[Sample], *, target
         if current.multilabel != bundle.manifest.multilabel:
             raise CalibrationError(f"{bundle_path}: its presence thresholds changed while it was calibrated; nothing "
                                    "was written: calibrate it again")
-        kept = keep_previous_manifest(bundle_path, "calibrate")
+        copy = keep_previous_manifest(bundle_path, "calibrate")
         write_bundle_manifest(bundle_path, current.replace(multilabel=record))
         log(f"wrote the set routing into {bundle_path / 'manifest.json'}"
-            + (f" (the previous one kept as {kept})" if kept else ""))
+            + (f" (the previous one kept as {copy})" if copy else ""))
+        old = bundle.manifest.multilabel.set_threshold if bundle.manifest.multilabel else None
+        before = int((sure >= old).sum()) if old is not None else 0
+        fewer = routing["n_auto"] < before
+        log(f"{'warning: ' if fewer else ''}images auto-judged on these {n}: {routing['n_auto']} (with the previous "
+            f"set threshold: {before})" + (f"; copy {copy} over manifest.json to undo" if fewer and copy else ""))
     return {"multilabel": True, "target_purity": target_purity, "set_threshold": fit.threshold, **routing}
