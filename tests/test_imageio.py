@@ -242,6 +242,21 @@ def test_the_window_shows_what_the_batch_left_out(qtbot, engine, tmp_path: Path,
     rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
     assert "anim.gif" in rows and "format not supported" in rows["anim.gif"]
     dialog.close()
+    # a folder without an image, opened by mistake, says so and leaves the batch on screen as it was: its left-out
+    # files' button stayed cleared before (the new folder's count had replaced it)
+    said = []
+    monkeypatch.setattr(win, "alert", lambda _box, title, _text, *, line: said.append(title))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("no images here")
+    batch = win.presenter.batch
+    win.open_folder(empty)
+    qtbot.waitUntil(lambda: said == ["No images"], timeout=30_000)
+    assert win.presenter.batch is batch and button.isVisible() and button.text() == f"{n} files not in the batch"
+    assert len(win.skipped) == n
+    shown = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "SkippedDialog" and w.isVisible()]
+    assert [w.table.item(0, 0).text() for w in shown] == ["readme.txt"]  # the empty folder's own left-out file
+    shown[0].close()
     good = tmp_path / "plain"
     write_image(good / "a.png", size=(32, 32))
     win.open_folder(good)

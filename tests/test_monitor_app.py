@@ -88,6 +88,13 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         assert view.table.item(0, 7).text() == "–"
         waiting = QueueService(engine, "lead").page(QueueFilters(pause.model_version)).rows
         assert waiting == []  # every image here is a blind check: judged in the batch, not in the queue  # no unknown detector in this calibration: no drift score
+        # decided, the check shows where the model looked; Ctrl+Z makes it blind again, and the heatmap (a hint
+        # of the model's call) went only when the analyst moved away and back
+        win.select(win.presenter.row_of(item.image.image_id))
+        qtbot.waitUntil(lambda: win.viewer.has_heatmap, timeout=60_000)
+        win.undo()
+        assert win.presenter.blind(win.presenter.current_item) and win.current_image_id == item.image.image_id
+        assert not win.viewer.has_heatmap and win.panel.accept_btn.text().startswith("Pick the type")
     finally:
         win.close()
 

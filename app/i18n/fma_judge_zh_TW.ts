@@ -738,7 +738,7 @@
         <translation>關閉視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="93"/>
+        <location filename="../ui/keymap.py" line="118"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是按鍵</translation>
     </message>
@@ -863,7 +863,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="194"/>
-        <location filename="../ui/side_actions.py" line="173"/>
+        <location filename="../ui/side_actions.py" line="175"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -1163,12 +1163,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="215"/>
+        <location filename="../ui/batch_opening.py" line="213"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="216"/>
+        <location filename="../ui/batch_opening.py" line="214"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
@@ -1188,27 +1188,27 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="457"/>
+        <location filename="../ui/main_window.py" line="459"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="537"/>
+        <location filename="../ui/main_window.py" line="539"/>
         <source>Notes typed and not saved last time: {n} ({where}). N on their image brings each back.</source>
         <translation>上次輸入但未儲存的備註：{n}（{where}）。在其影像上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="552"/>
+        <location filename="../ui/main_window.py" line="554"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="564"/>
+        <location filename="../ui/main_window.py" line="566"/>
         <source>Notes not saved</source>
         <translation>備註未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="565"/>
+        <location filename="../ui/main_window.py" line="567"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1222,77 +1222,77 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>剩餘 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="43"/>
+        <location filename="../ui/judging_actions.py" line="44"/>
         <source>Read-only database: judging is off ({why}).</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="59"/>
-        <source>Spot check: the model&apos;s answer is hidden; pick the type (Enter or P).</source>
-        <translation>抽查：模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
-    </message>
-    <message>
-        <location filename="../ui/judging_actions.py" line="179"/>
+        <location filename="../ui/judging_actions.py" line="181"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="236"/>
+        <location filename="../ui/judging_actions.py" line="238"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="247"/>
+        <location filename="../ui/judging_actions.py" line="249"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="241"/>
+        <location filename="../ui/judging_actions.py" line="243"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="96"/>
+        <location filename="../ui/judging_actions.py" line="60"/>
+        <source>Spot check: the model&apos;s answer is hidden; pick the type ({keys}).</source>
+        <translation>抽查：模型的答案已隱藏；請選擇類別（{keys}）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="98"/>
         <source>Add a defect type</source>
         <translation>加入缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="106"/>
+        <location filename="../ui/judging_actions.py" line="108"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="126"/>
+        <location filename="../ui/judging_actions.py" line="128"/>
         <source>The note was not saved: N on this image brings your text back.</source>
         <translation>備註未儲存：在這張影像上按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="176"/>
+        <location filename="../ui/judging_actions.py" line="178"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="221"/>
+        <location filename="../ui/judging_actions.py" line="223"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="224"/>
+        <location filename="../ui/judging_actions.py" line="226"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="226"/>
+        <location filename="../ui/judging_actions.py" line="228"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="261"/>
+        <location filename="../ui/judging_actions.py" line="263"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="262"/>
+        <location filename="../ui/judging_actions.py" line="264"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1301,17 +1301,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="267"/>
+        <location filename="../ui/judging_actions.py" line="269"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="326"/>
+        <location filename="../ui/judging_actions.py" line="332"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="327"/>
+        <location filename="../ui/judging_actions.py" line="333"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1324,49 +1324,49 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="155"/>
+        <location filename="../ui/side_actions.py" line="157"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="167"/>
+        <location filename="../ui/side_actions.py" line="169"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="197"/>
+        <location filename="../ui/side_actions.py" line="199"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="198"/>
+        <location filename="../ui/side_actions.py" line="200"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="223"/>
+        <location filename="../ui/side_actions.py" line="225"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="227"/>
+        <location filename="../ui/side_actions.py" line="229"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="231"/>
+        <location filename="../ui/side_actions.py" line="233"/>
         <source>Exported {n} label(s) to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="232"/>
+        <location filename="../ui/side_actions.py" line="234"/>
         <source> ({k} images skipped: their files are gone)</source>
         <translation>（略過 {k} 張影像：檔案已不存在）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="234"/>
+        <location filename="../ui/side_actions.py" line="236"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -1413,7 +1413,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="89"/>
-        <location filename="../ui/prediction_panel.py" line="376"/>
+        <location filename="../ui/prediction_panel.py" line="406"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1423,146 +1423,144 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>抽查 · 盲判</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="126"/>
-        <location filename="../ui/prediction_panel.py" line="341"/>
+        <location filename="../ui/prediction_panel.py" line="127"/>
+        <location filename="../ui/prediction_panel.py" line="378"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="131"/>
-        <location filename="../ui/prediction_panel.py" line="358"/>
-        <source>Top-5 (press 1–5)</source>
-        <translation>前 5 名（按 1–5）</translation>
-    </message>
-    <message>
-        <location filename="../ui/prediction_panel.py" line="156"/>
+        <location filename="../ui/prediction_panel.py" line="159"/>
         <source>Why this type? Where the model finds evidence for it (W steps through the Top-5)</source>
         <translation>為何是此類型？模型在影像中找到其依據之處（W 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="188"/>
-        <location filename="../ui/prediction_panel.py" line="392"/>
-        <source>Accept  (Enter)</source>
-        <translation>接受  (Enter)</translation>
-    </message>
-    <message>
-        <location filename="../ui/prediction_panel.py" line="191"/>
-        <source>Other type…  (C)</source>
-        <translation>其他類別…  (C)</translation>
-    </message>
-    <message>
-        <location filename="../ui/prediction_panel.py" line="192"/>
-        <source>Unknown / new type  (U)</source>
-        <translation>未知／新類別  (U)</translation>
-    </message>
-    <message>
-        <location filename="../ui/prediction_panel.py" line="193"/>
-        <source>Note  (N)</source>
-        <translation>註記  (N)</translation>
-    </message>
-    <message>
-        <location filename="../ui/prediction_panel.py" line="299"/>
+        <location filename="../ui/prediction_panel.py" line="336"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="329"/>
-        <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type (Enter or P).</source>
-        <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（Enter 或 P）。</translation>
-    </message>
-    <message>
-        <location filename="../ui/prediction_panel.py" line="333"/>
+        <location filename="../ui/prediction_panel.py" line="370"/>
         <location filename="../ui/queue_gallery.py" line="337"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="340"/>
+        <location filename="../ui/prediction_panel.py" line="377"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="346"/>
+        <location filename="../ui/prediction_panel.py" line="383"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="352"/>
-        <source>Top-5 in {node} (press 1–5) · A: all types</source>
-        <translation>{node} 內前 5 名（按 1–5）· A：全部類型</translation>
-    </message>
-    <message>
-        <location filename="../ui/prediction_panel.py" line="355"/>
-        <source>Top-5 (press 1–5) · A: only {node}</source>
-        <translation>前 5 名（按 1–5）· A：只看 {node}</translation>
-    </message>
-    <message>
-        <location filename="../ui/prediction_panel.py" line="377"/>
+        <location filename="../ui/prediction_panel.py" line="407"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="381"/>
+        <location filename="../ui/prediction_panel.py" line="411"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="385"/>
+        <location filename="../ui/prediction_panel.py" line="415"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="391"/>
-        <source>Pick the type  (Enter)</source>
-        <translation>選擇類別  (Enter)</translation>
+        <location filename="../ui/prediction_panel.py" line="282"/>
+        <source>Pick the type</source>
+        <translation>選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="398"/>
+        <location filename="../ui/prediction_panel.py" line="283"/>
+        <source>Accept</source>
+        <translation>接受</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="284"/>
+        <source>Other type…</source>
+        <translation>其他類別…</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="285"/>
+        <source>Unknown / new type</source>
+        <translation>未知／新類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="286"/>
+        <source>Note</source>
+        <translation>註記</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="295"/>
+        <source>Top-5 in {node} (press {keys}) · {key}: all types</source>
+        <translation>{node} 內前 5 名（按 {keys}）· {key}：全部類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="298"/>
+        <source>Top-5 (press {keys}) · {key}: only {node}</source>
+        <translation>前 5 名（按 {keys}）· {key}：只看 {node}</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="300"/>
+        <source>Top-5 (press {keys})</source>
+        <translation>前 5 名（按 {keys}）</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="366"/>
+        <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type ({keys}).</source>
+        <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（{keys}）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="428"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="410"/>
+        <location filename="../ui/prediction_panel.py" line="440"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="411"/>
+        <location filename="../ui/prediction_panel.py" line="441"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="412"/>
+        <location filename="../ui/prediction_panel.py" line="442"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="413"/>
+        <location filename="../ui/prediction_panel.py" line="443"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="414"/>
+        <location filename="../ui/prediction_panel.py" line="444"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="417"/>
+        <location filename="../ui/prediction_panel.py" line="447"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="418"/>
+        <location filename="../ui/prediction_panel.py" line="448"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="425"/>
+        <location filename="../ui/prediction_panel.py" line="455"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="426"/>
+        <location filename="../ui/prediction_panel.py" line="456"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -2215,7 +2213,7 @@ Similarity {sim:.3f}</source>
         <translation>Shift+I：下一條光譜</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="140"/>
+        <location filename="../ui/picker.py" line="141"/>
         <location filename="../ui/spectrum_panel.py" line="260"/>
         <source>Spectrum suggests: {type} (HQI {hqi})</source>
         <translation>光譜建議：{type}（HQI {hqi}）</translation>
@@ -2294,19 +2292,35 @@ Similarity {sim:.3f}</source>
         <translation>選擇缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="112"/>
+        <location filename="../ui/picker.py" line="113"/>
         <source>Type to filter by English or Chinese name, or id…</source>
         <translation>輸入英文或中文名稱、或 ID 以篩選…</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="123"/>
+        <location filename="../ui/picker.py" line="124"/>
+        <location filename="../ui/picker.py" line="183"/>
         <source>Enter: choose · ↑↓: move · Esc: cancel</source>
         <translation>Enter：選擇 · ↑↓：移動 · Esc：取消</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="132"/>
+        <location filename="../ui/picker.py" line="133"/>
         <source>Only {node} (determined by the model) · Tab: all types</source>
         <translation>僅顯示 {node}（模型已確定）· Tab：全部類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/picker.py" line="185"/>
+        <source>No type of {node} matches · Tab: all types</source>
+        <translation>{node} 內沒有相符的類別 · Tab：全部類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/picker.py" line="188"/>
+        <source>No type matches</source>
+        <translation>沒有相符的類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/picker.py" line="233"/>
+        <source>Pick a type first: type its name or move with ↑↓</source>
+        <translation>請先選擇類別：輸入名稱或以 ↑↓ 移動</translation>
     </message>
 </context>
 <context>

@@ -209,16 +209,16 @@ class BatchOpening:
         startup_log.mark("batch_opened")
         if not part:
             self.status.finished()
-        self.skipped = list(opened.skipped)
-        self.status.set_skipped(len(self.skipped))
-        if not opened.items:
+        if not opened.items:  # the batch on screen stays, with its own left-out files
             self.alert(QMessageBox.information, QCoreApplication.translate("Main", "No images"),
                        QCoreApplication.translate("Main", "There are no images (PNG, JPEG, BMP, TIFF) in {where}.")
                        .format(where=opened.source) + (" " + self._below_text(opened) if opened.below else ""),
                        line=f"no images (PNG, JPEG, BMP, TIFF) in {opened.source}")
-            if self.skipped:
-                self.show_skipped()
+            if opened.skipped:
+                SkippedDialog(list(opened.skipped), self).show()
             return
+        self.skipped = list(opened.skipped)
+        self.status.set_skipped(len(self.skipped))
         self.images.clear()
         wanted, self._pending_open = self._pending_open, None
         first = self.presenter.open(opened, wanted=wanted)

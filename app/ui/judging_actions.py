@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 
 from app.store.errors import JudgmentConflictError, StoreError
 from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, unpredicted
+from app.ui import keymap
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.style import listed
@@ -57,7 +58,8 @@ class JudgingActions:
         item = self._current_item()
         if item is not None and self.presenter.blind(item):
             self.statusBar().showMessage(QCoreApplication.translate(
-                "Main", "Spot check: the model's answer is hidden; pick the type (Enter or P)."), 6000)
+                "Main", "Spot check: the model's answer is hidden; pick the type ({keys}).").format(
+                keys=keymap.shown_keys(self.keymap, "accept", "picker")), 6000)
             return
         top = self.presenter.top_leaves(item) if item is not None else ()
         if len(top) < k:
@@ -275,6 +277,10 @@ class JudgingActions:
             self._update_row(i)
             if i == self.current:
                 self.panel.show_data(self.presenter.panel(i))
+                if self.presenter.blind(self.presenter.items[i]):  # a spot check undone: blind again, no heatmap
+                    self.why.reset()
+                if not self.why.active:
+                    self.show_attention()
         return i
 
     def _waiting_again(self, i: int) -> None:

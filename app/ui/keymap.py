@@ -74,6 +74,31 @@ def actions() -> list[KeyAction]:
     ]
 
 
+def shown_key(keymap: Mapping[str, tuple[str, ...]], action_id: str) -> str | None:
+    """The key a label names for ``action_id``: its first, as the platform writes it ("Enter" for Return), or None
+    when the analyst left the action without a key."""
+    keys = keymap.get(action_id, ())
+    if not keys:
+        return None
+    key = keys[0]
+    return "Enter" if key == "Return" else QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText) or key
+
+
+def shown_keys(keymap: Mapping[str, tuple[str, ...]], *action_ids: str) -> str:
+    """The keys of several actions for a label: "1–5" for a run of digits (the Top-5), else joined by "/"; "—"
+    where none is bound."""
+    keys = [shown_key(keymap, a) for a in action_ids]
+    if len(keys) > 2 and all(k is not None and k.isdigit() for k in keys) \
+            and [int(k) for k in keys] == list(range(int(keys[0]), int(keys[0]) + len(keys))):
+        return f"{keys[0]}–{keys[-1]}"
+    return "/".join(k for k in keys if k) or "—"
+
+
+def defaults() -> dict[str, tuple[str, ...]]:
+    """Every action's default keys."""
+    return {act.id: act.default for act in actions()}
+
+
 def normalized(text: str) -> str:
     """A key in Qt's portable text (``ctrl+z`` -> ``Ctrl+Z``), or "" when Qt reads no key from it."""
     seq = QKeySequence(text.strip())

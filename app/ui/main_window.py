@@ -275,7 +275,8 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         }
 
     def _apply_keys(self) -> None:
-        """(Re)make the window's shortcuts from :attr:`keymap`."""
+        """(Re)make the window's shortcuts from :attr:`keymap`; the panel's buttons name them."""
+        self.panel.set_keys(self.keymap)
         for old in self._shortcuts:
             old.setEnabled(False)
             old.deleteLater()

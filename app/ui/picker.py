@@ -107,6 +107,7 @@ class TaxonomyPicker(QDialog):
         self.setWindowTitle(self.tr("Choose the defect type"))
         self.resize(520, 560)
         self.taxonomy = taxonomy
+        self.lang = lang
         self.chosen: str | None = None
         self.search = QLineEdit(self)
         self.search.setPlaceholderText(self.tr("Type to filter by English or Chinese name, or id…"))
@@ -150,10 +151,10 @@ class TaxonomyPicker(QDialog):
         layout.addWidget(buttons)
         self.search.textChanged.connect(self._filter)
         self.search.installEventFilter(self)
+        # Nothing preselected without a ``current`` (a blind spot check, another defect to add): a first leaf chosen
+        # for the analyst made Enter, Enter save it, whatever the image showed (seen: "Metal particle" on a crack)
         if current:
             self._select_leaf(current)
-        if not self.tree.currentIndex().isValid() and self.visible_leaves():
-            self._select_leaf(self.visible_leaves()[0])
         self.search.setFocus()
 
     def widen(self) -> None:
@@ -168,6 +169,8 @@ class TaxonomyPicker(QDialog):
         self.tree.expandAll()
         if current:
             self._select_leaf(current, centre=True)
+        elif self.search.text():  # typed in the subtree and nothing matched there: the first match of the tree
+            self._filter(self.search.text())
 
     # -- behaviour -----------------------------------------------------------------------------
     def _filter(self, text: str) -> None:
@@ -176,6 +179,17 @@ class TaxonomyPicker(QDialog):
         leaves = self.visible_leaves()
         if leaves:
             self._select_leaf(leaves[0], centre=True)
+        if leaves or not text.strip():
+            self._say(self.tr("Enter: choose · ↑↓: move · Esc: cancel"))
+        elif self.scope is not None:  # an empty subtree said nothing: the type may be elsewhere in the tree
+            self._say(self.tr("No type of {node} matches · Tab: all types").format(
+                node=self.taxonomy.name(self.scope, self.lang)), warn=True)
+        else:
+            self._say(self.tr("No type matches"), warn=True)
+
+    def _say(self, text: str, *, warn: bool = False) -> None:
+        self.hint.setText(text)
+        self.hint.setStyleSheet("color: #e37400; font-weight: bold;" if warn else "color: gray")
 
     def visible_leaves(self) -> list[str]:
         """Leaf ids that the current filter shows, in tree order."""
@@ -215,6 +229,8 @@ class TaxonomyPicker(QDialog):
             self.chosen = idx.siblingAtColumn(0).data(ID_ROLE)
         if self.chosen:
             self.accept()
+        elif self.visible_leaves():  # Enter before a type is picked: say how, instead of nothing
+            self._say(self.tr("Pick a type first: type its name or move with ↑↓"), warn=True)
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.search and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:

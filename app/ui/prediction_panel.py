@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.services.batch_presenter import PanelData
 from app.services.presenter_records import PATH_SEPARATOR
-from app.ui import startup_log
+from app.ui import keymap, startup_log
 from app.ui.style import STATE_COLOURS, file_reason_text, listed, reason_text, state_label, waiting_text
 from models.imageio import ImageFacts
 
@@ -128,7 +129,9 @@ class PredictionPanel(QWidget):
         self.path_grid = QGridLayout()
         self.path_rows: list[tuple[QLabel, ScoreBar, QLabel]] = []
 
-        self.top_header = QLabel(QCoreApplication.translate("Panel", "Top-5 (press 1–5)"), self)
+        self.keys = keymap.defaults()  # the keys the labels name (the analyst's own: set_keys)
+        self._blind = False
+        self.top_header = QLabel(self._top_header(None, None), self)
         self.top_header.setStyleSheet("color: #9aa0a6; text-transform: uppercase; font-size: 11px;")
         self.top_grid = QGridLayout()
         self.top_rows: list[tuple[QPushButton, QLabel, ScoreBar, QLabel, QPushButton]] = []
@@ -185,12 +188,13 @@ class PredictionPanel(QWidget):
         self.error.setStyleSheet("color: #d93025; font-weight: bold;")
 
         self.judging = True  # False on a read-only store: the judging buttons stay off
-        self.accept_btn = QPushButton(QCoreApplication.translate("Panel", "Accept  (Enter)"), self)
+        self.accept_btn = QPushButton(self)
         self.accept_btn.setStyleSheet("QPushButton { background: #1e8e3e; color: white; padding: 8px; "
                                       "font-weight: bold; border-radius: 4px; } QPushButton:disabled { background: #5f6368; }")
-        self.pick_btn = QPushButton(QCoreApplication.translate("Panel", "Other type…  (C)"), self)
-        self.unknown_btn = QPushButton(QCoreApplication.translate("Panel", "Unknown / new type  (U)"), self)
-        self.note_btn = QPushButton(QCoreApplication.translate("Panel", "Note  (N)"), self)
+        self.pick_btn = QPushButton(self)
+        self.unknown_btn = QPushButton(self)
+        self.note_btn = QPushButton(self)
+        self._name_buttons(blind=False)
         for b in (self.accept_btn, self.pick_btn, self.unknown_btn, self.note_btn):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.accept_btn.clicked.connect(self.acceptRequested)
@@ -262,6 +266,39 @@ class PredictionPanel(QWidget):
         names it); compact hides it all the same."""
         return self.top_rows[k][1].isVisibleTo(self) and bool(self.top_parents[k].full_text)
 
+    def set_keys(self, keys: Mapping[str, tuple[str, ...]]) -> None:
+        """The analyst's keys (Settings → Keyboard shortcuts): the buttons and headers name them, not the defaults."""
+        self.keys = dict(keys)
+        self._name_buttons(blind=self._blind)
+        self.top_header.setText(self._top_header(None, None))
+
+    def _name_buttons(self, *, blind: bool) -> None:
+        def named(label: str, action_id: str) -> str:
+            key = keymap.shown_key(self.keys, action_id)
+            return f"{label}  ({key})" if key else label
+
+        # A blind check has no call to accept: the button (and its key) picks the type instead.
+        for button, text in (
+                (self.accept_btn, named(QCoreApplication.translate("Panel", "Pick the type") if blind
+                                        else QCoreApplication.translate("Panel", "Accept"), "accept")),
+                (self.pick_btn, named(QCoreApplication.translate("Panel", "Other type…"), "picker")),
+                (self.unknown_btn, named(QCoreApplication.translate("Panel", "Unknown / new type"), "unknown")),
+                (self.note_btn, named(QCoreApplication.translate("Panel", "Note"), "note"))):
+            if button.text() != text:
+                button.setText(text)
+
+    def _top_header(self, scope: str | None, widened: str | None) -> str:
+        """"Top-5 (press 1–5)", scoped to a determined node or widened from it (A), with the analyst's keys."""
+        keys, scope_key = keymap.shown_keys(self.keys, *(f"top{k}" for k in range(1, 6))), \
+            keymap.shown_keys(self.keys, "top_scope")
+        if scope:
+            return QCoreApplication.translate("Panel", "Top-5 in {node} (press {keys}) · {key}: all types").format(
+                node=scope, keys=keys, key=scope_key)
+        if widened:
+            return QCoreApplication.translate("Panel", "Top-5 (press {keys}) · {key}: only {node}").format(
+                node=widened, keys=keys, key=scope_key)
+        return QCoreApplication.translate("Panel", "Top-5 (press {keys})").format(keys=keys)
+
     def set_compact(self, on: bool) -> None:
         """Hide (or show again) each Top-5 row's ancestry line and the model line (the status bar names the model),
         so that all five rows fit a short window (:mod:`app.ui.right_column`)."""
@@ -328,7 +365,7 @@ class PredictionPanel(QWidget):
         if blind:  # a spot check: the model's call is withheld, so the analyst's type measures it
             self.determined.setText(QCoreApplication.translate(
                 "Panel", "Spot check: judge this image blind. The model's answer is hidden; pick the type "
-                         "(Enter or P)."))
+                         "({keys}).").format(keys=keymap.shown_keys(self.keys, "accept", "picker")))
         else:
             self.determined.setText(QCoreApplication.translate(
                 "Panel", "✓ {node} is determined · pick the type").format(
@@ -348,14 +385,7 @@ class PredictionPanel(QWidget):
             n=len(several), names=" + ".join(several)) if several else "")
         self.several.setVisible(bool(several))
         self.top_header.setVisible(has_pred)
-        if has_pred and data.top_scope:
-            header = QCoreApplication.translate("Panel", "Top-5 in {node} (press 1–5) · A: all types").format(
-                node=data.top_scope)
-        elif has_pred and data.top_widened:
-            header = QCoreApplication.translate("Panel", "Top-5 (press 1–5) · A: only {node}").format(
-                node=data.top_widened)
-        else:
-            header = QCoreApplication.translate("Panel", "Top-5 (press 1–5)")
+        header = self._top_header(data.top_scope if has_pred else None, data.top_widened if has_pred else None)
         if self.top_header.text() != header:
             self.top_header.setText(header)
         top5 = data.top5 if has_pred else ()
@@ -388,13 +418,13 @@ class PredictionPanel(QWidget):
         self.waiting.setText(waiting_text(data.waiting) if data and data.waiting else "")
         self.waiting.setVisible(bool(data and data.waiting))
         # A blind check has no call to accept: the button (and Enter) picks the type instead.
-        label = QCoreApplication.translate("Panel", "Pick the type  (Enter)") if blind else \
-            QCoreApplication.translate("Panel", "Accept  (Enter)")
-        if self.accept_btn.text() != label:
-            self.accept_btn.setText(label)
+        self._blind = blind
+        self._name_buttons(blind=blind)
         self.accept_btn.setEnabled((has_pred or blind) and self.judging)
-        for b in (self.pick_btn, self.unknown_btn, self.note_btn):
+        for b in (self.pick_btn, self.unknown_btn):
             b.setEnabled(data is not None and data.state != "error" and self.judging)
+        # an unreadable image takes a note ("file cut off, captured again"), as N did while the button was grey
+        self.note_btn.setEnabled(data is not None and self.judging)
         self.model_label.setText(QCoreApplication.translate("Panel", "Model: {v}").format(v=data.model_version) if data and data.model_version
                                  else "")
         self.contentsChanged.emit()
