@@ -7,6 +7,7 @@ so a manifest or export written into a shared folder stays readable to colleague
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from collections.abc import Iterator
@@ -35,6 +36,11 @@ def replacing(path: str | os.PathLike[str], *, newline: str | None = "") -> Iter
         except PermissionError as exc:  # about the folder: name the file meant, not this hidden temporary one
             raise PermissionError(f"cannot write {path}: its folder {path.parent} is read-only for you "
                                   f"({exc.strerror})") from None
+        except OSError as exc:  # a read-only file system, a full disk, a share gone: the same, with its reason
+            if exc.errno == errno.EROFS:
+                raise PermissionError(f"cannot write {path}: its folder {path.parent} is on a read-only file "
+                                      f"system") from None
+            raise OSError(f"cannot write {path} ({exc.strerror})") from None
     else:  # pragma: no cover - 100 collisions of 32 random bits
         raise FileExistsError(f"no free temporary name next to {path}")
     try:

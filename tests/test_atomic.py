@@ -23,3 +23,23 @@ def test_a_read_only_folder_names_the_file_meant_not_the_temporary_one(tmp_path,
         atomic.write_text(target, "b\n")
     assert str(info.value) == f"cannot write {target}: its folder {tmp_path} is read-only for you (Permission denied)"
     assert ".tmp" not in str(info.value)
+
+
+@pytest.mark.parametrize(("code", "kind", "words"), [
+    (errno.EROFS, PermissionError, "is on a read-only file system"),
+    (errno.ENOSPC, OSError, "(No space left on device)"),
+])
+def test_a_read_only_file_system_or_a_full_disk_names_the_file_meant_too(tmp_path, monkeypatch, code, kind,
+                                                                         words) -> None:
+    """An export to a read-only mount said "[Errno 30] Read-only file system: '…/.labels.csv.e6f814d2.tmp'", a hidden
+    file the analyst never asked for (seen in a day's walk-through); only a refused folder was named before."""
+    target = tmp_path / "labels.csv"
+
+    def refuse(path, *args, **kwargs):
+        raise OSError(code, os.strerror(code), str(path))
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(kind) as info:
+        atomic.write_text(target, "b\n")
+    assert str(info.value).startswith(f"cannot write {target}") and words in str(info.value)
+    assert ".tmp" not in str(info.value) and "Errno" not in str(info.value)

@@ -84,6 +84,20 @@ def test_the_app_exports_json_of_this_batch_with_a_status_filter(qtbot, engine, 
         monkeypatch.setattr(ExportDialog, "exec", lambda dialog: suggested.append(dialog.path.text()) or 0)
         win.export_labels()
         assert suggested == [str(out.parent / "labels_lot.csv")]
+
+        # a failed export (a read-only mount) says why, and "Exporting labels to …" no longer stays for good
+        def refuse(*_a, **_k):
+            raise PermissionError(f"cannot write {out}: its folder {out.parent} is on a read-only file system")
+
+        said = []
+        monkeypatch.setattr(win.service, "export", refuse)
+        monkeypatch.setattr(win, "alert", lambda _box, title, text, *, line: said.append((title, text)))
+        monkeypatch.setattr(ExportDialog, "exec", fill)
+        win.export_labels()
+        qtbot.waitUntil(lambda: bool(said), timeout=10_000)
+        assert said == [("Export failed", f"cannot write {out}: its folder {out.parent} is on a read-only file "
+                                          "system")]
+        assert "Exporting" not in win.statusBar().currentMessage()
     finally:
         win.close()
 

@@ -233,6 +233,7 @@ class SideActions:
             QCoreApplication.translate("Main", "Exported {n} label(s) to {p}").format(n=res.count, p=res.path)
             + (QCoreApplication.translate("Main", " ({k} images skipped: their files are gone)").format(
                 k=len(res.skipped)) if res.skipped else ""), 15_000))
+        task.signals.error.connect(self.statusBar().clearMessage)  # "Exporting…" is over
         task.signals.error.connect(lambda msg: self.alert(QMessageBox.warning, QCoreApplication.translate(
             "Main", "Export failed"), msg, line=f"export failed: {msg}"))
         self._runner.start(task)
