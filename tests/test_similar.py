@@ -187,7 +187,8 @@ def test_similar_panel_shows_tiles_and_opens_an_image_on_click_and_enter(qtbot, 
     cases = [replace(c, final_leaf="crack") if c.image_id == planted[3] else c for c in cases]
     panel.set_cases(cases)
     assert panel.tiles.count() == 6 and not panel.message.isVisible()
-    assert panel.tiles.item(0).text().splitlines() == ["裂痕", f"{cases[0].similarity * 100:.0f}%"]
+    # the score first: a long name ("Liquid-crystal stain") wrapped and cut the score off the tile
+    assert panel.tiles.item(0).text().splitlines() == [f"{cases[0].similarity * 100:.0f}%", "裂痕"]
     assert "bob" in panel.tiles.item(0).toolTip()
     qtbot.waitUntil(lambda: panel.pool.activeThreadCount() == 0, timeout=5000)
     QApplication.processEvents()

@@ -112,7 +112,7 @@ class SimilarPanel(QWidget):
         placeholder.fill(QColor("#3c4043"))
         for case in self.cases:
             tile = self._tiles.get(case.path)
-            text = f"{self._name(case.final_leaf)}\n{case.similarity * 100:.0f}%"
+            text = f"{case.similarity * 100:.0f}%\n{self._name(case.final_leaf)}"  # the score first: a long name wraps
             if self.leaves and case.final_leaf in self.leaves:  # the rank first: the name may be cut
                 text = QCoreApplication.translate("Similar", "Top-{k} · {sim}%\n{name}").format(
                     k=self.leaves.index(case.final_leaf) + 1, sim=f"{case.similarity * 100:.0f}",
