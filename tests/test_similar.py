@@ -252,3 +252,40 @@ def test_a_similar_panel_closed_while_its_cases_are_looked_up_ignores_them(qtbot
     release.set()
     assert pool.waitForDone(5000)
     QApplication.processEvents()  # the queued result is delivered here: pytest-qt fails the test on an exception
+
+
+def test_a_click_on_a_similar_case_of_another_batch_asks_before_leaving_this_one(qtbot, engine, tmp_path,
+                                                                                   monkeypatch) -> None:
+    """One click on a similar case replaced the batch on screen (56 images left) by the case's own batch, with no
+    question and no way back but opening the folder again (seen in a day's walk-through). Now it asks; No keeps
+    the batch as it is. The queue's O (asked for on purpose) still opens at once."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.services import batches
+    from conftest import open_window
+
+    for name in ("lot1", "lot2"):
+        for k in range(2):
+            write_image(tmp_path / name / f"{name}_{k}.png", size=(64, 48), seed=k + (name == "lot2") * 5)
+    other = batches.open_folder(engine, tmp_path / "lot2").items[0].image.image_id
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        win.open_folder(tmp_path / "lot1")
+        qtbot.waitUntil(lambda: win.presenter.batch is not None and win.presenter.batch.name == "lot1",
+                        timeout=30_000)
+        asked = []
+        answer = [QMessageBox.StandardButton.No]
+        monkeypatch.setattr(QMessageBox, "question", lambda _p, _t, text, *a, **k: asked.append(text) or answer[0])
+        win.similar_panel.openImage.emit(other)
+        assert asked and "“lot2”" in asked[0] and "“lot1”" in asked[0]
+        assert win.presenter.batch.name == "lot1"  # No: the batch on screen stays
+        answer[0] = QMessageBox.StandardButton.Yes
+        win.similar_panel.openImage.emit(other)
+        qtbot.waitUntil(lambda: win.presenter.batch.name == "lot2", timeout=30_000)
+        qtbot.waitUntil(lambda: win.current_image_id == other, timeout=30_000)
+        asked.clear()
+        win.open_image(batches.open_folder(engine, tmp_path / "lot1").items[0].image.image_id)  # the queue's O
+        qtbot.waitUntil(lambda: win.presenter.batch.name == "lot1", timeout=30_000)
+        assert asked == []
+    finally:
+        win.close()

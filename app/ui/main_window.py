@@ -194,7 +194,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self.welcome.openFolder.connect(self.choose_folder)
         self.welcome.openBatch.connect(self.open_recent)
         self.similar_panel = SimilarPanel(None, self.lang, self, runner=self._runner)
-        self.similar_panel.openImage.connect(self.open_image)
+        self.similar_panel.openImage.connect(lambda image_id: self.open_image(image_id, ask=True))
         self.spectrum_panel = SpectrumPanel(None, self.lang, self)  # (hidden until an image has a spectrum)
         # the prediction panel kept whole when a pane appears
         right = self.right_splitter = RightColumn(self, self.panel, self.spectrum_panel, self.similar_panel)

@@ -144,8 +144,9 @@ class SideActions:
             self._apply_judgment(rec)
         self._update_counts()
 
-    def open_image(self, image_id: int) -> None:
-        """Show an image by id: in the open batch, or by opening the batch it belongs to."""
+    def open_image(self, image_id: int, *, ask: bool = False) -> None:
+        """Show an image by id: in the open batch, or by opening the batch it belongs to; ``ask`` (a click on a
+        similar case, easily a stray one): only once the analyst said yes to leaving the batch on screen."""
         row = self.presenter.row_of(image_id)
         if row is not None:
             self.select(row)
@@ -155,6 +156,13 @@ class SideActions:
         batch = self.service.batch_of_image(image_id)
         if batch is None:
             self.statusBar().showMessage(QCoreApplication.translate("Main", "That image is not in any batch."), 6000)
+            return
+        opened = self.presenter.batch
+        if ask and opened is not None and QMessageBox.question(
+                self, "fma-judge", QCoreApplication.translate(
+                    "Main", "This image is in the batch “{other}”. Open that batch and leave “{this}”? Its "
+                            "judgments are kept; opening its folder again resumes it.").format(
+                    other=batch.name, this=opened.name)) != QMessageBox.StandardButton.Yes:
             return
         self._pending_open = image_id
         self.open_recent(batch)  # its folder when it is a folder's and still there, else the batch as stored
