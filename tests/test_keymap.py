@@ -60,6 +60,23 @@ def test_the_dialog_refuses_a_key_for_two_actions(qtbot) -> None:
     assert rows["Choose that Top-k leaf"] == "1 – 5"  # unchanged rows keep their short form
 
 
+def test_enter_in_a_row_moves_to_the_next_instead_of_closing_the_dialog(qtbot) -> None:
+    """Enter after typing a key pressed OK: the dialog closed after one change (seen in a day's walk-through)."""
+    dialog = KeysDialog(km.load(None))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.edits["note"].setFocus()
+    dialog.edits["note"].setText("M")
+    qtbot.keyClick(dialog.edits["note"], Qt.Key.Key_Return)
+    ids = [a.id for a in km.actions()]
+    below = ids[ids.index("note") + 1]
+    assert dialog.isVisible() and dialog.result() == 0
+    assert dialog.focusWidget() is dialog.edits[below] and dialog.edits[below].selectedText() == dialog.edits[below].text()
+    qtbot.keyClick(dialog.edits[below], Qt.Key.Key_Return)
+    assert dialog.isVisible() and dialog.focusWidget() is dialog.edits[ids[ids.index("note") + 2]]
+
+
 def test_the_window_judges_with_the_analysts_keys(qtbot, engine, tiny_bundle, tmp_path, monkeypatch) -> None:
     from conftest import open_window, write_image
 

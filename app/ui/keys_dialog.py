@@ -4,6 +4,7 @@ actions is refused (the dialog says which), and "Defaults" brings the shipped ke
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -50,11 +51,27 @@ class KeysDialog(QDialog):
         defaults.clicked.connect(self.restore_defaults)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        # Enter in a row goes to the next row, as in a sheet: it pressed OK and closed the dialog after one change
+        # (keyPressEvent keeps Enter from the default button)
+        edits = list(self.edits.values())
+        for k, edit in enumerate(edits):
+            edit.returnPressed.connect(lambda k=k: self._edit_row((k + 1) % len(edits)))
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.problem)
         layout.addWidget(buttons)
         self.resize(620, 640)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            return  # a row's Enter was answered (the next row); OK is a click, or Tab to it and Space
+        super().keyPressEvent(event)
+
+    def _edit_row(self, row: int) -> None:
+        edit = self.edits[self._actions[row].id]
+        self.table.scrollToItem(self.table.item(row, 0))
+        edit.setFocus()
+        edit.selectAll()
 
     def restore_defaults(self) -> None:
         for act in self._actions:
