@@ -230,11 +230,14 @@ def test_a_note_cancelled_or_refused_by_the_store_comes_back_with_the_next_n(qtb
     assert window.queue_view.note_drafts.get(item.image.image_id) == "scratch runs under the seal too"  # one per image
 
     alerts = []
-    monkeypatch.setattr(window, "alert", lambda *a, **kw: alerts.append(kw.get("line")))
+    monkeypatch.setattr(window, "alert", lambda _box, title, text, **kw: alerts.append((title, text, kw.get("line"))))
     refused, add_note = StoreError("Cannot write to the database: disk full"), window.service.add_note
     monkeypatch.setattr(window.service, "add_note", lambda *a, **kw: (_ for _ in ()).throw(refused))
     _write_note(qtbot, window, CTRL_ENTER)
-    assert alerts == ["judgment NOT saved: Cannot write to the database: disk full"]
+    # a note's box said "Judgment NOT saved … judge it again": now it names the note, and that its text is kept
+    ((title, text, line),) = alerts
+    assert title == "Note NOT saved" and line == "note NOT saved: Cannot write to the database: disk full"
+    assert "Your text is kept on this computer: N on this image brings it back" in text
     monkeypatch.setattr(window.service, "add_note", add_note)  # the disk has room again
 
     seen = _note_dialog_seen(qtbot, window, [CTRL_ENTER])

@@ -259,10 +259,10 @@ def test_a_click_on_a_similar_case_of_another_batch_asks_before_leaving_this_one
     """One click on a similar case replaced the batch on screen (56 images left) by the case's own batch, with no
     question and no way back but opening the folder again (seen in a day's walk-through). Now it asks; No keeps
     the batch as it is. The queue's O (asked for on purpose) still opens at once."""
+    from conftest import open_window
     from PySide6.QtWidgets import QMessageBox
 
     from app.services import batches
-    from conftest import open_window
 
     for name in ("lot1", "lot2"):
         for k in range(2):

@@ -597,3 +597,21 @@ def test_a_scoped_top5_row_has_no_ancestry_line_and_a_widened_one_has(qtbot) -> 
     wide = tuple(dataclasses.replace(e, parents="Structural defects › Mechanical damage") for e in entries)
     panel.show_data(dataclasses.replace(data, top5=wide, top_scope=None, top_widened="Mechanical damage"))
     assert [label.isVisible() for label in panel.top_parents[:3]] == [True, True, False]
+
+
+def test_the_language_switch_says_so_in_the_language_chosen_too(qtbot, tmp_path, monkeypatch) -> None:
+    """The notice was only in the language being left: an analyst switching to Chinese because English is hard for
+    them could not read it."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.ui.app import open_settings
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    said = []
+    monkeypatch.setattr(QMessageBox, "information", lambda _p, _t, text, *a, **k: said.append(text))
+    win = _shown_window(qtbot, judging=False)
+    win.set_language("zh_TW")
+    assert said == ["The language changes the next time fma-judge starts.\n\n下次啟動 fma-judge 時，介面改為繁體中文。"]
+    win.set_language("en")  # the language on screen: nothing to say
+    assert len(said) == 1 and open_settings().value("lang") == "en"
+    win.close()

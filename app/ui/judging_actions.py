@@ -128,7 +128,7 @@ class JudgingActions:
                 self.statusBar().showMessage(QCoreApplication.translate(
                     "Main", "The note was not saved: N on this image brings your text back."), 10_000)
         elif text.strip() != old and not self._judge(lambda: self.service.add_note(item, text.strip()),
-                                                     advance=False):
+                                                     advance=False, note=True):
             self.note_drafts.keep(key, text, old)  # the store refused it: the text waits for the next N
         if (row := self.presenter.row_of(key)) is not None:
             self._update_row(row)  # its draft marker comes or goes
@@ -141,8 +141,9 @@ class JudgingActions:
         if self.service is not None:
             self._judge(self.service.redo, advance=False, focus_changed=True)
 
-    def _judge(self, action, advance: bool = True, focus_changed: bool = False) -> bool:
-        """Run one store action; show the result only once it is committed. False: nothing was stored."""
+    def _judge(self, action, advance: bool = True, focus_changed: bool = False, note: bool = False) -> bool:
+        """Run one store action; show the result only once it is committed. False: nothing was stored (``note``:
+        the action was a note, whose text the caller keeps as a draft)."""
         if not self._can_judge():
             return False
         if self.presenter.batch is not None:
@@ -158,7 +159,7 @@ class JudgingActions:
                 self._judged_meanwhile(exc.current)
             return False
         except StoreError as exc:
-            self._store_failed(exc)
+            self._store_failed(exc, note=note)
             return False
         if record is None:
             return False
@@ -328,7 +329,16 @@ class JudgingActions:
         listed = max(0, min(len(self.list_model.rows) - 1, (step - 1 if step > 0 else 0) if at is None else at + step))
         self.select(self._item_row(listed))
 
-    def _store_failed(self, exc: Exception) -> None:
+    def _store_failed(self, exc: Exception, *, note: bool = False) -> None:
+        if note:  # the text is not lost: it waits as a draft
+            self.alert(QMessageBox.critical, QCoreApplication.translate("Main", "Note NOT saved"),
+                       QCoreApplication.translate(
+                           "Main", "The database could not be written, so this note was not saved:\n\n{msg}\n\nYour "
+                                   "text is kept on this computer: {key} on this image brings it back. Fix the problem "
+                                   "(disk space, permissions, network) and save it again.").format(
+                           msg=str(exc), key=keymap.shown_key(self.keymap, "note") or "—"),
+                       line=f"note NOT saved: {exc}")
+            return
         self.alert(QMessageBox.critical, QCoreApplication.translate("Main", "Judgment NOT saved"),
                    QCoreApplication.translate("Main", "The database could not be written, so this judgment was not saved:\n\n"
                                               "{msg}\n\nThe image keeps its previous state. Fix the problem (disk space, "

@@ -173,9 +173,9 @@ class SideActions:
         """Remember the UI language; it applies at the next start."""
         if self.settings is not None:
             self.settings.setValue("lang", code)
-        if code != self.lang:
+        if code != self.lang:  # said in the language chosen too: the analyst choosing it may not read this one
             QMessageBox.information(self, "fma-judge", QCoreApplication.translate(
-                "Main", "The language changes the next time fma-judge starts."))
+                "Main", "The language changes the next time fma-judge starts.") + "\n\n" + NEXT_START.get(code, ""))
 
     def change_analyst(self) -> None:
         if self.service is None:
@@ -245,6 +245,13 @@ class SideActions:
         task.signals.error.connect(lambda msg: self.alert(QMessageBox.warning, QCoreApplication.translate(
             "Main", "Export failed"), msg, line=f"export failed: {msg}"))
         self._runner.start(task)
+
+
+NEXT_START = {
+    "en": "The window is in English from the next start of fma-judge.",
+    "zh_TW": "下次啟動 fma-judge 時，介面改為繁體中文。",
+}
+"""The language switch's notice in the language chosen (not translated: it is written in the language it names)."""
 
 
 def _place(view, window, width: int, height: int) -> None:
