@@ -743,32 +743,32 @@
         <translation>{part!r} 不是按鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="26"/>
+        <location filename="../ui/keys_dialog.py" line="27"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="30"/>
+        <location filename="../ui/keys_dialog.py" line="31"/>
         <source>Action</source>
         <translation>動作</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="31"/>
+        <location filename="../ui/keys_dialog.py" line="32"/>
         <source>Keys (separate with ;)</source>
         <translation>按鍵（以 ; 分隔）</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="39"/>
+        <location filename="../ui/keys_dialog.py" line="40"/>
         <source>(no key)</source>
         <translation>（無按鍵）</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="48"/>
+        <location filename="../ui/keys_dialog.py" line="49"/>
         <source>Defaults</source>
         <translation>預設值</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="80"/>
+        <location filename="../ui/keys_dialog.py" line="97"/>
         <source>{key} is given to both “{a}” and “{b}”: give it to one only</source>
         <translation>{key} 同時指定給「{a}」與「{b}」：只能給其中一個</translation>
     </message>
@@ -862,13 +862,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="194"/>
-        <location filename="../ui/side_actions.py" line="175"/>
+        <location filename="../ui/app.py" line="195"/>
+        <location filename="../ui/side_actions.py" line="183"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="134"/>
+        <location filename="../ui/app.py" line="135"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -877,7 +877,7 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="145"/>
+        <location filename="../ui/app.py" line="146"/>
         <source>{msg}
 
 Restore the newest backup, made {when}? Judgments made after it are not in it. The damaged file is kept beside it.</source>
@@ -886,17 +886,17 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="220"/>
+        <location filename="../ui/app.py" line="221"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="246"/>
+        <location filename="../ui/app.py" line="247"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="254"/>
+        <location filename="../ui/app.py" line="255"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -1227,22 +1227,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="181"/>
+        <location filename="../ui/judging_actions.py" line="182"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="238"/>
+        <location filename="../ui/judging_actions.py" line="239"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="249"/>
+        <location filename="../ui/judging_actions.py" line="250"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="243"/>
+        <location filename="../ui/judging_actions.py" line="244"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1267,32 +1267,32 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>備註未儲存：在這張影像上按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="178"/>
+        <location filename="../ui/judging_actions.py" line="179"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="223"/>
+        <location filename="../ui/judging_actions.py" line="224"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="226"/>
+        <location filename="../ui/judging_actions.py" line="227"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="228"/>
+        <location filename="../ui/judging_actions.py" line="229"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="263"/>
+        <location filename="../ui/judging_actions.py" line="264"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="264"/>
+        <location filename="../ui/judging_actions.py" line="265"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1301,17 +1301,35 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="269"/>
+        <location filename="../ui/judging_actions.py" line="270"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="332"/>
+        <location filename="../ui/judging_actions.py" line="334"/>
+        <source>Note NOT saved</source>
+        <translation>註記未儲存</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="335"/>
+        <source>The database could not be written, so this note was not saved:
+
+{msg}
+
+Your text is kept on this computer: {key} on this image brings it back. Fix the problem (disk space, permissions, network) and save it again.</source>
+        <translation>無法寫入資料庫，因此此註記未儲存：
+
+{msg}
+
+您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="342"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="333"/>
+        <location filename="../ui/judging_actions.py" line="343"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1324,49 +1342,54 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="157"/>
+        <location filename="../ui/side_actions.py" line="158"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="169"/>
+        <location filename="../ui/side_actions.py" line="162"/>
+        <source>This image is in the batch “{other}”. Open that batch and leave “{this}”? Its judgments are kept; opening its folder again resumes it.</source>
+        <translation>此影像屬於批次「{other}」。要開啟該批次並離開「{this}」嗎？其判定都會保留；再次開啟其資料夾即可接續。</translation>
+    </message>
+    <message>
+        <location filename="../ui/side_actions.py" line="177"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="199"/>
+        <location filename="../ui/side_actions.py" line="207"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="200"/>
+        <location filename="../ui/side_actions.py" line="208"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="225"/>
+        <location filename="../ui/side_actions.py" line="233"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="229"/>
+        <location filename="../ui/side_actions.py" line="237"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="233"/>
+        <location filename="../ui/side_actions.py" line="241"/>
         <source>Exported {n} label(s) to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="234"/>
+        <location filename="../ui/side_actions.py" line="242"/>
         <source> ({k} images skipped: their files are gone)</source>
         <translation>（略過 {k} 張影像：檔案已不存在）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="236"/>
+        <location filename="../ui/side_actions.py" line="245"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
