@@ -79,6 +79,8 @@ def test_judging_with_keys_undo_redo_and_export(qtbot, window, batch_dir, engine
     _open(qtbot, window, batch_dir)
     first = window.items[window.current]
     assert window.current == 0
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.statusBar().currentMessage() == "Nothing to undo"  # (it looked like a key that did not work)
 
     # Enter accepts the prediction and moves on to the next pending image
     _press(qtbot, window, Qt.Key.Key_Return)
@@ -131,11 +133,14 @@ def test_judging_with_keys_undo_redo_and_export(qtbot, window, batch_dir, engine
     _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert _history(engine, third.image.image_id)[-1].status == "reverted"
     assert window.items[2].state == "pending"
-    assert window.current == 2  # the view follows the undo
+    assert window.current == 2  # the view follows the undo, and says what it did
+    name = Path(third.image.path).name
+    assert window.statusBar().currentMessage() == f"Undone on {name}: now pending"
     # Ctrl+Shift+Z redoes the unknown judgment; history stays append-only
     _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert [r.status for r in _history(engine, third.image.image_id)] == ["unknown", "reverted", "unknown"]
     assert window.items[2].state == "unknown"
+    assert window.statusBar().currentMessage() == f"Redone on {name}: now unknown type"
 
     # arrows move without judging
     before = window.current

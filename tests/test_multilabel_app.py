@@ -104,6 +104,14 @@ def test_the_queue_shows_exports_and_bulk_accepts_the_whole_set(engine, tmp_path
     assert out["judged_leaf"] == "fiber" and out["judged_labels"] == ""
 
 
+def _history(engine, image_id: int):
+    from app.store import repo
+    from app.store.db import session_scope
+
+    with session_scope(engine, action="read") as s:
+        return repo.judgment_history(s, image_id)
+
+
 def test_shift_c_adds_a_defect_type_and_x_takes_it_off(qtbot, engine, tiny_bundle, tmp_path, monkeypatch, taxonomy):
     from app.ui.picker import TaxonomyPicker
 
@@ -130,6 +138,11 @@ def test_shift_c_adds_a_defect_type_and_x_takes_it_off(qtbot, engine, tiny_bundl
         assert win.current == 0  # the image stays on screen: another type can be added
         names = f"{win.presenter.name(predicted)} + {win.presenter.name(other)}"
         assert names in win.panel.judgment.text() and win.list_model.rows[0].label == names
+        rows = len(_history(engine, item.image.image_id))
+        qtbot.keyClick(win, Qt.Key.Key_C, Qt.KeyboardModifier.ShiftModifier)  # the same type again: a no-op row before
+        QApplication.processEvents()
+        assert len(_history(engine, item.image.image_id)) == rows
+        assert win.statusBar().currentMessage() == f"{win.presenter.name(other)} is already one of this image's types"
         qtbot.keyClick(win, Qt.Key.Key_X)
         QApplication.processEvents()
         assert win.presenter.current_item.judgment.labels == (predicted,)

@@ -1227,22 +1227,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="182"/>
+        <location filename="../ui/judging_actions.py" line="208"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="239"/>
+        <location filename="../ui/judging_actions.py" line="265"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="250"/>
+        <location filename="../ui/judging_actions.py" line="276"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="244"/>
+        <location filename="../ui/judging_actions.py" line="270"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1257,42 +1257,67 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>加入缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="108"/>
+        <location filename="../ui/judging_actions.py" line="103"/>
+        <source>{name} is already one of this image&apos;s types</source>
+        <translation>{name} 已是此影像的類別之一</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="115"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="128"/>
+        <location filename="../ui/judging_actions.py" line="135"/>
         <source>The note was not saved: N on this image brings your text back.</source>
         <translation>備註未儲存：在這張影像上按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="179"/>
+        <location filename="../ui/judging_actions.py" line="155"/>
+        <source>Nothing to redo</source>
+        <translation>沒有可重做的動作</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="156"/>
+        <source>Nothing to undo</source>
+        <translation>沒有可復原的動作</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="166"/>
+        <source>Redone on {file}: now {state}</source>
+        <translation>已重做 {file}：目前為{state}</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="167"/>
+        <source>Undone on {file}: now {state}</source>
+        <translation>已復原 {file}：目前為{state}</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="205"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="224"/>
+        <location filename="../ui/judging_actions.py" line="250"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="227"/>
+        <location filename="../ui/judging_actions.py" line="253"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="229"/>
+        <location filename="../ui/judging_actions.py" line="255"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="264"/>
+        <location filename="../ui/judging_actions.py" line="290"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="265"/>
+        <location filename="../ui/judging_actions.py" line="291"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1301,17 +1326,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="270"/>
+        <location filename="../ui/judging_actions.py" line="296"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="334"/>
+        <location filename="../ui/judging_actions.py" line="360"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="335"/>
+        <location filename="../ui/judging_actions.py" line="361"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1324,12 +1349,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="342"/>
+        <location filename="../ui/judging_actions.py" line="368"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="343"/>
+        <location filename="../ui/judging_actions.py" line="369"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

@@ -19,7 +19,7 @@ from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, unpredi
 from app.ui import keymap
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
-from app.ui.style import listed
+from app.ui.style import listed, state_label
 
 if TYPE_CHECKING:
     from app.services.monitor import MonitorReport
@@ -96,8 +96,15 @@ class JudgingActions:
         blind = self.presenter.blind(item)
         dlg = TaxonomyPicker(self.presenter.taxonomy, self.lang, self)
         dlg.setWindowTitle(QCoreApplication.translate("Main", "Add a defect type"))
-        if dlg.exec() and dlg.chosen:
-            self._judge(lambda: self.service.add_label(item, dlg.chosen, blind=blind), advance=False)
+        if not (dlg.exec() and dlg.chosen):
+            return
+        decided = item.judgment is not None and item.judgment.is_decision
+        if decided and dlg.chosen in self.service.labels_of(item, blind=blind):  # a row that changes nothing
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "{name} is already one of this image's types").format(
+                name=self.presenter.name(dlg.chosen)), 6000)
+            return
+        self._judge(lambda: self.service.add_label(item, dlg.chosen, blind=blind), advance=False)
 
     def remove_label(self) -> None:
         """X: the last of the image's several defect types taken off."""
@@ -134,12 +141,31 @@ class JudgingActions:
             self._update_row(row)  # its draft marker comes or goes
 
     def undo(self) -> None:
-        if self.service is not None:
-            self._judge(self.service.undo, advance=False, focus_changed=True)
+        self._step_back(redo=False)
 
     def redo(self) -> None:
-        if self.service is not None:
-            self._judge(self.service.redo, advance=False, focus_changed=True)
+        self._step_back(redo=True)
+
+    def _step_back(self, *, redo: bool) -> None:
+        """Ctrl+Z / Ctrl+Shift+Z, with a word on what they did (nothing said before: nothing to undo looked like a
+        key that did not work, and "Every image of this batch is judged." stayed beside "1 left")."""
+        if self.service is None:
+            return
+        if not (self.service.can_redo if redo else self.service.can_undo):
+            self.statusBar().showMessage(QCoreApplication.translate("Main", "Nothing to redo") if redo else
+                                         QCoreApplication.translate("Main", "Nothing to undo"), 4000)
+            return
+        if not self._judge(self.service.redo if redo else self.service.undo, advance=False, focus_changed=True):
+            return
+        item = self.presenter.current_item
+        if item is None:
+            return
+        state = state_label(self.presenter.state(item))
+        name = Path(item.image.path).name
+        self.statusBar().showMessage(
+            QCoreApplication.translate("Main", "Redone on {file}: now {state}").format(file=name, state=state)
+            if redo else QCoreApplication.translate("Main", "Undone on {file}: now {state}").format(
+                file=name, state=state), 6000)
 
     def _judge(self, action, advance: bool = True, focus_changed: bool = False, note: bool = False) -> bool:
         """Run one store action; show the result only once it is committed. False: nothing was stored (``note``:
