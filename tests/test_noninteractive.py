@@ -93,6 +93,8 @@ def test_a_model_that_cannot_be_loaded(tmp_path, one_image):
     res = _screenshot_run(tmp_path, str(one_image), "--model", str(not_a_bundle),
                           "--db", f"sqlite:///{tmp_path / 'db.sqlite'}")
     _assert_one_line_error(res, tmp_path, "the model could not be loaded", "manifest.json")
+    log = (tmp_path / "crash.log").read_text(encoding="utf-8")  # the app keeps a crash log beside its settings
+    assert log.count(" start pid ") == 1 and "--screenshot" in log
 
 
 def test_every_error_box_of_the_window_is_a_line_and_exit_2_without_a_user(qtbot, engine, monkeypatch, capsys):

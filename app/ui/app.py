@@ -15,10 +15,12 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QLibraryInfo, QLocale, 
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
+from app import crash_log
 from app.demo import DEMO_BATCH, DEMO_MODEL
 from app.services.predicting import device_arg
 from app.ui import startup_log
 from app.ui.alerts import fail
+from app.ui.places import local_folder
 
 I18N_DIR = Path(__file__).resolve().parents[1] / "i18n"
 LANGS = ("en", "zh_TW")
@@ -178,6 +180,7 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationName("fma-judge")
     app.setOrganizationName("fma-judge")
     settings = open_settings()
+    crash_log.enable(local_folder(settings))  # a window that vanishes leaves its reason in crash.log
     if args.backup_every is not None:
         settings.setValue("backup_every_hours", args.backup_every)
     lang = args.lang or str(settings.value("lang", "") or "") or system_language()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QItemSelectionModel, QSettings, Qt, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QMainWindow,
@@ -38,6 +38,7 @@ from app.ui.image_cache import ImageCache
 from app.ui.judging_actions import JudgingActions
 from app.ui.list_filter import ListFilterBar
 from app.ui.model_loading import ModelLoading
+from app.ui.places import local_folder
 from app.ui.prediction_panel import PredictionPanel
 from app.ui.references import References
 from app.ui.right_column import RightColumn
@@ -526,13 +527,8 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         data folder); those a crash or a closed app left behind are announced."""
         if self.settings is None:  # a window without settings (some tests): the drafts stay in memory
             return
-        if self.settings.format() == QSettings.Format.IniFormat:
-            folder = Path(self.settings.fileName()).parent
-        else:
-            from app.store.db import user_data_folder  # the store is open: nothing new is imported
-
-            folder = user_data_folder()
-        held = self.note_drafts.attach(drafts_file(folder, service.engine.url.render_as_string(hide_password=True)))
+        held = self.note_drafts.attach(drafts_file(local_folder(self.settings),
+                                                   service.engine.url.render_as_string(hide_password=True)))
         if self.note_drafts.error is not None:
             self.statusBar().showMessage(self.note_drafts.error, 15_000)
         elif held:

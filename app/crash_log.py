@@ -1,0 +1,56 @@
+"""The app's crash log: what a window that vanished leaves behind. No Qt.
+
+A judging window once disappeared during a day's walk-through with nothing on the terminal, no core file and no
+way to tell why. From now on every start appends one line to ``crash.log`` (in the user data folder, or beside an
+INI settings file); Python's :mod:`faulthandler` writes the stack of every thread there when the process dies of
+a fatal signal (a segmentation fault in a C library, an abort), and an exception no code caught (in a Qt slot,
+say) is written there with its traceback as well as to stderr. A file grown past :data:`MAX_BYTES` starts again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import faulthandler
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import IO
+
+__all__ = ["MAX_BYTES", "enable"]
+
+MAX_BYTES = 1_000_000
+"""Past this size the log starts again at the next start (a line per start: years of them)."""
+
+_handle: IO[str] | None = None  # open for as long as the process lives: faulthandler writes to its descriptor
+
+
+def enable(folder: Path) -> Path | None:
+    """Start logging this process's crashes to ``folder``/crash.log; returns the file, or None when it cannot be
+    written (a read-only profile: the app runs all the same, without a crash log)."""
+    global _handle
+    path = Path(folder) / "crash.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = "w" if path.exists() and path.stat().st_size > MAX_BYTES else "a"
+        handle = open(path, mode, encoding="utf-8", buffering=1)  # noqa: SIM115 (kept open for faulthandler)
+        handle.write(f"{dt.datetime.now().astimezone().isoformat(timespec='seconds')} start pid {os.getpid()} "
+                     f"python {sys.version.split()[0]} {' '.join(sys.argv[1:])[:200]}\n")
+    except OSError:
+        return None
+    if _handle is not None:
+        _handle.close()
+    _handle = handle
+    faulthandler.enable(file=handle, all_threads=True)
+    previous = sys.excepthook
+
+    def uncaught(kind, value, tb) -> None:
+        try:
+            handle.write(f"{dt.datetime.now().astimezone().isoformat(timespec='seconds')} uncaught exception\n")
+            handle.write("".join(traceback.format_exception(kind, value, tb)))
+        except (OSError, ValueError):  # a full disk, or the file closed by a later enable()
+            pass
+        previous(kind, value, tb)
+
+    sys.excepthook = uncaught
+    return path

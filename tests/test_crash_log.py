@@ -1,0 +1,45 @@
+"""The crash log (app/crash_log.py): a judging window vanished once with no trace; now its reason is in crash.log.
+Every case runs in a child process (faulthandler and sys.excepthook are process-wide)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(code: str, folder: Path) -> subprocess.CompletedProcess:
+    script = f"from pathlib import Path\nfrom app import crash_log\nprint(crash_log.enable(Path({str(folder)!r})))\n"
+    return subprocess.run([sys.executable, "-c", script + code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_a_fatal_signal_leaves_every_threads_stack_in_the_log(tmp_path) -> None:
+    done = _run("import ctypes\nctypes.string_at(0)", tmp_path)  # a segmentation fault, as in a C library
+    assert done.returncode != 0
+    log = (tmp_path / "crash.log").read_text(encoding="utf-8")
+    assert " start pid " in log.splitlines()[0]
+    assert "Fatal Python error: Segmentation fault" in log and "File \"<string>\", line 5" in log
+
+
+def test_an_uncaught_exception_is_logged_and_still_printed(tmp_path) -> None:
+    done = _run("def judge():\n    raise KeyError('no such leaf')\njudge()", tmp_path)
+    assert done.returncode == 1 and "KeyError: 'no such leaf'" in done.stderr  # stderr as before
+    log = (tmp_path / "crash.log").read_text(encoding="utf-8")
+    assert "uncaught exception" in log and "in judge" in log and "KeyError: 'no such leaf'" in log
+
+
+def test_the_log_keeps_earlier_starts_until_it_grows_too_large_and_a_bad_folder_is_no_crash(tmp_path) -> None:
+    from app import crash_log
+
+    assert _run("", tmp_path).returncode == 0 and _run("", tmp_path).returncode == 0
+    assert (tmp_path / "crash.log").read_text(encoding="utf-8").count(" start pid ") == 2
+    (tmp_path / "crash.log").write_text("x" * (crash_log.MAX_BYTES + 1), encoding="utf-8")
+    _run("", tmp_path)
+    assert (tmp_path / "crash.log").read_text(encoding="utf-8").count("x") < 10  # started again
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    done = _run("print('judging goes on')", blocked / "sub")  # a folder that cannot be made: no log, no crash
+    assert done.returncode == 0 and done.stdout.split() == ["None", "judging", "goes", "on"]
