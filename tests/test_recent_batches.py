@@ -49,6 +49,15 @@ def test_recent_batches_come_by_their_latest_judgment(engine, tmp_path: Path) ->
         repo.folder_batch(s, (tmp_path / "stopped").resolve(), recursive=False, name="stopped")
     assert "stopped" not in [b.name for b in batches.recent_batches(engine)]
     assert len(batches.recent_batches(engine, limit=3)) == 3  # the limit counts batches that hold images
+    # an image whose file cannot be read is not "left": the window counts it apart, the start page said "1 left"
+    with session_scope(engine) as s:
+        repo.save_prediction(s, new.items[0].image.image_id, PredictionRecord(
+            leaf=None, confidence=None, path=(), model_version="v1", error="not a recognised image"))
+    (line,) = [b for b in batches.recent_batches(engine) if b.name == "new"]
+    assert (line.total, line.pending, line.unreadable, line.left) == (2, 2, 1, 1)
+    from app.ui.welcome import batch_line
+
+    assert "0 auto-judged · 1 left · 1 unreadable · last worked on" in batch_line(line)
 
 
 def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_path, taxonomy, monkeypatch) -> None:

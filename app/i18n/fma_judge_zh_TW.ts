@@ -862,13 +862,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="195"/>
+        <location filename="../ui/app.py" line="198"/>
         <location filename="../ui/side_actions.py" line="183"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="135"/>
+        <location filename="../ui/app.py" line="137"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -877,7 +877,7 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="146"/>
+        <location filename="../ui/app.py" line="148"/>
         <source>{msg}
 
 Restore the newest backup, made {when}? Judgments made after it are not in it. The damaged file is kept beside it.</source>
@@ -886,17 +886,17 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="221"/>
+        <location filename="../ui/app.py" line="224"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="247"/>
+        <location filename="../ui/app.py" line="250"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="255"/>
+        <location filename="../ui/app.py" line="258"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -906,34 +906,39 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
         <translation>{name} — 已完成 {done}／{total}（{share}）：人工判定 {judged}、自動判定 {auto} · 剩 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="53"/>
+        <location filename="../ui/welcome.py" line="52"/>
+        <source>{n} unreadable</source>
+        <translation>無法讀取 {n} 張</translation>
+    </message>
+    <message>
+        <location filename="../ui/welcome.py" line="55"/>
         <source>last worked on {when}</source>
         <translation>上次作業 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="67"/>
+        <location filename="../ui/welcome.py" line="69"/>
         <source>Judge a batch of defect images</source>
         <translation>判定一批缺陷影像</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="69"/>
+        <location filename="../ui/welcome.py" line="71"/>
         <source>Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.
 The model predicts each image; you accept with Enter or correct with 1–5 or C.</source>
         <translation>開啟顯微鏡影像資料夾（PNG、JPEG、BMP、TIFF），或將檔案拖放到此處。
 模型會預測每張影像；按 Enter 接受，按 1–5 或 C 修正。</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="74"/>
+        <location filename="../ui/welcome.py" line="76"/>
         <source>Open the demo batch</source>
         <translation>開啟示範批次</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="75"/>
+        <location filename="../ui/welcome.py" line="77"/>
         <source>Open a folder…  (Ctrl+O)</source>
         <translation>開啟資料夾…  (Ctrl+O)</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="82"/>
+        <location filename="../ui/welcome.py" line="84"/>
         <source>Recent batches (Enter opens one)</source>
         <translation>最近的批次（按 Enter 開啟）</translation>
     </message>
@@ -1188,27 +1193,27 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="459"/>
+        <location filename="../ui/main_window.py" line="460"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="539"/>
+        <location filename="../ui/main_window.py" line="535"/>
         <source>Notes typed and not saved last time: {n} ({where}). N on their image brings each back.</source>
         <translation>上次輸入但未儲存的備註：{n}（{where}）。在其影像上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="554"/>
+        <location filename="../ui/main_window.py" line="550"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="566"/>
+        <location filename="../ui/main_window.py" line="562"/>
         <source>Notes not saved</source>
         <translation>備註未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="567"/>
+        <location filename="../ui/main_window.py" line="563"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1460,13 +1465,13 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="89"/>
+        <location filename="../ui/main_window.py" line="90"/>
         <location filename="../ui/prediction_panel.py" line="406"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="90"/>
+        <location filename="../ui/main_window.py" line="91"/>
         <source>spot check · judge blind</source>
         <translation>抽查 · 盲判</translation>
     </message>

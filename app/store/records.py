@@ -288,6 +288,7 @@ class BatchSummary:
     updated_at: dt.datetime | None = None  # its latest judgment (set by ``recent_batches``), else None
     kind: str = "folder"  # or "files": made from chosen files (resumed as stored, never by its folder)
     auto: int = 0  # undecided images the model judged alone (set by ``recent_batches``; they are not "left")
+    unreadable: int = 0  # undecided images whose file could not be read (set by ``recent_batches``; not "left")
 
     @property
     def judged(self) -> int:
@@ -299,8 +300,9 @@ class BatchSummary:
 
     @property
     def left(self) -> int:
-        """Images still waiting for a person: neither decided nor auto-judged (see :attr:`auto`)."""
-        return self.pending - self.auto
+        """Images still waiting for a person: neither decided nor auto-judged (see :attr:`auto`), nor unreadable
+        (the judging window counts those apart too)."""
+        return self.pending - self.auto - self.unreadable
 
 
 MONITOR_REASONS: tuple[str, ...] = ("purity_paused", "batch_drift", "held_back")

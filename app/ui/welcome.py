@@ -48,6 +48,8 @@ def batch_line(b: BatchSummary) -> str:
     text = QCoreApplication.translate(
         "Main", "{name} — {done} of {total} done ({share}): {judged} judged, {auto} auto-judged · {left} left").format(
         name=b.name, done=done, total=b.total, share=share, judged=b.judged, auto=b.auto, left=b.left)
+    if b.unreadable:
+        text += " · " + QCoreApplication.translate("Main", "{n} unreadable").format(n=b.unreadable)
     when = b.updated_at or b.created_at
     if when is not None:
         text += " · " + QCoreApplication.translate("Main", "last worked on {when}").format(

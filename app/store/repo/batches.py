@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, text, update
+from sqlalchemy import Select, case, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -252,13 +252,15 @@ def recent_batches(session: Session, limit: int = 10) -> list[BatchSummary]:
     rows = session.execute(stmt).all()
     ids = [b.id for b, _ in rows]
     counts = _batch_counts(session, ids)
-    auto = _auto_counts(session, ids)
-    return [dataclasses.replace(_batch_summary(b, counts[b.id]), updated_at=at, auto=auto.get(b.id, 0))
+    undecided = _undecided_counts(session, ids)
+    return [dataclasses.replace(_batch_summary(b, counts[b.id]), updated_at=at, auto=undecided.get(b.id, (0, 0))[0],
+                                unreadable=undecided.get(b.id, (0, 0))[1])
             for b, at in rows]
 
 
-def _auto_counts(session: Session, batch_ids: Sequence[int]) -> dict[int, int]:
-    """Per batch, its undecided images whose newest prediction the model judged alone (route ``auto``)."""
+def _undecided_counts(session: Session, batch_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Per batch, ``(auto, unreadable)``: its undecided images whose newest prediction the model judged alone
+    (route ``auto``), and those whose file could not be read (the prediction's ``error``)."""
     if not batch_ids:
         return {}
     in_batches = select(BatchImage.image_id).where(BatchImage.batch_id.in_(list(batch_ids)))
@@ -267,13 +269,14 @@ def _auto_counts(session: Session, batch_ids: Sequence[int]) -> dict[int, int]:
     current = _current_ids(Judgment.image_id.in_(in_batches)).subquery()
     decided = (select(Judgment.image_id).join(current, current.c.jid == Judgment.id)
                .where(Judgment.status.in_(sorted(JUDGED_STATUSES))))
-    stmt = (select(BatchImage.batch_id, func.count())
+    auto = func.sum(case((Prediction.route == "auto", 1), else_=0))
+    unreadable = func.sum(case((Prediction.error.is_not(None), 1), else_=0))
+    stmt = (select(BatchImage.batch_id, auto, unreadable)
             .join(newest, newest.c.image_id == BatchImage.image_id)
             .join(Prediction, Prediction.id == newest.c.pid)
-            .where(BatchImage.batch_id.in_(list(batch_ids)), Prediction.route == "auto",
-                   BatchImage.image_id.not_in(decided))
+            .where(BatchImage.batch_id.in_(list(batch_ids)), BatchImage.image_id.not_in(decided))
             .group_by(BatchImage.batch_id))
-    return {int(b): int(n) for b, n in session.execute(stmt)}
+    return {int(b): (int(a or 0), int(u or 0)) for b, a, u in session.execute(stmt)}
 
 
 def find_batches_by_folder(
