@@ -48,6 +48,16 @@ def presenter(taxonomy) -> BatchPresenter:
     return p
 
 
+def test_a_batch_whose_only_open_images_are_unreadable_opens_on_none_of_them(taxonomy):
+    """Reopened with every readable image judged, the batch opened on broken.png (seen in a day's walk-through):
+    an unreadable image is not one to judge, whether its header or the model found it so."""
+    p = BatchPresenter(lang="en", unknown_text="unknown")
+    items = [_item(1, _prediction(None, error="cannot read image")), _item(2, None),
+             _item(3, _prediction("dent"), _judgment(3, "dent", "accepted")), _item(4, _prediction("crack", "rejudge"))]
+    assert p.open(OpenedBatch(7, "b", "/b", items, unreadable={2: "not a recognised image format"})) == 3
+    assert p.open(OpenedBatch(7, "b", "/b", items[:3], unreadable={2: "not a recognised image format"})) == 0
+
+
 def test_states_counts_and_what_is_left(presenter):
     assert [presenter.state(it) for it in presenter.items] == ["auto", "rejudge", "accepted", "pending", "error",
                                                                "error"]

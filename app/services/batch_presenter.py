@@ -82,7 +82,10 @@ class BatchPresenter:
         self.list_filter = ListFilter()  # another batch: its own types and states, the whole list again
         self.claimed = {}
         self.set_items(opened.items)
-        first = next((i for i, it in enumerate(self.items) if it.state in OPEN_STATES), 0)
+        # the first image still waiting for a person; an unreadable one is no image to judge (the batch of a day
+        # whose only images left could not be read opened on one of them)
+        first = next((i for i, it in enumerate(self.items) if it.state in OPEN_STATES
+                      and self.state(it) != "error"), 0)
         return self._pos.get(wanted, first) if wanted is not None else first
 
     def grow(self, opened: OpenedBatch) -> list[int]:
