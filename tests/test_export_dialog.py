@@ -132,3 +132,21 @@ def test_exporting_over_an_earlier_export_asks_first(qtbot, tmp_path: Path, monk
     dialog.path.setText(str(tmp_path / "empty"))
     dialog.accept()
     assert len(asked) == 2
+
+
+def test_the_demo_batch_suggests_no_export_inside_the_apps_own_files(qtbot, engine, tmp_path, monkeypatch) -> None:
+    """Exporting the demo batch suggested resources/demo/labels_batch.csv, inside the app (seen in a day's
+    walk-through; in an installed app a folder the analyst should not write to): the home folder instead."""
+    demo = tmp_path / "resources" / "demo" / "batch"
+    write_image(demo / "a.png", seed=1)
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        win.demo_batch = demo
+        win.open_folder(demo)
+        qtbot.waitUntil(lambda: win.presenter.batch is not None, timeout=30_000)
+        suggested = []
+        monkeypatch.setattr(ExportDialog, "exec", lambda dialog: suggested.append(dialog.path.text()) or 0)
+        win.export_labels()
+        assert suggested == [str(Path.home() / "labels_batch.csv")]
+    finally:
+        win.close()

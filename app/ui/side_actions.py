@@ -223,7 +223,10 @@ class SideActions:
 
         batch = self.presenter.batch
         last = self.settings.value("export/folder") if self.settings is not None else None
-        beside = Path(batch.source).parent if batch else None  # beside the batch, not among its images
+        # beside the batch, not among its images; never inside the app's own files (the demo batch's folder)
+        beside = Path(batch.source).parent if batch else None
+        if beside is not None and self.demo_batch is not None and beside == self.demo_batch.parent:
+            beside = None
         folder = next((Path(f) for f in (last, beside)  # the first that can be written (a read-only share: home)
                        if isinstance(f, str | Path) and os.path.isdir(f) and os.access(f, os.W_OK)), None)
         dialog = ExportDialog(self, batch=(batch.batch_id, batch.name) if batch else None, folder=folder)
