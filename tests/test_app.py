@@ -543,9 +543,18 @@ def test_the_app_makes_its_model_while_the_database_opens(qtbot, bundle, batch_d
         return 0
 
     monkeypatch.setattr(QApplication, "exec", event_loop)
-    rc = app_module.run_app([str(batch_dir), "--model", str(bundle), "--db", f"sqlite:///{tmp_path / 'db.sqlite3'}",
-                             "--analyst", "alice", "--lang", "en"])
+    # in this process, run_app's process-wide settings would outlive the test: the crash log (faulthandler and
+    # sys.excepthook) and the CJK font, whose taller lines made a later layout test scroll
+    logs = []
+    monkeypatch.setattr(app_module.crash_log, "enable", logs.append)
+    font = QApplication.font()
+    try:
+        rc = app_module.run_app([str(batch_dir), "--model", str(bundle), "--db",
+                                 f"sqlite:///{tmp_path / 'db.sqlite3'}", "--analyst", "alice", "--lang", "en"])
+    finally:
+        QApplication.setFont(font)
     assert rc == 0 and seen["version"] and made == [(str(bundle), "fma-judge model warm-up")]
+    assert logs == [tmp_path]  # the crash log beside the settings file
 
 
 def test_an_unsaved_note_outlives_the_window_and_closing_asks_only_when_it_cannot(qtbot, window, engine, tmp_path,

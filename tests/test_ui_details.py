@@ -77,6 +77,7 @@ def test_cancelling_the_name_dialog_opens_the_app_as_the_os_user(qapp, tmp_path,
         return 0
 
     monkeypatch.setattr(QApplication, "exec", event_loop)
+    monkeypatch.setattr(app_module.crash_log, "enable", lambda _folder: None)  # process-wide: not in the tests'
     font = qapp.font()
     try:
         rc = app_module.run_app(["--db", f"sqlite:///{tmp_path / 'db.sqlite3'}", "--lang", "en"])
@@ -615,3 +616,28 @@ def test_the_language_switch_says_so_in_the_language_chosen_too(qtbot, tmp_path,
     win.set_language("en")  # the language on screen: nothing to say
     assert len(said) == 1 and open_settings().value("lang") == "en"
     win.close()
+
+
+def test_the_heatmap_switches_and_opacity_come_back_as_the_analyst_left_them(qtbot, tmp_path, monkeypatch) -> None:
+    """H (heatmap off) was forgotten at every start; so were side by side and the opacity."""
+    from app.ui.app import open_settings
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    first = _shown_window(qtbot)
+    tb = first.toolbar
+    assert tb.act_heat.isChecked() and not tb.act_side.isChecked() and tb.opacity.value() == 50  # the defaults
+    tb.act_heat.toggle()
+    tb.act_side.toggle()
+    tb.opacity.setValue(80)
+    first.close()
+    second = _shown_window(qtbot)
+    tb = second.toolbar
+    assert not tb.act_heat.isChecked() and tb.act_side.isChecked() and tb.opacity.value() == 80
+    assert second.viewer._side_by_side  # the viewer took it
+    second.close()
+    settings = open_settings()
+    settings.setValue("view/opacity", "lots")  # edited by hand
+    settings.sync()
+    third = _shown_window(qtbot)
+    assert third.toolbar.opacity.value() == 50
+    third.close()

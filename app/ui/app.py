@@ -44,7 +44,6 @@ def install_translators(app: QApplication, lang: str) -> list[QTranslator]:
     out: list[QTranslator] = []
     if lang == "en":
         return out
-    QLocale.setDefault(QLocale(lang))  # Qt's own dates and names (the folder dialog's "5 12 2026") in it too
     ours = QTranslator(app)
     if ours.load(f"fma_judge_{lang}", str(I18N_DIR)):
         app.installTranslator(ours)

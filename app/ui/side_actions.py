@@ -47,6 +47,7 @@ class SideActions:
             self.fit_screen()
         if self.settings is None:
             return
+        self._restore_view()
         panes = self.settings.value("window/panes")
         defaults = self.splitter.sizes()
         if isinstance(panes, QByteArray) and self.splitter.restoreState(panes) and 0 in self.splitter.sizes():
@@ -57,6 +58,22 @@ class SideActions:
             # 0, which would keep it shut when it is shown again.
             self.right_splitter.keep([h if h > 0 else self.right_splitter.widget(i).sizeHint().height()
                                       for i, h in enumerate(heights)])
+
+    def _restore_view(self) -> None:
+        """The heatmap on or off, side by side, and its opacity as the analyst left them (H off was forgotten at
+        every start); each change is kept at once."""
+        tb, settings = self.toolbar, self.settings
+        for act, key in ((tb.act_heat, "view/heatmap"), (tb.act_side, "view/side_by_side")):
+            stored = settings.value(key)
+            if stored is not None:
+                act.setChecked(str(stored).lower() in ("true", "1"))
+            act.toggled.connect(lambda on, key=key: settings.setValue(key, bool(on)))
+        try:
+            opacity = int(settings.value("view/opacity", tb.opacity.value()))
+        except (TypeError, ValueError):  # edited by hand: the default
+            opacity = tb.opacity.value()
+        tb.opacity.setValue(max(0, min(100, opacity)))
+        tb.opacity.valueChanged.connect(lambda v: settings.setValue("view/opacity", int(v)))
 
     def fit_screen(self) -> None:
         """A window without a stored size, on a screen too small for its default (a 1366 x 768 laptop), opens
