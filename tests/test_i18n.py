@@ -154,3 +154,39 @@ def test_a_file_gone_or_locked_after_the_listing_gets_the_products_words(qapp, t
     assert skipped == {str(folder / "a.png"): "file not found", str(folder / "b.png"): "permission denied"}
     chinese = _in_chinese(file_reason_text, set(skipped.values()))
     assert all(text != why for why, text in chinese.items()), chinese
+
+
+def test_the_stores_errors_are_worded_in_chinese(qapp, tmp_path, monkeypatch):
+    """A database that cannot be made or written said why in English inside a Chinese box ("Cannot check the database
+    …: the file does not exist yet and the folder … is read-only for you", seen in a day's walk-through). The store's
+    own messages, made by the store here, now read in Chinese; paths, URLs and the driver's words are kept."""
+    import os
+    import sqlite3
+
+    from app.store import db
+    from app.store.errors import StoreError
+    from app.ui.style import store_reason_text, store_text
+
+    messages = []
+    with pytest.raises(StoreError) as missing:
+        db.open_store(f"sqlite:///{tmp_path / 'no' / 'such' / 'x.db'}")
+    messages.append(str(missing.value))
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    monkeypatch.setattr(os, "access", lambda *_a, **_k: False)  # (the tests run as root, whom no folder refuses)
+    messages.append(str(db.store_error(sqlite3.OperationalError("unable to open database file"), url, "check")))
+    monkeypatch.undo()
+    messages.append(str(db.store_error(sqlite3.OperationalError("database or disk is full"), url, "write to")))
+    messages.append(str(db.store_error(sqlite3.DatabaseError("file is not a database"), url, "open")))
+    messages.append(f"Cannot write to the database {url}: the file {tmp_path / 'x.db'} is read-only for you; nothing "
+                    "was changed")  # ReadOnlyError's form (db.session_scope on a read-only store)
+    chinese = _in_chinese(store_text, messages)
+    assert chinese[messages[0]] == f"無法開啟資料庫 {messages[0].split()[4][:-1]}：資料夾 {tmp_path / 'no' / 'such'} 不存在"
+    assert chinese[messages[1]].startswith("無法檢查資料庫 ") and chinese[messages[1]].endswith(
+        f"檔案尚不存在，而資料夾 {tmp_path} 對您而言是唯讀的，因此無法建立")
+    assert "：磁碟已滿 (database or disk is full)" in chinese[messages[2]]
+    assert "此檔案不是 fma-judge 資料庫，或已損壞" in chinese[messages[3]]
+    assert chinese[messages[4]].endswith(f"檔案 {tmp_path / 'x.db'} 對您而言是唯讀的；沒有任何變更")
+    assert all(store_text(m) == m for m in messages)  # English without the translator
+    assert store_text("something else went wrong") == "something else went wrong"
+    assert _in_chinese(store_reason_text, ["the file /x/db.sqlite is read-only for you"]) == {
+        "the file /x/db.sqlite is read-only for you": "檔案 /x/db.sqlite 對您而言是唯讀的"}

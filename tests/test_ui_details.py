@@ -641,3 +641,18 @@ def test_the_heatmap_switches_and_opacity_come_back_as_the_analyst_left_them(qtb
     third = _shown_window(qtbot)
     assert third.toolbar.opacity.value() == 50
     third.close()
+
+
+def test_a_database_that_cannot_be_opened_is_said_over_the_window(qtbot, tmp_path, monkeypatch) -> None:
+    """The box had no parent: a light box of its own beside the dark window (seen in a day's walk-through)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.ui.app import open_database
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, _t, text, *a, **k: shown.append((parent, text)))
+    win = _shown_window(qtbot, judging=False)
+    assert open_database(f"sqlite:///{tmp_path / 'no' / 'x.db'}", True, win) == 2
+    ((parent, text),) = shown
+    assert parent is win and text.startswith("The database cannot be opened:\n\nCannot open the database")
+    win.close()

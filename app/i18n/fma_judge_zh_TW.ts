@@ -863,7 +863,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="198"/>
-        <location filename="../ui/side_actions.py" line="183"/>
+        <location filename="../ui/side_actions.py" line="200"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -1065,12 +1065,12 @@ The model predicts each image; you accept with Enter or correct with 1–5 or C.
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="64"/>
+        <location filename="../ui/store_upkeep.py" line="65"/>
         <source>{who} is on this image: a judgment of yours would go against theirs</source>
         <translation>{who} 正在判定此影像：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="119"/>
+        <location filename="../ui/store_upkeep.py" line="120"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
@@ -1123,7 +1123,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="146"/>
+        <location filename="../ui/store_upkeep.py" line="147"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1372,54 +1372,54 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="158"/>
+        <location filename="../ui/side_actions.py" line="175"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="162"/>
+        <location filename="../ui/side_actions.py" line="179"/>
         <source>This image is in the batch “{other}”. Open that batch and leave “{this}”? Its judgments are kept; opening its folder again resumes it.</source>
         <translation>此影像屬於批次「{other}」。要開啟該批次並離開「{this}」嗎？其判定都會保留；再次開啟其資料夾即可接續。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="177"/>
+        <location filename="../ui/side_actions.py" line="194"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="207"/>
+        <location filename="../ui/side_actions.py" line="224"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="208"/>
+        <location filename="../ui/side_actions.py" line="225"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="233"/>
+        <location filename="../ui/side_actions.py" line="253"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="237"/>
+        <location filename="../ui/side_actions.py" line="257"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="241"/>
+        <location filename="../ui/side_actions.py" line="261"/>
         <source>Exported {n} label(s) to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="242"/>
+        <location filename="../ui/side_actions.py" line="262"/>
         <source> ({k} images skipped: their files are gone)</source>
         <translation>（略過 {k} 張影像：檔案已不存在）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="245"/>
+        <location filename="../ui/side_actions.py" line="265"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -2053,62 +2053,62 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="113"/>
+        <location filename="../ui/queue_actions.py" line="114"/>
         <source>{n} of the group&apos;s {m} images are loaded and selected: scroll down to load the rest</source>
         <translation>已載入並選取此組 {m} 張中的 {n} 張：向下捲動以載入其餘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="148"/>
+        <location filename="../ui/queue_actions.py" line="149"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="156"/>
+        <location filename="../ui/queue_actions.py" line="157"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="163"/>
+        <location filename="../ui/queue_actions.py" line="164"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="172"/>
+        <location filename="../ui/queue_actions.py" line="173"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="179"/>
+        <location filename="../ui/queue_actions.py" line="180"/>
         <source>{n} selected images</source>
         <translation>已選取的 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="187"/>
+        <location filename="../ui/queue_actions.py" line="188"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>備註未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="190"/>
+        <location filename="../ui/queue_actions.py" line="191"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上備註</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="191"/>
+        <location filename="../ui/queue_actions.py" line="192"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的備註</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="198"/>
+        <location filename="../ui/queue_actions.py" line="199"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="210"/>
+        <location filename="../ui/queue_actions.py" line="211"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="211"/>
+        <location filename="../ui/queue_actions.py" line="212"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2117,17 +2117,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="227"/>
+        <location filename="../ui/queue_actions.py" line="228"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="233"/>
+        <location filename="../ui/queue_actions.py" line="234"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="235"/>
+        <location filename="../ui/queue_actions.py" line="236"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -2330,6 +2330,94 @@ Similarity {sim:.3f}</source>
         <location filename="../ui/style.py" line="34"/>
         <source>error</source>
         <translation>錯誤</translation>
+    </message>
+</context>
+<context>
+    <name>Store</name>
+    <message>
+        <location filename="../ui/style.py" line="195"/>
+        <source>open</source>
+        <translation>開啟</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="195"/>
+        <source>check</source>
+        <translation>檢查</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="196"/>
+        <source>use</source>
+        <translation>使用</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="196"/>
+        <source>read</source>
+        <translation>讀取</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="197"/>
+        <source>write to</source>
+        <translation>寫入</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="200"/>
+        <source>; nothing was changed</source>
+        <translation>；沒有任何變更</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="201"/>
+        <source>Cannot {action} the database {db}: {reason}</source>
+        <translation>無法{action}資料庫 {db}：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="202"/>
+        <source> read-only</source>
+        <translation>（唯讀）</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="211"/>
+        <source>the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made</source>
+        <translation>檔案尚不存在，而資料夾 {folder} 對您而言是唯讀的，因此無法建立</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="214"/>
+        <source>the folder {folder} does not exist</source>
+        <translation>資料夾 {folder} 不存在</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="216"/>
+        <source>the file {path} is read-only for you</source>
+        <translation>檔案 {path} 對您而言是唯讀的</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="218"/>
+        <source>{path} (or its folder) is read-only for you</source>
+        <translation>{path}（或其資料夾）對您而言是唯讀的</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="220"/>
+        <source>the database file or its folder is read-only</source>
+        <translation>資料庫檔案或其資料夾是唯讀的</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="222"/>
+        <source>the disk is full</source>
+        <translation>磁碟已滿</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="223"/>
+        <source>the database is locked by another program</source>
+        <translation>資料庫被其他程式鎖定</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="225"/>
+        <source>the file cannot be opened; check its permissions</source>
+        <translation>無法開啟檔案；請檢查其權限</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="227"/>
+        <source>the file is not an fma-judge database or it is damaged</source>
+        <translation>此檔案不是 fma-judge 資料庫，或已損壞</translation>
     </message>
 </context>
 <context>

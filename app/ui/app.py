@@ -121,7 +121,7 @@ def screenshot_problem(folder: Path | None, model: str, recursive: bool = False)
     return None
 
 
-def open_database(url: str | None, interactive: bool):
+def open_database(url: str | None, interactive: bool, parent=None):
     """The store's engine, opened and checked (``open_store``), or the exit code when the app cannot start.
 
     A damaged SQLite file: a user is offered its newest backup (the damaged file is kept beside it); without a
@@ -130,11 +130,12 @@ def open_database(url: str | None, interactive: bool):
     from app.services.backups import newest_backup, restore_backup
     from app.store.db import open_store
     from app.store.errors import DamagedDatabaseError, StoreError
+    from app.ui.style import store_text
 
     def cannot(exc: Exception) -> int:  # a box for a user, and the line on stderr in either mode
-        if interactive:
-            QMessageBox.critical(None, "fma-judge", QCoreApplication.translate(
-                "Main", "The database cannot be opened:\n\n{msg}").format(msg=exc))
+        if interactive:  # over the window: its dark theme, not a light box of its own
+            QMessageBox.critical(parent, "fma-judge", QCoreApplication.translate(
+                "Main", "The database cannot be opened:\n\n{msg}").format(msg=store_text(str(exc))))
         return fail(str(exc))
 
     try:
@@ -228,7 +229,7 @@ def run_app(argv: list[str]) -> int:
     startup_log.mark("window_shown")
     if model:
         window.warm_model(model)  # its ONNX Runtime session builds beside the store's imports
-    engine = open_database(args.db, interactive)
+    engine = open_database(args.db, interactive, window)
     if isinstance(engine, int):
         window.close()
         return engine

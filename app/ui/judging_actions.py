@@ -19,7 +19,7 @@ from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, unpredi
 from app.ui import keymap
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
-from app.ui.style import listed, state_label
+from app.ui.style import listed, state_label, store_text
 
 if TYPE_CHECKING:
     from app.services.monitor import MonitorReport
@@ -224,7 +224,7 @@ class JudgingActions:
                 version, calibration, batch_ids=[opened.batch_id] if batch and opened is not None else [],
                 fused=self.presenter.fused_routing)
         except (StoreError, ValueError) as exc:  # e.g. a malformed calibration date: say so, judging goes on
-            self.statusBar().showMessage(str(exc), 10_000)
+            self.statusBar().showMessage(store_text(str(exc)), 10_000)
             return
         self._show_monitor_banner(report)
         if report.changed:
@@ -362,11 +362,11 @@ class JudgingActions:
                            "Main", "The database could not be written, so this note was not saved:\n\n{msg}\n\nYour "
                                    "text is kept on this computer: {key} on this image brings it back. Fix the problem "
                                    "(disk space, permissions, network) and save it again.").format(
-                           msg=str(exc), key=keymap.shown_key(self.keymap, "note") or "—"),
+                           msg=store_text(str(exc)), key=keymap.shown_key(self.keymap, "note") or "—"),
                        line=f"note NOT saved: {exc}")
             return
         self.alert(QMessageBox.critical, QCoreApplication.translate("Main", "Judgment NOT saved"),
                    QCoreApplication.translate("Main", "The database could not be written, so this judgment was not saved:\n\n"
                                               "{msg}\n\nThe image keeps its previous state. Fix the problem (disk space, "
-                                              "permissions, network) and judge it again.").format(msg=str(exc)),
+                                              "permissions, network) and judge it again.").format(msg=store_text(str(exc))),
                    line=f"judgment NOT saved: {exc}")

@@ -20,6 +20,7 @@ from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, queue_key
 from app.ui.queue_model import GroupRow
+from app.ui.style import store_text
 from app.ui.workers import Task
 
 COLUMN_WIDTHS = (210, 150, 90, 230, 110, 150, 80)
@@ -209,7 +210,7 @@ class QueueActions:
         except StoreError as exc:
             QMessageBox.critical(self, QCoreApplication.translate("Queue", "Judgments NOT saved"),
                                  QCoreApplication.translate("Queue", "The database could not be written, so nothing was "
-                                                            "saved:\n\n{msg}").format(msg=str(exc)))
+                                                            "saved:\n\n{msg}").format(msg=store_text(str(exc))))
             return False
         except ValueError as exc:
             self.status_label.setText(str(exc))

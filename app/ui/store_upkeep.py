@@ -14,6 +14,7 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.store.errors import StoreError
+from app.ui.style import store_reason_text
 from app.ui.workers import Task
 
 COLLEAGUES_EVERY_MS = 30_000
@@ -118,7 +119,7 @@ class StoreUpkeep:
             return
         self.read_only_banner = QLabel(QCoreApplication.translate(
             "Main", "Read-only database ({why}). You can browse, review and export; judging is off. To judge, "
-                    "ask for write access or open another database with --db.").format(why=self.service.read_only))
+                    "ask for write access or open another database with --db.").format(why=store_reason_text(self.service.read_only)))
         self.read_only_banner.setObjectName("readOnlyBanner")
         self.read_only_banner.setWordWrap(True)
         self._banner_layout.insertWidget(0, self.read_only_banner)

@@ -182,3 +182,52 @@ def window_shortcuts(view: QWidget, bindings: Sequence[tuple[str, Callable[[], o
         shortcut = QShortcut(QKeySequence(keys), view)
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         shortcut.activated.connect(slot)
+
+
+def store_text(message: str) -> str:
+    """A store error (:mod:`app.store.db` says it in English: "Cannot open the database sqlite:///…: the folder … is
+    read-only for you, …") in the UI language: the known sentence and reason are translated, paths, URLs and the
+    driver's own words kept. An unknown message comes back unchanged."""
+    t = QCoreApplication
+    m = re.fullmatch(r"Cannot (open|check|use|read|write to) the database (.+?)( read-only)?: (.*)", message, re.S)
+    if m is None:
+        return message
+    actions = {"open": t.translate("Store", "open"), "check": t.translate("Store", "check"),
+               "use": t.translate("Store", "use"), "read": t.translate("Store", "read"),
+               "write to": t.translate("Store", "write to")}
+    reason, unchanged = m.group(4), ""
+    if reason.endswith("; nothing was changed"):
+        reason, unchanged = reason[:-len("; nothing was changed")], t.translate("Store", "; nothing was changed")
+    return t.translate("Store", "Cannot {action} the database {db}: {reason}").format(
+        action=actions[m.group(1)] + (t.translate("Store", " read-only") if m.group(3) else ""), db=m.group(2),
+        reason=store_reason_text(reason)) + unchanged
+
+
+def store_reason_text(reason: str) -> str:
+    """A store's reason alone (a read-only store's ``read_only``) in the UI language, as in :func:`store_text`."""
+    t = QCoreApplication
+    if m := re.fullmatch(r"the file does not exist yet and the folder (.+) is read-only for you, so it cannot be made",
+                         reason):
+        return t.translate("Store", "the file does not exist yet and the folder {folder} is read-only for you, so it "
+                                    "cannot be made").format(folder=m.group(1))
+    if m := re.fullmatch(r"the folder (.+) does not exist", reason):
+        return t.translate("Store", "the folder {folder} does not exist").format(folder=m.group(1))
+    if m := re.fullmatch(r"the file (.+) is read-only for you", reason):
+        return t.translate("Store", "the file {path} is read-only for you").format(path=m.group(1))
+    if m := re.fullmatch(r"(.+) \(or its folder\) is read-only for you", reason):
+        return t.translate("Store", "{path} (or its folder) is read-only for you").format(path=m.group(1))
+    starts = {
+        "the database file or its folder is read-only": t.translate(
+            "Store", "the database file or its folder is read-only"),
+        "the disk is full": t.translate("Store", "the disk is full"),
+        "the database is locked by another program": t.translate(
+            "Store", "the database is locked by another program"),
+        "the file cannot be opened; check its permissions": t.translate(
+            "Store", "the file cannot be opened; check its permissions"),
+        "the file is not an fma-judge database or it is damaged": t.translate(
+            "Store", "the file is not an fma-judge database or it is damaged"),
+    }
+    for start, text in starts.items():
+        if reason.startswith(start):
+            return text + reason[len(start):]
+    return reason
