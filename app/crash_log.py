@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import faulthandler
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -25,6 +26,12 @@ MAX_BYTES = 1_000_000
 _handle: IO[str] | None = None  # open for as long as the process lives: faulthandler writes to its descriptor
 
 
+def _without_passwords(text: str) -> str:
+    """The command line as it may be sent with a report: a database URL's password (``--db
+    postgresql://ana:secret@host/db``) written as ``***``."""
+    return re.sub(r"(://[^\s:/@]*:)[^\s@]*@", r"\1***@", text)
+
+
 def enable(folder: Path) -> Path | None:
     """Start logging this process's crashes to ``folder``/crash.log; returns the file, or None when it cannot be
     written (a read-only profile: the app runs all the same, without a crash log)."""
@@ -35,7 +42,7 @@ def enable(folder: Path) -> Path | None:
         mode = "w" if path.exists() and path.stat().st_size > MAX_BYTES else "a"
         handle = open(path, mode, encoding="utf-8", buffering=1)  # noqa: SIM115 (kept open for faulthandler)
         handle.write(f"{dt.datetime.now().astimezone().isoformat(timespec='seconds')} start pid {os.getpid()} "
-                     f"python {sys.version.split()[0]} {' '.join(sys.argv[1:])[:200]}\n")
+                     f"python {sys.version.split()[0]} {_without_passwords(' '.join(sys.argv[1:]))[:200]}\n")
     except OSError:
         return None
     if _handle is not None:

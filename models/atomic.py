@@ -33,23 +33,29 @@ def replacing(path: str | os.PathLike[str], *, newline: str | None = "") -> Iter
             break
         except FileExistsError:
             continue
-        except PermissionError as exc:  # about the folder: name the file meant, not this hidden temporary one
-            raise PermissionError(f"cannot write {path}: its folder {path.parent} is read-only for you "
-                                  f"({exc.strerror})") from None
-        except OSError as exc:  # a read-only file system, a full disk, a share gone: the same, with its reason
-            if exc.errno == errno.EROFS:
-                raise PermissionError(f"cannot write {path}: its folder {path.parent} is on a read-only file "
-                                      f"system") from None
-            raise OSError(f"cannot write {path} ({exc.strerror})") from None
+        except OSError as exc:  # about the folder: name the file meant, not this hidden temporary one
+            raise _named(exc, path) from None
     else:  # pragma: no cover - 100 collisions of 32 random bits
         raise FileExistsError(f"no free temporary name next to {path}")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
             yield handle
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename in (str(tmp), tmp, None):  # a full disk at write, close or
+            raise _named(exc, path) from None  # rename (the usual moment): the file meant, not the temporary
         raise
+
+
+def _named(exc: OSError, path: Path) -> OSError:
+    """``exc`` said about ``path`` (the file meant), its class kept: a read-only folder or file system, a full disk."""
+    why = exc.strerror or str(exc)
+    if isinstance(exc, PermissionError):
+        return PermissionError(f"cannot write {path}: its folder {path.parent} is read-only for you ({why})")
+    if exc.errno == errno.EROFS:
+        return PermissionError(f"cannot write {path}: its folder {path.parent} is on a read-only file system")
+    return type(exc)(f"cannot write {path} ({why})")
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -584,3 +584,17 @@ def test_an_unsaved_note_outlives_the_window_and_closing_asks_only_when_it_canno
         assert again.close() is True
     finally:
         again.close()
+
+
+def test_undo_of_a_judgment_in_a_batch_no_longer_on_screen_says_so(qtbot, window, batch_dir, engine, tmp_path):
+    """Ctrl+Z reaches back to judgments of a batch opened earlier in the session; the status bar named the image on
+    screen ("Undone on lot2_0.png: now pending"), which had not changed."""
+    _open(qtbot, window, batch_dir)
+    first = window.items[window.current]
+    _press(qtbot, window, Qt.Key.Key_Return)
+    other = tmp_path / "lot2"
+    write_image(other / "lot2_0.png", seed=99)
+    _open(qtbot, window, other)
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert _history(engine, first.image.image_id)[-1].status == "reverted"
+    assert window.statusBar().currentMessage() == "Undone on an image of another batch"

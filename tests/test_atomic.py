@@ -43,3 +43,22 @@ def test_a_read_only_file_system_or_a_full_disk_names_the_file_meant_too(tmp_pat
         atomic.write_text(target, "b\n")
     assert str(info.value).startswith(f"cannot write {target}") and words in str(info.value)
     assert ".tmp" not in str(info.value) and "Errno" not in str(info.value)
+
+
+def test_a_disk_that_fills_while_the_file_is_written_names_the_file_meant(tmp_path, monkeypatch) -> None:
+    """A full disk fails at write or close far more often than when the empty temporary is made; it said
+    "[Errno 28] No space left on device" without a file name, and left nothing behind but must say which file."""
+    target = tmp_path / "labels.csv"
+    target.write_text("old\n", encoding="utf-8")
+
+    def full(*_a, **_k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(OSError) as info:
+        atomic.write_text(target, "new\n")
+    assert str(info.value) == f"cannot write {target} (No space left on device)"
+    assert target.read_text(encoding="utf-8") == "old\n" and [p.name for p in tmp_path.iterdir()] == ["labels.csv"]
+    with pytest.raises(ValueError, match="not mine"), atomic.replacing(target) as handle:  # the caller's errors pass
+        handle.write("x")
+        raise ValueError("not mine")

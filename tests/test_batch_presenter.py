@@ -55,7 +55,8 @@ def test_a_batch_whose_only_open_images_are_unreadable_opens_on_none_of_them(tax
     items = [_item(1, _prediction(None, error="cannot read image")), _item(2, None),
              _item(3, _prediction("dent"), _judgment(3, "dent", "accepted")), _item(4, _prediction("crack", "rejudge"))]
     assert p.open(OpenedBatch(7, "b", "/b", items, unreadable={2: "not a recognised image format"})) == 3
-    assert p.open(OpenedBatch(7, "b", "/b", items[:3], unreadable={2: "not a recognised image format"})) == 0
+    assert p.open(OpenedBatch(7, "b", "/b", items[:3], unreadable={2: "not a recognised image format"})) == 2  # done
+    assert p.open(OpenedBatch(7, "b", "/b", items[:2], unreadable={2: "not a recognised image format"})) == 0  # all
 
 
 def test_states_counts_and_what_is_left(presenter):

@@ -446,3 +446,14 @@ def test_kept_manifests_stop_at_the_newest_few(tmp_path, monkeypatch):
     assert left == sorted(["20261203-090000", "20261203-090000-2", "20261203-090000-10", "20261204-090000",
                            "20261205-090000"])
     assert (folder / "manifest.json.before-other-20261101-000000").exists() and (folder / "notes.txt").exists()
+    # a copy renamed by hand stays; the copy just made stays even when the others have newer stamps (a bundle from a
+    # machine whose clock ran ahead), and the oldest of those go instead
+    (folder / "manifest.json.before-calibrate-the-good-one").write_text("mine")
+    for stamp in ("20271201-090000", "20271202-090000", "20271203-090000", "20271204-090000", "20271205-090000"):
+        (folder / f"manifest.json.before-calibrate-{stamp}").write_text(stamp)
+    again = files.keep_previous_manifest(folder, "calibrate")
+    left = sorted(p.name.removeprefix("manifest.json.before-calibrate-")
+                  for p in folder.glob("manifest.json.before-calibrate-*"))
+    assert again.exists() and again.name.endswith("20261205-090000-2")
+    assert left == sorted(["20261205-090000-2", "20271202-090000", "20271203-090000", "20271204-090000",
+                           "20271205-090000", "the-good-one"])

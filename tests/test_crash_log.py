@@ -43,3 +43,27 @@ def test_the_log_keeps_earlier_starts_until_it_grows_too_large_and_a_bad_folder_
     blocked.write_text("")
     done = _run("print('judging goes on')", blocked / "sub")  # a folder that cannot be made: no log, no crash
     assert done.returncode == 0 and done.stdout.split() == ["None", "judging", "goes", "on"]
+
+
+def test_a_database_password_on_the_command_line_is_not_written(tmp_path) -> None:
+    """The README asks for crash.log with a report; a team's `--db postgresql://ana:secret@host/db` is on the line."""
+    script = ("import sys\nfrom pathlib import Path\nfrom app import crash_log\n"
+              f"sys.argv = ['fma-judge', '--db', 'postgresql+psycopg://ana:s3cr:et@db.lan:5432/fma', '--lang', 'en']\n"
+              f"crash_log.enable(Path({str(tmp_path)!r}))\n")
+    assert subprocess.run([sys.executable, "-c", script], cwd=ROOT, timeout=120).returncode == 0
+    line = (tmp_path / "crash.log").read_text(encoding="utf-8")
+    assert "postgresql+psycopg://ana:***@db.lan:5432/fma --lang en" in line and "s3cr" not in line
+
+
+def test_the_crash_log_and_drafts_live_where_the_store_keeps_the_database(qapp) -> None:
+    """places.local_folder repeats the store's user data folder formula (to keep the store's imports out of the
+    start-up): the two must not drift apart."""
+    from PySide6.QtCore import QSettings
+
+    from app.store.urls import user_data_folder
+    from app.ui.places import local_folder
+
+    native = QSettings(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, "fma-judge-test", "places")
+    assert native.format() == QSettings.Format.NativeFormat and local_folder(native) == user_data_folder()
+    ini = QSettings(str(Path("/somewhere") / "settings.ini"), QSettings.Format.IniFormat)
+    assert local_folder(ini) == Path("/somewhere")

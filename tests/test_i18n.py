@@ -177,8 +177,9 @@ def test_the_stores_errors_are_worded_in_chinese(qapp, tmp_path, monkeypatch):
     monkeypatch.undo()
     messages.append(str(db.store_error(sqlite3.OperationalError("database or disk is full"), url, "write to")))
     messages.append(str(db.store_error(sqlite3.DatabaseError("file is not a database"), url, "open")))
-    messages.append(f"Cannot write to the database {url}: the file {tmp_path / 'x.db'} is read-only for you; nothing "
-                    "was changed")  # ReadOnlyError's form (db.session_scope on a read-only store)
+    messages.append(str(db.store_error(sqlite3.OperationalError("database or disk is full"), url, "create")))
+    messages.insert(4, f"Cannot write to the database {url}: the file {tmp_path / 'x.db'} is read-only for you; "
+                       "nothing was changed")  # ReadOnlyError's form (db.session_scope on a read-only store)
     chinese = _in_chinese(store_text, messages)
     assert chinese[messages[0]] == f"無法開啟資料庫 {messages[0].split()[4][:-1]}：資料夾 {tmp_path / 'no' / 'such'} 不存在"
     assert chinese[messages[1]].startswith("無法檢查資料庫 ") and chinese[messages[1]].endswith(
@@ -186,6 +187,7 @@ def test_the_stores_errors_are_worded_in_chinese(qapp, tmp_path, monkeypatch):
     assert "：磁碟已滿 (database or disk is full)" in chinese[messages[2]]
     assert "此檔案不是 fma-judge 資料庫，或已損壞" in chinese[messages[3]]
     assert chinese[messages[4]].endswith(f"檔案 {tmp_path / 'x.db'} 對您而言是唯讀的；沒有任何變更")
+    assert chinese[messages[5]].startswith("無法建立資料庫 ") and "磁碟已滿" in chinese[messages[5]]
     assert all(store_text(m) == m for m in messages)  # English without the translator
     assert store_text("something else went wrong") == "something else went wrong"
     assert _in_chinese(store_reason_text, ["the file /x/db.sqlite is read-only for you"]) == {

@@ -92,7 +92,10 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         # of the model's call) went only when the analyst moved away and back
         win.select(win.presenter.row_of(item.image.image_id))
         qtbot.waitUntil(lambda: win.viewer.has_heatmap, timeout=60_000)
+        win.refs.cycle()  # E: references of its Top-1 and Top-2 (the model's call, by name)
+        assert win.refs.on
         win.undo()
+        assert not win.refs.on and win.similar_panel.leaves is None  # blind again: no references either
         assert win.presenter.blind(win.presenter.current_item) and win.current_image_id == item.image.image_id
         assert not win.viewer.has_heatmap and win.panel.accept_btn.text().startswith("Pick the type")
     finally:

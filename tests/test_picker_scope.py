@@ -133,9 +133,19 @@ def test_without_a_current_type_nothing_is_preselected_and_enter_says_how_to_pic
     assert not dlg.tree.currentIndex().isValid()
     qtbot.keyClick(dlg.search, Qt.Key.Key_Return)
     assert dlg.chosen is None and dlg.result() == 0 and "Pick a type first" in dlg.hint.text()
+    qtbot.keyClicks(dlg.search, "c")  # typed and rubbed out (Backspace, or the ✕): nothing selected again
+    qtbot.keyClick(dlg.search, Qt.Key.Key_Backspace)
+    assert not dlg.tree.currentIndex().isValid()
+    qtbot.keyClick(dlg.search, Qt.Key.Key_Return)
+    assert dlg.chosen is None
     qtbot.keyClick(dlg.search, Qt.Key.Key_Down)
     qtbot.keyClick(dlg.search, Qt.Key.Key_Return)
     assert dlg.chosen == dlg.visible_leaves()[0]
+    given = TaxonomyPicker(taxonomy, "en", current="crack")  # a type given (C): clearing comes back to it
+    qtbot.addWidget(given)
+    qtbot.keyClicks(given.search, "fib")
+    given.search.clear()
+    assert given.tree.currentIndex().data(ID_ROLE) == "crack"
     typed = TaxonomyPicker(taxonomy, "en")
     qtbot.addWidget(typed)
     qtbot.keyClicks(typed.search, "organic")  # typing selects the first match, as before
@@ -178,6 +188,8 @@ def test_the_panel_names_the_keys_the_analyst_bound(qtbot) -> None:
                 top5=(TopEntry("fiber", "Fiber", "Foreign matter › Particle", 0.6),))
     panel.show_data(PanelData(**base, top_scope="Foreign matter"))
     assert panel.top_header.text() == "Top-5 in Foreign matter (press Q/2/3/4/5) · Shift+A: all types"
+    panel.set_keys(keys | {"top_scope": ("Z",)})  # changed with this image on screen: its own header, new key
+    assert panel.top_header.text() == "Top-5 in Foreign matter (press Q/2/3/4/5) · Z: all types"
     panel.show_data(PanelData(file_name="b.png", state="rejudge", blind=True))
     assert panel.accept_btn.text() == "Pick the type  (Enter)"
     assert "pick the type (Enter/C)." in panel.determined.text() and " P)" not in panel.determined.text()

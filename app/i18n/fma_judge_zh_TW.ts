@@ -1232,22 +1232,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="208"/>
+        <location filename="../ui/judging_actions.py" line="214"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="265"/>
+        <location filename="../ui/judging_actions.py" line="271"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="276"/>
+        <location filename="../ui/judging_actions.py" line="282"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="270"/>
+        <location filename="../ui/judging_actions.py" line="276"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1287,42 +1287,52 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
+        <location filename="../ui/judging_actions.py" line="165"/>
+        <source>Redone on an image of another batch</source>
+        <translation>已在另一批次的影像上重做</translation>
+    </message>
+    <message>
         <location filename="../ui/judging_actions.py" line="166"/>
+        <source>Undone on an image of another batch</source>
+        <translation>已在另一批次的影像上復原</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="172"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="167"/>
+        <location filename="../ui/judging_actions.py" line="173"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="205"/>
+        <location filename="../ui/judging_actions.py" line="211"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="250"/>
+        <location filename="../ui/judging_actions.py" line="256"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="253"/>
+        <location filename="../ui/judging_actions.py" line="259"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="255"/>
+        <location filename="../ui/judging_actions.py" line="261"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="290"/>
+        <location filename="../ui/judging_actions.py" line="296"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="291"/>
+        <location filename="../ui/judging_actions.py" line="297"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1331,17 +1341,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="296"/>
+        <location filename="../ui/judging_actions.py" line="302"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="360"/>
+        <location filename="../ui/judging_actions.py" line="370"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="361"/>
+        <location filename="../ui/judging_actions.py" line="371"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1354,12 +1364,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="368"/>
+        <location filename="../ui/judging_actions.py" line="378"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="369"/>
+        <location filename="../ui/judging_actions.py" line="379"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1466,7 +1476,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="90"/>
-        <location filename="../ui/prediction_panel.py" line="406"/>
+        <location filename="../ui/prediction_panel.py" line="410"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1477,143 +1487,143 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="127"/>
-        <location filename="../ui/prediction_panel.py" line="378"/>
+        <location filename="../ui/prediction_panel.py" line="382"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="159"/>
+        <location filename="../ui/prediction_panel.py" line="160"/>
         <source>Why this type? Where the model finds evidence for it (W steps through the Top-5)</source>
         <translation>為何是此類型？模型在影像中找到其依據之處（W 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="336"/>
+        <location filename="../ui/prediction_panel.py" line="340"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="370"/>
+        <location filename="../ui/prediction_panel.py" line="374"/>
         <location filename="../ui/queue_gallery.py" line="337"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="377"/>
+        <location filename="../ui/prediction_panel.py" line="381"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="383"/>
+        <location filename="../ui/prediction_panel.py" line="387"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="407"/>
+        <location filename="../ui/prediction_panel.py" line="411"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="411"/>
+        <location filename="../ui/prediction_panel.py" line="415"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="415"/>
+        <location filename="../ui/prediction_panel.py" line="419"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="282"/>
+        <location filename="../ui/prediction_panel.py" line="285"/>
         <source>Pick the type</source>
         <translation>選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="283"/>
+        <location filename="../ui/prediction_panel.py" line="286"/>
         <source>Accept</source>
         <translation>接受</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="284"/>
+        <location filename="../ui/prediction_panel.py" line="287"/>
         <source>Other type…</source>
         <translation>其他類別…</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="285"/>
+        <location filename="../ui/prediction_panel.py" line="288"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="286"/>
+        <location filename="../ui/prediction_panel.py" line="289"/>
         <source>Note</source>
         <translation>註記</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="295"/>
+        <location filename="../ui/prediction_panel.py" line="298"/>
         <source>Top-5 in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內前 5 名（按 {keys}）· {key}：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="298"/>
+        <location filename="../ui/prediction_panel.py" line="301"/>
         <source>Top-5 (press {keys}) · {key}: only {node}</source>
         <translation>前 5 名（按 {keys}）· {key}：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="300"/>
+        <location filename="../ui/prediction_panel.py" line="303"/>
         <source>Top-5 (press {keys})</source>
         <translation>前 5 名（按 {keys}）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="366"/>
+        <location filename="../ui/prediction_panel.py" line="370"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="428"/>
+        <location filename="../ui/prediction_panel.py" line="432"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="440"/>
+        <location filename="../ui/prediction_panel.py" line="444"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="441"/>
+        <location filename="../ui/prediction_panel.py" line="445"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="442"/>
+        <location filename="../ui/prediction_panel.py" line="446"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="443"/>
+        <location filename="../ui/prediction_panel.py" line="447"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="444"/>
+        <location filename="../ui/prediction_panel.py" line="448"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="447"/>
+        <location filename="../ui/prediction_panel.py" line="451"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="448"/>
+        <location filename="../ui/prediction_panel.py" line="452"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="455"/>
+        <location filename="../ui/prediction_panel.py" line="459"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="456"/>
+        <location filename="../ui/prediction_panel.py" line="460"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -2335,87 +2345,102 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Store</name>
     <message>
-        <location filename="../ui/style.py" line="195"/>
+        <location filename="../ui/style.py" line="196"/>
         <source>open</source>
         <translation>開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="195"/>
+        <location filename="../ui/style.py" line="196"/>
         <source>check</source>
         <translation>檢查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="196"/>
+        <location filename="../ui/style.py" line="197"/>
         <source>use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="196"/>
+        <location filename="../ui/style.py" line="197"/>
         <source>read</source>
         <translation>讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="197"/>
+        <location filename="../ui/style.py" line="198"/>
         <source>write to</source>
         <translation>寫入</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="200"/>
+        <location filename="../ui/style.py" line="198"/>
+        <source>create</source>
+        <translation>建立</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="199"/>
+        <source>upgrade</source>
+        <translation>升級</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="202"/>
         <source>; nothing was changed</source>
         <translation>；沒有任何變更</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="201"/>
+        <location filename="../ui/style.py" line="203"/>
         <source>Cannot {action} the database {db}: {reason}</source>
         <translation>無法{action}資料庫 {db}：{reason}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="202"/>
+        <location filename="../ui/style.py" line="204"/>
         <source> read-only</source>
         <translation>（唯讀）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="211"/>
+        <location filename="../ui/style.py" line="213"/>
         <source>the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made</source>
         <translation>檔案尚不存在，而資料夾 {folder} 對您而言是唯讀的，因此無法建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="214"/>
+        <location filename="../ui/style.py" line="216"/>
         <source>the folder {folder} does not exist</source>
         <translation>資料夾 {folder} 不存在</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="216"/>
+        <location filename="../ui/style.py" line="218"/>
         <source>the file {path} is read-only for you</source>
         <translation>檔案 {path} 對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="218"/>
+        <location filename="../ui/style.py" line="220"/>
         <source>{path} (or its folder) is read-only for you</source>
         <translation>{path}（或其資料夾）對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="220"/>
+        <location filename="../ui/style.py" line="222"/>
         <source>the database file or its folder is read-only</source>
         <translation>資料庫檔案或其資料夾是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="222"/>
+        <location filename="../ui/style.py" line="224"/>
         <source>the disk is full</source>
         <translation>磁碟已滿</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="223"/>
+        <location filename="../ui/style.py" line="225"/>
+        <source>it was opened read-only</source>
+        <translation>它以唯讀方式開啟</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="226"/>
         <source>the database is locked by another program</source>
         <translation>資料庫被其他程式鎖定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="225"/>
+        <location filename="../ui/style.py" line="228"/>
         <source>the file cannot be opened; check its permissions</source>
         <translation>無法開啟檔案；請檢查其權限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="227"/>
+        <location filename="../ui/style.py" line="230"/>
         <source>the file is not an fma-judge database or it is damaged</source>
         <translation>此檔案不是 fma-judge 資料庫，或已損壞</translation>
     </message>
@@ -2439,7 +2464,7 @@ Similarity {sim:.3f}</source>
     </message>
     <message>
         <location filename="../ui/picker.py" line="124"/>
-        <location filename="../ui/picker.py" line="183"/>
+        <location filename="../ui/picker.py" line="189"/>
         <source>Enter: choose · ↑↓: move · Esc: cancel</source>
         <translation>Enter：選擇 · ↑↓：移動 · Esc：取消</translation>
     </message>
@@ -2449,17 +2474,17 @@ Similarity {sim:.3f}</source>
         <translation>僅顯示 {node}（模型已確定）· Tab：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="185"/>
+        <location filename="../ui/picker.py" line="191"/>
         <source>No type of {node} matches · Tab: all types</source>
         <translation>{node} 內沒有相符的類別 · Tab：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="188"/>
+        <location filename="../ui/picker.py" line="194"/>
         <source>No type matches</source>
         <translation>沒有相符的類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="233"/>
+        <location filename="../ui/picker.py" line="239"/>
         <source>Pick a type first: type its name or move with ↑↓</source>
         <translation>請先選擇類別：輸入名稱或以 ↑↓ 移動</translation>
     </message>

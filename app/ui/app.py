@@ -145,9 +145,9 @@ def open_database(url: str | None, interactive: bool, parent=None):
         if backup is None:
             return cannot(exc)
         when = backup.created.astimezone().strftime("%Y-%m-%d %H:%M")
-        answer = QMessageBox.question(None, "fma-judge", QCoreApplication.translate(
+        answer = QMessageBox.question(parent, "fma-judge", QCoreApplication.translate(
             "Main", "{msg}\n\nRestore the newest backup, made {when}? Judgments made after it are not in it. The "
-                    "damaged file is kept beside it.").format(msg=exc, when=when),
+                    "damaged file is kept beside it.").format(msg=store_text(str(exc)), when=when),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
         if answer != QMessageBox.StandardButton.Yes:
             return fail(str(exc))

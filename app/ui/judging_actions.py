@@ -155,11 +155,17 @@ class JudgingActions:
             self.statusBar().showMessage(QCoreApplication.translate("Main", "Nothing to redo") if redo else
                                          QCoreApplication.translate("Main", "Nothing to undo"), 4000)
             return
-        if not self._judge(self.service.redo if redo else self.service.undo, advance=False, focus_changed=True):
+        records = []
+        step = self.service.redo if redo else self.service.undo
+        if not self._judge(lambda: records.append(step()) or records[-1], advance=False, focus_changed=True):
             return
-        item = self.presenter.current_item
-        if item is None:
+        row = self.presenter.row_of(records[-1].image_id) if records and records[-1] is not None else None
+        if row is None:  # a judgment of a batch opened earlier in the session: not on screen
+            self.statusBar().showMessage(
+                QCoreApplication.translate("Main", "Redone on an image of another batch") if redo else
+                QCoreApplication.translate("Main", "Undone on an image of another batch"), 6000)
             return
+        item = self.presenter.items[row]
         state = state_label(self.presenter.state(item))
         name = Path(item.image.path).name
         self.statusBar().showMessage(
@@ -304,8 +310,12 @@ class JudgingActions:
             self._update_row(i)
             if i == self.current:
                 self.panel.show_data(self.presenter.panel(i))
-                if self.presenter.blind(self.presenter.items[i]):  # a spot check undone: blind again, no heatmap
-                    self.why.reset()
+                if self.presenter.blind(self.presenter.items[i]):  # a spot check undone: blind again, nothing
+                    self.why.reset()  # of the model's call: no heatmap, no references of its Top-1 and Top-2
+                    if self.refs.on:
+                        self.refs.on = False
+                        self.viewer.set_reference(None)
+                    self.refs.look_up(self.presenter.items[i])
                 if not self.why.active:
                     self.show_attention()
         return i

@@ -153,6 +153,7 @@ class TaxonomyPicker(QDialog):
         self.search.installEventFilter(self)
         # Nothing preselected without a ``current`` (a blind spot check, another defect to add): a first leaf chosen
         # for the analyst made Enter, Enter save it, whatever the image showed (seen: "Metal particle" on a crack)
+        self.current = current
         if current:
             self._select_leaf(current)
         self.search.setFocus()
@@ -177,7 +178,12 @@ class TaxonomyPicker(QDialog):
         self.proxy.set_text(text)
         self.tree.expandAll()
         leaves = self.visible_leaves()
-        if leaves:
+        if not text.strip():  # cleared (Backspace, the ✕): back to the type given, or to none (never the first)
+            if self.current and self.current in leaves:
+                self._select_leaf(self.current, centre=True)
+            else:
+                self.tree.setCurrentIndex(QModelIndex())
+        elif leaves:
             self._select_leaf(leaves[0], centre=True)
         if leaves or not text.strip():
             self._say(self.tr("Enter: choose · ↑↓: move · Esc: cancel"))

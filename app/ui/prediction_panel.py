@@ -131,6 +131,7 @@ class PredictionPanel(QWidget):
 
         self.keys = keymap.defaults()  # the keys the labels name (the analyst's own: set_keys)
         self._blind = False
+        self._data: PanelData | None = None  # the image shown (set_keys shows it again)
         self.top_header = QLabel(self._top_header(None, None), self)
         self.top_header.setStyleSheet("color: #9aa0a6; text-transform: uppercase; font-size: 11px;")
         self.top_grid = QGridLayout()
@@ -271,6 +272,8 @@ class PredictionPanel(QWidget):
         self.keys = dict(keys)
         self._name_buttons(blind=self._blind)
         self.top_header.setText(self._top_header(None, None))
+        if self._data is not None:  # the image on screen: its scoped header and blind hint with the new keys
+            self.show_data(self._data)
 
     def _name_buttons(self, *, blind: bool) -> None:
         def named(label: str, action_id: str) -> str:
@@ -330,6 +333,7 @@ class PredictionPanel(QWidget):
 
     def show_data(self, data: PanelData | None) -> None:
         """Show one image; ``None`` shows the empty state."""
+        self._data = data
         has_pred = data is not None and data.leaf is not None and not data.error
         if has_pred:
             startup_log.mark("first_prediction")

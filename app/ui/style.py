@@ -189,12 +189,14 @@ def store_text(message: str) -> str:
     read-only for you, …") in the UI language: the known sentence and reason are translated, paths, URLs and the
     driver's own words kept. An unknown message comes back unchanged."""
     t = QCoreApplication
-    m = re.fullmatch(r"Cannot (open|check|use|read|write to) the database (.+?)( read-only)?: (.*)", message, re.S)
+    m = re.fullmatch(r"Cannot (open|check|use|read|write to|create|upgrade) the database (.+?)( read-only)?: (.*)",
+                     message, re.S)
     if m is None:
         return message
     actions = {"open": t.translate("Store", "open"), "check": t.translate("Store", "check"),
                "use": t.translate("Store", "use"), "read": t.translate("Store", "read"),
-               "write to": t.translate("Store", "write to")}
+               "write to": t.translate("Store", "write to"), "create": t.translate("Store", "create"),
+               "upgrade": t.translate("Store", "upgrade")}
     reason, unchanged = m.group(4), ""
     if reason.endswith("; nothing was changed"):
         reason, unchanged = reason[:-len("; nothing was changed")], t.translate("Store", "; nothing was changed")
@@ -220,6 +222,7 @@ def store_reason_text(reason: str) -> str:
         "the database file or its folder is read-only": t.translate(
             "Store", "the database file or its folder is read-only"),
         "the disk is full": t.translate("Store", "the disk is full"),
+        "it was opened read-only": t.translate("Store", "it was opened read-only"),
         "the database is locked by another program": t.translate(
             "Store", "the database is locked by another program"),
         "the file cannot be opened; check its permissions": t.translate(

@@ -85,18 +85,16 @@ def keep_previous_manifest(path: str | Path, why: str) -> Path | None:
         write_text(target, source.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BundleError(f"cannot keep a copy of {source} before {why} ({exc}); nothing was changed") from exc
-    # the stamp sorts by time ("…-101010" before "…-101010-2"); a copy that cannot be deleted just stays
-    kept = sorted(source.parent.glob(f"{MANIFEST_NAME}.before-{why}-*"), key=lambda p: _stamp_key(p.name))
-    for old in kept[:-KEPT_MANIFESTS]:
+    # Only this function's own names go, oldest stamp first ("…-101010" before "…-101010-2"), never the copy just
+    # made (a bundle from a machine whose clock ran ahead has newer stamps) nor one renamed by hand; a copy that
+    # cannot be deleted just stays.
+    pattern = re.compile(re.escape(f"{MANIFEST_NAME}.before-{why}-") + r"(\d{8}-\d{6})(?:-(\d+))?")
+    own = sorted((m.group(1), int(m.group(2) or 1), p) for p in source.parent.iterdir()
+                 if p != target and (m := pattern.fullmatch(p.name)))
+    for *_stamp, old in own[:max(0, len(own) - (KEPT_MANIFESTS - 1))]:
         with contextlib.suppress(OSError):
             old.unlink()
     return target
-
-
-def _stamp_key(name: str) -> tuple[str, int]:
-    """``manifest.json.before-calibrate-20261205-101010-2`` → ("20261205-101010", 2): the time, then the run."""
-    m = re.search(r"-(\d{8}-\d{6})(?:-(\d+))?$", name)
-    return (m.group(1), int(m.group(2) or 1)) if m else ("", 0)
 
 
 def read_parts(path: Path) -> tuple[str, bytes | None]:
