@@ -194,3 +194,15 @@ def test_the_panel_names_the_keys_the_analyst_bound(qtbot) -> None:
     assert panel.accept_btn.text() == "Pick the type  (Enter)"
     assert "pick the type (Enter/C)." in panel.determined.text() and " P)" not in panel.determined.text()
     assert keymap.shown_keys(keymap.defaults(), *(f"top{k}" for k in range(1, 6))) == "1–5"
+    # the rest of the window that names a key: the Top-5 rows' "?", the heatmap's caption, the start page
+    from app.ui.explain import attention_caption
+    from app.ui.welcome import WelcomePage
+
+    panel.set_keys(keys | {"why": ("Y",)})
+    assert "(Y steps through the Top-5)" in panel.top_rows[0][4].toolTip()
+    assert attention_caption("cbam", "Y") == "Attention (CBAM) · Y: why this type?"
+    page = WelcomePage()
+    qtbot.addWidget(page)
+    assert page.text.text().endswith("you accept with Enter or correct with 1–5 or C.")
+    page.set_keys(keys | {"picker": ("P",)})
+    assert page.text.text().endswith("you accept with Enter or correct with Q/2/3/4/5 or P.")

@@ -901,44 +901,44 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
         <translation>找不到資料夾：{p}</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="48"/>
+        <location filename="../ui/welcome.py" line="49"/>
         <source>{name} — {done} of {total} done ({share}): {judged} judged, {auto} auto-judged · {left} left</source>
         <translation>{name} — 已完成 {done}／{total}（{share}）：人工判定 {judged}、自動判定 {auto} · 剩 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="52"/>
+        <location filename="../ui/welcome.py" line="53"/>
         <source>{n} unreadable</source>
         <translation>無法讀取 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="55"/>
+        <location filename="../ui/welcome.py" line="56"/>
         <source>last worked on {when}</source>
         <translation>上次作業 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="69"/>
+        <location filename="../ui/welcome.py" line="70"/>
         <source>Judge a batch of defect images</source>
         <translation>判定一批缺陷影像</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="71"/>
+        <location filename="../ui/welcome.py" line="114"/>
         <source>Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.
-The model predicts each image; you accept with Enter or correct with 1–5 or C.</source>
+The model predicts each image; you accept with {accept} or correct with {topk} or {picker}.</source>
         <translation>開啟顯微鏡影像資料夾（PNG、JPEG、BMP、TIFF），或將檔案拖放到此處。
-模型會預測每張影像；按 Enter 接受，按 1–5 或 C 修正。</translation>
+模型會預測每張影像；按 {accept} 接受，按 {topk} 或 {picker} 修正。</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="76"/>
+        <location filename="../ui/welcome.py" line="75"/>
         <source>Open the demo batch</source>
         <translation>開啟示範批次</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="77"/>
+        <location filename="../ui/welcome.py" line="76"/>
         <source>Open a folder…  (Ctrl+O)</source>
         <translation>開啟資料夾…  (Ctrl+O)</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="84"/>
+        <location filename="../ui/welcome.py" line="83"/>
         <source>Recent batches (Enter opens one)</source>
         <translation>最近的批次（按 Enter 開啟）</translation>
     </message>
@@ -1193,27 +1193,27 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="460"/>
+        <location filename="../ui/main_window.py" line="462"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="535"/>
+        <location filename="../ui/main_window.py" line="537"/>
         <source>Notes typed and not saved last time: {n} ({where}). N on their image brings each back.</source>
         <translation>上次輸入但未儲存的備註：{n}（{where}）。在其影像上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="550"/>
+        <location filename="../ui/main_window.py" line="552"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="562"/>
+        <location filename="../ui/main_window.py" line="564"/>
         <source>Notes not saved</source>
         <translation>備註未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="563"/>
+        <location filename="../ui/main_window.py" line="565"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1434,17 +1434,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>匯出失敗</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="73"/>
+        <location filename="../ui/references.py" line="74"/>
         <source>No references for this image (a spot check, or no prediction yet)</source>
         <translation>此影像沒有參考影像（抽檢影像，或尚無預測）</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="102"/>
-        <source>Reference {i}/{n}: {name} (Top-{k}) · judged by {who} · E: next</source>
-        <translation>參考 {i}/{n}：{name}（第 {k} 候選）· 判定者 {who} · E：下一張</translation>
+        <location filename="../ui/references.py" line="103"/>
+        <source>Reference {i}/{n}: {name} (Top-{k}) · judged by {who} · {key}: next</source>
+        <translation>參考 {i}/{n}：{name}（第 {k} 候選）· 判定者 {who} · {key}：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="115"/>
+        <location filename="../ui/references.py" line="116"/>
         <source>The reference cannot be shown: {why}</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
@@ -1476,7 +1476,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="90"/>
-        <location filename="../ui/prediction_panel.py" line="410"/>
+        <location filename="../ui/prediction_panel.py" line="413"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1487,143 +1487,143 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="127"/>
-        <location filename="../ui/prediction_panel.py" line="382"/>
+        <location filename="../ui/prediction_panel.py" line="385"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="160"/>
-        <source>Why this type? Where the model finds evidence for it (W steps through the Top-5)</source>
-        <translation>為何是此類型？模型在影像中找到其依據之處（W 依序切換 Top-5）</translation>
-    </message>
-    <message>
-        <location filename="../ui/prediction_panel.py" line="340"/>
+        <location filename="../ui/prediction_panel.py" line="343"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="374"/>
+        <location filename="../ui/prediction_panel.py" line="377"/>
         <location filename="../ui/queue_gallery.py" line="337"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="381"/>
+        <location filename="../ui/prediction_panel.py" line="384"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="387"/>
+        <location filename="../ui/prediction_panel.py" line="390"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="411"/>
+        <location filename="../ui/prediction_panel.py" line="414"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="415"/>
+        <location filename="../ui/prediction_panel.py" line="418"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="419"/>
+        <location filename="../ui/prediction_panel.py" line="422"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="285"/>
+        <location filename="../ui/prediction_panel.py" line="288"/>
         <source>Pick the type</source>
         <translation>選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="286"/>
+        <location filename="../ui/prediction_panel.py" line="277"/>
+        <source>Why this type? Where the model finds evidence for it ({key} steps through the Top-5)</source>
+        <translation>為何是此類型？模型在影像中找到其依據之處（{key} 依序切換 Top-5）</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="289"/>
         <source>Accept</source>
         <translation>接受</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="287"/>
+        <location filename="../ui/prediction_panel.py" line="290"/>
         <source>Other type…</source>
         <translation>其他類別…</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="288"/>
+        <location filename="../ui/prediction_panel.py" line="291"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="289"/>
+        <location filename="../ui/prediction_panel.py" line="292"/>
         <source>Note</source>
         <translation>註記</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="298"/>
+        <location filename="../ui/prediction_panel.py" line="301"/>
         <source>Top-5 in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內前 5 名（按 {keys}）· {key}：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="301"/>
+        <location filename="../ui/prediction_panel.py" line="304"/>
         <source>Top-5 (press {keys}) · {key}: only {node}</source>
         <translation>前 5 名（按 {keys}）· {key}：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="303"/>
+        <location filename="../ui/prediction_panel.py" line="306"/>
         <source>Top-5 (press {keys})</source>
         <translation>前 5 名（按 {keys}）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="370"/>
+        <location filename="../ui/prediction_panel.py" line="373"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="432"/>
+        <location filename="../ui/prediction_panel.py" line="435"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="444"/>
+        <location filename="../ui/prediction_panel.py" line="447"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="445"/>
+        <location filename="../ui/prediction_panel.py" line="448"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="446"/>
+        <location filename="../ui/prediction_panel.py" line="449"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="447"/>
+        <location filename="../ui/prediction_panel.py" line="450"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="448"/>
+        <location filename="../ui/prediction_panel.py" line="451"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="451"/>
+        <location filename="../ui/prediction_panel.py" line="454"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="452"/>
+        <location filename="../ui/prediction_panel.py" line="455"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="459"/>
+        <location filename="../ui/prediction_panel.py" line="462"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="460"/>
+        <location filename="../ui/prediction_panel.py" line="463"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -2168,25 +2168,25 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Similar</name>
     <message>
-        <location filename="../ui/similar_panel.py" line="55"/>
-        <location filename="../ui/similar_panel.py" line="140"/>
+        <location filename="../ui/similar_panel.py" line="56"/>
+        <location filename="../ui/similar_panel.py" line="141"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="102"/>
+        <location filename="../ui/similar_panel.py" line="103"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="117"/>
+        <location filename="../ui/similar_panel.py" line="118"/>
         <source>Top-{k} · {sim}%
 {name}</source>
         <translation>第 {k} 候選 · {sim}%
 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="123"/>
+        <location filename="../ui/similar_panel.py" line="124"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -2195,42 +2195,42 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="132"/>
+        <location filename="../ui/similar_panel.py" line="133"/>
         <source>No judged image of these types yet.</source>
         <translation>這些類型尚無已判定的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="133"/>
+        <location filename="../ui/similar_panel.py" line="134"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="141"/>
-        <source>References: {types} · E: next</source>
-        <translation>參考影像：{types} · E：下一張</translation>
+        <location filename="../ui/similar_panel.py" line="142"/>
+        <source>References: {types} · {key}: next</source>
+        <translation>參考影像：{types} · {key}：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="142"/>
+        <location filename="../ui/similar_panel.py" line="143"/>
         <source>Top-{k} {name}</source>
         <translation>第 {k} 候選 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="148"/>
+        <location filename="../ui/similar_panel.py" line="149"/>
         <source>none yet</source>
         <translation>尚無</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="54"/>
+        <location filename="../ui/references.py" line="55"/>
         <source>The image could not be read: nothing to compare.</source>
         <translation>無法讀取此影像：沒有可比對的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="56"/>
+        <location filename="../ui/references.py" line="57"/>
         <source>No model is loaded: similar cases come with its predictions.</source>
         <translation>尚未載入模型：載入並預測後才會列出相似案例。</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="59"/>
+        <location filename="../ui/references.py" line="60"/>
         <source>Similar cases follow once the model has read this image.</source>
         <translation>模型預測此影像後，會列出相似案例。</translation>
     </message>
@@ -2525,27 +2525,27 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Why</name>
     <message>
-        <location filename="../ui/explain.py" line="27"/>
-        <source>Attention (CBAM) · W: why this type?</source>
-        <translation>注意力（CBAM）· W：為何是此類型？</translation>
+        <location filename="../ui/explain.py" line="30"/>
+        <source>Attention (CBAM) · {key}: why this type?</source>
+        <translation>注意力（CBAM）· {key}：為何是此類型？</translation>
     </message>
     <message>
-        <location filename="../ui/explain.py" line="29"/>
-        <source>Where the model looked (LayerCAM) · W: why this type?</source>
-        <translation>模型關注之處（LayerCAM）· W：為何是此類型？</translation>
+        <location filename="../ui/explain.py" line="32"/>
+        <source>Where the model looked (LayerCAM) · {key}: why this type?</source>
+        <translation>模型關注之處（LayerCAM）· {key}：為何是此類型？</translation>
     </message>
     <message>
-        <location filename="../ui/explain.py" line="78"/>
+        <location filename="../ui/explain.py" line="82"/>
         <source>Why {name}? (Top-{k}) computing…</source>
         <translation>為何是{name}？（Top-{k}）計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/explain.py" line="107"/>
-        <source>Why {name}? (Top-{k}, LayerCAM) · W: next</source>
-        <translation>為何是{name}？（Top-{k}，LayerCAM）· W：下一個</translation>
+        <location filename="../ui/explain.py" line="111"/>
+        <source>Why {name}? (Top-{k}, LayerCAM) · {key}: next</source>
+        <translation>為何是{name}？（Top-{k}，LayerCAM）· {key}：下一個</translation>
     </message>
     <message>
-        <location filename="../ui/explain.py" line="121"/>
+        <location filename="../ui/explain.py" line="125"/>
         <source>Why {name}? failed: {reason}</source>
         <translation>為何是{name}？計算失敗：{reason}</translation>
     </message>

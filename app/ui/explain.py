@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QObject
 
+from app.ui import keymap
+
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
 
@@ -21,12 +23,14 @@ KEPT = 16
 """Explanations kept (image id, leaf): going back to one already computed is instant."""
 
 
-def attention_caption(kind: str | None) -> str:
-    """The viewer's caption for the default heatmap of ``kind`` ("cbam" or "gradcam")."""
+def attention_caption(kind: str | None, key: str = "W") -> str:
+    """The viewer's caption for the default heatmap of ``kind`` ("cbam" or "gradcam"); ``key``: the analyst's key
+    for "why this type?" (:func:`app.ui.keymap.shown_keys`)."""
     if kind == "cbam":
-        return QCoreApplication.translate("Why", "Attention (CBAM) · W: why this type?")
+        return QCoreApplication.translate("Why", "Attention (CBAM) · {key}: why this type?").format(key=key)
     if kind == "gradcam":
-        return QCoreApplication.translate("Why", "Where the model looked (LayerCAM) · W: why this type?")
+        return QCoreApplication.translate("Why", "Where the model looked (LayerCAM) · {key}: why this type?").format(
+            key=key)
     return ""
 
 
@@ -104,8 +108,8 @@ class WhyThisType(QObject):
         viewer = self.window.viewer
         viewer.set_heatmap(heatmap)
         viewer.set_heatmap_pending(False)
-        viewer.set_heatmap_caption(QCoreApplication.translate("Why", "Why {name}? (Top-{k}, LayerCAM) · W: next").format(
-            name=self.name, k=self.k))
+        viewer.set_heatmap_caption(QCoreApplication.translate("Why", "Why {name}? (Top-{k}, LayerCAM) · {key}: next").format(
+            name=self.name, k=self.k, key=keymap.shown_keys(self.window.keymap, "why")))
 
     def _explained(self, image_id: int, leaf: str, heatmap: object) -> None:
         self.maps[(image_id, leaf)] = heatmap

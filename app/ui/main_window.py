@@ -278,6 +278,8 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
     def _apply_keys(self) -> None:
         """(Re)make the window's shortcuts from :attr:`keymap`; the panel's buttons name them."""
         self.panel.set_keys(self.keymap)
+        self.welcome.set_keys(self.keymap)
+        self.similar_panel.next_key = keymap.shown_keys(self.keymap, "references")
         for old in self._shortcuts:
             old.setEnabled(False)
             old.deleteLater()
@@ -472,7 +474,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         hm = self.images.heatmaps.get(self.current_image_id) if item is not None and not blind else None
         hm = hm if hm and hm[2] == item.heatmap_leaf else None  # a spectrum came: not its leaf's
         self.viewer.set_heatmap(hm[0] if hm else None)
-        self.viewer.set_heatmap_caption(attention_caption(hm[1] if hm else None))
+        self.viewer.set_heatmap_caption(attention_caption(hm[1] if hm else None, keymap.shown_keys(self.keymap, "why")))
 
     def _image_decoded(self, image_id: int) -> None:
         if self.presenter.row_of(image_id) is None:

@@ -157,8 +157,6 @@ class PredictionPanel(QWidget):
             why.setFixedWidth(26)
             why.setStyleSheet("padding: 0px; font-weight: bold;")  # the style's padding clips one glyph
             why.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            why.setToolTip(QCoreApplication.translate("Panel", "Why this type? Where the model finds evidence for it "
-                                                               "(W steps through the Top-5)"))
             why.clicked.connect(lambda _=False, k=k: self.whyRequested.emit(k + 1))
             cell = QVBoxLayout()  # the name, its ancestry under it
             cell.setSpacing(0)
@@ -276,6 +274,11 @@ class PredictionPanel(QWidget):
             self.show_data(self._data)
 
     def _name_buttons(self, *, blind: bool) -> None:
+        tip = QCoreApplication.translate("Panel", "Why this type? Where the model finds evidence for it ({key} steps "
+                                                  "through the Top-5)").format(key=keymap.shown_keys(self.keys, "why"))
+        for row in self.top_rows:
+            row[4].setToolTip(tip)
+
         def named(label: str, action_id: str) -> str:
             key = keymap.shown_key(self.keys, action_id)
             return f"{label}  ({key})" if key else label

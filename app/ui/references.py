@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QCoreApplication, QObject
 
 from app.store.records import BatchItem
+from app.ui import keymap
 from app.ui.image_cache import decode_qimage
 from app.ui.workers import Task
 
@@ -99,9 +100,9 @@ class References(QObject):
         case, image_id = self.cases[self.index], w.current_image_id
         leaves = w.similar_panel.leaves or ()
         rank = leaves.index(case.final_leaf) + 1 if case.final_leaf in leaves else 0
-        caption = QCoreApplication.translate("Main", "Reference {i}/{n}: {name} (Top-{k}) · judged by {who} · E: next") \
+        caption = QCoreApplication.translate("Main", "Reference {i}/{n}: {name} (Top-{k}) · judged by {who} · {key}: next") \
             .format(i=self.index + 1, n=len(self.cases), name=w.presenter.name(case.final_leaf) or case.final_leaf,
-                    k=rank, who=case.analyst)
+                    k=rank, who=case.analyst, key=keymap.shown_keys(w.keymap, "references"))
         task = Task(decode_qimage, case.path)
         task.signals.result.connect(lambda res: self._decoded(image_id, case, caption, *res))
         w._runner.start(task)

@@ -51,6 +51,7 @@ class SimilarPanel(QWidget):
         self.lang = lang
         self.cases: list[SimilarCase] = []
         self.leaves: tuple[str, ...] | None = None  # reference mode: the types shown (Top-1, Top-2)
+        self.next_key = "E"  # the analyst's key for the next reference (the main window sets it)
         self.compact = False  # with nothing to show, the message folds into the title line: the window is short
         self.title = QLabel(QCoreApplication.translate("Similar", "Similar judged cases"), self)
         self.title.setStyleSheet("color: #9aa0a6; font-size: 11px;")
@@ -138,7 +139,7 @@ class SimilarPanel(QWidget):
     def _heading(self) -> str:
         if not self.leaves:
             return QCoreApplication.translate("Similar", "Similar judged cases")
-        return QCoreApplication.translate("Similar", "References: {types} · E: next").format(
+        return QCoreApplication.translate("Similar", "References: {types} · {key}: next").format(key=self.next_key,
             types=" · ".join(QCoreApplication.translate("Similar", "Top-{k} {name}").format(k=k, name=self._name(leaf))
                              for k, leaf in enumerate(self.leaves, start=1)))
 

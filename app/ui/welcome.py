@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.records import BatchSummary
+from app.ui import keymap
 from app.ui.keymap import claim_keys
 
 
@@ -68,9 +69,7 @@ class WelcomePage(QWidget):
         super().__init__(parent)
         title = QLabel(QCoreApplication.translate("Main", "Judge a batch of defect images"), self)
         title.setStyleSheet("font-size: 22px; font-weight: bold;")
-        text = QLabel(QCoreApplication.translate("Main", "Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.\n"
-                                "The model predicts each image; you accept with Enter or correct with 1–5 or C."),
-                      self)
+        self.text = text = QLabel(self._hint(keymap.defaults()), self)
         text.setWordWrap(True)
         text.setStyleSheet("color: #9aa0a6; font-size: 14px;")
         self.demo_btn = QPushButton(QCoreApplication.translate("Main", "Open the demo batch"), self)
@@ -109,6 +108,18 @@ class WelcomePage(QWidget):
         lay.addWidget(self.recent, 0, Qt.AlignmentFlag.AlignHCenter)
         lay.addStretch(2)
 
+
+    @staticmethod
+    def _hint(keys) -> str:
+        return QCoreApplication.translate(
+            "Main", "Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.\n"
+                    "The model predicts each image; you accept with {accept} or correct with {topk} or {picker}.").format(
+            accept=keymap.shown_keys(keys, "accept"), topk=keymap.shown_keys(keys, *(f"top{k}" for k in range(1, 6))),
+            picker=keymap.shown_keys(keys, "picker"))
+
+    def set_keys(self, keys) -> None:
+        """The analyst's keys (Settings → Keyboard shortcuts) in the hint."""
+        self.text.setText(self._hint(keys))
     def set_recent(self, batches: list[BatchSummary]) -> None:
         """Show the recent batches (none: the list stays hidden); the first one is selected, the list focused."""
         self.recent.clear()
