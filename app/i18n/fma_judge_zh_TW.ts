@@ -1199,8 +1199,8 @@ Choose another model with “Model…”. You can still open batches and review 
     </message>
     <message>
         <location filename="../ui/main_window.py" line="537"/>
-        <source>Notes typed and not saved last time: {n} ({where}). N on their image brings each back.</source>
-        <translation>上次輸入但未儲存的備註：{n}（{where}）。在其影像上按 N 即可取回。</translation>
+        <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
+        <translation>上次輸入但未儲存的備註：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="552"/>
@@ -1232,22 +1232,27 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="214"/>
+        <location filename="../ui/judging_actions.py" line="135"/>
+        <source>The note was not saved: {key} on this image brings your text back.</source>
+        <translation>備註未儲存：在這張影像上按 {key} 即可取回您輸入的文字。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="215"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="271"/>
+        <location filename="../ui/judging_actions.py" line="272"/>
         <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="282"/>
+        <location filename="../ui/judging_actions.py" line="283"/>
         <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="276"/>
+        <location filename="../ui/judging_actions.py" line="277"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1272,67 +1277,62 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="135"/>
-        <source>The note was not saved: N on this image brings your text back.</source>
-        <translation>備註未儲存：在這張影像上按 N 即可取回您輸入的文字。</translation>
-    </message>
-    <message>
-        <location filename="../ui/judging_actions.py" line="155"/>
+        <location filename="../ui/judging_actions.py" line="156"/>
         <source>Nothing to redo</source>
         <translation>沒有可重做的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="156"/>
+        <location filename="../ui/judging_actions.py" line="157"/>
         <source>Nothing to undo</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="165"/>
+        <location filename="../ui/judging_actions.py" line="166"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="166"/>
+        <location filename="../ui/judging_actions.py" line="167"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="172"/>
+        <location filename="../ui/judging_actions.py" line="173"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="173"/>
+        <location filename="../ui/judging_actions.py" line="174"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="211"/>
+        <location filename="../ui/judging_actions.py" line="212"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="256"/>
+        <location filename="../ui/judging_actions.py" line="257"/>
         <source>defect types: {n} (blind spot checks found their purity below target)</source>
         <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="259"/>
+        <location filename="../ui/judging_actions.py" line="260"/>
         <source>batches: {n} (unlike the calibration data)</source>
         <translation>批次 {n} 個（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="261"/>
+        <location filename="../ui/judging_actions.py" line="262"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="296"/>
+        <location filename="../ui/judging_actions.py" line="297"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="297"/>
+        <location filename="../ui/judging_actions.py" line="298"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1341,17 +1341,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="302"/>
+        <location filename="../ui/judging_actions.py" line="303"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="370"/>
+        <location filename="../ui/judging_actions.py" line="371"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="371"/>
+        <location filename="../ui/judging_actions.py" line="372"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1364,12 +1364,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="378"/>
+        <location filename="../ui/judging_actions.py" line="379"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="379"/>
+        <location filename="../ui/judging_actions.py" line="380"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

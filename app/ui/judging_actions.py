@@ -133,7 +133,8 @@ class JudgingActions:
         if text is None:
             if key in self.note_drafts:
                 self.statusBar().showMessage(QCoreApplication.translate(
-                    "Main", "The note was not saved: N on this image brings your text back."), 10_000)
+                    "Main", "The note was not saved: {key} on this image brings your text back.").format(
+                    key=keymap.shown_keys(self.keymap, "note")), 10_000)
         elif text.strip() != old and not self._judge(lambda: self.service.add_note(item, text.strip()),
                                                      advance=False, note=True):
             self.note_drafts.keep(key, text, old)  # the store refused it: the text waits for the next N

@@ -535,8 +535,8 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             self.statusBar().showMessage(self.note_drafts.error, 15_000)
         elif held:
             self.statusBar().showMessage(QCoreApplication.translate(
-                "Main", "Notes typed and not saved last time: {n} ({where}). N on their image brings each back.")
-                .format(n=held, where=self._draft_places(service)), 30_000)
+                "Main", "Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.")
+                .format(n=held, where=self._draft_places(service), key=keymap.shown_keys(self.keymap, "note")), 30_000)
 
     def _draft_places(self, service: JudgingService) -> str:
         """"P004_20x.png in line 7, …": where the first drafts found on disk were typed (a queue selection's by
