@@ -1346,12 +1346,12 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="371"/>
+        <location filename="../ui/judging_actions.py" line="372"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="372"/>
+        <location filename="../ui/judging_actions.py" line="373"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1364,12 +1364,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="379"/>
+        <location filename="../ui/judging_actions.py" line="378"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="380"/>
+        <location filename="../ui/judging_actions.py" line="379"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

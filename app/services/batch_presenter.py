@@ -84,8 +84,10 @@ class BatchPresenter:
         self.set_items(opened.items)
         # the first image still waiting for a person; an unreadable one is no image to judge (the batch of a day
         # whose only images left could not be read opened on one of them)
-        readable = [i for i, it in enumerate(self.items) if self.state(it) != "error"]
-        first = next((i for i in readable if self.items[i].state in OPEN_STATES), readable[0] if readable else 0)
+        readable = (i for i, it in enumerate(self.items) if self.state(it) != "error")
+        first = next((i for i in readable if self.items[i].state in OPEN_STATES), None)
+        if first is None:  # nothing open: the first readable image (a second walk only then)
+            first = next((i for i, it in enumerate(self.items) if self.state(it) != "error"), 0)
         return self._pos.get(wanted, first) if wanted is not None else first
 
     def grow(self, opened: OpenedBatch) -> list[int]:

@@ -367,17 +367,17 @@ class JudgingActions:
         self.select(self._item_row(listed))
 
     def _store_failed(self, exc: Exception, *, note: bool = False) -> None:
+        msg, what = store_text(str(exc)), "note" if note else "judgment"
         if note:  # the text is not lost: it waits as a draft
-            self.alert(QMessageBox.critical, QCoreApplication.translate("Main", "Note NOT saved"),
-                       QCoreApplication.translate(
-                           "Main", "The database could not be written, so this note was not saved:\n\n{msg}\n\nYour "
-                                   "text is kept on this computer: {key} on this image brings it back. Fix the problem "
-                                   "(disk space, permissions, network) and save it again.").format(
-                           msg=store_text(str(exc)), key=keymap.shown_key(self.keymap, "note") or "—"),
-                       line=f"note NOT saved: {exc}")
-            return
-        self.alert(QMessageBox.critical, QCoreApplication.translate("Main", "Judgment NOT saved"),
-                   QCoreApplication.translate("Main", "The database could not be written, so this judgment was not saved:\n\n"
-                                              "{msg}\n\nThe image keeps its previous state. Fix the problem (disk space, "
-                                              "permissions, network) and judge it again.").format(msg=store_text(str(exc))),
-                   line=f"judgment NOT saved: {exc}")
+            title = QCoreApplication.translate("Main", "Note NOT saved")
+            text = QCoreApplication.translate(
+                "Main", "The database could not be written, so this note was not saved:\n\n{msg}\n\nYour text is kept "
+                        "on this computer: {key} on this image brings it back. Fix the problem (disk space, permissions, "
+                        "network) and save it again.").format(msg=msg, key=keymap.shown_keys(self.keymap, "note"))
+        else:
+            title = QCoreApplication.translate("Main", "Judgment NOT saved")
+            text = QCoreApplication.translate(
+                "Main", "The database could not be written, so this judgment was not saved:\n\n{msg}\n\nThe image "
+                        "keeps its previous state. Fix the problem (disk space, permissions, network) and judge it "
+                        "again.").format(msg=msg)
+        self.alert(QMessageBox.critical, title, text, line=f"{what} NOT saved: {exc}")

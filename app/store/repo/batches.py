@@ -253,8 +253,8 @@ def recent_batches(session: Session, limit: int = 10) -> list[BatchSummary]:
     ids = [b.id for b, _ in rows]
     counts = _batch_counts(session, ids)
     undecided = _undecided_counts(session, ids)
-    return [dataclasses.replace(_batch_summary(b, counts[b.id]), updated_at=at, auto=undecided.get(b.id, (0, 0))[0],
-                                unreadable=undecided.get(b.id, (0, 0))[1])
+    return [dataclasses.replace(_batch_summary(b, counts[b.id]), updated_at=at,
+                                **dict(zip(("auto", "unreadable"), undecided.get(b.id, (0, 0)), strict=True)))
             for b, at in rows]
 
 
