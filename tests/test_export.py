@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from conftest import write_image
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from store_backends import BACKENDS, fresh_engine
 
 from app.commands import add_export_arguments, run_export
 from app.store import repo
 from app.store.db import init_db, make_engine, session_scope
 from app.store.errors import ExportError
-from app.store.export import export_labels, iter_export_rows
+from app.store.export import count_export_rows, export_labels, iter_export_rows
 from app.store.records import EXPORT_COLUMNS, PredictionRecord
 from models.data.manifest import read_image_folder, read_manifest
 from models.hashing import file_sha256
@@ -175,6 +176,8 @@ def test_filters(store: Store, tmp_path: Path, filters: dict, expected: set[str]
     result = export_labels(store.engine, tmp_path / "f.csv", "csv", batch_id=batch, **filters)
     assert set(_by_name(_csv_rows(tmp_path / "f.csv"))) == expected
     assert result.count == len(expected)
+    with Session(store.engine) as session:  # the export dialog's count: the same images (an undone one: none)
+        assert count_export_rows(session, batch_id=batch, **filters) == len(expected)
 
 
 def test_json_export(store: Store, tmp_path: Path) -> None:

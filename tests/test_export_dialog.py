@@ -71,14 +71,29 @@ def test_the_app_exports_json_of_this_batch_with_a_status_filter(qtbot, engine, 
         def fill(dialog) -> int:
             dialog.format.setCurrentIndex(dialog.format.findData("json"))
             dialog.path.setText(str(out))
+            counts.append(dialog.count_line.text())
             dialog.status_boxes["unknown"].setChecked(False)
+            counts.append(dialog.count_line.text())
             return 1
+
+        counts: list[str] = []
 
         monkeypatch.setattr(ExportDialog, "exec", fill)
         win.export_labels()
         qtbot.waitUntil(lambda: "Exported 1 label(s) to" in win.statusBar().currentMessage(), timeout=10_000)
         rows = json.loads(out.read_text())
         assert [(r["status"], Path(r["path"]).name) for r in rows] == [("accepted", "img_0.png")]
+        assert counts == ["Images to export: 2", "Images to export: 1"]  # the dialog says what its choices export
+
+        def tomorrow(dialog) -> int:  # nothing judged since: the dialog says so, and Export cannot be pressed
+            dialog.since_box.setChecked(True)
+            dialog.since.setDate(QDate.currentDate().addDays(1))
+            counts.append((dialog.count_line.text(), dialog.buttons.buttons()[0].isEnabled()))
+            return 0
+
+        monkeypatch.setattr(ExportDialog, "exec", tomorrow)
+        win.export_labels()
+        assert counts[-1] == ("No judged image matches these choices: nothing to export.", False)
 
         suggested = []  # the next export suggests the folder of the last one, a name after the batch
         monkeypatch.setattr(ExportDialog, "exec", lambda dialog: suggested.append(dialog.path.text()) or 0)

@@ -206,3 +206,16 @@ def test_the_panel_names_the_keys_the_analyst_bound(qtbot) -> None:
     assert page.text.text().endswith("you accept with Enter or correct with 1–5 or C.")
     page.set_keys(keys | {"picker": ("P",)})
     assert page.text.text().endswith("you accept with Enter or correct with Q/2/3/4/5 or P.")
+    # the start page's folder button and the toolbar's queue, help and opacity slider name keys too
+    from app.ui.toolbar import MainToolBar
+
+    assert page.folder_btn.text() == "Open a folder…  (Ctrl+O)"
+    bar = MainToolBar("en")
+    qtbot.addWidget(bar)
+    assert (bar.act_queue.text(), bar.act_help.text()) == ("Re-judge queue (Q)", "Shortcuts (F1)")
+    moved = keys | {"open_folder": ("Ctrl+Shift+O",), "queue": ("J",), "help": (), "opacity_down": (",",)}
+    page.set_keys(moved)
+    bar.set_keys(moved)
+    assert page.folder_btn.text() == "Open a folder…  (Ctrl+Shift+O)"
+    assert (bar.act_queue.text(), bar.act_help.text()) == ("Re-judge queue (J)", "Shortcuts")
+    assert bar.opacity.toolTip() == "Heatmap opacity (,/])"

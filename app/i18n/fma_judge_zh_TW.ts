@@ -212,99 +212,109 @@
 <context>
     <name>Export</name>
     <message>
-        <location filename="../ui/export_dialog.py" line="49"/>
-        <location filename="../ui/export_dialog.py" line="129"/>
-        <location filename="../ui/export_dialog.py" line="150"/>
+        <location filename="../ui/export_dialog.py" line="51"/>
+        <location filename="../ui/export_dialog.py" line="138"/>
+        <location filename="../ui/export_dialog.py" line="177"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="52"/>
+        <location filename="../ui/export_dialog.py" line="54"/>
         <source>CSV training manifest (fma-model train --data)</source>
         <translation>CSV 訓練清單（fma-model train --data）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="53"/>
+        <location filename="../ui/export_dialog.py" line="55"/>
         <source>JSON (with each image&apos;s history)</source>
         <translation>JSON（含每張影像的歷程）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="54"/>
+        <location filename="../ui/export_dialog.py" line="56"/>
         <source>Image folder (one sub-folder per type, copies)</source>
         <translation>影像資料夾（每種類型一個子資料夾，複製檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="59"/>
+        <location filename="../ui/export_dialog.py" line="61"/>
         <source>This batch: {name}</source>
         <translation>此批次：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="60"/>
+        <location filename="../ui/export_dialog.py" line="62"/>
         <source>Every batch</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="62"/>
+        <location filename="../ui/export_dialog.py" line="64"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="62"/>
+        <location filename="../ui/export_dialog.py" line="64"/>
         <source>corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="63"/>
+        <location filename="../ui/export_dialog.py" line="65"/>
         <source>unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="69"/>
+        <location filename="../ui/export_dialog.py" line="71"/>
         <source>only judged since</source>
         <translation>只含此日期之後的判定</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="81"/>
+        <location filename="../ui/export_dialog.py" line="85"/>
         <source>Browse…</source>
         <translation>瀏覽…</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="89"/>
+        <location filename="../ui/export_dialog.py" line="94"/>
         <source>&amp;Format:</source>
         <translation>格式(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="90"/>
+        <location filename="../ui/export_dialog.py" line="95"/>
         <source>&amp;Images:</source>
         <translation>影像(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="91"/>
+        <location filename="../ui/export_dialog.py" line="96"/>
         <source>Decisions:</source>
         <translation>判定：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="93"/>
+        <location filename="../ui/export_dialog.py" line="101"/>
         <source>&amp;Write to:</source>
         <translation>寫入(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="98"/>
+        <location filename="../ui/export_dialog.py" line="106"/>
         <source>Export</source>
         <translation>匯出</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="125"/>
+        <location filename="../ui/export_dialog.py" line="134"/>
         <source>Export into a folder</source>
         <translation>匯出到資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="144"/>
+        <location filename="../ui/export_dialog.py" line="148"/>
+        <source>No judged image matches these choices: nothing to export.</source>
+        <translation>沒有符合這些選擇的已判定影像：無可匯出。</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="150"/>
+        <source>Images to export: {n}</source>
+        <translation>將匯出的影像：{n} 張</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="171"/>
         <source>{folder} already holds a manifest.csv (an earlier export, or a data set&apos;s own). It and notes.csv will be replaced, and the copies added to the images there. Export into it?</source>
         <translation>{folder} 已有一份 manifest.csv（先前的匯出，或某個資料集本身的清單）。它與 notes.csv 會被取代，影像副本則加在原有影像的旁邊。仍要匯出到這裡嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="148"/>
+        <location filename="../ui/export_dialog.py" line="175"/>
         <source>{folder} already exists. Replace it?</source>
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
@@ -738,7 +748,7 @@
         <translation>關閉視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="118"/>
+        <location filename="../ui/keymap.py" line="124"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是按鍵</translation>
     </message>
@@ -921,11 +931,16 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
         <translation>判定一批缺陷影像</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="114"/>
+        <location filename="../ui/welcome.py" line="115"/>
         <source>Open a folder of microscope images (PNG, JPEG, BMP, TIFF), or drop files here.
 The model predicts each image; you accept with {accept} or correct with {topk} or {picker}.</source>
         <translation>開啟顯微鏡影像資料夾（PNG、JPEG、BMP、TIFF），或將檔案拖放到此處。
 模型會預測每張影像；按 {accept} 接受，按 {topk} 或 {picker} 修正。</translation>
+    </message>
+    <message>
+        <location filename="../ui/welcome.py" line="124"/>
+        <source>Open a folder…</source>
+        <translation>開啟資料夾…</translation>
     </message>
     <message>
         <location filename="../ui/welcome.py" line="75"/>
@@ -933,98 +948,93 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>開啟示範批次</translation>
     </message>
     <message>
-        <location filename="../ui/welcome.py" line="76"/>
-        <source>Open a folder…  (Ctrl+O)</source>
-        <translation>開啟資料夾…  (Ctrl+O)</translation>
-    </message>
-    <message>
         <location filename="../ui/welcome.py" line="83"/>
         <source>Recent batches (Enter opens one)</source>
         <translation>最近的批次（按 Enter 開啟）</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="30"/>
+        <location filename="../ui/toolbar.py" line="32"/>
         <source>Main</source>
         <translation>主工具列</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="38"/>
+        <location filename="../ui/toolbar.py" line="40"/>
         <source>Open folder…</source>
         <translation>開啟資料夾…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="39"/>
+        <location filename="../ui/toolbar.py" line="41"/>
         <source>Open files…</source>
         <translation>開啟檔案…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="40"/>
+        <location filename="../ui/toolbar.py" line="42"/>
         <source>Model…</source>
         <translation>模型…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="41"/>
+        <location filename="../ui/toolbar.py" line="43"/>
         <source>Export labels…</source>
         <translation>匯出標籤…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="44"/>
+        <location filename="../ui/toolbar.py" line="46"/>
         <source>Heatmap</source>
         <translation>熱圖</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="46"/>
+        <location filename="../ui/toolbar.py" line="48"/>
         <source>Side by side</source>
         <translation>並排</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="52"/>
-        <source>Heatmap opacity ([ and ])</source>
-        <translation>熱圖透明度（[ 與 ]）</translation>
+        <location filename="../ui/toolbar.py" line="94"/>
+        <source>Re-judge queue</source>
+        <translation>複判佇列</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="77"/>
+        <location filename="../ui/toolbar.py" line="95"/>
+        <source>Shortcuts</source>
+        <translation>快捷鍵</translation>
+    </message>
+    <message>
+        <location filename="../ui/toolbar.py" line="96"/>
+        <source>Heatmap opacity ({keys})</source>
+        <translation>熱圖不透明度（{keys}）</translation>
+    </message>
+    <message>
+        <location filename="../ui/toolbar.py" line="79"/>
         <source>Keyboard shortcuts…</source>
         <translation>鍵盤快捷鍵…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="79"/>
+        <location filename="../ui/toolbar.py" line="81"/>
         <source>Scale bar: camera pixel size…</source>
         <translation>比例尺：相機像素尺寸…</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="81"/>
+        <location filename="../ui/toolbar.py" line="83"/>
         <source>Fit the right column again</source>
         <translation>重新調整右側欄高度</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="42"/>
-        <source>Re-judge queue (Q)</source>
-        <translation>複判佇列 (Q)</translation>
-    </message>
-    <message>
-        <location filename="../ui/toolbar.py" line="43"/>
+        <location filename="../ui/toolbar.py" line="45"/>
         <source>Dashboard</source>
         <translation>儀表板</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="47"/>
-        <source>Shortcuts (F1)</source>
-        <translation>快捷鍵 (F1)</translation>
-    </message>
-    <message>
-        <location filename="../ui/toolbar.py" line="68"/>
-        <location filename="../ui/toolbar.py" line="84"/>
+        <location filename="../ui/toolbar.py" line="70"/>
+        <location filename="../ui/toolbar.py" line="86"/>
         <source>Settings</source>
         <translation>設定</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="69"/>
+        <location filename="../ui/toolbar.py" line="71"/>
         <source>Language</source>
         <translation>語言</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="75"/>
+        <location filename="../ui/toolbar.py" line="77"/>
         <source>Change analyst…</source>
         <translation>變更分析人員…</translation>
     </message>
@@ -1193,27 +1203,27 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="462"/>
+        <location filename="../ui/main_window.py" line="463"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="537"/>
+        <location filename="../ui/main_window.py" line="538"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的備註：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="552"/>
+        <location filename="../ui/main_window.py" line="553"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="564"/>
+        <location filename="../ui/main_window.py" line="565"/>
         <source>Notes not saved</source>
         <translation>備註未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="565"/>
+        <location filename="../ui/main_window.py" line="566"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1409,27 +1419,27 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="253"/>
+        <location filename="../ui/side_actions.py" line="255"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="257"/>
+        <location filename="../ui/side_actions.py" line="259"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="261"/>
+        <location filename="../ui/side_actions.py" line="263"/>
         <source>Exported {n} label(s) to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="262"/>
+        <location filename="../ui/side_actions.py" line="264"/>
         <source> ({k} images skipped: their files are gone)</source>
         <translation>（略過 {k} 張影像：檔案已不存在）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="265"/>
+        <location filename="../ui/side_actions.py" line="267"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

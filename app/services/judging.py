@@ -21,7 +21,7 @@ from app.services.batches import FirstPart, OpenedBatch, Progress
 from app.store import embeddings, repo
 from app.store.db import read_only, session_scope
 from app.store.errors import JudgmentConflictError, StoreError
-from app.store.export import ExportResult, existing_export, export_labels
+from app.store.export import ExportResult, count_export_rows, existing_export, export_labels
 from app.store.records import BatchItem, BatchSummary, JudgmentRecord
 
 CLAIM_LEASE_S = 300.0
@@ -262,6 +262,12 @@ class JudgingService:
             return repo.judgment_history(s, image_id)
 
     # -- export ----------------------------------------------------------------------------------
+    def export_count(self, *, batch_id: int | None = None, since: dt.datetime | None = None,
+                     statuses: Collection[str] | None = None) -> int:
+        """How many images an export with these filters writes, at most (:func:`count_export_rows`)."""
+        with session_scope(self.engine, action="read") as s:
+            return count_export_rows(s, batch_id=batch_id, since=since, statuses=statuses)
+
     def export(self, out: Path, fmt: str, *, batch_id: int | None = None, since: dt.datetime | None = None,
                statuses: Collection[str] | None = None, progress=None) -> ExportResult:
         """``fma-judge export`` from the app: the same formats (csv, json, imagefolder) and filters; ``progress``:

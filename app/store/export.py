@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.store.db import translate_errors
@@ -143,6 +143,27 @@ def _check_statuses(statuses: Collection[str] | None) -> frozenset[str]:
     return chosen
 
 
+def _current(stmt: Select, batch_id: int | None, since: dt.datetime | None, statuses: Collection[str]) -> Select:
+    """``stmt`` over each image's current judgment (its newest), in the batch, of these statuses, made since."""
+    current = select(Judgment.image_id, func.max(Judgment.id).label("jid")).group_by(Judgment.image_id)
+    if batch_id is not None:
+        current = current.where(
+            Judgment.image_id.in_(select(BatchImage.image_id).where(BatchImage.batch_id == batch_id))
+        )
+    cur = current.subquery()
+    stmt = (stmt.select_from(cur).join(Judgment, Judgment.id == cur.c.jid)
+            .where(Judgment.status.in_(sorted(statuses))))
+    return stmt if since is None else stmt.where(Judgment.created_at >= _aware(since))
+
+
+def count_export_rows(session: Session, *, batch_id: int | None = None, since: dt.datetime | None = None,
+                      statuses: Collection[str] | None = None) -> int:
+    """How many images an export with these filters would write, at most (one whose leaf is not in its model's
+    taxonomy is still counted here, then skipped by the export)."""
+    stmt = _current(select(func.count()), batch_id, since, _check_statuses(statuses))
+    return int(session.execute(stmt).scalar_one())
+
+
 def iter_export_rows(
     session: Session,
     *,
@@ -166,12 +187,6 @@ def iter_export_rows(
     """
     chosen = _check_statuses(statuses)
     leaf_paths = _LeafPaths(session, taxonomy)
-    current = select(Judgment.image_id, func.max(Judgment.id).label("jid")).group_by(Judgment.image_id)
-    if batch_id is not None:
-        current = current.where(
-            Judgment.image_id.in_(select(BatchImage.image_id).where(BatchImage.batch_id == batch_id))
-        )
-    cur = current.subquery()
     latest_path = (
         select(ImagePath.path)
         .where(ImagePath.image_id == Image.id)
@@ -200,15 +215,10 @@ def iter_export_rows(
             select(func.count(older.id)).where(older.image_id == Image.id).correlate(Image).scalar_subquery()
         )
     stmt = (
-        select(*columns)
-        .select_from(cur)
-        .join(Judgment, Judgment.id == cur.c.jid)
+        _current(select(*columns), batch_id, since, chosen | {"reverted"})
         .join(Image, Image.id == Judgment.image_id)
-        .where(Judgment.status.in_(sorted(chosen | {"reverted"})))
         .order_by(Judgment.id)
     )
-    if since is not None:
-        stmt = stmt.where(Judgment.created_at >= _aware(since))
     for row in session.execute(stmt.execution_options(yield_per=_YIELD_PER)):
         image_id, sha, path, leaf, status, analyst, created_at, version, shown, note, extra = row[:11]
         path = path or ""

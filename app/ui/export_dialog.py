@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +45,9 @@ class ExportDialog(QDialog):
     """Format, scope (this batch or all), statuses and a start date, then where to write."""
 
     def __init__(self, parent: QWidget | None = None, *, batch: tuple[int, str] | None = None,
-                 folder: Path | None = None) -> None:
+                 folder: Path | None = None, count: Callable[[ExportRequest], int] | None = None) -> None:
         super().__init__(parent)
+        self._count = count  # how many images the choices export (the store's count; may raise StoreError)
         self.setWindowTitle(QCoreApplication.translate("Export", "Export labels"))
         self.format = QComboBox(self)
         for fmt, text in zip(FORMATS, (
@@ -72,6 +74,8 @@ class ExportDialog(QDialog):
         self.since.setDisplayFormat("yyyy-MM-dd")
         self.since.setEnabled(False)
         self.since_box.toggled.connect(self.since.setEnabled)
+        self.since_box.toggled.connect(self._update_ok)
+        self.since.dateChanged.connect(self._update_ok)
         since = QHBoxLayout()
         since.addWidget(self.since_box)
         since.addWidget(self.since, 1)
@@ -85,11 +89,15 @@ class ExportDialog(QDialog):
         where.addWidget(browse)
         self.format.currentIndexChanged.connect(self._format_changed)
         self.scope.currentIndexChanged.connect(self._scope_changed)
+        self.scope.currentIndexChanged.connect(self._update_ok)
         form = QFormLayout(self)
         form.addRow(QCoreApplication.translate("Export", "&Format:"), self.format)
         form.addRow(QCoreApplication.translate("Export", "&Images:"), self.scope)
         form.addRow(QCoreApplication.translate("Export", "Decisions:"), statuses)
         form.addRow("", since)
+        self.count_line = QLabel(self)
+        self.count_line.setStyleSheet("color: #9aa0a6;")
+        form.addRow("", self.count_line)
         write_to = QLabel(QCoreApplication.translate("Export", "&Write to:"), self)
         write_to.setBuddy(self.path)  # a row of a layout gets no buddy by itself: Alt+W did nothing
         form.addRow(write_to, where)
@@ -99,6 +107,7 @@ class ExportDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
+        self._update_ok()
         self.resize(620, self.sizeHint().height())
 
     def _suggested_stem(self) -> str:
@@ -132,8 +141,26 @@ class ExportDialog(QDialog):
             self.path.setText(chosen)
 
     def _update_ok(self) -> None:
-        ok = bool(self.path.text().strip()) and any(b.isChecked() for b in self.status_boxes.values())
+        """Export is possible with a place to write to and something to export; the line under the choices says
+        how many images they export (counted again at each change)."""
+        chosen = any(b.isChecked() for b in self.status_boxes.values())
+        n = self._counted() if chosen else 0
+        self.count_line.setText("" if n is None else QCoreApplication.translate(
+            "Export", "No judged image matches these choices: nothing to export.") if n == 0 else
+            QCoreApplication.translate("Export", "Images to export: {n}").format(n=n))
+        ok = bool(self.path.text().strip()) and chosen and n != 0
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def _counted(self) -> int | None:
+        """The images the choices export, or None when not known (no count given, or the store cannot say)."""
+        from app.store.errors import StoreError
+
+        if self._count is None:
+            return None
+        try:
+            return self._count(self.request())
+        except StoreError:
+            return None  # the export itself says what is wrong
 
     def accept(self) -> None:
         """Export, after asking before an earlier export is written over (a name typed in the field is not asked

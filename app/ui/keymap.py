@@ -94,6 +94,12 @@ def shown_keys(keymap: Mapping[str, tuple[str, ...]], *action_ids: str) -> str:
     return "/".join(k for k in keys if k) or "—"
 
 
+def labelled(text: str, keymap: Mapping[str, tuple[str, ...]], action_id: str, gap: str = " ") -> str:
+    """``text`` with the action's key after it in brackets ("Re-judge queue (Q)"), or alone when it has none."""
+    key = shown_key(keymap, action_id)
+    return f"{text}{gap}({key})" if key else text
+
+
 def defaults() -> dict[str, tuple[str, ...]]:
     """Every action's default keys."""
     return {act.id: act.default for act in actions()}

@@ -279,6 +279,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         """(Re)make the window's shortcuts from :attr:`keymap`; the panel's buttons name them."""
         self.panel.set_keys(self.keymap)
         self.welcome.set_keys(self.keymap)
+        self.toolbar.set_keys(self.keymap)
         self.similar_panel.next_key = keymap.shown_keys(self.keymap, "references")
         for old in self._shortcuts:
             old.setEnabled(False)

@@ -246,7 +246,9 @@ class SideActions:
             beside = None
         folder = next((Path(f) for f in (last, beside)  # the first that can be written (a read-only share: home)
                        if isinstance(f, str | Path) and os.path.isdir(f) and os.access(f, os.W_OK)), None)
-        dialog = ExportDialog(self, batch=(batch.batch_id, batch.name) if batch else None, folder=folder)
+        dialog = ExportDialog(self, batch=(batch.batch_id, batch.name) if batch else None, folder=folder,
+                              count=lambda r: self.service.export_count(batch_id=r.batch_id, since=r.since,
+                                                                        statuses=r.statuses))
         if not dialog.exec():
             return
         req = dialog.request()

@@ -6,6 +6,8 @@ from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSlider, QToolBar, QToolButton
 
+from app.ui import keymap
+
 LANGUAGES = (("en", "English"), ("zh_TW", "繁體中文"))
 
 
@@ -39,17 +41,16 @@ class MainToolBar(QToolBar):
         self.act_files = action(QCoreApplication.translate("Main", "Open files…"))
         self.act_model = action(QCoreApplication.translate("Main", "Model…"))
         self.act_export = action(QCoreApplication.translate("Main", "Export labels…"))
-        self.act_queue = action(QCoreApplication.translate("Main", "Re-judge queue (Q)"))
+        self.act_queue = action("")
         self.act_dashboard = action(QCoreApplication.translate("Main", "Dashboard"))
         self.act_heat = action(QCoreApplication.translate("Main", "Heatmap"), checkable=True)
         self.act_heat.setChecked(True)
         self.act_side = action(QCoreApplication.translate("Main", "Side by side"), checkable=True)
-        self.act_help = action(QCoreApplication.translate("Main", "Shortcuts (F1)"))
+        self.act_help = action("")
         self.opacity = QSlider(Qt.Orientation.Horizontal, self)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
         self.opacity.setFixedWidth(110)
-        self.opacity.setToolTip(QCoreApplication.translate("Main", "Heatmap opacity ([ and ])"))
         self.opacity.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for a in (self.act_open, self.act_files, self.act_model, self.act_export):
             self.addAction(a)
@@ -63,6 +64,7 @@ class MainToolBar(QToolBar):
         self.addAction(self.act_side)
         self.addSeparator()
         self.addAction(self.act_help)
+        self.set_keys(keymap.defaults())
 
     def _settings_button(self, lang: str) -> QToolButton:
         self.settings_menu = QMenu(QCoreApplication.translate("Main", "Settings"), self)
@@ -86,6 +88,13 @@ class MainToolBar(QToolBar):
         button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         return button
+
+    def set_keys(self, keys) -> None:
+        """Name the analyst's keys (Settings → Keyboard shortcuts) on the actions that have one."""
+        self.act_queue.setText(keymap.labelled(QCoreApplication.translate("Main", "Re-judge queue"), keys, "queue"))
+        self.act_help.setText(keymap.labelled(QCoreApplication.translate("Main", "Shortcuts"), keys, "help"))
+        self.opacity.setToolTip(QCoreApplication.translate("Main", "Heatmap opacity ({keys})").format(
+            keys=keymap.shown_keys(keys, "opacity_down", "opacity_up")))
 
     def nudge_opacity(self, step: int) -> None:
         self.opacity.setValue(self.opacity.value() + step)

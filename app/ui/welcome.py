@@ -69,11 +69,11 @@ class WelcomePage(QWidget):
         super().__init__(parent)
         title = QLabel(QCoreApplication.translate("Main", "Judge a batch of defect images"), self)
         title.setStyleSheet("font-size: 22px; font-weight: bold;")
-        self.text = text = QLabel(self._hint(keymap.defaults()), self)
+        self.text = text = QLabel(self)
         text.setWordWrap(True)
         text.setStyleSheet("color: #9aa0a6; font-size: 14px;")
         self.demo_btn = QPushButton(QCoreApplication.translate("Main", "Open the demo batch"), self)
-        self.folder_btn = QPushButton(QCoreApplication.translate("Main", "Open a folder…  (Ctrl+O)"), self)
+        self.folder_btn = QPushButton(self)
         for b in (self.demo_btn, self.folder_btn):
             b.setMinimumHeight(40)
             b.setStyleSheet("font-size: 14px; padding: 6px 18px;")
@@ -107,6 +107,7 @@ class WelcomePage(QWidget):
         lay.addWidget(self.recent_title, 0, Qt.AlignmentFlag.AlignHCenter)
         lay.addWidget(self.recent, 0, Qt.AlignmentFlag.AlignHCenter)
         lay.addStretch(2)
+        self.set_keys(keymap.defaults())
 
 
     @staticmethod
@@ -120,6 +121,8 @@ class WelcomePage(QWidget):
     def set_keys(self, keys) -> None:
         """The analyst's keys (Settings → Keyboard shortcuts) in the hint."""
         self.text.setText(self._hint(keys))
+        self.folder_btn.setText(keymap.labelled(QCoreApplication.translate("Main", "Open a folder…"), keys,
+                                                "open_folder", gap="  "))
     def set_recent(self, batches: list[BatchSummary]) -> None:
         """Show the recent batches (none: the list stays hidden); the first one is selected, the list focused."""
         self.recent.clear()
