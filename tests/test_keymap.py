@@ -77,6 +77,39 @@ def test_enter_in_a_row_moves_to_the_next_instead_of_closing_the_dialog(qtbot) -
     assert dialog.isVisible() and dialog.focusWidget() is dialog.edits[ids[ids.index("note") + 2]]
 
 
+def test_a_key_is_given_by_pressing_it(qtbot) -> None:
+    """Keys were typed as text ("Ctrl+Shift+O"): "Press a key…" takes the next key with its modifiers; a modifier
+    alone waits for the key, Esc keeps the keys, and a key another action has is said at once."""
+    dialog = KeysDialog(km.load(None))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    mods = Qt.KeyboardModifier
+    dialog.record_buttons["open_folder"].click()
+    assert dialog.recording == "open_folder" and "Open a folder" in dialog.problem.text()
+    qtbot.keyClick(dialog, Qt.Key.Key_Shift, mods.ShiftModifier)  # a modifier alone: still waiting
+    assert dialog.recording == "open_folder"
+    qtbot.keyClick(dialog, Qt.Key.Key_O, mods.ControlModifier | mods.ShiftModifier)
+    assert dialog.recording is None and dialog.edits["open_folder"].text() == "Ctrl+Shift+O"
+    assert dialog.problem.text() == ""
+    dialog.record_buttons["note"].click()
+    qtbot.keyClick(dialog, Qt.Key.Key_Tab)  # Tab too is a key to give, not a move to the next field
+    assert dialog.edits["note"].text() == "Tab"
+    dialog.record_buttons["help"].click()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert dialog.recording is None and dialog.edits["help"].text() == "F1; ?"  # Esc: unchanged
+    dialog.record_buttons["help"].click()
+    qtbot.keyClick(dialog, Qt.Key.Key_Question, mods.ShiftModifier, )  # Shift+/ on this keyboard: "?"
+    assert dialog.edits["help"].text() == "?"
+    dialog.record_buttons["unknown"].click()
+    qtbot.keyClick(dialog, Qt.Key.Key_C, mods.NoModifier)  # the picker's key: said at once
+    assert "C is given to both" in dialog.problem.text()
+    dialog.edits["picker"].setText("/")
+    dialog.accept()
+    assert dialog.result() == 1 and dialog.keymap["open_folder"] == ("Ctrl+Shift+O",)
+    assert (dialog.keymap["note"], dialog.keymap["help"], dialog.keymap["unknown"]) == (("Tab",), ("?",), ("C",))
+
+
 def test_the_window_judges_with_the_analysts_keys(qtbot, engine, tiny_bundle, tmp_path, monkeypatch) -> None:
     from conftest import open_window, write_image
 

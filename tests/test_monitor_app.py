@@ -46,6 +46,9 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         panel = win.presenter.panel(win.current)
         assert panel.blind and panel.top5 == () and win.panel.accept_btn.text().startswith("Pick the type")
         assert win.panel.determined.isVisibleTo(win.panel) and "blind" in win.panel.determined.text()
+        # similar judged cases are found by the model's features: their types would tell its call (seen in a
+        # day's walk-through: three "Crack" tiles beside a blind crack)
+        assert win.similar_panel.cases == [] and "judged blind" in win.similar_panel.message.text()
         predicted = item.prediction.leaf
         wrong = next(leaf for leaf in taxonomy.leaves if leaf != predicted)
         seen = {}
@@ -98,6 +101,10 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         assert not win.refs.on and win.similar_panel.leaves is None  # blind again: no references either
         assert win.presenter.blind(win.presenter.current_item) and win.current_image_id == item.image.image_id
         assert not win.viewer.has_heatmap and win.panel.accept_btn.text().startswith("Pick the type")
+        assert "judged blind" in win.similar_panel.message.text()
+        with qtbot.waitSignal(win.similar_panel.casesShown, timeout=20_000):
+            win.add_label()  # Shift+C judges it and keeps it on screen: no longer blind, its similar cases come
+        assert not win.presenter.blind(win.presenter.current_item) and not win.refs.blind_shown
     finally:
         win.close()
 

@@ -11,7 +11,7 @@
     <message>
         <location filename="../ui/batch_list.py" line="72"/>
         <source>A note typed and not saved (N brings it back)</source>
-        <translation>有輸入但未儲存的備註（按 N 取回）</translation>
+        <translation>有輸入但未儲存的註記（按 N 取回）</translation>
     </message>
 </context>
 <context>
@@ -748,37 +748,53 @@
         <translation>關閉視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="124"/>
+        <location filename="../ui/keymap.py" line="143"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是按鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="27"/>
+        <location filename="../ui/keys_dialog.py" line="30"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="31"/>
+        <location filename="../ui/keys_dialog.py" line="34"/>
         <source>Action</source>
         <translation>動作</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="32"/>
+        <location filename="../ui/keys_dialog.py" line="35"/>
         <source>Keys (separate with ;)</source>
         <translation>按鍵（以 ; 分隔）</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="40"/>
+        <location filename="../ui/keys_dialog.py" line="44"/>
         <source>(no key)</source>
         <translation>（無按鍵）</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="49"/>
+        <location filename="../ui/keys_dialog.py" line="47"/>
+        <location filename="../ui/keys_dialog.py" line="100"/>
+        <source>Press a key…</source>
+        <translation>按下按鍵…</translation>
+    </message>
+    <message>
+        <location filename="../ui/keys_dialog.py" line="59"/>
         <source>Defaults</source>
         <translation>預設值</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="97"/>
+        <location filename="../ui/keys_dialog.py" line="80"/>
+        <source>Waiting…</source>
+        <translation>等待按鍵…</translation>
+    </message>
+    <message>
+        <location filename="../ui/keys_dialog.py" line="82"/>
+        <source>Press the key for “{action}” (Esc: keep its keys)</source>
+        <translation>請按下「{action}」的按鍵（Esc：保留原按鍵）</translation>
+    </message>
+    <message>
+        <location filename="../ui/keys_dialog.py" line="148"/>
         <source>{key} is given to both “{a}” and “{b}”: give it to one only</source>
         <translation>{key} 同時指定給「{a}」與「{b}」：只能給其中一個</translation>
     </message>
@@ -1210,7 +1226,7 @@ Choose another model with “Model…”. You can still open batches and review 
     <message>
         <location filename="../ui/main_window.py" line="538"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
-        <translation>上次輸入但未儲存的備註：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
+        <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="553"/>
@@ -1220,14 +1236,14 @@ Choose another model with “Model…”. You can still open batches and review 
     <message>
         <location filename="../ui/main_window.py" line="565"/>
         <source>Notes not saved</source>
-        <translation>備註未儲存</translation>
+        <translation>註記未儲存</translation>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="566"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
-        <translation>您輸入的備註尚未儲存：{n} 則（已取消，或資料庫拒絕寫入）。仍要關閉並捨棄它們嗎？
+        <translation>您輸入的註記尚未儲存：{n} 則（已取消，或資料庫拒絕寫入）。仍要關閉並捨棄它們嗎？
 
 若要保留，請返回、選取該影像，按 N 再按 Ctrl+Enter。</translation>
     </message>
@@ -1244,7 +1260,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
     <message>
         <location filename="../ui/judging_actions.py" line="135"/>
         <source>The note was not saved: {key} on this image brings your text back.</source>
-        <translation>備註未儲存：在這張影像上按 {key} 即可取回您輸入的文字。</translation>
+        <translation>註記未儲存：在這張影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="215"/>
@@ -1356,12 +1372,12 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="372"/>
+        <location filename="../ui/judging_actions.py" line="374"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="373"/>
+        <location filename="../ui/judging_actions.py" line="375"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1374,12 +1390,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="378"/>
+        <location filename="../ui/judging_actions.py" line="380"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="379"/>
+        <location filename="../ui/judging_actions.py" line="381"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1444,17 +1460,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>匯出失敗</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="74"/>
+        <location filename="../ui/references.py" line="80"/>
         <source>No references for this image (a spot check, or no prediction yet)</source>
         <translation>此影像沒有參考影像（抽檢影像，或尚無預測）</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="103"/>
+        <location filename="../ui/references.py" line="109"/>
         <source>Reference {i}/{n}: {name} (Top-{k}) · judged by {who} · {key}: next</source>
         <translation>參考 {i}/{n}：{name}（第 {k} 候選）· 判定者 {who} · {key}：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="116"/>
+        <location filename="../ui/references.py" line="122"/>
         <source>The reference cannot be shown: {why}</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
@@ -1926,7 +1942,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/queue_view.py" line="153"/>
         <source>Note…  (N)</source>
-        <translation>備註…  (N)</translation>
+        <translation>註記…  (N)</translation>
     </message>
     <message>
         <location filename="../ui/queue_view.py" line="154"/>
@@ -2004,7 +2020,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/queue_gallery.py" line="353"/>
         <source>Note: {note}</source>
-        <translation>備註：{note}</translation>
+        <translation>註記：{note}</translation>
     </message>
     <message>
         <location filename="../ui/queue_view.py" line="337"/>
@@ -2105,17 +2121,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/queue_actions.py" line="188"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
-        <translation>備註未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
+        <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="191"/>
         <source>Noted {n} images</source>
-        <translation>已為 {n} 張影像加上備註</translation>
+        <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="192"/>
         <source>Removed the note of {n} images</source>
-        <translation>已移除 {n} 張影像的備註</translation>
+        <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="199"/>
@@ -2230,17 +2246,22 @@ Similarity {sim:.3f}</source>
         <translation>尚無</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="55"/>
+        <location filename="../ui/references.py" line="58"/>
+        <source>A spot check is judged blind: similar cases show once it is judged.</source>
+        <translation>抽查須盲判：判定後才顯示相似案例。</translation>
+    </message>
+    <message>
+        <location filename="../ui/references.py" line="61"/>
         <source>The image could not be read: nothing to compare.</source>
         <translation>無法讀取此影像：沒有可比對的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="57"/>
+        <location filename="../ui/references.py" line="63"/>
         <source>No model is loaded: similar cases come with its predictions.</source>
         <translation>尚未載入模型：載入並預測後才會列出相似案例。</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="60"/>
+        <location filename="../ui/references.py" line="66"/>
         <source>Similar cases follow once the model has read this image.</source>
         <translation>模型預測此影像後，會列出相似案例。</translation>
     </message>

@@ -317,6 +317,8 @@ class JudgingActions:
                         self.refs.on = False
                         self.viewer.set_reference(None)
                     self.refs.look_up(self.presenter.items[i])
+                elif self.refs.blind_shown:  # a spot check judged and still on screen: its similar cases now
+                    self.refs.look_up(self.presenter.items[i])
                 if not self.why.active:
                     self.show_attention()
         return i

@@ -111,6 +111,25 @@ def normalized(text: str) -> str:
     return seq.toString(QKeySequence.SequenceFormat.PortableText) if seq.count() == 1 else ""
 
 
+_MODIFIERS = frozenset({Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Meta, Qt.Key.Key_AltGr})
+
+
+def pressed_key(event: QKeyEvent) -> str:
+    """The key an analyst pressed, in Qt's portable text ("Ctrl+Shift+O", "F2", "?"), or "" for a modifier alone.
+    Shift is left out of a symbol it typed ("?" and "+" are Shift+/ and Shift+= on many keyboards; the bindings
+    name the symbol), kept with a letter, a digit or a named key ("Shift+C", "Shift+F3")."""
+    key = Qt.Key(event.key())
+    if key in _MODIFIERS or key == Qt.Key.Key_unknown:
+        return ""
+    mods = event.modifiers() & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier
+                                | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier)
+    symbol = event.text().isprintable() and len(event.text()) == 1 and not event.text().isalnum() \
+        and event.text() != " "
+    if symbol:
+        mods &= ~Qt.KeyboardModifier.ShiftModifier
+    return QKeySequence(mods.value | key.value).toString(QKeySequence.SequenceFormat.PortableText)
+
+
 def parse_keys(text: str) -> tuple[str, ...]:
     """``"Ctrl+Z; Ctrl+Y"`` -> ("Ctrl+Z", "Ctrl+Y").
 

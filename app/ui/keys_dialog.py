@@ -1,13 +1,15 @@
-"""Settings → Keyboard shortcuts…: every action of the judging window with its keys, editable; a key given to two
-actions is refused (the dialog says which), and "Defaults" brings the shipped keys back."""
+"""Settings → Keyboard shortcuts…: every action of the judging window with its keys, editable as text or by
+pressing the key ("Press a key…" on its row); a key given to two actions is refused (the dialog says which), and
+"Defaults" brings the shipped keys back."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -23,13 +25,15 @@ class KeysDialog(QDialog):
     """Edit the key bindings; :attr:`keymap` holds the accepted result."""
 
     def __init__(self, current: dict[str, tuple[str, ...]], parent=None) -> None:
+        self.recording: str | None = None  # the action whose "Press a key…" waits for a key (set before any event)
         super().__init__(parent)
         self.setWindowTitle(QCoreApplication.translate("Keys", "Keyboard shortcuts"))
         self.keymap = dict(current)
         self._actions = km.actions()
-        self.table = QTableWidget(len(self._actions), 2, self)
+        self.table = QTableWidget(len(self._actions), 3, self)
         self.table.setHorizontalHeaderLabels([QCoreApplication.translate("Keys", "Action"),
-                                              QCoreApplication.translate("Keys", "Keys (separate with ;)")])
+                                              QCoreApplication.translate("Keys", "Keys (separate with ;)"), ""])
+        self.record_buttons: dict[str, QPushButton] = {}
         self.table.verticalHeader().setVisible(False)
         self.edits: dict[str, QLineEdit] = {}
         for row, act in enumerate(self._actions):
@@ -40,8 +44,14 @@ class KeysDialog(QDialog):
             edit.setPlaceholderText(QCoreApplication.translate("Keys", "(no key)"))
             self.table.setCellWidget(row, 1, edit)
             self.edits[act.id] = edit
+            record = QPushButton(QCoreApplication.translate("Keys", "Press a key…"), self.table)
+            record.setAutoDefault(False)
+            record.clicked.connect(lambda _=False, action_id=act.id: self.record(action_id))
+            self.table.setCellWidget(row, 2, record)
+            self.record_buttons[act.id] = record
         self.table.resizeColumnToContents(0)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.resizeColumnToContents(2)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.problem = QLabel(self)
         self.problem.setStyleSheet("color: #f28b82;")
         self.problem.setWordWrap(True)
@@ -60,7 +70,48 @@ class KeysDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.problem)
         layout.addWidget(buttons)
-        self.resize(620, 640)
+        self.resize(720, 640)
+
+    def record(self, action_id: str) -> None:
+        """Wait for the next key (with its modifiers) and give it to ``action_id`` in place of its keys; Esc keeps
+        them. Every key, Tab and Enter included, comes to the dialog until then."""
+        self.recording = action_id
+        label = next(a.label for a in self._actions if a.id == action_id)
+        self.record_buttons[action_id].setText(QCoreApplication.translate("Keys", "Waiting…"))
+        self.problem.setStyleSheet("color: #8ab4f8;")
+        self.problem.setText(QCoreApplication.translate("Keys", "Press the key for “{action}” (Esc: keep its keys)")
+                             .format(action=label))
+        self.grabKeyboard()
+
+    def event(self, event: QEvent) -> bool:
+        if self.recording is not None and event.type() in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride):
+            if event.type() == QEvent.Type.KeyPress:
+                self._recorded(event)
+            event.accept()
+            return True
+        return super().event(event)
+
+    def _recorded(self, event: QKeyEvent) -> None:
+        key = km.pressed_key(event)
+        if not key:
+            return  # a modifier alone: the key follows
+        action_id, self.recording = self.recording, None
+        self.releaseKeyboard()
+        self.record_buttons[action_id].setText(QCoreApplication.translate("Keys", "Press a key…"))
+        self.problem.setStyleSheet("color: #f28b82;")
+        self.problem.clear()
+        if key != "Esc" or event.modifiers() != Qt.KeyboardModifier.NoModifier:
+            self.edits[action_id].setText(key)
+        try:
+            self.collect()
+        except ValueError as exc:  # said at once, not only at OK
+            self.problem.setText(str(exc))
+
+    def done(self, result: int) -> None:
+        if self.recording is not None:  # closed while waiting for a key: the keyboard goes back
+            self.recording = None
+            self.releaseKeyboard()
+        super().done(result)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):

@@ -31,6 +31,7 @@ class References(QObject):
         self.on = False
         self.index = -1  # the strip's tile beside the image (-1: none)
         self.cases: list = []
+        self.blind_shown = False  # the strip was last filled for a blind spot check (it shows no cases then)
         self._beside: tuple[int, object, str] | None = None  # (image id, reference QImage, caption) drawn last
         window.similar_panel.casesShown.connect(self._cases_shown)
 
@@ -51,7 +52,12 @@ class References(QObject):
         leaves = self.leaves(item)
         self.cases, self.index, self._beside = [], 0 if leaves else -1, None  # a spot check: nothing beside it
         message = None
-        if item is not None and w.presenter.state(item) == "error":  # unreadable, found opening or predicting
+        self.blind_shown = item is not None and w.presenter.blind(item)
+        if self.blind_shown:  # similar cases are found by the model's features, their types would tell its call
+            predicted = False
+            message = QCoreApplication.translate("Similar", "A spot check is judged blind: similar cases show once "
+                                                            "it is judged.")
+        elif item is not None and w.presenter.state(item) == "error":  # unreadable, found opening or predicting
             message = QCoreApplication.translate("Similar", "The image could not be read: nothing to compare.")
         elif item is not None and w.model is None:
             message = QCoreApplication.translate("Similar", "No model is loaded: similar cases come with its "
