@@ -48,6 +48,7 @@ class ExportDialog(QDialog):
                  folder: Path | None = None, count: Callable[[ExportRequest], int] | None = None) -> None:
         super().__init__(parent)
         self._count = count  # how many images the choices export (the store's count; may raise StoreError)
+        self._n: int | None = None  # that count for the choices made (None: not known)
         self.setWindowTitle(QCoreApplication.translate("Export", "Export labels"))
         self.format = QComboBox(self)
         for fmt, text in zip(FORMATS, (
@@ -66,7 +67,7 @@ class ExportDialog(QDialog):
         statuses = QHBoxLayout()
         for box in self.status_boxes.values():
             box.setChecked(True)
-            box.toggled.connect(self._update_ok)
+            box.toggled.connect(self._recount)
             statuses.addWidget(box)
         self.since_box = QCheckBox(QCoreApplication.translate("Export", "only judged since"), self)
         self.since = QDateEdit(QDate.currentDate().addDays(-7), self)
@@ -74,8 +75,8 @@ class ExportDialog(QDialog):
         self.since.setDisplayFormat("yyyy-MM-dd")
         self.since.setEnabled(False)
         self.since_box.toggled.connect(self.since.setEnabled)
-        self.since_box.toggled.connect(self._update_ok)
-        self.since.dateChanged.connect(self._update_ok)
+        self.since_box.toggled.connect(self._recount)
+        self.since.dateChanged.connect(self._recount)
         since = QHBoxLayout()
         since.addWidget(self.since_box)
         since.addWidget(self.since, 1)
@@ -89,7 +90,7 @@ class ExportDialog(QDialog):
         where.addWidget(browse)
         self.format.currentIndexChanged.connect(self._format_changed)
         self.scope.currentIndexChanged.connect(self._scope_changed)
-        self.scope.currentIndexChanged.connect(self._update_ok)
+        self.scope.currentIndexChanged.connect(self._recount)
         form = QFormLayout(self)
         form.addRow(QCoreApplication.translate("Export", "&Format:"), self.format)
         form.addRow(QCoreApplication.translate("Export", "&Images:"), self.scope)
@@ -107,7 +108,7 @@ class ExportDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
-        self._update_ok()
+        self._recount()
         self.resize(620, self.sizeHint().height())
 
     def _suggested_stem(self) -> str:
@@ -140,15 +141,19 @@ class ExportDialog(QDialog):
         if chosen:
             self.path.setText(chosen)
 
-    def _update_ok(self) -> None:
-        """Export is possible with a place to write to and something to export; the line under the choices says
-        how many images they export (counted again at each change)."""
+    def _recount(self) -> None:
+        """The line under the choices: how many images they export (counted again when a choice changes, not at
+        each key typed in the path)."""
         chosen = any(b.isChecked() for b in self.status_boxes.values())
-        n = self._counted() if chosen else 0
-        self.count_line.setText("" if n is None else QCoreApplication.translate(
-            "Export", "No judged image matches these choices: nothing to export.") if n == 0 else
-            QCoreApplication.translate("Export", "Images to export: {n}").format(n=n))
-        ok = bool(self.path.text().strip()) and chosen and n != 0
+        self._n = self._counted() if chosen else 0
+        self.count_line.setText("" if self._n is None else QCoreApplication.translate(
+            "Export", "No judged image matches these choices: nothing to export.") if self._n == 0 else
+            QCoreApplication.translate("Export", "Images to export: {n}").format(n=self._n))
+        self._update_ok()
+
+    def _update_ok(self) -> None:
+        """Export is possible with a place to write to and something to export."""
+        ok = bool(self.path.text().strip()) and self._n != 0
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
 
     def _counted(self) -> int | None:
