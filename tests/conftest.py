@@ -69,6 +69,10 @@ def _no_unanswered_modal_dialog(monkeypatch):
     for cls, methods in MODAL.items():
         for method in methods:
             monkeypatch.setattr(getattr(QtWidgets, cls), method, refuse(f"{cls}.{method}"))
+    from app.ui import file_dialogs  # the app's own file dialogs (they never open the files they list)
+
+    for method in ("choose_folder", "choose_files", "choose_save_file"):
+        monkeypatch.setattr(file_dialogs, method, refuse(f"file_dialogs.{method}"))
     real_exec = QtWidgets.QDialog.exec
 
     def exec_with_deadline(dialog, *args):

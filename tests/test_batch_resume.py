@@ -70,7 +70,9 @@ def test_images_below_counts_subfolder_images_only(tmp_path: Path) -> None:
 def test_the_app_says_what_lies_below_and_asks_only_when_something_does(qtbot, engine, tmp_path, taxonomy,
                                                                          monkeypatch) -> None:
     from conftest import make_tiny_bundle, open_window
-    from PySide6.QtWidgets import QFileDialog, QMessageBox
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.ui import file_dialogs
 
     bundle = make_tiny_bundle(tmp_path / "model", taxonomy, input_size=32)
     folder = _folder(tmp_path / "mybatch")
@@ -89,12 +91,12 @@ def test_the_app_says_what_lies_below_and_asks_only_when_something_does(qtbot, e
             return QMessageBox.StandardButton.Yes
 
         monkeypatch.setattr(QMessageBox, "question", question)
-        monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+        monkeypatch.setattr(file_dialogs, "choose_folder", lambda *a, **k: str(folder))
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             win.choose_folder()
         assert asked == ["Its sub-folders hold 2 more images. Open them too?"]
         assert len(win.items) == 5 and win.presenter.batch.recursive
-        monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(flat))
+        monkeypatch.setattr(file_dialogs, "choose_folder", lambda *a, **k: str(flat))
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             win.choose_folder()
         assert len(asked) == 1 and len(win.items) == 1  # nothing below: no question
@@ -230,7 +232,9 @@ def test_a_chosen_folder_is_looked_into_off_the_window_thread(qtbot, engine, tmp
     import threading
 
     from conftest import open_window
-    from PySide6.QtWidgets import QFileDialog, QMessageBox
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.ui import file_dialogs
 
     folder = _folder(tmp_path / "slow")
     other = tmp_path / "other"
@@ -246,7 +250,7 @@ def test_a_chosen_folder_is_looked_into_off_the_window_thread(qtbot, engine, tmp
     monkeypatch.setattr(batches, "images_below", slow_below)
     monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a: asked.append(text)
                         or QMessageBox.StandardButton.No)
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    monkeypatch.setattr(file_dialogs, "choose_folder", lambda *a, **k: str(folder))
     win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
     try:
         win.choose_folder()  # returns at once: the count is on its way
@@ -267,7 +271,7 @@ def test_a_chosen_folder_is_looked_into_off_the_window_thread(qtbot, engine, tmp
             write_image(third / f"t{i}.png", seed=40 + i)
         release.clear()
         win.choose_folder()  # the folder with images below: chosen again at once, its count is not asked about
-        monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(third))
+        monkeypatch.setattr(file_dialogs, "choose_folder", lambda *a, **k: str(third))
         win.choose_folder()
         release.set()
         qtbot.waitUntil(lambda: len(win.items) == 2, timeout=20_000)

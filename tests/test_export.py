@@ -22,6 +22,7 @@ from app.store.db import init_db, make_engine, session_scope
 from app.store.errors import ExportError
 from app.store.export import count_export_rows, export_labels, iter_export_rows
 from app.store.records import EXPORT_COLUMNS, PredictionRecord
+from app.store.urls import sqlite_path
 from models.data.manifest import read_image_folder, read_manifest
 from models.hashing import file_sha256
 
@@ -271,6 +272,12 @@ def test_bad_arguments(store: Store, tmp_path: Path) -> None:
         export_labels(store.engine, tmp_path, "csv")
     with pytest.raises(ExportError, match="no batch with id or name '999'; the newest: 'day2', 'day1'"):
         export_labels(store.engine, tmp_path / "x.csv", "csv", batch_id=999)
+    db = sqlite_path(store.engine.url)
+    if db is not None:  # an export given the database's own name (or its WAL's) would replace the judgments
+        for name in (db.name, db.name + "-wal"):
+            with pytest.raises(ExportError, match="is the database the judgments are kept in"):
+                export_labels(store.engine, db.with_name(name), "csv")
+        assert export_labels(store.engine, tmp_path / "after.csv", "csv").count > 0  # still there
 
 
 def test_a_batch_is_exported_by_its_name(store: Store, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from app.store.db import make_engine, session_scope
 from app.store.errors import JudgmentConflictError
 from app.store.records import PredictionRecord
 from app.store.schema import Prediction
+from app.store.urls import sqlite_path
 
 V1, V0 = "model-v1", "model-v0"
 NOW = dt.datetime(2025, 3, 20, 12, 0, tzinfo=dt.UTC)
@@ -329,6 +330,10 @@ def test_service_pages_accepts_undoes_and_exports(engine, store, tmp_path: Path)
     assert (img4["state"], img4["judged_leaf"], img4["judged_by"]) == ("corrected", "fiber", "frank")
     with pytest.raises(ValueError, match="is a folder"):
         service.export_queue(tmp_path, QueueFilters(model_version=V1))
+    db = sqlite_path(engine.url)
+    if db is not None:
+        with pytest.raises(ValueError, match="is the database the judgments are kept in"):
+            service.export_queue(db, QueueFilters(model_version=V1))
     with pytest.raises(ValueError, match="unknown queue sort"):
         QueueFilters(model_version=V1, sort="nope")
 
@@ -551,9 +556,8 @@ def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_
 @SQLITE_ONLY
 def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store, tmp_path, monkeypatch) -> None:
     from PySide6.QtCore import QModelIndex, QPoint, Qt
-    from PySide6.QtWidgets import QFileDialog
 
-    from app.ui import queue_view
+    from app.ui import file_dialogs, queue_view
     from app.ui.queue_model import GroupRow
 
     window, view = queue_window
@@ -641,7 +645,7 @@ def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store,
     assert len(_ids(view)) == 5
 
     out = tmp_path / "q.csv"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "CSV (*.csv)"))
+    monkeypatch.setattr(file_dialogs, "choose_save_file", lambda *a, **k: str(out))
     view.export_queue()
     qtbot.waitUntil(lambda: "Exported 5 rows" in view.status_label.text(), timeout=10_000)
     assert len(out.read_text(encoding="utf-8").splitlines()) == 6

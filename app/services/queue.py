@@ -21,6 +21,7 @@ from app.store.db import read_only, session_scope
 from app.store.queries import QUEUE_SORTS, QUEUE_STATES, QueuePage, QueueRow
 from app.store.records import JudgmentRecord
 from app.store.schema import Prediction
+from app.store.urls import is_store_file
 from models.atomic import replacing
 from models.data.manifest import CsvWriter
 
@@ -236,6 +237,8 @@ class QueueService:
         out = Path(out_csv).expanduser().absolute()
         if out.is_dir():
             raise ValueError(f"{out} is a folder; give a file name such as queue.csv")
+        if is_store_file(self.engine.url, out):
+            raise ValueError(f"{out} is the database the judgments are kept in; give a file name such as queue.csv")
         out.parent.mkdir(parents=True, exist_ok=True)
         count = 0
         with replacing(out) as handle:

@@ -47,6 +47,7 @@ from app.store.schema import (
     Judgment,
     ModelVersion,
 )
+from app.store.urls import is_store_file
 from models.atomic import replacing
 from models.bundle.manifest import BundleError, taxonomy_from_json
 from models.data.manifest import LABELS_SEPARATOR, CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
@@ -402,6 +403,9 @@ def export_labels(
         raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     target = _check_out(Path(out), fmt)
     chosen = _check_statuses(statuses)
+    engine = source if isinstance(source, Engine) else source.get_bind()
+    if is_store_file(engine.url, target):
+        raise ExportError(f"{target}: is the database the judgments are kept in; give the export another name")
     if isinstance(source, Engine):
         with translate_errors(source, "read"), Session(source) as session:
             return _export(session, target, fmt, batch_id, since, chosen, taxonomy, progress)

@@ -11,8 +11,8 @@ from sqlalchemy import exc as sa_exc
 
 from app.store.errors import StoreError
 
-__all__ = ["APP_NAME", "DB_FILENAME", "default_db_url", "describe_url", "require_existing", "sqlite_path",
-           "user_data_folder"]
+__all__ = ["APP_NAME", "DB_FILENAME", "default_db_url", "describe_url", "is_store_file", "require_existing",
+           "sqlite_path", "user_data_folder"]
 
 APP_NAME = "fma-judge"
 DB_FILENAME = "fma-judge.sqlite3"
@@ -49,6 +49,16 @@ def sqlite_path(url: str | URL) -> Path | None:
     if database.startswith("file:"):  # URI form: sqlite:///file:/path/db.sqlite3?mode=ro&uri=true
         database = database[len("file:") :].split("?", 1)[0]
     return Path(database).expanduser()
+
+
+def is_store_file(url: str | URL, path: Path) -> bool:
+    """Whether writing ``path`` would write over the SQLite database at ``url`` or its WAL, index or journal (an
+    export given the database's own name would replace the judgments with a CSV)."""
+    db = sqlite_path(url)
+    if db is None:
+        return False
+    path, db = Path(path).expanduser().resolve(), db.resolve()
+    return path.parent == db.parent and path.name in {db.name + s for s in ("", "-wal", "-shm", "-journal")}
 
 
 def describe_url(url: str | URL) -> str:

@@ -11,10 +11,10 @@ import gc
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QTimer
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from app.store.records import BatchSummary, OpenedBatch
-from app.ui import startup_log
+from app.ui import file_dialogs, startup_log
 from app.ui.skipped_dialog import SkippedDialog
 from app.ui.workers import Task
 from models.imageio import IMAGE_SUFFIXES
@@ -34,7 +34,7 @@ class BatchOpening:
     _choosing = 0  # counts the folders chosen (choose_folder): only the newest one's count is asked about
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Open a folder of images"))
+        folder = file_dialogs.choose_folder(self, QCoreApplication.translate("Main", "Open a folder of images"))
         if not folder:
             return
         from app.services.batches import images_below  # imports the store: never before the window is shown
@@ -61,8 +61,8 @@ class BatchOpening:
 
     def choose_files(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-        files, _ = QFileDialog.getOpenFileNames(self, QCoreApplication.translate("Main", "Open images"), "",
-                                                QCoreApplication.translate("Main", "Images ({p})").format(p=patterns))
+        files = file_dialogs.choose_files(self, QCoreApplication.translate("Main", "Open images"), "",
+                                          QCoreApplication.translate("Main", "Images ({p})").format(p=patterns))
         if files:
             self.open_files([Path(f) for f in files])
 

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.judging import existing_export
+from app.ui import file_dialogs
 
 FORMATS = ("csv", "json", "imagefolder")
 STATUSES = ("accepted", "corrected", "unknown")
@@ -132,12 +132,11 @@ class ExportDialog(QDialog):
 
     def _browse(self) -> None:
         if self.format.currentData() == "imagefolder":
-            chosen = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Export", "Export into a folder"),
-                                                      self.path.text())
+            chosen = file_dialogs.choose_folder(self, QCoreApplication.translate("Export", "Export into a folder"),
+                                                self.path.text())
         else:
-            chosen, _ = QFileDialog.getSaveFileName(  # Export asks before writing over a file (accept), once
-                self, QCoreApplication.translate("Export", "Export labels"), self.path.text(),
-                options=QFileDialog.Option.DontConfirmOverwrite)
+            chosen = file_dialogs.choose_save_file(  # Export asks before writing over a file (accept), once
+                self, QCoreApplication.translate("Export", "Export labels"), self.path.text(), confirm_overwrite=False)
         if chosen:
             self.path.setText(chosen)
 

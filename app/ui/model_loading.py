@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from app.services.predicting import ModelInfo, PredictingService
-from app.ui import startup_log
+from app.ui import file_dialogs, startup_log
 from app.ui.workers import Task
 
 
@@ -97,6 +97,6 @@ class ModelLoading:
                    .format(msg=message), line=f"the model could not be loaded: {message}")
 
     def choose_model(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, QCoreApplication.translate("Main", "Choose a model bundle folder"))
+        path = file_dialogs.choose_folder(self, QCoreApplication.translate("Main", "Choose a model bundle folder"))
         if path:
             self.load_model(path)

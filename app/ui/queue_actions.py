@@ -11,10 +11,11 @@ from typing import ClassVar
 
 from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QMessageBox, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QTableView
 
 from app.services.queue import QueueRow
 from app.store.errors import JudgmentConflictError, ReadOnlyError, StoreError
+from app.ui import file_dialogs
 from app.ui.keymap import claim_keys
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
@@ -225,8 +226,8 @@ class QueueActions:
         filters = self.filters()
         if filters is None:
             return
-        path, _flt = QFileDialog.getSaveFileName(self, QCoreApplication.translate("Queue", "Export the queue"),
-                                                 "queue.csv", "CSV (*.csv)")
+        path = file_dialogs.choose_save_file(self, QCoreApplication.translate("Queue", "Export the queue"),
+                                             "queue.csv", "CSV (*.csv)")
         if not path:
             return
         task = Task(self.service.export_queue, Path(path), filters)
