@@ -108,6 +108,14 @@ def test_gallery_shows_thumbnails_shares_the_selection_and_notes_by_key(qtbot, q
         last = repo.judgment_history(s, first)[-1]
     assert (last.status, last.action, last.note) == ("accepted", "bulk", "smear on the lens")  # the note is kept
 
+    # End, then Enter: the last tile is judged and the one now last is next (not the first, far up a long queue)
+    qtbot.keyClick(view.gallery, Qt.Key.Key_End)
+    ids = _ids(view)
+    assert [r.image_id for r in view.selected_rows()] == [ids[-1]]
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.gallery, Qt.Key.Key_Return)
+    assert ids[-1] not in _ids(view) and [r.image_id for r in view.selected_rows()] == [ids[-2]]
+
     qtbot.keyClick(view.gallery, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)  # back to the table
     assert view.active_view() is view.table
     _wait_for_pool()

@@ -389,14 +389,16 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.counts_label.setText(text)
 
     def _restore_selection(self, image_ids: set[int], current: int | None) -> None:
-        """Select the rows of ``image_ids``; when none is left, the row at ``current`` (None: nothing)."""
+        """Select the rows of ``image_ids``; when none is left, the row at ``current`` (None: nothing), or the last
+        one above it when the judged rows were the last (never a jump back to the top of a long queue)."""
         rows = [i for i in range(len(self.model.rows)) if (r := self.model.queue_row(i)) and r.image_id in image_ids]
         if not rows and current is None:
             self.table.clearSelection()
             return
         if not rows:
-            rows = [next((i for i in range(max(0, current), len(self.model.rows)) if self.model.queue_row(i)),
-                         next((i for i in range(len(self.model.rows)) if self.model.queue_row(i)), 0))]
+            n = len(self.model.rows)
+            rows = [next((i for i in range(max(0, current), n) if self.model.queue_row(i)),
+                         next((i for i in range(min(current, n) - 1, -1, -1) if self.model.queue_row(i)), 0))]
         self.table.clearSelection()
         self.active_view().setCurrentIndex(self.model.index(rows[0], 0))
         for row in rows:
