@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.services import batches
 from app.services.judging import JudgingService
+from app.services.queue import QueueService
 from app.store import repo
 from app.store.db import session_scope
 from app.store.records import PredictionRecord
@@ -67,6 +68,38 @@ def test_a_set_of_leaves_is_accepted_added_to_taken_off_undone_and_exported(engi
     assert obj["labels"] == ["particle_metal", "scratch"] and obj["leaf"] == "particle_metal"
 
 
+def test_a_type_added_to_an_undecided_image_and_taken_off_leaves_it_undecided(engine, tmp_path, taxonomy):
+    """Shift+C then X on an image nobody decided: undecided again, never "the model's call accepted by the
+    analyst". A type taken off an image the analyst had accepted leaves it accepted."""
+    batch_id, item = _predicted(engine, tmp_path, ("fiber",), taxonomy)
+    service = JudgingService(engine, "alice")
+    service.batch_id = batch_id
+    assert service.add_label(item, "scratch").labels == ("fiber", "scratch")
+    item = batches.batch_items(engine, batch_id, "ml-1")[0]
+    assert service.add_label(item, "water_mark").labels == ("fiber", "scratch", "water_mark")
+    service.add_note(batches.batch_items(engine, batch_id, "ml-1")[0], "two more defects?")
+    item = batches.batch_items(engine, batch_id, "ml-1")[0]
+    assert service.remove_label(item).labels == ("fiber", "scratch")  # scratch is still the analyst's
+    item = batches.batch_items(engine, batch_id, "ml-1")[0]
+    back = service.remove_label(item)
+    assert (back.status, back.labels, back.note) == ("reverted", (), "two more defects?")
+    item = batches.batch_items(engine, batch_id, "ml-1")[0]
+    assert item.judgment is None or not item.judgment.is_decision
+    assert service.labels_of(item) == ("fiber",)  # the model's guess, shown as before
+
+    service.accept(item)  # the analyst's own decision: taking an added type off keeps it
+    service.add_label(batches.batch_items(engine, batch_id, "ml-1")[0], "scratch")
+    kept = service.remove_label(batches.batch_items(engine, batch_id, "ml-1")[0])
+    assert (kept.status, kept.labels) == ("accepted", ("fiber",))
+
+    # a note, in the window or the queue, keeps every type of a multi-label decision
+    service.add_label(batches.batch_items(engine, batch_id, "ml-1")[0], "scratch")
+    noted = service.add_note(batches.batch_items(engine, batch_id, "ml-1")[0], "checked twice")
+    assert noted.labels == ("fiber", "scratch")
+    (queued,) = QueueService(engine, "bob").note([item.image.image_id], "and once more")
+    assert (queued.labels, queued.note) == (("fiber", "scratch"), "and once more")
+
+
 def test_a_single_label_prediction_accepted_stays_one_leaf(engine, tmp_path, taxonomy):
     _batch, item = _predicted(engine, tmp_path, ("fiber",), taxonomy)
     assert item.prediction.labels == () and "labels" not in item.prediction.shown()
@@ -76,7 +109,7 @@ def test_a_single_label_prediction_accepted_stays_one_leaf(engine, tmp_path, tax
 
 
 def test_the_queue_shows_exports_and_bulk_accepts_the_whole_set(engine, tmp_path, taxonomy):
-    from app.services.queue import QueueFilters, QueueService
+    from app.services.queue import QueueFilters
     from app.ui.queue_model import QueueTableModel
 
     _batch, item = _predicted(engine, tmp_path, ("particle_metal", "scratch"), taxonomy, route="rejudge",
@@ -145,7 +178,9 @@ def test_shift_c_adds_a_defect_type_and_x_takes_it_off(qtbot, engine, tiny_bundl
         assert win.statusBar().currentMessage() == f"{win.presenter.name(other)} is already one of this image's types"
         qtbot.keyClick(win, Qt.Key.Key_X)
         QApplication.processEvents()
-        assert win.presenter.current_item.judgment.labels == (predicted,)
+        back = win.presenter.current_item  # undecided, as before Shift+C: nobody accepted the model's call
+        assert back.judgment is not None and not back.judgment.is_decision
+        assert win.service.labels_of(back) == (predicted,) and "accepted" not in win.panel.judgment.text()
         qtbot.keyClick(win, Qt.Key.Key_X)
         QApplication.processEvents()
         assert "one defect type" in win.statusBar().currentMessage()

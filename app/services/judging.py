@@ -147,7 +147,23 @@ class JudgingService:
         labels = self.labels_of(item, blind=blind)
         if len(labels) < 2:
             raise ValueError("the image has one defect type: there is none to take off")
+        if not blind and self._back_to_the_models_guess(item, labels[:-1]):
+            return self._record(item, None, "remove", status="reverted")  # undecided again, as before Shift+C
         return self._record(item, labels[0], "remove", extra=labels[1:-1])
+
+    def _back_to_the_models_guess(self, item: BatchItem, kept: tuple[str, ...]) -> bool:
+        """Whether ``kept`` is only the model's guess, which the analyst never chose: types added (Shift+C) to an
+        image nobody had decided, then taken off again (X). Recording that as a decision would make the model's
+        call "accepted by the analyst" with no analyst ever accepting it."""
+        p = item.prediction
+        if p is None or p.error or not p.leaf or tuple(kept) != tuple(p.predicted_set):
+            return False
+        with session_scope(self.engine, action="read") as s:
+            history = repo.judgment_history(s, item.image.image_id)
+        for rec in reversed(history):  # back past the adds, removals and notes, to what the image was before them
+            if rec.action not in ("add", "remove", "note"):
+                return not rec.is_decision
+        return True
 
     def choose(self, item: BatchItem, leaf: str, *, action: str = "picker") -> JudgmentRecord:
         """Judge as ``leaf`` (accepted when it is the predicted leaf, else corrected)."""
@@ -161,7 +177,8 @@ class JudgingService:
         """Set the image's note (empty: remove it): a new history row with the image's current state."""
         j = item.judgment
         if j is not None and j.is_decision:
-            return self._record(item, j.leaf, "note", note=note.strip() or None, status=j.status)
+            return self._record(item, j.leaf, "note", note=note.strip() or None, status=j.status,
+                                extra=j.labels[1:])  # a note keeps every type of a multi-label decision
         return self._record(item, None, "note", note=note.strip() or None, status="reverted")
 
     def judged_since(self, after_id: int | None, image_ids: Collection[int]) -> tuple[int, list[JudgmentRecord]]:

@@ -317,5 +317,5 @@ def note_images(session: Session, image_ids: Iterable[int], note: str | None, *,
             session, image_id=image_id, leaf=j.leaf if decided else None, action=action, analyst=analyst,
             status=j.status if decided else "reverted", prediction_id=j.prediction_id if decided else None,
             shown=j.shown if decided else None, model_version=j.model_version if decided else None,
-            note=_clean_note(note)))
+            note=_clean_note(note), extra_leaves=j.extra_leaves if decided else ()))  # every type of a set
     return out
