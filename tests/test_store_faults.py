@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from app.__main__ import main as fma_judge
 from app.services.backups import BackupSchedule
 from app.services.judging import JudgingService
 from app.services.queue import QueueService
+from app.store import backup as store_backup
 from app.store import repo
 from app.store.backup import backup_to, check_file, list_backups, restore, rolling_backup
 from app.store.db import init_db, make_engine, open_store, session_scope
@@ -137,6 +139,110 @@ def test_restore_refuses_an_unsound_backup_and_a_database_in_use(tmp_path: Path)
         engine.dispose()
     assert _count(db) == 50
     restore(good, db)  # every window closed: it goes through
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_a_refused_restore_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
+    """A window still open on the database: the refusal left the ``.before-restore-…`` copy and its ``-wal`` behind."""
+    db = _make_db(tmp_path / "judge.sqlite3")
+    good = rolling_backup(db, every_s=0)
+    assert good is not None
+    holder = sqlite3.connect(db, isolation_level=None)  # another program, idle, in WAL mode
+    try:
+        assert holder.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+        holder.execute("UPDATE batches SET name = 'judged after the backup' WHERE id = 1")  # in the WAL only
+        before, content = _listing(tmp_path), db.read_bytes()
+        assert "judge.sqlite3-wal" in before
+        with pytest.raises(StoreError, match="another program has it open"):
+            restore(good, db)
+        assert _listing(tmp_path) == before and db.read_bytes() == content
+        assert holder.execute("SELECT name FROM batches WHERE id = 1").fetchone()[0] == "judged after the backup"
+    finally:
+        holder.close()
+    before = _listing(tmp_path)
+    kept = restore(good, db)  # every connection closed: it goes through, and only the replaced file is added
+    assert kept is not None and _listing(tmp_path) == sorted([*before, kept.name])
+    assert _count(kept) == 50 and _count(db) == 50
+
+
+def test_a_restore_that_fails_at_the_swap_puts_the_wal_back(tmp_path: Path, monkeypatch) -> None:
+    """The WAL was deleted before the swap: a swap that failed (a full disk, a file locked on Windows) lost it."""
+    db = _make_db(tmp_path / "judge.sqlite3")
+    good = rolling_backup(db, every_s=0)
+    assert good is not None
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        holder.execute("PRAGMA journal_mode=WAL")
+        holder.execute("UPDATE batches SET name = 'judged after the backup' WHERE id = 1")
+        before, wal = _listing(tmp_path), Path(f"{db}-wal").read_bytes()
+        real_replace = os.replace
+
+        def failing(src, dst) -> None:
+            if Path(dst).name == db.name:
+                raise OSError(28, "No space left on device")
+            real_replace(src, dst)
+
+        monkeypatch.setattr(store_backup, "_refuse_if_in_use", lambda path: None)  # (the check passed)
+        monkeypatch.setattr(store_backup.os, "replace", failing)
+        with pytest.raises(StoreError, match="No space left on device"):
+            restore(good, db)
+        monkeypatch.undo()
+        assert _listing(tmp_path) == before and Path(f"{db}-wal").read_bytes() == wal
+    finally:
+        holder.close()
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT name FROM batches WHERE id = 1").fetchone()[0] == "judged after the backup"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+def test_a_restore_keeps_the_database_mode_and_a_backup_is_as_readable_as_the_database(tmp_path: Path) -> None:
+    """``fma-judge restore --newest`` turned a 0644 database into 0600, the mode of the backup (mkstemp's)."""
+    db = _make_db(tmp_path / "judge.sqlite3")
+    umask = os.umask(0o022)
+    try:
+        db.chmod(0o640)
+        backup = rolling_backup(db, every_s=0)
+        assert backup is not None and stat.S_IMODE(backup.stat().st_mode) == 0o640  # as a cp of it would be
+        db.chmod(0o644)
+        kept = restore(backup, db)
+        assert stat.S_IMODE(db.stat().st_mode) == 0o644 and stat.S_IMODE(kept.stat().st_mode) == 0o644
+        os.umask(0o027)
+        fresh = tmp_path / "new.sqlite3"
+        assert restore(backup, fresh) is None
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o640  # a new file's: 0666 less the umask
+    finally:
+        os.umask(umask)
+    assert not [p for p in tmp_path.iterdir() if "restoring" in p.name]
+
+
+def test_two_restores_in_the_same_second_keep_both_replaced_files(tmp_path: Path, monkeypatch) -> None:
+    """They shared the ``.before-restore-<time>`` name: the second overwrote the only copy of the original."""
+    db = _make_db(tmp_path / "judge.sqlite3", batches=5)
+    five = backup_to(db, tmp_path / "five.sqlite3")
+    _make_db(db, batches=2)
+    monkeypatch.setattr(store_backup, "_STAMP", "20261130T080000Z")  # one second for both
+    first = restore(five, db)
+    second = restore(five, db)
+    assert first is not None and second is not None and first != second
+    assert (_count(first), _count(second), _count(db)) == (7, 5, 5)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symbolic links need privileges on Windows")
+def test_restoring_through_a_symbolic_link_replaces_the_file_it_points_to(tmp_path: Path) -> None:
+    """The link itself was replaced by the backup: the database it pointed to stayed as it was."""
+    (tmp_path / "data").mkdir()
+    real = _make_db(tmp_path / "data" / "judge.sqlite3")
+    good = backup_to(real, tmp_path / "good.sqlite3")
+    link = tmp_path / "judge.sqlite3"
+    link.symlink_to(real)
+    with closing(sqlite3.connect(real)) as conn, conn:
+        conn.execute("DELETE FROM batches")
+    kept = restore(good, link)
+    assert link.is_symlink() and link.resolve() == real.resolve() and _count(real) == 50
+    assert kept is not None and kept.parent == real.resolve().parent and _count(kept) == 0
 
 
 def test_backup_and_restore_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

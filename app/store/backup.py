@@ -3,7 +3,8 @@
 A backup is a complete, checked SQLite file in a ``backups`` folder beside the database, named
 ``<file name>-<UTC time>.sqlite3`` (the whole name: ``lab.db`` and ``lab.sqlite3`` never share backups). It is made while other windows keep judging (the backup API copies a consistent
 snapshot; WAL readers never block writers), written to a temporary name, checked (``PRAGMA quick_check``) and
-only then renamed into place, so a crash or a full disk never leaves a half backup under a backup's name.
+only then renamed into place, so a crash or a full disk never leaves a half backup under a backup's name. A backup
+gets the permissions a plain copy (``cp``) of the database would: readable by whom the database is, less the umask.
 
 Typical use::
 
@@ -18,9 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import os
+import secrets
 import shutil
 import sqlite3
-import tempfile
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager, suppress
@@ -48,6 +50,8 @@ DEFAULT_BACKUP_EVERY_S = 4 * 3600.0
 DEFAULT_BACKUP_KEEP = 10
 _STAMP = "%Y%m%dT%H%M%SZ"
 PARTIAL = ".partial"
+RESTORING = ".restoring"
+_SIDE_FILES = ("-wal", "-journal")  # what SQLite would replay onto the file it sits beside (``-shm`` is only an index)
 
 
 @dataclass(frozen=True)
@@ -125,9 +129,7 @@ def backup_to(db_path: Path, dest: Path) -> Path:
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_partials(dest.parent)
-        handle, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=PARTIAL)
-        os.close(handle)
-        tmp = Path(name)  # a name of its own: two windows backing up in the same second never share it
+        tmp = _new_file(dest.parent, f".{dest.name}.", PARTIAL)  # two windows in the same second never share it
         with _connect(db_path, read_only=True) as src, _connect(tmp, read_only=False) as dst:
             # One step: the copy reads one snapshot (WAL: writers go on meanwhile). In several steps a judgment
             # committed by another connection between two steps would restart the copy, for ever on a busy day.
@@ -136,6 +138,8 @@ def backup_to(db_path: Path, dest: Path) -> Path:
         problem = check_file(tmp)
         if problem is not None:
             raise StoreError(f"Cannot back up {db_path}: the copy is not sound ({problem})")
+        if os.name != "nt":  # (mkstemp's 0600 kept another account that shares the database from restoring it)
+            os.chmod(tmp, stat.S_IMODE(tmp.stat().st_mode) & stat.S_IMODE(db_path.stat().st_mode) & 0o666)
         os.replace(tmp, dest)
     except (sqlite3.Error, OSError) as exc:
         raise StoreError(f"Cannot back up {db_path} to {dest}: {exc}") from exc
@@ -146,10 +150,27 @@ def backup_to(db_path: Path, dest: Path) -> Path:
     return dest
 
 
-def _remove_stale_partials(folder: Path, older_than_s: float = 3600.0) -> None:
-    """Copies a killed backup left behind (hours old: no backup takes that long)."""
+def _new_file(folder: Path, prefix: str, suffix: str) -> Path:
+    """A new, empty file of a name of its own in ``folder``, with the mode any new file gets (0666 less the umask).
+
+    Not ``tempfile.mkstemp``: its files are 0600, and a restored database (or a backup) that only its maker can
+    read locks out every other account that shares the database.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        path = folder / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            os.close(os.open(path, flags, 0o666))
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free temporary name in {folder}")
+
+
+def _remove_stale_partials(folder: Path, older_than_s: float = 3600.0, pattern: str = f".*{PARTIAL}*") -> None:
+    """Copies a killed backup (or restore) left behind (hours old: none takes that long)."""
     cutoff = time.time() - older_than_s
-    for leftover in folder.glob(f".*{PARTIAL}*"):
+    for leftover in folder.glob(pattern):
         with suppress(OSError):
             if leftover.stat().st_mtime < cutoff:
                 leftover.unlink()
@@ -184,7 +205,11 @@ def restore(backup: Path, db_path: Path) -> Path | None:
     Close every fma-judge window on that database first: a database another program is writing is refused.
 
     The copies are made first; the check that nobody has the file open comes right before the swap, so a window
-    opened meanwhile is caught too.
+    opened meanwhile is caught too. A restore that does not go through (refused, a full disk, interrupted) removes
+    the copies it made and puts back the database's WAL it moved aside. The restored file keeps the
+    replaced one's permissions (and owner and group, where this account may set them): backups may be private,
+    and a database that only its restorer can open locks out the other accounts that share it. A database path
+    that is a symbolic link stays one: the file it points to is replaced.
 
     Returns:
         Where the replaced database was kept (``<name>.before-restore-<time>``, its WAL beside it), for a damaged
@@ -200,27 +225,81 @@ def restore(backup: Path, db_path: Path) -> Path | None:
     problem = check_file(backup)
     if problem is not None:
         raise StoreError(f"Cannot restore {backup}: it is not a sound fma-judge backup ({problem})")
-    stamp = dt.datetime.now(dt.UTC).strftime(_STAMP)
-    kept = db_path.with_name(f"{db_path.name}.before-restore-{stamp}")
-    tmp = db_path.with_name(f".{db_path.name}.restoring")
-    existed = db_path.exists()
+    target = Path(os.path.realpath(db_path))  # (os.replace on the link replaced the link, not the database)
+    existed = target.exists()
+    made: list[Path] = []  # files this restore created, removed unless it goes through
+    aside: dict[Path, Path] = {}  # the database's WAL (or journal) and -shm, moved aside until the swap is done
+    kept: Path | None = None
+    done = False
     try:
+        _remove_stale_partials(target.parent, pattern=f".{glob.escape(target.name)}.*restoring*")
         if existed:
-            shutil.copy2(db_path, kept)  # the file as it is, even a damaged one, and its WAL
-            wal = db_path.with_name(db_path.name + "-wal")
-            if wal.exists():
-                shutil.copy2(wal, kept.with_name(kept.name + "-wal"))
-        shutil.copy2(backup, tmp)
+            kept = _keep_copy(target, made)  # the file as it is, even a damaged one, and its WAL
+        tmp = _new_file(target.parent, f".{target.name}.", RESTORING)
+        made.append(tmp)
+        shutil.copyfile(backup, tmp)  # (copy2 gave the database the backup's mode, 0600)
         if existed:
-            _refuse_if_in_use(db_path)
-        for suffix in ("-wal", "-shm"):  # pages of the replaced file must never be replayed onto the backup
-            db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
-        os.replace(tmp, db_path)
+            _copy_owner_and_mode(target, tmp)
+            _refuse_if_in_use(target)
+        for suffix in (*_SIDE_FILES, "-shm"):  # pages of the replaced file must never be replayed onto the backup
+            side = target.with_name(target.name + suffix)
+            if side.exists():
+                aside[side] = tmp.with_name(tmp.name + suffix)
+                os.replace(side, aside[side])
+        os.replace(tmp, target)
+        done = True
     except OSError as exc:
         raise StoreError(f"Cannot restore {backup} to {db_path}: {exc}") from exc
     finally:
-        tmp.unlink(missing_ok=True)
-    return kept if existed else None
+        for side, moved in aside.items():
+            with suppress(OSError):
+                if done:
+                    moved.unlink()
+                else:
+                    os.replace(moved, side)
+        for path in made if not done else ():  # (once done, the temporary copy is the database)
+            with suppress(OSError):
+                path.unlink(missing_ok=True)
+    return kept
+
+
+def _keep_copy(db_path: Path, made: list[Path]) -> Path:
+    """Copy the database and its WAL (or journal) to ``<name>.before-restore-<time>``, a name nothing has.
+
+    Two restores in the same second once shared the name: the second overwrote the first's copy, the only one of
+    the database as it was before both.
+    """
+    stamp = dt.datetime.now(dt.UTC).strftime(_STAMP)
+    sides = [suffix for suffix in _SIDE_FILES if db_path.with_name(db_path.name + suffix).exists()]
+    for n in range(1, 1000):
+        kept = db_path.with_name(f"{db_path.name}.before-restore-{stamp}" + (f"-{n}" if n > 1 else ""))
+        if any(kept.with_name(kept.name + suffix).exists() for suffix in _SIDE_FILES):
+            continue
+        try:
+            os.close(os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600))
+        except FileExistsError:
+            continue
+        made.append(kept)
+        shutil.copy2(db_path, kept)
+        for suffix in sides:
+            made.append(kept.with_name(kept.name + suffix))
+            shutil.copy2(db_path.with_name(db_path.name + suffix), made[-1])
+        return kept
+    raise FileExistsError(f"no free name for a copy of {db_path}")
+
+
+def _copy_owner_and_mode(like: Path, path: Path) -> None:
+    """Give ``path`` the permissions of ``like`` (POSIX), and its owner and group where this account may."""
+    if os.name == "nt":
+        return  # (a new file there takes its folder's permissions, as the replaced one did)
+    st = like.stat()
+    for uid in (st.st_uid, -1):  # another owner only for root; a group of one's own for anyone
+        try:
+            os.chown(path, uid, st.st_gid)
+            break
+        except OSError:
+            continue
+    os.chmod(path, stat.S_IMODE(st.st_mode))  # after chown, which clears set-id bits
 
 
 def _refuse_if_in_use(db_path: Path) -> None:
