@@ -521,9 +521,13 @@ def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_
     assert "Accepted 2 images" in view.status_label.text()
     assert [r.image_id for r in view.selected_rows()] == [store["img1"]]  # the next one is ready
 
-    # C relabels the selection with the picker (typing filters, Enter chooses)
+    # C relabels the selection with the picker (typing filters, Enter chooses); two rows of different predicted
+    # types preselect neither (the first row's type, preselected, was one Enter away from relabelling both to it)
+    preselected = []
+
     def pick() -> None:
         dialog = QApplication.activeModalWidget()
+        preselected.append((dialog.current, dialog.tree.currentIndex().isValid()))
         dialog.search.setText("crack")
         qtbot.keyClick(dialog.search, Qt.Key.Key_Return)
 
@@ -535,6 +539,7 @@ def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_
     with session_scope(engine, action="read") as s:
         judged = repo.current_judgments(s, [store["img1"], store["img4"]])
     assert {(j.leaf, j.status) for j in judged.values()} == {("crack", "accepted"), ("crack", "corrected")}
+    assert preselected == [(None, False)]
     assert _ids(view) == [store["img2"]]
     window.activateWindow()  # the offscreen platform does not hand activation back after a modal dialog
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)

@@ -157,7 +157,9 @@ class QueueActions:
         if self.taxonomy is None:
             self.status_label.setText(QCoreApplication.translate("Queue", "Load a model to relabel (its taxonomy is needed)"))
             return
-        dialog = TaxonomyPicker(self.taxonomy, self.lang, self, current=rows[0].leaf, scope=self._scope(rows))
+        shared = {r.leaf for r in rows}  # the rows' own type, when they share one: several types preselect none
+        dialog = TaxonomyPicker(self.taxonomy, self.lang, self, current=shared.pop() if len(shared) == 1 else None,
+                                scope=self._scope(rows))
         if dialog.exec() and dialog.chosen:
             leaf = dialog.chosen
             self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version,
