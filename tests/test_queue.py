@@ -463,6 +463,24 @@ def test_the_queue_says_how_many_blind_checks_wait_in_their_batch(qtbot, queue_w
 
 @needs_qt
 @SQLITE_ONLY
+def test_the_detail_pane_follows_a_reload_that_judged_its_image(qtbot, queue_window) -> None:
+    """Ctrl+A, U: every waiting image judged, the list empty, and the pane no longer shows one as waiting."""
+    from PySide6.QtCore import Qt
+
+    _window, view = queue_window
+    view.table.setFocus()
+    qtbot.keyClick(view.table, Qt.Key.Key_Home)
+    shown = view.detail.row
+    assert shown is not None and shown.state == "rejudge"
+    qtbot.keyClick(view.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_U)
+    assert _ids(view) == [] and view.detail.row is None
+    assert view.detail.viewer._message.text() == "Select an image to see it here"
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_the_queue_window_fits_a_narrow_screen(qtbot, queue_window) -> None:
     """The filters and buttons wrap (app.ui.flow_layout): in one row each they made the window at least 1365
     pixels wide, past the edge of a 1024 screen or of half a 1920 one, where its buttons could not be reached."""
