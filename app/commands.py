@@ -159,7 +159,7 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
     if ranks.rank > 0:
         return 0
     routes = ", ".join(f"{k} {v}" for k, v in sorted(result.routes.items())) or "-"
-    print(f"{result.name}: {result.images} images; predicted {result.predicted - result.errors} now ({routes}), "
+    print(f"{result.name}: {result.images} images; predicted {result.predicted} now ({routes}), "
           f"{result.already} already had this model's prediction, {result.errors + result.unreadable} unreadable")
     for path, why in result.problems[:PROBLEMS_SHOWN]:  # which files, and why: what a scheduled run's reader acts on
         print(f"  unreadable: {path}: {why}")

@@ -14,7 +14,7 @@ from PIL import Image
 from sqlalchemy import update
 from store_backends import BACKENDS, fresh_engine
 
-from app.services.dashboard import DashboardFigures, DashboardService, render_dashboard_png
+from app.services.dashboard import DashboardFigures, DashboardService, dashboard_heading, render_dashboard_png
 from app.store import repo, stats
 from app.store.db import session_scope
 from app.store.records import PredictionRecord
@@ -101,14 +101,15 @@ def read(engine, fn, **kw):
 
 def test_overall_and_per_batch_counts_match_hand_counts(engine, store) -> None:
     overall = read(engine, stats.overall_figures, model_version=V1)
-    # predicted 10, auto 1 2 6 7 10, failed 5; judged 1 3 4 6 7 9 10; corrected 3 7; unknown 4; wrong 3 4 7
-    assert overall == stats.Counts(predicted=10, auto=5, failed=1, judged=7, corrected=2, unknown=1,
+    # predicted 9 (5 failed: not predicted), auto 1 2 6 7 10, failed 5; judged 1 3 4 6 7 9 10; corrected 3 7;
+    # unknown 4; wrong 3 4 7
+    assert overall == stats.Counts(predicted=9, auto=5, failed=1, judged=7, corrected=2, unknown=1,
                                    reviewed=7, wrong=3)
-    assert (overall.auto_share, overall.corrected_share, overall.error_rate) == pytest.approx((0.5, 2 / 7, 3 / 7))
+    assert (overall.auto_share, overall.corrected_share, overall.error_rate) == pytest.approx((5 / 9, 2 / 7, 3 / 7))
     b1, b2 = read(engine, stats.batch_figures, model_version=V1)
     assert (b1.batch_id, b1.name, b2.name) == (store["B1"], "B1", "B2")
-    # B1 = 1..6: auto 1 2 6, failed 5, judged 1 3 4 6, corrected 3, unknown 4, wrong 3 4
-    assert b1.counts == stats.Counts(predicted=6, auto=3, failed=1, judged=4, corrected=1, unknown=1,
+    # B1 = 1..6: predicted 1-4 and 6, auto 1 2 6, failed 5, judged 1 3 4 6, corrected 3, unknown 4, wrong 3 4
+    assert b1.counts == stats.Counts(predicted=5, auto=3, failed=1, judged=4, corrected=1, unknown=1,
                                      reviewed=4, wrong=2)
     # B2 = 6..10: auto 6 7 10, judged 6 7 9 10, corrected 7, wrong 7
     assert b2.counts == stats.Counts(predicted=5, auto=3, failed=0, judged=4, corrected=1, unknown=0,
@@ -120,8 +121,8 @@ def test_overall_and_per_batch_counts_match_hand_counts(engine, store) -> None:
 def test_per_period_counts_and_time_zone(engine, store) -> None:
     utc = read(engine, stats.period_figures, model_version=V1, period="week")
     assert [p.start for p in utc] == [dt.date(2025, 3, 3), dt.date(2025, 3, 10)]
-    # week 1: predictions 1-5 (auto 1 2, failed 5); decisions 1 (Sunday) and 3 (3 corrected, wrong)
-    assert utc[0].counts == stats.Counts(predicted=5, auto=2, failed=1, judged=2, corrected=1, unknown=0,
+    # week 1: predictions 1-4 (auto 1 2; 5 failed); decisions 1 (Sunday) and 3 (3 corrected, wrong)
+    assert utc[0].counts == stats.Counts(predicted=4, auto=2, failed=1, judged=2, corrected=1, unknown=0,
                                          reviewed=2, wrong=1)
     # week 2: predictions 6-10 (auto 6 7 10); decisions 4 6 7 9 10 (7 corrected; 4 unknown; wrong 4 7)
     assert utc[1].counts == stats.Counts(predicted=5, auto=3, failed=0, judged=5, corrected=1, unknown=1,
@@ -130,7 +131,7 @@ def test_per_period_counts_and_time_zone(engine, store) -> None:
     assert (taipei[0].counts.judged, taipei[1].counts.judged) == (1, 6)  # image 1 was judged on Monday there
     days = read(engine, stats.period_figures, model_version=V1, period="day")
     assert [d.start for d in days] == [dt.date(2025, 3, 3), dt.date(2025, 3, 9), dt.date(2025, 3, 10)]
-    assert [d.counts.predicted for d in days] == [5, 0, 5]
+    assert [d.counts.predicted for d in days] == [4, 0, 5]
     assert [d.counts.judged for d in days] == [1, 1, 5]
     with pytest.raises(ValueError, match="unknown period"):
         read(engine, stats.period_figures, model_version=V1, period="month")
@@ -240,6 +241,24 @@ def test_service_figures_and_png(engine, store, tmp_path) -> None:
         DashboardService(engine).figures(V1, period="year")
 
 
+def test_an_image_the_model_could_not_read_is_failed_not_predicted(engine, store, tmp_path) -> None:
+    """An error row (the image could not be decoded: no leaf) counts as failed, never in "N predicted"."""
+    figures = DashboardService(engine).figures(V1, period="week", utc_offset_minutes=0)
+    assert (figures.overall.predicted, figures.overall.failed) == (9, 1)  # image 5 failed
+    assert [(b.name, b.counts.predicted, b.counts.failed) for b in figures.batches] == [("B1", 5, 1), ("B2", 5, 0)]
+    assert [(p.counts.predicted, p.counts.failed) for p in figures.periods] == [(4, 1), (5, 0)]
+    assert dashboard_heading(figures)[1].startswith("9 predicted · 55.6% auto-judged · 7 judged")
+    with session_scope(engine) as s:  # a batch whose images all failed: none predicted
+        b3 = repo.create_batch(s, name="B3", source_folder=tmp_path / "b3").id
+        for n in (11, 12):
+            image = repo.get_or_create_image(s, sha(f"i{n}"), tmp_path / f"i{n}.png", 8, 8)
+            repo.add_to_batch(s, b3, image.image_id, tmp_path / f"i{n}.png")
+            _predict(s, image.image_id, None, None, WEEK2)
+    figures = DashboardService(engine).figures(V1, period="week", utc_offset_minutes=0)
+    assert (figures.overall.predicted, figures.overall.failed) == (9, 3)
+    assert figures.batches[-1].name == "B3" and figures.batches[-1].counts == stats.Counts(predicted=0, failed=2)
+
+
 # ------------------------------------------------------------------------------------------ widget
 @pytest.mark.skipif(importlib.util.find_spec("pytestqt") is None, reason="pytest-qt not installed")
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # the SQL is covered above on every backend
@@ -266,7 +285,7 @@ def test_dashboard_view_shows_the_chart_and_the_batch_table(qtbot, engine, store
     assert view.scroll.verticalScrollBar().isVisible() and (not bar.isVisible() or bar.maximum() == 0)
     cells = [[view.table.item(r, c).text() for c in range(7)] for r in range(view.table.rowCount())]
     assert cells == [["B2", "5", "60.0%", "4", "25.0%", "0", "25.0%"],  # newest batch first
-                     ["B1", "6", "50.0%", "4", "25.0%", "1", "50.0%"]]
+                     ["B1", "5", "60.0%", "4", "25.0%", "1", "50.0%"]]  # image 5 failed: not predicted
     view.grab().save("/tmp/dashboard_view.png")
 
     with qtbot.waitSignal(view.refreshed, timeout=20_000) as daily:

@@ -137,6 +137,47 @@ def test_classify_command_fills_a_batch_once(tmp_path, bundle, folder):
     assert "Traceback" not in missing.stderr + bad_model.stderr
 
 
+def _undecodable(tmp_path: Path) -> Path:
+    """Two good images, a PNG cut to half its bytes (its header reads, its pixels do not: the model stores an error
+    row) and a 0-byte one (its header does not read: never given to the model)."""
+    out = tmp_path / "undecodable"
+    for i in range(2):
+        write_image(out / f"good_{i}.png", size=(96, 80), seed=i)
+    half = write_image(out / "half.png", size=(96, 80), seed=7)
+    half.write_bytes(half.read_bytes()[: half.stat().st_size // 2])
+    (out / "zero.png").write_bytes(b"")
+    return out
+
+
+def test_classify_rerun_counts_an_image_it_could_not_decode_as_unreadable_not_predicted(tmp_path, bundle):
+    """A re-run counted the truncated image's stored error row as "already had this model's prediction"."""
+    folder, db = _undecodable(tmp_path), f"sqlite:///{tmp_path / 'team.sqlite3'}"
+    first = _classify(str(folder), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "4 images; predicted 2 now (" in first.stdout, first.stdout
+    assert ", 0 already had this model's prediction, 2 unreadable" in first.stdout, first.stdout
+    again = _classify(str(folder), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "4 images; predicted 0 now (-), 2 already had this model's prediction, 2 unreadable" in again.stdout, \
+        again.stdout
+    for run in (first, again):  # every run names both files, and why
+        named = sorted(line.split(": ")[1] for line in run.stdout.splitlines() if line.startswith("  unreadable: "))
+        assert named == [str(folder / "half.png"), str(folder / "zero.png")], run.stdout
+
+
+def test_classify_folder_counts_a_decode_error_as_an_error_on_every_run(engine, bundle, tmp_path):
+    folder = _undecodable(tmp_path)
+    service = PredictingService(engine)
+    service.load(bundle)
+    first = service.classify_folder(folder)
+    assert (first.images, first.predicted, first.already, first.errors, first.unreadable) == (4, 2, 0, 1, 1)
+    assert sum(first.routes.values()) == 2 and not first.cancelled
+    again = service.classify_folder(folder)  # the error row is this model's, not predicted again, still an error
+    assert (again.images, again.predicted, again.already, again.errors, again.unreadable) == (4, 0, 2, 1, 1)
+    assert again.routes == {} and not again.cancelled
+    assert sorted(Path(path).name for path, _ in again.problems) == ["half.png", "zero.png"]
+
+
 def _predictions(db: str) -> dict[str, tuple]:
     """sha256 -> (leaf, confidence, route, error) of every stored prediction."""
     from sqlalchemy import select

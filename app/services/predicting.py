@@ -105,10 +105,12 @@ class ClassifyResult:
     Attributes:
         batch_id, name: the batch the folder is (it is found again when the app opens the folder).
         images: images in the batch.
-        predicted: images predicted now.
-        already: images that already had a prediction of this model (not predicted again).
+        predicted: images predicted now (an image the model could not read is one of ``errors``, never predicted).
+        already: images that already had a prediction of this model (not predicted again; an earlier run's error
+            row is one of ``errors``).
         routes: route -> count among the predictions made now (``none`` for an uncalibrated model).
-        errors: images the model could not read (stored as predictions with an error).
+        errors: images the model could not read (stored as predictions with an error), now or in an earlier run
+            of this model (those are not given to the model again).
         unreadable: images whose header could not be read (not given to the model).
         cancelled: the run stopped early; what was predicted until then is saved.
         problems: ``(path, why)`` of the unreadable images and of those the model could not read (this process's:
@@ -437,10 +439,17 @@ class PredictingService:
                 opened: OpenedBatch = batches.open_folder(self.engine, folder, recursive=recursive, progress=progress,
                                              model_version=self.info.version)
                 paths = {it.image.image_id: it.image.path for it in opened.items}
+                todo = self.todo(opened.items, list(opened.unreadable))
+                queued = {i for i, _ in todo}
+                # an earlier run's error row of this model: not predicted again, still an image it cannot read
+                earlier = [(it.image.path, it.prediction.error) for it in opened.items
+                           if it.prediction is not None and it.prediction.error
+                           and it.image.image_id not in queued and it.image.image_id not in opened.unreadable]
                 handed = {"batch_id": opened.batch_id, "name": opened.name, "images": len(opened.items),
-                          "unreadable": sorted(opened.unreadable),
-                          "named": [(paths.get(i, str(i)), why) for i, why in sorted(opened.unreadable.items())],
-                          "todo": self.todo(opened.items, list(opened.unreadable))}
+                          "unreadable": sorted(opened.unreadable), "failed": len(earlier),
+                          "named": [(paths.get(i, str(i)), why) for i, why in sorted(opened.unreadable.items())]
+                          + earlier,
+                          "todo": todo}
             except Exception as exc:  # raised here once the other ranks know (else they would wait for ever)
                 failed, handed = exc, {"error": f"{type(exc).__name__}: {exc}"}
         handed = ranks.share(handed)  # the other ranks wait for the folder to be registered
@@ -455,18 +464,19 @@ class PredictingService:
         where, problems = dict(mine), list(handed.get("named", []))
         for chunk in self.predict(mine, cancel=cancel):
             for image_id, record in chunk.items:
-                counts["predicted"] += 1
-                if record.error:
+                counts["done"] += 1
+                if record.error:  # the model could not read it: an error row, not a prediction
                     counts["errors"] += 1
                     problems.append((where.get(image_id, str(image_id)), record.error))
                 else:
+                    counts["predicted"] += 1
                     counts[f"route:{record.route or 'none'}"] += 1
             if on_chunk is not None:
                 on_chunk(chunk)
         counts = ranks.add_up(counts)  # also the ranks' agreement that the batch is done
         routes = {k.split(":", 1)[1]: n for k, n in counts.items() if k.startswith("route:")}
-        unreadable, images = len(handed["unreadable"]), handed["images"]
+        unreadable, images, failed_before = len(handed["unreadable"]), handed["images"], handed["failed"]
         return ClassifyResult(batch_id=handed["batch_id"], name=handed["name"], images=images,
-                              predicted=counts["predicted"], already=images - unreadable - len(todo),
-                              routes=routes, errors=counts["errors"], unreadable=unreadable,
-                              cancelled=counts["predicted"] < len(todo), problems=tuple(problems))
+                              predicted=counts["predicted"], already=images - unreadable - failed_before - len(todo),
+                              routes=routes, errors=counts["errors"] + failed_before, unreadable=unreadable,
+                              cancelled=counts["done"] < len(todo), problems=tuple(problems))

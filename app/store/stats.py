@@ -2,8 +2,9 @@
 
 Definitions (for one model version; an image counts when it has a prediction of that version):
 
-- ``predicted``: predictions of the version; ``auto``: those routed ``auto`` (auto-judged share =
-  auto / predicted); ``failed``: predictions without a leaf (the model could not read the image).
+- ``predicted``: predictions of the version with a leaf; ``auto``: those routed ``auto`` (auto-judged share =
+  auto / predicted); ``failed``: predictions without a leaf (the model could not read the image: an error row,
+  counted here and never as predicted).
 - ``judged``: images whose current judgment (latest row) is a decision (accepted/corrected/unknown);
   ``corrected``/``unknown``: of those, with that status (share people corrected = corrected / judged).
 - ``reviewed``: judged images with a predicted leaf; ``wrong``: of those, the ones whose final leaf
@@ -182,7 +183,8 @@ def _prediction_counts(session: Session, version_id: int, key: Any, *, by_batch:
     for n, auto, failed, k in session.execute(_grouped(stmt, key)):
         if not n:
             continue  # an ungrouped count over nothing
-        out[k] = {"predicted": int(n), "auto": int(auto or 0), "failed": int(failed or 0)}
+        # An error row (no leaf: the image could not be decoded) is a failure, not a prediction.
+        out[k] = {"predicted": int(n) - int(failed or 0), "auto": int(auto or 0), "failed": int(failed or 0)}
     return out
 
 
