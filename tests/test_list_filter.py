@@ -78,5 +78,38 @@ def test_the_list_filter_narrows_orders_and_steers_next(qtbot, engine, rejudge_b
                    for i in _listed(win))
         qtbot.mouseClick(bar.clear_btn, Qt.MouseButton.LeftButton)  # Show all
         assert _listed(win) == ids and not bar.count_label.isVisible()
+
+        # the type menu is in tree order: each group, then its subgroups, each followed by its types
+        tree = win.presenter.names
+        order = types[1:]
+
+        def ancestors(node: str) -> list[str]:
+            return [*ancestors(tree.parent(node)), node] if node is not None else []
+
+        def runs(seq: list[str]) -> list[str]:  # each value once per run of equal neighbours
+            return [x for i, x in enumerate(seq) if i == 0 or seq[i - 1] != x]
+
+        groups = [ancestors(n)[0] for n in order]
+        assert len(set(groups)) > 1 and runs(groups) == list(dict.fromkeys(groups))  # a group's nodes stay together
+        for node in order:
+            assert all(order.index(up) < order.index(node) for up in ancestors(node)[:-1])  # each below its parents
+
+        # F, then Tab and Shift+Tab go from menu to menu, each opened; the highlighted state applies on Tab
+        win.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
+        qtbot.keyClick(win, Qt.Key.Key_F)
+        qtbot.waitUntil(lambda: bar.state_combo.view().isVisible(), timeout=5000)
+        auto = bar.state_combo.findText("Judged by a person")
+        bar.state_combo.view().setCurrentIndex(bar.state_combo.model().index(auto, 0))
+        qtbot.keyClick(bar.state_combo.view(), Qt.Key.Key_Tab)
+        qtbot.waitUntil(lambda: bar.type_combo.view().isVisible(), timeout=5000)
+        assert not bar.state_combo.view().isVisible() and bar.state_combo.currentIndex() == auto
+        assert ids[2] in _listed(win) and len(_listed(win)) == 2  # the state chosen with Tab is applied
+        qtbot.keyClick(bar.type_combo.view(), Qt.Key.Key_Tab)
+        qtbot.waitUntil(lambda: bar.sort_combo.view().isVisible(), timeout=5000)
+        qtbot.keyClick(bar.sort_combo.view(), Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+        qtbot.waitUntil(lambda: bar.type_combo.view().isVisible(), timeout=5000)
+        bar.type_combo.hidePopup()
+        qtbot.mouseClick(bar.clear_btn, Qt.MouseButton.LeftButton)
     finally:
         win.close()

@@ -191,8 +191,24 @@ class BatchPresenter:
                 continue
             for node in (names.path(leaf) if names is not None and leaf in names else [leaf]):
                 counts[node] += 1
-        order = [n for level in names.levels for n in level] if names is not None else sorted(counts)
-        return [(n, self.name(n) or n, counts[n]) for n in dict.fromkeys(order) if counts.get(n)]
+        return [(n, self.name(n) or n, counts[n]) for n in dict.fromkeys(self._tree_order(counts)) if counts.get(n)]
+
+    def _tree_order(self, counts: Counter[str]) -> list[str]:
+        """Each group, then its subgroups each followed by its types (the order of a tree), then any node the
+        taxonomy does not know."""
+        names = self.names
+        if names is None:
+            return sorted(counts)
+        order: list[str] = []
+
+        def walk(node: str) -> None:
+            order.append(node)
+            for child in names.children(node):
+                walk(child)
+
+        for root in names.levels[0]:
+            walk(root)
+        return order + sorted(set(counts) - set(order))
 
     def row_of(self, image_id: int) -> int | None:
         return self._pos.get(image_id)

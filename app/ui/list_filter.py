@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.services.batch_presenter import LIST_SORTS, ListFilter
@@ -99,7 +99,31 @@ class ListFilterBar(QWidget):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)
             combo.activated.connect(lambda _i: (self.changed.emit(self.value()), self.done.emit()))
+            combo.installEventFilter(self)
+            combo.view().installEventFilter(self)  # (an open menu's keys go to its list)
         self.show_count(0, 0)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Tab and Shift+Tab go from menu to menu (state, type, order, round), each opened: the one left keeps
+        the item highlighted in it, as Enter would, but the keys stay in the menus. (The menus take no Tab focus
+        of their own, which kept Tab inside the judging window.)"""
+        if event.type() == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+            combos = (self.state_combo, self.type_combo, self.sort_combo)
+            at = next((i for i, c in enumerate(combos) if watched is c or watched is c.view()), None)
+            if at is not None:
+                combo = combos[at]
+                if combo.view().isVisible():
+                    row = combo.view().currentIndex().row()
+                    combo.hidePopup()
+                    if row >= 0 and row != combo.currentIndex():
+                        combo.setCurrentIndex(row)
+                        self.changed.emit(self.value())
+                back = event.key() == Qt.Key.Key_Backtab or bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+                nxt = combos[(at + (-1 if back else 1)) % len(combos)]
+                nxt.setFocus(Qt.FocusReason.TabFocusReason)
+                nxt.showPopup()
+                return True
+        return super().eventFilter(watched, event)
 
     def value(self) -> ListFilter:
         """The filter as the menus show it."""
