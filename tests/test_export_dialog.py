@@ -80,7 +80,7 @@ def test_the_app_exports_json_of_this_batch_with_a_status_filter(qtbot, engine, 
 
         monkeypatch.setattr(ExportDialog, "exec", fill)
         win.export_labels()
-        qtbot.waitUntil(lambda: "Exported 1 label(s) to" in win.statusBar().currentMessage(), timeout=10_000)
+        qtbot.waitUntil(lambda: "Exported 1 label to" in win.statusBar().currentMessage(), timeout=10_000)
         rows = json.loads(out.read_text())
         assert [(r["status"], Path(r["path"]).name) for r in rows] == [("accepted", "img_0.png")]
         assert counts == ["Images to export: 2", "Images to export: 1"]  # the dialog says what its choices export

@@ -74,7 +74,7 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         assert (pause.scope, pause.target, pause.detail["wrong"]) == ("leaf", predicted, 1)
         assert "paused" in win.statusBar().currentMessage()
         banner = win.monitor_banner.text()
-        assert win.monitor_banner.isVisibleTo(win) and "paused for defect types: 1 " in banner
+        assert win.monitor_banner.isVisibleTo(win) and "paused for 1 defect type (blind spot checks found its purity below target)" in banner
         assert win.presenter.name(predicted) not in banner  # a name would tell the blind checks the model's call
         view = DashboardView(DashboardService(engine), model_version=pause.model_version, lang="en")
         qtbot.addWidget(view)

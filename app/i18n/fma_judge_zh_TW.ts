@@ -212,89 +212,89 @@
 <context>
     <name>Export</name>
     <message>
-        <location filename="../ui/export_dialog.py" line="51"/>
-        <location filename="../ui/export_dialog.py" line="138"/>
-        <location filename="../ui/export_dialog.py" line="177"/>
+        <location filename="../ui/export_dialog.py" line="52"/>
+        <location filename="../ui/export_dialog.py" line="139"/>
+        <location filename="../ui/export_dialog.py" line="181"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="54"/>
+        <location filename="../ui/export_dialog.py" line="55"/>
         <source>CSV training manifest (fma-model train --data)</source>
         <translation>CSV 訓練清單（fma-model train --data）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="55"/>
+        <location filename="../ui/export_dialog.py" line="56"/>
         <source>JSON (with each image&apos;s history)</source>
         <translation>JSON（含每張影像的歷程）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="56"/>
+        <location filename="../ui/export_dialog.py" line="57"/>
         <source>Image folder (one sub-folder per type, copies)</source>
         <translation>影像資料夾（每種類型一個子資料夾，複製檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="61"/>
+        <location filename="../ui/export_dialog.py" line="62"/>
         <source>This batch: {name}</source>
         <translation>此批次：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="62"/>
+        <location filename="../ui/export_dialog.py" line="63"/>
         <source>Every batch</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="64"/>
+        <location filename="../ui/export_dialog.py" line="65"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="64"/>
+        <location filename="../ui/export_dialog.py" line="65"/>
         <source>corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="65"/>
+        <location filename="../ui/export_dialog.py" line="66"/>
         <source>unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="71"/>
+        <location filename="../ui/export_dialog.py" line="72"/>
         <source>only judged since</source>
         <translation>只含此日期之後的判定</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="85"/>
+        <location filename="../ui/export_dialog.py" line="86"/>
         <source>Browse…</source>
         <translation>瀏覽…</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="94"/>
+        <location filename="../ui/export_dialog.py" line="95"/>
         <source>&amp;Format:</source>
         <translation>格式(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="95"/>
+        <location filename="../ui/export_dialog.py" line="96"/>
         <source>&amp;Images:</source>
         <translation>影像(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="96"/>
+        <location filename="../ui/export_dialog.py" line="97"/>
         <source>Decisions:</source>
         <translation>判定：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="101"/>
+        <location filename="../ui/export_dialog.py" line="102"/>
         <source>&amp;Write to:</source>
         <translation>寫入(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="106"/>
+        <location filename="../ui/export_dialog.py" line="107"/>
         <source>Export</source>
         <translation>匯出</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="134"/>
+        <location filename="../ui/export_dialog.py" line="135"/>
         <source>Export into a folder</source>
         <translation>匯出到資料夾</translation>
     </message>
@@ -309,14 +309,32 @@
         <translation>將匯出的影像：{n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="171"/>
+        <location filename="../ui/export_dialog.py" line="175"/>
         <source>{folder} already holds a manifest.csv (an earlier export, or a data set&apos;s own). It and notes.csv will be replaced, and the copies added to the images there. Export into it?</source>
         <translation>{folder} 已有一份 manifest.csv（先前的匯出，或某個資料集本身的清單）。它與 notes.csv 會被取代，影像副本則加在原有影像的旁邊。仍要匯出到這裡嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="175"/>
+        <location filename="../ui/export_dialog.py" line="179"/>
         <source>{folder} already exists. Replace it?</source>
         <translation>{folder} 已存在。要取代它嗎？</translation>
+    </message>
+</context>
+<context>
+    <name>FileDialogs</name>
+    <message>
+        <location filename="../ui/file_dialogs.py" line="39"/>
+        <source>Folder</source>
+        <translation>資料夾</translation>
+    </message>
+    <message>
+        <location filename="../ui/file_dialogs.py" line="41"/>
+        <source>{suffix} file</source>
+        <translation>{suffix} 檔案</translation>
+    </message>
+    <message>
+        <location filename="../ui/file_dialogs.py" line="42"/>
+        <source>File</source>
+        <translation>檔案</translation>
     </message>
 </context>
 <context>
@@ -880,7 +898,7 @@
         <translation>全部顯示</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="132"/>
+        <location filename="../ui/list_filter.py" line="156"/>
         <source>{n} of {m} images listed</source>
         <translation>列出 {m} 張中的 {n} 張</translation>
     </message>
@@ -1139,12 +1157,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="64"/>
+        <location filename="../ui/batch_opening.py" line="58"/>
+        <source>Its sub-folders hold 1 more image. Open it too?</source>
+        <translation>它的子資料夾還有 1 張影像。一併開啟嗎？</translation>
+    </message>
+    <message>
+        <location filename="../ui/batch_opening.py" line="65"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="65"/>
+        <location filename="../ui/batch_opening.py" line="66"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -1169,42 +1192,42 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="58"/>
+        <location filename="../ui/batch_opening.py" line="59"/>
         <source>Its sub-folders hold {n} more images. Open them too?</source>
         <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="155"/>
+        <location filename="../ui/batch_opening.py" line="156"/>
         <source>Opening stopped: the images on screen stay as they were; their folder was not read to its end: open it again to read the rest.</source>
         <translation>已停止開啟：畫面上的影像維持原樣；其資料夾尚未讀取完畢，再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="157"/>
+        <location filename="../ui/batch_opening.py" line="158"/>
         <source>Opening stopped: the images on screen stay as they were.</source>
         <translation>已停止開啟：畫面上的影像維持原樣。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="166"/>
+        <location filename="../ui/batch_opening.py" line="167"/>
         <source>Stopped reading the folder at {n} images: open it again to read the rest.</source>
         <translation>已停止讀取資料夾（目前 {n} 張影像）：再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="178"/>
+        <location filename="../ui/batch_opening.py" line="179"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="213"/>
+        <location filename="../ui/batch_opening.py" line="214"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="214"/>
+        <location filename="../ui/batch_opening.py" line="215"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="239"/>
+        <location filename="../ui/batch_opening.py" line="240"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -1268,17 +1291,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="272"/>
-        <source>Auto-judging paused for {n} defect type(s): blind spot checks show purity below the target. Their images now come to you blind.</source>
-        <translation>已暫停 {n} 個缺陷類別的自動判定：盲判抽查顯示純度低於目標。其影像現在以盲判方式送給您。</translation>
-    </message>
-    <message>
         <location filename="../ui/judging_actions.py" line="283"/>
-        <source>Auto-judging resumed for {n} defect type(s): their spot checks meet the target again.</source>
-        <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
-    </message>
-    <message>
-        <location filename="../ui/judging_actions.py" line="277"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1338,27 +1351,57 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="257"/>
-        <source>defect types: {n} (blind spot checks found their purity below target)</source>
-        <translation>缺陷類別 {n} 個（盲判抽查發現其純度低於目標）</translation>
+        <location filename="../ui/judging_actions.py" line="258"/>
+        <source>1 defect type (blind spot checks found its purity below target)</source>
+        <translation>1 個瑕疵類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="260"/>
-        <source>batches: {n} (unlike the calibration data)</source>
-        <translation>批次 {n} 個（與校準資料不同）</translation>
+        <source>{n} defect types (blind spot checks found their purity below target)</source>
+        <translation>{n} 個瑕疵類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="262"/>
+        <location filename="../ui/judging_actions.py" line="263"/>
+        <source>1 batch (unlike the calibration data)</source>
+        <translation>1 個批次（與校準資料不同）</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="264"/>
+        <source>{n} batches (unlike the calibration data)</source>
+        <translation>{n} 個批次（與校準資料不同）</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="266"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="297"/>
+        <location filename="../ui/judging_actions.py" line="276"/>
+        <source>Auto-judging paused for 1 defect type: its images now come to you blind.</source>
+        <translation>已暫停 1 個瑕疵類別的自動判定：其影像改由您盲判。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="278"/>
+        <source>Auto-judging paused for {n} defect types: their images now come to you blind.</source>
+        <translation>已暫停 {n} 個瑕疵類別的自動判定：其影像改由您盲判。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="289"/>
+        <source>Auto-judging resumed for 1 defect type: its spot checks meet the target again.</source>
+        <translation>已恢復 1 個瑕疵類別的自動判定：其抽查再次達到目標。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="291"/>
+        <source>Auto-judging resumed for {n} defect types: their spot checks meet the target again.</source>
+        <translation>已恢復 {n} 個瑕疵類別的自動判定：其抽查再次達到目標。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="305"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="298"/>
+        <location filename="../ui/judging_actions.py" line="306"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1367,17 +1410,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="303"/>
+        <location filename="../ui/judging_actions.py" line="311"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="374"/>
+        <location filename="../ui/judging_actions.py" line="382"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="375"/>
+        <location filename="../ui/judging_actions.py" line="383"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1390,12 +1433,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="380"/>
+        <location filename="../ui/judging_actions.py" line="388"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="381"/>
+        <location filename="../ui/judging_actions.py" line="389"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1446,16 +1489,21 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/side_actions.py" line="263"/>
-        <source>Exported {n} label(s) to {p}</source>
-        <translation>已匯出 {n} 筆標籤至 {p}</translation>
+        <source>Exported 1 label to {p}</source>
+        <translation>已匯出 1 筆標記至 {p}</translation>
     </message>
     <message>
         <location filename="../ui/side_actions.py" line="264"/>
+        <source>Exported {n} labels to {p}</source>
+        <translation>已匯出 {n} 筆標記至 {p}</translation>
+    </message>
+    <message>
+        <location filename="../ui/side_actions.py" line="265"/>
         <source> ({k} images skipped: their files are gone)</source>
         <translation>（略過 {k} 張影像：檔案已不存在）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="267"/>
+        <location filename="../ui/side_actions.py" line="268"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -1789,12 +1837,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="142"/>
+        <location filename="../ui/queue_model.py" line="143"/>
+        <source>{name} — 1 image</source>
+        <translation>{name} — 1 張</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_model.py" line="144"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="148"/>
+        <location filename="../ui/queue_model.py" line="150"/>
         <source>Click (or Space) to select the group&apos;s images</source>
         <translation>點一下（或按空白鍵）選取此組的影像</translation>
     </message>
@@ -2023,23 +2076,23 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="337"/>
-        <location filename="../ui/queue_view.py" line="360"/>
+        <location filename="../ui/queue_view.py" line="339"/>
+        <location filename="../ui/queue_view.py" line="362"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="376"/>
+        <location filename="../ui/queue_view.py" line="378"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="380"/>
+        <location filename="../ui/queue_view.py" line="382"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="378"/>
+        <location filename="../ui/queue_view.py" line="380"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2074,77 +2127,107 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="382"/>
+        <location filename="../ui/queue_view.py" line="384"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="384"/>
+        <location filename="../ui/queue_view.py" line="386"/>
         <source>blind spot checks, judged in their batch: {n}</source>
         <translation>盲測抽查（在其批次中判定）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="388"/>
+        <location filename="../ui/queue_view.py" line="390"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="114"/>
+        <location filename="../ui/queue_actions.py" line="115"/>
         <source>{n} of the group&apos;s {m} images are loaded and selected: scroll down to load the rest</source>
         <translation>已載入並選取此組 {m} 張中的 {n} 張：向下捲動以載入其餘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="149"/>
+        <location filename="../ui/queue_actions.py" line="150"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="157"/>
+        <location filename="../ui/queue_actions.py" line="150"/>
+        <source>Accepted 1 image</source>
+        <translation>已接受 1 張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="158"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="164"/>
+        <location filename="../ui/queue_actions.py" line="167"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="173"/>
+        <location filename="../ui/queue_actions.py" line="167"/>
+        <source>Relabelled 1 image</source>
+        <translation>已重新標記 1 張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="176"/>
+        <source>Marked 1 image unknown / new type</source>
+        <translation>已將 1 張影像標為未知／新類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="177"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="180"/>
+        <location filename="../ui/queue_actions.py" line="184"/>
         <source>{n} selected images</source>
         <translation>已選取的 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="188"/>
+        <location filename="../ui/queue_actions.py" line="192"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="191"/>
+        <location filename="../ui/queue_actions.py" line="195"/>
+        <source>Noted 1 image</source>
+        <translation>已為 1 張影像加上註記</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="196"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="192"/>
+        <location filename="../ui/queue_actions.py" line="197"/>
+        <source>Removed the note of 1 image</source>
+        <translation>已移除 1 張影像的註記</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="198"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="199"/>
+        <location filename="../ui/queue_actions.py" line="205"/>
+        <source>Undid 1 judgment</source>
+        <translation>已復原 1 筆判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="206"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="211"/>
+        <location filename="../ui/queue_actions.py" line="219"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="212"/>
+        <location filename="../ui/queue_actions.py" line="220"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2153,17 +2236,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="228"/>
+        <location filename="../ui/queue_actions.py" line="236"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="234"/>
+        <location filename="../ui/queue_actions.py" line="242"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="236"/>
+        <location filename="../ui/queue_actions.py" line="244"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -55,6 +55,7 @@ class BatchOpening:
         self.statusBar().clearMessage()
         recursive = below > 0 and QMessageBox.question(
             self, QCoreApplication.translate("Main", "Sub-folders"),
+            QCoreApplication.translate("Main", "Its sub-folders hold 1 more image. Open it too?") if below == 1 else
             QCoreApplication.translate("Main", "Its sub-folders hold {n} more images. Open them too?").format(
                 n=f"{below}+" if below >= 1000 else below)) == QMessageBox.StandardButton.Yes
         self.open_folder(folder, recursive=recursive)

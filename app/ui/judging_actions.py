@@ -253,12 +253,16 @@ class JudgingActions:
             self._banner_layout.insertWidget(0, banner)
         parts = []
         leaves = sum(p.scope == "leaf" for p in report.pauses)
+        batches = len(report.pauses) - leaves  # (counts, never names: a type's name would tell its blind checks)
         if leaves:
             parts.append(QCoreApplication.translate(
-                "Main", "defect types: {n} (blind spot checks found their purity below target)").format(n=leaves))
-        if leaves < len(report.pauses):
-            parts.append(QCoreApplication.translate(
-                "Main", "batches: {n} (unlike the calibration data)").format(n=len(report.pauses) - leaves))
+                "Main", "1 defect type (blind spot checks found its purity below target)") if leaves == 1 else
+                QCoreApplication.translate(
+                    "Main", "{n} defect types (blind spot checks found their purity below target)").format(n=leaves))
+        if batches:
+            parts.append(QCoreApplication.translate("Main", "1 batch (unlike the calibration data)") if batches == 1
+                         else QCoreApplication.translate("Main", "{n} batches (unlike the calibration data)").format(
+                             n=batches))
         banner.setText(QCoreApplication.translate(
             "Main", "Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on "
                     "recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).").format(
@@ -270,8 +274,10 @@ class JudgingActions:
         lines = []
         if leaves:
             lines.append(QCoreApplication.translate(
-                "Main", "Auto-judging paused for {n} defect type(s): blind spot checks show purity below the "
-                        "target. Their images now come to you blind.").format(n=leaves))
+                "Main", "Auto-judging paused for 1 defect type: its images now come to you blind.") if leaves == 1
+                else QCoreApplication.translate(
+                    "Main", "Auto-judging paused for {n} defect types: their images now come to you blind.").format(
+                    n=leaves))
         for pause in report.started:
             if pause.scope == "batch":
                 lines.append(QCoreApplication.translate(
@@ -281,8 +287,10 @@ class JudgingActions:
         resumed = sum(p.scope == "leaf" and p.end_reason == "purity_recovered" for p in report.ended)
         if resumed:
             lines.append(QCoreApplication.translate(
-                "Main", "Auto-judging resumed for {n} defect type(s): their spot checks meet the target again."
-            ).format(n=resumed))
+                "Main", "Auto-judging resumed for 1 defect type: its spot checks meet the target again.") if resumed
+                == 1 else QCoreApplication.translate(
+                "Main", "Auto-judging resumed for {n} defect types: their spot checks meet the target again.").format(
+                n=resumed))
         return " ".join(lines)
 
     def _judged_meanwhile(self, theirs: JudgmentRecord) -> None:

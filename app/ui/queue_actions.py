@@ -147,7 +147,7 @@ class QueueActions:
         if rows and self.model_version:
             self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version,
                                                     waiting=_waiting(rows)),
-                        QCoreApplication.translate("Queue", "Accepted {n} images"))
+                        QCoreApplication.translate("Queue", "Accepted 1 image"), QCoreApplication.translate("Queue", "Accepted {n} images"))
 
     def relabel_selected(self) -> None:
         """Relabel every selected image to one leaf chosen in the taxonomy picker (C)."""
@@ -164,7 +164,7 @@ class QueueActions:
             leaf = dialog.chosen
             self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version,
                                                              waiting=_waiting(rows)),
-                        QCoreApplication.translate("Queue", "Relabelled {n} images"))
+                        QCoreApplication.translate("Queue", "Relabelled 1 image"), QCoreApplication.translate("Queue", "Relabelled {n} images"))
         self.active_view().setFocus()
 
     def unknown_selected(self) -> None:
@@ -173,6 +173,7 @@ class QueueActions:
         if rows and self.model_version:
             self._judge(lambda: self.service.mark_unknown([r.image_id for r in rows], model_version=self.model_version,
                                                           waiting=_waiting(rows)),
+                        QCoreApplication.translate("Queue", "Marked 1 image unknown / new type"),
                         QCoreApplication.translate("Queue", "Marked {n} images unknown / new type"))
 
     def note_selected(self) -> None:
@@ -191,18 +192,22 @@ class QueueActions:
                 self.status_label.setText(QCoreApplication.translate(
                     "Queue", "The note was not saved: N on the same selection brings your text back."))
         elif not self._judge(lambda: self.service.note([r.image_id for r in rows], note),
-                             QCoreApplication.translate("Queue", "Noted {n} images") if note.strip()
-                             else QCoreApplication.translate("Queue", "Removed the note of {n} images")):
+                             *((QCoreApplication.translate("Queue", "Noted 1 image"),
+                                QCoreApplication.translate("Queue", "Noted {n} images")) if note.strip() else
+                               (QCoreApplication.translate("Queue", "Removed the note of 1 image"),
+                                QCoreApplication.translate("Queue", "Removed the note of {n} images")))):
             self.note_drafts.keep(key, note, current)  # the store refused it: the text waits for the next N
         self.active_view().setFocus()
 
     def undo_last(self) -> None:
         """Undo the last bulk action (Ctrl+Z)."""
         if self.service.can_undo:
-            self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid {n} judgments"))
+            self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid 1 judgment"),
+                        QCoreApplication.translate("Queue", "Undid {n} judgments"))
 
-    def _judge(self, action, done_text: str) -> bool:
-        """Run one bulk store action; False: nothing was stored (the status line or a box says why)."""
+    def _judge(self, action, done_one: str, done_many: str) -> bool:
+        """Run one bulk store action; False: nothing was stored (the status line or a box says why). The status
+        line then says ``done_one`` (one image) or ``done_many`` (its ``{n}``)."""
         try:
             records = action()
         except (JudgmentConflictError, ReadOnlyError) as exc:  # nothing changed: say why, no dialog
@@ -220,7 +225,7 @@ class QueueActions:
             return False
         self.judged.emit(list(records))
         self.refresh()
-        self.status_label.setText(done_text.format(n=len(records)))
+        self.status_label.setText(done_one if len(records) == 1 else done_many.format(n=len(records)))
         return True
 
     def export_queue(self) -> None:

@@ -139,6 +139,8 @@ class QueueTableModel(QAbstractTableModel):
             return name
         if self.waiting_only:
             return QCoreApplication.translate("Queue", "{name} — {n} waiting").format(name=name, n=row.count)
+        if row.count == 1:
+            return QCoreApplication.translate("Queue", "{name} — 1 image").format(name=name)
         return QCoreApplication.translate("Queue", "{name} — {n} images").format(name=name, n=row.count)
 
     def _group_data(self, row: GroupRow, column: int, role: int) -> Any:

@@ -260,7 +260,8 @@ class SideActions:
         task.signals.result.connect(lambda _res: self.settings is not None and self.settings.setValue(
             "export/folder", str(req.path.resolve().parent)))  # once written: the next export suggests its folder
         task.signals.result.connect(lambda res: self.statusBar().showMessage(
-            QCoreApplication.translate("Main", "Exported {n} label(s) to {p}").format(n=res.count, p=res.path)
+            (QCoreApplication.translate("Main", "Exported 1 label to {p}") if res.count == 1 else
+             QCoreApplication.translate("Main", "Exported {n} labels to {p}")).format(n=res.count, p=res.path)
             + (QCoreApplication.translate("Main", " ({k} images skipped: their files are gone)").format(
                 k=len(res.skipped)) if res.skipped else ""), 15_000))
         task.signals.error.connect(self.statusBar().clearMessage)  # "Exporting…" is over
