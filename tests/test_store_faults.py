@@ -328,6 +328,28 @@ def _judged_store(tmp_path: Path) -> tuple[Path, Path]:
     return db, folder
 
 
+def test_a_read_only_store_says_why_a_stored_image_cannot_be_read_and_lists_no_spectrum_as_left_out(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "lot"
+    write_image(folder / "P001.png")
+    (folder / "EMPTY.png").write_bytes(b"")
+    (folder / "P001.jdx").write_text("##TITLE=P001\n##JCAMP-DX=4.24\n##END=\n", encoding="utf-8")
+    (folder / "notes.docx").write_bytes(b"PK")
+    db = tmp_path / "judge.sqlite3"
+    engine = make_engine(f"sqlite:///{db}")
+    init_db(engine)
+    written = JudgingService(engine, "alice").open_folder(folder)
+    engine.dispose()
+    (empty_id,) = written.unreadable  # the empty file is an image of the batch that cannot be read
+    engine = make_engine(f"sqlite:///{db}", read_only=True)
+    try:
+        opened = JudgingService(engine, "bob").open_folder(folder)
+        assert opened.unreadable == written.unreadable  # "empty file" in the list too, not "pending"
+        assert [Path(p).name for p, _why in opened.skipped] == ["notes.docx"]  # P001.jdx is a spectrum
+    finally:
+        engine.dispose()
+
+
 def test_a_read_only_store_shows_stored_batches_and_refuses_every_write(tmp_path: Path) -> None:
     db, folder = _judged_store(tmp_path)
     (folder / "new.png").write_bytes((folder / "img_0.png").read_bytes()[:-1] + b"\x00")  # came later

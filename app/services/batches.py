@@ -296,11 +296,16 @@ def _open_read_only(engine: Engine, folder: Path, recursive: bool, model_version
         raise ReadOnlyError(f"The folder {folder} was never opened with this database, and {why}: "
                             "there is nothing of it to show")
     batch = existing[0]
-    files, left_out = scan_folder(folder, recursive or batch.recursive)
+    # (the spectra are listed apart, as when the folder was opened: the stored ones show with their images)
+    files, left_out = scan_folder(folder, recursive or batch.recursive, spectra=[])
     items = batch_items(engine, batch.id, model_version)
     held = {Path(it.image.path) for it in items}
     left_out = left_out + [(str(f), "not in this read-only database") for f in files if f not in held]
-    return OpenedBatch(batch.id, batch.name, str(folder), items, {}, left_out, stored_taxonomy(engine, items),
+    # Why an image without a prediction cannot be read, as an opening that may write says (the list said
+    # "pending" where the panel said the file is empty): its header only, never a decode.
+    unreadable = {it.image.image_id: why for it in items if it.prediction is None
+                  and (why := header_size(Path(it.image.path))[2]) is not None}
+    return OpenedBatch(batch.id, batch.name, str(folder), items, unreadable, left_out, stored_taxonomy(engine, items),
                        recursive=batch.recursive)
 
 
