@@ -3,6 +3,8 @@ spectra, the peaks labelled, the library import and its CLI, and the panel besid
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from conftest import open_window, write_image
@@ -191,8 +193,16 @@ def test_the_panel_shows_the_spectrum_beside_the_image(qtbot, engine, taxonomy, 
         qtbot.keyClick(win, Qt.Key.Key_I, Qt.KeyboardModifier.ShiftModifier)
         assert panel.spectrum == 1 and panel.title.text().startswith("FTIR spectrum · A.spot2.jdx (2/2)")
         assert "water_mark" in panel.suggestion.text()
+        # a key that changes nothing says why in the status bar (the panel may be compact, its hint hidden)
+        panel.show_lookup(dataclasses.replace(panel.lookup, hits=[[] for _ in panel.lookup.spectra]))
+        qtbot.keyClick(win, Qt.Key.Key_I)
+        assert win.statusBar().currentMessage().startswith("No reference spectrum to lay over it yet: import")
         win.move(1)  # B has no spectrum: the panel goes
         qtbot.waitUntil(lambda: not panel.isVisible(), timeout=10_000)
+        for mods in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier):
+            win.statusBar().clearMessage()
+            qtbot.keyClick(win, Qt.Key.Key_I, mods)
+            assert win.statusBar().currentMessage().startswith("This image has no FTIR spectrum (a .jdx, .dx or .csv")
     finally:
         win.close()
 

@@ -1242,27 +1242,27 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="463"/>
+        <location filename="../ui/main_window.py" line="464"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="538"/>
+        <location filename="../ui/main_window.py" line="539"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="553"/>
+        <location filename="../ui/main_window.py" line="554"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="565"/>
+        <location filename="../ui/main_window.py" line="566"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="566"/>
+        <location filename="../ui/main_window.py" line="567"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -2380,40 +2380,55 @@ Similarity {sim:.3f}</source>
         <translation>波數 (cm⁻¹) · 吸收度</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="256"/>
+        <location filename="../ui/spectrum_panel.py" line="242"/>
+        <source>No reference spectrum to lay over it yet: import a library (fma-judge spectra import FOLDER) or judge images that have spectra.</source>
+        <translation>尚無可疊加的參考光譜：請匯入光譜庫（fma-judge spectra import FOLDER）或判定附有光譜的影像。</translation>
+    </message>
+    <message>
+        <location filename="../ui/spectrum_panel.py" line="255"/>
+        <source>This image has one FTIR spectrum.</source>
+        <translation>此影像只有一條 FTIR 光譜。</translation>
+    </message>
+    <message>
+        <location filename="../ui/spectrum_panel.py" line="262"/>
+        <source>This image has no FTIR spectrum (a .jdx, .dx or .csv file named after the image, beside it).</source>
+        <translation>此影像沒有 FTIR 光譜（光譜應為與影像同名、放在其旁的 .jdx、.dx 或 .csv 檔）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/spectrum_panel.py" line="276"/>
         <source>FTIR spectrum · {name}</source>
         <translation>FTIR 光譜 · {name}</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="257"/>
+        <location filename="../ui/spectrum_panel.py" line="277"/>
         <source>Shift+I: next spectrum</source>
         <translation>Shift+I：下一條光譜</translation>
     </message>
     <message>
         <location filename="../ui/picker.py" line="141"/>
-        <location filename="../ui/spectrum_panel.py" line="260"/>
+        <location filename="../ui/spectrum_panel.py" line="280"/>
         <source>Spectrum suggests: {type} (HQI {hqi})</source>
         <translation>光譜建議：{type}（HQI {hqi}）</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="288"/>
+        <location filename="../ui/spectrum_panel.py" line="308"/>
         <source>No reference spectrum yet: import a library
 (fma-judge spectra import FOLDER) or judge images.</source>
         <translation>尚無參考光譜：請匯入光譜庫
 （fma-judge spectra import 資料夾）或先判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="292"/>
+        <location filename="../ui/spectrum_panel.py" line="312"/>
         <source>library</source>
         <translation>光譜庫</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="293"/>
+        <location filename="../ui/spectrum_panel.py" line="313"/>
         <source>judged image</source>
         <translation>已判定影像</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="296"/>
+        <location filename="../ui/spectrum_panel.py" line="316"/>
         <source>I: next reference over the spectrum</source>
         <translation>I：疊上下一個參考光譜</translation>
     </message>

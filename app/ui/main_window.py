@@ -197,6 +197,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self.similar_panel = SimilarPanel(None, self.lang, self, runner=self._runner)
         self.similar_panel.openImage.connect(lambda image_id: self.open_image(image_id, ask=True))
         self.spectrum_panel = SpectrumPanel(None, self.lang, self)  # (hidden until an image has a spectrum)
+        self.spectrum_panel.said.connect(lambda text: self.statusBar().showMessage(text, 6000))
         # the prediction panel kept whole when a pane appears
         right = self.right_splitter = RightColumn(self, self.panel, self.spectrum_panel, self.similar_panel)
         self.list_filter = ListFilterBar(self.presenter.list_types, self._node_depth, self)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QPointF, QRectF, QSize, Qt, QThreadPool, QTimer
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -145,7 +145,13 @@ def _decimated(px: np.ndarray, py: np.ndarray) -> list[tuple[float, float]]:
 
 
 class SpectrumPanel(QWidget):
-    """The image's spectrum, its suggestion and its closest references; hidden when the image has none."""
+    """The image's spectrum, its suggestion and its closest references; hidden when the image has none.
+
+    Signals:
+        said(str): why a key (I, Shift+I) changed nothing, for the status bar (the panel may be hidden or compact).
+    """
+
+    said = Signal(str)
 
     def __init__(self, taxonomy: Taxonomy | None = None, lang: str = "en", parent=None, *,
                  service: SpectrumSearch | None = None) -> None:
@@ -229,18 +235,32 @@ class SpectrumPanel(QWidget):
     def next_reference(self) -> None:
         """I: the next reference over the spectrum (after the last one: none, then the first again)."""
         if not self._shown():
+            self._no_spectrum()
             return
         hits = self.lookup.hits[self.spectrum]
+        if not hits:
+            self.said.emit(QCoreApplication.translate(
+                "Spectrum", "No reference spectrum to lay over it yet: import a library (fma-judge spectra import "
+                            "FOLDER) or judge images that have spectra."))
+            return
         self.reference = self.reference + 1 if self.reference + 1 < len(hits) else (-1 if self.reference >= 0 else 0)
         self._render()
 
     def next_spectrum(self) -> None:
         """Shift+I: the image's next spectrum (its closest reference over it)."""
         if not self._shown():
+            self._no_spectrum()
+            return
+        if len(self.lookup.spectra) == 1:
+            self.said.emit(QCoreApplication.translate("Spectrum", "This image has one FTIR spectrum."))
             return
         self.spectrum = (self.spectrum + 1) % len(self.lookup.spectra)
         self.reference = 0
         self._render()
+
+    def _no_spectrum(self) -> None:
+        self.said.emit(QCoreApplication.translate(
+            "Spectrum", "This image has no FTIR spectrum (a .jdx, .dx or .csv file named after the image, beside it)."))
 
     def _shown(self) -> bool:
         return self.lookup is not None and bool(self.lookup.spectra)
