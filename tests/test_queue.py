@@ -481,6 +481,23 @@ def test_the_detail_pane_follows_a_reload_that_judged_its_image(qtbot, queue_win
 
 @needs_qt
 @SQLITE_ONLY
+def test_the_filters_keep_their_place_when_the_counts_arrive(qtbot, queue_window) -> None:
+    """The rows come first, the counts a moment later: the menus keep their width (the filters right of them
+    jumped under the pointer), and their lists open as wide as their longest item."""
+    from PySide6.QtWidgets import QApplication
+
+    _window, view = queue_window
+    combos = (view.reason_combo, view.leaf_combo, view.batch_combo)
+    before = [c.sizeHint().width() for c in combos]
+    view._fill_combos(queries.QueuePage(rows=[], total=0, counts_by_reason={r: 123_456 for r in queries.REASONS},
+                                        counts_by_leaf={"scratch": 98_765}))
+    QApplication.processEvents()
+    assert [c.sizeHint().width() for c in combos] == before
+    assert view.reason_combo.view().minimumWidth() >= view.reason_combo.view().sizeHintForColumn(0)
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_the_queue_window_fits_a_narrow_screen(qtbot, queue_window) -> None:
     """The filters and buttons wrap (app.ui.flow_layout): in one row each they made the window at least 1365
     pixels wide, past the edge of a 1024 screen or of half a 1920 one, where its buttons could not be reached."""

@@ -34,8 +34,10 @@ class QueueFilterBar:
         self.batch_combo = QComboBox(self)
         self.sort_combo = QComboBox(self)
         for combo in (self.reason_combo, self.leaf_combo, self.batch_combo):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-            combo.setMinimumContentsLength(12)
+            # A width of their own, not their items': the counts arriving a moment after the rows widened them, and
+            # every filter right of them jumped under the pointer. Their lists open as wide as their items.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(20)
         self.reason_combo.addItem(QCoreApplication.translate("Queue", "All reasons"), None)
         for code in QUEUE_REASONS:
             self.reason_combo.addItem(reason_label(code), code)
@@ -188,6 +190,8 @@ class QueueFilterBar:
         for combo, chosen in ((self.leaf_combo, chosen_leaf), (self.batch_combo, chosen_batch)):
             combo.setCurrentIndex(max(0, combo.findData(chosen)) if chosen is not None else 0)
             combo.blockSignals(False)
+        for combo in (self.reason_combo, self.leaf_combo, self.batch_combo):
+            combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
 
     def _is_node(self, node: str) -> bool:
         """A group or subgroup of the taxonomy (not a leaf)."""
