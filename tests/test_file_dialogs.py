@@ -93,3 +93,28 @@ def test_the_icon_provider_names_a_file_by_its_name(qtbot) -> None:
     assert provider.type(QFileInfo(__file__)) == "PY file"
     assert provider.type(QFileInfo(str(Path(__file__).parent))) == "Folder"
     assert not provider.icon(QFileInfo(__file__)).isNull()
+
+
+def test_the_open_dialogs_start_where_the_analyst_last_chose(qtbot, engine, tmp_path: Path, monkeypatch) -> None:
+    from conftest import open_window, write_image
+
+    from app.ui import file_dialogs
+
+    lots = tmp_path / "line3"
+    write_image(lots / "lot1" / "a.png")
+    write_image(lots / "lot2" / "b.png")
+    starts = []
+
+    def chosen(answer):
+        return lambda _parent, _caption, start="", *_a, **_k: (starts.append(start), answer)[1]
+
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        monkeypatch.setattr(file_dialogs, "choose_folder", chosen(str(lots / "lot1")))
+        win.choose_folder()
+        qtbot.waitUntil(lambda: bool(win.presenter.items), timeout=10_000)
+        monkeypatch.setattr(file_dialogs, "choose_files", chosen([str(lots / "lot2" / "b.png")]))
+        win.choose_files()
+        assert starts == ["", str(lots)]  # the second starts beside the folder chosen first
+    finally:
+        win.close()

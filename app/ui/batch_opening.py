@@ -23,7 +23,7 @@ from models.imageio import IMAGE_SUFFIXES
 class BatchOpening:
     """Expects the window's ``service``, ``presenter``, ``status``, ``images``, ``list_model``, ``center``,
     ``viewer``, ``worker``, ``_runner``, ``_pending_open``, ``_opening``, ``skipped``, ``current``,
-    ``select``, ``alert``, ``_attached``, ``_refresh_list`` and ``_start_predictions``."""
+    ``select``, ``alert``, ``settings``, ``_attached``, ``_refresh_list`` and ``_start_predictions``."""
 
     _run_open = False  # a prediction run is under way (the window's _start_predictions / _run_finished)
     _grown_in_run = False  # the batch grew during it: its end starts a run for the new images
@@ -34,9 +34,11 @@ class BatchOpening:
     _choosing = 0  # counts the folders chosen (choose_folder): only the newest one's count is asked about
 
     def choose_folder(self) -> None:
-        folder = file_dialogs.choose_folder(self, QCoreApplication.translate("Main", "Open a folder of images"))
+        folder = file_dialogs.choose_folder(self, QCoreApplication.translate("Main", "Open a folder of images"),
+                                            self._last_place())
         if not folder:
             return
+        self._remember_place(Path(folder).parent)
         from app.services.batches import images_below  # imports the store: never before the window is shown
 
         # Asked only when the sub-folders hold images. Counted off the UI thread: a folder on a slow share takes
@@ -62,10 +64,20 @@ class BatchOpening:
 
     def choose_files(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-        files = file_dialogs.choose_files(self, QCoreApplication.translate("Main", "Open images"), "",
+        files = file_dialogs.choose_files(self, QCoreApplication.translate("Main", "Open images"), self._last_place(),
                                           QCoreApplication.translate("Main", "Images ({p})").format(p=patterns))
         if files:
+            self._remember_place(Path(files[0]).parent)
             self.open_files([Path(f) for f in files])
+
+    def _last_place(self) -> str:
+        """Where the last folder or files were chosen (the dialogs started in the app's working folder)."""
+        last = self.settings.value("open/folder") if self.settings is not None else None
+        return str(last) if last and Path(str(last)).is_dir() else ""
+
+    def _remember_place(self, folder: Path) -> None:
+        if self.settings is not None:
+            self.settings.setValue("open/folder", str(folder))
 
     def open_folder(self, folder: Path, recursive: bool = False) -> None:
         if self._attached(lambda: self.open_folder(folder, recursive)):

@@ -97,6 +97,9 @@ class ModelLoading:
                    .format(msg=message), line=f"the model could not be loaded: {message}")
 
     def choose_model(self) -> None:
-        path = file_dialogs.choose_folder(self, QCoreApplication.translate("Main", "Choose a model bundle folder"))
+        last = self.settings.value("model_path") if self.settings is not None else None  # beside the model in use
+        start = str(Path(str(last)).parent) if last and Path(str(last)).parent.is_dir() else ""
+        path = file_dialogs.choose_folder(self, QCoreApplication.translate("Main", "Choose a model bundle folder"),
+                                          start)
         if path:
             self.load_model(path)
