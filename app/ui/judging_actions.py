@@ -320,13 +320,8 @@ class JudgingActions:
             if i == self.current:
                 self.panel.show_data(self.presenter.panel(i))
                 if self.presenter.blind(self.presenter.items[i]):  # a spot check undone: blind again, nothing
-                    self.why.reset()  # of the model's call: no heatmap, no references of its Top-1 and Top-2
-                    if self.refs.on:
-                        self.refs.on = False
-                        self.viewer.set_reference(None)
-                    self.refs.look_up(self.presenter.items[i])
-                elif self.refs.blind_shown:  # a spot check judged and still on screen: its similar cases now
-                    self.refs.look_up(self.presenter.items[i])
+                    self.why.reset()  # of the model's call (no heatmap)
+                self.refs.refresh(self.presenter.items[i])
                 if not self.why.active:
                     self.show_attention()
         return i

@@ -44,6 +44,16 @@ class References(QObject):
         leaves = tuple(dict.fromkeys(leaf for leaf, *_ in p.top5[:2] if leaf)) or ((p.leaf,) if p.leaf else ())
         return leaves or None
 
+    def refresh(self, item: BatchItem) -> None:
+        """The strip again once ``item``, on screen, was judged or undone: a spot check undone is blind again (no
+        references of its Top-1 and Top-2 beside it, no similar cases); one judged shows its similar cases now."""
+        blind = self.window.presenter.blind(item)
+        if blind and self.on:
+            self.on = False
+            self.window.viewer.set_reference(None)
+        if blind or self.blind_shown:
+            self.look_up(item)
+
     def look_up(self, item: BatchItem | None) -> None:
         """The strip for the image on screen (references or similar cases)."""
         w = self.window
