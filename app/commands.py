@@ -17,9 +17,17 @@ from app.demo import DEMO_MODEL
 from app.services.predicting import ModelLoadError, PredictingService
 from app.services.ranks import Ranks, ranks_from_env
 from app.store.backup import BACKUP_DIR, backup_to, list_backups, restore, rolling_backup
-from app.store.db import default_db_url, describe_url, open_store, require_existing, sqlite_path
+from app.store.db import (
+    default_db_url,
+    describe_url,
+    open_store,
+    refuse_new_relative,
+    require_existing,
+    sqlite_path,
+)
 from app.store.errors import ExportError, StoreError
 from app.store.export import FORMATS, existing_export, export_labels, parse_since, parse_statuses
+from app.store.urls import DB_HELP
 from models.commands.arguments import positive_int
 from models.sysinfo import device_arg
 
@@ -34,7 +42,7 @@ def export_main(argv: list[str]) -> int:
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``fma-judge export`` options to ``parser``."""
-    parser.add_argument("--db", metavar="URL", help="database URL (default: the per-user fma-judge database)")
+    parser.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     parser.add_argument(
         "--out", required=True, metavar="PATH", help="output file (csv, json) or folder (imagefolder)"
     )
@@ -102,7 +110,7 @@ def classify_main(argv: list[str]) -> int:
         description="Predict every image of a folder into the database, so that analysts open it with the "
                     "predictions already there (run it on a workstation or a server, e.g. from a scheduler).")
     parser.add_argument("folder", help="folder of images (the batch)")
-    parser.add_argument("--db", help="SQLAlchemy database URL (default: the app's SQLite file in your user data folder)")
+    parser.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     parser.add_argument("--model", help=f"model bundle (default: the bundled demo model, {DEMO_MODEL})")
     parser.add_argument("--recursive", "-r", action="store_true",
                         help="also images in sub-folders (open it in the app the same way)")
@@ -134,6 +142,8 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
     try:
         service = None
         try:
+            file = sqlite_path(args.db or default_db_url())
+            new_file = file is not None and not file.is_file()  # said below: this run makes the database
             engine = open_store(args.db, writable=True).engine
             service = PredictingService(engine, device=device)
             info = service.load(model)
@@ -142,7 +152,8 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
         if loaded["failed"]:
             raise ModelLoadError(f"{loaded['failed']} of {ranks.world} ranks could not load the model")
         if ranks.rank == 0:
-            print(f"model {info.version} ({info.engine}); database {engine.url.render_as_string()}"
+            print(f"model {info.version} ({info.engine}); database {describe_url(engine.url)}"
+                  + (" (created now)" if new_file else "")
                   + (f"; {ranks.world} ranks" if ranks.world > 1 else ""), file=sys.stderr)
         result = service.classify_folder(folder, recursive=args.recursive, on_chunk=chunk_done, cancel=cancel,
                                          ranks=ranks)
@@ -169,7 +180,10 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
 
 
 def _sqlite_file(db: str | None) -> Path:
-    """The SQLite file of ``--db`` (default: the per-user database); a server URL is a user error."""
+    """The SQLite file of ``--db`` (default: the per-user database); a server URL is a user error, and so is a
+    relative path that names no file (a restore would make the database in the current folder)."""
+    if db:
+        refuse_new_relative(db)
     url = db or default_db_url()
     path = sqlite_path(url)
     if path is None:
@@ -183,7 +197,7 @@ def backup_main(argv: list[str]) -> int:
         prog="fma-judge backup",
         description=f"Copy the SQLite database while it is in use (SQLite's online backup API) into the "
                     f"'{BACKUP_DIR}' folder beside it, keeping the newest --keep, or into --out.")
-    parser.add_argument("--db", metavar="URL", help="database URL (default: the per-user fma-judge database)")
+    parser.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     parser.add_argument("--out", metavar="FILE", help="write the copy here instead (nothing is pruned)")
     parser.add_argument("--keep", type=positive_int, default=10, help="backups kept in the folder (default 10)")
     parser.add_argument("--list", action="store_true", help="list the backups, newest first, and exit")
@@ -211,7 +225,7 @@ def restore_main(argv: list[str]) -> int:
                     "replaced file is kept as <name>.before-restore-<time>.")
     parser.add_argument("backup", nargs="?", help="the backup file (see --list)")
     parser.add_argument("--newest", action="store_true", help="restore the newest backup")
-    parser.add_argument("--db", metavar="URL", help="database URL (default: the per-user fma-judge database)")
+    parser.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     parser.add_argument("--list", action="store_true", help="list the backups, newest first, and exit")
     args = parser.parse_args(argv)
     if not args.list and bool(args.backup) == args.newest:

@@ -192,10 +192,12 @@ def check_disk(folder: Path) -> Check:
 
 
 def run(argv: list[str], *, out: Callable[[str], None] = print) -> int:
+    from app.store.urls import DB_HELP
+
     p = argparse.ArgumentParser(prog="fma-judge --self-test", description="Check this installation; exit 0 when "
                                 "every check passes.")
     p.add_argument("--self-test", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--db", help="database URL to check (default: the app's default SQLite file)")
+    p.add_argument("--db", metavar="PATH|URL", help="the database to check: " + DB_HELP.removeprefix("the database: "))
     p.add_argument("--model", help="model bundle to check (default: the bundled demo model)")
     args = p.parse_args(argv)
     bundle = Path(args.model) if args.model else DEMO_MODEL

@@ -19,6 +19,7 @@ from pathlib import Path
 from app.services.spectra import import_library
 from app.store.db import default_db_url, open_store
 from app.store.errors import StoreError
+from app.store.urls import DB_HELP
 from models.bundle.files import read_bundle_manifest
 from models.bundle.manifest import BundleError
 from models.spectra import SpectrumError, read_spectrum
@@ -35,7 +36,7 @@ def spectra_main(argv: list[str]) -> int:
     imp = sub.add_parser("import", help="import a reference library: FOLDER/<type id>/<spectrum files>")
     imp.add_argument("folder", type=Path, metavar="FOLDER",
                      help="the library: one sub-folder per defect type id, holding that type's reference spectra")
-    imp.add_argument("--db", metavar="URL", help="database URL (default: the per-user fma-judge database)")
+    imp.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     imp.add_argument("--model", type=Path, metavar="BUNDLE", help="check the folder names against this model's tree")
     args = parser.parse_args(argv)
     return _show(args.files) if args.command == "show" else _import(args)

@@ -125,7 +125,7 @@ def test_csv_is_a_training_manifest(store: Store, taxonomy) -> None:
     out = store.data / "labels.csv"
     result = export_labels(store.engine, out, "csv")
     assert result.count == 5 and result.path == out
-    assert [(Path(p).name, r) for p, r in result.skipped] == [("d.png", "undone: back to pending")]
+    assert result.skipped == ()  # d, undone back to pending, is not judged: not exported, and not "skipped"
     with open(out, encoding="utf-8") as handle:
         assert handle.readline().strip() == ",".join(EXPORT_COLUMNS)
     rows = _by_name(_csv_rows(out))
@@ -204,7 +204,7 @@ def test_imagefolder_export(store: Store, tmp_path: Path, taxonomy) -> None:
     out = tmp_path / "tree"
     result = export_labels(store.engine, out, "imagefolder")
     assert result.count == 4 and result.path == out
-    assert sorted(r for _, r in result.skipped) == ["missing file: cannot copy", "undone: back to pending"]
+    assert [(Path(p).name, r) for p, r in result.skipped] == [("g.png", "missing file: cannot copy")]
     sha_a = file_sha256(store.paths["a"])
     assert (out / "scratch" / f"{sha_a[:8]}_a.png").read_bytes() == store.paths["a"].read_bytes()
     assert len(list((out / "unknown_unlabelled").iterdir())) == 1
@@ -314,6 +314,17 @@ def test_cli(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], t
     assert run_export(_cli("--db", missing, "--out", str(tmp_path / "cli.json"), "--format", "json")) == 1
     assert "no fma-judge database at" in capsys.readouterr().err
     assert not (tmp_path / "nothing.sqlite3").exists()
+
+
+def test_the_cli_lists_no_undone_image_as_skipped(store: Store, tmp_path: Path, capsys) -> None:
+    """An image judged and then undone is back to pending: not judged, like one never judged. The export listed
+    each as "Skipped ... undone: back to pending", a line per image that nobody could act on."""
+    assert run_export(_cli("--db", store.url, "--out", str(tmp_path / "all.csv"), "--format", "csv")) == 0
+    out = capsys.readouterr().out
+    assert out == f"Exported 5 label(s) to {tmp_path / 'all.csv'}\n"
+    store.paths["g"].unlink()  # what is still listed: a judged image left out, and why
+    assert run_export(_cli("--db", store.url, "--out", str(tmp_path / "tree"), "--format", "imagefolder")) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["Skipped 1:", f"  {store.paths['g']}: missing file: cannot copy"]
 
 
 def test_the_cli_never_writes_over_a_file_or_a_data_set_unless_told(store: Store, tmp_path: Path, capsys) -> None:

@@ -43,15 +43,17 @@ def one_image(tmp_path) -> Path:
 
 @pytest.mark.parametrize(("db", "needles"), [
     ("sqlite:///{tmp}/nonexistent/dir/x.db", ("Cannot open the database", "does not exist")),
-    ("not a database url", ("Cannot use the database URL", "not a database url")),
+    ("postgresql:/db.lab/x", ("Cannot use the database 'postgresql:/db.lab/x'", "neither a URL", "nor a file path")),
+    ("not a database url", ("Cannot use the database 'not a database url'", "does not exist", "full path")),
     ("postgresql+psycopg://u@127.0.0.1:1/x", ("Cannot open the database", "127.0.0.1")),  # connection refused
-], ids=["sqlite-folder-missing", "unparseable-url", "postgresql-refused"])
+], ids=["sqlite-folder-missing", "unparseable-url", "relative-file-missing", "postgresql-refused"])
 def test_a_database_that_cannot_be_opened(tmp_path, one_image, db, needles):
     if db.startswith("postgresql"):
         pytest.importorskip("psycopg")
     res = _screenshot_run(tmp_path, str(one_image), "--model", str(tmp_path / "model"),
                           "--db", db.format(tmp=tmp_path))
     _assert_one_line_error(res, tmp_path, *needles)
+    assert not (ROOT / "not a database url").exists()  # a relative path (here: a typo) makes no database
 
 
 def test_a_postgresql_server_that_never_answers_fails_within_the_connect_timeout(tmp_path, one_image):

@@ -37,7 +37,9 @@ from app.store.urls import (
     DB_FILENAME,
     default_db_url,
     describe_url,
+    refuse_new_relative,
     require_existing,
+    resolve_db_url,
     sqlite_path,
     user_data_folder,
 )
@@ -65,7 +67,9 @@ __all__ = [
     "quick_check_problems",
     "read_only",
     "read_only_reason",
+    "refuse_new_relative",
     "require_existing",
+    "resolve_db_url",
     "session_scope",
     "sqlite_path",
     "translate_errors",
@@ -195,7 +199,8 @@ def make_engine(
     transactions are real (SQLAlchemy emits BEGIN), so savepoints and migrations are atomic.
 
     Args:
-        url: a SQLAlchemy URL (``sqlite:///path``, ``postgresql+psycopg://...``); None = :func:`default_db_url`.
+        url: a SQLAlchemy URL (``sqlite:///path``, ``postgresql+psycopg://...``) or a SQLite file's path, as
+            :func:`resolve_db_url` takes them (a relative one: from the current folder); None = :func:`default_db_url`.
         busy_timeout_s: how long a SQLite write waits for another writer before failing as "locked".
         echo: log SQL statements.
         read_only: open a SQLite file read-only (``mode=ro``; ``immutable`` when its folder is read-only
@@ -205,7 +210,7 @@ def make_engine(
         StoreError: the URL is malformed, or the SQLite file's folder does not exist.
     """
     try:
-        parsed = make_url(url if url is not None else default_db_url())
+        parsed = make_url(resolve_db_url(url) if url is not None else default_db_url())
     except sa_exc.ArgumentError as exc:
         raise StoreError(f"Cannot use the database URL {url!r}: {exc}") from None
     path = sqlite_path(parsed)
@@ -518,15 +523,20 @@ def open_store(url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_
                writable: bool = False, check: bool = True) -> OpenedStore:
     """Open the store the way every entry point does: engine, schema, integrity check, read-only fallback.
 
-    A SQLite file this account cannot write opens read-only (browse and export) unless ``writable`` is asked;
+    ``url`` is ``--db`` as given (:func:`resolve_db_url`: a URL or a SQLite file's path); a relative path opens an
+    existing file of the current folder and never makes a new one (:func:`refuse_new_relative`). A SQLite file
+    this account cannot write opens read-only (browse and export) unless ``writable`` is asked;
     then its schema must already be the newest. ``check`` runs ``PRAGMA quick_check`` (SQLite).
 
     Raises:
         DamagedDatabaseError: the integrity check failed (``.path`` names the file, for a restore).
         SchemaVersionError: as :func:`init_db`; also a read-only database at an older revision.
-        StoreError: the database cannot be opened, or cannot be written when ``writable``.
+        StoreError: the database cannot be opened, or cannot be written when ``writable``; a relative path names
+            no file.
     """
-    url = url if url is not None else default_db_url()
+    if url is not None:
+        refuse_new_relative(url)  # an existing file of the current folder opens; a new one needs a full path
+    url = resolve_db_url(url) if url is not None else default_db_url()  # a file's path, a relative one: absolute
     path = sqlite_path(url)
     if path is not None and path.is_file() and path.stat().st_size == 0 and (path.parent / "backups").is_dir() \
             and any((path.parent / "backups").glob(f"{glob.escape(path.name)}-*.sqlite3")):

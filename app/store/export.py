@@ -1,7 +1,7 @@
 """Export judged labels: a training manifest CSV, an ImageFolder tree, or JSON.
 
-One row per image: its CURRENT judgment. Images never judged, or undone back to pending, are not
-exported (the undone ones are listed in :attr:`ExportResult.skipped`). The CSV starts with
+One row per image: its CURRENT judgment. Images never judged, or undone back to pending, are not judged and
+not exported (nor listed in :attr:`ExportResult.skipped`, which is for judged images left out). The CSV starts with
 ``path,label`` and is directly a manifest for ``fma-model train``: ``label`` is the leaf id, or
 ``unknown:unlabelled`` for images marked "unknown / new defect type" (training uses them as outlier
 exposure when ``loss.outlier_weight`` > 0 and skips them otherwise; nothing is lost). Rows are streamed from the database (``yield_per``), so large stores export in seconds.
@@ -67,8 +67,8 @@ class ExportResult:
     Attributes:
         count: rows exported.
         path: the CSV/JSON file, or the folder for ``imagefolder``.
-        skipped: ``(path, reason)`` for images in scope that were not exported (undone to pending, leaf
-            not in the taxonomy, file missing when copying).
+        skipped: ``(path, reason)`` for judged images in scope that were not exported (leaf not in the
+            taxonomy, file missing when copying). An image undone back to pending is not judged: not listed.
     """
 
     count: int
@@ -184,7 +184,8 @@ def iter_export_rows(
         statuses: subset of accepted/corrected/unknown (default all).
         taxonomy: resolve leaf paths with this taxonomy instead of the model versions' embedded ones.
         with_history: fill :attr:`ExportRow.history_count`.
-        skipped: receives ``(path, reason)`` for images in scope that are not exported.
+        skipped: receives ``(path, reason)`` for judged images in scope that are not exported (an image undone
+            back to pending is not judged, and not listed).
     """
     chosen = _check_statuses(statuses)
     leaf_paths = _LeafPaths(session, taxonomy)
@@ -216,17 +217,13 @@ def iter_export_rows(
             select(func.count(older.id)).where(older.image_id == Image.id).correlate(Image).scalar_subquery()
         )
     stmt = (
-        _current(select(*columns), batch_id, since, chosen | {"reverted"})
+        _current(select(*columns), batch_id, since, chosen)
         .join(Image, Image.id == Judgment.image_id)
         .order_by(Judgment.id)
     )
     for row in session.execute(stmt.execution_options(yield_per=_YIELD_PER)):
         image_id, sha, path, leaf, status, analyst, created_at, version, shown, note, extra = row[:11]
         path = path or ""
-        if status == "reverted":
-            if skipped is not None:
-                skipped.append((path, "undone: back to pending"))
-            continue
         leaves = [leaf, *(extra or ())] if leaf is not None else []
         if leaf is None:
             label, leaf_path = UNKNOWN_LABEL, ""

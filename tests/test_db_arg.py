@@ -1,0 +1,148 @@
+"""``--db``, which every command and the window take: a SQLite file's path or a URL; a relative one is taken from the
+current folder, named in full, and never makes a new database there (a scheduled task starts in C:\\Windows\\System32
+or /, and made its database there without a word); a URL that is not one says so, not SQLAlchemy's "Could not
+parse"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import make_tiny_bundle, write_image
+from sqlalchemy import make_url
+
+from app.__main__ import main
+from app.selftest import check_database
+from app.store.db import make_engine, open_store
+from app.store.errors import StoreError
+from app.store.urls import describe_url, resolve_db_url, sqlite_path
+
+
+@pytest.fixture()
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The current folder of the command (a scheduled task's: anywhere)."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def _made(path: Path) -> Path:
+    open_store(f"sqlite:///{path}").engine.dispose()
+    return path
+
+
+def test_a_plain_file_path_is_a_sqlite_database_for_every_command(tmp_path: Path, capsys) -> None:
+    db = _made(tmp_path / "team.sqlite")
+    assert main(["export", "--db", str(db), "--out", str(tmp_path / "labels.csv"), "--format", "csv"]) == 0
+    assert "Exported 0 label(s)" in capsys.readouterr().out
+    assert main(["backup", "--db", str(db)]) == 0
+    assert f"Backed up {db} to {db.parent / 'backups'}" in capsys.readouterr().out
+    assert main(["restore", "--newest", "--db", str(db)]) == 0
+    assert f"Restored {db} from" in capsys.readouterr().out
+    (tmp_path / "library").mkdir()
+    assert main(["spectra", "import", str(tmp_path / "library"), "--db", str(db)]) == 0
+    check = check_database(str(tmp_path / "new.sqlite"))[0]  # fma-judge --self-test --db PATH
+    assert check.ok and check.detail.startswith(f"sqlite:///{tmp_path / 'new.sqlite'} reachable and writable")
+    assert check.detail.endswith(" (created now)")
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("given", ["team.sqlite", "sqlite:///team.sqlite", "./team.sqlite"])
+def test_a_relative_db_is_the_current_folders_file_named_in_full(work: Path, given: str, capsys) -> None:
+    _made(work / "team.sqlite")
+    store = open_store(given)  # as the window opens its --db (app.ui.app.open_database)
+    try:
+        assert store.engine.url.database == str(work / "team.sqlite")
+    finally:
+        store.engine.dispose()
+    assert sqlite_path(given) == work / "team.sqlite" and describe_url(given) == f"sqlite:///{work / 'team.sqlite'}"
+    assert main(["backup", "--db", given, "--list"]) == 0
+    assert capsys.readouterr().out.startswith(f"No backups of {work / 'team.sqlite'} (in {work / 'backups'})")
+    assert main(["export", "--db", given, "--out", "x.csv", "--format", "csv"]) == 0
+    assert main(["export", "--db", given.replace("team", "other"), "--out", "y.csv", "--format", "csv"]) == 1
+    assert f"no fma-judge database at {work / 'other.sqlite'}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("given", ["team.sqlite", "sqlite:///team.sqlite", "not a database url"])
+def test_a_relative_db_never_makes_a_new_database_in_the_current_folder(work: Path, given: str, capsys) -> None:
+    """A scheduled task starts in C:\\Windows\\System32 or /: a relative --db made an empty database there."""
+    full = work / given.removeprefix("sqlite:///")
+    typed = f"sqlite:///{full}" if given.startswith("sqlite:") else str(full)
+    said = (f"Cannot use the database {given!r}: {full} does not exist (a relative path is taken from the current "
+            f"folder, {work}). fma-judge makes a new database only at a full path, never in whatever folder it was "
+            f"started in: give --db {typed} to make it there, or the full path of the database you meant")
+    with pytest.raises(StoreError) as refused:
+        open_store(given)  # the window (app.ui.app.open_database), classify, monitor, recalibrate, spectra import
+    assert str(refused.value) == said
+    (work / "library").mkdir()
+    assert main(["spectra", "import", "library", "--db", given]) == 1
+    assert capsys.readouterr().err == f"fma-judge spectra import: {said}\n"
+    backup = _made(work.parent / "b.sqlite")
+    assert main(["restore", str(backup), "--db", given]) == 2
+    assert capsys.readouterr().err == f"fma-judge restore: {said}\n"
+    assert not check_database(given)[0].ok  # fma-judge --self-test --db
+    assert [p.name for p in work.iterdir()] == ["library"]
+    made = open_store(typed).engine  # the full path makes it
+    made.dispose()
+    assert made.url.database == str(full) and full.is_file()
+
+
+def test_a_home_relative_path_is_expanded_for_sqlite_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # (SQLite itself would have opened a folder named "~")
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+    engine = make_engine("sqlite:///~/team.sqlite")
+    try:
+        assert engine.url.database == str(tmp_path / "team.sqlite")
+    finally:
+        engine.dispose()
+    assert resolve_db_url("~/team.sqlite") == f"sqlite:///{tmp_path / 'team.sqlite'}"
+
+
+def test_other_urls_are_unchanged() -> None:
+    pg = "postgresql+psycopg://judge:p%40ss@db.lab/fma?connect_timeout=5"
+    assert resolve_db_url(pg) == pg and resolve_db_url(make_url(pg)) == make_url(pg)
+    assert describe_url(pg) == "postgresql+psycopg://judge:***@db.lab/fma?connect_timeout=5"
+    assert sqlite_path(pg) is None
+    for memory in ("sqlite://", "sqlite:///:memory:"):
+        assert resolve_db_url(memory) == memory and sqlite_path(memory) is None
+    assert resolve_db_url("sqlite:////data/team.sqlite") == "sqlite:////data/team.sqlite"
+
+
+@pytest.mark.parametrize("bad", ["postgresql:/db.lab/fma", "sqlite:team.sqlite"])
+def test_a_url_that_is_not_one_is_a_clear_error(tmp_path: Path, bad: str, capsys) -> None:
+    assert main(["export", "--db", bad, "--out", str(tmp_path / "x.csv"), "--format", "csv"]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"fma-judge export: Cannot use the database {bad!r}: it is neither a URL (sqlite:////abs/path.sqlite, "
+                   "postgresql+psycopg://USER@HOST/DB) nor a file path\n")
+    assert main(["backup", "--db", bad, "--list"]) == 2
+    assert "nor a file path" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["export"], ["classify"], ["backup"], ["restore"], ["spectra", "import"],
+                                     ["--self-test"]])
+def test_the_help_says_a_path_is_taken(command: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main([*command, "--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--db PATH|URL" in text and "a SQLite file's path, or a URL" in text, text
+    assert "a relative path is taken from the current folder" in text
+
+
+def test_classify_names_the_database_in_full_and_says_when_it_made_it(work: Path, taxonomy, capsys) -> None:
+    bundle = make_tiny_bundle(work.parent / "model", taxonomy, input_size=32)
+    folder = work.parent / "batch"
+    for i in range(2):
+        write_image(folder / f"img_{i}.png", size=(48, 40), seed=i)
+    from app.commands import classify_main
+
+    assert classify_main([str(folder), "--db", "team.sqlite", "--model", str(bundle)]) == 2
+    assert "team.sqlite does not exist (a relative path is taken from the current folder" in capsys.readouterr().err
+    assert classify_main([str(folder), "--db", str(work / "team.sqlite"), "--model", str(bundle)]) == 0
+    err = capsys.readouterr().err
+    assert f"; database sqlite:///{work / 'team.sqlite'} (created now)\n" in err, err
+    assert classify_main([str(folder), "--db", "sqlite:///team.sqlite", "--model", str(bundle)]) == 0
+    err = capsys.readouterr().err
+    assert f"; database sqlite:///{work / 'team.sqlite'}\n" in err, err
