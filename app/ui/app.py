@@ -90,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
             ("fma-judge --self-test", "checks an installation (IT, after installing)"))))
     p.add_argument("folder", nargs="?", help="folder of images to open")
     p.add_argument("--model", help="model bundle (default: the last one used, else the bundled demo model)")
-    p.add_argument("--db", help="SQLAlchemy database URL (default: a SQLite file in your user data folder)")
+    p.add_argument("--db", metavar="PATH|URL",  # (app.store.urls.DB_HELP says more: imported later, with the store)
+                   help="the database: a SQLite file's path or a URL, as for every command (fma-judge classify "
+                        "--help says more; default: a SQLite file in your user data folder)")
     p.add_argument("--lang", choices=LANGS, help="UI language (default: settings, else the system's)")
     p.add_argument("--analyst", help="analyst name recorded with judgments (default: asked once, then remembered)")
     p.add_argument("--recursive", "-r", action="store_true", help="also open images in sub-folders")

@@ -262,7 +262,8 @@ class SideActions:
         task.signals.result.connect(lambda res: self.statusBar().showMessage(
             (QCoreApplication.translate("Main", "Exported 1 label to {p}") if res.count == 1 else
              QCoreApplication.translate("Main", "Exported {n} labels to {p}")).format(n=res.count, p=res.path)
-            + (QCoreApplication.translate("Main", " ({k} images skipped: their files are gone)").format(
+            + (QCoreApplication.translate(
+                "Main", " ({k} images skipped: their files are gone, or their types are not in their model's tree)").format(
                 k=len(res.skipped)) if res.skipped else ""), 15_000))
         task.signals.error.connect(self.statusBar().clearMessage)  # "Exporting…" is over
         task.signals.error.connect(lambda msg: self.alert(QMessageBox.warning, QCoreApplication.translate(
