@@ -906,13 +906,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="198"/>
+        <location filename="../ui/app.py" line="200"/>
         <location filename="../ui/side_actions.py" line="200"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="137"/>
+        <location filename="../ui/app.py" line="139"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -921,7 +921,7 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="148"/>
+        <location filename="../ui/app.py" line="150"/>
         <source>{msg}
 
 Restore the newest backup, made {when}? Judgments made after it are not in it. The damaged file is kept beside it.</source>
@@ -930,17 +930,17 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="224"/>
+        <location filename="../ui/app.py" line="226"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="250"/>
+        <location filename="../ui/app.py" line="252"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="258"/>
+        <location filename="../ui/app.py" line="260"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -1137,7 +1137,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="100"/>
+        <location filename="../ui/model_loading.py" line="102"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -1147,27 +1147,27 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>開啟影像資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="46"/>
+        <location filename="../ui/batch_opening.py" line="48"/>
         <source>Looking into {p}…</source>
         <translation>正在查看 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="57"/>
+        <location filename="../ui/batch_opening.py" line="59"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="58"/>
+        <location filename="../ui/batch_opening.py" line="60"/>
         <source>Its sub-folders hold 1 more image. Open it too?</source>
         <translation>它的子資料夾還有 1 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="65"/>
+        <location filename="../ui/batch_opening.py" line="67"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="66"/>
+        <location filename="../ui/batch_opening.py" line="68"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -1192,42 +1192,42 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="59"/>
+        <location filename="../ui/batch_opening.py" line="61"/>
         <source>Its sub-folders hold {n} more images. Open them too?</source>
         <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="156"/>
+        <location filename="../ui/batch_opening.py" line="168"/>
         <source>Opening stopped: the images on screen stay as they were; their folder was not read to its end: open it again to read the rest.</source>
         <translation>已停止開啟：畫面上的影像維持原樣；其資料夾尚未讀取完畢，再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="158"/>
+        <location filename="../ui/batch_opening.py" line="170"/>
         <source>Opening stopped: the images on screen stay as they were.</source>
         <translation>已停止開啟：畫面上的影像維持原樣。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="167"/>
+        <location filename="../ui/batch_opening.py" line="179"/>
         <source>Stopped reading the folder at {n} images: open it again to read the rest.</source>
         <translation>已停止讀取資料夾（目前 {n} 張影像）：再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="179"/>
+        <location filename="../ui/batch_opening.py" line="191"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="214"/>
+        <location filename="../ui/batch_opening.py" line="226"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="215"/>
+        <location filename="../ui/batch_opening.py" line="227"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="240"/>
+        <location filename="../ui/batch_opening.py" line="252"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -1415,12 +1415,12 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="382"/>
+        <location filename="../ui/judging_actions.py" line="377"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="383"/>
+        <location filename="../ui/judging_actions.py" line="378"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1433,12 +1433,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="388"/>
+        <location filename="../ui/judging_actions.py" line="383"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="389"/>
+        <location filename="../ui/judging_actions.py" line="384"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1499,26 +1499,26 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/side_actions.py" line="265"/>
-        <source> ({k} images skipped: their files are gone)</source>
-        <translation>（略過 {k} 張影像：檔案已不存在）</translation>
+        <source> ({k} images skipped: their files are gone, or their types are not in their model&apos;s tree)</source>
+        <translation>（略過 {k} 張影像：檔案已不存在，或其類別不在其模型的分類樹中）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="268"/>
+        <location filename="../ui/side_actions.py" line="269"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="80"/>
+        <location filename="../ui/references.py" line="90"/>
         <source>No references for this image (a spot check, or no prediction yet)</source>
         <translation>此影像沒有參考影像（抽檢影像，或尚無預測）</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="109"/>
+        <location filename="../ui/references.py" line="119"/>
         <source>Reference {i}/{n}: {name} (Top-{k}) · judged by {who} · {key}: next</source>
         <translation>參考 {i}/{n}：{name}（第 {k} 候選）· 判定者 {who} · {key}：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="122"/>
+        <location filename="../ui/references.py" line="132"/>
         <source>The reference cannot be shown: {why}</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
@@ -1785,7 +1785,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>預測</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="45"/>
+        <location filename="../ui/queue_filters.py" line="47"/>
         <location filename="../ui/queue_model.py" line="90"/>
         <source>Confidence</source>
         <translation>信心度</translation>
@@ -1801,7 +1801,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>新類別分數</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="48"/>
+        <location filename="../ui/queue_filters.py" line="50"/>
         <location filename="../ui/queue_model.py" line="93"/>
         <source>Batch</source>
         <translation>批次</translation>
@@ -1852,128 +1852,128 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>點一下（或按空白鍵）選取此組的影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="39"/>
+        <location filename="../ui/queue_filters.py" line="41"/>
         <source>All reasons</source>
         <translation>所有原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="42"/>
+        <location filename="../ui/queue_filters.py" line="44"/>
         <source>All predicted types</source>
         <translation>所有預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="43"/>
+        <location filename="../ui/queue_filters.py" line="45"/>
         <source>All batches</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="46"/>
+        <location filename="../ui/queue_filters.py" line="48"/>
         <source>Waiting longest</source>
         <translation>等待最久</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="47"/>
-        <location filename="../ui/queue_filters.py" line="83"/>
+        <location filename="../ui/queue_filters.py" line="49"/>
+        <location filename="../ui/queue_filters.py" line="85"/>
         <source>Predicted type</source>
         <translation>預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="49"/>
+        <location filename="../ui/queue_filters.py" line="51"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="54"/>
+        <location filename="../ui/queue_filters.py" line="56"/>
         <source>Re&amp;verse</source>
         <translation>反向(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="64"/>
+        <location filename="../ui/queue_filters.py" line="66"/>
         <source>Waiting to be judged</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="73"/>
+        <location filename="../ui/queue_filters.py" line="75"/>
         <source>Any time</source>
         <translation>不限</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="74"/>
+        <location filename="../ui/queue_filters.py" line="76"/>
         <source>Over 1 hour</source>
         <translation>超過 1 小時</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="75"/>
+        <location filename="../ui/queue_filters.py" line="77"/>
         <source>Over 1 day</source>
         <translation>超過 1 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="76"/>
+        <location filename="../ui/queue_filters.py" line="78"/>
         <source>Over 1 week</source>
         <translation>超過 1 週</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="82"/>
+        <location filename="../ui/queue_filters.py" line="84"/>
         <source>No grouping</source>
         <translation>不分組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="84"/>
+        <location filename="../ui/queue_filters.py" line="86"/>
         <source>Determined node</source>
         <translation>已確定的節點</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="85"/>
+        <location filename="../ui/queue_filters.py" line="87"/>
         <source>Determined node: the deepest group or subgroup the model is sure of at the target purity; a group&apos;s images can be judged together (click its heading, then C)</source>
         <translation>已確定的節點：模型在目標純度下有把握的最深一層大類或子類；同一組的影像可一起判定（點組標題，再按 C）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="92"/>
+        <location filename="../ui/queue_filters.py" line="94"/>
         <source>&amp;Reason:</source>
         <translation>原因(&amp;R)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="93"/>
+        <location filename="../ui/queue_filters.py" line="95"/>
         <source>&amp;Predicted:</source>
         <translation>預測(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="94"/>
+        <location filename="../ui/queue_filters.py" line="96"/>
         <source>&amp;Batch:</source>
         <translation>批次(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="95"/>
+        <location filename="../ui/queue_filters.py" line="97"/>
         <source>&amp;Waiting:</source>
         <translation>等待時間(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="96"/>
+        <location filename="../ui/queue_filters.py" line="98"/>
         <source>Con&amp;fidence:</source>
         <translation>信心度(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="103"/>
+        <location filename="../ui/queue_filters.py" line="105"/>
         <source>&amp;Sort:</source>
         <translation>排序(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="105"/>
+        <location filename="../ui/queue_filters.py" line="107"/>
         <source>&amp;Group:</source>
         <translation>分組(&amp;G)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="107"/>
+        <location filename="../ui/queue_filters.py" line="109"/>
         <source>Sta&amp;te:</source>
         <translation>狀態(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="109"/>
+        <location filename="../ui/queue_filters.py" line="111"/>
         <source>&amp;Analyst:</source>
         <translation>分析人員(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="178"/>
+        <location filename="../ui/queue_filters.py" line="180"/>
         <source>{name} — every type ({n})</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
@@ -2097,32 +2097,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="65"/>
+        <location filename="../ui/queue_filters.py" line="67"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="66"/>
+        <location filename="../ui/queue_filters.py" line="68"/>
         <source>Accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="67"/>
+        <location filename="../ui/queue_filters.py" line="69"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="68"/>
+        <location filename="../ui/queue_filters.py" line="70"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="69"/>
+        <location filename="../ui/queue_filters.py" line="71"/>
         <source>Waiting or judged</source>
         <translation>待判定或已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="79"/>
+        <location filename="../ui/queue_filters.py" line="81"/>
         <source>All analysts</source>
         <translation>所有分析人員</translation>
     </message>
@@ -2329,22 +2329,22 @@ Similarity {sim:.3f}</source>
         <translation>尚無</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="58"/>
+        <location filename="../ui/references.py" line="68"/>
         <source>A spot check is judged blind: similar cases show once it is judged.</source>
         <translation>抽查須盲判：判定後才顯示相似案例。</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="61"/>
+        <location filename="../ui/references.py" line="71"/>
         <source>The image could not be read: nothing to compare.</source>
         <translation>無法讀取此影像：沒有可比對的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="63"/>
+        <location filename="../ui/references.py" line="73"/>
         <source>No model is loaded: similar cases come with its predictions.</source>
         <translation>尚未載入模型：載入並預測後才會列出相似案例。</translation>
     </message>
     <message>
-        <location filename="../ui/references.py" line="66"/>
+        <location filename="../ui/references.py" line="76"/>
         <source>Similar cases follow once the model has read this image.</source>
         <translation>模型預測此影像後，會列出相似案例。</translation>
     </message>
