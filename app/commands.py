@@ -155,6 +155,9 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
             print(f"model {info.version} ({info.engine}); database {describe_url(engine.url)}"
                   + (" (created now)" if new_file else "")
                   + (f"; {ranks.world} ranks" if ranks.world > 1 else ""), file=sys.stderr)
+            if not args.model:  # a scheduled run that forgot --model would store the demo's calls for real batches
+                print(f"fma-judge classify: warning: no --model given: the bundled demo model ({DEMO_MODEL}) judged "
+                      "these images; it knows only the demo's synthetic defects", file=sys.stderr)
         result = service.classify_folder(folder, recursive=args.recursive, on_chunk=chunk_done, cancel=cancel,
                                          ranks=ranks)
     except (ModelLoadError, StoreError, OSError) as exc:

@@ -135,6 +135,9 @@ def test_classify_command_fills_a_batch_once(tmp_path, bundle, folder):
     bad_model = _classify(str(folder), "--db", db, "--model", str(tmp_path / "nope"), tmp_path=tmp_path)
     assert bad_model.returncode == 2 and "model bundle not found" in bad_model.stderr
     assert "Traceback" not in missing.stderr + bad_model.stderr
+    assert "no --model given" not in first.stderr
+    demo = _classify(str(two), "--db", f"sqlite:///{tmp_path / 'demo.sqlite3'}", tmp_path=tmp_path)
+    assert demo.returncode == 0 and "warning: no --model given: the bundled demo model" in demo.stderr, demo.stderr
 
 
 def _undecodable(tmp_path: Path) -> Path:
