@@ -40,7 +40,11 @@ def test_recent_batches_come_by_their_latest_judgment(engine, tmp_path: Path) ->
     assert (recent[0].total, recent[0].judged, recent[0].pending, recent[0].auto, recent[0].left) == (2, 1, 1, 1, 0)
     assert recent[0].updated_at is not None and recent[0].updated_at > dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     again = batches.open_batch(engine, files.batch_id)
-    assert again.batch_id == files.batch_id and len(again.items) == 2
+    assert again.batch_id == files.batch_id and len(again.items) == 2 and again.unreadable == {}
+    emptied = Path(again.items[1].image.path)
+    emptied.write_bytes(b"")  # the file was emptied since (a sync tool, a full disk): the list says why at once
+    assert batches.open_batch(engine, files.batch_id).unreadable == {
+        again.items[1].image.image_id: "empty file (0 bytes): nothing was saved in it"}
     with pytest.raises(ValueError, match="no batch with id 999"):
         batches.open_batch(engine, 999)
     assert new.batch_id != old.batch_id

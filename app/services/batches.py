@@ -301,12 +301,16 @@ def _open_read_only(engine: Engine, folder: Path, recursive: bool, model_version
     items = batch_items(engine, batch.id, model_version)
     held = {Path(it.image.path) for it in items}
     left_out = left_out + [(str(f), "not in this read-only database") for f in files if f not in held]
-    # Why an image without a prediction cannot be read, as an opening that may write says (the list said
-    # "pending" where the panel said the file is empty): its header only, never a decode.
-    unreadable = {it.image.image_id: why for it in items if it.prediction is None
-                  and (why := header_size(Path(it.image.path))[2]) is not None}
-    return OpenedBatch(batch.id, batch.name, str(folder), items, unreadable, left_out, stored_taxonomy(engine, items),
-                       recursive=batch.recursive)
+    return OpenedBatch(batch.id, batch.name, str(folder), items, _unreadable(items), left_out,
+                       stored_taxonomy(engine, items), recursive=batch.recursive)
+
+
+def _unreadable(items: Sequence[BatchItem]) -> dict[int, str]:
+    """Why each image without a prediction cannot be read, as an opening that registers the files says (a batch
+    opened as stored listed an empty file as "pending" while the panel said it is empty): headers only, never a
+    decode."""
+    return {it.image.image_id: why for it in items if it.prediction is None
+            and (why := header_size(Path(it.image.path))[2]) is not None}
 
 
 def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | None = None,
@@ -543,8 +547,8 @@ def open_batch(engine: Engine, batch_id: int, model_version: str | None = None) 
     except LookupError:
         raise ValueError(f"no batch with id {batch_id}") from None
     items = batch_items(engine, batch_id, model_version)
-    return OpenedBatch(batch.id, batch.name, batch.source_folder, items, {}, [], stored_taxonomy(engine, items),
-                       recursive=batch.recursive)
+    return OpenedBatch(batch.id, batch.name, batch.source_folder, items, _unreadable(items), [],
+                       stored_taxonomy(engine, items), recursive=batch.recursive)
 
 
 def stored_taxonomy(engine: Engine, items: Sequence[BatchItem]) -> Taxonomy | None:
