@@ -34,7 +34,7 @@ from app.store.records import (
     unpredicted,
 )
 from models.bundle.manifest import BundleError, taxonomy_from_json
-from models.imageio import IMAGE_SUFFIXES, is_image_file, os_error_reason, regular_file_reason
+from models.imageio import EMPTY_FILE, IMAGE_SUFFIXES, is_image_file, os_error_reason, regular_file_reason
 from models.spectra import SPECTRUM_SUFFIXES, is_spectrum_candidate, match_spectra
 from models.taxonomy import Taxonomy
 
@@ -306,11 +306,23 @@ def _open_read_only(engine: Engine, folder: Path, recursive: bool, model_version
 
 
 def _unreadable(items: Sequence[BatchItem]) -> dict[int, str]:
-    """Why each image without a prediction cannot be read, as an opening that registers the files says (a batch
-    opened as stored listed an empty file as "pending" while the panel said it is empty): headers only, never a
-    decode."""
-    return {it.image.image_id: why for it in items if it.prediction is None
-            and (why := header_size(Path(it.image.path))[2]) is not None}
+    """Why each image without a prediction cannot be read, as far as its file's ``stat`` says (missing, a folder,
+    empty): a batch opened as stored listed an empty file as "pending" while the panel said it is empty. No file is
+    opened (a batch of 100,000 on a share): what only a decode finds, the model says when it runs."""
+    out = {}
+    for it in items:
+        if it.prediction is None and (why := _stat_reason(Path(it.image.path))) is not None:
+            out[it.image.image_id] = why
+    return out
+
+
+def _stat_reason(path: Path) -> str | None:
+    if (reason := regular_file_reason(path)) is not None:
+        return reason
+    try:
+        return EMPTY_FILE if path.stat().st_size == 0 else None
+    except OSError as exc:
+        return os_error_reason(exc)
 
 
 def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | None = None,
