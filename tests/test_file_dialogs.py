@@ -118,3 +118,23 @@ def test_the_open_dialogs_start_where_the_analyst_last_chose(qtbot, engine, tmp_
         assert starts == ["", str(lots)]  # the second starts beside the folder chosen first
     finally:
         win.close()
+
+
+def test_the_dialogs_speak_chinese_where_qts_own_translation_stops(qtbot) -> None:
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    from app.ui import file_dialogs
+    from app.ui.app import install_translators
+
+    app = QApplication.instance()
+    translators = install_translators(app, "zh_TW")
+    try:
+        dialog = file_dialogs.build(None, "x", "", mode="folder")
+        qtbot.addWidget(dialog)
+        texts = [label.text() for label in dialog.findChildren(QLabel)]
+        if not file_dialogs.NATIVE:
+            assert "尋找於(&L)：" in texts and "檔案類型(&T)：" in texts
+        assert not any(t.isascii() and t.strip() for t in texts)  # no English label left
+    finally:
+        for translator in translators:
+            app.removeTranslator(translator)

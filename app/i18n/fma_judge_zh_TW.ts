@@ -336,6 +336,16 @@
         <source>File</source>
         <translation>檔案</translation>
     </message>
+    <message>
+        <location filename="../ui/file_dialogs.py" line="54"/>
+        <source>&amp;Look in:</source>
+        <translation>尋找於(&amp;L)：</translation>
+    </message>
+    <message>
+        <location filename="../ui/file_dialogs.py" line="56"/>
+        <source>Files of &amp;type:</source>
+        <translation>檔案類型(&amp;T)：</translation>
+    </message>
 </context>
 <context>
     <name>FileReason</name>

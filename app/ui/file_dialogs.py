@@ -50,6 +50,10 @@ def build(parent: QWidget | None, caption: str, start: str = "", *, mode: str,
     if not NATIVE:
         dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
         dialog.setIconProvider(NameOnlyIconProvider())
+        # (Qt 6's own labels, with their keys, are missing from its Chinese translation)
+        dialog.setLabelText(QFileDialog.DialogLabel.LookIn, QCoreApplication.translate("FileDialogs", "&Look in:"))
+        dialog.setLabelText(QFileDialog.DialogLabel.FileType,
+                            QCoreApplication.translate("FileDialogs", "Files of &type:"))
     if name_filter:
         dialog.setNameFilter(name_filter)
     if mode == "folder":
