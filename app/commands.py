@@ -156,7 +156,7 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
                   + (" (created now)" if new_file else "")
                   + (f"; {ranks.world} ranks" if ranks.world > 1 else ""), file=sys.stderr)
             if not args.model:  # a scheduled run that forgot --model would store the demo's calls for real batches
-                print(f"fma-judge classify: warning: no --model given: the bundled demo model ({DEMO_MODEL}) judged "
+                print(f"fma-judge classify: warning: no --model given: the bundled demo model ({DEMO_MODEL}) judges "
                       "these images; it knows only the demo's synthetic defects", file=sys.stderr)
         result = service.classify_folder(folder, recursive=args.recursive, on_chunk=chunk_done, cancel=cancel,
                                          ranks=ranks)

@@ -5,6 +5,7 @@ parse"."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,26 @@ def test_a_url_that_is_not_one_is_a_clear_error(tmp_path: Path, bad: str, capsys
     assert main(["backup", "--db", bad, "--list"]) == 2
     assert "nor a file path" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_name_with_a_colon_is_a_file(tmp_path: Path) -> None:
+    """Only a database URL's scheme without "//" is refused: "run-10:00.sqlite" is a file's name on Linux."""
+    from app.store.urls import resolve_db_url, sqlite_path
+
+    assert sqlite_path(resolve_db_url(str(tmp_path / "run-10:00.sqlite"))) == tmp_path / "run-10:00.sqlite"
+
+
+def test_an_export_never_writes_over_the_database_by_another_name(tmp_path: Path) -> None:
+    from app.store.urls import is_store_file
+
+    db = tmp_path / "judge.sqlite"
+    db.write_bytes(b"")
+    url = f"sqlite:///{db}"
+    assert is_store_file(url, db) and is_store_file(url, tmp_path / "judge.sqlite-wal")
+    assert is_store_file(url, tmp_path / "." / "judge.sqlite")
+    os.link(db, tmp_path / "labels.csv")  # a hard link (or another case of the name on macOS): the same file
+    assert is_store_file(url, tmp_path / "labels.csv")
+    assert not is_store_file(url, tmp_path / "other.csv") and not is_store_file("postgresql://h/db", db)
 
 
 @pytest.mark.parametrize("command", [["export"], ["classify"], ["backup"], ["restore"], ["spectra", "import"],

@@ -3,6 +3,7 @@ typed, cancelled or refused, so a crash or a closed app loses none; a broken dra
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -16,6 +17,11 @@ def test_drafts_round_trip_through_their_file_by_image_and_by_selection(tmp_path
     path = drafts_file(tmp_path, "postgresql://amy:secret@db.fab/fma")
     assert "secret" not in path.name and path.name.startswith("note-drafts-")
     assert path != drafts_file(tmp_path, "sqlite:////tmp/other.sqlite")  # one file per database
+    same = tmp_path / "judge.sqlite"  # one database, however --db names it: its drafts are one file
+    assert drafts_file(tmp_path, str(same)) == drafts_file(tmp_path, f"sqlite:///{same}") \
+        == drafts_file(tmp_path, f"sqlite:///{tmp_path}/./judge.sqlite")
+    assert drafts_file(tmp_path, "sqlite:////tmp/other.sqlite").name == \
+        f"note-drafts-{hashlib.sha256(b'sqlite:////tmp/other.sqlite').hexdigest()[:16]}.json"  # as before it
     drafts = NoteDrafts()
     drafts.keep(7, "in memory before the file is known")
     assert drafts.attach(path) == 0 and json.loads(path.read_text(encoding="utf-8"))["drafts"] == {

@@ -1363,12 +1363,12 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
     <message>
         <location filename="../ui/judging_actions.py" line="258"/>
         <source>1 defect type (blind spot checks found its purity below target)</source>
-        <translation>1 個瑕疵類別（盲判抽查發現其純度低於目標）</translation>
+        <translation>1 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="260"/>
         <source>{n} defect types (blind spot checks found their purity below target)</source>
-        <translation>{n} 個瑕疵類別（盲判抽查發現其純度低於目標）</translation>
+        <translation>{n} 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="263"/>
@@ -1388,22 +1388,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
     <message>
         <location filename="../ui/judging_actions.py" line="276"/>
         <source>Auto-judging paused for 1 defect type: its images now come to you blind.</source>
-        <translation>已暫停 1 個瑕疵類別的自動判定：其影像改由您盲判。</translation>
+        <translation>已暫停 1 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="278"/>
         <source>Auto-judging paused for {n} defect types: their images now come to you blind.</source>
-        <translation>已暫停 {n} 個瑕疵類別的自動判定：其影像改由您盲判。</translation>
+        <translation>已暫停 {n} 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="289"/>
         <source>Auto-judging resumed for 1 defect type: its spot checks meet the target again.</source>
-        <translation>已恢復 1 個瑕疵類別的自動判定：其抽查再次達到目標。</translation>
+        <translation>已恢復 1 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="291"/>
         <source>Auto-judging resumed for {n} defect types: their spot checks meet the target again.</source>
-        <translation>已恢復 {n} 個瑕疵類別的自動判定：其抽查再次達到目標。</translation>
+        <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="305"/>
@@ -1500,12 +1500,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/side_actions.py" line="263"/>
         <source>Exported 1 label to {p}</source>
-        <translation>已匯出 1 筆標記至 {p}</translation>
+        <translation>已匯出 1 筆標籤至 {p}</translation>
     </message>
     <message>
         <location filename="../ui/side_actions.py" line="264"/>
         <source>Exported {n} labels to {p}</source>
-        <translation>已匯出 {n} 筆標記至 {p}</translation>
+        <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
         <location filename="../ui/side_actions.py" line="265"/>

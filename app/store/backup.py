@@ -281,9 +281,11 @@ def _keep_copy(db_path: Path, made: list[Path]) -> Path:
             continue
         made.append(kept)
         shutil.copy2(db_path, kept)
+        _copy_owner_and_mode(db_path, kept)  # (a restore run as root: the owner can still read the copy)
         for suffix in sides:
             made.append(kept.with_name(kept.name + suffix))
             shutil.copy2(db_path.with_name(db_path.name + suffix), made[-1])
+            _copy_owner_and_mode(db_path.with_name(db_path.name + suffix), made[-1])
         return kept
     raise FileExistsError(f"no free name for a copy of {db_path}")
 

@@ -27,7 +27,9 @@ DB_HELP = ("the database: a SQLite file's path, or a URL (sqlite:////abs/path.sq
 
 _Db = TypeVar("_Db", str, URL)
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+://")  # 2+ letters: "C:/data/x.sqlite" is a Windows path
-_SCHEME_ONLY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:(?![/\\]{2})")  # "sqlite:x.db", "postgresql:/host/db"
+# A database URL's scheme without its "//" ("sqlite:x.db", "postgresql:/host/db"); any other name with a colon is a
+# file's ("run-10:00.sqlite" is one on Linux)
+_SCHEME_ONLY = re.compile(r"(?i)(sqlite|postgres(ql)?|mysql|mariadb|mssql|oracle)(\+[A-Za-z0-9_]+)?:(?![/\\]{2})")
 
 
 def user_data_folder() -> Path:
@@ -151,7 +153,16 @@ def is_store_file(url: str | URL, path: Path) -> bool:
     if db is None:
         return False
     path, db = Path(path).expanduser().resolve(), db.resolve()
-    return path.parent == db.parent and path.name in {db.name + s for s in ("", "-wal", "-shm", "-journal")}
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        mine = db.with_name(db.name + suffix)
+        if path == mine:
+            return True
+        try:  # the same file by another name: a case-insensitive disk (macOS), a hard link
+            if path.exists() and mine.exists() and os.path.samefile(path, mine):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def describe_url(url: str | URL) -> str:
