@@ -2,14 +2,14 @@
 
     fma-judge [FOLDER] [--model BUNDLE] [--db URL] [--lang en|zh_TW]
     fma-judge --demo --screenshot OUT.png [--lang en|zh_TW]
-    fma-judge classify FOLDER [--db URL] [--model BUNDLE] [--recursive] [--device cpu]
-    fma-judge export [--db URL] --out PATH --format csv|imagefolder|json [--batch ID] [--since DATE] [--status ...]
-    fma-judge backup [--db URL] [--out FILE] [--keep N] [--list]
-    fma-judge restore BACKUP|--newest [--db URL] [--list]
-    fma-judge monitor --model BUNDLE [--db URL] [--batch ID] [--check] [--resume PAUSE_ID]   (app.monitor_commands)
-    fma-judge recalibrate --model BUNDLE [--db URL] [--out NEW_BUNDLE] [--since DATE] [--train-data MANIFEST]
-    fma-judge spectra show FILE ... | import FOLDER [--db URL] [--model BUNDLE]   (app.spectra_commands)
-    fma-judge --self-test [--db URL] [--model BUNDLE]      (IT, after an install: app.selftest)
+    fma-judge classify FOLDER [--db PATH|URL] [--model BUNDLE] [--recursive] [--device cpu]
+    fma-judge export [--db PATH|URL] --out PATH --format csv|imagefolder|json [--batch ID] [--since DATE] [--status ...]
+    fma-judge backup [--db PATH|URL] [--out FILE] [--keep N] [--list]
+    fma-judge restore BACKUP|--newest [--db PATH|URL] [--list]
+    fma-judge monitor --model BUNDLE [--db PATH|URL] [--batch ID] [--check] [--resume PAUSE_ID]   (app.monitor_commands)
+    fma-judge recalibrate --model BUNDLE [--db PATH|URL] [--out NEW_BUNDLE] [--since DATE] [--train-data MANIFEST] [--force]
+    fma-judge spectra show FILE ... | import FOLDER [--db PATH|URL] [--model BUNDLE]   (app.spectra_commands)
+    fma-judge --self-test [--db PATH|URL] [--model BUNDLE]      (IT, after an install: app.selftest)
 
 ``classify`` and ``export`` run without Qt; the app imports torch only on its model thread, after the window
 is shown.

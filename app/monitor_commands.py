@@ -2,41 +2,136 @@
 bundle's routing again on the store's judged images). No Qt; ``recalibrate`` imports torch to run the model.
 
     fma-judge monitor --model BUNDLE [--db URL] [--batch ID ...] [--check] [--resume PAUSE_ID]
-    fma-judge recalibrate --model BUNDLE [--db URL] [--out NEW_BUNDLE] [--since DATE] [--train-data MANIFEST] ...
+    fma-judge recalibrate --model BUNDLE [--db URL] [--out NEW_BUNDLE] [--since DATE] [--train-data MANIFEST]
+                          [--force] ...
+
+``monitor`` prints each paused leaf's evidence (the checks it was paused on, how many wrong, since when, and the
+checks made since), each batch's drift against the limit (over it or not, paused or not) and how each pause lifts.
+``recalibrate`` calibrates a copy (hard links beside the bundle: its weights are not copied) and refuses (exit 1,
+nothing written) a calibration that lets no leaf be auto-judged, unless ``--force``; in place, the live manifest is
+replaced atomically only then, its previous one kept beside it as ``manifest.json.before-recalibrate-<UTC time>``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from app.services.monitor import MonitorReport, MonitorSettings, PurityMonitor
+from app.services.monitor import (
+    BatchDrift,
+    MonitorReport,
+    MonitorSettings,
+    Purity,
+    PurityMonitor,
+    shell_quoted,
+)
 from app.store import repo
 from app.store.db import open_store, require_existing, session_scope
 from app.store.errors import ExportError, StoreError
 from app.store.export import export_labels, parse_since
-from models.bundle.files import read_bundle_manifest
+from app.store.urls import DB_HELP
+from models.bundle.files import MANIFEST_NAME, read_bundle_manifest
 from models.bundle.manifest import BundleError
 from models.commands.arguments import number
 from models.sysinfo import DEVICE_HELP, device_arg
 
 
-def format_report(report: MonitorReport) -> str:
-    """The monitor's figures as a plain-text table (the command's output; the dashboard shows the same)."""
+def _utc(when: dt.datetime) -> str:
+    when = when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)  # (SQLite reads UTC back naive)
+    return f"{when.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _images(ids: tuple[int, ...], most: int = 10) -> str:
+    shown = ", ".join(map(str, ids[:most])) + (f" and {len(ids) - most} more" if len(ids) > most else "")
+    return f"image{'s' if len(ids) > 1 else ''} {shown}"
+
+
+def _pause_state(p: Purity, settings: MonitorSettings) -> str:
+    """A paused leaf's state: since when, the evidence it was paused on, and the checks made since."""
+    pause = p.pause
+    if pause is None:
+        return "PAUSED"
+    d = pause.detail
+    state = f"PAUSED since {_utc(pause.started_at)}: {d.get('wrong', '?')} wrong of {d.get('checks', '?')} checks"
+    if d.get("upper_bound") is not None and d.get("target") is not None:
+        state += f", purity at most {float(d['upper_bound']):.3f} < {float(d['target']):.3f}"
+    checks, wrong = p.during
+    return state + (f"; during the pause {checks} checks, {wrong} wrong (it lifts at {settings.resume_checks} or "
+                    f"more, at least {p.floor or 0.0:.3f} of them right)")
+
+
+def _drift_verdict(b: BatchDrift, settings: MonitorSettings) -> str:
+    """Whether a batch's drift is over the limit, and whether it is paused."""
+    verdict = b.verdict(settings)
+    return {
+        "paused": "over the limit: PAUSED",
+        "over": "over the limit, not paused yet (a check that acts pauses it: the app's, or --check)",
+        "resumed": "over the limit, not paused: a lead resumed it for this calibration",
+        "few": f"not judged yet ({b.predicted} of the {settings.drift_min_images} images it needs): not paused",
+        "within": "not surely over the limit: not paused",
+    }[verdict]
+
+
+def _pause_lines(report: MonitorReport, bundle: str) -> list[str]:
+    """Each pause in force: what it was made on, since when, and the ways it lifts (``bundle``: the ``--model``
+    argument, and ``--db`` where one is needed, as the commands it names take them)."""
+    by_leaf = {p.leaf: p for p in report.leaves}
+    settings, lines = report.settings, []
+    for pause in report.pauses:
+        d = pause.detail
+        head = f"pause {pause.id}: {pause.scope} {pause.target} since {_utc(pause.started_at)} ({pause.reason})"
+        if pause.scope == "leaf":
+            p = by_leaf.get(pause.target)
+            window = "since the calibration" if p is None or p.since is None else f"since {_utc(p.since)}"
+            evidence = (f"paused on {d.get('wrong', '?')} wrong of {d.get('checks', '?')} blind checks judged "
+                        f"{window}")
+            if d.get("upper_bound") is not None and d.get("target") is not None:
+                evidence += (f", purity at most {float(d['upper_bound']):.3f} at "
+                             f"{float(d.get('confidence', settings.confidence)):.0%}, under the "
+                             f"{float(d['target']):.3f} it is held to")
+            if p is not None and p.wrong_images:
+                evidence += f"; judged otherwise: {_images(p.wrong_images)}"
+            during = p.during if p is not None else (0, 0)
+            lifts = (f"it lifts by itself once {settings.resume_checks} or more blind checks made during it are at "
+                     f"least {float(d.get('target', report.target or 0.0)):.3f} right (so far {during[0]}, "
+                     f"{during[1]} wrong); ")
+        else:
+            evidence = (f"paused on {d.get('flagged', '?')} of {d.get('predicted', '?')} images flagged as "
+                        "unfamiliar")
+            if d.get("lower_bound") is not None and d.get("expected") is not None:
+                ratio = float(d.get("ratio", settings.drift_ratio))
+                evidence += (f", at least {float(d['lower_bound']):.1%}, over the limit "
+                             f"{ratio * float(d['expected']):.1%} ({ratio:g}x the calibration's "
+                             f"{float(d['expected']):.1%})")
+            lifts = "it lifts "
+        lines += [f"{head}: {evidence}",
+                  f"  {lifts}by hand: fma-judge monitor --model {bundle} --resume {pause.id}; or with a "
+                  f"recalibration: fma-judge recalibrate --model {bundle} (in place, the previous manifest kept "
+                  "beside it; --out NEW_FOLDER writes a copy), then load the recalibrated bundle in the app"]
+    return lines
+
+
+def format_report(report: MonitorReport, bundle: str = "BUNDLE", db: str | None = None) -> str:
+    """The monitor's figures as a plain-text table (the command's output; the dashboard shows the same).
+    ``bundle`` and ``db``: the bundle's path and the ``--db`` given, as the commands it names should take them."""
+    if db:
+        bundle = f"{bundle} --db {shell_quoted(db)}"
     if report.why_not:
         return f"{report.model_version}: nothing to monitor ({report.why_not})"
     target = report.target or 0.0
+    settings = report.settings
     lines = [f"model {report.model_version}, calibration of {report.calibration}, target purity {target:.3f}, "
-             f"bounds at {report.settings.confidence:.0%}",
+             f"bounds at {settings.confidence:.0%}",
              f"{'leaf':<24} {'checks':>7} {'wrong':>6} {'purity':>8} {'bounds':>15}  state"]
     for p in (*report.leaves, *(() if report.overall is None else (report.overall,))):
         est = "-" if p.estimate is None else f"{p.estimate:.3f}"
-        state = "PAUSED" if p.paused else ("below target" if p.below else "ok")
+        state = _pause_state(p, settings) if p.paused else ("below target" if p.below else "ok")
         if p.floor is not None and p.floor < target:
             state += f" (held to its calibration floor {p.floor:.3f})"
         if p.leaf is None:
@@ -51,11 +146,12 @@ def format_report(report: MonitorReport) -> str:
                      + ", ".join(f"{leaf} {floor:.3f}" for leaf, floor in sorted(report.fused_floors.items())))
     for b in report.batches:
         score = "-" if b.score is None else f"{b.score:.2f}x"
+        share = "" if not b.predicted else f"{b.flagged / b.predicted:.1%}; "
         lines.append(f"batch {b.batch_id}: {b.flagged}/{b.predicted} images flagged as unfamiliar "
-                     f"(calibration {b.expected:.1%}), drift score {score}{'  PAUSED' if b.paused else ''}")
-    for pause in report.pauses:
-        lines.append(f"pause {pause.id}: {pause.scope} {pause.target} since {pause.started_at:%Y-%m-%d %H:%M} UTC "
-                     f"({pause.reason}); lift it with a recalibration, or --resume {pause.id}")
+                     f"({share}calibration {b.expected:.1%}), drift score {score}; limit {settings.drift_ratio:g}x "
+                     f"the calibration's ({b.limit(settings):.1%}), its share at least {b.low:.1%} at "
+                     f"{settings.confidence:.0%}: {_drift_verdict(b, settings)}")
+    lines += _pause_lines(report, bundle)
     for pause in report.started:
         lines.append(f"now paused: {pause.scope} {pause.target} ({pause.reason})")
     for pause in report.ended:
@@ -69,7 +165,7 @@ def monitor_main(argv: list[str]) -> int:
         description="Production purity from blind spot checks, per leaf and overall, batch drift, and the pauses "
                     "of auto-judging (the app runs the same check after every blind judgment).")
     parser.add_argument("--model", required=True, help="the model bundle whose calibration is monitored")
-    parser.add_argument("--db", help="database URL (default: the per-user fma-judge database)")
+    parser.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     parser.add_argument("--batch", action="append", default=[], metavar="NAME|ID",
                         help="also the drift score of this batch: its name, as the app lists it, or id (repeatable)")
     parser.add_argument("--check", action="store_true",
@@ -95,7 +191,7 @@ def monitor_main(argv: list[str]) -> int:
     except (BundleError, StoreError, ValueError, LookupError, OSError) as exc:
         print(f"fma-judge monitor: error: {exc}", file=sys.stderr)
         return 2
-    print(format_report(report))
+    print(format_report(report, shell_quoted(args.model), args.db))
     return 0
 
 
@@ -107,8 +203,9 @@ def recalibrate_main(argv: list[str]) -> int:
         description="Fit the bundle's routing (temperature, thresholds, unknown detector) again on the images "
                     "analysts judged in the store; pauses of the old calibration end when the app loads it.")
     parser.add_argument("--model", required=True, help="the model bundle folder")
-    parser.add_argument("--db", help="database URL (default: the per-user fma-judge database)")
-    parser.add_argument("--out", help="write a recalibrated copy here (default: update --model in place)")
+    parser.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
+    parser.add_argument("--out", help="write a recalibrated copy here (default: update --model in place, keeping "
+                                      "its previous manifest beside it as manifest.json.before-recalibrate-<UTC time>)")
     parser.add_argument("--since", metavar="DATE",
                         help="judgments made since (default: since the model was made, so none of its training "
                              "images count)")
@@ -132,6 +229,10 @@ def recalibrate_main(argv: list[str]) -> int:
                         help="test-time flips, a comma list of h, v, hv, or none (default: the bundle's current "
                              "calibration's)")
     parser.add_argument("--device", default="cpu", type=device_arg, help=DEVICE_HELP)
+    parser.add_argument("--force", action="store_true",
+                        help="write the calibration even when it lets no defect type be auto-judged (refused "
+                             "otherwise, exit status 1: too few judged images would replace a working calibration "
+                             "with one that sends every image to a person)")
     args = parser.parse_args(argv)
     try:
         return _recalibrate(args)
@@ -148,7 +249,93 @@ def _chosen_unknown_method(now: Any) -> str | None:
     return now.unknown.method
 
 
+class Refused(Exception):
+    """The recalibration was not written (too few judged images to calibrate any leaf); the message says why."""
+
+
+def _needed(options: Any) -> str:
+    """How many judged images a leaf's threshold needs at the least, in words."""
+    from models.calibration.thresholds import images_needed
+
+    need = images_needed(options.target_purity, bound=options.bound, confidence=options.confidence)
+    promise = f"purity {options.target_purity:g} at {options.confidence:.0%} confidence"
+    if options.method == "per-leaf":
+        return (f"to show {promise}, a defect type needs at least {max(need, options.min_support)} judged images "
+                "predicted as it, all right (more when some are wrong)")
+    return (f"to show {promise}, at least {need} judged images of known types are needed, all right (more when some "
+            f"are wrong), and a defect type takes part with at least {options.min_support} predicted as it")
+
+
+def _refusal(n: int, known: int, since: Any, options: Any, calibrated: int | None, leaves: int) -> str:
+    what = (f"{n} judged image(s) since {since.isoformat(sep=' ', timespec='minutes')}" if since else
+            f"{n} judged image(s)")
+    found = "are too few to calibrate any defect type" if calibrated is None else \
+        f"calibrate no defect type (0 of {leaves} can be auto-judged)"
+    return (f"refused: the {what} ({known} of known types) {found}: {_needed(options)}. Nothing was written; the "
+            "bundle's calibration is unchanged. Judge more images (or give an earlier --since), or give --force to "
+            "write a calibration that sends every image to a person")
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """The staging copy's files: hard links where the disk allows (a bundle's weights are not copied), the manifest
+    always copied (calibrate replaces it by a new file, never writes into it; a link would be as safe, a copy is
+    plainly so)."""
+    if Path(source).name != MANIFEST_NAME:
+        try:
+            os.link(source, target)
+            return
+        except OSError:
+            pass
+    shutil.copy2(source, target)
+
+
+def _staging_copy(bundle: Path, scratch: Path) -> Path:
+    """A copy of the bundle folder to calibrate, beside it where it can be (the same disk: hard links), else in
+    ``scratch``; without its calibration reports and kept manifests (calibrate reads neither)."""
+    def skipped(folder: str, names: list[str]) -> list[str]:
+        if Path(folder) != bundle:
+            return []
+        return [n for n in names if n == "calibration" or n.startswith(f"{MANIFEST_NAME}.before-")]
+
+    try:
+        home = Path(tempfile.mkdtemp(prefix=f".{bundle.name}.recalibrating-", dir=bundle.parent))
+    except OSError:  # a read-only parent folder: the copy goes to the scratch folder
+        home = Path(tempfile.mkdtemp(prefix="staging-", dir=scratch))
+    staged = home / bundle.name
+    try:
+        shutil.copytree(bundle, staged, copy_function=_link_or_copy, ignore=skipped)
+    except BaseException:
+        shutil.rmtree(home, ignore_errors=True)
+        raise
+    return staged
+
+
+def _install(staged: Path, live: Path, original: str) -> Path | None:
+    """Put the staged manifest over the live bundle's, keeping the live one beside it; returns the kept copy."""
+    from models.atomic import write_text
+    from models.bundle.files import keep_previous_manifest
+
+    manifest = live / MANIFEST_NAME
+    if manifest.read_text(encoding="utf-8") != original:
+        raise BundleError(f"{manifest} changed while it was recalibrated (a calibrate or optimize meanwhile?); "
+                          "nothing was written: run fma-judge recalibrate again")
+    kept = keep_previous_manifest(live, "recalibrate")
+    try:
+        write_text(manifest, (staged / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BundleError(f"cannot write {manifest}: {exc}") from exc
+    return kept
+
+
 def _recalibrate(args: argparse.Namespace) -> int:
+    try:
+        return _recalibrated(args)
+    except Refused as exc:
+        print(f"fma-judge recalibrate: {exc}", file=sys.stderr)
+        return 1
+
+
+def _recalibrated(args: argparse.Namespace) -> int:
     from models.calibration.calibrate import CalibrateOptions, calibrate
     from models.calibration.report import format_table, write_reports
     from models.data.manifest import load_data
@@ -158,9 +345,12 @@ def _recalibrate(args: argparse.Namespace) -> int:
     if since is None and manifest.created:
         since = dt.datetime.fromisoformat(manifest.created)
         since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
-    target = Path(args.out) if args.out else Path(args.model)
+    live = Path(args.model)
+    target = Path(args.out) if args.out else live
     if args.out and target.exists():  # (both said only after the judged images were exported and read)
         raise ValueError(f"{target} exists; choose a new folder for the recalibrated bundle")
+    if not args.out and not live.is_dir():
+        raise BundleError(f"{live}: archives are read-only; extract the bundle to a folder, or give --out")
     engine = open_store(args.db).engine
     now = manifest.calibration  # what is not given stays as the bundle has it
     defaults = CalibrateOptions()
@@ -185,6 +375,8 @@ def _recalibrate(args: argparse.Namespace) -> int:
         dict(now.spot_check_by_leaf) if now else {}, split="judged", sources=(f"store {engine.url.render_as_string(hide_password=True)}",),
         centroid_split="train" if args.train_data else "judged", device=args.device)
     options.validate()  # a --target-purity of 5 is refused before the slow part
+    from models.calibration.thresholds import images_needed
+
     with tempfile.TemporaryDirectory(prefix="fma-recalibrate-") as tmp:
         labels = Path(tmp) / "judged.csv"
         exported = export_labels(engine, labels, "csv", since=since, taxonomy=manifest.taxonomy)
@@ -195,16 +387,49 @@ def _recalibrate(args: argparse.Namespace) -> int:
         if loaded.skipped:
             print(loaded.report(), file=sys.stderr)
         samples = list(loaded.samples)
+        known = sum(not s.is_unknown for s in samples)
+        leaves = len(manifest.taxonomy.leaves)
+        needed = images_needed(options.target_purity, bound=options.bound, confidence=options.confidence)
+        if known < needed and not args.force:  # no threshold can pass: said before the model runs
+            raise Refused(_refusal(len(samples), known, since, options, None, leaves))
         train = samples
         if args.train_data:
             train_loaded = load_data([args.train_data], manifest.taxonomy)
             train = [s for s in train_loaded.samples if s.split in (None, "train")]
-        if args.out:
-            shutil.copytree(args.model, target)
+        # Calibrated on a copy: the live bundle (or --out) gets the result only once it calibrates some leaf.
+        original = (live / MANIFEST_NAME).read_text(encoding="utf-8") if not args.out else ""
+        staged = shutil.copytree(args.model, target) if args.out else _staging_copy(live, Path(tmp))
         print(f"{len(samples)} judged image(s) since {since or 'the beginning'}; calibrating {target}",
               file=sys.stderr)
-        result = calibrate(target, samples, train, options, log=lambda m: print(m, file=sys.stderr))
+
+        def log(message: str) -> None:  # calibrate's lines on its own kept copy are the staging copy's (said below)
+            if ".before-calibrate-" not in message and not message.startswith("leaves that can be auto-judged"):
+                print(message.replace(str(staged), str(target)), file=sys.stderr)
+
+        kept = None
+        try:
+            result = calibrate(staged, samples, train, options, log=log)
+            calibrated = sum(t is not None for t in result.calibration.thresholds.values())
+            if not calibrated and not args.force:
+                print(format_table(result))
+                raise Refused(_refusal(len(samples), known, since, options, calibrated, leaves))
+            if not args.out:
+                kept = _install(Path(staged), live, original)
+        except BaseException:
+            if args.out:
+                shutil.rmtree(target, ignore_errors=True)  # the copy this command made: no half-made bundle stays
+            raise
+        finally:
+            if not args.out:
+                shutil.rmtree(Path(staged).parent, ignore_errors=True)
     print(format_table(result))
     paths = write_reports(target / "calibration", result, title=f"{manifest.model_version} on judged images")
-    print(f"wrote {target / 'manifest.json'} and {paths['calibration.json']}; load {target} in the app")
+    before = None if now is None else sum(t is not None for t in now.thresholds.values())
+    line = (f"defect types that can be auto-judged: {calibrated} of {len(result.calibration.thresholds)}"
+            + ("" if before is None else f" (before: {before})"))
+    print(f"warning: {line}" if before is not None and calibrated < before else line)
+    if kept is not None:
+        print(f"kept the previous manifest (its calibration) as {kept}: copy it over {target / MANIFEST_NAME} to undo")
+    print(f"wrote {target / MANIFEST_NAME} and {paths['calibration.json']}; load {target} in the app (the pauses "
+          "of the old calibration end when it is loaded)")
     return 0

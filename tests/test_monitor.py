@@ -170,6 +170,78 @@ def test_a_batch_unlike_the_calibration_data_pauses(engine: Engine, tmp_path: Pa
     assert resumed.end_reason == "resumed" and store.route(shifted[0]) == ("auto", ())
 
 
+def test_a_paused_leaf_shows_the_evidence_it_was_paused_on(engine: Engine, tmp_path: Path) -> None:
+    """Seen in a walk-through: a paused leaf's row read "0 checks, 0 wrong" beside "paused (1 wrong of 1 checks)"
+    while the overall row counted them, and ``fma-judge monitor`` printed "line_short 0 0 - PAUSED". The row now
+    counts the checks the pause was made on and those made during it; the command prints the evidence."""
+    store, cal = Store(engine, tmp_path), calibration()
+    monitor = PurityMonitor(engine)
+    right = store.predicted(record("crack", route="rejudge", reasons=("spot_check",)))
+    store.judge(right, "crack")
+    wrong = store.predicted(record(route="rejudge", reasons=("spot_check",)))
+    store.judge(wrong, "crack")  # the model said scratch
+    (pause,) = monitor.check(VERSION, cal).started
+    report = monitor.check(VERSION, cal, act=False)  # as the dashboard reads it
+    scratch = next(p for p in report.leaves if p.leaf == "scratch")
+    assert (scratch.checks, scratch.wrong, scratch.paused, scratch.during) == (1, 1, True, (0, 0))
+    assert scratch.pause is not None and scratch.pause.id == pause.id and scratch.wrong_images == (wrong,)
+    assert scratch.estimate == 0.0 and scratch.since is None  # its evidence: since the calibration
+    assert (report.overall.checks, report.overall.wrong) == (2, 1)  # the overall row adds up with the leaves
+    text = format_report(report, "'/srv/models/line 3'")
+    row = next(line for line in text.splitlines() if line.startswith("scratch "))
+    assert row.split()[1:4] == ["1", "1", "0.000"]
+    when = f"{pause.started_at:%Y-%m-%d %H:%M} UTC"
+    assert f"PAUSED since {when}: 1 wrong of 1 checks, purity at most 0.950 < 0.990" in row
+    assert "during the pause 0 checks, 0 wrong (it lifts at 50 or more, at least 0.990 of them right)" in row
+    assert (f"pause {pause.id}: leaf scratch since {when} (purity_paused): paused on 1 wrong of 1 blind checks judged "
+            f"since the calibration, purity at most 0.950 at 95%, under the 0.990 it is held to; judged otherwise: "
+            f"image {wrong}") in text
+    assert f"fma-judge monitor --model '/srv/models/line 3' --resume {pause.id}" in text
+    assert "fma-judge recalibrate --model '/srv/models/line 3'" in text
+    for _ in range(3):  # checks during the pause count on the row too, and toward lifting it
+        store.judge(store.predicted(record(), cal), "scratch")
+    scratch = next(p for p in monitor.check(VERSION, cal).leaves if p.leaf == "scratch")
+    assert (scratch.checks, scratch.wrong, scratch.during, scratch.paused) == (4, 1, (3, 0), True)
+    assert "(so far 3, 0 wrong)" in format_report(monitor.check(VERSION, cal, act=False))
+
+
+def test_the_command_says_whether_a_batchs_drift_is_over_the_limit(engine: Engine, tmp_path: Path) -> None:
+    """A drift score (3.3x) is judged by the lower bound of the flagged share against the limit, after enough images:
+    the command says which way it went, and whether the batch is paused."""
+    from models.routing.unknown import UnknownDetector
+
+    detector = UnknownDetector(method="max_softmax", threshold=0.5, temperature=1.0)
+    fit = UnknownFit(selected_by="option", auroc={}, fpr_target=0.05, known_flag_rate=0.05)
+    cal = calibration(unknown=detector, unknown_fit=fit)
+    store = Store(engine, tmp_path)
+    monitor = PurityMonitor(engine)
+    for i in range(6):
+        store.predicted(record(unknown_score=0.9 if i == 0 else 0.1))
+    report = monitor.check(VERSION, cal, batch_ids=[store.batch], act=False)
+    assert report.batches[0].verdict(report.settings) == "few"
+    assert "drift score 3.33x; limit 2x the calibration's (10.0%)" in format_report(report)
+    assert "not judged yet (6 of the 20 images it needs): not paused" in format_report(report)
+    for i in range(34):  # 7 of 40 flagged: 3.5x, but its share is not surely over 10%
+        store.predicted(record(unknown_score=0.9 if i < 6 else 0.1))
+    report = monitor.check(VERSION, cal, batch_ids=[store.batch])
+    (drift,) = report.batches
+    assert drift.score == pytest.approx(3.5) and drift.verdict(report.settings) == "within" and not report.started
+    assert "drift score 3.50x" in format_report(report) and "not surely over the limit: not paused" in format_report(report)
+    for _ in range(20):
+        store.predicted(record(unknown_score=0.9))
+    report = monitor.check(VERSION, cal, batch_ids=[store.batch], act=False)
+    assert report.batches[0].verdict(report.settings) == "over" and "over the limit, not paused yet" in format_report(report)
+    report = monitor.check(VERSION, cal, batch_ids=[store.batch])
+    (pause,) = report.started
+    assert report.batches[0].verdict(report.settings) == "paused" and "over the limit: PAUSED" in format_report(report)
+    assert f"pause {pause.id}: batch {store.batch} since" in format_report(report)
+    assert "paused on 27 of 60 images flagged as unfamiliar, at least" in format_report(report)
+    monitor.resume(pause.id)
+    report = monitor.check(VERSION, cal, batch_ids=[store.batch])
+    assert report.batches[0].verdict(report.settings) == "resumed" and not report.started
+    assert "over the limit, not paused: a lead resumed it for this calibration" in format_report(report)
+
+
 def test_an_uncalibrated_model_has_nothing_to_monitor(engine: Engine) -> None:
     report = PurityMonitor(engine).check(VERSION, None)
     assert report.why_not and not report.changed and report.leaves == ()
@@ -185,16 +257,12 @@ def test_per_leaf_spot_check_share_round_trips_and_routes() -> None:
         Calibration(thresholds={}, spot_check_by_leaf={"crack": 1.5})
 
 
-def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path: Path, taxonomy, capsys,
-                                                                        monkeypatch) -> None:
-    """``fma-judge recalibrate`` fits the routing again on the images analysts judged (one command); ``fma-judge
-    monitor`` then shows the figures of the new calibration."""
+def judged_store(tmp_path: Path, taxonomy) -> tuple[Path, str]:
+    """A tiny bundle and a store where it predicted 8 images, 7 accepted as predicted and one judged unknown."""
     from conftest import make_tiny_bundle, write_image
 
-    from app.__main__ import main
     from app.services.predicting import PredictingService
     from app.store.db import open_store
-    from models.bundle.files import read_bundle_manifest
 
     bundle = make_tiny_bundle(tmp_path / "model", taxonomy)
     folder = tmp_path / "batch"
@@ -211,15 +279,27 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
             repo.record_judgment(s, image_id=image_id, leaf=None if image_id == 8 else p.leaf,
                                  action="accept", analyst="amy")
     engine.dispose()
+    return bundle, url
+
+
+def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path: Path, taxonomy, capsys,
+                                                                        monkeypatch) -> None:
+    """``fma-judge recalibrate`` fits the routing again on the images analysts judged (one command); ``fma-judge
+    monitor`` then shows the figures of the new calibration."""
+    from app.__main__ import main
+    from models.bundle.files import read_bundle_manifest
+
+    bundle, url = judged_store(tmp_path, taxonomy)
+    # (8 judged images calibrate no leaf: --force writes such a calibration all the same)
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--out", str(tmp_path / "recal"),
-                 "--since", "2000-01-01", "--spot-check", "0.1", "--ltt-starts", "3", "--flips", "h"]) == 0
+                 "--since", "2000-01-01", "--force", "--spot-check", "0.1", "--ltt-starts", "3", "--flips", "h"]) == 0
     cal = read_bundle_manifest(tmp_path / "recal").calibration
     assert cal is not None and cal.calibrated_on is not None
     assert (cal.calibrated_on.n, cal.calibrated_on.n_unknown, cal.spot_check) == (8, 1, 0.1)
     assert (cal.method, cal.ltt_starts, cal.confidence, cal.flagged_climb, cal.flips) == ("ltt", 3, 0.95, True, ("h",))
     # recalibrating that bundle keeps what it was calibrated with (the shipped demo model needs its three starts)
     assert main(["recalibrate", "--model", str(tmp_path / "recal"), "--db", url, "--out", str(tmp_path / "again"),
-                 "--since", "2000-01-01"]) == 0
+                 "--since", "2000-01-01", "--force"]) == 0
     again = read_bundle_manifest(tmp_path / "again").calibration
     assert (again.ltt_starts, again.spot_check, again.created >= cal.created, again.flagged_climb) == (3, 0.1, True, True)
     assert again.flips == ("h",)  # its test-time flips too: its thresholds hold only for predictions made so
@@ -229,19 +309,19 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     del manifest["routing"]["ltt_starts"], manifest["routing"]["flagged_climb"]
     (tmp_path / "again" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert main(["recalibrate", "--model", str(tmp_path / "again"), "--db", url, "--out", str(tmp_path / "old"),
-                 "--since", "2000-01-01"]) == 0
+                 "--since", "2000-01-01", "--force"]) == 0
     old = read_bundle_manifest(tmp_path / "old").calibration
     assert (old.ltt_starts, old.flagged_climb) == (1, False)
     # told otherwise, it changes; a per-leaf calibration turned into ltt gets the default (per-leaf never records it)
     assert main(["recalibrate", "--model", str(tmp_path / "old"), "--db", url, "--out", str(tmp_path / "told"),
-                 "--since", "2000-01-01", "--flagged-climb", "--flips", "none"]) == 0
+                 "--since", "2000-01-01", "--force", "--flagged-climb", "--flips", "none"]) == 0
     told = read_bundle_manifest(tmp_path / "told").calibration
     assert told.flagged_climb is True and told.flips == ()
     assert main(["recalibrate", "--model", str(tmp_path / "told"), "--db", url, "--out", str(tmp_path / "leaf"),
-                 "--since", "2000-01-01", "--method", "per-leaf"]) == 0
+                 "--since", "2000-01-01", "--force", "--method", "per-leaf"]) == 0
     assert read_bundle_manifest(tmp_path / "leaf").calibration.flagged_climb is False
     assert main(["recalibrate", "--model", str(tmp_path / "leaf"), "--db", url, "--out", str(tmp_path / "back"),
-                 "--since", "2000-01-01", "--method", "ltt"]) == 0
+                 "--since", "2000-01-01", "--force", "--method", "ltt"]) == 0
     assert read_bundle_manifest(tmp_path / "back").calibration.flagged_climb is True
     assert read_bundle_manifest(bundle).calibration is None  # --out leaves the original as it was
     capsys.readouterr()
@@ -273,6 +353,57 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     monkeypatch.undo()
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2999-01-01"]) == 2
     assert "no judged images" in capsys.readouterr().err
+
+
+def test_recalibrate_refuses_to_replace_a_calibration_with_one_of_no_leaf(tmp_path: Path, taxonomy, capsys) -> None:
+    """Seen in a walk-through: 15 judged images calibrated "0 of 18 leaves", printed as a warning, exit 0, over the live
+    bundle's calibration. Now it is refused (exit 1, nothing written, how many images it takes), unless --force; in
+    place, the previous manifest is kept beside the new one and named."""
+    from app.__main__ import main
+    from models.bundle.files import read_bundle_manifest
+
+    bundle, url = judged_store(tmp_path, taxonomy)
+    original = (bundle / "manifest.json").read_bytes()
+    siblings = {"model", "batch"}
+
+    def beside() -> set[str]:  # the folders beside the bundle (the store's files come and go)
+        return {p.name for p in tmp_path.iterdir() if not p.name.startswith("store.db")}
+
+    def untouched() -> bool:  # the live manifest as it was, no kept copy, no staging copy left beside it
+        return ((bundle / "manifest.json").read_bytes() == original and beside() == siblings
+                and not list(bundle.glob("manifest.json.before-*")))
+
+    args = ["recalibrate", "--model", str(bundle), "--db", url, "--since", "2000-01-01"]
+    assert main(args) == 1  # 7 images of known types: no threshold can reach 0.99, said before the model runs
+    err = capsys.readouterr().err
+    assert "refused: the 8 judged image(s) since 2000-01-01 00:00" in err
+    assert "(7 of known types) are too few to calibrate any defect type" in err
+    assert "at least 299 judged images of known types are needed" in err and "--force" in err and untouched()
+    assert main([*args, "--target-purity", "0.5"]) == 1  # enough for the bound, but no leaf has min_support 20
+    out, err = capsys.readouterr()
+    leaves = len(taxonomy.leaves)
+    assert f"calibrate no defect type (0 of {leaves} can be auto-judged)" in err and "Nothing was written" in err
+    assert "always re-judge" in out and untouched()  # the table says why, leaf by leaf
+    assert main([*args, "--target-purity", "0.5", "--out", str(tmp_path / "copy")]) == 1
+    assert not (tmp_path / "copy").exists() and untouched()  # no half-made --out bundle either
+    capsys.readouterr()
+
+    assert main([*args, "--target-purity", "0.5", "--min-support", "1"]) == 0  # in place, some leaf calibrated
+    out = capsys.readouterr().out
+    (kept,) = bundle.glob("manifest.json.before-recalibrate-*")
+    assert kept.read_bytes() == original and f"kept the previous manifest (its calibration) as {kept}" in out
+    assert "defect types that can be auto-judged: " in out and "(before: " not in out  # it had no calibration
+    cal = read_bundle_manifest(bundle).calibration
+    assert cal is not None and any(t is not None for t in cal.thresholds.values())
+    assert beside() == siblings  # the staging copy is gone
+    strict = [*args, "--target-purity", "0.99", "--min-support", "20"]  # (else the bundle's own 0.5 and 1 stay)
+    assert main(strict) == 1 and read_bundle_manifest(bundle).calibration == cal  # a working calibration stays
+    assert "(7 of known types) are too few" in capsys.readouterr().err
+    assert main([*strict, "--force"]) == 0  # told to, it writes one that sends every image to a person
+    out = capsys.readouterr().out
+    assert f"warning: defect types that can be auto-judged: 0 of {leaves} (before: " in out
+    assert all(t is None for t in read_bundle_manifest(bundle).calibration.thresholds.values())
+    assert len(list(bundle.glob("manifest.json.before-recalibrate-*"))) == 2
 
 
 def test_the_queue_cannot_bulk_accept_a_blind_check(engine: Engine, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ a wrong blind judgment pauses the leaf's auto-judging at once: the batch is re-r
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from app.services.dashboard import DashboardService
+from app.services.monitor import shell_quoted
 from app.services.queue import QueueFilters, QueueService
 from app.store import repo
 from app.store.db import session_scope
@@ -85,10 +87,14 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         rows = {view.purity.item(r, 0).text(): [view.purity.item(r, c).text() for c in range(1, 5)]
                 for r in range(view.purity.rowCount())}
         name = win.presenter.name(predicted)
-        assert rows[name][:2] == ["0", "0"]  # checks since the pause began: none yet
-        assert rows[name][3] == "paused (1 wrong of 1 checks)" and rows["All types"][:2] == ["1", "1"]
-        assert "fma-judge recalibrate" in view.monitor_note.text()
-        assert view.table.item(0, 7).text() == "–"
+        assert rows[name][:2] == ["1", "1"] and rows["All types"][:2] == ["1", "1"]  # the evidence it paused on
+        assert rows[name][3].startswith("paused since ") and rows[name][3].endswith(
+            " (1 wrong of 1 checks; 0 checked since)")
+        note = view.monitor_note.text()  # the loaded bundle's path and the store's, not "--model BUNDLE"
+        model = f"{shell_quoted(str(checked_bundle))} --db {shell_quoted(engine.url.database)}"
+        assert f"fma-judge recalibrate --model {model}" in note and "--model BUNDLE" not in note
+        assert f"fma-judge monitor --model {model} --resume {pause.id}" in note
+        assert view.table.item(0, 7).text() == "–" and view.table.item(0, 8).text() == "on"
         waiting = QueueService(engine, "lead").page(QueueFilters(pause.model_version)).rows
         assert waiting == []  # every image here is a blind check: judged in the batch, not in the queue  # no unknown detector in this calibration: no drift score
         # decided, the check shows where the model looked; Ctrl+Z makes it blind again, and the heatmap (a hint
@@ -129,13 +135,116 @@ def test_the_dashboard_names_the_floors_of_both_calibrations(qtbot, engine) -> N
 
 
 def test_the_drift_cell_says_what_its_score_is_made_of(qapp) -> None:
-    """The batch table's drift score ("3.3×") with its figures and the rule that pauses a batch, in both languages."""
+    """The batch table's drift score ("3.3×") with its figures, the rule that pauses a batch, and where the batch
+    stands against it (a tester read 3.3× and 2.3× with no verdict)."""
     from app.services.monitor import BatchDrift, MonitorSettings
-    from app.ui.dashboard_view import _drift_text, _drift_tip
+    from app.ui.dashboard_monitor import drift_text, drift_tip
 
     drift = BatchDrift(batch_id=1, predicted=42, flagged=7, expected=0.05, low=0.07)
-    assert _drift_text(drift) == "3.3×"
-    tip = _drift_tip(drift, MonitorSettings())
+    assert drift_text(drift) == "3.3×"
+    tip = drift_tip(drift, MonitorSettings())
     assert tip.startswith("7 of 42 images look like a possible new type (16.7%); the calibration data: 5.0%.")
     assert "surely over 2× that (judged from 20 images on)" in tip
-    assert _drift_tip(BatchDrift(batch_id=2, predicted=0, flagged=0, expected=0.05, low=0.0), MonitorSettings()) == ""
+    assert tip.endswith(" Not surely over the limit of 10.0% (its share is at least 7.0% at 95%): not paused.")
+    assert drift_tip(BatchDrift(batch_id=2, predicted=0, flagged=0, expected=0.05, low=0.0), MonitorSettings()) == ""
+    few = drift_tip(BatchDrift(batch_id=3, predicted=12, flagged=4, expected=0.05, low=0.12), MonitorSettings())
+    assert few.endswith(" Not judged yet: 12 of the 20 images it takes. Not paused.")
+    over = BatchDrift(batch_id=4, predicted=60, flagged=27, expected=0.05, low=0.34)
+    assert "Over the limit of 10.0% (its share is at least 34.0% at 95%), not paused yet" in drift_tip(
+        over, MonitorSettings())
+    paused = drift_tip(dataclasses.replace(over, paused=True), MonitorSettings())
+    assert paused.endswith("Over the limit of 10.0% (its share is at least 34.0% at 95%): auto-judging of this "
+                           "batch is paused.") and drift_text(dataclasses.replace(over, paused=True)) == "9.0× paused"
+    assert "a lead resumed" in drift_tip(dataclasses.replace(over, resumed=True), MonitorSettings())
+
+
+def test_the_dashboard_shows_pauses_with_their_evidence_commands_and_batches(qtbot, engine) -> None:
+    """The dashboard's Purity monitor and Batches tabs with a leaf and a batch paused: the leaf's row counts the
+    evidence of its pause (it read "0 0" beside "paused (1 wrong of 1 checks)"), the note names the real commands
+    (the bundle's path quoted for a shell, --out, --resume per pause, how a pause lifts by itself), each batch row
+    says whether it is paused or holds images back, and the purity table has room for its rows at 1200 × 800."""
+    import hashlib
+
+    from app.services.monitor import PurityMonitor
+    from app.store.records import PredictionRecord
+    from models.routing.policy import UnknownFit
+    from models.routing.unknown import UnknownDetector
+
+    version, created = "line-v1", "2025-01-01T00:00:00+00:00"
+    detector = UnknownDetector(method="max_softmax", threshold=0.5, temperature=1.0)
+    fit = UnknownFit(selected_by="option", auroc={}, fpr_target=0.05, known_flag_rate=0.05)
+    leaves = [f"leaf{i}" for i in range(8)]
+    cal = Calibration(thresholds=dict.fromkeys(leaves, 0.5), target_purity=0.99, spot_check=0.1, created=created,
+                      unknown=detector, unknown_fit=fit, temperature=1.0)
+    n = 0
+    with session_scope(engine) as s:
+        repo.register_model_version(s, version=version, manifest={"name": "line", "created": created,
+                                                                  **cal.to_manifest(), "temperature": 1.0},
+                                    bundle_path="/srv/models/line 3")
+        quiet = repo.create_batch(s, name="quiet", source_folder="/data/quiet").id
+        odd = repo.create_batch(s, name="odd", source_folder="/data/odd").id
+
+        def predicted(batch: int, leaf: str, route: str = "auto", reasons=(), score: float = 0.1) -> int:
+            nonlocal n
+            n += 1
+            image = repo.get_or_create_image(s, hashlib.sha256(f"i{n}".encode()).hexdigest(), f"/data/{n}.png", 8, 8)
+            repo.add_to_batch(s, batch, image.image_id, f"/data/{n}.png")
+            repo.save_predictions(s, [(image.image_id, PredictionRecord(
+                leaf=leaf, confidence=0.9, path=("g", "s", leaf), top5=((leaf, ("g", "s", leaf), 0.9),),
+                level_probs=((1.0,), (1.0,), (0.9, 0.1)), route=route, reasons=tuple(reasons), model_version=version,
+                unknown_score=score))])
+            return image.image_id
+
+        for leaf in leaves:  # a right spot check of each type, and a wrong one of leaf1
+            repo.record_judgment(s, image_id=predicted(quiet, leaf, "rejudge", ("spot_check",)), leaf=leaf,
+                                 action="picker", analyst="amy")
+        repo.record_judgment(s, image_id=predicted(quiet, "leaf1", "rejudge", ("spot_check",)), leaf="leaf2",
+                             action="picker", analyst="amy")
+        for _ in range(2):
+            predicted(quiet, "leaf1")  # auto-judged, held back once leaf1 pauses
+        for i in range(30):
+            predicted(odd, "leaf3", score=0.9 if i % 2 else 0.1)  # half of them unfamiliar
+            predicted(quiet, "leaf4", score=0.9 if i == 0 else 0.1)  # 1 in 41: like the calibration data
+    report = PurityMonitor(engine).check(version, cal, batch_ids=[quiet, odd])
+    (leaf_pause,) = [p for p in report.started if p.scope == "leaf"]
+    (batch_pause,) = [p for p in report.started if p.scope == "batch"]
+
+    view = DashboardView(DashboardService(engine), model_version=version, lang="en")
+    qtbot.addWidget(view)
+    view.resize(1200, 800)  # the size the main window gives it
+    view.show()
+    qtbot.waitExposed(view)
+    with qtbot.waitSignal(view.refreshed, timeout=20_000):
+        view.refresh()
+    view.tabs.setCurrentIndex(1)
+    QApplication.processEvents()
+    purity = view.purity
+    rows = {purity.item(r, 0).text(): [purity.item(r, c).text() for c in range(1, 5)] for r in range(purity.rowCount())}
+    assert rows["leaf1"][:2] == ["2", "1"] and rows["All types"][:2] == ["9", "1"]
+    assert rows["leaf1"][3].startswith("paused since ") and rows["leaf1"][3].endswith(
+        "(1 wrong of 2 checks; 0 checked since)")
+    tip = purity.item(next(r for r in range(purity.rowCount()) if purity.item(r, 0).text() == "leaf1"), 4).toolTip()
+    assert tip.startswith("Paused on 1 wrong of 2 blind checks judged since the calibration: purity at most ")
+    assert "it resumes by itself once 50 or more are at least 99.0% right" in tip
+    visible = purity.viewport().height() // purity.verticalHeader().defaultSectionSize()
+    assert visible >= 6 and purity.rowCount() == 9  # at least 6 rows, whatever the font (660/240 showed two)
+    note = view.monitor_note.text()
+    model = f"{shell_quoted('/srv/models/line 3')} --db {shell_quoted(engine.url.database)}"
+    assert shell_quoted("/srv/models/line 3", windows=False) == "'/srv/models/line 3'"  # for a shell, as typed
+    assert shell_quoted(r"D:\models\line 3", windows=True) == r'"D:\models\line 3"'
+    assert shell_quoted("/srv/models/line3", windows=False) == shell_quoted("/srv/models/line3", windows=True)
+    assert "--model BUNDLE" not in note and f"fma-judge recalibrate --model {model}" in note
+    assert "--out NEW_FOLDER" in note and "manifest.json.before-recalibrate-" in note
+    assert f"fma-judge monitor --model {model} --resume {leaf_pause.id}</code> (leaf1)" in note
+    assert f"fma-judge monitor --model {model} --resume {batch_pause.id}</code> (batch odd)" in note
+    assert "resumes by itself once 50 or more blind checks made during its pause" in note
+    table = view.table
+    batches = {table.item(r, 0).text(): r for r in range(table.rowCount())}
+    assert table.horizontalHeaderItem(8).text() == "Auto-judging"
+    assert table.item(batches["odd"], 8).text().startswith("paused since ")
+    assert "15 of 30 of its images looked like a possible new type" in table.item(batches["odd"], 8).toolTip()
+    assert table.item(batches["odd"], 7).text() == "10.0× paused"
+    assert "auto-judging of this batch is paused." in table.item(batches["odd"], 7).toolTip()
+    assert table.item(batches["quiet"], 8).text() == "2 held back (paused type)"
+    assert "Not judged yet" not in table.item(batches["quiet"], 7).toolTip()
+    assert "not paused" in table.item(batches["quiet"], 7).toolTip()

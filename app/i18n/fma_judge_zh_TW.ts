@@ -17,194 +17,286 @@
 <context>
     <name>Dashboard</name>
     <message>
-        <location filename="../ui/dashboard_view.py" line="41"/>
-        <location filename="../ui/dashboard_view.py" line="329"/>
+        <location filename="../ui/dashboard_monitor.py" line="37"/>
+        <location filename="../ui/dashboard_monitor.py" line="125"/>
         <source>paused</source>
         <translation>已暫停</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="48"/>
+        <location filename="../ui/dashboard_monitor.py" line="44"/>
         <source>{flagged} of {n} images look like a possible new type ({share}); the calibration data: {expected}. Auto-judging of the batch pauses when its share is surely over {ratio}× that (judged from {least} images on).</source>
         <translation>{n} 張影像中有 {flagged} 張疑似新類別（{share}）；校正資料：{expected}。當此比例確定超過其 {ratio}× 時（自第 {least} 張影像起判斷），此批次暫停自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="89"/>
+        <location filename="../ui/dashboard_monitor.py" line="52"/>
+        <source>Over the limit of {limit} (its share is at least {low} at {confidence}%): auto-judging of this batch is paused.</source>
+        <translation>超過上限 {limit}（其比例在 {confidence}% 信賴下至少 {low}）：此批次的自動判定已暫停。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="56"/>
+        <source>Over the limit of {limit} (its share is at least {low} at {confidence}%), not paused yet: the app pauses it when it predicts the batch, as fma-judge monitor --check --batch {batch} does.</source>
+        <translation>超過上限 {limit}（其比例在 {confidence}% 信賴下至少 {low}），尚未暫停：程式預測此批次時會將其暫停，fma-judge monitor --check --batch {batch} 亦同。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="61"/>
+        <source>Over the limit of {limit} (its share is at least {low} at {confidence}%), but a lead resumed auto-judging of this batch for this calibration: not paused.</source>
+        <translation>超過上限 {limit}（其比例在 {confidence}% 信賴下至少 {low}），但組長已針對此校準恢復此批次的自動判定：未暫停。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="65"/>
+        <source>Not judged yet: {n} of the {least} images it takes. Not paused.</source>
+        <translation>尚無法判斷：已有 {n} 張，需 {least} 張。未暫停。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="68"/>
+        <source>Not surely over the limit of {limit} (its share is at least {low} at {confidence}%): not paused.</source>
+        <translation>未確定超過上限 {limit}（其比例在 {confidence}% 信賴下至少 {low}）：未暫停。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="85"/>
+        <source>paused since {time}</source>
+        <translation>自 {time} 起暫停</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="87"/>
+        <source>Auto-judging of this batch is paused: {flagged} of {n} of its images looked like a possible new type, surely more than the calibration data&apos;s share allows.</source>
+        <translation>此批次的自動判定已暫停：{n} 張影像中有 {flagged} 張疑似新類別，確定超過校準資料比例所容許的範圍。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="92"/>
+        <source>{n} held back (paused type)</source>
+        <translation>保留 {n} 張（類別已暫停）</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="96"/>
+        <source>Waiting for a person because of a pause: {batch} for the batch, {leaf} of a paused defect type (Purity monitor tab).</source>
+        <translation>因暫停而等待人工判定：批次暫停 {batch} 張，已暫停的缺陷類別 {leaf} 張（見「純度監控」分頁）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="111"/>
+        <source>paused since {time} ({wrong} wrong of {checks} checks; {during} checked since)</source>
+        <translation>自 {time} 起暫停（{checks} 次抽查中 {wrong} 次錯誤；之後已抽查 {during} 次）</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="115"/>
+        <source>since the calibration</source>
+        <translation>自校準以來</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="116"/>
+        <source>since {time}</source>
+        <translation>自 {time} 起</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="117"/>
+        <source>Paused on {wrong} wrong of {checks} blind checks judged {since}: purity at most {upper}, under the {target} it is held to. During the pause: {during} checks, {during_wrong} wrong; it resumes by itself once {resume} or more are at least {target} right.</source>
+        <translation>依據{since}判定的 {checks} 次盲判抽查中 {wrong} 次錯誤而暫停：純度至多 {upper}，低於應達的 {target}。暫停期間：抽查 {during} 次，錯誤 {during_wrong} 次；累積 {resume} 次以上且正確率至少 {target} 時會自動恢復。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="152"/>
+        <source>{n} batches unlike the calibration data</source>
+        <translation>{n} 個與校準資料不同的批次</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="154"/>
+        <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to a person, judged blind.</source>
+        <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改由人員以盲判方式判定。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="158"/>
+        <source>A paused type resumes by itself once {n} or more blind checks made during its pause are right at its target share; a paused batch does not.</source>
+        <translation>已暫停的類別在暫停期間累積 {n} 次以上盲判抽查、且正確率達目標時會自動恢復；已暫停的批次不會自動恢復。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="161"/>
+        <source>To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in place and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add {out} to write a copy instead), then load the recalibrated bundle in the app: the pauses of the old calibration end.</source>
+        <translation>修正方式：以近期已判定的影像重新校準：{command}（會直接更新模型套件，並將先前的 manifest 保留於同一資料夾，名為 manifest.json.before-recalibrate-…；加上 {out} 則改為寫出一份副本），再於程式中載入重新校準的模型套件：舊校準的暫停即告結束。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="169"/>
+        <source>batch {name}</source>
+        <translation>批次 {name}</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="173"/>
+        <source>A lead can lift a pause by hand: {commands}.</source>
+        <translation>組長可手動解除暫停：{commands}。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="176"/>
+        <source>(BUNDLE: the model&apos;s folder; the store does not know where it was loaded from.)</source>
+        <translation>（BUNDLE：模型資料夾；資料庫未記錄其載入位置。）</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="66"/>
         <source>Per week</source>
         <translation>每週</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="90"/>
+        <location filename="../ui/dashboard_view.py" line="67"/>
         <source>Per day</source>
         <translation>每日</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="91"/>
+        <location filename="../ui/dashboard_view.py" line="68"/>
         <source>Refresh  (F5)</source>
         <translation>重新整理  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="95"/>
+        <location filename="../ui/dashboard_view.py" line="72"/>
         <source>&amp;Model:</source>
         <translation>模型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="97"/>
+        <location filename="../ui/dashboard_view.py" line="74"/>
         <source>&amp;Period:</source>
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="125"/>
+        <location filename="../ui/dashboard_view.py" line="102"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="126"/>
+        <location filename="../ui/dashboard_view.py" line="103"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="127"/>
+        <location filename="../ui/dashboard_view.py" line="104"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="128"/>
+        <location filename="../ui/dashboard_view.py" line="105"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="129"/>
+        <location filename="../ui/dashboard_view.py" line="106"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="130"/>
+        <location filename="../ui/dashboard_view.py" line="107"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="131"/>
+        <location filename="../ui/dashboard_view.py" line="108"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="132"/>
+        <location filename="../ui/dashboard_view.py" line="109"/>
         <source>Drift</source>
         <translation>偏移</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="135"/>
+        <location filename="../ui/dashboard_view.py" line="113"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="136"/>
+        <location filename="../ui/dashboard_view.py" line="114"/>
         <source>Spot checks</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="137"/>
+        <location filename="../ui/dashboard_view.py" line="115"/>
         <source>Wrong</source>
         <translation>錯誤</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="138"/>
+        <location filename="../ui/dashboard_view.py" line="116"/>
         <source>Purity (bounds)</source>
         <translation>純度（信賴界限）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="139"/>
+        <location filename="../ui/dashboard_view.py" line="110"/>
+        <location filename="../ui/dashboard_view.py" line="117"/>
         <source>Auto-judging</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="150"/>
+        <location filename="../ui/dashboard_view.py" line="128"/>
         <source>Batches</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="151"/>
+        <location filename="../ui/dashboard_view.py" line="129"/>
         <source>Purity monitor</source>
         <translation>純度監控</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="169"/>
+        <location filename="../ui/dashboard_view.py" line="152"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="197"/>
-        <location filename="../ui/dashboard_view.py" line="229"/>
+        <location filename="../ui/dashboard_view.py" line="183"/>
+        <location filename="../ui/dashboard_view.py" line="215"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="215"/>
+        <location filename="../ui/dashboard_view.py" line="201"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="264"/>
+        <location filename="../ui/dashboard_view.py" line="252"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="271"/>
+        <location filename="../ui/dashboard_view.py" line="259"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
         <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類型；純度監控只檢查單一類型，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="278"/>
+        <location filename="../ui/dashboard_view.py" line="266"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="288"/>
+        <location filename="../ui/dashboard_view.py" line="275"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="292"/>
+        <location filename="../ui/dashboard_monitor.py" line="127"/>
         <source>below target</source>
         <translation>低於目標</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="293"/>
+        <location filename="../ui/dashboard_monitor.py" line="94"/>
+        <location filename="../ui/dashboard_monitor.py" line="129"/>
         <source>on</source>
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="301"/>
+        <location filename="../ui/dashboard_view.py" line="285"/>
         <source>Target purity {target}%, bounds at {confidence}% from blind spot checks.</source>
         <translation>目標純度 {target}%，以盲判抽查計算 {confidence}% 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="305"/>
+        <location filename="../ui/dashboard_view.py" line="289"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
         <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="309"/>
+        <location filename="../ui/dashboard_view.py" line="293"/>
         <source>Judged with a spectrum, held to: {floors}.</source>
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="313"/>
-        <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to re-judge. Recalibrate on recent judged images: &lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</source>
-        <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改送複判。請以近期已判定的影像重新校準：&lt;code&gt;fma-judge recalibrate --model BUNDLE&lt;/code&gt;</translation>
-    </message>
-    <message>
-        <location filename="../ui/dashboard_view.py" line="316"/>
+        <location filename="../ui/dashboard_monitor.py" line="150"/>
         <source>a batch unlike the calibration data</source>
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="330"/>
-        <source>paused ({wrong} wrong of {checks} checks)</source>
-        <translation>已暫停（{checks} 次抽查中 {wrong} 次錯誤）</translation>
-    </message>
-    <message>
-        <location filename="../ui/dashboard_view.py" line="334"/>
+        <location filename="../ui/dashboard_view.py" line="307"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -1520,7 +1612,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/references.py" line="90"/>
         <source>No references for this image (a spot check, or no prediction yet)</source>
-        <translation>此影像沒有參考影像（抽檢影像，或尚無預測）</translation>
+        <translation>此影像沒有參考影像（抽查影像，或尚無預測）</translation>
     </message>
     <message>
         <location filename="../ui/references.py" line="119"/>

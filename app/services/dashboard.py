@@ -11,16 +11,18 @@ import contextlib
 import dataclasses
 import datetime as dt
 import io
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from app.services.monitor import SETS_NOT_MONITORED, MonitorReport, PurityMonitor
 from app.store import repo, stats
 from app.store.db import session_scope
 from app.store.stats import AnalystAgreement, BatchFigures, ClassAgreement, Counts, PeriodFigures
+from app.store.urls import default_db_url
 from models.bundle.manifest import BundleError, BundleManifest, taxonomy_from_json
 from models.routing.policy import Calibration, RoutingError
 
@@ -47,6 +49,8 @@ COLOURS = {"auto": "#1e8e3e", "corrected": "#1a73e8", "error": "#d93025", "unkno
 MAX_BATCHES = 12
 MAX_PERIODS = 26
 MAX_CLASSES = 20
+PAUSING_REASONS: tuple[str, ...] = ("purity_paused", "batch_drift")
+"""The routing reasons of a pause in force (``MONITOR_REASONS`` less ``held_back``, left by a pause that ended)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,9 @@ class DashboardFigures:
     leaf_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     monitor: MonitorReport | None = None
+    bundle_path: str | None = None  # where the model version was last loaded from (the commands the dashboard names)
+    db_arg: str | None = None  # the --db those commands need (None: the per-user default database)
+    held_back: Mapping[int, Mapping[str, int]] = field(default_factory=dict)  # batch -> pause reason -> undecided
 
     def leaf_name(self, leaf: str, lang: str = "en") -> str:
         return self.leaf_names.get(leaf, {}).get(lang) or leaf
@@ -102,6 +109,7 @@ class DashboardService:
         offset = local_utc_offset_minutes() if utc_offset_minutes is None else int(utc_offset_minutes)
         with session_scope(self.engine, action="read") as s:
             manifest = repo.model_manifest(s, model_version) or {}
+            record = repo.get_model_version(s, model_version)
             batches = tuple(stats.batch_figures(s, model_version=model_version))
             figures = DashboardFigures(
                 model_version=model_version,
@@ -117,6 +125,9 @@ class DashboardService:
                 classes=tuple(stats.class_agreement(s, model_version=model_version)),
                 analysts=tuple(stats.analyst_agreement(s)),
                 leaf_names=_leaf_names(manifest),
+                bundle_path=None if record is None else record.bundle_path,
+                db_arg=_db_arg(self.engine),
+                held_back=stats.held_back_by_batch(s, model_version=model_version, reasons=PAUSING_REASONS),
             )
         try:  # the purity monitor's view of the calibration the model version was registered with (nothing changes)
             calibration = Calibration.from_manifest(manifest)
@@ -128,6 +139,16 @@ class DashboardService:
         return dataclasses.replace(figures, monitor=PurityMonitor(self.engine).check(
             model_version, calibration, batch_ids=[b.batch_id for b in batches], act=False,
             fused=_fused_calibration(manifest)))
+
+
+def _db_arg(engine: Engine) -> str | None:
+    """What ``--db`` a command needs to reach this store: None for the per-user default database, a SQLite file's
+    path, else the URL without its password (the person running the command supplies it)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        default = make_url(default_db_url()).database or ""
+        return None if os.path.abspath(url.database) == os.path.abspath(default) else url.database
+    return url.render_as_string(hide_password=True)
 
 
 def _fused_calibration(manifest: dict) -> Calibration | None:

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import shlex
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,7 +85,13 @@ class MonitorSettings:
 
 @dataclass(frozen=True)
 class Purity:
-    """Spot-check purity of one leaf (``leaf`` None: all leaves), with its bounds at the monitor's confidence."""
+    """Spot-check purity of one leaf (``leaf`` None: all leaves), with its bounds at the monitor's confidence.
+
+    The figures are the leaf's evidence: its blind checks judged since ``since`` (its previous pause, None: since
+    the calibration). For a paused leaf that is the evidence the pause was made on *and* the checks judged during
+    it, so the row never reads "0 checks" beside "paused (1 wrong of 1 checks)"; ``during`` counts the checks made
+    during the pause (``(checks, wrong)``), the ones that lift it. ``wrong_images``: the images judged otherwise.
+    """
 
     leaf: str | None
     checks: int
@@ -92,6 +100,10 @@ class Purity:
     high: float
     paused: bool = False
     floor: float | None = None  # what the leaf is held to: the target or its calibration floor(s) (None: overall)
+    since: dt.datetime | None = None
+    pause: PauseRecord | None = None  # the pause in force, with the evidence it was made on (``detail``)
+    during: tuple[int, int] = (0, 0)
+    wrong_images: tuple[int, ...] = ()
 
     @property
     def below(self) -> bool:
@@ -113,10 +125,27 @@ class BatchDrift:
     expected: float
     low: float
     paused: bool = False
+    resumed: bool = False  # a lead resumed this batch's auto-judging for this calibration: it does not pause again
 
     @property
     def score(self) -> float | None:
         return None if self.predicted == 0 or self.expected <= 0 else self.flagged / self.predicted / self.expected
+
+    def limit(self, settings: MonitorSettings) -> float:
+        """The flagged share over which the batch pauses (``drift_ratio`` times the calibration's)."""
+        return settings.drift_ratio * self.expected
+
+    def verdict(self, settings: MonitorSettings) -> str:
+        """Where the drift stands against the limit: ``paused``; ``resumed`` (over the limit, a lead resumed it);
+        ``over`` (over the limit, not paused yet: a check that acts pauses it); ``few`` (fewer than
+        ``drift_min_images`` predictions: not judged yet); ``within`` (not surely over the limit)."""
+        if self.paused:
+            return "paused"
+        if self.predicted < settings.drift_min_images:
+            return "few"
+        if self.low <= self.limit(settings):
+            return "within"
+        return "resumed" if self.resumed else "over"
 
 
 SETS_NOT_MONITORED = "the model routes whole sets of defect types; the purity monitor watches single types only"
@@ -260,32 +289,49 @@ class PurityMonitor:
         paused = {p.target: p for p in active if p.scope == "leaf"}
         # A leaf's evidence starts at its latest pause (the checks that caused it are not counted again after it
         # lifts, and the good checks made during it still count), else at the calibration.
-        since_pause = {p.target: p.started_at for p in history if p.scope == "leaf" and p.calibration == key}
+        starts: dict[str, list[dt.datetime]] = defaultdict(list)
+        for p in history:
+            if p.scope == "leaf" and p.calibration == key:
+                starts[p.target].append(p.started_at)
         leaves: list[Purity] = []
         moved = 0
         for leaf in sorted(set(by_leaf) | set(paused)):
             pause = paused.get(leaf)
-            start = since_pause.get(leaf)
-            window = [o for o in by_leaf.get(leaf, []) if start is None or o.judged_at >= start]
-            wrong = sum(not o.correct for o in window)
-            floor = held_to(cals, leaf, window)
-            p = Purity(leaf, len(window), wrong, *purity_bounds(len(window), wrong, self.settings.confidence),
-                       floor=floor)
+            times = sorted(starts.get(leaf, ()))
+            p = self._purity(leaf, cals, by_leaf.get(leaf, []), times[-1] if times else None)
+            floor = p.floor or 0.0
             if act and pause is None and p.below:
                 pause, n = repo.start_pause(
                     s, version, calibration=key, scope="leaf", target=leaf, reason="purity_paused",
-                    detail={"checks": p.checks, "wrong": wrong, "upper_bound": round(p.high, 4), "target": floor,
+                    detail={"checks": p.checks, "wrong": p.wrong, "upper_bound": round(p.high, 4), "target": floor,
                             "confidence": self.settings.confidence})
                 started.append(pause)
                 moved += n
-            elif (act and pause is not None and p.checks >= self.settings.resume_checks
-                  and (p.estimate or 0.0) >= floor):
+                leaves.append(dataclasses.replace(p, paused=True, pause=pause))  # the evidence it paused on
+                continue
+            if (act and pause is not None and p.checks >= self.settings.resume_checks
+                    and (p.estimate or 0.0) >= floor):
                 record, n = repo.end_pause(s, pause.id, "purity_recovered", restore=True)
                 ended.append(record)
                 moved += n
                 pause = None
-            leaves.append(dataclasses.replace(p, paused=pause is not None))
+            if pause is None:
+                leaves.append(p)
+                continue
+            # Paused: the row shows the evidence the pause was made on (the leaf's checks since the pause before
+            # it, else the calibration) with the checks made during it; ``during`` the latter, which lift it.
+            before = [t for t in times if t < pause.started_at]
+            shown = self._purity(leaf, cals, by_leaf.get(leaf, []), before[-1] if before else None)
+            leaves.append(dataclasses.replace(shown, paused=True, pause=pause, during=(p.checks, p.wrong)))
         return tuple(leaves), moved
+
+    def _purity(self, leaf: str, cals: tuple[Calibration, Calibration | None], checks: Sequence[SpotCheck],
+                since: dt.datetime | None) -> Purity:
+        """A leaf's purity over its checks judged at or after ``since`` (None: all of them)."""
+        window = [o for o in checks if since is None or o.judged_at >= since]
+        wrong = [o.image_id for o in window if not o.correct]
+        return Purity(leaf, len(window), len(wrong), *purity_bounds(len(window), len(wrong), self.settings.confidence),
+                      floor=held_to(cals, leaf, window), since=since, wrong_images=tuple(wrong))
 
     def _batches(self, s: Session, version: str, key: str, cal: Calibration, batch_ids: list[int],
                  history: list[PauseRecord], active: list[PauseRecord], started: list[PauseRecord],
@@ -313,13 +359,26 @@ class PurityMonitor:
                 started.append(record)
                 moved += moved_n
                 is_paused = True
-            drifts.append(BatchDrift(batch_id, n, flagged, float(expected), low, paused=is_paused))
+            drifts.append(BatchDrift(batch_id, n, flagged, float(expected), low, paused=is_paused,
+                                     resumed=batch_id in resumed_batches))
         return tuple(drifts), moved
 
     def resume(self, pause_id: int) -> PauseRecord:
         """Lift a pause by hand (an analyst lead's decision); its images go back to auto as on recovery."""
         with session_scope(self.engine) as s:
             return repo.end_pause(s, pause_id, "resumed", restore=True)[0]
+
+
+_CMD_SPECIAL = frozenset(' \t"&()[]{}^=;!\'+,`~%<>|')
+
+
+def shell_quoted(text: str, *, windows: bool | None = None) -> str:
+    """``text`` (a bundle's path) as a command line takes it: quoted when it has spaces or a shell's special
+    characters (POSIX shells: :func:`shlex.quote`; Windows, ``windows`` or this machine's: in double quotes, as
+    cmd.exe and PowerShell both read them)."""
+    if os.name == "nt" if windows is None else windows:
+        return f'"{text}"' if not text or any(c in _CMD_SPECIAL for c in text) else text
+    return shlex.quote(text)
 
 
 def apply_pauses(session: Session, version: str, calibration: Calibration | None,
@@ -333,4 +392,4 @@ def apply_pauses(session: Session, version: str, calibration: Calibration | None
 
 
 __all__ = ["CHECK_REASONS", "PAUSE_REASONS", "BatchDrift", "MonitorReport", "MonitorSettings", "Purity", "PurityMonitor",
-           "apply_pauses", "calibration_key", "held_to", "is_blind", "purity_bounds"]
+           "apply_pauses", "calibration_key", "held_to", "is_blind", "purity_bounds", "shell_quoted"]

@@ -32,7 +32,7 @@ from sqlalchemy import Date, String, and_, case, cast, func, literal_column, or_
 from sqlalchemy.orm import Session, aliased
 
 from app.store.queries import model_version_id
-from app.store.schema import JUDGED_STATUSES, Batch, BatchImage, Judgment, Prediction
+from app.store.schema import JUDGED_STATUSES, Batch, BatchImage, Judgment, Prediction, PredictionReason
 
 __all__ = [
     "PERIODS",
@@ -46,6 +46,7 @@ __all__ = [
     "batch_figures",
     "class_agreement",
     "cohen_kappa",
+    "held_back_by_batch",
     "overall_figures",
     "period_figures",
 ]
@@ -255,6 +256,29 @@ def batch_figures(session: Session, *, model_version: str) -> list[BatchFigures]
     )
     names = dict(session.execute(select(Batch.id, Batch.name).where(Batch.id.in_(list(merged)))).all())
     return [BatchFigures(int(b), str(names.get(b, b)), merged[b]) for b in sorted(merged)]
+
+
+def held_back_by_batch(session: Session, *, model_version: str, reasons: Iterable[str]) -> dict[int, dict[str, int]]:
+    """Per batch, its images nobody has decided yet whose prediction of ``model_version`` carries one of ``reasons``
+    (the purity monitor's pause codes: held back from auto-judging by a pause in force), by reason."""
+    version_id = model_version_id(session, model_version)
+    if version_id is None:
+        return {}
+    cur = _current()
+    decided = select(cur.c.image_id).join(Judgment, Judgment.id == cur.c.jid).where(Judgment.status.in_(_JUDGED))
+    stmt = (
+        select(BatchImage.batch_id, PredictionReason.reason, func.count(func.distinct(Prediction.image_id)))
+        .select_from(Prediction)
+        .join(PredictionReason, PredictionReason.prediction_id == Prediction.id)
+        .join(BatchImage, BatchImage.image_id == Prediction.image_id)
+        .where(Prediction.model_version_id == version_id, PredictionReason.reason.in_(list(reasons)),
+               Prediction.image_id.not_in(decided))
+        .group_by(BatchImage.batch_id, PredictionReason.reason)
+    )
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for batch_id, reason, n in session.execute(stmt):
+        out[int(batch_id)][str(reason)] = int(n)
+    return dict(out)
 
 
 def period_figures(

@@ -29,32 +29,9 @@ from shiboken6 import isValid
 
 from app.services.dashboard import DashboardFigures, DashboardService, dashboard_heading, render_dashboard_png
 from app.services.monitor import SETS_NOT_MONITORED
+from app.ui.dashboard_monitor import batch_state, drift_text, drift_tip, pause_advice, pct, purity_row
 from app.ui.style import WINDOW_STYLE, listed, window_shortcuts
 from app.ui.workers import Task, TaskRunner
-
-
-def _drift_text(drift) -> str:
-    """A batch's drift score (its share of unfamiliar images over the calibration's), "paused" when it stopped."""
-    if drift is None or drift.score is None:
-        return "–"
-    text = f"{drift.score:.1f}×"
-    return text + " " + QCoreApplication.translate("Dashboard", "paused") if drift.paused else text
-
-
-def _drift_tip(drift, settings) -> str:
-    """What a batch's drift score is made of, and when it pauses the batch (the cell's tooltip)."""
-    if drift is None or drift.score is None:
-        return ""
-    return QCoreApplication.translate(
-        "Dashboard", "{flagged} of {n} images look like a possible new type ({share}); the calibration data: "
-                     "{expected}. Auto-judging of the batch pauses when its share is surely over {ratio}× that "
-                     "(judged from {least} images on).").format(
-        flagged=drift.flagged, n=drift.predicted, share=_pct(drift.flagged / drift.predicted),
-        expected=_pct(drift.expected), ratio=f"{settings.drift_ratio:g}", least=settings.drift_min_images)
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
 
 
 class DashboardView(QWidget):
@@ -130,6 +107,7 @@ class DashboardView(QWidget):
             QCoreApplication.translate("Dashboard", "Unknown type"),
             QCoreApplication.translate("Dashboard", "Model error"),
             QCoreApplication.translate("Dashboard", "Drift"),
+            QCoreApplication.translate("Dashboard", "Auto-judging"),
         ])
         self.purity = self._read_only_table([  # the purity monitor: blind spot checks per leaf and overall
             QCoreApplication.translate("Dashboard", "Defect type"),
@@ -152,9 +130,14 @@ class DashboardView(QWidget):
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.scroll)
         split.addWidget(self.tabs)
-        split.setStretchFactor(0, 4)
-        split.setStretchFactor(1, 1)
-        split.setSizes([660, 240])
+        # The tables get three fifths of the height: the purity table is the one to read when something is paused
+        # (at 660/240 it showed two rows of a 1200 x 800 window, eight now); at least six rows whatever the split.
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setSizes([360, 540])
+        self.purity.setMinimumHeight(self.purity.horizontalHeader().sizeHint().height()
+                                     + 6 * self.purity.verticalHeader().defaultSectionSize()
+                                     + 2 * self.purity.frameWidth())
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(
             WINDOW_STYLE + "QTableWidget { background: #202124; alternate-background-color: #26272b; }"
@@ -175,7 +158,10 @@ class DashboardView(QWidget):
         table.verticalHeader().setVisible(False)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # the figures as wide as they need, the name
+        for col in range(1, len(headers) - 1):  # and the auto-judging state (a pause's text is long) the rest
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         table.setAlternatingRowColors(True)
         return table
 
@@ -250,16 +236,18 @@ class DashboardView(QWidget):
         drift = {b.batch_id: b for b in figures.monitor.batches} if figures.monitor else {}
         for row, batch in enumerate(reversed(figures.batches)):  # newest batch first
             c = batch.counts
-            values = [batch.name, str(c.predicted), _pct(c.auto_share), str(c.judged), _pct(c.corrected_share),
-                      str(c.unknown), _pct(c.error_rate), _drift_text(drift.get(batch.batch_id))]
+            state, state_tip = batch_state(figures.monitor, figures.held_back.get(batch.batch_id), batch.batch_id)
+            values = [batch.name, str(c.predicted), pct(c.auto_share), str(c.judged), pct(c.corrected_share),
+                      str(c.unknown), pct(c.error_rate), drift_text(drift.get(batch.batch_id)), state]
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
-                if col:
+                if 0 < col < len(values) - 1:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, item)
-            if figures.monitor:  # the drift score's own figures, and the rule it is judged by
-                self.table.item(row, len(values) - 1).setToolTip(
-                    _drift_tip(drift.get(batch.batch_id), figures.monitor.settings))
+            self.table.item(row, len(values) - 1).setToolTip(state_tip)
+            if figures.monitor:  # the drift score's own figures, the rule it is judged by, and the verdict
+                self.table.item(row, len(values) - 2).setToolTip(
+                    drift_tip(drift.get(batch.batch_id), figures.monitor.settings))
         self._show_monitor(figures)
         self.status.setText(QCoreApplication.translate("Dashboard", "Updated {time}").format(
             time=figures.generated_at.astimezone().strftime("%H:%M:%S")))
@@ -284,19 +272,15 @@ class DashboardView(QWidget):
         self.purity.setRowCount(len(rows))
         target = report.target or 0.0
         for row, p in enumerate(rows):
-            if p.leaf is None:
-                name, state = QCoreApplication.translate("Dashboard", "All types"), ""
-            else:
-                name = figures.leaf_name(p.leaf, self.lang)
-                state = (self._paused_text(report, p.leaf) if p.paused
-                         else QCoreApplication.translate("Dashboard", "below target") if p.below
-                         else QCoreApplication.translate("Dashboard", "on"))
-            bounds = "–" if p.estimate is None else \
-                f"{p.estimate * 100:.1f}% ({p.low * 100:.1f}–{p.high * 100:.1f})"
-            for col, text in enumerate([name, str(p.checks), str(p.wrong), bounds, state]):
+            name = QCoreApplication.translate("Dashboard", "All types") if p.leaf is None else \
+                figures.leaf_name(p.leaf, self.lang)
+            cells, tip = purity_row(p, report, name)
+            for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col in (1, 2, 3):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if col == 4 and tip:
+                    item.setToolTip(tip)
                 self.purity.setItem(row, col, item)
         note = QCoreApplication.translate(
             "Dashboard", "Target purity {target}%, bounds at {confidence}% from blind spot checks.").format(
@@ -308,27 +292,16 @@ class DashboardView(QWidget):
         if floors := self._floors(figures, report.fused_floors):  # a check of a spectrum-fused call: the fused floor
             note += " " + QCoreApplication.translate(
                 "Dashboard", "Judged with a spectrum, held to: {floors}.").format(floors=floors)
-        if report.pauses:
-            paused = listed(figures.leaf_name(t, self.lang) for t in report.paused_leaves())
-            note += " " + QCoreApplication.translate(
-                "Dashboard", "<b>Auto-judging is paused</b> for {what}: its images go to re-judge. Recalibrate on "
-                             "recent judged images: <code>fma-judge recalibrate --model BUNDLE</code>").format(
-                what=paused or QCoreApplication.translate("Dashboard", "a batch unlike the calibration data"))
+        if report.pauses:  # what is paused, how it resumes, and the commands with this bundle's path
+            names = {leaf: figures.leaf_name(leaf, self.lang) for leaf in report.paused_leaves()}
+            note += " " + pause_advice(report, getattr(figures, "bundle_path", None), getattr(figures, "db_arg", None),
+                                       names, {str(b.batch_id): b.name for b in getattr(figures, "batches", ())})
         self.monitor_note.setText(note)
 
     def _floors(self, figures: DashboardFigures, floors: Mapping[str, float]) -> str:
         """"crack 93.1%, scratch 95.7%": the leaves with a floor under the target, the lowest first."""
         return listed(f"{figures.leaf_name(leaf, self.lang)} {floor * 100:.1f}%"
                       for leaf, floor in sorted(floors.items(), key=lambda kv: kv[1]))
-
-    @staticmethod
-    def _paused_text(report, leaf: str) -> str:
-        """"paused (1 wrong of 3 checks)": the evidence it was paused on (the row counts the checks since)."""
-        pause = next((p for p in report.pauses if p.scope == "leaf" and p.target == leaf), None)
-        if pause is None:
-            return QCoreApplication.translate("Dashboard", "paused")
-        return QCoreApplication.translate("Dashboard", "paused ({wrong} wrong of {checks} checks)").format(
-            wrong=pause.detail.get("wrong"), checks=pause.detail.get("checks"))
 
     def _failed(self, message: str) -> None:
         self.status.setText(QCoreApplication.translate("Dashboard", "Could not load the dashboard: {msg}")
