@@ -130,11 +130,12 @@ class DashboardView(QWidget):
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.scroll)
         split.addWidget(self.tabs)
-        # The tables get three fifths of the height: the purity table is the one to read when something is paused
-        # (at 660/240 it showed two rows of a 1200 x 800 window, eight now); at least six rows whatever the split.
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        split.setSizes([360, 540])
+        # Half the height each: the purity table is the one to read when something is paused (at 660/240 it showed
+        # two rows of a 1200 x 800 window; three fifths for the tables cut the charts in half); at least six rows
+        # whatever the split.
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.setSizes([450, 450])
         self.purity.setMinimumHeight(self.purity.horizontalHeader().sizeHint().height()
                                      + 6 * self.purity.verticalHeader().defaultSectionSize()
                                      + 2 * self.purity.frameWidth())
