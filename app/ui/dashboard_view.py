@@ -138,6 +138,7 @@ class DashboardView(QWidget):
         split.setSizes([450, 450])
         self.purity.setMinimumHeight(self.purity.horizontalHeader().sizeHint().height()
                                      + 6 * self.purity.verticalHeader().defaultSectionSize()
+                                     + self.purity.horizontalScrollBar().sizeHint().height()  # (when it shows)
                                      + 2 * self.purity.frameWidth())
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(
