@@ -291,8 +291,8 @@ def test_wrong_invocations_are_one_line_never_a_traceback(tiny_bundle, tmp_path:
                    "cuda:7 is not available"),
         "heatmaps": (["-m", "models.commands.cli", "predict", str(tiny_bundle), str(image), "--heatmaps",
                       str(a_file)], "is a file, not a folder"),
-        "db": (["-m", "app", "export", "--db", "not a url", "--out", str(tmp_path / "x.csv"), "--format", "csv"],
-               "Cannot use the database URL 'not a url'"),
+        "db": (["-m", "app", "export", "--db", "postgresql:/not a url", "--out", str(tmp_path / "x.csv"), "--format",
+                "csv"], "Cannot use the database 'postgresql:/not a url': it is neither a URL"),
     }
     for name, (argv, words) in runs.items():
         res = subprocess.run([sys.executable, *argv], capture_output=True, text=True, cwd=ROOT, timeout=300)

@@ -16,7 +16,6 @@ import os
 from collections.abc import Hashable
 from pathlib import Path
 
-from app.store.urls import sqlite_path
 from models.atomic import write_text
 
 __all__ = ["NoteDrafts", "drafts_file"]
@@ -27,6 +26,8 @@ FORMAT = 1
 def drafts_file(folder: str | Path, db_url: str) -> Path:
     """Where the drafts of the database at ``db_url`` are kept, in ``folder``: one file per database, however its
     ``--db`` was written (a SQLite file's path or URL, ``C:\\x.sqlite`` or ``sqlite:///C:/x.sqlite``, are one file)."""
+    from app.store.urls import sqlite_path  # (imports SQLAlchemy: never before the window is shown)
+
     path = sqlite_path(db_url)
     key = f"sqlite:///{os.path.normcase(os.path.abspath(path))}" if path is not None else db_url
     return Path(folder) / f"note-drafts-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}.json"
