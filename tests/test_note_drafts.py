@@ -36,6 +36,23 @@ def test_drafts_round_trip_through_their_file_by_image_and_by_selection(tmp_path
     assert NoteDrafts().attach(path) == 1
 
 
+def test_two_windows_on_one_database_keep_each_others_drafts(tmp_path: Path) -> None:
+    """Two windows of the app share the drafts file: each writes its own change, never the whole of its drafts
+    over the other's (alice's Esc on P021 was wiped by the next window's draft, and came back empty)."""
+    path = drafts_file(tmp_path, "sqlite:////data/team.sqlite")
+    first, second = NoteDrafts(), NoteDrafts()
+    first.attach(path)
+    second.attach(path)
+    first.keep(21, "alice draft 21")
+    second.keep(23, "draft 23 of the other window")
+    first.keep(22, "alice draft 22")
+    second.drop(23)
+    again = NoteDrafts()
+    assert again.attach(path) == 2 and again.get(21) == "alice draft 21" and again.get(22) == "alice draft 22"
+    first.drop(21)
+    assert json.loads(path.read_text(encoding="utf-8"))["drafts"] == {"22": "alice draft 22"}
+
+
 def test_a_broken_drafts_file_is_set_aside_and_an_unwritable_one_keeps_the_drafts_in_memory(tmp_path: Path) -> None:
     path = drafts_file(tmp_path, "sqlite:///x")
     path.write_text("{not json", encoding="utf-8")

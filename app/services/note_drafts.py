@@ -88,23 +88,41 @@ class NoteDrafts:
             return False
         if self._texts.get(key) != text:
             self._texts[key] = text
-            self._save()
+            self._save(key)
         return True
 
     def drop(self, key: Hashable) -> None:
         if self._texts.pop(key, None) is not None:
-            self._save()
+            self._save(key)
 
-    def _save(self) -> None:
+    def _save(self, key: Hashable | None = None) -> None:
+        """Write this window's change (``key``'s draft, or all of them) over what the file holds now: two windows
+        of the app on one database share the file, and writing the whole of one's drafts wiped the other's."""
         if self.path is None:
             return
         try:
+            on_disk = self._on_disk()
+            changed = self._texts if key is None else {key: self._texts.get(key)}
+            for k, text in changed.items():
+                if text is None:
+                    on_disk.pop(_text_key(k), None)
+                else:
+                    on_disk[_text_key(k)] = text
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_text(self.path, json.dumps({"format": FORMAT, "drafts": {_text_key(k): v for k, v in
-                                                                          self._texts.items()}}, ensure_ascii=False))
+            write_text(self.path, json.dumps({"format": FORMAT, "drafts": on_disk}, ensure_ascii=False))
             self.error = None
         except OSError as exc:  # a full disk, a read-only profile: the drafts stay in memory, the close asks
             self.error = f"could not write the unsaved notes to {self.path} ({exc})"
+
+    def _on_disk(self) -> dict[str, str]:
+        """The drafts the file holds now (another window's too); nothing when it is missing or unreadable (attach
+        set an unreadable one aside)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        drafts = data.get("drafts") if isinstance(data, dict) and data.get("format") == FORMAT else None
+        return {k: v for k, v in drafts.items() if isinstance(v, str)} if isinstance(drafts, dict) else {}
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._texts
