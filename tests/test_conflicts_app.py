@@ -42,6 +42,22 @@ def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy,
             history = repo.judgment_history(s, image_id)
         assert [j.analyst for j in history] == ["bob", "alice"] and len(shown) == 1
 
+        # bob writes a note on it while alice's screen shows none: her N is refused (his is not replaced unseen),
+        # she sees his, and her text is kept as the image's draft
+        from app.ui.note_dialog import NoteDialog
+
+        with session_scope(engine) as s:
+            repo.note_images(s, [image_id], "bob note", analyst="bob")
+        monkeypatch.setattr(NoteDialog, "ask", staticmethod(lambda *_a, **_k: "alice note"))
+        win.select(win.presenter.row_of(image_id))
+        qtbot.keyClick(win, Qt.Key.Key_N)
+        assert len(shown) == 2 and "bob changed the note of img_" in shown[1] and "“bob note”" in shown[1]
+        assert "Your note was not saved" in shown[1] and "N on the image brings it back" in shown[1]
+        assert win.note_drafts.get(image_id) == "alice note"
+        assert win.presenter.current_item.judgment.note == "bob note"
+        with session_scope(engine, action="read") as s:
+            assert repo.judgment_history(s, image_id)[-1].note == "bob note"
+
         # bob judges another image of the batch: the next poll shows it here (badge, counts), without a key
         other = next(it for it in win.presenter.items if it.judgment is None).image.image_id
         with session_scope(engine) as s:

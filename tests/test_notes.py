@@ -101,3 +101,28 @@ def test_store_carries_the_note_to_rows_of_other_analysts_and_bulk_actions(engin
         repo.record_judgment(s, image_id=a.image_id, leaf=pa.leaf, action="note", analyst="amy", note="newer",
                              status="accepted")  # fmt: skip
         assert repo.revert_judgment(s, forced[0].id, analyst="carol").note == "newer"  # not judged again since
+
+
+def test_a_colleagues_note_is_never_replaced_unseen(engine: Engine, tmp_path: Path) -> None:
+    """bob writes a note while alice's editor is open on the note she saw: hers is refused (she keeps her text as a
+    draft and sees his); in the queue too. A note written over the one seen goes through."""
+    from app.services.queue import QueueService
+    from app.store.errors import JudgmentConflictError
+
+    with session_scope(engine) as s:
+        image, pred = _image(s, "c", tmp_path)
+    alice, bob = JudgingService(engine, "alice"), JudgingService(engine, "bob")
+    bob.choose(_item(engine, image, pred), "crack")
+    seen_by_alice = _item(engine, image, pred)  # her window, before bob's note
+    bob.add_note(_item(engine, image, pred), "bob note")
+    with pytest.raises(JudgmentConflictError) as refused:
+        alice.add_note(seen_by_alice, "queue note by alice")
+    assert refused.value.note and refused.value.current.note == "bob note"
+    queue = QueueService(engine, "alice")
+    with pytest.raises(JudgmentConflictError, match="note was changed meanwhile by bob"):
+        queue.note([image.image_id], "queue note by alice", seen="")  # her editor showed no note
+    assert _notes(engine, image.image_id)[-1] == ("note", "corrected", "bob note")
+    queue.note([image.image_id], "queue note by alice", seen="bob note")  # written over the one she saw
+    alice.add_note(_item(engine, image, pred), "bob note, and alice's")
+    assert [n for *_, n in _notes(engine, image.image_id)] == [None, "bob note", "queue note by alice",
+                                                                "bob note, and alice's"]

@@ -229,38 +229,38 @@
         <translation>純度監控</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="152"/>
+        <location filename="../ui/dashboard_view.py" line="154"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="183"/>
-        <location filename="../ui/dashboard_view.py" line="215"/>
+        <location filename="../ui/dashboard_view.py" line="185"/>
+        <location filename="../ui/dashboard_view.py" line="217"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="201"/>
+        <location filename="../ui/dashboard_view.py" line="203"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="252"/>
+        <location filename="../ui/dashboard_view.py" line="254"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="259"/>
+        <location filename="../ui/dashboard_view.py" line="261"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
         <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類型；純度監控只檢查單一類型，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="266"/>
+        <location filename="../ui/dashboard_view.py" line="268"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="275"/>
+        <location filename="../ui/dashboard_view.py" line="277"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
@@ -276,17 +276,17 @@
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="285"/>
+        <location filename="../ui/dashboard_view.py" line="287"/>
         <source>Target purity {target}%, bounds at {confidence}% from blind spot checks.</source>
         <translation>目標純度 {target}%，以盲判抽查計算 {confidence}% 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="289"/>
+        <location filename="../ui/dashboard_view.py" line="291"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
         <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="293"/>
+        <location filename="../ui/dashboard_view.py" line="295"/>
         <source>Judged with a spectrum, held to: {floors}.</source>
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
@@ -296,7 +296,7 @@
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="307"/>
+        <location filename="../ui/dashboard_view.py" line="309"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -1499,11 +1499,39 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="305"/>
+        <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
+
+Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
+        <translation>{who} 在此期間修改了 {file} 的註記（{when}）：「{theirs}」。
+
+您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="310"/>
+        <source>no note</source>
+        <translation>無註記</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="312"/>
+        <source>Note changed meanwhile</source>
+        <translation>註記已被修改</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="317"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="306"/>
+        <location filename="../ui/judging_actions.py" line="318"/>
+        <source>{file} was judged meanwhile by {who} ({when}): {what}.
+
+Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
+        <translation>{file} 在此期間已由 {who} 判定（{when}）：{what}。
+
+您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="321"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1512,17 +1540,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="311"/>
+        <location filename="../ui/judging_actions.py" line="327"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="377"/>
+        <location filename="../ui/judging_actions.py" line="393"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="378"/>
+        <location filename="../ui/judging_actions.py" line="394"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1535,12 +1563,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="383"/>
+        <location filename="../ui/judging_actions.py" line="399"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="384"/>
+        <location filename="../ui/judging_actions.py" line="400"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -2294,42 +2322,42 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="195"/>
+        <location filename="../ui/queue_actions.py" line="196"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="196"/>
+        <location filename="../ui/queue_actions.py" line="197"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="197"/>
+        <location filename="../ui/queue_actions.py" line="198"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="198"/>
+        <location filename="../ui/queue_actions.py" line="199"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="205"/>
+        <location filename="../ui/queue_actions.py" line="206"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="206"/>
+        <location filename="../ui/queue_actions.py" line="207"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="219"/>
+        <location filename="../ui/queue_actions.py" line="220"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="220"/>
+        <location filename="../ui/queue_actions.py" line="221"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2338,17 +2366,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="236"/>
+        <location filename="../ui/queue_actions.py" line="237"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="242"/>
+        <location filename="../ui/queue_actions.py" line="243"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="244"/>
+        <location filename="../ui/queue_actions.py" line="245"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -200,10 +200,13 @@ class QueueService:
             self._last_bulk = [r.id for r in records]
         return records
 
-    def note(self, image_ids: Iterable[int], note: str | None) -> list[JudgmentRecord]:
-        """Set the note of every image (blank: remove it); each keeps its decision, or stays waiting."""
+    def note(self, image_ids: Iterable[int], note: str | None, *, seen: str | None = None) -> list[JudgmentRecord]:
+        """Set the note of every image (blank: remove it); each keeps its decision, or stays waiting. ``seen``: the
+        one image's note as the editor showed it; a colleague's written since is never replaced unseen."""
+        ids = list(image_ids)
         with session_scope(self.engine) as s:
-            records = repo.note_images(s, image_ids, note, analyst=self.analyst)
+            records = repo.note_images(s, ids, note, analyst=self.analyst,
+                                       expect_notes={ids[0]: seen} if seen is not None and len(ids) == 1 else None)
         if records:
             self._last_bulk = [r.id for r in records]
         return records

@@ -31,11 +31,13 @@ class JudgmentConflictError(StoreError):
 
     Attributes:
         current: the image's judgment now (a JudgmentRecord; None when unknown or several images conflict).
+        note: it was the note that changed meanwhile (a note written over a colleague's unseen).
     """
 
-    def __init__(self, message: str, current: object | None = None) -> None:
+    def __init__(self, message: str, current: object | None = None, *, note: bool = False) -> None:
         super().__init__(message)
         self.current = current
+        self.note = note
 
 
 class ExportError(ValueError):

@@ -189,7 +189,7 @@ class JudgingActions:
             if exc.current is None:
                 self.statusBar().showMessage(str(exc), 10_000)
             else:
-                self._judged_meanwhile(exc.current)
+                self._judged_meanwhile(exc.current, note=note, note_changed=exc.note)
             return False
         except StoreError as exc:
             self._store_failed(exc, note=note)
@@ -293,19 +293,35 @@ class JudgingActions:
                 n=resumed))
         return " ".join(lines)
 
-    def _judged_meanwhile(self, theirs: JudgmentRecord) -> None:
-        """Another analyst decided the image after it was shown here: theirs is shown, ours was not saved; judging
-        it again replaces theirs (a conflict resolved by a person, never by the last write)."""
+    def _judged_meanwhile(self, theirs: JudgmentRecord, *, note: bool = False, note_changed: bool = False) -> None:
+        """Another analyst decided the image after it was shown here (``note``: or wrote its note): theirs is shown,
+        ours was not saved; judging it again replaces theirs (a conflict resolved by a person, never by the last
+        write). A note refused so is kept as the image's draft by the caller."""
         i = self._apply_judgment(theirs)
         self._update_counts()
         self.judgments_changed()
         item = self.presenter.item(i) if i is not None else None
+        if note_changed:
+            text = QCoreApplication.translate(
+                "Main", "{who} changed the note of {file} meanwhile ({when}): “{theirs}”.\n\nYour note was not saved, "
+                        "so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.").format(
+                who=theirs.analyst, file=Path(item.image.path).name if item is not None else f"#{theirs.image_id}",
+                when=theirs.created_at.astimezone().strftime("%H:%M"),
+                theirs=theirs.note or QCoreApplication.translate("Main", "no note"),
+                key=keymap.shown_keys(self.keymap, "note"))
+            self.alert(QMessageBox.information, QCoreApplication.translate("Main", "Note changed meanwhile"), text,
+                       line=f"note changed meanwhile by {theirs.analyst}: not saved, kept as a draft")
+            return
         what = (self.presenter.name(theirs.leaf) or theirs.leaf) if theirs.leaf else self.presenter.unknown_text
         if theirs.status == "reverted":
             what = QCoreApplication.translate("Main", "back to waiting")
         text = QCoreApplication.translate(
+            "Main", "{file} was judged meanwhile by {who} ({when}): {what}.\n\nYour note was not saved. The image "
+                    "now shows their judgment; your text is kept: {key} on the image brings it back.") if note else \
+            QCoreApplication.translate(
             "Main", "{file} was judged meanwhile by {who} ({when}): {what}.\n\nYour judgment was not saved. The image "
-                    "now shows theirs; judge it again to replace it.").format(
+                    "now shows theirs; judge it again to replace it.")
+        text = text.format(key=keymap.shown_keys(self.keymap, "note"),
             file=Path(item.image.path).name if item is not None else f"#{theirs.image_id}", who=theirs.analyst,
             when=theirs.created_at.astimezone().strftime("%H:%M"), what=what)
         self.alert(QMessageBox.information, QCoreApplication.translate("Main", "Judged meanwhile"), text,

@@ -191,7 +191,8 @@ class QueueActions:
             if key in self.note_drafts:
                 self.status_label.setText(QCoreApplication.translate(
                     "Queue", "The note was not saved: N on the same selection brings your text back."))
-        elif not self._judge(lambda: self.service.note([r.image_id for r in rows], note),
+        elif not self._judge(lambda: self.service.note([r.image_id for r in rows], note,
+                                                       seen=current if len(rows) == 1 else None),
                              *((QCoreApplication.translate("Queue", "Noted 1 image"),
                                 QCoreApplication.translate("Queue", "Noted {n} images")) if note.strip() else
                                (QCoreApplication.translate("Queue", "Removed the note of 1 image"),

@@ -88,6 +88,7 @@ def record_judgment(
     created_at: dt.datetime | None = None,
     expect_state: tuple[str, str | None] | None = None,
     extra_leaves: Sequence[str] = (),
+    expect_note: str | None = None,
 ) -> JudgmentRecord:
     """Append a judgment (history is never changed); it becomes the image's current judgment.
 
@@ -112,18 +113,26 @@ def record_judgment(
             is locked first (PostgreSQL; SQLite writers take turns anyway), so two analysts cannot both pass.
         extra_leaves: the image's other defects' leaves (an image with more than one defect; issue #20); only with
             a ``leaf``.
+        expect_note: the image's note as the analyst saw it when they began to write theirs ("" for none): when a
+            colleague changed it meanwhile, nothing is written (theirs would be replaced unseen).
 
     Raises:
         ValueError: inconsistent status and leaf, unknown status, empty analyst/action, or a prediction
             of another image.
-        JudgmentConflictError: ``expect_state`` is not the image's state; ``current`` is the judgment now.
+        JudgmentConflictError: ``expect_state`` is not the image's state, or ``expect_note`` not its note;
+            ``current`` is the judgment now.
     """
     analyst = _require_text(analyst, "analyst")
     action = _require_text(action, "action")
-    if expect_state is not None:
+    if expect_state is not None or expect_note is not None:
         lock_images(session, [image_id])
         now = _latest_before(session, image_id)
-        if _state(now) != expect_state:
+        if expect_note is not None and ((now.note if now is not None else None) or "") != expect_note.strip():
+            raise JudgmentConflictError(
+                f"Not saved: the note was changed meanwhile by {now.analyst if now else 'someone'} "
+                f"(now: {now.note or '(no note)' if now else '(no note)'}); your text is kept as a draft.",
+                current=_judgment_record(now) if now else None, note=True)
+        if expect_state is not None and _state(now) != expect_state:
             status, leaf = _state(now)
             raise JudgmentConflictError(
                 f"Not saved: the image was judged meanwhile by {now.analyst if now else 'someone'} "
@@ -303,12 +312,21 @@ def revert_judgment(
 
 
 def note_images(session: Session, image_ids: Iterable[int], note: str | None, *, analyst: str,
-                action: str = "note") -> list[JudgmentRecord]:
+                action: str = "note", expect_notes: Mapping[int, str] | None = None) -> list[JudgmentRecord]:
     """Set the note of many images (None or blank: remove it): one new row each that keeps the image's current
-    state (its decision, or waiting), so a note never judges an image. Returns the rows in the order given."""
+    state (its decision, or waiting), so a note never judges an image. Returns the rows in the order given.
+
+    ``expect_notes``: an image's note as the analyst saw it ("" for none); when a colleague changed it meanwhile
+    nothing is written (:class:`JudgmentConflictError`)."""
     ids = list(dict.fromkeys(int(i) for i in image_ids))
     lock_images(session, ids)  # the state each note row carries on is the image's state when it is written
     current = current_judgments(session, ids)
+    for image_id, seen in (expect_notes or {}).items():
+        j = current.get(int(image_id))
+        if ((j.note if j is not None else None) or "") != seen.strip():
+            raise JudgmentConflictError(
+                f"Not saved: the note was changed meanwhile by {j.analyst if j else 'someone'} "
+                f"(now: {(j.note if j else None) or '(no note)'}); your text is kept as a draft.", current=j, note=True)
     out = []
     for image_id in ids:
         j = current.get(image_id)
