@@ -58,6 +58,16 @@ def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy,
         with session_scope(engine, action="read") as s:
             assert repo.judgment_history(s, image_id)[-1].note == "bob note"
 
+        # bob judges it again: alice's Ctrl+Z cannot undo hers; the window says so by name, shows his, and what
+        # the next Ctrl+Z does (it said "Cannot undo judgment 29: image 22 …", untranslated, panel stale)
+        with session_scope(engine) as s:
+            repo.record_judgment(s, image_id=image_id, leaf="crack", action="picker", analyst="bob")
+        qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        message = win.statusBar().currentMessage()
+        assert message.startswith("Cannot undo on img_0.png: judged since by bob (") and "Crack" in message
+        row = win.presenter.row_of(image_id)
+        assert win.presenter.items[row].judgment.leaf == "crack" and len(shown) == 2
+
         # bob judges another image of the batch: the next poll shows it here (badge, counts), without a key
         other = next(it for it in win.presenter.items if it.judgment is None).image.image_id
         with session_scope(engine) as s:

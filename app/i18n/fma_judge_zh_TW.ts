@@ -1388,12 +1388,12 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>註記未儲存：在這張影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="215"/>
+        <location filename="../ui/judging_actions.py" line="219"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="283"/>
+        <location filename="../ui/judging_actions.py" line="287"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1428,77 +1428,97 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="166"/>
+        <location filename="../ui/judging_actions.py" line="167"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="167"/>
+        <location filename="../ui/judging_actions.py" line="168"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="173"/>
+        <location filename="../ui/judging_actions.py" line="174"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="174"/>
+        <location filename="../ui/judging_actions.py" line="175"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="212"/>
+        <location filename="../ui/judging_actions.py" line="216"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="258"/>
+        <location filename="../ui/judging_actions.py" line="262"/>
         <source>1 defect type (blind spot checks found its purity below target)</source>
         <translation>1 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="260"/>
+        <location filename="../ui/judging_actions.py" line="264"/>
         <source>{n} defect types (blind spot checks found their purity below target)</source>
         <translation>{n} 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="263"/>
+        <location filename="../ui/judging_actions.py" line="267"/>
         <source>1 batch (unlike the calibration data)</source>
         <translation>1 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="264"/>
+        <location filename="../ui/judging_actions.py" line="268"/>
         <source>{n} batches (unlike the calibration data)</source>
         <translation>{n} 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="266"/>
+        <location filename="../ui/judging_actions.py" line="270"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="276"/>
+        <location filename="../ui/judging_actions.py" line="280"/>
         <source>Auto-judging paused for 1 defect type: its images now come to you blind.</source>
         <translation>已暫停 1 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="278"/>
+        <location filename="../ui/judging_actions.py" line="282"/>
         <source>Auto-judging paused for {n} defect types: their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="289"/>
+        <location filename="../ui/judging_actions.py" line="293"/>
         <source>Auto-judging resumed for 1 defect type: its spot checks meet the target again.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="291"/>
+        <location filename="../ui/judging_actions.py" line="295"/>
         <source>Auto-judging resumed for {n} defect types: their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="305"/>
+        <location filename="../ui/judging_actions.py" line="313"/>
+        <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
+        <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="315"/>
+        <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
+        <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="316"/>
+        <source>The next redo goes to the step before it.</source>
+        <translation>下一次重做會處理更早的一步。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="317"/>
+        <source>The next undo goes to your judgment before it.</source>
+        <translation>下一次復原會處理您更早的判定。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="330"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -1507,22 +1527,23 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="310"/>
+        <location filename="../ui/judging_actions.py" line="335"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="312"/>
+        <location filename="../ui/judging_actions.py" line="337"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="317"/>
+        <location filename="../ui/judging_actions.py" line="309"/>
+        <location filename="../ui/judging_actions.py" line="342"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="318"/>
+        <location filename="../ui/judging_actions.py" line="343"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -1531,7 +1552,7 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="321"/>
+        <location filename="../ui/judging_actions.py" line="346"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1540,17 +1561,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="327"/>
+        <location filename="../ui/judging_actions.py" line="352"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="393"/>
+        <location filename="../ui/judging_actions.py" line="418"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="394"/>
+        <location filename="../ui/judging_actions.py" line="419"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1563,12 +1584,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="399"/>
+        <location filename="../ui/judging_actions.py" line="424"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="400"/>
+        <location filename="../ui/judging_actions.py" line="425"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

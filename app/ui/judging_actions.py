@@ -158,7 +158,8 @@ class JudgingActions:
             return
         records = []
         step = self.service.redo if redo else self.service.undo
-        if not self._judge(lambda: records.append(step()) or records[-1], advance=False, focus_changed=True):
+        if not self._judge(lambda: records.append(step()) or records[-1], advance=False, focus_changed=True,
+                           stepping="redo" if redo else "undo"):
             return
         row = self.presenter.row_of(records[-1].image_id) if records and records[-1] is not None else None
         if row is None:  # a judgment of a batch opened earlier in the session: not on screen
@@ -174,9 +175,10 @@ class JudgingActions:
             if redo else QCoreApplication.translate("Main", "Undone on {file}: now {state}").format(
                 file=name, state=state), 6000)
 
-    def _judge(self, action, advance: bool = True, focus_changed: bool = False, note: bool = False) -> bool:
+    def _judge(self, action, advance: bool = True, focus_changed: bool = False, note: bool = False,
+               stepping: str | None = None) -> bool:
         """Run one store action; show the result only once it is committed. False: nothing was stored (``note``:
-        the action was a note, whose text the caller keeps as a draft)."""
+        the action was a note, whose text the caller keeps as a draft; ``stepping``: an "undo" or "redo")."""
         if not self._can_judge():
             return False
         if self.presenter.batch is not None:
@@ -186,7 +188,9 @@ class JudgingActions:
         try:
             record = action()
         except JudgmentConflictError as exc:  # nothing is wrong with the database: say why, no alarm box
-            if exc.current is None:
+            if stepping is not None and exc.current is not None:
+                self._step_refused(exc.current, redo=stepping == "redo")
+            elif exc.current is None:
                 self.statusBar().showMessage(str(exc), 10_000)
             else:
                 self._judged_meanwhile(exc.current, note=note, note_changed=exc.note)
@@ -292,6 +296,27 @@ class JudgingActions:
                 "Main", "Auto-judging resumed for {n} defect types: their spot checks meet the target again.").format(
                 n=resumed))
         return " ".join(lines)
+
+    def _step_refused(self, theirs: JudgmentRecord, *, redo: bool) -> None:
+        """An undo (redo) of a judgment the image has been judged again since: the image shows its judgment now,
+        and the status bar says whose and what the next key will do (it goes on to the step before: pressed again
+        because the first seemed not to work, it undid another image without a word)."""
+        i = self._apply_judgment(theirs)
+        self._update_counts()
+        item = self.presenter.item(i) if i is not None else None
+        what = (self.presenter.name(theirs.leaf) or theirs.leaf) if theirs.leaf else self.presenter.unknown_text
+        if theirs.status == "reverted":
+            what = QCoreApplication.translate("Main", "back to waiting")
+        args = dict(file=Path(item.image.path).name if item is not None else f"#{theirs.image_id}", who=theirs.analyst,
+                    when=theirs.created_at.astimezone().strftime("%H:%M"), what=what)
+        more = self.service.can_redo if redo else self.service.can_undo
+        self.statusBar().showMessage((QCoreApplication.translate(
+            "Main", "Cannot redo on {file}: judged since by {who} ({when}): {what}.") if redo else
+            QCoreApplication.translate("Main", "Cannot undo on {file}: judged since by {who} ({when}): {what}.")
+        ).format(**args) + ("  " + (QCoreApplication.translate("Main", "The next redo goes to the step before it.")
+                                    if redo else QCoreApplication.translate(
+                                        "Main", "The next undo goes to your judgment before it.")) if more else ""),
+            12_000)
 
     def _judged_meanwhile(self, theirs: JudgmentRecord, *, note: bool = False, note_changed: bool = False) -> None:
         """Another analyst decided the image after it was shown here (``note``: or wrote its note): theirs is shown,

@@ -281,8 +281,8 @@ def revert_judgment(
         who = f" by {current.analyst}" if current is not None else ""
         raise JudgmentConflictError(
             f"Cannot {action} judgment {judgment_id}: image {target.image_id} was judged again since "
-            f"(now {now_status}{' ' + now_leaf if now_leaf else ''}{who})."
-        )
+            f"(now {now_status}{' ' + now_leaf if now_leaf else ''}{who}).",
+            current=_judgment_record(current) if current is not None else None)
     previous = _latest_before(session, target.image_id, target.id)
     status, leaf = _state(previous)
     restored = previous if previous is not None and previous.status != "reverted" else None
