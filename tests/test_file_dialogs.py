@@ -116,6 +116,10 @@ def test_the_open_dialogs_start_where_the_analyst_last_chose(qtbot, engine, tmp_
         monkeypatch.setattr(file_dialogs, "choose_files", chosen([str(lots / "lot2" / "b.png")]))
         win.choose_files()
         assert starts == ["", str(lots)]  # the second starts beside the folder chosen first
+        win.settings.remove("open/folder")  # nothing chosen yet on this workstation: beside the batch on screen
+        qtbot.waitUntil(lambda: win.presenter.batch is not None and "lot2" in win.presenter.batch.source, timeout=10_000)
+        win.choose_files()
+        assert starts[-1] == str(lots)
     finally:
         win.close()
 

@@ -71,9 +71,14 @@ class BatchOpening:
             self.open_files([Path(f) for f in files])
 
     def _last_place(self) -> str:
-        """Where the last folder or files were chosen (the dialogs started in the app's working folder)."""
+        """Where the last folder or files were chosen, else beside the batch on screen (the dialogs started in the
+        app's working folder)."""
         last = self.settings.value("open/folder") if self.settings is not None else None
-        return str(last) if last and Path(str(last)).is_dir() else ""
+        if last and Path(str(last)).is_dir():
+            return str(last)
+        batch = self.presenter.batch  # else beside the batch on screen
+        return str(Path(batch.source).parent) if batch is not None and batch.source and \
+            Path(batch.source).parent.is_dir() else ""
 
     def _remember_place(self, folder: Path) -> None:
         if self.settings is not None:
