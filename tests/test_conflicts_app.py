@@ -109,3 +109,26 @@ def test_the_window_claims_what_it_shows_and_next_passes_over_a_colleagues_image
             assert repo.held_by_others(s, ids, "carol") == {ids[1]: "bob"}
     finally:
         win.close()
+
+
+def test_a_batch_opened_on_an_image_a_colleague_holds_starts_on_the_next_free_one(qtbot, engine, taxonomy,
+                                                                                   tmp_path, monkeypatch):
+    """bob opened the batch moments earlier and holds its first images: alice's window starts on the next image
+    nobody holds, and says why (it started on bob's, and her first Enter went against his)."""
+    from app.services.judging import JudgingService
+
+    bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
+    folder = tmp_path / "batch"
+    for i in range(4):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    ids = [it.image.image_id for it in JudgingService(engine, "bob").open_folder(folder).items]
+    with session_scope(engine) as s:
+        assert repo.claim(s, ids[:2], "bob", lease_s=300) == {}
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        qtbot.waitUntil(lambda: win.current_image_id == ids[2], timeout=10_000)
+        assert win.statusBar().currentMessage() == "bob is on img_0.png: you start on the next image nobody holds"
+    finally:
+        win.close()

@@ -1211,12 +1211,17 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="65"/>
+        <location filename="../ui/store_upkeep.py" line="73"/>
+        <source>{who} is on {file}: you start on the next image nobody holds</source>
+        <translation>{who} 正在處理 {file}：您從下一張無人處理的影像開始</translation>
+    </message>
+    <message>
+        <location filename="../ui/store_upkeep.py" line="78"/>
         <source>{who} is on this image: a judgment of yours would go against theirs</source>
         <translation>{who} 正在判定此影像：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="120"/>
+        <location filename="../ui/store_upkeep.py" line="133"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
@@ -1274,7 +1279,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="147"/>
+        <location filename="../ui/store_upkeep.py" line="160"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1299,37 +1304,37 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="168"/>
+        <location filename="../ui/batch_opening.py" line="173"/>
         <source>Opening stopped: the images on screen stay as they were; their folder was not read to its end: open it again to read the rest.</source>
         <translation>已停止開啟：畫面上的影像維持原樣；其資料夾尚未讀取完畢，再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="170"/>
+        <location filename="../ui/batch_opening.py" line="175"/>
         <source>Opening stopped: the images on screen stay as they were.</source>
         <translation>已停止開啟：畫面上的影像維持原樣。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="179"/>
+        <location filename="../ui/batch_opening.py" line="184"/>
         <source>Stopped reading the folder at {n} images: open it again to read the rest.</source>
         <translation>已停止讀取資料夾（目前 {n} 張影像）：再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="191"/>
+        <location filename="../ui/batch_opening.py" line="196"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="226"/>
+        <location filename="../ui/batch_opening.py" line="231"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="227"/>
+        <location filename="../ui/batch_opening.py" line="232"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="252"/>
+        <location filename="../ui/batch_opening.py" line="259"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>

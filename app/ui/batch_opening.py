@@ -248,6 +248,8 @@ class BatchOpening:
         self._refresh_list()
         self.center.setCurrentWidget(self.splitter)
         self.select(first)
+        # the image the batch opened on, not one asked for: if a colleague holds it, the first claims move on
+        self._opened_on = self.current_image_id if wanted is None else None
         _freeze_batch()
         self._start_predictions()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
@@ -21,8 +22,8 @@ COLLEAGUES_EVERY_MS = 30_000
 
 
 class StoreUpkeep:
-    """Expects the window's ``service``, ``settings``, ``_runner``, ``statusBar``, ``presenter``,
-    ``_apply_judgment``, ``_update_counts`` and ``judgments_changed``."""
+    """Expects the window's ``service``, ``settings``, ``_runner``, ``statusBar``, ``presenter``, ``current``,
+    ``current_image_id``, ``select``, ``_apply_judgment``, ``_update_counts`` and ``judgments_changed``."""
 
     CLAIM_AHEAD = 5  # the image on screen and the next four: claimed together, renewed at half the lease; a claim
     CLAIM_WHEN = 3  # is written when one of the first three is not held long enough (every ~3 images, not per key)
@@ -61,6 +62,18 @@ class StoreUpkeep:
             else:
                 self.presenter.claimed.pop(i, None)
                 self._mine[i] = until
+        opened_on, self._opened_on = getattr(self, "_opened_on", None), None
+        if opened_on is not None and opened_on == self.current_image_id and opened_on in others:
+            # the batch opened on an image a colleague is on (a second analyst opening the batch moments later):
+            # start on the next free one, as "next" would, rather than on theirs
+            row = self.presenter.next_open(self.current)
+            if row is not None and self.presenter.items[row].image.image_id not in self.presenter.claimed:
+                held = Path(self.presenter.items[self.current].image.path).name
+                self.select(row)
+                self.statusBar().showMessage(QCoreApplication.translate(
+                    "Main", "{who} is on {file}: you start on the next image nobody holds").format(
+                    who=others[opened_on], file=held), 10_000)
+                return
         if self.current_image_id in others:
             self.statusBar().showMessage(QCoreApplication.translate(
                 "Main", "{who} is on this image: a judgment of yours would go against theirs").format(
