@@ -656,3 +656,23 @@ def test_a_database_that_cannot_be_opened_is_said_over_the_window(qtbot, tmp_pat
     ((parent, text),) = shown
     assert parent is win and text.startswith("The database cannot be opened:\n\nCannot open the database")
     win.close()
+
+
+def test_a_long_message_in_a_narrow_window_hides_the_analyst_and_the_model_while_it_shows(qtbot):
+    from app.ui.statusbar import MainStatusBar
+
+    bar = MainStatusBar()
+    qtbot.addWidget(bar)
+    bar.resize(880, 30)
+    bar.set_analyst("alice")
+    bar.set_model("fma-demo-20261204031326-dcc623be")
+    bar.set_counts({"rejudge": 158, "accepted": 2}, 158)
+    bar.show()
+    qtbot.waitExposed(bar)
+    bar.showMessage("Nothing to undo")  # fits: everything stays
+    assert bar.analyst_label.isVisible() and bar.model_label.isVisible()
+    bar.showMessage("Cannot undo on P022_20x.png: judged since by bob (18:24): Line short.  The next undo goes to "
+                    "your judgment before it.")
+    assert not bar.analyst_label.isVisible() and not bar.model_label.isVisible() and bar.counts_label.isVisible()
+    bar.clearMessage()
+    assert bar.analyst_label.isVisible() and bar.model_label.isVisible()

@@ -43,6 +43,20 @@ class MainStatusBar(QStatusBar):
         self.addPermanentWidget(self.counts_label)
         self.addPermanentWidget(self.analyst_label)
         self.addPermanentWidget(self.model_label)
+        self.messageChanged.connect(self._make_room)
+
+    def _make_room(self, text: str) -> None:
+        """A message that does not fit beside the counts, the analyst and the model hides those two while it shows
+        (at 880 px an undo refused read "Can"): they are the same all day, and the message is what just happened."""
+        labels = (self.analyst_label, self.model_label)
+        if not text:
+            for label in labels:
+                label.setVisible(True)
+            return
+        taken = sum(w.sizeHint().width() for w in (self.skipped_btn, self.counts_label, *labels) if w.isVisible())
+        if self.fontMetrics().horizontalAdvance(text) + taken + 40 > self.width():
+            for label in labels:
+                label.setVisible(False)
 
     def set_analyst(self, name: str) -> None:
         self.analyst_label.setText(QCoreApplication.translate("Main", "Analyst: {name}").format(name=name))
