@@ -297,18 +297,23 @@ class JudgingActions:
                 n=resumed))
         return " ".join(lines)
 
-    def _step_refused(self, theirs: JudgmentRecord, *, redo: bool) -> None:
-        """An undo (redo) of a judgment the image has been judged again since: the image shows its judgment now,
-        and the status bar says whose and what the next key will do (it goes on to the step before: pressed again
-        because the first seemed not to work, it undid another image without a word)."""
+    def _show_theirs(self, theirs: JudgmentRecord) -> dict[str, str]:
+        """Show a colleague's judgment that got in the way of ours; its file, who, when and what, for a message."""
         i = self._apply_judgment(theirs)
         self._update_counts()
+        self.judgments_changed()
         item = self.presenter.item(i) if i is not None else None
         what = (self.presenter.name(theirs.leaf) or theirs.leaf) if theirs.leaf else self.presenter.unknown_text
         if theirs.status == "reverted":
             what = QCoreApplication.translate("Main", "back to waiting")
-        args = dict(file=Path(item.image.path).name if item is not None else f"#{theirs.image_id}", who=theirs.analyst,
-                    when=theirs.created_at.astimezone().strftime("%H:%M"), what=what)
+        return {"file": Path(item.image.path).name if item is not None else f"#{theirs.image_id}",
+                "who": theirs.analyst, "when": theirs.created_at.astimezone().strftime("%H:%M"), "what": what}
+
+    def _step_refused(self, theirs: JudgmentRecord, *, redo: bool) -> None:
+        """An undo (redo) of a judgment the image has been judged again since: the image shows its judgment now,
+        and the status bar says whose and what the next key will do (it goes on to the step before: pressed again
+        because the first seemed not to work, it undid another image without a word)."""
+        args = self._show_theirs(theirs)
         more = self.service.can_redo if redo else self.service.can_undo
         self.statusBar().showMessage((QCoreApplication.translate(
             "Main", "Cannot redo on {file}: judged since by {who} ({when}): {what}.") if redo else
@@ -322,33 +327,23 @@ class JudgingActions:
         """Another analyst decided the image after it was shown here (``note``: or wrote its note): theirs is shown,
         ours was not saved; judging it again replaces theirs (a conflict resolved by a person, never by the last
         write). A note refused so is kept as the image's draft by the caller."""
-        i = self._apply_judgment(theirs)
-        self._update_counts()
-        self.judgments_changed()
-        item = self.presenter.item(i) if i is not None else None
+        args = self._show_theirs(theirs)
+        key = keymap.shown_keys(self.keymap, "note")
         if note_changed:
             text = QCoreApplication.translate(
                 "Main", "{who} changed the note of {file} meanwhile ({when}): “{theirs}”.\n\nYour note was not saved, "
                         "so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.").format(
-                who=theirs.analyst, file=Path(item.image.path).name if item is not None else f"#{theirs.image_id}",
-                when=theirs.created_at.astimezone().strftime("%H:%M"),
-                theirs=theirs.note or QCoreApplication.translate("Main", "no note"),
-                key=keymap.shown_keys(self.keymap, "note"))
+                theirs=theirs.note or QCoreApplication.translate("Main", "no note"), key=key, **args)
             self.alert(QMessageBox.information, QCoreApplication.translate("Main", "Note changed meanwhile"), text,
                        line=f"note changed meanwhile by {theirs.analyst}: not saved, kept as a draft")
             return
-        what = (self.presenter.name(theirs.leaf) or theirs.leaf) if theirs.leaf else self.presenter.unknown_text
-        if theirs.status == "reverted":
-            what = QCoreApplication.translate("Main", "back to waiting")
         text = QCoreApplication.translate(
             "Main", "{file} was judged meanwhile by {who} ({when}): {what}.\n\nYour note was not saved. The image "
                     "now shows their judgment; your text is kept: {key} on the image brings it back.") if note else \
             QCoreApplication.translate(
             "Main", "{file} was judged meanwhile by {who} ({when}): {what}.\n\nYour judgment was not saved. The image "
                     "now shows theirs; judge it again to replace it.")
-        text = text.format(key=keymap.shown_keys(self.keymap, "note"),
-            file=Path(item.image.path).name if item is not None else f"#{theirs.image_id}", who=theirs.analyst,
-            when=theirs.created_at.astimezone().strftime("%H:%M"), what=what)
+        text = text.format(key=key, **args)
         self.alert(QMessageBox.information, QCoreApplication.translate("Main", "Judged meanwhile"), text,
                    line=f"judged meanwhile by {theirs.analyst}: not saved")
 
