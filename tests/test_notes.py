@@ -126,3 +126,32 @@ def test_a_colleagues_note_is_never_replaced_unseen(engine: Engine, tmp_path: Pa
     alice.add_note(_item(engine, image, pred), "bob note, and alice's")
     assert [n for *_, n in _notes(engine, image.image_id)] == [None, "bob note", "queue note by alice",
                                                                 "bob note, and alice's"]
+
+
+def test_a_note_or_an_undo_keeps_a_colleagues_decision_theirs(engine: Engine, tmp_path: Path) -> None:
+    """bob corrects; alice writes a note on it, carol another from the queue, alice undoes hers: the history says who
+    wrote each row, and the panel, the queue and the export still say bob decided it, when he did (they named the
+    note's writer and time: a training manifest's analyst was wrong)."""
+    import csv
+
+    from app.services.queue import QueueService
+    from app.store.export import export_labels
+
+    with session_scope(engine) as s:
+        image, pred = _image(s, "d", tmp_path)
+    bob_row = JudgingService(engine, "bob").choose(_item(engine, image, pred), "crack")
+    alice = JudgingService(engine, "alice")
+    noted = alice.add_note(_item(engine, image, pred), "looked again: a crack")
+    assert (noted.analyst, noted.decider, noted.decided_when) == ("alice", "bob", bob_row.created_at)
+    (queued,) = QueueService(engine, "carol").note([image.image_id], "agreed")
+    assert (queued.analyst, queued.decider) == ("carol", "bob")
+    assert alice.undo().decider == "bob"  # her note undone: bob's decision, still his
+    with session_scope(engine, action="read") as s:
+        history = repo.judgment_history(s, image.image_id)
+    assert [j.analyst for j in history] == ["bob", "alice", "carol", "alice"]  # who wrote each row
+    out = export_labels(engine, tmp_path / "labels.csv", "csv")
+    with (tmp_path / "labels.csv").open(encoding="utf-8") as fh:
+        (row,) = [r for r in csv.DictReader(fh) if r["path"].endswith("d.png")]
+    assert out.count >= 1 and row["analyst"] == "bob"
+    assert row["judged_at"].startswith(bob_row.created_at.strftime("%Y-%m-%dT%H:%M"))
+    assert QueueService(engine, "dave").analysts() == ["bob"]  # the queue's "judged by" filter: deciders only

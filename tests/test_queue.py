@@ -315,6 +315,8 @@ def test_service_pages_accepts_undoes_and_exports(engine, store, tmp_path: Path)
         repo.record_judgment(s, image_id=store["img4"], leaf="fiber", action="picker", analyst="frank")
     with pytest.raises(JudgmentConflictError):
         service.undo_last()
+    with session_scope(engine) as s:  # a colleague's note on frank's decision: the decision stays frank's
+        repo.note_images(s, [store["img4"]], "seen", analyst="gina")
 
     out = tmp_path / "exports" / "queue.csv"
     count = service.export_queue(out, QueueFilters(model_version=V1, include_judged=True, sort="age"))

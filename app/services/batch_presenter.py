@@ -409,8 +409,8 @@ class BatchPresenter:
             error=self.errors.get(item.image.image_id) or (p.error if p else None),
             judged_leaf=j.leaf if decided else None,
             judged_name=(self.names_of(j.labels) or j.leaf or "") if decided else "",
-            judged_by=j.analyst if decided else None,
-            judged_at=j.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if decided else None,
+            judged_by=j.decider if decided else None,  # (a colleague's decision a note carried on stays theirs)
+            judged_at=j.decided_when.astimezone().strftime("%Y-%m-%d %H:%M") if decided else None,
             note=j.note if j else None,
             reasons=self._reason_details(p) if shown or (blind and p is not None) else (),
             model_version=p.model_version if p else "",

@@ -100,7 +100,8 @@ class JudgingService:
 
     # -- judging ---------------------------------------------------------------------------------
     def _record(self, item: BatchItem, leaf: str | None, action: str, note: repo.NoteArg = repo.KEEP_NOTE,
-                status: str | None = None, extra: Sequence[str] = (), expect_note: str | None = None) -> JudgmentRecord:
+                status: str | None = None, extra: Sequence[str] = (), expect_note: str | None = None,
+                carries: JudgmentRecord | None = None) -> JudgmentRecord:
         p = item.prediction
         with session_scope(self.engine) as s:
             rec = repo.record_judgment(
@@ -109,7 +110,9 @@ class JudgingService:
                 shown=p.shown() if p is not None and not p.error else None,
                 model_version=p.model_version if p is not None else None, note=note,
                 expect_state=repo.state_of(item.judgment),  # someone judged it since it was shown: a conflict
-                extra_leaves=extra, expect_note=expect_note)
+                extra_leaves=extra, expect_note=expect_note,
+                decided_by=carries.decider if carries is not None else None,  # a note: the decision stays theirs
+                decided_at=carries.decided_when if carries is not None else None)
         self._undo.append(rec.id)
         self._redo.clear()
         return rec
@@ -180,7 +183,7 @@ class JudgingService:
         seen = (j.note if j is not None else None) or ""
         if j is not None and j.is_decision:
             return self._record(item, j.leaf, "note", note=note.strip() or None, status=j.status, expect_note=seen,
-                                extra=j.labels[1:])  # a note keeps every type of a multi-label decision
+                                extra=j.labels[1:], carries=j)  # a note keeps every type of a multi-label decision
         return self._record(item, None, "note", note=note.strip() or None, status="reverted", expect_note=seen)
 
     def judged_since(self, after_id: int | None, image_ids: Collection[int]) -> tuple[int, list[JudgmentRecord]]:

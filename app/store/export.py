@@ -46,6 +46,7 @@ from app.store.schema import (
     ImagePath,
     Judgment,
     ModelVersion,
+    decider,
 )
 from app.store.urls import is_store_file
 from models.atomic import replacing
@@ -204,8 +205,8 @@ def iter_export_rows(
         latest_path.label("path"),
         Judgment.leaf,
         Judgment.status,
-        Judgment.analyst,
-        Judgment.created_at,
+        decider(),  # who made the decision (a note or an undo carrying a colleague's keeps it theirs)
+        func.coalesce(Judgment.decided_at, Judgment.created_at),
         Judgment.model_version,
         Judgment.shown,
         Judgment.note,

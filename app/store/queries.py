@@ -32,6 +32,7 @@ from app.store.schema import (
     ModelVersion,
     Prediction,
     PredictionReason,
+    decider,
 )
 
 __all__ = [
@@ -168,7 +169,7 @@ def _decided_images(statuses: Sequence[str] = _JUDGED, analyst: str | None = Non
         .join(current, current.c.jid == Judgment.id)
         .where(Judgment.status.in_(list(statuses)))
     )
-    return stmt if analyst is None else stmt.where(Judgment.analyst == analyst)
+    return stmt if analyst is None else stmt.where(decider() == analyst)
 
 
 def _cutoff(older_than: dt.datetime | dt.timedelta) -> dt.datetime:
@@ -471,7 +472,7 @@ def _queue_rows(session: Session, prediction_ids: Sequence[int]) -> list[QueueRo
                 created_at=r.created_at,
                 state=j.status if decided else "rejudge",
                 judged_leaf=j.leaf if decided else None,
-                judged_by=j.analyst if decided else None,
+                judged_by=j.decider if decided else None,
                 determined=r.determined,
                 labels=tuple(r.labels) if r.labels and len(r.labels) > 1 else (),
                 judged_labels=j.labels if decided and len(j.labels) > 1 else (),
@@ -482,7 +483,8 @@ def _queue_rows(session: Session, prediction_ids: Sequence[int]) -> list[QueueRo
 
 def analysts(session: Session) -> list[str]:
     """Everyone who made a decision in this store, by name (the queue's analyst filter)."""
-    stmt = select(Judgment.analyst).where(Judgment.status.in_(_JUDGED)).distinct().order_by(Judgment.analyst)
+    who = decider()
+    stmt = select(who).where(Judgment.status.in_(_JUDGED)).distinct().order_by(who)
     return [str(a) for a in session.scalars(stmt)]
 
 
@@ -556,7 +558,7 @@ def bulk_judge(
         waiting = [i for i in ids if i in expected]
         decided = [j for j in repo.current_judgments(session, waiting).values() if j.is_decision]
         if decided:
-            who = ", ".join(sorted({j.analyst for j in decided}))
+            who = ", ".join(sorted({j.decider for j in decided}))
             raise JudgmentConflictError(
                 f"Nothing saved: {len(decided)} of the selected images were judged meanwhile (by {who}); "
                 "the queue shows them as they are now", current=decided[0] if len(decided) == 1 else None)

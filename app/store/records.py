@@ -222,6 +222,19 @@ class JudgmentRecord:
     prediction_id: int | None = None
     reverts_judgment_id: int | None = None
     extra_leaves: tuple[str, ...] = ()
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None
+
+    @property
+    def decider(self) -> str:
+        """Who made the decision this row carries: its writer, unless it only carries one (a note on a colleague's
+        decision, an undo that restores it)."""
+        return self.decided_by or self.analyst
+
+    @property
+    def decided_when(self) -> dt.datetime:
+        """When the decision this row carries was made (:attr:`decider`)."""
+        return self.decided_at or self.created_at
 
     @property
     def labels(self) -> tuple[str, ...]:

@@ -49,6 +49,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -281,6 +282,16 @@ class Judgment(Base):
     reverts_judgment_id: Mapped[int | None] = mapped_column(ForeignKey("judgments.id", ondelete="SET NULL"))
     # The leaves judged beside ``leaf`` on an image with more than one defect (migration 0010; NULL: one).
     extra_leaves: Mapped[list[str] | None] = mapped_column(JSON)
+    # Who made the decision this row carries, and when, when that is not this row's writer (migration 0011): a
+    # note, or an undo that restores a colleague's decision, keeps it attributed to them. NULL: this row's own.
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+def decider() -> Any:
+    """SQL for who made the decision a judgment row carries: its writer, unless the row only carried a colleague's
+    decision on (a note, an undo restoring it: :attr:`Judgment.decided_by`)."""
+    return func.coalesce(Judgment.decided_by, Judgment.analyst)
 
 
 class Claim(Base):

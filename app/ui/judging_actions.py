@@ -297,8 +297,9 @@ class JudgingActions:
                 n=resumed))
         return " ".join(lines)
 
-    def _show_theirs(self, theirs: JudgmentRecord) -> dict[str, str]:
-        """Show a colleague's judgment that got in the way of ours; its file, who, when and what, for a message."""
+    def _show_theirs(self, theirs: JudgmentRecord, *, note: bool = False) -> dict[str, str]:
+        """Show a colleague's judgment that got in the way of ours; its file, who, when and what, for a message
+        (``note``: who wrote its note and when, else who made its decision and when)."""
         i = self._apply_judgment(theirs)
         self._update_counts()
         self.judgments_changed()
@@ -306,8 +307,9 @@ class JudgingActions:
         what = (self.presenter.name(theirs.leaf) or theirs.leaf) if theirs.leaf else self.presenter.unknown_text
         if theirs.status == "reverted":
             what = QCoreApplication.translate("Main", "back to waiting")
+        who, when = (theirs.analyst, theirs.created_at) if note else (theirs.decider, theirs.decided_when)
         return {"file": Path(item.image.path).name if item is not None else f"#{theirs.image_id}",
-                "who": theirs.analyst, "when": theirs.created_at.astimezone().strftime("%H:%M"), "what": what}
+                "who": who, "when": when.astimezone().strftime("%H:%M"), "what": what}
 
     def _step_refused(self, theirs: JudgmentRecord, *, redo: bool) -> None:
         """An undo (redo) of a judgment the image has been judged again since: the image shows its judgment now,
@@ -327,7 +329,7 @@ class JudgingActions:
         """Another analyst decided the image after it was shown here (``note``: or wrote its note): theirs is shown,
         ours was not saved; judging it again replaces theirs (a conflict resolved by a person, never by the last
         write). A note refused so is kept as the image's draft by the caller."""
-        args = self._show_theirs(theirs)
+        args = self._show_theirs(theirs, note=note_changed)
         key = keymap.shown_keys(self.keymap, "note")
         if note_changed:
             text = QCoreApplication.translate(

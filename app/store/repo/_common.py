@@ -124,6 +124,8 @@ def _judgment_record(row: Judgment | Row[Any]) -> JudgmentRecord:
         prediction_id=row.prediction_id,
         reverts_judgment_id=row.reverts_judgment_id,
         extra_leaves=tuple(row.extra_leaves or ()),
+        decided_by=getattr(row, "decided_by", None),  # (a Core row of fewer columns has none)
+        decided_at=getattr(row, "decided_at", None),
     )
 
 

@@ -89,6 +89,8 @@ def record_judgment(
     expect_state: tuple[str, str | None] | None = None,
     extra_leaves: Sequence[str] = (),
     expect_note: str | None = None,
+    decided_by: str | None = None,
+    decided_at: dt.datetime | None = None,
 ) -> JudgmentRecord:
     """Append a judgment (history is never changed); it becomes the image's current judgment.
 
@@ -115,6 +117,8 @@ def record_judgment(
             a ``leaf``.
         expect_note: the image's note as the analyst saw it when they began to write theirs ("" for none): when a
             colleague changed it meanwhile, nothing is written (theirs would be replaced unseen).
+        decided_by, decided_at: who made the decision this row only carries on (a note, an undo restoring it),
+            when that is not ``analyst``; None: this row's own.
 
     Raises:
         ValueError: inconsistent status and leaf, unknown status, empty analyst/action, or a prediction
@@ -135,7 +139,7 @@ def record_judgment(
         if expect_state is not None and _state(now) != expect_state:
             status, leaf = _state(now)
             raise JudgmentConflictError(
-                f"Not saved: the image was judged meanwhile by {now.analyst if now else 'someone'} "
+                f"Not saved: the image was judged meanwhile by {(now.decided_by or now.analyst) if now else 'someone'} "
                 f"({status}{' ' + leaf if leaf else ''}).", current=_judgment_record(now) if now else None)
     if prediction_id is not None and (shown is None or model_version is None):
         stored = session.execute(
@@ -179,6 +183,8 @@ def record_judgment(
         model_version=model_version,
         reverts_judgment_id=reverts_judgment_id,
         extra_leaves=extra or None,
+        decided_by=decided_by if decided_by is not None and status != "reverted" else None,
+        decided_at=decided_at if decided_by is not None and status != "reverted" else None,
     )
     session.add(row)
     session.flush()
@@ -278,7 +284,7 @@ def revert_judgment(
     current = _latest_before(session, target.image_id)
     if _state(current) != _state(target):
         now_status, now_leaf = _state(current)
-        who = f" by {current.analyst}" if current is not None else ""
+        who = f" by {current.decided_by or current.analyst}" if current is not None else ""
         raise JudgmentConflictError(
             f"Cannot {action} judgment {judgment_id}: image {target.image_id} was judged again since "
             f"(now {now_status}{' ' + now_leaf if now_leaf else ''}{who}).",
@@ -307,6 +313,9 @@ def revert_judgment(
         note=note,
         reverts_judgment_id=target.id,
         extra_leaves=previous.extra_leaves or () if previous is not None and status != "pending" else (),
+        # the decision restored stays its maker's (the panel and the export named whoever pressed Ctrl+Z)
+        decided_by=(previous.decided_by or previous.analyst) if restored is not None else None,
+        decided_at=(previous.decided_at or previous.created_at) if restored is not None else None,
     )
 
 
@@ -333,6 +342,7 @@ def note_images(session: Session, image_ids: Iterable[int], note: str | None, *,
         decided = j is not None and j.is_decision
         out.append(record_judgment(
             session, image_id=image_id, leaf=j.leaf if decided else None, action=action, analyst=analyst,
+            decided_by=j.decider if decided else None, decided_at=j.decided_when if decided else None,
             status=j.status if decided else "reverted", prediction_id=j.prediction_id if decided else None,
             shown=j.shown if decided else None, model_version=j.model_version if decided else None,
             note=_clean_note(note), extra_leaves=j.extra_leaves if decided else ()))  # every type of a set
