@@ -55,6 +55,7 @@ def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy,
         assert "Your note was not saved" in shown[1] and "N on the image brings it back" in shown[1]
         assert win.note_drafts.get(image_id) == "alice note"
         assert win.presenter.current_item.judgment.note == "bob note"
+        assert "by alice at" in win.panel.judgment.text()  # his note carries her decision on: still hers
         with session_scope(engine, action="read") as s:
             assert repo.judgment_history(s, image_id)[-1].note == "bob note"
 
