@@ -465,6 +465,35 @@ def test_the_queue_says_how_many_blind_checks_wait_in_their_batch(qtbot, queue_w
 
 @needs_qt
 @SQLITE_ONLY
+def test_the_queue_says_who_is_on_an_image_and_leaves_it_to_them(qtbot, queue_window, engine) -> None:
+    """bob's window is on an image of the queue: its row says so, and the bulk keys judge the others and leave his
+    (an accept from the queue interrupted him with a conflict)."""
+    from PySide6.QtCore import Qt
+
+    _window, view = queue_window
+    first, second = _ids(view)[:2]
+    with session_scope(engine) as s:
+        assert repo.claim(s, [first], "bob", lease_s=300) == {}
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.refresh()
+    row = view.model.queue_row(0)
+    assert row.image_id == first and row.held_by == "bob"
+    assert view.model.data(view.model.index(0, view.model.COLUMNS.index("state"))) == "bob is on it"
+    view.table.setFocus()
+    view.table.selectRow(0)
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)  # his alone: nothing judged, and why
+    assert view.status_label.text() == "Nothing judged: bob is on it (their window shows it); it is left to them."
+    qtbot.keyClick(view.table, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)  # his and the next
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    assert view.status_label.text() == "Accepted 1 image  ·  1 left to colleagues who are on them"
+    with session_scope(engine, action="read") as s:
+        judged = repo.current_judgments(s, [first, second])
+    assert (first not in judged or not judged[first].is_decision) and judged[second].status == "accepted"
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_the_detail_pane_follows_a_reload_that_judged_its_image(qtbot, queue_window) -> None:
     """Ctrl+A, U: every waiting image judged, the list empty, and the pane no longer shows one as waiting."""
     from PySide6.QtCore import Qt

@@ -1503,27 +1503,27 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="318"/>
+        <location filename="../ui/judging_actions.py" line="320"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="320"/>
+        <location filename="../ui/judging_actions.py" line="322"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="321"/>
+        <location filename="../ui/judging_actions.py" line="323"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="322"/>
+        <location filename="../ui/judging_actions.py" line="324"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="333"/>
+        <location filename="../ui/judging_actions.py" line="335"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -1532,22 +1532,22 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="336"/>
+        <location filename="../ui/judging_actions.py" line="338"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="337"/>
+        <location filename="../ui/judging_actions.py" line="339"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="308"/>
+        <location filename="../ui/judging_actions.py" line="309"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="340"/>
+        <location filename="../ui/judging_actions.py" line="342"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -1556,7 +1556,7 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="343"/>
+        <location filename="../ui/judging_actions.py" line="345"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1565,17 +1565,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="347"/>
+        <location filename="../ui/judging_actions.py" line="349"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="413"/>
+        <location filename="../ui/judging_actions.py" line="415"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="414"/>
+        <location filename="../ui/judging_actions.py" line="416"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1588,12 +1588,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="419"/>
+        <location filename="../ui/judging_actions.py" line="421"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="420"/>
+        <location filename="../ui/judging_actions.py" line="422"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1727,7 +1727,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="377"/>
-        <location filename="../ui/queue_gallery.py" line="337"/>
+        <location filename="../ui/queue_gallery.py" line="340"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2193,40 +2193,46 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="267"/>
+        <location filename="../ui/queue_gallery.py" line="159"/>
+        <location filename="../ui/queue_model.py" line="177"/>
+        <source>{who} is on it</source>
+        <translation>{who} 正在處理</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_gallery.py" line="270"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="269"/>
+        <location filename="../ui/queue_gallery.py" line="272"/>
         <location filename="../ui/queue_view.py" line="292"/>
         <location filename="../ui/queue_view.py" line="312"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="315"/>
+        <location filename="../ui/queue_gallery.py" line="318"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="316"/>
+        <location filename="../ui/queue_gallery.py" line="319"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="327"/>
+        <location filename="../ui/queue_gallery.py" line="330"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="95"/>
-        <location filename="../ui/queue_gallery.py" line="345"/>
+        <location filename="../ui/queue_gallery.py" line="348"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="353"/>
+        <location filename="../ui/queue_gallery.py" line="356"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
@@ -2303,86 +2309,91 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="150"/>
+        <source>Nothing judged: {who} is on it (their window shows it); it is left to them.</source>
+        <translation>未判定：{who} 正在處理（其視窗正顯示此影像）；留給對方判定。</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="161"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="150"/>
+        <location filename="../ui/queue_actions.py" line="161"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="158"/>
+        <location filename="../ui/queue_actions.py" line="169"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="167"/>
+        <location filename="../ui/queue_actions.py" line="178"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="167"/>
+        <location filename="../ui/queue_actions.py" line="178"/>
         <source>Relabelled 1 image</source>
         <translation>已重新標記 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="176"/>
+        <location filename="../ui/queue_actions.py" line="187"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="177"/>
+        <location filename="../ui/queue_actions.py" line="188"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="184"/>
+        <location filename="../ui/queue_actions.py" line="195"/>
         <source>{n} selected images</source>
         <translation>已選取的 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="192"/>
+        <location filename="../ui/queue_actions.py" line="203"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="196"/>
+        <location filename="../ui/queue_actions.py" line="207"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="197"/>
+        <location filename="../ui/queue_actions.py" line="208"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="198"/>
+        <location filename="../ui/queue_actions.py" line="209"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="199"/>
+        <location filename="../ui/queue_actions.py" line="210"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="206"/>
+        <location filename="../ui/queue_actions.py" line="217"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="207"/>
+        <location filename="../ui/queue_actions.py" line="218"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="220"/>
+        <location filename="../ui/queue_actions.py" line="231"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="221"/>
+        <location filename="../ui/queue_actions.py" line="232"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2391,17 +2402,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="237"/>
+        <location filename="../ui/queue_actions.py" line="243"/>
+        <source>{n} left to colleagues who are on them</source>
+        <translation>{n} 張留給正在處理的同事</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="253"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="243"/>
+        <location filename="../ui/queue_actions.py" line="259"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="245"/>
+        <location filename="../ui/queue_actions.py" line="261"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

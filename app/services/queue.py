@@ -139,7 +139,14 @@ class QueueService:
         """One page of the queue, with its total and facet counts unless ``facets`` is False (then ``total`` is
         None: the view shows the rows first and asks for :meth:`counts` next; both run in a worker)."""
         with session_scope(self.engine, action="read") as s:
-            return queries.rejudge_queue(s, offset=offset, limit=limit, facets=facets, **filters.as_kwargs())
+            page = queries.rejudge_queue(s, offset=offset, limit=limit, facets=facets, **filters.as_kwargs())
+            held = repo.held_by_others(s, [r.image_id for r in page.rows], self.analyst) if page.rows else {}
+        if not held:
+            return page
+        # the colleagues on a row's image now (their window claims what it shows): the queue says so, and its
+        # bulk actions leave those rows to them (an accept from here interrupted them with a conflict)
+        return dataclasses.replace(page, rows=[dataclasses.replace(r, held_by=held[r.image_id])
+                                               if r.image_id in held else r for r in page.rows])
 
     def counts(self, filters: QueueFilters) -> QueuePage:
         """The total and facet counts of the queue, without rows."""

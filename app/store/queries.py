@@ -81,6 +81,8 @@ class QueueRow:
             "Particle, pick the type"; the leaf itself for an image held back by the monitor), or None.
         labels, judged_labels: a multi-label prediction's set and the decision's set (``leaf`` / ``judged_leaf``
             first) when they hold more than one leaf, else empty (issue #20).
+        held_by: the colleague whose window is on the image now (a live claim), or None (filled by
+            :meth:`app.services.queue.QueueService.page`).
     """
 
     image_id: int
@@ -99,6 +101,7 @@ class QueueRow:
     determined: str | None = None
     labels: tuple[str, ...] = ()
     judged_labels: tuple[str, ...] = ()
+    held_by: str | None = None
 
     @property
     def predicted_set(self) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, queue_key
 from app.ui.queue_model import GroupRow
-from app.ui.style import store_text
+from app.ui.style import listed, store_text
 from app.ui.workers import Task
 
 COLUMN_WIDTHS = (210, 150, 90, 230, 110, 150, 80)
@@ -141,9 +141,20 @@ class QueueActions:
             {"accept": self.accept_selected, "relabel": self.relabel_selected, "unknown": self.unknown_selected,
              "note": self.note_selected, "open": self._open_current}[action]()
 
+    def _free(self, rows: list[QueueRow]) -> list[QueueRow]:
+        """The rows no colleague's window is on: the bulk keys leave the others to them (an accept from here
+        interrupted them with a conflict); the status line says how many, or why nothing was judged."""
+        held = [r for r in rows if r.held_by and r.state == "rejudge"]
+        self._left_to = len(held)
+        if held and len(held) == len(rows):
+            self.status_label.setText(QCoreApplication.translate(
+                "Queue", "Nothing judged: {who} is on it (their window shows it); it is left to them.").format(
+                who=listed(sorted({r.held_by for r in held}))))
+        return [r for r in rows if r not in held]
+
     def accept_selected(self) -> None:
         """Accept each selected image's own prediction (Enter)."""
-        rows = self.selected_rows()
+        rows = self._free(self.selected_rows())
         if rows and self.model_version:
             self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version,
                                                     waiting=_waiting(rows)),
@@ -151,7 +162,7 @@ class QueueActions:
 
     def relabel_selected(self) -> None:
         """Relabel every selected image to one leaf chosen in the taxonomy picker (C)."""
-        rows = self.selected_rows()
+        rows = self._free(self.selected_rows())
         if not rows or not self.model_version:
             return
         if self.taxonomy is None:
@@ -169,7 +180,7 @@ class QueueActions:
 
     def unknown_selected(self) -> None:
         """Judge every selected image "unknown / new defect type" (U)."""
-        rows = self.selected_rows()
+        rows = self._free(self.selected_rows())
         if rows and self.model_version:
             self._judge(lambda: self.service.mark_unknown([r.image_id for r in rows], model_version=self.model_version,
                                                           waiting=_waiting(rows)),
@@ -226,7 +237,12 @@ class QueueActions:
             return False
         self.judged.emit(list(records))
         self.refresh()
-        self.status_label.setText(done_one if len(records) == 1 else done_many.format(n=len(records)))
+        done = done_one if len(records) == 1 else done_many.format(n=len(records))
+        left, self._left_to = getattr(self, "_left_to", 0), 0
+        if left:  # (the rows a colleague is on, left out of this bulk action)
+            done += "  ·  " + QCoreApplication.translate(
+                "Queue", "{n} left to colleagues who are on them").format(n=left)
+        self.status_label.setText(done)
         return True
 
     def export_queue(self) -> None:

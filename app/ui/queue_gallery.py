@@ -155,6 +155,9 @@ class GalleryDelegate(QStyledItemDelegate):
         p.drawText(line2, Qt.AlignmentFlag.AlignLeft, conf)
         reasons = tile_reasons(row.reasons)
         p.setPen(QColor("#9aa0a6"))
+        if row.held_by and row.state == "rejudge":  # a colleague's window is on it: the bulk keys leave it to them
+            reasons = QCoreApplication.translate("Queue", "{who} is on it").format(who=row.held_by)
+            p.setPen(QColor("#fdd663"))
         shift = fm.horizontalAdvance(conf + "  ") if conf else 0
         p.drawText(line2.adjusted(shift, 0, 0, 0), Qt.AlignmentFlag.AlignLeft,
                    fm.elidedText(reasons, Qt.TextElideMode.ElideRight, max(0, text.width() - shift)))
