@@ -469,7 +469,7 @@ def _draw_kappa(ax, figures: DashboardFigures, lang: str, fg: str, grid: str) ->
         loc="upper left",
         cellLoc="left",
         colLoc="left",
-        colWidths=[0.27, 0.27, 0.14, 0.16, 0.12],
+        colWidths=[0.24, 0.24, 0.14, 0.22, 0.12],  # ("Agreement" ran into κ at 0.16)
     )
     table.auto_set_font_size(False)
     table.set_fontsize(10)
