@@ -118,7 +118,8 @@ class QueueTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and col in ("confidence", "unknown", "age"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and col == "state":
-            return QBrush(QColor(STATE_COLOURS.get(row.state, "#9aa0a6")))
+            held = row.held_by and row.state == "rejudge"  # a colleague is on it: yellow, as on its tile
+            return QBrush(QColor("#fdd663" if held else STATE_COLOURS.get(row.state, "#9aa0a6")))
         if role == Qt.ItemDataRole.ForegroundRole and col == "confidence" and row.confidence is not None:
             colour = "#81c995" if row.confidence >= 0.9 else "#fdd663" if row.confidence >= 0.6 else "#f28b82"
             return QBrush(QColor(colour))
