@@ -138,6 +138,10 @@ def test_the_dialogs_speak_chinese_where_qts_own_translation_stops(qtbot) -> Non
         texts = [label.text() for label in dialog.findChildren(QLabel)]
         if not file_dialogs.NATIVE:
             assert "尋找於(&L)：" in texts and "檔案類型(&T)：" in texts
+            from PySide6.QtWidgets import QTreeView
+
+            details = dialog.findChild(QTreeView, "treeView")  # its Size column holds a size whole ("50…iB")
+            assert details.header().sectionSize(1) >= details.fontMetrics().horizontalAdvance("1023.9 MiB")
         assert not any(t.isascii() and t.strip() for t in texts)  # no English label left
     finally:
         for translator in translators:

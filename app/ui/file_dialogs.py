@@ -19,7 +19,7 @@ import sys
 
 from PySide6.QtCore import QCoreApplication, QFileInfo
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QWidget
+from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QTreeView, QWidget
 
 NATIVE = sys.platform == "win32"
 """Native dialogs only where closing a file never drops another handle's locks (Windows)."""
@@ -54,6 +54,10 @@ def build(parent: QWidget | None, caption: str, start: str = "", *, mode: str,
         dialog.setLabelText(QFileDialog.DialogLabel.LookIn, QCoreApplication.translate("FileDialogs", "&Look in:"))
         dialog.setLabelText(QFileDialog.DialogLabel.FileType,
                             QCoreApplication.translate("FileDialogs", "Files of &type:"))
+        details = dialog.findChild(QTreeView, "treeView")  # the details view: its Size column cut "50…iB"
+        if details is not None:
+            width = details.fontMetrics().horizontalAdvance("1023.9 MiB") + 24  # (not "to its contents": that reads
+            details.header().resizeSection(1, max(details.header().sectionSize(1), width))  # every row of a folder)
     if name_filter:
         dialog.setNameFilter(name_filter)
     if mode == "folder":
