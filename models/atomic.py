@@ -25,18 +25,12 @@ def replacing(path: str | os.PathLike[str], *, newline: str | None = "") -> Iter
         newline: as for :func:`open` (``""``: write line ends exactly as given).
     """
     path = Path(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            fd = os.open(tmp, flags, 0o666)
-            break
-        except FileExistsError:
-            continue
-        except OSError as exc:  # about the folder: name the file meant, not this hidden temporary one
-            raise _named(exc, path) from None
-    else:  # pragma: no cover - 100 collisions of 32 random bits
-        raise FileExistsError(f"no free temporary name next to {path}")
+    try:
+        fd, tmp = create_new(path.parent, f".{path.name}.", ".tmp")
+    except FileExistsError:  # pragma: no cover - 100 collisions of 32 random bits
+        raise
+    except OSError as exc:  # about the folder: name the file meant, not this hidden temporary one
+        raise _named(exc, path) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
             yield handle
@@ -46,6 +40,23 @@ def replacing(path: str | os.PathLike[str], *, newline: str | None = "") -> Iter
         if isinstance(exc, OSError) and exc.filename in (str(tmp), tmp, None):  # a full disk at write, close or
             raise _named(exc, path) from None  # rename (the usual moment): the file meant, not the temporary
         raise
+
+
+def create_new(folder: str | os.PathLike[str], prefix: str, suffix: str) -> tuple[int, Path]:
+    """A new file of a name of its own in ``folder`` (``prefix``, 8 random hex digits, ``suffix``; never an existing
+    file's), open for writing, with the mode any new file gets (0666 less the umask): ``(descriptor, path)``.
+
+    Raises:
+        OSError: the folder cannot be written; FileExistsError after 100 names taken (never, in practice).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        path = Path(folder) / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free name for a new file in {folder}")  # pragma: no cover
 
 
 def _named(exc: OSError, path: Path) -> OSError:

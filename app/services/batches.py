@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import math
 import os
+import stat
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -317,12 +318,14 @@ def _unreadable(items: Sequence[BatchItem]) -> dict[int, str]:
 
 
 def _stat_reason(path: Path) -> str | None:
-    if (reason := regular_file_reason(path)) is not None:
-        return reason
+    """One ``stat`` for a plain file (the usual case); what else it is, :func:`regular_file_reason` says."""
     try:
-        return EMPTY_FILE if path.stat().st_size == 0 else None
-    except OSError as exc:
-        return os_error_reason(exc)
+        st = path.stat()
+    except OSError:
+        return regular_file_reason(path)  # (missing, a link to a missing file, no permission: it says which)
+    if not stat.S_ISREG(st.st_mode):
+        return regular_file_reason(path)
+    return EMPTY_FILE if st.st_size == 0 else None
 
 
 def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | None = None,

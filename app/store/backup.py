@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import os
-import secrets
 import shutil
 import sqlite3
 import stat
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from app.store.db import quick_check_problems
 from app.store.errors import StoreError
+from models.atomic import create_new
 
 __all__ = [
     "BACKUP_DIR",
@@ -156,15 +156,9 @@ def _new_file(folder: Path, prefix: str, suffix: str) -> Path:
     Not ``tempfile.mkstemp``: its files are 0600, and a restored database (or a backup) that only its maker can
     read locks out every other account that shares the database.
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        path = folder / f"{prefix}{secrets.token_hex(4)}{suffix}"
-        try:
-            os.close(os.open(path, flags, 0o666))
-        except FileExistsError:
-            continue
-        return path
-    raise FileExistsError(f"no free temporary name in {folder}")
+    fd, path = create_new(folder, prefix, suffix)
+    os.close(fd)
+    return path
 
 
 def _remove_stale_partials(folder: Path, older_than_s: float = 3600.0, pattern: str = f".*{PARTIAL}*") -> None:

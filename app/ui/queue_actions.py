@@ -141,28 +141,28 @@ class QueueActions:
             {"accept": self.accept_selected, "relabel": self.relabel_selected, "unknown": self.unknown_selected,
              "note": self.note_selected, "open": self._open_current}[action]()
 
-    def _free(self, rows: list[QueueRow]) -> list[QueueRow]:
-        """The rows no colleague's window is on: the bulk keys leave the others to them (an accept from here
-        interrupted them with a conflict); the status line says how many, or why nothing was judged."""
+    def _free(self, rows: list[QueueRow]) -> tuple[list[QueueRow], int]:
+        """The rows no colleague's window is on, and how many others there were: the bulk keys leave those to them
+        (an accept from here interrupted them with a conflict); when none is left, the status line says why."""
         held = [r for r in rows if r.held_by and r.state == "rejudge"]
-        self._left_to = len(held)
         if held and len(held) == len(rows):
             self.status_label.setText(QCoreApplication.translate(
                 "Queue", "Nothing judged: {who} is on it (their window shows it); it is left to them.").format(
                 who=listed(sorted({r.held_by for r in held}))))
-        return [r for r in rows if r not in held]
+        return [r for r in rows if r not in held], len(held)
 
     def accept_selected(self) -> None:
         """Accept each selected image's own prediction (Enter)."""
-        rows = self._free(self.selected_rows())
+        rows, left = self._free(self.selected_rows())
         if rows and self.model_version:
             self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version,
                                                     waiting=_waiting(rows)),
-                        QCoreApplication.translate("Queue", "Accepted 1 image"), QCoreApplication.translate("Queue", "Accepted {n} images"))
+                        QCoreApplication.translate("Queue", "Accepted 1 image"), QCoreApplication.translate("Queue", "Accepted {n} images"),
+                        left=left)
 
     def relabel_selected(self) -> None:
         """Relabel every selected image to one leaf chosen in the taxonomy picker (C)."""
-        rows = self._free(self.selected_rows())
+        rows, left = self._free(self.selected_rows())
         if not rows or not self.model_version:
             return
         if self.taxonomy is None:
@@ -175,17 +175,18 @@ class QueueActions:
             leaf = dialog.chosen
             self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version,
                                                              waiting=_waiting(rows)),
-                        QCoreApplication.translate("Queue", "Relabelled 1 image"), QCoreApplication.translate("Queue", "Relabelled {n} images"))
+                        QCoreApplication.translate("Queue", "Relabelled 1 image"), QCoreApplication.translate("Queue", "Relabelled {n} images"),
+                        left=left)
         self.active_view().setFocus()
 
     def unknown_selected(self) -> None:
         """Judge every selected image "unknown / new defect type" (U)."""
-        rows = self._free(self.selected_rows())
+        rows, left = self._free(self.selected_rows())
         if rows and self.model_version:
             self._judge(lambda: self.service.mark_unknown([r.image_id for r in rows], model_version=self.model_version,
                                                           waiting=_waiting(rows)),
                         QCoreApplication.translate("Queue", "Marked 1 image unknown / new type"),
-                        QCoreApplication.translate("Queue", "Marked {n} images unknown / new type"))
+                        QCoreApplication.translate("Queue", "Marked {n} images unknown / new type"), left=left)
 
     def note_selected(self) -> None:
         """Set one note on every selected image (N); each keeps its decision, or stays waiting."""
@@ -217,9 +218,10 @@ class QueueActions:
             self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid 1 judgment"),
                         QCoreApplication.translate("Queue", "Undid {n} judgments"))
 
-    def _judge(self, action, done_one: str, done_many: str) -> bool:
+    def _judge(self, action, done_one: str, done_many: str, *, left: int = 0) -> bool:
         """Run one bulk store action; False: nothing was stored (the status line or a box says why). The status
-        line then says ``done_one`` (one image) or ``done_many`` (its ``{n}``)."""
+        line then says ``done_one`` (one image) or ``done_many`` (its ``{n}``), and ``left``: how many selected rows
+        were left to the colleagues on them."""
         try:
             records = action()
         except (JudgmentConflictError, ReadOnlyError) as exc:  # nothing changed: say why, no dialog
@@ -238,8 +240,7 @@ class QueueActions:
         self.judged.emit(list(records))
         self.refresh()
         done = done_one if len(records) == 1 else done_many.format(n=len(records))
-        left, self._left_to = getattr(self, "_left_to", 0), 0
-        if left:  # (the rows a colleague is on, left out of this bulk action)
+        if left:
             done += "  ·  " + QCoreApplication.translate(
                 "Queue", "{n} left to colleagues who are on them").format(n=left)
         self.status_label.setText(done)
