@@ -27,7 +27,7 @@ from app.store.db import (
 )
 from app.store.errors import ExportError, StoreError
 from app.store.export import FORMATS, existing_export, export_labels, parse_since, parse_statuses
-from app.store.urls import DB_HELP
+from app.store.urls import DB_HELP, is_store_file
 from models.commands.arguments import positive_int
 from models.sysinfo import device_arg
 
@@ -71,7 +71,8 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"fma-judge export: {exc}", file=sys.stderr)
         return 2
     clash = existing_export(args.out, args.format)
-    if clash is not None and not args.overwrite:
+    if clash is not None and not args.overwrite and not is_store_file(args.db or default_db_url(), clash):
+        # (the database itself: the export says so, rather than offer --overwrite)
         what = "an earlier export or a data set's manifest" if args.format == "imagefolder" else "a file"
         print(f"fma-judge export: {clash} exists ({what}); --overwrite writes over it, or choose another --out",
               file=sys.stderr)

@@ -347,6 +347,11 @@ def test_the_cli_never_writes_over_a_file_or_a_data_set_unless_told(store: Store
     assert labels.read_text(encoding="utf-8").startswith("path,label")
     assert run_export(_cli("--db", store.url, "--out", str(data), "--format", "imagefolder", "--overwrite")) == 0
     assert (data / "manifest.csv").read_text(encoding="utf-8") != before
+    db = sqlite_path(store.url)
+    if db is not None:  # the database itself: refused as such, never "--overwrite writes over it"
+        assert run_export(_cli("--db", store.url, "--out", str(db), "--format", "csv")) == 1
+        err = capsys.readouterr().err
+        assert "is the database the judgments are kept in" in err and "--overwrite" not in err
 
 
 def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path, taxonomy) -> None:
