@@ -641,31 +641,36 @@
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="64"/>
+        <source>Image list shown / hidden (more room for the image)</source>
+        <translation>顯示 / 隱藏影像清單（讓影像有更多空間）</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="65"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="65"/>
+        <location filename="../ui/help_overlay.py" line="66"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="66"/>
+        <location filename="../ui/help_overlay.py" line="67"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="67"/>
+        <location filename="../ui/help_overlay.py" line="68"/>
         <source>Close the window (judgments are saved as they are made)</source>
         <translation>關閉視窗（判定已即時儲存）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="96"/>
+        <location filename="../ui/help_overlay.py" line="97"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="103"/>
+        <location filename="../ui/help_overlay.py" line="104"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
     </message>
@@ -859,16 +864,21 @@
     </message>
     <message>
         <location filename="../ui/keymap.py" line="72"/>
+        <source>Image list shown / hidden</source>
+        <translation>顯示 / 隱藏影像清單</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="73"/>
         <source>Show / hide the shortcuts</source>
         <translation>顯示／隱藏快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="73"/>
+        <location filename="../ui/keymap.py" line="74"/>
         <source>Close the window</source>
         <translation>關閉視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="143"/>
+        <location filename="../ui/keymap.py" line="144"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是按鍵</translation>
     </message>
@@ -1009,7 +1019,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="200"/>
-        <location filename="../ui/side_actions.py" line="200"/>
+        <location filename="../ui/side_actions.py" line="255"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -1349,27 +1359,27 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="464"/>
+        <location filename="../ui/main_window.py" line="465"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="539"/>
+        <location filename="../ui/main_window.py" line="540"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="554"/>
+        <location filename="../ui/main_window.py" line="555"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="566"/>
+        <location filename="../ui/main_window.py" line="567"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="567"/>
+        <location filename="../ui/main_window.py" line="568"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1606,59 +1616,59 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="175"/>
+        <location filename="../ui/side_actions.py" line="230"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="179"/>
+        <location filename="../ui/side_actions.py" line="234"/>
         <source>This image is in the batch “{other}”. Open that batch and leave “{this}”? Its judgments are kept; opening its folder again resumes it.</source>
         <translation>此影像屬於批次「{other}」。要開啟該批次並離開「{this}」嗎？其判定都會保留；再次開啟其資料夾即可接續。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="194"/>
+        <location filename="../ui/side_actions.py" line="249"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="224"/>
+        <location filename="../ui/side_actions.py" line="279"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="225"/>
+        <location filename="../ui/side_actions.py" line="280"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="255"/>
+        <location filename="../ui/side_actions.py" line="310"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="259"/>
+        <location filename="../ui/side_actions.py" line="314"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="263"/>
+        <location filename="../ui/side_actions.py" line="318"/>
         <source>Exported 1 label to {p}</source>
         <translation>已匯出 1 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="264"/>
+        <location filename="../ui/side_actions.py" line="319"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="265"/>
+        <location filename="../ui/side_actions.py" line="320"/>
         <source> ({k} images skipped: their files are gone, or their types are not in their model&apos;s tree)</source>
         <translation>（略過 {k} 張影像：檔案已不存在，或其類別不在其模型的分類樹中）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="269"/>
+        <location filename="../ui/side_actions.py" line="324"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -1676,6 +1686,24 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <location filename="../ui/references.py" line="132"/>
         <source>The reference cannot be shown: {why}</source>
         <translation>無法顯示參考影像：{why}</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../ui/side_actions.py" line="95"/>
+        <source>Image list shown</source>
+        <translation>已顯示影像清單</translation>
+    </message>
+    <message>
+        <location filename="../ui/side_actions.py" line="96"/>
+        <source>Image list hidden: {key} shows it again</source>
+        <translation>已隱藏影像清單：按 {key} 再顯示</translation>
+    </message>
+    <message>
+        <location filename="../ui/side_actions.py" line="106"/>
+        <source>Little room for the image: {key} hides the image list</source>
+        <translation>影像的空間太小：按 {key} 隱藏影像清單</translation>
     </message>
 </context>
 <context>
@@ -1972,37 +2000,37 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="132"/>
+        <location filename="../ui/queue_model.py" line="133"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="134"/>
+        <location filename="../ui/queue_model.py" line="135"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="136"/>
+        <location filename="../ui/queue_model.py" line="137"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="141"/>
+        <location filename="../ui/queue_model.py" line="142"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="143"/>
+        <location filename="../ui/queue_model.py" line="144"/>
         <source>{name} — 1 image</source>
         <translation>{name} — 1 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="144"/>
+        <location filename="../ui/queue_model.py" line="145"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="150"/>
+        <location filename="../ui/queue_model.py" line="151"/>
         <source>Click (or Space) to select the group&apos;s images</source>
         <translation>點一下（或按空白鍵）選取此組的影像</translation>
     </message>
@@ -2194,7 +2222,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="159"/>
-        <location filename="../ui/queue_model.py" line="177"/>
+        <location filename="../ui/queue_model.py" line="178"/>
         <source>{who} is on it</source>
         <translation>{who} 正在處理</translation>
     </message>
@@ -2308,17 +2336,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已載入並選取此組 {m} 張中的 {n} 張：向下捲動以載入其餘</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="150"/>
+        <location filename="../ui/queue_actions.py" line="149"/>
         <source>Nothing judged: {who} is on it (their window shows it); it is left to them.</source>
         <translation>未判定：{who} 正在處理（其視窗正顯示此影像）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="161"/>
+        <location filename="../ui/queue_actions.py" line="160"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="161"/>
+        <location filename="../ui/queue_actions.py" line="160"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
@@ -2338,62 +2366,62 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已重新標記 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="187"/>
+        <location filename="../ui/queue_actions.py" line="188"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="188"/>
+        <location filename="../ui/queue_actions.py" line="189"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="195"/>
+        <location filename="../ui/queue_actions.py" line="196"/>
         <source>{n} selected images</source>
         <translation>已選取的 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="203"/>
+        <location filename="../ui/queue_actions.py" line="204"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="207"/>
+        <location filename="../ui/queue_actions.py" line="208"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="208"/>
+        <location filename="../ui/queue_actions.py" line="209"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="209"/>
+        <location filename="../ui/queue_actions.py" line="210"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="210"/>
+        <location filename="../ui/queue_actions.py" line="211"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="217"/>
+        <location filename="../ui/queue_actions.py" line="218"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="218"/>
+        <location filename="../ui/queue_actions.py" line="219"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="231"/>
+        <location filename="../ui/queue_actions.py" line="233"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="232"/>
+        <location filename="../ui/queue_actions.py" line="234"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2402,22 +2430,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="243"/>
+        <location filename="../ui/queue_actions.py" line="244"/>
         <source>{n} left to colleagues who are on them</source>
         <translation>{n} 張留給正在處理的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="253"/>
+        <location filename="../ui/queue_actions.py" line="254"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="259"/>
+        <location filename="../ui/queue_actions.py" line="260"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="261"/>
+        <location filename="../ui/queue_actions.py" line="262"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -2792,32 +2820,32 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Viewer</name>
     <message>
-        <location filename="../ui/viewer.py" line="135"/>
+        <location filename="../ui/viewer.py" line="137"/>
         <source>heatmap…</source>
         <translation>熱圖計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="139"/>
+        <location filename="../ui/viewer.py" line="141"/>
         <source>The heatmap of this image is being computed</source>
         <translation>正在計算這張影像的熱圖</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="358"/>
+        <location filename="../ui/viewer.py" line="360"/>
         <source>brightness {v:+.0f}%</source>
         <translation>亮度 {v:+.0f}%</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="360"/>
+        <location filename="../ui/viewer.py" line="362"/>
         <source>contrast ×{v:.2f}</source>
         <translation>對比 ×{v:.2f}</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="362"/>
+        <location filename="../ui/viewer.py" line="364"/>
         <source>gamma {v:.2f}</source>
         <translation>Gamma {v:.2f}</translation>
     </message>
     <message>
-        <location filename="../ui/viewer.py" line="364"/>
+        <location filename="../ui/viewer.py" line="366"/>
         <source>R resets</source>
         <translation>R 還原</translation>
     </message>

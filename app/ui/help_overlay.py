@@ -30,7 +30,7 @@ _ROW_IDS: tuple[tuple[str, ...], ...] = (
     ("previous", "next"), ("first", "last"), ("page_up", "page_down"), ("undo",), ("redo",), ("heatmap",), ("side",),
     ("why",), ("top_scope",), ("spectrum_reference", "spectrum_next"), ("opacity_down", "opacity_up"), ("zoom_in", "zoom_out", "fit"),
     ("brightness_up", "brightness_down", "contrast_up", "contrast_down", "gamma_up", "gamma_down", "reset_view"),
-    ("references",), ("list_filter",), ("open_folder",), ("queue",), ("help",), ("quit",),
+    ("references",), ("list_filter",), ("list_pane",), ("open_folder",), ("queue",), ("help",), ("quit",),
 )
 
 
@@ -61,6 +61,7 @@ def shortcut_rows(keymap: Mapping[str, tuple[str, ...]] | None = None) -> list[t
         ("B  K  G", QCoreApplication.translate("Help", "Brightness, contrast, gamma up (with Shift: down); R resets")),
         ("E", QCoreApplication.translate("Help", "Reference images: judged examples of the Top-1 and Top-2 types")),
         ("F", QCoreApplication.translate("Help", "Filter or sort the list")),
+        ("L", QCoreApplication.translate("Help", "Image list shown / hidden (more room for the image)")),
         ("Ctrl+O", QCoreApplication.translate("Help", "Open a folder")),
         ("Q", QCoreApplication.translate("Help", "Re-judge queue (all batches)")),
         (either("F1", "?"), QCoreApplication.translate("Help", "Show / hide this help")),

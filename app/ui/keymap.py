@@ -69,6 +69,7 @@ def actions() -> list[KeyAction]:
         a("open_folder", QCoreApplication.translate("Keys", "Open a folder"), "Ctrl+O"),
         a("queue", QCoreApplication.translate("Keys", "Re-judge queue"), "Q"),
         a("list_filter", QCoreApplication.translate("Keys", "Filter or sort the list"), "F"),
+        a("list_pane", QCoreApplication.translate("Keys", "Image list shown / hidden"), "L"),
         a("help", QCoreApplication.translate("Keys", "Show / hide the shortcuts"), "F1", "?"),
         a("quit", QCoreApplication.translate("Keys", "Close the window"), "Ctrl+Q"),
     ]

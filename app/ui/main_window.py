@@ -204,7 +204,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self.list_filter.changed.connect(self.set_list_filter)
         self.list_filter.done.connect(self.setFocus)
         self.list_filter.setEnabled(False)  # until a batch is open
-        list_pane = QWidget(self)
+        list_pane = self.list_pane = QWidget(self)  # L hides and shows it (SideActions.toggle_list_pane)
         list_layout = QVBoxLayout(list_pane)
         list_layout.setContentsMargins(0, 0, 0, 0)
         list_layout.setSpacing(0)
@@ -216,6 +216,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([290, 780, 370])
+        self.viewer.resized.connect(self.hint_narrow_image)
         # the start page has the window to itself: an empty list and a panel of greyed buttons said nothing
         self.center = QStackedWidget(self)
         self.center.addWidget(self.welcome)
@@ -271,7 +272,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             "contrast_up": lambda: viewer.nudge("contrast", 1), "contrast_down": lambda: viewer.nudge("contrast", -1),
             "gamma_up": lambda: viewer.nudge("gamma", 1), "gamma_down": lambda: viewer.nudge("gamma", -1),
             "reset_view": viewer.set_adjustments, "open_folder": self.choose_folder, "queue": self.show_queue,
-            "list_filter": self.list_filter.open_menu, "references": self.refs.cycle,
+            "list_filter": self.open_list_filter, "list_pane": self.toggle_list_pane, "references": self.refs.cycle,
             "spectrum_reference": self.spectrum_panel.next_reference, "spectrum_next": self.spectrum_panel.next_spectrum,
             "help": lambda: self.help.toggle(), "quit": self.close,
         }

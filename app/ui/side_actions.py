@@ -16,11 +16,15 @@ from PySide6.QtCore import QByteArray, QCoreApplication, QSize, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QStyle
 
+from app.ui import keymap
 from app.ui.workers import Task
 
 if TYPE_CHECKING:  # the store's services import SQLAlchemy: imported when a side window is first opened
     from app.ui.dashboard_view import DashboardView
     from app.ui.queue_view import QueueView
+
+NARROW = 300
+"""An image pane narrower than this (pixels) with the list shown: the status bar says L hides the list, once."""
 
 FRAME = QSize(16, 48)
 """Room kept for the window's frame and title bar, which are not known before it is shown."""
@@ -34,7 +38,10 @@ def fits(window: QSize, screen: QSize, frame: QSize = FRAME) -> bool:
 class SideActions:
     """Expects the window's ``service``, ``presenter``, ``model``, ``lang``, ``settings``, ``status``, ``_runner``,
     ``_queue_view``, ``_dashboard_view``, ``select``, ``open_folder``, ``alert``, ``_apply_judgment``, ``splitter``,
-    ``right_splitter`` and ``interactive``."""
+    ``right_splitter``, ``list_pane``, ``list_filter``, ``keymap`` and ``interactive``."""
+
+    _list_width = 290  # the image list's width when L hid it (the splitter's default until then)
+    _narrow_hinted = False
 
     def restore_layout(self) -> None:
         """The window's size and place and the widths of its three panes as the analyst left them (the settings);
@@ -58,6 +65,53 @@ class SideActions:
             # 0, which would keep it shut when it is shown again.
             self.right_splitter.keep([h if h > 0 else self.right_splitter.widget(i).sizeHint().height()
                                       for i, h in enumerate(heights)])
+        if str(self.settings.value("view/list", "true")).lower() in ("false", "0"):
+            try:  # the width L brings it back at (the splitter's own are not laid out before the window is shown)
+                self._list_width = max(0, int(self.settings.value("view/list_width", self._list_width)))
+            except (TypeError, ValueError):  # edited by hand: the default
+                pass
+            self.list_pane.hide()
+
+    def toggle_list_pane(self) -> None:
+        """L: the image list hidden, the image taking its width (a narrow window: half a laptop's screen, the
+        app beside a spreadsheet), or shown again at the width it had; kept for the next start. The arrows, Home
+        and End work the same with it hidden; F shows it with its filter menus."""
+        pane, shown = self.list_pane, self.list_pane.isHidden()
+        if shown:
+            pane.show()
+            sizes = self.splitter.sizes()  # the width it had back, taken from the image's
+            width = max(pane.minimumSizeHint().width(), self._list_width)
+            self.splitter.setSizes([width, max(1, sizes[0] + sizes[1] - width), *sizes[2:]])
+        else:
+            self._list_width = self.splitter.sizes()[0] or self._list_width
+            focus = self.focusWidget()
+            if focus is not None and pane.isAncestorOf(focus):
+                self.setFocus()  # the keys stay with the window
+            pane.hide()
+        if self.settings is not None:
+            self.settings.setValue("view/list", shown)
+            self.settings.setValue("view/list_width", self._list_width)
+        self.statusBar().showMessage(
+            QCoreApplication.translate("MainWindow", "Image list shown") if shown else
+            QCoreApplication.translate("MainWindow", "Image list hidden: {key} shows it again").format(
+                key=keymap.shown_keys(self.keymap, "list_pane")), 4000)
+
+    def hint_narrow_image(self, width: int) -> None:
+        """Once a window: the image narrower than :data:`NARROW` pixels with the list shown (a window snapped to half
+        a laptop's screen) says that L gives the image the list's width."""
+        if (width >= NARROW or self._narrow_hinted or self.list_pane.isHidden() or not self.isVisible()
+                or self.center.currentWidget() is not self.splitter):
+            return
+        self._narrow_hinted = True
+        self.statusBar().showMessage(QCoreApplication.translate(
+            "MainWindow", "Little room for the image: {key} hides the image list").format(
+                key=keymap.shown_keys(self.keymap, "list_pane")), 8000)
+
+    def open_list_filter(self) -> None:
+        """F: the list's filter menus, the list shown first when L hid it (they are at its top)."""
+        if self.list_pane.isHidden():
+            self.toggle_list_pane()
+        self.list_filter.open_menu()
 
     def _restore_view(self) -> None:
         """The heatmap on or off, side by side, and its opacity as the analyst left them (H off was forgotten at
@@ -97,7 +151,8 @@ class SideActions:
             self.settings.setValue("window/geometry", self.saveGeometry())
             if self.center.currentWidget() is not self.splitter:
                 return  # closed on the start page: the panes were never on screen, their widths stay as stored
-            self.settings.setValue("window/panes", self.splitter.saveState())
+            if not self.list_pane.isHidden():  # hidden, its width would be stored as shut: the last stored stays
+                self.settings.setValue("window/panes", self.splitter.saveState())
             # The right column's heights (prediction panel, spectrum, similar cases) when the analyst dragged them
             # (else the next window balances them itself); a hidden pane keeps the height stored when last shown.
             if not self.right_splitter.dragged:

@@ -96,9 +96,11 @@ class ImageViewer(QGraphicsView):
 
     Signals:
         zoomChanged(float): the current scale factor (1.0 = 100 %).
+        resized(int): its new width.
     """
 
     zoomChanged = Signal(float)
+    resized = Signal(int)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -442,3 +444,4 @@ class ImageViewer(QGraphicsView):
         self._place_message()
         if self._fit:
             self.fit()
+        self.resized.emit(self.width())
