@@ -8,6 +8,7 @@ Each action does nothing until the window has its store (:meth:`~app.ui.main_win
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,10 +67,10 @@ class SideActions:
             self.right_splitter.keep([h if h > 0 else self.right_splitter.widget(i).sizeHint().height()
                                       for i, h in enumerate(heights)])
         if str(self.settings.value("view/list", "true")).lower() in ("false", "0"):
-            try:  # the width L brings it back at (the splitter's own are not laid out before the window is shown)
+            # the width L brings it back at (the splitter's own are not laid out before the window is shown); a
+            # value edited by hand that is no number: the default
+            with contextlib.suppress(TypeError, ValueError):
                 self._list_width = max(0, int(self.settings.value("view/list_width", self._list_width)))
-            except (TypeError, ValueError):  # edited by hand: the default
-                pass
             self.list_pane.hide()
 
     def toggle_list_pane(self) -> None:
