@@ -93,7 +93,7 @@ def test_cli_cross_validates_and_resume_keeps_finished_folds(tmp_path, taxonomy,
     assert cli_main([*args, "--resume"]) == 0
     text = capsys.readouterr().out
     assert "[fold 1/3] already evaluated" in text and "[fold 2/3] already evaluated" in text
-    assert "[fold 3/3] training on" in text and (out / "fold_3" / "metrics.json").exists()
+    assert "[fold 3/3] already trained: evaluating it" in text and (out / "fold_3" / "metrics.json").exists()
 
 
 def test_too_few_folds_or_images_are_refused(tmp_path, taxonomy, capsys):

@@ -137,6 +137,52 @@ def test_resume_without_checkpoint_is_a_clear_error(tmp_path, dataset, capsys):
     assert rc == 2 and "no checkpoint" in capsys.readouterr().err
 
 
+def test_resume_continues_only_the_same_unfinished_run(tmp_path, dataset, capsys, monkeypatch):
+    """--resume of a finished run refused (it rewrote the bundle's manifest and dropped its calibration); an
+    interrupted run resumed with another --set or other data refused, naming what differs; the same: continued."""
+    import models.training.loop as loop
+
+    done = tmp_path / "done"
+    assert _train(done, dataset) == 0
+    manifest = json.loads((done / "manifest.json").read_text())
+    manifest["routing"] = {"marker": "a calibration"}  # what calibrate would have added
+    (done / "manifest.json").write_text(json.dumps(manifest))
+    before = {p.name: p.read_bytes() for p in done.iterdir() if p.is_file()}
+    capsys.readouterr()
+    assert cli_main(["train", "--data", str(dataset), "--out", str(done), "--no-progress", "--resume",
+                     *[a for s in TINY_SETS for a in ("--set", s)]]) == 2
+    err = capsys.readouterr().err
+    assert "finished and wrote its model" in err and f"--init-from {done}" in err
+    assert {p.name: p.read_bytes() for p in done.iterdir() if p.is_file()} == before
+
+    real = loop.save_checkpoint
+
+    def stop_after_first(*args, **kwargs):
+        real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "save_checkpoint", stop_after_first)
+    cut = tmp_path / "cut"
+    assert _train(cut, dataset) == 130
+    monkeypatch.setattr(loop, "save_checkpoint", real)
+    sets = [a for s in TINY_SETS for a in ("--set", s)]
+    capsys.readouterr()
+    assert cli_main(["train", "--data", str(dataset), "--out", str(cut), "--no-progress", "--resume", *sets,
+                     "--set", "lr=0.01", "--set", "num_workers=1"]) == 2
+    err = capsys.readouterr().err
+    assert "these differ from it: lr: " in err and "0.01 now" in err and "num_workers" not in err
+    other = dataset.parent / "one_label_changed.csv"  # (beside it: its paths are relative to its folder)
+    rows = dataset.read_text().splitlines()
+    header, first = rows[0].split(","), rows[1].split(",")
+    label = header.index("label")
+    first[label] = next(r.split(",")[label] for r in rows[2:] if r.split(",")[label] != first[label])
+    other.write_text("\n".join([rows[0], ",".join(first), *rows[2:]]) + "\n")
+    assert cli_main(["train", "--data", str(other), "--out", str(cut), "--no-progress", "--resume", *sets]) == 2
+    assert "on the data it was started with" in capsys.readouterr().err
+    assert len(list(csv.DictReader((cut / "metrics.csv").open()))) == 1  # nothing was trained by the refusals
+    assert cli_main(["train", "--data", str(dataset), "--out", str(cut), "--no-progress", "--resume", *sets]) == 0
+
+
 def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset, capsys):
     """One typo in --out must not replace a production model, nor a forgotten --resume hours of training: train
     refuses such an OUT before it reads a thing; --overwrite replaces it, leaving no file of the old bundle, and
@@ -150,7 +196,8 @@ def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset
     assert _train(out, dataset) == 2
     err = capsys.readouterr().err
     assert f"--out {out} already holds a model (manifest.json, weights.safetensors, spectrum_head.safetensors" in err
-    assert "--resume continues its training, --overwrite replaces it" in err  # (its checkpoint is there)
+    # (its checkpoint is there, but the run finished: --resume has nothing to continue, and is not offered)
+    assert "--overwrite replaces it" in err and "--resume" not in err
     overwrite = ["--overwrite", "--no-progress", *[a for s in TINY_SETS for a in ("--set", s)]]
     # a run that fails after the old model was moved aside puts it back as it was
     assert cli_main(["train", "--data", str(tmp_path / "missing.csv"), "--out", str(out), *overwrite]) == 2

@@ -65,7 +65,8 @@ def check_out(out: Path, *, resume: bool, overwrite: bool) -> list[Path]:
     held = bundle_parts(out)
     if held and not overwrite:
         names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in held[:5]) + (" …" if len(held) > 5 else "")
-        run = "--resume continues its training, " if (out / CHECKPOINT / "state.json").exists() else ""
+        interrupted = (out / CHECKPOINT / "state.json").exists() and not (out / "manifest.json").exists()
+        run = "--resume continues its training, " if interrupted else ""
         raise ConfigError(f"--out {out} already holds a model ({names}): {run}--overwrite replaces it, or choose "
                           "another --out")
     return held
@@ -94,7 +95,8 @@ def replacing(out: Path, held: list[Path]):
                 new.unlink(missing_ok=True)
             part.rename(new)
         aside.rmdir()
-        print(f"train: the run did not finish; the model in {out} is as it was", file=sys.stderr)
+        print(f"train: the run did not finish; the model in {out} is as it was (the unfinished run is not kept: "
+              "the same command starts it again)", file=sys.stderr)
         raise
     shutil.rmtree(aside, ignore_errors=True)
 

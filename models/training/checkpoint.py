@@ -35,6 +35,56 @@ def save_checkpoint(folder: Path, model: torch.nn.Module, opt: torch.optim.Optim
     os.replace(folder / "state.json.tmp", folder / "state.json")
 
 
+RESUME_FREE = frozenset({"num_workers", "init_from"})
+"""Config keys ``--resume`` lets differ from the interrupted run's: how the data is read, and the start's path as
+typed (the checkpoint holds the weights and names the start)."""
+
+
+def check_resumable(out: Path, config: dict[str, Any], data_sha: str) -> None:
+    """``--resume`` continues the run interrupted in ``out`` with the same config (``config``: the new run's, its
+    data-aware choices made) and data (``data_sha``, "" when unknown), or raises a :class:`ConfigError` that names
+    what differs: a run resumed with another learning rate, input size or data would be recorded as the one run it
+    was not. A finished run, whose bundle is written, has nothing to resume (resuming it dropped the bundle's
+    calibration)."""
+    from models.bundle.files import MANIFEST_NAME
+
+    folder = out / "checkpoint"
+    if not (folder / "state.json").exists():
+        raise ConfigError(f"--resume: no checkpoint in {folder}")
+    if (out / MANIFEST_NAME).exists():
+        raise ConfigError(f"--resume: the run in {out} finished and wrote its model ({MANIFEST_NAME}): nothing to "
+                          f"resume. To train it further, --init-from {out} with another --out; --overwrite trains "
+                          "it again from the start")
+    try:
+        saved = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot resume: checkpoint in {folder} is missing or damaged ({exc})") from exc
+    if saved.get("data_sha") and data_sha and saved["data_sha"] != data_sha:
+        raise ConfigError(f"--resume continues the run in {out} on the data it was started with, and --data now "
+                          "gives other images or labels (added, removed, relabelled or changed files): give the "
+                          "same --data, or train again with --overwrite")
+    differ = _differences(saved.get("config") or {}, config)  # (after the data: their choices follow the data)
+    if differ:
+        raise ConfigError(f"--resume continues the run in {out} as it was started; these differ from it: "
+                          + "; ".join(differ[:6]) + (f" (and {len(differ) - 6} more)" if len(differ) > 6 else "")
+                          + ". Give the same config and --set values, or train again with --overwrite")
+
+
+def _differences(then: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
+    """``key: X then, Y now`` for every config value (dotted for nested ones) that differs, but :data:`RESUME_FREE`."""
+    out = []
+    for key in sorted(set(then) | set(now)):
+        name = f"{prefix}{key}"
+        if name in RESUME_FREE:
+            continue
+        a, b = then.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{name}.")
+        elif a != b and not (isinstance(a, list | tuple) and isinstance(b, list | tuple) and list(a) == list(b)):
+            out.append(f"{name}: {a!r} then, {b!r} now")
+    return out
+
+
 def load_checkpoint(folder: Path, model: torch.nn.Module, opt: torch.optim.Optimizer) -> dict[str, Any]:
     try:
         state = json.loads((folder / "state.json").read_text(encoding="utf-8"))

@@ -166,9 +166,12 @@ def cross_validate(cfg: TrainConfig, data: Sequence[str | Path], out: str | Path
         log(f"[fold {i + 1}/{k}] training on {sum(s.split == 'train' and not s.is_unknown for s in split)}, "
             f"validating on {sum(s.split == 'val' for s in split)}, testing on {len(test)} images")
         bundle_dir = folder / "bundle"
-        again = resume and (bundle_dir / "checkpoint" / "state.json").exists()
-        train(cfg, [manifest], bundle_dir, resume=again, base_dir=base_dir, progress=progress,
-              log=lambda m, i=i: log(f"[fold {i + 1}/{k}] {m}"))
+        if resume and (bundle_dir / "manifest.json").exists():  # trained, stopped before its evaluation
+            log(f"[fold {i + 1}/{k}] already trained: evaluating it")
+        else:
+            again = resume and (bundle_dir / "checkpoint" / "state.json").exists()
+            train(cfg, [manifest], bundle_dir, resume=again, base_dir=base_dir, progress=progress,
+                  log=lambda m, i=i: log(f"[fold {i + 1}/{k}] {m}"))
         metrics, _raw = evaluate_bundle(load_bundle(bundle_dir, device=device), test, batch_size=max(8, cfg.batch_size),
                                         device=device)
         row = {"fold": i + 1, "n_test": len(test), **{f: metrics.get(f) for f in FIGURES},

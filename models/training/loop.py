@@ -42,6 +42,7 @@ from models.nn.multilabel import MultiLabelLoss, level_multi_hot
 from models.nn.network import CBAM_HEATMAP_STRIDES, HierarchicalNet, build_network, resolve_data_config
 from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
 from models.training.checkpoint import (
+    check_resumable,
     init_from_bundle,
     load_checkpoint,
     load_weights,
@@ -93,6 +94,7 @@ class _Run:
     multi_hot: torch.Tensor | None = None  # multi-label: each training image's multi-hot node targets, by index
     multilabel: MultiLabelRecord | None = None  # multi-label: the presence thresholds chosen on validation
     epochs: int = 0  # the epochs this run plans: cfg.epochs, fewer when max_minutes says so (:func:`_fit_budget`)
+    data_sha: str = ""  # :meth:`TrainingData.hash` (rank 0): kept in the checkpoint, so --resume sees other data
 
     @property
     def total_steps(self) -> int:
@@ -170,9 +172,9 @@ def train(
         log(choice.line())
     run = _build_run(cfg, rt, taxonomy, samples, out, resume, log, profile.leaf_counts)
     run.choices = {c.key: c.to_json() for c in choices}
+    data_sha = run.data_sha = samples.hash() if rt.is_main else ""
     state = _resume(run, log) if resume else _Progress()
     out.mkdir(parents=True, exist_ok=True)
-    data_sha = samples.hash() if rt.is_main else ""
     t_start = time.perf_counter() - state.seconds  # a resumed run's budget counts the time already trained
     epoch = state.start_epoch
     while epoch < run.epochs:
@@ -289,9 +291,9 @@ def _build_run(cfg: TrainConfig, rt: Runtime, taxonomy: Taxonomy, data: Training
 
 
 def _resume(run: _Run, log: Log) -> _Progress:
+    """Continue the run interrupted in ``run.out`` (:func:`~models.training.checkpoint.check_resumable` first)."""
     folder = run.out / "checkpoint"
-    if not (folder / "state.json").exists():
-        raise ConfigError(f"--resume: no checkpoint in {folder}")
+    check_resumable(run.out, run.cfg.to_dict(), run.data_sha)
     state = load_checkpoint(folder, run.model, run.opt)
     init = state.get("init_from")
     run.init_from = InitFrom(**init) if init else None
@@ -419,7 +421,7 @@ def _end_of_epoch(run: _Run, state: _Progress, epoch: int, row: dict[str, Any], 
         _write_history(run.out / "metrics.csv", state.history)
         save_checkpoint(run.out / "checkpoint", run.model, run.opt, {
             "epoch": epoch, "history": state.history, "best": state.best, "config": cfg.to_dict(),
-            "planned_epochs": run.epochs, "seconds": round(state.seconds, 3),
+            "planned_epochs": run.epochs, "seconds": round(state.seconds, 3), "data_sha": run.data_sha,
             "init_from": dataclasses.asdict(run.init_from) if run.init_from else None})
         log(" ".join(f"{k}={v}" for k, v in row.items()))
     state.bad_epochs = 0 if improved else state.bad_epochs + 1
