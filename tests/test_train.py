@@ -183,6 +183,36 @@ def test_resume_continues_only_the_same_unfinished_run(tmp_path, dataset, capsys
     assert cli_main(["train", "--data", str(dataset), "--out", str(cut), "--no-progress", "--resume", *sets]) == 0
 
 
+def test_evaluate_and_calibrate_on_the_training_data_without_splits_keep_to_the_images_it_did_not_learn(
+        tmp_path, dataset, capsys):
+    """The README's own-data recipe passes one CSV without a split column to train, evaluate and calibrate: they
+    used to score every image, its training images among them. Now the training's split is made again (checked
+    against the data hash the bundle recorded) and only its held-out part is scored; a CSV that is only part of the
+    training data says its figures include training images."""
+    rows = dataset.read_text().splitlines()
+    header = rows[0].split(",")
+    drop = header.index("split")
+    plain = dataset.parent / "no_splits.csv"  # (beside it: its paths are relative to its folder)
+    plain.write_text("\n".join(",".join(c for i, c in enumerate(r.split(",")) if i != drop) for r in rows) + "\n")
+    out = tmp_path / "own"
+    assert _train(out, plain) == 0
+    made = capsys.readouterr().out
+    assert "no split column: making a stratified 70/15/15 split" in made
+    assert cli_main(["evaluate", str(out), "--data", str(plain), "--out", str(tmp_path / "ev")]) == 0
+    captured = capsys.readouterr()
+    assert "these are the images" in captured.err and "was trained on" in captured.err
+    n_test = int(captured.err.split(" test, ")[0].rsplit(" ", 1)[-1])
+    assert 0 < n_test < len(rows) - 1
+    assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["n"] == n_test  # not all of them
+    assert cli_main(["calibrate", str(out), "--data", str(plain), "--target-purity", "0.5", "--min-support",
+                     "1"]) in (0, 1)
+    err = capsys.readouterr().err
+    assert "these are the images" in err and "no split column; calibrating on all of it" not in err
+    plain.write_text("\n".join(plain.read_text().splitlines()[:-3]) + "\n")  # rows taken out since training
+    assert cli_main(["evaluate", str(out), "--data", str(plain), "--out", str(tmp_path / "ev2")]) == 0
+    assert "WARNING: the data has no split column and" in capsys.readouterr().err
+
+
 def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset, capsys):
     """One typo in --out must not replace a production model, nor a forgotten --resume hours of training: train
     refuses such an OUT before it reads a thing; --overwrite replaces it, leaving no file of the old bundle, and

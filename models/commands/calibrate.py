@@ -84,13 +84,17 @@ def run(args: argparse.Namespace) -> int:
     from models.bundle.files import read_bundle_manifest
     from models.data.manifest import load_data
     from models.data.splits import select_split
+    from models.training.held_out import recover_split
 
     manifest = read_bundle_manifest(args.bundle)
     loaded = load_data(args.data, manifest.taxonomy)
     if loaded.skipped:
         print(loaded.report(), file=sys.stderr)
-    samples = select_split(loaded.samples, args.split)
-    has_splits = any(s.split is not None for s in loaded.samples)
+    everything, line = recover_split(manifest.train, loaded.samples, args.data, args.bundle)
+    if line:  # no split column: the training's own split made again, or a warning that training images are in
+        print(line, file=sys.stderr)
+    samples = select_split(everything, args.split)
+    has_splits = any(s.split is not None for s in everything)
     if not has_splits:
         print("warning: the data has no split column; calibrating on all of it (use held-out data)", file=sys.stderr)
     elif any(s.split == "train" for s in samples):  # --split train, or all
@@ -98,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
               "ones, so the purity promise would not hold in production; use val or a held-out set", file=sys.stderr)
     if manifest.is_multilabel:
         return _run_sets(args, samples)
-    train_samples = [s for s in loaded.samples if s.split == args.centroid_split] if has_splits else []
+    train_samples = [s for s in everything if s.split == args.centroid_split] if has_splits else []
     options = CalibrateOptions(
         target_purity=args.target_purity, method=args.method, min_support=args.min_support, spot_check=args.spot_check, seed=args.seed,
         spot_check_by_leaf=dict(args.spot_check_leaf),

@@ -22,6 +22,7 @@ from models.evaluation.evaluate import (
 )
 from models.evaluation.longtail import head_tail_metrics
 from models.sysinfo import DEVICE_HELP, device_arg
+from models.training.held_out import recover_split
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -45,11 +46,14 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_data(args.data, bundle.taxonomy)
     if loaded.skipped:
         print(loaded.report(), file=sys.stderr)
-    samples = select_unknown(loaded.samples, select_split(loaded.samples, args.split), args.unknown)
+    everything, line = recover_split(bundle.manifest.train, loaded.samples, args.data, args.bundle)
+    if line:  # no split column: the training's own split made again, or a warning that training images are in
+        print(line, file=sys.stderr)
+    samples = select_unknown(everything, select_split(everything, args.split), args.unknown)
     if warning := outlier_overlap_warning(bundle.manifest.n_outliers, samples):
         print(warning, file=sys.stderr)
     metrics, raw = evaluate_bundle(bundle, samples, batch_size=args.batch_size, device=args.device)
-    train_counts = Counter(s.label for s in loaded.samples if s.split == "train" and not s.is_unknown)
+    train_counts = Counter(s.label for s in everything if s.split == "train" and not s.is_unknown)
     if train_counts:  # the data's training rows: Top-1 on the head and the tail of the tree
         metrics.update(head_tail_metrics(raw["leaf_probs"], raw["targets"], bundle.taxonomy, train_counts))
     if args.pointing_game is not None:

@@ -1,0 +1,60 @@
+"""The images a bundle did not learn from, when its data has no split column (``evaluate``, ``calibrate``).
+
+``train`` on a manifest without a split column makes a stratified 70/15/15 split with the config's seed
+(:func:`models.training.data.split_for_training`) and records the hash of the images it trained and validated on
+(``train.data_hash``, :func:`models.data.manifest.data_hash`). ``evaluate`` and ``calibrate`` given that same data
+(the README's "training on your own data" passes one ``my_defects.csv`` to all three) used to score every image,
+the model's own training images among them, without a word. :func:`recover_split` makes the training's split
+again and checks it against the recorded hash: the same images, the same split, so the test and validation parts
+are the ones the model never trained on. Data that only overlaps the training data is said to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from models.data.manifest import Sample, data_hash
+from models.data.splits import split_samples
+
+__all__ = ["recover_split"]
+
+
+def recover_split(train: Any, samples: Sequence[Sample], sources: Sequence[str | Path],
+                  bundle: str | Path) -> tuple[list[Sample], str | None]:
+    """``(samples, line)``: with a split column (or no training record), the samples as they are and no line; data
+    without one that is the very data ``train`` (a bundle's :class:`~models.bundle.records.TrainInfo`) was trained
+    on, the samples with that training's split and a line that says so; data that names a training source but is
+    not all of it, the samples as they are and a warning."""
+    if train is None or not train.data_hash or any(s.split is not None for s in samples):
+        return list(samples), None
+    config = train.config or {}
+    known = [s for s in samples if not s.is_unknown]
+    seed = int(config.get("seed", 0) or 0)
+    split = split_samples(known, seed=seed) if known else []
+    exposure = float((config.get("loss") or {}).get("outlier_weight", 0) or 0) > 0
+    unknown = [dataclasses.replace(s, split="train" if exposure else None) for s in samples if s.is_unknown]
+    seen = [s for s in split if s.split in ("train", "val")] + (unknown if exposure else [])
+    if data_hash(seen) == train.data_hash:
+        counts = {name: sum(s.split == name for s in split) for name in ("train", "val", "test")}
+        line = (f"no split column: these are the images {bundle} was trained on, so the split its training made "
+                f"(70/15/15, seed {seed}) is made again: {counts['test']} test, {counts['val']} validation and "
+                f"{counts['train']} training images" + (f"; its {len(unknown)} unknown:* images were its outlier "
+                                                         "exposure (split train)" if unknown and exposure else ""))
+        return split + unknown, line
+    recorded = {_resolved(p) for p in train.data_sources}
+    if recorded & {_resolved(p) for p in sources}:
+        return list(samples), (f"WARNING: the data has no split column and {bundle} was trained on some of it "
+                               f"({', '.join(train.data_sources)}): its training images are among those scored, "
+                               "so the figures are optimistic; keep a test set apart (a split column, or other "
+                               "images)")
+    return list(samples), None
+
+
+def _resolved(path: str | Path) -> str:
+    try:
+        return str(Path(path).expanduser().resolve())
+    except OSError:
+        return str(path)
