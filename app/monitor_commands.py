@@ -333,6 +333,9 @@ def _recalibrate(args: argparse.Namespace) -> int:
     except Refused as exc:
         print(f"fma-judge recalibrate: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl+C: the staging copy (or --out's half-made copy) is already removed
+        print(f"fma-judge recalibrate: interrupted; {args.model} is as it was", file=sys.stderr)
+        return 130
 
 
 def _recalibrated(args: argparse.Namespace) -> int:
@@ -340,7 +343,10 @@ def _recalibrated(args: argparse.Namespace) -> int:
     from models.calibration.report import format_table, write_reports
     from models.data.manifest import load_data
 
+    from models.bundle.io import load_bundle
+
     manifest = read_bundle_manifest(args.model)
+    load_bundle(args.model)  # weights that cannot be read: said now, of this bundle, not of its staging copy
     since = parse_since(args.since) if args.since else None
     if since is None and manifest.created:
         since = dt.datetime.fromisoformat(manifest.created)

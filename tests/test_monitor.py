@@ -406,6 +406,36 @@ def test_recalibrate_refuses_to_replace_a_calibration_with_one_of_no_leaf(tmp_pa
     assert len(list(bundle.glob("manifest.json.before-recalibrate-*"))) == 2
 
 
+def test_recalibrate_stopped_or_on_broken_weights_says_so_and_leaves_the_bundle(tmp_path: Path, taxonomy, capsys,
+                                                                                 monkeypatch) -> None:
+    """Ctrl+C during the calibration printed a 120-line traceback; weights that cannot be read were named by the
+    staging copy's path (``.model.recalibrating-…/model``), and only after the judged images were exported."""
+    import models.calibration.calibrate as calibrate_mod
+    from app.__main__ import main
+
+    bundle, url = judged_store(tmp_path, taxonomy)
+    original = {p.name: p.read_bytes() for p in bundle.iterdir() if p.is_file()}
+    args = ["recalibrate", "--model", str(bundle), "--db", url, "--since", "2000-01-01", "--target-purity", "0.5",
+            "--min-support", "1"]
+
+    def stopped(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(calibrate_mod, "calibrate", stopped)
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert f"fma-judge recalibrate: interrupted; {bundle} is as it was" in err and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in bundle.iterdir() if p.is_file()} == original
+    assert not [p for p in tmp_path.iterdir() if ".recalibrating-" in p.name]
+    monkeypatch.undo()
+
+    weights = bundle / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{bundle}:" in err and "recalibrating" not in err and "judged image(s)" not in err
+
+
 def test_the_queue_cannot_bulk_accept_a_blind_check(engine: Engine, tmp_path: Path) -> None:
     store = Store(engine, tmp_path)
     check = store.predicted(record(route="rejudge", reasons=("spot_check",)))
