@@ -339,11 +339,10 @@ def _recalibrate(args: argparse.Namespace) -> int:
 
 
 def _recalibrated(args: argparse.Namespace) -> int:
+    from models.bundle.io import load_bundle
     from models.calibration.calibrate import CalibrateOptions, calibrate
     from models.calibration.report import format_table, write_reports
     from models.data.manifest import load_data
-
-    from models.bundle.io import load_bundle
 
     manifest = read_bundle_manifest(args.model)
     load_bundle(args.model)  # weights that cannot be read: said now, of this bundle, not of its staging copy
