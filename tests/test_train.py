@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,14 @@ def test_config_refuses_unknown_keys_and_bad_values(tmp_path):
                        ("augment.rot90=maybe", "augment.rot90 must be true or false")):
         with pytest.raises(ConfigError, match=words):  # torchvision's errors named no key, or none came at all
             load_config(None, [bad])
+    # a --set mistake over a good file is the --set value's, not the file's (it was blamed on the YAML)
+    cfg.write_text("epochs: 3\n")
+    for bad, words in (("epochs=one", r"^--set: invalid value\(s\): epochs='one'"), ("lr=abc", r"^--set: 'lr'")):
+        with pytest.raises(ConfigError, match=words):
+            load_config(cfg, [bad])
+    cfg.write_text("epochs: 0\n")  # the file's own mistake stays the file's
+    with pytest.raises(ConfigError, match=f"^{re.escape(str(cfg))}: invalid value"):
+        load_config(cfg, ["lr=0.001"])
     good, _ = load_config(None, ["network.backbone=resnet50", "network.cbam=true", "lr=3e-4"])
     assert good.network.backbone == "resnet50" and good.network.cbam == "blocks" and good.lr == 3e-4
 

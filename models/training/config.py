@@ -291,5 +291,14 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> tuple
         if not isinstance(loaded, Mapping):
             raise ConfigError(f"{path}: a config must be a mapping of keys to values")
         data = dict(loaded)
-    data = apply_overrides(data, overrides)
-    return TrainConfig.from_dict(data, source=source), base
+    try:
+        return TrainConfig.from_dict(apply_overrides(data, overrides), source=source), base
+    except ConfigError as exc:
+        if not overrides:
+            raise
+        try:  # the file (or the defaults) alone is fine: the mistake is a --set value's, and is said so
+            TrainConfig.from_dict(data, source=source)
+        except ConfigError:
+            raise exc from None
+        text = str(exc)
+        raise ConfigError("--set" + text[len(source):] if text.startswith(f"{source}:") else text) from None
