@@ -411,6 +411,26 @@ def test_init_from_starts_from_a_bundles_weights(tmp_path, dataset, capsys):
     assert f"starting from the weights of {base}" in capsys.readouterr().out
 
 
+def test_init_from_without_a_config_takes_the_bundles_network(tmp_path, dataset, capsys):
+    """Fine-tuning with --init-from and no --config failed after reading the data ("the network differs from the
+    bundle's": the default config's backbone); now the bundle's network and input size are taken, and said."""
+    base = tmp_path / "base"
+    assert _train(base, dataset, "epochs=1", "max_steps_per_epoch=1") == 0
+    capsys.readouterr()
+    fine = tmp_path / "fine"
+    assert cli_main(["train", "--data", str(dataset), "--out", str(fine), "--no-progress", "--init-from", str(base),
+                     "--set", "epochs=1", "--set", "max_steps_per_epoch=1", "--set", "batch_size=8",
+                     "--set", "num_workers=0"]) == 0
+    assert "no --config: the network and input size of" in capsys.readouterr().err
+    m = json.loads((fine / "manifest.json").read_text())
+    assert m["train"]["config"]["network"]["backbone"] == "convnext_tiny" and m["input_size"][1:] == [32, 32]
+    # a --set of a network key still wins (and the start's own check then says what differs)
+    assert cli_main(["train", "--data", str(dataset), "--out", str(tmp_path / "other"), "--no-progress",
+                     "--init-from", str(base), "--set", "network.head_dim=32", "--set", "epochs=1",
+                     "--set", "num_workers=0"]) == 2
+    assert "head_dim" in capsys.readouterr().err
+
+
 def test_init_from_a_different_network_or_a_missing_bundle_is_a_clear_error(tmp_path, dataset, capsys):
     base = tmp_path / "base"
     assert _train(base, dataset, "epochs=1", "max_steps_per_epoch=1") == 0

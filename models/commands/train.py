@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import sys
@@ -101,13 +102,43 @@ def replacing(out: Path, held: list[Path]):
     shutil.rmtree(aside, ignore_errors=True)
 
 
+NETWORK_KEYS = ("backbone", "backbone_kwargs", "head", "head_dim", "cbam")
+"""The network settings ``--init-from`` without ``--config`` takes from the bundle (those its weights must fit)."""
+
+
+def _bundle_network(bundle: str, overrides: list[str]) -> list[str]:
+    """``--set`` values for the network of the bundle ``--init-from`` names (and its input size), but those the user
+    set; nothing when its manifest cannot be read (the start's own check says why). Without them the default
+    config's network (another backbone) made the run fail, after the data was read, with "the network differs"."""
+    from models.bundle.files import read_bundle_manifest
+    from models.bundle.manifest import BundleError
+
+    try:
+        manifest = read_bundle_manifest(bundle)
+    except (BundleError, OSError, ValueError):
+        return []
+    given = {o.split("=", 1)[0].strip() for o in overrides}
+    network = manifest.network.to_dict()
+    taken = [f"network.{k}={json.dumps(network[k])}" for k in NETWORK_KEYS
+             if k in network and f"network.{k}" not in given and network[k] is not None]
+    if "input_size" not in given and manifest.hw[0] == manifest.hw[1]:
+        taken.append(f"input_size={manifest.hw[0]}")
+    shown = ", ".join(t.split("=", 1)[0].removeprefix("network.") + " " + t.split("=", 1)[1] for t in taken)
+    print(f"train: no --config: the network and input size of {bundle} ({shown}); --config or --set change them",
+          file=sys.stderr)
+    return taken
+
+
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.folds and args.overwrite:
         raise ConfigError("--overwrite does not apply to --folds (its runs are kept fold by fold: --resume continues "
                           "them); choose another --out")
     held = [] if args.folds else check_out(out, resume=args.resume, overwrite=args.overwrite)
-    cfg, base = load_config(args.config, args.overrides)
+    overrides = list(args.overrides)
+    if args.init_from and args.config is None:  # fine-tuning without a config: the bundle's network, not the default's
+        overrides = _bundle_network(args.init_from, overrides) + overrides
+    cfg, base = load_config(args.config, overrides)
     if args.init_from:
         cfg.init_from = args.init_from  # a path as typed, not parsed as YAML
     if held and cfg.init_from and out.resolve() in {Path(cfg.init_from).resolve(),
