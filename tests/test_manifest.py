@@ -184,6 +184,20 @@ def test_missing_and_corrupt_files_are_listed_counted_and_skipped(tmp_path: Path
     assert "Loaded 1 image(s)" in report and "Skipped 4" in report
     assert "missing file: 2 (missing1.png, missing2.png)" in report
     assert "unreadable image: 2" in report
+    assert "relative paths are read from the manifest's own folder" not in report  # 2 of 5 missing: no hint
+
+
+def test_a_manifest_moved_away_from_its_images_says_where_its_paths_are_read_from(tmp_path: Path,
+                                                                                  tax: Taxonomy) -> None:
+    """An exported CSV copied to another folder: every row "missing file", and nothing said why (helper-49)."""
+    make_png(tmp_path / "images" / "a.png")
+    make_png(tmp_path / "images" / "b.png")
+    rows = "path,label\nimages/a.png,crack\nimages/b.png,dent\n"
+    assert not read_manifest(write_text(tmp_path / "m.csv", rows), tax).skipped
+    (tmp_path / "elsewhere").mkdir()
+    moved = read_manifest(write_text(tmp_path / "elsewhere" / "m.csv", rows), tax)
+    assert not moved.samples and len(moved.skipped) == 2
+    assert "relative paths are read from the manifest's own folder" in moved.report()
 
 
 def test_without_verification_only_existence_is_checked(tmp_path: Path, tax: Taxonomy) -> None:

@@ -172,6 +172,10 @@ class LoadResult:
         first = self.skipped[:_MAX_LISTED_PATHS]
         lines.append("First skipped entries:")
         lines.extend(f"  {p or '<no path>'}: {r}" for p, r in first)
+        missing = len(self.skipped_by_reason().get("missing file", ()))
+        if missing and missing * 2 >= len(self.samples) + len(self.skipped):  # most of them
+            lines.append("A manifest's relative paths are read from the manifest's own folder: one moved or copied "
+                         "away from its images finds none of them (keep it beside them, or write absolute paths).")
         return "\n".join(lines)
 
 
