@@ -1019,7 +1019,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="200"/>
-        <location filename="../ui/side_actions.py" line="255"/>
+        <location filename="../ui/side_actions.py" line="256"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -1616,59 +1616,64 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="230"/>
+        <location filename="../ui/side_actions.py" line="231"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="234"/>
+        <location filename="../ui/side_actions.py" line="235"/>
         <source>This image is in the batch “{other}”. Open that batch and leave “{this}”? Its judgments are kept; opening its folder again resumes it.</source>
         <translation>此影像屬於批次「{other}」。要開啟該批次並離開「{this}」嗎？其判定都會保留；再次開啟其資料夾即可接續。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="249"/>
+        <location filename="../ui/side_actions.py" line="250"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="279"/>
+        <location filename="../ui/side_actions.py" line="280"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="280"/>
+        <location filename="../ui/side_actions.py" line="281"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="310"/>
+        <location filename="../ui/side_actions.py" line="311"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="314"/>
+        <location filename="../ui/side_actions.py" line="315"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="318"/>
+        <location filename="../ui/side_actions.py" line="319"/>
         <source>Exported 1 label to {p}</source>
         <translation>已匯出 1 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="319"/>
+        <location filename="../ui/side_actions.py" line="320"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="320"/>
+        <location filename="../ui/side_actions.py" line="321"/>
         <source> ({k} images skipped: their files are gone, or their types are not in their model&apos;s tree)</source>
         <translation>（略過 {k} 張影像：檔案已不存在，或其類別不在其模型的分類樹中）</translation>
     </message>
     <message>
         <location filename="../ui/side_actions.py" line="324"/>
+        <source>; {k} of them name files that are not there now</source>
+        <translation>；其中 {k} 筆指向的檔案目前已不存在</translation>
+    </message>
+    <message>
+        <location filename="../ui/side_actions.py" line="327"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -1691,17 +1696,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../ui/side_actions.py" line="95"/>
+        <location filename="../ui/side_actions.py" line="96"/>
         <source>Image list shown</source>
         <translation>已顯示影像清單</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="96"/>
+        <location filename="../ui/side_actions.py" line="97"/>
         <source>Image list hidden: {key} shows it again</source>
         <translation>已隱藏影像清單：按 {key} 再顯示</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="106"/>
+        <location filename="../ui/side_actions.py" line="107"/>
         <source>Little room for the image: {key} hides the image list</source>
         <translation>影像的空間太小：按 {key} 隱藏影像清單</translation>
     </message>

@@ -70,11 +70,14 @@ class ExportResult:
         path: the CSV/JSON file, or the folder for ``imagefolder``.
         skipped: ``(path, reason)`` for judged images in scope that were not exported (leaf not in the
             taxonomy, file missing when copying). An image undone back to pending is not judged: not listed.
+        missing: the paths of CSV or JSON rows written whose file is not there now (moved or deleted since it was
+            judged): the label is kept, but training on the export skips them.
     """
 
     count: int
     path: Path
     skipped: tuple[tuple[str, str], ...] = ()
+    missing: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------------------------ taxonomy
@@ -434,6 +437,9 @@ def _export(
     if progress is not None:
         rows = _counted(rows, progress)
     spectra = any_spectra(session, batch_id)
+    missing: list[str] = []
+    if fmt != "imagefolder":  # (imagefolder copies each file: a missing one is skipped, with its reason)
+        rows = _noting_missing(rows, missing)
     writers: dict[str, Callable[[], int]] = {
         "csv": lambda: _write_csv(rows, out, spectra),
         "json": lambda: _write_json(rows, out),
@@ -442,7 +448,15 @@ def _export(
     if fmt == "imagefolder":
         out.mkdir(parents=True, exist_ok=True)
     count = writers[fmt]()
-    return ExportResult(count=count, path=out, skipped=tuple(skipped))
+    return ExportResult(count=count, path=out, skipped=tuple(skipped), missing=tuple(missing))
+
+
+def _noting_missing(rows: Iterator[ExportRow], missing: list[str]) -> Iterator[ExportRow]:
+    """The rows, each whose file is not there now noted in ``missing``."""
+    for row in rows:
+        if not row.path or not Path(row.path).is_file():
+            missing.append(row.path)
+        yield row
 
 
 PROGRESS_EVERY = 500
