@@ -184,6 +184,13 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
         print(f"  unreadable: {path}: {why}")
     if len(result.problems) > PROBLEMS_SHOWN:
         print(f"  … and {len(result.problems) - PROBLEMS_SHOWN} more (the app lists them all with the batch)")
+    if not args.recursive:  # a lot's images in sub-folders (per line, per day): said, as the app asks
+        from app.services.batches import images_below
+
+        below = images_below(folder, limit=1000)
+        if below:
+            print(f"note: its sub-folders hold {below:,}{'+' if below >= 1000 else ''} more image(s); --recursive "
+                  "(-r) classifies them too")
     return 0
 
 

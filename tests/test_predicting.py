@@ -131,6 +131,11 @@ def test_classify_command_fills_a_batch_once(tmp_path, bundle, folder):
     cut.write_bytes(cut.read_bytes()[:200])  # the header reads, the pixels do not: the model stores an error
     mixed = _classify(str(two), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
     assert "2 images; predicted 1 now" in mixed.stdout and "1 unreadable" in mixed.stdout, mixed.stdout
+    assert "sub-folders" not in mixed.stdout
+    write_image(tmp_path / "lot" / "line1" / "a.png", size=(96, 80))  # a lot's images in sub-folders only
+    write_image(tmp_path / "lot" / "line2" / "b.png", size=(96, 80), seed=2)
+    lot = _classify(str(tmp_path / "lot"), "--db", db, "--model", str(bundle), tmp_path=tmp_path)
+    assert "0 images" in lot.stdout and "note: its sub-folders hold 2 more image(s); --recursive (-r)" in lot.stdout
     assert f"  unreadable: {two / 'cut.png'}: " in mixed.stdout  # the model's own reason, found while predicting
     bad_model = _classify(str(folder), "--db", db, "--model", str(tmp_path / "nope"), tmp_path=tmp_path)
     assert bad_model.returncode == 2 and "model bundle not found" in bad_model.stderr
