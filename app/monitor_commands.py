@@ -386,8 +386,9 @@ def _recalibrated(args: argparse.Namespace) -> int:
         labels = Path(tmp) / "judged.csv"
         exported = export_labels(engine, labels, "csv", since=since, taxonomy=manifest.taxonomy)
         if exported.count == 0:
-            raise ValueError(f"no judged images in the store since {since:%Y-%m-%d %H:%M}" if since else
-                             "no judged images in the store")
+            raise ValueError(f"no judged images in the store since {since:%Y-%m-%d %H:%M}"
+                             + ("" if args.since else " (when the bundle was made; --since gives another start)")
+                             if since else "no judged images in the store")
         loaded = load_data([str(labels)], manifest.taxonomy)
         if loaded.skipped:
             print(loaded.report(), file=sys.stderr)

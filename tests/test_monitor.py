@@ -352,7 +352,13 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     assert "exists; choose a new folder" in capsys.readouterr().err
     monkeypatch.undo()
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2999-01-01"]) == 2
-    assert "no judged images" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no judged images" in err and "--since gives" not in err
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["created"] = "2999-01-01T00:00:00+00:00"  # no --since: from when the bundle was made, said so
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["recalibrate", "--model", str(bundle), "--db", url]) == 2
+    assert "(when the bundle was made; --since gives another start)" in capsys.readouterr().err
 
 
 def test_recalibrate_refuses_to_replace_a_calibration_with_one_of_no_leaf(tmp_path: Path, taxonomy, capsys) -> None:
