@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,7 +204,8 @@ def _parse_manifest(
             spectra=tuple(_resolve_path(p, base) for p in split_spectra(row.get("spectrum", ""))),
             extra_labels=tuple(dict.fromkeys(r for r in resolved[1:] if r is not None and r != label)),
         )
-        candidates.append(Candidate(written, sample, where))
+        digest = row.get("sha256", "").strip().lower()
+        candidates.append(Candidate(written, sample, where, digest if _SHA256.fullmatch(digest) else ""))
     return candidates, skipped
 
 
@@ -217,6 +219,10 @@ def _parse_source(
     if not source.exists():
         raise DataError(f"{source}: data source not found (expected a .csv manifest or an image folder)")
     raise DataError(f"{source}: not a .csv manifest or an image folder")
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+"""A manifest's ``sha256`` cell that names a content hash (anything else in it is not checked)."""
 
 
 def read_manifest(

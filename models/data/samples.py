@@ -337,11 +337,13 @@ class LabelChecker:
 # ------------------------------------------------------------------------------------------ loading
 @dataclass
 class Candidate:
-    """A parsed entry whose file has not been checked yet."""
+    """A parsed entry whose file has not been checked yet; ``sha256``: the content hash its manifest row gives (an
+    ``fma-judge export`` writes it), "" when none."""
 
     written: str
     sample: Sample
     where: str
+    sha256: str = ""
 
 
 def check_image(path: Path, verify: bool) -> str | None:
@@ -381,11 +383,23 @@ def finish_loading(
             continue
         seen[key] = cand
         problem = check_image(cand.sample.path, verify_images)
+        if problem is None and cand.sha256 and verify_images and _content_hash(cand.sample.path) != cand.sha256:
+            problem = ("content changed: the file is not the one the row's sha256 names (replaced since the "
+                       "manifest was written, by another image of the same name?) ")
         if problem is not None:
             skipped.append((cand.written, f"{problem}({cand.where}: {cand.sample.path})"))
             continue
         samples.append(cand.sample)
     return LoadResult(samples=samples, skipped=skipped, sources=sources)
+
+
+def _content_hash(path: Path) -> str:
+    from models.hashing import file_sha256
+
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""
 
 
 def label_counts(samples: Iterable[Sample]) -> dict[str, int]:
