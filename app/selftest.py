@@ -100,8 +100,8 @@ def check_model(bundle: Path) -> Check:
     try:
         service = PredictingService(engine)
         info = service.load(bundle)
-    except (ModelLoadError, OSError) as exc:
-        return Check("model", False, f"{bundle}: {exc}")
+    except (ModelLoadError, OSError) as exc:  # the bundle's path once: most messages start with it
+        return Check("model", False, str(exc) if str(exc).startswith(str(bundle)) else f"{bundle}: {exc}")
     except Exception as exc:  # a self-test reports, it does not crash: the line names what broke
         return Check("model", False, f"{bundle}: loading failed: {type(exc).__name__}: {exc}")
     loaded_s = time.perf_counter() - started

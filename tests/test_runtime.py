@@ -260,6 +260,9 @@ def test_a_recalibrated_bundle_still_passes_its_self_test(exported, tmp_path, ta
     assert (after["leaf"], after["confidence"]) == (want.leaf, pytest.approx(want.confidence, abs=1e-6))
     check = check_model(copy)
     assert check.ok and "as on the training machine" in check.detail, check.detail
+    (copy / "manifest.json").unlink()  # the bundle's path said once (it was "FAIL model X: X: not a model bundle")
+    check = check_model(copy)
+    assert not check.ok and check.detail.count(str(copy)) == 1 and "manifest.json" in check.detail, check.detail
 
 
 def test_self_test_names_missing_qt_libraries_with_the_install_command(monkeypatch):
