@@ -201,8 +201,12 @@ def test_evaluate_and_calibrate_on_the_training_data_without_splits_keep_to_the_
     rows = dataset.read_text().splitlines()
     header = rows[0].split(",")
     drop = header.index("split")
+    for i in range(6):  # images of a kind outside the tree, as an app export has them
+        arr = np.random.default_rng(100 + i).integers(0, 255, (24, 24, 3), dtype=np.uint8)
+        Image.fromarray(arr).save(dataset.parent / "img" / f"blob_{i}.png")
     plain = dataset.parent / "no_splits.csv"  # (beside it: its paths are relative to its folder)
-    plain.write_text("\n".join(",".join(c for i, c in enumerate(r.split(",")) if i != drop) for r in rows) + "\n")
+    plain.write_text("\n".join([*(",".join(c for i, c in enumerate(r.split(",")) if i != drop) for r in rows),
+                                *(f"img/blob_{i}.png,unknown:blob,0 0 24 24" for i in range(6))]) + "\n")
     out = tmp_path / "own"
     assert _train(out, plain) == 0
     made = capsys.readouterr().out
@@ -210,14 +214,23 @@ def test_evaluate_and_calibrate_on_the_training_data_without_splits_keep_to_the_
     assert cli_main(["evaluate", str(out), "--data", str(plain), "--out", str(tmp_path / "ev")]) == 0
     captured = capsys.readouterr()
     assert "these are the images" in captured.err and "was trained on" in captured.err
+    assert "unknown:* images, which it did not train on, go to validation and test" in captured.err
     n_test = int(captured.err.split(" test, ")[0].rsplit(" ", 1)[-1])
     assert 0 < n_test < len(rows) - 1
-    assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["n"] == n_test  # not all of them
+    scored = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert n_test < scored["n"] < n_test + 6  # the known test part, and some of the unknown images (not all)
+    exposed = tmp_path / "exposed"  # trained with outlier exposure: the unknown images were learned from
+    assert _train(exposed, plain, "loss.outlier_weight=0.5") == 0
+    capsys.readouterr()
+    assert cli_main(["evaluate", str(exposed), "--data", str(plain), "--out", str(tmp_path / "ev3")]) == 0
+    assert "its 6 unknown:* images were its outlier exposure" in capsys.readouterr().err
+    assert json.loads((tmp_path / "ev3" / "metrics.json").read_text())["n"] == n_test
     assert cli_main(["calibrate", str(out), "--data", str(plain), "--target-purity", "0.5", "--min-support",
                      "1"]) in (0, 1)
     err = capsys.readouterr().err
     assert "these are the images" in err and "no split column; calibrating on all of it" not in err
-    plain.write_text("\n".join(plain.read_text().splitlines()[:-3]) + "\n")  # rows taken out since training
+    lines = plain.read_text().splitlines()
+    plain.write_text("\n".join([lines[0], *lines[4:]]) + "\n")  # three known images taken out since training
     assert cli_main(["evaluate", str(out), "--data", str(plain), "--out", str(tmp_path / "ev2")]) == 0
     assert "WARNING: the data has no split column and" in capsys.readouterr().err
 

@@ -35,14 +35,20 @@ def recover_split(train: Any, samples: Sequence[Sample], sources: Sequence[str |
     seed = int(config.get("seed", 0) or 0)
     split = split_samples(known, seed=seed) if known else []
     exposure = float((config.get("loss") or {}).get("outlier_weight", 0) or 0) > 0
-    unknown = [dataclasses.replace(s, split="train" if exposure else None) for s in samples if s.is_unknown]
-    seen = [s for s in split if s.split in ("train", "val")] + (unknown if exposure else [])
-    if data_hash(seen) == train.data_hash:
+    unknown = [s for s in samples if s.is_unknown]
+    # training hashed its outlier-exposure images as loaded (no split), and only when it used them
+    if data_hash([s for s in split if s.split in ("train", "val")] + (unknown if exposure else [])) == train.data_hash:
         counts = {name: sum(s.split == name for s in split) for name in ("train", "val", "test")}
+        if exposure:  # learned from: kept out of the held-out parts
+            unknown = [dataclasses.replace(s, split="train") for s in unknown]
+            said = f"; its {len(unknown)} unknown:* images were its outlier exposure (split train)"
+        else:  # never seen: shared between the held-out parts (split_samples puts unknown kinds in val and test)
+            unknown = split_samples(unknown, seed=seed) if unknown else []
+            said = (f"; its {len(unknown)} unknown:* images, which it did not train on, go to validation and test"
+                    if unknown else "")
         line = (f"no split column: these are the images {bundle} was trained on, so the split its training made "
                 f"(70/15/15, seed {seed}) is made again: {counts['test']} test, {counts['val']} validation and "
-                f"{counts['train']} training images" + (f"; its {len(unknown)} unknown:* images were its outlier "
-                                                         "exposure (split train)" if unknown and exposure else ""))
+                f"{counts['train']} training images" + said)
         return split + unknown, line
     recorded = {_resolved(p) for p in train.data_sources}
     if recorded & {_resolved(p) for p in sources}:
