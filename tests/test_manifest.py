@@ -205,7 +205,7 @@ def test_a_file_replaced_since_its_row_was_written_is_skipped_by_its_sha256(tmp_
     trained under the old label without a word (helper-49). A cell that is no hash is not checked."""
     from models.hashing import file_sha256
 
-    a, b, c = make_png(tmp_path / "a.png"), make_png(tmp_path / "b.png"), make_png(tmp_path / "c.png")
+    a, b, _c = make_png(tmp_path / "a.png"), make_png(tmp_path / "b.png"), make_png(tmp_path / "c.png")
     rows = (f"path,label,sha256\na.png,crack,{file_sha256(a)}\nb.png,dent,{file_sha256(b).upper()}\n"
             "c.png,dent,not a hash\n")
     manifest = write_text(tmp_path / "m.csv", rows)
