@@ -35,9 +35,9 @@ def save_checkpoint(folder: Path, model: torch.nn.Module, opt: torch.optim.Optim
     os.replace(folder / "state.json.tmp", folder / "state.json")
 
 
-RESUME_FREE = frozenset({"num_workers", "init_from"})
-"""Config keys ``--resume`` lets differ from the interrupted run's: how the data is read, and the start's path as
-typed (the checkpoint holds the weights and names the start)."""
+RESUME_FREE = frozenset({"num_workers", "init_from", "device"})
+"""Config keys ``--resume`` lets differ from the interrupted run's: how the data is read, the start's path as typed
+(the checkpoint holds the weights and names the start), and the device (another GPU of the machine)."""
 
 
 def check_resumable(out: Path, config: dict[str, Any], data_sha: str) -> None:
@@ -59,15 +59,14 @@ def check_resumable(out: Path, config: dict[str, Any], data_sha: str) -> None:
         saved = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot resume: checkpoint in {folder} is missing or damaged ({exc})") from exc
-    if saved.get("data_sha") and data_sha and saved["data_sha"] != data_sha:
-        raise ConfigError(f"--resume continues the run in {out} on the data it was started with, and --data now "
-                          "gives other images or labels (added, removed, relabelled or changed files): give the "
-                          "same --data, or train again with --overwrite")
-    differ = _differences(saved.get("config") or {}, config)  # (after the data: their choices follow the data)
+    differ = _differences(saved.get("config") or {}, config)
+    if saved.get("data_sha") and data_sha and saved["data_sha"] != data_sha:  # (a new seed splits the data anew)
+        differ.append("the data: other images, labels or split (files added, removed, relabelled or changed; "
+                      "without a split column, another seed or outlier weight splits or picks them anew)")
     if differ:
         raise ConfigError(f"--resume continues the run in {out} as it was started; these differ from it: "
                           + "; ".join(differ[:6]) + (f" (and {len(differ) - 6} more)" if len(differ) > 6 else "")
-                          + ". Give the same config and --set values, or train again with --overwrite")
+                          + ". Give the same --config, --set values and --data, or train again with --overwrite")
 
 
 def _differences(then: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
