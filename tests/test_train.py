@@ -438,6 +438,20 @@ def test_init_from_without_a_config_takes_the_bundles_network(tmp_path, dataset,
     assert "no --config: the network and input size of" in capsys.readouterr().err
     m = json.loads((fine / "manifest.json").read_text())
     assert m["train"]["config"]["network"]["backbone"] == "convnext_tiny" and m["input_size"][1:] == [32, 32]
+    # a --resume takes them from its checkpoint, which the run started with (the bundle may have moved since); the
+    # values go in as they are, not through --set text (YAML read 1e-06 as a string)
+    from models.commands.train import _start_network
+
+    state = tmp_path / "cut" / "checkpoint" / "state.json"
+    state.parent.mkdir(parents=True)
+    state.write_text(json.dumps({"config": {"input_size": 48, "network": {
+        "backbone": "convnext_tiny", "backbone_kwargs": {"layer_scale_init_value": 1e-06}, "head": "flat"}}}))
+    start = _start_network(tmp_path / "moved away", tmp_path / "cut", resume=True)
+    assert start == {"input_size": 48, "network": {"backbone": "convnext_tiny", "head": "flat",
+                                                   "backbone_kwargs": {"layer_scale_init_value": 1e-06}}}
+    assert load_config(None, ["network.head_dim=8"], start)[0].network.backbone_kwargs == {
+        "layer_scale_init_value": 1e-06}
+    assert _start_network(tmp_path / "moved away", tmp_path / "fresh", resume=False) is None
     # a --set of a network key still wins (and the start's own check then says what differs)
     assert cli_main(["train", "--data", str(dataset), "--out", str(tmp_path / "other"), "--no-progress",
                      "--init-from", str(base), "--set", "network.head_dim=32", "--set", "epochs=1",

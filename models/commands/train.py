@@ -13,6 +13,7 @@ import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from models.commands.arguments import number
 from models.training.config import ConfigError, load_config
@@ -106,27 +107,35 @@ NETWORK_KEYS = ("backbone", "backbone_kwargs", "head", "head_dim", "cbam")
 """The network settings ``--init-from`` without ``--config`` takes from the bundle (those its weights must fit)."""
 
 
-def _bundle_network(bundle: str, overrides: list[str]) -> list[str]:
-    """``--set`` values for the network of the bundle ``--init-from`` names (and its input size), but those the user
-    set; nothing when its manifest cannot be read (the start's own check says why). Without them the default
-    config's network (another backbone) made the run fail, after the data was read, with "the network differs"."""
+def _start_network(bundle: Path, out: Path, *, resume: bool) -> dict[str, Any] | None:
+    """The network (and input size) of the bundle ``--init-from`` names, as config values under the user's
+    ``--set``; a ``--resume`` takes them from its checkpoint, which the run started with (the bundle may have moved
+    since). None when neither can be read (the start's own check then says why). Without them the default config's
+    network (another backbone) made the run fail, after the data was read, with "the network differs"."""
     from models.bundle.files import read_bundle_manifest
     from models.bundle.manifest import BundleError
 
-    try:
-        manifest = read_bundle_manifest(bundle)
-    except (BundleError, OSError, ValueError):
-        return []
-    given = {o.split("=", 1)[0].strip() for o in overrides}
-    network = manifest.network.to_dict()
-    taken = [f"network.{k}={json.dumps(network[k])}" for k in NETWORK_KEYS
-             if k in network and f"network.{k}" not in given and network[k] is not None]
-    if "input_size" not in given and manifest.hw[0] == manifest.hw[1]:
-        taken.append(f"input_size={manifest.hw[0]}")
-    shown = ", ".join(t.split("=", 1)[0].removeprefix("network.") + " " + t.split("=", 1)[1] for t in taken)
-    print(f"train: no --config: the network and input size of {bundle} ({shown}); --config or --set change them",
-          file=sys.stderr)
-    return taken
+    state = out / CHECKPOINT / "state.json"
+    if resume and state.is_file():
+        try:
+            config = json.loads(state.read_text(encoding="utf-8")).get("config") or {}
+        except (OSError, ValueError):
+            return None
+        network, size, where = config.get("network") or {}, config.get("input_size"), f"its checkpoint ({state})"
+    else:
+        try:
+            manifest = read_bundle_manifest(bundle)
+        except (BundleError, OSError, ValueError):
+            return None
+        network, where = manifest.network.to_dict(), str(bundle)
+        size = manifest.hw[0] if manifest.hw[0] == manifest.hw[1] else None
+    start: dict[str, Any] = {"network": {k: network[k] for k in NETWORK_KEYS if network.get(k) is not None}}
+    if size is not None:
+        start["input_size"] = size
+    shown = ", ".join(f"{k} {v}" for k, v in start["network"].items() if k != "backbone_kwargs")
+    print(f"train: no --config: the network and input size of {where} ({shown}, {size} px); --config or --set "
+          "change them", file=sys.stderr)
+    return start
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,10 +144,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--overwrite does not apply to --folds (its runs are kept fold by fold: --resume continues "
                           "them); choose another --out")
     held = [] if args.folds else check_out(out, resume=args.resume, overwrite=args.overwrite)
-    overrides = list(args.overrides)
+    start = None
     if args.init_from and args.config is None:  # fine-tuning without a config: the bundle's network, not the default's
-        overrides = _bundle_network(args.init_from, overrides) + overrides
-    cfg, base = load_config(args.config, overrides)
+        start = _start_network(Path(args.init_from), out, resume=args.resume)
+    cfg, base = load_config(args.config, args.overrides, start)
     if args.init_from:
         cfg.init_from = args.init_from  # a path as typed, not parsed as YAML
     if held and cfg.init_from and out.resolve() in {Path(cfg.init_from).resolve(),

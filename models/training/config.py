@@ -262,12 +262,14 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
     return data
 
 
-def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> tuple[TrainConfig, Path | None]:
-    """Read a YAML config (or start from defaults when ``path`` is None) and apply overrides.
+def load_config(path: str | Path | None, overrides: Sequence[str] = (),
+                start: Mapping[str, Any] | None = None) -> tuple[TrainConfig, Path | None]:
+    """Read a YAML config (or start from defaults when ``path`` is None, with ``start``'s values over them: a
+    bundle's network for ``--init-from``) and apply overrides.
 
     Returns the config and the folder relative paths in it are resolved against.
     """
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in (start or {}).items()}
     base: Path | None = None
     source = "<defaults>"
     if path is not None:
