@@ -334,7 +334,10 @@ def _recalibrate(args: argparse.Namespace) -> int:
         print(f"fma-judge recalibrate: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl+C: the staging copy (or --out's half-made copy) is already removed
-        print(f"fma-judge recalibrate: interrupted; {args.model} is as it was", file=sys.stderr)
+        done = getattr(args, "installed", None)
+        print(f"fma-judge recalibrate: interrupted; {args.model} is as it was" if done is None else
+              f"fma-judge recalibrate: interrupted while writing its reports; the new calibration is in place (the "
+              f"previous manifest kept as {done})", file=sys.stderr)
         return 130
 
 
@@ -404,7 +407,12 @@ def _recalibrated(args: argparse.Namespace) -> int:
             train = [s for s in train_loaded.samples if s.split in (None, "train")]
         # Calibrated on a copy: the live bundle (or --out) gets the result only once it calibrates some leaf.
         original = (live / MANIFEST_NAME).read_text(encoding="utf-8") if not args.out else ""
-        staged = shutil.copytree(args.model, target) if args.out else _staging_copy(live, Path(tmp))
+        try:
+            staged = shutil.copytree(args.model, target) if args.out else _staging_copy(live, Path(tmp))
+        except BaseException:  # (Ctrl+C included) no half-made --out copy stays
+            if args.out:
+                shutil.rmtree(target, ignore_errors=True)
+            raise
         print(f"{len(samples)} judged image(s) since {since or 'the beginning'}; calibrating {target}",
               file=sys.stderr)
 
@@ -421,6 +429,7 @@ def _recalibrated(args: argparse.Namespace) -> int:
                 raise Refused(_refusal(len(samples), known, since, options, calibrated, leaves))
             if not args.out:
                 kept = _install(Path(staged), live, original)
+                args.installed = kept  # a Ctrl+C from here on finds the new calibration in place
         except BaseException:
             if args.out:
                 shutil.rmtree(target, ignore_errors=True)  # the copy this command made: no half-made bundle stays

@@ -434,6 +434,13 @@ def test_recalibrate_stopped_or_on_broken_weights_says_so_and_leaves_the_bundle(
     assert {p.name: p.read_bytes() for p in bundle.iterdir() if p.is_file()} == original
     assert not [p for p in tmp_path.iterdir() if ".recalibrating-" in p.name]
     monkeypatch.undo()
+    import models.calibration.report as report_mod
+
+    monkeypatch.setattr(report_mod, "write_reports", stopped)  # stopped once the new calibration is in place
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert "interrupted while writing its reports; the new calibration is in place" in err and "as it was" not in err
+    monkeypatch.undo()
 
     weights = bundle / "weights.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
