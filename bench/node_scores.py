@@ -87,8 +87,9 @@ def confidences(taxonomy: Any, data: dict[str, np.ndarray], kind: str) -> tuple[
 
 
 def fit(taxonomy: Any, data: dict[str, np.ndarray], kind: str, leaf_cut: np.ndarray, *, target: float,
-        confidence: float, starts: int) -> dict[int, float]:
-    """Per inner level (deepest first), the product's threshold on the ``kind`` confidence (module doc)."""
+        confidence: float, starts: int, flagged_climb: bool) -> dict[int, float]:
+    """Per inner level (deepest first), the product's threshold on the ``kind`` confidence (module doc; as
+    :func:`models.calibration.ltt.node_thresholds`, with the bundle's confidence, starts and flagged-climb rule)."""
     from models.calibration.ltt import leaf_determined, start_size
     from models.calibration.risk_control import ltt_threshold
 
@@ -96,20 +97,24 @@ def fit(taxonomy: Any, data: dict[str, np.ndarray], kind: str, leaf_cut: np.ndar
     marginal = confidences(taxonomy, data, "marginal")[1]
     known = data["targets"] >= 0
     truth = np.where(known, data["targets"], 0)
-    open_ = ~leaf_determined(best, marginal[-1], data["flagged"], leaf_cut)  # the leaf's own confidence decides
+    leaf = leaf_determined(best, marginal[-1], data["flagged"], leaf_cut)  # the leaf's own confidence decides
+    open_ = ~leaf if flagged_climb else ~leaf & ~data["flagged"]
     cuts: dict[int, float] = {}
     for k in range(len(taxonomy.level_sizes) - 2, -1, -1):
-        right = known & (taxonomy.leaf_level_index[best, k] == taxonomy.leaf_level_index[truth, k])
-        n = int(open_.sum())
-        got = ltt_threshold(scores[k][open_], right[open_], target=target, delta=1.0 - confidence,
+        predicted = taxonomy.leaf_level_index[best, k]
+        right = known & (predicted == taxonomy.leaf_level_index[truth, k])
+        inner = np.array([not taxonomy.node(n).is_leaf for n in taxonomy.levels[k]])
+        seen = open_ & inner[predicted]  # a ragged tree's leaf repeated at this level has its own threshold
+        n = int(seen.sum())
+        got = ltt_threshold(scores[k][seen], right[seen], target=target, delta=1.0 - confidence,
                             min_set=start_size(n, target, confidence), starts=starts)
         cuts[k] = np.inf if got.threshold is None else float(got.threshold)
-        open_ &= scores[k] < cuts[k]
+        open_ &= ~(seen & (scores[k] >= cuts[k]))
     return cuts
 
 
 def judged(taxonomy: Any, data: dict[str, np.ndarray], kind: str, leaf_cut: np.ndarray,
-           cuts: dict[int, float]) -> dict[str, Any]:
+           cuts: dict[int, float], flagged_climb: bool = True) -> dict[str, Any]:
     """Group and subgroup determined on a set under thresholds ``cuts`` (module doc)."""
     from models.calibration.ltt import leaf_determined
 
@@ -119,7 +124,7 @@ def judged(taxonomy: Any, data: dict[str, np.ndarray], kind: str, leaf_cut: np.n
     truth = np.where(known, data["targets"], 0)
     leaf = leaf_determined(best, marginal[-1], data["flagged"], leaf_cut)
     k = len(taxonomy.level_sizes) - 2
-    subgroup = ~leaf & (scores[k] >= cuts[k])
+    subgroup = ~leaf & (scores[k] >= cuts[k]) & (flagged_climb | ~data["flagged"])
     right = known & (taxonomy.leaf_level_index[best, k] == taxonomy.leaf_level_index[truth, k])
     return {"group_and_subgroup": round(float(((leaf | subgroup) & known).sum() / known.sum()), 4),
             "known": int(known.sum()), "subgroup_deepest": int(subgroup.sum()),
@@ -160,11 +165,12 @@ def main(argv: list[str] | None = None) -> int:
         sets[name] = outputs(predictor, args.work / folder, None)
     results: dict[str, Any] = {"bundle": str(args.bundle), "calibration_set": str(args.calib), "kinds": {}}
     for kind in KINDS:
-        cuts = fit(taxonomy, calib, kind, leaf_cut, target=cal.target_purity, confidence=0.95,
-                   starts=cal.ltt_starts or 1)
+        cuts = fit(taxonomy, calib, kind, leaf_cut, target=cal.target_purity, confidence=cal.confidence or 0.95,
+                   starts=cal.ltt_starts or 1, flagged_climb=bool(cal.flagged_climb))
+        climb = bool(cal.flagged_climb)
         row = {"thresholds": {str(k): v for k, v in cuts.items()},
-               "calibration": judged(taxonomy, calib, kind, leaf_cut, cuts),
-               **{name: judged(taxonomy, data, kind, leaf_cut, cuts) for name, data in sets.items()}}
+               "calibration": judged(taxonomy, calib, kind, leaf_cut, cuts, climb),
+               **{name: judged(taxonomy, data, kind, leaf_cut, cuts, climb) for name, data in sets.items()}}
         results["kinds"][kind] = row
         log(f"[node scores] {kind}: subgroup threshold {cuts[len(cuts) - 1]:.5f}; " + "; ".join(
             f"{name} {r['group_and_subgroup']:.3f} ({r['subgroup_deepest']} at {r['subgroup_purity']})"

@@ -1669,8 +1669,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/side_actions.py" line="324"/>
-        <source>; {k} of them name files that are not there now</source>
-        <translation>；其中 {k} 筆指向的檔案目前已不存在</translation>
+        <source>; {k} exported rows name files that are not there now</source>
+        <translation>；匯出的列中有 {k} 筆指向目前已不存在的檔案</translation>
     </message>
     <message>
         <location filename="../ui/side_actions.py" line="327"/>

@@ -321,7 +321,7 @@ class SideActions:
             + (QCoreApplication.translate(
                 "Main", " ({k} images skipped: their files are gone, or their types are not in their model's tree)").format(
                 k=len(res.skipped)) if res.skipped else "")
-            + (QCoreApplication.translate("Main", "; {k} of them name files that are not there now").format(
+            + (QCoreApplication.translate("Main", "; {k} exported rows name files that are not there now").format(
                 k=len(res.missing)) if res.missing else ""), 15_000))
         task.signals.error.connect(self.statusBar().clearMessage)  # "Exporting…" is over
         task.signals.error.connect(lambda msg: self.alert(QMessageBox.warning, QCoreApplication.translate(
