@@ -62,7 +62,12 @@ def check_out(out: Path, *, resume: bool, overwrite: bool) -> list[Path]:
     --out must not replace a production model, nor a forgotten --resume hours of training."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file: a bundle is a folder")
-    if resume or not out.is_dir():
+    if resume:
+        from models.training.checkpoint import refuse_finished
+
+        refuse_finished(out)  # before the data is read and hashed
+        return []
+    if not out.is_dir():
         return []
     held = bundle_parts(out)
     if held and not overwrite:

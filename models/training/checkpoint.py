@@ -40,21 +40,27 @@ RESUME_FREE = frozenset({"num_workers", "init_from", "device"})
 (the checkpoint holds the weights and names the start), and the device (another GPU of the machine)."""
 
 
+def refuse_finished(out: Path) -> None:
+    """``--resume`` of ``out``: a :class:`ConfigError` when it holds no checkpoint, or a finished run (its bundle
+    written: resuming it dropped the bundle's calibration). Said before any data is read."""
+    from models.bundle.files import MANIFEST_NAME
+
+    if not (out / "checkpoint" / "state.json").exists():
+        raise ConfigError(f"--resume: no checkpoint in {out / 'checkpoint'}")
+    if (out / MANIFEST_NAME).exists():
+        raise ConfigError(f"--resume: the run in {out} finished and wrote its model ({MANIFEST_NAME}): nothing to "
+                          f"resume. To train it further, --init-from {out} with another --out; --overwrite trains "
+                          "it again from the start")
+
+
 def check_resumable(out: Path, config: dict[str, Any], data_sha: str) -> None:
     """``--resume`` continues the run interrupted in ``out`` with the same config (``config``: the new run's, its
     data-aware choices made) and data (``data_sha``, "" when unknown), or raises a :class:`ConfigError` that names
     what differs: a run resumed with another learning rate, input size or data would be recorded as the one run it
     was not. A finished run, whose bundle is written, has nothing to resume (resuming it dropped the bundle's
     calibration)."""
-    from models.bundle.files import MANIFEST_NAME
-
     folder = out / "checkpoint"
-    if not (folder / "state.json").exists():
-        raise ConfigError(f"--resume: no checkpoint in {folder}")
-    if (out / MANIFEST_NAME).exists():
-        raise ConfigError(f"--resume: the run in {out} finished and wrote its model ({MANIFEST_NAME}): nothing to "
-                          f"resume. To train it further, --init-from {out} with another --out; --overwrite trains "
-                          "it again from the start")
+    refuse_finished(out)
     try:
         saved = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
