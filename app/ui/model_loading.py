@@ -6,14 +6,30 @@ A mixin of :class:`app.ui.main_window.MainWindow`, like :mod:`app.ui.batch_openi
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QCoreApplication, QFileSystemWatcher
+from PySide6.QtWidgets import QLabel, QMessageBox
 
 from app.services.predicting import ModelInfo, PredictingService
 from app.ui import file_dialogs, startup_log
 from app.ui.workers import Task
+
+BUNDLE_FILES = ("manifest.json", "weights.safetensors", "spectrum_head.safetensors")
+"""The files of a bundle folder whose change on disk the window says (a recalibration, a retraining into it)."""
+
+
+def bundle_stamp(folder: Path) -> tuple[tuple[str, int | None, int | None], ...]:
+    """Each of :data:`BUNDLE_FILES`'s modification time and size (None: missing)."""
+    out = []
+    for name in BUNDLE_FILES:
+        try:
+            st = (folder / name).stat()
+            out.append((name, st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((name, None, None))
+    return tuple(out)
 
 
 class ModelLoading:
@@ -23,6 +39,9 @@ class ModelLoading:
     ``_start_predictions``."""
 
     model: ModelInfo | None  # set by the window's __init__, with _remember_model
+    _bundle_watcher: QFileSystemWatcher | None = None
+    _bundle_seen: tuple[Path, tuple] | None = None  # the loaded bundle's folder and its files' stamp when loaded
+    model_changed_banner: QLabel | None = None
 
     def warm_model(self, path: str | Path) -> None:
         """Start making the model of ``path`` now, while the database opens: the load asked for later takes it
@@ -67,7 +86,52 @@ class ModelLoading:
         self.status.set_model(info.version)
         if self.settings is not None and self._remember_model:
             self.settings.setValue("model_path", info.path)
+        self._watch_bundle(Path(info.path))
         self._start_predictions()
+
+    def _watch_bundle(self, folder: Path) -> None:
+        """Watch the loaded bundle's folder: `fma-judge recalibrate` (the dashboard's one command) or a training
+        into it changes its files, and this window would go on with the loaded model without a word."""
+        if self._bundle_watcher is None:
+            self._bundle_watcher = QFileSystemWatcher(self)
+            self._bundle_watcher.directoryChanged.connect(self._bundle_changed)
+            self._bundle_watcher.fileChanged.connect(self._bundle_changed)
+        watched = self._bundle_watcher.directories() + self._bundle_watcher.files()
+        if watched:
+            self._bundle_watcher.removePaths(watched)
+        if self.model_changed_banner is not None:
+            self.model_changed_banner.hide()
+        self._bundle_seen = None
+        if folder.is_dir():  # (an archive is read once; it is not watched)
+            self._bundle_watcher.addPaths([str(folder), str(folder / "manifest.json")])
+            self._bundle_seen = (folder, bundle_stamp(folder))
+
+    def _bundle_changed(self, _path: str) -> None:
+        """The loaded bundle's files changed on disk: a banner says so and offers to load it again."""
+        if self._bundle_seen is None or self.model is None:
+            return
+        folder, stamp = self._bundle_seen
+        manifest = str(folder / "manifest.json")
+        if manifest not in self._bundle_watcher.files() and Path(manifest).is_file():
+            self._bundle_watcher.addPath(manifest)  # replaced by a new file: the watch went with the old one
+        now = bundle_stamp(folder)
+        if now == stamp:
+            return
+        self._bundle_seen = (folder, now)
+        if self.model_changed_banner is None:
+            banner = self.model_changed_banner = QLabel(self)
+            banner.setObjectName("modelChangedBanner")
+            banner.setWordWrap(True)
+            banner.linkActivated.connect(lambda _link: self.load_model(self._bundle_seen[0])
+                                         if self._bundle_seen is not None else None)
+            self._banner_layout.insertWidget(0, banner)
+        link = QCoreApplication.translate("Main", "Load it again")  # (the default link blue is unreadable here)
+        self.model_changed_banner.setText(QCoreApplication.translate(
+            "Main", "The model's files in {path} changed on disk (recalibrated or retrained?). This window still "
+                    "uses {version} as it was loaded. {link} to use them.").format(
+            path=html.escape(str(folder)), version=html.escape(self.model.version),
+            link=f'<a href="reload" style="color: #8ab4f8;">{html.escape(link)}</a>'))
+        self.model_changed_banner.show()
 
     def _use_model(self, state: str, manifest) -> None:
         """Show the batch with this model's names, calibration and stored predictions."""

@@ -69,6 +69,7 @@ APP_STYLE = (
     + "QStatusBar QLabel { padding: 0 8px; }"
     + "QLabel#readOnlyBanner { background: #5c4a00; color: #fde293; padding: 6px 10px; font-weight: bold; }"
     + "QLabel#monitorBanner { background: #5c2b00; color: #fdd663; padding: 6px 10px; font-weight: bold; }"
+    + "QLabel#modelChangedBanner { background: #1f3a5f; color: #d2e3fc; padding: 6px 10px; }"
 )
 """The dark look of the main window."""
 

@@ -1,0 +1,38 @@
+"""The loaded bundle's files changed on disk (``fma-judge recalibrate``, the dashboard's one command, or a training
+written into it): the window says so in a banner and loads it again from its link; it went on with the loaded model
+without a word."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import make_rejudge_bundle, open_window
+
+pytest.importorskip("pytestqt")
+
+
+def test_a_recalibrated_bundle_on_disk_is_said_and_loaded_again(qtbot, engine, taxonomy, tmp_path, monkeypatch):
+    bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    try:
+        assert win.model_changed_banner is None
+        (bundle / "metrics.csv").write_text("epoch\n1\n")  # another file of the folder: nothing said
+        qtbot.wait(300)
+        assert win.model_changed_banner is None or not win.model_changed_banner.isVisible()
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        manifest["routing"]["spot_check"] = 0.05  # replaced by a new file, as calibrate writes it
+        (bundle / "manifest.json.new").write_text(json.dumps(manifest))
+        shutil.move(bundle / "manifest.json.new", bundle / "manifest.json")
+        qtbot.waitUntil(lambda: win.model_changed_banner is not None and win.model_changed_banner.isVisible(),
+                        timeout=5000)
+        text = win.model_changed_banner.text()
+        assert "changed on disk" in text and str(bundle) in text and win.model.version in text
+        with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+            win.model_changed_banner.linkActivated.emit("reload")
+        assert not win.model_changed_banner.isVisible()  # loaded again: the banner goes
+        (bundle / "manifest.json").write_text((bundle / "manifest.json").read_text() + " ")  # written in place
+        qtbot.waitUntil(lambda: win.model_changed_banner.isVisible(), timeout=5000)  # the new file is watched too
+    finally:
+        win.close()
