@@ -86,31 +86,17 @@ def confidences(taxonomy: Any, data: dict[str, np.ndarray], kind: str) -> tuple[
     return best, heads if kind == "head" else list(np.cumprod(heads, axis=0))
 
 
-def fit(taxonomy: Any, data: dict[str, np.ndarray], kind: str, leaf_cut: np.ndarray, *, target: float,
-        confidence: float, starts: int, flagged_climb: bool) -> dict[int, float]:
-    """Per inner level (deepest first), the product's threshold on the ``kind`` confidence (module doc; as
-    :func:`models.calibration.ltt.node_thresholds`, with the bundle's confidence, starts and flagged-climb rule)."""
-    from models.calibration.ltt import leaf_determined, start_size
-    from models.calibration.risk_control import ltt_threshold
+def fit(taxonomy: Any, data: dict[str, np.ndarray], kind: str, cal: Any) -> dict[int, float]:
+    """Per inner level, the product's threshold on the ``kind`` confidence: the bundle's own rule
+    (:func:`models.calibration.ltt.node_thresholds`, with its confidence, starts and flagged-climb rule) given
+    that confidence instead of the marginal."""
+    from models.calibration.ltt import node_thresholds
 
-    best, scores = confidences(taxonomy, data, kind)
-    marginal = confidences(taxonomy, data, "marginal")[1]
-    known = data["targets"] >= 0
-    truth = np.where(known, data["targets"], 0)
-    leaf = leaf_determined(best, marginal[-1], data["flagged"], leaf_cut)  # the leaf's own confidence decides
-    open_ = ~leaf if flagged_climb else ~leaf & ~data["flagged"]
-    cuts: dict[int, float] = {}
-    for k in range(len(taxonomy.level_sizes) - 2, -1, -1):
-        predicted = taxonomy.leaf_level_index[best, k]
-        right = known & (predicted == taxonomy.leaf_level_index[truth, k])
-        inner = np.array([not taxonomy.node(n).is_leaf for n in taxonomy.levels[k]])
-        seen = open_ & inner[predicted]  # a ragged tree's leaf repeated at this level has its own threshold
-        n = int(seen.sum())
-        got = ltt_threshold(scores[k][seen], right[seen], target=target, delta=1.0 - confidence,
-                            min_set=start_size(n, target, confidence), starts=starts)
-        cuts[k] = np.inf if got.threshold is None else float(got.threshold)
-        open_ &= ~(seen & (scores[k] >= cuts[k]))
-    return cuts
+    _nodes, fits = node_thresholds(data["leaf"], data["targets"], data["flagged"], taxonomy, cal.thresholds,
+                                   target=cal.target_purity, confidence=cal.confidence or 0.95,
+                                   starts=cal.ltt_starts or 1, flagged_climb=bool(cal.flagged_climb),
+                                   level_scores=confidences(taxonomy, data, kind)[1])
+    return {k: np.inf if f.threshold is None else float(f.threshold) for k, f in fits.items()}
 
 
 def judged(taxonomy: Any, data: dict[str, np.ndarray], kind: str, leaf_cut: np.ndarray,
@@ -165,8 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         sets[name] = outputs(predictor, args.work / folder, None)
     results: dict[str, Any] = {"bundle": str(args.bundle), "calibration_set": str(args.calib), "kinds": {}}
     for kind in KINDS:
-        cuts = fit(taxonomy, calib, kind, leaf_cut, target=cal.target_purity, confidence=cal.confidence or 0.95,
-                   starts=cal.ltt_starts or 1, flagged_climb=bool(cal.flagged_climb))
+        cuts = fit(taxonomy, calib, kind, cal)
         climb = bool(cal.flagged_climb)
         row = {"thresholds": {str(k): v for k, v in cuts.items()},
                "calibration": judged(taxonomy, calib, kind, leaf_cut, cuts, climb),

@@ -46,6 +46,7 @@ from app.store.schema import (
     ImagePath,
     Judgment,
     ModelVersion,
+    decided_time,
     decider,
 )
 from app.store.urls import is_store_file
@@ -209,7 +210,7 @@ def iter_export_rows(
         Judgment.leaf,
         Judgment.status,
         decider(),  # who made the decision (a note or an undo carrying a colleague's keeps it theirs)
-        func.coalesce(Judgment.decided_at, Judgment.created_at),
+        decided_time(),
         Judgment.model_version,
         Judgment.shown,
         Judgment.note,

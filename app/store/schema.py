@@ -287,11 +287,27 @@ class Judgment(Base):
     decided_by: Mapped[str | None] = mapped_column(String(128))
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
+    @property
+    def decider(self) -> str:
+        """Who made the decision this row carries (as :attr:`app.store.records.JudgmentRecord.decider`; SQL:
+        :func:`decider`)."""
+        return self.decided_by or self.analyst
+
+    @property
+    def decided_when(self) -> dt.datetime:
+        """When that decision was made (SQL: :func:`decided_time`)."""
+        return self.decided_at or self.created_at
+
 
 def decider() -> Any:
     """SQL for who made the decision a judgment row carries: its writer, unless the row only carried a colleague's
     decision on (a note, an undo restoring it: :attr:`Judgment.decided_by`)."""
     return func.coalesce(Judgment.decided_by, Judgment.analyst)
+
+
+def decided_time() -> Any:
+    """SQL for when the decision a judgment row carries was made (:func:`decider`'s time)."""
+    return func.coalesce(Judgment.decided_at, Judgment.created_at)
 
 
 class Claim(Base):

@@ -144,17 +144,20 @@ def leaf_determined(best: np.ndarray, leaf_scores: np.ndarray, flagged: np.ndarr
 
 def node_thresholds(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray, taxonomy: Taxonomy,
                     leaf_cuts: Mapping[str, float | None], *, target: float, confidence: float,
-                    starts: int = 1, flagged_climb: bool = False) -> tuple[dict[str, LeafThreshold], dict[int, LttFit]]:
+                    starts: int = 1, flagged_climb: bool = False,
+                    level_scores: Sequence[np.ndarray] | None = None) -> tuple[dict[str, LeafThreshold], dict[int, LttFit]]:
     """Per level (deepest first), one threshold for its groups or subgroups, fitted on the images that climb to
     it (module doc); returns each node's :class:`LeafThreshold` (for the report) and each level's fit.
 
     ``flagged_climb``: the images the unknown detector flags climb too (their leaf is never determined, their group
     and subgroup may be; an image outside the tree among them counts as wrong at every level), instead of being
-    left out of every level."""
-    best, scores = path_confidences(taxonomy, probs)
+    left out of every level. ``level_scores``: per level, another confidence of the path's node to threshold than
+    its marginal (``bench.node_scores`` compares some); the leaf's own decides which images climb either way."""
+    best, marginal = path_confidences(taxonomy, probs)
+    scores = marginal if level_scores is None else level_scores
     known = targets >= 0
     truth = np.where(known, targets, 0)
-    leaf = leaf_determined(best, scores[-1], flagged, cut_array(leaf_cuts, taxonomy.leaves))
+    leaf = leaf_determined(best, marginal[-1], flagged, cut_array(leaf_cuts, taxonomy.leaves))
     open_ = ~leaf if flagged_climb else ~flagged & ~leaf
     nodes: dict[str, LeafThreshold] = {}
     fits: dict[int, LttFit] = {}

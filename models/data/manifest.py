@@ -26,7 +26,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -447,7 +447,8 @@ def _path_text(path: str | os.PathLike[str], bases: tuple[str, ...]) -> str:
     return absolute
 
 
-def data_hash(samples: Sequence[Sample]) -> str:
-    """sha256 over (content hash, label) pairs, order-independent: names the exact training data."""
-    rows = sorted(f"{file_sha256(s.path)}\t{s.label_text}\t{s.split or ''}" for s in samples)
+def data_hash(samples: Sequence[Sample], hash_fn: Callable[[Path], str] = file_sha256) -> str:
+    """sha256 over (content hash, label) pairs, order-independent: names the exact training data. ``hash_fn``: a
+    file's content hash (a cached one where the files were hashed already)."""
+    rows = sorted(f"{hash_fn(s.path)}\t{s.label_text}\t{s.split or ''}" for s in samples)
     return sha256_hex("\n".join(rows))

@@ -12,12 +12,14 @@ are the ones the model never trained on. Data that only overlaps the training da
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from models.data.manifest import Sample, data_hash
 from models.data.splits import split_samples
+from models.hashing import file_sha256
 
 __all__ = ["recover_split"]
 
@@ -33,17 +35,19 @@ def recover_split(train: Any, samples: Sequence[Sample], sources: Sequence[str |
     config = train.config or {}
     known = [s for s in samples if not s.is_unknown]
     seed = int(config.get("seed", 0) or 0)
-    split = split_samples(known, seed=seed) if known else []
+    content = functools.cache(file_sha256)  # each file read once for the split and the hash
+    split = split_samples(known, seed=seed, hash_fn=content) if known else []
     exposure = float((config.get("loss") or {}).get("outlier_weight", 0) or 0) > 0
     unknown = [s for s in samples if s.is_unknown]
     # training hashed its outlier-exposure images as loaded (no split), and only when it used them
-    if data_hash([s for s in split if s.split in ("train", "val")] + (unknown if exposure else [])) == train.data_hash:
+    seen = [s for s in split if s.split in ("train", "val")] + (unknown if exposure else [])
+    if data_hash(seen, content) == train.data_hash:
         counts = {name: sum(s.split == name for s in split) for name in ("train", "val", "test")}
         if exposure:  # learned from: kept out of the held-out parts
             unknown = [dataclasses.replace(s, split="train") for s in unknown]
             said = f"; its {len(unknown)} unknown:* images were its outlier exposure (split train)"
         else:  # never seen: shared between the held-out parts (split_samples puts unknown kinds in val and test)
-            unknown = split_samples(unknown, seed=seed) if unknown else []
+            unknown = split_samples(unknown, seed=seed, hash_fn=content) if unknown else []
             said = (f"; its {len(unknown)} unknown:* images, which it did not train on, go to validation and test"
                     if unknown else "")
         line = (f"no split column: these are the images {bundle} was trained on, so the split its training made "

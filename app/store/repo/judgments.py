@@ -139,7 +139,7 @@ def record_judgment(
         if expect_state is not None and _state(now) != expect_state:
             status, leaf = _state(now)
             raise JudgmentConflictError(
-                f"Not saved: the image was judged meanwhile by {(now.decided_by or now.analyst) if now else 'someone'} "
+                f"Not saved: the image was judged meanwhile by {now.decider if now else 'someone'} "
                 f"({status}{' ' + leaf if leaf else ''}).", current=_judgment_record(now) if now else None)
     if prediction_id is not None and (shown is None or model_version is None):
         stored = session.execute(
@@ -284,7 +284,7 @@ def revert_judgment(
     current = _latest_before(session, target.image_id)
     if _state(current) != _state(target):
         now_status, now_leaf = _state(current)
-        who = f" by {current.decided_by or current.analyst}" if current is not None else ""
+        who = f" by {current.decider}" if current is not None else ""
         raise JudgmentConflictError(
             f"Cannot {action} judgment {judgment_id}: image {target.image_id} was judged again since "
             f"(now {now_status}{' ' + now_leaf if now_leaf else ''}{who}).",
@@ -314,8 +314,8 @@ def revert_judgment(
         reverts_judgment_id=target.id,
         extra_leaves=previous.extra_leaves or () if previous is not None and status != "pending" else (),
         # the decision restored stays its maker's (the panel and the export named whoever pressed Ctrl+Z)
-        decided_by=(previous.decided_by or previous.analyst) if restored is not None else None,
-        decided_at=(previous.decided_at or previous.created_at) if restored is not None else None,
+        decided_by=previous.decider if restored is not None else None,
+        decided_at=previous.decided_when if restored is not None else None,
     )
 
 
