@@ -3,8 +3,8 @@
 # committed resources/demo/model, as resources/demo/README.md's "The CBAM bundle" trains it on the CPU in 42
 # minutes) tried as several candidates at once on one lent GPU, so that the one kept is chosen by validation
 # Top-1 among runs rather than being the only run:
-#   s1, s2   the recipe as committed, training seeds 1 and 2 (model_cbam/ is seed 0; s1 also ran on the CPU on
-#            2026-12-04: the main README's CBAM section has its figures);
+#   s1, s2   the recipe as committed, training seeds 1 and 2 (model_cbam/ was seed 0 when this was written;
+#            s1 ran on the CPU on 2026-12-04 and became its stage 3: the main README's CBAM section);
 #   aw1      attention_weight 1.0 instead of 2.0 (less pull away from classification);
 #   frz      backbone_lr_scale 0: the pretrained backbone frozen, only the new CBAMs and the heads learn.
 # Steps: the stage-2 training data (resources/demo/README.md's synth commands, seeds 1 and 5) and the seed-2 test

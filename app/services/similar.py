@@ -27,9 +27,9 @@ __all__ = ["SimilarCase", "SimilarCases"]
 _EPS = 1e-12
 SIMILAR_FLOOR = 0.25
 """Judged images less alike than this (cosine) are no "similar case". Measured with ``python -m bench.similar_floor``
-on 360 synthetic test images of the 18 types (seed 41) and the demo model: 7.1 % of the pairs of different types
-reach 0.25, one image of 360 had no image of its own type that alike, and every image's six nearest were at least
-0.445 alike. So with many images judged the floor changes nothing; with few, a stranger at 0.08 is no longer
+on 360 synthetic test images of the 18 types (seed 41) and the demo model (2026-12-04; its weights of 2026-12-06:
+6.8 %, two images, 0.445): 7.1 % of the pairs of different types reach 0.25, one image of 360 had no image of its own
+type that alike, and every image's six nearest were at least 0.445 alike. So with many images judged the floor changes nothing; with few, a stranger at 0.08 is no longer
 offered as similar: the panel says nothing judged is alike."""
 
 
