@@ -15,7 +15,7 @@ import pytest
 import torch
 from conftest import ROOT, write_image
 
-from models.bundle.files import read_bundle_manifest, write_bundle_manifest
+from models.bundle.files import bundle_stamp, read_bundle_manifest, write_bundle_manifest
 from models.bundle.io import BundleError, load_bundle
 from models.bundle.manifest import BundleManifest
 from models.inference.predictor import Predictor
@@ -175,6 +175,20 @@ def test_rewritten_manifest_keeps_weights_valid(tmp_path, tiny_bundle):
     loaded = load_bundle(b)
     assert loaded.manifest.temperature == 2.0
     assert loaded.manifest.calibration.thresholds == {"scratch": 0.9}
+
+
+def test_a_bundle_stamp_changes_when_calibration_rewrites_the_manifest_and_not_otherwise(tmp_path, tiny_bundle):
+    b = shutil.copytree(tiny_bundle, tmp_path / "stamped")
+    before = bundle_stamp(b)
+    assert [name for name, *_ in before] == ["manifest.json", "weights.safetensors", "spectrum_head.safetensors"]
+    assert before[2][1:] == (None, None)  # no spectrum head: missing, said as such
+    (b / "metrics.csv").write_text("epoch\n1\n")  # another file of the folder
+    assert bundle_stamp(b) == before
+    manifest = read_bundle_manifest(b)
+    write_bundle_manifest(b, manifest.replace(temperature=2.0))
+    after = bundle_stamp(b)
+    assert after != before and after[1] == before[1]  # the manifest moved, the weights did not
+    assert bundle_stamp(tmp_path / "gone") == tuple((name, None, None) for name, *_ in before)
 
 
 DEMO_MODEL = Path(__file__).resolve().parents[1] / "resources" / "demo" / "model"

@@ -53,6 +53,46 @@ def test_two_windows_on_one_database_keep_each_others_drafts(tmp_path: Path) -> 
     assert json.loads(path.read_text(encoding="utf-8"))["drafts"] == {"22": "alice draft 22"}
 
 
+def test_two_windows_writing_at_the_same_moment_keep_both_drafts(tmp_path: Path, monkeypatch) -> None:
+    """The read-merge-write of one window is not cut into by the other's: window A reads the file, then (slowly)
+    writes; window B saves in between. Without the lock B's draft was read before A's write and lost after it."""
+    import threading
+    import time
+
+    from app.services import note_drafts
+
+    path = drafts_file(tmp_path, "sqlite:////data/team.sqlite")
+    first, second = NoteDrafts(), NoteDrafts()
+    first.attach(path)
+    second.attach(path)
+    a_read = threading.Event()
+    real_on_disk = NoteDrafts._on_disk
+
+    def slow_on_disk(self):
+        held = real_on_disk(self)
+        if self is first:
+            a_read.set()
+            time.sleep(0.15)  # A has read; B's save comes now (within LOCK_WAIT_S)
+        return held
+
+    monkeypatch.setattr(NoteDrafts, "_on_disk", slow_on_disk)
+    writer = threading.Thread(target=first.keep, args=(31, "window A's draft"))
+    writer.start()
+    assert a_read.wait(5)
+    second.keep(32, "window B's draft")
+    writer.join(5)
+    assert json.loads(path.read_text(encoding="utf-8"))["drafts"] == {"31": "window A's draft",
+                                                                       "32": "window B's draft"}
+    assert first.error is None and second.error is None
+    assert not path.with_name(path.name + ".lock").exists()  # released
+    lock = path.with_name(path.name + ".lock")  # one left by a window that died while writing: taken over
+    lock.write_text("", encoding="utf-8")
+    old = time.time() - note_drafts.STALE_LOCK_S - 5
+    os.utime(lock, (old, old))
+    second.keep(33, "after a crash")
+    assert json.loads(path.read_text(encoding="utf-8"))["drafts"]["33"] == "after a crash" and not lock.exists()
+
+
 def test_a_broken_drafts_file_is_set_aside_and_an_unwritable_one_keeps_the_drafts_in_memory(tmp_path: Path) -> None:
     path = drafts_file(tmp_path, "sqlite:///x")
     path.write_text("{not json", encoding="utf-8")

@@ -5,6 +5,10 @@ Cancel), refused by the store (a disk that is full, a network database away), or
 writes it as it goes). Drafts are keyed by image id, or by the sorted image ids of a queue selection, and kept per
 database in one small JSON file (``{"format": 1, "drafts": {"12": "text", "12,13": "text"}}``), replaced atomically
 on every change. The database's URL is never written: the file is named by its hash.
+
+Two windows of the app on one database (or two analysts' sessions on one profile) share the file: each change is
+read, merged and written under a lock file beside it (``….json.lock``, created exclusively; one left by a process
+that died is taken over after :data:`STALE_LOCK_S`), so one window's write never drops the other's draft.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Hashable
+import time
+from collections.abc import Hashable, Iterator
 from pathlib import Path
 
 from models.atomic import write_text
@@ -21,6 +26,11 @@ from models.atomic import write_text
 __all__ = ["NoteDrafts", "drafts_file"]
 
 FORMAT = 1
+LOCK_WAIT_S = 0.5
+"""How long a change waits for another window's write of the file (milliseconds, in practice) before it writes
+anyway: a draft written over a rare race beats a window that hangs."""
+STALE_LOCK_S = 10.0
+"""A lock file older than this was left by a process that died between taking and releasing it."""
 
 
 def drafts_file(folder: str | Path, db_url: str) -> Path:
@@ -31,6 +41,37 @@ def drafts_file(folder: str | Path, db_url: str) -> Path:
     path = sqlite_path(db_url)
     key = f"sqlite:///{os.path.normcase(os.path.abspath(path))}" if path is not None else db_url
     return Path(folder) / f"note-drafts-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}.json"
+
+
+@contextlib.contextmanager
+def _locked(path: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[bool]:
+    """Hold ``path``'s lock file (``path`` + ``.lock``) for the block; yields False when it could not be had in
+    ``wait_s`` (the block runs anyway). The lock is a file created exclusively, which every OS and network share
+    keeps to one creator, unlike advisory locks."""
+    lock = path.with_name(path.name + ".lock")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    deadline, held = time.monotonic() + wait_s, False
+    while True:
+        try:
+            os.close(os.open(lock, flags, 0o600))
+            held = True
+            break
+        except FileExistsError:
+            with contextlib.suppress(OSError):
+                if time.time() - lock.stat().st_mtime > STALE_LOCK_S:
+                    lock.unlink()  # its process died holding it
+                    continue
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.01)
+        except OSError:  # a folder that cannot be written: the write below says why
+            break
+    try:
+        yield held
+    finally:
+        if held:
+            with contextlib.suppress(OSError):
+                lock.unlink()
 
 
 def _text_key(key: Hashable) -> str:
@@ -101,15 +142,16 @@ class NoteDrafts:
         if self.path is None:
             return
         try:
-            on_disk = self._on_disk()
-            changed = self._texts if key is None else {key: self._texts.get(key)}
-            for k, text in changed.items():
-                if text is None:
-                    on_disk.pop(_text_key(k), None)
-                else:
-                    on_disk[_text_key(k)] = text
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_text(self.path, json.dumps({"format": FORMAT, "drafts": on_disk}, ensure_ascii=False))
+            with _locked(self.path):
+                on_disk = self._on_disk()
+                changed = self._texts if key is None else {key: self._texts.get(key)}
+                for k, text in changed.items():
+                    if text is None:
+                        on_disk.pop(_text_key(k), None)
+                    else:
+                        on_disk[_text_key(k)] = text
+                write_text(self.path, json.dumps({"format": FORMAT, "drafts": on_disk}, ensure_ascii=False))
             self.error = None
         except OSError as exc:  # a full disk, a read-only profile: the drafts stay in memory, the close asks
             self.error = f"could not write the unsaved notes to {self.path} ({exc})"

@@ -285,6 +285,14 @@ class PredictingService:
         except (BundleError, OSError) as exc:
             raise ModelLoadError(str(exc)) from exc
 
+    @staticmethod
+    def bundle_stamp(bundle_path: str | Path) -> tuple:
+        """The bundle folder's files' modification times and sizes (:func:`models.bundle.files.bundle_stamp`): two
+        stamps differ when a calibration or a training rewrote the loaded model's files."""
+        from models.bundle.files import bundle_stamp
+
+        return bundle_stamp(bundle_path)
+
     def _require_model(self) -> Any:
         if self.predictor is None or self.info is None:
             raise ModelLoadError("no model is loaded")

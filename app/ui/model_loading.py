@@ -16,21 +16,6 @@ from app.services.predicting import ModelInfo, PredictingService
 from app.ui import file_dialogs, startup_log
 from app.ui.workers import Task
 
-BUNDLE_FILES = ("manifest.json", "weights.safetensors", "spectrum_head.safetensors")
-"""The files of a bundle folder whose change on disk the window says (a recalibration, a retraining into it)."""
-
-
-def bundle_stamp(folder: Path) -> tuple[tuple[str, int | None, int | None], ...]:
-    """Each of :data:`BUNDLE_FILES`'s modification time and size (None: missing)."""
-    out = []
-    for name in BUNDLE_FILES:
-        try:
-            st = (folder / name).stat()
-            out.append((name, st.st_mtime_ns, st.st_size))
-        except OSError:
-            out.append((name, None, None))
-    return tuple(out)
-
 
 class ModelLoading:
     """Expects the window's ``service``, ``worker``, ``presenter``, ``status``, ``settings``, ``images``,
@@ -104,7 +89,7 @@ class ModelLoading:
         self._bundle_seen = None
         if folder.is_dir():  # (an archive is read once; it is not watched)
             self._bundle_watcher.addPaths([str(folder), str(folder / "manifest.json")])
-            self._bundle_seen = (folder, bundle_stamp(folder))
+            self._bundle_seen = (folder, PredictingService.bundle_stamp(folder))
 
     def _bundle_changed(self, _path: str) -> None:
         """The loaded bundle's files changed on disk: a banner says so and offers to load it again."""
@@ -114,7 +99,7 @@ class ModelLoading:
         manifest = str(folder / "manifest.json")
         if manifest not in self._bundle_watcher.files() and Path(manifest).is_file():
             self._bundle_watcher.addPath(manifest)  # replaced by a new file: the watch went with the old one
-        now = bundle_stamp(folder)
+        now = PredictingService.bundle_stamp(folder)
         if now == stamp:
             return
         self._bundle_seen = (folder, now)

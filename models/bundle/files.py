@@ -19,6 +19,11 @@ from models.bundle.manifest import BundleError, BundleManifest
 
 MANIFEST_NAME = "manifest.json"
 WEIGHTS_NAME = "weights.safetensors"
+SPECTRUM_HEAD_NAME = "spectrum_head.safetensors"
+"""The spectrum head beside the weights (:mod:`models.bundle.spectrum`, issue #20)."""
+STAMPED_NAMES = (MANIFEST_NAME, WEIGHTS_NAME, SPECTRUM_HEAD_NAME)
+"""The files of a bundle folder whose change on disk a loaded model's user is told of (a recalibration, a
+retraining into it)."""
 ARCHIVE_SUFFIXES = frozenset({".zip", ".fmab"})
 _PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin"})
 MAX_MANIFEST_BYTES = 64 * 2**20
@@ -30,6 +35,21 @@ level of a taxonomy adds 2)."""
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def bundle_stamp(folder: str | Path) -> tuple[tuple[str, int | None, int | None], ...]:
+    """Each of :data:`STAMPED_NAMES`'s modification time (ns) and size in a bundle folder (None, None: missing).
+
+    Two stamps of one folder differ when `calibrate`, `recalibrate` or a training into it rewrote a file.
+    """
+    out = []
+    for name in STAMPED_NAMES:
+        try:
+            st = (Path(folder) / name).stat()
+            out.append((name, st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((name, None, None))
+    return tuple(out)
 
 
 def manifest_text(manifest: BundleManifest) -> str:

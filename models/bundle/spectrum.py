@@ -14,13 +14,11 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from models.bundle.files import ARCHIVE_SUFFIXES, read_member, write_bundle_manifest
+from models.bundle.files import ARCHIVE_SUFFIXES, SPECTRUM_HEAD_NAME, read_member, write_bundle_manifest
 from models.bundle.manifest import BundleError, BundleManifest, SpectrumRecord
 from models.hashing import sha256_hex
 from models.spectra.head import FEATURES, SpectrumHead
 from models.spectra.library import GRID
-
-SPECTRUM_HEAD_NAME = "spectrum_head.safetensors"
 
 
 def write_spectrum_head(path: str | Path, manifest: BundleManifest, head: SpectrumHead,
