@@ -121,7 +121,7 @@ def main() -> None:
     p.add_argument("--no-runtime", action="store_true", help="leave out the workstation runtime (no export)")
     p.add_argument("--out", type=Path, default=Path("bench_results"))
     p.add_argument("--model", type=Path, default=DEMO / "model",
-                   help="the bundle (default: the demo model; resources/demo/model_cbam: its CBAM attention)")
+                   help="the bundle (default: resources/demo/model, LayerCAM; resources/demo/model_cbam: its CBAM attention)")
     args = p.parse_args()
     from models.bundle.files import read_bundle_manifest
     from models.bundle.sections import BundleError
