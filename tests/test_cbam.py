@@ -10,6 +10,7 @@ import pytest
 import timm
 import torch
 from conftest import make_tiny_bundle
+from safetensors.torch import save_file
 
 from models.bundle.io import load_bundle
 from models.inference import engine as eng
@@ -216,8 +217,8 @@ def test_stage_cbams_change_the_output_and_survive_deepcopy(tax: Taxonomy) -> No
 
 def test_stage_cbams_keep_plain_backbone_weights(tax: Taxonomy, tmp_path: Path) -> None:
     source = timm.create_model("convnext_tiny", num_classes=0, **TINY_CONVNEXT)
-    path = tmp_path / "plain.pth"
-    torch.save(source.state_dict(), path)
+    path = tmp_path / "plain.safetensors"
+    save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(path))
     net = build_network(_config("convnext_stages", pretrained_file=str(path)), tax)
     assert net.num_cbam == 4
     ours = net.backbone.state_dict()

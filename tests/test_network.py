@@ -262,18 +262,24 @@ def test_state_dict_round_trip_without_weights(tax: Taxonomy) -> None:
 # ------------------------------------------------------------------------------- local weights
 
 
-def test_pth_weights_loaded_with_weights_only(tax: Taxonomy, tmp_path: Path) -> None:
+def test_safetensors_weights_load_and_a_pickle_checkpoint_is_refused_unopened(tax: Taxonomy, tmp_path: Path,
+                                                                              monkeypatch) -> None:
     source = timm.create_model("convnext_tiny", num_classes=0, **TINY_CONVNEXT)
-    path = tmp_path / "tiny.pth"
-    torch.save(source.state_dict(), path)
+    path = tmp_path / "tiny.safetensors"
+    save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(path))
     net = build_network(_config("convnext", pretrained_file=str(path)), tax)
     for name, tensor in source.state_dict().items():
         torch.testing.assert_close(net.backbone.state_dict()[name], tensor, msg=name)
-    # A pickle holding an arbitrary object is refused by torch.load(weights_only=True), not executed.
-    evil = tmp_path / "evil.pt"
-    torch.save({"state_dict": source.state_dict(), "extra": fractions.Fraction(1, 3)}, evil)
-    with pytest.raises(RuntimeError, match="could not load weights"):
-        build_network(_config("convnext", pretrained_file=str(evil)), tax)
+    # A .pth / .pt checkpoint is a pickle: refused before anything opens it (torch.load, even weights_only, is not
+    # called), with how to get the safetensors file instead.
+    for suffix in (".pth", ".pt", ".ckpt"):
+        pickle_file = tmp_path / f"tiny{suffix}"
+        torch.save({"state_dict": source.state_dict(), "extra": fractions.Fraction(1, 3)}, pickle_file)
+        monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("a user's pickle was opened"))
+        with pytest.raises(ValueError, match=rf"is a pickle checkpoint \({suffix}\).*\.safetensors files only") as err:
+            build_network(_config("convnext", pretrained_file=str(pickle_file)), tax)
+        assert "save_file" in str(err.value)
+        monkeypatch.undo()
 
 
 def test_local_weights_errors(tax: Taxonomy, tmp_path: Path) -> None:
@@ -284,8 +290,8 @@ def test_local_weights_errors(tax: Taxonomy, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\.safetensors"):
         build_network(_config("convnext", pretrained_file=str(wrong_suffix)), tax)
     other = timm.create_model("convnext_tiny", num_classes=0, depths=(1, 1, 1, 1), dims=(8, 16, 32, 64))
-    mismatched = tmp_path / "other.pth"
-    torch.save(other.state_dict(), mismatched)
+    mismatched = tmp_path / "other.safetensors"
+    save_file({k: v.contiguous() for k, v in other.state_dict().items()}, str(mismatched))
     with pytest.raises(
         RuntimeError, match=r"(?s)could not load weights .*'convnext_tiny'.*size mismatch"
     ) as err:

@@ -71,8 +71,8 @@ class NetworkConfig:
             family only, the paper's placement); ``"stages"``, one after each backbone stage (any timm CNN);
             ``"none"``. ``true``/``false`` of older configs and bundles read as ``"blocks"``/``"none"``.
         pretrained: Download the backbone's weights from timm's hub (needs internet).
-        pretrained_file: Local weights (``.safetensors``, or ``.pth``/``.pt`` read with
-            ``torch.load(weights_only=True)``); takes precedence over ``pretrained``.
+        pretrained_file: Local weights, a ``.safetensors`` file (a pickle checkpoint, ``.pth``/``.pt``, is refused
+            unopened); takes precedence over ``pretrained``.
         head_dim: Per-level feature width of the independent/shared heads.
         drop_rate: Dropout before every classifier.
         backbone_kwargs: Extra ``timm.create_model`` keyword arguments (``depths``, ``img_size`` ...).

@@ -1,7 +1,8 @@
 """A backbone's weights from a local file (``network.pretrained_file``), checked to fit.
 
-timm loads the file itself (a ``.safetensors`` file, or a ``.pth``/``.pt`` read with ``torch.load(weights_only=True)``)
-and only logs the keys it could not place: a file of another backbone, whose keys share no name with this one's,
+Only ``.safetensors`` files are read: a ``.pth``/``.pt`` checkpoint is a pickle, and unpickling a file can run code
+in it (``torch.load(weights_only=True)`` narrows that, it does not remove it), so it is refused with how to get or
+make the safetensors file. timm loads the file itself and only logs the keys it could not place: a file of another backbone, whose keys share no name with this one's,
 left the backbone as it was initialised, and training went on from random weights after one warning line of
 thousands of characters. :func:`from_local_file` cuts that line short and refuses such a file, by counting the
 weights it set.
@@ -22,7 +23,9 @@ from models.nn.config import NetworkConfig
 
 __all__ = ["WEIGHT_SUFFIXES", "from_local_file"]
 
-WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt")
+WEIGHT_SUFFIXES = (".safetensors",)
+PICKLE_SUFFIXES = frozenset({".pth", ".pt", ".ckpt", ".bin", ".pkl", ".pickle", ".tar"})
+"""Checkpoint files written by ``torch.save`` (pickles): refused, never opened."""
 
 
 def from_local_file(config: NetworkConfig, kwargs: dict[str, Any], short: Callable[[BaseException], str]) -> nn.Module:
@@ -37,6 +40,12 @@ def from_local_file(config: NetworkConfig, kwargs: dict[str, Any], short: Callab
     path = Path(str(config.pretrained_file)).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"pretrained_file not found: {path}")
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise ValueError(
+            f"pretrained_file {path} is a pickle checkpoint ({path.suffix}): fma-model reads weights from .safetensors "
+            "files only, because opening a pickle can run code hidden in it. Download the backbone's "
+            "model.safetensors from its Hugging Face page (timm publishes one for its models), or convert the file "
+            "once, on a machine where you trust it, with safetensors.torch.save_file(state_dict, 'NAME.safetensors')")
     if path.suffix.lower() not in WEIGHT_SUFFIXES:
         raise ValueError(f"pretrained_file {path} must end in one of {', '.join(WEIGHT_SUFFIXES)} "
                          f"(got {path.suffix!r})")
