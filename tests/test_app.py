@@ -75,6 +75,30 @@ def test_open_batch_predicts_everything_and_flags_the_corrupt_image(qtbot, windo
     assert window.similar_panel.message.text() == "The image could not be read: nothing to compare."
 
 
+def test_an_image_cut_short_is_said_in_its_row_and_the_counts_once_decoded(qtbot, engine, tmp_path, monkeypatch):
+    """A PNG cut short passes the header check, so it opened as "pending"; without a model nothing predicted it,
+    and when the viewer found it unreadable the panel said "error" while its row and the status bar still said
+    pending (seen under Xvfb: "pending 5 error 2" beside a panel saying "corrupt or truncated image")."""
+    folder = tmp_path / "cut"
+    for i in range(3):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    whole = (folder / "img_2.png").read_bytes()
+    (folder / "img_1.png").write_bytes(whole[: len(whole) // 2])  # a valid header, the pixels cut off
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        win.open_folder(folder)
+        qtbot.waitUntil(lambda: len(win.list_model.rows) == 3, timeout=30_000)
+        cut = next(it for it in win.items if it.image.path.endswith("img_1.png"))
+        win.open_image(cut.image.image_id)
+        qtbot.waitUntil(lambda: win.presenter.state(cut) == "error", timeout=30_000)
+        row = next(r for r in win.list_model.rows if r.image_id == cut.image.image_id)
+        assert row.state == "error" and "corrupt or truncated" in row.label
+        assert win.list_model.counts().get("error") == 1
+        assert "error 1" in win.status.counts_label.text() and "2 left" in win.status.counts_label.text()
+    finally:
+        win.close()
+
+
 def test_judging_with_keys_undo_redo_and_export(qtbot, window, batch_dir, engine, taxonomy, tmp_path):
     _open(qtbot, window, batch_dir)
     first = window.items[window.current]

@@ -482,8 +482,11 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
     def _image_decoded(self, image_id: int) -> None:
         if self.presenter.row_of(image_id) is None:
             return  # another batch was opened meanwhile
-        if image_id in self.images.failed:
-            self.presenter.image_failed(image_id, self.images.failed[image_id])
+        if image_id in self.images.failed:  # found unreadable only now (a file cut short passes the header check):
+            self.presenter.image_failed(image_id, self.images.failed[image_id])  # its row and the counts say so
+            if (row := self.presenter.row_of(image_id)) is not None:
+                self._update_row(row)
+            self._update_counts()
         if image_id == self.current_image_id:
             self._display_image(self.items[self.current])
             self.panel.show_data(self.presenter.panel(self.current))
