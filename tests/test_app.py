@@ -99,6 +99,56 @@ def test_an_image_cut_short_is_said_in_its_row_and_the_counts_once_decoded(qtbot
         win.close()
 
 
+def test_without_a_model_c_picks_from_the_types_stored_with_the_batch_or_says_there_are_none(
+        qtbot, engine, bundle, batch_dir, tmp_path, monkeypatch):
+    """The panel said "You can still judge with C or U" with no model loaded, but C did nothing at all (no types to
+    pick from) and the letters typed next went to the window's shortcuts (S, H...). Now C picks from the types of the
+    batch's stored predictions when there are any, and otherwise the status bar and the panel say why it cannot."""
+    first = tmp_path / "new"
+    for i in range(2):
+        write_image(first / f"new_{i}.png", size=(96, 80), seed=10 + i)
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        win.open_folder(first)
+        qtbot.waitUntil(lambda: len(win.list_model.rows) == 2, timeout=30_000)
+        qtbot.waitUntil(lambda: win.panel.waiting.isVisible(), timeout=10_000)
+        assert "no defect types are known" in win.panel.waiting.text()
+        assert not win.panel.pick_btn.isEnabled() and win.panel.unknown_btn.isEnabled()
+        _press(qtbot, win, Qt.Key.Key_C)
+        assert QApplication.activeModalWidget() is None
+        assert "No defect types to pick from" in win.statusBar().currentMessage()
+    finally:
+        win.close()
+    predicted = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)  # the batch predicted, another day
+    try:
+        _open(qtbot, predicted, batch_dir)
+    finally:
+        predicted.close()
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)  # today the model does not load
+    try:
+        win.open_folder(batch_dir)
+        qtbot.waitUntil(lambda: len(win.list_model.rows) == 7, timeout=30_000)
+        win.open_image(win.items[0].image.image_id)
+        assert win.panel.pick_btn.isEnabled()
+        chosen = []
+
+        def pick():
+            dlg = QApplication.activeModalWidget()
+            chosen.append(dlg is not None)
+            if dlg is not None:
+                dlg.search.setText("crack")
+                qtbot.keyClick(dlg.search, Qt.Key.Key_Return)
+
+        QTimer.singleShot(300, pick)
+        _press(qtbot, win, Qt.Key.Key_C)
+        win.activateWindow()
+        assert chosen == [True]
+        qtbot.waitUntil(lambda: any(j.leaf == "crack" for j in _history(engine, win.items[0].image.image_id)),
+                        timeout=10_000)
+    finally:
+        win.close()
+
+
 def test_judging_with_keys_undo_redo_and_export(qtbot, window, batch_dir, engine, taxonomy, tmp_path):
     _open(qtbot, window, batch_dir)
     first = window.items[window.current]

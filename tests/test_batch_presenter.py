@@ -135,7 +135,7 @@ def test_no_raw_id_is_ever_shown_and_the_panel_says_why_nothing_is(taxonomy):
     p.open(OpenedBatch(7, "b", "/b", items))  # no model yet, and no taxonomy stored with the batch
     assert p.list_row(0).label == "" and p.name("scratch") == ""  # never the id
     panel = p.panel(0)
-    assert panel.leaf is None and panel.top5 == () and panel.waiting == "no_model"
+    assert panel.leaf is None and panel.top5 == () and panel.waiting == "no_types"  # nothing to pick from either
     assert not p.shows_prediction(p.items[0])  # Enter does nothing on a prediction it cannot name
     p.set_model("loading", version="v1", taxonomy=taxonomy)  # the manifest is read before the weights load
     assert p.shows_prediction(p.items[0]) and p.list_row(0).label == taxonomy.name("scratch", "en")
@@ -149,8 +149,10 @@ def test_no_raw_id_is_ever_shown_and_the_panel_says_why_nothing_is(taxonomy):
 
 def test_a_batch_opened_before_any_model_is_named_by_the_taxonomy_stored_with_it(taxonomy):
     p = BatchPresenter()
-    p.open(OpenedBatch(7, "b", "/b", [_item(1, _prediction("crack", version="v0"))], taxonomy=taxonomy))
+    p.open(OpenedBatch(7, "b", "/b", [_item(1, _prediction("crack", version="v0")), _item(2, None)],
+                       taxonomy=taxonomy))
     assert p.list_row(0).label == taxonomy.name("crack", "en") and p.shows_prediction(p.items[0])
+    assert p.panel(1).waiting == "no_model" and p.names is taxonomy  # no model, but types to pick from (C)
 
 
 def test_reasons_carry_the_thresholds_of_the_loaded_model(taxonomy):

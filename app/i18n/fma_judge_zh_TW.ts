@@ -1236,22 +1236,22 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="128"/>
+        <location filename="../ui/model_loading.py" line="113"/>
         <source>Load it again</source>
         <translation>重新載入</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="129"/>
+        <location filename="../ui/model_loading.py" line="114"/>
         <source>The model&apos;s files in {path} changed on disk (recalibrated or retrained?). This window still uses {version} as it was loaded. {link} to use them.</source>
         <translation>模型檔案 {path} 在磁碟上已變更（重新校正或重新訓練？）。此視窗仍使用載入時的 {version}。{link}以使用新檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="158"/>
+        <location filename="../ui/model_loading.py" line="143"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="159"/>
+        <location filename="../ui/model_loading.py" line="144"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -1264,7 +1264,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="166"/>
+        <location filename="../ui/model_loading.py" line="151"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -1374,22 +1374,22 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="540"/>
+        <location filename="../ui/main_window.py" line="543"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="555"/>
+        <location filename="../ui/main_window.py" line="558"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="567"/>
+        <location filename="../ui/main_window.py" line="570"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="568"/>
+        <location filename="../ui/main_window.py" line="571"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1408,17 +1408,17 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="135"/>
+        <location filename="../ui/judging_actions.py" line="145"/>
         <source>The note was not saved: {key} on this image brings your text back.</source>
         <translation>註記未儲存：在這張影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="219"/>
+        <location filename="../ui/judging_actions.py" line="229"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="287"/>
+        <location filename="../ui/judging_actions.py" line="297"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1428,122 +1428,127 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>抽查：模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="98"/>
+        <location filename="../ui/judging_actions.py" line="81"/>
+        <source>No defect types to pick from: no model is loaded and none has predicted this batch. Choose one with “Model…”.</source>
+        <translation>沒有可選的缺陷類別：尚未載入模型，且此批次未曾被任何模型預測。請以「模型…」選擇模型。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="108"/>
         <source>Add a defect type</source>
         <translation>加入缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="103"/>
+        <location filename="../ui/judging_actions.py" line="113"/>
         <source>{name} is already one of this image&apos;s types</source>
         <translation>{name} 已是此影像的類別之一</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="115"/>
+        <location filename="../ui/judging_actions.py" line="125"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="156"/>
+        <location filename="../ui/judging_actions.py" line="166"/>
         <source>Nothing to redo</source>
         <translation>沒有可重做的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="157"/>
+        <location filename="../ui/judging_actions.py" line="167"/>
         <source>Nothing to undo</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="167"/>
+        <location filename="../ui/judging_actions.py" line="177"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="168"/>
+        <location filename="../ui/judging_actions.py" line="178"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="174"/>
+        <location filename="../ui/judging_actions.py" line="184"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="175"/>
+        <location filename="../ui/judging_actions.py" line="185"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="216"/>
+        <location filename="../ui/judging_actions.py" line="226"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="262"/>
+        <location filename="../ui/judging_actions.py" line="272"/>
         <source>1 defect type (blind spot checks found its purity below target)</source>
         <translation>1 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="264"/>
+        <location filename="../ui/judging_actions.py" line="274"/>
         <source>{n} defect types (blind spot checks found their purity below target)</source>
         <translation>{n} 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="267"/>
+        <location filename="../ui/judging_actions.py" line="277"/>
         <source>1 batch (unlike the calibration data)</source>
         <translation>1 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="268"/>
+        <location filename="../ui/judging_actions.py" line="278"/>
         <source>{n} batches (unlike the calibration data)</source>
         <translation>{n} 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="270"/>
+        <location filename="../ui/judging_actions.py" line="280"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="280"/>
+        <location filename="../ui/judging_actions.py" line="290"/>
         <source>Auto-judging paused for 1 defect type: its images now come to you blind.</source>
         <translation>已暫停 1 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="282"/>
+        <location filename="../ui/judging_actions.py" line="292"/>
         <source>Auto-judging paused for {n} defect types: their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="293"/>
+        <location filename="../ui/judging_actions.py" line="303"/>
         <source>Auto-judging resumed for 1 defect type: its spot checks meet the target again.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="295"/>
+        <location filename="../ui/judging_actions.py" line="305"/>
         <source>Auto-judging resumed for {n} defect types: their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="320"/>
+        <location filename="../ui/judging_actions.py" line="330"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="322"/>
+        <location filename="../ui/judging_actions.py" line="332"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="323"/>
+        <location filename="../ui/judging_actions.py" line="333"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="324"/>
+        <location filename="../ui/judging_actions.py" line="334"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="335"/>
+        <location filename="../ui/judging_actions.py" line="345"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -1552,22 +1557,22 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="338"/>
+        <location filename="../ui/judging_actions.py" line="348"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="339"/>
+        <location filename="../ui/judging_actions.py" line="349"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="309"/>
+        <location filename="../ui/judging_actions.py" line="319"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="342"/>
+        <location filename="../ui/judging_actions.py" line="352"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -1576,7 +1581,7 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="345"/>
+        <location filename="../ui/judging_actions.py" line="355"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1585,17 +1590,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="349"/>
+        <location filename="../ui/judging_actions.py" line="359"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="415"/>
+        <location filename="../ui/judging_actions.py" line="425"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="416"/>
+        <location filename="../ui/judging_actions.py" line="426"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1608,12 +1613,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="421"/>
+        <location filename="../ui/judging_actions.py" line="431"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="422"/>
+        <location filename="../ui/judging_actions.py" line="432"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1850,52 +1855,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="435"/>
+        <location filename="../ui/prediction_panel.py" line="436"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="447"/>
+        <location filename="../ui/prediction_panel.py" line="448"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="448"/>
+        <location filename="../ui/prediction_panel.py" line="449"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="449"/>
+        <location filename="../ui/prediction_panel.py" line="450"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="450"/>
+        <location filename="../ui/prediction_panel.py" line="451"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="451"/>
+        <location filename="../ui/prediction_panel.py" line="452"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="454"/>
+        <location filename="../ui/prediction_panel.py" line="455"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="455"/>
+        <location filename="../ui/prediction_panel.py" line="456"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="462"/>
+        <location filename="../ui/prediction_panel.py" line="463"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="463"/>
+        <location filename="../ui/prediction_panel.py" line="464"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -1906,16 +1911,21 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/style.py" line="166"/>
+        <source>No model is loaded, and no defect types are known for this batch yet: choose a model with “Model…” to get predictions and the types to pick from. Until then U marks an image as a new type and N writes a note.</source>
+        <translation>尚未載入模型，此批次也還沒有已知的缺陷類別：請以「模型…」選擇模型，以取得預測及可選的類別。在此之前，可用 U 標為新類別，用 N 寫註記。</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="170"/>
         <source>The model is loading; its prediction for this image follows. Enter accepts once it is shown.</source>
         <translation>模型載入中，這張影像的預測隨後顯示；顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="168"/>
+        <location filename="../ui/style.py" line="172"/>
         <source>Predicting… this image is in the queue; Enter accepts once its prediction is shown.</source>
         <translation>預測中…這張影像正在排隊；預測顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="170"/>
+        <location filename="../ui/style.py" line="174"/>
         <source>Not predicted: the database is read-only, so the model does not run.</source>
         <translation>未預測：資料庫為唯讀，因此模型不會執行。</translation>
     </message>
@@ -2688,102 +2698,102 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Store</name>
     <message>
-        <location filename="../ui/style.py" line="197"/>
+        <location filename="../ui/style.py" line="201"/>
         <source>open</source>
         <translation>開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="197"/>
+        <location filename="../ui/style.py" line="201"/>
         <source>check</source>
         <translation>檢查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="198"/>
+        <location filename="../ui/style.py" line="202"/>
         <source>use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="198"/>
+        <location filename="../ui/style.py" line="202"/>
         <source>read</source>
         <translation>讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="199"/>
+        <location filename="../ui/style.py" line="203"/>
         <source>write to</source>
         <translation>寫入</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="199"/>
+        <location filename="../ui/style.py" line="203"/>
         <source>create</source>
         <translation>建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="200"/>
+        <location filename="../ui/style.py" line="204"/>
         <source>upgrade</source>
         <translation>升級</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="203"/>
+        <location filename="../ui/style.py" line="207"/>
         <source>; nothing was changed</source>
         <translation>；沒有任何變更</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="204"/>
+        <location filename="../ui/style.py" line="208"/>
         <source>Cannot {action} the database {db}: {reason}</source>
         <translation>無法{action}資料庫 {db}：{reason}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="205"/>
+        <location filename="../ui/style.py" line="209"/>
         <source> read-only</source>
         <translation>（唯讀）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="214"/>
+        <location filename="../ui/style.py" line="218"/>
         <source>the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made</source>
         <translation>檔案尚不存在，而資料夾 {folder} 對您而言是唯讀的，因此無法建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="217"/>
+        <location filename="../ui/style.py" line="221"/>
         <source>the folder {folder} does not exist</source>
         <translation>資料夾 {folder} 不存在</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="219"/>
+        <location filename="../ui/style.py" line="223"/>
         <source>the file {path} is read-only for you</source>
         <translation>檔案 {path} 對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="221"/>
+        <location filename="../ui/style.py" line="225"/>
         <source>{path} (or its folder) is read-only for you</source>
         <translation>{path}（或其資料夾）對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="223"/>
+        <location filename="../ui/style.py" line="227"/>
         <source>the database file or its folder is read-only</source>
         <translation>資料庫檔案或其資料夾是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="225"/>
+        <location filename="../ui/style.py" line="229"/>
         <source>the disk is full</source>
         <translation>磁碟已滿</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="226"/>
+        <location filename="../ui/style.py" line="230"/>
         <source>it was opened read-only</source>
         <translation>它以唯讀方式開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="227"/>
+        <location filename="../ui/style.py" line="231"/>
         <source>the database is locked by another program</source>
         <translation>資料庫被其他程式鎖定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="229"/>
+        <location filename="../ui/style.py" line="233"/>
         <source>the file cannot be opened; check its permissions</source>
         <translation>無法開啟檔案；請檢查其權限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="231"/>
+        <location filename="../ui/style.py" line="235"/>
         <source>the file is not an fma-judge database or it is damaged</source>
         <translation>此檔案不是 fma-judge 資料庫，或已損壞</translation>
     </message>

@@ -107,7 +107,8 @@ class TopEntry:
 class PanelData:
     """Everything the prediction panel shows for one image, names already in the UI language.
 
-    ``waiting`` says why an image without a prediction has none yet: ``no_model``, ``loading`` (the model is
+    ``waiting`` says why an image without a prediction has none yet: ``no_model``, ``no_types`` (no model, and no
+    stored prediction of the batch names the types: nothing to pick from), ``loading`` (the model is
     loading) or ``predicting`` (it is in the queue of the prediction run); None otherwise.
 
     ``blind``: a spot check (or an image of a paused leaf) not judged yet: the model's call is withheld (no tree

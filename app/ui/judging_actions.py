@@ -73,9 +73,19 @@ class JudgingActions:
         if item is not None and self.presenter.toggle_top_scope(item):
             self.panel.show_data(self.presenter.panel(self.current))
 
+    def _types_to_pick(self):
+        """The taxonomy the picker offers: the model's, else the one stored with the batch's predictions (a model
+        that failed to load today, a batch predicted yesterday); None, said in the status bar, when neither is."""
+        names = self.presenter.names
+        if names is None:
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "No defect types to pick from: no model is loaded and none has predicted this batch. Choose "
+                        "one with “Model…”."), 8000)
+        return names
+
     def open_picker(self) -> None:
         item = self._current_item()
-        if item is None or self.presenter.taxonomy is None:
+        if item is None or (names := self._types_to_pick()) is None:
             return
         current = item.judgment.leaf if item.judgment and item.judgment.leaf else \
             (item.prediction.leaf if item.prediction and not self.presenter.blind(item) else None)
@@ -83,7 +93,7 @@ class JudgingActions:
         scope = None if decided else self.presenter.determined_node(item)
         found = self.spectrum_panel.lookup  # the spectrum's suggestion, when the panel shows this image's
         hit = found.suggestion if found is not None and found.image_id == item.image.image_id else None
-        dlg = TaxonomyPicker(self.presenter.taxonomy, self.lang, self, current=current, scope=scope,
+        dlg = TaxonomyPicker(names, self.lang, self, current=current, scope=scope,
                              suggestion=(hit.leaf, hit.hqi) if hit is not None else None)
         if dlg.exec() and dlg.chosen:
             self._judge(lambda: self.service.choose(item, dlg.chosen, action="picker"))
@@ -91,10 +101,10 @@ class JudgingActions:
     def add_label(self) -> None:
         """Shift+C: one more defect on the image (a particle on a scratch): the picker's type joins its types."""
         item = self._current_item()
-        if item is None or self.presenter.taxonomy is None:
+        if item is None or (names := self._types_to_pick()) is None:
             return
         blind = self.presenter.blind(item)
-        dlg = TaxonomyPicker(self.presenter.taxonomy, self.lang, self)
+        dlg = TaxonomyPicker(names, self.lang, self)
         dlg.setWindowTitle(QCoreApplication.translate("Main", "Add a defect type"))
         if not (dlg.exec() and dlg.chosen):
             return

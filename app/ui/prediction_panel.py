@@ -428,8 +428,9 @@ class PredictionPanel(QWidget):
         self._blind = blind
         self._name_buttons(blind=blind)
         self.accept_btn.setEnabled((has_pred or blind) and self.judging)
-        for b in (self.pick_btn, self.unknown_btn):
-            b.setEnabled(data is not None and data.state != "error" and self.judging)
+        judgeable = data is not None and data.state != "error" and self.judging
+        self.unknown_btn.setEnabled(judgeable)
+        self.pick_btn.setEnabled(judgeable and data.waiting != "no_types")  # no types to pick from
         # an unreadable image takes a note ("file cut off, captured again"), as N did while the button was grey
         self.note_btn.setEnabled(data is not None and self.judging)
         self.model_label.setText(QCoreApplication.translate("Panel", "Model: {v}").format(v=data.model_version) if data and data.model_version

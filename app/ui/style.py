@@ -163,6 +163,10 @@ def waiting_text(code: str) -> str:
     return {
         "no_model": QCoreApplication.translate("Panel", "No model is loaded: choose one with “Model…” to get "
                                                         "predictions. You can still judge with C or U."),
+        "no_types": QCoreApplication.translate("Panel", "No model is loaded, and no defect types are known for this "
+                                                        "batch yet: choose a model with “Model…” to get predictions "
+                                                        "and the types to pick from. Until then U marks an image as a "
+                                                        "new type and N writes a note."),
         "loading": QCoreApplication.translate("Panel", "The model is loading; its prediction for this image "
                                                        "follows. Enter accepts once it is shown."),
         "predicting": QCoreApplication.translate("Panel", "Predicting… this image is in the queue; Enter accepts "
