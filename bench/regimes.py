@@ -10,9 +10,9 @@ regime's validation split, then trains ``best.yaml`` with the same budget.
 
 ``--seeds 0,1,2`` runs every row once per training seed (the data stay the same; seed 0's runs keep their old
 folders, the others go to ``runs/REGIME/seedN/``) and adds a table of each row's mean ± standard deviation over
-the seeds. The rows ``crt (hier)`` and ``posthoc (flat)`` (run only when ``--rows`` names them) train with the
-imbalance method ``auto`` does not take for that head on a long tail, and are also compared with the new defaults
-of their head.
+the seeds. The rows ``crt (hier)``, ``posthoc (flat)``, ``balanced_softmax (hier)`` and ``drw (hier)`` (run only
+when ``--rows`` names them) train with an imbalance method ``auto`` does not take for that head on a long tail, and
+are also compared with the new defaults of their head.
 
 ``--balanced-test N`` also renders, per regime, a test set of the same look with N images of every leaf (seed
 100, no long tail) and evaluates every row on it too: on the long-tailed regime's own test split a rare leaf has 2-4
@@ -67,10 +67,13 @@ def _rows() -> dict[str, list[str]]:
         "new defaults (flat)": flat,
         "crt (hier)": ["imbalance=crt"],
         "posthoc (flat)": ["imbalance=posthoc", *flat],
+        "balanced_softmax (hier)": ["imbalance=balanced_softmax"],
+        "drw (hier)": ["imbalance=drw"],
     }
 
 
-REFERENCE = {"tuned": "new defaults (hier)", "crt (hier)": "new defaults (hier)", "posthoc (flat)": "new defaults (flat)"}
+REFERENCE = {"tuned": "new defaults (hier)", "crt (hier)": "new defaults (hier)", "posthoc (flat)": "new defaults (flat)",
+             "balanced_softmax (hier)": "new defaults (hier)", "drw (hier)": "new defaults (hier)"}
 """Rows also compared (paired) with another row than ``plain``: the tuned row, and the imbalance method ``auto`` does
 not take for that head on a long tail (``crt`` for the hierarchical head, ``posthoc`` for the flat one,
 :mod:`models.training.inspection`), with the new defaults."""
@@ -355,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="keep the runs already evaluated under WORK (delete a run's folder to train it again)")
     p.add_argument("--rows", default=None,
                    help="only these fixed rows, comma-separated (e.g. 'plain,new defaults (hier)'); default all "
-                        "but crt (hier) and posthoc (flat)")
+                        "but crt (hier), posthoc (flat), balanced_softmax (hier) and drw (hier)")
     p.add_argument("--balanced-test", type=int, default=0, metavar="N",
                    help="also evaluate every row on a test set of the regime's look with N images per leaf")
     p.add_argument("--seeds", default="0",
