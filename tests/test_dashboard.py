@@ -216,6 +216,25 @@ def test_analyst_pairs_are_in_python_order_whatever_the_collation(engine, tmp_pa
     assert pair.expected == pytest.approx(2 / 9)
 
 
+def test_one_period_is_drawn_as_bars_and_several_as_lines(engine, store) -> None:
+    """The first week of a model drew three one-point lines: three stray dots (seen in the dashboard under Xvfb)."""
+    import dataclasses
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from app.services.dashboard import _draw_periods
+
+    figures = DashboardService(engine).figures(V1, period="week", utc_offset_minutes=0)
+    assert len(figures.periods) == 2
+    for periods, lines, bars in ((figures.periods, 3, 0), (figures.periods[-1:], 0, 3)):
+        fig = Figure()
+        FigureCanvasAgg(fig)  # (the legend measures itself with the canvas's renderer)
+        ax = fig.add_subplot()
+        _draw_periods(ax, dataclasses.replace(figures, periods=periods), "en", "#ffffff", "#444444")
+        assert (len(ax.lines), len(ax.patches)) == (lines, bars)
+
+
 def test_cohen_kappa_formula() -> None:
     # the classic 2x2 example: 20 yes/yes, 5 yes/no, 10 no/yes, 15 no/no -> po 0.7, pe 0.5, kappa 0.4
     n, po, pe, kappa = stats.cohen_kappa({("y", "y"): 20, ("y", "n"): 5, ("n", "y"): 10, ("n", "n"): 15})

@@ -401,7 +401,8 @@ def _draw_periods(ax, figures: DashboardFigures, lang: str, fg: str, grid: str) 
         _empty(ax, lang, fg)
         return
     labels = [p.start.strftime("%m-%d") for p in periods]
-    _three_lines(ax, labels, [p.counts for p in periods], lang, fg, grid, bars=False)
+    # one period (a first week) as bars: three lines of one point each read as three stray dots
+    _three_lines(ax, labels, [p.counts for p in periods], lang, fg, grid, bars=len(periods) == 1)
 
 
 def _draw_batches(ax, figures: DashboardFigures, lang: str, fg: str, grid: str) -> None:
