@@ -270,6 +270,29 @@ def test_held_thumbnails_wait_for_release(qtbot, tmp_path) -> None:
     assert len(started) == 3
 
 
+def test_a_thumbnail_that_cannot_be_decoded_says_its_image_is_unreadable(qtbot, tmp_path) -> None:
+    """A file cut short passes the folder's header check; its thumbnail, decoded as soon as its row is painted, is
+    the first to find it unreadable: the list says so for that row (once), not when the image is opened."""
+    from conftest import write_image
+
+    from app.services.batch_presenter import ListRow
+    from app.ui.batch_list import BatchListModel
+
+    good = write_image(tmp_path / "good.png")
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    model = BatchListModel()
+    model.set_rows([ListRow(1, "good.png", str(good)), ListRow(2, "cut.png", str(cut)),
+                    ListRow(3, "gone.png", str(tmp_path / "gone.png"), state="error", label="file not found")])
+    said: list = []
+    model.unreadable.connect(lambda image_id, reason: said.append((image_id, reason)))
+    for row in model.rows:
+        model.thumbnail(row.path)
+    qtbot.waitUntil(lambda: all(r.path not in model._pending for r in model.rows), timeout=10_000)
+    assert [i for i, _ in said] == [2] and "truncated" in said[0][1]  # an error row already says why: not again
+    assert not model.thumbnail(str(good)).isNull() and model.thumbnail(str(cut)).isNull()
+
+
 def test_a_changed_row_repaints_without_laying_out_the_whole_list(qtbot) -> None:
     """Each judgment and each chunk of predictions changes rows of the list. QListView's own handler lays out every
     row again, at ~2 calls of the Python model per row of the batch (1,000 for 500 images at the next key, which

@@ -14,6 +14,7 @@ from PySide6.QtCore import (
     QSize,
     Qt,
     QThreadPool,
+    Signal,
 )
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap, QPolygon
 from PySide6.QtWidgets import QHeaderView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
@@ -34,9 +35,15 @@ def row_label(row: ListRow) -> str:
 
 
 class BatchListModel(QAbstractListModel):
-    """Rows of :class:`ListRow`; thumbnails are decoded off the UI thread on first display and cached."""
+    """Rows of :class:`ListRow`; thumbnails are decoded off the UI thread on first display and cached.
+
+    Signals:
+        unreadable(int image_id, str reason): a row's thumbnail could not be decoded (a file cut short passes the
+            header check when the folder is read): the window marks the image unreadable at once.
+    """
 
     RowRole = Qt.ItemDataRole.UserRole + 1
+    unreadable = Signal(int, str)
 
     def __init__(self, parent=None, cache_size: int = 2000) -> None:
         super().__init__(parent)
@@ -48,6 +55,7 @@ class BatchListModel(QAbstractListModel):
         self._held: list[str] | None = None  # thumbnails asked for while held (hold_thumbnails), in order
         self._signals = ThumbnailSignals()
         self._signals.done.connect(self._thumb_ready)
+        self._signals.failed.connect(self._thumb_failed)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
 
@@ -141,6 +149,11 @@ class BatchListModel(QAbstractListModel):
         for i in self._by_path.get(path, ()):  # not a scan of every row: a batch can hold 100,000
             idx = self.index(i)
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def _thumb_failed(self, path: str, reason: str) -> None:
+        for i in self._by_path.get(path, ()):
+            if self.rows[i].state != "error":
+                self.unreadable.emit(self.rows[i].image_id, reason)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

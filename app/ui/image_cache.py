@@ -56,19 +56,21 @@ def decode_with_facts(path: str) -> tuple[QImage | None, str | None, ImageFacts 
     return image, reason, facts
 
 
-def decode_thumbnail(path: str, side: int) -> QImage:
-    """A thumbnail at most ``side`` pixels wide and high; a null image when the file cannot be read."""
+def decode_thumbnail(path: str, side: int) -> tuple[QImage, str | None]:
+    """A thumbnail at most ``side`` pixels wide and high, and None; a null image and why when the file cannot be
+    read."""
     def thumb(p: str) -> QImage:
         img = load_image(p)
         img.thumbnail((side, side))
         return pil_to_qimage(img)
 
-    image, _reason = decode_or_reason(thumb, path)
-    return image if image is not None else QImage()
+    image, reason = decode_or_reason(thumb, path)
+    return (image, None) if image is not None else (QImage(), reason)
 
 
 class ThumbnailSignals(QObject):
     done = Signal(str, QImage)
+    failed = Signal(str, str)  # path, why it cannot be read (before ``done`` with a null image)
 
 
 class ThumbnailJob(QRunnable):
@@ -81,7 +83,10 @@ class ThumbnailJob(QRunnable):
         self.side = side
 
     def run(self) -> None:
-        self.signals.done.emit(self.path, decode_thumbnail(self.path, self.side))
+        image, reason = decode_thumbnail(self.path, self.side)
+        if reason is not None:
+            self.signals.failed.emit(self.path, reason)
+        self.signals.done.emit(self.path, image)
 
 
 class ThumbnailLoader(QObject):

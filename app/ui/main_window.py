@@ -179,6 +179,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
     # layout
     def _build_views(self) -> None:
         self.list_model = BatchListModel(self)
+        self.list_model.unreadable.connect(self._unreadable)
         self.list_view = BatchListView(self)
         self.list_view.setModel(self.list_model)
         self.list_view.selectionModel().currentChanged.connect(lambda cur, _prev: self._show(self._item_row(cur.row())))
@@ -482,11 +483,8 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
     def _image_decoded(self, image_id: int) -> None:
         if self.presenter.row_of(image_id) is None:
             return  # another batch was opened meanwhile
-        if image_id in self.images.failed:  # found unreadable only now (a file cut short passes the header check):
-            self.presenter.image_failed(image_id, self.images.failed[image_id])  # its row and the counts say so
-            if (row := self.presenter.row_of(image_id)) is not None:
-                self._update_row(row)
-            self._update_counts()
+        if image_id in self.images.failed:
+            self._unreadable(image_id, self.images.failed[image_id])
         if image_id == self.current_image_id:
             self._display_image(self.items[self.current])
             self.panel.show_data(self.presenter.panel(self.current))
@@ -494,6 +492,16 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
                 self.heatmapShown.emit(image_id)
             else:
                 self._refocus()  # shows the "heatmap…" badge now that there is an image under it
+
+    def _unreadable(self, image_id: int, reason: str) -> None:
+        """Found unreadable decoding its thumbnail or image (a file cut short passes the folder's header check)."""
+        if (row := self.presenter.row_of(image_id)) is None:
+            return  # another batch was opened meanwhile
+        self.presenter.image_failed(image_id, reason)
+        self._update_row(row)
+        self._update_counts()
+        if image_id == self.current_image_id:
+            self.panel.show_data(self.presenter.panel(self.current))
 
     def _heatmap_failed(self, image_id: int, _reason: str) -> None:
         if self.current_image_id == image_id:
