@@ -74,9 +74,9 @@ def _rows() -> dict[str, list[str]]:
 
 REFERENCE = {"tuned": "new defaults (hier)", "crt (hier)": "new defaults (hier)", "posthoc (flat)": "new defaults (flat)",
              "balanced_softmax (hier)": "new defaults (hier)", "drw (hier)": "new defaults (hier)"}
-"""Rows also compared (paired) with another row than ``plain``: the tuned row, and the imbalance method ``auto`` does
-not take for that head on a long tail (``crt`` for the hierarchical head, ``posthoc`` for the flat one,
-:mod:`models.training.inspection`), with the new defaults."""
+"""Rows also compared (paired) with another row than ``plain``: the tuned row, and the imbalance methods ``auto`` does
+not take for that head on a long tail (``crt``, ``balanced_softmax`` and ``drw`` for the hierarchical head,
+``posthoc`` for the flat one, :mod:`models.training.inspection`), with the new defaults."""
 
 
 def base_sets(epochs: int, input_size: int, seed: int = 0) -> list[str]:

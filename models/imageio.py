@@ -103,6 +103,12 @@ NOT_AN_IMAGE = "not a recognised image format (corrupt or wrong file type)"
 """The reason given for a file no image decoder recognises."""
 
 
+def is_content_reason(reason: str) -> bool:
+    """Whether a reason of :func:`load_image` is about what the file holds (empty, not an image, cut short, too
+    large), which reading it again will not change; not about reaching it (missing, permission denied)."""
+    return reason in (EMPTY_FILE, NOT_AN_IMAGE) or reason.startswith(("corrupt or truncated image", "image too large"))
+
+
 def os_error_reason(exc: OSError) -> str:
     """A failed file-system call as a reason in the product's words (the phrases the UI translates): file not
     found, permission denied, else "cannot read the file (the system's words)". An ``OSError`` made from such a

@@ -280,6 +280,12 @@ def test_safetensors_weights_load_and_a_pickle_checkpoint_is_refused_unopened(ta
             build_network(_config("convnext", pretrained_file=str(pickle_file)), tax)
         assert "save_file" in str(err.value)
         monkeypatch.undo()
+    # timm reads any ending but exactly ".safetensors" (case and all) with torch.load: refused too
+    shouting = tmp_path / "tiny.SAFETENSORS"
+    torch.save(source.state_dict(), shouting)
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("a user's pickle was opened"))
+    with pytest.raises(ValueError, match=r"must end in \.safetensors, in lower case"):
+        build_network(_config("convnext", pretrained_file=str(shouting)), tax)
 
 
 def test_local_weights_errors(tax: Taxonomy, tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ def test_two_windows_writing_at_the_same_moment_keep_both_drafts(tmp_path: Path,
 
     from app.services import note_drafts
 
+    monkeypatch.setattr(note_drafts, "LOCK_WAIT_S", 10.0)  # B waits for A however slow the machine
     path = drafts_file(tmp_path, "sqlite:////data/team.sqlite")
     first, second = NoteDrafts(), NoteDrafts()
     first.attach(path)
@@ -85,12 +86,21 @@ def test_two_windows_writing_at_the_same_moment_keep_both_drafts(tmp_path: Path,
                                                                        "32": "window B's draft"}
     assert first.error is None and second.error is None
     assert not path.with_name(path.name + ".lock").exists()  # released
-    lock = path.with_name(path.name + ".lock")  # one left by a window that died while writing: taken over
-    lock.write_text("", encoding="utf-8")
-    old = time.time() - note_drafts.STALE_LOCK_S - 5
-    os.utime(lock, (old, old))
+    lock = path.with_name(path.name + ".lock")  # one left by a window that died while writing: taken over once
+    lock.write_text("12-dead", encoding="utf-8")  # this process has seen it unchanged for STALE_LOCK_S
+    monkeypatch.setattr(note_drafts, "STALE_LOCK_S", 0.2)
     second.keep(33, "after a crash")
     assert json.loads(path.read_text(encoding="utf-8"))["drafts"]["33"] == "after a crash" and not lock.exists()
+    # a lock is judged by how long this process has seen it, not by its time (a file server's clock may be far
+    # behind): one seen for less than STALE_LOCK_S stays; the change waits LOCK_WAIT_S for it, then writes anyway
+    monkeypatch.setattr(note_drafts, "STALE_LOCK_S", 10.0)
+    monkeypatch.setattr(note_drafts, "LOCK_WAIT_S", 0.3)
+    lock.write_text("7-alive", encoding="utf-8")
+    os.utime(lock, (1, 1))  # a file server's clock far behind this one
+    second.keep(34, "while another holds it")
+    assert lock.read_text(encoding="utf-8") == "7-alive"  # not taken over in 0.3 s, nor removed by the writer
+    assert json.loads(path.read_text(encoding="utf-8"))["drafts"]["34"] == "while another holds it"
+    lock.unlink()
 
 
 def test_a_broken_drafts_file_is_set_aside_and_an_unwritable_one_keeps_the_drafts_in_memory(tmp_path: Path) -> None:

@@ -274,6 +274,7 @@ def test_a_thumbnail_that_cannot_be_decoded_says_its_image_is_unreadable(qtbot, 
     """A file cut short passes the folder's header check; its thumbnail, decoded as soon as its row is painted, is
     the first to find it unreadable: the list says so for that row (once), not when the image is opened."""
     from conftest import write_image
+    from PySide6.QtWidgets import QApplication
 
     from app.services.batch_presenter import ListRow
     from app.ui.batch_list import BatchListModel
@@ -285,12 +286,30 @@ def test_a_thumbnail_that_cannot_be_decoded_says_its_image_is_unreadable(qtbot, 
     model.set_rows([ListRow(1, "good.png", str(good)), ListRow(2, "cut.png", str(cut)),
                     ListRow(3, "gone.png", str(tmp_path / "gone.png"), state="error", label="file not found")])
     said: list = []
-    model.unreadable.connect(lambda image_id, reason: said.append((image_id, reason)))
+
+    def window(image_id: int, reason: str) -> None:  # as the window does: the row says it, and is not said again
+        said.append((image_id, reason))
+        model.update_row(image_id, state="error", label=reason)
+
+    model.unreadable.connect(window)
     for row in model.rows:
         model.thumbnail(row.path)
     qtbot.waitUntil(lambda: all(r.path not in model._pending for r in model.rows), timeout=10_000)
     assert [i for i, _ in said] == [2] and "truncated" in said[0][1]  # an error row already says why: not again
     assert not model.thumbnail(str(good)).isNull() and model.thumbnail(str(cut)).isNull()
+    # the batch opened again in this session (its rows pending again): the cached failure is said again
+    model.set_rows([ListRow(20, "cut.png", str(cut))])
+    model.thumbnail(str(cut))
+    qtbot.waitUntil(lambda: [i for i, _ in said] == [2, 20], timeout=5_000)
+    # a file out of reach (here: a folder named .png, as a file being copied in or a share away might be) is not
+    # marked: the next read may find it
+    away = tmp_path / "away.png"
+    away.mkdir()
+    model.set_rows([ListRow(30, "away.png", str(away))])
+    model.thumbnail(str(away))
+    qtbot.waitUntil(lambda: str(away) not in model._pending, timeout=10_000)
+    QApplication.processEvents()
+    assert [i for i, _ in said] == [2, 20]
 
 
 def test_a_changed_row_repaints_without_laying_out_the_whole_list(qtbot) -> None:

@@ -8,7 +8,8 @@ on every change. The database's URL is never written: the file is named by its h
 
 Two windows of the app on one database (or two analysts' sessions on one profile) share the file: each change is
 read, merged and written under a lock file beside it (``….json.lock``, created exclusively; one left by a process
-that died is taken over after :data:`STALE_LOCK_S`), so one window's write never drops the other's draft.
+that died is taken over after :data:`STALE_LOCK_S`), so one window's write does not drop the other's draft. A change
+that cannot have the lock in :data:`LOCK_WAIT_S` is written anyway (a window that hangs is worse than that rare race).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import time
 from collections.abc import Hashable, Iterator
 from pathlib import Path
@@ -30,7 +32,7 @@ LOCK_WAIT_S = 0.5
 """How long a change waits for another window's write of the file (milliseconds, in practice) before it writes
 anyway: a draft written over a rare race beats a window that hangs."""
 STALE_LOCK_S = 10.0
-"""A lock file older than this was left by a process that died between taking and releasing it."""
+"""A lock file seen unchanged this long was left by a process that died between taking and releasing it."""
 
 
 def drafts_file(folder: str | Path, db_url: str) -> Path:
@@ -43,35 +45,67 @@ def drafts_file(folder: str | Path, db_url: str) -> Path:
     return Path(folder) / f"note-drafts-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}.json"
 
 
+_LOCKS_SEEN: dict[Path, tuple[tuple[int, int], float]] = {}
+"""A lock file found in the way: its (inode, modification time) and when this process first saw it so (monotonic)."""
+
+
 @contextlib.contextmanager
-def _locked(path: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[bool]:
+def _locked(path: Path, wait_s: float | None = None) -> Iterator[bool]:
     """Hold ``path``'s lock file (``path`` + ``.lock``) for the block; yields False when it could not be had in
-    ``wait_s`` (the block runs anyway). The lock is a file created exclusively, which every OS and network share
-    keeps to one creator, unlike advisory locks."""
+    ``wait_s`` (default :data:`LOCK_WAIT_S`; the block runs anyway). The lock is a file created exclusively, which
+    every OS and network share keeps to one creator, unlike advisory locks; it holds a token of this holder, and is
+    removed on release only while it still holds that token (not one taken over while this process was stopped)."""
     lock = path.with_name(path.name + ".lock")
+    token = f"{os.getpid()}-{secrets.token_hex(8)}".encode()
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    deadline, held = time.monotonic() + wait_s, False
-    while True:
+    deadline, held = time.monotonic() + (LOCK_WAIT_S if wait_s is None else wait_s), False
+    while not held:
         try:
-            os.close(os.open(lock, flags, 0o600))
-            held = True
-            break
-        except FileExistsError:
-            with contextlib.suppress(OSError):
-                if time.time() - lock.stat().st_mtime > STALE_LOCK_S:
-                    lock.unlink()  # its process died holding it
-                    continue
+            fd = os.open(lock, flags, 0o600)
+        except (FileExistsError, PermissionError):  # held (on Windows also: a lock still being deleted)
+            if _taken_over(lock):
+                continue
             if time.monotonic() >= deadline:
                 break
             time.sleep(0.01)
+            continue
         except OSError:  # a folder that cannot be written: the write below says why
             break
+        try:
+            os.write(fd, token)
+        finally:
+            os.close(fd)
+        held = True
     try:
         yield held
     finally:
         if held:
             with contextlib.suppress(OSError):
-                lock.unlink()
+                if lock.read_bytes() == token:
+                    lock.unlink()
+
+
+def _taken_over(lock: Path) -> bool:
+    """Remove a lock left by a process that died holding it: one this process has seen unchanged (the same file,
+    the same modification time) for :data:`STALE_LOCK_S` by its own clock (a file server's clock may differ).
+    True when it was removed."""
+    try:
+        st = lock.stat()
+    except OSError:
+        return False  # gone already, or not to be seen: the next try says which
+    key, now = (st.st_ino, st.st_mtime_ns), time.monotonic()
+    seen = _LOCKS_SEEN.get(lock)
+    if seen is None or seen[0] != key:
+        _LOCKS_SEEN[lock] = (key, now)
+        return False
+    if now - seen[1] < STALE_LOCK_S:
+        return False
+    del _LOCKS_SEEN[lock]
+    with contextlib.suppress(OSError):
+        st = lock.stat()
+        if (st.st_ino, st.st_mtime_ns) == key:  # (not one another window made a moment ago)
+            lock.unlink()
+    return True
 
 
 def _text_key(key: Hashable) -> str:

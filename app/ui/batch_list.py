@@ -14,6 +14,7 @@ from PySide6.QtCore import (
     QSize,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap, QPolygon
@@ -53,6 +54,7 @@ class BatchListModel(QAbstractListModel):
         self._thumbs = PixmapCache(cache_size)
         self._pending: set[str] = set()
         self._held: list[str] | None = None  # thumbnails asked for while held (hold_thumbnails), in order
+        self._failed: dict[str, str] = {}  # path -> why its thumbnail could not be decoded (said for every batch)
         self._signals = ThumbnailSignals()
         self._signals.done.connect(self._thumb_ready)
         self._signals.failed.connect(self._thumb_failed)
@@ -118,6 +120,8 @@ class BatchListModel(QAbstractListModel):
     def thumbnail(self, path: str) -> QPixmap:
         """The row's thumbnail, or a null pixmap while it loads (the delegate draws a grey square for it)."""
         if (pix := self._thumbs.get(path)) is not None:
+            if pix.isNull() and path in self._failed:  # cached from an earlier opening: said again, after the paint
+                QTimer.singleShot(0, lambda: self._thumb_failed(path, self._failed[path]))
             return pix
         if path not in self._pending:
             self._pending.add(path)
@@ -151,6 +155,7 @@ class BatchListModel(QAbstractListModel):
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
     def _thumb_failed(self, path: str, reason: str) -> None:
+        self._failed[path] = reason
         for i in self._by_path.get(path, ()):
             if self.rows[i].state != "error":
                 self.unreadable.emit(self.rows[i].image_id, reason)

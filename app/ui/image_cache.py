@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from app.ui.workers import Task, TaskRunner
-from models.imageio import ImageFacts, decode_or_reason, image_facts, load_image
+from models.imageio import ImageFacts, decode_or_reason, image_facts, is_content_reason, load_image
 
 IMAGES_KEPT = 24
 HEATMAPS_KEPT = 64
@@ -70,7 +70,7 @@ def decode_thumbnail(path: str, side: int) -> tuple[QImage, str | None]:
 
 class ThumbnailSignals(QObject):
     done = Signal(str, QImage)
-    failed = Signal(str, str)  # path, why it cannot be read (before ``done`` with a null image)
+    failed = Signal(str, str)  # path, why its content cannot be read (before ``done`` with a null image)
 
 
 class ThumbnailJob(QRunnable):
@@ -84,7 +84,7 @@ class ThumbnailJob(QRunnable):
 
     def run(self) -> None:
         image, reason = decode_thumbnail(self.path, self.side)
-        if reason is not None:
+        if reason is not None and is_content_reason(reason):  # (a file out of reach may be back at the next read)
             self.signals.failed.emit(self.path, reason)
         self.signals.done.emit(self.path, image)
 

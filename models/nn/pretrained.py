@@ -46,8 +46,8 @@ def from_local_file(config: NetworkConfig, kwargs: dict[str, Any], short: Callab
             "files only, because opening a pickle can run code hidden in it. Download the backbone's "
             "model.safetensors from its Hugging Face page (timm publishes one for its models), or convert the file "
             "once, on a machine where you trust it, with safetensors.torch.save_file(state_dict, 'NAME.safetensors')")
-    if path.suffix.lower() not in WEIGHT_SUFFIXES:
-        raise ValueError(f"pretrained_file {path} must end in one of {', '.join(WEIGHT_SUFFIXES)} "
+    if path.suffix not in WEIGHT_SUFFIXES:  # exactly: timm reads any other ending, ".SAFETENSORS" too, as a pickle
+        raise ValueError(f"pretrained_file {path} must end in {' or '.join(WEIGHT_SUFFIXES)}, in lower case "
                          f"(got {path.suffix!r})")
     before = torch.get_rng_state()
     # a filter acts on the logger that logs, not on its parents: timm's own, whatever their names
