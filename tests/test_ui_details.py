@@ -310,6 +310,15 @@ def test_a_thumbnail_that_cannot_be_decoded_says_its_image_is_unreadable(qtbot, 
     qtbot.waitUntil(lambda: str(away) not in model._pending, timeout=10_000)
     QApplication.processEvents()
     assert [i for i, _ in said] == [2, 20]
+    # a judged image whose file was cut short since: its row keeps its judgment (the window changes nothing), and
+    # painting it again and again says it once, not at each paint (that was a busy loop of repaints)
+    model.unreadable.disconnect(window)
+    model.unreadable.connect(lambda image_id, reason: said.append((image_id, reason)))
+    model.set_rows([ListRow(40, "cut.png", str(cut), state="accepted", label="Scratch")])
+    for _ in range(5):
+        model.thumbnail(str(cut))
+        QApplication.processEvents()
+    assert [i for i, _ in said] == [2, 20, 40]
 
 
 def test_a_changed_row_repaints_without_laying_out_the_whole_list(qtbot) -> None:

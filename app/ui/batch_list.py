@@ -93,6 +93,7 @@ class BatchListModel(QAbstractListModel):
         for i, r in enumerate(self.rows):
             self._by_path.setdefault(r.path, []).append(i)
         self.endResetModel()
+        self._say_failed(self.rows)
 
     def append_rows(self, rows: list[ListRow]) -> None:
         """Rows added at the end (a large folder's next part): the view keeps its scroll and selection."""
@@ -105,6 +106,7 @@ class BatchListModel(QAbstractListModel):
             self._index[r.image_id] = i
             self._by_path.setdefault(r.path, []).append(i)
         self.endInsertRows()
+        self._say_failed(rows)
 
     def update_row(self, image_id: int, **changes) -> None:
         i = self._index.get(image_id)
@@ -120,8 +122,6 @@ class BatchListModel(QAbstractListModel):
     def thumbnail(self, path: str) -> QPixmap:
         """The row's thumbnail, or a null pixmap while it loads (the delegate draws a grey square for it)."""
         if (pix := self._thumbs.get(path)) is not None:
-            if pix.isNull() and path in self._failed:  # cached from an earlier opening: said again, after the paint
-                QTimer.singleShot(0, lambda: self._thumb_failed(path, self._failed[path]))
             return pix
         if path not in self._pending:
             self._pending.add(path)
@@ -155,10 +155,22 @@ class BatchListModel(QAbstractListModel):
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
     def _thumb_failed(self, path: str, reason: str) -> None:
+        """A thumbnail job found the file unreadable: said once for each of its rows (here, and at each later
+        opening of a batch that lists it: :meth:`_say_failed`; its cached null thumbnail is never decoded again)."""
         self._failed[path] = reason
         for i in self._by_path.get(path, ()):
             if self.rows[i].state != "error":
                 self.unreadable.emit(self.rows[i].image_id, reason)
+
+    def _say_failed(self, rows: list[ListRow]) -> None:
+        """Rows just listed whose thumbnail failed at an earlier opening (this session): said once, after the
+        list is shown (a batch opened again starts with its rows pending)."""
+        if not self._failed:
+            return
+        said = [(r.image_id, self._failed[r.path]) for r in rows if r.state != "error" and r.path in self._failed]
+        if said:
+            QTimer.singleShot(0, lambda: [self.unreadable.emit(i, reason) for i, reason in said
+                                          if (k := self._index.get(i)) is not None and self.rows[k].state != "error"])
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
