@@ -66,7 +66,8 @@ def test_cancelling_the_name_dialog_opens_the_app_as_the_os_user(qapp, tmp_path,
     monkeypatch.setattr(app_module, "DEMO_BATCH", tmp_path / "no_batch")
     monkeypatch.setattr(getpass, "getuser", lambda: "ws-user7")
     asked = []
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: asked.append(a) or ("", False))
+    monkeypatch.setattr(QInputDialog, "getText",
+                        lambda *a, **k: asked.append(QApplication.instance().styleSheet()) or ("", False))
     seen = {}
 
     def event_loop(_app=None) -> int:  # instead of app.exec(): look at the window, then close it
@@ -84,6 +85,9 @@ def test_cancelling_the_name_dialog_opens_the_app_as_the_os_user(qapp, tmp_path,
     finally:
         qapp.setFont(font)
     assert rc == 0 and len(asked) == 1
+    from app.ui.style import APP_STYLE
+
+    assert asked[0] == APP_STYLE and qapp.styleSheet() == ""  # asked in the window's dark look, then left to it
     assert seen["analyst"] == "ws-user7" and seen["label"] == "Analyst: ws-user7"
     assert "ws-user7" in seen["status"] and "Change analyst" in seen["status"]
     assert app_module.open_settings().value("analyst", "") == ""  # asked again at the next start

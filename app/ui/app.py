@@ -196,6 +196,10 @@ def run_app(argv: list[str]) -> int:
     if not analyst and args.screenshot:
         analyst = "demo"
     fallback = False
+    if not analyst:
+        from app.ui.style import APP_STYLE
+
+        app.setStyleSheet(APP_STYLE)  # the first thing a new analyst sees, in the window's dark look (it has none yet)
     while not analyst:
         name, ok = QInputDialog.getText(None, "fma-judge", QCoreApplication.translate("Main", "Your name (recorded with every "
                                                                                "judgment):"), QLineEdit.EchoMode.Normal)
@@ -205,6 +209,7 @@ def run_app(argv: list[str]) -> int:
             analyst, fallback = default_analyst(), True
             break
         analyst = name.strip()  # OK with an empty name asks again
+    app.setStyleSheet("")  # (the windows set their own)
     if not fallback:
         settings.setValue("analyst", analyst)
 
