@@ -50,14 +50,13 @@ def _data(work: Path, name: str, per_class: int, seed: int, multi: float, split:
     return folder / "manifest.csv"
 
 
-def _train(work: Path, kind: str, data: Path, epochs: int) -> Path:
-    from app.demo import DEMO_MODEL
+def _train(work: Path, kind: str, data: Path, epochs: int, start: Path) -> Path:
     from models.bundle.files import read_bundle_manifest
     from models.training.config import load_config
     from models.training.loop import train
 
-    demo = read_bundle_manifest(DEMO_MODEL)
-    # the demo model's version names the cache: a bundle fine-tuned from an earlier demo model is not reused
+    demo = read_bundle_manifest(start)
+    # the starting model's version names the cache: a bundle fine-tuned from another model is not reused
     out = work / f"multilabel_{kind}_{data.parent.name}_e{epochs}_{demo.model_version[-8:]}"
     if (out / "manifest.json").is_file():
         log(f"[multilabel] {kind}: the bundle trained before ({out})")
@@ -66,7 +65,7 @@ def _train(work: Path, kind: str, data: Path, epochs: int) -> Path:
                                      f"loss.kind={'multilabel' if kind == 'multi' else 'hierarchical'}",
                                      f"network.cbam={demo.network.cbam}",
                                      "num_workers=0", "name=ml-" + kind])
-    cfg.init_from = str(DEMO_MODEL)
+    cfg.init_from = str(start)
     started = time.perf_counter()
     train(cfg, [str(data)], out, base_dir=base, log=lambda m: log(f"[multilabel] {kind}: {m}"), progress=False)
     log(f"[multilabel] {kind}: trained in {time.perf_counter() - started:.0f} s")
@@ -90,18 +89,21 @@ def _evaluate(bundle: Path, manifest: Path, *, at_half: bool = False) -> tuple[d
     return metrics, (raw["leaf_probs"].argmax(axis=1) == raw["targets"]).astype(float)
 
 
-def run(work: Path, per_class: int, test_per_class: int, epochs: int) -> dict[str, Any]:
+def run(work: Path, per_class: int, test_per_class: int, epochs: int, start: Path | None = None) -> dict[str, Any]:
+    """``start``: the bundle both models are fine-tuned from and compared with (default the app's demo model)."""
     from app.demo import DEMO_MODEL
     from models.evaluation.metrics import paired_bootstrap_ci
+
+    start = Path(start) if start is not None else DEMO_MODEL
 
     train_set = _data(work, "train", per_class, 21, 0.3, (0.85, 0.15, 0.0))
     two = _data(work, "two_defects", test_per_class, 22, 0.5, (0.0, 0.0, 1.0))
     one = _data(work, "one_defect", test_per_class, 23, 0.0, (0.0, 0.0, 1.0))
-    multi = _train(work, "multi", train_set, epochs)
-    bundles = {"demo": DEMO_MODEL, "single": _train(work, "single", train_set, epochs), "multi": multi,
+    multi = _train(work, "multi", train_set, epochs, start)
+    bundles = {"demo": start, "single": _train(work, "single", train_set, epochs, start), "multi": multi,
                "multi_at_0.5": multi}
     res: dict[str, Any] = {"per_class": per_class, "test_per_class": test_per_class, "epochs": epochs,
-                           "config": str(CONFIG.relative_to(ROOT)), "models": {}}
+                           "config": str(CONFIG.relative_to(ROOT)), "bundle": str(start), "models": {}}
     correct = {}
     for name, bundle in bundles.items():
         started = time.perf_counter()
@@ -184,12 +186,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-class", type=int, default=60, help="training samples per leaf (default 60)")
     p.add_argument("--test-per-class", type=int, default=40, help="test samples per leaf, each test set (default 40)")
     p.add_argument("--epochs", type=int, default=6, help="fine-tuning epochs (default 6)")
+    p.add_argument("--bundle", type=Path, default=None,
+                   help="the model fine-tuned and compared (default: the app's demo model, resources/demo/model_cbam)")
     args = p.parse_args(argv)
     work = (args.work or args.out / "work").resolve()
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     write_result(args.out.resolve(), "multilabel", False,
-                 run(work, args.per_class, args.test_per_class, args.epochs), started)
+                 run(work, args.per_class, args.test_per_class, args.epochs, args.bundle), started)
     return 0
 
 
