@@ -55,15 +55,15 @@ def _train(work: Path, kind: str, data: Path, epochs: int, start: Path) -> Path:
     from models.training.config import load_config
     from models.training.loop import train
 
-    demo = read_bundle_manifest(start)
+    started_from = read_bundle_manifest(start)
     # the starting model's version names the cache: a bundle fine-tuned from another model is not reused
-    out = work / f"multilabel_{kind}_{data.parent.name}_e{epochs}_{demo.model_version[-8:]}"
+    out = work / f"multilabel_{kind}_{data.parent.name}_e{epochs}_{started_from.model_version[-8:]}"
     if (out / "manifest.json").is_file():
         log(f"[multilabel] {kind}: the bundle trained before ({out})")
         return out
     cfg, base = load_config(CONFIG, [f"epochs={epochs}", "loss.outlier_weight=0",
                                      f"loss.kind={'multilabel' if kind == 'multi' else 'hierarchical'}",
-                                     f"network.cbam={demo.network.cbam}",
+                                     f"network.cbam={started_from.network.cbam}",
                                      "num_workers=0", "name=ml-" + kind])
     cfg.init_from = str(start)
     started = time.perf_counter()

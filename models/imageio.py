@@ -101,12 +101,16 @@ EMPTY_FILE = "empty file (0 bytes): nothing was saved in it"
 """The reason given for an image file without a single byte (an interrupted copy or save)."""
 NOT_AN_IMAGE = "not a recognised image format (corrupt or wrong file type)"
 """The reason given for a file no image decoder recognises."""
+CUT_SHORT = "corrupt or truncated image"
+"""How the reason for an image whose pixels cannot all be decoded starts (the decoder's words follow)."""
+TOO_LARGE = "image too large"
+"""How the reason for an image over the pixel budget starts (its size follows)."""
 
 
 def is_content_reason(reason: str) -> bool:
     """Whether a reason of :func:`load_image` is about what the file holds (empty, not an image, cut short, too
     large), which reading it again will not change; not about reaching it (missing, permission denied)."""
-    return reason in (EMPTY_FILE, NOT_AN_IMAGE) or reason.startswith(("corrupt or truncated image", "image too large"))
+    return reason in (EMPTY_FILE, NOT_AN_IMAGE) or reason.startswith((CUT_SHORT, TOO_LARGE))
 
 
 def os_error_reason(exc: OSError) -> str:
@@ -148,11 +152,11 @@ def budget_reason(width: int, height: int, *, jpeg: bool = False, nbytes: int | 
     pixels with grey without an error (a model would classify a grey square).
     """
     if jpeg and nbytes is not None and nbytes * 8 < (width // 8) * (height // 8):
-        return (f"corrupt or truncated image: a {nbytes:,}-byte JPEG cannot hold the {width} x {height} pixels its "
+        return (f"{CUT_SHORT}: a {nbytes:,}-byte JPEG cannot hold the {width} x {height} pixels its "
                 "header claims")
     if width * height <= MAX_PIXELS or (jpeg and (width // 8) * (height // 8) <= MAX_PIXELS):
         return None
-    return (f"image too large: {width} x {height} pixels ({width * height / 1e6:.0f} million) is over the limit of "
+    return (f"{TOO_LARGE}: {width} x {height} pixels ({width * height / 1e6:.0f} million) is over the limit of "
             f"{MAX_PIXELS / 1e6:.0f} million pixels")
 
 
@@ -221,11 +225,11 @@ def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
             raise ImageLoadError(path, EMPTY_FILE) from None
         raise ImageLoadError(path, NOT_AN_IMAGE) from None
     except Image.DecompressionBombError as exc:
-        raise ImageLoadError(path, f"image too large: {exc}") from None
+        raise ImageLoadError(path, f"{TOO_LARGE}: {exc}") from None
     except PermissionError:
         raise ImageLoadError(path, "permission denied") from None
     except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageLoadError(path, f"corrupt or truncated image ({exc})") from None
+        raise ImageLoadError(path, f"{CUT_SHORT} ({exc})") from None
 
 
 def decode_or_reason(decode: Callable[[S], R], source: S) -> tuple[R | None, str | None]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from models.hashing import file_sha256_and_head
-from models.imageio import EMPTY_FILE, NOT_AN_IMAGE, budget_reason, regular_file_reason
+from models.imageio import EMPTY_FILE, NOT_AN_IMAGE, TOO_LARGE, budget_reason, regular_file_reason
 
 Facts = tuple[str, int | None, int | None, str | None, int, int]
 """sha256, width, height, why it is not decoded (None: fine), file size, modification time (ns)."""
@@ -52,7 +52,7 @@ def _header(path: Path, nbytes: int) -> tuple[int | None, int | None, str | None
             return None, None, EMPTY_FILE
         return None, None, NOT_AN_IMAGE
     except Image.DecompressionBombError as exc:  # Pillow's own guard, far over the budget
-        return None, None, f"image too large ({exc})"
+        return None, None, f"{TOO_LARGE} ({exc})"
     except (OSError, ValueError, SyntaxError) as exc:
         return None, None, f"cannot read image header ({exc})"
     return width, height, budget_reason(width, height, jpeg=jpeg, nbytes=nbytes)

@@ -158,19 +158,21 @@ class BatchListModel(QAbstractListModel):
         """A thumbnail job found the file unreadable: said once for each of its rows (here, and at each later
         opening of a batch that lists it: :meth:`_say_failed`; its cached null thumbnail is never decoded again)."""
         self._failed[path] = reason
-        for i in self._by_path.get(path, ()):
-            if self.rows[i].state != "error":
-                self.unreadable.emit(self.rows[i].image_id, reason)
+        self._say([(self.rows[i].image_id, reason) for i in self._by_path.get(path, ())])
 
     def _say_failed(self, rows: list[ListRow]) -> None:
         """Rows just listed whose thumbnail failed at an earlier opening (this session): said once, after the
         list is shown (a batch opened again starts with its rows pending)."""
-        if not self._failed:
-            return
-        said = [(r.image_id, self._failed[r.path]) for r in rows if r.state != "error" and r.path in self._failed]
-        if said:
-            QTimer.singleShot(0, lambda: [self.unreadable.emit(i, reason) for i, reason in said
-                                          if (k := self._index.get(i)) is not None and self.rows[k].state != "error"])
+        if self._failed:
+            said = [(r.image_id, self._failed[r.path]) for r in rows if r.path in self._failed]
+            if said:
+                QTimer.singleShot(0, lambda: self._say(said))
+
+    def _say(self, said: list[tuple[int, str]]) -> None:
+        """``unreadable`` for each listed image whose row does not say so already."""
+        for image_id, reason in said:
+            if (i := self._index.get(image_id)) is not None and self.rows[i].state != "error":
+                self.unreadable.emit(image_id, reason)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -10,7 +10,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QWidget
 
-from models.imageio import EMPTY_FILE, NOT_AN_IMAGE
+from models.imageio import CUT_SHORT, EMPTY_FILE, NOT_AN_IMAGE, TOO_LARGE
 
 STATE_COLOURS = {
     "pending": "#9aa0a6",
@@ -109,8 +109,8 @@ def _file_phrases() -> dict[str, str]:
             t.translate("FileReason", "not a regular file (a pipe, device or socket)"),
         EMPTY_FILE: t.translate("FileReason", "empty file (0 bytes): nothing was saved in it"),
         NOT_AN_IMAGE: t.translate("FileReason", "not a recognised image format (corrupt or wrong file type)"),
-        "image too large": t.translate("FileReason", "image too large"),
-        "corrupt or truncated image": t.translate("FileReason", "corrupt or truncated image"),
+        TOO_LARGE: t.translate("FileReason", "image too large"),
+        CUT_SHORT: t.translate("FileReason", "corrupt or truncated image"),
         "cannot read image header": t.translate("FileReason", "cannot read image header"),
         "cannot read image": t.translate("FileReason", "cannot read image"),
     }
