@@ -289,6 +289,19 @@ def test_grid_reads_its_config_and_manifests_before_the_first_cell(tmp_path, dat
         assert not (tmp_path / "g").exists()  # no cell was started
 
 
+def test_a_pickle_pretrained_file_is_refused_before_the_data_are_read(tmp_path, dataset, capsys, monkeypatch):
+    """The name check of models.nn.config.weight_file_problem ran when the network was built, after a big data set
+    had been read and inspected; now first, and the file is never opened (it need not even exist)."""
+    import models.training.loop as loop
+
+    monkeypatch.setattr(loop, "load_training_data", lambda *a, **k: pytest.fail("the data were read first"))
+    for name, words in (("backbone.pth", "is a pickle checkpoint (.pth)"),
+                        ("backbone.SAFETENSORS", "must end in .safetensors, in lower case")):
+        rc = _train(tmp_path / "x", dataset, f"network.pretrained_file={tmp_path / name}")
+        assert rc == 2 and words in capsys.readouterr().err
+        assert not (tmp_path / "x").exists()
+
+
 def test_unknown_labels_stop_training(tmp_path, dataset, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text(dataset.read_text().replace(",scratch,", ",scrach,", 1).replace("img/", str(dataset.parent / "img") + "/"))

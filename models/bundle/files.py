@@ -16,6 +16,7 @@ from pathlib import Path
 
 from models.atomic import write_text
 from models.bundle.manifest import BundleError, BundleManifest
+from models.nn.config import PICKLE_SUFFIXES
 
 MANIFEST_NAME = "manifest.json"
 WEIGHTS_NAME = "weights.safetensors"
@@ -25,7 +26,6 @@ STAMPED_NAMES = (MANIFEST_NAME, WEIGHTS_NAME, SPECTRUM_HEAD_NAME)
 """The files of a bundle folder whose change on disk a loaded model's user is told of (a recalibration, a
 retraining into it)."""
 ARCHIVE_SUFFIXES = frozenset({".zip", ".fmab"})
-_PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin"})
 MAX_MANIFEST_BYTES = 64 * 2**20
 """The largest manifest.json read. A calibrated manifest of a big backbone and tree holds tens of MB of unknown-score
 statistics (one row of 2 x channels numbers per leaf and stage, written indented); a bigger file is not a manifest."""
@@ -123,7 +123,7 @@ def read_parts(path: Path) -> tuple[str, bytes | None]:
         raise BundleError(f"model bundle not found: {path}")
     suffix = path.suffix.lower()
     if path.is_file():
-        if suffix in _PICKLE_SUFFIXES:
+        if suffix in PICKLE_SUFFIXES:
             raise BundleError(
                 f"{path} looks like a pickle checkpoint; fma-judge never unpickles model files. "
                 f"A model bundle is a folder (or .zip) with {WEIGHTS_NAME} and {MANIFEST_NAME}."
@@ -145,7 +145,7 @@ def read_parts(path: Path) -> tuple[str, bytes | None]:
         return text, weights
     manifest_file = path / MANIFEST_NAME
     if not manifest_file.is_file():
-        pickles = sorted(p.name for p in path.iterdir() if p.suffix.lower() in _PICKLE_SUFFIXES)
+        pickles = sorted(p.name for p in path.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
         hint = f" (found {', '.join(pickles)}: pickle files are never loaded)" if pickles else ""
         raise BundleError(f"{path}: not a model bundle, {MANIFEST_NAME} is missing{hint}")
     try:

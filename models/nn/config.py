@@ -13,8 +13,8 @@ from typing import Any
 
 from models.config_keys import checked_kwargs
 
-__all__ = ["CBAM_MODES", "HEADS", "IMBALANCE_LOSSES", "IMBALANCE_METHODS", "KINDS", "MODES", "SCHEDULES", "LossConfig",
-           "NetworkConfig"]
+__all__ = ["CBAM_MODES", "HEADS", "IMBALANCE_LOSSES", "IMBALANCE_METHODS", "KINDS", "MODES", "PICKLE_SUFFIXES",
+           "SCHEDULES", "WEIGHT_SUFFIXES", "LossConfig", "NetworkConfig", "weight_file_problem"]
 
 HEADS = ("flat", "independent", "shared")
 CBAM_MODES = ("none", "blocks", "stages")
@@ -42,6 +42,25 @@ IMBALANCE_METHODS = ("auto", "none", *IMBALANCE_SAMPLING, *IMBALANCE_LOSSES, "po
 ``crt`` train as ``none`` and change the leaf classifier afterwards: :mod:`models.training.posthoc`,
 :mod:`models.training.crt`)."""
 MAX_HEAD_DIM = 16384
+WEIGHT_SUFFIXES = (".safetensors",)
+PICKLE_SUFFIXES = frozenset({".pth", ".pt", ".ckpt", ".bin", ".pkl", ".pickle", ".tar"})
+"""Checkpoint files written by ``torch.save`` (pickles): refused, never opened (model bundles and pretrained weights)."""
+
+
+def weight_file_problem(path: str | Path) -> str | None:
+    """Why ``network.pretrained_file`` cannot be read, from its name alone (None: it may be): checked before a
+    training reads its data, and again when the file is opened (:mod:`models.nn.pretrained`)."""
+    path = Path(str(path)).expanduser()
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        return (f"pretrained_file {path} is a pickle checkpoint ({path.suffix}): fma-model reads weights from "
+                ".safetensors files only, because opening a pickle can run code hidden in it. Download the "
+                "backbone's model.safetensors from its Hugging Face page (timm publishes one for its models), or "
+                "convert the file once, on a machine where you trust it, with "
+                "safetensors.torch.save_file(state_dict, 'NAME.safetensors')")
+    if path.suffix not in WEIGHT_SUFFIXES:  # exactly: timm reads any other ending, ".SAFETENSORS" too, as a pickle
+        return (f"pretrained_file {path} must end in {' or '.join(WEIGHT_SUFFIXES)}, in lower case "
+                f"(got {path.suffix!r})")
+    return None
 """The widest head a config may ask for (a wider one is a typo that would allocate gigabytes before any check)."""
 
 

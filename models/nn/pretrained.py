@@ -19,13 +19,10 @@ import timm
 import torch
 from torch import nn
 
-from models.nn.config import NetworkConfig
+from models.nn.config import WEIGHT_SUFFIXES, NetworkConfig, weight_file_problem
 
 __all__ = ["WEIGHT_SUFFIXES", "from_local_file"]
 
-WEIGHT_SUFFIXES = (".safetensors",)
-PICKLE_SUFFIXES = frozenset({".pth", ".pt", ".ckpt", ".bin", ".pkl", ".pickle", ".tar"})
-"""Checkpoint files written by ``torch.save`` (pickles): refused, never opened."""
 
 
 def from_local_file(config: NetworkConfig, kwargs: dict[str, Any], short: Callable[[BaseException], str]) -> nn.Module:
@@ -40,15 +37,9 @@ def from_local_file(config: NetworkConfig, kwargs: dict[str, Any], short: Callab
     path = Path(str(config.pretrained_file)).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"pretrained_file not found: {path}")
-    if path.suffix.lower() in PICKLE_SUFFIXES:
-        raise ValueError(
-            f"pretrained_file {path} is a pickle checkpoint ({path.suffix}): fma-model reads weights from .safetensors "
-            "files only, because opening a pickle can run code hidden in it. Download the backbone's "
-            "model.safetensors from its Hugging Face page (timm publishes one for its models), or convert the file "
-            "once, on a machine where you trust it, with safetensors.torch.save_file(state_dict, 'NAME.safetensors')")
-    if path.suffix not in WEIGHT_SUFFIXES:  # exactly: timm reads any other ending, ".SAFETENSORS" too, as a pickle
-        raise ValueError(f"pretrained_file {path} must end in {' or '.join(WEIGHT_SUFFIXES)}, in lower case "
-                         f"(got {path.suffix!r})")
+    problem = weight_file_problem(path)
+    if problem:
+        raise ValueError(problem)
     before = torch.get_rng_state()
     # a filter acts on the logger that logs, not on its parents: timm's own, whatever their names
     timm_logs = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.startswith("timm")]

@@ -36,7 +36,7 @@ from models.bundle.io import LoadedBundle, build_manifest, save_bundle
 from models.bundle.manifest import BundleManifest, InitFrom, MultiLabelRecord, TrainInfo
 from models.data.manifest import Sample
 from models.nn.cbam import attention_box_loss
-from models.nn.config import IMBALANCE_LOSSES
+from models.nn.config import IMBALANCE_LOSSES, weight_file_problem
 from models.nn.losses import HierarchicalLoss
 from models.nn.multilabel import MultiLabelLoss, level_multi_hot
 from models.nn.network import CBAM_HEATMAP_STRIDES, HierarchicalNet, build_network, resolve_data_config
@@ -150,6 +150,9 @@ def train(
     rt = setup_runtime(cfg)
     log = log if rt.is_main else _silent
     taxonomy = resolve_taxonomy(cfg, base_dir)
+    weights = cfg.network.pretrained_file if not resume and cfg.init_from is None else None
+    if weights and (problem := weight_file_problem(weights)):  # before the data are read (minutes on a big set)
+        raise ConfigError(problem)
     samples = load_training_data(cfg, data, taxonomy, log)
     if cfg.network.spectrum:
         check_spectra(samples.train, samples.val, out, multilabel=cfg.loss.kind == "multilabel")
