@@ -625,6 +625,49 @@ def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_
 
 @needs_qt
 @SQLITE_ONLY
+def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as_they_are(
+        qtbot, queue_window, engine, store) -> None:
+    """The queue shown with its judged images: an analyst corrects one image, selects them all and presses Enter
+    for the rest. The correction was replaced by the model's call (a wrong label exported for training); now a
+    selection that still holds waiting images judges only those, and says so. Judged images selected alone are
+    judged again, as asked."""
+    from PySide6.QtCore import Qt
+
+    _window, view = queue_window
+    with session_scope(engine) as s:  # img0 corrected to crack (predicted scratch)
+        queries.bulk_judge(s, [store["img0"]], leaf="crack", analyst="gina", model_version=V1)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.state_combo.setCurrentIndex(view.state_combo.findText("Waiting or judged"))
+    shown = {r.image_id: r.state for r in (view.model.queue_row(i) for i in range(view.model.rowCount())) if r}
+    assert shown[store["img0"]] == "corrected" and shown[store["img5"]] == "accepted"
+    qtbot.keyClick(view.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert len(view.selected_rows()) == len(shown) == 6
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    with session_scope(engine, action="read") as s:
+        now = repo.current_judgments(s, list(shown))
+    assert (now[store["img0"]].leaf, now[store["img0"]].status, now[store["img0"]].analyst) == (
+        "crack", "corrected", "gina")
+    assert (now[store["img5"]].leaf, now[store["img5"]].analyst) == ("crack", "carol")
+    waiting = [i for i, state in shown.items() if state == "rejudge"]
+    assert len(waiting) == 4 and all((now[i].status, now[i].action) == ("accepted", "bulk") for i in waiting)
+    assert "Accepted 4 images" in view.status_label.text()
+    assert "2 already judged left as they are" in view.status_label.text()
+
+    # the judged images alone: judged again (U here), as the analyst asked
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.state_combo.setCurrentIndex(view.state_combo.findText("Corrected"))
+    assert _ids(view) == [store["img0"]]
+    qtbot.keyClick(view.table, Qt.Key.Key_Home)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_U)
+    with session_scope(engine, action="read") as s:
+        assert repo.current_judgments(s, [store["img0"]])[store["img0"]].status == "unknown"
+    assert "already judged" not in view.status_label.text()
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store, tmp_path, monkeypatch) -> None:
     from PySide6.QtCore import QModelIndex, QPoint, Qt
 

@@ -4,12 +4,12 @@
 <context>
     <name>BatchList</name>
     <message>
-        <location filename="../ui/batch_list.py" line="69"/>
+        <location filename="../ui/batch_list.py" line="79"/>
         <source>Has a note (N to read or edit it)</source>
         <translation>有註記（按 N 檢視或編輯）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="72"/>
+        <location filename="../ui/batch_list.py" line="82"/>
         <source>A note typed and not saved (N brings it back)</source>
         <translation>有輸入但未儲存的註記（按 N 取回）</translation>
     </message>
@@ -1018,7 +1018,7 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="200"/>
+        <location filename="../ui/app.py" line="204"/>
         <location filename="../ui/side_actions.py" line="256"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
@@ -1042,17 +1042,17 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="226"/>
+        <location filename="../ui/app.py" line="231"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="252"/>
+        <location filename="../ui/app.py" line="257"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="260"/>
+        <location filename="../ui/app.py" line="265"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -1369,27 +1369,27 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="465"/>
+        <location filename="../ui/main_window.py" line="466"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="543"/>
+        <location filename="../ui/main_window.py" line="551"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="558"/>
+        <location filename="../ui/main_window.py" line="566"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="570"/>
+        <location filename="../ui/main_window.py" line="578"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="571"/>
+        <location filename="../ui/main_window.py" line="579"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -2366,87 +2366,87 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未判定：{who} 正在處理（其視窗正顯示此影像）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="160"/>
+        <location filename="../ui/queue_actions.py" line="171"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="160"/>
+        <location filename="../ui/queue_actions.py" line="171"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="169"/>
+        <location filename="../ui/queue_actions.py" line="180"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="178"/>
+        <location filename="../ui/queue_actions.py" line="189"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="178"/>
+        <location filename="../ui/queue_actions.py" line="189"/>
         <source>Relabelled 1 image</source>
         <translation>已重新標記 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="188"/>
+        <location filename="../ui/queue_actions.py" line="199"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="189"/>
+        <location filename="../ui/queue_actions.py" line="200"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="196"/>
+        <location filename="../ui/queue_actions.py" line="208"/>
         <source>{n} selected images</source>
         <translation>已選取的 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="204"/>
+        <location filename="../ui/queue_actions.py" line="216"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="208"/>
+        <location filename="../ui/queue_actions.py" line="220"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="209"/>
+        <location filename="../ui/queue_actions.py" line="221"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="210"/>
+        <location filename="../ui/queue_actions.py" line="222"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="211"/>
+        <location filename="../ui/queue_actions.py" line="223"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="218"/>
+        <location filename="../ui/queue_actions.py" line="230"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="219"/>
+        <location filename="../ui/queue_actions.py" line="231"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="233"/>
+        <location filename="../ui/queue_actions.py" line="245"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="234"/>
+        <location filename="../ui/queue_actions.py" line="246"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2455,22 +2455,27 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="244"/>
+        <location filename="../ui/queue_actions.py" line="256"/>
         <source>{n} left to colleagues who are on them</source>
         <translation>{n} 張留給正在處理的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="254"/>
+        <location filename="../ui/queue_actions.py" line="259"/>
+        <source>{n} already judged left as they are (select only those to judge them again)</source>
+        <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="269"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="260"/>
+        <location filename="../ui/queue_actions.py" line="275"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="262"/>
+        <location filename="../ui/queue_actions.py" line="277"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

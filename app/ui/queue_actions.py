@@ -151,18 +151,29 @@ class QueueActions:
                 who=listed(sorted({r.held_by for r in held}))))
         return [r for r in rows if r not in held], len(held)
 
+    def _to_judge(self) -> tuple[list[QueueRow], int, int]:
+        """The selected rows a bulk key judges, how many were left to colleagues on them, and how many judged ones
+        were left as they are: a selection that still holds waiting images judges only those (the queue shown with
+        its judged images, Space on a group whose exceptions were corrected one by one, then Enter: the
+        corrections were replaced by the model's call); a selection of judged images only judges them again."""
+        rows, left = self._free(self.selected_rows())
+        waiting = [r for r in rows if r.state == "rejudge"]
+        if waiting and len(waiting) < len(rows):
+            return waiting, left, len(rows) - len(waiting)
+        return rows, left, 0
+
     def accept_selected(self) -> None:
         """Accept each selected image's own prediction (Enter)."""
-        rows, left = self._free(self.selected_rows())
+        rows, left, kept = self._to_judge()
         if rows and self.model_version:
             self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version,
                                                     waiting=_waiting(rows)),
                         QCoreApplication.translate("Queue", "Accepted 1 image"), QCoreApplication.translate("Queue", "Accepted {n} images"),
-                        left=left)
+                        left=left, kept=kept)
 
     def relabel_selected(self) -> None:
         """Relabel every selected image to one leaf chosen in the taxonomy picker (C)."""
-        rows, left = self._free(self.selected_rows())
+        rows, left, kept = self._to_judge()
         if not rows or not self.model_version:
             return
         if self.taxonomy is None:
@@ -176,17 +187,18 @@ class QueueActions:
             self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version,
                                                              waiting=_waiting(rows)),
                         QCoreApplication.translate("Queue", "Relabelled 1 image"), QCoreApplication.translate("Queue", "Relabelled {n} images"),
-                        left=left)
+                        left=left, kept=kept)
         self.active_view().setFocus()
 
     def unknown_selected(self) -> None:
         """Judge every selected image "unknown / new defect type" (U)."""
-        rows, left = self._free(self.selected_rows())
+        rows, left, kept = self._to_judge()
         if rows and self.model_version:
             self._judge(lambda: self.service.mark_unknown([r.image_id for r in rows], model_version=self.model_version,
                                                           waiting=_waiting(rows)),
                         QCoreApplication.translate("Queue", "Marked 1 image unknown / new type"),
-                        QCoreApplication.translate("Queue", "Marked {n} images unknown / new type"), left=left)
+                        QCoreApplication.translate("Queue", "Marked {n} images unknown / new type"), left=left,
+                        kept=kept)
 
     def note_selected(self) -> None:
         """Set one note on every selected image (N); each keeps its decision, or stays waiting."""
@@ -218,10 +230,10 @@ class QueueActions:
             self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid 1 judgment"),
                         QCoreApplication.translate("Queue", "Undid {n} judgments"))
 
-    def _judge(self, action, done_one: str, done_many: str, *, left: int = 0) -> bool:
+    def _judge(self, action, done_one: str, done_many: str, *, left: int = 0, kept: int = 0) -> bool:
         """Run one bulk store action; False: nothing was stored (the status line or a box says why). The status
-        line then says ``done_one`` (one image) or ``done_many`` (its ``{n}``), and ``left``: how many selected rows
-        were left to the colleagues on them."""
+        line then says ``done_one`` (one image) or ``done_many`` (its ``{n}``), ``left``: how many selected rows
+        were left to the colleagues on them, and ``kept``: how many judged ones were left as they are."""
         try:
             records = action()
         except (JudgmentConflictError, ReadOnlyError) as exc:  # nothing changed: say why, no dialog
@@ -243,6 +255,9 @@ class QueueActions:
         if left:
             done += "  ·  " + QCoreApplication.translate(
                 "Queue", "{n} left to colleagues who are on them").format(n=left)
+        if kept:
+            done += "  ·  " + QCoreApplication.translate(
+                "Queue", "{n} already judged left as they are (select only those to judge them again)").format(n=kept)
         self.status_label.setText(done)
         return True
 
