@@ -668,6 +668,51 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
 
 @needs_qt
 @SQLITE_ONLY
+def test_digits_judge_the_one_selected_image_as_that_type_of_its_top5(qtbot, queue_window, engine, store) -> None:
+    """The detail pane numbers the Top-5 as the judging window does; 1 to 5 did nothing in the queue."""
+    import dataclasses
+
+    from PySide6.QtCore import Qt
+
+    window, view = queue_window
+    with session_scope(engine) as s:  # img0's prediction again, with three types in its Top-5
+        first = pred("scratch", 0.30, "rejudge", ("low_confidence",), determined="mechanical")
+        repo.save_prediction(s, store["img0"], dataclasses.replace(first, top5=(
+            ("scratch", ("g", "s", "scratch"), 0.30), ("crack", ("g", "s", "crack"), 0.25),
+            ("dent", ("g", "s", "dent"), 0.2))))
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.refresh()
+    view.table.selectRow(_ids(view).index(store["img0"]))
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_2)
+    assert window.stolen == []
+    with session_scope(engine, action="read") as s:
+        judged = repo.current_judgments(s, [store["img0"]])[store["img0"]]
+    assert (judged.leaf, judged.status, judged.analyst) == ("crack", "corrected", "gina")
+    assert "Judged 1 image: Crack" in view.status_label.text()
+    assert store["img0"] not in _ids(view)
+
+    # several selected: each has its own Top-5, so the digit judges none and says what to do
+    view.table.selectAll()
+    waiting = set(_ids(view))
+    qtbot.keyClick(view.table, Qt.Key.Key_1)
+    assert "select one image, or relabel the 4 selected with C" in view.status_label.text()
+    # a type the prediction does not have
+    view.table.selectRow(_ids(view).index(store["img1"]))
+    qtbot.keyClick(view.table, Qt.Key.Key_3)
+    assert "has no type 3" in view.status_label.text()
+    with session_scope(engine, action="read") as s:
+        assert not any(j.is_decision for j in repo.current_judgments(s, list(waiting)).values())
+    # 1 is the model's call, as Enter
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_1)
+    with session_scope(engine, action="read") as s:
+        judged = repo.current_judgments(s, [store["img1"]])[store["img1"]]
+    assert (judged.leaf, judged.status) == ("crack", "accepted")
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store, tmp_path, monkeypatch) -> None:
     from PySide6.QtCore import QModelIndex, QPoint, Qt
 

@@ -1775,7 +1775,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="377"/>
-        <location filename="../ui/queue_gallery.py" line="340"/>
+        <location filename="../ui/queue_gallery.py" line="343"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2186,127 +2186,127 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="148"/>
+        <location filename="../ui/queue_view.py" line="149"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="151"/>
+        <location filename="../ui/queue_view.py" line="152"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="152"/>
+        <location filename="../ui/queue_view.py" line="153"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="153"/>
+        <location filename="../ui/queue_view.py" line="154"/>
         <source>Note…  (N)</source>
         <translation>註記…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="154"/>
+        <location filename="../ui/queue_view.py" line="155"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="158"/>
+        <location filename="../ui/queue_view.py" line="159"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="159"/>
+        <location filename="../ui/queue_view.py" line="160"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="160"/>
+        <location filename="../ui/queue_view.py" line="161"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="209"/>
+        <location filename="../ui/queue_view.py" line="210"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="289"/>
+        <location filename="../ui/queue_view.py" line="290"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="120"/>
+        <location filename="../ui/queue_gallery.py" line="123"/>
         <source>Space: select the group</source>
         <translation>空白鍵：選取此群組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="138"/>
+        <location filename="../ui/queue_gallery.py" line="141"/>
         <source>cannot be read</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="159"/>
+        <location filename="../ui/queue_gallery.py" line="162"/>
         <location filename="../ui/queue_model.py" line="178"/>
         <source>{who} is on it</source>
         <translation>{who} 正在處理</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="270"/>
+        <location filename="../ui/queue_gallery.py" line="273"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="272"/>
-        <location filename="../ui/queue_view.py" line="292"/>
-        <location filename="../ui/queue_view.py" line="312"/>
+        <location filename="../ui/queue_gallery.py" line="275"/>
+        <location filename="../ui/queue_view.py" line="293"/>
+        <location filename="../ui/queue_view.py" line="313"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="318"/>
+        <location filename="../ui/queue_gallery.py" line="321"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="319"/>
+        <location filename="../ui/queue_gallery.py" line="322"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="330"/>
+        <location filename="../ui/queue_gallery.py" line="333"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="95"/>
-        <location filename="../ui/queue_gallery.py" line="348"/>
+        <location filename="../ui/queue_gallery.py" line="98"/>
+        <location filename="../ui/queue_gallery.py" line="351"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="356"/>
+        <location filename="../ui/queue_gallery.py" line="359"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="339"/>
-        <location filename="../ui/queue_view.py" line="362"/>
+        <location filename="../ui/queue_view.py" line="340"/>
+        <location filename="../ui/queue_view.py" line="363"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="378"/>
+        <location filename="../ui/queue_view.py" line="379"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="382"/>
+        <location filename="../ui/queue_view.py" line="383"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="380"/>
+        <location filename="../ui/queue_view.py" line="381"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2341,17 +2341,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="384"/>
+        <location filename="../ui/queue_view.py" line="385"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="386"/>
+        <location filename="../ui/queue_view.py" line="387"/>
         <source>blind spot checks, judged in their batch: {n}</source>
         <translation>盲測抽查（在其批次中判定）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="390"/>
+        <location filename="../ui/queue_view.py" line="391"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -2376,77 +2376,92 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="180"/>
+        <location filename="../ui/queue_actions.py" line="183"/>
+        <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
+        <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="189"/>
+        <source>This image&apos;s prediction has no type {k}</source>
+        <translation>這張影像的預測沒有第 {k} 個類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="193"/>
+        <source>Judged 1 image: {name}</source>
+        <translation>已判定 1 張影像：{name}</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="203"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="189"/>
+        <location filename="../ui/queue_actions.py" line="212"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="189"/>
+        <location filename="../ui/queue_actions.py" line="212"/>
         <source>Relabelled 1 image</source>
         <translation>已重新標記 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="199"/>
+        <location filename="../ui/queue_actions.py" line="222"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="200"/>
+        <location filename="../ui/queue_actions.py" line="223"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="208"/>
+        <location filename="../ui/queue_actions.py" line="231"/>
         <source>{n} selected images</source>
         <translation>已選取的 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="216"/>
+        <location filename="../ui/queue_actions.py" line="239"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="220"/>
+        <location filename="../ui/queue_actions.py" line="243"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="221"/>
+        <location filename="../ui/queue_actions.py" line="244"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="222"/>
+        <location filename="../ui/queue_actions.py" line="245"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="223"/>
+        <location filename="../ui/queue_actions.py" line="246"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="230"/>
+        <location filename="../ui/queue_actions.py" line="253"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="231"/>
+        <location filename="../ui/queue_actions.py" line="254"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="245"/>
+        <location filename="../ui/queue_actions.py" line="268"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="246"/>
+        <location filename="../ui/queue_actions.py" line="269"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2455,27 +2470,27 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="256"/>
+        <location filename="../ui/queue_actions.py" line="279"/>
         <source>{n} left to colleagues who are on them</source>
         <translation>{n} 張留給正在處理的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="259"/>
+        <location filename="../ui/queue_actions.py" line="282"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="269"/>
+        <location filename="../ui/queue_actions.py" line="292"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="275"/>
+        <location filename="../ui/queue_actions.py" line="298"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="277"/>
+        <location filename="../ui/queue_actions.py" line="300"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

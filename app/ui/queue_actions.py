@@ -139,7 +139,7 @@ class QueueActions:
             self._select_group(self.table.currentIndex().row())
         else:
             {"accept": self.accept_selected, "relabel": self.relabel_selected, "unknown": self.unknown_selected,
-             "note": self.note_selected, "open": self._open_current}[action]()
+             "note": self.note_selected, "open": self._open_current}.get(action, lambda: self.pick_top(action))()
 
     def _free(self, rows: list[QueueRow]) -> tuple[list[QueueRow], int]:
         """The rows no colleague's window is on, and how many others there were: the bulk keys leave those to them
@@ -170,6 +170,29 @@ class QueueActions:
                                                     waiting=_waiting(rows)),
                         QCoreApplication.translate("Queue", "Accepted 1 image"), QCoreApplication.translate("Queue", "Accepted {n} images"),
                         left=left, kept=kept)
+
+    def pick_top(self, action: str) -> None:
+        """1 to 5 (``top1`` ... ``top5``): judge the one selected image as that type of its Top-5, the numbered list
+        of the detail pane, as the judging window's digits do; with several selected the status line says to
+        select one, or to relabel them all with C (each has its own Top-5)."""
+        rows, left, kept = self._to_judge()
+        k = int(action.removeprefix("top"))
+        if not rows or not self.model_version:
+            return
+        if len(rows) > 1:
+            self.status_label.setText(QCoreApplication.translate(
+                "Queue", "{k} picks from one image's Top-5: select one image, or relabel the {n} selected with C")
+                .format(k=k, n=len(rows)))
+            return
+        detail = self.service.detail(rows[0].image_id, rows[0].prediction_id)  # the store's, not the pane's copy
+        if detail is None or len(detail.top5) < k:
+            self.status_label.setText(QCoreApplication.translate(
+                "Queue", "This image's prediction has no type {k}").format(k=k))
+            return
+        leaf = detail.top5[k - 1][0]
+        done = QCoreApplication.translate("Queue", "Judged 1 image: {name}").format(name=self.model.leaf_name(leaf))
+        self._judge(lambda: self.service.relabel([rows[0].image_id], leaf, model_version=self.model_version,
+                                                 waiting=_waiting(rows)), done, done, left=left, kept=kept)
 
     def relabel_selected(self) -> None:
         """Relabel every selected image to one leaf chosen in the taxonomy picker (C)."""

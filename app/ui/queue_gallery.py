@@ -6,7 +6,8 @@ model, so every bulk action acts on the same selection whichever view shows it. 
 thread by a :class:`app.ui.image_cache.ThumbnailLoader` (newest request first, so a fast scroll decodes what is
 on screen, not what was scrolled past) and painted from its cache; until then a grey tile stands in.
 
-Keys (either view): :data:`QUEUE_KEYS` (Enter accepts, C relabels, U unknown, N note, O opens), Space on a group
+Keys (either view): :data:`QUEUE_KEYS` (Enter accepts, 1-5 pick from the image's Top-5, C relabels, U unknown,
+N note, O opens), Space on a group
 heading selects the group; the arrows, Page Up/Down, Home and End move as usual (in the grid, Left/Right too).
 """
 
@@ -46,8 +47,10 @@ GRID = QSize(TILE + 16, TILE + 54)
 QUEUE_KEYS: dict[Qt.Key, str] = {
     Qt.Key.Key_Return: "accept", Qt.Key.Key_Enter: "accept", Qt.Key.Key_C: "relabel", Qt.Key.Key_U: "unknown",
     Qt.Key.Key_N: "note", Qt.Key.Key_O: "open",
+    Qt.Key.Key_1: "top1", Qt.Key.Key_2: "top2", Qt.Key.Key_3: "top3", Qt.Key.Key_4: "top4", Qt.Key.Key_5: "top5",
 }  # fmt: skip
-"""The queue's one-key actions (without modifiers), in both views."""
+"""The queue's one-key actions (without modifiers), in both views; 1 to 5 pick from the image's Top-5, which the
+detail pane numbers, as in the judging window."""
 
 MOVE_KEYS = frozenset({
     Qt.Key.Key_Space, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_PageUp,

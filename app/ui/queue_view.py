@@ -4,7 +4,8 @@ A thin view over :class:`app.services.queue.QueueService`. Pages load on the thr
 fetches the next page when scrolled to its end); bulk judgments run on the UI thread, like every other
 judgment, so a row shows as done only once it is committed.
 
-Keys (with the table focused): Enter accepts the selection, C relabels it with the taxonomy picker (scoped to
+Keys (with the table focused): Enter accepts the selection, 1 to 5 judge the one selected image as that type of
+its Top-5 (numbered in the detail pane), C relabels it with the taxonomy picker (scoped to
 the node the model determined when the selection shares one), U judges it "unknown / new defect type", Space on a group heading (or a click) selects
 the group's images, O or double-click opens the current image, Ctrl+A selects every loaded row, Ctrl+Z undoes the last bulk
 action, F5 reloads, Ctrl+E exports, Esc closes the window. The filters are reached with Tab or their Alt+letter mnemonics.
