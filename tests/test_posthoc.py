@@ -14,7 +14,7 @@ from models.commands.cli import main as cli_main
 from models.inference.outputs import combine_levels
 from models.nn.config import NetworkConfig
 from models.nn.network import build_network
-from models.training.posthoc import TAUS, TOLERANCE, apply_adjustment, choose_tau, leaf_classifier, log_prior
+from models.training.posthoc import PRIOR_BACK, TAUS, TOLERANCE, apply_adjustment, choose_tau, leaf_classifier, log_prior
 
 
 def _flat_case(rng: np.random.Generator, n_head: int, n_tail: int, margin: float) -> tuple[list, np.ndarray]:
@@ -124,6 +124,28 @@ def test_train_posthoc_folds_the_chosen_tau_into_the_bundle(tmp_path, taxonomy, 
     best = load_file(out / "checkpoint" / "best.safetensors")[name].float()
     torch.testing.assert_close(saved, best - torch.tensor(record["value"] * log_prior(counts), dtype=torch.float32),
                                rtol=0, atol=2e-3)  # the bundle may keep its weights in half precision
+
+
+def test_train_balanced_softmax_gives_back_the_share_of_the_prior_chosen_on_validation(tmp_path, taxonomy,
+                                                                                      capsys) -> None:
+    """balanced_softmax learns balanced leaf logits; as for crt, part of the prior is given back, chosen on the
+    validation images by choose_prior_back's rule, and folded into the leaf classifier's bias."""
+    _data, out = train_long_tail(tmp_path, taxonomy, "balanced_softmax")
+    log = capsys.readouterr().out
+    assert "imbalance balanced_softmax:" in log and "of the leaf log prior given back" in log
+    record = json.loads((out / "manifest.json").read_text())["train"]["data_choices"]["imbalance_balanced_softmax"]
+    rows = record["validation"]
+    assert [r["tau"] for r in rows] == list(PRIOR_BACK) and record["value"] in PRIOR_BACK
+    fair = [r for r in rows if r["never_predicted"] <= rows[0]["never_predicted"]
+            and r["macro_recall"] >= rows[0]["macro_recall"] - TOLERANCE - 1e-9]
+    assert record["value"] == max(fair, key=lambda r: (r["top1"], -r["tau"]))["tau"]
+    counts = [6 if leaf not in set(taxonomy.leaves[::2]) else 1 for leaf in taxonomy.leaves]
+    weights = load_file(out / "weights.safetensors")
+    name = next(k for k in weights if k.startswith("head.") and k.endswith(".bias")
+                and weights[k].shape[0] == len(taxonomy.leaves))
+    best = load_file(out / "checkpoint" / "best.safetensors")[name].float()
+    torch.testing.assert_close(weights[name].float(), best + torch.tensor(record["value"] * log_prior(counts),
+                                                                          dtype=torch.float32), rtol=0, atol=2e-3)
 
 
 def test_train_posthoc_without_validation_images_says_so(tmp_path, taxonomy, capsys) -> None:

@@ -448,7 +448,7 @@ def _write_bundle(run: _Run, state: _Progress, data_sha: str, seconds: float,
     best_file = run.out / "checkpoint" / "best.safetensors"
     if best_file.exists():
         load_weights(best_file, run.model)
-    if cfg.imbalance == "posthoc":
+    if cfg.imbalance in ("posthoc", "balanced_softmax"):
         _posthoc(run, log)
     elif cfg.imbalance == "crt":
         _crt(run, log)
@@ -481,24 +481,14 @@ def _predictor(run: _Run, manifest: BundleManifest) -> Any:
 
 
 def _posthoc(run: _Run, log: Log) -> None:
-    """``imbalance: posthoc``: choose ``tau`` on the validation images and fold it into the leaf classifier."""
-    from models.inference.collect import collect_outputs
-    from models.training.posthoc import apply_adjustment, choose_tau
+    """``imbalance: posthoc`` or ``balanced_softmax``: the leaf classifier's adjustment chosen on the validation
+    images (:func:`models.training.posthoc.adjust_on_validation`)."""
+    from models.training.posthoc import adjust_on_validation
 
-    if not run.data.val:
-        log("imbalance posthoc: no validation images, so no adjustment (tau 0)")
-        run.choices["imbalance_posthoc"] = {"value": 0.0, "source": "validation", "reason": "no validation images"}
-        return
     manifest = run.manifest()
-    predictor = _predictor(run, manifest)
-    out = collect_outputs(predictor, [s.path for s in run.data.val])
-    leaf_pos = {leaf: i for i, leaf in enumerate(run.taxonomy.leaves)}
-    targets = np.array([leaf_pos[run.data.val[i].label] for i in out.index], dtype=np.int64)
-    choice = choose_tau(out.level_logits, targets, run.leaf_counts, run.taxonomy.leaf_level_index,
-                        is_flat=manifest.is_flat)
-    apply_adjustment(run.model, run.leaf_counts, choice.tau)
-    log(choice.line())
-    run.choices["imbalance_posthoc"] = choice.to_json()
+    run.choices[f"imbalance_{run.cfg.imbalance}"] = adjust_on_validation(
+        run.cfg.imbalance, _predictor(run, manifest) if run.data.val else None, run.data.val, run.taxonomy,
+        run.leaf_counts, is_flat=manifest.is_flat, log=log)
 
 
 def _crt(run: _Run, log: Log) -> None:

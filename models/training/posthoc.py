@@ -27,7 +27,7 @@ the rare leaves better at the frequent leaves' cost).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,7 @@ from torch import nn
 
 from models.inference.outputs import combine_levels
 
-__all__ = ["PRIOR_BACK", "TAUS", "TOLERANCE", "PosthocChoice", "PriorBack", "apply_adjustment", "choose_prior_back", "choose_tau",
+__all__ = ["PRIOR_BACK", "TAUS", "TOLERANCE", "PosthocChoice", "PriorBack", "adjust_on_validation", "apply_adjustment", "choose_prior_back", "choose_tau",
            "leaf_classifier", "leaf_probs", "measure"]
 
 TAUS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
@@ -76,6 +76,44 @@ class PosthocChoice(PriorBack):
         """The bundle's ``train.data_choices["imbalance_posthoc"]`` (the shape of the data-aware choices)."""
         return {"value": self.tau, "source": "validation", "reason": self.line(), "tolerance": TOLERANCE,
                 "validation": self.rows}
+
+
+def adjust_on_validation(method: str, predictor: Any, val: Sequence[Any], taxonomy: Any, leaf_counts: Sequence[int],
+                         *, is_flat: bool, log: Callable[[str], None]) -> dict[str, Any]:
+    """Fold the adjustment of ``method`` into ``predictor.model``'s leaf classifier, chosen on the validation
+    samples ``val``; returns the bundle's ``train.data_choices`` record of it.
+
+    * ``posthoc``: ``- tau * log(prior)``, ``tau`` by :func:`choose_tau`;
+    * ``balanced_softmax``: the network learned balanced logits (the prior was added in its loss), so, as for
+      ``crt``, a share of the prior is given back (:func:`choose_prior_back`): on the grayscale long-tail regime
+      the balanced leaf classifier cost the most frequent leaves 8 points of recall (README, "Two more methods for
+      the hierarchical head").
+
+    Without validation images nothing changes (``tau`` 0).
+    """
+    from models.inference.collect import collect_outputs
+
+    if not val:
+        log(f"imbalance {method}: no validation images, so no adjustment (tau 0)")
+        return {"value": 0.0, "source": "validation", "reason": "no validation images"}
+    out = collect_outputs(predictor, [s.path for s in val])
+    leaf_pos = {leaf: i for i, leaf in enumerate(taxonomy.leaves)}
+    targets = np.array([leaf_pos[val[i].label] for i in out.index], dtype=np.int64)
+    if method == "balanced_softmax":
+        back = choose_prior_back(out.level_logits, targets, leaf_counts, taxonomy.leaf_level_index, is_flat=is_flat)
+        apply_adjustment(predictor.model, leaf_counts, -back.tau)
+        base, best = back.row(0.0), back.row(back.tau)
+        line = (f"imbalance balanced_softmax: {back.tau:g} of the leaf log prior given back (validation top1 "
+                f"{base['top1']:.3f} -> {best['top1']:.3f}, macro recall {base['macro_recall']:.3f} -> "
+                f"{best['macro_recall']:.3f}, leaves never predicted {base['never_predicted']} -> "
+                f"{best['never_predicted']}; shares tried {', '.join(f'{t:g}' for t in PRIOR_BACK)})")
+        log(line)
+        return {"value": back.tau, "source": "validation", "reason": line, "tolerance": TOLERANCE,
+                "validation": back.rows}
+    choice = choose_tau(out.level_logits, targets, leaf_counts, taxonomy.leaf_level_index, is_flat=is_flat)
+    apply_adjustment(predictor.model, leaf_counts, choice.tau)
+    log(choice.line())
+    return choice.to_json()
 
 
 def log_prior(leaf_counts: Sequence[int]) -> np.ndarray:
