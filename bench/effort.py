@@ -18,6 +18,12 @@ The app scopes the Top-5 keys too: an image with a determined group or subgroup 
 leaves, and A widens to the whole tree's. The count is made both ways (``..._scoped_top5``): with the scoped list
 a true leaf in it is 1 key, one outside it but in the whole tree's Top-5 is 2 (A, then the digit).
 
+The queue can also be worked group by group (``..._grouped``): the gallery grouped by predicted type, :data:`COLUMNS`
+tiles a row. In each group the analyst starts on the heading, walks with the arrows to each image whose answer
+is not the group's type (the grid distance) and judges it (a Top-5 digit or U: 1 key, else the picker); a judged
+image leaves the grid and the ones after it move up a place. Then back to the heading, Space selects the rest and
+Enter accepts them (2 keys, none when nothing is left), and one arrow to the next heading.
+
 Blind spot checks are left out (the queue leaves them out too; each is C, a few keys and Enter). Prints, per
 calibration: images auto-judged, images in the queue, mean keys per queued image, and keys per 100 images of the
 batch (the whole batch's work, auto-judged images costing none). A model, not a stopwatch: it counts keys, not time.
@@ -39,6 +45,7 @@ from bench.common import ROOT, ROUTING_DEMO, log, write_result
 
 BEFORE_REV = "54c7f54"  # the last commit that changed the demo manifest before --method ltt: per leaf
 PICKER_TYPING = 3  # keys to type a leaf's name far enough to single it out
+COLUMNS = 5  # the queue gallery's tiles a row in a 1,600-px-wide window
 
 
 def _calibration_at(source: str) -> Any:
@@ -83,6 +90,29 @@ def scoped_keys(taxonomy: Any, order: list[str], truth: str | None, scope: str |
     return picker_keys(taxonomy, order[0], truth, scope)
 
 
+def grouped_keys(taxonomy: Any, predicted: str, members: list[tuple[list[str], str | None]],
+                 columns: int = COLUMNS) -> int:
+    """Keys for one group of the gallery grouped by predicted type (module docstring): ``members`` are its images
+    in the queue's order, each as (its leaves best first, its answer)."""
+    place = ["heading", *range(len(members))]  # the grid's tiles: the heading, then the group's images
+    cursor, keys = 0, 0
+
+    def walk(to: int) -> int:
+        return abs(to // columns - cursor // columns) + abs(to % columns - cursor % columns)
+
+    for i, (order, truth) in enumerate(members):
+        if truth == predicted:
+            continue
+        at = place.index(i)
+        keys += walk(at) + (1 if truth is None or truth in order[:5] else picker_keys(taxonomy, order[0], truth,
+                                                                                       None))
+        place.remove(i)
+        cursor = min(at, len(place) - 1)  # the next image takes its place
+    if len(place) > 1:
+        keys += walk(0) + 2  # to the heading, Space, Enter
+    return keys + 1  # on to the next heading
+
+
 def effort(calibration: Any, taxonomy: Any, out: Any, truths: list[str | None]) -> dict[str, Any]:
     """Route the outputs by ``calibration`` and count the queue's keys."""
     from models.calibration.temperature import leaf_probs_at
@@ -98,14 +128,21 @@ def effort(calibration: Any, taxonomy: Any, out: Any, truths: list[str | None]) 
     # the picker opens on a determined group or subgroup (a determined leaf is auto-judged, or a spot check)
     scopes = {i: nodes[i] for i in queued if levels[i] >= 0 and nodes[i] not in leaf_set}
     keys, scoped, picker = [], [], 0
+    groups: dict[str, list[tuple[list[str], str | None]]] = {}
     for i in queued:
         order = [leaves[j] for j in np.argsort(-probs[i])]
+        groups.setdefault(order[0], []).append((order, truths[i]))
         top5 = order[:5]
         keys.append(image_keys(taxonomy, top5, truths[i], scopes.get(i)))
         scoped.append(scoped_keys(taxonomy, order, truths[i], scopes.get(i)))
         picker += truths[i] is not None and truths[i] not in top5
     n = len(truths)
-    return {"images": n, "auto": int(auto.sum()), "queued": len(queued),
+    grouped = sum(grouped_keys(taxonomy, leaf, members) for leaf, members in groups.items())
+    return {"mean_keys_per_queued_grouped": round(grouped / len(queued), 3) if queued else None,
+            "keys_per_100_images_grouped": round(100 * grouped / n, 1), "groups": len(groups),
+            "queue_top1": round(float(np.mean([t == o[0] for m in groups.values() for o, t in m])), 3) if queued
+            else None,
+            "images": n, "auto": int(auto.sum()), "queued": len(queued),
             "spot_checks": sum("spot_check" in r for r in reasons),
             "mean_keys_per_queued": round(float(np.mean(keys)), 3) if keys else None,
             "keys_per_100_images": round(100 * sum(keys) / n, 1), "picker_share": round(picker / max(1, len(queued)), 3),
@@ -154,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['mean_keys_per_queued']} keys per queued image ({r['picker_share']:.0%} need the picker, "
             f"{r['scoped_pickers']} scoped to a determined node); {r['keys_per_100_images']} keys per 100 images; "
             f"with the Top-5 scoped too: {r['mean_keys_per_queued_scoped_top5']} per queued image, "
-            f"{r['keys_per_100_images_scoped_top5']} per 100 images")
+            f"{r['keys_per_100_images_scoped_top5']} per 100 images; group by group ({r['groups']} groups, the "
+            f"queue's Top-1 {r['queue_top1']}): {r['mean_keys_per_queued_grouped']} per queued image, "
+            f"{r['keys_per_100_images_grouped']} per 100 images")
     b, a = results["calibrations"]["before"], results["calibrations"]["after"]
     log(f"  after / before: keys per 100 images {a['keys_per_100_images'] / b['keys_per_100_images']:.2f}x, "
         f"per queued image {a['mean_keys_per_queued'] / b['mean_keys_per_queued']:.2f}x")

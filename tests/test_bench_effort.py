@@ -36,3 +36,25 @@ def test_a_scoped_top5_costs_one_key_inside_the_node_and_two_outside_it(taxonomy
     assert scoped_keys(taxonomy, order, "rubbing_scratch", None) == image_keys(taxonomy, order[:5], "rubbing_scratch",
                                                                                 None) > 2
     assert scoped_keys(taxonomy, order, None, "mechanical") == 1  # U
+
+
+def test_a_group_costs_the_walk_to_each_exception_its_key_and_space_enter_for_the_rest(taxonomy) -> None:
+    from bench.effort import grouped_keys
+
+    top5 = ["scratch", "crack", "dent", "fiber", "pi_residue"]
+    right = (top5, "scratch")
+    # heading + 6 images on a 5-wide grid: only the model's calls: Space, Enter, one arrow on
+    assert grouped_keys(taxonomy, "scratch", [right] * 6, columns=5) == 2 + 1
+    # the 3rd image (grid place 3) is a crack: 3 arrows, its digit; back 3 (the cursor stays on place 3), Space,
+    # Enter, one on
+    assert grouped_keys(taxonomy, "scratch", [right, right, (top5, "crack"), right], columns=5) == 3 + 1 + 3 + 2 + 1
+    # every image an exception: nothing left to accept; the 2nd moved up to where the 1st was
+    assert grouped_keys(taxonomy, "scratch", [(top5, None), (top5, "dent")], columns=5) == (1 + 1) + (0 + 1) + 1
+    # a row down costs one arrow, not five: place 6 is under place 1 (2 arrows from the heading, then its digit);
+    # the image after it is gone, so the cursor falls back to place 5, under the heading (1 arrow back)
+    far = [right] * 5 + [(top5, "crack")]
+    assert grouped_keys(taxonomy, "scratch", far, columns=5) == (2 + 1) + (1 + 2) + 1
+    # an answer outside the Top-5 takes the picker
+    outside = next(leaf for leaf in taxonomy.leaves if leaf not in top5)
+    assert grouped_keys(taxonomy, "scratch", [(top5, outside)], columns=5) == 1 + picker_keys(
+        taxonomy, "scratch", outside, None) + 1

@@ -14,7 +14,15 @@ from models.commands.cli import main as cli_main
 from models.inference.outputs import combine_levels
 from models.nn.config import NetworkConfig
 from models.nn.network import build_network
-from models.training.posthoc import PRIOR_BACK, TAUS, TOLERANCE, apply_adjustment, choose_tau, leaf_classifier, log_prior
+from models.training.posthoc import (
+    PRIOR_BACK,
+    TAUS,
+    TOLERANCE,
+    apply_adjustment,
+    choose_tau,
+    leaf_classifier,
+    log_prior,
+)
 
 
 def _flat_case(rng: np.random.Generator, n_head: int, n_tail: int, margin: float) -> tuple[list, np.ndarray]:
