@@ -223,6 +223,17 @@ def test_imagefolder_export(store: Store, tmp_path: Path, taxonomy) -> None:
     assert (out / _csv_rows(out / "notes.csv")[0]["path"]).is_file()
 
 
+def test_an_imagefolder_export_into_a_batchs_folder_is_refused(store: Store, tmp_path: Path) -> None:
+    """Opened again, the batch took the copies for its own images and moved its rows to them (an analyst's export
+    into the batch's folder, seen under Xvfb); a CSV there is only a file, and a folder beside the batch is fine."""
+    for out in (store.data / "day1", store.data / "day1" / "export", store.data / "day2" / "x" / "y"):
+        with pytest.raises(ExportError, match=r"is inside the folder of batch 'day[12]'.*outside it"):
+            export_labels(store.engine, out, "imagefolder")
+        assert not (out / "manifest.csv").exists() and not (out / "scratch").exists()
+    assert export_labels(store.engine, store.data / "day1" / "labels.csv", "csv").count == 5
+    assert export_labels(store.engine, store.data / "day1-export", "imagefolder").count == 5
+
+
 def test_moved_file_exports_its_latest_path(store: Store, tmp_path: Path, taxonomy) -> None:
     moved = tmp_path / "archive" / "b_renamed.png"
     moved.parent.mkdir()

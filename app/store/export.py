@@ -41,6 +41,7 @@ from app.store.repo.batches import batch_by_ref
 from app.store.repo.spectra import any_spectra, spectrum_paths
 from app.store.schema import (
     JUDGED_STATUSES,
+    Batch,
     BatchImage,
     Image,
     ImagePath,
@@ -424,6 +425,8 @@ def _export(
     taxonomy: Taxonomy | None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
+    if fmt == "imagefolder":
+        _refuse_batch_folder(session, out)
     batch_id = None if batch is None else _batch_id(session, batch)
     skipped: list[tuple[str, str]] = []
     rows = iter_export_rows(
@@ -450,6 +453,20 @@ def _export(
         out.mkdir(parents=True, exist_ok=True)
     count = writers[fmt]()
     return ExportResult(count=count, path=out, skipped=tuple(skipped), missing=tuple(missing))
+
+
+def _refuse_batch_folder(session: Session, out: Path) -> None:
+    """An imagefolder export inside a batch's folder is refused: opened again, the batch found the copies as its
+    images (the same content moves an image's row to the copy's path; deleting the export then lost them)."""
+    here = os.path.normcase(os.path.abspath(out))
+    for name, folder in session.execute(select(Batch.name, Batch.source_folder).distinct()):
+        if not folder:
+            continue
+        root = os.path.normcase(os.path.abspath(folder))
+        if here == root or here.startswith(root.rstrip(os.sep) + os.sep):
+            raise ExportError(
+                f"{out}: is inside the folder of batch {name!r} ({folder}); opened again, that batch would take the "
+                "exported copies for its own images. Export the image folder somewhere outside it")
 
 
 def _noting_missing(rows: Iterator[ExportRow], missing: list[str]) -> Iterator[ExportRow]:
