@@ -69,6 +69,11 @@ def check_out(out: Path, *, resume: bool, overwrite: bool) -> list[Path]:
         return []
     if not out.is_dir():
         return []
+    images = _images_in(out)
+    if images:
+        raise ConfigError(f"--out {out} holds images ({', '.join(str(p.relative_to(out)) for p in images)} ...): a "
+                          "bundle goes into a folder of its own (the app would list its files beside the images); "
+                          "choose another --out")
     held = bundle_parts(out)
     if held and not overwrite:
         names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in held[:5]) + (" …" if len(held) > 5 else "")
@@ -77,6 +82,25 @@ def check_out(out: Path, *, resume: bool, overwrite: bool) -> list[Path]:
         raise ConfigError(f"--out {out} already holds a model ({names}): {run}--overwrite replaces it, or choose "
                           "another --out")
     return held
+
+
+def _images_in(out: Path, most: int = 3) -> list[Path]:
+    """A few image files in ``out`` or one folder down (not the bundle's own folders): a data set's folder."""
+    from models.imageio import IMAGE_SUFFIXES
+
+    def image(p: Path) -> bool:
+        return p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+
+    own = {p.name for p in bundle_parts(out)}
+    found: list[Path] = []
+    for entry in sorted(out.iterdir()):
+        if image(entry):
+            found.append(entry)
+        elif entry.is_dir() and entry.name not in own and not entry.name.startswith("."):
+            found += [p for p in (next((q for q in entry.iterdir() if image(q)), None),) if p is not None]
+        if len(found) >= most:
+            break
+    return found
 
 
 @contextlib.contextmanager
