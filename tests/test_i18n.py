@@ -44,6 +44,28 @@ def test_translator_switches_strings(qapp):
     assert state_label("pending") == "pending"
 
 
+def test_a_translation_file_rewritten_while_the_app_runs_changes_nothing_on_screen(qapp, tmp_path):
+    """Qt maps a .qm loaded by name: rewritten in place (dev.py i18n, an install updated on a share), the running
+    app crashed in translate or showed half its text in English (seen under Xvfb). The app loads a copy."""
+    from PySide6.QtCore import QCoreApplication, QTranslator
+
+    from app.ui.app import I18N_DIR, load_copy
+
+    qm = tmp_path / "fma_judge_zh_TW.qm"
+    shutil.copyfile(I18N_DIR / qm.name, qm)
+    tr = QTranslator()
+    assert load_copy(tr, qm)
+    QCoreApplication.installTranslator(tr)
+    try:
+        assert QCoreApplication.translate("Main", "Open the demo batch") == "開啟示範批次"
+        with open(qm, "r+b") as handle:  # the same file, rewritten in place
+            handle.write(bytes(qm.stat().st_size))
+        assert QCoreApplication.translate("Main", "Open the demo batch") == "開啟示範批次"
+    finally:
+        QCoreApplication.removeTranslator(tr)
+    assert not load_copy(QTranslator(), tmp_path / "missing.qm")
+
+
 def _in_chinese(words, keys) -> dict:
     """``{key: words(key)}`` with the Traditional Chinese translator installed."""
     from PySide6.QtCore import QCoreApplication, QTranslator

@@ -45,7 +45,7 @@ def install_translators(app: QApplication, lang: str) -> list[QTranslator]:
     if lang == "en":
         return out
     ours = QTranslator(app)
-    if ours.load(f"fma_judge_{lang}", str(I18N_DIR)):
+    if load_copy(ours, I18N_DIR / f"fma_judge_{lang}.qm"):
         app.installTranslator(ours)
         out.append(ours)
     qt = QTranslator(app)
@@ -53,6 +53,20 @@ def install_translators(app: QApplication, lang: str) -> list[QTranslator]:
         app.installTranslator(qt)
         out.append(qt)
     return out
+
+
+def load_copy(translator: QTranslator, qm: Path) -> bool:
+    """Load ``qm`` from a copy in memory. Qt maps a .qm file it loads by name: rewritten while the app ran (an
+    update of the install on a share, ``dev.py i18n``), it crashed the app in ``translate`` or mixed two
+    languages on screen. Qt does not copy the data given to it, so the translator keeps it."""
+    try:
+        data = qm.read_bytes()
+    except OSError:
+        return False
+    if not translator.load(data):
+        return False
+    translator.qm_data = data
+    return True
 
 
 def pick_cjk_font(app: QApplication) -> None:
