@@ -174,6 +174,17 @@ def test_reasons_carry_the_thresholds_of_the_loaded_model(taxonomy):
     assert p.panel(1).reasons == (ReasonDetail("leaf_below_target", 0.992, 0.99),)
     assert p.panel(2).reasons == (ReasonDetail("low_confidence"),)  # another model's: no numbers to show
 
+    # the same model calibrated again in place (fma-judge recalibrate): a decided image keeps the prediction of the
+    # earlier calibration, whose thresholds are not these ("new-type score 0.996 > 1" was shown, seen under Xvfb)
+    routing = dataclasses.replace(routing, created="2026-12-06T05:00:00")
+    earlier = dataclasses.replace(low, calibration="2026-12-01T10:00:00", id=4)
+    same = dataclasses.replace(low, calibration=routing.stamp, id=5)
+    p.set_model("ready", version="v1", taxonomy=taxonomy, routing=routing)
+    p.open(OpenedBatch(7, "b", "/b", [_item(4, earlier), _item(5, same), _item(1, low)]))
+    assert p.panel(0).reasons == (ReasonDetail("low_confidence"), ReasonDetail("possible_unknown"))
+    assert p.panel(1).reasons == p.panel(2).reasons == (ReasonDetail("low_confidence", 0.968, 0.996),
+                                                        ReasonDetail("possible_unknown", 0.91, 0.8))  # (2: not stamped)
+
 
 def test_a_rejudged_image_shows_the_group_or_subgroup_the_model_determined(taxonomy):
     from models.routing.policy import Calibration

@@ -489,8 +489,12 @@ class BatchPresenter:
 
     def _routing_of(self, p: PredictionRecord) -> Calibration | None:
         """The loaded model's routing that judged ``p``: the fused one for a prediction fused with spectra (its own
-        leaf and node thresholds), else the image's; None for another model's prediction."""
+        leaf and node thresholds), else the image's; None for another model's prediction, or one routed under
+        another calibration of this model (calibrated again in place: a decided image keeps its prediction, whose
+        numbers are not the new thresholds')."""
         if p.model_version != self.model_version:
+            return None
+        if p.calibration is not None and self.routing is not None and p.calibration != self.routing.stamp:
             return None
         return self.fused_routing if p.spectra else self.routing
 
