@@ -487,6 +487,7 @@ def test_init_from_a_different_network_or_a_missing_bundle_is_a_clear_error(tmp_
     assert _train(tmp_path / "x", dataset, f"init_from={base}", "network.head_dim=8") == 2
     err = capsys.readouterr().err
     assert "head_dim 8 here, 16 in" in err and str(base) in err
+    assert "Without --config, train takes the bundle's own network" in err  # what to do about it
     assert _train(tmp_path / "y", dataset, f"init_from={tmp_path / 'nope'}") == 2
     assert "init_from" in capsys.readouterr().err
     # same backbone name, other layer sizes: named, not a traceback
