@@ -149,6 +149,19 @@ def test_without_a_model_c_picks_from_the_types_stored_with_the_batch_or_says_th
         win.close()
 
 
+def test_a_digit_past_a_shorter_list_says_so_and_judges_nothing(qtbot, window, batch_dir, engine, monkeypatch):
+    """A determined subgroup of four types lists four: 5 did nothing, silently, under "press 1–5"."""
+    _open(qtbot, window, batch_dir)
+    item = window.items[window.current]
+    four = window.presenter.top_leaves(item)[:4]
+    monkeypatch.setattr(window.presenter, "top_leaves", lambda _item: four)
+    _press(qtbot, window, Qt.Key.Key_5)
+    assert window.statusBar().currentMessage() == "The list has 4 types: 1–4 picks one of them."
+    assert _history(engine, item.image.image_id) == [] and window.items[window.current] is item
+    _press(qtbot, window, Qt.Key.Key_4)
+    assert _history(engine, item.image.image_id)[-1].leaf == four[3][0]
+
+
 def test_judging_with_keys_undo_redo_and_export(qtbot, window, batch_dir, engine, taxonomy, tmp_path):
     _open(qtbot, window, batch_dir)
     first = window.items[window.current]

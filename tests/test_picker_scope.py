@@ -58,13 +58,16 @@ def test_the_top5_header_says_whether_it_is_scoped(qtbot) -> None:
     qtbot.addWidget(panel)
     base = dict(file_name="a.png", state="rejudge", leaf="fiber", path=("foreign_matter", "particle", "fiber"),
                 path_names=("Foreign matter", "Particle", "Fiber"), path_scores=(0.99, 0.9, 0.6),
-                top5=(TopEntry("fiber", "Fiber", "Foreign matter › Particle", 0.6),))
+                top5=(TopEntry("fiber", "Fiber", "Foreign matter › Particle", 0.6),) * 5)
     panel.show_data(PanelData(**base, top_scope="Foreign matter"))
     assert panel.top_header.text() == "Top-5 in Foreign matter (press 1–5) · A: all types"
     panel.show_data(PanelData(**base, top_widened="Foreign matter"))
     assert panel.top_header.text() == "Top-5 (press 1–5) · A: only Foreign matter"
     panel.show_data(PanelData(**base))
     assert panel.top_header.text() == "Top-5 (press 1–5)"
+    # a determined subgroup of four types lists four: the header offers their keys only (5 did nothing)
+    panel.show_data(PanelData(**{**base, "top5": base["top5"][:4]}, top_scope="Process anomalies"))
+    assert panel.top_header.text() == "Top-5 in Process anomalies (press 1–4) · A: all types"
 
 
 def test_the_150_leaf_tree_filters_by_english_chinese_and_id_and_scopes(qtbot, tree150) -> None:

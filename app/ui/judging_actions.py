@@ -63,6 +63,11 @@ class JudgingActions:
             return
         top = self.presenter.top_leaves(item) if item is not None else ()
         if len(top) < k:
+            if top and self.presenter.shows_prediction(item):  # a subgroup of four types lists four
+                self.statusBar().showMessage(QCoreApplication.translate(
+                    "Main", "The list has {n} types: {keys} picks one of them.").format(
+                    n=len(top), keys=keymap.shown_keys(self.keymap, *(f"top{j}" for j in range(1, len(top) + 1)))),
+                    6000)
             return
         leaf = top[k - 1][0]  # the list on screen: the determined node's best five, or the whole tree's
         self._judge(lambda: self.service.choose(item, leaf, action="topk"))

@@ -293,9 +293,10 @@ class PredictionPanel(QWidget):
             if button.text() != text:
                 button.setText(text)
 
-    def _top_header(self, scope: str | None, widened: str | None) -> str:
-        """"Top-5 (press 1–5)", scoped to a determined node or widened from it (A), with the analyst's keys."""
-        keys, scope_key = keymap.shown_keys(self.keys, *(f"top{k}" for k in range(1, 6))), \
+    def _top_header(self, scope: str | None, widened: str | None, rows: int = 5) -> str:
+        """"Top-5 (press 1–5)", scoped to a determined node or widened from it (A), with the analyst's keys: those of
+        the ``rows`` listed (a subgroup of four types lists four: "press 1–5" offered a key that did nothing)."""
+        keys, scope_key = keymap.shown_keys(self.keys, *(f"top{k}" for k in range(1, max(1, min(rows, 5)) + 1))), \
             keymap.shown_keys(self.keys, "top_scope")
         if scope:
             return QCoreApplication.translate("Panel", "Top-5 in {node} (press {keys}) · {key}: all types").format(
@@ -392,7 +393,8 @@ class PredictionPanel(QWidget):
             n=len(several), names=" + ".join(several)) if several else "")
         self.several.setVisible(bool(several))
         self.top_header.setVisible(has_pred)
-        header = self._top_header(data.top_scope if has_pred else None, data.top_widened if has_pred else None)
+        header = self._top_header(data.top_scope if has_pred else None, data.top_widened if has_pred else None,
+                                  len(data.top5) if has_pred and data.top5 else 5)
         if self.top_header.text() != header:
             self.top_header.setText(header)
         top5 = data.top5 if has_pred else ()
