@@ -82,6 +82,13 @@ def test_gallery_shows_thumbnails_shares_the_selection_and_notes_by_key(qtbot, q
     assert {j.status for j in current_j.values()} == {"reverted"} and set(_ids(view)[:2]) == set(picked)
     assert "Noted 2 images" in view.status_label.text()
     qtbot.waitUntil(lambda: "Note: smear on the lens" in view.detail.text.text(), timeout=10_000)  # read again
+    # a short window: the details scroll, so the note, last, can be reached (it was cut off, seen under Xvfb)
+    height = window.height()
+    window.resize(window.width(), 420)
+    area = view.detail.text_area
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0, timeout=5000)
+    assert area.verticalScrollBar().isVisible()
+    window.resize(window.width(), height)
 
     # N again, changed, then Esc: the text stays the selection's draft
     def change_and_cancel() -> None:

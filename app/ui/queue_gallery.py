@@ -20,8 +20,10 @@ from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, QRect, QSize, 
 from PySide6.QtGui import QColor, QFont, QHelpEvent, QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QLabel,
     QListView,
+    QScrollArea,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -248,11 +250,17 @@ class QueueDetailPane(QWidget):
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.text.setMinimumHeight(220)
+        # scrolled when the window is short: the note, last, was cut off with no way to it
+        self.text_area = QScrollArea(self)
+        self.text_area.setWidget(self.text)
+        self.text_area.setWidgetResizable(True)
+        self.text_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.text_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.text_area.setMinimumHeight(120)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 0, 0, 0)
         layout.addWidget(self.viewer, 3)
-        layout.addWidget(self.text, 2)
+        layout.addWidget(self.text_area, 2)
         self._settle = QTimer(self)  # arrows held down move through rows: load only where the selection rests
         self._settle.setSingleShot(True)
         self._settle.setInterval(120)
