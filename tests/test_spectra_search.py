@@ -10,7 +10,7 @@ import pytest
 from conftest import open_window, write_image
 
 from app.services import batches
-from app.services.spectra import SUGGEST_HQI, SpectrumSearch, import_library
+from app.services.spectra import SHOWN_HQI, SUGGEST_HQI, SpectrumSearch, import_library
 from app.spectra_commands import spectra_main
 from app.store import repo
 from app.store.db import session_scope
@@ -100,6 +100,8 @@ def test_import_library_and_search_with_judged_images(engine, taxonomy, tmp_path
     for i, leaf in enumerate(("lc_stain", "lc_stain", "particle_organic")):
         write_image(folder / f"P{i}.png", seed=i)
         write_jcamp(folder / f"P{i}.jdx", *synth_spectrum(leaf, rng), title=leaf)
+    write_image(folder / "P3.png", seed=3)
+    write_jcamp(folder / "P3.jdx", np.linspace(4000, 600, 1701), 0.2 + rng.normal(0, 0.01, 1701), title="noise")
     write_image(folder / "plain.png", seed=9)
     opened = batches.open_folder(engine, folder)
     ids = {item.image.path.rsplit("/", 1)[-1]: item.image.image_id for item in opened.items}
@@ -122,6 +124,14 @@ def test_import_library_and_search_with_judged_images(engine, taxonomy, tmp_path
     assert all(h.image_id != ids["P1.png"] for h in search.look_up(ids["P1.png"]).hits[0])
     organic = search.look_up(ids["P2.png"]).suggestion
     assert organic is not None and organic.leaf == "particle_organic"
+    # a spectrum like none of the references lists none of them (a best "HQI 0.00" was offered), and says how many
+    # were searched
+    noise = search.look_up(ids["P3.png"])
+    assert noise.hits == [[]] and noise.references == 2 * len(FOREIGN) + 1 + 1  # the library and P1, judged
+    with session_scope(engine, action="read") as s:
+        _refs, library = search._references(s)
+    scores = library.hqi(on_grid(noise.spectra[0].wavenumbers, noise.spectra[0].absorbance))
+    assert 0 < scores.max() < SHOWN_HQI  # alike in nothing, yet not 0: listed before
 
 
 def test_a_library_import_parses_outside_the_write_transaction(engine, tmp_path, library_folder, monkeypatch) -> None:
@@ -194,9 +204,15 @@ def test_the_panel_shows_the_spectrum_beside_the_image(qtbot, engine, taxonomy, 
         assert panel.spectrum == 1 and panel.title.text().startswith("FTIR spectrum · A.spot2.jdx (2/2)")
         assert "water_mark" in panel.suggestion.text()
         # a key that changes nothing says why in the status bar (the panel may be compact, its hint hidden)
-        panel.show_lookup(dataclasses.replace(panel.lookup, hits=[[] for _ in panel.lookup.spectra]))
+        looked_up = panel.lookup
+        panel.show_lookup(dataclasses.replace(looked_up, hits=[[] for _ in looked_up.spectra], references=0))
         qtbot.keyClick(win, Qt.Key.Key_I)
         assert win.statusBar().currentMessage().startswith("No reference spectrum to lay over it yet: import")
+        # references, but none alike (the panel offered "▶ 1. … HQI 0.00" over the spectrum, seen under Xvfb)
+        panel.show_lookup(dataclasses.replace(looked_up, hits=[[] for _ in looked_up.spectra], references=7))
+        assert panel.hits.text() == "No reference spectrum is like this one (of 7: every HQI under 0.05)."
+        qtbot.keyClick(win, Qt.Key.Key_I)
+        assert win.statusBar().currentMessage() == panel.hits.text() and panel.plot.reference is None
         win.move(1)  # B has no spectrum: the panel goes
         qtbot.waitUntil(lambda: not panel.isVisible(), timeout=10_000)
         for mods in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier):

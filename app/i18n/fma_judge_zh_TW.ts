@@ -1780,7 +1780,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="378"/>
-        <location filename="../ui/queue_gallery.py" line="343"/>
+        <location filename="../ui/queue_gallery.py" line="351"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2241,56 +2241,56 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="123"/>
+        <location filename="../ui/queue_gallery.py" line="125"/>
         <source>Space: select the group</source>
         <translation>空白鍵：選取此群組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="141"/>
+        <location filename="../ui/queue_gallery.py" line="143"/>
         <source>cannot be read</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="162"/>
+        <location filename="../ui/queue_gallery.py" line="164"/>
         <location filename="../ui/queue_model.py" line="178"/>
         <source>{who} is on it</source>
         <translation>{who} 正在處理</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="273"/>
+        <location filename="../ui/queue_gallery.py" line="281"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="275"/>
+        <location filename="../ui/queue_gallery.py" line="283"/>
         <location filename="../ui/queue_view.py" line="293"/>
         <location filename="../ui/queue_view.py" line="313"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="321"/>
+        <location filename="../ui/queue_gallery.py" line="329"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="322"/>
+        <location filename="../ui/queue_gallery.py" line="330"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="333"/>
+        <location filename="../ui/queue_gallery.py" line="341"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="98"/>
-        <location filename="../ui/queue_gallery.py" line="351"/>
+        <location filename="../ui/queue_gallery.py" line="100"/>
+        <location filename="../ui/queue_gallery.py" line="359"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="359"/>
+        <location filename="../ui/queue_gallery.py" line="367"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
@@ -2629,55 +2629,60 @@ Similarity {sim:.3f}</source>
         <translation>波數 (cm⁻¹) · 吸收度</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="242"/>
+        <location filename="../ui/spectrum_panel.py" line="245"/>
         <source>No reference spectrum to lay over it yet: import a library (fma-judge spectra import FOLDER) or judge images that have spectra.</source>
         <translation>尚無可疊加的參考光譜：請匯入光譜庫（fma-judge spectra import FOLDER）或判定附有光譜的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="255"/>
+        <location filename="../ui/spectrum_panel.py" line="258"/>
         <source>This image has one FTIR spectrum.</source>
         <translation>此影像只有一條 FTIR 光譜。</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="262"/>
+        <location filename="../ui/spectrum_panel.py" line="265"/>
         <source>This image has no FTIR spectrum (a .jdx, .dx or .csv file named after the image, beside it).</source>
         <translation>此影像沒有 FTIR 光譜（光譜應為與影像同名、放在其旁的 .jdx、.dx 或 .csv 檔）。</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="276"/>
+        <location filename="../ui/spectrum_panel.py" line="279"/>
         <source>FTIR spectrum · {name}</source>
         <translation>FTIR 光譜 · {name}</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="277"/>
+        <location filename="../ui/spectrum_panel.py" line="280"/>
         <source>Shift+I: next spectrum</source>
         <translation>Shift+I：下一條光譜</translation>
     </message>
     <message>
+        <location filename="../ui/spectrum_panel.py" line="313"/>
+        <source>No reference spectrum is like this one (of {n}: every HQI under {floor}).</source>
+        <translation>沒有與此光譜相似的參考光譜（共 {n} 條，HQI 皆低於 {floor}）。</translation>
+    </message>
+    <message>
         <location filename="../ui/picker.py" line="141"/>
-        <location filename="../ui/spectrum_panel.py" line="280"/>
+        <location filename="../ui/spectrum_panel.py" line="283"/>
         <source>Spectrum suggests: {type} (HQI {hqi})</source>
         <translation>光譜建議：{type}（HQI {hqi}）</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="308"/>
+        <location filename="../ui/spectrum_panel.py" line="317"/>
         <source>No reference spectrum yet: import a library
 (fma-judge spectra import FOLDER) or judge images.</source>
         <translation>尚無參考光譜：請匯入光譜庫
 （fma-judge spectra import 資料夾）或先判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="312"/>
+        <location filename="../ui/spectrum_panel.py" line="321"/>
         <source>library</source>
         <translation>光譜庫</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="313"/>
+        <location filename="../ui/spectrum_panel.py" line="322"/>
         <source>judged image</source>
         <translation>已判定影像</translation>
     </message>
     <message>
-        <location filename="../ui/spectrum_panel.py" line="316"/>
+        <location filename="../ui/spectrum_panel.py" line="325"/>
         <source>I: next reference over the spectrum</source>
         <translation>I：疊上下一個參考光譜</translation>
     </message>

@@ -174,6 +174,7 @@ class SpectrumLookup:
     spectra: list[SpectrumRecord]
     peaks: list[list[tuple[float, float]]] = field(default_factory=list)
     hits: list[list[SpectrumHit]] = field(default_factory=list)
+    references: int = 0  # the reference spectra searched (those of other images): none alike is not none at all
 
     @property
     def suggestion(self) -> SpectrumHit | None:
@@ -187,6 +188,9 @@ class SpectrumLookup:
         return hits[0] if hits and hits[0].hqi >= SUGGEST_HQI else None
 
 
+SHOWN_HQI = 0.05
+"""The hit quality from which a reference is listed at all: a best reference of "HQI 0.00" was offered, drawn over
+the spectrum, for a spectrum like none of them."""
 SUGGEST_HQI = 0.7
 """The hit quality from which the panel says "spectrum suggests: <type>"; a lower best hit is shown, not suggested.
 On the synthetic spectra a spectrum of the same material scores 0.76 or more in 95 % of draws and one of another
@@ -218,7 +222,8 @@ class SpectrumSearch:
                 return SpectrumLookup(image_id, [])
             refs, library = self._references(s)
         found = [self._hits(library, refs, spectrum, image_id) for spectrum in spectra]
-        return SpectrumLookup(image_id, spectra, [peaks(sp.wavenumbers, sp.absorbance) for sp in spectra], found)
+        return SpectrumLookup(image_id, spectra, [peaks(sp.wavenumbers, sp.absorbance) for sp in spectra], found,
+                              references=sum(1 for r in refs if r.image_id != image_id))
 
     def _references(self, s) -> tuple[list[ReferenceRecord], Library]:
         version = repo.references_version(s)
@@ -238,7 +243,7 @@ class SpectrumSearch:
         hits: list[SpectrumHit] = []
         seen: set[str] = set()
         query = on_grid(spectrum.wavenumbers, spectrum.absorbance)
-        for hit in library.search(query, k=len(library)):
+        for hit in library.search(query, k=len(library), min_hqi=SHOWN_HQI):
             ref = refs[hit.index]
             if ref.image_id == image_id or ref.leaf in seen:  # never itself; the best reference of each type
                 continue

@@ -238,6 +238,9 @@ class SpectrumPanel(QWidget):
             self._no_spectrum()
             return
         hits = self.lookup.hits[self.spectrum]
+        if not hits and self.lookup.references:
+            self.said.emit(self._hit_lines(hits, None))
+            return
         if not hits:
             self.said.emit(QCoreApplication.translate(
                 "Spectrum", "No reference spectrum to lay over it yet: import a library (fma-judge spectra import "
@@ -290,7 +293,7 @@ class SpectrumPanel(QWidget):
 
     def _hint_hidden(self) -> bool:
         """Compact, and the line under the chart is the setup hint (no reference yet), not this image's matches."""
-        return self.compact and self._shown() and not self.lookup.hits[self.spectrum]
+        return self.compact and self._shown() and not self.lookup.hits[self.spectrum] and not self.lookup.references
 
     def set_compact(self, on: bool) -> None:
         """Hide (or show again) the "no reference spectrum yet" hint: it says nothing about the image on screen, and
@@ -304,6 +307,12 @@ class SpectrumPanel(QWidget):
         return self.hits.sizeHint().height() + self.layout().spacing() if self._hint_hidden() else 0
 
     def _hit_lines(self, hits: list[SpectrumHit], shown: SpectrumHit | None) -> str:
+        from app.services.spectra import SHOWN_HQI
+
+        if not hits and self.lookup is not None and self.lookup.references:
+            return QCoreApplication.translate("Spectrum", "No reference spectrum is like this one (of {n}: every HQI "
+                                                          "under {floor}).").format(n=self.lookup.references,
+                                                                                   floor=f"{SHOWN_HQI:.2f}")
         if not hits:
             return QCoreApplication.translate("Spectrum", "No reference spectrum yet: import a library\n"
                                                           "(fma-judge spectra import FOLDER) or judge images.")
