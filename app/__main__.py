@@ -47,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # No garbage-collector passes while the app starts: its imports (Qt, SQLAlchemy, ONNX Runtime) make hundreds of
     # thousands of long-lived objects, and the passes over them held the GIL for 0.1-0.3 s of every start on the
     # 2-core machine (python -m bench.startup). The window re-enables it once its store is attached (run_app).
+    from app.syscheck import xcb_problem
+
+    problem = xcb_problem(prefix="", again="start fma-judge again (fma-judge --self-test checks the install).")
+    if problem:  # said first: Qt then aborts with one line that names another library than the missing ones
+        print(problem, file=sys.stderr, flush=True)
     gc.disable()
     try:
         from app.ui.app import run_app
