@@ -1780,7 +1780,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="378"/>
-        <location filename="../ui/queue_gallery.py" line="351"/>
+        <location filename="../ui/queue_gallery.py" line="354"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2257,40 +2257,45 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{who} 正在處理</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="281"/>
+        <location filename="../ui/queue_gallery.py" line="282"/>
+        <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
+        <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_gallery.py" line="284"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="283"/>
+        <location filename="../ui/queue_gallery.py" line="286"/>
         <location filename="../ui/queue_view.py" line="293"/>
         <location filename="../ui/queue_view.py" line="313"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="329"/>
+        <location filename="../ui/queue_gallery.py" line="332"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="330"/>
+        <location filename="../ui/queue_gallery.py" line="333"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="341"/>
+        <location filename="../ui/queue_gallery.py" line="344"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="100"/>
-        <location filename="../ui/queue_gallery.py" line="359"/>
+        <location filename="../ui/queue_gallery.py" line="362"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="367"/>
+        <location filename="../ui/queue_gallery.py" line="370"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>

@@ -267,8 +267,9 @@ class QueueDetailPane(QWidget):
         self._settle.timeout.connect(self._load)
         self.show_row(None)
 
-    def show_row(self, row: QueueRow | None) -> None:
-        """Show ``row`` (None: nothing is current); the image and details load in the background."""
+    def show_row(self, row: QueueRow | None, *, empty: bool = False) -> None:
+        """Show ``row`` (None: nothing is current; ``empty``: because the list is empty); the image and details load
+        in the background."""
         if row is not None and self.row is not None and _same(row, self.row):
             self.row = row  # the same image reloaded: its state or note may have changed
             self._write()
@@ -278,7 +279,9 @@ class QueueDetailPane(QWidget):
         self.viewer.set_heatmap(None)
         self.viewer.set_heatmap_caption("")
         if row is None:
-            self.viewer.set_image(None, QCoreApplication.translate("Queue", "Select an image to see it here"))
+            self.viewer.set_image(None, QCoreApplication.translate("Queue", "No image in this list: nothing waits for a "
+                                                                            "person here, or the filters leave none")
+                                  if empty else QCoreApplication.translate("Queue", "Select an image to see it here"))
         else:
             self.viewer.set_image(None, QCoreApplication.translate("Queue", "Loading…"))
             self._settle.start()

@@ -331,7 +331,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         if quiet:
             self.active_view().verticalScrollBar().setValue(scrolled)
         # (a reset model moves the current row without currentChanged: the pane showed a judged image as waiting)
-        self.detail.show_row(self.model.queue_row(self.table.currentIndex().row()))
+        self.detail.show_row(self.model.queue_row(self.table.currentIndex().row()), empty=not self.model.rows)
         self._update_buttons()
         self.rowsShown.emit(page)
         task = Task(self._load_counts, filters)
