@@ -82,6 +82,10 @@ def test_while_the_weights_load_names_come_from_the_manifest_and_enter_waits(qtb
         release.set()
     assert not [t for t in _screen_text(win) for leaf in leaf_ids if leaf in t]
     assert win.list_model.rows[0].label and not win.panel.waiting.isVisible()
+    # the list marks the image on screen (the list's reset when the weights came dropped its selection: the app
+    # opened on an image no row showed as current, seen under Xvfb)
+    selected = win.list_view.selectionModel().selectedIndexes()
+    assert [win.list_model.rows[i.row()].image_id for i in selected] == [win.current_image_id]
     # loaded: the image on screen gets its heatmap and its similar cases (before, with every prediction stored,
     # nothing asked for them until the analyst moved)
     qtbot.waitUntil(lambda: win.viewer.has_heatmap, timeout=60_000)

@@ -132,8 +132,9 @@ class ModelLoading:
             self.images.drop_heatmaps()  # where the *previous* model looked
             self._reload_items()
         elif 0 <= self.current < len(self.items):
-            self._refresh_list()
-            self._show(self.current)  # the panel; and the heatmap and similar cases, which wait for the loaded model
+            self._refresh_list()  # (a reset: the list's selection goes with it, and the row on screen was not marked)
+            row, self.presenter.current = self.current, -1
+            self.select(row)  # the panel; and the heatmap and similar cases, which wait for the loaded model
 
     def _model_failed(self, message: str) -> None:
         self.list_model.release_thumbnails()
