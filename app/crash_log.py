@@ -18,12 +18,15 @@ import traceback
 from pathlib import Path
 from typing import IO
 
-__all__ = ["MAX_BYTES", "enable"]
+__all__ = ["MAX_BYTES", "enable", "last_crash"]
 
 MAX_BYTES = 1_000_000
 """Past this size the log starts again at the next start (a line per start: years of them)."""
 
 _handle: IO[str] | None = None  # open for as long as the process lives: faulthandler writes to its descriptor
+previous_crash: tuple[str, str] | None = None
+"""How the run before this one ended, when it died (:func:`last_crash` of the log before this start's line)."""
+TAIL_BYTES = 200_000
 
 
 def _without_passwords(text: str) -> str:
@@ -32,11 +35,29 @@ def _without_passwords(text: str) -> str:
     return re.sub(r"(://[^\s:/@]*:)[^\s@]*@", r"\1***@", text)
 
 
+def last_crash(path: Path) -> tuple[str, str] | None:
+    """(when it started, what killed it) of the last run in the log at ``path`` when it died of a fatal error
+    (faulthandler's "Fatal Python error: Segmentation fault"); None when it did not, or there is no log."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - TAIL_BYTES))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    starts = list(re.finditer(r"^(\S+) start pid \d+", text, flags=re.MULTILINE))
+    if not starts:
+        return None
+    last = text[starts[-1].end():]
+    fatal = re.search(r"^Fatal Python error: ([^\n]+)", last, flags=re.MULTILINE)
+    return (starts[-1].group(1), fatal.group(1).strip()) if fatal else None
+
+
 def enable(folder: Path) -> Path | None:
     """Start logging this process's crashes to ``folder``/crash.log; returns the file, or None when it cannot be
     written (a read-only profile: the app runs all the same, without a crash log)."""
-    global _handle
+    global _handle, previous_crash
     path = Path(folder) / "crash.log"
+    previous_crash = last_crash(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = "w" if path.exists() and path.stat().st_size > MAX_BYTES else "a"

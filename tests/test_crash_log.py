@@ -24,6 +24,19 @@ def test_a_fatal_signal_leaves_every_threads_stack_in_the_log(tmp_path) -> None:
     assert "Fatal Python error: Segmentation fault" in log and "File \"<string>\", line 5" in log
 
 
+def test_the_next_start_knows_the_last_run_died_and_the_one_after_it_does_not(tmp_path) -> None:
+    """The helper's window vanished (a segmentation fault) and the next start said nothing of it: now the app is
+    told (crash_log.previous_crash) and says so in its status bar, once."""
+    report = "print(crash_log.previous_crash)"
+    assert _run(report, tmp_path).stdout.splitlines()[-1] == "None"  # no log yet
+    _run("import ctypes\nctypes.string_at(0)", tmp_path)
+    after = _run(report, tmp_path).stdout.splitlines()[-1]
+    assert after.endswith(", 'Segmentation fault')") and after.startswith("('20")
+    assert _run(report, tmp_path).stdout.splitlines()[-1] == "None"  # that start ended well
+    _run("def judge():\n    raise KeyError('no such leaf')\njudge()", tmp_path)  # logged, not fatal
+    assert _run(report, tmp_path).stdout.splitlines()[-1] == "None"
+
+
 def test_an_uncaught_exception_is_logged_and_still_printed(tmp_path) -> None:
     done = _run("def judge():\n    raise KeyError('no such leaf')\njudge()", tmp_path)
     assert done.returncode == 1 and "KeyError: 'no such leaf'" in done.stderr  # stderr as before

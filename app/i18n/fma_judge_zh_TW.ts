@@ -1047,12 +1047,17 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="271"/>
+        <location filename="../ui/app.py" line="272"/>
+        <source>The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}</source>
+        <translation>上次工作階段意外結束（{when}，{what}）；已儲存的內容都在。詳情：{path}</translation>
+    </message>
+    <message>
+        <location filename="../ui/app.py" line="276"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="279"/>
+        <location filename="../ui/app.py" line="284"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -1246,12 +1251,12 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>模型檔案 {path} 在磁碟上已變更（重新校正或重新訓練？）。此視窗仍使用載入時的 {version}。{link}以使用新檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="143"/>
+        <location filename="../ui/model_loading.py" line="144"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="144"/>
+        <location filename="../ui/model_loading.py" line="145"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -1264,7 +1269,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="151"/>
+        <location filename="../ui/model_loading.py" line="152"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>

@@ -267,6 +267,11 @@ def run_app(argv: list[str]) -> int:
     if not gc.isenabled():  # the start-up's pause (app.__main__): what it made lives on; later passes skip it
         gc.freeze()
         gc.enable()
+    if crash_log.previous_crash is not None:  # the window vanished last time: say so, and where IT finds why
+        when, what = crash_log.previous_crash
+        window.statusBar().showMessage(QCoreApplication.translate(
+            "Main", "The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}").format(when=when.replace("T", " ")[:16], what=what,
+                                                         path=local_folder(settings) / "crash.log"), 30_000)
     if fallback:
         window.statusBar().showMessage(QCoreApplication.translate(
             "Main", "Judging as {name}: no name was given. Change it under Settings → Change analyst…").format(
