@@ -23,6 +23,9 @@ def test_a_recalibrated_bundle_on_disk_is_said_and_loaded_again(qtbot, engine, t
         assert win.model_changed_banner is None or not win.model_changed_banner.isVisible()
         manifest = json.loads((bundle / "manifest.json").read_text())
         manifest["routing"]["spot_check"] = 0.05  # replaced by a new file, as calibrate writes it
+        manifest["routing"]["created"] = "2026-12-06T05:30:00"
+        assert "Routing calibrated 2026-12-06 05:30" not in win.status.model_label.toolTip()
+        assert f"Loaded from {bundle}" in win.status.model_label.toolTip()
         (bundle / "manifest.json.new").write_text(json.dumps(manifest))
         shutil.move(bundle / "manifest.json.new", bundle / "manifest.json")
         qtbot.waitUntil(lambda: win.model_changed_banner is not None and win.model_changed_banner.isVisible(),
@@ -32,6 +35,9 @@ def test_a_recalibrated_bundle_on_disk_is_said_and_loaded_again(qtbot, engine, t
         with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
             win.model_changed_banner.linkActivated.emit("reload")
         assert not win.model_changed_banner.isVisible()  # loaded again: the banner goes
+        # the same version, so the status bar's model name is the same: its tooltip tells the new calibration
+        qtbot.waitUntil(lambda: "Routing calibrated 2026-12-06 05:30:00" in win.status.model_label.toolTip(),
+                        timeout=5000)
         (bundle / "manifest.json").write_text((bundle / "manifest.json").read_text() + " ")  # written in place
         qtbot.waitUntil(lambda: win.model_changed_banner.isVisible(), timeout=5000)  # the new file is watched too
     finally:

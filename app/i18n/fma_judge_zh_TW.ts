@@ -1196,7 +1196,7 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="37"/>
-        <location filename="../ui/statusbar.py" line="74"/>
+        <location filename="../ui/statusbar.py" line="78"/>
         <source>No model</source>
         <translation>未載入模型</translation>
     </message>
@@ -1216,14 +1216,24 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>{n} 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="72"/>
+        <location filename="../ui/statusbar.py" line="76"/>
         <source>Loading model…</source>
         <translation>正在載入模型…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="76"/>
+        <location filename="../ui/statusbar.py" line="80"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
+    </message>
+    <message>
+        <location filename="../ui/statusbar.py" line="81"/>
+        <source>Loaded from {path}</source>
+        <translation>載入自 {path}</translation>
+    </message>
+    <message>
+        <location filename="../ui/statusbar.py" line="83"/>
+        <source>Routing calibrated {when}</source>
+        <translation>分流校準於 {when}</translation>
     </message>
     <message>
         <location filename="../ui/store_upkeep.py" line="73"/>
@@ -1309,17 +1319,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>自動備份失敗：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="94"/>
+        <location filename="../ui/statusbar.py" line="103"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="95"/>
+        <location filename="../ui/statusbar.py" line="104"/>
         <source>Listing the folder… {n} entries so far</source>
         <translation>正在列出資料夾… 目前 {n} 個項目</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="100"/>
+        <location filename="../ui/statusbar.py" line="109"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
@@ -1364,12 +1374,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="117"/>
+        <location filename="../ui/statusbar.py" line="126"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="134"/>
+        <location filename="../ui/statusbar.py" line="143"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
@@ -1403,7 +1413,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
 若要保留，請返回、選取該影像，按 N 再按 Ctrl+Enter。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="81"/>
+        <location filename="../ui/statusbar.py" line="90"/>
         <source>{left} left</source>
         <translation>剩餘 {left} 張</translation>
     </message>

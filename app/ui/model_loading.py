@@ -68,7 +68,7 @@ class ModelLoading:
         for view in (self._queue_view, self._dashboard_view):
             if view is not None:
                 view.set_model_version(info.version)
-        self.status.set_model(info.version)
+        self.status.set_model(info.version, path=info.path, calibrated=info.manifest.routing_stamp)
         if self.settings is not None and self._remember_model:
             self.settings.setValue("model_path", info.path)
         self._watch_bundle(Path(info.path))

@@ -67,13 +67,22 @@ class MainStatusBar(QStatusBar):
                                  QCoreApplication.translate("Main", "{n} files not in the batch").format(n=n))
         self.skipped_btn.setVisible(n > 0)
 
-    def set_model(self, version: str | None, *, loading: bool = False) -> None:
+    def set_model(self, version: str | None, *, loading: bool = False, path: str | None = None,
+                  calibrated: str | None = None) -> None:
+        """The model in use; its tooltip says where it was loaded from and when its routing was calibrated (a
+        bundle calibrated again in place keeps its version: the time tells the new calibration is in use)."""
+        tip = []
         if loading:
             self.model_label.setText(QCoreApplication.translate("Main", "Loading model…"))
         elif version is None:
             self.model_label.setText(QCoreApplication.translate("Main", "No model"))
         else:
             self.model_label.setText(QCoreApplication.translate("Main", "Model: {v}").format(v=version))
+            tip = [QCoreApplication.translate("Main", "Loaded from {path}").format(path=path)] if path else []
+            if calibrated:
+                tip.append(QCoreApplication.translate("Main", "Routing calibrated {when}").format(
+                    when=calibrated.replace("T", " ")[:19]))
+        self.model_label.setToolTip("\n".join(tip))
 
     def set_counts(self, counts: dict[str, int], left: int) -> None:
         """``{state: n}`` in display order, and how many images still need a person."""
