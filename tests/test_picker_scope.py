@@ -188,7 +188,7 @@ def test_the_panel_names_the_keys_the_analyst_bound(qtbot) -> None:
     assert panel.note_btn.text() == "Note  (M)" and panel.unknown_btn.text() == "Unknown / new type"
     base = dict(file_name="a.png", state="rejudge", leaf="fiber", path=("foreign_matter", "particle", "fiber"),
                 path_names=("Foreign matter", "Particle", "Fiber"), path_scores=(0.99, 0.9, 0.6),
-                top5=(TopEntry("fiber", "Fiber", "Foreign matter › Particle", 0.6),))
+                top5=(TopEntry("fiber", "Fiber", "Foreign matter › Particle", 0.6),) * 5)
     panel.show_data(PanelData(**base, top_scope="Foreign matter"))
     assert panel.top_header.text() == "Top-5 in Foreign matter (press Q/2/3/4/5) · Shift+A: all types"
     panel.set_keys(keys | {"top_scope": ("Z",)})  # changed with this image on screen: its own header, new key

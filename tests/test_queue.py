@@ -655,6 +655,28 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
     assert "Accepted 4 images" in view.status_label.text()
     assert "2 already judged left as they are" in view.status_label.text()
 
+    # judged images beside a waiting one a colleague's window is on: nothing is judged (the colleague's row was left
+    # out first, and then the judged ones were taken for a selection of judged images only)
+    with session_scope(engine) as s:
+        extra = repo.get_or_create_image(s, sha("img9"), Path("/x/img9.png"), 64, 64).image_id
+        repo.add_to_batch(s, store["A"], extra, Path("/x/img9.png"))
+        repo.save_prediction(s, extra, pred("dent", 0.3, "rejudge", ("low_confidence",)))
+        assert repo.claim(s, [extra], "bob", lease_s=300) == {}
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.refresh()
+    view.table.clearSelection()
+    for i in range(view.model.rowCount()):
+        if (row := view.model.queue_row(i)) is not None and row.image_id in (extra, store["img0"], store["img5"]):
+            view.table.selectionModel().select(view.model.index(i, 0), view.table.selectionModel().SelectionFlag.Select
+                                               | view.table.selectionModel().SelectionFlag.Rows)
+    assert len(view.selected_rows()) == 3
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    with session_scope(engine, action="read") as s:
+        now = repo.current_judgments(s, [store["img0"], store["img5"], extra])
+    assert (now[store["img0"]].leaf, now[store["img0"]].status) == ("crack", "corrected")
+    assert now[store["img5"]].analyst == "carol" and extra not in now
+    assert view.status_label.text().startswith("Nothing judged: bob is on it")
+
     # the judged images alone: judged again (U here), as the analyst asked
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         view.state_combo.setCurrentIndex(view.state_combo.findText("Corrected"))
@@ -689,7 +711,7 @@ def test_digits_judge_the_one_selected_image_as_that_type_of_its_top5(qtbot, que
     assert window.stolen == []
     with session_scope(engine, action="read") as s:
         judged = repo.current_judgments(s, [store["img0"]])[store["img0"]]
-    assert (judged.leaf, judged.status, judged.analyst) == ("crack", "corrected", "gina")
+    assert (judged.leaf, judged.status, judged.analyst, judged.action) == ("crack", "corrected", "gina", "topk")
     assert "Judged 1 image: Crack" in view.status_label.text()
     assert store["img0"] not in _ids(view)
 

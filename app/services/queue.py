@@ -185,11 +185,12 @@ class QueueService:
         return self._bulk(image_ids, None, model_version, waiting=waiting)
 
     def relabel(self, image_ids: Iterable[int], leaf: str, *, model_version: str,
-                waiting: Iterable[int] = ()) -> list[JudgmentRecord]:
-        """Judge every image as ``leaf`` (accepted where it was predicted, corrected elsewhere)."""
+                waiting: Iterable[int] = (), action: str = "bulk") -> list[JudgmentRecord]:
+        """Judge every image as ``leaf`` (accepted where it was predicted, corrected elsewhere); ``action`` is
+        recorded (``topk``: a Top-5 digit on one image)."""
         if not leaf:
             raise ValueError("relabel needs a leaf id")
-        return self._bulk(image_ids, leaf, model_version, waiting=waiting)
+        return self._bulk(image_ids, leaf, model_version, waiting=waiting, action=action)
 
     def mark_unknown(self, image_ids: Iterable[int], *, model_version: str,
                      waiting: Iterable[int] = ()) -> list[JudgmentRecord]:
@@ -197,11 +198,11 @@ class QueueService:
         return self._bulk(image_ids, None, model_version, unknown=True, waiting=waiting)
 
     def _bulk(self, image_ids: Iterable[int], leaf: str | None, model_version: str, *,
-              unknown: bool = False, waiting: Iterable[int] = ()) -> list[JudgmentRecord]:
+              unknown: bool = False, waiting: Iterable[int] = (), action: str = "bulk") -> list[JudgmentRecord]:
         with session_scope(self.engine) as s:
             records = queries.bulk_judge(
                 s, image_ids, leaf=leaf, analyst=self.analyst, model_version=model_version, unknown=unknown,
-                expect_undecided=tuple(waiting),
+                expect_undecided=tuple(waiting), action=action,
             )
         if records:
             self._last_bulk = [r.id for r in records]

@@ -155,12 +155,14 @@ class QueueActions:
         """The selected rows a bulk key judges, how many were left to colleagues on them, and how many judged ones
         were left as they are: a selection that still holds waiting images judges only those (the queue shown with
         its judged images, Space on a group whose exceptions were corrected one by one, then Enter: the
-        corrections were replaced by the model's call); a selection of judged images only judges them again."""
-        rows, left = self._free(self.selected_rows())
-        waiting = [r for r in rows if r.state == "rejudge"]
-        if waiting and len(waiting) < len(rows):
-            return waiting, left, len(rows) - len(waiting)
-        return rows, left, 0
+        corrections were replaced by the model's call); a selection of judged images only judges them again.
+        Split before the colleagues' rows are left out: waiting rows all held by colleagues leave nothing to judge
+        here, not the judged rows beside them."""
+        selected = self.selected_rows()
+        waiting = [r for r in selected if r.state == "rejudge"]
+        judged = len(selected) - len(waiting) if waiting else 0
+        rows, left = self._free(waiting if judged else selected)
+        return rows, left, judged
 
     def accept_selected(self) -> None:
         """Accept each selected image's own prediction (Enter)."""
@@ -175,24 +177,30 @@ class QueueActions:
         """1 to 5 (``top1`` ... ``top5``): judge the one selected image as that type of its Top-5, the numbered list
         of the detail pane, as the judging window's digits do; with several selected the status line says to
         select one, or to relabel them all with C (each has its own Top-5)."""
-        rows, left, kept = self._to_judge()
         k = int(action.removeprefix("top"))
-        if not rows or not self.model_version:
-            return
-        if len(rows) > 1:
+        selected = self.selected_rows()  # all of them: the pane shows one image's list, not one of a mixed selection
+        if len(selected) > 1:
             self.status_label.setText(QCoreApplication.translate(
                 "Queue", "{k} picks from one image's Top-5: select one image, or relabel the {n} selected with C")
-                .format(k=k, n=len(rows)))
+                .format(k=k, n=len(selected)))
+            return
+        rows, left = self._free(selected)
+        kept = 0
+        if not rows or not self.model_version:
             return
         detail = self.service.detail(rows[0].image_id, rows[0].prediction_id)  # the store's, not the pane's copy
-        if detail is None or len(detail.top5) < k:
+        if detail is None:
+            self.refresh(quiet=True)  # predicted again since it was listed: show it as it is now
+            return
+        if len(detail.top5) < k:
             self.status_label.setText(QCoreApplication.translate(
                 "Queue", "This image's prediction has no type {k}").format(k=k))
             return
         leaf = detail.top5[k - 1][0]
         done = QCoreApplication.translate("Queue", "Judged 1 image: {name}").format(name=self.model.leaf_name(leaf))
         self._judge(lambda: self.service.relabel([rows[0].image_id], leaf, model_version=self.model_version,
-                                                 waiting=_waiting(rows)), done, done, left=left, kept=kept)
+                                                 waiting=_waiting(rows), action="topk"), done, done, left=left,
+                    kept=kept)
 
     def relabel_selected(self) -> None:
         """Relabel every selected image to one leaf chosen in the taxonomy picker (C)."""
