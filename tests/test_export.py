@@ -232,6 +232,16 @@ def test_an_imagefolder_export_into_a_batchs_folder_is_refused(store: Store, tmp
         assert not (out / "manifest.csv").exists() and not (out / "scratch").exists()
     assert export_labels(store.engine, store.data / "day1" / "labels.csv", "csv").count == 5
     assert export_labels(store.engine, store.data / "day1-export", "imagefolder").count == 5
+    # a batch of chosen files keeps their common parent (a drive's root, a home folder) and is never listed again
+    # from it: no refusal under it
+    with session_scope(store.engine) as s:
+        repo.create_batch(s, name="picked", source_folder=tmp_path, kind="files")
+    assert export_labels(store.engine, tmp_path / "elsewhere", "imagefolder").count == 5
+    # a path that reaches the folder through a link is the folder
+    link = tmp_path / "link-to-day2"
+    link.symlink_to(store.data / "day2", target_is_directory=True)
+    with pytest.raises(ExportError, match="is inside the folder of batch 'day2'"):
+        export_labels(store.engine, link / "export", "imagefolder")
 
 
 def test_moved_file_exports_its_latest_path(store: Store, tmp_path: Path, taxonomy) -> None:

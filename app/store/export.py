@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, aliased
 from app.store.db import translate_errors
 from app.store.errors import ExportError
 from app.store.records import EXPORT_COLUMNS, UNKNOWN_LABEL, ExportRow
+from app.store.repo._common import normalize_folder
 from app.store.repo.batches import batch_by_ref
 from app.store.repo.spectra import any_spectra, spectrum_paths
 from app.store.schema import (
@@ -456,13 +457,16 @@ def _export(
 
 
 def _refuse_batch_folder(session: Session, out: Path) -> None:
-    """An imagefolder export inside a batch's folder is refused: opened again, the batch found the copies as its
-    images (the same content moves an image's row to the copy's path; deleting the export then lost them)."""
-    here = os.path.normcase(os.path.abspath(out))
-    for name, folder in session.execute(select(Batch.name, Batch.source_folder).distinct()):
+    """An imagefolder export inside a folder batch's folder is refused: opened again, the batch found the copies as
+    its images (the same content moves an image's row to the copy's path; deleting the export then lost them).
+    Batches of chosen files are not listed again from their folder (theirs is the files' common parent, which can
+    be a drive's root), so they do not count. Compared as stored: resolved (a link, a mapped drive)."""
+    here = os.path.normcase(normalize_folder(out))
+    rows = session.execute(select(Batch.name, Batch.source_folder).where(Batch.kind == "folder").distinct())
+    for name, folder in rows:
         if not folder:
             continue
-        root = os.path.normcase(os.path.abspath(folder))
+        root = os.path.normcase(folder)
         if here == root or here.startswith(root.rstrip(os.sep) + os.sep):
             raise ExportError(
                 f"{out}: is inside the folder of batch {name!r} ({folder}); opened again, that batch would take the "
