@@ -37,7 +37,9 @@ def _without_passwords(text: str) -> str:
 
 def last_crash(path: Path) -> tuple[str, str] | None:
     """(when it started, what killed it) of the last run in the log at ``path`` when it died of a fatal error
-    (faulthandler's "Fatal Python error: Segmentation fault"); None when it did not, or there is no log."""
+    (faulthandler's "Fatal Python error: Segmentation fault", on Windows "Windows fatal exception: access
+    violation"); None when it did not, or there is no log. faulthandler also logs Windows exceptions that a library
+    then handles ("Windows fatal exception: code 0xe06d7363", a C++ exception): those are not taken for a crash."""
     try:
         with open(path, "rb") as handle:
             handle.seek(max(0, handle.seek(0, os.SEEK_END) - TAIL_BYTES))
@@ -48,7 +50,7 @@ def last_crash(path: Path) -> tuple[str, str] | None:
     if not starts:
         return None
     last = text[starts[-1].end():]
-    fatal = re.search(r"^Fatal Python error: ([^\n]+)", last, flags=re.MULTILINE)
+    fatal = re.search(r"^(?:Fatal Python error|Windows fatal exception): ((?!code 0x)[^\n]+)", last, flags=re.MULTILINE)
     return (starts[-1].group(1), fatal.group(1).strip()) if fatal else None
 
 

@@ -80,3 +80,35 @@ def test_the_crash_log_and_drafts_live_where_the_store_keeps_the_database(qapp) 
     assert native.format() == QSettings.Format.NativeFormat and local_folder(native) == user_data_folder()
     ini = QSettings(str(Path("/somewhere") / "settings.ini"), QSettings.Format.IniFormat)
     assert local_folder(ini) == Path("/somewhere")
+
+
+def test_a_windows_crash_is_known_and_a_handled_windows_exception_is_not(tmp_path) -> None:
+    """On Windows faulthandler writes "Windows fatal exception: access violation"; it also logs exceptions a library
+    then handles ("code 0xe06d7363", a C++ exception), which are no crash."""
+    from app.crash_log import last_crash
+
+    log = tmp_path / "crash.log"
+    start = "2026-12-06T09:00:00+08:00 start pid 42 python 3.11.7 --demo\n"
+    log.write_text(start + "Windows fatal exception: code 0xe06d7363\n\nCurrent thread 0x1 (most recent call first):\n",
+                   encoding="utf-8")
+    assert last_crash(log) is None
+    log.write_text(start + "Windows fatal exception: access violation\n\nCurrent thread 0x1:\n", encoding="utf-8")
+    assert last_crash(log) == ("2026-12-06T09:00:00+08:00", "access violation")
+    log.write_text(start + "Fatal Python error: Segmentation fault\n" + start.replace("42", "43"), encoding="utf-8")
+    assert last_crash(log) is None  # a crash before the last start is not the last run's
+    assert last_crash(tmp_path / "none.log") is None
+
+
+def test_the_notice_stays_over_the_window_until_dismissed(qtbot, engine, tmp_path, monkeypatch) -> None:
+    """The crash notice was a status message, replaced at once by "Looking into …" when a folder opened."""
+    from conftest import open_window
+
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        banner = win.show_notice("The last session ended unexpectedly (2026-12-06 09:00, Segmentation fault)")
+        win.statusBar().showMessage("Looking into a folder…")
+        assert banner.isVisibleTo(win) and "Segmentation fault" in banner.text() and "Dismiss" in banner.text()
+        banner.linkActivated.emit("dismiss")
+        assert not banner.isVisibleTo(win)
+    finally:
+        win.close()

@@ -32,3 +32,17 @@ def test_a_folder_still_listed_shows_its_count_on_a_busy_bar_then_the_registerin
     assert bar.progress_label.text() == "Listing the folder… 4,096 entries so far" and bar.progress.maximum() == 0
     bar.reading(64, 5000)
     assert bar.progress_label.text() == "Reading images 64/5000" and bar.progress.maximum() == 5000
+
+
+def test_the_models_tooltip_says_where_from_and_when_its_routing_was_calibrated(qtbot):
+    bar = MainStatusBar()
+    qtbot.addWidget(bar)
+    bar.set_model("v1", path="/models/v1", calibrated="2026-12-06T05:30:12.123456")
+    assert bar.model_label.toolTip() == "Loaded from /models/v1\nRouting calibrated 2026-12-06 05:30:12"
+    bar.set_model("v1", path="/models/v1", calibrated="sets 2026-12-06T05:30:12")  # a multi-label bundle's stamp
+    assert bar.model_label.toolTip().endswith("Routing calibrated 2026-12-06 05:30:12")
+    for none in ("undated", None):  # no time to tell: no line
+        bar.set_model("v1", path="/models/v1", calibrated=none)
+        assert bar.model_label.toolTip() == "Loaded from /models/v1"
+    bar.set_model(None)
+    assert bar.model_label.toolTip() == ""

@@ -259,6 +259,8 @@ def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset
     assert not list(out.glob(".before-overwrite-*"))
     assert cli_main(["train", "--data", str(dataset), "--out", str(out), "--init-from", str(out), *overwrite]) == 2
     assert "is the bundle --overwrite would replace" in capsys.readouterr().err
+    (out / "eval").mkdir()  # evaluate --out BUNDLE/eval: its plots make no data set of the bundle
+    Image.new("RGB", (8, 8)).save(out / "eval" / "confusion_matrix.png")
     assert cli_main(["train", "--data", str(dataset), "--out", str(out), *overwrite]) == 0
     assert not (out / "spectrum_head.safetensors").exists() and (out / "manifest.json").exists()
     assert not list(out.glob("manifest.json.before-*")) and not list(out.glob(".before-overwrite-*"))

@@ -1231,22 +1231,27 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>載入自 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="83"/>
+        <location filename="../ui/statusbar.py" line="84"/>
         <source>Routing calibrated {when}</source>
         <translation>分流校準於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="73"/>
+        <location filename="../ui/store_upkeep.py" line="74"/>
         <source>{who} is on {file}: you start on the next image nobody holds</source>
         <translation>{who} 正在處理 {file}：您從下一張無人處理的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="78"/>
+        <location filename="../ui/store_upkeep.py" line="79"/>
         <source>{who} is on this image: a judgment of yours would go against theirs</source>
         <translation>{who} 正在判定此影像：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="133"/>
+        <location filename="../ui/store_upkeep.py" line="137"/>
+        <source>Dismiss</source>
+        <translation>關閉</translation>
+    </message>
+    <message>
+        <location filename="../ui/store_upkeep.py" line="148"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
@@ -1314,22 +1319,22 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="160"/>
+        <location filename="../ui/store_upkeep.py" line="175"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="103"/>
+        <location filename="../ui/statusbar.py" line="104"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="104"/>
+        <location filename="../ui/statusbar.py" line="105"/>
         <source>Listing the folder… {n} entries so far</source>
         <translation>正在列出資料夾… 目前 {n} 個項目</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="109"/>
+        <location filename="../ui/statusbar.py" line="110"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
@@ -1374,12 +1379,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="126"/>
+        <location filename="../ui/statusbar.py" line="127"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="143"/>
+        <location filename="../ui/statusbar.py" line="144"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
@@ -1413,7 +1418,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
 若要保留，請返回、選取該影像，按 N 再按 Ctrl+Enter。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="90"/>
+        <location filename="../ui/statusbar.py" line="91"/>
         <source>{left} left</source>
         <translation>剩餘 {left} 張</translation>
     </message>
@@ -2391,12 +2396,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未判定：{who} 正在處理（其視窗正顯示此影像）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="171"/>
+        <location filename="../ui/queue_actions.py" line="173"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="171"/>
+        <location filename="../ui/queue_actions.py" line="173"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
@@ -2406,87 +2411,87 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="189"/>
+        <location filename="../ui/queue_actions.py" line="196"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="193"/>
+        <location filename="../ui/queue_actions.py" line="200"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="203"/>
+        <location filename="../ui/queue_actions.py" line="211"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="212"/>
+        <location filename="../ui/queue_actions.py" line="220"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="212"/>
+        <location filename="../ui/queue_actions.py" line="220"/>
         <source>Relabelled 1 image</source>
         <translation>已重新標記 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="222"/>
+        <location filename="../ui/queue_actions.py" line="230"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="223"/>
+        <location filename="../ui/queue_actions.py" line="231"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="231"/>
+        <location filename="../ui/queue_actions.py" line="239"/>
         <source>{n} selected images</source>
         <translation>已選取的 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="239"/>
+        <location filename="../ui/queue_actions.py" line="247"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="243"/>
+        <location filename="../ui/queue_actions.py" line="251"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="244"/>
+        <location filename="../ui/queue_actions.py" line="252"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="245"/>
+        <location filename="../ui/queue_actions.py" line="253"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="246"/>
+        <location filename="../ui/queue_actions.py" line="254"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="253"/>
+        <location filename="../ui/queue_actions.py" line="261"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="254"/>
+        <location filename="../ui/queue_actions.py" line="262"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="268"/>
+        <location filename="../ui/queue_actions.py" line="276"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="269"/>
+        <location filename="../ui/queue_actions.py" line="277"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2495,27 +2500,27 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="279"/>
+        <location filename="../ui/queue_actions.py" line="287"/>
         <source>{n} left to colleagues who are on them</source>
         <translation>{n} 張留給正在處理的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="282"/>
+        <location filename="../ui/queue_actions.py" line="290"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="292"/>
+        <location filename="../ui/queue_actions.py" line="300"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="298"/>
+        <location filename="../ui/queue_actions.py" line="306"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="300"/>
+        <location filename="../ui/queue_actions.py" line="308"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -269,9 +269,9 @@ def run_app(argv: list[str]) -> int:
         gc.enable()
     if crash_log.previous_crash is not None:  # the window vanished last time: say so, and where IT finds why
         when, what = crash_log.previous_crash
-        window.statusBar().showMessage(QCoreApplication.translate(
-            "Main", "The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}").format(when=when.replace("T", " ")[:16], what=what,
-                                                         path=local_folder(settings) / "crash.log"), 30_000)
+        window.show_notice(QCoreApplication.translate(
+            "Main", "The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}").format(
+            when=when.replace("T", " ")[:16], what=what, path=local_folder(settings) / "crash.log"))
     if fallback:
         window.statusBar().showMessage(QCoreApplication.translate(
             "Main", "Judging as {name}: no name was given. Change it under Settings → Change analyst…").format(

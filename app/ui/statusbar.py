@@ -79,9 +79,10 @@ class MainStatusBar(QStatusBar):
         else:
             self.model_label.setText(QCoreApplication.translate("Main", "Model: {v}").format(v=version))
             tip = [QCoreApplication.translate("Main", "Loaded from {path}").format(path=path)] if path else []
-            if calibrated:
+            when = (calibrated or "").removeprefix("sets ")  # a multi-label bundle's routing stamp: "sets <time>"
+            if when and when != "undated":
                 tip.append(QCoreApplication.translate("Main", "Routing calibrated {when}").format(
-                    when=calibrated.replace("T", " ")[:19]))
+                    when=when.replace("T", " ")[:19]))
         self.model_label.setToolTip("\n".join(tip))
 
     def set_counts(self, counts: dict[str, int], left: int) -> None:

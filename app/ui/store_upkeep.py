@@ -8,10 +8,11 @@ A mixin of :class:`app.ui.main_window.MainWindow` (like :mod:`app.ui.judging_act
 from __future__ import annotations
 
 import contextlib
+import html
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.store.errors import StoreError
@@ -125,6 +126,20 @@ class StoreUpkeep:
         self._banner_layout.setSpacing(0)
         self._banner_layout.addWidget(body, 1)
         return box
+
+    def show_notice(self, text: str) -> QLabel:
+        """A banner over the window with ``text`` (plain) until its Dismiss link is clicked: what a status message
+        said too briefly (it went as soon as a folder was opened)."""
+        banner = QLabel(self)
+        banner.setObjectName("modelChangedBanner")
+        banner.setWordWrap(True)
+        banner.setTextFormat(Qt.TextFormat.RichText)
+        dismiss = QCoreApplication.translate("Main", "Dismiss")
+        banner.setText(f'{html.escape(text)} <a href="dismiss" style="color: #8ab4f8;">{html.escape(dismiss)}</a>')
+        banner.linkActivated.connect(lambda _link: banner.hide())
+        self._banner_layout.insertWidget(0, banner)
+        banner.show()  # (a child added to a window on screen is hidden until shown)
+        return banner
 
     def _show_read_only_banner(self) -> None:
         """A banner over the window saying why judging is off, when the store is read-only."""

@@ -85,21 +85,28 @@ def check_out(out: Path, *, resume: bool, overwrite: bool) -> list[Path]:
 
 
 def _images_in(out: Path, most: int = 3) -> list[Path]:
-    """A few image files in ``out`` or one folder down (not the bundle's own folders): a data set's folder."""
+    """A few image files in ``out`` or one folder down: a data set's folder. A folder that holds a bundle is a
+    bundle's (``evaluate --out BUNDLE/eval`` writes its plots there: ``--overwrite`` decides); a folder that cannot be
+    read counts as none."""
     from models.imageio import IMAGE_SUFFIXES
 
     def image(p: Path) -> bool:
         return p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
 
-    own = {p.name for p in bundle_parts(out)}
+    if bundle_parts(out):
+        return []
     found: list[Path] = []
-    for entry in sorted(out.iterdir()):
-        if image(entry):
-            found.append(entry)
-        elif entry.is_dir() and entry.name not in own and not entry.name.startswith("."):
-            found += [p for p in (next((q for q in entry.iterdir() if image(q)), None),) if p is not None]
-        if len(found) >= most:
-            break
+    try:
+        for entry in sorted(out.iterdir()):
+            if image(entry):
+                found.append(entry)
+            elif entry.is_dir() and not entry.name.startswith("."):
+                with contextlib.suppress(OSError):
+                    found += [p for p in (next((q for q in entry.iterdir() if image(q)), None),) if p is not None]
+            if len(found) >= most:
+                break
+    except OSError:
+        pass
     return found
 
 

@@ -40,8 +40,10 @@ frequencies)."""
 IMBALANCE_METHODS = ("auto", "none", *IMBALANCE_SAMPLING, *IMBALANCE_LOSSES, "posthoc", "crt")
 """``TrainConfig.imbalance``: ``auto`` (chosen from the training data), ``none``, or one method (``posthoc`` and
 ``crt`` train as ``none`` and change the leaf classifier afterwards: :mod:`models.training.posthoc`,
-:mod:`models.training.crt`)."""
+:mod:`models.training.crt`; ``balanced_softmax`` changes the loss, then may give part of the prior back the same
+way)."""
 MAX_HEAD_DIM = 16384
+"""The widest head a config may ask for (a wider one is a typo that would allocate gigabytes before any check)."""
 WEIGHT_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = frozenset({".pth", ".pt", ".ckpt", ".bin", ".pkl", ".pickle", ".tar"})
 """Checkpoint files written by ``torch.save`` (pickles): refused, never opened (model bundles and pretrained weights)."""
@@ -61,7 +63,6 @@ def weight_file_problem(path: str | Path) -> str | None:
         return (f"pretrained_file {path} must end in {' or '.join(WEIGHT_SUFFIXES)}, in lower case "
                 f"(got {path.suffix!r})")
     return None
-"""The widest head a config may ask for (a wider one is a typo that would allocate gigabytes before any check)."""
 
 
 def _is_number(v: Any) -> bool:

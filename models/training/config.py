@@ -70,8 +70,9 @@ class TrainConfig:
             "auto" (chosen from the training set's leaf counts, see :mod:`models.training.inspection`),
             "none", "balanced_sampling" (sample classes uniformly, weights 1/freq), "sqrt_sampling" (weights
             1/sqrt(freq)), "logit_adjust",
-            "balanced_softmax" or "drw" (deferred re-weighting); the last three change only the training loss
-            (:mod:`models.nn.losses`), never the exported model; "posthoc" trains as "none" and then shifts the
+            "balanced_softmax" or "drw" (deferred re-weighting); the last three change the training loss
+            (:mod:`models.nn.losses`), and "balanced_softmax" then, with validation images, gives part of the leaf
+            prior back in the leaf classifier's bias (:func:`models.training.posthoc.adjust_on_validation`); "posthoc" trains as "none" and then shifts the
             leaf classifier's bias by ``-tau * log(prior)``, ``tau`` chosen on the validation images
             (:mod:`models.training.posthoc`); "crt" trains as "none" and then learns the leaf classifier again
             on the training images' features with every leaf equally often (:mod:`models.training.crt`).

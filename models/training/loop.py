@@ -440,7 +440,8 @@ def _end_of_epoch(run: _Run, state: _Progress, epoch: int, row: dict[str, Any], 
 
 def _write_bundle(run: _Run, state: _Progress, data_sha: str, seconds: float,
                   sources: Sequence[str | Path], log: Log, extra: ExtraMetrics | None = None) -> dict[str, Any]:
-    """The best epoch's weights (``imbalance: posthoc`` or ``crt``: their leaf classifier changed), validated once
+    """The best epoch's weights (``imbalance: posthoc``, ``balanced_softmax`` or ``crt``: their leaf classifier
+    changed), validated once
     more (with ``extra``),
     saved as the bundle; returns the validation metrics (``extra``'s under ``"extra"``, which the bundle does not
     keep)."""
