@@ -95,10 +95,28 @@ def test_the_app_exports_json_of_this_batch_with_a_status_filter(qtbot, engine, 
         win.export_labels()
         assert counts[-1] == ("No judged image matches these choices: nothing to export.", False)
 
-        suggested = []  # the next export suggests the folder of the last one, a name after the batch
-        monkeypatch.setattr(ExportDialog, "exec", lambda dialog: suggested.append(dialog.path.text()) or 0)
+        # the next export suggests the folder of the last one, a name after the batch, and its format and scope
+        # (the dialog forgot them: "Every batch" chosen again at every export, seen under Xvfb)
+        suggested = []
+        monkeypatch.setattr(ExportDialog, "exec", lambda dialog: suggested.append(
+            (dialog.path.text(), dialog.format.currentData(), dialog.scope.currentData())) or 0)
         win.export_labels()
-        assert suggested == [str(out.parent / "labels_lot.csv")]
+        assert suggested == [(str(out.parent / "labels_lot.json"), "json", win.presenter.batch.batch_id)]
+
+        def every(dialog) -> int:
+            dialog.scope.setCurrentIndex(dialog.scope.findData(None))
+            dialog.format.setCurrentIndex(dialog.format.findData("csv"))
+            dialog.path.setText(str(out.parent / "all.csv"))
+            return 1
+
+        monkeypatch.setattr(ExportDialog, "exec", every)
+        win.export_labels()
+        qtbot.waitUntil(lambda: (out.parent / "all.csv").is_file() and "Exported" in win.statusBar().currentMessage(),
+                        timeout=10_000)
+        monkeypatch.setattr(ExportDialog, "exec", lambda dialog: suggested.append(
+            (dialog.path.text(), dialog.format.currentData(), dialog.scope.currentData())) or 0)
+        win.export_labels()
+        assert suggested[-1] == (str(out.parent / "labels_all.csv"), "csv", None)
 
         # a failed export (a read-only mount) says why, and "Exporting labels to …" no longer stays for good
         def refuse(*_a, **_k):

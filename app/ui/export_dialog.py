@@ -111,6 +111,13 @@ class ExportDialog(QDialog):
         self._recount()
         self.resize(620, self.sizeHint().height())
 
+    def preset(self, fmt: object, every_batch: object) -> None:
+        """The last export's format and scope (the analyst's settings): chosen again, as the dialog forgot them."""
+        if isinstance(fmt, str) and (i := self.format.findData(fmt)) >= 0:
+            self.format.setCurrentIndex(i)
+        if every_batch in (True, "true"):
+            self.scope.setCurrentIndex(self.scope.findData(None))
+
     def _suggested_stem(self) -> str:
         """``labels_<batch>`` for one batch (exports of two batches do not overwrite each other), ``labels_all``."""
         name = self._batch_name if self.scope.currentData() is not None and self._batch_name else "all"

@@ -288,6 +288,13 @@ class SideActions:
         if item is not None:
             self._display_image(item)
 
+    def _remember_export(self, req) -> None:
+        """Once written: the next export suggests its folder, format and scope."""
+        if self.settings is not None:
+            self.settings.setValue("export/folder", str(req.path.resolve().parent))
+            self.settings.setValue("export/format", req.fmt)
+            self.settings.setValue("export/every_batch", req.batch_id is None)
+
     def export_labels(self) -> None:
         """The export dialog (format, this batch or all, statuses, since), then the export in the background."""
         if self.service is None:
@@ -305,6 +312,8 @@ class SideActions:
         dialog = ExportDialog(self, batch=(batch.batch_id, batch.name) if batch else None, folder=folder,
                               count=lambda r: self.service.export_count(batch_id=r.batch_id, since=r.since,
                                                                         statuses=r.statuses))
+        if self.settings is not None:
+            dialog.preset(self.settings.value("export/format"), self.settings.value("export/every_batch"))
         if not dialog.exec():
             return
         req = dialog.request()
@@ -313,8 +322,7 @@ class SideActions:
                     statuses=req.statuses, with_progress=True)
         task.signals.progress.connect(lambda n, _total: self.statusBar().showMessage(
             QCoreApplication.translate("Main", "Exporting labels to {p}… {n} so far").format(p=req.path, n=n)))
-        task.signals.result.connect(lambda _res: self.settings is not None and self.settings.setValue(
-            "export/folder", str(req.path.resolve().parent)))  # once written: the next export suggests its folder
+        task.signals.result.connect(lambda _res: self._remember_export(req))
         task.signals.result.connect(lambda res: self.statusBar().showMessage(
             (QCoreApplication.translate("Main", "Exported 1 label to {p}") if res.count == 1 else
              QCoreApplication.translate("Main", "Exported {n} labels to {p}")).format(n=res.count, p=res.path)
