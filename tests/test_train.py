@@ -280,10 +280,11 @@ def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset
     afile = tmp_path / "a_file"
     afile.write_text("x")
     assert _train(afile, dataset) == 2 and "is a file: a bundle is a folder" in capsys.readouterr().err
-    # a data set's folder (images in it, or in its type folders) is refused, --overwrite or not; its images stay
+    # a data set's folder (images in it, or in its type folders) is refused, --overwrite or not, --folds too; its
+    # images stay
     for data_folder in (dataset.parent, dataset.parent / "img"):
         before = sorted(p.name for p in data_folder.iterdir())
-        for extra in ([], ["--overwrite"]):
+        for extra in ([], ["--overwrite"], ["--folds", "3"]):
             assert cli_main(["train", "--data", str(dataset), "--out", str(data_folder), *extra, "--no-progress",
                              *[a for s in TINY_SETS for a in ("--set", s)]]) == 2
             assert f"--out {data_folder} holds images (" in capsys.readouterr().err

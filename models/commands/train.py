@@ -179,6 +179,9 @@ def run(args: argparse.Namespace) -> int:
     if args.folds and args.overwrite:
         raise ConfigError("--overwrite does not apply to --folds (its runs are kept fold by fold: --resume continues "
                           "them); choose another --out")
+    if args.folds and out.is_dir() and (images := _images_in(out)):  # its K runs would sit among them too
+        raise ConfigError(f"--out {out} holds images ({', '.join(str(p.relative_to(out)) for p in images)} ...): "
+                          "the folds' runs go into a folder of their own; choose another --out")
     held = [] if args.folds else check_out(out, resume=args.resume, overwrite=args.overwrite)
     start = None
     if args.init_from and args.config is None:  # fine-tuning without a config: the bundle's network, not the default's
