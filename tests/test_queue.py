@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import hashlib
 import importlib.util
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -732,6 +733,46 @@ def test_digits_judge_the_one_selected_image_as_that_type_of_its_top5(qtbot, que
     with session_scope(engine, action="read") as s:
         judged = repo.current_judgments(s, [store["img1"]])[store["img1"]]
     assert (judged.leaf, judged.status) == ("crack", "accepted")
+
+
+@needs_qt
+@SQLITE_ONLY
+def test_space_on_a_heading_selects_the_whole_group_as_its_pages_load(qtbot, queue_window, engine, store,
+                                                                      monkeypatch) -> None:
+    """A factory-size queue loads 200 rows a page: Space then Enter accepted the 200 loaded of a group of 204 (seen
+    with 2,520 images). Now the rest of the group loads and joins the selection; a bulk key meanwhile waits."""
+    from PySide6.QtCore import Qt
+
+    from app.ui import queue_view
+    from app.ui.queue_model import QueueTableModel
+
+    _window, view = queue_window
+    monkeypatch.setattr(queue_view, "PAGE_SIZE", 1)
+    more = [False]  # the view fetches by itself while it is not full: held back until the group is selected
+    real = QueueTableModel.canFetchMore
+    monkeypatch.setattr(QueueTableModel, "canFetchMore", lambda self, parent: more[0] and real(self, parent))
+    with qtbot.waitSignal(view.rowsShown, timeout=10_000):
+        view.group_combo.setCurrentIndex(view.group_combo.findData("determined"))
+    qtbot.waitUntil(lambda: view.model.total == 5 and view.model.rows[0].count == 2, timeout=10_000)
+    assert len(view.model.group_rows(0)) == 1  # one of the "Nothing determined" group's two rows is loaded
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    more[0] = True
+    gate, page = threading.Event(), view.service.page
+    monkeypatch.setattr(view.service, "page", lambda *a, **k: gate.wait(10) and page(*a, **k))  # the page waits
+    qtbot.keyClick(view.table, Qt.Key.Key_Space)
+    assert "Loading the rest of the group: 1 of its 2 images" in view.status_label.text()
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)  # too soon: it would judge half the group
+    assert view.status_label.text().startswith("The group is still loading (1 selected so far)")
+    with session_scope(engine, action="read") as s:
+        assert not any(j.is_decision for j in repo.current_judgments(s, [store["img6"], store["img1"]]).values())
+    gate.set()
+    qtbot.waitUntil(lambda: len(view.selected_rows()) == 2, timeout=10_000)
+    assert {r.image_id for r in view.selected_rows()} == {store["img6"], store["img1"]}
+    assert view.status_label.text() == "All 2 images of the group are selected"
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    with session_scope(engine, action="read") as s:
+        assert all(j.status == "accepted" for j in repo.current_judgments(s, [store["img6"], store["img1"]]).values())
 
 
 @needs_qt

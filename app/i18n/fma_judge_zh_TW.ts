@@ -305,8 +305,8 @@
     <name>Export</name>
     <message>
         <location filename="../ui/export_dialog.py" line="52"/>
-        <location filename="../ui/export_dialog.py" line="139"/>
-        <location filename="../ui/export_dialog.py" line="181"/>
+        <location filename="../ui/export_dialog.py" line="146"/>
+        <location filename="../ui/export_dialog.py" line="188"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
@@ -386,27 +386,27 @@
         <translation>匯出</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="135"/>
+        <location filename="../ui/export_dialog.py" line="142"/>
         <source>Export into a folder</source>
         <translation>匯出到資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="148"/>
+        <location filename="../ui/export_dialog.py" line="155"/>
         <source>No judged image matches these choices: nothing to export.</source>
         <translation>沒有符合這些選擇的已判定影像：無可匯出。</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="150"/>
+        <location filename="../ui/export_dialog.py" line="157"/>
         <source>Images to export: {n}</source>
         <translation>將匯出的影像：{n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="175"/>
+        <location filename="../ui/export_dialog.py" line="182"/>
         <source>{folder} already holds a manifest.csv (an earlier export, or a data set&apos;s own). It and notes.csv will be replaced, and the copies added to the images there. Export into it?</source>
         <translation>{folder} 已有一份 manifest.csv（先前的匯出，或某個資料集本身的清單）。它與 notes.csv 會被取代，影像副本則加在原有影像的旁邊。仍要匯出到這裡嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="179"/>
+        <location filename="../ui/export_dialog.py" line="186"/>
         <source>{folder} already exists. Replace it?</source>
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
@@ -1683,37 +1683,37 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="311"/>
+        <location filename="../ui/side_actions.py" line="320"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="315"/>
+        <location filename="../ui/side_actions.py" line="324"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="319"/>
+        <location filename="../ui/side_actions.py" line="327"/>
         <source>Exported 1 label to {p}</source>
         <translation>已匯出 1 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="320"/>
+        <location filename="../ui/side_actions.py" line="328"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="321"/>
+        <location filename="../ui/side_actions.py" line="329"/>
         <source> ({k} images skipped: their files are gone, or their types are not in their model&apos;s tree)</source>
         <translation>（略過 {k} 張影像：檔案已不存在，或其類別不在其模型的分類樹中）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="324"/>
+        <location filename="../ui/side_actions.py" line="332"/>
         <source>; {k} exported rows name files that are not there now</source>
         <translation>；匯出的列中有 {k} 筆指向目前已不存在的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="327"/>
+        <location filename="../ui/side_actions.py" line="335"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -2320,23 +2320,23 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="340"/>
-        <location filename="../ui/queue_view.py" line="363"/>
+        <location filename="../ui/queue_view.py" line="341"/>
+        <location filename="../ui/queue_view.py" line="366"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="379"/>
+        <location filename="../ui/queue_view.py" line="382"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="383"/>
+        <location filename="../ui/queue_view.py" line="386"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="381"/>
+        <location filename="../ui/queue_view.py" line="384"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2371,127 +2371,137 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="385"/>
+        <location filename="../ui/queue_view.py" line="388"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="387"/>
+        <location filename="../ui/queue_view.py" line="390"/>
         <source>blind spot checks, judged in their batch: {n}</source>
         <translation>盲測抽查（在其批次中判定）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="391"/>
+        <location filename="../ui/queue_view.py" line="394"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="115"/>
-        <source>{n} of the group&apos;s {m} images are loaded and selected: scroll down to load the rest</source>
-        <translation>已載入並選取此組 {m} 張中的 {n} 張：向下捲動以載入其餘</translation>
+        <location filename="../ui/queue_actions.py" line="130"/>
+        <source>Loading the rest of the group: {n} of its {m} images selected so far…</source>
+        <translation>正在載入群組其餘影像：已選取 {m} 張中的 {n} 張…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="149"/>
+        <location filename="../ui/queue_actions.py" line="145"/>
+        <source>All {n} images of the group are selected</source>
+        <translation>已選取群組全部 {n} 張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="155"/>
+        <source>The group is still loading ({n} selected so far): a moment, then press the key again</source>
+        <translation>群組仍在載入（目前已選取 {n} 張）：請稍候再按一次</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="183"/>
         <source>Nothing judged: {who} is on it (their window shows it); it is left to them.</source>
         <translation>未判定：{who} 正在處理（其視窗正顯示此影像）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="173"/>
+        <location filename="../ui/queue_actions.py" line="209"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="173"/>
+        <location filename="../ui/queue_actions.py" line="209"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="183"/>
+        <location filename="../ui/queue_actions.py" line="219"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="196"/>
+        <location filename="../ui/queue_actions.py" line="232"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="200"/>
+        <location filename="../ui/queue_actions.py" line="236"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="211"/>
+        <location filename="../ui/queue_actions.py" line="247"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="220"/>
+        <location filename="../ui/queue_actions.py" line="256"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="220"/>
+        <location filename="../ui/queue_actions.py" line="256"/>
         <source>Relabelled 1 image</source>
         <translation>已重新標記 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="230"/>
+        <location filename="../ui/queue_actions.py" line="266"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="231"/>
+        <location filename="../ui/queue_actions.py" line="267"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="239"/>
+        <location filename="../ui/queue_actions.py" line="275"/>
         <source>{n} selected images</source>
         <translation>已選取的 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="247"/>
+        <location filename="../ui/queue_actions.py" line="283"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="251"/>
+        <location filename="../ui/queue_actions.py" line="287"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="252"/>
+        <location filename="../ui/queue_actions.py" line="288"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="253"/>
+        <location filename="../ui/queue_actions.py" line="289"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="254"/>
+        <location filename="../ui/queue_actions.py" line="290"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="261"/>
+        <location filename="../ui/queue_actions.py" line="297"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="262"/>
+        <location filename="../ui/queue_actions.py" line="298"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="276"/>
+        <location filename="../ui/queue_actions.py" line="312"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="277"/>
+        <location filename="../ui/queue_actions.py" line="313"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2500,27 +2510,27 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="287"/>
+        <location filename="../ui/queue_actions.py" line="323"/>
         <source>{n} left to colleagues who are on them</source>
         <translation>{n} 張留給正在處理的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="290"/>
+        <location filename="../ui/queue_actions.py" line="326"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="300"/>
+        <location filename="../ui/queue_actions.py" line="336"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="306"/>
+        <location filename="../ui/queue_actions.py" line="342"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="308"/>
+        <location filename="../ui/queue_actions.py" line="344"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

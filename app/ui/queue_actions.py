@@ -105,16 +105,19 @@ class QueueActions:
     ``active_view``, ``detail``, ``taxonomy``, ``lang``, ``model_version``, ``status_label``, ``judged``, ``openImage``, ``selected_rows``,
     ``filters``, ``refresh``, ``note_drafts`` and ``_start``."""
 
+    _group_loading: tuple[int, object, frozenset[int]] | None = None
+    """A group selected while the rest of its rows load: (heading row, its key, the images selected so far)."""
+
     def _select_group(self, heading: int) -> None:
-        """Select every loaded row under a group heading (then Enter or C acts on the whole group)."""
+        """Select every row under a group heading (then Enter or C acts on the whole group). Rows load a page at a
+        time: a group longer than what is loaded asks for the next pages and grows its selection as they come
+        (Space then Enter accepted the 200 loaded of a group of 204, and the heading still said 204); meanwhile the
+        bulk keys wait (:meth:`_still_loading`)."""
         rows = self.model.group_rows(heading)
+        self._group_loading = None
         if not rows:
             return
         heading_row = self.model.rows[heading]
-        if isinstance(heading_row, GroupRow) and heading_row.count is not None and heading_row.count > len(rows):
-            self.status_label.setText(QCoreApplication.translate(
-                "Queue", "{n} of the group's {m} images are loaded and selected: scroll down to load the rest")
-                .format(n=len(rows), m=heading_row.count))
         view = self.active_view()
         selection = view.selectionModel()
         view.clearSelection()
@@ -122,6 +125,37 @@ class QueueActions:
         flags = selection.SelectionFlag.Select | selection.SelectionFlag.Rows
         for row in rows:
             selection.select(self.model.index(row, 0), flags)
+        if isinstance(heading_row, GroupRow) and heading_row.count is not None and heading_row.count > len(rows):
+            self._group_loading = (heading, heading_row.key, frozenset(r.image_id for r in self.selected_rows()))
+            self.status_label.setText(QCoreApplication.translate(
+                "Queue", "Loading the rest of the group: {n} of its {m} images selected so far…")
+                .format(n=len(rows), m=heading_row.count))
+            self.model.fetchMore(QModelIndex())  # (a page already on its way: its arrival goes on)
+
+    def _group_page_loaded(self) -> None:
+        """A page came: a group still loading grows its selection, unless the analyst selected something else."""
+        pending, self._group_loading = self._group_loading, None
+        if pending is None:
+            return
+        heading, key, chosen = pending
+        row = self.model.rows[heading] if heading < len(self.model.rows) else None
+        if isinstance(row, GroupRow) and row.key == key and {r.image_id for r in self.selected_rows()} == chosen:
+            self._select_group(heading)
+            if self._group_loading is None:
+                self.status_label.setText(QCoreApplication.translate(
+                    "Queue", "All {n} images of the group are selected").format(n=len(self.selected_rows())))
+
+    def _still_loading(self) -> bool:
+        """True (and said) while a selected group's rows load: a bulk key would judge only part of it."""
+        if self._group_loading is None:
+            return False
+        if {r.image_id for r in self.selected_rows()} != self._group_loading[2]:
+            self._group_loading = None  # the analyst selected something else
+            return False
+        self.status_label.setText(QCoreApplication.translate(
+            "Queue", "The group is still loading ({n} selected so far): a moment, then press the key again").format(
+            n=len(self._group_loading[2])))
+        return True
 
     def _scope(self, rows: list[QueueRow]) -> str | None:
         """The group or subgroup every row's model determined, when they share one (the picker's first scope)."""
@@ -158,6 +192,8 @@ class QueueActions:
         corrections were replaced by the model's call); a selection of judged images only judges them again.
         Split before the colleagues' rows are left out: waiting rows all held by colleagues leave nothing to judge
         here, not the judged rows beside them."""
+        if self._still_loading():
+            return [], 0, 0
         selected = self.selected_rows()
         waiting = [r for r in selected if r.state == "rejudge"]
         judged = len(selected) - len(waiting) if waiting else 0

@@ -324,6 +324,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         picked = [i.row() for i in self.table.selectionModel().selectedRows()]
         current = min(picked) if picked else self.table.currentIndex().row()  # where the next one will be
         scrolled = self.active_view().verticalScrollBar().value()
+        self._group_loading = None  # the rows are new: a group still loading is not (its heading moved)
         self.model.set_page(page, grouped=self.grouping(), keep_counts=quiet)
         self._sync_header(filters)
         if self.model.rows:
@@ -356,10 +357,12 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.model.set_page(page, grouped=self.grouping(), append=True)
         self._apply_spans()
         self._update_buttons()
+        self._group_page_loaded()
         self.pageLoaded.emit(page)
 
     def _load_failed(self, message: str) -> None:
         self.model.fetch_failed()
+        self._group_loading = None
         self.status_label.setText(QCoreApplication.translate("Queue", "Could not load the queue: {msg}")
                                   .format(msg=message.splitlines()[0] if message else ""))
 
