@@ -74,8 +74,9 @@ def test_while_the_weights_load_names_come_from_the_manifest_and_enter_waits(qtb
         assert win.panel.top_rows[0][1].text().startswith("<b>")
     else:
         assert win.panel.waiting.isVisible() and "model is loading" in win.panel.waiting.text()
-        qtbot.keyClick(win, Qt.Key.Key_Return)  # nothing shown to accept: nothing happens
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # nothing shown to accept: nothing happens, and that is said
         QApplication.processEvents()
+        assert win.statusBar().currentMessage().startswith("Nothing accepted: The model is loading")
         with session_scope(engine, action="read") as s:
             assert repo.judgment_history(s, win.items[0].image.image_id) == []
     with qtbot.waitSignal(win.allPredicted, timeout=120_000):

@@ -19,7 +19,7 @@ from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, unpredi
 from app.ui import keymap
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
-from app.ui.style import listed, state_label, store_text
+from app.ui.style import listed, state_label, store_text, waiting_text
 
 if TYPE_CHECKING:
     from app.services.monitor import MonitorReport
@@ -51,7 +51,11 @@ class JudgingActions:
             self.open_picker()  # a blind check has no call to accept: Enter picks the type
             return
         if item is None or not self.presenter.shows_prediction(item):
-            return  # nothing shown to accept yet: the panel says why
+            waiting = self.presenter.panel(self.current).waiting if item is not None else None
+            if waiting:  # the key did nothing: said, with the panel's words (an early Enter seemed taken, and was not)
+                self.statusBar().showMessage(QCoreApplication.translate("Main", "Nothing accepted: {why}").format(
+                    why=waiting_text(waiting)), 6000)
+            return
         self._judge(lambda: self.service.accept(item))
 
     def choose_topk(self, k: int) -> None:

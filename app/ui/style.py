@@ -168,8 +168,8 @@ def waiting_text(code: str) -> str:
                                                         "and the types to pick from. Until then U marks an image as a "
                                                         "new type and N writes a note."),
         "loading": QCoreApplication.translate("Panel", "The model is loading; its prediction for this image "
-                                                       "follows. Enter accepts once it is shown."),
-        "predicting": QCoreApplication.translate("Panel", "Predicting… this image is in the queue; Enter accepts "
+                                                       "follows: press Enter once it is shown."),
+        "predicting": QCoreApplication.translate("Panel", "Predicting… this image is in the queue: press Enter "
                                                           "once its prediction is shown."),
         "read_only": QCoreApplication.translate("Panel", "Not predicted: the database is read-only, so the model "
                                                          "does not run."),
