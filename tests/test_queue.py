@@ -872,3 +872,17 @@ def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store,
     view.export_queue()
     qtbot.waitUntil(lambda: "Exported 5 rows" in view.status_label.text(), timeout=10_000)
     assert len(out.read_text(encoding="utf-8").splitlines()) == 6
+
+
+@needs_qt
+@SQLITE_ONLY
+def test_a_choice_in_a_filter_menu_hands_the_keys_back_to_the_rows(qtbot, queue_window) -> None:
+    """Group chosen with the mouse: the focus stayed in the menu, and Space reopened it instead of selecting."""
+    from PySide6.QtWidgets import QApplication
+
+    _window, view = queue_window
+    view.group_combo.setFocus()
+    with qtbot.waitSignal(view.rowsShown, timeout=10_000):
+        view.group_combo.setCurrentIndex(view.group_combo.findData("leaf"))
+        view.group_combo.activated.emit(view.group_combo.currentIndex())  # what a click in its list sends
+    assert QApplication.focusWidget() is view.active_view()

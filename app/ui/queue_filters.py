@@ -113,6 +113,10 @@ class QueueFilterBar:
         for widgets in ((sort_label, self.sort_combo, self.reverse_box), (state_label, self.state_combo),
                         (analyst_label, self.analyst_combo), (group_label, self.group_combo)):
             bar2.addWidget(pair(self, *widgets))
+        # a choice made in a menu hands the keys back to the rows (Space on a heading reopened the Group menu)
+        for combo in (self.reason_combo, self.leaf_combo, self.batch_combo, self.age_combo, self.sort_combo,
+                      self.state_combo, self.analyst_combo, self.group_combo):
+            combo.activated.connect(lambda _i: self.active_view().setFocus())
         return bar, bar2
 
     def _state_changed(self) -> None:
