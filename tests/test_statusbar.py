@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 pytest.importorskip("pytestqt")
@@ -46,3 +48,21 @@ def test_the_models_tooltip_says_where_from_and_when_its_routing_was_calibrated(
         assert bar.model_label.toolTip() == "Loaded from /models/v1"
     bar.set_model(None)
     assert bar.model_label.toolTip() == ""
+
+
+def test_the_end_of_a_prediction_run_is_said_for_a_while(qtbot, monkeypatch):
+    """At the end of a big lot's predictions the bar just went (seen with 2,520 images): now it says so."""
+    bar = MainStatusBar()
+    qtbot.addWidget(bar)
+    clock = itertools.chain([100.0, 110.0, 175.0], itertools.repeat(200.0))
+    monkeypatch.setattr("app.ui.statusbar.time.perf_counter", lambda: next(clock))
+    bar.predicting_started(2520)
+    bar.predicting(2520, 2520)
+    bar.finished()
+    assert bar.progress_label.text() == "All 2,520 predicted in 1:15" and not bar.progress.isVisible()
+    bar.finished()  # a reading that ended later says nothing of it again
+    assert bar.progress_label.text() == ""
+    bar.predicting_started(10)
+    bar.predicting(4, 10)
+    bar.finished(cancelled=True)
+    assert bar.progress_label.text() == "Predictions cancelled"

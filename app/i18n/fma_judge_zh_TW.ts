@@ -1236,6 +1236,11 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>分流校準於 {when}</translation>
     </message>
     <message>
+        <location filename="../ui/statusbar.py" line="150"/>
+        <source>All {n} predicted in {time}</source>
+        <translation>全部 {n} 張已預測，耗時 {time}</translation>
+    </message>
+    <message>
         <location filename="../ui/store_upkeep.py" line="74"/>
         <source>{who} is on {file}: you start on the next image nobody holds</source>
         <translation>{who} 正在處理 {file}：您從下一張無人處理的影像開始</translation>
@@ -1379,12 +1384,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="127"/>
+        <location filename="../ui/statusbar.py" line="129"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="144"/>
+        <location filename="../ui/statusbar.py" line="148"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
@@ -2211,7 +2216,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>分析人員(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="180"/>
+        <location filename="../ui/queue_filters.py" line="184"/>
         <source>{name} — every type ({n})</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>

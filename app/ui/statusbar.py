@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
 from app.ui.style import state_label
@@ -112,6 +112,7 @@ class MainStatusBar(QStatusBar):
 
     def predicting_started(self, total: int) -> None:
         self._started = time.perf_counter()
+        self._predicted = (0, total)
         self.progress.setRange(0, total)
         self.progress.setValue(0)
         self.progress.setVisible(True)
@@ -119,6 +120,7 @@ class MainStatusBar(QStatusBar):
 
     def predicting(self, done: int, total: int) -> None:
         self.showing = "predicting"
+        self._predicted = (done, total)
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         elapsed = time.perf_counter() - self._started
@@ -141,7 +143,16 @@ class MainStatusBar(QStatusBar):
         self.progress.setVisible(False)
         self.cancel_btn.setVisible(False)
         self.showing = ""
-        self.progress_label.setText(QCoreApplication.translate("Main", "Predictions cancelled") if cancelled else "")
+        (done, total), self._predicted = getattr(self, "_predicted", (0, 0)), (0, 0)
+        if cancelled:
+            text = QCoreApplication.translate("Main", "Predictions cancelled")
+        elif total and done >= total:  # the end of a run was not said: the bar just went
+            text = QCoreApplication.translate("Main", "All {n} predicted in {time}").format(
+                n=f"{total:,}", time=_fmt_secs(time.perf_counter() - self._started))
+            QTimer.singleShot(15_000, lambda: self.progress_label.text() == text and self.progress_label.setText(""))
+        else:
+            text = ""
+        self.progress_label.setText(text)
 
 
 def _fmt_secs(secs: float) -> str:
