@@ -54,15 +54,19 @@ def test_the_end_of_a_prediction_run_is_said_for_a_while(qtbot, monkeypatch):
     """At the end of a big lot's predictions the bar just went (seen with 2,520 images): now it says so."""
     bar = MainStatusBar()
     qtbot.addWidget(bar)
-    clock = itertools.chain([100.0, 110.0, 175.0], itertools.repeat(200.0))
+    clock = itertools.chain([100.0, 110.0, 150.0, 175.0], itertools.repeat(200.0))
     monkeypatch.setattr("app.ui.statusbar.time.perf_counter", lambda: next(clock))
     bar.predicting_started(2520)
+    bar.predicting(1200, 2520)
+    bar.finished()  # the folder's reading ended meanwhile: the run goes on
     bar.predicting(2520, 2520)
-    bar.finished()
+    bar.predictions_ended()
     assert bar.progress_label.text() == "All 2,520 predicted in 1:15" and not bar.progress.isVisible()
-    bar.finished()  # a reading that ended later says nothing of it again
-    assert bar.progress_label.text() == ""
+    bar.finished()  # a reading that ends after it leaves it said
+    assert bar.progress_label.text() == "All 2,520 predicted in 1:15"
+    bar.predictions_ended()  # a run with nothing to predict says nothing
+    assert bar.progress_label.text() == "All 2,520 predicted in 1:15"
     bar.predicting_started(10)
     bar.predicting(4, 10)
-    bar.finished(cancelled=True)
+    bar.predictions_ended(cancelled=True)
     assert bar.progress_label.text() == "Predictions cancelled"
