@@ -70,3 +70,21 @@ def test_the_end_of_a_prediction_run_is_said_for_a_while(qtbot, monkeypatch):
     bar.predicting(4, 10)
     bar.predictions_ended(cancelled=True)
     assert bar.progress_label.text() == "Predictions cancelled"
+
+
+def test_a_bar_closed_before_its_end_message_clears_is_no_error(qtbot, monkeypatch):
+    """The 15-s clearing of "All … predicted" ran on a deleted label when the window closed first (every window
+    test that predicted, in CI)."""
+    import app.ui.statusbar as statusbar
+
+    waits = []
+    monkeypatch.setattr(statusbar.QTimer, "singleShot", lambda ms, *rest: waits.append((ms, rest)))
+    bar = MainStatusBar()
+    bar.predicting_started(3)
+    bar.predicting(3, 3)
+    bar.predictions_ended()
+    (ms, (context, clear)), = waits
+    assert ms == 15_000 and context is bar.progress_label  # Qt drops the call once its context is deleted
+    clear()
+    assert bar.progress_label.text() == ""
+    bar.deleteLater()

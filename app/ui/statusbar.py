@@ -159,7 +159,8 @@ class MainStatusBar(QStatusBar):
         text = self._done_text = QCoreApplication.translate("Main", "All {n} predicted in {time}").format(
             n=f"{total:,}", time=_fmt_secs(time.perf_counter() - self._started))
         self.progress_label.setText(text)
-        QTimer.singleShot(15_000, lambda: self.progress_label.text() == text and self.progress_label.setText(""))
+        label = self.progress_label  # the context: a window closed within the 15 s drops the call
+        QTimer.singleShot(15_000, label, lambda: label.text() == text and label.setText(""))
 
 
 def _fmt_secs(secs: float) -> str:
