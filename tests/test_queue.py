@@ -886,3 +886,24 @@ def test_a_choice_in_a_filter_menu_hands_the_keys_back_to_the_rows(qtbot, queue_
         view.group_combo.setCurrentIndex(view.group_combo.findData("leaf"))
         view.group_combo.activated.emit(view.group_combo.currentIndex())  # what a click in its list sends
     assert QApplication.focusWidget() is view.active_view()
+
+
+@needs_qt
+@SQLITE_ONLY
+def test_end_says_when_more_rows_follow_than_are_loaded(qtbot, queue_window, monkeypatch) -> None:
+    """End stops at the last row loaded (a page of 200): with 876 waiting, an analyst took that for the queue's end."""
+    from PySide6.QtCore import Qt
+
+    from app.ui import queue_view
+    from app.ui.queue_model import QueueTableModel
+
+    _window, view = queue_window
+    monkeypatch.setattr(queue_view, "PAGE_SIZE", 2)
+    monkeypatch.setattr(QueueTableModel, "canFetchMore", lambda self, parent: False)  # no page loads by itself
+    with qtbot.waitSignal(view.rowsShown, timeout=10_000):
+        view.refresh()
+    qtbot.waitUntil(lambda: view.model.total == 5, timeout=10_000)
+    for widget in (view.table, view.gallery):
+        view.status_label.setText("")
+        qtbot.keyClick(widget, Qt.Key.Key_End)
+        assert view.status_label.text() == "2 of the 5 rows are loaded: End again goes on"

@@ -89,6 +89,8 @@ class QueueTable(QTableView):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if not queue_key(self, event, self.action.emit):
             super().keyPressEvent(event)
+            if event.key() == Qt.Key.Key_End:
+                self.action.emit("end")  # the last row loaded: the window says whether more follow
 
     def moveCursor(self, action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier) -> QModelIndex:
         """Home and End go to the first and last row, as in the judging window's list (a table's own Home and End
@@ -171,6 +173,12 @@ class QueueActions:
         """A key of either view (:data:`app.ui.queue_gallery.QUEUE_KEYS`)."""
         if action == "heading":
             self._select_group(self.table.currentIndex().row())
+        elif action == "end":
+            total, loaded = self.model.total, self.model.loaded
+            if total is not None and loaded < total:  # End stopped at the last row loaded, not the queue's last
+                self.status_label.setText(QCoreApplication.translate(
+                    "Queue", "{loaded} of the {total} rows are loaded: End again goes on").format(
+                    loaded=f"{loaded:,}", total=f"{total:,}"))
         else:
             {"accept": self.accept_selected, "relabel": self.relabel_selected, "unknown": self.unknown_selected,
              "note": self.note_selected, "open": self._open_current}.get(action, lambda: self.pick_top(action))()

@@ -209,6 +209,8 @@ class QueueGallery(QListView):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if not queue_key(self, event, self.action.emit):
             super().keyPressEvent(event)
+            if event.key() == Qt.Key.Key_End:
+                self.action.emit("end")  # the last row loaded: the window says whether more follow
 
     def viewportEvent(self, event: QEvent) -> bool:
         """As many tiles a row as fit, spread over the whole width (a fixed grid left up to a tile's width empty
