@@ -86,8 +86,8 @@ def test_gallery_shows_thumbnails_shares_the_selection_and_notes_by_key(qtbot, q
     height = window.height()
     window.resize(window.width(), 420)
     area = view.detail.text_area
-    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0, timeout=5000)
-    assert area.verticalScrollBar().isVisible()
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0 and area.verticalScrollBar().isVisible(),
+                    timeout=5000)  # (the bar shows once the layout has settled: waited for, not asserted at once)
     window.resize(window.width(), height)
 
     # N again, changed, then Esc: the text stays the selection's draft
