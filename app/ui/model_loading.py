@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 
 from app.services.predicting import ModelInfo, PredictingService
 from app.ui import file_dialogs, startup_log
+from app.ui.style import banner_link
 from app.ui.workers import Task
 
 
@@ -105,7 +106,7 @@ class ModelLoading:
         self._bundle_seen = (folder, now)
         if self.model_changed_banner is None:
             banner = self.model_changed_banner = QLabel(self)
-            banner.setObjectName("modelChangedBanner")
+            banner.setObjectName("infoBanner")
             banner.setWordWrap(True)
             banner.linkActivated.connect(lambda _link: self.load_model(self._bundle_seen[0])
                                          if self._bundle_seen is not None else None)
@@ -115,7 +116,7 @@ class ModelLoading:
             "Main", "The model's files in {path} changed on disk (recalibrated or retrained?). This window still "
                     "uses {version} as it was loaded. {link} to use them.").format(
             path=html.escape(str(folder)), version=html.escape(self.model.version),
-            link=f'<a href="reload" style="color: #8ab4f8;">{html.escape(link)}</a>'))
+            link=banner_link("reload", link)))
         self.model_changed_banner.show()
 
     def _use_model(self, state: str, manifest) -> None:

@@ -229,7 +229,6 @@ class QueueActions:
                 .format(k=k, n=len(selected)))
             return
         rows, left = self._free(selected)
-        kept = 0
         if not rows or not self.model_version:
             return
         detail = self.service.detail(rows[0].image_id, rows[0].prediction_id)  # the store's, not the pane's copy
@@ -243,8 +242,7 @@ class QueueActions:
         leaf = detail.top5[k - 1][0]
         done = QCoreApplication.translate("Queue", "Judged 1 image: {name}").format(name=self.model.leaf_name(leaf))
         self._judge(lambda: self.service.relabel([rows[0].image_id], leaf, model_version=self.model_version,
-                                                 waiting=_waiting(rows), action="topk"), done, done, left=left,
-                    kept=kept)
+                                                 waiting=_waiting(rows), action="topk"), done, done, left=left)
 
     def relabel_selected(self) -> None:
         """Relabel every selected image to one leaf chosen in the taxonomy picker (C)."""

@@ -16,7 +16,7 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.store.errors import StoreError
-from app.ui.style import store_reason_text
+from app.ui.style import banner_link, store_reason_text
 from app.ui.workers import Task
 
 COLLEAGUES_EVERY_MS = 30_000
@@ -131,11 +131,10 @@ class StoreUpkeep:
         """A banner over the window with ``text`` (plain) until its Dismiss link is clicked: what a status message
         said too briefly (it went as soon as a folder was opened)."""
         banner = QLabel(self)
-        banner.setObjectName("modelChangedBanner")
+        banner.setObjectName("infoBanner")
         banner.setWordWrap(True)
         banner.setTextFormat(Qt.TextFormat.RichText)
-        dismiss = QCoreApplication.translate("Main", "Dismiss")
-        banner.setText(f'{html.escape(text)} <a href="dismiss" style="color: #8ab4f8;">{html.escape(dismiss)}</a>')
+        banner.setText(f'{html.escape(text)} {banner_link("dismiss", QCoreApplication.translate("Main", "Dismiss"))}')
         banner.linkActivated.connect(lambda _link: banner.hide())
         self._banner_layout.insertWidget(0, banner)
         banner.show()  # (a child added to a window on screen is hidden until shown)

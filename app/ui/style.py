@@ -3,6 +3,7 @@ dark style sheets."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -21,6 +22,11 @@ STATE_COLOURS = {
     "rejudge": "#e37400",
     "error": "#d93025",
 }
+
+
+def banner_link(href: str, text: str) -> str:
+    """A link in an info banner (``QLabel#infoBanner``), in a blue that reads on it (Qt's default link blue does not)."""
+    return f'<a href="{href}" style="color: #8ab4f8;">{html.escape(text)}</a>'
 
 
 def state_label(state: str) -> str:
@@ -69,7 +75,7 @@ APP_STYLE = (
     + "QStatusBar QLabel { padding: 0 8px; }"
     + "QLabel#readOnlyBanner { background: #5c4a00; color: #fde293; padding: 6px 10px; font-weight: bold; }"
     + "QLabel#monitorBanner { background: #5c2b00; color: #fdd663; padding: 6px 10px; font-weight: bold; }"
-    + "QLabel#modelChangedBanner { background: #1f3a5f; color: #d2e3fc; padding: 6px 10px; }"
+    + "QLabel#infoBanner { background: #1f3a5f; color: #d2e3fc; padding: 6px 10px; }"
 )
 """The dark look of the main window."""
 

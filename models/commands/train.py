@@ -69,11 +69,7 @@ def check_out(out: Path, *, resume: bool, overwrite: bool) -> list[Path]:
         return []
     if not out.is_dir():
         return []
-    images = _images_in(out)
-    if images:
-        raise ConfigError(f"--out {out} holds images ({', '.join(str(p.relative_to(out)) for p in images)} ...): a "
-                          "bundle goes into a folder of its own (the app would list its files beside the images); "
-                          "choose another --out")
+    refuse_data_folder(out, "a bundle")
     held = bundle_parts(out)
     if held and not overwrite:
         names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in held[:5]) + (" …" if len(held) > 5 else "")
@@ -82,6 +78,16 @@ def check_out(out: Path, *, resume: bool, overwrite: bool) -> list[Path]:
         raise ConfigError(f"--out {out} already holds a model ({names}): {run}--overwrite replaces it, or choose "
                           "another --out")
     return held
+
+
+def refuse_data_folder(out: Path, what: str) -> None:
+    """Refuse an OUT that holds images (a data set's or a batch's folder), ``--overwrite`` or not: ``what`` (a bundle,
+    the folds' runs) goes into a folder of its own."""
+    images = _images_in(out) if out.is_dir() else []
+    if images:
+        raise ConfigError(f"--out {out} holds images ({', '.join(str(p.relative_to(out)) for p in images)} ...): "
+                          f"{what} goes into a folder of its own (the app would list its files beside the images); "
+                          "choose another --out")
 
 
 def _images_in(out: Path, most: int = 3) -> list[Path]:
@@ -179,9 +185,8 @@ def run(args: argparse.Namespace) -> int:
     if args.folds and args.overwrite:
         raise ConfigError("--overwrite does not apply to --folds (its runs are kept fold by fold: --resume continues "
                           "them); choose another --out")
-    if args.folds and out.is_dir() and (images := _images_in(out)):  # its K runs would sit among them too
-        raise ConfigError(f"--out {out} holds images ({', '.join(str(p.relative_to(out)) for p in images)} ...): "
-                          "the folds' runs go into a folder of their own; choose another --out")
+    if args.folds:  # (check_out is not for them: their runs are kept fold by fold)
+        refuse_data_folder(out, "the folds' runs")
     held = [] if args.folds else check_out(out, resume=args.resume, overwrite=args.overwrite)
     start = None
     if args.init_from and args.config is None:  # fine-tuning without a config: the bundle's network, not the default's
