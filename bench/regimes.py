@@ -6,7 +6,9 @@ Issue #14's table: the three synthetic regimes x {the plain reference, today's d
 ``fma-model train`` + ``fma-model evaluate`` in subprocesses (:func:`models.training.grid.train_and_evaluate`);
 each row is then compared with the plain reference on the same test images (paired bootstrap, 95 %), and the
 tuned row with the new defaults. ``tuned`` runs ``fma-model tune --objective top1 --budget-minutes M`` on the
-regime's validation split, then trains ``best.yaml`` with the same budget.
+regime's validation split, then trains ``best.yaml`` with the same budget. With ``--tune-input-size`` the study
+also searches the input size (``--input-size`` is its first trial's, and the fixed rows'), and the tuned row
+trains at the size it chose; without it the input size stays fixed like the epochs.
 
 ``--seeds 0,1,2`` runs every row once per training seed (the data stay the same; seed 0's runs keep their old
 folders, the others go to ``runs/REGIME/seedN/``) and adds a table of each row's mean ± standard deviation over
@@ -33,6 +35,8 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from bench.common import ROOT, log, write_result
 
@@ -165,15 +169,25 @@ def _paired(bundle_a: Path, bundle_b: Path, manifest: Path) -> dict[str, Any]:
     return result["top1_diff"]
 
 
-def _tune(manifest: Path, cell: Path, sets: list[str], minutes: float) -> Path | None:
+def _without_input_size(sets: list[str]) -> list[str]:
+    return [s for s in sets if not s.startswith("input_size=")]
+
+
+def _tune(manifest: Path, cell: Path, sets: list[str], minutes: float, input_size: int | None = None) -> Path | None:
+    """``fma-model tune`` on ``manifest`` into ``cell/study``; ``input_size``: searched, this size first (None:
+    fixed by ``sets``)."""
     study = cell / "study"
     cmd = [sys.executable, "-m", "models.commands.cli", "tune", "--data", str(manifest), "--out", str(study),
            "--objective", "top1", "--budget-minutes", str(minutes), "--trials", "1000"]
     if (study / "study.sqlite3").exists():
         cmd.append("--resume")
-    for s in sets:  # the budget, backbone, input size and seed stay fixed; the rest is the tuner's to choose
-        cmd += ["--set", s]
     cell.mkdir(parents=True, exist_ok=True)
+    if input_size is not None:  # the base config's value, not a --set: tune searches what --set does not fix
+        (cell / "tune_base.yaml").write_text(f"input_size: {input_size}\n", encoding="utf-8")
+        cmd += ["--config", str(cell / "tune_base.yaml")]
+        sets = _without_input_size(sets)
+    for s in sets:  # the budget, backbone, (input size) and seed stay fixed; the rest is the tuner's to choose
+        cmd += ["--set", s]
     with (cell / "tune.log").open("w", encoding="utf-8") as fh:
         rc = subprocess.call(cmd, stdout=fh, stderr=subprocess.STDOUT)
     best = study / "best.yaml"
@@ -215,16 +229,17 @@ def to_markdown(results: dict[str, Any]) -> str:
                   f"{', '.join(b.get('recall_zero') or []) or 'none'} |"
                   if b.get("status") == "ok" else f"| {regime} | {name} | {b.get('status')} | | | | |"
                   for regime, name, b in balanced]
-    studies = [(regime, r["study"]) for regime, rows in results["regimes"].items() for r in rows.values()
-               if r.get("study")]
+    studies = [(regime, r) for regime, rows in results["regimes"].items() for r in rows.values() if r.get("study")]
     if studies:
         from models.training.tune import versus_base_line
 
         lines.append("")
-    for regime, st in studies:
+    for regime, r in studies:
+        st = r["study"]
         states = ", ".join(f"{n} {k.lower()}" for k, n in sorted((st.get("n_trials_by_state") or {}).items()))
         vs = versus_base_line(st.get("vs_base")).removeprefix("[tune] ") or "no comparison with the base config"
-        lines.append(f"- {regime}, tuned: {st.get('n_trials')} trials ({states}); {vs}.")
+        size = f" at input size {r['input_size']}" if r.get("input_size") not in (None, results.get("input_size")) else ""
+        lines.append(f"- {regime}, tuned{size}: {st.get('n_trials')} trials ({states}); {vs}.")
     if len(results.get("seeds") or {}) > 1:
         lines += _seed_summary(results["seeds"])
     return "\n".join(lines) + "\n"
@@ -268,13 +283,14 @@ def _seed_summary(seeds: dict[str, Any]) -> list[str]:
 
 def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_regimes: list[str], epochs: int,
         input_size: int, reuse: bool = False, rows: list[str] | None = None, balanced: int = 0,
-        seeds: list[int] | None = None) -> dict[str, Any]:
+        seeds: list[int] | None = None, tune_input_size: bool = False) -> dict[str, Any]:
     """Every row of every regime, once per training seed (``results["regimes"]``: the first seed's;
     ``results["seeds"]``: every seed's)."""
     seeds = seeds or [0]
     if not WEIGHTS.exists():
         raise SystemExit(f"the ImageNet weights are missing: {WEIGHTS} (see ../shared/weights/README.md)")
     results: dict[str, Any] = {"epochs": epochs, "input_size": input_size, "tune_minutes": tune_minutes,
+                               "tune_input_size": tune_input_size,
                                "balanced_test": balanced, "base": base_sets(epochs, input_size, seeds[0]),
                                "old_defaults": OLD_DEFAULTS, "regimes": {}, "seeds": {}}
     for seed in seeds:
@@ -282,13 +298,13 @@ def run(work: Path, out: Path, regimes: list[str], tune_minutes: float, tune_reg
         if seed == seeds[0]:
             results["regimes"] = by_regime
         _run_seed(work, out, results, by_regime, seed, regimes, tune_minutes, tune_regimes, epochs, input_size,
-                  reuse, rows, balanced)
+                  reuse, rows, balanced, tune_input_size)
     return results
 
 
 def _run_seed(work: Path, out: Path, results: dict[str, Any], by_regime: dict[str, Any], seed: int,
               regimes: list[str], tune_minutes: float, tune_regimes: list[str], epochs: int, input_size: int,
-              reuse: bool, rows: list[str] | None, balanced: int) -> None:
+              reuse: bool, rows: list[str] | None, balanced: int, tune_input_size: bool = False) -> None:
     from models.training.grid import GridOptions, train_and_evaluate
 
     sets = base_sets(epochs, input_size, seed)
@@ -314,12 +330,14 @@ def _run_seed(work: Path, out: Path, results: dict[str, Any], by_regime: dict[st
             log(f"[regimes] {regime}: tune for {tune_minutes:g} min ...")
             best = cell / "study" / "best.yaml"
             if not (reuse and best.exists()):
-                best = _tune(manifest, cell, sets, tune_minutes)
+                best = _tune(manifest, cell, sets, tune_minutes, input_size if tune_input_size else None)
             if best is None:
                 rows[name] = {"status": f"tune failed, see {cell / 'tune.log'}"}
                 save()
                 continue
             config = str(best)
+            if tune_input_size:  # the size best.yaml chose
+                options = GridOptions(data=[str(manifest)], overrides=_without_input_size(sets), device="cpu")
         log(f"[regimes] {regime}: {name} ...")
         t0 = time.perf_counter()
         row = train_and_evaluate(cell, extra or [], options, config=config, reuse=reuse)
@@ -328,6 +346,8 @@ def _run_seed(work: Path, out: Path, results: dict[str, Any], by_regime: dict[st
             summary = cell / "study" / "summary.json"
             if summary.exists():
                 rows[name]["study"] = json.loads(summary.read_text(encoding="utf-8"))
+            rows[name]["input_size"] = (yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}).get(
+                "input_size", input_size)
         counts = train_counts(manifest)
         if row["status"] == "ok" and (cell / "eval" / "metrics.json").exists():
             per_class = json.loads((cell / "eval" / "metrics.json").read_text(encoding="utf-8")).get("per_class")
@@ -354,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--regimes", default="tail,low,demo", help="which regimes, in this order")
     p.add_argument("--tune-minutes", type=float, default=60.0, help="tune's budget (0 = no tuned row)")
     p.add_argument("--tune-regimes", default="tail", help="the regimes that get a tuned row")
+    p.add_argument("--tune-input-size", action="store_true",
+                   help="the study also searches the input size (--input-size is its first trial's and the fixed "
+                        "rows'); the tuned row trains at the size it chose")
     p.add_argument("--reuse", action="store_true",
                    help="keep the runs already evaluated under WORK (delete a run's folder to train it again)")
     p.add_argument("--rows", default=None,
@@ -384,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown_rows:
         p.error(f"unknown row(s) {', '.join(unknown_rows)}; known: {', '.join(_rows())}")
     results = run(args.work, args.out, regimes, args.tune_minutes, args.tune_regimes.split(","), args.epochs,
-                  args.input_size, args.reuse, rows, args.balanced_test, seeds)
+                  args.input_size, args.reuse, rows, args.balanced_test, seeds, args.tune_input_size)
     print(to_markdown(results))
     write_result(args.out, "regimes", False, results, started)
     return 0

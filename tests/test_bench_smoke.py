@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -452,6 +453,56 @@ def test_regimes_prints_the_tuned_rows_study_verdict():
              "vs_base": {"base_trial": 0, "best_trial": 0, "verdict": "base"}}
     table = regimes.to_markdown({"regimes": {"tail": {"tuned": {"status": "ok", "top1": 0.38, "study": study}}}})
     assert "- tail, tuned: 41 trials (7 complete, 34 pruned); the best trial is the base config (trial 0)" in table
+
+
+def test_regimes_tune_input_size_searches_the_size_and_trains_the_tuned_row_at_the_size_chosen(tmp_path, monkeypatch):
+    """--tune-input-size: the study gets the bench's size as its base config, not as a --set (which tune would not
+    search), and the tuned row trains at best.yaml's size instead of having it overridden back."""
+    from bench import regimes
+    from models.training import grid
+
+    calls: list[list[str]] = []
+
+    def tune_call(cmd, **_):
+        calls.append(cmd)
+        study = Path(cmd[cmd.index("--out") + 1])
+        study.mkdir(parents=True)
+        (study / "best.yaml").write_text("input_size: 288\nlr: 0.002\n", encoding="utf-8")
+        return 0
+
+    monkeypatch.setattr(regimes.subprocess, "call", tune_call)
+    def synth(name, work):
+        manifest = work / name / "manifest.csv"
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        manifest.write_text("path,label,split\na.png,dent,train\n", encoding="utf-8")
+        return manifest
+
+    monkeypatch.setattr(regimes, "_synth", synth)
+    trained: list[tuple[list[str], str | None]] = []
+
+    def fake_train(cell, sets, options, config=None, reuse=False):
+        trained.append(([*sets, *options.overrides], config))
+        return {"status": "failed on purpose"}
+
+    monkeypatch.setattr(grid, "train_and_evaluate", fake_train)
+    results = regimes.run(tmp_path, tmp_path / "out", ["tail"], 5, ["tail"], 6, 224, rows=[], tune_input_size=True)
+    cmd = calls[0]
+    base = Path(cmd[cmd.index("--config") + 1])
+    assert base.read_text(encoding="utf-8") == "input_size: 224\n"
+    assert not any(c.startswith("input_size=") for c in cmd) and "epochs=6" in cmd
+    sets, config = trained[0]
+    assert config.endswith("best.yaml") and not any(s.startswith("input_size=") for s in sets)
+    assert results["tune_input_size"] is True
+    # without the option the size stays fixed: a --set, and no base config
+    calls.clear()
+    trained.clear()
+    regimes.run(tmp_path / "fixed", tmp_path / "out", ["tail"], 5, ["tail"], 6, 224, rows=[])
+    assert "input_size=224" in calls[0] and "--config" not in calls[0] and "input_size=224" in trained[0][0]
+    study = {"n_trials": 9, "n_trials_by_state": {"COMPLETE": 4, "PRUNED": 5},
+             "vs_base": {"base_trial": 0, "best_trial": 0, "verdict": "base"}}
+    row = {"status": "ok", "top1": 0.6, "study": study, "input_size": 288}
+    assert "- tail, tuned at input size 288: 9 trials" in regimes.to_markdown(
+        {"input_size": 224, "regimes": {"tail": {"tuned": row}}})
 
 
 def test_similar_floor_counts_strangers_above_the_floor_and_images_left_without_their_own_type():

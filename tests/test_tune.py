@@ -364,3 +364,28 @@ def test_a_near_study_draws_inside_the_narrowed_ranges_and_says_them(tmp_path, d
     with pytest.raises(SystemExit) as refused:  # argparse refuses another value
         _tune(tmp_path / "x", dataset, "--space", "narrow")
     assert refused.value.code == 2
+
+
+def test_the_first_trial_is_the_base_even_at_an_unusual_or_unset_input_size(tmp_path, dataset):
+    """A base input size outside the searched choices (128) is trial 0's and joins the choices; an unset one is
+    the backbone's own size, as train takes it (before, trial 0 drew one of 160/224/288 at random)."""
+    from models.nn.network import resolve_data_config
+    from models.training.tune import SEARCH_SPACE, TuneOptions, base_params, tune, with_base_choices
+
+    values = base_params({"input_size": 128, "imbalance": "auto", "network": {"head": "flat"}}, SEARCH_SPACE, set())
+    assert values["input_size"] == 128 and "imbalance" not in values  # an unsettled "auto" is drawn as before
+    space = {p.key: p for p in with_base_choices(SEARCH_SPACE, values)}
+    assert space["input_size"].choices == (128, 160, 224, 288)
+    assert space["network.head"].choices == next(p for p in SEARCH_SPACE if p.key == "network.head").choices
+
+    sets = [s for s in TUNE_SETS if not s.startswith("input_size=")]
+    runs = {}
+    for name, extra in (("unset", []), ("128", ["input_size: 128"])):
+        base = tmp_path / f"{name}.yaml"
+        base.write_text("\n".join(extra) + "\n", encoding="utf-8")
+        runs[name] = tune(TuneOptions(data=[str(dataset)], out=tmp_path / name, config=str(base), overrides=sets,
+                                      trials=1), log=lambda _m: None)
+    own = resolve_data_config(load_config(None, TUNE_SETS)[0].network)["input_size"][1]
+    assert runs["unset"].trials[0].params["input_size"] == own == 224
+    assert runs["128"].trials[0].params["input_size"] == 128
+    assert json.loads((tmp_path / "128" / "summary.json").read_text())["space"] == "near"

@@ -231,19 +231,29 @@ def suggest_config(trial: Any, base: dict[str, Any], space: Sequence[Param], fix
 
 def base_params(base: dict[str, Any], space: Sequence[Param], fixed: set[str]) -> dict[str, Any]:
     """The base config's own values of the searched keys, for the study's first trial (keys whose value the
-    space cannot hold, such as an "auto" left unresolved, are left out and drawn as usual)."""
+    space cannot hold, such as an "auto" left unresolved, are left out and drawn as usual). A choice's value of
+    the same type as its choices but not among them (``input_size: 128``) is kept: :func:`with_base_choices`
+    adds it to the space."""
     params: dict[str, Any] = {}
     for p in space:
         if p.key in fixed or (p.when is not None and _get(base, p.when[0]) != p.when[1]):
             continue
         value = _get(base, p.key)
         if p.kind == "choice":
-            ok = any(type(value) is type(c) and value == c for c in p.choices)
+            ok = value not in (None, "auto") and all(type(value) is type(c) for c in p.choices)
         else:
             ok = isinstance(value, int | float) and not isinstance(value, bool) and p.low <= value <= p.high
         if ok:
             params[p.key] = value
     return params
+
+
+def with_base_choices(space: Sequence[Param], base: dict[str, Any]) -> tuple[Param, ...]:
+    """``space`` with each choice's base value (:func:`base_params`) among its choices, first: the study's first
+    trial is then the base config itself even where the base is not one of the usual values (an input size of
+    128, say), and the sampler can come back to it."""
+    return tuple(replace(p, choices=(base[p.key], *p.choices))
+                 if p.kind == "choice" and p.key in base and base[p.key] not in p.choices else p for p in space)
 
 
 def near_space(space: Sequence[Param], base: dict[str, Any]) -> tuple[Param, ...]:
@@ -367,8 +377,13 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
     from models.training.inspection import choose_settings, profile_data
 
     settled, _choices = choose_settings(base_cfg, profile_data(samples.train, taxonomy), validation=bool(samples.val))
+    if settled.input_size is None and "input_size" not in fixed:  # the backbone's own size, as train takes it
+        from models.nn.network import resolve_data_config
+
+        settled = replace(settled, input_size=int(resolve_data_config(settled.network)["input_size"][1]))
     base_values = base_params(settled.to_dict(), options.space, fixed)
-    space = tuple(options.space) if options.space_mode == "wide" else near_space(options.space, base_values)
+    space = with_base_choices(options.space, base_values)
+    space = space if options.space_mode == "wide" else near_space(space, base_values)
     if not study.trials:
         study.enqueue_trial(base_values)
         study.set_user_attr(BASE_TRIAL_ATTR, 0)
@@ -514,4 +529,4 @@ def _importance_plot(study: Any, path: Path, log: Log) -> None:
 
 __all__ = ["NEAR_FACTOR", "NEAR_SHARE", "OBJECTIVES", "SEARCH_SPACE", "SPACES", "STARTUP_TRIALS", "Param", "TuneError",
            "TuneOptions", "ValRecorder", "best_config", "epoch_reporter", "near_space", "paired_gain", "suggest_config",
-           "tune", "versus_base", "versus_base_line", "write_results"]
+           "tune", "versus_base", "versus_base_line", "with_base_choices", "write_results"]
