@@ -88,3 +88,25 @@ def test_the_queue_pane_shows_the_models_own_heatmap(qtbot, engine, taxonomy, tm
         assert caption == "Attention (CBAM)" if kind == "cbam" else caption.startswith("Where the model looked for")
     finally:
         win.close()
+
+
+def test_the_shown_queue_takes_the_images_a_batch_queues_while_it_is_predicted(qtbot, engine, rejudge_bundle, tmp_path,
+                                                                              monkeypatch):
+    """The queue window open while a batch is predicted: its queued images show within a few seconds of being stored
+    (they showed at the next 30-s poll)."""
+    from app.ui import queue_view
+
+    folder = tmp_path / "batch"
+    for i in range(3):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, rejudge_bundle, tmp_path, monkeypatch)
+    try:
+        view = win.queue_view
+        with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+            win.show_queue()
+        assert view.model.total == 0 and view._poll.interval() == queue_view.POLL_MS > 10_000
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        qtbot.waitUntil(lambda: view.model.total == 3, timeout=queue_view.CATCH_UP_MS + 5_000)
+    finally:
+        win.close()

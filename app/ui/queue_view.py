@@ -49,6 +49,7 @@ from models.taxonomy import Taxonomy
 
 PAGE_SIZE = 200
 POLL_MS = 30_000  # while shown, the queue reloads this often (other analysts' judgments on a shared database)
+CATCH_UP_MS = 2_000  # while this app's model stores predictions, the shown queue reloads at most this often
 
 
 class QueueView(QueueFilterBar, QueueActions, QWidget):
@@ -93,6 +94,10 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self._poll = QTimer(self)  # judgments of other workstations on a shared database
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._poll_tick)
+        self._catch_up = QTimer(self)  # predictions stored by this app: their queued images show within CATCH_UP_MS
+        self._catch_up.setSingleShot(True)
+        self._catch_up.setInterval(CATCH_UP_MS)
+        self._catch_up.timeout.connect(self._poll_tick)
         self._build()
         self.model.leaf_name = self._leaf_name
         self.model.is_leaf = lambda node: self.taxonomy is not None and node in self.taxonomy.leaves
@@ -235,6 +240,14 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
     def refresh_soon(self) -> None:
         """Reload shortly (judgments were made elsewhere in this app; a burst of them reloads once)."""
         self._soon.start()
+
+    def predictions_stored(self, *_chunk) -> None:
+        """This app's model stored a chunk of predictions (some may be queued): reload within :data:`CATCH_UP_MS`,
+        and no more often while the chunks go on (a batch predicts several a second); as the poll, only while the
+        first page is what is loaded. Before, the queued images of a batch being predicted showed at the next 30-s
+        poll."""
+        if self.isVisible() and not self._catch_up.isActive():
+            self._catch_up.start()
 
     def _poll_tick(self) -> None:
         """The periodic reload, only while the first page is what is loaded (a reload shows the first page again:

@@ -178,6 +178,7 @@ class SideActions:
             view.detail.heatmapWanted.connect(  # the detail pane's heatmap: the predicted type's, by the model thread
                 lambda image_id, path, leaf: self.worker.attention(image_id, path, leaf) if self.model else None)
             self.worker.attended.connect(view.detail.set_heatmap)
+            self.worker.predicted.connect(view.predictions_stored)
             if self.presenter.taxonomy is not None:
                 view.set_taxonomy(self.presenter.taxonomy, self.lang)
             if self.model is not None:
