@@ -733,6 +733,12 @@ def test_digits_judge_the_one_selected_image_as_that_type_of_its_top5(qtbot, que
     with session_scope(engine, action="read") as s:
         judged = repo.current_judgments(s, [store["img1"]])[store["img1"]]
     assert (judged.leaf, judged.status) == ("crack", "accepted")
+    assert [r.image_id for r in view.selected_rows()] != [store["img1"]]  # a neighbour took its place
+    # Ctrl+Z brings it back, selected (the selection stayed on the neighbour, whom the next digit judged)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert [r.image_id for r in view.selected_rows()] == [store["img1"]]
+    assert view.detail.row is not None and view.detail.row.image_id == store["img1"]
 
 
 @needs_qt

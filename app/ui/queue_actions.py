@@ -298,15 +298,18 @@ class QueueActions:
         self.active_view().setFocus()
 
     def undo_last(self) -> None:
-        """Undo the last bulk action (Ctrl+Z)."""
+        """Undo the last bulk action (Ctrl+Z); the images it brings back to the queue are selected again (the
+        selection stayed on the row that had taken their place)."""
         if self.service.can_undo:
             self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid 1 judgment"),
-                        QCoreApplication.translate("Queue", "Undid {n} judgments"))
+                        QCoreApplication.translate("Queue", "Undid {n} judgments"), reselect=True)
 
-    def _judge(self, action, done_one: str, done_many: str, *, left: int = 0, kept: int = 0) -> bool:
+    def _judge(self, action, done_one: str, done_many: str, *, left: int = 0, kept: int = 0,
+               reselect: bool = False) -> bool:
         """Run one bulk store action; False: nothing was stored (the status line or a box says why). The status
         line then says ``done_one`` (one image) or ``done_many`` (its ``{n}``), ``left``: how many selected rows
-        were left to the colleagues on them, and ``kept``: how many judged ones were left as they are."""
+        were left to the colleagues on them, and ``kept``: how many judged ones were left as they are.
+        ``reselect``: the reloaded list selects the action's images (an undo), not the rows selected now."""
         try:
             records = action()
         except (JudgmentConflictError, ReadOnlyError) as exc:  # nothing changed: say why, no dialog
@@ -323,6 +326,7 @@ class QueueActions:
             self.status_label.setText(str(exc))
             return False
         self.judged.emit(list(records))
+        self._reselect = {r.image_id for r in records} if reselect else None
         self.refresh()
         done = done_one if len(records) == 1 else done_many.format(n=len(records))
         if left:

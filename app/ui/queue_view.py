@@ -84,6 +84,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.pool = QThreadPool.globalInstance()
         self._runner = TaskRunner(self.pool)
         self._request = 0
+        self._reselect: set[int] | None = None  # the images the next first page selects (an undo's)
         self._batches: list[tuple[int, str, object]] = []
         self._order: tuple[str, ...] = ()
         self._order_for: tuple[Taxonomy, str] | None = None
@@ -333,7 +334,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         rows still listed, never jumps to another image, and the view stays where it was scrolled."""
         if request != self._request:
             return  # a newer request is on its way
-        keep = {r.image_id for r in self.selected_rows()}
+        keep = self._reselect or {r.image_id for r in self.selected_rows()}
+        self._reselect = None
         picked = [i.row() for i in self.table.selectionModel().selectedRows()]
         current = min(picked) if picked else self.table.currentIndex().row()  # where the next one will be
         scrolled = self.active_view().verticalScrollBar().value()
