@@ -214,3 +214,39 @@ def test_the_stores_errors_are_worded_in_chinese(qapp, tmp_path, monkeypatch):
     assert store_text("something else went wrong") == "something else went wrong"
     assert _in_chinese(store_reason_text, ["the file /x/db.sqlite is read-only for you"]) == {
         "the file /x/db.sqlite is read-only for you": "檔案 /x/db.sqlite 對您而言是唯讀的"}
+
+
+def test_an_exports_refusals_are_worded_in_chinese(qapp, tmp_path, engine):
+    """The imagefolder refusal showed in English in the Chinese "Export failed" box (left open at stop 65). The
+    refusals an analyst can meet from the export dialog and the queue's export, made by the code that says them,
+    now read in Chinese, paths and names kept; an unknown message stays as it is."""
+    from app.services.queue import QueueFilters, QueueService
+    from app.store import repo
+    from app.store.db import session_scope
+    from app.store.export import ExportError, export_labels
+    from app.ui.style import export_text
+
+    batch = tmp_path / "day1"
+    batch.mkdir()
+    with session_scope(engine) as s:
+        repo.create_batch(s, name="day1", source_folder=batch, kind="folder")
+    messages = []
+    for out, fmt in ((batch / "export", "imagefolder"), (tmp_path, "csv")):
+        with pytest.raises(ExportError) as refused:
+            export_labels(engine, out, fmt)
+        messages.append(str(refused.value))
+    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(ExportError) as refused:
+        export_labels(engine, tmp_path / "file.txt", "imagefolder")
+    messages.append(str(refused.value))
+    with pytest.raises(ValueError) as refused:
+        QueueService(engine, "ana").export_queue(tmp_path, QueueFilters(model_version="v1"))
+    messages.append(str(refused.value))
+    chinese = _in_chinese(export_text, messages)
+    assert chinese[messages[0]] == (f"{batch / 'export'} 位於批次 'day1' 的資料夾（{batch}）之內：再次開啟時，該批次會把匯出的"
+                                    "副本當成自己的影像。請將影像資料夾匯出到該資料夾以外的位置。")
+    assert chinese[messages[1]] == f"{tmp_path} 是資料夾：請輸入檔案名稱，例如 labels.csv。"
+    assert chinese[messages[2]] == f"{tmp_path / 'file.txt'} 是檔案：影像資料夾匯出需要一個資料夾。"
+    assert chinese[messages[3]] == f"{tmp_path} 是資料夾：請輸入檔案名稱，例如 queue.csv。"
+    assert export_text("something else went wrong") == "something else went wrong"
+    assert export_text(messages[1]) == f"{tmp_path} is a folder: give a file name, such as labels.csv."  # English

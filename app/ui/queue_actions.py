@@ -21,7 +21,7 @@ from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, queue_key
 from app.ui.queue_model import GroupRow
-from app.ui.style import listed, store_text
+from app.ui.style import export_text, listed, store_text
 from app.ui.workers import Task
 
 COLUMN_WIDTHS = (210, 150, 90, 230, 110, 150, 80)
@@ -351,7 +351,7 @@ class QueueActions:
         task.signals.result.connect(lambda n: self.status_label.setText(
             QCoreApplication.translate("Queue", "Exported {n} rows to {path}").format(n=n, path=path)))
         task.signals.error.connect(lambda msg: QMessageBox.warning(
-            self, QCoreApplication.translate("Queue", "Export failed"), msg))
+            self, QCoreApplication.translate("Queue", "Export failed"), export_text(msg)))
         self._start(task)
 
 

@@ -18,6 +18,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QStyle
 
 from app.ui import keymap
+from app.ui.style import export_text
 from app.ui.workers import Task
 
 if TYPE_CHECKING:  # the store's services import SQLAlchemy: imported when a side window is first opened
@@ -334,7 +335,7 @@ class SideActions:
                 k=len(res.missing)) if res.missing else ""), 15_000))
         task.signals.error.connect(self.statusBar().clearMessage)  # "Exporting…" is over
         task.signals.error.connect(lambda msg: self.alert(QMessageBox.warning, QCoreApplication.translate(
-            "Main", "Export failed"), msg, line=f"export failed: {msg}"))
+            "Main", "Export failed"), export_text(msg), line=f"export failed: {msg}"))
         self._runner.start(task)
 
 

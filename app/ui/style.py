@@ -245,3 +245,27 @@ def store_reason_text(reason: str) -> str:
         if reason.startswith(start):
             return text + reason[len(start):]
     return reason
+
+
+def export_text(message: str) -> str:
+    """An export's refusal (:mod:`app.store.export` and the queue's export say it in English) in the UI language:
+    the known sentences translated, paths and names kept; a store error as :func:`store_text`; another message
+    unchanged (an analyst in Traditional Chinese read the imagefolder refusal in English)."""
+    t = QCoreApplication
+    if m := re.fullmatch(r"(.+): is inside the folder of batch (.+) \((.+)\); opened again, that batch would take the "
+                         r"exported copies for its own images\. Export the image folder somewhere outside it", message,
+                         re.S):
+        return t.translate("Export", "{out} is inside the folder of batch {name} ({folder}): opened again, that batch "
+                                     "would take the exported copies for its own images. Export the image folder "
+                                     "somewhere outside it.").format(out=m.group(1), name=m.group(2), folder=m.group(3))
+    if m := re.fullmatch(r"(.+?):? is the database the judgments are kept in; give (?:the export another name|a file "
+                         r"name such as queue\.csv)", message, re.S):
+        return t.translate("Export", "{out} is the database the judgments are kept in: give the export another "
+                                     "name.").format(out=m.group(1))
+    if m := re.fullmatch(r"(.+?):? is a folder; give a file name (?:for the \w+ export \(e\.g\. (\S+)\)|such as "
+                         r"(queue\.csv))", message, re.S):
+        return t.translate("Export", "{out} is a folder: give a file name, such as {example}.").format(
+            out=m.group(1), example=m.group(2) or m.group(3))
+    if m := re.fullmatch(r"(.+): exists and is not a folder \(imagefolder export needs a folder\)", message, re.S):
+        return t.translate("Export", "{out} is a file: an image-folder export needs a folder.").format(out=m.group(1))
+    return store_text(message)
