@@ -113,3 +113,30 @@ def test_the_list_filter_narrows_orders_and_steers_next(qtbot, engine, rejudge_b
         qtbot.mouseClick(bar.clear_btn, Qt.MouseButton.LeftButton)
     finally:
         win.close()
+
+
+def test_a_new_order_shows_the_image_on_screen_in_the_middle_of_the_list(qtbot, engine, rejudge_bundle, tmp_path,
+                                                                         monkeypatch):
+    """Least confident first kept the image on screen at the list's bottom edge (seen under Xvfb): the next rows
+    of the new order were out of sight. It is scrolled to the middle now."""
+    folder = tmp_path / "batch"
+    for i in range(30):
+        write_image(folder / f"img_{i:02d}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, rejudge_bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        conf = sorted((it.prediction.confidence, it.image.image_id) for it in win.items)
+        middle = conf[len(conf) // 2][1]  # in the middle of the new order: it can be centred
+        win.select(win.presenter.row_of(middle))
+        view = win.list_view
+        assert view.verticalScrollBar().maximum() > 0  # the list is longer than its pane
+        bar = win.list_filter
+        bar.set_value(bar.value().__class__(sort="confidence"))
+        bar.changed.emit(bar.value())
+        assert win.current_image_id == middle
+        rect = view.visualRect(win.list_model.index(win.list_model.row_of(middle)))
+        height = view.viewport().height()
+        assert height / 4 < rect.center().y() < 3 * height / 4, (rect, height)
+    finally:
+        win.close()

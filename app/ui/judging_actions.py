@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QLabel, QMessageBox
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QMessageBox
 
 from app.store.errors import JudgmentConflictError, StoreError
 from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, unpredicted
@@ -413,6 +413,9 @@ class JudgingActions:
         self._refresh_list()
         if self.presenter.current_item is not None:
             self.select(self.current)
+            listed = self.list_model.row_of(self.presenter.current_item.image.image_id)
+            if listed is not None:  # in the middle of the list's new order, not at its bottom edge
+                self.list_view.scrollTo(self.list_model.index(listed), QAbstractItemView.ScrollHint.PositionAtCenter)
         self._refocus()  # "next" walks the new order: the model works ahead along it
 
     def _node_depth(self, node: str) -> int:
