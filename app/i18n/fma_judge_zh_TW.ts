@@ -1039,7 +1039,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="218"/>
-        <location filename="../ui/side_actions.py" line="258"/>
+        <location filename="../ui/side_actions.py" line="259"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -1210,53 +1210,53 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>變更分析人員…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="29"/>
+        <location filename="../ui/statusbar.py" line="30"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="39"/>
-        <location filename="../ui/statusbar.py" line="80"/>
+        <location filename="../ui/statusbar.py" line="40"/>
+        <location filename="../ui/statusbar.py" line="85"/>
         <source>No model</source>
         <translation>未載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="64"/>
+        <location filename="../ui/statusbar.py" line="69"/>
         <source>Analyst: {name}</source>
         <translation>分析人員：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="68"/>
+        <location filename="../ui/statusbar.py" line="73"/>
         <source>1 file not in the batch</source>
         <translation>1 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="69"/>
+        <location filename="../ui/statusbar.py" line="74"/>
         <source>{n} files not in the batch</source>
         <translation>{n} 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="78"/>
+        <location filename="../ui/statusbar.py" line="83"/>
         <source>Loading model…</source>
         <translation>正在載入模型…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="82"/>
+        <location filename="../ui/statusbar.py" line="87"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="83"/>
+        <location filename="../ui/statusbar.py" line="88"/>
         <source>Loaded from {path}</source>
         <translation>載入自 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="86"/>
+        <location filename="../ui/statusbar.py" line="91"/>
         <source>Routing calibrated {when}</source>
         <translation>分流校準於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="159"/>
+        <location filename="../ui/statusbar.py" line="164"/>
         <source>All {n} predicted in {time}</source>
         <translation>全部 {n} 張已預測，耗時 {time}</translation>
     </message>
@@ -1344,17 +1344,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>自動備份失敗：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="106"/>
+        <location filename="../ui/statusbar.py" line="111"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="107"/>
+        <location filename="../ui/statusbar.py" line="112"/>
         <source>Listing the folder… {n} entries so far</source>
         <translation>正在列出資料夾… 目前 {n} 個項目</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="112"/>
+        <location filename="../ui/statusbar.py" line="117"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
@@ -1399,12 +1399,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="131"/>
+        <location filename="../ui/statusbar.py" line="136"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="149"/>
+        <location filename="../ui/statusbar.py" line="154"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
@@ -1438,7 +1438,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
 若要保留，請返回、選取該影像，按 N 再按 Ctrl+Enter。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="93"/>
+        <location filename="../ui/statusbar.py" line="98"/>
         <source>{left} left</source>
         <translation>剩餘 {left} 張</translation>
     </message>
@@ -1645,12 +1645,12 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="434"/>
+        <location filename="../ui/judging_actions.py" line="437"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="435"/>
+        <location filename="../ui/judging_actions.py" line="438"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1663,12 +1663,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="440"/>
+        <location filename="../ui/judging_actions.py" line="443"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="441"/>
+        <location filename="../ui/judging_actions.py" line="444"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -1681,64 +1681,64 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="233"/>
+        <location filename="../ui/side_actions.py" line="234"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="237"/>
+        <location filename="../ui/side_actions.py" line="238"/>
         <source>This image is in the batch “{other}”. Open that batch and leave “{this}”? Its judgments are kept; opening its folder again resumes it.</source>
         <translation>此影像屬於批次「{other}」。要開啟該批次並離開「{this}」嗎？其判定都會保留；再次開啟其資料夾即可接續。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="252"/>
+        <location filename="../ui/side_actions.py" line="253"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="282"/>
+        <location filename="../ui/side_actions.py" line="283"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="283"/>
+        <location filename="../ui/side_actions.py" line="284"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="322"/>
+        <location filename="../ui/side_actions.py" line="323"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="326"/>
+        <location filename="../ui/side_actions.py" line="327"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="329"/>
+        <location filename="../ui/side_actions.py" line="330"/>
         <source>Exported 1 label to {p}</source>
         <translation>已匯出 1 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="330"/>
+        <location filename="../ui/side_actions.py" line="331"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="331"/>
+        <location filename="../ui/side_actions.py" line="332"/>
         <source> ({k} images skipped: their files are gone, or their types are not in their model&apos;s tree)</source>
         <translation>（略過 {k} 張影像：檔案已不存在，或其類別不在其模型的分類樹中）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="334"/>
+        <location filename="../ui/side_actions.py" line="335"/>
         <source>; {k} exported rows name files that are not there now</source>
         <translation>；匯出的列中有 {k} 筆指向目前已不存在的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="337"/>
+        <location filename="../ui/side_actions.py" line="338"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -1756,6 +1756,21 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <location filename="../ui/references.py" line="132"/>
         <source>The reference cannot be shown: {why}</source>
         <translation>無法顯示參考影像：{why}</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="276"/>
+        <source>A key pressed while the window was not answering ({s:.0f} s) was not used</source>
+        <translation>視窗無回應期間（{s:.0f} 秒）按下的 1 個按鍵未被採用</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="278"/>
+        <source>{n} keys pressed while the window was not answering ({s:.0f} s) were not used</source>
+        <translation>視窗無回應期間（{s:.0f} 秒）按下的 {n} 個按鍵未被採用</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="280"/>
+        <source>: look at the image on screen, then press again.</source>
+        <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
 </context>
 <context>
@@ -2281,7 +2296,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="304"/>
+        <location filename="../ui/queue_view.py" line="310"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
@@ -2313,8 +2328,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="288"/>
-        <location filename="../ui/queue_view.py" line="307"/>
-        <location filename="../ui/queue_view.py" line="327"/>
+        <location filename="../ui/queue_view.py" line="313"/>
+        <location filename="../ui/queue_view.py" line="333"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -2345,23 +2360,23 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="356"/>
-        <location filename="../ui/queue_view.py" line="381"/>
+        <location filename="../ui/queue_view.py" line="362"/>
+        <location filename="../ui/queue_view.py" line="387"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="397"/>
+        <location filename="../ui/queue_view.py" line="403"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="401"/>
+        <location filename="../ui/queue_view.py" line="407"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="399"/>
+        <location filename="../ui/queue_view.py" line="405"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2396,17 +2411,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="403"/>
+        <location filename="../ui/queue_view.py" line="409"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="405"/>
+        <location filename="../ui/queue_view.py" line="411"/>
         <source>blind spot checks, judged in their batch: {n}</source>
         <translation>盲測抽查（在其批次中判定）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="409"/>
+        <location filename="../ui/queue_view.py" line="415"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>

@@ -43,7 +43,7 @@ from app.ui.queue_actions import COLUMN_WIDTHS, STATE_ROOM, QueueActions, QueueT
 from app.ui.queue_filters import QueueFilterBar
 from app.ui.queue_gallery import QueueDetailPane, QueueGallery
 from app.ui.queue_model import GroupRow, QueueTableModel
-from app.ui.style import WINDOW_STYLE, window_shortcuts
+from app.ui.style import WINDOW_STYLE, dropped_keys_text, window_shortcuts
 from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
@@ -249,6 +249,12 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         poll."""
         if self.isVisible() and not self._catch_up.isActive():
             self._catch_up.start()
+
+    def keys_dropped(self, n: int, wait: float) -> None:
+        """Keys pressed while the app could not answer were not used (:mod:`app.ui.stale_keys`): said here when
+        they were this window's."""
+        if self.isActiveWindow():
+            self.status_label.setText(dropped_keys_text(n, wait))
 
     def _poll_tick(self) -> None:
         """The periodic reload, only while the first page is what is loaded (a reload shows the first page again:

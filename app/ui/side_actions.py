@@ -180,6 +180,7 @@ class SideActions:
                 lambda image_id, path, leaf: self.worker.attention(image_id, path, leaf) if self.model else None)
             self.worker.attended.connect(view.detail.set_heatmap)
             self.worker.predicted.connect(view.predictions_stored)
+            self.status.stale_keys.dropped.connect(view.keys_dropped)
             if self.presenter.taxonomy is not None:
                 view.set_taxonomy(self.presenter.taxonomy, self.lang)
             if self.model is not None:

@@ -7,7 +7,8 @@ import time
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
-from app.ui.style import state_label
+from app.ui.stale_keys import StaleKeys
+from app.ui.style import dropped_keys_text, state_label
 
 
 class MainStatusBar(QStatusBar):
@@ -46,6 +47,10 @@ class MainStatusBar(QStatusBar):
         self.addPermanentWidget(self.analyst_label)
         self.addPermanentWidget(self.model_label)
         self.messageChanged.connect(self._make_room)
+        # keys pressed while the app could not answer (a database that hung) are not used: say so here
+        self.stale_keys = StaleKeys(self)
+        QCoreApplication.instance().installEventFilter(self.stale_keys)
+        self.stale_keys.dropped.connect(lambda n, wait: self.showMessage(dropped_keys_text(n, wait), 20_000))
 
     def _make_room(self, text: str) -> None:
         """A message that does not fit beside the counts, the analyst and the model hides those two while it shows

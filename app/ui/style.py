@@ -269,3 +269,13 @@ def export_text(message: str) -> str:
     if m := re.fullmatch(r"(.+): exists and is not a folder \(imagefolder export needs a folder\)", message, re.S):
         return t.translate("Export", "{out} is a file: an image-folder export needs a folder.").format(out=m.group(1))
     return store_text(message)
+
+
+def dropped_keys_text(n: int, wait: float) -> str:
+    """What :class:`app.ui.stale_keys.StaleKeys` did, for the analyst."""
+    text = (QCoreApplication.translate("Main", "A key pressed while the window was not answering ({s:.0f} s) was not "
+                                               "used") if n == 1 else
+            QCoreApplication.translate("Main", "{n} keys pressed while the window was not answering ({s:.0f} s) were "
+                                               "not used"))
+    return text.format(n=n, s=max(1.0, wait)) + QCoreApplication.translate(
+        "Main", ": look at the image on screen, then press again.")
