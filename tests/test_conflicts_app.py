@@ -133,3 +133,40 @@ def test_a_batch_opened_on_an_image_a_colleague_holds_starts_on_the_next_free_on
         assert win.statusBar().currentMessage() == "bob is on img_0.png: you start on the next image nobody holds"
     finally:
         win.close()
+
+
+def test_walking_the_list_gives_back_what_it_left_and_says_a_colleagues_image_at_once(qtbot, engine, taxonomy,
+                                                                                    tmp_path, monkeypatch):
+    """A team walk: bob walked 35 images down the list and held all 36 for the lease (alice's queue showed every
+    waiting row as his), and alice, arrowing onto an image bob held, was told nothing once her window knew it."""
+    from app.services.judging import JudgingService
+
+    bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
+    folder = tmp_path / "batch"
+    for i in range(10):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    ids = [it.image.image_id for it in JudgingService(engine, "bob").open_folder(folder).items]
+    with session_scope(engine) as s:
+        assert repo.claim(s, [ids[6]], "bob", lease_s=300) == {}
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+
+    def alices() -> set[int]:
+        with session_scope(engine, action="read") as s:
+            return {i for i, who in repo.held_by_others(s, ids, "carol").items() if who == "alice"}
+
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        assert win.current_image_id == ids[0]
+        qtbot.waitUntil(lambda: alices() == set(ids[:5]), timeout=10_000)
+        for _ in range(5):
+            qtbot.keyClick(win, Qt.Key.Key_Down)
+        assert win.current_image_id == ids[5]
+        qtbot.waitUntil(lambda: alices() == {ids[5], ids[7], ids[8], ids[9]}, timeout=10_000)  # the first five given back
+        assert win.presenter.claimed == {ids[6]: "bob"}
+        win.statusBar().clearMessage()
+        qtbot.keyClick(win, Qt.Key.Key_Down)  # onto bob's image: said at once, from what the window knows
+        assert win.current_image_id == ids[6]
+        assert win.statusBar().currentMessage() == "bob is on this image: a judgment of yours would go against theirs"
+    finally:
+        win.close()

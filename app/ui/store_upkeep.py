@@ -43,15 +43,22 @@ class StoreUpkeep:
 
     def claim_ahead(self, image_ids: list[int]) -> None:
         """Claim the image on screen and the next ones (off the UI thread), unless this window holds them for long
-        enough still; an image a colleague holds is said in the status bar, and "next" passes it over."""
+        enough still; an image a colleague holds is said in the status bar, and "next" passes it over. The images
+        this window held and has left are given back with the next claim (walking the list held every image passed
+        for the whole lease: a colleague's queue showed them all as someone else's)."""
         if self.service is None or self.service.read_only is not None or not image_ids:
             return
         ids = self._focus_ids = image_ids[: self.CLAIM_AHEAD]
+        if (who := self.presenter.claimed.get(self.current_image_id)) is not None:
+            self._say_held(who)  # known from the last claim or poll: said now, not only after a new claim
         now = time.monotonic()
         ours = [i for i in ids[: self.CLAIM_WHEN] if i not in self.presenter.claimed]  # a colleague's: not asked again
         if all(self._mine.get(i, 0.0) - now > self.service.claim_lease_s / 2 for i in ours):
             return
-        task = Task(self.service.claim, ids)
+        left = [i for i in self._mine if i not in ids]
+        for i in left:
+            del self._mine[i]
+        task = Task(self.service.claim, ids, release=left)
         task.signals.result.connect(lambda others, ids=ids: self._claimed(ids, others))
         self._runner.start(task)
 
@@ -76,9 +83,11 @@ class StoreUpkeep:
                     who=others[opened_on], file=held), 10_000)
                 return
         if self.current_image_id in others:
-            self.statusBar().showMessage(QCoreApplication.translate(
-                "Main", "{who} is on this image: a judgment of yours would go against theirs").format(
-                who=others[self.current_image_id]), 10_000)
+            self._say_held(others[self.current_image_id])
+
+    def _say_held(self, who: str) -> None:
+        self.statusBar().showMessage(QCoreApplication.translate(
+            "Main", "{who} is on this image: a judgment of yours would go against theirs").format(who=who), 10_000)
 
     def release_claims(self) -> None:
         """Give the claims of this window back (it closes): colleagues' "next" finds the images at once."""
