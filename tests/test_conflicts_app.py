@@ -163,7 +163,7 @@ def test_walking_the_list_gives_back_what_it_left_and_says_a_colleagues_image_at
             qtbot.keyClick(win, Qt.Key.Key_Down)
         assert win.current_image_id == ids[5]
         qtbot.waitUntil(lambda: alices() == {ids[5], ids[7], ids[8], ids[9]}, timeout=10_000)  # the first five given back
-        assert win.presenter.claimed == {ids[6]: "bob"}
+        qtbot.waitUntil(lambda: win.presenter.claimed == {ids[6]: "bob"}, timeout=10_000)  # (the claim's answer)
         win.statusBar().clearMessage()
         qtbot.keyClick(win, Qt.Key.Key_Down)  # onto bob's image: said at once, from what the window knows
         assert win.current_image_id == ids[6]
