@@ -588,6 +588,11 @@ def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_
     assert view.counts_label.text().startswith("3 waiting") and "blind" not in view.counts_label.text()
     assert "Accepted 2 images" in view.status_label.text()
     assert [r.image_id for r in view.selected_rows()] == [store["img1"]]  # the next one is ready
+    # in a narrower window the line is seen all the same: beside the buttons it got no width below ~1,300 px
+    window.resize(1100, 520)
+    qtbot.waitUntil(lambda: view.width() <= 1100)
+    QApplication.processEvents()
+    assert view.status_label.isVisible() and view.status_label.width() > view.width() // 2
 
     # C relabels the selection with the picker (typing filters, Enter chooses); two rows of different predicted
     # types preselect neither (the first row's type, preselected, was one Enter away from relabelling both to it)

@@ -179,7 +179,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.counts_label.setStyleSheet("font-weight: bold;")
         self.status_label = QLabel(self)
         self.status_label.setStyleSheet("color: #9aa0a6;")
-        # a long message wraps in the room the buttons leave: it never widens the window (past the screen's edge)
+        # a long message wraps: it never widens the window (past the screen's edge)
         self.status_label.setWordWrap(True)
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         # the counts and the buttons wrap in a narrow window (app.ui.flow_layout): in one row they made the
@@ -190,9 +190,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
                   self.export_btn, self.refresh_btn):
             flow.addWidget(b)
         actions = QHBoxLayout()
-        actions.addWidget(self.counts_label)
+        actions.addWidget(self.counts_label, 1)
         actions.addSpacing(12)
-        actions.addWidget(self.status_label, 1)
         actions.addWidget(buttons)
 
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -201,6 +200,9 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         layout.addLayout(bar)
         layout.addLayout(bar2)
         layout.addWidget(self.splitter, 1)
+        # what the last key did, on a row of its own over the counts and buttons: beside them, the buttons took the
+        # whole width of a window narrower than about 1,300 px and "Accepted 1 image" was never seen
+        layout.addWidget(self.status_label)
         layout.addLayout(actions)
 
         for combo in (self.reason_combo, self.leaf_combo, self.batch_combo, self.sort_combo, self.group_combo,
