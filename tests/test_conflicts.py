@@ -87,7 +87,7 @@ def test_bulk_judgments_of_images_decided_meanwhile_write_nothing(engine) -> Non
     ids = _images(engine)
     _judge(engine, ids[1], "dent", "bob")  # bob decided one of them after alice's queue was loaded
     queue = QueueService(engine, "alice")
-    with pytest.raises(JudgmentConflictError, match="1 of the selected images were judged meanwhile") as err:
+    with pytest.raises(JudgmentConflictError, match="1 of the selected images was judged meanwhile") as err:
         queue.accept(ids, model_version=V1, waiting=ids)
     assert err.value.current.analyst == "bob"
     assert [len(_history(engine, i)) for i in ids] == [0, 1, 0]

@@ -744,6 +744,15 @@ def test_digits_judge_the_one_selected_image_as_that_type_of_its_top5(qtbot, que
         qtbot.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert [r.image_id for r in view.selected_rows()] == [store["img1"]]
     assert view.detail.row is not None and view.detail.row.image_id == store["img1"]
+    # judged again here, then by bob at his workstation: Ctrl+Z names the image and bob's judgment (it said
+    # "Cannot undo judgment 9: image 23 was judged again since", ids only, in English)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_1)
+    with session_scope(engine) as s:
+        repo.record_judgment(s, image_id=store["img1"], leaf="dent", action="picker", analyst="bob")
+    qtbot.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    text = view.status_label.text()
+    assert text.startswith("Cannot undo on img1") and "judged since by bob (" in text and text.endswith("): Dent."), text
 
 
 @needs_qt

@@ -1261,17 +1261,17 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>全部 {n} 張已預測，耗時 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="74"/>
+        <location filename="../ui/store_upkeep.py" line="81"/>
         <source>{who} is on {file}: you start on the next image nobody holds</source>
         <translation>{who} 正在處理 {file}：您從下一張無人處理的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="79"/>
+        <location filename="../ui/store_upkeep.py" line="89"/>
         <source>{who} is on this image: a judgment of yours would go against theirs</source>
         <translation>{who} 正在判定此影像：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="147"/>
+        <location filename="../ui/store_upkeep.py" line="156"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
@@ -1339,7 +1339,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="174"/>
+        <location filename="../ui/store_upkeep.py" line="183"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -2291,12 +2291,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="216"/>
+        <location filename="../ui/queue_view.py" line="218"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="310"/>
+        <location filename="../ui/queue_view.py" line="312"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
@@ -2328,8 +2328,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="288"/>
-        <location filename="../ui/queue_view.py" line="313"/>
-        <location filename="../ui/queue_view.py" line="333"/>
+        <location filename="../ui/queue_view.py" line="315"/>
+        <location filename="../ui/queue_view.py" line="335"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -2360,23 +2360,23 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="362"/>
-        <location filename="../ui/queue_view.py" line="387"/>
+        <location filename="../ui/queue_view.py" line="364"/>
+        <location filename="../ui/queue_view.py" line="389"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="403"/>
+        <location filename="../ui/queue_view.py" line="405"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="407"/>
+        <location filename="../ui/queue_view.py" line="409"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="405"/>
+        <location filename="../ui/queue_view.py" line="407"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2411,142 +2411,142 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="409"/>
+        <location filename="../ui/queue_view.py" line="411"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="411"/>
+        <location filename="../ui/queue_view.py" line="413"/>
         <source>blind spot checks, judged in their batch: {n}</source>
         <translation>盲測抽查（在其批次中判定）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="415"/>
+        <location filename="../ui/queue_view.py" line="417"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="132"/>
+        <location filename="../ui/queue_actions.py" line="133"/>
         <source>Loading the rest of the group: {n} of its {m} images selected so far…</source>
         <translation>正在載入群組其餘影像：已選取 {m} 張中的 {n} 張…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="147"/>
+        <location filename="../ui/queue_actions.py" line="148"/>
         <source>All {n} images of the group are selected</source>
         <translation>已選取群組全部 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="157"/>
+        <location filename="../ui/queue_actions.py" line="158"/>
         <source>The group is still loading ({n} selected so far): a moment, then press the key again</source>
         <translation>群組仍在載入（目前已選取 {n} 張）：請稍候再按一次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="179"/>
+        <location filename="../ui/queue_actions.py" line="180"/>
         <source>{loaded} of the {total} rows are loaded: End again goes on</source>
         <translation>已載入 {total} 列中的 {loaded} 列：再按 End 繼續</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="191"/>
+        <location filename="../ui/queue_actions.py" line="192"/>
         <source>Nothing judged: {who} is on it (their window shows it); it is left to them.</source>
         <translation>未判定：{who} 正在處理（其視窗正顯示此影像）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="217"/>
+        <location filename="../ui/queue_actions.py" line="218"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="217"/>
+        <location filename="../ui/queue_actions.py" line="218"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="227"/>
+        <location filename="../ui/queue_actions.py" line="228"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="239"/>
+        <location filename="../ui/queue_actions.py" line="240"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="243"/>
+        <location filename="../ui/queue_actions.py" line="244"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="253"/>
+        <location filename="../ui/queue_actions.py" line="254"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="262"/>
+        <location filename="../ui/queue_actions.py" line="263"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="262"/>
+        <location filename="../ui/queue_actions.py" line="263"/>
         <source>Relabelled 1 image</source>
         <translation>已重新標記 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="272"/>
+        <location filename="../ui/queue_actions.py" line="273"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="273"/>
+        <location filename="../ui/queue_actions.py" line="274"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="281"/>
+        <location filename="../ui/queue_actions.py" line="282"/>
         <source>{n} selected images</source>
         <translation>已選取的 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="289"/>
+        <location filename="../ui/queue_actions.py" line="290"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="293"/>
+        <location filename="../ui/queue_actions.py" line="294"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="294"/>
+        <location filename="../ui/queue_actions.py" line="295"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="295"/>
+        <location filename="../ui/queue_actions.py" line="296"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="296"/>
+        <location filename="../ui/queue_actions.py" line="297"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="304"/>
+        <location filename="../ui/queue_actions.py" line="305"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="305"/>
+        <location filename="../ui/queue_actions.py" line="306"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="321"/>
+        <location filename="../ui/queue_actions.py" line="324"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="322"/>
+        <location filename="../ui/queue_actions.py" line="325"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2555,27 +2555,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="333"/>
+        <location filename="../ui/queue_actions.py" line="336"/>
         <source>{n} left to colleagues who are on them</source>
         <translation>{n} 張留給正在處理的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="336"/>
+        <location filename="../ui/queue_actions.py" line="339"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="346"/>
+        <location filename="../ui/queue_actions.py" line="349"/>
+        <source>unknown / new type</source>
+        <translation>未知／新類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="351"/>
+        <source>back to waiting</source>
+        <translation>退回待判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="352"/>
+        <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
+        <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="358"/>
+        <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
+        <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="360"/>
+        <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
+        <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="370"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="352"/>
+        <location filename="../ui/queue_actions.py" line="376"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="354"/>
+        <location filename="../ui/queue_actions.py" line="378"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -174,6 +174,12 @@ class QueueService:
             return QueueDetail(image_id, prediction_id, tuple(p.path or ()), tuple(float(x) for x in p.path_scores or ()),
                                top5, p.error, repo.current_note(s, image_id))
 
+    def file_name(self, image_id: int) -> str:
+        """The image's file name (where it was seen last), for a message; ``#id`` when it has none."""
+        with session_scope(self.engine, action="read") as s:
+            paths = repo.image_paths(s, image_id)
+        return Path(paths[0]).name if paths else f"#{image_id}"
+
     def model_versions(self) -> list[str]:
         """Registered model version strings, most recently registered first."""
         with session_scope(self.engine, action="read") as s:

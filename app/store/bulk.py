@@ -67,7 +67,8 @@ def bulk_judge(
         if decided:
             who = ", ".join(sorted({j.decider for j in decided}))
             raise JudgmentConflictError(
-                f"Nothing saved: {len(decided)} of the selected images were judged meanwhile (by {who}); "
+                f"Nothing saved: {len(decided)} of the selected images {'was' if len(decided) == 1 else 'were'} "
+                f"judged meanwhile (by {who}); "
                 "the queue shows them as they are now", current=decided[0] if len(decided) == 1 else None)
     predictions = repo.latest_predictions(session, ids, model_version=model_version)
     if leaf is None and not unknown:

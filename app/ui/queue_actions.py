@@ -6,6 +6,7 @@ Bulk judgments run on the UI thread, like every other judgment, so a row shows a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import ClassVar
 
@@ -302,18 +303,20 @@ class QueueActions:
         selection stayed on the row that had taken their place)."""
         if self.service.can_undo:
             self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid 1 judgment"),
-                        QCoreApplication.translate("Queue", "Undid {n} judgments"), reselect=True)
+                        QCoreApplication.translate("Queue", "Undid {n} judgments"), undo=True)
 
     def _judge(self, action, done_one: str, done_many: str, *, left: int = 0, kept: int = 0,
-               reselect: bool = False) -> bool:
+               undo: bool = False) -> bool:
         """Run one bulk store action; False: nothing was stored (the status line or a box says why). The status
         line then says ``done_one`` (one image) or ``done_many`` (its ``{n}``), ``left``: how many selected rows
         were left to the colleagues on them, and ``kept``: how many judged ones were left as they are.
-        ``reselect``: the reloaded list selects the action's images (an undo), not the rows selected now."""
+        ``undo``: the action is an undo: the reloaded list selects its images, not the rows selected now, and a
+        refusal names the image and the colleague's judgment (it said "Cannot undo judgment 9: image 23 …")."""
         try:
             records = action()
         except (JudgmentConflictError, ReadOnlyError) as exc:  # nothing changed: say why, no dialog
-            self.status_label.setText(str(exc))
+            self.status_label.setText(self._conflict_text(exc, undo) if isinstance(exc, JudgmentConflictError)
+                                      else store_text(str(exc)))
             if isinstance(exc, JudgmentConflictError):
                 self.refresh(quiet=True)  # show the images as they are now
             return False
@@ -326,7 +329,7 @@ class QueueActions:
             self.status_label.setText(str(exc))
             return False
         self.judged.emit(list(records))
-        self._reselect = {r.image_id for r in records} if reselect else None
+        self._reselect = {r.image_id for r in records} if undo else None
         self.refresh()
         done = done_one if len(records) == 1 else done_many.format(n=len(records))
         if left:
@@ -337,6 +340,27 @@ class QueueActions:
                 "Queue", "{n} already judged left as they are (select only those to judge them again)").format(n=kept)
         self.status_label.setText(done)
         return True
+
+    def _conflict_text(self, exc: JudgmentConflictError, undo: bool) -> str:
+        """A refusal for a colleague's judgment made meanwhile, in the UI language, with the file and type names."""
+        theirs = exc.current
+        if undo and theirs is not None:
+            what = (self._leaf_name(theirs.leaf) if theirs.leaf else
+                    QCoreApplication.translate("Queue", "unknown / new type"))
+            if theirs.status == "reverted":
+                what = QCoreApplication.translate("Queue", "back to waiting")
+            return QCoreApplication.translate("Queue", "Cannot undo on {file}: judged since by {who} ({when}): {what}.").format(
+                file=self.service.file_name(theirs.image_id), who=theirs.decider,
+                when=theirs.decided_when.astimezone().strftime("%H:%M"), what=what)
+        if m := re.fullmatch(r"Nothing saved: (\d+) of the selected images (?:was|were) judged meanwhile \(by (.+)\); "
+                             r"the queue shows them as they are now", str(exc)):
+            n, who = int(m.group(1)), m.group(2)
+            return (QCoreApplication.translate("Queue", "Nothing saved: 1 of the selected images was judged meanwhile "
+                                                        "(by {who}); the queue shows it as it is now.") if n == 1 else
+                    QCoreApplication.translate("Queue", "Nothing saved: {n} of the selected images were judged "
+                                                        "meanwhile (by {who}); the queue shows them as they are now.")
+                    ).format(n=n, who=who)
+        return str(exc)
 
     def export_queue(self) -> None:
         """Write every row the filters match to a CSV file (in the background)."""
