@@ -927,3 +927,23 @@ def test_end_says_when_more_rows_follow_than_are_loaded(qtbot, queue_window, mon
         view.status_label.setText("")
         qtbot.keyClick(widget, Qt.Key.Key_End)
         assert view.status_label.text() == "2 of the 5 rows are loaded: End again goes on"
+
+
+@needs_qt
+@SQLITE_ONLY
+def test_a_failed_load_is_said_until_a_load_succeeds(qtbot, queue_window, monkeypatch) -> None:
+    """A team walk: "Could not load the queue: … Connection refused" stayed beside the list reloaded after the
+    database came back, F5 or not."""
+    window, view = queue_window
+    real = view.service.page
+
+    def down(*_a, **_k):
+        raise ConnectionError("connection refused")
+
+    monkeypatch.setattr(view.service, "page", down)
+    view.refresh()
+    qtbot.waitUntil(lambda: view.status_label.text().startswith("Could not load the queue: connection refused"))
+    monkeypatch.setattr(view.service, "page", real)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.refresh()
+    assert view.status_label.text() == "" and view.model.total == 5

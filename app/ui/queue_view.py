@@ -43,7 +43,7 @@ from app.ui.queue_actions import COLUMN_WIDTHS, STATE_ROOM, QueueActions, QueueT
 from app.ui.queue_filters import QueueFilterBar
 from app.ui.queue_gallery import QueueDetailPane, QueueGallery
 from app.ui.queue_model import GroupRow, QueueTableModel
-from app.ui.style import WINDOW_STYLE, dropped_keys_text, window_shortcuts
+from app.ui.style import WINDOW_STYLE, dropped_keys_text, store_text, window_shortcuts
 from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
@@ -85,6 +85,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self._runner = TaskRunner(self.pool)
         self._request = 0
         self._reselect: set[int] | None = None  # the images the next first page selects (an undo's)
+        self._load_error: str | None = None  # what the status line says of the last load that failed
         self._batches: list[tuple[int, str, object]] = []
         self._order: tuple[str, ...] = ()
         self._order_for: tuple[Taxonomy, str] | None = None
@@ -332,8 +333,9 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self._fill_combos(counts)
         self._fill_analysts(analysts)
         self._show_counts()
-        if self.status_label.text() == QCoreApplication.translate("Queue", "Loading…"):
-            self.status_label.setText("")
+        if self.status_label.text() in (QCoreApplication.translate("Queue", "Loading…"), self._load_error):
+            self.status_label.setText("")  # (a failed load's message stayed after the database was back)
+        self._load_error = None
         self.pageLoaded.emit(counts)
 
     def _first_loaded(self, request: int, filters: QueueFilters, page: QueuePage, *, quiet: bool = False) -> None:
@@ -360,8 +362,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.rowsShown.emit(page)
         task = Task(self._load_counts, filters)
         task.signals.result.connect(lambda res: isValid(self) and self._counts_loaded(request, filters, *res))
-        task.signals.error.connect(lambda msg: isValid(self) and request == self._request and self.status_label.setText(
-            QCoreApplication.translate("Queue", "Could not load the queue: {msg}").format(msg=msg.splitlines()[0])))
+        task.signals.error.connect(lambda msg: isValid(self) and request == self._request and self._load_failed(
+            msg, rows=False))
         self._start(task)
 
     def _load_more(self, offset: int) -> None:
@@ -383,11 +385,14 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self._group_page_loaded()
         self.pageLoaded.emit(page)
 
-    def _load_failed(self, message: str) -> None:
-        self.model.fetch_failed()
-        self._group_loading = None
-        self.status_label.setText(QCoreApplication.translate("Queue", "Could not load the queue: {msg}")
-                                  .format(msg=message.splitlines()[0] if message else ""))
+    def _load_failed(self, message: str, *, rows: bool = True) -> None:
+        """A page (``rows``) or the counts could not be read: said until a load succeeds."""
+        if rows:
+            self.model.fetch_failed()
+            self._group_loading = None
+        self._load_error = QCoreApplication.translate("Queue", "Could not load the queue: {msg}").format(
+            msg=store_text(message.splitlines()[0]) if message else "")
+        self.status_label.setText(self._load_error)
 
     def _start(self, task: Task) -> None:
         self._runner.start(task)
