@@ -310,7 +310,8 @@ def test_a_note_cancelled_or_refused_by_the_store_comes_back_with_the_next_n(qtb
     item = window.items[0]
     _write_note(qtbot, window, "scratch runs under the seal", (Qt.Key.Key_Escape,))
     assert _history(engine, item.image.image_id) == []  # cancelled: nothing stored
-    assert window.statusBar().currentMessage() == "The note was not saved: N on this image brings your text back."
+    assert window.statusBar().currentMessage() == (f"The note on {Path(item.image.path).name} was not saved: N on "
+                                                   "that image brings your text back.")
     from app.ui.batch_list import DRAFT_COLOUR  # its row shows an unsaved-note marker (an outline)
 
     assert window.list_model.rows[0].has_draft and not window.list_model.rows[1].has_draft

@@ -130,7 +130,7 @@ def test_a_batch_opened_on_an_image_a_colleague_holds_starts_on_the_next_free_on
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             win.open_folder(folder)
         qtbot.waitUntil(lambda: win.current_image_id == ids[2], timeout=10_000)
-        assert win.statusBar().currentMessage() == "bob is on img_0.png: you start on the next image nobody holds"
+        assert win.statusBar().currentMessage() == "bob holds img_0.png: you start on the next image nobody holds"
     finally:
         win.close()
 
@@ -167,6 +167,6 @@ def test_walking_the_list_gives_back_what_it_left_and_says_a_colleagues_image_at
         win.statusBar().clearMessage()
         qtbot.keyClick(win, Qt.Key.Key_Down)  # onto bob's image: said at once, from what the window knows
         assert win.current_image_id == ids[6]
-        assert win.statusBar().currentMessage() == "bob is on this image: a judgment of yours would go against theirs"
+        assert win.statusBar().currentMessage() == "bob holds img_6.png: a judgment of yours would go against theirs"
     finally:
         win.close()

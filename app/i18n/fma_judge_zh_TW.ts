@@ -1262,16 +1262,16 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
     </message>
     <message>
         <location filename="../ui/store_upkeep.py" line="81"/>
-        <source>{who} is on {file}: you start on the next image nobody holds</source>
-        <translation>{who} 正在處理 {file}：您從下一張無人處理的影像開始</translation>
+        <source>{who} holds {file}: you start on the next image nobody holds</source>
+        <translation>{who} 已保留 {file}：您從下一張無人保留的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="89"/>
-        <source>{who} is on this image: a judgment of yours would go against theirs</source>
-        <translation>{who} 正在判定此影像：您的判定將與對方衝突</translation>
+        <location filename="../ui/store_upkeep.py" line="91"/>
+        <source>{who} holds {file}: a judgment of yours would go against theirs</source>
+        <translation>{who} 已保留 {file}：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="156"/>
+        <location filename="../ui/store_upkeep.py" line="159"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
@@ -1339,7 +1339,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="183"/>
+        <location filename="../ui/store_upkeep.py" line="186"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1448,11 +1448,6 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="154"/>
-        <source>The note was not saved: {key} on this image brings your text back.</source>
-        <translation>註記未儲存：在這張影像上按 {key} 即可取回您輸入的文字。</translation>
-    </message>
-    <message>
         <location filename="../ui/judging_actions.py" line="238"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
@@ -1496,6 +1491,11 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <location filename="../ui/judging_actions.py" line="134"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="154"/>
+        <source>The note on {file} was not saved: {key} on that image brings your text back.</source>
+        <translation>{file} 的註記未儲存：在該影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="175"/>
@@ -2251,52 +2251,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="155"/>
+        <location filename="../ui/queue_view.py" line="156"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="158"/>
+        <location filename="../ui/queue_view.py" line="159"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="159"/>
+        <location filename="../ui/queue_view.py" line="160"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="160"/>
+        <location filename="../ui/queue_view.py" line="161"/>
         <source>Note…  (N)</source>
         <translation>註記…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="161"/>
+        <location filename="../ui/queue_view.py" line="162"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="165"/>
+        <location filename="../ui/queue_view.py" line="166"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="166"/>
+        <location filename="../ui/queue_view.py" line="167"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="167"/>
+        <location filename="../ui/queue_view.py" line="168"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="218"/>
+        <location filename="../ui/queue_view.py" line="219"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="312"/>
+        <location filename="../ui/queue_view.py" line="313"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
@@ -2328,8 +2328,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="288"/>
-        <location filename="../ui/queue_view.py" line="315"/>
-        <location filename="../ui/queue_view.py" line="335"/>
+        <location filename="../ui/queue_view.py" line="316"/>
+        <location filename="../ui/queue_view.py" line="336"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -2360,23 +2360,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="364"/>
-        <location filename="../ui/queue_view.py" line="389"/>
+        <location filename="../ui/queue_view.py" line="393"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="405"/>
+        <location filename="../ui/queue_view.py" line="410"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="409"/>
+        <location filename="../ui/queue_view.py" line="414"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="407"/>
+        <location filename="../ui/queue_view.py" line="412"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2411,17 +2410,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="411"/>
+        <location filename="../ui/queue_view.py" line="416"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="413"/>
+        <location filename="../ui/queue_view.py" line="418"/>
         <source>blind spot checks, judged in their batch: {n}</source>
         <translation>盲測抽查（在其批次中判定）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="417"/>
+        <location filename="../ui/queue_view.py" line="422"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>

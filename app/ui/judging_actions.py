@@ -151,9 +151,9 @@ class JudgingActions:
         text = NoteDialog.ask(self, Path(item.image.path).name, old, self.note_drafts, key)
         if text is None:
             if key in self.note_drafts:
-                self.statusBar().showMessage(QCoreApplication.translate(
-                    "Main", "The note was not saved: {key} on this image brings your text back.").format(
-                    key=keymap.shown_keys(self.keymap, "note")), 10_000)
+                self.statusBar().showMessage(QCoreApplication.translate(  # named: the analyst may move on meanwhile
+                    "Main", "The note on {file} was not saved: {key} on that image brings your text back.").format(
+                    file=Path(item.image.path).name, key=keymap.shown_keys(self.keymap, "note")), 10_000)
         elif text.strip() != old and not self._judge(lambda: self.service.add_note(item, text.strip()),
                                                      advance=False, note=True):
             self.note_drafts.keep(key, text, old)  # the store refused it: the text waits for the next N

@@ -78,16 +78,19 @@ class StoreUpkeep:
             if row is not None and self.presenter.items[row].image.image_id not in self.presenter.claimed:
                 held = Path(self.presenter.items[self.current].image.path).name
                 self.select(row)
-                self.statusBar().showMessage(QCoreApplication.translate(
-                    "Main", "{who} is on {file}: you start on the next image nobody holds").format(
+                self.statusBar().showMessage(QCoreApplication.translate(  # (on it, or on one of the images before it)
+                    "Main", "{who} holds {file}: you start on the next image nobody holds").format(
                     who=others[opened_on], file=held), 10_000)
                 return
         if self.current_image_id in others:
             self._say_held(others[self.current_image_id])
 
     def _say_held(self, who: str) -> None:
+        """A colleague holds the image on screen: they are on it, or it is one of the next few of their list."""
+        item = self.presenter.current_item
         self.statusBar().showMessage(QCoreApplication.translate(
-            "Main", "{who} is on this image: a judgment of yours would go against theirs").format(who=who), 10_000)
+            "Main", "{who} holds {file}: a judgment of yours would go against theirs").format(
+            who=who, file=Path(item.image.path).name if item is not None else ""), 10_000)
 
     def release_claims(self) -> None:
         """Give the claims of this window back (it closes): colleagues' "next" finds the images at once."""
