@@ -318,6 +318,19 @@ def test_dashboard_view_shows_the_chart_and_the_batch_table(qtbot, engine, store
     qtbot.waitUntil(lambda: view.period_combo.hasFocus())
     with qtbot.waitSignal(view.refreshed, timeout=20_000):
         qtbot.keyClick(view.period_combo, Qt.Key.Key_F5)
+    # brought back to the front after a while, it reads again (it kept "Updated 08:01" while the team judged on);
+    # soon after its last reading, it does not
+    from PySide6.QtCore import QEvent
+
+    from app.ui import dashboard_view
+
+    asked: list[int] = []
+    monkeypatch.setattr(view, "refresh", lambda: asked.append(1))
+    view.changeEvent(QEvent(QEvent.Type.ActivationChange))
+    assert view.isActiveWindow() and asked == []
+    view._read_at -= dashboard_view.STALE_AFTER_S + 1
+    view.changeEvent(QEvent(QEvent.Type.ActivationChange))
+    assert asked == [1]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh_TW"])

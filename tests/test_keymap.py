@@ -8,6 +8,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
 
 from app.ui import keymap as km
 from app.ui.help_overlay import shortcut_rows
@@ -139,6 +140,14 @@ def test_the_window_judges_with_the_analysts_keys(qtbot, engine, tiny_bundle, tm
         qtbot.keyClick(win, Qt.Key.Key_J)
         assert state() == "unknown"
         assert win.isVisible()
+        # D opens the dashboard (it had no key, and the help did not name it); the toolbar says the key
+        assert win.toolbar.act_dashboard.text() == "Dashboard (D)"
+        assert ("D", "Dashboard: the team's counts, spot-check purity and drift") in shortcut_rows()
+        qtbot.keyClick(win, Qt.Key.Key_D)
+        qtbot.waitUntil(lambda: win._dashboard_view is not None and win.dashboard_view.isVisible(), timeout=10_000)
+        win.dashboard_view.close()
+        win.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5_000)
         qtbot.keyClick(win, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Q closes, as on Linux desktops
         qtbot.waitUntil(lambda: not win.isVisible(), timeout=10_000)
     finally:

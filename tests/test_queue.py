@@ -934,7 +934,7 @@ def test_end_says_when_more_rows_follow_than_are_loaded(qtbot, queue_window, mon
 def test_a_failed_load_is_said_until_a_load_succeeds(qtbot, queue_window, monkeypatch) -> None:
     """A team walk: "Could not load the queue: … Connection refused" stayed beside the list reloaded after the
     database came back, F5 or not."""
-    window, view = queue_window
+    _window, view = queue_window
     real = view.service.page
 
     def down(*_a, **_k):

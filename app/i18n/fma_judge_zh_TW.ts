@@ -128,139 +128,139 @@
         <translation>（BUNDLE：模型資料夾；資料庫未記錄其載入位置。）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="66"/>
+        <location filename="../ui/dashboard_view.py" line="71"/>
         <source>Per week</source>
         <translation>每週</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="67"/>
+        <location filename="../ui/dashboard_view.py" line="72"/>
         <source>Per day</source>
         <translation>每日</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="68"/>
+        <location filename="../ui/dashboard_view.py" line="73"/>
         <source>Refresh  (F5)</source>
         <translation>重新整理  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="72"/>
+        <location filename="../ui/dashboard_view.py" line="77"/>
         <source>&amp;Model:</source>
         <translation>模型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="74"/>
+        <location filename="../ui/dashboard_view.py" line="79"/>
         <source>&amp;Period:</source>
         <translation>期間(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="102"/>
+        <location filename="../ui/dashboard_view.py" line="107"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="103"/>
+        <location filename="../ui/dashboard_view.py" line="108"/>
         <source>Predicted</source>
         <translation>已預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="104"/>
+        <location filename="../ui/dashboard_view.py" line="109"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="105"/>
+        <location filename="../ui/dashboard_view.py" line="110"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="106"/>
+        <location filename="../ui/dashboard_view.py" line="111"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="107"/>
+        <location filename="../ui/dashboard_view.py" line="112"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="108"/>
+        <location filename="../ui/dashboard_view.py" line="113"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="109"/>
+        <location filename="../ui/dashboard_view.py" line="114"/>
         <source>Drift</source>
         <translation>偏移</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="113"/>
+        <location filename="../ui/dashboard_view.py" line="118"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="114"/>
+        <location filename="../ui/dashboard_view.py" line="119"/>
         <source>Spot checks</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="115"/>
+        <location filename="../ui/dashboard_view.py" line="120"/>
         <source>Wrong</source>
         <translation>錯誤</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="116"/>
+        <location filename="../ui/dashboard_view.py" line="121"/>
         <source>Purity (bounds)</source>
         <translation>純度（信賴界限）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="110"/>
-        <location filename="../ui/dashboard_view.py" line="117"/>
+        <location filename="../ui/dashboard_view.py" line="115"/>
+        <location filename="../ui/dashboard_view.py" line="122"/>
         <source>Auto-judging</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="128"/>
+        <location filename="../ui/dashboard_view.py" line="133"/>
         <source>Batches</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="129"/>
+        <location filename="../ui/dashboard_view.py" line="134"/>
         <source>Purity monitor</source>
         <translation>純度監控</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="154"/>
+        <location filename="../ui/dashboard_view.py" line="159"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="185"/>
-        <location filename="../ui/dashboard_view.py" line="217"/>
+        <location filename="../ui/dashboard_view.py" line="200"/>
+        <location filename="../ui/dashboard_view.py" line="232"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="203"/>
+        <location filename="../ui/dashboard_view.py" line="218"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="254"/>
+        <location filename="../ui/dashboard_view.py" line="269"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="261"/>
+        <location filename="../ui/dashboard_view.py" line="276"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
         <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類型；純度監控只檢查單一類型，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="268"/>
+        <location filename="../ui/dashboard_view.py" line="283"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="277"/>
+        <location filename="../ui/dashboard_view.py" line="292"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
@@ -276,17 +276,17 @@
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="287"/>
+        <location filename="../ui/dashboard_view.py" line="302"/>
         <source>Target purity {target}%, bounds at {confidence}% from blind spot checks.</source>
         <translation>目標純度 {target}%，以盲判抽查計算 {confidence}% 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="291"/>
+        <location filename="../ui/dashboard_view.py" line="306"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
         <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="295"/>
+        <location filename="../ui/dashboard_view.py" line="310"/>
         <source>Judged with a spectrum, held to: {floors}.</source>
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
@@ -296,7 +296,7 @@
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="309"/>
+        <location filename="../ui/dashboard_view.py" line="324"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -555,142 +555,147 @@
         <translation>{first}  或  {second}</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="41"/>
+        <location filename="../ui/help_overlay.py" line="42"/>
         <source>Accept the prediction</source>
         <translation>接受預測</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="42"/>
+        <location filename="../ui/help_overlay.py" line="43"/>
         <source>Choose that Top-k leaf</source>
         <translation>選擇該 Top-k 類別</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="43"/>
+        <location filename="../ui/help_overlay.py" line="44"/>
         <source>Open the defect-type picker</source>
         <translation>開啟缺陷類別選擇器</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="44"/>
+        <location filename="../ui/help_overlay.py" line="45"/>
         <source>Another defect on the image: add a type / take off the last</source>
         <translation>影像上的另一個缺陷：加入一個類型 / 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="46"/>
+        <location filename="../ui/help_overlay.py" line="47"/>
         <source>Mark as unknown / new defect type</source>
         <translation>標記為未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="47"/>
+        <location filename="../ui/help_overlay.py" line="48"/>
         <source>Add a note to the current image</source>
         <translation>為目前影像加註記</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="48"/>
+        <location filename="../ui/help_overlay.py" line="49"/>
         <source>Previous / next image</source>
         <translation>上一張／下一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="49"/>
+        <location filename="../ui/help_overlay.py" line="50"/>
         <source>First / last image</source>
         <translation>第一張／最後一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="50"/>
+        <location filename="../ui/help_overlay.py" line="51"/>
         <source>One page of the list up / down</source>
         <translation>清單上移／下移一頁</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="51"/>
+        <location filename="../ui/help_overlay.py" line="52"/>
         <source>Undo (across images)</source>
         <translation>復原（可跨影像）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="52"/>
+        <location filename="../ui/help_overlay.py" line="53"/>
         <source>Redo</source>
         <translation>重做</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="53"/>
+        <location filename="../ui/help_overlay.py" line="54"/>
         <source>Heatmap on / off</source>
         <translation>熱圖 開／關</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="54"/>
+        <location filename="../ui/help_overlay.py" line="55"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排顯示</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="55"/>
+        <location filename="../ui/help_overlay.py" line="56"/>
         <source>Why this type? Evidence for Top-1, 2 … 5, then attention again</source>
         <translation>為何是此類型？依序顯示 Top-1、2 … 5 的依據，再回到注意力圖</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="56"/>
+        <location filename="../ui/help_overlay.py" line="57"/>
         <source>Top-5: the determined group&apos;s types, or all types</source>
         <translation>前 5 名：只列已確定類別下的類型，或全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="57"/>
+        <location filename="../ui/help_overlay.py" line="58"/>
         <source>FTIR spectrum: the next reference over it / the image&apos;s next spectrum</source>
         <translation>FTIR 光譜：疊上下一個參考光譜／此影像的下一條光譜</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="59"/>
+        <location filename="../ui/help_overlay.py" line="60"/>
         <source>Heatmap opacity − / +</source>
         <translation>熱圖透明度 − / +</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="60"/>
+        <location filename="../ui/help_overlay.py" line="61"/>
         <source>Zoom in / out / fit</source>
         <translation>放大／縮小／符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="61"/>
+        <location filename="../ui/help_overlay.py" line="62"/>
         <source>Brightness, contrast, gamma up (with Shift: down); R resets</source>
         <translation>亮度、對比、Gamma 調高（加 Shift 調低）；R 還原</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="62"/>
+        <location filename="../ui/help_overlay.py" line="63"/>
         <source>Reference images: judged examples of the Top-1 and Top-2 types</source>
         <translation>參考影像：前 1、前 2 名類型的已判定範例</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="63"/>
+        <location filename="../ui/help_overlay.py" line="64"/>
         <source>Filter or sort the list</source>
         <translation>篩選或排序清單</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="64"/>
+        <location filename="../ui/help_overlay.py" line="65"/>
         <source>Image list shown / hidden (more room for the image)</source>
         <translation>顯示 / 隱藏影像清單（讓影像有更多空間）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="65"/>
+        <location filename="../ui/help_overlay.py" line="66"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="66"/>
+        <location filename="../ui/help_overlay.py" line="67"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="67"/>
+        <location filename="../ui/help_overlay.py" line="68"/>
+        <source>Dashboard: the team&apos;s counts, spot-check purity and drift</source>
+        <translation>儀表板：團隊的數量、抽查純度與漂移</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="69"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="68"/>
+        <location filename="../ui/help_overlay.py" line="70"/>
         <source>Close the window (judgments are saved as they are made)</source>
         <translation>關閉視窗（判定已即時儲存）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="97"/>
+        <location filename="../ui/help_overlay.py" line="99"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="104"/>
+        <location filename="../ui/help_overlay.py" line="106"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
     </message>
@@ -879,26 +884,31 @@
     </message>
     <message>
         <location filename="../ui/keymap.py" line="71"/>
+        <source>Dashboard</source>
+        <translation>儀表板</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="72"/>
         <source>Filter or sort the list</source>
         <translation>篩選或排序清單</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="72"/>
+        <location filename="../ui/keymap.py" line="73"/>
         <source>Image list shown / hidden</source>
         <translation>顯示 / 隱藏影像清單</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="73"/>
+        <location filename="../ui/keymap.py" line="74"/>
         <source>Show / hide the shortcuts</source>
         <translation>顯示／隱藏快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="74"/>
+        <location filename="../ui/keymap.py" line="75"/>
         <source>Close the window</source>
         <translation>關閉視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="144"/>
+        <location filename="../ui/keymap.py" line="145"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是按鍵</translation>
     </message>
@@ -1164,12 +1174,12 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>複判佇列</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="95"/>
+        <location filename="../ui/toolbar.py" line="96"/>
         <source>Shortcuts</source>
         <translation>快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="96"/>
+        <location filename="../ui/toolbar.py" line="97"/>
         <source>Heatmap opacity ({keys})</source>
         <translation>熱圖不透明度（{keys}）</translation>
     </message>
@@ -1190,6 +1200,7 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
     </message>
     <message>
         <location filename="../ui/toolbar.py" line="45"/>
+        <location filename="../ui/toolbar.py" line="95"/>
         <source>Dashboard</source>
         <translation>儀表板</translation>
     </message>

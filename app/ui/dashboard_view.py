@@ -6,9 +6,10 @@ rendered on the thread pool; the view only shows the result. F5 or the button re
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
-from PySide6.QtCore import QCoreApplication, Qt, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThreadPool, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,6 +33,9 @@ from app.services.monitor import SETS_NOT_MONITORED
 from app.ui.dashboard_monitor import batch_state, drift_text, drift_tip, pause_advice, pct, purity_row
 from app.ui.style import WINDOW_STYLE, listed, window_shortcuts
 from app.ui.workers import Task, TaskRunner
+
+STALE_AFTER_S = 30.0
+"""The dashboard activated this long after its last reading reads again."""
 
 
 class DashboardView(QWidget):
@@ -59,6 +63,7 @@ class DashboardView(QWidget):
         self._runner = TaskRunner(self.pool)
         self._request = 0
         self._wanted_version = model_version
+        self._read_at = 0.0  # time.monotonic() of the last refresh asked
 
         self.model_combo = QComboBox(self)
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -178,8 +183,18 @@ class DashboardView(QWidget):
     def model_version(self) -> str | None:
         return self.model_combo.currentData() or self._wanted_version
 
+    def changeEvent(self, event: QEvent) -> None:
+        """Brought back to the front more than :data:`STALE_AFTER_S` after its last reading: read again (it kept
+        "Updated 08:01" while colleagues judged on; a timer would draw the charts, a second of a core, while the
+        analyst judges in the other window)."""
+        super().changeEvent(event)
+        if (event.type() == QEvent.Type.ActivationChange and self.isActiveWindow()
+                and time.monotonic() - self._read_at > STALE_AFTER_S):
+            self.refresh()
+
     def refresh(self) -> None:
         """Re-read the list of model versions and the figures, in the background."""
+        self._read_at = time.monotonic()
         self._request += 1
         request = self._request
         self.status.setText(QCoreApplication.translate("Dashboard", "Loading…"))

@@ -30,7 +30,8 @@ _ROW_IDS: tuple[tuple[str, ...], ...] = (
     ("previous", "next"), ("first", "last"), ("page_up", "page_down"), ("undo",), ("redo",), ("heatmap",), ("side",),
     ("why",), ("top_scope",), ("spectrum_reference", "spectrum_next"), ("opacity_down", "opacity_up"), ("zoom_in", "zoom_out", "fit"),
     ("brightness_up", "brightness_down", "contrast_up", "contrast_down", "gamma_up", "gamma_down", "reset_view"),
-    ("references",), ("list_filter",), ("list_pane",), ("open_folder",), ("queue",), ("help",), ("quit",),
+    ("references",), ("list_filter",), ("list_pane",), ("open_folder",), ("queue",), ("dashboard",), ("help",),
+    ("quit",),
 )
 
 
@@ -64,6 +65,7 @@ def shortcut_rows(keymap: Mapping[str, tuple[str, ...]] | None = None) -> list[t
         ("L", QCoreApplication.translate("Help", "Image list shown / hidden (more room for the image)")),
         ("Ctrl+O", QCoreApplication.translate("Help", "Open a folder")),
         ("Q", QCoreApplication.translate("Help", "Re-judge queue (all batches)")),
+        ("D", QCoreApplication.translate("Help", "Dashboard: the team's counts, spot-check purity and drift")),
         (either("F1", "?"), QCoreApplication.translate("Help", "Show / hide this help")),
         ("Ctrl+Q", QCoreApplication.translate("Help", "Close the window (judgments are saved as they are made)")),
     ]

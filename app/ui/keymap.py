@@ -68,6 +68,7 @@ def actions() -> list[KeyAction]:
         a("reset_view", QCoreApplication.translate("Keys", "Reset brightness, contrast, gamma"), "R"),
         a("open_folder", QCoreApplication.translate("Keys", "Open a folder"), "Ctrl+O"),
         a("queue", QCoreApplication.translate("Keys", "Re-judge queue"), "Q"),
+        a("dashboard", QCoreApplication.translate("Keys", "Dashboard"), "D"),
         a("list_filter", QCoreApplication.translate("Keys", "Filter or sort the list"), "F"),
         a("list_pane", QCoreApplication.translate("Keys", "Image list shown / hidden"), "L"),
         a("help", QCoreApplication.translate("Keys", "Show / hide the shortcuts"), "F1", "?"),

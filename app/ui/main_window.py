@@ -275,7 +275,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             "reset_view": viewer.set_adjustments, "open_folder": self.choose_folder, "queue": self.show_queue,
             "list_filter": self.open_list_filter, "list_pane": self.toggle_list_pane, "references": self.refs.cycle,
             "spectrum_reference": self.spectrum_panel.next_reference, "spectrum_next": self.spectrum_panel.next_spectrum,
-            "help": lambda: self.help.toggle(), "quit": self.close,
+            "help": lambda: self.help.toggle(), "quit": self.close, "dashboard": self.show_dashboard,
         }
 
     def _apply_keys(self) -> None:

@@ -92,6 +92,7 @@ class MainToolBar(QToolBar):
     def set_keys(self, keys) -> None:
         """Name the analyst's keys (Settings → Keyboard shortcuts) on the actions that have one."""
         self.act_queue.setText(keymap.labelled(QCoreApplication.translate("Main", "Re-judge queue"), keys, "queue"))
+        self.act_dashboard.setText(keymap.labelled(QCoreApplication.translate("Main", "Dashboard"), keys, "dashboard"))
         self.act_help.setText(keymap.labelled(QCoreApplication.translate("Main", "Shortcuts"), keys, "help"))
         self.opacity.setToolTip(QCoreApplication.translate("Main", "Heatmap opacity ({keys})").format(
             keys=keymap.shown_keys(keys, "opacity_down", "opacity_up")))
