@@ -1,84 +1,130 @@
-"""Keys pressed while the app could not answer are dropped, not judged (a team walk: with a PostgreSQL server that
-hung for a minute, Enter and 2 pressed meanwhile judged two images the analyst never saw)."""
+"""Keys and clicks made while the app could not answer are dropped, not judged (a team walk: with a PostgreSQL
+server that hung for a minute, Enter and 2 pressed meanwhile judged two images the analyst never saw)."""
 
 from __future__ import annotations
 
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, Qt
+from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QLineEdit
 
-from app.ui.stale_keys import RESET_S, STALE_S, StaleKeys
+from app.ui.stale_keys import AFTER_S, STALE_S, StaleKeys
 
 
 class Clock:
     def __init__(self) -> None:
-        self.ms = 5_000_000  # this process's clock; the press times below run on another one, 1,000 s behind
+        self.s = 10_000_000.0  # this process's clock; the press times below run on another one, 1,000 s behind
 
     def __call__(self) -> float:
-        return self.ms / 1000
+        return self.s
 
 
-def _key(kind: QEvent.Type, key: Qt.Key, text: str, pressed_ms: int) -> QKeyEvent:
+OFFSET_MS = 1_000_000
+
+
+def _key(kind: QEvent.Type, key: Qt.Key, text: str, pressed_s: float | None) -> QKeyEvent:
     event = QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, text)
-    event.setTimestamp(pressed_ms)
+    event.setTimestamp(0 if pressed_s is None else int(pressed_s * 1000) - OFFSET_MS)
     return event
 
 
-def test_a_key_that_waited_is_dropped_and_counted_and_a_fresh_one_is_typed(qtbot):
+def _filter(qtbot):
     clock = Clock()
     keys = StaleKeys(clock=clock)
+    keys._timer.stop()  # the test beats by hand, on its own clock
     edit = QLineEdit()
     qtbot.addWidget(edit)
     edit.installEventFilter(keys)
     seen: list[tuple[int, float]] = []
     keys.dropped.connect(lambda n, wait: seen.append((n, wait)))
-    offset = 1_000_000  # the press clock's zero is elsewhere: only differences count
+    return clock, keys, edit, seen
 
-    def press(key, text, pressed_ms):
-        QCoreApplication.sendEvent(edit, _key(QEvent.Type.KeyPress, key, text, pressed_ms - offset))
 
-    press(Qt.Key.Key_X, "x", clock.ms)  # handled at once: the reference
-    clock.ms += 50
-    press(Qt.Key.Key_Y, "y", clock.ms - 20)
+def _press(edit, key, text, pressed_s):
+    QCoreApplication.sendEvent(edit, _key(QEvent.Type.KeyPress, key, text, pressed_s))
+
+
+def test_keys_pressed_during_a_stall_are_dropped_and_counted_and_the_next_ones_typed(qtbot):
+    clock, keys, edit, seen = _filter(qtbot)
+    _press(edit, Qt.Key.Key_X, "x", clock.s)  # handled at once: the reference between the clocks
+    clock.s += 0.2
+    keys.beat()
+    _press(edit, Qt.Key.Key_Y, "y", clock.s - 0.02)
     assert edit.text() == "xy" and seen == []
-    # the window froze 8 s: two keys pressed during it arrive now
-    frozen_at = clock.ms
-    clock.ms += 8_000
-    press(Qt.Key.Key_A, "a", frozen_at + 3_000)
-    press(Qt.Key.Key_Return, "\r", frozen_at + 5_000)
+    # a judgment waits 8 s on the database: the loop runs nothing; the keys pressed meanwhile arrive in a burst
+    stall = clock.s
+    clock.s += 8
+    _press(edit, Qt.Key.Key_A, "a", stall + 3)
+    _press(edit, Qt.Key.Key_Return, "\r", stall + 5)
+    QCoreApplication.sendEvent(edit, _key(QEvent.Type.KeyPress, Qt.Key.Key_Return, "\r", stall + 5))  # a parent's
     assert edit.text() == "xy"
     assert [n for n, _ in seen] == [1, 2] and seen[0][1] == pytest.approx(5.0) and seen[1][1] == pytest.approx(3.0)
-    # the same press reaching a parent again is not counted twice
-    QCoreApplication.sendEvent(edit, _key(QEvent.Type.KeyPress, Qt.Key.Key_Return, "\r", frozen_at + 5_000 - offset))
-    assert len(seen) == 2
-    # a shortcut's override of a stale key is taken (accepted), so no shortcut fires
-    override = _key(QEvent.Type.ShortcutOverride, Qt.Key.Key_Return, "\r", frozen_at + 6_000 - offset)
-    override.ignore()
-    assert keys.eventFilter(edit, override) is True and override.isAccepted()
-    # the next key pressed after the window answers again is typed, and starts a new count
-    clock.ms += 10
-    press(Qt.Key.Key_Z, "z", clock.ms - 5)
+    # the heartbeat runs again (it saw the stall); a key pressed during the stall and handled now is dropped too,
+    # and a shortcut's override of it is taken (accepted), so no shortcut fires
+    clock.s += 0.01
+    keys.beat()
+    late = _key(QEvent.Type.ShortcutOverride, Qt.Key.Key_2, "2", stall + 7)
+    late.ignore()
+    assert keys.eventFilter(edit, late) is True and late.isAccepted() and seen[-1][0] == 3
+    # a click on Accept made during the stall is not used either
+    click = QMouseEvent(QEvent.Type.MouseButtonPress, QPointF(5, 5), QPointF(5, 5), Qt.MouseButton.LeftButton,
+                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    click.setTimestamp(int((stall + 7.5) * 1000) - OFFSET_MS)
+    assert keys.eventFilter(edit, click) is True and seen[-1][0] == 4
+    # a key pressed after the window answers again is typed, and the count starts again
+    clock.s += 0.05
+    _press(edit, Qt.Key.Key_Z, "z", clock.s - 0.01)
     assert edit.text() == "xyz"
-    clock.ms += 3_000
-    press(Qt.Key.Key_B, "b", clock.ms - int((STALE_S + 0.5) * 1000))
-    assert seen[-1][0] == 1 and edit.text() == "xyz"
+    clock.s += AFTER_S
+    keys.beat()
+    _press(edit, Qt.Key.Key_B, "b", stall + 6)  # (a press time inside the stall, long after it: not this stall's)
+    assert edit.text() == "xyzb"
+    clock.s += 0.1
+    keys.beat()
+    clock.s += STALE_S + 0.5  # another, shorter stall: its first key is the first of a new count
+    _press(edit, Qt.Key.Key_C, "c", clock.s - 1)
+    assert seen[-1][0] == 1 and edit.text() == "xyzb"
 
 
-def test_no_press_time_or_a_clock_jump_never_drops_a_key(qtbot):
-    clock = Clock()
-    keys = StaleKeys(clock=clock)
-    assert keys.wait_of(0) is None  # the offscreen platform and test clicks give no press time
-    assert keys.wait_of(clock.ms) == 0.0
-    clock.ms += 1_000
-    assert keys.wait_of(clock.ms - 200) == pytest.approx(0.2)
-    clock.ms += 100
-    # Windows' 32-bit message time wrapped: the press time is suddenly days behind; the reference starts again
-    assert keys.wait_of(clock.ms - int(RESET_S * 1000) - 10_000) == 0.0
-    clock.ms += 100
-    assert keys.wait_of(clock.ms - int(RESET_S * 1000) - 10_000 + 100) == pytest.approx(0.0)
+def test_without_a_stall_nothing_is_dropped_whatever_the_clocks_say(qtbot):
+    """A held key whose repeats all carry the first press's time (Wayland), a press clock that jumps, wraps or runs
+    elsewhere: the loop never stalled, so every key is used."""
+    clock, keys, edit, seen = _filter(qtbot)
+    _press(edit, Qt.Key.Key_X, "x", clock.s)
+    for i in range(20):  # a key held for 4 s, every repeat stamped with the first press
+        clock.s += 0.2
+        keys.beat()
+        _press(edit, Qt.Key.Key_Down, "", clock.s - 0.2 * (i + 1))
+    clock.s += 0.2
+    keys.beat()
+    _press(edit, Qt.Key.Key_Y, "y", clock.s - 3_000_000)  # the press clock wrapped or jumped
+    _press(edit, Qt.Key.Key_Z, "z", clock.s + 3_600)  # ... or runs an hour ahead (an X server elsewhere)
+    assert edit.text() == "xyz" and seen == []
+
+
+def test_a_stall_drops_keys_without_a_press_time_and_a_long_stall_drops_them_all(qtbot):
+    """No press time (Qt stamps nothing on some platforms): the burst that ends a stall is dropped all the same; a
+    stall of 15 minutes (a hung server) drops the keys pressed at its start as those pressed at its end."""
+    clock, keys, edit, seen = _filter(qtbot)
+    clock.s += 0.2
+    keys.beat()
+    clock.s += 4
+    _press(edit, Qt.Key.Key_A, "a", None)
+    assert edit.text() == "" and seen == [(1, pytest.approx(4.0))]
+    clock.s += 0.01
+    keys.beat()
+    _press(edit, Qt.Key.Key_B, "b", None)  # after the heartbeat ran: used (nothing says when it was pressed)
+    assert edit.text() == "b"
+    _press(edit, Qt.Key.Key_X, "x", clock.s)  # the reference
+    clock.s += 0.2
+    keys.beat()
+    start = clock.s
+    clock.s += 900
+    _press(edit, Qt.Key.Key_1, "1", start + 1)
+    _press(edit, Qt.Key.Key_2, "2", start + 600)
+    assert edit.text() == "bx" and seen[-1] == (2, pytest.approx(300.0))
 
 
 def test_the_windows_say_what_was_dropped(qtbot, engine, tmp_path, monkeypatch):
@@ -92,24 +138,25 @@ def test_the_windows_say_what_was_dropped(qtbot, engine, tmp_path, monkeypatch):
 
     win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
     try:
-        # the window's filter is on the whole application: a key that waited 5 s, anywhere, is dropped and said
+        # the window's filter is on the whole application: a key handled after a stall, anywhere, is dropped
         edit = QLineEdit()
         qtbot.addWidget(edit)
-        now = int(time.monotonic() * 1000)
-        QCoreApplication.sendEvent(edit, _key(QEvent.Type.KeyPress, Qt.Key.Key_X, "x", now))
-        QCoreApplication.sendEvent(edit, _key(QEvent.Type.KeyPress, Qt.Key.Key_A, "a", now - 5_000))
+        QCoreApplication.sendEvent(edit, _key(QEvent.Type.KeyPress, Qt.Key.Key_X, "x", None))
         assert edit.text() == "x"
-        assert win.status.currentMessage().startswith("A key pressed while the window was not answering (5 s) was "
-                                                      "not used: look at the image on screen")
+        win.status.stale_keys._beat = time.monotonic() - 5  # the loop ran nothing for 5 s
+        QCoreApplication.sendEvent(edit, _key(QEvent.Type.KeyPress, Qt.Key.Key_A, "a", None))
+        assert edit.text() == "x"
+        assert win.status.currentMessage().startswith("A key or click made while the window was not answering (5 s) "
+                                                      "was not used: look at the image on screen")
         win.status.stale_keys.dropped.emit(2, 7.4)
-        assert win.status.currentMessage() == ("2 keys pressed while the window was not answering (7 s) were not "
-                                               "used: look at the image on screen, then press again.")
-        assert dropped_keys_text(1, 0.2).startswith("A key pressed while the window was not answering (1 s) was not")
+        assert win.status.currentMessage() == ("2 keys or clicks made while the window was not answering (7 s) were "
+                                               "not used: look at the image on screen, then press again.")
+        assert dropped_keys_text(1, 0.2).startswith("A key or click made while the window was not answering (1 s)")
         view = win.queue_view  # the queue window, active: its own status line says it
         view.show()
         view.activateWindow()
         qtbot.waitUntil(view.isActiveWindow, timeout=5_000)
         win.status.stale_keys.dropped.emit(3, 2.0)
-        assert view.status_label.text().startswith("3 keys pressed while the window was not answering (2 s)")
+        assert view.status_label.text().startswith("3 keys or clicks made while the window was not answering (2 s)")
     finally:
         win.close()

@@ -1770,13 +1770,13 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/style.py" line="276"/>
-        <source>A key pressed while the window was not answering ({s:.0f} s) was not used</source>
-        <translation>視窗無回應期間（{s:.0f} 秒）按下的 1 個按鍵未被採用</translation>
+        <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
+        <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
         <location filename="../ui/style.py" line="278"/>
-        <source>{n} keys pressed while the window was not answering ({s:.0f} s) were not used</source>
-        <translation>視窗無回應期間（{s:.0f} 秒）按下的 {n} 個按鍵未被採用</translation>
+        <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
+        <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
         <location filename="../ui/style.py" line="280"/>

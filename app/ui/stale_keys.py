@@ -1,18 +1,22 @@
-"""Keys pressed while the app could not answer are not used.
+"""Keys and clicks made while the app could not answer are not used.
 
 When the window stops answering (a database that does not reply, seen with a PostgreSQL server that hung for
 a minute), the window system keeps the keys pressed meanwhile and hands them over when it answers again. They were
 then judged one after the other: Enter and 2 pressed while L007's judgment waited judged L011 and L015, two images
-the analyst never saw. Every key event carries the time it was pressed (X11's server time, Windows' message time),
-so :class:`StaleKeys`, a filter on the whole application, knows how long a key waited: one that waited longer than
-:data:`STALE_S` is dropped, shortcuts included (their ``ShortcutOverride`` is taken, so no shortcut fires), and
+the analyst never saw. :class:`StaleKeys`, a filter on the whole application, drops a key press (shortcuts
+included: their ``ShortcutOverride`` is taken, so no shortcut fires) or a mouse press made during such a stall, and
 ``dropped`` says how many and how long, for the window to tell the analyst.
 
-The press time runs on another clock than this process's (its zero is the X server's start, or the computer's),
-so the wait of a key is its ``monotonic - timestamp`` less the smallest such difference seen, the wait of a key
-handled at once. A platform that gives no press time (0: Qt's offscreen platform, test key clicks) is never
-filtered; a jump of the clocks (the 49-day wrap of Windows' 32-bit time) starts the reference again instead of
-dropping every key after it. No Qt widgets: a plain ``QObject``.
+A stall is what the event loop itself saw, never a guess from clocks alone: a heartbeat timer (:data:`BEAT_MS`)
+notes when the loop last ran. An input event handled while the last beat is more than :data:`STALE_S` old comes
+from the burst the window system delivers when a stall ends: it is dropped. Where the event carries the moment it
+was pressed (X11's server time; 0 on Qt's offscreen platform and in test clicks), one handled just after the
+heartbeat has seen the stall end is dropped too when it was pressed during the stall. The press time runs on
+another clock than this process's, so it is placed on this one by the smallest difference between the two seen
+so far (the difference of an event handled at once; allowed to creep up by :data:`DRIFT` per second, for clocks
+of slightly different rates). Without a stall nothing is ever dropped, whatever the clocks say: a held key whose
+repeats all carry the first press's time (Wayland), a press clock that jumps or wraps, or one of another machine
+(an X server elsewhere) cannot cost a key. No Qt widgets: a plain ``QObject`` with a timer.
 """
 
 from __future__ import annotations
@@ -20,54 +24,88 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
-__all__ = ["RESET_S", "STALE_S", "StaleKeys"]
+__all__ = ["BEAT_MS", "STALE_S", "StaleKeys"]
 
 STALE_S = 1.5
-"""A key that waited longer than this (seconds) was pressed while the app could not answer: it is dropped."""
-RESET_S = 600.0
-"""A wait longer than this is a jump of the clocks, not a wait: the reference starts again and the key counts."""
+"""An event loop that ran no timer for longer than this (seconds) was stalled: input made meanwhile is dropped."""
+BEAT_MS = 200
+"""The heartbeat: how often the event loop notes that it runs."""
+AFTER_S = 2.0
+"""An event pressed during the last stall is dropped when handled this soon after the stall's end."""
+DRIFT = 0.001
+"""How fast (seconds per second) the reference between the press clock and this one may creep up."""
 
 _KEYS = (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride)
+_CLICKS = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick)
 
 
 class StaleKeys(QObject):
-    """The filter (install it on the ``QApplication``). Signal ``dropped(n, seconds)``: the ``n``-th key of one
-    wait was dropped, pressed ``seconds`` before it could be handled."""
+    """The filter (install it on the ``QApplication``). Signal ``dropped(n, seconds)``: the ``n``-th key or click
+    of one stall was dropped, made ``seconds`` before it could be handled."""
 
     dropped = Signal(int, float)
 
     def __init__(self, parent: QObject | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
         self._clock = clock
-        self._base: int | None = None  # the smallest (now - press time) seen, in ms: a key handled at once
-        self._count = 0  # keys dropped since the last one handled
-        self._last: tuple[int, int] | None = None  # (press time, key) of the last one dropped
+        self._beat = clock()  # when the event loop last ran the heartbeat
+        self._stall: tuple[float, float] | None = None  # (start, end) of the last stall the heartbeat saw
+        self._base: float | None = None  # this clock minus the press clock, at its smallest (seconds)
+        self._base_at = 0.0
+        self._count = 0  # inputs dropped since the last one used
+        self._last: tuple[int, int, int] | None = None  # the last one dropped (press time, kind, key or button)
+        self._timer = QTimer(self)
+        self._timer.setInterval(BEAT_MS)
+        self._timer.timeout.connect(self.beat)
+        self._timer.start()
 
-    def wait_of(self, stamp: int) -> float | None:
-        """Seconds a key pressed at ``stamp`` (the event's timestamp, ms) has waited; None when not known."""
+    def beat(self) -> None:
+        """The heartbeat: the event loop runs (a gap longer than :data:`STALE_S` since the last one was a stall)."""
+        now = self._clock()
+        if now - self._beat > STALE_S:
+            self._stall = (self._beat, now)
+        self._beat = now
+
+    def pressed_at(self, stamp: int) -> float | None:
+        """When an event with press time ``stamp`` (ms) was made, on this process's clock; None when not known."""
         if not stamp:
             return None
-        offset = int(self._clock() * 1000) - int(stamp)
-        if self._base is None or offset < self._base or offset - self._base > RESET_S * 1000:
-            self._base = offset
-            return 0.0
-        return (offset - self._base) / 1000
+        now = self._clock()
+        offset = now - stamp / 1000
+        if self._base is None or offset < self._base + DRIFT * (now - self._base_at):
+            self._base, self._base_at = offset, now
+        return stamp / 1000 + self._base
+
+    def stale_for(self, stamp: int) -> float | None:
+        """How long an event pressed at ``stamp`` waited, when it was made while the app could not answer; None
+        when it was not."""
+        now = self._clock()
+        pressed = self.pressed_at(stamp)
+        if now - self._beat > STALE_S:  # handled in the burst that ends a stall, before the heartbeat ran again
+            return now - pressed if pressed is not None and self._beat - 1 <= pressed <= now else now - self._beat
+        if self._stall is not None and pressed is not None:
+            start, end = self._stall
+            if start <= pressed < end and now - end < AFTER_S:  # pressed during the stall the heartbeat saw
+                return now - pressed
+        return None
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() not in _KEYS:
+        kind = event.type()
+        if kind not in _KEYS and kind not in _CLICKS:
             return False
-        wait = self.wait_of(event.timestamp())
-        if wait is None or wait < STALE_S:
-            if wait is not None and event.type() == QEvent.Type.KeyPress:
-                self._count = 0  # a key handled at once ends a wait
+        stamp = int(event.timestamp())
+        waited = self.stale_for(stamp)
+        if waited is None:
+            self._count = 0  # an input used ends a stall's count
             return False
-        if event.type() == QEvent.Type.ShortcutOverride:
+        if kind == QEvent.Type.ShortcutOverride:
             event.accept()  # taken: no shortcut fires; its KeyPress comes next and is dropped here too
-        press = (int(event.timestamp()), int(event.key()))
+        which = int(event.key()) if kind in _KEYS else int(event.button().value)
+        press = (stamp, 0 if kind in _KEYS else 1, which)
         if press != self._last:  # (the same press reaches the window, then the widget)
             self._last = press
             self._count += 1
-            self.dropped.emit(self._count, wait)
+            self.dropped.emit(self._count, waited)
         return True

@@ -273,9 +273,9 @@ def export_text(message: str) -> str:
 
 def dropped_keys_text(n: int, wait: float) -> str:
     """What :class:`app.ui.stale_keys.StaleKeys` did, for the analyst."""
-    text = (QCoreApplication.translate("Main", "A key pressed while the window was not answering ({s:.0f} s) was not "
-                                               "used") if n == 1 else
-            QCoreApplication.translate("Main", "{n} keys pressed while the window was not answering ({s:.0f} s) were "
-                                               "not used"))
+    text = (QCoreApplication.translate("Main", "A key or click made while the window was not answering ({s:.0f} s) "
+                                               "was not used") if n == 1 else
+            QCoreApplication.translate("Main", "{n} keys or clicks made while the window was not answering ({s:.0f} s) "
+                                               "were not used"))
     return text.format(n=n, s=max(1.0, wait)) + QCoreApplication.translate(
         "Main", ": look at the image on screen, then press again.")
