@@ -479,15 +479,15 @@ def test_the_queue_says_who_is_on_an_image_and_leaves_it_to_them(qtbot, queue_wi
         view.refresh()
     row = view.model.queue_row(0)
     assert row.image_id == first and row.held_by == "bob"
-    assert view.model.data(view.model.index(0, view.model.COLUMNS.index("state"))) == "bob is on it"
+    assert view.model.data(view.model.index(0, view.model.COLUMNS.index("state"))) == "bob holds it"
     view.table.setFocus()
     view.table.selectRow(0)
     qtbot.keyClick(view.table, Qt.Key.Key_Return)  # his alone: nothing judged, and why
-    assert view.status_label.text() == "Nothing judged: bob is on it (their window shows it); it is left to them."
+    assert view.status_label.text() == "Nothing judged: bob holds it (on it, or next in their list); it is left to them."
     qtbot.keyClick(view.table, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)  # his and the next
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         qtbot.keyClick(view.table, Qt.Key.Key_Return)
-    assert view.status_label.text() == "Accepted 1 image  ·  1 left to colleagues who are on them"
+    assert view.status_label.text() == "Accepted 1 image  ·  1 left to colleagues who hold them"
     with session_scope(engine, action="read") as s:
         judged = repo.current_judgments(s, [first, second])
     assert (first not in judged or not judged[first].is_decision) and judged[second].status == "accepted"
@@ -681,7 +681,7 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
         now = repo.current_judgments(s, [store["img0"], store["img5"], extra])
     assert (now[store["img0"]].leaf, now[store["img0"]].status) == ("crack", "corrected")
     assert now[store["img5"]].analyst == "carol" and extra not in now
-    assert view.status_label.text().startswith("Nothing judged: bob is on it")
+    assert view.status_label.text().startswith("Nothing judged: bob holds it")
 
     # the judged images alone: judged again (U here), as the analyst asked
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):

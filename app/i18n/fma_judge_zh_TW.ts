@@ -2322,12 +2322,6 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="164"/>
-        <location filename="../ui/queue_model.py" line="178"/>
-        <source>{who} is on it</source>
-        <translation>{who} 正在處理</translation>
-    </message>
-    <message>
         <location filename="../ui/queue_gallery.py" line="284"/>
         <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
         <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
@@ -2364,6 +2358,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <location filename="../ui/queue_gallery.py" line="364"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_gallery.py" line="164"/>
+        <location filename="../ui/queue_model.py" line="178"/>
+        <source>{who} holds it</source>
+        <translation>{who} 已保留</translation>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="372"/>
@@ -2457,8 +2457,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="192"/>
-        <source>Nothing judged: {who} is on it (their window shows it); it is left to them.</source>
-        <translation>未判定：{who} 正在處理（其視窗正顯示此影像）；留給對方判定。</translation>
+        <source>Nothing judged: {who} holds it (on it, or next in their list); it is left to them.</source>
+        <translation>未判定：{who} 已保留此影像（正在處理，或在其清單中排在下一張）；留給對方判定。</translation>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="218"/>
@@ -2566,8 +2566,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="336"/>
-        <source>{n} left to colleagues who are on them</source>
-        <translation>{n} 張留給正在處理的同事</translation>
+        <source>{n} left to colleagues who hold them</source>
+        <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="339"/>

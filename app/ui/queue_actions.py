@@ -190,7 +190,7 @@ class QueueActions:
         held = [r for r in rows if r.held_by and r.state == "rejudge"]
         if held and len(held) == len(rows):
             self.status_label.setText(QCoreApplication.translate(
-                "Queue", "Nothing judged: {who} is on it (their window shows it); it is left to them.").format(
+                "Queue", "Nothing judged: {who} holds it (on it, or next in their list); it is left to them.").format(
                 who=listed(sorted({r.held_by for r in held}))))
         return [r for r in rows if r not in held], len(held)
 
@@ -334,7 +334,7 @@ class QueueActions:
         done = done_one if len(records) == 1 else done_many.format(n=len(records))
         if left:
             done += "  ·  " + QCoreApplication.translate(
-                "Queue", "{n} left to colleagues who are on them").format(n=left)
+                "Queue", "{n} left to colleagues who hold them").format(n=left)
         if kept:
             done += "  ·  " + QCoreApplication.translate(
                 "Queue", "{n} already judged left as they are (select only those to judge them again)").format(n=kept)

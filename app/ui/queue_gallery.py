@@ -161,7 +161,7 @@ class GalleryDelegate(QStyledItemDelegate):
         reasons = tile_reasons(row.reasons)
         p.setPen(QColor("#9aa0a6"))
         if row.held_by and row.state == "rejudge":  # a colleague's window is on it: the bulk keys leave it to them
-            reasons = QCoreApplication.translate("Queue", "{who} is on it").format(who=row.held_by)
+            reasons = QCoreApplication.translate("Queue", "{who} holds it").format(who=row.held_by)
             p.setPen(QColor("#fdd663"))
         shift = fm.horizontalAdvance(conf + "  ") if conf else 0
         p.drawText(line2.adjusted(shift, 0, 0, 0), Qt.AlignmentFlag.AlignLeft,

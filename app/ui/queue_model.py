@@ -175,7 +175,7 @@ class QueueTableModel(QAbstractTableModel):
         if row.state != "rejudge" and row.judged_leaf and set(row.judged_set) != set(row.predicted_set):
             return f"{state_label(row.state)} → {set_names(self.leaf_name, row.judged_set)}"
         if row.held_by and row.state == "rejudge":
-            return QCoreApplication.translate("Queue", "{who} is on it").format(who=row.held_by)
+            return QCoreApplication.translate("Queue", "{who} holds it").format(who=row.held_by)
         return state_label(row.state)
 
     # -- content -------------------------------------------------------------------------------
