@@ -389,3 +389,13 @@ def test_the_first_trial_is_the_base_even_at_an_unusual_or_unset_input_size(tmp_
     assert runs["unset"].trials[0].params["input_size"] == own == 224
     assert runs["128"].trials[0].params["input_size"] == 128
     assert json.loads((tmp_path / "128" / "summary.json").read_text())["space"] == "near"
+    # resumed with another base size, or a study made before the base joined the choices: the study's own choices
+    # (Optuna refused the changed value space, and every trial failed quietly until the budget ran out)
+    resumed = tune(TuneOptions(data=[str(dataset)], out=tmp_path / "128", config=str(tmp_path / "unset.yaml"),
+                               overrides=sets, trials=1, resume=True), log=lambda _m: None)
+    assert [t.state.name for t in resumed.trials] == ["COMPLETE", "COMPLETE"]
+    assert resumed.user_attrs["choices"]["input_size"] == [128, 160, 224, 288]
+    runs["unset"].set_user_attr("choices", None)  # as a study made before 2026-12-06 has it: the usual choices
+    again = tune(TuneOptions(data=[str(dataset)], out=tmp_path / "unset", config=str(tmp_path / "128.yaml"),
+                             overrides=sets, trials=1, resume=True), log=lambda _m: None)
+    assert [t.state.name for t in again.trials] == ["COMPLETE", "COMPLETE"]

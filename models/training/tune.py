@@ -383,6 +383,12 @@ def tune(options: TuneOptions, *, log: Log = print, pruner: Any = None) -> Any:
         settled = replace(settled, input_size=int(resolve_data_config(settled.network)["input_size"][1]))
     base_values = base_params(settled.to_dict(), options.space, fixed)
     space = with_base_choices(options.space, base_values)
+    if study.trials:  # resumed: the choices it was made with (Optuna refuses a choice's values changed midway)
+        made_with = study.user_attrs.get("choices") or {p.key: list(p.choices) for p in options.space
+                                                        if p.kind == "choice"}  # (a study from before 2026-12-06)
+        space = tuple(replace(p, choices=tuple(made_with[p.key])) if p.key in made_with else p for p in space)
+    else:
+        study.set_user_attr("choices", {p.key: list(p.choices) for p in space if p.kind == "choice"})
     space = space if options.space_mode == "wide" else near_space(space, base_values)
     if not study.trials:
         study.enqueue_trial(base_values)
