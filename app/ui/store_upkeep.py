@@ -37,6 +37,8 @@ class StoreUpkeep:
         self._seen_judgments: tuple[int, int, int | None] | None = None
         self._focus_ids: list[int] = []  # the images claim_ahead was last asked for (renewed by the poll)
         self._mine: dict[int, float] = {}  # image id -> time.monotonic() until which this window holds it
+        self._claiming = self._claim_again = False  # one claim at a time; another asked meanwhile runs after it
+        self._held_text = ""  # the "X holds FILE" the status bar shows, if any
         self._colleague_timer = QTimer(self)
         self._colleague_timer.timeout.connect(self.poll_colleagues)
         self._colleague_timer.start(every_ms)
@@ -50,17 +52,28 @@ class StoreUpkeep:
             return
         ids = self._focus_ids = image_ids[: self.CLAIM_AHEAD]
         if (who := self.presenter.claimed.get(self.current_image_id)) is not None:
-            self._say_held(who)  # known from the last claim or poll: said now, not only after a new claim
+            self._say_held(who)  # known from the last claim or poll: said now, and asked again below (it may be free)
         now = time.monotonic()
         ours = [i for i in ids[: self.CLAIM_WHEN] if i not in self.presenter.claimed]  # a colleague's: not asked again
-        if all(self._mine.get(i, 0.0) - now > self.service.claim_lease_s / 2 for i in ours):
+        if who is None and all(self._mine.get(i, 0.0) - now > self.service.claim_lease_s / 2 for i in ours):
+            return
+        if self._claiming:  # (in parallel, a release could land after a claim of the same image)
+            self._claim_again = True
             return
         left = [i for i in self._mine if i not in ids]
         for i in left:
             del self._mine[i]
+        self._claiming = True
         task = Task(self.service.claim, ids, release=left)
         task.signals.result.connect(lambda others, ids=ids: self._claimed(ids, others))
+        task.signals.done.connect(lambda _none: self._claim_done())
         self._runner.start(task)
+
+    def _claim_done(self) -> None:
+        self._claiming = False
+        if self._claim_again:  # the analyst moved on while it ran: claim where they are now
+            self._claim_again = False
+            self.claim_ahead(self._focus_ids)
 
     def _claimed(self, ids: list[int], others: dict[int, str]) -> None:
         until = time.monotonic() + self.service.claim_lease_s
@@ -84,13 +97,16 @@ class StoreUpkeep:
                 return
         if self.current_image_id in others:
             self._say_held(others[self.current_image_id])
+        elif self._held_text and self.statusBar().currentMessage() == self._held_text:
+            self.statusBar().clearMessage()  # the colleague has let it go: it is this analyst's now
 
     def _say_held(self, who: str) -> None:
         """A colleague holds the image on screen: they are on it, or it is one of the next few of their list."""
         item = self.presenter.current_item
-        self.statusBar().showMessage(QCoreApplication.translate(
+        self._held_text = QCoreApplication.translate(
             "Main", "{who} holds {file}: a judgment of yours would go against theirs").format(
-            who=who, file=Path(item.image.path).name if item is not None else ""), 10_000)
+            who=who, file=Path(item.image.path).name if item is not None else "")
+        self.statusBar().showMessage(self._held_text, 10_000)
 
     def release_claims(self) -> None:
         """Give the claims of this window back (it closes): colleagues' "next" finds the images at once."""
