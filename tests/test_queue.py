@@ -752,7 +752,7 @@ def test_digits_judge_the_one_selected_image_as_that_type_of_its_top5(qtbot, que
         repo.record_judgment(s, image_id=store["img1"], leaf="dent", action="picker", analyst="bob")
     qtbot.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     text = view.status_label.text()
-    assert text.startswith("Cannot undo on img1") and "judged since by bob (" in text and text.endswith("): Dent."), text
+    assert text.startswith("Nothing undone: img1") and "judged since by bob (" in text and text.endswith("): Dent."), text
 
 
 @needs_qt
@@ -947,3 +947,27 @@ def test_a_failed_load_is_said_until_a_load_succeeds(qtbot, queue_window, monkey
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         view.refresh()
     assert view.status_label.text() == "" and view.model.total == 5
+
+
+@needs_qt
+@SQLITE_ONLY
+def test_a_note_refused_for_a_colleagues_in_the_queue_says_theirs_and_keeps_the_text(qtbot, queue_window, engine, store,
+                                                                                    monkeypatch) -> None:
+    """The queue's note refusal showed the store's English sentence in the Chinese window; it now says whose note,
+    when and what, in the UI language, and the text waits as the draft."""
+    from app.ui.note_dialog import NoteDialog
+
+    _window, view = queue_window
+    view.table.clearSelection()
+    view.table.selectRow(_ids(view).index(store["img1"]))
+    assert [r.image_id for r in view.selected_rows()] == [store["img1"]]
+    def typed_while_bob_wrote(*_a, **_k):  # bob saves his note while gina's editor is open
+        with session_scope(engine) as s:
+            repo.note_images(s, [store["img1"]], "bob note", analyst="bob")
+        return "gina note"
+
+    monkeypatch.setattr(NoteDialog, "ask", staticmethod(typed_while_bob_wrote))
+    view.note_selected()
+    text = view.status_label.text()
+    assert text.startswith("Not saved: bob changed the note meanwhile (") and "“bob note”" in text, text
+    assert view.note_drafts.get(store["img1"]) == "gina note"

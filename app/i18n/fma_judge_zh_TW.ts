@@ -1272,17 +1272,17 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>全部 {n} 張已預測，耗時 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="81"/>
+        <location filename="../ui/store_upkeep.py" line="94"/>
         <source>{who} holds {file}: you start on the next image nobody holds</source>
         <translation>{who} 已保留 {file}：您從下一張無人保留的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="91"/>
+        <location filename="../ui/store_upkeep.py" line="106"/>
         <source>{who} holds {file}: a judgment of yours would go against theirs</source>
         <translation>{who} 已保留 {file}：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="159"/>
+        <location filename="../ui/store_upkeep.py" line="175"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
@@ -1350,7 +1350,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="186"/>
+        <location filename="../ui/store_upkeep.py" line="202"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -2307,7 +2307,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="313"/>
+        <location filename="../ui/queue_view.py" line="314"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
@@ -2333,8 +2333,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="288"/>
-        <location filename="../ui/queue_view.py" line="316"/>
-        <location filename="../ui/queue_view.py" line="336"/>
+        <location filename="../ui/queue_view.py" line="317"/>
+        <location filename="../ui/queue_view.py" line="337"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -2371,22 +2371,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="393"/>
+        <location filename="../ui/queue_view.py" line="394"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="410"/>
+        <location filename="../ui/queue_view.py" line="411"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="414"/>
+        <location filename="../ui/queue_view.py" line="415"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="412"/>
+        <location filename="../ui/queue_view.py" line="413"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2421,17 +2421,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="416"/>
+        <location filename="../ui/queue_view.py" line="417"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="418"/>
+        <location filename="../ui/queue_view.py" line="419"/>
         <source>blind spot checks, judged in their batch: {n}</source>
         <translation>盲測抽查（在其批次中判定）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="422"/>
+        <location filename="../ui/queue_view.py" line="423"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -2586,31 +2586,41 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="352"/>
-        <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
-        <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
+        <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
+        <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="358"/>
+        <location filename="../ui/queue_actions.py" line="357"/>
+        <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
+        <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="361"/>
+        <source>no note</source>
+        <translation>無註記</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="365"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="360"/>
+        <location filename="../ui/queue_actions.py" line="367"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="370"/>
+        <location filename="../ui/queue_actions.py" line="377"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="376"/>
+        <location filename="../ui/queue_actions.py" line="383"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="378"/>
+        <location filename="../ui/queue_actions.py" line="385"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

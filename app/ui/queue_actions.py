@@ -349,9 +349,16 @@ class QueueActions:
                     QCoreApplication.translate("Queue", "unknown / new type"))
             if theirs.status == "reverted":
                 what = QCoreApplication.translate("Queue", "back to waiting")
-            return QCoreApplication.translate("Queue", "Cannot undo on {file}: judged since by {who} ({when}): {what}.").format(
+            return QCoreApplication.translate(
+                "Queue", "Nothing undone: {file} was judged since by {who} ({when}): {what}.").format(
                 file=self.service.file_name(theirs.image_id), who=theirs.decider,
                 when=theirs.decided_when.astimezone().strftime("%H:%M"), what=what)
+        if exc.note and theirs is not None:  # a note written over a colleague's unseen: refused, the text kept
+            return QCoreApplication.translate(
+                "Queue", "Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the "
+                         "same selection brings it back.").format(
+                who=theirs.analyst, when=theirs.created_at.astimezone().strftime("%H:%M"),
+                theirs=theirs.note or QCoreApplication.translate("Queue", "no note"))
         if m := re.fullmatch(r"Nothing saved: (\d+) of the selected images (?:was|were) judged meanwhile \(by (.+)\); "
                              r"the queue shows them as they are now", str(exc)):
             n, who = int(m.group(1)), m.group(2)

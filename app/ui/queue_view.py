@@ -49,7 +49,7 @@ from models.taxonomy import Taxonomy
 
 PAGE_SIZE = 200
 POLL_MS = 30_000  # while shown, the queue reloads this often (other analysts' judgments on a shared database)
-CATCH_UP_MS = 2_000  # while this app's model stores predictions, the shown queue reloads at most this often
+CATCH_UP_MS = 5_000  # while this app's model stores predictions, the shown queue reloads at most this often
 
 
 class QueueView(QueueFilterBar, QueueActions, QWidget):
@@ -273,6 +273,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
     def hideEvent(self, event) -> None:
         super().hideEvent(event)
         self._poll.stop()
+        self._catch_up.stop()
 
     # -- state ---------------------------------------------------------------------------------
     def set_model_version(self, version: str | None) -> None:
