@@ -8,10 +8,12 @@ included: their ``ShortcutOverride`` is taken, so no shortcut fires) or a mouse 
 ``dropped`` says how many and how long, for the window to tell the analyst.
 
 A stall is what the event loop itself saw, never a guess from clocks alone: a heartbeat timer (:data:`BEAT_MS`)
-notes when the loop last ran. An input event handled while the last beat is more than :data:`STALE_S` old comes
-from the burst the window system delivers when a stall ends: it is dropped. Where the event carries the moment it
-was pressed (X11's server time; 0 on Qt's offscreen platform and in test clicks), one handled just after the
-heartbeat has seen the stall end is dropped too when it was pressed during the stall. The press time runs on
+notes when the loop last ran. Only an event that carries the moment it was pressed is ever dropped (the window
+system's events carry one: X11's server time; Qt's offscreen platform and test clicks carry 0, and a test's code
+may well run for seconds without the loop: its clicks are never taken for a stall's). One handled while the last
+beat is more than :data:`STALE_S` old comes from the burst the window system delivers when a stall ends: it is
+dropped; one handled just after the heartbeat has seen the stall end is dropped too when it was pressed during the
+stall. The press time runs on
 another clock than this process's, so it is placed on this one by the smallest difference between the two seen
 so far (the difference of an event handled at once; allowed to creep up by :data:`DRIFT` per second, for clocks
 of slightly different rates). Without a stall nothing is ever dropped, whatever the clocks say: a held key whose
@@ -83,9 +85,11 @@ class StaleKeys(QObject):
         when it was not."""
         now = self._clock()
         pressed = self.pressed_at(stamp)
+        if pressed is None:  # no press time: a synthetic event (offscreen, a test), never taken for a stall's
+            return None
         if now - self._beat > STALE_S:  # handled in the burst that ends a stall, before the heartbeat ran again
-            return now - pressed if pressed is not None and self._beat - 1 <= pressed <= now else now - self._beat
-        if self._stall is not None and pressed is not None:
+            return now - pressed if self._beat - 1 <= pressed <= now else now - self._beat
+        if self._stall is not None:
             start, end = self._stall
             if start <= pressed < end and now - end < AFTER_S:  # pressed during the stall the heartbeat saw
                 return now - pressed
