@@ -478,6 +478,9 @@ def test_regimes_tune_input_size_searches_the_size_and_trains_the_tuned_row_at_t
         return manifest
 
     monkeypatch.setattr(regimes, "_synth", synth)
+    weights = tmp_path / "weights.safetensors"  # (never read: nothing trains; a clone without ../shared has none)
+    weights.write_bytes(b"")
+    monkeypatch.setattr(regimes, "WEIGHTS", weights)
     trained: list[tuple[list[str], str | None]] = []
 
     def fake_train(cell, sets, options, config=None, reuse=False):
