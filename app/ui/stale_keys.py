@@ -41,6 +41,7 @@ DRIFT = 0.001
 
 _KEYS = (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride)
 _CLICKS = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick)
+_INPUTS = frozenset(_KEYS + _CLICKS)  # every event of the application passes the filter: one lookup for the rest
 
 
 class StaleKeys(QObject):
@@ -97,7 +98,7 @@ class StaleKeys(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
-        if kind not in _KEYS and kind not in _CLICKS:
+        if kind not in _INPUTS:
             return False
         stamp = int(event.timestamp())
         waited = self.stale_for(stamp)
