@@ -131,6 +131,17 @@ def test_the_app_exports_json_of_this_batch_with_a_status_filter(qtbot, engine, 
         assert said == [("Export failed", f"cannot write {out}: its folder {out.parent} is on a read-only file "
                                           "system")]
         assert "Exporting" not in win.statusBar().currentMessage()
+
+        # a refusal of the export's own is said from its fields, in the window's words (not the CLI's sentence)
+        def is_folder(*_a, **_k):
+            from app.store.errors import ExportError
+
+            raise ExportError("CLI sentence", "is_folder", out=str(out.parent), example="labels.csv")
+
+        monkeypatch.setattr(win.service, "export", is_folder)
+        win.export_labels()
+        qtbot.waitUntil(lambda: len(said) == 2, timeout=10_000)
+        assert said[1] == ("Export failed", f"{out.parent} is a folder: give a file name, such as labels.csv.")
     finally:
         win.close()
 

@@ -234,27 +234,28 @@ def test_an_exports_refusals_are_worded_in_chinese(qapp, tmp_path, engine):
     for out, fmt in ((batch / "export", "imagefolder"), (tmp_path, "csv")):
         with pytest.raises(ExportError) as refused:
             export_labels(engine, out, fmt)
-        messages.append(str(refused.value))
+        messages.append(refused.value)
     (tmp_path / "file.txt").write_text("x", encoding="utf-8")
     with pytest.raises(ExportError) as refused:
         export_labels(engine, tmp_path / "file.txt", "imagefolder")
-    messages.append(str(refused.value))
+    messages.append(refused.value)
     with pytest.raises(ValueError) as refused:
         QueueService(engine, "ana").export_queue(tmp_path, QueueFilters(model_version="v1"))
-    messages.append(str(refused.value))
+    messages.append(refused.value)
     db_file = Path(engine.url.database)  # both forms of "the export is the database itself"
     with pytest.raises(ExportError) as refused:
         export_labels(engine, db_file, "csv")
-    messages.append(str(refused.value))
+    messages.append(refused.value)
     with pytest.raises(ValueError) as refused:
         QueueService(engine, "ana").export_queue(db_file, QueueFilters(model_version="v1"))
-    messages.append(str(refused.value))
+    messages.append(refused.value)
     chinese = _in_chinese(export_text, messages)
     assert chinese[messages[4]] == chinese[messages[5]] == f"{db_file} 是保存判定結果的資料庫：請為匯出檔另取名稱。"
-    assert chinese[messages[0]] == (f"{batch / 'export'} 位於批次 'day1' 的資料夾（{batch}）之內：再次開啟時，該批次會把匯出的"
+    assert chinese[messages[0]] == (f"{batch / 'export'} 位於批次「day1」的資料夾（{batch}）之內：再次開啟時，該批次會把匯出的"
                                     "副本當成自己的影像。請將影像資料夾匯出到該資料夾以外的位置。")
     assert chinese[messages[1]] == f"{tmp_path} 是資料夾：請輸入檔案名稱，例如 labels.csv。"
     assert chinese[messages[2]] == f"{tmp_path / 'file.txt'} 是檔案：影像資料夾匯出需要一個資料夾。"
     assert chinese[messages[3]] == f"{tmp_path} 是資料夾：請輸入檔案名稱，例如 queue.csv。"
     assert export_text("something else went wrong") == "something else went wrong"
+    assert export_text(ValueError("no reason given")) == "no reason given"  # an error without a sentence of its own
     assert export_text(messages[1]) == f"{tmp_path} is a folder: give a file name, such as labels.csv."  # English

@@ -753,6 +753,18 @@ def test_digits_judge_the_one_selected_image_as_that_type_of_its_top5(qtbot, que
     qtbot.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     text = view.status_label.text()
     assert text.startswith("Nothing undone: img1") and "judged since by bob (" in text and text.endswith("): Dent."), text
+    # several selected, two of them judged by bob and carol meanwhile: Enter saves none, says how many and by whom
+    # (from the refusal's fields, not its English sentence)
+    view.table.selectAll()
+    chosen = [r.image_id for r in view.selected_rows()]
+    with session_scope(engine) as s:
+        for image_id, who in zip(chosen[:2], ("carol", "bob"), strict=True):
+            repo.record_judgment(s, image_id=image_id, leaf="dent", action="picker", analyst=who)
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    assert view.status_label.text() == ("Nothing saved: 2 of the selected images were judged meanwhile (by bob, carol); "
+                                        "the queue shows them as they are now."), view.status_label.text()
+    with session_scope(engine, action="read") as s:
+        assert not any(j.is_decision for j in repo.current_judgments(s, chosen[2:]).values())
 
 
 @needs_qt

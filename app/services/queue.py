@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from app.store import queries, repo
 from app.store.db import read_only, session_scope
+from app.store.errors import ExportError
 from app.store.queries import QUEUE_SORTS, QUEUE_STATES, QueuePage, QueueRow
 from app.store.records import JudgmentRecord
 from app.store.schema import Prediction
@@ -253,9 +254,11 @@ class QueueService:
         """
         out = Path(out_csv).expanduser().absolute()
         if out.is_dir():
-            raise ValueError(f"{out} is a folder; give a file name such as queue.csv")
+            raise ExportError(f"{out} is a folder; give a file name such as queue.csv", "is_folder", out=str(out),
+                              example="queue.csv")
         if is_store_file(self.engine.url, out):
-            raise ValueError(f"{out} is the database the judgments are kept in; give a file name such as queue.csv")
+            raise ExportError(f"{out} is the database the judgments are kept in; give a file name such as queue.csv",
+                              "is_store", out=str(out))
         out.parent.mkdir(parents=True, exist_ok=True)
         count = 0
         with replacing(out) as handle:

@@ -65,11 +65,12 @@ def bulk_judge(
         waiting = [i for i in ids if i in expected]
         decided = [j for j in repo.current_judgments(session, waiting).values() if j.is_decision]
         if decided:
-            who = ", ".join(sorted({j.decider for j in decided}))
+            deciders = tuple(sorted({j.decider for j in decided}))
             raise JudgmentConflictError(
                 f"Nothing saved: {len(decided)} of the selected images {'was' if len(decided) == 1 else 'were'} "
-                f"judged meanwhile (by {who}); "
-                "the queue shows them as they are now", current=decided[0] if len(decided) == 1 else None)
+                f"judged meanwhile (by {', '.join(deciders)}); "
+                "the queue shows them as they are now", current=decided[0] if len(decided) == 1 else None,
+                count=len(decided), deciders=deciders)
     predictions = repo.latest_predictions(session, ids, model_version=model_version)
     if leaf is None and not unknown:
         missing = [i for i in ids if i not in predictions or not predictions[i].leaf]

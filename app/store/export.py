@@ -366,9 +366,11 @@ def _check_out(out: Path, fmt: str) -> Path:
     out = out.expanduser().absolute()
     if fmt == "imagefolder":
         if out.exists() and not out.is_dir():
-            raise ExportError(f"{out}: exists and is not a folder (imagefolder export needs a folder)")
+            raise ExportError(f"{out}: exists and is not a folder (imagefolder export needs a folder)", "not_folder",
+                              out=str(out))
     elif out.is_dir():
-        raise ExportError(f"{out}: is a folder; give a file name for the {fmt} export (e.g. labels.{fmt})")
+        raise ExportError(f"{out}: is a folder; give a file name for the {fmt} export (e.g. labels.{fmt})", "is_folder",
+                          out=str(out), example=f"labels.{fmt}")
     return out
 
 
@@ -409,7 +411,8 @@ def export_labels(
     chosen = _check_statuses(statuses)
     engine = source if isinstance(source, Engine) else source.get_bind()
     if is_store_file(engine.url, target):
-        raise ExportError(f"{target}: is the database the judgments are kept in; give the export another name")
+        raise ExportError(f"{target}: is the database the judgments are kept in; give the export another name",
+                          "is_store", out=str(target))
     if isinstance(source, Engine):
         with translate_errors(source, "read"), Session(source) as session:
             return _export(session, target, fmt, batch_id, since, chosen, taxonomy, progress)
@@ -470,7 +473,8 @@ def _refuse_batch_folder(session: Session, out: Path) -> None:
         if here == root or here.startswith(root.rstrip(os.sep) + os.sep):
             raise ExportError(
                 f"{out}: is inside the folder of batch {name!r} ({folder}); opened again, that batch would take the "
-                "exported copies for its own images. Export the image folder somewhere outside it")
+                "exported copies for its own images. Export the image folder somewhere outside it", "inside_batch",
+                out=str(out), name=str(name), folder=str(folder))
 
 
 def _noting_missing(rows: Iterator[ExportRow], missing: list[str]) -> Iterator[ExportRow]:

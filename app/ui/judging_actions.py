@@ -19,7 +19,7 @@ from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, unpredi
 from app.ui import keymap
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
-from app.ui.style import listed, state_label, store_text, waiting_text
+from app.ui.style import listed, state_label, store_text, their_judgment, waiting_text
 
 if TYPE_CHECKING:
     from app.services.monitor import MonitorReport
@@ -323,12 +323,8 @@ class JudgingActions:
         self._update_counts()
         self.judgments_changed()
         item = self.presenter.item(i) if i is not None else None
-        what = (self.presenter.name(theirs.leaf) or theirs.leaf) if theirs.leaf else self.presenter.unknown_text
-        if theirs.status == "reverted":
-            what = QCoreApplication.translate("Main", "back to waiting")
-        who, when = (theirs.analyst, theirs.created_at) if note else (theirs.decider, theirs.decided_when)
         return {"file": Path(item.image.path).name if item is not None else f"#{theirs.image_id}",
-                "who": who, "when": when.astimezone().strftime("%H:%M"), "what": what}
+                **their_judgment(theirs, self.presenter.name, note=note)}
 
     def _step_refused(self, theirs: JudgmentRecord, *, redo: bool) -> None:
         """An undo (redo) of a judgment the image has been judged again since: the image shows its judgment now,

@@ -6,7 +6,6 @@ Bulk judgments run on the UI thread, like every other judgment, so a row shows a
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,7 +21,7 @@ from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, queue_key
 from app.ui.queue_model import GroupRow
-from app.ui.style import export_text, listed, store_text
+from app.ui.style import export_text, listed, store_text, their_judgment
 from app.ui.workers import Task
 
 COLUMN_WIDTHS = (210, 150, 90, 230, 110, 150, 80)
@@ -345,23 +344,17 @@ class QueueActions:
         """A refusal for a colleague's judgment made meanwhile, in the UI language, with the file and type names."""
         theirs = exc.current
         if undo and theirs is not None:
-            what = (self._leaf_name(theirs.leaf) if theirs.leaf else
-                    QCoreApplication.translate("Queue", "unknown / new type"))
-            if theirs.status == "reverted":
-                what = QCoreApplication.translate("Queue", "back to waiting")
             return QCoreApplication.translate(
                 "Queue", "Nothing undone: {file} was judged since by {who} ({when}): {what}.").format(
-                file=self.service.file_name(theirs.image_id), who=theirs.decider,
-                when=theirs.decided_when.astimezone().strftime("%H:%M"), what=what)
+                file=self.service.file_name(theirs.image_id), **their_judgment(theirs, self._leaf_name))
         if exc.note and theirs is not None:  # a note written over a colleague's unseen: refused, the text kept
             return QCoreApplication.translate(
                 "Queue", "Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the "
                          "same selection brings it back.").format(
-                who=theirs.analyst, when=theirs.created_at.astimezone().strftime("%H:%M"),
-                theirs=theirs.note or QCoreApplication.translate("Queue", "no note"))
-        if m := re.fullmatch(r"Nothing saved: (\d+) of the selected images (?:was|were) judged meanwhile \(by (.+)\); "
-                             r"the queue shows them as they are now", str(exc)):
-            n, who = int(m.group(1)), m.group(2)
+                theirs=theirs.note or QCoreApplication.translate("Queue", "no note"),
+                **their_judgment(theirs, self._leaf_name, note=True))
+        if exc.count:  # a bulk action some of whose images were decided meanwhile
+            n, who = exc.count, ", ".join(exc.deciders)
             return (QCoreApplication.translate("Queue", "Nothing saved: 1 of the selected images was judged meanwhile "
                                                         "(by {who}); the queue shows it as it is now.") if n == 1 else
                     QCoreApplication.translate("Queue", "Nothing saved: {n} of the selected images were judged "
@@ -381,8 +374,8 @@ class QueueActions:
         task = Task(self.service.export_queue, Path(path), filters)
         task.signals.result.connect(lambda n: self.status_label.setText(
             QCoreApplication.translate("Queue", "Exported {n} rows to {path}").format(n=n, path=path)))
-        task.signals.error.connect(lambda msg: QMessageBox.warning(
-            self, QCoreApplication.translate("Queue", "Export failed"), export_text(msg)))
+        task.signals.failed.connect(lambda exc: QMessageBox.warning(
+            self, QCoreApplication.translate("Queue", "Export failed"), export_text(exc)))
         self._start(task)
 
 

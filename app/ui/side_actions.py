@@ -335,8 +335,8 @@ class SideActions:
             + (QCoreApplication.translate("Main", "; {k} exported rows name files that are not there now").format(
                 k=len(res.missing)) if res.missing else ""), 15_000))
         task.signals.error.connect(self.statusBar().clearMessage)  # "Exporting…" is over
-        task.signals.error.connect(lambda msg: self.alert(QMessageBox.warning, QCoreApplication.translate(
-            "Main", "Export failed"), export_text(msg), line=f"export failed: {msg}"))
+        task.signals.failed.connect(lambda exc: self.alert(QMessageBox.warning, QCoreApplication.translate(
+            "Main", "Export failed"), export_text(exc), line=f"export failed: {exc}"))
         self._runner.start(task)
 
 

@@ -247,28 +247,39 @@ def store_reason_text(reason: str) -> str:
     return reason
 
 
-def export_text(message: str) -> str:
-    """An export's refusal (:mod:`app.store.export` and the queue's export say it in English) in the UI language:
-    the known sentences translated, paths and names kept; a store error as :func:`store_text`; another message
-    unchanged (an analyst in Traditional Chinese read the imagefolder refusal in English)."""
+def their_judgment(record, leaf_name: Callable[[str], str | None], *, note: bool = False) -> dict[str, str]:
+    """A colleague's judgment (a :class:`~app.store.records.JudgmentRecord`) for a message in the UI language: ``who``
+    and ``when`` (local time, HH:MM) of its decision, or of its note with ``note``, and ``what`` it says (the type's
+    name by ``leaf_name``, unknown, or back to waiting for an undone one)."""
+    if record.status == "reverted":
+        what = QCoreApplication.translate("Judgment", "back to waiting")
+    elif record.leaf:
+        what = leaf_name(record.leaf) or record.leaf
+    else:
+        what = QCoreApplication.translate("Judgment", "unknown / new defect type")
+    who, when = (record.analyst, record.created_at) if note else (record.decider, record.decided_when)
+    return {"who": who, "when": when.astimezone().strftime("%H:%M"), "what": what}
+
+
+def export_text(error: BaseException | str) -> str:
+    """An export's refusal in the UI language: an :class:`~app.store.errors.ExportError` with a ``reason`` said from
+    its fields (paths and names kept); another error or message as :func:`store_text` (a database's refusal
+    translated, anything else unchanged). An analyst in Traditional Chinese read the imagefolder refusal in English."""
     t = QCoreApplication
-    if m := re.fullmatch(r"(.+): is inside the folder of batch (.+) \((.+)\); opened again, that batch would take the "
-                         r"exported copies for its own images\. Export the image folder somewhere outside it", message,
-                         re.S):
-        return t.translate("Export", "{out} is inside the folder of batch {name} ({folder}): opened again, that batch "
-                                     "would take the exported copies for its own images. Export the image folder "
-                                     "somewhere outside it.").format(out=m.group(1), name=m.group(2), folder=m.group(3))
-    if m := re.fullmatch(r"(.+?):? is the database the judgments are kept in; give (?:the export another name|a file "
-                         r"name such as queue\.csv)", message, re.S):
-        return t.translate("Export", "{out} is the database the judgments are kept in: give the export another "
-                                     "name.").format(out=m.group(1))
-    if m := re.fullmatch(r"(.+?):? is a folder; give a file name (?:for the \w+ export \(e\.g\. (\S+)\)|such as "
-                         r"(queue\.csv))", message, re.S):
-        return t.translate("Export", "{out} is a folder: give a file name, such as {example}.").format(
-            out=m.group(1), example=m.group(2) or m.group(3))
-    if m := re.fullmatch(r"(.+): exists and is not a folder \(imagefolder export needs a folder\)", message, re.S):
-        return t.translate("Export", "{out} is a file: an image-folder export needs a folder.").format(out=m.group(1))
-    return store_text(message)
+    fields = getattr(error, "fields", {})
+    match getattr(error, "reason", None):
+        case "inside_batch":
+            return t.translate("Export", "{out} is inside the folder of batch “{name}” ({folder}): opened again, that "
+                                         "batch would take the exported copies for its own images. Export the image "
+                                         "folder somewhere outside it.").format(**fields)
+        case "is_store":
+            return t.translate("Export", "{out} is the database the judgments are kept in: give the export another "
+                                         "name.").format(**fields)
+        case "is_folder":
+            return t.translate("Export", "{out} is a folder: give a file name, such as {example}.").format(**fields)
+        case "not_folder":
+            return t.translate("Export", "{out} is a file: an image-folder export needs a folder.").format(**fields)
+    return store_text(str(error))
 
 
 def dropped_keys_text(n: int, wait: float) -> str:

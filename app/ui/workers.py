@@ -366,6 +366,7 @@ def _collector_paused() -> Iterator[None]:
 class TaskSignals(QObject):
     result = Signal(object)
     error = Signal(str)
+    failed = Signal(object)  # the exception itself, for a message built from its fields (after ``error``)
     progress = Signal(int, int)
     part = Signal(object)  # a first part of the result, before the whole
     done = Signal(object)  # last, whatever happened (a cancelled task delivers nothing else)
@@ -418,6 +419,7 @@ class Task(QRunnable):
         except Exception as exc:
             if not self.cancelled.is_set():  # after a cancel nobody waits, not even for an error
                 self._deliver(self.signals.error, str(exc) or type(exc).__name__)
+                self._deliver(self.signals.failed, exc)
         else:
             if not self.cancelled.is_set():
                 self._deliver(self.signals.result, result)
