@@ -757,6 +757,25 @@ def test_portable_scenario_on_postgresql(tmp_path: Path) -> None:
         assert not TABLES & set(inspect(eng).get_table_names())
 
 
+@pytest.mark.skipif(not PG_URL, reason="set FMA_TEST_PG_URL to a scratch PostgreSQL")
+def test_a_postgresql_connection_gives_up_on_a_server_gone_away_within_seconds() -> None:
+    """A window waiting on a server that went away (a network cut, the server rebooted under it) stayed frozen for
+    the system's TCP retries, 15 minutes on Linux: every connection now asks libpq for keepalive probes and a
+    20-s limit on unacknowledged data; a parameter the URL gives wins."""
+    from sqlalchemy import make_url
+
+    engine = make_engine(make_url(PG_URL).update_query_dict({"keepalives_idle": "9"}))
+    try:
+        with engine.connect() as conn:
+            params = conn.connection.dbapi_connection.info.get_parameters()
+    finally:
+        engine.dispose()
+    assert {k: params.get(k) for k in ("connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+                                       "keepalives_count", "tcp_user_timeout")} == {
+        "connect_timeout": "10", "keepalives": "1", "keepalives_idle": "9", "keepalives_interval": "2",
+        "keepalives_count": "3", "tcp_user_timeout": "20000"}
+
+
 # ------------------------------------------------------------------------------------------ transactions
 def test_session_scope_rolls_back_everything_on_error(engine: Engine, tmp_path: Path) -> None:
     with pytest.raises(KeyError), session_scope(engine) as s:

@@ -77,6 +77,12 @@ __all__ = [
 ]
 
 MIGRATIONS_DIR: Path = Path(__file__).resolve().parent / "migrations"
+PG_CONNECT_ARGS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                   "keepalives_count": 3, "tcp_user_timeout": 20_000}
+"""libpq parameters of every PostgreSQL connection (a URL's own win): fail a connection attempt after 10 s, and a
+connection whose server stopped answering: idle, after 5 s and 3 unanswered probes 2 s apart; waiting for data it
+sent, after 20 s unacknowledged. A server that is up but slow is not cut: its kernel answers both."""
+
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _BUSY_TIMEOUTS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 _LOCK_WAIT_STARTED: ContextVar[float | None] = ContextVar("fma_judge_lock_wait_started", default=None)
@@ -229,10 +235,12 @@ def make_engine(
         kwargs["connect_args"] = {"timeout": busy_timeout_s}
     else:
         kwargs["pool_pre_ping"] = True
-        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        if parsed.get_backend_name() == "postgresql":
             # a server that never answers (a dropped packet, a wrong port behind a firewall) fails in 10 s, not
-            # never; ?connect_timeout=N in the URL sets another
-            kwargs["connect_args"] = {"connect_timeout": 10}
+            # never; a connection whose server went away (a network cut, a server rebooted under it) fails within
+            # about 20 s, not after the system's TCP retries (15 minutes on Linux): the window waiting on it is
+            # frozen that long. A parameter in the URL (?connect_timeout=N ...) sets another.
+            kwargs["connect_args"] = {k: v for k, v in PG_CONNECT_ARGS.items() if k not in parsed.query}
     try:
         engine = create_engine(parsed, **kwargs)
     except (sa_exc.ArgumentError, ImportError) as exc:
