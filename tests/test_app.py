@@ -537,6 +537,47 @@ def test_readme_demo_command_opens_the_demo_batch_with_extra_arguments(tmp_path)
     assert other.as_posix() in (tmp_path / "s.ini").read_text(encoding="utf-8")
 
 
+def test_a_remembered_model_that_is_not_there_is_said_and_never_replaced_by_the_demo(tmp_path, batch_dir):
+    """The model a workstation remembers on a share that is not connected: it was silently replaced by the demo
+    model, which auto-judged the factory's images and became the remembered model for good. Now no model is loaded,
+    the window says so (a screenshot run fails with the line), and the setting is kept."""
+    gone = tmp_path / "share" / "factory_v3"
+    settings = tmp_path / "s.ini"
+    settings.write_text(f"[General]\nmodel_path={gone.as_posix()}\n", encoding="utf-8")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(settings))
+    res = subprocess.run([sys.executable, "-m", "app", str(batch_dir), "--db", f"sqlite:///{tmp_path / 'db.sqlite'}",
+                          "--screenshot", str(tmp_path / "shot.png")], capture_output=True, text=True, timeout=300,
+                         cwd=ROOT, env=env)
+    assert res.returncode != 0 and not (tmp_path / "shot.png").exists()
+    assert f"the model this workstation uses is not there: {gone}" in res.stderr, res.stderr
+    assert f"model_path={gone.as_posix()}" in settings.read_text(encoding="utf-8")
+
+
+def test_the_window_says_a_remembered_model_is_not_there_and_loads_none(qtbot, tmp_path, monkeypatch):
+    """The same, in the window an analyst starts: a banner names the path; no model is asked to load."""
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    from app.ui import app as app_module
+    from app.ui.main_window import MainWindow
+
+    gone = tmp_path / "share" / "factory_v3"
+    (tmp_path / "s.ini").write_text(f"[General]\nmodel_path={gone.as_posix()}\nanalyst=ana\n", encoding="utf-8")
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "s.ini"))
+    loaded, shown = [], []
+    monkeypatch.setattr(MainWindow, "load_model", lambda self, path, remember=True: loaded.append(path))
+    monkeypatch.setattr(MainWindow, "warm_model", lambda self, path: loaded.append(path))
+    monkeypatch.setattr(QApplication, "exec", lambda *_a: shown.extend(
+        w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)) or 0)
+    assert app_module.run_app(["--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "--analyst", "ana"]) == 0
+    window = shown[0]
+    try:
+        assert loaded == []
+        banners = [b.text() for b in window.findChildren(QLabel, "infoBanner") if b.isVisible()]
+        assert any(str(gone) in b and "No model is loaded" in b for b in banners), banners
+    finally:
+        window.close()
+
+
 def test_auto_judged_images_are_marked_counted_apart_and_skipped(qtbot, engine, taxonomy, batch_dir, tmp_path,
                                                                  monkeypatch):
     """A calibrated model: auto-routed images get the 'auto-judged' badge, are not 'left', and navigation to the

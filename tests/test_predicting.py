@@ -302,15 +302,25 @@ def _failed_load(qtbot, win, path) -> str:
 
 
 def test_a_malformed_manifest_fails_the_model_load_in_the_app_with_its_message(qtbot, engine, bundle, tmp_path,
-                                                                               monkeypatch):
+                                                                               monkeypatch, folder):
     pytest.importorskip("pytestqt")
     broken = _broken(bundle, tmp_path / "broken", input_size=[3, 100000, 100000])
     warned = []
     win = _window_warning_into(qtbot, engine, monkeypatch, warned)
+    win.open_folder(folder)
+    qtbot.waitUntil(lambda: len(win.items) > 0 and win.current == 0, timeout=30_000)
     message = _failed_load(qtbot, win, broken)
     assert message.startswith(f"{broken}/manifest.json: 'input_size' must be [3, height, width]")
     assert win.model is None and win.status.model_label.text() == "No model"
     assert len(warned) == 1 and message in warned[0][2]  # the analyst reads the same line
+    # the start-up's order: the image on screen says the model is loading, then the load fails; it said "loading"
+    # until another image was chosen
+    win.presenter.set_model("loading")
+    win.presenter.current = -1
+    win.select(0)
+    assert win.panel.waiting.text().startswith("The model is loading")
+    win._model_failed("the weights are damaged")
+    assert win.panel.waiting.text().startswith("No model is loaded"), win.panel.waiting.text()
     win.close()
 
 

@@ -1085,22 +1085,27 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="245"/>
+        <location filename="../ui/app.py" line="250"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="272"/>
+        <location filename="../ui/app.py" line="277"/>
         <source>The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}</source>
         <translation>上次工作階段意外結束（{when}，{what}）；已儲存的內容都在。詳情：{path}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="276"/>
+        <location filename="../ui/app.py" line="281"/>
+        <source>The model this workstation uses is not there: {path} (a network share not connected?). No model is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model with “Model…”.</source>
+        <translation>找不到此工作站使用的模型：{path}（網路共用資料夾未連線？）。目前未載入任何模型，因此不會預測，也不會自動判定。請連線後重新啟動，或以「模型…」選擇模型。</translation>
+    </message>
+    <message>
+        <location filename="../ui/app.py" line="286"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="284"/>
+        <location filename="../ui/app.py" line="294"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -1310,12 +1315,12 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>模型檔案 {path} 在磁碟上已變更（重新校正或重新訓練？）。此視窗仍使用載入時的 {version}。{link}以使用新檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="145"/>
+        <location filename="../ui/model_loading.py" line="147"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="146"/>
+        <location filename="../ui/model_loading.py" line="148"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -1328,7 +1333,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="153"/>
+        <location filename="../ui/model_loading.py" line="155"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>

@@ -233,8 +233,13 @@ def run_app(argv: list[str]) -> int:
     # --demo is the demo model on the demo batch, whatever model this workstation remembers (and keeps remembering)
     tour = args.demo and not args.model and bool(demo_model)
     model = args.model or (demo_model if tour else "") or str(settings.value("model_path", "") or "") or demo_model
+    missing = ""  # the model this workstation remembers is not there (a share not connected): say so, load none
     if model and not Path(model).exists() and not args.model:
-        model = str(DEMO_MODEL) if DEMO_MODEL.is_dir() else ""
+        # (it was silently replaced by the demo model, which auto-judged the factory's images and became the
+        # remembered model for good)
+        missing, model = model, ""
+    if not interactive and missing:
+        return fail(f"the model this workstation uses is not there: {missing} (--model PATH takes another)")
     if not interactive and (problem := screenshot_problem(folder, model, args.recursive)):
         return fail(problem)
 
@@ -272,6 +277,11 @@ def run_app(argv: list[str]) -> int:
         window.show_notice(QCoreApplication.translate(
             "Main", "The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}").format(
             when=when.replace("T", " ")[:16], what=what, path=local_folder(settings) / "crash.log"))
+    if missing:
+        window.show_notice(QCoreApplication.translate(
+            "Main", "The model this workstation uses is not there: {path} (a network share not connected?). No model "
+                    "is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model "
+                    "with “Model…”.").format(path=missing))
     if fallback:
         window.statusBar().showMessage(QCoreApplication.translate(
             "Main", "Judging as {name}: no name was given. Change it under Settings → Change analyst…").format(

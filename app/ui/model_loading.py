@@ -142,6 +142,8 @@ class ModelLoading:
         self.model = None
         self.presenter.set_model("none")
         self.status.set_model(None)
+        if 0 <= self.current < len(self.items):  # the image on screen said "the model is loading"
+            self.panel.show_data(self.presenter.panel(self.current))
         self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Model could not be loaded"),
                    QCoreApplication.translate("Main", "The model could not be loaded:\n\n{msg}\n\nChoose another model with "
                                               "“Model…”. You can still open batches and review earlier judgments.")
