@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -508,6 +509,15 @@ def test_screenshot_flag(tmp_path, bundle, batch_dir, lang):
 
     with Image.open(out) as im:
         assert im.width >= 1000 and im.height >= 600
+    # the .sqlite file alone holds what the session wrote (IT copies that file; the data stayed in the -wal file)
+    wal = tmp_path / "db.sqlite-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    import sqlite3
+    from contextlib import closing
+
+    alone = shutil.copy(tmp_path / "db.sqlite", tmp_path / "copy.sqlite")
+    with closing(sqlite3.connect(alone)) as db:
+        assert db.execute("SELECT count(*) FROM predictions").fetchone()[0] == 6
 
 
 def test_readme_demo_command_opens_the_demo_batch_with_extra_arguments(tmp_path):
