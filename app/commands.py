@@ -13,7 +13,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from app.demo import DEMO_MODEL
+from app.demo import DEMO_MODEL, not_installed
 from app.services.predicting import ModelLoadError, PredictingService
 from app.services.ranks import Ranks, ranks_from_env
 from app.store.backup import BACKUP_DIR, backup_to, list_backups, restore, rolling_backup
@@ -135,6 +135,10 @@ def classify_main(argv: list[str]) -> int:
 
 def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
     model = Path(args.model) if args.model else DEMO_MODEL
+    if not args.model and not model.is_dir():
+        print(f"fma-judge classify: {not_installed('the demo model')}: give the model with --model BUNDLE",
+              file=sys.stderr)
+        return 2
     cancel = threading.Event()
     who = f"rank {ranks.rank}/{ranks.world}: " if ranks.world > 1 else ""
     device = f"cuda:{ranks.local_rank}" if ranks.world > 1 and args.device.startswith("cuda") else args.device

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.demo import DEMO_BATCH, DEMO_MODEL
+from app.demo import DEMO_BATCH, DEMO_MODEL, not_installed
 
 MIN_FREE_BYTES = 1 << 30
 """Free disk space the ``disk`` check asks for: 1 GiB (a day of judgments is megabytes; backups are copies)."""
@@ -209,7 +209,11 @@ def run(argv: list[str], *, out: Callable[[str], None] = print) -> int:
 
     for check in check_qt():
         report(check)
-    report(check_model(bundle))
+    if args.model or bundle.is_dir():
+        report(check_model(bundle))
+    else:  # it said "model bundle not found" for a path inside site-packages the user never gave
+        report(Check("model", False, f"{not_installed('the demo model')}: check this workstation's model with "
+                                     "--model BUNDLE"))
     database, space = check_database(args.db)
     report(database)
     report(check_disk(space))

@@ -19,3 +19,44 @@ def test_the_help_names_every_headless_command_and_each_answers_its_own_help(cap
             main([command, "--help"])
         assert stop.value.code == 0, command
         assert f"fma-judge {command}" in capsys.readouterr().out, command
+
+
+@pytest.mark.parametrize("command", ["info", "train", "evaluate"])
+def test_fma_model_without_torch_says_which_extra_to_install(command) -> None:
+    """The workstation install (`pip install .`) has `fma-model` but no torch: every command ended in a
+    ModuleNotFoundError traceback. Now one line names the missing package and the extra that brings it."""
+    import subprocess
+    import sys
+
+    blocked = "import sys; sys.modules['torch'] = None; from models.commands.cli import main; "
+    res = subprocess.run([sys.executable, "-c", blocked + f"sys.exit(main([{command!r}, 'x']))"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"fma-model {command}: needs ") and "Traceback" not in res.stderr
+    assert 'needs torch' in lines[0] and 'pip install "fma-judge[train]"' in lines[0]
+
+
+def test_without_the_demo_installed_the_commands_that_default_to_it_say_so(tmp_path, monkeypatch, capsys) -> None:
+    """`pip install .` leaves the demo out: the self-test said "model bundle not found" for a path in site-packages
+    nobody gave, and `classify` without --model the same; now both say the demo is not installed here, and what
+    to give instead."""
+    from app import commands, selftest
+
+    gone = tmp_path / "site-packages" / "resources" / "demo" / "model_cbam"
+    monkeypatch.setattr(selftest, "DEMO_MODEL", gone)
+    monkeypatch.setattr(selftest, "check_qt", lambda: ())
+    lines: list[str] = []
+    assert selftest.run(["--self-test", "--db", f"sqlite:///{tmp_path / 'db.sqlite'}"], out=lines.append) == 1
+    model = next(line for line in lines if " model " in f" {line} ")
+    assert "the demo model is not installed with this copy of fma-judge" in model and "--model BUNDLE" in model, lines
+    monkeypatch.setattr(commands, "DEMO_MODEL", gone)
+    (tmp_path / "batch").mkdir()
+    from conftest import write_image
+
+    write_image(tmp_path / "batch" / "a.png")
+    from app.__main__ import main
+
+    assert main(["classify", str(tmp_path / "batch"), "--db", f"sqlite:///{tmp_path / 'db.sqlite'}"]) == 2
+    err = capsys.readouterr().err
+    assert "the demo model is not installed with this copy of fma-judge" in err and "--model BUNDLE" in err, err

@@ -16,7 +16,7 @@ from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from app import crash_log
-from app.demo import DEMO_BATCH, DEMO_MODEL
+from app.demo import DEMO_BATCH, DEMO_MODEL, not_installed
 from app.services.predicting import device_arg
 from app.ui import startup_log
 from app.ui.alerts import fail
@@ -238,6 +238,12 @@ def run_app(argv: list[str]) -> int:
         # (it was silently replaced by the demo model, which auto-judged the factory's images and became the
         # remembered model for good)
         missing, model = model, ""
+    if args.demo and (demo_batch is None or not demo_model):  # (it said "needs a batch (FOLDER or --demo)")
+        lacking = not_installed("the demo " + ("batch" if demo_batch is None else "model"))
+        if not interactive:
+            return fail(f"--demo: {lacking}")
+    else:
+        lacking = ""
     if not interactive and missing:
         return fail(f"the model this workstation uses is not there: {missing} (--model PATH takes another)")
     if not interactive and (problem := screenshot_problem(folder, model, args.recursive)):
@@ -277,6 +283,8 @@ def run_app(argv: list[str]) -> int:
         window.show_notice(QCoreApplication.translate(
             "Main", "The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}").format(
             when=when.replace("T", " ")[:16], what=what, path=local_folder(settings) / "crash.log"))
+    if lacking:
+        window.show_notice(f"--demo: {lacking}")  # (a line for IT, in English as the command line is)
     if missing:
         window.show_notice(QCoreApplication.translate(
             "Main", "The model this workstation uses is not there: {path} (a network share not connected?). No model "

@@ -68,8 +68,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rc
 
 
+TRAIN_EXTRAS = {"torch": "train", "torchvision": "train", "timm": "train", "tqdm": "train", "onnx": "train",
+                "onnxscript": "train"}
+"""Packages of ``pyproject.toml``'s extras that ``fma-model`` commands import, by the extra that installs them
+(``tune`` says its own, for Optuna)."""
+
+
 def _main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(argv)
+    except ModuleNotFoundError as exc:  # the workstation install has no torch: one line, not a traceback
+        extra = TRAIN_EXTRAS.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        command = next((a for a in argv if not a.startswith("-")), "")
+        print(f"fma-model {command}: needs {exc.name}, which this installation lacks (the workstation install runs "
+              f"models with ONNX Runtime and trains none): install it with pip install \"fma-judge[{extra}]\"",
+              file=sys.stderr)
+        return 2
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:
