@@ -610,3 +610,17 @@ def test_time_budget_plans_the_epochs_that_fit_and_ends_the_schedule_there(tmp_p
                      *[a for s in [*TINY_SETS, "epochs=6", "max_minutes=60"] for a in ("--set", s)]]) == 0
     assert len(list(csv.DictReader((planned / "metrics.csv").open()))) == 3
     assert seen and seen[0] > state["seconds"]  # the budget counts the first session's time too
+
+
+def test_evaluate_says_which_images_it_could_not_read_and_left_out(tmp_path, taxonomy, tiny_bundle, capsys):
+    """An image of the data that cannot be decoded was left out of every figure with a word only in
+    unreadable.json ("Loaded 3 image(s)", then n 2): now stderr and the report say it, with the reason."""
+    data = _tiny_dataset(tmp_path / "data", taxonomy)
+    broken = tmp_path / "data" / "img" / f"{taxonomy.leaves[0]}_3.png"  # a test image over the pixel limit: the
+    Image.new("1", (9000, 8000)).save(broken)  # data loader takes it, the model's reader refuses it
+    ev = tmp_path / "ev"
+    assert cli_main(["evaluate", str(tiny_bundle), "--data", str(data), "--split", "test", "--out", str(ev)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 1 image(s) could not be read and are left out of the metrics" in err and broken.name in err, err
+    assert json.loads((ev / "metrics.json").read_text())["n"] == len(taxonomy.leaves) - 1
+    assert "**Left out:** 1 image(s) could not be read" in (ev / "report.md").read_text(encoding="utf-8")

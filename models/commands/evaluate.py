@@ -68,10 +68,18 @@ def run(args: argparse.Namespace) -> int:
         metrics["pointing_game_n"] = pg.total
     known = ~raw["unknown"]
     title = f"{bundle.model_version} on {', '.join(args.data)} (split {args.split})"
+    left_out = ""
+    if raw["errors"]:  # left out of every figure: said where it is read, not only in a file beside them
+        unreadable = Path(args.out) / "unreadable.json"
+        unreadable.parent.mkdir(parents=True, exist_ok=True)
+        unreadable.write_text(json.dumps(raw["errors"], indent=2), encoding="utf-8")
+        first = "; ".join(f"{Path(p).name}: {why}" for p, why in list(raw["errors"].items())[:3])
+        left_out = (f"{len(raw['errors'])} image(s) could not be read and are left out of the metrics ({first}"
+                    f"{' …' if len(raw['errors']) > 3 else ''}); all in {unreadable.name}")
+        print(f"warning: {left_out}", file=sys.stderr)
     paths = write_evaluation(Path(args.out), metrics, leaf_probs=raw["leaf_probs"][known],
-                             targets=raw["targets"][known], taxonomy=bundle.taxonomy, title=title)
-    if raw["errors"]:
-        (Path(args.out) / "unreadable.json").write_text(json.dumps(raw["errors"], indent=2), encoding="utf-8")
+                             targets=raw["targets"][known], taxonomy=bundle.taxonomy, title=title,
+                             extra_md=f"**Left out:** {left_out}.\n" if left_out else "")
     headline = {k: metrics[k] for k in ("n", "top1", "top1_ci", "top5", "macro_recall", "worst_leaf_recall",
                                         "worst_leaf", "hier_f1", "mistake_severity", "ece", "aurc",
                                         "pointing_game", "pointing_game_n", "unknown_auroc", "auto_coverage",
