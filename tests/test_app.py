@@ -588,6 +588,30 @@ def test_the_window_says_a_remembered_model_is_not_there_and_loads_none(qtbot, t
         window.close()
 
 
+@pytest.mark.qt_no_exception_capture
+def test_an_exception_no_code_caught_is_said_on_screen(qtbot, engine, tmp_path, monkeypatch):
+    """An exception in a key's handler went only to stderr and crash.log: the analyst pressed Q and nothing
+    happened, without a word. Now the status bar says something went wrong and where the details are."""
+    import sys
+
+    from app.ui.alerts import say_uncaught
+    from app.ui.main_window import MainWindow
+
+    win = MainWindow(JudgingService(engine, "alice"), lang="en")
+    qtbot.addWidget(win)
+    logged = []
+    monkeypatch.setattr(sys, "excepthook", lambda *a: logged.append(a[1]))  # (crash_log's: it logs, says nothing)
+    say_uncaught(win, tmp_path / "crash.log")
+    def handler() -> None:  # a key's handler that breaks
+        raise ValueError("no such image")
+
+    QTimer.singleShot(0, win, handler)
+    qtbot.waitUntil(lambda: bool(logged), timeout=5_000)
+    said = win.statusBar().currentMessage()
+    assert said.startswith("Something went wrong, so what the last key or click asked for may not have been done (")
+    assert "(ValueError: no such image)" in said and str(tmp_path / "crash.log") in said, said
+
+
 def test_auto_judged_images_are_marked_counted_apart_and_skipped(qtbot, engine, taxonomy, batch_dir, tmp_path,
                                                                  monkeypatch):
     """A calibrated model: auto-routed images get the 'auto-judged' badge, are not 'left', and navigation to the

@@ -6,11 +6,14 @@ A run without a user (``fma-judge --screenshot``) must never wait for a click: t
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 USER_ERROR = 2
 """The exit code of a run stopped by the user's input (a database, folder or model that cannot be used)."""
@@ -30,3 +33,28 @@ def alert(parent: QWidget | None, box: Callable, title: str, text: str, *, line:
         box(parent, title, text)
     else:
         QCoreApplication.exit(fail(line))  # does nothing before the event loop runs: start-up returns fail() itself
+
+
+def say_uncaught(window, log: Path | None) -> None:
+    """Say on screen that an exception no code caught broke what a key or click asked for (it went only to stderr
+    and ``crash.log``: an analyst pressed Q and nothing happened, with no word). Chained after the hook before it
+    (:func:`app.crash_log.enable`, which logs the traceback); the main thread's only (a worker's errors are its own
+    to say). The message goes to the status line of the active window, or ``window``'s status bar."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb) -> None:
+        previous(kind, value, tb)
+        if threading.current_thread() is not threading.main_thread() or issubclass(kind, KeyboardInterrupt):
+            return
+        what = " ".join(f"{kind.__name__}: {value}".split())
+        text = QCoreApplication.translate(
+            "Main", "Something went wrong, so what the last key or click asked for may not have been done ({what}). "
+                    "Saved judgments are kept. Details: {path}").format(
+            what=what if len(what) <= 160 else what[:159] + "…", path=log or "stderr")
+        active = QApplication.activeWindow()
+        if active is not None and hasattr(active, "status_label"):
+            active.status_label.setText(text)
+        with contextlib.suppress(RuntimeError):  # the window is gone (the app is closing)
+            window.statusBar().showMessage(text, 30_000)
+
+    sys.excepthook = hook

@@ -19,7 +19,7 @@ from app import crash_log
 from app.demo import DEMO_BATCH, DEMO_MODEL, not_installed
 from app.services.predicting import device_arg
 from app.ui import startup_log
-from app.ui.alerts import fail
+from app.ui.alerts import fail, say_uncaught
 from app.ui.places import local_folder
 
 I18N_DIR = Path(__file__).resolve().parents[1] / "i18n"
@@ -196,7 +196,7 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationName("fma-judge")
     app.setOrganizationName("fma-judge")
     settings = open_settings()
-    crash_log.enable(local_folder(settings))  # a window that vanishes leaves its reason in crash.log
+    crash_file = crash_log.enable(local_folder(settings))  # a window that vanishes leaves its reason in crash.log
     if args.backup_every is not None:
         settings.setValue("backup_every_hours", args.backup_every)
     lang = args.lang or str(settings.value("lang", "") or "") or system_language()
@@ -253,6 +253,8 @@ def run_app(argv: list[str]) -> int:
     # building the window. Nothing can be judged until attach() (the window has no batch yet).
     window = MainWindow(lang=lang, demo_batch=demo_batch, settings=settings, device=args.device,
                         interactive=interactive, analyst=analyst)
+    before_hook = sys.excepthook
+    say_uncaught(window, crash_file)
     window.statusBar().showMessage(QCoreApplication.translate("Main", "Opening the database…"))
     if model:
         window.status.set_model(None, loading=True)  # it is on its way (warm_model, below)
@@ -309,6 +311,7 @@ def run_app(argv: list[str]) -> int:
         # goes, so the .sqlite file alone holds every judgment (IT copies that file; it was a 4 KB shell beside
         # the data in the -wal file after every session).
         engine.dispose()
+        sys.excepthook = before_hook
 
 
 def paint_now(app: QApplication, window, wait_s: float = 0.5) -> None:
