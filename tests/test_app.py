@@ -576,9 +576,10 @@ def test_the_window_says_a_remembered_model_is_not_there_and_loads_none(qtbot, t
     loaded, shown = [], []
     monkeypatch.setattr(MainWindow, "load_model", lambda self, path, remember=True: loaded.append(path))
     monkeypatch.setattr(MainWindow, "warm_model", lambda self, path: loaded.append(path))
-    monkeypatch.setattr(QApplication, "exec", lambda *_a: shown.extend(
-        w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)) or 0)
+    monkeypatch.setattr(QApplication, "exec", lambda *_a: shown.extend(  # (earlier tests' windows are closed)
+        w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()) or 0)
     assert app_module.run_app(["--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "--analyst", "ana"]) == 0
+    assert len(shown) == 1
     window = shown[0]
     try:
         assert loaded == []

@@ -90,8 +90,8 @@ def test_a_key_is_given_by_pressing_it(qtbot) -> None:
     assert dialog.recording == "open_folder" and "Open a folder" in dialog.problem.text()
     qtbot.keyClick(dialog, Qt.Key.Key_Shift, mods.ShiftModifier)  # a modifier alone: still waiting
     assert dialog.recording == "open_folder"
-    qtbot.keyClick(dialog, Qt.Key.Key_O, mods.ControlModifier | mods.ShiftModifier)
-    assert dialog.recording is None and dialog.edits["open_folder"].text() == "Ctrl+Shift+O"
+    qtbot.keyClick(dialog, Qt.Key.Key_P, mods.ControlModifier | mods.ShiftModifier)
+    assert dialog.recording is None and dialog.edits["open_folder"].text() == "Ctrl+Shift+P"
     assert dialog.problem.text() == ""
     dialog.record_buttons["note"].click()
     qtbot.keyClick(dialog, Qt.Key.Key_Tab)  # Tab too is a key to give, not a move to the next field
@@ -107,7 +107,7 @@ def test_a_key_is_given_by_pressing_it(qtbot) -> None:
     assert "C is given to both" in dialog.problem.text()
     dialog.edits["picker"].setText("/")
     dialog.accept()
-    assert dialog.result() == 1 and dialog.keymap["open_folder"] == ("Ctrl+Shift+O",)
+    assert dialog.result() == 1 and dialog.keymap["open_folder"] == ("Ctrl+Shift+P",)
     assert (dialog.keymap["note"], dialog.keymap["help"], dialog.keymap["unknown"]) == (("Tab",), ("?",), ("C",))
 
 
@@ -146,6 +146,27 @@ def test_the_window_judges_with_the_analysts_keys(qtbot, engine, tiny_bundle, tm
         qtbot.keyClick(win, Qt.Key.Key_D)
         qtbot.waitUntil(lambda: win._dashboard_view is not None and win.dashboard_view.isVisible(), timeout=10_000)
         win.dashboard_view.close()
+        win.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5_000)
+        # the toolbar's other buttons have keys too (a keyboard-only analyst could not export, choose a model, open
+        # files or reach Settings); their tooltips say them
+        from app.ui import file_dialogs
+        from app.ui.export_dialog import ExportDialog
+
+        asked = []
+        monkeypatch.setattr(file_dialogs, "choose_folder", lambda _w, title, *_a: asked.append(title) or "")
+        monkeypatch.setattr(file_dialogs, "choose_files", lambda _w, title, *_a: asked.append(title) or [])
+        monkeypatch.setattr(ExportDialog, "exec", lambda dialog: asked.append(dialog.windowTitle()) or 0)
+        ctrl, shift = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+        qtbot.keyClick(win, Qt.Key.Key_M, ctrl)
+        qtbot.keyClick(win, Qt.Key.Key_O, ctrl | shift)
+        qtbot.keyClick(win, Qt.Key.Key_E, ctrl)
+        assert asked == ["Choose a model bundle folder", "Open images", "Export labels"], asked
+        assert win.toolbar.act_export.toolTip() == "Export labels… (Ctrl+E)"
+        qtbot.keyClick(win, Qt.Key.Key_Comma, ctrl)
+        qtbot.waitUntil(lambda: win.toolbar.settings_menu.isVisible(), timeout=5_000)
+        assert win.toolbar.settings_menu.activeAction().text() == "Language"
+        win.toolbar.settings_menu.close()
         win.activateWindow()
         qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5_000)
         qtbot.keyClick(win, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Q closes, as on Linux desktops

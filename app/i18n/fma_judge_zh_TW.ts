@@ -666,36 +666,51 @@
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="66"/>
-        <source>Open a folder</source>
-        <translation>開啟資料夾</translation>
+        <source>Open a folder / image files</source>
+        <translation>開啟資料夾／影像檔案</translation>
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="67"/>
+        <source>Choose a model</source>
+        <translation>選擇模型</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="68"/>
+        <source>Export labels</source>
+        <translation>匯出標籤</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="69"/>
+        <source>Settings: language, analyst, keyboard shortcuts, scale bar</source>
+        <translation>設定：語言、分析人員、鍵盤快捷鍵、比例尺</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="70"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="68"/>
+        <location filename="../ui/help_overlay.py" line="71"/>
         <source>Dashboard: the team&apos;s counts, spot-check purity and drift</source>
         <translation>儀表板：團隊的數量、抽查純度與漂移</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="69"/>
+        <location filename="../ui/help_overlay.py" line="72"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="70"/>
+        <location filename="../ui/help_overlay.py" line="73"/>
         <source>Close the window (judgments are saved as they are made)</source>
         <translation>關閉視窗（判定已即時儲存）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="99"/>
+        <location filename="../ui/help_overlay.py" line="102"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="106"/>
+        <location filename="../ui/help_overlay.py" line="109"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
     </message>
@@ -892,36 +907,56 @@
     </message>
     <message>
         <location filename="../ui/keymap.py" line="70"/>
+        <source>Open image files</source>
+        <translation>開啟影像檔案</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="71"/>
+        <source>Choose a model</source>
+        <translation>選擇模型</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="72"/>
+        <source>Export labels</source>
+        <translation>匯出標籤</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="73"/>
+        <source>Settings: language, analyst, keys, scale bar</source>
+        <translation>設定：語言、分析人員、按鍵、比例尺</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="74"/>
         <source>Re-judge queue</source>
         <translation>複判佇列</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="71"/>
+        <location filename="../ui/keymap.py" line="75"/>
         <source>Dashboard</source>
         <translation>儀表板</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="72"/>
+        <location filename="../ui/keymap.py" line="76"/>
         <source>Filter or sort the list</source>
         <translation>篩選或排序清單</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="73"/>
+        <location filename="../ui/keymap.py" line="77"/>
         <source>Image list shown / hidden</source>
         <translation>顯示 / 隱藏影像清單</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="74"/>
+        <location filename="../ui/keymap.py" line="78"/>
         <source>Show / hide the shortcuts</source>
         <translation>顯示／隱藏快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="75"/>
+        <location filename="../ui/keymap.py" line="79"/>
         <source>Close the window</source>
         <translation>關閉視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="145"/>
+        <location filename="../ui/keymap.py" line="149"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是按鍵</translation>
     </message>
@@ -1197,7 +1232,7 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/toolbar.py" line="97"/>
+        <location filename="../ui/toolbar.py" line="101"/>
         <source>Heatmap opacity ({keys})</source>
         <translation>熱圖不透明度（{keys}）</translation>
     </message>
@@ -1438,27 +1473,27 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="466"/>
+        <location filename="../ui/main_window.py" line="465"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="551"/>
+        <location filename="../ui/main_window.py" line="550"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="566"/>
+        <location filename="../ui/main_window.py" line="565"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="578"/>
+        <location filename="../ui/main_window.py" line="577"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="579"/>
+        <location filename="../ui/main_window.py" line="578"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1846,13 +1881,13 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="90"/>
+        <location filename="../ui/main_window.py" line="87"/>
         <location filename="../ui/prediction_panel.py" line="415"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="91"/>
+        <location filename="../ui/main_window.py" line="88"/>
         <source>spot check · judge blind</source>
         <translation>抽查 · 盲判</translation>
     </message>

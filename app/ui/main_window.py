@@ -79,10 +79,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         super().__init__()
         self.service: JudgingService | None = None
         self._when_attached: list[Callable[[], None]] = []
-        self.interactive = interactive
-        self.lang = lang
-        self.demo_batch = demo_batch
-        self.settings = settings
+        self.interactive, self.lang, self.demo_batch, self.settings = interactive, lang, demo_batch, settings
         self.keymap = keymap.load(settings)  # the analyst's key bindings (Settings → Keyboard shortcuts…)
         self._shortcuts: list[QShortcut] = []
         self.model: ModelInfo | None = None
@@ -273,6 +270,8 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             "contrast_up": lambda: viewer.nudge("contrast", 1), "contrast_down": lambda: viewer.nudge("contrast", -1),
             "gamma_up": lambda: viewer.nudge("gamma", 1), "gamma_down": lambda: viewer.nudge("gamma", -1),
             "reset_view": viewer.set_adjustments, "open_folder": self.choose_folder, "queue": self.show_queue,
+            "open_files": self.choose_files, "model": self.choose_model, "export": self.export_labels,
+            "settings": tb.show_settings_menu,
             "list_filter": self.open_list_filter, "list_pane": self.toggle_list_pane, "references": self.refs.cycle,
             "spectrum_reference": self.spectrum_panel.next_reference, "spectrum_next": self.spectrum_panel.next_spectrum,
             "help": lambda: self.help.toggle(), "quit": self.close, "dashboard": self.show_dashboard,

@@ -82,7 +82,7 @@ class MainToolBar(QToolBar):
                                      self.pixelSizeRequested.emit)
         self.settings_menu.addAction(QCoreApplication.translate("Main", "Fit the right column again"),
                                      self.panesResetRequested.emit)
-        button = QToolButton(self)
+        button = self.settings_button = QToolButton(self)
         button.setText(QCoreApplication.translate("Main", "Settings"))
         button.setMenu(self.settings_menu)
         button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -94,8 +94,18 @@ class MainToolBar(QToolBar):
         self.act_queue.setText(keymap.labelled(QCoreApplication.translate("Main", "Re-judge queue"), keys, "queue"))
         self.act_dashboard.setText(keymap.labelled(QCoreApplication.translate("Main", "Dashboard"), keys, "dashboard"))
         self.act_help.setText(keymap.labelled(QCoreApplication.translate("Main", "Shortcuts"), keys, "help"))
+        for act, action_id in ((self.act_open, "open_folder"), (self.act_files, "open_files"),
+                               (self.act_model, "model"), (self.act_export, "export")):
+            act.setToolTip(keymap.labelled(act.text(), keys, action_id))
+        self.settings_button.setToolTip(keymap.labelled(self.settings_button.text(), keys, "settings"))
         self.opacity.setToolTip(QCoreApplication.translate("Main", "Heatmap opacity ({keys})").format(
             keys=keymap.shown_keys(keys, "opacity_down", "opacity_up")))
+
+    def show_settings_menu(self) -> None:
+        """The Settings menu under its button, from the keyboard (it was the mouse's only)."""
+        button = self.settings_button
+        self.settings_menu.popup(button.mapToGlobal(button.rect().bottomLeft()))
+        self.settings_menu.setActiveAction(self.settings_menu.actions()[0])
 
     def nudge_opacity(self, step: int) -> None:
         self.opacity.setValue(self.opacity.value() + step)
