@@ -331,6 +331,17 @@ def test_dashboard_view_shows_the_chart_and_the_batch_table(qtbot, engine, store
     view._read_at -= dashboard_view.STALE_AFTER_S + 1
     view.changeEvent(QEvent(QEvent.Type.ActivationChange))
     assert asked == [1]
+    # from the keyboard: Tab leaves the batch table (it walked the cells, a trap), Ctrl+Tab turns to the purity
+    # monitor and back, from wherever the focus is
+    view.table.setFocus()
+    qtbot.waitUntil(lambda: view.table.hasFocus())
+    qtbot.keyClick(view.table, Qt.Key.Key_Tab)
+    assert not view.table.hasFocus()
+    view.table.setFocus()
+    qtbot.keyClick(view.table, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert view.tabs.currentIndex() == 1 and view.purity.hasFocus()
+    qtbot.keyClick(view.purity, Qt.Key.Key_PageUp, Qt.KeyboardModifier.ControlModifier)
+    assert view.tabs.currentIndex() == 0 and view.table.hasFocus()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh_TW"])

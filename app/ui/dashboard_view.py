@@ -157,7 +157,15 @@ class DashboardView(QWidget):
         self.model_combo.currentIndexChanged.connect(lambda _i: self._render())
         self.period_combo.currentIndexChanged.connect(lambda _i: self._render())
         self.setWindowTitle(QCoreApplication.translate("Dashboard", "Dashboard — fma-judge"))
-        window_shortcuts(self, [("F5", self.refresh)])
+        # Tab leaves a table (it walked its cells, a trap for the keyboard: the purity monitor's tab was out of
+        # reach), and Ctrl+Tab / Ctrl+PgDn turn the tabs from anywhere in the window
+        window_shortcuts(self, [("F5", self.refresh), ("Ctrl+Tab", lambda: self._turn_tab(1)),
+                                ("Ctrl+PgDown", lambda: self._turn_tab(1)), ("Ctrl+Shift+Tab", lambda: self._turn_tab(-1)),
+                                ("Ctrl+PgUp", lambda: self._turn_tab(-1))])
+
+    def _turn_tab(self, step: int) -> None:
+        self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % self.tabs.count())
+        (self.table, self.purity)[self.tabs.currentIndex()].setFocus()  # (the monitor's tab holds more than its table)
 
     def _read_only_table(self, headers: list[str]) -> QTableWidget:
         table = QTableWidget(0, len(headers), self)
@@ -170,6 +178,7 @@ class DashboardView(QWidget):
         for col in range(1, len(headers) - 1):  # and the auto-judging state (a pause's text is long) the rest
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         table.setAlternatingRowColors(True)
+        table.setTabKeyNavigation(False)
         return table
 
     # -- state ---------------------------------------------------------------------------------
