@@ -310,6 +310,12 @@ def test_service_pages_accepts_undoes_and_exports(engine, store, tmp_path: Path)
     undone = service.undo_last()
     assert [u.status for u in undone] == ["reverted", "reverted"] and not service.can_undo
     assert service.page(filters).total == 3
+    # several actions: Ctrl+Z takes them back newest first (it undid only the last one)
+    service.accept([store["img0"]], model_version=V1)
+    service.mark_unknown([store["img1"]], model_version=V1)
+    assert [u.image_id for u in service.undo_last()] == [store["img1"]] and service.can_undo
+    assert [u.image_id for u in service.undo_last()] == [store["img0"]] and not service.can_undo
+    assert service.undo_last() == [] and service.page(filters).total == 3
 
     service.relabel([store["img4"]], "scratch", model_version=V1)
     with session_scope(engine) as s:  # someone judges it again: the undo no longer applies
@@ -753,6 +759,13 @@ def test_digits_judge_the_one_selected_image_as_that_type_of_its_top5(qtbot, que
     qtbot.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     text = view.status_label.text()
     assert text.startswith("Nothing undone: img1") and "judged since by bob (" in text and text.endswith("): Dent."), text
+    # the undo history: the refused step left it, Ctrl+Z goes to the ones before, and says when none is left
+    for _ in range(6):
+        qtbot.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        if view.status_label.text().startswith("Nothing to undo"):
+            break
+        qtbot.waitUntil(lambda: view.status_label.text().startswith("Undid"), timeout=10_000)
+    assert view.status_label.text().startswith("Nothing to undo: this window undoes what was done in it")
     # several selected, two of them judged by bob and carol meanwhile: Enter saves none, says how many and by whom
     # (from the refusal's fields, not its English sentence)
     view.table.selectAll()

@@ -62,6 +62,9 @@ def node_order_by_name(taxonomy: Taxonomy, lang: str) -> tuple[str, ...]:
     return tuple(sorted(nodes, key=lambda n: (taxonomy.name(n, lang).casefold(), n)))
 
 
+UNDO_DEPTH = 50
+"""How many of the queue's own actions Ctrl+Z can take back, newest first."""
+
 @dataclass(frozen=True)
 class QueueFilters:
     """What the queue shows; see :func:`app.store.queries.rejudge_queue` for each field."""
@@ -133,7 +136,7 @@ class QueueService:
         self.engine = engine
         self.analyst = analyst.strip()
         self.read_only = read_only(engine)  # why judging from the queue is off (None: on)
-        self._last_bulk: list[int] = []
+        self._done: list[list[int]] = []  # the judgment ids of each action taken here, oldest first (Ctrl+Z)
 
     # -- reading -------------------------------------------------------------------------------
     def page(self, filters: QueueFilters, *, offset: int = 0, limit: int = 200, facets: bool = True) -> QueuePage:
@@ -212,7 +215,7 @@ class QueueService:
                 expect_undecided=tuple(waiting), action=action,
             )
         if records:
-            self._last_bulk = [r.id for r in records]
+            self._done = [*self._done[1 - UNDO_DEPTH:], [r.id for r in records]]
         return records
 
     def note(self, image_ids: Iterable[int], note: str | None, *, seen: str | None = None) -> list[JudgmentRecord]:
@@ -223,26 +226,26 @@ class QueueService:
             records = repo.note_images(s, ids, note, analyst=self.analyst,
                                        expect_notes={ids[0]: seen} if seen is not None and len(ids) == 1 else None)
         if records:
-            self._last_bulk = [r.id for r in records]
+            self._done = [*self._done[1 - UNDO_DEPTH:], [r.id for r in records]]
         return records
 
     @property
     def can_undo(self) -> bool:
-        return bool(self._last_bulk)
+        return bool(self._done)
 
     def undo_last(self) -> list[JudgmentRecord]:
-        """Undo the last bulk action, all or nothing (appends undo rows; history stays append-only).
+        """Undo the last action taken here not undone yet, all or nothing (appends undo rows; history stays
+        append-only); the next undoes the one before it (up to :data:`UNDO_DEPTH`; it undid only the last one).
 
         Raises:
-            JudgmentConflictError: one of the images was judged again since; nothing is undone.
+            JudgmentConflictError: one of the images was judged again since; nothing is undone, and that action
+                leaves the history (the next undo goes to the one before it).
         """
-        if not self._last_bulk:
+        if not self._done:
             return []
+        last = self._done.pop()
         with session_scope(self.engine) as s:
-            records = [
-                repo.revert_judgment(s, jid, analyst=self.analyst) for jid in reversed(self._last_bulk)
-            ]
-        self._last_bulk = []
+            records = [repo.revert_judgment(s, jid, analyst=self.analyst) for jid in reversed(last)]
         return records[::-1]
 
     # -- export --------------------------------------------------------------------------------

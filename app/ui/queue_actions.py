@@ -298,11 +298,16 @@ class QueueActions:
         self.active_view().setFocus()
 
     def undo_last(self) -> None:
-        """Undo the last bulk action (Ctrl+Z); the images it brings back to the queue are selected again (the
-        selection stayed on the row that had taken their place)."""
-        if self.service.can_undo:
-            self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid 1 judgment"),
-                        QCoreApplication.translate("Queue", "Undid {n} judgments"), undo=True)
+        """Undo the queue's last action not undone yet (Ctrl+Z; again: the one before); the images it brings back
+        to the queue are selected again (the selection stayed on the row that had taken their place). With none
+        left it says so (the line kept saying "Undid 1 judgment", as if the key had worked again)."""
+        if not self.service.can_undo:
+            self.status_label.setText(QCoreApplication.translate(
+                "Queue", "Nothing to undo: this window undoes what was done in it (the main window's Ctrl+Z undoes "
+                         "what was judged there)."))
+            return
+        self._judge(self.service.undo_last, QCoreApplication.translate("Queue", "Undid 1 judgment"),
+                    QCoreApplication.translate("Queue", "Undid {n} judgments"), undo=True)
 
     def _judge(self, action, done_one: str, done_many: str, *, left: int = 0, kept: int = 0,
                undo: bool = False) -> bool:
