@@ -17,12 +17,14 @@ from typing import IO
 
 
 @contextmanager
-def replacing(path: str | os.PathLike[str], *, newline: str | None = "") -> Iterator[IO[str]]:
+def replacing(path: str | os.PathLike[str], *, newline: str | None = "", bom: bool = False) -> Iterator[IO[str]]:
     """A UTF-8 text handle on a new file next to ``path`` that replaces ``path`` when the block completes.
 
     Args:
         path: the file to replace (its folder must exist).
         newline: as for :func:`open` (``""``: write line ends exactly as given).
+        bom: start the file with a byte-order mark (a CSV for people: Excel on a Traditional-Chinese Windows
+            reads a CSV without one as Big5, and the notes' Chinese comes out garbled).
     """
     path = Path(path)
     try:
@@ -32,7 +34,7 @@ def replacing(path: str | os.PathLike[str], *, newline: str | None = "") -> Iter
     except OSError as exc:  # about the folder: name the file meant, not this hidden temporary one
         raise _named(exc, path) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
+        with os.fdopen(fd, "w", encoding="utf-8-sig" if bom else "utf-8", newline=newline) as handle:
             yield handle
         os.replace(tmp, path)
     except BaseException as exc:

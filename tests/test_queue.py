@@ -327,7 +327,8 @@ def test_service_pages_accepts_undoes_and_exports(engine, store, tmp_path: Path)
 
     out = tmp_path / "exports" / "queue.csv"
     count = service.export_queue(out, QueueFilters(model_version=V1, include_judged=True, sort="age"))
-    with out.open(encoding="utf-8") as fh:
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # a byte-order mark: Excel on a Chinese Windows reads UTF-8
+    with out.open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert count == len(rows) == 6
     assert tuple(rows[0]) == EXPORT_COLUMNS

@@ -264,7 +264,7 @@ class QueueService:
                               "is_store", out=str(out))
         out.parent.mkdir(parents=True, exist_ok=True)
         count = 0
-        with replacing(out) as handle:
+        with replacing(out, bom=True) as handle:  # for Excel (models.atomic.replacing)
             writer = CsvWriter(handle)
             writer.writerow(EXPORT_COLUMNS)
             with session_scope(self.engine, action="read") as s:  # one snapshot for every page
