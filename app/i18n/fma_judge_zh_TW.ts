@@ -2880,7 +2880,7 @@ Similarity {sim:.3f}</source>
     <message>
         <location filename="../ui/style.py" line="37"/>
         <source>corrected</source>
-        <translation>已修正</translation>
+        <translation>已更正</translation>
     </message>
     <message>
         <location filename="../ui/style.py" line="38"/>
