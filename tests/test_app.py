@@ -740,8 +740,12 @@ def test_an_unsaved_note_outlives_the_window_and_closing_asks_only_when_it_canno
     again = open_window(qtbot, engine, None, tmp_path, monkeypatch)
     try:
         assert again.note_drafts.get(image.image_id) == "edge chipped, check the cutter"
-        message = again.statusBar().currentMessage()
-        assert "Notes typed and not saved last time: 2 (img_2.png in batch, img_2.png in batch)" in message
+        from PySide6.QtWidgets import QLabel
+
+        again.statusBar().showMessage("the narrow-window hint")  # another message does not take it away
+        banners = [b.text() for b in again.findChildren(QLabel, "infoBanner") if not b.isHidden()]
+        assert any("Notes typed and not saved last time: 2 (img_2.png in batch, img_2.png in batch)" in b
+                   for b in banners), banners
         again.note_drafts.error = "could not write the unsaved notes to … (No space left on device)"
         assert again.close() is False and again.isVisible() and asked and "were not saved: 2" in asked[0]
         monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Close)

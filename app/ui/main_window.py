@@ -546,10 +546,10 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
                                                    service.engine.url.render_as_string(hide_password=True)))
         if self.note_drafts.error is not None:
             self.statusBar().showMessage(self.note_drafts.error, 15_000)
-        elif held:
-            self.statusBar().showMessage(QCoreApplication.translate(
+        elif held:  # a banner: a status message went under the next (the narrow-window hint) within seconds
+            self.show_notice(QCoreApplication.translate(
                 "Main", "Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.")
-                .format(n=held, where=self._draft_places(service), key=keymap.shown_keys(self.keymap, "note")), 30_000)
+                .format(n=held, where=self._draft_places(service), key=keymap.shown_keys(self.keymap, "note")))
 
     def _draft_places(self, service: JudgingService) -> str:
         """"P004_20x.png in line 7, …": where the first drafts found on disk were typed (a queue selection's by
