@@ -167,3 +167,60 @@ def test_classify_names_the_database_in_full_and_says_when_it_made_it(work: Path
     assert classify_main([str(folder), "--db", "sqlite:///team.sqlite", "--model", str(bundle)]) == 0
     err = capsys.readouterr().err
     assert f"; database sqlite:///{work / 'team.sqlite'}\n" in err, err
+
+
+def test_a_folder_or_an_image_given_as_the_database_is_named_as_such(tmp_path: Path) -> None:
+    """--db on a folder said "read-only for you" (classify, self-test) or "disk I/O error" (the app), and on an
+    image "damaged … Restore a backup"; a file that was backed up as the database is still called damaged."""
+    with pytest.raises(StoreError, match=f"{tmp_path} is a folder; give a database file, such as .*fma_judge.sqlite3"):
+        open_store(str(tmp_path))
+    picture = write_image(tmp_path / "defect.png")
+    with pytest.raises(StoreError, match="defect.png is not a database but a PNG image; give the fma-judge database"):
+        open_store(str(picture))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database", encoding="utf-8")
+    with pytest.raises(StoreError, match="notes.txt is not a database but another kind of file"):
+        open_store(str(notes))
+    (tmp_path / "backups").mkdir()  # it was the database once: damaged, and the restore is offered
+    (tmp_path / "backups" / "notes.txt-20261206T0900.sqlite3").write_bytes(b"")
+    from app.store.errors import DamagedDatabaseError
+
+    with pytest.raises(DamagedDatabaseError):
+        open_store(str(notes))
+    fresh = tmp_path / "fresh.sqlite3"  # a new file, and an empty one, are still made into a store
+    opened = open_store(str(fresh))
+    assert opened.read_only is None
+    opened.engine.dispose()
+
+
+def test_a_postgres_url_as_libpq_writes_it_uses_the_shipped_driver() -> None:
+    """postgres:// and postgresql:// (as libpq, pg_dump and most tools write them) were refused as "not SQLite or
+    PostgreSQL", or looked for psycopg2, which is not shipped."""
+    for url in ("postgres://ana@db.lab/fma", "postgresql://ana@db.lab/fma"):
+        engine = make_engine(url)
+        try:
+            assert engine.url.drivername == "postgresql+psycopg", url
+        finally:
+            engine.dispose()
+
+
+def test_the_folder_and_not_a_database_reasons_read_in_chinese(qapp, tmp_path: Path) -> None:
+    from PySide6.QtCore import QCoreApplication, QTranslator
+
+    from app.ui.app import I18N_DIR
+    from app.ui.style import store_text
+
+    messages = []
+    for given in (tmp_path, write_image(tmp_path / "defect.png")):
+        with pytest.raises(StoreError) as refused:
+            open_store(str(given))
+        messages.append(str(refused.value))
+    tr = QTranslator()
+    assert tr.load("fma_judge_zh_TW", str(I18N_DIR))
+    QCoreApplication.installTranslator(tr)
+    try:
+        said = [store_text(m) for m in messages]
+    finally:
+        QCoreApplication.removeTranslator(tr)
+    assert said[0].endswith(f"{tmp_path} 是資料夾：請指定資料庫檔案，例如 {tmp_path / 'fma_judge.sqlite3'}"), said
+    assert said[1].endswith(f"{tmp_path / 'defect.png'} 不是資料庫（a PNG image）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱"), said

@@ -411,22 +411,22 @@
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="272"/>
+        <location filename="../ui/style.py" line="279"/>
         <source>{out} is inside the folder of batch “{name}” ({folder}): opened again, that batch would take the exported copies for its own images. Export the image folder somewhere outside it.</source>
         <translation>{out} 位於批次「{name}」的資料夾（{folder}）之內：再次開啟時，該批次會把匯出的副本當成自己的影像。請將影像資料夾匯出到該資料夾以外的位置。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="276"/>
+        <location filename="../ui/style.py" line="283"/>
         <source>{out} is the database the judgments are kept in: give the export another name.</source>
         <translation>{out} 是保存判定結果的資料庫：請為匯出檔另取名稱。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="279"/>
+        <location filename="../ui/style.py" line="286"/>
         <source>{out} is a folder: give a file name, such as {example}.</source>
         <translation>{out} 是資料夾：請輸入檔案名稱，例如 {example}。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="281"/>
+        <location filename="../ui/style.py" line="288"/>
         <source>{out} is a file: an image-folder export needs a folder.</source>
         <translation>{out} 是檔案：影像資料夾匯出需要一個資料夾。</translation>
     </message>
@@ -718,12 +718,12 @@
 <context>
     <name>Judgment</name>
     <message>
-        <location filename="../ui/style.py" line="255"/>
+        <location filename="../ui/style.py" line="262"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="259"/>
+        <location filename="../ui/style.py" line="266"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1817,17 +1817,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="287"/>
+        <location filename="../ui/style.py" line="294"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="289"/>
+        <location filename="../ui/style.py" line="296"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="291"/>
+        <location filename="../ui/style.py" line="298"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2972,31 +2972,41 @@ Similarity {sim:.3f}</source>
     </message>
     <message>
         <location filename="../ui/style.py" line="233"/>
+        <source>{path} is a folder: give a database file, such as {example}</source>
+        <translation>{path} 是資料夾：請指定資料庫檔案，例如 {example}</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="237"/>
+        <source>{path} is not a database ({kind}): give the fma-judge database file, or a new file name</source>
+        <translation>{path} 不是資料庫（{kind}）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="240"/>
         <source>the database file or its folder is read-only</source>
         <translation>資料庫檔案或其資料夾是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="235"/>
+        <location filename="../ui/style.py" line="242"/>
         <source>the disk is full</source>
         <translation>磁碟已滿</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="236"/>
+        <location filename="../ui/style.py" line="243"/>
         <source>it was opened read-only</source>
         <translation>它以唯讀方式開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="237"/>
+        <location filename="../ui/style.py" line="244"/>
         <source>the database is locked by another program</source>
         <translation>資料庫被其他程式鎖定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="239"/>
+        <location filename="../ui/style.py" line="246"/>
         <source>the file cannot be opened; check its permissions</source>
         <translation>無法開啟檔案；請檢查其權限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="241"/>
+        <location filename="../ui/style.py" line="248"/>
         <source>the file is not an fma-judge database or it is damaged</source>
         <translation>此檔案不是 fma-judge 資料庫，或已損壞</translation>
     </message>

@@ -229,6 +229,13 @@ def store_reason_text(reason: str) -> str:
         return t.translate("Store", "the file {path} is read-only for you").format(path=m.group(1))
     if m := re.fullmatch(r"(.+) \(or its folder\) is read-only for you", reason):
         return t.translate("Store", "{path} (or its folder) is read-only for you").format(path=m.group(1))
+    if m := re.fullmatch(r"(.+) is a folder; give a database file, such as (.+)", reason):
+        return t.translate("Store", "{path} is a folder: give a database file, such as {example}").format(
+            path=m.group(1), example=m.group(2))
+    if m := re.fullmatch(r"(.+) is not a database but (.+); give the fma-judge database file, or a new file name",
+                         reason):
+        return t.translate("Store", "{path} is not a database ({kind}): give the fma-judge database file, or a new "
+                                    "file name").format(path=m.group(1), kind=m.group(2))
     starts = {
         "the database file or its folder is read-only": t.translate(
             "Store", "the database file or its folder is read-only"),
