@@ -175,11 +175,11 @@ def test_a_folder_or_an_image_given_as_the_database_is_named_as_such(tmp_path: P
     with pytest.raises(StoreError, match=f"{tmp_path} is a folder; give a database file, such as .*fma_judge.sqlite3"):
         open_store(str(tmp_path))
     picture = write_image(tmp_path / "defect.png")
-    with pytest.raises(StoreError, match="defect.png is not a database but a PNG image; give the fma-judge database"):
+    with pytest.raises(StoreError, match=r"defect\.png is not a database but a PNG image; give the fma-judge database"):
         open_store(str(picture))
     notes = tmp_path / "notes.txt"
     notes.write_text("not a database", encoding="utf-8")
-    with pytest.raises(StoreError, match="notes.txt is not a database but another kind of file"):
+    with pytest.raises(StoreError, match=r"notes\.txt is not a database but another kind of file"):
         open_store(str(notes))
     (tmp_path / "backups").mkdir()  # it was the database once: damaged, and the restore is offered
     (tmp_path / "backups" / "notes.txt-20261206T0900.sqlite3").write_bytes(b"")
