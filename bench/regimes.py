@@ -73,11 +73,13 @@ def _rows() -> dict[str, list[str]]:
         "posthoc (flat)": ["imbalance=posthoc", *flat],
         "balanced_softmax (hier)": ["imbalance=balanced_softmax"],
         "drw (hier)": ["imbalance=drw"],
+        "no imbalance (hier)": ["imbalance=none"],
     }
 
 
 REFERENCE = {"tuned": "new defaults (hier)", "crt (hier)": "new defaults (hier)", "posthoc (flat)": "new defaults (flat)",
-             "balanced_softmax (hier)": "new defaults (hier)", "drw (hier)": "new defaults (hier)"}
+             "balanced_softmax (hier)": "new defaults (hier)", "drw (hier)": "new defaults (hier)",
+             "no imbalance (hier)": "new defaults (hier)"}
 """Rows also compared (paired) with another row than ``plain``: the tuned row, and the imbalance methods ``auto`` does
 not take for that head on a long tail (``crt``, ``balanced_softmax`` and ``drw`` for the hierarchical head,
 ``posthoc`` for the flat one, :mod:`models.training.inspection`), with the new defaults."""
