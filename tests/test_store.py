@@ -772,7 +772,7 @@ def test_a_postgresql_connection_gives_up_on_a_server_gone_away_within_seconds()
         engine.dispose()
     assert {k: params.get(k) for k in ("connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
                                        "keepalives_count", "tcp_user_timeout")} == {
-        "connect_timeout": "10", "keepalives": "1", "keepalives_idle": "9", "keepalives_interval": "2",
+        "connect_timeout": "5", "keepalives": "1", "keepalives_idle": "9", "keepalives_interval": "2",
         "keepalives_count": "3", "tcp_user_timeout": "20000"}
 
 
