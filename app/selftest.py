@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.demo import DEMO_BATCH, DEMO_MODEL, not_installed
+from app.settings import remembered_model
 
 MIN_FREE_BYTES = 1 << 30
 """Free disk space the ``disk`` check asks for: 1 GiB (a day of judgments is megabytes; backups are copies)."""
@@ -198,9 +199,11 @@ def run(argv: list[str], *, out: Callable[[str], None] = print) -> int:
                                 "every check passes.")
     p.add_argument("--self-test", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--db", metavar="PATH|URL", help="the database to check: " + DB_HELP.removeprefix("the database: "))
-    p.add_argument("--model", help="model bundle to check (default: the bundled demo model)")
+    p.add_argument("--model", help="model bundle to check (default: the one the window loads on this workstation, "
+                                   "else the bundled demo model)")
     args = p.parse_args(argv)
-    bundle = Path(args.model) if args.model else DEMO_MODEL
+    remembered = "" if args.model else remembered_model()  # it checked the demo model whatever the window loads
+    bundle = Path(args.model or remembered) if args.model or remembered else DEMO_MODEL
     checks: list[Check] = []
 
     def report(check: Check) -> None:  # each line as soon as its check is done: a slow one shows where it is
@@ -209,7 +212,10 @@ def run(argv: list[str], *, out: Callable[[str], None] = print) -> int:
 
     for check in check_qt():
         report(check)
-    if args.model or bundle.is_dir():
+    if remembered and not bundle.exists():  # the window would load no model (a share not connected)
+        report(Check("model", False, f"the model this workstation uses is not there: {bundle} (the window remembers "
+                                     "it; --model BUNDLE checks another)"))
+    elif args.model or bundle.is_dir():
         report(check_model(bundle))
     else:  # it said "model bundle not found" for a path inside site-packages the user never gave
         report(Check("model", False, f"{not_installed('the demo model')}: check this workstation's model with "

@@ -44,6 +44,7 @@ def test_without_the_demo_installed_the_commands_that_default_to_it_say_so(tmp_p
     from app import commands, selftest
 
     gone = tmp_path / "site-packages" / "resources" / "demo" / "model_cbam"
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "s.ini"))  # no model remembered: the demo's
     monkeypatch.setattr(selftest, "DEMO_MODEL", gone)
     monkeypatch.setattr(selftest, "check_qt", lambda: ())
     lines: list[str] = []
@@ -60,3 +61,27 @@ def test_without_the_demo_installed_the_commands_that_default_to_it_say_so(tmp_p
     assert main(["classify", str(tmp_path / "batch"), "--db", f"sqlite:///{tmp_path / 'db.sqlite'}"]) == 2
     err = capsys.readouterr().err
     assert "the demo model is not installed with this copy of fma-judge" in err and "--model BUNDLE" in err, err
+
+
+def test_the_self_test_checks_the_model_the_window_loads(tmp_path, monkeypatch) -> None:
+    """It checked the demo model whatever the workstation's window loads: IT saw PASS for a model nobody uses, and
+    nothing of a factory model on a share that is not connected."""
+    from app import selftest
+    from app.selftest import Check
+
+    settings = tmp_path / "s.ini"
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(settings))
+    monkeypatch.setattr(selftest, "check_qt", lambda: ())
+    checked: list = []
+    monkeypatch.setattr(selftest, "check_model", lambda bundle: checked.append(bundle) or Check("model", True, "ok"))
+    factory = tmp_path / "share" / "factory_v3"
+    settings.write_text(f"[General]\nmodel_path={factory.as_posix()}\n", encoding="utf-8")
+    lines: list[str] = []
+    assert selftest.run(["--self-test", "--db", f"sqlite:///{tmp_path / 'db.sqlite'}"], out=lines.append) == 1
+    assert checked == [] and any(f"the model this workstation uses is not there: {factory}" in line for line in lines)
+    factory.mkdir(parents=True)
+    assert selftest.run(["--self-test", "--db", f"sqlite:///{tmp_path / 'db.sqlite'}"], out=lines.append) == 0
+    assert checked == [factory]
+    other = tmp_path / "other"
+    selftest.run(["--self-test", "--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "--model", str(other)], out=lines.append)
+    assert checked == [factory, other]  # --model wins

@@ -85,7 +85,8 @@ FROZEN = ROOT / "dist" / "fma-judge" / ("fma-judge-cli.exe" if os.name == "nt" e
 def test_the_frozen_app_passes_its_self_test(tmp_path):
     out = subprocess.run([str(FROZEN), "--self-test", "--db", f"sqlite:///{tmp_path / 'it.sqlite3'}"],
                          capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
+                              "FMA_JUDGE_SETTINGS": str(tmp_path / "s.ini")})  # no remembered model: the demo's
     assert out.returncode == 0, out.stdout + out.stderr[-2000:]
     assert "PASS  model" in out.stdout and "onnx-runtime" in out.stdout and "as on the training machine" in out.stdout
     assert not list((ROOT / "dist" / "fma-judge").rglob("torch"))

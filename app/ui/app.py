@@ -6,32 +6,24 @@ import argparse
 import contextlib
 import gc
 import getpass
-import os
 import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QLibraryInfo, QLocale, QSettings, QTimer, QTranslator
+from PySide6.QtCore import QCoreApplication, QEventLoop, QLibraryInfo, QLocale, QTimer, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from app import crash_log
 from app.demo import DEMO_BATCH, DEMO_MODEL, not_installed
 from app.services.predicting import device_arg
+from app.settings import MODEL_KEY, open_settings
 from app.ui import startup_log
 from app.ui.alerts import fail, say_uncaught
 from app.ui.places import local_folder
 
 I18N_DIR = Path(__file__).resolve().parents[1] / "i18n"
 LANGS = ("en", "zh_TW")
-
-
-def open_settings() -> QSettings:
-    """The user's settings; ``FMA_JUDGE_SETTINGS`` points them at an INI file (tests, portable installs)."""
-    path = os.environ.get("FMA_JUDGE_SETTINGS")
-    if path:
-        return QSettings(path, QSettings.Format.IniFormat)
-    return QSettings("fma-judge", "fma-judge")
 
 
 def system_language() -> str:
@@ -232,7 +224,7 @@ def run_app(argv: list[str]) -> int:
     demo_model = str(DEMO_MODEL) if DEMO_MODEL.is_dir() else ""
     # --demo is the demo model on the demo batch, whatever model this workstation remembers (and keeps remembering)
     tour = args.demo and not args.model and bool(demo_model)
-    model = args.model or (demo_model if tour else "") or str(settings.value("model_path", "") or "") or demo_model
+    model = args.model or (demo_model if tour else "") or str(settings.value(MODEL_KEY, "") or "") or demo_model
     missing = ""  # the model this workstation remembers is not there (a share not connected): say so, load none
     if model and not Path(model).exists() and not args.model:
         # (it was silently replaced by the demo model, which auto-judged the factory's images and became the
