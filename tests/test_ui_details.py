@@ -418,6 +418,38 @@ def test_the_window_fits_a_laptop_screen_with_a_spectrum_and_similar_cases(qtbot
         win.close()
 
 
+def test_on_a_short_screen_the_similar_cases_fold_before_the_top5_rows_scroll(qtbot, engine, tmp_path, monkeypatch):
+    """1280 × 720, an image with similar cases: two Top-5 rows and the routing reason scrolled away under a
+    half-empty strip of tiles (keys 4 and 5 judged types the analyst could not see). Now the cases fold onto their
+    title line (the nearest one named) and the panel shows all five rows; a taller window shows the tiles again."""
+    from conftest import open_window
+
+    from app.demo import DEMO_BATCH, DEMO_MODEL
+
+    win = open_window(qtbot, engine, DEMO_MODEL, tmp_path, monkeypatch)
+    try:
+        win.resize(1280, 640)  # 720 less a taskbar and the title bar
+        with qtbot.waitSignal(win.allPredicted, timeout=300_000):
+            win.open_folder(DEMO_BATCH)
+        win.select(0)
+        for _ in range(10):  # judged cases for the similar-cases strip
+            qtbot.keyClick(win, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: sum(it.judgment is not None for it in win.items) == 10, timeout=10_000)
+        p023 = next(i for i, it in enumerate(win.items) if it.image.path.endswith("P023_20x.png"))  # no spectrum
+        win.select(p023)
+        similar = win.similar_panel
+        qtbot.waitUntil(lambda: bool(similar.cases) and similar.tight, timeout=30_000)
+        qtbot.waitUntil(lambda: win.panel.scroll.verticalScrollBar().maximum() == 0, timeout=10_000)
+        assert not similar.tiles.isVisible() and all(row[1].isVisible() for row in win.panel.top_rows)
+        assert similar.title.text().startswith("Similar judged cases · ") and "%" in similar.title.text()
+        assert win.panel.accept_btn.isVisible()
+        win.resize(1280, 1000)
+        qtbot.waitUntil(lambda: not similar.tight and similar.tiles.isVisible(), timeout=10_000)
+        assert similar.title.text() == "Similar judged cases"
+    finally:
+        win.close()
+
+
 def test_a_path_is_cut_by_whole_names() -> None:
     """The Top-5 ancestry drops whole names from the start; only a last name too wide alone is cut itself."""
     from app.ui.prediction_panel import elide_path

@@ -1096,13 +1096,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="218"/>
+        <location filename="../ui/app.py" line="210"/>
         <location filename="../ui/side_actions.py" line="259"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="153"/>
+        <location filename="../ui/app.py" line="145"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -1111,7 +1111,7 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="164"/>
+        <location filename="../ui/app.py" line="156"/>
         <source>{msg}
 
 Restore the newest backup, made {when}? Judgments made after it are not in it. The damaged file is kept beside it.</source>
@@ -1120,27 +1120,27 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="258"/>
+        <location filename="../ui/app.py" line="250"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="285"/>
+        <location filename="../ui/app.py" line="277"/>
         <source>The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}</source>
         <translation>上次工作階段意外結束（{when}，{what}）；已儲存的內容都在。詳情：{path}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="291"/>
+        <location filename="../ui/app.py" line="283"/>
         <source>The model this workstation uses is not there: {path} (a network share not connected?). No model is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model with “Model…”.</source>
         <translation>找不到此工作站使用的模型：{path}（網路共用資料夾未連線？）。目前未載入任何模型，因此不會預測，也不會自動判定。請連線後重新啟動，或以「模型…」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="296"/>
+        <location filename="../ui/app.py" line="288"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="304"/>
+        <location filename="../ui/app.py" line="296"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -1882,7 +1882,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="87"/>
-        <location filename="../ui/prediction_panel.py" line="415"/>
+        <location filename="../ui/prediction_panel.py" line="419"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1893,143 +1893,143 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="127"/>
-        <location filename="../ui/prediction_panel.py" line="386"/>
+        <location filename="../ui/prediction_panel.py" line="390"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="344"/>
+        <location filename="../ui/prediction_panel.py" line="348"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="378"/>
+        <location filename="../ui/prediction_panel.py" line="382"/>
         <location filename="../ui/queue_gallery.py" line="356"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="385"/>
+        <location filename="../ui/prediction_panel.py" line="389"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="391"/>
+        <location filename="../ui/prediction_panel.py" line="395"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="416"/>
+        <location filename="../ui/prediction_panel.py" line="420"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="420"/>
+        <location filename="../ui/prediction_panel.py" line="424"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="424"/>
+        <location filename="../ui/prediction_panel.py" line="428"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="288"/>
+        <location filename="../ui/prediction_panel.py" line="292"/>
         <source>Pick the type</source>
         <translation>選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="277"/>
+        <location filename="../ui/prediction_panel.py" line="281"/>
         <source>Why this type? Where the model finds evidence for it ({key} steps through the Top-5)</source>
         <translation>為何是此類型？模型在影像中找到其依據之處（{key} 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="289"/>
+        <location filename="../ui/prediction_panel.py" line="293"/>
         <source>Accept</source>
         <translation>接受</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="290"/>
+        <location filename="../ui/prediction_panel.py" line="294"/>
         <source>Other type…</source>
         <translation>其他類別…</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="291"/>
+        <location filename="../ui/prediction_panel.py" line="295"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="292"/>
+        <location filename="../ui/prediction_panel.py" line="296"/>
         <source>Note</source>
         <translation>註記</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="302"/>
+        <location filename="../ui/prediction_panel.py" line="306"/>
         <source>Top-5 in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內前 5 名（按 {keys}）· {key}：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="305"/>
+        <location filename="../ui/prediction_panel.py" line="309"/>
         <source>Top-5 (press {keys}) · {key}: only {node}</source>
         <translation>前 5 名（按 {keys}）· {key}：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="307"/>
+        <location filename="../ui/prediction_panel.py" line="311"/>
         <source>Top-5 (press {keys})</source>
         <translation>前 5 名（按 {keys}）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="374"/>
+        <location filename="../ui/prediction_panel.py" line="378"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="438"/>
+        <location filename="../ui/prediction_panel.py" line="442"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="450"/>
+        <location filename="../ui/prediction_panel.py" line="454"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="451"/>
+        <location filename="../ui/prediction_panel.py" line="455"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="452"/>
+        <location filename="../ui/prediction_panel.py" line="456"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="453"/>
+        <location filename="../ui/prediction_panel.py" line="457"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="454"/>
+        <location filename="../ui/prediction_panel.py" line="458"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="457"/>
+        <location filename="../ui/prediction_panel.py" line="461"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="458"/>
+        <location filename="../ui/prediction_panel.py" line="462"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="465"/>
+        <location filename="../ui/prediction_panel.py" line="469"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="466"/>
+        <location filename="../ui/prediction_panel.py" line="470"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -2699,25 +2699,25 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Similar</name>
     <message>
-        <location filename="../ui/similar_panel.py" line="56"/>
+        <location filename="../ui/similar_panel.py" line="57"/>
         <location filename="../ui/similar_panel.py" line="141"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="103"/>
+        <location filename="../ui/similar_panel.py" line="104"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="118"/>
+        <location filename="../ui/similar_panel.py" line="119"/>
         <source>Top-{k} · {sim}%
 {name}</source>
         <translation>第 {k} 候選 · {sim}%
 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="124"/>
+        <location filename="../ui/similar_panel.py" line="125"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -2726,12 +2726,12 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="133"/>
+        <location filename="../ui/similar_panel.py" line="134"/>
         <source>No judged image of these types yet.</source>
         <translation>這些類型尚無已判定的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="134"/>
+        <location filename="../ui/similar_panel.py" line="135"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
@@ -2746,9 +2746,14 @@ Similarity {sim:.3f}</source>
         <translation>第 {k} 候選 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="149"/>
+        <location filename="../ui/similar_panel.py" line="152"/>
         <source>none yet</source>
         <translation>尚無</translation>
+    </message>
+    <message>
+        <location filename="../ui/similar_panel.py" line="155"/>
+        <source>{first} (+{n} more)</source>
+        <translation>{first}（另 {n} 筆）</translation>
     </message>
     <message>
         <location filename="../ui/references.py" line="68"/>

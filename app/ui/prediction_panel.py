@@ -250,10 +250,14 @@ class PredictionPanel(QWidget):
         outer.addWidget(self.model_label)
         self.show_data(None)
 
+    def compact_saving(self) -> int:
+        """What compact saves now (the ancestry lines and the model line it hides; 0 when not compact)."""
+        hidden = [p for k, p in enumerate(self.top_parents) if self._has_ancestry(k)]
+        return sum(p.sizeHint().height() for p in hidden) + self.model_label.sizeHint().height() if self.compact else 0
+
     def wanted_height(self) -> int:
         """The height at which nothing scrolls, not compact: the scrolled body's own height and the buttons below."""
-        hidden = [p for k, p in enumerate(self.top_parents) if self._has_ancestry(k)]
-        extra = sum(p.sizeHint().height() for p in hidden) + self.model_label.sizeHint().height() if self.compact else 0
+        extra = self.compact_saving()
         body, width = self.scroll.widget().layout(), self.scroll.viewport().width()
         # wrapped labels (the title, the details line) take the lines they take at the panel's width, not at the
         # narrower width a plain size hint assumes

@@ -6,8 +6,9 @@ an 880-pixel window, an image with a spectrum left the Top-5 two rows and a scro
 the similar cases appear, the panel gets back what its contents want, taken from the spectrum pane first (its chart
 shrinks) and never below a pane's minimum. If the panel is still short, it goes compact (no ancestry line under
 each Top-5 row, no model line: the status bar names the model), and so do the panes that can (``set_compact``: the
-spectrum's "no reference yet" hint hidden, "nothing similar yet" folded into its title line); what still does not
-fit scrolls. The same when a
+spectrum's "no reference yet" hint hidden, "nothing similar yet" folded into its title line). Still short, the
+similar cases fold onto their title line too (``set_tight``: the nearest case and how many more); what still does
+not fit scrolls. The same when a
 pane's contents grow (the similar cases' first tiles) and when the window is resized; room the panel does not need
 goes back to the panes, up to their own heights. Once the analyst drags a handle, the heights are theirs: kept
 as they are, and the next window starts with them (:meth:`app.ui.side_actions.SideActions.restore_layout`; heights
@@ -19,6 +20,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QSplitter, QWidget
+
+TIGHT_MARGIN = 12
+"""Pixels the compact panel may lack before the panes fold further (a part of a line scrolls; a row does not)."""
 
 
 class RightColumn(QSplitter):
@@ -118,8 +122,18 @@ class RightColumn(QSplitter):
         # which frees that room, does not end compact on the next pass.
         panes = [self.widget(i) for i in range(1, self.count())]
         spare = sum(pane.spare_height() for pane in panes if pane.isVisible() and hasattr(pane, "spare_height"))
-        compact = short + spare > 0
+        folded = sum(pane.tight_spare() for pane in panes if pane.isVisible() and hasattr(pane, "tight_spare"))
+        compact = short + spare + folded > 0
         self.widget(0).set_compact(compact)
         for pane in panes:
             if hasattr(pane, "set_compact"):
                 pane.set_compact(compact)
+        # Still short when compact (a laptop screen, similar cases shown: two Top-5 rows and the routing reason
+        # scrolled away under a half-empty strip of tiles): the panes that can fold further do (``set_tight``: the
+        # similar cases on their title line). Counted as above, the room they free now counted back.
+        saving = getattr(self.widget(0), "compact_saving", None)
+        lacking = short + folded - (saving() if saving is not None else 0)
+        tight = compact and lacking > TIGHT_MARGIN
+        for pane in panes:
+            if hasattr(pane, "set_tight"):
+                pane.set_tight(tight)

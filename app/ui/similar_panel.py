@@ -53,6 +53,7 @@ class SimilarPanel(QWidget):
         self.leaves: tuple[str, ...] | None = None  # reference mode: the types shown (Top-1, Top-2)
         self.next_key = "E"  # the analyst's key for the next reference (the main window sets it)
         self.compact = False  # with nothing to show, the message folds into the title line: the window is short
+        self.tight = False  # shorter still: the cases too fold into the title line (the nearest, and how many more)
         self.title = QLabel(QCoreApplication.translate("Similar", "Similar judged cases"), self)
         self.title.setStyleSheet("color: #9aa0a6; font-size: 11px;")
         self.message = QLabel(self)
@@ -134,7 +135,6 @@ class SimilarPanel(QWidget):
                 "Similar", "No judged image of these types yet.") if self.leaves else QCoreApplication.translate(
                 "Similar", "No judged image of this model version is similar yet.")))
         self._fold()
-        self.tiles.setVisible(bool(self.cases))
 
     def _heading(self) -> str:
         if not self.leaves:
@@ -144,18 +144,38 @@ class SimilarPanel(QWidget):
                              for k, leaf in enumerate(self.leaves, start=1)))
 
     def _fold(self) -> None:
-        """No case to show: the message under the title, or (compact) "none yet" on the title line itself."""
+        """No case to show: the message under the title, or (compact) "none yet" on the title line itself; cases
+        shown: their tiles, or (tight) the nearest on the title line, the tiles' labels in its tooltip."""
         folded = self.compact and not self.cases
-        self.title.setText(self._heading() + (" · " + QCoreApplication.translate("Similar", "none yet") if folded
-                                              else ""))
-        self.title.setToolTip(self.message.text() if folded else "")
+        summary = ""
+        if folded:
+            summary = " · " + QCoreApplication.translate("Similar", "none yet")
+        elif self.tight and self.cases:
+            first = self.tiles.item(0).text().replace("\n", " ")
+            summary = " · " + (first if len(self.cases) == 1 else QCoreApplication.translate(
+                "Similar", "{first} (+{n} more)").format(
+                first=first, n=len(self.cases) - 1))
+        self.title.setText(self._heading() + summary)
+        self.title.setToolTip(self.message.text() if folded else "\n".join(
+            self.tiles.item(i).text().replace("\n", " ") for i in range(self.tiles.count())) if self.tight else "")
         self.message.setVisible(not self.cases and not folded)
+        self.tiles.setVisible(bool(self.cases) and not self.tight)
 
     def set_compact(self, on: bool) -> None:
         """Fold (or unfold) the "nothing similar yet" message into the title line (:mod:`app.ui.right_column`)."""
         if on != self.compact:
             self.compact = on
             self._fold()
+
+    def set_tight(self, on: bool) -> None:
+        """Fold (or unfold) the cases' tiles into the title line (:mod:`app.ui.right_column`)."""
+        if on != self.tight:
+            self.tight = on
+            self._fold()
+
+    def tight_spare(self) -> int:
+        """What tight saves now: the tiles' height (0 when they show, or there are none)."""
+        return self.tiles.minimumHeight() + self.layout().spacing() if self.tight and self.cases else 0
 
     def spare_height(self) -> int:
         """What compact saves now: the folded message's height (0 when nothing is folded)."""
