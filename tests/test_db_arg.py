@@ -223,4 +223,4 @@ def test_the_folder_and_not_a_database_reasons_read_in_chinese(qapp, tmp_path: P
     finally:
         QCoreApplication.removeTranslator(tr)
     assert said[0].endswith(f"{tmp_path} 是資料夾：請指定資料庫檔案，例如 {tmp_path / 'fma_judge.sqlite3'}"), said
-    assert said[1].endswith(f"{tmp_path / 'defect.png'} 不是資料庫（a PNG image）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱"), said
+    assert said[1].endswith(f"{tmp_path / 'defect.png'} 不是資料庫（PNG 影像）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱"), said

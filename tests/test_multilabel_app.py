@@ -131,7 +131,7 @@ def test_the_queue_shows_exports_and_bulk_accepts_the_whole_set(engine, tmp_path
     model.set_page(queue.page(filters), grouped=None)
     assert model.data(model.index(0, model.columnCount() - 1)).endswith("→ Fiber")
     assert queue.export_queue(tmp_path / "queue.csv", filters) == 1
-    with (tmp_path / "queue.csv").open(encoding="utf-8") as handle:
+    with (tmp_path / "queue.csv").open(encoding="utf-8-sig") as handle:
         out = next(csv.DictReader(handle))
     assert out["predicted_leaf"] == "particle_metal" and out["predicted_labels"] == "particle_metal;scratch"
     assert out["judged_leaf"] == "fiber" and out["judged_labels"] == ""

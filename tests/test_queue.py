@@ -316,6 +316,26 @@ def test_service_pages_accepts_undoes_and_exports(engine, store, tmp_path: Path)
     assert [u.image_id for u in service.undo_last()] == [store["img1"]] and service.can_undo
     assert [u.image_id for u in service.undo_last()] == [store["img0"]] and not service.can_undo
     assert service.undo_last() == [] and service.page(filters).total == 3
+    # a step a colleague's judgment made impossible leaves the history, the ones before stay; a database that
+    # could not be written keeps the step for the next try
+    service.accept([store["img0"]], model_version=V1)
+    erins = service.accept([store["img1"]], model_version=V1)[0].id
+    with session_scope(engine) as s:
+        franks = repo.record_judgment(s, image_id=store["img1"], leaf="fiber", action="picker", analyst="frank").id
+    with pytest.raises(JudgmentConflictError):
+        service.undo_last()
+    from app.store.errors import StoreError
+
+    real = repo.revert_judgment
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(repo, "revert_judgment", lambda *a, **k: (_ for _ in ()).throw(StoreError("disk full")))
+        with pytest.raises(StoreError):
+            service.undo_last()
+    assert repo.revert_judgment is real and service.can_undo
+    assert [u.image_id for u in service.undo_last()] == [store["img0"]] and not service.can_undo
+    with session_scope(engine) as s:  # (img1 back to waiting for the rest of the test)
+        repo.revert_judgment(s, franks, analyst="frank")
+        repo.revert_judgment(s, erins, analyst="erin")
 
     service.relabel([store["img4"]], "scratch", model_version=V1)
     with session_scope(engine) as s:  # someone judges it again: the undo no longer applies

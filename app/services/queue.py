@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from app.store import queries, repo
 from app.store.db import read_only, session_scope
-from app.store.errors import ExportError
+from app.store.errors import ExportError, JudgmentConflictError
 from app.store.queries import QUEUE_SORTS, QUEUE_STATES, QueuePage, QueueRow
 from app.store.records import JudgmentRecord
 from app.store.schema import Prediction
@@ -215,7 +215,7 @@ class QueueService:
                 expect_undecided=tuple(waiting), action=action,
             )
         if records:
-            self._done = [*self._done[1 - UNDO_DEPTH:], [r.id for r in records]]
+            self._remember(records)
         return records
 
     def note(self, image_ids: Iterable[int], note: str | None, *, seen: str | None = None) -> list[JudgmentRecord]:
@@ -226,8 +226,13 @@ class QueueService:
             records = repo.note_images(s, ids, note, analyst=self.analyst,
                                        expect_notes={ids[0]: seen} if seen is not None and len(ids) == 1 else None)
         if records:
-            self._done = [*self._done[1 - UNDO_DEPTH:], [r.id for r in records]]
+            self._remember(records)
         return records
+
+    def _remember(self, records: list[JudgmentRecord]) -> None:
+        """An action taken here, for Ctrl+Z (the oldest forgotten past :data:`UNDO_DEPTH`)."""
+        self._done.append([r.id for r in records])
+        del self._done[:-UNDO_DEPTH]
 
     @property
     def can_undo(self) -> bool:
@@ -243,9 +248,13 @@ class QueueService:
         """
         if not self._done:
             return []
-        last = self._done.pop()
-        with session_scope(self.engine) as s:
-            records = [repo.revert_judgment(s, jid, analyst=self.analyst) for jid in reversed(last)]
+        try:
+            with session_scope(self.engine) as s:
+                records = [repo.revert_judgment(s, jid, analyst=self.analyst) for jid in reversed(self._done[-1])]
+        except JudgmentConflictError:
+            self._done.pop()  # it can no longer be undone: the next undo goes to the one before
+            raise
+        self._done.pop()  # (a database that could not be written keeps it: the next Ctrl+Z tries it again)
         return records[::-1]
 
     # -- export --------------------------------------------------------------------------------

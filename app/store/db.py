@@ -239,11 +239,12 @@ def make_engine(
         kwargs["connect_args"] = {"timeout": busy_timeout_s}
     else:
         kwargs["pool_pre_ping"] = True
-        if parsed.get_backend_name() == "postgresql":
+        if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg", "psycopg2"):
             # a server that never answers (a dropped packet, a wrong port behind a firewall) fails in 10 s, not
             # never; a connection whose server went away (a network cut, a server rebooted under it) fails within
             # about 20 s, not after the system's TCP retries (15 minutes on Linux): the window waiting on it is
-            # frozen that long. A parameter in the URL (?connect_timeout=N ...) sets another.
+            # frozen that long. A parameter in the URL (?connect_timeout=N ...) sets another. (libpq's parameters:
+            # other drivers, pg8000 or asyncpg, take others.)
             kwargs["connect_args"] = {k: v for k, v in PG_CONNECT_ARGS.items() if k not in parsed.query}
     try:
         engine = create_engine(parsed, **kwargs)
@@ -541,7 +542,9 @@ def _not_a_store_file(path: Path | None) -> str | None:
             head = handle.read(len(SQLITE_HEADER))
     except OSError:  # missing, or unreadable: SQLite's own message says it
         return None
-    if not head or head == SQLITE_HEADER or any((path.parent / "backups").glob(f"{glob.escape(path.name)}-*.sqlite3")):
+    if not head.strip(b"\x00") or head == SQLITE_HEADER:  # (an empty file, a new store; a zeroed header: damaged)
+        return None
+    if any((path.parent / "backups").glob(f"{glob.escape(path.name)}-*.sqlite3")):  # it was the store: damaged
         return None
     kind = next((k for magic, k in FILE_KINDS.items() if head.startswith(magic)), "another kind of file")
     return f"{path} is not a database but {kind}; give the fma-judge database file, or a new file name"

@@ -35,11 +35,12 @@ def alert(parent: QWidget | None, box: Callable, title: str, text: str, *, line:
         QCoreApplication.exit(fail(line))  # does nothing before the event loop runs: start-up returns fail() itself
 
 
-def say_uncaught(window, log: Path | None) -> None:
+def say_uncaught(window, log: Path | None) -> Callable[..., None]:
     """Say on screen that an exception no code caught broke what a key or click asked for (it went only to stderr
     and ``crash.log``: an analyst pressed Q and nothing happened, with no word). Chained after the hook before it
     (:func:`app.crash_log.enable`, which logs the traceback); the main thread's only (a worker's errors are its own
-    to say). The message goes to the status line of the active window, or ``window``'s status bar."""
+    to say). The message goes to the status line of the active window, or ``window``'s status bar. Returns the hook
+    installed (the caller puts the one before back when it is still this one)."""
     previous = sys.excepthook
 
     def hook(kind, value, tb) -> None:
@@ -58,3 +59,4 @@ def say_uncaught(window, log: Path | None) -> None:
             window.statusBar().showMessage(text, 30_000)
 
     sys.excepthook = hook
+    return hook

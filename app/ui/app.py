@@ -10,7 +10,15 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QLibraryInfo, QLocale, QTimer, QTranslator
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEventLoop,
+    QLibraryInfo,
+    QLocale,
+    QThreadPool,
+    QTimer,
+    QTranslator,
+)
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
@@ -23,6 +31,8 @@ from app.ui.alerts import fail, say_uncaught
 from app.ui.places import local_folder
 
 I18N_DIR = Path(__file__).resolve().parents[1] / "i18n"
+POOL_WAIT_MS = 120_000
+"""How long the closing app waits for background tasks (an export of a factory's labels) before the database goes."""
 LANGS = ("en", "zh_TW")
 
 
@@ -245,8 +255,6 @@ def run_app(argv: list[str]) -> int:
     # building the window. Nothing can be judged until attach() (the window has no batch yet).
     window = MainWindow(lang=lang, demo_batch=demo_batch, settings=settings, device=args.device,
                         interactive=interactive, analyst=analyst)
-    before_hook = sys.excepthook
-    say_uncaught(window, crash_file)
     window.statusBar().showMessage(QCoreApplication.translate("Main", "Opening the database…"))
     if model:
         window.status.set_model(None, loading=True)  # it is on its way (warm_model, below)
@@ -296,14 +304,19 @@ def run_app(argv: list[str]) -> int:
             QMessageBox.warning(window, "fma-judge", QCoreApplication.translate("Main", "Folder not found: {p}").format(p=folder))
         else:
             window.open_folder(folder, recursive=args.recursive)
+    before_hook = sys.excepthook
+    hook = say_uncaught(window, crash_file)  # from here on, what a key or click breaks is said on screen
     try:
         return _screenshot(app, window, Path(args.screenshot)) if args.screenshot else app.exec()
     finally:
         # The pooled connections close: SQLite folds its write-ahead log into the database file when the last one
         # goes, so the .sqlite file alone holds every judgment (IT copies that file; it was a 4 KB shell beside
-        # the data in the -wal file after every session).
+        # the data in the -wal file after every session). Tasks still running (an export, a backup, the queue's
+        # or the dashboard's reads) finish first: the window waited 5 s for them.
+        QThreadPool.globalInstance().waitForDone(POOL_WAIT_MS)
         engine.dispose()
-        sys.excepthook = before_hook
+        if sys.excepthook is hook:  # (a hook installed after ours stays)
+            sys.excepthook = before_hook
 
 
 def paint_now(app: QApplication, window, wait_s: float = 0.5) -> None:

@@ -544,8 +544,8 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             return
         held = self.note_drafts.attach(drafts_file(local_folder(self.settings),
                                                    service.engine.url.render_as_string(hide_password=True)))
-        if self.note_drafts.error is not None:
-            self.statusBar().showMessage(self.note_drafts.error, 15_000)
+        if self.note_drafts.error is not None:  # (a banner too: drafts that cannot be kept matter more)
+            self.show_notice(self.note_drafts.error)
         elif held:  # a banner: a status message went under the next (the narrow-window hint) within seconds
             self.show_notice(QCoreApplication.translate(
                 "Main", "Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.")

@@ -234,8 +234,12 @@ def store_reason_text(reason: str) -> str:
             path=m.group(1), example=m.group(2))
     if m := re.fullmatch(r"(.+) is not a database but (.+); give the fma-judge database file, or a new file name",
                          reason):
+        kinds = {"a PNG image": t.translate("Store", "a PNG image"), "a JPEG image": t.translate("Store", "a JPEG image"),
+                 "a TIFF image": t.translate("Store", "a TIFF image"), "a ZIP file": t.translate("Store", "a ZIP file"),
+                 "a PDF file": t.translate("Store", "a PDF file"),
+                 "another kind of file": t.translate("Store", "another kind of file")}  # (app.store.db.FILE_KINDS)
         return t.translate("Store", "{path} is not a database ({kind}): give the fma-judge database file, or a new "
-                                    "file name").format(path=m.group(1), kind=m.group(2))
+                                    "file name").format(path=m.group(1), kind=kinds.get(m.group(2), m.group(2)))
     starts = {
         "the database file or its folder is read-only": t.translate(
             "Store", "the database file or its folder is read-only"),

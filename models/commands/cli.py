@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -79,14 +80,22 @@ def _main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(argv)
     except ModuleNotFoundError as exc:  # the workstation install has no torch: one line, not a traceback
-        extra = TRAIN_EXTRAS.get((exc.name or "").partition(".")[0])
-        if extra is None:
+        top = (exc.name or "").partition(".")[0]
+        extra = TRAIN_EXTRAS.get(top)
+        if extra is None or _installed(top):  # a package that is there but broken inside: its traceback
             raise
         command = next((a for a in argv if not a.startswith("-")), "")
-        print(f"fma-model {command}: needs {exc.name}, which this installation lacks (the workstation install runs "
-              f"models with ONNX Runtime and trains none): install it with pip install \"fma-judge[{extra}]\"",
-              file=sys.stderr)
+        print(f"fma-model {command}: needs {top}, which this installation lacks (the workstation install runs "
+              f"models with ONNX Runtime and trains none): install the {extra} extra, pip install \".[{extra}]\" in "
+              f"the project's folder", file=sys.stderr)
         return 2
+
+
+def _installed(name: str) -> bool:
+    """Whether the top-level package ``name`` can be found (a test may block one with ``sys.modules[name] = None``)."""
+    if name in sys.modules and sys.modules[name] is None:
+        return False
+    return importlib.util.find_spec(name) is not None
 
 
 def _run(argv: list[str]) -> int:

@@ -69,8 +69,9 @@ def run(args: argparse.Namespace) -> int:
     known = ~raw["unknown"]
     title = f"{bundle.model_version} on {', '.join(args.data)} (split {args.split})"
     left_out = ""
+    unreadable = Path(args.out) / "unreadable.json"
+    unreadable.unlink(missing_ok=True)  # an earlier run's, in the same folder: not this run's
     if raw["errors"]:  # left out of every figure: said where it is read, not only in a file beside them
-        unreadable = Path(args.out) / "unreadable.json"
         unreadable.parent.mkdir(parents=True, exist_ok=True)
         unreadable.write_text(json.dumps(raw["errors"], indent=2), encoding="utf-8")
         first = "; ".join(f"{Path(p).name}: {why}" for p, why in list(raw["errors"].items())[:3])
