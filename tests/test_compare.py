@@ -117,6 +117,23 @@ def test_evaluate_and_compare_say_when_no_image_could_be_read(tmp_path, taxonomy
         evaluate_bundle(load_bundle(bundle), unchecked)
 
 
+def test_compare_says_which_images_it_left_out(tmp_path, taxonomy, capsys):
+    """An image the model's reader refuses (over the pixel limit) was left out of both sides' figures without a
+    word, and the two sides' counts compared the samples asked for, not the images read."""
+    from PIL import Image
+
+    data = make_dataset(tmp_path / "d", taxonomy, per_class=3, unknown_types=0)
+    huge = sorted((tmp_path / "d").rglob("*.png"))[0]
+    Image.new("1", (9000, 8000)).save(huge)
+    bundle = make_tiny_bundle(tmp_path / "a", taxonomy, input_size=32, seed=0)
+    assert cli_main(["compare", str(bundle), str(bundle), "--data", str(data), "--split", "all",
+                     "--out", str(tmp_path / "cmp")]) == 0
+    said = capsys.readouterr()
+    assert f"A: 1 image(s) could not be read and are left out ({huge.name}: " in said.out + said.err
+    result = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert result["a"]["metrics"]["n"] == result["b"]["metrics"]["n"] == 18 * 3 - 1
+
+
 def test_evaluate_warns_about_never_predicted_leaves(tmp_path, taxonomy, capsys):
     assert never_predicted_warning({"never_predicted": []}) is None
     warning = never_predicted_warning({"never_predicted": ["dent"], "per_class": {"dent": {"support": 3}}})

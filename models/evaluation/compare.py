@@ -177,6 +177,11 @@ def compare_bundles(
         n_images.append(len(samples))
         say(f"evaluating {name.upper()} ({bundle.model_version}) on {len(samples)} image(s)")
         metrics, raw = evaluate_bundle(bundle, samples, batch_size=batch_size, device=device)
+        if raw["errors"]:  # left out of the figures: said, and counted (both sides must score the same images)
+            first = "; ".join(f"{Path(p).name}: {why}" for p, why in list(raw["errors"].items())[:3])
+            say(f"{name.upper()}: {len(raw['errors'])} image(s) could not be read and are left out ({first}"
+                f"{' …' if len(raw['errors']) > 3 else ''})")
+        n_images[-1] -= len(raw["errors"])
         correct.append(_correct_by_path(samples, raw))
         sides.append({
             "bundle": str(path), "model_version": bundle.model_version, "calibrated": bundle.manifest.calibration is not None,
