@@ -195,7 +195,8 @@ def test_the_panel_names_the_keys_the_analyst_bound(qtbot) -> None:
     assert panel.top_header.text() == "Top-5 in Foreign matter (press Q/2/3/4/5) · Z: all types"
     panel.show_data(PanelData(file_name="b.png", state="rejudge", blind=True))
     assert panel.accept_btn.text() == "Pick the type  (Enter)"
-    assert "pick the type (Enter/C)." in panel.determined.text() and " P)" not in panel.determined.text()
+    # (the keys one piece: a word joiner each side of the slash, where a wrapped line broke them)
+    assert "pick the type (Enter\u2060/\u2060C)." in panel.determined.text() and " P)" not in panel.determined.text()
     assert keymap.shown_keys(keymap.defaults(), *(f"top{k}" for k in range(1, 6))) == "1–5"
     # the rest of the window that names a key: the Top-5 rows' "?", the heatmap's caption, the start page
     from app.ui.explain import attention_caption

@@ -377,7 +377,8 @@ class PredictionPanel(QWidget):
         if blind:  # a spot check: the model's call is withheld, so the analyst's type measures it
             self.determined.setText(QCoreApplication.translate(
                 "Panel", "Spot check: judge this image blind. The model's answer is hidden; pick the type "
-                         "({keys}).").format(keys=keymap.shown_keys(self.keys, "accept", "picker")))
+                         "({keys}).").format(keys=keymap.shown_keys(self.keys, "accept", "picker").replace(
+                    "/", "\u2060/\u2060")))  # one piece: a wrapped line broke it after the slash
         else:
             self.determined.setText(QCoreApplication.translate(
                 "Panel", "✓ {node} is determined · pick the type").format(
