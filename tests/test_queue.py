@@ -1015,5 +1015,14 @@ def test_a_note_refused_for_a_colleagues_in_the_queue_says_theirs_and_keeps_the_
     monkeypatch.setattr(NoteDialog, "ask", staticmethod(typed_while_bob_wrote))
     view.note_selected()
     text = view.status_label.text()
+    # (several selected: the prompt is one sentence; in Chinese "已選取的 2 張影像 的註記" had a space inside)
+    asked = []
+    with monkeypatch.context() as patch:
+        patch.setattr(NoteDialog, "ask", staticmethod(lambda *a, **k: asked.append(k.get("prompt"))))
+        view.table.selectAll()
+        view.note_selected()
+        view.table.clearSelection()
+        view.table.selectRow(_ids(view).index(store["img1"]))
+    assert asked == [f"Note for the {len(_ids(view))} selected images:"]
     assert text.startswith("Not saved: bob changed the note meanwhile (") and "“bob note”" in text, text
     assert view.note_drafts.get(store["img1"]) == "gina note"

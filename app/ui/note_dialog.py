@@ -25,15 +25,15 @@ class NoteDialog(QDialog):
     """Edit an image's note. An empty note removes it (the caller decides what a change means).
 
     Args:
-        file_name: the image's file name, for the prompt.
+        file_name: the image's file name, for the prompt ("Note for FILE:"; ``prompt`` says another, whole).
         note: the current note ("" for none).
     """
 
     def __init__(self, file_name: str, note: str = "", parent: QWidget | None = None, *,
-                 restored: bool = False) -> None:
+                 restored: bool = False, prompt: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(QCoreApplication.translate("Note", "Note"))
-        prompt = QLabel(QCoreApplication.translate("Note", "Note for {name}:").format(name=file_name), self)
+        prompt = QLabel(prompt or QCoreApplication.translate("Note", "Note for {name}:").format(name=file_name), self)
         prompt.setWordWrap(True)
         self.editor = QPlainTextEdit(self)
         self.editor.setPlainText(note)
@@ -80,7 +80,7 @@ class NoteDialog(QDialog):
 
     @classmethod
     def ask(cls, parent: QWidget | None, file_name: str, note: str = "", drafts: NoteDrafts | None = None,
-            key: Hashable = None) -> str | None:
+            key: Hashable = None, prompt: str | None = None) -> str | None:
         """Show the dialog; the text when saved, None when cancelled.
 
         With ``drafts``, the dialog opens on ``key``'s draft when it has one, the text is kept as the draft while it
@@ -88,7 +88,7 @@ class NoteDialog(QDialog):
         blank; saving drops it (the caller keeps it again when the save fails).
         """
         draft = drafts.get(key) if drafts is not None else None
-        dialog = cls(file_name, note if draft is None else draft, parent, restored=draft is not None)
+        dialog = cls(file_name, note if draft is None else draft, parent, restored=draft is not None, prompt=prompt)
         typing = QTimer(dialog)  # what is being typed is kept as it goes: a crash loses at most the last keys
         typing.setSingleShot(True)
         typing.setInterval(TYPING_SAVE_MS)

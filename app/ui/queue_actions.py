@@ -278,12 +278,13 @@ class QueueActions:
         rows = self.selected_rows()
         if not rows or self.service.read_only is not None:
             return
-        name = Path(rows[0].path).name if len(rows) == 1 else QCoreApplication.translate(
-            "Queue", "{n} selected images").format(n=len(rows))
+        name = Path(rows[0].path).name
+        prompt = None if len(rows) == 1 else QCoreApplication.translate(  # (one sentence: in Chinese "…影像 的註記"
+            "Queue", "Note for the {n} selected images:").format(n=len(rows))  # had a space inside it)
         detail = self.service.detail(rows[0].image_id, rows[0].prediction_id) if len(rows) == 1 else None
         current = (detail.note if detail is not None else "") or ""  # read now: the pane's copy may be older
         key = rows[0].image_id if len(rows) == 1 else tuple(sorted(r.image_id for r in rows))  # one: the window's
-        note = NoteDialog.ask(self, name, current, self.note_drafts, key)
+        note = NoteDialog.ask(self, name, current, self.note_drafts, key, prompt=prompt)
         if note is None:
             if key in self.note_drafts:
                 self.status_label.setText(QCoreApplication.translate(
