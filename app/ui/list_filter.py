@@ -80,7 +80,7 @@ class ListFilterBar(QWidget):
         self.clear_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.clear_btn.clicked.connect(self.clear)
         self.count_label = QLabel(self)
-        self.count_label.setStyleSheet("color: #9aa0a6; font-size: 11px;")
+        self.count_label.setStyleSheet("color: #9aa0a6; font-size: 11px; padding-left: 4px;")  # (it touched the edge)
         grid = QGridLayout()
         grid.setContentsMargins(4, 4, 4, 2)
         grid.setHorizontalSpacing(4)
