@@ -30,6 +30,7 @@ from pathlib import Path
 
 from app.store.db import quick_check_problems
 from app.store.errors import StoreError
+from app.store.store_file import BACKUP_DIR, backup_files
 from models.atomic import create_new
 
 __all__ = [
@@ -45,7 +46,6 @@ __all__ = [
     "rolling_backup",
 ]
 
-BACKUP_DIR = "backups"
 DEFAULT_BACKUP_EVERY_S = 4 * 3600.0
 DEFAULT_BACKUP_KEEP = 10
 _STAMP = "%Y%m%dT%H%M%SZ"
@@ -79,9 +79,8 @@ def _created(path: Path, name: str) -> dt.datetime | None:
 def list_backups(db_path: Path) -> list[BackupInfo]:
     """``db_path``'s backups, newest first (files of another database or name are ignored)."""
     db_path = Path(db_path)
-    folder = backups_folder(db_path)
     found = []
-    for path in folder.glob(f"{glob.escape(db_path.name)}-*.sqlite3") if folder.is_dir() else ():
+    for path in backup_files(db_path):
         created = _created(path, db_path.name)
         if created is not None and path.is_file():
             found.append(BackupInfo(path, created, path.stat().st_size))

@@ -13,7 +13,6 @@ server unreachable) surface as :class:`StoreError` naming the database and the r
 
 from __future__ import annotations
 
-import glob
 import os
 import sqlite3
 import threading
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.store.errors import DamagedDatabaseError, ReadOnlyError, SchemaVersionError, StoreError
 from app.store.schema import Base
+from app.store.store_file import not_a_store_file, was_backed_up
 from app.store.urls import (
     APP_NAME,
     DB_FILENAME,
@@ -524,32 +524,6 @@ def quick_check_problems(rows: Any) -> str | None:
     return "; ".join(problems[:2]) + more
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-FILE_KINDS = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"II*\x00": "a TIFF image",
-              b"MM\x00*": "a TIFF image", b"PK\x03\x04": "a ZIP file", b"%PDF": "a PDF file"}
-
-
-def _not_a_store_file(path: Path | None) -> str | None:
-    """Why a SQLite path given as the database cannot be one (None: it can, or it is new or empty): a folder, or a
-    file that is no SQLite database and was never backed up as one (a backed-up one is damaged: restore). Said
-    before SQLite is asked, which called a folder "read-only" or a "disk I/O error", and an image "damaged"."""
-    if path is None:
-        return None
-    if path.is_dir():
-        return f"{path} is a folder; give a database file, such as {path / 'fma_judge.sqlite3'}"
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(len(SQLITE_HEADER))
-    except OSError:  # missing, or unreadable: SQLite's own message says it
-        return None
-    if not head.strip(b"\x00") or head == SQLITE_HEADER:  # (an empty file, a new store; a zeroed header: damaged)
-        return None
-    if any((path.parent / "backups").glob(f"{glob.escape(path.name)}-*.sqlite3")):  # it was the store: damaged
-        return None
-    kind = next((k for magic, k in FILE_KINDS.items() if head.startswith(magic)), "another kind of file")
-    return f"{path} is not a database but {kind}; give the fma-judge database file, or a new file name"
-
-
 @dataclass(frozen=True)
 class OpenedStore:
     """An open, checked store. ``read_only`` says why nothing can be written (None: judging works)."""
@@ -577,10 +551,9 @@ def open_store(url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_
         refuse_new_relative(url)  # an existing file of the current folder opens; a new one needs a full path
     url = resolve_db_url(url) if url is not None else default_db_url()  # a file's path, a relative one: absolute
     path = sqlite_path(url)
-    if (problem := _not_a_store_file(path)) is not None:
+    if (problem := not_a_store_file(path)) is not None:
         raise StoreError(f"Cannot open the database {describe_url(url)}: {problem}")
-    if path is not None and path.is_file() and path.stat().st_size == 0 and (path.parent / "backups").is_dir() \
-            and any((path.parent / "backups").glob(f"{glob.escape(path.name)}-*.sqlite3")):
+    if path is not None and path.is_file() and path.stat().st_size == 0 and was_backed_up(path):
         # A database that has been backed up was never empty: something truncated it (a sync tool, a full disk).
         raise DamagedDatabaseError(
             f"The database {describe_url(url)} is damaged: the file is empty, though it has backups. Restore one "

@@ -237,7 +237,7 @@ def store_reason_text(reason: str) -> str:
         kinds = {"a PNG image": t.translate("Store", "a PNG image"), "a JPEG image": t.translate("Store", "a JPEG image"),
                  "a TIFF image": t.translate("Store", "a TIFF image"), "a ZIP file": t.translate("Store", "a ZIP file"),
                  "a PDF file": t.translate("Store", "a PDF file"),
-                 "another kind of file": t.translate("Store", "another kind of file")}  # (app.store.db.FILE_KINDS)
+                 "another kind of file": t.translate("Store", "another kind of file")}  # (app.store.store_file.FILE_KINDS)
         return t.translate("Store", "{path} is not a database ({kind}): give the fma-judge database file, or a new "
                                     "file name").format(path=m.group(1), kind=kinds.get(m.group(2), m.group(2)))
     starts = {
