@@ -112,17 +112,22 @@ def test_the_window_claims_what_it_shows_and_next_passes_over_a_colleagues_image
         win.close()
 
 
-def test_a_batch_opened_on_an_image_a_colleague_holds_starts_on_the_next_free_one(qtbot, engine, taxonomy,
-                                                                                   tmp_path, monkeypatch):
-    """bob opened the batch moments earlier and holds its first images: alice's window starts on the next image
-    nobody holds, and says why (it started on bob's, and her first Enter went against his)."""
+def _opened_by_bob(engine, taxonomy, tmp_path, n: int):
+    """A re-judging model and a batch of ``n`` images bob opened first: ``(bundle, folder, image ids in order)``."""
     from app.services.judging import JudgingService
 
     bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
     folder = tmp_path / "batch"
-    for i in range(4):
+    for i in range(n):
         write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
-    ids = [it.image.image_id for it in JudgingService(engine, "bob").open_folder(folder).items]
+    return bundle, folder, [it.image.image_id for it in JudgingService(engine, "bob").open_folder(folder).items]
+
+
+def test_a_batch_opened_on_an_image_a_colleague_holds_starts_on_the_next_free_one(qtbot, engine, taxonomy,
+                                                                                   tmp_path, monkeypatch):
+    """bob opened the batch moments earlier and holds its first images: alice's window starts on the next image
+    nobody holds, and says why (it started on bob's, and her first Enter went against his)."""
+    bundle, folder, ids = _opened_by_bob(engine, taxonomy, tmp_path, 4)
     with session_scope(engine) as s:
         assert repo.claim(s, ids[:2], "bob", lease_s=300) == {}
     win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
@@ -139,13 +144,7 @@ def test_walking_the_list_gives_back_what_it_left_and_says_a_colleagues_image_at
                                                                                     tmp_path, monkeypatch):
     """A team walk: bob walked 35 images down the list and held all 36 for the lease (alice's queue showed every
     waiting row as his), and alice, arrowing onto an image bob held, was told nothing once her window knew it."""
-    from app.services.judging import JudgingService
-
-    bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
-    folder = tmp_path / "batch"
-    for i in range(10):
-        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
-    ids = [it.image.image_id for it in JudgingService(engine, "bob").open_folder(folder).items]
+    bundle, folder, ids = _opened_by_bob(engine, taxonomy, tmp_path, 10)
     with session_scope(engine) as s:
         assert repo.claim(s, [ids[6]], "bob", lease_s=300) == {}
     win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
