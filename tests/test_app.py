@@ -578,7 +578,12 @@ def test_the_window_says_a_remembered_model_is_not_there_and_loads_none(qtbot, t
     monkeypatch.setattr(MainWindow, "warm_model", lambda self, path: loaded.append(path))
     monkeypatch.setattr(QApplication, "exec", lambda *_a: shown.extend(  # (earlier tests' windows are closed)
         w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()) or 0)
-    assert app_module.run_app(["--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "--analyst", "ana"]) == 0
+    monkeypatch.setattr(app_module.crash_log, "enable", lambda _folder: None)  # process-wide: not in the tests'
+    font = QApplication.instance().font()  # (run_app picks a CJK font for the whole process: a later test's
+    try:  # window at 1366 x 690 then scrolled)
+        assert app_module.run_app(["--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "--analyst", "ana", "--lang", "en"]) == 0
+    finally:
+        QApplication.instance().setFont(font)
     assert len(shown) == 1
     window = shown[0]
     try:
