@@ -19,6 +19,7 @@ def open_settings() -> QSettings:
     return QSettings("fma-judge", "fma-judge")
 
 
-def remembered_model() -> str:
-    """The model bundle this workstation's window loads at start ("" when none was chosen yet: the demo model)."""
-    return str(open_settings().value(MODEL_KEY, "") or "")
+def remembered_model(settings: QSettings | None = None) -> str:
+    """The model bundle this workstation's window loads at start ("" when none was chosen yet: the demo model), from
+    ``settings`` or the user's."""
+    return str((settings if settings is not None else open_settings()).value(MODEL_KEY, "") or "")

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 from app import crash_log
 from app.demo import DEMO_BATCH, DEMO_MODEL, not_installed
 from app.services.predicting import device_arg
-from app.settings import MODEL_KEY, open_settings
+from app.settings import open_settings, remembered_model
 from app.ui import startup_log
 from app.ui.alerts import fail, say_uncaught
 from app.ui.places import local_folder
@@ -234,7 +234,7 @@ def run_app(argv: list[str]) -> int:
     demo_model = str(DEMO_MODEL) if DEMO_MODEL.is_dir() else ""
     # --demo is the demo model on the demo batch, whatever model this workstation remembers (and keeps remembering)
     tour = args.demo and not args.model and bool(demo_model)
-    model = args.model or (demo_model if tour else "") or str(settings.value(MODEL_KEY, "") or "") or demo_model
+    model = args.model or (demo_model if tour else "") or remembered_model(settings) or demo_model
     missing = ""  # the model this workstation remembers is not there (a share not connected): say so, load none
     if model and not Path(model).exists() and not args.model:
         # (it was silently replaced by the demo model, which auto-judged the factory's images and became the

@@ -13,6 +13,7 @@ from PySide6.QtCore import QCoreApplication, QFileSystemWatcher
 from PySide6.QtWidgets import QLabel, QMessageBox
 
 from app.services.predicting import ModelInfo, PredictingService
+from app.settings import MODEL_KEY, remembered_model
 from app.ui import file_dialogs, startup_log
 from app.ui.style import banner_link
 from app.ui.workers import Task
@@ -71,7 +72,7 @@ class ModelLoading:
                 view.set_model_version(info.version)
         self.status.set_model(info.version, path=info.path, calibrated=info.manifest.routing_stamp)
         if self.settings is not None and self._remember_model:
-            self.settings.setValue("model_path", info.path)
+            self.settings.setValue(MODEL_KEY, info.path)
         self._watch_bundle(Path(info.path))
         self._start_predictions()
 
@@ -150,8 +151,8 @@ class ModelLoading:
                    .format(msg=message), line=f"the model could not be loaded: {message}")
 
     def choose_model(self) -> None:
-        last = self.settings.value("model_path") if self.settings is not None else None  # beside the model in use
-        start = str(Path(str(last)).parent) if last and Path(str(last)).parent.is_dir() else ""
+        last = remembered_model(self.settings) if self.settings is not None else ""  # beside the model in use
+        start = str(Path(last).parent) if last and Path(last).parent.is_dir() else ""
         path = file_dialogs.choose_folder(self, QCoreApplication.translate("Main", "Choose a model bundle folder"),
                                           start)
         if path:

@@ -147,17 +147,16 @@ class SimilarPanel(QWidget):
         """No case to show: the message under the title, or (compact) "none yet" on the title line itself; cases
         shown: their tiles, or (tight) the nearest on the title line, the tiles' labels in its tooltip."""
         folded = self.compact and not self.cases
-        summary = ""
+        summary, tip = "", ""
         if folded:
-            summary = " · " + QCoreApplication.translate("Similar", "none yet")
+            summary, tip = " · " + QCoreApplication.translate("Similar", "none yet"), self.message.text()
         elif self.tight and self.cases:
-            first = self.tiles.item(0).text().replace("\n", " ")
-            summary = " · " + (first if len(self.cases) == 1 else QCoreApplication.translate(
-                "Similar", "{first} (+{n} more)").format(
-                first=first, n=len(self.cases) - 1))
+            shown = [self.tiles.item(i).text().replace("\n", " ") for i in range(self.tiles.count())]
+            summary = " · " + (shown[0] if len(shown) == 1 else QCoreApplication.translate(
+                "Similar", "{first} (+{n} more)").format(first=shown[0], n=len(shown) - 1))
+            tip = "\n".join(shown)
         self.title.setText(self._heading() + summary)
-        self.title.setToolTip(self.message.text() if folded else "\n".join(
-            self.tiles.item(i).text().replace("\n", " ") for i in range(self.tiles.count())) if self.tight else "")
+        self.title.setToolTip(tip)
         self.message.setVisible(not self.cases and not folded)
         self.tiles.setVisible(bool(self.cases) and not self.tight)
 
