@@ -83,6 +83,21 @@ def test_a_folder_that_cannot_be_a_batch(tmp_path, case):
     assert not (tmp_path / "db.sqlite").exists()  # found before the database is opened (and torch imported)
 
 
+@pytest.mark.parametrize("case", ["unknown kind", "no kind", "file as folder"])
+def test_a_picture_file_that_cannot_be_written_is_said_before_the_run(tmp_path, one_image, case):
+    """``--screenshot x.jpgx`` ran the whole batch and then said only "cannot write x.jpgx". Now the name's kind and
+    its folder are checked first, and the line says what is wrong."""
+    (tmp_path / "notes.txt").write_text("a file")
+    out = {"unknown kind": tmp_path / "shot.jpgx", "no kind": tmp_path / "shot",
+           "file as folder": tmp_path / "notes.txt" / "shot.png"}[case]
+    res = _screenshot_run(tmp_path, str(one_image), "--model", str(tmp_path / "model"),  # (the last --screenshot)
+                          "--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "--screenshot", str(out))
+    needle = {"unknown kind": ".jpgx is not a picture format; end the name with .png",
+              "no kind": "no picture format is given", "file as folder": f"{tmp_path / 'notes.txt'} is a file, not a folder"}
+    _assert_one_line_error(res, tmp_path, f"--screenshot {out}: ", needle[case])
+    assert not (tmp_path / "db.sqlite").exists()  # found before the database is opened
+
+
 def test_no_batch_to_take_a_picture_of(tmp_path):
     res = _screenshot_run(tmp_path, "--model", str(tmp_path / "model"), "--db", f"sqlite:///{tmp_path / 'db.sqlite'}")
     _assert_one_line_error(res, tmp_path, "needs a batch")

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import gc
 import getpass
+import os
 import sys
 import time
 from pathlib import Path
@@ -123,13 +124,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def screenshot_problem(folder: Path | None, model: str, recursive: bool = False) -> str | None:
+def screenshot_problem(folder: Path | None, model: str, recursive: bool = False, out: Path | None = None
+                       ) -> str | None:
     """Why a ``--screenshot`` run cannot make its picture (one line), or None; found before the window is built
-    and torch imported, so a wrong argument fails in a second or two."""
+    and torch imported, so a wrong argument fails in a second or two. ``out``: the picture's file (its kind and
+    folder)."""
+    from PySide6.QtGui import QImageWriter
+
     from app.services.batches import scan_folder
 
     if folder is None or not model:
         return "--screenshot needs a batch (FOLDER or --demo) and a model"
+    if out is not None:
+        kinds = sorted({bytes(f).decode().lower() for f in QImageWriter.supportedImageFormats()}
+                       & {"png", "jpg", "jpeg", "bmp", "tif", "tiff"})
+        if out.suffix.lower().lstrip(".") not in kinds:
+            why = f"{out.suffix} is not a picture format" if out.suffix else "no picture format is given"
+            others = ", .".join(k for k in kinds if k != "png")
+            return f"--screenshot {out}: {why}; end the name with .png (or .{others})"
+        parent = next((p for p in (out.parent, *out.parent.parents) if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            return f"--screenshot {out}: {parent} is a file, not a folder"
+        if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+            return f"--screenshot {out}: the folder {parent} is read-only for you"
     if not folder.exists():
         return f"folder not found: {folder}"
     if not folder.is_dir():
@@ -248,7 +265,7 @@ def run_app(argv: list[str]) -> int:
         lacking = ""
     if not interactive and missing:
         return fail(f"the model this workstation uses is not there: {missing} (--model PATH takes another)")
-    if not interactive and (problem := screenshot_problem(folder, model, args.recursive)):
+    if not interactive and (problem := screenshot_problem(folder, model, args.recursive, Path(args.screenshot))):
         return fail(problem)
 
     # The window is on screen before the database opens: importing SQLAlchemy and the store takes longer than
