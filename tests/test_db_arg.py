@@ -214,7 +214,7 @@ def test_the_folder_and_not_a_database_reasons_read_in_chinese(qapp, tmp_path: P
     for given in (tmp_path, write_image(tmp_path / "defect.png")):
         with pytest.raises(StoreError) as refused:
             open_store(str(given))
-        messages.append(str(refused.value))
+        messages.append(refused.value)
     tr = QTranslator()
     assert tr.load("fma_judge_zh_TW", str(I18N_DIR))
     QCoreApplication.installTranslator(tr)

@@ -186,34 +186,68 @@ def test_the_stores_errors_are_worded_in_chinese(qapp, tmp_path, monkeypatch):
     import sqlite3
 
     from app.store import db
-    from app.store.errors import StoreError
+    from app.store.errors import ReadOnlyError, Reason, StoreError
     from app.ui.style import store_reason_text, store_text
 
-    messages = []
+    errors = []
     with pytest.raises(StoreError) as missing:
         db.open_store(f"sqlite:///{tmp_path / 'no' / 'such' / 'x.db'}")
-    messages.append(str(missing.value))
+    errors.append(missing.value)
     url = f"sqlite:///{tmp_path / 'new.db'}"
     monkeypatch.setattr(os, "access", lambda *_a, **_k: False)  # (the tests run as root, whom no folder refuses)
-    messages.append(str(db.store_error(sqlite3.OperationalError("unable to open database file"), url, "check")))
+    errors.append(db.store_error(sqlite3.OperationalError("unable to open database file"), url, "check"))
     monkeypatch.undo()
-    messages.append(str(db.store_error(sqlite3.OperationalError("database or disk is full"), url, "write to")))
-    messages.append(str(db.store_error(sqlite3.DatabaseError("file is not a database"), url, "open")))
-    messages.append(str(db.store_error(sqlite3.OperationalError("database or disk is full"), url, "create")))
-    messages.insert(4, f"Cannot write to the database {url}: the file {tmp_path / 'x.db'} is read-only for you; "
-                       "nothing was changed")  # ReadOnlyError's form (db.session_scope on a read-only store)
-    chinese = _in_chinese(store_text, messages)
-    assert chinese[messages[0]] == f"無法開啟資料庫 {messages[0].split()[4][:-1]}：資料夾 {tmp_path / 'no' / 'such'} 不存在"
-    assert chinese[messages[1]].startswith("無法檢查資料庫 ") and chinese[messages[1]].endswith(
+    errors.append(db.store_error(sqlite3.OperationalError("database or disk is full"), url, "write to"))
+    errors.append(db.store_error(sqlite3.DatabaseError("file is not a database"), url, "open"))
+    read_only = db.make_engine(url, read_only=True)  # ReadOnlyError's form (db.session_scope on a read-only store)
+    with pytest.raises(ReadOnlyError) as refused, db.session_scope(read_only):
+        pass
+    read_only.dispose()
+    errors.append(refused.value)
+    errors.append(db.store_error(sqlite3.OperationalError("database or disk is full"), url, "create"))
+    errors.append(db.store_error(sqlite3.OperationalError("database is locked"), url, "write to", 10.0, 10.04))
+    with pytest.raises(StoreError) as other:
+        db.make_engine("mysql://u@host/x")
+    errors.append(other.value)
+    chinese = _in_chinese(store_text, errors)
+    said = [chinese[e] for e in errors]
+    assert said[0] == f"無法開啟資料庫 {errors[0].database}：資料夾 {tmp_path / 'no' / 'such'} 不存在"
+    assert said[1].startswith("無法檢查資料庫 ") and said[1].endswith(
         f"檔案尚不存在，而資料夾 {tmp_path} 對您而言是唯讀的，因此無法建立")
-    assert "：磁碟已滿 (database or disk is full)" in chinese[messages[2]]
-    assert "此檔案不是 fma-judge 資料庫，或已損壞" in chinese[messages[3]]
-    assert chinese[messages[4]].endswith(f"檔案 {tmp_path / 'x.db'} 對您而言是唯讀的；沒有任何變更")
-    assert chinese[messages[5]].startswith("無法建立資料庫 ") and "磁碟已滿" in chinese[messages[5]]
-    assert all(store_text(m) == m for m in messages)  # English without the translator
-    assert store_text("something else went wrong") == "something else went wrong"
-    assert _in_chinese(store_reason_text, ["the file /x/db.sqlite is read-only for you"]) == {
-        "the file /x/db.sqlite is read-only for you": "檔案 /x/db.sqlite 對您而言是唯讀的"}
+    assert "：磁碟已滿 (database or disk is full)" in said[2]
+    assert "此檔案不是 fma-judge 資料庫，或已損壞" in said[3]
+    assert said[4].startswith("無法寫入資料庫 ") and said[4].endswith("；沒有任何變更"), said[4]
+    assert "it was opened read-only" not in said[4] and "nothing was changed" not in said[4], said[4]
+    assert said[5].startswith("無法建立資料庫 ") and "磁碟已滿" in said[5]
+    assert "10.0" in said[6] and " 10 " in said[6] and "(database is locked)" in said[6], said[6]
+    assert "waited" not in said[6] and "locked by another program" not in said[6], said[6]
+    assert "SQLite" in said[7] and "keeps its judgments" not in said[7], said[7]
+    assert all(store_text(e) == str(e) for e in errors)  # English without the translator
+    assert store_text(RuntimeError("something else went wrong")) == "something else went wrong"
+    assert store_text("plain words") == "plain words"
+    path_reason = Reason("the file /x/db.sqlite is read-only for you", "file_read_only", path="/x/db.sqlite")
+    assert _in_chinese(store_reason_text, [path_reason, "plain words"]) == {
+        path_reason: "檔案 /x/db.sqlite 對您而言是唯讀的", "plain words": "plain words"}
+
+
+def test_every_kind_of_store_reason_is_worded_in_chinese(qapp):
+    """Each kind :class:`app.store.errors.Reason` lists has its own Chinese words (a kind added to the store without
+    them would show in English in a Chinese window)."""
+    import re
+
+    from app.store import errors
+    from app.ui.style import store_reason_text
+
+    kinds = re.findall(r'``"(\w+)"``', errors.Reason.__doc__)
+    assert len(kinds) >= 14, kinds
+    fields = {"detail": "driver words", "waited": "1.0", "most": "10", "folder": "/f", "path": "/p", "example": "/e",
+              "kind": "a PNG image", "wal": "x.sqlite-wal"}
+    reasons = [errors.Reason(f"English words of {kind}", kind, **fields) for kind in kinds]
+    chinese = _in_chinese(store_reason_text, reasons)
+    for reason in reasons:
+        said = chinese[reason]
+        assert said != str(reason) and not re.search(r"[a-z]{3,} [a-z]{3,} [a-z]{3,}", said.replace("driver words", "")
+                                                     ), (reason.kind, said)
 
 
 def test_an_exports_refusals_are_worded_in_chinese(qapp, tmp_path, engine):

@@ -411,22 +411,22 @@
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="283"/>
+        <location filename="../ui/style.py" line="288"/>
         <source>{out} is inside the folder of batch “{name}” ({folder}): opened again, that batch would take the exported copies for its own images. Export the image folder somewhere outside it.</source>
         <translation>{out} 位於批次「{name}」的資料夾（{folder}）之內：再次開啟時，該批次會把匯出的副本當成自己的影像。請將影像資料夾匯出到該資料夾以外的位置。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="287"/>
+        <location filename="../ui/style.py" line="292"/>
         <source>{out} is the database the judgments are kept in: give the export another name.</source>
         <translation>{out} 是保存判定結果的資料庫：請為匯出檔另取名稱。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="290"/>
+        <location filename="../ui/style.py" line="295"/>
         <source>{out} is a folder: give a file name, such as {example}.</source>
         <translation>{out} 是資料夾：請輸入檔案名稱，例如 {example}。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="292"/>
+        <location filename="../ui/style.py" line="297"/>
         <source>{out} is a file: an image-folder export needs a folder.</source>
         <translation>{out} 是檔案：影像資料夾匯出需要一個資料夾。</translation>
     </message>
@@ -718,12 +718,12 @@
 <context>
     <name>Judgment</name>
     <message>
-        <location filename="../ui/style.py" line="266"/>
+        <location filename="../ui/style.py" line="271"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="270"/>
+        <location filename="../ui/style.py" line="275"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1096,13 +1096,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="220"/>
+        <location filename="../ui/app.py" line="237"/>
         <location filename="../ui/side_actions.py" line="259"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="155"/>
+        <location filename="../ui/app.py" line="172"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -1111,7 +1111,7 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="166"/>
+        <location filename="../ui/app.py" line="183"/>
         <source>{msg}
 
 Restore the newest backup, made {when}? Judgments made after it are not in it. The damaged file is kept beside it.</source>
@@ -1120,27 +1120,27 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="258"/>
+        <location filename="../ui/app.py" line="275"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="285"/>
+        <location filename="../ui/app.py" line="302"/>
         <source>The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}</source>
         <translation>上次工作階段意外結束（{when}，{what}）；已儲存的內容都在。詳情：{path}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="291"/>
+        <location filename="../ui/app.py" line="308"/>
         <source>The model this workstation uses is not there: {path} (a network share not connected?). No model is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model with “Model…”.</source>
         <translation>找不到此工作站使用的模型：{path}（網路共用資料夾未連線？）。目前未載入任何模型，因此不會預測，也不會自動判定。請連線後重新啟動，或以「模型…」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="296"/>
+        <location filename="../ui/app.py" line="313"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="304"/>
+        <location filename="../ui/app.py" line="321"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -1340,22 +1340,22 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="114"/>
+        <location filename="../ui/model_loading.py" line="115"/>
         <source>Load it again</source>
         <translation>重新載入</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="115"/>
+        <location filename="../ui/model_loading.py" line="116"/>
         <source>The model&apos;s files in {path} changed on disk (recalibrated or retrained?). This window still uses {version} as it was loaded. {link} to use them.</source>
         <translation>模型檔案 {path} 在磁碟上已變更（重新校正或重新訓練？）。此視窗仍使用載入時的 {version}。{link}以使用新檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="147"/>
+        <location filename="../ui/model_loading.py" line="148"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="148"/>
+        <location filename="../ui/model_loading.py" line="149"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -1368,7 +1368,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="155"/>
+        <location filename="../ui/model_loading.py" line="156"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -1817,17 +1817,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="298"/>
+        <location filename="../ui/style.py" line="303"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="300"/>
+        <location filename="../ui/style.py" line="305"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="302"/>
+        <location filename="../ui/style.py" line="307"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -1835,6 +1835,16 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <location filename="../ui/alerts.py" line="51"/>
         <source>Something went wrong, so what the last key or click asked for may not have been done ({what}). Saved judgments are kept. Details: {path}</source>
         <translation>發生錯誤，剛才的按鍵或點擊所要求的動作可能沒有完成（{what}）。已儲存的判定都保留。詳細資訊：{path}</translation>
+    </message>
+    <message>
+        <location filename="../ui/workers.py" line="231"/>
+        <source>Predictions not saved: {msg}</source>
+        <translation>預測未儲存：{msg}</translation>
+    </message>
+    <message>
+        <location filename="../ui/workers.py" line="320"/>
+        <source>Prediction not saved: {msg}</source>
+        <translation>預測未儲存：{msg}</translation>
     </message>
 </context>
 <context>
@@ -2906,37 +2916,37 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Store</name>
     <message>
-        <location filename="../ui/style.py" line="207"/>
+        <location filename="../ui/style.py" line="206"/>
         <source>open</source>
         <translation>開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="207"/>
+        <location filename="../ui/style.py" line="206"/>
         <source>check</source>
         <translation>檢查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="208"/>
+        <location filename="../ui/style.py" line="207"/>
         <source>use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="208"/>
+        <location filename="../ui/style.py" line="207"/>
         <source>read</source>
         <translation>讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="209"/>
+        <location filename="../ui/style.py" line="208"/>
         <source>write to</source>
         <translation>寫入</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="209"/>
+        <location filename="../ui/style.py" line="208"/>
         <source>create</source>
         <translation>建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="210"/>
+        <location filename="../ui/style.py" line="209"/>
         <source>upgrade</source>
         <translation>升級</translation>
     </message>
@@ -2946,102 +2956,122 @@ Similarity {sim:.3f}</source>
         <translation>；沒有任何變更</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="214"/>
+        <location filename="../ui/style.py" line="210"/>
         <source>Cannot {action} the database {db}: {reason}</source>
         <translation>無法{action}資料庫 {db}：{reason}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="215"/>
+        <location filename="../ui/style.py" line="211"/>
         <source> read-only</source>
         <translation>（唯讀）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="224"/>
+        <location filename="../ui/style.py" line="240"/>
         <source>the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made</source>
         <translation>檔案尚不存在，而資料夾 {folder} 對您而言是唯讀的，因此無法建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="227"/>
+        <location filename="../ui/style.py" line="238"/>
         <source>the folder {folder} does not exist</source>
         <translation>資料夾 {folder} 不存在</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="229"/>
+        <location filename="../ui/style.py" line="233"/>
+        <source> (waited {waited} s of at most {most} s)</source>
+        <translation>（已等待 {waited} 秒，最多 {most} 秒）</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="234"/>
+        <source> (waited {waited} s)</source>
+        <translation>（已等待 {waited} 秒）</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="235"/>
+        <source>the database is locked by another program{waited}; close other fma-judge windows and retry</source>
+        <translation>資料庫被其他程式鎖定{waited}；請關閉其他 fma-judge 視窗後重試</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="243"/>
         <source>the file {path} is read-only for you</source>
         <translation>檔案 {path} 對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="231"/>
+        <location filename="../ui/style.py" line="245"/>
         <source>{path} (or its folder) is read-only for you</source>
         <translation>{path}（或其資料夾）對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="233"/>
+        <location filename="../ui/style.py" line="247"/>
         <source>{path} is a folder: give a database file, such as {example}</source>
         <translation>{path} 是資料夾：請指定資料庫檔案，例如 {example}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="237"/>
+        <location filename="../ui/style.py" line="249"/>
         <source>a PNG image</source>
         <translation>PNG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="237"/>
+        <location filename="../ui/style.py" line="249"/>
         <source>a JPEG image</source>
         <translation>JPEG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="238"/>
+        <location filename="../ui/style.py" line="250"/>
         <source>a TIFF image</source>
         <translation>TIFF 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="238"/>
+        <location filename="../ui/style.py" line="250"/>
         <source>a ZIP file</source>
         <translation>ZIP 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="239"/>
+        <location filename="../ui/style.py" line="251"/>
         <source>a PDF file</source>
         <translation>PDF 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="240"/>
+        <location filename="../ui/style.py" line="252"/>
         <source>another kind of file</source>
         <translation>其他類型的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="241"/>
+        <location filename="../ui/style.py" line="253"/>
         <source>{path} is not a database ({kind}): give the fma-judge database file, or a new file name</source>
         <translation>{path} 不是資料庫（{kind}）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="244"/>
+        <location filename="../ui/style.py" line="258"/>
+        <source>fma-judge keeps its judgments in SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB) only</source>
+        <translation>fma-judge 僅將判定儲存在 SQLite（sqlite:///PATH）或 PostgreSQL（postgresql+psycopg://USER@HOST/DB）中</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="261"/>
+        <source>its newest changes are in {wal}, which cannot be read without write access to {folder}</source>
+        <translation>其最新的變更位於 {wal}，沒有 {folder} 的寫入權限就無法讀取</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="224"/>
         <source>the database file or its folder is read-only</source>
         <translation>資料庫檔案或其資料夾是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="246"/>
+        <location filename="../ui/style.py" line="226"/>
         <source>the disk is full</source>
         <translation>磁碟已滿</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="247"/>
+        <location filename="../ui/style.py" line="256"/>
         <source>it was opened read-only</source>
         <translation>它以唯讀方式開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="248"/>
-        <source>the database is locked by another program</source>
-        <translation>資料庫被其他程式鎖定</translation>
-    </message>
-    <message>
-        <location filename="../ui/style.py" line="250"/>
+        <location filename="../ui/style.py" line="228"/>
         <source>the file cannot be opened; check its permissions</source>
         <translation>無法開啟檔案；請檢查其權限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="252"/>
+        <location filename="../ui/style.py" line="230"/>
         <source>the file is not an fma-judge database or it is damaged</source>
         <translation>此檔案不是 fma-judge 資料庫，或已損壞</translation>
     </message>

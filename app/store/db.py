@@ -29,7 +29,7 @@ from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from app.store.errors import DamagedDatabaseError, ReadOnlyError, SchemaVersionError, StoreError
+from app.store.errors import DamagedDatabaseError, ReadOnlyError, Reason, SchemaVersionError, StoreError
 from app.store.schema import Base
 from app.store.store_file import not_a_store_file, was_backed_up
 from app.store.urls import (
@@ -101,32 +101,38 @@ still meet SQLite's busy timeout."""
 
 
 # ------------------------------------------------------------------------------------------ errors
-def _reason(exc: BaseException, url: URL, busy_timeout_s: float | None, waited_s: float | None = None) -> str:
+def _reason(exc: BaseException, url: URL, busy_timeout_s: float | None, waited_s: float | None = None) -> Reason:
     orig = getattr(exc, "orig", None) or exc
     lines = str(orig).strip().splitlines()
     text = lines[0] if lines else type(orig).__name__
     low = text.lower()
     path = sqlite_path(url)
     if "readonly" in low or "read-only" in low:
-        return f"the database file or its folder is read-only ({text})"
+        return Reason(f"the database file or its folder is read-only ({text})", "read_only", detail=text)
     if "disk is full" in low or "disk full" in low or "no space left" in low:
-        return f"the disk is full ({text})"
+        return Reason(f"the disk is full ({text})", "disk_full", detail=text)
     if "locked" in low or "busy" in low:
         waited = f" (waited {waited_s:.1f} s" if waited_s is not None else ""
-        if waited and busy_timeout_s:
-            waited += f" of at most {busy_timeout_s:g} s"
+        most = f"{busy_timeout_s:g}" if waited and busy_timeout_s else ""
+        waited += f" of at most {most} s" if most else ""
         waited += ")" if waited else ""
-        return (f"the database is locked by another program{waited}; close other fma-judge windows and retry "
-                f"({text})")
+        return Reason(f"the database is locked by another program{waited}; close other fma-judge windows and retry "
+                      f"({text})", "locked", detail=text, most=most,
+                      waited=f"{waited_s:.1f}" if waited_s is not None else "")
     if "unable to open database file" in low:
         if path is not None and not path.parent.is_dir():
-            return f"the folder {path.parent} does not exist"
+            return no_folder(path.parent)
         if path is not None and not path.exists() and not os.access(path.parent, os.W_OK | os.X_OK):
-            return f"the file does not exist yet and the folder {path.parent} is read-only for you, so it cannot be made"
-        return f"the file cannot be opened; check its permissions ({text})"
+            return Reason(f"the file does not exist yet and the folder {path.parent} is read-only for you, so it "
+                          "cannot be made", "cannot_create", folder=str(path.parent))
+        return Reason(f"the file cannot be opened; check its permissions ({text})", "no_permission", detail=text)
     if "file is not a database" in low or "malformed" in low:
-        return f"the file is not an fma-judge database or it is damaged ({text})"
-    return text
+        return Reason(f"the file is not an fma-judge database or it is damaged ({text})", "damaged", detail=text)
+    return Reason(text)
+
+
+def no_folder(folder: Path) -> Reason:
+    return Reason(f"the folder {folder} does not exist", "no_folder", folder=str(folder))
 
 
 def store_error(
@@ -138,9 +144,7 @@ def store_error(
     ``waited_s``: how long the failed step ran, said in a "locked" message (it tells the truth about the wait).
     """
     url = make_url(url)
-    return StoreError(
-        f"Cannot {action} the database {describe_url(url)}: {_reason(exc, url, busy_timeout_s, waited_s)}"
-    )
+    return StoreError.refused(action, describe_url(url), _reason(exc, url, busy_timeout_s, waited_s))
 
 
 _PASS_THROUGH = (sa_exc.IntegrityError, sa_exc.ProgrammingError, sa_exc.DataError)
@@ -219,18 +223,17 @@ def make_engine(
     try:
         parsed = make_url(resolve_db_url(url) if url is not None else default_db_url())
     except sa_exc.ArgumentError as exc:
-        raise StoreError(f"Cannot use the database URL {url!r}: {exc}") from None
+        raise StoreError.refused("use", f"URL {url!r}", str(exc)) from None
     if parsed.drivername in ("postgres", "postgresql"):  # as libpq and most tools write it: the driver we ship
         parsed = parsed.set(drivername="postgresql+psycopg")  # (SQLAlchemy's default, psycopg2, is not; and it
         # refused postgres:// as a database other than SQLite or PostgreSQL)
     path = sqlite_path(parsed)
     if path is not None and not path.parent.is_dir():
-        raise StoreError(
-            f"Cannot open the database {describe_url(parsed)}: the folder {path.parent} does not exist"
-        )
+        raise StoreError.refused("open", describe_url(parsed), no_folder(path.parent))
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):  # (a mysql:// URL said "No module named MySQLdb")
-        raise StoreError(f"Cannot use the database {describe_url(parsed)}: fma-judge keeps its judgments in SQLite "
-                         "(sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB) only")
+        raise StoreError.refused("use", describe_url(parsed), Reason(
+            "fma-judge keeps its judgments in SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB) "
+            "only", "unsupported"))
     kwargs: dict[str, Any] = {"echo": echo}
     if read_only and path is not None:
         uri = _read_only_uri(path)  # percent-encoded: a '#' or '%' in a folder name opens the right file
@@ -249,11 +252,11 @@ def make_engine(
     try:
         engine = create_engine(parsed, **kwargs)
     except (sa_exc.ArgumentError, ImportError) as exc:
-        raise StoreError(f"Cannot use the database {describe_url(parsed)}: {exc}") from None
+        raise StoreError.refused("use", describe_url(parsed), str(exc)) from None
     _BUSY_TIMEOUTS[engine] = busy_timeout_s
     _WRITE_LOCKS[engine] = threading.RLock()  # re-entrant: a nested write in one thread meets SQLite as before
     if read_only:
-        _READ_ONLY[engine] = "it was opened read-only"
+        _READ_ONLY[engine] = Reason("it was opened read-only", "opened_read_only")
     if parsed.get_backend_name() == "sqlite":
         _install_sqlite_listeners(engine, busy_timeout_s)
     return engine
@@ -272,7 +275,7 @@ def session_scope(engine: Engine, *, action: str = "write to", durable: bool = T
     crash of the app does not).
     """
     if action != "read" and (why := _READ_ONLY.get(engine)) is not None:
-        raise ReadOnlyError(f"Cannot {action} the database {describe_url(engine.url)}: {why}; nothing was changed")
+        raise ReadOnlyError.refused(action, describe_url(engine.url), why, unchanged=True)
     bind = engine
     if engine.dialect.name == "sqlite" and (action != "read" or not durable):
         bind = engine.execution_options(**{_BEGIN_IMMEDIATE: action != "read", _DURABLE: durable})
@@ -451,12 +454,13 @@ def _read_only_uri(path: Path) -> str:
     if shm.exists() or os.access(path.parent, os.W_OK):
         return f"{uri}?mode=ro"
     if wal.exists() and wal.stat().st_size > 0:
-        raise StoreError(f"Cannot open the database {describe_url(f'sqlite:///{path}')} read-only: its newest changes "
-                         f"are in {wal.name}, which cannot be read without write access to {path.parent}")
+        raise StoreError.refused("open", describe_url(f"sqlite:///{path}"), Reason(
+            f"its newest changes are in {wal.name}, which cannot be read without write access to {path.parent}",
+            "wal_unreadable", wal=wal.name, folder=str(path.parent)), read_only=True)
     return f"{uri}?mode=ro&immutable=1"
 
 
-def read_only_reason(url: str | URL) -> str | None:
+def read_only_reason(url: str | URL) -> Reason | None:
     """Why this account can only read the SQLite database at ``url`` (None: it can write, or not SQLite).
 
     SQLite itself is asked (a write lock taken and given back at once): permission bits say too little on
@@ -468,7 +472,7 @@ def read_only_reason(url: str | URL) -> str | None:
     if path is None or not path.exists() or path.stat().st_size == 0:
         return None
     if not os.access(path, os.W_OK):
-        return f"the file {path} is read-only for you"
+        return Reason(f"the file {path} is read-only for you", "file_read_only", path=str(path))
     try:
         with closing(sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True, timeout=0.5,
                                      isolation_level=None)) as conn:
@@ -483,15 +487,16 @@ def read_only_reason(url: str | URL) -> str | None:
         if "locked" in text or "busy" in text:
             return None  # another program is writing: so can we, in turn
         if "readonly" in text or "read-only" in text or "unable to open" in text or "disk i/o" in text:
-            where = f"the file {path}" if not os.access(path, os.W_OK) else f"{path} (or its folder)"
-            return f"{where} is read-only for you"
+            if not os.access(path, os.W_OK):
+                return Reason(f"the file {path} is read-only for you", "file_read_only", path=str(path))
+            return Reason(f"{path} (or its folder) is read-only for you", "path_read_only", path=str(path))
         return None  # anything else (a damaged file ...) is for open_store's check to report
     except sqlite3.DatabaseError:
         return None
     return None
 
 
-def read_only(engine: Engine) -> str | None:
+def read_only(engine: Engine) -> Reason | None:
     """Why nothing can be written through ``engine`` (None: it can write)."""
     return _READ_ONLY.get(engine)
 
@@ -529,7 +534,7 @@ class OpenedStore:
     """An open, checked store. ``read_only`` says why nothing can be written (None: judging works)."""
 
     engine: Engine
-    read_only: str | None = None
+    read_only: Reason | None = None
 
 
 def open_store(url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
@@ -552,7 +557,7 @@ def open_store(url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_
     url = resolve_db_url(url) if url is not None else default_db_url()  # a file's path, a relative one: absolute
     path = sqlite_path(url)
     if (problem := not_a_store_file(path)) is not None:
-        raise StoreError(f"Cannot open the database {describe_url(url)}: {problem}")
+        raise StoreError.refused("open", describe_url(url), problem)
     if path is not None and path.is_file() and path.stat().st_size == 0 and was_backed_up(path):
         # A database that has been backed up was never empty: something truncated it (a sync tool, a full disk).
         raise DamagedDatabaseError(
@@ -560,7 +565,7 @@ def open_store(url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_
             f"(fma-judge restore --list --db {describe_url(url)}) or open another database with --db.", path=path)
     reason = read_only_reason(url)
     if reason is not None and writable:
-        raise StoreError(f"Cannot write to the database {describe_url(url)}: {reason}")
+        raise StoreError.refused("write to", describe_url(url), reason)
     engine = make_engine(url, busy_timeout_s=busy_timeout_s, read_only=reason is not None)
     if reason is not None:
         _READ_ONLY[engine] = reason

@@ -5,8 +5,55 @@ from __future__ import annotations
 from pathlib import Path
 
 
+class Reason(str):
+    """Why the store refused: the English words (the ``str`` itself), with ``kind`` and ``fields`` for a window that
+    says it in its own language (``app.ui.style.store_reason_text``; None: no words of its own, show the text).
+
+    * ``"read_only"``, ``"disk_full"``, ``"no_permission"``, ``"damaged"``: the driver said so, in ``detail``;
+    * ``"locked"``: another program holds the write lock; ``waited`` and ``most`` the seconds ("" when unknown),
+      ``detail`` the driver's words;
+    * ``"no_folder"``: the ``folder`` of a SQLite file does not exist; ``"cannot_create"``: the file is not there
+      and its ``folder`` is read-only for this account;
+    * ``"file_read_only"``: the file at ``path`` is read-only for this account; ``"path_read_only"``: the file or
+      its folder (``path`` the file);
+    * ``"is_folder"``: ``path`` is a folder (``example``: a file name to give); ``"not_database"``: ``path`` is a file
+      of another ``kind`` (``app.store.store_file.FILE_KINDS``);
+    * ``"opened_read_only"``: the store was opened read-only as asked;
+    * ``"wal_unreadable"``: the newest changes are in the ``wal`` file, unreadable without write access to ``folder``;
+    * ``"unsupported"``: a database other than SQLite or PostgreSQL.
+    """
+
+    kind: str | None
+    fields: dict[str, str]
+
+    def __new__(cls, text: str, kind: str | None = None, /, **fields: str) -> Reason:
+        reason = super().__new__(cls, text)
+        reason.kind, reason.fields = kind, fields
+        return reason
+
+
 class StoreError(RuntimeError):
-    """The database cannot be opened, read or written; the message names the database and the reason."""
+    """The database cannot be opened, read or written; the message names the database and the reason.
+
+    An error made by :meth:`refused` (every "Cannot <action> the database <db>: <reason>") also keeps its parts, so a
+    window can say it in its own language: ``action`` ("open", "check", "use", "read", "write to", "create",
+    "upgrade"; None for an error without them), ``database`` as said, ``reason`` (a :class:`Reason`, or plain
+    words), ``read_only`` (opening read-only was asked) and ``unchanged`` (nothing was changed).
+    """
+
+    def __init__(self, message: str, *, action: str | None = None, database: str = "", reason: str = "",
+                 read_only: bool = False, unchanged: bool = False) -> None:
+        super().__init__(message)
+        self.action, self.database, self.reason = action, database, reason
+        self.read_only, self.unchanged = read_only, unchanged
+
+    @classmethod
+    def refused(cls, action: str, database: str, reason: str, *, read_only: bool = False, unchanged: bool = False
+                ) -> StoreError:
+        """``Cannot <action> the database <database>[ read-only]: <reason>[; nothing was changed]``."""
+        return cls(f"Cannot {action} the database {database}{' read-only' if read_only else ''}: {reason}"
+                   f"{'; nothing was changed' if unchanged else ''}", action=action, database=database, reason=reason,
+                   read_only=read_only, unchanged=unchanged)
 
 
 class SchemaVersionError(StoreError):
@@ -16,8 +63,8 @@ class SchemaVersionError(StoreError):
 class DamagedDatabaseError(StoreError):
     """The database file fails its integrity check; ``path`` is the SQLite file (None for a server)."""
 
-    def __init__(self, message: str, *, path: Path | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, path: Path | None = None, **parts: object) -> None:
+        super().__init__(message, **parts)
         self.path = path
 
 

@@ -8,6 +8,8 @@ import glob
 from collections.abc import Iterator
 from pathlib import Path
 
+from app.store.errors import Reason
+
 BACKUP_DIR = "backups"
 """The folder beside a database that holds its backups (``<name>-<UTC stamp>.sqlite3``)."""
 
@@ -28,14 +30,15 @@ def was_backed_up(db_path: Path) -> bool:
     return any(backup_files(db_path))
 
 
-def not_a_store_file(path: Path | None) -> str | None:
+def not_a_store_file(path: Path | None) -> Reason | None:
     """Why a SQLite path given as the database cannot be one (None: it can, or it is new or empty): a folder, or a
     file that is no SQLite database and was never backed up as one (a backed-up one is damaged: restore). Said
     before SQLite is asked, which called a folder "read-only" or a "disk I/O error", and an image "damaged"."""
     if path is None:
         return None
     if path.is_dir():
-        return f"{path} is a folder; give a database file, such as {path / 'fma_judge.sqlite3'}"
+        return Reason(f"{path} is a folder; give a database file, such as {path / 'fma_judge.sqlite3'}", "is_folder",
+                      path=str(path), example=str(path / "fma_judge.sqlite3"))
     try:
         with open(path, "rb") as handle:
             head = handle.read(len(SQLITE_HEADER))
@@ -44,4 +47,5 @@ def not_a_store_file(path: Path | None) -> str | None:
     if not head.strip(b"\x00") or head == SQLITE_HEADER or was_backed_up(path):  # (new or empty; a zeroed header
         return None  # or a backed-up file: a damaged store, with the restore offered)
     kind = next((k for magic, k in FILE_KINDS.items() if head.startswith(magic)), "another kind of file")
-    return f"{path} is not a database but {kind}; give the fma-judge database file, or a new file name"
+    return Reason(f"{path} is not a database but {kind}; give the fma-judge database file, or a new file name",
+                  "not_database", path=str(path), kind=kind)

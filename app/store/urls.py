@@ -75,12 +75,12 @@ def resolve_db_url(db: _Db) -> _Db:
         try:
             parsed = make_url(text)
         except sa_exc.ArgumentError as exc:
-            raise StoreError(f"Cannot use the database URL {db!r}: {exc}") from None
+            raise StoreError.refused("use", f"URL {db!r}", str(exc)) from None
         fixed = _absolute_sqlite(parsed)
         return db if fixed is None else fixed.render_as_string(hide_password=False)
     if _SCHEME_ONLY.match(text):
-        raise StoreError(f"Cannot use the database {db!r}: it is neither a URL (sqlite:////abs/path.sqlite, "
-                         "postgresql+psycopg://USER@HOST/DB) nor a file path")
+        raise StoreError.refused("use", repr(db), "it is neither a URL (sqlite:////abs/path.sqlite, "
+                                 "postgresql+psycopg://USER@HOST/DB) nor a file path")
     return URL.create("sqlite", database=_absolute(text)).render_as_string(hide_password=False)
 
 
@@ -104,10 +104,10 @@ def refuse_new_relative(db: str | URL) -> None:
     if path is None or path.exists():
         return
     full = f"sqlite:///{path}" if isinstance(db, URL) or _URL.match(text) else str(path)
-    raise StoreError(f"Cannot use the database {str(db)!r}: {path} does not exist (a relative path is taken from "
-                     f"the current folder, {Path.cwd()}). fma-judge makes a new database only at a full path, never "
-                     f"in whatever folder it was started in: give --db {full} to make it there, or the full path of "
-                     "the database you meant")
+    raise StoreError.refused("use", repr(str(db)), f"{path} does not exist (a relative path is taken from the current "
+                             f"folder, {Path.cwd()}). fma-judge makes a new database only at a full path, never in "
+                             f"whatever folder it was started in: give --db {full} to make it there, or the full "
+                             "path of the database you meant")
 
 
 def _sqlite_file(url: URL) -> str | None:
@@ -135,7 +135,7 @@ def sqlite_path(url: str | URL) -> Path | None:
     try:
         url = make_url(url)
     except sa_exc.ArgumentError as exc:
-        raise StoreError(f"Cannot use the database URL {url!r}: {exc}") from None
+        raise StoreError.refused("use", f"URL {url!r}", str(exc)) from None
     if url.get_backend_name() != "sqlite":
         return None
     database = url.database or ""

@@ -170,7 +170,7 @@ def open_database(url: str | None, interactive: bool, parent=None):
     def cannot(exc: Exception) -> int:  # a box for a user, and the line on stderr in either mode
         if interactive:  # over the window: its dark theme, not a light box of its own
             QMessageBox.critical(parent, "fma-judge", QCoreApplication.translate(
-                "Main", "The database cannot be opened:\n\n{msg}").format(msg=store_text(str(exc))))
+                "Main", "The database cannot be opened:\n\n{msg}").format(msg=store_text(exc)))
         return fail(str(exc))
 
     try:
@@ -182,7 +182,7 @@ def open_database(url: str | None, interactive: bool, parent=None):
         when = backup.created.astimezone().strftime("%Y-%m-%d %H:%M")
         answer = QMessageBox.question(parent, "fma-judge", QCoreApplication.translate(
             "Main", "{msg}\n\nRestore the newest backup, made {when}? Judgments made after it are not in it. The "
-                    "damaged file is kept beside it.").format(msg=store_text(str(exc)), when=when),
+                    "damaged file is kept beside it.").format(msg=store_text(exc), when=when),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
         if answer != QMessageBox.StandardButton.Yes:
             return fail(str(exc))

@@ -19,7 +19,7 @@ from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, unpredi
 from app.ui import keymap
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
-from app.ui.style import listed, state_label, store_text, their_judgment, waiting_text
+from app.ui.style import listed, state_label, store_reason_text, store_text, their_judgment, waiting_text
 
 if TYPE_CHECKING:
     from app.services.monitor import MonitorReport
@@ -42,7 +42,7 @@ class JudgingActions:
         if self.service.read_only is None:
             return True
         self.statusBar().showMessage(QCoreApplication.translate(
-            "Main", "Read-only database: judging is off ({why}).").format(why=self.service.read_only), 8000)
+            "Main", "Read-only database: judging is off ({why}).").format(why=store_reason_text(self.service.read_only)), 8000)
         return False
 
     def accept_current(self) -> None:
@@ -254,7 +254,7 @@ class JudgingActions:
                 version, calibration, batch_ids=[opened.batch_id] if batch and opened is not None else [],
                 fused=self.presenter.fused_routing)
         except (StoreError, ValueError) as exc:  # e.g. a malformed calibration date: say so, judging goes on
-            self.statusBar().showMessage(store_text(str(exc)), 10_000)
+            self.statusBar().showMessage(store_text(exc), 10_000)
             return
         self._show_monitor_banner(report)
         if report.changed:
@@ -428,7 +428,7 @@ class JudgingActions:
         self.select(self._item_row(listed))
 
     def _store_failed(self, exc: Exception, *, note: bool = False) -> None:
-        msg, what = store_text(str(exc)), "note" if note else "judgment"
+        msg, what = store_text(exc), "note" if note else "judgment"
         if note:  # the text is not lost: it waits as a draft
             title = QCoreApplication.translate("Main", "Note NOT saved")
             text = QCoreApplication.translate(

@@ -321,14 +321,14 @@ class QueueActions:
             records = action()
         except (JudgmentConflictError, ReadOnlyError) as exc:  # nothing changed: say why, no dialog
             self.status_label.setText(self._conflict_text(exc, undo) if isinstance(exc, JudgmentConflictError)
-                                      else store_text(str(exc)))
+                                      else store_text(exc))
             if isinstance(exc, JudgmentConflictError):
                 self.refresh(quiet=True)  # show the images as they are now
             return False
         except StoreError as exc:
             QMessageBox.critical(self, QCoreApplication.translate("Queue", "Judgments NOT saved"),
                                  QCoreApplication.translate("Queue", "The database could not be written, so nothing was "
-                                                            "saved:\n\n{msg}").format(msg=store_text(str(exc))))
+                                                            "saved:\n\n{msg}").format(msg=store_text(exc)))
             return False
         except ValueError as exc:
             self.status_label.setText(str(exc))

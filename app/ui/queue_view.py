@@ -319,7 +319,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         request = self._request
         task.signals.result.connect(lambda page: isValid(self) and self._first_loaded(request, filters, page,
                                                                                      quiet=quiet))
-        task.signals.error.connect(lambda msg: isValid(self) and self._load_failed(msg))
+        task.signals.failed.connect(lambda exc: isValid(self) and self._load_failed(exc))
         self._start(task)
 
     def _load_counts(self, filters: QueueFilters) -> tuple[QueuePage, list[tuple[int, str]], list[str]]:
@@ -363,8 +363,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.rowsShown.emit(page)
         task = Task(self._load_counts, filters)
         task.signals.result.connect(lambda res: isValid(self) and self._counts_loaded(request, filters, *res))
-        task.signals.error.connect(lambda msg: isValid(self) and request == self._request and self._load_failed(
-            msg, rows=False))
+        task.signals.failed.connect(lambda exc: isValid(self) and request == self._request and self._load_failed(
+            exc, rows=False))
         self._start(task)
 
     def _load_more(self, offset: int) -> None:
@@ -374,7 +374,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         request = self._request
         task = Task(self.service.page, filters, offset=offset, limit=PAGE_SIZE, facets=False)
         task.signals.result.connect(lambda page: isValid(self) and self._more_loaded(request, page))
-        task.signals.error.connect(lambda msg: isValid(self) and self._load_failed(msg))
+        task.signals.failed.connect(lambda exc: isValid(self) and self._load_failed(exc))
         self._start(task)
 
     def _more_loaded(self, request: int, page: QueuePage) -> None:
@@ -386,13 +386,13 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self._group_page_loaded()
         self.pageLoaded.emit(page)
 
-    def _load_failed(self, message: str, *, rows: bool = True) -> None:
+    def _load_failed(self, error: BaseException, *, rows: bool = True) -> None:
         """A page (``rows``) or the counts could not be read: said until a load succeeds."""
         if rows:
             self.model.fetch_failed()
             self._group_loading = None
         self._load_error = QCoreApplication.translate("Queue", "Could not load the queue: {msg}").format(
-            msg=store_text(message.splitlines()[0]) if message else "")
+            msg=(store_text(error) or type(error).__name__).splitlines()[0])
         self.status_label.setText(self._load_error)
 
     def _start(self, task: Task) -> None:

@@ -195,67 +195,72 @@ def window_shortcuts(view: QWidget, bindings: Sequence[tuple[str, Callable[[], o
         shortcut.activated.connect(slot)
 
 
-def store_text(message: str) -> str:
-    """A store error (:mod:`app.store.db` says it in English: "Cannot open the database sqlite:///…: the folder … is
-    read-only for you, …") in the UI language: the known sentence and reason are translated, paths, URLs and the
-    driver's own words kept. An unknown message comes back unchanged."""
+def store_text(error: BaseException | str) -> str:
+    """A store error (:class:`app.store.errors.StoreError`, said in English: "Cannot open the database sqlite:///…: the
+    folder … is read-only for you, …") in the UI language, from its parts: the action, the reason and its fields
+    translated, paths, URLs and the driver's own words kept. Any other error or text comes back as it is."""
     t = QCoreApplication
-    m = re.fullmatch(r"Cannot (open|check|use|read|write to|create|upgrade) the database (.+?)( read-only)?: (.*)",
-                     message, re.S)
-    if m is None:
-        return message
+    action = getattr(error, "action", None)
+    if action is None:
+        return str(error)
     actions = {"open": t.translate("Store", "open"), "check": t.translate("Store", "check"),
                "use": t.translate("Store", "use"), "read": t.translate("Store", "read"),
                "write to": t.translate("Store", "write to"), "create": t.translate("Store", "create"),
                "upgrade": t.translate("Store", "upgrade")}
-    reason, unchanged = m.group(4), ""
-    if reason.endswith("; nothing was changed"):
-        reason, unchanged = reason[:-len("; nothing was changed")], t.translate("Store", "; nothing was changed")
     return t.translate("Store", "Cannot {action} the database {db}: {reason}").format(
-        action=actions[m.group(1)] + (t.translate("Store", " read-only") if m.group(3) else ""), db=m.group(2),
-        reason=store_reason_text(reason)) + unchanged
+        action=actions.get(action, action) + (t.translate("Store", " read-only") if error.read_only else ""),
+        db=error.database, reason=store_reason_text(error.reason)) + (
+        t.translate("Store", "; nothing was changed") if error.unchanged else "")
 
 
 def store_reason_text(reason: str) -> str:
-    """A store's reason alone (a read-only store's ``read_only``) in the UI language, as in :func:`store_text`."""
+    """A store's reason alone (a :class:`app.store.errors.Reason`, as a read-only store's ``read_only``) in the UI
+    language, as in :func:`store_text`; plain words come back as they are."""
     t = QCoreApplication
-    if m := re.fullmatch(r"the file does not exist yet and the folder (.+) is read-only for you, so it cannot be made",
-                         reason):
-        return t.translate("Store", "the file does not exist yet and the folder {folder} is read-only for you, so it "
-                                    "cannot be made").format(folder=m.group(1))
-    if m := re.fullmatch(r"the folder (.+) does not exist", reason):
-        return t.translate("Store", "the folder {folder} does not exist").format(folder=m.group(1))
-    if m := re.fullmatch(r"the file (.+) is read-only for you", reason):
-        return t.translate("Store", "the file {path} is read-only for you").format(path=m.group(1))
-    if m := re.fullmatch(r"(.+) \(or its folder\) is read-only for you", reason):
-        return t.translate("Store", "{path} (or its folder) is read-only for you").format(path=m.group(1))
-    if m := re.fullmatch(r"(.+) is a folder; give a database file, such as (.+)", reason):
-        return t.translate("Store", "{path} is a folder: give a database file, such as {example}").format(
-            path=m.group(1), example=m.group(2))
-    if m := re.fullmatch(r"(.+) is not a database but (.+); give the fma-judge database file, or a new file name",
-                         reason):
-        kinds = {"a PNG image": t.translate("Store", "a PNG image"), "a JPEG image": t.translate("Store", "a JPEG image"),
-                 "a TIFF image": t.translate("Store", "a TIFF image"), "a ZIP file": t.translate("Store", "a ZIP file"),
-                 "a PDF file": t.translate("Store", "a PDF file"),
-                 "another kind of file": t.translate("Store", "another kind of file")}  # (app.store.store_file.FILE_KINDS)
-        return t.translate("Store", "{path} is not a database ({kind}): give the fma-judge database file, or a new "
-                                    "file name").format(path=m.group(1), kind=kinds.get(m.group(2), m.group(2)))
-    starts = {
-        "the database file or its folder is read-only": t.translate(
-            "Store", "the database file or its folder is read-only"),
-        "the disk is full": t.translate("Store", "the disk is full"),
-        "it was opened read-only": t.translate("Store", "it was opened read-only"),
-        "the database is locked by another program": t.translate(
-            "Store", "the database is locked by another program"),
-        "the file cannot be opened; check its permissions": t.translate(
-            "Store", "the file cannot be opened; check its permissions"),
-        "the file is not an fma-judge database or it is damaged": t.translate(
-            "Store", "the file is not an fma-judge database or it is damaged"),
-    }
-    for start, text in starts.items():
-        if reason.startswith(start):
-            return text + reason[len(start):]
-    return reason
+    fields = getattr(reason, "fields", {})
+    detail = f" ({fields['detail']})" if fields.get("detail") else ""
+    match getattr(reason, "kind", None):
+        case "read_only":
+            return t.translate("Store", "the database file or its folder is read-only") + detail
+        case "disk_full":
+            return t.translate("Store", "the disk is full") + detail
+        case "no_permission":
+            return t.translate("Store", "the file cannot be opened; check its permissions") + detail
+        case "damaged":
+            return t.translate("Store", "the file is not an fma-judge database or it is damaged") + detail
+        case "locked":
+            waited = "" if not fields["waited"] else (
+                t.translate("Store", " (waited {waited} s of at most {most} s)") if fields["most"] else
+                t.translate("Store", " (waited {waited} s)")).format(**fields)
+            return t.translate("Store", "the database is locked by another program{waited}; close other fma-judge "
+                                        "windows and retry").format(waited=waited) + detail
+        case "no_folder":
+            return t.translate("Store", "the folder {folder} does not exist").format(**fields)
+        case "cannot_create":
+            return t.translate("Store", "the file does not exist yet and the folder {folder} is read-only for you, so "
+                                        "it cannot be made").format(**fields)
+        case "file_read_only":
+            return t.translate("Store", "the file {path} is read-only for you").format(**fields)
+        case "path_read_only":
+            return t.translate("Store", "{path} (or its folder) is read-only for you").format(**fields)
+        case "is_folder":
+            return t.translate("Store", "{path} is a folder: give a database file, such as {example}").format(**fields)
+        case "not_database":
+            kinds = {"a PNG image": t.translate("Store", "a PNG image"), "a JPEG image": t.translate("Store", "a JPEG image"),
+                     "a TIFF image": t.translate("Store", "a TIFF image"), "a ZIP file": t.translate("Store", "a ZIP file"),
+                     "a PDF file": t.translate("Store", "a PDF file"),
+                     "another kind of file": t.translate("Store", "another kind of file")}  # (store_file.FILE_KINDS)
+            return t.translate("Store", "{path} is not a database ({kind}): give the fma-judge database file, or a new "
+                                        "file name").format(path=fields["path"], kind=kinds.get(fields["kind"], fields["kind"]))
+        case "opened_read_only":
+            return t.translate("Store", "it was opened read-only")
+        case "unsupported":
+            return t.translate("Store", "fma-judge keeps its judgments in SQLite (sqlite:///PATH) or PostgreSQL "
+                                        "(postgresql+psycopg://USER@HOST/DB) only")
+        case "wal_unreadable":
+            return t.translate("Store", "its newest changes are in {wal}, which cannot be read without write access to "
+                                        "{folder}").format(**fields)
+    return str(reason)
 
 
 def their_judgment(record, leaf_name: Callable[[str], str | None], *, note: bool = False) -> dict[str, str]:
@@ -290,7 +295,7 @@ def export_text(error: BaseException | str) -> str:
             return t.translate("Export", "{out} is a folder: give a file name, such as {example}.").format(**fields)
         case "not_folder":
             return t.translate("Export", "{out} is a file: an image-folder export needs a folder.").format(**fields)
-    return store_text(str(error))
+    return store_text(error)
 
 
 def dropped_keys_text(n: int, wait: float) -> str:

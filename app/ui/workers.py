@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
 from app.services.predicting import ModelLoadError, PredictingService
 from app.store.errors import StoreError
 from app.store.records import PredictionRecord
+from app.ui.style import store_text
 
 UI_GRACE_S = 0.12
 """After a key press the model thread starts no new step of work for this long (unless the image on screen has
@@ -227,7 +228,8 @@ class ModelWorker(QThread):
                 if self._stop:
                     cancel.set()
         except StoreError as exc:  # a chunk could not be saved: say so, and end the run (its chunks so far are kept)
-            self.failed.emit(f"Predictions not saved: {exc}")
+            self.failed.emit(QCoreApplication.translate("Main", "Predictions not saved: {msg}").format(
+                msg=store_text(exc)))  # (translate is thread-safe)
             cancel.set()
         self.runFinished.emit(run_id, cancel.is_set())
 
@@ -315,7 +317,8 @@ class ModelWorker(QThread):
                 self._note_fused(chunk.items)
                 self.predicted.emit(self.current_run, list(chunk.items))
         except StoreError as exc:
-            self.failed.emit(f"Prediction not saved: {exc}")
+            self.failed.emit(QCoreApplication.translate("Main", "Prediction not saved: {msg}").format(
+                msg=store_text(exc)))
 
     def _note_fused(self, items: Sequence[tuple[int, PredictionRecord]]) -> None:
         """Remember the leaf of each prediction that fused a spectrum: its heatmap explains that leaf."""
