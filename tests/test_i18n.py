@@ -293,3 +293,35 @@ def test_an_exports_refusals_are_worded_in_chinese(qapp, tmp_path, engine):
     assert export_text("something else went wrong") == "something else went wrong"
     assert export_text(ValueError("no reason given")) == "no reason given"  # an error without a sentence of its own
     assert export_text(messages[1]) == f"{tmp_path} is a folder: give a file name, such as labels.csv."  # English
+
+
+def test_a_folder_that_cannot_be_opened_is_said_in_chinese(qtbot, engine, tmp_path, monkeypatch):
+    """A batch folder that is gone (a share not connected) said "folder not found: /x" in English inside the Chinese
+    "Cannot open" box; one that cannot be read said Python's "[Errno 13] Permission denied". Both are worded now,
+    the path kept; the window's own error line stays English."""
+    from PySide6.QtCore import QCoreApplication, QTranslator
+
+    from app.services.judging import JudgingService
+    from app.ui.app import I18N_DIR
+    from app.ui.main_window import MainWindow
+    from app.ui.style import open_text
+
+    gone = tmp_path / "share" / "line7"
+    said = _in_chinese(open_text, [PermissionError(13, "Permission denied", str(tmp_path / "locked"))])
+    assert list(said.values()) == [f"無法讀取 {tmp_path / 'locked'}：您沒有讀取權限。"]
+    tr = QTranslator()
+    assert tr.load("fma_judge_zh_TW", str(I18N_DIR))
+    QCoreApplication.installTranslator(tr)
+    try:
+        win = MainWindow(JudgingService(engine, "ana"), lang="zh_TW")
+        qtbot.addWidget(win)
+        boxes: list[tuple[str, str, str]] = []
+        monkeypatch.setattr(win, "alert", lambda _box, title, text, *, line: boxes.append((title, text, line)))
+        win.open_folder(gone)
+        qtbot.waitUntil(lambda: bool(boxes), timeout=30_000)
+    finally:
+        QCoreApplication.removeTranslator(tr)
+    title, text, line = boxes[0]
+    assert title == "無法開啟" and text.startswith(f"資料夾 {gone} 不存在：") and "folder not found" not in text, boxes
+    assert line == f"cannot open: folder not found: {gone}"
+    win.close()

@@ -51,6 +51,14 @@ PART_ROWS = 256  # the most items handed over at once (a chunk's 1,024 rows list
 OUT_OF_PROCESS = 20_000  # a folder opened in parts with more files is registered after its first part by a child
 
 
+class FolderNotFoundError(FileNotFoundError):
+    """A batch's folder is not there (moved, renamed, or on a drive or share not connected); ``folder`` names it."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(f"folder not found: {folder}")
+        self.folder = folder
+
+
 UNSUPPORTED_IMAGE_SUFFIXES = frozenset({".gif", ".webp", ".heic", ".heif", ".avif", ".jp2", ".j2k", ".svg", ".ico",
                                         ".dng", ".nef", ".cr2", ".arw"})
 
@@ -80,7 +88,7 @@ def scan_folder(folder: Path, recursive: bool = False, spectra: list[Path] | Non
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"folder not found: {folder}")
+        raise FolderNotFoundError(folder)
     # (sort key, path): the key is the path's parts as the OS compares them, joined by NUL, which sorts as the tuple
     # of parts would (a prefix first) but as one text: sorting 100,000 keys is one call that keeps the interpreter
     # lock from the window's thread, 71 ms with texts against 125 ms with tuples
@@ -168,7 +176,7 @@ def open_folder(engine: Engine, folder: Path, *, recursive: bool = False, progre
     """
     folder = Path(folder).resolve()
     if not folder.is_dir():
-        raise FileNotFoundError(f"folder not found: {folder}")
+        raise FolderNotFoundError(folder)
     if (why := read_only(engine)) is not None:
         return _open_read_only(engine, folder, recursive, model_version, why)
     with session_scope(engine) as s:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.store.records import BatchSummary, OpenedBatch
 from app.ui import file_dialogs, startup_log
 from app.ui.skipped_dialog import SkippedDialog
+from app.ui.style import open_text
 from app.ui.workers import Task
 from models.imageio import IMAGE_SUFFIXES
 
@@ -141,7 +142,7 @@ class BatchOpening:
             done, total, cancellable=self._growing or self._before_part))
         task.signals.part.connect(part)
         task.signals.result.connect(whole)
-        task.signals.error.connect(lambda message: seq == self._opening and self._open_failed(message))
+        task.signals.failed.connect(lambda exc: seq == self._opening and self._open_failed(exc))
         self._open_task = task
         self._runner.start(task)
 
@@ -190,11 +191,12 @@ class BatchOpening:
             self._start_predictions()
         return True
 
-    def _open_failed(self, message: str) -> None:
+    def _open_failed(self, error: BaseException | str) -> None:
+        """A batch could not be opened: said in the UI language (the line, without a user, in English)."""
         self._growing = self._before_part = False
         self.status.finished()
-        self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Cannot open"), message,
-                   line=f"cannot open: {message}")
+        self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Cannot open"), open_text(error),
+                   line=f"cannot open: {error}")
 
     def _batch_grown(self, opened: OpenedBatch, done: bool = True) -> None:
         """More of a batch whose first part is on screen (the next part of a large folder, or, ``done``, the last):

@@ -213,6 +213,19 @@ def store_text(error: BaseException | str) -> str:
         t.translate("Store", "; nothing was changed") if error.unchanged else "")
 
 
+def open_text(error: BaseException | str) -> str:
+    """Why a batch could not be opened, in the UI language: a folder that is not there or cannot be read, a store
+    error (:func:`store_text`); anything else as it is."""
+    t = QCoreApplication
+    if (folder := getattr(error, "folder", None)) is not None and isinstance(error, FileNotFoundError):
+        return t.translate("Main", "The folder {folder} is not there: moved, renamed, or on a drive or share that is "
+                                   "not connected.").format(folder=folder)
+    if isinstance(error, PermissionError) and error.filename:
+        return t.translate("Main", "{path} cannot be read: you have no permission to read it.").format(
+            path=error.filename)
+    return store_text(error)
+
+
 def store_reason_text(reason: str) -> str:
     """A store's reason alone (a :class:`app.store.errors.Reason`, as a read-only store's ``read_only``) in the UI
     language, as in :func:`store_text`; plain words come back as they are."""
