@@ -91,6 +91,12 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"fma-judge export: {exc}", file=sys.stderr)
         return 1
     print(f"Exported {result.count:,} label(s) to {result.path}")
+    if not result.count and not result.skipped:
+        asked = [f"batch {args.batch}" if args.batch else "", f"since {args.since}" if args.since else "",
+                 f"status {args.status}" if args.status else ""]
+        scope = "; ".join(a for a in asked if a)
+        print(f"Note: no judged image {'matches ' + scope if scope else 'is in this database'} (an image still "
+              "waiting for its judgment is not exported)", file=sys.stderr)
     if result.skipped:
         print(f"Skipped {len(result.skipped):,}:")
         for path_text, reason in result.skipped[:10]:

@@ -78,6 +78,7 @@ def _rows() -> dict[str, list[str]]:
         "leaf-weighted (hier)": ["loss.level_weights=[0.25,0.25,1]"],
         "leaf-heavy (hier)": ["loss.level_weights=[0.1,0.1,1]"],
         "leaf-weighted no dependence (hier)": ["loss.level_weights=[0.25,0.25,1]", "loss.dependence_weight=0"],
+        "no dependence (hier)": ["loss.dependence_weight=0"],
     }
 
 
@@ -85,7 +86,7 @@ REFERENCE = {"tuned": "new defaults (hier)", "crt (hier)": "new defaults (hier)"
              "balanced_softmax (hier)": "new defaults (hier)", "drw (hier)": "new defaults (hier)",
              "no imbalance (hier)": "new defaults (hier)", "flat head (hier loss)": "new defaults (hier)",
              "leaf-weighted (hier)": "new defaults (hier)", "leaf-heavy (hier)": "new defaults (hier)",
-             "leaf-weighted no dependence (hier)": "new defaults (hier)"}
+             "leaf-weighted no dependence (hier)": "new defaults (hier)", "no dependence (hier)": "new defaults (hier)"}
 """Rows also compared (paired) with another row than ``plain``: the tuned row, and the imbalance methods ``auto`` does
 not take for that head on a long tail (``crt``, ``balanced_softmax`` and ``drw`` for the hierarchical head,
 ``posthoc`` for the flat one, :mod:`models.training.inspection`), with the new defaults."""

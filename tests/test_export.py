@@ -323,7 +323,13 @@ def test_cli(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], t
     code = run_export(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--status", "accepted,corrected",
                     "--since", "2024-06-01", "--batch", "day1"))  # fmt: skip
     assert code == 0
-    assert "Exported 2 label(s)" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "Exported 2 label(s)" in said.out and "Note: no judged image" not in said.err
+    assert run_export(_cli("--db", store.url, "--out", str(tmp_path / "none.csv"), "--format", "csv", "--since",
+                           "2099-01-01", "--batch", "day1")) == 0  # nothing matches: said, not just a 0
+    said = capsys.readouterr()
+    assert "Exported 0 label(s)" in said.out
+    assert "Note: no judged image matches batch day1; since 2099-01-01" in said.err, said.err
     assert {s.path.stem: s.label for s in read_manifest(out, taxonomy).samples} == {
         "a": "scratch",
         "b": "crack",
