@@ -386,3 +386,33 @@ def test_the_class_chart_says_which_classes_it_shows_of_a_150_leaf_tree() -> Non
     assert classes_title(figures(143), "zh_TW").endswith(f"（審閱最多的 {MAX_CLASSES} 類，共 143 類）")
     png = render_dashboard_png(figures(150), lang="zh_TW")
     assert Image.open(io.BytesIO(png)).size[0] > 0
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pytestqt") is None, reason="pytest-qt not installed")
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_long_load_error_wraps_and_never_widens_the_dashboard(qtbot, engine, tmp_path, monkeypatch) -> None:
+    """Opened while the team's server was down, the dashboard said its error on one line that widened the window to
+    1,489 px on a 1,366-px screen, and it stayed that wide once the data came. The line wraps now, the window keeps
+    its width, and the store's words are the UI language's."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.store.errors import Reason, StoreError
+    from app.ui.dashboard_view import DashboardView
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    service = DashboardService(engine)
+    down = StoreError.refused("read", "postgresql+psycopg://fma@factory-db.example:5432/team", Reason(
+        "connection failed: connection to server at \"10.20.30.40\", port 5432 failed: Connection refused. Is the "
+        "server running on that host and accepting TCP/IP connections? " * 2))
+    monkeypatch.setattr(service, "model_versions", lambda: (_ for _ in ()).throw(down))
+    view = DashboardView(service, model_version=V1, lang="en")
+    qtbot.addWidget(view)
+    view.resize(900, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    view.refresh()
+    qtbot.waitUntil(lambda: "Could not load the dashboard: Cannot read the database" in view.status.text(),
+                    timeout=20_000)
+    QApplication.processEvents()
+    assert view.width() == 900 and view.status.width() < 900, (view.width(), view.status.width())
+    assert view.status.wordWrap()

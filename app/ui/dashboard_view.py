@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -31,7 +32,7 @@ from shiboken6 import isValid
 from app.services.dashboard import DashboardFigures, DashboardService, dashboard_heading, render_dashboard_png
 from app.services.monitor import SETS_NOT_MONITORED
 from app.ui.dashboard_monitor import batch_state, drift_text, drift_tip, pause_advice, pct, purity_row
-from app.ui.style import WINDOW_STYLE, listed, window_shortcuts
+from app.ui.style import WINDOW_STYLE, listed, store_text, window_shortcuts
 from app.ui.workers import Task, TaskRunner
 
 STALE_AFTER_S = 30.0
@@ -74,6 +75,11 @@ class DashboardView(QWidget):
         self.refresh_btn.clicked.connect(self.refresh)
         self.status = QLabel(self)
         self.status.setStyleSheet("color: #9aa0a6;")
+        # a long message (a database error names its URL and the driver's words) wraps in the bar: it widened the
+        # window past the screen, for good
+        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         model_label = QLabel(QCoreApplication.translate("Dashboard", "&Model:"), self)
         model_label.setBuddy(self.model_combo)
         period_label = QLabel(QCoreApplication.translate("Dashboard", "&Period:"), self)
@@ -209,7 +215,7 @@ class DashboardView(QWidget):
         self.status.setText(QCoreApplication.translate("Dashboard", "Loading…"))
         task = Task(self.service.model_versions)
         task.signals.result.connect(lambda versions: isValid(self) and self._versions_loaded(request, versions))
-        task.signals.error.connect(self._failed)
+        task.signals.failed.connect(self._failed)
         self._start(task)
 
     def _versions_loaded(self, request: int, versions: list[str]) -> None:
@@ -241,7 +247,7 @@ class DashboardView(QWidget):
         self.status.setText(QCoreApplication.translate("Dashboard", "Loading…"))
         task = Task(self._compute, version, period, self.lang, width)
         task.signals.result.connect(lambda result: isValid(self) and self._shown(request, *result))
-        task.signals.error.connect(self._failed)
+        task.signals.failed.connect(self._failed)
         self._start(task)
 
     def _compute(self, version: str, period: str, lang: str, width: int) -> tuple[DashboardFigures, bytes]:
@@ -329,9 +335,9 @@ class DashboardView(QWidget):
         return listed(f"{figures.leaf_name(leaf, self.lang)} {floor * 100:.1f}%"
                       for leaf, floor in sorted(floors.items(), key=lambda kv: kv[1]))
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, error: BaseException) -> None:
         self.status.setText(QCoreApplication.translate("Dashboard", "Could not load the dashboard: {msg}")
-                            .format(msg=message.splitlines()[0] if message else ""))
+                            .format(msg=(store_text(error) or type(error).__name__).splitlines()[0]))
 
     def _start(self, task: Task) -> None:
         self._runner.start(task)
