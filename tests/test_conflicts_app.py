@@ -169,6 +169,10 @@ def test_walking_the_list_gives_back_what_it_left_and_says_a_colleagues_image_at
         qtbot.keyClick(win, Qt.Key.Key_Down)  # onto bob's image: said at once, from what the window knows
         assert win.current_image_id == ids[6]
         assert win.statusBar().currentMessage() == "bob holds img_6.png: a judgment of yours would go against theirs"
+        qtbot.keyClick(win, Qt.Key.Key_Down)  # on past it: the message of bob's image goes at once (it stayed 10 s)
+        assert win.current_image_id == ids[7] and win.statusBar().currentMessage() == ""
+        qtbot.keyClick(win, Qt.Key.Key_Up)
+        assert win.statusBar().currentMessage() == "bob holds img_6.png: a judgment of yours would go against theirs"
         # asked again from there: bob has let it go meanwhile, so it is alice's now and the message goes
         with session_scope(engine) as s:
             repo.release(s, "bob")

@@ -53,6 +53,8 @@ class StoreUpkeep:
         ids = self._focus_ids = image_ids[: self.CLAIM_AHEAD]
         if (who := self.presenter.claimed.get(self.current_image_id)) is not None:
             self._say_held(who)  # known from the last claim or poll: said now, and asked again below (it may be free)
+        elif self._held_text and self.statusBar().currentMessage() == self._held_text:
+            self.statusBar().clearMessage()  # said of the image left: it stayed up to 10 s on the next one
         now = time.monotonic()
         ours = [i for i in ids[: self.CLAIM_WHEN] if i not in self.presenter.claimed]  # a colleague's: not asked again
         if who is None and all(self._mine.get(i, 0.0) - now > self.service.claim_lease_s / 2 for i in ours):
