@@ -129,6 +129,7 @@ class NoteDrafts:
         self.path: Path | None = None
         self.error: str | None = None
         self.held: tuple[Hashable, ...] = ()  # the keys :meth:`attach` found on disk
+        self.on_change: Callable[[], None] | None = None  # told after a draft is kept or dropped
 
     def attach(self, path: Path) -> int:
         """Keep the drafts in ``path`` from now on, adding those it holds (a run that crashed or was closed with
@@ -170,6 +171,10 @@ class NoteDrafts:
         if self._texts.pop(key, None) is not None:
             self._save(key)
 
+    def held_left(self) -> tuple[Hashable, ...]:
+        """The keys :meth:`attach` found on disk whose drafts are still unsaved."""
+        return tuple(key for key in self.held if key in self._texts)
+
     def _save(self, key: Hashable | None = None) -> None:
         """Write this window's change (``key``'s draft, or all of them) over what the file holds now: two windows
         of the app on one database share the file, and writing the whole of one's drafts wiped the other's."""
@@ -189,6 +194,8 @@ class NoteDrafts:
             self.error = None
         except OSError as exc:  # a full disk, a read-only profile: the drafts stay in memory, the close asks
             self.error = f"could not write the unsaved notes to {self.path} ({exc})"
+        if self.on_change is not None:
+            self.on_change()
 
     def _on_disk(self) -> dict[str, str]:
         """The drafts the file holds now (another window's too); nothing when it is missing or unreadable (attach

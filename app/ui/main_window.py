@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.batch_presenter import BatchPresenter
-from app.services.note_drafts import NoteDrafts, drafts_file
+from app.services.note_drafts import NoteDrafts
 from app.services.predicting import ModelInfo, PredictingService, interactive_threads
 from app.store.records import BatchItem
 from app.ui import keymap
@@ -38,7 +38,6 @@ from app.ui.image_cache import ImageCache
 from app.ui.judging_actions import JudgingActions
 from app.ui.list_filter import ListFilterBar
 from app.ui.model_loading import ModelLoading
-from app.ui.places import local_folder
 from app.ui.prediction_panel import PredictionPanel
 from app.ui.references import References
 from app.ui.right_column import RightColumn
@@ -47,7 +46,7 @@ from app.ui.similar_panel import SimilarPanel
 from app.ui.spectrum_panel import SpectrumPanel
 from app.ui.statusbar import MainStatusBar
 from app.ui.store_upkeep import StoreUpkeep
-from app.ui.style import APP_STYLE, file_reason_text, listed
+from app.ui.style import APP_STYLE, file_reason_text
 from app.ui.toolbar import MainToolBar
 from app.ui.viewer import ImageViewer, pixel_size_um
 from app.ui.welcome import WelcomePage
@@ -536,35 +535,6 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         opened, past a 1024 screen's edge and wider than half of a 1920 one."""
         policy = QSizePolicy.Policy.Preferred if self.center.currentWidget() is self.welcome else QSizePolicy.Policy.Ignored
         self.welcome.setSizePolicy(policy, policy)
-
-    def _keep_drafts(self, service: JudgingService) -> None:
-        """Notes typed and not saved are kept on disk per database (beside an INI settings file, else in the user
-        data folder); those a crash or a closed app left behind are announced."""
-        if self.settings is None:  # a window without settings (some tests): the drafts stay in memory
-            return
-        held = self.note_drafts.attach(drafts_file(local_folder(self.settings),
-                                                   service.engine.url.render_as_string(hide_password=True)))
-        if self.note_drafts.error is not None:  # (a banner too: drafts that cannot be kept matter more)
-            self.show_notice(self.note_drafts.error)
-        elif held:  # a banner: a status message went under the next (the narrow-window hint) within seconds
-            self.show_notice(QCoreApplication.translate(
-                "Main", "Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.")
-                .format(n=held, where=self._draft_places(service), key=keymap.shown_keys(self.keymap, "note")))
-
-    def _draft_places(self, service: JudgingService) -> str:
-        """"P004_20x.png in line 7, …": where the first drafts found on disk were typed (a queue selection's by
-        its first image)."""
-        from app.store.errors import StoreError  # the store is open: nothing new is imported
-
-        keys = self.note_drafts.held
-        ids = [key[0] if isinstance(key, tuple) else key for key in keys[:3]]
-        try:
-            places = service.image_places(ids)
-        except StoreError:  # the count alone, then
-            return "…"
-        named = [QCoreApplication.translate("Main", "{file} in {batch}").format(file=f, batch=b) if b else f
-                 for f, b in places]
-        return listed([*named, "…"] if len(keys) > len(places) else named)
 
     def _drafts_may_go(self) -> bool:
         """Closing with notes typed and not saved (:class:`NoteDrafts`): kept on disk for the next start; when they

@@ -1,5 +1,5 @@
-"""The store's state on the main window: the read-only banner, the rolling backups on a timer, and colleagues'
-judgments of the open batch on a shared database (read every 30 s).
+"""The store's state on the main window: the read-only banner, the rolling backups on a timer, colleagues'
+judgments of the open batch on a shared database (read every 30 s), and the notes a last run left unsaved.
 
 A mixin of :class:`app.ui.main_window.MainWindow` (like :mod:`app.ui.judging_actions`); the work is in
 :mod:`app.services.backups`, this module only places it on screen and on a worker thread.
@@ -11,23 +11,34 @@ import contextlib
 import html
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
+from app.services.note_drafts import drafts_file
 from app.store.errors import StoreError
-from app.ui.style import banner_link, store_reason_text
+from app.ui import keymap
+from app.ui.places import local_folder
+from app.ui.style import banner_link, listed, store_reason_text
 from app.ui.workers import Task
+
+if TYPE_CHECKING:
+    from app.services.judging import JudgingService
 
 COLLEAGUES_EVERY_MS = 30_000
 
 
 class StoreUpkeep:
     """Expects the window's ``service``, ``settings``, ``_runner``, ``statusBar``, ``presenter``, ``current``,
-    ``current_image_id``, ``select``, ``_apply_judgment``, ``_update_counts`` and ``judgments_changed``."""
+    ``current_image_id``, ``select``, ``_apply_judgment``, ``_update_counts``, ``judgments_changed``, ``keymap`` and
+    ``note_drafts``."""
 
     CLAIM_AHEAD = 5  # the image on screen and the next four: claimed together, renewed at half the lease; a claim
     CLAIM_WHEN = 3  # is written when one of the first three is not held long enough (every ~3 images, not per key)
+    _drafts_banner: QLabel | None = None  # the banner of the notes a last run left unsaved
+    _drafts_shown = 0  # how many of them it says
 
     def _start_colleague_poll(self, every_ms: int = COLLEAGUES_EVERY_MS) -> None:
         """Every ``every_ms``, the open batch's judgments made elsewhere (another workstation, a script) are read and
@@ -164,11 +175,56 @@ class StoreUpkeep:
         banner.setObjectName("infoBanner")
         banner.setWordWrap(True)
         banner.setTextFormat(Qt.TextFormat.RichText)
-        banner.setText(f'{html.escape(text)} {banner_link("dismiss", QCoreApplication.translate("Main", "Dismiss"))}')
+        _notice_text(banner, text)
         banner.linkActivated.connect(lambda _link: banner.hide())
         self._banner_layout.insertWidget(0, banner)
         banner.show()  # (a child added to a window on screen is hidden until shown)
         return banner
+
+    def _keep_drafts(self, service: JudgingService) -> None:
+        """Notes typed and not saved are kept on disk per database (beside an INI settings file, else in the user
+        data folder); those a crash or a closed app left behind are announced, in a banner that counts down as
+        they are saved and goes with the last."""
+        if self.settings is None:  # a window without settings (some tests): the drafts stay in memory
+            return
+        held = self.note_drafts.attach(drafts_file(local_folder(self.settings),
+                                                   service.engine.url.render_as_string(hide_password=True)))
+        if self.note_drafts.error is not None:  # (a banner too: drafts that cannot be kept matter more)
+            self.show_notice(self.note_drafts.error)
+        elif held:  # a banner: a status message went under the next (the narrow-window hint) within seconds
+            self._drafts_banner, self._drafts_shown = self.show_notice(self._drafts_text(service)), held
+            self.note_drafts.on_change = lambda: self._drafts_changed(service)
+
+    def _drafts_text(self, service: JudgingService) -> str:
+        left = self.note_drafts.held_left()
+        return QCoreApplication.translate(
+            "Main", "Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.").format(
+            n=len(left), where=self._draft_places(service, left), key=keymap.shown_keys(self.keymap, "note"))
+
+    def _drafts_changed(self, service: JudgingService) -> None:
+        """A draft was saved (or kept again): the banner says how many of those found at start are left, and goes
+        with the last (it said "1 unsaved" after the note was in the database)."""
+        banner = self._drafts_banner
+        if banner is None or not isValid(banner) or banner.isHidden():
+            return
+        left = len(self.note_drafts.held_left())
+        if not left:
+            banner.hide()
+        elif left != self._drafts_shown:
+            _notice_text(banner, self._drafts_text(service))
+        self._drafts_shown = left
+
+    def _draft_places(self, service: JudgingService, keys: tuple) -> str:
+        """"P004_20x.png in line 7, …": where the first of these drafts were typed (a queue selection's by its first
+        image)."""
+        ids = [key[0] if isinstance(key, tuple) else key for key in keys[:3]]
+        try:
+            places = service.image_places(ids)
+        except StoreError:  # the count alone, then
+            return "…"
+        named = [QCoreApplication.translate("Main", "{file} in {batch}").format(file=f, batch=b) if b else f
+                 for f, b in places]
+        return listed([*named, "…"] if len(keys) > len(places) else named)
 
     def _show_read_only_banner(self) -> None:
         """A banner over the window saying why judging is off, when the store is read-only."""
@@ -208,3 +264,7 @@ class StoreUpkeep:
         self._backup_timer.setSingleShot(True)
         self._backup_timer.timeout.connect(run)
         self._backup_timer.start(first_after_ms)
+
+
+def _notice_text(banner: QLabel, text: str) -> None:
+    banner.setText(f'{html.escape(text)} {banner_link("dismiss", QCoreApplication.translate("Main", "Dismiss"))}')
