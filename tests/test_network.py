@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from models.nn.cbam import CBAM, ChannelGate, SpatialGate, add_cbam_to_resnet, cbam_modules
-from models.nn.config import HEADS, LossConfig
+from models.nn.config import HEADS, LossConfig, PretrainedFileError
 from models.nn.losses import HierarchicalLoss
 from models.nn.network import HierarchicalNet, NetworkConfig, build_network, resolve_data_config
 from models.taxonomy import Taxonomy
@@ -299,7 +299,8 @@ def test_local_weights_errors(tax: Taxonomy, tmp_path: Path) -> None:
     mismatched = tmp_path / "other.safetensors"
     save_file({k: v.contiguous() for k, v in other.state_dict().items()}, str(mismatched))
     with pytest.raises(
-        RuntimeError, match=r"(?s)could not load weights .*'convnext_tiny'.*size mismatch"
+        PretrainedFileError, match=r"(?s)could not load weights .*'convnext_tiny' \(is it the file of another backbone\? "
+                                   r"set network.backbone.*size mismatch"
     ) as err:
         build_network(_config("convnext", pretrained_file=str(mismatched)), tax)
     assert len(str(err.value).splitlines()) <= 6  # shortened; the full list stays in the chained cause
@@ -314,7 +315,7 @@ def test_a_file_of_another_backbone_is_refused_not_trained_from_random_weights(t
     foreign = tmp_path / "resnet18.safetensors"
     save_file({k: v.contiguous() for k, v in resnet.state_dict().items()}, str(foreign))
     torch.manual_seed(3)
-    with pytest.raises(ValueError, match=r"set 0 of the \d+ randomly initialised weight tensors of backbone "
+    with pytest.raises(PretrainedFileError, match=r"set 0 of the \d+ randomly initialised weight tensors of backbone "
                                          r"'convnext_tiny': it holds another backbone's weights"):
         build_network(_config("convnext", pretrained_file=str(foreign)), tax)
     assert all(len(r.getMessage()) < 400 for r in caplog.records if r.name.startswith("timm"))  # cut short

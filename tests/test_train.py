@@ -313,6 +313,22 @@ def test_a_pickle_pretrained_file_is_refused_before_the_data_are_read(tmp_path, 
         assert not (tmp_path / "x").exists()
 
 
+def test_a_weights_file_of_another_backbone_is_one_line_not_a_traceback(tmp_path, dataset, capsys):
+    """A ResNet's (or EfficientNet's) weights given to the ConvNeXt of the default config ended ``train`` in a
+    30-line traceback (KeyError, then RuntimeError; 150 lines of size mismatches for a ResNet of another depth). Now
+    one error naming the backbone and the setting to change, exit 2."""
+    import timm
+    from safetensors.torch import save_file
+
+    other = timm.create_model("resnet18", num_classes=0)
+    foreign = tmp_path / "resnet18.safetensors"
+    save_file({k: v.contiguous() for k, v in other.state_dict().items()}, str(foreign))
+    rc = _train(tmp_path / "x", dataset, f"network.pretrained_file={foreign}", "network.pretrained=true")
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err, err
+    assert "fma-model train: error: " in err and "'convnext_tiny'" in err and "set network.backbone" in err, err
+
+
 def test_unknown_labels_stop_training(tmp_path, dataset, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text(dataset.read_text().replace(",scratch,", ",scrach,", 1).replace("img/", str(dataset.parent / "img") + "/"))

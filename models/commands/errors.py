@@ -10,6 +10,7 @@ from __future__ import annotations
 from models.bundle.manifest import BundleError
 from models.data.manifest import DataError
 from models.imageio import ImageLoadError
+from models.nn.config import PretrainedFileError
 from models.taxonomy import TaxonomyError
 from models.training.config import ConfigError
 from models.training.spectrum import SpectrumTrainingError
@@ -20,6 +21,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     ConfigError,
     DataError,
     ImageLoadError,
+    PretrainedFileError,
     SpectrumTrainingError,
     TaxonomyError,
     TuneError,

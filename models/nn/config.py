@@ -49,6 +49,11 @@ PICKLE_SUFFIXES = frozenset({".pth", ".pt", ".ckpt", ".bin", ".pkl", ".pickle", 
 """Checkpoint files written by ``torch.save`` (pickles): refused, never opened (model bundles and pretrained weights)."""
 
 
+class PretrainedFileError(ValueError):
+    """A ``network.pretrained_file`` that cannot give the backbone its weights: a format that is refused, a file of
+    another backbone (the message names the backbone and what to set)."""
+
+
 def weight_file_problem(path: str | Path) -> str | None:
     """Why ``network.pretrained_file`` cannot be read, from its name alone (None: it may be): checked before a
     training reads its data, and again when the file is opened (:mod:`models.nn.pretrained`)."""

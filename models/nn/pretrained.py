@@ -19,7 +19,7 @@ import timm
 import torch
 from torch import nn
 
-from models.nn.config import WEIGHT_SUFFIXES, NetworkConfig, weight_file_problem
+from models.nn.config import WEIGHT_SUFFIXES, NetworkConfig, PretrainedFileError, weight_file_problem
 
 __all__ = ["WEIGHT_SUFFIXES", "from_local_file"]
 
@@ -30,16 +30,16 @@ def from_local_file(config: NetworkConfig, kwargs: dict[str, Any], short: Callab
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: a file name timm cannot read, or a file that sets fewer than half of the backbone's randomly
-            initialised weights.
-        RuntimeError: timm could not load it (``short`` cuts its message to a few lines).
+        PretrainedFileError: a file name timm cannot read; a file timm could not load into the backbone (``short``
+            cuts its message to a few lines); a file that sets fewer than half of the backbone's randomly initialised
+            weights.
     """
     path = Path(str(config.pretrained_file)).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"pretrained_file not found: {path}")
     problem = weight_file_problem(path)
     if problem:
-        raise ValueError(problem)
+        raise PretrainedFileError(problem)
     before = torch.get_rng_state()
     # a filter acts on the logger that logs, not on its parents: timm's own, whatever their names
     timm_logs = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.startswith("timm")]
@@ -49,8 +49,9 @@ def from_local_file(config: NetworkConfig, kwargs: dict[str, Any], short: Callab
         model = timm.create_model(config.backbone, pretrained=True, pretrained_cfg_overlay={"file": str(path)},
                                   **kwargs)
     except Exception as exc:  # timm/torch raise many types here; give the user one clear message
-        raise RuntimeError(f"could not load weights from {path} into backbone {config.backbone!r}: {short(exc)}") \
-            from exc
+        raise PretrainedFileError(
+            f"could not load weights from {path} into backbone {config.backbone!r} (is it the file of another "
+            f"backbone? set network.backbone to the one it was made for): {short(exc)}") from exc
     finally:
         for log in timm_logs:
             log.removeFilter(_shortened)
@@ -77,5 +78,7 @@ def _check_loaded(model: nn.Module, config: NetworkConfig, kwargs: dict, rng: to
              if name in fresh and fresh[name].numel() > 1 and not torch.all(fresh[name] == fresh[name].flatten()[0])]
     changed = sum(1 for p, init in drawn if not torch.equal(p.detach(), init.detach()))
     if changed < len(drawn) / 2:
-        raise ValueError(f"pretrained_file {path} set {changed} of the {len(drawn)} randomly initialised weight "
-                         f"tensors of backbone {config.backbone!r}: it holds another backbone's weights (or none)")
+        raise PretrainedFileError(
+            f"pretrained_file {path} set {changed} of the {len(drawn)} randomly initialised weight tensors of backbone "
+            f"{config.backbone!r}: it holds another backbone's weights (or none); set network.backbone to the one it "
+            "was made for")
