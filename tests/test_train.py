@@ -74,7 +74,10 @@ def test_config_refuses_unknown_keys_and_bad_values(tmp_path):
     for bad, words in (("augment.blur_p=2", r"augment\.blur_p must be a number in \[0\.0, 1\.0\], got 2"),
                        ("augment.hflip=2", "augment.hflip"), ("augment.brightness=-1", "augment.brightness"),
                        ("augment.contrast=abc", "augment.contrast"), ("augment.noise_std=-1", "augment.noise_std"),
-                       ("augment.rot90=maybe", "augment.rot90 must be true or false")):
+                       ("augment.rot90=maybe", "augment.rot90 must be true or false"),
+                       ("half_weights=yes_please", r"half_weights='yes_please' \(expected true or false\)"),
+                       ("half_weights='false'", r"half_weights='false' \(expected true or false\)"),  # (was float16)
+                       ("channels_last=maybe", r"channels_last='maybe' \(expected true or false\)")):
         with pytest.raises(ConfigError, match=words):  # torchvision's errors named no key, or none came at all
             load_config(None, [bad])
     # a --set mistake over a good file is the --set value's, not the file's (it was blamed on the YAML)

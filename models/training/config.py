@@ -37,6 +37,7 @@ _EXPECTED = {
     "early_stopping_patience": "a whole number of 0 or more", "precision": "auto, fp32, bf16 or fp16",
     "imbalance": f"one of {', '.join(sorted(IMBALANCE_METHODS))}", "imbalance_tau": "a number of 0 or more",
     "num_workers": "a whole number of 0 or more", "cache_images": "true or false", "seed": "a whole number",
+    "channels_last": "true or false", "half_weights": "true or false",
     "input_size": f"null or a whole number from {INPUT_SIDE_RANGE[0]} to {INPUT_SIDE_RANGE[1]}",
     "max_steps_per_epoch": "null or a whole number of at least 1", "max_minutes": "null or a number above 0",
     "name": "a name that is not empty",
@@ -186,6 +187,8 @@ class TrainConfig:
              and 0 <= self.imbalance_tau < float("inf")),
             ("num_workers", isinstance(self.num_workers, int) and self.num_workers >= 0),
             ("cache_images", isinstance(self.cache_images, bool)),
+            ("channels_last", isinstance(self.channels_last, bool)),  # ("false" in quotes wrote float16 weights)
+            ("half_weights", isinstance(self.half_weights, bool)),
             ("seed", isinstance(self.seed, int)),
             ("input_size", self.input_size is None or (isinstance(self.input_size, int)
                                                        and INPUT_SIDE_RANGE[0] <= self.input_size <= INPUT_SIDE_RANGE[1])),
