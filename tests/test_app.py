@@ -501,10 +501,13 @@ def test_screenshot_flag(tmp_path, bundle, batch_dir, lang):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(tmp_path / "s.ini"))
     exe = Path(sys.executable).parent / "fma-judge"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "app"]
-    res = subprocess.run([*cmd, str(batch_dir), "--model", str(bundle), "--db", f"sqlite:///{tmp_path / 'db.sqlite'}",
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    res = subprocess.run([*cmd, str(batch_dir), "--model", bundle.name, "--db", f"sqlite:///{tmp_path / 'db.sqlite'}",
                           "--screenshot", str(out), "--lang", lang], capture_output=True, text=True, timeout=300,
-                         cwd=ROOT, env=env)
+                         cwd=bundle.parent, env=env)  # --model as typed in the bundle's folder: relative
     assert res.returncode == 0, res.stderr
+    # remembered in full (kept as typed, the model was "not there" for a start from the Start menu)
+    assert f"model_path={Path(os.path.abspath(bundle)).as_posix()}" in (tmp_path / "s.ini").read_text(encoding="utf-8")
     from PIL import Image
 
     with Image.open(out) as im:

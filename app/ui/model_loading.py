@@ -7,6 +7,7 @@ A mixin of :class:`app.ui.main_window.MainWindow`, like :mod:`app.ui.batch_openi
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QFileSystemWatcher
@@ -72,7 +73,8 @@ class ModelLoading:
                 view.set_model_version(info.version)
         self.status.set_model(info.version, path=info.path, calibrated=info.manifest.routing_stamp)
         if self.settings is not None and self._remember_model:
-            self.settings.setValue(MODEL_KEY, info.path)
+            # in full: `--model m1` from a shell's folder was kept as "m1", not there for a start from a menu
+            self.settings.setValue(MODEL_KEY, os.path.abspath(info.path))
         self._watch_bundle(Path(info.path))
         self._start_predictions()
 
