@@ -95,7 +95,7 @@ def run_export(args: argparse.Namespace) -> int:
         asked = [f"batch {args.batch}" if args.batch else "", f"since {args.since}" if args.since else "",
                  f"status {args.status}" if args.status else ""]
         scope = "; ".join(a for a in asked if a)
-        print(f"Note: no judged image {'matches ' + scope if scope else 'is in this database'} (an image still "
+        print(f"Note: no judged image in {describe_url(url)}{' matches ' + scope if scope else ''} (an image still "
               "waiting for its judgment is not exported)", file=sys.stderr)
     if result.skipped:
         print(f"Skipped {len(result.skipped):,}:")

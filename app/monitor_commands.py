@@ -20,6 +20,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from app.store import repo
 from app.store.db import open_store, require_existing, session_scope
 from app.store.errors import ExportError, StoreError
 from app.store.export import export_labels, parse_since
-from app.store.urls import DB_HELP
+from app.store.urls import DB_HELP, describe_url
 from models.bundle.files import MANIFEST_NAME, read_bundle_manifest
 from models.bundle.manifest import BundleError
 from models.commands.arguments import number
@@ -388,10 +389,16 @@ def _recalibrated(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="fma-recalibrate-") as tmp:
         labels = Path(tmp) / "judged.csv"
         exported = export_labels(engine, labels, "csv", since=since, taxonomy=manifest.taxonomy)
+        store = describe_url(engine.url)  # (a forgotten --db: the per-user database was read)
+        if exported.skipped:  # judged under another tree (or another model's leaves): said, not dropped silently
+            reasons = Counter(reason for _path, reason in exported.skipped)
+            print(f"fma-judge recalibrate: {len(exported.skipped):,} judged image(s) in {store} left out: "
+                  + "; ".join(f"{n:,} × {reason}" for reason, n in reasons.most_common(3))
+                  + (f" (and {len(reasons) - 3:,} more reasons)" if len(reasons) > 3 else ""), file=sys.stderr)
         if exported.count == 0:
-            raise ValueError(f"no judged images in the store since {since:%Y-%m-%d %H:%M}"
+            raise ValueError(f"no judged images in the store {store} since {since:%Y-%m-%d %H:%M}"
                              + ("" if args.since else " (when the bundle was made; --since gives another start)")
-                             if since else "no judged images in the store")
+                             if since else f"no judged images in the store {store}")
         loaded = load_data([str(labels)], manifest.taxonomy)
         if loaded.skipped:
             print(loaded.report(), file=sys.stderr)

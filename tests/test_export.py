@@ -22,7 +22,7 @@ from app.store.db import init_db, make_engine, session_scope
 from app.store.errors import ExportError
 from app.store.export import count_export_rows, export_labels, iter_export_rows
 from app.store.records import EXPORT_COLUMNS, PredictionRecord
-from app.store.urls import sqlite_path
+from app.store.urls import describe_url, sqlite_path
 from models.data.manifest import read_image_folder, read_manifest
 from models.hashing import file_sha256
 
@@ -329,7 +329,7 @@ def test_cli(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], t
                            "2099-01-01", "--batch", "day1")) == 0  # nothing matches: said, not just a 0
     said = capsys.readouterr()
     assert "Exported 0 label(s)" in said.out
-    assert "Note: no judged image matches batch day1; since 2099-01-01" in said.err, said.err
+    assert f"Note: no judged image in {describe_url(store.url)} matches batch day1; since 2099-01-01" in said.err
     assert {s.path.stem: s.label for s in read_manifest(out, taxonomy).samples} == {
         "a": "scratch",
         "b": "crack",

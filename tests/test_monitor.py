@@ -354,6 +354,8 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2999-01-01"]) == 2
     err = capsys.readouterr().err
     assert "no judged images" in err and "--since gives" not in err
+    from app.store.urls import describe_url
+    assert f"no judged images in the store {describe_url(url)} since" in err  # which database: a --db forgotten
     manifest = json.loads((bundle / "manifest.json").read_text())
     manifest["created"] = "2999-01-01T00:00:00+00:00"  # no --since: from when the bundle was made, said so
     (bundle / "manifest.json").write_text(json.dumps(manifest))

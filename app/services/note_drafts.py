@@ -20,7 +20,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 
 from models.atomic import write_text
