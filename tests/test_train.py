@@ -643,3 +643,17 @@ def test_evaluate_says_which_images_it_could_not_read_and_left_out(tmp_path, tax
     assert "warning: 1 image(s) could not be read and are left out of the metrics" in err and broken.name in err, err
     assert json.loads((ev / "metrics.json").read_text())["n"] == len(taxonomy.leaves) - 1
     assert "**Left out:** 1 image(s) could not be read" in (ev / "report.md").read_text(encoding="utf-8")
+
+
+def test_evaluate_and_compare_with_a_file_as_out_say_so_first(tmp_path, taxonomy, tiny_bundle, capsys):
+    """``evaluate --out labels.csv`` ran the whole evaluation, then said "[Errno 20] Not a directory:
+    'labels.csv/unreadable.json'"; now one line names the file, before the bundle is loaded."""
+    data = _tiny_dataset(tmp_path / "data", taxonomy)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("path,label\n", encoding="utf-8")
+    for argv in (["evaluate", str(tiny_bundle), "--data", str(data), "--out", str(labels)],
+                 ["compare", str(tiny_bundle), str(tiny_bundle), "--data", str(data), "--out", str(labels)]):
+        assert cli_main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"--out {labels} is a file; give a folder" in err and "Errno" not in err, err
+    assert labels.read_text(encoding="utf-8") == "path,label\n"

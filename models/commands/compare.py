@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from models.commands.arguments import positive_int
 from models.evaluation.compare import compare_bundles, to_markdown, verdict_line, write_comparison
@@ -29,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # (said after the whole run, as an errno)
+        raise NotADirectoryError(f"--out {args.out} is a file; give a folder for compare.json and compare.md")
     result = compare_bundles(args.bundle_a, args.bundle_b, args.data, split=args.split,
                              target_purity=args.target_purity, unknown=args.unknown, batch_size=args.batch_size,
                              device=args.device, log=lambda m: print(m, file=sys.stderr))

@@ -42,6 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from models.evaluation.report import to_json_ready, write_evaluation
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # (said after the whole run, as an errno)
+        raise NotADirectoryError(f"--out {args.out} is a file; give a folder for metrics.json, the plots and report.md")
     bundle = load_bundle(args.bundle, device=args.device)
     loaded = load_data(args.data, bundle.taxonomy)
     if loaded.skipped:
