@@ -124,6 +124,14 @@ def test_unknown_labels_message_is_truncated(tmp_path: Path, tax: Taxonomy) -> N
     assert len(info.value.labels) == 35
     assert "... and 5 more" in str(info.value)
     assert "bad_29" in str(info.value) and "bad_30" not in str(info.value)
+    # no label fits at all: another tree's data, said so (it said "Fix them in the data" of 150 leaves)
+    assert info.value.none_fit and str(info.value).startswith(
+        f"no label of the data is a class of taxonomy {tax.id!r} (35 label(s), 35 row(s)/image(s)): the data are "
+        "labelled for another tree. Give the tree they use: 'taxonomy: PATH' in the config")
+    manifest = write_text(tmp_path / "m.csv", "\n".join([*rows, "ok.png,scratch"]) + "\n")
+    with pytest.raises(UnknownLabelsError) as info:  # one that fits: the labels are to fix
+        read_manifest(manifest, tax)
+    assert not info.value.none_fit and "Fix them in the data" in str(info.value)
 
 
 @pytest.mark.parametrize(("sep", "name"), [(";", "semicolons"), ("\t", "tabs")])

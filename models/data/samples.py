@@ -61,8 +61,10 @@ class UnknownLabelsError(DataError):
         not_leaf: Iterable[str] = (),
         hints: dict[str, str] | None = None,
         first_seen: dict[str, str] | None = None,
+        none_fit: bool = False,
     ) -> None:
         self.labels = dict(labels)
+        self.none_fit = none_fit  # no label of the data is a class: the data are another tree's
         self.not_leaf = frozenset(not_leaf)
         self.hints = dict(hints or {})
         self.first_seen = dict(first_seen or {})
@@ -74,6 +76,10 @@ class UnknownLabelsError(DataError):
         lines = [
             f"{len(self.labels)} label(s) are not classes{tax} ({n_rows} row(s)/image(s)). Fix them in the "
             "data, or write 'unknown:<name>' for defects outside the taxonomy:"
+        ] if not self.none_fit else [  # ("Fix them in the data" sent the engineer to relabel 150 leaves)
+            f"no label of the data is a class{tax} ({len(self.labels)} label(s), {n_rows} row(s)/image(s)): the data "
+            "are labelled for another tree. Give the tree they use: 'taxonomy: PATH' in the config (or --set "
+            "taxonomy=PATH), or the --config its model was trained with. The labels:"
         ]
         ordered = sorted(self.labels)
         for label in ordered[:_MAX_LISTED_LABELS]:
@@ -288,6 +294,7 @@ class LabelChecker:
         self.first_seen: dict[str, str] = {}
         self.hints: dict[str, str] = {}
         self.not_leaf: set[str] = set()
+        self.good = 0  # rows whose label is a class
 
     def resolve(self, label: str, where: str) -> str | None:
         """Canonical label, or None after recording ``label`` as bad (seen at ``where``)."""
@@ -297,6 +304,8 @@ class LabelChecker:
         if result is None:
             self.bad[label] += 1
             self.first_seen.setdefault(label, where)
+        else:
+            self.good += 1
         return result
 
     def _resolve(self, label: str) -> str | None:
@@ -331,6 +340,7 @@ class LabelChecker:
                 not_leaf=self.not_leaf & set(self.bad),
                 hints={k: v for k, v in self.hints.items() if k in self.bad},
                 first_seen=self.first_seen,
+                none_fit=not self.good,
             )
 
 
