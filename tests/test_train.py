@@ -478,9 +478,10 @@ def test_init_from_without_a_config_takes_the_bundles_network(tmp_path, dataset,
     assert cli_main(["train", "--data", str(dataset), "--out", str(fine), "--no-progress", "--init-from", str(base),
                      "--set", "epochs=1", "--set", "max_steps_per_epoch=1", "--set", "batch_size=8",
                      "--set", "num_workers=0"]) == 0
-    assert "no --config: the network and input size of" in capsys.readouterr().err
+    assert "no --config: the tree, network and input size of" in capsys.readouterr().err
     m = json.loads((fine / "manifest.json").read_text())
     assert m["train"]["config"]["network"]["backbone"] == "convnext_tiny" and m["input_size"][1:] == [32, 32]
+    assert m["train"]["config"]["taxonomy"] == str(base.resolve())
     # a --resume takes them from its checkpoint, which the run started with (the bundle may have moved since); the
     # values go in as they are, not through --set text (YAML read 1e-06 as a string)
     from models.commands.train import _start_network
@@ -657,3 +658,21 @@ def test_evaluate_and_compare_with_a_file_as_out_say_so_first(tmp_path, taxonomy
         err = capsys.readouterr().err
         assert f"--out {labels} is a file; give a folder" in err and "Errno" not in err, err
     assert labels.read_text(encoding="utf-8") == "path,label\n"
+
+
+def test_init_from_without_a_config_takes_the_bundles_tree(tmp_path, capsys):
+    """The README's retraining of the 150-leaf model (``--init-from`` and its data, no ``--config``) was refused:
+    "150 label(s) are not classes of taxonomy 'fma_demo'" (the default config's tree). Now the bundle's tree."""
+    from models.taxonomy import Taxonomy
+
+    tree = Path(__file__).resolve().parents[1] / "resources" / "taxonomy" / "fma_150.yaml"
+    data = _tiny_dataset(tmp_path / "data", Taxonomy.from_yaml(tree), per_class=3)
+    base = tmp_path / "base"
+    assert _train(base, data, "epochs=1", "max_steps_per_epoch=1", f"taxonomy={tree}") == 0
+    fine = tmp_path / "fine"
+    assert cli_main(["train", "--data", str(data), "--out", str(fine), "--no-progress", "--init-from", str(base),
+                     "--set", "epochs=1", "--set", "max_steps_per_epoch=1", "--set", "batch_size=8",
+                     "--set", "num_workers=0"]) == 0, capsys.readouterr().err
+    m = json.loads((fine / "manifest.json").read_text())
+    assert m["taxonomy"]["id"] == json.loads((base / "manifest.json").read_text())["taxonomy"]["id"] != "fma_demo"
+

@@ -164,6 +164,7 @@ def _start_network(bundle: Path, out: Path, *, resume: bool) -> dict[str, Any] |
         except (OSError, ValueError):
             return None
         network, size, where = config.get("network") or {}, config.get("input_size"), f"its checkpoint ({state})"
+        tree = config.get("taxonomy")
     else:
         try:
             manifest = read_bundle_manifest(bundle)
@@ -171,12 +172,15 @@ def _start_network(bundle: Path, out: Path, *, resume: bool) -> dict[str, Any] |
             return None
         network, where = manifest.network.to_dict(), str(bundle)
         size = manifest.hw[0] if manifest.hw[0] == manifest.hw[1] else None
+        tree = str(bundle.resolve())  # its own tree (the demo's was taken: a 150-leaf model's data were refused)
     start: dict[str, Any] = {"network": {k: network[k] for k in NETWORK_KEYS if network.get(k) is not None}}
     if size is not None:
         start["input_size"] = size
+    if tree is not None:
+        start["taxonomy"] = tree
     shown = ", ".join(f"{k} {v}" for k, v in start["network"].items() if k != "backbone_kwargs")
-    print(f"train: no --config: the network and input size of {where} ({shown}, {size} px); --config or --set "
-          "change them", file=sys.stderr)
+    print(f"train: no --config: the tree, network and input size of {where} ({shown}, {size} px); --config or "
+          "--set change them", file=sys.stderr)
     return start
 
 

@@ -32,6 +32,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
 
+from models.bundle.files import MANIFEST_NAME, read_bundle_manifest
 from models.bundle.io import LoadedBundle, build_manifest, save_bundle
 from models.bundle.manifest import BundleManifest, InitFrom, MultiLabelRecord, TrainInfo
 from models.data.manifest import Sample
@@ -243,12 +244,15 @@ def _silent(_msg: str) -> None:
 
 
 def resolve_taxonomy(cfg: TrainConfig, base: Path | None) -> Taxonomy:
-    """The config's taxonomy YAML (relative to the config file), or the bundled demo taxonomy."""
+    """The config's taxonomy YAML (relative to the config file), a model bundle's own tree (its folder or its
+    manifest.json: ``train --init-from BUNDLE`` without ``--config``), or the bundled demo taxonomy."""
     if cfg.taxonomy is None:
         return Taxonomy.from_yaml(DEMO_TAXONOMY_PATH)
     p = Path(cfg.taxonomy)
     if not p.is_absolute() and base is not None:
         p = base / p
+    if p.is_dir() or p.name == MANIFEST_NAME:
+        return read_bundle_manifest(p if p.is_dir() else p.parent).taxonomy
     return Taxonomy.from_yaml(p)
 
 
