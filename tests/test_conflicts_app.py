@@ -79,6 +79,23 @@ def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy,
         row = win.presenter.row_of(other)
         assert win.presenter.state(win.presenter.items[row]) == "unknown"
         assert win.list_model.rows[win.list_model.row_of(other)].state == "unknown"
+
+        # the server stops answering: an idle window said nothing (the first sign was a box on the next judgment);
+        # the status bar says it from the next poll until a poll reaches the database again
+        from app.store.errors import StoreError
+
+        def down(*_a, **_k):
+            raise StoreError.refused("read", "postgresql+psycopg://fma@db/team", "connection refused")
+
+        real, win.service.judged_since = win.service.judged_since, down
+        win.poll_colleagues()
+        qtbot.waitUntil(lambda: win.status.store_label.isVisible(), timeout=10_000)
+        assert win.status.store_label.text().startswith("Database not answering since ")
+        assert "Cannot read the database postgresql+psycopg://fma@db/team: connection refused" in \
+            win.status.store_label.toolTip()
+        win.service.judged_since = real
+        win.poll_colleagues()
+        qtbot.waitUntil(lambda: not win.status.store_label.isVisible(), timeout=10_000)
     finally:
         win.close()
 

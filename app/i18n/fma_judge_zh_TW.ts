@@ -1279,83 +1279,97 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="40"/>
-        <location filename="../ui/statusbar.py" line="85"/>
+        <location filename="../ui/statusbar.py" line="44"/>
+        <location filename="../ui/statusbar.py" line="100"/>
         <source>No model</source>
         <translation>未載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="69"/>
+        <location filename="../ui/statusbar.py" line="77"/>
+        <source>Database not answering since {time}</source>
+        <translation>資料庫自 {time} 起無回應</translation>
+    </message>
+    <message>
+        <location filename="../ui/statusbar.py" line="79"/>
+        <source>Nothing can be judged or saved until it answers again; this is checked every 30 s.
+
+{why}</source>
+        <translation>在資料庫恢復回應之前，無法判定或儲存任何內容；每 30 秒檢查一次。
+
+{why}</translation>
+    </message>
+    <message>
+        <location filename="../ui/statusbar.py" line="84"/>
         <source>Analyst: {name}</source>
         <translation>分析人員：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="73"/>
+        <location filename="../ui/statusbar.py" line="88"/>
         <source>1 file not in the batch</source>
         <translation>1 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="74"/>
+        <location filename="../ui/statusbar.py" line="89"/>
         <source>{n} files not in the batch</source>
         <translation>{n} 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="83"/>
+        <location filename="../ui/statusbar.py" line="98"/>
         <source>Loading model…</source>
         <translation>正在載入模型…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="87"/>
+        <location filename="../ui/statusbar.py" line="102"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="88"/>
+        <location filename="../ui/statusbar.py" line="103"/>
         <source>Loaded from {path}</source>
         <translation>載入自 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="91"/>
+        <location filename="../ui/statusbar.py" line="106"/>
         <source>Routing calibrated {when}</source>
         <translation>分流校準於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="164"/>
+        <location filename="../ui/statusbar.py" line="179"/>
         <source>All {n} predicted in {time}</source>
         <translation>全部 {n} 張已預測，耗時 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="107"/>
+        <location filename="../ui/store_upkeep.py" line="108"/>
         <source>{who} holds {file}: you start on the next image nobody holds</source>
         <translation>{who} 已保留 {file}：您從下一張無人保留的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="119"/>
+        <location filename="../ui/store_upkeep.py" line="120"/>
         <source>{who} holds {file}: a judgment of yours would go against theirs</source>
         <translation>{who} 已保留 {file}：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="233"/>
+        <location filename="../ui/store_upkeep.py" line="246"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="115"/>
+        <location filename="../ui/model_loading.py" line="117"/>
         <source>Load it again</source>
         <translation>重新載入</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="116"/>
+        <location filename="../ui/model_loading.py" line="118"/>
         <source>The model&apos;s files in {path} changed on disk (recalibrated or retrained?). This window still uses {version} as it was loaded. {link} to use them.</source>
         <translation>模型檔案 {path} 在磁碟上已變更（重新校正或重新訓練？）。此視窗仍使用載入時的 {version}。{link}以使用新檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="148"/>
+        <location filename="../ui/model_loading.py" line="150"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="149"/>
+        <location filename="../ui/model_loading.py" line="151"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -1368,7 +1382,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="156"/>
+        <location filename="../ui/model_loading.py" line="158"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -1403,22 +1417,22 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="260"/>
+        <location filename="../ui/store_upkeep.py" line="273"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="111"/>
+        <location filename="../ui/statusbar.py" line="126"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="112"/>
+        <location filename="../ui/statusbar.py" line="127"/>
         <source>Listing the folder… {n} entries so far</source>
         <translation>正在列出資料夾… 目前 {n} 個項目</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="117"/>
+        <location filename="../ui/statusbar.py" line="132"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
@@ -1463,12 +1477,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="136"/>
+        <location filename="../ui/statusbar.py" line="151"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="154"/>
+        <location filename="../ui/statusbar.py" line="169"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
@@ -1478,12 +1492,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="200"/>
+        <location filename="../ui/store_upkeep.py" line="213"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="225"/>
+        <location filename="../ui/store_upkeep.py" line="238"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
@@ -1502,7 +1516,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
 若要保留，請返回、選取該影像，按 N 再按 Ctrl+Enter。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="98"/>
+        <location filename="../ui/statusbar.py" line="113"/>
         <source>{left} left</source>
         <translation>剩餘 {left} 張</translation>
     </message>

@@ -36,12 +36,17 @@ class MainStatusBar(QStatusBar):
         self.skipped_btn.setStyleSheet("color: #f9ab00; text-decoration: underline;")
         self.skipped_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.skipped_btn.setVisible(False)
+        self.store_label = QLabel(self)  # the database not answering: said until it answers again
+        self.store_label.setObjectName("storeAway")
+        self.store_label.setStyleSheet("color: #f28b82; font-weight: bold;")
+        self.store_label.setVisible(False)
         self.counts_label = QLabel(self)
         self.model_label = QLabel(QCoreApplication.translate("Main", "No model"), self)
         self.analyst_label = QLabel(self)
         self.addWidget(self.progress)
         self.addWidget(self.progress_label)
         self.addWidget(self.cancel_btn)
+        self.addPermanentWidget(self.store_label)
         self.addPermanentWidget(self.skipped_btn)
         self.addPermanentWidget(self.counts_label)
         self.addPermanentWidget(self.analyst_label)
@@ -64,6 +69,16 @@ class MainStatusBar(QStatusBar):
         if self.fontMetrics().horizontalAdvance(text) + taken + 40 > self.width():
             for label in labels:
                 label.setVisible(False)
+
+    def set_store_away(self, since: str | None, why: str = "") -> None:
+        """The database has not answered since ``since`` (a time, as shown; None: it answers)."""
+        self.store_label.setVisible(since is not None)
+        if since is not None:
+            self.store_label.setText(QCoreApplication.translate("Main", "Database not answering since {time}").format(
+                time=since))
+            self.store_label.setToolTip(QCoreApplication.translate(
+                "Main", "Nothing can be judged or saved until it answers again; this is checked every 30 s.\n\n{why}"
+            ).format(why=why))
 
     def set_analyst(self, name: str) -> None:
         self.analyst_label.setText(QCoreApplication.translate("Main", "Analyst: {name}").format(name=name))

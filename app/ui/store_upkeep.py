@@ -21,7 +21,7 @@ from app.services.note_drafts import drafts_file
 from app.store.errors import StoreError
 from app.ui import keymap
 from app.ui.places import local_folder
-from app.ui.style import banner_link, listed, store_reason_text
+from app.ui.style import banner_link, listed, store_reason_text, store_text
 from app.ui.workers import Task
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ class StoreUpkeep:
     CLAIM_AHEAD = 5  # the image on screen and the next four: claimed together, renewed at half the lease; a claim
     CLAIM_WHEN = 3  # is written when one of the first three is not held long enough (every ~3 images, not per key)
     _drafts_banner: QLabel | None = None  # the banner of the notes a last run left unsaved
+    _store_away_since: str | None = None  # when the database stopped answering (None: it answers)
     _drafts_shown = 0  # how many of them it says
 
     def _start_colleague_poll(self, every_ms: int = COLLEAGUES_EVERY_MS) -> None:
@@ -138,7 +139,19 @@ class StoreUpkeep:
         ids = [it.image.image_id for it in self.presenter.items]
         task = Task(lambda: (*self.service.judged_since(seen, ids), self.service.claims_of_others(ids)))
         task.signals.result.connect(lambda res, b=batch.batch_id: self._colleagues_judged(b, *res))
+        task.signals.result.connect(lambda _res: self.store_answers(True))
+        task.signals.failed.connect(lambda exc: self.store_answers(False, exc))
         self._runner.start(task)
+
+    def store_answers(self, answers: bool, error: BaseException | None = None) -> None:
+        """The database answered (or failed: a server down, a share gone): a failure is said in the status bar until
+        it answers again (an idle window showed the team's state as if current, and the first sign was a box on the
+        next judgment)."""
+        if answers:
+            self._store_away_since = None
+        elif self._store_away_since is None:
+            self._store_away_since = time.strftime("%H:%M")
+        self.status.set_store_away(self._store_away_since, store_text(error) if error is not None else "")
 
     def _colleagues_judged(self, batch_id: int, newest: int, records: list, claims: dict | None = None) -> None:
         if self.presenter.batch is None or self.presenter.batch.batch_id != batch_id:
