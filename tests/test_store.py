@@ -12,6 +12,8 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -774,6 +776,80 @@ def test_a_postgresql_connection_gives_up_on_a_server_gone_away_within_seconds()
                                        "keepalives_count", "tcp_user_timeout")} == {
         "connect_timeout": "5", "keepalives": "1", "keepalives_idle": "9", "keepalives_interval": "2",
         "keepalives_count": "3", "tcp_user_timeout": "20000"}
+
+
+class _PausableProxy:
+    """A TCP relay to the test server that can stop relaying with every connection kept open: a server paused (a
+    virtual machine suspended, a process stopped), whose kernel still acknowledges what is sent."""
+
+    def __init__(self, host: str, port: int) -> None:
+        import socket
+        import threading
+
+        self.target, self.paused = (host, port), threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src, dst) -> None:
+        try:
+            while data := src.recv(65536):
+                while self.paused.is_set():
+                    time.sleep(0.05)
+                dst.sendall(data)
+        except OSError:
+            pass
+        for end in (src, dst):
+            with contextlib.suppress(OSError):
+                end.close()
+
+
+@pytest.mark.skipif(not PG_URL, reason="set FMA_TEST_PG_URL to a scratch PostgreSQL")
+def test_a_store_call_on_a_paused_server_fails_within_seconds_and_a_slow_one_is_left_alone() -> None:
+    """A suspended server (its connections open, its kernel acknowledging) froze both analysts' windows for as long
+    as it was suspended: keepalives never fire. A call that runs STALL_S now makes the store try a new connection;
+    when none answers, the engine's connections are shut and the call fails as a store error; the pool recovers
+    when the server is back. A slow server that answers the new connection is left to finish."""
+    from sqlalchemy import make_url, text
+
+    from app.store import stall_guard
+
+    url = make_url(PG_URL)
+    proxy = _PausableProxy(url.host or "127.0.0.1", url.port or 5432)
+    engine = make_engine(url.set(host="127.0.0.1", port=proxy.port))
+    watcher = stall_guard.guard(engine, stall_s=1.0)
+    try:
+        with session_scope(engine, action="read") as s:
+            assert s.execute(text("SELECT 1")).scalar() == 1
+        with session_scope(engine, action="read") as s:  # slow, not gone: the probe is answered, nothing is cut
+            s.execute(text("SELECT pg_sleep(2.5)"))
+        assert watcher.cut == 0
+        proxy.paused.set()
+        threading.Timer(40, proxy.paused.clear).start()  # without the guard the call would wait for ever: it fails
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="Cannot read the database"), session_scope(engine, action="read") as s:
+            s.execute(text("SELECT 1"))
+        assert time.monotonic() - started < 1.0 + 2 * stall_guard.PROBE_S + 10 and watcher.cut >= 1  # (+ a reconnect)
+        proxy.paused.clear()
+        with session_scope(engine, action="read") as s:  # back: the next call works
+            assert s.execute(text("SELECT 2")).scalar() == 2
+    finally:
+        proxy.paused.clear()
+        proxy.listener.close()
+        engine.dispose()
 
 
 # ------------------------------------------------------------------------------------------ transactions

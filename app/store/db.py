@@ -29,6 +29,7 @@ from sqlalchemy import URL, Engine, create_engine, event, inspect, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from app.store import stall_guard
 from app.store.errors import DamagedDatabaseError, ReadOnlyError, Reason, SchemaVersionError, StoreError
 from app.store.schema import Base
 from app.store.store_file import not_a_store_file, was_backed_up
@@ -156,7 +157,7 @@ def translate_errors(engine: Engine, action: str = "use") -> Iterator[None]:
 
     Integrity/programming errors are bugs or conflicts, not environment problems: they pass unchanged.
     """
-    token = _LOCK_WAIT_STARTED.set(None)
+    token, done = _LOCK_WAIT_STARTED.set(None), stall_guard.enter(engine)  # (a server that stopped answering)
     try:
         yield
     except _PASS_THROUGH:
@@ -167,6 +168,7 @@ def translate_errors(engine: Engine, action: str = "use") -> Iterator[None]:
         raise store_error(exc, engine.url, action, _BUSY_TIMEOUTS.get(engine), waited) from exc
     finally:
         _LOCK_WAIT_STARTED.reset(token)
+        done()
 
 
 # ------------------------------------------------------------------------------------------ engine
@@ -253,6 +255,8 @@ def make_engine(
         engine = create_engine(parsed, **kwargs)
     except (sa_exc.ArgumentError, ImportError) as exc:
         raise StoreError.refused("use", describe_url(parsed), str(exc)) from None
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg":
+        stall_guard.guard(engine)  # a server that stops answering with its connections open
     _BUSY_TIMEOUTS[engine] = busy_timeout_s
     _WRITE_LOCKS[engine] = threading.RLock()  # re-entrant: a nested write in one thread meets SQLite as before
     if read_only:

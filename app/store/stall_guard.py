@@ -1,0 +1,126 @@
+"""A PostgreSQL server that stops answering while its connections stay open (a paused virtual machine, a frozen
+server process): a store call waited for it without end, and the window that made the call with it.
+
+libpq's keepalives and ``tcp_user_timeout`` (:data:`app.store.db.PG_CONNECT_ARGS`) cut a connection whose peer is
+gone, not one whose peer's kernel still acknowledges every packet. So a watcher thread looks at the store calls of
+each PostgreSQL engine (:func:`enter`, from ``translate_errors``): when one has run :data:`STALL_S` seconds, a new
+connection is tried (:data:`PROBE_S` seconds at most). A server that answers it is slow, not gone: nothing is done.
+One that does not has every connection of the engine shut at the socket, so each waiting call fails at once with the
+driver's "server closed the connection", said as a store error (a judgment NOT saved, its box; the pool opens new
+connections when the server is back).
+
+A judgment whose COMMIT had reached the server before it stopped may be saved when it wakes, though the window said
+NOT saved: the next poll of the window shows it as judged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+STALL_S = 10.0
+"""How long a store call runs before the server is asked whether it still answers."""
+PROBE_S = 3
+"""How long the new connection that asks may take (libpq's ``connect_timeout``; it tries twice, with and without
+SSL)."""
+
+_GUARDS: weakref.WeakKeyDictionary[Engine, StallGuard] = weakref.WeakKeyDictionary()
+
+
+class StallGuard:
+    """The watcher of one engine's store calls (see the module docstring)."""
+
+    def __init__(self, engine: Engine, *, stall_s: float = STALL_S, probe: Callable[[], bool] | None = None) -> None:
+        self._url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._stall_s = stall_s
+        self._probe = probe or self._connects
+        self._calls: dict[int, float] = {}  # call -> when it began
+        self._sockets: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()  # DBAPI connection -> fd
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.cut = 0  # how many times the connections were shut (tests, logs)
+        event.listen(engine, "connect", self._connected)
+
+    def _connected(self, dbapi_connection: Any, _record: Any) -> None:
+        with contextlib.suppress(Exception):  # (a driver without pgconn: nothing to watch)
+            self._sockets[dbapi_connection] = int(dbapi_connection.pgconn.socket)
+
+    def enter(self) -> Callable[[], None]:
+        """Mark a store call as running; the function returned marks it done."""
+        call = next(self._ids)
+        with self._lock:
+            self._calls[call] = time.monotonic()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._watch, name="fma-store-stall-guard", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+        def done() -> None:
+            with self._lock:
+                self._calls.pop(call, None)
+
+        return done
+
+    def _watch(self) -> None:
+        while True:
+            self._wake.wait()
+            with self._lock:
+                if not self._calls:
+                    self._wake.clear()
+                    continue
+                oldest = min(self._calls.values())
+            waited = time.monotonic() - oldest
+            if waited < self._stall_s:
+                time.sleep(min(1.0, self._stall_s - waited))
+                continue
+            if not self._probe():  # gone: every call waiting on it fails now
+                self._shut_all()
+            with self._lock:  # (the calls of this round are judged: the next look is a stall later)
+                now = time.monotonic()
+                self._calls = {k: now for k in self._calls}
+
+    def _connects(self) -> bool:
+        import psycopg
+
+        try:
+            psycopg.connect(self._url, connect_timeout=PROBE_S).close()
+        except psycopg.OperationalError as exc:  # a refused password is an answer: the server is there
+            return "password" in str(exc) or "authentication" in str(exc)
+        return True
+
+    def _shut_all(self) -> None:
+        self.cut += 1
+        for fd in list(self._sockets.values()):
+            with contextlib.suppress(OSError, ValueError):  # (closed meanwhile)
+                duplicate = socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)
+                try:
+                    duplicate.shutdown(socket.SHUT_RDWR)  # the connection itself: the waiting call's read ends
+                finally:
+                    duplicate.close()
+
+
+def guard(engine: Engine, **kwargs: Any) -> StallGuard:
+    """Watch ``engine``'s store calls (a PostgreSQL engine with psycopg)."""
+    _GUARDS[engine] = watcher = StallGuard(engine, **kwargs)
+    return watcher
+
+
+def enter(engine: Engine) -> Callable[[], None]:
+    """Mark a store call of ``engine`` as running (nothing for an engine not guarded); call the result when done."""
+    watcher = _GUARDS.get(engine)
+    return watcher.enter() if watcher is not None else _nothing
+
+
+def _nothing() -> None:
+    return None
