@@ -52,7 +52,11 @@ REGIMES: dict[str, list[str]] = {
 """``fma-model synth`` options of each regime: the demo look, grayscale long-tailed with the PenTile panel
 pattern (20-200 images per leaf), low data (30 per leaf)."""
 
-OLD_DEFAULTS = ["lr=1e-3", "backbone_lr_scale=0.3", "imbalance=none", "augment.crop_scale=0.85", "augment.saturation=0.1", "augment.hue=0.02",
+DEC01_LOSS = ["loss.kind=hierarchical", "loss.level_weights=equal"]
+"""The loss of the defaults from 2026-12-01 to 2026-12-06 (the "new defaults (hier)" rows; the layer loss with the
+leaf weighted since), pinned so that every row measured against them keeps its meaning."""
+
+OLD_DEFAULTS = [*DEC01_LOSS, "lr=1e-3", "backbone_lr_scale=0.3", "imbalance=none", "augment.crop_scale=0.85", "augment.saturation=0.1", "augment.hue=0.02",
                 "schedule=cosine", "loss.label_smoothing=0.0", "augment.rot90=true", "augment.brightness=0.2",
                 "augment.contrast=0.2", "augment.blur_p=0.2", "augment.noise_std=0.02"]
 """The defaults before #14, pinned: no imbalance handling, warmup + cosine, no label smoothing, 90° turns, blur,
@@ -67,18 +71,20 @@ def _rows() -> dict[str, list[str]]:
         "plain": [f"{k}={v}" for k, v in FRAMEWORKS["plain"].items()],
         "old defaults (hier)": OLD_DEFAULTS,
         "old defaults (flat)": OLD_DEFAULTS + flat,
-        "new defaults (hier)": [],
+        "defaults (hier)": [],
+        "new defaults (hier)": DEC01_LOSS,
         "new defaults (flat)": flat,
-        "crt (hier)": ["imbalance=crt"],
+        "crt (hier)": [*DEC01_LOSS, "imbalance=crt"],
         "posthoc (flat)": ["imbalance=posthoc", *flat],
-        "balanced_softmax (hier)": ["imbalance=balanced_softmax"],
-        "drw (hier)": ["imbalance=drw"],
-        "no imbalance (hier)": ["imbalance=none"],
-        "flat head (hier loss)": ["network.head=flat"],
-        "leaf-weighted (hier)": ["loss.level_weights=[0.25,0.25,1]"],
-        "leaf-heavy (hier)": ["loss.level_weights=[0.1,0.1,1]"],
-        "leaf-weighted no dependence (hier)": ["loss.level_weights=[0.25,0.25,1]", "loss.dependence_weight=0"],
-        "no dependence (hier)": ["loss.dependence_weight=0"],
+        "balanced_softmax (hier)": [*DEC01_LOSS, "imbalance=balanced_softmax"],
+        "drw (hier)": [*DEC01_LOSS, "imbalance=drw"],
+        "no imbalance (hier)": [*DEC01_LOSS, "imbalance=none"],
+        "flat head (hier loss)": [*DEC01_LOSS, "network.head=flat"],
+        "leaf-weighted (hier)": ["loss.kind=hierarchical", "loss.level_weights=[0.25,0.25,1]"],
+        "leaf-heavy (hier)": ["loss.kind=hierarchical", "loss.level_weights=[0.1,0.1,1]"],
+        "leaf-weighted no dependence (hier)": ["loss.kind=hierarchical", "loss.level_weights=[0.25,0.25,1]",
+                                               "loss.dependence_weight=0"],
+        "no dependence (hier)": [*DEC01_LOSS, "loss.dependence_weight=0"],
     }
 
 
@@ -86,7 +92,8 @@ REFERENCE = {"tuned": "new defaults (hier)", "crt (hier)": "new defaults (hier)"
              "balanced_softmax (hier)": "new defaults (hier)", "drw (hier)": "new defaults (hier)",
              "no imbalance (hier)": "new defaults (hier)", "flat head (hier loss)": "new defaults (hier)",
              "leaf-weighted (hier)": "new defaults (hier)", "leaf-heavy (hier)": "new defaults (hier)",
-             "leaf-weighted no dependence (hier)": "new defaults (hier)", "no dependence (hier)": "new defaults (hier)"}
+             "leaf-weighted no dependence (hier)": "new defaults (hier)", "no dependence (hier)": "new defaults (hier)",
+             "defaults (hier)": "new defaults (hier)"}
 """Rows also compared (paired) with another row than ``plain``: the tuned row, and the imbalance methods ``auto`` does
 not take for that head on a long tail (``crt``, ``balanced_softmax`` and ``drw`` for the hierarchical head,
 ``posthoc`` for the flat one, :mod:`models.training.inspection`), with the new defaults."""

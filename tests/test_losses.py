@@ -10,15 +10,16 @@ import torch
 import torch.nn.functional as F
 
 from models.nn.config import LossConfig
-from models.nn.losses import BCNN_FOCUS, HierarchicalLoss, level_weights_at
+from models.nn.losses import BCNN_FOCUS, HierarchicalLoss, base_level_weights, level_weights_at
 from models.taxonomy import Taxonomy
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "taxonomy" / "fma_demo.yaml"
 
 
 def _unsmoothed(**kw) -> LossConfig:
-    """A loss config without label smoothing (the default is 0.1): the formulas below are the plain ones."""
-    return LossConfig(**{"label_smoothing": 0.0, **kw})
+    """A loss config without label smoothing (the default is 0.1), of the hierarchical kind with equal level weights
+    (the defaults before 2026-12-06): the formulas below are the plain ones."""
+    return LossConfig(**{"label_smoothing": 0.0, "kind": "hierarchical", "level_weights": "equal", **kw})
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +127,21 @@ def test_layer_loss_is_weighted_sum_of_level_ce(tax: Taxonomy) -> None:
     assert parts["layer"] == pytest.approx(total.item(), rel=1e-6)
 
 
-def test_default_level_weights_are_equal(tax: Taxonomy) -> None:
-    assert level_weights_at(LossConfig(), 3, 0, 10) == pytest.approx([1 / 3] * 3)
+def test_the_default_loss_is_the_layer_loss_with_the_leaf_weighted(tax: Taxonomy) -> None:
+    """Since 2026-12-06 (README, "The three synthetic regimes"): the layer loss, the leaf's weight 1 and each level
+    above it 0.25; ``equal`` is the third each of before; the multi-label loss keeps equal weights by default."""
+    assert LossConfig().kind == "layer"
+    assert level_weights_at(LossConfig(), 3, 0, 10) == pytest.approx([0.25, 0.25, 1.0])
+    assert level_weights_at(LossConfig(), 2, 0, 10) == pytest.approx([0.25, 1.0])
+    assert level_weights_at(LossConfig(level_weights="equal"), 3, 0, 10) == pytest.approx([1 / 3] * 3)
+    assert base_level_weights(LossConfig(kind="multilabel"), 3) == pytest.approx([1 / 3] * 3)
+    assert base_level_weights(LossConfig(level_weights=[1, 2, 3]), 3) == [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="'leaf' or 'equal'"):
+        LossConfig(level_weights="leafy")
+    levels, targets = _inconsistent_batch(tax)
+    total, _ = HierarchicalLoss(LossConfig(label_smoothing=0.0), tax.masks)(levels, targets)
+    ce = [F.cross_entropy(out, targets[:, k]) for k, out in enumerate(levels)]
+    torch.testing.assert_close(total, 0.25 * ce[0] + 0.25 * ce[1] + ce[2])
 
 
 def test_label_smoothing_changes_value(tax: Taxonomy) -> None:

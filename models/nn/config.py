@@ -27,6 +27,8 @@ _RESERVED_BACKBONE_KWARGS = frozenset(
     {"pretrained", "num_classes", "pretrained_cfg_overlay", "features_only"}
 )
 KINDS = ("flat", "layer", "hierarchical", "multilabel")
+LEVEL_WEIGHTINGS = ("leaf", "equal")
+"""The named ``LossConfig.level_weights``."""
 """``LossConfig.kind``; ``multilabel``: per-level sigmoid heads for images with more than one defect
 (:mod:`models.nn.multilabel`)."""
 SCHEDULES = ("none", "bcnn")
@@ -176,7 +178,10 @@ class LossConfig:
     Args:
         kind: ``"flat"``, ``"layer"``, ``"hierarchical"``, or ``"multilabel"`` (per-level sigmoid heads for images
             with more than one defect, :mod:`models.nn.multilabel`; the dependence and schedule terms do not apply).
-        level_weights: Base weight per level; ``None`` = ``1/L`` each.
+        level_weights: Base weight per level: a list of numbers, ``"leaf"`` (0.25 for every level above the leaf,
+            1 for the leaf: the default of ``layer`` and ``hierarchical`` since 2026-12-06, measured in the README's
+            "The three synthetic regimes"), or ``"equal"`` (``1/L`` each: the default before, and of
+            ``multilabel``); ``None`` = the kind's default.
         schedule: ``"none"`` or ``"bcnn"`` (see the module docstring for the exact schedule).
         label_smoothing: Label smoothing of every level's cross-entropy, in [0, 1).
         dependence_weight: ``beta`` of Gao et al. 2020.
@@ -188,8 +193,8 @@ class LossConfig:
             box (:func:`models.nn.cbam.attention_box_loss`), so the CBAM heatmap points at the defect.
     """
 
-    kind: str = "hierarchical"
-    level_weights: list[float] | None = None
+    kind: str = "layer"
+    level_weights: list[float] | str | None = None
     schedule: str = "none"
     label_smoothing: float = 0.1
     dependence_weight: float = 1.0
@@ -204,12 +209,13 @@ class LossConfig:
                 raise ValueError(
                     f"LossConfig.{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}"
                 )
-        if self.level_weights is not None:
+        if self.level_weights is not None and self.level_weights not in LEVEL_WEIGHTINGS:
             if isinstance(self.level_weights, str | bytes) or not all(
                 _is_number(w) for w in self.level_weights
             ):
                 raise ValueError(
-                    f"LossConfig.level_weights must be a list of numbers, got {self.level_weights!r}"
+                    f"LossConfig.level_weights must be a list of numbers, {' or '.join(map(repr, LEVEL_WEIGHTINGS))};"
+                    f" got {self.level_weights!r}"
                 )
             weights = [float(w) for w in self.level_weights]
             if not weights or any(w < 0 for w in weights) or sum(weights) <= 0:

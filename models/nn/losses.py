@@ -71,8 +71,10 @@ never see a prior, so predictions use the plain logits.
 The dependence penalties and the soft term are read from the plain logits (the predictions the model
 really makes); the outlier term is never adjusted.
 
-Base weights: ``LossConfig.level_weights`` as given, or ``1/L`` per level (sum 1, so the layer loss is on
-the scale of a single cross-entropy). ``sample_weight`` gives a weighted mean over the batch,
+Base weights (:func:`base_level_weights`): ``LossConfig.level_weights`` as given; ``"leaf"`` (the default): 1 for
+the leaf level and :data:`UPPER_LEVEL_WEIGHT` for each level above it; ``"equal"``: ``1/L`` per level (the default
+before 2026-12-06: on the grayscale long-tailed regime at 224 px it trained the leaf 4.8 points under a plain flat
+recipe, the leaf weighting without the dependence term 1.9 points over it, over three seeds; README). ``sample_weight`` gives a weighted mean over the batch,
 ``sum_i s_i * loss_i / sum_i s_i``.
 """
 
@@ -88,8 +90,8 @@ from torch import Tensor, nn
 
 from models.nn.config import IMBALANCE_LOSSES, IMBALANCE_METHODS, LossConfig
 
-__all__ = ["BCNN_FOCUS", "DRW_BETA", "HierarchicalLoss", "class_balanced_weights", "drw_start_epoch",
-           "level_weights_at"]
+__all__ = ["BCNN_FOCUS", "DRW_BETA", "UPPER_LEVEL_WEIGHT", "HierarchicalLoss", "base_level_weights",
+           "class_balanced_weights", "drw_start_epoch", "level_weights_at"]
 
 BCNN_FOCUS = 0.8
 DRW_BETA = 0.999
@@ -113,6 +115,29 @@ def _loss_dtype(t: Tensor) -> torch.dtype:
     return torch.promote_types(t.dtype, torch.float32)
 
 
+UPPER_LEVEL_WEIGHT = 0.25
+"""The base weight of every level above the leaf under ``level_weights: leaf`` (the leaf's is 1)."""
+
+
+def base_level_weights(config: LossConfig, num_levels: int) -> list[float]:
+    """The base weight of each of ``num_levels`` levels (see the module docstring); ``None`` is ``"leaf"``, and
+    ``"equal"`` for ``multilabel``.
+
+    Raises:
+        ValueError: a list whose length is not ``num_levels``.
+    """
+    weights = config.level_weights
+    if weights is None:
+        weights = "equal" if config.kind == "multilabel" else "leaf"
+    if weights == "equal":
+        return [1.0 / num_levels] * num_levels
+    if weights == "leaf":
+        return [UPPER_LEVEL_WEIGHT] * (num_levels - 1) + [1.0]
+    if len(weights) != num_levels:
+        raise ValueError(f"LossConfig.level_weights has {len(weights)} entries for {num_levels} levels")
+    return [float(w) for w in weights]
+
+
 def level_weights_at(config: LossConfig, num_levels: int, epoch: int, total_epochs: int) -> list[float]:
     """Level weights for ``epoch`` (0-based) of ``total_epochs`` (see the module docstring).
 
@@ -125,12 +150,7 @@ def level_weights_at(config: LossConfig, num_levels: int, epoch: int, total_epoc
         raise ValueError(
             f"need epoch >= 0 and total_epochs >= 1, got epoch={epoch}, total_epochs={total_epochs}"
         )
-    if config.level_weights is None:
-        base = [1.0 / num_levels] * num_levels
-    else:
-        base = list(config.level_weights)
-        if len(base) != num_levels:
-            raise ValueError(f"LossConfig.level_weights has {len(base)} entries for {num_levels} levels")
+    base = base_level_weights(config, num_levels)
     if config.schedule == "none" or num_levels == 1:
         return base
     phase = min(num_levels - 1, epoch * num_levels // total_epochs)
@@ -167,10 +187,7 @@ class HierarchicalLoss(nn.Module):
             if not arr.any(axis=1).all():
                 raise ValueError(f"masks[{k}]: every node of level {k} needs at least one child")
             self.register_buffer(f"mask_{k}", torch.from_numpy(arr.copy()), persistent=False)
-        if config.level_weights is not None and len(config.level_weights) != self.num_levels:
-            raise ValueError(
-                f"LossConfig.level_weights has {len(config.level_weights)} entries for {self.num_levels} levels"
-            )
+        base_level_weights(config, self.num_levels)  # (a list of another length: refused here)
         if imbalance in IMBALANCE_LOSSES:
             self._register_imbalance(masks, level_counts, 1.0 if imbalance == "balanced_softmax" else tau)
 

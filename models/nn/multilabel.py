@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from models.nn.config import LossConfig
+from models.nn.losses import base_level_weights
 from models.taxonomy import Taxonomy
 
 
@@ -40,7 +41,7 @@ def level_multi_hot(taxonomy: Taxonomy, labels: Sequence[Sequence[str]]) -> np.n
 
 class MultiLabelLoss(nn.Module):
     """Binary cross-entropy of every node of every level, levels weighted as :class:`LossConfig.level_weights`
-    says (``1/L`` each by default).
+    says (``1/L`` each by default, :func:`models.nn.losses.base_level_weights`).
 
     Args:
         config: the loss configuration (``kind`` ``multilabel``; ``level_weights`` and ``label_smoothing`` apply:
@@ -52,10 +53,7 @@ class MultiLabelLoss(nn.Module):
         super().__init__()
         self.config = config
         self.sizes = [int(n) for n in level_sizes]
-        weights = config.level_weights or [1.0 / len(self.sizes)] * len(self.sizes)
-        if len(weights) != len(self.sizes):
-            raise ValueError(f"LossConfig.level_weights has {len(weights)} entries for {len(self.sizes)} levels")
-        self.weights = [float(w) for w in weights]
+        self.weights = base_level_weights(config, len(self.sizes))
 
     def forward(self, levels: list[Tensor], targets: Tensor, *, epoch: int = 0, total_epochs: int = 1,
                 sample_weight: Tensor | None = None) -> tuple[Tensor, dict[str, float]]:

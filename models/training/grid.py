@@ -50,9 +50,9 @@ def _plain_recipe() -> dict[str, str]:
 FRAMEWORKS: dict[str, dict[str, str]] = {
     "plain": _plain_recipe(),
     "flat": {"network.head": "flat", "loss.kind": "flat"},
-    "layer": {"network.head": "independent", "loss.kind": "layer"},
-    "hier-independent": {"network.head": "independent", "loss.kind": "hierarchical"},
-    "hier-shared": {"network.head": "shared", "loss.kind": "hierarchical"},
+    "layer": {"network.head": "independent", "loss.kind": "layer", "loss.level_weights": "equal"},
+    "hier-independent": {"network.head": "independent", "loss.kind": "hierarchical", "loss.level_weights": "equal"},
+    "hier-shared": {"network.head": "shared", "loss.kind": "hierarchical", "loss.level_weights": "equal"},
 }
 DEFAULT_BACKBONES = ["resnet50+cbam", "vit_small_patch16_224", "convnext_tiny"]
 RESEARCH_FRAMEWORKS = ["flat", "hier-independent", "hier-shared"]
