@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from app.services import registrar, spectra
-from app.services.file_facts import FactReader, header_size, read_facts
+from app.services.file_facts import FactReader, FolderNotFoundError, header_size, read_facts
 from app.store import repo
 from app.store.db import read_only, session_scope
 from app.store.errors import ReadOnlyError, StoreError
@@ -49,14 +49,6 @@ AHEAD = 2  # chunks read ahead by the worker processes while one is written
 IN_THREAD = 512  # a folder with up to FIRST + IN_THREAD files is read in the opening thread (no process start-up)
 PART_ROWS = 256  # the most items handed over at once (a chunk's 1,024 rows listed at once stalled the window 17 ms)
 OUT_OF_PROCESS = 20_000  # a folder opened in parts with more files is registered after its first part by a child
-
-
-class FolderNotFoundError(FileNotFoundError):
-    """A batch's folder is not there (moved, renamed, or on a drive or share not connected); ``folder`` names it."""
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__(f"folder not found: {folder}")
-        self.folder = folder
 
 
 UNSUPPORTED_IMAGE_SUFFIXES = frozenset({".gif", ".webp", ".heic", ".heif", ".avif", ".jp2", ".j2k", ".svg", ".ico",

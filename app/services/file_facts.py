@@ -28,6 +28,14 @@ Facts = tuple[str, int | None, int | None, str | None, int, int]
 SUB = 256  # files per job handed to a worker process
 
 
+class FolderNotFoundError(FileNotFoundError):
+    """A batch's folder is not there (moved, renamed, or on a drive or share not connected); ``folder`` names it."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(f"folder not found: {folder}")
+        self.folder = folder
+
+
 def header_size(path: Path) -> tuple[int | None, int | None, str | None]:
     """Width and height from the image header (no full decode), or the reason it cannot be read.
 
