@@ -838,7 +838,8 @@ def test_a_store_call_on_a_paused_server_fails_within_seconds_and_a_slow_one_is_
             s.execute(text("SELECT pg_sleep(2.5)"))
         assert watcher.cut == 0
         proxy.paused.set()
-        threading.Timer(40, proxy.paused.clear).start()  # without the guard the call would wait for ever: it fails
+        resume = threading.Timer(40, proxy.paused.clear)  # without the guard the call would wait for ever: it fails
+        resume.start()
         started = time.monotonic()
         with pytest.raises(StoreError, match="Cannot read the database"), session_scope(engine, action="read") as s:
             s.execute(text("SELECT 1"))
@@ -847,9 +848,70 @@ def test_a_store_call_on_a_paused_server_fails_within_seconds_and_a_slow_one_is_
         with session_scope(engine, action="read") as s:  # back: the next call works
             assert s.execute(text("SELECT 2")).scalar() == 2
     finally:
+        if "resume" in locals():
+            resume.cancel()
         proxy.paused.clear()
         proxy.listener.close()
         engine.dispose()
+
+
+def test_the_stall_guard_cuts_only_a_call_still_stalled_on_a_server_that_does_not_answer(tmp_path: Path) -> None:
+    """The guard's decisions without a server (app.store.stall_guard): a connection's socket is shut when a call has
+    stalled and the probe is not answered; not when the probe is answered, nor when the call ended while the probe
+    ran; a probe that raises does not end the watching; a closed connection is never touched."""
+    import socket
+    import types
+
+    from app.store import stall_guard
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+
+    class Connection(types.SimpleNamespace):  # (weakly referenced and hashed, as the driver's connections)
+        __hash__ = object.__hash__
+
+    def watched(probe):
+        ours, theirs = socket.socketpair()
+        watcher = stall_guard.StallGuard(engine, stall_s=0.2, probe=probe)
+        connection = Connection(closed=False, pgconn=types.SimpleNamespace(socket=ours.fileno()))
+        watcher._connected(connection, None)
+        theirs.settimeout(3.0)
+        return watcher, connection, ours, theirs
+
+    watcher, _conn, _ours, theirs = watched(lambda: False)  # stalled, not answered: shut, the waiting read ends
+    done = watcher.enter()
+    assert theirs.recv(1) == b"" and watcher.cut >= 1
+    done()
+    watcher, _conn, _ours, theirs = watched(lambda: True)  # slow but answering: left alone
+    done = watcher.enter()
+    theirs.settimeout(1.0)
+    with pytest.raises(TimeoutError):
+        theirs.recv(1)
+    done()
+    assert watcher.cut == 0
+    ended: list = []
+    watcher, _conn, _ours, theirs = watched(lambda: ended[0]() or time.sleep(0.3) or False)  # back meanwhile
+    ended.append(watcher.enter())
+    time.sleep(1.0)
+    assert watcher.cut == 0
+    raised = iter([RuntimeError("probe failed"), None])
+
+    def flaky() -> bool:
+        if (error := next(raised, None)) is not None:
+            raise error
+        return False
+
+    watcher, connection, _ours, theirs = watched(flaky)  # the watcher outlives an error
+    done = watcher.enter()
+    assert theirs.recv(1) == b"" and watcher.cut == 1
+    done()
+    watcher, connection, _ours, theirs = watched(lambda: False)
+    connection.closed = True  # its number may be another socket's now
+    done = watcher.enter()
+    theirs.settimeout(1.0)
+    with pytest.raises(TimeoutError):
+        theirs.recv(1)
+    done()
+    engine.dispose()
 
 
 # ------------------------------------------------------------------------------------------ transactions

@@ -4,10 +4,11 @@ server process): a store call waited for it without end, and the window that mad
 libpq's keepalives and ``tcp_user_timeout`` (:data:`app.store.db.PG_CONNECT_ARGS`) cut a connection whose peer is
 gone, not one whose peer's kernel still acknowledges every packet. So a watcher thread looks at the store calls of
 each PostgreSQL engine (:func:`enter`, from ``translate_errors``): when one has run :data:`STALL_S` seconds, a new
-connection is tried (:data:`PROBE_S` seconds at most). A server that answers it is slow, not gone: nothing is done.
-One that does not has every connection of the engine shut at the socket, so each waiting call fails at once with the
-driver's "server closed the connection", said as a store error (a judgment NOT saved, its box; the pool opens new
-connections when the server is back).
+connection is tried (:data:`PROBE_S` seconds a try; libpq tries twice, with and without SSL). A server that answers
+it, even with an error (too many clients, a refused password, in any language), is slow, not gone: nothing is done.
+Only a try that runs out of time, while the stalled call still waits, has every connection of the engine shut at the
+socket, so each waiting call fails at once with the driver's "server closed the connection", said as a store error (a
+judgment NOT saved, its box; the pool opens new connections when the server is back).
 
 A judgment whose COMMIT had reached the server before it stopped may be saved when it wakes, though the window said
 NOT saved: the next poll of the window shows it as judged.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import socket
 import threading
 import time
@@ -44,7 +46,7 @@ class StallGuard:
         self._stall_s = stall_s
         self._probe = probe or self._connects
         self._calls: dict[int, float] = {}  # call -> when it began
-        self._sockets: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()  # DBAPI connection -> fd
+        self._connections: weakref.WeakSet[Any] = weakref.WeakSet()  # the engine's DBAPI connections
         self._ids = itertools.count()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -53,8 +55,8 @@ class StallGuard:
         event.listen(engine, "connect", self._connected)
 
     def _connected(self, dbapi_connection: Any, _record: Any) -> None:
-        with contextlib.suppress(Exception):  # (a driver without pgconn: nothing to watch)
-            self._sockets[dbapi_connection] = int(dbapi_connection.pgconn.socket)
+        with self._lock:
+            self._connections.add(dbapi_connection)
 
     def enter(self) -> Callable[[], None]:
         """Mark a store call as running; the function returned marks it done."""
@@ -74,40 +76,57 @@ class StallGuard:
 
     def _watch(self) -> None:
         while True:
-            self._wake.wait()
-            with self._lock:
-                if not self._calls:
-                    self._wake.clear()
-                    continue
-                oldest = min(self._calls.values())
-            waited = time.monotonic() - oldest
-            if waited < self._stall_s:
-                time.sleep(min(1.0, self._stall_s - waited))
-                continue
-            if not self._probe():  # gone: every call waiting on it fails now
-                self._shut_all()
-            with self._lock:  # (the calls of this round are judged: the next look is a stall later)
-                now = time.monotonic()
-                self._calls = {k: now for k in self._calls}
+            try:
+                self._round()
+            except Exception:  # (a watcher that died watched nothing more: said, and it goes on)
+                logging.getLogger(__name__).exception("store stall guard")
+                time.sleep(1.0)
+
+    def _round(self) -> None:
+        self._wake.wait()
+        with self._lock:
+            if not self._calls:
+                self._wake.clear()
+                return
+            stalled = min(self._calls, key=self._calls.__getitem__)
+            waited = time.monotonic() - self._calls[stalled]
+        if waited < self._stall_s:
+            time.sleep(min(1.0, self._stall_s - waited))
+            return
+        answered = self._probe()
+        with self._lock:
+            cut = not answered and stalled in self._calls  # (a call that ended meanwhile: the server is back)
+            now = time.monotonic()
+            self._calls = {k: now for k in self._calls}  # (judged this round: the next look is a stall later)
+            connections = list(self._connections) if cut else []
+        if cut:
+            self.cut += 1
+            for connection in connections:
+                _shut(connection)
 
     def _connects(self) -> bool:
+        """Whether the server answers a new connection: an error that comes before the time runs out is an answer
+        too (too many clients, a refused password, in whatever language the server speaks)."""
         import psycopg
 
+        started = time.monotonic()
         try:
             psycopg.connect(self._url, connect_timeout=PROBE_S).close()
-        except psycopg.OperationalError as exc:  # a refused password is an answer: the server is there
-            return "password" in str(exc) or "authentication" in str(exc)
+        except psycopg.Error:
+            return time.monotonic() - started < PROBE_S - 0.5
         return True
 
-    def _shut_all(self) -> None:
-        self.cut += 1
-        for fd in list(self._sockets.values()):
-            with contextlib.suppress(OSError, ValueError):  # (closed meanwhile)
-                duplicate = socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)
-                try:
-                    duplicate.shutdown(socket.SHUT_RDWR)  # the connection itself: the waiting call's read ends
-                finally:
-                    duplicate.close()
+
+def _shut(connection: Any) -> None:
+    """Shut a DBAPI connection's socket (its number read now: one closed meanwhile may have passed it on)."""
+    with contextlib.suppress(Exception):  # (closed meanwhile, or a driver without pgconn)
+        if connection.closed:
+            return
+        duplicate = socket.fromfd(int(connection.pgconn.socket), socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            duplicate.shutdown(socket.SHUT_RDWR)  # the connection itself: the waiting call's read ends
+        finally:
+            duplicate.close()
 
 
 def guard(engine: Engine, **kwargs: Any) -> StallGuard:
