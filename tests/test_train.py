@@ -58,6 +58,19 @@ def _train(out: Path, data: Path, *extra: str) -> int:
     return cli_main(args)
 
 
+def test_a_config_names_its_level_weights(tmp_path):
+    """The default level weights changed once (equal, then leaf, 2026-12-06): a config records the name, so a
+    checkpoint or best.yaml read later says which it trained with (null meant "equal" before)."""
+    assert load_config(None, [])[0].loss.level_weights == "leaf"
+    assert load_config(None, ["loss.kind=multilabel"])[0].loss.level_weights == "equal"
+    assert load_config(None, ["loss.level_weights=[1,1,2]"])[0].loss.level_weights == [1.0, 1.0, 2.0]
+    from models.training.checkpoint import _differences
+
+    then = load_config(None, [])[0].to_dict()
+    then["loss"]["level_weights"] = None  # a run started before the change
+    assert any(d.startswith("loss.level_weights") for d in _differences(then, load_config(None, [])[0].to_dict()))
+
+
 def test_config_refuses_unknown_keys_and_bad_values(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("epochs: 3\nnetwork:\n  backbone: resnet50\n  colour: red\n")
@@ -652,11 +665,12 @@ def test_evaluate_and_compare_with_a_file_as_out_say_so_first(tmp_path, taxonomy
     data = _tiny_dataset(tmp_path / "data", taxonomy)
     labels = tmp_path / "labels.csv"
     labels.write_text("path,label\n", encoding="utf-8")
-    for argv in (["evaluate", str(tiny_bundle), "--data", str(data), "--out", str(labels)],
-                 ["compare", str(tiny_bundle), str(tiny_bundle), "--data", str(data), "--out", str(labels)]):
-        assert cli_main(argv) == 2
-        err = capsys.readouterr().err
-        assert f"--out {labels} is a file; give a folder" in err and "Errno" not in err, err
+    for out in (labels, labels / "eval"):  # the file itself, or a folder under it
+        for argv in (["evaluate", str(tiny_bundle), "--data", str(data), "--out", str(out)],
+                     ["compare", str(tiny_bundle), str(tiny_bundle), "--data", str(data), "--out", str(out)]):
+            assert cli_main(argv) == 2
+            err = capsys.readouterr().err
+            assert f"--out {out}: {labels} is a file; give a folder" in err and "Errno" not in err, err
     assert labels.read_text(encoding="utf-8") == "path,label\n"
 
 

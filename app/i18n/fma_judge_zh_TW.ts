@@ -1280,7 +1280,7 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="44"/>
-        <location filename="../ui/statusbar.py" line="100"/>
+        <location filename="../ui/statusbar.py" line="101"/>
         <source>No model</source>
         <translation>未載入模型</translation>
     </message>
@@ -1291,50 +1291,50 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="79"/>
-        <source>Nothing can be judged or saved until it answers again; this is checked every 30 s.
+        <source>Nothing can be judged or saved until it answers again; this is checked every 30 s while a batch is open.
 
 {why}</source>
-        <translation>在資料庫恢復回應之前，無法判定或儲存任何內容；每 30 秒檢查一次。
+        <translation>在資料庫恢復回應之前，無法判定或儲存任何內容；開啟批次時每 30 秒檢查一次。
 
 {why}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="84"/>
+        <location filename="../ui/statusbar.py" line="85"/>
         <source>Analyst: {name}</source>
         <translation>分析人員：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="88"/>
+        <location filename="../ui/statusbar.py" line="89"/>
         <source>1 file not in the batch</source>
         <translation>1 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="89"/>
+        <location filename="../ui/statusbar.py" line="90"/>
         <source>{n} files not in the batch</source>
         <translation>{n} 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="98"/>
+        <location filename="../ui/statusbar.py" line="99"/>
         <source>Loading model…</source>
         <translation>正在載入模型…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="102"/>
+        <location filename="../ui/statusbar.py" line="103"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="103"/>
+        <location filename="../ui/statusbar.py" line="104"/>
         <source>Loaded from {path}</source>
         <translation>載入自 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="106"/>
+        <location filename="../ui/statusbar.py" line="107"/>
         <source>Routing calibrated {when}</source>
         <translation>分流校準於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="179"/>
+        <location filename="../ui/statusbar.py" line="180"/>
         <source>All {n} predicted in {time}</source>
         <translation>全部 {n} 張已預測，耗時 {time}</translation>
     </message>
@@ -1422,17 +1422,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>自動備份失敗：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="126"/>
+        <location filename="../ui/statusbar.py" line="127"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="127"/>
+        <location filename="../ui/statusbar.py" line="128"/>
         <source>Listing the folder… {n} entries so far</source>
         <translation>正在列出資料夾… 目前 {n} 個項目</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="132"/>
+        <location filename="../ui/statusbar.py" line="133"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
@@ -1477,12 +1477,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="151"/>
+        <location filename="../ui/statusbar.py" line="152"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="169"/>
+        <location filename="../ui/statusbar.py" line="170"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
@@ -1516,7 +1516,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
 若要保留，請返回、選取該影像，按 N 再按 Ctrl+Enter。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="113"/>
+        <location filename="../ui/statusbar.py" line="114"/>
         <source>{left} left</source>
         <translation>剩餘 {left} 張</translation>
     </message>

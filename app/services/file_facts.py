@@ -35,6 +35,9 @@ class FolderNotFoundError(FileNotFoundError):
         super().__init__(f"folder not found: {folder}")
         self.folder = folder
 
+    def __reduce__(self) -> tuple:  # (across processes: the folder, not the message, makes it again)
+        return type(self), (self.folder,)
+
 
 def header_size(path: Path) -> tuple[int | None, int | None, str | None]:
     """Width and height from the image header (no full decode), or the reason it cannot be read.

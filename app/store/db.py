@@ -88,7 +88,7 @@ sent, after 20 s unacknowledged. A server that is up but slow is not cut: its ke
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _BUSY_TIMEOUTS: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 _LOCK_WAIT_STARTED: ContextVar[float | None] = ContextVar("fma_judge_lock_wait_started", default=None)
-_READ_ONLY: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()  # engine -> why
+_READ_ONLY: weakref.WeakKeyDictionary[Engine, Reason] = weakref.WeakKeyDictionary()  # engine -> why
 _BEGIN_IMMEDIATE = "fma_judge_begin_immediate"  # execution option: SQLite write transactions lock at BEGIN
 _DURABLE = "fma_judge_durable"  # execution option: False = a SQLite commit without fsync (recomputable data)
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()

@@ -32,8 +32,8 @@ from sqlalchemy.engine import Engine
 STALL_S = 10.0
 """How long a store call runs before the server is asked whether it still answers."""
 PROBE_S = 3
-"""How long the new connection that asks may take (libpq's ``connect_timeout``; it tries twice, with and without
-SSL)."""
+"""How long a try of the new connection that asks may take (libpq's ``connect_timeout``; it tries twice, with and
+without SSL, so a server that does not answer takes 6 s)."""
 
 _GUARDS: weakref.WeakKeyDictionary[Engine, StallGuard] = weakref.WeakKeyDictionary()
 

@@ -77,7 +77,8 @@ class MainStatusBar(QStatusBar):
             self.store_label.setText(QCoreApplication.translate("Main", "Database not answering since {time}").format(
                 time=since))
             self.store_label.setToolTip(QCoreApplication.translate(
-                "Main", "Nothing can be judged or saved until it answers again; this is checked every 30 s.\n\n{why}"
+                "Main", "Nothing can be judged or saved until it answers again; this is checked every 30 s while a batch is "
+                        "open.\n\n{why}"
             ).format(why=why))
 
     def set_analyst(self, name: str) -> None:

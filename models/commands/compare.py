@@ -30,8 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if Path(args.out).exists() and not Path(args.out).is_dir():  # (said after the whole run, as an errno)
-        raise NotADirectoryError(f"--out {args.out} is a file; give a folder for compare.json and compare.md")
+    if (above := next((p for p in (Path(args.out), *Path(args.out).parents) if p.exists()), None)) is not None \
+            and not above.is_dir():  # (said after the whole run, as an errno; an --out under a file too)
+        raise NotADirectoryError(f"--out {args.out}: {above} is a file; give a folder for compare.json and compare.md")
     result = compare_bundles(args.bundle_a, args.bundle_b, args.data, split=args.split,
                              target_purity=args.target_purity, unknown=args.unknown, batch_size=args.batch_size,
                              device=args.device, log=lambda m: print(m, file=sys.stderr))

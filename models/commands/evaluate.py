@@ -42,8 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from models.evaluation.report import to_json_ready, write_evaluation
 
-    if Path(args.out).exists() and not Path(args.out).is_dir():  # (said after the whole run, as an errno)
-        raise NotADirectoryError(f"--out {args.out} is a file; give a folder for metrics.json, the plots and report.md")
+    if (above := next((p for p in (Path(args.out), *Path(args.out).parents) if p.exists()), None)) is not None \
+            and not above.is_dir():  # (said after the whole run, as an errno; an --out under a file too)
+        raise NotADirectoryError(f"--out {args.out}: {above} is a file; give a folder for metrics.json, the plots and report.md")
     bundle = load_bundle(args.bundle, device=args.device)
     loaded = load_data(args.data, bundle.taxonomy)
     if loaded.skipped:

@@ -27,10 +27,10 @@ _RESERVED_BACKBONE_KWARGS = frozenset(
     {"pretrained", "num_classes", "pretrained_cfg_overlay", "features_only"}
 )
 KINDS = ("flat", "layer", "hierarchical", "multilabel")
-LEVEL_WEIGHTINGS = ("leaf", "equal")
-"""The named ``LossConfig.level_weights``."""
 """``LossConfig.kind``; ``multilabel``: per-level sigmoid heads for images with more than one defect
 (:mod:`models.nn.multilabel`)."""
+LEVEL_WEIGHTINGS = ("leaf", "equal")
+"""The named ``LossConfig.level_weights``."""
 SCHEDULES = ("none", "bcnn")
 MODES = ("reweight", "soft")
 IMBALANCE_LOSSES = ("logit_adjust", "balanced_softmax", "drw")
