@@ -136,6 +136,10 @@ def no_folder(folder: Path) -> Reason:
     return Reason(f"the folder {folder} does not exist", "no_folder", folder=str(folder))
 
 
+def _file_read_only(path: Path) -> Reason:
+    return Reason(f"the file {path} is read-only for you", "file_read_only", path=str(path))
+
+
 def store_error(
     exc: BaseException, url: str | URL, action: str, busy_timeout_s: float | None = None,
     waited_s: float | None = None,
@@ -476,7 +480,7 @@ def read_only_reason(url: str | URL) -> Reason | None:
     if path is None or not path.exists() or path.stat().st_size == 0:
         return None
     if not os.access(path, os.W_OK):
-        return Reason(f"the file {path} is read-only for you", "file_read_only", path=str(path))
+        return _file_read_only(path)
     try:
         with closing(sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True, timeout=0.5,
                                      isolation_level=None)) as conn:
@@ -492,7 +496,7 @@ def read_only_reason(url: str | URL) -> Reason | None:
             return None  # another program is writing: so can we, in turn
         if "readonly" in text or "read-only" in text or "unable to open" in text or "disk i/o" in text:
             if not os.access(path, os.W_OK):
-                return Reason(f"the file {path} is read-only for you", "file_read_only", path=str(path))
+                return _file_read_only(path)
             return Reason(f"{path} (or its folder) is read-only for you", "path_read_only", path=str(path))
         return None  # anything else (a damaged file ...) is for open_store's check to report
     except sqlite3.DatabaseError:

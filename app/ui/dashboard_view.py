@@ -32,7 +32,7 @@ from shiboken6 import isValid
 from app.services.dashboard import DashboardFigures, DashboardService, dashboard_heading, render_dashboard_png
 from app.services.monitor import SETS_NOT_MONITORED
 from app.ui.dashboard_monitor import batch_state, drift_text, drift_tip, pause_advice, pct, purity_row
-from app.ui.style import WINDOW_STYLE, listed, store_text, window_shortcuts
+from app.ui.style import WINDOW_STYLE, listed, store_line, window_shortcuts
 from app.ui.workers import Task, TaskRunner
 
 STALE_AFTER_S = 30.0
@@ -337,7 +337,7 @@ class DashboardView(QWidget):
 
     def _failed(self, error: BaseException) -> None:
         self.status.setText(QCoreApplication.translate("Dashboard", "Could not load the dashboard: {msg}")
-                            .format(msg=(store_text(error) or type(error).__name__).splitlines()[0]))
+                            .format(msg=store_line(error)))
 
     def _start(self, task: Task) -> None:
         self._runner.start(task)

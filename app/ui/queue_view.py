@@ -43,7 +43,7 @@ from app.ui.queue_actions import COLUMN_WIDTHS, STATE_ROOM, QueueActions, QueueT
 from app.ui.queue_filters import QueueFilterBar
 from app.ui.queue_gallery import QueueDetailPane, QueueGallery
 from app.ui.queue_model import GroupRow, QueueTableModel
-from app.ui.style import WINDOW_STYLE, dropped_keys_text, store_text, window_shortcuts
+from app.ui.style import WINDOW_STYLE, dropped_keys_text, store_line, window_shortcuts
 from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
@@ -392,7 +392,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
             self.model.fetch_failed()
             self._group_loading = None
         self._load_error = QCoreApplication.translate("Queue", "Could not load the queue: {msg}").format(
-            msg=(store_text(error) or type(error).__name__).splitlines()[0])
+            msg=store_line(error))
         self.status_label.setText(self._load_error)
 
     def _start(self, task: Task) -> None:

@@ -213,6 +213,11 @@ def store_text(error: BaseException | str) -> str:
         t.translate("Store", "; nothing was changed") if error.unchanged else "")
 
 
+def store_line(error: BaseException) -> str:
+    """:func:`store_text`'s first line (the error's type when it says nothing): for a status line."""
+    return (store_text(error) or type(error).__name__).splitlines()[0]
+
+
 def open_text(error: BaseException | str) -> str:
     """Why a batch could not be opened, in the UI language: a folder that is not there or cannot be read, a store
     error (:func:`store_text`); anything else as it is."""

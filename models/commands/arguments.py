@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -38,3 +39,14 @@ def positive_ints(text: str) -> tuple[int, ...]:
     if not values:
         raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}")
     return values
+
+
+def refuse_file_out(out: str | Path, what: str) -> None:
+    """Refuse an ``--out`` folder that is a file or lies under one, before the run (it ended the run as an errno).
+
+    Raises:
+        NotADirectoryError: naming the file and what the folder is for (``what``).
+    """
+    above = next((p for p in (Path(out), *Path(out).parents) if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise NotADirectoryError(f"--out {out}: {above} is a file; give a folder for {what}")

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from models.commands.arguments import positive_int
+from models.commands.arguments import positive_int, refuse_file_out
 from models.evaluation.compare import compare_bundles, to_markdown, verdict_line, write_comparison
 from models.sysinfo import DEVICE_HELP, device_arg
 
@@ -30,9 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if (above := next((p for p in (Path(args.out), *Path(args.out).parents) if p.exists()), None)) is not None \
-            and not above.is_dir():  # (said after the whole run, as an errno; an --out under a file too)
-        raise NotADirectoryError(f"--out {args.out}: {above} is a file; give a folder for compare.json and compare.md")
+    refuse_file_out(args.out, "compare.json and compare.md")
     result = compare_bundles(args.bundle_a, args.bundle_b, args.data, split=args.split,
                              target_purity=args.target_purity, unknown=args.unknown, batch_size=args.batch_size,
                              device=args.device, log=lambda m: print(m, file=sys.stderr))

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from models.bundle.io import load_bundle
-from models.commands.arguments import positive_int
+from models.commands.arguments import positive_int, refuse_file_out
 from models.data.manifest import load_data
 from models.data.splits import select_split
 from models.evaluation.evaluate import (
@@ -42,9 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from models.evaluation.report import to_json_ready, write_evaluation
 
-    if (above := next((p for p in (Path(args.out), *Path(args.out).parents) if p.exists()), None)) is not None \
-            and not above.is_dir():  # (said after the whole run, as an errno; an --out under a file too)
-        raise NotADirectoryError(f"--out {args.out}: {above} is a file; give a folder for metrics.json, the plots and report.md")
+    refuse_file_out(args.out, "metrics.json, the plots and report.md")
     bundle = load_bundle(args.bundle, device=args.device)
     loaded = load_data(args.data, bundle.taxonomy)
     if loaded.skipped:

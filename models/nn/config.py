@@ -238,6 +238,12 @@ class LossConfig:
         if self.dependence_penalty < 1:
             raise ValueError(f"LossConfig.dependence_penalty must be >= 1, got {self.dependence_penalty}")
 
+    def named_level_weights(self) -> list[float] | str:
+        """``level_weights``, with ``None`` named: ``"equal"`` for ``multilabel``, ``"leaf"`` for the other kinds."""
+        if self.level_weights is not None:
+            return self.level_weights
+        return "equal" if self.kind == "multilabel" else "leaf"
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON/YAML-safe). ``attention_weight`` only when it is used: a bundle without it reads in
         versions before it, and theirs round-trip unchanged."""

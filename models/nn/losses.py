@@ -126,9 +126,7 @@ def base_level_weights(config: LossConfig, num_levels: int) -> list[float]:
     Raises:
         ValueError: a list whose length is not ``num_levels``.
     """
-    weights = config.level_weights
-    if weights is None:
-        weights = "equal" if config.kind == "multilabel" else "leaf"
+    weights = config.named_level_weights()
     if weights == "equal":
         return [1.0 / num_levels] * num_levels
     if weights == "leaf":

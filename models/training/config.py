@@ -166,9 +166,9 @@ class TrainConfig:
         except TypeError as exc:
             raise ConfigError(f"{source}: {exc}") from exc
         cfg.validate(source)
-        if cfg.loss.level_weights is None:  # named, as recorded: the default changed once (2026-12-06), a checkpoint
-            # or best.yaml with null then meant "equal" (a resume of such a run is refused as another config)
-            cfg.loss.level_weights = "equal" if cfg.loss.kind == "multilabel" else "leaf"
+        # named, as recorded: the default changed once (2026-12-06); a checkpoint or best.yaml with null then meant
+        # "equal" (a resume of such a run is refused as another config)
+        cfg.loss.level_weights = cfg.loss.named_level_weights()
         return cfg
 
     def validate(self, source: str = "<config>") -> None:
