@@ -85,6 +85,8 @@ def _rows() -> dict[str, list[str]]:
         "leaf-weighted no dependence (hier)": ["loss.kind=hierarchical", "loss.level_weights=[0.25,0.25,1]",
                                                "loss.dependence_weight=0"],
         "no dependence (hier)": [*DEC01_LOSS, "loss.dependence_weight=0"],
+        "crt (defaults hier)": ["imbalance=crt"],
+        "balanced_softmax (defaults hier)": ["imbalance=balanced_softmax"],
     }
 
 
@@ -93,7 +95,8 @@ REFERENCE = {"tuned": "new defaults (hier)", "crt (hier)": "new defaults (hier)"
              "no imbalance (hier)": "new defaults (hier)", "flat head (hier loss)": "new defaults (hier)",
              "leaf-weighted (hier)": "new defaults (hier)", "leaf-heavy (hier)": "new defaults (hier)",
              "leaf-weighted no dependence (hier)": "new defaults (hier)", "no dependence (hier)": "new defaults (hier)",
-             "defaults (hier)": "new defaults (hier)"}
+             "defaults (hier)": "new defaults (hier)", "crt (defaults hier)": "defaults (hier)",
+             "balanced_softmax (defaults hier)": "defaults (hier)"}
 """Rows also compared (paired) with another row than ``plain``: the tuned row, and the imbalance methods ``auto`` does
 not take for that head on a long tail (``crt``, ``balanced_softmax`` and ``drw`` for the hierarchical head,
 ``posthoc`` for the flat one, :mod:`models.training.inspection`), with the new defaults."""
@@ -227,7 +230,7 @@ def to_markdown(results: dict[str, Any]) -> str:
                   if d else "–")
             if r.get("vs_new_defaults"):
                 t = r["vs_new_defaults"]
-                vs += (f"; vs new defaults {100 * t['delta']:+.1f} ({100 * t['ci'][0]:+.1f} to "
+                vs += (f"; vs {REFERENCE.get(name, 'new defaults')} {100 * t['delta']:+.1f} ({100 * t['ci'][0]:+.1f} to "
                        f"{100 * t['ci'][1]:+.1f}, {t['verdict']})")
             top1 = f"{_fmt(r.get('top1'))} ({_fmt(ci[0])}–{_fmt(ci[1])})" if r.get("top1") is not None else r["status"]
             lines.append(f"| {regime} | {name} | {top1} | {vs} | {_fmt(r.get('macro_recall'))} | "
