@@ -658,6 +658,39 @@ def test_auto_judged_images_are_marked_counted_apart_and_skipped(qtbot, engine, 
     win.close()
 
 
+def test_a_new_batch_whose_first_images_the_model_judges_starts_on_the_first_that_needs_a_person(
+        qtbot, engine, taxonomy, batch_dir, tmp_path, monkeypatch):
+    """A new batch opened on its first image, which the first predictions auto-judged a moment later: the analyst
+    had to press Down before any work. Now the window goes on to the first image that needs a person and says
+    why; once the analyst has moved, the predictions never move them."""
+    from models.bundle.files import read_bundle_manifest, write_bundle_manifest
+    from models.inference.predictor import Predictor
+    from models.routing.policy import Calibration
+
+    bundle = make_tiny_bundle(tmp_path / "calibrated", taxonomy)
+    paths = sorted(batch_dir.glob("img_*.png"))
+    conf = {p.name: r.confidence for p, r in zip(paths, Predictor(bundle).predict(paths), strict=True)}
+    order = sorted(conf)  # the list's order: by file name
+    first_open = next(i for i, name in enumerate(order) if conf[name] < conf[order[0]])  # (random images differ)
+    write_bundle_manifest(bundle, read_bundle_manifest(bundle).replace(calibration=Calibration(
+        thresholds=dict.fromkeys(taxonomy.leaves, conf[order[0]] - 1e-6), spot_check=0.0)))
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    _open(qtbot, win, batch_dir)
+    assert win.items[0].state == "auto" and win.current == first_open and win.items[first_open].state == "rejudge"
+    said = win.statusBar().currentMessage()
+    if first_open == 1:
+        assert said == "The model judged img_0.png: you start on the next image that needs a person (Up goes back)"
+    else:
+        assert said == f"The model judged the first {first_open} images: you start on the first that needs a person"
+    # the analyst moves back to the auto-judged image: a prediction run that follows (another model version's
+    # would be the same) leaves them there
+    _press(qtbot, win, Qt.Key.Key_Up)
+    assert win.current == first_open - 1
+    win.pass_auto_judged()
+    assert win.current == first_open - 1
+    win.close()
+
+
 def test_the_window_is_on_screen_before_the_store_is_imported() -> None:
     """The app builds and shows its window, then opens the database: importing SQLAlchemy and the store is most of
     a start-up, so nothing the window imports may import it (`python -m bench.startup` measures the effect)."""

@@ -1472,7 +1472,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="261"/>
+        <location filename="../ui/batch_opening.py" line="278"/>
+        <source>The model judged {file}: you start on the next image that needs a person (Up goes back)</source>
+        <translation>模型已判定 {file}：從下一張需要人工判定的影像開始（按 ↑ 可返回）</translation>
+    </message>
+    <message>
+        <location filename="../ui/batch_opening.py" line="280"/>
+        <source>The model judged the first {n} images: you start on the first that needs a person</source>
+        <translation>模型已判定前 {n} 張影像：從第一張需要人工判定的影像開始</translation>
+    </message>
+    <message>
+        <location filename="../ui/batch_opening.py" line="287"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -1487,7 +1497,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="464"/>
+        <location filename="../ui/main_window.py" line="465"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -1502,12 +1512,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="547"/>
+        <location filename="../ui/main_window.py" line="548"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="548"/>
+        <location filename="../ui/main_window.py" line="549"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>

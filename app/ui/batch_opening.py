@@ -250,10 +250,36 @@ class BatchOpening:
         self._refresh_list()
         self.center.setCurrentWidget(self.splitter)
         self.select(first)
-        # the image the batch opened on, not one asked for: if a colleague holds it, the first claims move on
-        self._opened_on = self.current_image_id if wanted is None else None
+        # the image the batch opened on, not one asked for: if a colleague holds it, the first claims move on; if
+        # the model auto-judges it while the analyst is still on it, the first predictions move on
+        self._opened_on = self._start_on = self.current_image_id if wanted is None else None
+        self._passed_auto = []
         _freeze_batch()
         self._start_predictions()
+
+    def pass_auto_judged(self) -> None:
+        """New predictions arrived. If the batch opened on an image the model has just auto-judged and the analyst is
+        still on it, go on to the next image that needs a person, as Next would (again if the model judges that one
+        too), and say so: a new batch starts where the work is, not on an image nobody has to look at."""
+        start_on, item = getattr(self, "_start_on", None), self.presenter.current_item
+        if start_on is None or item is None or item.image.image_id != start_on:
+            self._start_on = None  # the analyst has moved: they choose from now on
+            return
+        if item.prediction is None:  # not predicted yet: wait for it
+            return
+        self._start_on = None
+        row = self.presenter.next_open(self.current) if item.state == "auto" else None
+        if row is None:  # it needs a person, or nothing else does
+            return
+        self._passed_auto.append(Path(item.image.path).name)
+        self.select(row)
+        self._start_on = self.current_image_id
+        passed = self._passed_auto
+        self.statusBar().showMessage(QCoreApplication.translate(
+            "Main", "The model judged {file}: you start on the next image that needs a person (Up goes back)").format(
+            file=passed[0]) if len(passed) == 1 else QCoreApplication.translate(
+            "Main", "The model judged the first {n} images: you start on the first that needs a person").format(
+            n=len(passed)), 10_000)
 
     @staticmethod
     def _below_text(opened: OpenedBatch) -> str:

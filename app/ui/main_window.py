@@ -371,6 +371,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
                     self.show_attention()
         self.list_model.release_thumbnails()
         self._update_counts()
+        self.pass_auto_judged()
         self._refocus()
 
     def _run_finished(self, run_id: int, cancelled: bool) -> None:
