@@ -132,6 +132,30 @@ def test_a_damaged_or_stale_runtime_graph_is_refused(exported, tmp_path):
         RuntimePredictor(copy)
 
 
+def test_a_bundle_whose_runtime_graph_was_lost_runs_on_torch_and_says_why(exported, tmp_path, engine, qtbot):
+    """A bundle exported for the workstation runtime, copied without runtime_predict.onnx (a share that
+    filtered .onnx files): the app ran it on torch, slower, and nothing said so. Now the model's note says why the
+    runtime is not used, and the status bar's model tooltip shows it."""
+    import shutil
+
+    from app.services.predicting import PredictingService
+    from app.ui.statusbar import MainStatusBar
+
+    bundle, _ = exported
+    copy = shutil.copytree(bundle, tmp_path / "copy")
+    (copy / "runtime_predict.onnx").unlink()
+    info = PredictingService(engine).load(copy)
+    assert info.engine != "onnx-runtime"
+    assert info.engine_note is not None
+    assert info.engine_note.startswith("not the workstation runtime: its runtime graph runtime_predict.onnx is missing")
+    assert PredictingService(engine).load(bundle).engine_note is None  # the whole bundle: on the runtime, no note
+    bar = MainStatusBar()
+    qtbot.addWidget(bar)
+    bar.set_model(info.version, path=str(copy), engine=info.engine, engine_note=info.engine_note)
+    tip = bar.model_label.toolTip()
+    assert f"Runs on {info.engine}" in tip and "Not on its fastest path: not the workstation runtime: its runtime graph" in tip
+
+
 BLOCK_TORCH = """
 import importlib.abc, sys
 class Block(importlib.abc.MetaPathFinder):

@@ -1280,7 +1280,7 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
     </message>
     <message>
         <location filename="../ui/statusbar.py" line="44"/>
-        <location filename="../ui/statusbar.py" line="101"/>
+        <location filename="../ui/statusbar.py" line="102"/>
         <source>No model</source>
         <translation>未載入模型</translation>
     </message>
@@ -1314,27 +1314,37 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>{n} 個檔案未加入批次</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="99"/>
+        <location filename="../ui/statusbar.py" line="100"/>
         <source>Loading model…</source>
         <translation>正在載入模型…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="103"/>
+        <location filename="../ui/statusbar.py" line="104"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="104"/>
+        <location filename="../ui/statusbar.py" line="105"/>
         <source>Loaded from {path}</source>
         <translation>載入自 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="107"/>
+        <location filename="../ui/statusbar.py" line="108"/>
         <source>Routing calibrated {when}</source>
         <translation>分流校準於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="180"/>
+        <location filename="../ui/statusbar.py" line="111"/>
+        <source>Runs on {engine}</source>
+        <translation>執行引擎：{engine}</translation>
+    </message>
+    <message>
+        <location filename="../ui/statusbar.py" line="113"/>
+        <source>Not on its fastest path: {why}</source>
+        <translation>未使用最快的執行路徑：{why}</translation>
+    </message>
+    <message>
+        <location filename="../ui/statusbar.py" line="185"/>
         <source>All {n} predicted in {time}</source>
         <translation>全部 {n} 張已預測，耗時 {time}</translation>
     </message>
@@ -1354,22 +1364,27 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="117"/>
+        <location filename="../ui/model_loading.py" line="77"/>
+        <source>The model is not on its fastest path: {why}</source>
+        <translation>模型未使用最快的執行路徑：{why}</translation>
+    </message>
+    <message>
+        <location filename="../ui/model_loading.py" line="121"/>
         <source>Load it again</source>
         <translation>重新載入</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="118"/>
+        <location filename="../ui/model_loading.py" line="122"/>
         <source>The model&apos;s files in {path} changed on disk (recalibrated or retrained?). This window still uses {version} as it was loaded. {link} to use them.</source>
         <translation>模型檔案 {path} 在磁碟上已變更（重新校正或重新訓練？）。此視窗仍使用載入時的 {version}。{link}以使用新檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="150"/>
+        <location filename="../ui/model_loading.py" line="154"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="151"/>
+        <location filename="../ui/model_loading.py" line="155"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -1382,7 +1397,7 @@ Choose another model with “Model…”. You can still open batches and review 
 請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="158"/>
+        <location filename="../ui/model_loading.py" line="162"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
@@ -1422,17 +1437,17 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>自動備份失敗：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="127"/>
+        <location filename="../ui/statusbar.py" line="132"/>
         <source>Reading images…</source>
         <translation>正在讀取影像…</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="128"/>
+        <location filename="../ui/statusbar.py" line="133"/>
         <source>Listing the folder… {n} entries so far</source>
         <translation>正在列出資料夾… 目前 {n} 個項目</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="133"/>
+        <location filename="../ui/statusbar.py" line="138"/>
         <source>Reading images {done}/{total}</source>
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
@@ -1487,12 +1502,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="152"/>
+        <location filename="../ui/statusbar.py" line="157"/>
         <source>Predicting {done}/{total} · ETA {eta}</source>
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="170"/>
+        <location filename="../ui/statusbar.py" line="175"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
@@ -1526,7 +1541,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
 若要保留，請返回、選取該影像，按 N 再按 Ctrl+Enter。</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="114"/>
+        <location filename="../ui/statusbar.py" line="119"/>
         <source>{left} left</source>
         <translation>剩餘 {left} 張</translation>
     </message>

@@ -212,8 +212,12 @@ class PredictingService:
             repo.register_model_version(s, version=manifest.model_version, manifest=manifest.to_json(),
                                         bundle_path=path)
         self.predictor = predictor
+        note = predictor.engine_note
+        if why_not and manifest.runtime is not None and self.device == "cpu" \
+                and os.environ.get(RUNTIME_ENV, "").lower() != "torch":  # exported for the runtime, yet not on it
+            note = "; ".join(filter(None, [f"not the workstation runtime: {why_not}", note]))
         self.info = ModelInfo(path=path, version=manifest.model_version, manifest=manifest, device=self.device,
-                              engine=predictor.engine_path, engine_note=predictor.engine_note)
+                              engine=predictor.engine_path, engine_note=note)
         return self.info
 
     def warm(self, bundle_path: str | Path) -> None:

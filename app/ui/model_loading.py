@@ -71,7 +71,11 @@ class ModelLoading:
         for view in (self._queue_view, self._dashboard_view):
             if view is not None:
                 view.set_model_version(info.version)
-        self.status.set_model(info.version, path=info.path, calibrated=info.manifest.routing_stamp)
+        self.status.set_model(info.version, path=info.path, calibrated=info.manifest.routing_stamp,
+                              engine=info.engine, engine_note=info.engine_note)
+        if info.engine_note:  # IT's to mend (a runtime graph lost in a copy): said once, kept in the tooltip
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "The model is not on its fastest path: {why}").format(why=info.engine_note), 15_000)
         if self.settings is not None and self._remember_model:
             # in full: `--model m1` from a shell's folder was kept as "m1", not there for a start from a menu
             self.settings.setValue(MODEL_KEY, os.path.abspath(info.path))

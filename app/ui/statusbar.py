@@ -91,9 +91,10 @@ class MainStatusBar(QStatusBar):
         self.skipped_btn.setVisible(n > 0)
 
     def set_model(self, version: str | None, *, loading: bool = False, path: str | None = None,
-                  calibrated: str | None = None) -> None:
-        """The model in use; its tooltip says where it was loaded from and when its routing was calibrated (a
-        bundle calibrated again in place keeps its version: the time tells the new calibration is in use)."""
+                  calibrated: str | None = None, engine: str = "", engine_note: str | None = None) -> None:
+        """The model in use; its tooltip says where it was loaded from, when its routing was calibrated (a bundle
+        calibrated again in place keeps its version: the time tells the new calibration is in use), what it runs
+        on, and why that is not the bundle's own fastest path (``engine_note``, the models layer's English words)."""
         tip = []
         if loading:
             self.model_label.setText(QCoreApplication.translate("Main", "Loading model…"))
@@ -106,6 +107,10 @@ class MainStatusBar(QStatusBar):
             if when and when != "undated":
                 tip.append(QCoreApplication.translate("Main", "Routing calibrated {when}").format(
                     when=when.replace("T", " ")[:19]))
+            if engine:
+                tip.append(QCoreApplication.translate("Main", "Runs on {engine}").format(engine=engine))
+            if engine_note:
+                tip.append(QCoreApplication.translate("Main", "Not on its fastest path: {why}").format(why=engine_note))
         self.model_label.setToolTip("\n".join(tip))
 
     def set_counts(self, counts: dict[str, int], left: int) -> None:
