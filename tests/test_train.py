@@ -236,6 +236,13 @@ def test_evaluate_and_calibrate_on_the_training_data_without_splits_keep_to_the_
     assert 0 < n_test < len(rows) - 1
     scored = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert n_test < scored["n"] < n_test + 6  # the known test part, and some of the unknown images (not all)
+    assert "WARNING: --split" not in captured.err
+    # --split all on that data scores the images it learned from: said, with how many (it was silent)
+    assert cli_main(["evaluate", str(out), "--data", str(plain), "--split", "all", "--out", str(tmp_path / "all")]) == 0
+    err = capsys.readouterr().err
+    n_train = int(err.split(" training images")[0].rsplit(" ", 1)[-1])
+    assert (f"WARNING: --split all scores {n_train} images it trained on and " in err
+            and "validation images that chose its best epoch" in err and "the figures are optimistic" in err), err
     exposed = tmp_path / "exposed"  # trained with outlier exposure: the unknown images were learned from
     assert _train(exposed, plain, "loss.outlier_weight=0.5") == 0
     capsys.readouterr()
@@ -249,7 +256,11 @@ def test_evaluate_and_calibrate_on_the_training_data_without_splits_keep_to_the_
     lines = plain.read_text().splitlines()
     plain.write_text("\n".join([lines[0], *lines[4:]]) + "\n")  # three known images taken out since training
     assert cli_main(["evaluate", str(out), "--data", str(plain), "--out", str(tmp_path / "ev2")]) == 0
-    assert "WARNING: the data has no split column and" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "WARNING: the data has no split column and" in err
+    assert "holds the metrics.json of an earlier run" not in err  # (a new folder)
+    assert cli_main(["evaluate", str(out), "--data", str(plain), "--out", str(tmp_path / "ev2")]) == 0
+    assert f"--out {tmp_path / 'ev2'} holds the metrics.json of an earlier run (" in capsys.readouterr().err
 
 
 def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset, capsys):

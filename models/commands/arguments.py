@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,8 +43,10 @@ def positive_ints(text: str) -> tuple[int, ...]:
     return values
 
 
-def refuse_file_out(out: str | Path, what: str) -> None:
-    """Refuse an ``--out`` folder that is a file or lies under one, before the run (it ended the run as an errno).
+def refuse_file_out(out: str | Path, what: str, result: str | None = None) -> None:
+    """Refuse an ``--out`` folder that is a file or lies under one, before the run (it ended the run as an errno);
+    say on stderr when the folder already holds a ``result`` file of an earlier run, which this run replaces (it
+    did so without a word).
 
     Raises:
         NotADirectoryError: naming the file and what the folder is for (``what``).
@@ -50,3 +54,7 @@ def refuse_file_out(out: str | Path, what: str) -> None:
     above = next((p for p in (Path(out), *Path(out).parents) if p.exists()), None)
     if above is not None and not above.is_dir():
         raise NotADirectoryError(f"--out {out}: {above} is a file; give a folder for {what}")
+    earlier = Path(out) / result if result else None
+    if earlier is not None and earlier.is_file():
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(earlier.stat().st_mtime))
+        print(f"--out {out} holds the {result} of an earlier run ({when}): this run replaces it", file=sys.stderr)

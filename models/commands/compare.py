@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    refuse_file_out(args.out, "compare.json and compare.md")
+    refuse_file_out(args.out, "compare.json and compare.md", "compare.json")
     result = compare_bundles(args.bundle_a, args.bundle_b, args.data, split=args.split,
                              target_purity=args.target_purity, unknown=args.unknown, batch_size=args.batch_size,
                              device=args.device, log=lambda m: print(m, file=sys.stderr))

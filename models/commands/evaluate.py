@@ -22,7 +22,7 @@ from models.evaluation.evaluate import (
 )
 from models.evaluation.longtail import head_tail_metrics
 from models.sysinfo import DEVICE_HELP, device_arg
-from models.training.held_out import recover_split
+from models.training.held_out import recover_split, seen_split_warning
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from models.evaluation.report import to_json_ready, write_evaluation
 
-    refuse_file_out(args.out, "metrics.json, the plots and report.md")
+    refuse_file_out(args.out, "metrics.json, the plots and report.md", "metrics.json")
     bundle = load_bundle(args.bundle, device=args.device)
     loaded = load_data(args.data, bundle.taxonomy)
     if loaded.skipped:
@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     if line:  # no split column: the training's own split made again, or a warning that training images are in
         print(line, file=sys.stderr)
     samples = select_unknown(everything, select_split(everything, args.split), args.unknown)
+    if warning := seen_split_warning(bundle.manifest.train, samples, args.data, args.bundle, args.split):
+        print(warning, file=sys.stderr)
     if warning := outlier_overlap_warning(bundle.manifest.n_outliers, samples):
         print(warning, file=sys.stderr)
     metrics, raw = evaluate_bundle(bundle, samples, batch_size=args.batch_size, device=args.device)

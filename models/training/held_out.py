@@ -21,7 +21,7 @@ from models.data.manifest import Sample, data_hash
 from models.data.splits import split_samples
 from models.hashing import file_sha256
 
-__all__ = ["recover_split"]
+__all__ = ["recover_split", "seen_split_warning"]
 
 
 def recover_split(train: Any, samples: Sequence[Sample], sources: Sequence[str | Path],
@@ -61,6 +61,25 @@ def recover_split(train: Any, samples: Sequence[Sample], sources: Sequence[str |
                                "so the figures are optimistic; keep a test set apart (a split column, or other "
                                "images)")
     return list(samples), None
+
+
+def seen_split_warning(train: Any, samples: Sequence[Sample], sources: Sequence[str | Path], bundle: str | Path,
+                       split: str) -> str | None:
+    """A warning when ``split`` (not ``test``) puts images the bundle learned from among those scored: the rows of
+    split ``train`` (it trained on them) and ``val`` (they chose its best epoch and its post-hoc choices) of the
+    data it was trained on (:func:`recover_split`'s split, or the data's own column when the data is a training
+    source). None for other data, whose split column is not this bundle's."""
+    if split == "test" or train is None or not train.data_sources:
+        return None
+    if not {_resolved(p) for p in train.data_sources} & {_resolved(p) for p in sources}:
+        return None
+    n = {name: sum(s.split == name for s in samples) for name in ("train", "val")}
+    if not any(n.values()):
+        return None
+    parts = [f"{n['train']} images it trained on"] if n["train"] else []
+    parts += [f"{n['val']} validation images that chose its best epoch"] if n["val"] else []
+    return (f"WARNING: --split {split} scores {' and '.join(parts)} ({bundle} was trained on this data): the figures "
+            "are optimistic; --split test scores only the images it never saw")
 
 
 def _resolved(path: str | Path) -> str:
