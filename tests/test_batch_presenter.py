@@ -327,3 +327,19 @@ def test_the_list_filter_picks_states_and_types_orders_them_and_next_follows_it(
     presenter.set_list_filter(ListFilter(node="mechanical"))
     presenter.open(OpenedBatch(8, "next", "/n", list(presenter.items)))
     assert not presenter.list_filter.active and presenter.shown_rows() == list(range(6))  # a new batch: all of it
+
+
+def test_a_judged_leaf_the_tree_on_screen_lacks_reads_as_its_id_marked(taxonomy) -> None:
+    """A judgment made under an older tree ("old_bubble"), shown with a model whose tree lacks that leaf: the list's
+    label was empty and the panel showed the bare id. Now both show the id marked as outside this model's tree
+    (in the UI language); with no tree at all, the id alone."""
+    items = [_item(1, _prediction("dent"), _judgment(1, "old_bubble", "corrected")),
+             _item(2, _prediction("dent"), _judgment(2, "dent", "accepted"))]
+    p = BatchPresenter(lang="en", outside_text="{leaf} (outside)")
+    p.taxonomy = taxonomy
+    p.open(OpenedBatch(7, "b", "/b", items))
+    assert p.list_row(0).label == "old_bubble (outside)"
+    assert p.list_row(1).label == taxonomy.name("dent", "en")
+    assert p.panel(0).judged_name == "old_bubble (outside)"
+    p.taxonomy = None
+    assert p.list_row(0).label == "old_bubble" and p.list_row(1).label == "dent"

@@ -1512,7 +1512,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="465"/>
+        <location filename="../ui/main_window.py" line="466"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -1527,12 +1527,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="548"/>
+        <location filename="../ui/main_window.py" line="549"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="549"/>
+        <location filename="../ui/main_window.py" line="550"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1949,6 +1949,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <location filename="../ui/main_window.py" line="87"/>
         <source>spot check · judge blind</source>
         <translation>抽查 · 盲判</translation>
+    </message>
+    <message>
+        <location filename="../ui/main_window.py" line="88"/>
+        <location filename="../ui/queue_view.py" line="296"/>
+        <source>{leaf} (not in this model&apos;s tree)</source>
+        <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="127"/>
@@ -2419,7 +2425,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="314"/>
+        <location filename="../ui/queue_view.py" line="316"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
@@ -2445,8 +2451,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="288"/>
-        <location filename="../ui/queue_view.py" line="317"/>
-        <location filename="../ui/queue_view.py" line="337"/>
+        <location filename="../ui/queue_view.py" line="319"/>
+        <location filename="../ui/queue_view.py" line="339"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -2483,22 +2489,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="394"/>
+        <location filename="../ui/queue_view.py" line="396"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="411"/>
+        <location filename="../ui/queue_view.py" line="413"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="415"/>
+        <location filename="../ui/queue_view.py" line="417"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="413"/>
+        <location filename="../ui/queue_view.py" line="415"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2533,17 +2539,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="417"/>
+        <location filename="../ui/queue_view.py" line="419"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="419"/>
+        <location filename="../ui/queue_view.py" line="421"/>
         <source>blind spot checks, judged in their batch: {n}</source>
         <translation>盲測抽查（在其批次中判定）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="423"/>
+        <location filename="../ui/queue_view.py" line="425"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>

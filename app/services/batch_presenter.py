@@ -44,12 +44,16 @@ class BatchPresenter:
     Args:
         lang: the UI language of leaf names.
         unknown_text: how a judgment "unknown / new defect type" reads in the list (in the UI language).
+        blind_text: what a blind spot check's row says in place of the model's call.
+        outside_text: how a judged leaf the tree on screen lacks reads (``{leaf}``: its id), e.g. a judgment made
+            under an older tree, shown with a model of a newer one.
     """
 
     def __init__(self, *, lang: str = "en", unknown_text: str = "unknown / new defect type",
-                 blind_text: str = "spot check") -> None:
+                 blind_text: str = "spot check", outside_text: str = "{leaf} (not in this model's tree)") -> None:
         self.lang = lang
         self.unknown_text = unknown_text
+        self.outside_text = outside_text
         self.blind_text = blind_text  # what a blind check's row says in place of the model's call
         self.taxonomy: Taxonomy | None = None  # the model's (set from its manifest before its weights load)
         self.routing: Calibration | None = None  # the model's calibration: the numbers behind the reasons
@@ -350,7 +354,7 @@ class BatchPresenter:
         item = self.items[i]
         label, conf = "", None
         if item.judgment is not None and item.judgment.is_decision:
-            label = self.names_of(item.judgment.labels) if item.judgment.leaf else self.unknown_text
+            label = self.judged_names(item.judgment.labels) if item.judgment.leaf else self.unknown_text
         elif self.blind(item):
             label = self.blind_text
         elif item.prediction is not None and item.prediction.leaf:
@@ -366,6 +370,13 @@ class BatchPresenter:
     def names_of(self, leaves: Sequence[str]) -> str:
         """Several leaves as one text: ``Metal particle + Scratch`` (an image with more than one defect)."""
         return " + ".join(self.name(leaf) for leaf in leaves)
+
+    def judged_names(self, leaves: Sequence[str]) -> str:
+        """A decision's leaves as one text (:meth:`names_of`); a leaf the tree on screen lacks (judged under another
+        tree) reads as its id, marked (:attr:`outside_text`): it showed as nothing in the list. With no tree at all
+        (no model, no stored prediction names any) the id alone."""
+        mark = self.outside_text if self.names is not None else "{leaf}"
+        return " + ".join(self.name(leaf) or mark.format(leaf=leaf) for leaf in leaves)
 
     def file_name(self, item: BatchItem) -> str:
         """The image's name as the list and panel show it: with its sub-folder in a batch opened with sub-folders
@@ -410,7 +421,7 @@ class BatchPresenter:
                        for leaf, path, score in top) if shown else (),
             error=self.errors.get(item.image.image_id) or (p.error if p else None),
             judged_leaf=j.leaf if decided else None,
-            judged_name=(self.names_of(j.labels) or j.leaf or "") if decided else "",
+            judged_name=self.judged_names(j.labels) if decided else "",
             judged_by=j.decider if decided else None,  # (a colleague's decision a note carried on stays theirs)
             judged_at=j.decided_when.astimezone().strftime("%Y-%m-%d %H:%M") if decided else None,
             note=j.note if j else None,

@@ -84,7 +84,8 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self.model: ModelInfo | None = None
         self._remember_model = True  # the loaded model's path goes to the settings (not the demo's tour)
         self.presenter = BatchPresenter(lang=lang, unknown_text=QCoreApplication.translate(
-            "Panel", "unknown / new defect type"), blind_text=QCoreApplication.translate("Panel", "spot check · judge blind"))
+            "Panel", "unknown / new defect type"), blind_text=QCoreApplication.translate("Panel", "spot check · judge blind"),
+            outside_text=QCoreApplication.translate("Panel", "{leaf} (not in this model's tree)"))
         self.note_drafts = self.presenter.drafts = NoteDrafts()  # notes typed, not saved, by image id: N brings them back
         self.pool = QThreadPool.globalInstance()
         self._runner = TaskRunner(self.pool)

@@ -292,6 +292,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
             return "—"
         if self.taxonomy is not None and leaf in self.taxonomy:
             return self.taxonomy.name(leaf, self.lang)
+        if self.taxonomy is not None:  # judged under another tree (the batch list marks it the same way)
+            return QCoreApplication.translate("Panel", "{leaf} (not in this model's tree)").format(leaf=leaf)
         return leaf
 
     def _leaf_parents(self, leaf: str) -> tuple[str, ...]:
