@@ -31,6 +31,8 @@ from app.settings import remembered_model
 MIN_FREE_BYTES = 1 << 30
 """Free disk space the ``disk`` check asks for: 1 GiB (a day of judgments is megabytes; backups are copies)."""
 QT_TIMEOUT_S = 60
+HEATMAP_NAMES = {"cbam": "CBAM attention", "gradcam": "LayerCAM"}
+"""The heatmap kinds of :meth:`app.services.predicting.PredictingService.heatmap` as the app's caption names them."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ def check_model(bundle: Path) -> Check:
         heatmap, kind = service.heatmap(str(image))
     except Exception as exc:  # any failure of the installed model is the answer
         return Check("model", False, f"{info.version} on {info.engine}: predicting {image.name} failed: {exc}")
+    kind = HEATMAP_NAMES.get(kind, kind)  # as the app's caption names it
     if prediction.error or heatmap.shape != tuple(info.manifest.hw) or not (heatmap.max() > 0.99):
         return Check("model", False, f"{info.version} on {info.engine}: {image.name}: "
                                      f"{prediction.error or 'the heatmap is empty or of the wrong size'}")

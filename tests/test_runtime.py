@@ -234,6 +234,7 @@ def test_self_test_passes_on_an_exported_bundle_and_names_each_failure(exported,
     assert selftest.run(["--self-test", "--db", db, "--model", str(bundle)], out=lines.append) == 0, lines
     assert [ln.split()[:2] for ln in lines[:5]] == [["PASS", n] for n in ("qt", "font", "model", "database", "disk")]
     assert "as on the training machine" in lines[2] and "onnx-runtime" in lines[2] and "(created now)" in lines[3]
+    assert "LayerCAM heatmap" in lines[2], lines[2]  # the app's caption's name (the store's kind is "gradcam")
     assert lines[-1] == "self-test: 5 of 5 checks passed"
 
     # a model that no longer predicts its reference, and a database path that cannot be created
