@@ -787,6 +787,21 @@ def test_digits_judge_the_one_selected_image_as_that_type_of_its_top5(qtbot, que
             break
         qtbot.waitUntil(lambda: view.status_label.text().startswith("Undid"), timeout=10_000)
     assert view.status_label.text().startswith("Nothing to undo: this window undoes what was done in it")
+    # a done line goes after a while (it stayed for hours, as if just done); a refusal stays
+    view.DONE_SHOWN_MS = 200
+    view.table.clearSelection()
+    view.table.selectRow(0)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_1)
+    assert view.status_label.text().startswith("Judged 1 image: "), view.status_label.text()
+    qtbot.waitUntil(lambda: view.status_label.text() == "", timeout=5_000)
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert view.status_label.text() == "Undid 1 judgment"
+    qtbot.waitUntil(lambda: view.status_label.text() == "", timeout=5_000)
+    qtbot.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.wait(400)
+    assert view.status_label.text().startswith("Nothing to undo: ")
     # several selected, two of them judged by bob and carol meanwhile: Enter saves none, says how many and by whom
     # (from the refusal's fields, not its English sentence)
     view.table.selectAll()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QTableView
 
@@ -109,6 +109,8 @@ class QueueActions:
 
     _group_loading: tuple[int, object, frozenset[int]] | None = None
     """A group selected while the rest of its rows load: (heading row, its key, the images selected so far)."""
+    DONE_SHOWN_MS = 10_000
+    """How long "Accepted 6 …" / "Undid 6 judgments" stays on the status line (as the main window's status bar)."""
 
     def _select_group(self, heading: int) -> None:
         """Select every row under a group heading (then Enter or C acts on the whole group). Rows load a page at a
@@ -343,7 +345,9 @@ class QueueActions:
         if kept:
             done += "  ·  " + QCoreApplication.translate(
                 "Queue", "{n} already judged left as they are (select only those to judge them again)").format(n=kept)
-        self.status_label.setText(done)
+        self.status_label.setText(done)  # cleared after a while unless something else was said meanwhile: it stayed
+        QTimer.singleShot(self.DONE_SHOWN_MS, self, lambda: self.status_label.text() == done  # for hours, as if new
+                          and self.status_label.setText(""))
         return True
 
     def _conflict_text(self, exc: JudgmentConflictError, undo: bool) -> str:
