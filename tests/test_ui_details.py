@@ -765,3 +765,26 @@ def test_a_long_message_in_a_narrow_window_hides_the_analyst_and_the_model_while
     assert not bar.analyst_label.isVisible() and not bar.model_label.isVisible() and bar.counts_label.isVisible()
     bar.clearMessage()
     assert bar.analyst_label.isVisible() and bar.model_label.isVisible()
+
+
+def test_the_opening_message_is_not_covered_by_the_status_bars_progress_label(qtbot, tmp_path, monkeypatch) -> None:
+    """At start-up the status bar read "ning the database…": the message was set before the window was shown, so
+    the status bar did not hide its (empty, padded) progress label for it, and the label came up over its first
+    letters. The start-up's window now shows the message with nothing of the progress row over it."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.app import show_opening
+    from app.ui.main_window import MainWindow
+    from app.ui.style import APP_STYLE
+
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    window = MainWindow(lang="en")
+    window.setStyleSheet(APP_STYLE)
+    qtbot.addWidget(window)
+    show_opening(QApplication.instance(), window, model_coming=True)
+    assert window.statusBar().currentMessage() == "Opening the database…"
+    assert window.status.model_label.isVisible() and window.status.model_label.text() == "Loading model…"
+    image = window.statusBar().grab().toImage()
+    # the message's first letters (x 6 to 24, where the empty label lies) are drawn: light pixels on the dark bar
+    lit = sum(image.pixelColor(x, y).lightness() > 140 for x in range(6, 24) for y in range(image.height()))
+    assert lit > 10, lit

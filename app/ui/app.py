@@ -272,11 +272,7 @@ def run_app(argv: list[str]) -> int:
     # building the window. Nothing can be judged until attach() (the window has no batch yet).
     window = MainWindow(lang=lang, demo_batch=demo_batch, settings=settings, device=args.device,
                         interactive=interactive, analyst=analyst)
-    window.statusBar().showMessage(QCoreApplication.translate("Main", "Opening the database…"))
-    if model:
-        window.status.set_model(None, loading=True)  # it is on its way (warm_model, below)
-    window.show()
-    paint_now(app, window)
+    show_opening(app, window, model_coming=bool(model))
     startup_log.mark("window_shown")
     if model:
         window.warm_model(model)  # its ONNX Runtime session builds beside the store's imports
@@ -334,6 +330,19 @@ def run_app(argv: list[str]) -> int:
         engine.dispose()
         if sys.excepthook is hook:  # (a hook installed after ours stays)
             sys.excepthook = before_hook
+
+
+def show_opening(app: QApplication, window, *, model_coming: bool) -> None:
+    """Show the new window, saying that the database is being opened (and, ``model_coming``, that a model loads),
+    and paint it now. The message goes after ``show()``, so that the status bar makes room for it at the window's
+    real width; the status bar's labels are transparent (:data:`app.ui.style.APP_STYLE`): its empty progress label,
+    which Qt shows again after a relayout under a message, painted over the message's first letters ("ning the
+    database…")."""
+    if model_coming:
+        window.status.set_model(None, loading=True)  # it is on its way (warm_model)
+    window.show()
+    window.statusBar().showMessage(QCoreApplication.translate("Main", "Opening the database…"))
+    paint_now(app, window)
 
 
 def paint_now(app: QApplication, window, wait_s: float = 0.5) -> None:

@@ -72,7 +72,8 @@ APP_STYLE = (
     + "QToolBar { border: none; spacing: 6px; padding: 4px; }"
     + _BUTTONS
     + "QPushButton:disabled { color: #80868b; }"
-    + "QStatusBar QLabel { padding: 0 8px; }"
+    # transparent: a label Qt has not hidden under a message (an empty one, shown again by a relayout) hid its letters
+    + "QStatusBar QLabel { padding: 0 8px; background: transparent; }"
     + "QLabel#readOnlyBanner { background: #5c4a00; color: #fde293; padding: 6px 10px; font-weight: bold; }"
     + "QLabel#monitorBanner { background: #5c2b00; color: #fdd663; padding: 6px 10px; font-weight: bold; }"
     + "QLabel#infoBanner { background: #1f3a5f; color: #d2e3fc; padding: 6px 10px; }"
