@@ -89,7 +89,7 @@ def run_export(args: argparse.Namespace) -> int:
             engine.dispose()
     except (StoreError, ExportError, OSError) as exc:
         print(f"fma-judge export: {exc}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, ExportError) and exc.reason == "no_batch" else 1  # a bad --batch: a bad option
     print(f"Exported {result.count:,} label(s) to {result.path}")
     if not result.count and not result.skipped:
         asked = [f"batch {args.batch}" if args.batch else "", f"since {args.since}" if args.since else "",

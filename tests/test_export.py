@@ -337,6 +337,10 @@ def test_cli(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], t
     assert run_export(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--status", "maybe")) == 2
     assert "unknown status filter maybe" in capsys.readouterr().err
     assert run_export(_cli("--db", store.url, "--out", str(out), "--format", "csv", "--since", "last week")) == 2
+    # a batch that is not there is a bad option like those (it exited 1, as a database that cannot be read)
+    assert run_export(_cli("--db", store.url, "--out", str(tmp_path / "nb.csv"), "--format", "csv", "--batch",
+                           "nosuch")) == 2
+    assert "no batch with id or name 'nosuch'; the newest: " in capsys.readouterr().err
     missing = f"sqlite:///{tmp_path / 'nothing.sqlite3'}"
     assert run_export(_cli("--db", missing, "--out", str(tmp_path / "cli.json"), "--format", "json")) == 1
     assert "no fma-judge database at" in capsys.readouterr().err

@@ -500,7 +500,7 @@ def _batch_id(session: Session, ref: int | str) -> int:
     try:
         return batch_by_ref(session, ref)
     except LookupError as exc:
-        raise ExportError(str(exc)) from None
+        raise ExportError(str(exc), "no_batch", batch=str(ref)) from None
 
 
 # ------------------------------------------------------------------------------------------ CLI
