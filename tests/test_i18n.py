@@ -230,6 +230,20 @@ def test_the_stores_errors_are_worded_in_chinese(qapp, tmp_path, monkeypatch):
         path_reason: "檔案 /x/db.sqlite 對您而言是唯讀的", "plain words": "plain words"}
 
 
+def test_a_folder_never_opened_with_a_read_only_store_is_said_in_chinese(qapp, tmp_path):
+    """A read-only database asked for a folder it never held said so in English inside a Chinese box."""
+    import pickle
+
+    from app.store.errors import NeverOpenedError, Reason
+    from app.ui.style import open_text
+
+    error = NeverOpenedError(tmp_path, Reason("it was opened read-only", "opened_read_only"))
+    assert open_text(error) == (f"The folder {tmp_path} was never opened with this database, and it was opened "
+                                "read-only: there is nothing of it to show.")
+    assert pickle.loads(pickle.dumps(error)).folder == str(tmp_path)
+    assert _in_chinese(open_text, [error])[error] == f"資料夾 {tmp_path} 從未以此資料庫開啟過，而它以唯讀方式開啟：沒有可顯示的內容。"
+
+
 def test_every_kind_of_store_reason_is_worded_in_chinese(qapp):
     """Each kind :class:`app.store.errors.Reason` lists has its own Chinese words (a kind added to the store without
     them would show in English in a Chinese window)."""

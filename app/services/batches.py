@@ -23,7 +23,7 @@ from app.services import registrar, spectra
 from app.services.file_facts import FactReader, FolderNotFoundError, header_size, read_facts
 from app.store import repo
 from app.store.db import read_only, session_scope
-from app.store.errors import ReadOnlyError, StoreError
+from app.store.errors import NeverOpenedError, StoreError
 from app.store.records import (
     FILES_BATCH_NOTE,
     SPECTRUM_ADDED,
@@ -294,8 +294,7 @@ def _open_read_only(engine: Engine, folder: Path, recursive: bool, model_version
     with session_scope(engine, action="read") as s:
         existing = repo.find_batches_by_folder(s, folder)
     if not existing:
-        raise ReadOnlyError(f"The folder {folder} was never opened with this database, and {why}: "
-                            "there is nothing of it to show")
+        raise NeverOpenedError(folder, why)
     batch = existing[0]
     # (the spectra are listed apart, as when the folder was opened: the stored ones show with their images)
     files, left_out = scan_folder(folder, recursive or batch.recursive, spectra=[])

@@ -72,6 +72,19 @@ class ReadOnlyError(StoreError):
     """A write was asked of a store opened read-only (the message says why it is); nothing was changed."""
 
 
+class NeverOpenedError(ReadOnlyError):
+    """A folder never opened with a store that is read-only: there is nothing of it to show. ``folder`` and ``why``
+    (the store's read-only reason, a :class:`Reason` or words) for a window that says it in its own language."""
+
+    def __init__(self, folder: str | Path, why: str) -> None:
+        super().__init__(f"The folder {folder} was never opened with this database, and {why}: there is nothing of "
+                         "it to show")
+        self.folder, self.why = str(folder), why
+
+    def __reduce__(self):  # (its arguments are not its message)
+        return type(self), (self.folder, self.why)
+
+
 class JudgmentConflictError(StoreError):
     """A judgment was made on a state that is no longer the image's: someone judged it meanwhile (an undo/redo that
     no longer applies, or a judgment of an image another analyst decided since the screen showed it).

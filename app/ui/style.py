@@ -11,6 +11,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QWidget
 
+from app.store.errors import NeverOpenedError
 from models.imageio import CUT_SHORT, EMPTY_FILE, NOT_AN_IMAGE, TOO_LARGE
 
 STATE_COLOURS = {
@@ -229,6 +230,9 @@ def open_text(error: BaseException | str) -> str:
     if isinstance(error, PermissionError) and error.filename:
         return t.translate("Main", "{path} cannot be read: you have no permission to read it.").format(
             path=error.filename)
+    if isinstance(error, NeverOpenedError):
+        return t.translate("Main", "The folder {folder} was never opened with this database, and {why}: there is "
+                                   "nothing of it to show.").format(folder=error.folder, why=store_reason_text(error.why))
     return store_text(error)
 
 
