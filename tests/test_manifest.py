@@ -111,7 +111,7 @@ def test_unknown_labels_are_all_collected_and_raised_once(tmp_path: Path, tax: T
     # every label is listed, sorted, with counts and where it was first seen
     positions = [message.index(repr(label)) for label in sorted(err.labels)]
     assert positions == sorted(positions)
-    assert "'bogus': 2 rows (first: m.csv row 3)" in message
+    assert f"'bogus': 2 rows (first: {manifest} row 3)" in message  # the file with its folder
     assert "foreign_matter/particle/fiber" in message  # hint: the right path of 'fiber'
     assert isinstance(err, DataError)
 

@@ -161,7 +161,7 @@ def _parse_manifest(
     candidates: list[Candidate] = []
     skipped: list[tuple[str, str]] = []
     for line, row in rows:
-        where = f"{path.name} row {line}"
+        where = f"{path} row {line}"  # (as given: two manifest.csv of two folders were told apart by nothing)
         written = row["path"].strip()
         label_text = row["label"].strip()
         written_labels = list(dict.fromkeys(p.strip() for p in label_text.split(LABELS_SEPARATOR) if p.strip()))
