@@ -527,6 +527,36 @@ def test_init_from_without_a_config_takes_the_bundles_network(tmp_path, dataset,
     assert "head_dim" in capsys.readouterr().err
 
 
+def test_a_fine_tuning_run_resumes_after_its_start_bundle_moved(tmp_path, dataset, capsys, monkeypatch):
+    """--init-from BUNDLE without --config takes the bundle's tree; the run, interrupted, could not --resume once the
+    bundle had moved ("taxonomy file not found"), although its checkpoint holds the weights. The checkpoint now
+    keeps the tree it trains, and a resume takes it when the bundle is gone."""
+    import shutil
+
+    from models.training import loop
+
+    base = tmp_path / "base"
+    assert _train(base, dataset, "epochs=1", "max_steps_per_epoch=1") == 0
+    real = loop.save_checkpoint
+
+    def stop_after_first(*args, **kwargs):
+        real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "save_checkpoint", stop_after_first)
+    fine = tmp_path / "fine"
+    args = ["train", "--data", str(dataset), "--out", str(fine), "--no-progress", "--init-from", str(base),
+            "--set", "epochs=2", "--set", "max_steps_per_epoch=1", "--set", "batch_size=8", "--set", "num_workers=0"]
+    assert cli_main(args) == 130
+    monkeypatch.setattr(loop, "save_checkpoint", real)
+    shutil.move(base, tmp_path / "elsewhere")
+    capsys.readouterr()
+    assert cli_main([*args, "--resume"]) == 0, capsys.readouterr().err
+    m = json.loads((fine / "manifest.json").read_text())
+    assert m["taxonomy"] == json.loads((tmp_path / "elsewhere" / "manifest.json").read_text())["taxonomy"]
+    assert len(list(csv.DictReader((fine / "metrics.csv").open()))) == 2
+
+
 def test_init_from_a_different_network_or_a_missing_bundle_is_a_clear_error(tmp_path, dataset, capsys):
     base = tmp_path / "base"
     assert _train(base, dataset, "epochs=1", "max_steps_per_epoch=1") == 0

@@ -90,6 +90,16 @@ def _differences(then: dict[str, Any], now: dict[str, Any], prefix: str = "") ->
     return out
 
 
+def checkpoint_taxonomy(out: Path) -> Taxonomy | None:
+    """The tree an interrupted run in ``out`` was training, as its checkpoint keeps it (None: none kept, or no
+    checkpoint): a ``--resume`` needs it when the run took its tree from a bundle that has moved since."""
+    try:
+        kept = json.loads((out / "checkpoint" / "state.json").read_text(encoding="utf-8")).get("taxonomy")
+    except (OSError, ValueError):
+        return None
+    return Taxonomy.from_dict(kept, source=str(out / "checkpoint" / "state.json")) if kept else None
+
+
 def load_checkpoint(folder: Path, model: torch.nn.Module, opt: torch.optim.Optimizer) -> dict[str, Any]:
     try:
         state = json.loads((folder / "state.json").read_text(encoding="utf-8"))

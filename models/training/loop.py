@@ -44,6 +44,7 @@ from models.nn.network import CBAM_HEATMAP_STRIDES, HierarchicalNet, build_netwo
 from models.taxonomy import DEMO_TAXONOMY_PATH, Taxonomy
 from models.training.checkpoint import (
     check_resumable,
+    checkpoint_taxonomy,
     init_from_bundle,
     load_checkpoint,
     load_weights,
@@ -150,7 +151,7 @@ def train(
     out = Path(out)
     rt = setup_runtime(cfg)
     log = log if rt.is_main else _silent
-    taxonomy = resolve_taxonomy(cfg, base_dir)
+    taxonomy = resolve_taxonomy(cfg, base_dir, kept=checkpoint_taxonomy(out) if resume else None)
     weights = cfg.network.pretrained_file if not resume and cfg.init_from is None else None
     if weights and (problem := weight_file_problem(weights)):  # before the data are read (minutes on a big set)
         raise ConfigError(problem)
@@ -243,14 +244,17 @@ def _silent(_msg: str) -> None:
     """The log of a non-zero rank: only rank 0 speaks."""
 
 
-def resolve_taxonomy(cfg: TrainConfig, base: Path | None) -> Taxonomy:
+def resolve_taxonomy(cfg: TrainConfig, base: Path | None, kept: Taxonomy | None = None) -> Taxonomy:
     """The config's taxonomy YAML (relative to the config file), a model bundle's own tree (its folder or its
-    manifest.json: ``train --init-from BUNDLE`` without ``--config``), or the bundled demo taxonomy."""
+    manifest.json: ``train --init-from BUNDLE`` without ``--config``), or the bundled demo taxonomy; ``kept``, the
+    tree a resumed run's checkpoint keeps, when that source is no longer there (the bundle moved since)."""
     if cfg.taxonomy is None:
         return Taxonomy.from_yaml(DEMO_TAXONOMY_PATH)
     p = Path(cfg.taxonomy)
     if not p.is_absolute() and base is not None:
         p = base / p
+    if kept is not None and not p.exists():
+        return kept
     if p.is_dir() or p.name == MANIFEST_NAME:
         return read_bundle_manifest(p if p.is_dir() else p.parent).taxonomy
     return Taxonomy.from_yaml(p)
@@ -429,7 +433,8 @@ def _end_of_epoch(run: _Run, state: _Progress, epoch: int, row: dict[str, Any], 
         save_checkpoint(run.out / "checkpoint", run.model, run.opt, {
             "epoch": epoch, "history": state.history, "best": state.best, "config": cfg.to_dict(),
             "planned_epochs": run.epochs, "seconds": round(state.seconds, 3), "data_sha": run.data_sha,
-            "init_from": dataclasses.asdict(run.init_from) if run.init_from else None})
+            "init_from": dataclasses.asdict(run.init_from) if run.init_from else None,
+            "taxonomy": run.taxonomy.to_dict()})
         log(" ".join(f"{k}={v}" for k, v in row.items()))
     state.bad_epochs = 0 if improved else state.bad_epochs + 1
     stop = bool(cfg.early_stopping_patience and run.data.val and state.bad_epochs >= cfg.early_stopping_patience)
