@@ -914,6 +914,38 @@ def test_the_stall_guard_cuts_only_a_call_still_stalled_on_a_server_that_does_no
     engine.dispose()
 
 
+def test_the_stall_guards_thread_ends_when_no_call_comes_and_the_next_call_starts_another(tmp_path: Path,
+                                                                                             monkeypatch) -> None:
+    """The watcher thread waited for ever, one per engine ever made (each test's, each database a window opened):
+    it now ends after a while without a store call, and the next call starts another, which still cuts a stall."""
+    import socket
+    import types
+
+    from app.store import stall_guard
+
+    monkeypatch.setattr(stall_guard, "IDLE_S", 0.3)
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    watcher = stall_guard.StallGuard(engine, stall_s=0.2, probe=lambda: False)
+    watcher.enter()()  # a quick call
+    first = watcher._thread
+    assert first is not None
+    first.join(timeout=5.0)
+    assert not first.is_alive() and watcher._thread is None
+
+    class Connection(types.SimpleNamespace):
+        __hash__ = object.__hash__
+
+    ours, theirs = socket.socketpair()
+    connection = Connection(closed=False, pgconn=types.SimpleNamespace(socket=ours.fileno()))
+    watcher._connected(connection, None)
+    theirs.settimeout(3.0)
+    done = watcher.enter()  # stalls: a new thread watches it
+    assert watcher._thread is not None and watcher._thread is not first
+    assert theirs.recv(1) == b"" and watcher.cut == 1
+    done()
+    engine.dispose()
+
+
 # ------------------------------------------------------------------------------------------ transactions
 def test_session_scope_rolls_back_everything_on_error(engine: Engine, tmp_path: Path) -> None:
     with pytest.raises(KeyError), session_scope(engine) as s:

@@ -34,6 +34,9 @@ STALL_S = 10.0
 PROBE_S = 3
 """How long a try of the new connection that asks may take (libpq's ``connect_timeout``; it tries twice, with and
 without SSL, so a server that does not answer takes 6 s)."""
+IDLE_S = 60.0
+"""How long the watcher waits without a store call before its thread ends (the next call starts another)."""
+
 
 _GUARDS: weakref.WeakKeyDictionary[Engine, StallGuard] = weakref.WeakKeyDictionary()
 
@@ -77,22 +80,28 @@ class StallGuard:
     def _watch(self) -> None:
         while True:
             try:
-                self._round()
+                if not self._round():
+                    return
             except Exception:  # (a watcher that died watched nothing more: said, and it goes on)
                 logging.getLogger(__name__).exception("store stall guard")
                 time.sleep(1.0)
 
-    def _round(self) -> None:
-        self._wake.wait()
+    def _round(self) -> bool:
+        """One look at the calls running; False when the thread is to end: no call for :data:`IDLE_S` (its engine
+        may be disposed of: a thread per engine waited for ever; :meth:`enter` starts another)."""
+        woke = self._wake.wait(IDLE_S)
         with self._lock:
             if not self._calls:
                 self._wake.clear()
-                return
+                if not woke:
+                    self._thread = None  # (under the lock: a call entering now starts a new thread)
+                    return False
+                return True
             stalled = min(self._calls, key=self._calls.__getitem__)
             waited = time.monotonic() - self._calls[stalled]
         if waited < self._stall_s:
             time.sleep(min(1.0, self._stall_s - waited))
-            return
+            return True
         answered = self._probe()
         with self._lock:
             cut = not answered and stalled in self._calls  # (a call that ended meanwhile: the server is back)
@@ -103,6 +112,7 @@ class StallGuard:
             self.cut += 1
             for connection in connections:
                 _shut(connection)
+        return True
 
     def _connects(self) -> bool:
         """Whether the server answers a new connection: an error that comes before the time runs out is an answer
