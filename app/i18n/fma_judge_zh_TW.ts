@@ -4,14 +4,24 @@
 <context>
     <name>BatchList</name>
     <message>
-        <location filename="../ui/batch_list.py" line="79"/>
+        <location filename="../ui/batch_list.py" line="80"/>
         <source>Has a note (N to read or edit it)</source>
         <translation>有註記（按 N 檢視或編輯）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="82"/>
+        <location filename="../ui/batch_list.py" line="83"/>
         <source>A note typed and not saved (N brings it back)</source>
         <translation>有輸入但未儲存的註記（按 N 取回）</translation>
+    </message>
+    <message>
+        <location filename="../ui/batch_list.py" line="85"/>
+        <source>{who} is on it now</source>
+        <translation>{who} 正在處理這張影像</translation>
+    </message>
+    <message>
+        <location filename="../ui/batch_list.py" line="262"/>
+        <source>{who} is on it</source>
+        <translation>{who} 處理中</translation>
     </message>
 </context>
 <context>
@@ -1349,17 +1359,17 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>全部 {n} 張已預測，耗時 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="108"/>
+        <location filename="../ui/store_upkeep.py" line="111"/>
         <source>{who} holds {file}: you start on the next image nobody holds</source>
         <translation>{who} 已保留 {file}：您從下一張無人保留的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="120"/>
+        <location filename="../ui/store_upkeep.py" line="123"/>
         <source>{who} holds {file}: a judgment of yours would go against theirs</source>
         <translation>{who} 已保留 {file}：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="246"/>
+        <location filename="../ui/store_upkeep.py" line="250"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
@@ -1432,7 +1442,7 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="273"/>
+        <location filename="../ui/store_upkeep.py" line="277"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1517,12 +1527,12 @@ Choose another model with “Model…”. You can still open batches and review 
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="213"/>
+        <location filename="../ui/store_upkeep.py" line="217"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="238"/>
+        <location filename="../ui/store_upkeep.py" line="242"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>

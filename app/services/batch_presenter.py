@@ -365,7 +365,15 @@ class BatchPresenter:
             label = self.errors.get(item.image.image_id) or (p.error if p is not None and p.error else "")
         return ListRow(item.image.image_id, self.file_name(item), item.image.path, self.state(item), label,
                        conf, has_note=bool(item.judgment and item.judgment.note),
-                       has_draft=self.drafts is not None and item.image.image_id in self.drafts)
+                       has_draft=self.drafts is not None and item.image.image_id in self.drafts,
+                       held_by=self.claimed.get(item.image.image_id, ""))
+
+    def set_claimed(self, claimed: dict[int, str]) -> list[int]:
+        """The images colleagues are on now (:attr:`claimed`); returns the rows whose holder changed (their list
+        rows say who holds them)."""
+        before, self.claimed = self.claimed, dict(claimed)
+        changed = {i for i in before.keys() | self.claimed.keys() if before.get(i) != self.claimed.get(i)}
+        return sorted(row for i in changed if (row := self._pos.get(i)) is not None)
 
     def names_of(self, leaves: Sequence[str]) -> str:
         """Several leaves as one text: ``Metal particle + Scratch`` (an image with more than one defect)."""

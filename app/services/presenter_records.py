@@ -57,7 +57,8 @@ class ListRow:
 
     ``label`` is the judged or predicted leaf's name in the UI language, the reason an image cannot be
     read, or empty; ``confidence`` the prediction's, when the label is a prediction; ``has_note`` whether
-    the image has a note; ``has_draft`` whether a note typed for it was not saved (N brings it back).
+    the image has a note; ``has_draft`` whether a note typed for it was not saved (N brings it back);
+    ``held_by`` the colleague who is on it now (a team on one database), or empty.
     """
 
     image_id: int
@@ -68,6 +69,7 @@ class ListRow:
     confidence: float | None = None
     has_note: bool = False
     has_draft: bool = False
+    held_by: str = ""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ THUMB = 72
 ROW_H = THUMB + 10
 NOTE_COLOUR = "#fbbc04"
 DRAFT_COLOUR = "#f29900"  # a note typed and not saved: the marker's outline only (the note is not in the store)
+HELD_COLOUR = "#8ab4f8"  # a colleague is on the image: their name, beside the badge
 
 
 def row_label(row: ListRow) -> str:
@@ -80,6 +81,8 @@ class BatchListModel(QAbstractListModel):
                 if row.has_note else ""
             if row.has_draft:
                 note += "\n" + QCoreApplication.translate("BatchList", "A note typed and not saved (N brings it back)")
+            if row.held_by:
+                note += "\n" + QCoreApplication.translate("BatchList", "{who} is on it now").format(who=row.held_by)
             label = row_label(row)
             return f"{row.path}\n{state_label(row.state)}{' · ' + label if label else ''}{note}"
         return None
@@ -254,6 +257,14 @@ class BatchItemDelegate(QStyledItemDelegate):
             marker = marker.translated(marker.width() + 6, 0)
         if row.has_draft:
             draw_note_marker(p, marker, draft=True)
+            marker = marker.translated(marker.width() + 6, 0)
+        if row.held_by:  # a colleague is on it (a team on one database): "next" passes it over
+            held = QCoreApplication.translate("BatchList", "{who} is on it").format(who=row.held_by)
+            room = r.right() - marker.left() - 6
+            p.setPen(QColor(HELD_COLOUR))
+            p.drawText(QRect(marker.left(), badge_rect.top(), room, badge_rect.height()),
+                       Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                       p.fontMetrics().elidedText(held, Qt.TextElideMode.ElideRight, room))
         p.restore()
 
 

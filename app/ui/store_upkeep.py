@@ -91,12 +91,15 @@ class StoreUpkeep:
 
     def _claimed(self, ids: list[int], others: dict[int, str]) -> None:
         until = time.monotonic() + self.service.claim_lease_s
+        claimed = dict(self.presenter.claimed)
         for i in ids:
             if i in others:
-                self.presenter.claimed[i] = others[i]
+                claimed[i] = others[i]
             else:
-                self.presenter.claimed.pop(i, None)
+                claimed.pop(i, None)
                 self._mine[i] = until
+        for row in self.presenter.set_claimed(claimed):  # the list says who is on which image
+            self._update_row(row)
         opened_on, self._opened_on = getattr(self, "_opened_on", None), None
         if opened_on is not None and opened_on == self.current_image_id and opened_on in others:
             # the batch opened on an image a colleague is on (a second analyst opening the batch moments later):
@@ -156,8 +159,9 @@ class StoreUpkeep:
     def _colleagues_judged(self, batch_id: int, newest: int, records: list, claims: dict | None = None) -> None:
         if self.presenter.batch is None or self.presenter.batch.batch_id != batch_id:
             return  # another batch was opened meanwhile
-        if claims is not None:
-            self.presenter.claimed = dict(claims)  # the images colleagues are on now: "next" passes them over
+        if claims is not None:  # the images colleagues are on now: "next" passes them over, the list says who
+            for row in self.presenter.set_claimed(claims):
+                self._update_row(row)
         changed = []
         for rec in records:
             row = self.presenter.row_of(rec.image_id)
