@@ -858,6 +858,42 @@ def test_space_on_a_heading_selects_the_whole_group_as_its_pages_load(qtbot, que
 
 @needs_qt
 @SQLITE_ONLY
+def test_ctrl_home_onto_a_group_heading_leaves_nothing_selected_out_of_sight(qtbot, queue_window, engine,
+                                                                             store) -> None:
+    """Grouped, a row selected, then Ctrl+Home: the cursor went to the heading at the top while the row stayed
+    selected out of sight ("1 selected", the detail pane empty), and Enter accepted it (seen at 150 leaves). Home
+    and End now select the row they go to; on a heading, nothing."""
+    from PySide6.QtCore import Qt
+
+    from app.ui.queue_model import GroupRow
+
+    _window, view = queue_window
+    with qtbot.waitSignal(view.rowsShown, timeout=10_000):
+        view.group_combo.setCurrentIndex(view.group_combo.findData("determined"))
+    qtbot.waitUntil(lambda: view.model.total == 5, timeout=10_000)
+    last = max(i for i, r in enumerate(view.model.rows) if not isinstance(r, GroupRow))
+    view.table.selectRow(last)
+    assert len(view.selected_rows()) == 1
+    for modifier in (Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.NoModifier):
+        view.table.selectRow(last)
+        qtbot.keyClick(view.table, Qt.Key.Key_Home, modifier)
+        assert isinstance(view.model.rows[view.table.currentIndex().row()], GroupRow)
+        assert view.selected_rows() == []
+    with session_scope(engine, action="read") as s:
+        before = repo.current_judgments(s, list(store.values()))
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    with session_scope(engine, action="read") as s:
+        assert repo.current_judgments(s, list(store.values())) == before  # Enter judged nothing
+    qtbot.keyClick(view.table, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    assert [r.image_id for r in view.selected_rows()] == [view.model.rows[last].image_id]
+    qtbot.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)  # the gallery: the same
+    assert view.active_view() is view.gallery
+    qtbot.keyClick(view.gallery, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
+    assert isinstance(view.model.rows[view.gallery.currentIndex().row()], GroupRow) and view.selected_rows() == []
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store, tmp_path, monkeypatch) -> None:
     from PySide6.QtCore import QModelIndex, QPoint, Qt
 

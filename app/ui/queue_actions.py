@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QTableView
 
@@ -19,7 +19,7 @@ from app.ui import file_dialogs
 from app.ui.keymap import claim_keys
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
-from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, queue_key
+from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, home_end_selection, queue_key
 from app.ui.queue_model import GroupRow
 from app.ui.style import export_text, listed, store_text, their_judgment
 from app.ui.workers import Task
@@ -100,6 +100,9 @@ class QueueTable(QTableView):
         if action in (QAbstractItemView.CursorAction.MoveHome, QAbstractItemView.CursorAction.MoveEnd):
             modifiers |= Qt.KeyboardModifier.ControlModifier
         return super().moveCursor(action, modifiers)
+
+    def selectionCommand(self, index: QModelIndex, event: QEvent | None = None) -> QItemSelectionModel.SelectionFlag:
+        return home_end_selection(event) or super().selectionCommand(index, event)
 
 
 class QueueActions:

@@ -16,7 +16,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QColor, QFont, QHelpEvent, QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -169,6 +179,18 @@ class GalleryDelegate(QStyledItemDelegate):
         p.restore()
 
 
+def home_end_selection(event: QEvent | None) -> QItemSelectionModel.SelectionFlag | None:
+    """The selection of a Home or End key press (Ctrl+Home and Ctrl+End too, not with Shift) in the queue's
+    table or gallery: the row it goes to, alone, as the arrows select (None: the view's own rule). With Ctrl a
+    view only moves its cursor, so the rows selected before stayed selected out of sight, and Enter on a group
+    heading at the top accepted an image the analyst did not see; on a heading nothing is selected now."""
+    if (isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Home, Qt.Key.Key_End)
+            and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+        return QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    return None
+
+
 class QueueGallery(QListView):
     """The queue's rows as a grid of thumbnails; takes its keys before the window's shortcuts.
 
@@ -211,6 +233,9 @@ class QueueGallery(QListView):
             super().keyPressEvent(event)
             if event.key() == Qt.Key.Key_End:
                 self.action.emit("end")  # the last row loaded: the window says whether more follow
+
+    def selectionCommand(self, index: QModelIndex, event: QEvent | None = None) -> QItemSelectionModel.SelectionFlag:
+        return home_end_selection(event) or super().selectionCommand(index, event)
 
     def viewportEvent(self, event: QEvent) -> bool:
         """As many tiles a row as fit, spread over the whole width (a fixed grid left up to a tile's width empty
