@@ -858,6 +858,37 @@ def test_space_on_a_heading_selects_the_whole_group_as_its_pages_load(qtbot, que
 
 @needs_qt
 @SQLITE_ONLY
+def test_accepting_many_images_with_one_key_asks_first_saying_how_sure_the_model_was(qtbot, queue_window, engine,
+                                                                                     store, monkeypatch) -> None:
+    """Space on a "Nothing determined" heading, then Enter, accepted 155 images at 1-3 % confidence without a word
+    (150-leaf walk-through). More than BULK_ASK images ask first (Cancel by default); Yes accepts them."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    _window, view = queue_window
+    monkeypatch.setattr(type(view), "BULK_ASK", 3)
+    asked, answers = [], [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
+    monkeypatch.setattr(QMessageBox, "question", lambda _parent, title, text, _buttons, default:
+                        asked.append((title, text, default)) or answers.pop(0))
+    view.table.selectAll()
+    ids = [r.image_id for r in view.selected_rows()]
+    assert len(ids) == 5
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)  # Cancel: nothing judged
+    title, text, default = asked[0]
+    assert title == "Accept 5 images?" and default == QMessageBox.StandardButton.Cancel
+    assert text.startswith("Accept the model's type for 5 images as they are? Its confidence in them is "), text
+    assert "not even the group and subgroup are determined" in text
+    with session_scope(engine, action="read") as s:
+        assert not any(j.is_decision for j in repo.current_judgments(s, ids).values())
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_Return)  # Yes
+    with session_scope(engine, action="read") as s:
+        assert all(j.status == "accepted" for j in repo.current_judgments(s, ids).values())
+    assert len(asked) == 2
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_ctrl_home_onto_a_group_heading_leaves_nothing_selected_out_of_sight(qtbot, queue_window, engine,
                                                                              store) -> None:
     """Grouped, a row selected, then Ctrl+Home: the cursor went to the heading at the top while the row stayed

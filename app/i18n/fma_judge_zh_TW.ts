@@ -1984,7 +1984,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="383"/>
-        <location filename="../ui/queue_gallery.py" line="356"/>
+        <location filename="../ui/queue_gallery.py" line="381"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2445,61 +2445,61 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="125"/>
+        <location filename="../ui/queue_gallery.py" line="135"/>
         <source>Space: select the group</source>
         <translation>空白鍵：選取此群組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="143"/>
+        <location filename="../ui/queue_gallery.py" line="153"/>
         <source>cannot be read</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="284"/>
+        <location filename="../ui/queue_gallery.py" line="309"/>
         <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
         <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="286"/>
+        <location filename="../ui/queue_gallery.py" line="311"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="288"/>
+        <location filename="../ui/queue_gallery.py" line="313"/>
         <location filename="../ui/queue_view.py" line="319"/>
         <location filename="../ui/queue_view.py" line="339"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="334"/>
+        <location filename="../ui/queue_gallery.py" line="359"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="335"/>
+        <location filename="../ui/queue_gallery.py" line="360"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="346"/>
+        <location filename="../ui/queue_gallery.py" line="371"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="100"/>
-        <location filename="../ui/queue_gallery.py" line="364"/>
+        <location filename="../ui/queue_gallery.py" line="110"/>
+        <location filename="../ui/queue_gallery.py" line="389"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="164"/>
+        <location filename="../ui/queue_gallery.py" line="174"/>
         <location filename="../ui/queue_model.py" line="178"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="372"/>
+        <location filename="../ui/queue_gallery.py" line="397"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
@@ -2569,132 +2569,152 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="134"/>
+        <location filename="../ui/queue_actions.py" line="139"/>
         <source>Loading the rest of the group: {n} of its {m} images selected so far…</source>
         <translation>正在載入群組其餘影像：已選取 {m} 張中的 {n} 張…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="149"/>
+        <location filename="../ui/queue_actions.py" line="154"/>
         <source>All {n} images of the group are selected</source>
         <translation>已選取群組全部 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="159"/>
+        <location filename="../ui/queue_actions.py" line="164"/>
         <source>The group is still loading ({n} selected so far): a moment, then press the key again</source>
         <translation>群組仍在載入（目前已選取 {n} 張）：請稍候再按一次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="181"/>
+        <location filename="../ui/queue_actions.py" line="186"/>
         <source>{loaded} of the {total} rows are loaded: End again goes on</source>
         <translation>已載入 {total} 列中的 {loaded} 列：再按 End 繼續</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="193"/>
+        <location filename="../ui/queue_actions.py" line="198"/>
         <source>Nothing judged: {who} holds it (on it, or next in their list); it is left to them.</source>
         <translation>未判定：{who} 已保留此影像（正在處理，或在其清單中排在下一張）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="219"/>
+        <location filename="../ui/queue_actions.py" line="224"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="219"/>
+        <location filename="../ui/queue_actions.py" line="224"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="229"/>
+        <location filename="../ui/queue_actions.py" line="235"/>
+        <source>Accept the model&apos;s type for {n} images as they are?</source>
+        <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="237"/>
+        <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
+        <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="240"/>
+        <source>For {m} of them not even the group and subgroup are determined.</source>
+        <translation>其中 {m} 張連群組與子群組都未確定。</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="241"/>
+        <source>Accept {n} images?</source>
+        <translation>接受 {n} 張影像？</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="253"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="241"/>
+        <location filename="../ui/queue_actions.py" line="265"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="245"/>
+        <location filename="../ui/queue_actions.py" line="269"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="255"/>
+        <location filename="../ui/queue_actions.py" line="279"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="264"/>
+        <location filename="../ui/queue_actions.py" line="288"/>
         <source>Relabelled {n} images</source>
         <translation>已重新標記 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="264"/>
+        <location filename="../ui/queue_actions.py" line="288"/>
         <source>Relabelled 1 image</source>
         <translation>已重新標記 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="274"/>
+        <location filename="../ui/queue_actions.py" line="298"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="275"/>
+        <location filename="../ui/queue_actions.py" line="299"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="284"/>
+        <location filename="../ui/queue_actions.py" line="308"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="292"/>
+        <location filename="../ui/queue_actions.py" line="316"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="296"/>
+        <location filename="../ui/queue_actions.py" line="320"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="297"/>
+        <location filename="../ui/queue_actions.py" line="321"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="298"/>
+        <location filename="../ui/queue_actions.py" line="322"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="299"/>
+        <location filename="../ui/queue_actions.py" line="323"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="308"/>
+        <location filename="../ui/queue_actions.py" line="332"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="312"/>
+        <location filename="../ui/queue_actions.py" line="336"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="313"/>
+        <location filename="../ui/queue_actions.py" line="337"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="331"/>
+        <location filename="../ui/queue_actions.py" line="355"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="332"/>
+        <location filename="../ui/queue_actions.py" line="356"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2703,52 +2723,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="343"/>
+        <location filename="../ui/queue_actions.py" line="367"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="346"/>
+        <location filename="../ui/queue_actions.py" line="370"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="357"/>
+        <location filename="../ui/queue_actions.py" line="381"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="361"/>
+        <location filename="../ui/queue_actions.py" line="385"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="364"/>
+        <location filename="../ui/queue_actions.py" line="388"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="368"/>
+        <location filename="../ui/queue_actions.py" line="392"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="370"/>
+        <location filename="../ui/queue_actions.py" line="394"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="380"/>
+        <location filename="../ui/queue_actions.py" line="404"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="386"/>
+        <location filename="../ui/queue_actions.py" line="410"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="388"/>
+        <location filename="../ui/queue_actions.py" line="412"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

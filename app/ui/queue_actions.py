@@ -112,6 +112,8 @@ class QueueActions:
 
     _group_loading: tuple[int, object, frozenset[int]] | None = None
     """A group selected while the rest of its rows load: (heading row, its key, the images selected so far)."""
+    BULK_ASK = 20
+    """Accepting more images than this with one key asks first (:meth:`_bulk_accept_confirmed`)."""
     DONE_SHOWN_MS = 10_000
     """How long "Accepted 6 …" / "Undid 6 judgments" stays on the status line (as the main window's status bar)."""
 
@@ -214,13 +216,32 @@ class QueueActions:
         return rows, left, judged
 
     def accept_selected(self) -> None:
-        """Accept each selected image's own prediction (Enter)."""
+        """Accept each selected image's own prediction (Enter); more than :attr:`BULK_ASK` at once, asked first."""
         rows, left, kept = self._to_judge()
-        if rows and self.model_version:
+        if rows and self.model_version and self._bulk_accept_confirmed(rows):
             self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version,
                                                     waiting=_waiting(rows)),
                         QCoreApplication.translate("Queue", "Accepted 1 image"), QCoreApplication.translate("Queue", "Accepted {n} images"),
                         left=left, kept=kept)
+
+    def _bulk_accept_confirmed(self, rows: list[QueueRow]) -> bool:
+        """Whether to accept ``rows``: more than :attr:`BULK_ASK` images are asked first, saying how sure the model
+        was and how many have no group or subgroup determined (Space then Enter accepted a group of 155 images at
+        1–3 % confidence, without a word); the default answer is Cancel."""
+        if len(rows) <= self.BULK_ASK:
+            return True
+        t = QCoreApplication
+        sure = [r.confidence for r in rows if r.confidence is not None]
+        text = t.translate("Queue", "Accept the model's type for {n} images as they are?").format(n=len(rows))
+        if sure:
+            text += " " + t.translate("Queue", "Its confidence in them is {low:.0%} to {high:.0%}.").format(low=min(sure),
+                                                                                               high=max(sure))
+        if (undetermined := sum(r.determined is None for r in rows)) > 0:
+            text += " " + t.translate("Queue", "For {m} of them not even the group and subgroup are determined.").format(m=undetermined)
+        answer = QMessageBox.question(self, t.translate("Queue", "Accept {n} images?").format(n=len(rows)), text,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                      QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
 
     def pick_top(self, action: str) -> None:
         """1 to 5 (``top1`` ... ``top5``): judge the one selected image as that type of its Top-5, the numbered list
