@@ -93,6 +93,19 @@ def test_the_list_filter_narrows_orders_and_steers_next(qtbot, engine, rejudge_b
         assert len(set(groups)) > 1 and runs(groups) == list(dict.fromkeys(groups))  # a group's nodes stay together
         for node in order:
             assert all(order.index(up) < order.index(node) for up in ancestors(node)[:-1])  # each below its parents
+        # indented by depth in the drawing, not by spaces in the text: typing a leaf's name finds it (with spaces
+        # only the groups were found, at 150 leaves), and the closed menu shows the name and its count
+        from app.ui.list_filter import DEPTH_ROLE
+
+        combo = bar.type_combo
+        assert [combo.itemData(i, DEPTH_ROLE) for i in range(1, combo.count())] == [
+            len(ancestors(n)) - 1 for n in order]
+        assert not any(combo.itemText(i).startswith(" ") for i in range(combo.count()))
+        deepest = max(order, key=lambda n: len(ancestors(n)))
+        combo.setFocus()
+        combo.view().keyboardSearch(tree.name(deepest, "en")[:4])
+        assert combo.view().currentIndex().data(Qt.ItemDataRole.UserRole) in {
+            n for n in order if tree.name(n, "en").startswith(tree.name(deepest, "en")[:4])}
 
         # F, then Tab and Shift+Tab go from menu to menu, each opened; the highlighted state applies on Tab
         win.activateWindow()

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.services.batch_presenter import LIST_SORTS, ListFilter
 
@@ -33,16 +42,41 @@ def _index(combo: QComboBox, data: object) -> int | None:
     return next((i for i in range(combo.count()) if combo.itemData(i) == data), None)
 
 
+DEPTH_ROLE = Qt.ItemDataRole.UserRole + 1
+"""A type menu item's depth in the tree (0: a group): the menu indents it by that much."""
+INDENT_PX = 14
+
+
+class _IndentDelegate(QStyledItemDelegate):
+    """Draws a type menu item indented by its depth. The indent is not in the item's text: typing a name in the
+    menu finds it (Qt matches the text's start: with leading spaces only the groups were found), and the closed
+    menu shows the name, not spaces that pushed its count out of sight."""
+
+    def paint(self, painter, option: QStyleOptionViewItem, index) -> None:
+        shifted = QStyleOptionViewItem(option)
+        shifted.rect = option.rect.adjusted(INDENT_PX * int(index.data(DEPTH_ROLE) or 0), 0, 0, 0)
+        super().paint(painter, shifted, index)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width() + INDENT_PX * int(index.data(DEPTH_ROLE) or 0), size.height())
+
+
 class _TypeCombo(QComboBox):
-    """Its items are made when it opens (the batch's types change as predictions arrive)."""
+    """Its items are made when it opens or takes the focus (the batch's types change as predictions arrive)."""
 
     def __init__(self, refill: Callable[[], None], parent=None) -> None:
         super().__init__(parent)
         self._refill = refill
+        self.setItemDelegate(_IndentDelegate(self))
 
     def showPopup(self) -> None:
         self._refill()
         super().showPopup()
+
+    def focusInEvent(self, event) -> None:
+        self._refill()  # typing a name in the closed menu finds the batch's types as they are now
+        super().focusInEvent(event)
 
 
 class ListFilterBar(QWidget):
@@ -163,7 +197,8 @@ class ListFilterBar(QWidget):
         while self.type_combo.count() > 1:
             self.type_combo.removeItem(1)
         for node, name, n in self._types():
-            self.type_combo.addItem(f"{'   ' * self._depth(node)}{name} ({n})", node)
+            self.type_combo.addItem(f"{name} ({n})", node)
+            self.type_combo.setItemData(self.type_combo.count() - 1, self._depth(node), DEPTH_ROLE)
         if chosen is not None and _index(self.type_combo, chosen) is None:
             self.type_combo.addItem(chosen, chosen)
         self.type_combo.setCurrentIndex(_index(self.type_combo, chosen) or 0)
