@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, Qt
 
-from app.ui.picker import ID_ROLE, TaxonomyPicker
+from app.ui.picker import ID_ROLE, LEAF_ROLE, TaxonomyPicker
 
 
 def test_the_picker_shows_the_determined_subtree_first_and_tab_widens(qtbot, taxonomy) -> None:
@@ -75,13 +75,15 @@ def test_the_150_leaf_tree_filters_by_english_chinese_and_id_and_scopes(qtbot, t
     dlg = TaxonomyPicker(tree, "zh_TW")
     qtbot.addWidget(dlg)
     assert sorted(dlg.visible_leaves()) == sorted(tree.leaves)
-    dlg.search.setText("偏光板 刮傷")  # every word, in any order
-    assert dlg.visible_leaves() == ["mechanical_pol_scratch"]
-    dlg.search.setText(
-        "particle"
-    )  # the particle subgroup's fibres do not match its name (the scope tags cannot)
+    dlg.search.setText("偏光板 刮傷")  # every word, in any order, in the type's names or its subgroup's
+    assert dlg.visible_leaves() == ["mechanical_pol_scratch", "pol_scratch_protect"]  # (under 偏光板)
+    assert dlg.tree.currentIndex().data(ID_ROLE) == "mechanical_pol_scratch"  # its own name holds both
+    dlg.search.setText("particle")  # the Particles subgroup's types too (its fibres), after those named so
     shown = dlg.visible_leaves()
-    assert "fiber_cotton" not in shown and "pol_particle" in shown and "particle_oxide" in shown
+    assert "fiber_cotton" in shown and "pol_particle" in shown and "particle_oxide" in shown
+    assert "particle" in dlg.tree.currentIndex().data(ID_ROLE)
+    dlg.search.setText("thin_film")  # an id only a node above holds (its scope tag) finds nothing
+    assert dlg.visible_leaves() == []
     dlg.search.setText("short_")
     assert dlg.visible_leaves() == ["short_gate_data", "short_data_data", "short_residue_bridge", "short_esd"]
     scoped = TaxonomyPicker(tree, "en", scope="handling")
@@ -91,6 +93,52 @@ def test_the_150_leaf_tree_filters_by_english_chinese_and_id_and_scopes(qtbot, t
     assert scoped.visible_leaves() == ["handling_dent_suction"]
     qtbot.keyClick(scoped.search, Qt.Key.Key_Tab)
     assert "dent_point" in scoped.visible_leaves() and "handling_dent_suction" in scoped.visible_leaves()
+
+
+def test_the_150_leaf_picker_finds_types_as_analysts_type_them(qtbot, tree150) -> None:
+    """A 150-leaf walk-through: a subgroup's name found no type (an empty heading), "sin" selected "Resin particle"
+    over "SiNx peeling", "PI剝片" (no space) and "aluminum" (the tree says "Aluminium") found nothing, a typo said
+    only "No type matches", and nothing said how many types a word matched."""
+    tree = tree150
+    dlg = TaxonomyPicker(tree, "en")
+    qtbot.addWidget(dlg)
+
+    def headings_without_leaves() -> list[str]:
+        empty: list[str] = []
+
+        def walk(parent) -> bool:  # whether a leaf is shown under parent
+            found = False
+            for r in range(dlg.proxy.rowCount(parent)):
+                idx = dlg.proxy.index(r, 0, parent)
+                below = walk(idx)
+                if not idx.data(LEAF_ROLE) and not below:
+                    empty.append(idx.data(ID_ROLE))
+                found = found or bool(idx.data(LEAF_ROLE)) or below
+            return found
+
+        walk(QModelIndex())
+        return empty
+
+    dlg.search.setText("organic particles")  # the subgroup's name: its types (and an organic particle cluster)
+    shown = dlg.visible_leaves()
+    assert set(tree.children("particle_organic")) <= set(shown) and len(shown) < 10
+    assert dlg.hint.text().startswith(f"{len(shown)} types match")
+    for typed in ("scratch", "cu", "rubbing", "異物"):
+        dlg.search.setText(typed)
+        assert dlg.visible_leaves() and headings_without_leaves() == [], typed
+    dlg.search.setText("異物")  # the Foreign-matter group: its particles too, not only types named 異物
+    assert "organic_resin" in dlg.visible_leaves()
+    for typed, best in (("sin", "film_peeling_sin"), ("PI剝片", "organic_pi_flake"), ("pi 剝片", "organic_pi_flake"),
+                        ("aluminum", "metal_al"), ("aluminium particle", "metal_al")):
+        dlg.search.setText(typed)
+        assert dlg.tree.currentIndex().data(ID_ROLE) == best, (typed, dlg.visible_leaves()[:5])
+    dlg.search.setText("aluminum partcle")  # a typo in another spelling: the nearest names are said
+    assert dlg.visible_leaves() == [] and dlg.hint.text().startswith("No type matches · closest: Aluminium particle")
+    dlg.search.setText("zzzz")
+    assert dlg.hint.text() == "No type matches"
+    dlg.search.setText("scrach")  # a typo: the nearest names are said
+    assert dlg.visible_leaves() == [] and dlg.hint.text().startswith("No type matches · closest: ")
+    assert "scratch" in dlg.hint.text().split("closest: ")[1].lower(), dlg.hint.text()
 
 
 def test_a_tall_tree_opens_with_the_first_leafs_group_in_sight(qtbot, tree150) -> None:

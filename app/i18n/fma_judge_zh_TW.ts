@@ -1033,72 +1033,72 @@
 <context>
     <name>ListFilter</name>
     <message>
-        <location filename="../ui/list_filter.py" line="20"/>
+        <location filename="../ui/list_filter.py" line="29"/>
         <source>All images</source>
         <translation>所有影像</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="21"/>
+        <location filename="../ui/list_filter.py" line="30"/>
         <source>Waiting for a person</source>
         <translation>等待人工判定</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="22"/>
+        <location filename="../ui/list_filter.py" line="31"/>
         <source>Sent to re-judge</source>
         <translation>送交複判</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="23"/>
+        <location filename="../ui/list_filter.py" line="32"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="24"/>
+        <location filename="../ui/list_filter.py" line="33"/>
         <source>Judged by a person</source>
         <translation>已由人員判定</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="25"/>
+        <location filename="../ui/list_filter.py" line="34"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="26"/>
+        <location filename="../ui/list_filter.py" line="35"/>
         <source>Unknown / new type</source>
         <translation>未知／新類型</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="27"/>
+        <location filename="../ui/list_filter.py" line="36"/>
         <source>Cannot be read</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="72"/>
+        <location filename="../ui/list_filter.py" line="106"/>
         <source>All types</source>
         <translation>所有類型</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="74"/>
+        <location filename="../ui/list_filter.py" line="108"/>
         <source>Batch order</source>
         <translation>批次順序</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="75"/>
+        <location filename="../ui/list_filter.py" line="109"/>
         <source>Least confident first</source>
         <translation>信心最低者優先</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="76"/>
+        <location filename="../ui/list_filter.py" line="110"/>
         <source>By type</source>
         <translation>依類型</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="79"/>
+        <location filename="../ui/list_filter.py" line="113"/>
         <source>Show all</source>
         <translation>全部顯示</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="156"/>
+        <location filename="../ui/list_filter.py" line="190"/>
         <source>{n} of {m} images listed</source>
         <translation>列出 {m} 張中的 {n} 張</translation>
     </message>
@@ -2937,7 +2937,7 @@ Similarity {sim:.3f}</source>
         <translation>沒有與此光譜相似的參考光譜（共 {n} 條，HQI 皆低於 {floor}）。</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="141"/>
+        <location filename="../ui/picker.py" line="163"/>
         <location filename="../ui/spectrum_panel.py" line="283"/>
         <source>Spectrum suggests: {type} (HQI {hqi})</source>
         <translation>光譜建議：{type}（HQI {hqi}）</translation>
@@ -3169,43 +3169,58 @@ Similarity {sim:.3f}</source>
 <context>
     <name>TaxonomyPicker</name>
     <message>
-        <location filename="../ui/picker.py" line="27"/>
+        <location filename="../ui/picker.py" line="48"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="107"/>
+        <location filename="../ui/picker.py" line="129"/>
         <source>Choose the defect type</source>
         <translation>選擇缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="113"/>
+        <location filename="../ui/picker.py" line="135"/>
         <source>Type to filter by English or Chinese name, or id…</source>
         <translation>輸入英文或中文名稱、或 ID 以篩選…</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="124"/>
-        <location filename="../ui/picker.py" line="189"/>
+        <location filename="../ui/picker.py" line="146"/>
+        <location filename="../ui/picker.py" line="211"/>
         <source>Enter: choose · ↑↓: move · Esc: cancel</source>
         <translation>Enter：選擇 · ↑↓：移動 · Esc：取消</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="133"/>
+        <location filename="../ui/picker.py" line="155"/>
         <source>Only {node} (determined by the model) · Tab: all types</source>
         <translation>僅顯示 {node}（模型已確定）· Tab：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="191"/>
+        <location filename="../ui/picker.py" line="213"/>
+        <source>{n} types match · Enter: choose · ↑↓: move</source>
+        <translation>{n} 個類別相符 · Enter：選取 · ↑↓：移動</translation>
+    </message>
+    <message>
+        <location filename="../ui/picker.py" line="214"/>
+        <source>1 type matches · Enter: choose</source>
+        <translation>1 個類別相符 · Enter：選取</translation>
+    </message>
+    <message>
+        <location filename="../ui/picker.py" line="216"/>
         <source>No type of {node} matches · Tab: all types</source>
         <translation>{node} 內沒有相符的類別 · Tab：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="194"/>
+        <location filename="../ui/picker.py" line="220"/>
+        <source>No type matches · closest: {names}</source>
+        <translation>沒有相符的類別 · 最接近：{names}</translation>
+    </message>
+    <message>
+        <location filename="../ui/picker.py" line="221"/>
         <source>No type matches</source>
         <translation>沒有相符的類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="239"/>
+        <location filename="../ui/picker.py" line="298"/>
         <source>Pick a type first: type its name or move with ↑↓</source>
         <translation>請先選擇類別：輸入名稱或以 ↑↓ 移動</translation>
     </message>

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from PySide6.QtCore import QCoreApplication, QModelIndex, QRegularExpression, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeyEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
@@ -21,11 +23,29 @@ SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
 LEAF_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
+SPELLINGS = (("aluminium", "aluminum"), ("fibre", "fiber"), ("colour", "color"), ("grey", "gray"),
+             ("centre", "center"), ("metre", "meter"), ("mould", "mold"), ("ise", "ize"), ("isation", "ization"))
+"""British and American spellings: a name written one way is found typed the other way (the 150-leaf tree says
+"Aluminium" and "fibre", and "Polarizer")."""
+
+
+def own_words(taxonomy: Taxonomy, node_id: str) -> list[str]:
+    """What typing finds a node by, lower case: its id, its names in both languages, each name without its spaces
+    ("PI剝片" for "PI 剝片": mixed Latin and Chinese names are often typed without them) and in the other spelling."""
+    names = [taxonomy.name(node_id, "en").lower(), taxonomy.name(node_id, "zh_TW").lower()]
+    words = [node_id.lower(), *names, *(n.replace(" ", "") for n in names if " " in n)]
+    for a, b in SPELLINGS:
+        words += [w.replace(a, b) for w in names[:1] if a in w] + [w.replace(b, a) for w in names[:1] if b in w]
+    return words
+
+
 def build_taxonomy_model(taxonomy: Taxonomy, lang: str, parent=None) -> QStandardItemModel:
-    """A two-column model (name, id) of the taxonomy; leaves are the selectable nodes."""
+    """A two-column model (name, id) of the taxonomy; leaves are the selectable nodes. A leaf is found by its own
+    words (:func:`own_words`) and by its group's and subgroup's names (typing "organic particles" or "異物" lists
+    that node's types: it found no type); a group or subgroup only through its leaves (one found by its own name
+    showed as an empty heading)."""
     model = QStandardItemModel(parent)
     model.setHorizontalHeaderLabels([QCoreApplication.translate("TaxonomyPicker", "Defect type"), "ID"])
-    other = "zh_TW" if lang == "en" else "en"
 
     def add(parent_item: QStandardItem, node_id: str) -> None:
         node = taxonomy.node(node_id)
@@ -33,9 +53,11 @@ def build_taxonomy_model(taxonomy: Taxonomy, lang: str, parent=None) -> QStandar
         name_item = QStandardItem(name)
         name_item.setToolTip(f"{taxonomy.name(node_id, 'en')} / {taxonomy.name(node_id, 'zh_TW')}")
         name_item.setData(node_id, ID_ROLE)
-        scope_tags = "".join(scope_tag(n) for n in taxonomy.path(node_id))  # itself and its ancestors
-        name_item.setData(f"{node_id} {taxonomy.name(node_id, 'en')} {taxonomy.name(node_id, other)} "
-                          f"{name}".lower() + scope_tags, SEARCH_ROLE)
+        path = taxonomy.path(node_id)
+        scope_tags = "".join(scope_tag(n) for n in path)  # itself and its ancestors
+        above = [w for n in path[:-1] for w in own_words(taxonomy, n)[1:]]  # the ancestors' names, not their ids
+        words = " ".join([*own_words(taxonomy, node_id), *above]) if node.is_leaf else ""
+        name_item.setData(words + scope_tags, SEARCH_ROLE)
         name_item.setData(node.is_leaf, LEAF_ROLE)
         id_item = QStandardItem(node_id)
         id_item.setData(node_id, ID_ROLE)
@@ -184,14 +206,51 @@ class TaxonomyPicker(QDialog):
             else:
                 self.tree.setCurrentIndex(QModelIndex())
         elif leaves:
-            self._select_leaf(leaves[0], centre=True)
-        if leaves or not text.strip():
+            self._select_leaf(self.best_match(text, leaves), centre=True)
+        if not text.strip():
             self._say(self.tr("Enter: choose · ↑↓: move · Esc: cancel"))
+        elif leaves:
+            self._say(self.tr("{n} types match · Enter: choose · ↑↓: move").format(n=len(leaves))
+                      if len(leaves) > 1 else self.tr("1 type matches · Enter: choose"))
         elif self.scope is not None:  # an empty subtree said nothing: the type may be elsewhere in the tree
             self._say(self.tr("No type of {node} matches · Tab: all types").format(
                 node=self.taxonomy.name(self.scope, self.lang)), warn=True)
         else:
-            self._say(self.tr("No type matches"), warn=True)
+            close = self.close_names(text)
+            self._say(self.tr("No type matches · closest: {names}").format(names=", ".join(close)) if close
+                      else self.tr("No type matches"), warn=True)
+
+    def best_match(self, text: str, leaves: list[str]) -> str:
+        """The leaf to select among those the filter shows: one whose own name or id is what was typed, then one
+        that begins with it, then one whose own words hold every typed word, then the first in tree order (one
+        found only by its group's or subgroup's name). "sin" selected "Resin particle" over "SiNx peeling", and
+        Enter saved the first of the tree's order."""
+        typed = text.lower().strip()
+        words = typed.split()
+
+        def rank(leaf: str) -> int:
+            own = own_words(self.taxonomy, leaf)
+            if typed in own:
+                return 0
+            if any(w.startswith(typed) for w in own):
+                return 1
+            if all(any(w.startswith(t) for w in " ".join(own).split()) for t in words):
+                return 2  # each typed word begins a word of its own names
+            return 3 if all(any(t in w for w in own) for t in words) else 4
+
+        return min(leaves, key=rank)  # (min keeps the first of equals: tree order)
+
+    def close_names(self, text: str, n: int = 3) -> list[str]:
+        """The names (in the UI language) of the types nearest to what was typed, when nothing matches it
+        ("aluminum", "scrach"): a typo or another spelling found nothing and said nothing more."""
+        pool = {}
+        for leaf in (self.taxonomy.leaves if self.scope is None else self.visible_leaves() or self.taxonomy.leaves):
+            for word in own_words(self.taxonomy, leaf):
+                for part in (word, *word.split()):
+                    pool.setdefault(part, leaf)
+        found = difflib.get_close_matches(text.lower().strip(), list(pool), n=n * 3, cutoff=0.7)
+        names = dict.fromkeys(self.taxonomy.name(pool[w], self.lang) for w in found)
+        return list(names)[:n]
 
     def _say(self, text: str, *, warn: bool = False) -> None:
         self.hint.setText(text)
