@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QTreeView,
@@ -141,7 +142,10 @@ class TaxonomyPicker(QDialog):
         self.tree.setModel(self.proxy)
         self.tree.setUniformRowHeights(True)
         self.tree.expandAll()
-        self.tree.setColumnWidth(0, 320)
+        header = self.tree.header()  # the names take the width; the ids what they need (a third went to them)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.doubleClicked.connect(lambda _i: self._choose_current())
         self.hint = QLabel(self.tr("Enter: choose · ↑↓: move · Esc: cancel"), self)
         self.hint.setStyleSheet("color: gray")
