@@ -67,7 +67,7 @@ def test_the_top5_header_says_whether_it_is_scoped(qtbot) -> None:
     assert panel.top_header.text() == "Top-5 (press 1–5)"
     # a determined subgroup of four types lists four: the header offers their keys only (5 did nothing)
     panel.show_data(PanelData(**{**base, "top5": base["top5"][:4]}, top_scope="Process anomalies"))
-    assert panel.top_header.text() == "Top-5 in Process anomalies (press 1–4) · A: all types"
+    assert panel.top_header.text() == "The 4 types in Process anomalies (press 1–4) · A: all types"  # not "Top-5"
 
 
 def test_the_150_leaf_tree_filters_by_english_chinese_and_id_and_scopes(qtbot, tree150) -> None:

@@ -1956,7 +1956,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="86"/>
-        <location filename="../ui/prediction_panel.py" line="420"/>
+        <location filename="../ui/prediction_panel.py" line="423"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1973,43 +1973,43 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="127"/>
-        <location filename="../ui/prediction_panel.py" line="391"/>
+        <location filename="../ui/prediction_panel.py" line="394"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="348"/>
+        <location filename="../ui/prediction_panel.py" line="351"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="383"/>
+        <location filename="../ui/prediction_panel.py" line="386"/>
         <location filename="../ui/queue_gallery.py" line="381"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="390"/>
+        <location filename="../ui/prediction_panel.py" line="393"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="396"/>
+        <location filename="../ui/prediction_panel.py" line="399"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="421"/>
+        <location filename="../ui/prediction_panel.py" line="424"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="425"/>
+        <location filename="../ui/prediction_panel.py" line="428"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="429"/>
+        <location filename="../ui/prediction_panel.py" line="432"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
@@ -2045,71 +2045,76 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="306"/>
+        <source>The {n} types in {node} (press {keys}) · {key}: all types</source>
+        <translation>{node} 內的 {n} 個類型（按 {keys}）· {key}：全部類型</translation>
+    </message>
+    <message>
+        <location filename="../ui/prediction_panel.py" line="309"/>
         <source>Top-5 in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內前 5 名（按 {keys}）· {key}：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="309"/>
+        <location filename="../ui/prediction_panel.py" line="312"/>
         <source>Top-5 (press {keys}) · {key}: only {node}</source>
         <translation>前 5 名（按 {keys}）· {key}：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="311"/>
+        <location filename="../ui/prediction_panel.py" line="314"/>
         <source>Top-5 (press {keys})</source>
         <translation>前 5 名（按 {keys}）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="378"/>
+        <location filename="../ui/prediction_panel.py" line="381"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="443"/>
+        <location filename="../ui/prediction_panel.py" line="446"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="455"/>
+        <location filename="../ui/prediction_panel.py" line="458"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="456"/>
+        <location filename="../ui/prediction_panel.py" line="459"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="457"/>
+        <location filename="../ui/prediction_panel.py" line="460"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="458"/>
+        <location filename="../ui/prediction_panel.py" line="461"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="459"/>
+        <location filename="../ui/prediction_panel.py" line="462"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="462"/>
+        <location filename="../ui/prediction_panel.py" line="465"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="463"/>
+        <location filename="../ui/prediction_panel.py" line="466"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="470"/>
+        <location filename="../ui/prediction_panel.py" line="473"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="471"/>
+        <location filename="../ui/prediction_panel.py" line="474"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -2937,7 +2942,7 @@ Similarity {sim:.3f}</source>
         <translation>沒有與此光譜相似的參考光譜（共 {n} 條，HQI 皆低於 {floor}）。</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="163"/>
+        <location filename="../ui/picker.py" line="167"/>
         <location filename="../ui/spectrum_panel.py" line="283"/>
         <source>Spectrum suggests: {type} (HQI {hqi})</source>
         <translation>光譜建議：{type}（HQI {hqi}）</translation>
@@ -3169,58 +3174,58 @@ Similarity {sim:.3f}</source>
 <context>
     <name>TaxonomyPicker</name>
     <message>
-        <location filename="../ui/picker.py" line="48"/>
+        <location filename="../ui/picker.py" line="49"/>
         <source>Defect type</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="129"/>
+        <location filename="../ui/picker.py" line="130"/>
         <source>Choose the defect type</source>
         <translation>選擇缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="135"/>
+        <location filename="../ui/picker.py" line="136"/>
         <source>Type to filter by English or Chinese name, or id…</source>
         <translation>輸入英文或中文名稱、或 ID 以篩選…</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="146"/>
-        <location filename="../ui/picker.py" line="211"/>
+        <location filename="../ui/picker.py" line="150"/>
+        <location filename="../ui/picker.py" line="215"/>
         <source>Enter: choose · ↑↓: move · Esc: cancel</source>
         <translation>Enter：選擇 · ↑↓：移動 · Esc：取消</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="155"/>
+        <location filename="../ui/picker.py" line="159"/>
         <source>Only {node} (determined by the model) · Tab: all types</source>
         <translation>僅顯示 {node}（模型已確定）· Tab：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="213"/>
+        <location filename="../ui/picker.py" line="217"/>
         <source>{n} types match · Enter: choose · ↑↓: move</source>
         <translation>{n} 個類別相符 · Enter：選取 · ↑↓：移動</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="214"/>
+        <location filename="../ui/picker.py" line="218"/>
         <source>1 type matches · Enter: choose</source>
         <translation>1 個類別相符 · Enter：選取</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="216"/>
+        <location filename="../ui/picker.py" line="220"/>
         <source>No type of {node} matches · Tab: all types</source>
         <translation>{node} 內沒有相符的類別 · Tab：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="220"/>
+        <location filename="../ui/picker.py" line="224"/>
         <source>No type matches · closest: {names}</source>
         <translation>沒有相符的類別 · 最接近：{names}</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="221"/>
+        <location filename="../ui/picker.py" line="225"/>
         <source>No type matches</source>
         <translation>沒有相符的類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="298"/>
+        <location filename="../ui/picker.py" line="302"/>
         <source>Pick a type first: type its name or move with ↑↓</source>
         <translation>請先選擇類別：輸入名稱或以 ↑↓ 移動</translation>
     </message>

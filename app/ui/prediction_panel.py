@@ -302,6 +302,9 @@ class PredictionPanel(QWidget):
         the ``rows`` listed (a subgroup of four types lists four: "press 1–5" offered a key that did nothing)."""
         keys, scope_key = keymap.shown_keys(self.keys, *(f"top{k}" for k in range(1, max(1, min(rows, 5)) + 1))), \
             keymap.shown_keys(self.keys, "top_scope")
+        if scope and rows < 5:  # a node of fewer types lists them all ("Top-5 in …" over four rows)
+            return QCoreApplication.translate("Panel", "The {n} types in {node} (press {keys}) · {key}: all types").format(
+                n=rows, node=scope, keys=keys, key=scope_key)
         if scope:
             return QCoreApplication.translate("Panel", "Top-5 in {node} (press {keys}) · {key}: all types").format(
                 node=scope, keys=keys, key=scope_key)
