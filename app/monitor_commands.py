@@ -15,6 +15,7 @@ replaced atomically only then, its previous one kept beside it as ``manifest.jso
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -412,6 +413,16 @@ def _recalibrated(args: argparse.Namespace) -> int:
         if args.train_data:
             train_loaded = load_data([args.train_data], manifest.taxonomy)
             train = [s for s in train_loaded.samples if s.split in (None, "train")]
+        else:  # the data the bundle was trained on, when it is still where the bundle says (judged images else)
+            from models.training.held_out import recorded_training_rows
+
+            recorded, said = recorded_training_rows(manifest.train, manifest.taxonomy, args.model)
+            if recorded:
+                train, options = recorded, dataclasses.replace(options, centroid_split="train")
+            print(f"class centroids of the unknown score: {said}" if recorded else
+                  f"class centroids of the unknown score: the judged images ({said}; --train-data MANIFEST gives "
+                  "them: fitted on the judged images, the threshold flags more new images than it says)",
+                  file=sys.stderr)
         # Calibrated on a copy: the live bundle (or --out) gets the result only once it calibrates some leaf.
         original = (live / MANIFEST_NAME).read_text(encoding="utf-8") if not args.out else ""
         try:

@@ -293,6 +293,8 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     # (8 judged images calibrate no leaf: --force writes such a calibration all the same)
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--out", str(tmp_path / "recal"),
                  "--since", "2000-01-01", "--force", "--spot-check", "0.1", "--ltt-starts", "3", "--flips", "h"]) == 0
+    assert ("class centroids of the unknown score: the judged images (the bundle names no training data; "
+            "--train-data MANIFEST gives them") in capsys.readouterr().err
     cal = read_bundle_manifest(tmp_path / "recal").calibration
     assert cal is not None and cal.calibrated_on is not None
     assert (cal.calibrated_on.n, cal.calibrated_on.n_unknown, cal.spot_check) == (8, 1, 0.1)

@@ -263,6 +263,41 @@ def test_evaluate_and_calibrate_on_the_training_data_without_splits_keep_to_the_
     assert f"--out {tmp_path / 'ev2'} holds the metrics.json of an earlier run (" in capsys.readouterr().err
 
 
+def test_calibrating_on_a_set_of_its_own_fits_the_centroids_on_the_bundles_training_images(tmp_path, dataset,
+                                                                                           capsys):
+    """A calibration set rendered apart (--split 0,1,0) holds no training images: the unknown score's class
+    centroids were fitted on the calibration images themselves, whose threshold then flagged 81 of 300 of the
+    model's own training images (every new batch paused as "unlike the calibration data", 150-leaf walk-through).
+    Now the bundle's recorded training data gives them; where it is gone, a warning says what to pass."""
+    import shutil
+
+    out = tmp_path / "model"
+    assert _train(out, dataset) == 0
+    rows = dataset.read_text().splitlines()
+    split = rows[0].split(",").index("split")
+    calib = dataset.parent / "calib_only.csv"  # (beside it: its paths are relative to its folder)
+    calib.write_text("\n".join([rows[0], *(r for r in rows[1:] if r.split(",")[split] == "val")]) + "\n")
+    n_train = sum(r.split(",")[split] == "train" for r in rows[1:])
+    capsys.readouterr()
+    args = ["calibrate", str(out), "--data", str(calib), "--target-purity", "0.5", "--min-support", "1",
+            "--unknown-method", "cosine"]
+    assert cli_main(args) in (0, 1)
+    err = capsys.readouterr().err
+    assert f"class centroids of the unknown score: {n_train} train images of {dataset}" in err, err
+    fitted = json.loads((out / "manifest.json").read_text())["unknown"]["centroids_fitted_on"]
+    assert fitted == {"split": "train", "n": n_train}
+    moved = tmp_path / "moved.csv"
+    shutil.move(dataset, moved)
+    try:
+        assert cli_main(args) in (0, 1)
+        err = capsys.readouterr().err
+        assert "warning: the data has no train images for the unknown score's class centroids" in err
+        assert "its training data is not here" in err and "--data TRAIN.csv --data CALIBRATION.csv" in err
+        assert json.loads((out / "manifest.json").read_text())["unknown"]["centroids_fitted_on"]["split"] == "val"
+    finally:
+        shutil.move(moved, dataset)
+
+
 def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset, capsys):
     """One typo in --out must not replace a production model, nor a forgotten --resume hours of training: train
     refuses such an OUT before it reads a thing; --overwrite replaces it, leaving no file of the old bundle, and

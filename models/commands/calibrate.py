@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from models.bundle.files import read_bundle_manifest
     from models.data.manifest import load_data
     from models.data.splits import select_split
-    from models.training.held_out import recover_split
+    from models.training.held_out import recorded_training_rows, recover_split
 
     manifest = read_bundle_manifest(args.bundle)
     loaded = load_data(args.data, manifest.taxonomy)
@@ -103,6 +103,14 @@ def run(args: argparse.Namespace) -> int:
     if manifest.is_multilabel:
         return _run_sets(args, samples)
     train_samples = [s for s in everything if s.split == args.centroid_split] if has_splits else []
+    if not [s for s in train_samples if not s.is_unknown]:  # a calibration set of its own: the bundle's training data
+        train_samples, said = recorded_training_rows(manifest.train, manifest.taxonomy, args.bundle,
+                                                     args.centroid_split)
+        print(f"class centroids of the unknown score: {said}" if train_samples else
+              f"warning: the data has no {args.centroid_split} images for the unknown score's class centroids, and "
+              f"{said}: the centroids come from the calibration images themselves, so the threshold flags more new "
+              f"images than --unknown-fpr says (new batches may look like drift); pass the training manifest too "
+              f"(--data TRAIN.csv --data CALIBRATION.csv)", file=sys.stderr)
     options = CalibrateOptions(
         target_purity=args.target_purity, method=args.method, min_support=args.min_support, spot_check=args.spot_check, seed=args.seed,
         spot_check_by_leaf=dict(args.spot_check_leaf),

@@ -21,7 +21,7 @@ from models.data.manifest import Sample, data_hash
 from models.data.splits import split_samples
 from models.hashing import file_sha256
 
-__all__ = ["recover_split", "seen_split_warning"]
+__all__ = ["recorded_training_rows", "recover_split", "seen_split_warning"]
 
 
 def recover_split(train: Any, samples: Sequence[Sample], sources: Sequence[str | Path],
@@ -80,6 +80,32 @@ def seen_split_warning(train: Any, samples: Sequence[Sample], sources: Sequence[
     parts += [f"{n['val']} validation images that chose its best epoch"] if n["val"] else []
     return (f"WARNING: --split {split} scores {' and '.join(parts)} ({bundle} was trained on this data): the figures "
             "are optimistic; --split test scores only the images it never saw")
+
+
+def recorded_training_rows(train: Any, taxonomy: Any, bundle: str | Path, split: str = "train"
+                           ) -> tuple[list[Sample], str]:
+    """The ``split`` rows (the images it trained on, by default) of the data ``train`` (a bundle's
+    :class:`~models.bundle.records.TrainInfo`) names, read again from its recorded sources, and a line saying what
+    was read or why nothing could be: a calibration set of its own (``--split 0,1,0``) holds no training images,
+    and the class centroids of the embedding unknown scores were then fitted on the very images their threshold is
+    set on, which flags many more new images than the threshold promises (every new batch looked like drift)."""
+    from models.data.manifest import DataError, load_data
+
+    sources = list(getattr(train, "data_sources", ()) or ())
+    if not sources:
+        return [], "the bundle names no training data"
+    missing = [p for p in sources if not Path(p).exists()]
+    if missing:
+        return [], f"its training data is not here ({', '.join(missing)})"
+    try:
+        loaded = load_data(sources, taxonomy, verify_images=False)  # (the centroids' reading skips a bad one)
+    except (DataError, OSError) as exc:
+        return [], f"its training data cannot be read ({exc})"
+    rows, _line = recover_split(train, loaded.samples, sources, bundle)
+    chosen = [s for s in rows if s.split == split and not s.is_unknown]
+    if not chosen:
+        return [], f"its training data ({', '.join(sources)}) has no {split} rows"
+    return chosen, f"{len(chosen)} {split} images of {', '.join(sources)}, the data {bundle} was trained on"
 
 
 def _resolved(path: str | Path) -> str:
