@@ -627,7 +627,7 @@ def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_
 
     def pick() -> None:
         dialog = QApplication.activeModalWidget()
-        preselected.append((dialog.current, dialog.tree.currentIndex().isValid()))
+        preselected.append((dialog.current, dialog.tree.currentIndex().isValid(), dialog.windowTitle()))
         dialog.search.setText("crack")
         qtbot.keyClick(dialog.search, Qt.Key.Key_Return)
 
@@ -639,7 +639,8 @@ def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_
     with session_scope(engine, action="read") as s:
         judged = repo.current_judgments(s, [store["img1"], store["img4"]])
     assert {(j.leaf, j.status) for j in judged.values()} == {("crack", "accepted"), ("crack", "corrected")}
-    assert preselected == [(None, False)]
+    assert preselected == [(None, False, "Relabel 2 images as…")]  # the picker says what Enter will do
+    assert view.status_label.text() == "Relabelled 2 images as Crack"  # and the line which type
     assert _ids(view) == [store["img2"]]
     window.activateWindow()  # the offscreen platform does not hand activation back after a modal dialog
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)

@@ -2649,77 +2649,82 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="288"/>
-        <source>Relabelled {n} images</source>
-        <translation>已重新標記 {n} 張影像</translation>
+        <location filename="../ui/queue_actions.py" line="285"/>
+        <source>Relabel {n} images as…</source>
+        <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="288"/>
-        <source>Relabelled 1 image</source>
-        <translation>已重新標記 1 張影像</translation>
+        <location filename="../ui/queue_actions.py" line="291"/>
+        <source>Relabelled 1 image as {name}</source>
+        <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="298"/>
+        <location filename="../ui/queue_actions.py" line="292"/>
+        <source>Relabelled {n} images as {name}</source>
+        <translation>已將 {n} 張影像重新標記為 {name}</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="302"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="299"/>
+        <location filename="../ui/queue_actions.py" line="303"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="308"/>
+        <location filename="../ui/queue_actions.py" line="312"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="316"/>
+        <location filename="../ui/queue_actions.py" line="320"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="320"/>
+        <location filename="../ui/queue_actions.py" line="324"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="321"/>
+        <location filename="../ui/queue_actions.py" line="325"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="322"/>
+        <location filename="../ui/queue_actions.py" line="326"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="323"/>
+        <location filename="../ui/queue_actions.py" line="327"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="332"/>
+        <location filename="../ui/queue_actions.py" line="336"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="336"/>
+        <location filename="../ui/queue_actions.py" line="340"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="337"/>
+        <location filename="../ui/queue_actions.py" line="341"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="355"/>
+        <location filename="../ui/queue_actions.py" line="359"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="356"/>
+        <location filename="../ui/queue_actions.py" line="360"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2728,52 +2733,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="367"/>
+        <location filename="../ui/queue_actions.py" line="371"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="370"/>
+        <location filename="../ui/queue_actions.py" line="374"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="381"/>
+        <location filename="../ui/queue_actions.py" line="385"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="385"/>
+        <location filename="../ui/queue_actions.py" line="389"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="388"/>
+        <location filename="../ui/queue_actions.py" line="392"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="392"/>
+        <location filename="../ui/queue_actions.py" line="396"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="394"/>
+        <location filename="../ui/queue_actions.py" line="398"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="404"/>
+        <location filename="../ui/queue_actions.py" line="408"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="410"/>
+        <location filename="../ui/queue_actions.py" line="414"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="412"/>
+        <location filename="../ui/queue_actions.py" line="416"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -281,11 +281,15 @@ class QueueActions:
         shared = {r.leaf for r in rows}  # the rows' own type, when they share one: several types preselect none
         dialog = TaxonomyPicker(self.taxonomy, self.lang, self, current=shared.pop() if len(shared) == 1 else None,
                                 scope=self._scope(rows))
+        if len(rows) > 1:  # the picker says what its Enter does (it judged 16 images without a word of it)
+            dialog.setWindowTitle(QCoreApplication.translate("Queue", "Relabel {n} images as…").format(n=len(rows)))
         if dialog.exec() and dialog.chosen:
             leaf = dialog.chosen
+            name = self.model.leaf_name(leaf)
             self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version,
                                                              waiting=_waiting(rows)),
-                        QCoreApplication.translate("Queue", "Relabelled 1 image"), QCoreApplication.translate("Queue", "Relabelled {n} images"),
+                        QCoreApplication.translate("Queue", "Relabelled 1 image as {name}").format(name=name),
+                        QCoreApplication.translate("Queue", "Relabelled {n} images as {name}").replace("{name}", name),
                         left=left, kept=kept)
         self.active_view().setFocus()
 
