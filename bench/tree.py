@@ -108,14 +108,14 @@ def _measure(taxonomy_path: Path, lang: str, rounds: int) -> dict[str, Any]:
 def _queue(quick: bool) -> dict[str, Any]:
     import tempfile
 
-    from app.services.queue import QueueFilters, QueueService, node_order_by_name
+    from app.services.queue import QueueFilters, QueueService, node_order_in_tree
     from app.store.db import make_engine
     from bench.store_queue import VERSION, build_store
     from models.taxonomy import Taxonomy
 
     taxonomy = Taxonomy.from_yaml(TREES["factory_150"])
     n = 2_000 if quick else 200_000
-    order = node_order_by_name(taxonomy, "en")  # as the queue window asks for it
+    order = node_order_in_tree(taxonomy)  # as the queue window asks for it
     with tempfile.TemporaryDirectory(prefix="fma-bench-tree-") as tmp:
         db = Path(tmp) / "store.sqlite3"
         log(f"[tree] building a store of {n:,} images over the 150 leaves")

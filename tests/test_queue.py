@@ -972,19 +972,19 @@ def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store,
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         view.group_combo.setCurrentIndex(view.group_combo.findData("leaf"))
     headings = [r for r in view.model.rows if isinstance(r, GroupRow)]
-    assert [h.key for h in headings] == ["bubble", "crack", "dent", "fiber", "scratch"]
+    assert [h.key for h in headings] == ["fiber", "scratch", "crack", "dent", "bubble"]  # in the tree's order
     assert all(h.count == 1 for h in headings) and view.table.columnSpan(0, 0) == view.model.columnCount()
-    assert view.model.index(0, 0).data() == "Bubble — 1 waiting"
+    assert view.model.index(0, 0).data() == "Fiber — 1 waiting"
     window.grab().save("/tmp/queue_view_grouped.png")
 
     # grouped by the node the model determined: a click on a heading selects the group, C scopes the picker to it
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         view.group_combo.setCurrentIndex(view.group_combo.findData("determined"))
     headings = [(i, r) for i, r in enumerate(view.model.rows) if isinstance(r, GroupRow)]
-    assert [(h.key, h.count) for _, h in headings] == [(None, 2), ("fiber", 1), ("mechanical", 1), ("structural", 1)]
+    assert [(h.key, h.count) for _, h in headings] == [(None, 2), ("fiber", 1), ("structural", 1), ("mechanical", 1)]
     assert view.model.index(0, 0).data() == "Nothing determined — 2 waiting"
     assert view.model.index(headings[1][0], 0).data() == "Fiber (determined) — 1 waiting"  # a held-back leaf
-    row, _ = headings[2]
+    row, _ = headings[3]
     assert view.model.index(row, 0).data() == "Mechanical damage (determined) · pick the type — 1 waiting"
     assert not view.sort_combo.isEnabled()
     qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton,

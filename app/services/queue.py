@@ -55,11 +55,21 @@ are ``;``-separated; the sets are empty for an image with one leaf)."""
 _EXPORT_PAGE = 5000
 
 
-def node_order_by_name(taxonomy: Taxonomy, lang: str) -> tuple[str, ...]:
-    """Every node id of the tree (groups, subgroups and leaves) in the order of the names shown in ``lang``: the
-    ``node_order`` of the queue's sort and grouping by type."""
-    nodes = dict.fromkeys(n for level in taxonomy.levels for n in level)
-    return tuple(sorted(nodes, key=lambda n: (taxonomy.name(n, lang).casefold(), n)))
+def node_order_in_tree(taxonomy: Taxonomy) -> tuple[str, ...]:
+    """Every node id of the tree in its own order (each group, then its subgroups, each followed by its types, as
+    the picker and the batch list's type menu show them): the ``node_order`` of the queue's sort and grouping by
+    type. By name (as before), a 150-leaf tree's "Metal particles", "Organic particles" and "Particles" groups lay
+    apart, and a type's neighbours were unrelated types."""
+    order: list[str] = []
+
+    def walk(node: str) -> None:
+        order.append(node)
+        for child in taxonomy.children(node):
+            walk(child)
+
+    for top in taxonomy.levels[0]:
+        walk(top)
+    return tuple(order)
 
 
 UNDO_DEPTH = 50

@@ -16,7 +16,7 @@ from app.services.queue import (
     QUEUE_STATES,
     QueueFilters,
     QueuePage,
-    node_order_by_name,
+    node_order_in_tree,
 )
 from app.ui.flow_layout import FlowLayout, pair
 from app.ui.queue_model import QueueTableModel
@@ -158,11 +158,11 @@ class QueueFilterBar:
         )
 
     def _node_order(self) -> tuple[str, ...] | None:
-        """Leaf and node ids by the names this window shows (groups are listed by name, not by id)."""
+        """Leaf and node ids in the tree's order (:func:`app.services.queue.node_order_in_tree`)."""
         if self.taxonomy is None or (self.sort_combo.currentData() != "leaf" and not self.grouping()):
             return None
-        if self._order_for is None or self._order_for[0] is not self.taxonomy or self._order_for[1] != self.lang:
-            self._order = node_order_by_name(self.taxonomy, self.lang)
+        if self._order_for is None or self._order_for[0] is not self.taxonomy:
+            self._order = node_order_in_tree(self.taxonomy)
             self._order_for = (self.taxonomy, self.lang)
         return self._order
 
