@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from app.services.dashboard import DashboardService
-from app.services.monitor import shell_quoted
+from app.services.monitor import PurityMonitor, shell_quoted
 from app.services.queue import QueueFilters, QueueService
 from app.store import repo
 from app.store.db import session_scope
@@ -97,6 +97,13 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         assert view.table.item(0, 7).text() == "–" and view.table.item(0, 8).text() == "on"
         waiting = QueueService(engine, "lead").page(QueueFilters(pause.model_version)).rows
         assert waiting == []  # every image here is a blind check: judged in the batch, not in the queue  # no unknown detector in this calibration: no drift score
+        # a lead resumes the leaf from another computer (`fma-judge monitor --resume`): the window's next poll
+        # takes the banner down and routes the batch as it is now (both stayed until a restart)
+        PurityMonitor(engine).resume(pause.id)
+        assert win.monitor_banner.isVisibleTo(win)
+        win.poll_colleagues()
+        qtbot.waitUntil(lambda: not win.monitor_banner.isVisibleTo(win), timeout=10_000)
+        assert win.statusBar().currentMessage().startswith("Auto-judging was resumed elsewhere")
         # decided, the check shows where the model looked; Ctrl+Z makes it blind again, and the heatmap (a hint
         # of the model's call) went only when the analyst moved away and back
         win.select(win.presenter.row_of(item.image.image_id))

@@ -223,6 +223,17 @@ class JudgingService:
         with session_scope(self.engine, action="read") as s:
             return repo.held_by_others(s, image_ids, self.analyst)
 
+    def pauses_in_force(self, model_version: str | None) -> frozenset[int]:
+        """The ids of the purity monitor's pauses in force for ``model_version`` (a lead's ``fma-judge monitor
+        --resume`` ends one from another computer; the window's poll notices it by this)."""
+        if not model_version:
+            return frozenset()
+        with session_scope(self.engine, action="read") as s:
+            try:
+                return frozenset(p.id for p in repo.pauses(s, model_version))
+            except LookupError:  # a version not registered in this store (yet)
+                return frozenset()
+
     def release_claims(self) -> int:
         """Give up every claim of this analyst (the window closes)."""
         if self.read_only is not None:

@@ -264,6 +264,7 @@ class JudgingActions:
     def _show_monitor_banner(self, report: MonitorReport) -> None:
         """A banner over the window while auto-judging is paused. It does not name the paused types: their images
         are judged blind, and a name would tell the analyst the model's call (the dashboard names them)."""
+        self.known_pauses = frozenset(p.id for p in report.pauses)  # (the poll compares the store's with these)
         banner = getattr(self, "monitor_banner", None)
         if not report.pauses:
             if banner is not None:

@@ -140,7 +140,9 @@ class StoreUpkeep:
             else None
         self.claim_ahead(self._focus_ids)  # renews the claims of an image looked at for long
         ids = [it.image.image_id for it in self.presenter.items]
-        task = Task(lambda: (*self.service.judged_since(seen, ids), self.service.claims_of_others(ids)))
+        version = self.presenter.model_version
+        task = Task(lambda: (*self.service.judged_since(seen, ids), self.service.claims_of_others(ids),
+                             self.service.pauses_in_force(version)))
         task.signals.result.connect(lambda res, b=batch.batch_id: self._colleagues_judged(b, *res))
         task.signals.result.connect(lambda _res: self.store_answers(True))
         task.signals.failed.connect(lambda exc: self.store_answers(False, exc))
@@ -156,9 +158,21 @@ class StoreUpkeep:
             self._store_away_since = time.strftime("%H:%M")
         self.status.set_store_away(self._store_away_since, store_text(error) if error is not None else "")
 
-    def _colleagues_judged(self, batch_id: int, newest: int, records: list, claims: dict | None = None) -> None:
+    def _colleagues_judged(self, batch_id: int, newest: int, records: list, claims: dict | None = None,
+                           pauses: frozenset[int] | None = None) -> None:
         if self.presenter.batch is None or self.presenter.batch.batch_id != batch_id:
             return  # another batch was opened meanwhile
+        known = getattr(self, "known_pauses", None)
+        if pauses is not None and known is not None and pauses != known:
+            # a pause began or ended elsewhere (a lead's `fma-judge monitor --resume`, a colleague's blind check):
+            # the banner and the routes as they are now (they stayed until a restart)
+            self.check_purity()
+            self._reload_items()
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "Auto-judging was resumed elsewhere (the purity monitor): the routes are as they are now")
+                if len(pauses) < len(known) else QCoreApplication.translate(
+                "Main", "Auto-judging was paused elsewhere (the purity monitor): the routes are as they are now"),
+                15_000)
         if claims is not None:  # the images colleagues are on now: "next" passes them over, the list says who
             for row in self.presenter.set_claimed(claims):
                 self._update_row(row)
