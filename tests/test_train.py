@@ -105,9 +105,11 @@ def test_config_refuses_unknown_keys_and_bad_values(tmp_path):
     assert good.network.backbone == "resnet50" and good.network.cbam == "blocks" and good.lr == 3e-4
 
 
-def test_train_writes_bundle_history_and_checkpoint(tmp_path, dataset, taxonomy):
+def test_train_writes_bundle_history_and_checkpoint(tmp_path, dataset, taxonomy, capsys):
     out = tmp_path / "run"
     assert _train(out, dataset) == 0
+    said = capsys.readouterr()  # where the backbone's weights came from (random ones were never said)
+    assert "backbone weights: random (pretrained: false, no pretrained_file)" in said.out + said.err
     m = json.loads((out / "manifest.json").read_text())
     assert m["train"]["n_train"] == 36 and m["train"]["n_val"] == 18
     assert len(m["train"]["data_hash"]) == 64

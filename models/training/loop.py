@@ -271,6 +271,11 @@ def _build_run(cfg: TrainConfig, rt: Runtime, taxonomy: Taxonomy, data: Training
     except ValueError as exc:  # a CBAM the backbone cannot take, a backbone timm does not know ...
         raise ConfigError(str(exc)) from exc
     init = init_from_bundle(model, cfg, taxonomy, log) if cfg.init_from is not None and not resume else None
+    if not resume and cfg.init_from is None:  # said: a config without weights trained from noise without a word
+        net = cfg.network
+        log(f"backbone weights: {net.pretrained_file}" if net.pretrained_file else "backbone weights: the timm hub's "
+            "(ImageNet)" if net.pretrained else "backbone weights: random (pretrained: false, no pretrained_file): "
+            "expect far lower accuracy than from ImageNet weights")
     data_cfg = resolve_data_config(cfg.network)
     if cfg.input_size:
         data_cfg["input_size"] = [3, cfg.input_size, cfg.input_size]
