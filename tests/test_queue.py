@@ -1021,6 +1021,10 @@ def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store,
     view.export_queue()
     qtbot.waitUntil(lambda: "Exported 5 rows" in view.status_label.text(), timeout=10_000)
     assert len(out.read_text(encoding="utf-8").splitlines()) == 6
+    with out.open(encoding="utf-8-sig") as fh:  # the names the window shows beside the ids (ids only in Excel)
+        exported = list(csv.DictReader(fh))
+    assert {(r["predicted_leaf"], r["predicted_name"]) for r in exported} >= {("bubble", "Bubble"), ("crack", "Crack")}
+    assert {r["determined_name"] for r in exported if r["determined"] == "mechanical"} == {"Mechanical damage"}
 
 
 @needs_qt

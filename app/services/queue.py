@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,9 +48,11 @@ QUEUE_REASONS: tuple[str, ...] = queries.REASONS
 EXPORT_COLUMNS: tuple[str, ...] = (
     "path", "image_id", "predicted_leaf", "confidence", "reasons", "unknown_score", "predicted_at", "batches",
     "state", "judged_leaf", "judged_by", "determined", "predicted_labels", "judged_labels",
+    "predicted_name", "determined_name", "judged_name",
 )  # fmt: skip
 """CSV columns of :meth:`QueueService.export_queue` (``reasons``, ``batches`` and the two sets of a multi-label image
-are ``;``-separated; the sets are empty for an image with one leaf)."""
+are ``;``-separated; the sets are empty for an image with one leaf). The ``*_name`` columns are the names the window
+showed, in its language (its ids alone read as ``metal_cu`` in Excel; empty from a caller that gives no names)."""
 
 _EXPORT_PAGE = 5000
 
@@ -268,8 +270,10 @@ class QueueService:
         return records[::-1]
 
     # -- export --------------------------------------------------------------------------------
-    def export_queue(self, out_csv: str | os.PathLike[str], filters: QueueFilters) -> int:
+    def export_queue(self, out_csv: str | os.PathLike[str], filters: QueueFilters,
+                     name: Callable[[str], str] | None = None) -> int:
         """Write every row the filters match (all pages, in the queue's order) to a CSV; returns the count.
+        ``name`` gives a node's name for the ``*_name`` columns (the window's, in its language).
 
         The file is written next to its target and moved into place at the end, so a failed export never
         leaves half a file. Paths are absolute; times are ISO 8601 UTC.
@@ -292,7 +296,7 @@ class QueueService:
                     page = queries.rejudge_queue(
                         s, offset=offset, limit=_EXPORT_PAGE, facets=False, **filters.as_kwargs()
                     )
-                    writer.writerows(_csv_values(r) for r in page.rows)
+                    writer.writerows(_csv_values(r, name) for r in page.rows)
                     count += len(page.rows)
                     offset += len(page.rows)
                     if len(page.rows) < _EXPORT_PAGE:
@@ -300,7 +304,10 @@ class QueueService:
         return count
 
 
-def _csv_values(row: QueueRow) -> list[str]:
+def _csv_values(row: QueueRow, name: Callable[[str], str] | None = None) -> list[str]:
+    def names(*leaves: str | None) -> str:
+        return "" if name is None else " + ".join(name(leaf) for leaf in leaves if leaf)
+
     return [
         row.path,
         str(row.image_id),
@@ -316,4 +323,7 @@ def _csv_values(row: QueueRow) -> list[str]:
         row.determined or "",
         ";".join(row.labels),
         ";".join(row.judged_labels),
+        names(*(row.labels or (row.leaf,))),
+        names(row.determined),
+        names(*(row.judged_labels or (row.judged_leaf,))),
     ]

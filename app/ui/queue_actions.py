@@ -409,7 +409,7 @@ class QueueActions:
                                              "queue.csv", "CSV (*.csv)")
         if not path:
             return
-        task = Task(self.service.export_queue, Path(path), filters)
+        task = Task(self.service.export_queue, Path(path), filters, self._leaf_name)
         task.signals.result.connect(lambda n: self.status_label.setText(
             QCoreApplication.translate("Queue", "Exported {n} rows to {path}").format(n=n, path=path)))
         task.signals.failed.connect(lambda exc: QMessageBox.warning(
