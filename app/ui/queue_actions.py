@@ -405,8 +405,8 @@ class QueueActions:
         filters = self.filters()
         if filters is None:
             return
-        path = file_dialogs.choose_save_file(self, QCoreApplication.translate("Queue", "Export the queue"),
-                                             "queue.csv", "CSV (*.csv)")
+        path = file_dialogs.choose_save_file(self, QCoreApplication.translate("Queue", "Export the queue"),  # (in the
+                                             str(Path.home() / "queue.csv"), "CSV (*.csv)")  # app's folder before)
         if not path:
             return
         task = Task(self.service.export_queue, Path(path), filters, self._leaf_name)
