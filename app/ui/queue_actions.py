@@ -24,10 +24,11 @@ from app.ui.queue_model import GroupRow
 from app.ui.style import export_text, listed, store_text, their_judgment
 from app.ui.workers import Task
 
-COLUMN_WIDTHS = (210, 150, 90, 230, 110, 150, 80)
+COLUMN_WIDTHS = (210, 190, 90, 230, 110, 120, 80)
 """The queue table's columns (file, predicted, confidence, reasons, new-type score, batch, waiting) at ease; the
-state column stretches over the rest."""
-COLUMN_MINIMUMS = (120, 110, 90, 150, 110, 80, 80)
+state column stretches over the rest. The predicted type is the widest after the file and the reasons: at 150
+leaves "Thin photoresist r…" and "Stainless-steel pa…" were cut while the score and the batch had room to spare."""
+COLUMN_MINIMUMS = (120, 140, 90, 150, 110, 80, 80)
 STATE_ROOM = 110
 
 
