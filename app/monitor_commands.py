@@ -361,6 +361,7 @@ def _recalibrated(args: argparse.Namespace) -> int:
         raise ValueError(f"{target} exists; choose a new folder for the recalibrated bundle")
     if not args.out and not live.is_dir():
         raise BundleError(f"{live}: archives are read-only; extract the bundle to a folder, or give --out")
+    require_existing(args.db)  # (a mistyped --db made an empty database and said "no judged images" of it)
     engine = open_store(args.db).engine
     now = manifest.calibration  # what is not given stays as the bundle has it
     defaults = CalibrateOptions()
@@ -435,7 +436,10 @@ def _recalibrated(args: argparse.Namespace) -> int:
               file=sys.stderr)
 
         def log(message: str) -> None:  # calibrate's lines on its own kept copy are the staging copy's (said below)
-            if ".before-calibrate-" not in message and not message.startswith("leaves that can be auto-judged"):
+            if ".before-calibrate-" not in message and not message.startswith(("leaves that can be auto-judged",
+                                                                                 "wrote calibration into")):
+                # ("wrote calibration into" the staging copy read as the live bundle's, before a refusal that
+                # said nothing was written; the end says what was)
                 print(message.replace(str(staged), str(target)), file=sys.stderr)
 
         kept = None

@@ -384,6 +384,9 @@ def test_recalibrate_refuses_to_replace_a_calibration_with_one_of_no_leaf(tmp_pa
                 and not list(bundle.glob("manifest.json.before-*")))
 
     args = ["recalibrate", "--model", str(bundle), "--db", url, "--since", "2000-01-01"]
+    typo = tmp_path / "store.db.typo"  # a mistyped --db: refused, no empty database made there
+    assert main(["recalibrate", "--model", str(bundle), "--db", str(typo)]) == 2
+    assert f"no fma-judge database at {typo}" in capsys.readouterr().err and not typo.exists()
     assert main(args) == 1  # 7 images of known types: no threshold can reach 0.99, said before the model runs
     err = capsys.readouterr().err
     assert "refused: the 8 judged image(s) since 2000-01-01 00:00" in err
@@ -393,6 +396,7 @@ def test_recalibrate_refuses_to_replace_a_calibration_with_one_of_no_leaf(tmp_pa
     out, err = capsys.readouterr()
     leaves = len(taxonomy.leaves)
     assert f"calibrate no defect type (0 of {leaves} can be auto-judged)" in err and "Nothing was written" in err
+    assert "wrote calibration into" not in err  # (it named the live bundle's manifest, then said nothing was written)
     assert "always re-judge" in out and untouched()  # the table says why, leaf by leaf
     assert main([*args, "--target-purity", "0.5", "--out", str(tmp_path / "copy")]) == 1
     assert not (tmp_path / "copy").exists() and untouched()  # no half-made --out bundle either
