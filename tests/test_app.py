@@ -691,6 +691,27 @@ def test_a_new_batch_whose_first_images_the_model_judges_starts_on_the_first_tha
     win.close()
 
 
+def test_a_folder_that_is_no_model_picked_as_the_model_keeps_the_model_in_use(qtbot, window, tmp_path,
+                                                                              monkeypatch) -> None:
+    """Model → a folder of images by mistake: "not a model bundle" came after the working model was unloaded (the
+    status bar said "No model" and predictions stopped). Now the folder is checked first and the model stays."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.ui import file_dialogs
+
+    wrong = tmp_path / "lineA"
+    write_image(wrong / "P001.png")
+    version = window.model.version
+    said = []
+    monkeypatch.setattr(file_dialogs, "choose_folder", lambda *a, **k: str(wrong))
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, title, text, *a: said.append((title, text)))
+    window.choose_model()
+    assert said and said[0][0] == "Not a model" and f"{wrong} is not a model bundle:" in said[0][1]
+    assert f"The model in use stays: {version}." in said[0][1]
+    assert window.model is not None and window.model.version == version
+    assert window.status.model_label.text() == f"Model: {version}"
+
+
 def test_the_window_is_on_screen_before_the_store_is_imported() -> None:
     """The app builds and shows its window, then opens the database: importing SQLAlchemy and the store is most of
     a start-up, so nothing the window imports may import it (`python -m bench.startup` measures the effect)."""

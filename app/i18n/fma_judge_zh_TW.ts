@@ -1409,17 +1409,36 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
 
 {msg}
 
-Choose another model with “Model…”. You can still open batches and review earlier judgments.</source>
+Choose another model with “Model”. You can still open batches and review earlier judgments.</source>
         <translation>無法載入模型：
 
 {msg}
 
-請用「模型…」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
+請用「模型」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
         <location filename="../ui/model_loading.py" line="162"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
+    </message>
+    <message>
+        <location filename="../ui/model_loading.py" line="173"/>
+        <source>The model in use stays: {version}.</source>
+        <translation>目前使用的模型保持不變：{version}。</translation>
+    </message>
+    <message>
+        <location filename="../ui/model_loading.py" line="175"/>
+        <source>Not a model</source>
+        <translation>不是模型</translation>
+    </message>
+    <message>
+        <location filename="../ui/model_loading.py" line="176"/>
+        <source>{path} is not a model bundle:
+
+{msg}</source>
+        <translation>{path} 不是模型套件：
+
+{msg}</translation>
     </message>
     <message>
         <location filename="../ui/batch_opening.py" line="38"/>
@@ -2584,157 +2603,157 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已選 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="139"/>
+        <location filename="../ui/queue_actions.py" line="140"/>
         <source>Loading the rest of the group: {n} of its {m} images selected so far…</source>
         <translation>正在載入群組其餘影像：已選取 {m} 張中的 {n} 張…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="154"/>
+        <location filename="../ui/queue_actions.py" line="155"/>
         <source>All {n} images of the group are selected</source>
         <translation>已選取群組全部 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="164"/>
+        <location filename="../ui/queue_actions.py" line="165"/>
         <source>The group is still loading ({n} selected so far): a moment, then press the key again</source>
         <translation>群組仍在載入（目前已選取 {n} 張）：請稍候再按一次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="186"/>
+        <location filename="../ui/queue_actions.py" line="187"/>
         <source>{loaded} of the {total} rows are loaded: End again goes on</source>
         <translation>已載入 {total} 列中的 {loaded} 列：再按 End 繼續</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="198"/>
+        <location filename="../ui/queue_actions.py" line="199"/>
         <source>Nothing judged: {who} holds it (on it, or next in their list); it is left to them.</source>
         <translation>未判定：{who} 已保留此影像（正在處理，或在其清單中排在下一張）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="224"/>
+        <location filename="../ui/queue_actions.py" line="225"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="224"/>
+        <location filename="../ui/queue_actions.py" line="225"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="235"/>
+        <location filename="../ui/queue_actions.py" line="236"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="237"/>
+        <location filename="../ui/queue_actions.py" line="238"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="240"/>
+        <location filename="../ui/queue_actions.py" line="241"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="241"/>
+        <location filename="../ui/queue_actions.py" line="242"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="253"/>
+        <location filename="../ui/queue_actions.py" line="254"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="265"/>
+        <location filename="../ui/queue_actions.py" line="266"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="269"/>
+        <location filename="../ui/queue_actions.py" line="270"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="279"/>
+        <location filename="../ui/queue_actions.py" line="280"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="285"/>
+        <location filename="../ui/queue_actions.py" line="286"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="291"/>
+        <location filename="../ui/queue_actions.py" line="292"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="292"/>
+        <location filename="../ui/queue_actions.py" line="293"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="302"/>
+        <location filename="../ui/queue_actions.py" line="303"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="303"/>
+        <location filename="../ui/queue_actions.py" line="304"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="312"/>
+        <location filename="../ui/queue_actions.py" line="313"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="320"/>
+        <location filename="../ui/queue_actions.py" line="321"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="324"/>
+        <location filename="../ui/queue_actions.py" line="325"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="325"/>
+        <location filename="../ui/queue_actions.py" line="326"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="326"/>
+        <location filename="../ui/queue_actions.py" line="327"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="327"/>
+        <location filename="../ui/queue_actions.py" line="328"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="336"/>
+        <location filename="../ui/queue_actions.py" line="337"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="340"/>
+        <location filename="../ui/queue_actions.py" line="341"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="341"/>
+        <location filename="../ui/queue_actions.py" line="342"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="359"/>
+        <location filename="../ui/queue_actions.py" line="360"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="360"/>
+        <location filename="../ui/queue_actions.py" line="361"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2743,52 +2762,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="371"/>
+        <location filename="../ui/queue_actions.py" line="372"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="374"/>
+        <location filename="../ui/queue_actions.py" line="375"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="385"/>
+        <location filename="../ui/queue_actions.py" line="386"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="389"/>
+        <location filename="../ui/queue_actions.py" line="390"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="392"/>
+        <location filename="../ui/queue_actions.py" line="393"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="396"/>
+        <location filename="../ui/queue_actions.py" line="397"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="398"/>
+        <location filename="../ui/queue_actions.py" line="399"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="408"/>
+        <location filename="../ui/queue_actions.py" line="409"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="414"/>
+        <location filename="../ui/queue_actions.py" line="415"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="416"/>
+        <location filename="../ui/queue_actions.py" line="417"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

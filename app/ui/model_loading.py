@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QFileSystemWatcher
 from PySide6.QtWidgets import QLabel, QMessageBox
 
-from app.services.predicting import ModelInfo, PredictingService
+from app.services.predicting import ModelInfo, ModelLoadError, PredictingService
 from app.settings import MODEL_KEY, remembered_model
 from app.ui import file_dialogs, startup_log
 from app.ui.style import banner_link
@@ -153,7 +153,7 @@ class ModelLoading:
             self.panel.show_data(self.presenter.panel(self.current))
         self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Model could not be loaded"),
                    QCoreApplication.translate("Main", "The model could not be loaded:\n\n{msg}\n\nChoose another model with "
-                                              "“Model…”. You can still open batches and review earlier judgments.")
+                                              "“Model”. You can still open batches and review earlier judgments.")
                    .format(msg=message), line=f"the model could not be loaded: {message}")
 
     def choose_model(self) -> None:
@@ -161,5 +161,19 @@ class ModelLoading:
         start = str(Path(last).parent) if last and Path(last).parent.is_dir() else ""
         path = file_dialogs.choose_folder(self, QCoreApplication.translate("Main", "Choose a model bundle folder"),
                                           start)
-        if path:
+        if path and self._is_bundle(path):
             self.load_model(path)
+
+    def _is_bundle(self, path: str) -> bool:
+        """Whether ``path`` is a model bundle (its manifest read, milliseconds); if not, said, and the model in use
+        stays: a wrong folder picked unloaded the working model ("No model") before it was found wrong."""
+        try:
+            PredictingService.read_manifest(path)
+        except ModelLoadError as exc:
+            kept = QCoreApplication.translate("Main", "The model in use stays: {version}.").format(
+                version=self.model.version) if self.model is not None else ""
+            self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Not a model"),
+                       QCoreApplication.translate("Main", "{path} is not a model bundle:\n\n{msg}").format(
+                           path=path, msg=exc) + ("\n\n" + kept if kept else ""), line=f"not a model bundle: {exc}")
+            return False
+        return True
