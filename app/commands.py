@@ -175,6 +175,7 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
                       "these images; it knows only the demo's synthetic defects", file=sys.stderr)
         result = service.classify_folder(folder, recursive=args.recursive, on_chunk=chunk_done, cancel=cancel,
                                          ranks=ranks)
+        drift = _check_drift(engine, info, result) if ranks.rank == 0 and not result.cancelled else ""
     except (ModelLoadError, StoreError, OSError) as exc:
         print(f"fma-judge classify: {who}error: {exc}", file=sys.stderr)
         return 2
@@ -194,6 +195,8 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
         print(f"  unreadable: {path}: {why}")
     if len(result.problems) > PROBLEMS_SHOWN:
         print(f"  … and {len(result.problems) - PROBLEMS_SHOWN} more (the app lists them all with the batch)")
+    if drift:
+        print(drift)
     if not args.recursive:  # a lot's images in sub-folders (per line, per day): said, as the app asks
         from app.services.batches import images_below
 
@@ -202,6 +205,29 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
             print(f"note: its sub-folders hold {below:,}{'+' if below >= 1000 else ''} more image(s); --recursive "
                   "(-r) classifies them too")
     return 0
+
+
+def _check_drift(engine, info, result) -> str:
+    """The purity monitor's look at the batch just classified, as the app makes when its predictions end: a batch
+    unlike the calibration data is paused now (a headless run left it auto-judged, the dashboard showing a drift
+    of 17× beside "on", until someone opened it in the app); returns the line to print about it, if any."""
+    from app.services.monitor import PurityMonitor
+
+    calibration = info.manifest.calibration
+    if calibration is None or calibration.target_purity is None:
+        return ""
+    monitor = PurityMonitor(engine)
+    report = monitor.check(info.version, calibration, batch_ids=[result.batch_id],
+                           fused=info.manifest.fused_calibration)
+    drift = next((d for d in report.batches if d.batch_id == result.batch_id), None)
+    if drift is None or drift.score is None:
+        return ""
+    verdict = drift.verdict(monitor.settings)
+    said = {"paused": "auto-judging paused for this batch: it is unlike the calibration data; its auto-judged "
+                      "images go to a person (the dashboard says what to do)",
+            "resumed": "unlike the calibration data, but a lead resumed its auto-judging"}.get(verdict, "")
+    return f"drift {drift.score:.1f}× the calibration's share of unfamiliar images ({drift.flagged} of " \
+           f"{drift.predicted} flagged)" + (f": {said}" if said else "")
 
 
 def _sqlite_file(db: str | None) -> Path:

@@ -157,6 +157,36 @@ def _undecodable(tmp_path: Path) -> Path:
     return out
 
 
+def test_classify_pauses_a_batch_unlike_the_calibration_data_as_the_app_would(tmp_path, taxonomy):
+    """A batch classified headless (a scheduler) with a drift of 17x stayed auto-judged, the dashboard showing
+    "on", until someone opened it in the app (QE walk-through). classify now looks at the batch as the app does
+    when its predictions end: here every image is flagged unfamiliar (20x the calibration's 5 %), so it pauses."""
+    from models.bundle.files import read_bundle_manifest, write_bundle_manifest
+    from models.routing.policy import Calibration, UnknownFit
+    from models.routing.unknown import UnknownDetector
+
+    model = make_tiny_bundle(tmp_path / "calibrated", taxonomy)
+    write_bundle_manifest(model, read_bundle_manifest(model).replace(calibration=Calibration(
+        thresholds=dict.fromkeys(taxonomy.leaves, 0.0), target_purity=0.99, spot_check=0.0,
+        unknown=UnknownDetector(method="max_softmax", threshold=-1.0, temperature=1.0),  # flags every image
+        unknown_fit=UnknownFit(selected_by="option", fpr_target=0.05, known_flag_rate=0.05))))
+    lot = tmp_path / "lot"
+    for i in range(24):
+        write_image(lot / f"img_{i:02d}.png", size=(64, 64), seed=i)
+    db = f"sqlite:///{tmp_path / 'line.sqlite3'}"
+    done = _classify(str(lot), "--db", db, "--model", str(model), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert ("drift 20.0× the calibration's share of unfamiliar images (24 of 24 flagged): auto-judging paused for "
+            "this batch") in done.stdout, done.stdout
+    engine = make_engine(db)
+    try:
+        with session_scope(engine, action="read") as s:
+            (pause,) = repo.pauses(s, read_bundle_manifest(model).model_version)
+        assert (pause.scope, pause.reason) == ("batch", "batch_drift")
+    finally:
+        engine.dispose()
+
+
 def test_classify_rerun_counts_an_image_it_could_not_decode_as_unreadable_not_predicted(tmp_path, bundle):
     """A re-run counted the truncated image's stored error row as "already had this model's prediction"."""
     folder, db = _undecodable(tmp_path), f"sqlite:///{tmp_path / 'team.sqlite3'}"
