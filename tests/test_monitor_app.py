@@ -255,3 +255,24 @@ def test_the_dashboard_shows_pauses_with_their_evidence_commands_and_batches(qtb
     assert table.item(batches["quiet"], 8).text() == "2 held back (paused type)"
     assert "Not judged yet" not in table.item(batches["quiet"], 7).toolTip()
     assert "not paused" in table.item(batches["quiet"], 7).toolTip()
+
+
+def test_the_banner_says_whether_the_open_batch_is_the_paused_one(qtbot, engine, tmp_path, monkeypatch) -> None:
+    """The banner read "paused for … 1 batch (unlike the calibration data)" over every batch, paused or not (QE
+    walk-through): it now says "this batch" over the paused one and "1 other batch" elsewhere."""
+    import datetime as dt
+
+    from app.services.batches import OpenedBatch
+    from app.services.monitor import MonitorReport
+    from app.store.records import PauseRecord
+
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        pause = PauseRecord(1, "v1", "c", "batch", "7", "batch_drift", {}, dt.datetime.now(dt.UTC))
+        for batch_id, said in ((7, "this batch (unlike the calibration data)"),
+                               (8, "1 other batch (unlike the calibration data)")):
+            win.presenter.batch = OpenedBatch(batch_id, "lot", str(tmp_path), [])
+            win._show_monitor_banner(MonitorReport("v1", "c", 0.99, pauses=(pause,)))
+            assert said in win.monitor_banner.text(), win.monitor_banner.text()
+    finally:
+        win.close()

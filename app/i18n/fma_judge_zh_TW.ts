@@ -1595,7 +1595,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="307"/>
+        <location filename="../ui/judging_actions.py" line="290"/>
+        <source>this batch (unlike the calibration data)</source>
+        <translation>此批次（與校準資料不同）</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="292"/>
+        <source>1 other batch (unlike the calibration data)</source>
+        <translation>另外 1 個批次（與校準資料不同）</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="293"/>
+        <source>{n} other batches (unlike the calibration data)</source>
+        <translation>另外 {n} 個批次（與校準資料不同）</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="312"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1685,62 +1700,52 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>{n} 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="287"/>
-        <source>1 batch (unlike the calibration data)</source>
-        <translation>1 個批次（與校準資料不同）</translation>
-    </message>
-    <message>
-        <location filename="../ui/judging_actions.py" line="288"/>
-        <source>{n} batches (unlike the calibration data)</source>
-        <translation>{n} 個批次（與校準資料不同）</translation>
-    </message>
-    <message>
-        <location filename="../ui/judging_actions.py" line="290"/>
+        <location filename="../ui/judging_actions.py" line="295"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="300"/>
+        <location filename="../ui/judging_actions.py" line="305"/>
         <source>Auto-judging paused for 1 defect type: its images now come to you blind.</source>
         <translation>已暫停 1 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="302"/>
+        <location filename="../ui/judging_actions.py" line="307"/>
         <source>Auto-judging paused for {n} defect types: their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="313"/>
+        <location filename="../ui/judging_actions.py" line="318"/>
         <source>Auto-judging resumed for 1 defect type: its spot checks meet the target again.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="315"/>
+        <location filename="../ui/judging_actions.py" line="320"/>
         <source>Auto-judging resumed for {n} defect types: their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="336"/>
+        <location filename="../ui/judging_actions.py" line="341"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="338"/>
+        <location filename="../ui/judging_actions.py" line="343"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="339"/>
+        <location filename="../ui/judging_actions.py" line="344"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="340"/>
+        <location filename="../ui/judging_actions.py" line="345"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="351"/>
+        <location filename="../ui/judging_actions.py" line="356"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -1749,17 +1754,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="354"/>
+        <location filename="../ui/judging_actions.py" line="359"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="355"/>
+        <location filename="../ui/judging_actions.py" line="360"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="358"/>
+        <location filename="../ui/judging_actions.py" line="363"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -1768,7 +1773,7 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="361"/>
+        <location filename="../ui/judging_actions.py" line="366"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1777,17 +1782,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="365"/>
+        <location filename="../ui/judging_actions.py" line="370"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="434"/>
+        <location filename="../ui/judging_actions.py" line="439"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="435"/>
+        <location filename="../ui/judging_actions.py" line="440"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1800,12 +1805,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="440"/>
+        <location filename="../ui/judging_actions.py" line="445"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="441"/>
+        <location filename="../ui/judging_actions.py" line="446"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

@@ -283,10 +283,15 @@ class JudgingActions:
                 "Main", "1 defect type (blind spot checks found its purity below target)") if leaves == 1 else
                 QCoreApplication.translate(
                     "Main", "{n} defect types (blind spot checks found their purity below target)").format(n=leaves))
-        if batches:
-            parts.append(QCoreApplication.translate("Main", "1 batch (unlike the calibration data)") if batches == 1
-                         else QCoreApplication.translate("Main", "{n} batches (unlike the calibration data)").format(
-                             n=batches))
+        opened = self.presenter.batch
+        this = opened is not None and any(p.scope == "batch" and p.target == str(opened.batch_id) for p in report.pauses)
+        others = batches - int(this)  # (a batch may be named: it tells nothing of a blind check's model call)
+        if this:
+            parts.append(QCoreApplication.translate("Main", "this batch (unlike the calibration data)"))
+        if others:
+            parts.append(QCoreApplication.translate("Main", "1 other batch (unlike the calibration data)")
+                         if others == 1 else QCoreApplication.translate(
+                             "Main", "{n} other batches (unlike the calibration data)").format(n=others))
         banner.setText(QCoreApplication.translate(
             "Main", "Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on "
                     "recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).").format(
