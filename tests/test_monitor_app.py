@@ -89,7 +89,7 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         name = win.presenter.name(predicted)
         assert rows[name][:2] == ["1", "1"] and rows["All types"][:2] == ["1", "1"]  # the evidence it paused on
         assert rows[name][3].startswith("paused since ") and rows[name][3].endswith(
-            " (1 wrong of 1 checks; 0 checked since)")
+            " (1 wrong, 1 checked; 0 checked since)")  # ("1 wrong of 1 checks")
         note = view.monitor_note.text()  # the loaded bundle's path and the store's, not "--model BUNDLE"
         model = f"{shell_quoted(str(checked_bundle))} --db {shell_quoted(engine.url.database)}"
         assert f"fma-judge recalibrate --model {model}" in note and "--model BUNDLE" not in note
@@ -229,7 +229,7 @@ def test_the_dashboard_shows_pauses_with_their_evidence_commands_and_batches(qtb
     rows = {purity.item(r, 0).text(): [purity.item(r, c).text() for c in range(1, 5)] for r in range(purity.rowCount())}
     assert rows["leaf1"][:2] == ["2", "1"] and rows["All types"][:2] == ["9", "1"]
     assert rows["leaf1"][3].startswith("paused since ") and rows["leaf1"][3].endswith(
-        "(1 wrong of 2 checks; 0 checked since)")
+        "(1 wrong, 2 checked; 0 checked since)")
     tip = purity.item(next(r for r in range(purity.rowCount()) if purity.item(r, 0).text() == "leaf1"), 4).toolTip()
     assert tip.startswith("Paused on 1 wrong of 2 blind checks judged since the calibration: purity at most ")
     assert "it resumes by itself once 50 or more are at least 99.0% right" in tip

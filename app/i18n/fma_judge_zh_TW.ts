@@ -84,7 +84,7 @@
     </message>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="111"/>
-        <source>paused since {time} ({wrong} wrong of {checks} checks; {during} checked since)</source>
+        <source>paused since {time} ({wrong} wrong, {checks} checked; {during} checked since)</source>
         <translation>自 {time} 起暫停（{checks} 次抽查中 {wrong} 次錯誤；之後已抽查 {during} 次）</translation>
     </message>
     <message>

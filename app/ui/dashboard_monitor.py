@@ -109,7 +109,7 @@ def purity_row(p: Purity, report: MonitorReport, name: str) -> tuple[list[str], 
     elif p.paused and p.pause is not None:
         d = p.pause.detail
         state = QCoreApplication.translate(
-            "Dashboard", "paused since {time} ({wrong} wrong of {checks} checks; {during} checked since)").format(
+            "Dashboard", "paused since {time} ({wrong} wrong, {checks} checked; {during} checked since)").format(
             time=local_time(p.pause.started_at), wrong=d.get("wrong", "?"), checks=d.get("checks", "?"),
             during=p.during[0])
         since = (QCoreApplication.translate("Dashboard", "since the calibration") if p.since is None else
