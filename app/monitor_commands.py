@@ -269,18 +269,16 @@ def _needed(options: Any) -> str:
 
 
 def _refusal(n: int, known: int, since: Any, options: Any, calibrated: int | None, leaves: int) -> str:
-    from models.calibration.thresholds import images_needed
-
     what = (f"{n} judged image(s) since {since.isoformat(sep=' ', timespec='minutes')}" if since else
             f"{n} judged image(s)")
     found = "are too few to calibrate any defect type" if calibrated is None else \
         f"calibrate no defect type (0 of {leaves} can be auto-judged)"
-    enough = calibrated is not None and known >= 2 * images_needed(options.target_purity, bound=options.bound,
-                                                                   confidence=options.confidence)
-    advice = (f" With {known} judged images the count is not what is short: the model's confident calls are wrong "
-              f"too often among them to show purity {options.target_purity:g} (the table above, type by type). A "
-              "lower --target-purity promises less; retraining on the judged images (fma-judge export, then "
-              "fma-model train --init-from BUNDLE) mends the model." if enough else "")
+    advice = (f" The {known} judged images were enough to try: no type passed because too few are predicted as one "
+              f"type (at least {options.min_support} each), or because the model's confident calls are wrong too "
+              f"often among them to show purity {options.target_purity:g} (the table above, type by type; then more "
+              "images alone may never do). A lower --target-purity promises less; retraining on the judged images "
+              "(fma-judge export, then fma-model train --init-from BUNDLE) mends the model."
+              if calibrated is not None else "")
     return (f"refused: the {what} ({known} of known types) {found}: {_needed(options)}. Nothing was written; the "
             "bundle's calibration is unchanged." + advice + " Judge more images (or give an earlier --since), or give "
             "--force to write a calibration that sends every image to a person")

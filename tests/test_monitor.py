@@ -612,13 +612,13 @@ def test_the_dashboard_reads_the_fused_routing_from_the_stored_manifest() -> Non
 
 def test_a_refusal_with_enough_judged_images_says_the_count_is_not_what_is_short() -> None:
     """522 judged images and "Judge more images" still: the model's confident calls were wrong too often for 0.99,
-    at any count (QE walk-through). With at least twice the images a threshold needs, the refusal says so and names
-    the two ways on (a lower target, retraining); with fewer, it asks for more images as before."""
+    at any count (QE walk-through). A calibration that ran and passed no type now says why that may be and names
+    the two ways on (a lower target, retraining); one refused before it ran (too few) asks for more, as before."""
     from app.monitor_commands import _refusal
     from models.calibration.calibrate import CalibrateOptions
 
     options = CalibrateOptions()
     many = _refusal(522, 500, None, options, 0, 18)
-    assert "the count is not what is short" in many and "lower --target-purity" in many and "--init-from" in many
+    assert "were enough to try" in many and "lower --target-purity" in many and "--init-from" in many
     few = _refusal(45, 40, None, options, None, 18)
-    assert "the count is not what is short" not in few and "Judge more images" in few
+    assert "were enough to try" not in few and "Judge more images" in few
