@@ -224,3 +224,17 @@ def test_the_folder_and_not_a_database_reasons_read_in_chinese(qapp, tmp_path: P
         QCoreApplication.removeTranslator(tr)
     assert said[0].endswith(f"{tmp_path} 是資料夾：請指定資料庫檔案，例如 {tmp_path / 'fma_judge.sqlite3'}"), said
     assert said[1].endswith(f"{tmp_path / 'defect.png'} 不是資料庫（PNG 影像）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱"), said
+
+
+def test_the_app_knows_when_its_db_names_a_file_not_there_yet(tmp_path: Path) -> None:
+    """A mistyped full --db (x.sqlit) opened an empty window without a word: the app made a new database there. The
+    file a --db would make is found before the store opens (the window then says so in a banner); none for the
+    per-user default, a server or a file that is there."""
+    from app.ui.app import _new_sqlite_file
+
+    typo = tmp_path / "x.sqlit"
+    assert _new_sqlite_file(str(typo)) == typo and _new_sqlite_file(f"sqlite:///{typo}") == typo
+    typo.write_bytes(b"")
+    assert _new_sqlite_file(str(typo)) is None
+    assert _new_sqlite_file(None) is None
+    assert _new_sqlite_file("postgresql+psycopg://fma@db/fma") is None

@@ -1130,27 +1130,32 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="344"/>
+        <location filename="../ui/app.py" line="363"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="298"/>
+        <location filename="../ui/app.py" line="303"/>
         <source>The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}</source>
         <translation>上次工作階段意外結束（{when}，{what}）；已儲存的內容都在。詳情：{path}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="304"/>
+        <location filename="../ui/app.py" line="298"/>
+        <source>A new, empty database was made at {path}: nothing has been judged there yet. If you meant another database, close the app and check --db.</source>
+        <translation>已在 {path} 建立一個新的空白資料庫：那裡尚未有任何判定。若您要用的是另一個資料庫，請關閉程式並檢查 --db。</translation>
+    </message>
+    <message>
+        <location filename="../ui/app.py" line="309"/>
         <source>The model this workstation uses is not there: {path} (a network share not connected?). No model is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model with “Model…”.</source>
         <translation>找不到此工作站使用的模型：{path}（網路共用資料夾未連線？）。目前未載入任何模型，因此不會預測，也不會自動判定。請連線後重新啟動，或以「模型…」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="309"/>
+        <location filename="../ui/app.py" line="314"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="317"/>
+        <location filename="../ui/app.py" line="322"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>

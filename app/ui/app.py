@@ -276,6 +276,7 @@ def run_app(argv: list[str]) -> int:
     startup_log.mark("window_shown")
     if model:
         window.warm_model(model)  # its ONNX Runtime session builds beside the store's imports
+    made = _new_sqlite_file(args.db)  # a --db naming a file not there yet: the store makes it, said below
     engine = open_database(args.db, interactive, window)
     if isinstance(engine, int):
         window.close()
@@ -293,6 +294,10 @@ def run_app(argv: list[str]) -> int:
     if not gc.isenabled():  # the start-up's pause (app.__main__): what it made lives on; later passes skip it
         gc.freeze()
         gc.enable()
+    if interactive and made is not None and made.is_file():  # a mistyped --db: an empty window without a word
+        window.show_notice(QCoreApplication.translate(
+            "Main", "A new, empty database was made at {path}: nothing has been judged there yet. If you meant "
+                    "another database, close the app and check --db.").format(path=made))
     if crash_log.previous_crash is not None:  # the window vanished last time: say so, and where IT finds why
         when, what = crash_log.previous_crash
         window.show_notice(QCoreApplication.translate(
@@ -330,6 +335,20 @@ def run_app(argv: list[str]) -> int:
         engine.dispose()
         if sys.excepthook is hook:  # (a hook installed after ours stays)
             sys.excepthook = before_hook
+
+
+def _new_sqlite_file(db: str | None) -> Path | None:
+    """The SQLite file a given ``--db`` names when it is not there yet (the store will make it), else None (no
+    --db: the per-user database, made on a first start as expected; a server URL; a file that exists)."""
+    if not db:
+        return None
+    from app.store.urls import sqlite_path  # (SQLAlchemy: imported once the window is on screen)
+
+    try:
+        path = sqlite_path(db)
+    except Exception:  # a URL it cannot read: open_database says why
+        return None
+    return path if path is not None and not path.exists() else None
 
 
 def show_opening(app: QApplication, window, *, model_coming: bool) -> None:
