@@ -106,6 +106,19 @@ def test_the_list_filter_narrows_orders_and_steers_next(qtbot, engine, rejudge_b
         combo.view().keyboardSearch(tree.name(deepest, "en")[:4])
         assert combo.view().currentIndex().data(Qt.ItemDataRole.UserRole) in {
             n for n in order if tree.name(n, "en").startswith(tree.name(deepest, "en")[:4])}
+        # typed into the closed menu: it opens and finds the name there (closed, the first letter chose at once and
+        # gave the keys back to the window, whose letters then judged the image on screen)
+        combo.hidePopup()
+        combo.setFocus()
+        qtbot.wait(QApplication.keyboardInputInterval() + 100)  # (the search above is over)
+        states = [it.state for it in win.items]
+        chosen = combo.currentIndex()
+        qtbot.keyClicks(combo, tree.name(deepest, "en")[:4])
+        assert combo.view().isVisible() and combo.currentIndex() == chosen  # nothing chosen yet
+        assert combo.view().currentIndex().data(Qt.ItemDataRole.UserRole) in {
+            n for n in order if tree.name(n, "en").startswith(tree.name(deepest, "en")[:4])}
+        assert [it.state for it in win.items] == states  # no key reached the judging window
+        combo.hidePopup()
 
         # F, then Tab and Shift+Tab go from menu to menu, each opened; the highlighted state applies on Tab
         win.activateWindow()

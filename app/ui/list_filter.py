@@ -75,7 +75,7 @@ class _TypeCombo(QComboBox):
         super().showPopup()
 
     def focusInEvent(self, event) -> None:
-        self._refill()  # typing a name in the closed menu finds the batch's types as they are now
+        self._refill()  # a name typed with the menu closed (it opens) finds the batch's types as they are now
         super().focusInEvent(event)
 
 
@@ -157,6 +157,16 @@ class ListFilterBar(QWidget):
                 nxt.setFocus(Qt.FocusReason.TabFocusReason)
                 nxt.showPopup()
                 return True
+        if (event.type() == QEvent.Type.KeyPress and watched in (self.state_combo, self.type_combo, self.sort_combo)
+                and event.text().strip() and event.text().isprintable()
+                and not event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)):
+            # a name typed into a closed menu: the menu opens and finds it there. Closed, Qt chose the first letter's
+            # item at once, the choice gave the keys back to the judging window, and the next letters judged the
+            # image on screen ("Dust": D filtered, u marked it unknown)
+            if not watched.view().isVisible():
+                watched.showPopup()
+            watched.view().keyboardSearch(event.text())
+            return True
         return super().eventFilter(watched, event)
 
     def value(self) -> ListFilter:
