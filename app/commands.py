@@ -175,7 +175,12 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
                       "these images; it knows only the demo's synthetic defects", file=sys.stderr)
         result = service.classify_folder(folder, recursive=args.recursive, on_chunk=chunk_done, cancel=cancel,
                                          ranks=ranks)
-        drift = _check_drift(engine, info, result) if ranks.rank == 0 and not result.cancelled else ""
+        drift = ""
+        if ranks.rank == 0 and not result.cancelled:
+            try:  # the predictions are saved: a check that fails is said, and the run's summary stands
+                drift = _check_drift(engine, info, result)
+            except (StoreError, ValueError) as exc:
+                drift = f"warning: the batch's drift could not be checked ({exc}); the app checks it when it opens"
     except (ModelLoadError, StoreError, OSError) as exc:
         print(f"fma-judge classify: {who}error: {exc}", file=sys.stderr)
         return 2

@@ -60,7 +60,7 @@ def _pause_state(p: Purity, settings: MonitorSettings) -> str:
     if pause is None:
         return "PAUSED"
     d = pause.detail
-    state = f"PAUSED since {_utc(pause.started_at)}: {d.get('wrong', '?')} wrong of {d.get('checks', '?')} checks"
+    state = f"PAUSED since {_utc(pause.started_at)}: {d.get('wrong', '?')} wrong, {d.get('checks', '?')} checked"
     if d.get("upper_bound") is not None and d.get("target") is not None:
         state += f", purity at most {float(d['upper_bound']):.3f} < {float(d['target']):.3f}"
     checks, wrong = p.during
@@ -91,8 +91,8 @@ def _pause_lines(report: MonitorReport, bundle: str) -> list[str]:
         if pause.scope == "leaf":
             p = by_leaf.get(pause.target)
             window = "since the calibration" if p is None or p.since is None else f"since {_utc(p.since)}"
-            evidence = (f"paused on {d.get('wrong', '?')} wrong of {d.get('checks', '?')} blind checks judged "
-                        f"{window}")
+            evidence = (f"paused on {d.get('wrong', '?')} wrong among the blind checks judged {window} "
+                        f"({d.get('checks', '?')} checked)")
             if d.get("upper_bound") is not None and d.get("target") is not None:
                 evidence += (f", purity at most {float(d['upper_bound']):.3f} at "
                              f"{float(d.get('confidence', settings.confidence)):.0%}, under the "

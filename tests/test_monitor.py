@@ -191,10 +191,10 @@ def test_a_paused_leaf_shows_the_evidence_it_was_paused_on(engine: Engine, tmp_p
     row = next(line for line in text.splitlines() if line.startswith("scratch "))
     assert row.split()[1:4] == ["1", "1", "0.000"]
     when = f"{pause.started_at:%Y-%m-%d %H:%M} UTC"
-    assert f"PAUSED since {when}: 1 wrong of 1 checks, purity at most 0.950 < 0.990" in row
+    assert f"PAUSED since {when}: 1 wrong, 1 checked, purity at most 0.950 < 0.990" in row  # (as the dashboard)
     assert "during the pause 0 checks, 0 wrong (it lifts at 50 or more, at least 0.990 of them right)" in row
-    assert (f"pause {pause.id}: leaf scratch since {when} (purity_paused): paused on 1 wrong of 1 blind checks judged "
-            f"since the calibration, purity at most 0.950 at 95%, under the 0.990 it is held to; judged otherwise: "
+    assert (f"pause {pause.id}: leaf scratch since {when} (purity_paused): paused on 1 wrong among the blind "
+            f"checks judged since the calibration (1 checked), purity at most 0.950 at 95%, under the 0.990 it is held to; judged otherwise: "
             f"image {wrong}") in text
     assert f"fma-judge monitor --model '/srv/models/line 3' --resume {pause.id}" in text
     assert "fma-judge recalibrate --model '/srv/models/line 3'" in text

@@ -298,6 +298,20 @@ def test_calibrating_on_a_set_of_its_own_fits_the_centroids_on_the_bundles_train
         assert json.loads((out / "manifest.json").read_text())["unknown"]["centroids_fitted_on"]["split"] == "val"
     finally:
         shutil.move(moved, dataset)
+    path = rows[0].split(",").index("path")  # the manifest there, its training images not (a share not mounted)
+    trained = [dataset.parent / r.split(",")[path] for r in rows[1:] if r.split(",")[split] == "train"]
+    away = tmp_path / "away"
+    away.mkdir()
+    for i, image in enumerate(trained):
+        shutil.move(image, away / f"{i}.png")
+    try:
+        assert cli_main(args) in (0, 1)
+        assert "warning: the data has no train images for the unknown score's class centroids" in \
+            capsys.readouterr().err  # (not "36 train images of …": none of them could be read)
+        assert json.loads((out / "manifest.json").read_text())["unknown"]["centroids_fitted_on"]["split"] == "val"
+    finally:
+        for i, image in enumerate(trained):
+            shutil.move(away / f"{i}.png", image)
 
 
 def test_train_never_writes_over_a_bundle_or_a_run_unless_told(tmp_path, dataset, capsys):
@@ -592,6 +606,19 @@ def test_a_fine_tuning_run_resumes_after_its_start_bundle_moved(tmp_path, datase
     m = json.loads((fine / "manifest.json").read_text())
     assert m["taxonomy"] == json.loads((tmp_path / "elsewhere" / "manifest.json").read_text())["taxonomy"]
     assert len(list(csv.DictReader((fine / "metrics.csv").open()))) == 2
+
+
+def test_a_resume_refuses_a_tree_edited_since_the_run_started(tree150, taxonomy) -> None:
+    """The checkpoint keeps the tree it trains: a tree file edited between the interruption and --resume is refused
+    (it would have been taken without a word); the same tree, however read, passes."""
+    from models.taxonomy import Taxonomy
+    from models.training.checkpoint import same_tree
+
+    source = Path("taxonomy.yaml")
+    assert same_tree(None, tree150, source) is tree150
+    assert same_tree(Taxonomy.from_dict(taxonomy.to_dict()), taxonomy, source) is taxonomy
+    with pytest.raises(ConfigError, match="is not the one this run started with"):
+        same_tree(taxonomy, tree150, source)
 
 
 def test_init_from_a_different_network_or_a_missing_bundle_is_a_clear_error(tmp_path, dataset, capsys):

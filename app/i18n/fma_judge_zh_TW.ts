@@ -1098,7 +1098,7 @@
         <translation>全部顯示</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="190"/>
+        <location filename="../ui/list_filter.py" line="200"/>
         <source>{n} of {m} images listed</source>
         <translation>列出 {m} 張中的 {n} 張</translation>
     </message>
@@ -1146,8 +1146,8 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
     </message>
     <message>
         <location filename="../ui/app.py" line="309"/>
-        <source>The model this workstation uses is not there: {path} (a network share not connected?). No model is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model with “Model…”.</source>
-        <translation>找不到此工作站使用的模型：{path}（網路共用資料夾未連線？）。目前未載入任何模型，因此不會預測，也不會自動判定。請連線後重新啟動，或以「模型…」選擇模型。</translation>
+        <source>The model this workstation uses is not there: {path} (a network share not connected?). No model is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model with “Model”.</source>
+        <translation>找不到此工作站使用的模型：{path}（網路共用資料夾未連線？）。目前未載入任何模型，因此不會預測，也不會自動判定。請連線後重新啟動，或以「模型」選擇模型。</translation>
     </message>
     <message>
         <location filename="../ui/app.py" line="314"/>
@@ -1374,42 +1374,42 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>{who} 已保留 {file}：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="171"/>
+        <location filename="../ui/store_upkeep.py" line="177"/>
         <source>Auto-judging was resumed elsewhere (the purity monitor): the routes are as they are now</source>
         <translation>自動判定已在別處恢復（純度監控）：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="173"/>
+        <location filename="../ui/store_upkeep.py" line="179"/>
         <source>Auto-judging was paused elsewhere (the purity monitor): the routes are as they are now</source>
         <translation>自動判定已在別處暫停（純度監控）：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="264"/>
+        <location filename="../ui/store_upkeep.py" line="270"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="77"/>
+        <location filename="../ui/model_loading.py" line="78"/>
         <source>The model is not on its fastest path: {why}</source>
         <translation>模型未使用最快的執行路徑：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="121"/>
+        <location filename="../ui/model_loading.py" line="122"/>
         <source>Load it again</source>
         <translation>重新載入</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="122"/>
+        <location filename="../ui/model_loading.py" line="123"/>
         <source>The model&apos;s files in {path} changed on disk (recalibrated or retrained?). This window still uses {version} as it was loaded. {link} to use them.</source>
         <translation>模型檔案 {path} 在磁碟上已變更（重新校正或重新訓練？）。此視窗仍使用載入時的 {version}。{link}以使用新檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="154"/>
+        <location filename="../ui/model_loading.py" line="155"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="155"/>
+        <location filename="../ui/model_loading.py" line="156"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -1422,22 +1422,22 @@ Choose another model with “Model”. You can still open batches and review ear
 請用「模型」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="162"/>
+        <location filename="../ui/model_loading.py" line="163"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="173"/>
+        <location filename="../ui/model_loading.py" line="174"/>
         <source>The model in use stays: {version}.</source>
         <translation>目前使用的模型保持不變：{version}。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="175"/>
+        <location filename="../ui/model_loading.py" line="176"/>
         <source>Not a model</source>
         <translation>不是模型</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="176"/>
+        <location filename="../ui/model_loading.py" line="177"/>
         <source>{path} is not a model bundle:
 
 {msg}</source>
@@ -1476,7 +1476,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="291"/>
+        <location filename="../ui/store_upkeep.py" line="297"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1531,17 +1531,17 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="278"/>
+        <location filename="../ui/batch_opening.py" line="281"/>
         <source>The model judged {file}: you start on the next image that needs a person (Up goes back)</source>
         <translation>模型已判定 {file}：從下一張需要人工判定的影像開始（按 ↑ 可返回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="280"/>
+        <location filename="../ui/batch_opening.py" line="283"/>
         <source>The model judged the first {n} images: you start on the first that needs a person</source>
         <translation>模型已判定前 {n} 張影像：從第一張需要人工判定的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="287"/>
+        <location filename="../ui/batch_opening.py" line="290"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -1561,12 +1561,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="231"/>
+        <location filename="../ui/store_upkeep.py" line="237"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="256"/>
+        <location filename="../ui/store_upkeep.py" line="262"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
@@ -1636,8 +1636,8 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="90"/>
-        <source>No defect types to pick from: no model is loaded and none has predicted this batch. Choose one with “Model…”.</source>
-        <translation>沒有可選的缺陷類別：尚未載入模型，且此批次未曾被任何模型預測。請以「模型…」選擇模型。</translation>
+        <source>No defect types to pick from: no model is loaded and none has predicted this batch. Choose one with “Model”.</source>
+        <translation>沒有可選的缺陷類別：尚未載入模型，且此批次未曾被任何模型預測。請以「模型」選擇模型。</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="117"/>
@@ -2159,13 +2159,13 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/style.py" line="172"/>
-        <source>No model is loaded: choose one with “Model…” to get predictions. You can still judge with C or U.</source>
-        <translation>尚未載入模型：請以「模型…」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
+        <source>No model is loaded: choose one with “Model” to get predictions. You can still judge with C or U.</source>
+        <translation>尚未載入模型：請以「模型」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
     </message>
     <message>
         <location filename="../ui/style.py" line="174"/>
-        <source>No model is loaded, and no defect types are known for this batch yet: choose a model with “Model…” to get predictions and the types to pick from. Until then U marks an image as a new type and N writes a note.</source>
-        <translation>尚未載入模型，此批次也還沒有已知的缺陷類別：請以「模型…」選擇模型，以取得預測及可選的類別。在此之前，可用 U 標為新類別，用 N 寫註記。</translation>
+        <source>No model is loaded, and no defect types are known for this batch yet: choose a model with “Model” to get predictions and the types to pick from. Until then U marks an image as a new type and N writes a note.</source>
+        <translation>尚未載入模型，此批次也還沒有已知的缺陷類別：請以「模型」選擇模型，以取得預測及可選的類別。在此之前，可用 U 標為新類別，用 N 寫註記。</translation>
     </message>
     <message>
         <location filename="../ui/style.py" line="178"/>
@@ -2683,87 +2683,87 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="280"/>
+        <location filename="../ui/queue_actions.py" line="281"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="286"/>
+        <location filename="../ui/queue_actions.py" line="287"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="292"/>
+        <location filename="../ui/queue_actions.py" line="293"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="293"/>
+        <location filename="../ui/queue_actions.py" line="294"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="303"/>
+        <location filename="../ui/queue_actions.py" line="304"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="304"/>
+        <location filename="../ui/queue_actions.py" line="305"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="313"/>
+        <location filename="../ui/queue_actions.py" line="314"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="321"/>
+        <location filename="../ui/queue_actions.py" line="322"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="325"/>
+        <location filename="../ui/queue_actions.py" line="326"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="326"/>
+        <location filename="../ui/queue_actions.py" line="327"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="327"/>
+        <location filename="../ui/queue_actions.py" line="328"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="328"/>
+        <location filename="../ui/queue_actions.py" line="329"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="337"/>
+        <location filename="../ui/queue_actions.py" line="338"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="341"/>
+        <location filename="../ui/queue_actions.py" line="342"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="342"/>
+        <location filename="../ui/queue_actions.py" line="343"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="360"/>
+        <location filename="../ui/queue_actions.py" line="361"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="361"/>
+        <location filename="../ui/queue_actions.py" line="362"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -2772,52 +2772,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="372"/>
+        <location filename="../ui/queue_actions.py" line="374"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="375"/>
+        <location filename="../ui/queue_actions.py" line="377"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="386"/>
+        <location filename="../ui/queue_actions.py" line="388"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="390"/>
+        <location filename="../ui/queue_actions.py" line="392"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="393"/>
+        <location filename="../ui/queue_actions.py" line="395"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="397"/>
+        <location filename="../ui/queue_actions.py" line="399"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="399"/>
+        <location filename="../ui/queue_actions.py" line="401"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="409"/>
+        <location filename="../ui/queue_actions.py" line="411"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="415"/>
+        <location filename="../ui/queue_actions.py" line="417"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="417"/>
+        <location filename="../ui/queue_actions.py" line="419"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

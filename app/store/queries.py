@@ -296,7 +296,7 @@ def rejudge_queue(
             current decision); decided states need no ``include_judged``.
         analyst: keep only images whose current decision this analyst made.
         node_order: the order of leaf and node ids for the ``leaf`` and ``determined`` sorts (the app passes
-            them sorted by the names it shows); ids not in it come after, by id. None: by id.
+            them in the tree's order); ids not in it come after, by id. None: by id.
         sort: ``confidence`` (least sure first), ``age`` (oldest first), ``leaf`` (then confidence),
             ``batch`` (arrival order: the batch an image was first opened in, oldest first, then its place
             there), ``reason`` (in the order of ``models.routing.policy.REASONS``, then confidence) or

@@ -309,7 +309,7 @@ def run_app(argv: list[str]) -> int:
         window.show_notice(QCoreApplication.translate(
             "Main", "The model this workstation uses is not there: {path} (a network share not connected?). No model "
                     "is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model "
-                    "with “Model…”.").format(path=missing))
+                    "with “Model”.").format(path=missing))
     if fallback:
         window.statusBar().showMessage(QCoreApplication.translate(
             "Main", "Judging as {name}: no name was given. Change it under Settings → Change analyst…").format(

@@ -271,7 +271,10 @@ class BatchOpening:
         row = self.presenter.next_open(self.current) if item.state == "auto" else None
         if row is None:  # it needs a person, or nothing else does
             return
-        self._passed_auto.append(Path(item.image.path).name)
+        order = self.presenter.shown_rows()  # every row passed over, not one a hop (a chunk judges several at once)
+        at, to = (order.index(r) if r in order else -1 for r in (self.current, row))
+        self._passed_auto += [Path(self.presenter.items[r].image.path).name for r in order[at:to]] \
+            if 0 <= at < to else [Path(item.image.path).name]
         self.select(row)
         self._start_on = self.current_image_id
         passed = self._passed_auto

@@ -89,7 +89,7 @@ class JudgingActions:
         if names is None:
             self.statusBar().showMessage(QCoreApplication.translate(
                 "Main", "No defect types to pick from: no model is loaded and none has predicted this batch. Choose "
-                        "one with “Model…”."), 8000)
+                        "one with “Model”."), 8000)
         return names
 
     def open_picker(self) -> None:

@@ -54,6 +54,7 @@ class ModelLoading:
             return
         self.status.set_model(None, loading=True)
         self.model = None
+        self.known_pauses = None  # (another model's pauses: its first check sets them)
         self.presenter.set_model("loading")
         self.worker.cancel()  # the old model's run: the new model predicts the batch again once loaded
         self.worker.load(str(path))  # manifestRead, then modelLoaded (or modelFailed, which says why)

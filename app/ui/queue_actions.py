@@ -267,9 +267,10 @@ class QueueActions:
                 "Queue", "This image's prediction has no type {k}").format(k=k))
             return
         leaf = detail.top5[k - 1][0]
-        done = QCoreApplication.translate("Queue", "Judged 1 image: {name}").format(name=self.model.leaf_name(leaf))
+        done = QCoreApplication.translate("Queue", "Judged 1 image: {name}")
         self._judge(lambda: self.service.relabel([rows[0].image_id], leaf, model_version=self.model_version,
-                                                 waiting=_waiting(rows), action="topk"), done, done, left=left)
+                                                 waiting=_waiting(rows), action="topk"), done, done, left=left,
+                    name=self.model.leaf_name(leaf))
 
     def relabel_selected(self) -> None:
         """Relabel every selected image to one leaf chosen in the taxonomy picker (C)."""
@@ -289,9 +290,9 @@ class QueueActions:
             name = self.model.leaf_name(leaf)
             self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version,
                                                              waiting=_waiting(rows)),
-                        QCoreApplication.translate("Queue", "Relabelled 1 image as {name}").format(name=name),
-                        QCoreApplication.translate("Queue", "Relabelled {n} images as {name}").replace("{name}", name),
-                        left=left, kept=kept)
+                        QCoreApplication.translate("Queue", "Relabelled 1 image as {name}"),
+                        QCoreApplication.translate("Queue", "Relabelled {n} images as {name}"),
+                        left=left, kept=kept, name=name)
         self.active_view().setFocus()
 
     def unknown_selected(self) -> None:
@@ -342,7 +343,7 @@ class QueueActions:
                     QCoreApplication.translate("Queue", "Undid {n} judgments"), undo=True)
 
     def _judge(self, action, done_one: str, done_many: str, *, left: int = 0, kept: int = 0,
-               undo: bool = False) -> bool:
+               undo: bool = False, name: str = "") -> bool:
         """Run one bulk store action; False: nothing was stored (the status line or a box says why). The status
         line then says ``done_one`` (one image) or ``done_many`` (its ``{n}``), ``left``: how many selected rows
         were left to the colleagues on them, and ``kept``: how many judged ones were left as they are.
@@ -367,7 +368,8 @@ class QueueActions:
         self.judged.emit(list(records))
         self._reselect = {r.image_id for r in records} if undo else None
         self.refresh()
-        done = done_one if len(records) == 1 else done_many.format(n=len(records))
+        done = (done_one if len(records) == 1 else done_many).format(n=len(records), name=name)  # (once: a name
+        # with braces in it is not read as a placeholder)
         if left:
             done += "  ·  " + QCoreApplication.translate(
                 "Queue", "{n} left to colleagues who hold them").format(n=left)

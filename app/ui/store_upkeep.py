@@ -140,10 +140,11 @@ class StoreUpkeep:
             else None
         self.claim_ahead(self._focus_ids)  # renews the claims of an image looked at for long
         ids = [it.image.image_id for it in self.presenter.items]
-        version = self.presenter.model_version
+        version, known = self.presenter.model_version, getattr(self, "known_pauses", None)
         task = Task(lambda: (*self.service.judged_since(seen, ids), self.service.claims_of_others(ids),
                              self.service.pauses_in_force(version)))
-        task.signals.result.connect(lambda res, b=batch.batch_id: self._colleagues_judged(b, *res))
+        task.signals.result.connect(lambda res, b=batch.batch_id: self._colleagues_judged(
+            b, *res, asked=(version, known)))
         task.signals.result.connect(lambda _res: self.store_answers(True))
         task.signals.failed.connect(lambda exc: self.store_answers(False, exc))
         self._runner.start(task)
@@ -159,14 +160,19 @@ class StoreUpkeep:
         self.status.set_store_away(self._store_away_since, store_text(error) if error is not None else "")
 
     def _colleagues_judged(self, batch_id: int, newest: int, records: list, claims: dict | None = None,
-                           pauses: frozenset[int] | None = None) -> None:
+                           pauses: frozenset[int] | None = None, asked: tuple | None = None) -> None:
         if self.presenter.batch is None or self.presenter.batch.batch_id != batch_id:
             return  # another batch was opened meanwhile
         known = getattr(self, "known_pauses", None)
+        # the pauses as this window knew them when the poll asked, for the model it asked about: another model
+        # loaded, or a pause this window made meanwhile, is no change made elsewhere
+        if asked is not None and asked != (self.presenter.model_version, known):
+            pauses = None
         if pauses is not None and known is not None and pauses != known:
             # a pause began or ended elsewhere (a lead's `fma-judge monitor --resume`, a colleague's blind check):
             # the banner and the routes as they are now (they stayed until a restart)
             self.check_purity()
+            self.known_pauses = pauses  # (check_purity sets it too; without a calibration it returns first)
             self._reload_items()
             self.statusBar().showMessage(QCoreApplication.translate(
                 "Main", "Auto-judging was resumed elsewhere (the purity monitor): the routes are as they are now")

@@ -169,10 +169,10 @@ def reason_text(detail) -> str:
 def waiting_text(code: str) -> str:
     """Why an image shows no prediction yet (``PanelData.waiting``), in the UI language."""
     return {
-        "no_model": QCoreApplication.translate("Panel", "No model is loaded: choose one with “Model…” to get "
+        "no_model": QCoreApplication.translate("Panel", "No model is loaded: choose one with “Model” to get "
                                                         "predictions. You can still judge with C or U."),
         "no_types": QCoreApplication.translate("Panel", "No model is loaded, and no defect types are known for this "
-                                                        "batch yet: choose a model with “Model…” to get predictions "
+                                                        "batch yet: choose a model with “Model” to get predictions "
                                                         "and the types to pick from. Until then U marks an image as a "
                                                         "new type and N writes a note."),
         "loading": QCoreApplication.translate("Panel", "The model is loading; its prediction for this image "

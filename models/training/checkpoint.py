@@ -100,6 +100,19 @@ def checkpoint_taxonomy(out: Path) -> Taxonomy | None:
     return Taxonomy.from_dict(kept, source=str(out / "checkpoint" / "state.json")) if kept else None
 
 
+def same_tree(kept: Taxonomy | None, tree: Taxonomy, source: Path) -> Taxonomy:
+    """``tree`` (read from ``source``), unless a resumed run's checkpoint ``kept`` another: a tree edited between
+    the interruption and ``--resume`` would have trained heads of one tree on another's levels without a word.
+
+    Raises:
+        ConfigError: the two trees differ in their nodes or links.
+    """
+    if kept is not None and kept.fingerprint() != tree.fingerprint():
+        raise ConfigError(f"--resume: the tree at {source} is not the one this run started with (its checkpoint keeps "
+                          "that one): put the file back as it was, or train anew (--overwrite, or another --out)")
+    return tree
+
+
 def load_checkpoint(folder: Path, model: torch.nn.Module, opt: torch.optim.Optimizer) -> dict[str, Any]:
     try:
         state = json.loads((folder / "state.json").read_text(encoding="utf-8"))

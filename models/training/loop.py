@@ -48,6 +48,7 @@ from models.training.checkpoint import (
     init_from_bundle,
     load_checkpoint,
     load_weights,
+    same_tree,
     save_checkpoint,
     save_weights,
 )
@@ -255,9 +256,9 @@ def resolve_taxonomy(cfg: TrainConfig, base: Path | None, kept: Taxonomy | None 
         p = base / p
     if kept is not None and not p.exists():
         return kept
-    if p.is_dir() or p.name == MANIFEST_NAME:
-        return read_bundle_manifest(p if p.is_dir() else p.parent).taxonomy
-    return Taxonomy.from_yaml(p)
+    tree = read_bundle_manifest(p if p.is_dir() else p.parent).taxonomy if p.is_dir() or p.name == MANIFEST_NAME \
+        else Taxonomy.from_yaml(p)
+    return same_tree(kept, tree, p)
 
 
 def _build_run(cfg: TrainConfig, rt: Runtime, taxonomy: Taxonomy, data: TrainingData, out: Path, resume: bool,
