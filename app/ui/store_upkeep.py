@@ -79,8 +79,9 @@ class StoreUpkeep:
             del self._mine[i]
         self._claiming = True
         task = Task(self.service.claim, ids, release=left)
-        task.signals.result.connect(lambda others, ids=ids: self._claimed(ids, others))
-        task.signals.done.connect(lambda _none: self._claim_done())
+        # (isValid: a window closed while its task ran is gone; the task's signal still comes)
+        task.signals.result.connect(lambda others, ids=ids: isValid(self) and self._claimed(ids, others))
+        task.signals.done.connect(lambda _none: isValid(self) and self._claim_done())
         self._runner.start(task)
 
     def _claim_done(self) -> None:
@@ -143,10 +144,10 @@ class StoreUpkeep:
         version, known = self.presenter.model_version, getattr(self, "known_pauses", None)
         task = Task(lambda: (*self.service.judged_since(seen, ids), self.service.claims_of_others(ids),
                              self.service.pauses_in_force(version)))
-        task.signals.result.connect(lambda res, b=batch.batch_id: self._colleagues_judged(
+        task.signals.result.connect(lambda res, b=batch.batch_id: isValid(self) and self._colleagues_judged(
             b, *res, asked=(version, known)))
-        task.signals.result.connect(lambda _res: self.store_answers(True))
-        task.signals.failed.connect(lambda exc: self.store_answers(False, exc))
+        task.signals.result.connect(lambda _res: isValid(self) and self.store_answers(True))
+        task.signals.failed.connect(lambda exc: isValid(self) and self.store_answers(False, exc))
         self._runner.start(task)
 
     def store_answers(self, answers: bool, error: BaseException | None = None) -> None:
