@@ -305,6 +305,11 @@ class Taxonomy:
             self.masks.append(mask)
 
     # ---------------------------------------------------------------- queries
+    def in_tree_order(self) -> tuple[str, ...]:
+        """Every node id as the tree lists it: each group, then its subgroups, each followed by its types (depth
+        first, in file order)."""
+        return tuple(self._preorder)
+
     def __contains__(self, node_id: object) -> bool:
         return node_id in self._nodes
 

@@ -203,15 +203,7 @@ class BatchPresenter:
         names = self.names
         if names is None:
             return sorted(counts)
-        order: list[str] = []
-
-        def walk(node: str) -> None:
-            order.append(node)
-            for child in names.children(node):
-                walk(child)
-
-        for root in names.levels[0]:
-            walk(root)
+        order = list(names.in_tree_order())
         return order + sorted(set(counts) - set(order))
 
     def row_of(self, image_id: int) -> int | None:

@@ -62,16 +62,7 @@ def node_order_in_tree(taxonomy: Taxonomy) -> tuple[str, ...]:
     the picker and the batch list's type menu show them): the ``node_order`` of the queue's sort and grouping by
     type. By name (as before), a 150-leaf tree's "Metal particles", "Organic particles" and "Particles" groups lay
     apart, and a type's neighbours were unrelated types."""
-    order: list[str] = []
-
-    def walk(node: str) -> None:
-        order.append(node)
-        for child in taxonomy.children(node):
-            walk(child)
-
-    for top in taxonomy.levels[0]:
-        walk(top)
-    return tuple(order)
+    return taxonomy.in_tree_order()
 
 
 UNDO_DEPTH = 50
