@@ -136,6 +136,7 @@ class TaxonomyPicker(QDialog):
         self.search.setPlaceholderText(self.tr("Type to filter by English or Chinese name, or id…"))
         self.search.setClearButtonEnabled(True)
         self.model = build_taxonomy_model(taxonomy, lang, self)
+        self._own = {leaf: own_words(taxonomy, leaf) for leaf in taxonomy.leaves}  # (read at each key typed)
         self.proxy = _Filter(self)
         self.proxy.setSourceModel(self.model)
         self.tree = QTreeView(self)
@@ -233,7 +234,7 @@ class TaxonomyPicker(QDialog):
         words = typed.split()
 
         def rank(leaf: str) -> int:
-            own = own_words(self.taxonomy, leaf)
+            own = self._own[leaf]
             if typed in own:
                 return 0
             if any(w.startswith(typed) for w in own):
@@ -247,9 +248,9 @@ class TaxonomyPicker(QDialog):
     def close_names(self, text: str, n: int = 3) -> list[str]:
         """The names (in the UI language) of the types nearest to what was typed, when nothing matches it
         ("aluminum", "scrach"): a typo or another spelling found nothing and said nothing more."""
-        pool = {}
-        for leaf in (self.taxonomy.leaves if self.scope is None else self.visible_leaves() or self.taxonomy.leaves):
-            for word in own_words(self.taxonomy, leaf):
+        pool: dict[str, str] = {}  # (said only with nothing matched in the whole tree: a scope says Tab first)
+        for leaf, words in self._own.items():
+            for word in words:
                 for part in (word, *word.split()):
                     pool.setdefault(part, leaf)
         found = difflib.get_close_matches(text.lower().strip(), list(pool), n=n * 3, cutoff=0.7)

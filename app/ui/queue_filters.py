@@ -161,9 +161,9 @@ class QueueFilterBar:
         """Leaf and node ids in the tree's order (:func:`app.services.queue.node_order_in_tree`)."""
         if self.taxonomy is None or (self.sort_combo.currentData() != "leaf" and not self.grouping()):
             return None
-        if self._order_for is None or self._order_for[0] is not self.taxonomy:
+        if self._order_for is not self.taxonomy:
             self._order = node_order_in_tree(self.taxonomy)
-            self._order_for = (self.taxonomy, self.lang)
+            self._order_for = self.taxonomy
         return self._order
 
     def _fill_combos(self, page: QueuePage) -> None:

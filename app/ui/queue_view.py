@@ -88,7 +88,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self._load_error: str | None = None  # what the status line says of the last load that failed
         self._batches: list[tuple[int, str, object]] = []
         self._order: tuple[str, ...] = ()
-        self._order_for: tuple[Taxonomy, str] | None = None
+        self._order_for: Taxonomy | None = None  # the tree _order was made from (the names play no part now)
         self._soon = QTimer(self)  # one reload for a burst of judgments made in the main window
         self._soon.setSingleShot(True)
         self._soon.setInterval(250)
