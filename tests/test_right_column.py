@@ -158,3 +158,26 @@ def test_panes_fold_with_the_panel_and_stay_folded_while_their_room_is_what_make
     assert column.sizes()[1:] == [80, 120] and column.sizes()[0] >= panel.wanted  # only what it needs, spectrum first
     column.resize(360, 1200)  # room for the panel, both lines and the spectrum's own height: everything unfolds
     qtbot.waitUntil(lambda: not (panel.compact or spectrum.compact or similar.compact), timeout=2000)
+
+
+def test_a_column_deleted_with_a_balance_pending_does_not_raise_after_it(qtbot) -> None:
+    """Closing a window right after its panel changed left a balance queued for a deleted column: the queued
+    call raised 'Internal C++ object (RightColumn) already deleted' (the timer now has the column as context)."""
+    import shiboken6
+    from PySide6.QtCore import QTimer
+
+    column = RightColumn()  # (not given to qtbot, which would close it after the test)
+    spectrum = Pane(100, 300)
+    for widget in (Panel(500), spectrum):
+        column.addWidget(widget)
+    column.resize(360, 800)
+    column.show()
+    qtbot.waitUntil(lambda: not column._pending, timeout=2000)
+    spectrum.hide()  # queues a balance
+    assert column._pending
+    shiboken6.delete(column)
+    with qtbot.captureExceptions() as caught:
+        done = []
+        QTimer.singleShot(20, lambda: done.append(1))
+        qtbot.waitUntil(lambda: bool(done), timeout=2000)
+    assert not caught, [e for _t, e, _tb in caught]

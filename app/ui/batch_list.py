@@ -169,7 +169,7 @@ class BatchListModel(QAbstractListModel):
         if self._failed:
             said = [(r.image_id, self._failed[r.path]) for r in rows if r.path in self._failed]
             if said:
-                QTimer.singleShot(0, lambda: self._say(said))
+                QTimer.singleShot(0, self, lambda: self._say(said))
 
     def _say(self, said: list[tuple[int, str]]) -> None:
         """``unreadable`` for each listed image whose row does not say so already."""

@@ -244,7 +244,7 @@ class BatchOpening:
         first = self.presenter.open(opened, wanted=wanted)
         if self.presenter.model_state in ("loading", "ready") and self.presenter.todo(self.presenter.model_version):
             self.list_model.hold_thumbnails()  # until the first predictions are on screen (at most 2 s)
-            QTimer.singleShot(2000, lambda batch=self.presenter.batch: self.presenter.batch is batch
+            QTimer.singleShot(2000, self, lambda batch=self.presenter.batch: self.presenter.batch is batch
                               and self.list_model.release_thumbnails())
         self.setWindowTitle(f"fma-judge — {opened.name}")
         self._refresh_list()

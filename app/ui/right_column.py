@@ -59,7 +59,7 @@ class RightColumn(QSplitter):
         several changes)."""
         if not self._pending and not self._dragged:
             self._pending = True
-            QTimer.singleShot(0, self.balance)
+            QTimer.singleShot(0, self, self.balance)  # (with self: not after it is deleted)
 
     def _moved(self, *_: int) -> None:
         self._dragged = True
