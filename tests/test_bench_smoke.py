@@ -541,3 +541,48 @@ def test_flips_bench_times_the_views_in_alternation_and_compares_evaluations(tmp
     rows = flips.compare([tmp_path / "alone", tmp_path / "flipped"])
     assert [(r["top1"], r["leaf_determined"], r["group_and_subgroup"]) for r in rows] == [
         (0.90, 0.61, 0.89), (0.925, 0.71, 0.888)]
+
+
+def test_posthoc_taus_reads_the_chosen_tau_as_the_bundle_predicts(tmp_path, taxonomy, capsys):
+    """bench.posthoc_taus takes the tau a run chose back out of the leaf logits and tries every tau again: its line
+    for the chosen tau (marked *) must be the bundle's own Top-1, and each tau of TAUS has its line."""
+    import csv
+    import json
+
+    import numpy as np
+
+    from bench import posthoc_taus
+    from conftest import make_tiny_bundle, write_image
+    from models.inference.collect import collect_outputs
+    from models.inference.predictor import Predictor
+    from models.training.posthoc import TAUS
+
+    work = tmp_path / "work"
+    run = work / "runs" / "tail" / "seed1" / "leaf-weighted_no_dependence_hier"
+    bundle = make_tiny_bundle(run / "bundle", taxonomy, seed=3)
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    manifest.setdefault("train", {})["data_choices"] = {"imbalance_posthoc": {"value": 2.0}}
+    (bundle / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    rows = []
+    for i, leaf in enumerate(taxonomy.leaves[:6] * 3):
+        path = f"images/{leaf}_{i}.png"
+        write_image(work / "tail" / path, seed=i)
+        rows.append({"path": path, "label": leaf, "split": "train" if i < 8 else "test"})
+    # a long tail (rows without images: only the training counts are read): the prior's shift flips predictions
+    rows += [{"path": f"images/none_{k}_{i}.png", "label": leaf, "split": "train"}
+             for k, leaf in enumerate(taxonomy.leaves) for i in range(10 * 2 ** (k % 6))]
+    with (work / "tail" / "manifest.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["path", "label", "split"])
+        writer.writeheader()
+        writer.writerows(rows)
+    assert posthoc_taus.main(["--work", str(work), "--seeds", "1"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("seed 1 test")]
+    assert len(lines) == len(TAUS)
+    chosen = [line for line in lines if "tau 2   *" in line]
+    assert len(chosen) == 1, lines
+    test = [r for r in rows if r["split"] == "test"]
+    out = collect_outputs(Predictor(bundle, device="cpu"), [work / "tail" / r["path"] for r in test])
+    position = {leaf: i for i, leaf in enumerate(taxonomy.leaves)}
+    top1 = float((out.leaf_probs.argmax(axis=1) == np.array([position[test[i]["label"]] for i in out.index])).mean())
+    assert f"top1 {top1:.3f}" in chosen[0], (top1, chosen[0])
+    assert len({line.split("top1")[1] for line in lines}) > 1, lines  # the taus differ here: the check above can fail
