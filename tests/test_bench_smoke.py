@@ -550,9 +550,9 @@ def test_posthoc_taus_reads_the_chosen_tau_as_the_bundle_predicts(tmp_path, taxo
     import json
 
     import numpy as np
+    from conftest import make_tiny_bundle, write_image
 
     from bench import posthoc_taus
-    from conftest import make_tiny_bundle, write_image
     from models.inference.collect import collect_outputs
     from models.inference.predictor import Predictor
     from models.training.posthoc import TAUS
