@@ -926,6 +926,44 @@ def test_ctrl_home_onto_a_group_heading_leaves_nothing_selected_out_of_sight(qtb
 
 @needs_qt
 @SQLITE_ONLY
+def test_ctrl_down_and_up_go_from_group_heading_to_group_heading(qtbot, queue_window) -> None:
+    """At 150 types a group of one image sat between groups of hundreds, reached only by arrows: Ctrl+Down and
+    Ctrl+Up go to the next and the previous heading, with nothing selected, in the table and in the gallery."""
+    from PySide6.QtCore import Qt
+
+    from app.ui.queue_model import GroupRow
+
+    _window, view = queue_window
+    with qtbot.waitSignal(view.rowsShown, timeout=10_000):
+        view.group_combo.setCurrentIndex(view.group_combo.findData("leaf"))
+    qtbot.waitUntil(lambda: view.model.total == 5, timeout=10_000)
+    headings = [i for i, r in enumerate(view.model.rows) if isinstance(r, GroupRow)]
+    assert len(headings) >= 3, view.model.rows
+    for widget in (view.table, view.gallery):
+        if widget is view.gallery:
+            qtbot.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+            assert view.active_view() is view.gallery
+        first_image = headings[0] + 1
+        widget.setCurrentIndex(view.model.index(first_image, 0))
+        seen = []
+        for _ in headings:
+            qtbot.keyClick(widget, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
+            seen.append(widget.currentIndex().row())
+            assert view.selected_rows() == []
+        assert seen == [*headings[1:], headings[-1]]  # past the last heading the cursor stays
+        qtbot.keyClick(widget, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+        assert widget.currentIndex().row() == headings[-2]
+        widget.setCurrentIndex(view.model.index(headings[1] + 1, 0))  # inside a group: its own heading first
+        qtbot.keyClick(widget, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+        assert widget.currentIndex().row() == headings[1]
+        qtbot.keyClick(widget, Qt.Key.Key_Space)  # and Space there selects that group, as it does on any heading
+        assert view.selected_rows() and all(
+            r.image_id in {getattr(x, "image_id", None) for x in view.model.rows[headings[1]:headings[2]]}
+            for r in view.selected_rows())
+
+
+@needs_qt
+@SQLITE_ONLY
 def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store, tmp_path, monkeypatch) -> None:
     from PySide6.QtCore import QModelIndex, QPoint, Qt
 

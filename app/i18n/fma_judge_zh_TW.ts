@@ -1364,27 +1364,27 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>全部 {n} 張已預測，耗時 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="111"/>
+        <location filename="../ui/store_upkeep.py" line="112"/>
         <source>{who} holds {file}: you start on the next image nobody holds</source>
         <translation>{who} 已保留 {file}：您從下一張無人保留的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="123"/>
+        <location filename="../ui/store_upkeep.py" line="124"/>
         <source>{who} holds {file}: a judgment of yours would go against theirs</source>
         <translation>{who} 已保留 {file}：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="177"/>
+        <location filename="../ui/store_upkeep.py" line="178"/>
         <source>Auto-judging was resumed elsewhere (the purity monitor): the routes are as they are now</source>
         <translation>自動判定已在別處恢復（純度監控）：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="179"/>
+        <location filename="../ui/store_upkeep.py" line="180"/>
         <source>Auto-judging was paused elsewhere (the purity monitor): the routes are as they are now</source>
         <translation>自動判定已在別處暫停（純度監控）：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="270"/>
+        <location filename="../ui/store_upkeep.py" line="271"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
@@ -1476,7 +1476,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="297"/>
+        <location filename="../ui/store_upkeep.py" line="298"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1561,12 +1561,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="237"/>
+        <location filename="../ui/store_upkeep.py" line="238"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="262"/>
+        <location filename="../ui/store_upkeep.py" line="263"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
@@ -2023,7 +2023,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="386"/>
-        <location filename="../ui/queue_gallery.py" line="381"/>
+        <location filename="../ui/queue_gallery.py" line="403"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2309,8 +2309,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_model.py" line="151"/>
-        <source>Click (or Space) to select the group&apos;s images</source>
-        <translation>點一下（或按空白鍵）選取此組的影像</translation>
+        <source>Click (or Space) to select the group&apos;s images; Ctrl+Down and Ctrl+Up go to the next and the previous group</source>
+        <translation>按一下（或 Space）選取這組的影像；Ctrl+Down 與 Ctrl+Up 移到下一組與上一組</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="41"/>
@@ -2489,61 +2489,61 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="135"/>
+        <location filename="../ui/queue_gallery.py" line="157"/>
         <source>Space: select the group</source>
         <translation>空白鍵：選取此群組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="153"/>
+        <location filename="../ui/queue_gallery.py" line="175"/>
         <source>cannot be read</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="309"/>
+        <location filename="../ui/queue_gallery.py" line="331"/>
         <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
         <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="311"/>
+        <location filename="../ui/queue_gallery.py" line="333"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="313"/>
+        <location filename="../ui/queue_gallery.py" line="335"/>
         <location filename="../ui/queue_view.py" line="319"/>
         <location filename="../ui/queue_view.py" line="339"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="359"/>
+        <location filename="../ui/queue_gallery.py" line="381"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="360"/>
+        <location filename="../ui/queue_gallery.py" line="382"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="371"/>
+        <location filename="../ui/queue_gallery.py" line="393"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="110"/>
-        <location filename="../ui/queue_gallery.py" line="389"/>
+        <location filename="../ui/queue_gallery.py" line="132"/>
+        <location filename="../ui/queue_gallery.py" line="411"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="174"/>
-        <location filename="../ui/queue_model.py" line="178"/>
+        <location filename="../ui/queue_gallery.py" line="196"/>
+        <location filename="../ui/queue_model.py" line="179"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="397"/>
+        <location filename="../ui/queue_gallery.py" line="419"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
@@ -2986,7 +2986,7 @@ Similarity {sim:.3f}</source>
         <translation>沒有與此光譜相似的參考光譜（共 {n} 條，HQI 皆低於 {floor}）。</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="167"/>
+        <location filename="../ui/picker.py" line="168"/>
         <location filename="../ui/spectrum_panel.py" line="283"/>
         <source>Spectrum suggests: {type} (HQI {hqi})</source>
         <translation>光譜建議：{type}（HQI {hqi}）</translation>
@@ -3233,43 +3233,43 @@ Similarity {sim:.3f}</source>
         <translation>輸入英文或中文名稱、或 ID 以篩選…</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="150"/>
-        <location filename="../ui/picker.py" line="215"/>
+        <location filename="../ui/picker.py" line="151"/>
+        <location filename="../ui/picker.py" line="216"/>
         <source>Enter: choose · ↑↓: move · Esc: cancel</source>
         <translation>Enter：選擇 · ↑↓：移動 · Esc：取消</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="159"/>
+        <location filename="../ui/picker.py" line="160"/>
         <source>Only {node} (determined by the model) · Tab: all types</source>
         <translation>僅顯示 {node}（模型已確定）· Tab：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="217"/>
+        <location filename="../ui/picker.py" line="218"/>
         <source>{n} types match · Enter: choose · ↑↓: move</source>
         <translation>{n} 個類別相符 · Enter：選取 · ↑↓：移動</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="218"/>
+        <location filename="../ui/picker.py" line="219"/>
         <source>1 type matches · Enter: choose</source>
         <translation>1 個類別相符 · Enter：選取</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="220"/>
+        <location filename="../ui/picker.py" line="221"/>
         <source>No type of {node} matches · Tab: all types</source>
         <translation>{node} 內沒有相符的類別 · Tab：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="224"/>
+        <location filename="../ui/picker.py" line="225"/>
         <source>No type matches · closest: {names}</source>
         <translation>沒有相符的類別 · 最接近：{names}</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="225"/>
+        <location filename="../ui/picker.py" line="226"/>
         <source>No type matches</source>
         <translation>沒有相符的類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="302"/>
+        <location filename="../ui/picker.py" line="303"/>
         <source>Pick a type first: type its name or move with ↑↓</source>
         <translation>請先選擇類別：輸入名稱或以 ↑↓ 移動</translation>
     </message>

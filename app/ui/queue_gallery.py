@@ -72,8 +72,11 @@ MOVE_KEYS = frozenset({
 
 def queue_key(view: QAbstractItemView, event: QKeyEvent, emit) -> bool:
     """Answer one of the queue's keys in ``view``: ``emit(action)`` with an action of :data:`QUEUE_KEYS`, or
-    ``"heading"`` for Space on a group heading. False: not the queue's key (the view moves as usual)."""
+    ``"heading"`` for Space on a group heading; Ctrl+Down and Ctrl+Up go to the next and the previous group heading
+    (:func:`jump_to_group`). False: not the queue's key (the view moves as usual)."""
     mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    if mods == Qt.KeyboardModifier.ControlModifier and event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+        return jump_to_group(view, forward=event.key() == Qt.Key.Key_Down)
     if mods != Qt.KeyboardModifier.NoModifier:
         return False
     action = QUEUE_KEYS.get(Qt.Key(event.key()))
@@ -83,6 +86,25 @@ def queue_key(view: QAbstractItemView, event: QKeyEvent, emit) -> bool:
     if action is None:
         return False
     emit(action)
+    return True
+
+
+def jump_to_group(view: QAbstractItemView, *, forward: bool) -> bool:
+    """Put the cursor on the next (``forward``) or the previous group heading of a grouped queue, at the top of the
+    view, with nothing selected (as Home does onto a heading): at 150 types a group of one image sat between groups of
+    hundreds, reached only by arrows. The first heading is the previous one of the rows above the second; past the
+    last heading the cursor stays. False where the queue is not grouped (the view's own Ctrl+arrow)."""
+    model = view.model()
+    rows = getattr(model, "rows", None)
+    if not rows or not any(isinstance(r, GroupRow) for r in rows):
+        return False
+    here = view.currentIndex().row()
+    order = range(here + 1, len(rows)) if forward else range(min(here, len(rows)) - 1, -1, -1)
+    target = next((i for i in order if isinstance(rows[i], GroupRow)), None)
+    if target is not None:
+        index = model.index(target, 0)
+        view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.Clear)
+        view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
     return True
 
 

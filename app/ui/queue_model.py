@@ -148,7 +148,8 @@ class QueueTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole and column == 0:
             return self.group_title(row)
         if role == Qt.ItemDataRole.ToolTipRole and column == 0:
-            return QCoreApplication.translate("Queue", "Click (or Space) to select the group's images")
+            return QCoreApplication.translate("Queue", "Click (or Space) to select the group's images; Ctrl+Down and "
+                                                       "Ctrl+Up go to the next and the previous group")
         if role == Qt.ItemDataRole.FontRole:
             font = QFont()
             font.setBold(True)

@@ -7,7 +7,7 @@ judgment, so a row shows as done only once it is committed.
 Keys (with the table focused): Enter accepts the selection, 1 to 5 judge the one selected image as that type of
 its Top-5 (numbered in the detail pane), C relabels it with the taxonomy picker (scoped to
 the node the model determined when the selection shares one), U judges it "unknown / new defect type", Space on a group heading (or a click) selects
-the group's images, O or double-click opens the current image, Ctrl+A selects every loaded row, Ctrl+Z undoes the last bulk
+the group's images, Ctrl+Down and Ctrl+Up go to the next and the previous group heading, O or double-click opens the current image, Ctrl+A selects every loaded row, Ctrl+Z undoes the last bulk
 action, F5 reloads, Ctrl+E exports, Esc closes the window. The filters are reached with Tab or their Alt+letter mnemonics.
 
 The rows, their texts and colours are the item model's (:mod:`app.ui.queue_model`); the window's look is
