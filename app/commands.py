@@ -54,7 +54,10 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
         "--since", metavar="DATE", help="only judgments made since this date/time (local time)"
     )
     parser.add_argument(
-        "--status", metavar="LIST", help="comma-separated subset of accepted,corrected,unknown (default all)"
+        "--status", metavar="LIST",
+        help="comma-separated subset of accepted,corrected,unknown (default all three), and auto: the images the model "
+             "judged alone that no person decided, with status auto (a batch's whole result for a report; training "
+             "skips them)"
     )
     parser.add_argument("--overwrite", action="store_true",
                         help="write over an existing CSV/JSON file, or an imagefolder's manifest.csv and notes.csv "
@@ -90,7 +93,8 @@ def run_export(args: argparse.Namespace) -> int:
     except (StoreError, ExportError, OSError) as exc:
         print(f"fma-judge export: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ExportError) and exc.reason == "no_batch" else 1  # a bad --batch: a bad option
-    print(f"Exported {result.count:,} label(s) to {result.path}")
+    auto = f" (status auto: {result.auto:,} the model judged alone; training skips them)" if result.auto else ""
+    print(f"Exported {result.count:,} label(s) to {result.path}{auto}")
     if not result.count and not result.skipped:
         asked = [f"batch {args.batch}" if args.batch else "", f"since {args.since}" if args.since else "",
                  f"status {args.status}" if args.status else ""]

@@ -7,7 +7,7 @@ import csv
 import datetime as dt
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -471,3 +471,44 @@ def test_an_imagefolder_export_never_writes_outside_its_folder(tmp_path: Path, t
     assert [reason for _, reason in result.skipped] == ["the type id '..' would write outside the export folder"]
     assert not [p for p in (tmp_path / "exports").rglob("*.png")]  # nothing copied, inside or beside
     engine.dispose()
+
+
+def test_auto_judged_images_are_exported_only_when_asked_and_training_skips_them(store: Store, tmp_path: Path,
+                                                                                 taxonomy, capsys) -> None:
+    """A batch's whole result for a report: ``auto`` adds the images the model judged alone that no person decided
+    (status auto, the model's type, no analyst), after the judged rows; training on the export skips them."""
+    with session_scope(store.engine) as s:
+        ids = {Path(p).stem: repo.get_or_create_image(s, file_sha256(p), p, 80, 60).image_id
+               for p in store.paths.values()}
+        for name in "ade":  # a: accepted (stays so); d: its judgment undone (no decision); e: never judged
+            repo.save_prediction(s, ids[name], replace(_predicted("dent", taxonomy), route="auto"))
+    assert set(_by_name(_csv_rows(export_labels(store.engine, tmp_path / "default.csv", "csv").path))) == set(EXPECTED)
+    result = export_labels(store.engine, tmp_path / "auto.csv", "csv", statuses={"auto"})
+    rows = _by_name(_csv_rows(result.path))
+    assert set(rows) == {"d", "e"} and result.count == result.auto == 2
+    assert {k: rows["e"][k] for k in ("label", "status", "analyst", "predicted_leaf", "model_version")} == {
+        "label": "dent", "status": "auto", "analyst": "", "predicted_leaf": "dent", "model_version": MODEL}
+    assert rows["e"]["leaf_path"] == "/".join(taxonomy.path("dent"))
+    everything = {"accepted", "corrected", "unknown", "auto"}
+    whole = export_labels(store.engine, tmp_path / "all.csv", "csv", statuses=everything)
+    names = [Path(r["path"]).stem for r in _csv_rows(whole.path)]
+    assert set(names) == {*EXPECTED, "d", "e"} and names[-2:] in (["d", "e"], ["e", "d"])  # the judged rows first
+    assert whole.auto == 2 and whole.count == len(EXPECTED) + 2
+    with Session(store.engine) as session:  # the export dialog's count agrees
+        assert count_export_rows(session, statuses=everything) == whole.count
+        assert count_export_rows(session, statuses={"auto"}, batch_id=store.batch2) == 0
+        assert count_export_rows(session, statuses={"auto"}, since=dt.datetime.now(dt.UTC) + dt.timedelta(days=1)) == 0
+    items = {Path(r["path"]).stem: r for r in json.loads(export_labels(
+        store.engine, tmp_path / "auto.json", "json", statuses={"auto"}).path.read_text(encoding="utf-8"))}
+    assert items["e"]["status"] == "auto" and items["e"]["leaf"] == "dent" and items["e"]["labels"] == ["dent"]
+    loaded = read_manifest(whole.path, taxonomy, verify_images=False)  # training: the people's labels only
+    assert {Path(s.path).stem for s in loaded.samples} == set(EXPECTED)  # (c: unknown, an outlier-exposure row)
+    assert {Path(p).stem for p, why in loaded.skipped if "model's own call" in why} == {"d", "e"}
+    parser = argparse.ArgumentParser()
+    add_export_arguments(parser)
+    assert run_export(parser.parse_args(["--db", store.url, "--out", str(tmp_path / "cli.csv"), "--format", "csv",
+                                         "--status", "accepted,auto"])) == 0
+    assert "(status auto: 2 the model judged alone; training skips them)" in capsys.readouterr().out
+    assert run_export(parser.parse_args(["--db", store.url, "--out", str(tmp_path / "bad.csv"), "--format", "csv",
+                                         "--status", "automatic"])) == 2
+    assert "use some of accepted, auto, corrected, unknown" in capsys.readouterr().err

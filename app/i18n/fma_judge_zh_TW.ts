@@ -314,109 +314,119 @@
 <context>
     <name>Export</name>
     <message>
-        <location filename="../ui/export_dialog.py" line="52"/>
-        <location filename="../ui/export_dialog.py" line="146"/>
-        <location filename="../ui/export_dialog.py" line="188"/>
+        <location filename="../ui/export_dialog.py" line="53"/>
+        <location filename="../ui/export_dialog.py" line="154"/>
+        <location filename="../ui/export_dialog.py" line="196"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="55"/>
+        <location filename="../ui/export_dialog.py" line="56"/>
         <source>CSV training manifest (fma-model train --data)</source>
         <translation>CSV 訓練清單（fma-model train --data）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="56"/>
+        <location filename="../ui/export_dialog.py" line="57"/>
         <source>JSON (with each image&apos;s history)</source>
         <translation>JSON（含每張影像的歷程）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="57"/>
+        <location filename="../ui/export_dialog.py" line="58"/>
         <source>Image folder (one sub-folder per type, copies)</source>
         <translation>影像資料夾（每種類型一個子資料夾，複製檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="62"/>
+        <location filename="../ui/export_dialog.py" line="63"/>
         <source>This batch: {name}</source>
         <translation>此批次：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="63"/>
+        <location filename="../ui/export_dialog.py" line="64"/>
         <source>Every batch</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="65"/>
+        <location filename="../ui/export_dialog.py" line="66"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="65"/>
+        <location filename="../ui/export_dialog.py" line="66"/>
         <source>corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="66"/>
+        <location filename="../ui/export_dialog.py" line="67"/>
         <source>unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="72"/>
+        <location filename="../ui/export_dialog.py" line="68"/>
+        <source>auto-judged (not for training)</source>
+        <translation>自動判定（不用於訓練）</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="69"/>
+        <source>Also the images the model judged alone that no person decided, with status &quot;auto&quot; and the model&apos;s type: the batch&apos;s whole result, for a report. Training skips these rows, so the model never learns from its own calls.</source>
+        <translation>也匯出模型自行判定、尚無人判定的影像，狀態為「auto」、類型為模型的判定：整批的完整結果，供報告使用。訓練會略過這些列，模型不會從自己的判定中學習。</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="79"/>
         <source>only judged since</source>
         <translation>只含此日期之後的判定</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="86"/>
+        <location filename="../ui/export_dialog.py" line="93"/>
         <source>Browse…</source>
         <translation>瀏覽…</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="95"/>
+        <location filename="../ui/export_dialog.py" line="102"/>
         <source>&amp;Format:</source>
         <translation>格式(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="96"/>
+        <location filename="../ui/export_dialog.py" line="103"/>
         <source>&amp;Images:</source>
         <translation>影像(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="97"/>
+        <location filename="../ui/export_dialog.py" line="104"/>
         <source>Decisions:</source>
         <translation>判定：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="102"/>
+        <location filename="../ui/export_dialog.py" line="110"/>
         <source>&amp;Write to:</source>
         <translation>寫入(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="107"/>
+        <location filename="../ui/export_dialog.py" line="115"/>
         <source>Export</source>
         <translation>匯出</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="142"/>
+        <location filename="../ui/export_dialog.py" line="150"/>
         <source>Export into a folder</source>
         <translation>匯出到資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="155"/>
+        <location filename="../ui/export_dialog.py" line="163"/>
         <source>No judged image matches these choices: nothing to export.</source>
         <translation>沒有符合這些選擇的已判定影像：無可匯出。</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="157"/>
+        <location filename="../ui/export_dialog.py" line="165"/>
         <source>Images to export: {n}</source>
         <translation>將匯出的影像：{n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="182"/>
+        <location filename="../ui/export_dialog.py" line="190"/>
         <source>{folder} already holds a manifest.csv (an earlier export, or a data set&apos;s own). It and notes.csv will be replaced, and the copies added to the images there. Export into it?</source>
         <translation>{folder} 已有一份 manifest.csv（先前的匯出，或某個資料集本身的清單）。它與 notes.csv 會被取代，影像副本則加在原有影像的旁邊。仍要匯出到這裡嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="186"/>
+        <location filename="../ui/export_dialog.py" line="194"/>
         <source>{folder} already exists. Replace it?</source>
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
@@ -1885,7 +1895,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>；匯出的列中有 {k} 筆指向目前已不存在的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="338"/>
+        <location filename="../ui/side_actions.py" line="337"/>
+        <source>; {k} of them auto-judged (status auto: training skips them)</source>
+        <translation>；其中 {k} 張為自動判定（狀態 auto：訓練會略過）</translation>
+    </message>
+    <message>
+        <location filename="../ui/side_actions.py" line="340"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -11,6 +11,12 @@ manifest's ``spectrum`` column (its files' paths, ``;`` between several) and the
 them; an ImageFolder export copies them beside the image copy, named after it (``<sha8>_P001.png`` and
 ``<sha8>_P001.jdx``: the app pairs them again by name).
 
+Auto-judged images are left out unless asked for (``statuses`` with ``auto``, :data:`AUTO`): an image no person
+decided whose newest prediction the model judged alone is then one more row, ``status`` ``auto``, ``label`` the
+model's leaf (its set, multi-label), ``analyst`` empty and ``judged_at`` the prediction's time (``since`` filters on
+it), after the judged rows: a batch's whole result for a report. Training skips such rows (the model's own calls do
+not become its labels: :func:`models.data.manifest.read_manifest` reads the ``status`` column).
+
 Notes travel with the labels: the CSV's last column and the JSON's ``note`` field hold each image's note;
 an ImageFolder export also writes ``notes.csv`` (``path,note``: the copied image's path relative to the
 export folder, one row per image that has a note), next to its ``manifest.csv`` (which has the ``note``
@@ -31,13 +37,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Engine, Select, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from app.store.db import translate_errors
 from app.store.errors import ExportError
-from app.store.records import EXPORT_COLUMNS, UNKNOWN_LABEL, ExportRow
-from app.store.repo._common import normalize_folder
+from app.store.records import AUTO_STATUS, EXPORT_COLUMNS, UNKNOWN_LABEL, ExportRow
+from app.store.repo._common import _current_ids, normalize_folder
 from app.store.repo.batches import batch_by_ref
 from app.store.repo.spectra import any_spectra, spectrum_paths
 from app.store.schema import (
@@ -48,6 +54,7 @@ from app.store.schema import (
     ImagePath,
     Judgment,
     ModelVersion,
+    Prediction,
     decided_time,
     decider,
 )
@@ -58,6 +65,9 @@ from models.data.manifest import LABELS_SEPARATOR, CsvWriter, ManifestRow, sprea
 from models.taxonomy import Taxonomy
 
 FORMATS: tuple[str, ...] = ("csv", "imagefolder", "json")
+AUTO = AUTO_STATUS
+"""The status filter's value for auto-judged images no person decided (left out unless asked for)."""
+EXPORT_STATUSES: frozenset[str] = JUDGED_STATUSES | {AUTO}
 IMAGEFOLDER_MANIFEST = "manifest.csv"
 IMAGEFOLDER_NOTES = "notes.csv"
 UNKNOWN_FOLDER = "unknown_unlabelled"
@@ -75,12 +85,14 @@ class ExportResult:
             taxonomy, file missing when copying). An image undone back to pending is not judged: not listed.
         missing: the paths of CSV or JSON rows written whose file is not there now (moved or deleted since it was
             judged): the label is kept, but training on the export skips them.
+        auto: of ``count``, the rows of auto-judged images (status ``auto``).
     """
 
     count: int
     path: Path
     skipped: tuple[tuple[str, str], ...] = ()
     missing: tuple[str, ...] = ()
+    auto: int = 0
 
 
 # ------------------------------------------------------------------------------------------ taxonomy
@@ -143,33 +155,53 @@ def _check_statuses(statuses: Collection[str] | None) -> frozenset[str]:
     if statuses is None:
         return JUDGED_STATUSES
     chosen = frozenset(statuses)
-    bad = sorted(chosen - JUDGED_STATUSES)
+    bad = sorted(chosen - EXPORT_STATUSES)
     if bad or not chosen:
         raise ExportError(
-            f"unknown status filter {', '.join(bad) or '(empty)'}; use some of {', '.join(sorted(JUDGED_STATUSES))}"
+            f"unknown status filter {', '.join(bad) or '(empty)'}; use some of {', '.join(sorted(EXPORT_STATUSES))}"
         )
     return chosen
 
 
+def _in_batch(column: Any, batch_id: int) -> Any:
+    return column.in_(select(BatchImage.image_id).where(BatchImage.batch_id == batch_id))
+
+
 def _current(stmt: Select, batch_id: int | None, since: dt.datetime | None, statuses: Collection[str]) -> Select:
     """``stmt`` over each image's current judgment (its newest), in the batch, of these statuses, made since."""
-    current = select(Judgment.image_id, func.max(Judgment.id).label("jid")).group_by(Judgment.image_id)
-    if batch_id is not None:
-        current = current.where(
-            Judgment.image_id.in_(select(BatchImage.image_id).where(BatchImage.batch_id == batch_id))
-        )
-    cur = current.subquery()
+    cur = _current_ids(None if batch_id is None else _in_batch(Judgment.image_id, batch_id)).subquery()
     stmt = (stmt.select_from(cur).join(Judgment, Judgment.id == cur.c.jid)
-            .where(Judgment.status.in_(sorted(statuses))))
+            .where(Judgment.status.in_(sorted(set(statuses) & JUDGED_STATUSES))))
     return stmt if since is None else stmt.where(Judgment.created_at >= _aware(since))
+
+
+def _auto(stmt: Select, batch_id: int | None, since: dt.datetime | None) -> Select:
+    """``stmt`` over the auto-judged images no person decided: each image's newest prediction routed ``auto``
+    (as the batch list counts them), made since; the image's current judgment (a note, an undo) outer-joined."""
+    newest = select(Prediction.image_id, func.max(Prediction.id).label("pid")).group_by(Prediction.image_id)
+    if batch_id is not None:
+        newest = newest.where(_in_batch(Prediction.image_id, batch_id))
+    newest = newest.subquery()
+    cur = _current_ids(None if batch_id is None else _in_batch(Judgment.image_id, batch_id)).subquery()
+    decided = (select(Judgment.image_id).join(cur, cur.c.jid == Judgment.id)
+               .where(Judgment.status.in_(sorted(JUDGED_STATUSES))))
+    stmt = (stmt.select_from(newest).join(Prediction, Prediction.id == newest.c.pid)
+            .outerjoin(cur, cur.c.image_id == Prediction.image_id).outerjoin(Judgment, Judgment.id == cur.c.jid)
+            .where(Prediction.route == AUTO, Prediction.leaf.is_not(None), Prediction.image_id.not_in(decided)))
+    return stmt if since is None else stmt.where(Prediction.created_at >= _aware(since))
 
 
 def count_export_rows(session: Session, *, batch_id: int | None = None, since: dt.datetime | None = None,
                       statuses: Collection[str] | None = None) -> int:
     """How many images an export with these filters would write, at most (one whose leaf is not in its model's
     taxonomy is still counted here, then skipped by the export)."""
-    stmt = _current(select(func.count()), batch_id, since, _check_statuses(statuses))
-    return int(session.execute(stmt).scalar_one())
+    chosen = _check_statuses(statuses)
+    n = 0
+    if chosen & JUDGED_STATUSES:
+        n += int(session.execute(_current(select(func.count()), batch_id, since, chosen)).scalar_one())
+    if AUTO in chosen:
+        n += int(session.execute(_auto(select(func.count()), batch_id, since)).scalar_one())
+    return n
 
 
 def iter_export_rows(
@@ -188,7 +220,7 @@ def iter_export_rows(
         session: an open session (reads only).
         batch_id: only images of this batch.
         since: only judgments made at or after this time (naive = local time).
-        statuses: subset of accepted/corrected/unknown (default all).
+        statuses: subset of accepted/corrected/unknown (default all three) and ``auto`` (module doc).
         taxonomy: resolve leaf paths with this taxonomy instead of the model versions' embedded ones.
         with_history: fill :attr:`ExportRow.history_count`.
         skipped: receives ``(path, reason)`` for judged images in scope that are not exported (an image undone
@@ -205,31 +237,39 @@ def iter_export_rows(
         .scalar_subquery()
     )
     spectra = spectrum_paths(session, batch_id)
-    columns: list[Any] = [
-        Image.id,
-        Image.sha256,
-        latest_path.label("path"),
-        Judgment.leaf,
-        Judgment.status,
-        decider(),  # who made the decision (a note or an undo carrying a colleague's keeps it theirs)
-        decided_time(),
-        Judgment.model_version,
-        Judgment.shown,
-        Judgment.note,
-        Judgment.extra_leaves,
-    ]
+    first: list[Any] = [Image.id, Image.sha256, latest_path.label("path"), Judgment.note]
+    history: list[Any] = []
     if with_history:
         older = aliased(Judgment)
-        columns.append(
+        history.append(
             select(func.count(older.id)).where(older.image_id == Image.id).correlate(Image).scalar_subquery()
         )
-    stmt = (
-        _current(select(*columns), batch_id, since, chosen)
-        .join(Image, Image.id == Judgment.image_id)
-        .order_by(Judgment.id)
-    )
-    for row in session.execute(stmt.execution_options(yield_per=_YIELD_PER)):
-        image_id, sha, path, leaf, status, analyst, created_at, version, shown, note, extra = row[:11]
+    statements = []
+    if chosen & JUDGED_STATUSES:
+        judged = [
+            Judgment.leaf,
+            Judgment.status,
+            decider(),  # who made the decision (a note or an undo carrying a colleague's keeps it theirs)
+            decided_time(),
+            Judgment.model_version,
+            Judgment.shown,
+            Judgment.extra_leaves,
+        ]
+        statements.append(_current(select(*first, *judged, *history), batch_id, since, chosen)
+                          .join(Image, Image.id == Judgment.image_id).order_by(Judgment.id))
+    if AUTO in chosen:  # the model's leaf as the label; no analyst; the prediction's time
+        version = select(ModelVersion.version).where(ModelVersion.id == Prediction.model_version_id)
+        auto = [Prediction.leaf, literal(AUTO), literal(""), Prediction.created_at, version.scalar_subquery(),
+                Prediction.leaf, Prediction.labels]
+        statements.append(_auto(select(*first, *auto, *history), batch_id, since)
+                          .join(Image, Image.id == Prediction.image_id).order_by(Prediction.id))
+    rows = (row for stmt in statements for row in session.execute(stmt.execution_options(yield_per=_YIELD_PER)))
+    for row in rows:
+        image_id, sha, path, note, leaf, status, analyst, created_at, version, shown, extra = row[:11]
+        if status == AUTO:  # ``shown`` is the predicted leaf; ``extra`` the predicted set, the leaf among them
+            extra = [one for one in (extra or ()) if one != leaf]
+        else:
+            shown = (shown or {}).get("leaf")
         path = path or ""
         leaves = [leaf, *(extra or ())] if leaf is not None else []
         if leaf is None:
@@ -256,7 +296,7 @@ def iter_export_rows(
             analyst=analyst,
             judged_at=created_at,
             model_version=version,
-            predicted_leaf=(shown or {}).get("leaf"),
+            predicted_leaf=shown,
             history_count=int(row[11]) if with_history else None,
             note=note or None,
             spectra=tuple(spectra.get(image_id, ())),
@@ -335,8 +375,9 @@ def _copied_spectra(row: ExportRow, source: Path, target: Path, skipped: list[tu
 
 
 def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]],
-                       spectra: bool = False) -> int:
-    """Copy the images (:func:`_copied`), write ``manifest.csv`` and the notes' sidecar ``notes.csv``."""
+                       spectra: bool = False, auto: list[int] | None = None) -> int:
+    """Copy the images (:func:`_copied`), write ``manifest.csv`` and the notes' sidecar ``notes.csv``; ``auto``
+    counts the auto-judged rows copied."""
     notes: list[tuple[str, str]] = []
 
     def noted(copies: Iterator[ExportRow]) -> Iterator[ExportRow]:
@@ -345,7 +386,9 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
                 notes.append((Path(row.path).relative_to(folder).as_posix(), row.note))
             yield row
 
-    count = _write_csv(noted(_copied(rows, folder, skipped)), folder / IMAGEFOLDER_MANIFEST, spectra)
+    copies = _copied(rows, folder, skipped)
+    count = _write_csv(noted(copies if auto is None else _auto_counted(copies, auto)), folder / IMAGEFOLDER_MANIFEST,
+                       spectra)
     with replacing(folder / IMAGEFOLDER_NOTES) as handle:
         writer = CsvWriter(handle)
         writer.writerow(("path", "note"))
@@ -396,7 +439,7 @@ def export_labels(
         batch_id: only this batch's images: its id, or its name (as the app's batch list shows it; text that is
             a number is tried as an id first).
         since: only judgments made at or after this time (naive = local time).
-        statuses: subset of accepted/corrected/unknown (default all).
+        statuses: subset of accepted/corrected/unknown (default all three) and ``auto`` (module doc).
         taxonomy: taxonomy for the leaf paths (default: the one embedded in each judgment's model version).
         progress: called with ``(rows written, 0)`` every :data:`PROGRESS_EVERY` rows (the total is not counted
             ahead: that would be a second pass).
@@ -446,17 +489,18 @@ def _export(
         rows = _counted(rows, progress)
     spectra = any_spectra(session, batch_id)
     missing: list[str] = []
+    auto = [0]
     if fmt != "imagefolder":  # (imagefolder copies each file: a missing one is skipped, with its reason)
-        rows = _noting_missing(rows, missing)
+        rows = _auto_counted(_noting_missing(rows, missing), auto)
     writers: dict[str, Callable[[], int]] = {
         "csv": lambda: _write_csv(rows, out, spectra),
         "json": lambda: _write_json(rows, out),
-        "imagefolder": lambda: _write_imagefolder(rows, out, skipped, spectra),
+        "imagefolder": lambda: _write_imagefolder(rows, out, skipped, spectra, auto),
     }
     if fmt == "imagefolder":
         out.mkdir(parents=True, exist_ok=True)
     count = writers[fmt]()
-    return ExportResult(count=count, path=out, skipped=tuple(skipped), missing=tuple(missing))
+    return ExportResult(count=count, path=out, skipped=tuple(skipped), missing=tuple(missing), auto=auto[0])
 
 
 def _refuse_batch_folder(session: Session, out: Path) -> None:
@@ -482,6 +526,13 @@ def _noting_missing(rows: Iterator[ExportRow], missing: list[str]) -> Iterator[E
     for row in rows:
         if not row.path or not Path(row.path).is_file():
             missing.append(row.path)
+        yield row
+
+
+def _auto_counted(rows: Iterator[ExportRow], auto: list[int]) -> Iterator[ExportRow]:
+    """The rows, each of an auto-judged image counted in ``auto[0]``."""
+    for row in rows:
+        auto[0] += row.status == AUTO
         yield row
 
 

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 JUDGED_STATUSES: frozenset[str] = frozenset({"accepted", "corrected", "unknown"})
 """Judgment statuses that count as a decision (everything but ``reverted``); the store's schema uses them."""
 
+AUTO_STATUS = "auto"
+"""A prediction's route when the model judged the image alone, and an export row's status for such an image."""
+
 ITEM_STATES: tuple[str, ...] = ("pending", "auto", "accepted", "corrected", "unknown", "rejudge", "error")
 """The states of a batch item, see :attr:`BatchItem.state`."""
 

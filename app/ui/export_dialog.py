@@ -27,7 +27,8 @@ from app.services.judging import existing_export
 from app.ui import file_dialogs
 
 FORMATS = ("csv", "json", "imagefolder")
-STATUSES = ("accepted", "corrected", "unknown")
+STATUSES = ("accepted", "corrected", "unknown", "auto")
+"""The decisions offered; ``auto`` (the images the model judged alone that no person decided) starts unchecked."""
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,18 @@ class ExportDialog(QDialog):
         self.scope.addItem(QCoreApplication.translate("Export", "Every batch"), None)
         self.status_boxes = {s: QCheckBox(text, self) for s, text in zip(STATUSES, (
             QCoreApplication.translate("Export", "accepted"), QCoreApplication.translate("Export", "corrected"),
-            QCoreApplication.translate("Export", "unknown / new type")), strict=True)}
+            QCoreApplication.translate("Export", "unknown / new type"),
+            QCoreApplication.translate("Export", "auto-judged (not for training)")), strict=True)}
+        self.status_boxes["auto"].setToolTip(QCoreApplication.translate(
+            "Export", "Also the images the model judged alone that no person decided, with status \"auto\" and the "
+                      "model's type: the batch's whole result, for a report. Training skips these rows, so the model "
+                      "never learns from its own calls."))
         statuses = QHBoxLayout()
-        for box in self.status_boxes.values():
-            box.setChecked(True)
+        for status, box in self.status_boxes.items():
+            box.setChecked(status != "auto")
             box.toggled.connect(self._recount)
-            statuses.addWidget(box)
+            if status != "auto":  # (on a line of its own: four boxes on one did not fit the dialog's width)
+                statuses.addWidget(box)
         self.since_box = QCheckBox(QCoreApplication.translate("Export", "only judged since"), self)
         self.since = QDateEdit(QDate.currentDate().addDays(-7), self)
         self.since.setCalendarPopup(True)
@@ -95,6 +102,7 @@ class ExportDialog(QDialog):
         form.addRow(QCoreApplication.translate("Export", "&Format:"), self.format)
         form.addRow(QCoreApplication.translate("Export", "&Images:"), self.scope)
         form.addRow(QCoreApplication.translate("Export", "Decisions:"), statuses)
+        form.addRow("", self.status_boxes["auto"])
         form.addRow("", since)
         self.count_line = QLabel(self)
         self.count_line.setStyleSheet("color: #9aa0a6;")

@@ -333,7 +333,9 @@ class SideActions:
                 "Main", " ({k} images skipped: their files are gone, or their types are not in their model's tree)").format(
                 k=len(res.skipped)) if res.skipped else "")
             + (QCoreApplication.translate("Main", "; {k} exported rows name files that are not there now").format(
-                k=len(res.missing)) if res.missing else ""), 15_000))
+                k=len(res.missing)) if res.missing else "")
+            + (QCoreApplication.translate("Main", "; {k} of them auto-judged (status auto: training skips them)").format(
+                k=res.auto) if res.auto else ""), 15_000))
         task.signals.error.connect(self.statusBar().clearMessage)  # "Exporting…" is over
         task.signals.failed.connect(lambda exc: self.alert(QMessageBox.warning, QCoreApplication.translate(
             "Main", "Export failed"), export_text(exc), line=f"export failed: {exc}"))

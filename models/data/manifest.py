@@ -190,6 +190,10 @@ def _parse_manifest(
             continue
         if label is None:
             continue  # reported by the checker; the run stops before files are checked
+        if (row.get("status") or "").strip().lower() == MODEL_CALL_STATUS:  # an export's auto-judged row
+            skipped.append((written, f"the model's own call, not a person's label (status {MODEL_CALL_STATUS}; "
+                                     f"{where})"))
+            continue
         if is_unknown_label(label) and not allow_unknown:
             skipped.append((written, f"unknown-type label not allowed here: {label} ({where})"))
             continue
@@ -221,6 +225,10 @@ def _parse_source(
     raise DataError(f"{source}: not a .csv manifest or an image folder")
 
 
+MODEL_CALL_STATUS = "auto"
+"""A ``status`` cell of a row the model judged alone (``fma-judge export --status ...,auto``): not trained on, so the
+model's own calls never become its labels."""
+
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 """A manifest's ``sha256`` cell that names a content hash (anything else in it is not checked)."""
 
@@ -228,7 +236,8 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 def read_manifest(
     path: str | Path, taxonomy: Taxonomy, *, allow_unknown: bool = True, verify_images: bool = True
 ) -> LoadResult:
-    """Read a manifest CSV.
+    """Read a manifest CSV. A row whose ``status`` cell is ``auto`` (an export's auto-judged image) is skipped and
+    listed: the model's own calls are not trained on.
 
     Args:
         path: the manifest; relative image paths are taken from its folder.
