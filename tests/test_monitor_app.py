@@ -276,3 +276,23 @@ def test_the_banner_says_whether_the_open_batch_is_the_paused_one(qtbot, engine,
             assert said in win.monitor_banner.text(), win.monitor_banner.text()
     finally:
         win.close()
+
+
+def test_the_pause_note_says_blind_only_for_a_paused_types_images(qtbot) -> None:
+    """The dashboard's note said a paused batch's images are "judged blind"; they are not (only spot checks and a
+    paused type's images are, :data:`app.store.records.BLIND_REASONS`)."""
+    import datetime as dt
+
+    from app.services.monitor import MonitorReport
+    from app.store.records import BLIND_REASONS, PauseRecord
+    from app.ui.dashboard_monitor import pause_advice
+
+    now = dt.datetime.now(dt.UTC)
+    batch = PauseRecord(1, "v1", "c", "batch", "7", "batch_drift", {}, now)
+    leaf = PauseRecord(2, "v1", "c", "leaf", "scratch", "purity_paused", {}, now)
+    assert "batch_drift" not in BLIND_REASONS and "purity_paused" in BLIND_REASONS
+    only_batch = pause_advice(MonitorReport("v1", "c", 0.99, pauses=(batch,)), "/m", None, {}, {"7": "lot7"})
+    assert "its images go to a person." in only_batch and "blind" not in only_batch.split("resumes")[0]
+    both = pause_advice(MonitorReport("v1", "c", 0.99, pauses=(leaf, batch)), "/m", None, {"scratch": "Scratch"},
+                        {"7": "lot7"})
+    assert "its images go to a person, a paused type's judged blind." in both

@@ -151,9 +151,14 @@ def pause_advice(report: MonitorReport, bundle: str | None, db: str | None, name
     elif batches:
         what.append(QCoreApplication.translate("Dashboard", "{n} batches unlike the calibration data").format(
             n=len(batches)))
-    text = QCoreApplication.translate(
-        "Dashboard", "<b>Auto-judging is paused</b> for {what}: its images go to a person, judged blind.").format(
-        what=html.escape(listed(what), quote=False))
+    if leaves:  # a paused type's images are judged blind (they measure its purity); a paused batch's are not
+        text = QCoreApplication.translate(
+            "Dashboard", "<b>Auto-judging is paused</b> for {what}: its images go to a person, a paused type's "
+                         "judged blind.").format(what=html.escape(listed(what), quote=False))
+    else:
+        text = QCoreApplication.translate(
+            "Dashboard", "<b>Auto-judging is paused</b> for {what}: its images go to a person.").format(
+            what=html.escape(listed(what), quote=False))
     if leaves:
         text += " " + QCoreApplication.translate(
             "Dashboard", "A paused type resumes by itself once {n} or more blind checks made during its pause are "
