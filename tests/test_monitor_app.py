@@ -296,3 +296,21 @@ def test_the_pause_note_says_blind_only_for_a_paused_types_images(qtbot) -> None
     both = pause_advice(MonitorReport("v1", "c", 0.99, pauses=(leaf, batch)), "/m", None, {"scratch": "Scratch"},
                         {"7": "lot7"})
     assert "its images go to a person, a paused type's judged blind." in both
+
+
+def test_a_type_under_its_promise_on_too_few_checks_says_so(qtbot) -> None:
+    """"0.0% (0.0–95.0)  on" read as a contradiction (QE walk-through): a type whose checks so far are under what it
+    is held to, but too few to show it, reads "on (too few checks to tell)" with a tooltip saying why."""
+    from app.services.monitor import MonitorReport, Purity
+    from app.ui.dashboard_monitor import purity_row
+
+    report = MonitorReport("v1", "c", 0.99)
+    few = Purity("scratch", checks=1, wrong=1, low=0.0, high=0.95, floor=0.90)
+    cells, tip = purity_row(few, report, "Scratch")
+    assert cells == ["Scratch", "1", "1", "0.0% (0.0–95.0)", "on (too few checks to tell)"]
+    assert tip.startswith("1 wrong of 1 blind checks: under the 90.0% this type is held to so far") and "95%" in tip
+    surely = Purity("scratch", checks=1, wrong=1, low=0.0, high=0.95, floor=0.99)
+    assert purity_row(surely, report, "Scratch")[0][4] == "below target"
+    fine = Purity("scratch", checks=40, wrong=0, low=0.93, high=1.0, floor=0.99)
+    cells, tip = purity_row(fine, report, "Scratch")
+    assert (cells[4], tip) == ("on", "")

@@ -125,6 +125,16 @@ def purity_row(p: Purity, report: MonitorReport, name: str) -> tuple[list[str], 
         state = QCoreApplication.translate("Dashboard", "paused")
     elif p.below:
         state = QCoreApplication.translate("Dashboard", "below target")
+    elif p.estimate is not None and p.floor is not None and p.estimate < p.floor:
+        # "0.0% (0.0–95.0)  on" read as a contradiction (QE walk-through): the checks point under the promise, but
+        # too few of them to show it at the monitor's confidence
+        state = QCoreApplication.translate("Dashboard", "on (too few checks to tell)")
+        tip = QCoreApplication.translate(
+            "Dashboard", "{wrong} wrong of {checks} blind checks: under the {target} this type is held to so far, but "
+                         "too few checks to show it at {confidence}% (its purity could still be up to {upper}). "
+                         "Auto-judging pauses by itself once the checks show it.").format(
+            wrong=p.wrong, checks=p.checks, target=pct(p.floor), confidence=f"{report.settings.confidence * 100:g}",
+            upper=pct(p.high))
     else:
         state = QCoreApplication.translate("Dashboard", "on")
     bounds = "–" if p.estimate is None else f"{p.estimate * 100:.1f}% ({p.low * 100:.1f}–{p.high * 100:.1f})"
