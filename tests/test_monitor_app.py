@@ -301,6 +301,8 @@ def test_the_pause_note_says_blind_only_for_a_paused_types_images(qtbot) -> None
 def test_a_type_under_its_promise_on_too_few_checks_says_so(qtbot) -> None:
     """"0.0% (0.0–95.0)  on" read as a contradiction (QE walk-through): a type whose checks so far are under what it
     is held to, but too few to show it, reads "on (too few checks to tell)" with a tooltip saying why."""
+    import dataclasses
+
     from app.services.monitor import MonitorReport, Purity
     from app.ui.dashboard_monitor import purity_row
 
@@ -314,3 +316,8 @@ def test_a_type_under_its_promise_on_too_few_checks_says_so(qtbot) -> None:
     fine = Purity("scratch", checks=40, wrong=0, low=0.93, high=1.0, floor=0.99)
     cells, tip = purity_row(fine, report, "Scratch")
     assert (cells[4], tip) == ("on", "")
+    from app.monitor_commands import format_report  # the command line says it the same way
+
+    text = format_report(dataclasses.replace(report, leaves=(few, fine)))
+    assert "ok (under it so far, too few checks to tell)" in text.splitlines()[2]
+    assert text.splitlines()[3].rstrip().endswith(" ok")
