@@ -233,6 +233,20 @@ def test_one_period_is_drawn_as_bars_and_several_as_lines(engine, store) -> None
         ax = fig.add_subplot()
         _draw_periods(ax, dataclasses.replace(figures, periods=periods), "en", "#ffffff", "#444444")
         assert (len(ax.lines), len(ax.patches)) == (lines, bars)
+        assert ax.get_title(loc="left") == f"Per week · {periods[0].start.year}"
+
+
+def test_weeks_across_new_year_are_labelled_with_their_years() -> None:
+    """The axis said 12-22, 12-29, 01-05 with no year anywhere: in one year the title says it; across years the
+    first week of each is labelled with its year."""
+    import datetime as dt
+
+    from app.services.dashboard import period_labels
+
+    assert period_labels([dt.date(2026, 11, 23), dt.date(2026, 11, 30)]) == (["11-23", "11-30"], 2026)
+    assert period_labels([dt.date(2025, 12, 22), dt.date(2025, 12, 29), dt.date(2026, 1, 5)]) == (
+        ["2025-12-22", "12-29", "2026-01-05"], None)
+    assert period_labels([]) == ([], None)
 
 
 def test_cohen_kappa_formula() -> None:

@@ -394,13 +394,24 @@ def _three_lines(
     _style(ax, fg, grid)
 
 
+def period_labels(starts: list[dt.date]) -> tuple[list[str], int | None]:
+    """The periods' axis labels, month-day, and the one year they all fall in (None: they span several, and the
+    first of each year is labelled with its year: weeks across New Year read 12-29, 01-05 with no year)."""
+    years = {d.year for d in starts}
+    if len(years) <= 1:
+        return [d.strftime("%m-%d") for d in starts], next(iter(years), None)
+    return [d.strftime("%Y-%m-%d" if i == 0 or starts[i - 1].year != d.year else "%m-%d")
+            for i, d in enumerate(starts)], None
+
+
 def _draw_periods(ax, figures: DashboardFigures, lang: str, fg: str, grid: str) -> None:
-    ax.set_title(_t("per_day" if figures.period == "day" else "per_week", lang), loc="left", pad=24)
     periods = figures.periods[-MAX_PERIODS:]
+    labels, year = period_labels([p.start for p in periods])
+    title = _t("per_day" if figures.period == "day" else "per_week", lang)
+    ax.set_title(title if year is None else f"{title} · {year}", loc="left", pad=24)
     if not periods:
         _empty(ax, lang, fg)
         return
-    labels = [p.start.strftime("%m-%d") for p in periods]
     # one period (a first week) as bars: three lines of one point each read as three stray dots
     _three_lines(ax, labels, [p.counts for p in periods], lang, fg, grid, bars=len(periods) == 1)
 
