@@ -110,3 +110,25 @@ def test_the_shown_queue_takes_the_images_a_batch_queues_while_it_is_predicted(q
         qtbot.waitUntil(lambda: view.model.total == 3, timeout=queue_view.CATCH_UP_MS + 5_000)
     finally:
         win.close()
+
+
+def test_the_queue_opens_grouped_and_as_a_gallery_as_it_was_left(qtbot, engine, tmp_path, monkeypatch):
+    """An analyst who works the queue group by group chose the grouping again at every start: the grouping and the
+    gallery are kept in the settings."""
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        view = win.queue_view
+        assert view.group_combo.currentData() is None and view.active_view() is view.table
+        view.group_combo.setCurrentIndex(view.group_combo.findData("determined"))
+        view.gallery_btn.toggle()
+    finally:
+        win.close()
+    win.settings.sync()
+    again = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        view = again.queue_view
+        assert view.group_combo.currentData() == "determined" and view.active_view() is view.gallery
+        view.group_combo.setCurrentIndex(view.group_combo.findData(None))
+        assert again.settings.value("queue/group") == ""
+    finally:
+        again.close()

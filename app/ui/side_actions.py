@@ -185,6 +185,8 @@ class SideActions:
                 view.set_taxonomy(self.presenter.taxonomy, self.lang)
             if self.model is not None:
                 view.set_model_version(self.model.version)
+            if self.settings is not None:
+                _keep_queue_layout(view, self.settings)
         return self._queue_view
 
     @property
@@ -347,6 +349,19 @@ NEXT_START = {
     "zh_TW": "下次啟動 fma-judge 時，介面改為繁體中文。",
 }
 """The language switch's notice in the language chosen (not translated: it is written in the language it names)."""
+
+
+def _keep_queue_layout(view, settings) -> None:
+    """The queue's grouping and its gallery as the analyst left them (``queue/group``, ``queue/gallery``): an analyst
+    who works the queue group by group chose the grouping again at every start."""
+    group = settings.value("queue/group")
+    if group and (i := view.group_combo.findData(group)) >= 0:
+        view.group_combo.setCurrentIndex(i)
+    if str(settings.value("queue/gallery", "false")).lower() in ("true", "1"):
+        view.set_gallery(True)
+    view.group_combo.currentIndexChanged.connect(
+        lambda _i: settings.setValue("queue/group", view.group_combo.currentData() or ""))
+    view.gallery_btn.toggled.connect(lambda on: settings.setValue("queue/gallery", bool(on)))
 
 
 def _place(view, window, width: int, height: int) -> None:
