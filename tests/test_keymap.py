@@ -165,8 +165,15 @@ def test_the_window_judges_with_the_analysts_keys(qtbot, engine, tiny_bundle, tm
         assert win.toolbar.act_export.toolTip() == "Export labels… (Ctrl+E)"
         qtbot.keyClick(win, Qt.Key.Key_Comma, ctrl)
         qtbot.waitUntil(lambda: win.toolbar.settings_menu.isVisible(), timeout=5_000)
-        assert win.toolbar.settings_menu.activeAction().text() == "Language"
-        win.toolbar.settings_menu.close()
+        menu = win.toolbar.settings_menu
+        assert menu.activeAction().text() == "Language"
+        language = menu.activeAction().menu()
+        assert not language.isVisible()  # highlighted, not opened with the keys left to the parent menu
+        qtbot.keyClick(menu, Qt.Key.Key_Right)  # Right opens it, its first item current (the Down-then-Enter of a menu)
+        qtbot.waitUntil(language.isVisible, timeout=5_000)
+        assert language.activeAction() is language.actions()[0]
+        language.close()
+        menu.close()
         win.activateWindow()
         qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5_000)
         qtbot.keyClick(win, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Q closes, as on Linux desktops

@@ -62,7 +62,15 @@ def reason_label(code: str) -> str:
     }.get(code, code)
 
 
-_DARK = "QWidget { background: #2b2d31; color: #e8eaed; }"
+_DARK = (
+    "QWidget { background: #2b2d31; color: #e8eaed; }"
+    # The item under the keys (a menu's, a drop-down list's): the dark background above hid Qt's own highlight, so
+    # the Settings menu and the filters' lists showed no current item at all (zh_TW walk-through)
+    "QMenu { border: 1px solid #5f6368; } QMenu::item { padding: 4px 24px 4px 24px; }"
+    " QMenu::item:selected { background: #174ea6; color: white; } QMenu::item:disabled { color: #80868b; }"
+    " QMenu::separator { height: 1px; background: #5f6368; margin: 4px 8px; }"
+    "QComboBox, QComboBox QAbstractItemView { selection-background-color: #174ea6; selection-color: white; }"
+)
 _BUTTONS = (
     "QPushButton { background: #3c4043; border: 1px solid #5f6368; border-radius: 4px; padding: 5px 10px; }"
     "QPushButton:hover { background: #4a4e52; }"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMenu, QSlider, QToolBar, QToolButton
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
+from PySide6.QtGui import QAction, QKeyEvent
+from PySide6.QtWidgets import QApplication, QMenu, QSlider, QToolBar, QToolButton
 
 from app.ui import keymap
 
@@ -102,10 +102,14 @@ class MainToolBar(QToolBar):
             keys=keymap.shown_keys(keys, "opacity_down", "opacity_up")))
 
     def show_settings_menu(self) -> None:
-        """The Settings menu under its button, from the keyboard (it was the mouse's only)."""
+        """The Settings menu under its button, from the keyboard (it was the mouse's only), its first item
+        highlighted as a Down key does it: Right or Enter opens the language submenu. (``setActiveAction`` on that
+        submenu's action opened it at once, with the keys left to the parent menu: Right and Enter did nothing, and
+        the next Down chose "Change analyst…": zh_TW walk-through.)"""
         button = self.settings_button
-        self.settings_menu.popup(button.mapToGlobal(button.rect().bottomLeft()))
-        self.settings_menu.setActiveAction(self.settings_menu.actions()[0])
+        menu = self.settings_menu
+        menu.popup(button.mapToGlobal(button.rect().bottomLeft()))
+        QApplication.sendEvent(menu, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Down, Qt.KeyboardModifier.NoModifier))
 
     def nudge_opacity(self, step: int) -> None:
         self.opacity.setValue(self.opacity.value() + step)
