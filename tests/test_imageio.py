@@ -242,6 +242,21 @@ def test_the_window_shows_what_the_batch_left_out(qtbot, engine, tmp_path: Path,
     rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
     assert "anim.gif" in rows and "format not supported" in rows["anim.gif"]
     dialog.close()
+    from PySide6.QtCore import Qt  # the keyboard's way to the same list (the button takes no focus)
+
+    win.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5_000)
+    qtbot.keyClick(win, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    keyed = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "SkippedDialog" and w.isVisible()]
+    assert len(keyed) == 1 and keyed[0].table.rowCount() == n
+    keyed[0].close()
+    notice = win.show_notice("A new, empty database was made")
+    other = win.show_notice("Notes kept as drafts")
+    assert notice.isVisible() and other.isVisible() and "Dismiss (Esc)" in notice.text()
+    win.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5_000)
+    qtbot.keyClick(win, Qt.Key.Key_Escape)  # the notices go, as their Dismiss links do
+    assert not notice.isVisible() and not other.isVisible()
     # a folder without an image, opened by mistake, says so and leaves the batch on screen as it was: its left-out
     # files' button stayed cleared before (the new folder's count had replaced it)
     said = []

@@ -446,22 +446,22 @@
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="311"/>
+        <location filename="../ui/style.py" line="319"/>
         <source>{out} is inside the folder of batch “{name}” ({folder}): opened again, that batch would take the exported copies for its own images. Export the image folder somewhere outside it.</source>
         <translation>{out} 位於批次「{name}」的資料夾（{folder}）之內：再次開啟時，該批次會把匯出的副本當成自己的影像。請將影像資料夾匯出到該資料夾以外的位置。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="315"/>
+        <location filename="../ui/style.py" line="323"/>
         <source>{out} is the database the judgments are kept in: give the export another name.</source>
         <translation>{out} 是保存判定結果的資料庫：請為匯出檔另取名稱。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="318"/>
+        <location filename="../ui/style.py" line="326"/>
         <source>{out} is a folder: give a file name, such as {example}.</source>
         <translation>{out} 是資料夾：請輸入檔案名稱，例如 {example}。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="320"/>
+        <location filename="../ui/style.py" line="328"/>
         <source>{out} is a file: an image-folder export needs a folder.</source>
         <translation>{out} 是檔案：影像資料夾匯出需要一個資料夾。</translation>
     </message>
@@ -497,87 +497,87 @@
 <context>
     <name>FileReason</name>
     <message>
-        <location filename="../ui/style.py" line="110"/>
+        <location filename="../ui/style.py" line="118"/>
         <source>file not found (or a link to a missing file)</source>
         <translation>找不到檔案（或連結指向不存在的檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="111"/>
+        <location filename="../ui/style.py" line="119"/>
         <source>file not found</source>
         <translation>找不到檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="112"/>
+        <location filename="../ui/style.py" line="120"/>
         <source>permission denied</source>
         <translation>權限不足</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="113"/>
+        <location filename="../ui/style.py" line="121"/>
         <source>cannot read the file</source>
         <translation>無法讀取檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="114"/>
+        <location filename="../ui/style.py" line="122"/>
         <source>cannot list the folder</source>
         <translation>無法列出資料夾內容</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="115"/>
+        <location filename="../ui/style.py" line="123"/>
         <source>is a folder, not an image file</source>
         <translation>這是資料夾，不是影像檔</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="117"/>
+        <location filename="../ui/style.py" line="125"/>
         <source>not a regular file (a pipe, device or socket)</source>
         <translation>不是一般檔案（管線、裝置或通訊端）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="118"/>
+        <location filename="../ui/style.py" line="126"/>
         <source>empty file (0 bytes): nothing was saved in it</source>
         <translation>空白檔案（0 位元組）：檔案中沒有儲存任何內容</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="119"/>
+        <location filename="../ui/style.py" line="127"/>
         <source>not a recognised image format (corrupt or wrong file type)</source>
         <translation>無法辨識的影像格式（檔案損毀或類型錯誤）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="120"/>
+        <location filename="../ui/style.py" line="128"/>
         <source>image too large</source>
         <translation>影像過大</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="121"/>
+        <location filename="../ui/style.py" line="129"/>
         <source>corrupt or truncated image</source>
         <translation>影像損毀或不完整</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="122"/>
+        <location filename="../ui/style.py" line="130"/>
         <source>cannot read image header</source>
         <translation>無法讀取影像標頭</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="123"/>
+        <location filename="../ui/style.py" line="131"/>
         <source>cannot read image</source>
         <translation>無法讀取影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="132"/>
+        <location filename="../ui/style.py" line="140"/>
         <source>format not supported ({kind}); convert it to PNG or TIFF</source>
         <translation>不支援的格式（{kind}）；請轉換為 PNG 或 TIFF</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="137"/>
+        <location filename="../ui/style.py" line="145"/>
         <source>a file without a suffix</source>
         <translation>沒有副檔名的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="139"/>
+        <location filename="../ui/style.py" line="147"/>
         <source>a {ext} file</source>
         <translation>{ext} 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="140"/>
+        <location filename="../ui/style.py" line="148"/>
         <source>not an image ({kind}): images are PNG, JPEG, BMP or TIFF</source>
         <translation>不是影像（{kind}）：影像須為 PNG、JPEG、BMP 或 TIFF</translation>
     </message>
@@ -701,51 +701,61 @@
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="66"/>
+        <source>Files left out of the batch, and why</source>
+        <translation>未加入批次的檔案及原因</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="67"/>
+        <source>Close the notices over the image</source>
+        <translation>關閉影像上方的通知</translation>
+    </message>
+    <message>
+        <location filename="../ui/help_overlay.py" line="68"/>
         <source>Open a folder / image files</source>
         <translation>開啟資料夾／影像檔案</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="67"/>
+        <location filename="../ui/help_overlay.py" line="69"/>
         <source>Choose a model</source>
         <translation>選擇模型</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="68"/>
+        <location filename="../ui/help_overlay.py" line="70"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="69"/>
+        <location filename="../ui/help_overlay.py" line="71"/>
         <source>Settings: language, analyst, keyboard shortcuts, scale bar</source>
         <translation>設定：語言、分析人員、鍵盤快捷鍵、比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="70"/>
+        <location filename="../ui/help_overlay.py" line="72"/>
         <source>Re-judge queue (all batches)</source>
         <translation>複判佇列（所有批次）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="71"/>
+        <location filename="../ui/help_overlay.py" line="73"/>
         <source>Dashboard: the team&apos;s counts, spot-check purity and drift</source>
         <translation>儀表板：團隊的數量、抽查純度與漂移</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="72"/>
+        <location filename="../ui/help_overlay.py" line="74"/>
         <source>Show / hide this help</source>
         <translation>顯示／隱藏本說明</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="73"/>
+        <location filename="../ui/help_overlay.py" line="75"/>
         <source>Close the window (judgments are saved as they are made)</source>
         <translation>關閉視窗（判定已即時儲存）</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="102"/>
+        <location filename="../ui/help_overlay.py" line="104"/>
         <source>Keyboard shortcuts</source>
         <translation>鍵盤快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/help_overlay.py" line="109"/>
+        <location filename="../ui/help_overlay.py" line="111"/>
         <source>Press any key or click to close</source>
         <translation>按任意鍵或點一下即可關閉</translation>
     </message>
@@ -753,12 +763,12 @@
 <context>
     <name>Judgment</name>
     <message>
-        <location filename="../ui/style.py" line="294"/>
+        <location filename="../ui/style.py" line="302"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="298"/>
+        <location filename="../ui/style.py" line="306"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -982,16 +992,26 @@
     </message>
     <message>
         <location filename="../ui/keymap.py" line="78"/>
+        <source>Files left out of the batch, and why</source>
+        <translation>未加入批次的檔案及原因</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="79"/>
+        <source>Close the notices over the image</source>
+        <translation>關閉影像上方的通知</translation>
+    </message>
+    <message>
+        <location filename="../ui/keymap.py" line="80"/>
         <source>Show / hide the shortcuts</source>
         <translation>顯示／隱藏快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="79"/>
+        <location filename="../ui/keymap.py" line="81"/>
         <source>Close the window</source>
         <translation>關閉視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="149"/>
+        <location filename="../ui/keymap.py" line="151"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是按鍵</translation>
     </message>
@@ -1132,7 +1152,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="237"/>
-        <location filename="../ui/side_actions.py" line="259"/>
+        <location filename="../ui/side_actions.py" line="261"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -1409,9 +1429,14 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>自動判定已在別處暫停（純度監控）：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="271"/>
+        <location filename="../ui/store_upkeep.py" line="279"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
+    </message>
+    <message>
+        <location filename="../ui/store_upkeep.py" line="316"/>
+        <source>Dismiss (Esc)</source>
+        <translation>關閉 (Esc)</translation>
     </message>
     <message>
         <location filename="../ui/model_loading.py" line="78"/>
@@ -1501,7 +1526,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="298"/>
+        <location filename="../ui/store_upkeep.py" line="306"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1581,27 +1606,27 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="466"/>
+        <location filename="../ui/main_window.py" line="467"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="238"/>
+        <location filename="../ui/store_upkeep.py" line="246"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="263"/>
+        <location filename="../ui/store_upkeep.py" line="271"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="549"/>
+        <location filename="../ui/main_window.py" line="550"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="550"/>
+        <location filename="../ui/main_window.py" line="551"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1853,69 +1878,69 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="234"/>
+        <location filename="../ui/side_actions.py" line="236"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="238"/>
+        <location filename="../ui/side_actions.py" line="240"/>
         <source>This image is in the batch “{other}”. Open that batch and leave “{this}”? Its judgments are kept; opening its folder again resumes it.</source>
         <translation>此影像屬於批次「{other}」。要開啟該批次並離開「{this}」嗎？其判定都會保留；再次開啟其資料夾即可接續。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="253"/>
+        <location filename="../ui/side_actions.py" line="255"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="283"/>
+        <location filename="../ui/side_actions.py" line="285"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="284"/>
+        <location filename="../ui/side_actions.py" line="286"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="323"/>
+        <location filename="../ui/side_actions.py" line="325"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="327"/>
+        <location filename="../ui/side_actions.py" line="329"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="330"/>
+        <location filename="../ui/side_actions.py" line="332"/>
         <source>Exported 1 label to {p}</source>
         <translation>已匯出 1 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="331"/>
+        <location filename="../ui/side_actions.py" line="333"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="332"/>
+        <location filename="../ui/side_actions.py" line="334"/>
         <source> ({k} images skipped: their files are gone, or their types are not in their model&apos;s tree)</source>
         <translation>（略過 {k} 張影像：檔案已不存在，或其類別不在其模型的分類樹中）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="335"/>
+        <location filename="../ui/side_actions.py" line="337"/>
         <source>; {k} exported rows name files that are not there now</source>
         <translation>；匯出的列中有 {k} 筆指向目前已不存在的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="337"/>
+        <location filename="../ui/side_actions.py" line="339"/>
         <source>; {k} of them auto-judged (status auto: training skips them)</source>
         <translation>；其中 {k} 張為自動判定（狀態 auto：訓練會略過）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="340"/>
+        <location filename="../ui/side_actions.py" line="342"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -1935,32 +1960,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="228"/>
+        <location filename="../ui/style.py" line="236"/>
         <source>The folder {folder} is not there: moved, renamed, or on a drive or share that is not connected.</source>
         <translation>資料夾 {folder} 不存在：可能已移動、重新命名，或位於未連線的磁碟或共用資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="231"/>
+        <location filename="../ui/style.py" line="239"/>
         <source>{path} cannot be read: you have no permission to read it.</source>
         <translation>無法讀取 {path}：您沒有讀取權限。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="234"/>
+        <location filename="../ui/style.py" line="242"/>
         <source>The folder {folder} was never opened with this database, and {why}: there is nothing of it to show.</source>
         <translation>資料夾 {folder} 從未以此資料庫開啟過，而{why}：沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="326"/>
+        <location filename="../ui/style.py" line="334"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="328"/>
+        <location filename="../ui/style.py" line="336"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="330"/>
+        <location filename="../ui/style.py" line="338"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2188,27 +2213,27 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>存檔於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="172"/>
+        <location filename="../ui/style.py" line="180"/>
         <source>No model is loaded: choose one with “Model” to get predictions. You can still judge with C or U.</source>
         <translation>尚未載入模型：請以「模型」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="174"/>
+        <location filename="../ui/style.py" line="182"/>
         <source>No model is loaded, and no defect types are known for this batch yet: choose a model with “Model” to get predictions and the types to pick from. Until then U marks an image as a new type and N writes a note.</source>
         <translation>尚未載入模型，此批次也還沒有已知的缺陷類別：請以「模型」選擇模型，以取得預測及可選的類別。在此之前，可用 U 標為新類別，用 N 寫註記。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="178"/>
+        <location filename="../ui/style.py" line="186"/>
         <source>The model is loading; its prediction for this image follows: press Enter once it is shown.</source>
         <translation>模型載入中，這張影像的預測隨後顯示；顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="180"/>
+        <location filename="../ui/style.py" line="188"/>
         <source>Predicting… this image is in the queue: press Enter once its prediction is shown.</source>
         <translation>預測中…這張影像正在排隊；預測顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="182"/>
+        <location filename="../ui/style.py" line="190"/>
         <source>Not predicted: the database is read-only, so the model does not run.</source>
         <translation>未預測：資料庫為唯讀，因此模型不會執行。</translation>
     </message>
@@ -2855,22 +2880,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Reason</name>
     <message>
-        <location filename="../ui/style.py" line="154"/>
+        <location filename="../ui/style.py" line="162"/>
         <source>confidence {value} &lt; this type&apos;s auto threshold {limit}</source>
         <translation>信心度 {value} &lt; 此類型的自動判定門檻 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="157"/>
+        <location filename="../ui/style.py" line="165"/>
         <source>this type is always re-judged: it did not reach the target purity {limit} in calibration</source>
         <translation>此類型一律重新判定：校準時未達目標純度 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="161"/>
+        <location filename="../ui/style.py" line="169"/>
         <source>new-type score {value} &gt; {limit}</source>
         <translation>新類型分數 {value} &gt; {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="164"/>
+        <location filename="../ui/style.py" line="172"/>
         <source>random spot check ({share} of the images the model would judge alone)</source>
         <translation>隨機抽查（模型可自動判定之影像的 {share}）</translation>
     </message>
@@ -3085,162 +3110,162 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Store</name>
     <message>
-        <location filename="../ui/style.py" line="208"/>
+        <location filename="../ui/style.py" line="216"/>
         <source>open</source>
         <translation>開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="208"/>
+        <location filename="../ui/style.py" line="216"/>
         <source>check</source>
         <translation>檢查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="209"/>
+        <location filename="../ui/style.py" line="217"/>
         <source>use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="209"/>
+        <location filename="../ui/style.py" line="217"/>
         <source>read</source>
         <translation>讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="210"/>
+        <location filename="../ui/style.py" line="218"/>
         <source>write to</source>
         <translation>寫入</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="210"/>
+        <location filename="../ui/style.py" line="218"/>
         <source>create</source>
         <translation>建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="211"/>
+        <location filename="../ui/style.py" line="219"/>
         <source>upgrade</source>
         <translation>升級</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="215"/>
+        <location filename="../ui/style.py" line="223"/>
         <source>; nothing was changed</source>
         <translation>；沒有任何變更</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="212"/>
+        <location filename="../ui/style.py" line="220"/>
         <source>Cannot {action} the database {db}: {reason}</source>
         <translation>無法{action}資料庫 {db}：{reason}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="213"/>
+        <location filename="../ui/style.py" line="221"/>
         <source> read-only</source>
         <translation>（唯讀）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="263"/>
+        <location filename="../ui/style.py" line="271"/>
         <source>the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made</source>
         <translation>檔案尚不存在，而資料夾 {folder} 對您而言是唯讀的，因此無法建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="261"/>
+        <location filename="../ui/style.py" line="269"/>
         <source>the folder {folder} does not exist</source>
         <translation>資料夾 {folder} 不存在</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="256"/>
+        <location filename="../ui/style.py" line="264"/>
         <source> (waited {waited} s of at most {most} s)</source>
         <translation>（已等待 {waited} 秒，最多 {most} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="257"/>
+        <location filename="../ui/style.py" line="265"/>
         <source> (waited {waited} s)</source>
         <translation>（已等待 {waited} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="258"/>
+        <location filename="../ui/style.py" line="266"/>
         <source>the database is locked by another program{waited}; close other fma-judge windows and retry</source>
         <translation>資料庫被其他程式鎖定{waited}；請關閉其他 fma-judge 視窗後重試</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="266"/>
+        <location filename="../ui/style.py" line="274"/>
         <source>the file {path} is read-only for you</source>
         <translation>檔案 {path} 對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="268"/>
+        <location filename="../ui/style.py" line="276"/>
         <source>{path} (or its folder) is read-only for you</source>
         <translation>{path}（或其資料夾）對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="270"/>
+        <location filename="../ui/style.py" line="278"/>
         <source>{path} is a folder: give a database file, such as {example}</source>
         <translation>{path} 是資料夾：請指定資料庫檔案，例如 {example}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="272"/>
+        <location filename="../ui/style.py" line="280"/>
         <source>a PNG image</source>
         <translation>PNG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="272"/>
+        <location filename="../ui/style.py" line="280"/>
         <source>a JPEG image</source>
         <translation>JPEG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="273"/>
+        <location filename="../ui/style.py" line="281"/>
         <source>a TIFF image</source>
         <translation>TIFF 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="273"/>
+        <location filename="../ui/style.py" line="281"/>
         <source>a ZIP file</source>
         <translation>ZIP 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="274"/>
+        <location filename="../ui/style.py" line="282"/>
         <source>a PDF file</source>
         <translation>PDF 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="275"/>
+        <location filename="../ui/style.py" line="283"/>
         <source>another kind of file</source>
         <translation>其他類型的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="276"/>
+        <location filename="../ui/style.py" line="284"/>
         <source>{path} is not a database ({kind}): give the fma-judge database file, or a new file name</source>
         <translation>{path} 不是資料庫（{kind}）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="281"/>
+        <location filename="../ui/style.py" line="289"/>
         <source>fma-judge keeps its judgments in SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB) only</source>
         <translation>fma-judge 僅將判定儲存在 SQLite（sqlite:///PATH）或 PostgreSQL（postgresql+psycopg://USER@HOST/DB）中</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="284"/>
+        <location filename="../ui/style.py" line="292"/>
         <source>its newest changes are in {wal}, which cannot be read without write access to {folder}</source>
         <translation>其最新的變更位於 {wal}，沒有 {folder} 的寫入權限就無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="247"/>
+        <location filename="../ui/style.py" line="255"/>
         <source>the database file or its folder is read-only</source>
         <translation>資料庫檔案或其資料夾是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="249"/>
+        <location filename="../ui/style.py" line="257"/>
         <source>the disk is full</source>
         <translation>磁碟已滿</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="279"/>
+        <location filename="../ui/style.py" line="287"/>
         <source>it was opened read-only</source>
         <translation>它以唯讀方式開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="251"/>
+        <location filename="../ui/style.py" line="259"/>
         <source>the file cannot be opened; check its permissions</source>
         <translation>無法開啟檔案；請檢查其權限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="253"/>
+        <location filename="../ui/style.py" line="261"/>
         <source>the file is not an fma-judge database or it is damaged</source>
         <translation>此檔案不是 fma-judge 資料庫，或已損壞</translation>
     </message>

@@ -75,6 +75,8 @@ def actions() -> list[KeyAction]:
         a("dashboard", QCoreApplication.translate("Keys", "Dashboard"), "D"),
         a("list_filter", QCoreApplication.translate("Keys", "Filter or sort the list"), "F"),
         a("list_pane", QCoreApplication.translate("Keys", "Image list shown / hidden"), "L"),
+        a("skipped", QCoreApplication.translate("Keys", "Files left out of the batch, and why"), "Ctrl+Shift+L"),
+        a("dismiss", QCoreApplication.translate("Keys", "Close the notices over the image"), "Esc"),
         a("help", QCoreApplication.translate("Keys", "Show / hide the shortcuts"), "F1", "?"),
         a("quit", QCoreApplication.translate("Keys", "Close the window"), "Ctrl+Q"),
     ]

@@ -211,6 +211,7 @@ class StoreUpkeep:
         said too briefly (it went as soon as a folder was opened)."""
         banner = QLabel(self)
         banner.setObjectName("infoBanner")
+        banner.setProperty("dismissable", True)  # Esc closes it (:meth:`dismiss_notices`)
         banner.setWordWrap(True)
         banner.setTextFormat(Qt.TextFormat.RichText)
         _notice_text(banner, text)
@@ -218,6 +219,13 @@ class StoreUpkeep:
         self._banner_layout.insertWidget(0, banner)
         banner.show()  # (a child added to a window on screen is hidden until shown)
         return banner
+
+    def dismiss_notices(self) -> None:
+        """Esc: the notices over the image go, as their Dismiss links do (a keyboard-only analyst could not close
+        them). Pauses, a read-only store and a model changed on disk stay: those are not notices."""
+        for banner in self.findChildren(QLabel):
+            if banner.property("dismissable") and banner.isVisible():
+                banner.hide()
 
     def _keep_drafts(self, service: JudgingService) -> None:
         """Notes typed and not saved are kept on disk per database (beside an INI settings file, else in the user
@@ -305,4 +313,5 @@ class StoreUpkeep:
 
 
 def _notice_text(banner: QLabel, text: str) -> None:
-    banner.setText(f'{html.escape(text)} {banner_link("dismiss", QCoreApplication.translate("Main", "Dismiss"))}')
+    dismiss = QCoreApplication.translate("Main", "Dismiss (Esc)")  # (outside an f-string: lupdate did not find it)
+    banner.setText(f'{html.escape(text)} {banner_link("dismiss", dismiss)}')
