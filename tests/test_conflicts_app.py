@@ -37,10 +37,23 @@ def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy,
         assert win.current_image_id == image_id  # she stays on it, now showing bob's decision
         assert win.presenter.current_item.judgment.analyst == "bob"
         assert win.presenter.state(win.presenter.current_item) == "corrected"
-        qtbot.keyClick(win, Qt.Key.Key_Return)  # she has seen it: accepting again replaces it
+        # the next Enter would replace bob's decision: asked first, No by default (the team walk-through's Enter,
+        # pressed by habit after the dialog, replaced the colleague's correction unasked)
+        asked: list[tuple[str, str]] = []
+        answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+        monkeypatch.setattr(QMessageBox, "question", lambda _p, title, text, _buttons, default: asked.append(
+            (title, text)) or (default if default != QMessageBox.StandardButton.No else answers.pop(0)))
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # No
+        with session_scope(engine, action="read") as s:
+            assert [j.analyst for j in repo.judgment_history(s, image_id)] == ["bob"]
+        assert asked[0][0] == "Judged by bob" and asked[0][1].startswith(f"{item.image.path.split('/')[-1]} was judged Dent by bob (")
+        assert "Replace their judgment with" in asked[0][1]
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # she has seen it and says Yes: accepting again replaces it
         with session_scope(engine, action="read") as s:
             history = repo.judgment_history(s, image_id)
-        assert [j.analyst for j in history] == ["bob", "alice"] and len(shown) == 1
+        assert [j.analyst for j in history] == ["bob", "alice"] and len(shown) == 1 and len(asked) == 2
+        row = win.presenter.row_of(image_id)  # her own decision now: judged again without a question
+        assert win._over_colleague(win.presenter.items[row], "crack") and len(asked) == 2
 
         # bob writes a note on it while alice's screen shows none: her N is refused (his is not replaced unseen),
         # she sees his, and her text is kept as the image's draft

@@ -56,7 +56,8 @@ class JudgingActions:
                 self.statusBar().showMessage(QCoreApplication.translate("Main", "Nothing accepted: {why}").format(
                     why=waiting_text(waiting)), 6000)
             return
-        self._judge(lambda: self.service.accept(item))
+        if self._over_colleague(item, item.prediction.leaf if item.prediction else None):
+            self._judge(lambda: self.service.accept(item))
 
     def choose_topk(self, k: int) -> None:
         item = self._current_item()
@@ -74,7 +75,8 @@ class JudgingActions:
                     6000)
             return
         leaf = top[k - 1][0]  # the list on screen: the determined node's best five, or the whole tree's
-        self._judge(lambda: self.service.choose(item, leaf, action="topk"))
+        if self._over_colleague(item, leaf):
+            self._judge(lambda: self.service.choose(item, leaf, action="topk"))
 
     def toggle_top_scope(self) -> None:
         """A: the Top-5 of an image with a determined group or subgroup shows that node's leaves or the whole tree."""
@@ -104,7 +106,7 @@ class JudgingActions:
         hit = found.suggestion if found is not None and found.image_id == item.image.image_id else None
         dlg = TaxonomyPicker(names, self.lang, self, current=current, scope=scope,
                              suggestion=(hit.leaf, hit.hqi) if hit is not None else None)
-        if dlg.exec() and dlg.chosen:
+        if dlg.exec() and dlg.chosen and self._over_colleague(item, dlg.chosen):
             self._judge(lambda: self.service.choose(item, dlg.chosen, action="picker"))
 
     def add_label(self) -> None:
@@ -138,7 +140,7 @@ class JudgingActions:
 
     def mark_unknown(self) -> None:
         item = self._current_item()
-        if item is None:
+        if item is None or not self._over_colleague(item, None):
             return
         self._judge(lambda: self.service.mark_unknown(item))
 
@@ -321,6 +323,27 @@ class JudgingActions:
                 "Main", "Auto-judging resumed for {n} defect types: their spot checks meet the target again.").format(
                 n=resumed))
         return " ".join(lines)
+
+    def _over_colleague(self, item: BatchItem, leaf: str | None) -> bool:
+        """Whether a decision (``leaf``; None: unknown) may go on an image: one a colleague decided is judged again
+        only once the analyst says so, No by default. (A new model predicted judged images again and Enter replaced a
+        colleague's label with its call, unasked; after "judged meanwhile", the next Enter replaced the colleague's
+        correction: team walk-through.) The analyst's own decisions are judged again freely."""
+        theirs = item.judgment
+        if theirs is None or not theirs.is_decision or theirs.decider == self.service.analyst:
+            return True
+        args = their_judgment(theirs, self.presenter.name)
+        ours = (self.presenter.name(leaf) or leaf) if leaf else QCoreApplication.translate(
+            "Judgment", "unknown / new defect type")
+        if (theirs.leaf or None) == (leaf or None) and theirs.labels == ((leaf,) if leaf else ()):
+            return True  # the same type: their decision stands as it is (nothing to replace)
+        answer = QMessageBox.question(
+            self, QCoreApplication.translate("Main", "Judged by {who}").format(who=args["who"]),
+            QCoreApplication.translate(
+                "Main", "{file} was judged {what} by {who} ({when}).\n\nReplace their judgment with {ours}?").format(
+                file=Path(item.image.path).name, ours=ours, **args),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _show_theirs(self, theirs: JudgmentRecord, *, note: bool = False) -> dict[str, str]:
         """Show a colleague's judgment that got in the way of ours; its file, who, when and what, for a message
