@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_tiny_bundle, open_window, write_image
+from sqlalchemy import update
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt
@@ -15,6 +16,7 @@ from app.services import batches
 from app.store import repo
 from app.store.db import session_scope
 from app.store.records import PredictionRecord
+from app.store.schema import Image
 
 
 def test_recent_batches_come_by_their_latest_judgment(engine, tmp_path: Path) -> None:
@@ -62,6 +64,18 @@ def test_recent_batches_come_by_their_latest_judgment(engine, tmp_path: Path) ->
     from app.ui.welcome import batch_line
 
     assert "0 auto-judged · 1 left · 1 unreadable · last worked on" in batch_line(line)
+    assert batch_line(line).startswith("new — 0 of 1 done (0%)")  # the unreadable one is not one to do
+    # one the opening found unreadable (no size in its header) is never given to the model: no prediction row, and
+    # the start page counted it "left" (zh_TW walk-through: 3 left, 1 unreadable, where the window said 0 and 4)
+    with session_scope(engine) as s:
+        s.execute(update(Image).where(Image.id == new.items[1].image.image_id).values(width=None, height=None))
+    (line,) = [b for b in batches.recent_batches(engine) if b.name == "new"]
+    assert (line.total, line.pending, line.unreadable, line.left) == (2, 2, 2, 0)
+    assert batch_line(line).startswith("new — 0 of 0 done (–)")
+    with session_scope(engine) as s:  # too large to decode (9000 x 9000): its size is known, still never predicted
+        s.execute(update(Image).where(Image.id == new.items[1].image.image_id).values(width=9000, height=9000))
+    (line,) = [b for b in batches.recent_batches(engine) if b.name == "new"]
+    assert (line.unreadable, line.left) == (2, 0)
 
 
 def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_path, taxonomy, monkeypatch) -> None:

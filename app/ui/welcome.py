@@ -43,12 +43,15 @@ class RecentList(QListWidget):
 
 
 def batch_line(b: BatchSummary) -> str:
-    """"lot7 — 30 of 40 done (75%): 12 judged, 18 auto-judged · 10 left · last worked on 2026-12-01 10:42"."""
+    """"lot7 — 30 of 40 done (75%): 12 judged, 18 auto-judged · 10 left · last worked on 2026-12-01 10:42". The
+    unreadable images, said after it, are not among those to do: a finished batch with 4 of them reads "12 of 12
+    done (100%)", not "12 of 16 done (75%)"."""
     done = b.judged + b.auto
-    share = f"{100 * done / b.total:.0f}%" if b.total else "–"
+    total = b.total - b.unreadable
+    share = f"{100 * done / total:.0f}%" if total > 0 else "–"
     text = QCoreApplication.translate(
         "Main", "{name} — {done} of {total} done ({share}): {judged} judged, {auto} auto-judged · {left} left").format(
-        name=b.name, done=done, total=b.total, share=share, judged=b.judged, auto=b.auto, left=b.left)
+        name=b.name, done=done, total=total, share=share, judged=b.judged, auto=b.auto, left=b.left)
     if b.unreadable:
         text += " · " + QCoreApplication.translate("Main", "{n} unreadable").format(n=b.unreadable)
     when = b.updated_at or b.created_at
