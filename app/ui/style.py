@@ -147,6 +147,16 @@ def file_reason_text(reason: str) -> str:
             kind = QCoreApplication.translate("FileReason", "a {ext} file").format(ext=k.group(1))
         return QCoreApplication.translate("FileReason", "not an image ({kind}): images are PNG, JPEG, BMP or "
                                                         "TIFF").format(kind=kind)
+    if m := re.fullmatch(r"image too large: (\d+) x (\d+) pixels \((\d+) million\) is over the limit of (\d+) million "
+                         r"pixels", reason):  # (models.imageio.budget_reason: the sizes said in the UI's words too)
+        return QCoreApplication.translate(
+            "FileReason", "image too large: {width} x {height} pixels ({n} million) is over the limit of {limit} "
+                          "million pixels").format(width=m.group(1), height=m.group(2), n=m.group(3), limit=m.group(4))
+    if m := re.fullmatch(r"corrupt or truncated image: a ([\d,]+)-byte JPEG cannot hold the (\d+) x (\d+) pixels its "
+                         r"header claims", reason):
+        return QCoreApplication.translate(
+            "FileReason", "corrupt or truncated image: a {nbytes}-byte JPEG cannot hold the {width} x {height} pixels "
+                          "its header claims").format(nbytes=m.group(1), width=m.group(2), height=m.group(3))
     phrases = _file_phrases()
     for start in sorted(phrases, key=len, reverse=True):  # "file not found (or ...)" before "file not found"
         if reason.startswith(start):
