@@ -97,7 +97,8 @@ def _fill(engine: Engine, tmp_path: Path, taxonomy) -> Store:
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as handle:
+    assert path.read_bytes()[:3] == b"\xef\xbb\xbf"  # the BOM: Excel reads the Chinese notes as such
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -126,7 +127,7 @@ def test_csv_is_a_training_manifest(store: Store, taxonomy) -> None:
     result = export_labels(store.engine, out, "csv")
     assert result.count == 5 and result.path == out
     assert result.skipped == ()  # d, undone back to pending, is not judged: not exported, and not "skipped"
-    with open(out, encoding="utf-8") as handle:
+    with open(out, encoding="utf-8-sig") as handle:
         assert handle.readline().strip() == ",".join(EXPORT_COLUMNS)
     rows = _by_name(_csv_rows(out))
     assert {n: r["label"] for n, r in rows.items()} == EXPECTED
@@ -381,7 +382,7 @@ def test_the_cli_never_writes_over_a_file_or_a_data_set_unless_told(store: Store
     assert run_export(_cli("--db", store.url, "--out", str(labels), "--format", "csv")) == 2
     assert "exists (a file)" in capsys.readouterr().err and labels.read_text(encoding="utf-8") == "mine"
     assert run_export(_cli("--db", store.url, "--out", str(labels), "--format", "csv", "--overwrite")) == 0
-    assert labels.read_text(encoding="utf-8").startswith("path,label")
+    assert labels.read_text(encoding="utf-8-sig").startswith("path,label")
     assert run_export(_cli("--db", store.url, "--out", str(data), "--format", "imagefolder", "--overwrite")) == 0
     assert (data / "manifest.csv").read_text(encoding="utf-8") != before
     db = sqlite_path(store.url)
@@ -412,7 +413,7 @@ def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path, taxonomy) -
                                  prediction_id=pred.id, note=note)
     out = data / "labels.csv"
     export_labels(engine, out, "csv")
-    with open(out, encoding="utf-8", newline="") as handle:
+    with open(out, encoding="utf-8-sig", newline="") as handle:
         cells = [cell for row in csv.reader(handle) for cell in row]
     assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))], cells
     rows = {r["path"]: r for r in _csv_rows(out)}
@@ -423,7 +424,7 @@ def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path, taxonomy) -
     assert {s.path for s in loaded.samples} == {evil.resolve(), plain.resolve()}
     folder = tmp_path / "folder_export"
     export_labels(engine, folder, "imagefolder")
-    with open(folder / "notes.csv", encoding="utf-8", newline="") as handle:
+    with open(folder / "notes.csv", encoding="utf-8-sig", newline="") as handle:
         notes = [cell for row in csv.reader(handle) for cell in row]
     assert "'@SUM(1+1)" in notes and not [c for c in notes if c.startswith(("=", "+", "-", "@"))]
     engine.dispose()
@@ -449,7 +450,7 @@ def test_a_carriage_return_in_a_file_name_or_note_keeps_its_csv_row_whole(tmp_pa
     assert [s.path for s in read_manifest(out, taxonomy).samples] == [odd.resolve()]
     folder = tmp_path / "folder_export"
     export_labels(engine, folder, "imagefolder")
-    with open(folder / "notes.csv", encoding="utf-8", newline="") as handle:
+    with open(folder / "notes.csv", encoding="utf-8-sig", newline="") as handle:
         assert [row[1] for row in csv.reader(handle)][1:] == ["line one\rline two"]
     engine.dispose()
 

@@ -58,7 +58,7 @@ def test_a_set_of_leaves_is_accepted_added_to_taken_off_undone_and_exported(engi
     undone = service.undo()
     assert undone.labels == ("particle_metal", "scratch")  # undo restores the whole set
     out = service.export(tmp_path / "labels.csv", "csv", batch_id=batch_id)
-    with (tmp_path / "labels.csv").open(encoding="utf-8") as handle:
+    with (tmp_path / "labels.csv").open(encoding="utf-8-sig") as handle:
         row = next(csv.DictReader(handle))
     assert out.count == 1 and row["label"] == "particle_metal;scratch"
     assert row["leaf_path"] == "foreign_matter/particle/particle_metal;structural/mechanical/scratch"

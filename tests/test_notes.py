@@ -150,7 +150,7 @@ def test_a_note_or_an_undo_keeps_a_colleagues_decision_theirs(engine: Engine, tm
         history = repo.judgment_history(s, image.image_id)
     assert [j.analyst for j in history] == ["bob", "alice", "carol", "alice"]  # who wrote each row
     out = export_labels(engine, tmp_path / "labels.csv", "csv")
-    with (tmp_path / "labels.csv").open(encoding="utf-8") as fh:
+    with (tmp_path / "labels.csv").open(encoding="utf-8-sig") as fh:
         (row,) = [r for r in csv.DictReader(fh) if r["path"].endswith("d.png")]
     assert out.count >= 1 and row["analyst"] == "bob"
     assert row["judged_at"].startswith(bob_row.created_at.strftime("%Y-%m-%dT%H:%M"))

@@ -234,7 +234,7 @@ def test_export_carries_the_spectra(engine, tmp_path: Path, taxonomy) -> None:
                                  batch_id=opened.batch_id)
     out = tmp_path / "labels.csv"
     export_labels(engine, out, "csv")
-    with out.open(encoding="utf-8") as handle:
+    with out.open(encoding="utf-8-sig") as handle:
         rows = {Path(r["path"]).name: r for r in csv.DictReader(handle)}
     # under the CSV's folder: relative to it, as the image paths are
     assert rows["P000.png"]["spectrum"].split(";") == ["lot/P000.jdx", "lot/P000.spot2.jdx"]
@@ -265,7 +265,7 @@ def test_a_store_without_spectra_exports_as_before(engine, tmp_path: Path, taxon
         repo.record_judgment(s, image_id=opened.items[0].image.image_id, leaf=taxonomy.leaves[0],
                              action="picker", analyst="amy", batch_id=opened.batch_id)
     export_labels(engine, tmp_path / "labels.csv", "csv")
-    header = (tmp_path / "labels.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    header = (tmp_path / "labels.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
     assert "spectrum" not in header and header[:2] == ["path", "label"]
 
 
@@ -279,7 +279,7 @@ def test_manifest_spectrum_column_round_trip(tmp_path: Path, taxonomy) -> None:
     sample = read_manifest(manifest, taxonomy).samples[0]
     assert sample.path == image.resolve() and sample.spectra == (spec.resolve(), far.resolve())
     again = write_manifest([sample], tmp_path / "data" / "copy.csv")
-    with again.open(encoding="utf-8") as handle:
+    with again.open(encoding="utf-8-sig") as handle:
         row = next(csv.DictReader(handle))
     assert row["spectrum"] == f"a.jdx;{far.resolve()}"  # relative under the manifest's folder, as paths are
     assert read_manifest(again, taxonomy).samples[0].spectra == sample.spectra

@@ -321,7 +321,7 @@ def _write_csv(rows: Iterator[ExportRow], out: Path, spectra: bool = False) -> i
             yield row.manifest_row()
 
     write_manifest(lines(), out, columns=("spectrum",) if spectra else (),
-                   extra_columns=EXPORT_COLUMNS[2:])  # [:2] is path,label
+                   extra_columns=EXPORT_COLUMNS[2:], bom=True)  # [:2] is path,label; the BOM for Excel
     return count
 
 
@@ -389,7 +389,7 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
     copies = _copied(rows, folder, skipped)
     count = _write_csv(noted(copies if auto is None else _auto_counted(copies, auto)), folder / IMAGEFOLDER_MANIFEST,
                        spectra)
-    with replacing(folder / IMAGEFOLDER_NOTES) as handle:
+    with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
         writer = CsvWriter(handle)
         writer.writerow(("path", "note"))
         writer.writerows((path, spreadsheet_safe(note)) for path, note in notes)

@@ -332,8 +332,10 @@ def write_manifest(
     *,
     columns: Sequence[str] | None = None,
     extra_columns: Sequence[str] = (),
+    bom: bool = False,
 ) -> Path:
-    """Write a manifest CSV (UTF-8, ``\\n`` line ends) atomically.
+    """Write a manifest CSV (UTF-8, ``\\n`` line ends) atomically; with ``bom``, the UTF-8 byte-order mark first,
+    so that Excel reads its Chinese notes and names as such (the readers here skip it).
 
     The header is ``path,label``, then the optional contract columns in contract order, then
     ``extra_columns`` (which readers of the manifest ignore). Paths under the manifest's folder are written
@@ -370,7 +372,7 @@ def write_manifest(
     target = given.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     bases = _folder_spellings(given, target)
-    with replacing(target) as handle:
+    with replacing(target, bom=bom) as handle:
         writer = CsvWriter(handle)
         writer.writerow(header)
         for row in items:
