@@ -133,12 +133,20 @@ def test_the_150_leaf_picker_finds_types_as_analysts_type_them(qtbot, tree150) -
         dlg.search.setText(typed)
         assert dlg.tree.currentIndex().data(ID_ROLE) == best, (typed, dlg.visible_leaves()[:5])
     dlg.search.setText("aluminum partcle")  # a typo in another spelling: the nearest names are said
-    assert dlg.visible_leaves() == [] and dlg.hint.text().startswith("No type matches · closest: Aluminium particle")
+    assert dlg.visible_leaves() == [] and dlg.hint.text().startswith(
+        "No type matches · ↓: the closest, Aluminium particle")
     dlg.search.setText("zzzz")
     assert dlg.hint.text() == "No type matches"
+    qtbot.keyClick(dlg.search, Qt.Key.Key_Down)  # nothing close: Down does nothing
+    assert dlg.search.text() == "zzzz"
     dlg.search.setText("scrach")  # a typo: the nearest names are said
-    assert dlg.visible_leaves() == [] and dlg.hint.text().startswith("No type matches · closest: ")
-    assert "scratch" in dlg.hint.text().split("closest: ")[1].lower(), dlg.hint.text()
+    assert dlg.visible_leaves() == [] and dlg.hint.text().startswith("No type matches · ↓: the closest, ")
+    closest = dlg.hint.text().split("the closest, ")[1].split(", ")[0]
+    assert "scratch" in closest.lower(), dlg.hint.text()
+    qtbot.keyClick(dlg.search, Qt.Key.Key_Down)  # Down takes the closest into the search; Enter chooses it
+    assert dlg.search.text() == closest and dlg.visible_leaves()
+    qtbot.keyClick(dlg.search, Qt.Key.Key_Return)
+    assert dlg.chosen is not None and tree.name(dlg.chosen, "en") == closest
 
 
 def test_a_tall_tree_opens_with_the_first_leafs_group_in_sight(qtbot, tree150) -> None:

@@ -3340,8 +3340,8 @@ Similarity {sim:.3f}</source>
     </message>
     <message>
         <location filename="../ui/picker.py" line="225"/>
-        <source>No type matches · closest: {names}</source>
-        <translation>沒有相符的類別 · 最接近：{names}</translation>
+        <source>No type matches · ↓: the closest, {names}</source>
+        <translation>沒有相符的類別 · ↓：最接近的，{names}</translation>
     </message>
     <message>
         <location filename="../ui/picker.py" line="226"/>

@@ -222,7 +222,7 @@ class TaxonomyPicker(QDialog):
                 node=self.taxonomy.name(self.scope, self.lang)), warn=True)
         else:
             close = self.close_names(text)
-            self._say(self.tr("No type matches · closest: {names}").format(names=", ".join(close)) if close
+            self._say(self.tr("No type matches · ↓: the closest, {names}").format(names=", ".join(close)) if close
                       else self.tr("No type matches"), warn=True)
 
     def best_match(self, text: str, leaves: list[str]) -> str:
@@ -319,6 +319,11 @@ class TaxonomyPicker(QDialog):
     def _move(self, key: Qt.Key) -> None:
         leaves = self.visible_leaves()
         if not leaves:
+            # a typo: Down takes the closest name into the search, where it matches and Enter chooses it (the
+            # hint named it and no key took it: "crak" had to be typed again)
+            close = self.close_names(self.search.text()) if self.search.text().strip() and self.scope is None else []
+            if close and key == Qt.Key.Key_Down:
+                self.search.setText(close[0])
             return
         idx = self.tree.currentIndex()
         cur = idx.siblingAtColumn(0).data(ID_ROLE) if idx.isValid() else None
