@@ -136,7 +136,7 @@ def test_the_150_leaf_picker_finds_types_as_analysts_type_them(qtbot, tree150) -
     assert dlg.visible_leaves() == [] and dlg.hint.text().startswith(
         "No type matches · ↓: the closest, Aluminium particle")
     dlg.search.setText("zzzz")
-    assert dlg.hint.text() == "No type matches"
+    assert dlg.hint.text() == "No type matches · a kind outside the tree: Esc, then U"  # (腐蝕: none such)
     qtbot.keyClick(dlg.search, Qt.Key.Key_Down)  # nothing close: Down does nothing
     assert dlg.search.text() == "zzzz"
     dlg.search.setText("scrach")  # a typo: the nearest names are said

@@ -3345,8 +3345,8 @@ Similarity {sim:.3f}</source>
     </message>
     <message>
         <location filename="../ui/picker.py" line="226"/>
-        <source>No type matches</source>
-        <translation>沒有相符的類別</translation>
+        <source>No type matches · a kind outside the tree: Esc, then U</source>
+        <translation>沒有相符的類別 · 不在類別樹中的缺陷：按 Esc，再按 U</translation>
     </message>
     <message>
         <location filename="../ui/picker.py" line="303"/>

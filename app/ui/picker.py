@@ -223,7 +223,7 @@ class TaxonomyPicker(QDialog):
         else:
             close = self.close_names(text)
             self._say(self.tr("No type matches · ↓: the closest, {names}").format(names=", ".join(close)) if close
-                      else self.tr("No type matches"), warn=True)
+                      else self.tr("No type matches · a kind outside the tree: Esc, then U"), warn=True)
 
     def best_match(self, text: str, leaves: list[str]) -> str:
         """The leaf to select among those the filter shows: one whose own name or id is what was typed, then one
