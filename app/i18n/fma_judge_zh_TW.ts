@@ -3402,17 +3402,17 @@ Similarity {sim:.3f}</source>
     <message>
         <location filename="../ui/explain.py" line="82"/>
         <source>Why {name}? (Top-{k}) computing…</source>
-        <translation>為何是{name}？（Top-{k}）計算中…</translation>
+        <translation>為何是「{name}」？（Top-{k}）計算中…</translation>
     </message>
     <message>
         <location filename="../ui/explain.py" line="111"/>
         <source>Why {name}? (Top-{k}, LayerCAM) · {key}: next</source>
-        <translation>為何是{name}？（Top-{k}，LayerCAM）· {key}：下一個</translation>
+        <translation>為何是「{name}」？（Top-{k}，LayerCAM）· {key}：下一個</translation>
     </message>
     <message>
         <location filename="../ui/explain.py" line="125"/>
         <source>Why {name}? failed: {reason}</source>
-        <translation>為何是{name}？計算失敗：{reason}</translation>
+        <translation>為何是「{name}」？計算失敗：{reason}</translation>
     </message>
 </context>
 </TS>

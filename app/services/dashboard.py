@@ -179,7 +179,7 @@ _TEXT: dict[str, dict[str, str]] = {
     "summary": {
         "en": "{predicted} predicted · {auto} auto-judged · {judged} judged · {corrected} corrected · "
         "model error {error} on reviewed images",
-        "zh_TW": "已預測 {predicted} · 自動判定 {auto} · 已判定 {judged} · 已更正 {corrected} · 複核影像的模型錯誤率 {error}",
+        "zh_TW": "已預測 {predicted} · 自動判定 {auto} · 已判定 {judged} · 已更正 {corrected} · 人員判定影像上的模型錯誤率 {error}",
     },
     "per_week": {"en": "Per week", "zh_TW": "每週"},
     "per_day": {"en": "Per day", "zh_TW": "每日"},
