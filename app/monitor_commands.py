@@ -37,7 +37,7 @@ from app.store import repo
 from app.store.db import open_store, require_existing, session_scope
 from app.store.errors import ExportError, StoreError
 from app.store.export import export_labels, parse_since
-from app.store.urls import DB_HELP, describe_url
+from app.store.urls import DB_HELP, describe_url, without_password
 from models.bundle.files import MANIFEST_NAME, read_bundle_manifest
 from models.bundle.manifest import BundleError
 from models.commands.arguments import number
@@ -123,7 +123,7 @@ def format_report(report: MonitorReport, bundle: str = "BUNDLE", db: str | None 
     """The monitor's figures as a plain-text table (the command's output; the dashboard shows the same).
     ``bundle`` and ``db``: the bundle's path and the ``--db`` given, as the commands it names should take them."""
     if db:
-        bundle = f"{bundle} --db {shell_quoted(db)}"
+        bundle = f"{bundle} --db {shell_quoted(without_password(db))}"
     if report.why_not:
         return f"{report.model_version}: nothing to monitor ({report.why_not})"
     target = report.target or 0.0

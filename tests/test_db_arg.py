@@ -238,3 +238,20 @@ def test_the_app_knows_when_its_db_names_a_file_not_there_yet(tmp_path: Path) ->
     assert _new_sqlite_file(str(typo)) is None
     assert _new_sqlite_file(None) is None
     assert _new_sqlite_file("postgresql+psycopg://fma@db/fma") is None
+
+
+def test_a_command_to_run_names_the_database_without_its_password() -> None:
+    """fma-judge monitor printed "--db postgresql+psycopg://fma:teamsecret@…" in the commands it suggests, and the
+    dashboard "fma:***", which cannot be pasted: the URL goes without its password (PGPASSWORD supplies it)."""
+    from app.monitor_commands import format_report
+    from app.services.monitor import MonitorReport
+    from app.store.urls import without_password
+
+    pg = "postgresql+psycopg://fma:teamsecret@127.0.0.1:5432/fma_team?connect_timeout=5"
+    assert without_password(pg) == "postgresql+psycopg://fma@127.0.0.1:5432/fma_team?connect_timeout=5"
+    assert without_password("postgresql+psycopg://fma@db/fma") == "postgresql+psycopg://fma@db/fma"
+    assert without_password(r"D:\fma\judgments.sqlite") == r"D:\fma\judgments.sqlite"
+    assert without_password("/srv/fma/j.sqlite") == "/srv/fma/j.sqlite"
+    text = format_report(MonitorReport("v1", "c", 0.99, why_not="uncalibrated"), "/m", pg)
+    report = format_report(MonitorReport("v1", "c", 0.99), "/m", pg)
+    assert "teamsecret" not in text + report and "***" not in report

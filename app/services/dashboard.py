@@ -22,7 +22,7 @@ from app.services.monitor import SETS_NOT_MONITORED, MonitorReport, PurityMonito
 from app.store import repo, stats
 from app.store.db import session_scope
 from app.store.stats import AnalystAgreement, BatchFigures, ClassAgreement, Counts, PeriodFigures
-from app.store.urls import default_db_url
+from app.store.urls import default_db_url, without_password
 from models.bundle.manifest import BundleError, BundleManifest, taxonomy_from_json
 from models.routing.policy import Calibration, RoutingError
 
@@ -148,7 +148,7 @@ def _db_arg(engine: Engine) -> str | None:
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         default = make_url(default_db_url()).database or ""
         return None if os.path.abspath(url.database) == os.path.abspath(default) else url.database
-    return url.render_as_string(hide_password=True)
+    return without_password(url)  # ("fma:***" could not be pasted and run)
 
 
 def _fused_calibration(manifest: dict) -> Calibration | None:

@@ -174,6 +174,19 @@ def describe_url(url: str | URL) -> str:
     return make_url(resolve_db_url(url)).render_as_string(hide_password=True)
 
 
+def without_password(url: str | URL) -> str:
+    """``url`` for a command a person is told to run: a server URL without its password (given by PGPASSWORD or a
+    password file when the command runs: printed, it was the team's password in plain text, and a masked ``***``
+    cannot be pasted); anything else as given."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except Exception:  # a SQLite path, not a URL
+        return str(url)
+    if parsed.password is None:
+        return str(url) if isinstance(url, str) else parsed.render_as_string(hide_password=False)
+    return parsed._replace(password=None).render_as_string(hide_password=False)  # (set(password=None) keeps it)
+
+
 def require_existing(url: str | URL | None) -> None:
     """A command that only reads (export, monitor) refuses a SQLite file that is not there, rather than make an
     empty database as a side effect. Raises :class:`StoreError`."""
