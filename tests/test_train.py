@@ -540,7 +540,22 @@ def test_init_from_starts_from_a_bundles_weights(tmp_path, dataset, capsys):
     assert json.loads((fresh / "manifest.json").read_text())["train"]["init_from"] is None
     # the checkpoint keeps the provenance, so a resumed fine-tune still names its start
     assert json.loads((fine / "checkpoint" / "state.json").read_text())["init_from"]["model_version"] == version
-    assert f"starting from the weights of {base}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"starting from the weights of {base}" in out and "FTIR spectrum head" not in out
+    # a bundle with an FTIR spectrum head: the new one is trained without it, and train says so (the README's
+    # retraining loop lost the demo model's head without a word: team walk-through)
+    from test_spectrum_bundle import _head
+
+    from models.bundle.files import read_bundle_manifest
+    from models.bundle.spectrum import write_spectrum_head
+
+    write_spectrum_head(base, read_bundle_manifest(base), _head(read_bundle_manifest(base).taxonomy))
+    again = tmp_path / "again"
+    assert cli_main(["train", "--data", str(dataset), "--out", str(again), "--no-progress", "--init-from", str(base),
+                     *[a for s in (*TINY_SETS, *still) for a in ("--set", s)]]) == 0
+    assert f"warning: {base} has an FTIR spectrum head; this run trains the image model alone" in \
+        capsys.readouterr().out
+    assert read_bundle_manifest(again).spectrum is None
 
 
 def test_init_from_without_a_config_takes_the_bundles_network(tmp_path, dataset, capsys):

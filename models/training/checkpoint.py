@@ -185,4 +185,8 @@ def init_from_bundle(model: HierarchicalNet, cfg: TrainConfig, taxonomy: Taxonom
                           f"{', '.join(wrong[:5])})")
     log(f"starting from the weights of {path} ({source.model_version})"
         + (f", with a CBAM after each backbone stage added ({len(new)} new tensors)" if new else ""))
+    if source.manifest.spectrum is not None:  # (the retraining loop lost it without a word: team walk-through)
+        log(f"warning: {path} has an FTIR spectrum head; this run trains the image model alone, so the new bundle "
+            "judges from images only until the head is fitted again: fma-model spectrum NEW_BUNDLE --data "
+            "SPECTRA_MANIFEST (README, 'FTIR spectra')")
     return InitFrom(path=str(path), model_version=source.model_version)
