@@ -513,3 +513,33 @@ def test_auto_judged_images_are_exported_only_when_asked_and_training_skips_them
     assert run_export(parser.parse_args(["--db", store.url, "--out", str(tmp_path / "bad.csv"), "--format", "csv",
                                          "--status", "automatic"])) == 2
     assert "use some of accepted, auto, corrected, unknown" in capsys.readouterr().err
+
+
+def test_an_export_beside_data_with_a_split_trains_and_its_rows_count_as_training_rows(tmp_path: Path,
+                                                                                        taxonomy) -> None:
+    """The retraining loop: the data's own manifest has a split column, the app's export has none. Training took the
+    export's rows as training images without a word, and calibrate's class centroids left them out while saying
+    they were the data the bundle trained on (team walk-through): both now take them as training rows, and train
+    says so."""
+    from types import SimpleNamespace
+
+    from models.data.manifest import load_data
+    from models.training.data import split_for_training
+    from models.training.held_out import recorded_training_rows
+
+    own, export = tmp_path / "train.csv", tmp_path / "labels.csv"
+    leaves = taxonomy.leaves[:3]
+    for i in range(len(leaves) * 2):
+        write_image(tmp_path / "img" / f"o{i}.png", seed=i)
+        write_image(tmp_path / "img" / f"e{i}.png", seed=50 + i)
+    own.write_text("path,label,split\n" + "".join(f"img/o{i}.png,{leaf},{'train' if i < 3 else 'val'}\n"
+                                                  for i, leaf in enumerate(leaves * 2)), encoding="utf-8")
+    export.write_text("path,label\n" + "".join(f"img/e{i}.png,{leaf}\n" for i, leaf in enumerate(leaves * 2)),
+                      encoding="utf-8")
+    said: list[str] = []
+    parts = split_for_training(load_data([own, export], taxonomy).samples, seed=0, log=said.append)
+    assert len(parts["train"]) == 3 + 6 and len(parts["val"]) == 3
+    assert said == ["6 image(s) without a split (labels.csv) beside data with one: they are training images"]
+    train = SimpleNamespace(data_sources=[str(own), str(export)], data_hash="x", config={})
+    rows, line = recorded_training_rows(train, taxonomy, tmp_path / "bundle")
+    assert len(rows) == 9 and line.startswith("9 train images of "), line

@@ -133,6 +133,10 @@ def split_for_training(samples: Sequence[Sample], seed: int, log: Log) -> dict[s
 
         log(f"no split column: making a stratified 70/15/15 split (seed {seed})")
         known = split_samples(known, seed=seed)
+    elif unsplit := [s for s in known if s.split is None]:  # an app export beside the data's own manifest
+        sources = sorted({Path(s.source).name for s in unsplit if s.source})
+        log(f"{len(unsplit)} image(s) without a split ({', '.join(sources[:3]) or 'no manifest'}) beside data with "
+            "one: they are training images")
     parts: dict[str, list[Sample]] = {"train": [], "val": [], "test": []}
     for s in known:
         parts.setdefault(s.split or "train", []).append(s)

@@ -102,7 +102,9 @@ def recorded_training_rows(train: Any, taxonomy: Any, bundle: str | Path, split:
     except (DataError, OSError) as exc:
         return [], f"its training data cannot be read ({exc})"
     rows, _line = recover_split(train, loaded.samples, sources, bundle)
-    chosen = [s for s in rows if s.split == split and not s.is_unknown]  # (load_data left out the files not there)
+    # (load_data left out the files not there; a row without a split beside rows with one trained, as
+    # models.training.data.split_for_training takes it: an app export beside the original data)
+    chosen = [s for s in rows if (s.split or "train") == split and not s.is_unknown]
     if len(chosen) < 2:
         return [], f"its training data ({', '.join(sources)}) has no {split} images here"
     return chosen, f"{len(chosen)} {split} images of {', '.join(sources)}, the data {bundle} was trained on"
