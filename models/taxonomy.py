@@ -47,7 +47,7 @@ class _LineList(list):
 
 
 @cache
-def _line_loader() -> type[yaml.SafeLoader]:
+def line_loader() -> type[yaml.SafeLoader]:
     """A SafeLoader that records line numbers of mappings/sequences and refuses duplicate keys."""
     import yaml
 
@@ -152,7 +152,7 @@ class Taxonomy:
         import yaml
 
         try:
-            data = yaml.load(text, Loader=_line_loader())  # a SafeLoader
+            data = yaml.load(text, Loader=line_loader())  # a SafeLoader
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None

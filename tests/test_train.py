@@ -73,6 +73,12 @@ def test_a_config_names_its_level_weights(tmp_path):
 
 def test_config_refuses_unknown_keys_and_bad_values(tmp_path):
     cfg = tmp_path / "c.yaml"
+    cfg.write_text("epochs: 1\nbatch_size: 8\nepochs: 2\n")  # the second won unseen (team walk-through)
+    with pytest.raises(ConfigError, match=r"c.yaml line 3: invalid YAML \(duplicate key 'epochs' in one mapping\)"):
+        load_config(cfg)
+    cfg.write_text("network:\n  backbone: resnet50\n  cbam: blocks\n  backbone: convnext_tiny\n")
+    with pytest.raises(ConfigError, match="duplicate key 'backbone'"):
+        load_config(cfg)
     cfg.write_text("epochs: 3\nnetwork:\n  backbone: resnet50\n  colour: red\n")
     with pytest.raises(ConfigError, match="colour"):
         load_config(cfg)

@@ -290,7 +290,10 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = (),
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read config {path}: {exc}") from exc
         try:
-            loaded = yaml.safe_load(text)
+            from models.taxonomy import line_loader
+
+            loaded = yaml.load(text, Loader=line_loader())  # a SafeLoader that refuses a key given twice (the
+            # second "epochs:" won unseen)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark is not None else ""
