@@ -7,7 +7,8 @@ bundle's routing again on the store's judged images). No Qt; ``recalibrate`` imp
 
 ``monitor`` prints each paused leaf's evidence (the checks it was paused on, how many wrong, since when, and the
 checks made since), each batch's drift against the limit (over it or not, paused or not) and how each pause lifts.
-``recalibrate`` calibrates a copy (hard links beside the bundle: its weights are not copied) and refuses (exit 1,
+``recalibrate`` calibrates a copy (in place, hard links beside the bundle: its weights are not copied; with
+``--out``, a whole copy there) and refuses (exit 1,
 nothing written) a calibration that lets no leaf be auto-judged, unless ``--force``; in place, the live manifest is
 replaced atomically only then, its previous one kept beside it as ``manifest.json.before-recalibrate-<UTC time>``.
 """
@@ -215,7 +216,8 @@ def recalibrate_main(argv: list[str]) -> int:
                              "images count)")
     parser.add_argument("--train-data", metavar="MANIFEST",
                         help="the training manifest: its train split gives the unknown detector's class centroids "
-                             "(default: the judged images themselves)")
+                             "(default: the training data the bundle records, where it is here; else the judged "
+                             "images themselves, with a warning)")
     parser.add_argument("--target-purity", type=float, help="default: the bundle's current calibration's")
     parser.add_argument("--spot-check", type=float, help="default: the bundle's current share")
     parser.add_argument("--spot-check-leaf", action="append", default=None, type=leaf_share, metavar="LEAF=SHARE",

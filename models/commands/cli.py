@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "curate": ("models.commands.curate", "apply curation rules, print the funnel, write a split manifest"),
     "train": ("models.commands.train", "train a model bundle from a config and manifest(s)"),
     "evaluate": ("models.commands.evaluate", "evaluate a bundle: metrics.json, plots and report.md"),
-    "calibrate": ("models.commands.calibrate", "fit temperature, per-leaf purity thresholds and the unknown score"),
+    "calibrate": ("models.commands.calibrate", "fit temperature, the purity thresholds (one promise over all leaves by default, or per leaf) and the unknown score"),
     "compare": ("models.commands.compare", "evaluate two bundles on the same data, side by side"),
     "tune": ("models.commands.tune", "search training hyper-parameters with Optuna (needs the 'tune' extra)"),
     "grid": ("models.commands.grid", "run the backbone x framework experiment grid"),
