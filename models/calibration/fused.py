@@ -77,9 +77,13 @@ def fit_fused_routing(bundle_path: str | Path, manifest: BundleManifest, samples
                "image": _auto(probs[keep], targets[keep], flagged[keep], image_thresholds, leaf_names),
                "fused": _auto(fused[keep], targets[keep], flagged[keep], thresholds, leaf_names)}
     a, b = summary["image"], summary["fused"]
+
+    def purity(p: float | None) -> str:  # (none auto-judged: there is no purity; it read "at purity None")
+        return "- (none auto-judged)" if p is None else f"{p:.3f}"
+
     log(f"spectrum head: on the {summary['images']} calibration images with a spectrum, auto-judged "
-        f"{a['coverage']:.3f} at purity {a['purity']} on the image alone, {b['coverage']:.3f} at purity "
-        f"{b['purity']} fused")
+        f"{a['coverage']:.3f} at purity {purity(a['purity'])} on the image alone, {b['coverage']:.3f} at purity "
+        f"{purity(b['purity'])} fused")
     return record, summary
 
 
