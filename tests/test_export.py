@@ -499,6 +499,9 @@ def test_auto_judged_images_are_exported_only_when_asked_and_training_skips_them
         assert count_export_rows(session, statuses=everything) == whole.count
         assert count_export_rows(session, statuses={"auto"}, batch_id=store.batch2) == 0
         assert count_export_rows(session, statuses={"auto"}, since=dt.datetime.now(dt.UTC) + dt.timedelta(days=1)) == 0
+    with pytest.raises(ExportError, match="not as an image folder") as refused:  # a class folder is a label
+        export_labels(store.engine, tmp_path / "folder", "imagefolder", statuses=everything)
+    assert refused.value.reason == "auto_folder" and not (tmp_path / "folder").exists()
     items = {Path(r["path"]).stem: r for r in json.loads(export_labels(
         store.engine, tmp_path / "auto.json", "json", statuses={"auto"}).path.read_text(encoding="utf-8"))}
     assert items["e"]["status"] == "auto" and items["e"]["leaf"] == "dent" and items["e"]["labels"] == ["dent"]

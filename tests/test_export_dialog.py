@@ -36,8 +36,13 @@ def test_the_dialog_builds_the_request(qtbot, tmp_path: Path) -> None:
     dialog.since.setDate(QDate(2026, 11, 30))
     req = dialog.request()
     assert req.batch_id is None and req.statuses == ("accepted", "corrected")
+    assert dialog.format.currentData() == "imagefolder" and not dialog.status_boxes["auto"].isEnabled()
+    dialog.format.setCurrentIndex(dialog.format.findData("csv"))
+    assert dialog.status_boxes["auto"].isEnabled()
     dialog.status_boxes["auto"].setChecked(True)  # the model's own calls: asked for (unchecked at first)
     assert dialog.request().statuses == ("accepted", "corrected", "auto")
+    dialog.format.setCurrentIndex(dialog.format.findData("imagefolder"))  # never as class folders (labels)
+    assert not dialog.status_boxes["auto"].isEnabled() and "auto" not in dialog.request().statuses
     assert (req.since.year, req.since.month, req.since.day, req.since.hour) == (2026, 11, 30, 0)
     assert req.since.tzinfo is not None
     for box in dialog.status_boxes.values():

@@ -435,3 +435,18 @@ def test_report_lists_first_paths_and_counts_more() -> None:
     result = LoadResult(samples=[], skipped=[(f"m{i}.png", "missing file: x") for i in range(8)])
     report = result.report()
     assert "missing file: 8 (m0.png, m1.png, m2.png, m3.png, m4.png, ... and 3 more)" in report
+
+
+def test_an_exports_auto_judged_rows_are_skipped_before_their_labels_are_read(tmp_path, taxonomy) -> None:
+    """``fma-judge export --status ...,auto`` marks the model's own calls ``status auto``: training skips them, even
+    one whose type the training tree no longer has (it stopped the run as an unknown label)."""
+    from models.data.manifest import read_manifest
+
+    for name in ("a", "b", "c"):
+        Image.new("RGB", (8, 8)).save(tmp_path / f"{name}.png")
+    leaf = taxonomy.leaves[0]
+    (tmp_path / "m.csv").write_text(f"path,label,status\na.png,{leaf},accepted\nb.png,{leaf},auto\n"
+                                    "c.png,a_type_retired_since,AUTO\n", encoding="utf-8")
+    loaded = read_manifest(tmp_path / "m.csv", taxonomy)
+    assert [s.path.name for s in loaded.samples] == ["a.png"]
+    assert [p for p, why in loaded.skipped if "the model's own call" in why] == ["b.png", "c.png"]

@@ -105,12 +105,12 @@
     <message>
         <location filename="../ui/dashboard_monitor.py" line="131"/>
         <source>on (too few checks to tell)</source>
-        <translation>運作中（抽檢太少，尚無法判斷）</translation>
+        <translation>運作中（抽查太少，尚無法判斷）</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="132"/>
         <source>{wrong} wrong of {checks} blind checks: under the {target} this type is held to so far, but too few checks to show it at {confidence}% (its purity could still be up to {upper}). Auto-judging pauses by itself once the checks show it.</source>
-        <translation>{checks} 次盲判抽檢中錯 {wrong} 次：目前低於此類型應達的 {target}，但抽檢次數太少，無法在 {confidence}% 信賴下確定（其純度仍可能高達 {upper}）。一旦抽檢足以確定，自動判定會自行暫停。</translation>
+        <translation>{checks} 次盲判抽查中錯 {wrong} 次：目前低於此類型應達的 {target}，但抽查次數太少，無法在 {confidence}% 信賴下確定（其純度仍可能高達 {upper}）。一旦抽查足以確定，自動判定會自行暫停。</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="162"/>
@@ -330,8 +330,8 @@
     <name>Export</name>
     <message>
         <location filename="../ui/export_dialog.py" line="53"/>
-        <location filename="../ui/export_dialog.py" line="154"/>
-        <location filename="../ui/export_dialog.py" line="196"/>
+        <location filename="../ui/export_dialog.py" line="158"/>
+        <location filename="../ui/export_dialog.py" line="200"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
@@ -421,27 +421,27 @@
         <translation>匯出</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="150"/>
+        <location filename="../ui/export_dialog.py" line="154"/>
         <source>Export into a folder</source>
         <translation>匯出到資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="163"/>
+        <location filename="../ui/export_dialog.py" line="167"/>
         <source>No judged image matches these choices: nothing to export.</source>
         <translation>沒有符合這些選擇的已判定影像：無可匯出。</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="165"/>
+        <location filename="../ui/export_dialog.py" line="169"/>
         <source>Images to export: {n}</source>
         <translation>將匯出的影像：{n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="190"/>
+        <location filename="../ui/export_dialog.py" line="194"/>
         <source>{folder} already holds a manifest.csv (an earlier export, or a data set&apos;s own). It and notes.csv will be replaced, and the copies added to the images there. Export into it?</source>
         <translation>{folder} 已有一份 manifest.csv（先前的匯出，或某個資料集本身的清單）。它與 notes.csv 會被取代，影像副本則加在原有影像的旁邊。仍要匯出到這裡嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="194"/>
+        <location filename="../ui/export_dialog.py" line="198"/>
         <source>{folder} already exists. Replace it?</source>
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
@@ -464,6 +464,11 @@
         <location filename="../ui/style.py" line="338"/>
         <source>{out} is a file: an image-folder export needs a folder.</source>
         <translation>{out} 是檔案：影像資料夾匯出需要一個資料夾。</translation>
+    </message>
+    <message>
+        <location filename="../ui/style.py" line="340"/>
+        <source>The auto-judged images are exported as CSV or JSON (a report), not as an image folder: training would read their folders as labels.</source>
+        <translation>自動判定的影像以 CSV 或 JSON（報告）匯出，不以影像資料夾匯出：訓練會把其資料夾讀成標籤。</translation>
     </message>
 </context>
 <context>
@@ -2000,17 +2005,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>資料夾 {folder} 從未以此資料庫開啟過，而{why}：沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="344"/>
+        <location filename="../ui/style.py" line="347"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="346"/>
+        <location filename="../ui/style.py" line="349"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="348"/>
+        <location filename="../ui/style.py" line="351"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2390,7 +2395,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/queue_model.py" line="151"/>
         <source>Click (or Space) to select the group&apos;s images; Ctrl+Down and Ctrl+Up go to the next and the previous group</source>
-        <translation>按一下（或 Space）選取這組的影像；Ctrl+Down 與 Ctrl+Up 移到下一組與上一組</translation>
+        <translation>點一下（或按空白鍵）選取此群組的影像；Ctrl+Down 與 Ctrl+Up 移到下一個與上一個群組</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="41"/>

@@ -11,7 +11,8 @@ manifest's ``spectrum`` column (its files' paths, ``;`` between several) and the
 them; an ImageFolder export copies them beside the image copy, named after it (``<sha8>_P001.png`` and
 ``<sha8>_P001.jdx``: the app pairs them again by name).
 
-Auto-judged images are left out unless asked for (``statuses`` with ``auto``, :data:`AUTO`): an image no person
+Auto-judged images are left out unless asked for (``statuses`` with ``auto``, :data:`AUTO`; csv and json only, never
+an image folder, whose class folders training reads as labels): an image no person
 decided whose newest prediction the model judged alone is then one more row, ``status`` ``auto``, ``label`` the
 model's leaf (its set, multi-label), ``analyst`` empty and ``judged_at`` the prediction's time (``since`` filters on
 it), after the judged rows: a batch's whole result for a report. Training skips such rows (the model's own calls do
@@ -452,6 +453,10 @@ def export_labels(
         raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     target = _check_out(Path(out), fmt)
     chosen = _check_statuses(statuses)
+    if AUTO in chosen and fmt == "imagefolder":  # a class folder is a label: training would learn the model's calls
+        raise ExportError("the auto-judged images are exported as csv or json (a report), not as an image folder: "
+                          "training reads a folder's images by their class folder, and would learn the model's own "
+                          "calls", "auto_folder")
     engine = source if isinstance(source, Engine) else source.get_bind()
     if is_store_file(engine.url, target):
         raise ExportError(f"{target}: is the database the judgments are kept in; give the export another name",

@@ -10,7 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from models.data.manifest import ManifestRow, unknown_label
+from models.data.manifest import MODEL_CALL_STATUS, ManifestRow, unknown_label
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 JUDGED_STATUSES: frozenset[str] = frozenset({"accepted", "corrected", "unknown"})
 """Judgment statuses that count as a decision (everything but ``reverted``); the store's schema uses them."""
 
-AUTO_STATUS = "auto"
-"""A prediction's route when the model judged the image alone, and an export row's status for such an image."""
+AUTO_STATUS = MODEL_CALL_STATUS  # "auto"
+"""A prediction's route when the model judged the image alone, and an export row's status for such an image (the
+value training skips: :data:`models.data.manifest.MODEL_CALL_STATUS`)."""
 
 ITEM_STATES: tuple[str, ...] = ("pending", "auto", "accepted", "corrected", "unknown", "rejudge", "error")
 """The states of a batch item, see :attr:`BatchItem.state`."""

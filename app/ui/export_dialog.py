@@ -137,6 +137,10 @@ class ExportDialog(QDialog):
         stem = stem or (current.stem if current.suffix else current.name)
         fmt = self.format.currentData()
         self.path.setText(str(current.with_name(stem + {"csv": ".csv", "json": ".json"}.get(fmt, ""))))
+        auto = self.status_boxes["auto"]  # an image folder's class folders are labels: no auto-judged rows there
+        auto.setEnabled(fmt != "imagefolder")
+        if fmt == "imagefolder":
+            auto.setChecked(False)
 
     def _scope_changed(self) -> None:
         """A suggested name follows the scope; a name the analyst typed stays."""
@@ -208,4 +212,4 @@ class ExportDialog(QDialog):
             since = dt.datetime(d.year(), d.month(), d.day()).astimezone()
         return ExportRequest(path=Path(self.path.text().strip()).expanduser(), fmt=self.format.currentData(),
                              batch_id=self.scope.currentData(), since=since,
-                             statuses=tuple(s for s, b in self.status_boxes.items() if b.isChecked()))
+                             statuses=tuple(s for s, b in self.status_boxes.items() if b.isChecked() and b.isEnabled()))

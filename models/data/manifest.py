@@ -163,6 +163,11 @@ def _parse_manifest(
     for line, row in rows:
         where = f"{path} row {line}"  # (as given: two manifest.csv of two folders were told apart by nothing)
         written = row["path"].strip()
+        if (row.get("status") or "").strip().lower() == MODEL_CALL_STATUS:  # an export's auto-judged row (before its
+            # label is read: a type the training tree no longer has would stop the run)
+            skipped.append((written, f"the model's own call, not a person's label (status {MODEL_CALL_STATUS}; "
+                                     f"{where})"))
+            continue
         label_text = row["label"].strip()
         written_labels = list(dict.fromkeys(p.strip() for p in label_text.split(LABELS_SEPARATOR) if p.strip()))
         resolved = [checker.resolve(text, where) for text in written_labels]
@@ -190,10 +195,6 @@ def _parse_manifest(
             continue
         if label is None:
             continue  # reported by the checker; the run stops before files are checked
-        if (row.get("status") or "").strip().lower() == MODEL_CALL_STATUS:  # an export's auto-judged row
-            skipped.append((written, f"the model's own call, not a person's label (status {MODEL_CALL_STATUS}; "
-                                     f"{where})"))
-            continue
         if is_unknown_label(label) and not allow_unknown:
             skipped.append((written, f"unknown-type label not allowed here: {label} ({where})"))
             continue
