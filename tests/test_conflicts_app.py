@@ -218,3 +218,44 @@ def test_walking_the_list_gives_back_what_it_left_and_says_a_colleagues_image_at
         assert win.list_model.rows[win.list_model.row_of(ids[6])].held_by == ""  # (his no longer)
     finally:
         win.close()
+
+
+def test_judging_again_what_a_colleague_decided_asks_only_when_it_changes_their_types(qtbot, engine, taxonomy,
+                                                                                       tmp_path, monkeypatch):
+    """The same types as a colleague's write nothing (their correction stays theirs) and go on; other types, or a
+    type added to their set (Shift+C), ask first; the question names every type of a set (review)."""
+    bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
+    folder = tmp_path / "batch"
+    for i in range(3):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda _p, _title, text, _buttons, default: asked.append(text)
+                        or QMessageBox.StandardButton.No)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        item = win.presenter.current_item
+        image_id, predicted = item.image.image_id, item.prediction.leaf
+        with session_scope(engine) as s:  # bob corrected it to what this model now predicts
+            repo.record_judgment(s, image_id=image_id, leaf=predicted, action="picker", analyst="bob",
+                                 status="corrected")
+        win.poll_colleagues()
+        qtbot.waitUntil(lambda: win.presenter.current_item.judgment is not None, timeout=10_000)
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # the same type: nothing written, nothing asked, on to the next
+        with session_scope(engine, action="read") as s:
+            assert [(j.analyst, j.status) for j in repo.judgment_history(s, image_id)] == [("bob", "corrected")]
+        assert asked == [] and win.current_image_id != image_id
+        assert "was judged so already by bob" in win.statusBar().currentMessage()
+        other = win.presenter.current_item.image.image_id
+        with session_scope(engine) as s:  # bob: two defects on the next one
+            repo.record_judgment(s, image_id=other, leaf="crack", extra_leaves=["dent"], action="picker",
+                                 analyst="bob")
+        win.poll_colleagues()
+        qtbot.waitUntil(lambda: win.presenter.current_item.judgment is not None, timeout=10_000)
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # the model's one type over bob's two: asked, both named, No
+        assert len(asked) == 1 and "was judged Crack + Dent by bob" in asked[0], asked
+        with session_scope(engine, action="read") as s:
+            assert len(repo.judgment_history(s, other)) == 1
+    finally:
+        win.close()

@@ -783,7 +783,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="336"/>
+        <location filename="../ui/judging_actions.py" line="351"/>
         <location filename="../ui/style.py" line="316"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
@@ -1661,27 +1661,27 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="240"/>
+        <location filename="../ui/judging_actions.py" line="242"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="292"/>
+        <location filename="../ui/judging_actions.py" line="294"/>
         <source>this batch (unlike the calibration data)</source>
         <translation>此批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="294"/>
+        <location filename="../ui/judging_actions.py" line="296"/>
         <source>1 other batch (unlike the calibration data)</source>
         <translation>另外 1 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="295"/>
+        <location filename="../ui/judging_actions.py" line="297"/>
         <source>{n} other batches (unlike the calibration data)</source>
         <translation>另外 {n} 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="314"/>
+        <location filename="../ui/judging_actions.py" line="316"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1716,92 +1716,97 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>{name} 已是此影像的類別之一</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="136"/>
+        <location filename="../ui/judging_actions.py" line="137"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="156"/>
+        <location filename="../ui/judging_actions.py" line="158"/>
         <source>The note on {file} was not saved: {key} on that image brings your text back.</source>
         <translation>{file} 的註記未儲存：在該影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="177"/>
+        <location filename="../ui/judging_actions.py" line="179"/>
         <source>Nothing to redo</source>
         <translation>沒有可重做的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="178"/>
+        <location filename="../ui/judging_actions.py" line="180"/>
         <source>Nothing to undo</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="188"/>
+        <location filename="../ui/judging_actions.py" line="190"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="189"/>
+        <location filename="../ui/judging_actions.py" line="191"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="195"/>
+        <location filename="../ui/judging_actions.py" line="197"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="196"/>
+        <location filename="../ui/judging_actions.py" line="198"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="237"/>
+        <location filename="../ui/judging_actions.py" line="239"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="284"/>
+        <location filename="../ui/judging_actions.py" line="286"/>
         <source>1 defect type (blind spot checks found its purity below target)</source>
         <translation>1 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="286"/>
+        <location filename="../ui/judging_actions.py" line="288"/>
         <source>{n} defect types (blind spot checks found their purity below target)</source>
         <translation>{n} 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="297"/>
+        <location filename="../ui/judging_actions.py" line="299"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="307"/>
+        <location filename="../ui/judging_actions.py" line="309"/>
         <source>Auto-judging paused for 1 defect type: its images now come to you blind.</source>
         <translation>已暫停 1 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="309"/>
+        <location filename="../ui/judging_actions.py" line="311"/>
         <source>Auto-judging paused for {n} defect types: their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="320"/>
+        <location filename="../ui/judging_actions.py" line="322"/>
         <source>Auto-judging resumed for 1 defect type: its spot checks meet the target again.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="322"/>
+        <location filename="../ui/judging_actions.py" line="324"/>
         <source>Auto-judging resumed for {n} defect types: their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="341"/>
+        <location filename="../ui/judging_actions.py" line="343"/>
+        <source>{file} was judged so already by {who} ({when}): theirs is kept.</source>
+        <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="353"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="342"/>
+        <location filename="../ui/judging_actions.py" line="354"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -1810,27 +1815,27 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="364"/>
+        <location filename="../ui/judging_actions.py" line="376"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="366"/>
+        <location filename="../ui/judging_actions.py" line="378"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="367"/>
+        <location filename="../ui/judging_actions.py" line="379"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="368"/>
+        <location filename="../ui/judging_actions.py" line="380"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="379"/>
+        <location filename="../ui/judging_actions.py" line="391"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -1839,17 +1844,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="382"/>
+        <location filename="../ui/judging_actions.py" line="394"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="383"/>
+        <location filename="../ui/judging_actions.py" line="395"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="386"/>
+        <location filename="../ui/judging_actions.py" line="398"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -1858,7 +1863,7 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="389"/>
+        <location filename="../ui/judging_actions.py" line="401"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1867,17 +1872,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="393"/>
+        <location filename="../ui/judging_actions.py" line="405"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="462"/>
+        <location filename="../ui/judging_actions.py" line="474"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="463"/>
+        <location filename="../ui/judging_actions.py" line="475"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1890,12 +1895,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="468"/>
+        <location filename="../ui/judging_actions.py" line="480"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="469"/>
+        <location filename="../ui/judging_actions.py" line="481"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

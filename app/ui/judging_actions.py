@@ -56,7 +56,7 @@ class JudgingActions:
                 self.statusBar().showMessage(QCoreApplication.translate("Main", "Nothing accepted: {why}").format(
                     why=waiting_text(waiting)), 6000)
             return
-        if self._over_colleague(item, item.prediction.leaf if item.prediction else None):
+        if self._over_colleague(item, item.prediction.predicted_set if item.prediction else ()):
             self._judge(lambda: self.service.accept(item))
 
     def choose_topk(self, k: int) -> None:
@@ -75,7 +75,7 @@ class JudgingActions:
                     6000)
             return
         leaf = top[k - 1][0]  # the list on screen: the determined node's best five, or the whole tree's
-        if self._over_colleague(item, leaf):
+        if self._over_colleague(item, (leaf,)):
             self._judge(lambda: self.service.choose(item, leaf, action="topk"))
 
     def toggle_top_scope(self) -> None:
@@ -106,7 +106,7 @@ class JudgingActions:
         hit = found.suggestion if found is not None and found.image_id == item.image.image_id else None
         dlg = TaxonomyPicker(names, self.lang, self, current=current, scope=scope,
                              suggestion=(hit.leaf, hit.hqi) if hit is not None else None)
-        if dlg.exec() and dlg.chosen and self._over_colleague(item, dlg.chosen):
+        if dlg.exec() and dlg.chosen and self._over_colleague(item, (dlg.chosen,)):
             self._judge(lambda: self.service.choose(item, dlg.chosen, action="picker"))
 
     def add_label(self) -> None:
@@ -125,7 +125,8 @@ class JudgingActions:
                 "Main", "{name} is already one of this image's types").format(
                 name=self.presenter.name(dlg.chosen)), 6000)
             return
-        self._judge(lambda: self.service.add_label(item, dlg.chosen, blind=blind), advance=False)
+        if self._over_colleague(item, (*self.service.labels_of(item, blind=blind), dlg.chosen)):
+            self._judge(lambda: self.service.add_label(item, dlg.chosen, blind=blind), advance=False)
 
     def remove_label(self) -> None:
         """X: the last of the image's several defect types taken off."""
@@ -136,11 +137,12 @@ class JudgingActions:
             self.statusBar().showMessage(QCoreApplication.translate(
                 "Main", "This image has one defect type: there is none to take off."), 5000)
             return
-        self._judge(lambda: self.service.remove_label(item, blind=self.presenter.blind(item)), advance=False)
+        if self._over_colleague(item, self.service.labels_of(item, blind=self.presenter.blind(item))[:-1]):
+            self._judge(lambda: self.service.remove_label(item, blind=self.presenter.blind(item)), advance=False)
 
     def mark_unknown(self) -> None:
         item = self._current_item()
-        if item is None or not self._over_colleague(item, None):
+        if item is None or not self._over_colleague(item, ()):
             return
         self._judge(lambda: self.service.mark_unknown(item))
 
@@ -324,19 +326,29 @@ class JudgingActions:
                 n=resumed))
         return " ".join(lines)
 
-    def _over_colleague(self, item: BatchItem, leaf: str | None) -> bool:
-        """Whether a decision (``leaf``; None: unknown) may go on an image: one a colleague decided is judged again
-        only once the analyst says so, No by default. (A new model predicted judged images again and Enter replaced a
-        colleague's label with its call, unasked; after "judged meanwhile", the next Enter replaced the colleague's
-        correction: team walk-through.) The analyst's own decisions are judged again freely."""
+    def _over_colleague(self, item: BatchItem, labels: tuple[str, ...]) -> bool:
+        """Whether a decision (the types it writes, ``labels``; none: unknown) may go on an image: one a colleague
+        decided is judged again only once the analyst says so, No by default. (A new model predicted judged images
+        again and Enter replaced a colleague's label with its call, unasked; after "judged meanwhile", the next Enter
+        replaced the colleague's correction: team walk-through.) The same types as theirs write nothing (their
+        decision, corrected or accepted, stays theirs) and go on to the next image. The analyst's own decisions are
+        judged again freely."""
         theirs = item.judgment
         if theirs is None or not theirs.is_decision or theirs.decider == self.service.analyst:
             return True
         args = their_judgment(theirs, self.presenter.name)
-        ours = (self.presenter.name(leaf) or leaf) if leaf else QCoreApplication.translate(
-            "Judgment", "unknown / new defect type")
-        if (theirs.leaf or None) == (leaf or None) and theirs.labels == ((leaf,) if leaf else ()):
-            return True  # the same type: their decision stands as it is (nothing to replace)
+        if len(theirs.labels) > 1:  # several defects: all of them
+            args["what"] = " + ".join(self.presenter.name(leaf) or leaf for leaf in theirs.labels)
+        if set(theirs.labels) == set(labels) and (theirs.status == "unknown") == (not labels):
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "{file} was judged so already by {who} ({when}): theirs is kept.").format(
+                file=Path(item.image.path).name, **args), 6000)
+            nxt = self.presenter.next_open(self.current)
+            if nxt is not None:
+                self.select(nxt)
+            return False
+        ours = " + ".join(self.presenter.name(leaf) or leaf for leaf in labels) if labels else \
+            QCoreApplication.translate("Judgment", "unknown / new defect type")
         answer = QMessageBox.question(
             self, QCoreApplication.translate("Main", "Judged by {who}").format(who=args["who"]),
             QCoreApplication.translate(
