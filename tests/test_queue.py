@@ -661,7 +661,7 @@ def test_queue_view_bulk_accept_with_enter_relabel_with_c_and_undo(qtbot, queue_
 @needs_qt
 @SQLITE_ONLY
 def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as_they_are(
-        qtbot, queue_window, engine, store) -> None:
+        qtbot, queue_window, engine, store, monkeypatch) -> None:
     """The queue shown with its judged images: an analyst corrects one image, selects them all and presses Enter
     for the rest. The correction was replaced by the model's call (a wrong label exported for training); now a
     selection that still holds waiting images judges only those, and says so. Judged images selected alone are
@@ -721,6 +721,28 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
     with session_scope(engine, action="read") as s:
         assert repo.current_judgments(s, [store["img0"]])[store["img0"]].status == "unknown"
     assert "already judged" not in view.status_label.text()
+
+    # a colleague's decision (carol accepted img5): asked first, No by default, as in the judging window (review)
+    from PySide6.QtWidgets import QMessageBox
+
+    asked, answers = [], [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    monkeypatch.setattr(QMessageBox, "question", lambda _p, title, text, _b, default: asked.append((title, text))
+                        or answers.pop(0))
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.state_combo.setCurrentIndex(view.state_combo.findText("Accepted"))
+    view.table.clearSelection()
+    view.table.selectRow(next(i for i in range(view.model.rowCount())
+                              if (r := view.model.queue_row(i)) is not None and r.image_id == store["img5"]))
+    assert [r.image_id for r in view.selected_rows()] == [store["img5"]]
+    qtbot.keyClick(view.table, Qt.Key.Key_U)  # No: nothing written
+    with session_scope(engine, action="read") as s:
+        assert repo.current_judgments(s, [store["img5"]])[store["img5"]].analyst == "carol"
+    assert asked == [("Judged by colleagues", "1 of these images were judged by carol. Replace their judgments?")]
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        qtbot.keyClick(view.table, Qt.Key.Key_U)  # Yes
+    with session_scope(engine, action="read") as s:
+        now = repo.current_judgments(s, [store["img5"]])[store["img5"]]
+    assert (now.status, now.analyst) == ("unknown", "gina") and len(asked) == 2
 
 
 @needs_qt

@@ -219,11 +219,26 @@ class QueueActions:
     def accept_selected(self) -> None:
         """Accept each selected image's own prediction (Enter); more than :attr:`BULK_ASK` at once, asked first."""
         rows, left, kept = self._to_judge()
-        if rows and self.model_version and self._bulk_accept_confirmed(rows):
+        if rows and self.model_version and self._bulk_accept_confirmed(rows) and self._over_colleagues(rows):
             self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version,
                                                     waiting=_waiting(rows)),
                         QCoreApplication.translate("Queue", "Accepted 1 image"), QCoreApplication.translate("Queue", "Accepted {n} images"),
                         left=left, kept=kept)
+
+    def _over_colleagues(self, rows: list[QueueRow]) -> bool:
+        """Whether judging ``rows`` may go on: judged images among them that colleagues decided are judged again only
+        once the analyst says so (No by default), as in the judging window (the state filter on "corrected" and
+        bob, three rows, Enter: his corrections became the model's call without a word; review)."""
+        theirs = [r for r in rows if r.state != "rejudge" and r.judged_by and r.judged_by != self.service.analyst]
+        if not theirs:
+            return True
+        t = QCoreApplication
+        answer = QMessageBox.question(
+            self, t.translate("Queue", "Judged by colleagues"),
+            t.translate("Queue", "{n} of these images were judged by {who}. Replace their judgments?").format(
+                n=len(theirs), who=listed(sorted({r.judged_by for r in theirs}))),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _bulk_accept_confirmed(self, rows: list[QueueRow]) -> bool:
         """Whether to accept ``rows``: more than :attr:`BULK_ASK` images are asked first, saying how sure the model
@@ -256,7 +271,7 @@ class QueueActions:
                 .format(k=k, n=len(selected)))
             return
         rows, left = self._free(selected)
-        if not rows or not self.model_version:
+        if not rows or not self.model_version or not self._over_colleagues(rows):
             return
         detail = self.service.detail(rows[0].image_id, rows[0].prediction_id)  # the store's, not the pane's copy
         if detail is None:
@@ -285,7 +300,7 @@ class QueueActions:
                                 scope=self._scope(rows))
         if len(rows) > 1:  # the picker says what its Enter does (it judged 16 images without a word of it)
             dialog.setWindowTitle(QCoreApplication.translate("Queue", "Relabel {n} images as…").format(n=len(rows)))
-        if dialog.exec() and dialog.chosen:
+        if dialog.exec() and dialog.chosen and self._over_colleagues(rows):
             leaf = dialog.chosen
             name = self.model.leaf_name(leaf)
             self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version,
@@ -298,7 +313,7 @@ class QueueActions:
     def unknown_selected(self) -> None:
         """Judge every selected image "unknown / new defect type" (U)."""
         rows, left, kept = self._to_judge()
-        if rows and self.model_version:
+        if rows and self.model_version and self._over_colleagues(rows):
             self._judge(lambda: self.service.mark_unknown([r.image_id for r in rows], model_version=self.model_version,
                                                           waiting=_waiting(rows)),
                         QCoreApplication.translate("Queue", "Marked 1 image unknown / new type"),
