@@ -807,14 +807,14 @@ INJECT_NOTES = ("=2+2", "+cmd|' /C calc'!A0", "-3+3", "@SUM(1,2)", "\t=1", "\r=1
 
 
 def _formula_cells(path: Path) -> list[str]:
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         return [cell for row in csv.reader(fh) for cell in row if cell.startswith(FORMULA_STARTS)]
 
 
 def _broken_rows(path: Path, expected_rows: int) -> int:
     """Rows a CSV reader does not read back as written: rows without the header's number of cells, plus the
     difference from the number of rows written (a line break inside an unquoted cell splits its row)."""
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
     if not rows:
         return expected_rows
@@ -887,7 +887,7 @@ def part_export(work: Path, fails: Failures) -> dict[str, Any]:
         path = csvs[name]
         got = {}
         if path.exists():
-            with open(path, newline="", encoding="utf-8") as fh:
+            with open(path, newline="", encoding="utf-8-sig") as fh:
                 got = {Path(r["path"]).name: r.get("note", "") for r in csv.DictReader(fh)}
         notes_missing[name] = [f for f, n in expected_notes.items()
                                if n and got.get(f) not in (n, "'" + n)]
@@ -900,7 +900,7 @@ def part_export(work: Path, fails: Failures) -> dict[str, Any]:
         path = csvs[name]
         found = {}
         if path.exists():
-            with open(path, newline="", encoding="utf-8") as fh:  # path: <leaf>/<sha8>_<file name>
+            with open(path, newline="", encoding="utf-8-sig") as fh:  # path: <leaf>/<sha8>_<file name>
                 found = {Path(r["path"]).name.split("_", 1)[-1]: r["note"] for r in csv.DictReader(fh)}
         notes_missing[name] = [f for f, n in expected_notes.items() if n and found.get(f) not in (n, "'" + n)]
     # nothing written outside the outputs
