@@ -586,3 +586,14 @@ def test_posthoc_taus_reads_the_chosen_tau_as_the_bundle_predicts(tmp_path, taxo
     top1 = float((out.leaf_probs.argmax(axis=1) == np.array([position[test[i]["label"]] for i in out.index])).mean())
     assert f"top1 {top1:.3f}" in chosen[0], (top1, chosen[0])
     assert len({line.split("top1")[1] for line in lines}) > 1, lines  # the taus differ here: the check above can fail
+    # another tau against the model adjusted by the training's own code: tau 0 is the bundle with the chosen 2.0
+    # taken back out of its leaf bias (a wrong sign or prior would differ)
+    from models.training.posthoc import apply_adjustment
+
+    counts = [sum(r["label"] == leaf and r["split"] == "train" for r in rows) for leaf in taxonomy.leaves]
+    unadjusted = Predictor(bundle, device="cpu")
+    apply_adjustment(unadjusted.model, counts, -2.0)
+    raw = collect_outputs(unadjusted, [work / "tail" / r["path"] for r in test])
+    top1_raw = float((raw.leaf_probs.argmax(axis=1) == np.array([position[test[i]["label"]] for i in raw.index])).mean())
+    (zero,) = [line for line in lines if "tau 0 " in line]
+    assert f"top1 {top1_raw:.3f}" in zero and top1_raw != top1, (top1_raw, top1, zero)

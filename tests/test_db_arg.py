@@ -252,6 +252,16 @@ def test_a_command_to_run_names_the_database_without_its_password() -> None:
     assert without_password("postgresql+psycopg://fma@db/fma") == "postgresql+psycopg://fma@db/fma"
     assert without_password(r"D:\fma\judgments.sqlite") == r"D:\fma\judgments.sqlite"
     assert without_password("/srv/fma/j.sqlite") == "/srv/fma/j.sqlite"
-    text = format_report(MonitorReport("v1", "c", 0.99, why_not="uncalibrated"), "/m", pg)
-    report = format_report(MonitorReport("v1", "c", 0.99), "/m", pg)
-    assert "teamsecret" not in text + report and "***" not in report
+    import datetime as dt
+
+    from app.store.records import PauseRecord
+
+    pause = PauseRecord(3, "v1", "c", "leaf", "scratch", "purity_paused", {"wrong": 1, "checks": 1}, dt.datetime.now(dt.UTC))
+    report = format_report(MonitorReport("v1", "c", 0.99, pauses=(pause,)), "/m", pg)  # it names commands to run
+    assert "--db 'postgresql+psycopg://fma@127.0.0.1:5432/fma_team?connect_timeout=5' --resume 3" in report, report
+    assert "teamsecret" not in report and "***" not in report
+    from sqlalchemy import create_engine
+
+    from app.services.dashboard import _db_arg  # the dashboard's commands name it so too (no connection made)
+
+    assert _db_arg(create_engine(pg)) == without_password(pg)
