@@ -276,6 +276,10 @@ def test_the_window_shows_what_the_batch_left_out(qtbot, engine, tmp_path: Path,
     write_image(good / "a.png", size=(32, 32))
     win.open_folder(good)
     qtbot.waitUntil(lambda: not button.isVisible(), timeout=30_000)  # a clean folder clears it
+    win.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5_000)
+    qtbot.keyClick(win, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert win.statusBar().currentMessage() == "No file was left out of this batch."  # (the key did nothing)
     win.close()
 
 

@@ -783,7 +783,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="351"/>
+        <location filename="../ui/judging_actions.py" line="352"/>
         <location filename="../ui/style.py" line="316"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
@@ -1450,9 +1450,14 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="316"/>
-        <source>Dismiss (Esc)</source>
-        <translation>關閉 (Esc)</translation>
+        <location filename="../ui/store_upkeep.py" line="318"/>
+        <source>Dismiss ({key})</source>
+        <translation>關閉 ({key})</translation>
+    </message>
+    <message>
+        <location filename="../ui/store_upkeep.py" line="319"/>
+        <source>Dismiss</source>
+        <translation>關閉</translation>
     </message>
     <message>
         <location filename="../ui/model_loading.py" line="78"/>
@@ -1622,7 +1627,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="467"/>
+        <location filename="../ui/main_window.py" line="469"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -1637,12 +1642,17 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="550"/>
+        <location filename="../ui/main_window.py" line="277"/>
+        <source>No file was left out of this batch.</source>
+        <translation>此批次沒有未加入的檔案。</translation>
+    </message>
+    <message>
+        <location filename="../ui/main_window.py" line="552"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="551"/>
+        <location filename="../ui/main_window.py" line="553"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1661,27 +1671,27 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="242"/>
+        <location filename="../ui/judging_actions.py" line="243"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="294"/>
+        <location filename="../ui/judging_actions.py" line="295"/>
         <source>this batch (unlike the calibration data)</source>
         <translation>此批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="296"/>
+        <location filename="../ui/judging_actions.py" line="297"/>
         <source>1 other batch (unlike the calibration data)</source>
         <translation>另外 1 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="297"/>
+        <location filename="../ui/judging_actions.py" line="298"/>
         <source>{n} other batches (unlike the calibration data)</source>
         <translation>另外 {n} 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="316"/>
+        <location filename="../ui/judging_actions.py" line="317"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1706,107 +1716,107 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>沒有可選的缺陷類別：尚未載入模型，且此批次未曾被任何模型預測。請以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="119"/>
+        <location filename="../ui/judging_actions.py" line="120"/>
         <source>Add a defect type</source>
         <translation>加入缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="124"/>
+        <location filename="../ui/judging_actions.py" line="125"/>
         <source>{name} is already one of this image&apos;s types</source>
         <translation>{name} 已是此影像的類別之一</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="137"/>
+        <location filename="../ui/judging_actions.py" line="138"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="158"/>
+        <location filename="../ui/judging_actions.py" line="159"/>
         <source>The note on {file} was not saved: {key} on that image brings your text back.</source>
         <translation>{file} 的註記未儲存：在該影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="179"/>
+        <location filename="../ui/judging_actions.py" line="180"/>
         <source>Nothing to redo</source>
         <translation>沒有可重做的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="180"/>
+        <location filename="../ui/judging_actions.py" line="181"/>
         <source>Nothing to undo</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="190"/>
+        <location filename="../ui/judging_actions.py" line="191"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="191"/>
+        <location filename="../ui/judging_actions.py" line="192"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="197"/>
+        <location filename="../ui/judging_actions.py" line="198"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="198"/>
+        <location filename="../ui/judging_actions.py" line="199"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="239"/>
+        <location filename="../ui/judging_actions.py" line="240"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="286"/>
+        <location filename="../ui/judging_actions.py" line="287"/>
         <source>1 defect type (blind spot checks found its purity below target)</source>
         <translation>1 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="288"/>
+        <location filename="../ui/judging_actions.py" line="289"/>
         <source>{n} defect types (blind spot checks found their purity below target)</source>
         <translation>{n} 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="299"/>
+        <location filename="../ui/judging_actions.py" line="300"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="309"/>
+        <location filename="../ui/judging_actions.py" line="310"/>
         <source>Auto-judging paused for 1 defect type: its images now come to you blind.</source>
         <translation>已暫停 1 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="311"/>
+        <location filename="../ui/judging_actions.py" line="312"/>
         <source>Auto-judging paused for {n} defect types: their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="322"/>
+        <location filename="../ui/judging_actions.py" line="323"/>
         <source>Auto-judging resumed for 1 defect type: its spot checks meet the target again.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="324"/>
+        <location filename="../ui/judging_actions.py" line="325"/>
         <source>Auto-judging resumed for {n} defect types: their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="343"/>
+        <location filename="../ui/judging_actions.py" line="344"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="353"/>
+        <location filename="../ui/judging_actions.py" line="354"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="354"/>
+        <location filename="../ui/judging_actions.py" line="355"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -1815,27 +1825,27 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="376"/>
+        <location filename="../ui/judging_actions.py" line="377"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="378"/>
+        <location filename="../ui/judging_actions.py" line="379"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="379"/>
+        <location filename="../ui/judging_actions.py" line="380"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="380"/>
+        <location filename="../ui/judging_actions.py" line="381"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="391"/>
+        <location filename="../ui/judging_actions.py" line="392"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -1844,17 +1854,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="394"/>
+        <location filename="../ui/judging_actions.py" line="395"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="395"/>
+        <location filename="../ui/judging_actions.py" line="396"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="398"/>
+        <location filename="../ui/judging_actions.py" line="399"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -1863,7 +1873,7 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="401"/>
+        <location filename="../ui/judging_actions.py" line="402"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1872,17 +1882,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="405"/>
+        <location filename="../ui/judging_actions.py" line="406"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="474"/>
+        <location filename="../ui/judging_actions.py" line="475"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="475"/>
+        <location filename="../ui/judging_actions.py" line="476"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1895,12 +1905,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="480"/>
+        <location filename="../ui/judging_actions.py" line="481"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="481"/>
+        <location filename="../ui/judging_actions.py" line="482"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -3086,7 +3096,7 @@ Similarity {sim:.3f}</source>
         <translation>沒有與此光譜相似的參考光譜（共 {n} 條，HQI 皆低於 {floor}）。</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="168"/>
+        <location filename="../ui/picker.py" line="169"/>
         <location filename="../ui/spectrum_panel.py" line="283"/>
         <source>Spectrum suggests: {type} (HQI {hqi})</source>
         <translation>光譜建議：{type}（HQI {hqi}）</translation>
@@ -3323,53 +3333,58 @@ Similarity {sim:.3f}</source>
         <translation>缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="130"/>
+        <location filename="../ui/picker.py" line="131"/>
         <source>Choose the defect type</source>
         <translation>選擇缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="136"/>
+        <location filename="../ui/picker.py" line="137"/>
         <source>Type to filter by English or Chinese name, or id…</source>
         <translation>輸入英文或中文名稱、或 ID 以篩選…</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="151"/>
-        <location filename="../ui/picker.py" line="216"/>
+        <location filename="../ui/picker.py" line="152"/>
+        <location filename="../ui/picker.py" line="218"/>
         <source>Enter: choose · ↑↓: move · Esc: cancel</source>
         <translation>Enter：選擇 · ↑↓：移動 · Esc：取消</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="160"/>
+        <location filename="../ui/picker.py" line="161"/>
         <source>Only {node} (determined by the model) · Tab: all types</source>
         <translation>僅顯示 {node}（模型已確定）· Tab：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="218"/>
+        <location filename="../ui/picker.py" line="220"/>
         <source>{n} types match · Enter: choose · ↑↓: move</source>
         <translation>{n} 個類別相符 · Enter：選取 · ↑↓：移動</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="219"/>
+        <location filename="../ui/picker.py" line="221"/>
         <source>1 type matches · Enter: choose</source>
         <translation>1 個類別相符 · Enter：選取</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="221"/>
+        <location filename="../ui/picker.py" line="223"/>
         <source>No type of {node} matches · Tab: all types</source>
         <translation>{node} 內沒有相符的類別 · Tab：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="225"/>
+        <location filename="../ui/picker.py" line="227"/>
         <source>No type matches · ↓: the closest, {names}</source>
         <translation>沒有相符的類別 · ↓：最接近的，{names}</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="226"/>
-        <source>No type matches · a kind outside the tree: Esc, then U</source>
-        <translation>沒有相符的類別 · 不在類別樹中的缺陷：按 Esc，再按 U</translation>
+        <location filename="../ui/picker.py" line="228"/>
+        <source>No type matches · a kind outside the tree: Esc, then {key}</source>
+        <translation>沒有相符的類別 · 不在類別樹中的缺陷：按 Esc，再按 {key}</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="303"/>
+        <location filename="../ui/picker.py" line="229"/>
+        <source>No type matches</source>
+        <translation>沒有相符的類別</translation>
+    </message>
+    <message>
+        <location filename="../ui/picker.py" line="306"/>
         <source>Pick a type first: type its name or move with ↑↓</source>
         <translation>請先選擇類別：輸入名稱或以 ↑↓ 移動</translation>
     </message>

@@ -105,7 +105,8 @@ class JudgingActions:
         found = self.spectrum_panel.lookup  # the spectrum's suggestion, when the panel shows this image's
         hit = found.suggestion if found is not None and found.image_id == item.image.image_id else None
         dlg = TaxonomyPicker(names, self.lang, self, current=current, scope=scope,
-                             suggestion=(hit.leaf, hit.hqi) if hit is not None else None)
+                             suggestion=(hit.leaf, hit.hqi) if hit is not None else None,
+                             unknown_key=keymap.shown_key(self.keymap, "unknown"))
         if dlg.exec() and dlg.chosen and self._over_colleague(item, (dlg.chosen,)):
             self._judge(lambda: self.service.choose(item, dlg.chosen, action="picker"))
 

@@ -273,7 +273,9 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             "open_files": self.choose_files, "model": self.choose_model, "export": self.export_labels,
             "settings": tb.show_settings_menu,
             "list_filter": self.open_list_filter, "list_pane": self.toggle_list_pane, "references": self.refs.cycle,
-            "skipped": lambda: self.skipped and self.show_skipped(), "dismiss": self.dismiss_notices,
+            "skipped": lambda: self.show_skipped() if self.skipped else self.statusBar().showMessage(
+                QCoreApplication.translate("Main", "No file was left out of this batch."), 5000),
+            "dismiss": self.dismiss_notices,
             "spectrum_reference": self.spectrum_panel.next_reference, "spectrum_next": self.spectrum_panel.next_spectrum,
             "help": lambda: self.help.toggle(), "quit": self.close, "dashboard": self.show_dashboard,
         }

@@ -125,7 +125,8 @@ class TaxonomyPicker(QDialog):
     """
 
     def __init__(self, taxonomy: Taxonomy, lang: str = "en", parent=None, current: str | None = None,
-                 scope: str | None = None, suggestion: tuple[str, float] | None = None) -> None:
+                 scope: str | None = None, suggestion: tuple[str, float] | None = None,
+                 unknown_key: str | None = "U") -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Choose the defect type"))
         self.resize(520, 560)
@@ -181,6 +182,7 @@ class TaxonomyPicker(QDialog):
         # Nothing preselected without a ``current`` (a blind spot check, another defect to add): a first leaf chosen
         # for the analyst made Enter, Enter save it, whatever the image showed (seen: "Metal particle" on a crack)
         self.current = current
+        self.unknown_key = unknown_key  # the key that marks a kind outside the tree (the hint names it)
         if current:
             self._select_leaf(current)
         self.search.setFocus()
@@ -223,7 +225,8 @@ class TaxonomyPicker(QDialog):
         else:
             close = self.close_names(text)
             self._say(self.tr("No type matches · ↓: the closest, {names}").format(names=", ".join(close)) if close
-                      else self.tr("No type matches · a kind outside the tree: Esc, then U"), warn=True)
+                      else self.tr("No type matches · a kind outside the tree: Esc, then {key}").format(
+                          key=self.unknown_key) if self.unknown_key else self.tr("No type matches"), warn=True)
 
     def best_match(self, text: str, leaves: list[str]) -> str:
         """The leaf to select among those the filter shows: one whose own name or id is what was typed, then one

@@ -214,7 +214,7 @@ class StoreUpkeep:
         banner.setProperty("dismissable", True)  # Esc closes it (:meth:`dismiss_notices`)
         banner.setWordWrap(True)
         banner.setTextFormat(Qt.TextFormat.RichText)
-        _notice_text(banner, text)
+        _notice_text(banner, text, keymap.shown_key(self.keymap, "dismiss"))
         banner.linkActivated.connect(lambda _link: banner.hide())
         self._banner_layout.insertWidget(0, banner)
         banner.show()  # (a child added to a window on screen is hidden until shown)
@@ -257,7 +257,7 @@ class StoreUpkeep:
         if not left:
             banner.hide()
         elif left != self._drafts_shown:
-            _notice_text(banner, self._drafts_text(service))
+            _notice_text(banner, self._drafts_text(service), keymap.shown_key(self.keymap, "dismiss"))
         self._drafts_shown = left
 
     def _draft_places(self, service: JudgingService, keys: tuple) -> str:
@@ -312,6 +312,9 @@ class StoreUpkeep:
         self._backup_timer.start(first_after_ms)
 
 
-def _notice_text(banner: QLabel, text: str) -> None:
-    dismiss = QCoreApplication.translate("Main", "Dismiss (Esc)")  # (outside an f-string: lupdate did not find it)
+def _notice_text(banner: QLabel, text: str, key: str | None) -> None:
+    """The notice's text and its Dismiss link, with the key that closes it too (``key``; None: the analyst left
+    it without one). The words are translated outside the f-string: lupdate did not find them inside it."""
+    dismiss = QCoreApplication.translate("Main", "Dismiss ({key})").format(key=key) if key else \
+        QCoreApplication.translate("Main", "Dismiss")
     banner.setText(f'{html.escape(text)} {banner_link("dismiss", dismiss)}')
