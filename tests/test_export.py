@@ -546,3 +546,26 @@ def test_an_export_beside_data_with_a_split_trains_and_its_rows_count_as_trainin
     train = SimpleNamespace(data_sources=[str(own), str(export)], data_hash="x", config={})
     rows, line = recorded_training_rows(train, taxonomy, tmp_path / "bundle")
     assert len(rows) == 9 and line.startswith("9 train images of "), line
+
+
+def test_a_batchs_export_names_its_own_file_of_a_picture_two_batches_hold(store: Store, tmp_path: Path) -> None:
+    """The same picture in two lots (a copy): lot A's export named lot B's file, the path the store saw last, and
+    lot A's own file was in no export (night-shift walk-through). A batch's export names the batch's own file
+    while it is there; the export of every batch keeps the newest path."""
+    copy = tmp_path / "lot_b" / "a copy of a.png"
+    copy.parent.mkdir()
+    shutil.copyfile(store.paths["a"], copy)
+    with session_scope(store.engine) as s:
+        lot_b = repo.create_batch(s, name="lot_b", source_folder=copy.parent)
+        image = repo.get_or_create_image(s, file_sha256(copy), copy, 80, 60)  # seen last at the copy
+        repo.add_to_batch(s, lot_b.id, image.image_id, copy)
+    own = {Path(r["path"]).name for r in _csv_rows(export_labels(store.engine, tmp_path / "one.csv", "csv",
+                                                                  batch_id=store.batch1).path)}
+    assert "a.png" in own and "a copy of a.png" not in own
+    theirs = {Path(r["path"]).name for r in _csv_rows(export_labels(store.engine, tmp_path / "b.csv", "csv",
+                                                                     batch_id=lot_b.id).path)}
+    assert theirs == {"a copy of a.png"}
+    store.paths["a"].unlink()  # lot A's file gone since: its export names where the picture is now
+    gone = {Path(r["path"]).name for r in _csv_rows(export_labels(store.engine, tmp_path / "gone.csv", "csv",
+                                                                   batch_id=store.batch1).path)}
+    assert "a copy of a.png" in gone

@@ -237,8 +237,12 @@ def iter_export_rows(
         .correlate(Image)
         .scalar_subquery()
     )
+    # A batch's export names the batch's own file where it still is: the same picture in two folders (a copy in
+    # another lot) was exported under the other lot's path, and this lot's file was in no export (night shift).
+    own_path = (select(BatchImage.path).where(BatchImage.batch_id == batch_id, BatchImage.image_id == Image.id)
+                .correlate(Image).scalar_subquery()) if batch_id is not None else literal(None)
     spectra = spectrum_paths(session, batch_id)
-    first: list[Any] = [Image.id, Image.sha256, latest_path.label("path"), Judgment.note]
+    first: list[Any] = [Image.id, Image.sha256, latest_path.label("path"), Judgment.note, own_path.label("own")]
     history: list[Any] = []
     if with_history:
         older = aliased(Judgment)
@@ -266,7 +270,9 @@ def iter_export_rows(
                           .join(Image, Image.id == Prediction.image_id).order_by(Prediction.id))
     rows = (row for stmt in statements for row in session.execute(stmt.execution_options(yield_per=_YIELD_PER)))
     for row in rows:
-        image_id, sha, path, note, leaf, status, analyst, created_at, version, shown, extra = row[:11]
+        image_id, sha, path, note, own, leaf, status, analyst, created_at, version, shown, extra = row[:12]
+        if own and own != path and Path(own).is_file():
+            path = own
         if status == AUTO:  # ``shown`` is the predicted leaf; ``extra`` the predicted set, the leaf among them
             extra = [one for one in (extra or ()) if one != leaf]
         else:
@@ -298,7 +304,7 @@ def iter_export_rows(
             judged_at=created_at,
             model_version=version,
             predicted_leaf=shown,
-            history_count=int(row[11]) if with_history else None,
+            history_count=int(row[12]) if with_history else None,
             note=note or None,
             spectra=tuple(spectra.get(image_id, ())),
             labels=tuple(leaves),
