@@ -113,6 +113,7 @@ def test_the_app_exports_json_of_this_batch_with_a_status_filter(qtbot, engine, 
         def every(dialog) -> int:
             dialog.scope.setCurrentIndex(dialog.scope.findData(None))
             dialog.format.setCurrentIndex(dialog.format.findData("csv"))
+            dialog.status_boxes["auto"].setChecked(True)  # the day's whole result, for the line's records
             dialog.path.setText(str(out.parent / "all.csv"))
             return 1
 
@@ -121,9 +122,10 @@ def test_the_app_exports_json_of_this_batch_with_a_status_filter(qtbot, engine, 
         qtbot.waitUntil(lambda: (out.parent / "all.csv").is_file() and "Exported" in win.statusBar().currentMessage(),
                         timeout=10_000)
         monkeypatch.setattr(ExportDialog, "exec", lambda dialog: suggested.append(
-            (dialog.path.text(), dialog.format.currentData(), dialog.scope.currentData())) or 0)
-        win.export_labels()
-        assert suggested[-1] == (str(out.parent / "labels_all.csv"), "csv", None)
+            (dialog.path.text(), dialog.format.currentData(), dialog.scope.currentData(),
+             dialog.status_boxes["auto"].isChecked())) or 0)
+        win.export_labels()  # the auto-judged box too (the next day's export had lost them)
+        assert suggested[-1] == (str(out.parent / "labels_all.csv"), "csv", None, True)
 
         # a failed export (a read-only mount) says why, and "Exporting labels to …" no longer stays for good
         def refuse(*_a, **_k):

@@ -330,8 +330,8 @@
     <name>Export</name>
     <message>
         <location filename="../ui/export_dialog.py" line="53"/>
-        <location filename="../ui/export_dialog.py" line="158"/>
-        <location filename="../ui/export_dialog.py" line="200"/>
+        <location filename="../ui/export_dialog.py" line="161"/>
+        <location filename="../ui/export_dialog.py" line="203"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
@@ -342,8 +342,8 @@
     </message>
     <message>
         <location filename="../ui/export_dialog.py" line="57"/>
-        <source>JSON (with each image&apos;s history)</source>
-        <translation>JSON（含每張影像的歷程）</translation>
+        <source>JSON (with how many judgments each image had)</source>
+        <translation>JSON（含每張影像的判定次數）</translation>
     </message>
     <message>
         <location filename="../ui/export_dialog.py" line="58"/>
@@ -421,27 +421,27 @@
         <translation>匯出</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="154"/>
+        <location filename="../ui/export_dialog.py" line="157"/>
         <source>Export into a folder</source>
         <translation>匯出到資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="167"/>
+        <location filename="../ui/export_dialog.py" line="170"/>
         <source>No judged image matches these choices: nothing to export.</source>
         <translation>沒有符合這些選擇的已判定影像：無可匯出。</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="169"/>
+        <location filename="../ui/export_dialog.py" line="172"/>
         <source>Images to export: {n}</source>
         <translation>將匯出的影像：{n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="194"/>
+        <location filename="../ui/export_dialog.py" line="197"/>
         <source>{folder} already holds a manifest.csv (an earlier export, or a data set&apos;s own). It and notes.csv will be replaced, and the copies added to the images there. Export into it?</source>
         <translation>{folder} 已有一份 manifest.csv（先前的匯出，或某個資料集本身的清單）。它與 notes.csv 會被取代，影像副本則加在原有影像的旁邊。仍要匯出到這裡嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="198"/>
+        <location filename="../ui/export_dialog.py" line="201"/>
         <source>{folder} already exists. Replace it?</source>
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
@@ -1950,42 +1950,42 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="325"/>
+        <location filename="../ui/side_actions.py" line="328"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="329"/>
+        <location filename="../ui/side_actions.py" line="332"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="332"/>
+        <location filename="../ui/side_actions.py" line="335"/>
         <source>Exported 1 label to {p}</source>
         <translation>已匯出 1 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="333"/>
+        <location filename="../ui/side_actions.py" line="336"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="334"/>
+        <location filename="../ui/side_actions.py" line="337"/>
         <source> ({k} images skipped: their files are gone, or their types are not in their model&apos;s tree)</source>
         <translation>（略過 {k} 張影像：檔案已不存在，或其類別不在其模型的分類樹中）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="337"/>
+        <location filename="../ui/side_actions.py" line="340"/>
         <source>; {k} exported rows name files that are not there now</source>
         <translation>；匯出的列中有 {k} 筆指向目前已不存在的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="339"/>
+        <location filename="../ui/side_actions.py" line="342"/>
         <source>; {k} of them auto-judged (status auto: training skips them)</source>
         <translation>；其中 {k} 張為自動判定（狀態 auto：訓練會略過）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="342"/>
+        <location filename="../ui/side_actions.py" line="345"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -54,7 +54,7 @@ class ExportDialog(QDialog):
         self.format = QComboBox(self)
         for fmt, text in zip(FORMATS, (
                 QCoreApplication.translate("Export", "CSV training manifest (fma-model train --data)"),
-                QCoreApplication.translate("Export", "JSON (with each image's history)"),
+                QCoreApplication.translate("Export", "JSON (with how many judgments each image had)"),
                 QCoreApplication.translate("Export", "Image folder (one sub-folder per type, copies)")), strict=True):
             self.format.addItem(text, fmt)
         self.scope = QComboBox(self)
@@ -119,12 +119,15 @@ class ExportDialog(QDialog):
         self._recount()
         self.resize(620, self.sizeHint().height())
 
-    def preset(self, fmt: object, every_batch: object) -> None:
-        """The last export's format and scope (the analyst's settings): chosen again, as the dialog forgot them."""
+    def preset(self, fmt: object, every_batch: object, auto: object = None) -> None:
+        """The last export's format, scope and auto-judged box (the analyst's settings): chosen again, as the dialog
+        forgot them."""
         if isinstance(fmt, str) and (i := self.format.findData(fmt)) >= 0:
             self.format.setCurrentIndex(i)
         if every_batch in (True, "true"):
             self.scope.setCurrentIndex(self.scope.findData(None))
+        if auto in (True, "true") and self.status_boxes["auto"].isEnabled():
+            self.status_boxes["auto"].setChecked(True)
 
     def _suggested_stem(self) -> str:
         """``labels_<batch>`` for one batch (exports of two batches do not overwrite each other), ``labels_all``."""

@@ -294,11 +294,13 @@ class SideActions:
             self._display_image(item)
 
     def _remember_export(self, req) -> None:
-        """Once written: the next export suggests its folder, format and scope."""
+        """Once written: the next export suggests its folder, format, scope and whether it had the auto-judged images
+        (a lead's daily export for the line's records lost them on the next day's Ctrl+E: night-shift walk-through)."""
         if self.settings is not None:
             self.settings.setValue("export/folder", str(req.path.resolve().parent))
             self.settings.setValue("export/format", req.fmt)
             self.settings.setValue("export/every_batch", req.batch_id is None)
+            self.settings.setValue("export/auto", "auto" in req.statuses)
 
     def export_labels(self) -> None:
         """The export dialog (format, this batch or all, statuses, since), then the export in the background."""
@@ -318,7 +320,8 @@ class SideActions:
                               count=lambda r: self.service.export_count(batch_id=r.batch_id, since=r.since,
                                                                         statuses=r.statuses))
         if self.settings is not None:
-            dialog.preset(self.settings.value("export/format"), self.settings.value("export/every_batch"))
+            dialog.preset(self.settings.value("export/format"), self.settings.value("export/every_batch"),
+                          self.settings.value("export/auto"))
         if not dialog.exec():
             return
         req = dialog.request()
