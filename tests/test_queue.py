@@ -1173,3 +1173,30 @@ def test_a_note_refused_for_a_colleagues_in_the_queue_says_theirs_and_keeps_the_
     assert asked == [f"Note for the {len(_ids(view))} selected images:"]
     assert text.startswith("Not saved: bob changed the note meanwhile (") and "“bob note”" in text, text
     assert view.note_drafts.get(store["img1"]) == "gina note"
+
+
+@needs_qt
+@SQLITE_ONLY
+def test_ctrl_down_past_the_last_loaded_heading_loads_the_next_page(qtbot, queue_window, monkeypatch) -> None:
+    """Pages of 200 rows and groups of hundreds: the next heading was often on a page not loaded yet, and Ctrl+Down
+    did nothing (review). It loads the next page and goes on to the heading there."""
+    from PySide6.QtCore import Qt
+
+    from app.ui import queue_view
+    from app.ui.queue_model import GroupRow, QueueTableModel
+
+    _window, view = queue_window
+    monkeypatch.setattr(queue_view, "PAGE_SIZE", 2)
+    allow = [False]  # no page loads by itself (the view fetches more whenever it can)
+    real = QueueTableModel.canFetchMore
+    monkeypatch.setattr(QueueTableModel, "canFetchMore", lambda self, parent: allow[0] and real(self, parent))
+    with qtbot.waitSignal(view.rowsShown, timeout=10_000):
+        view.group_combo.setCurrentIndex(view.group_combo.findData("leaf"))
+    qtbot.waitUntil(lambda: view.model.total == 5 and view.model.loaded == 2, timeout=10_000)
+    last_heading = max(i for i, r in enumerate(view.model.rows) if isinstance(r, GroupRow))
+    view.table.setCurrentIndex(view.model.index(len(view.model.rows) - 1, 0))
+    allow[0] = True
+    qtbot.keyClick(view.table, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: isinstance(view.model.rows[view.table.currentIndex().row()], GroupRow)
+                    and view.table.currentIndex().row() > last_heading, timeout=10_000)
+    assert view.model.loaded > 2 and view.selected_rows() == []

@@ -101,11 +101,24 @@ def jump_to_group(view: QAbstractItemView, *, forward: bool) -> bool:
     here = view.currentIndex().row()
     order = range(here + 1, len(rows)) if forward else range(min(here, len(rows)) - 1, -1, -1)
     target = next((i for i in order if isinstance(rows[i], GroupRow)), None)
+    model.jump_pending = None
     if target is not None:
         index = model.index(target, 0)
         view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.Clear)
         view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+    elif forward and model.canFetchMore(QModelIndex()):  # the next heading is on a page not loaded yet (200
+        # rows a page, groups of hundreds): it loads, and the jump is made when it comes (the window calls
+        # :func:`jump_after_page`)
+        model.jump_pending = view
+        model.fetchMore(QModelIndex())
     return True
+
+
+def jump_after_page(model) -> None:
+    """A page came: a Ctrl+Down that waited for it goes on to the next heading (or asks for one more page)."""
+    view, model.jump_pending = getattr(model, "jump_pending", None), None
+    if view is not None and isValid(view):
+        jump_to_group(view, forward=True)
 
 
 class GalleryDelegate(QStyledItemDelegate):

@@ -67,6 +67,7 @@ class QueueTableModel(QAbstractTableModel):
         self.blind_waiting = 0  # spot checks waiting in their batches (judged blind there, never listed here)
         self._full = False  # the last page was full: there may be more
         self.loaded = 0  # queue rows loaded (headings excluded)
+        self.jump_pending = None  # the view whose Ctrl+Down waits for the next page (queue_gallery.jump_to_group)
         self.grouped: str | None = None  # None, or one of GROUPINGS
         self.group_counts: dict[str | None, int] | None = {}
         self.leaf_name = lambda leaf: leaf or "—"

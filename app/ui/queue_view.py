@@ -41,7 +41,7 @@ from app.services.queue import (
 from app.ui.flow_layout import FlowLayout, WrapLabel
 from app.ui.queue_actions import COLUMN_WIDTHS, STATE_ROOM, QueueActions, QueueTable
 from app.ui.queue_filters import QueueFilterBar
-from app.ui.queue_gallery import QueueDetailPane, QueueGallery
+from app.ui.queue_gallery import QueueDetailPane, QueueGallery, jump_after_page
 from app.ui.queue_model import GroupRow, QueueTableModel
 from app.ui.style import WINDOW_STYLE, dropped_keys_text, store_line, window_shortcuts
 from app.ui.workers import Task, TaskRunner
@@ -386,6 +386,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self._apply_spans()
         self._update_buttons()
         self._group_page_loaded()
+        jump_after_page(self.model)
         self.pageLoaded.emit(page)
 
     def _load_failed(self, error: BaseException, *, rows: bool = True) -> None:
