@@ -135,7 +135,7 @@ def format_report(report: MonitorReport, bundle: str = "BUNDLE", db: str | None 
     for p in (*report.leaves, *(() if report.overall is None else (report.overall,))):
         est = "-" if p.estimate is None else f"{p.estimate:.3f}"
         state = _pause_state(p, settings) if p.paused else ("below target" if p.below else "ok")
-        if state == "ok" and p.estimate is not None and p.floor is not None and p.estimate < p.floor:
+        if state == "ok" and p.under_so_far:
             state = "ok (under it so far, too few checks to tell)"  # as the dashboard says
         if p.floor is not None and p.floor < target:
             state += f" (held to its calibration floor {p.floor:.3f})"

@@ -114,6 +114,12 @@ class Purity:
     def estimate(self) -> float | None:
         return None if self.checks == 0 else (self.checks - self.wrong) / self.checks
 
+    @property
+    def under_so_far(self) -> bool:
+        """Its checks so far are under what it is held to, but too few to show it (:attr:`below` not yet): the
+        dashboard's "on (too few checks to tell)" and the monitor command's "ok (under it so far …)"."""
+        return not self.below and self.estimate is not None and self.floor is not None and self.estimate < self.floor
+
 
 @dataclass(frozen=True)
 class BatchDrift:

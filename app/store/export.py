@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session, aliased
 from app.store.db import translate_errors
 from app.store.errors import ExportError
 from app.store.records import AUTO_STATUS, EXPORT_COLUMNS, UNKNOWN_LABEL, ExportRow
-from app.store.repo._common import _current_ids, normalize_folder
+from app.store.repo._common import _current_ids, newest_and_decided, normalize_folder
 from app.store.repo.batches import batch_by_ref
 from app.store.repo.spectra import any_spectra, spectrum_paths
 from app.store.schema import (
@@ -179,13 +179,9 @@ def _current(stmt: Select, batch_id: int | None, since: dt.datetime | None, stat
 def _auto(stmt: Select, batch_id: int | None, since: dt.datetime | None) -> Select:
     """``stmt`` over the auto-judged images no person decided: each image's newest prediction routed ``auto``
     (as the batch list counts them), made since; the image's current judgment (a note, an undo) outer-joined."""
-    newest = select(Prediction.image_id, func.max(Prediction.id).label("pid")).group_by(Prediction.image_id)
-    if batch_id is not None:
-        newest = newest.where(_in_batch(Prediction.image_id, batch_id))
-    newest = newest.subquery()
+    newest, decided = newest_and_decided(None if batch_id is None else select(BatchImage.image_id).where(
+        BatchImage.batch_id == batch_id))
     cur = _current_ids(None if batch_id is None else _in_batch(Judgment.image_id, batch_id)).subquery()
-    decided = (select(Judgment.image_id).join(cur, cur.c.jid == Judgment.id)
-               .where(Judgment.status.in_(sorted(JUDGED_STATUSES))))
     stmt = (stmt.select_from(newest).join(Prediction, Prediction.id == newest.c.pid)
             .outerjoin(cur, cur.c.image_id == Prediction.image_id).outerjoin(Judgment, Judgment.id == cur.c.jid)
             .where(Prediction.route == AUTO, Prediction.leaf.is_not(None), Prediction.image_id.not_in(decided)))

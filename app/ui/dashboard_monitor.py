@@ -125,7 +125,7 @@ def purity_row(p: Purity, report: MonitorReport, name: str) -> tuple[list[str], 
         state = QCoreApplication.translate("Dashboard", "paused")
     elif p.below:
         state = QCoreApplication.translate("Dashboard", "below target")
-    elif p.estimate is not None and p.floor is not None and p.estimate < p.floor:
+    elif p.under_so_far:
         # "0.0% (0.0–95.0)  on" read as a contradiction (QE walk-through): the checks point under the promise, but
         # too few of them to show it at the monitor's confidence
         state = QCoreApplication.translate("Dashboard", "on (too few checks to tell)")

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.store.records import BatchSummary, JudgmentRecord, ModelVersionRecord, PredictionRecord
-from app.store.schema import Batch, Judgment, ModelVersion, Prediction
+from app.store.schema import JUDGED_STATUSES, Batch, Judgment, ModelVersion, Prediction
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 500  # ids per IN (...) list: well under every backend's parameter limit
@@ -92,6 +92,20 @@ def _current_ids(image_filter: Any | None = None) -> Select[Any]:
     """``(image_id, jid)``: the id of each image's latest judgment (served by index (image_id, id))."""
     stmt = select(Judgment.image_id, func.max(Judgment.id).label("jid")).group_by(Judgment.image_id)
     return stmt if image_filter is None else stmt.where(image_filter)
+
+
+def newest_and_decided(image_ids: Any | None = None) -> tuple[Any, Select[Any]]:
+    """``(newest, decided)`` for the images of ``image_ids`` (a select of image ids; None: all): a subquery of each
+    image's newest prediction (``image_id``, ``pid``) and a select of the ids of the images whose current judgment is
+    a decision. An undecided image whose newest prediction is routed ``auto`` is one the model judged alone: the
+    start page counts them so, and the export writes them so."""
+    newest = select(Prediction.image_id, func.max(Prediction.id).label("pid")).group_by(Prediction.image_id)
+    if image_ids is not None:
+        newest = newest.where(Prediction.image_id.in_(image_ids))
+    current = _current_ids(None if image_ids is None else Judgment.image_id.in_(image_ids)).subquery()
+    decided = (select(Judgment.image_id).join(current, current.c.jid == Judgment.id)
+               .where(Judgment.status.in_(sorted(JUDGED_STATUSES))))
+    return newest.subquery(), decided
 
 
 

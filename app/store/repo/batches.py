@@ -20,10 +20,11 @@ from app.store.repo._common import (
     _current_ids,
     _path_text,
     _require_text,
+    newest_and_decided,
     normalize_folder,
 )
 from app.store.repo.images import bulk_images, get_or_create_image
-from app.store.schema import JUDGED_STATUSES, Batch, BatchImage, Image, Judgment, Prediction, utcnow
+from app.store.schema import Batch, BatchImage, Image, Judgment, Prediction, utcnow
 from models.imageio import MAX_PIXELS
 
 
@@ -268,12 +269,7 @@ def _undecided_counts(session: Session, batch_ids: Sequence[int]) -> dict[int, t
     has predicted it.)"""
     if not batch_ids:
         return {}
-    in_batches = select(BatchImage.image_id).where(BatchImage.batch_id.in_(list(batch_ids)))
-    newest = (select(Prediction.image_id, func.max(Prediction.id).label("pid"))
-              .where(Prediction.image_id.in_(in_batches)).group_by(Prediction.image_id).subquery())
-    current = _current_ids(Judgment.image_id.in_(in_batches)).subquery()
-    decided = (select(Judgment.image_id).join(current, current.c.jid == Judgment.id)
-               .where(Judgment.status.in_(sorted(JUDGED_STATUSES))))
+    newest, decided = newest_and_decided(select(BatchImage.image_id).where(BatchImage.batch_id.in_(list(batch_ids))))
     auto = func.sum(case((Prediction.route == "auto", 1), else_=0))
     never_read = or_(Image.width.is_(None), cast(Image.width, BigInteger) * Image.height > MAX_PIXELS)  # (int4 overflows)
     unreadable = func.sum(case((or_(Prediction.error.is_not(None), and_(Prediction.id.is_(None), never_read)), 1),
