@@ -72,10 +72,23 @@ def test_recent_batches_come_by_their_latest_judgment(engine, tmp_path: Path) ->
     (line,) = [b for b in batches.recent_batches(engine) if b.name == "new"]
     assert (line.total, line.pending, line.unreadable, line.left) == (2, 2, 2, 0)
     assert batch_line(line).startswith("new — 0 of 0 done (–)")
-    with session_scope(engine) as s:  # too large to decode (9000 x 9000): its size is known, still never predicted
-        s.execute(update(Image).where(Image.id == new.items[1].image.image_id).values(width=9000, height=9000))
-    (line,) = [b for b in batches.recent_batches(engine) if b.name == "new"]
-    assert (line.unreadable, line.left) == (2, 0)
+    # through an opening: too large to decode, a JPEG cut short, an empty file and a good image; the first three
+    # are never given to the model, and count as the window counts them (a size in the header kept them "left")
+    from PIL import Image as PILImage
+
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    PILImage.new("1", (9000, 9000)).save(odd / "huge.png")
+    PILImage.new("L", (2000, 2000), 128).save(odd / "cut.jpg", quality=95)
+    (odd / "cut.jpg").write_bytes((odd / "cut.jpg").read_bytes()[:1000])
+    (odd / "empty.png").write_bytes(b"")
+    write_image(odd / "good.png", seed=5)
+    opened = batches.open_folder(engine, odd)
+    assert len(opened.unreadable) == 3, opened.unreadable
+    (line,) = [b for b in batches.recent_batches(engine) if b.name == "odd"]
+    assert (line.total, line.unreadable, line.left) == (4, 3, 1)
+    again = batches.open_folder(engine, odd)  # opened again: the header is read again, the same three
+    assert set(again.unreadable) == set(opened.unreadable)
 
 
 def test_the_start_page_resumes_a_recent_batch_with_enter(qtbot, engine, tmp_path, taxonomy, monkeypatch) -> None:

@@ -536,7 +536,10 @@ def _read_chunk(engine: Engine, paths: list[Path], skipped: list[tuple[str, str]
                 skipped.append((text, os_error_reason(fact)))
             elif fact is not None:
                 sha, w, h, why, size, mtime = fact
-                seen.append((FileSeen(text, size, mtime, sha256=sha, width=w, height=h), why))
+                # an image that is not decoded (too large, a JPEG cut short) keeps no size: the store knows it for
+                # one it cannot read (the start page counts it so), and a later opening reads its header again
+                seen.append((FileSeen(text, size, mtime, sha256=sha, width=None if why else w,
+                                      height=None if why else h), why))
         return seen
 
     return finish

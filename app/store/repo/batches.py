@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, case, cast, func, insert, or_, select, text, update
+from sqlalchemy import Select, and_, case, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,6 @@ from app.store.repo._common import (
 )
 from app.store.repo.images import bulk_images, get_or_create_image
 from app.store.schema import Batch, BatchImage, Image, Judgment, Prediction, utcnow
-from models.imageio import MAX_PIXELS
 
 
 def create_batch(
@@ -263,17 +262,14 @@ def recent_batches(session: Session, limit: int = 10) -> list[BatchSummary]:
 def _undecided_counts(session: Session, batch_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
     """Per batch, ``(auto, unreadable)``: its undecided images whose newest prediction the model judged alone
     (route ``auto``), and those whose file could not be read: the prediction's ``error``, or, never predicted, no
-    size read from its header or a size over :data:`models.imageio.MAX_PIXELS` (the opening found it empty, not an
-    image or too large, and the model was never given it: the start page counted those 3 "left" of a batch whose
-    window said 0 left and 4 unreadable). (A JPEG over that size that decodes at 1/8 is counted so until the model
-    has predicted it.)"""
+    size stored (the opening found it empty, not an image, too large or cut short, and the model was never given it:
+    the start page counted those 3 "left" of a batch whose window said 0 left and 4 unreadable)."""
     if not batch_ids:
         return {}
     newest, decided = newest_and_decided(select(BatchImage.image_id).where(BatchImage.batch_id.in_(list(batch_ids))))
     auto = func.sum(case((Prediction.route == "auto", 1), else_=0))
-    never_read = or_(Image.width.is_(None), cast(Image.width, BigInteger) * Image.height > MAX_PIXELS)  # (int4 overflows)
-    unreadable = func.sum(case((or_(Prediction.error.is_not(None), and_(Prediction.id.is_(None), never_read)), 1),
-                               else_=0))
+    unreadable = func.sum(case((or_(Prediction.error.is_not(None), and_(Prediction.id.is_(None),
+                                                                         Image.width.is_(None))), 1), else_=0))
     stmt = (select(BatchImage.batch_id, auto, unreadable)
             .join(Image, Image.id == BatchImage.image_id)
             .outerjoin(newest, newest.c.image_id == BatchImage.image_id)
