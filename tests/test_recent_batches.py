@@ -142,3 +142,24 @@ def test_without_a_model_the_similar_strip_says_why_it_is_empty(qtbot, engine, t
         assert win.similar_panel.message.text() == "No model is loaded: similar cases come with its predictions."
     finally:
         win.close()
+
+
+def test_the_queues_judgments_count_as_work_on_their_batches(engine, tmp_path: Path, taxonomy) -> None:
+    """Judgments made in the re-judge queue carried no batch: the start page's "last worked on" and its order left
+    the queue's work out (night-shift walk-through). They are recorded with their image's newest batch."""
+    import datetime as dt
+
+    from app.store.bulk import bulk_judge
+
+    for name in ("first", "second"):
+        write_image(tmp_path / name / "a.png", seed=hash(name) % 100)
+    first = batches.open_folder(engine, tmp_path / "first")
+    batches.open_folder(engine, tmp_path / "second")
+    assert [b.name for b in batches.recent_batches(engine)][:2] == ["second", "first"]  # by creation
+    with session_scope(engine) as s:  # the queue judges the first batch's image
+        (record,) = bulk_judge(s, [first.items[0].image.image_id], leaf=taxonomy.leaves[0], analyst="amy",
+                               model_version="v1")
+    assert record.batch_id == first.batch_id
+    recent = batches.recent_batches(engine)
+    assert [b.name for b in recent][:2] == ["first", "second"]
+    assert recent[0].updated_at is not None and recent[0].updated_at > dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)

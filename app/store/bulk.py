@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.store import repo
 from app.store.errors import JudgmentConflictError
 from app.store.records import JudgmentRecord
+from app.store.schema import BatchImage
 
 __all__ = ["bulk_judge"]
 
@@ -38,7 +40,9 @@ def bulk_judge(
         action: recorded as the judgment's action.
         analyst: who decided.
         model_version: whose predictions were shown; each judgment records that prediction.
-        batch_id: the batch the judgments were made in (None: from the cross-batch queue).
+        batch_id: the batch the judgments were made in (None: from the cross-batch queue, where each judgment is
+            recorded with its image's newest batch: the start page's "last worked on" and its order count the queue's
+            work too, which a night-shift walk-through found missing).
         note: free text stored with every judgment (None or blank: none); default: each image keeps its
             own current note.
         unknown: judge every image "unknown / new defect type" (``leaf`` must then be None).
@@ -86,6 +90,9 @@ def bulk_judge(
             raise ValueError(f"{len(blind)} image(s) are blind spot checks (image ids {', '.join(map(str, blind[:10]))}"
                              "): judge each one without the model's answer instead of accepting it")
     notes = repo.current_notes(session, ids) if note is repo.KEEP_NOTE else {}
+    batches = {} if batch_id is not None else dict(session.execute(  # each image's newest batch (ids grow)
+        select(BatchImage.image_id, func.max(BatchImage.batch_id)).where(BatchImage.image_id.in_(ids))
+        .group_by(BatchImage.image_id)).all())
     out: list[JudgmentRecord] = []
     accepting = leaf is None and not unknown
     for image_id in ids:
@@ -98,7 +105,7 @@ def bulk_judge(
                 leaf=None if unknown else leaf.strip() if leaf is not None else p.leaf,  # type: ignore[union-attr]
                 action=action,
                 analyst=analyst,
-                batch_id=batch_id,
+                batch_id=batch_id if batch_id is not None else batches.get(image_id),
                 prediction_id=p.id if p is not None else None,
                 shown=p.shown() if usable else None,  # type: ignore[union-attr]
                 model_version=model_version if p is not None else None,
