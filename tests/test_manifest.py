@@ -450,3 +450,5 @@ def test_an_exports_auto_judged_rows_are_skipped_before_their_labels_are_read(tm
     loaded = read_manifest(tmp_path / "m.csv", taxonomy)
     assert [s.path.name for s in loaded.samples] == ["a.png"]
     assert [p for p, why in loaded.skipped if "the model's own call" in why] == ["b.png", "c.png"]
+    report = loaded.report()  # one line for all of them in the load report (a line each before)
+    assert "  the model's own call: 2 (b.png, c.png)" in report, report

@@ -165,8 +165,8 @@ def _parse_manifest(
         written = row["path"].strip()
         if (row.get("status") or "").strip().lower() == MODEL_CALL_STATUS:  # an export's auto-judged row (before its
             # label is read: a type the training tree no longer has would stop the run)
-            skipped.append((written, f"the model's own call, not a person's label (status {MODEL_CALL_STATUS}; "
-                                     f"{where})"))
+            skipped.append((written, f"the model's own call: not a person's label (status {MODEL_CALL_STATUS}; "
+                                     f"{where})"))  # ("…call:" groups them in the load report, one line for all)
             continue
         label_text = row["label"].strip()
         written_labels = list(dict.fromkeys(p.strip() for p in label_text.split(LABELS_SEPARATOR) if p.strip()))

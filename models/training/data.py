@@ -198,7 +198,8 @@ def load_training_data(cfg: TrainConfig, sources: Sequence[str | Path], taxonomy
         raise DataError("no training samples (split 'train' is empty after loading the data)")
     missing = sorted(set(taxonomy.leaves) - {s.label for s in data.train})
     if missing:
-        log(f"warning: {len(missing)} leaf class(es) have no training images: {', '.join(missing[:10])}")
+        log(f"warning: {len(missing)} leaf class(es) have no training images: {', '.join(missing[:10])}"
+            + (f", ... and {len(missing) - 10} more" if len(missing) > 10 else ""))
     return data
 
 
