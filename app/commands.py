@@ -231,10 +231,15 @@ def _check_drift(engine, info, result) -> str:
     drift = next((d for d in report.batches if d.batch_id == result.batch_id), None)
     if drift is None or drift.score is None:
         return ""
-    verdict = drift.verdict(monitor.settings)
+    verdict, settings = drift.verdict(monitor.settings), monitor.settings
     said = {"paused": "auto-judging paused for this batch: it is unlike the calibration data; its auto-judged "
                       "images go to a person (the dashboard says what to do)",
-            "resumed": "unlike the calibration data, but a lead resumed its auto-judging"}.get(verdict, "")
+            "resumed": "unlike the calibration data, but a lead resumed its auto-judging",
+            "over": "over the limit, paused at the next check",
+            # (the line said a drift of 4.6x and nothing more; the dashboard showed it beside "on")
+            "few": f"not judged yet: {drift.predicted} of the {settings.drift_min_images} images it takes; not paused",
+            "within": f"not surely over the limit of {drift.limit(settings):.1%} flagged: not paused",
+            }.get(verdict, "")
     return f"drift {drift.score:.1f}× the calibration's share of unfamiliar images ({drift.flagged} of " \
            f"{drift.predicted} flagged)" + (f": {said}" if said else "")
 

@@ -185,6 +185,11 @@ def test_classify_pauses_a_batch_unlike_the_calibration_data_as_the_app_would(tm
         assert (pause.scope, pause.reason) == ("batch", "batch_drift")
     finally:
         engine.dispose()
+    small = tmp_path / "small lot"  # too few to judge: the line says so (it gave a drift and no verdict)
+    for i in range(5):
+        write_image(small / f"s_{i}.png", size=(64, 64), seed=50 + i)
+    done = _classify(str(small), "--db", db, "--model", str(model), tmp_path=tmp_path)
+    assert "(5 of 5 flagged): not judged yet: 5 of the 20 images it takes; not paused" in done.stdout, done.stdout
 
 
 def test_classify_rerun_counts_an_image_it_could_not_decode_as_unreadable_not_predicted(tmp_path, bundle):
