@@ -55,9 +55,9 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--status", metavar="LIST",
-        help="comma-separated subset of accepted,corrected,unknown (default all three), and auto: the images the model "
-             "judged alone that no person decided, with status auto (a batch's whole result for a report; training "
-             "skips them)"
+        help="comma-separated subset of accepted,corrected,unknown (default all three), and of the images no person "
+             "decided: auto (the model judged it alone), waiting, unreadable (every image of a batch accounted for, "
+             "for a report; csv and json only; training skips them)"
     )
     parser.add_argument("--overwrite", action="store_true",
                         help="write over an existing CSV/JSON file, or an imagefolder's manifest.csv and notes.csv "
@@ -93,8 +93,9 @@ def run_export(args: argparse.Namespace) -> int:
     except (StoreError, ExportError, OSError) as exc:
         print(f"fma-judge export: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ExportError) and exc.reason == "no_batch" else 1  # a bad --batch: a bad option
-    auto = f" (status auto: {result.auto:,} the model judged alone; training skips them)" if result.auto else ""
-    print(f"Exported {result.count:,} label(s) to {result.path}{auto}")
+    undecided = (f" ({result.undecided:,} no person decided: status auto, waiting or unreadable; training skips them)"
+                 if result.undecided else "")
+    print(f"Exported {result.count:,} label(s) to {result.path}{undecided}")
     if not result.count and not result.skipped:
         asked = [f"batch {args.batch}" if args.batch else "", f"since {args.since}" if args.since else "",
                  f"status {args.status}" if args.status else ""]

@@ -486,7 +486,7 @@ def test_auto_judged_images_are_exported_only_when_asked_and_training_skips_them
     assert set(_by_name(_csv_rows(export_labels(store.engine, tmp_path / "default.csv", "csv").path))) == set(EXPECTED)
     result = export_labels(store.engine, tmp_path / "auto.csv", "csv", statuses={"auto"})
     rows = _by_name(_csv_rows(result.path))
-    assert set(rows) == {"d", "e"} and result.count == result.auto == 2
+    assert set(rows) == {"d", "e"} and result.count == result.undecided == 2
     assert {k: rows["e"][k] for k in ("label", "status", "analyst", "predicted_leaf", "model_version")} == {
         "label": "dent", "status": "auto", "analyst": "", "predicted_leaf": "dent", "model_version": MODEL}
     assert rows["e"]["leaf_path"] == "/".join(taxonomy.path("dent"))
@@ -494,7 +494,7 @@ def test_auto_judged_images_are_exported_only_when_asked_and_training_skips_them
     whole = export_labels(store.engine, tmp_path / "all.csv", "csv", statuses=everything)
     names = [Path(r["path"]).stem for r in _csv_rows(whole.path)]
     assert set(names) == {*EXPECTED, "d", "e"} and names[-2:] in (["d", "e"], ["e", "d"])  # the judged rows first
-    assert whole.auto == 2 and whole.count == len(EXPECTED) + 2
+    assert whole.undecided == 2 and whole.count == len(EXPECTED) + 2
     with Session(store.engine) as session:  # the export dialog's count agrees
         assert count_export_rows(session, statuses=everything) == whole.count
         assert count_export_rows(session, statuses={"auto"}, batch_id=store.batch2) == 0
@@ -512,10 +512,10 @@ def test_auto_judged_images_are_exported_only_when_asked_and_training_skips_them
     add_export_arguments(parser)
     assert run_export(parser.parse_args(["--db", store.url, "--out", str(tmp_path / "cli.csv"), "--format", "csv",
                                          "--status", "accepted,auto"])) == 0
-    assert "(status auto: 2 the model judged alone; training skips them)" in capsys.readouterr().out
+    assert "(2 no person decided: status auto, waiting or unreadable; training skips them)" in capsys.readouterr().out
     assert run_export(parser.parse_args(["--db", store.url, "--out", str(tmp_path / "bad.csv"), "--format", "csv",
                                          "--status", "automatic"])) == 2
-    assert "use some of accepted, auto, corrected, unknown" in capsys.readouterr().err
+    assert "use some of accepted, auto, corrected, unknown, unreadable, waiting" in capsys.readouterr().err
 
 
 def test_an_export_beside_data_with_a_split_trains_and_its_rows_count_as_training_rows(tmp_path: Path,
@@ -569,3 +569,39 @@ def test_a_batchs_export_names_its_own_file_of_a_picture_two_batches_hold(store:
     gone = {Path(r["path"]).name for r in _csv_rows(export_labels(store.engine, tmp_path / "gone.csv", "csv",
                                                                    batch_id=store.batch1).path)}
     assert "a copy of a.png" in gone
+
+
+def test_a_batchs_export_can_account_for_every_image(store: Store, tmp_path: Path, taxonomy) -> None:
+    """For the line's records (night-shift walk-through): besides the decisions and the auto-judged images, the
+    ones still waiting for a person and the unreadable ones, each with its status and no label; training skips
+    them all."""
+    with session_scope(store.engine) as s:
+        ids = {Path(p).stem: repo.get_or_create_image(s, file_sha256(p), p, 80, 60).image_id
+               for p in store.paths.values()}
+        repo.save_prediction(s, ids["e"], replace(_predicted("dent", taxonomy), route="auto"))
+        waiting = write_image(store.data / "day1" / "h.png", seed=40)
+        h = repo.get_or_create_image(s, file_sha256(waiting), waiting, 80, 60)
+        repo.add_to_batch(s, store.batch1, h.image_id, waiting)
+        repo.save_prediction(s, h.image_id, replace(_predicted("crack", taxonomy), route="rejudge"))
+        broken = store.data / "day1" / "i.png"
+        broken.write_bytes(b"not an image")
+        i = repo.get_or_create_image(s, file_sha256(broken), broken, None, None)  # no size: never decoded
+        repo.add_to_batch(s, store.batch1, i.image_id, broken)
+    every = {"accepted", "corrected", "unknown", "auto", "waiting", "unreadable"}
+    result = export_labels(store.engine, tmp_path / "day1.csv", "csv", batch_id=store.batch1, statuses=every)
+    rows = _by_name(_csv_rows(result.path))
+    # day1: a accepted, b corrected, c unknown, d waiting (undone, its prediction not auto), e auto, h waiting, i unreadable
+    assert {n: r["status"] for n, r in rows.items()} == {"a": "accepted", "b": "corrected", "c": "unknown",
+                                                         "d": "waiting", "e": "auto", "h": "waiting", "i": "unreadable"}
+    assert (rows["h"]["label"], rows["h"]["predicted_leaf"], rows["h"]["analyst"]) == ("", "crack", "")
+    assert rows["i"]["label"] == "" and rows["e"]["label"] == "dent"
+    with Session(store.engine) as session:
+        assert count_export_rows(session, batch_id=store.batch1, statuses=every) == result.count == 7
+        assert count_export_rows(session, batch_id=store.batch1, statuses={"waiting"}) == 2
+    loaded = read_manifest(result.path, taxonomy, verify_images=False)
+    assert {Path(s.path).stem for s in loaded.samples} == {"a", "b", "c"}
+    skipped = {Path(p).stem: why.split(":")[0] for p, why in loaded.skipped}
+    assert skipped == {"d": "waiting for a person", "e": "the model's own call", "h": "waiting for a person",
+                       "i": "a file that could not be read"}
+    with pytest.raises(ExportError, match="not as an image folder"):
+        export_labels(store.engine, tmp_path / "folder", "imagefolder", statuses={"accepted", "waiting"})

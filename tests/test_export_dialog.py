@@ -41,8 +41,11 @@ def test_the_dialog_builds_the_request(qtbot, tmp_path: Path) -> None:
     assert dialog.status_boxes["auto"].isEnabled()
     dialog.status_boxes["auto"].setChecked(True)  # the model's own calls: asked for (unchecked at first)
     assert dialog.request().statuses == ("accepted", "corrected", "auto")
+    dialog.status_boxes["waiting"].setChecked(True)  # every image accounted for, for a report
+    dialog.status_boxes["unreadable"].setChecked(True)
+    assert dialog.request().statuses == ("accepted", "corrected", "auto", "waiting", "unreadable")
     dialog.format.setCurrentIndex(dialog.format.findData("imagefolder"))  # never as class folders (labels)
-    assert not dialog.status_boxes["auto"].isEnabled() and "auto" not in dialog.request().statuses
+    assert not dialog.status_boxes["auto"].isEnabled() and dialog.request().statuses == ("accepted", "corrected")
     assert (req.since.year, req.since.month, req.since.day, req.since.hour) == (2026, 11, 30, 0)
     assert req.since.tzinfo is not None
     for box in dialog.status_boxes.values():

@@ -329,119 +329,134 @@
 <context>
     <name>Export</name>
     <message>
-        <location filename="../ui/export_dialog.py" line="53"/>
-        <location filename="../ui/export_dialog.py" line="161"/>
-        <location filename="../ui/export_dialog.py" line="203"/>
+        <location filename="../ui/export_dialog.py" line="55"/>
+        <location filename="../ui/export_dialog.py" line="168"/>
+        <location filename="../ui/export_dialog.py" line="210"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="56"/>
+        <location filename="../ui/export_dialog.py" line="58"/>
         <source>CSV training manifest (fma-model train --data)</source>
         <translation>CSV 訓練清單（fma-model train --data）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="57"/>
+        <location filename="../ui/export_dialog.py" line="59"/>
         <source>JSON (with how many judgments each image had)</source>
         <translation>JSON（含每張影像的判定次數）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="58"/>
+        <location filename="../ui/export_dialog.py" line="60"/>
         <source>Image folder (one sub-folder per type, copies)</source>
         <translation>影像資料夾（每種類型一個子資料夾，複製檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="63"/>
+        <location filename="../ui/export_dialog.py" line="65"/>
         <source>This batch: {name}</source>
         <translation>此批次：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="64"/>
+        <location filename="../ui/export_dialog.py" line="66"/>
         <source>Every batch</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="66"/>
+        <location filename="../ui/export_dialog.py" line="68"/>
         <source>accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="66"/>
+        <location filename="../ui/export_dialog.py" line="68"/>
         <source>corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="67"/>
+        <location filename="../ui/export_dialog.py" line="69"/>
         <source>unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="68"/>
-        <source>auto-judged (not for training)</source>
-        <translation>自動判定（不用於訓練）</translation>
+        <location filename="../ui/export_dialog.py" line="70"/>
+        <source>auto-judged</source>
+        <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="69"/>
-        <source>Also the images the model judged alone that no person decided, with status &quot;auto&quot; and the model&apos;s type: the batch&apos;s whole result, for a report. Training skips these rows, so the model never learns from its own calls.</source>
-        <translation>也匯出模型自行判定、尚無人判定的影像，狀態為「auto」、類型為模型的判定：整批的完整結果，供報告使用。訓練會略過這些列，模型不會從自己的判定中學習。</translation>
+        <location filename="../ui/export_dialog.py" line="70"/>
+        <source>waiting</source>
+        <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="79"/>
+        <location filename="../ui/export_dialog.py" line="71"/>
+        <source>unreadable</source>
+        <translation>無法讀取</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="72"/>
+        <source>Also the images no person decided, with their status (auto: the model&apos;s type; waiting, unreadable: no type), so that the export accounts for every image: the batch&apos;s whole result, for a report. CSV and JSON only; training skips these rows, so the model never learns from its own calls.</source>
+        <translation>也匯出尚無人判定的影像及其狀態（auto：模型的類型；waiting、unreadable：無類型），讓匯出涵蓋每張影像：整批的完整結果，供報告使用。僅限 CSV 與 JSON；訓練會略過這些列，模型不會從自己的判定中學習。</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="84"/>
         <source>only judged since</source>
         <translation>只含此日期之後的判定</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="93"/>
+        <location filename="../ui/export_dialog.py" line="98"/>
         <source>Browse…</source>
         <translation>瀏覽…</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="102"/>
+        <location filename="../ui/export_dialog.py" line="107"/>
         <source>&amp;Format:</source>
         <translation>格式(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="103"/>
+        <location filename="../ui/export_dialog.py" line="108"/>
         <source>&amp;Images:</source>
         <translation>影像(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="104"/>
+        <location filename="../ui/export_dialog.py" line="109"/>
         <source>Decisions:</source>
         <translation>判定：</translation>
     </message>
     <message>
         <location filename="../ui/export_dialog.py" line="110"/>
+        <source>Not for training:</source>
+        <translation>不用於訓練：</translation>
+    </message>
+    <message>
+        <location filename="../ui/export_dialog.py" line="115"/>
         <source>&amp;Write to:</source>
         <translation>寫入(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="115"/>
+        <location filename="../ui/export_dialog.py" line="120"/>
         <source>Export</source>
         <translation>匯出</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="157"/>
+        <location filename="../ui/export_dialog.py" line="164"/>
         <source>Export into a folder</source>
         <translation>匯出到資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="170"/>
+        <location filename="../ui/export_dialog.py" line="177"/>
         <source>No judged image matches these choices: nothing to export.</source>
         <translation>沒有符合這些選擇的已判定影像：無可匯出。</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="172"/>
+        <location filename="../ui/export_dialog.py" line="179"/>
         <source>Images to export: {n}</source>
         <translation>將匯出的影像：{n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="197"/>
+        <location filename="../ui/export_dialog.py" line="204"/>
         <source>{folder} already holds a manifest.csv (an earlier export, or a data set&apos;s own). It and notes.csv will be replaced, and the copies added to the images there. Export into it?</source>
         <translation>{folder} 已有一份 manifest.csv（先前的匯出，或某個資料集本身的清單）。它與 notes.csv 會被取代，影像副本則加在原有影像的旁邊。仍要匯出到這裡嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/export_dialog.py" line="201"/>
+        <location filename="../ui/export_dialog.py" line="208"/>
         <source>{folder} already exists. Replace it?</source>
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
@@ -1950,42 +1965,42 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="328"/>
+        <location filename="../ui/side_actions.py" line="329"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="332"/>
+        <location filename="../ui/side_actions.py" line="333"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="335"/>
+        <location filename="../ui/side_actions.py" line="336"/>
         <source>Exported 1 label to {p}</source>
         <translation>已匯出 1 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="336"/>
+        <location filename="../ui/side_actions.py" line="337"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="337"/>
+        <location filename="../ui/side_actions.py" line="338"/>
         <source> ({k} images skipped: their files are gone, or their types are not in their model&apos;s tree)</source>
         <translation>（略過 {k} 張影像：檔案已不存在，或其類別不在其模型的分類樹中）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="340"/>
+        <location filename="../ui/side_actions.py" line="341"/>
         <source>; {k} exported rows name files that are not there now</source>
         <translation>；匯出的列中有 {k} 筆指向目前已不存在的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="342"/>
-        <source>; {k} of them auto-judged (status auto: training skips them)</source>
-        <translation>；其中 {k} 張為自動判定（狀態 auto：訓練會略過）</translation>
+        <location filename="../ui/side_actions.py" line="343"/>
+        <source>; {k} of them no person decided (training skips them)</source>
+        <translation>；其中 {k} 張尚無人判定（訓練會略過）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="345"/>
+        <location filename="../ui/side_actions.py" line="346"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -2123,7 +2138,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="386"/>
-        <location filename="../ui/queue_gallery.py" line="403"/>
+        <location filename="../ui/queue_gallery.py" line="416"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2336,79 +2351,79 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="88"/>
+        <location filename="../ui/queue_model.py" line="89"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="89"/>
+        <location filename="../ui/queue_model.py" line="90"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="47"/>
-        <location filename="../ui/queue_model.py" line="90"/>
+        <location filename="../ui/queue_model.py" line="91"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="91"/>
+        <location filename="../ui/queue_model.py" line="92"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="92"/>
+        <location filename="../ui/queue_model.py" line="93"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="50"/>
-        <location filename="../ui/queue_model.py" line="93"/>
+        <location filename="../ui/queue_model.py" line="94"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="94"/>
+        <location filename="../ui/queue_model.py" line="95"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="95"/>
+        <location filename="../ui/queue_model.py" line="96"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="133"/>
+        <location filename="../ui/queue_model.py" line="134"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="135"/>
+        <location filename="../ui/queue_model.py" line="136"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="137"/>
+        <location filename="../ui/queue_model.py" line="138"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="142"/>
+        <location filename="../ui/queue_model.py" line="143"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="144"/>
+        <location filename="../ui/queue_model.py" line="145"/>
         <source>{name} — 1 image</source>
         <translation>{name} — 1 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="145"/>
+        <location filename="../ui/queue_model.py" line="146"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="151"/>
+        <location filename="../ui/queue_model.py" line="152"/>
         <source>Click (or Space) to select the group&apos;s images; Ctrl+Down and Ctrl+Up go to the next and the previous group</source>
         <translation>點一下（或按空白鍵）選取此群組的影像；Ctrl+Down 與 Ctrl+Up 移到下一個與上一個群組</translation>
     </message>
@@ -2589,81 +2604,81 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="157"/>
+        <location filename="../ui/queue_gallery.py" line="170"/>
         <source>Space: select the group</source>
         <translation>空白鍵：選取此群組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="175"/>
+        <location filename="../ui/queue_gallery.py" line="188"/>
         <source>cannot be read</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="331"/>
+        <location filename="../ui/queue_gallery.py" line="344"/>
         <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
         <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="333"/>
+        <location filename="../ui/queue_gallery.py" line="346"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="335"/>
+        <location filename="../ui/queue_gallery.py" line="348"/>
         <location filename="../ui/queue_view.py" line="319"/>
         <location filename="../ui/queue_view.py" line="339"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="381"/>
+        <location filename="../ui/queue_gallery.py" line="394"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="382"/>
+        <location filename="../ui/queue_gallery.py" line="395"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="393"/>
+        <location filename="../ui/queue_gallery.py" line="406"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="132"/>
-        <location filename="../ui/queue_gallery.py" line="411"/>
+        <location filename="../ui/queue_gallery.py" line="145"/>
+        <location filename="../ui/queue_gallery.py" line="424"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="196"/>
-        <location filename="../ui/queue_model.py" line="179"/>
+        <location filename="../ui/queue_gallery.py" line="209"/>
+        <location filename="../ui/queue_model.py" line="180"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="419"/>
+        <location filename="../ui/queue_gallery.py" line="432"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="396"/>
+        <location filename="../ui/queue_view.py" line="397"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="413"/>
+        <location filename="../ui/queue_view.py" line="414"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="417"/>
+        <location filename="../ui/queue_view.py" line="418"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="415"/>
+        <location filename="../ui/queue_view.py" line="416"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2698,17 +2713,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="419"/>
+        <location filename="../ui/queue_view.py" line="420"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="421"/>
+        <location filename="../ui/queue_view.py" line="422"/>
         <source>blind spot checks, judged in their batch: {n}</source>
         <translation>盲測抽查（在其批次中判定）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="425"/>
+        <location filename="../ui/queue_view.py" line="426"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>

@@ -11,20 +11,18 @@ manifest's ``spectrum`` column (its files' paths, ``;`` between several) and the
 them; an ImageFolder export copies them beside the image copy, named after it (``<sha8>_P001.png`` and
 ``<sha8>_P001.jdx``: the app pairs them again by name).
 
-Auto-judged images are left out unless asked for (``statuses`` with ``auto``, :data:`AUTO`; csv and json only, never
-an image folder, whose class folders training reads as labels): an image no person
-decided whose newest prediction the model judged alone is then one more row, ``status`` ``auto``, ``label`` the
-model's leaf (its set, multi-label), ``analyst`` empty and ``judged_at`` the prediction's time (``since`` filters on
-it), after the judged rows: a batch's whole result for a report. Training skips such rows (the model's own calls do
-not become its labels: :func:`models.data.manifest.read_manifest` reads the ``status`` column).
+Images no person decided come only when asked for (:data:`UNDECIDED_STATUSES`; csv and json only: training reads an
+image folder's class folders as labels), after the judged rows, so a batch's export accounts for every image:
+``auto`` (``label`` the model's leaf, or set), ``waiting`` and ``unreadable`` (``label`` empty); ``analyst`` empty,
+``judged_at`` the prediction's time, else the image's first sighting (``since`` filters on it). Training skips them
+(:func:`models.data.manifest.read_manifest` reads the ``status`` column).
 
 Notes travel with the labels: the CSV's last column and the JSON's ``note`` field hold each image's note;
 an ImageFolder export also writes ``notes.csv`` (``path,note``: the copied image's path relative to the
 export folder, one row per image that has a note), next to its ``manifest.csv`` (which has the ``note``
 column too). One file rather than a ``.txt`` beside each image: the class folders hold images only.
 
-CLI: ``fma-judge export [--db URL] --out PATH --format csv|imagefolder|json [--batch ID]
-[--since DATE] [--status accepted,corrected,unknown]`` (see :func:`add_arguments` and :func:`run`).
+CLI: ``fma-judge export`` (:mod:`app.commands`).
 """
 
 from __future__ import annotations
@@ -38,7 +36,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Select, func, literal, select
+from sqlalchemy import Engine, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.store.db import translate_errors
@@ -68,7 +66,9 @@ from models.taxonomy import Taxonomy
 FORMATS: tuple[str, ...] = ("csv", "imagefolder", "json")
 AUTO = AUTO_STATUS
 """The status filter's value for auto-judged images no person decided (left out unless asked for)."""
-EXPORT_STATUSES: frozenset[str] = JUDGED_STATUSES | {AUTO}
+UNDECIDED_STATUSES: tuple[str, ...] = (AUTO, "waiting", "unreadable")
+"""The statuses of the images no person decided, exported only when asked for (module doc)."""
+EXPORT_STATUSES: frozenset[str] = JUDGED_STATUSES | frozenset(UNDECIDED_STATUSES)
 IMAGEFOLDER_MANIFEST = "manifest.csv"
 IMAGEFOLDER_NOTES = "notes.csv"
 UNKNOWN_FOLDER = "unknown_unlabelled"
@@ -86,14 +86,14 @@ class ExportResult:
             taxonomy, file missing when copying). An image undone back to pending is not judged: not listed.
         missing: the paths of CSV or JSON rows written whose file is not there now (moved or deleted since it was
             judged): the label is kept, but training on the export skips them.
-        auto: of ``count``, the rows of auto-judged images (status ``auto``).
+        undecided: of ``count``, the rows of images no person decided (auto, waiting, unreadable).
     """
 
     count: int
     path: Path
     skipped: tuple[tuple[str, str], ...] = ()
     missing: tuple[str, ...] = ()
-    auto: int = 0
+    undecided: int = 0
 
 
 # ------------------------------------------------------------------------------------------ taxonomy
@@ -176,16 +176,30 @@ def _current(stmt: Select, batch_id: int | None, since: dt.datetime | None, stat
     return stmt if since is None else stmt.where(Judgment.created_at >= _aware(since))
 
 
-def _auto(stmt: Select, batch_id: int | None, since: dt.datetime | None) -> Select:
-    """``stmt`` over the auto-judged images no person decided: each image's newest prediction routed ``auto``
-    (as the batch list counts them), made since; the image's current judgment (a note, an undo) outer-joined."""
-    newest, decided = newest_and_decided(None if batch_id is None else select(BatchImage.image_id).where(
-        BatchImage.batch_id == batch_id))
-    cur = _current_ids(None if batch_id is None else _in_batch(Judgment.image_id, batch_id)).subquery()
-    stmt = (stmt.select_from(newest).join(Prediction, Prediction.id == newest.c.pid)
-            .outerjoin(cur, cur.c.image_id == Prediction.image_id).outerjoin(Judgment, Judgment.id == cur.c.jid)
-            .where(Prediction.route == AUTO, Prediction.leaf.is_not(None), Prediction.image_id.not_in(decided)))
-    return stmt if since is None else stmt.where(Prediction.created_at >= _aware(since))
+def _undecided_state() -> Any:
+    """SQL for an undecided image's state (over ``Image`` and its newest ``Prediction``, outer-joined), as the batch
+    list counts them: ``unreadable``, ``auto`` or ``waiting``."""
+    unreadable = or_(Prediction.error.is_not(None), and_(Prediction.id.is_(None), Image.width.is_(None)))
+    return case((unreadable, literal("unreadable")),
+                (and_(Prediction.route == AUTO, Prediction.leaf.is_not(None)), literal(AUTO)), else_=literal("waiting"))
+
+
+def _undecided(stmt: Select, batch_id: int | None, since: dt.datetime | None, wanted: Collection[str]) -> Select:
+    """``stmt`` over the images of the batch (of any batch) no person decided whose state (:func:`_undecided_state`)
+    is ``wanted``, their newest prediction (or its time, else the image's first sighting) made since; the image's
+    current judgment (a note, an undo) and its newest prediction outer-joined."""
+    scope = select(BatchImage.image_id).where(BatchImage.batch_id == batch_id) if batch_id is not None else \
+        select(BatchImage.image_id).distinct()
+    members = scope.subquery()
+    newest, decided = newest_and_decided(select(members.c.image_id))
+    cur = _current_ids(Judgment.image_id.in_(select(members.c.image_id))).subquery()
+    stmt = (stmt.select_from(members).join(Image, Image.id == members.c.image_id)
+            .outerjoin(newest, newest.c.image_id == Image.id).outerjoin(Prediction, Prediction.id == newest.c.pid)
+            .outerjoin(cur, cur.c.image_id == Image.id).outerjoin(Judgment, Judgment.id == cur.c.jid)
+            .where(Image.id.not_in(decided), _undecided_state().in_(sorted(wanted))))
+    if since is not None:
+        stmt = stmt.where(func.coalesce(Prediction.created_at, Image.first_seen_at) >= _aware(since))
+    return stmt
 
 
 def count_export_rows(session: Session, *, batch_id: int | None = None, since: dt.datetime | None = None,
@@ -196,8 +210,8 @@ def count_export_rows(session: Session, *, batch_id: int | None = None, since: d
     n = 0
     if chosen & JUDGED_STATUSES:
         n += int(session.execute(_current(select(func.count()), batch_id, since, chosen)).scalar_one())
-    if AUTO in chosen:
-        n += int(session.execute(_auto(select(func.count()), batch_id, since)).scalar_one())
+    if undecided := chosen.intersection(UNDECIDED_STATUSES):
+        n += int(session.execute(_undecided(select(func.count()), batch_id, since, undecided)).scalar_one())
     return n
 
 
@@ -258,12 +272,13 @@ def iter_export_rows(
         ]
         statements.append(_current(select(*first, *judged, *history), batch_id, since, chosen)
                           .join(Image, Image.id == Judgment.image_id).order_by(Judgment.id))
-    if AUTO in chosen:  # the model's leaf as the label; no analyst; the prediction's time
+    if undecided := chosen.intersection(UNDECIDED_STATUSES):  # no analyst; the prediction's time
         version = select(ModelVersion.version).where(ModelVersion.id == Prediction.model_version_id)
-        auto = [Prediction.leaf, literal(AUTO), literal(""), Prediction.created_at, version.scalar_subquery(),
+        auto = [Prediction.leaf, _undecided_state(), literal(""),
+                func.coalesce(Prediction.created_at, Image.first_seen_at), version.scalar_subquery(),
                 Prediction.leaf, Prediction.labels]
-        statements.append(_auto(select(*first, *auto, *history), batch_id, since)
-                          .join(Image, Image.id == Prediction.image_id).order_by(Prediction.id))
+        statements.append(_undecided(select(*first, *auto, *history), batch_id, since, undecided)
+                          .order_by(Image.id))
     rows = (row for stmt in statements for row in session.execute(stmt.execution_options(yield_per=_YIELD_PER)))
     for row in rows:
         image_id, sha, path, note, own, leaf, status, analyst, created_at, version, shown, extra = row[:12]
@@ -271,6 +286,13 @@ def iter_export_rows(
             path = own
         if status == AUTO:  # ``shown`` is the predicted leaf; ``extra`` the predicted set, the leaf among them
             extra = [one for one in (extra or ()) if one != leaf]
+        elif status in UNDECIDED_STATUSES:  # no type decided: no label (``shown``: the model's call, if any)
+            path = path or ""
+            yield ExportRow(path=path, sha256=sha, label="", leaf=None, leaf_path="", status=status, analyst="",
+                            judged_at=created_at, model_version=version, predicted_leaf=shown,
+                            history_count=int(row[12]) if with_history else None, note=note or None,
+                            spectra=tuple(spectra.get(image_id, ())))
+            continue
         else:
             shown = (shown or {}).get("leaf")
         path = path or ""
@@ -378,9 +400,8 @@ def _copied_spectra(row: ExportRow, source: Path, target: Path, skipped: list[tu
 
 
 def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]],
-                       spectra: bool = False, auto: list[int] | None = None) -> int:
-    """Copy the images (:func:`_copied`), write ``manifest.csv`` and the notes' sidecar ``notes.csv``; ``auto``
-    counts the auto-judged rows copied."""
+                       spectra: bool = False) -> int:
+    """Copy the images (:func:`_copied`), write ``manifest.csv`` and the notes' sidecar ``notes.csv``."""
     notes: list[tuple[str, str]] = []
 
     def noted(copies: Iterator[ExportRow]) -> Iterator[ExportRow]:
@@ -389,9 +410,7 @@ def _write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tu
                 notes.append((Path(row.path).relative_to(folder).as_posix(), row.note))
             yield row
 
-    copies = _copied(rows, folder, skipped)
-    count = _write_csv(noted(copies if auto is None else _auto_counted(copies, auto)), folder / IMAGEFOLDER_MANIFEST,
-                       spectra)
+    count = _write_csv(noted(_copied(rows, folder, skipped)), folder / IMAGEFOLDER_MANIFEST, spectra)
     with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
         writer = CsvWriter(handle)
         writer.writerow(("path", "note"))
@@ -455,10 +474,10 @@ def export_labels(
         raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     target = _check_out(Path(out), fmt)
     chosen = _check_statuses(statuses)
-    if AUTO in chosen and fmt == "imagefolder":  # a class folder is a label: training would learn the model's calls
-        raise ExportError("the auto-judged images are exported as csv or json (a report), not as an image folder: "
-                          "training reads a folder's images by their class folder, and would learn the model's own "
-                          "calls", "auto_folder")
+    if chosen.intersection(UNDECIDED_STATUSES) and fmt == "imagefolder":  # a class folder is a label
+        raise ExportError("the images no person decided (auto, waiting, unreadable) are exported as csv or json (a "
+                          "report), not as an image folder: training reads a folder's images by their class folder, "
+                          "and would learn the model's own calls", "auto_folder")
     engine = source if isinstance(source, Engine) else source.get_bind()
     if is_store_file(engine.url, target):
         raise ExportError(f"{target}: is the database the judgments are kept in; give the export another name",
@@ -496,18 +515,18 @@ def _export(
         rows = _counted(rows, progress)
     spectra = any_spectra(session, batch_id)
     missing: list[str] = []
-    auto = [0]
+    undecided = [0]
     if fmt != "imagefolder":  # (imagefolder copies each file: a missing one is skipped, with its reason)
-        rows = _auto_counted(_noting_missing(rows, missing), auto)
+        rows = _undecided_counted(_noting_missing(rows, missing), undecided)
     writers: dict[str, Callable[[], int]] = {
         "csv": lambda: _write_csv(rows, out, spectra),
         "json": lambda: _write_json(rows, out),
-        "imagefolder": lambda: _write_imagefolder(rows, out, skipped, spectra, auto),
+        "imagefolder": lambda: _write_imagefolder(rows, out, skipped, spectra),
     }
     if fmt == "imagefolder":
         out.mkdir(parents=True, exist_ok=True)
     count = writers[fmt]()
-    return ExportResult(count=count, path=out, skipped=tuple(skipped), missing=tuple(missing), auto=auto[0])
+    return ExportResult(count=count, path=out, skipped=tuple(skipped), missing=tuple(missing), undecided=undecided[0])
 
 
 def _refuse_batch_folder(session: Session, out: Path) -> None:
@@ -536,10 +555,10 @@ def _noting_missing(rows: Iterator[ExportRow], missing: list[str]) -> Iterator[E
         yield row
 
 
-def _auto_counted(rows: Iterator[ExportRow], auto: list[int]) -> Iterator[ExportRow]:
-    """The rows, each of an auto-judged image counted in ``auto[0]``."""
+def _undecided_counted(rows: Iterator[ExportRow], undecided: list[int]) -> Iterator[ExportRow]:
+    """The rows, each of an image no person decided counted in ``undecided[0]``."""
     for row in rows:
-        auto[0] += row.status == AUTO
+        undecided[0] += row.status in UNDECIDED_STATUSES
         yield row
 
 

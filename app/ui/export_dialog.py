@@ -27,8 +27,10 @@ from app.services.judging import existing_export
 from app.ui import file_dialogs
 
 FORMATS = ("csv", "json", "imagefolder")
-STATUSES = ("accepted", "corrected", "unknown", "auto")
-"""The decisions offered; ``auto`` (the images the model judged alone that no person decided) starts unchecked."""
+STATUSES = ("accepted", "corrected", "unknown", "auto", "waiting", "unreadable")
+"""The decisions offered; the last three, the images no person decided (``app.store.export.UNDECIDED_STATUSES``),
+start unchecked: a report's rows, not training's."""
+UNDECIDED = STATUSES[3:]
 
 
 @dataclass(frozen=True)
@@ -65,17 +67,20 @@ class ExportDialog(QDialog):
         self.status_boxes = {s: QCheckBox(text, self) for s, text in zip(STATUSES, (
             QCoreApplication.translate("Export", "accepted"), QCoreApplication.translate("Export", "corrected"),
             QCoreApplication.translate("Export", "unknown / new type"),
-            QCoreApplication.translate("Export", "auto-judged (not for training)")), strict=True)}
-        self.status_boxes["auto"].setToolTip(QCoreApplication.translate(
-            "Export", "Also the images the model judged alone that no person decided, with status \"auto\" and the "
-                      "model's type: the batch's whole result, for a report. Training skips these rows, so the model "
-                      "never learns from its own calls."))
-        statuses = QHBoxLayout()
-        for status, box in self.status_boxes.items():
-            box.setChecked(status != "auto")
+            QCoreApplication.translate("Export", "auto-judged"), QCoreApplication.translate("Export", "waiting"),
+            QCoreApplication.translate("Export", "unreadable")), strict=True)}
+        report = QCoreApplication.translate(
+            "Export", "Also the images no person decided, with their status (auto: the model's type; waiting, "
+                      "unreadable: no type), so that the export accounts for every image: the batch's whole result, "
+                      "for a report. CSV and JSON only; training skips these rows, so the model never learns from its "
+                      "own calls.")
+        statuses, also = QHBoxLayout(), QHBoxLayout()  # (the report's boxes on a line of their own: six on one did
+        for status, box in self.status_boxes.items():  # not fit the dialog's width)
+            box.setChecked(status not in UNDECIDED)
             box.toggled.connect(self._recount)
-            if status != "auto":  # (on a line of its own: four boxes on one did not fit the dialog's width)
-                statuses.addWidget(box)
+            if status in UNDECIDED:
+                box.setToolTip(report)
+            (also if status in UNDECIDED else statuses).addWidget(box)
         self.since_box = QCheckBox(QCoreApplication.translate("Export", "only judged since"), self)
         self.since = QDateEdit(QDate.currentDate().addDays(-7), self)
         self.since.setCalendarPopup(True)
@@ -102,7 +107,7 @@ class ExportDialog(QDialog):
         form.addRow(QCoreApplication.translate("Export", "&Format:"), self.format)
         form.addRow(QCoreApplication.translate("Export", "&Images:"), self.scope)
         form.addRow(QCoreApplication.translate("Export", "Decisions:"), statuses)
-        form.addRow("", self.status_boxes["auto"])
+        form.addRow(QCoreApplication.translate("Export", "Not for training:"), also)
         form.addRow("", since)
         self.count_line = QLabel(self)
         self.count_line.setStyleSheet("color: #9aa0a6;")
@@ -119,15 +124,16 @@ class ExportDialog(QDialog):
         self._recount()
         self.resize(620, self.sizeHint().height())
 
-    def preset(self, fmt: object, every_batch: object, auto: object = None) -> None:
-        """The last export's format, scope and auto-judged box (the analyst's settings): chosen again, as the dialog
-        forgot them."""
+    def preset(self, fmt: object, every_batch: object, undecided: object = None) -> None:
+        """The last export's format, scope and report boxes (``undecided``: the statuses of :data:`UNDECIDED` it had,
+        comma-separated; the analyst's settings): chosen again, as the dialog forgot them."""
         if isinstance(fmt, str) and (i := self.format.findData(fmt)) >= 0:
             self.format.setCurrentIndex(i)
         if every_batch in (True, "true"):
             self.scope.setCurrentIndex(self.scope.findData(None))
-        if auto in (True, "true") and self.status_boxes["auto"].isEnabled():
-            self.status_boxes["auto"].setChecked(True)
+        for status in str(undecided or "").split(","):
+            if status in UNDECIDED and self.status_boxes[status].isEnabled():
+                self.status_boxes[status].setChecked(True)
 
     def _suggested_stem(self) -> str:
         """``labels_<batch>`` for one batch (exports of two batches do not overwrite each other), ``labels_all``."""
@@ -140,10 +146,11 @@ class ExportDialog(QDialog):
         stem = stem or (current.stem if current.suffix else current.name)
         fmt = self.format.currentData()
         self.path.setText(str(current.with_name(stem + {"csv": ".csv", "json": ".json"}.get(fmt, ""))))
-        auto = self.status_boxes["auto"]  # an image folder's class folders are labels: no auto-judged rows there
-        auto.setEnabled(fmt != "imagefolder")
-        if fmt == "imagefolder":
-            auto.setChecked(False)
+        for status in UNDECIDED:  # an image folder's class folders are labels: none of these rows there
+            box = self.status_boxes[status]
+            box.setEnabled(fmt != "imagefolder")
+            if fmt == "imagefolder":
+                box.setChecked(False)
 
     def _scope_changed(self) -> None:
         """A suggested name follows the scope; a name the analyst typed stays."""

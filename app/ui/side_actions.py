@@ -300,7 +300,8 @@ class SideActions:
             self.settings.setValue("export/folder", str(req.path.resolve().parent))
             self.settings.setValue("export/format", req.fmt)
             self.settings.setValue("export/every_batch", req.batch_id is None)
-            self.settings.setValue("export/auto", "auto" in req.statuses)
+            self.settings.setValue("export/undecided", ",".join(s for s in req.statuses
+                                                                 if s in ("auto", "waiting", "unreadable")))
 
     def export_labels(self) -> None:
         """The export dialog (format, this batch or all, statuses, since), then the export in the background."""
@@ -321,7 +322,7 @@ class SideActions:
                                                                         statuses=r.statuses))
         if self.settings is not None:
             dialog.preset(self.settings.value("export/format"), self.settings.value("export/every_batch"),
-                          self.settings.value("export/auto"))
+                          self.settings.value("export/undecided"))
         if not dialog.exec():
             return
         req = dialog.request()
@@ -339,8 +340,8 @@ class SideActions:
                 k=len(res.skipped)) if res.skipped else "")
             + (QCoreApplication.translate("Main", "; {k} exported rows name files that are not there now").format(
                 k=len(res.missing)) if res.missing else "")
-            + (QCoreApplication.translate("Main", "; {k} of them auto-judged (status auto: training skips them)").format(
-                k=res.auto) if res.auto else ""), 15_000))
+            + (QCoreApplication.translate("Main", "; {k} of them no person decided (training skips them)").format(
+                k=res.undecided) if res.undecided else ""), 15_000))
         task.signals.error.connect(self.statusBar().clearMessage)  # "Exporting…" is over
         task.signals.failed.connect(lambda exc: self.alert(QMessageBox.warning, QCoreApplication.translate(
             "Main", "Export failed"), export_text(exc), line=f"export failed: {exc}"))

@@ -163,10 +163,10 @@ def _parse_manifest(
     for line, row in rows:
         where = f"{path} row {line}"  # (as given: two manifest.csv of two folders were told apart by nothing)
         written = row["path"].strip()
-        if (row.get("status") or "").strip().lower() == MODEL_CALL_STATUS:  # an export's auto-judged row (before its
-            # label is read: a type the training tree no longer has would stop the run)
-            skipped.append((written, f"the model's own call: not a person's label (status {MODEL_CALL_STATUS}; "
-                                     f"{where})"))  # ("…call:" groups them in the load report, one line for all)
+        status = (row.get("status") or "").strip().lower()
+        if status in NOT_LABELS:  # an export's row no person decided (before its label is read: a type the training
+            # tree no longer has would stop the run); "…call:" groups them in the load report, one line for all
+            skipped.append((written, f"{NOT_LABELS[status]}: not a person's label (status {status}; {where})"))
             continue
         label_text = row["label"].strip()
         written_labels = list(dict.fromkeys(p.strip() for p in label_text.split(LABELS_SEPARATOR) if p.strip()))
@@ -229,6 +229,9 @@ def _parse_source(
 MODEL_CALL_STATUS = "auto"
 """A ``status`` cell of a row the model judged alone (``fma-judge export --status ...,auto``): not trained on, so the
 model's own calls never become its labels."""
+NOT_LABELS: dict[str, str] = {MODEL_CALL_STATUS: "the model's own call", "waiting": "waiting for a person",
+                              "unreadable": "a file that could not be read"}
+"""The ``status`` cells of an export's rows no person decided (skipped by training), with what each is."""
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 """A manifest's ``sha256`` cell that names a content hash (anything else in it is not checked)."""
@@ -237,8 +240,8 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 def read_manifest(
     path: str | Path, taxonomy: Taxonomy, *, allow_unknown: bool = True, verify_images: bool = True
 ) -> LoadResult:
-    """Read a manifest CSV. A row whose ``status`` cell is ``auto`` (an export's auto-judged image) is skipped and
-    listed: the model's own calls are not trained on.
+    """Read a manifest CSV. A row whose ``status`` cell is ``auto``, ``waiting`` or ``unreadable`` (an export's image
+    no person decided, :data:`NOT_LABELS`) is skipped and listed: the model's own calls are not trained on.
 
     Args:
         path: the manifest; relative image paths are taken from its folder.
