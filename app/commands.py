@@ -205,6 +205,12 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
         print(f"  unreadable: {path}: {why}")
     if len(result.problems) > PROBLEMS_SHOWN:
         print(f"  … and {len(result.problems) - PROBLEMS_SHOWN} more (the app lists them all with the batch)")
+    if result.left_out:  # (not said before: a scheduler's log did not show the folder's files not in the batch)
+        print(f"{len(result.left_out)} file(s) of the folder not in the batch:")
+        for path, why in result.left_out[:PROBLEMS_SHOWN]:
+            print(f"  left out: {path}: {why}")
+        if len(result.left_out) > PROBLEMS_SHOWN:
+            print(f"  … and {len(result.left_out) - PROBLEMS_SHOWN} more (the app lists them: Ctrl+Shift+L)")
     if drift:
         print(drift)
     if not args.recursive:  # a lot's images in sub-folders (per line, per day): said, as the app asks

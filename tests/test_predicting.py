@@ -188,8 +188,14 @@ def test_classify_pauses_a_batch_unlike_the_calibration_data_as_the_app_would(tm
     small = tmp_path / "small lot"  # too few to judge: the line says so (it gave a drift and no verdict)
     for i in range(5):
         write_image(small / f"s_{i}.png", size=(64, 64), seed=50 + i)
+    (small / "notes.txt").write_text("the shift's notes")  # and the files not in the batch are named (a copy too)
+    (small / "s_0 copy.png").write_bytes((small / "s_0.png").read_bytes())
     done = _classify(str(small), "--db", db, "--model", str(model), tmp_path=tmp_path)
     assert "(5 of 5 flagged): not judged yet: 5 of the 20 images it takes; not paused" in done.stdout, done.stdout
+    assert "2 file(s) of the folder not in the batch:" in done.stdout, done.stdout
+    assert "notes.txt: not an image (a TXT file)" in done.stdout
+    assert "the same picture as s_0.png: the batch holds it once, under that name" in done.stdout \
+        or "the same picture as s_0 copy.png: the batch holds it once, under that name" in done.stdout, done.stdout
 
 
 def test_classify_rerun_counts_an_image_it_could_not_decode_as_unreadable_not_predicted(tmp_path, bundle):

@@ -115,6 +115,8 @@ class ClassifyResult:
         cancelled: the run stopped early; what was predicted until then is saved.
         problems: ``(path, why)`` of the unreadable images and of those the model could not read (this process's:
             under torchrun, rank 0's share of the second kind), so a scheduled run says which files to look at.
+        left_out: ``(path, why)`` of the folder's files that are not images of the batch (not images, unreadable at
+            all, the same picture as another file), as the app's "files not in the batch" lists them.
     """
 
     batch_id: int
@@ -127,6 +129,7 @@ class ClassifyResult:
     unreadable: int = 0
     cancelled: bool = False
     problems: tuple[tuple[str, str], ...] = ()
+    left_out: tuple[tuple[str, str], ...] = ()
 
 
 RUNTIME_ENV = "FMA_JUDGE_RUNTIME"
@@ -461,6 +464,7 @@ class PredictingService:
                           "unreadable": sorted(opened.unreadable), "failed": len(earlier),
                           "named": [(paths.get(i, str(i)), why) for i, why in sorted(opened.unreadable.items())]
                           + earlier,
+                          "left_out": [(str(p), why) for p, why in opened.skipped],
                           "todo": todo}
             except Exception as exc:  # raised here once the other ranks know (else they would wait for ever)
                 failed, handed = exc, {"error": f"{type(exc).__name__}: {exc}"}
@@ -491,4 +495,5 @@ class PredictingService:
         return ClassifyResult(batch_id=handed["batch_id"], name=handed["name"], images=images,
                               predicted=counts["predicted"], already=images - unreadable - failed_before - len(todo),
                               routes=routes, errors=counts["errors"] + failed_before, unreadable=unreadable,
-                              cancelled=counts["done"] < len(todo), problems=tuple(problems))
+                              cancelled=counts["done"] < len(todo), problems=tuple(problems),
+                              left_out=tuple(map(tuple, handed.get("left_out", ()))))

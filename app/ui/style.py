@@ -147,6 +147,9 @@ def file_reason_text(reason: str) -> str:
             kind = QCoreApplication.translate("FileReason", "a {ext} file").format(ext=k.group(1))
         return QCoreApplication.translate("FileReason", "not an image ({kind}): images are PNG, JPEG, BMP or "
                                                         "TIFF").format(kind=kind)
+    if m := re.fullmatch(r"the same picture as (.+): the batch holds it once, under that name", reason):
+        return QCoreApplication.translate("FileReason", "the same picture as {name}: the batch holds it once, under "
+                                                        "that name").format(name=m.group(1))
     if m := re.fullmatch(r"image too large: (\d+) x (\d+) pixels \((\d+) million\) is over the limit of (\d+) million "
                          r"pixels", reason):  # (models.imageio.budget_reason: the sizes said in the UI's words too)
         return QCoreApplication.translate(
