@@ -95,7 +95,7 @@ def test_an_image_cut_short_is_said_in_its_row_and_the_counts_once_decoded(qtbot
         row = next(r for r in win.list_model.rows if r.image_id == cut.image.image_id)
         assert row.state == "error" and "corrupt or truncated" in row.label
         assert win.list_model.counts().get("error") == 1
-        assert "error 1" in win.status.counts_label.text() and "2 left" in win.status.counts_label.text()
+        assert "unreadable 1" in win.status.counts_label.text() and "2 left" in win.status.counts_label.text()
     finally:
         win.close()
 

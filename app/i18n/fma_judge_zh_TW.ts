@@ -3178,8 +3178,8 @@ Similarity {sim:.3f}</source>
     </message>
     <message>
         <location filename="../ui/style.py" line="41"/>
-        <source>error</source>
-        <translation>錯誤</translation>
+        <source>unreadable</source>
+        <translation>無法讀取</translation>
     </message>
 </context>
 <context>

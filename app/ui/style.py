@@ -38,7 +38,7 @@ def state_label(state: str) -> str:
         "corrected": QCoreApplication.translate("State", "corrected"),
         "unknown": QCoreApplication.translate("State", "unknown type"),
         "rejudge": QCoreApplication.translate("State", "re-judge"),
-        "error": QCoreApplication.translate("State", "error"),
+        "error": QCoreApplication.translate("State", "unreadable"),  # (as the start page, the filter and classify say)
     }.get(state, state)
 
 
