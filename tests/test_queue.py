@@ -1200,3 +1200,20 @@ def test_ctrl_down_past_the_last_loaded_heading_loads_the_next_page(qtbot, queue
     qtbot.waitUntil(lambda: isinstance(view.model.rows[view.table.currentIndex().row()], GroupRow)
                     and view.table.currentIndex().row() > last_heading, timeout=10_000)
     assert view.model.loaded > 2 and view.selected_rows() == []
+
+
+@needs_qt
+@SQLITE_ONLY
+def test_shift_tab_leaves_the_queue_table_for_the_filters(qtbot, queue_window) -> None:
+    """Shift+Tab in the table moved the selection to the last row (night-shift walk-through); Tab and Shift+Tab now
+    leave the table, as in the dashboard."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    window, view = queue_window
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+    view.table.setFocus()
+    view.table.selectRow(0)
+    qtbot.keyClick(view.table, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is not view.table and view.table.currentIndex().row() == 0

@@ -58,6 +58,8 @@ class QueueTable(QTableView):
         super().__init__(parent)
         self.sized_by_hand = False
         self._fitting = False
+        self.setTabKeyNavigation(False)  # Tab and Shift+Tab leave the table for the filters (Shift+Tab moved the
+        # selection to the last row instead: night-shift walk-through), as in the dashboard's tables
 
     def setModel(self, model) -> None:
         super().setModel(model)
