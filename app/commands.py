@@ -92,7 +92,8 @@ def run_export(args: argparse.Namespace) -> int:
             engine.dispose()
     except (StoreError, ExportError, OSError) as exc:
         print(f"fma-judge export: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ExportError) and exc.reason == "no_batch" else 1  # a bad --batch: a bad option
+        # a bad --batch, or statuses an image folder cannot hold: a bad option
+        return 2 if isinstance(exc, ExportError) and exc.reason in ("no_batch", "auto_folder") else 1
     undecided = (f" ({result.undecided:,} no person decided: status auto, waiting or unreadable; training skips them)"
                  if result.undecided else "")
     print(f"Exported {result.count:,} label(s) to {result.path}{undecided}")
@@ -135,7 +136,8 @@ def classify_main(argv: list[str]) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         what = "is a file, not a folder (classify takes a folder of images)" if folder.exists() else "not found"
-        print(f"fma-judge classify: error: {folder} {what}", file=sys.stderr)
+        shown = folder if folder.is_absolute() else f"{folder} ({folder.absolute()})"  # (a scheduler's working folder)
+        print(f"fma-judge classify: error: {shown} {what}", file=sys.stderr)
         return 2
     ranks = ranks_from_env(args.device)  # several processes when started by torchrun
     rc = _classify(args, folder, ranks)

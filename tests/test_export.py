@@ -605,3 +605,7 @@ def test_a_batchs_export_can_account_for_every_image(store: Store, tmp_path: Pat
                        "i": "a file that could not be read"}
     with pytest.raises(ExportError, match="not as an image folder"):
         export_labels(store.engine, tmp_path / "folder", "imagefolder", statuses={"accepted", "waiting"})
+    parser = argparse.ArgumentParser()  # a bad combination of options: exit 2, as a bad --batch
+    add_export_arguments(parser)
+    assert run_export(parser.parse_args(["--db", store.url, "--out", str(tmp_path / "f"), "--format", "imagefolder",
+                                         "--status", "accepted,auto"])) == 2
