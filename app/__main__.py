@@ -8,6 +8,7 @@
     fma-judge restore BACKUP|--newest [--db PATH|URL] [--list]
     fma-judge monitor --model BUNDLE [--db PATH|URL] [--batch ID] [--check] [--resume PAUSE_ID]   (app.monitor_commands)
     fma-judge recalibrate --model BUNDLE [--db PATH|URL] [--out NEW_BUNDLE] [--since DATE] [--train-data MANIFEST] [--force]
+    fma-judge deploy [--model BUNDLE | --clear] [--db PATH|URL]   (app.team_commands: the team's model)
     fma-judge spectra show FILE ... | import FOLDER [--db PATH|URL] [--model BUNDLE]   (app.spectra_commands)
     fma-judge --self-test [--db PATH|URL] [--model BUNDLE]      (IT, after an install: app.selftest)
 
@@ -32,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.spectra_commands import spectra_main  # no Qt
 
         return spectra_main(argv[1:])
+    if argv and argv[0] == "deploy":
+        from app.team_commands import deploy_main  # no Qt
+
+        return deploy_main(argv[1:])
     if argv and argv[0] in ("monitor", "recalibrate"):
         from app import monitor_commands  # no Qt
 

@@ -101,12 +101,12 @@ def add_image(session, name: str, folder: Path, batch_id: int | None = None) -> 
 # ------------------------------------------------------------------------------------------ schema
 def test_init_db_creates_schema_and_is_idempotent(engine: Engine) -> None:
     assert set(inspect(engine).get_table_names()) >= TABLES
-    assert current_revision(engine) == head_revision() == "0011_decided_by"
+    assert current_revision(engine) == head_revision() == "0012_team_model"
     assert head_revision() == HEAD_REVISION  # the fast path (no Alembic import) knows the newest migration
-    assert init_db(engine) == "0011_decided_by"  # already up to date: a no-op
+    assert init_db(engine) == "0012_team_model"  # already up to date: a no-op
     with session_scope(engine) as s:
         register(s)
-    assert init_db(engine) == "0011_decided_by"
+    assert init_db(engine) == "0012_team_model"
     with session_scope(engine) as s:
         assert [m.version for m in repo.list_model_versions(s)] == [MODEL]
 
@@ -188,7 +188,7 @@ def test_downgrade_to_base_and_upgrade_again(engine: Engine) -> None:
     command.downgrade(alembic_config(engine), "base")
     assert not TABLES & set(inspect(engine).get_table_names())
     assert current_revision(engine) is None
-    assert init_db(engine) == "0011_decided_by"
+    assert init_db(engine) == "0012_team_model"
     assert set(inspect(engine).get_table_names()) >= TABLES
 
 

@@ -22,7 +22,7 @@ from app.store import embeddings, repo
 from app.store.db import read_only, session_scope
 from app.store.errors import JudgmentConflictError, StoreError
 from app.store.export import ExportResult, count_export_rows, existing_export, export_labels
-from app.store.records import BatchItem, BatchSummary, JudgmentRecord
+from app.store.records import BatchItem, BatchSummary, JudgmentRecord, TeamModelRecord
 
 CLAIM_LEASE_S = 300.0
 """How long a claim holds an image without being renewed (the window renews the images it is about to show)."""
@@ -233,6 +233,11 @@ class JudgingService:
                 return frozenset(p.id for p in repo.pauses(s, model_version))
             except LookupError:  # a version not registered in this store (yet)
                 return frozenset()
+
+    def team_model(self) -> TeamModelRecord | None:
+        """The team's model in force (``fma-judge deploy``), None when none is deployed."""
+        with session_scope(self.engine, action="read") as s:
+            return repo.team_model(s)
 
     def release_claims(self) -> int:
         """Give up every claim of this analyst (the window closes)."""

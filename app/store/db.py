@@ -310,7 +310,7 @@ def _turn_to_write(engine: Engine, action: str) -> Iterator[None]:
 
 
 # ------------------------------------------------------------------------------------------ migrations
-HEAD_REVISION = "0011_decided_by"
+HEAD_REVISION = "0012_team_model"
 """The newest migration in ``migrations/versions`` (``tests/test_store.py`` checks it against Alembic's head). A
 database already there opens without importing Alembic (~0.4 s of every start-up); any other goes through it."""
 

@@ -523,3 +523,14 @@ class ReferenceRecord:
     name: str
     source: str
     image_id: int | None
+
+
+@dataclass(frozen=True)
+class TeamModelRecord:
+    """The team's model in force (``fma-judge deploy``): the bundle every window started without ``--model``
+    loads, its version when deployed, and who deployed it when."""
+
+    bundle_path: str
+    model_version: str | None
+    set_by: str
+    set_at: dt.datetime

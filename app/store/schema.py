@@ -393,3 +393,16 @@ class RoutingPause(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     end_reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class TeamModel(Base):
+    """A deployment of the team's model (``fma-judge deploy``; migration 0012): the newest row is in force, and an
+    empty ``bundle_path`` clears it. A window started without ``--model`` loads it."""
+
+    __tablename__ = "team_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bundle_path: Mapped[str] = mapped_column(Text)
+    model_version: Mapped[str | None] = mapped_column(String(128))
+    set_by: Mapped[str] = mapped_column(String(128))
+    set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

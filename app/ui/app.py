@@ -291,6 +291,9 @@ def run_app(argv: list[str]) -> int:
     window.statusBar().clearMessage()
     startup_log.mark("database_open")
     window.attach(JudgingService(engine, analyst))
+    team_missing = ""
+    if not args.model and not tour:  # the team's model (fma-judge deploy) before the one this analyst last chose
+        model, missing, team_missing = _team_model_first(window.service, model, missing)
     if not gc.isenabled():  # the start-up's pause (app.__main__): what it made lives on; later passes skip it
         gc.freeze()
         gc.enable()
@@ -305,6 +308,10 @@ def run_app(argv: list[str]) -> int:
             when=when.replace("T", " ")[:16], what=what, path=local_folder(settings) / "crash.log"))
     if lacking:
         window.show_notice(f"--demo: {lacking}")  # (a line for IT, in English as the command line is)
+    if team_missing:
+        window.show_notice(QCoreApplication.translate(
+            "Main", "The team's model is not reachable from this workstation: {path} (a network share not connected?). "
+                    "This window uses the one it had.").format(path=team_missing))
     if missing:
         window.show_notice(QCoreApplication.translate(
             "Main", "The model this workstation uses is not there: {path} (a network share not connected?). No model "
@@ -335,6 +342,21 @@ def run_app(argv: list[str]) -> int:
         engine.dispose()
         if sys.excepthook is hook:  # (a hook installed after ours stays)
             sys.excepthook = before_hook
+
+
+def _team_model_first(service, model: str, missing: str) -> tuple[str, str, str]:
+    """``(model, missing, team_missing)``: the team's model (``fma-judge deploy``) where one is deployed and this
+    workstation reaches it, else the model chosen before and, ``team_missing``, the team's path it cannot reach. A
+    store that cannot say (an older one, a read error) leaves the choice as it was."""
+    try:
+        team = service.team_model()
+    except Exception:  # (the window opens all the same: its model is the one this workstation had)
+        return model, missing, ""
+    if team is None:
+        return model, missing, ""
+    if not Path(team.bundle_path).is_dir():
+        return model, missing, team.bundle_path
+    return team.bundle_path, "", ""
 
 
 def _new_sqlite_file(db: str | None) -> Path | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import html
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,7 +144,7 @@ class StoreUpkeep:
         ids = [it.image.image_id for it in self.presenter.items]
         version, known = self.presenter.model_version, getattr(self, "known_pauses", None)
         task = Task(lambda: (*self.service.judged_since(seen, ids), self.service.claims_of_others(ids),
-                             self.service.pauses_in_force(version)))
+                             self.service.pauses_in_force(version), self.service.team_model()))
         task.signals.result.connect(lambda res, b=batch.batch_id: isValid(self) and self._colleagues_judged(
             b, *res, asked=(version, known)))
         task.signals.result.connect(lambda _res: isValid(self) and self.store_answers(True))
@@ -161,9 +162,10 @@ class StoreUpkeep:
         self.status.set_store_away(self._store_away_since, store_text(error) if error is not None else "")
 
     def _colleagues_judged(self, batch_id: int, newest: int, records: list, claims: dict | None = None,
-                           pauses: frozenset[int] | None = None, asked: tuple | None = None) -> None:
+                           pauses: frozenset[int] | None = None, team=None, asked: tuple | None = None) -> None:
         if self.presenter.batch is None or self.presenter.batch.batch_id != batch_id:
             return  # another batch was opened meanwhile
+        self.offer_team_model(team)
         known = getattr(self, "known_pauses", None)
         # the pauses as this window knew them when the poll asked, for the model it asked about: another model
         # loaded, or a pause this window made meanwhile, is no change made elsewhere
@@ -197,6 +199,23 @@ class StoreUpkeep:
         before = self._seen_judgments[1] if self._seen_judgments and self._seen_judgments[0] == batch_id else None
         self._seen_judgments = (batch_id, newest, before if before is not None else newest)
 
+    def offer_team_model(self, team) -> None:
+        """A banner when the team's model (``fma-judge deploy``, a :class:`~app.store.records.TeamModelRecord`) is
+        not the one this window has loaded, with a link that loads it; once per deployment (Esc, or Dismiss, and it
+        stays away until the next). A team switched every window to a new model only by each analyst's Ctrl+M."""
+        model = getattr(self, "model", None)
+        if team is None or model is None or team.model_version == model.version:
+            return
+        key = (team.bundle_path, team.set_at)
+        if key == getattr(self, "_team_offered", None):
+            return
+        self._team_offered = key
+        self.show_notice(QCoreApplication.translate(
+            "Main", "The team's model is now {version} (deployed by {who} on {when}); this window uses {ours}.").format(
+            version=team.model_version or team.bundle_path, who=team.set_by,
+            when=team.set_at.astimezone().strftime("%Y-%m-%d %H:%M"), ours=model.version),
+            action=(QCoreApplication.translate("Main", "Load it"), lambda path=team.bundle_path: self.load_model(path)))
+
     def _with_banner_place(self, body: QWidget) -> QWidget:
         """``body`` in a box with room above it for the read-only banner (:meth:`_show_read_only_banner`)."""
         box = QWidget(self)
@@ -206,16 +225,17 @@ class StoreUpkeep:
         self._banner_layout.addWidget(body, 1)
         return box
 
-    def show_notice(self, text: str) -> QLabel:
+    def show_notice(self, text: str, action: tuple[str, Callable[[], object]] | None = None) -> QLabel:
         """A banner over the window with ``text`` (plain) until its Dismiss link is clicked: what a status message
-        said too briefly (it went as soon as a folder was opened)."""
+        said too briefly (it went as soon as a folder was opened). ``action``: a link before Dismiss (its words,
+        and what it does; the banner goes too)."""
         banner = QLabel(self)
         banner.setObjectName("infoBanner")
         banner.setProperty("dismissable", True)  # Esc closes it (:meth:`dismiss_notices`)
         banner.setWordWrap(True)
         banner.setTextFormat(Qt.TextFormat.RichText)
-        _notice_text(banner, text, keymap.shown_key(self.keymap, "dismiss"))
-        banner.linkActivated.connect(lambda _link: banner.hide())
+        _notice_text(banner, text, keymap.shown_key(self.keymap, "dismiss"), action[0] if action else None)
+        banner.linkActivated.connect(lambda link: (action[1]() if action and link == "act" else None, banner.hide()))
         self._banner_layout.insertWidget(0, banner)
         banner.show()  # (a child added to a window on screen is hidden until shown)
         return banner
@@ -312,9 +332,10 @@ class StoreUpkeep:
         self._backup_timer.start(first_after_ms)
 
 
-def _notice_text(banner: QLabel, text: str, key: str | None) -> None:
+def _notice_text(banner: QLabel, text: str, key: str | None, action: str | None = None) -> None:
     """The notice's text and its Dismiss link, with the key that closes it too (``key``; None: the analyst left
     it without one). The words are translated outside the f-string: lupdate did not find them inside it."""
     dismiss = QCoreApplication.translate("Main", "Dismiss ({key})").format(key=key) if key else \
         QCoreApplication.translate("Main", "Dismiss")
-    banner.setText(f'{html.escape(text)} {banner_link("dismiss", dismiss)}')
+    act = f'{banner_link("act", action)} · ' if action else ""
+    banner.setText(f'{html.escape(text)} {act}{banner_link("dismiss", dismiss)}')

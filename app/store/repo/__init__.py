@@ -63,6 +63,8 @@ from app.store.repo.model_versions import (
     list_model_versions,
     model_manifest,
     register_model_version,
+    set_team_model,
+    team_model,
 )
 from app.store.repo.monitor import (
     apply_pauses,
@@ -146,12 +148,14 @@ __all__ = [
     "revert_judgment",
     "save_prediction",
     "save_predictions",
+    "set_team_model",
     "spectra_of",
     "spectrum_arrays",
     "spectrum_paths",
     "spot_checks",
     "start_pause",
     "state_of",
+    "team_model",
     "unique_batch_name",
     "unlinked",
 ]

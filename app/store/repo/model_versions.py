@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.store.records import ModelVersionRecord
+from app.store.records import ModelVersionRecord, TeamModelRecord
 from app.store.repo._common import (
     _insert_or_existing,
     _model_version_record,
@@ -17,7 +17,7 @@ from app.store.repo._common import (
     _path_text,
     _require_text,
 )
-from app.store.schema import ModelVersion, utcnow
+from app.store.schema import ModelVersion, TeamModel, utcnow
 
 
 def register_model_version(
@@ -83,3 +83,23 @@ def model_manifest(session: Session, version: str) -> dict[str, Any] | None:
     """The stored manifest.json of a model version, or None if it is not registered."""
     manifest = session.scalar(select(ModelVersion.manifest).where(ModelVersion.version == version))
     return None if manifest is None else dict(manifest)
+
+
+def set_team_model(session: Session, *, bundle_path: str | os.PathLike[str] | None, model_version: str | None,
+                   analyst: str) -> TeamModelRecord | None:
+    """Deploy ``bundle_path`` as the team's model (None: clear it, so each window keeps its own); returns the team's
+    model now (:func:`team_model`)."""
+    analyst = _require_text(analyst, "analyst")
+    session.add(TeamModel(bundle_path=_path_text(bundle_path) if bundle_path else "", model_version=model_version,
+                          set_by=analyst, set_at=utcnow()))
+    session.flush()
+    return team_model(session)
+
+
+def team_model(session: Session) -> TeamModelRecord | None:
+    """The team's model in force: the newest deployment, None when there is none or it was cleared."""
+    row = session.scalars(select(TeamModel).order_by(TeamModel.id.desc()).limit(1)).first()
+    if row is None or not row.bundle_path:
+        return None
+    return TeamModelRecord(bundle_path=row.bundle_path, model_version=row.model_version, set_by=row.set_by,
+                           set_at=row.set_at)

@@ -1,0 +1,73 @@
+"""``fma-judge deploy``: the team's model, kept in the database every window of the team opens. No Qt.
+
+    fma-judge deploy --model BUNDLE [--db PATH|URL] [--by NAME]   # this bundle for everyone
+    fma-judge deploy --clear [--db PATH|URL]                      # each window its own model again
+    fma-judge deploy [--db PATH|URL]                              # which one is deployed
+
+A window started without ``--model`` loads the team's model (its analyst's remembered one otherwise), and a window
+already open says in a banner that the team's model changed, with a link that loads it (its 30-second poll). The
+bundle's path is stored as given, made absolute: on a team, a shared folder every workstation reaches under the same
+name (``\\\\server\\models\\v2``, ``/mnt/models/v2``). A team on one database had no way to switch every window to a new
+model: two analysts on one batch routed it by two models (team lead walk-through).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from app.store import repo
+from app.store.db import open_store, session_scope
+from app.store.errors import StoreError
+from app.store.records import TeamModelRecord
+from app.store.urls import DB_HELP, describe_url, require_existing
+from models.bundle.files import read_bundle_manifest
+from models.bundle.manifest import BundleError
+
+
+def team_model_line(team: TeamModelRecord | None) -> str:
+    """One line on the team's model, for the command's output."""
+    if team is None:
+        return "no team model: each window loads its own (--model, or the one its analyst last chose)"
+    return (f"the team's model: {team.bundle_path} ({team.model_version or 'version unknown'}), deployed by "
+            f"{team.set_by} on {team.set_at.astimezone():%Y-%m-%d %H:%M}")
+
+
+def deploy_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fma-judge deploy",
+        description="Make a model bundle the team's: every window started without --model loads it, and the windows "
+                    "already open offer to load it. Without --model or --clear, says which one is deployed.")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--model", metavar="BUNDLE", help="the bundle folder (a path every workstation reaches)")
+    what.add_argument("--clear", action="store_true", help="no team model: each window loads its own again")
+    parser.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
+    parser.add_argument("--by", metavar="NAME", help="who deploys it (default: this computer's user name)")
+    args = parser.parse_args(argv)
+    bundle, version = None, None
+    if args.model:
+        bundle = Path(args.model).expanduser().absolute()
+        try:
+            version = read_bundle_manifest(bundle).model_version  # (a folder that is no bundle is refused here)
+        except (BundleError, OSError) as exc:
+            print(f"fma-judge deploy: error: {exc}", file=sys.stderr)
+            return 2
+    try:
+        require_existing(args.db)
+        engine = open_store(args.db, writable=bool(args.model or args.clear)).engine
+        try:
+            with session_scope(engine) as s:
+                team = repo.set_team_model(s, bundle_path=bundle, model_version=version,
+                                           analyst=args.by or getpass.getuser()) \
+                    if (args.model or args.clear) else repo.team_model(s)
+        finally:
+            engine.dispose()
+    except (StoreError, ValueError, OSError) as exc:
+        print(f"fma-judge deploy: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{describe_url(engine.url)}: {team_model_line(team)}")
+    if args.model:
+        print("windows started without --model load it; the windows open now offer to (a banner, within 30 s)")
+    return 0

@@ -1,0 +1,106 @@
+"""The team's model (``fma-judge deploy``, migration 0012): kept in the database, loaded by every window started
+without ``--model``, offered in a banner to the windows already open. A team on one database switched to a new model
+only by each analyst's ``--model`` or Ctrl+M, so two windows on one batch routed it by two models (team lead
+walk-through)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_tiny_bundle, open_window
+from store_backends import BACKENDS, fresh_engine
+
+from app.store import repo
+from app.store.db import session_scope
+from models.bundle.files import read_bundle_manifest
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    with fresh_engine(request.param, tmp_path) as engine:
+        yield engine
+
+
+def test_a_deployment_is_the_newest_row_and_clearing_it_leaves_none(store, tmp_path) -> None:
+    with session_scope(store, action="read") as s:
+        assert repo.team_model(s) is None
+    with session_scope(store) as s:
+        first = repo.set_team_model(s, bundle_path=tmp_path / "v1", model_version="m-v1", analyst="lead")
+    with session_scope(store) as s:
+        second = repo.set_team_model(s, bundle_path=tmp_path / "v2", model_version="m-v2", analyst="lead")
+    assert (first.bundle_path, first.model_version) == (str(tmp_path / "v1"), "m-v1")
+    with session_scope(store, action="read") as s:
+        now = repo.team_model(s)
+    assert (now.bundle_path, now.model_version, now.set_by) == (str(tmp_path / "v2"), "m-v2", "lead") == (
+        second.bundle_path, second.model_version, second.set_by)
+    with session_scope(store) as s:
+        assert repo.set_team_model(s, bundle_path=None, model_version=None, analyst="lead") is None
+    with session_scope(store, action="read") as s:
+        assert repo.team_model(s) is None
+
+
+def test_fma_judge_deploy_records_says_and_refuses_what_is_no_bundle(tmp_path, taxonomy, capsys) -> None:
+    from app.team_commands import deploy_main
+
+    db = tmp_path / "team.sqlite3"
+    bundle = make_tiny_bundle(tmp_path / "models" / "v2", taxonomy)
+    version = read_bundle_manifest(bundle).model_version
+    assert deploy_main(["--db", str(db), "--model", str(tmp_path / "models" / "nothing")]) == 2
+    assert "fma-judge deploy: error:" in capsys.readouterr().err
+    assert not db.exists()  # nothing was made for a refused bundle
+    from app.store.db import init_db, make_engine
+
+    engine = make_engine(f"sqlite:///{db}")
+    init_db(engine)
+    engine.dispose()
+    assert deploy_main(["--db", str(db), "--model", str(bundle), "--by", "lead"]) == 0
+    out = capsys.readouterr().out
+    assert f"the team's model: {bundle} ({version}), deployed by lead on " in out
+    assert deploy_main(["--db", str(db)]) == 0 and f"the team's model: {bundle}" in capsys.readouterr().out
+    assert deploy_main(["--db", str(db), "--clear", "--by", "lead"]) == 0
+    assert "no team model: each window loads its own" in capsys.readouterr().out
+
+
+def test_a_window_is_offered_the_team_model_and_loads_it(qtbot, engine, taxonomy, tmp_path, monkeypatch) -> None:
+    ours = make_tiny_bundle(tmp_path / "ours", taxonomy, seed=0)
+    theirs = make_tiny_bundle(tmp_path / "team", taxonomy, seed=1)
+    win = open_window(qtbot, engine, ours, tmp_path, monkeypatch)
+    try:
+        assert win.model.version != read_bundle_manifest(theirs).model_version
+        with session_scope(engine) as s:
+            team = repo.set_team_model(s, bundle_path=theirs, model_version=read_bundle_manifest(theirs).model_version,
+                                       analyst="lead")
+        win.offer_team_model(team)
+        from PySide6.QtWidgets import QLabel
+
+        (banner,) = [b for b in win.findChildren(QLabel) if b.isVisible() and "model is now" in b.text()]
+        assert "deployed by lead" in banner.text() and f"this window uses {win.model.version}" in banner.text()
+        win.offer_team_model(team)  # once per deployment
+        assert len([b for b in win.findChildren(QLabel) if "model is now" in b.text()]) == 1
+        with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+            banner.linkActivated.emit("act")  # "Load it"
+        assert win.model.version == team.model_version and not banner.isVisible()
+        win.offer_team_model(team)  # the team's model loaded: nothing to offer
+        assert not [b for b in win.findChildren(QLabel) if b.isVisible() and "model is now" in b.text()]
+    finally:
+        win.close()
+
+
+def test_a_window_started_without_a_model_takes_the_teams_where_it_reaches_it(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from app.ui.app import _team_model_first
+
+    team_dir = tmp_path / "team"
+    team_dir.mkdir()
+    record = SimpleNamespace(bundle_path=str(team_dir))
+    service = SimpleNamespace(team_model=lambda: record)
+    assert _team_model_first(service, "/mine", "") == (str(team_dir), "", "")
+    assert _team_model_first(service, "", "/gone") == (str(team_dir), "", "")  # (the remembered one is not there)
+    record.bundle_path = str(tmp_path / "unreachable")
+    assert _team_model_first(service, "/mine", "") == ("/mine", "", str(tmp_path / "unreachable"))
+    assert _team_model_first(SimpleNamespace(team_model=lambda: None), "/mine", "") == ("/mine", "", "")
+
+    def broken():
+        raise RuntimeError("no such table: team_models")
+
+    assert _team_model_first(SimpleNamespace(team_model=broken), "/mine", "") == ("/mine", "", "")
