@@ -46,6 +46,9 @@ def test_the_dialog_builds_the_request(qtbot, tmp_path: Path) -> None:
     assert dialog.request().statuses == ("accepted", "corrected", "auto", "waiting", "unreadable")
     dialog.format.setCurrentIndex(dialog.format.findData("imagefolder"))  # never as class folders (labels)
     assert not dialog.status_boxes["auto"].isEnabled() and dialog.request().statuses == ("accepted", "corrected")
+    dialog.format.setCurrentIndex(dialog.format.findData("json"))  # back: the ticks come back with it
+    assert dialog.request().statuses == ("accepted", "corrected", "auto", "waiting", "unreadable")
+    dialog.format.setCurrentIndex(dialog.format.findData("imagefolder"))
     assert (req.since.year, req.since.month, req.since.day, req.since.hour) == (2026, 11, 30, 0)
     assert req.since.tzinfo is not None
     for box in dialog.status_boxes.values():

@@ -734,10 +734,12 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
     view.table.selectRow(next(i for i in range(view.model.rowCount())
                               if (r := view.model.queue_row(i)) is not None and r.image_id == store["img5"]))
     assert [r.image_id for r in view.selected_rows()] == [store["img5"]]
-    qtbot.keyClick(view.table, Qt.Key.Key_U)  # No: nothing written
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)  # the type carol accepted: nothing asked, nothing written
+    assert asked == [] and view.status_label.text() == "Judged so already by carol: theirs is kept"
+    qtbot.keyClick(view.table, Qt.Key.Key_U)  # another decision: asked; No, nothing written
     with session_scope(engine, action="read") as s:
         assert repo.current_judgments(s, [store["img5"]])[store["img5"]].analyst == "carol"
-    assert asked == [("Judged by colleagues", "1 of these images were judged by carol. Replace their judgments?")]
+    assert asked == [("Judged by colleagues", "This image was judged otherwise by carol. Replace their judgment?")]
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         qtbot.keyClick(view.table, Qt.Key.Key_U)  # Yes
     with session_scope(engine, action="read") as s:

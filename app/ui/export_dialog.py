@@ -146,11 +146,14 @@ class ExportDialog(QDialog):
         stem = stem or (current.stem if current.suffix else current.name)
         fmt = self.format.currentData()
         self.path.setText(str(current.with_name(stem + {"csv": ".csv", "json": ".json"}.get(fmt, ""))))
-        for status in UNDECIDED:  # an image folder's class folders are labels: none of these rows there
-            box = self.status_boxes[status]
-            box.setEnabled(fmt != "imagefolder")
-            if fmt == "imagefolder":
+        for status in UNDECIDED:  # an image folder's class folders are labels: none of these rows there; back on
+            box = self.status_boxes[status]  # CSV or JSON, the ticks come back (they were lost on the way)
+            if fmt == "imagefolder" and box.isEnabled():
+                box.setProperty("was_checked", box.isChecked())
                 box.setChecked(False)
+            elif fmt != "imagefolder" and not box.isEnabled():
+                box.setChecked(bool(box.property("was_checked")))
+            box.setEnabled(fmt != "imagefolder")
 
     def _scope_changed(self) -> None:
         """A suggested name follows the scope; a name the analyst typed stays."""

@@ -221,26 +221,42 @@ class QueueActions:
     def accept_selected(self) -> None:
         """Accept each selected image's own prediction (Enter); more than :attr:`BULK_ASK` at once, asked first."""
         rows, left, kept = self._to_judge()
-        if rows and self.model_version and self._bulk_accept_confirmed(rows) and self._over_colleagues(rows):
+        rows = self._over_colleagues(rows, lambda r: r.leaf)  # (each its own predicted type)
+        if rows and self.model_version and self._bulk_accept_confirmed(rows):
             self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version,
                                                     waiting=_waiting(rows)),
                         QCoreApplication.translate("Queue", "Accepted 1 image"), QCoreApplication.translate("Queue", "Accepted {n} images"),
                         left=left, kept=kept)
 
-    def _over_colleagues(self, rows: list[QueueRow]) -> bool:
-        """Whether judging ``rows`` may go on: judged images among them that colleagues decided are judged again only
-        once the analyst says so (No by default), as in the judging window (the state filter on "corrected" and
-        bob, three rows, Enter: his corrections became the model's call without a word; review)."""
-        theirs = [r for r in rows if r.state != "rejudge" and r.judged_by and r.judged_by != self.service.analyst]
-        if not theirs:
-            return True
+    def _over_colleagues(self, rows: list[QueueRow], writes) -> list[QueueRow]:
+        """The rows a key judges, ``writes(row)`` being the type it would write (None: unknown): judged images among
+        them that colleagues decided are judged again only once the analyst says so (No by default: none is judged),
+        as in the judging window (the state filter on "corrected" and bob, three rows, Enter: his corrections became
+        the model's call without a word; review); those a colleague judged so already are left theirs, unasked."""
+        def theirs(r: QueueRow) -> bool:
+            return r.state != "rejudge" and bool(r.judged_by) and r.judged_by != self.service.analyst
+
+        def same(r: QueueRow) -> bool:
+            leaf = writes(r)
+            return r.state == "unknown" if leaf is None else (r.state != "unknown" and r.judged_leaf == leaf)
+
+        kept = [r for r in rows if theirs(r) and same(r)]
+        rows = [r for r in rows if r not in kept]
+        other = [r for r in rows if theirs(r)]
         t = QCoreApplication
+        if kept and not rows:
+            self.status_label.setText(t.translate("Queue", "Judged so already by {who}: theirs is kept").format(
+                who=listed(sorted({r.judged_by for r in kept}))))
+        if not other:
+            return rows
+        who = listed(sorted({r.judged_by for r in other}))
         answer = QMessageBox.question(
             self, t.translate("Queue", "Judged by colleagues"),
-            t.translate("Queue", "{n} of these images were judged by {who}. Replace their judgments?").format(
-                n=len(theirs), who=listed(sorted({r.judged_by for r in theirs}))),
+            (t.translate("Queue", "This image was judged otherwise by {who}. Replace their judgment?") if len(other) == 1
+             else t.translate("Queue", "{n} of these images were judged otherwise by {who}. Replace their "
+                                       "judgments?")).format(n=len(other), who=who),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+        return rows if answer == QMessageBox.StandardButton.Yes else []
 
     def _bulk_accept_confirmed(self, rows: list[QueueRow]) -> bool:
         """Whether to accept ``rows``: more than :attr:`BULK_ASK` images are asked first, saying how sure the model
@@ -273,7 +289,7 @@ class QueueActions:
                 .format(k=k, n=len(selected)))
             return
         rows, left = self._free(selected)
-        if not rows or not self.model_version or not self._over_colleagues(rows):
+        if not rows or not self.model_version:
             return
         detail = self.service.detail(rows[0].image_id, rows[0].prediction_id)  # the store's, not the pane's copy
         if detail is None:
@@ -284,6 +300,8 @@ class QueueActions:
                 "Queue", "This image's prediction has no type {k}").format(k=k))
             return
         leaf = detail.top5[k - 1][0]
+        if not (rows := self._over_colleagues(rows, lambda _r: leaf)):
+            return
         done = QCoreApplication.translate("Queue", "Judged 1 image: {name}")
         self._judge(lambda: self.service.relabel([rows[0].image_id], leaf, model_version=self.model_version,
                                                  waiting=_waiting(rows), action="topk"), done, done, left=left,
@@ -302,7 +320,7 @@ class QueueActions:
                                 scope=self._scope(rows))
         if len(rows) > 1:  # the picker says what its Enter does (it judged 16 images without a word of it)
             dialog.setWindowTitle(QCoreApplication.translate("Queue", "Relabel {n} images as…").format(n=len(rows)))
-        if dialog.exec() and dialog.chosen and self._over_colleagues(rows):
+        if dialog.exec() and dialog.chosen and (rows := self._over_colleagues(rows, lambda _r: dialog.chosen)):
             leaf = dialog.chosen
             name = self.model.leaf_name(leaf)
             self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version,
@@ -315,7 +333,8 @@ class QueueActions:
     def unknown_selected(self) -> None:
         """Judge every selected image "unknown / new defect type" (U)."""
         rows, left, kept = self._to_judge()
-        if rows and self.model_version and self._over_colleagues(rows):
+        rows = self._over_colleagues(rows, lambda _r: None)
+        if rows and self.model_version:
             self._judge(lambda: self.service.mark_unknown([r.image_id for r in rows], model_version=self.model_version,
                                                           waiting=_waiting(rows)),
                         QCoreApplication.translate("Queue", "Marked 1 image unknown / new type"),

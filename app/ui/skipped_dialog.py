@@ -28,7 +28,8 @@ class SkippedDialog(QDialog):
         self.setWindowTitle(QCoreApplication.translate("Skipped", "fma-judge — files not in this batch"))
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(QCoreApplication.translate(
-            "Skipped", "These files were not added to the batch. Fix or convert them, then open the folder again.")))
+            "Skipped", "These files were not added to the batch, for the reason beside each: a file to fix or convert "
+                       "is added when the folder is opened again.")))
         self.table = QTableWidget(len(skipped), 2, self)
         self.table.setHorizontalHeaderLabels([QCoreApplication.translate("Skipped", "File"),
                                               QCoreApplication.translate("Skipped", "Why")])

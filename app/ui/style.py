@@ -74,6 +74,9 @@ _DARK = (
 _BUTTONS = (
     "QPushButton { background: #3c4043; border: 1px solid #5f6368; border-radius: 4px; padding: 5px 10px; }"
     "QPushButton:hover { background: #4a4e52; }"
+    # the default button (Enter) and the widget the keys are on, visible: a question's Yes and No looked the same,
+    # and in the queue an arrow changed a filter nobody could see had the keys (walk-through)
+    "QPushButton:default, QPushButton:focus { border: 1px solid #8ab4f8; }"
 )
 
 APP_STYLE = (
@@ -98,6 +101,7 @@ WINDOW_STYLE = (
     "QComboBox { background: #3c4043; border: 1px solid #5f6368; border-radius: 4px; padding: 2px 6px; }"
     "QSpinBox { background: #3c4043; }"
     "QComboBox:disabled, QCheckBox:disabled { color: #80868b; }"
+    "QComboBox:focus, QSpinBox:focus { border: 1px solid #8ab4f8; }"
     "QCheckBox::indicator { width: 12px; height: 12px; border: 1px solid #9aa0a6; border-radius: 2px;"
     " background: #202124; } QCheckBox::indicator:checked { background: #8ab4f8; border-color: #8ab4f8; }"
     + _BUTTONS
