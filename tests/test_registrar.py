@@ -54,7 +54,7 @@ def test_a_child_registers_the_rest_of_a_large_folder_as_this_thread_would(tmp_p
     assert there == here and len(here) == N and [pos for _p, _s, pos, _w in there] == list(range(N))
     assert facts == here_facts, (facts, here_facts)
     assert facts[0] == {"img_120.png": facts[0].get("img_120.png")} and facts[0]["img_120.png"], facts
-    assert facts[1] == ["notes.txt"]
+    assert facts[1] == ["img_100.png", "notes.txt"]  # the same picture as img_100_copy.png: held once, under that name
     assert [len(p.items) for p in parts] == [20, 20, 20, 4, 20, 20, 20, 3]  # FIRST here, the child's first (a copy)
     assert [p.continues for p in parts] == [False] + [True] * 7 and len(here_parts) == 1  # here: the rest at once
     listing = [d for d, t in progress if t == 0]  # the listing's count (total not known yet), before any file is read
