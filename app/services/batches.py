@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from app.services import registrar, spectra
-from app.services.file_facts import FactReader, FolderNotFoundError, header_size, read_facts
+from app.services.file_facts import FactReader, FolderNotFoundError, header_size, read_facts, same_pictures
 from app.store import repo
 from app.store.db import read_only, session_scope
 from app.store.errors import NeverOpenedError, StoreError
@@ -485,23 +485,10 @@ def register_chunks(engine: Engine, batch_id: int, files: Sequence[Path], skippe
                     with session_scope(engine) as s:
                         records = repo.add_files_to_batch(s, batch_id, [f for f, _why in seen], fresh)
                     unreadable.update({r.image_id: why for r, (_f, why) in zip(records, seen, strict=True) if why})
-                    _same_pictures(records, seen, listed, skipped)
+                    same_pictures([(r.image_id, str(f.path)) for r, (f, _w) in zip(records, seen, strict=True)],
+                                  listed, skipped)
                 done += size
                 yield size, records, fresh, bool(pending) or not last  # the last chunk comes with the result
-
-
-def _same_pictures(records: list[ImageRecord], seen: list[tuple[FileSeen, str | None]], listed: dict[int, str],
-                   skipped: list[tuple[str, str]]) -> None:
-    """Files that are the same picture as another of the batch (a copy under another name): the batch holds the
-    picture once, under the last of its names, and the others are left out with that reason. They vanished from
-    the list, the classify output and the export without a word (night-shift walk-through)."""
-    for record, (f, _why) in zip(records, seen, strict=True):
-        path = str(f.path)
-        earlier = listed.get(record.image_id)
-        if earlier is not None and earlier != path:
-            skipped.append((earlier, f"the same picture as {Path(path).name}: the batch holds it once, under that "
-                                     "name"))
-        listed[record.image_id] = path
 
 
 def _new_items(engine: Engine, batch_id: int, model_version: str | None, start: int, records: list[ImageRecord],

@@ -172,3 +172,16 @@ class FactReader:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def same_pictures(files: Sequence[tuple[int, str]], listed: dict[int, str], skipped: list[tuple[str, str]]) -> None:
+    """Files that are the same picture as another of the batch (a copy under another name), given as ``(image id,
+    path)`` in the order registered: the batch holds the picture once, under the last of its names (``listed``:
+    image id -> that name, kept across a folder's chunks), and the others join ``skipped`` with that reason. They
+    vanished from the list, the classify output and the export without a word (night-shift walk-through)."""
+    for image_id, path in files:
+        earlier = listed.get(image_id)
+        if earlier is not None and earlier != path:
+            skipped.append((earlier, f"the same picture as {Path(path).name}: the batch holds it once, under that "
+                                     "name"))
+        listed[image_id] = path
