@@ -244,3 +244,13 @@ def test_train_with_network_spectrum_writes_a_fused_bundle_and_refuses_data_with
     assert manifest.network.spectrum and manifest.spectrum is not None
     assert manifest.spectrum.n_train == 2 * len(taxonomy.leaves)
     assert "spectrum" not in make_tiny_bundle(tmp_path / "plain", taxonomy).joinpath("manifest.json").read_text()
+
+
+def test_the_fused_fit_line_says_when_nothing_was_auto_judged() -> None:
+    """``recalibrate --force`` printed "at purity None" where no calibration image was auto-judged."""
+    from models.calibration.fused import summary_line
+
+    line = summary_line({"images": 12, "image": {"coverage": 0.0, "purity": None},
+                         "fused": {"coverage": 0.5, "purity": 0.991234}})
+    assert "0.000 at purity - (none auto-judged) on the image alone, 0.500 at purity 0.991 fused" in line
+    assert "None" not in line

@@ -76,15 +76,21 @@ def fit_fused_routing(bundle_path: str | Path, manifest: BundleManifest, samples
     summary = {"images": int(keep.sum()), "spectra": int(counts.sum()),
                "image": _auto(probs[keep], targets[keep], flagged[keep], image_thresholds, leaf_names),
                "fused": _auto(fused[keep], targets[keep], flagged[keep], thresholds, leaf_names)}
+    log(summary_line(summary))
+    return record, summary
+
+
+def summary_line(summary: Mapping[str, Any]) -> str:
+    """The fit's log line: the share auto-judged and its purity on the image alone and fused ("- (none
+    auto-judged)" where no image was: it read "at purity None")."""
     a, b = summary["image"], summary["fused"]
 
-    def purity(p: float | None) -> str:  # (none auto-judged: there is no purity; it read "at purity None")
+    def purity(p: float | None) -> str:
         return "- (none auto-judged)" if p is None else f"{p:.3f}"
 
-    log(f"spectrum head: on the {summary['images']} calibration images with a spectrum, auto-judged "
-        f"{a['coverage']:.3f} at purity {purity(a['purity'])} on the image alone, {b['coverage']:.3f} at purity "
-        f"{purity(b['purity'])} fused")
-    return record, summary
+    return (f"spectrum head: on the {summary['images']} calibration images with a spectrum, auto-judged "
+            f"{a['coverage']:.3f} at purity {purity(a['purity'])} on the image alone, {b['coverage']:.3f} at purity "
+            f"{purity(b['purity'])} fused")
 
 
 def _auto(probs: np.ndarray, targets: np.ndarray, flagged: np.ndarray, thresholds: Mapping[str, float | None],
