@@ -675,6 +675,11 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
         view.state_combo.setCurrentIndex(view.state_combo.findText("Waiting or judged"))
     shown = {r.image_id: r.state for r in (view.model.queue_row(i) for i in range(view.model.rowCount())) if r}
     assert shown[store["img0"]] == "corrected" and shown[store["img5"]] == "accepted"
+    age = view.model.COLUMNS.index("age")  # a judged image waits no longer (it read "3 min", "waiting 3 min")
+    row5 = next(i for i in range(view.model.rowCount()) if (r := view.model.queue_row(i)) and r.image_id == store["img5"])
+    assert view.model.index(row5, age).data() == "—"
+    view.table.selectRow(row5)
+    qtbot.waitUntil(lambda: "judged by carol" in view.detail.text.text(), timeout=5_000)
     qtbot.keyClick(view.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     assert len(view.selected_rows()) == len(shown) == 6
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):

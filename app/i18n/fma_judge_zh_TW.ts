@@ -2158,7 +2158,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="386"/>
-        <location filename="../ui/queue_gallery.py" line="416"/>
+        <location filename="../ui/queue_gallery.py" line="418"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2667,7 +2667,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="145"/>
-        <location filename="../ui/queue_gallery.py" line="424"/>
+        <location filename="../ui/queue_gallery.py" line="426"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
@@ -2678,7 +2678,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{who} 已保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="432"/>
+        <location filename="../ui/queue_gallery.py" line="408"/>
+        <source>judged by {who}</source>
+        <translation>由 {who} 判定</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_gallery.py" line="434"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>

@@ -403,7 +403,9 @@ class QueueDetailPane(QWidget):
         esc = _escape
         lines = [f"<b>{esc(Path(row.path).name if row.path else f'#{row.image_id}')}</b><br>"  # the file, where
                  f"<span style='color:#9aa0a6'>{esc(', '.join(row.batch_names))} · "
-                 + esc(QCoreApplication.translate("Queue", "waiting {age}").format(age=age_text(row.age())))
+                 + esc(QCoreApplication.translate("Queue", "waiting {age}").format(age=age_text(row.age()))
+                       if row.state == "rejudge" else  # (a judged image said "waiting 3 min")
+                       QCoreApplication.translate("Queue", "judged by {who}").format(who=row.judged_by or "?"))
                  + "</span>"]
         if d is not None and d.error:
             lines.append(f"<span style='color:#f28b82'>{esc(d.error)}</span>")

@@ -172,8 +172,8 @@ class QueueTableModel(QAbstractTableModel):
             return "" if row.unknown_score is None else f"{row.unknown_score:.2f}"
         if col == "batch":
             return row.batch_name
-        if col == "age":
-            return age_text(row.age())
+        if col == "age":  # a judged image waits no longer (it read "3 min" beside "corrected")
+            return age_text(row.age()) if row.state == "rejudge" else "—"
         if row.state != "rejudge" and row.judged_leaf and set(row.judged_set) != set(row.predicted_set):
             return f"{state_label(row.state)} → {set_names(self.leaf_name, row.judged_set)}"
         if row.held_by and row.state == "rejudge":
