@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.regimes import run_folder
 from models.inference.collect import collect_outputs
 from models.inference.predictor import Predictor
 from models.training.posthoc import TAUS, leaf_probs, log_prior, measure
@@ -27,12 +28,6 @@ from models.training.posthoc import TAUS, leaf_probs, log_prior, measure
 def _rows(manifest: Path) -> list[dict[str, str]]:
     with manifest.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
-
-
-def _run_dir(work: Path, regime: str, row: str, seed: int) -> Path:
-    cell = row.replace(" ", "_").replace("(", "").replace(")", "")  # bench.regimes' folder names
-    runs = work / "runs" / regime
-    return runs / cell if seed == 0 else runs / f"seed{seed}" / cell
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         if r["split"] == "train":
             train_counts[r["label"]] = train_counts.get(r["label"], 0) + 1
     for seed in (int(s) for s in args.seeds.split(",")):
-        bundle = _run_dir(args.work, args.regime, args.row, seed) / "bundle"
+        bundle = run_folder(args.work, args.regime, args.row, seed) / "bundle"
         manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
         chosen = float(manifest["train"]["data_choices"]["imbalance_posthoc"]["value"])
         predictor = Predictor(bundle, device="cpu")

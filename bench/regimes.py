@@ -108,6 +108,12 @@ def base_sets(epochs: int, input_size: int, seed: int = 0) -> list[str]:
             f"epochs={epochs}", "batch_size=32", "num_workers=2", f"seed={seed}", "early_stopping_patience=0"]
 
 
+def run_folder(work: Path, regime: str, row: str, seed: int) -> Path:
+    """Where a row's run of ``seed`` lives under ``WORK`` (seed 0 where runs were before ``--seeds``)."""
+    runs = work / "runs" / regime / (f"seed{seed}" if seed else "")
+    return runs / row.replace(" ", "_").replace("(", "").replace(")", "")
+
+
 def _synth(name: str, work: Path) -> Path:
     manifest = work / name / "manifest.csv"
     if not manifest.exists():
@@ -342,8 +348,7 @@ def _run_seed(work: Path, out: Path, results: dict[str, Any], by_regime: dict[st
         manifest = _synth(regime, work)
         options = GridOptions(data=[str(manifest)], overrides=sets, device="cpu")
         rows: dict[str, Any] = by_regime.setdefault(regime, {})
-        runs = work / "runs" / regime / (f"seed{seed}" if seed else "")  # seed 0 where runs were before --seeds
-        cell = runs / name.replace(" ", "_").replace("(", "").replace(")", "")
+        cell = run_folder(work, regime, name, seed)
         config = None
         if extra is None:
             log(f"[regimes] {regime}: tune for {tune_minutes:g} min ...")

@@ -21,7 +21,13 @@ from app.services.batches import FirstPart, OpenedBatch, Progress
 from app.store import embeddings, repo
 from app.store.db import read_only, session_scope
 from app.store.errors import JudgmentConflictError, StoreError
-from app.store.export import ExportResult, count_export_rows, existing_export, export_labels
+from app.store.export import (
+    UNDECIDED_STATUSES,
+    ExportResult,
+    count_export_rows,
+    existing_export,
+    export_labels,
+)
 from app.store.records import BatchItem, BatchSummary, JudgmentRecord, TeamModelRecord
 
 CLAIM_LEASE_S = 300.0
@@ -317,4 +323,4 @@ class JudgingService:
                              progress=progress)
 
 
-__all__ = ["JudgingService", "OpenedBatch", "StoreError", "existing_export"]
+__all__ = ["UNDECIDED_STATUSES", "JudgingService", "OpenedBatch", "StoreError", "existing_export"]

@@ -60,13 +60,20 @@ from app.store.schema import (
 from app.store.urls import is_store_file
 from models.atomic import replacing
 from models.bundle.manifest import BundleError, taxonomy_from_json
-from models.data.manifest import LABELS_SEPARATOR, CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
+from models.data.manifest import (
+    LABELS_SEPARATOR,
+    NOT_LABELS,
+    CsvWriter,
+    ManifestRow,
+    spreadsheet_safe,
+    write_manifest,
+)
 from models.taxonomy import Taxonomy
 
 FORMATS: tuple[str, ...] = ("csv", "imagefolder", "json")
 AUTO = AUTO_STATUS
 """The status filter's value for auto-judged images no person decided (left out unless asked for)."""
-UNDECIDED_STATUSES: tuple[str, ...] = (AUTO, "waiting", "unreadable")
+UNDECIDED_STATUSES: tuple[str, ...] = tuple(NOT_LABELS)  # auto, waiting, unreadable: the statuses training skips
 """The statuses of the images no person decided, exported only when asked for (module doc)."""
 EXPORT_STATUSES: frozenset[str] = JUDGED_STATUSES | frozenset(UNDECIDED_STATUSES)
 IMAGEFOLDER_MANIFEST = "manifest.csv"
@@ -164,13 +171,10 @@ def _check_statuses(statuses: Collection[str] | None) -> frozenset[str]:
     return chosen
 
 
-def _in_batch(column: Any, batch_id: int) -> Any:
-    return column.in_(select(BatchImage.image_id).where(BatchImage.batch_id == batch_id))
-
-
 def _current(stmt: Select, batch_id: int | None, since: dt.datetime | None, statuses: Collection[str]) -> Select:
     """``stmt`` over each image's current judgment (its newest), in the batch, of these statuses, made since."""
-    cur = _current_ids(None if batch_id is None else _in_batch(Judgment.image_id, batch_id)).subquery()
+    cur = _current_ids(None if batch_id is None else Judgment.image_id.in_(
+        select(BatchImage.image_id).where(BatchImage.batch_id == batch_id))).subquery()
     stmt = (stmt.select_from(cur).join(Judgment, Judgment.id == cur.c.jid)
             .where(Judgment.status.in_(sorted(set(statuses) & JUDGED_STATUSES))))
     return stmt if since is None else stmt.where(Judgment.created_at >= _aware(since))
@@ -191,8 +195,7 @@ def _undecided(stmt: Select, batch_id: int | None, since: dt.datetime | None, wa
     scope = select(BatchImage.image_id).where(BatchImage.batch_id == batch_id) if batch_id is not None else \
         select(BatchImage.image_id).distinct()
     members = scope.subquery()
-    newest, decided = newest_and_decided(select(members.c.image_id))
-    cur = _current_ids(Judgment.image_id.in_(select(members.c.image_id))).subquery()
+    newest, cur, decided = newest_and_decided(select(members.c.image_id))  # (its current judgments, once)
     stmt = (stmt.select_from(members).join(Image, Image.id == members.c.image_id)
             .outerjoin(newest, newest.c.image_id == Image.id).outerjoin(Prediction, Prediction.id == newest.c.pid)
             .outerjoin(cur, cur.c.image_id == Image.id).outerjoin(Judgment, Judgment.id == cur.c.jid)

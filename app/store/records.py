@@ -473,6 +473,13 @@ class OpenedBatch:
     continues: bool = False  # the items follow those of the parts handed over before (a large new folder)
 
 
+def same_decision(judged: Collection[str], unknown: bool, writes: Collection[str]) -> bool:
+    """Whether a decision writing the types ``writes`` (none: "unknown / new defect type") says what an image's
+    decision says (its types ``judged``, or ``unknown``): judging a colleague's image so writes nothing, in the
+    judging window and in the queue alike."""
+    return unknown if not writes else (not unknown and set(judged) == set(writes))
+
+
 def unpredicted(items: Sequence[BatchItem], model_version: str | None, skip: Collection[int] = (),
                 calibration: str | None = None) -> list[tuple[int, str]]:
     """``(image_id, path)`` of the items to predict with ``model_version``: those without a prediction of it, and

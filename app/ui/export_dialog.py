@@ -23,14 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.judging import existing_export
+from app.services.judging import UNDECIDED_STATUSES, existing_export
 from app.ui import file_dialogs
 
 FORMATS = ("csv", "json", "imagefolder")
-STATUSES = ("accepted", "corrected", "unknown", "auto", "waiting", "unreadable")
+STATUSES = ("accepted", "corrected", "unknown", *UNDECIDED_STATUSES)
 """The decisions offered; the last three, the images no person decided (``app.store.export.UNDECIDED_STATUSES``),
 start unchecked: a report's rows, not training's."""
-UNDECIDED = STATUSES[3:]
+UNDECIDED = UNDECIDED_STATUSES
 
 
 @dataclass(frozen=True)

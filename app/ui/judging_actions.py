@@ -15,7 +15,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QMessageBox
 
 from app.store.errors import JudgmentConflictError, StoreError
-from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, unpredicted
+from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, same_decision, unpredicted
 from app.ui import keymap
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
@@ -134,12 +134,14 @@ class JudgingActions:
         item = self._current_item()
         if item is None:
             return
-        if len(self.service.labels_of(item, blind=self.presenter.blind(item))) < 2:
+        blind = self.presenter.blind(item)
+        labels = self.service.labels_of(item, blind=blind)
+        if len(labels) < 2:
             self.statusBar().showMessage(QCoreApplication.translate(
                 "Main", "This image has one defect type: there is none to take off."), 5000)
             return
-        if self._over_colleague(item, self.service.labels_of(item, blind=self.presenter.blind(item))[:-1]):
-            self._judge(lambda: self.service.remove_label(item, blind=self.presenter.blind(item)), advance=False)
+        if self._over_colleague(item, labels[:-1]):
+            self._judge(lambda: self.service.remove_label(item, blind=blind), advance=False)
 
     def mark_unknown(self) -> None:
         item = self._current_item()
@@ -340,7 +342,7 @@ class JudgingActions:
         args = their_judgment(theirs, self.presenter.name)
         if len(theirs.labels) > 1:  # several defects: all of them
             args["what"] = " + ".join(self.presenter.name(leaf) or leaf for leaf in theirs.labels)
-        if set(theirs.labels) == set(labels) and (theirs.status == "unknown") == (not labels):
+        if same_decision(theirs.labels, theirs.status == "unknown", labels):
             self.statusBar().showMessage(QCoreApplication.translate(
                 "Main", "{file} was judged so already by {who} ({when}): theirs is kept.").format(
                 file=Path(item.image.path).name, **args), 6000)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QTableView
 
 from app.services.queue import QueueRow
 from app.store.errors import JudgmentConflictError, ReadOnlyError, StoreError
+from app.store.records import same_decision
 from app.ui import file_dialogs
 from app.ui.keymap import claim_keys
 from app.ui.note_dialog import NoteDialog
@@ -221,7 +222,7 @@ class QueueActions:
     def accept_selected(self) -> None:
         """Accept each selected image's own prediction (Enter); more than :attr:`BULK_ASK` at once, asked first."""
         rows, left, kept = self._to_judge()
-        rows = self._over_colleagues(rows, lambda r: r.leaf)  # (each its own predicted type)
+        rows = self._over_colleagues(rows, lambda r: r.predicted_set)  # (each its own predicted types)
         if rows and self.model_version and self._bulk_accept_confirmed(rows):
             self._judge(lambda: self.service.accept([r.image_id for r in rows], model_version=self.model_version,
                                                     waiting=_waiting(rows)),
@@ -229,18 +230,14 @@ class QueueActions:
                         left=left, kept=kept)
 
     def _over_colleagues(self, rows: list[QueueRow], writes) -> list[QueueRow]:
-        """The rows a key judges, ``writes(row)`` being the type it would write (None: unknown): judged images among
+        """The rows a key judges, ``writes(row)`` being the types it would write (none: unknown): judged images among
         them that colleagues decided are judged again only once the analyst says so (No by default: none is judged),
         as in the judging window (the state filter on "corrected" and bob, three rows, Enter: his corrections became
         the model's call without a word; review); those a colleague judged so already are left theirs, unasked."""
         def theirs(r: QueueRow) -> bool:
             return r.state != "rejudge" and bool(r.judged_by) and r.judged_by != self.service.analyst
 
-        def same(r: QueueRow) -> bool:
-            leaf = writes(r)
-            return r.state == "unknown" if leaf is None else (r.state != "unknown" and r.judged_leaf == leaf)
-
-        kept = [r for r in rows if theirs(r) and same(r)]
+        kept = [r for r in rows if theirs(r) and same_decision(r.judged_set, r.state == "unknown", writes(r))]
         rows = [r for r in rows if r not in kept]
         other = [r for r in rows if theirs(r)]
         t = QCoreApplication
@@ -300,7 +297,7 @@ class QueueActions:
                 "Queue", "This image's prediction has no type {k}").format(k=k))
             return
         leaf = detail.top5[k - 1][0]
-        if not (rows := self._over_colleagues(rows, lambda _r: leaf)):
+        if not (rows := self._over_colleagues(rows, lambda _r: (leaf,))):
             return
         done = QCoreApplication.translate("Queue", "Judged 1 image: {name}")
         self._judge(lambda: self.service.relabel([rows[0].image_id], leaf, model_version=self.model_version,
@@ -320,7 +317,7 @@ class QueueActions:
                                 scope=self._scope(rows))
         if len(rows) > 1:  # the picker says what its Enter does (it judged 16 images without a word of it)
             dialog.setWindowTitle(QCoreApplication.translate("Queue", "Relabel {n} images as…").format(n=len(rows)))
-        if dialog.exec() and dialog.chosen and (rows := self._over_colleagues(rows, lambda _r: dialog.chosen)):
+        if dialog.exec() and dialog.chosen and (rows := self._over_colleagues(rows, lambda _r: (dialog.chosen,))):
             leaf = dialog.chosen
             name = self.model.leaf_name(leaf)
             self._judge(lambda: self.service.relabel([r.image_id for r in rows], leaf, model_version=self.model_version,
@@ -333,7 +330,7 @@ class QueueActions:
     def unknown_selected(self) -> None:
         """Judge every selected image "unknown / new defect type" (U)."""
         rows, left, kept = self._to_judge()
-        rows = self._over_colleagues(rows, lambda _r: None)
+        rows = self._over_colleagues(rows, lambda _r: ())
         if rows and self.model_version:
             self._judge(lambda: self.service.mark_unknown([r.image_id for r in rows], model_version=self.model_version,
                                                           waiting=_waiting(rows)),

@@ -296,12 +296,13 @@ class SideActions:
     def _remember_export(self, req) -> None:
         """Once written: the next export suggests its folder, format, scope and whether it had the auto-judged images
         (a lead's daily export for the line's records lost them on the next day's Ctrl+E: night-shift walk-through)."""
+        from app.ui.export_dialog import UNDECIDED
+
         if self.settings is not None:
             self.settings.setValue("export/folder", str(req.path.resolve().parent))
             self.settings.setValue("export/format", req.fmt)
             self.settings.setValue("export/every_batch", req.batch_id is None)
-            self.settings.setValue("export/undecided", ",".join(s for s in req.statuses
-                                                                 if s in ("auto", "waiting", "unreadable")))
+            self.settings.setValue("export/undecided", ",".join(s for s in req.statuses if s in UNDECIDED))
 
     def export_labels(self) -> None:
         """The export dialog (format, this batch or all, statuses, since), then the export in the background."""

@@ -94,18 +94,19 @@ def _current_ids(image_filter: Any | None = None) -> Select[Any]:
     return stmt if image_filter is None else stmt.where(image_filter)
 
 
-def newest_and_decided(image_ids: Any | None = None) -> tuple[Any, Select[Any]]:
-    """``(newest, decided)`` for the images of ``image_ids`` (a select of image ids; None: all): a subquery of each
-    image's newest prediction (``image_id``, ``pid``) and a select of the ids of the images whose current judgment is
-    a decision. An undecided image whose newest prediction is routed ``auto`` is one the model judged alone: the
-    start page counts them so, and the export writes them so."""
+def newest_and_decided(image_ids: Any | None = None) -> tuple[Any, Any, Select[Any]]:
+    """``(newest, current, decided)`` for the images of ``image_ids`` (a select of image ids; None: all): a subquery
+    of each image's newest prediction (``image_id``, ``pid``), one of its current judgment (``image_id``, ``jid``),
+    and a select of the ids of the images whose current judgment is a decision. An undecided image whose newest
+    prediction is routed ``auto`` is one the model judged alone: the start page counts them so, and the export
+    writes them so."""
     newest = select(Prediction.image_id, func.max(Prediction.id).label("pid")).group_by(Prediction.image_id)
     if image_ids is not None:
         newest = newest.where(Prediction.image_id.in_(image_ids))
     current = _current_ids(None if image_ids is None else Judgment.image_id.in_(image_ids)).subquery()
     decided = (select(Judgment.image_id).join(current, current.c.jid == Judgment.id)
                .where(Judgment.status.in_(sorted(JUDGED_STATUSES))))
-    return newest.subquery(), decided
+    return newest.subquery(), current, decided
 
 
 

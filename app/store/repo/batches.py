@@ -266,7 +266,7 @@ def _undecided_counts(session: Session, batch_ids: Sequence[int]) -> dict[int, t
     the start page counted those 3 "left" of a batch whose window said 0 left and 4 unreadable)."""
     if not batch_ids:
         return {}
-    newest, decided = newest_and_decided(select(BatchImage.image_id).where(BatchImage.batch_id.in_(list(batch_ids))))
+    newest, _current, decided = newest_and_decided(select(BatchImage.image_id).where(BatchImage.batch_id.in_(list(batch_ids))))
     auto = func.sum(case((Prediction.route == "auto", 1), else_=0))
     unreadable = func.sum(case((or_(Prediction.error.is_not(None), and_(Prediction.id.is_(None),
                                                                          Image.width.is_(None))), 1), else_=0))
