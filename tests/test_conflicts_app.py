@@ -15,11 +15,17 @@ from app.store import repo
 from app.store.db import session_scope
 
 
-def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy, tmp_path, monkeypatch):
+def _rejudging_batch(tmp_path, taxonomy, n: int):
+    """A model that sends every image to a person, and a folder of ``n`` images: ``(bundle, folder)``."""
     bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
     folder = tmp_path / "batch"
-    for i in range(3):
+    for i in range(n):
         write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    return bundle, folder
+
+
+def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy, tmp_path, monkeypatch):
+    bundle, folder = _rejudging_batch(tmp_path, taxonomy, 3)
     win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
     shown: list[str] = []
     monkeypatch.setattr(QMessageBox, "information", lambda _parent, _title, text: shown.append(text))
@@ -115,10 +121,7 @@ def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy,
 
 def test_the_window_claims_what_it_shows_and_next_passes_over_a_colleagues_images(qtbot, engine, taxonomy,
                                                                                    tmp_path, monkeypatch):
-    bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
-    folder = tmp_path / "batch"
-    for i in range(4):
-        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    bundle, folder = _rejudging_batch(tmp_path, taxonomy, 4)
     win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
     try:
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
@@ -146,10 +149,7 @@ def _opened_by_bob(engine, taxonomy, tmp_path, n: int):
     """A re-judging model and a batch of ``n`` images bob opened first: ``(bundle, folder, image ids in order)``."""
     from app.services.judging import JudgingService
 
-    bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
-    folder = tmp_path / "batch"
-    for i in range(n):
-        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    bundle, folder = _rejudging_batch(tmp_path, taxonomy, n)
     return bundle, folder, [it.image.image_id for it in JudgingService(engine, "bob").open_folder(folder).items]
 
 
@@ -224,10 +224,7 @@ def test_judging_again_what_a_colleague_decided_asks_only_when_it_changes_their_
                                                                                        tmp_path, monkeypatch):
     """The same types as a colleague's write nothing (their correction stays theirs) and go on; other types, or a
     type added to their set (Shift+C), ask first; the question names every type of a set (review)."""
-    bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
-    folder = tmp_path / "batch"
-    for i in range(3):
-        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    bundle, folder = _rejudging_batch(tmp_path, taxonomy, 3)
     win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
     asked: list[str] = []
     monkeypatch.setattr(QMessageBox, "question", lambda _p, _title, text, _buttons, default: asked.append(text)
