@@ -26,7 +26,8 @@ from app.store.db import (
     sqlite_path,
 )
 from app.store.errors import ExportError, StoreError
-from app.store.export import FORMATS, existing_export, export_labels, parse_since, parse_statuses
+from app.store.export import FORMATS, export_labels, parse_since, parse_statuses
+from app.store.export_files import existing_export
 from app.store.urls import DB_HELP, is_store_file
 from models.commands.arguments import positive_int
 from models.sysinfo import device_arg

@@ -484,7 +484,7 @@ def test_the_queue_says_how_many_blind_checks_wait_in_their_batch(qtbot, queue_w
         repo.save_prediction(s, image.image_id, pred("crack", 0.99, "rejudge", ["spot_check"]))
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         view.refresh()
-    assert view.counts_label.text() == "5 waiting  ·  blind spot checks, judged in their batch: 1  ·  1 selected"
+    assert view.counts_label.text() == "5 waiting  ·  blind checks (in their batch): 1  ·  1 selected"
     assert store["A"] != store["B"]
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         view.batch_combo.setCurrentIndex(view.batch_combo.findData(store["B"]))

@@ -85,6 +85,34 @@ def test_a_window_is_offered_the_team_model_and_loads_it(qtbot, engine, taxonomy
         win.close()
 
 
+def test_the_team_models_notice_is_taken_up_from_the_keyboard(qtbot, engine, taxonomy, tmp_path, monkeypatch) -> None:
+    """Ctrl+Enter does what the notice's link does (a keyboard-only analyst could only dismiss it)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QLabel
+
+    ours = make_tiny_bundle(tmp_path / "ours", taxonomy, seed=0)
+    theirs = make_tiny_bundle(tmp_path / "team", taxonomy, seed=1)
+    win = open_window(qtbot, engine, ours, tmp_path, monkeypatch)
+    try:
+        win.activateWindow()
+        qtbot.keyClick(win, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # nothing offered: said so
+        assert "No notice" in win.statusBar().currentMessage()
+        win.show_notice("Notes kept as drafts")  # a notice without an action, newer than the team's below
+        with session_scope(engine) as s:
+            team = repo.set_team_model(s, bundle_path=theirs, model_version=read_bundle_manifest(theirs).model_version,
+                                       analyst="lead")
+        win.offer_team_model(team)
+        win.show_notice("Another plain notice")
+        (banner,) = [b for b in win.findChildren(QLabel) if b.isVisible() and "model is now" in b.text()]
+        assert "Load it (Ctrl+Enter)" in banner.text() and "Dismiss (Esc)" in banner.text()
+        with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+            qtbot.keyClick(win, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        assert win.model.version == team.model_version and not banner.isVisible()
+        assert [b for b in win.findChildren(QLabel) if b.isVisible() and "plain notice" in b.text()]  # others stay
+    finally:
+        win.close()
+
+
 def test_a_window_started_without_a_model_takes_the_teams_where_it_reaches_it(tmp_path) -> None:
     from types import SimpleNamespace
 

@@ -25,9 +25,9 @@ from app.store.export import (
     UNDECIDED_STATUSES,
     ExportResult,
     count_export_rows,
-    existing_export,
     export_labels,
 )
+from app.store.export_files import existing_export
 from app.store.records import BatchItem, BatchSummary, JudgmentRecord, TeamModelRecord
 
 CLAIM_LEASE_S = 300.0

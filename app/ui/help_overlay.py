@@ -30,7 +30,7 @@ _ROW_IDS: tuple[tuple[str, ...], ...] = (
     ("previous", "next"), ("first", "last"), ("page_up", "page_down"), ("undo",), ("redo",), ("heatmap",), ("side",),
     ("why",), ("top_scope",), ("spectrum_reference", "spectrum_next"), ("opacity_down", "opacity_up"), ("zoom_in", "zoom_out", "fit"),
     ("brightness_up", "brightness_down", "contrast_up", "contrast_down", "gamma_up", "gamma_down", "reset_view"),
-    ("references",), ("list_filter",), ("list_pane",), ("skipped",), ("dismiss",), ("open_folder", "open_files"), ("model",), ("export",),
+    ("references",), ("list_filter",), ("list_pane",), ("skipped",), ("dismiss",), ("notice_action",), ("open_folder", "open_files"), ("model",), ("export",),
     ("settings",), ("queue",), ("dashboard",), ("help",), ("quit",),
 )
 
@@ -65,6 +65,8 @@ def shortcut_rows(keymap: Mapping[str, tuple[str, ...]] | None = None) -> list[t
         ("L", QCoreApplication.translate("Help", "Image list shown / hidden (more room for the image)")),
         ("Ctrl+Shift+L", QCoreApplication.translate("Help", "Files left out of the batch, and why")),
         ("Esc", QCoreApplication.translate("Help", "Close the notices over the image")),
+        ("Ctrl+Enter", QCoreApplication.translate("Help", "Do what the notice over the image offers (the team's "
+                                                          "model: load it)")),
         ("Ctrl+O / Ctrl+Shift+O", QCoreApplication.translate("Help", "Open a folder / image files")),
         ("Ctrl+M", QCoreApplication.translate("Help", "Choose a model")),
         ("Ctrl+E", QCoreApplication.translate("Help", "Export labels")),

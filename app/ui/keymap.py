@@ -77,19 +77,21 @@ def actions() -> list[KeyAction]:
         a("list_pane", QCoreApplication.translate("Keys", "Image list shown / hidden"), "L"),
         a("skipped", QCoreApplication.translate("Keys", "Files left out of the batch, and why"), "Ctrl+Shift+L"),
         a("dismiss", QCoreApplication.translate("Keys", "Close the notices over the image"), "Esc"),
+        a("notice_action", QCoreApplication.translate("Keys", "Do what the notice over the image offers (Load it)"),
+          "Ctrl+Return"),
         a("help", QCoreApplication.translate("Keys", "Show / hide the shortcuts"), "F1", "?"),
         a("quit", QCoreApplication.translate("Keys", "Close the window"), "Ctrl+Q"),
     ]
 
 
 def shown_key(keymap: Mapping[str, tuple[str, ...]], action_id: str) -> str | None:
-    """The key a label names for ``action_id``: its first, as the platform writes it ("Enter" for Return), or None
+    """The key a label names for ``action_id``: its first, as the platform writes it ("Enter" for Return, "Ctrl+Enter"), or None
     when the analyst left the action without a key."""
     keys = keymap.get(action_id, ())
     if not keys:
         return None
-    key = keys[0]
-    return "Enter" if key == "Return" else QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText) or key
+    key = QKeySequence(keys[0]).toString(QKeySequence.SequenceFormat.NativeText) or keys[0]
+    return key.removesuffix("Return") + "Enter" if key.endswith("Return") else key  # (the key's word on keyboards)
 
 
 def shown_keys(keymap: Mapping[str, tuple[str, ...]], *action_ids: str) -> str:

@@ -276,6 +276,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             "skipped": lambda: self.show_skipped() if self.skipped else self.statusBar().showMessage(
                 QCoreApplication.translate("Main", "No file was left out of this batch."), 5000),
             "dismiss": self.dismiss_notices,
+            "notice_action": self.act_on_notice,
             "spectrum_reference": self.spectrum_panel.next_reference, "spectrum_next": self.spectrum_panel.next_spectrum,
             "help": lambda: self.help.toggle(), "quit": self.close, "dashboard": self.show_dashboard,
         }

@@ -420,7 +420,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
             text = QCoreApplication.translate("Queue", "{n} judged").format(n=self.model.total)
         if self.model.total is not None and self.model.blind_waiting:  # why the window's re-judge count is higher
             text += "  ·  " + QCoreApplication.translate(
-                "Queue", "blind spot checks, judged in their batch: {n}").format(n=self.model.blind_waiting)
+                "Queue", "blind checks (in their batch): {n}").format(n=self.model.blind_waiting)
         n = len(self.selected_rows())
         if n:
             text += "  ·  " + QCoreApplication.translate("Queue", "{n} selected").format(n=n)

@@ -234,11 +234,26 @@ class StoreUpkeep:
         banner.setProperty("dismissable", True)  # Esc closes it (:meth:`dismiss_notices`)
         banner.setWordWrap(True)
         banner.setTextFormat(Qt.TextFormat.RichText)
-        _notice_text(banner, text, keymap.shown_key(self.keymap, "dismiss"), action[0] if action else None)
+        _notice_text(banner, text, keymap.shown_key(self.keymap, "dismiss"), action[0] if action else None,
+                     keymap.shown_key(self.keymap, "notice_action"))
         banner.linkActivated.connect(lambda link: (action[1]() if action and link == "act" else None, banner.hide()))
+        if action is not None:  # its key (:meth:`act_on_notice`) does what the link does
+            self._notice_actions = [(b, fn) for b, fn in getattr(self, "_notice_actions", []) if isValid(b)]
+            self._notice_actions.append((banner, action[1]))
         self._banner_layout.insertWidget(0, banner)
         banner.show()  # (a child added to a window on screen is hidden until shown)
         return banner
+
+    def act_on_notice(self) -> None:
+        """Ctrl+Enter: what the newest notice on screen offers (the team's model: "Load it"), as its link does; a
+        keyboard-only analyst could only dismiss such a notice."""
+        for banner, fn in reversed(getattr(self, "_notice_actions", [])):
+            if isValid(banner) and banner.isVisible():
+                banner.hide()
+                fn()
+                return
+        self.statusBar().showMessage(QCoreApplication.translate("Main", "No notice over the image offers anything now."),
+                                     5000)
 
     def dismiss_notices(self) -> None:
         """Esc: the notices over the image go, as their Dismiss links do (a keyboard-only analyst could not close
@@ -332,10 +347,14 @@ class StoreUpkeep:
         self._backup_timer.start(first_after_ms)
 
 
-def _notice_text(banner: QLabel, text: str, key: str | None, action: str | None = None) -> None:
+def _notice_text(banner: QLabel, text: str, key: str | None, action: str | None = None,
+                 action_key: str | None = None) -> None:
     """The notice's text and its Dismiss link, with the key that closes it too (``key``; None: the analyst left
-    it without one). The words are translated outside the f-string: lupdate did not find them inside it."""
+    it without one), and the link of its ``action`` with that key (``action_key``). The words are translated
+    outside the f-string: lupdate did not find them inside it."""
     dismiss = QCoreApplication.translate("Main", "Dismiss ({key})").format(key=key) if key else \
         QCoreApplication.translate("Main", "Dismiss")
+    if action and action_key:
+        action = QCoreApplication.translate("Main", "{action} ({key})").format(action=action, key=action_key)
     act = f'{banner_link("act", action)} · ' if action else ""
     banner.setText(f'{html.escape(text)} {act}{banner_link("dismiss", dismiss)}')

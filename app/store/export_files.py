@@ -1,0 +1,129 @@
+"""The files an export writes (:mod:`app.store.export` reads the rows): the training manifest CSV, the JSON list,
+and the ImageFolder tree (the images copied into a folder per type, their spectra beside them, ``manifest.csv`` and
+the notes' ``notes.csv``); and the check of where they go. No database here."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from app.store.errors import ExportError
+from app.store.records import EXPORT_COLUMNS, ExportRow
+from models.atomic import replacing
+from models.data.manifest import CsvWriter, ManifestRow, spreadsheet_safe, write_manifest
+
+IMAGEFOLDER_MANIFEST = "manifest.csv"
+IMAGEFOLDER_NOTES = "notes.csv"
+UNKNOWN_FOLDER = "unknown_unlabelled"
+
+
+def write_csv(rows: Iterator[ExportRow], out: Path, spectra: bool = False) -> int:
+    """Write the rows as a training manifest (``path,label`` first, with ``spectrum`` when ``spectra``, then the
+    other export columns).
+
+    Paths under the CSV's folder are written relative to it; returns the number of rows.
+    """
+    count = 0
+
+    def lines() -> Iterator[ManifestRow]:
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield row.manifest_row()
+
+    write_manifest(lines(), out, columns=("spectrum",) if spectra else (),
+                   extra_columns=EXPORT_COLUMNS[2:], bom=True)  # [:2] is path,label; the BOM for Excel
+    return count
+
+
+def write_json(rows: Iterator[ExportRow], out: Path) -> int:
+    count = 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(out) as handle:
+        handle.write("[")
+        for row in rows:
+            handle.write(",\n  " if count else "\n  ")
+            handle.write(json.dumps(row.to_json(), ensure_ascii=False))
+            count += 1
+        handle.write("\n]\n" if count else "]\n")
+    return count
+
+
+def _copied(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]]) -> Iterator[ExportRow]:
+    """Copy each image to ``folder/<leaf>/<sha8>_<name>`` and yield the row pointing at the copy."""
+    for row in rows:
+        source = Path(row.path)
+        if not row.path or not source.is_file():
+            skipped.append((row.path, "missing file: cannot copy"))
+            continue
+        target = folder / (row.leaf or UNKNOWN_FOLDER) / f"{row.sha256[:8]}_{source.name}"
+        if not target.resolve().is_relative_to(folder.resolve()):  # a leaf id stored by an older version: ".."
+            skipped.append((row.path, f"the type id {row.leaf!r} would write outside the export folder"))
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(source, target)
+        except OSError as exc:
+            skipped.append((row.path, f"cannot copy: {exc.strerror or exc}"))
+            continue
+        yield replace(row, path=str(target), spectra=tuple(_copied_spectra(row, source, target, skipped)))
+
+
+def _copied_spectra(row: ExportRow, source: Path, target: Path, skipped: list[tuple[str, str]]) -> Iterator[str]:
+    """Copy the row's spectra beside the image's copy, named after it (``P001.spot2.jdx`` beside ``<sha8>_P001.png``
+    becomes ``<sha8>_P001.spot2.jdx``), so that they pair by name again; a spectrum that cannot be copied is listed
+    (the image is exported all the same)."""
+    for spectrum in map(Path, row.spectra):
+        name = spectrum.name
+        tail = name[len(source.stem):] if name.lower().startswith(source.stem.lower()) else "." + name
+        copy = target.with_name(target.stem + tail)
+        try:
+            shutil.copyfile(spectrum, copy)
+        except OSError as exc:
+            skipped.append((str(spectrum), f"spectrum not copied (its image was): {exc.strerror or exc}"))
+            continue
+        yield str(copy)
+
+
+def write_imagefolder(rows: Iterator[ExportRow], folder: Path, skipped: list[tuple[str, str]],
+                       spectra: bool = False) -> int:
+    """Copy the images (:func:`_copied`), write ``manifest.csv`` and the notes' sidecar ``notes.csv``."""
+    notes: list[tuple[str, str]] = []
+
+    def noted(copies: Iterator[ExportRow]) -> Iterator[ExportRow]:
+        for row in copies:
+            if row.note:
+                notes.append((Path(row.path).relative_to(folder).as_posix(), row.note))
+            yield row
+
+    count = write_csv(noted(_copied(rows, folder, skipped)), folder / IMAGEFOLDER_MANIFEST, spectra)
+    with replacing(folder / IMAGEFOLDER_NOTES, bom=True) as handle:
+        writer = CsvWriter(handle)
+        writer.writerow(("path", "note"))
+        writer.writerows((path, spreadsheet_safe(note)) for path, note in notes)
+    return count
+
+
+def existing_export(out: str | os.PathLike[str], fmt: str) -> Path | None:
+    """What an export to ``out`` would write over: the CSV or JSON file itself, or an imagefolder's
+    ``manifest.csv`` (an earlier export there, or a data set's own manifest); None when nothing. The app asks
+    before it goes on; ``fma-judge export`` goes on only with ``--overwrite``."""
+    out = Path(out).expanduser()
+    clash = out / "manifest.csv" if fmt == "imagefolder" else out
+    return clash if clash.is_file() else None
+
+
+def check_out(out: Path, fmt: str) -> Path:
+    out = out.expanduser().absolute()
+    if fmt == "imagefolder":
+        if out.exists() and not out.is_dir():
+            raise ExportError(f"{out}: exists and is not a folder (imagefolder export needs a folder)", "not_folder",
+                              out=str(out))
+    elif out.is_dir():
+        raise ExportError(f"{out}: is a folder; give a file name for the {fmt} export (e.g. labels.{fmt})", "is_folder",
+                          out=str(out), example=f"labels.{fmt}")
+    return out
