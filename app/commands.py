@@ -95,9 +95,11 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"fma-judge export: {exc}", file=sys.stderr)
         # a bad --batch, or statuses an image folder cannot hold: a bad option
         return 2 if isinstance(exc, ExportError) and exc.reason in ("no_batch", "auto_folder") else 1
-    undecided = (f" ({result.undecided:,} no person decided: status auto, waiting or unreadable; training skips them)"
-                 if result.undecided else "")
-    print(f"Exported {result.count:,} label(s) to {result.path}{undecided}")
+    if result.undecided:  # (not "N labels": those rows carry no person's label)
+        print(f"Exported {result.count:,} row(s) to {result.path}: {result.count - result.undecided:,} judged, "
+              f"{result.undecided:,} no person decided (status auto, waiting or unreadable; training skips them)")
+    else:
+        print(f"Exported {result.count:,} label(s) to {result.path}")
     if not result.count and not result.skipped:
         asked = [f"batch {args.batch}" if args.batch else "", f"since {args.since}" if args.since else "",
                  f"status {args.status}" if args.status else ""]

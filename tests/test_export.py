@@ -512,7 +512,8 @@ def test_auto_judged_images_are_exported_only_when_asked_and_training_skips_them
     add_export_arguments(parser)
     assert run_export(parser.parse_args(["--db", store.url, "--out", str(tmp_path / "cli.csv"), "--format", "csv",
                                          "--status", "accepted,auto"])) == 0
-    assert "(2 no person decided: status auto, waiting or unreadable; training skips them)" in capsys.readouterr().out
+    assert capsys.readouterr().out == f"Exported 4 row(s) to {tmp_path / 'cli.csv'}: 2 judged, 2 no person decided " \
+        "(status auto, waiting or unreadable; training skips them)\n"
     assert run_export(parser.parse_args(["--db", store.url, "--out", str(tmp_path / "bad.csv"), "--format", "csv",
                                          "--status", "automatic"])) == 2
     assert "use some of accepted, auto, corrected, unknown, unreadable, waiting" in capsys.readouterr().err

@@ -209,3 +209,16 @@ def test_the_demo_batch_suggests_no_export_inside_the_apps_own_files(qtbot, engi
         assert suggested == [str(Path.home() / "labels_batch.csv")]
     finally:
         win.close()
+
+
+def test_the_line_after_an_export_does_not_call_undecided_rows_labels(qtbot) -> None:
+    """An export with the images no person decided said "Exported 30 labels", 12 of them with no label at all."""
+    from app.store.export import ExportResult
+    from app.ui.side_actions import export_done_text
+
+    out = Path("/data/line7.csv")
+    assert export_done_text(ExportResult(30, out, undecided=12)) == \
+        f"Exported 30 rows to {out}: 18 judged, 12 no person decided (training skips them)"
+    assert export_done_text(ExportResult(1, out)) == f"Exported 1 label to {out}"
+    assert export_done_text(ExportResult(3, out, missing=("a.png",))) == \
+        f"Exported 3 labels to {out}; 1 exported rows name files that are not there now"

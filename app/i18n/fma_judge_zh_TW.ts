@@ -2015,32 +2015,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="337"/>
+        <location filename="../ui/side_actions.py" line="397"/>
+        <source>Exported {n} rows to {p}: {j} judged, {k} no person decided (training skips them)</source>
+        <translation>已匯出 {n} 列至 {p}：{j} 列已判定，{k} 列無人判定（訓練會略過）</translation>
+    </message>
+    <message>
+        <location filename="../ui/side_actions.py" line="401"/>
         <source>Exported 1 label to {p}</source>
         <translation>已匯出 1 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="338"/>
+        <location filename="../ui/side_actions.py" line="402"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="339"/>
+        <location filename="../ui/side_actions.py" line="404"/>
         <source> ({k} images skipped: their files are gone, or their types are not in their model&apos;s tree)</source>
         <translation>（略過 {k} 張影像：檔案已不存在，或其類別不在其模型的分類樹中）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="342"/>
+        <location filename="../ui/side_actions.py" line="408"/>
         <source>; {k} exported rows name files that are not there now</source>
         <translation>；匯出的列中有 {k} 筆指向目前已不存在的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="344"/>
-        <source>; {k} of them no person decided (training skips them)</source>
-        <translation>；其中 {k} 張尚無人判定（訓練會略過）</translation>
-    </message>
-    <message>
-        <location filename="../ui/side_actions.py" line="347"/>
+        <location filename="../ui/side_actions.py" line="338"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

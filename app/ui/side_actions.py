@@ -333,16 +333,7 @@ class SideActions:
         task.signals.progress.connect(lambda n, _total: self.statusBar().showMessage(
             QCoreApplication.translate("Main", "Exporting labels to {p}… {n} so far").format(p=req.path, n=n)))
         task.signals.result.connect(lambda _res: self._remember_export(req))
-        task.signals.result.connect(lambda res: self.statusBar().showMessage(
-            (QCoreApplication.translate("Main", "Exported 1 label to {p}") if res.count == 1 else
-             QCoreApplication.translate("Main", "Exported {n} labels to {p}")).format(n=res.count, p=res.path)
-            + (QCoreApplication.translate(
-                "Main", " ({k} images skipped: their files are gone, or their types are not in their model's tree)").format(
-                k=len(res.skipped)) if res.skipped else "")
-            + (QCoreApplication.translate("Main", "; {k} exported rows name files that are not there now").format(
-                k=len(res.missing)) if res.missing else "")
-            + (QCoreApplication.translate("Main", "; {k} of them no person decided (training skips them)").format(
-                k=res.undecided) if res.undecided else ""), 15_000))
+        task.signals.result.connect(lambda res: self.statusBar().showMessage(export_done_text(res), 15_000))
         task.signals.error.connect(self.statusBar().clearMessage)  # "Exporting…" is over
         task.signals.failed.connect(lambda exc: self.alert(QMessageBox.warning, QCoreApplication.translate(
             "Main", "Export failed"), export_text(exc), line=f"export failed: {exc}"))
@@ -397,3 +388,23 @@ def _heights(stored: object, count: int) -> list[int] | None:
     if len(heights) != count or min(heights) < 0 or not any(heights):
         return None
     return heights
+
+
+def export_done_text(res) -> str:
+    """The status bar's line after an export (an :class:`~app.store.export.ExportResult`): rows no person decided
+    are not called labels (they carry none of a person's)."""
+    if res.undecided:
+        text = QCoreApplication.translate(
+            "Main", "Exported {n} rows to {p}: {j} judged, {k} no person decided (training skips them)").format(
+            n=res.count, p=res.path, j=res.count - res.undecided, k=res.undecided)
+    else:
+        text = (QCoreApplication.translate("Main", "Exported 1 label to {p}") if res.count == 1 else
+                QCoreApplication.translate("Main", "Exported {n} labels to {p}")).format(n=res.count, p=res.path)
+    if res.skipped:
+        text += QCoreApplication.translate(
+            "Main", " ({k} images skipped: their files are gone, or their types are not in their model's tree)").format(
+            k=len(res.skipped))
+    if res.missing:
+        text += QCoreApplication.translate("Main", "; {k} exported rows name files that are not there now").format(
+            k=len(res.missing))
+    return text
