@@ -115,6 +115,13 @@ def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy,
         win.service.judged_since = real
         win.poll_colleagues()
         qtbot.waitUntil(lambda: not win.status.store_label.isVisible(), timeout=10_000)
+        # a judgment that reaches the database says it answers again at once (it stayed until the next poll)
+        win.service.judged_since = down
+        win.poll_colleagues()
+        qtbot.waitUntil(lambda: win.status.store_label.isVisible(), timeout=10_000)
+        win.select(next(i for i, it in enumerate(win.presenter.items) if it.judgment is None))
+        win.accept_current()
+        assert not win.status.store_label.isVisible()
     finally:
         win.close()
 

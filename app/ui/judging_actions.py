@@ -224,6 +224,8 @@ class JudgingActions:
         except StoreError as exc:
             self._store_failed(exc, note=note)
             return False
+        if getattr(self, "_store_away_since", None) is not None:  # it answers again: said now, not at the next poll
+            self.store_answers(True)
         if record is None:
             return False
         i = self._apply_judgment(record)
