@@ -2,6 +2,7 @@
 bundle's routing again on the store's judged images). No Qt; ``recalibrate`` imports torch to run the model.
 
     fma-judge monitor --model BUNDLE [--db URL] [--batch ID ...] [--check] [--resume PAUSE_ID]
+                      [--pause LEAF [--why TEXT] [--by NAME]]
     fma-judge recalibrate --model BUNDLE [--db URL] [--out NEW_BUNDLE] [--since DATE] [--train-data MANIFEST]
                           [--force] ...
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import getpass
 import os
 import shutil
 import sys
@@ -61,6 +63,11 @@ def _pause_state(p: Purity, settings: MonitorSettings) -> str:
     if pause is None:
         return "PAUSED"
     d = pause.detail
+    if d.get("by_hand"):
+        checks, wrong = p.during
+        return (f"PAUSED by hand since {_utc(pause.started_at)} by {d.get('by', '?')}"
+                + (f" ({d['why']})" if d.get("why") else "")
+                + f"; during the pause {checks} checks, {wrong} wrong (it lifts by hand or with a recalibration)")
     state = f"PAUSED since {_utc(pause.started_at)}: {d.get('wrong', '?')} wrong, {d.get('checks', '?')} checked"
     if d.get("upper_bound") is not None and d.get("target") is not None:
         state += f", purity at most {float(d['upper_bound']):.3f} < {float(d['target']):.3f}"
@@ -89,7 +96,10 @@ def _pause_lines(report: MonitorReport, bundle: str) -> list[str]:
     for pause in report.pauses:
         d = pause.detail
         head = f"pause {pause.id}: {pause.scope} {pause.target} since {_utc(pause.started_at)} ({pause.reason})"
-        if pause.scope == "leaf":
+        if pause.scope == "leaf" and d.get("by_hand"):
+            evidence = f"paused by hand by {d.get('by', '?')}" + (f": {d['why']}" if d.get("why") else "")
+            lifts = ""
+        elif pause.scope == "leaf":
             p = by_leaf.get(pause.target)
             window = "since the calibration" if p is None or p.since is None else f"since {_utc(p.since)}"
             evidence = (f"paused on {d.get('wrong', '?')} wrong among the blind checks judged {window} "
@@ -176,21 +186,38 @@ def monitor_main(argv: list[str]) -> int:
     parser.add_argument("--check", action="store_true",
                         help="act on the figures: pause or resume as the app would (default: only show them)")
     parser.add_argument("--resume", type=int, metavar="PAUSE_ID", help="lift a pause by hand")
+    parser.add_argument("--pause", metavar="LEAF",
+                        help="pause auto-judging of this defect type by hand (its id, as `fma-model info` lists the "
+                             "tree): its images go to people, blind, until --resume or a recalibration")
+    parser.add_argument("--why", default="", help="with --pause: the reason, shown with the pause")
+    parser.add_argument("--by", metavar="NAME", help="with --pause: who pauses it (default: this computer's user name)")
     parser.add_argument("--confidence", default=MonitorSettings.confidence,
                         type=number(float, "a probability between 0 and 1", low=0.0, high=1.0, low_open=True,
                                     high_open=True),
                         help=f"of the purity bounds and the drift rule (default {MonitorSettings.confidence:g})")
     args = parser.parse_args(argv)
+    if (args.why or args.by) and not args.pause:
+        parser.error("--why and --by go with --pause")
     try:
         manifest = read_bundle_manifest(args.model)
+        if args.pause is not None and args.pause not in manifest.taxonomy.leaves:
+            raise ValueError(f"{args.pause!r} is no defect type of {manifest.model_version} (its types: "
+                             f"{', '.join(manifest.taxonomy.leaves)})")
+        if args.pause is not None and manifest.calibration is None:
+            raise ValueError(f"{manifest.model_version} is not calibrated: it auto-judges nothing to pause")
         require_existing(args.db)  # (a look at the figures made an empty database file)
-        engine = open_store(args.db, writable=bool(args.check or args.resume)).engine
+        engine = open_store(args.db, writable=bool(args.check or args.resume or args.pause)).engine
         with session_scope(engine, action="read") as s:  # a batch that is not there is named, never "0/0 images"
             batch_ids = [repo.batch_by_ref(s, ref) for ref in args.batch]
         monitor = PurityMonitor(engine, MonitorSettings(confidence=args.confidence))
         if args.resume is not None:
             pause = monitor.resume(args.resume)
             print(f"resumed auto-judging of {pause.scope} {pause.target}")
+        if args.pause is not None:
+            pause, moved = monitor.pause_leaf(manifest.model_version, manifest.calibration, args.pause,
+                                              by=args.by or getpass.getuser(), why=args.why)
+            print(f"paused auto-judging of {args.pause} (pause {pause.id}): {moved:,} auto-judged image(s) no person "
+                  "decided go to people now, blind; open windows follow within 30 s")
         report = monitor.check(manifest.model_version, manifest.calibration, batch_ids=batch_ids, act=args.check,
                                fused=manifest.fused_calibration)
     except (BundleError, StoreError, ValueError, LookupError, OSError) as exc:

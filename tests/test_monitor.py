@@ -622,3 +622,55 @@ def test_a_refusal_with_enough_judged_images_says_the_count_is_not_what_is_short
     assert "were enough to try" in many and "lower --target-purity" in many and "--init-from" in many
     few = _refusal(45, 40, None, options, None, 18)
     assert "were enough to try" not in few and "Judge more images" in few
+
+
+def test_a_lead_pauses_a_type_by_hand_and_only_a_lead_lifts_it(engine: Engine, tmp_path: Path) -> None:
+    """``fma-judge monitor --pause``: a complaint about auto-judged scratches stops their auto-judging now; its images
+    go to people blind like a pause the checks made, and good checks do not lift it (the lead knows why it was made)."""
+    from app.monitor_commands import format_report
+
+    store, cal = Store(engine, tmp_path), calibration()
+    monitor = PurityMonitor(engine, MonitorSettings(resume_checks=3))
+    decided, waiting = store.predicted(record()), store.predicted(record())
+    store.judge(decided, "scratch")
+    pause, moved = monitor.pause_leaf(VERSION, cal, "scratch", by="lead", why="customer complaint 4711")
+    assert moved == 1 and store.route(waiting) == ("rejudge", ("purity_paused",)) and store.route(decided)[0] == "auto"
+    assert (pause.scope, pause.target, pause.reason) == ("leaf", "scratch", "purity_paused")
+    new = store.predicted(record(), cal)
+    assert store.route(new) == ("rejudge", ("purity_paused",)) and is_blind(store.route(new)[1])
+    with pytest.raises(ValueError, match=f"paused already \\(pause {pause.id}"):
+        monitor.pause_leaf(VERSION, cal, "scratch", by="lead")
+    for image_id in (waiting, new, store.predicted(record(), cal)):  # three right checks: one that lifts by itself
+        store.judge(image_id, "scratch")
+    report = monitor.check(VERSION, cal)
+    assert not report.ended and report.paused_leaves() == ["scratch"]
+    text = format_report(report, "model")
+    assert "PAUSED by hand since" in text and "by lead (customer complaint 4711); during the pause 3 checks, 0 wrong" \
+        in text and "paused by hand by lead: customer complaint 4711" in text
+    assert "--resume" in text
+    monitor.resume(pause.id)
+    assert store.predicted(record(), cal) and monitor.check(VERSION, cal).pauses == ()
+
+
+def test_fma_judge_monitor_pause_names_what_it_refuses(tmp_path: Path, taxonomy, capsys) -> None:
+    from app.__main__ import main
+
+    bundle, url = judged_store(tmp_path, taxonomy)
+    assert main(["monitor", "--model", str(bundle), "--db", url, "--pause", "scratch"]) == 2
+    assert "is not calibrated: it auto-judges nothing to pause" in capsys.readouterr().err
+    assert main(["recalibrate", "--model", str(bundle), "--db", url, "--since", "2000-01-01", "--force"]) == 0
+    capsys.readouterr()
+    assert main(["monitor", "--model", str(bundle), "--db", url, "--pause", "scratches"]) == 2
+    assert "'scratches' is no defect type of" in capsys.readouterr().err
+    leaf = taxonomy.leaves[0]
+    assert main(["monitor", "--model", str(bundle), "--db", url, "--pause", leaf, "--why", "line 7 recipe",
+                 "--by", "lead"]) == 0
+    out = capsys.readouterr().out
+    assert f"paused auto-judging of {leaf} (pause 1)" in out and "PAUSED by hand" in out
+    assert main(["monitor", "--model", str(bundle), "--db", url, "--pause", leaf]) == 2
+    assert "paused already (pause 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["monitor", "--model", str(bundle), "--db", url, "--why", "no pause"])
+    assert "--why and --by go with --pause" in capsys.readouterr().err
+    assert main(["monitor", "--model", str(bundle), "--db", url, "--resume", "1"]) == 0
+    assert f"resumed auto-judging of leaf {leaf}" in capsys.readouterr().out

@@ -321,3 +321,31 @@ def test_a_type_under_its_promise_on_too_few_checks_says_so(qtbot) -> None:
     text = format_report(dataclasses.replace(report, leaves=(few, fine)))
     assert "ok (under it so far, too few checks to tell)" in text.splitlines()[2]
     assert text.splitlines()[3].rstrip().endswith(" ok")
+
+
+def test_a_lead_s_pause_reads_as_one_on_the_dashboard_and_over_the_window(qtbot, engine, tmp_path,
+                                                                           monkeypatch) -> None:
+    """A pause made by hand (``fma-judge monitor --pause``) is said as such: "paused by lead", never "blind spot checks
+    found its purity below target", and not as if good checks would lift it."""
+    import datetime as dt
+
+    from app.services.monitor import MonitorReport, Purity
+    from app.store.records import PauseRecord
+    from app.ui.dashboard_monitor import pause_advice, purity_row
+
+    pause = PauseRecord(3, "v1", "c", "leaf", "scratch", "purity_paused",
+                        {"by_hand": True, "by": "lead", "why": "complaint 4711"}, dt.datetime.now(dt.UTC))
+    report = MonitorReport("v1", "c", 0.99, pauses=(pause,))
+    cells, tip = purity_row(Purity("scratch", 2, 0, 0.22, 1.0, paused=True, pause=pause, during=(2, 0)), report,
+                            "Scratch")
+    assert cells[4].startswith("paused by lead since ") and cells[4].endswith("(2 checked since)")
+    assert tip.startswith("Paused by hand by lead: complaint 4711. During the pause: 2 checks, 0 wrong.")
+    note = pause_advice(report, "/m", None, {"scratch": "Scratch"}, {})
+    assert "resumes by itself" not in note and "Paused by hand, so not resumed by the checks: Scratch (lead)." in note
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        win._show_monitor_banner(report)
+        assert "paused for 1 defect type (paused by a lead)." in win.monitor_banner.text()
+        assert "purity below target" not in win.monitor_banner.text()
+    finally:
+        win.close()

@@ -28,7 +28,7 @@
     <name>Dashboard</name>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="37"/>
-        <location filename="../ui/dashboard_monitor.py" line="125"/>
+        <location filename="../ui/dashboard_monitor.py" line="134"/>
         <source>paused</source>
         <translation>已暫停</translation>
     </message>
@@ -84,71 +84,86 @@
     </message>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="111"/>
+        <source>paused by {who} since {time} ({during} checked since)</source>
+        <translation>由 {who} 自 {time} 起暫停（之後已抽查 {during} 次）</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="113"/>
+        <source>Paused by hand by {who}{why}. During the pause: {during} checks, {during_wrong} wrong. It lifts by hand (fma-judge monitor --resume) or with a recalibration.</source>
+        <translation>由 {who} 手動暫停{why}。暫停期間：抽查 {during} 次，{during_wrong} 次錯誤。須手動解除（fma-judge monitor --resume）或重新校準後解除。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="120"/>
         <source>paused since {time} ({wrong} wrong, {checks} checked; {during} checked since)</source>
         <translation>自 {time} 起暫停（{checks} 次抽查中 {wrong} 次錯誤；之後已抽查 {during} 次）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="115"/>
+        <location filename="../ui/dashboard_monitor.py" line="124"/>
         <source>since the calibration</source>
         <translation>自校準以來</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="116"/>
+        <location filename="../ui/dashboard_monitor.py" line="125"/>
         <source>since {time}</source>
         <translation>自 {time} 起</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="117"/>
+        <location filename="../ui/dashboard_monitor.py" line="126"/>
         <source>Paused on {wrong} wrong of {checks} blind checks judged {since}: purity at most {upper}, under the {target} it is held to. During the pause: {during} checks, {during_wrong} wrong; it resumes by itself once {resume} or more are at least {target} right.</source>
         <translation>依據{since}判定的 {checks} 次盲判抽查中 {wrong} 次錯誤而暫停：純度至多 {upper}，低於應達的 {target}。暫停期間：抽查 {during} 次，錯誤 {during_wrong} 次；累積 {resume} 次以上且正確率至少 {target} 時會自動恢復。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="131"/>
+        <location filename="../ui/dashboard_monitor.py" line="140"/>
         <source>on (too few checks to tell)</source>
         <translation>運作中（抽查太少，尚無法判斷）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="132"/>
+        <location filename="../ui/dashboard_monitor.py" line="141"/>
         <source>{wrong} wrong of {checks} blind checks: under the {target} this type is held to so far, but too few checks to show it at {confidence}% (its purity could still be up to {upper}). Auto-judging pauses by itself once the checks show it.</source>
         <translation>{checks} 次盲判抽查中錯 {wrong} 次：目前低於此類型應達的 {target}，但抽查次數太少，無法在 {confidence}% 信賴下確定（其純度仍可能高達 {upper}）。一旦抽查足以確定，自動判定會自行暫停。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="162"/>
+        <location filename="../ui/dashboard_monitor.py" line="171"/>
         <source>{n} batches unlike the calibration data</source>
         <translation>{n} 個與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="165"/>
+        <location filename="../ui/dashboard_monitor.py" line="174"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to a person, a paused type&apos;s judged blind.</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改由人員判定，暫停類型的影像以盲判方式判定。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="169"/>
+        <location filename="../ui/dashboard_monitor.py" line="178"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to a person.</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改由人員判定。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="173"/>
+        <location filename="../ui/dashboard_monitor.py" line="182"/>
         <source>A paused type resumes by itself once {n} or more blind checks made during its pause are right at its target share; a paused batch does not.</source>
         <translation>已暫停的類別在暫停期間累積 {n} 次以上盲判抽查、且正確率達目標時會自動恢復；已暫停的批次不會自動恢復。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="176"/>
+        <location filename="../ui/dashboard_monitor.py" line="187"/>
+        <source>Paused by hand, so not resumed by the checks: {what}.</source>
+        <translation>手動暫停，抽查結果不會自動恢復：{what}。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="190"/>
         <source>To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in place and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add {out} to write a copy instead), then load the recalibrated bundle in the app: the pauses of the old calibration end.</source>
         <translation>修正方式：以近期已判定的影像重新校準：{command}（會直接更新模型套件，並將先前的 manifest 保留於同一資料夾，名為 manifest.json.before-recalibrate-…；加上 {out} 則改為寫出一份副本），再於程式中載入重新校準的模型套件：舊校準的暫停即告結束。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="184"/>
+        <location filename="../ui/dashboard_monitor.py" line="198"/>
         <source>batch {name}</source>
         <translation>批次 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="188"/>
+        <location filename="../ui/dashboard_monitor.py" line="202"/>
         <source>A lead can lift a pause by hand: {commands}.</source>
         <translation>組長可手動解除暫停：{commands}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="191"/>
+        <location filename="../ui/dashboard_monitor.py" line="205"/>
         <source>(BUNDLE: the model&apos;s folder; the store does not know where it was loaded from.)</source>
         <translation>（BUNDLE：模型資料夾；資料庫未記錄其載入位置。）</translation>
     </message>
@@ -290,13 +305,13 @@
         <translation>所有類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="127"/>
+        <location filename="../ui/dashboard_monitor.py" line="136"/>
         <source>below target</source>
         <translation>低於目標</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="94"/>
-        <location filename="../ui/dashboard_monitor.py" line="139"/>
+        <location filename="../ui/dashboard_monitor.py" line="148"/>
         <source>on</source>
         <translation>運作中</translation>
     </message>
@@ -316,7 +331,7 @@
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="160"/>
+        <location filename="../ui/dashboard_monitor.py" line="169"/>
         <source>a batch unlike the calibration data</source>
         <translation>與校準資料不同的批次</translation>
     </message>
@@ -461,27 +476,27 @@
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="336"/>
+        <location filename="../ui/style.py" line="337"/>
         <source>{out} is inside the folder of batch “{name}” ({folder}): opened again, that batch would take the exported copies for its own images. Export the image folder somewhere outside it.</source>
         <translation>{out} 位於批次「{name}」的資料夾（{folder}）之內：再次開啟時，該批次會把匯出的副本當成自己的影像。請將影像資料夾匯出到該資料夾以外的位置。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="340"/>
+        <location filename="../ui/style.py" line="341"/>
         <source>{out} is the database the judgments are kept in: give the export another name.</source>
         <translation>{out} 是保存判定結果的資料庫：請為匯出檔另取名稱。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="343"/>
+        <location filename="../ui/style.py" line="344"/>
         <source>{out} is a folder: give a file name, such as {example}.</source>
         <translation>{out} 是資料夾：請輸入檔案名稱，例如 {example}。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="345"/>
+        <location filename="../ui/style.py" line="346"/>
         <source>{out} is a file: an image-folder export needs a folder.</source>
         <translation>{out} 是檔案：影像資料夾匯出需要一個資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="347"/>
+        <location filename="../ui/style.py" line="348"/>
         <source>The auto-judged images are exported as CSV or JSON (a report), not as an image folder: training would read their folders as labels.</source>
         <translation>自動判定的影像以 CSV 或 JSON（報告）匯出，不以影像資料夾匯出：訓練會把其資料夾讀成標籤。</translation>
     </message>
@@ -517,102 +532,102 @@
 <context>
     <name>FileReason</name>
     <message>
-        <location filename="../ui/style.py" line="122"/>
+        <location filename="../ui/style.py" line="123"/>
         <source>file not found (or a link to a missing file)</source>
         <translation>找不到檔案（或連結指向不存在的檔案）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="123"/>
+        <location filename="../ui/style.py" line="124"/>
         <source>file not found</source>
         <translation>找不到檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="124"/>
+        <location filename="../ui/style.py" line="125"/>
         <source>permission denied</source>
         <translation>權限不足</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="125"/>
+        <location filename="../ui/style.py" line="126"/>
         <source>cannot read the file</source>
         <translation>無法讀取檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="126"/>
+        <location filename="../ui/style.py" line="127"/>
         <source>cannot list the folder</source>
         <translation>無法列出資料夾內容</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="127"/>
+        <location filename="../ui/style.py" line="128"/>
         <source>is a folder, not an image file</source>
         <translation>這是資料夾，不是影像檔</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="129"/>
+        <location filename="../ui/style.py" line="130"/>
         <source>not a regular file (a pipe, device or socket)</source>
         <translation>不是一般檔案（管線、裝置或通訊端）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="130"/>
+        <location filename="../ui/style.py" line="131"/>
         <source>empty file (0 bytes): nothing was saved in it</source>
         <translation>空白檔案（0 位元組）：檔案中沒有儲存任何內容</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="131"/>
+        <location filename="../ui/style.py" line="132"/>
         <source>not a recognised image format (corrupt or wrong file type)</source>
         <translation>無法辨識的影像格式（檔案損毀或類型錯誤）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="132"/>
+        <location filename="../ui/style.py" line="133"/>
         <source>image too large</source>
         <translation>影像過大</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="133"/>
+        <location filename="../ui/style.py" line="134"/>
         <source>corrupt or truncated image</source>
         <translation>影像損毀或不完整</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="134"/>
+        <location filename="../ui/style.py" line="135"/>
         <source>cannot read image header</source>
         <translation>無法讀取影像標頭</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="135"/>
+        <location filename="../ui/style.py" line="136"/>
         <source>cannot read image</source>
         <translation>無法讀取影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="144"/>
+        <location filename="../ui/style.py" line="145"/>
         <source>format not supported ({kind}); convert it to PNG or TIFF</source>
         <translation>不支援的格式（{kind}）；請轉換為 PNG 或 TIFF</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="149"/>
+        <location filename="../ui/style.py" line="150"/>
         <source>a file without a suffix</source>
         <translation>沒有副檔名的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="151"/>
+        <location filename="../ui/style.py" line="152"/>
         <source>a {ext} file</source>
         <translation>{ext} 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="152"/>
+        <location filename="../ui/style.py" line="153"/>
         <source>not an image ({kind}): images are PNG, JPEG, BMP or TIFF</source>
         <translation>不是影像（{kind}）：影像須為 PNG、JPEG、BMP 或 TIFF</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="155"/>
+        <location filename="../ui/style.py" line="156"/>
         <source>the same picture as {name}: the batch holds it once, under that name</source>
         <translation>與 {name} 是同一張影像：批次只收錄一次，以該檔名列出</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="159"/>
+        <location filename="../ui/style.py" line="160"/>
         <source>image too large: {width} x {height} pixels ({n} million) is over the limit of {limit} million pixels</source>
         <translation>影像過大：{width} × {height} 像素（{n} 百萬），超過 {limit} 百萬像素的上限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="164"/>
+        <location filename="../ui/style.py" line="165"/>
         <source>corrupt or truncated image: a {nbytes}-byte JPEG cannot hold the {width} x {height} pixels its header claims</source>
         <translation>影像損毀或不完整：{nbytes} 位元組的 JPEG 容納不了其標頭所稱的 {width} × {height} 像素</translation>
     </message>
@@ -803,13 +818,13 @@
 <context>
     <name>Judgment</name>
     <message>
-        <location filename="../ui/style.py" line="319"/>
+        <location filename="../ui/style.py" line="320"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="354"/>
-        <location filename="../ui/style.py" line="323"/>
+        <location filename="../ui/judging_actions.py" line="360"/>
+        <location filename="../ui/style.py" line="324"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1726,27 +1741,27 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="245"/>
+        <location filename="../ui/judging_actions.py" line="247"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="297"/>
+        <location filename="../ui/judging_actions.py" line="303"/>
         <source>this batch (unlike the calibration data)</source>
         <translation>此批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="299"/>
+        <location filename="../ui/judging_actions.py" line="305"/>
         <source>1 other batch (unlike the calibration data)</source>
         <translation>另外 1 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="300"/>
+        <location filename="../ui/judging_actions.py" line="306"/>
         <source>{n} other batches (unlike the calibration data)</source>
         <translation>另外 {n} 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="319"/>
+        <location filename="../ui/judging_actions.py" line="325"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1821,57 +1836,67 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="242"/>
+        <location filename="../ui/judging_actions.py" line="244"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="289"/>
+        <location filename="../ui/judging_actions.py" line="292"/>
+        <source>1 defect type (paused by a lead)</source>
+        <translation>1 個缺陷類別（由組長暫停）</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="293"/>
+        <source>{n} defect types (paused by a lead)</source>
+        <translation>{n} 個缺陷類別（由組長暫停）</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="295"/>
         <source>1 defect type (blind spot checks found its purity below target)</source>
         <translation>1 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="291"/>
+        <location filename="../ui/judging_actions.py" line="297"/>
         <source>{n} defect types (blind spot checks found their purity below target)</source>
         <translation>{n} 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="302"/>
+        <location filename="../ui/judging_actions.py" line="308"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="312"/>
+        <location filename="../ui/judging_actions.py" line="318"/>
         <source>Auto-judging paused for 1 defect type: its images now come to you blind.</source>
         <translation>已暫停 1 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="314"/>
+        <location filename="../ui/judging_actions.py" line="320"/>
         <source>Auto-judging paused for {n} defect types: their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="325"/>
+        <location filename="../ui/judging_actions.py" line="331"/>
         <source>Auto-judging resumed for 1 defect type: its spot checks meet the target again.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="327"/>
+        <location filename="../ui/judging_actions.py" line="333"/>
         <source>Auto-judging resumed for {n} defect types: their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="346"/>
+        <location filename="../ui/judging_actions.py" line="352"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="356"/>
+        <location filename="../ui/judging_actions.py" line="362"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="357"/>
+        <location filename="../ui/judging_actions.py" line="363"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -1880,27 +1905,27 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="379"/>
+        <location filename="../ui/judging_actions.py" line="385"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="381"/>
+        <location filename="../ui/judging_actions.py" line="387"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="382"/>
+        <location filename="../ui/judging_actions.py" line="388"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="383"/>
+        <location filename="../ui/judging_actions.py" line="389"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="394"/>
+        <location filename="../ui/judging_actions.py" line="400"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -1909,17 +1934,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="397"/>
+        <location filename="../ui/judging_actions.py" line="403"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="398"/>
+        <location filename="../ui/judging_actions.py" line="404"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="401"/>
+        <location filename="../ui/judging_actions.py" line="407"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -1928,7 +1953,7 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="404"/>
+        <location filename="../ui/judging_actions.py" line="410"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
@@ -1937,17 +1962,17 @@ Your judgment was not saved. The image now shows theirs; judge it again to repla
 您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="408"/>
+        <location filename="../ui/judging_actions.py" line="414"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="477"/>
+        <location filename="../ui/judging_actions.py" line="483"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="478"/>
+        <location filename="../ui/judging_actions.py" line="484"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1960,12 +1985,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="483"/>
+        <location filename="../ui/judging_actions.py" line="489"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="484"/>
+        <location filename="../ui/judging_actions.py" line="490"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -2060,32 +2085,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="253"/>
+        <location filename="../ui/style.py" line="254"/>
         <source>The folder {folder} is not there: moved, renamed, or on a drive or share that is not connected.</source>
         <translation>資料夾 {folder} 不存在：可能已移動、重新命名，或位於未連線的磁碟或共用資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="256"/>
+        <location filename="../ui/style.py" line="257"/>
         <source>{path} cannot be read: you have no permission to read it.</source>
         <translation>無法讀取 {path}：您沒有讀取權限。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="259"/>
+        <location filename="../ui/style.py" line="260"/>
         <source>The folder {folder} was never opened with this database, and {why}: there is nothing of it to show.</source>
         <translation>資料夾 {folder} 從未以此資料庫開啟過，而{why}：沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="354"/>
+        <location filename="../ui/style.py" line="355"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="356"/>
+        <location filename="../ui/style.py" line="357"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="358"/>
+        <location filename="../ui/style.py" line="359"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2313,27 +2338,27 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>存檔於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="197"/>
+        <location filename="../ui/style.py" line="198"/>
         <source>No model is loaded: choose one with “Model” to get predictions. You can still judge with C or U.</source>
         <translation>尚未載入模型：請以「模型」選擇模型以取得預測。仍可用 C 或 U 判定。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="199"/>
+        <location filename="../ui/style.py" line="200"/>
         <source>No model is loaded, and no defect types are known for this batch yet: choose a model with “Model” to get predictions and the types to pick from. Until then U marks an image as a new type and N writes a note.</source>
         <translation>尚未載入模型，此批次也還沒有已知的缺陷類別：請以「模型」選擇模型，以取得預測及可選的類別。在此之前，可用 U 標為新類別，用 N 寫註記。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="203"/>
+        <location filename="../ui/style.py" line="204"/>
         <source>The model is loading; its prediction for this image follows: press Enter once it is shown.</source>
         <translation>模型載入中，這張影像的預測隨後顯示；顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="205"/>
+        <location filename="../ui/style.py" line="206"/>
         <source>Predicting… this image is in the queue: press Enter once its prediction is shown.</source>
         <translation>預測中…這張影像正在排隊；預測顯示後按 Enter 即可接受。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="207"/>
+        <location filename="../ui/style.py" line="208"/>
         <source>Not predicted: the database is read-only, so the model does not run.</source>
         <translation>未預測：資料庫為唯讀，因此模型不會執行。</translation>
     </message>
@@ -2361,17 +2386,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>抽查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="59"/>
-        <source>auto-judging paused: purity below target</source>
-        <translation>自動判定已暫停：純度低於目標</translation>
+        <location filename="../ui/style.py" line="60"/>
+        <source>auto-judging of its type paused</source>
+        <translation>此類別的自動判定已暫停</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="60"/>
+        <location filename="../ui/style.py" line="61"/>
         <source>batch unlike calibration data</source>
         <translation>批次與校準資料不同</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="61"/>
+        <location filename="../ui/style.py" line="62"/>
         <source>held back by an earlier pause</source>
         <translation>因先前的暫停而保留</translation>
     </message>
@@ -3005,22 +3030,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Reason</name>
     <message>
-        <location filename="../ui/style.py" line="179"/>
+        <location filename="../ui/style.py" line="180"/>
         <source>confidence {value} &lt; this type&apos;s auto threshold {limit}</source>
         <translation>信心度 {value} &lt; 此類型的自動判定門檻 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="182"/>
+        <location filename="../ui/style.py" line="183"/>
         <source>this type is always re-judged: it did not reach the target purity {limit} in calibration</source>
         <translation>此類型一律重新判定：校準時未達目標純度 {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="186"/>
+        <location filename="../ui/style.py" line="187"/>
         <source>new-type score {value} &gt; {limit}</source>
         <translation>新類型分數 {value} &gt; {limit}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="189"/>
+        <location filename="../ui/style.py" line="190"/>
         <source>random spot check ({share} of the images the model would judge alone)</source>
         <translation>隨機抽查（模型可自動判定之影像的 {share}）</translation>
     </message>
@@ -3235,162 +3260,162 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Store</name>
     <message>
-        <location filename="../ui/style.py" line="233"/>
+        <location filename="../ui/style.py" line="234"/>
         <source>open</source>
         <translation>開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="233"/>
+        <location filename="../ui/style.py" line="234"/>
         <source>check</source>
         <translation>檢查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="234"/>
+        <location filename="../ui/style.py" line="235"/>
         <source>use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="234"/>
+        <location filename="../ui/style.py" line="235"/>
         <source>read</source>
         <translation>讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="235"/>
+        <location filename="../ui/style.py" line="236"/>
         <source>write to</source>
         <translation>寫入</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="235"/>
+        <location filename="../ui/style.py" line="236"/>
         <source>create</source>
         <translation>建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="236"/>
+        <location filename="../ui/style.py" line="237"/>
         <source>upgrade</source>
         <translation>升級</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="240"/>
+        <location filename="../ui/style.py" line="241"/>
         <source>; nothing was changed</source>
         <translation>；沒有任何變更</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="237"/>
+        <location filename="../ui/style.py" line="238"/>
         <source>Cannot {action} the database {db}: {reason}</source>
         <translation>無法{action}資料庫 {db}：{reason}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="238"/>
+        <location filename="../ui/style.py" line="239"/>
         <source> read-only</source>
         <translation>（唯讀）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="288"/>
+        <location filename="../ui/style.py" line="289"/>
         <source>the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made</source>
         <translation>檔案尚不存在，而資料夾 {folder} 對您而言是唯讀的，因此無法建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="286"/>
+        <location filename="../ui/style.py" line="287"/>
         <source>the folder {folder} does not exist</source>
         <translation>資料夾 {folder} 不存在</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="281"/>
+        <location filename="../ui/style.py" line="282"/>
         <source> (waited {waited} s of at most {most} s)</source>
         <translation>（已等待 {waited} 秒，最多 {most} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="282"/>
+        <location filename="../ui/style.py" line="283"/>
         <source> (waited {waited} s)</source>
         <translation>（已等待 {waited} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="283"/>
+        <location filename="../ui/style.py" line="284"/>
         <source>the database is locked by another program{waited}; close other fma-judge windows and retry</source>
         <translation>資料庫被其他程式鎖定{waited}；請關閉其他 fma-judge 視窗後重試</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="291"/>
+        <location filename="../ui/style.py" line="292"/>
         <source>the file {path} is read-only for you</source>
         <translation>檔案 {path} 對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="293"/>
+        <location filename="../ui/style.py" line="294"/>
         <source>{path} (or its folder) is read-only for you</source>
         <translation>{path}（或其資料夾）對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="295"/>
+        <location filename="../ui/style.py" line="296"/>
         <source>{path} is a folder: give a database file, such as {example}</source>
         <translation>{path} 是資料夾：請指定資料庫檔案，例如 {example}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="297"/>
+        <location filename="../ui/style.py" line="298"/>
         <source>a PNG image</source>
         <translation>PNG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="297"/>
+        <location filename="../ui/style.py" line="298"/>
         <source>a JPEG image</source>
         <translation>JPEG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="298"/>
+        <location filename="../ui/style.py" line="299"/>
         <source>a TIFF image</source>
         <translation>TIFF 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="298"/>
+        <location filename="../ui/style.py" line="299"/>
         <source>a ZIP file</source>
         <translation>ZIP 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="299"/>
+        <location filename="../ui/style.py" line="300"/>
         <source>a PDF file</source>
         <translation>PDF 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="300"/>
+        <location filename="../ui/style.py" line="301"/>
         <source>another kind of file</source>
         <translation>其他類型的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="301"/>
+        <location filename="../ui/style.py" line="302"/>
         <source>{path} is not a database ({kind}): give the fma-judge database file, or a new file name</source>
         <translation>{path} 不是資料庫（{kind}）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="306"/>
+        <location filename="../ui/style.py" line="307"/>
         <source>fma-judge keeps its judgments in SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB) only</source>
         <translation>fma-judge 僅將判定儲存在 SQLite（sqlite:///PATH）或 PostgreSQL（postgresql+psycopg://USER@HOST/DB）中</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="309"/>
+        <location filename="../ui/style.py" line="310"/>
         <source>its newest changes are in {wal}, which cannot be read without write access to {folder}</source>
         <translation>其最新的變更位於 {wal}，沒有 {folder} 的寫入權限就無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="272"/>
+        <location filename="../ui/style.py" line="273"/>
         <source>the database file or its folder is read-only</source>
         <translation>資料庫檔案或其資料夾是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="274"/>
+        <location filename="../ui/style.py" line="275"/>
         <source>the disk is full</source>
         <translation>磁碟已滿</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="304"/>
+        <location filename="../ui/style.py" line="305"/>
         <source>it was opened read-only</source>
         <translation>它以唯讀方式開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="276"/>
+        <location filename="../ui/style.py" line="277"/>
         <source>the file cannot be opened; check its permissions</source>
         <translation>無法開啟檔案；請檢查其權限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="278"/>
+        <location filename="../ui/style.py" line="279"/>
         <source>the file is not an fma-judge database or it is damaged</source>
         <translation>此檔案不是 fma-judge 資料庫，或已損壞</translation>
     </message>

@@ -21,6 +21,9 @@ How it works (issue #17):
   (``resumed``, ``fma-judge monitor --resume``), or when the bundle is recalibrated (``recalibrated``; the images
   it held back stay with a person under ``held_back``, since the new calibration never saw them routed). After a
   pause, a leaf's evidence starts at that pause: the checks that caused it do not count again.
+- **A lead's pause.** ``fma-judge monitor --pause LEAF`` pauses a leaf by hand (:meth:`PurityMonitor.pause_leaf`:
+  a complaint, a process change the checks cannot know of yet), with the same reason and blind checks; it lifts
+  only by hand or with a recalibration.
 - **Batch drift.** A batch unlike the calibration data shows up in the unknown-defect detector first: on the
   calibration images it flags a known share ``q`` (``unknown.known_flag_rate``, 5 % by default). The drift score
   is the batch's flagged share over ``q``; when the batch's lower bound of that share passes ``drift_ratio * q``
@@ -315,8 +318,8 @@ class PurityMonitor:
                 moved += n
                 leaves.append(dataclasses.replace(p, paused=True, pause=pause))  # the evidence it paused on
                 continue
-            if (act and pause is not None and p.checks >= self.settings.resume_checks
-                    and (p.estimate or 0.0) >= floor):
+            if (act and pause is not None and not pause.detail.get("by_hand") and p.checks >= self.settings.resume_checks
+                    and (p.estimate or 0.0) >= floor):  # (a lead's pause lifts by hand: the lead knows why it was made)
                 record, n = repo.end_pause(s, pause.id, "purity_recovered", restore=True)
                 ended.append(record)
                 moved += n
@@ -368,6 +371,25 @@ class PurityMonitor:
             drifts.append(BatchDrift(batch_id, n, flagged, float(expected), low, paused=is_paused,
                                      resumed=batch_id in resumed_batches))
         return tuple(drifts), moved
+
+    def pause_leaf(self, model_version: str, calibration: Calibration, leaf: str, *, by: str,
+                   why: str = "") -> tuple[PauseRecord, int]:
+        """A lead pauses auto-judging of ``leaf`` by hand (a complaint about its auto-judged images, a process change
+        the lead knows of): its would-be-auto images go to people blind, as in a pause the checks made, until a
+        lead resumes it (:meth:`resume`) or a recalibration ends it; it does not lift by itself. Returns the pause
+        and how many undecided auto-judged images it sent to people.
+
+        Raises:
+            ValueError: the leaf is paused already, or the model never ran on this store.
+        """
+        with session_scope(self.engine) as s:
+            held = next((p for p in repo.pauses(s, model_version) if p.scope == "leaf" and p.target == leaf), None)
+            if held is not None:
+                raise ValueError(f"auto-judging of {leaf} is paused already (pause {held.id}, since "
+                                 f"{held.started_at:%Y-%m-%d %H:%M} UTC)")
+            return repo.start_pause(s, model_version, calibration=calibration_key(calibration), scope="leaf",
+                                    target=leaf, reason="purity_paused",
+                                    detail={"by_hand": True, "by": by, "why": why})
 
     def resume(self, pause_id: int) -> PauseRecord:
         """Lift a pause by hand (an analyst lead's decision); its images go back to auto as on recovery."""

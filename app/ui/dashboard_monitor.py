@@ -106,6 +106,15 @@ def purity_row(p: Purity, report: MonitorReport, name: str) -> tuple[list[str], 
     tip = ""
     if p.leaf is None:
         state = ""
+    elif p.paused and p.pause is not None and p.pause.detail.get("by_hand"):
+        d = p.pause.detail
+        state = QCoreApplication.translate("Dashboard", "paused by {who} since {time} ({during} checked since)").format(
+            who=d.get("by", "?"), time=local_time(p.pause.started_at), during=p.during[0])
+        tip = QCoreApplication.translate(
+            "Dashboard", "Paused by hand by {who}{why}. During the pause: {during} checks, {during_wrong} wrong. It "
+                         "lifts by hand (fma-judge monitor --resume) or with a recalibration.").format(
+            who=d.get("by", "?"), why=": " + d["why"] if d.get("why") else "", during=p.during[0],
+            during_wrong=p.during[1])
     elif p.paused and p.pause is not None:
         d = p.pause.detail
         state = QCoreApplication.translate(
@@ -169,10 +178,15 @@ def pause_advice(report: MonitorReport, bundle: str | None, db: str | None, name
         text = QCoreApplication.translate(
             "Dashboard", "<b>Auto-judging is paused</b> for {what}: its images go to a person.").format(
             what=html.escape(listed(what), quote=False))
-    if leaves:
+    if any(not p.detail.get("by_hand") for p in leaves):
         text += " " + QCoreApplication.translate(
             "Dashboard", "A paused type resumes by itself once {n} or more blind checks made during its pause are "
                          "right at its target share; a paused batch does not.").format(n=report.settings.resume_checks)
+    by_hand = [p for p in leaves if p.detail.get("by_hand")]
+    if by_hand:  # (fma-judge monitor --pause: the lead who made it lifts it)
+        text += " " + QCoreApplication.translate(
+            "Dashboard", "Paused by hand, so not resumed by the checks: {what}.").format(what=html.escape(listed(
+                [f"{names.get(p.target, p.target)} ({p.detail.get('by', '?')})" for p in by_hand]), quote=False))
     text += " " + QCoreApplication.translate(
         "Dashboard", "To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in place "
                      "and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add {out} to "

@@ -285,8 +285,12 @@ class JudgingActions:
             banner.setWordWrap(True)
             self._banner_layout.insertWidget(0, banner)
         parts = []
-        leaves = sum(p.scope == "leaf" for p in report.pauses)
-        batches = len(report.pauses) - leaves  # (counts, never names: a type's name would tell its blind checks)
+        by_hand = sum(p.scope == "leaf" and bool(p.detail.get("by_hand")) for p in report.pauses)
+        leaves = sum(p.scope == "leaf" for p in report.pauses) - by_hand
+        batches = len(report.pauses) - leaves - by_hand  # (counts, never names: a name would tell its blind checks)
+        if by_hand:
+            parts.append(QCoreApplication.translate("Main", "1 defect type (paused by a lead)") if by_hand == 1 else
+                         QCoreApplication.translate("Main", "{n} defect types (paused by a lead)").format(n=by_hand))
         if leaves:
             parts.append(QCoreApplication.translate(
                 "Main", "1 defect type (blind spot checks found its purity below target)") if leaves == 1 else

@@ -56,7 +56,8 @@ def reason_label(code: str) -> str:
         "leaf_below_target": QCoreApplication.translate("Queue", "class below target"),
         "possible_unknown": QCoreApplication.translate("Queue", "possible new type"),
         "spot_check": QCoreApplication.translate("Queue", "spot check"),
-        "purity_paused": QCoreApplication.translate("Queue", "auto-judging paused: purity below target"),
+        # (the checks found its purity below target, or a lead paused it by hand: the dashboard says which)
+        "purity_paused": QCoreApplication.translate("Queue", "auto-judging of its type paused"),
         "batch_drift": QCoreApplication.translate("Queue", "batch unlike calibration data"),
         "held_back": QCoreApplication.translate("Queue", "held back by an earlier pause"),
     }.get(code, code)
