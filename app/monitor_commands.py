@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,23 @@ def _utc(when: dt.datetime) -> str:
     return f"{when.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
 
 
-def _images(ids: tuple[int, ...], most: int = 10) -> str:
-    shown = ", ".join(map(str, ids[:most])) + (f" and {len(ids) - most} more" if len(ids) > most else "")
-    return f"image{'s' if len(ids) > 1 else ''} {shown}"
+def _images(ids: tuple[int, ...], names: Mapping[int, str] | None = None, most: int = 10) -> str:
+    """``ids`` as a lead finds them: "P004_20x.png in line 7 (image 12)", the first ``most``; the id alone where
+    ``names`` has none."""
+    names = names or {}
+    shown = ", ".join(f"{names[i]} (image {i})" if i in names else f"image {i}" for i in ids[:most])
+    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
+
+
+def image_names(engine, ids: Iterable[int]) -> dict[int, str]:
+    """Each image's file name where it was seen last, and the newest batch holding it ("P004_20x.png in line 7")."""
+    names: dict[int, str] = {}
+    with session_scope(engine, action="read") as s:
+        for image_id in ids:
+            if paths := repo.image_paths(s, image_id):
+                held = repo.batches_of_image(s, image_id)
+                names[image_id] = Path(paths[0]).name + (f" in {held[0].name}" if held else "")
+    return names
 
 
 def _pause_state(p: Purity, settings: MonitorSettings) -> str:
@@ -88,7 +103,7 @@ def _drift_verdict(b: BatchDrift, settings: MonitorSettings) -> str:
     }[verdict]
 
 
-def _pause_lines(report: MonitorReport, bundle: str) -> list[str]:
+def _pause_lines(report: MonitorReport, bundle: str, names: Mapping[int, str] | None = None) -> list[str]:
     """Each pause in force: what it was made on, since when, and the ways it lifts (``bundle``: the ``--model``
     argument, and ``--db`` where one is needed, as the commands it names take them)."""
     by_leaf = {p.leaf: p for p in report.leaves}
@@ -109,7 +124,7 @@ def _pause_lines(report: MonitorReport, bundle: str) -> list[str]:
                              f"{float(d.get('confidence', settings.confidence)):.0%}, under the "
                              f"{float(d['target']):.3f} it is held to")
             if p is not None and p.wrong_images:
-                evidence += f"; judged otherwise: {_images(p.wrong_images)}"
+                evidence += f"; judged otherwise: {_images(p.wrong_images, names)}"
             during = p.during if p is not None else (0, 0)
             lifts = (f"it lifts by itself once {settings.resume_checks} or more blind checks made during it are at "
                      f"least {float(d.get('target', report.target or 0.0)):.3f} right (so far {during[0]}, "
@@ -130,9 +145,11 @@ def _pause_lines(report: MonitorReport, bundle: str) -> list[str]:
     return lines
 
 
-def format_report(report: MonitorReport, bundle: str = "BUNDLE", db: str | None = None) -> str:
+def format_report(report: MonitorReport, bundle: str = "BUNDLE", db: str | None = None,
+                  names: Mapping[int, str] | None = None) -> str:
     """The monitor's figures as a plain-text table (the command's output; the dashboard shows the same).
-    ``bundle`` and ``db``: the bundle's path and the ``--db`` given, as the commands it names should take them."""
+    ``bundle`` and ``db``: the bundle's path and the ``--db`` given, as the commands it names should take them;
+    ``names``: image id -> file and batch (:func:`image_names`) for the images the checks found wrong."""
     if db:
         bundle = f"{bundle} --db {shell_quoted(without_password(db))}"
     if report.why_not:
@@ -166,7 +183,7 @@ def format_report(report: MonitorReport, bundle: str = "BUNDLE", db: str | None 
                      f"({share}calibration {b.expected:.1%}), drift score {score}; limit {settings.drift_ratio:g}x "
                      f"the calibration's ({b.limit(settings):.1%}), its share at least {b.low:.1%} at "
                      f"{settings.confidence:.0%}: {_drift_verdict(b, settings)}")
-    lines += _pause_lines(report, bundle)
+    lines += _pause_lines(report, bundle, names)
     for pause in report.started:
         lines.append(f"now paused: {pause.scope} {pause.target} ({pause.reason})")
     for pause in report.ended:
@@ -220,10 +237,11 @@ def monitor_main(argv: list[str]) -> int:
                   "decided go to people now, blind; open windows follow within 30 s")
         report = monitor.check(manifest.model_version, manifest.calibration, batch_ids=batch_ids, act=args.check,
                                fused=manifest.fused_calibration)
+        names = image_names(engine, {i for p in report.leaves if p.paused for i in p.wrong_images[:10]})
     except (BundleError, StoreError, ValueError, LookupError, OSError) as exc:
         print(f"fma-judge monitor: error: {exc}", file=sys.stderr)
         return 2
-    print(format_report(report, shell_quoted(args.model), args.db))
+    print(format_report(report, shell_quoted(args.model), args.db, names))
     return 0
 
 

@@ -197,6 +197,11 @@ def test_a_paused_leaf_shows_the_evidence_it_was_paused_on(engine: Engine, tmp_p
             f"checks judged since the calibration (1 checked), purity at most 0.950 at 95%, under the 0.990 it is held to; judged otherwise: "
             f"image {wrong}") in text
     assert f"fma-judge monitor --model '/srv/models/line 3' --resume {pause.id}" in text
+    from app.monitor_commands import image_names  # the command names them as a lead finds them
+
+    assert image_names(engine, [wrong]) == {wrong: f"{wrong}.png in line"}
+    assert f"judged otherwise: {wrong}.png in line (image {wrong})" in format_report(report, names=image_names(
+        engine, [wrong]))
     assert "fma-judge recalibrate --model '/srv/models/line 3'" in text
     for _ in range(3):  # checks during the pause count on the row too, and toward lifting it
         store.judge(store.predicted(record(), cal), "scratch")
