@@ -66,8 +66,8 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """Run ``fma-judge export``; prints a summary. Returns 0 on success, 1 on a database/output error,
-    2 on a bad option."""
+    """Run ``fma-judge export``; prints a summary. Returns 0 on success, 2 when it could not export (a bad option,
+    a database that cannot be read, an output that cannot be written), as every ``fma-judge`` command."""
     try:
         since = parse_since(args.since) if args.since else None
         statuses = parse_statuses(args.status) if args.status else None
@@ -93,8 +93,7 @@ def run_export(args: argparse.Namespace) -> int:
             engine.dispose()
     except (StoreError, ExportError, OSError) as exc:
         print(f"fma-judge export: {exc}", file=sys.stderr)
-        # a bad --batch, or statuses an image folder cannot hold: a bad option
-        return 2 if isinstance(exc, ExportError) and exc.reason in ("no_batch", "auto_folder") else 1
+        return 2  # (a database error was 1 here and 2 in classify, monitor and recalibrate)
     if result.undecided:  # (not "N labels": those rows carry no person's label)
         print(f"Exported {result.count:,} row(s) to {result.path}: {result.count - result.undecided:,} judged, "
               f"{result.undecided:,} no person decided (status auto, waiting or unreadable; training skips them)")

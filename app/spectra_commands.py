@@ -83,7 +83,7 @@ def _import(args: argparse.Namespace) -> int:
             store.engine.dispose()
     except (StoreError, FileNotFoundError, OSError) as exc:
         print(f"fma-judge spectra import: {exc}", file=sys.stderr)
-        return 1
+        return 2
     print(f"Imported {result.added:,} reference spectra ({result.known:,} already in the library) from {args.folder}")
     if result.skipped:
         print(f"Left out {len(result.skipped):,}:")

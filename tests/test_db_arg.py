@@ -61,7 +61,7 @@ def test_a_relative_db_is_the_current_folders_file_named_in_full(work: Path, giv
     assert main(["backup", "--db", given, "--list"]) == 0
     assert capsys.readouterr().out.startswith(f"No backups of {work / 'team.sqlite'} (in {work / 'backups'})")
     assert main(["export", "--db", given, "--out", "x.csv", "--format", "csv"]) == 0
-    assert main(["export", "--db", given.replace("team", "other"), "--out", "y.csv", "--format", "csv"]) == 1
+    assert main(["export", "--db", given.replace("team", "other"), "--out", "y.csv", "--format", "csv"]) == 2
     assert f"no fma-judge database at {work / 'other.sqlite'}" in capsys.readouterr().err
 
 
@@ -77,7 +77,7 @@ def test_a_relative_db_never_makes_a_new_database_in_the_current_folder(work: Pa
         open_store(given)  # the window (app.ui.app.open_database), classify, monitor, recalibrate, spectra import
     assert str(refused.value) == said
     (work / "library").mkdir()
-    assert main(["spectra", "import", "library", "--db", given]) == 1
+    assert main(["spectra", "import", "library", "--db", given]) == 2
     assert capsys.readouterr().err == f"fma-judge spectra import: {said}\n"
     backup = _made(work.parent / "b.sqlite")
     assert main(["restore", str(backup), "--db", given]) == 2
@@ -112,7 +112,7 @@ def test_other_urls_are_unchanged() -> None:
 
 @pytest.mark.parametrize("bad", ["postgresql:/db.lab/fma", "sqlite:team.sqlite"])
 def test_a_url_that_is_not_one_is_a_clear_error(tmp_path: Path, bad: str, capsys) -> None:
-    assert main(["export", "--db", bad, "--out", str(tmp_path / "x.csv"), "--format", "csv"]) == 1
+    assert main(["export", "--db", bad, "--out", str(tmp_path / "x.csv"), "--format", "csv"]) == 2
     err = capsys.readouterr().err
     assert err == (f"fma-judge export: Cannot use the database {bad!r}: it is neither a URL (sqlite:////abs/path.sqlite, "
                    "postgresql+psycopg://USER@HOST/DB) nor a file path\n")

@@ -343,7 +343,7 @@ def test_cli(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], t
                            "nosuch")) == 2
     assert "no batch with id or name 'nosuch'; the newest: " in capsys.readouterr().err
     missing = f"sqlite:///{tmp_path / 'nothing.sqlite3'}"
-    assert run_export(_cli("--db", missing, "--out", str(tmp_path / "cli.json"), "--format", "json")) == 1
+    assert run_export(_cli("--db", missing, "--out", str(tmp_path / "cli.json"), "--format", "json")) == 2
     assert "no fma-judge database at" in capsys.readouterr().err
     assert not (tmp_path / "nothing.sqlite3").exists()
 
@@ -387,7 +387,7 @@ def test_the_cli_never_writes_over_a_file_or_a_data_set_unless_told(store: Store
     assert (data / "manifest.csv").read_text(encoding="utf-8") != before
     db = sqlite_path(store.url)
     if db is not None:  # the database itself: refused as such, never "--overwrite writes over it"
-        assert run_export(_cli("--db", store.url, "--out", str(db), "--format", "csv")) == 1
+        assert run_export(_cli("--db", store.url, "--out", str(db), "--format", "csv")) == 2
         err = capsys.readouterr().err
         assert "is the database the judgments are kept in" in err and "--overwrite" not in err
 

@@ -253,7 +253,7 @@ def test_backup_and_restore_commands(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert fma_judge(["backup", "--db", url, "--list"]) == 0
     assert str(list_backups(db)[0].path) in capsys.readouterr().out
     _damage(db)
-    assert fma_judge(["export", "--db", url, "--out", str(tmp_path / "x.csv"), "--format", "csv"]) == 1
+    assert fma_judge(["export", "--db", url, "--out", str(tmp_path / "x.csv"), "--format", "csv"]) == 2
     assert "is damaged" in capsys.readouterr().err
     assert fma_judge(["restore", "--newest", "--db", url]) == 0
     assert "the replaced file is kept as" in capsys.readouterr().out
