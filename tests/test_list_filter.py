@@ -166,3 +166,29 @@ def test_a_new_order_shows_the_image_on_screen_in_the_middle_of_the_list(qtbot, 
         assert height / 4 < rect.center().y() < 3 * height / 4, (rect, height)
     finally:
         win.close()
+
+
+def test_the_type_menu_is_wide_enough_for_its_longest_indented_name(qtbot) -> None:
+    """It cut "PI (polyimi…residue (2)": Qt sized the open menu by the names without their indent."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from app.ui.list_filter import INDENT_PX, ListFilterBar
+
+    types = [("foreign", "Foreign matter", 23), ("residues", "Residues and stains", 8),
+             ("pi_residue", "PI (polyimide) residue", 2)]
+    bar = ListFilterBar(lambda: types, lambda node: {"foreign": 0, "residues": 1}.get(node, 2))
+    qtbot.addWidget(bar)
+    bar.resize(280, 60)
+    bar.show()
+    combo = bar.type_combo
+    combo.showPopup()
+    try:
+        view = combo.view()
+        row = next(i for i in range(combo.count()) if combo.itemData(i) == "pi_residue")
+        text = combo.itemText(row)
+        needed = view.fontMetrics().horizontalAdvance(text) + 2 * INDENT_PX
+        assert view.width() >= needed, (view.width(), needed)
+        hint = combo.itemDelegate().sizeHint(QStyleOptionViewItem(), combo.model().index(row, 0))
+        assert view.viewport().width() >= hint.width()
+    finally:
+        combo.hidePopup()

@@ -72,6 +72,11 @@ class _TypeCombo(QComboBox):
 
     def showPopup(self) -> None:
         self._refill()
+        # as wide as its widest item with that item's indent: Qt measured the names without it and cut the longest
+        # ("PI (polyimi…residue (2)")
+        view = self.view()
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 2 * view.frameWidth()
+                             + view.verticalScrollBar().sizeHint().width() + INDENT_PX)
         super().showPopup()
 
     def focusInEvent(self, event) -> None:
