@@ -270,6 +270,16 @@ def test_service_figures_and_png(engine, store, tmp_path) -> None:
     empty = DashboardService(engine).figures("never-registered")
     assert empty.overall == stats.Counts() and empty.batches == ()
     assert Image.open(io.BytesIO(render_dashboard_png(empty, "en", width_px=800))).size == (800, 496)
+    # in a short view (1366 x 768: about 280 px for the charts) a row of charts is as high as the view, so the first
+    # row's time axis is seen without a scroll; never lower than MIN_ROW_PX, never higher than the width makes it
+    from app.services.dashboard import MIN_ROW_PX
+
+    short = render_dashboard_png(figures, "en", width_px=1200, heading=False, row_px=270)
+    assert Image.open(io.BytesIO(short)).size == (1200, 540)
+    assert Image.open(io.BytesIO(render_dashboard_png(figures, "en", width_px=1200, heading=False,
+                                                      row_px=100))).size == (1200, 2 * MIN_ROW_PX)
+    assert Image.open(io.BytesIO(render_dashboard_png(figures, "en", width_px=1200, heading=False,
+                                                      row_px=2000))).size == (1200, 680)
     with pytest.raises(ValueError, match="unknown period"):
         DashboardService(engine).figures(V1, period="year")
 

@@ -282,8 +282,13 @@ HEADING_PX = 64
 """Height of the PNG's heading (title and summary line) at 100 dpi."""
 
 
+MIN_ROW_PX = 240
+"""The least height of a row of the dashboard's charts (their legends, bars and axes still read)."""
+
+
 def render_dashboard_png(
-    figures: DashboardFigures, lang: str = "en", *, width_px: int = 1500, dark: bool = True, heading: bool = True
+    figures: DashboardFigures, lang: str = "en", *, width_px: int = 1500, dark: bool = True, heading: bool = True,
+    row_px: int | None = None,
 ) -> bytes:
     """The dashboard as one PNG: shares per period and per batch, per-class agreement, and analyst kappa.
 
@@ -294,15 +299,18 @@ def render_dashboard_png(
         dark: colours for the app's dark theme (False: for printing).
         heading: draw the heading and summary line (:func:`dashboard_heading`) above the charts; the
             dashboard view shows them as text of its own instead.
+        row_px: each row of charts at most this high (at least ``MIN_ROW_PX``): the view's height, so a row is seen
+            whole with its time axis (at 1366 x 768 it was cut above the dates).
     """
     buffer = io.BytesIO()
-    with _figure(figures, lang, width_px=width_px, dark=dark, heading=heading) as fig:
+    with _figure(figures, lang, width_px=width_px, dark=dark, heading=heading, row_px=row_px) as fig:
         fig.savefig(buffer, format="png", facecolor=fig.get_facecolor(), dpi=fig.dpi)
     return buffer.getvalue()
 
 
 @contextlib.contextmanager
-def _figure(figures: DashboardFigures, lang: str, *, width_px: int, dark: bool, heading: bool):
+def _figure(figures: DashboardFigures, lang: str, *, width_px: int, dark: bool, heading: bool,
+            row_px: int | None = None):
     """The dashboard's matplotlib figure (see :func:`render_dashboard_png`), inside its fonts and colours."""
     from matplotlib import rc_context  # imported when a dashboard is drawn, not when the app starts (~0.3 s)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -320,14 +328,15 @@ def _figure(figures: DashboardFigures, lang: str, *, width_px: int, dark: bool, 
             "axes.titlesize": 12,
         }
     ):
-        fig = Figure(
-            figsize=(width_px / dpi, width_px * 0.62 / dpi), dpi=dpi, facecolor=bg, layout="constrained"
-        )
+        chart_px = (width_px * 0.62 - HEADING_PX) / 2
+        if row_px is not None:
+            chart_px = min(chart_px, max(MIN_ROW_PX, row_px))
+        height_px = 2 * chart_px + (HEADING_PX if heading else 0)
+        fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, facecolor=bg, layout="constrained")
         fig.get_layout_engine().set(w_pad=0.12, h_pad=0.12, hspace=0.06, wspace=0.06)
         FigureCanvasAgg(fig)
         # The heading row is HEADING_PX high whatever the width (a share of the height was too little for
         # two lines on narrow charts); the summary hangs below the title's own box, so they never overlap.
-        chart_px = (width_px * 0.62 - HEADING_PX) / 2
         rows = [HEADING_PX / chart_px, 1, 1] if heading else [1, 1]
         grid_spec = fig.add_gridspec(len(rows), 2, height_ratios=rows)
         first = len(rows) - 2

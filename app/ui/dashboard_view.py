@@ -245,14 +245,17 @@ class DashboardView(QWidget):
         bar = self.scroll.verticalScrollBar()  # room for it before it shows: the charts are taller than the view
         width = max(900, self.scroll.viewport().width() - (0 if bar.isVisible() else bar.sizeHint().width()) - 4)
         self.status.setText(QCoreApplication.translate("Dashboard", "Loading…"))
-        task = Task(self._compute, version, period, self.lang, width)
+        # a row of charts a little less high than the view: the layout gives the second row's taller labels (the
+        # types' names) some of the first's height, which cut the first row's dates
+        task = Task(self._compute, version, period, self.lang, width, self.scroll.viewport().height() - 40)
         task.signals.result.connect(lambda result: isValid(self) and self._shown(request, *result))
         task.signals.failed.connect(self._failed)
         self._start(task)
 
-    def _compute(self, version: str, period: str, lang: str, width: int) -> tuple[DashboardFigures, bytes]:
+    def _compute(self, version: str, period: str, lang: str, width: int,
+                 row_px: int | None = None) -> tuple[DashboardFigures, bytes]:
         figures = self.service.figures(version, period=period)
-        return figures, render_dashboard_png(figures, lang, width_px=width, heading=False)
+        return figures, render_dashboard_png(figures, lang, width_px=width, heading=False, row_px=row_px)
 
     def _shown(self, request: int, figures: DashboardFigures, png: bytes) -> None:
         if request != self._request:
