@@ -279,7 +279,7 @@ def test_service_figures_and_png(engine, store, tmp_path) -> None:
     assert Image.open(io.BytesIO(render_dashboard_png(figures, "en", width_px=1200, heading=False,
                                                       row_px=100))).size == (1200, 2 * MIN_ROW_PX)
     assert Image.open(io.BytesIO(render_dashboard_png(figures, "en", width_px=1200, heading=False,
-                                                      row_px=2000))).size == (1200, 680)
+                                                      row_px=2000))).size == (1200, 744)
     with pytest.raises(ValueError, match="unknown period"):
         DashboardService(engine).figures(V1, period="year")
 

@@ -328,7 +328,7 @@ def _figure(figures: DashboardFigures, lang: str, *, width_px: int, dark: bool, 
             "axes.titlesize": 12,
         }
     ):
-        chart_px = (width_px * 0.62 - HEADING_PX) / 2
+        chart_px = (width_px * 0.62 - (HEADING_PX if heading else 0)) / 2
         if row_px is not None:
             chart_px = min(chart_px, max(MIN_ROW_PX, row_px))
         height_px = 2 * chart_px + (HEADING_PX if heading else 0)
