@@ -16,6 +16,7 @@ from pathlib import Path
 from app.demo import DEMO_MODEL, not_installed
 from app.services.predicting import ModelLoadError, PredictingService
 from app.services.ranks import Ranks, ranks_from_env
+from app.store import repo
 from app.store.backup import BACKUP_DIR, backup_to, list_backups, restore, rolling_backup
 from app.store.db import (
     default_db_url,
@@ -23,6 +24,7 @@ from app.store.db import (
     open_store,
     refuse_new_relative,
     require_existing,
+    session_scope,
     sqlite_path,
 )
 from app.store.errors import ExportError, StoreError
@@ -130,7 +132,8 @@ def classify_main(argv: list[str]) -> int:
                     "predictions already there (run it on a workstation or a server, e.g. from a scheduler).")
     parser.add_argument("folder", help="folder of images (the batch)")
     parser.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
-    parser.add_argument("--model", help=f"model bundle (default: the bundled demo model, {DEMO_MODEL})")
+    parser.add_argument("--model", help="model bundle (default: the team's model, fma-judge deploy; without one, "
+                                        f"the bundled demo model, {DEMO_MODEL})")
     parser.add_argument("--recursive", "-r", action="store_true",
                         help="also images in sub-folders (open it in the app the same way)")
     parser.add_argument("--device", default="cpu", type=device_arg, help="cpu (default) or cuda")
@@ -148,12 +151,26 @@ def classify_main(argv: list[str]) -> int:
     return rc
 
 
+def _team_model(engine) -> Path | None:
+    """The team's model (``fma-judge deploy``) for a run without ``--model``, as the app's windows take it; None
+    when none is deployed.
+
+    Raises:
+        ModelLoadError: one is deployed and this computer does not reach it (the demo model in its place would
+            store the demo's calls for a real batch).
+    """
+    with session_scope(engine, action="read") as s:
+        team = repo.team_model(s)
+    if team is None:
+        return None
+    if not Path(team.bundle_path).is_dir():
+        raise ModelLoadError(f"the team's model {team.bundle_path} (fma-judge deploy, by {team.set_by}) is not "
+                             "reachable from here; give the model with --model BUNDLE")
+    return Path(team.bundle_path)
+
+
 def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
     model = Path(args.model) if args.model else DEMO_MODEL
-    if not args.model and not model.is_dir():
-        print(f"fma-judge classify: {not_installed('the demo model')}: give the model with --model BUNDLE",
-              file=sys.stderr)
-        return 2
     cancel = threading.Event()
     who = f"rank {ranks.rank}/{ranks.world}: " if ranks.world > 1 else ""
     device = f"cuda:{ranks.local_rank}" if ranks.world > 1 and args.device.startswith("cuda") else args.device
@@ -169,6 +186,10 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
             file = sqlite_path(args.db or default_db_url())
             new_file = file is not None and not file.is_file()  # said below: this run makes the database
             engine = open_store(args.db, writable=True).engine
+            team = None if args.model else _team_model(engine)
+            model = team or model
+            if not args.model and team is None and not model.is_dir():
+                raise ModelLoadError(f"{not_installed('the demo model')}: give the model with --model BUNDLE")
             service = PredictingService(engine, device=device)
             info = service.load(model)
         finally:  # every rank goes on only when every rank has the store and the model (else some would wait)
@@ -179,7 +200,10 @@ def _classify(args: argparse.Namespace, folder: Path, ranks: Ranks) -> int:
             print(f"model {info.version} ({info.engine}); database {describe_url(engine.url)}"
                   + (" (created now)" if new_file else "")
                   + (f"; {ranks.world} ranks" if ranks.world > 1 else ""), file=sys.stderr)
-            if not args.model:  # a scheduled run that forgot --model would store the demo's calls for real batches
+            if team is not None:
+                print(f"fma-judge classify: no --model given: the team's model {team} (fma-judge deploy)",
+                      file=sys.stderr)
+            elif not args.model:  # a scheduled run that forgot --model would store the demo's calls for real batches
                 print(f"fma-judge classify: warning: no --model given: the bundled demo model ({DEMO_MODEL}) judges "
                       "these images; it knows only the demo's synthetic defects", file=sys.stderr)
         result = service.classify_folder(folder, recursive=args.recursive, on_chunk=chunk_done, cancel=cancel,

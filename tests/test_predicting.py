@@ -143,6 +143,20 @@ def test_classify_command_fills_a_batch_once(tmp_path, bundle, folder):
     assert "no --model given" not in first.stderr
     demo = _classify(str(two), "--db", f"sqlite:///{tmp_path / 'demo.sqlite3'}", tmp_path=tmp_path)
     assert demo.returncode == 0 and "warning: no --model given: the bundled demo model" in demo.stderr, demo.stderr
+    # a team that deployed its model (fma-judge deploy): a run without --model takes it, as the app's windows do
+    # (it took the demo model, so the night's calls were redone when an analyst opened the folder)
+    engine = make_engine(db)
+    with session_scope(engine) as s:
+        repo.set_team_model(s, bundle_path=bundle, model_version="team", analyst="lead")
+    team = _classify(str(two), "--db", db, tmp_path=tmp_path)
+    assert team.returncode == 0 and f"no --model given: the team's model {bundle}" in team.stderr, team.stderr
+    assert "demo" not in team.stderr
+    with session_scope(engine) as s:  # deployed where this computer does not reach: said, nothing predicted
+        repo.set_team_model(s, bundle_path=tmp_path / "share" / "v2", model_version="v2", analyst="lead")
+    gone = _classify(str(two), "--db", db, tmp_path=tmp_path)
+    assert gone.returncode == 2 and f"the team's model {tmp_path / 'share' / 'v2'} (fma-judge deploy, by lead) is " \
+        "not reachable from here; give the model with --model BUNDLE" in gone.stderr, gone.stderr
+    engine.dispose()
 
 
 def _undecodable(tmp_path: Path) -> Path:

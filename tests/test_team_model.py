@@ -76,6 +76,24 @@ def test_a_window_is_offered_the_team_model_and_loads_it(qtbot, engine, taxonomy
         assert "deployed by lead" in banner.text() and f"this window uses {win.model.version}" in banner.text()
         win.offer_team_model(team)  # once per deployment
         assert len([b for b in win.findChildren(QLabel) if "model is now" in b.text()]) == 1
+        # a deployment made since replaces the banner (the older one loaded a model no longer the team's), and one
+        # of the model this window uses takes it away
+        third = make_tiny_bundle(tmp_path / "third", taxonomy, seed=2)
+        with session_scope(engine) as s:
+            newer = repo.set_team_model(s, bundle_path=third, model_version=read_bundle_manifest(third).model_version,
+                                        analyst="lead")
+        win.offer_team_model(newer)
+        shown = [b for b in win.findChildren(QLabel) if b.isVisible() and "model is now" in b.text()]
+        assert len(shown) == 1 and str(third) in shown[0].text() and not banner.isVisible()
+        with session_scope(engine) as s:
+            own = repo.set_team_model(s, bundle_path=ours, model_version=win.model.version, analyst="lead")
+        win.offer_team_model(own)
+        assert not [b for b in win.findChildren(QLabel) if b.isVisible() and "model is now" in b.text()]
+        with session_scope(engine) as s:  # deployed once more: offered again
+            team = repo.set_team_model(s, bundle_path=theirs, model_version=read_bundle_manifest(theirs).model_version,
+                                       analyst="lead")
+        win.offer_team_model(team)
+        (banner,) = [b for b in win.findChildren(QLabel) if b.isVisible() and "model is now" in b.text()]
         with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
             banner.linkActivated.emit("act")  # "Load it"
         assert win.model.version == team.model_version and not banner.isVisible()

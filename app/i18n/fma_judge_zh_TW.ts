@@ -285,22 +285,22 @@
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="284"/>
+        <location filename="../ui/dashboard_view.py" line="287"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="291"/>
+        <location filename="../ui/dashboard_view.py" line="294"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
         <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類型；純度監控只檢查單一類型，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="298"/>
+        <location filename="../ui/dashboard_view.py" line="301"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="307"/>
+        <location filename="../ui/dashboard_view.py" line="310"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
@@ -316,17 +316,17 @@
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="317"/>
+        <location filename="../ui/dashboard_view.py" line="320"/>
         <source>Target purity {target}%, bounds at {confidence}% from blind spot checks.</source>
         <translation>目標純度 {target}%，以盲判抽查計算 {confidence}% 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="321"/>
+        <location filename="../ui/dashboard_view.py" line="324"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
         <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="325"/>
+        <location filename="../ui/dashboard_view.py" line="328"/>
         <source>Judged with a spectrum, held to: {floors}.</source>
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
@@ -336,7 +336,7 @@
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="339"/>
+        <location filename="../ui/dashboard_view.py" line="342"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -1179,32 +1179,32 @@
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="106"/>
+        <location filename="../ui/list_filter.py" line="111"/>
         <source>All types</source>
         <translation>所有類型</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="108"/>
+        <location filename="../ui/list_filter.py" line="113"/>
         <source>Batch order</source>
         <translation>批次順序</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="109"/>
+        <location filename="../ui/list_filter.py" line="114"/>
         <source>Least confident first</source>
         <translation>信心最低者優先</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="110"/>
+        <location filename="../ui/list_filter.py" line="115"/>
         <source>By type</source>
         <translation>依類型</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="113"/>
+        <location filename="../ui/list_filter.py" line="118"/>
         <source>Show all</source>
         <translation>全部顯示</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="200"/>
+        <location filename="../ui/list_filter.py" line="205"/>
         <source>{n} of {m} images listed</source>
         <translation>列出 {m} 張中的 {n} 張</translation>
     </message>
@@ -1495,37 +1495,37 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>自動判定已在別處暫停（純度監控）：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="213"/>
-        <source>The team&apos;s model is now {version} (deployed by {who} on {when}); this window uses {ours}.</source>
-        <translation>團隊的模型現為 {version}（由 {who} 於 {when} 部署）；此視窗使用 {ours}。</translation>
+        <location filename="../ui/store_upkeep.py" line="218"/>
+        <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}); this window uses {ours}.</source>
+        <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署）；此視窗使用 {ours}。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="217"/>
+        <location filename="../ui/store_upkeep.py" line="223"/>
         <source>Load it</source>
         <translation>載入</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="255"/>
+        <location filename="../ui/store_upkeep.py" line="261"/>
         <source>No notice over the image offers anything now.</source>
         <translation>目前影像上方沒有可執行動作的通知。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="314"/>
+        <location filename="../ui/store_upkeep.py" line="320"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="355"/>
+        <location filename="../ui/store_upkeep.py" line="361"/>
         <source>Dismiss ({key})</source>
         <translation>關閉 ({key})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="356"/>
+        <location filename="../ui/store_upkeep.py" line="362"/>
         <source>Dismiss</source>
         <translation>關閉</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="358"/>
+        <location filename="../ui/store_upkeep.py" line="364"/>
         <source>{action} ({key})</source>
         <translation>{action} ({key})</translation>
     </message>
@@ -1617,7 +1617,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="341"/>
+        <location filename="../ui/store_upkeep.py" line="347"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1702,12 +1702,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="281"/>
+        <location filename="../ui/store_upkeep.py" line="287"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="306"/>
+        <location filename="../ui/store_upkeep.py" line="312"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>

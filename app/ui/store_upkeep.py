@@ -204,15 +204,21 @@ class StoreUpkeep:
         not the one this window has loaded, with a link that loads it; once per deployment (Esc, or Dismiss, and it
         stays away until the next). A team switched every window to a new model only by each analyst's Ctrl+M."""
         model = getattr(self, "model", None)
+        old = getattr(self, "_team_banner", None)
         if team is None or model is None or team.model_version == model.version:
+            if old is not None and isValid(old) and model is not None:  # deployed otherwise since, or loaded: it
+                old.hide()  # would load a model no longer the team's (its link took the one it named)
             return
         key = (team.bundle_path, team.set_at)
         if key == getattr(self, "_team_offered", None):
             return
         self._team_offered = key
-        self.show_notice(QCoreApplication.translate(
-            "Main", "The team's model is now {version} (deployed by {who} on {when}); this window uses {ours}.").format(
-            version=team.model_version or team.bundle_path, who=team.set_by,
+        if old is not None and isValid(old):
+            old.hide()  # a newer deployment's banner replaces it
+        self._team_banner = self.show_notice(QCoreApplication.translate(
+            "Main", "The team's model is now {version} ({path}, deployed by {who} on {when}); this window uses "
+                    "{ours}.").format(
+            version=team.model_version or team.bundle_path, path=team.bundle_path, who=team.set_by,
             when=team.set_at.astimezone().strftime("%Y-%m-%d %H:%M"), ours=model.version),
             action=(QCoreApplication.translate("Main", "Load it"), lambda path=team.bundle_path: self.load_model(path)))
 
