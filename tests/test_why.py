@@ -91,3 +91,20 @@ def test_the_question_button_explains_its_row_another_image_resets_and_why_shows
     assert not win.toolbar.act_heat.isChecked() and win.viewer.heatmap_caption == ""
     _w(qtbot, win, win.presenter.panel(win.current).top5[0].leaf)
     assert win.toolbar.act_heat.isChecked() and win.viewer.heatmap_caption.startswith("Why ")
+
+
+def test_another_model_loaded_mid_explanation_leaves_no_computing_caption(qtbot, window, tmp_path, taxonomy):
+    """W, then another model (Ctrl+Enter on the team's banner): the old model's "Why …? computing…" stayed over the
+    image for good (its run was cancelled); the new model's attention comes instead, and no old explanation is kept."""
+    win = window
+    entry = win.presenter.panel(win.current).top5[0]
+    win.worker.explain = lambda *_a: None  # the request is lost, as a cancelled run loses it
+    qtbot.keyClick(win, Qt.Key.Key_W)
+    assert win.viewer.heatmap_pending and win.viewer.heatmap_caption.startswith(f"Why {entry.name}?")
+    win.why.maps[(win.current_image_id, "stale")] = np.zeros((4, 4))
+    other = make_tiny_bundle(tmp_path / "other", taxonomy, seed=5)
+    with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+        win.load_model(other)
+    qtbot.waitUntil(lambda: win.viewer.has_heatmap and not win.viewer.heatmap_pending, timeout=60_000)
+    assert not win.why.active and not win.why.maps
+    assert not win.viewer.heatmap_caption.startswith("Why")

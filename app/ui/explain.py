@@ -88,6 +88,12 @@ class WhyThisType(QObject):
         """Back to the attention heatmap (another image, another model)."""
         self.k, self.leaf = 0, None
 
+    def forget(self) -> None:
+        """Another model is loading: its explanations differ, and the one asked of the old model will not come (the
+        worker's run was cancelled; its "computing…" stayed over the image for good)."""
+        self.maps.clear()
+        self.reset()
+
     def redraw(self) -> bool:
         """Draw the chosen explanation again (the image was re-displayed); False when there is none to draw."""
         if not self.active:

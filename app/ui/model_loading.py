@@ -139,6 +139,7 @@ class ModelLoading:
             self._queue_view.set_taxonomy(manifest.taxonomy, self.lang)
         if changed:
             self.images.drop_heatmaps()  # where the *previous* model looked
+            self.why.forget()  # and why it chose (a LayerCAM asked of it never comes)
             self._reload_items()
         elif 0 <= self.current < len(self.items):
             self._refresh_list()  # (a reset: the list's selection goes with it, and the row on screen was not marked)
