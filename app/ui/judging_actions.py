@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QMessageBox
+from shiboken6 import isValid
 
 from app.store.errors import JudgmentConflictError, StoreError
 from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, same_decision, unpredicted
@@ -404,6 +405,9 @@ class JudgingActions:
             self.alert(QMessageBox.information, QCoreApplication.translate("Main", "Note changed meanwhile"), text,
                        line=f"note changed meanwhile by {theirs.analyst}: not saved, kept as a draft")
             return
+        if not note:
+            self._judged_meanwhile_notice(theirs, args)
+            return
         text = QCoreApplication.translate(
             "Main", "{file} was judged meanwhile by {who} ({when}): {what}.\n\nYour note was not saved. The image "
                     "now shows their judgment; your text is kept: {key} on the image brings it back.") if note else \
@@ -413,6 +417,25 @@ class JudgingActions:
         text = text.format(key=key, **args)
         self.alert(QMessageBox.information, QCoreApplication.translate("Main", "Judged meanwhile"), text,
                    line=f"judged meanwhile by {theirs.analyst}: not saved")
+
+    def _judged_meanwhile_notice(self, theirs: JudgmentRecord, args: dict[str, str]) -> None:
+        """A judgment refused because a colleague decided the image first: said in a notice over the image, with a
+        link (Ctrl+Enter) back to it, and the window goes on to the next image as the key meant it to. A box here
+        stopped the analyst's flow: the keys pressed after it went to the box (13 of 24 in the two-analyst
+        walk-through), and the next Enter on the image asked again whether to replace the colleague's decision."""
+        old = getattr(self, "_meanwhile_banner", None)
+        if old is not None and isValid(old):
+            old.hide()  # the newest one only: the earlier image is in the list, marked as the colleague's
+        image_id = theirs.image_id
+        self._meanwhile_banner = self.show_notice(QCoreApplication.translate(
+            "Main", "{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image "
+                    "shows theirs.").format(**args),
+            action=(QCoreApplication.translate("Main", "Back to it"),
+                    lambda: self.select(row) if (row := self.presenter.row_of(image_id)) is not None else None))
+        row = self.presenter.row_of(image_id)
+        nxt = self.presenter.next_open(row) if row is not None else None
+        if nxt is not None:
+            self.select(nxt)
 
     def _apply_judgment(self, record: JudgmentRecord) -> int | None:
         i = self.presenter.apply_judgment(record)
