@@ -1953,36 +1953,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="414"/>
-        <source>{file} was judged meanwhile by {who} ({when}): {what}.
-
-Your judgment was not saved. The image now shows theirs; judge it again to replace it.</source>
-        <translation>{file} 在此期間已由 {who} 判定（{when}）：{what}。
-
-您的判定未儲存。影像現在顯示對方的判定；再判定一次即可取代。</translation>
-    </message>
-    <message>
-        <location filename="../ui/judging_actions.py" line="418"/>
+        <location filename="../ui/judging_actions.py" line="415"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="430"/>
+        <location filename="../ui/judging_actions.py" line="427"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="433"/>
+        <location filename="../ui/judging_actions.py" line="430"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="506"/>
+        <location filename="../ui/judging_actions.py" line="503"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="507"/>
+        <location filename="../ui/judging_actions.py" line="504"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1995,12 +1986,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="512"/>
+        <location filename="../ui/judging_actions.py" line="509"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="513"/>
+        <location filename="../ui/judging_actions.py" line="510"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

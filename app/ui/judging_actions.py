@@ -410,11 +410,8 @@ class JudgingActions:
             return
         text = QCoreApplication.translate(
             "Main", "{file} was judged meanwhile by {who} ({when}): {what}.\n\nYour note was not saved. The image "
-                    "now shows their judgment; your text is kept: {key} on the image brings it back.") if note else \
-            QCoreApplication.translate(
-            "Main", "{file} was judged meanwhile by {who} ({when}): {what}.\n\nYour judgment was not saved. The image "
-                    "now shows theirs; judge it again to replace it.")
-        text = text.format(key=key, **args)
+                    "now shows their judgment; your text is kept: {key} on the image brings it back.").format(
+            key=key, **args)
         self.alert(QMessageBox.information, QCoreApplication.translate("Main", "Judged meanwhile"), text,
                    line=f"judged meanwhile by {theirs.analyst}: not saved")
 
