@@ -744,12 +744,31 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
     qtbot.keyClick(view.table, Qt.Key.Key_U)  # another decision: asked; No, nothing written
     with session_scope(engine, action="read") as s:
         assert repo.current_judgments(s, [store["img5"]])[store["img5"]].analyst == "carol"
-    assert asked == [("Judged by colleagues", "This image was judged otherwise by carol. Replace their judgment?")]
+    assert asked == [("Judged by colleagues", "img5.png was judged otherwise by carol. Replace their judgment?")]
+    assert view.status_label.text() == "Nothing judged: the judgments of carol are kept"  # (No said nothing)
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         qtbot.keyClick(view.table, Qt.Key.Key_U)  # Yes
     with session_scope(engine, action="read") as s:
         now = repo.current_judgments(s, [store["img5"]])[store["img5"]]
     assert (now.status, now.analyst) == ("unknown", "gina") and len(asked) == 2
+
+    # a selection with the analyst's own rows beside a colleague's: No leaves the colleague's and judges the others
+    # (it judged none, without a word), Cancel judges none; the question names the files
+    import dataclasses
+
+    row = view.model.queue_row(next(i for i in range(view.model.rowCount()) if view.model.queue_row(i)))
+    theirs = [dataclasses.replace(row, image_id=90 + i, path=f"/lot/P00{i}.png", state="accepted", judged_by="bob",
+                                  judged_leaf="crack") for i in range(4)]
+    mine = dataclasses.replace(row, image_id=99, path="/lot/P009.png", state="accepted", judged_by="gina",
+                               judged_leaf="crack")
+    asked.clear()
+    answers[:] = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Cancel]
+    assert view._over_colleagues([*theirs, mine], lambda _r: ("dent",)) == [mine]
+    assert asked[0][1] == ("4 of these images (P000.png, P001.png, P002.png, …) were judged otherwise by bob. Replace "
+                           "their judgments?\n\nYes: replace theirs too. No: leave theirs and judge the other 1. "
+                           "Cancel: judge none.")
+    assert view._over_colleagues([*theirs, mine], lambda _r: ("dent",)) == []
+    assert view.status_label.text() == "Nothing judged: the judgments of bob are kept"
 
 
 @needs_qt

@@ -247,13 +247,29 @@ class QueueActions:
         if not other:
             return rows
         who = listed(sorted({r.judged_by for r in other}))
-        answer = QMessageBox.question(
-            self, t.translate("Queue", "Judged by colleagues"),
-            (t.translate("Queue", "This image was judged otherwise by {who}. Replace their judgment?") if len(other) == 1
-             else t.translate("Queue", "{n} of these images were judged otherwise by {who}. Replace their "
-                                       "judgments?")).format(n=len(other), who=who),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-        return rows if answer == QMessageBox.StandardButton.Yes else []
+        files = listed([Path(r.path).name for r in other[:3]] + (["…"] if len(other) > 3 else []))
+        rest = len(rows) - len(other)
+        if len(other) == 1:
+            text = t.translate("Queue", "{files} was judged otherwise by {who}. Replace their judgment?").format(
+                files=files, who=who)
+        else:
+            text = t.translate("Queue", "{n} of these images ({files}) were judged otherwise by {who}. Replace their "
+                                        "judgments?").format(n=len(other), files=files, who=who)
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        if rest:  # the analyst's own and waiting rows beside them: No judges those, leaving the colleagues' alone
+            text += "\n\n" + t.translate("Queue", "Yes: replace theirs too. No: leave theirs and judge the other {m}. "
+                                                   "Cancel: judge none.").format(m=rest)
+            buttons |= QMessageBox.StandardButton.Cancel
+        answer = QMessageBox.question(self, t.translate("Queue", "Judged by colleagues"), text, buttons,
+                                      QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            return rows
+        if answer == QMessageBox.StandardButton.No and rest:
+            return [r for r in rows if r not in other]
+        # (No, with nothing else to judge; Cancel; or the box closed): said, as every other key that writes nothing
+        self.status_label.setText(t.translate("Queue", "Nothing judged: the judgments of {who} are kept").format(
+            who=who))
+        return []
 
     def _bulk_accept_confirmed(self, rows: list[QueueRow]) -> bool:
         """Whether to accept ``rows``: more than :attr:`BULK_ASK` images are asked first, saying how sure the model
