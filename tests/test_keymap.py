@@ -76,6 +76,20 @@ def test_enter_in_a_row_moves_to_the_next_instead_of_closing_the_dialog(qtbot) -
     assert dialog.focusWidget() is dialog.edits[below] and dialog.edits[below].selectedText() == dialog.edits[below].text()
     qtbot.keyClick(dialog.edits[below], Qt.Key.Key_Return)
     assert dialog.isVisible() and dialog.focusWidget() is dialog.edits[ids[ids.index("note") + 2]]
+    # a clash is said as it is typed (the walk-through gave Accept the key U and nothing said so until OK, which
+    # the keyboard could not reach); Ctrl+Enter is OK
+    edit = dialog.edits["accept"]
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, "U")
+    assert "U is given to both" in dialog.problem.text()
+    qtbot.keyClick(edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.isVisible() and dialog.result() == 0  # refused: the clash stays said
+    edit.selectAll()
+    qtbot.keyClicks(edit, "Return")
+    assert dialog.problem.text() == ""
+    qtbot.keyClick(edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert not dialog.isVisible() and dialog.result() == 1 and dialog.keymap["note"] == ("M",)
 
 
 def test_a_key_is_given_by_pressing_it(qtbot) -> None:

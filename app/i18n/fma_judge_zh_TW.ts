@@ -1098,7 +1098,7 @@
     </message>
     <message>
         <location filename="../ui/keys_dialog.py" line="47"/>
-        <location filename="../ui/keys_dialog.py" line="100"/>
+        <location filename="../ui/keys_dialog.py" line="105"/>
         <source>Press a key…</source>
         <translation>按下按鍵…</translation>
     </message>
@@ -1108,17 +1108,22 @@
         <translation>預設值</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="80"/>
+        <location filename="../ui/keys_dialog.py" line="71"/>
+        <source>Enter: the next row · Ctrl+Enter: OK · Esc: Cancel</source>
+        <translation>Enter：下一列 · Ctrl+Enter：確定 · Esc：取消</translation>
+    </message>
+    <message>
+        <location filename="../ui/keys_dialog.py" line="85"/>
         <source>Waiting…</source>
         <translation>等待按鍵…</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="82"/>
+        <location filename="../ui/keys_dialog.py" line="87"/>
         <source>Press the key for “{action}” (Esc: keep its keys)</source>
         <translation>請按下「{action}」的按鍵（Esc：保留原按鍵）</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="148"/>
+        <location filename="../ui/keys_dialog.py" line="168"/>
         <source>{key} is given to both “{a}” and “{b}”: give it to one only</source>
         <translation>{key} 同時指定給「{a}」與「{b}」：只能給其中一個</translation>
     </message>

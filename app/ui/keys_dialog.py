@@ -66,9 +66,14 @@ class KeysDialog(QDialog):
         edits = list(self.edits.values())
         for k, edit in enumerate(edits):
             edit.returnPressed.connect(lambda k=k: self._edit_row((k + 1) % len(edits)))
+            edit.textEdited.connect(lambda _text: self._check())  # a clash said as it is typed, not only at OK
+            edit.installEventFilter(self)  # Ctrl+Enter: OK (Enter goes to the next row, and Tab stays in the table)
+        hint = QLabel(QCoreApplication.translate("Keys", "Enter: the next row · Ctrl+Enter: OK · Esc: Cancel"), self)
+        hint.setStyleSheet("color: #9aa0a6;")
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.problem)
+        layout.addWidget(hint)
         layout.addWidget(buttons)
         self.resize(720, 640)
 
@@ -102,10 +107,16 @@ class KeysDialog(QDialog):
         self.problem.clear()
         if key != "Esc" or event.modifiers() != Qt.KeyboardModifier.NoModifier:
             self.edits[action_id].setText(key)
+        self._check()  # said at once, not only at OK
+
+    def _check(self) -> None:
+        """Say a key Qt cannot read, or one given to two actions, now; clear the line once it is mended."""
         try:
             self.collect()
-        except ValueError as exc:  # said at once, not only at OK
+        except ValueError as exc:
             self.problem.setText(str(exc))
+            return
+        self.problem.clear()
 
     def done(self, result: int) -> None:
         if self.recording is not None:  # closed while waiting for a key: the keyboard goes back
@@ -113,9 +124,18 @@ class KeysDialog(QDialog):
             self.releaseKeyboard()
         super().done(result)
 
+    def eventFilter(self, watched, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            self.accept()  # OK, from the row being edited (the line took Ctrl+Enter as its own Enter)
+            return True
+        return super().eventFilter(watched, event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            return  # a row's Enter was answered (the next row); OK is a click, or Tab to it and Space
+            if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                self.accept()
+            return  # a row's Enter was answered (the next row); Ctrl+Enter is OK
         super().keyPressEvent(event)
 
     def _edit_row(self, row: int) -> None:
