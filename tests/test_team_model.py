@@ -6,7 +6,7 @@ walk-through)."""
 from __future__ import annotations
 
 import pytest
-from conftest import make_tiny_bundle, open_window
+from conftest import make_tiny_bundle, open_window, write_image
 from store_backends import BACKENDS, fresh_engine
 
 from app.store import repo
@@ -111,7 +111,12 @@ def test_the_team_models_notice_is_taken_up_from_the_keyboard(qtbot, engine, tax
     ours = make_tiny_bundle(tmp_path / "ours", taxonomy, seed=0)
     theirs = make_tiny_bundle(tmp_path / "team", taxonomy, seed=1)
     win = open_window(qtbot, engine, ours, tmp_path, monkeypatch)
+    for i in range(2):
+        write_image(tmp_path / "lot" / f"img_{i}.png", size=(96, 80), seed=i)
     try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(tmp_path / "lot")
+        before = win.model.version
         win.activateWindow()
         qtbot.keyClick(win, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # nothing offered: said so
         assert "No notice" in win.statusBar().currentMessage()
@@ -127,6 +132,9 @@ def test_the_team_models_notice_is_taken_up_from_the_keyboard(qtbot, engine, tax
             qtbot.keyClick(win, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         assert win.model.version == team.model_version and not banner.isVisible()
         assert [b for b in win.findChildren(QLabel) if b.isVisible() and "plain notice" in b.text()]  # others stay
+        # the open batch is predicted again by it: said (its counts and badges changed without a word)
+        assert win.statusBar().currentMessage().startswith(f"Now using {team.model_version} (was {before}): the "
+                                                           "open batch is predicted again by it")
     finally:
         win.close()
 

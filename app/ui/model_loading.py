@@ -53,6 +53,7 @@ class ModelLoading:
             self._runner.start(task)
             return
         self.status.set_model(None, loading=True)
+        self._model_before = self.model.version if self.model is not None else None  # (said when the new one is in)
         self.model = None
         self.known_pauses = None  # (another model's pauses: its first check sets them)
         self.presenter.set_model("loading")
@@ -77,6 +78,11 @@ class ModelLoading:
         if info.engine_note:  # IT's to mend (a runtime graph lost in a copy): said once, kept in the tooltip
             self.statusBar().showMessage(QCoreApplication.translate(
                 "Main", "The model is not on its fastest path: {why}").format(why=info.engine_note), 15_000)
+        elif (before := getattr(self, "_model_before", None)) and before != info.version \
+                and self.presenter.batch is not None:  # the counts and badges change: said why (they did unsaid)
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "Now using {new} (was {old}): the open batch is predicted again by it, so its routes and "
+                        "counts may change.").format(new=info.version, old=before), 15_000)
         if self.settings is not None and self._remember_model:
             # in full: `--model m1` from a shell's folder was kept as "m1", not there for a start from a menu
             self.settings.setValue(MODEL_KEY, os.path.abspath(info.path))
