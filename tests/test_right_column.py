@@ -181,3 +181,29 @@ def test_a_column_deleted_with_a_balance_pending_does_not_raise_after_it(qtbot) 
         QTimer.singleShot(20, lambda: done.append(1))
         qtbot.waitUntil(lambda: bool(done), timeout=2000)
     assert not caught, [e for _t, e, _tb in caught]
+
+
+def test_the_panel_says_what_going_compact_saves_as_it_is_laid_out(qtbot) -> None:
+    """The saving counted each ancestry line whole (112 px at 1366 × 768 where about 40 were freed: a row is as high
+    as its key button, the line beside it): the column judged the compact panel to fit, the similar cases kept their
+    tiles, and the fifth Top-5 row and the routing reason scrolled away on an image's first showing."""
+    from app.services.batch_presenter import PanelData, TopEntry
+    from app.ui.prediction_panel import PredictionPanel
+
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.resize(360, 2000)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.show_data(PanelData(
+        file_name="a.png", state="rejudge", leaf="fiber", path=("foreign_matter", "particle", "fiber"),
+        path_names=("Foreign matter", "Particle", "Fiber"), path_scores=(0.99, 0.9, 0.6),
+        top5=tuple(TopEntry(f"leaf{k}", f"Type {k}", "Foreign matter › Particle", 0.2) for k in range(5))))
+
+    QApplication.processEvents()
+    full = panel.wanted_height()  # the body and what is under it (the model line, the buttons)
+    panel.set_compact(True)
+    QApplication.processEvents()
+    saving = panel.compact_saving()
+    laid_out = panel.wanted_height() - saving  # (wanted_height counts the saving back: "as if not compact")
+    assert saving > 0 and abs(saving - (full - laid_out)) <= 4, (saving, full - laid_out)

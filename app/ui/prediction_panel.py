@@ -252,8 +252,20 @@ class PredictionPanel(QWidget):
 
     def compact_saving(self) -> int:
         """What compact saves now (the ancestry lines and the model line it hides; 0 when not compact)."""
-        hidden = [p for k, p in enumerate(self.top_parents) if self._has_ancestry(k)]
-        return sum(p.sizeHint().height() for p in hidden) + self.model_label.sizeHint().height() if self.compact else 0
+        if not self.compact:
+            return 0
+        rows = sum(self._ancestry_height(k) for k in range(len(self.top_parents)) if self._has_ancestry(k))
+        return rows + self.model_label.sizeHint().height() + max(0, self.layout().spacing())  # (and its gap)
+
+    def _ancestry_height(self, k: int) -> int:
+        """What row ``k``'s ancestry line adds to its height: the row is as high as its key button at least, so
+        the line adds only what the name and the line need beyond it (the whole line's height was counted: the
+        saving came out at 112 px where it was about 40, the panes did not fold, and the routing reason scrolled
+        away under the similar cases' tiles at 1366 x 768, zh_TW walk-through)."""
+        key, name, bar, pct, why = self.top_rows[k]
+        others = max(w.sizeHint().height() for w in (key, bar, pct, why))
+        alone = name.sizeHint().height()
+        return max(others, alone + self.top_parents[k].sizeHint().height()) - max(others, alone)
 
     def wanted_height(self) -> int:
         """The height at which nothing scrolls, not compact: the scrolled body's own height and the buttons below."""

@@ -96,6 +96,12 @@ class RightColumn(QSplitter):
                 pane = self.widget(i)
                 sizes[i] = max(pane.sizeHint().height(), pane.minimumSizeHint().height(), pane.minimumHeight())
                 sizes[0] -= sizes[i]
+            elif self.widget(i).isVisible():  # a pane whose least height grew (similar cases came: their tiles)
+                pane = self.widget(i)  # holds that much as soon as the splitter lays out again: counted now, else
+                least = max(pane.minimumSizeHint().height(), pane.minimumHeight())  # the panel lost it after
+                if sizes[i] < least:  # this pass and the tiles hid its Top-5 and routing reason (zh_TW walk-through)
+                    sizes[0] -= least - sizes[i]
+                    sizes[i] = least
         short = self.widget(0).wanted_height() - sizes[0]
         for i in range(1, self.count()):
             pane = self.widget(i)
