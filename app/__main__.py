@@ -25,22 +25,8 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("export", "classify", "backup", "restore"):
-        from app import commands  # no Qt
-
-        return getattr(commands, f"{argv[0]}_main")(argv[1:])
-    if argv and argv[0] == "spectra":
-        from app.spectra_commands import spectra_main  # no Qt
-
-        return spectra_main(argv[1:])
-    if argv and argv[0] == "deploy":
-        from app.team_commands import deploy_main  # no Qt
-
-        return deploy_main(argv[1:])
-    if argv and argv[0] in ("monitor", "recalibrate"):
-        from app import monitor_commands  # no Qt
-
-        return getattr(monitor_commands, f"{argv[0]}_main")(argv[1:])
+    if argv and argv[0] in HEADLESS:
+        return _headless(argv)
     if "--self-test" in argv:
         from app.selftest import run  # no Qt here; Qt is checked in a child process
 
@@ -49,6 +35,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.ui.qtcheck import main as qt_check
 
         return qt_check()
+    return _window(argv)
+
+
+HEADLESS = ("export", "classify", "backup", "restore", "spectra", "deploy", "monitor", "recalibrate")
+"""The commands that run without a window (no Qt)."""
+
+
+def _headless(argv: list[str]) -> int:
+    """A command without a window. A file or folder this account may not open, and a package this install leaves
+    out (the workstation install has no torch: ``recalibrate`` runs the model), are said in one line with exit
+    status 2; they ended in a traceback."""
+    try:
+        return _command(argv)
+    except PermissionError as exc:
+        where = exc.filename or str(exc)
+        print(f"fma-judge {argv[0]}: permission denied: {where} (this account may not open it; ask IT for access, or "
+              "choose another place)", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        print(f"fma-judge {argv[0]}: this install has no {exc.name or exc} (the workstation install leaves out the "
+              "training packages); run it where fma-judge was installed with them: pip install \".[train]\"",
+              file=sys.stderr)
+        return 2
+
+
+def _command(argv: list[str]) -> int:
+    if argv[0] in ("export", "classify", "backup", "restore"):
+        from app import commands  # no Qt
+
+        return getattr(commands, f"{argv[0]}_main")(argv[1:])
+    if argv[0] == "spectra":
+        from app.spectra_commands import spectra_main  # no Qt
+
+        return spectra_main(argv[1:])
+    if argv[0] == "deploy":
+        from app.team_commands import deploy_main  # no Qt
+
+        return deploy_main(argv[1:])
+    from app import monitor_commands  # monitor, recalibrate; no Qt
+
+    return getattr(monitor_commands, f"{argv[0]}_main")(argv[1:])
+
+
+def _window(argv: list[str]) -> int:
     # No garbage-collector passes while the app starts: its imports (Qt, SQLAlchemy, ONNX Runtime) make hundreds of
     # thousands of long-lived objects, and the passes over them held the GIL for 0.1-0.3 s of every start on the
     # 2-core machine (python -m bench.startup). The window re-enables it once its store is attached (run_app).

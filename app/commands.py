@@ -144,6 +144,11 @@ def classify_main(argv: list[str]) -> int:
         shown = folder if folder.is_absolute() else f"{folder} ({folder.absolute()})"  # (a scheduler's working folder)
         print(f"fma-judge classify: error: {shown} {what}", file=sys.stderr)
         return 2
+    try:
+        next(folder.iterdir(), None)
+    except OSError as exc:  # (it printed "0 images" and a left-out line, and exited 0: a scheduler saw success)
+        print(f"fma-judge classify: error: cannot list {folder}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     ranks = ranks_from_env(args.device)  # several processes when started by torchrun
     rc = _classify(args, folder, ranks)
     if ranks.world > 1:

@@ -160,7 +160,10 @@ def check_database(url: str | None) -> tuple[Check, Path]:
     where = describe_url(url)
     path = sqlite_path(url)
     space = (path if path is not None else sqlite_path(default_db_url()) or Path.home()).parent
-    existed = path is None or path.is_file()
+    try:
+        existed = path is None or path.is_file()
+    except OSError:  # a folder this account may not enter: open_store says so below
+        existed = True
     try:
         engine = open_store(url, writable=True).engine
         try:

@@ -46,8 +46,11 @@ def device_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is not a device: use cpu, cuda, cuda:N or mps")
     if name == "cpu":
         return name
-    import torch
-
+    try:
+        import torch
+    except ImportError:  # the workstation install runs models on ONNX Runtime, on the CPU
+        raise argparse.ArgumentTypeError(f"{name} is not available: this install has no torch, so no GPU support "
+                                         "(the workstation install runs models on the CPU); use cpu") from None
     if name == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
             raise argparse.ArgumentTypeError("mps is not available on this machine; use cpu")

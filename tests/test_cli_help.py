@@ -85,3 +85,65 @@ def test_the_self_test_checks_the_model_the_window_loads(tmp_path, monkeypatch) 
     other = tmp_path / "other"
     selftest.run(["--self-test", "--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "--model", str(other)], out=lines.append)
     assert checked == [factory, other]  # --model wins
+
+
+def test_a_place_this_account_may_not_open_and_a_missing_package_are_one_line(monkeypatch, capsys, tmp_path) -> None:
+    """IT's walk-through: a folder with no access ended ``backup``, ``export`` and the self-test in a traceback (the
+    window vanished), and ``recalibrate`` on the workstation install in ``No module named 'torch'``."""
+    from pathlib import Path
+
+    import app.commands
+    import app.monitor_commands
+    from app.__main__ import main
+    from app.store.store_file import not_a_store_file
+
+    def denied(_argv):
+        raise PermissionError(13, "Permission denied", "/srv/fma/backups")
+
+    monkeypatch.setattr(app.commands, "backup_main", denied)
+    assert main(["backup", "--db", "x.sqlite3"]) == 2
+    assert capsys.readouterr().err == ("fma-judge backup: permission denied: /srv/fma/backups (this account may not "
+                                       "open it; ask IT for access, or choose another place)\n")
+
+    def no_torch(_argv):
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    monkeypatch.setattr(app.monitor_commands, "recalibrate_main", no_torch)
+    assert main(["recalibrate", "--model", "m"]) == 2
+    assert capsys.readouterr().err.startswith("fma-judge recalibrate: this install has no torch (the workstation "
+                                              "install leaves out the training packages)")
+
+    def no_entry(self, *a, **k):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_dir", no_entry)
+    reason = not_a_store_file(tmp_path / "locked" / "x.sqlite3")
+    assert reason is not None and reason.kind == "no_permission" and f"{tmp_path / 'locked'}: permission denied" in str(
+        reason)
+
+
+def test_a_gpu_asked_of_an_install_without_torch_is_one_line(monkeypatch) -> None:
+    """``--device cuda`` on the workstation install (no torch) ended in ``No module named 'torch'``."""
+    import argparse
+    import sys
+
+    from models.sysinfo import device_arg
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # (an import of it fails as in an install without it)
+    with pytest.raises(argparse.ArgumentTypeError, match="this install has no torch, so no GPU support"):
+        device_arg("cuda")
+    assert device_arg("cpu") == "cpu"
+
+
+def test_classify_of_a_folder_it_cannot_list_fails(monkeypatch, capsys, tmp_path) -> None:
+    """It printed "0 images" and a left-out line, and exited 0: a scheduled run looked fine."""
+    from pathlib import Path
+
+    from app.__main__ import main
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)
+    assert main(["classify", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'x.sqlite3'}"]) == 2
+    assert capsys.readouterr().err == f"fma-judge classify: error: cannot list {tmp_path}: Permission denied\n"

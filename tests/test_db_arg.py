@@ -172,7 +172,7 @@ def test_classify_names_the_database_in_full_and_says_when_it_made_it(work: Path
 def test_a_folder_or_an_image_given_as_the_database_is_named_as_such(tmp_path: Path) -> None:
     """--db on a folder said "read-only for you" (classify, self-test) or "disk I/O error" (the app), and on an
     image "damaged … Restore a backup"; a file that was backed up as the database is still called damaged."""
-    with pytest.raises(StoreError, match=f"{tmp_path} is a folder; give a database file, such as .*fma_judge.sqlite3"):
+    with pytest.raises(StoreError, match=f"{tmp_path} is a folder; give a database file, such as .*fma-judge.sqlite3"):
         open_store(str(tmp_path))
     picture = write_image(tmp_path / "defect.png")
     with pytest.raises(StoreError, match=r"defect\.png is not a database but a PNG image; give the fma-judge database"):
@@ -222,7 +222,7 @@ def test_the_folder_and_not_a_database_reasons_read_in_chinese(qapp, tmp_path: P
         said = [store_text(m) for m in messages]
     finally:
         QCoreApplication.removeTranslator(tr)
-    assert said[0].endswith(f"{tmp_path} 是資料夾：請指定資料庫檔案，例如 {tmp_path / 'fma_judge.sqlite3'}"), said
+    assert said[0].endswith(f"{tmp_path} 是資料夾：請指定資料庫檔案，例如 {tmp_path / 'fma-judge.sqlite3'}"), said
     assert said[1].endswith(f"{tmp_path / 'defect.png'} 不是資料庫（PNG 影像）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱"), said
 
 

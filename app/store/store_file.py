@@ -36,9 +36,14 @@ def not_a_store_file(path: Path | None) -> Reason | None:
     before SQLite is asked, which called a folder "read-only" or a "disk I/O error", and an image "damaged"."""
     if path is None:
         return None
-    if path.is_dir():
-        return Reason(f"{path} is a folder; give a database file, such as {path / 'fma_judge.sqlite3'}", "is_folder",
-                      path=str(path), example=str(path / "fma_judge.sqlite3"))
+    try:
+        folder = path.is_dir()
+    except PermissionError:  # a folder on the way this account may not enter (it ended in a traceback; a window
+        return Reason(f"the file cannot be opened; check its permissions ({path.parent}: permission denied)",
+                      "no_permission", detail=f"{path.parent}: permission denied")  # started from the menu vanished)
+    if folder:
+        return Reason(f"{path} is a folder; give a database file, such as {path / 'fma-judge.sqlite3'}", "is_folder",
+                      path=str(path), example=str(path / "fma-judge.sqlite3"))
     try:
         with open(path, "rb") as handle:
             head = handle.read(len(SQLITE_HEADER))
