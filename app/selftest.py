@@ -165,7 +165,7 @@ def check_database(url: str | None) -> tuple[Check, Path]:
     except OSError:  # a folder this account may not enter: open_store says so below
         existed = True
     try:
-        engine = open_store(url, writable=True).engine
+        engine = open_store(url, writable=True, upgrade=False).engine  # a look: the app upgrades, not the check
         try:
             with engine.connect() as conn:
                 trans = conn.begin()
@@ -178,8 +178,11 @@ def check_database(url: str | None) -> tuple[Check, Path]:
         return Check("database", False, str(exc)), space
     except Exception as exc:  # a driver's own error the store did not translate
         return Check("database", False, f"{where}: {type(exc).__name__}: {exc}"), space
-    if revision != head:
-        return Check("database", False, f"{where} is at schema {revision}, not the newest ({head})"), space
+    if revision != head:  # (it upgraded a team's database, and the workstations not yet updated were locked out)
+        return Check("database", True, f"{where} reachable and writable, schema {revision}: older than this "
+                                       f"version's ({head}); the first start of the app upgrades it (a SQLite file "
+                                       "is backed up first), after which older installs cannot open it: update "
+                                       "every workstation together"), space
     return Check("database", True, f"{where} reachable and writable, schema {head}"
                                    + ("" if existed else " (created now)")), space
 

@@ -528,3 +528,37 @@ def test_an_emptied_database_with_backups_is_damage_not_a_new_store(tmp_path: Pa
     fresh = tmp_path / "new.sqlite3"
     fresh.write_bytes(b"")  # an empty file without backups is simply a new store
     open_store(f"sqlite:///{fresh}").engine.dispose()
+
+
+def test_an_older_store_is_backed_up_before_its_upgrade_and_the_self_test_only_looks(tmp_path: Path) -> None:
+    """IT's walk-through: the self-test (a check) upgraded a team's database, so the workstations not yet updated
+    could not open it, and the app upgraded a SQLite file with no copy made first (its rolling backup came a minute
+    later, of the upgraded file)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from app.selftest import check_database
+    from app.store.db import alembic_config, current_revision, head_revision
+
+    db = tmp_path / "team.sqlite3"
+    eng = make_engine(f"sqlite:///{db}")
+    command.upgrade(alembic_config(eng), "0005_claims")
+    with eng.begin() as conn:
+        conn.execute(text("INSERT INTO batches (name, source_folder, recursive, created_at) "
+                          "VALUES ('lot', '/data/lot', 0, '2026-11-01 00:00:00')"))
+    eng.dispose()
+    check = check_database(str(db))[0]
+    assert check.ok and "schema 0005_claims: older than this version's" in check.detail
+    assert "update every workstation together" in check.detail
+    eng = make_engine(f"sqlite:///{db}")
+    assert current_revision(eng) == "0005_claims" and not list_backups(db)  # looked at, not changed
+    eng.dispose()
+    store = open_store(f"sqlite:///{db}")  # the app's start: backed up, then upgraded
+    assert current_revision(store.engine) == head_revision()
+    store.engine.dispose()
+    (kept,) = list_backups(db)
+    old = make_engine(f"sqlite:///{kept.path}")
+    assert current_revision(old) == "0005_claims"  # the copy is the file as it was
+    with old.connect() as conn:
+        assert conn.execute(text("SELECT name FROM batches")).scalar_one() == "lot"
+    old.dispose()

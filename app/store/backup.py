@@ -28,9 +28,8 @@ from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.store.db import quick_check_problems
 from app.store.errors import StoreError
-from app.store.store_file import BACKUP_DIR, backup_files
+from app.store.store_file import BACKUP_DIR, backup_files, quick_check_problems
 from models.atomic import create_new
 
 __all__ = [
@@ -38,6 +37,7 @@ __all__ = [
     "DEFAULT_BACKUP_EVERY_S",
     "DEFAULT_BACKUP_KEEP",
     "BackupInfo",
+    "backup_before_upgrade",
     "backup_to",
     "backups_folder",
     "check_file",
@@ -190,6 +190,21 @@ def rolling_backup(
     for old in list_backups(db_path)[max(1, keep):]:
         old.path.unlink(missing_ok=True)
     return made
+
+
+def backup_before_upgrade(db_path: Path) -> Path:
+    """A copy of a SQLite store with judgments at an older schema, made before the upgrade (IT found one upgraded
+    at a new version's first start with no copy: the rolling backup came a minute later, of the upgraded file, and
+    an older install could no longer open it). Named as the rolling backups: ``restore --list`` lists it.
+
+    Raises:
+        StoreError: the copy could not be made (then nothing is upgraded).
+    """
+    stamp, folder = dt.datetime.now(dt.UTC).strftime(_STAMP), backups_folder(db_path)
+    dest = folder / f"{db_path.name}-{stamp}.sqlite3"
+    if dest.exists():  # another window starting this second made it: that copy is of the same older file
+        return dest
+    return backup_to(db_path, dest)
 
 
 def restore(backup: Path, db_path: Path) -> Path | None:

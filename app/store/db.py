@@ -30,9 +30,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from app.store import stall_guard
+from app.store.backup import backup_before_upgrade
 from app.store.errors import DamagedDatabaseError, ReadOnlyError, Reason, SchemaVersionError, StoreError
 from app.store.schema import Base
-from app.store.store_file import not_a_store_file, was_backed_up
+from app.store.store_file import not_a_store_file, quick_check_problems, was_backed_up
 from app.store.urls import (
     APP_NAME,
     DB_FILENAME,
@@ -65,7 +66,6 @@ __all__ = [
     "init_db",
     "make_engine",
     "open_store",
-    "quick_check_problems",
     "read_only",
     "read_only_reason",
     "refuse_new_relative",
@@ -441,6 +441,8 @@ def init_db(engine: Engine) -> str:
     # BEGIN IMMEDIATE, waiting up to the busy timeout; PostgreSQL: an advisory lock, see migrations/env.py),
     # then read the revision again, so the second process finds the schema made and changes nothing.
     migrating = engine.execution_options(**{_BEGIN_IMMEDIATE: True}) if engine.dialect.name == "sqlite" else engine
+    if current is not None and (path := sqlite_path(engine.url)) is not None and path.is_file():
+        backup_before_upgrade(path)  # (a server database is the server's to back up)
     with translate_errors(engine, "upgrade"):
         command.upgrade(alembic_config(migrating), "head")
     return head
@@ -527,16 +529,6 @@ def check_integrity(engine: Engine) -> str | None:
         raise
 
 
-def quick_check_problems(rows: Any) -> str | None:
-    """``PRAGMA quick_check``'s rows as one line: None for "ok", else the first two problems and a count."""
-    lines = [line.strip() for row in rows for line in str(row[0]).splitlines()]
-    problems = [line for line in lines if line and line != "ok" and not line.startswith("***")]
-    if not problems:
-        return None
-    more = f" (and {len(problems) - 2} more problems)" if len(problems) > 2 else ""
-    return "; ".join(problems[:2]) + more
-
-
 @dataclass(frozen=True)
 class OpenedStore:
     """An open, checked store. ``read_only`` says why nothing can be written (None: judging works)."""
@@ -546,13 +538,15 @@ class OpenedStore:
 
 
 def open_store(url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
-               writable: bool = False, check: bool = True) -> OpenedStore:
+               writable: bool = False, check: bool = True, upgrade: bool = True) -> OpenedStore:
     """Open the store the way every entry point does: engine, schema, integrity check, read-only fallback.
 
     ``url`` is ``--db`` as given (:func:`resolve_db_url`: a URL or a SQLite file's path); a relative path opens an
     existing file of the current folder and never makes a new one (:func:`refuse_new_relative`). A SQLite file
     this account cannot write opens read-only (browse and export) unless ``writable`` is asked;
-    then its schema must already be the newest. ``check`` runs ``PRAGMA quick_check`` (SQLite).
+    then its schema must already be the newest. ``check`` runs ``PRAGMA quick_check`` (SQLite). ``upgrade=False``
+    leaves an older schema as it is (the self-test looks, it does not upgrade a team's database); a new database
+    is made all the same.
 
     Raises:
         DamagedDatabaseError: the integrity check failed (``.path`` names the file, for a restore).
@@ -583,7 +577,11 @@ def open_store(url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_
             raise DamagedDatabaseError(
                 f"The database {describe_url(url)} is damaged: {problem}. Restore a backup "
                 f"(fma-judge restore --list --db {describe_url(url)}) or open another database with --db.", path=path)
-        if reason is None:
+        if reason is None and not upgrade:
+            with translate_errors(engine, "open"):
+                if _check_upgradable(engine) is None:
+                    init_db(engine)  # a new one: made, as the app would
+        elif reason is None:
             init_db(engine)
         else:
             with translate_errors(engine, "open"):

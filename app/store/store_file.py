@@ -5,7 +5,7 @@ file. No SQL; :mod:`app.store.db` says it, :mod:`app.store.backup` names the bac
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from app.store.errors import Reason
@@ -54,3 +54,13 @@ def not_a_store_file(path: Path | None) -> Reason | None:
     kind = next((k for magic, k in FILE_KINDS.items() if head.startswith(magic)), "another kind of file")
     return Reason(f"{path} is not a database but {kind}; give the fma-judge database file, or a new file name",
                   "not_database", path=str(path), kind=kind)
+
+
+def quick_check_problems(rows: Iterable) -> str | None:
+    """``PRAGMA quick_check``'s rows as one line: None for "ok", else the first two problems and a count."""
+    lines = [line.strip() for row in rows for line in str(row[0]).splitlines()]
+    problems = [line for line in lines if line and line != "ok" and not line.startswith("***")]
+    if not problems:
+        return None
+    more = f" (and {len(problems) - 2} more problems)" if len(problems) > 2 else ""
+    return "; ".join(problems[:2]) + more
