@@ -264,6 +264,25 @@ def test_self_test_passes_on_an_exported_bundle_and_names_each_failure(exported,
     assert lines[3].startswith("PASS  database") and lines[-1].endswith("failed: model")
 
 
+def test_self_test_checks_every_file_the_manifest_vouches_for(exported, tmp_path):
+    """IT's walk-through: a truncated LayerCAM graph passed (loading reads only the prediction's; the analyst's W
+    then failed), and so did a pickle named weights.safetensors."""
+    import shutil
+
+    from app.selftest import check_model
+
+    bundle, _ = exported
+    heatmap = json.loads((bundle / "manifest.json").read_text())["runtime"]["heatmap"]["file"]
+    cut = shutil.copytree(bundle, tmp_path / "cut")
+    (cut / heatmap).write_bytes((cut / heatmap).read_bytes()[:1000])
+    check = check_model(cut)
+    assert not check.ok and f"{heatmap} does not match the sha256 in manifest.json" in check.detail, check.detail
+    swapped = shutil.copytree(bundle, tmp_path / "swapped")
+    (swapped / "weights.safetensors").write_bytes(b"\x80\x04\x95pickle")
+    check = check_model(swapped)
+    assert not check.ok and "weights.safetensors is not the weights its runtime graphs were made from" in check.detail
+
+
 def test_a_recalibrated_bundle_still_passes_its_self_test(exported, tmp_path, taxonomy):
     """Calibrating a bundle that has a runtime again (another temperature, test-time flips) changes what it predicts
     for its reference image; the reference follows, so the workstation's self-test checks the model as it now is
