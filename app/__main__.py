@@ -82,8 +82,15 @@ def _window(argv: list[str]) -> int:
     # No garbage-collector passes while the app starts: its imports (Qt, SQLAlchemy, ONNX Runtime) make hundreds of
     # thousands of long-lived objects, and the passes over them held the GIL for 0.1-0.3 s of every start on the
     # 2-core machine (python -m bench.startup). The window re-enables it once its store is attached (run_app).
-    from app.syscheck import xcb_problem
+    from app.syscheck import no_display, xcb_problem
 
+    if (nowhere := no_display()) is not None and any(a.startswith("--screenshot") for a in argv):
+        import os
+
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no screen
+    elif nowhere is not None:
+        print(nowhere, file=sys.stderr)
+        return 2
     problem = xcb_problem(prefix="", again="start fma-judge again (fma-judge --self-test checks the install).")
     if problem:  # said first: Qt then aborts with one line that names another library than the missing ones
         print(problem, file=sys.stderr, flush=True)

@@ -67,6 +67,20 @@ def qt_uses_xcb(environ: Mapping[str, str]) -> bool:
     return "DISPLAY" in environ
 
 
+def no_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str | None:
+    """What to say when the window has no display to open on (Linux, started over ssh or by a service with no
+    ``DISPLAY`` nor Wayland, and no ``QT_QPA_PLATFORM``), or None. Qt's own words then blamed a missing xcb-cursor
+    library and advised reinstalling (IT's walk-through)."""
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux") or environ.get("QT_QPA_PLATFORM") or environ.get("DISPLAY") \
+            or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("fma-judge: no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set: started over "
+            "ssh, or by a service?). Start it in the desktop session; the commands without a window (classify, "
+            "export, backup, monitor, --self-test) and --screenshot need none.")
+
+
 def _loadable(soname: str) -> bool:
     """Whether the dynamic loader can load this library now (the search Qt's plugin loader goes through)."""
     import ctypes

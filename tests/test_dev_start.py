@@ -235,3 +235,13 @@ def test_fma_judge_itself_names_the_missing_libraries_before_qt_opens(monkeypatc
     assert "sudo apt-get install libxcb-icccm4 libxcb-keysyms1" in err and "fma-judge --self-test" in err
     monkeypatch.setattr(syscheck, "_loadable", everything)
     assert entry.main(["--demo"]) == 0 and capsys.readouterr().err == ""
+
+
+def test_a_window_with_no_display_says_so_and_a_screenshot_needs_none() -> None:
+    """Over ssh (no DISPLAY, no Wayland) Qt's own words blamed a missing xcb-cursor library and advised reinstalling."""
+    from app.syscheck import no_display
+
+    said = no_display({}, "linux")
+    assert said is not None and said.startswith("fma-judge: no display to open the window on")
+    assert no_display({"DISPLAY": ":0"}, "linux") is None and no_display({"WAYLAND_DISPLAY": "w"}, "linux") is None
+    assert no_display({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None and no_display({}, "win32") is None
