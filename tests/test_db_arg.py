@@ -265,3 +265,18 @@ def test_a_command_to_run_names_the_database_without_its_password() -> None:
     from app.services.dashboard import _db_arg  # the dashboard's commands name it so too (no connection made)
 
     assert _db_arg(create_engine(pg)) == without_password(pg)
+
+
+def test_it_sets_the_workstations_database_once(tmp_path, monkeypatch, capsys) -> None:
+    """No --db on a shortcut or a scheduled command: FMA_JUDGE_DB names the team's database (each analyst landed on
+    a private SQLite file unless IT edited every shortcut)."""
+    from app.__main__ import main
+    from app.store.urls import default_db_url
+
+    team = tmp_path / "team.sqlite3"
+    monkeypatch.setenv("FMA_JUDGE_DB", str(team))
+    assert default_db_url() == f"sqlite:///{team}"
+    assert main(["export", "--out", str(tmp_path / "x.csv"), "--format", "csv"]) == 2
+    assert f"no fma-judge database at {team}" in capsys.readouterr().err
+    monkeypatch.setenv("FMA_JUDGE_DB", "postgresql+psycopg://fma@db/fma")
+    assert default_db_url() == "postgresql+psycopg://fma@db/fma"

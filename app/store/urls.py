@@ -22,7 +22,7 @@ DB_FILENAME = "fma-judge.sqlite3"
 DB_HELP = ("the database: a SQLite file's path, or a URL (sqlite:////abs/path.sqlite, on Windows "
            "sqlite:///C:/path/x.sqlite; postgresql+psycopg://USER@HOST/DB); a relative path is taken from the "
            "current folder and must name a file there: a new database is made only at a full path (default: the "
-           "per-user fma-judge database)")
+           "FMA_JUDGE_DB environment variable where IT set it, else the per-user fma-judge database)")
 """The ``--db`` help of every command and of the window: what :func:`resolve_db_url` accepts."""
 
 _Db = TypeVar("_Db", str, URL)
@@ -38,8 +38,16 @@ def user_data_folder() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+DB_ENV = "FMA_JUDGE_DB"
+"""The database of a workstation without ``--db``, set once by IT (the team's server): every shortcut and command
+landed on a private SQLite file unless each was edited."""
+
+
 def default_db_url() -> str:
-    """The per-user SQLite database, in :func:`user_data_folder` (folder created)."""
+    """The database without ``--db``: :data:`DB_ENV` where it is set, else the per-user SQLite database, in
+    :func:`user_data_folder` (folder created)."""
+    if given := os.environ.get(DB_ENV, "").strip():
+        return resolve_db_url(given)
     folder = user_data_folder()
     folder.mkdir(parents=True, exist_ok=True)
     return URL.create("sqlite", database=str(folder / DB_FILENAME)).render_as_string()
