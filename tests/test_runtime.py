@@ -369,3 +369,27 @@ def test_onnx_runtime_telemetry_is_opted_out_before_it_is_imported():
             "print(os.environ.get('ORT_TELEMETRY_DISABLED'), 'onnxruntime' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split()[0] == "1"
+
+
+def test_without_torch_the_reason_the_model_needs_it_is_said_with_its_remedy(exported, tmp_path, monkeypatch):
+    """IT's walk-through: FMA_JUDGE_RUNTIME=torch on the frozen app read "cannot run without it: None. Export it with
+    fma-model export-runtime", and a zipped bundle "it is an archive. Export it with …"."""
+    import shutil
+    import sys
+
+    from app.services.predicting import RUNTIME_ENV, ModelLoadError, PredictingService
+    from app.store.db import init_db, make_engine
+
+    bundle, _ = exported
+    monkeypatch.setitem(sys.modules, "models.bundle.io", None)  # (the workstation install: no torch)
+    engine = make_engine("sqlite://")
+    init_db(engine)
+    monkeypatch.setenv(RUNTIME_ENV, "torch")
+    with pytest.raises(ModelLoadError, match=f"model would need it: {RUNTIME_ENV}=torch asks for the torch path "
+                                             r"\(unset it\); or install the training part"):
+        PredictingService(engine).load(bundle)
+    monkeypatch.delenv(RUNTIME_ENV)
+    archive = shutil.make_archive(str(tmp_path / "bundle"), "zip", bundle)
+    with pytest.raises(ModelLoadError, match="runs a bundle folder, not an archive: unzip it and give the folder"):
+        PredictingService(engine).load(archive)
+    engine.dispose()

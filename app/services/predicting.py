@@ -258,8 +258,13 @@ class PredictingService:
         manifest = read_bundle_manifest(path)
         if on_manifest is not None:
             on_manifest(manifest)
-        why_not = runtime_reason(manifest, Path(path)) if Path(path).is_dir() else "it is an archive"
-        if why_not is None and self.device == "cpu" and os.environ.get(RUNTIME_ENV, "").lower() != "torch":
+        why_not = runtime_reason(manifest, Path(path)) if Path(path).is_dir() else (
+            "the workstation runtime runs a bundle folder, not an archive: unzip it and give the folder")
+        if why_not is None and self.device != "cpu":
+            why_not = f"--device {self.device} runs the model with torch (use --device cpu)"
+        if why_not is None and os.environ.get(RUNTIME_ENV, "").lower() == "torch":
+            why_not = f"{RUNTIME_ENV}=torch asks for the torch path (unset it)"
+        if why_not is None:
             return manifest, RuntimePredictor(path, manifest=manifest, batch_size=self.chunk_size,
                                               decode_workers=self.decode_workers, max_threads=self.max_threads), None
         return manifest, None, why_not
@@ -270,10 +275,9 @@ class PredictingService:
             from models.bundle.io import load_bundle
             from models.inference.predictor import Predictor
         except ImportError as exc:  # the workstation install: no torch
-            raise ModelLoadError(f"{path}: this workstation install has no torch ({exc.name or exc}), and the model "
-                                 f"cannot run without it: {why_not}. Export it with `fma-model export-runtime` where the "
-                                 "training install is, or install the training part (pip install \"fma-judge[train]\").") \
-                from exc
+            raise ModelLoadError(f"{path}: this workstation install has no torch ({exc.name or exc}), and here the "
+                                 f"model would need it: {why_not}; or install the training part (pip install "
+                                 "\"fma-judge[train]\").") from exc
         return Predictor(load_bundle(path, device=self.device), device=self.device, batch_size=self.chunk_size,
                          decode_workers=self.decode_workers, max_threads=self.max_threads)
 
