@@ -27,6 +27,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in HEADLESS:
         return _headless(argv)
+    if argv[:1] == ["--version"]:  # (IT's inventory of the installed versions)
+        from app import __version__
+        from app.store.db import HEAD_REVISION
+
+        print(f"fma-judge {__version__} (database schema {HEAD_REVISION})")
+        return 0
     if "--self-test" in argv:
         from app.selftest import run  # no Qt here; Qt is checked in a child process
 

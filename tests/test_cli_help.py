@@ -147,3 +147,20 @@ def test_classify_of_a_folder_it_cannot_list_fails(monkeypatch, capsys, tmp_path
     monkeypatch.setattr(Path, "iterdir", denied)
     assert main(["classify", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'x.sqlite3'}"]) == 2
     assert capsys.readouterr().err == f"fma-judge classify: error: cannot list {tmp_path}: Permission denied\n"
+
+
+def test_version_is_the_packages_and_names_the_schema(capsys) -> None:
+    """IT could not inventory the installed versions (no --version)."""
+    import tomllib
+
+    from conftest import ROOT
+
+    from app import __version__
+    from app.__main__ import main
+    from app.store.db import HEAD_REVISION
+    from app.ui.app import build_parser
+
+    assert __version__ == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"fma-judge {__version__} (database schema {HEAD_REVISION})\n"
+    assert "fma-judge deploy --model M" in build_parser().format_help()

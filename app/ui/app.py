@@ -103,8 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
             ("fma-judge monitor --model M", "production purity from blind spot checks, drift, pauses"),
             ("fma-judge recalibrate --model M", "the routing fitted again on the judged images"),
             ("fma-judge spectra show|import", "FTIR spectra: read one, or attach a folder's to their images"),
+            ("fma-judge deploy --model M", "the team's model, for every window and classify without --model"),
             ("fma-judge backup | restore", "copies of a SQLite database, and putting one back"),
-            ("fma-judge --self-test", "checks an installation (IT, after installing)"))))
+            ("fma-judge --self-test", "checks an installation (IT, after installing)"),
+            ("fma-judge --version", "this install's version and database schema"))))
     p.add_argument("folder", nargs="?", help="folder of images to open")
     p.add_argument("--model", help="model bundle (default: the last one used, else the bundled demo model)")
     p.add_argument("--db", metavar="PATH|URL",  # (app.store.urls.DB_HELP says more: imported later, with the store)
