@@ -1243,3 +1243,27 @@ def test_shift_tab_leaves_the_queue_table_for_the_filters(qtbot, queue_window) -
     view.table.selectRow(0)
     qtbot.keyClick(view.table, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
     assert QApplication.focusWidget() is not view.table and view.table.currentIndex().row() == 0
+
+
+@needs_qt
+@SQLITE_ONLY
+def test_esc_in_a_filter_hands_the_keys_back_to_the_rows(qtbot, engine, store, taxonomy, tmp_path, monkeypatch):
+    """Alt+G (the Group menu) left the keys there: no key went back to the rows but the mouse (zh_TW walk-through);
+    Esc in a filter now does, and Esc on the rows closes the queue's window as before."""
+    monkeypatch.setenv("FMA_JUDGE_SETTINGS", str(tmp_path / "settings.ini"))
+    from PySide6.QtCore import Qt
+
+    from app.ui.queue_view import QueueView
+
+    view = QueueView(QueueService(engine, "gina"), taxonomy=taxonomy, lang="en", model_version=V1)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    view.activateWindow()
+    view.group_combo.setFocus()
+    qtbot.waitUntil(view.group_combo.hasFocus, timeout=2000)
+    qtbot.keyClick(view.group_combo, Qt.Key.Key_Escape)
+    assert view.isVisible() and view.table.hasFocus()
+    qtbot.keyClick(view.table, Qt.Key.Key_Escape)
+    assert not view.isVisible()
+    _wait_for_pool()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QApplication, QComboBox, QWidget
 
 from app.store.errors import NeverOpenedError
 from models.imageio import CUT_SHORT, EMPTY_FILE, NOT_AN_IMAGE, TOO_LARGE
@@ -214,6 +214,11 @@ def window_shortcuts(view: QWidget, bindings: Sequence[tuple[str, Callable[[], o
     """Shortcuts of a view that may be its own window (queue, dashboard), plus Esc closing it when it is one
     (an open menu or dialog takes its own Esc first)."""
     def close_window() -> None:
+        focus, rows = QApplication.focusWidget(), getattr(view, "active_view", None)
+        if rows is not None and isinstance(focus, QComboBox | QAbstractSpinBox | QAbstractButton) \
+                and view.isAncestorOf(focus):
+            rows().setFocus()  # Esc in a filter hands the keys back to the rows first (no key did: the queue's
+            return  # Alt+G or Alt+T left the arrows and Enter in the menu; zh_TW walk-through)
         if view.isWindow():
             view.close()
 
