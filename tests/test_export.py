@@ -584,6 +584,11 @@ def test_a_batchs_export_can_account_for_every_image(store: Store, tmp_path: Pat
         h = repo.get_or_create_image(s, file_sha256(waiting), waiting, 80, 60)
         repo.add_to_batch(s, store.batch1, h.image_id, waiting)
         repo.save_prediction(s, h.image_id, replace(_predicted("crack", taxonomy), route="rejudge"))
+        check = write_image(store.data / "day1" / "j.png", seed=41)  # a blind spot check waiting for its analyst
+        j = repo.get_or_create_image(s, file_sha256(check), check, 80, 60)
+        repo.add_to_batch(s, store.batch1, j.image_id, check)
+        repo.save_prediction(s, j.image_id, replace(_predicted("dent", taxonomy), route="rejudge",
+                                                    reasons=("spot_check",)))
         broken = store.data / "day1" / "i.png"
         broken.write_bytes(b"not an image")
         i = repo.get_or_create_image(s, file_sha256(broken), broken, None, None)  # no size: never decoded
@@ -593,17 +598,19 @@ def test_a_batchs_export_can_account_for_every_image(store: Store, tmp_path: Pat
     rows = _by_name(_csv_rows(result.path))
     # day1: a accepted, b corrected, c unknown, d waiting (undone, its prediction not auto), e auto, h waiting, i unreadable
     assert {n: r["status"] for n, r in rows.items()} == {"a": "accepted", "b": "corrected", "c": "unknown",
-                                                         "d": "waiting", "e": "auto", "h": "waiting", "i": "unreadable"}
+                                                         "d": "waiting", "e": "auto", "h": "waiting", "i": "unreadable",
+                                                         "j": "waiting"}
     assert (rows["h"]["label"], rows["h"]["predicted_leaf"], rows["h"]["analyst"]) == ("", "crack", "")
+    assert (rows["j"]["label"], rows["j"]["predicted_leaf"]) == ("", "")  # a blind check's call stays unseen
     assert rows["i"]["label"] == "" and rows["e"]["label"] == "dent"
     with Session(store.engine) as session:
-        assert count_export_rows(session, batch_id=store.batch1, statuses=every) == result.count == 7
-        assert count_export_rows(session, batch_id=store.batch1, statuses={"waiting"}) == 2
+        assert count_export_rows(session, batch_id=store.batch1, statuses=every) == result.count == 8
+        assert count_export_rows(session, batch_id=store.batch1, statuses={"waiting"}) == 3
     loaded = read_manifest(result.path, taxonomy, verify_images=False)
     assert {Path(s.path).stem for s in loaded.samples} == {"a", "b", "c"}
     skipped = {Path(p).stem: why.split(":")[0] for p, why in loaded.skipped}
     assert skipped == {"d": "waiting for a person", "e": "the model's own call", "h": "waiting for a person",
-                       "i": "a file that could not be read"}
+                       "i": "a file that could not be read", "j": "waiting for a person"}
     with pytest.raises(ExportError, match="not as an image folder"):
         export_labels(store.engine, tmp_path / "folder", "imagefolder", statuses={"accepted", "waiting"})
     parser = argparse.ArgumentParser()  # a bad combination of options: exit 2, as a bad --batch

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, aliased
 from app.store.db import translate_errors
 from app.store.errors import ExportError
 from app.store.export_files import check_out, write_csv, write_imagefolder, write_json
-from app.store.records import AUTO_STATUS, UNKNOWN_LABEL, ExportRow
+from app.store.records import AUTO_STATUS, BLIND_REASONS, UNKNOWN_LABEL, ExportRow
 from app.store.repo._common import _current_ids, newest_and_decided, normalize_folder
 from app.store.repo.batches import batch_by_ref
 from app.store.repo.spectra import any_spectra, spectrum_paths
@@ -53,6 +53,7 @@ from app.store.schema import (
     Judgment,
     ModelVersion,
     Prediction,
+    PredictionReason,
     decided_time,
     decider,
 )
@@ -268,9 +269,12 @@ def iter_export_rows(
                           .join(Image, Image.id == Judgment.image_id).order_by(Judgment.id))
     if undecided := chosen.intersection(UNDECIDED_STATUSES):  # no analyst; the prediction's time
         version = select(ModelVersion.version).where(ModelVersion.id == Prediction.model_version_id)
+        blind = select(PredictionReason.prediction_id).where(  # a blind check waiting: its call stays unseen (an
+            PredictionReason.prediction_id == Prediction.id,  # export showed it to the analyst who had to judge it
+            PredictionReason.reason.in_(sorted(BLIND_REASONS))).exists()  # without it; zh_TW walk-through)
         auto = [Prediction.leaf, _undecided_state(), literal(""),
                 func.coalesce(Prediction.created_at, Image.first_seen_at), version.scalar_subquery(),
-                Prediction.leaf, Prediction.labels]
+                case((blind, None), else_=Prediction.leaf), Prediction.labels]
         statements.append(_undecided(select(*first, *auto, *history), batch_id, since, undecided)
                           .order_by(Image.id))
     rows = (row for stmt in statements for row in session.execute(stmt.execution_options(yield_per=_YIELD_PER)))
