@@ -21,7 +21,7 @@ def test_the_help_names_every_headless_command_and_each_answers_its_own_help(cap
         assert f"fma-judge {command}" in capsys.readouterr().out, command
 
 
-@pytest.mark.parametrize("command", ["info", "train", "evaluate"])
+@pytest.mark.parametrize("command", ["train", "evaluate"])
 def test_fma_model_without_torch_says_which_extra_to_install(command) -> None:
     """The workstation install (`pip install .`) has `fma-model` but no torch: every command ended in a
     ModuleNotFoundError traceback. Now one line names the missing package and the extra that brings it."""
@@ -35,6 +35,24 @@ def test_fma_model_without_torch_says_which_extra_to_install(command) -> None:
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"fma-model {command}: needs ") and "Traceback" not in res.stderr
     assert 'needs torch' in lines[0] and 'pip install ".[train]"' in lines[0]
+
+
+def test_fma_model_info_reads_a_bundle_without_torch() -> None:
+    """IT inspects a workstation's bundle with `fma-model info`: it said "needs torch" though it reads a manifest
+    only (its error types were imported from the training modules); a bad bundle is still one line."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    blocked = "import sys; sys.modules['torch'] = None; from models.commands.cli import main; "
+    bundle = ROOT / "resources" / "demo" / "model_cbam"
+    res = subprocess.run([sys.executable, "-c", blocked + f"sys.exit(main(['info', {str(bundle)!r}]))"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.startswith("model_version : fma-demo-"), res.stderr
+    res = subprocess.run([sys.executable, "-c", blocked + "sys.exit(main(['info', 'nowhere']))"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and res.stderr.startswith("fma-model info: error: ") and "Traceback" not in res.stderr
 
 
 def test_without_the_demo_installed_the_commands_that_default_to_it_say_so(tmp_path, monkeypatch, capsys) -> None:

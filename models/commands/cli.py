@@ -104,11 +104,11 @@ def _run(argv: list[str]) -> int:
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 0 if not argv else 2
-    from models.commands.errors import USER_ERRORS
+    from models.commands.errors import user_errors
 
     try:
         return int(args._run(args) or 0)
-    except USER_ERRORS as exc:
+    except user_errors() as exc:
         print(f"fma-model {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `fma-model predict ... | head`: the reader left, which is not an error
