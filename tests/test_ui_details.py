@@ -135,6 +135,9 @@ def test_esc_closes_the_dashboard_and_the_queue(qtbot, judged_store):
         focus.setFocus()
         qtbot.waitUntil(lambda focus=focus: focus.hasFocus())
         qtbot.keyClick(focus, Qt.Key.Key_Escape)
+        if focus is queue.min_conf:  # a queue filter's Esc hands the keys back to the rows first; theirs closes
+            assert view.isVisible() and queue.table.hasFocus()
+            qtbot.keyClick(queue.table, Qt.Key.Key_Escape)
         assert not view.isVisible(), f"Esc with {type(focus).__name__} focused left {type(view).__name__} open"
 
 

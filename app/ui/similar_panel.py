@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, Q
 from shiboken6 import isValid
 
 from app.ui.image_cache import PixmapCache, ThumbnailJob, ThumbnailSignals
+from app.ui.prediction_panel import ElidedLabel
 from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
 
@@ -54,7 +55,10 @@ class SimilarPanel(QWidget):
         self.next_key = "E"  # the analyst's key for the next reference (the main window sets it)
         self.compact = False  # with nothing to show, the message folds into the title line: the window is short
         self.tight = False  # shorter still: the cases too fold into the title line (the nearest, and how many more)
-        self.title = QLabel(QCoreApplication.translate("Similar", "Similar judged cases"), self)
+        # one line cut at its end (the whole in its tooltip): a long "References: Top-1 … · Top-2 …" widened the
+        # right column image by image, and the image beside it jumped (zh_TW walk-through)
+        self.title = ElidedLabel(self)
+        self.title.set_full_text(QCoreApplication.translate("Similar", "Similar judged cases"))
         self.title.setStyleSheet("color: #9aa0a6; font-size: 11px;")
         self.message = QLabel(self)
         self.message.setWordWrap(True)
@@ -155,8 +159,8 @@ class SimilarPanel(QWidget):
             summary = " · " + (shown[0] if len(shown) == 1 else QCoreApplication.translate(
                 "Similar", "{first} (+{n} more)").format(first=shown[0], n=len(shown) - 1))
             tip = "\n".join(shown)
-        self.title.setText(self._heading() + summary)
-        self.title.setToolTip(tip)
+        self.title.set_full_text(self._heading() + summary)
+        self.title.setToolTip(tip or (self.title.full_text if self.title.text() != self.title.full_text else ""))
         self.message.setVisible(not self.cases and not folded)
         self.tiles.setVisible(bool(self.cases) and not self.tight)
 
