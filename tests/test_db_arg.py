@@ -152,12 +152,19 @@ def test_the_help_says_a_path_is_taken(command: list[str], capsys) -> None:
     assert "a relative path is taken from the current folder" in text
 
 
-def test_classify_names_the_database_in_full_and_says_when_it_made_it(work: Path, taxonomy, capsys) -> None:
+def test_classify_names_the_database_in_full_and_says_when_it_made_it(work: Path, taxonomy, capsys,
+                                                                       monkeypatch) -> None:
     bundle = make_tiny_bundle(work.parent / "model", taxonomy, input_size=32)
     folder = work.parent / "batch"
     for i in range(2):
         write_image(folder / f"img_{i}.png", size=(48, 40), seed=i)
+    import os
+
+    from app import commands
     from app.commands import classify_main
+
+    niced: list[int] = []  # a background batch yields the cores to the analysts' windows on its workstation
+    monkeypatch.setattr(os, "nice", lambda n: niced.append(n) or n, raising=False)
 
     assert classify_main([str(folder), "--db", "team.sqlite", "--model", str(bundle)]) == 2
     assert "team.sqlite does not exist (a relative path is taken from the current folder" in capsys.readouterr().err
@@ -167,6 +174,7 @@ def test_classify_names_the_database_in_full_and_says_when_it_made_it(work: Path
     assert classify_main([str(folder), "--db", "sqlite:///team.sqlite", "--model", str(bundle)]) == 0
     err = capsys.readouterr().err
     assert f"; database sqlite:///{work / 'team.sqlite'}\n" in err, err
+    assert niced and set(niced) == {commands.CLASSIFY_NICE}
 
 
 def test_a_folder_or_an_image_given_as_the_database_is_named_as_such(tmp_path: Path) -> None:
