@@ -192,3 +192,32 @@ def test_the_type_menu_is_wide_enough_for_its_longest_indented_name(qtbot) -> No
         assert view.viewport().width() >= hint.width()
     finally:
         combo.hidePopup()
+
+
+def test_a_type_chosen_in_the_open_menu_with_enter_is_applied(qtbot) -> None:
+    """Enter (or a click) on a type in the open menu did nothing: the focus coming back from the menu made its items
+    again, and the choice went with them; only Tab applied it (walk-through)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.list_filter import ListFilterBar
+
+    types = [("foreign", "Foreign matter", 23), ("residues", "Residues and stains", 8),
+             ("pi_residue", "PI (polyimide) residue", 2)]
+    bar = ListFilterBar(lambda: types, lambda node: {"foreign": 0, "residues": 1}.get(node, 2))
+    qtbot.addWidget(bar)
+    bar.resize(280, 60)
+    bar.show()
+    qtbot.waitExposed(bar)
+    chosen = []
+    bar.changed.connect(chosen.append)
+    combo = bar.type_combo
+    combo.setFocus()
+    QApplication.processEvents()
+    combo.showPopup()
+    QApplication.processEvents()
+    qtbot.keyClick(combo.view(), Qt.Key.Key_Down)
+    qtbot.keyClick(combo.view(), Qt.Key.Key_Down)
+    qtbot.keyClick(combo.view(), Qt.Key.Key_Return)
+    QApplication.processEvents()
+    assert combo.currentData() == "residues" and chosen and chosen[-1].node == "residues"

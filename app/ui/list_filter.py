@@ -80,7 +80,9 @@ class _TypeCombo(QComboBox):
         super().showPopup()
 
     def focusInEvent(self, event) -> None:
-        self._refill()  # a name typed with the menu closed (it opens) finds the batch's types as they are now
+        if event.reason() != Qt.FocusReason.PopupFocusReason:  # (back from its own open menu: the items stay, or
+            self._refill()  # the choice made in it, by Enter or a click, was lost as they were made again)
+        # a name typed with the menu closed (it opens) finds the batch's types as they are now
         super().focusInEvent(event)
 
 
