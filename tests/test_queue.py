@@ -1119,11 +1119,26 @@ def test_a_choice_in_a_filter_menu_hands_the_keys_back_to_the_rows(qtbot, queue_
     """Group chosen with the mouse: the focus stayed in the menu, and Space reopened it instead of selecting."""
     from PySide6.QtWidgets import QApplication
 
+    from PySide6.QtCore import Qt
+
     _window, view = queue_window
-    view.group_combo.setFocus()
+    combo = view.group_combo
+    combo.setFocus()
+    QApplication.processEvents()
+    combo.showPopup()
+    QApplication.processEvents()
     with qtbot.waitSignal(view.rowsShown, timeout=10_000):
-        view.group_combo.setCurrentIndex(view.group_combo.findData("leaf"))
-        view.group_combo.activated.emit(view.group_combo.currentIndex())  # what a click in its list sends
+        qtbot.keyClick(combo.view(), Qt.Key.Key_Down)  # (the list's current row: "No grouping", then the next)
+        qtbot.keyClick(combo.view(), Qt.Key.Key_Return)  # chosen in the open list, as a click there does
+    assert combo.currentIndex() == 1 and QApplication.focusWidget() is view.active_view()
+    # the arrows on the closed menu step through its values and stay in it (each step sent the next key to the
+    # rows, and an Esc meant for the menu closed the queue); Enter there hands the keys back
+    combo.setFocus()
+    QApplication.processEvents()
+    with qtbot.waitSignal(view.rowsShown, timeout=10_000):
+        qtbot.keyClick(combo, Qt.Key.Key_Down)
+    assert combo.currentIndex() == 2 and QApplication.focusWidget() is combo
+    qtbot.keyClick(combo, Qt.Key.Key_Return)
     assert QApplication.focusWidget() is view.active_view()
 
 

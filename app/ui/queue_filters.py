@@ -6,8 +6,9 @@ batch, waiting time, confidence, sort, state, analyst and grouping menus, what t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSpinBox
 
 from app.services.queue import (
@@ -113,10 +114,13 @@ class QueueFilterBar:
         for widgets in ((sort_label, self.sort_combo, self.reverse_box), (state_label, self.state_combo),
                         (analyst_label, self.analyst_combo), (group_label, self.group_combo)):
             bar2.addWidget(pair(self, *widgets))
-        # a choice made in a menu hands the keys back to the rows (Space on a heading reopened the Group menu)
+        # a choice made in an open menu, or Enter on a closed one, hands the keys back to the rows (Space on a
+        # heading reopened the Group menu); arrows stepping through a closed menu's values stay in it (each step
+        # sent the next arrow to the rows, and Esc then closed the queue; walk-through)
+        self._menu_watch = _MenuWatch(lambda: self.active_view().setFocus(), self)
         for combo in (self.reason_combo, self.leaf_combo, self.batch_combo, self.age_combo, self.sort_combo,
                       self.state_combo, self.analyst_combo, self.group_combo):
-            combo.activated.connect(lambda _i: self.active_view().setFocus())
+            self._menu_watch.watch(combo)
         return bar, bar2
 
     def _state_changed(self) -> None:
@@ -255,3 +259,34 @@ def _cutoff(hours: int | None) -> dt.datetime | None:
     if not hours:
         return None
     return dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(hours=hours)
+
+
+class _MenuWatch(QObject):
+    """Calls ``back`` when a watched combo box's choice is made in its open menu (its list hides just before
+    ``activated``) or Enter is pressed on it closed."""
+
+    def __init__(self, back: Callable[[], object], parent: QObject) -> None:
+        super().__init__(parent)
+        self._back = back
+        self._combos: dict[QObject, QComboBox] = {}
+
+    def watch(self, combo: QComboBox) -> None:
+        combo.setProperty("menuChoice", False)
+        # (after the turn: the closing menu gives the focus back to its box once this returns)
+        combo.activated.connect(lambda _i, c=combo: c.property("menuChoice") and QTimer.singleShot(0, self, self._back))
+        combo.installEventFilter(self)
+        menu = combo.view().parentWidget() or combo.view()  # the list's popup window (made with the view)
+        menu.installEventFilter(self)
+        self._combos[menu] = combo
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Hide and (combo := self._combos.get(watched)) is not None:
+            combo.setProperty("menuChoice", True)  # (a choice in the menu is activated now, in this same turn)
+            QTimer.singleShot(0, combo, lambda c=combo: c.setProperty("menuChoice", False))
+        elif (event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and isinstance(watched, QComboBox)
+              and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)):
+            event.accept()  # (the box's own: a window's Enter shortcut is not run from a filter)
+            if event.type() == QEvent.Type.KeyPress:
+                self._back()
+            return True
+        return False
