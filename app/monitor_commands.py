@@ -113,6 +113,9 @@ def _pause_lines(report: MonitorReport, bundle: str, names: Mapping[int, str] | 
         head = f"pause {pause.id}: {pause.scope} {pause.target} since {_utc(pause.started_at)} ({pause.reason})"
         if pause.scope == "leaf" and d.get("by_hand"):
             evidence = f"paused by hand by {d.get('by', '?')}" + (f": {d['why']}" if d.get("why") else "")
+            p = by_leaf.get(pause.target)
+            if p is not None and p.wrong_images:  # (the checks during it found these wrong: a lead looks at them)
+                evidence += f"; judged otherwise: {_images(p.wrong_images, names)}"
             lifts = ""
         elif pause.scope == "leaf":
             p = by_leaf.get(pause.target)

@@ -123,6 +123,9 @@ def test_spot_checks_pause_and_recovery_resumes(engine: Engine, tmp_path: Path) 
     (ended,) = report.ended
     assert ended.end_reason == "purity_recovered" and report.pauses == ()
     assert report.leaves[0].checks == 30 and not report.leaves[0].paused
+    again = monitor.check(VERSION, cal)  # the checks made during the pause stay the leaf's evidence (they
+    assert again.leaves[0].checks == 30 and again.overall.checks == 33  # vanished when it ended: retagged)
+    assert all(store.route(i) == ("rejudge", ("purity_paused",)) for i in held)  # judged blind, and still so
     later = store.predicted(record(), cal)
     assert store.route(later) == ("auto", ())
 
@@ -647,14 +650,17 @@ def test_a_lead_pauses_a_type_by_hand_and_only_a_lead_lifts_it(engine: Engine, t
         monitor.pause_leaf(VERSION, cal, "scratch", by="lead")
     for image_id in (waiting, new, store.predicted(record(), cal)):  # three right checks: one that lifts by itself
         store.judge(image_id, "scratch")
+    wrong = store.predicted(record(), cal)
+    store.judge(wrong, "crack")  # one the checks found wrong: named, for the lead to look at
     report = monitor.check(VERSION, cal)
     assert not report.ended and report.paused_leaves() == ["scratch"]
     text = format_report(report, "model")
-    assert "PAUSED by hand since" in text and "by lead (customer complaint 4711); during the pause 3 checks, 0 wrong" \
-        in text and "paused by hand by lead: customer complaint 4711" in text
+    assert "PAUSED by hand since" in text and "by lead (customer complaint 4711); during the pause 4 checks, 1 wrong" \
+        in text and f"paused by hand by lead: customer complaint 4711; judged otherwise: image {wrong}" in text
     assert "--resume" in text
     monitor.resume(pause.id)
-    assert store.predicted(record(), cal) and monitor.check(VERSION, cal).pauses == ()
+    report = monitor.check(VERSION, cal)
+    assert report.pauses == () and report.overall.checks == 4  # the blind checks made during it still count
 
 
 def test_fma_judge_monitor_pause_names_what_it_refuses(tmp_path: Path, taxonomy, capsys) -> None:

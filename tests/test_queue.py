@@ -1117,9 +1117,8 @@ def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store,
 @SQLITE_ONLY
 def test_a_choice_in_a_filter_menu_hands_the_keys_back_to_the_rows(qtbot, queue_window) -> None:
     """Group chosen with the mouse: the focus stayed in the menu, and Space reopened it instead of selecting."""
-    from PySide6.QtWidgets import QApplication
-
     from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
 
     _window, view = queue_window
     combo = view.group_combo

@@ -20,7 +20,9 @@ How it works (issue #17):
   the target (the floor) (a stricter rule than the one that paused, so a leaf does not flip between the two), by hand
   (``resumed``, ``fma-judge monitor --resume``), or when the bundle is recalibrated (``recalibrated``; the images
   it held back stay with a person under ``held_back``, since the new calibration never saw them routed). After a
-  pause, a leaf's evidence starts at that pause: the checks that caused it do not count again.
+  pause, a leaf's evidence starts at that pause (after a lead's resume, at the resume): the checks that caused it
+  do not count again. The checks judged during a pause keep their code when it ends (the overall figure and a
+  recovered leaf's evidence count them).
 - **A lead's pause.** ``fma-judge monitor --pause LEAF`` pauses a leaf by hand (:meth:`PurityMonitor.pause_leaf`:
   a complaint, a process change the checks cannot know of yet), with the same reason and blind checks; it lifts
   only by hand or with a recalibration.
@@ -302,6 +304,8 @@ class PurityMonitor:
         for p in history:
             if p.scope == "leaf" and p.calibration == key:
                 starts[p.target].append(p.started_at)
+                if p.end_reason == "resumed" and p.ended_at is not None:  # a lead's resume holds: the checks of
+                    starts[p.target].append(p.ended_at)  # before it do not pause the leaf again at once
         leaves: list[Purity] = []
         moved = 0
         for leaf in sorted(set(by_leaf) | set(paused)):

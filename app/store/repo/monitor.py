@@ -139,8 +139,15 @@ def _retag(session: Session, version_id: int, row: RoutingPause, to: str | None)
     """The predictions a pause tagged lose its reason code; with ``to`` they get that code instead (and stay with a
     person), else those left with no reason go back to auto. Returns how many went back to auto."""
     tagged = select(PredictionReason.prediction_id).where(PredictionReason.reason == row.reason)
-    found = list(session.execute(select(Prediction.id, Prediction.reasons).where(
+    rows = list(session.execute(select(Prediction.id, Prediction.reasons, Prediction.image_id).where(
         _held_back(version_id, row.scope, row.target), Prediction.id.in_(tagged))))
+    # A decided image keeps its code: its decision was a blind check (the purity monitor's evidence, read by that
+    # code), and it is no one's to route any more. Retagged, the checks made during a pause vanished from the
+    # monitor when it ended ("all leaves 0 0" after a lead's --resume; the walk-through), and a leaf that recovered
+    # started again from no checks at all.
+    decided = {image_id for image_id, j in current_judgments(session, [i for _, _, i in rows]).items()
+               if j.is_decision} if rows else set()
+    found = [(pid, reasons) for pid, reasons, image_id in rows if image_id not in decided]
     changes, back = [], 0
     for pid, reasons in found:
         left = [r for r in reasons or () if r != row.reason] + ([to] if to else [])
