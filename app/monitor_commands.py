@@ -207,8 +207,9 @@ def monitor_main(argv: list[str]) -> int:
                         help="act on the figures: pause or resume as the app would (default: only show them)")
     parser.add_argument("--resume", type=int, metavar="PAUSE_ID", help="lift a pause by hand")
     parser.add_argument("--pause", metavar="LEAF",
-                        help="pause auto-judging of this defect type by hand (its id, as `fma-model info` lists the "
-                             "tree): its images go to people, blind, until --resume or a recalibration")
+                        help="pause auto-judging of this defect type by hand (its id or its name, as the app shows "
+                             "it: \"Organic particle\"): its images go to people, blind, until --resume or a "
+                             "recalibration")
     parser.add_argument("--why", default="", help="with --pause: the reason, shown with the pause")
     parser.add_argument("--by", metavar="NAME", help="with --pause: who pauses it (default: this computer's user name)")
     parser.add_argument("--confidence", default=MonitorSettings.confidence,
@@ -220,9 +221,8 @@ def monitor_main(argv: list[str]) -> int:
         parser.error("--why and --by go with --pause")
     try:
         manifest = read_bundle_manifest(args.model)
-        if args.pause is not None and args.pause not in manifest.taxonomy.leaves:
-            raise ValueError(f"{args.pause!r} is no defect type of {manifest.model_version} (its types: "
-                             f"{', '.join(manifest.taxonomy.leaves)})")
+        if args.pause is not None:
+            args.pause = _leaf_named(manifest.taxonomy, args.pause, manifest.model_version)
         if args.pause is not None and manifest.calibration is None:
             raise ValueError(f"{manifest.model_version} is not calibrated: it auto-judges nothing to pause")
         require_existing(args.db)  # (a look at the figures made an empty database file)
@@ -246,6 +246,17 @@ def monitor_main(argv: list[str]) -> int:
         return 2
     print(format_report(report, shell_quoted(args.model), args.db, names))
     return 0
+
+
+def _leaf_named(taxonomy, given: str, version: str) -> str:
+    """The leaf id ``given`` names: an id, or a name in either language (any case); else a ValueError listing the
+    types as ``id (name)`` (the help pointed at `fma-model info`, which lists no tree)."""
+    wanted = given.strip().casefold()
+    for leaf in taxonomy.leaves:
+        if wanted in (leaf.casefold(), taxonomy.name(leaf, "en").casefold(), taxonomy.name(leaf, "zh_TW").casefold()):
+            return leaf
+    raise ValueError(f"{given!r} is no defect type of {version}; its types: "
+                     + ", ".join(f"{leaf} ({taxonomy.name(leaf, 'en')})" for leaf in taxonomy.leaves))
 
 
 def recalibrate_main(argv: list[str]) -> int:
