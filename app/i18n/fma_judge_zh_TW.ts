@@ -476,27 +476,27 @@
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="337"/>
+        <location filename="../ui/style.py" line="342"/>
         <source>{out} is inside the folder of batch “{name}” ({folder}): opened again, that batch would take the exported copies for its own images. Export the image folder somewhere outside it.</source>
         <translation>{out} 位於批次「{name}」的資料夾（{folder}）之內：再次開啟時，該批次會把匯出的副本當成自己的影像。請將影像資料夾匯出到該資料夾以外的位置。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="341"/>
+        <location filename="../ui/style.py" line="346"/>
         <source>{out} is the database the judgments are kept in: give the export another name.</source>
         <translation>{out} 是保存判定結果的資料庫：請為匯出檔另取名稱。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="344"/>
+        <location filename="../ui/style.py" line="349"/>
         <source>{out} is a folder: give a file name, such as {example}.</source>
         <translation>{out} 是資料夾：請輸入檔案名稱，例如 {example}。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="346"/>
+        <location filename="../ui/style.py" line="351"/>
         <source>{out} is a file: an image-folder export needs a folder.</source>
         <translation>{out} 是檔案：影像資料夾匯出需要一個資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="348"/>
+        <location filename="../ui/style.py" line="353"/>
         <source>The auto-judged images are exported as CSV or JSON (a report), not as an image folder: training would read their folders as labels.</source>
         <translation>自動判定的影像以 CSV 或 JSON（報告）匯出，不以影像資料夾匯出：訓練會把其資料夾讀成標籤。</translation>
     </message>
@@ -818,13 +818,13 @@
 <context>
     <name>Judgment</name>
     <message>
-        <location filename="../ui/style.py" line="320"/>
+        <location filename="../ui/style.py" line="325"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="361"/>
-        <location filename="../ui/style.py" line="324"/>
+        <location filename="../ui/judging_actions.py" line="366"/>
+        <location filename="../ui/style.py" line="329"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1184,32 +1184,32 @@
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="111"/>
+        <location filename="../ui/list_filter.py" line="113"/>
         <source>All types</source>
         <translation>所有類型</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="113"/>
+        <location filename="../ui/list_filter.py" line="115"/>
         <source>Batch order</source>
         <translation>批次順序</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="114"/>
+        <location filename="../ui/list_filter.py" line="116"/>
         <source>Least confident first</source>
         <translation>信心最低者優先</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="115"/>
+        <location filename="../ui/list_filter.py" line="117"/>
         <source>By type</source>
         <translation>依類型</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="118"/>
+        <location filename="../ui/list_filter.py" line="120"/>
         <source>Show all</source>
         <translation>全部顯示</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="205"/>
+        <location filename="../ui/list_filter.py" line="207"/>
         <source>{n} of {m} images listed</source>
         <translation>列出 {m} 張中的 {n} 張</translation>
     </message>
@@ -1217,13 +1217,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="237"/>
+        <location filename="../ui/app.py" line="239"/>
         <location filename="../ui/side_actions.py" line="261"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="172"/>
+        <location filename="../ui/app.py" line="174"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -1232,7 +1232,7 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="183"/>
+        <location filename="../ui/app.py" line="185"/>
         <source>{msg}
 
 Restore the newest backup, made {when}? Judgments made after it are not in it. The damaged file is kept beside it.</source>
@@ -1241,37 +1241,37 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="385"/>
+        <location filename="../ui/app.py" line="387"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="306"/>
+        <location filename="../ui/app.py" line="308"/>
         <source>The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}</source>
         <translation>上次工作階段意外結束（{when}，{what}）；已儲存的內容都在。詳情：{path}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="301"/>
+        <location filename="../ui/app.py" line="303"/>
         <source>A new, empty database was made at {path}: nothing has been judged there yet. If you meant another database, close the app and check --db.</source>
         <translation>已在 {path} 建立一個新的空白資料庫：那裡尚未有任何判定。若您要用的是另一個資料庫，請關閉程式並檢查 --db。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="312"/>
+        <location filename="../ui/app.py" line="314"/>
         <source>The team&apos;s model is not reachable from this workstation: {path} (a network share not connected?). This window uses the one it had.</source>
         <translation>此工作站無法存取團隊的模型：{path}（網路共用資料夾未連線？）。此視窗沿用原本的模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="316"/>
+        <location filename="../ui/app.py" line="318"/>
         <source>The model this workstation uses is not there: {path} (a network share not connected?). No model is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model with “Model”.</source>
         <translation>找不到此工作站使用的模型：{path}（網路共用資料夾未連線？）。目前未載入任何模型，因此不會預測，也不會自動判定。請連線後重新啟動，或以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="321"/>
+        <location filename="../ui/app.py" line="323"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="329"/>
+        <location filename="../ui/app.py" line="331"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -1491,13 +1491,13 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
     </message>
     <message>
         <location filename="../ui/store_upkeep.py" line="180"/>
-        <source>Auto-judging was resumed elsewhere (the purity monitor): the routes are as they are now</source>
-        <translation>自動判定已在別處恢復（純度監控）：路由已更新為目前狀態</translation>
+        <source>Auto-judging was resumed elsewhere: the routes are as they are now</source>
+        <translation>自動判定已在別處恢復：路由已更新為目前狀態</translation>
     </message>
     <message>
         <location filename="../ui/store_upkeep.py" line="182"/>
-        <source>Auto-judging was paused elsewhere (the purity monitor): the routes are as they are now</source>
-        <translation>自動判定已在別處暫停（純度監控）：路由已更新為目前狀態</translation>
+        <source>Auto-judging was paused elsewhere: the routes are as they are now</source>
+        <translation>自動判定已在別處暫停：路由已更新為目前狀態</translation>
     </message>
     <message>
         <location filename="../ui/store_upkeep.py" line="218"/>
@@ -1771,7 +1771,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>另外 {n} 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="326"/>
+        <location filename="../ui/judging_actions.py" line="331"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1871,42 +1871,47 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>{n} 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="309"/>
+        <location filename="../ui/judging_actions.py" line="310"/>
+        <source>Auto-judging is paused for {what}. Those images come to you to judge. The lead who paused it lifts the pause (Dashboard → Purity monitor says who and why).</source>
+        <translation>已暫停自動判定：{what}。這些影像改由您判定。由暫停它的組長解除暫停（儀表板 → 純度監控會說明是誰及原因）。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="314"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="319"/>
+        <location filename="../ui/judging_actions.py" line="324"/>
         <source>Auto-judging paused for 1 defect type: its images now come to you blind.</source>
         <translation>已暫停 1 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="321"/>
+        <location filename="../ui/judging_actions.py" line="326"/>
         <source>Auto-judging paused for {n} defect types: their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="332"/>
+        <location filename="../ui/judging_actions.py" line="337"/>
         <source>Auto-judging resumed for 1 defect type: its spot checks meet the target again.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="334"/>
+        <location filename="../ui/judging_actions.py" line="339"/>
         <source>Auto-judging resumed for {n} defect types: their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="353"/>
+        <location filename="../ui/judging_actions.py" line="358"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="363"/>
+        <location filename="../ui/judging_actions.py" line="368"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="364"/>
+        <location filename="../ui/judging_actions.py" line="369"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -1915,27 +1920,27 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="386"/>
+        <location filename="../ui/judging_actions.py" line="391"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="388"/>
+        <location filename="../ui/judging_actions.py" line="393"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="389"/>
+        <location filename="../ui/judging_actions.py" line="394"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="390"/>
+        <location filename="../ui/judging_actions.py" line="395"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="401"/>
+        <location filename="../ui/judging_actions.py" line="406"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -1944,17 +1949,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="404"/>
+        <location filename="../ui/judging_actions.py" line="409"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="405"/>
+        <location filename="../ui/judging_actions.py" line="410"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="411"/>
+        <location filename="../ui/judging_actions.py" line="416"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -1963,27 +1968,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="415"/>
+        <location filename="../ui/judging_actions.py" line="420"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="427"/>
+        <location filename="../ui/judging_actions.py" line="432"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="430"/>
+        <location filename="../ui/judging_actions.py" line="435"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="503"/>
+        <location filename="../ui/judging_actions.py" line="508"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="504"/>
+        <location filename="../ui/judging_actions.py" line="509"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -1996,12 +2001,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="509"/>
+        <location filename="../ui/judging_actions.py" line="514"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="510"/>
+        <location filename="../ui/judging_actions.py" line="515"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -2096,32 +2101,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="254"/>
+        <location filename="../ui/style.py" line="259"/>
         <source>The folder {folder} is not there: moved, renamed, or on a drive or share that is not connected.</source>
         <translation>資料夾 {folder} 不存在：可能已移動、重新命名，或位於未連線的磁碟或共用資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="257"/>
+        <location filename="../ui/style.py" line="262"/>
         <source>{path} cannot be read: you have no permission to read it.</source>
         <translation>無法讀取 {path}：您沒有讀取權限。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="260"/>
+        <location filename="../ui/style.py" line="265"/>
         <source>The folder {folder} was never opened with this database, and {why}: there is nothing of it to show.</source>
         <translation>資料夾 {folder} 從未以此資料庫開啟過，而{why}：沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="355"/>
+        <location filename="../ui/style.py" line="360"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="357"/>
+        <location filename="../ui/style.py" line="362"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="359"/>
+        <location filename="../ui/style.py" line="364"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2186,7 +2191,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="86"/>
-        <location filename="../ui/prediction_panel.py" line="423"/>
+        <location filename="../ui/prediction_panel.py" line="435"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -2203,148 +2208,148 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="127"/>
-        <location filename="../ui/prediction_panel.py" line="394"/>
+        <location filename="../ui/prediction_panel.py" line="406"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="351"/>
+        <location filename="../ui/prediction_panel.py" line="363"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="386"/>
+        <location filename="../ui/prediction_panel.py" line="398"/>
         <location filename="../ui/queue_gallery.py" line="418"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="393"/>
+        <location filename="../ui/prediction_panel.py" line="405"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="399"/>
+        <location filename="../ui/prediction_panel.py" line="411"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="424"/>
+        <location filename="../ui/prediction_panel.py" line="436"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="428"/>
+        <location filename="../ui/prediction_panel.py" line="440"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="432"/>
+        <location filename="../ui/prediction_panel.py" line="444"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="292"/>
+        <location filename="../ui/prediction_panel.py" line="304"/>
         <source>Pick the type</source>
         <translation>選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="281"/>
+        <location filename="../ui/prediction_panel.py" line="293"/>
         <source>Why this type? Where the model finds evidence for it ({key} steps through the Top-5)</source>
         <translation>為何是此類型？模型在影像中找到其依據之處（{key} 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="293"/>
+        <location filename="../ui/prediction_panel.py" line="305"/>
         <source>Accept</source>
         <translation>接受</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="294"/>
+        <location filename="../ui/prediction_panel.py" line="306"/>
         <source>Other type…</source>
         <translation>其他類別…</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="295"/>
+        <location filename="../ui/prediction_panel.py" line="307"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="296"/>
+        <location filename="../ui/prediction_panel.py" line="308"/>
         <source>Note</source>
         <translation>註記</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="306"/>
+        <location filename="../ui/prediction_panel.py" line="318"/>
         <source>The {n} types in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內的 {n} 個類型（按 {keys}）· {key}：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="309"/>
+        <location filename="../ui/prediction_panel.py" line="321"/>
         <source>Top-5 in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內前 5 名（按 {keys}）· {key}：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="312"/>
+        <location filename="../ui/prediction_panel.py" line="324"/>
         <source>Top-5 (press {keys}) · {key}: only {node}</source>
         <translation>前 5 名（按 {keys}）· {key}：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="314"/>
+        <location filename="../ui/prediction_panel.py" line="326"/>
         <source>Top-5 (press {keys})</source>
         <translation>前 5 名（按 {keys}）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="381"/>
+        <location filename="../ui/prediction_panel.py" line="393"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="446"/>
+        <location filename="../ui/prediction_panel.py" line="458"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="458"/>
+        <location filename="../ui/prediction_panel.py" line="470"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="459"/>
+        <location filename="../ui/prediction_panel.py" line="471"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="460"/>
+        <location filename="../ui/prediction_panel.py" line="472"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="461"/>
+        <location filename="../ui/prediction_panel.py" line="473"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="462"/>
+        <location filename="../ui/prediction_panel.py" line="474"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="465"/>
+        <location filename="../ui/prediction_panel.py" line="477"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="466"/>
+        <location filename="../ui/prediction_panel.py" line="478"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="473"/>
+        <location filename="../ui/prediction_panel.py" line="485"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="474"/>
+        <location filename="../ui/prediction_panel.py" line="486"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -2437,7 +2442,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>預測</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="47"/>
+        <location filename="../ui/queue_filters.py" line="48"/>
         <location filename="../ui/queue_model.py" line="91"/>
         <source>Confidence</source>
         <translation>信心度</translation>
@@ -2453,7 +2458,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>新類別分數</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="50"/>
+        <location filename="../ui/queue_filters.py" line="51"/>
         <location filename="../ui/queue_model.py" line="94"/>
         <source>Batch</source>
         <translation>批次</translation>
@@ -2504,128 +2509,128 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>點一下（或按空白鍵）選取此群組的影像；Ctrl+Down 與 Ctrl+Up 移到下一個與上一個群組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="41"/>
+        <location filename="../ui/queue_filters.py" line="42"/>
         <source>All reasons</source>
         <translation>所有原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="44"/>
+        <location filename="../ui/queue_filters.py" line="45"/>
         <source>All predicted types</source>
         <translation>所有預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="45"/>
+        <location filename="../ui/queue_filters.py" line="46"/>
         <source>All batches</source>
         <translation>所有批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="48"/>
+        <location filename="../ui/queue_filters.py" line="49"/>
         <source>Waiting longest</source>
         <translation>等待最久</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="49"/>
-        <location filename="../ui/queue_filters.py" line="85"/>
+        <location filename="../ui/queue_filters.py" line="50"/>
+        <location filename="../ui/queue_filters.py" line="86"/>
         <source>Predicted type</source>
         <translation>預測類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="51"/>
+        <location filename="../ui/queue_filters.py" line="52"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="56"/>
+        <location filename="../ui/queue_filters.py" line="57"/>
         <source>Re&amp;verse</source>
         <translation>反向(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="66"/>
+        <location filename="../ui/queue_filters.py" line="67"/>
         <source>Waiting to be judged</source>
         <translation>待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="75"/>
+        <location filename="../ui/queue_filters.py" line="76"/>
         <source>Any time</source>
         <translation>不限</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="76"/>
+        <location filename="../ui/queue_filters.py" line="77"/>
         <source>Over 1 hour</source>
         <translation>超過 1 小時</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="77"/>
+        <location filename="../ui/queue_filters.py" line="78"/>
         <source>Over 1 day</source>
         <translation>超過 1 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="78"/>
+        <location filename="../ui/queue_filters.py" line="79"/>
         <source>Over 1 week</source>
         <translation>超過 1 週</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="84"/>
+        <location filename="../ui/queue_filters.py" line="85"/>
         <source>No grouping</source>
         <translation>不分組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="86"/>
+        <location filename="../ui/queue_filters.py" line="87"/>
         <source>Determined node</source>
         <translation>已確定的節點</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="87"/>
+        <location filename="../ui/queue_filters.py" line="88"/>
         <source>Determined node: the deepest group or subgroup the model is sure of at the target purity; a group&apos;s images can be judged together (click its heading, then C)</source>
         <translation>已確定的節點：模型在目標純度下有把握的最深一層大類或子類；同一組的影像可一起判定（點組標題，再按 C）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="94"/>
+        <location filename="../ui/queue_filters.py" line="95"/>
         <source>&amp;Reason:</source>
         <translation>原因(&amp;R)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="95"/>
+        <location filename="../ui/queue_filters.py" line="96"/>
         <source>&amp;Predicted:</source>
         <translation>預測(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="96"/>
+        <location filename="../ui/queue_filters.py" line="97"/>
         <source>&amp;Batch:</source>
         <translation>批次(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="97"/>
+        <location filename="../ui/queue_filters.py" line="98"/>
         <source>&amp;Waiting:</source>
         <translation>等待時間(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="98"/>
+        <location filename="../ui/queue_filters.py" line="99"/>
         <source>Con&amp;fidence:</source>
         <translation>信心度(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="105"/>
+        <location filename="../ui/queue_filters.py" line="106"/>
         <source>&amp;Sort:</source>
         <translation>排序(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="107"/>
+        <location filename="../ui/queue_filters.py" line="108"/>
         <source>&amp;Group:</source>
         <translation>分組(&amp;G)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="109"/>
+        <location filename="../ui/queue_filters.py" line="110"/>
         <source>Sta&amp;te:</source>
         <translation>狀態(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="111"/>
+        <location filename="../ui/queue_filters.py" line="112"/>
         <source>&amp;Analyst:</source>
         <translation>分析人員(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="184"/>
+        <location filename="../ui/queue_filters.py" line="188"/>
         <source>{name} — every type ({n})</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
@@ -2769,32 +2774,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="67"/>
+        <location filename="../ui/queue_filters.py" line="68"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="68"/>
+        <location filename="../ui/queue_filters.py" line="69"/>
         <source>Accepted</source>
         <translation>已接受</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="69"/>
+        <location filename="../ui/queue_filters.py" line="70"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="70"/>
+        <location filename="../ui/queue_filters.py" line="71"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="71"/>
+        <location filename="../ui/queue_filters.py" line="72"/>
         <source>Waiting or judged</source>
         <translation>待判定或已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_filters.py" line="81"/>
+        <location filename="../ui/queue_filters.py" line="82"/>
         <source>All analysts</source>
         <translation>所有分析人員</translation>
     </message>
@@ -3074,25 +3079,25 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Similar</name>
     <message>
-        <location filename="../ui/similar_panel.py" line="57"/>
-        <location filename="../ui/similar_panel.py" line="141"/>
+        <location filename="../ui/similar_panel.py" line="61"/>
+        <location filename="../ui/similar_panel.py" line="145"/>
         <source>Similar judged cases</source>
         <translation>相似的已判定案例</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="104"/>
+        <location filename="../ui/similar_panel.py" line="108"/>
         <source>unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="119"/>
+        <location filename="../ui/similar_panel.py" line="123"/>
         <source>Top-{k} · {sim}%
 {name}</source>
         <translation>第 {k} 候選 · {sim}%
 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="125"/>
+        <location filename="../ui/similar_panel.py" line="129"/>
         <source>{file}
 Judged {leaf} by {who} on {when}
 Similarity {sim:.3f}</source>
@@ -3101,32 +3106,32 @@ Similarity {sim:.3f}</source>
 相似度 {sim:.3f}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="134"/>
+        <location filename="../ui/similar_panel.py" line="138"/>
         <source>No judged image of these types yet.</source>
         <translation>這些類型尚無已判定的影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="135"/>
+        <location filename="../ui/similar_panel.py" line="139"/>
         <source>No judged image of this model version is similar yet.</source>
         <translation>此模型版本尚無相似的已判定影像。</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="142"/>
+        <location filename="../ui/similar_panel.py" line="146"/>
         <source>References: {types} · {key}: next</source>
         <translation>參考影像：{types} · {key}：下一張</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="143"/>
+        <location filename="../ui/similar_panel.py" line="147"/>
         <source>Top-{k} {name}</source>
         <translation>第 {k} 候選 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="152"/>
+        <location filename="../ui/similar_panel.py" line="156"/>
         <source>none yet</source>
         <translation>尚無</translation>
     </message>
     <message>
-        <location filename="../ui/similar_panel.py" line="155"/>
+        <location filename="../ui/similar_panel.py" line="159"/>
         <source>{first} (+{n} more)</source>
         <translation>{first}（另 {n} 筆）</translation>
     </message>
@@ -3281,162 +3286,162 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Store</name>
     <message>
-        <location filename="../ui/style.py" line="234"/>
+        <location filename="../ui/style.py" line="239"/>
         <source>open</source>
         <translation>開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="234"/>
+        <location filename="../ui/style.py" line="239"/>
         <source>check</source>
         <translation>檢查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="235"/>
+        <location filename="../ui/style.py" line="240"/>
         <source>use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="235"/>
+        <location filename="../ui/style.py" line="240"/>
         <source>read</source>
         <translation>讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="236"/>
+        <location filename="../ui/style.py" line="241"/>
         <source>write to</source>
         <translation>寫入</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="236"/>
+        <location filename="../ui/style.py" line="241"/>
         <source>create</source>
         <translation>建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="237"/>
+        <location filename="../ui/style.py" line="242"/>
         <source>upgrade</source>
         <translation>升級</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="241"/>
+        <location filename="../ui/style.py" line="246"/>
         <source>; nothing was changed</source>
         <translation>；沒有任何變更</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="238"/>
+        <location filename="../ui/style.py" line="243"/>
         <source>Cannot {action} the database {db}: {reason}</source>
         <translation>無法{action}資料庫 {db}：{reason}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="239"/>
+        <location filename="../ui/style.py" line="244"/>
         <source> read-only</source>
         <translation>（唯讀）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="289"/>
+        <location filename="../ui/style.py" line="294"/>
         <source>the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made</source>
         <translation>檔案尚不存在，而資料夾 {folder} 對您而言是唯讀的，因此無法建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="287"/>
+        <location filename="../ui/style.py" line="292"/>
         <source>the folder {folder} does not exist</source>
         <translation>資料夾 {folder} 不存在</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="282"/>
+        <location filename="../ui/style.py" line="287"/>
         <source> (waited {waited} s of at most {most} s)</source>
         <translation>（已等待 {waited} 秒，最多 {most} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="283"/>
+        <location filename="../ui/style.py" line="288"/>
         <source> (waited {waited} s)</source>
         <translation>（已等待 {waited} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="284"/>
+        <location filename="../ui/style.py" line="289"/>
         <source>the database is locked by another program{waited}; close other fma-judge windows and retry</source>
         <translation>資料庫被其他程式鎖定{waited}；請關閉其他 fma-judge 視窗後重試</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="292"/>
+        <location filename="../ui/style.py" line="297"/>
         <source>the file {path} is read-only for you</source>
         <translation>檔案 {path} 對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="294"/>
+        <location filename="../ui/style.py" line="299"/>
         <source>{path} (or its folder) is read-only for you</source>
         <translation>{path}（或其資料夾）對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="296"/>
+        <location filename="../ui/style.py" line="301"/>
         <source>{path} is a folder: give a database file, such as {example}</source>
         <translation>{path} 是資料夾：請指定資料庫檔案，例如 {example}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="298"/>
+        <location filename="../ui/style.py" line="303"/>
         <source>a PNG image</source>
         <translation>PNG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="298"/>
+        <location filename="../ui/style.py" line="303"/>
         <source>a JPEG image</source>
         <translation>JPEG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="299"/>
+        <location filename="../ui/style.py" line="304"/>
         <source>a TIFF image</source>
         <translation>TIFF 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="299"/>
+        <location filename="../ui/style.py" line="304"/>
         <source>a ZIP file</source>
         <translation>ZIP 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="300"/>
+        <location filename="../ui/style.py" line="305"/>
         <source>a PDF file</source>
         <translation>PDF 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="301"/>
+        <location filename="../ui/style.py" line="306"/>
         <source>another kind of file</source>
         <translation>其他類型的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="302"/>
+        <location filename="../ui/style.py" line="307"/>
         <source>{path} is not a database ({kind}): give the fma-judge database file, or a new file name</source>
         <translation>{path} 不是資料庫（{kind}）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="307"/>
+        <location filename="../ui/style.py" line="312"/>
         <source>fma-judge keeps its judgments in SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB) only</source>
         <translation>fma-judge 僅將判定儲存在 SQLite（sqlite:///PATH）或 PostgreSQL（postgresql+psycopg://USER@HOST/DB）中</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="310"/>
+        <location filename="../ui/style.py" line="315"/>
         <source>its newest changes are in {wal}, which cannot be read without write access to {folder}</source>
         <translation>其最新的變更位於 {wal}，沒有 {folder} 的寫入權限就無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="273"/>
+        <location filename="../ui/style.py" line="278"/>
         <source>the database file or its folder is read-only</source>
         <translation>資料庫檔案或其資料夾是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="275"/>
+        <location filename="../ui/style.py" line="280"/>
         <source>the disk is full</source>
         <translation>磁碟已滿</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="305"/>
+        <location filename="../ui/style.py" line="310"/>
         <source>it was opened read-only</source>
         <translation>它以唯讀方式開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="277"/>
+        <location filename="../ui/style.py" line="282"/>
         <source>the file cannot be opened; check its permissions</source>
         <translation>無法開啟檔案；請檢查其權限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="279"/>
+        <location filename="../ui/style.py" line="284"/>
         <source>the file is not an fma-judge database or it is damaged</source>
         <translation>此檔案不是 fma-judge 資料庫，或已損壞</translation>
     </message>

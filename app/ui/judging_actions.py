@@ -306,10 +306,15 @@ class JudgingActions:
             parts.append(QCoreApplication.translate("Main", "1 other batch (unlike the calibration data)")
                          if others == 1 else QCoreApplication.translate(
                              "Main", "{n} other batches (unlike the calibration data)").format(n=others))
-        banner.setText(QCoreApplication.translate(
-            "Main", "Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on "
-                    "recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).").format(
-            what=listed(parts, strong=True)))
+        if by_hand and not leaves and not batches:  # a lead's pause is the lead's to lift: recalibrating, as the
+            text = QCoreApplication.translate(  # other banner advises, would lift it without the lead's word
+                "Main", "Auto-judging is paused for {what}. Those images come to you to judge. The lead who paused it "
+                        "lifts the pause (Dashboard → Purity monitor says who and why).")
+        else:
+            text = QCoreApplication.translate(
+                "Main", "Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate "
+                        "on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).")
+        banner.setText(text.format(what=listed(parts, strong=True)))
         banner.show()
 
     def _monitor_message(self, report: MonitorReport) -> str:

@@ -177,10 +177,10 @@ class StoreUpkeep:
             self.check_purity()
             self.known_pauses = pauses  # (check_purity sets it too; without a calibration it returns first)
             self._reload_items()
-            self.statusBar().showMessage(QCoreApplication.translate(
-                "Main", "Auto-judging was resumed elsewhere (the purity monitor): the routes are as they are now")
+            self.statusBar().showMessage(QCoreApplication.translate(  # (by the purity monitor, or by a lead)
+                "Main", "Auto-judging was resumed elsewhere: the routes are as they are now")
                 if len(pauses) < len(known) else QCoreApplication.translate(
-                "Main", "Auto-judging was paused elsewhere (the purity monitor): the routes are as they are now"),
+                "Main", "Auto-judging was paused elsewhere: the routes are as they are now"),
                 15_000)
         if claims is not None:  # the images colleagues are on now: "next" passes them over, the list says who
             for row in self.presenter.set_claimed(claims):
