@@ -54,6 +54,14 @@ def _headless(argv: list[str]) -> int:
     status 2; they ended in a traceback."""
     try:
         return _command(argv)
+    except BrokenPipeError:  # `fma-judge monitor … | head`: the reader left, which is not an error (a traceback)
+        import contextlib
+        import io
+        import os
+
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):  # (Python's own flush at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # would fail on the closed pipe)
+        return 0
     except PermissionError as exc:
         where = exc.filename or str(exc)
         print(f"fma-judge {argv[0]}: permission denied: {where} (this account may not open it; ask IT for access, or "

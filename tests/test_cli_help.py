@@ -182,3 +182,15 @@ def test_version_is_the_packages_and_names_the_schema(capsys) -> None:
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == f"fma-judge {__version__} (database schema {HEAD_REVISION})\n"
     assert "fma-judge deploy --model M" in build_parser().format_help()
+
+
+def test_a_reader_that_leaves_early_is_no_error(monkeypatch) -> None:
+    """`fma-judge monitor … | head` ended in a BrokenPipeError traceback."""
+    import app.monitor_commands
+    from app.__main__ import main
+
+    def piped(_argv):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(app.monitor_commands, "monitor_main", piped)
+    assert main(["monitor", "--model", "m"]) == 0
