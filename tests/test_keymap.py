@@ -67,6 +67,8 @@ def test_enter_in_a_row_moves_to_the_next_instead_of_closing_the_dialog(qtbot) -
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
+    first = dialog.edits[km.actions()[0].id]  # the first row takes the keys at once (they did nothing before a Tab)
+    assert dialog.focusWidget() is first and first.selectedText() == first.text()
     dialog.edits["note"].setFocus()
     dialog.edits["note"].setText("M")
     qtbot.keyClick(dialog.edits["note"], Qt.Key.Key_Return)

@@ -77,6 +77,11 @@ class KeysDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(720, 640)
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.focusWidget() not in self.edits.values():  # the first row ready to type in (no key did anything
+            self._edit_row(0)  # before a Tab: nothing had the focus)
+
     def record(self, action_id: str) -> None:
         """Wait for the next key (with its modifiers) and give it to ``action_id`` in place of its keys; Esc keeps
         them. Every key, Tab and Enter included, comes to the dialog until then."""
