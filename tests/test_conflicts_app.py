@@ -60,6 +60,7 @@ def test_a_colleagues_decision_is_shown_not_overwritten(qtbot, engine, taxonomy,
         qtbot.keyClick(win, Qt.Key.Key_Return)  # No
         with session_scope(engine, action="read") as s:
             assert [j.analyst for j in repo.judgment_history(s, image_id)] == ["bob"]
+        assert win.statusBar().currentMessage().endswith(": the judgment of bob is kept.")
         assert asked[0][0] == "Judged by bob" and asked[0][1].startswith(f"{item.image.path.split('/')[-1]} was judged Dent by bob (")
         assert "Replace their judgment with" in asked[0][1]
         qtbot.keyClick(win, Qt.Key.Key_Return)  # she has seen it and says Yes: accepting again replaces it

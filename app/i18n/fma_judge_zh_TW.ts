@@ -1098,7 +1098,7 @@
     </message>
     <message>
         <location filename="../ui/keys_dialog.py" line="47"/>
-        <location filename="../ui/keys_dialog.py" line="105"/>
+        <location filename="../ui/keys_dialog.py" line="110"/>
         <source>Press a key…</source>
         <translation>按下按鍵…</translation>
     </message>
@@ -1113,17 +1113,17 @@
         <translation>Enter：下一列 · Ctrl+Enter：確定 · Esc：取消</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="85"/>
+        <location filename="../ui/keys_dialog.py" line="90"/>
         <source>Waiting…</source>
         <translation>等待按鍵…</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="87"/>
+        <location filename="../ui/keys_dialog.py" line="92"/>
         <source>Press the key for “{action}” (Esc: keep its keys)</source>
         <translation>請按下「{action}」的按鍵（Esc：保留原按鍵）</translation>
     </message>
     <message>
-        <location filename="../ui/keys_dialog.py" line="168"/>
+        <location filename="../ui/keys_dialog.py" line="173"/>
         <source>{key} is given to both “{a}” and “{b}”: give it to one only</source>
         <translation>{key} 同時指定給「{a}」與「{b}」：只能給其中一個</translation>
     </message>
@@ -1920,27 +1920,32 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="391"/>
+        <location filename="../ui/judging_actions.py" line="374"/>
+        <source>{file}: the judgment of {who} is kept.</source>
+        <translation>{file}：保留 {who} 的判定。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="394"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="393"/>
+        <location filename="../ui/judging_actions.py" line="396"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="394"/>
+        <location filename="../ui/judging_actions.py" line="397"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="395"/>
+        <location filename="../ui/judging_actions.py" line="398"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="406"/>
+        <location filename="../ui/judging_actions.py" line="409"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -1949,17 +1954,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="409"/>
+        <location filename="../ui/judging_actions.py" line="412"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="410"/>
+        <location filename="../ui/judging_actions.py" line="413"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="416"/>
+        <location filename="../ui/judging_actions.py" line="419"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -1968,27 +1973,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="420"/>
+        <location filename="../ui/judging_actions.py" line="423"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="432"/>
+        <location filename="../ui/judging_actions.py" line="435"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="435"/>
+        <location filename="../ui/judging_actions.py" line="438"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="508"/>
+        <location filename="../ui/judging_actions.py" line="511"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="509"/>
+        <location filename="../ui/judging_actions.py" line="512"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2001,12 +2006,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="514"/>
+        <location filename="../ui/judging_actions.py" line="517"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="515"/>
+        <location filename="../ui/judging_actions.py" line="518"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

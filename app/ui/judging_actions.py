@@ -370,6 +370,9 @@ class JudgingActions:
                 "Main", "{file} was judged {what} by {who} ({when}).\n\nReplace their judgment with {ours}?").format(
                 file=Path(item.image.path).name, ours=ours, **args),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:  # (No said nothing: the key seemed not to work)
+            self.statusBar().showMessage(QCoreApplication.translate(
+                "Main", "{file}: the judgment of {who} is kept.").format(file=Path(item.image.path).name, **args), 6000)
         return answer == QMessageBox.StandardButton.Yes
 
     def _show_theirs(self, theirs: JudgmentRecord, *, note: bool = False) -> dict[str, str]:
