@@ -767,6 +767,9 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
     assert asked[0][1] == ("4 of these images (P000.png, P001.png, P002.png, …) were judged otherwise by bob. Replace "
                            "their judgments?\n\nYes: replace theirs too. No: leave theirs and judge the other 1. "
                            "Cancel: judge none.")
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):  # what was written, then what was left to bob
+        assert view._judge(lambda: [], "Marked 1 image", "Marked {n} images")
+    assert view.status_label.text() == "Marked 0 images  ·  4 left as bob judged them"
     assert view._over_colleagues([*theirs, mine], lambda _r: ("dent",)) == []
     assert view.status_label.text() == "Nothing judged: the judgments of bob are kept"
 

@@ -240,6 +240,7 @@ class QueueActions:
         kept = [r for r in rows if theirs(r) and same_decision(r.judged_set, r.state == "unknown", writes(r))]
         rows = [r for r in rows if r not in kept]
         other = [r for r in rows if theirs(r)]
+        self._theirs_kept = kept  # (said after the judging: the line counted only what was written)
         t = QCoreApplication
         if kept and not rows:
             self.status_label.setText(t.translate("Queue", "Judged so already by {who}: theirs is kept").format(
@@ -265,8 +266,10 @@ class QueueActions:
         if answer == QMessageBox.StandardButton.Yes:
             return rows
         if answer == QMessageBox.StandardButton.No and rest:
+            self._theirs_kept = kept + other
             return [r for r in rows if r not in other]
         # (No, with nothing else to judge; Cancel; or the box closed): said, as every other key that writes nothing
+        self._theirs_kept = []
         self.status_label.setText(t.translate("Queue", "Nothing judged: the judgments of {who} are kept").format(
             who=who))
         return []
@@ -425,6 +428,10 @@ class QueueActions:
         if kept:
             done += "  ·  " + QCoreApplication.translate(
                 "Queue", "{n} already judged left as they are (select only those to judge them again)").format(n=kept)
+        theirs, self._theirs_kept = getattr(self, "_theirs_kept", []), []
+        if theirs and not undo:  # colleagues' decisions left theirs (the same types, or No to replacing them)
+            done += "  ·  " + QCoreApplication.translate("Queue", "{n} left as {who} judged them").format(
+                n=len(theirs), who=listed(sorted({r.judged_by for r in theirs})))
         self.status_label.setText(done)  # cleared after a while unless something else was said meanwhile: it stayed
         QTimer.singleShot(self.DONE_SHOWN_MS, self, lambda: self.status_label.text() == done  # for hours, as if new
                           and self.status_label.setText(""))
