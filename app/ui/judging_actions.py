@@ -220,7 +220,7 @@ class JudgingActions:
             elif exc.current is None:
                 self.statusBar().showMessage(str(exc), 10_000)
             else:
-                self._judged_meanwhile(exc.current, note=note, note_changed=exc.note)
+                self._judged_meanwhile(exc.current, note=note, note_changed=exc.note, advance=advance)
             return False
         except StoreError as exc:
             self._store_failed(exc, note=note)
@@ -399,7 +399,8 @@ class JudgingActions:
                                         "Main", "The next undo goes to your judgment before it.")) if more else ""),
             12_000)
 
-    def _judged_meanwhile(self, theirs: JudgmentRecord, *, note: bool = False, note_changed: bool = False) -> None:
+    def _judged_meanwhile(self, theirs: JudgmentRecord, *, note: bool = False, note_changed: bool = False,
+                          advance: bool = True) -> None:
         """Another analyst decided the image after it was shown here (``note``: or wrote its note): theirs is shown,
         ours was not saved; judging it again replaces theirs (a conflict resolved by a person, never by the last
         write). A note refused so is kept as the image's draft by the caller."""
@@ -414,7 +415,7 @@ class JudgingActions:
                        line=f"note changed meanwhile by {theirs.analyst}: not saved, kept as a draft")
             return
         if not note:
-            self._judged_meanwhile_notice(theirs, args)
+            self._judged_meanwhile_notice(theirs, args, advance=advance)
             return
         text = QCoreApplication.translate(
             "Main", "{file} was judged meanwhile by {who} ({when}): {what}.\n\nYour note was not saved. The image "
@@ -423,9 +424,10 @@ class JudgingActions:
         self.alert(QMessageBox.information, QCoreApplication.translate("Main", "Judged meanwhile"), text,
                    line=f"judged meanwhile by {theirs.analyst}: not saved")
 
-    def _judged_meanwhile_notice(self, theirs: JudgmentRecord, args: dict[str, str]) -> None:
+    def _judged_meanwhile_notice(self, theirs: JudgmentRecord, args: dict[str, str], *, advance: bool = True) -> None:
         """A judgment refused because a colleague decided the image first: said in a notice over the image, with a
-        link (Ctrl+Enter) back to it, and the window goes on to the next image as the key meant it to. A box here
+        link (Ctrl+Enter) back to it, and the window goes on to the next image as the key meant it to (``advance``:
+        Shift+C and X stay on theirs, as they do after a judgment that is saved). A box here
         stopped the analyst's flow: the keys pressed after it went to the box (13 of 24 in the two-analyst
         walk-through), and the next Enter on the image asked again whether to replace the colleague's decision."""
         old = getattr(self, "_meanwhile_banner", None)
@@ -438,7 +440,7 @@ class JudgingActions:
             action=(QCoreApplication.translate("Main", "Back to it"),
                     lambda: self.select(row) if (row := self.presenter.row_of(image_id)) is not None else None))
         row = self.presenter.row_of(image_id)
-        nxt = self.presenter.next_open(row) if row is not None else None
+        nxt = self.presenter.next_open(row) if row is not None and advance else None
         if nxt is not None:
             self.select(nxt)
 
