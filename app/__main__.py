@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in HEADLESS:
         return _headless(argv)
-    if argv[:1] == ["--version"]:  # (IT's inventory of the installed versions)
+    if "--version" in argv:  # (IT's inventory of the installed versions)
         from app import __version__
         from app.store.db import HEAD_REVISION
 
@@ -68,8 +68,12 @@ def _headless(argv: list[str]) -> int:
               "choose another place)", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
-        print(f"fma-judge {argv[0]}: this install has no {exc.name or exc} (the workstation install leaves out the "
-              "training packages); run it where fma-judge was installed with them: pip install \".[train]\"",
+        from models.commands.cli import missing_extra
+
+        if (extra := missing_extra(exc)) is None:  # one of ours, or a package there but broken: its traceback
+            raise
+        print(f"fma-judge {argv[0]}: this install has no {exc.name} (the workstation install leaves out the "
+              f"training packages); run it where fma-judge was installed with them: pip install \".[{extra}]\"",
               file=sys.stderr)
         return 2
 
@@ -98,7 +102,9 @@ def _window(argv: list[str]) -> int:
     # 2-core machine (python -m bench.startup). The window re-enables it once its store is attached (run_app).
     from app.syscheck import no_display, xcb_problem
 
-    if (nowhere := no_display()) is not None and any(a.startswith("--screenshot") for a in argv):
+    if (nowhere := no_display()) is not None and any(a in ("-h", "--help") for a in argv):
+        nowhere = None  # the usage needs no display (over ssh it lists the commands that run without one)
+    if nowhere is not None and any(a.startswith("--screenshot") for a in argv):
         import os
 
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no screen

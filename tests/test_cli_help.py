@@ -127,9 +127,19 @@ def test_a_place_this_account_may_not_open_and_a_missing_package_are_one_line(mo
         raise ModuleNotFoundError("No module named 'torch'", name="torch")
 
     monkeypatch.setattr(app.monitor_commands, "recalibrate_main", no_torch)
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # (as the workstation install: torch is not there)
     assert main(["recalibrate", "--model", "m"]) == 2
     assert capsys.readouterr().err.startswith("fma-judge recalibrate: this install has no torch (the workstation "
                                               "install leaves out the training packages)")
+
+    def broken(_argv):  # a module of the project's own missing is a bug: its traceback, not the training advice
+        raise ModuleNotFoundError("No module named 'app.services.gone'", name="app.services.gone")
+
+    monkeypatch.setattr(app.monitor_commands, "recalibrate_main", broken)
+    with pytest.raises(ModuleNotFoundError):
+        main(["recalibrate", "--model", "m"])
 
     def no_entry(self, *a, **k):
         raise PermissionError(13, "Permission denied", str(self))

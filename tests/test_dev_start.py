@@ -245,3 +245,16 @@ def test_a_window_with_no_display_says_so_and_a_screenshot_needs_none() -> None:
     assert said is not None and said.startswith("fma-judge: no display to open the window on")
     assert no_display({"DISPLAY": ":0"}, "linux") is None and no_display({"WAYLAND_DISPLAY": "w"}, "linux") is None
     assert no_display({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None and no_display({}, "win32") is None
+
+
+def test_help_and_version_need_no_display(monkeypatch, capsys) -> None:
+    """Over ssh `fma-judge --help` said "no display" instead of listing the commands that run without one."""
+    from app.__main__ import main
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0 and "commands without a window" in capsys.readouterr().out
+    assert main(["--lang", "en", "--version"]) == 0 and capsys.readouterr().out.startswith("fma-judge 0.1.0")

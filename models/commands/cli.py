@@ -80,15 +80,24 @@ def _main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(argv)
     except ModuleNotFoundError as exc:  # the workstation install has no torch: one line, not a traceback
-        top = (exc.name or "").partition(".")[0]
-        extra = TRAIN_EXTRAS.get(top)
-        if extra is None or _installed(top):  # a package that is there but broken inside: its traceback
+        if (extra := missing_extra(exc)) is None:  # a package that is there but broken inside: its traceback
             raise
+        top = (exc.name or "").partition(".")[0]
         command = next((a for a in argv if not a.startswith("-")), "")
         print(f"fma-model {command}: needs {top}, which this installation lacks (the workstation install runs "
               f"models with ONNX Runtime and trains none): install the {extra} extra, pip install \".[{extra}]\" in "
               f"the project's folder", file=sys.stderr)
         return 2
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The extra of ``pyproject.toml`` whose package ``exc`` found missing and this install really lacks (the
+    workstation install has no torch), or None: a module of the project's own, or a package that is there but
+    broken inside, keeps its traceback (fma-judge's own commands blamed every missing module on the training
+    packages)."""
+    top = (exc.name or "").partition(".")[0]
+    extra = TRAIN_EXTRAS.get(top)
+    return None if extra is None or _installed(top) else extra
 
 
 def _installed(name: str) -> bool:
