@@ -207,9 +207,9 @@ def check_database(url: str | None) -> tuple[Check, Path]:
         return Check("database", False, f"{where}: {type(exc).__name__}: {exc}"), space
     if revision != head:  # (it upgraded a team's database, and the workstations not yet updated were locked out)
         return Check("database", True, f"{where} reachable and writable, schema {revision}: older than this "
-                                       f"version's ({head}); the first start of the app upgrades it (a SQLite file "
-                                       "is backed up first), after which older installs cannot open it: update "
-                                       "every workstation together"), space
+                                       f"version's ({head}); the first start of this version (the app or any "
+                                       "command) upgrades it (a SQLite file is copied first), after which older "
+                                       "installs cannot open it: update every workstation together"), space
     return Check("database", True, f"{where} reachable and writable, schema {head}"
                                    + ("" if existed else " (created now)")), space
 

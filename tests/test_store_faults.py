@@ -549,16 +549,24 @@ def test_an_older_store_is_backed_up_before_its_upgrade_and_the_self_test_only_l
     eng.dispose()
     check = check_database(str(db))[0]
     assert check.ok and "schema 0005_claims: older than this version's" in check.detail
-    assert "update every workstation together" in check.detail
+    assert "(the app or any command) upgrades it" in check.detail and "update every workstation together" in check.detail
     eng = make_engine(f"sqlite:///{db}")
     assert current_revision(eng) == "0005_claims" and not list_backups(db)  # looked at, not changed
     eng.dispose()
     store = open_store(f"sqlite:///{db}")  # the app's start: backed up, then upgraded
     assert current_revision(store.engine) == head_revision()
     store.engine.dispose()
-    (kept,) = list_backups(db)
-    old = make_engine(f"sqlite:///{kept.path}")
+    (kept,) = (db.parent / "backups").glob("team.sqlite3-before-upgrade-0005_claims-*.sqlite3")
+    assert not list_backups(db)  # not a rolling backup: never pruned, not what restore --newest puts back
+    old = make_engine(f"sqlite:///{kept}")
     assert current_revision(old) == "0005_claims"  # the copy is the file as it was
     with old.connect() as conn:
         assert conn.execute(text("SELECT name FROM batches")).scalar_one() == "lot"
     old.dispose()
+    import time
+
+    from app.store.backup import backup_before_upgrade
+
+    time.sleep(1.1)  # (a second later: the same second's copy is taken as another window's, of the same file)
+    assert backup_before_upgrade(db, "0005_claims") is None  # upgraded by another first: no copy passes for one
+    assert len(list((db.parent / "backups").glob("*before-upgrade*"))) == 1

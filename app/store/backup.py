@@ -192,19 +192,30 @@ def rolling_backup(
     return made
 
 
-def backup_before_upgrade(db_path: Path) -> Path:
-    """A copy of a SQLite store with judgments at an older schema, made before the upgrade (IT found one upgraded
-    at a new version's first start with no copy: the rolling backup came a minute later, of the upgraded file, and
-    an older install could no longer open it). Named as the rolling backups: ``restore --list`` lists it.
+def backup_before_upgrade(db_path: Path, current: str) -> Path | None:
+    """A copy of a SQLite store at the older schema ``current``, made before its upgrade (IT found one upgraded at a
+    new version's first start with no copy: the rolling backup came a minute later, of the upgraded file, and an
+    older install could no longer open it): ``backups/NAME-before-upgrade-CURRENT-TIME.sqlite3``. Not a rolling
+    backup: never pruned, and not what ``restore --newest`` puts back (an older fma-judge restores it by name). None
+    when another process upgraded the file meanwhile (its copy, made first, is the one of the older file).
 
     Raises:
         StoreError: the copy could not be made (then nothing is upgraded).
     """
-    stamp, folder = dt.datetime.now(dt.UTC).strftime(_STAMP), backups_folder(db_path)
-    dest = folder / f"{db_path.name}-{stamp}.sqlite3"
-    if dest.exists():  # another window starting this second made it: that copy is of the same older file
-        return dest
-    return backup_to(db_path, dest)
+    stamp = dt.datetime.now(dt.UTC).strftime(_STAMP)
+    dest = backups_folder(db_path) / f"{db_path.name}-before-upgrade-{current}-{stamp}.sqlite3"
+    try:
+        made = backup_to(db_path, dest)
+    except StoreError:
+        if dest.is_file():  # another window starting this second made it, of the same older file
+            return dest
+        raise
+    with closing(sqlite3.connect(made.resolve().as_uri() + "?mode=ro", uri=True)) as conn:
+        revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    if revision is None or revision[0] != current:  # upgraded by another process before the copy: not a copy of
+        made.unlink(missing_ok=True)  # the older file (it would pass for one)
+        return None
+    return made
 
 
 def restore(backup: Path, db_path: Path) -> Path | None:
