@@ -283,8 +283,17 @@ def test_it_sets_the_workstations_database_once(tmp_path, monkeypatch, capsys) -
 
     team = tmp_path / "team.sqlite3"
     monkeypatch.setenv("FMA_JUDGE_DB", str(team))
-    assert default_db_url() == f"sqlite:///{team}"
     assert main(["export", "--out", str(tmp_path / "x.csv"), "--format", "csv"]) == 2
     assert f"no fma-judge database at {team}" in capsys.readouterr().err
     monkeypatch.setenv("FMA_JUDGE_DB", "postgresql+psycopg://fma@db/fma")
     assert default_db_url() == "postgresql+psycopg://fma@db/fma"
+    # taken as --db is: a relative path names a file of the current folder, never a new database made there (a
+    # scheduler's working folder, C:\Windows\System32)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FMA_JUDGE_DB", "team.sqlite3")
+    from app.store.db import open_store
+    from app.store.errors import StoreError
+
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(default_db_url())
+    assert not (tmp_path / "team.sqlite3").exists()

@@ -554,9 +554,9 @@ def open_store(url: str | URL | None = None, *, busy_timeout_s: float = DEFAULT_
         StoreError: the database cannot be opened, or cannot be written when ``writable``; a relative path names
             no file.
     """
-    if url is not None:
-        refuse_new_relative(url)  # an existing file of the current folder opens; a new one needs a full path
-    url = resolve_db_url(url) if url is not None else default_db_url()  # a file's path, a relative one: absolute
+    url = url if url is not None else default_db_url()  # (FMA_JUDGE_DB is taken as --db is)
+    refuse_new_relative(url)  # an existing file of the current folder opens; a new one needs a full path
+    url = resolve_db_url(url)  # a file's path, a relative one: absolute
     path = sqlite_path(url)
     if (problem := not_a_store_file(path)) is not None:
         raise StoreError.refused("open", describe_url(url), problem)

@@ -46,8 +46,8 @@ landed on a private SQLite file unless each was edited."""
 def default_db_url() -> str:
     """The database without ``--db``: :data:`DB_ENV` where it is set, else the per-user SQLite database, in
     :func:`user_data_folder` (folder created)."""
-    if given := os.environ.get(DB_ENV, "").strip():
-        return resolve_db_url(given)
+    if given := os.environ.get(DB_ENV, "").strip():  # as --db is taken: a relative path names a file there (a
+        return given  # scheduler's working folder is no place for a new database), checked where it is opened
     folder = user_data_folder()
     folder.mkdir(parents=True, exist_ok=True)
     return URL.create("sqlite", database=str(folder / DB_FILENAME)).render_as_string()

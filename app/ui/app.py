@@ -278,7 +278,8 @@ def run_app(argv: list[str]) -> int:
     startup_log.mark("window_shown")
     if model:
         window.warm_model(model)  # its ONNX Runtime session builds beside the store's imports
-    made = _new_sqlite_file(args.db)  # a --db naming a file not there yet: the store makes it, said below
+    made = _new_sqlite_file(args.db or os.environ.get("FMA_JUDGE_DB", "").strip() or None)  # --db (or urls.DB_ENV)
+    # naming a file not there yet: the store makes it, said below
     engine = open_database(args.db, interactive, window)
     if isinstance(engine, int):
         window.close()
