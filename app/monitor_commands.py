@@ -116,7 +116,7 @@ def _pause_lines(report: MonitorReport, bundle: str, names: Mapping[int, str] | 
             p = by_leaf.get(pause.target)
             if p is not None and p.wrong_images:  # (the checks during it found these wrong: a lead looks at them)
                 evidence += f"; judged otherwise: {_images(p.wrong_images, names)}"
-            lifts = ""
+            lifts = "it lifts only "  # (not by itself: "… by hand: …; or with a recalibration: …")
         elif pause.scope == "leaf":
             p = by_leaf.get(pause.target)
             window = "since the calibration" if p is None or p.since is None else f"since {_utc(p.since)}"

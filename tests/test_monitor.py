@@ -657,7 +657,7 @@ def test_a_lead_pauses_a_type_by_hand_and_only_a_lead_lifts_it(engine: Engine, t
     text = format_report(report, "model")
     assert "PAUSED by hand since" in text and "by lead (customer complaint 4711); during the pause 4 checks, 1 wrong" \
         in text and f"paused by hand by lead: customer complaint 4711; judged otherwise: image {wrong}" in text
-    assert "--resume" in text
+    assert f"  it lifts only by hand: fma-judge monitor --model model --resume {pause.id}" in text
     monitor.resume(pause.id)
     report = monitor.check(VERSION, cal)
     assert report.pauses == () and report.overall.checks == 4  # the blind checks made during it still count

@@ -342,6 +342,7 @@ def test_a_lead_s_pause_reads_as_one_on_the_dashboard_and_over_the_window(qtbot,
     assert tip.startswith("Paused by hand by lead: complaint 4711. During the pause: 2 checks, 0 wrong.")
     note = pause_advice(report, "/m", None, {"scratch": "Scratch"}, {})
     assert "resumes by itself" not in note and "Paused by hand, so not resumed by the checks: Scratch (lead)." in note
+    assert "recalibrate" not in note and "--resume 3" in note  # the lead lifts it (a recalibration would, unasked)
     win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
     try:
         win._show_monitor_banner(report)

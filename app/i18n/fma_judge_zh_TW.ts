@@ -148,22 +148,22 @@
         <translation>手動暫停，抽查結果不會自動恢復：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="190"/>
+        <location filename="../ui/dashboard_monitor.py" line="191"/>
         <source>To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in place and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add {out} to write a copy instead), then load the recalibrated bundle in the app: the pauses of the old calibration end.</source>
         <translation>修正方式：以近期已判定的影像重新校準：{command}（會直接更新模型套件，並將先前的 manifest 保留於同一資料夾，名為 manifest.json.before-recalibrate-…；加上 {out} 則改為寫出一份副本），再於程式中載入重新校準的模型套件：舊校準的暫停即告結束。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="198"/>
+        <location filename="../ui/dashboard_monitor.py" line="199"/>
         <source>batch {name}</source>
         <translation>批次 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="202"/>
+        <location filename="../ui/dashboard_monitor.py" line="203"/>
         <source>A lead can lift a pause by hand: {commands}.</source>
         <translation>組長可手動解除暫停：{commands}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="205"/>
+        <location filename="../ui/dashboard_monitor.py" line="206"/>
         <source>(BUNDLE: the model&apos;s folder; the store does not know where it was loaded from.)</source>
         <translation>（BUNDLE：模型資料夾；資料庫未記錄其載入位置。）</translation>
     </message>
@@ -1241,37 +1241,37 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="387"/>
+        <location filename="../ui/app.py" line="388"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="308"/>
+        <location filename="../ui/app.py" line="309"/>
         <source>The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}</source>
         <translation>上次工作階段意外結束（{when}，{what}）；已儲存的內容都在。詳情：{path}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="303"/>
+        <location filename="../ui/app.py" line="304"/>
         <source>A new, empty database was made at {path}: nothing has been judged there yet. If you meant another database, close the app and check --db.</source>
         <translation>已在 {path} 建立一個新的空白資料庫：那裡尚未有任何判定。若您要用的是另一個資料庫，請關閉程式並檢查 --db。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="314"/>
+        <location filename="../ui/app.py" line="315"/>
         <source>The team&apos;s model is not reachable from this workstation: {path} (a network share not connected?). This window uses the one it had.</source>
         <translation>此工作站無法存取團隊的模型：{path}（網路共用資料夾未連線？）。此視窗沿用原本的模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="318"/>
+        <location filename="../ui/app.py" line="319"/>
         <source>The model this workstation uses is not there: {path} (a network share not connected?). No model is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model with “Model”.</source>
         <translation>找不到此工作站使用的模型：{path}（網路共用資料夾未連線？）。目前未載入任何模型，因此不會預測，也不會自動判定。請連線後重新啟動，或以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="323"/>
+        <location filename="../ui/app.py" line="324"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="331"/>
+        <location filename="../ui/app.py" line="332"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -1945,7 +1945,7 @@ Replace their judgment with {ours}?</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="409"/>
+        <location filename="../ui/judging_actions.py" line="410"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -1954,17 +1954,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="412"/>
+        <location filename="../ui/judging_actions.py" line="413"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="413"/>
+        <location filename="../ui/judging_actions.py" line="414"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="419"/>
+        <location filename="../ui/judging_actions.py" line="420"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -1973,27 +1973,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="423"/>
+        <location filename="../ui/judging_actions.py" line="424"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="435"/>
+        <location filename="../ui/judging_actions.py" line="437"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="438"/>
+        <location filename="../ui/judging_actions.py" line="440"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="511"/>
+        <location filename="../ui/judging_actions.py" line="513"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="512"/>
+        <location filename="../ui/judging_actions.py" line="514"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2006,12 +2006,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="517"/>
+        <location filename="../ui/judging_actions.py" line="519"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="518"/>
+        <location filename="../ui/judging_actions.py" line="520"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

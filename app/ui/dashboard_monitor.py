@@ -187,12 +187,13 @@ def pause_advice(report: MonitorReport, bundle: str | None, db: str | None, name
         text += " " + QCoreApplication.translate(
             "Dashboard", "Paused by hand, so not resumed by the checks: {what}.").format(what=html.escape(listed(
                 [f"{names.get(p.target, p.target)} ({p.detail.get('by', '?')})" for p in by_hand]), quote=False))
-    text += " " + QCoreApplication.translate(
-        "Dashboard", "To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in place "
-                     "and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add {out} to "
-                     "write a copy instead), then load the recalibrated bundle in the app: the pauses of the old "
-                     "calibration end.").format(
-        command=_code(f"fma-judge recalibrate --model {model}"), out=_code("--out NEW_FOLDER"))
+    if any(not p.detail.get("by_hand") for p in report.pauses):  # (a lead's pause alone: the lead lifts it, and a
+        text += " " + QCoreApplication.translate(  # recalibration would lift it without the lead's word)
+            "Dashboard", "To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in "
+                         "place and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add "
+                         "{out} to write a copy instead), then load the recalibrated bundle in the app: the pauses of "
+                         "the old calibration end.").format(
+            command=_code(f"fma-judge recalibrate --model {model}"), out=_code("--out NEW_FOLDER"))
     resumes = []
     for p in report.pauses:
         what_of = names.get(p.target, p.target) if p.scope == "leaf" else QCoreApplication.translate(
