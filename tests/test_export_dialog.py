@@ -220,5 +220,7 @@ def test_the_line_after_an_export_does_not_call_undecided_rows_labels(qtbot) -> 
     assert export_done_text(ExportResult(30, out, undecided=12)) == \
         f"Exported 30 rows to {out}: 18 judged, 12 no person decided (training skips them)"
     assert export_done_text(ExportResult(1, out)) == f"Exported 1 label to {out}"
+    assert export_done_text(ExportResult(1, out, undecided=1)) == \
+        f"Exported 1 row to {out}: no person decided it (training skips it)"  # (it read "1 rows … 0 judged")
     assert export_done_text(ExportResult(3, out, missing=("a.png",))) == \
         f"Exported 3 labels to {out}; 1 exported rows name files that are not there now"

@@ -761,8 +761,8 @@
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="68"/>
-        <source>Do what the notice over the image offers (the team&apos;s model: load it)</source>
-        <translation>執行影像上方通知提供的動作（團隊模型：載入）</translation>
+        <source>Do what the notice over the image offers (the team&apos;s model: load it; judged meanwhile: back to it)</source>
+        <translation>執行影像上方通知提供的動作（團隊模型：載入；期間已判定：回到該影像）</translation>
     </message>
     <message>
         <location filename="../ui/help_overlay.py" line="70"/>
@@ -1058,8 +1058,8 @@
     </message>
     <message>
         <location filename="../ui/keymap.py" line="80"/>
-        <source>Do what the notice over the image offers (Load it)</source>
-        <translation>執行影像上方通知提供的動作（載入）</translation>
+        <source>Do what the notice over the image offers (Load it, Back to it)</source>
+        <translation>執行影像上方通知提供的動作（載入、回到該影像）</translation>
     </message>
     <message>
         <location filename="../ui/keymap.py" line="82"/>
@@ -2062,26 +2062,31 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/side_actions.py" line="397"/>
+        <source>Exported 1 row to {p}: no person decided it (training skips it)</source>
+        <translation>已匯出 1 列至 {p}：無人判定（訓練會略過）</translation>
+    </message>
+    <message>
+        <location filename="../ui/side_actions.py" line="399"/>
         <source>Exported {n} rows to {p}: {j} judged, {k} no person decided (training skips them)</source>
         <translation>已匯出 {n} 列至 {p}：{j} 列已判定，{k} 列無人判定（訓練會略過）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="401"/>
+        <location filename="../ui/side_actions.py" line="403"/>
         <source>Exported 1 label to {p}</source>
         <translation>已匯出 1 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="402"/>
+        <location filename="../ui/side_actions.py" line="404"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="404"/>
+        <location filename="../ui/side_actions.py" line="406"/>
         <source> ({k} images skipped: their files are gone, or their types are not in their model&apos;s tree)</source>
         <translation>（略過 {k} 張影像：檔案已不存在，或其類別不在其模型的分類樹中）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="408"/>
+        <location filename="../ui/side_actions.py" line="410"/>
         <source>; {k} exported rows name files that are not there now</source>
         <translation>；匯出的列中有 {k} 筆指向目前已不存在的檔案</translation>
     </message>

@@ -66,7 +66,7 @@ def shortcut_rows(keymap: Mapping[str, tuple[str, ...]] | None = None) -> list[t
         ("Ctrl+Shift+L", QCoreApplication.translate("Help", "Files left out of the batch, and why")),
         ("Esc", QCoreApplication.translate("Help", "Close the notices over the image")),
         ("Ctrl+Enter", QCoreApplication.translate("Help", "Do what the notice over the image offers (the team's "
-                                                          "model: load it)")),
+                                                          "model: load it; judged meanwhile: back to it)")),
         ("Ctrl+O / Ctrl+Shift+O", QCoreApplication.translate("Help", "Open a folder / image files")),
         ("Ctrl+M", QCoreApplication.translate("Help", "Choose a model")),
         ("Ctrl+E", QCoreApplication.translate("Help", "Export labels")),

@@ -77,8 +77,8 @@ def actions() -> list[KeyAction]:
         a("list_pane", QCoreApplication.translate("Keys", "Image list shown / hidden"), "L"),
         a("skipped", QCoreApplication.translate("Keys", "Files left out of the batch, and why"), "Ctrl+Shift+L"),
         a("dismiss", QCoreApplication.translate("Keys", "Close the notices over the image"), "Esc"),
-        a("notice_action", QCoreApplication.translate("Keys", "Do what the notice over the image offers (Load it)"),
-          "Ctrl+Return"),
+        a("notice_action", QCoreApplication.translate(
+            "Keys", "Do what the notice over the image offers (Load it, Back to it)"), "Ctrl+Return", "Ctrl+Enter"),
         a("help", QCoreApplication.translate("Keys", "Show / hide the shortcuts"), "F1", "?"),
         a("quit", QCoreApplication.translate("Keys", "Close the window"), "Ctrl+Q"),
     ]

@@ -231,8 +231,8 @@ class QueueActions:
 
     def _over_colleagues(self, rows: list[QueueRow], writes) -> list[QueueRow]:
         """The rows a key judges, ``writes(row)`` being the types it would write (none: unknown): judged images among
-        them that colleagues decided are judged again only once the analyst says so (No by default: none is judged),
-        as in the judging window (the state filter on "corrected" and bob, three rows, Enter: his corrections became
+        them that colleagues decided are judged again only once the analyst says so (No by default: theirs are left,
+        the other rows judged; with none, nothing is), as in the judging window (the state filter on "corrected" and bob, three rows, Enter: his corrections became
         the model's call without a word; review); those a colleague judged so already are left theirs, unasked."""
         def theirs(r: QueueRow) -> bool:
             return r.state != "rejudge" and bool(r.judged_by) and r.judged_by != self.service.analyst

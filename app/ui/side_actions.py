@@ -394,8 +394,10 @@ def export_done_text(res) -> str:
     """The status bar's line after an export (an :class:`~app.store.export.ExportResult`): rows no person decided
     are not called labels (they carry none of a person's)."""
     if res.undecided:
-        text = QCoreApplication.translate(
-            "Main", "Exported {n} rows to {p}: {j} judged, {k} no person decided (training skips them)").format(
+        text = (QCoreApplication.translate(
+            "Main", "Exported 1 row to {p}: no person decided it (training skips it)") if res.count == 1 else
+            QCoreApplication.translate(
+                "Main", "Exported {n} rows to {p}: {j} judged, {k} no person decided (training skips them)")).format(
             n=res.count, p=res.path, j=res.count - res.undecided, k=res.undecided)
     else:
         text = (QCoreApplication.translate("Main", "Exported 1 label to {p}") if res.count == 1 else
