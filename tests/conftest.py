@@ -45,6 +45,13 @@ DIALOG_DEADLINE_MS = 30_000
 
 
 @pytest.fixture(autouse=True)
+def _priority_stays(monkeypatch):
+    """``fma-judge classify`` lowers its process's CPU priority (``os.nice``): run in a test's own process, each call
+    lowered the test worker's for the rest of the run. A test that checks it patches ``os.nice`` itself."""
+    monkeypatch.setattr(os, "nice", lambda _n: 0, raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _no_unanswered_modal_dialog(monkeypatch):
     """A modal dialog that nobody answers would hang the test (offscreen, nobody clicks): it fails the test instead,
     naming the dialog. The message boxes and file dialogs fail at once (a test that expects one patches it itself,

@@ -207,3 +207,17 @@ def test_the_panel_says_what_going_compact_saves_as_it_is_laid_out(qtbot) -> Non
     saving = panel.compact_saving()
     laid_out = panel.wanted_height() - saving  # (wanted_height counts the saving back: "as if not compact")
     assert saving > 0 and abs(saving - (full - laid_out)) <= 4, (saving, full - laid_out)
+
+
+def test_a_pane_whose_least_height_grew_is_counted_at_it_before_the_splitter_lays_it_out(qtbot, monkeypatch) -> None:
+    """Similar cases came in (their tiles: a taller least height) and the pass that followed counted the pane at its
+    old height: the panel seemed to fit, stayed whole, and lost its last rows once the splitter laid the pane out."""
+    column, panel, _spectrum, similar = _column(qtbot, wanted=600, height=800)
+    qtbot.waitUntil(lambda: not column._pending, timeout=2000)
+    assert not panel.compact
+    similar.setMinimumHeight(300)  # the tiles: 800 - 300 < 600 wanted
+    monkeypatch.setattr(column, "sizes", lambda: [680, 0, 120])  # (as the splitter has them before it lays out)
+    set_to: list[list[int]] = []
+    monkeypatch.setattr(column, "setSizes", set_to.append)
+    column.balance()
+    assert panel.compact and set_to and set_to[-1][2] >= 300
