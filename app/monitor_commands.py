@@ -63,13 +63,9 @@ def _images(ids: tuple[int, ...], names: Mapping[int, str] | None = None, most: 
 
 def image_names(engine, ids: Iterable[int]) -> dict[int, str]:
     """Each image's file name where it was seen last, and the newest batch holding it ("P004_20x.png in line 7")."""
-    names: dict[int, str] = {}
     with session_scope(engine, action="read") as s:
-        for image_id in ids:
-            if paths := repo.image_paths(s, image_id):
-                held = repo.batches_of_image(s, image_id)
-                names[image_id] = Path(paths[0]).name + (f" in {held[0].name}" if held else "")
-    return names
+        return {image_id: name + (f" in {batch}" if batch else "") for image_id, name, batch in repo.image_places(
+            s, list(ids))}
 
 
 def _pause_state(p: Purity, settings: MonitorSettings) -> str:

@@ -290,13 +290,8 @@ class JudgingService:
     def image_places(self, image_ids: Sequence[int]) -> list[tuple[str, str | None]]:
         """(file name, batch name): each image's file name where it was seen last and the newest batch holding it
         (None: none does), in the order given; an image the store no longer has is left out."""
-        places: list[tuple[str, str | None]] = []
         with session_scope(self.engine, action="read") as s:
-            for image_id in image_ids:
-                if paths := repo.image_paths(s, image_id):
-                    held = repo.batches_of_image(s, image_id)
-                    places.append((Path(paths[0]).name, held[0].name if held else None))
-        return places
+            return [(name, batch) for _id, name, batch in repo.image_places(s, image_ids)]
 
     def marked_for_spectra(self, image_id: int, model_version: str) -> bool:
         """Whether the store marks the image's prediction as made before its newest spectrum (an undone decision
