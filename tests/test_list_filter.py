@@ -168,11 +168,9 @@ def test_a_new_order_shows_the_image_on_screen_in_the_middle_of_the_list(qtbot, 
         win.close()
 
 
-def test_the_type_menu_is_wide_enough_for_its_longest_indented_name(qtbot) -> None:
-    """It cut "PI (polyimi…residue (2)": Qt sized the open menu by the names without their indent."""
-    from PySide6.QtWidgets import QStyleOptionViewItem
-
-    from app.ui.list_filter import INDENT_PX, ListFilterBar
+def _three_level_bar(qtbot):
+    """The list's filter bar, shown, over a group, a subgroup and a leaf with a long name."""
+    from app.ui.list_filter import ListFilterBar
 
     types = [("foreign", "Foreign matter", 23), ("residues", "Residues and stains", 8),
              ("pi_residue", "PI (polyimide) residue", 2)]
@@ -180,7 +178,17 @@ def test_the_type_menu_is_wide_enough_for_its_longest_indented_name(qtbot) -> No
     qtbot.addWidget(bar)
     bar.resize(280, 60)
     bar.show()
-    combo = bar.type_combo
+    qtbot.waitExposed(bar)
+    return bar
+
+
+def test_the_type_menu_is_wide_enough_for_its_longest_indented_name(qtbot) -> None:
+    """It cut "PI (polyimi…residue (2)": Qt sized the open menu by the names without their indent."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from app.ui.list_filter import INDENT_PX
+
+    combo = _three_level_bar(qtbot).type_combo
     combo.showPopup()
     try:
         view = combo.view()
@@ -200,15 +208,7 @@ def test_a_type_chosen_in_the_open_menu_with_enter_is_applied(qtbot) -> None:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.list_filter import ListFilterBar
-
-    types = [("foreign", "Foreign matter", 23), ("residues", "Residues and stains", 8),
-             ("pi_residue", "PI (polyimide) residue", 2)]
-    bar = ListFilterBar(lambda: types, lambda node: {"foreign": 0, "residues": 1}.get(node, 2))
-    qtbot.addWidget(bar)
-    bar.resize(280, 60)
-    bar.show()
-    qtbot.waitExposed(bar)
+    bar = _three_level_bar(qtbot)
     chosen = []
     bar.changed.connect(chosen.append)
     combo = bar.type_combo
