@@ -338,7 +338,7 @@ def test_a_lead_s_pause_reads_as_one_on_the_dashboard_and_over_the_window(qtbot,
     report = MonitorReport("v1", "c", 0.99, pauses=(pause,))
     cells, tip = purity_row(Purity("scratch", 2, 0, 0.22, 1.0, paused=True, pause=pause, during=(2, 0)), report,
                             "Scratch")
-    assert cells[4].startswith("paused by lead since ") and cells[4].endswith("(2 checked since)")
+    assert cells[4].startswith("paused by lead since ") and cells[4].endswith(": complaint 4711 (2 checked since)")
     assert tip.startswith("Paused by hand by lead: complaint 4711. During the pause: 2 checks, 0 wrong.")
     note = pause_advice(report, "/m", None, {"scratch": "Scratch"}, {})
     assert "resumes by itself" not in note and "Paused by hand, so not resumed by the checks: Scratch (lead)." in note

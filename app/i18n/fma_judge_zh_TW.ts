@@ -28,7 +28,7 @@
     <name>Dashboard</name>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="37"/>
-        <location filename="../ui/dashboard_monitor.py" line="134"/>
+        <location filename="../ui/dashboard_monitor.py" line="137"/>
         <source>paused</source>
         <translation>已暫停</translation>
     </message>
@@ -84,86 +84,91 @@
     </message>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="111"/>
+        <source>paused by {who} since {time}: {why} ({during} checked since)</source>
+        <translation>由 {who} 自 {time} 起暫停：{why}（之後已抽查 {during} 次）</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="112"/>
         <source>paused by {who} since {time} ({during} checked since)</source>
         <translation>由 {who} 自 {time} 起暫停（之後已抽查 {during} 次）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="113"/>
+        <location filename="../ui/dashboard_monitor.py" line="116"/>
         <source>Paused by hand by {who}{why}. During the pause: {during} checks, {during_wrong} wrong. It lifts by hand (fma-judge monitor --resume) or with a recalibration.</source>
         <translation>由 {who} 手動暫停{why}。暫停期間：抽查 {during} 次，{during_wrong} 次錯誤。須手動解除（fma-judge monitor --resume）或重新校準後解除。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="120"/>
+        <location filename="../ui/dashboard_monitor.py" line="123"/>
         <source>paused since {time} ({wrong} wrong, {checks} checked; {during} checked since)</source>
         <translation>自 {time} 起暫停（{checks} 次抽查中 {wrong} 次錯誤；之後已抽查 {during} 次）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="124"/>
+        <location filename="../ui/dashboard_monitor.py" line="127"/>
         <source>since the calibration</source>
         <translation>自校準以來</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="125"/>
+        <location filename="../ui/dashboard_monitor.py" line="128"/>
         <source>since {time}</source>
         <translation>自 {time} 起</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="126"/>
+        <location filename="../ui/dashboard_monitor.py" line="129"/>
         <source>Paused on {wrong} wrong of {checks} blind checks judged {since}: purity at most {upper}, under the {target} it is held to. During the pause: {during} checks, {during_wrong} wrong; it resumes by itself once {resume} or more are at least {target} right.</source>
         <translation>依據{since}判定的 {checks} 次盲判抽查中 {wrong} 次錯誤而暫停：純度至多 {upper}，低於應達的 {target}。暫停期間：抽查 {during} 次，錯誤 {during_wrong} 次；累積 {resume} 次以上且正確率至少 {target} 時會自動恢復。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="140"/>
+        <location filename="../ui/dashboard_monitor.py" line="143"/>
         <source>on (too few checks to tell)</source>
         <translation>運作中（抽查太少，尚無法判斷）</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="141"/>
+        <location filename="../ui/dashboard_monitor.py" line="144"/>
         <source>{wrong} wrong of {checks} blind checks: under the {target} this type is held to so far, but too few checks to show it at {confidence}% (its purity could still be up to {upper}). Auto-judging pauses by itself once the checks show it.</source>
         <translation>{checks} 次盲判抽查中錯 {wrong} 次：目前低於此類型應達的 {target}，但抽查次數太少，無法在 {confidence}% 信賴下確定（其純度仍可能高達 {upper}）。一旦抽查足以確定，自動判定會自行暫停。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="171"/>
+        <location filename="../ui/dashboard_monitor.py" line="174"/>
         <source>{n} batches unlike the calibration data</source>
         <translation>{n} 個與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="174"/>
+        <location filename="../ui/dashboard_monitor.py" line="177"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to a person, a paused type&apos;s judged blind.</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改由人員判定，暫停類型的影像以盲判方式判定。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="178"/>
+        <location filename="../ui/dashboard_monitor.py" line="181"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to a person.</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改由人員判定。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="182"/>
+        <location filename="../ui/dashboard_monitor.py" line="185"/>
         <source>A paused type resumes by itself once {n} or more blind checks made during its pause are right at its target share; a paused batch does not.</source>
         <translation>已暫停的類別在暫停期間累積 {n} 次以上盲判抽查、且正確率達目標時會自動恢復；已暫停的批次不會自動恢復。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="187"/>
+        <location filename="../ui/dashboard_monitor.py" line="190"/>
         <source>Paused by hand, so not resumed by the checks: {what}.</source>
         <translation>手動暫停，抽查結果不會自動恢復：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="191"/>
+        <location filename="../ui/dashboard_monitor.py" line="194"/>
         <source>To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in place and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add {out} to write a copy instead), then load the recalibrated bundle in the app: the pauses of the old calibration end.</source>
         <translation>修正方式：以近期已判定的影像重新校準：{command}（會直接更新模型套件，並將先前的 manifest 保留於同一資料夾，名為 manifest.json.before-recalibrate-…；加上 {out} 則改為寫出一份副本），再於程式中載入重新校準的模型套件：舊校準的暫停即告結束。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="199"/>
+        <location filename="../ui/dashboard_monitor.py" line="202"/>
         <source>batch {name}</source>
         <translation>批次 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="203"/>
+        <location filename="../ui/dashboard_monitor.py" line="206"/>
         <source>A lead can lift a pause by hand: {commands}.</source>
         <translation>組長可手動解除暫停：{commands}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="206"/>
+        <location filename="../ui/dashboard_monitor.py" line="209"/>
         <source>(BUNDLE: the model&apos;s folder; the store does not know where it was loaded from.)</source>
         <translation>（BUNDLE：模型資料夾；資料庫未記錄其載入位置。）</translation>
     </message>
@@ -305,13 +310,13 @@
         <translation>所有類別</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="136"/>
+        <location filename="../ui/dashboard_monitor.py" line="139"/>
         <source>below target</source>
         <translation>低於目標</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_monitor.py" line="94"/>
-        <location filename="../ui/dashboard_monitor.py" line="148"/>
+        <location filename="../ui/dashboard_monitor.py" line="151"/>
         <source>on</source>
         <translation>運作中</translation>
     </message>
@@ -331,7 +336,7 @@
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="169"/>
+        <location filename="../ui/dashboard_monitor.py" line="172"/>
         <source>a batch unlike the calibration data</source>
         <translation>與校準資料不同的批次</translation>
     </message>
@@ -1988,12 +1993,12 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="513"/>
+        <location filename="../ui/judging_actions.py" line="514"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="514"/>
+        <location filename="../ui/judging_actions.py" line="515"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2006,12 +2011,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="519"/>
+        <location filename="../ui/judging_actions.py" line="520"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="520"/>
+        <location filename="../ui/judging_actions.py" line="521"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

@@ -108,8 +108,11 @@ def purity_row(p: Purity, report: MonitorReport, name: str) -> tuple[list[str], 
         state = ""
     elif p.paused and p.pause is not None and p.pause.detail.get("by_hand"):
         d = p.pause.detail
-        state = QCoreApplication.translate("Dashboard", "paused by {who} since {time} ({during} checked since)").format(
-            who=d.get("by", "?"), time=local_time(p.pause.started_at), during=p.during[0])
+        state = (QCoreApplication.translate("Dashboard", "paused by {who} since {time}: {why} ({during} checked since)")
+                 if d.get("why") else QCoreApplication.translate(
+                     "Dashboard", "paused by {who} since {time} ({during} checked since)")).format(
+            who=d.get("by", "?"), time=local_time(p.pause.started_at), why=d.get("why", ""), during=p.during[0])
+        # (the reason in the row itself: a tooltip is the mouse's, and the banner sends the analyst here for it)
         tip = QCoreApplication.translate(
             "Dashboard", "Paused by hand by {who}{why}. During the pause: {during} checks, {during_wrong} wrong. It "
                          "lifts by hand (fma-judge monitor --resume) or with a recalibration.").format(

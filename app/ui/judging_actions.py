@@ -437,8 +437,9 @@ class JudgingActions:
         self._meanwhile_banner = self.show_notice(QCoreApplication.translate(
             "Main", "{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image "
                     "shows theirs.").format(**args),
-            action=(QCoreApplication.translate("Main", "Back to it"),
-                    lambda: self.select(row) if (row := self.presenter.row_of(image_id)) is not None else None))
+            action=(QCoreApplication.translate("Main", "Back to it"),  # (none when the window stays on it)
+                    lambda: self.select(row) if (row := self.presenter.row_of(image_id)) is not None else None)
+            if advance else None)
         row = self.presenter.row_of(image_id)
         nxt = self.presenter.next_open(row) if row is not None and advance else None
         if nxt is not None:
