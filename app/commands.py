@@ -307,9 +307,8 @@ def _check_drift(engine, info, result) -> str:
 def _sqlite_file(db: str | None) -> Path:
     """The SQLite file of ``--db`` (default: the per-user database); a server URL is a user error, and so is a
     relative path that names no file (a restore would make the database in the current folder)."""
-    if db:
-        refuse_new_relative(db)
     url = db or default_db_url()
+    refuse_new_relative(url)  # (FMA_JUDGE_DB as --db: a restore made a database in the current folder)
     path = sqlite_path(url)
     if path is None:
         raise StoreError(f"{describe_url(url)} is not a SQLite file: back up a PostgreSQL database with pg_dump")

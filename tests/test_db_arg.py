@@ -283,6 +283,14 @@ def test_it_sets_the_workstations_database_once(tmp_path, monkeypatch, capsys) -
 
     team = tmp_path / "team.sqlite3"
     monkeypatch.setenv("FMA_JUDGE_DB", str(team))
+    from app.services.dashboard import DashboardService
+    from app.store.db import open_store
+
+    store = open_store(None)  # the window's opening: that file (a plain path, as IT writes it)
+    assert store.engine.url.database == str(team)
+    assert DashboardService(store.engine).figures("none").batches == ()  # (its --db line read the path as a URL)
+    store.engine.dispose()
+    team.unlink()
     assert main(["export", "--out", str(tmp_path / "x.csv"), "--format", "csv"]) == 2
     assert f"no fma-judge database at {team}" in capsys.readouterr().err
     monkeypatch.setenv("FMA_JUDGE_DB", "postgresql+psycopg://fma@db/fma")
@@ -291,7 +299,6 @@ def test_it_sets_the_workstations_database_once(tmp_path, monkeypatch, capsys) -
     # scheduler's working folder, C:\Windows\System32)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FMA_JUDGE_DB", "team.sqlite3")
-    from app.store.db import open_store
     from app.store.errors import StoreError
 
     with pytest.raises(StoreError, match="does not exist"):

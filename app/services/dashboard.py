@@ -16,13 +16,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from app.services.monitor import SETS_NOT_MONITORED, MonitorReport, PurityMonitor
 from app.store import repo, stats
 from app.store.db import session_scope
 from app.store.stats import AnalystAgreement, BatchFigures, ClassAgreement, Counts, PeriodFigures
-from app.store.urls import default_db_url, without_password
+from app.store.urls import default_db_url, sqlite_path, without_password
 from models.bundle.manifest import BundleError, BundleManifest, taxonomy_from_json
 from models.routing.policy import Calibration, RoutingError
 
@@ -146,8 +146,9 @@ def _db_arg(engine: Engine) -> str | None:
     path, else the URL without its password (the person running the command supplies it)."""
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        default = make_url(default_db_url()).database or ""
-        return None if os.path.abspath(url.database) == os.path.abspath(default) else url.database
+        default = sqlite_path(default_db_url())  # (FMA_JUDGE_DB may be a plain path: no URL to parse)
+        return None if default is not None and os.path.abspath(url.database) == os.path.abspath(default) \
+            else url.database
     return without_password(url)  # ("fma:***" could not be pasted and run)
 
 

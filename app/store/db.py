@@ -227,7 +227,7 @@ def make_engine(
         StoreError: the URL is malformed, or the SQLite file's folder does not exist.
     """
     try:
-        parsed = make_url(resolve_db_url(url) if url is not None else default_db_url())
+        parsed = make_url(resolve_db_url(url if url is not None else default_db_url()))
     except sa_exc.ArgumentError as exc:
         raise StoreError.refused("use", f"URL {url!r}", str(exc)) from None
     if parsed.drivername in ("postgres", "postgresql"):  # as libpq and most tools write it: the driver we ship

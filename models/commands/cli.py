@@ -115,10 +115,9 @@ def _run(argv: list[str]) -> int:
         return 0 if not argv else 2
     from models.commands.errors import user_errors
 
-    expected = user_errors()  # (before the command: at an exception it imported the training modules, whose own
-    try:  # failure would have replaced the exception being handled)
+    try:
         return int(args._run(args) or 0)
-    except expected as exc:
+    except user_errors() as exc:  # (the modules already loaded: looking them up imports nothing)
         print(f"fma-model {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `fma-model predict ... | head`: the reader left, which is not an error
