@@ -125,7 +125,7 @@ def test_spot_checks_pause_and_recovery_resumes(engine: Engine, tmp_path: Path) 
     assert report.leaves[0].checks == 30 and not report.leaves[0].paused
     again = monitor.check(VERSION, cal)  # the checks made during the pause stay the leaf's evidence (they
     assert again.leaves[0].checks == 30 and again.overall.checks == 33  # vanished when it ended: retagged)
-    assert all(store.route(i) == ("rejudge", ("purity_paused",)) for i in held)  # judged blind, and still so
+    assert all(store.route(i) == ("rejudge", ("spot_check",)) for i in held)  # judged blind: spot checks now
     later = store.predicted(record(), cal)
     assert store.route(later) == ("auto", ())
 
@@ -661,6 +661,16 @@ def test_a_lead_pauses_a_type_by_hand_and_only_a_lead_lifts_it(engine: Engine, t
     monitor.resume(pause.id)
     report = monitor.check(VERSION, cal)
     assert report.pauses == () and report.overall.checks == 4  # the blind checks made during it still count
+    # one of them undone: a spot check waiting again (it stayed "held back by a pause" with none in force, blind and
+    # out of the queue for good)
+    from app.store import stats
+
+    with session_scope(engine) as s:
+        last = repo.judgment_history(s, wrong)[-1]
+        repo.revert_judgment(s, last.id, analyst="amy")
+    assert store.route(wrong) == ("rejudge", ("spot_check",)) and is_blind(store.route(wrong)[1])
+    with session_scope(engine, action="read") as s:
+        assert stats.held_back_by_batch(s, model_version=VERSION, reasons=("purity_paused", "batch_drift")) == {}
 
 
 def test_fma_judge_monitor_pause_names_what_it_refuses(tmp_path: Path, taxonomy, capsys) -> None:

@@ -21,7 +21,7 @@ How it works (issue #17):
   (``resumed``, ``fma-judge monitor --resume``), or when the bundle is recalibrated (``recalibrated``; the images
   it held back stay with a person under ``held_back``, since the new calibration never saw them routed). After a
   pause, a leaf's evidence starts at that pause (after a lead's resume, at the resume): the checks that caused it
-  do not count again. The checks judged during a pause keep their code when it ends (the overall figure and a
+  do not count again. The checks judged during a pause become spot checks when it ends (the overall figure and a
   recovered leaf's evidence count them).
 - **A lead's pause.** ``fma-judge monitor --pause LEAF`` pauses a leaf by hand (:meth:`PurityMonitor.pause_leaf`:
   a complaint, a process change the checks cannot know of yet), with the same reason and blind checks; it lifts

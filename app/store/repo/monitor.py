@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.store.records import JUDGED_STATUSES, PauseRecord, PredictionRecord, SpotCheck
+from app.store.records import BLIND_REASONS, JUDGED_STATUSES, PauseRecord, PredictionRecord, SpotCheck
 from app.store.repo._common import _chunks, _current_ids
 from app.store.repo.judgments import current_judgments
 from app.store.repo.predictions import _model_version_row
@@ -141,13 +141,17 @@ def _retag(session: Session, version_id: int, row: RoutingPause, to: str | None)
     tagged = select(PredictionReason.prediction_id).where(PredictionReason.reason == row.reason)
     rows = list(session.execute(select(Prediction.id, Prediction.reasons, Prediction.image_id).where(
         _held_back(version_id, row.scope, row.target), Prediction.id.in_(tagged))))
-    # A decided image keeps its code: its decision was a blind check (the purity monitor's evidence, read by that
-    # code), and it is no one's to route any more. Retagged, the checks made during a pause vanished from the
-    # monitor when it ended ("all leaves 0 0" after a lead's --resume; the walk-through), and a leaf that recovered
-    # started again from no checks at all.
+    # A decided image of a paused leaf was judged blind: its decision is the monitor's evidence, read by a blind
+    # code. It becomes a spot check's (``spot_check``), so it stays evidence once the pause has ended (dropped, the
+    # checks made during a pause vanished from the monitor: "all leaves 0 0" after a lead's --resume, and a leaf
+    # that recovered started from no checks); kept as it was, an undo left the image blind and held back for good.
     decided = {image_id for image_id, j in current_judgments(session, [i for _, _, i in rows]).items()
                if j.is_decision} if rows else set()
-    found = [(pid, reasons) for pid, reasons, image_id in rows if image_id not in decided]
+    if row.reason in BLIND_REASONS:
+        checks = [(pid, reasons) for pid, reasons, image_id in rows if image_id in decided]
+        _recode(session, checks, row.reason, "spot_check")
+    found = [(pid, reasons) for pid, reasons, image_id in rows if image_id not in decided or
+             row.reason not in BLIND_REASONS]
     changes, back = [], 0
     for pid, reasons in found:
         left = [r for r in reasons or () if r != row.reason] + ([to] if to else [])
@@ -161,6 +165,20 @@ def _retag(session: Session, version_id: int, row: RoutingPause, to: str | None)
         if to:
             session.execute(insert(PredictionReason), [{"prediction_id": pid, "reason": to} for pid, _ in found])
     return back
+
+
+def _recode(session: Session, found: list[tuple[int, Any]], code: str, to: str) -> None:
+    """The predictions ``found`` (``(id, reasons)``) carry ``to`` in place of ``code``; their route stays."""
+    if not found:
+        return
+    session.execute(update(Prediction), [
+        {"id": pid, "reasons": [r for r in reasons or () if r != code] + ([] if to in (reasons or ()) else [to])}
+        for pid, reasons in found])
+    for chunk in _chunks(pid for pid, _ in found):
+        session.execute(delete(PredictionReason).where(PredictionReason.prediction_id.in_(chunk),
+                                                       PredictionReason.reason == code))
+    session.execute(insert(PredictionReason), [{"prediction_id": pid, "reason": to} for pid, reasons in found
+                                               if to not in (reasons or ())])
 
 
 def end_pause(session: Session, pause_id: int, end_reason: str, *, restore: bool) -> tuple[PauseRecord, int]:
