@@ -248,11 +248,16 @@ def _leaf_named(taxonomy, given: str, version: str) -> str:
     """The leaf id ``given`` names: an id, or a name in either language (any case); else a ValueError listing the
     types as ``id (name)`` (the help pointed at `fma-model info`, which lists no tree)."""
     wanted = given.strip().casefold()
-    for leaf in taxonomy.leaves:
-        if wanted in (leaf.casefold(), taxonomy.name(leaf, "en").casefold(), taxonomy.name(leaf, "zh_TW").casefold()):
-            return leaf
-    raise ValueError(f"{given!r} is no defect type of {version}; its types: "
-                     + ", ".join(f"{leaf} ({taxonomy.name(leaf, 'en')})" for leaf in taxonomy.leaves))
+    if wanted in {leaf.casefold(): leaf for leaf in taxonomy.leaves}:  # an id is one type
+        return next(leaf for leaf in taxonomy.leaves if leaf.casefold() == wanted)
+    found = [leaf for leaf in taxonomy.leaves
+             if wanted in (taxonomy.name(leaf, "en").casefold(), taxonomy.name(leaf, "zh_TW").casefold())]
+    if len(found) == 1:
+        return found[0]
+    listed = found or taxonomy.leaves  # (two types of one name: the 150-type tree has some; say which to give)
+    raise ValueError((f"{given!r} names {len(found)} defect types of {version}; give one of their ids: " if found else
+                      f"{given!r} is no defect type of {version}; its types: ")
+                     + ", ".join(f"{leaf} ({taxonomy.name(leaf, 'en')})" for leaf in listed))
 
 
 def recalibrate_main(argv: list[str]) -> int:

@@ -696,3 +696,15 @@ def test_fma_judge_monitor_pause_names_what_it_refuses(tmp_path: Path, taxonomy,
     assert "--why and --by go with --pause" in capsys.readouterr().err
     assert main(["monitor", "--model", str(bundle), "--db", url, "--resume", "1"]) == 0
     assert f"resumed auto-judging of leaf {leaf}" in capsys.readouterr().out
+
+
+def test_a_name_two_types_share_is_refused_with_their_ids() -> None:
+    """The 150-type tree has two types named 框膠污染: --pause took the first, unasked."""
+    from app.monitor_commands import _leaf_named
+    from models.taxonomy import load_taxonomy
+
+    tree = load_taxonomy(Path(__file__).resolve().parents[1] / "resources" / "taxonomy" / "fma_150.yaml")
+    with pytest.raises(ValueError, match=r"'框膠污染' names 2 defect types of v; give one of their ids: "
+                                         r"residue_sealant \(.*\), seal_contamination"):
+        _leaf_named(tree, "框膠污染", "v")
+    assert _leaf_named(tree, "SEAL_CONTAMINATION", "v") == "seal_contamination"

@@ -348,6 +348,6 @@ def test_a_lead_s_pause_reads_as_one_on_the_dashboard_and_over_the_window(qtbot,
         win._show_monitor_banner(report)
         assert "paused for 1 defect type (paused by a lead)." in win.monitor_banner.text()
         assert "purity below target" not in win.monitor_banner.text() and "recalibrate" not in win.monitor_banner.text()
-        assert "The lead who paused it lifts the pause" in win.monitor_banner.text()
+        assert "A lead lifts the pause" in win.monitor_banner.text()
     finally:
         win.close()

@@ -772,6 +772,9 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
     assert view.status_label.text() == "Marked 0 images  ·  4 left as bob judged them"
     assert view._over_colleagues([*theirs, mine], lambda _r: ("dent",)) == []
     assert view.status_label.text() == "Nothing judged: the judgments of bob are kept"
+    view._theirs_kept = theirs  # (left by a key that wrote nothing) the next key starts without it: its line said
+    view._to_judge()  # "Noted 1 image · 1 left as carol judged them" after a no-op Enter (review)
+    assert view._theirs_kept == []
 
 
 @needs_qt

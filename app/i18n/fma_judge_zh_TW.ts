@@ -1776,6 +1776,11 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>另外 {n} 個批次（與校準資料不同）</translation>
     </message>
     <message>
+        <location filename="../ui/judging_actions.py" line="310"/>
+        <source>Auto-judging is paused for {what}. Those images come to you to judge. A lead lifts the pause (Dashboard → Purity monitor says who and why).</source>
+        <translation>已暫停自動判定：{what}。這些影像改由您判定。由組長解除暫停（儀表板 → 純度監控會說明是誰及原因）。</translation>
+    </message>
+    <message>
         <location filename="../ui/judging_actions.py" line="331"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
@@ -1874,11 +1879,6 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <location filename="../ui/judging_actions.py" line="298"/>
         <source>{n} defect types (blind spot checks found their purity below target)</source>
         <translation>{n} 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
-    </message>
-    <message>
-        <location filename="../ui/judging_actions.py" line="310"/>
-        <source>Auto-judging is paused for {what}. Those images come to you to judge. The lead who paused it lifts the pause (Dashboard → Purity monitor says who and why).</source>
-        <translation>已暫停自動判定：{what}。這些影像改由您判定。由暫停它的組長解除暫停（儀表板 → 純度監控會說明是誰及原因）。</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="314"/>
@@ -2854,162 +2854,162 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未判定：{who} 已保留此影像（正在處理，或在其清單中排在下一張）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="229"/>
+        <location filename="../ui/queue_actions.py" line="230"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="229"/>
+        <location filename="../ui/queue_actions.py" line="230"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="246"/>
+        <location filename="../ui/queue_actions.py" line="247"/>
         <source>Judged so already by {who}: theirs is kept</source>
         <translation>已由 {who} 如此判定：保留其判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="254"/>
+        <location filename="../ui/queue_actions.py" line="255"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="257"/>
+        <location filename="../ui/queue_actions.py" line="258"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="261"/>
+        <location filename="../ui/queue_actions.py" line="262"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="264"/>
+        <location filename="../ui/queue_actions.py" line="265"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="273"/>
+        <location filename="../ui/queue_actions.py" line="274"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="285"/>
+        <location filename="../ui/queue_actions.py" line="286"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="287"/>
+        <location filename="../ui/queue_actions.py" line="288"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="290"/>
+        <location filename="../ui/queue_actions.py" line="291"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="291"/>
+        <location filename="../ui/queue_actions.py" line="292"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="303"/>
+        <location filename="../ui/queue_actions.py" line="304"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="315"/>
+        <location filename="../ui/queue_actions.py" line="316"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="321"/>
+        <location filename="../ui/queue_actions.py" line="322"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="332"/>
+        <location filename="../ui/queue_actions.py" line="333"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="338"/>
+        <location filename="../ui/queue_actions.py" line="339"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="344"/>
+        <location filename="../ui/queue_actions.py" line="345"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="345"/>
+        <location filename="../ui/queue_actions.py" line="346"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="356"/>
+        <location filename="../ui/queue_actions.py" line="357"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="357"/>
+        <location filename="../ui/queue_actions.py" line="358"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="366"/>
+        <location filename="../ui/queue_actions.py" line="368"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="374"/>
+        <location filename="../ui/queue_actions.py" line="376"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="378"/>
+        <location filename="../ui/queue_actions.py" line="380"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="379"/>
+        <location filename="../ui/queue_actions.py" line="381"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="380"/>
+        <location filename="../ui/queue_actions.py" line="382"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="381"/>
+        <location filename="../ui/queue_actions.py" line="383"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="390"/>
+        <location filename="../ui/queue_actions.py" line="392"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="394"/>
+        <location filename="../ui/queue_actions.py" line="396"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="395"/>
+        <location filename="../ui/queue_actions.py" line="397"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="413"/>
+        <location filename="../ui/queue_actions.py" line="415"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="414"/>
+        <location filename="../ui/queue_actions.py" line="416"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3018,57 +3018,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="426"/>
+        <location filename="../ui/queue_actions.py" line="428"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="429"/>
+        <location filename="../ui/queue_actions.py" line="431"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="433"/>
+        <location filename="../ui/queue_actions.py" line="435"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="444"/>
+        <location filename="../ui/queue_actions.py" line="446"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="448"/>
+        <location filename="../ui/queue_actions.py" line="450"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="451"/>
+        <location filename="../ui/queue_actions.py" line="453"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="455"/>
+        <location filename="../ui/queue_actions.py" line="457"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="457"/>
+        <location filename="../ui/queue_actions.py" line="459"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="467"/>
+        <location filename="../ui/queue_actions.py" line="469"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="473"/>
+        <location filename="../ui/queue_actions.py" line="475"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="475"/>
+        <location filename="../ui/queue_actions.py" line="477"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -331,6 +331,9 @@ class PurityMonitor:
             if pause is None:
                 leaves.append(p)
                 continue
+            if pause.detail.get("by_hand"):  # a lead's: made on no checks; its row shows those made during it
+                leaves.append(dataclasses.replace(p, paused=True, pause=pause, during=(p.checks, p.wrong)))
+                continue
             # Paused: the row shows the evidence the pause was made on (the leaf's checks since the pause before
             # it, else the calibration) with the checks made during it; ``during`` the latter, which lift it.
             before = [t for t in times if t < pause.started_at]

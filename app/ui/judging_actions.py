@@ -308,8 +308,8 @@ class JudgingActions:
                              "Main", "{n} other batches (unlike the calibration data)").format(n=others))
         if by_hand and not leaves and not batches:  # a lead's pause is the lead's to lift: recalibrating, as the
             text = QCoreApplication.translate(  # other banner advises, would lift it without the lead's word
-                "Main", "Auto-judging is paused for {what}. Those images come to you to judge. The lead who paused it "
-                        "lifts the pause (Dashboard → Purity monitor says who and why).")
+                "Main", "Auto-judging is paused for {what}. Those images come to you to judge. A lead lifts the "
+                        "pause (Dashboard → Purity monitor says who and why).")
         else:
             text = QCoreApplication.translate(
                 "Main", "Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate "

@@ -211,6 +211,7 @@ class QueueActions:
         corrections were replaced by the model's call); a selection of judged images only judges them again.
         Split before the colleagues' rows are left out: waiting rows all held by colleagues leave nothing to judge
         here, not the judged rows beside them."""
+        self._theirs_kept = []  # (a key's own: one that wrote nothing left it for the next key's line)
         if self._still_loading():
             return [], 0, 0
         selected = self.selected_rows()
@@ -359,6 +360,7 @@ class QueueActions:
 
     def note_selected(self) -> None:
         """Set one note on every selected image (N); each keeps its decision, or stays waiting."""
+        self._theirs_kept = []
         rows = self.selected_rows()
         if not rows or self.service.read_only is not None:
             return
