@@ -192,12 +192,13 @@ def rolling_backup(
     return made
 
 
-def backup_before_upgrade(db_path: Path, current: str) -> Path | None:
+def backup_before_upgrade(db_path: Path, current: str, head: str) -> Path | None:
     """A copy of a SQLite store at the older schema ``current``, made before its upgrade (IT found one upgraded at a
     new version's first start with no copy: the rolling backup came a minute later, of the upgraded file, and an
-    older install could no longer open it): ``backups/NAME-before-upgrade-CURRENT-TIME.sqlite3``. Not a rolling
-    backup: never pruned, and not what ``restore --newest`` puts back (an older fma-judge restores it by name). None
-    when another process upgraded the file meanwhile (its copy, made first, is the one of the older file).
+    older install could no longer open it): ``backups/NAME-before-upgrade-SCHEMA-TIME.sqlite3``, SCHEMA the one the
+    copy has. Not a rolling backup: never pruned, and not what ``restore --newest`` puts back (an older fma-judge
+    restores it by name). None when another process upgraded the file to ``head`` meanwhile (its own copy, made
+    first, is of the older file); a copy another version upgraded part-way is kept under the schema it has.
 
     Raises:
         StoreError: the copy could not be made (then nothing is upgraded).
@@ -210,11 +211,18 @@ def backup_before_upgrade(db_path: Path, current: str) -> Path | None:
         if dest.is_file():  # another window starting this second made it, of the same older file
             return dest
         raise
-    with closing(sqlite3.connect(made.resolve().as_uri() + "?mode=ro", uri=True)) as conn:
-        revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    if revision is None or revision[0] != current:  # upgraded by another process before the copy: not a copy of
-        made.unlink(missing_ok=True)  # the older file (it would pass for one)
+    try:
+        with _connect(made, read_only=True) as conn:
+            revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error as exc:
+        raise StoreError(f"Cannot check the copy {made} made before the upgrade: {exc}") from exc
+    if revision is None or revision[0] == head:  # upgraded by another process before the copy: not a copy of the
+        made.unlink(missing_ok=True)  # older file (it would pass for one)
         return None
+    if revision[0] != current:  # upgraded part-way by another version: named by the schema it has
+        named = made.with_name(made.name.replace(f"-before-upgrade-{current}-", f"-before-upgrade-{revision[0]}-"))
+        os.replace(made, named)
+        return named
     return made
 
 

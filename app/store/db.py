@@ -442,7 +442,7 @@ def init_db(engine: Engine) -> str:
     # then read the revision again, so the second process finds the schema made and changes nothing.
     migrating = engine.execution_options(**{_BEGIN_IMMEDIATE: True}) if engine.dialect.name == "sqlite" else engine
     if current is not None and (path := sqlite_path(engine.url)) is not None and path.is_file():
-        backup_before_upgrade(path, current)  # (a server database is the server's to back up)
+        backup_before_upgrade(path, current, head)  # (a server database is the server's to back up)
     with translate_errors(engine, "upgrade"):
         command.upgrade(alembic_config(migrating), "head")
     return head
