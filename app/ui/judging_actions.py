@@ -433,6 +433,7 @@ class JudgingActions:
         old = getattr(self, "_meanwhile_banner", None)
         if old is not None and isValid(old):
             old.hide()  # the newest one only: the earlier image is in the list, marked as the colleague's
+            old.deleteLater()  # (a day of conflicts kept every one, hidden)
         image_id = theirs.image_id
         self._meanwhile_banner = self.show_notice(QCoreApplication.translate(
             "Main", "{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image "

@@ -244,7 +244,8 @@ class StoreUpkeep:
                      keymap.shown_key(self.keymap, "notice_action"))
         banner.linkActivated.connect(lambda link: (action[1]() if action and link == "act" else None, banner.hide()))
         if action is not None:  # its key (:meth:`act_on_notice`) does what the link does
-            self._notice_actions = [(b, fn) for b, fn in getattr(self, "_notice_actions", []) if isValid(b)]
+            self._notice_actions = [(b, fn) for b, fn in getattr(self, "_notice_actions", [])
+                                    if isValid(b) and not b.isHidden()]  # (closed ones: not offered again)
             self._notice_actions.append((banner, action[1]))
         self._banner_layout.insertWidget(0, banner)
         banner.show()  # (a child added to a window on screen is hidden until shown)
