@@ -177,8 +177,8 @@ def _recode(session: Session, found: list[tuple[int, Any]], code: str, to: str) 
     for chunk in _chunks(pid for pid, _ in found):
         session.execute(delete(PredictionReason).where(PredictionReason.prediction_id.in_(chunk),
                                                        PredictionReason.reason == code))
-    session.execute(insert(PredictionReason), [{"prediction_id": pid, "reason": to} for pid, reasons in found
-                                               if to not in (reasons or ())])
+    if added := [{"prediction_id": pid, "reason": to} for pid, reasons in found if to not in (reasons or ())]:
+        session.execute(insert(PredictionReason), added)  # (none when each carried it already)
 
 
 def end_pause(session: Session, pause_id: int, end_reason: str, *, restore: bool) -> tuple[PauseRecord, int]:
