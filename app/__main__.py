@@ -55,12 +55,9 @@ def _headless(argv: list[str]) -> int:
     try:
         return _command(argv)
     except BrokenPipeError:  # `fma-judge monitor … | head`: the reader left, which is not an error (a traceback)
-        import contextlib
-        import io
-        import os
+        from models.commands.cli import reader_left
 
-        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):  # (Python's own flush at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # would fail on the closed pipe)
+        reader_left()
         return 0
     except PermissionError as exc:
         where = exc.filename or str(exc)

@@ -218,7 +218,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
             spin.valueChanged.connect(lambda _v: self.refresh())
         self.setWindowTitle(QCoreApplication.translate("Queue", "Re-judge queue — fma-judge"))
         window_shortcuts(self, [("F5", self.refresh), ("Ctrl+Z", self.undo_last), ("Ctrl+E", self.export_queue),
-                                ("Ctrl+G", self.gallery_btn.toggle)])
+                                ("Ctrl+G", self.gallery_btn.toggle)], rows=self.active_view)
 
     def sizeHint(self) -> QSize:
         """Wide enough for every column, the scroll bar and the detail pane (the table's own hint is narrower)."""

@@ -210,11 +210,13 @@ def waiting_text(code: str) -> str:
     }.get(code, code)
 
 
-def window_shortcuts(view: QWidget, bindings: Sequence[tuple[str, Callable[[], object]]]) -> None:
+def window_shortcuts(view: QWidget, bindings: Sequence[tuple[str, Callable[[], object]]],
+                     rows: Callable[[], QWidget] | None = None) -> None:
     """Shortcuts of a view that may be its own window (queue, dashboard), plus Esc closing it when it is one
-    (an open menu or dialog takes its own Esc first)."""
+    (an open menu or dialog takes its own Esc first); with ``rows`` (the view's list), Esc in one of its filters
+    goes to the list first."""
     def close_window() -> None:
-        focus, rows = QApplication.focusWidget(), getattr(view, "active_view", None)
+        focus = QApplication.focusWidget()
         if rows is not None and isinstance(focus, QComboBox | QAbstractSpinBox | QAbstractButton) \
                 and view.isAncestorOf(focus):
             rows().setFocus()  # Esc in a filter hands the keys back to the rows first (no key did: the queue's

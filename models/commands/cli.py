@@ -9,8 +9,10 @@ one-line message and exit code 2 instead of a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -90,6 +92,13 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def reader_left() -> None:
+    """Standard output's reader left (``… | head``): the rest goes nowhere, and Python's own flush at exit does not
+    fail on the closed pipe (a BrokenPipeError traceback). For ``fma-model`` and ``fma-judge`` alike."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def missing_extra(exc: ModuleNotFoundError) -> str | None:
     """The extra of ``pyproject.toml`` whose package ``exc`` found missing and this install really lacks (the
     workstation install has no torch), or None: a module of the project's own, or a package that is there but
@@ -121,7 +130,7 @@ def _run(argv: list[str]) -> int:
         print(f"fma-model {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `fma-model predict ... | head`: the reader left, which is not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        reader_left()
         return 0
     except KeyboardInterrupt:
         print(f"fma-model {args.command}: interrupted", file=sys.stderr)
