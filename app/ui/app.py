@@ -30,6 +30,7 @@ from app.settings import open_settings, remembered_model
 from app.ui import startup_log
 from app.ui.alerts import fail, say_uncaught
 from app.ui.places import local_folder
+from app.ui.stop_signals import close_on_stop
 
 I18N_DIR = Path(__file__).resolve().parents[1] / "i18n"
 POOL_WAIT_MS = 120_000
@@ -334,9 +335,11 @@ def run_app(argv: list[str]) -> int:
             window.open_folder(folder, recursive=args.recursive)
     before_hook = sys.excepthook
     hook = say_uncaught(window, crash_file)  # from here on, what a key or click breaks is said on screen
+    restore_signals = close_on_stop(app, lambda: close_for_stop(window))  # a logout, IT's kill, Ctrl+C
     try:
         return _screenshot(app, window, Path(args.screenshot)) if args.screenshot else app.exec()
     finally:
+        restore_signals()
         # The pooled connections close: SQLite folds its write-ahead log into the database file when the last one
         # goes, so the .sqlite file alone holds every judgment (IT copies that file; it was a 4 KB shell beside
         # the data in the -wal file after every session). Tasks still running (an export, a backup, the queue's
@@ -345,6 +348,20 @@ def run_app(argv: list[str]) -> int:
         engine.dispose()
         if sys.excepthook is hook:  # (a hook installed after ours stays)
             sys.excepthook = before_hook
+
+
+def close_for_stop(window, tries: int = 5) -> None:
+    """Close the window for a stop signal (:mod:`app.ui.stop_signals`): a dialog open over it (a note being typed,
+    a question) is cancelled first and the close waits until it is gone, so what the dialog does on cancel (a note's
+    text kept as a draft) is done before the window lets go of the store; nobody is asked anything."""
+    modal = QApplication.activeModalWidget()
+    if modal is not None and modal is not window and tries > 0:
+        modal.close()  # (a dialog's close is its cancel; its exec() returns once this slot is over)
+        QTimer.singleShot(0, lambda: close_for_stop(window, tries - 1))
+        return
+    window.stopping = True  # (notes the drafts file could not take are not asked about: nobody may be there)
+    window.close()
+    QApplication.instance().quit()
 
 
 def _team_model_first(service, model: str, missing: str) -> tuple[str, str, str]:

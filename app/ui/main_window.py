@@ -79,6 +79,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self.service: JudgingService | None = None
         self._when_attached: list[Callable[[], None]] = []
         self.interactive, self.lang, self.demo_batch, self.settings = interactive, lang, demo_batch, settings
+        self.stopping = False  # closing for a stop signal (app.ui.app.close_for_stop): nobody is asked anything
         self.keymap = keymap.load(settings)  # the analyst's key bindings (Settings → Keyboard shortcuts…)
         self._shortcuts: list[QShortcut] = []
         self.model: ModelInfo | None = None
@@ -545,7 +546,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
     def _drafts_may_go(self) -> bool:
         """Closing with notes typed and not saved (:class:`NoteDrafts`): kept on disk for the next start; when they
         could not be written there, the analyst says whether to lose them."""
-        if not len(self.note_drafts) or not self.interactive:
+        if not len(self.note_drafts) or not self.interactive or self.stopping:
             return True
         if self.note_drafts.path is not None and self.note_drafts.error is None:
             return True

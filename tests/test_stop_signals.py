@@ -1,0 +1,113 @@
+"""A stop from outside (a logout's or IT's SIGTERM, Ctrl+C in the terminal) closes the window as its close button
+does (app.ui.stop_signals): the analyst's claims are given back at once, not held five minutes, and a note being
+typed is kept as a draft."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, open_window, write_image
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.store.db import session_scope
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX stop signals")
+
+
+def _claims(db: Path) -> int:
+    with closing(sqlite3.connect(db)) as c:
+        return c.execute("SELECT count(*) FROM claims").fetchone()[0]
+
+
+@posix_only
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_closes_the_window_and_gives_back_its_claims(tmp_path, tiny_bundle, sig):
+    """Before, SIGTERM ended the process at once (exit -15) and the images stayed claimed for the lease."""
+    folder = tmp_path / "batch"
+    for i in range(4):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    db = tmp_path / "db.sqlite"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(tmp_path / "s.ini"),
+               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    proc = subprocess.Popen([sys.executable, "-m", "app", str(folder), "--model", str(tiny_bundle), "--db",
+                             f"sqlite:///{db}", "--analyst", "alice"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if _claims(db):
+                    break
+            except sqlite3.Error:  # (the store is not made yet)
+                pass
+            time.sleep(0.3)
+        assert proc.poll() is None, proc.communicate()
+        assert _claims(db) > 0  # the window holds the images it shows next
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err, err
+    assert _claims(db) == 0
+    wal = db.with_name(db.name + "-wal")  # the write-ahead log folded into the file, as on a close
+    assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_a_stop_while_a_note_is_typed_keeps_it_as_a_draft_and_releases_the_claims(qtbot, engine, tiny_bundle,
+                                                                                    tmp_path, monkeypatch):
+    """The note dialog open over the window is cancelled first (its text kept as a draft, on disk), and the window
+    closes without asking anything."""
+    from app.ui.app import close_for_stop
+
+    folder = tmp_path / "batch"
+    for i in range(3):
+        write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch)
+    quits: list[bool] = []
+    monkeypatch.setattr(QApplication, "quit", lambda *a: quits.append(True))  # (the test's own app goes on)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        image_id = win.current_image_id
+        qtbot.waitUntil(lambda: _held(engine, "alice") > 0, timeout=10_000)
+        seen: list[bool] = []
+
+        def type_and_stop() -> None:
+            dlg = QApplication.activeModalWidget()
+            seen.append(dlg is not None)
+            if dlg is not None:
+                qtbot.keyClicks(dlg.editor, "halo around the particle")
+            close_for_stop(win)
+
+        QTimer.singleShot(300, type_and_stop)
+        qtbot.keyClick(win, Qt.Key.Key_N)
+        qtbot.waitUntil(lambda: not win.isVisible(), timeout=10_000)
+        assert seen == [True] and quits == [True]
+        assert QApplication.activeModalWidget() is None
+        assert win.note_drafts.get(image_id) == "halo around the particle"
+        assert win.note_drafts.path is not None and "halo around the particle" in win.note_drafts.path.read_text(
+            encoding="utf-8")
+        assert _held(engine, "alice") == 0
+    finally:
+        win.close()
+
+
+def _held(engine, analyst: str) -> int:
+    from sqlalchemy import text
+
+    with session_scope(engine, action="read") as s:
+        return s.execute(text("SELECT count(*) FROM claims WHERE analyst = :a"), {"a": analyst}).scalar_one()
