@@ -336,6 +336,9 @@ def run_app(argv: list[str]) -> int:
     before_hook = sys.excepthook
     hook = say_uncaught(window, crash_file)  # from here on, what a key or click breaks is said on screen
     restore_signals = close_on_stop(app, lambda: close_for_stop(window))  # a logout, IT's kill, Ctrl+C
+    # Windows' session end reaches Qt as aboutToQuit, and the process is ended right after it: the claims go back
+    # there (after a close they are gone already, and this does nothing)
+    app.aboutToQuit.connect(window.release_claims)
     try:
         return _screenshot(app, window, Path(args.screenshot)) if args.screenshot else app.exec()
     finally:
