@@ -170,7 +170,7 @@ def _team_model(engine) -> Path | None:
         team = repo.team_model(s)
     if team is None:
         return None
-    if not Path(team.bundle_path).is_dir():
+    if not team.reachable():
         raise ModelLoadError(f"the team's model {team.bundle_path} (fma-judge deploy, by {team.set_by}) is not "
                              "reachable from here; give the model with --model BUNDLE")
     return Path(team.bundle_path)

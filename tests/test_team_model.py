@@ -5,6 +5,10 @@ walk-through)."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import shutil
+
 import pytest
 from conftest import make_tiny_bundle, open_window, write_image
 from store_backends import BACKENDS, fresh_engine
@@ -89,6 +93,18 @@ def test_a_window_is_offered_the_team_model_and_loads_it(qtbot, engine, taxonomy
             own = repo.set_team_model(s, bundle_path=ours, model_version=win.model.version, analyst="lead")
         win.offer_team_model(own)
         assert not [b for b in win.findChildren(QLabel) if b.isVisible() and "model is now" in b.text()]
+        away = tmp_path / "share_not_connected" / "team_v9"  # a folder this workstation does not reach: said, with
+        with session_scope(engine) as s:  # no link (it only failed to load), and offered once the share is there
+            gone = repo.set_team_model(s, bundle_path=away, model_version="team_v9", analyst="lead")
+        win.offer_team_model(gone)
+        (unreached,) = [b for b in win.findChildren(QLabel) if b.isVisible() and "model is now" in b.text()]
+        assert "does not reach that folder" in unreached.text() and "Load it" not in unreached.text()
+        win.offer_team_model(gone)
+        assert unreached.isVisible() and len([b for b in win.findChildren(QLabel) if "does not reach" in b.text()]) == 1
+        shutil.copytree(theirs, away)
+        win.offer_team_model(gone)
+        (reached,) = [b for b in win.findChildren(QLabel) if b.isVisible() and "model is now" in b.text()]
+        assert reached is not unreached and "Load it" in reached.text()
         with session_scope(engine) as s:  # deployed once more: offered again
             team = repo.set_team_model(s, bundle_path=theirs, model_version=read_bundle_manifest(theirs).model_version,
                                        analyst="lead")
@@ -142,15 +158,17 @@ def test_the_team_models_notice_is_taken_up_from_the_keyboard(qtbot, engine, tax
 def test_a_window_started_without_a_model_takes_the_teams_where_it_reaches_it(tmp_path) -> None:
     from types import SimpleNamespace
 
+    from app.store.records import TeamModelRecord
     from app.ui.app import _team_model_first
 
     team_dir = tmp_path / "team"
     team_dir.mkdir()
-    record = SimpleNamespace(bundle_path=str(team_dir))
+    record = TeamModelRecord(bundle_path=str(team_dir), model_version="v2", set_by="lead",
+                             set_at=dt.datetime.now(dt.timezone.utc))
     service = SimpleNamespace(team_model=lambda: record)
     assert _team_model_first(service, "/mine", "") == (str(team_dir), "", "")
     assert _team_model_first(service, "", "/gone") == (str(team_dir), "", "")  # (the remembered one is not there)
-    record.bundle_path = str(tmp_path / "unreachable")
+    record = dataclasses.replace(record, bundle_path=str(tmp_path / "unreachable"))
     assert _team_model_first(service, "/mine", "") == ("/mine", "", str(tmp_path / "unreachable"))
     assert _team_model_first(SimpleNamespace(team_model=lambda: None), "/mine", "") == ("/mine", "", "")
 

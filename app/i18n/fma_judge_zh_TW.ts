@@ -481,27 +481,27 @@
         <translation>{folder} 已存在。要取代它嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="342"/>
+        <location filename="../ui/style.py" line="344"/>
         <source>{out} is inside the folder of batch “{name}” ({folder}): opened again, that batch would take the exported copies for its own images. Export the image folder somewhere outside it.</source>
         <translation>{out} 位於批次「{name}」的資料夾（{folder}）之內：再次開啟時，該批次會把匯出的副本當成自己的影像。請將影像資料夾匯出到該資料夾以外的位置。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="346"/>
+        <location filename="../ui/style.py" line="348"/>
         <source>{out} is the database the judgments are kept in: give the export another name.</source>
         <translation>{out} 是保存判定結果的資料庫：請為匯出檔另取名稱。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="349"/>
+        <location filename="../ui/style.py" line="351"/>
         <source>{out} is a folder: give a file name, such as {example}.</source>
         <translation>{out} 是資料夾：請輸入檔案名稱，例如 {example}。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="351"/>
+        <location filename="../ui/style.py" line="353"/>
         <source>{out} is a file: an image-folder export needs a folder.</source>
         <translation>{out} 是檔案：影像資料夾匯出需要一個資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="353"/>
+        <location filename="../ui/style.py" line="355"/>
         <source>The auto-judged images are exported as CSV or JSON (a report), not as an image folder: training would read their folders as labels.</source>
         <translation>自動判定的影像以 CSV 或 JSON（報告）匯出，不以影像資料夾匯出：訓練會把其資料夾讀成標籤。</translation>
     </message>
@@ -823,13 +823,13 @@
 <context>
     <name>Judgment</name>
     <message>
-        <location filename="../ui/style.py" line="325"/>
+        <location filename="../ui/style.py" line="327"/>
         <source>back to waiting</source>
         <translation>退回待判定</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="366"/>
-        <location filename="../ui/style.py" line="329"/>
+        <location filename="../ui/style.py" line="331"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -1222,13 +1222,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="239"/>
+        <location filename="../ui/app.py" line="240"/>
         <location filename="../ui/side_actions.py" line="261"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="174"/>
+        <location filename="../ui/app.py" line="175"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -1237,7 +1237,7 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="185"/>
+        <location filename="../ui/app.py" line="186"/>
         <source>{msg}
 
 Restore the newest backup, made {when}? Judgments made after it are not in it. The damaged file is kept beside it.</source>
@@ -1246,37 +1246,37 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="388"/>
+        <location filename="../ui/app.py" line="408"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="309"/>
+        <location filename="../ui/app.py" line="310"/>
         <source>The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}</source>
         <translation>上次工作階段意外結束（{when}，{what}）；已儲存的內容都在。詳情：{path}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="304"/>
+        <location filename="../ui/app.py" line="305"/>
         <source>A new, empty database was made at {path}: nothing has been judged there yet. If you meant another database, close the app and check --db.</source>
         <translation>已在 {path} 建立一個新的空白資料庫：那裡尚未有任何判定。若您要用的是另一個資料庫，請關閉程式並檢查 --db。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="315"/>
+        <location filename="../ui/app.py" line="316"/>
         <source>The team&apos;s model is not reachable from this workstation: {path} (a network share not connected?). This window uses the one it had.</source>
         <translation>此工作站無法存取團隊的模型：{path}（網路共用資料夾未連線？）。此視窗沿用原本的模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="319"/>
+        <location filename="../ui/app.py" line="320"/>
         <source>The model this workstation uses is not there: {path} (a network share not connected?). No model is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model with “Model”.</source>
         <translation>找不到此工作站使用的模型：{path}（網路共用資料夾未連線？）。目前未載入任何模型，因此不會預測，也不會自動判定。請連線後重新啟動，或以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="324"/>
+        <location filename="../ui/app.py" line="325"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="332"/>
+        <location filename="../ui/app.py" line="333"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -1505,37 +1505,42 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>自動判定已在別處暫停：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="218"/>
+        <location filename="../ui/store_upkeep.py" line="222"/>
+        <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}), but this workstation does not reach that folder; this window keeps {ours}. Once the share is connected, this notice offers to load it.</source>
+        <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署），但此工作站無法存取該資料夾；此視窗繼續使用 {ours}。共用資料夾連上後，此通知會提供載入。</translation>
+    </message>
+    <message>
+        <location filename="../ui/store_upkeep.py" line="227"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}); this window uses {ours}.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署）；此視窗使用 {ours}。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="223"/>
+        <location filename="../ui/store_upkeep.py" line="230"/>
         <source>Load it</source>
         <translation>載入</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="261"/>
+        <location filename="../ui/store_upkeep.py" line="269"/>
         <source>No notice over the image offers anything now.</source>
         <translation>目前影像上方沒有可執行動作的通知。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="320"/>
+        <location filename="../ui/store_upkeep.py" line="328"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="361"/>
+        <location filename="../ui/store_upkeep.py" line="369"/>
         <source>Dismiss ({key})</source>
         <translation>關閉 ({key})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="362"/>
+        <location filename="../ui/store_upkeep.py" line="370"/>
         <source>Dismiss</source>
         <translation>關閉</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="364"/>
+        <location filename="../ui/store_upkeep.py" line="372"/>
         <source>{action} ({key})</source>
         <translation>{action} ({key})</translation>
     </message>
@@ -1632,7 +1637,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="347"/>
+        <location filename="../ui/store_upkeep.py" line="355"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1712,32 +1717,32 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="470"/>
+        <location filename="../ui/main_window.py" line="471"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="287"/>
+        <location filename="../ui/store_upkeep.py" line="295"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="312"/>
+        <location filename="../ui/store_upkeep.py" line="320"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="277"/>
+        <location filename="../ui/main_window.py" line="278"/>
         <source>No file was left out of this batch.</source>
         <translation>此批次沒有未加入的檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="553"/>
+        <location filename="../ui/main_window.py" line="554"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="554"/>
+        <location filename="../ui/main_window.py" line="555"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1983,22 +1988,22 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="437"/>
+        <location filename="../ui/judging_actions.py" line="438"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="440"/>
+        <location filename="../ui/judging_actions.py" line="441"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="514"/>
+        <location filename="../ui/judging_actions.py" line="515"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="515"/>
+        <location filename="../ui/judging_actions.py" line="516"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2011,12 +2016,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="520"/>
+        <location filename="../ui/judging_actions.py" line="521"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="521"/>
+        <location filename="../ui/judging_actions.py" line="522"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -2116,32 +2121,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法顯示參考影像：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="259"/>
+        <location filename="../ui/style.py" line="261"/>
         <source>The folder {folder} is not there: moved, renamed, or on a drive or share that is not connected.</source>
         <translation>資料夾 {folder} 不存在：可能已移動、重新命名，或位於未連線的磁碟或共用資料夾。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="262"/>
+        <location filename="../ui/style.py" line="264"/>
         <source>{path} cannot be read: you have no permission to read it.</source>
         <translation>無法讀取 {path}：您沒有讀取權限。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="265"/>
+        <location filename="../ui/style.py" line="267"/>
         <source>The folder {folder} was never opened with this database, and {why}: there is nothing of it to show.</source>
         <translation>資料夾 {folder} 從未以此資料庫開啟過，而{why}：沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="360"/>
+        <location filename="../ui/style.py" line="362"/>
         <source>A key or click made while the window was not answering ({s:.0f} s) was not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 1 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="362"/>
+        <location filename="../ui/style.py" line="364"/>
         <source>{n} keys or clicks made while the window was not answering ({s:.0f} s) were not used</source>
         <translation>視窗無回應期間（{s:.0f} 秒）的 {n} 次按鍵或點擊未被採用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="364"/>
+        <location filename="../ui/style.py" line="366"/>
         <source>: look at the image on screen, then press again.</source>
         <translation>：請先看畫面上的影像，再按一次。</translation>
     </message>
@@ -2205,18 +2210,18 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="86"/>
+        <location filename="../ui/main_window.py" line="87"/>
         <location filename="../ui/prediction_panel.py" line="435"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="87"/>
+        <location filename="../ui/main_window.py" line="88"/>
         <source>spot check · judge blind</source>
         <translation>抽查 · 盲判</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="88"/>
+        <location filename="../ui/main_window.py" line="89"/>
         <location filename="../ui/queue_view.py" line="296"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
@@ -3306,162 +3311,162 @@ Similarity {sim:.3f}</source>
 <context>
     <name>Store</name>
     <message>
-        <location filename="../ui/style.py" line="239"/>
+        <location filename="../ui/style.py" line="241"/>
         <source>open</source>
         <translation>開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="239"/>
+        <location filename="../ui/style.py" line="241"/>
         <source>check</source>
         <translation>檢查</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="240"/>
+        <location filename="../ui/style.py" line="242"/>
         <source>use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="240"/>
+        <location filename="../ui/style.py" line="242"/>
         <source>read</source>
         <translation>讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="241"/>
+        <location filename="../ui/style.py" line="243"/>
         <source>write to</source>
         <translation>寫入</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="241"/>
+        <location filename="../ui/style.py" line="243"/>
         <source>create</source>
         <translation>建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="242"/>
+        <location filename="../ui/style.py" line="244"/>
         <source>upgrade</source>
         <translation>升級</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="246"/>
+        <location filename="../ui/style.py" line="248"/>
         <source>; nothing was changed</source>
         <translation>；沒有任何變更</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="243"/>
+        <location filename="../ui/style.py" line="245"/>
         <source>Cannot {action} the database {db}: {reason}</source>
         <translation>無法{action}資料庫 {db}：{reason}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="244"/>
+        <location filename="../ui/style.py" line="246"/>
         <source> read-only</source>
         <translation>（唯讀）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="294"/>
+        <location filename="../ui/style.py" line="296"/>
         <source>the file does not exist yet and the folder {folder} is read-only for you, so it cannot be made</source>
         <translation>檔案尚不存在，而資料夾 {folder} 對您而言是唯讀的，因此無法建立</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="292"/>
+        <location filename="../ui/style.py" line="294"/>
         <source>the folder {folder} does not exist</source>
         <translation>資料夾 {folder} 不存在</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="287"/>
+        <location filename="../ui/style.py" line="289"/>
         <source> (waited {waited} s of at most {most} s)</source>
         <translation>（已等待 {waited} 秒，最多 {most} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="288"/>
+        <location filename="../ui/style.py" line="290"/>
         <source> (waited {waited} s)</source>
         <translation>（已等待 {waited} 秒）</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="289"/>
+        <location filename="../ui/style.py" line="291"/>
         <source>the database is locked by another program{waited}; close other fma-judge windows and retry</source>
         <translation>資料庫被其他程式鎖定{waited}；請關閉其他 fma-judge 視窗後重試</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="297"/>
+        <location filename="../ui/style.py" line="299"/>
         <source>the file {path} is read-only for you</source>
         <translation>檔案 {path} 對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="299"/>
+        <location filename="../ui/style.py" line="301"/>
         <source>{path} (or its folder) is read-only for you</source>
         <translation>{path}（或其資料夾）對您而言是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="301"/>
+        <location filename="../ui/style.py" line="303"/>
         <source>{path} is a folder: give a database file, such as {example}</source>
         <translation>{path} 是資料夾：請指定資料庫檔案，例如 {example}</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="303"/>
+        <location filename="../ui/style.py" line="305"/>
         <source>a PNG image</source>
         <translation>PNG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="303"/>
+        <location filename="../ui/style.py" line="305"/>
         <source>a JPEG image</source>
         <translation>JPEG 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="304"/>
+        <location filename="../ui/style.py" line="306"/>
         <source>a TIFF image</source>
         <translation>TIFF 影像</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="304"/>
+        <location filename="../ui/style.py" line="306"/>
         <source>a ZIP file</source>
         <translation>ZIP 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="305"/>
+        <location filename="../ui/style.py" line="307"/>
         <source>a PDF file</source>
         <translation>PDF 檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="306"/>
+        <location filename="../ui/style.py" line="308"/>
         <source>another kind of file</source>
         <translation>其他類型的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="307"/>
+        <location filename="../ui/style.py" line="309"/>
         <source>{path} is not a database ({kind}): give the fma-judge database file, or a new file name</source>
         <translation>{path} 不是資料庫（{kind}）：請指定 fma-judge 的資料庫檔案，或新的檔案名稱</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="312"/>
+        <location filename="../ui/style.py" line="314"/>
         <source>fma-judge keeps its judgments in SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DB) only</source>
         <translation>fma-judge 僅將判定儲存在 SQLite（sqlite:///PATH）或 PostgreSQL（postgresql+psycopg://USER@HOST/DB）中</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="315"/>
+        <location filename="../ui/style.py" line="317"/>
         <source>its newest changes are in {wal}, which cannot be read without write access to {folder}</source>
         <translation>其最新的變更位於 {wal}，沒有 {folder} 的寫入權限就無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="278"/>
+        <location filename="../ui/style.py" line="280"/>
         <source>the database file or its folder is read-only</source>
         <translation>資料庫檔案或其資料夾是唯讀的</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="280"/>
+        <location filename="../ui/style.py" line="282"/>
         <source>the disk is full</source>
         <translation>磁碟已滿</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="310"/>
+        <location filename="../ui/style.py" line="312"/>
         <source>it was opened read-only</source>
         <translation>它以唯讀方式開啟</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="282"/>
+        <location filename="../ui/style.py" line="284"/>
         <source>the file cannot be opened; check its permissions</source>
         <translation>無法開啟檔案；請檢查其權限</translation>
     </message>
     <message>
-        <location filename="../ui/style.py" line="284"/>
+        <location filename="../ui/style.py" line="286"/>
         <source>the file is not an fma-judge database or it is damaged</source>
         <translation>此檔案不是 fma-judge 資料庫，或已損壞</translation>
     </message>

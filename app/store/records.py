@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from models.data.manifest import MODEL_CALL_STATUS, ManifestRow, unknown_label
@@ -541,3 +542,8 @@ class TeamModelRecord:
     model_version: str | None
     set_by: str
     set_at: dt.datetime
+
+    def reachable(self) -> bool:
+        """Whether this computer reaches the bundle (a share not connected, a path of another site's: no); what
+        ``classify`` without ``--model`` and a window's start both ask before taking it."""
+        return Path(self.bundle_path).is_dir()

@@ -377,7 +377,7 @@ def _team_model_first(service, model: str, missing: str) -> tuple[str, str, str]
         return model, missing, ""
     if team is None:
         return model, missing, ""
-    if not Path(team.bundle_path).is_dir():
+    if not team.reachable():
         return model, missing, team.bundle_path
     return team.bundle_path, "", ""
 

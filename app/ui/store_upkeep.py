@@ -209,17 +209,24 @@ class StoreUpkeep:
             if old is not None and isValid(old) and model is not None:  # deployed otherwise since, or loaded: it
                 old.hide()  # would load a model no longer the team's (its link took the one it named)
             return
-        key = (team.bundle_path, team.set_at)
+        reachable = team.reachable()  # (a share not connected: its link only said the model was not found)
+        key = (team.bundle_path, team.set_at, reachable)  # (offered again once the share is there)
         if key == getattr(self, "_team_offered", None):
             return
         self._team_offered = key
         if old is not None and isValid(old):
             old.hide()  # a newer deployment's banner replaces it
+        what = dict(version=team.model_version or team.bundle_path, path=team.bundle_path, who=team.set_by,
+                    when=team.set_at.astimezone().strftime("%Y-%m-%d %H:%M"), ours=model.version)
+        if not reachable:
+            self._team_banner = self.show_notice(QCoreApplication.translate(
+                "Main", "The team's model is now {version} ({path}, deployed by {who} on {when}), but this "
+                        "workstation does not reach that folder; this window keeps {ours}. Once the share is "
+                        "connected, this notice offers to load it.").format(**what))
+            return
         self._team_banner = self.show_notice(QCoreApplication.translate(
             "Main", "The team's model is now {version} ({path}, deployed by {who} on {when}); this window uses "
-                    "{ours}.").format(
-            version=team.model_version or team.bundle_path, path=team.bundle_path, who=team.set_by,
-            when=team.set_at.astimezone().strftime("%Y-%m-%d %H:%M"), ours=model.version),
+                    "{ours}.").format(**what),
             action=(QCoreApplication.translate("Main", "Load it"), lambda path=team.bundle_path: self.load_model(path)))
 
     def _with_banner_place(self, body: QWidget) -> QWidget:
