@@ -164,7 +164,7 @@ def test_a_window_started_without_a_model_takes_the_teams_where_it_reaches_it(tm
     team_dir = tmp_path / "team"
     team_dir.mkdir()
     record = TeamModelRecord(bundle_path=str(team_dir), model_version="v2", set_by="lead",
-                             set_at=dt.datetime.now(dt.timezone.utc))
+                             set_at=dt.datetime.now(dt.UTC))
     service = SimpleNamespace(team_model=lambda: record)
     assert _team_model_first(service, "/mine", "") == (str(team_dir), "", "")
     assert _team_model_first(service, "", "/gone") == (str(team_dir), "", "")  # (the remembered one is not there)
