@@ -113,6 +113,12 @@ def is_content_reason(reason: str) -> bool:
     return reason in (EMPTY_FILE, NOT_AN_IMAGE) or reason.startswith((CUT_SHORT, TOO_LARGE))
 
 
+def is_reach_reason(reason: str) -> bool:
+    """Whether a reason of :func:`load_image` is about reaching the file (:func:`os_error_reason`: not found,
+    permission denied, an input/output error of a share), which the next read may not meet."""
+    return reason in ("file not found", "permission denied") or reason.startswith("cannot read the file (")
+
+
 def os_error_reason(exc: OSError) -> str:
     """A failed file-system call as a reason in the product's words (the phrases the UI translates): file not
     found, permission denied, else "cannot read the file (the system's words)". An ``OSError`` made from such a

@@ -26,6 +26,7 @@ from app.services.presenter_records import (
     TopEntry,
 )
 from app.store.records import BatchItem, JudgmentRecord, OpenedBatch, PredictionRecord, unpredicted
+from models.imageio import is_reach_reason
 from models.routing.policy import Calibration
 from models.taxonomy import Taxonomy
 
@@ -244,6 +245,18 @@ class BatchPresenter:
         if (i := self._pos.get(image_id)) is not None:
             self._restate(i)
 
+    def reached(self, image_id: int) -> bool:
+        """The image's file was read (its image decoded) after a file-system error had kept it from the window or
+        the model (not found, permission denied: a share away): that error goes, so the image is judged and
+        predicted again. Returns whether it changed the image's state."""
+        reason = self.errors.get(image_id)
+        if reason is None or not is_reach_reason(reason):
+            return False
+        del self.errors[image_id]
+        if (i := self._pos.get(image_id)) is not None:
+            self._restate(i)
+        return True
+
     # -- questions ---------------------------------------------------------------------------------
     def state(self, item: BatchItem) -> str:
         """The item's state, ``error`` when it cannot be read and is not judged yet."""
@@ -278,8 +291,8 @@ class BatchPresenter:
             if image_id in self.errors:
                 continue
             images.append((image_id, item.image.path))
-            if p is None or p.model_version != model_version:
-                predict.add(image_id)
+            if p is None or p.model_version != model_version or (p.error and is_reach_reason(p.error)):
+                predict.add(image_id)  # (a file the model did not reach, read since: :meth:`reached`)
             leaf = item.heatmap_leaf
             if (p is None or not p.error) and have_heatmap.get(image_id, ()) != leaf and not self.blind(item):
                 heatmap.add(image_id)

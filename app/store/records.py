@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from models.data.manifest import MODEL_CALL_STATUS, ManifestRow, unknown_label
+from models.imageio import is_reach_reason
 
 if TYPE_CHECKING:
     import numpy as np
@@ -489,10 +490,11 @@ def unpredicted(items: Sequence[BatchItem], model_version: str | None, skip: Col
     and confidences are the old calibration's. Images the purity monitor sent to a person (a reason of
     :data:`MONITOR_REASONS`) stay with a person: a recalibration ends their pause and holds them back. The ids in
     ``skip`` (images that cannot be read) are left out. A prediction made before a spectrum was attached to its
-    image has the stamp :data:`SPECTRUM_ADDED`, so it is predicted again too."""
+    image has the stamp :data:`SPECTRUM_ADDED`, so it is predicted again too, and so is the error of a file the
+    model did not reach (a share away: :func:`~models.imageio.is_reach_reason`), which the next read may find."""
     def stale(it: BatchItem) -> bool:
         p = it.prediction
-        if p is None or p.model_version != model_version:
+        if p is None or p.model_version != model_version or (p.error and is_reach_reason(p.error)):
             return True
         decided = it.judgment is not None and it.judgment.is_decision
         held = any(r in MONITOR_REASONS for r in p.reasons)

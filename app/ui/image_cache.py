@@ -13,7 +13,14 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from app.ui.workers import Task, TaskRunner
-from models.imageio import ImageFacts, decode_or_reason, image_facts, is_content_reason, load_image
+from models.imageio import (
+    ImageFacts,
+    decode_or_reason,
+    image_facts,
+    is_content_reason,
+    is_reach_reason,
+    load_image,
+)
 
 IMAGES_KEPT = 24
 HEATMAPS_KEPT = 64
@@ -168,7 +175,10 @@ class ImageCache(QObject):
         self.runner = runner
         self.images: dict[int, QImage | None] = {}
         self.heatmaps: dict[int, tuple[object, str, str | None]] = {}  # image id -> (map, kind, leaf explained)
-        self.failed: dict[int, str] = {}  # image id -> why it cannot be decoded
+        self.failed: dict[int, str] = {}  # image id -> why its content cannot be decoded (for good)
+        # image id -> why its file was not reached at the last try (not found, permission denied: a share away);
+        # not cached, and read again when the image is shown again (:meth:`retry`): the share may be back
+        self.unreached: dict[int, str] = {}
         self.facts: dict[int, ImageFacts] = {}  # image id -> size, bit depth, magnification, capture time
         self._decoding: set[int] = set()
         self.keep: Callable[[], int | None] = lambda: None  # the image that must stay (the one on screen)
@@ -178,13 +188,15 @@ class ImageCache(QObject):
         self.facts.clear()
         self.drop_heatmaps()
         self.failed.clear()
+        self.unreached.clear()
 
     def __contains__(self, image_id: int) -> bool:
         return image_id in self.images
 
     def request(self, image_id: int, path: str) -> None:
-        """Decode an image unless it is cached or on its way."""
-        if image_id in self.images or image_id in self._decoding:
+        """Decode an image unless it is cached, on its way, or was out of reach at the last try (until
+        :meth:`retry`)."""
+        if image_id in self.images or image_id in self._decoding or image_id in self.unreached:
             return
         self._decoding.add(image_id)
         task = Task(decode_with_facts, path)
@@ -194,6 +206,10 @@ class ImageCache(QObject):
 
     def _done(self, image_id: int, image: QImage | None, error: str | None, facts: ImageFacts | None = None) -> None:
         self._decoding.discard(image_id)
+        if error and is_reach_reason(error):  # out of reach now: said, not kept (the share may come back)
+            self.unreached[image_id] = error
+            self.decoded.emit(image_id)
+            return
         if error:
             self.failed.setdefault(image_id, error)
         if facts is not None:
@@ -206,6 +222,14 @@ class ImageCache(QObject):
                     self.images.pop(key, None)
                     self.facts.pop(key, None)
         self.decoded.emit(image_id)
+
+    def retry(self, image_id: int, *, reread: bool = False) -> None:
+        """Read the image again at its next request if its file was out of reach (the analyst came back to it);
+        ``reread``: also when it is cached (the model did not reach its file since it was decoded)."""
+        self.unreached.pop(image_id, None)
+        if reread and image_id not in self._decoding:
+            self.images.pop(image_id, None)
+            self.facts.pop(image_id, None)
 
     def drop_heatmaps(self) -> None:
         """Forget every heatmap (another batch, another model)."""

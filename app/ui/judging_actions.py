@@ -20,7 +20,15 @@ from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, same_de
 from app.ui import keymap
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
-from app.ui.style import listed, state_label, store_reason_text, store_text, their_judgment, waiting_text
+from app.ui.style import (
+    file_reason_text,
+    listed,
+    state_label,
+    store_reason_text,
+    store_text,
+    their_judgment,
+    waiting_text,
+)
 
 if TYPE_CHECKING:
     from app.services.monitor import MonitorReport
@@ -46,8 +54,28 @@ class JudgingActions:
             "Main", "Read-only database: judging is off ({why}).").format(why=store_reason_text(self.service.read_only)), 8000)
         return False
 
+    def _not_shown(self, item: BatchItem | None) -> bool:
+        """True, said in the status bar, when the image on screen cannot be shown: its file is out of reach now (a
+        share away) or cannot be read. A judging key does nothing there, as the panel's buttons are off: Enter
+        accepted the model's call and 2 its second type on the images of a share gone away, none of them seen, and
+        U marked an unreadable file (whole-day walk-through)."""
+        if item is None:
+            return False
+        image_id = item.image.image_id
+        reason = self.images.unreached.get(image_id)
+        if reason is None and self.presenter.state(item) == "error":
+            reason = self.presenter.errors.get(image_id) or ""
+        if reason is None:
+            return False
+        self.statusBar().showMessage(QCoreApplication.translate(
+            "Main", "Nothing judged: {file} cannot be shown ({why})").format(
+            file=Path(item.image.path).name, why=file_reason_text(reason)), 8000)
+        return True
+
     def accept_current(self) -> None:
         item = self._current_item()
+        if self._not_shown(item):
+            return
         if item is not None and self.presenter.blind(item):
             self.open_picker()  # a blind check has no call to accept: Enter picks the type
             return
@@ -62,6 +90,8 @@ class JudgingActions:
 
     def choose_topk(self, k: int) -> None:
         item = self._current_item()
+        if self._not_shown(item):
+            return
         if item is not None and self.presenter.blind(item):
             self.statusBar().showMessage(QCoreApplication.translate(
                 "Main", "Spot check: the model's answer is hidden; pick the type ({keys}).").format(
@@ -97,7 +127,7 @@ class JudgingActions:
 
     def open_picker(self) -> None:
         item = self._current_item()
-        if item is None or (names := self._types_to_pick()) is None:
+        if item is None or self._not_shown(item) or (names := self._types_to_pick()) is None:
             return
         current = item.judgment.leaf if item.judgment and item.judgment.leaf else \
             (item.prediction.leaf if item.prediction and not self.presenter.blind(item) else None)
@@ -114,7 +144,7 @@ class JudgingActions:
     def add_label(self) -> None:
         """Shift+C: one more defect on the image (a particle on a scratch): the picker's type joins its types."""
         item = self._current_item()
-        if item is None or (names := self._types_to_pick()) is None:
+        if item is None or self._not_shown(item) or (names := self._types_to_pick()) is None:
             return
         blind = self.presenter.blind(item)
         dlg = TaxonomyPicker(names, self.lang, self)
@@ -146,7 +176,7 @@ class JudgingActions:
 
     def mark_unknown(self) -> None:
         item = self._current_item()
-        if item is None or not self._over_colleague(item, ()):
+        if item is None or self._not_shown(item) or not self._over_colleague(item, ()):
             return
         self._judge(lambda: self.service.mark_unknown(item))
 

@@ -46,11 +46,12 @@ from app.ui.similar_panel import SimilarPanel
 from app.ui.spectrum_panel import SpectrumPanel
 from app.ui.statusbar import MainStatusBar
 from app.ui.store_upkeep import StoreUpkeep
-from app.ui.style import APP_STYLE, file_reason_text
+from app.ui.style import APP_STYLE, away_text, file_reason_text
 from app.ui.toolbar import MainToolBar
 from app.ui.viewer import ImageViewer, pixel_size_um
 from app.ui.welcome import WelcomePage
 from app.ui.workers import ModelWorker, TaskRunner
+from models.imageio import is_reach_reason
 
 if TYPE_CHECKING:  # the store's services import SQLAlchemy: the window is on screen before they are imported
     from app.services.judging import JudgingService
@@ -428,6 +429,8 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         changed = row != self.current
         self.presenter.current = row
         image_id = item.image.image_id
+        if changed:  # out of reach before (a share away): read again, it may be back
+            self.images.retry(image_id, reread=is_reach_reason(self.presenter.errors.get(image_id, "")))
         if changed or image_id not in self.images:
             self._display_image(item)
         self.panel.show_data(self.presenter.panel(row))
@@ -457,6 +460,10 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
     def _display_image(self, item: BatchItem) -> None:
         """Show an item's image from the cache; on a miss, blank the view and decode it off the UI thread."""
         image_id = item.image.image_id
+        if (away := self.images.unreached.get(image_id)) is not None:
+            self.viewer.set_image(None, away_text(away))
+            self.panel.set_facts(None)
+            return
         if image_id not in self.images:
             self.viewer.set_image(None, "")  # blank for the few ms the decode takes (never the previous image)
             self.panel.set_facts(None)
@@ -490,6 +497,11 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             return  # another batch was opened meanwhile
         if image_id in self.images.failed:
             self._unreadable(image_id, self.images.failed[image_id])
+        elif self.images.images.get(image_id) is not None and self.presenter.reached(image_id):  # a share back
+            self._update_row(self.presenter.row_of(image_id))
+            self._update_counts()
+            self.worker.predict_again({image_id})
+            self._refocus()  # the model predicts it again
         if image_id == self.current_image_id:
             self._display_image(self.items[self.current])
             self.panel.show_data(self.presenter.panel(self.current))

@@ -137,6 +137,13 @@ def _file_phrases() -> dict[str, str]:
     }
 
 
+def away_text(reason: str) -> str:
+    """The viewer's words for an image whose file was not reached (a share away): why, and what happens next."""
+    return QCoreApplication.translate(
+        "Main", "{why}: not reached now (a network share away?). It is read again when you come back to this image; "
+                "nothing can be judged on it until it shows.").format(why=file_reason_text(reason))
+
+
 def file_reason_text(reason: str) -> str:
     """Why a file cannot be read or shown (``models.imageio`` and the batch services say it in English), in the UI
     language: the known phrase at its start is translated; what follows (the decoder's or the file system's own

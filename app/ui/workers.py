@@ -116,6 +116,7 @@ class ModelWorker(QThread):
         self._focus_at = 0.0  # time.perf_counter() of the last focus (a key press)
         self._generations = itertools.count(1)
         self._predicted_now: set[int] = set()  # predicted for the focus during this model's runs
+        self._again: set[int] = set()  # to predict again when in focus (:meth:`predict_again`), under the lock
         # heatmaps computed for this model (sent to the UI), by image id and the leaf explained: a spectrum that
         # comes later may change the leaf, and then the heatmap is made again
         self._heatmapped: set[tuple[int, str | None]] = set()
@@ -167,6 +168,12 @@ class ModelWorker(QThread):
         with self._focus_lock:
             self._attention = (image_id, path, leaf)
         self._put(PRIO_FOCUS, "focus", None)
+
+    def predict_again(self, image_ids: set[int]) -> None:
+        """Predict these images again when they are in focus, although this model predicted them in this session:
+        its error was a file it did not reach (a share away), read since."""
+        with self._focus_lock:
+            self._again |= set(image_ids)
 
     def cancel(self) -> None:
         self._cancel_run.set()
@@ -272,6 +279,8 @@ class ModelWorker(QThread):
             self._serve_attention()
             with self._focus_lock:
                 focus = self._focus
+                again, self._again = self._again, set()
+            self._predicted_now.difference_update(again)
             step = self._next_step(focus)
             if step is None:
                 return
