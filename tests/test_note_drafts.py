@@ -151,3 +151,32 @@ def test_the_editor_keeps_what_is_being_typed_and_a_saved_note_does_not_come_bac
     assert seen["on disk"] == "dust on the lens"
     qtbot.wait(TYPING_SAVE_MS + 300)  # the typing timer never brings a saved note back as a draft
     assert 11 not in drafts and NoteDrafts().attach(tmp_path / "drafts.json") == 0
+
+
+def test_a_note_typed_without_a_pause_is_kept_as_it_goes(qtbot, tmp_path: Path) -> None:
+    """The draft was written only once typing paused: an analyst who typed on for 10 s and was cut off by a crash
+    had nothing kept (whole-day walk-through)."""
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.note_dialog import TYPING_SAVE_MS, NoteDialog
+
+    drafts = NoteDrafts()
+    drafts.attach(tmp_path / "drafts.json")
+    seen: list[str | None] = []
+
+    def type_on() -> None:
+        dialog = QApplication.activeModalWidget()
+        text = "particle near the gate line, about 5 um"
+        for ch in text:  # a key every TYPING_SAVE_MS / 4: never a pause long enough for the old rule
+            qtbot.keyClicks(dialog.editor, ch)
+            qtbot.wait(TYPING_SAVE_MS // 4)
+        seen.append(json.loads((tmp_path / "drafts.json").read_text(encoding="utf-8"))["drafts"].get("12"))
+        dialog.reject()
+
+    QTimer.singleShot(100, type_on)
+    assert NoteDialog.ask(None, "P012_20x.png", "", drafts, 12) is None
+    (on_disk,) = seen
+    assert on_disk and "particle near the gate" in on_disk  # kept while typing, at most the last keys missing
+
