@@ -41,3 +41,21 @@ def test_a_recalibrated_bundle_on_disk_is_said_and_loaded_again(qtbot, engine, t
         qtbot.waitUntil(lambda: win.model_changed_banner.isVisible(), timeout=5000)  # the new file is watched too
     finally:
         win.close()
+
+
+def test_a_model_that_cannot_be_loaded_leaves_the_window_with_the_one_it_used(qtbot, engine, taxonomy, tmp_path,
+                                                                              monkeypatch):
+    """The team's model on a share away (its banner's link, Ctrl+M): the window ended with no model at all."""
+    bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    said: list[str] = []
+    monkeypatch.setattr(win, "alert", lambda _box, _title, text, *, line: said.append(text))
+    try:
+        version = win.model.version
+        with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+            win.load_model(tmp_path / "share_away" / "team_v9")
+        assert win.model is not None and win.model.version == version
+        assert len(said) == 1 and "not found" in said[0] and f"goes on with the model it used: {bundle}" in said[0]
+        assert str(bundle) in win.status.model_label.toolTip()
+    finally:
+        win.close()

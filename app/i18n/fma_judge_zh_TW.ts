@@ -1545,32 +1545,45 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>{action} ({key})</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="79"/>
+        <location filename="../ui/model_loading.py" line="81"/>
         <source>The model is not on its fastest path: {why}</source>
         <translation>模型未使用最快的執行路徑：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="83"/>
+        <location filename="../ui/model_loading.py" line="85"/>
         <source>Now using {new} (was {old}): the open batch is predicted again by it, so its routes and counts may change.</source>
         <translation>現在使用 {new}（原為 {old}）：開啟的批次將由它重新預測，其分流與計數可能改變。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="128"/>
+        <location filename="../ui/model_loading.py" line="130"/>
         <source>Load it again</source>
         <translation>重新載入</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="129"/>
+        <location filename="../ui/model_loading.py" line="131"/>
         <source>The model&apos;s files in {path} changed on disk (recalibrated or retrained?). This window still uses {version} as it was loaded. {link} to use them.</source>
         <translation>模型檔案 {path} 在磁碟上已變更（重新校正或重新訓練？）。此視窗仍使用載入時的 {version}。{link}以使用新檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="162"/>
+        <location filename="../ui/model_loading.py" line="167"/>
+        <source>The model could not be loaded:
+
+{msg}
+
+This window goes on with the model it used: {path}.</source>
+        <translation>無法載入模型：
+
+{msg}
+
+此視窗繼續使用原本的模型：{path}。</translation>
+    </message>
+    <message>
+        <location filename="../ui/model_loading.py" line="174"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="163"/>
+        <location filename="../ui/model_loading.py" line="171"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -1583,22 +1596,22 @@ Choose another model with “Model”. You can still open batches and review ear
 請用「模型」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="170"/>
+        <location filename="../ui/model_loading.py" line="180"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="181"/>
+        <location filename="../ui/model_loading.py" line="191"/>
         <source>The model in use stays: {version}.</source>
         <translation>目前使用的模型保持不變：{version}。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="183"/>
+        <location filename="../ui/model_loading.py" line="193"/>
         <source>Not a model</source>
         <translation>不是模型</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="184"/>
+        <location filename="../ui/model_loading.py" line="194"/>
         <source>{path} is not a model bundle:
 
 {msg}</source>

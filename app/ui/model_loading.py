@@ -54,6 +54,8 @@ class ModelLoading:
             return
         self.status.set_model(None, loading=True)
         self._model_before = self.model.version if self.model is not None else None  # (said when the new one is in)
+        # (loaded again when this one fails: a team's model on a share away left the window with no model at all)
+        self._path_before = (self.model.path, str(path)) if self.model is not None else None
         self.model = None
         self.known_pauses = None  # (another model's pauses: its first check sets them)
         self.presenter.set_model("loading")
@@ -159,10 +161,18 @@ class ModelLoading:
         self.status.set_model(None)
         if 0 <= self.current < len(self.items):  # the image on screen said "the model is loading"
             self.panel.show_data(self.presenter.panel(self.current))
-        self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Model could not be loaded"),
-                   QCoreApplication.translate("Main", "The model could not be loaded:\n\n{msg}\n\nChoose another model with "
-                                              "“Model”. You can still open batches and review earlier judgments.")
-                   .format(msg=message), line=f"the model could not be loaded: {message}")
+        before, self._path_before = getattr(self, "_path_before", None), None
+        if before is not None and Path(before[0]).resolve() != Path(before[1]).resolve() and Path(before[0]).is_dir():
+            self.load_model(before[0], remember=False)  # the one it used goes on (the settings still name it)
+            text = QCoreApplication.translate(
+                "Main", "The model could not be loaded:\n\n{msg}\n\nThis window goes on with the model it used: "
+                        "{path}.").format(msg=message, path=before[0])
+        else:
+            text = QCoreApplication.translate(
+                "Main", "The model could not be loaded:\n\n{msg}\n\nChoose another model with “Model”. You can "
+                        "still open batches and review earlier judgments.").format(msg=message)
+        self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Model could not be loaded"), text,
+                   line=f"the model could not be loaded: {message}")
 
     def choose_model(self) -> None:
         last = remembered_model(self.settings) if self.settings is not None else ""  # beside the model in use
