@@ -24,7 +24,26 @@ from app.store.errors import StoreError
 from app.store.records import TeamModelRecord
 from app.store.urls import DB_HELP, describe_url, require_existing
 from models.bundle.files import read_bundle_manifest
-from models.bundle.manifest import BundleError
+from models.bundle.manifest import BundleError, BundleManifest
+from models.inference.runtime import runtime_reason
+
+
+def bundle_warnings(manifest: BundleManifest, bundle: Path) -> list[str]:
+    """What a lead should know before a bundle becomes the whole team's (deployed all the same: a lead may mean it):
+    it routes nothing to auto-judging, or workstations installed without torch cannot run it. A deployment of an
+    uncalibrated 11-image bundle turned every auto-judged image of the open batches into re-judge without a word
+    (team lead walk-through)."""
+    out = []
+    cal = manifest.calibration
+    if cal is None or not cal.thresholds:
+        out.append("it is not calibrated: it auto-judges nothing, every image goes to a person (fma-model calibrate "
+                   "BUNDLE --data MANIFEST, or fma-judge recalibrate)")
+    elif not any(v is not None for v in cal.thresholds.values()):
+        out.append(f"its calibration auto-judges no type (0 of {len(cal.thresholds)} reach the target purity "
+                   f"{cal.target_purity}): every image goes to a person")
+    if (why := runtime_reason(manifest, bundle)) is not None:
+        out.append(f"workstations installed without torch cannot run it: {why}")
+    return out
 
 
 def team_model_line(team: TeamModelRecord | None) -> str:
@@ -50,7 +69,8 @@ def deploy_main(argv: list[str]) -> int:
     if args.model:
         bundle = Path(args.model).expanduser().absolute()
         try:
-            version = read_bundle_manifest(bundle).model_version  # (a folder that is no bundle is refused here)
+            manifest = read_bundle_manifest(bundle)  # (a folder that is no bundle is refused here)
+            version = manifest.model_version
         except (BundleError, OSError) as exc:
             print(f"fma-judge deploy: error: {exc}", file=sys.stderr)
             return 2
@@ -70,4 +90,9 @@ def deploy_main(argv: list[str]) -> int:
     print(f"{describe_url(engine.url)}: {team_model_line(team)}")
     if args.model:
         print("windows started without --model load it; the windows open now offer to (a banner, within 30 s)")
+        for warning in bundle_warnings(manifest, bundle):
+            print(f"fma-judge deploy: warning: {warning}", file=sys.stderr)
+    elif team is not None and not args.clear and not team.reachable():
+        print(f"fma-judge deploy: warning: {team.bundle_path} is not reachable from this computer; the windows that "
+              "do not reach it keep their own model", file=sys.stderr)
     return 0

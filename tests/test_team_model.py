@@ -57,9 +57,18 @@ def test_fma_judge_deploy_records_says_and_refuses_what_is_no_bundle(tmp_path, t
     init_db(engine)
     engine.dispose()
     assert deploy_main(["--db", str(db), "--model", str(bundle), "--by", "lead"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert f"the team's model: {bundle} ({version}), deployed by lead on " in out
+    # deployed, with what the lead should know: it routes nothing to auto-judging, and torch-free workstations
+    # cannot run it (an uncalibrated 11-image bundle was deployed to the team without a word)
+    assert "warning: it is not calibrated: it auto-judges nothing" in err
+    assert "warning: workstations installed without torch cannot run it: it has no workstation runtime graphs" in err
     assert deploy_main(["--db", str(db)]) == 0 and f"the team's model: {bundle}" in capsys.readouterr().out
+    moved = bundle.with_name("v2_moved")  # the status names a deployed folder this computer does not reach
+    bundle.rename(moved)
+    assert deploy_main(["--db", str(db)]) == 0
+    assert f"warning: {bundle} is not reachable from this computer" in capsys.readouterr().err
+    moved.rename(bundle)
     assert deploy_main(["--db", str(db), "--clear", "--by", "lead"]) == 0
     assert "no team model: each window loads its own" in capsys.readouterr().out
 
