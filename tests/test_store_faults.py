@@ -530,7 +530,7 @@ def test_an_emptied_database_with_backups_is_damage_not_a_new_store(tmp_path: Pa
     open_store(f"sqlite:///{fresh}").engine.dispose()
 
 
-def test_an_older_store_is_backed_up_before_its_upgrade_and_the_self_test_only_looks(tmp_path: Path) -> None:
+def test_an_older_store_is_backed_up_before_its_upgrade_and_the_self_test_only_looks(tmp_path: Path, caplog) -> None:
     """IT's walk-through: the self-test (a check) upgraded a team's database, so the workstations not yet updated
     could not open it, and the app upgraded a SQLite file with no copy made first (its rolling backup came a minute
     later, of the upgraded file)."""
@@ -557,6 +557,10 @@ def test_an_older_store_is_backed_up_before_its_upgrade_and_the_self_test_only_l
     assert current_revision(store.engine) == head_revision()
     store.engine.dispose()
     (kept,) = (db.parent / "backups").glob("team.sqlite3-before-upgrade-0005_claims-*.sqlite3")
+    # said (a lead who only asked which model was deployed had a team's database upgraded without a word)
+    assert [r.getMessage() for r in caplog.records if "was upgraded" in r.getMessage()] == [
+        f"fma-judge: the database sqlite:///{db} was upgraded from schema 0005_claims to {head_revision()} (its copy "
+        f"before the upgrade: {kept}); an older fma-judge can no longer open it"]
     assert not list_backups(db)  # not a rolling backup: never pruned, not what restore --newest puts back
     old = make_engine(f"sqlite:///{kept}")
     assert current_revision(old) == "0005_claims"  # the copy is the file as it was

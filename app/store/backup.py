@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import logging
 import os
 import shutil
 import sqlite3
@@ -42,6 +43,7 @@ __all__ = [
     "backups_folder",
     "check_file",
     "list_backups",
+    "say_upgraded",
     "restore",
     "rolling_backup",
 ]
@@ -52,6 +54,8 @@ _STAMP = "%Y%m%dT%H%M%SZ"
 PARTIAL = ".partial"
 RESTORING = ".restoring"
 _SIDE_FILES = ("-wal", "-journal")  # what SQLite would replay onto the file it sits beside (``-shm`` is only an index)
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,15 @@ def rolling_backup(
     for old in list_backups(db_path)[max(1, keep):]:
         old.path.unlink(missing_ok=True)
     return made
+
+
+def say_upgraded(where: str, before: str, after: str, copy: Path | None) -> None:
+    """A database's schema was upgraded: said as a warning (on stderr where nothing else logs), with its copy. A
+    lead who only asked which model was deployed found the team's database upgraded without a word, and the
+    workstations not yet updated locked out."""
+    _log.warning("fma-judge: the database %s was upgraded from schema %s to %s (%s); an older fma-judge can no longer "
+                 "open it", where, before, after, f"its copy before the upgrade: {copy}" if copy is not None else
+                 "no copy was made here: back up a server's database on the server")
 
 
 def backup_before_upgrade(db_path: Path, current: str, head: str) -> Path | None:

@@ -30,7 +30,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from app.store import stall_guard
-from app.store.backup import backup_before_upgrade
+from app.store.backup import backup_before_upgrade, say_upgraded
 from app.store.errors import DamagedDatabaseError, ReadOnlyError, Reason, SchemaVersionError, StoreError
 from app.store.schema import Base
 from app.store.store_file import not_a_store_file, quick_check_problems, was_backed_up
@@ -441,10 +441,13 @@ def init_db(engine: Engine) -> str:
     # BEGIN IMMEDIATE, waiting up to the busy timeout; PostgreSQL: an advisory lock, see migrations/env.py),
     # then read the revision again, so the second process finds the schema made and changes nothing.
     migrating = engine.execution_options(**{_BEGIN_IMMEDIATE: True}) if engine.dialect.name == "sqlite" else engine
+    copy = None
     if current is not None and (path := sqlite_path(engine.url)) is not None and path.is_file():
-        backup_before_upgrade(path, current, head)  # (a server database is the server's to back up)
+        copy = backup_before_upgrade(path, current, head)  # (a server database is the server's to back up)
     with translate_errors(engine, "upgrade"):
         command.upgrade(alembic_config(migrating), "head")
+    if current is not None:
+        say_upgraded(describe_url(engine.url), current, head, copy)
     return head
 
 
