@@ -44,6 +44,7 @@ from app.store.export import export_labels, parse_since
 from app.store.urls import DB_HELP, describe_url, without_password
 from models.bundle.files import MANIFEST_NAME, read_bundle_manifest
 from models.bundle.manifest import BundleError
+from models.calibration.report import needed_text
 from models.commands.arguments import number
 from models.sysinfo import DEVICE_HELP, device_arg
 
@@ -319,19 +320,6 @@ class Refused(Exception):
     """The recalibration was not written (too few judged images to calibrate any leaf); the message says why."""
 
 
-def _needed(options: Any) -> str:
-    """How many judged images a leaf's threshold needs at the least, in words."""
-    from models.calibration.thresholds import images_needed
-
-    need = images_needed(options.target_purity, bound=options.bound, confidence=options.confidence)
-    promise = f"purity {options.target_purity:g} at {options.confidence:.0%} confidence"
-    if options.method == "per-leaf":
-        return (f"to show {promise}, a defect type needs at least {max(need, options.min_support)} judged images "
-                "predicted as it, all right (more when some are wrong)")
-    return (f"to show {promise}, at least {need} judged images of known types are needed, all right (more when some "
-            f"are wrong), and a defect type takes part with at least {options.min_support} predicted as it")
-
-
 def _refusal(n: int, known: int, since: Any, options: Any, calibrated: int | None, leaves: int) -> str:
     what = (f"{n} judged image(s) since {since.isoformat(sep=' ', timespec='minutes')}" if since else
             f"{n} judged image(s)")
@@ -343,7 +331,7 @@ def _refusal(n: int, known: int, since: Any, options: Any, calibrated: int | Non
               "images alone may never do). A lower --target-purity promises less; retraining on the judged images "
               "(fma-judge export, then fma-model train --init-from BUNDLE) mends the model."
               if calibrated is not None else "")
-    return (f"refused: the {what} ({known} of known types) {found}: {_needed(options)}. Nothing was written; the "
+    return (f"refused: the {what} ({known} of known types) {found}: {needed_text(options)}. Nothing was written; the "
             "bundle's calibration is unchanged." + advice + " Judge more images (or give an earlier --since), or give "
             "--force to write a calibration that sends every image to a person")
 

@@ -252,6 +252,20 @@ def test_evaluate_reports_unknown_and_auto_metrics_consistent_with_predict(calib
     assert m2["n"] == 36 and "unknown_auroc" not in m2 and "auto_coverage" in m2
 
 
+def test_evaluate_says_when_no_image_of_a_known_type_was_scored(calibrated, tmp_path, capsys):
+    """A test split of unknown images only printed "top1": null with "n": 2 and nothing else (a lead's export of
+    11 images)."""
+    bundle, data, _ = calibrated
+    rows = data.read_text().splitlines()
+    only = data.with_name("only_unknown.csv")
+    only.write_text("\n".join([rows[0], *(r for r in rows[1:] if ",unknown:" in r and r.endswith(",test"))]) + "\n")
+    assert cli_main(["evaluate", str(bundle), "--data", str(only), "--out", str(tmp_path / "e3")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: no image of a known type was scored (split test: 4 of 4 are outside the tree)" in err
+    assert cli_main(["evaluate", str(bundle), "--data", str(data), "--out", str(tmp_path / "e4")]) == 0
+    assert "no image of a known type" not in capsys.readouterr().err
+
+
 def test_uncalibrated_bundle_has_no_routes(tiny_bundle, tmp_path):
     from conftest import write_image
 
@@ -378,3 +392,16 @@ def test_watching_stages_falls_back_from_paths_that_hide_them(tmp_path, taxonomy
     assert stats[16].shape == (1, 2 * seen["out"].shape[1])
     with pytest.raises(BundleError, match="stride 2"):
         predictor.watch_stages((2,))
+
+
+def test_a_calibration_that_auto_judges_no_type_is_said(tmp_path, taxonomy, capsys):
+    """Written all the same (fma-model is the expert's tool; fma-judge recalibrate refuses it), but said: 0 of 18
+    types with a threshold passed without a word (team lead walk-through)."""
+    data = make_dataset(tmp_path / "data", taxonomy)
+    bundle = make_tiny_bundle(tmp_path / "bundle", taxonomy, input_size=32)
+    assert cli_main(["calibrate", str(bundle), "--data", str(data), "--target-purity", "0.99", "--method",
+                     "per-leaf", "--out", str(tmp_path / "report")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: no defect type can be auto-judged with this calibration: every image will go to a person; to " \
+           "show purity 0.99 at 95% confidence, a defect type needs at least" in err
+    assert all(v is None for v in json.loads((bundle / "manifest.json").read_text())["thresholds"].values())

@@ -166,6 +166,9 @@ def test_train_posthoc_without_validation_images_says_so(tmp_path, taxonomy, cap
     for s in [*TINY_SETS, "epochs=1", "max_steps_per_epoch=1", "imbalance=posthoc"]:
         args += ["--set", s]
     assert cli_main(args) == 0
-    assert "imbalance posthoc: no validation images, so no adjustment (tau 0)" in capsys.readouterr().out
+    out_text = capsys.readouterr().out
+    assert "imbalance posthoc: no validation images, so no adjustment (tau 0)" in out_text
+    # the run says what a lead loses without them (an 11-image export was trained on without a word)
+    assert "warning: no validation images: the epoch kept is the one of the lowest training loss" in out_text
     record = json.loads((out / "manifest.json").read_text())["train"]["data_choices"]["imbalance_posthoc"]
     assert record["value"] == 0.0

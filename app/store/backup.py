@@ -43,9 +43,9 @@ __all__ = [
     "backups_folder",
     "check_file",
     "list_backups",
-    "say_upgraded",
     "restore",
     "rolling_backup",
+    "say_upgraded",
 ]
 
 DEFAULT_BACKUP_EVERY_S = 4 * 3600.0

@@ -13,6 +13,20 @@ if TYPE_CHECKING:
     from models.calibration.thresholds import LeafThreshold
 
 
+def needed_text(options) -> str:
+    """How many judged images a threshold needs at the least under ``options`` (a ``CalibrationOptions``), in
+    words: what ``fma-judge recalibrate``'s refusal and ``fma-model calibrate``'s warning say."""
+    from models.calibration.thresholds import images_needed
+
+    need = images_needed(options.target_purity, bound=options.bound, confidence=options.confidence)
+    promise = f"purity {options.target_purity:g} at {options.confidence:.0%} confidence"
+    if options.method == "per-leaf":
+        return (f"to show {promise}, a defect type needs at least {max(need, options.min_support)} judged images "
+                "predicted as it, all right (more when some are wrong)")
+    return (f"to show {promise}, at least {need} judged images of known types are needed, all right (more when some "
+            f"are wrong), and a defect type takes part with at least {options.min_support} predicted as it")
+
+
 def _threshold_row(name: str, lt: LeafThreshold, without: str) -> str:
     """One row of the leaf or node table; ``without`` heads the note of a row without a threshold."""
     if lt.threshold is None:

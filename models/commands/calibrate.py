@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from models.calibration.calibrate import METHODS, CalibrateOptions, calibrate
-from models.calibration.report import format_table, write_reports
+from models.calibration.report import format_table, needed_text, write_reports
 from models.calibration.thresholds import BOUNDS
 from models.commands.arguments import positive_int
 from models.routing.unknown import UNKNOWN_METHODS
@@ -121,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
         sources=tuple(args.data), batch_size=args.batch_size, device=args.device)
     result = calibrate(args.bundle, samples, train_samples, options, log=lambda m: print(m, file=sys.stderr))
     print(format_table(result))
+    if not result.summary["leaves_with_threshold"]:  # (written all the same: `fma-judge recalibrate` refuses it)
+        print(f"warning: no defect type can be auto-judged with this calibration: every image will go to a person; "
+              f"{needed_text(options)}", file=sys.stderr)
     out = Path(args.out) if args.out else Path(args.bundle) / "calibration"
     paths = write_reports(out, result, title=f"{manifest.model_version} on split {args.split}")
     print(f"wrote {paths['calibration.json']} and {paths['risk_coverage.png']}")

@@ -90,6 +90,11 @@ def run(args: argparse.Namespace) -> int:
                                         "auto_purity", "unknown_auto_rate", "head_top1", "tail_top1",
                                         "tail_macro_recall", "tail_never_predicted") if k in metrics}
     print(json.dumps(to_json_ready(headline), indent=None))
+    if not known.any():  # ("top1": null, "n": 2 read as two images scored: a lead's 11-image export had no test row)
+        print(f"warning: no image of a known type was scored (split {args.split}: {int((~known).sum())} of "
+              f"{len(known)} are outside the tree), so Top-1 and the other accuracy figures are empty; evaluate "
+              "on a split that has images of the tree's types (--split all, or more images per type)",
+              file=sys.stderr)
     if warning := never_predicted_warning(metrics):
         print(warning, file=sys.stderr)
     print(f"wrote {paths.get('report', Path(args.out) / 'report.md')}")
