@@ -131,7 +131,7 @@ def test_train_writes_bundle_history_and_checkpoint(tmp_path, dataset, taxonomy,
     assert rc == 0
 
 
-def test_training_is_deterministic_and_resume_continues_exactly(tmp_path, dataset):
+def test_training_is_deterministic_and_resume_continues_exactly(tmp_path, dataset, capsys):
     full, part = tmp_path / "full", tmp_path / "part"
     assert _train(full, dataset) == 0
     assert _train(part, dataset) == 0
@@ -154,9 +154,13 @@ def test_training_is_deterministic_and_resume_continues_exactly(tmp_path, datase
 
     train_mod.save_checkpoint = crash_after_first
     try:
+        capsys.readouterr()
         assert _train(interrupted, dataset) == 130
     finally:
         train_mod.save_checkpoint = real
+    # what is kept and how it goes on, said (a lead read "interrupted" and the next run refused the folder)
+    assert (f"fma-model train: interrupted; its checkpoint after epoch 1 is kept in {interrupted / 'checkpoint'}: "
+            "the same command with --resume continues it") in capsys.readouterr().err
     assert len(list(csv.DictReader((interrupted / "metrics.csv").open()))) == 1
     assert cli_main(["train", "--data", str(dataset), "--out", str(interrupted), "--no-progress", "--resume",
                      *[a for s in TINY_SETS for a in ("--set", s)]]) == 0

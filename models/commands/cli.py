@@ -13,9 +13,11 @@ import contextlib
 import importlib
 import importlib.util
 import io
+import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -133,8 +135,23 @@ def _run(argv: list[str]) -> int:
         reader_left()
         return 0
     except KeyboardInterrupt:
-        print(f"fma-model {args.command}: interrupted", file=sys.stderr)
+        print(f"fma-model {args.command}: interrupted{_resumable(args)}", file=sys.stderr)
         return 130
+
+
+def _resumable(args) -> str:
+    """What an interrupted ``train`` left (its checkpoint) and how it goes on: said after "interrupted", which was
+    all a lead read after Ctrl+C; the same command then refused the folder as a model's."""
+    out = getattr(args, "out", None)
+    if args.command != "train" or not out:
+        return ""
+    state = Path(out) / "checkpoint" / "state.json"
+    try:
+        epochs = int(json.loads(state.read_text(encoding="utf-8"))["epoch"]) + 1
+    except (OSError, ValueError, KeyError, TypeError):
+        return " (no epoch was finished: nothing is kept to resume)"
+    return (f"; its checkpoint after epoch {epochs} is kept in {state.parent}: the same command with --resume "
+            "continues it")
 
 
 if __name__ == "__main__":
