@@ -107,7 +107,8 @@ def _pause_lines(report: MonitorReport, bundle: str, names: Mapping[int, str] | 
     settings, lines = report.settings, []
     for pause in report.pauses:
         d = pause.detail
-        head = f"pause {pause.id}: {pause.scope} {pause.target} since {_utc(pause.started_at)} ({pause.reason})"
+        kind = "by hand" if d.get("by_hand") else pause.reason  # (its code, purity_paused, read as the checks')
+        head = f"pause {pause.id}: {pause.scope} {pause.target} since {_utc(pause.started_at)} ({kind})"
         if pause.scope == "leaf" and d.get("by_hand"):
             evidence = f"paused by hand by {d.get('by', '?')}" + (f": {d['why']}" if d.get("why") else "")
             p = by_leaf.get(pause.target)
@@ -241,8 +242,16 @@ def monitor_main(argv: list[str]) -> int:
     except (BundleError, StoreError, ValueError, LookupError, OSError) as exc:
         print(f"fma-judge monitor: error: {exc}", file=sys.stderr)
         return 2
-    print(format_report(report, shell_quoted(args.model), args.db, names))
+    print(format_report(report, shell_quoted(os.path.abspath(args.model)), _db_as_given_anywhere(args.db), names))
     return 0
+
+
+def _db_as_given_anywhere(db: str | None) -> str | None:
+    """``--db`` as the commands the report names take it from any folder: a relative SQLite path made absolute (the
+    report printed ``--model models/base``, which a lead's next command from another folder did not find)."""
+    if not db or "://" in db:
+        return db
+    return os.path.abspath(os.path.expanduser(db))
 
 
 def _leaf_named(taxonomy, given: str, version: str) -> str:
@@ -527,4 +536,8 @@ def _recalibrated(args: argparse.Namespace) -> int:
         print(f"kept the previous manifest (its calibration) as {kept}: copy it over {target / MANIFEST_NAME} to undo")
     print(f"wrote {target / MANIFEST_NAME} and {paths['calibration.json']}; load {target} in the app (the pauses "
           "of the old calibration end when it is loaded)")
+    if args.out:  # a new folder: a team that deployed the old one goes on with it until it is deployed
+        db = _db_as_given_anywhere(args.db)
+        print(f"for a team: fma-judge deploy --model {shell_quoted(os.path.abspath(target))}"
+              + (f" --db {shell_quoted(without_password(db))}" if db else "") + " makes it every window's model")
     return 0

@@ -301,8 +301,11 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     # (8 judged images calibrate no leaf: --force writes such a calibration all the same)
     assert main(["recalibrate", "--model", str(bundle), "--db", url, "--out", str(tmp_path / "recal"),
                  "--since", "2000-01-01", "--force", "--spot-check", "0.1", "--ltt-starts", "3", "--flips", "h"]) == 0
+    out, err = capsys.readouterr()
     assert ("class centroids of the unknown score: the judged images (the bundle names no training data; "
-            "--train-data MANIFEST gives them") in capsys.readouterr().err
+            "--train-data MANIFEST gives them") in err
+    # a new folder: a team that deployed the old bundle is told how to switch (it read "load it in the app")
+    assert f"for a team: fma-judge deploy --model {tmp_path / 'recal'} --db {url} makes it every window's model" in out
     cal = read_bundle_manifest(tmp_path / "recal").calibration
     assert cal is not None and cal.calibrated_on is not None
     assert (cal.calibrated_on.n, cal.calibrated_on.n_unknown, cal.spot_check) == (8, 1, 0.1)
@@ -342,6 +345,15 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     # (this bundle's calibration has no unknown detector, so no drift line: the name resolves, "999" does not)
     assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", url, "--batch", "batch"]) == 0
     capsys.readouterr()
+    import os
+
+    here = os.getcwd()
+    os.chdir(tmp_path)  # the commands a report names work from any folder: the bundle's path made absolute
+    try:  # (it printed --model recal as typed, which the lead's next command from elsewhere did not find)
+        assert main(["monitor", "--model", "recal", "--db", url, "--pause", "crack", "--by", "lead"]) == 0
+    finally:
+        os.chdir(here)
+    assert f"fma-judge monitor --model {tmp_path / 'recal'} --db {url} --resume " in capsys.readouterr().out
     nowhere = tmp_path / "never.sqlite"  # a look at the figures makes no database file
     assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", f"sqlite:///{nowhere}"]) == 2
     assert f"no fma-judge database at {nowhere}" in capsys.readouterr().err and not nowhere.exists()
@@ -658,6 +670,7 @@ def test_a_lead_pauses_a_type_by_hand_and_only_a_lead_lifts_it(engine: Engine, t
     assert "PAUSED by hand since" in text and "by lead (customer complaint 4711); during the pause 4 checks, 1 wrong" \
         in text and f"paused by hand by lead: customer complaint 4711; judged otherwise: image {wrong}" in text
     assert f"  it lifts only by hand: fma-judge monitor --model model --resume {pause.id}" in text
+    assert f"pause {pause.id}: leaf scratch since " in text and "(by hand)" in text and "(purity_paused)" not in text
     monitor.resume(pause.id)
     report = monitor.check(VERSION, cal)
     assert report.pauses == () and report.overall.checks == 4  # the blind checks made during it still count
