@@ -127,6 +127,9 @@ def _reason(exc: BaseException, url: URL, busy_timeout_s: float | None, waited_s
             return Reason(f"the file does not exist yet and the folder {path.parent} is read-only for you, so it "
                           "cannot be made", "cannot_create", folder=str(path.parent))
         return Reason(f"the file cannot be opened; check its permissions ({text})", "no_permission", detail=text)
+    if "password authentication failed" in low or "no password supplied" in low:  # (the URL carries none)
+        return Reason(f"the server refused the password; give it with PGPASSWORD or a password file (~/.pgpass, "
+                      f"on Windows %APPDATA%\\postgresql\\pgpass.conf) ({text})", "password", detail=text)
     if "file is not a database" in low or "malformed" in low:
         return Reason(f"the file is not an fma-judge database or it is damaged ({text})", "damaged", detail=text)
     return Reason(text)
@@ -146,8 +149,7 @@ def store_error(
 ) -> StoreError:
     """A :class:`StoreError` for a driver error: ``Cannot <action> the database <url>: <reason>``.
 
-    ``waited_s``: how long the failed step ran, said in a "locked" message (it tells the truth about the wait).
-    """
+    ``waited_s``: how long the failed step ran, said in a "locked" message (it tells the truth about the wait)."""
     url = make_url(url)
     return StoreError.refused(action, describe_url(url), _reason(exc, url, busy_timeout_s, waited_s))
 
@@ -441,12 +443,11 @@ def init_db(engine: Engine) -> str:
     # BEGIN IMMEDIATE, waiting up to the busy timeout; PostgreSQL: an advisory lock, see migrations/env.py),
     # then read the revision again, so the second process finds the schema made and changes nothing.
     migrating = engine.execution_options(**{_BEGIN_IMMEDIATE: True}) if engine.dialect.name == "sqlite" else engine
-    copy = None
-    if current is not None and (path := sqlite_path(engine.url)) is not None and path.is_file():
-        copy = backup_before_upgrade(path, current, head)  # (a server database is the server's to back up)
+    path = sqlite_path(engine.url) if current is not None else None  # (a server database: the server's to back up)
+    copy = backup_before_upgrade(path, current, head) if path is not None and path.is_file() else None
     with translate_errors(engine, "upgrade"):
         command.upgrade(alembic_config(migrating), "head")
-    if current is not None:
+    if current is not None:  # (a new database: nothing to say)
         say_upgraded(describe_url(engine.url), current, head, copy)
     return head
 

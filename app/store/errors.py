@@ -20,7 +20,8 @@ class Reason(str):
       of another ``kind`` (``app.store.store_file.FILE_KINDS``);
     * ``"opened_read_only"``: the store was opened read-only as asked;
     * ``"wal_unreadable"``: the newest changes are in the ``wal`` file, unreadable without write access to ``folder``;
-    * ``"unsupported"``: a database other than SQLite or PostgreSQL.
+    * ``"unsupported"``: a database other than SQLite or PostgreSQL;
+    * ``"password"``: a server refused the password, or needed one (``detail``: its words).
     """
 
     kind: str | None
