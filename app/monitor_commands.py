@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import difflib
 import getpass
 import os
 import shutil
@@ -265,8 +266,12 @@ def _leaf_named(taxonomy, given: str, version: str) -> str:
     if len(found) == 1:
         return found[0]
     listed = found or taxonomy.leaves  # (two types of one name: the 150-type tree has some; say which to give)
+    names = {text.casefold(): leaf for leaf in taxonomy.leaves
+             for text in (leaf, taxonomy.name(leaf, "en"), taxonomy.name(leaf, "zh_TW"))}
+    near = difflib.get_close_matches(wanted, list(names), n=1, cutoff=0.75)  # a typo: "Organic partcle"
+    meant = f"did you mean {names[near[0]]} ({taxonomy.name(names[near[0]], 'en')})? " if near and not found else ""
     raise ValueError((f"{given!r} names {len(found)} defect types of {version}; give one of their ids: " if found else
-                      f"{given!r} is no defect type of {version}; its types: ")
+                      f"{given!r} is no defect type of {version}; {meant}its types: ")
                      + ", ".join(f"{leaf} ({taxonomy.name(leaf, 'en')})" for leaf in listed))
 
 

@@ -698,6 +698,9 @@ def test_fma_judge_monitor_pause_names_what_it_refuses(tmp_path: Path, taxonomy,
     leaf = taxonomy.leaves[0]
     err = capsys.readouterr().err  # the types listed with their names (the help sent the lead to `fma-model info`)
     assert "'scratches' is no defect type of" in err and f"{leaf} ({taxonomy.name(leaf, 'en')})" in err
+    typo = taxonomy.name(leaf, "en")[:-1] + "x"  # the nearest name offered (a typo listed all 18 and nothing else)
+    assert main(["monitor", "--model", str(bundle), "--db", url, "--pause", typo]) == 2
+    assert f"did you mean {leaf} ({taxonomy.name(leaf, 'en')})?" in capsys.readouterr().err
     assert main(["monitor", "--model", str(bundle), "--db", url, "--pause", taxonomy.name(leaf, "en").upper(),
                  "--why", "line 7 recipe", "--by", "lead"]) == 0  # by its name, as the app shows it
     out = capsys.readouterr().out
