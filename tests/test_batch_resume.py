@@ -100,6 +100,10 @@ def test_the_app_says_what_lies_below_and_asks_only_when_something_does(qtbot, e
         with qtbot.waitSignal(win.allPredicted, timeout=120_000):
             win.choose_folder()
         assert len(asked) == 1 and len(win.items) == 1  # nothing below: no question
+        monkeypatch.setattr(file_dialogs, "choose_folder", lambda *a, **k: str(folder))
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.choose_folder()  # opened with its sub-folders before: again, not asked about them (a No kept them)
+        assert len(asked) == 1 and len(win.items) == 5 and win.presenter.batch.recursive
     finally:
         win.close()
 

@@ -47,20 +47,26 @@ class BatchOpening:
         self._choosing += 1
         seq = (self._opening, self._choosing)
         self.statusBar().showMessage(QCoreApplication.translate("Main", "Looking into {p}…").format(p=folder))
-        task = Task(images_below, Path(folder), limit=1000)
+        service = self.service
+
+        def below(path: Path) -> int:  # -1: its batch holds them already (the question asked about them again)
+            return -1 if service is not None and service.opened_with_subfolders(path) else images_below(path, limit=1000)
+
+        task = Task(below, Path(folder))
         task.signals.result.connect(lambda below: seq == (self._opening, self._choosing)
                                     and self._ask_below(Path(folder), below))
         task.signals.error.connect(lambda _msg: seq == (self._opening, self._choosing) and self.open_folder(Path(folder)))
         self._runner.start(task)
 
     def _ask_below(self, folder: Path, below: int) -> None:
-        """Open a chosen folder, with its sub-folders when they hold images and the analyst says so."""
+        """Open a chosen folder, with its sub-folders when they hold images and the analyst says so (``below``
+        -1: its batch holds them already, and opens with them again without a question)."""
         self.statusBar().clearMessage()
-        recursive = below > 0 and QMessageBox.question(
+        recursive = below < 0 or (below > 0 and QMessageBox.question(
             self, QCoreApplication.translate("Main", "Sub-folders"),
             QCoreApplication.translate("Main", "Its sub-folders hold 1 more image. Open it too?") if below == 1 else
             QCoreApplication.translate("Main", "Its sub-folders hold {n} more images. Open them too?").format(
-                n=f"{below}+" if below >= 1000 else below)) == QMessageBox.StandardButton.Yes
+                n=f"{below}+" if below >= 1000 else below)) == QMessageBox.StandardButton.Yes)
         self.open_folder(folder, recursive=recursive)
 
     def choose_files(self) -> None:
