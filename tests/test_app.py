@@ -493,6 +493,14 @@ def test_unwritable_database_is_reported_and_nothing_is_shown_as_done(qtbot, win
     _press(qtbot, window, Qt.Key.Key_Return)
     assert shown and "readonly database" in shown[0]
     assert window.items[0].state == "pending" and window.current == 0
+    monkeypatch.undo()
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a[1:3]))
+    _press(qtbot, window, Qt.Key.Key_Return)  # saved; then its undo refused: said as an undo ("this judgment was
+    qtbot.waitUntil(lambda: window.service.can_undo, timeout=10_000)  # not saved" read as the Enter just pressed)
+    monkeypatch.setattr(window.service, "undo", fail)
+    _press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    title, text = shown[-1]
+    assert title == "Undo NOT saved" and "so nothing was undone" in text and "readonly database" in text
 
 
 @pytest.mark.parametrize("lang", ["en", "zh_TW"])

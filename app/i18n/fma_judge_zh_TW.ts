@@ -1630,22 +1630,22 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>正在查看 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="60"/>
+        <location filename="../ui/batch_opening.py" line="66"/>
         <source>Sub-folders</source>
         <translation>子資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="61"/>
+        <location filename="../ui/batch_opening.py" line="67"/>
         <source>Its sub-folders hold 1 more image. Open it too?</source>
         <translation>它的子資料夾還有 1 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="68"/>
+        <location filename="../ui/batch_opening.py" line="74"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="69"/>
+        <location filename="../ui/batch_opening.py" line="75"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -1670,52 +1670,52 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>正在讀取影像 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="62"/>
+        <location filename="../ui/batch_opening.py" line="68"/>
         <source>Its sub-folders hold {n} more images. Open them too?</source>
         <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="174"/>
+        <location filename="../ui/batch_opening.py" line="180"/>
         <source>Opening stopped: the images on screen stay as they were; their folder was not read to its end: open it again to read the rest.</source>
         <translation>已停止開啟：畫面上的影像維持原樣；其資料夾尚未讀取完畢，再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="176"/>
+        <location filename="../ui/batch_opening.py" line="182"/>
         <source>Opening stopped: the images on screen stay as they were.</source>
         <translation>已停止開啟：畫面上的影像維持原樣。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="185"/>
+        <location filename="../ui/batch_opening.py" line="191"/>
         <source>Stopped reading the folder at {n} images: open it again to read the rest.</source>
         <translation>已停止讀取資料夾（目前 {n} 張影像）：再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="198"/>
+        <location filename="../ui/batch_opening.py" line="204"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="233"/>
+        <location filename="../ui/batch_opening.py" line="239"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="234"/>
+        <location filename="../ui/batch_opening.py" line="240"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="281"/>
+        <location filename="../ui/batch_opening.py" line="287"/>
         <source>The model judged {file}: you start on the next image that needs a person (Up goes back)</source>
         <translation>模型已判定 {file}：從下一張需要人工判定的影像開始（按 ↑ 可返回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="283"/>
+        <location filename="../ui/batch_opening.py" line="289"/>
         <source>The model judged the first {n} images: you start on the first that needs a person</source>
         <translation>模型已判定前 {n} 張影像：從第一張需要人工判定的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="290"/>
+        <location filename="../ui/batch_opening.py" line="296"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -2017,11 +2017,47 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="545"/>
+        <source>Undo NOT saved</source>
+        <translation>復原未儲存</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="546"/>
+        <source>The database could not be written, so nothing was undone:
+
+{msg}
+
+Every image keeps the judgment it shows. Fix the problem (disk space, permissions, network) and undo again.</source>
+        <translation>無法寫入資料庫，因此未復原任何內容：
+
+{msg}
+
+每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="551"/>
+        <source>Redo NOT saved</source>
+        <translation>重做未儲存</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="552"/>
+        <source>The database could not be written, so nothing was redone:
+
+{msg}
+
+Every image keeps the judgment it shows. Fix the problem (disk space, permissions, network) and redo again.</source>
+        <translation>無法寫入資料庫，因此未重做任何內容：
+
+{msg}
+
+每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="557"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="546"/>
+        <location filename="../ui/judging_actions.py" line="558"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2034,12 +2070,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="551"/>
+        <location filename="../ui/judging_actions.py" line="563"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="552"/>
+        <location filename="../ui/judging_actions.py" line="564"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

@@ -253,7 +253,7 @@ class JudgingActions:
                 self._judged_meanwhile(exc.current, note=note, note_changed=exc.note, advance=advance)
             return False
         except StoreError as exc:
-            self._store_failed(exc, note=note)
+            self._store_failed(exc, note=note, stepping=stepping)
             return False
         if getattr(self, "_store_away_since", None) is not None:  # it answers again: said now, not at the next poll
             self.store_answers(True)
@@ -539,9 +539,21 @@ class JudgingActions:
         listed = max(0, min(len(self.list_model.rows) - 1, (step - 1 if step > 0 else 0) if at is None else at + step))
         self.select(self._item_row(listed))
 
-    def _store_failed(self, exc: Exception, *, note: bool = False) -> None:
-        msg, what = store_text(exc), "note" if note else "judgment"
-        if note:  # the text is not lost: it waits as a draft
+    def _store_failed(self, exc: Exception, *, note: bool = False, stepping: str | None = None) -> None:
+        msg, what = store_text(exc), "note" if note else stepping or "judgment"
+        if stepping == "undo":  # (it said "this judgment was not saved" of an undo)
+            title = QCoreApplication.translate("Main", "Undo NOT saved")
+            text = QCoreApplication.translate(
+                "Main", "The database could not be written, so nothing was undone:\n\n{msg}\n\nEvery image keeps the "
+                        "judgment it shows. Fix the problem (disk space, permissions, network) and undo again.").format(
+                msg=msg)
+        elif stepping == "redo":
+            title = QCoreApplication.translate("Main", "Redo NOT saved")
+            text = QCoreApplication.translate(
+                "Main", "The database could not be written, so nothing was redone:\n\n{msg}\n\nEvery image keeps the "
+                        "judgment it shows. Fix the problem (disk space, permissions, network) and redo again.").format(
+                msg=msg)
+        elif note:  # the text is not lost: it waits as a draft
             title = QCoreApplication.translate("Main", "Note NOT saved")
             text = QCoreApplication.translate(
                 "Main", "The database could not be written, so this note was not saved:\n\n{msg}\n\nYour text is kept "
