@@ -1480,9 +1480,9 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>未使用最快的執行路徑：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="185"/>
-        <source>All {n} predicted in {time}</source>
-        <translation>全部 {n} 張已預測，耗時 {time}</translation>
+        <location filename="../ui/statusbar.py" line="187"/>
+        <source>Batch predicted (the last {n} in {time})</source>
+        <translation>批次已預測完成（最後 {n} 張，用時 {time}）</translation>
     </message>
     <message>
         <location filename="../ui/store_upkeep.py" line="113"/>
