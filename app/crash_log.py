@@ -9,6 +9,8 @@ say) is written there with its traceback as well as to stderr. A file grown past
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import faulthandler
 import os
@@ -18,7 +20,7 @@ import traceback
 from pathlib import Path
 from typing import IO
 
-__all__ = ["MAX_BYTES", "enable", "last_crash"]
+__all__ = ["MAX_BYTES", "NOT_CLOSED", "enable", "last_crash"]
 
 MAX_BYTES = 1_000_000
 """Past this size the log starts again at the next start (a line per start: years of them)."""
@@ -38,7 +40,8 @@ def _without_passwords(text: str) -> str:
 def last_crash(path: Path) -> tuple[str, str] | None:
     """(when it started, what killed it) of the last run in the log at ``path`` when it died of a fatal error
     (faulthandler's "Fatal Python error: Segmentation fault", on Windows "Windows fatal exception: access
-    violation"); None when it did not, or there is no log. faulthandler also logs Windows exceptions that a library
+    violation"), or :data:`NOT_CLOSED` when it ended without closing and is not running (no end line: killed, its
+    session ended, the power went); None when it ended well, or there is no log. faulthandler also logs Windows exceptions that a library
     then handles ("Windows fatal exception: code 0xe06d7363", a C++ exception): those are not taken for a crash."""
     try:
         with open(path, "rb") as handle:
@@ -46,12 +49,53 @@ def last_crash(path: Path) -> tuple[str, str] | None:
             text = handle.read().decode("utf-8", "replace")
     except OSError:
         return None
-    starts = list(re.finditer(r"^(\S+) start pid \d+", text, flags=re.MULTILINE))
+    starts = list(re.finditer(r"^(\S+) start pid (\d+)", text, flags=re.MULTILINE))
     if not starts:
         return None
     last = text[starts[-1].end():]
     fatal = re.search(r"^(?:Fatal Python error|Windows fatal exception): ((?!code 0x)[^\n]+)", last, flags=re.MULTILINE)
-    return (starts[-1].group(1), fatal.group(1).strip()) if fatal else None
+    if fatal:
+        return starts[-1].group(1), fatal.group(1).strip()
+    pid = int(starts[-1].group(2))
+    if re.search(rf"^\S+ end pid {pid}$", last, flags=re.MULTILINE) or pid == os.getpid() or _alive(pid):
+        return None  # closed, or still running (another window of this computer)
+    return starts[-1].group(1), NOT_CLOSED
+
+
+NOT_CLOSED = "not closed"
+"""What :func:`last_crash` says of a run that ended without closing and without a fatal error: killed (``kill -9``,
+the task manager), its session ended, or the power went. Its window's judgments are in the database; the next start
+said nothing of it (whole-day walk-through)."""
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs now (the start of another window, still open, has no end line yet)."""
+    if os.name == "nt":  # (os.kill(pid, 0) would send CTRL_C_EVENT there)
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return False
+        code = ctypes.c_ulong()
+        try:
+            return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another account's process: it runs
+        return True
+    return True
+
+
+def _ended(handle: IO[str]) -> None:
+    """The process ends as programs end (not killed, no fatal error): its end line, for :func:`last_crash`."""
+    with contextlib.suppress(OSError, ValueError):  # a full disk, or the file closed by a later enable()
+        handle.write(f"{dt.datetime.now().astimezone().isoformat(timespec='seconds')} end pid {os.getpid()}\n")
+        handle.flush()
 
 
 def enable(folder: Path) -> Path | None:
@@ -71,6 +115,7 @@ def enable(folder: Path) -> Path | None:
     if _handle is not None:
         _handle.close()
     _handle = handle
+    atexit.register(_ended, handle)
     faulthandler.enable(file=handle, all_threads=True)
     previous = sys.excepthook
 

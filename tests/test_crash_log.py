@@ -37,6 +37,25 @@ def test_the_next_start_knows_the_last_run_died_and_the_one_after_it_does_not(tm
     assert _run(report, tmp_path).stdout.splitlines()[-1] == "None"
 
 
+def test_a_run_that_was_not_closed_is_known_and_one_still_running_is_not(tmp_path) -> None:
+    """Killed (kill -9, the task manager), its session ended, the power went: no fatal error, and the next start said
+    nothing (whole-day walk-through). A clean end writes its end line; another window still open is no crash."""
+    import os
+
+    from app import crash_log
+
+    report = "print(crash_log.previous_crash)"
+    _run("import os\nos._exit(3)", tmp_path)  # ends without any of Python's own ending: as a kill does
+    after = _run(report, tmp_path).stdout.splitlines()[-1]
+    assert after.startswith("('20") and after.endswith(f", {crash_log.NOT_CLOSED!r})")
+    assert _run(report, tmp_path).stdout.splitlines()[-1] == "None"  # that one closed: its end line
+    log = tmp_path / "crash.log"
+    assert " end pid " in log.read_text(encoding="utf-8").splitlines()[-1]
+    with open(log, "a", encoding="utf-8") as f:  # a window of this computer still open (a running process)
+        f.write(f"2026-12-06T22:00:00+00:00 start pid {os.getppid()} python 3.11 --demo\n")
+    assert crash_log.last_crash(log) is None
+
+
 def test_an_uncaught_exception_is_logged_and_still_printed(tmp_path) -> None:
     done = _run("def judge():\n    raise KeyError('no such leaf')\njudge()", tmp_path)
     assert done.returncode == 1 and "KeyError: 'no such leaf'" in done.stderr  # stderr as before

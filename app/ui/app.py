@@ -307,6 +307,8 @@ def run_app(argv: list[str]) -> int:
                     "another database, close the app and check --db.").format(path=made))
     if crash_log.previous_crash is not None:  # the window vanished last time: say so, and where IT finds why
         when, what = crash_log.previous_crash
+        if what == crash_log.NOT_CLOSED:  # (killed, logged out, the power went: the next start said nothing)
+            what = QCoreApplication.translate("Main", "it was not closed: ended from outside, or the power went")
         window.show_notice(QCoreApplication.translate(
             "Main", "The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}").format(
             when=when.replace("T", " ")[:16], what=what, path=local_folder(settings) / "crash.log"))
