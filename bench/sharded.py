@@ -4,7 +4,7 @@ The same folder (400 micrograph-like PNGs, 40 with ``--quick``) is pre-classifie
 fresh SQLite files, one after the other on the same machine: once by one process, once by two ranks that each predict
 every other image. Reported: each command's wall time (start-up and model load included), the time from the model
 loaded on every rank to the last prediction saved (registering the folder and predicting), their ratios, and whether
-both stored the same predictions (leaf, route and confidence to 4 decimals, per image).
+both stored the same predictions (leaf and route per image, confidences within :data:`CONFIDENCE_TOLERANCE`).
 
 On the 2-core development machine the two ranks share the cores one process already uses (its 2 intra-op threads
 against 1 each): the ratio says what sharding costs or gains on one machine; the gain comes from more machines
@@ -24,16 +24,19 @@ from typing import Any
 
 from bench.common import ROOT, log, synth_images
 
+CONFIDENCE_TOLERANCE = 1e-3
+"""How far a confidence stored by the two ranks may be from the one process's (float rounding of another batch)."""
+
 
 def _stored(db: Path) -> dict[str, tuple]:
-    """sha256 -> (leaf, route, confidence to 4 decimals) of the folder's batch, read through the batch service."""
+    """sha256 -> (leaf, route, confidence) of the folder's batch, read through the batch service."""
     from app.services import batches
     from app.store.db import make_engine
 
     engine = make_engine(f"sqlite:///{db}")
     try:
         batch = batches.recent_batches(engine, 1)[0]
-        return {it.image.sha256: (it.prediction.leaf, it.prediction.route, round(it.prediction.confidence or 0.0, 4))
+        return {it.image.sha256: (it.prediction.leaf, it.prediction.route, float(it.prediction.confidence or 0.0))
                 for it in batches.batch_items(engine, batch.id) if it.prediction is not None}
     finally:
         engine.dispose()
@@ -76,9 +79,14 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
         two = _classify([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                          "-m", "app"], folder, tmp / "two.sqlite3", tmp)
         a, b = _stored(tmp / "one.sqlite3"), _stored(tmp / "two.sqlite3")
+    # The same type and route per image; the confidences differ in the last digits (a rank's batches hold other
+    # images, so the same image is computed in another batch: 0.4495 against 0.4494 once in 400, 2026-12-06)
+    same_calls = a.keys() == b.keys() and len(a) == n and all(a[k][:2] == b[k][:2] for k in a)
+    drift = max((abs(a[k][2] - b[k][2]) for k in a.keys() & b.keys()), default=0.0)
     res: dict[str, Any] = {"images": n, "one_process": one, "two_ranks": two,
-                           "same_predictions": a == b and len(a) == n, "predictions": [len(a), len(b)],
-                           "wall_ratio": round(one["wall_s"] / two["wall_s"], 2)}
+                           "same_predictions": same_calls and drift <= CONFIDENCE_TOLERANCE,
+                           "same_type_and_route": same_calls, "largest_confidence_difference": drift,
+                           "predictions": [len(a), len(b)], "wall_ratio": round(one["wall_s"] / two["wall_s"], 2)}
     if one["work_s"] and two["work_s"]:
         res["work_ratio"] = round(one["work_s"] / two["work_s"], 2)
         res["images_per_s"] = [round(n / one["work_s"], 1), round(n / two["work_s"], 1)]
@@ -87,5 +95,6 @@ def run(work: Path, quick: bool) -> dict[str, Any]:
     if "work_ratio" in res:
         log(f"  {'register + predict, one process / two ranks':<44} {one['work_s']} / {two['work_s']} s: "
             f"{res['work_ratio']}x   ({res['images_per_s'][0]} vs {res['images_per_s'][1]} img/s)")
-    log(f"  {'same predictions':<44} {res['same_predictions']} ({len(a)} and {len(b)} stored)")
+    log(f"  {'same predictions':<44} {res['same_predictions']} ({len(a)} and {len(b)} stored; the same type and "
+        f"route: {same_calls}; largest confidence difference {drift:.1e}, at most {CONFIDENCE_TOLERANCE:g} allowed)")
     return res

@@ -556,6 +556,12 @@ def test_readme_demo_command_opens_the_demo_batch_with_extra_arguments(tmp_path)
         versions = [v for (v,) in db.execute("SELECT version FROM model_versions")]
     assert versions == [read_bundle_manifest(DEMO_MODEL).model_version]
     assert other.as_posix() in (tmp_path / "s.ini").read_text(encoding="utf-8")
+    # the README's other example, a demo with --model: that model did not stay the one later starts load
+    res = subprocess.run([sys.executable, str(ROOT / "dev.py"), "demo", "--model", str(DEMO_MODEL), "--db",
+                          f"sqlite:///{tmp_path / 'db.sqlite'}", "--screenshot", str(out)],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    assert res.returncode == 0, res.stderr
+    assert other.as_posix() in (tmp_path / "s.ini").read_text(encoding="utf-8")
 
 
 def test_a_remembered_model_that_is_not_there_is_said_and_never_replaced_by_the_demo(tmp_path, batch_dir):

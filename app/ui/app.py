@@ -109,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
             ("fma-judge --self-test", "checks an installation (IT, after installing)"),
             ("fma-judge --version", "this install's version and database schema"))))
     p.add_argument("folder", nargs="?", help="folder of images to open")
-    p.add_argument("--model", help="model bundle (default: the last one used, else the bundled demo model)")
+    p.add_argument("--model", help="model bundle (default: the team's model (fma-judge deploy) where this computer "
+                                   "reaches it, else the last one used, else the bundled demo model)")
     p.add_argument("--db", metavar="PATH|URL",  # (app.store.urls.DB_HELP says more: imported later, with the store)
                    help="the database: a SQLite file's path or a URL, as for every command (fma-judge classify "
                         "--help says more; default: a SQLite file in your user data folder)")
@@ -118,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recursive", "-r", action="store_true", help="also open images in sub-folders")
     p.add_argument("--device", default="cpu", type=device_arg, help="cpu (default) or cuda")
     p.add_argument("--demo", action="store_true",
-                   help="open the bundled demo batch with the bundled demo model (unless --model; the model you "
-                        "use stays remembered)")
+                   help="open the bundled demo batch with the bundled demo model (or --model's); the model later "
+                        "starts load stays as it was")
     p.add_argument("--backup-every", type=_hours, metavar="HOURS",
                    help="rolling backups of a SQLite database every HOURS (default 4; 0 = off); remembered")
     p.add_argument("--screenshot", metavar="OUT.png",
@@ -329,7 +330,7 @@ def run_app(argv: list[str]) -> int:
             name=analyst), 12_000)  # a temporary message: the reading progress shows again after it
     # The window is on screen before torch is imported: the model loads on the model thread.
     if model:
-        window.load_model(model, remember=not tour)
+        window.load_model(model, remember=not args.demo)  # a demo, also with --model, leaves the workstation's model
     if folder is not None:
         if not folder.is_dir():  # (a screenshot run stopped at screenshot_problem)
             QMessageBox.warning(window, "fma-judge", QCoreApplication.translate("Main", "Folder not found: {p}").format(p=folder))
