@@ -254,7 +254,7 @@ def offscreen_window(tmp: Path, name: str, bundle: Path | None) -> tuple[Any, An
         RuntimeError: the model did not load.
     """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")  # the offscreen plugin's size-hint notices
+    quiet_offscreen_qt()
     os.environ["FMA_JUDGE_SETTINGS"] = str(tmp / f"{name}.ini")
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
@@ -342,3 +342,16 @@ class StallProbe:
                 "stall_p99_ms": round(percentile(late, 99), 2), "stall_max_ms": round(max(late, default=0.0), 2),
                 "move_next_ms_median": round(median(moves), 2) if moves else None,
                 "move_next_ms_max": round(max(moves), 2) if moves else None, "moves": len(moves)}
+
+
+def quiet_offscreen_qt() -> None:
+    """Drop the offscreen plugin's "This plugin does not support propagateSizeHints()" (hundreds of lines in a
+    bench's output, a newcomer's report) and pass every other Qt message on to stderr as Qt would."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(_kind, _context, message: str) -> None:
+        if "propagateSizeHints" not in message:
+            print(message, file=sys.stderr)
+
+    qInstallMessageHandler(handler)
+

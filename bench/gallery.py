@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import log, median, percentile, synth_images
+from bench.common import log, median, percentile, quiet_offscreen_qt, synth_images
 
 TARGETS = {"open_s": 0.5, "filter_s": 0.3, "fps_p95": 30.0}
 FRAMES = 600
@@ -33,6 +33,7 @@ STEP_PX = 40
 
 def run(work: Path, quick: bool) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    quiet_offscreen_qt()
     from PySide6.QtCore import QThreadPool
     from PySide6.QtWidgets import QApplication
 

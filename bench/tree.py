@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, log, median, percentile
+from bench.common import ROOT, log, median, percentile, quiet_offscreen_qt
 
 TARGET_MS = 30.0
 DEEP_OFFSET = 20_000
@@ -161,6 +161,7 @@ def _queue(quick: bool) -> dict[str, Any]:
 
 def run(work: Path, quick: bool) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    quiet_offscreen_qt()
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
