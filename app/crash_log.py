@@ -16,6 +16,7 @@ import faulthandler
 import os
 import re
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import IO
@@ -46,7 +47,7 @@ def last_crash(path: Path) -> tuple[str, str] | None:
     try:
         with open(path, "rb") as handle:
             handle.seek(max(0, handle.seek(0, os.SEEK_END) - TAIL_BYTES))
-            text = handle.read().decode("utf-8", "replace")
+            text = handle.read().decode("utf-8", "replace").replace("\r\n", "\n")  # (Windows writes CRLF)
     except OSError:
         return None
     starts = list(re.finditer(r"^(\S+) start pid (\d+)", text, flags=re.MULTILINE))
@@ -56,16 +57,44 @@ def last_crash(path: Path) -> tuple[str, str] | None:
     fatal = re.search(r"^(?:Fatal Python error|Windows fatal exception): ((?!code 0x)[^\n]+)", last, flags=re.MULTILINE)
     if fatal:
         return starts[-1].group(1), fatal.group(1).strip()
-    pid = int(starts[-1].group(2))
-    if re.search(rf"^\S+ end pid {pid}$", last, flags=re.MULTILINE) or pid == os.getpid() or _alive(pid):
-        return None  # closed, or still running (another window of this computer)
-    return starts[-1].group(1), NOT_CLOSED
+    pid, when = int(starts[-1].group(2)), starts[-1].group(1)
+    if re.search(rf"^\S+ end pid {pid}$", last, flags=re.MULTILINE):
+        return None  # closed
+    if not _before_boot(when) and (pid == os.getpid() or _alive(pid)):
+        return None  # still running (another window of this computer); a pid from before a reboot is another's now
+    return when, NOT_CLOSED
 
 
 NOT_CLOSED = "not closed"
 """What :func:`last_crash` says of a run that ended without closing and without a fatal error: killed (``kill -9``,
 the task manager), its session ended, or the power went. Its window's judgments are in the database; the next start
 said nothing of it (whole-day walk-through)."""
+
+
+def _before_boot(when: str) -> bool:
+    """Whether a start line's time is before this computer's last boot (its pid may belong to another process now:
+    a run the power ended must not pass for one still running)."""
+    try:
+        started = dt.datetime.fromisoformat(when).timestamp()
+    except ValueError:
+        return False
+    boot = boot_time()
+    return boot is not None and started < boot
+
+
+def boot_time() -> float | None:
+    """When this computer booted (POSIX seconds), where the system says it (Linux, Windows); None elsewhere."""
+    try:
+        if os.name == "nt":
+            import ctypes
+
+            ticks = ctypes.windll.kernel32.GetTickCount64
+            ticks.restype = ctypes.c_ulonglong
+            return time.time() - ticks() / 1000.0
+        with open("/proc/stat", encoding="ascii") as stat:
+            return next((float(line.split()[1]) for line in stat if line.startswith("btime ")), None)
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _alive(pid: int) -> bool:

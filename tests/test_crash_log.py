@@ -56,6 +56,25 @@ def test_a_run_that_was_not_closed_is_known_and_one_still_running_is_not(tmp_pat
     assert crash_log.last_crash(log) is None
 
 
+def test_a_windows_log_and_a_run_from_before_a_reboot(tmp_path, monkeypatch) -> None:
+    """Windows writes the log with CRLF: its end lines were not seen, and every clean close was reported (review). A
+    start from before the last boot is not running whatever its pid is now (after a power cut the pid is another
+    process's)."""
+    import os
+
+    from app import crash_log
+
+    log = tmp_path / "crash.log"
+    log.write_bytes(b"2026-12-06T10:00:00+00:00 start pid 999999 python 3.11 --demo\r\n"
+                    b"2026-12-06T11:00:00+00:00 end pid 999999\r\n")
+    assert crash_log.last_crash(log) is None
+    log.write_bytes(f"2026-12-06T10:00:00+00:00 start pid {os.getppid()} python 3.11\r\n".encode())
+    monkeypatch.setattr(crash_log, "boot_time", lambda: 0.0)  # booted long before: the pid is that window's
+    assert crash_log.last_crash(log) is None
+    monkeypatch.setattr(crash_log, "boot_time", lambda: 2_000_000_000.0)  # booted after it: another process's pid
+    assert crash_log.last_crash(log) == ("2026-12-06T10:00:00+00:00", crash_log.NOT_CLOSED)
+
+
 def test_an_uncaught_exception_is_logged_and_still_printed(tmp_path) -> None:
     done = _run("def judge():\n    raise KeyError('no such leaf')\njudge()", tmp_path)
     assert done.returncode == 1 and "KeyError: 'no such leaf'" in done.stderr  # stderr as before
@@ -108,12 +127,14 @@ def test_a_windows_crash_is_known_and_a_handled_windows_exception_is_not(tmp_pat
 
     log = tmp_path / "crash.log"
     start = "2026-12-06T09:00:00+08:00 start pid 42 python 3.11.7 --demo\n"
-    log.write_text(start + "Windows fatal exception: code 0xe06d7363\n\nCurrent thread 0x1 (most recent call first):\n",
-                   encoding="utf-8")
+    end = "2026-12-06T17:00:00+08:00 end pid 42\n"  # (the run ended well after it)
+    log.write_text(start + "Windows fatal exception: code 0xe06d7363\n\nCurrent thread 0x1 (most recent call first):\n"
+                   + end, encoding="utf-8")
     assert last_crash(log) is None
     log.write_text(start + "Windows fatal exception: access violation\n\nCurrent thread 0x1:\n", encoding="utf-8")
     assert last_crash(log) == ("2026-12-06T09:00:00+08:00", "access violation")
-    log.write_text(start + "Fatal Python error: Segmentation fault\n" + start.replace("42", "43"), encoding="utf-8")
+    log.write_text(start + "Fatal Python error: Segmentation fault\n" + start.replace("42", "43") + end.replace("42", "43"),
+                   encoding="utf-8")
     assert last_crash(log) is None  # a crash before the last start is not the last run's
     assert last_crash(tmp_path / "none.log") is None
 
