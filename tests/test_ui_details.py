@@ -277,7 +277,7 @@ def test_held_thumbnails_wait_for_release(qtbot, tmp_path) -> None:
     assert len(started) == 3
 
 
-def test_a_thumbnail_that_cannot_be_decoded_says_its_image_is_unreadable(qtbot, tmp_path) -> None:
+def test_a_thumbnail_that_cannot_be_decoded_says_its_image_is_unreadable(qtbot, tmp_path, monkeypatch) -> None:
     """A file cut short passes the folder's header check; its thumbnail, decoded as soon as its row is painted, is
     the first to find it unreadable: the list says so for that row (once), not when the image is opened."""
     from conftest import write_image
@@ -317,6 +317,14 @@ def test_a_thumbnail_that_cannot_be_decoded_says_its_image_is_unreadable(qtbot, 
     qtbot.waitUntil(lambda: str(away) not in model._pending, timeout=10_000)
     QApplication.processEvents()
     assert [i for i, _ in said] == [2, 20]
+    # and not cached: once it can be read (the share back), a paint after a while asks for it again (its thumbnail
+    # stayed blank for the session)
+    assert model.thumbnail(str(away)).isNull() and str(away) not in model._pending  # (not at once: no busy loop)
+    away.rmdir()
+    write_image(away)
+    monkeypatch.setattr("app.ui.batch_list.time.monotonic", lambda: 1e12)
+    model.thumbnail(str(away))
+    qtbot.waitUntil(lambda: not model.thumbnail(str(away)).isNull(), timeout=10_000)
     # a judged image whose file was cut short since: its row keeps its judgment (the window changes nothing), and
     # painting it again and again says it once, not at each paint (that was a busy loop of repaints)
     model.unreadable.disconnect(window)

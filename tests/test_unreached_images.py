@@ -119,3 +119,39 @@ def test_what_the_model_could_not_reach_is_predicted_again_once_the_file_is_read
         assert {i for i, _ in unpredicted(win.items, win.model.version)} == others  # opening (not skipped as before)
     finally:
         win.close()
+
+
+def test_an_image_whose_stored_prediction_did_not_reach_it_is_judged_once_shown(
+        qtbot, engine, tiny_bundle, tmp_path, monkeypatch):
+    """Predicted while the share was away, the batch opened on another day by a window with no model: the image on
+    screen was refused to U and C ("cannot be shown ()"), and nothing would predict it (review)."""
+    share = tmp_path / "share" / "lot5"
+    for i in range(2):
+        write_image(share / f"N{i:04d}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        win.open_folder(share)
+        qtbot.waitUntil(lambda: len(win.list_model.rows) == 2, timeout=30_000)
+        away = share.with_name("lot5_away")
+        share.rename(away)
+        win.images.clear()
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.load_model(tiny_bundle)
+        assert all(it.prediction is not None and it.prediction.error == "file not found" for it in win.items)
+    finally:
+        win.close()
+    away.rename(share)
+    later = open_window(qtbot, engine, None, tmp_path, monkeypatch)  # no model today
+    try:
+        later.open_folder(share)
+        qtbot.waitUntil(lambda: len(later.list_model.rows) == 2, timeout=30_000)
+        item = later.presenter.current_item
+        qtbot.waitUntil(lambda: later.images.images.get(item.image.image_id) is not None, timeout=10_000)
+        assert later.presenter.state(later.presenter.current_item) == "pending"  # read: it waits for a person
+        assert later.panel.unknown_btn.isEnabled()
+        later.activateWindow()
+        _press(qtbot, later, Qt.Key.Key_U)
+        qtbot.waitUntil(lambda: bool(_judgments(engine, item.image.image_id)), timeout=10_000)
+        assert _judgments(engine, item.image.image_id)[-1].status == "unknown"
+    finally:
+        later.close()

@@ -4,22 +4,22 @@
 <context>
     <name>BatchList</name>
     <message>
-        <location filename="../ui/batch_list.py" line="80"/>
+        <location filename="../ui/batch_list.py" line="88"/>
         <source>Has a note (N to read or edit it)</source>
         <translation>有註記（按 N 檢視或編輯）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="83"/>
+        <location filename="../ui/batch_list.py" line="91"/>
         <source>A note typed and not saved (N brings it back)</source>
         <translation>有輸入但未儲存的註記（按 N 取回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="85"/>
+        <location filename="../ui/batch_list.py" line="93"/>
         <source>{who} is on it now</source>
         <translation>{who} 正在處理這張影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_list.py" line="262"/>
+        <location filename="../ui/batch_list.py" line="276"/>
         <source>{who} is on it</source>
         <translation>{who} 處理中</translation>
     </message>
@@ -828,7 +828,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="396"/>
+        <location filename="../ui/judging_actions.py" line="398"/>
         <location filename="../ui/style.py" line="341"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
@@ -1222,13 +1222,13 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../ui/app.py" line="240"/>
+        <location filename="../ui/app.py" line="241"/>
         <location filename="../ui/side_actions.py" line="261"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="175"/>
+        <location filename="../ui/app.py" line="176"/>
         <source>The database cannot be opened:
 
 {msg}</source>
@@ -1237,7 +1237,7 @@
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="186"/>
+        <location filename="../ui/app.py" line="187"/>
         <source>{msg}
 
 Restore the newest backup, made {when}? Judgments made after it are not in it. The damaged file is kept beside it.</source>
@@ -1246,42 +1246,42 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="410"/>
+        <location filename="../ui/app.py" line="411"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="312"/>
+        <location filename="../ui/app.py" line="313"/>
         <source>The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}</source>
         <translation>上次工作階段意外結束（{when}，{what}）；已儲存的內容都在。詳情：{path}</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="305"/>
+        <location filename="../ui/app.py" line="306"/>
         <source>A new, empty database was made at {path}: nothing has been judged there yet. If you meant another database, close the app and check --db.</source>
         <translation>已在 {path} 建立一個新的空白資料庫：那裡尚未有任何判定。若您要用的是另一個資料庫，請關閉程式並檢查 --db。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="311"/>
+        <location filename="../ui/app.py" line="312"/>
         <source>it was not closed: ended from outside, or the power went</source>
         <translation>程式未正常關閉：被外部結束，或電源中斷</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="318"/>
+        <location filename="../ui/app.py" line="319"/>
         <source>The team&apos;s model is not reachable from this workstation: {path} (a network share not connected?). This window uses the one it had.</source>
         <translation>此工作站無法存取團隊的模型：{path}（網路共用資料夾未連線？）。此視窗沿用原本的模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="322"/>
+        <location filename="../ui/app.py" line="323"/>
         <source>The model this workstation uses is not there: {path} (a network share not connected?). No model is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model with “Model”.</source>
         <translation>找不到此工作站使用的模型：{path}（網路共用資料夾未連線？）。目前未載入任何模型，因此不會預測，也不會自動判定。請連線後重新啟動，或以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="327"/>
+        <location filename="../ui/app.py" line="328"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="335"/>
+        <location filename="../ui/app.py" line="336"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -1735,6 +1735,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>已取消預測</translation>
     </message>
     <message>
+        <location filename="../ui/judging_actions.py" line="74"/>
         <location filename="../ui/main_window.py" line="478"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
@@ -1779,172 +1780,172 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="278"/>
+        <location filename="../ui/judging_actions.py" line="280"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="334"/>
+        <location filename="../ui/judging_actions.py" line="336"/>
         <source>this batch (unlike the calibration data)</source>
         <translation>此批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="336"/>
+        <location filename="../ui/judging_actions.py" line="338"/>
         <source>1 other batch (unlike the calibration data)</source>
         <translation>另外 1 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="337"/>
+        <location filename="../ui/judging_actions.py" line="339"/>
         <source>{n} other batches (unlike the calibration data)</source>
         <translation>另外 {n} 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="340"/>
+        <location filename="../ui/judging_actions.py" line="342"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. A lead lifts the pause (Dashboard → Purity monitor says who and why).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。由組長解除暫停（儀表板 → 純度監控會說明是誰及原因）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="361"/>
+        <location filename="../ui/judging_actions.py" line="363"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="96"/>
+        <location filename="../ui/judging_actions.py" line="98"/>
         <source>Spot check: the model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="70"/>
+        <location filename="../ui/judging_actions.py" line="71"/>
         <source>Nothing judged: {file} cannot be shown ({why})</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="85"/>
+        <location filename="../ui/judging_actions.py" line="87"/>
         <source>Nothing accepted: {why}</source>
         <translation>未接受：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="103"/>
+        <location filename="../ui/judging_actions.py" line="105"/>
         <source>The list has {n} types: {keys} picks one of them.</source>
         <translation>清單只有 {n} 個類型：按 {keys} 選取其中之一。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="123"/>
+        <location filename="../ui/judging_actions.py" line="125"/>
         <source>No defect types to pick from: no model is loaded and none has predicted this batch. Choose one with “Model”.</source>
         <translation>沒有可選的缺陷類別：尚未載入模型，且此批次未曾被任何模型預測。請以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="151"/>
+        <location filename="../ui/judging_actions.py" line="153"/>
         <source>Add a defect type</source>
         <translation>加入缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="156"/>
+        <location filename="../ui/judging_actions.py" line="158"/>
         <source>{name} is already one of this image&apos;s types</source>
         <translation>{name} 已是此影像的類別之一</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="171"/>
+        <location filename="../ui/judging_actions.py" line="173"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="192"/>
+        <location filename="../ui/judging_actions.py" line="194"/>
         <source>The note on {file} was not saved: {key} on that image brings your text back.</source>
         <translation>{file} 的註記未儲存：在該影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="213"/>
+        <location filename="../ui/judging_actions.py" line="215"/>
         <source>Nothing to redo</source>
         <translation>沒有可重做的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="214"/>
+        <location filename="../ui/judging_actions.py" line="216"/>
         <source>Nothing to undo</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="224"/>
+        <location filename="../ui/judging_actions.py" line="226"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="225"/>
+        <location filename="../ui/judging_actions.py" line="227"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="231"/>
+        <location filename="../ui/judging_actions.py" line="233"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="232"/>
+        <location filename="../ui/judging_actions.py" line="234"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="275"/>
+        <location filename="../ui/judging_actions.py" line="277"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="323"/>
+        <location filename="../ui/judging_actions.py" line="325"/>
         <source>1 defect type (paused by a lead)</source>
         <translation>1 個缺陷類別（由組長暫停）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="324"/>
+        <location filename="../ui/judging_actions.py" line="326"/>
         <source>{n} defect types (paused by a lead)</source>
         <translation>{n} 個缺陷類別（由組長暫停）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="326"/>
+        <location filename="../ui/judging_actions.py" line="328"/>
         <source>1 defect type (blind spot checks found its purity below target)</source>
         <translation>1 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="328"/>
+        <location filename="../ui/judging_actions.py" line="330"/>
         <source>{n} defect types (blind spot checks found their purity below target)</source>
         <translation>{n} 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="344"/>
+        <location filename="../ui/judging_actions.py" line="346"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="354"/>
+        <location filename="../ui/judging_actions.py" line="356"/>
         <source>Auto-judging paused for 1 defect type: its images now come to you blind.</source>
         <translation>已暫停 1 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="356"/>
+        <location filename="../ui/judging_actions.py" line="358"/>
         <source>Auto-judging paused for {n} defect types: their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="367"/>
+        <location filename="../ui/judging_actions.py" line="369"/>
         <source>Auto-judging resumed for 1 defect type: its spot checks meet the target again.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="369"/>
+        <location filename="../ui/judging_actions.py" line="371"/>
         <source>Auto-judging resumed for {n} defect types: their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="388"/>
+        <location filename="../ui/judging_actions.py" line="390"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="398"/>
+        <location filename="../ui/judging_actions.py" line="400"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="399"/>
+        <location filename="../ui/judging_actions.py" line="401"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -1953,32 +1954,32 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="404"/>
+        <location filename="../ui/judging_actions.py" line="406"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="424"/>
+        <location filename="../ui/judging_actions.py" line="426"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="426"/>
+        <location filename="../ui/judging_actions.py" line="428"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="427"/>
+        <location filename="../ui/judging_actions.py" line="429"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="428"/>
+        <location filename="../ui/judging_actions.py" line="430"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="440"/>
+        <location filename="../ui/judging_actions.py" line="442"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -1987,17 +1988,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="443"/>
+        <location filename="../ui/judging_actions.py" line="445"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="444"/>
+        <location filename="../ui/judging_actions.py" line="446"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="450"/>
+        <location filename="../ui/judging_actions.py" line="452"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2006,27 +2007,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="454"/>
+        <location filename="../ui/judging_actions.py" line="456"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="468"/>
+        <location filename="../ui/judging_actions.py" line="470"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="471"/>
+        <location filename="../ui/judging_actions.py" line="473"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="545"/>
+        <location filename="../ui/judging_actions.py" line="547"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="546"/>
+        <location filename="../ui/judging_actions.py" line="548"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2039,12 +2040,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="551"/>
+        <location filename="../ui/judging_actions.py" line="553"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="552"/>
+        <location filename="../ui/judging_actions.py" line="554"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2057,12 +2058,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="557"/>
+        <location filename="../ui/judging_actions.py" line="559"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="558"/>
+        <location filename="../ui/judging_actions.py" line="560"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2075,12 +2076,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="563"/>
+        <location filename="../ui/judging_actions.py" line="565"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="564"/>
+        <location filename="../ui/judging_actions.py" line="566"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

@@ -67,6 +67,7 @@ class BatchPresenter:
         self.items: list[BatchItem] = []
         self.current = -1
         self.errors: dict[int, str] = {}  # image id -> why it cannot be shown or judged by the model
+        self.read_again: set[int] = set()  # images read since their prediction failed to reach the file (reached)
         self._pos: dict[int, int] = {}
         self._states: list[str] = []  # each row's state, and how many rows are in each (counts(), kept in step)
         self._counts: Counter[str] = Counter()
@@ -82,6 +83,7 @@ class BatchPresenter:
         """Show a newly opened batch; returns the row to select (``wanted`` image, else the first open one)."""
         self.batch = opened
         self.errors = dict(opened.unreadable)
+        self.read_again = set()
         self.widened = set()
         self.current = -1
         self.list_filter = ListFilter()  # another batch: its own types and states, the whole list again
@@ -224,6 +226,7 @@ class BatchPresenter:
             i = self._pos.get(image_id)
             if i is None:
                 continue
+            self.read_again.discard(image_id)
             if record.error:
                 self.errors[image_id] = record.error
             self.items[i] = replace(self.items[i], prediction=record)
@@ -247,22 +250,31 @@ class BatchPresenter:
 
     def reached(self, image_id: int) -> bool:
         """The image's file was read (its image decoded) after a file-system error had kept it from the window or
-        the model (not found, permission denied: a share away): that error goes, so the image is judged and
-        predicted again. Returns whether it changed the image's state."""
-        reason = self.errors.get(image_id)
-        if reason is None or not is_reach_reason(reason):
+        the model (not found, permission denied: a share away; its prediction's error, stored in an earlier
+        session too): that error goes, the image waits for a person (``pending``) until the model predicts it
+        again. Returns whether it changed the image's state."""
+        i = self._pos.get(image_id)
+        p = self.items[i].prediction if i is not None else None
+        reason, stored = self.errors.get(image_id), p.error if p is not None else None
+        if reason is not None and not is_reach_reason(reason):
             return False
-        del self.errors[image_id]
-        if (i := self._pos.get(image_id)) is not None:
+        if reason is None and (not stored or not is_reach_reason(stored) or image_id in self.read_again):
+            return False
+        self.errors.pop(image_id, None)
+        if stored and is_reach_reason(stored):
+            self.read_again.add(image_id)
+        if i is not None:
             self._restate(i)
         return True
 
     # -- questions ---------------------------------------------------------------------------------
     def state(self, item: BatchItem) -> str:
-        """The item's state, ``error`` when it cannot be read and is not judged yet."""
+        """The item's state, ``error`` when it cannot be read and is not judged yet; ``pending`` for one whose
+        prediction failed to reach its file and that was read since (:meth:`reached`)."""
         if item.image.image_id in self.errors and not (item.judgment and item.judgment.is_decision):
             return "error"
-        return item.state
+        state = item.state
+        return "pending" if state == "error" and item.image.image_id in self.read_again else state
 
     def next_open(self, after: int) -> int | None:
         """The next row in the list's order (wrapping around) that still needs a person; None when every image
@@ -367,7 +379,8 @@ class BatchPresenter:
             conf = item.prediction.confidence
         else:  # unreadable: found opening, decoding or predicting (a stored prediction keeps its reason)
             p = item.prediction
-            label = self.errors.get(item.image.image_id) or (p.error if p is not None and p.error else "")
+            label = self.errors.get(item.image.image_id) or (
+                p.error if p is not None and p.error and item.image.image_id not in self.read_again else "")
         return ListRow(item.image.image_id, self.file_name(item), item.image.path, self.state(item), label,
                        conf, has_note=bool(item.judgment and item.judgment.note),
                        has_draft=self.drafts is not None and item.image.image_id in self.drafts,
@@ -417,7 +430,8 @@ class BatchPresenter:
         shown = p if self.shows_prediction(item) else None  # never half-named: no raw ids on screen
         blind = self.blind(item)
         waiting = None
-        if p is None or (p.leaf and shown is None and not blind):
+        again = item.image.image_id in self.read_again  # (its error was a file not reached, read since)
+        if p is None or again or (p.leaf and shown is None and not blind):
             waiting = {"none": "no_model", "loading": "loading", "read_only": "read_only"}.get(self.model_state,
                                                                                               "predicting")
             if waiting == "no_model" and self.names is None:
@@ -432,7 +446,7 @@ class BatchPresenter:
             top5=tuple(TopEntry(leaf, self.name(leaf), PATH_SEPARATOR.join(self.name(n) for n in path[:-1] if n not in named),
                                 score)
                        for leaf, path, score in top) if shown else (),
-            error=self.errors.get(item.image.image_id) or (p.error if p else None),
+            error=self.errors.get(item.image.image_id) or (p.error if p and not again else None),
             judged_leaf=j.leaf if decided else None,
             judged_name=self.judged_names(j.labels) if decided else "",
             judged_by=j.decider if decided else None,  # (a colleague's decision a note carried on stays theirs)

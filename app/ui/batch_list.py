@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +37,10 @@ def row_label(row: ListRow) -> str:
     return file_reason_text(row.label) if row.state == "error" else row.label
 
 
+UNREACHED_RETRY_S = 20.0
+"""How long a thumbnail whose file was not reached waits before a paint asks for it again."""
+
+
 class BatchListModel(QAbstractListModel):
     """Rows of :class:`ListRow`; thumbnails are decoded off the UI thread on first display and cached.
 
@@ -56,6 +61,9 @@ class BatchListModel(QAbstractListModel):
         self._pending: set[str] = set()
         self._held: list[str] | None = None  # thumbnails asked for while held (hold_thumbnails), in order
         self._failed: dict[str, str] = {}  # path -> why its thumbnail could not be decoded (said for every batch)
+        # path -> when its file was not reached (a share away): its thumbnail is asked for again at a paint after
+        # UNREACHED_RETRY_S (it stayed blank for the session once the share was back)
+        self._unreached: dict[str, float] = {}
         self._signals = ThumbnailSignals()
         self._signals.done.connect(self._thumb_ready)
         self._signals.failed.connect(self._thumb_failed)
@@ -126,6 +134,8 @@ class BatchListModel(QAbstractListModel):
         """The row's thumbnail, or a null pixmap while it loads (the delegate draws a grey square for it)."""
         if (pix := self._thumbs.get(path)) is not None:
             return pix
+        if (when := self._unreached.get(path)) is not None and time.monotonic() - when < UNREACHED_RETRY_S:
+            return QPixmap()
         if path not in self._pending:
             self._pending.add(path)
             if self._held is not None:
@@ -149,6 +159,10 @@ class BatchListModel(QAbstractListModel):
 
     def _thumb_ready(self, path: str, image: QImage) -> None:
         self._pending.discard(path)
+        if image.isNull() and path not in self._failed:  # not reached: not cached, asked for again later
+            self._unreached[path] = time.monotonic()
+            return
+        self._unreached.pop(path, None)
         if not image.isNull() and (image.width() > THUMB or image.height() > THUMB):  # scaled once, not per paint
             image = image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
                                  Qt.TransformationMode.SmoothTransformation)

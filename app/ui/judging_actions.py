@@ -63,13 +63,15 @@ class JudgingActions:
             return False
         image_id = item.image.image_id
         reason = self.images.unreached.get(image_id)
-        if reason is None and self.presenter.state(item) == "error":
-            reason = self.presenter.errors.get(image_id) or ""
+        if reason is None and self.presenter.state(item) == "error" and self.images.images.get(image_id) is None:
+            p = item.prediction  # (on screen, decoded, it is shown whatever its stored prediction says)
+            reason = self.presenter.errors.get(image_id) or (p.error if p is not None and p.error else "")
         if reason is None:
             return False
         self.statusBar().showMessage(QCoreApplication.translate(
             "Main", "Nothing judged: {file} cannot be shown ({why})").format(
-            file=Path(item.image.path).name, why=file_reason_text(reason)), 8000)
+            file=Path(item.image.path).name, why=file_reason_text(reason) if reason else
+            QCoreApplication.translate("Main", "Cannot show this image")), 8000)
         return True
 
     def accept_current(self) -> None:
@@ -163,7 +165,7 @@ class JudgingActions:
     def remove_label(self) -> None:
         """X: the last of the image's several defect types taken off."""
         item = self._current_item()
-        if item is None:
+        if item is None or self._not_shown(item):
             return
         blind = self.presenter.blind(item)
         labels = self.service.labels_of(item, blind=blind)
