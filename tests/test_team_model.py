@@ -114,6 +114,12 @@ def test_a_window_is_offered_the_team_model_and_loads_it(qtbot, engine, taxonomy
         win.offer_team_model(gone)
         (reached,) = [b for b in win.findChildren(QLabel) if b.isVisible() and "model is now" in b.text()]
         assert reached is not unreached and "Load it" in reached.text()
+        reached.hide()  # dismissed; the share drops and comes back: not offered again (review)
+        away.rename(away.with_name("v9_off"))
+        win.offer_team_model(gone, False)
+        away.with_name("v9_off").rename(away)
+        win.offer_team_model(gone, True)
+        assert not [b for b in win.findChildren(QLabel) if b.isVisible() and "model is now" in b.text()]
         with session_scope(engine) as s:  # deployed once more: offered again
             team = repo.set_team_model(s, bundle_path=theirs, model_version=read_bundle_manifest(theirs).model_version,
                                        analyst="lead")
@@ -149,7 +155,9 @@ def test_the_team_models_notice_is_taken_up_from_the_keyboard(qtbot, engine, tax
         with session_scope(engine) as s:
             team = repo.set_team_model(s, bundle_path=theirs, model_version=read_bundle_manifest(theirs).model_version,
                                        analyst="lead")
-        win.offer_team_model(team)
+        win.poll_colleagues()  # the 30-second poll offers it (the folder looked at off the UI thread)
+        qtbot.waitUntil(lambda: any(b.isVisible() and "model is now" in b.text() for b in win.findChildren(QLabel)),
+                        timeout=10_000)
         win.show_notice("Another plain notice")
         (banner,) = [b for b in win.findChildren(QLabel) if b.isVisible() and "model is now" in b.text()]
         assert "Load it (Ctrl+Enter)" in banner.text() and "Dismiss (Esc)" in banner.text()

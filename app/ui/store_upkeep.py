@@ -143,8 +143,14 @@ class StoreUpkeep:
         self.claim_ahead(self._focus_ids)  # renews the claims of an image looked at for long
         ids = [it.image.image_id for it in self.presenter.items]
         version, known = self.presenter.model_version, getattr(self, "known_pauses", None)
-        task = Task(lambda: (*self.service.judged_since(seen, ids), self.service.claims_of_others(ids),
-                             self.service.pauses_in_force(version), self.service.team_model()))
+        service = self.service
+
+        def team_and_reach() -> tuple:  # (the folder looked at here, off the UI thread: a share away can take seconds)
+            team = service.team_model()
+            return team, team is not None and team.reachable()
+
+        task = Task(lambda: (*service.judged_since(seen, ids), service.claims_of_others(ids),
+                             service.pauses_in_force(version), team_and_reach()))
         task.signals.result.connect(lambda res, b=batch.batch_id: isValid(self) and self._colleagues_judged(
             b, *res, asked=(version, known)))
         task.signals.result.connect(lambda _res: isValid(self) and self.store_answers(True))
@@ -162,10 +168,12 @@ class StoreUpkeep:
         self.status.set_store_away(self._store_away_since, store_text(error) if error is not None else "")
 
     def _colleagues_judged(self, batch_id: int, newest: int, records: list, claims: dict | None = None,
-                           pauses: frozenset[int] | None = None, team=None, asked: tuple | None = None) -> None:
+                           pauses: frozenset[int] | None = None, team: tuple | None = None,
+                           asked: tuple | None = None) -> None:
         if self.presenter.batch is None or self.presenter.batch.batch_id != batch_id:
             return  # another batch was opened meanwhile
-        self.offer_team_model(team)
+        if team is not None:
+            self.offer_team_model(*team)
         known = getattr(self, "known_pauses", None)
         # the pauses as this window knew them when the poll asked, for the model it asked about: another model
         # loaded, or a pause this window made meanwhile, is no change made elsewhere
@@ -199,7 +207,7 @@ class StoreUpkeep:
         before = self._seen_judgments[1] if self._seen_judgments and self._seen_judgments[0] == batch_id else None
         self._seen_judgments = (batch_id, newest, before if before is not None else newest)
 
-    def offer_team_model(self, team) -> None:
+    def offer_team_model(self, team, reachable: bool | None = None) -> None:
         """A banner when the team's model (``fma-judge deploy``, a :class:`~app.store.records.TeamModelRecord`) is
         not the one this window has loaded, with a link that loads it; once per deployment (Esc, or Dismiss, and it
         stays away until the next). A team switched every window to a new model only by each analyst's Ctrl+M."""
@@ -209,11 +217,12 @@ class StoreUpkeep:
             if old is not None and isValid(old) and model is not None:  # deployed otherwise since, or loaded: it
                 old.hide()  # would load a model no longer the team's (its link took the one it named)
             return
-        reachable = team.reachable()  # (a share not connected: its link only said the model was not found)
-        key = (team.bundle_path, team.set_at, reachable)  # (offered again once the share is there)
-        if key == getattr(self, "_team_offered", None):
-            return
-        self._team_offered = key
+        if reachable is None:  # (the poll looks at the folder off the UI thread: a share away takes seconds)
+            reachable = team.reachable()  # a share not connected: its link only said the model was not found
+        key, offered = (team.bundle_path, team.set_at), getattr(self, "_team_offered", None)
+        if offered is not None and offered[0] == key and (offered[1] or not reachable):
+            return  # said already; once with its link, never again (a share that drops and comes back included)
+        self._team_offered = (key, reachable)
         if old is not None and isValid(old):
             old.hide()  # a newer deployment's banner replaces it
         what = dict(version=team.model_version or team.bundle_path, path=team.bundle_path, who=team.set_by,
