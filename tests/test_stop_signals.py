@@ -67,6 +67,41 @@ def test_a_stop_signal_closes_the_window_and_gives_back_its_claims(tmp_path, tin
     assert not wal.exists() or wal.stat().st_size == 0
 
 
+@posix_only
+def test_a_signal_ignored_at_start_stays_ignored(tmp_path, tiny_bundle):
+    """`nohup fma-judge &`: the terminal's SIGHUP must not close the window (review)."""
+    import signal as sig_module
+
+    folder = tmp_path / "batch"
+    write_image(folder / "img_0.png", size=(96, 80), seed=0)
+    db = tmp_path / "db.sqlite"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(tmp_path / "s.ini"),
+               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    proc = subprocess.Popen([sys.executable, "-m", "app", str(folder), "--model", str(tiny_bundle), "--db",
+                             f"sqlite:///{db}", "--analyst", "alice"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: sig_module.signal(sig_module.SIGHUP, sig_module.SIG_IGN))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if _claims(db):
+                    break
+            except sqlite3.Error:
+                pass
+            time.sleep(0.3)
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(2)
+        assert proc.poll() is None  # still open
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+
+
 def test_a_stop_while_a_note_is_typed_keeps_it_as_a_draft_and_releases_the_claims(qtbot, engine, tiny_bundle,
                                                                                     tmp_path, monkeypatch):
     """The note dialog open over the window is cancelled first (its text kept as a draft, on disk), and the window

@@ -5,7 +5,8 @@ Ctrl+C in that terminal sends SIGINT. Python's default for the first two ended t
 for the next Python code, then left a traceback): the images the analyst held stayed claimed for the lease (five
 minutes), so colleagues saw them as taken, and the store's write-ahead log was not folded into the database file.
 Now the window closes (its claims released, its layout saved, its unsaved notes kept on disk as on any close) and
-the app exits with status 0. A second signal of the same kind while it closes ends the process at once.
+the app exits with status 0. A second signal of the same kind while it closes ends the process at once. A signal
+ignored when the app started (``nohup``) stays ignored.
 
 Qt's event loop runs no Python while it waits, so the signal is seen through a socket Python's C handler writes to
 (:func:`signal.set_wakeup_fd`) and a :class:`QSocketNotifier` on its other end: the notifier's slot is Python code,
@@ -40,7 +41,8 @@ def close_on_stop(app: QApplication, close: Callable[[], None]) -> Callable[[], 
         reader.close()
         writer.close()
         return lambda: None
-    old = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    # a signal ignored at start stays ignored: `nohup fma-judge &` (SIGHUP), a launcher without job control (SIGINT)
+    old = {sig: handler for sig in STOP_SIGNALS if (handler := signal.getsignal(sig)) is not signal.SIG_IGN}
     holder = QObject(app)  # the notifier lives as long as the handlers
     notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, holder)
 
@@ -56,7 +58,7 @@ def close_on_stop(app: QApplication, close: Callable[[], None]) -> Callable[[], 
         QTimer.singleShot(0, close)
 
     notifier.activated.connect(drain)
-    for sig in STOP_SIGNALS:
+    for sig in old:
         signal.signal(sig, stop)
 
     def restore() -> None:
