@@ -219,6 +219,9 @@ def test_the_stores_errors_are_worded_in_chinese(qapp, tmp_path, monkeypatch):
     errors.append(db.store_error(sqlite3.OperationalError(
         'connection failed: FATAL:  password authentication failed for user "amy"'), server, "open"))
     assert "the server refused the password; give it with PGPASSWORD or a password file (~/.pgpass" in str(errors[-1])
+    errors.append(db.store_error(sqlite3.OperationalError(  # none given: not said to be wrong (review)
+        "connection failed: fe_sendauth: no password supplied"), server, "open"))
+    assert "the server needs a password and none was given; give it with PGPASSWORD" in str(errors[-1])
     chinese = _in_chinese(store_text, errors)
     said = [chinese[e] for e in errors]
     assert said[0] == f"無法開啟資料庫 {errors[0].database}：資料夾 {tmp_path / 'no' / 'such'} 不存在"
@@ -233,6 +236,7 @@ def test_the_stores_errors_are_worded_in_chinese(qapp, tmp_path, monkeypatch):
     assert "waited" not in said[6] and "locked by another program" not in said[6], said[6]
     assert "SQLite" in said[7] and "keeps its judgments" not in said[7], said[7]
     assert said[8].startswith("無法開啟資料庫 ") and "PGPASSWORD" in said[8] and "伺服器拒絕了密碼" in said[8], said[8]
+    assert "伺服器需要密碼" in said[9] and "PGPASSWORD" in said[9], said[9]
     assert all(store_text(e) == str(e) for e in errors)  # English without the translator
     assert store_text(RuntimeError("something else went wrong")) == "something else went wrong"
     assert store_text("plain words") == "plain words"

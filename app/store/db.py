@@ -128,8 +128,9 @@ def _reason(exc: BaseException, url: URL, busy_timeout_s: float | None, waited_s
                           "cannot be made", "cannot_create", folder=str(path.parent))
         return Reason(f"the file cannot be opened; check its permissions ({text})", "no_permission", detail=text)
     if "password authentication failed" in low or "no password supplied" in low:  # (the URL carries none)
-        return Reason(f"the server refused the password; give it with PGPASSWORD or a password file (~/.pgpass, "
-                      f"on Windows %APPDATA%\\postgresql\\pgpass.conf) ({text})", "password", detail=text)
+        what = "refused the password" if "failed" in low else "needs a password and none was given"
+        return Reason(f"the server {what}; give it with PGPASSWORD or a password file (~/.pgpass, on Windows %APPDATA%"
+                      f"\\postgresql\\pgpass.conf) ({text})", "password", detail=text, given=str("failed" in low))
     if "file is not a database" in low or "malformed" in low:
         return Reason(f"the file is not an fma-judge database or it is damaged ({text})", "damaged", detail=text)
     return Reason(text)
@@ -150,8 +151,7 @@ def store_error(
     """A :class:`StoreError` for a driver error: ``Cannot <action> the database <url>: <reason>``.
 
     ``waited_s``: how long the failed step ran, said in a "locked" message (it tells the truth about the wait)."""
-    url = make_url(url)
-    return StoreError.refused(action, describe_url(url), _reason(exc, url, busy_timeout_s, waited_s))
+    return StoreError.refused(action, describe_url(url := make_url(url)), _reason(exc, url, busy_timeout_s, waited_s))
 
 
 _PASS_THROUGH = (sa_exc.IntegrityError, sa_exc.ProgrammingError, sa_exc.DataError)

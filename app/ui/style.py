@@ -291,6 +291,9 @@ def store_reason_text(reason: str) -> str:
             return t.translate("Store", "the file cannot be opened; check its permissions") + detail
         case "damaged":
             return t.translate("Store", "the file is not an fma-judge database or it is damaged") + detail
+        case "password" if fields.get("given") == "False":
+            return t.translate("Store", "the server needs a password and none was given; give it with PGPASSWORD or a "
+                                        "password file (~/.pgpass, on Windows %APPDATA%\\postgresql\\pgpass.conf)") + detail
         case "password":
             return t.translate("Store", "the server refused the password; give it with PGPASSWORD or a password file "
                                         "(~/.pgpass, on Windows %APPDATA%\\postgresql\\pgpass.conf)") + detail
