@@ -128,9 +128,9 @@ def _reason(exc: BaseException, url: URL, busy_timeout_s: float | None, waited_s
                           "cannot be made", "cannot_create", folder=str(path.parent))
         return Reason(f"the file cannot be opened; check its permissions ({text})", "no_permission", detail=text)
     if "password authentication failed" in low or "no password supplied" in low:  # (the URL carries none)
-        what = "refused the password" if "failed" in low else "needs a password and none was given"
+        what = "needs a password and none was given" if "no password supplied" in low else "refused the password"
         return Reason(f"the server {what}; give it with PGPASSWORD or a password file (~/.pgpass, on Windows %APPDATA%"
-                      f"\\postgresql\\pgpass.conf) ({text})", "password", detail=text, given=str("failed" in low))
+                      f"\\postgresql\\pgpass.conf) ({text})", "password", detail=text, given=str("no password supplied" not in low))
     if "file is not a database" in low or "malformed" in low:
         return Reason(f"the file is not an fma-judge database or it is damaged ({text})", "damaged", detail=text)
     return Reason(text)
