@@ -575,3 +575,20 @@ def test_an_older_store_is_backed_up_before_its_upgrade_and_the_self_test_only_l
     assert backup_before_upgrade(db, "0005_claims", head_revision()) is None  # upgraded by another first: no
     # copy passes for one of the older file
     assert len(list((db.parent / "backups").glob("*before-upgrade*"))) == 1
+
+
+def test_an_upgrade_another_process_made_first_is_not_said_here(tmp_path: Path, caplog, monkeypatch) -> None:
+    """Two windows start together on an older file: the one whose copy finds the file upgraded already changed
+    nothing, and said "was upgraded … no copy was made here" all the same (review)."""
+    from alembic import command
+
+    from app.store import db as db_module
+    from app.store.db import alembic_config
+
+    path = tmp_path / "team.sqlite3"
+    eng = make_engine(f"sqlite:///{path}")
+    command.upgrade(alembic_config(eng), "0005_claims")
+    eng.dispose()
+    monkeypatch.setattr(db_module, "backup_before_upgrade", lambda *_a: None)  # (its copy: the file was newer)
+    open_store(f"sqlite:///{path}").engine.dispose()
+    assert not [r for r in caplog.records if "was upgraded" in r.getMessage()]

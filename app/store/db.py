@@ -447,8 +447,8 @@ def init_db(engine: Engine) -> str:
     copy = backup_before_upgrade(path, current, head) if path is not None and path.is_file() else None
     with translate_errors(engine, "upgrade"):
         command.upgrade(alembic_config(migrating), "head")
-    if current is not None:  # (a new database: nothing to say)
-        say_upgraded(describe_url(engine.url), current, head, copy)
+    if current is not None and (copy is not None or path is None):  # (new: nothing to say; no copy of a file:
+        say_upgraded(describe_url(engine.url), current, head, copy)  # another process upgraded it and says so)
     return head
 
 
