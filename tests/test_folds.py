@@ -90,6 +90,12 @@ def test_cli_cross_validates_and_resume_keeps_finished_folds(tmp_path, taxonomy,
     assert "cross-validated top1" in capsys.readouterr().out
 
     (out / "fold_3" / "metrics.json").unlink()  # as if the run had stopped during fold 3
+    import argparse
+
+    from models.commands import cli
+
+    stopped = argparse.Namespace(command="train", out=str(out), folds=3)  # what Ctrl+C there says (it said that
+    assert "the folds evaluated so far are kept (fold_1, fold_2)" in cli._resumable(stopped)  # nothing was kept)
     assert cli_main([*args, "--resume"]) == 0
     text = capsys.readouterr().out
     assert "[fold 1/3] already evaluated" in text and "[fold 2/3] already evaluated" in text

@@ -145,6 +145,10 @@ def _resumable(args) -> str:
     out = getattr(args, "out", None)
     if args.command != "train" or not out:
         return ""
+    if getattr(args, "folds", None):  # (the folds' runs: OUT/fold_i, each evaluated fold kept)
+        done = sorted(p.parent.name for p in Path(out).glob("fold_*/metrics.json"))
+        return (f"; the folds evaluated so far are kept ({', '.join(done) or 'none yet'}), and an unfinished fold's "
+                "checkpoint: the same command with --resume goes on with the rest")
     state = Path(out) / "checkpoint" / "state.json"
     try:
         epochs = int(json.loads(state.read_text(encoding="utf-8"))["epoch"]) + 1
