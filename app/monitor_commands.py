@@ -42,7 +42,7 @@ from app.store import repo
 from app.store.db import open_store, require_existing, session_scope
 from app.store.errors import ExportError, StoreError
 from app.store.export import export_labels, parse_since
-from app.store.urls import DB_HELP, describe_url, without_password
+from app.store.urls import DB_HELP, describe_url, resolve_db_url, without_password
 from models.bundle.files import MANIFEST_NAME, read_bundle_manifest
 from models.bundle.manifest import BundleError
 from models.calibration.report import needed_text
@@ -248,11 +248,11 @@ def monitor_main(argv: list[str]) -> int:
 
 
 def _db_as_given_anywhere(db: str | None) -> str | None:
-    """``--db`` as the commands the report names take it from any folder: a relative SQLite path made absolute (the
+    """``--db`` as the commands the report names take it from any folder: a relative SQLite path or URL made absolute (the
     report printed ``--model models/base``, which a lead's next command from another folder did not find)."""
-    if not db or "://" in db:
-        return db
-    return os.path.abspath(os.path.expanduser(db))
+    if not db or ("://" in db and not db.startswith("sqlite")):
+        return db  # (a server's URL names no file)
+    return resolve_db_url(db) if "://" in db else os.path.abspath(os.path.expanduser(db))
 
 
 def _leaf_named(taxonomy, given: str, version: str) -> str:

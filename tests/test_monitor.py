@@ -354,6 +354,15 @@ def test_recalibrate_from_the_stores_judged_images_and_monitor_command(tmp_path:
     finally:
         os.chdir(here)
     assert f"fma-judge monitor --model {tmp_path / 'recal'} --db {url} --resume " in capsys.readouterr().out
+    from app.monitor_commands import _db_as_given_anywhere  # a relative file in URL form too (review)
+
+    os.chdir(tmp_path)
+    try:
+        assert _db_as_given_anywhere("sqlite:///team.sqlite") == f"sqlite:///{tmp_path / 'team.sqlite'}"
+        assert _db_as_given_anywhere("team.sqlite") == str(tmp_path / "team.sqlite")
+    finally:
+        os.chdir(here)
+    assert _db_as_given_anywhere("postgresql+psycopg://fma@db/team") == "postgresql+psycopg://fma@db/team"
     nowhere = tmp_path / "never.sqlite"  # a look at the figures makes no database file
     assert main(["monitor", "--model", str(tmp_path / "recal"), "--db", f"sqlite:///{nowhere}"]) == 2
     assert f"no fma-judge database at {nowhere}" in capsys.readouterr().err and not nowhere.exists()

@@ -88,9 +88,11 @@ class JudgingService:
         return batches.recent_batches(self.engine, limit)
 
     def opened_with_subfolders(self, folder: Path) -> bool:
-        """Whether ``folder``'s batch holds its sub-folders' images already (it opens with them again)."""
+        """Whether ``folder``'s batch (its newest, the one an opening resumes) holds its sub-folders' images
+        already (it opens with them again)."""
         with session_scope(self.engine, action="read") as s:
-            return bool(repo.find_batches_by_folder(s, folder, recursive=True))
+            found = repo.find_batches_by_folder(s, folder)
+            return bool(found) and found[0].recursive
 
     def _judging_in(self, first_part: FirstPart | None) -> FirstPart | None:
         if first_part is None:
