@@ -202,6 +202,26 @@ def test_the_type_menu_is_wide_enough_for_its_longest_indented_name(qtbot) -> No
         combo.hidePopup()
 
 
+def test_the_closed_type_menu_elides_a_long_name_and_keeps_its_count(qtbot) -> None:
+    """It was cut at the menu's edge: "Particle organic (3" (Chinese walk-through)."""
+    from PySide6.QtGui import QFontMetrics
+
+    from app.ui.list_filter import elide_keeping_count
+
+    metrics = QFontMetrics(QApplication.font())
+    assert elide_keeping_count("Crack (12)", metrics, 400) == "Crack (12)"
+    short = elide_keeping_count("Particle organic residue (1,234)", metrics, 90)
+    assert short.endswith("… (1,234)") and short.startswith("Par") and metrics.horizontalAdvance(short) <= 90
+    assert elide_keeping_count("All types of the whole tree", metrics, 60).endswith("…")  # no count: elided
+    combo = _three_level_bar(qtbot).type_combo
+    combo.resize(90, combo.height())
+    combo.showPopup()  # (its items are made when it opens)
+    combo.hidePopup()
+    row = next(i for i in range(combo.count()) if combo.itemData(i) == "pi_residue")
+    combo.setCurrentIndex(row)
+    combo.grab()  # (paints it: the elided label draws without error)
+
+
 def test_a_type_chosen_in_the_open_menu_with_enter_is_applied(qtbot) -> None:
     """Enter (or a click) on a type in the open menu did nothing: the focus coming back from the menu made its items
     again, and the choice went with them; only Tab applied it (walk-through)."""

@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QLabel,
     QPushButton,
+    QStyle,
     QStyledItemDelegate,
+    QStyleOptionComboBox,
     QStyleOptionViewItem,
+    QStylePainter,
     QVBoxLayout,
     QWidget,
 )
@@ -62,6 +66,18 @@ class _IndentDelegate(QStyledItemDelegate):
         return QSize(size.width() + INDENT_PX * int(index.data(DEPTH_ROLE) or 0), size.height())
 
 
+def elide_keeping_count(text: str, metrics: QFontMetrics, width: int) -> str:
+    """``text`` in at most ``width`` pixels: a trailing count ("… (12)") is kept whole and the name before it
+    elided."""
+    if metrics.horizontalAdvance(text) <= width:
+        return text
+    name, sep, count = text.rpartition(" (")
+    if not sep or not count.endswith(")") or not count[:-1].replace(",", "").isdigit():
+        return metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+    tail = f" ({count}"
+    return metrics.elidedText(name, Qt.TextElideMode.ElideRight, max(0, width - metrics.horizontalAdvance(tail))) + tail
+
+
 class _TypeCombo(QComboBox):
     """Its items are made when it opens or takes the focus (the batch's types change as predictions arrive)."""
 
@@ -78,6 +94,18 @@ class _TypeCombo(QComboBox):
         view.setMinimumWidth(view.sizeHintForColumn(0) + 2 * view.frameWidth()
                              + view.verticalScrollBar().sizeHint().width() + INDENT_PX)
         super().showPopup()
+
+    def paintEvent(self, _event) -> None:
+        """Closed, a long type's name is elided and its count kept ("Particle org… (3)"): the text was cut at the
+        menu's edge ("Particle organic (3")."""
+        painter = QStylePainter(self)
+        opt = QStyleOptionComboBox()
+        self.initStyleOption(opt)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, opt)
+        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt,
+                                            QStyle.SubControl.SC_ComboBoxEditField, self)
+        opt.currentText = elide_keeping_count(opt.currentText, self.fontMetrics(), field.width() - 4)
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, opt)
 
     def focusInEvent(self, event) -> None:
         if event.reason() != Qt.FocusReason.PopupFocusReason:  # (back from its own open menu: the items stay, or
