@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,19 +30,20 @@ def _claims(db: Path) -> int:
         return c.execute("SELECT count(*) FROM claims").fetchone()[0]
 
 
-@posix_only
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_stop_signal_closes_the_window_and_gives_back_its_claims(tmp_path, tiny_bundle, sig):
-    """Before, SIGTERM ended the process at once (exit -15) and the images stayed claimed for the lease."""
+@contextmanager
+def _judging_window(tmp_path, bundle, images: int = 4, *, ignore_hup: bool = False):
+    """The app in its own process on a folder of ``images``, its store's claims made (the window holds the images it
+    shows next); yields ``(process, database)`` and kills the process if the test left it running."""
     folder = tmp_path / "batch"
-    for i in range(4):
+    for i in range(images):
         write_image(folder / f"img_{i}.png", size=(96, 80), seed=i)
     db = tmp_path / "db.sqlite"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(tmp_path / "s.ini"),
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
-    proc = subprocess.Popen([sys.executable, "-m", "app", str(folder), "--model", str(tiny_bundle), "--db",
+    proc = subprocess.Popen([sys.executable, "-m", "app", str(folder), "--model", str(bundle), "--db",
                              f"sqlite:///{db}", "--analyst", "alice"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=(lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if ignore_hup else None)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
@@ -53,13 +54,21 @@ def test_a_stop_signal_closes_the_window_and_gives_back_its_claims(tmp_path, tin
                 pass
             time.sleep(0.3)
         assert proc.poll() is None, proc.communicate()
-        assert _claims(db) > 0  # the window holds the images it shows next
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=60)
+        assert _claims(db) > 0
+        yield proc, db
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+@posix_only
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_closes_the_window_and_gives_back_its_claims(tmp_path, tiny_bundle, sig):
+    """Before, SIGTERM ended the process at once (exit -15) and the images stayed claimed for the lease."""
+    with _judging_window(tmp_path, tiny_bundle) as (proc, db):
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "Traceback" not in err, err
     assert _claims(db) == 0
@@ -70,35 +79,12 @@ def test_a_stop_signal_closes_the_window_and_gives_back_its_claims(tmp_path, tin
 @posix_only
 def test_a_signal_ignored_at_start_stays_ignored(tmp_path, tiny_bundle):
     """`nohup fma-judge &`: the terminal's SIGHUP must not close the window (review)."""
-    import signal as sig_module
-
-    folder = tmp_path / "batch"
-    write_image(folder / "img_0.png", size=(96, 80), seed=0)
-    db = tmp_path / "db.sqlite"
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FMA_JUDGE_SETTINGS=str(tmp_path / "s.ini"),
-               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
-    proc = subprocess.Popen([sys.executable, "-m", "app", str(folder), "--model", str(tiny_bundle), "--db",
-                             f"sqlite:///{db}", "--analyst", "alice"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: sig_module.signal(sig_module.SIGHUP, sig_module.SIG_IGN))
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if _claims(db):
-                    break
-            except sqlite3.Error:
-                pass
-            time.sleep(0.3)
+    with _judging_window(tmp_path, tiny_bundle, images=1, ignore_hup=True) as (proc, _db):
         proc.send_signal(signal.SIGHUP)
         time.sleep(2)
         assert proc.poll() is None  # still open
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 0, err
 
 

@@ -86,24 +86,31 @@ def test_a_file_that_cannot_be_read_takes_no_judging_key(qtbot, engine, tiny_bun
         win.close()
 
 
+def _predicted_while_away(qtbot, win, share, n: int, bundle):
+    """``n`` images in ``share`` registered by ``win`` (no model), then predicted by ``bundle`` while the share is
+    away (renamed: returned): every prediction stored is the model's "file not found"."""
+    for i in range(n):
+        write_image(share / f"M{i:04d}.png", size=(96, 80), seed=i)
+    win.open_folder(share)
+    qtbot.waitUntil(lambda: len(win.list_model.rows) == n, timeout=30_000)
+    away = share.with_name(share.name + "_away")
+    share.rename(away)
+    win.images.clear()
+    with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+        win.load_model(bundle)
+    assert all(it.prediction is not None and it.prediction.error == "file not found" for it in win.items)
+    return away
+
+
 def test_what_the_model_could_not_reach_is_predicted_again_once_the_file_is_read(
         qtbot, engine, tiny_bundle, tmp_path, monkeypatch):
     """The model ran while the share was away: its "file not found" rows marked the images unreadable for good (an
     error row of the loaded model was never predicted again, in this window or the next)."""
     share = tmp_path / "share" / "lot4"
-    for i in range(3):
-        write_image(share / f"M{i:04d}.png", size=(96, 80), seed=i)
     win = open_window(qtbot, engine, None, tmp_path, monkeypatch)  # the batch registered, no model yet
     try:
-        win.open_folder(share)
-        qtbot.waitUntil(lambda: len(win.list_model.rows) == 3, timeout=30_000)
-        away = share.with_name("lot4_away")
-        share.rename(away)
-        win.images.clear()
-        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
-            win.load_model(tiny_bundle)
+        away = _predicted_while_away(qtbot, win, share, 3, tiny_bundle)
         assert all(win.presenter.state(it) == "error" for it in win.items)  # the model did not reach them
-        assert all(it.prediction is not None and it.prediction.error == "file not found" for it in win.items)
         away.rename(share)
         win.activateWindow()
         _press(qtbot, win, Qt.Key.Key_Right)
@@ -126,18 +133,9 @@ def test_an_image_whose_stored_prediction_did_not_reach_it_is_judged_once_shown(
     """Predicted while the share was away, the batch opened on another day by a window with no model: the image on
     screen was refused to U and C ("cannot be shown ()"), and nothing would predict it (review)."""
     share = tmp_path / "share" / "lot5"
-    for i in range(2):
-        write_image(share / f"N{i:04d}.png", size=(96, 80), seed=i)
     win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
     try:
-        win.open_folder(share)
-        qtbot.waitUntil(lambda: len(win.list_model.rows) == 2, timeout=30_000)
-        away = share.with_name("lot5_away")
-        share.rename(away)
-        win.images.clear()
-        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
-            win.load_model(tiny_bundle)
-        assert all(it.prediction is not None and it.prediction.error == "file not found" for it in win.items)
+        away = _predicted_while_away(qtbot, win, share, 2, tiny_bundle)
     finally:
         win.close()
     away.rename(share)
