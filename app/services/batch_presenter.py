@@ -39,6 +39,12 @@ OPEN_STATES = ("pending", "rejudge")
 COUNT_ORDER = ("pending", "rejudge", "auto", "accepted", "corrected", "unknown", "error")
 
 
+def reach_error(p: PredictionRecord | None) -> bool:
+    """Whether a prediction is the model's failure to reach the file (not found, permission denied: a share away):
+    no mark on the image, which waits for its file and is predicted again once it is read."""
+    return p is not None and bool(p.error) and is_reach_reason(p.error)
+
+
 class BatchPresenter:
     """The list state of the open batch.
 
@@ -67,7 +73,6 @@ class BatchPresenter:
         self.items: list[BatchItem] = []
         self.current = -1
         self.errors: dict[int, str] = {}  # image id -> why it cannot be shown or judged by the model
-        self.read_again: set[int] = set()  # images read since their prediction failed to reach the file (reached)
         self._pos: dict[int, int] = {}
         self._states: list[str] = []  # each row's state, and how many rows are in each (counts(), kept in step)
         self._counts: Counter[str] = Counter()
@@ -83,7 +88,6 @@ class BatchPresenter:
         """Show a newly opened batch; returns the row to select (``wanted`` image, else the first open one)."""
         self.batch = opened
         self.errors = dict(opened.unreadable)
-        self.read_again = set()
         self.widened = set()
         self.current = -1
         self.list_filter = ListFilter()  # another batch: its own types and states, the whole list again
@@ -226,9 +230,10 @@ class BatchPresenter:
             i = self._pos.get(image_id)
             if i is None:
                 continue
-            self.read_again.discard(image_id)
-            if record.error:
+            if record.error and not is_reach_reason(record.error):
                 self.errors[image_id] = record.error
+            elif is_reach_reason(self.errors.get(image_id, "")):  # (read now, or the model's own "not found": it
+                del self.errors[image_id]  # waits for the file, not marked unreadable: :func:`reach_error`)
             self.items[i] = replace(self.items[i], prediction=record)
             self._restate(i)
             rows.append(i)
@@ -251,21 +256,14 @@ class BatchPresenter:
     def reached(self, image_id: int) -> bool:
         """The image's file was read (its image decoded) after a file-system error had kept it from the window or
         the model (not found, permission denied: a share away; its prediction's error, stored in an earlier
-        session too): that error goes, the image waits for a person (``pending``) until the model predicts it
-        again. Returns whether it changed the image's state."""
+        session too): that error goes, and the model should predict it again. Returns whether it had one."""
         i = self._pos.get(image_id)
-        p = self.items[i].prediction if i is not None else None
-        reason, stored = self.errors.get(image_id), p.error if p is not None else None
-        if reason is not None and not is_reach_reason(reason):
-            return False
-        if reason is None and (not stored or not is_reach_reason(stored) or image_id in self.read_again):
-            return False
-        self.errors.pop(image_id, None)
-        if stored and is_reach_reason(stored):
-            self.read_again.add(image_id)
+        had = is_reach_reason(self.errors.get(image_id, ""))
+        if had:
+            del self.errors[image_id]
         if i is not None:
             self._restate(i)
-        return True
+        return had or (i is not None and reach_error(self.items[i].prediction))
 
     # -- questions ---------------------------------------------------------------------------------
     def state(self, item: BatchItem) -> str:
@@ -273,8 +271,8 @@ class BatchPresenter:
         prediction failed to reach its file and that was read since (:meth:`reached`)."""
         if item.image.image_id in self.errors and not (item.judgment and item.judgment.is_decision):
             return "error"
-        state = item.state
-        return "pending" if state == "error" and item.image.image_id in self.read_again else state
+        state = item.state  # (a file the model did not reach: waiting, predicted again once it is read)
+        return "pending" if state == "error" and reach_error(item.prediction) else state
 
     def next_open(self, after: int) -> int | None:
         """The next row in the list's order (wrapping around) that still needs a person; None when every image
@@ -380,7 +378,7 @@ class BatchPresenter:
         else:  # unreadable: found opening, decoding or predicting (a stored prediction keeps its reason)
             p = item.prediction
             label = self.errors.get(item.image.image_id) or (
-                p.error if p is not None and p.error and item.image.image_id not in self.read_again else "")
+                p.error if p is not None and p.error and not reach_error(p) else "")
         return ListRow(item.image.image_id, self.file_name(item), item.image.path, self.state(item), label,
                        conf, has_note=bool(item.judgment and item.judgment.note),
                        has_draft=self.drafts is not None and item.image.image_id in self.drafts,
@@ -430,7 +428,7 @@ class BatchPresenter:
         shown = p if self.shows_prediction(item) else None  # never half-named: no raw ids on screen
         blind = self.blind(item)
         waiting = None
-        again = item.image.image_id in self.read_again  # (its error was a file not reached, read since)
+        again = reach_error(p)  # (the model did not reach its file: it waits for it, predicted again once read)
         if p is None or again or (p.leaf and shown is None and not blind):
             waiting = {"none": "no_model", "loading": "loading", "read_only": "read_only"}.get(self.model_state,
                                                                                               "predicting")

@@ -179,6 +179,7 @@ class ImageCache(QObject):
         # image id -> why its file was not reached at the last try (not found, permission denied: a share away);
         # not cached, and read again when the image is shown again (:meth:`retry`): the share may be back
         self.unreached: dict[int, str] = {}
+        self._away: set[int] = set()  # unreached, asked for again (retry): its next decode may find it back
         self.facts: dict[int, ImageFacts] = {}  # image id -> size, bit depth, magnification, capture time
         self._decoding: set[int] = set()
         self.keep: Callable[[], int | None] = lambda: None  # the image that must stay (the one on screen)
@@ -189,6 +190,7 @@ class ImageCache(QObject):
         self.drop_heatmaps()
         self.failed.clear()
         self.unreached.clear()
+        self._away.clear()
 
     def __contains__(self, image_id: int) -> bool:
         return image_id in self.images
@@ -226,10 +228,18 @@ class ImageCache(QObject):
     def retry(self, image_id: int, *, reread: bool = False) -> None:
         """Read the image again at its next request if its file was out of reach (the analyst came back to it);
         ``reread``: also when it is cached (the model did not reach its file since it was decoded)."""
-        self.unreached.pop(image_id, None)
+        if self.unreached.pop(image_id, None) is not None:
+            self._away.add(image_id)
         if reread and image_id not in self._decoding:
             self.images.pop(image_id, None)
             self.facts.pop(image_id, None)
+
+    def came_back(self, image_id: int) -> bool:
+        """Whether the image just decoded had not been reached at an earlier try (a share back); said once."""
+        if image_id in self._away and self.images.get(image_id) is not None:
+            self._away.discard(image_id)
+            return True
+        return False
 
     def drop_heatmaps(self) -> None:
         """Forget every heatmap (another batch, another model)."""

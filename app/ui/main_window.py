@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.batch_presenter import BatchPresenter
+from app.services.batch_presenter import BatchPresenter, reach_error
 from app.services.note_drafts import NoteDrafts
 from app.services.predicting import ModelInfo, PredictingService, interactive_threads
 from app.store.records import BatchItem
@@ -430,7 +430,8 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self.presenter.current = row
         image_id = item.image.image_id
         if changed:  # out of reach before (a share away): read again, it may be back
-            self.images.retry(image_id, reread=is_reach_reason(self.presenter.errors.get(image_id, "")))
+            self.images.retry(image_id, reread=is_reach_reason(self.presenter.errors.get(image_id, ""))
+                              or reach_error(item.prediction))
         if changed or image_id not in self.images:
             self._display_image(item)
         self.panel.show_data(self.presenter.panel(row))
@@ -495,13 +496,11 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
     def _image_decoded(self, image_id: int) -> None:
         if self.presenter.row_of(image_id) is None:
             return  # another batch was opened meanwhile
+        back = self.images.came_back(image_id)  # (decoded now, not reached before: its heatmap failed then)
         if image_id in self.images.failed:
             self._unreadable(image_id, self.images.failed[image_id])
-        elif self.images.images.get(image_id) is not None and self.presenter.reached(image_id):  # a share back
-            self._update_row(self.presenter.row_of(image_id))
-            self._update_counts()
-            self.worker.predict_again({image_id})
-            self._refocus()  # the model predicts it again
+        elif self.images.images.get(image_id) is not None and (self.presenter.reached(image_id) or back):
+            self._share_back(image_id)
         if image_id == self.current_image_id:
             self._display_image(self.items[self.current])
             self.panel.show_data(self.presenter.panel(self.current))
@@ -509,6 +508,20 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
                 self.heatmapShown.emit(image_id)
             else:
                 self._refocus()  # shows the "heatmap…" badge now that there is an image under it
+
+    def _share_back(self, image_id: int) -> None:
+        """An image whose file was not reached was read now (a share back): its prediction and heatmap are made
+        again, and so are the predictions of the batch's other images the model did not reach (they stayed
+        unpredicted, and the batch said it was all judged)."""
+        self._update_row(self.presenter.row_of(image_id))
+        self._update_counts()
+        self.worker.predict_again({image_id})
+        self._refocus()
+        if self.model is not None and self.presenter.todo(self.model.version):
+            if self._run_open:
+                self._grown_in_run = True  # (its end starts the run)
+            else:
+                self._start_predictions()
 
     def _unreadable(self, image_id: int, reason: str) -> None:
         """Found unreadable decoding its thumbnail or image (a file cut short passes the folder's header check)."""

@@ -170,8 +170,8 @@ class ModelWorker(QThread):
         self._put(PRIO_FOCUS, "focus", None)
 
     def predict_again(self, image_ids: set[int]) -> None:
-        """Predict these images again when they are in focus, although this model predicted them in this session:
-        its error was a file it did not reach (a share away), read since."""
+        """Predict these images (and make their heatmaps) again when they are in focus, although this model did in
+        this session: its error was a file it did not reach (a share away), read since."""
         with self._focus_lock:
             self._again |= set(image_ids)
 
@@ -280,6 +280,8 @@ class ModelWorker(QThread):
             with self._focus_lock:
                 focus = self._focus
                 again, self._again = self._again, set()
+                if again:  # (and their heatmaps: one that failed while the file was away was never tried again)
+                    self._heatmapped = {done for done in self._heatmapped if done[0] not in again}
             self._predicted_now.difference_update(again)
             step = self._next_step(focus)
             if step is None:
