@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import bench_store_queue
+from conftest import bench_store_queue, write_image
 from sqlalchemy import update
 from store_backends import BACKENDS, fresh_engine
 
@@ -79,7 +79,8 @@ def store(engine, tmp_path: Path) -> dict[str, int]:
             image = repo.get_or_create_image(s, sha(name), tmp_path / "old" / f"{name}.png", 64, 64,
                                              seen_at=NOW - dt.timedelta(days=30))
             for b in member:
-                repo.add_to_batch(s, batches[b], image.image_id, tmp_path / b / f"{name}.png")
+                write_image(tmp_path / b / f"{name}.png", size=(64, 64), seed=len(ids))  # (the pane shows it: one
+                repo.add_to_batch(s, batches[b], image.image_id, tmp_path / b / f"{name}.png")  # not shown is not judged)
                 repo.get_or_create_image(s, sha(name), tmp_path / b / f"{name}.png", 64, 64,
                                          seen_at=NOW - dt.timedelta(hours=1))
             ids[name] = image.image_id
@@ -537,6 +538,29 @@ def test_the_detail_pane_follows_a_reload_that_judged_its_image(qtbot, queue_win
     assert _ids(view) == [] and view.detail.row is None
     # the list is empty: the pane says so ("Select an image to see it here" asked for what was not there)
     assert view.detail.viewer._message.text().startswith("No image in this list: nothing waits")
+
+
+@needs_qt
+@SQLITE_ONLY
+def test_one_image_the_pane_cannot_show_is_not_judged_by_its_keys(qtbot, queue_window, engine, store,
+                                                                  tmp_path) -> None:
+    """Its share away, the pane said "file not found" and Enter accepted, U marked unknown, the image nobody saw
+    (verification walk-through). A selection of several is still a bulk decision on the model's calls."""
+    from PySide6.QtCore import Qt
+
+    _window, view = queue_window
+    row = _ids(view).index(store["img0"])
+    path = view.model.rows[row].path
+    Path(path).rename(path + ".away")
+    view.table.selectRow(row)
+    qtbot.waitUntil(lambda: view.detail.unshown is not None and view.detail.unshown[0] == store["img0"],
+                    timeout=10_000)
+    for key in (Qt.Key.Key_Return, Qt.Key.Key_U, Qt.Key.Key_1):
+        qtbot.keyClick(view.table, key)
+        assert view.status_label.text() == f"Nothing judged: {Path(path).name} cannot be shown (file not found)"
+    with session_scope(engine, action="read") as s:
+        assert store["img0"] not in repo.current_judgments(s, [store["img0"]])
+    Path(path + ".away").rename(path)
 
 
 @needs_qt

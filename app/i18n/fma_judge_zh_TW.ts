@@ -1149,72 +1149,72 @@
 <context>
     <name>ListFilter</name>
     <message>
-        <location filename="../ui/list_filter.py" line="29"/>
+        <location filename="../ui/list_filter.py" line="33"/>
         <source>All images</source>
         <translation>所有影像</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="30"/>
+        <location filename="../ui/list_filter.py" line="34"/>
         <source>Waiting for a person</source>
         <translation>等待人工判定</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="31"/>
+        <location filename="../ui/list_filter.py" line="35"/>
         <source>Sent to re-judge</source>
         <translation>送交複判</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="32"/>
+        <location filename="../ui/list_filter.py" line="36"/>
         <source>Auto-judged</source>
         <translation>自動判定</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="33"/>
+        <location filename="../ui/list_filter.py" line="37"/>
         <source>Judged by a person</source>
         <translation>已由人員判定</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="34"/>
+        <location filename="../ui/list_filter.py" line="38"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="35"/>
+        <location filename="../ui/list_filter.py" line="39"/>
         <source>Unknown / new type</source>
         <translation>未知／新類型</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="36"/>
+        <location filename="../ui/list_filter.py" line="40"/>
         <source>Cannot be read</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="113"/>
+        <location filename="../ui/list_filter.py" line="141"/>
         <source>All types</source>
         <translation>所有類型</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="115"/>
+        <location filename="../ui/list_filter.py" line="143"/>
         <source>Batch order</source>
         <translation>批次順序</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="116"/>
+        <location filename="../ui/list_filter.py" line="144"/>
         <source>Least confident first</source>
         <translation>信心最低者優先</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="117"/>
+        <location filename="../ui/list_filter.py" line="145"/>
         <source>By type</source>
         <translation>依類型</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="120"/>
+        <location filename="../ui/list_filter.py" line="148"/>
         <source>Show all</source>
         <translation>全部顯示</translation>
     </message>
     <message>
-        <location filename="../ui/list_filter.py" line="207"/>
+        <location filename="../ui/list_filter.py" line="235"/>
         <source>{n} of {m} images listed</source>
         <translation>列出 {m} 張中的 {n} 張</translation>
     </message>
@@ -1736,7 +1736,7 @@ Choose another model with “Model”. You can still open batches and review ear
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="74"/>
-        <location filename="../ui/main_window.py" line="478"/>
+        <location filename="../ui/main_window.py" line="479"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -1756,12 +1756,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>此批次沒有未加入的檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="566"/>
+        <location filename="../ui/main_window.py" line="579"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="567"/>
+        <location filename="../ui/main_window.py" line="580"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -2226,7 +2226,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>預測未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/workers.py" line="329"/>
+        <location filename="../ui/workers.py" line="331"/>
         <source>Prediction not saved: {msg}</source>
         <translation>預測未儲存：{msg}</translation>
     </message>
@@ -2304,7 +2304,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="398"/>
-        <location filename="../ui/queue_gallery.py" line="418"/>
+        <location filename="../ui/queue_gallery.py" line="420"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2785,40 +2785,40 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="344"/>
+        <location filename="../ui/queue_gallery.py" line="345"/>
         <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
         <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="346"/>
+        <location filename="../ui/queue_gallery.py" line="347"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="348"/>
+        <location filename="../ui/queue_gallery.py" line="349"/>
         <location filename="../ui/queue_view.py" line="319"/>
         <location filename="../ui/queue_view.py" line="339"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="394"/>
+        <location filename="../ui/queue_gallery.py" line="396"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="395"/>
+        <location filename="../ui/queue_gallery.py" line="397"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="406"/>
+        <location filename="../ui/queue_gallery.py" line="408"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="145"/>
-        <location filename="../ui/queue_gallery.py" line="426"/>
+        <location filename="../ui/queue_gallery.py" line="428"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
@@ -2829,12 +2829,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{who} 已保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="408"/>
+        <location filename="../ui/queue_gallery.py" line="410"/>
         <source>judged by {who}</source>
         <translation>由 {who} 判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="434"/>
+        <location filename="../ui/queue_gallery.py" line="436"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
@@ -2924,162 +2924,167 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未判定：{who} 已保留此影像（正在處理，或在其清單中排在下一張）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="230"/>
+        <location filename="../ui/queue_actions.py" line="214"/>
+        <source>Nothing judged: {file} cannot be shown ({why})</source>
+        <translation type="unfinished">未判定：無法顯示 {file}（{why}）</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="244"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="230"/>
+        <location filename="../ui/queue_actions.py" line="244"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="247"/>
+        <location filename="../ui/queue_actions.py" line="261"/>
         <source>Judged so already by {who}: theirs is kept</source>
         <translation>已由 {who} 如此判定：保留其判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="255"/>
+        <location filename="../ui/queue_actions.py" line="269"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="258"/>
+        <location filename="../ui/queue_actions.py" line="272"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="262"/>
+        <location filename="../ui/queue_actions.py" line="276"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="265"/>
+        <location filename="../ui/queue_actions.py" line="279"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="274"/>
+        <location filename="../ui/queue_actions.py" line="288"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="286"/>
+        <location filename="../ui/queue_actions.py" line="300"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="288"/>
+        <location filename="../ui/queue_actions.py" line="302"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="291"/>
+        <location filename="../ui/queue_actions.py" line="305"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="292"/>
+        <location filename="../ui/queue_actions.py" line="306"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="304"/>
+        <location filename="../ui/queue_actions.py" line="318"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="316"/>
+        <location filename="../ui/queue_actions.py" line="332"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="322"/>
+        <location filename="../ui/queue_actions.py" line="338"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="333"/>
+        <location filename="../ui/queue_actions.py" line="349"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="339"/>
+        <location filename="../ui/queue_actions.py" line="355"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="345"/>
+        <location filename="../ui/queue_actions.py" line="361"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="346"/>
+        <location filename="../ui/queue_actions.py" line="362"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="357"/>
+        <location filename="../ui/queue_actions.py" line="373"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="358"/>
+        <location filename="../ui/queue_actions.py" line="374"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="368"/>
+        <location filename="../ui/queue_actions.py" line="384"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="376"/>
+        <location filename="../ui/queue_actions.py" line="392"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="380"/>
+        <location filename="../ui/queue_actions.py" line="396"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="381"/>
+        <location filename="../ui/queue_actions.py" line="397"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="382"/>
+        <location filename="../ui/queue_actions.py" line="398"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="383"/>
+        <location filename="../ui/queue_actions.py" line="399"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="392"/>
+        <location filename="../ui/queue_actions.py" line="408"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="396"/>
+        <location filename="../ui/queue_actions.py" line="412"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="397"/>
+        <location filename="../ui/queue_actions.py" line="413"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="415"/>
+        <location filename="../ui/queue_actions.py" line="431"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="416"/>
+        <location filename="../ui/queue_actions.py" line="432"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3088,57 +3093,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="428"/>
+        <location filename="../ui/queue_actions.py" line="444"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="431"/>
+        <location filename="../ui/queue_actions.py" line="447"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="435"/>
+        <location filename="../ui/queue_actions.py" line="451"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="446"/>
+        <location filename="../ui/queue_actions.py" line="462"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="450"/>
+        <location filename="../ui/queue_actions.py" line="466"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="453"/>
+        <location filename="../ui/queue_actions.py" line="469"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="457"/>
+        <location filename="../ui/queue_actions.py" line="473"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="459"/>
+        <location filename="../ui/queue_actions.py" line="475"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="469"/>
+        <location filename="../ui/queue_actions.py" line="485"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="475"/>
+        <location filename="../ui/queue_actions.py" line="491"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="477"/>
+        <location filename="../ui/queue_actions.py" line="493"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

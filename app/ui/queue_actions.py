@@ -22,7 +22,7 @@ from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.queue_gallery import MOVE_KEYS, QUEUE_KEYS, home_end_selection, queue_key
 from app.ui.queue_model import GroupRow
-from app.ui.style import export_text, listed, store_text, their_judgment
+from app.ui.style import export_text, file_reason_text, listed, store_text, their_judgment
 from app.ui.workers import Task
 
 COLUMN_WIDTHS = (210, 190, 90, 230, 110, 120, 80)
@@ -204,6 +204,18 @@ class QueueActions:
                 who=listed(sorted({r.held_by for r in held}))))
         return [r for r in rows if r not in held], len(held)
 
+    def _not_shown(self, selected: list[QueueRow]) -> bool:
+        """True, said, when the one image selected could not be shown in the pane (a share away, a broken file): it
+        is not judged unseen (Enter accepted the model's call on it). A selection of many is a bulk decision the
+        analyst takes on the model's calls, as before."""
+        unshown = self.detail.unshown
+        if len(selected) != 1 or unshown is None or unshown[0] != selected[0].image_id:
+            return False
+        self.status_label.setText(QCoreApplication.translate("Queue", "Nothing judged: {file} cannot be shown ({why})")
+                                  .format(file=Path(selected[0].path).name,
+                                          why=file_reason_text(unshown[1]) if unshown[1] else "?"))
+        return True
+
     def _to_judge(self) -> tuple[list[QueueRow], int, int]:
         """The selected rows a bulk key judges, how many were left to colleagues on them, and how many judged ones
         were left as they are: a selection that still holds waiting images judges only those (the queue shown with
@@ -215,6 +227,8 @@ class QueueActions:
         if self._still_loading():
             return [], 0, 0
         selected = self.selected_rows()
+        if self._not_shown(selected):
+            return [], 0, 0
         waiting = [r for r in selected if r.state == "rejudge"]
         judged = len(selected) - len(waiting) if waiting else 0
         rows, left = self._free(waiting if judged else selected)
@@ -304,6 +318,8 @@ class QueueActions:
             self.status_label.setText(QCoreApplication.translate(
                 "Queue", "{k} picks from one image's Top-5: select one image, or relabel the {n} selected with C")
                 .format(k=k, n=len(selected)))
+            return
+        if self._not_shown(selected):
             return
         rows, left = self._free(selected)
         if not rows or not self.model_version:

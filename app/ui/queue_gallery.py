@@ -305,6 +305,7 @@ class QueueDetailPane(QWidget):
         self.leaf_parents = lambda _leaf: ()  # a leaf's group and subgroup ids (the queue window's taxonomy)
         self.row: QueueRow | None = None
         self.detail: QueueDetail | None = None
+        self.unshown: tuple[int, str] | None = None  # (image id, why) of the row whose image could not be shown
         self.viewer = ImageViewer(self)
         self.viewer.setMinimumSize(300, 260)
         self.text = QLabel(self)
@@ -337,7 +338,7 @@ class QueueDetailPane(QWidget):
             self._write()
             self._load_detail()
             return
-        self.row, self.detail = row, None
+        self.row, self.detail, self.unshown = row, None, None
         self.viewer.set_heatmap(None)
         self.viewer.set_heatmap_caption("")
         if row is None:
@@ -370,6 +371,7 @@ class QueueDetailPane(QWidget):
     def _image_ready(self, row: QueueRow, image, reason: str | None) -> None:
         if self.row is not None and _same(row, self.row):  # a reload may have brought a new record of it
             self.viewer.set_image(image, reason or "")
+            self.unshown = (row.image_id, reason or "") if image is None or image.isNull() else None
 
     def _detail_ready(self, row: QueueRow, detail: QueueDetail | None) -> None:
         if self.row is not None and _same(row, self.row):
