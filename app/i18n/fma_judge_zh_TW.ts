@@ -2926,7 +2926,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <message>
         <location filename="../ui/queue_actions.py" line="214"/>
         <source>Nothing judged: {file} cannot be shown ({why})</source>
-        <translation type="unfinished">未判定：無法顯示 {file}（{why}）</translation>
+        <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
         <location filename="../ui/queue_actions.py" line="244"/>
