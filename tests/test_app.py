@@ -720,7 +720,8 @@ def test_a_folder_that_is_no_model_picked_as_the_model_keeps_the_model_in_use(qt
     monkeypatch.setattr(file_dialogs, "choose_folder", lambda *a, **k: str(wrong))
     monkeypatch.setattr(QMessageBox, "warning", lambda _parent, title, text, *a: said.append((title, text)))
     window.choose_model()
-    assert said and said[0][0] == "Not a model" and f"{wrong} is not a model bundle:" in said[0][1]
+    assert said and said[0][0] == "Not a model" and "This folder cannot be loaded as a model:" in said[0][1]
+    assert said[0][1].count("not a model bundle") == 1 and str(wrong) in said[0][1]  # (it said so twice)
     assert f"The model in use stays: {version}." in said[0][1]
     assert window.model is not None and window.model.version == version
     assert window.status.model_label.text() == f"Model: {version}"

@@ -70,6 +70,9 @@ def test_the_end_of_a_prediction_run_is_said_for_a_while(qtbot, monkeypatch):
     bar.predicting(4, 10)
     bar.predictions_ended(cancelled=True)
     assert bar.progress_label.text() == "Predictions cancelled"
+    from app.ui.statusbar import _fmt_secs
+
+    assert _fmt_secs(0.4) == "0.4 s" and _fmt_secs(75.2) == "1:15"  # (a short run read "in 0:00")
 
 
 def test_a_bar_closed_before_its_end_message_clears_is_no_error(qtbot, monkeypatch):

@@ -322,9 +322,18 @@ def test_a_thumbnail_that_cannot_be_decoded_says_its_image_is_unreadable(qtbot, 
     assert model.thumbnail(str(away)).isNull() and str(away) not in model._pending  # (not at once: no busy loop)
     away.rmdir()
     write_image(away)
-    monkeypatch.setattr("app.ui.batch_list.time.monotonic", lambda: 1e12)
+    model.retry_unreached()  # a file of the batch read again (the window's share back): asked for at once
     model.thumbnail(str(away))
     qtbot.waitUntil(lambda: not model.thumbnail(str(away)).isNull(), timeout=10_000)
+    gone = tmp_path / "gone_too.png"  # else a paint after a while asks again
+    model.set_rows([ListRow(31, "gone_too.png", str(gone))])
+    model.thumbnail(str(gone))
+    qtbot.waitUntil(lambda: str(gone) not in model._pending, timeout=10_000)
+    write_image(gone)
+    assert model.thumbnail(str(gone)).isNull() and str(gone) not in model._pending
+    monkeypatch.setattr("app.ui.batch_list.time.monotonic", lambda: 1e12)
+    model.thumbnail(str(gone))
+    qtbot.waitUntil(lambda: not model.thumbnail(str(gone)).isNull(), timeout=10_000)
     # a judged image whose file was cut short since: its row keeps its judgment (the window changes nothing), and
     # painting it again and again says it once, not at each paint (that was a busy loop of repaints)
     model.unreadable.disconnect(window)

@@ -157,6 +157,14 @@ class BatchListModel(QAbstractListModel):
         for path in held or ():
             self.pool.start(ThumbnailJob(path, self._signals))
 
+    def retry_unreached(self) -> None:
+        """A file not reached was read again (a share back): the thumbnails not reached are asked for at once (a
+        repaint of the rows on screen), not only after :data:`UNREACHED_RETRY_S` at a paint."""
+        if self._unreached:
+            self._unreached.clear()
+            if self.rows:  # (a range: the view repaints its viewport, not row by row)
+                self.dataChanged.emit(self.index(0), self.index(len(self.rows) - 1), [Qt.ItemDataRole.DecorationRole])
+
     def _thumb_ready(self, path: str, image: QImage) -> None:
         self._pending.discard(path)
         if image.isNull() and path not in self._failed:  # not reached: not cached, asked for again later

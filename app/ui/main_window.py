@@ -461,6 +461,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
     def _display_image(self, item: BatchItem) -> None:
         """Show an item's image from the cache; on a miss, blank the view and decode it off the UI thread."""
         image_id = item.image.image_id
+        self.panel.unshown = image_id in self.images.unreached  # (its buttons off, as its keys are)
         if (away := self.images.unreached.get(image_id)) is not None:
             self.viewer.set_image(None, away_text(away))
             self.panel.set_facts(None)
@@ -510,9 +511,8 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
                 self._refocus()  # shows the "heatmap…" badge now that there is an image under it
 
     def _share_back(self, image_id: int) -> None:
-        """An image whose file was not reached was read now (a share back): its prediction and heatmap are made
-        again, and so are the predictions of the batch's other images the model did not reach (they stayed
-        unpredicted, and the batch said it was all judged)."""
+        """A file not reached was read (a share back): its prediction, heatmap and the thumbnails made again."""
+        self.list_model.retry_unreached()  # (and, below, the predictions of the batch's images the model missed)
         self._update_row(self.presenter.row_of(image_id))
         self._update_counts()
         self.worker.predict_again({image_id})

@@ -162,6 +162,7 @@ class ModelLoading:
         if 0 <= self.current < len(self.items):  # the image on screen said "the model is loading"
             self.panel.show_data(self.presenter.panel(self.current))
         before, self._path_before = getattr(self, "_path_before", None), None
+        self._team_offered = None  # the team's model offered again at the next poll (its Load failed: a share away)
         if before is not None and Path(before[0]).resolve() != Path(before[1]).resolve() and Path(before[0]).is_dir():
             self.load_model(before[0], remember=False)  # the one it used goes on (the settings still name it)
             text = QCoreApplication.translate(
@@ -191,7 +192,7 @@ class ModelLoading:
             kept = QCoreApplication.translate("Main", "The model in use stays: {version}.").format(
                 version=self.model.version) if self.model is not None else ""
             self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Not a model"),
-                       QCoreApplication.translate("Main", "{path} is not a model bundle:\n\n{msg}").format(
-                           path=path, msg=exc) + ("\n\n" + kept if kept else ""), line=f"not a model bundle: {exc}")
+                       QCoreApplication.translate("Main", "This folder cannot be loaded as a model:\n\n{msg}").format(
+                           msg=exc) + ("\n\n" + kept if kept else ""), line=f"not a model bundle: {exc}")
             return False
         return True

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit,
 
 from app.services.note_drafts import NoteDrafts
 
-TYPING_SAVE_MS = 700
+TYPING_SAVE_MS = 400
 """The text being typed is kept as the image's draft this long after the last key (a crash loses at most that)."""
 
 _SAVE_KEYS = frozenset({Qt.Key.Key_Return, Qt.Key.Key_Enter})

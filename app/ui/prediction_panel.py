@@ -187,6 +187,7 @@ class PredictionPanel(QWidget):
         self.error.setStyleSheet("color: #d93025; font-weight: bold;")
 
         self.judging = True  # False on a read-only store: the judging buttons stay off
+        self.unshown = False  # the image on screen cannot be shown (its file not reached): its judging buttons off
         self.accept_btn = QPushButton(self)
         self.accept_btn.setStyleSheet("QPushButton { background: #1e8e3e; color: white; padding: 8px; "
                                       "font-weight: bold; border-radius: 4px; } QPushButton:disabled { background: #5f6368; }")
@@ -449,8 +450,8 @@ class PredictionPanel(QWidget):
         # A blind check has no call to accept: the button (and Enter) picks the type instead.
         self._blind = blind
         self._name_buttons(blind=blind)
-        self.accept_btn.setEnabled((has_pred or blind) and self.judging)
-        judgeable = data is not None and data.state != "error" and self.judging
+        self.accept_btn.setEnabled((has_pred or blind) and self.judging and not self.unshown)
+        judgeable = data is not None and data.state != "error" and self.judging and not self.unshown
         self.unknown_btn.setEnabled(judgeable)
         self.pick_btn.setEnabled(judgeable and data.waiting != "no_types")  # no types to pick from
         # an unreadable image takes a note ("file cut off, captured again"), as N did while the button was grey

@@ -192,5 +192,7 @@ class MainStatusBar(QStatusBar):
 
 
 def _fmt_secs(secs: float) -> str:
+    if secs < 10:  # ("the last 8 in 0:00")
+        return f"{secs:.1f} s"
     secs = round(secs)
     return f"{secs // 60}:{secs % 60:02d}"

@@ -141,7 +141,12 @@ def away_text(reason: str) -> str:
     """The viewer's words for an image whose file was not reached (a share away): why, and what happens next."""
     return QCoreApplication.translate(
         "Main", "{why}: not reached now (a network share away?). It is read again when you come back to this image; "
-                "nothing can be judged on it until it shows.").format(why=file_reason_text(reason))
+                "nothing can be judged on it until it shows.").format(why=_capitalised(file_reason_text(reason)))
+
+
+def _capitalised(text: str) -> str:
+    """A phrase that starts a sentence ("File not found: …"); a script without case is unchanged."""
+    return text[:1].upper() + text[1:]
 
 
 def file_reason_text(reason: str) -> str:
