@@ -21,7 +21,7 @@ import traceback
 from pathlib import Path
 from typing import IO
 
-__all__ = ["MAX_BYTES", "NOT_CLOSED", "enable", "last_crash"]
+__all__ = ["MAX_BYTES", "NOT_CLOSED", "enable", "last_crash", "not_closed"]
 
 MAX_BYTES = 1_000_000
 """Past this size the log starts again at the next start (a line per start: years of them)."""
@@ -38,31 +38,52 @@ def _without_passwords(text: str) -> str:
     return re.sub(r"(://[^\s:/@]*:)[^\s@]*@", r"\1***@", text)
 
 
-def last_crash(path: Path) -> tuple[str, str] | None:
-    """(when it started, what killed it) of the last run in the log at ``path`` when it died of a fatal error
-    (faulthandler's "Fatal Python error: Segmentation fault", on Windows "Windows fatal exception: access
-    violation"), or :data:`NOT_CLOSED` when it ended without closing and is not running (no end line: killed, its
-    session ended, the power went); None when it ended well, or there is no log. faulthandler also logs Windows exceptions that a library
-    then handles ("Windows fatal exception: code 0xe06d7363", a C++ exception): those are not taken for a crash."""
+def _tail(path: Path) -> str | None:
     try:
         with open(path, "rb") as handle:
             handle.seek(max(0, handle.seek(0, os.SEEK_END) - TAIL_BYTES))
-            text = handle.read().decode("utf-8", "replace").replace("\r\n", "\n")  # (Windows writes CRLF)
+            return handle.read().decode("utf-8", "replace").replace("\r\n", "\n")  # (Windows writes CRLF)
     except OSError:
         return None
-    starts = list(re.finditer(r"^(\S+) start pid (\d+)", text, flags=re.MULTILINE))
+
+
+def last_crash(path: Path) -> tuple[str, str] | None:
+    """(when it started, what killed it) of the last run in the log at ``path`` when it died of a fatal error
+    (faulthandler's "Fatal Python error: Segmentation fault", on Windows "Windows fatal exception: access
+    violation"), else of the newest run that was not closed (:func:`not_closed`: :data:`NOT_CLOSED`); None when
+    there is none, or no log. faulthandler also logs Windows exceptions that a library then handles ("Windows
+    fatal exception: code 0xe06d7363", a C++ exception): those are not taken for a crash."""
+    text = _tail(path)
+    starts = list(re.finditer(r"^(\S+) start pid (\d+)", text or "", flags=re.MULTILINE))
     if not starts:
         return None
     last = text[starts[-1].end():]
     fatal = re.search(r"^(?:Fatal Python error|Windows fatal exception): ((?!code 0x)[^\n]+)", last, flags=re.MULTILINE)
     if fatal:
         return starts[-1].group(1), fatal.group(1).strip()
-    pid, when = int(starts[-1].group(2)), starts[-1].group(1)
-    if re.search(rf"^\S+ end pid {pid}$", last, flags=re.MULTILINE):
-        return None  # closed
-    if not _before_boot(when) and (pid == os.getpid() or _alive(pid)):
-        return None  # still running (another window of this computer); a pid from before a reboot is another's now
-    return when, NOT_CLOSED
+    unclosed = not_closed(text)
+    return (unclosed[-1][0], NOT_CLOSED) if unclosed else None
+
+
+def not_closed(text: str) -> list[tuple[str, int]]:
+    """``(when, pid)`` of the runs in a log's ``text`` that ended without closing and were not said yet: a start line
+    with no end line of its pid after it, whose process is gone (or started before the last boot: its pid may be
+    another's now), and no "reported" line (:func:`enable` writes one once it is said). Every start after the first
+    one that has an end line counts (a window killed while another, started after it, still runs), and the last
+    start in any case (a log of an older version has no end lines at all), oldest first."""
+    starts = list(re.finditer(r"^(\S+) start pid (\d+)", text, flags=re.MULTILINE))
+    ended = {int(m.group(1)): m.start() for m in re.finditer(r"^\S+ (?:end|reported) pid (\d+)$", text,
+                                                              flags=re.MULTILINE)}
+    first = next((i for i, m in enumerate(starts) if ended.get(int(m.group(2)), -1) > m.start()), len(starts) - 1)
+    found = []
+    for m in starts[min(first, len(starts) - 1):]:
+        when, pid = m.group(1), int(m.group(2))
+        if ended.get(pid, -1) > m.start():
+            continue  # closed (or said already)
+        if not _before_boot(when) and (pid == os.getpid() or _alive(pid)):
+            continue  # still running (another window of this computer)
+        found.append((when, pid))
+    return found
 
 
 NOT_CLOSED = "not closed"
@@ -133,11 +154,15 @@ def enable(folder: Path) -> Path | None:
     global _handle, previous_crash
     path = Path(folder) / "crash.log"
     previous_crash = last_crash(path)
+    unclosed = not_closed(_tail(path) or "")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = "w" if path.exists() and path.stat().st_size > MAX_BYTES else "a"
         handle = open(path, mode, encoding="utf-8", buffering=1)  # noqa: SIM115 (kept open for faulthandler)
-        handle.write(f"{dt.datetime.now().astimezone().isoformat(timespec='seconds')} start pid {os.getpid()} "
+        now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        for _when, pid in unclosed:  # said at this start (the banner): not again at the next
+            handle.write(f"{now} reported pid {pid}\n")
+        handle.write(f"{now} start pid {os.getpid()} "
                      f"python {sys.version.split()[0]} {_without_passwords(' '.join(sys.argv[1:]))[:200]}\n")
     except OSError:
         return None

@@ -56,6 +56,23 @@ def test_a_run_that_was_not_closed_is_known_and_one_still_running_is_not(tmp_pat
     assert crash_log.last_crash(log) is None
 
 
+def test_a_window_killed_while_a_later_one_runs_is_said_once(tmp_path) -> None:
+    """A killed, B started after it and still open, C started: nothing was said, ever (only the last start was
+    looked at; verification walk-through). Said at C's start, and not again at the next."""
+    import os
+
+    log = tmp_path / "crash.log"
+    log.write_text("2026-12-06T10:00:00+00:00 start pid 999990 python 3.11\n"
+                   "2026-12-06T10:05:00+00:00 end pid 999990\n"
+                   "2026-12-06T11:00:00+00:00 start pid 999991 python 3.11 --db alice\n"
+                   f"2026-12-06T11:01:00+00:00 start pid {os.getppid()} python 3.11 --db bob\n", encoding="utf-8")
+    report = "print(crash_log.previous_crash)"
+    said = _run(report, tmp_path).stdout.splitlines()[-1]
+    assert said == "('2026-12-06T11:00:00+00:00', 'not closed')"
+    assert "reported pid 999991" in log.read_text(encoding="utf-8")
+    assert _run(report, tmp_path).stdout.splitlines()[-1] == "None"  # said once
+
+
 def test_a_windows_log_and_a_run_from_before_a_reboot(tmp_path, monkeypatch) -> None:
     """Windows writes the log with CRLF: its end lines were not seen, and every clean close was reported (review). A
     start from before the last boot is not running whatever its pid is now (after a power cut the pid is another
