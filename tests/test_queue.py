@@ -124,6 +124,9 @@ def test_queue_lists_undecided_rejudge_images_of_the_model_version_with_counts(e
     assert row.path.endswith("/B/img4.png")  # the most recently seen path, not the old one
     assert row.created_at == NOW - dt.timedelta(hours=5)
     assert row.age(NOW) == dt.timedelta(hours=5)
+    # img7, waiting under model v0's prediction only, is not listed: it is counted (a lead read the backlog short)
+    assert page.other_model == 1
+    assert queue(engine, batch_id=store["A"]).other_model == 0  # (in batch B)
 
 
 @pytest.mark.parametrize(
@@ -478,18 +481,22 @@ def test_the_queue_says_how_many_blind_checks_wait_in_their_batch(qtbot, queue_w
     """A spot check is never listed (its row would show the hidden call), so the window's re-judge count is higher
     than the queue's: the counts line says why, and for a batch filter counts that batch's checks only."""
     _window, view = queue_window
-    assert view.counts_label.text() == "5 waiting  ·  1 selected"
+    other = "under another model's predictions: 1 (opening their batch predicts them with this one)"  # (img7)
+    assert view.counts_label.text() == f"5 waiting  ·  {other}  ·  1 selected"
     with session_scope(engine) as s:
         image = repo.get_or_create_image(s, sha("blind"), tmp_path / "A" / "blind.png", 64, 64)
         repo.add_to_batch(s, store["A"], image.image_id, tmp_path / "A" / "blind.png")
         repo.save_prediction(s, image.image_id, pred("crack", 0.99, "rejudge", ["spot_check"]))
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         view.refresh()
-    assert view.counts_label.text() == "5 waiting  ·  blind checks (in their batch): 1  ·  1 selected"
+    assert view.counts_label.text() == f"5 waiting  ·  blind checks (in their batch): 1  ·  {other}  ·  1 selected"
     assert store["A"] != store["B"]
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
         view.batch_combo.setCurrentIndex(view.batch_combo.findData(store["B"]))
-    assert "blind" not in view.counts_label.text()
+    assert "blind" not in view.counts_label.text() and other in view.counts_label.text()
+    with qtbot.waitSignal(view.pageLoaded, timeout=10_000):
+        view.batch_combo.setCurrentIndex(view.batch_combo.findData(store["A"]))
+    assert "another model" not in view.counts_label.text()  # (img7 is in batch B)
 
 
 @needs_qt

@@ -2517,79 +2517,79 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="89"/>
+        <location filename="../ui/queue_model.py" line="90"/>
         <source>File</source>
         <translation>檔案</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="90"/>
+        <location filename="../ui/queue_model.py" line="91"/>
         <source>Predicted</source>
         <translation>預測</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="48"/>
-        <location filename="../ui/queue_model.py" line="91"/>
+        <location filename="../ui/queue_model.py" line="92"/>
         <source>Confidence</source>
         <translation>信心度</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="92"/>
+        <location filename="../ui/queue_model.py" line="93"/>
         <source>Reasons</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="93"/>
+        <location filename="../ui/queue_model.py" line="94"/>
         <source>New-type score</source>
         <translation>新類別分數</translation>
     </message>
     <message>
         <location filename="../ui/queue_filters.py" line="51"/>
-        <location filename="../ui/queue_model.py" line="94"/>
+        <location filename="../ui/queue_model.py" line="95"/>
         <source>Batch</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="95"/>
+        <location filename="../ui/queue_model.py" line="96"/>
         <source>Waiting</source>
         <translation>等待</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="96"/>
+        <location filename="../ui/queue_model.py" line="97"/>
         <source>State</source>
         <translation>狀態</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="134"/>
+        <location filename="../ui/queue_model.py" line="135"/>
         <source>Nothing determined</source>
         <translation>未確定任何層級</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="136"/>
+        <location filename="../ui/queue_model.py" line="137"/>
         <source>{node} (determined)</source>
         <translation>{node}（已確定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="138"/>
+        <location filename="../ui/queue_model.py" line="139"/>
         <source>{node} (determined) · pick the type</source>
         <translation>{node}（已確定）· 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="143"/>
+        <location filename="../ui/queue_model.py" line="144"/>
         <source>{name} — {n} waiting</source>
         <translation>{name} — {n} 張待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="145"/>
+        <location filename="../ui/queue_model.py" line="146"/>
         <source>{name} — 1 image</source>
         <translation>{name} — 1 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="146"/>
+        <location filename="../ui/queue_model.py" line="147"/>
         <source>{name} — {n} images</source>
         <translation>{name} — {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_model.py" line="152"/>
+        <location filename="../ui/queue_model.py" line="153"/>
         <source>Click (or Space) to select the group&apos;s images; Ctrl+Down and Ctrl+Up go to the next and the previous group</source>
         <translation>點一下（或按空白鍵）選取此群組的影像；Ctrl+Down 與 Ctrl+Up 移到下一個與上一個群組</translation>
     </message>
@@ -2824,7 +2824,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="209"/>
-        <location filename="../ui/queue_model.py" line="180"/>
+        <location filename="../ui/queue_model.py" line="181"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
@@ -2894,7 +2894,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="426"/>
+        <location filename="../ui/queue_view.py" line="425"/>
+        <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
+        <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_view.py" line="430"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>

@@ -140,6 +140,9 @@ class QueuePage:
             and age filters only: the leaf, reason and confidence filters would tell their hidden call), counted
             with the facets when waiting images are listed. They are judged in their batch's window, never in the
             queue; the count says so.
+        other_model: images waiting for a person under another model version's prediction only (a batch
+            predicted by a model not loaded now; the batch filter kept), counted with ``blind_waiting``: the queue
+            lists the loaded model's, and a lead read the backlog 16 short without a word.
     """
 
     rows: list[QueueRow]
@@ -150,6 +153,7 @@ class QueuePage:
     offset: int = 0
     limit: int = 200
     blind_waiting: int = 0
+    other_model: int = 0
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -361,11 +365,18 @@ def rejudge_queue(
     counts_by_leaf: dict[str | None, int] = {}
     counts_by_reason: dict[str, int] = {}
     counts_by_determined: dict[str | None, int] = {}
-    blind_waiting = 0
+    blind_waiting = other_model = 0
     if facets and analyst is None and (states is None or "rejudge" in states):
         blind_waiting = int(session.scalar(select(func.count()).select_from(Prediction).where(
             *scope, *in_batch, *by_age, Prediction.image_id.not_in(_decided_images()),
             Prediction.id.in_(_blind_predictions()))) or 0)
+        others = list(session.scalars(select(ModelVersion.id).where(ModelVersion.id != version_id)))
+        loaded = aliased(Prediction)  # (by the other versions' ids: the queue's index, none read when there are none)
+        other_model = int(session.scalar(select(func.count(func.distinct(Prediction.image_id))).where(
+            Prediction.model_version_id.in_(others), Prediction.route == "rejudge", *in_batch,
+            Prediction.image_id.not_in(_decided_images()),
+            ~exists().where(loaded.image_id == Prediction.image_id, loaded.model_version_id == version_id))) or 0) \
+            if others else 0
     if facets:
         # Grouping by an expression keeps SQLite on the covering index (not the (version, leaf) one).
         leaf_key = func.coalesce(Prediction.leaf, "")
@@ -424,6 +435,7 @@ def rejudge_queue(
         offset=offset,
         limit=limit,
         blind_waiting=blind_waiting,
+        other_model=other_model,
     )
 
 

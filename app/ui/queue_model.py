@@ -65,6 +65,7 @@ class QueueTableModel(QAbstractTableModel):
         self.rows: list[QueueRow | GroupRow] = []
         self.total: int | None = 0  # None: not counted yet (the rows come first, the counts next)
         self.blind_waiting = 0  # spot checks waiting in their batches (judged blind there, never listed here)
+        self.other_model = 0  # images waiting under another model version's prediction only (not listed here)
         self._full = False  # the last page was full: there may be more
         self.loaded = 0  # queue rows loaded (headings excluded)
         self.jump_pending = None  # the view whose Ctrl+Down waits for the next page (queue_gallery.jump_to_group)
@@ -190,7 +191,7 @@ class QueueTableModel(QAbstractTableModel):
         self._waiting = False
         self._full = len(page.rows) >= page.limit
         if page.total is not None:
-            self.total, self.blind_waiting = page.total, page.blind_waiting
+            self.total, self.blind_waiting, self.other_model = page.total, page.blind_waiting, page.other_model
             self.group_counts = dict(page.counts_by_determined if grouped == "determined" else page.counts_by_leaf)
         elif not append and not (keep_counts and grouped == self.grouped):
             self.total, self.group_counts = None, None
@@ -227,7 +228,7 @@ class QueueTableModel(QAbstractTableModel):
 
     def set_counts(self, page: QueuePage) -> None:
         """The total and group counts arrived (a page of counts, :meth:`app.services.queue.QueueService.counts`)."""
-        self.total, self.blind_waiting = page.total, page.blind_waiting
+        self.total, self.blind_waiting, self.other_model = page.total, page.blind_waiting, page.other_model
         grouped = self.grouped
         self.group_counts = dict(page.counts_by_determined if grouped == "determined" else page.counts_by_leaf)
         for i, row in enumerate(self.rows):

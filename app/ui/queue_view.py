@@ -421,6 +421,10 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         if self.model.total is not None and self.model.blind_waiting:  # why the window's re-judge count is higher
             text += "  ·  " + QCoreApplication.translate(
                 "Queue", "blind checks (in their batch): {n}").format(n=self.model.blind_waiting)
+        if self.model.total is not None and self.model.other_model:  # (a backlog read short without a word)
+            text += "  ·  " + QCoreApplication.translate(
+                "Queue", "under another model's predictions: {n} (opening their batch predicts them with this one)"
+            ).format(n=self.model.other_model)
         n = len(self.selected_rows())
         if n:
             text += "  ·  " + QCoreApplication.translate("Queue", "{n} selected").format(n=n)
