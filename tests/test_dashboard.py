@@ -290,7 +290,7 @@ def test_an_image_the_model_could_not_read_is_failed_not_predicted(engine, store
     assert (figures.overall.predicted, figures.overall.failed) == (9, 1)  # image 5 failed
     assert [(b.name, b.counts.predicted, b.counts.failed) for b in figures.batches] == [("B1", 5, 1), ("B2", 5, 0)]
     assert [(p.counts.predicted, p.counts.failed) for p in figures.periods] == [(4, 1), (5, 0)]
-    assert dashboard_heading(figures)[1].startswith("9 predicted · 55.6% auto-judged · 7 judged")
+    assert dashboard_heading(figures)[1].startswith("9 predicted · 5 (55.6%) auto-judged · 7 judged")
     with session_scope(engine) as s:  # a batch whose images all failed: none predicted
         b3 = repo.create_batch(s, name="B3", source_folder=tmp_path / "b3").id
         for n in (11, 12):

@@ -271,9 +271,9 @@ def dashboard_heading(figures: DashboardFigures, lang: str = "en") -> tuple[str,
         "summary",
         lang,
         predicted=o.predicted,
-        auto=_pct(o.auto_share),
-        judged=o.judged,
-        corrected=_pct(o.corrected_share),
+        auto=f"{o.auto:,} ({_pct(o.auto_share)})" if o.predicted else _pct(o.auto_share),  # (a count a report
+        judged=o.judged,  # needs: it was only a share of the predicted)
+        corrected=f"{o.corrected:,} ({_pct(o.corrected_share)})" if o.judged else _pct(o.corrected_share),
         error=_pct(o.error_rate),
     )
     return _t("title", lang, version=figures.model_version), summary
