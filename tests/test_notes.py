@@ -154,4 +154,5 @@ def test_a_note_or_an_undo_keeps_a_colleagues_decision_theirs(engine: Engine, tm
         (row,) = [r for r in csv.DictReader(fh) if r["path"].endswith("d.png")]
     assert out.count >= 1 and row["analyst"] == "bob"
     assert row["judged_at"].startswith(bob_row.created_at.strftime("%Y-%m-%dT%H:%M"))
+    assert "." not in row["judged_at"] and len(row["judged_at"]) == len("2026-12-06T23:16:16+00:00")  # to the second
     assert QueueService(engine, "dave").analysts() == ["bob"]  # the queue's "judged by" filter: deciders only
