@@ -113,10 +113,15 @@ def is_content_reason(reason: str) -> bool:
     return reason in (EMPTY_FILE, NOT_AN_IMAGE) or reason.startswith((CUT_SHORT, TOO_LARGE))
 
 
+REACH_REASONS = ("file not found", "permission denied")
+REACH_PREFIX = "cannot read the file ("
+"""The reasons of :func:`os_error_reason` (:func:`is_reach_reason`; the store counts them in SQL by these)."""
+
+
 def is_reach_reason(reason: str) -> bool:
     """Whether a reason of :func:`load_image` is about reaching the file (:func:`os_error_reason`: not found,
     permission denied, an input/output error of a share), which the next read may not meet."""
-    return reason in ("file not found", "permission denied") or reason.startswith("cannot read the file (")
+    return reason in REACH_REASONS or reason.startswith(REACH_PREFIX)
 
 
 def os_error_reason(exc: OSError) -> str:

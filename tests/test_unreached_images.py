@@ -115,6 +115,7 @@ def test_what_the_model_could_not_reach_is_predicted_again_once_the_file_is_read
         # not reached is not unreadable: they wait for a person (and for their files)
         assert all(win.presenter.state(it) == "pending" for it in win.items)
         assert win.presenter.left() == 3 and "error" not in win.presenter.counts()
+        assert win.presenter.next_open(0) == 1 and win.presenter.next_open(2) == 0  # "next" walks to them (review)
         away.rename(share)
         win.activateWindow()
         _press(qtbot, win, Qt.Key.Key_Right)
@@ -129,6 +130,31 @@ def test_what_the_model_could_not_reach_is_predicted_again_once_the_file_is_read
                         timeout=30_000)
     finally:
         win.close()
+
+
+def test_the_start_page_the_export_and_the_next_opening_count_a_file_not_reached_as_the_window_does(
+        qtbot, engine, tiny_bundle, tmp_path, monkeypatch):
+    """Waiting, not unreadable (the start page and the export said 69 unreadable where the window said 69 waiting;
+    review); and a file deleted from a folder that is here is unreadable at the next opening (it waited for good)."""
+    from app.services import batches
+    from app.store.export import count_export_rows
+
+    share = tmp_path / "share" / "lot7"
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        away = _predicted_while_away(qtbot, win, share, 3, tiny_bundle)
+        batch_id = win.presenter.batch.batch_id
+    finally:
+        win.close()
+    (line,) = [b for b in batches.recent_batches(engine) if b.id == batch_id]
+    assert (line.unreadable, line.pending) == (0, 3)
+    with session_scope(engine, action="read") as s:
+        assert count_export_rows(s, batch_id=batch_id, statuses=("waiting",)) == 3
+        assert count_export_rows(s, batch_id=batch_id, statuses=("unreadable",)) == 0
+    away.rename(share)
+    (share / "M0001.png").unlink()  # deleted while its folder is here
+    opened = batches.open_batch(engine, batch_id)
+    assert list(opened.unreadable.values()) == ["file not found"] and len(opened.unreadable) == 1
 
 
 def test_an_image_whose_stored_prediction_did_not_reach_it_is_judged_once_shown(

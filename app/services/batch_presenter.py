@@ -25,7 +25,14 @@ from app.services.presenter_records import (
     ReasonDetail,
     TopEntry,
 )
-from app.store.records import BatchItem, JudgmentRecord, OpenedBatch, PredictionRecord, unpredicted
+from app.store.records import (
+    BatchItem,
+    JudgmentRecord,
+    OpenedBatch,
+    PredictionRecord,
+    reach_error,
+    unpredicted,
+)
 from models.imageio import is_reach_reason
 from models.routing.policy import Calibration
 from models.taxonomy import Taxonomy
@@ -37,12 +44,6 @@ MODEL_STATES = ("none", "loading", "ready", "read_only")  # read_only: names sho
 OPEN_STATES = ("pending", "rejudge")
 """States that still need a person ("left" in the counts; where "next" goes)."""
 COUNT_ORDER = ("pending", "rejudge", "auto", "accepted", "corrected", "unknown", "error")
-
-
-def reach_error(p: PredictionRecord | None) -> bool:
-    """Whether a prediction is the model's failure to reach the file (not found, permission denied: a share away):
-    no mark on the image, which waits for its file and is predicted again once it is read."""
-    return p is not None and bool(p.error) and is_reach_reason(p.error)
 
 
 class BatchPresenter:
@@ -96,7 +97,7 @@ class BatchPresenter:
         # the first image still waiting for a person; an unreadable one is no image to judge (the batch of a day
         # whose only images left could not be read opened on one of them)
         readable = (i for i, it in enumerate(self.items) if self.state(it) != "error")
-        first = next((i for i in readable if self.items[i].state in OPEN_STATES), None)
+        first = next((i for i in readable if self.state(self.items[i]) in OPEN_STATES), None)
         if first is None:  # nothing open: the first readable image (a second walk only then)
             first = next((i for i, it in enumerate(self.items) if self.state(it) != "error"), 0)
         return self._pos.get(wanted, first) if wanted is not None else first
@@ -284,7 +285,7 @@ class BatchPresenter:
         held = None
         for step in range(1, n + 1):
             j = order[(start + step) % n]
-            if self.items[j].state in OPEN_STATES and self.state(self.items[j]) != "error":
+            if self._states[j] in OPEN_STATES:  # (the presenter's state: a file not reached waits, unreadable not)
                 if self.items[j].image.image_id not in self.claimed:
                     return j
                 held = j if held is None else held

@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import math
 import os
-import stat
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from app.services import registrar, spectra
+from app.services import file_facts, registrar, spectra
 from app.services.file_facts import FactReader, FolderNotFoundError, header_size, read_facts, same_pictures
 from app.store import repo
 from app.store.db import read_only, session_scope
@@ -32,10 +31,11 @@ from app.store.records import (
     FileSeen,
     ImageRecord,
     OpenedBatch,
+    reach_error,
     unpredicted,
 )
 from models.bundle.manifest import BundleError, taxonomy_from_json
-from models.imageio import EMPTY_FILE, IMAGE_SUFFIXES, is_image_file, os_error_reason, regular_file_reason
+from models.imageio import IMAGE_SUFFIXES, is_image_file, os_error_reason, regular_file_reason
 from models.spectra import SPECTRUM_SUFFIXES, is_spectrum_candidate, match_spectra
 from models.taxonomy import Taxonomy
 
@@ -307,24 +307,15 @@ def _open_read_only(engine: Engine, folder: Path, recursive: bool, model_version
 
 def _unreadable(items: Sequence[BatchItem]) -> dict[int, str]:
     """Why each image without a prediction cannot be read, as far as its file's ``stat`` says (missing, a folder,
-    empty): a batch opened as stored listed an empty file as "pending" while the panel said it is empty. No file is
-    opened (a batch of 100,000 on a share): what only a decode finds, the model says when it runs."""
+    empty; no file is opened: a batch of 100,000 on a share), and each the model did not reach whose file is gone
+    from a folder that is here (deleted, not a share away: it would wait for good)."""
     out = {}
     for it in items:
-        if it.prediction is None and (why := _stat_reason(Path(it.image.path))) is not None:
+        path, p = Path(it.image.path), it.prediction
+        if (why := file_facts.stat_reason(path) if p is None else p.error if reach_error(p)
+                and not path.exists() and path.parent.is_dir() else None) is not None:
             out[it.image.image_id] = why
     return out
-
-
-def _stat_reason(path: Path) -> str | None:
-    """One ``stat`` for a plain file (the usual case); what else it is, :func:`regular_file_reason` says."""
-    try:
-        st = path.stat()
-    except OSError:
-        return regular_file_reason(path)  # (missing, a link to a missing file, no permission: it says which)
-    if not stat.S_ISREG(st.st_mode):
-        return regular_file_reason(path)
-    return EMPTY_FILE if st.st_size == 0 else None
 
 
 def open_files(engine: Engine, files: Sequence[Path], *, progress: Progress | None = None,

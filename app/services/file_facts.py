@@ -185,3 +185,14 @@ def same_pictures(files: Sequence[tuple[int, str]], listed: dict[int, str], skip
             skipped.append((earlier, f"the same picture as {Path(path).name}: the batch holds it once, under that "
                                      "name"))
         listed[image_id] = path
+
+
+def stat_reason(path: Path) -> str | None:
+    """One ``stat`` for a plain file (the usual case); what else it is, :func:`regular_file_reason` says."""
+    try:
+        st = path.stat()
+    except OSError:
+        return regular_file_reason(path)  # (missing, a link to a missing file, no permission: it says which)
+    if not stat.S_ISREG(st.st_mode):
+        return regular_file_reason(path)
+    return EMPTY_FILE if st.st_size == 0 else None

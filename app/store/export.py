@@ -56,6 +56,7 @@ from app.store.schema import (
     PredictionReason,
     decided_time,
     decider,
+    unreadable_error,
 )
 from app.store.urls import is_store_file
 from models.bundle.manifest import BundleError, taxonomy_from_json
@@ -175,7 +176,7 @@ def _current(stmt: Select, batch_id: int | None, since: dt.datetime | None, stat
 def _undecided_state() -> Any:
     """SQL for an undecided image's state (over ``Image`` and its newest ``Prediction``, outer-joined), as the batch
     list counts them: ``unreadable``, ``auto`` or ``waiting``."""
-    unreadable = or_(Prediction.error.is_not(None), and_(Prediction.id.is_(None), Image.width.is_(None)))
+    unreadable = or_(unreadable_error(Prediction.error), and_(Prediction.id.is_(None), Image.width.is_(None)))
     return case((unreadable, literal("unreadable")),
                 (and_(Prediction.route == AUTO, Prediction.leaf.is_not(None)), literal(AUTO)), else_=literal("waiting"))
 

@@ -482,6 +482,12 @@ def same_decision(judged: Collection[str], unknown: bool, writes: Collection[str
     return unknown if not writes else (not unknown and set(judged) == set(writes))
 
 
+def reach_error(p: PredictionRecord | None) -> bool:
+    """Whether a prediction is the model's failure to reach the file (not found, permission denied: a share away):
+    no mark on the image, which waits for its file and is predicted again once it is read."""
+    return p is not None and bool(p.error) and is_reach_reason(p.error)
+
+
 def unpredicted(items: Sequence[BatchItem], model_version: str | None, skip: Collection[int] = (),
                 calibration: str | None = None) -> list[tuple[int, str]]:
     """``(image_id, path)`` of the items to predict with ``model_version``: those without a prediction of it, and
@@ -494,7 +500,7 @@ def unpredicted(items: Sequence[BatchItem], model_version: str | None, skip: Col
     model did not reach (a share away: :func:`~models.imageio.is_reach_reason`), which the next read may find."""
     def stale(it: BatchItem) -> bool:
         p = it.prediction
-        if p is None or p.model_version != model_version or (p.error and is_reach_reason(p.error)):
+        if p is None or p.model_version != model_version or reach_error(p):
             return True
         decided = it.judgment is not None and it.judgment.is_decision
         held = any(r in MONITOR_REASONS for r in p.reasons)

@@ -49,12 +49,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from app.store.records import JUDGED_STATUSES  # noqa: F401  (re-exported: the schema's statuses)
+from models.imageio import REACH_PREFIX, REACH_REASONS
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(column_0_N_label)s",
@@ -303,6 +305,13 @@ def decider() -> Any:
     """SQL for who made the decision a judgment row carries: its writer, unless the row only carried a colleague's
     decision on (a note, an undo restoring it: :attr:`Judgment.decided_by`)."""
     return func.coalesce(Judgment.decided_by, Judgment.analyst)
+
+
+def unreadable_error(error: Any) -> Any:
+    """SQL: a prediction's ``error`` that makes its image unreadable: any but a file not reached (a share away:
+    :func:`models.imageio.is_reach_reason`), whose image waits for its file (the window, the start page and the
+    export count it so alike)."""
+    return and_(error.is_not(None), error.not_in(REACH_REASONS), error.not_like(REACH_PREFIX + "%"))
 
 
 def decided_time() -> Any:

@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.batch_presenter import BatchPresenter, reach_error
+from app.services.batch_presenter import BatchPresenter
 from app.services.note_drafts import NoteDrafts
 from app.services.predicting import ModelInfo, PredictingService, interactive_threads
-from app.store.records import BatchItem
+from app.store.records import BatchItem, reach_error
 from app.ui import keymap
 from app.ui.alerts import alert
 from app.ui.batch_list import BatchListModel, BatchListView

@@ -200,6 +200,10 @@ def load_training_data(cfg: TrainConfig, sources: Sequence[str | Path], taxonomy
     if missing:
         log(f"warning: {len(missing)} leaf class(es) have no training images: {', '.join(missing[:10])}"
             + (f", ... and {len(missing) - 10} more" if len(missing) > 10 else ""))
+    if not data.val:  # (a lead's retraining on an 11-image export ran silently without any)
+        log("warning: no validation images: the epoch kept is the one of the lowest training loss, training never "
+            "stops early and the run reports no validation metric; give the data more images per type, or a split "
+            "column with val rows")
     return data
 
 

@@ -172,10 +172,6 @@ def train(
     log(f"data: {len(samples.train)} train, {len(samples.val)} val images, {len(taxonomy.leaves)} classes, "
         f"device {rt.device}{' x' + str(rt.world) if rt.world > 1 else ''}, "
         f"precision {str(rt.amp_dtype).replace('torch.', '') if rt.amp_dtype else 'fp32'}")
-    if not samples.val:  # (a lead's retraining on an 11-image export ran silently without any)
-        log("warning: no validation images: the epoch kept is the one of the lowest training loss, training never "
-            "stops early and the run reports no validation metric; give the data more images per type, or a split "
-            "column with val rows")
     profile = profile_data(samples.train, taxonomy)
     cfg, choices = choose_settings(cfg, profile, validation=bool(samples.val))
     for choice in choices:

@@ -24,7 +24,7 @@ from app.store.repo._common import (
     normalize_folder,
 )
 from app.store.repo.images import bulk_images, get_or_create_image, image_paths
-from app.store.schema import Batch, BatchImage, Image, Judgment, Prediction, utcnow
+from app.store.schema import Batch, BatchImage, Image, Judgment, Prediction, unreadable_error, utcnow
 
 
 def create_batch(
@@ -280,8 +280,8 @@ def _undecided_counts(session: Session, batch_ids: Sequence[int]) -> dict[int, t
         return {}
     newest, _current, decided = newest_and_decided(select(BatchImage.image_id).where(BatchImage.batch_id.in_(list(batch_ids))))
     auto = func.sum(case((Prediction.route == "auto", 1), else_=0))
-    unreadable = func.sum(case((or_(Prediction.error.is_not(None), and_(Prediction.id.is_(None),
-                                                                         Image.width.is_(None))), 1), else_=0))
+    unreadable = func.sum(case((or_(unreadable_error(Prediction.error), and_(Prediction.id.is_(None),
+                                                                            Image.width.is_(None))), 1), else_=0))
     stmt = (select(BatchImage.batch_id, auto, unreadable)
             .join(Image, Image.id == BatchImage.image_id)
             .outerjoin(newest, newest.c.image_id == BatchImage.image_id)
