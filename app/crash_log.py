@@ -21,13 +21,14 @@ import traceback
 from pathlib import Path
 from typing import IO
 
-__all__ = ["MAX_BYTES", "NOT_CLOSED", "enable", "last_crash", "not_closed"]
+__all__ = ["MAX_BYTES", "NOT_CLOSED", "enable", "last_crash", "mark_reported", "not_closed", "unclosed_count"]
 
 MAX_BYTES = 1_000_000
 """Past this size the log starts again at the next start (a line per start: years of them)."""
 
 _handle: IO[str] | None = None  # open for as long as the process lives: faulthandler writes to its descriptor
 previous_crash: tuple[str, str] | None = None
+_unclosed: list[tuple[str, int]] = []  # the runs not closed found at this start, until said (mark_reported)
 """How the run before this one ended, when it died (:func:`last_crash` of the log before this start's line)."""
 TAIL_BYTES = 200_000
 
@@ -66,24 +67,41 @@ def last_crash(path: Path) -> tuple[str, str] | None:
 
 
 def not_closed(text: str) -> list[tuple[str, int]]:
-    """``(when, pid)`` of the runs in a log's ``text`` that ended without closing and were not said yet: a start line
-    with no end line of its pid after it, whose process is gone (or started before the last boot: its pid may be
-    another's now), and no "reported" line (:func:`enable` writes one once it is said). Every start after the first
-    one that has an end line counts (a window killed while another, started after it, still runs), and the last
-    start in any case (a log of an older version has no end lines at all), oldest first."""
-    starts = list(re.finditer(r"^(\S+) start pid (\d+)", text, flags=re.MULTILINE))
+    """``(when, pid)`` of the runs in a log's ``text`` that ended without closing and were not said yet, oldest first:
+    a start line with no end line of its pid after it, whose process is gone (or started before the last boot: its
+    pid may be another's now), and no "reported" line (:func:`mark_reported`). Every start this version wrote counts
+    (its line says ``ends-logged``: a window killed while another, started after it, still runs), and the last start
+    in any case (an older version's lines have no end lines to look for)."""
+    starts = list(re.finditer(r"^(\S+) start pid (\d+)( ends-logged)?", text, flags=re.MULTILINE))
     ended = {int(m.group(1)): m.start() for m in re.finditer(r"^\S+ (?:end|reported) pid (\d+)$", text,
                                                               flags=re.MULTILINE)}
-    first = next((i for i, m in enumerate(starts) if ended.get(int(m.group(2)), -1) > m.start()), len(starts) - 1)
     found = []
-    for m in starts[min(first, len(starts) - 1):]:
+    for k, m in enumerate(starts):
         when, pid = m.group(1), int(m.group(2))
-        if ended.get(pid, -1) > m.start():
-            continue  # closed (or said already)
+        if not (m.group(3) or k == len(starts) - 1) or ended.get(pid, -1) > m.start():
+            continue  # an older version's, or closed, or said already
         if not _before_boot(when) and (pid == os.getpid() or _alive(pid)):
             continue  # still running (another window of this computer)
         found.append((when, pid))
     return found
+
+
+def unclosed_count() -> int:
+    """How many runs not closed this start found (the banner names the newest, and says how many)."""
+    return len(_unclosed)
+
+
+def mark_reported() -> None:
+    """The runs found not closed at this start were said (the window's banner): a "reported" line each, so the next
+    start does not say them again. Written when said, not at the start: a start that failed before its window showed
+    them (a database server still booting after the power came back) left them unsaid for good (review)."""
+    global _unclosed
+    if _handle is None or not _unclosed:
+        return
+    now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    with contextlib.suppress(OSError, ValueError):
+        _handle.write("".join(f"{now} reported pid {pid}\n" for _when, pid in _unclosed))
+    _unclosed = []
 
 
 NOT_CLOSED = "not closed"
@@ -151,18 +169,16 @@ def _ended(handle: IO[str]) -> None:
 def enable(folder: Path) -> Path | None:
     """Start logging this process's crashes to ``folder``/crash.log; returns the file, or None when it cannot be
     written (a read-only profile: the app runs all the same, without a crash log)."""
-    global _handle, previous_crash
+    global _handle, previous_crash, _unclosed
     path = Path(folder) / "crash.log"
     previous_crash = last_crash(path)
-    unclosed = not_closed(_tail(path) or "")
+    _unclosed = not_closed(_tail(path) or "")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = "w" if path.exists() and path.stat().st_size > MAX_BYTES else "a"
         handle = open(path, mode, encoding="utf-8", buffering=1)  # noqa: SIM115 (kept open for faulthandler)
         now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-        for _when, pid in unclosed:  # said at this start (the banner): not again at the next
-            handle.write(f"{now} reported pid {pid}\n")
-        handle.write(f"{now} start pid {os.getpid()} "
+        handle.write(f"{now} start pid {os.getpid()} ends-logged "
                      f"python {sys.version.split()[0]} {_without_passwords(' '.join(sys.argv[1:]))[:200]}\n")
     except OSError:
         return None

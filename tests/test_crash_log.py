@@ -27,7 +27,7 @@ def test_a_fatal_signal_leaves_every_threads_stack_in_the_log(tmp_path) -> None:
 def test_the_next_start_knows_the_last_run_died_and_the_one_after_it_does_not(tmp_path) -> None:
     """The helper's window vanished (a segmentation fault) and the next start said nothing of it: now the app is
     told (crash_log.previous_crash) and says so in its status bar, once."""
-    report = "print(crash_log.previous_crash)"
+    report = "print(crash_log.previous_crash)\ncrash_log.mark_reported()"  # (as the window does once it is said)
     assert _run(report, tmp_path).stdout.splitlines()[-1] == "None"  # no log yet
     _run("import ctypes\nctypes.string_at(0)", tmp_path)
     after = _run(report, tmp_path).stdout.splitlines()[-1]
@@ -44,7 +44,7 @@ def test_a_run_that_was_not_closed_is_known_and_one_still_running_is_not(tmp_pat
 
     from app import crash_log
 
-    report = "print(crash_log.previous_crash)"
+    report = "print(crash_log.previous_crash)\ncrash_log.mark_reported()"  # (as the window does once it is said)
     _run("import os\nos._exit(3)", tmp_path)  # ends without any of Python's own ending: as a kill does
     after = _run(report, tmp_path).stdout.splitlines()[-1]
     assert after.startswith("('20") and after.endswith(f", {crash_log.NOT_CLOSED!r})")
@@ -64,13 +64,24 @@ def test_a_window_killed_while_a_later_one_runs_is_said_once(tmp_path) -> None:
     log = tmp_path / "crash.log"
     log.write_text("2026-12-06T10:00:00+00:00 start pid 999990 python 3.11\n"
                    "2026-12-06T10:05:00+00:00 end pid 999990\n"
-                   "2026-12-06T11:00:00+00:00 start pid 999991 python 3.11 --db alice\n"
+                   "2026-12-06T11:00:00+00:00 start pid 999991 ends-logged python 3.11 --db alice\n"
                    f"2026-12-06T11:01:00+00:00 start pid {os.getppid()} python 3.11 --db bob\n", encoding="utf-8")
-    report = "print(crash_log.previous_crash)"
+    report = "print(crash_log.previous_crash)\ncrash_log.mark_reported()"  # (as the window does once it is said)
     said = _run(report, tmp_path).stdout.splitlines()[-1]
     assert said == "('2026-12-06T11:00:00+00:00', 'not closed')"
     assert "reported pid 999991" in log.read_text(encoding="utf-8")
     assert _run(report, tmp_path).stdout.splitlines()[-1] == "None"  # said once
+    from app import crash_log  # a fresh log, no run ended yet: found all the same (second review)
+
+    fresh = ("2026-12-06T11:00:00+00:00 start pid 999992 ends-logged python 3.11\n"
+             f"2026-12-06T11:01:00+00:00 start pid {os.getppid()} ends-logged python 3.11\n")
+    assert crash_log.not_closed(fresh) == [("2026-12-06T11:00:00+00:00", 999992)]
+    assert crash_log.not_closed(fresh.replace(" ends-logged", "")) == []  # an older version's lines: the last only
+    (tmp_path / "quiet").mkdir()  # a start that did not say it (it failed before its window showed): not used up
+    (tmp_path / "quiet" / "crash.log").write_text(fresh, encoding="utf-8")
+    for _ in range(2):
+        assert _run("print(crash_log.previous_crash)", tmp_path / "quiet").stdout.splitlines()[-1] == \
+            "('2026-12-06T11:00:00+00:00', 'not closed')"
 
 
 def test_a_windows_log_and_a_run_from_before_a_reboot(tmp_path, monkeypatch) -> None:

@@ -1246,12 +1246,12 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="411"/>
+        <location filename="../ui/app.py" line="416"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="313"/>
+        <location filename="../ui/app.py" line="316"/>
         <source>The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}</source>
         <translation>上次工作階段意外結束（{when}，{what}）；已儲存的內容都在。詳情：{path}</translation>
     </message>
@@ -1262,26 +1262,31 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
     </message>
     <message>
         <location filename="../ui/app.py" line="312"/>
+        <source>{n} sessions were not closed: ended from outside, or the power went</source>
+        <translation>{n} 個工作階段未正常關閉：被外部結束，或電源中斷</translation>
+    </message>
+    <message>
+        <location filename="../ui/app.py" line="315"/>
         <source>it was not closed: ended from outside, or the power went</source>
         <translation>程式未正常關閉：被外部結束，或電源中斷</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="319"/>
+        <location filename="../ui/app.py" line="324"/>
         <source>The team&apos;s model is not reachable from this workstation: {path} (a network share not connected?). This window uses the one it had.</source>
         <translation>此工作站無法存取團隊的模型：{path}（網路共用資料夾未連線？）。此視窗沿用原本的模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="323"/>
+        <location filename="../ui/app.py" line="328"/>
         <source>The model this workstation uses is not there: {path} (a network share not connected?). No model is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model with “Model”.</source>
         <translation>找不到此工作站使用的模型：{path}（網路共用資料夾未連線？）。目前未載入任何模型，因此不會預測，也不會自動判定。請連線後重新啟動，或以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="328"/>
+        <location filename="../ui/app.py" line="333"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="336"/>
+        <location filename="../ui/app.py" line="341"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>

@@ -308,11 +308,16 @@ def run_app(argv: list[str]) -> int:
                     "another database, close the app and check --db.").format(path=made))
     if crash_log.previous_crash is not None:  # the window vanished last time: say so, and where IT finds why
         when, what = crash_log.previous_crash
-        if what == crash_log.NOT_CLOSED:  # (killed, logged out, the power went: the next start said nothing)
+        if what == crash_log.NOT_CLOSED and (n := crash_log.unclosed_count()) > 1:
+            what = QCoreApplication.translate("Main", "{n} sessions were not closed: ended from outside, or the power "
+                                                      "went").format(n=n)
+        elif what == crash_log.NOT_CLOSED:  # (killed, logged out, the power went: the next start said nothing)
             what = QCoreApplication.translate("Main", "it was not closed: ended from outside, or the power went")
         window.show_notice(QCoreApplication.translate(
             "Main", "The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}").format(
             when=when.replace("T", " ")[:16], what=what, path=local_folder(settings) / "crash.log"))
+        if interactive:  # said to someone: not again at the next start (a screenshot run shows nobody)
+            crash_log.mark_reported()
     if lacking:
         window.show_notice(f"--demo: {lacking}")  # (a line for IT, in English as the command line is)
     if team_missing:
