@@ -52,10 +52,16 @@ def test_a_model_that_cannot_be_loaded_leaves_the_window_with_the_one_it_used(qt
     monkeypatch.setattr(win, "alert", lambda _box, _title, text, *, line: said.append(text))
     try:
         version = win.model.version
-        win._team_offered = (("share_away/team_v9", None), True)  # its banner's Load link was taken
+        team = tmp_path / "share_away" / "team_v9"
+        win._team_offered = ((str(team), None), True)  # its banner's Load link was taken
         with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
-            win.load_model(tmp_path / "share_away" / "team_v9")
+            win.load_model(team)
         assert win._team_offered is None  # offered again at the next poll (it was not, once the share was back)
+        said.clear()
+        win._team_offered = ((str(team), None), True)  # another folder that fails: a dismissed banner stays away
+        with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+            win.load_model(tmp_path / "elsewhere")
+        assert win._team_offered == ((str(team), None), True) and len(said) == 1
         assert win.model is not None and win.model.version == version
         assert len(said) == 1 and "not found" in said[0] and f"goes on with the model it used: {bundle}" in said[0]
         assert str(bundle) in win.status.model_label.toolTip()

@@ -127,6 +127,7 @@ def test_queue_lists_undecided_rejudge_images_of_the_model_version_with_counts(e
     # img7, waiting under model v0's prediction only, is not listed: it is counted (a lead read the backlog short)
     assert page.other_model == 1
     assert queue(engine, batch_id=store["A"]).other_model == 0  # (in batch B)
+    assert queue(engine, older_than=dt.timedelta(days=1)).other_model == 0  # (predicted today: the age filter too)
 
 
 @pytest.mark.parametrize(

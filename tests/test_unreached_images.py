@@ -199,10 +199,10 @@ def test_a_heatmap_that_failed_while_the_share_was_away_is_made_once_it_is_back(
         share.rename(away)
         win.images.clear()  # (its decoded images and heatmaps gone: they are made again from the files)
         win.activateWindow()
-        _press(qtbot, win, Qt.Key.Key_Right)
+        with qtbot.waitSignal(win.worker.heatmapFailed, timeout=30_000):  # (its heatmap tried, and failed)
+            _press(qtbot, win, Qt.Key.Key_Right)
         image_id = win.presenter.current_item.image.image_id
         qtbot.waitUntil(lambda: image_id in win.images.unreached, timeout=10_000)
-        qtbot.wait(500)  # (its heatmap tried and failed meanwhile)
         assert image_id not in win.images.heatmaps
         away.rename(share)
         _press(qtbot, win, Qt.Key.Key_Left)
@@ -210,3 +210,32 @@ def test_a_heatmap_that_failed_while_the_share_was_away_is_made_once_it_is_back(
         qtbot.waitUntil(lambda: image_id in win.images.heatmaps, timeout=30_000)
     finally:
         win.close()
+
+
+def test_a_heatmap_that_failed_on_an_image_decoded_before_is_made_when_it_is_shown_again(
+        qtbot, engine, tiny_bundle, tmp_path, monkeypatch):
+    """The image was decoded ahead before the share went; its heatmap failed meanwhile: shown again once the share
+    was back, nothing was decoded, and it stayed on "heatmap…" (second review)."""
+    share = tmp_path / "share" / "lot8"
+    for i in range(3):
+        write_image(share / f"K{i:04d}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(share)
+        nxt = win.items[1].image.image_id
+        qtbot.waitUntil(lambda: win.images.images.get(nxt) is not None, timeout=10_000)  # decoded ahead
+        win.images.drop_heatmaps()  # (the model thread makes them again when asked)
+        away = share.with_name("lot8_away")
+        share.rename(away)
+        win.activateWindow()
+        with qtbot.waitSignal(win.worker.heatmapFailed, timeout=30_000):
+            _press(qtbot, win, Qt.Key.Key_Right)
+        assert win.presenter.current_item.image.image_id == nxt and nxt not in win.images.heatmaps
+        away.rename(share)
+        _press(qtbot, win, Qt.Key.Key_Left)
+        _press(qtbot, win, Qt.Key.Key_Right)
+        qtbot.waitUntil(lambda: nxt in win.images.heatmaps, timeout=30_000)
+    finally:
+        win.close()
+

@@ -1575,7 +1575,7 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>模型檔案 {path} 在磁碟上已變更（重新校正或重新訓練？）。此視窗仍使用載入時的 {version}。{link}以使用新檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="168"/>
+        <location filename="../ui/model_loading.py" line="170"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -1588,12 +1588,12 @@ This window goes on with the model it used: {path}.</source>
 此視窗繼續使用原本的模型：{path}。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="175"/>
+        <location filename="../ui/model_loading.py" line="177"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="195"/>
+        <location filename="../ui/model_loading.py" line="197"/>
         <source>This folder cannot be loaded as a model:
 
 {msg}</source>
@@ -1602,7 +1602,7 @@ This window goes on with the model it used: {path}.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="172"/>
+        <location filename="../ui/model_loading.py" line="174"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -1615,17 +1615,17 @@ Choose another model with “Model”. You can still open batches and review ear
 請用「模型」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="181"/>
+        <location filename="../ui/model_loading.py" line="183"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="192"/>
+        <location filename="../ui/model_loading.py" line="194"/>
         <source>The model in use stays: {version}.</source>
         <translation>目前使用的模型保持不變：{version}。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="194"/>
+        <location filename="../ui/model_loading.py" line="196"/>
         <source>Not a model</source>
         <translation>不是模型</translation>
     </message>
@@ -1650,12 +1650,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>它的子資料夾還有 1 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="74"/>
+        <location filename="../ui/batch_opening.py" line="87"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="75"/>
+        <location filename="../ui/batch_opening.py" line="88"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -1685,47 +1685,47 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="180"/>
+        <location filename="../ui/batch_opening.py" line="193"/>
         <source>Opening stopped: the images on screen stay as they were; their folder was not read to its end: open it again to read the rest.</source>
         <translation>已停止開啟：畫面上的影像維持原樣；其資料夾尚未讀取完畢，再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="182"/>
+        <location filename="../ui/batch_opening.py" line="195"/>
         <source>Opening stopped: the images on screen stay as they were.</source>
         <translation>已停止開啟：畫面上的影像維持原樣。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="191"/>
+        <location filename="../ui/batch_opening.py" line="204"/>
         <source>Stopped reading the folder at {n} images: open it again to read the rest.</source>
         <translation>已停止讀取資料夾（目前 {n} 張影像）：再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="204"/>
+        <location filename="../ui/batch_opening.py" line="217"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="239"/>
+        <location filename="../ui/batch_opening.py" line="252"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="240"/>
+        <location filename="../ui/batch_opening.py" line="253"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="287"/>
+        <location filename="../ui/batch_opening.py" line="300"/>
         <source>The model judged {file}: you start on the next image that needs a person (Up goes back)</source>
         <translation>模型已判定 {file}：從下一張需要人工判定的影像開始（按 ↑ 可返回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="289"/>
+        <location filename="../ui/batch_opening.py" line="302"/>
         <source>The model judged the first {n} images: you start on the first that needs a person</source>
         <translation>模型已判定前 {n} 張影像：從第一張需要人工判定的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="296"/>
+        <location filename="../ui/batch_opening.py" line="309"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>
@@ -1741,7 +1741,8 @@ Choose another model with “Model”. You can still open batches and review ear
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="74"/>
-        <location filename="../ui/main_window.py" line="480"/>
+        <location filename="../ui/main_window.py" line="484"/>
+        <location filename="../ui/queue_actions.py" line="217"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -1756,17 +1757,17 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="279"/>
+        <location filename="../ui/main_window.py" line="280"/>
         <source>No file was left out of this batch.</source>
         <translation>此批次沒有未加入的檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="579"/>
+        <location filename="../ui/main_window.py" line="572"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="580"/>
+        <location filename="../ui/main_window.py" line="573"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -2280,18 +2281,18 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="88"/>
+        <location filename="../ui/main_window.py" line="89"/>
         <location filename="../ui/prediction_panel.py" line="436"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="89"/>
+        <location filename="../ui/main_window.py" line="90"/>
         <source>spot check · judge blind</source>
         <translation>抽查 · 盲判</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="90"/>
+        <location filename="../ui/main_window.py" line="91"/>
         <location filename="../ui/queue_view.py" line="296"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
@@ -2939,162 +2940,162 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="244"/>
+        <location filename="../ui/queue_actions.py" line="245"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="244"/>
+        <location filename="../ui/queue_actions.py" line="245"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="261"/>
+        <location filename="../ui/queue_actions.py" line="262"/>
         <source>Judged so already by {who}: theirs is kept</source>
         <translation>已由 {who} 如此判定：保留其判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="269"/>
+        <location filename="../ui/queue_actions.py" line="270"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="272"/>
+        <location filename="../ui/queue_actions.py" line="273"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="276"/>
+        <location filename="../ui/queue_actions.py" line="277"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="279"/>
+        <location filename="../ui/queue_actions.py" line="280"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="288"/>
+        <location filename="../ui/queue_actions.py" line="289"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="300"/>
+        <location filename="../ui/queue_actions.py" line="301"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="302"/>
+        <location filename="../ui/queue_actions.py" line="303"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="305"/>
+        <location filename="../ui/queue_actions.py" line="306"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="306"/>
+        <location filename="../ui/queue_actions.py" line="307"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="318"/>
+        <location filename="../ui/queue_actions.py" line="319"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="332"/>
+        <location filename="../ui/queue_actions.py" line="333"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="338"/>
+        <location filename="../ui/queue_actions.py" line="339"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="349"/>
+        <location filename="../ui/queue_actions.py" line="350"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="355"/>
+        <location filename="../ui/queue_actions.py" line="356"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="361"/>
+        <location filename="../ui/queue_actions.py" line="362"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="362"/>
+        <location filename="../ui/queue_actions.py" line="363"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="373"/>
+        <location filename="../ui/queue_actions.py" line="374"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="374"/>
+        <location filename="../ui/queue_actions.py" line="375"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="384"/>
+        <location filename="../ui/queue_actions.py" line="385"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="392"/>
+        <location filename="../ui/queue_actions.py" line="393"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="396"/>
+        <location filename="../ui/queue_actions.py" line="397"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="397"/>
+        <location filename="../ui/queue_actions.py" line="398"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="398"/>
+        <location filename="../ui/queue_actions.py" line="399"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="399"/>
+        <location filename="../ui/queue_actions.py" line="400"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="408"/>
+        <location filename="../ui/queue_actions.py" line="409"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="412"/>
+        <location filename="../ui/queue_actions.py" line="413"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="413"/>
+        <location filename="../ui/queue_actions.py" line="414"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="431"/>
+        <location filename="../ui/queue_actions.py" line="432"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="432"/>
+        <location filename="../ui/queue_actions.py" line="433"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3103,57 +3104,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="444"/>
+        <location filename="../ui/queue_actions.py" line="445"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="447"/>
+        <location filename="../ui/queue_actions.py" line="448"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="451"/>
+        <location filename="../ui/queue_actions.py" line="452"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="462"/>
+        <location filename="../ui/queue_actions.py" line="463"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="466"/>
+        <location filename="../ui/queue_actions.py" line="467"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="469"/>
+        <location filename="../ui/queue_actions.py" line="470"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="473"/>
+        <location filename="../ui/queue_actions.py" line="474"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="475"/>
+        <location filename="../ui/queue_actions.py" line="476"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="485"/>
+        <location filename="../ui/queue_actions.py" line="486"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="491"/>
+        <location filename="../ui/queue_actions.py" line="492"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="493"/>
+        <location filename="../ui/queue_actions.py" line="494"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -270,9 +270,9 @@ def dashboard_heading(figures: DashboardFigures, lang: str = "en") -> tuple[str,
     summary = _t(
         "summary",
         lang,
-        predicted=o.predicted,
+        predicted=f"{o.predicted:,}",
         auto=f"{o.auto:,} ({_pct(o.auto_share)})" if o.predicted else _pct(o.auto_share),  # (a count a report
-        judged=o.judged,  # needs: it was only a share of the predicted)
+        judged=f"{o.judged:,}",  # needs: it was only a share of the predicted)
         corrected=f"{o.corrected:,} ({_pct(o.corrected_share)})" if o.judged else _pct(o.corrected_share),
         error=_pct(o.error_rate),
     )

@@ -373,8 +373,8 @@ def rejudge_queue(
         others = list(session.scalars(select(ModelVersion.id).where(ModelVersion.id != version_id)))
         loaded = aliased(Prediction)  # (by the other versions' ids: the queue's index, none read when there are none)
         other_model = int(session.scalar(select(func.count(func.distinct(Prediction.image_id))).where(
-            Prediction.model_version_id.in_(others), Prediction.route == "rejudge", *in_batch,
-            Prediction.image_id.not_in(_decided_images()),
+            Prediction.model_version_id.in_(others), Prediction.route == "rejudge", *in_batch, *by_age,
+            Prediction.image_id.not_in(_decided_images()), Prediction.id.not_in(_blind_predictions()),
             ~exists().where(loaded.image_id == Prediction.image_id, loaded.model_version_id == version_id))) or 0) \
             if others else 0
     if facets:

@@ -69,6 +69,19 @@ class BatchOpening:
                 n=f"{below}+" if below >= 1000 else below)) == QMessageBox.StandardButton.Yes)
         self.open_folder(folder, recursive=recursive)
 
+    def _share_back(self, image_id: int) -> None:
+        """A file not reached was read (a share back): its prediction, heatmap and the thumbnails made again."""
+        self.list_model.retry_unreached()  # (and, below, the predictions of the batch's images the model missed)
+        self._update_row(self.presenter.row_of(image_id))
+        self._update_counts()
+        self.worker.predict_again({image_id})
+        self._refocus()
+        if self.model is not None and not self._growing and self.presenter.todo(self.model.version):
+            if self._run_open:  # (while a large folder is registered, its last part starts the run)
+                self._grown_in_run = True  # (its end starts the run)
+            else:
+                self._start_predictions()
+
     def choose_files(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
         files = file_dialogs.choose_files(self, QCoreApplication.translate("Main", "Open images"), self._last_place(),

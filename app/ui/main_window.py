@@ -81,6 +81,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self._when_attached: list[Callable[[], None]] = []
         self.interactive, self.lang, self.demo_batch, self.settings = interactive, lang, demo_batch, settings
         self.stopping = False  # closing for a stop signal (app.ui.app.close_for_stop): nobody is asked anything
+        self._heatmaps_away: set[int] = set()  # images whose heatmap failed as their file was not reached
         self.keymap = keymap.load(settings)  # the analyst's key bindings (Settings → Keyboard shortcuts…)
         self._shortcuts: list[QShortcut] = []
         self.model: ModelInfo | None = None
@@ -429,6 +430,9 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         changed = row != self.current
         self.presenter.current = row
         image_id = item.image.image_id
+        if changed and image_id in self._heatmaps_away:  # its heatmap failed while its file was away: again
+            self._heatmaps_away.discard(image_id)
+            self.worker.predict_again({image_id})
         if changed:  # out of reach before (a share away): read again, it may be back
             self.images.retry(image_id, reread=is_reach_reason(self.presenter.errors.get(image_id, ""))
                               or reach_error(item.prediction))
@@ -510,19 +514,6 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             else:
                 self._refocus()  # shows the "heatmap…" badge now that there is an image under it
 
-    def _share_back(self, image_id: int) -> None:
-        """A file not reached was read (a share back): its prediction, heatmap and the thumbnails made again."""
-        self.list_model.retry_unreached()  # (and, below, the predictions of the batch's images the model missed)
-        self._update_row(self.presenter.row_of(image_id))
-        self._update_counts()
-        self.worker.predict_again({image_id})
-        self._refocus()
-        if self.model is not None and self.presenter.todo(self.model.version):
-            if self._run_open:
-                self._grown_in_run = True  # (its end starts the run)
-            else:
-                self._start_predictions()
-
     def _unreadable(self, image_id: int, reason: str) -> None:
         """Found unreadable decoding its thumbnail or image (a file cut short passes the folder's header check)."""
         if (row := self.presenter.row_of(image_id)) is None:
@@ -533,7 +524,9 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         if image_id == self.current_image_id:
             self.panel.show_data(self.presenter.panel(self.current))
 
-    def _heatmap_failed(self, image_id: int, _reason: str) -> None:
+    def _heatmap_failed(self, image_id: int, reason: str) -> None:
+        if is_reach_reason(reason.rsplit(": ", 1)[-1]):  # its file away: made again when the image is shown again
+            self._heatmaps_away.add(image_id)  # (it stayed on "heatmap…": the model thread had it as made)
         if self.current_image_id == image_id:
             self.viewer.set_heatmap_pending(False)
 

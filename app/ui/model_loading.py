@@ -162,7 +162,9 @@ class ModelLoading:
         if 0 <= self.current < len(self.items):  # the image on screen said "the model is loading"
             self.panel.show_data(self.presenter.panel(self.current))
         before, self._path_before = getattr(self, "_path_before", None), None
-        self._team_offered = None  # the team's model offered again at the next poll (its Load failed: a share away)
+        offered = getattr(self, "_team_offered", None)  # the team's model, its Load failed (a share away): offered
+        if offered is not None and before is not None and Path(offered[0][0]) == Path(before[1]):  # again at the
+            self._team_offered = None  # next poll (another model that failed leaves a dismissed banner away)
         if before is not None and Path(before[0]).resolve() != Path(before[1]).resolve() and Path(before[0]).is_dir():
             self.load_model(before[0], remember=False)  # the one it used goes on (the settings still name it)
             text = QCoreApplication.translate(

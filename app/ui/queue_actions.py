@@ -213,7 +213,8 @@ class QueueActions:
             return False
         self.status_label.setText(QCoreApplication.translate("Queue", "Nothing judged: {file} cannot be shown ({why})")
                                   .format(file=Path(selected[0].path).name,
-                                          why=file_reason_text(unshown[1]) if unshown[1] else "?"))
+                                          why=file_reason_text(unshown[1]) if unshown[1] else
+                                          QCoreApplication.translate("Main", "Cannot show this image")))
         return True
 
     def _to_judge(self) -> tuple[list[QueueRow], int, int]:

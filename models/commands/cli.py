@@ -146,7 +146,8 @@ def _resumable(args) -> str:
     if args.command != "train" or not out:
         return ""
     if getattr(args, "folds", None):  # (the folds' runs: OUT/fold_i, each evaluated fold kept)
-        done = sorted(p.parent.name for p in Path(out).glob("fold_*/metrics.json"))
+        done = sorted((p.parent.name for p in Path(out).glob("fold_*/metrics.json")),
+                      key=lambda name: int(name.removeprefix("fold_")) if name[5:].isdigit() else 0)
         return (f"; the folds evaluated so far are kept ({', '.join(done) or 'none yet'}), and an unfinished fold's "
                 "checkpoint: the same command with --resume goes on with the rest")
     state = Path(out) / "checkpoint" / "state.json"
