@@ -295,7 +295,8 @@ def test_the_pause_note_says_blind_only_for_a_paused_types_images(qtbot) -> None
     assert "its images go to a person." in only_batch and "blind" not in only_batch.split("resumes")[0]
     both = pause_advice(MonitorReport("v1", "c", 0.99, pauses=(leaf, batch)), "/m", None, {"scratch": "Scratch"},
                         {"7": "lot7"})
-    assert "its images go to a person, a paused type's judged blind." in both
+    assert ("for Scratch and for a batch unlike the calibration data: their images go to a person, a paused type's "
+            "judged blind.") in both  # (one list read "Scratch, a batch unlike …" as if the type were a batch)
 
 
 def test_a_type_under_its_promise_on_too_few_checks_says_so(qtbot) -> None:

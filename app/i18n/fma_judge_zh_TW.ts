@@ -128,47 +128,52 @@
         <translation>{checks} 次盲判抽查中錯 {wrong} 次：目前低於此類型應達的 {target}，但抽查次數太少，無法在 {confidence}% 信賴下確定（其純度仍可能高達 {upper}）。一旦抽查足以確定，自動判定會自行暫停。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="174"/>
+        <location filename="../ui/dashboard_monitor.py" line="172"/>
         <source>{n} batches unlike the calibration data</source>
         <translation>{n} 個與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="177"/>
+        <location filename="../ui/dashboard_monitor.py" line="175"/>
+        <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {types} and for {batches}: their images go to a person, a paused type&apos;s judged blind.</source>
+        <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{types}，以及{batches}；其影像改由人員判定，暫停類型的影像以盲判方式判定。</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_monitor.py" line="180"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to a person, a paused type&apos;s judged blind.</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改由人員判定，暫停類型的影像以盲判方式判定。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="181"/>
+        <location filename="../ui/dashboard_monitor.py" line="184"/>
         <source>&lt;b&gt;Auto-judging is paused&lt;/b&gt; for {what}: its images go to a person.</source>
         <translation>&lt;b&gt;自動判定已暫停&lt;/b&gt;：{what}；其影像改由人員判定。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="185"/>
+        <location filename="../ui/dashboard_monitor.py" line="187"/>
         <source>A paused type resumes by itself once {n} or more blind checks made during its pause are right at its target share; a paused batch does not.</source>
         <translation>已暫停的類別在暫停期間累積 {n} 次以上盲判抽查、且正確率達目標時會自動恢復；已暫停的批次不會自動恢復。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="190"/>
+        <location filename="../ui/dashboard_monitor.py" line="192"/>
         <source>Paused by hand, so not resumed by the checks: {what}.</source>
         <translation>手動暫停，抽查結果不會自動恢復：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="194"/>
+        <location filename="../ui/dashboard_monitor.py" line="196"/>
         <source>To fix it, recalibrate on the recent judged images: {command} (it updates the bundle in place and keeps its previous manifest beside it as manifest.json.before-recalibrate-…; add {out} to write a copy instead), then load the recalibrated bundle in the app: the pauses of the old calibration end.</source>
         <translation>修正方式：以近期已判定的影像重新校準：{command}（會直接更新模型套件，並將先前的 manifest 保留於同一資料夾，名為 manifest.json.before-recalibrate-…；加上 {out} 則改為寫出一份副本），再於程式中載入重新校準的模型套件：舊校準的暫停即告結束。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="202"/>
+        <location filename="../ui/dashboard_monitor.py" line="204"/>
         <source>batch {name}</source>
         <translation>批次 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="206"/>
+        <location filename="../ui/dashboard_monitor.py" line="208"/>
         <source>A lead can lift a pause by hand: {commands}.</source>
         <translation>組長可手動解除暫停：{commands}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="209"/>
+        <location filename="../ui/dashboard_monitor.py" line="211"/>
         <source>(BUNDLE: the model&apos;s folder; the store does not know where it was loaded from.)</source>
         <translation>（BUNDLE：模型資料夾；資料庫未記錄其載入位置。）</translation>
     </message>
@@ -336,7 +341,7 @@
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_monitor.py" line="172"/>
+        <location filename="../ui/dashboard_monitor.py" line="171"/>
         <source>a batch unlike the calibration data</source>
         <translation>與校準資料不同的批次</translation>
     </message>

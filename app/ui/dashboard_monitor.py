@@ -168,19 +168,21 @@ def pause_advice(report: MonitorReport, bundle: str | None, db: str | None, name
     leaves = [p for p in report.pauses if p.scope == "leaf"]
     batches = [p for p in report.pauses if p.scope == "batch"]
     what = [names.get(p.target, p.target) for p in leaves]
-    if len(batches) == 1:
-        what.append(QCoreApplication.translate("Dashboard", "a batch unlike the calibration data"))
-    elif batches:
-        what.append(QCoreApplication.translate("Dashboard", "{n} batches unlike the calibration data").format(
-            n=len(batches)))
-    if leaves:  # a paused type's images are judged blind (they measure its purity); a paused batch's are not
+    drift = "" if not batches else QCoreApplication.translate(
+        "Dashboard", "a batch unlike the calibration data") if len(batches) == 1 else QCoreApplication.translate(
+        "Dashboard", "{n} batches unlike the calibration data").format(n=len(batches))
+    if leaves and drift:  # (one list read "Metal particle, a batch unlike …" as if the type were a batch)
+        text = QCoreApplication.translate(
+            "Dashboard", "<b>Auto-judging is paused</b> for {types} and for {batches}: their images go to a person, "
+                         "a paused type's judged blind.").format(types=html.escape(listed(what), quote=False),
+                                                                  batches=drift)
+    elif leaves:  # a paused type's images are judged blind (they measure its purity); a paused batch's are not
         text = QCoreApplication.translate(
             "Dashboard", "<b>Auto-judging is paused</b> for {what}: its images go to a person, a paused type's "
                          "judged blind.").format(what=html.escape(listed(what), quote=False))
     else:
         text = QCoreApplication.translate(
-            "Dashboard", "<b>Auto-judging is paused</b> for {what}: its images go to a person.").format(
-            what=html.escape(listed(what), quote=False))
+            "Dashboard", "<b>Auto-judging is paused</b> for {what}: its images go to a person.").format(what=drift)
     if any(not p.detail.get("by_hand") for p in leaves):
         text += " " + QCoreApplication.translate(
             "Dashboard", "A paused type resumes by itself once {n} or more blind checks made during its pause are "
