@@ -1141,9 +1141,13 @@ def test_queue_view_filters_sorts_groups_and_exports(qtbot, queue_window, store,
     assert len(_ids(view)) == 5
 
     out = tmp_path / "q.csv"
-    monkeypatch.setattr(file_dialogs, "choose_save_file", lambda *a, **k: str(out))
+    asked, told = [], []
+    monkeypatch.setattr(file_dialogs, "choose_save_file", lambda _p, _t, start, *a, **k: asked.append(start) or str(out))
+    view.export_folder = lambda: tmp_path  # the last export's folder (it opened in the home folder every time)
+    view.export_done = told.append
     view.export_queue()
     qtbot.waitUntil(lambda: "Exported 5 rows" in view.status_label.text(), timeout=10_000)
+    assert asked == [str(tmp_path / "queue.csv")] and told == [tmp_path]
     assert len(out.read_text(encoding="utf-8").splitlines()) == 6
     with out.open(encoding="utf-8-sig") as fh:  # the names the window shows beside the ids (ids only in Excel)
         exported = list(csv.DictReader(fh))

@@ -38,6 +38,10 @@ def test_the_queue_follows_the_main_window_and_marks_a_selection_unknown(qtbot, 
     win, view = _queue_of(qtbot, engine, rejudge_bundle, tmp_path, monkeypatch, 3)
     try:
         assert view.model.total == 3
+        assert view.export_folder() is None  # the labels' and the queue's exports share the remembered folder
+        view.export_done(tmp_path)
+        assert view.export_folder() == tmp_path.resolve() and win.settings.value("export/folder") == str(
+            tmp_path.resolve())
         assert view.focusWidget() is view.table  # an arrow key moves in the table (it changed the reason filter)
         first = win.presenter.current_item.image.image_id
         view.table.clearSelection()

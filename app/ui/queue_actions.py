@@ -483,13 +483,16 @@ class QueueActions:
         filters = self.filters()
         if filters is None:
             return
-        path = file_dialogs.choose_save_file(self, QCoreApplication.translate("Queue", "Export the queue"),  # (in the
-                                             str(Path.home() / "queue.csv"), "CSV (*.csv)")  # app's folder before)
+        place = self.export_folder()  # the last export's folder (it opened in the home folder every time)
+        start = place if place is not None and place.is_dir() else Path.home()
+        path = file_dialogs.choose_save_file(self, QCoreApplication.translate("Queue", "Export the queue"),
+                                             str(start / "queue.csv"), "CSV (*.csv)")
         if not path:
             return
         task = Task(self.service.export_queue, Path(path), filters, self._leaf_name)
-        task.signals.result.connect(lambda n: self.status_label.setText(
-            QCoreApplication.translate("Queue", "Exported {n} rows to {path}").format(n=n, path=path)))
+        task.signals.result.connect(lambda n: (self.status_label.setText(
+            QCoreApplication.translate("Queue", "Exported {n} rows to {path}").format(n=n, path=path)),
+            self.export_done(Path(path).parent)))
         task.signals.failed.connect(lambda exc: QMessageBox.warning(
             self, QCoreApplication.translate("Queue", "Export failed"), export_text(exc)))
         self._start(task)

@@ -16,6 +16,9 @@ The rows, their texts and colours are the item model's (:mod:`app.ui.queue_model
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtCore import QCoreApplication, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -78,6 +81,9 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         super().__init__(parent)
         self.service = service
         self.note_drafts = NoteDrafts() if note_drafts is None else note_drafts  # the main window's: one per image
+        # where an export starts, and what it tells once written (the main window's: its settings' export folder)
+        self.export_folder: Callable[[], Path | None] = lambda: None
+        self.export_done: Callable[[Path], None] = lambda _folder: None
         self.taxonomy = taxonomy
         self.lang = lang
         self.model_version = model_version

@@ -176,6 +176,9 @@ class SideActions:
             _place(view, self, view.sizeHint().width(), 720)  # wide enough for every column, within the screen
             view.openImage.connect(self.open_image)
             view.judged.connect(self._queue_judged)
+            view.export_folder = self._export_folder  # (one place for the labels' and the queue's exports)
+            view.export_done = lambda folder: self.settings is not None and self.settings.setValue(
+                "export/folder", str(folder.resolve()))
             view.detail.heatmapWanted.connect(  # the detail pane's heatmap: the predicted type's, by the model thread
                 lambda image_id, path, leaf: self.worker.attention(image_id, path, leaf) if self.model else None)
             self.worker.attended.connect(view.detail.set_heatmap)
@@ -292,6 +295,11 @@ class SideActions:
         item = self.presenter.current_item
         if item is not None:
             self._display_image(item)
+
+    def _export_folder(self) -> Path | None:
+        """The folder of the last export (labels or queue), None when none is remembered."""
+        last = self.settings.value("export/folder") if self.settings is not None else None
+        return Path(str(last)) if last else None
 
     def _remember_export(self, req) -> None:
         """Once written: the next export suggests its folder, format, scope and whether it had the auto-judged images
