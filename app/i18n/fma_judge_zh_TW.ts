@@ -1228,7 +1228,7 @@
     <name>Main</name>
     <message>
         <location filename="../ui/app.py" line="241"/>
-        <location filename="../ui/side_actions.py" line="261"/>
+        <location filename="../ui/side_actions.py" line="264"/>
         <source>Your name (recorded with every judgment):</source>
         <translation>您的姓名（每筆判定都會記錄）：</translation>
     </message>
@@ -2105,74 +2105,74 @@ The image keeps its previous state. Fix the problem (disk space, permissions, ne
 影像維持原本的狀態。請排除問題（磁碟空間、權限、網路）後再判定一次。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="236"/>
+        <location filename="../ui/side_actions.py" line="239"/>
         <source>That image is not in any batch.</source>
         <translation>該影像不在任何批次中。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="240"/>
+        <location filename="../ui/side_actions.py" line="243"/>
         <source>This image is in the batch “{other}”. Open that batch and leave “{this}”? Its judgments are kept; opening its folder again resumes it.</source>
         <translation>此影像屬於批次「{other}」。要開啟該批次並離開「{this}」嗎？其判定都會保留；再次開啟其資料夾即可接續。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="255"/>
+        <location filename="../ui/side_actions.py" line="258"/>
         <source>The language changes the next time fma-judge starts.</source>
         <translation>語言將於下次啟動 fma-judge 時變更。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="285"/>
+        <location filename="../ui/side_actions.py" line="288"/>
         <source>Scale bar</source>
         <translation>比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="286"/>
+        <location filename="../ui/side_actions.py" line="289"/>
         <source>Camera pixel size in µm (the sensor&apos;s pixel pitch; 0: no scale bar).
 The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>相機像素尺寸，單位 µm（感測器像素間距；0：不顯示比例尺）。
 已知影像倍率時才顯示比例尺。</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="330"/>
+        <location filename="../ui/side_actions.py" line="338"/>
         <source>Exporting labels to {p}…</source>
         <translation>正在匯出標籤到 {p}…</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="334"/>
+        <location filename="../ui/side_actions.py" line="342"/>
         <source>Exporting labels to {p}… {n} so far</source>
         <translation>正在匯出標籤至 {p}…已完成 {n} 筆</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="397"/>
+        <location filename="../ui/side_actions.py" line="405"/>
         <source>Exported 1 row to {p}: no person decided it (training skips it)</source>
         <translation>已匯出 1 列至 {p}：無人判定（訓練會略過）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="399"/>
+        <location filename="../ui/side_actions.py" line="407"/>
         <source>Exported {n} rows to {p}: {j} judged, {k} no person decided (training skips them)</source>
         <translation>已匯出 {n} 列至 {p}：{j} 列已判定，{k} 列無人判定（訓練會略過）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="403"/>
+        <location filename="../ui/side_actions.py" line="411"/>
         <source>Exported 1 label to {p}</source>
         <translation>已匯出 1 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="404"/>
+        <location filename="../ui/side_actions.py" line="412"/>
         <source>Exported {n} labels to {p}</source>
         <translation>已匯出 {n} 筆標籤至 {p}</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="406"/>
+        <location filename="../ui/side_actions.py" line="414"/>
         <source> ({k} images skipped: their files are gone, or their types are not in their model&apos;s tree)</source>
         <translation>（略過 {k} 張影像：檔案已不存在，或其類別不在其模型的分類樹中）</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="410"/>
+        <location filename="../ui/side_actions.py" line="418"/>
         <source>; {k} exported rows name files that are not there now</source>
         <translation>；匯出的列中有 {k} 筆指向目前已不存在的檔案</translation>
     </message>
     <message>
-        <location filename="../ui/side_actions.py" line="338"/>
+        <location filename="../ui/side_actions.py" line="346"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -2298,7 +2298,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="91"/>
-        <location filename="../ui/queue_view.py" line="296"/>
+        <location filename="../ui/queue_view.py" line="302"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
@@ -2731,57 +2731,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="156"/>
+        <location filename="../ui/queue_view.py" line="162"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="159"/>
+        <location filename="../ui/queue_view.py" line="165"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="160"/>
+        <location filename="../ui/queue_view.py" line="166"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="161"/>
+        <location filename="../ui/queue_view.py" line="167"/>
         <source>Note…  (N)</source>
         <translation>註記…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="162"/>
+        <location filename="../ui/queue_view.py" line="168"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="166"/>
+        <location filename="../ui/queue_view.py" line="172"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="167"/>
+        <location filename="../ui/queue_view.py" line="173"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="168"/>
+        <location filename="../ui/queue_view.py" line="174"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="219"/>
+        <location filename="../ui/queue_view.py" line="225"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="316"/>
+        <location filename="../ui/queue_view.py" line="322"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="422"/>
+        <location filename="../ui/queue_view.py" line="428"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲測抽查（在其批次中）：{n}</translation>
     </message>
@@ -2807,8 +2807,8 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="349"/>
-        <location filename="../ui/queue_view.py" line="319"/>
-        <location filename="../ui/queue_view.py" line="339"/>
+        <location filename="../ui/queue_view.py" line="325"/>
+        <location filename="../ui/queue_view.py" line="345"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
@@ -2850,22 +2850,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="397"/>
+        <location filename="../ui/queue_view.py" line="403"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="414"/>
+        <location filename="../ui/queue_view.py" line="420"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="418"/>
+        <location filename="../ui/queue_view.py" line="424"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="416"/>
+        <location filename="../ui/queue_view.py" line="422"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2900,17 +2900,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="420"/>
+        <location filename="../ui/queue_view.py" line="426"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="425"/>
+        <location filename="../ui/queue_view.py" line="431"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="430"/>
+        <location filename="../ui/queue_view.py" line="436"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -3149,17 +3149,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="486"/>
+        <location filename="../ui/queue_actions.py" line="488"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="492"/>
+        <location filename="../ui/queue_actions.py" line="494"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="494"/>
+        <location filename="../ui/queue_actions.py" line="497"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
