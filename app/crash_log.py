@@ -54,8 +54,12 @@ def last_crash(path: Path) -> tuple[str, str] | None:
     violation"), else of the newest run that was not closed (:func:`not_closed`: :data:`NOT_CLOSED`); None when
     there is none, or no log. faulthandler also logs Windows exceptions that a library then handles ("Windows
     fatal exception: code 0xe06d7363", a C++ exception): those are not taken for a crash."""
-    text = _tail(path)
-    starts = list(re.finditer(r"^(\S+) start pid (\d+)", text or "", flags=re.MULTILINE))
+    return _crash_in(_tail(path) or "")
+
+
+def _crash_in(text: str) -> tuple[str, str] | None:
+    """:func:`last_crash` of a log's ``text``."""
+    starts = list(re.finditer(r"^(\S+) start pid (\d+)", text, flags=re.MULTILINE))
     if not starts:
         return None
     last = text[starts[-1].end():]
@@ -171,8 +175,8 @@ def enable(folder: Path) -> Path | None:
     written (a read-only profile: the app runs all the same, without a crash log)."""
     global _handle, previous_crash, _unclosed
     path = Path(folder) / "crash.log"
-    previous_crash = last_crash(path)
-    _unclosed = not_closed(_tail(path) or "")
+    text = _tail(path) or ""  # (read once)
+    previous_crash, _unclosed = _crash_in(text), not_closed(text)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = "w" if path.exists() and path.stat().st_size > MAX_BYTES else "a"

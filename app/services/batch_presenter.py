@@ -269,7 +269,7 @@ class BatchPresenter:
     # -- questions ---------------------------------------------------------------------------------
     def state(self, item: BatchItem) -> str:
         """The item's state, ``error`` when it cannot be read and is not judged yet; ``pending`` for one whose
-        prediction failed to reach its file and that was read since (:meth:`reached`)."""
+        prediction failed to reach its file (:func:`~app.store.records.reach_error`: it waits for its file)."""
         if item.image.image_id in self.errors and not (item.judgment and item.judgment.is_decision):
             return "error"
         state = item.state  # (a file the model did not reach: waiting, predicted again once it is read)
@@ -302,7 +302,7 @@ class BatchPresenter:
             if image_id in self.errors:
                 continue
             images.append((image_id, item.image.path))
-            if p is None or p.model_version != model_version or (p.error and is_reach_reason(p.error)):
+            if p is None or p.model_version != model_version or reach_error(p):
                 predict.add(image_id)  # (a file the model did not reach, read since: :meth:`reached`)
             leaf = item.heatmap_leaf
             if (p is None or not p.error) and have_heatmap.get(image_id, ()) != leaf and not self.blind(item):

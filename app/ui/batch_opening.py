@@ -76,8 +76,9 @@ class BatchOpening:
         self._update_counts()
         self.worker.predict_again({image_id})
         self._refocus()
+        # (while a large folder is registered, its last part starts the run)
         if self.model is not None and not self._growing and self.presenter.todo(self.model.version):
-            if self._run_open:  # (while a large folder is registered, its last part starts the run)
+            if self._run_open:
                 self._grown_in_run = True  # (its end starts the run)
             else:
                 self._start_predictions()

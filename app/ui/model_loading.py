@@ -56,6 +56,7 @@ class ModelLoading:
         self._model_before = self.model.version if self.model is not None else None  # (said when the new one is in)
         # (loaded again when this one fails: a team's model on a share away left the window with no model at all)
         self._path_before = (self.model.path, str(path)) if self.model is not None else None
+        self._loading_path = str(path)
         self.model = None
         self.known_pauses = None  # (another model's pauses: its first check sets them)
         self.presenter.set_model("loading")
@@ -162,9 +163,10 @@ class ModelLoading:
         if 0 <= self.current < len(self.items):  # the image on screen said "the model is loading"
             self.panel.show_data(self.presenter.panel(self.current))
         before, self._path_before = getattr(self, "_path_before", None), None
-        offered = getattr(self, "_team_offered", None)  # the team's model, its Load failed (a share away): offered
-        if offered is not None and before is not None and Path(offered[0][0]) == Path(before[1]):  # again at the
-            self._team_offered = None  # next poll (another model that failed leaves a dismissed banner away)
+        offered, loading = getattr(self, "_team_offered", None), getattr(self, "_loading_path", None)
+        if offered is not None and loading is not None and Path(offered[0][0]) == Path(loading):  # the team's model,
+            self._team_offered = None  # its Load failed (a share away): offered again at the next poll (another
+            # model that failed leaves a dismissed banner away)
         if before is not None and Path(before[0]).resolve() != Path(before[1]).resolve() and Path(before[0]).is_dir():
             self.load_model(before[0], remember=False)  # the one it used goes on (the settings still name it)
             text = QCoreApplication.translate(

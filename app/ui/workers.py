@@ -171,7 +171,7 @@ class ModelWorker(QThread):
 
     def predict_again(self, image_ids: set[int]) -> None:
         """Predict these images (and make their heatmaps) again when they are in focus, although this model did in
-        this session: its error was a file it did not reach (a share away), read since."""
+        this session: its prediction or heatmap failed on a file it did not reach (a share away), read since."""
         with self._focus_lock:
             self._again |= set(image_ids)
 
