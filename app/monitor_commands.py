@@ -26,7 +26,7 @@ import shutil
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from app.services.monitor import (
     PurityMonitor,
     shell_quoted,
 )
-from app.store import repo
+from app.store import queries, repo
 from app.store.db import open_store, require_existing, session_scope
 from app.store.errors import ExportError, StoreError
 from app.store.export import export_labels, parse_since
@@ -101,7 +101,13 @@ def _drift_verdict(b: BatchDrift, settings: MonitorSettings) -> str:
     }[verdict]
 
 
-def _pause_lines(report: MonitorReport, bundle: str, names: Mapping[int, str] | None = None) -> list[str]:
+def _what(pause, batch: Callable[[int | str], str]) -> str:
+    """A pause's target in words: "leaf scratch", "batch 3 (lot3)"."""
+    return batch(pause.target) if pause.scope == "batch" else f"{pause.scope} {pause.target}"
+
+
+def _pause_lines(report: MonitorReport, bundle: str, names: Mapping[int, str] | None = None,
+                 batch: Callable[[int | str], str] = lambda ref: f"batch {ref}") -> list[str]:
     """Each pause in force: what it was made on, since when, and the ways it lifts (``bundle``: the ``--model``
     argument, and ``--db`` where one is needed, as the commands it names take them)."""
     by_leaf = {p.leaf: p for p in report.leaves}
@@ -109,7 +115,7 @@ def _pause_lines(report: MonitorReport, bundle: str, names: Mapping[int, str] | 
     for pause in report.pauses:
         d = pause.detail
         kind = "by hand" if d.get("by_hand") else pause.reason  # (its code, purity_paused, read as the checks')
-        head = f"pause {pause.id}: {pause.scope} {pause.target} since {_utc(pause.started_at)} ({kind})"
+        head = f"pause {pause.id}: {_what(pause, batch)} since {_utc(pause.started_at)} ({kind})"
         if pause.scope == "leaf" and d.get("by_hand"):
             evidence = f"paused by hand by {d.get('by', '?')}" + (f": {d['why']}" if d.get("why") else "")
             p = by_leaf.get(pause.target)
@@ -148,10 +154,16 @@ def _pause_lines(report: MonitorReport, bundle: str, names: Mapping[int, str] | 
 
 
 def format_report(report: MonitorReport, bundle: str = "BUNDLE", db: str | None = None,
-                  names: Mapping[int, str] | None = None) -> str:
+                  names: Mapping[int, str] | None = None, batches: Mapping[int, str] | None = None) -> str:
     """The monitor's figures as a plain-text table (the command's output; the dashboard shows the same).
     ``bundle`` and ``db``: the bundle's path and the ``--db`` given, as the commands it names should take them;
-    ``names``: image id -> file and batch (:func:`image_names`) for the images the checks found wrong."""
+    ``names``: image id -> file and batch (:func:`image_names`) for the images the checks found wrong; ``batches``:
+    batch id -> name ("batch 3 (lot3)": the dashboard names them, the command said "batch 3")."""
+    batches = batches or {}
+
+    def batch(ref: int | str) -> str:
+        name = batches.get(int(ref)) if str(ref).isdigit() else None
+        return f"batch {ref}" + (f" ({name})" if name else "")
     if db:
         bundle = f"{bundle} --db {shell_quoted(without_password(db))}"
     if report.why_not:
@@ -181,15 +193,15 @@ def format_report(report: MonitorReport, bundle: str = "BUNDLE", db: str | None 
     for b in report.batches:
         score = "-" if b.score is None else f"{b.score:.2f}x"
         share = "" if not b.predicted else f"{b.flagged / b.predicted:.1%}; "
-        lines.append(f"batch {b.batch_id}: {b.flagged}/{b.predicted} images flagged as unfamiliar "
+        lines.append(f"{batch(b.batch_id)}: {b.flagged}/{b.predicted} images flagged as unfamiliar "
                      f"({share}calibration {b.expected:.1%}), drift score {score}; limit {settings.drift_ratio:g}x "
                      f"the calibration's ({b.limit(settings):.1%}), its share at least {b.low:.1%} at "
                      f"{settings.confidence:.0%}: {_drift_verdict(b, settings)}")
-    lines += _pause_lines(report, bundle, names)
+    lines += _pause_lines(report, bundle, names, batch)
     for pause in report.started:
-        lines.append(f"now paused: {pause.scope} {pause.target} ({pause.reason})")
+        lines.append(f"now paused: {_what(pause, batch)} ({pause.reason})")
     for pause in report.ended:
-        lines.append(f"ended: {pause.scope} {pause.target} ({pause.end_reason})")
+        lines.append(f"ended: {_what(pause, batch)} ({pause.end_reason})")
     return "\n".join(lines)
 
 
@@ -240,10 +252,13 @@ def monitor_main(argv: list[str]) -> int:
         report = monitor.check(manifest.model_version, manifest.calibration, batch_ids=batch_ids, act=args.check,
                                fused=manifest.fused_calibration)
         names = image_names(engine, {i for p in report.leaves if p.paused for i in p.wrong_images[:10]})
+        with session_scope(engine, action="read") as s:
+            batches = {i: name for i, name, _at in queries.batch_names(s)}
     except (BundleError, StoreError, ValueError, LookupError, OSError) as exc:
         print(f"fma-judge monitor: error: {exc}", file=sys.stderr)
         return 2
-    print(format_report(report, shell_quoted(os.path.abspath(args.model)), _db_as_given_anywhere(args.db), names))
+    print(format_report(report, shell_quoted(os.path.abspath(args.model)), _db_as_given_anywhere(args.db), names,
+                        batches))
     return 0
 
 

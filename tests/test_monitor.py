@@ -242,6 +242,8 @@ def test_the_command_says_whether_a_batchs_drift_is_over_the_limit(engine: Engin
     report = monitor.check(VERSION, cal, batch_ids=[store.batch])
     (pause,) = report.started
     assert report.batches[0].verdict(report.settings) == "paused" and "over the limit: PAUSED" in format_report(report)
+    named = format_report(report, batches={store.batch: "lot 7"})  # by the name the dashboard shows (it said "batch 3")
+    assert f"batch {store.batch} (lot 7): " in named and f"pause {pause.id}: batch {store.batch} (lot 7) since" in named
     assert f"pause {pause.id}: batch {store.batch} since" in format_report(report)
     assert "paused on 27 of 60 images flagged as unfamiliar, at least" in format_report(report)
     monitor.resume(pause.id)
