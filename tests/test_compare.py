@@ -52,12 +52,19 @@ def test_compare_command_writes_json_and_markdown(tmp_path, taxonomy, capsys):
     assert result["delta"]["top1"] == pytest.approx(mb["top1"] - ma["top1"], abs=1e-6)
     rows = result["per_class"]
     assert [r["leaf"] for r in rows] != [] and {r["leaf"] for r in rows} == set(taxonomy.leaves)
-    sizes = [max(abs(r["d_recall"]), abs(r["d_precision"])) for r in rows]
-    assert sizes == sorted(sizes, reverse=True)
+    changed = [round(abs(r["d_recall"]) * r["support"]) for r in rows]  # the most test images changed first
+    assert changed == sorted(changed, reverse=True)
+    assert all(r["name"] == taxonomy.name(r["leaf"], "en") for r in rows)
     for r in rows:
         assert r["d_recall"] == pytest.approx(r["recall_b"] - r["recall_a"], abs=1e-6)
     md = (out / "compare.md").read_text()
     assert md.startswith("# ") and "| top-1 |" in md and "## Per class" in md
+    assert f"A: `{a}`; B: `{b}`." in md  # which folder was which
+    from models.evaluation.compare import to_markdown
+
+    result["per_class"][0]["support"] = 0  # a type the data has none of: its recall is n/a, not 0.0000
+    row = next(line for line in to_markdown(result).splitlines() if line.startswith(f"| `{rows[0]['leaf']}`"))
+    assert row.split(" | ")[3:6] == ["n/a", "n/a", "n/a"]
     assert md.count("\n| `") == 18 and "| top-1 |" in printed
     diff = result["top1_diff"]
     assert diff["n"] == 18 * 2 and diff["delta"] == pytest.approx(result["delta"]["top1"], abs=1e-6)

@@ -194,12 +194,14 @@ def compare_bundles(
     for leaf in [leaf for leaf in a_pc if leaf in b_pc]:
         ra, rb = a_pc[leaf], b_pc[leaf]
         per_class.append({
-            "leaf": leaf, "support": ra["support"],
+            "leaf": leaf, "name": bundles[0].taxonomy.name(leaf, "en"), "support": ra["support"],
             "recall_a": ra["recall"], "recall_b": rb["recall"], "d_recall": rb["recall"] - ra["recall"],
             "precision_a": ra["precision"], "precision_b": rb["precision"],
             "d_precision": rb["precision"] - ra["precision"],
         })
-    per_class.sort(key=lambda r: (-max(abs(r["d_recall"]), abs(r["d_precision"])), r["leaf"]))
+    # the most test images changed first (a change of 1.0 on one image led a lead's report), then the largest change
+    per_class.sort(key=lambda r: (-round(abs(r["d_recall"]) * r["support"]),
+                                  -max(abs(r["d_recall"]), abs(r["d_precision"])), r["leaf"]))
     delta = {}
     for key, _ in HEADLINE:
         va, vb = sides[0]["metrics"].get(key), sides[1]["metrics"].get(key)
@@ -227,6 +229,8 @@ def to_markdown(result: dict[str, Any]) -> str:
     lines = [
         f"# {a['model_version']} (A) vs {b['model_version']} (B)",
         "",
+        f"A: `{a['bundle']}`; B: `{b['bundle']}`.",  # (the heading's version ids alone: which folder was which?)
+        "",
         f"Data {', '.join(result['data'])}, split `{result['split']}`; target purity P = {p:g}.",
         "",
         "| metric | A | B | B - A |",
@@ -248,16 +252,17 @@ def to_markdown(result: dict[str, Any]) -> str:
         "Oracle coverage: the largest share of known images one confidence threshold, picked on this data, "
         "auto-judges at purity >= P. Auto coverage/purity use each bundle's own calibration.",
         "",
-        "## Per class (largest change first)",
+        "## Per class (most test images changed first; recall n/a where the data has none of the type)",
         "",
-        "| leaf | support | recall A | recall B | Δ recall | precision A | precision B | Δ precision |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| leaf | name | support | recall A | recall B | Δ recall | precision A | precision B | Δ precision |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["per_class"]:
+        none = not r["support"]  # (recall 0.0000 of no image read as a type always missed)
         lines.append(
-            f"| `{r['leaf']}` | {r['support']} | {_fmt(r['recall_a'])} | {_fmt(r['recall_b'])} | "
-            f"{_fmt(r['d_recall'], signed=True)} | {_fmt(r['precision_a'])} | {_fmt(r['precision_b'])} | "
-            f"{_fmt(r['d_precision'], signed=True)} |"
+            f"| `{r['leaf']}` | {r.get('name', '')} | {r['support']} | {_fmt(None if none else r['recall_a'])} | "
+            f"{_fmt(None if none else r['recall_b'])} | {_fmt(None if none else r['d_recall'], signed=True)} | "
+            f"{_fmt(r['precision_a'])} | {_fmt(r['precision_b'])} | {_fmt(r['d_precision'], signed=True)} |"
         )
     return "\n".join(lines) + "\n"
 
