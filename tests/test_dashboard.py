@@ -118,6 +118,19 @@ def test_overall_and_per_batch_counts_match_hand_counts(engine, store) -> None:
     assert read(engine, stats.overall_figures, model_version="nope") == stats.Counts()
 
 
+def test_per_analyst_counts_who_decided_how_many(engine, store) -> None:
+    """"How many judged by whom": the dashboard had no figure of it (month-end walk-through)."""
+    with session_scope(engine) as s:
+        repo.record_judgment(s, image_id=store[2], leaf="crack", action="picker", analyst="bob",
+                             prediction_id=store[("p", 2)].id, created_at=WEEK2)
+    figures = read(engine, stats.analyst_figures, model_version=V1)
+    assert [who for who, _c in figures] == ["alice", "bob"]  # the most decisions first
+    alice, bob = (c for _who, c in figures)
+    assert (alice.judged, alice.corrected, alice.unknown, alice.wrong) == (7, 2, 1, 3)
+    assert (bob.judged, bob.corrected) == (1, 1)
+    assert read(engine, stats.analyst_figures, model_version="nope") == []
+
+
 def test_per_period_counts_and_time_zone(engine, store) -> None:
     utc = read(engine, stats.period_figures, model_version=V1, period="week")
     assert [p.start for p in utc] == [dt.date(2025, 3, 3), dt.date(2025, 3, 10)]
@@ -326,6 +339,8 @@ def test_dashboard_view_shows_the_chart_and_the_batch_table(qtbot, engine, store
     QApplication.processEvents()
     bar = view.scroll.horizontalScrollBar()  # the charts fit the view's width beside its vertical scroll bar
     assert view.scroll.verticalScrollBar().isVisible() and (not bar.isVisible() or bar.maximum() == 0)
+    assert [[view.analysts.item(r, c).text() for c in range(5)] for r in range(view.analysts.rowCount())] == [
+        ["alice", "7", "2 (28.6%)", "1", "42.9%"]]  # the Analysts tab: how many judged by whom
     cells = [[view.table.item(r, c).text() for c in range(7)] for r in range(view.table.rowCount())]
     assert cells == [["B2", "5", "60.0%", "4", "25.0%", "0", "25.0%"],  # newest batch first
                      ["B1", "5", "60.0%", "4", "25.0%", "1", "50.0%"]]  # image 5 failed: not predicted
@@ -366,6 +381,8 @@ def test_dashboard_view_shows_the_chart_and_the_batch_table(qtbot, engine, store
     assert view.tabs.currentIndex() == 1 and view.purity.hasFocus()
     qtbot.keyClick(view.purity, Qt.Key.Key_PageUp, Qt.KeyboardModifier.ControlModifier)
     assert view.tabs.currentIndex() == 0 and view.table.hasFocus()
+    qtbot.keyClick(view.table, Qt.Key.Key_PageUp, Qt.KeyboardModifier.ControlModifier)  # round to the Analysts tab
+    assert view.tabs.currentIndex() == 2 and view.analysts.hasFocus()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh_TW"])

@@ -219,21 +219,25 @@
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="116"/>
+        <location filename="../ui/dashboard_view.py" line="140"/>
         <source>Judged</source>
         <translation>已判定</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="117"/>
+        <location filename="../ui/dashboard_view.py" line="141"/>
         <source>Corrected</source>
         <translation>已更正</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="118"/>
+        <location filename="../ui/dashboard_view.py" line="142"/>
         <source>Unknown type</source>
         <translation>未知類別</translation>
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="119"/>
+        <location filename="../ui/dashboard_view.py" line="143"/>
         <source>Model error</source>
         <translation>模型錯誤率</translation>
     </message>
@@ -270,47 +274,57 @@
     </message>
     <message>
         <location filename="../ui/dashboard_view.py" line="139"/>
+        <source>Analyst</source>
+        <translation>分析師</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="146"/>
         <source>Batches</source>
         <translation>批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="140"/>
+        <location filename="../ui/dashboard_view.py" line="147"/>
         <source>Purity monitor</source>
         <translation>純度監控</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="165"/>
+        <location filename="../ui/dashboard_view.py" line="148"/>
+        <source>Analysts</source>
+        <translation>分析師</translation>
+    </message>
+    <message>
+        <location filename="../ui/dashboard_view.py" line="173"/>
         <source>Dashboard — fma-judge</source>
         <translation>儀表板 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="215"/>
-        <location filename="../ui/dashboard_view.py" line="247"/>
+        <location filename="../ui/dashboard_view.py" line="223"/>
+        <location filename="../ui/dashboard_view.py" line="255"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="233"/>
+        <location filename="../ui/dashboard_view.py" line="241"/>
         <source>No model has predicted anything yet</source>
         <translation>尚無任何模型的預測</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="287"/>
+        <location filename="../ui/dashboard_view.py" line="303"/>
         <source>Updated {time}</source>
         <translation>更新於 {time}</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="294"/>
+        <location filename="../ui/dashboard_view.py" line="310"/>
         <source>This multi-label model auto-judges whole sets of defect types by its calibrated set threshold; the purity monitor checks single types only, so there is nothing to show here.</source>
         <translation>此多標籤模型依校準過的組合門檻自動判定整組缺陷類型；純度監控只檢查單一類型，因此這裡沒有可顯示的內容。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="301"/>
+        <location filename="../ui/dashboard_view.py" line="317"/>
         <source>This model version is not calibrated: nothing is auto-judged, so there is no purity to monitor.</source>
         <translation>此模型版本尚未校準：沒有影像被自動判定，因此沒有可監控的純度。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="310"/>
+        <location filename="../ui/dashboard_view.py" line="326"/>
         <source>All types</source>
         <translation>所有類別</translation>
     </message>
@@ -326,17 +340,17 @@
         <translation>運作中</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="320"/>
+        <location filename="../ui/dashboard_view.py" line="336"/>
         <source>Target purity {target}%, bounds at {confidence}% from blind spot checks.</source>
         <translation>目標純度 {target}%，以盲判抽查計算 {confidence}% 信賴界限。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="324"/>
+        <location filename="../ui/dashboard_view.py" line="340"/>
         <source>Types the calibration showed weaker are held to their own floor: {floors}.</source>
         <translation>校準時顯示較弱的類型，以其自身的下限為準：{floors}。</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="328"/>
+        <location filename="../ui/dashboard_view.py" line="344"/>
         <source>Judged with a spectrum, held to: {floors}.</source>
         <translation>以光譜判定者，以此為準：{floors}。</translation>
     </message>
@@ -346,7 +360,7 @@
         <translation>與校準資料不同的批次</translation>
     </message>
     <message>
-        <location filename="../ui/dashboard_view.py" line="342"/>
+        <location filename="../ui/dashboard_view.py" line="358"/>
         <source>Could not load the dashboard: {msg}</source>
         <translation>無法載入儀表板：{msg}</translation>
     </message>
@@ -1560,27 +1574,27 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>{action} ({key})</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="81"/>
+        <location filename="../ui/model_loading.py" line="82"/>
         <source>The model is not on its fastest path: {why}</source>
         <translation>模型未使用最快的執行路徑：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="85"/>
+        <location filename="../ui/model_loading.py" line="86"/>
         <source>Now using {new} (was {old}): the open batch is predicted again by it, so its routes and counts may change.</source>
         <translation>現在使用 {new}（原為 {old}）：開啟的批次將由它重新預測，其分流與計數可能改變。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="130"/>
+        <location filename="../ui/model_loading.py" line="131"/>
         <source>Load it again</source>
         <translation>重新載入</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="131"/>
+        <location filename="../ui/model_loading.py" line="132"/>
         <source>The model&apos;s files in {path} changed on disk (recalibrated or retrained?). This window still uses {version} as it was loaded. {link} to use them.</source>
         <translation>模型檔案 {path} 在磁碟上已變更（重新校正或重新訓練？）。此視窗仍使用載入時的 {version}。{link}以使用新檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="170"/>
+        <location filename="../ui/model_loading.py" line="172"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -1593,12 +1607,12 @@ This window goes on with the model it used: {path}.</source>
 此視窗繼續使用原本的模型：{path}。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="177"/>
+        <location filename="../ui/model_loading.py" line="179"/>
         <source>Model could not be loaded</source>
         <translation>無法載入模型</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="197"/>
+        <location filename="../ui/model_loading.py" line="199"/>
         <source>This folder cannot be loaded as a model:
 
 {msg}</source>
@@ -1607,7 +1621,7 @@ This window goes on with the model it used: {path}.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="174"/>
+        <location filename="../ui/model_loading.py" line="176"/>
         <source>The model could not be loaded:
 
 {msg}
@@ -1620,17 +1634,17 @@ Choose another model with “Model”. You can still open batches and review ear
 請用「模型」選擇其他模型。您仍可開啟批次並檢視先前的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="183"/>
+        <location filename="../ui/model_loading.py" line="185"/>
         <source>Choose a model bundle folder</source>
         <translation>選擇模型套件資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="194"/>
+        <location filename="../ui/model_loading.py" line="196"/>
         <source>The model in use stays: {version}.</source>
         <translation>目前使用的模型保持不變：{version}。</translation>
     </message>
     <message>
-        <location filename="../ui/model_loading.py" line="196"/>
+        <location filename="../ui/model_loading.py" line="198"/>
         <source>Not a model</source>
         <translation>不是模型</translation>
     </message>
@@ -1655,12 +1669,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>它的子資料夾還有 1 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="87"/>
+        <location filename="../ui/batch_opening.py" line="88"/>
         <source>Open images</source>
         <translation>開啟影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="88"/>
+        <location filename="../ui/batch_opening.py" line="89"/>
         <source>Images ({p})</source>
         <translation>影像 ({p})</translation>
     </message>
@@ -1690,47 +1704,47 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>它的子資料夾還有 {n} 張影像。一併開啟嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="193"/>
+        <location filename="../ui/batch_opening.py" line="194"/>
         <source>Opening stopped: the images on screen stay as they were; their folder was not read to its end: open it again to read the rest.</source>
         <translation>已停止開啟：畫面上的影像維持原樣；其資料夾尚未讀取完畢，再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="195"/>
+        <location filename="../ui/batch_opening.py" line="196"/>
         <source>Opening stopped: the images on screen stay as they were.</source>
         <translation>已停止開啟：畫面上的影像維持原樣。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="204"/>
+        <location filename="../ui/batch_opening.py" line="205"/>
         <source>Stopped reading the folder at {n} images: open it again to read the rest.</source>
         <translation>已停止讀取資料夾（目前 {n} 張影像）：再次開啟即可讀取其餘影像。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="217"/>
+        <location filename="../ui/batch_opening.py" line="218"/>
         <source>Cannot open</source>
         <translation>無法開啟</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="252"/>
+        <location filename="../ui/batch_opening.py" line="253"/>
         <source>No images</source>
         <translation>沒有影像</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="253"/>
+        <location filename="../ui/batch_opening.py" line="254"/>
         <source>There are no images (PNG, JPEG, BMP, TIFF) in {where}.</source>
         <translation>{where} 中沒有影像（PNG、JPEG、BMP、TIFF）。</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="300"/>
+        <location filename="../ui/batch_opening.py" line="301"/>
         <source>The model judged {file}: you start on the next image that needs a person (Up goes back)</source>
         <translation>模型已判定 {file}：從下一張需要人工判定的影像開始（按 ↑ 可返回）</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="302"/>
+        <location filename="../ui/batch_opening.py" line="303"/>
         <source>The model judged the first {n} images: you start on the first that needs a person</source>
         <translation>模型已判定前 {n} 張影像：從第一張需要人工判定的影像開始</translation>
     </message>
     <message>
-        <location filename="../ui/batch_opening.py" line="309"/>
+        <location filename="../ui/batch_opening.py" line="310"/>
         <source>{n} more images lie in its sub-folders: open the folder again and answer Yes to add them.</source>
         <translation>子資料夾中還有 {n} 張影像：再開啟一次此資料夾並回答「是」即可加入。</translation>
     </message>

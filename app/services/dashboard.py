@@ -75,6 +75,7 @@ class DashboardFigures:
     bundle_path: str | None = None  # where the model version was last loaded from (the commands the dashboard names)
     db_arg: str | None = None  # the --db those commands need (None: the per-user default database)
     held_back: Mapping[int, Mapping[str, int]] = field(default_factory=dict)  # batch -> pause reason -> undecided
+    by_analyst: tuple[tuple[str, Counts], ...] = ()  # (who decided, the counts of their decisions), most first
 
     def leaf_name(self, leaf: str, lang: str = "en") -> str:
         return self.leaf_names.get(leaf, {}).get(lang) or leaf
@@ -128,6 +129,7 @@ class DashboardService:
                 bundle_path=None if record is None else record.bundle_path,
                 db_arg=_db_arg(self.engine),
                 held_back=stats.held_back_by_batch(s, model_version=model_version, reasons=PAUSING_REASONS),
+                by_analyst=tuple(stats.analyst_figures(s, model_version=model_version)),
             )
         try:  # the purity monitor's view of the calibration the model version was registered with (nothing changes)
             calibration = Calibration.from_manifest(manifest)

@@ -32,7 +32,15 @@ from sqlalchemy import Date, String, and_, case, cast, func, literal_column, or_
 from sqlalchemy.orm import Session, aliased
 
 from app.store.queries import model_version_id
-from app.store.schema import JUDGED_STATUSES, Batch, BatchImage, Judgment, Prediction, PredictionReason
+from app.store.schema import (
+    JUDGED_STATUSES,
+    Batch,
+    BatchImage,
+    Judgment,
+    Prediction,
+    PredictionReason,
+    decider,
+)
 
 __all__ = [
     "PERIODS",
@@ -43,6 +51,7 @@ __all__ = [
     "Counts",
     "PeriodFigures",
     "analyst_agreement",
+    "analyst_figures",
     "batch_figures",
     "class_agreement",
     "cohen_kappa",
@@ -243,6 +252,17 @@ def overall_figures(session: Session, *, model_version: str) -> Counts:
         _review_counts(session, version_id, None, by_batch=False),
     )
     return next(iter(merged.values()), Counts())
+
+
+def analyst_figures(session: Session, *, model_version: str) -> list[tuple[str, Counts]]:
+    """Per analyst who made the current decision (the decider: a note carried on keeps its colleague's), the counts
+    of the images with a prediction of ``model_version`` they decided, the most decisions first: "how many judged
+    by whom" a month-end report needs (the dashboard showed none; month-end walk-through)."""
+    version_id = model_version_id(session, model_version)
+    if version_id is None:
+        return []
+    merged = _merge(_review_counts(session, version_id, decider(), by_batch=False))
+    return sorted(((str(who), c) for who, c in merged.items()), key=lambda pair: (-pair[1].judged, pair[0]))
 
 
 def batch_figures(session: Session, *, model_version: str) -> list[BatchFigures]:

@@ -135,9 +135,17 @@ class DashboardView(QWidget):
         monitor_layout.setContentsMargins(0, 4, 0, 0)
         monitor_layout.addWidget(self.monitor_note)
         monitor_layout.addWidget(self.purity, 1)
+        self.analysts = self._read_only_table([  # how many each analyst decided (a month-end report's "by whom")
+            QCoreApplication.translate("Dashboard", "Analyst"),
+            QCoreApplication.translate("Dashboard", "Judged"),
+            QCoreApplication.translate("Dashboard", "Corrected"),
+            QCoreApplication.translate("Dashboard", "Unknown type"),
+            QCoreApplication.translate("Dashboard", "Model error"),
+        ])
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.table, QCoreApplication.translate("Dashboard", "Batches"))
         self.tabs.addTab(monitor, QCoreApplication.translate("Dashboard", "Purity monitor"))
+        self.tabs.addTab(self.analysts, QCoreApplication.translate("Dashboard", "Analysts"))
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.scroll)
         split.addWidget(self.tabs)
@@ -171,7 +179,7 @@ class DashboardView(QWidget):
 
     def _turn_tab(self, step: int) -> None:
         self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % self.tabs.count())
-        (self.table, self.purity)[self.tabs.currentIndex()].setFocus()  # (the monitor's tab holds more than its table)
+        (self.table, self.purity, self.analysts)[self.tabs.currentIndex()].setFocus()  # (the monitor's tab: its table)
 
     def _read_only_table(self, headers: list[str]) -> QTableWidget:
         table = QTableWidget(0, len(headers), self)
@@ -283,6 +291,14 @@ class DashboardView(QWidget):
             if figures.monitor:  # the drift score's own figures, the rule it is judged by, and the verdict
                 self.table.item(row, len(values) - 2).setToolTip(
                     drift_tip(drift.get(batch.batch_id), figures.monitor.settings))
+        self.analysts.setRowCount(len(figures.by_analyst))
+        for row, (who, c) in enumerate(figures.by_analyst):
+            for col, text in enumerate((who, f"{c.judged:,}", f"{c.corrected:,} ({pct(c.corrected_share)})",
+                                        f"{c.unknown:,}", pct(c.error_rate))):
+                item = QTableWidgetItem(text)
+                if col:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.analysts.setItem(row, col, item)
         self._show_monitor(figures)
         self.status.setText(QCoreApplication.translate("Dashboard", "Updated {time}").format(
             time=figures.generated_at.astimezone().strftime("%H:%M:%S")))
