@@ -808,3 +808,25 @@ def test_the_opening_message_is_not_covered_by_the_status_bars_progress_label(qt
     # the message's first letters (x 6 to 24, where the empty label lies) are drawn: light pixels on the dark bar
     lit = sum(image.pixelColor(x, y).lightness() > 140 for x in range(6, 24) for y in range(image.height()))
     assert lit > 10, lit
+
+
+def test_a_long_file_name_is_cut_in_its_middle_and_never_widens_the_panel(qtbot, engine, tiny_bundle, tmp_path,
+                                                                         monkeypatch) -> None:
+    """particle_organic_particle_organic_00000_20x.png pushed the badge and every percentage off the panel (a wrapping
+    title cannot break a name without spaces; final walk-through)."""
+    from conftest import open_window, write_image
+
+    name = "particle_organic_particle_organic_particle_organic_00000_20x.png"
+    write_image(tmp_path / "lot" / name, size=(96, 80), seed=1)
+    win = open_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(tmp_path / "lot")
+        panel = win.panel
+        assert panel.title.full_text == name and panel.title.toolTip() == name
+        assert panel.title.minimumSizeHint().width() < 100  # (it never asks the pane for the whole name)
+        panel.title.resize(200, panel.title.height())
+        shown = panel.title.text()
+        assert "…" in shown and shown.startswith("particle") and shown.endswith("_20x.png")
+    finally:
+        win.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QFrame,
@@ -49,6 +49,33 @@ class ElidedLabel(QLabel):
         self.setText(elide_path(self.full_text, self.fontMetrics().horizontalAdvance, max(1, self.width()),
                                 lambda text, width: self.fontMetrics().elidedText(
                                     text, Qt.TextElideMode.ElideRight, width)))
+
+
+class MiddleElidedLabel(QLabel):
+    """A file name on one line, cut in its middle when the label is narrower ("particle_org…00000_20x.png": its
+    start and its magnification and suffix stay), the whole name as the tooltip. A wrapping label could not break a
+    long name without spaces and pushed the panel's badge and every percentage off its pane (final walk-through)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def minimumSizeHint(self) -> QSize:  # (the name is cut to the width it gets: it asks for none)
+        return QSize(0, super().minimumSizeHint().height())
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideMiddle, max(1, self.width())))
 
 
 def elide_path(text: str, advance, width: int, elide_right) -> str:
@@ -117,8 +144,7 @@ class PredictionPanel(QWidget):
         self.setAutoFillBackground(True)
         self.setMinimumWidth(330)
         self.compact = False  # each Top-5 row's ancestry and the model line hidden: the window is too short for them
-        self.title = QLabel(self)
-        self.title.setWordWrap(True)
+        self.title = MiddleElidedLabel(self)
         self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
         self.badge = QLabel(self)
         self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -361,7 +387,7 @@ class PredictionPanel(QWidget):
         has_pred = data is not None and data.leaf is not None and not data.error
         if has_pred:
             startup_log.mark("first_prediction")
-        self.title.setText(data.file_name if data else QCoreApplication.translate("Panel", "No image selected"))
+        self.title.set_full_text(data.file_name if data else QCoreApplication.translate("Panel", "No image selected"))
         state = data.state if data else "pending"
         self.badge.setText(f"  {state_label(state)}  ")
         style = (f"background: {STATE_COLOURS.get(state, '#9aa0a6')}; color: white; border-radius: 4px; "
