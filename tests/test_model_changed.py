@@ -67,3 +67,18 @@ def test_a_model_that_cannot_be_loaded_leaves_the_window_with_the_one_it_used(qt
         assert str(bundle) in win.status.model_label.toolTip()
     finally:
         win.close()
+
+
+def test_the_no_model_banner_goes_once_a_model_is_loaded(qtbot, engine, taxonomy, tmp_path, monkeypatch):
+    """"No model is loaded" (the remembered model not there) stayed over a window that had loaded one with Ctrl+M
+    (final walk-through)."""
+    bundle = make_rejudge_bundle(tmp_path / "model", taxonomy)
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        win.no_model_banner = win.show_notice("The model this workstation uses is not there: /share/model_cbam")
+        assert win.no_model_banner.isVisible()
+        with qtbot.waitSignal(win.worker.modelLoaded, timeout=60_000):
+            win.load_model(bundle)
+        assert not win.no_model_banner.isVisible()
+    finally:
+        win.close()

@@ -324,8 +324,8 @@ def run_app(argv: list[str]) -> int:
         window.show_notice(QCoreApplication.translate(
             "Main", "The team's model is not reachable from this workstation: {path} (a network share not connected?). "
                     "This window uses the one it had.").format(path=team_missing))
-    if missing:
-        window.show_notice(QCoreApplication.translate(
+    if missing:  # (gone once a model is loaded: ModelLoading._model_loaded)
+        window.no_model_banner = window.show_notice(QCoreApplication.translate(
             "Main", "The model this workstation uses is not there: {path} (a network share not connected?). No model "
                     "is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model "
                     "with “Model”.").format(path=missing))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QFileSystemWatcher
 from PySide6.QtWidgets import QLabel, QMessageBox
+from shiboken6 import isValid
 
 from app.services.predicting import ModelInfo, ModelLoadError, PredictingService
 from app.settings import MODEL_KEY, remembered_model
@@ -72,6 +73,8 @@ class ModelLoading:
         """The model thread loaded the bundle and registered its version in the store."""
         startup_log.mark("model_loaded")
         self.model = info
+        if (banner := getattr(self, "no_model_banner", None)) is not None and isValid(banner):
+            banner.hide()  # "No model is loaded" stayed over a window that had loaded one (final walk-through)
         self._use_model("ready", info.manifest)
         for view in (self._queue_view, self._dashboard_view):
             if view is not None:
