@@ -114,6 +114,7 @@ def test_what_the_model_could_not_reach_is_predicted_again_once_the_file_is_read
         away = _predicted_while_away(qtbot, win, share, 3, tiny_bundle)
         # not reached is not unreadable: they wait for a person (and for their files)
         assert all(win.presenter.state(it) == "pending" for it in win.items)
+        assert win.presenter.panel(0).waiting == "unreached"  # (it said "Predicting… in the queue")
         assert win.presenter.left() == 3 and "error" not in win.presenter.counts()
         assert win.presenter.next_open(0) == 1 and win.presenter.next_open(2) == 0  # "next" walks to them (review)
         away.rename(share)

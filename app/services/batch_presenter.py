@@ -433,6 +433,8 @@ class BatchPresenter:
         if p is None or again or (p.leaf and shown is None and not blind):
             waiting = {"none": "no_model", "loading": "loading", "read_only": "read_only"}.get(self.model_state,
                                                                                               "predicting")
+            if again and waiting == "predicting":  # ("Predicting… in the queue" of an image its model missed)
+                waiting = "unreached"
             if waiting == "no_model" and self.names is None:
                 waiting = "no_types"  # nothing to pick from either: no model read, no stored prediction names them
         return PanelData(

@@ -219,6 +219,9 @@ def waiting_text(code: str) -> str:
                                                           "once its prediction is shown."),
         "read_only": QCoreApplication.translate("Panel", "Not predicted: the database is read-only, so the model "
                                                          "does not run."),
+        "unreached": QCoreApplication.translate("Panel", "Not predicted yet: the model did not reach its file (a "
+                                                         "network share away?). It is predicted once the file is "
+                                                         "read again."),
     }.get(code, code)
 
 
