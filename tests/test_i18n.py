@@ -104,6 +104,8 @@ def test_a_wrapped_reason_keeps_each_figure_with_its_percent_sign(qapp):
     for words in ([reason_text(d) for d in details], list(_in_chinese(reason_text, details).values())):
         assert all("%" in text and " %" not in text and "\u00a0%" not in text for text in words), words
     assert "79.0%" in reason_text(details[0]) and "96.4%" in reason_text(details[0])
+    close = reason_text(ReasonDetail("low_confidence", 0.96262, 0.96271))  # it read "96.3% < … 96.3%"
+    assert "96.26% < this type's auto threshold 96.27%" in close
 
 
 def test_every_reason_a_file_is_left_out_or_unreadable_is_worded_in_chinese(qapp, tmp_path, engine):

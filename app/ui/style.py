@@ -189,8 +189,9 @@ def reason_text(detail) -> str:
     language; the plain reason where the numbers are not known (a prediction of another model version)."""
     code, value, limit = detail.code, detail.value, detail.limit
     if code == "low_confidence" and value is not None and limit is not None:
+        digits = next((d for d in (1, 2, 3, 4) if f"{value * 100:.{d}f}" != f"{limit * 100:.{d}f}"), 4)  # ("96.3%
         return QCoreApplication.translate("Reason", "confidence {value} < this type's auto threshold {limit}").format(
-            value=_pct(value), limit=_pct(limit))
+            value=f"{value * 100:.{digits}f}%", limit=f"{limit * 100:.{digits}f}%")  # < 96.3%": as many as differ)
     if code == "leaf_below_target" and limit is not None:
         return QCoreApplication.translate(
             "Reason", "this type is always re-judged: it did not reach the target purity {limit} in calibration"
