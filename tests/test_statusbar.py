@@ -73,6 +73,11 @@ def test_the_end_of_a_prediction_run_is_said_for_a_while(qtbot, monkeypatch):
     from app.ui.statusbar import _fmt_secs
 
     assert _fmt_secs(0.4) == "0.4 s" and _fmt_secs(75.2) == "1:15"  # (a short run read "in 0:00")
+    bar.predicting_started(36)  # a run whose files were not reached (a share away): not "Batch predicted"
+    bar.predicting(36, 36)
+    bar.predictions_ended(unreached=35)
+    assert bar.progress_label.text() == ("Predicted, but 35 files not reached (a share away?): predicted once they "
+                                         "are read")
 
 
 def test_a_bar_closed_before_its_end_message_clears_is_no_error(qtbot, monkeypatch):

@@ -392,7 +392,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
                 self._grown_in_run = False
                 self._start_predictions()
             return
-        self.status.predictions_ended(cancelled=cancelled)
+        self.status.predictions_ended(cancelled=cancelled, unreached=sum(reach_error(it.prediction) for it in self.items))
         self.reading_shown()  # a large folder still being read: its progress and Cancel stay
         self._update_counts()
         if not cancelled and not self._growing:  # (a large folder's first part: the batch is not all here yet)

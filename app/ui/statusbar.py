@@ -176,7 +176,7 @@ class MainStatusBar(QStatusBar):
         elif self.progress_label.text() != self._done_text:
             self.progress_label.setText("")
 
-    def predictions_ended(self, *, cancelled: bool = False) -> None:
+    def predictions_ended(self, *, cancelled: bool = False, unreached: int = 0) -> None:
         """A prediction run ended: a whole run is said for 15 s ("Batch predicted (the last 2,520 in 1:15)"; the bar
         just went)."""
         (done, total), self._predicted = self._predicted, (0, 0)
@@ -185,7 +185,9 @@ class MainStatusBar(QStatusBar):
             return
         # (its run's count: "All 172 predicted" of a batch of 235 read as images missing; the focus predicted some)
         text = self._done_text = QCoreApplication.translate("Main", "Batch predicted (the last {n} in {time})").format(
-            n=f"{total:,}", time=_fmt_secs(time.perf_counter() - self._started))
+            n=f"{total:,}", time=_fmt_secs(time.perf_counter() - self._started)) if not unreached else \
+            QCoreApplication.translate("Main", "Predicted, but {n} files not reached (a share away?): predicted once "
+                                               "they are read").format(n=f"{unreached:,}")  # (it said all predicted)
         self.progress_label.setText(text)
         label = self.progress_label  # the context: a window closed within the 15 s drops the call
         QTimer.singleShot(15_000, label, lambda: label.text() == text and label.setText(""))
