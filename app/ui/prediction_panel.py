@@ -449,6 +449,7 @@ class PredictionPanel(QWidget):
             visible = k < len(top5)
             for w in (key, name, bar, pct, why):
                 w.setVisible(visible)
+            key.setEnabled(self.judging and not self.unshown)  # (as its digit key: an image not shown takes none)
             if visible:
                 entry = top5[k]
                 name.setText(f"<b>{html.escape(entry.name)}</b>")
