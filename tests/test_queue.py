@@ -563,6 +563,7 @@ def test_one_image_the_pane_cannot_show_is_not_judged_by_its_keys(qtbot, queue_w
     view.table.selectRow(row)
     qtbot.waitUntil(lambda: view.detail.unshown is not None and view.detail.unshown[0] == store["img0"],
                     timeout=10_000)
+    assert not view.accept_btn.isEnabled() and not view.unknown_btn.isEnabled()  # its buttons as its keys
     for key in (Qt.Key.Key_Return, Qt.Key.Key_U, Qt.Key.Key_1):
         qtbot.keyClick(view.table, key)
         assert view.status_label.text() == f"Nothing judged: {Path(path).name} cannot be shown (file not found)"

@@ -44,6 +44,7 @@ def test_an_image_of_a_share_gone_away_is_not_judged_by_its_keys_and_shows_again
         image_id = item.image.image_id
         qtbot.waitUntil(lambda: image_id in win.images.unreached, timeout=10_000)
         assert win.viewer._message.text().startswith("File not found: not reached now")
+        assert win.viewer.heatmap_caption == ""  # (the attention caption stayed over the empty view)
         assert not win.panel.accept_btn.isEnabled() and not win.panel.unknown_btn.isEnabled()  # as its keys
         assert not any(key.isEnabled() for key, *_rest in win.panel.top_rows)  # its Top-5 digits' buttons too
         assert win.presenter.state(item) != "error"  # not marked unreadable: the next read may find it

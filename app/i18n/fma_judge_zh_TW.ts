@@ -1765,7 +1765,7 @@ Choose another model with “Model”. You can still open batches and review ear
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="74"/>
-        <location filename="../ui/main_window.py" line="484"/>
+        <location filename="../ui/main_window.py" line="485"/>
         <location filename="../ui/queue_actions.py" line="217"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
@@ -1786,12 +1786,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>此批次沒有未加入的檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="572"/>
+        <location filename="../ui/main_window.py" line="573"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="573"/>
+        <location filename="../ui/main_window.py" line="574"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -2306,7 +2306,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="89"/>
-        <location filename="../ui/prediction_panel.py" line="462"/>
+        <location filename="../ui/prediction_panel.py" line="463"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -2317,7 +2317,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/main_window.py" line="91"/>
-        <location filename="../ui/queue_view.py" line="302"/>
+        <location filename="../ui/queue_view.py" line="303"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
@@ -2334,7 +2334,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="425"/>
-        <location filename="../ui/queue_gallery.py" line="420"/>
+        <location filename="../ui/queue_gallery.py" line="422"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2349,17 +2349,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="463"/>
+        <location filename="../ui/prediction_panel.py" line="464"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="467"/>
+        <location filename="../ui/prediction_panel.py" line="468"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="471"/>
+        <location filename="../ui/prediction_panel.py" line="472"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
@@ -2419,52 +2419,52 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="485"/>
+        <location filename="../ui/prediction_panel.py" line="486"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="497"/>
+        <location filename="../ui/prediction_panel.py" line="498"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="498"/>
+        <location filename="../ui/prediction_panel.py" line="499"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="499"/>
+        <location filename="../ui/prediction_panel.py" line="500"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="500"/>
+        <location filename="../ui/prediction_panel.py" line="501"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="501"/>
+        <location filename="../ui/prediction_panel.py" line="502"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="504"/>
+        <location filename="../ui/prediction_panel.py" line="505"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="505"/>
+        <location filename="../ui/prediction_panel.py" line="506"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="512"/>
+        <location filename="../ui/prediction_panel.py" line="513"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="513"/>
+        <location filename="../ui/prediction_panel.py" line="514"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -2755,57 +2755,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="162"/>
+        <location filename="../ui/queue_view.py" line="163"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="165"/>
+        <location filename="../ui/queue_view.py" line="166"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="166"/>
+        <location filename="../ui/queue_view.py" line="167"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="167"/>
+        <location filename="../ui/queue_view.py" line="168"/>
         <source>Note…  (N)</source>
         <translation>註記…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="168"/>
+        <location filename="../ui/queue_view.py" line="169"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="172"/>
+        <location filename="../ui/queue_view.py" line="173"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="173"/>
+        <location filename="../ui/queue_view.py" line="174"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="174"/>
+        <location filename="../ui/queue_view.py" line="175"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="225"/>
+        <location filename="../ui/queue_view.py" line="226"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="322"/>
+        <location filename="../ui/queue_view.py" line="323"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="428"/>
+        <location filename="../ui/queue_view.py" line="429"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲測抽查（在其批次中）：{n}</translation>
     </message>
@@ -2820,40 +2820,40 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="345"/>
+        <location filename="../ui/queue_gallery.py" line="346"/>
         <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
         <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="347"/>
+        <location filename="../ui/queue_gallery.py" line="348"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="349"/>
-        <location filename="../ui/queue_view.py" line="325"/>
-        <location filename="../ui/queue_view.py" line="345"/>
+        <location filename="../ui/queue_gallery.py" line="350"/>
+        <location filename="../ui/queue_view.py" line="326"/>
+        <location filename="../ui/queue_view.py" line="346"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="396"/>
+        <location filename="../ui/queue_gallery.py" line="398"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="397"/>
+        <location filename="../ui/queue_gallery.py" line="399"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="408"/>
+        <location filename="../ui/queue_gallery.py" line="410"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
         <location filename="../ui/queue_gallery.py" line="145"/>
-        <location filename="../ui/queue_gallery.py" line="428"/>
+        <location filename="../ui/queue_gallery.py" line="430"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
@@ -2864,32 +2864,32 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{who} 已保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="410"/>
+        <location filename="../ui/queue_gallery.py" line="412"/>
         <source>judged by {who}</source>
         <translation>由 {who} 判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="436"/>
+        <location filename="../ui/queue_gallery.py" line="438"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="403"/>
+        <location filename="../ui/queue_view.py" line="404"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="420"/>
+        <location filename="../ui/queue_view.py" line="421"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="424"/>
+        <location filename="../ui/queue_view.py" line="425"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="422"/>
+        <location filename="../ui/queue_view.py" line="423"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2924,17 +2924,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="426"/>
+        <location filename="../ui/queue_view.py" line="427"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="431"/>
+        <location filename="../ui/queue_view.py" line="432"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="436"/>
+        <location filename="../ui/queue_view.py" line="437"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>

@@ -468,6 +468,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self.panel.unshown = image_id in self.images.unreached  # (its buttons off, as its keys are)
         if (away := self.images.unreached.get(image_id)) is not None:
             self.viewer.set_image(None, away_text(away))
+            self.viewer.set_heatmap_caption("")  # (the attention caption stayed over the empty view)
             self.panel.set_facts(None)
             return
         if image_id not in self.images:

@@ -296,6 +296,7 @@ class QueueDetailPane(QWidget):
     """
 
     heatmapWanted = Signal(int, str, str)
+    imageTried = Signal()  # the current row's image was read, or found not readable (:attr:`unshown`)
 
     def __init__(self, service: QueueService, runner: TaskRunner, parent=None) -> None:
         super().__init__(parent)
@@ -372,6 +373,7 @@ class QueueDetailPane(QWidget):
         if self.row is not None and _same(row, self.row):  # a reload may have brought a new record of it
             self.viewer.set_image(image, reason or "")
             self.unshown = (row.image_id, reason or "") if image is None or image.isNull() else None
+            self.imageTried.emit()
 
     def _detail_ready(self, row: QueueRow, detail: QueueDetail | None) -> None:
         if self.row is not None and _same(row, self.row):

@@ -148,6 +148,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.stack.addWidget(self.table)
         self.stack.addWidget(self.gallery)
         self.detail = QueueDetailPane(self.service, self._runner, self)
+        self.detail.imageTried.connect(self._update_buttons)
         self.detail.leaf_name = self._leaf_name
         self.detail.leaf_parents = self._leaf_parents
         self.table.selectionModel().currentChanged.connect(
@@ -455,10 +456,13 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
                 self.table.selectionModel().SelectionFlag.Select | self.table.selectionModel().SelectionFlag.Rows)
 
     def _update_buttons(self) -> None:
-        n = len(self.selected_rows()) if self.service.read_only is None else 0  # read-only: no judging
-        self.accept_btn.setEnabled(n > 0)
-        self.relabel_btn.setEnabled(n > 0 and self.taxonomy is not None)
-        self.unknown_btn.setEnabled(n > 0)
+        selected = self.selected_rows() if self.service.read_only is None else []  # read-only: no judging
+        pane = getattr(self, "detail", None)  # (made after the buttons)
+        n, unshown = len(selected), pane.unshown if pane is not None else None
+        judge = n > 1 or (n == 1 and (unshown is None or unshown[0] != selected[0].image_id))  # (as the keys:
+        self.accept_btn.setEnabled(judge)  # one image its pane could not show takes no judgment)
+        self.relabel_btn.setEnabled(judge and self.taxonomy is not None)
+        self.unknown_btn.setEnabled(judge)
         self.note_btn.setEnabled(n > 0)
         self.undo_btn.setEnabled(self.service.can_undo and self.service.read_only is None)
         self.export_btn.setEnabled(self.model_version is not None)
