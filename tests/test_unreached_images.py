@@ -24,17 +24,24 @@ def _press(qtbot, win, key) -> None:
     QApplication.processEvents()
 
 
+def _share_window(qtbot, engine, bundle, tmp_path, monkeypatch, name: str, n: int):
+    """``n`` images in the share folder ``name``, opened and predicted by ``bundle`` in a new window: ``(win, share)``
+    (the caller closes the window)."""
+    share = tmp_path / "share" / name
+    for i in range(n):
+        write_image(share / f"{name}_{i:04d}.png", size=(96, 80), seed=i)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+        win.open_folder(share)
+    return win, share
+
+
 def test_an_image_of_a_share_gone_away_is_not_judged_by_its_keys_and_shows_again_when_back(
         qtbot, engine, tiny_bundle, tmp_path, monkeypatch):
     """Before: the decode's "file not found" marked the image unreadable for the session (the share came back, it
     stayed so until the batch was opened again), and Enter accepted, 2 chose, the model's hidden calls on it."""
-    share = tmp_path / "share" / "lot3"
-    for i in range(4):
-        write_image(share / f"L{i:04d}.png", size=(96, 80), seed=i)
-    win = open_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch)
+    win, share = _share_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch, "lot3", 4)
     try:
-        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
-            win.open_folder(share)
         win.images.clear()  # nothing decoded ahead: the next image is read after the share went away
         away = tmp_path / "share" / "lot3_away"
         share.rename(away)
@@ -191,13 +198,8 @@ def test_a_heatmap_that_failed_while_the_share_was_away_is_made_once_it_is_back(
         qtbot, engine, tiny_bundle, tmp_path, monkeypatch):
     """It stayed on "heatmap…" for good: the model thread had noted it as made before it failed (verification
     walk-through)."""
-    share = tmp_path / "share" / "lot6"
-    for i in range(3):
-        write_image(share / f"H{i:04d}.png", size=(96, 80), seed=i)
-    win = open_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch)
+    win, share = _share_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch, "lot6", 3)
     try:
-        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
-            win.open_folder(share)
         away = share.with_name("lot6_away")
         share.rename(away)
         win.images.clear()  # (its decoded images and heatmaps gone: they are made again from the files)
@@ -219,13 +221,8 @@ def test_a_heatmap_that_failed_on_an_image_decoded_before_is_made_when_it_is_sho
         qtbot, engine, tiny_bundle, tmp_path, monkeypatch):
     """The image was decoded ahead before the share went; its heatmap failed meanwhile: shown again once the share
     was back, nothing was decoded, and it stayed on "heatmap…" (second review)."""
-    share = tmp_path / "share" / "lot8"
-    for i in range(3):
-        write_image(share / f"K{i:04d}.png", size=(96, 80), seed=i)
-    win = open_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch)
+    win, share = _share_window(qtbot, engine, tiny_bundle, tmp_path, monkeypatch, "lot8", 3)
     try:
-        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
-            win.open_folder(share)
         nxt = win.items[1].image.image_id
         qtbot.waitUntil(lambda: win.images.images.get(nxt) is not None, timeout=10_000)  # decoded ahead
         win.images.drop_heatmaps()  # (the model thread makes them again when asked)

@@ -51,25 +51,10 @@ class ElidedLabel(QLabel):
                                     text, Qt.TextElideMode.ElideRight, width)))
 
 
-class MiddleElidedLabel(QLabel):
+class MiddleElidedLabel(ElidedLabel):
     """A file name on one line, cut in its middle when the label is narrower ("particle_org…00000_20x.png": its
     start and its magnification and suffix stay), the whole name as the tooltip. A wrapping label could not break a
     long name without spaces and pushed the panel's badge and every percentage off its pane (final walk-through)."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.full_text = ""
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-    def set_full_text(self, text: str) -> None:
-        self.full_text = text
-        self.setToolTip(text)
-        self._elide()
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._elide()
 
     def minimumSizeHint(self) -> QSize:  # (the name is cut to the width it gets: it asks for none)
         return QSize(0, super().minimumSizeHint().height())
