@@ -219,7 +219,10 @@ def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
             path = Path(source)
             if (reason := regular_file_reason(path)) is not None:
                 raise ImageLoadError(path, reason)
-            fh = io.BytesIO(path.read_bytes())
+            try:
+                fh = io.BytesIO(path.read_bytes())
+            except OSError as exc:  # gone, or the share dropped, after the stat: not reached, not a bad file
+                raise ImageLoadError(path, os_error_reason(exc)) from None
         with Image.open(fh) as img:
             try:
                 _within_budget(img)

@@ -155,6 +155,24 @@ def test_a_dangling_link_and_a_folder_get_their_own_reasons(tmp_path: Path) -> N
         load_image(folder)
 
 
+def test_a_file_that_goes_between_its_stat_and_its_read_is_not_reached_not_cut_short(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A share that went away (or dropped) while a file was read: its "file not found" was named "file cut short",
+    a reason about the file's content, so the window marked the image unreadable for good and the model never
+    predicted it (a CI run caught it: the share renamed while the thumbnails were being read)."""
+    image = write_image(tmp_path / "a.png", size=(32, 24))
+    for error, reason in ((FileNotFoundError(2, "No such file or directory"), "file not found"),
+                          (OSError(5, "Input/output error"), "cannot read the file (Input/output error)")):
+        def read_bytes(self, error=error):
+            raise error
+        with monkeypatch.context() as m:
+            m.setattr(Path, "read_bytes", read_bytes)  # (the stat before it passes)
+            with pytest.raises(ImageLoadError) as caught:
+                load_image(image)
+        assert caught.value.reason == reason
+        assert imageio.is_reach_reason(reason) and not imageio.is_content_reason(reason)
+
+
 def test_an_empty_file_is_named_empty_not_a_wrong_format(tmp_path: Path) -> None:
     from app.services.file_facts import header_size
 
