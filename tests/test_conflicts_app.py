@@ -11,7 +11,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from app.store import repo
+from app.store import repo, stats
 from app.store.db import session_scope
 
 
@@ -256,8 +256,10 @@ def test_walking_the_list_gives_back_what_it_left_and_says_a_colleagues_image_at
 
 def test_judging_again_what_a_colleague_decided_asks_only_when_it_changes_their_types(qtbot, engine, taxonomy,
                                                                                        tmp_path, monkeypatch):
-    """The same types as a colleague's write nothing (their correction stays theirs) and go on; other types, or a
-    type added to their set (Shift+C), ask first; the question names every type of a set (review)."""
+    """The same types as a colleague's change nothing (their correction stays theirs: the analyst's agreement is
+    recorded beside it, once, for the dashboard's agreement between analysts, which saw only disagreements) and go
+    on; other types, or a type added to their set (Shift+C), ask first; the question names every type of a set
+    (review)."""
     bundle, folder = _rejudging_batch(tmp_path, taxonomy, 3)
     win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
     asked: list[str] = []
@@ -273,11 +275,27 @@ def test_judging_again_what_a_colleague_decided_asks_only_when_it_changes_their_
                                  status="corrected")
         win.poll_colleagues()
         qtbot.waitUntil(lambda: win.presenter.current_item.judgment is not None, timeout=10_000)
-        qtbot.keyClick(win, Qt.Key.Key_Return)  # the same type: nothing written, nothing asked, on to the next
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # the same type: theirs stays, nothing asked, on to the next
         with session_scope(engine, action="read") as s:
-            assert [(j.analyst, j.status) for j in repo.judgment_history(s, image_id)] == [("bob", "corrected")]
+            history = repo.judgment_history(s, image_id)
+            assert [(j.analyst, j.action, j.status, j.leaf, j.decider) for j in history] == [
+                ("bob", "picker", "corrected", predicted, "bob"), ("alice", "confirm", "corrected", predicted, "bob")]
+            assert [(a.analyst_a, a.analyst_b, a.n, a.observed) for a in stats.analyst_agreement(s)] == [
+                ("alice", "bob", 1, 1.0)]
         assert asked == [] and win.current_image_id != image_id
         assert "was judged so already by bob" in win.statusBar().currentMessage()
+        assert "your agreement is recorded" in win.statusBar().currentMessage()
+        assert win.presenter.items[win.presenter.row_of(image_id)].judgment.decider == "bob"  # (the panel: bob's)
+        win.select(win.presenter.row_of(image_id))
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # said again: recorded once
+        with session_scope(engine, action="read") as s:
+            assert len(repo.judgment_history(s, image_id)) == 2
+        win.select(win.presenter.row_of(image_id))
+        qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Z takes the agreement back
+        with session_scope(engine, action="read") as s:
+            now = repo.current_judgments(s, [image_id])[image_id]
+            assert (now.action, now.decider, now.leaf) == ("undo", "bob", predicted) and not stats.analyst_agreement(s)
+        win.select(win.presenter.row_of(image_id) + 1)
         other = win.presenter.current_item.image.image_id
         with session_scope(engine) as s:  # bob: two defects on the next one
             repo.record_judgment(s, image_id=other, leaf="crack", extra_leaves=["dent"], action="picker",

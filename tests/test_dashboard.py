@@ -215,6 +215,41 @@ def test_cohen_kappa_of_two_analysts_by_hand(engine, tmp_path) -> None:
     assert only_first[0].n == 3 and only_first[0].kappa is None  # all "scratch": kappa undefined
 
 
+def test_a_second_analysts_agreement_is_recorded_once_and_counted_by_kappa(engine, tmp_path) -> None:
+    """Judging a colleague's image as they did changed nothing and wrote nothing, so kappa saw only the
+    disagreements (month-end walk-through): a confirm row, theirs still, counts as the second analyst's decision."""
+    from app.services.queue import QueueService
+
+    with session_scope(engine) as s:
+        img = [repo.get_or_create_image(s, sha(f"a{i}"), tmp_path / f"a{i}.png", 8, 8).image_id for i in range(6)]
+        repo.record_judgment(s, image_id=img[0], leaf="scratch", action="picker", analyst="bob")
+        repo.record_judgment(s, image_id=img[1], leaf="crack", extra_leaves=["dent"], action="picker", analyst="bob")
+        repo.record_judgment(s, image_id=img[2], leaf=None, action="unknown", analyst="bob")
+        repo.record_judgment(s, image_id=img[3], leaf="dent", action="picker", analyst="bob")
+        repo.record_judgment(s, image_id=img[4], leaf="dent", action="picker", analyst="alice")  # her own
+        repo.record_judgment(s, image_id=img[4], leaf="dent", action="note", analyst="carol", note="seen",
+                             decided_by="alice", decided_at=dt.datetime.now(dt.UTC))
+    queue = QueueService(engine, "alice")
+    agreed = {img[0]: ("scratch",), img[1]: ("dent", "crack"), img[2]: (), img[3]: ("crack",), img[4]: ("dent",),
+              img[5]: ("dent",)}
+    written = queue.confirm(agreed)  # the same decisions as bob's (a set in any order, unknown): his stay his
+    assert [(r.image_id, r.action, r.analyst, r.decider, r.labels, r.status) for r in written] == [
+        (img[0], "confirm", "alice", "bob", ("scratch",), "corrected"),
+        (img[1], "confirm", "alice", "bob", ("crack", "dent"), "corrected"),
+        (img[2], "confirm", "alice", "bob", (), "unknown")]  # not: another type, her own, nobody's
+    with session_scope(engine, action="read") as s:
+        assert repo.current_judgments(s, [img[4]])[img[4]].note == "seen"
+    assert queue.confirm(agreed) == []  # once
+    (pair,) = read(engine, stats.analyst_agreement)
+    assert (pair.analyst_a, pair.analyst_b, pair.n, pair.observed) == ("alice", "bob", 3, 1.0)
+    # with a key that judged other images too: one Ctrl+Z takes both back
+    queue2 = QueueService(engine, "carol")
+    queue2.mark_unknown([img[5]], model_version="none")
+    queue2.confirm({img[0]: ("scratch",)}, with_last=True)
+    assert len(queue2.undo_last()) == 2 and not queue2.can_undo
+    assert [(p.analyst_a, p.analyst_b) for p in read(engine, stats.analyst_agreement)] == [("alice", "bob")]
+
+
 def test_analyst_pairs_are_in_python_order_whatever_the_collation(engine, tmp_path) -> None:
     # "Bob" < "alice" in Python (and SQLite); a linguistic collation (PostgreSQL en-US) says the opposite.
     with session_scope(engine) as s:

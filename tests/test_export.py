@@ -111,6 +111,29 @@ NOTE_B = 'fibre, "long"\n看起來像刮痕'
 NOTES = {"a": "", "b": NOTE_B, "c": "", "f": "", "g": "edge of the panel"}
 
 
+def test_each_row_names_its_batch_and_the_confidence_the_analyst_saw(store: Store, taxonomy) -> None:
+    """A lead's pivot by lot and by confidence needed the batch and the model's confidence beside each label
+    (month-end walk-through): the batch exported, else the one judged in, else the newest listing the image."""
+    with session_scope(store.engine) as s:
+        b3 = repo.create_batch(s, name="rerun, lot 7", source_folder=store.data / "rerun").id
+        img_a = repo.get_or_create_image(s, file_sha256(store.paths["a"]), store.paths["a"], 80, 60).image_id
+        repo.add_to_batch(s, b3, img_a, store.paths["a"])  # a listed again later, judged in day1 before
+        repo.record_judgment(s, image_id=img_a, leaf="scratch", action="picker", analyst="amy", batch_id=store.batch1,
+                             shown={"leaf": "crack", "confidence": 0.61237})
+    out = store.data / "labels.csv"
+    export_labels(store.engine, out, "csv", statuses=frozenset({"accepted", "corrected", "unknown", "waiting"}))
+    rows = _by_name(_csv_rows(out))
+    assert {n: (r["batch"], r["confidence"]) for n, r in rows.items()} == {
+        "a": ("day1", "0.6124"), "b": ("day1", "0.8000"), "c": ("day1", "0.8000"), "d": ("day1", "0.8000"),
+        "e": ("day1", "0.8000"), "f": ("day2", "0.8000"), "g": ("day2", "0.8000")}
+    assert list(rows["a"])[-3:] == ["confidence", "batch", "note"]
+    out = store.data / "day2.json"
+    export_labels(store.engine, out, "json", batch_id=store.batch2)
+    with open(out, encoding="utf-8") as handle:
+        assert {Path(r["path"]).stem: (r["batch"], r["confidence"]) for r in json.load(handle)} == {
+            "f": ("day2", 0.8), "g": ("day2", 0.8)}
+
+
 @pytest.mark.parametrize("fmt", ["csv", "json", "imagefolder"])
 def test_progress_is_reported_as_rows_are_written(store: Store, fmt, monkeypatch) -> None:
     from app.store import export

@@ -773,10 +773,14 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
                               if (r := view.model.queue_row(i)) is not None and r.image_id == store["img5"]))
     assert [r.image_id for r in view.selected_rows()] == [store["img5"]]
     qtbot.keyClick(view.table, Qt.Key.Key_Return)  # the type carol accepted: nothing asked, nothing written
-    assert asked == [] and view.status_label.text() == "Judged so already by carol: theirs is kept"
+    assert asked == [] and view.status_label.text() == \
+        "Judged so already by carol: theirs is kept, and your agreement is recorded"
+    with session_scope(engine, action="read") as s:  # (for the agreement between analysts: it saw only disagreements)
+        now = repo.current_judgments(s, [store["img5"]])[store["img5"]]
+        assert (now.analyst, now.action, now.decider, now.status) == ("gina", "confirm", "carol", "accepted")
     qtbot.keyClick(view.table, Qt.Key.Key_U)  # another decision: asked; No, nothing written
     with session_scope(engine, action="read") as s:
-        assert repo.current_judgments(s, [store["img5"]])[store["img5"]].analyst == "carol"
+        assert repo.current_judgments(s, [store["img5"]])[store["img5"]].decider == "carol"
     assert asked == [("Judged by colleagues", "img5.png was judged otherwise by carol. Replace their judgment?")]
     assert view.status_label.text() == "Nothing judged: the judgments of carol are kept"  # (No said nothing)
     with qtbot.waitSignal(view.pageLoaded, timeout=10_000):

@@ -847,7 +847,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="398"/>
+        <location filename="../ui/judging_actions.py" line="400"/>
         <location filename="../ui/style.py" line="353"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
@@ -1965,17 +1965,17 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="390"/>
-        <source>{file} was judged so already by {who} ({when}): theirs is kept.</source>
-        <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定。</translation>
+        <location filename="../ui/judging_actions.py" line="393"/>
+        <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
+        <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="400"/>
+        <location filename="../ui/judging_actions.py" line="402"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="401"/>
+        <location filename="../ui/judging_actions.py" line="403"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -1984,32 +1984,32 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="406"/>
+        <location filename="../ui/judging_actions.py" line="408"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="426"/>
+        <location filename="../ui/judging_actions.py" line="428"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="428"/>
+        <location filename="../ui/judging_actions.py" line="430"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="429"/>
+        <location filename="../ui/judging_actions.py" line="431"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="430"/>
+        <location filename="../ui/judging_actions.py" line="432"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="442"/>
+        <location filename="../ui/judging_actions.py" line="444"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2018,17 +2018,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="445"/>
+        <location filename="../ui/judging_actions.py" line="447"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="446"/>
+        <location filename="../ui/judging_actions.py" line="448"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="452"/>
+        <location filename="../ui/judging_actions.py" line="454"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2037,27 +2037,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="456"/>
+        <location filename="../ui/judging_actions.py" line="458"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="470"/>
+        <location filename="../ui/judging_actions.py" line="472"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="473"/>
+        <location filename="../ui/judging_actions.py" line="475"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="547"/>
+        <location filename="../ui/judging_actions.py" line="549"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="548"/>
+        <location filename="../ui/judging_actions.py" line="550"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2070,12 +2070,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="553"/>
+        <location filename="../ui/judging_actions.py" line="555"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="554"/>
+        <location filename="../ui/judging_actions.py" line="556"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2088,12 +2088,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="559"/>
+        <location filename="../ui/judging_actions.py" line="561"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="560"/>
+        <location filename="../ui/judging_actions.py" line="562"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2106,12 +2106,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="565"/>
+        <location filename="../ui/judging_actions.py" line="567"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="566"/>
+        <location filename="../ui/judging_actions.py" line="568"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -2306,7 +2306,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     <name>Panel</name>
     <message>
         <location filename="../ui/main_window.py" line="89"/>
-        <location filename="../ui/prediction_panel.py" line="463"/>
+        <location filename="../ui/prediction_panel.py" line="448"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
@@ -2322,149 +2322,149 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="153"/>
-        <location filename="../ui/prediction_panel.py" line="433"/>
+        <location filename="../ui/prediction_panel.py" line="138"/>
+        <location filename="../ui/prediction_panel.py" line="418"/>
         <source>Predicted path</source>
         <translation>預測路徑</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="390"/>
+        <location filename="../ui/prediction_panel.py" line="375"/>
         <source>No image selected</source>
         <translation>未選取影像</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="425"/>
+        <location filename="../ui/prediction_panel.py" line="410"/>
         <location filename="../ui/queue_gallery.py" line="422"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="432"/>
+        <location filename="../ui/prediction_panel.py" line="417"/>
         <source>Predicted path · image + FTIR spectrum</source>
         <translation>預測路徑 · 影像 + FTIR 光譜</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="438"/>
+        <location filename="../ui/prediction_panel.py" line="423"/>
         <source>{n} defects: {names} · Enter accepts all · Shift+C adds one · X takes off the last</source>
         <translation>{n} 個缺陷：{names} · Enter 全部接受 · Shift+C 加入一個 · X 移除最後一個</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="464"/>
+        <location filename="../ui/prediction_panel.py" line="449"/>
         <source>Judged &lt;b&gt;{what}&lt;/b&gt; by {who} at {when}</source>
         <translation>由 {who} 於 {when} 判定為 &lt;b&gt;{what}&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="468"/>
+        <location filename="../ui/prediction_panel.py" line="453"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="472"/>
+        <location filename="../ui/prediction_panel.py" line="457"/>
         <source>Re-judge: {reasons}</source>
         <translation>需複判：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="331"/>
+        <location filename="../ui/prediction_panel.py" line="316"/>
         <source>Pick the type</source>
         <translation>選擇類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="320"/>
+        <location filename="../ui/prediction_panel.py" line="305"/>
         <source>Why this type? Where the model finds evidence for it ({key} steps through the Top-5)</source>
         <translation>為何是此類型？模型在影像中找到其依據之處（{key} 依序切換 Top-5）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="332"/>
+        <location filename="../ui/prediction_panel.py" line="317"/>
         <source>Accept</source>
         <translation>接受</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="333"/>
+        <location filename="../ui/prediction_panel.py" line="318"/>
         <source>Other type…</source>
         <translation>其他類別…</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="334"/>
+        <location filename="../ui/prediction_panel.py" line="319"/>
         <source>Unknown / new type</source>
         <translation>未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="335"/>
+        <location filename="../ui/prediction_panel.py" line="320"/>
         <source>Note</source>
         <translation>註記</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="345"/>
+        <location filename="../ui/prediction_panel.py" line="330"/>
         <source>The {n} types in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內的 {n} 個類型（按 {keys}）· {key}：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="348"/>
+        <location filename="../ui/prediction_panel.py" line="333"/>
         <source>Top-5 in {node} (press {keys}) · {key}: all types</source>
         <translation>{node} 內前 5 名（按 {keys}）· {key}：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="351"/>
+        <location filename="../ui/prediction_panel.py" line="336"/>
         <source>Top-5 (press {keys}) · {key}: only {node}</source>
         <translation>前 5 名（按 {keys}）· {key}：只看 {node}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="353"/>
+        <location filename="../ui/prediction_panel.py" line="338"/>
         <source>Top-5 (press {keys})</source>
         <translation>前 5 名（按 {keys}）</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="420"/>
+        <location filename="../ui/prediction_panel.py" line="405"/>
         <source>Spot check: judge this image blind. The model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：請盲判此影像。模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="486"/>
+        <location filename="../ui/prediction_panel.py" line="471"/>
         <source>Model: {v}</source>
         <translation>模型：{v}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="498"/>
+        <location filename="../ui/prediction_panel.py" line="483"/>
         <source>grayscale</source>
         <translation>灰階</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="499"/>
+        <location filename="../ui/prediction_panel.py" line="484"/>
         <source>black and white</source>
         <translation>黑白</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="500"/>
+        <location filename="../ui/prediction_panel.py" line="485"/>
         <source>grayscale + alpha</source>
         <translation>灰階＋透明</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="501"/>
+        <location filename="../ui/prediction_panel.py" line="486"/>
         <source>palette</source>
         <translation>調色盤</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="502"/>
+        <location filename="../ui/prediction_panel.py" line="487"/>
         <source>float</source>
         <translation>浮點</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="505"/>
+        <location filename="../ui/prediction_panel.py" line="490"/>
         <source>from the file name</source>
         <translation>取自檔名</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="506"/>
+        <location filename="../ui/prediction_panel.py" line="491"/>
         <source>from the TIFF description</source>
         <translation>取自 TIFF 描述</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="513"/>
+        <location filename="../ui/prediction_panel.py" line="498"/>
         <source>taken {when}</source>
         <translation>拍攝於 {when}</translation>
     </message>
     <message>
-        <location filename="../ui/prediction_panel.py" line="514"/>
+        <location filename="../ui/prediction_panel.py" line="499"/>
         <source>saved {when}</source>
         <translation>存檔於 {when}</translation>
     </message>
@@ -2979,152 +2979,157 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="262"/>
-        <source>Judged so already by {who}: theirs is kept</source>
-        <translation>已由 {who} 如此判定：保留其判定</translation>
+        <location filename="../ui/queue_actions.py" line="263"/>
+        <source>Judged so already by {who}: theirs is kept, and your agreement is recorded</source>
+        <translation>已由 {who} 如此判定：保留其判定，並記錄您的同意</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="270"/>
+        <location filename="../ui/queue_actions.py" line="272"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="273"/>
+        <location filename="../ui/queue_actions.py" line="275"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="277"/>
+        <location filename="../ui/queue_actions.py" line="279"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="280"/>
+        <location filename="../ui/queue_actions.py" line="282"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="289"/>
+        <location filename="../ui/queue_actions.py" line="291"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="301"/>
+        <location filename="../ui/queue_actions.py" line="305"/>
+        <source>Your agreement with your colleagues&apos; judgments was NOT saved: {msg}</source>
+        <translation>您對同事判定的同意未儲存：{msg}</translation>
+    </message>
+    <message>
+        <location filename="../ui/queue_actions.py" line="320"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="303"/>
+        <location filename="../ui/queue_actions.py" line="322"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="306"/>
+        <location filename="../ui/queue_actions.py" line="325"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="307"/>
+        <location filename="../ui/queue_actions.py" line="326"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="319"/>
+        <location filename="../ui/queue_actions.py" line="338"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="333"/>
+        <location filename="../ui/queue_actions.py" line="352"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="339"/>
+        <location filename="../ui/queue_actions.py" line="358"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="350"/>
+        <location filename="../ui/queue_actions.py" line="369"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="356"/>
+        <location filename="../ui/queue_actions.py" line="375"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="362"/>
+        <location filename="../ui/queue_actions.py" line="381"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="363"/>
+        <location filename="../ui/queue_actions.py" line="382"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="374"/>
+        <location filename="../ui/queue_actions.py" line="393"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="375"/>
+        <location filename="../ui/queue_actions.py" line="394"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="385"/>
+        <location filename="../ui/queue_actions.py" line="404"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="393"/>
+        <location filename="../ui/queue_actions.py" line="412"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="397"/>
+        <location filename="../ui/queue_actions.py" line="416"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="398"/>
+        <location filename="../ui/queue_actions.py" line="417"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="399"/>
+        <location filename="../ui/queue_actions.py" line="418"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="400"/>
+        <location filename="../ui/queue_actions.py" line="419"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="409"/>
+        <location filename="../ui/queue_actions.py" line="428"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="413"/>
+        <location filename="../ui/queue_actions.py" line="432"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="414"/>
+        <location filename="../ui/queue_actions.py" line="433"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="432"/>
+        <location filename="../ui/queue_actions.py" line="451"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="433"/>
+        <location filename="../ui/queue_actions.py" line="452"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3133,57 +3138,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="445"/>
+        <location filename="../ui/queue_actions.py" line="466"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="448"/>
+        <location filename="../ui/queue_actions.py" line="469"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="452"/>
+        <location filename="../ui/queue_actions.py" line="473"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="463"/>
+        <location filename="../ui/queue_actions.py" line="484"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="467"/>
+        <location filename="../ui/queue_actions.py" line="488"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="470"/>
+        <location filename="../ui/queue_actions.py" line="491"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="474"/>
+        <location filename="../ui/queue_actions.py" line="495"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="476"/>
+        <location filename="../ui/queue_actions.py" line="497"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="488"/>
+        <location filename="../ui/queue_actions.py" line="509"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="494"/>
+        <location filename="../ui/queue_actions.py" line="515"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="497"/>
+        <location filename="../ui/queue_actions.py" line="518"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -189,6 +189,25 @@ class JudgingService:
         """Unknown / new defect type: kept out of training, kept for review."""
         return self._record(item, None, "unknown")
 
+    def confirm(self, item: BatchItem, labels: Sequence[str]) -> JudgmentRecord:
+        """The analyst judged a colleague's image as they did (``labels``; none: unknown): their decision stays, and
+        this analyst's agreement is recorded beside it (:func:`~app.store.repo.judgments.confirm_judgments`), for
+        the agreement between analysts. Ctrl+Z takes it back.
+
+        Raises:
+            JudgmentConflictError: the image's decision is no longer a colleague's saying the same (judged again
+                meanwhile), or this analyst confirmed it already; ``current`` is the judgment now.
+        """
+        with session_scope(self.engine) as s:
+            written = repo.confirm_judgments(s, {item.image.image_id: tuple(labels)}, analyst=self.analyst,
+                                             batch_id=self.batch_id)
+            if not written:
+                now = repo.current_judgments(s, [item.image.image_id]).get(item.image.image_id)
+                raise JudgmentConflictError("Not saved: the image's decision changed meanwhile.", current=now)
+        self._undo.append(written[0].id)
+        self._redo.clear()
+        return written[0]
+
     def add_note(self, item: BatchItem, note: str) -> JudgmentRecord:
         """Set the image's note (empty: remove it): a new history row with the image's current state. A colleague's
         note written since the one shown is never replaced unseen (:class:`JudgmentConflictError`, ``note``)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -218,6 +218,20 @@ class QueueService:
                 expect_undecided=tuple(waiting), action=action,
             )
         if records:
+            self._remember(records)
+        return records
+
+    def confirm(self, agreed: Mapping[int, Collection[str]], *, with_last: bool = False) -> list[JudgmentRecord]:
+        """Record this analyst's agreement with colleagues' decisions (image -> the types the key wrote; none:
+        unknown): :func:`~app.store.repo.judgments.confirm_judgments`. Those changed meanwhile are left.
+        ``with_last``: the same key judged other images just now: one Ctrl+Z takes both back."""
+        if not agreed:
+            return []
+        with session_scope(self.engine) as s:
+            records = repo.confirm_judgments(s, agreed, analyst=self.analyst)
+        if records and with_last and self._done:
+            self._done[-1].extend(r.id for r in records)
+        elif records:
             self._remember(records)
         return records
 

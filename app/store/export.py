@@ -248,6 +248,16 @@ def iter_export_rows(
     own_path = (select(BatchImage.path).where(BatchImage.batch_id == batch_id, BatchImage.image_id == Image.id)
                 .correlate(Image).scalar_subquery()) if batch_id is not None else literal(None)
     spectra = spectrum_paths(session, batch_id)
+    # the batch by name (a lead's pivot by lot): the batch exported, else the one it was judged in, else (undecided)
+    # the newest batch that lists it
+    if batch_id is not None:
+        judged_in = waits_in = literal(session.execute(select(Batch.name).where(Batch.id == batch_id)).scalar_one())
+    else:
+        waits_in = (select(Batch.name).join(BatchImage, BatchImage.batch_id == Batch.id)
+                    .where(BatchImage.image_id == Image.id).order_by(BatchImage.batch_id.desc()).limit(1)
+                    .correlate(Image).scalar_subquery())
+        judged_in = func.coalesce(select(Batch.name).where(Batch.id == Judgment.batch_id).correlate(Judgment)
+                                  .scalar_subquery(), waits_in)  # (the queue judges outside a batch)
     first: list[Any] = [Image.id, Image.sha256, latest_path.label("path"), Judgment.note, own_path.label("own")]
     history: list[Any] = []
     if with_history:
@@ -265,6 +275,8 @@ def iter_export_rows(
             Judgment.model_version,
             Judgment.shown,
             Judgment.extra_leaves,
+            judged_in,
+            literal(None),  # (the confidence shown: in ``shown``)
         ]
         statements.append(_current(select(*first, *judged, *history), batch_id, since, chosen)
                           .join(Image, Image.id == Judgment.image_id).order_by(Judgment.id))
@@ -275,12 +287,13 @@ def iter_export_rows(
             PredictionReason.reason.in_(sorted(BLIND_REASONS))).exists()  # without it; zh_TW walk-through)
         auto = [Prediction.leaf, _undecided_state(), literal(""),
                 func.coalesce(Prediction.created_at, Image.first_seen_at), version.scalar_subquery(),
-                case((blind, None), else_=Prediction.leaf), Prediction.labels]
+                case((blind, None), else_=Prediction.leaf), Prediction.labels, waits_in,
+                case((blind, None), else_=Prediction.confidence)]
         statements.append(_undecided(select(*first, *auto, *history), batch_id, since, undecided)
                           .order_by(Image.id))
     rows = (row for stmt in statements for row in session.execute(stmt.execution_options(yield_per=_YIELD_PER)))
     for row in rows:
-        image_id, sha, path, note, own, leaf, status, analyst, created_at, version, shown, extra = row[:12]
+        image_id, sha, path, note, own, leaf, status, analyst, created_at, version, shown, extra, batch, sure = row[:14]
         if own and own != path and Path(own).is_file():
             path = own
         if status == AUTO:  # ``shown`` is the predicted leaf; ``extra`` the predicted set, the leaf among them
@@ -288,12 +301,13 @@ def iter_export_rows(
         elif status in UNDECIDED_STATUSES:  # no type decided: no label (``shown``: the model's call, if any)
             path = path or ""
             yield ExportRow(path=path, sha256=sha, label="", leaf=None, leaf_path="", status=status, analyst="",
-                            judged_at=created_at, model_version=version, predicted_leaf=shown,
-                            history_count=int(row[12]) if with_history else None, note=note or None,
+                            judged_at=created_at, model_version=version, predicted_leaf=shown, batch=batch or "",
+                            confidence=None if sure is None else float(sure),
+                            history_count=int(row[14]) if with_history else None, note=note or None,
                             spectra=tuple(spectra.get(image_id, ())))
             continue
-        else:
-            shown = (shown or {}).get("leaf")
+        else:  # the call and its confidence as the analyst saw them
+            shown, sure = (shown or {}).get("leaf"), (shown or {}).get("confidence")
         path = path or ""
         leaves = [leaf, *(extra or ())] if leaf is not None else []
         if leaf is None:
@@ -321,7 +335,9 @@ def iter_export_rows(
             judged_at=created_at,
             model_version=version,
             predicted_leaf=shown,
-            history_count=int(row[12]) if with_history else None,
+            batch=batch or "",
+            confidence=None if sure is None else float(sure),
+            history_count=int(row[14]) if with_history else None,
             note=note or None,
             spectra=tuple(spectra.get(image_id, ())),
             labels=tuple(leaves),

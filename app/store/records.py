@@ -392,10 +392,12 @@ class SpotCheck:
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "path", "label", "sha256", "leaf_path", "status", "analyst", "judged_at", "model_version", "predicted_leaf",
-    "note",
+    "confidence", "batch", "note",
 )  # fmt: skip
 """CSV columns of a label export; ``path,label`` first so the file is a training manifest (training reads
-``path,label`` and ignores the other columns). ``note`` is the image's note, empty when it has none."""
+``path,label`` and ignores the other columns). ``confidence`` is the model's for its call as the analyst saw it
+(empty where none was shown: a blind check, no prediction); ``batch`` the batch's name (the one exported, else the
+one the image was judged in, else the newest that lists it); ``note`` is the image's note, empty when it has none."""
 
 
 @dataclass(frozen=True)
@@ -421,6 +423,8 @@ class ExportRow:
     predicted_leaf: str | None
     history_count: int | None = None
     note: str | None = None
+    batch: str = ""
+    confidence: float | None = None
     spectra: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
 
@@ -434,6 +438,8 @@ class ExportRow:
             "judged_at": self.judged_at.isoformat(timespec="seconds"),
             "model_version": self.model_version or "",
             "predicted_leaf": self.predicted_leaf or "",
+            "confidence": "" if self.confidence is None else f"{self.confidence:.4f}",
+            "batch": self.batch,
             "note": self.note or "",
             "spectrum": ";".join(self.spectra),
         }
@@ -452,6 +458,8 @@ class ExportRow:
             "judged_at": self.judged_at.isoformat(timespec="seconds"),
             "model_version": self.model_version,
             "predicted_leaf": self.predicted_leaf,
+            "confidence": self.confidence,
+            "batch": self.batch or None,
             "note": self.note,
             "history_count": self.history_count,
             "spectra": list(self.spectra),
@@ -473,6 +481,11 @@ class OpenedBatch:
     recursive: bool = False  # opened with its sub-folders (a folder's batch, once recursive, stays so)
     below: int = 0  # image files in sub-folders left out of a plain opening (counted up to 10,000)
     continues: bool = False  # the items follow those of the parts handed over before (a large new folder)
+
+
+CONFIRM = "confirm"
+"""The action of a row by which an analyst agrees with a colleague's decision: it carries that decision on (still
+theirs: ``decided_by``), and the agreement between analysts (Cohen's kappa) counts it as the writer's own."""
 
 
 def same_decision(judged: Collection[str], unknown: bool, writes: Collection[str]) -> bool:

@@ -16,8 +16,9 @@ Definitions (for one model version; an image counts when it has a prediction of 
 - Per class: per predicted leaf, reviewed images and how many the analysts agreed with.
 - Analyst agreement: Cohen's kappa for each pair of analysts over the images both decided, using each
   analyst's latest own decision per image. Rows that only copy or restore a state (``note`` and
-  ``undo`` actions) and decisions later undone are not an analyst's decision. Labels are the leaf ids
-  plus ``unknown``.
+  ``undo`` actions) and decisions later undone are not an analyst's decision; a ``confirm`` row (an
+  analyst judged a colleague's image as they did: the decision stays theirs) is its writer's. Labels are the
+  leaf ids plus ``unknown``.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QAbstractItemView, QLabel, QMessageBox
 from shiboken6 import isValid
 
 from app.store.errors import JudgmentConflictError, StoreError
-from app.store.records import SPECTRUM_ADDED, BatchItem, JudgmentRecord, same_decision, unpredicted
+from app.store.records import CONFIRM, SPECTRUM_ADDED, BatchItem, JudgmentRecord, same_decision, unpredicted
 from app.ui import keymap
 from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
@@ -387,11 +387,13 @@ class JudgingActions:
         if len(theirs.labels) > 1:  # several defects: all of them
             args["what"] = " + ".join(self.presenter.name(leaf) or leaf for leaf in theirs.labels)
         if same_decision(theirs.labels, theirs.status == "unknown", labels):
-            self.statusBar().showMessage(QCoreApplication.translate(
-                "Main", "{file} was judged so already by {who} ({when}): theirs is kept.").format(
-                file=Path(item.image.path).name, **args), 6000)
-            nxt = self.presenter.next_open(self.current)
-            if nxt is not None:
+            # the analyst's agreement is recorded beside their decision (once), for the agreement between analysts
+            said = theirs.analyst == self.service.analyst and theirs.action == CONFIRM
+            if said or self._judge(lambda: self.service.confirm(item, labels)):
+                self.statusBar().showMessage(QCoreApplication.translate(
+                    "Main", "{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is "
+                            "recorded.").format(file=Path(item.image.path).name, **args), 6000)
+            if said and (nxt := self.presenter.next_open(self.current)) is not None:
                 self.select(nxt)
             return False
         ours = " + ".join(self.presenter.name(leaf) or leaf for leaf in labels) if labels else \

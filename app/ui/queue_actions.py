@@ -224,7 +224,7 @@ class QueueActions:
         corrections were replaced by the model's call); a selection of judged images only judges them again.
         Split before the colleagues' rows are left out: waiting rows all held by colleagues leave nothing to judge
         here, not the judged rows beside them."""
-        self._theirs_kept = []  # (a key's own: one that wrote nothing left it for the next key's line)
+        self._theirs_kept, self._agreed = [], {}  # (a key's own: one that wrote nothing left it for the next key's line)
         if self._still_loading():
             return [], 0, 0
         selected = self.selected_rows()
@@ -257,9 +257,11 @@ class QueueActions:
         rows = [r for r in rows if r not in kept]
         other = [r for r in rows if theirs(r)]
         self._theirs_kept = kept  # (said after the judging: the line counted only what was written)
+        self._agreed = {r.image_id: tuple(writes(r)) for r in kept}  # (recorded as this analyst's agreement)
         t = QCoreApplication
-        if kept and not rows:
-            self.status_label.setText(t.translate("Queue", "Judged so already by {who}: theirs is kept").format(
+        if kept and not rows and self._record_agreement(with_last=False):
+            self.status_label.setText(t.translate(
+                "Queue", "Judged so already by {who}: theirs is kept, and your agreement is recorded").format(
                 who=listed(sorted({r.judged_by for r in kept}))))
         if not other:
             return rows
@@ -289,6 +291,23 @@ class QueueActions:
         self.status_label.setText(t.translate("Queue", "Nothing judged: the judgments of {who} are kept").format(
             who=who))
         return []
+
+    def _record_agreement(self, *, with_last: bool) -> bool:
+        """Record the analyst's agreement with the colleagues' decisions the key said again (``_agreed``): their
+        decisions stay theirs; the dashboard's agreement between analysts counts it (it saw only disagreements).
+        False: the store refused it (said)."""
+        agreed, self._agreed = getattr(self, "_agreed", {}), {}
+        if not agreed:
+            return True
+        try:
+            records = self.service.confirm(agreed, with_last=with_last)
+        except StoreError as exc:
+            self.status_label.setText(QCoreApplication.translate(
+                "Queue", "Your agreement with your colleagues' judgments was NOT saved: {msg}").format(msg=store_text(exc)))
+            return False
+        if records:
+            self.judged.emit(list(records))
+        return True
 
     def _bulk_accept_confirmed(self, rows: list[QueueRow]) -> bool:
         """Whether to accept ``rows``: more than :attr:`BULK_ASK` images are asked first, saying how sure the model
@@ -377,7 +396,7 @@ class QueueActions:
 
     def note_selected(self) -> None:
         """Set one note on every selected image (N); each keeps its decision, or stays waiting."""
-        self._theirs_kept = []
+        self._theirs_kept, self._agreed = [], {}
         rows = self.selected_rows()
         if not rows or self.service.read_only is not None:
             return
@@ -437,6 +456,8 @@ class QueueActions:
             self.status_label.setText(str(exc))
             return False
         self.judged.emit(list(records))
+        if not undo:  # the colleagues' decisions this key said again: the analyst's agreement (one Ctrl+Z with it)
+            self._record_agreement(with_last=True)
         self._reselect = {r.image_id for r in records} if undo else None
         self.refresh()
         done = (done_one if len(records) == 1 else done_many).format(n=len(records), name=name)  # (once: a name

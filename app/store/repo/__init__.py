@@ -49,6 +49,7 @@ from app.store.repo.items import batch_items
 from app.store.repo.judgments import (
     KEEP_NOTE,
     NoteArg,
+    confirm_judgments,
     current_judgments,
     current_note,
     current_notes,
@@ -111,6 +112,7 @@ __all__ = [
     "batches_of_image",
     "claim",
     "claim_next",
+    "confirm_judgments",
     "create_batch",
     "current_judgments",
     "current_note",

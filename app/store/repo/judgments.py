@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.store.errors import JudgmentConflictError
-from app.store.records import JudgmentRecord
+from app.store.records import CONFIRM, JudgmentRecord, same_decision
 from app.store.repo._common import _chunks, _current_ids, _judgment_record, _prediction_record, _require_text
 from app.store.repo.spectra import restale_before_spectra
 from app.store.schema import STATUSES, Image, Judgment, ModelVersion, Prediction, utcnow
@@ -318,6 +318,31 @@ def revert_judgment(
         decided_at=previous.decided_when if restored is not None else None,
     )
 
+
+
+def confirm_judgments(session: Session, agreed: Mapping[int, Collection[str]], *, analyst: str,
+                      batch_id: int | None = None) -> list[JudgmentRecord]:
+    """Record ``analyst``'s agreement with the decisions colleagues made: ``agreed`` maps an image to the types the
+    analyst judged it (none: "unknown / new defect type"). An image whose current decision is a colleague's and says
+    the same gets one :data:`CONFIRM` row (its note, types and prediction carried on); others get none: the analyst's
+    own decision, one changed meanwhile to something else, or one this analyst confirmed already. A second analyst
+    judging an image as its first one did wrote nothing, so the dashboard's kappa saw only the disagreements."""
+    ids = list(dict.fromkeys(int(i) for i in agreed))
+    lock_images(session, ids)  # (the decision confirmed is the one in the store when the row is written)
+    current = current_judgments(session, ids)
+    out = []
+    for image_id in ids:
+        j = current.get(image_id)
+        if j is None or not j.is_decision or j.decider == analyst or (j.analyst == analyst and j.action == CONFIRM):
+            continue
+        if not same_decision(j.labels, j.status == "unknown", tuple(agreed[image_id])):
+            continue
+        out.append(record_judgment(
+            session, image_id=image_id, leaf=j.leaf, action=CONFIRM, analyst=analyst, status=j.status,
+            batch_id=batch_id if batch_id is not None else j.batch_id, prediction_id=j.prediction_id, shown=j.shown,
+            model_version=j.model_version, extra_leaves=j.extra_leaves or (), decided_by=j.decider,
+            decided_at=j.decided_when))
+    return out
 
 
 def note_images(session: Session, image_ids: Iterable[int], note: str | None, *, analyst: str,
