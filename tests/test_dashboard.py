@@ -282,6 +282,12 @@ def test_one_period_is_drawn_as_bars_and_several_as_lines(engine, store) -> None
         _draw_periods(ax, dataclasses.replace(figures, periods=periods), "en", "#ffffff", "#444444")
         assert (len(ax.lines), len(ax.patches)) == (lines, bars)
         assert ax.get_title(loc="left") == f"Per week · {periods[0].start.year}"
+        if bars:  # one group keeps a group's width, centred, its figures on its bars (three bars filled the chart)
+            low, high = ax.get_xlim()
+            assert high - low >= 5 and low == pytest.approx(-high)
+            shares = [periods[0].counts.auto_share, periods[0].counts.corrected_share, periods[0].counts.error_rate]
+            assert [t.get_text() for t in ax.texts] == [
+                f"{v * 100:.1f}".rstrip("0").rstrip(".") + "%" for v in shares if v is not None]
 
 
 def test_weeks_across_new_year_are_labelled_with_their_years() -> None:

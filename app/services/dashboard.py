@@ -362,6 +362,12 @@ def _figure(figures: DashboardFigures, lang: str, *, width_px: int, dark: bool, 
         yield fig
 
 
+MIN_BAR_SLOTS = 5
+"""The fewest groups' widths a bar chart spans (fewer groups are centred in it)."""
+FIGURES_ON_BARS = 6
+"""Up to this many groups, each bar has its figure on it."""
+
+
 def _three_lines(
     ax, labels: list[str], counts: list[Counts], lang: str, fg: str, grid: str, bars: bool
 ) -> None:
@@ -374,13 +380,19 @@ def _three_lines(
     if bars:
         width = 0.26
         for k, (key, values) in enumerate(series):
-            ax.bar(
+            drawn = ax.bar(
                 [x + (k - 1) * width for x in xs],
                 values,
                 width=width,
                 color=COLOURS[key],
                 label=_t(key, lang),
             )
+            if len(xs) <= FIGURES_ON_BARS:  # a few bars: their figures on them
+                ax.bar_label(drawn, labels=["" if v != v else f"{v:.1f}".rstrip("0").rstrip(".") + "%" for v in values],
+                             padding=2, fontsize=8.5, color=fg)
+        # a few groups keep a group's width, centred (one batch or week: three bars across the whole chart)
+        slots = max(len(xs), MIN_BAR_SLOTS)
+        ax.set_xlim(-0.5 - (slots - len(xs)) / 2, len(xs) - 0.5 + (slots - len(xs)) / 2)
     else:
         for key, values in series:
             ax.plot(
