@@ -457,7 +457,7 @@ class QueueActions:
             return False
         self.judged.emit(list(records))
         if not undo:  # the colleagues' decisions this key said again: the analyst's agreement (one Ctrl+Z with it)
-            self._record_agreement(with_last=True)
+            self._record_agreement(with_last=bool(records))
         self._reselect = {r.image_id for r in records} if undo else None
         self.refresh()
         done = (done_one if len(records) == 1 else done_many).format(n=len(records), name=name)  # (once: a name
