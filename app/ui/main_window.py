@@ -40,6 +40,7 @@ from app.ui.list_filter import ListFilterBar
 from app.ui.model_loading import ModelLoading
 from app.ui.prediction_panel import PredictionPanel
 from app.ui.references import References
+from app.ui.repeat_guard import RepeatGuard, key_text_of
 from app.ui.right_column import RightColumn
 from app.ui.side_actions import SideActions
 from app.ui.similar_panel import SimilarPanel
@@ -84,6 +85,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
         self._heatmaps_away: set[int] = set()  # images whose heatmap failed as their file was not reached
         self.keymap = keymap.load(settings)  # the analyst's key bindings (Settings → Keyboard shortcuts…)
         self._shortcuts: list[QShortcut] = []
+        self._once = RepeatGuard(self, lambda: self._once_keys)  # a held Enter judged 20 images a second
         self.model: ModelInfo | None = None
         self._remember_model = True  # the loaded model's path goes to the settings (not the demo's tour)
         self.presenter = BatchPresenter(lang=lang, unknown_text=QCoreApplication.translate(
@@ -294,6 +296,7 @@ class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreU
             old.setEnabled(False)
             old.deleteLater()
         self._shortcuts = []
+        self._once_keys = {key_text_of(k) for a in keymap.ONCE_PER_PRESS for k in self.keymap.get(a, ())}
         for action_id, fn in self._handlers().items():
             def run(fn=fn, action_id=action_id) -> None:
                 if self.help.isVisible() and action_id != "help":

@@ -27,7 +27,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QHelpEvent, QKeyEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QHelpEvent, QKeyEvent, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -64,6 +64,9 @@ QUEUE_KEYS: dict[Qt.Key, str] = {
 """The queue's one-key actions (without modifiers), in both views; 1 to 5 pick from the image's Top-5, which the
 detail pane numbers, as in the judging window."""
 
+QUEUE_ONCE = frozenset(QKeySequence(key).toString(QKeySequence.SequenceFormat.PortableText) for key in QUEUE_KEYS)
+"""The queue's one-key actions as key texts: a held key does them once (:class:`app.ui.repeat_guard.RepeatGuard`)."""
+
 MOVE_KEYS = frozenset({
     Qt.Key.Key_Space, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_PageUp,
     Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End,
@@ -80,6 +83,8 @@ def queue_key(view: QAbstractItemView, event: QKeyEvent, emit) -> bool:
     if mods != Qt.KeyboardModifier.NoModifier:
         return False
     action = QUEUE_KEYS.get(Qt.Key(event.key()))
+    if action is not None and event.isAutoRepeat():
+        return True  # a held key judges once (a held Enter accepted row after row, unseen)
     if action is None and event.key() == Qt.Key.Key_Space \
             and isinstance(view.currentIndex().data(QueueTableModel.RowRole), GroupRow):
         action = "heading"

@@ -44,8 +44,9 @@ from app.services.queue import (
 from app.ui.flow_layout import FlowLayout, WrapLabel
 from app.ui.queue_actions import COLUMN_WIDTHS, STATE_ROOM, QueueActions, QueueTable
 from app.ui.queue_filters import QueueFilterBar
-from app.ui.queue_gallery import QueueDetailPane, QueueGallery, jump_after_page
+from app.ui.queue_gallery import QUEUE_ONCE, QueueDetailPane, QueueGallery, jump_after_page
 from app.ui.queue_model import GroupRow, QueueTableModel
+from app.ui.repeat_guard import RepeatGuard
 from app.ui.style import WINDOW_STYLE, dropped_keys_text, store_line, window_shortcuts
 from app.ui.workers import Task, TaskRunner
 from models.taxonomy import Taxonomy
@@ -95,6 +96,8 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self._batches: list[tuple[int, str, object]] = []
         self._order: tuple[str, ...] = ()
         self._order_for: Taxonomy | None = None  # the tree _order was made from (the names play no part now)
+        # a held Enter, digit, C or U judges once (it accepted row after row, unseen)
+        self._once = RepeatGuard(self, lambda: QUEUE_ONCE)
         self._soon = QTimer(self)  # one reload for a burst of judgments made in the main window
         self._soon.setSingleShot(True)
         self._soon.setInterval(250)
