@@ -14,7 +14,7 @@ from conftest import ROOT, make_tiny_bundle, open_window, write_image
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from app.services.judging import JudgingService
 from app.store import repo
@@ -780,6 +780,7 @@ def test_the_app_makes_its_model_while_the_database_opens(qtbot, bundle, batch_d
                                                           if not it.image.path.endswith("zz_corrupt.png")),
                         timeout=120_000)
         seen["version"] = win.model.version
+        seen["notices"] = [b.text() for b in win.findChildren(QLabel, "infoBanner")]
         win.close()
         return 0
 
@@ -788,6 +789,10 @@ def test_the_app_makes_its_model_while_the_database_opens(qtbot, bundle, batch_d
     # sys.excepthook) and the CJK font, whose taller lines made a later layout test scroll
     logs = []
     monkeypatch.setattr(app_module.crash_log, "enable", logs.append)
+    # killed last time: the banner gave that session's start as if it were its end ("01:26", killed at 01:44: an
+    # analyst would think 18 minutes of work lost; factory-scale walk-through)
+    monkeypatch.setattr(app_module.crash_log, "previous_crash", ("2026-12-07T01:26:05+08:00", "not closed"))
+    monkeypatch.setattr(app_module.crash_log, "mark_reported", lambda: None)
     font = QApplication.font()
     try:
         rc = app_module.run_app([str(batch_dir), "--model", str(bundle), "--db",
@@ -796,6 +801,9 @@ def test_the_app_makes_its_model_while_the_database_opens(qtbot, bundle, batch_d
         QApplication.setFont(font)
     assert rc == 0 and seen["version"] and made == [(str(bundle), "fma-judge model warm-up")]
     assert logs == [tmp_path]  # the crash log beside the settings file
+    said = "The session started 2026-12-07 01:26 ended unexpectedly (it was not closed: ended from outside, or the " \
+           "power went); every judgment and note shown as saved is in the database. Details: "
+    assert [n.startswith(said + str(tmp_path / "crash.log")) for n in seen["notices"] if "unexpectedly" in n] == [True]
 
 
 def test_an_unsaved_note_outlives_the_window_and_closing_asks_only_when_it_cannot(qtbot, window, engine, tmp_path,

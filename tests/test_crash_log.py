@@ -10,6 +10,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _ago(seconds: int) -> str:
+    """A start line's time ``seconds`` ago: after this computer's last boot (the tests' dates of 2026-12-06 were
+    before a CI machine's boot, so the running test's own pid read as another process's, from before it)."""
+    import datetime as dt
+
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)).isoformat(timespec="seconds")
+
+
 def _run(code: str, folder: Path) -> subprocess.CompletedProcess:
     script = f"from pathlib import Path\nfrom app import crash_log\nprint(crash_log.enable(Path({str(folder)!r})))\n"
     return subprocess.run([sys.executable, "-c", script + code], cwd=ROOT, capture_output=True, text=True,
@@ -51,8 +59,8 @@ def test_a_run_that_was_not_closed_is_known_and_one_still_running_is_not(tmp_pat
     assert _run(report, tmp_path).stdout.splitlines()[-1] == "None"  # that one closed: its end line
     log = tmp_path / "crash.log"
     assert " end pid " in log.read_text(encoding="utf-8").splitlines()[-1]
-    with open(log, "a", encoding="utf-8") as f:  # a window of this computer still open (a running process)
-        f.write(f"2026-12-06T22:00:00+00:00 start pid {os.getppid()} python 3.11 --demo\n")
+    with open(log, "a", encoding="utf-8") as f:  # a window of this computer still open (a running process), started
+        f.write(f"{_ago(1)} start pid {os.getppid()} python 3.11 --demo\n")  # since the last boot (a CI machine's)
     assert crash_log.last_crash(log) is None
 
 
@@ -62,26 +70,27 @@ def test_a_window_killed_while_a_later_one_runs_is_said_once(tmp_path) -> None:
     import os
 
     log = tmp_path / "crash.log"
-    log.write_text("2026-12-06T10:00:00+00:00 start pid 999990 python 3.11\n"
-                   "2026-12-06T10:05:00+00:00 end pid 999990\n"
-                   "2026-12-06T11:00:00+00:00 start pid 999991 ends-logged python 3.11 --db alice\n"
-                   f"2026-12-06T11:01:00+00:00 start pid {os.getppid()} python 3.11 --db bob\n", encoding="utf-8")
+    a, b, c = _ago(4), _ago(2), _ago(1)  # (since this computer's last boot: a pid from before it is nobody's now)
+    log.write_text(f"{a} start pid 999990 python 3.11\n"
+                   f"{a} end pid 999990\n"
+                   f"{b} start pid 999991 ends-logged python 3.11 --db alice\n"
+                   f"{c} start pid {os.getppid()} python 3.11 --db bob\n", encoding="utf-8")
     report = "print(crash_log.previous_crash)\ncrash_log.mark_reported()"  # (as the window does once it is said)
     said = _run(report, tmp_path).stdout.splitlines()[-1]
-    assert said == "('2026-12-06T11:00:00+00:00', 'not closed')"
+    assert said == f"('{b}', 'not closed')"
     assert "reported pid 999991" in log.read_text(encoding="utf-8")
     assert _run(report, tmp_path).stdout.splitlines()[-1] == "None"  # said once
     from app import crash_log  # a fresh log, no run ended yet: found all the same (second review)
 
-    fresh = ("2026-12-06T11:00:00+00:00 start pid 999992 ends-logged python 3.11\n"
-             f"2026-12-06T11:01:00+00:00 start pid {os.getppid()} ends-logged python 3.11\n")
-    assert crash_log.not_closed(fresh) == [("2026-12-06T11:00:00+00:00", 999992)]
+    fresh = (f"{b} start pid 999992 ends-logged python 3.11\n"
+             f"{c} start pid {os.getppid()} ends-logged python 3.11\n")
+    assert crash_log.not_closed(fresh) == [(b, 999992)]
     assert crash_log.not_closed(fresh.replace(" ends-logged", "")) == []  # an older version's lines: the last only
     (tmp_path / "quiet").mkdir()  # a start that did not say it (it failed before its window showed): not used up
     (tmp_path / "quiet" / "crash.log").write_text(fresh, encoding="utf-8")
     for _ in range(2):
         assert _run("print(crash_log.previous_crash)", tmp_path / "quiet").stdout.splitlines()[-1] == \
-            "('2026-12-06T11:00:00+00:00', 'not closed')"
+            f"('{b}', 'not closed')"
 
 
 def test_a_windows_log_and_a_run_from_before_a_reboot(tmp_path, monkeypatch) -> None:

@@ -856,247 +856,247 @@
 <context>
     <name>Keys</name>
     <message>
-        <location filename="../ui/keymap.py" line="35"/>
+        <location filename="../ui/keymap.py" line="44"/>
         <source>Accept the prediction</source>
         <translation>接受預測</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="36"/>
+        <location filename="../ui/keymap.py" line="45"/>
         <source>Choose Top-{k}</source>
         <translation>選擇第 {k} 名</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="37"/>
+        <location filename="../ui/keymap.py" line="46"/>
         <source>Open the defect-type picker</source>
         <translation>開啟缺陷類型選擇器</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="38"/>
+        <location filename="../ui/keymap.py" line="47"/>
         <source>Add another defect type to the image</source>
         <translation>為影像加入另一個缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="39"/>
+        <location filename="../ui/keymap.py" line="48"/>
         <source>Take off the image&apos;s last added defect type</source>
         <translation>移除影像最後加入的缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="40"/>
+        <location filename="../ui/keymap.py" line="49"/>
         <source>Mark as unknown / new defect type</source>
         <translation>標為未知／新缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="41"/>
+        <location filename="../ui/keymap.py" line="50"/>
         <source>Add a note</source>
         <translation>加註記</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="42"/>
+        <location filename="../ui/keymap.py" line="51"/>
         <source>Previous image</source>
         <translation>上一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="43"/>
+        <location filename="../ui/keymap.py" line="52"/>
         <source>Next image</source>
         <translation>下一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="44"/>
+        <location filename="../ui/keymap.py" line="53"/>
         <source>First image</source>
         <translation>第一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="45"/>
+        <location filename="../ui/keymap.py" line="54"/>
         <source>Last image</source>
         <translation>最後一張影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="46"/>
+        <location filename="../ui/keymap.py" line="55"/>
         <source>One page up</source>
         <translation>上一頁</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="47"/>
+        <location filename="../ui/keymap.py" line="56"/>
         <source>One page down</source>
         <translation>下一頁</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="48"/>
+        <location filename="../ui/keymap.py" line="57"/>
         <source>Undo</source>
         <translation>復原</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="49"/>
+        <location filename="../ui/keymap.py" line="58"/>
         <source>Redo</source>
         <translation>重做</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="50"/>
+        <location filename="../ui/keymap.py" line="59"/>
         <source>Heatmap on / off</source>
         <translation>熱圖開／關</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="51"/>
+        <location filename="../ui/keymap.py" line="60"/>
         <source>Why this type?</source>
         <translation>為何是此類型？</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="52"/>
+        <location filename="../ui/keymap.py" line="61"/>
         <source>Reference images of the Top-1 and Top-2 types</source>
         <translation>第一與第二候選類型的參考影像</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="53"/>
+        <location filename="../ui/keymap.py" line="62"/>
         <source>Top-5 of the determined node, or of all types</source>
         <translation>前 5 名：已確定節點內，或全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="54"/>
+        <location filename="../ui/keymap.py" line="63"/>
         <source>FTIR spectrum: the next reference over it</source>
         <translation>FTIR 光譜：疊上下一個參考光譜</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="55"/>
+        <location filename="../ui/keymap.py" line="64"/>
         <source>FTIR spectrum: the image&apos;s next spectrum</source>
         <translation>FTIR 光譜：此影像的下一條光譜</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="56"/>
+        <location filename="../ui/keymap.py" line="65"/>
         <source>Heatmap side by side</source>
         <translation>熱圖並排</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="57"/>
+        <location filename="../ui/keymap.py" line="66"/>
         <source>Heatmap opacity down</source>
         <translation>熱圖透明度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="58"/>
+        <location filename="../ui/keymap.py" line="67"/>
         <source>Heatmap opacity up</source>
         <translation>熱圖透明度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="59"/>
+        <location filename="../ui/keymap.py" line="68"/>
         <source>Zoom in</source>
         <translation>放大</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="60"/>
+        <location filename="../ui/keymap.py" line="69"/>
         <source>Zoom out</source>
         <translation>縮小</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="61"/>
+        <location filename="../ui/keymap.py" line="70"/>
         <source>Fit the image</source>
         <translation>符合視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="62"/>
+        <location filename="../ui/keymap.py" line="71"/>
         <source>Brightness up</source>
         <translation>亮度提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="63"/>
+        <location filename="../ui/keymap.py" line="72"/>
         <source>Brightness down</source>
         <translation>亮度降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="64"/>
+        <location filename="../ui/keymap.py" line="73"/>
         <source>Contrast up</source>
         <translation>對比提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="65"/>
+        <location filename="../ui/keymap.py" line="74"/>
         <source>Contrast down</source>
         <translation>對比降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="66"/>
+        <location filename="../ui/keymap.py" line="75"/>
         <source>Gamma up</source>
         <translation>Gamma 提高</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="67"/>
+        <location filename="../ui/keymap.py" line="76"/>
         <source>Gamma down</source>
         <translation>Gamma 降低</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="68"/>
+        <location filename="../ui/keymap.py" line="77"/>
         <source>Reset brightness, contrast, gamma</source>
         <translation>還原亮度、對比、Gamma</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="69"/>
+        <location filename="../ui/keymap.py" line="78"/>
         <source>Open a folder</source>
         <translation>開啟資料夾</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="70"/>
+        <location filename="../ui/keymap.py" line="79"/>
         <source>Open image files</source>
         <translation>開啟影像檔案</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="71"/>
+        <location filename="../ui/keymap.py" line="80"/>
         <source>Choose a model</source>
         <translation>選擇模型</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="72"/>
+        <location filename="../ui/keymap.py" line="81"/>
         <source>Export labels</source>
         <translation>匯出標籤</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="73"/>
+        <location filename="../ui/keymap.py" line="82"/>
         <source>Settings: language, analyst, keys, scale bar</source>
         <translation>設定：語言、分析人員、按鍵、比例尺</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="74"/>
+        <location filename="../ui/keymap.py" line="83"/>
         <source>Re-judge queue</source>
         <translation>複判佇列</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="75"/>
+        <location filename="../ui/keymap.py" line="84"/>
         <source>Dashboard</source>
         <translation>儀表板</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="76"/>
+        <location filename="../ui/keymap.py" line="85"/>
         <source>Filter or sort the list</source>
         <translation>篩選或排序清單</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="77"/>
+        <location filename="../ui/keymap.py" line="86"/>
         <source>Image list shown / hidden</source>
         <translation>顯示 / 隱藏影像清單</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="78"/>
+        <location filename="../ui/keymap.py" line="87"/>
         <source>Files left out of the batch, and why</source>
         <translation>未加入批次的檔案及原因</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="79"/>
+        <location filename="../ui/keymap.py" line="88"/>
         <source>Close the notices over the image</source>
         <translation>關閉影像上方的通知</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="80"/>
+        <location filename="../ui/keymap.py" line="89"/>
         <source>Do what the notice over the image offers (Load it, Back to it)</source>
         <translation>執行影像上方通知提供的動作（載入、回到該影像）</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="82"/>
+        <location filename="../ui/keymap.py" line="91"/>
         <source>Show / hide the shortcuts</source>
         <translation>顯示／隱藏快捷鍵</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="83"/>
+        <location filename="../ui/keymap.py" line="92"/>
         <source>Close the window</source>
         <translation>關閉視窗</translation>
     </message>
     <message>
-        <location filename="../ui/keymap.py" line="153"/>
+        <location filename="../ui/keymap.py" line="162"/>
         <source>{part!r} is not a key</source>
         <translation>{part!r} 不是按鍵</translation>
     </message>
@@ -1265,14 +1265,9 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
 要還原最新的備份（建立於 {when}）嗎？之後所做的判定不在備份中。受損的檔案會保留在旁邊。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="416"/>
+        <location filename="../ui/app.py" line="417"/>
         <source>Opening the database…</source>
         <translation>正在開啟資料庫…</translation>
-    </message>
-    <message>
-        <location filename="../ui/app.py" line="316"/>
-        <source>The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}</source>
-        <translation>上次工作階段意外結束（{when}，{what}）；已儲存的內容都在。詳情：{path}</translation>
     </message>
     <message>
         <location filename="../ui/app.py" line="306"/>
@@ -1290,22 +1285,27 @@ Restore the newest backup, made {when}? Judgments made after it are not in it. T
         <translation>程式未正常關閉：被外部結束，或電源中斷</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="324"/>
+        <location filename="../ui/app.py" line="316"/>
+        <source>The session started {when} ended unexpectedly ({what}); every judgment and note shown as saved is in the database. Details: {path}</source>
+        <translation>於 {when} 開始的工作階段意外結束（{what}）；畫面上顯示已儲存的判定與註記都在資料庫中。詳情：{path}</translation>
+    </message>
+    <message>
+        <location filename="../ui/app.py" line="325"/>
         <source>The team&apos;s model is not reachable from this workstation: {path} (a network share not connected?). This window uses the one it had.</source>
         <translation>此工作站無法存取團隊的模型：{path}（網路共用資料夾未連線？）。此視窗沿用原本的模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="328"/>
+        <location filename="../ui/app.py" line="329"/>
         <source>The model this workstation uses is not there: {path} (a network share not connected?). No model is loaded, so nothing is predicted or auto-judged. Connect it and start again, or choose a model with “Model”.</source>
         <translation>找不到此工作站使用的模型：{path}（網路共用資料夾未連線？）。目前未載入任何模型，因此不會預測，也不會自動判定。請連線後重新啟動，或以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="333"/>
+        <location filename="../ui/app.py" line="334"/>
         <source>Judging as {name}: no name was given. Change it under Settings → Change analyst…</source>
         <translation>以 {name} 的身分判定：未輸入姓名。可在「設定 → 變更分析人員…」中修改</translation>
     </message>
     <message>
-        <location filename="../ui/app.py" line="341"/>
+        <location filename="../ui/app.py" line="342"/>
         <source>Folder not found: {p}</source>
         <translation>找不到資料夾：{p}</translation>
     </message>
@@ -1765,7 +1765,7 @@ Choose another model with “Model”. You can still open batches and review ear
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="74"/>
-        <location filename="../ui/main_window.py" line="485"/>
+        <location filename="../ui/main_window.py" line="488"/>
         <location filename="../ui/queue_actions.py" line="217"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
@@ -1781,17 +1781,17 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>{batch} 中的 {file}</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="280"/>
+        <location filename="../ui/main_window.py" line="282"/>
         <source>No file was left out of this batch.</source>
         <translation>此批次沒有未加入的檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="573"/>
+        <location filename="../ui/main_window.py" line="576"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="574"/>
+        <location filename="../ui/main_window.py" line="577"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -2305,19 +2305,19 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 <context>
     <name>Panel</name>
     <message>
-        <location filename="../ui/main_window.py" line="89"/>
+        <location filename="../ui/main_window.py" line="91"/>
         <location filename="../ui/prediction_panel.py" line="448"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="90"/>
+        <location filename="../ui/main_window.py" line="92"/>
         <source>spot check · judge blind</source>
         <translation>抽查 · 盲判</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="91"/>
-        <location filename="../ui/queue_view.py" line="303"/>
+        <location filename="../ui/main_window.py" line="93"/>
+        <location filename="../ui/queue_view.py" line="306"/>
         <source>{leaf} (not in this model&apos;s tree)</source>
         <translation>{leaf}（不在此模型的類別樹中）</translation>
     </message>
@@ -2334,7 +2334,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
     </message>
     <message>
         <location filename="../ui/prediction_panel.py" line="410"/>
-        <location filename="../ui/queue_gallery.py" line="422"/>
+        <location filename="../ui/queue_gallery.py" line="427"/>
         <source>✓ {node} is determined · pick the type</source>
         <translation>✓ 已確定為 {node} · 請選擇類型</translation>
     </message>
@@ -2755,141 +2755,141 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>{name} — 所有類型 ({n})</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="163"/>
+        <location filename="../ui/queue_view.py" line="166"/>
         <source>Accept selected  (Enter)</source>
         <translation>接受所選  (Enter)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="166"/>
+        <location filename="../ui/queue_view.py" line="169"/>
         <source>Relabel selected…  (C)</source>
         <translation>重新標記所選…  (C)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="167"/>
+        <location filename="../ui/queue_view.py" line="170"/>
         <source>Unknown / new type  (U)</source>
         <translation>未知／新類別  (U)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="168"/>
+        <location filename="../ui/queue_view.py" line="171"/>
         <source>Note…  (N)</source>
         <translation>註記…  (N)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="169"/>
+        <location filename="../ui/queue_view.py" line="172"/>
         <source>Gallery  (Ctrl+G)</source>
         <translation>縮圖檢視  (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="173"/>
+        <location filename="../ui/queue_view.py" line="176"/>
         <source>Undo last  (Ctrl+Z)</source>
         <translation>復原上一步  (Ctrl+Z)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="174"/>
+        <location filename="../ui/queue_view.py" line="177"/>
         <source>Export queue…</source>
         <translation>匯出佇列…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="175"/>
+        <location filename="../ui/queue_view.py" line="178"/>
         <source>Reload  (F5)</source>
         <translation>重新載入  (F5)</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="226"/>
+        <location filename="../ui/queue_view.py" line="229"/>
         <source>Re-judge queue — fma-judge</source>
         <translation>複判佇列 — fma-judge</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="323"/>
+        <location filename="../ui/queue_view.py" line="326"/>
         <source>Load a model to see its queue</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="429"/>
+        <location filename="../ui/queue_view.py" line="432"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲測抽查（在其批次中）：{n}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="170"/>
+        <location filename="../ui/queue_gallery.py" line="175"/>
         <source>Space: select the group</source>
         <translation>空白鍵：選取此群組</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="188"/>
+        <location filename="../ui/queue_gallery.py" line="193"/>
         <source>cannot be read</source>
         <translation>無法讀取</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="346"/>
+        <location filename="../ui/queue_gallery.py" line="351"/>
         <source>No image in this list: nothing waits for a person here, or the filters leave none</source>
         <translation>清單中沒有影像：這裡沒有等待人工判定的影像，或篩選條件排除了全部</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="348"/>
+        <location filename="../ui/queue_gallery.py" line="353"/>
         <source>Select an image to see it here</source>
         <translation>選取影像以在此檢視</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="350"/>
-        <location filename="../ui/queue_view.py" line="326"/>
-        <location filename="../ui/queue_view.py" line="346"/>
+        <location filename="../ui/queue_gallery.py" line="355"/>
+        <location filename="../ui/queue_view.py" line="329"/>
+        <location filename="../ui/queue_view.py" line="349"/>
         <source>Loading…</source>
         <translation>載入中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="398"/>
+        <location filename="../ui/queue_gallery.py" line="403"/>
         <source>Attention (CBAM)</source>
         <translation>注意力（CBAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="399"/>
+        <location filename="../ui/queue_gallery.py" line="404"/>
         <source>Where the model looked for {name} (LayerCAM)</source>
         <translation>模型判斷為 {name} 時關注的區域（LayerCAM）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="410"/>
+        <location filename="../ui/queue_gallery.py" line="415"/>
         <source>waiting {age}</source>
         <translation>已等待 {age}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="145"/>
-        <location filename="../ui/queue_gallery.py" line="430"/>
+        <location filename="../ui/queue_gallery.py" line="150"/>
+        <location filename="../ui/queue_gallery.py" line="435"/>
         <source>Sent to a person: {reasons}</source>
         <translation>送交人工原因：{reasons}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="209"/>
+        <location filename="../ui/queue_gallery.py" line="214"/>
         <location filename="../ui/queue_model.py" line="181"/>
         <source>{who} holds it</source>
         <translation>{who} 已保留</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="412"/>
+        <location filename="../ui/queue_gallery.py" line="417"/>
         <source>judged by {who}</source>
         <translation>由 {who} 判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_gallery.py" line="438"/>
+        <location filename="../ui/queue_gallery.py" line="443"/>
         <source>Note: {note}</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="404"/>
+        <location filename="../ui/queue_view.py" line="407"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="421"/>
+        <location filename="../ui/queue_view.py" line="424"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="425"/>
+        <location filename="../ui/queue_view.py" line="428"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="423"/>
+        <location filename="../ui/queue_view.py" line="426"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2924,17 +2924,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="427"/>
+        <location filename="../ui/queue_view.py" line="430"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="432"/>
+        <location filename="../ui/queue_view.py" line="435"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="437"/>
+        <location filename="../ui/queue_view.py" line="440"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>

@@ -314,7 +314,8 @@ def run_app(argv: list[str]) -> int:
         elif what == crash_log.NOT_CLOSED:  # (killed, logged out, the power went: the next start said nothing)
             what = QCoreApplication.translate("Main", "it was not closed: ended from outside, or the power went")
         window.show_notice(QCoreApplication.translate(
-            "Main", "The last session ended unexpectedly ({when}, {what}); saved work is kept. Details: {path}").format(
+            "Main", "The session started {when} ended unexpectedly ({what}); every judgment and note shown as saved "
+                    "is in the database. Details: {path}").format(
             when=when.replace("T", " ")[:16], what=what, path=local_folder(settings) / "crash.log"))
         if interactive:  # said to someone: not again at the next start (a screenshot run shows nobody)
             crash_log.mark_reported()
