@@ -130,6 +130,30 @@ def test_spot_checks_pause_and_recovery_resumes(engine: Engine, tmp_path: Path) 
     assert store.route(later) == ("auto", ())
 
 
+def test_a_pause_whose_wrong_check_is_undone_lifts(engine: Engine, tmp_path: Path) -> None:
+    """A slip on the first blind check (Bubble for ITO peeling), then Ctrl+Z: the pause stayed, with its banner and
+    "1 wrong, 1 checked", and only 50 right checks or a lead lifted it (factory-scale walk-through). One right check
+    made during the pause does not undo a wrong one that stands."""
+    store, cal = Store(engine, tmp_path), calibration()
+    monitor = PurityMonitor(engine)
+    auto = [store.predicted(record()) for _ in range(2)]
+    checks = [store.predicted(record(route="rejudge", reasons=("spot_check",))) for _ in range(2)]
+    store.judge(checks[0], "crack")
+    (pause,) = monitor.check(VERSION, cal).started
+    assert store.route(auto[0]) == ("rejudge", ("purity_paused",))
+    store.judge(checks[1], "scratch")  # a right one during the pause: the wrong one stands
+    assert not monitor.check(VERSION, cal).ended
+    with session_scope(engine) as s:  # Ctrl+Z on the slip: the image waits again
+        wrong = repo.current_judgments(s, [checks[0]])[checks[0]]
+        repo.revert_judgment(s, wrong.id, analyst="amy")
+    report = monitor.check(VERSION, cal)
+    (ended,) = report.ended
+    assert (ended.id, ended.end_reason) == (pause.id, "checks_undone") and report.pauses == ()
+    assert all(store.route(i) == ("auto", ()) for i in auto)  # auto-judged again
+    store.judge(checks[0], "crack")  # the same slip again: paused again
+    assert monitor.check(VERSION, cal).paused_leaves() == ["scratch"]
+
+
 def test_unknown_decision_counts_as_wrong_and_recalibration_ends_the_pause(engine: Engine, tmp_path: Path) -> None:
     store, cal = Store(engine, tmp_path), calibration()
     monitor = PurityMonitor(engine)

@@ -847,7 +847,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="400"/>
+        <location filename="../ui/judging_actions.py" line="406"/>
         <location filename="../ui/style.py" line="353"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
@@ -1965,17 +1965,27 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="393"/>
+        <location filename="../ui/judging_actions.py" line="375"/>
+        <source>Auto-judging resumed for 1 defect type: the wrong spot check that paused it was undone.</source>
+        <translation>已恢復 1 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="377"/>
+        <source>Auto-judging resumed for {n} defect types: the wrong spot checks that paused them were undone.</source>
+        <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="399"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="402"/>
+        <location filename="../ui/judging_actions.py" line="408"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="403"/>
+        <location filename="../ui/judging_actions.py" line="409"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -1984,32 +1994,32 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="408"/>
+        <location filename="../ui/judging_actions.py" line="414"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="428"/>
+        <location filename="../ui/judging_actions.py" line="434"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="430"/>
+        <location filename="../ui/judging_actions.py" line="436"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="431"/>
+        <location filename="../ui/judging_actions.py" line="437"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="432"/>
+        <location filename="../ui/judging_actions.py" line="438"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="444"/>
+        <location filename="../ui/judging_actions.py" line="450"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2018,17 +2028,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="447"/>
+        <location filename="../ui/judging_actions.py" line="453"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="448"/>
+        <location filename="../ui/judging_actions.py" line="454"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="454"/>
+        <location filename="../ui/judging_actions.py" line="460"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2037,27 +2047,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="458"/>
+        <location filename="../ui/judging_actions.py" line="464"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="472"/>
+        <location filename="../ui/judging_actions.py" line="478"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="475"/>
+        <location filename="../ui/judging_actions.py" line="481"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="549"/>
+        <location filename="../ui/judging_actions.py" line="555"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="550"/>
+        <location filename="../ui/judging_actions.py" line="556"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2070,12 +2080,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="555"/>
+        <location filename="../ui/judging_actions.py" line="561"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="556"/>
+        <location filename="../ui/judging_actions.py" line="562"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2088,12 +2098,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="561"/>
+        <location filename="../ui/judging_actions.py" line="567"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="562"/>
+        <location filename="../ui/judging_actions.py" line="568"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2106,12 +2116,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="567"/>
+        <location filename="../ui/judging_actions.py" line="573"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="568"/>
+        <location filename="../ui/judging_actions.py" line="574"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

@@ -17,7 +17,8 @@ How it works (issue #17):
   floors), auto-judging of that leaf pauses by itself: its auto-judged images, and every
   new one, go to re-judge with the reason ``purity_paused``; they are shown blind too, so they keep measuring.
   The pause lifts (``purity_recovered``) after ``resume_checks`` checks made during it whose share right reaches
-  the target (the floor) (a stricter rule than the one that paused, so a leaf does not flip between the two), by hand
+  the target (the floor) (a stricter rule than the one that paused, so a leaf does not flip between the two), when
+  the wrong checks it was made on are undone and what is left no longer falls below (``checks_undone``), by hand
   (``resumed``, ``fma-judge monitor --resume``), or when the bundle is recalibrated (``recalibrated``; the images
   it held back stay with a person under ``held_back``, since the new calibration never saw them routed). After a
   pause, a leaf's evidence starts at that pause (after a lead's resume, at the resume): the checks that caused it
@@ -328,6 +329,12 @@ class PurityMonitor:
                 ended.append(record)
                 moved += n
                 pause = None
+            elif act and pause is not None and not pause.detail.get("by_hand") and self._taken_back(
+                    leaf, cals, by_leaf.get(leaf, []), times, pause):
+                record, n = repo.end_pause(s, pause.id, "checks_undone", restore=True)
+                ended.append(record)
+                moved += n
+                pause = None
             if pause is None:
                 leaves.append(p)
                 continue
@@ -340,6 +347,16 @@ class PurityMonitor:
             shown = self._purity(leaf, cals, by_leaf.get(leaf, []), before[-1] if before else None)
             leaves.append(dataclasses.replace(shown, paused=True, pause=pause, during=(p.checks, p.wrong)))
         return tuple(leaves), moved
+
+    def _taken_back(self, leaf: str, cals: tuple[Calibration, Calibration | None], checks: Sequence[SpotCheck],
+                    times: list[dt.datetime], pause: PauseRecord) -> bool:
+        """Whether the wrong checks a pause was made on were undone since (a slip of the key, Ctrl+Z): its evidence,
+        as the checks stand now, has fewer wrong ones and no longer falls below the target. The pause stayed, with
+        its banner and the dashboard's "1 wrong, 1 checked", and only 50 right checks or a lead lifted it
+        (factory-scale walk-through)."""
+        before = [t for t in times if t < pause.started_at]
+        now = self._purity(leaf, cals, checks, before[-1] if before else None)
+        return now.wrong < int(pause.detail.get("wrong", 0)) and not now.below
 
     def _purity(self, leaf: str, cals: tuple[Calibration, Calibration | None], checks: Sequence[SpotCheck],
                 since: dt.datetime | None) -> Purity:

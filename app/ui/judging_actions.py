@@ -371,6 +371,12 @@ class JudgingActions:
                 == 1 else QCoreApplication.translate(
                 "Main", "Auto-judging resumed for {n} defect types: their spot checks meet the target again.").format(
                 n=resumed))
+        if undone := sum(p.scope == "leaf" and p.end_reason == "checks_undone" for p in report.ended):
+            lines.append(QCoreApplication.translate(
+                "Main", "Auto-judging resumed for 1 defect type: the wrong spot check that paused it was undone.")
+                if undone == 1 else QCoreApplication.translate(
+                "Main", "Auto-judging resumed for {n} defect types: the wrong spot checks that paused them were "
+                        "undone.").format(n=undone))
         return " ".join(lines)
 
     def _over_colleague(self, item: BatchItem, labels: tuple[str, ...]) -> bool:
