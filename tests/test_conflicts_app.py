@@ -254,6 +254,31 @@ def test_walking_the_list_gives_back_what_it_left_and_says_a_colleagues_image_at
         win.close()
 
 
+def test_judging_ones_own_image_otherwise_says_what_it_replaced(qtbot, engine, taxonomy, tmp_path, monkeypatch):
+    """A stray Enter on an image the analyst had marked unknown replaced it with the model's call without a word
+    (after a filter's Show all put the cursor there; factory-scale walk-through): it is judged again, as one's own
+    are, and the status bar says what went and that Ctrl+Z brings it back."""
+    bundle, folder = _rejudging_batch(tmp_path, taxonomy, 3)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        image_id = win.presenter.current_item.image.image_id
+        qtbot.keyClick(win, Qt.Key.Key_U)
+        win.select(win.presenter.row_of(image_id))
+        qtbot.keyClick(win, Qt.Key.Key_Return)
+        with session_scope(engine, action="read") as s:
+            assert [j.status for j in repo.judgment_history(s, image_id)] == ["unknown", "accepted"]
+        assert win.statusBar().currentMessage() == \
+            "img_0.png: your earlier judgment (unknown / new defect type) is replaced; Ctrl+Z brings it back."
+        win.select(win.presenter.row_of(image_id))
+        win.statusBar().clearMessage()
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # the same again: nothing said of a replacement
+        assert "replaced" not in win.statusBar().currentMessage()
+    finally:
+        win.close()
+
+
 def test_judging_again_what_a_colleague_decided_asks_only_when_it_changes_their_types(qtbot, engine, taxonomy,
                                                                                        tmp_path, monkeypatch):
     """The same types as a colleague's change nothing (their correction stays theirs: the analyst's agreement is

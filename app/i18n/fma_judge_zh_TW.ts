@@ -847,7 +847,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="406"/>
+        <location filename="../ui/judging_actions.py" line="413"/>
         <location filename="../ui/style.py" line="353"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
@@ -1975,17 +1975,22 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="399"/>
+        <location filename="../ui/judging_actions.py" line="395"/>
+        <source>{file}: your earlier judgment ({what}) is replaced; {key} brings it back.</source>
+        <translation>{file}：已取代您先前的判定（{what}）；按 {key} 可復原。</translation>
+    </message>
+    <message>
+        <location filename="../ui/judging_actions.py" line="406"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="408"/>
+        <location filename="../ui/judging_actions.py" line="415"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="409"/>
+        <location filename="../ui/judging_actions.py" line="416"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -1994,32 +1999,32 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="414"/>
+        <location filename="../ui/judging_actions.py" line="421"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="434"/>
+        <location filename="../ui/judging_actions.py" line="441"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="436"/>
+        <location filename="../ui/judging_actions.py" line="443"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="437"/>
+        <location filename="../ui/judging_actions.py" line="444"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="438"/>
+        <location filename="../ui/judging_actions.py" line="445"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="450"/>
+        <location filename="../ui/judging_actions.py" line="457"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2028,17 +2033,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="453"/>
+        <location filename="../ui/judging_actions.py" line="460"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="454"/>
+        <location filename="../ui/judging_actions.py" line="461"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="460"/>
+        <location filename="../ui/judging_actions.py" line="467"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2047,27 +2052,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="464"/>
+        <location filename="../ui/judging_actions.py" line="471"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="478"/>
+        <location filename="../ui/judging_actions.py" line="485"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="481"/>
+        <location filename="../ui/judging_actions.py" line="488"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="555"/>
+        <location filename="../ui/judging_actions.py" line="562"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="556"/>
+        <location filename="../ui/judging_actions.py" line="563"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2080,12 +2085,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="561"/>
+        <location filename="../ui/judging_actions.py" line="568"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="562"/>
+        <location filename="../ui/judging_actions.py" line="569"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2098,12 +2103,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="567"/>
+        <location filename="../ui/judging_actions.py" line="574"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="568"/>
+        <location filename="../ui/judging_actions.py" line="575"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2116,12 +2121,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="573"/>
+        <location filename="../ui/judging_actions.py" line="580"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="574"/>
+        <location filename="../ui/judging_actions.py" line="581"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}

@@ -387,9 +387,16 @@ class JudgingActions:
         decision, corrected or accepted, stays theirs) and go on to the next image. The analyst's own decisions are
         judged again freely."""
         theirs = item.judgment
-        if theirs is None or not theirs.is_decision or theirs.decider == self.service.analyst:
+        if theirs is None or not theirs.is_decision:
             return True
         args = their_judgment(theirs, self.presenter.name)
+        if theirs.decider == self.service.analyst:  # one's own: judged again, and said (a stray Enter on a judged
+            if not same_decision(theirs.labels, theirs.status == "unknown", labels):  # image replaced "unknown")
+                self.statusBar().showMessage(QCoreApplication.translate(
+                    "Main", "{file}: your earlier judgment ({what}) is replaced; {key} brings it back.").format(
+                    file=Path(item.image.path).name, what=args["what"],
+                    key=keymap.shown_keys(self.keymap, "undo")), 8000)
+            return True
         if len(theirs.labels) > 1:  # several defects: all of them
             args["what"] = " + ".join(self.presenter.name(leaf) or leaf for leaf in theirs.labels)
         if same_decision(theirs.labels, theirs.status == "unknown", labels):
