@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QMessageBox
+from PySide6.QtWidgets import QAbstractItemView, QMessageBox
 from shiboken6 import isValid
 
 from app.store.errors import JudgmentConflictError, StoreError
@@ -22,16 +21,12 @@ from app.ui.note_dialog import NoteDialog
 from app.ui.picker import TaxonomyPicker
 from app.ui.style import (
     file_reason_text,
-    listed,
     state_label,
     store_reason_text,
     store_text,
     their_judgment,
     waiting_text,
 )
-
-if TYPE_CHECKING:
-    from app.services.monitor import MonitorReport
 
 
 class JudgingActions:
@@ -280,104 +275,6 @@ class JudgingActions:
                 self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
             self.select(i if nxt is None else nxt)
         return True
-
-    def check_purity(self, *, batch: bool = False) -> None:
-        """The purity monitor (:mod:`app.services.monitor`), after a blind check was decided or undone, or
-        (``batch``) after the open batch was predicted. A pause or resume re-routes stored predictions: the batch
-        is read again and the status bar says what changed and what to do."""
-        version, calibration = self.presenter.model_version, self.presenter.routing
-        if self.service is None or self.service.read_only is not None or not version or calibration is None:
-            return
-        from app.services.monitor import PurityMonitor  # the store's: imported once the window is on screen
-
-        opened = self.presenter.batch
-        try:
-            report = PurityMonitor(self.service.engine).check(
-                version, calibration, batch_ids=[opened.batch_id] if batch and opened is not None else [],
-                fused=self.presenter.fused_routing)
-        except (StoreError, ValueError) as exc:  # e.g. a malformed calibration date: say so, judging goes on
-            self.statusBar().showMessage(store_text(exc), 10_000)
-            return
-        self._show_monitor_banner(report)
-        if report.changed:
-            self._reload_items()
-            self.statusBar().showMessage(self._monitor_message(report), 30_000)
-
-    def _show_monitor_banner(self, report: MonitorReport) -> None:
-        """A banner over the window while auto-judging is paused. It does not name the paused types: their images
-        are judged blind, and a name would tell the analyst the model's call (the dashboard names them)."""
-        self.known_pauses = frozenset(p.id for p in report.pauses)  # (the poll compares the store's with these)
-        banner = getattr(self, "monitor_banner", None)
-        if not report.pauses:
-            if banner is not None:
-                banner.hide()
-            return
-        if banner is None:
-            banner = self.monitor_banner = QLabel(self)
-            banner.setObjectName("monitorBanner")
-            banner.setWordWrap(True)
-            self._banner_layout.insertWidget(0, banner)
-        parts = []
-        by_hand = sum(p.scope == "leaf" and bool(p.detail.get("by_hand")) for p in report.pauses)
-        leaves = sum(p.scope == "leaf" for p in report.pauses) - by_hand
-        batches = len(report.pauses) - leaves - by_hand  # (counts, never names: a name would tell its blind checks)
-        if by_hand:
-            parts.append(QCoreApplication.translate("Main", "1 defect type (paused by a lead)") if by_hand == 1 else
-                         QCoreApplication.translate("Main", "{n} defect types (paused by a lead)").format(n=by_hand))
-        if leaves:
-            parts.append(QCoreApplication.translate(
-                "Main", "1 defect type (blind spot checks found its purity below target)") if leaves == 1 else
-                QCoreApplication.translate(
-                    "Main", "{n} defect types (blind spot checks found their purity below target)").format(n=leaves))
-        opened = self.presenter.batch
-        this = opened is not None and any(p.scope == "batch" and p.target == str(opened.batch_id) for p in report.pauses)
-        others = batches - int(this)  # (a batch may be named: it tells nothing of a blind check's model call)
-        if this:
-            parts.append(QCoreApplication.translate("Main", "this batch (unlike the calibration data)"))
-        if others:
-            parts.append(QCoreApplication.translate("Main", "1 other batch (unlike the calibration data)")
-                         if others == 1 else QCoreApplication.translate(
-                             "Main", "{n} other batches (unlike the calibration data)").format(n=others))
-        if by_hand and not leaves and not batches:  # a lead's pause is the lead's to lift: recalibrating, as the
-            text = QCoreApplication.translate(  # other banner advises, would lift it without the lead's word
-                "Main", "Auto-judging is paused for {what}. Those images come to you to judge. A lead lifts the "
-                        "pause (Dashboard → Purity monitor says who and why).")
-        else:
-            text = QCoreApplication.translate(
-                "Main", "Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate "
-                        "on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).")
-        banner.setText(text.format(what=listed(parts, strong=True)))
-        banner.show()
-
-    def _monitor_message(self, report: MonitorReport) -> str:
-        leaves = sum(p.scope == "leaf" for p in report.started)
-        lines = []
-        if leaves:
-            lines.append(QCoreApplication.translate(
-                "Main", "Auto-judging paused for 1 defect type: its images now come to you blind.") if leaves == 1
-                else QCoreApplication.translate(
-                    "Main", "Auto-judging paused for {n} defect types: their images now come to you blind.").format(
-                    n=leaves))
-        for pause in report.started:
-            if pause.scope == "batch":
-                lines.append(QCoreApplication.translate(
-                    "Main", "This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): "
-                            "auto-judging is paused for it.").format(
-                    flagged=pause.detail.get("flagged"), n=pause.detail.get("predicted")))
-        resumed = sum(p.scope == "leaf" and p.end_reason == "purity_recovered" for p in report.ended)
-        if resumed:
-            lines.append(QCoreApplication.translate(
-                "Main", "Auto-judging resumed for 1 defect type: its spot checks meet the target again.") if resumed
-                == 1 else QCoreApplication.translate(
-                "Main", "Auto-judging resumed for {n} defect types: their spot checks meet the target again.").format(
-                n=resumed))
-        if undone := sum(p.scope == "leaf" and p.end_reason == "checks_undone" for p in report.ended):
-            lines.append(QCoreApplication.translate(
-                "Main", "Auto-judging resumed for 1 defect type: the wrong spot check that paused it was undone.")
-                if undone == 1 else QCoreApplication.translate(
-                "Main", "Auto-judging resumed for {n} defect types: the wrong spot checks that paused them were "
-                        "undone.").format(n=undone))
-        return " ".join(lines)
 
     def _over_colleague(self, item: BatchItem, labels: tuple[str, ...]) -> bool:
         """Whether a decision (the types it writes, ``labels``; none: unknown) may go on an image: one a colleague

@@ -39,6 +39,7 @@ from app.ui.judging_actions import JudgingActions
 from app.ui.list_filter import ListFilterBar
 from app.ui.model_loading import ModelLoading
 from app.ui.prediction_panel import PredictionPanel
+from app.ui.purity_checks import PurityChecks
 from app.ui.references import References
 from app.ui.repeat_guard import RepeatGuard, key_text_of
 from app.ui.right_column import RightColumn
@@ -63,7 +64,7 @@ LOOKAHEAD = 4
 """Images after the one on screen, in judging order, whose predictions and heatmaps are made ahead."""
 
 
-class MainWindow(JudgingActions, BatchOpening, ModelLoading, SideActions, StoreUpkeep, QMainWindow):
+class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideActions, StoreUpkeep, QMainWindow):
     """Signals: ``allPredicted`` when a batch's prediction run ends; ``heatmapShown`` when one is drawn.
 
     ``interactive=False`` (``--screenshot``: nobody at the screen): an error the window would show in a message
