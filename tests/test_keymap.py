@@ -246,3 +246,4 @@ def test_a_held_judging_key_judges_once_and_a_held_arrow_moves_on(qtbot, engine,
         event = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier, "\r", repeat)
         assert queue_key(view, event, emitted.append)  # (the view does not move on a repeat either)
     assert emitted == ["accept"]
+

@@ -87,3 +87,35 @@ def test_the_main_window_module_does_not_import_torch():
                          env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "False"
+
+
+def test_an_image_slow_to_read_says_so_and_is_read_before_those_ahead(qtbot, engine, tmp_path, monkeypatch) -> None:
+    """A burst of PgDn left the viewer blank beside the new image's panel while the images of the pages passed
+    were decoded first (factory-scale walk-through): the image on screen goes first on the pool, and says it is
+    being read once that takes a while."""
+    import time
+
+    import app.ui.image_cache as cache_module
+    from app.ui.style import LOADING_SAID_MS
+
+    folder = tmp_path / "lot"
+    for i in range(3):
+        write_image(folder / f"img_{i}.png", seed=i)
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    try:
+        win.open_folder(folder)
+        qtbot.waitUntil(lambda: len(win.list_model.rows) == 3 and win.viewer.has_image, timeout=30_000)
+        real, priorities = cache_module.decode_with_facts, []
+        monkeypatch.setattr(cache_module, "decode_with_facts",
+                            lambda path: (time.sleep(LOADING_SAID_MS * 4 / 1000), real(path))[1])
+        start = win.images.runner.start
+        monkeypatch.setattr(win.images.runner, "start", lambda task, priority=0: (priorities.append(priority),
+                                                                                     start(task, priority))[1])
+        win.images.clear()
+        win.select(2)
+        assert priorities and priorities[0] == cache_module.URGENT  # (the image on screen; those ahead: 0)
+        qtbot.waitUntil(lambda: win.viewer._message.text() == "Reading img_2.png…", timeout=10_000)
+        qtbot.waitUntil(lambda: win.viewer.has_image, timeout=10_000)
+        assert not win.viewer._message.isVisible()
+    finally:
+        win.close()

@@ -157,6 +157,10 @@ class ThumbnailLoader(QObject):
         self._pump()
 
 
+URGENT = 10
+"""The thread pool priority of the image on screen's decode."""
+
+
 class ImageCache(QObject):
     """The viewer's images by image id, decoded on a thread pool.
 
@@ -195,16 +199,17 @@ class ImageCache(QObject):
     def __contains__(self, image_id: int) -> bool:
         return image_id in self.images
 
-    def request(self, image_id: int, path: str) -> None:
+    def request(self, image_id: int, path: str, *, urgent: bool = False) -> None:
         """Decode an image unless it is cached, on its way, or was out of reach at the last try (until
-        :meth:`retry`)."""
+        :meth:`retry`). ``urgent``: the image on screen, decoded before those asked for ahead of it (a burst of
+        PgDn left the viewer blank while the images of the pages passed were decoded first)."""
         if image_id in self.images or image_id in self._decoding or image_id in self.unreached:
             return
         self._decoding.add(image_id)
         task = Task(decode_with_facts, path)
         task.signals.result.connect(lambda res, i=image_id: self._done(i, *res))
         task.signals.error.connect(lambda msg, i=image_id: self._done(i, None, msg))
-        self.runner.start(task)
+        self.runner.start(task, URGENT if urgent else 0)
 
     def _done(self, image_id: int, image: QImage | None, error: str | None, facts: ImageFacts | None = None) -> None:
         self._decoding.discard(image_id)

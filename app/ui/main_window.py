@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QMainWindow,
@@ -48,7 +48,7 @@ from app.ui.similar_panel import SimilarPanel
 from app.ui.spectrum_panel import SpectrumPanel
 from app.ui.statusbar import MainStatusBar
 from app.ui.store_upkeep import StoreUpkeep
-from app.ui.style import APP_STYLE, away_text, file_reason_text
+from app.ui.style import APP_STYLE, LOADING_SAID_MS, away_text, file_reason_text, loading_text
 from app.ui.toolbar import MainToolBar
 from app.ui.viewer import ImageViewer, pixel_size_um
 from app.ui.welcome import WelcomePage
@@ -476,9 +476,11 @@ class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideA
             self.panel.set_facts(None)
             return
         if image_id not in self.images:
-            self.viewer.set_image(None, "")  # blank for the few ms the decode takes (never the previous image)
-            self.panel.set_facts(None)
-            self.images.request(image_id, item.image.path)
+            self.viewer.set_image(None, "")  # blank for the few ms the decode takes (never the previous image), and
+            self.panel.set_facts(None)  # a word if it takes longer (a burst of PgDn: blank beside a new panel)
+            QTimer.singleShot(LOADING_SAID_MS, self.viewer, lambda: self.current_image_id == image_id and image_id
+                              not in self.images and self.viewer.set_image(None, loading_text(item.image.path)))
+            self.images.request(image_id, item.image.path, urgent=True)
             return
         qimg = self.images.images[image_id]
         facts = self.images.facts.get(image_id)

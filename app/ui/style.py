@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -142,6 +143,15 @@ def away_text(reason: str) -> str:
     return QCoreApplication.translate(
         "Main", "{why}: not reached now (a network share away?). It is read again when you come back to this image; "
                 "nothing can be judged on it until it shows.").format(why=_capitalised(file_reason_text(reason)))
+
+
+LOADING_SAID_MS = 150
+"""An image on screen still being read this long after it was asked for says so (:func:`loading_text`)."""
+
+
+def loading_text(path: str) -> str:
+    """The viewer's words while the image on screen is still being read (said only once it takes a while)."""
+    return QCoreApplication.translate("Main", "Reading {file}…").format(file=Path(path).name)
 
 
 def _capitalised(text: str) -> str:

@@ -457,7 +457,9 @@ class TaskRunner:
         self.pool = pool
         self._tasks: set[Task] = set()
 
-    def start(self, task: Task) -> None:
+    def start(self, task: Task, priority: int = 0) -> None:
+        """Start ``task``; a higher ``priority`` runs before the tasks waiting for a thread (the image on screen
+        before the ones decoded ahead of it)."""
         self._tasks.add(task)
         task.signals.done.connect(lambda _r, t=task: self._tasks.discard(t))
-        self.pool.start(task)
+        self.pool.start(task, priority)
