@@ -96,3 +96,22 @@ def test_a_bar_closed_before_its_end_message_clears_is_no_error(qtbot, monkeypat
     clear()
     assert bar.progress_label.text() == ""
     bar.deleteLater()
+
+
+def test_a_folders_reading_that_ends_during_a_run_gives_the_bar_back_to_the_run(qtbot, monkeypatch):
+    """The reading of a 4,080-image folder ended while its first part was predicted: the bar went with the reading's
+    and "Predicting … · ETA" stayed away for the rest of that run, 2,058 images (factory-scale walk-through)."""
+    bar = MainStatusBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    clock = itertools.chain([100.0, 130.0], itertools.repeat(130.0))
+    monkeypatch.setattr("app.ui.statusbar.time.perf_counter", lambda: next(clock))
+    bar.predicting_started(40)
+    bar.reading(2000, 4080, cancellable=True)  # the rest of the folder read meanwhile
+    bar.predicting(10, 40)
+    bar.reading(4080, 4080, cancellable=True)
+    bar.reading_done(run_going=True)
+    assert bar.progress_label.text() == "Predicting 10/40 · ETA 1:30" and bar.progress.isVisible()
+    assert (bar.progress.value(), bar.progress.maximum()) == (10, 40) and bar.cancel_btn.isVisible()
+    bar.reading_done(run_going=False)  # no run: the bar goes
+    assert not bar.progress.isVisible() and not bar.cancel_btn.isVisible()

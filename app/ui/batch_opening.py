@@ -225,7 +225,7 @@ class BatchOpening:
         it is listed (by a new run, or when the run under way ends), so that the model does not compete for the
         cores with the registering of a 100,000-image folder."""
         if done:
-            self.status.finished()
+            self.status.reading_done(run_going=self._run_open)
             self.spectrum_panel.look_up(self.current_image_id)  # spectra are attached once the folder is registered
         self.skipped = list(opened.skipped)
         self.status.set_skipped(len(self.skipped))

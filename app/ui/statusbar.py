@@ -157,6 +157,17 @@ class MainStatusBar(QStatusBar):
         self.progress_label.setText(QCoreApplication.translate("Main", "Predicting {done}/{total} · ETA {eta}")
                                     .format(done=done, total=total, eta=eta))
 
+    def reading_done(self, *, run_going: bool) -> None:
+        """A large folder's reading ended while its first part is on screen: a prediction run still going shows its
+        progress again at once (the bar went with the reading's, and "Predicting … · ETA" stayed away for the rest of
+        that run: factory-scale walk-through), else the bar goes."""
+        done, total = self._predicted
+        if run_going and total:
+            self.cancel_btn.setVisible(True)
+            self.predicting(done, total)
+        else:
+            self.finished()
+
     def reading_stopped(self, *, run_going: bool) -> None:
         """The reading was stopped; a prediction run still going keeps its bar and Cancel (its next report names
         it), else the bar goes."""
