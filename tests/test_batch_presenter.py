@@ -343,3 +343,25 @@ def test_a_judged_leaf_the_tree_on_screen_lacks_reads_as_its_id_marked(taxonomy)
     assert p.panel(0).judged_name == "old_bubble (outside)"
     p.taxonomy = None
     assert p.list_row(0).label == "old_bubble" and p.list_row(1).label == "dent"
+
+
+def test_a_batch_reopened_starts_after_the_image_the_analyst_judged_last(taxonomy):
+    """Back after a restart, the analyst started on an image far behind where they stopped (a pause had sent it
+    back to waiting; factory-scale walk-through): the first open image after their last judgment, the ones before
+    it after the end; a colleague's judgments, or none, leave the batch's first open image."""
+    p = BatchPresenter(lang="en", unknown_text="unknown")
+    p.taxonomy = taxonomy
+
+    def judged(i: int, who: str, jid: int) -> BatchItem:
+        return _item(i, _prediction("dent", "rejudge"), dataclasses.replace(_judgment(i, "dent", "accepted"),
+                                                                            id=jid, analyst=who))
+
+    items = [_item(1, _prediction("crack", "rejudge")), judged(2, "amy", 20), judged(3, "amy", 35),
+             _item(4, _prediction("crack", "rejudge")), judged(5, "bob", 90), _item(6, _prediction("crack", "rejudge"))]
+    batch = OpenedBatch(7, "b", "/b", items)
+    assert p.open(batch, analyst="amy") == 3  # after img_3, her last: img_4
+    assert p.open(batch, analyst="bob") == 5  # after img_5: img_6
+    assert p.open(batch, analyst="cyd") == 0 and p.open(batch) == 0  # nothing of theirs: the first open one
+    last = [*items[:5], judged(6, "amy", 99)]
+    assert p.open(OpenedBatch(7, "b", "/b", last), analyst="amy") == 0  # at the end: round to the first open one
+    assert p.open(batch, analyst="amy", wanted=5) == 4  # an image asked for stays asked for

@@ -85,8 +85,11 @@ class BatchPresenter:
         self._shown_pos: dict[int, int] = {}
 
     # -- content -----------------------------------------------------------------------------------
-    def open(self, opened: OpenedBatch, *, wanted: int | None = None) -> int:
-        """Show a newly opened batch; returns the row to select (``wanted`` image, else the first open one)."""
+    def open(self, opened: OpenedBatch, *, wanted: int | None = None, analyst: str | None = None) -> int:
+        """Show a newly opened batch; returns the row to select (``wanted`` image, else the first open one after the
+        image ``analyst`` judged last here, else the first open one: an analyst back after a restart started on
+        an image far behind where they stopped, made waiting again behind them by a pause; factory-scale
+        walk-through. The ones before it come after the batch's end, as "next" wraps)."""
         self.batch = opened
         self.errors = dict(opened.unreadable)
         self.widened = set()
@@ -96,7 +99,11 @@ class BatchPresenter:
         self.set_items(opened.items)
         # the first image still waiting for a person; an unreadable one is no image to judge (the batch of a day
         # whose only images left could not be read opened on one of them)
-        readable = (i for i, it in enumerate(self.items) if self.state(it) != "error")
+        mine = [(it.judgment.id, i) for i, it in enumerate(self.items) if analyst and it.judgment is not None
+                and it.judgment.analyst == analyst]
+        after = max(mine)[1] + 1 if mine else 0
+        order = [*range(after, len(self.items)), *range(after)]
+        readable = (i for i in order if self.state(self.items[i]) != "error")
         first = next((i for i in readable if self.state(self.items[i]) in OPEN_STATES), None)
         if first is None:  # nothing open: the first readable image (a second walk only then)
             first = next((i for i, it in enumerate(self.items) if self.state(it) != "error"), 0)

@@ -261,7 +261,7 @@ class BatchOpening:
         self.status.set_skipped(len(self.skipped))
         self.images.clear()
         wanted, self._pending_open = self._pending_open, None
-        first = self.presenter.open(opened, wanted=wanted)
+        first = self.presenter.open(opened, wanted=wanted, analyst=self.service.analyst if self.service else None)
         if self.presenter.model_state in ("loading", "ready") and self.presenter.todo(self.presenter.model_version):
             self.list_model.hold_thumbnails()  # until the first predictions are on screen (at most 2 s)
             QTimer.singleShot(2000, self, lambda batch=self.presenter.batch: self.presenter.batch is batch
