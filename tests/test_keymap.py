@@ -229,6 +229,8 @@ def test_a_held_judging_key_judges_once_and_a_held_arrow_moves_on(qtbot, engine,
         assert key(over, enter, 1540) and key(press, enter, 1540 + REPEAT_GAP_MS)  # a repeat Qt called a press
         key(release, enter, 1580)
         assert not key(over, enter, 1700)  # lifted and pressed again: judged again
+        key(release, enter, 0)
+        assert not key(over, enter, 0)  # events without a time (a test's, an input method's): never taken for one
         assert not key(over, right, 1800, repeat=True)  # moving repeats
         assert key(over, Qt.Key.Key_C, 1900, repeat=True, mods=Qt.KeyboardModifier.ShiftModifier)  # Shift+C: added once
         assert not key(over, enter, 2000, repeat=True, on=other)

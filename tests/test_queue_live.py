@@ -81,7 +81,9 @@ def test_the_queue_pane_shows_the_models_own_heatmap(qtbot, engine, taxonomy, tm
     win, view = _queue_of(qtbot, engine, bundle, tmp_path, monkeypatch, 2)
     try:
         view.table.clearSelection()
-        with qtbot.waitSignal(win.worker.attended, timeout=60_000) as got:
+        wanted = view.model.queue_row(1).image_id  # (row 0's, asked for as the page loaded, may come first)
+        with qtbot.waitSignal(win.worker.attended, timeout=60_000,
+                              check_params_cb=lambda image_id, *_rest: image_id == wanted) as got:
             view.table.selectRow(1)
         image_id, leaf, heatmap, kind = got.args
         row = view.model.queue_row(1)

@@ -194,6 +194,15 @@ def test_an_image_whose_stored_prediction_did_not_reach_it_is_judged_once_shown(
         later.close()
 
 
+def _heatmaps_failed(win) -> list[int]:
+    """The images whose heatmap the model thread failed to make from now on. (Not ``qtbot.waitSignal``: the model
+    thread fails the image on screen and the next ones in a burst, and an emission racing the blocker's disconnect
+    reached it once it was gone: a segmentation fault under load, 2 of 17 runs.)"""
+    failed: list[int] = []
+    win.worker.heatmapFailed.connect(lambda image_id, _why: failed.append(image_id))
+    return failed
+
+
 def test_a_heatmap_that_failed_while_the_share_was_away_is_made_once_it_is_back(
         qtbot, engine, tiny_bundle, tmp_path, monkeypatch):
     """It stayed on "heatmap…" for good: the model thread had noted it as made before it failed (verification
@@ -204,9 +213,10 @@ def test_a_heatmap_that_failed_while_the_share_was_away_is_made_once_it_is_back(
         share.rename(away)
         win.images.clear()  # (its decoded images and heatmaps gone: they are made again from the files)
         win.activateWindow()
-        with qtbot.waitSignal(win.worker.heatmapFailed, timeout=30_000):  # (its heatmap tried, and failed)
-            _press(qtbot, win, Qt.Key.Key_Right)
+        failed = _heatmaps_failed(win)
+        _press(qtbot, win, Qt.Key.Key_Right)
         image_id = win.presenter.current_item.image.image_id
+        qtbot.waitUntil(lambda: image_id in failed, timeout=30_000)  # (its heatmap tried, and failed)
         qtbot.waitUntil(lambda: image_id in win.images.unreached, timeout=10_000)
         assert image_id not in win.images.heatmaps
         away.rename(share)
@@ -229,8 +239,9 @@ def test_a_heatmap_that_failed_on_an_image_decoded_before_is_made_when_it_is_sho
         away = share.with_name("lot8_away")
         share.rename(away)
         win.activateWindow()
-        with qtbot.waitSignal(win.worker.heatmapFailed, timeout=30_000):
-            _press(qtbot, win, Qt.Key.Key_Right)
+        failed = _heatmaps_failed(win)
+        _press(qtbot, win, Qt.Key.Key_Right)
+        qtbot.waitUntil(lambda: nxt in failed, timeout=30_000)
         assert win.presenter.current_item.image.image_id == nxt and nxt not in win.images.heatmaps
         away.rename(share)
         _press(qtbot, win, Qt.Key.Key_Left)

@@ -186,9 +186,14 @@ class ImageCache(QObject):
         self._away: set[int] = set()  # unreached, asked for again (retry): its next decode may find it back
         self.facts: dict[int, ImageFacts] = {}  # image id -> size, bit depth, magnification, capture time
         self._decoding: set[int] = set()
+        self._generation = 0  # :meth:`clear` counts: a decode started before it delivers nothing
         self.keep: Callable[[], int | None] = lambda: None  # the image that must stay (the one on screen)
 
     def clear(self) -> None:
+        """Forget everything; decodes on their way deliver nothing (one that had read its file before a share went
+        away stored it after the clear, as if the file were there)."""
+        self._generation += 1
+        self._decoding.clear()
         self.images.clear()
         self.facts.clear()
         self.drop_heatmaps()
@@ -207,8 +212,10 @@ class ImageCache(QObject):
             return
         self._decoding.add(image_id)
         task = Task(decode_with_facts, path)
-        task.signals.result.connect(lambda res, i=image_id: self._done(i, *res))
-        task.signals.error.connect(lambda msg, i=image_id: self._done(i, None, msg))
+        task.signals.result.connect(lambda res, i=image_id, g=self._generation: g == self._generation
+                                    and self._done(i, *res))
+        task.signals.error.connect(lambda msg, i=image_id, g=self._generation: g == self._generation
+                                   and self._done(i, None, msg))
         self.runner.start(task, URGENT if urgent else 0)
 
     def _done(self, image_id: int, image: QImage | None, error: str | None, facts: ImageFacts | None = None) -> None:

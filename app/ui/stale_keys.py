@@ -9,8 +9,9 @@ included: their ``ShortcutOverride`` is taken, so no shortcut fires) or a mouse 
 
 A stall is what the event loop itself saw, never a guess from clocks alone: a heartbeat timer (:data:`BEAT_MS`)
 notes when the loop last ran. Only an event that carries the moment it was pressed is ever dropped (the window
-system's events carry one: X11's server time; Qt's offscreen platform and test clicks carry 0, and a test's code
-may well run for seconds without the loop: its clicks are never taken for a stall's). One handled while the last
+system's events carry one: X11's server time; Qt's offscreen platform and test key presses carry 0; Qt's test
+clicks carry made-up times (2, 505, 1008 ms…), so the tests' own fixture keeps a test's clicks from being taken for
+a stall's while its code runs for seconds without the loop). One handled while the last
 beat is more than :data:`STALE_S` old comes from the burst the window system delivers when a stall ends: it is
 dropped; one handled just after the heartbeat has seen the stall end is dropped too when it was pressed during the
 stall. The press time runs on
