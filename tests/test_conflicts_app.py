@@ -273,7 +273,14 @@ def test_judging_ones_own_image_otherwise_says_what_it_replaced(qtbot, engine, t
             "img_0.png: your earlier judgment (unknown / new defect type) is replaced; Ctrl+Z brings it back."
         win.select(win.presenter.row_of(image_id))
         win.statusBar().clearMessage()
-        qtbot.keyClick(win, Qt.Key.Key_Return)  # the same again: nothing said of a replacement
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # the same again (a second press of one key): nothing said of it
+        with session_scope(engine, action="read") as s:
+            assert [j.status for j in repo.judgment_history(s, image_id)] == ["unknown", "accepted", "accepted"]
+        assert "replaced" not in win.statusBar().currentMessage()
+        win.select(win.presenter.row_of(image_id))
+        with session_scope(engine) as s:  # a colleague judged it meanwhile: nothing replaced, nothing said of it
+            repo.record_judgment(s, image_id=image_id, leaf=None, action="unknown", analyst="bob")
+        qtbot.keyClick(win, Qt.Key.Key_U)
         assert "replaced" not in win.statusBar().currentMessage()
     finally:
         win.close()

@@ -242,12 +242,19 @@ def test_a_second_analysts_agreement_is_recorded_once_and_counted_by_kappa(engin
     assert queue.confirm(agreed) == []  # once
     (pair,) = read(engine, stats.analyst_agreement)
     assert (pair.analyst_a, pair.analyst_b, pair.n, pair.observed) == ("alice", "bob", 3, 1.0)
-    # with a key that judged other images too: one Ctrl+Z takes both back
+    # an agreement is its own Ctrl+Z, recorded before the key's judgments: a colleague changing that image since
+    # keeps none of the key's judgments from being undone (an undo is all or nothing; review)
     queue2 = QueueService(engine, "carol")
+    queue2.confirm({img[0]: ("scratch",)})
     queue2.mark_unknown([img[5]], model_version="none")
-    queue2.confirm({img[0]: ("scratch",)}, with_last=True)
-    assert len(queue2.undo_last()) == 2 and not queue2.can_undo
-    assert [(p.analyst_a, p.analyst_b) for p in read(engine, stats.analyst_agreement)] == [("alice", "bob")]
+    with session_scope(engine) as s:
+        repo.record_judgment(s, image_id=img[0], leaf="crack", action="picker", analyst="bob")
+    assert [r.status for r in queue2.undo_last()] == ["reverted"]  # the key's "unknown": undone
+    from app.store.errors import JudgmentConflictError
+
+    with pytest.raises(JudgmentConflictError):
+        queue2.undo_last()  # the agreement with a decision changed since: said, and left
+    assert not queue2.can_undo
 
 
 def test_analyst_pairs_are_in_python_order_whatever_the_collation(engine, tmp_path) -> None:

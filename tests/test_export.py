@@ -120,18 +120,21 @@ def test_each_row_names_its_batch_and_the_confidence_the_analyst_saw(store: Stor
         repo.add_to_batch(s, b3, img_a, store.paths["a"])  # a listed again later, judged in day1 before
         repo.record_judgment(s, image_id=img_a, leaf="scratch", action="picker", analyst="amy", batch_id=store.batch1,
                              shown={"leaf": "crack", "confidence": 0.61237})
+        img_g = repo.get_or_create_image(s, file_sha256(store.paths["g"]), store.paths["g"], 80, 60).image_id
+        repo.record_judgment(s, image_id=img_g, leaf="scratch", action="picker", analyst="amy",  # judged blind: no
+                             shown={"leaf": "scratch", "confidence": 0.7, "reasons": ["spot_check"]})  # confidence
     out = store.data / "labels.csv"
     export_labels(store.engine, out, "csv", statuses=frozenset({"accepted", "corrected", "unknown", "waiting"}))
     rows = _by_name(_csv_rows(out))
     assert {n: (r["batch"], r["confidence"]) for n, r in rows.items()} == {
         "a": ("day1", "0.6124"), "b": ("day1", "0.8000"), "c": ("day1", "0.8000"), "d": ("day1", "0.8000"),
-        "e": ("day1", "0.8000"), "f": ("day2", "0.8000"), "g": ("day2", "0.8000")}
+        "e": ("day1", "0.8000"), "f": ("day2", "0.8000"), "g": ("day2", "")}
     assert list(rows["a"])[-3:] == ["confidence", "batch", "note"]
     out = store.data / "day2.json"
     export_labels(store.engine, out, "json", batch_id=store.batch2)
     with open(out, encoding="utf-8") as handle:
         assert {Path(r["path"]).stem: (r["batch"], r["confidence"]) for r in json.load(handle)} == {
-            "f": ("day2", 0.8), "g": ("day2", 0.8)}
+            "f": ("day2", 0.8), "g": ("day2", None)}
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "imagefolder"])

@@ -249,3 +249,21 @@ def test_a_held_judging_key_judges_once_and_a_held_arrow_moves_on(qtbot, engine,
         assert queue_key(view, event, emitted.append)  # (the view does not move on a repeat either)
     assert emitted == ["accept"]
 
+
+
+def test_a_held_key_types_as_usual_in_a_text_field(qtbot, engine, tmp_path, monkeypatch) -> None:
+    """The guard took the judging keys' repeats in the windows' text fields too (the queue's filter fields, a
+    list's search): a held key types there as it always did (review)."""
+    from conftest import open_window
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QLineEdit
+
+    win = open_window(qtbot, engine, None, tmp_path, monkeypatch)
+    field = QLineEdit(win)  # a field of the window
+    try:
+        event = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_U, Qt.KeyboardModifier.NoModifier, "u", True)
+        assert not win._once.eventFilter(field, event)
+        assert win._once.eventFilter(win.list_view, event)  # (the window's own: dropped)
+    finally:
+        win.close()

@@ -154,6 +154,20 @@ def test_a_pause_whose_wrong_check_is_undone_lifts(engine: Engine, tmp_path: Pat
     assert monitor.check(VERSION, cal).paused_leaves() == ["scratch"]
 
 
+def test_a_colleagues_agreement_with_a_check_does_not_make_it_new(engine: Engine, tmp_path: Path) -> None:
+    """A second analyst's agreement (a confirm row) dated the check anew: counted as one made during the pause it
+    caused, so right checks after it did not lift the pause (review). A check is as old as its decision."""
+    store = Store(engine, tmp_path)
+    check = store.predicted(record(route="rejudge", reasons=("spot_check",)))
+    store.judge(check, "crack")
+    with session_scope(engine) as s:
+        (before,) = repo.spot_checks(s, VERSION, ("spot_check",))
+        assert [r.action for r in repo.confirm_judgments(s, {check: ("crack",)}, analyst="bob")] == ["confirm"]
+    with session_scope(engine) as s:
+        (after,) = repo.spot_checks(s, VERSION, ("spot_check",))
+        assert after.judged_at == before.judged_at and after.batch_id == before.batch_id == store.batch
+
+
 def test_unknown_decision_counts_as_wrong_and_recalibration_ends_the_pause(engine: Engine, tmp_path: Path) -> None:
     store, cal = Store(engine, tmp_path), calibration()
     monitor = PurityMonitor(engine)

@@ -379,7 +379,8 @@ def test_the_purity_check_runs_off_the_ui_thread_one_at_a_time(qtbot, engine, ch
 
         monkeypatch.setattr(PurityMonitor, "check", check)
         win.check_purity()
-        win.check_purity(batch=True)  # asked while the first runs: after it
+        win.check_purity()  # asked while the first runs: after it, with the batch's drift asked for after it (its
+        win.check_purity(batch=True)  # drift check was lost behind a leaf one; review)
         win.check_purity()
         qtbot.waitUntil(lambda: len(calls) == 1, timeout=10_000)
         assert win._purity_running and win._purity_again == "batch"

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.store import repo
 from app.store.db import session_scope
+from app.ui.style import LOADING_SAID_MS
 
 
 def _judgments(engine, image_id: int):
@@ -50,6 +51,7 @@ def test_an_image_of_a_share_gone_away_is_not_judged_by_its_keys_and_shows_again
         item = win.presenter.current_item
         image_id = item.image.image_id
         qtbot.waitUntil(lambda: image_id in win.images.unreached, timeout=10_000)
+        qtbot.wait(LOADING_SAID_MS * 2)  # ("Reading img_1.png…" came over it for good; review)
         assert win.viewer._message.text().startswith("File not found: not reached now")
         assert win.viewer.heatmap_caption == ""  # (the attention caption stayed over the empty view)
         assert not win.panel.accept_btn.isEnabled() and not win.panel.unknown_btn.isEnabled()  # as its keys

@@ -847,7 +847,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="310"/>
+        <location filename="../ui/judging_actions.py" line="314"/>
         <location filename="../ui/style.py" line="363"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
@@ -1509,12 +1509,12 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>未使用最快的執行路徑：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="187"/>
+        <location filename="../ui/statusbar.py" line="198"/>
         <source>Batch predicted (the last {n} in {time})</source>
         <translation>批次已預測完成（最後 {n} 張，用時 {time}）</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="189"/>
+        <location filename="../ui/statusbar.py" line="200"/>
         <source>Predicted, but {n} files not reached (a share away?): predicted once they are read</source>
         <translation>已預測，但有 {n} 個檔案無法存取（網路共用資料夾未連線？）：讀取後即會預測</translation>
     </message>
@@ -1759,13 +1759,13 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>預測中 {done}/{total} · 預估剩餘 {eta}</translation>
     </message>
     <message>
-        <location filename="../ui/statusbar.py" line="175"/>
+        <location filename="../ui/statusbar.py" line="186"/>
         <source>Predictions cancelled</source>
         <translation>已取消預測</translation>
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="69"/>
-        <location filename="../ui/main_window.py" line="491"/>
+        <location filename="../ui/main_window.py" line="492"/>
         <location filename="../ui/queue_actions.py" line="217"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
@@ -1786,12 +1786,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>此批次沒有未加入的檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="579"/>
+        <location filename="../ui/main_window.py" line="580"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="580"/>
+        <location filename="../ui/main_window.py" line="581"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -1810,7 +1810,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="275"/>
+        <location filename="../ui/judging_actions.py" line="276"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
@@ -1835,7 +1835,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。由組長解除暫停（儀表板 → 純度監控會說明是誰及原因）。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="134"/>
+        <location filename="../ui/purity_checks.py" line="135"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
@@ -1915,7 +1915,7 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="272"/>
+        <location filename="../ui/judging_actions.py" line="273"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
@@ -1955,42 +1955,42 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="140"/>
+        <location filename="../ui/purity_checks.py" line="141"/>
         <source>Auto-judging resumed for 1 defect type: its spot checks meet the target again.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="142"/>
+        <location filename="../ui/purity_checks.py" line="143"/>
         <source>Auto-judging resumed for {n} defect types: their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="146"/>
+        <location filename="../ui/purity_checks.py" line="147"/>
         <source>Auto-judging resumed for 1 defect type: the wrong spot check that paused it was undone.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="148"/>
+        <location filename="../ui/purity_checks.py" line="149"/>
         <source>Auto-judging resumed for {n} defect types: the wrong spot checks that paused them were undone.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="292"/>
+        <location filename="../ui/judging_actions.py" line="299"/>
         <source>{file}: your earlier judgment ({what}) is replaced; {key} brings it back.</source>
         <translation>{file}：已取代您先前的判定（{what}）；按 {key} 可復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="303"/>
+        <location filename="../ui/judging_actions.py" line="307"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="312"/>
+        <location filename="../ui/judging_actions.py" line="316"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="313"/>
+        <location filename="../ui/judging_actions.py" line="317"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -1999,32 +1999,32 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="318"/>
+        <location filename="../ui/judging_actions.py" line="322"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="338"/>
+        <location filename="../ui/judging_actions.py" line="342"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="340"/>
+        <location filename="../ui/judging_actions.py" line="344"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="341"/>
+        <location filename="../ui/judging_actions.py" line="345"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="342"/>
+        <location filename="../ui/judging_actions.py" line="346"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="354"/>
+        <location filename="../ui/judging_actions.py" line="358"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2033,17 +2033,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="357"/>
+        <location filename="../ui/judging_actions.py" line="361"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="358"/>
+        <location filename="../ui/judging_actions.py" line="362"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="364"/>
+        <location filename="../ui/judging_actions.py" line="368"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2052,27 +2052,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="368"/>
+        <location filename="../ui/judging_actions.py" line="372"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="382"/>
+        <location filename="../ui/judging_actions.py" line="386"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="385"/>
+        <location filename="../ui/judging_actions.py" line="389"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="459"/>
+        <location filename="../ui/judging_actions.py" line="463"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="460"/>
+        <location filename="../ui/judging_actions.py" line="464"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2085,12 +2085,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="465"/>
+        <location filename="../ui/judging_actions.py" line="469"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="466"/>
+        <location filename="../ui/judging_actions.py" line="470"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2103,12 +2103,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="471"/>
+        <location filename="../ui/judging_actions.py" line="475"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="472"/>
+        <location filename="../ui/judging_actions.py" line="476"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2121,12 +2121,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="477"/>
+        <location filename="../ui/judging_actions.py" line="481"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="478"/>
+        <location filename="../ui/judging_actions.py" line="482"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -3144,12 +3144,12 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="451"/>
+        <location filename="../ui/queue_actions.py" line="453"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="452"/>
+        <location filename="../ui/queue_actions.py" line="454"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>

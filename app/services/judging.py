@@ -199,8 +199,7 @@ class JudgingService:
                 meanwhile), or this analyst confirmed it already; ``current`` is the judgment now.
         """
         with session_scope(self.engine) as s:
-            written = repo.confirm_judgments(s, {item.image.image_id: tuple(labels)}, analyst=self.analyst,
-                                             batch_id=self.batch_id)
+            written = repo.confirm_judgments(s, {item.image.image_id: tuple(labels)}, analyst=self.analyst)
             if not written:
                 now = repo.current_judgments(s, [item.image.image_id]).get(item.image.image_id)
                 raise JudgmentConflictError("Not saved: the image's decision changed meanwhile.", current=now)

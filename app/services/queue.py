@@ -221,17 +221,16 @@ class QueueService:
             self._remember(records)
         return records
 
-    def confirm(self, agreed: Mapping[int, Collection[str]], *, with_last: bool = False) -> list[JudgmentRecord]:
+    def confirm(self, agreed: Mapping[int, Collection[str]]) -> list[JudgmentRecord]:
         """Record this analyst's agreement with colleagues' decisions (image -> the types the key wrote; none:
-        unknown): :func:`~app.store.repo.judgments.confirm_judgments`. Those changed meanwhile are left.
-        ``with_last``: the same key judged other images just now: one Ctrl+Z takes both back."""
+        unknown): :func:`~app.store.repo.judgments.confirm_judgments`. Those changed meanwhile are left. Its own
+        Ctrl+Z (joined to the key's judgments, a colleague's change of one image would keep them from being undone:
+        an undo is all or nothing)."""
         if not agreed:
             return []
         with session_scope(self.engine) as s:
             records = repo.confirm_judgments(s, agreed, analyst=self.analyst)
-        if records and with_last and self._done:
-            self._done[-1].extend(r.id for r in records)
-        elif records:
+        if records:
             self._remember(records)
         return records
 

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, aliased
 from app.store.db import translate_errors
 from app.store.errors import ExportError
 from app.store.export_files import check_out, write_csv, write_imagefolder, write_json
-from app.store.records import AUTO_STATUS, BLIND_REASONS, UNKNOWN_LABEL, ExportRow
+from app.store.records import AUTO_STATUS, BLIND_REASONS, UNKNOWN_LABEL, ExportRow, is_blind
 from app.store.repo._common import _current_ids, newest_and_decided, normalize_folder
 from app.store.repo.batches import batch_by_ref
 from app.store.repo.spectra import any_spectra, spectrum_paths
@@ -306,8 +306,9 @@ def iter_export_rows(
                             history_count=int(row[14]) if with_history else None, note=note or None,
                             spectra=tuple(spectra.get(image_id, ())))
             continue
-        else:  # the call and its confidence as the analyst saw them
-            shown, sure = (shown or {}).get("leaf"), (shown or {}).get("confidence")
+        else:  # the call and its confidence as the analyst saw them (none for a blind check: it was not seen)
+            shown, sure = (shown or {}).get("leaf"), None if is_blind((shown or {}).get("reasons") or ()) else \
+                (shown or {}).get("confidence")
         path = path or ""
         leaves = [leaf, *(extra or ())] if leaf is not None else []
         if leaf is None:

@@ -353,7 +353,8 @@ class PauseRecord:
         reason: the routing reason it gives the images it holds back (``purity_paused``, ``batch_drift``).
         calibration: the calibration it was measured against (the manifest's ``routing.created``).
         detail: the evidence (spot checks and wrong ones, the bound; or the batch's flagged share).
-        ended_at, end_reason: when and why it ended (``purity_recovered``, ``recalibrated``, ``resumed``);
+        ended_at, end_reason: when and why it ended (``purity_recovered``, ``checks_undone``, ``recalibrated``,
+            ``resumed``);
             None while it is in force.
     """
 

@@ -40,6 +40,7 @@ from app.store.schema import (
     Judgment,
     Prediction,
     PredictionReason,
+    decided_time,
     decider,
 )
 
@@ -311,7 +312,7 @@ def period_figures(
         ValueError: ``period`` is not ``day`` or ``week``.
     """
     predicted_key = _period_start(session, Prediction.created_at, period, utc_offset_minutes)
-    judged_key = _period_start(session, Judgment.created_at, period, utc_offset_minutes)
+    judged_key = _period_start(session, decided_time(), period, utc_offset_minutes)  # (not a note's, a confirm's)
     version_id = model_version_id(session, model_version)
     if version_id is None:
         return []

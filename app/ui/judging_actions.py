@@ -154,7 +154,7 @@ class JudgingActions:
                 "Main", "{name} is already one of this image's types").format(
                 name=self.presenter.name(dlg.chosen)), 6000)
             return
-        if self._over_colleague(item, (*self.service.labels_of(item, blind=blind), dlg.chosen)):
+        if self._over_colleague(item, (*self.service.labels_of(item, blind=blind), dlg.chosen), edit=True):
             self._judge(lambda: self.service.add_label(item, dlg.chosen, blind=blind), advance=False)
 
     def remove_label(self) -> None:
@@ -168,7 +168,7 @@ class JudgingActions:
             self.statusBar().showMessage(QCoreApplication.translate(
                 "Main", "This image has one defect type: there is none to take off."), 5000)
             return
-        if self._over_colleague(item, labels[:-1]):
+        if self._over_colleague(item, labels[:-1], edit=True):
             self._judge(lambda: self.service.remove_label(item, blind=blind), advance=False)
 
     def mark_unknown(self) -> None:
@@ -233,6 +233,7 @@ class JudgingActions:
                stepping: str | None = None) -> bool:
         """Run one store action; show the result only once it is committed. False: nothing was stored (``note``:
         the action was a note, whose text the caller keeps as a draft; ``stepping``: an "undo" or "redo")."""
+        replacing, self._replacing = getattr(self, "_replacing", None), None  # (_over_colleague's: said once saved)
         if not self._can_judge():
             return False
         if self.presenter.batch is not None:
@@ -274,28 +275,31 @@ class JudgingActions:
             elif nxt is None:
                 self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
             self.select(i if nxt is None else nxt)
+        if replacing:
+            self.statusBar().showMessage(replacing, 8000)
         return True
 
-    def _over_colleague(self, item: BatchItem, labels: tuple[str, ...]) -> bool:
+    def _over_colleague(self, item: BatchItem, labels: tuple[str, ...], *, edit: bool = False) -> bool:
         """Whether a decision (the types it writes, ``labels``; none: unknown) may go on an image: one a colleague
         decided is judged again only once the analyst says so, No by default. (A new model predicted judged images
         again and Enter replaced a colleague's label with its call, unasked; after "judged meanwhile", the next Enter
         replaced the colleague's correction: team walk-through.) The same types as theirs write nothing (their
         decision, corrected or accepted, stays theirs) and go on to the next image. The analyst's own decisions are
-        judged again freely."""
+        judged again freely; one judged otherwise (not a type added or taken off: ``edit``) says, once saved, what it
+        replaced (a stray Enter on a judged image replaced "unknown" without a word)."""
+        self._replacing = None
         theirs = item.judgment
         if theirs is None or not theirs.is_decision:
             return True
         args = their_judgment(theirs, self.presenter.name)
-        if theirs.decider == self.service.analyst:  # one's own: judged again, and said (a stray Enter on a judged
-            if not same_decision(theirs.labels, theirs.status == "unknown", labels):  # image replaced "unknown")
-                self.statusBar().showMessage(QCoreApplication.translate(
-                    "Main", "{file}: your earlier judgment ({what}) is replaced; {key} brings it back.").format(
-                    file=Path(item.image.path).name, what=args["what"],
-                    key=keymap.shown_keys(self.keymap, "undo")), 8000)
-            return True
         if len(theirs.labels) > 1:  # several defects: all of them
             args["what"] = " + ".join(self.presenter.name(leaf) or leaf for leaf in theirs.labels)
+        if theirs.decider == self.service.analyst:
+            if not edit and not same_decision(theirs.labels, theirs.status == "unknown", labels):
+                self._replacing = QCoreApplication.translate(  # (said by _judge once it is saved)
+                    "Main", "{file}: your earlier judgment ({what}) is replaced; {key} brings it back.").format(
+                    file=Path(item.image.path).name, what=args["what"], key=keymap.shown_keys(self.keymap, "undo"))
+            return True
         if same_decision(theirs.labels, theirs.status == "unknown", labels):
             # the analyst's agreement is recorded beside their decision (once), for the agreement between analysts
             said = theirs.analyst == self.service.analyst and theirs.action == CONFIRM

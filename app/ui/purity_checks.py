@@ -36,7 +36,7 @@ class PurityChecks:
         if self.service is None or self.service.read_only is not None or not version or calibration is None:
             return
         if self._purity_running:
-            self._purity_again = self._purity_again or ("batch" if batch else "leaf")
+            self._purity_again = "batch" if batch or self._purity_again == "batch" else "leaf"
             return
         from app.services.monitor import PurityMonitor  # the store's: imported once the window is on screen
 
@@ -129,8 +129,9 @@ class PurityChecks:
                 else QCoreApplication.translate(
                     "Main", "Auto-judging paused for {n} defect types: their images now come to you blind.").format(
                     n=leaves))
+        opened = self.presenter.batch  # (a check that began for the batch before may end after another opened)
         for pause in report.started:
-            if pause.scope == "batch":
+            if pause.scope == "batch" and opened is not None and pause.target == str(opened.batch_id):
                 lines.append(QCoreApplication.translate(
                     "Main", "This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): "
                             "auto-judging is paused for it.").format(

@@ -259,7 +259,7 @@ class QueueActions:
         self._theirs_kept = kept  # (said after the judging: the line counted only what was written)
         self._agreed = {r.image_id: tuple(writes(r)) for r in kept}  # (recorded as this analyst's agreement)
         t = QCoreApplication
-        if kept and not rows and self._record_agreement(with_last=False):
+        if kept and not rows and self._record_agreement():
             self.status_label.setText(t.translate(
                 "Queue", "Judged so already by {who}: theirs is kept, and your agreement is recorded").format(
                 who=listed(sorted({r.judged_by for r in kept}))))
@@ -292,7 +292,7 @@ class QueueActions:
             who=who))
         return []
 
-    def _record_agreement(self, *, with_last: bool) -> bool:
+    def _record_agreement(self) -> bool:
         """Record the analyst's agreement with the colleagues' decisions the key said again (``_agreed``): their
         decisions stay theirs; the dashboard's agreement between analysts counts it (it saw only disagreements).
         False: the store refused it (said)."""
@@ -300,7 +300,7 @@ class QueueActions:
         if not agreed:
             return True
         try:
-            records = self.service.confirm(agreed, with_last=with_last)
+            records = self.service.confirm(agreed)
         except StoreError as exc:
             self.status_label.setText(QCoreApplication.translate(
                 "Queue", "Your agreement with your colleagues' judgments was NOT saved: {msg}").format(msg=store_text(exc)))
@@ -439,6 +439,8 @@ class QueueActions:
         were left to the colleagues on them, and ``kept``: how many judged ones were left as they are.
         ``undo``: the action is an undo: the reloaded list selects its images, not the rows selected now, and a
         refusal names the image and the colleague's judgment (it said "Cannot undo judgment 9: image 23 …")."""
+        if not undo:  # the colleagues' decisions this key said again: the analyst's agreement, first (so that Ctrl+Z
+            self._record_agreement()  # takes back the key's own judgments first)
         try:
             records = action()
         except (JudgmentConflictError, ReadOnlyError) as exc:  # nothing changed: say why, no dialog
@@ -456,8 +458,6 @@ class QueueActions:
             self.status_label.setText(str(exc))
             return False
         self.judged.emit(list(records))
-        if not undo:  # the colleagues' decisions this key said again: the analyst's agreement (one Ctrl+Z with it)
-            self._record_agreement(with_last=bool(records))
         self._reselect = {r.image_id for r in records} if undo else None
         self.refresh()
         done = (done_one if len(records) == 1 else done_many).format(n=len(records), name=name)  # (once: a name

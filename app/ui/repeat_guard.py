@@ -16,10 +16,12 @@ from collections.abc import Callable, Collection
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
 
 REPEAT_GAP_MS = 5
 """A press of a key this soon after its release (the events' timestamps) is the keyboard's repeat."""
+TYPED_INTO = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
+"""Widgets a key types into: their keys repeat as they always did (the queue's filter fields, a note)."""
 
 
 def key_text(event: QKeyEvent) -> str:
@@ -50,6 +52,8 @@ class RepeatGuard(QObject):
                 event, QKeyEvent) or not isinstance(watched, QWidget) or watched.window() is not self._window.window():
             return False
         text = key_text(event)
+        if isinstance(watched, TYPED_INTO):  # (a filter field, a note: a held key types as it always did)
+            return False
         if kind == QEvent.Type.KeyRelease:
             self._released[text] = event.timestamp()
             return False

@@ -320,11 +320,10 @@ def revert_judgment(
 
 
 
-def confirm_judgments(session: Session, agreed: Mapping[int, Collection[str]], *, analyst: str,
-                      batch_id: int | None = None) -> list[JudgmentRecord]:
+def confirm_judgments(session: Session, agreed: Mapping[int, Collection[str]], *, analyst: str) -> list[JudgmentRecord]:
     """Record ``analyst``'s agreement with the decisions colleagues made: ``agreed`` maps an image to the types the
     analyst judged it (none: "unknown / new defect type"). An image whose current decision is a colleague's and says
-    the same gets one :data:`CONFIRM` row (its note, types and prediction carried on); others get none: the analyst's
+    the same gets one :data:`CONFIRM` row (its note, types, batch, prediction and time carried on); others get none: the analyst's
     own decision, one changed meanwhile to something else, or one this analyst confirmed already. A second analyst
     judging an image as its first one did wrote nothing, so the dashboard's kappa saw only the disagreements."""
     ids = list(dict.fromkeys(int(i) for i in agreed))
@@ -339,7 +338,7 @@ def confirm_judgments(session: Session, agreed: Mapping[int, Collection[str]], *
             continue
         out.append(record_judgment(
             session, image_id=image_id, leaf=j.leaf, action=CONFIRM, analyst=analyst, status=j.status,
-            batch_id=batch_id if batch_id is not None else j.batch_id, prediction_id=j.prediction_id, shown=j.shown,
+            batch_id=j.batch_id, prediction_id=j.prediction_id, shown=j.shown,  # (the decision's batch, as its time)
             model_version=j.model_version, extra_leaves=j.extra_leaves or (), decided_by=j.decider,
             decided_at=j.decided_when))
     return out

@@ -27,6 +27,7 @@ from app.store.schema import (
     Prediction,
     PredictionReason,
     RoutingPause,
+    decided_time,
     utcnow,
 )
 
@@ -50,13 +51,13 @@ def spot_checks(session: Session, model_version: str, reasons: Sequence[str], *,
     latest = _current_ids(Judgment.image_id.in_(checked)).subquery()
     stmt = (
         select(Prediction.image_id, PredictionReason.reason, Prediction.leaf, Judgment.leaf.label("judged"),
-               Judgment.status, Judgment.created_at.label("judged_at"), Judgment.batch_id, Prediction.spectra)
+               Judgment.status, decided_time().label("judged_at"), Judgment.batch_id, Prediction.spectra)
         .join(PredictionReason, PredictionReason.prediction_id == Prediction.id)
         .join(latest, latest.c.image_id == Prediction.image_id)
         .join(Judgment, Judgment.id == latest.c.jid)
         .where(Prediction.model_version_id == version.id, PredictionReason.reason.in_(list(reasons)),
                Prediction.leaf.is_not(None), Judgment.status.in_(JUDGED_STATUSES))
-        .order_by(Judgment.created_at, Judgment.id)
+        .order_by(decided_time(), Judgment.id)  # (a note or a colleague's agreement does not make a check new)
     )
     if routed_since is not None:
         stmt = stmt.where(Prediction.created_at >= routed_since)
