@@ -365,3 +365,6 @@ def test_a_batch_reopened_starts_after_the_image_the_analyst_judged_last(taxonom
     last = [*items[:5], judged(6, "amy", 99)]
     assert p.open(OpenedBatch(7, "b", "/b", last), analyst="amy") == 0  # at the end: round to the first open one
     assert p.open(batch, analyst="amy", wanted=5) == 4  # an image asked for stays asked for
+    undone = [*items[:2], _item(3, _prediction("dent", "rejudge"), dataclasses.replace(
+        _judgment(3, None, "reverted"), id=36, analyst="amy")), *items[3:]]  # her last: Ctrl+Z on img_3's slip
+    assert p.open(OpenedBatch(7, "b", "/b", undone), analyst="amy") == 2  # back on it (it came after the end)

@@ -317,6 +317,9 @@ def test_judging_again_what_a_colleague_decided_asks_only_when_it_changes_their_
         assert asked == [] and win.current_image_id != image_id
         assert "was judged so already by bob" in win.statusBar().currentMessage()
         assert "your agreement is recorded" in win.statusBar().currentMessage()
+        agreed = win.statusBar().currentMessage()
+        win._say_held("carol")  # the image it moved to is a colleague's: said beside it, not over it (it went in a
+        assert win.statusBar().currentMessage().startswith(agreed + "  ·  carol holds ")  # frame; walk-through)
         assert win.presenter.items[win.presenter.row_of(image_id)].judgment.decider == "bob"  # (the panel: bob's)
         win.select(win.presenter.row_of(image_id))
         qtbot.keyClick(win, Qt.Key.Key_Return)  # said again: recorded once

@@ -293,8 +293,8 @@ def test_one_period_is_drawn_as_bars_and_several_as_lines(engine, store) -> None
             low, high = ax.get_xlim()
             assert high - low >= 5 and low == pytest.approx(-high)
             shares = [periods[0].counts.auto_share, periods[0].counts.corrected_share, periods[0].counts.error_rate]
-            assert [t.get_text() for t in ax.texts] == [
-                f"{v * 100:.1f}".rstrip("0").rstrip(".") + "%" for v in shares if v is not None]
+            assert [t.get_text() for t in ax.texts] == [f"{v * 100:.0f}%" for v in shares if v is not None]
+            assert ax.get_ylim() == (0, 110)  # (a 100% bar's figure ran into the legend)
 
 
 def test_weeks_across_new_year_are_labelled_with_their_years() -> None:

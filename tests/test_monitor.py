@@ -150,7 +150,9 @@ def test_a_pause_whose_wrong_check_is_undone_lifts(engine: Engine, tmp_path: Pat
     (ended,) = report.ended
     assert (ended.id, ended.end_reason) == (pause.id, "checks_undone") and report.pauses == ()
     assert all(store.route(i) == ("auto", ()) for i in auto)  # auto-judged again
-    store.judge(checks[0], "crack")  # the same slip again: paused again
+    with session_scope(engine) as s:  # Ctrl+Shift+Z: the slip again, as it was (its decision's time): paused again
+        undo = repo.current_judgments(s, [checks[0]])[checks[0]]
+        repo.revert_judgment(s, undo.id, analyst="amy", action="redo")
     assert monitor.check(VERSION, cal).paused_leaves() == ["scratch"]
 
 

@@ -77,6 +77,7 @@ def test_a_wrong_blind_check_pauses_the_leaf(qtbot, engine, checked_bundle, tmp_
         assert [(j.leaf, j.status) for j in history] == [(wrong, "corrected")]
         assert (pause.scope, pause.target, pause.detail["wrong"]) == ("leaf", predicted, 1)
         assert "paused" in win.statusBar().currentMessage()
+        assert win.statusBar().currentMessage().endswith("A slip of the key? Ctrl+Z on that spot check lifts the pause.")
         banner = win.monitor_banner.text()
         assert win.monitor_banner.isVisibleTo(win) and "paused for 1 defect type (blind spot checks found its purity below target)" in banner
         assert win.presenter.name(predicted) not in banner  # a name would tell the blind checks the model's call

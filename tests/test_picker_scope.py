@@ -279,3 +279,25 @@ def test_the_panel_names_the_keys_the_analyst_bound(qtbot) -> None:
     assert page.folder_btn.text() == "Open a folder…  (Ctrl+Shift+O)"
     assert (bar.act_queue.text(), bar.act_help.text()) == ("Re-judge queue (J)", "Shortcuts")
     assert bar.opacity.toolTip() == "Heatmap opacity (,/])"
+
+
+def test_the_held_key_that_opened_the_picker_types_nothing(qtbot, taxonomy) -> None:
+    """C held opened the picker once, and its repeats typed "cccccccc" into its search: "No type matches"
+    (verification walk-through). A key pressed in it types as ever, repeats included."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QApplication
+
+    dlg = TaxonomyPicker(taxonomy, "en")
+    qtbot.addWidget(dlg)
+
+    def key(k: Qt.Key, text: str, repeat: bool) -> None:
+        QApplication.sendEvent(dlg.search, QKeyEvent(QEvent.Type.KeyPress, k, Qt.KeyboardModifier.NoModifier, text,
+                                                     repeat))
+
+    for _ in range(5):
+        key(Qt.Key.Key_C, "c", True)
+    assert dlg.search.text() == "" and sorted(dlg.visible_leaves()) == sorted(taxonomy.leaves)
+    key(Qt.Key.Key_M, "m", False)
+    key(Qt.Key.Key_E, "e", True)
+    assert dlg.search.text() == "me"

@@ -778,6 +778,7 @@ def test_a_bulk_key_on_a_selection_with_waiting_images_leaves_the_judged_ones_as
     with session_scope(engine, action="read") as s:  # (for the agreement between analysts: it saw only disagreements)
         now = repo.current_judgments(s, [store["img5"]])[store["img5"]]
         assert (now.analyst, now.action, now.decider, now.status) == ("gina", "confirm", "carol", "accepted")
+    assert view.undo_btn.isEnabled()  # Ctrl+Z takes it back: its button stayed greyed (verification walk-through)
     qtbot.keyClick(view.table, Qt.Key.Key_U)  # another decision: asked; No, nothing written
     with session_scope(engine, action="read") as s:
         assert repo.current_judgments(s, [store["img5"]])[store["img5"]].decider == "carol"

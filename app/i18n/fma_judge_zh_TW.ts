@@ -847,7 +847,7 @@
         <translation>退回待判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="314"/>
+        <location filename="../ui/judging_actions.py" line="321"/>
         <location filename="../ui/style.py" line="363"/>
         <source>unknown / new defect type</source>
         <translation>未知／新缺陷類別</translation>
@@ -1529,52 +1529,52 @@ The model predicts each image; you accept with {accept} or correct with {topk} o
         <translation>{who} 已保留 {file}：您的判定將與對方衝突</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="188"/>
+        <location filename="../ui/store_upkeep.py" line="191"/>
         <source>Auto-judging was resumed elsewhere: the routes are as they are now</source>
         <translation>自動判定已在別處恢復：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="190"/>
+        <location filename="../ui/store_upkeep.py" line="193"/>
         <source>Auto-judging was paused elsewhere: the routes are as they are now</source>
         <translation>自動判定已在別處暫停：路由已更新為目前狀態</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="231"/>
+        <location filename="../ui/store_upkeep.py" line="234"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}), but this workstation does not reach that folder; this window keeps {ours}. Once the share is connected, this notice offers to load it.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署），但此工作站無法存取該資料夾；此視窗繼續使用 {ours}。共用資料夾連上後，此通知會提供載入。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="236"/>
+        <location filename="../ui/store_upkeep.py" line="239"/>
         <source>The team&apos;s model is now {version} ({path}, deployed by {who} on {when}); this window uses {ours}.</source>
         <translation>團隊的模型現為 {version}（{path}，由 {who} 於 {when} 部署）；此視窗使用 {ours}。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="239"/>
+        <location filename="../ui/store_upkeep.py" line="242"/>
         <source>Load it</source>
         <translation>載入</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="278"/>
+        <location filename="../ui/store_upkeep.py" line="281"/>
         <source>No notice over the image offers anything now.</source>
         <translation>目前影像上方沒有可執行動作的通知。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="337"/>
+        <location filename="../ui/store_upkeep.py" line="340"/>
         <source>Read-only database ({why}). You can browse, review and export; judging is off. To judge, ask for write access or open another database with --db.</source>
         <translation>唯讀資料庫（{why}）。可以瀏覽、檢視與匯出；判定已關閉。若要判定，請申請寫入權限，或以 --db 開啟另一個資料庫。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="378"/>
+        <location filename="../ui/store_upkeep.py" line="381"/>
         <source>Dismiss ({key})</source>
         <translation>關閉 ({key})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="379"/>
+        <location filename="../ui/store_upkeep.py" line="382"/>
         <source>Dismiss</source>
         <translation>關閉</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="381"/>
+        <location filename="../ui/store_upkeep.py" line="384"/>
         <source>{action} ({key})</source>
         <translation>{action} ({key})</translation>
     </message>
@@ -1684,7 +1684,7 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>影像 ({p})</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="364"/>
+        <location filename="../ui/store_upkeep.py" line="367"/>
         <source>Automatic backup failed: {msg}</source>
         <translation>自動備份失敗：{msg}</translation>
     </message>
@@ -1764,19 +1764,19 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>已取消預測</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="69"/>
+        <location filename="../ui/judging_actions.py" line="70"/>
         <location filename="../ui/main_window.py" line="492"/>
         <location filename="../ui/queue_actions.py" line="217"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="304"/>
+        <location filename="../ui/store_upkeep.py" line="307"/>
         <source>Notes typed and not saved last time: {n} ({where}). {key} on their image brings each back.</source>
         <translation>上次輸入但未儲存的註記：{n}（{where}）。在其影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/store_upkeep.py" line="329"/>
+        <location filename="../ui/store_upkeep.py" line="332"/>
         <source>{file} in {batch}</source>
         <translation>{batch} 中的 {file}</translation>
     </message>
@@ -1805,192 +1805,197 @@ To keep one, go back, select its image, press N and Ctrl+Enter.</source>
         <translation>剩餘 {left} 張</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="48"/>
+        <location filename="../ui/judging_actions.py" line="49"/>
         <source>Read-only database: judging is off ({why}).</source>
         <translation>唯讀資料庫：判定已關閉（{why}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="276"/>
+        <location filename="../ui/judging_actions.py" line="277"/>
         <source>Every image of this batch is judged.</source>
         <translation>此批次的所有影像皆已判定。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="107"/>
+        <location filename="../ui/purity_checks.py" line="108"/>
         <source>this batch (unlike the calibration data)</source>
         <translation>此批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="109"/>
+        <location filename="../ui/purity_checks.py" line="110"/>
         <source>1 other batch (unlike the calibration data)</source>
         <translation>另外 1 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="110"/>
+        <location filename="../ui/purity_checks.py" line="111"/>
         <source>{n} other batches (unlike the calibration data)</source>
         <translation>另外 {n} 個批次（與校準資料不同）</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="113"/>
+        <location filename="../ui/purity_checks.py" line="114"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. A lead lifts the pause (Dashboard → Purity monitor says who and why).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。由組長解除暫停（儀表板 → 純度監控會說明是誰及原因）。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="135"/>
+        <location filename="../ui/purity_checks.py" line="139"/>
         <source>This batch is unlike the calibration data ({flagged} of {n} images look unfamiliar): auto-judging is paused for it.</source>
         <translation>此批次與校準資料不同（{n} 張影像中有 {flagged} 張看起來陌生）：已暫停此批次的自動判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="93"/>
+        <location filename="../ui/judging_actions.py" line="94"/>
         <source>Spot check: the model&apos;s answer is hidden; pick the type ({keys}).</source>
         <translation>抽查：模型的答案已隱藏；請選擇類別（{keys}）。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="66"/>
+        <location filename="../ui/judging_actions.py" line="67"/>
         <source>Nothing judged: {file} cannot be shown ({why})</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="82"/>
+        <location filename="../ui/judging_actions.py" line="83"/>
         <source>Nothing accepted: {why}</source>
         <translation>未接受：{why}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="100"/>
+        <location filename="../ui/judging_actions.py" line="101"/>
         <source>The list has {n} types: {keys} picks one of them.</source>
         <translation>清單只有 {n} 個類型：按 {keys} 選取其中之一。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="120"/>
+        <location filename="../ui/judging_actions.py" line="121"/>
         <source>No defect types to pick from: no model is loaded and none has predicted this batch. Choose one with “Model”.</source>
         <translation>沒有可選的缺陷類別：尚未載入模型，且此批次未曾被任何模型預測。請以「模型」選擇模型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="148"/>
+        <location filename="../ui/judging_actions.py" line="149"/>
         <source>Add a defect type</source>
         <translation>加入缺陷類型</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="153"/>
+        <location filename="../ui/judging_actions.py" line="154"/>
         <source>{name} is already one of this image&apos;s types</source>
         <translation>{name} 已是此影像的類別之一</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="168"/>
+        <location filename="../ui/judging_actions.py" line="169"/>
         <source>This image has one defect type: there is none to take off.</source>
         <translation>此影像只有一個缺陷類型：沒有可移除的類型。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="189"/>
+        <location filename="../ui/judging_actions.py" line="190"/>
         <source>The note on {file} was not saved: {key} on that image brings your text back.</source>
         <translation>{file} 的註記未儲存：在該影像上按 {key} 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="210"/>
+        <location filename="../ui/judging_actions.py" line="211"/>
         <source>Nothing to redo</source>
         <translation>沒有可重做的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="211"/>
+        <location filename="../ui/judging_actions.py" line="212"/>
         <source>Nothing to undo</source>
         <translation>沒有可復原的動作</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="221"/>
+        <location filename="../ui/judging_actions.py" line="222"/>
         <source>Redone on an image of another batch</source>
         <translation>已在另一批次的影像上重做</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="222"/>
+        <location filename="../ui/judging_actions.py" line="223"/>
         <source>Undone on an image of another batch</source>
         <translation>已在另一批次的影像上復原</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="228"/>
+        <location filename="../ui/judging_actions.py" line="229"/>
         <source>Redone on {file}: now {state}</source>
         <translation>已重做 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="229"/>
+        <location filename="../ui/judging_actions.py" line="230"/>
         <source>Undone on {file}: now {state}</source>
         <translation>已復原 {file}：目前為{state}</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="273"/>
+        <location filename="../ui/judging_actions.py" line="274"/>
         <source>Every image the list shows is judged (the list is filtered: F, or Show all).</source>
         <translation>清單顯示的影像皆已判定（清單已篩選：按 F，或全部顯示）。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="96"/>
+        <location filename="../ui/purity_checks.py" line="97"/>
         <source>1 defect type (paused by a lead)</source>
         <translation>1 個缺陷類別（由組長暫停）</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="97"/>
+        <location filename="../ui/purity_checks.py" line="98"/>
         <source>{n} defect types (paused by a lead)</source>
         <translation>{n} 個缺陷類別（由組長暫停）</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="99"/>
+        <location filename="../ui/purity_checks.py" line="100"/>
         <source>1 defect type (blind spot checks found its purity below target)</source>
         <translation>1 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="101"/>
+        <location filename="../ui/purity_checks.py" line="102"/>
         <source>{n} defect types (blind spot checks found their purity below target)</source>
         <translation>{n} 個缺陷類別（盲判抽查發現其純度低於目標）</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="117"/>
+        <location filename="../ui/purity_checks.py" line="118"/>
         <source>Auto-judging is paused for {what}. Those images come to you to judge. To resume, recalibrate on recent judged images (fma-judge recalibrate; Dashboard → Purity monitor says which).</source>
         <translation>已暫停自動判定：{what}。這些影像改由您判定。若要恢復，請以近期已判定的影像重新校準（fma-judge recalibrate；儀表板 → 純度監控會列出是哪些）。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="127"/>
+        <location filename="../ui/purity_checks.py" line="128"/>
         <source>Auto-judging paused for 1 defect type: its images now come to you blind.</source>
         <translation>已暫停 1 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="129"/>
+        <location filename="../ui/purity_checks.py" line="130"/>
         <source>Auto-judging paused for {n} defect types: their images now come to you blind.</source>
         <translation>已暫停 {n} 個缺陷類別的自動判定：其影像改由您盲判。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="141"/>
+        <location filename="../ui/purity_checks.py" line="133"/>
+        <source>A slip of the key? {key} on that spot check lifts the pause.</source>
+        <translation>按錯了嗎？在該抽查影像上按 {key} 即可解除暫停。</translation>
+    </message>
+    <message>
+        <location filename="../ui/purity_checks.py" line="145"/>
         <source>Auto-judging resumed for 1 defect type: its spot checks meet the target again.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="143"/>
+        <location filename="../ui/purity_checks.py" line="147"/>
         <source>Auto-judging resumed for {n} defect types: their spot checks meet the target again.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：其抽查再次達到目標。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="147"/>
+        <location filename="../ui/purity_checks.py" line="151"/>
         <source>Auto-judging resumed for 1 defect type: the wrong spot check that paused it was undone.</source>
         <translation>已恢復 1 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/purity_checks.py" line="149"/>
+        <location filename="../ui/purity_checks.py" line="153"/>
         <source>Auto-judging resumed for {n} defect types: the wrong spot checks that paused them were undone.</source>
         <translation>已恢復 {n} 個缺陷類別的自動判定：使其暫停的錯誤抽查已復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="299"/>
+        <location filename="../ui/judging_actions.py" line="306"/>
         <source>{file}: your earlier judgment ({what}) is replaced; {key} brings it back.</source>
         <translation>{file}：已取代您先前的判定（{what}）；按 {key} 可復原。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="307"/>
+        <location filename="../ui/judging_actions.py" line="314"/>
         <source>{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is recorded.</source>
         <translation>{file} 已由 {who} 如此判定（{when}）：保留其判定，並記錄您的同意。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="316"/>
+        <location filename="../ui/judging_actions.py" line="323"/>
         <source>Judged by {who}</source>
         <translation>{who} 已判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="317"/>
+        <location filename="../ui/judging_actions.py" line="324"/>
         <source>{file} was judged {what} by {who} ({when}).
 
 Replace their judgment with {ours}?</source>
@@ -1999,32 +2004,32 @@ Replace their judgment with {ours}?</source>
 要以 {ours} 取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="322"/>
+        <location filename="../ui/judging_actions.py" line="329"/>
         <source>{file}: the judgment of {who} is kept.</source>
         <translation>{file}：保留 {who} 的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="342"/>
+        <location filename="../ui/judging_actions.py" line="349"/>
         <source>Cannot redo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上重做：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="344"/>
+        <location filename="../ui/judging_actions.py" line="351"/>
         <source>Cannot undo on {file}: judged since by {who} ({when}): {what}.</source>
         <translation>無法在 {file} 上復原：此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="345"/>
+        <location filename="../ui/judging_actions.py" line="352"/>
         <source>The next redo goes to the step before it.</source>
         <translation>下一次重做會處理更早的一步。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="346"/>
+        <location filename="../ui/judging_actions.py" line="353"/>
         <source>The next undo goes to your judgment before it.</source>
         <translation>下一次復原會處理您更早的判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="358"/>
+        <location filename="../ui/judging_actions.py" line="365"/>
         <source>{who} changed the note of {file} meanwhile ({when}): “{theirs}”.
 
 Your note was not saved, so that theirs is not replaced unseen. Your text is kept: {key} on the image brings it back.</source>
@@ -2033,17 +2038,17 @@ Your note was not saved, so that theirs is not replaced unseen. Your text is kep
 您的註記未儲存，以免在未看到的情況下取代對方的註記。您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="361"/>
+        <location filename="../ui/judging_actions.py" line="368"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="362"/>
+        <location filename="../ui/judging_actions.py" line="369"/>
         <source>Note changed meanwhile</source>
         <translation>註記已被修改</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="368"/>
+        <location filename="../ui/judging_actions.py" line="375"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}.
 
 Your note was not saved. The image now shows their judgment; your text is kept: {key} on the image brings it back.</source>
@@ -2052,27 +2057,27 @@ Your note was not saved. The image now shows their judgment; your text is kept: 
 您的註記未儲存。影像現在顯示對方的判定；您的文字已保留：在此影像上按 {key} 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="372"/>
+        <location filename="../ui/judging_actions.py" line="379"/>
         <source>Judged meanwhile</source>
         <translation>已被他人判定</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="386"/>
+        <location filename="../ui/judging_actions.py" line="393"/>
         <source>{file} was judged meanwhile by {who} ({when}): {what}. Your judgment was not saved; the image shows theirs.</source>
         <translation>{file} 已在此期間由 {who}（{when}）判定為：{what}。您的判定未儲存；影像顯示其判定。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="389"/>
+        <location filename="../ui/judging_actions.py" line="396"/>
         <source>Back to it</source>
         <translation>回到該影像</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="463"/>
+        <location filename="../ui/judging_actions.py" line="470"/>
         <source>Undo NOT saved</source>
         <translation>復原未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="464"/>
+        <location filename="../ui/judging_actions.py" line="471"/>
         <source>The database could not be written, so nothing was undone:
 
 {msg}
@@ -2085,12 +2090,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再復原一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="469"/>
+        <location filename="../ui/judging_actions.py" line="476"/>
         <source>Redo NOT saved</source>
         <translation>重做未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="470"/>
+        <location filename="../ui/judging_actions.py" line="477"/>
         <source>The database could not be written, so nothing was redone:
 
 {msg}
@@ -2103,12 +2108,12 @@ Every image keeps the judgment it shows. Fix the problem (disk space, permission
 每張影像保持目前顯示的判定。請排除問題（磁碟空間、權限、網路）後再重做一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="475"/>
+        <location filename="../ui/judging_actions.py" line="482"/>
         <source>Note NOT saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="476"/>
+        <location filename="../ui/judging_actions.py" line="483"/>
         <source>The database could not be written, so this note was not saved:
 
 {msg}
@@ -2121,12 +2126,12 @@ Your text is kept on this computer: {key} on this image brings it back. Fix the 
 您輸入的文字已保留在這台電腦上：在此影像按 {key} 即可取回。請先排除問題（磁碟空間、權限、網路）後再儲存一次。</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="481"/>
+        <location filename="../ui/judging_actions.py" line="488"/>
         <source>Judgment NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/judging_actions.py" line="482"/>
+        <location filename="../ui/judging_actions.py" line="489"/>
         <source>The database could not be written, so this judgment was not saved:
 
 {msg}
@@ -3034,122 +3039,122 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>您對同事判定的同意未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="320"/>
+        <location filename="../ui/queue_actions.py" line="321"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="322"/>
+        <location filename="../ui/queue_actions.py" line="323"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="325"/>
+        <location filename="../ui/queue_actions.py" line="326"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="326"/>
+        <location filename="../ui/queue_actions.py" line="327"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="338"/>
+        <location filename="../ui/queue_actions.py" line="339"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="352"/>
+        <location filename="../ui/queue_actions.py" line="353"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="358"/>
+        <location filename="../ui/queue_actions.py" line="359"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="369"/>
+        <location filename="../ui/queue_actions.py" line="370"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="375"/>
+        <location filename="../ui/queue_actions.py" line="376"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="381"/>
+        <location filename="../ui/queue_actions.py" line="382"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="382"/>
+        <location filename="../ui/queue_actions.py" line="383"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="393"/>
+        <location filename="../ui/queue_actions.py" line="394"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="394"/>
+        <location filename="../ui/queue_actions.py" line="395"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="404"/>
+        <location filename="../ui/queue_actions.py" line="405"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="412"/>
+        <location filename="../ui/queue_actions.py" line="413"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="416"/>
+        <location filename="../ui/queue_actions.py" line="417"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="417"/>
+        <location filename="../ui/queue_actions.py" line="418"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="418"/>
+        <location filename="../ui/queue_actions.py" line="419"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="419"/>
+        <location filename="../ui/queue_actions.py" line="420"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="428"/>
+        <location filename="../ui/queue_actions.py" line="429"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="432"/>
+        <location filename="../ui/queue_actions.py" line="433"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="433"/>
+        <location filename="../ui/queue_actions.py" line="434"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="453"/>
+        <location filename="../ui/queue_actions.py" line="454"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="454"/>
+        <location filename="../ui/queue_actions.py" line="455"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3158,57 +3163,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="466"/>
+        <location filename="../ui/queue_actions.py" line="467"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="469"/>
+        <location filename="../ui/queue_actions.py" line="470"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="473"/>
+        <location filename="../ui/queue_actions.py" line="474"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="484"/>
+        <location filename="../ui/queue_actions.py" line="485"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="488"/>
+        <location filename="../ui/queue_actions.py" line="489"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="491"/>
+        <location filename="../ui/queue_actions.py" line="492"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="495"/>
+        <location filename="../ui/queue_actions.py" line="496"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="497"/>
+        <location filename="../ui/queue_actions.py" line="498"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="509"/>
+        <location filename="../ui/queue_actions.py" line="510"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="515"/>
+        <location filename="../ui/queue_actions.py" line="516"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="518"/>
+        <location filename="../ui/queue_actions.py" line="519"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>
@@ -3635,7 +3640,7 @@ Similarity {sim:.3f}</source>
     </message>
     <message>
         <location filename="../ui/picker.py" line="152"/>
-        <location filename="../ui/picker.py" line="218"/>
+        <location filename="../ui/picker.py" line="219"/>
         <source>Enter: choose · ↑↓: move · Esc: cancel</source>
         <translation>Enter：選擇 · ↑↓：移動 · Esc：取消</translation>
     </message>
@@ -3645,37 +3650,37 @@ Similarity {sim:.3f}</source>
         <translation>僅顯示 {node}（模型已確定）· Tab：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="220"/>
+        <location filename="../ui/picker.py" line="221"/>
         <source>{n} types match · Enter: choose · ↑↓: move</source>
         <translation>{n} 個類別相符 · Enter：選取 · ↑↓：移動</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="221"/>
+        <location filename="../ui/picker.py" line="222"/>
         <source>1 type matches · Enter: choose</source>
         <translation>1 個類別相符 · Enter：選取</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="223"/>
+        <location filename="../ui/picker.py" line="224"/>
         <source>No type of {node} matches · Tab: all types</source>
         <translation>{node} 內沒有相符的類別 · Tab：全部類型</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="227"/>
+        <location filename="../ui/picker.py" line="228"/>
         <source>No type matches · ↓: the closest, {names}</source>
         <translation>沒有相符的類別 · ↓：最接近的，{names}</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="228"/>
+        <location filename="../ui/picker.py" line="229"/>
         <source>No type matches · a kind outside the tree: Esc, then {key}</source>
         <translation>沒有相符的類別 · 不在類別樹中的缺陷：按 Esc，再按 {key}</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="229"/>
+        <location filename="../ui/picker.py" line="230"/>
         <source>No type matches</source>
         <translation>沒有相符的類別</translation>
     </message>
     <message>
-        <location filename="../ui/picker.py" line="306"/>
+        <location filename="../ui/picker.py" line="307"/>
         <source>Pick a type first: type its name or move with ↑↓</source>
         <translation>請先選擇類別：輸入名稱或以 ↑↓ 移動</translation>
     </message>

@@ -87,9 +87,10 @@ class BatchPresenter:
     # -- content -----------------------------------------------------------------------------------
     def open(self, opened: OpenedBatch, *, wanted: int | None = None, analyst: str | None = None) -> int:
         """Show a newly opened batch; returns the row to select (``wanted`` image, else the first open one after the
-        image ``analyst`` judged last here, else the first open one: an analyst back after a restart started on
-        an image far behind where they stopped, made waiting again behind them by a pause; factory-scale
-        walk-through. The ones before it come after the batch's end, as "next" wraps)."""
+        image ``analyst`` judged last here (that one when an undo left it waiting), else the first open one: an
+        analyst back after a restart started on an image far behind where they stopped, made waiting again behind
+        them by a pause; factory-scale walk-through. The ones before it come after the batch's end, as "next"
+        wraps)."""
         self.batch = opened
         self.errors = dict(opened.unreadable)
         self.widened = set()
@@ -101,7 +102,7 @@ class BatchPresenter:
         # whose only images left could not be read opened on one of them)
         mine = [(it.judgment.id, i) for i, it in enumerate(self.items) if analyst and it.judgment is not None
                 and it.judgment.analyst == analyst]
-        after = max(mine)[1] + 1 if mine else 0
+        after = max(mine)[1] if mine else 0  # (itself when it waits again: the analyst undid a slip there)
         order = [*range(after, len(self.items)), *range(after)]
         readable = (i for i in order if self.state(self.items[i]) != "error")
         first = next((i for i in readable if self.state(self.items[i]) in OPEN_STATES), None)

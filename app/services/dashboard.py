@@ -364,8 +364,9 @@ def _figure(figures: DashboardFigures, lang: str, *, width_px: int, dark: bool, 
 
 MIN_BAR_SLOTS = 5
 """The fewest groups' widths a bar chart spans (fewer groups are centred in it)."""
-FIGURES_ON_BARS = 6
-"""Up to this many groups, each bar has its figure on it."""
+FIGURES_ON_BARS = 3
+"""Up to this many groups, each bar has its figure on it (whole percents: "18.2%" was wider than its bar, and two
+groups' figures ran into each other)."""
 
 
 def _three_lines(
@@ -388,8 +389,8 @@ def _three_lines(
                 label=_t(key, lang),
             )
             if len(xs) <= FIGURES_ON_BARS:  # a few bars: their figures on them
-                ax.bar_label(drawn, labels=["" if v != v else f"{v:.1f}".rstrip("0").rstrip(".") + "%" for v in values],
-                             padding=2, fontsize=8.5, color=fg)
+                ax.bar_label(drawn, labels=["" if v != v else f"{v:.0f}%" for v in values], padding=2, fontsize=8,
+                             color=fg)
         # a few groups keep a group's width, centred (one batch or week: three bars across the whole chart)
         slots = max(len(xs), MIN_BAR_SLOTS)
         ax.set_xlim(-0.5 - (slots - len(xs)) / 2, len(xs) - 0.5 + (slots - len(xs)) / 2)
@@ -398,7 +399,8 @@ def _three_lines(
             ax.plot(
                 xs, values, marker="o", markersize=4, linewidth=2, color=COLOURS[key], label=_t(key, lang)
             )
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 110 if bars and len(xs) <= FIGURES_ON_BARS else 100)  # (room for a 100% bar's figure under the
+    ax.set_yticks([0, 20, 40, 60, 80, 100])  # legend: it ran into it)
     ax.set_ylabel("%", color=fg)
     step = max(1, len(labels) // 10)
     ax.set_xticks(xs[::step], labels[::step], rotation=30 if bars else 0, ha="right" if bars else "center")

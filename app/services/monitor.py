@@ -302,8 +302,8 @@ class PurityMonitor:
         # A leaf's evidence starts at its latest pause (the checks that caused it are not counted again after it
         # lifts, and the good checks made during it still count), else at the calibration.
         starts: dict[str, list[dt.datetime]] = defaultdict(list)
-        for p in history:
-            if p.scope == "leaf" and p.calibration == key:
+        for p in history:  # (a pause whose wrong checks were undone was void: a redo of them counts again)
+            if p.scope == "leaf" and p.calibration == key and p.end_reason != "checks_undone":
                 starts[p.target].append(p.started_at)
                 if p.end_reason == "resumed" and p.ended_at is not None:  # a lead's resume holds: the checks of
                     starts[p.target].append(p.ended_at)  # before it do not pause the leaf again at once

@@ -7,6 +7,7 @@ its result only once it is committed; a store that cannot be written says so and
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -276,8 +277,14 @@ class JudgingActions:
                 self.statusBar().showMessage(QCoreApplication.translate("Main", "Every image of this batch is judged."), 8000)
             self.select(i if nxt is None else nxt)
         if replacing:
-            self.statusBar().showMessage(replacing, 8000)
+            self.say_now(replacing, 8000)
         return True
+
+    def say_now(self, text: str, ms: int) -> None:
+        """A status line of the key just pressed; a colleague's hold on the image it moved to, said just after,
+        goes beside it (:meth:`StoreUpkeep._say_held`), not over it."""
+        self.statusBar().showMessage(text, ms)
+        self.just_said = (text, time.monotonic())
 
     def _over_colleague(self, item: BatchItem, labels: tuple[str, ...], *, edit: bool = False) -> bool:
         """Whether a decision (the types it writes, ``labels``; none: unknown) may go on an image: one a colleague
@@ -304,7 +311,7 @@ class JudgingActions:
             # the analyst's agreement is recorded beside their decision (once), for the agreement between analysts
             said = theirs.analyst == self.service.analyst and theirs.action == CONFIRM
             if said or self._judge(lambda: self.service.confirm(item, labels)):
-                self.statusBar().showMessage(QCoreApplication.translate(
+                self.say_now(QCoreApplication.translate(
                     "Main", "{file} was judged so already by {who} ({when}): theirs is kept, and your agreement is "
                             "recorded.").format(file=Path(item.image.path).name, **args), 6000)
             if said and (nxt := self.presenter.next_open(self.current)) is not None:

@@ -178,6 +178,7 @@ class TaxonomyPicker(QDialog):
         layout.addWidget(self.hint)
         layout.addWidget(buttons)
         self.search.textChanged.connect(self._filter)
+        self._pressed = False  # a key pressed since it opened (the repeats of the one that opened it type nothing)
         self.search.installEventFilter(self)
         # Nothing preselected without a ``current`` (a blind spot check, another defect to add): a first leaf chosen
         # for the analyst made Enter, Enter save it, whatever the image showed (seen: "Metal particle" on a crack)
@@ -308,6 +309,9 @@ class TaxonomyPicker(QDialog):
     def eventFilter(self, obj, event) -> bool:
         if obj is self.search and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
             key = event.key()
+            if event.isAutoRepeat() and not self._pressed and event.text():  # the key that opened the picker, held:
+                return True  # its repeats typed "cccccccc" into the search ("No type matches"; walk-through)
+            self._pressed = self._pressed or not event.isAutoRepeat()
             if key in (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
                 self._move(key)
                 return True

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel
 from shiboken6 import isValid
 
 from app.store.errors import StoreError
+from app.ui import keymap
 from app.ui.style import listed, store_text
 from app.ui.workers import Task
 
@@ -129,6 +130,9 @@ class PurityChecks:
                 else QCoreApplication.translate(
                     "Main", "Auto-judging paused for {n} defect types: their images now come to you blind.").format(
                     n=leaves))
+            lines.append(QCoreApplication.translate(  # (only a recalibration was said: walk-through)
+                "Main", "A slip of the key? {key} on that spot check lifts the pause.").format(
+                key=keymap.shown_keys(self.keymap, "undo")))
         opened = self.presenter.batch  # (a check that began for the batch before may end after another opened)
         for pause in report.started:
             if pause.scope == "batch" and opened is not None and pause.target == str(opened.batch_id):

@@ -307,6 +307,7 @@ class QueueActions:
             return False
         if records:
             self.judged.emit(list(records))
+            self._update_buttons()  # (Ctrl+Z takes it back: its button stayed greyed)
         return True
 
     def _bulk_accept_confirmed(self, rows: list[QueueRow]) -> bool:

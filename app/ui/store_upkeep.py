@@ -122,9 +122,12 @@ class StoreUpkeep:
     def _say_held(self, who: str) -> None:
         """A colleague holds the image on screen: they are on it, or it is one of the next few of their list."""
         item = self.presenter.current_item
-        self._held_text = QCoreApplication.translate(
+        held = QCoreApplication.translate(
             "Main", "{who} holds {file}: a judgment of yours would go against theirs").format(
             who=who, file=Path(item.image.path).name if item is not None else "")
+        said, at = getattr(self, "just_said", ("", 0.0))  # what the key that moved here said: kept before it (the
+        fresh = said and time.monotonic() - at < 3 and self.statusBar().currentMessage().startswith(said)  # agreement
+        self._held_text = f"{said}  ·  {held}" if fresh else held  # recorded went in a frame; walk-through)
         self.statusBar().showMessage(self._held_text, 10_000)
 
     def release_claims(self) -> None:
