@@ -2,7 +2,7 @@
 UI thread), the banner while auto-judging is paused, and the status line that says what changed.
 
 A mixin of :class:`app.ui.main_window.MainWindow` (out of :mod:`app.ui.judging_actions`, which outgrew its file).
-Expects the window's ``service``, ``presenter``, ``statusBar``, ``_runner``, ``_banner_layout`` and
+Expects the window's ``service``, ``presenter``, ``statusBar``, ``keymap``, ``_runner``, ``_banner_layout`` and
 ``_reload_items``.
 """
 
