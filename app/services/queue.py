@@ -223,9 +223,9 @@ class QueueService:
 
     def confirm(self, agreed: Mapping[int, Collection[str]]) -> list[JudgmentRecord]:
         """Record this analyst's agreement with colleagues' decisions (image -> the types the key wrote; none:
-        unknown): :func:`~app.store.repo.judgments.confirm_judgments`. Those changed meanwhile are left. Its own
-        Ctrl+Z (joined to the key's judgments, a colleague's change of one image would keep them from being undone:
-        an undo is all or nothing)."""
+        unknown): :func:`~app.store.repo.judgments.confirm_judgments`. Those changed meanwhile are left. It is its own
+        Ctrl+Z: joined to the key's judgments, a colleague's later change of one of its images would keep those from
+        being undone (an undo is all or nothing)."""
         if not agreed:
             return []
         with session_scope(self.engine) as s:

@@ -251,7 +251,8 @@ def iter_export_rows(
     # the batch by name (a lead's pivot by lot): the batch exported, else the one it was judged in, else (undecided)
     # the newest batch that lists it
     if batch_id is not None:
-        judged_in = waits_in = literal(session.execute(select(Batch.name).where(Batch.id == batch_id)).scalar_one())
+        judged_in = waits_in = literal(session.execute(select(Batch.name).where(Batch.id == batch_id))
+                                       .scalar_one_or_none() or "")
     else:
         waits_in = (select(Batch.name).join(BatchImage, BatchImage.batch_id == Batch.id)
                     .where(BatchImage.image_id == Image.id).order_by(BatchImage.batch_id.desc()).limit(1)
