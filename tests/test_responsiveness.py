@@ -119,29 +119,3 @@ def test_an_image_slow_to_read_says_so_and_is_read_before_those_ahead(qtbot, eng
         assert not win.viewer._message.isVisible()
     finally:
         win.close()
-
-
-def test_an_image_asked_for_ahead_goes_first_once_it_is_on_screen(qtbot, tmp_path, monkeypatch) -> None:
-    """Held Down: the image on screen had been asked for ahead (at the pool's lowest priority) and waited behind the
-    others asked for since (review): asked for on screen, it is taken out of the queue and started first."""
-    import time
-
-    from PySide6.QtCore import QThreadPool
-
-    import app.ui.image_cache as cache_module
-    from app.ui.workers import TaskRunner
-
-    real = cache_module.decode_with_facts
-    monkeypatch.setattr(cache_module, "decode_with_facts", lambda path: (time.sleep(0.2), real(path))[1])
-    pool = QThreadPool()
-    pool.setMaxThreadCount(1)  # (one at a time: the order is the queue's)
-    cache = cache_module.ImageCache(TaskRunner(pool))
-    order: list[int] = []
-    cache.decoded.connect(order.append)
-    paths = [str(write_image(tmp_path / f"a{i}.png", seed=i)) for i in range(4)]
-    for i, path in enumerate(paths):
-        cache.request(i, path)  # ahead: 0 starts, 1 2 3 wait
-    cache.request(3, paths[3], urgent=True)  # on screen now
-    qtbot.waitUntil(lambda: len(order) == 4, timeout=20_000)
-    assert order[:2] == [0, 3] and sorted(order) == [0, 1, 2, 3]
-    pool.waitForDone()

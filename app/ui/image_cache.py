@@ -187,7 +187,6 @@ class ImageCache(QObject):
         self.facts: dict[int, ImageFacts] = {}  # image id -> size, bit depth, magnification, capture time
         self._decoding: set[int] = set()
         self._generation = 0  # :meth:`clear` counts: a decode started before it delivers nothing
-        self._queued: dict[int, Task] = {}  # image id -> its decode, until it delivers
         self.keep: Callable[[], int | None] = lambda: None  # the image that must stay (the one on screen)
 
     def clear(self) -> None:
@@ -195,7 +194,6 @@ class ImageCache(QObject):
         away stored it after the clear, as if the file were there)."""
         self._generation += 1
         self._decoding.clear()
-        self._queued.clear()
         self.images.clear()
         self.facts.clear()
         self.drop_heatmaps()
@@ -210,14 +208,10 @@ class ImageCache(QObject):
         """Decode an image unless it is cached, on its way, or was out of reach at the last try (until
         :meth:`retry`). ``urgent``: the image on screen, decoded before those asked for ahead of it (a burst of
         PgDn left the viewer blank while the images of the pages passed were decoded first)."""
-        if image_id in self._decoding and urgent and (task := self._queued.get(image_id)) is not None \
-                and self.runner.pool.tryTake(task):  # asked for ahead and still waiting: it goes first now
-            self.runner.pool.start(task, URGENT)
-            return
         if image_id in self.images or image_id in self._decoding or image_id in self.unreached:
             return
         self._decoding.add(image_id)
-        task = self._queued[image_id] = Task(decode_with_facts, path)
+        task = Task(decode_with_facts, path)
         task.signals.result.connect(lambda res, i=image_id, g=self._generation: g == self._generation
                                     and self._done(i, *res))
         task.signals.error.connect(lambda msg, i=image_id, g=self._generation: g == self._generation
@@ -226,7 +220,6 @@ class ImageCache(QObject):
 
     def _done(self, image_id: int, image: QImage | None, error: str | None, facts: ImageFacts | None = None) -> None:
         self._decoding.discard(image_id)
-        self._queued.pop(image_id, None)
         if error and is_reach_reason(error):  # out of reach now: said, not kept (the share may come back)
             self.unreached[image_id] = error
             self.decoded.emit(image_id)
