@@ -1210,6 +1210,10 @@ def test_end_says_when_more_rows_follow_than_are_loaded(qtbot, queue_window, mon
         view.status_label.setText("")
         qtbot.keyClick(widget, Qt.Key.Key_End)
         assert view.status_label.text() == "2 of the 5 rows are loaded: End again goes on"
+    for said in ("4 of the 5 rows are loaded: End again goes on", ""):  # more pages (a Ctrl+A, End again): the line
+        with qtbot.waitSignal(view.pageLoaded, timeout=10_000):  # stays true, then goes
+            view.model.moreWanted.emit(view.model.loaded)  # (as fetchMore asks)
+        assert view.status_label.text() == said
 
 
 @needs_qt

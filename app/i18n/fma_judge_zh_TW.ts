@@ -1765,8 +1765,8 @@ Choose another model with “Model”. You can still open batches and review ear
     </message>
     <message>
         <location filename="../ui/judging_actions.py" line="70"/>
-        <location filename="../ui/main_window.py" line="492"/>
-        <location filename="../ui/queue_actions.py" line="217"/>
+        <location filename="../ui/main_window.py" line="491"/>
+        <location filename="../ui/queue_actions.py" line="229"/>
         <source>Cannot show this image</source>
         <translation>無法顯示此影像</translation>
     </message>
@@ -1786,12 +1786,12 @@ Choose another model with “Model”. You can still open batches and review ear
         <translation>此批次沒有未加入的檔案。</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="580"/>
+        <location filename="../ui/main_window.py" line="579"/>
         <source>Notes not saved</source>
         <translation>註記未儲存</translation>
     </message>
     <message>
-        <location filename="../ui/main_window.py" line="581"/>
+        <location filename="../ui/main_window.py" line="580"/>
         <source>Notes you typed were not saved: {n} (cancelled, or refused by the database). Close anyway and lose them?
 
 To keep one, go back, select its image, press N and Ctrl+Enter.</source>
@@ -2830,7 +2830,7 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>請載入模型以查看其佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="432"/>
+        <location filename="../ui/queue_view.py" line="433"/>
         <source>blind checks (in their batch): {n}</source>
         <translation>盲測抽查（在其批次中）：{n}</translation>
     </message>
@@ -2899,22 +2899,22 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>註記：{note}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="407"/>
+        <location filename="../ui/queue_view.py" line="408"/>
         <source>Could not load the queue: {msg}</source>
         <translation>無法載入佇列：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="424"/>
+        <location filename="../ui/queue_view.py" line="425"/>
         <source>Counting…</source>
         <translation>計算中…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="428"/>
+        <location filename="../ui/queue_view.py" line="429"/>
         <source>{n} judged or waiting</source>
         <translation>{n} 張已判定或待判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="426"/>
+        <location filename="../ui/queue_view.py" line="427"/>
         <source>{n} waiting</source>
         <translation>{n} 張待判定</translation>
     </message>
@@ -2949,17 +2949,17 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>所有分析人員</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="430"/>
+        <location filename="../ui/queue_view.py" line="431"/>
         <source>{n} judged</source>
         <translation>{n} 張已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="435"/>
+        <location filename="../ui/queue_view.py" line="436"/>
         <source>under another model&apos;s predictions: {n} (opening their batch predicts them with this one)</source>
         <translation>其他模型預測的影像：{n}（開啟其批次即以此模型預測）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_view.py" line="440"/>
+        <location filename="../ui/queue_view.py" line="441"/>
         <source>{n} selected</source>
         <translation>已選 {n} 張</translation>
     </message>
@@ -2979,182 +2979,182 @@ The scale bar shows where the image&apos;s magnification is known.</source>
         <translation>群組仍在載入（目前已選取 {n} 張）：請稍候再按一次</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="190"/>
+        <location filename="../ui/queue_actions.py" line="204"/>
         <source>{loaded} of the {total} rows are loaded: End again goes on</source>
         <translation>已載入 {total} 列中的 {loaded} 列：再按 End 繼續</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="202"/>
+        <location filename="../ui/queue_actions.py" line="214"/>
         <source>Nothing judged: {who} holds it (on it, or next in their list); it is left to them.</source>
         <translation>未判定：{who} 已保留此影像（正在處理，或在其清單中排在下一張）；留給對方判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="214"/>
+        <location filename="../ui/queue_actions.py" line="226"/>
         <source>Nothing judged: {file} cannot be shown ({why})</source>
         <translation>未判定：無法顯示 {file}（{why}）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="245"/>
+        <location filename="../ui/queue_actions.py" line="257"/>
         <source>Accepted {n} images</source>
         <translation>已接受 {n} 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="245"/>
+        <location filename="../ui/queue_actions.py" line="257"/>
         <source>Accepted 1 image</source>
         <translation>已接受 1 張影像</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="263"/>
+        <location filename="../ui/queue_actions.py" line="275"/>
         <source>Judged so already by {who}: theirs is kept, and your agreement is recorded</source>
         <translation>已由 {who} 如此判定：保留其判定，並記錄您的同意</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="272"/>
+        <location filename="../ui/queue_actions.py" line="284"/>
         <source>{files} was judged otherwise by {who}. Replace their judgment?</source>
         <translation>{files} 已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="275"/>
+        <location filename="../ui/queue_actions.py" line="287"/>
         <source>{n} of these images ({files}) were judged otherwise by {who}. Replace their judgments?</source>
         <translation>這些影像中有 {n} 張（{files}）已由 {who} 判定為其他類型。要取代其判定嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="279"/>
+        <location filename="../ui/queue_actions.py" line="291"/>
         <source>Yes: replace theirs too. No: leave theirs and judge the other {m}. Cancel: judge none.</source>
         <translation>是：連同其判定一併取代。否：保留其判定，只判定其餘 {m} 張。取消：都不判定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="282"/>
+        <location filename="../ui/queue_actions.py" line="294"/>
         <source>Judged by colleagues</source>
         <translation>同事已判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="291"/>
+        <location filename="../ui/queue_actions.py" line="303"/>
         <source>Nothing judged: the judgments of {who} are kept</source>
         <translation>未判定任何影像：保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="305"/>
+        <location filename="../ui/queue_actions.py" line="317"/>
         <source>Your agreement with your colleagues&apos; judgments was NOT saved: {msg}</source>
         <translation>您對同事判定的同意未儲存：{msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="321"/>
+        <location filename="../ui/queue_actions.py" line="333"/>
         <source>Accept the model&apos;s type for {n} images as they are?</source>
         <translation>要依模型的判定接受這 {n} 張影像嗎？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="323"/>
+        <location filename="../ui/queue_actions.py" line="335"/>
         <source>Its confidence in them is {low:.0%} to {high:.0%}.</source>
         <translation>模型對它們的信心度為 {low:.0%} 至 {high:.0%}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="326"/>
+        <location filename="../ui/queue_actions.py" line="338"/>
         <source>For {m} of them not even the group and subgroup are determined.</source>
         <translation>其中 {m} 張連群組與子群組都未確定。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="327"/>
+        <location filename="../ui/queue_actions.py" line="339"/>
         <source>Accept {n} images?</source>
         <translation>接受 {n} 張影像？</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="339"/>
+        <location filename="../ui/queue_actions.py" line="351"/>
         <source>{k} picks from one image&apos;s Top-5: select one image, or relabel the {n} selected with C</source>
         <translation>{k} 從單張影像的前五名中選取：請只選一張影像，或按 C 一次改判已選的 {n} 張</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="353"/>
+        <location filename="../ui/queue_actions.py" line="365"/>
         <source>This image&apos;s prediction has no type {k}</source>
         <translation>這張影像的預測沒有第 {k} 個類型</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="359"/>
+        <location filename="../ui/queue_actions.py" line="371"/>
         <source>Judged 1 image: {name}</source>
         <translation>已判定 1 張影像：{name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="370"/>
+        <location filename="../ui/queue_actions.py" line="382"/>
         <source>Load a model to relabel (its taxonomy is needed)</source>
         <translation>請先載入模型才能重新標記（需要其類別樹）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="376"/>
+        <location filename="../ui/queue_actions.py" line="388"/>
         <source>Relabel {n} images as…</source>
         <translation>將 {n} 張影像重新標記為…</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="382"/>
+        <location filename="../ui/queue_actions.py" line="394"/>
         <source>Relabelled 1 image as {name}</source>
         <translation>已將 1 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="383"/>
+        <location filename="../ui/queue_actions.py" line="395"/>
         <source>Relabelled {n} images as {name}</source>
         <translation>已將 {n} 張影像重新標記為 {name}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="394"/>
+        <location filename="../ui/queue_actions.py" line="406"/>
         <source>Marked 1 image unknown / new type</source>
         <translation>已將 1 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="395"/>
+        <location filename="../ui/queue_actions.py" line="407"/>
         <source>Marked {n} images unknown / new type</source>
         <translation>已將 {n} 張影像標為未知／新類別</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="405"/>
+        <location filename="../ui/queue_actions.py" line="417"/>
         <source>Note for the {n} selected images:</source>
         <translation>已選取的 {n} 張影像的註記：</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="413"/>
+        <location filename="../ui/queue_actions.py" line="425"/>
         <source>The note was not saved: N on the same selection brings your text back.</source>
         <translation>註記未儲存：選取相同的影像後按 N 即可取回您輸入的文字。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="417"/>
+        <location filename="../ui/queue_actions.py" line="429"/>
         <source>Noted 1 image</source>
         <translation>已為 1 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="418"/>
+        <location filename="../ui/queue_actions.py" line="430"/>
         <source>Noted {n} images</source>
         <translation>已為 {n} 張影像加上註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="419"/>
+        <location filename="../ui/queue_actions.py" line="431"/>
         <source>Removed the note of 1 image</source>
         <translation>已移除 1 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="420"/>
+        <location filename="../ui/queue_actions.py" line="432"/>
         <source>Removed the note of {n} images</source>
         <translation>已移除 {n} 張影像的註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="429"/>
+        <location filename="../ui/queue_actions.py" line="441"/>
         <source>Nothing to undo: this window undoes what was done in it (the main window&apos;s Ctrl+Z undoes what was judged there).</source>
         <translation>沒有可復原的動作：此視窗只復原在此視窗中做的動作（主視窗的 Ctrl+Z 復原在主視窗中的判定）。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="433"/>
+        <location filename="../ui/queue_actions.py" line="445"/>
         <source>Undid 1 judgment</source>
         <translation>已復原 1 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="434"/>
+        <location filename="../ui/queue_actions.py" line="446"/>
         <source>Undid {n} judgments</source>
         <translation>已復原 {n} 筆判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="454"/>
+        <location filename="../ui/queue_actions.py" line="466"/>
         <source>Judgments NOT saved</source>
         <translation>判定「未」儲存</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="455"/>
+        <location filename="../ui/queue_actions.py" line="467"/>
         <source>The database could not be written, so nothing was saved:
 
 {msg}</source>
@@ -3163,57 +3163,57 @@ The scale bar shows where the image&apos;s magnification is known.</source>
 {msg}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="467"/>
+        <location filename="../ui/queue_actions.py" line="479"/>
         <source>{n} left to colleagues who hold them</source>
         <translation>{n} 張留給已保留它們的同事</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="470"/>
+        <location filename="../ui/queue_actions.py" line="482"/>
         <source>{n} already judged left as they are (select only those to judge them again)</source>
         <translation>{n} 張已判定的影像維持原判（只選取它們即可重新判定）</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="474"/>
+        <location filename="../ui/queue_actions.py" line="486"/>
         <source>{n} left as {who} judged them</source>
         <translation>{n} 張保留 {who} 的判定</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="485"/>
+        <location filename="../ui/queue_actions.py" line="497"/>
         <source>Nothing undone: {file} was judged since by {who} ({when}): {what}.</source>
         <translation>未復原任何判定：{file} 此後已由 {who} 判定（{when}）：{what}。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="489"/>
+        <location filename="../ui/queue_actions.py" line="501"/>
         <source>Not saved: {who} changed the note meanwhile ({when}): “{theirs}”. Your text is kept: N on the same selection brings it back.</source>
         <translation>未儲存：{who} 在此期間修改了註記（{when}）：「{theirs}」。您的文字已保留：在同樣的選取上按 N 即可取回。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="492"/>
+        <location filename="../ui/queue_actions.py" line="504"/>
         <source>no note</source>
         <translation>無註記</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="496"/>
+        <location filename="../ui/queue_actions.py" line="508"/>
         <source>Nothing saved: 1 of the selected images was judged meanwhile (by {who}); the queue shows it as it is now.</source>
         <translation>未儲存任何判定：所選影像中有 1 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="498"/>
+        <location filename="../ui/queue_actions.py" line="510"/>
         <source>Nothing saved: {n} of the selected images were judged meanwhile (by {who}); the queue shows them as they are now.</source>
         <translation>未儲存任何判定：所選影像中有 {n} 張已在此期間被判定（由 {who}）；佇列顯示其目前狀態。</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="510"/>
+        <location filename="../ui/queue_actions.py" line="522"/>
         <source>Export the queue</source>
         <translation>匯出佇列</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="516"/>
+        <location filename="../ui/queue_actions.py" line="528"/>
         <source>Exported {n} rows to {path}</source>
         <translation>已匯出 {n} 列至 {path}</translation>
     </message>
     <message>
-        <location filename="../ui/queue_actions.py" line="519"/>
+        <location filename="../ui/queue_actions.py" line="531"/>
         <source>Export failed</source>
         <translation>匯出失敗</translation>
     </message>

@@ -185,14 +185,26 @@ class QueueActions:
         if action == "heading":
             self._select_group(self.table.currentIndex().row())
         elif action == "end":
-            total, loaded = self.model.total, self.model.loaded
-            if total is not None and loaded < total:  # End stopped at the last row loaded, not the queue's last
-                self.status_label.setText(QCoreApplication.translate(
-                    "Queue", "{loaded} of the {total} rows are loaded: End again goes on").format(
-                    loaded=f"{loaded:,}", total=f"{total:,}"))
+            self.say_loaded(asked=True)
         else:
             {"accept": self.accept_selected, "relabel": self.relabel_selected, "unknown": self.unknown_selected,
              "note": self.note_selected, "open": self._open_current}.get(action, lambda: self.pick_top(action))()
+
+    def say_loaded(self, *, asked: bool) -> None:
+        """End stopped at the last row loaded, not the queue's last: the line says how many are loaded (``asked``),
+        and stays true as more pages arrive (it said "200 of the 851" after a Ctrl+A had loaded 400; walk-through),
+        going once all are."""
+        total, loaded = self.model.total, self.model.loaded
+        said = getattr(self, "_loaded_said", None)
+        if not asked and (not said or self.status_label.text() != said):
+            return
+        more = total is not None and loaded < total
+        if not more and asked:
+            return
+        self._loaded_said = QCoreApplication.translate(
+            "Queue", "{loaded} of the {total} rows are loaded: End again goes on").format(
+            loaded=f"{loaded:,}", total=f"{total:,}") if more else ""
+        self.status_label.setText(self._loaded_said)
 
     def _free(self, rows: list[QueueRow]) -> tuple[list[QueueRow], int]:
         """The rows no colleague's window is on, and how many others there were: the bulk keys leave those to them

@@ -395,6 +395,7 @@ class QueueView(QueueFilterBar, QueueActions, QWidget):
         self.model.set_page(page, grouped=self.grouping(), append=True)
         self._apply_spans()
         self._update_buttons()
+        self.say_loaded(asked=False)
         self._group_page_loaded()
         jump_after_page(self.model)
         self.pageLoaded.emit(page)
