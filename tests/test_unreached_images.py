@@ -205,6 +205,15 @@ def _heatmaps_failed(win) -> list[int]:
     return failed
 
 
+def _back_and_shown_again(qtbot, win, away, share, image_id: int) -> None:
+    """The share back (``away`` renamed to ``share``), the analyst leaves the image and comes back to it: its
+    heatmap is made."""
+    away.rename(share)
+    _press(qtbot, win, Qt.Key.Key_Left)
+    _press(qtbot, win, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: image_id in win.images.heatmaps, timeout=30_000)
+
+
 def test_a_heatmap_that_failed_while_the_share_was_away_is_made_once_it_is_back(
         qtbot, engine, tiny_bundle, tmp_path, monkeypatch):
     """It stayed on "heatmap…" for good: the model thread had noted it as made before it failed (verification
@@ -221,10 +230,7 @@ def test_a_heatmap_that_failed_while_the_share_was_away_is_made_once_it_is_back(
         qtbot.waitUntil(lambda: image_id in failed, timeout=30_000)  # (its heatmap tried, and failed)
         qtbot.waitUntil(lambda: image_id in win.images.unreached, timeout=10_000)
         assert image_id not in win.images.heatmaps
-        away.rename(share)
-        _press(qtbot, win, Qt.Key.Key_Left)
-        _press(qtbot, win, Qt.Key.Key_Right)
-        qtbot.waitUntil(lambda: image_id in win.images.heatmaps, timeout=30_000)
+        _back_and_shown_again(qtbot, win, away, share, image_id)
     finally:
         win.close()
 
@@ -245,10 +251,7 @@ def test_a_heatmap_that_failed_on_an_image_decoded_before_is_made_when_it_is_sho
         _press(qtbot, win, Qt.Key.Key_Right)
         qtbot.waitUntil(lambda: nxt in failed, timeout=30_000)
         assert win.presenter.current_item.image.image_id == nxt and nxt not in win.images.heatmaps
-        away.rename(share)
-        _press(qtbot, win, Qt.Key.Key_Left)
-        _press(qtbot, win, Qt.Key.Key_Right)
-        qtbot.waitUntil(lambda: nxt in win.images.heatmaps, timeout=30_000)
+        _back_and_shown_again(qtbot, win, away, share, nxt)
     finally:
         win.close()
 

@@ -343,8 +343,7 @@ class PurityMonitor:
                 continue
             # Paused: the row shows the evidence the pause was made on (the leaf's checks since the pause before
             # it, else the calibration) with the checks made during it; ``during`` the latter, which lift it.
-            before = [t for t in times if t < pause.started_at]
-            shown = self._purity(leaf, cals, by_leaf.get(leaf, []), before[-1] if before else None)
+            shown = self._evidence(leaf, cals, by_leaf.get(leaf, []), times, pause)
             leaves.append(dataclasses.replace(shown, paused=True, pause=pause, during=(p.checks, p.wrong)))
         return tuple(leaves), moved
 
@@ -354,9 +353,15 @@ class PurityMonitor:
         as the checks stand now, has fewer wrong ones and no longer falls below the target. The pause stayed, with
         its banner and the dashboard's "1 wrong, 1 checked", and only 50 right checks or a lead lifted it
         (factory-scale walk-through)."""
-        before = [t for t in times if t < pause.started_at]
-        now = self._purity(leaf, cals, checks, before[-1] if before else None)
+        now = self._evidence(leaf, cals, checks, times, pause)
         return now.wrong < int(pause.detail.get("wrong", 0)) and not now.below
+
+    def _evidence(self, leaf: str, cals: tuple[Calibration, Calibration | None], checks: Sequence[SpotCheck],
+                  times: list[dt.datetime], pause: PauseRecord) -> Purity:
+        """A paused leaf's purity over its checks since the pause before ``pause`` (else the calibration), as they
+        stand now: the evidence it was made on, with the checks made during it."""
+        before = [t for t in times if t < pause.started_at]
+        return self._purity(leaf, cals, checks, before[-1] if before else None)
 
     def _purity(self, leaf: str, cals: tuple[Calibration, Calibration | None], checks: Sequence[SpotCheck],
                 since: dt.datetime | None) -> Purity:

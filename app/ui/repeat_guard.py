@@ -51,9 +51,9 @@ class RepeatGuard(QObject):
         if kind not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress, QEvent.Type.KeyRelease) or not isinstance(
                 event, QKeyEvent) or not isinstance(watched, QWidget) or watched.window() is not self._window.window():
             return False
-        text = key_text(event)
         if isinstance(watched, TYPED_INTO):  # (a filter field, a note: a held key types as it always did)
             return False
+        text = key_text(event)
         if kind == QEvent.Type.KeyRelease:
             self._released[text] = event.timestamp()
             return False

@@ -336,12 +336,22 @@ def confirm_judgments(session: Session, agreed: Mapping[int, Collection[str]], *
             continue
         if not same_decision(j.labels, j.status == "unknown", tuple(agreed[image_id])):
             continue
-        out.append(record_judgment(
-            session, image_id=image_id, leaf=j.leaf, action=CONFIRM, analyst=analyst, status=j.status,
-            batch_id=j.batch_id, prediction_id=j.prediction_id, shown=j.shown,  # (the decision's batch, as its time)
-            model_version=j.model_version, extra_leaves=j.extra_leaves or (), decided_by=j.decider,
-            decided_at=j.decided_when))
+        out.append(_carrying(session, image_id, j, action=CONFIRM, analyst=analyst,
+                             batch_id=j.batch_id))  # (the decision's batch, as its time)
     return out
+
+
+def _carrying(session: Session, image_id: int, j: JudgmentRecord | None, *, action: str, analyst: str,
+              note: NoteArg = KEEP_NOTE, batch_id: int | None = None) -> JudgmentRecord:
+    """A row by ``analyst`` that carries the image's current judgment ``j`` on (its decision still its maker's:
+    ``decided_by``, every type of a set), or keeps it waiting when ``j`` decides nothing: a note, an agreement."""
+    decided = j is not None and j.is_decision
+    return record_judgment(
+        session, image_id=image_id, leaf=j.leaf if decided else None, action=action, analyst=analyst,
+        decided_by=j.decider if decided else None, decided_at=j.decided_when if decided else None,
+        status=j.status if decided else "reverted", prediction_id=j.prediction_id if decided else None,
+        shown=j.shown if decided else None, model_version=j.model_version if decided else None, note=note,
+        extra_leaves=j.extra_leaves if decided else (), batch_id=batch_id)
 
 
 def note_images(session: Session, image_ids: Iterable[int], note: str | None, *, analyst: str,
@@ -362,12 +372,6 @@ def note_images(session: Session, image_ids: Iterable[int], note: str | None, *,
                 f"(now: {(j.note if j else None) or '(no note)'}); your text is kept as a draft.", current=j, note=True)
     out = []
     for image_id in ids:
-        j = current.get(image_id)
-        decided = j is not None and j.is_decision
-        out.append(record_judgment(
-            session, image_id=image_id, leaf=j.leaf if decided else None, action=action, analyst=analyst,
-            decided_by=j.decider if decided else None, decided_at=j.decided_when if decided else None,
-            status=j.status if decided else "reverted", prediction_id=j.prediction_id if decided else None,
-            shown=j.shown if decided else None, model_version=j.model_version if decided else None,
-            note=_clean_note(note), extra_leaves=j.extra_leaves if decided else ()))  # every type of a set
+        out.append(_carrying(session, image_id, current.get(image_id), action=action, analyst=analyst,
+                             note=_clean_note(note)))
     return out
