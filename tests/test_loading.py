@@ -119,12 +119,13 @@ def test_a_new_folder_opens_with_its_first_files_while_the_rest_is_registered(en
                                                for i in range(n)]  # a copy: its first position, its last path
     assert all(it.image.width == 24 and it.image.sha256 for it in whole)
     again = batches.open_folder(engine, big, first_part=parts.append)
-    assert len(parts) == 3 and not again.continues and [it.image.image_id for it in again.items] == \
-        [it.image.image_id for it in whole]  # re-opened: the same batch, whole at once
+    assert len(parts) == 4 and not parts[3].continues and [it.image.image_id for it in parts[3].items] == \
+        [it.image.image_id for it in whole]  # re-opened: the batch as stored, whole at once, before any file is read
+    assert again.continues and again.items == []  # then the folder read again: nothing new
     small = tmp_path / "small"
     for i in range(3):
         write_image(small / f"img_{i}.png", size=(24, 20), seed=i)
-    assert len(batches.open_folder(engine, small, first_part=parts.append).items) == 3 and len(parts) == 3
+    assert len(batches.open_folder(engine, small, first_part=parts.append).items) == 3 and len(parts) == 4
 
 
 def test_files_are_read_in_worker_processes_or_here_when_none_can_start(tmp_path, monkeypatch) -> None:

@@ -181,3 +181,27 @@ def test_an_image_undone_in_the_window_is_predicted_again_with_the_spectrum_that
         qtbot.waitUntil(lambda: win.viewer.has_heatmap and not win.viewer.heatmap_pending, timeout=10_000)
     finally:
         win.close()
+
+
+def test_a_spectrum_measured_since_a_folder_was_opened_is_fused_when_the_window_opens_it_again(
+        qtbot, engine, fused_bundle, tmp_path, monkeypatch):
+    """Opened again, the batch is on screen as stored before the folder is read; the spectrum found beside an image
+    shown so brings the whole batch again, that image marked, and the window predicts it again with it."""
+    from conftest import open_window
+
+    folder = tmp_path / "lot"
+    for k in range(3):
+        write_image(folder / f"P{k}.png", seed=k)
+    win = open_window(qtbot, engine, fused_bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        assert [it.prediction.spectra for it in win.items] == [0, 0, 0]
+        _jdx(folder / "P1.jdx", seed=3)  # measured since
+        win.open_folder(folder)
+        qtbot.waitUntil(lambda: win.items[1].prediction is not None and win.items[1].prediction.spectra == 1,
+                        timeout=120_000)
+        assert [it.prediction.spectra for it in win.items] == [0, 1, 0] and len(win.items) == 3
+        assert win.presenter.todo(win.model.version) == []
+    finally:
+        win.close()

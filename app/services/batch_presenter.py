@@ -26,6 +26,7 @@ from app.services.presenter_records import (
     TopEntry,
 )
 from app.store.records import (
+    SPECTRUM_ADDED,
     BatchItem,
     JudgmentRecord,
     OpenedBatch,
@@ -121,7 +122,7 @@ class BatchPresenter:
             self.batch = opened
             held = {it.image.image_id: it for it in self.items}
             current = self.current_item
-            self.set_items([held.get(it.image.image_id, it) for it in opened.items])
+            self.set_items([_kept(held.get(it.image.image_id), it) for it in opened.items])
             if current is not None:
                 self.current = self._pos.get(current.image.image_id, -1)
             return self.shown_rows()
@@ -562,3 +563,16 @@ class BatchPresenter:
                     limit = routing.spot_check  # never the leaf's own share: it would tell which leaf the call is
             out.append(ReasonDetail(code, value, limit))
         return tuple(out)
+
+
+def _kept(held: BatchItem | None, new: BatchItem) -> BatchItem:
+    """An item handed over again (:meth:`BatchPresenter.grow`, the whole batch) over the one held: the held one's
+    prediction and judgment (applied since, newer than the store's when it was read), with the new one's file (a
+    file renamed) and, where the store marked the same prediction for a spectrum added since, the marked one."""
+    if held is None:
+        return new
+    p, q = held.prediction, new.prediction
+    marked = q is not None and q.calibration == SPECTRUM_ADDED and (p is None or p.id == q.id)
+    if held.image == new.image and not marked:
+        return held
+    return replace(held, image=new.image, prediction=q if marked else p)

@@ -15,6 +15,7 @@ judged images, and the type they suggest. :func:`import_library` imports a refer
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -26,21 +27,23 @@ from sqlalchemy.engine import Engine
 
 from app.store import repo
 from app.store.db import session_scope
-from app.store.records import ReferenceRecord, SpectrumRecord
+from app.store.errors import StoreError
+from app.store.records import SPECTRUM_ADDED, BatchItem, OpenedBatch, ReferenceRecord, SpectrumRecord
 from models.hashing import sha256_hex
 from models.spectra import (
     SPECTRUM_SUFFIXES,
     Spectrum,
     SpectrumError,
     is_jcamp,
+    match_spectra,
     parse_spectrum,
     read_spectrum_bytes,
 )
 from models.spectra.library import Library, on_grid, peaks, shape
 from models.spectra.reading import NotATable
 
-__all__ = ["LibraryImport", "SpectrumHit", "SpectrumLookup", "SpectrumSearch", "attach_pairs", "import_library",
-           "spectra_of"]
+__all__ = ["LibraryImport", "OpeningSpectra", "SpectrumHit", "SpectrumLookup", "SpectrumSearch", "attach_pairs",
+           "import_library", "spectra_of"]
 
 TICK = 25
 """Spectrum files read or parsed between two calls of :func:`attach_pairs`'s ``tick`` (a few hundred ms)."""
@@ -340,3 +343,68 @@ def import_library(engine: Engine, folder: Path, leaves: Collection[str] | None 
                 else:
                     known += 1
     return LibraryImport(added, known, sorted(skipped))
+
+
+class OpeningSpectra:
+    """The FTIR spectra of one opening, matched to its images by name (:func:`models.spectra.match_spectra`): the
+    first part's are attached before it is shown and predicted (:meth:`first`), the rest once every image is
+    registered (:meth:`attach`); the files no image claims are listed as left out with their reason."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pairs: dict[Path, list[Path]] = {}
+        self.left: list[tuple[str, str]] = []  # (file, reason) of the spectra left out so far
+        self.matched = False
+        self.changed: set[int] = set()  # the images whose spectra changed (their predictions marked)
+
+    def match(self, images: Sequence[Path], candidates: Sequence[Path]) -> None:
+        """Pair ``candidates`` with ``images``; those no image claims are left out with their reason."""
+        pairs, unmatched = match_spectra(images, candidates)
+        self.pairs.update(pairs)
+        self.left += [(str(path), unmatched_reason(path)) for path in unmatched]
+        self.matched = True
+
+    def first(self, first_part: Callable[[OpenedBatch], None]) -> Callable[[OpenedBatch], None]:
+        """``first_part``, handed each part with its images' spectra attached first."""
+        def part(opened: OpenedBatch) -> None:
+            if self.pairs:
+                mine = {p: self.pairs.pop(p) for p in (Path(it.image.path) for it in opened.items) if p in self.pairs}
+                opened = self._attach(opened, mine)
+            first_part(opened)
+        return part
+
+    def attach(self, opened: OpenedBatch, *, tick: Callable[[], None] | None = None) -> OpenedBatch:
+        """The whole batch once registered: the other spectra stored and attached, what was left out listed;
+        ``tick`` as :func:`attach_pairs`'s."""
+        if not self.matched:
+            return opened
+        opened = self._attach(opened, self.pairs, tick)
+        self.pairs = {}
+        return dataclasses.replace(opened, skipped=sorted([*opened.skipped, *self.left]))
+
+    def _attach(self, opened: OpenedBatch, pairs: dict[Path, list[Path]],
+                tick: Callable[[], None] | None = None) -> OpenedBatch:
+        left, changed = _attach(self.engine, pairs, tick)
+        self.left += left
+        self.changed |= changed
+        return dataclasses.replace(opened, items=spectra_changed(opened.items, changed))
+
+
+def _attach(engine: Engine, pairs: dict[Path, list[Path]],
+            tick: Callable[[], None] | None = None) -> tuple[list[tuple[str, str]], set[int]]:
+    """:func:`attach_pairs`; a store that cannot keep them lists them as left out (the images
+    are in the batch: the spectra's failure does not undo that)."""
+    try:
+        return attach_pairs(engine, pairs, tick=tick)
+    except StoreError as exc:
+        return [(str(path), f"spectrum not stored: {exc}") for paths in pairs.values() for path in paths], set()
+
+
+def spectra_changed(items: list[BatchItem], changed: set[int]) -> list[BatchItem]:
+    """The items, those whose spectra just changed with their prediction marked as the store marked it
+    (:data:`app.store.records.SPECTRUM_ADDED`: predicted again with the spectrum; not a decided image's)."""
+    if not changed:
+        return items
+    return [dataclasses.replace(it, prediction=dataclasses.replace(it.prediction, calibration=SPECTRUM_ADDED))
+            if it.image.image_id in changed and it.prediction is not None
+            and not (it.judgment is not None and it.judgment.is_decision) else it for it in items]

@@ -229,8 +229,11 @@ class BatchOpening:
             self.spectrum_panel.look_up(self.current_image_id)  # spectra are attached once the folder is registered
         self.skipped = list(opened.skipped)
         self.status.set_skipped(len(self.skipped))
+        held = len(self.items)
         rows = self.presenter.grow(opened)
         if opened.continues:
+            for row in filter(lambda r: r is not None and r < held, map(self.presenter.row_of, opened.unreadable)):
+                self._update_row(row)  # a row listed before, its file unreadable now (a batch resumed as stored)
             self.list_model.append_rows([self.presenter.list_row(i) for i in rows])
             self.list_filter.show_count(len(self.list_model.rows), len(self.items))
             self._update_counts()

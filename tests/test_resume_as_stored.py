@@ -1,0 +1,157 @@
+"""A folder opened before is on screen as the store holds it before its files are read again (a 20,000-image folder
+waited 2 s of ``stat``s, a 100,000-image one 18 s); the folder's new files follow as they are registered, and a row
+whose file was renamed meanwhile is handed over again with its new path, keeping what was judged on screen."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import make_tiny_bundle, open_window, write_image
+
+from app.services import batches
+from app.services.batch_presenter import BatchPresenter
+from app.store import repo
+from app.store.db import session_scope
+
+
+def _folder(root: Path, n: int = 5) -> Path:
+    for i in range(n):
+        write_image(root / f"img_{i}.png", size=(24, 20), seed=i)
+    return root
+
+
+def _names(items) -> list[str]:
+    return [Path(it.image.path).name for it in items]
+
+
+def test_a_known_folder_is_handed_over_as_stored_before_any_file_is_read(engine, tmp_path, monkeypatch) -> None:
+    folder = _folder(tmp_path / "lot")
+    opened = batches.open_folder(engine, folder)
+    with session_scope(engine) as s:
+        repo.record_judgment(s, image_id=opened.items[1].image.image_id, leaf="scratch", action="picker",
+                             analyst="amy", batch_id=opened.batch_id)
+    write_image(folder / "img_5.png", size=(24, 20), seed=5)  # the line added two images since
+    write_image(folder / "img_6.png", size=(24, 20), seed=6)
+    events: list = []
+    real_scan = batches.scan_folder
+    monkeypatch.setattr(batches, "scan_folder", lambda *a, **k: (events.append("listed"), real_scan(*a, **k))[1])
+    again = batches.open_folder(engine, folder, first_part=events.append)
+    stored = events[0]
+    assert events[1] == "listed" and not stored.continues  # the stored batch came before the folder was listed
+    assert _names(stored.items) == [f"img_{i}.png" for i in range(5)] and stored.batch_id == opened.batch_id
+    assert stored.items[1].judgment is not None and stored.items[1].judgment.leaf == "scratch"
+    assert again.continues and _names(again.items) == ["img_5.png", "img_6.png"]  # what is new follows
+    assert [it.image.position for it in again.items] == [5, 6]
+    events.clear()
+    nothing = batches.open_folder(engine, folder, first_part=events.append)
+    assert len(events[0].items) == 7 and nothing.continues and nothing.items == []  # nothing new: nothing more
+    without = batches.open_folder(engine, folder)  # without parts (the command line): the whole batch, as before
+    assert _names(without.items) == [f"img_{i}.png" for i in range(7)] and not without.continues
+
+
+def test_many_new_files_of_a_known_folder_follow_in_parts(engine, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(batches, "STEP", 16)
+    folder = _folder(tmp_path / "lot", 3)
+    batches.open_folder(engine, folder)
+    for i in range(3, 3 + batches.FIRST + 20):
+        write_image(folder / f"img_{i:03d}.png", size=(24, 20), seed=i)
+    parts: list = []
+    rest = batches.open_folder(engine, folder, first_part=parts.append)
+    assert len(parts[0].items) == 3 and not parts[0].continues and all(p.continues for p in parts[1:])
+    handed = [it for p in [*parts, rest] for it in p.items]
+    assert [it.image.position for it in handed] == list(range(3 + batches.FIRST + 20))  # each row once, in order
+
+
+def test_a_file_renamed_since_brings_the_whole_batch_again_and_the_screen_keeps_its_judgments(engine,
+                                                                                             tmp_path) -> None:
+    folder = _folder(tmp_path / "lot")
+    batches.open_folder(engine, folder)
+    os.replace(folder / "img_2.png", folder / "img_2_moved.png")  # an analyst renamed it in the file manager
+    parts: list = []
+    whole = batches.open_folder(engine, folder, first_part=parts.append)
+    assert _names(parts[0].items)[2] == "img_2.png"  # as stored
+    assert not whole.continues and _names(whole.items) == ["img_0.png", "img_1.png", "img_2_moved.png", "img_3.png",
+                                                           "img_4.png"]  # the same image, at its new path
+    presenter = BatchPresenter()
+    presenter.open(parts[0])
+    judged = presenter.items[2]
+    with session_scope(engine) as s:  # judged on screen while the folder was read again
+        record = repo.record_judgment(s, image_id=judged.image.image_id, leaf="scratch", action="enter",
+                                      analyst="amy", batch_id=whole.batch_id)
+    presenter.apply_judgment(record)
+    presenter.current = 2
+    presenter.grow(whole)
+    item = presenter.items[2]
+    assert Path(item.image.path).name == "img_2_moved.png" and item.judgment is not None
+    assert item.judgment.leaf == "scratch" and presenter.current == 2
+
+
+def test_a_known_file_that_cannot_be_decoded_is_marked_on_the_row_listed_before(engine, tmp_path) -> None:
+    folder = _folder(tmp_path / "lot")
+    (folder / "img_9.png").write_bytes(b"not a picture at all")
+    first = batches.open_folder(engine, folder)
+    bad = next(it.image.image_id for it in first.items if it.image.path.endswith("img_9.png"))
+    assert set(first.unreadable) == {bad}
+    parts: list = []
+    rest = batches.open_folder(engine, folder, first_part=parts.append)
+    assert len(parts[0].items) == 6 and set(parts[0].unreadable) == {bad}  # known as stored (its header read)
+    assert rest.continues and rest.items == [] and set(rest.unreadable) == {bad}
+    (folder / "img_2.png").write_bytes(b"broken since")  # the same size? no: a new file, a new image, at the end
+    os.utime(folder / "img_0.png", ns=(1, 1))  # touched only: the same content, read again, the same image
+    parts.clear()
+    rest = batches.open_folder(engine, folder, first_part=parts.append)
+    assert _names(rest.items) == ["img_2.png"] and set(rest.unreadable) == {bad, rest.items[0].image.image_id}
+    presenter = BatchPresenter()
+    presenter.open(parts[0])
+    presenter.grow(rest)
+    assert presenter.list_row(presenter.row_of(rest.items[0].image.image_id)).state == "error"
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, taxonomy) -> Path:
+    return make_tiny_bundle(tmp_path_factory.mktemp("stored") / "model", taxonomy, input_size=32)
+
+
+def test_the_window_resumes_a_known_folder_at_once_and_judges_while_its_files_are_read(qtbot, engine, tmp_path,
+                                                                                       bundle, monkeypatch) -> None:
+    """Opened again, the batch is on screen at the image after the last one judged while the folder is still being
+    read (held here until the test releases it); a key judges there, and the new files join the list at its end."""
+    from PySide6.QtCore import Qt
+
+    folder = _folder(tmp_path / "lot")
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        win.select(0)
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # accepted; on the second image now
+        qtbot.waitUntil(lambda: win.items[0].judgment is not None)
+        win.open_files([folder / "img_4.png"])  # another batch on screen meanwhile
+        qtbot.waitUntil(lambda: len(win.items) == 1, timeout=20_000)
+        write_image(folder / "img_5.png", size=(24, 20), seed=5)
+        release, real_scan = threading.Event(), batches.scan_folder
+
+        def slow_scan(*args, **kwargs):
+            assert release.wait(20)
+            return real_scan(*args, **kwargs)
+
+        monkeypatch.setattr(batches, "scan_folder", slow_scan)
+        win.open_folder(folder)
+        qtbot.waitUntil(lambda: len(win.items) == 5, timeout=20_000)  # as stored, the folder not read yet
+        assert not release.is_set() and win.current == 1 and win.items[0].judgment.status == "accepted"
+        assert win.status.progress_label.text().startswith(("Reading", "Listing"))  # it says it reads the folder
+        qtbot.waitUntil(lambda: win.presenter.shows_prediction(win.presenter.current_item), timeout=60_000)
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # judged while the folder is read
+        qtbot.waitUntil(lambda: win.items[1].judgment is not None)
+        release.set()
+        qtbot.waitUntil(lambda: len(win.items) == 6, timeout=20_000)
+        assert _names(win.items)[-1] == "img_5.png" and win.list_model.rowCount() == 6
+        assert [it.judgment.status if it.judgment else None for it in win.items[:2]] == ["accepted", "accepted"]
+        assert win.current == 2  # the image on screen stayed
+        qtbot.waitUntil(lambda: all(it.prediction is not None for it in win.items), timeout=120_000)
+        qtbot.waitUntil(lambda: not win.status.progress.isVisible(), timeout=20_000)
+    finally:
+        win.close()
