@@ -597,3 +597,12 @@ def test_posthoc_taus_reads_the_chosen_tau_as_the_bundle_predicts(tmp_path, taxo
     top1_raw = float((raw.leaf_probs.argmax(axis=1) == np.array([position[test[i]["label"]] for i in raw.index])).mean())
     (zero,) = [line for line in lines if "tau 0 " in line]
     assert f"top1 {top1_raw:.3f}" in zero and top1_raw != top1, (top1_raw, top1, zero)
+
+
+def test_decode_ahead_times_the_image_on_screen_both_ways(capsys, qtbot):
+    """bench.decode_ahead on small JPEGs: both rounds decode the image on screen, and it prints their ratio."""
+    from bench import decode_ahead
+
+    assert decode_ahead.main(["--images", "3", "--rounds", "1", "--size", "320x240"]) == 0
+    out = capsys.readouterr().out
+    assert "before (behind the others): median" in out and "ratio now/before, median of rounds:" in out

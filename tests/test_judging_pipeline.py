@@ -148,6 +148,45 @@ def test_the_window_keeps_a_bounded_number_of_heatmaps_and_the_model_thread_make
     assert dropped == [2, 3] and 1 in cache.heatmaps and list(cache.heatmaps)[-2:] == [5, 100]
 
 
+def test_an_image_asked_for_ahead_is_decoded_first_once_it_is_on_screen(qtbot, tmp_path):
+    """The images after the one on screen are decoded ahead; the analyst moves on before a thread took them: the
+    one now on screen is decoded before those still waiting (it waited behind them: seconds for large images)."""
+    import threading
+
+    from PySide6.QtCore import QThreadPool
+
+    from app.ui import image_cache
+    from app.ui.workers import Task, TaskRunner
+
+    pool = QThreadPool()
+    pool.setMaxThreadCount(1)
+    runner = TaskRunner(pool)
+    cache = image_cache.ImageCache(runner)
+    order: list[int] = []
+    cache.decoded.connect(order.append)
+    busy = threading.Event()
+    runner.start(Task(busy.wait, 20))  # the one thread is busy (another decode)
+    paths = [str(write_image(tmp_path / f"img_{i}.png", seed=i)) for i in range(4)]
+    for i in (1, 2, 3):
+        cache.request(i, paths[i])  # asked for ahead
+    cache.request(3, paths[3], urgent=True)  # the analyst is on image 3 now
+    cache.request(3, paths[3], urgent=True)  # (asked again while it waits: once)
+    busy.set()
+    qtbot.waitUntil(lambda: len(order) == 3, timeout=10_000)
+    assert order == [3, 1, 2] and all(cache.images[i] is not None for i in (1, 2, 3))
+    qtbot.wait(100)
+    assert order == [3, 1, 2] and not cache._ahead  # the decode it replaced delivered nothing
+    busy.clear()
+    runner.start(Task(busy.wait, 20))
+    cache.request(0, paths[0])
+    assert pool.waitForDone(50) is False
+    busy.set()
+    qtbot.waitUntil(lambda: 0 in cache.images, timeout=10_000)
+    cache.request(0, paths[0], urgent=True)  # decoded already: nothing asked
+    qtbot.wait(100)
+    assert order == [3, 1, 2, 0]
+
+
 def test_another_model_never_shows_the_previous_models_heatmap(qtbot, window, tmp_path, taxonomy):
     _open_two_images(qtbot, window, tmp_path)
     first = window.current_image_id

@@ -186,6 +186,7 @@ class ImageCache(QObject):
         self._away: set[int] = set()  # unreached, asked for again (retry): its next decode may find it back
         self.facts: dict[int, ImageFacts] = {}  # image id -> size, bit depth, magnification, capture time
         self._decoding: set[int] = set()
+        self._ahead: dict[int, Task] = {}  # image id -> its decode asked for ahead of the screen, until it reports
         self._generation = 0  # :meth:`clear` counts: a decode started before it delivers nothing
         self.keep: Callable[[], int | None] = lambda: None  # the image that must stay (the one on screen)
 
@@ -194,6 +195,7 @@ class ImageCache(QObject):
         away stored it after the clear, as if the file were there)."""
         self._generation += 1
         self._decoding.clear()
+        self._ahead.clear()
         self.images.clear()
         self.facts.clear()
         self.drop_heatmaps()
@@ -207,15 +209,28 @@ class ImageCache(QObject):
     def request(self, image_id: int, path: str, *, urgent: bool = False) -> None:
         """Decode an image unless it is cached, on its way, or was out of reach at the last try (until
         :meth:`retry`). ``urgent``: the image on screen, decoded before those asked for ahead of it (a burst of
-        PgDn left the viewer blank while the images of the pages passed were decoded first)."""
-        if image_id in self.images or image_id in self._decoding or image_id in self.unreached:
+        PgDn left the viewer blank while the images of the pages passed were decoded first); one asked for ahead
+        and still waiting for a thread is asked for again so (it waited behind the others asked for ahead: a few
+        large images are seconds)."""
+        if image_id in self.images or image_id in self.unreached:
             return
+        waiting = self._ahead.get(image_id)
+        if image_id in self._decoding and not (urgent and waiting is not None and not waiting.begun):
+            return
+        if waiting is not None:
+            waiting.cancel()  # (it does not run; taken by a thread meanwhile, it delivers nothing)
         self._decoding.add(image_id)
         task = Task(decode_with_facts, path)
         task.signals.result.connect(lambda res, i=image_id, g=self._generation: g == self._generation
                                     and self._done(i, *res))
         task.signals.error.connect(lambda msg, i=image_id, g=self._generation: g == self._generation
                                    and self._done(i, None, msg))
+        if urgent:
+            self._ahead.pop(image_id, None)
+        else:
+            self._ahead[image_id] = task
+            task.signals.done.connect(lambda _none, i=image_id, t=task: self._ahead.get(i) is t
+                                      and self._ahead.pop(i))
         self.runner.start(task, URGENT if urgent else 0)
 
     def _done(self, image_id: int, image: QImage | None, error: str | None, facts: ImageFacts | None = None) -> None:

@@ -396,7 +396,8 @@ class Task(QRunnable):
 
     :meth:`cancel` stops a task with callbacks at its next report (the app is closing: a 100,000-image folder's
     registering must not keep the process alive for a minute after the window is gone; what was registered stays
-    and the next opening resumes it). A cancelled task delivers nothing."""
+    and the next opening resumes it). A cancelled task delivers nothing, and one cancelled before a thread took it
+    does not run (:attr:`begun` says whether one did)."""
 
     def __init__(self, fn: Callable[..., Any], *args: Any, with_progress: bool = False, with_part: bool = False,
                  **kwargs: Any) -> None:
@@ -405,6 +406,7 @@ class Task(QRunnable):
         self.with_progress, self.with_part = with_progress, with_part
         self.signals = TaskSignals()
         self.cancelled = threading.Event()
+        self.begun = False  # a thread has taken it
         self._shown: tuple[int, int] | None = None
 
     def cancel(self) -> None:
@@ -424,7 +426,10 @@ class Task(QRunnable):
 
     @Slot()
     def run(self) -> None:
+        self.begun = True
         try:
+            if self.cancelled.is_set():
+                return
             if self.with_progress:
                 self.kwargs["progress"] = self._progress
             if self.with_part:
