@@ -8,6 +8,10 @@ urgent request was dropped (it was "on its way"); now the waiting decode is aske
 (:meth:`app.ui.image_cache.ImageCache.request`). Each round, in alternation, the same images are asked for ahead in
 a fresh cache, then the last one comes on screen: "before" does nothing more (what the old code did), "now" asks for
 it urgently; the time until it is decoded is printed for both, with the median of the per-round ratios.
+
+Then the image list's thumbnails of the same JPEGs (:func:`app.ui.image_cache.decode_thumbnail`, 144 px): decoded
+whole and then made small (before 2026-12-07), against decoded at the smallest JPEG scale that covers the thumbnail
+(``load_image(side=)``), in alternation, one thread.
 """
 
 from __future__ import annotations
@@ -59,6 +63,28 @@ def _round(paths: list[str], urgent: bool, threads: int) -> float:
     return took
 
 
+def _thumbnails(paths: list[str], rounds: int, side: int = 144) -> tuple[list[float], list[float]]:
+    """Seconds per thumbnail, decoded whole then made small, and decoded small; in alternation."""
+    from app.ui.image_cache import decode_thumbnail, pil_to_qimage
+    from models.imageio import load_image
+
+    def whole(path: str) -> None:
+        img = load_image(path)
+        img.thumbnail((side, side))
+        pil_to_qimage(img)
+
+    before, now = [], []
+    for _ in range(rounds):
+        for path in paths:
+            t0 = time.perf_counter()
+            whole(path)
+            before.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            decode_thumbnail(path, side)
+            now.append(time.perf_counter() - t0)
+    return before, now
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.decode_ahead", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -78,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.rounds):
             before.append(_round(paths, False, args.threads))
             now.append(_round(paths, True, args.threads))
+        thumbs_before, thumbs_now = _thumbnails(paths, args.rounds)
     ratios = sorted(n / b for n, b in zip(now, before, strict=True))
     print(f"{args.images} JPEGs of {w}x{h} asked for ahead on {args.threads} threads, the last one then on screen; "
           f"{args.rounds} rounds, alternating")
@@ -86,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  now (asked for again, first): median {statistics.median(now):.3f} s ({min(now):.3f}-{max(now):.3f})")
     print(f"  ratio now/before, median of rounds: {statistics.median(ratios):.2f}x "
           f"({ratios[0]:.2f}-{ratios[-1]:.2f})")
+    per = sorted(n / b for n, b in zip(thumbs_now, thumbs_before, strict=True))
+    print(f"the list's 144-px thumbnails of the same JPEGs, {len(per)} of each, alternating, one thread:")
+    print(f"  decoded whole, then made small: median {statistics.median(thumbs_before) * 1000:.0f} ms")
+    print(f"  decoded small (load_image side=): median {statistics.median(thumbs_now) * 1000:.0f} ms")
+    print(f"  ratio small/whole, median of pairs: {statistics.median(per):.3f}x ({per[0]:.3f}-{per[-1]:.3f})")
     return 0
 
 

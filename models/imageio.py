@@ -171,19 +171,21 @@ def budget_reason(width: int, height: int, *, jpeg: bool = False, nbytes: int | 
             f"{MAX_PIXELS / 1e6:.0f} million pixels")
 
 
-def _within_budget(img: Image.Image) -> None:
-    """Refuse an opened (not yet decoded) image over :data:`MAX_PIXELS`; a JPEG is set to decode smaller."""
+def _within_budget(img: Image.Image, side: int | None = None) -> None:
+    """Refuse an opened (not yet decoded) image over :data:`MAX_PIXELS`; a JPEG is set to decode smaller: to fit
+    the budget, and (``side``: a thumbnail's) as small as still covers ``side`` x ``side``."""
     width, height = img.size
     jpeg = img.format == "JPEG"
     reason = budget_reason(width, height, jpeg=jpeg, nbytes=_size(img.fp) if jpeg else None)
     if reason is not None:
         raise ImageLoadError(None, reason)
-    if width * height <= MAX_PIXELS:
+    if not jpeg:
         return
-    for scale in (2, 4, 8):  # the JPEG decoder scales by 1/2, 1/4 or 1/8 while decoding
-        if (width // scale) * (height // scale) <= MAX_PIXELS:
-            img.draft(img.mode, (width // scale, height // scale))
-            return
+    # the JPEG decoder scales by 1/2, 1/4 or 1/8 while decoding (draft: one call, before the decode)
+    budget = next((s for s in (1, 2, 4, 8) if (width // s) * (height // s) <= MAX_PIXELS), 8)
+    small = next((s for s in (8, 4, 2) if side and min(width, height) // s >= side), 1)
+    if (scale := max(budget, small)) > 1:
+        img.draft(img.mode, (width // scale, height // scale))
 
 
 def _size(fh: Any) -> int | None:
@@ -197,11 +199,14 @@ def _size(fh: Any) -> int | None:
         return None
 
 
-def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
+def load_image(source: str | Path | bytes | Image.Image, *, side: int | None = None) -> Image.Image:
     """Decode an image file (or bytes, or an already opened image) to 8-bit RGB.
 
     Args:
         source: a path, the raw bytes of an image file, or a PIL image.
+        side: for a thumbnail of at most this many pixels a side: a JPEG is decoded at 1/2, 1/4 or 1/8 of its size
+            where that still covers ``side`` x ``side`` (a 6000 x 4000 micrograph's thumbnail decoded whole took
+            most of a second); never for what the model sees (it was trained on whole decodes).
 
     Returns:
         A fully decoded RGB image.
@@ -225,7 +230,7 @@ def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
                 raise ImageLoadError(path, os_error_reason(exc)) from None
         with Image.open(fh) as img:
             try:
-                _within_budget(img)
+                _within_budget(img, side)
             except ImageLoadError as exc:
                 raise ImageLoadError(path, exc.reason) from None
             img.load()

@@ -11,6 +11,7 @@ import sys
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT, write_image
 from PIL import Image
@@ -109,6 +110,29 @@ def test_a_jpeg_over_the_budget_is_decoded_smaller(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(imageio, "MAX_PIXELS", 1_000)  # even 1/8 (50 x 37) is over: refused
     with pytest.raises(ImageLoadError, match="image too large"):
         load_image(path)
+
+
+def test_a_thumbnail_of_a_large_jpeg_is_decoded_small_and_the_models_image_whole(tmp_path: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thumbnail's JPEG is decoded at the smallest scale that still covers it (1/8 of 2400 x 1600 covers 144 px);
+    the model's and the viewer's images are decoded whole; a PNG cannot be, and is; over the budget, the larger of
+    the two scales wins."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "micrograph.jpg"
+    Image.fromarray(rng.integers(0, 255, (1600, 2400, 3), dtype=np.uint8)).save(path, quality=90)
+    assert load_image(path).size == (2400, 1600)
+    assert load_image(path, side=144).size == (300, 200)
+    assert load_image(path, side=250).size == (600, 400)  # 1/8 (200 high) would not cover 250
+    assert load_image(path, side=2000).size == (2400, 1600)
+    png = tmp_path / "micrograph.png"
+    Image.open(path).save(png)
+    assert load_image(png, side=144).size == (2400, 1600)
+    monkeypatch.setattr(imageio, "MAX_PIXELS", 600 * 400)  # 1/4 to fit; the thumbnail's 1/2 is less
+    assert load_image(path, side=700).size == (600, 400)
+    from app.ui.image_cache import decode_thumbnail
+
+    thumb, why = decode_thumbnail(str(path), 144)
+    assert why is None and (thumb.width(), thumb.height()) == (144, 96)
 
 
 def test_a_jpeg_too_small_for_the_size_its_header_claims_is_refused(tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ def decode_thumbnail(path: str, side: int) -> tuple[QImage, str | None]:
     """A thumbnail at most ``side`` pixels wide and high, and None; a null image and why when the file cannot be
     read."""
     def thumb(p: str) -> QImage:
-        img = load_image(p)
+        img = load_image(p, side=side)
         img.thumbnail((side, side))
         return pil_to_qimage(img)
 
