@@ -33,7 +33,7 @@ def test_a_folder_still_listed_shows_its_count_on_a_busy_bar_then_the_registerin
     bar.reading(4096, 0)
     assert bar.progress_label.text() == "Listing the folder… 4,096 entries so far" and bar.progress.maximum() == 0
     bar.reading(64, 5000)
-    assert bar.progress_label.text() == "Reading images 64/5000" and bar.progress.maximum() == 5000
+    assert bar.progress_label.text() == "Reading images 64/5,000" and bar.progress.maximum() == 5000
 
 
 def test_the_models_tooltip_says_where_from_and_when_its_routing_was_calibrated(qtbot):

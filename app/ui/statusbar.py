@@ -87,7 +87,7 @@ class MainStatusBar(QStatusBar):
     def set_skipped(self, n: int) -> None:
         """How many files the open batch left out (0 hides the button)."""
         self.skipped_btn.setText(QCoreApplication.translate("Main", "1 file not in the batch") if n == 1 else
-                                 QCoreApplication.translate("Main", "{n} files not in the batch").format(n=n))
+                                 QCoreApplication.translate("Main", "{n} files not in the batch").format(n=f"{n:,}"))
         self.skipped_btn.setVisible(n > 0)
 
     def set_model(self, version: str | None, *, loading: bool = False, path: str | None = None,
@@ -115,8 +115,8 @@ class MainStatusBar(QStatusBar):
 
     def set_counts(self, counts: dict[str, int], left: int) -> None:
         """``{state: n}`` in display order, and how many images still need a person."""
-        parts = [f"{state_label(key)} {n}" for key, n in counts.items()]
-        self.counts_label.setText(QCoreApplication.translate("Main", "{left} left").format(left=left)
+        parts = [f"{state_label(key)} {n:,}" for key, n in counts.items()]  # (20,000, as the other counts)
+        self.counts_label.setText(QCoreApplication.translate("Main", "{left} left").format(left=f"{left:,}")
                                   + "  ·  " + "  ".join(parts))
 
     def reading(self, done: int | None = None, total: int = 0, *, cancellable: bool = False) -> None:
@@ -136,7 +136,7 @@ class MainStatusBar(QStatusBar):
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         self.progress_label.setText(QCoreApplication.translate("Main", "Reading images {done}/{total}")
-                                    .format(done=done, total=total))
+                                    .format(done=f"{done:,}", total=f"{total:,}"))
 
     def predicting_started(self, total: int) -> None:
         self._started = time.perf_counter()
@@ -155,7 +155,7 @@ class MainStatusBar(QStatusBar):
         # before the first image is done nothing is known about the pace: a dash, not a promise of 0:00
         eta = _fmt_secs(elapsed / done * (total - done)) if done else "–"
         self.progress_label.setText(QCoreApplication.translate("Main", "Predicting {done}/{total} · ETA {eta}")
-                                    .format(done=done, total=total, eta=eta))
+                                    .format(done=f"{done:,}", total=f"{total:,}", eta=eta))
 
     def reading_done(self, *, run_going: bool) -> None:
         """A large folder's reading ended while its first part is on screen: a prediction run still going shows its
