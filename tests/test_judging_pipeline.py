@@ -148,6 +148,31 @@ def test_the_window_keeps_a_bounded_number_of_heatmaps_and_the_model_thread_make
     assert dropped == [2, 3] and 1 in cache.heatmaps and list(cache.heatmaps)[-2:] == [5, 100]
 
 
+def test_the_decoded_images_kept_are_bounded_by_their_bytes_too(qtbot, monkeypatch):
+    """24 large micrographs decoded were 1.7 GB: past a byte budget the oldest go, never the one on screen, and a
+    few always stay (the screen's and the next ones, decoded ahead)."""
+    from PySide6.QtCore import QThreadPool
+    from PySide6.QtGui import QImage
+
+    from app.ui import image_cache
+    from app.ui.workers import TaskRunner
+
+    cache = image_cache.ImageCache(TaskRunner(QThreadPool()))
+    cache.keep = lambda: 1  # the image on screen
+    size = QImage(100, 100, QImage.Format.Format_RGB888).sizeInBytes()
+    monkeypatch.setattr(image_cache, "IMAGES_BYTES", 3 * size + 10)
+    monkeypatch.setattr(image_cache, "IMAGES_AT_LEAST", 2)
+    for i in range(1, 11):
+        cache._done(i, QImage(100, 100, QImage.Format.Format_RGB888), None)
+    assert sorted(cache.images) == [1, 9, 10]
+    cache._done(11, None, "not an image")  # (an image that cannot be decoded holds no bytes)
+    assert sorted(cache.images) == [1, 9, 10, 11]
+    monkeypatch.setattr(image_cache, "IMAGES_AT_LEAST", 6)
+    for i in range(12, 20):
+        cache._done(i, QImage(100, 100, QImage.Format.Format_RGB888), None)
+    assert len(cache.images) == 6 and 1 in cache.images and 19 in cache.images
+
+
 def test_an_image_asked_for_ahead_is_decoded_first_once_it_is_on_screen(qtbot, tmp_path):
     """The images after the one on screen are decoded ahead; the analyst moves on before a thread took them: the
     one now on screen is decoded before those still waiting (it waited behind them: seconds for large images)."""

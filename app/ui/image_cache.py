@@ -23,6 +23,10 @@ from models.imageio import (
 )
 
 IMAGES_KEPT = 24
+IMAGES_BYTES = 768 * 2**20
+"""The decoded images kept: at most :data:`IMAGES_KEPT`, and past :data:`IMAGES_BYTES` the oldest go too (24 of a
+6000 x 4000 camera's images were 1.7 GB), down to :data:`IMAGES_AT_LEAST` (the screen's and the next ones)."""
+IMAGES_AT_LEAST = 6
 HEATMAPS_KEPT = 64
 
 
@@ -244,13 +248,22 @@ class ImageCache(QObject):
         if facts is not None:
             self.facts[image_id] = facts
         self.images[image_id] = image
-        if len(self.images) > IMAGES_KEPT:  # keep memory flat on big batches
-            keep = self.keep()
-            for key in list(self.images)[:8]:
-                if key != keep:
-                    self.images.pop(key, None)
-                    self.facts.pop(key, None)
+        self._bound(self.keep())
         self.decoded.emit(image_id)
+
+    def _bound(self, keep: int | None) -> None:
+        """Keep memory flat on big batches and large images: the oldest decoded go first, never ``keep``."""
+        if len(self.images) > IMAGES_KEPT:
+            for key in [k for k in list(self.images)[:8] if k != keep]:
+                self.images.pop(key, None)
+                self.facts.pop(key, None)
+        held = sum(im.sizeInBytes() for im in self.images.values() if im is not None)
+        for key in [k for k in list(self.images) if k != keep]:
+            if held <= IMAGES_BYTES or len(self.images) <= IMAGES_AT_LEAST:
+                break
+            if (im := self.images.pop(key)) is not None:
+                held -= im.sizeInBytes()
+            self.facts.pop(key, None)
 
     def retry(self, image_id: int, *, reread: bool = False) -> None:
         """Read the image again at its next request if its file was out of reach (the analyst came back to it);
