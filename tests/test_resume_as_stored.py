@@ -99,11 +99,14 @@ def test_a_known_file_that_cannot_be_decoded_is_marked_on_the_row_listed_before(
     rest = batches.open_folder(engine, folder, first_part=parts.append)
     assert len(parts[0].items) == 6 and set(parts[0].unreadable) == {bad}  # known as stored (its header read)
     assert rest.continues and rest.items == [] and set(rest.unreadable) == {bad}
-    (folder / "img_2.png").write_bytes(b"broken since")  # the same size? no: a new file, a new image, at the end
+    (folder / "img_2.png").write_bytes(b"broken since")  # another content: a new image, at the end
     os.utime(folder / "img_0.png", ns=(1, 1))  # touched only: the same content, read again, the same image
     parts.clear()
     rest = batches.open_folder(engine, folder, first_part=parts.append)
-    assert _names(rest.items) == ["img_2.png"] and set(rest.unreadable) == {bad, rest.items[0].image.image_id}
+    old = parts[0].items[2].image.image_id  # its picture is in no file of the folder now
+    assert _names(rest.items) == ["img_2.png"] and rest.unreadable == {
+        bad: rest.unreadable[bad], old: "file not found", rest.items[0].image.image_id: rest.unreadable[
+            rest.items[0].image.image_id]}
     presenter = BatchPresenter()
     presenter.open(parts[0])
     presenter.grow(rest)
@@ -153,5 +156,56 @@ def test_the_window_resumes_a_known_folder_at_once_and_judges_while_its_files_ar
         assert win.current == 2  # the image on screen stayed
         qtbot.waitUntil(lambda: all(it.prediction is not None for it in win.items), timeout=120_000)
         qtbot.waitUntil(lambda: not win.status.progress.isVisible(), timeout=20_000)
+    finally:
+        win.close()
+
+
+def test_a_copy_of_a_picture_in_two_chunks_does_not_bring_the_whole_batch_at_each_opening(engine, tmp_path,
+                                                                                          monkeypatch) -> None:
+    monkeypatch.setattr(batches, "STEP", 16)
+    folder = _folder(tmp_path / "lot", batches.FIRST + 6)
+    (folder / "zz_copy.png").write_bytes((folder / "img_1.png").read_bytes())  # in another chunk than img_1
+    batches.open_folder(engine, folder)
+    for _ in range(2):
+        parts: list = []
+        rest = batches.open_folder(engine, folder, first_part=parts.append)
+        assert rest.continues and rest.items == [] and len(parts) == 1  # nothing changed: nothing again
+        assert parts[0].items[1].image.path.endswith("zz_copy.png")  # the picture's last file, as stored
+
+
+def test_a_file_deleted_since_is_said_so_on_its_row(engine, tmp_path) -> None:
+    folder = _folder(tmp_path / "lot")
+    first = batches.open_folder(engine, folder)
+    (folder / "img_3.png").unlink()
+    parts: list = []
+    rest = batches.open_folder(engine, folder, first_part=parts.append)
+    gone = first.items[3].image.image_id
+    assert len(parts[0].items) == 5 and rest.continues and rest.unreadable == {gone: "file not found"}
+    presenter = BatchPresenter()
+    presenter.open(parts[0])
+    assert presenter.counts().get("error", 0) == 0
+    presenter.grow(rest)
+    assert presenter.list_row(3).state == "error" and presenter.counts()["error"] == 1  # (it waited for good)
+
+
+def test_the_image_on_screen_renamed_since_is_shown_from_its_new_path(qtbot, engine, tmp_path, bundle,
+                                                                      monkeypatch) -> None:
+    """Shown as stored, its old path is not found; once the folder is read again, it is read and shown again from
+    its new path, its keys working (they were off while it was "not found")."""
+    folder = _folder(tmp_path / "lot")
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        win.select(0)
+        qtbot.waitUntil(lambda: win.viewer.has_image, timeout=20_000)
+        win.open_files([folder / "img_4.png"])
+        qtbot.waitUntil(lambda: len(win.items) == 1, timeout=20_000)
+        os.replace(folder / "img_0.png", folder / "img_0_renamed.png")
+        win.open_folder(folder)
+        qtbot.waitUntil(lambda: len(win.items) == 5 and not win._growing, timeout=20_000)
+        assert win.current == 0 and _names(win.items)[0] == "img_0_renamed.png"
+        qtbot.waitUntil(lambda: win.viewer.has_image and win.current_image_id in win.images.images, timeout=20_000)
+        assert win.current_image_id not in win.images.unreached and not win.panel.unshown
     finally:
         win.close()

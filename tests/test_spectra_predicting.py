@@ -205,3 +205,27 @@ def test_a_spectrum_measured_since_a_folder_was_opened_is_fused_when_the_window_
         assert win.presenter.todo(win.model.version) == []
     finally:
         win.close()
+
+
+def test_a_spectrum_attached_while_its_image_was_predicted_marks_that_prediction(engine, fused_bundle, tmp_path,
+                                                                                monkeypatch):
+    """The model asked which images have spectra before the folder's were stored (a known folder is shown, and
+    predicted, while it is read again): the prediction it stores without the spectrum is marked, so the image is
+    predicted again with it (it stayed unfused for good)."""
+    folder = tmp_path / "lot"
+    for k in range(2):
+        write_image(folder / f"P{k}.png", seed=k)
+    service = PredictingService(engine)
+    service.load(fused_bundle)
+    opened = batches.open_folder(engine, folder, model_version=service.info.version)
+    p1 = next(it for it in opened.items if it.image.path.endswith("P1.png"))
+    left_out, changed = spectra_service.attach_pairs(engine, {Path(p1.image.path): [_jdx(folder / "P1.jdx")]})
+    assert left_out == [] and changed == {p1.image.image_id}
+    monkeypatch.setattr(service, "_spectra_of", lambda _ids, _handed: lambda _i, _name: [])  # asked before
+    stored = dict(pair for chunk in service.predict(service.todo(opened.items)) for pair in chunk.items)
+    assert stored[p1.image.image_id].calibration == SPECTRUM_ADDED and stored[p1.image.image_id].spectra == 0
+    assert stored[opened.items[0].image.image_id].calibration != SPECTRUM_ADDED  # no spectrum: as routed
+    again = batches.batch_items(engine, opened.batch_id, service.info.version)
+    assert [Path(p).name for _i, p in service.todo(again)] == ["P1.png"]
+    monkeypatch.undo()
+    assert _predict(service, opened) == {"P0.png": 0, "P1.png": 1}  # predicted again, with its spectrum

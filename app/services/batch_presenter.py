@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from app.services.item_merge import kept, newest
 from app.services.note_drafts import NoteDrafts
 from app.services.presenter_records import (
     LIST_SORTS,
@@ -26,7 +27,6 @@ from app.services.presenter_records import (
     TopEntry,
 )
 from app.store.records import (
-    SPECTRUM_ADDED,
     BatchItem,
     JudgmentRecord,
     OpenedBatch,
@@ -118,11 +118,14 @@ class BatchPresenter:
         judgments). The current image stays current. Returns the rows added to the list, at its end (a filter or
         sort set meanwhile lists those it passes after the others: the list never jumps under the analyst)."""
         self.errors = {**opened.unreadable, **self.errors}
+        for i in (self._pos.get(image_id) for image_id in opened.unreadable):  # rows held, unreadable now
+            if i is not None:
+                self._restate(i)
         if not opened.continues:
             self.batch = opened
             held = {it.image.image_id: it for it in self.items}
             current = self.current_item
-            self.set_items([_kept(held.get(it.image.image_id), it) for it in opened.items])
+            self.set_items([kept(held.get(it.image.image_id), it) for it in opened.items])
             if current is not None:
                 self.current = self._pos.get(current.image.image_id, -1)
             return self.shown_rows()
@@ -140,6 +143,18 @@ class BatchPresenter:
         self._shown_pos.update({row: len(self._shown) + k for k, row in enumerate(passed)})
         self._shown.extend(passed)
         return passed
+
+    def reload(self, items: Sequence[BatchItem]) -> None:
+        """The batch read again from the store while the window went on: each item as the store holds it, unless
+        the window applied something newer since the read (a judgment, or a prediction of this model: by id and
+        time); items the read did not see (a growing folder's parts) stay after the others. The current image stays
+        current."""
+        held = {it.image.image_id: it for it in self.items}
+        current = self.current_item
+        read = [newest(held.pop(it.image.image_id, None), it, self.model_version) for it in items]
+        self.set_items(read + [it for it in self.items if it.image.image_id in held])
+        if current is not None:
+            self.current = self._pos.get(current.image.image_id, -1)
 
     def set_items(self, items: Sequence[BatchItem]) -> None:
         self.items = list(items)
@@ -563,16 +578,3 @@ class BatchPresenter:
                     limit = routing.spot_check  # never the leaf's own share: it would tell which leaf the call is
             out.append(ReasonDetail(code, value, limit))
         return tuple(out)
-
-
-def _kept(held: BatchItem | None, new: BatchItem) -> BatchItem:
-    """An item handed over again (:meth:`BatchPresenter.grow`, the whole batch) over the one held: the held one's
-    prediction and judgment (applied since, newer than the store's when it was read), with the new one's file (a
-    file renamed) and, where the store marked the same prediction for a spectrum added since, the marked one."""
-    if held is None:
-        return new
-    p, q = held.prediction, new.prediction
-    marked = q is not None and q.calibration == SPECTRUM_ADDED and (p is None or p.id == q.id)
-    if held.image == new.image and not marked:
-        return held
-    return replace(held, image=new.image, prediction=q if marked else p)

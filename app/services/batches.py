@@ -392,13 +392,13 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
     parts = first_part is not None and (total > FIRST or bool(shown))
     done = 0  # files registered
     delivered = shown[-1].image.position + 1 if shown else 0  # type: ignore[operator]  # positions handed over
-    was = {it.image.position: (it.image.image_id, it.image.path) for it in shown}
-    moved = False  # a row handed over before is at another file now
+    now: dict[int | None, tuple[int, str]] = {}  # position -> (image, path) as written (a copy's last path wins)
 
     def written(size: int, records: list[ImageRecord], fresh: set[int], more: bool) -> None:
-        nonlocal delivered, done, moved
+        nonlocal delivered, done
         done += size
-        moved = moved or any(was.get(r.position, (r.image_id, r.path)) != (r.image_id, r.path) for r in records)
+        if shown:
+            now.update((r.position, (r.image_id, r.path)) for r in records)
         if progress:
             progress(done, total)
         if parts and more and (items := _new_items(engine, batch_id, model_version, delivered, records, fresh)):
@@ -427,6 +427,15 @@ def _fill(engine: Engine, batch_id: int, name: str, source: str, files: list[Pat
     items = batch_items(engine, batch_id, model_version, start=delivered)
     opened = OpenedBatch(batch_id, name, source, items, unreadable, skipped,
                          stored_taxonomy(engine, items) if not delivered else None, continues=bool(delivered))
+    written_ids = {i for i, _p in now.values()}
+    why_left = dict(skipped)
+    for it in shown:  # a row handed over before whose file is not in the folder now: deleted (it waited for good)
+        if it.image.image_id not in written_ids and it.image.image_id not in unreadable:
+            unreadable[it.image.image_id] = why_left.get(it.image.path, "file not found")
+    # a row handed over before is at another file now (renamed; compared once all is written: a picture's copies
+    # in two chunks set its path back and forth)
+    moved = any(now.get(it.image.position, (it.image.image_id, it.image.path)) != (it.image.image_id, it.image.path)
+                for it in shown)
     return _whole(engine, opened, model_version, set()) if moved else opened
 
 

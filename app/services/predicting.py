@@ -18,13 +18,13 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.services.ranks import Ranks
 from app.store.errors import StoreError
-from app.store.records import BatchItem, OpenedBatch, PredictionRecord, unpredicted
+from app.store.records import SPECTRUM_ADDED, BatchItem, OpenedBatch, PredictionRecord, unpredicted
 from models.inference.records import RUNTIME_ENGINE as TORCH_FREE_ENGINE  # no numpy, no torch
 from models.sysinfo import device_arg  # the --device check, for the app's command line
 
@@ -403,7 +403,12 @@ class PredictingService:
 
         calibration = None if self.info is None else self.info.manifest.calibration
         with session_scope(self.engine, durable=False) as s:  # the purity monitor's pauses hold back new ones too
-            return repo.save_predictions(s, apply_pauses(s, pairs[0][1].model_version, calibration, pairs))
+            stored = repo.save_predictions(s, apply_pauses(s, pairs[0][1].model_version, calibration, pairs))
+            if self.info is not None and self.info.fuses_spectra:  # a spectrum attached while it was predicted
+                late = repo.mark_made_without(s, [(i, r.id) for i, r in stored if not r.error and not r.spectra
+                                                  and r.id is not None])
+                stored = [(i, replace(r, calibration=SPECTRUM_ADDED) if i in late else r) for i, r in stored]
+            return stored
 
     def warm_up(self, path: str) -> None:
         """Run one image through the model without storing anything (the first pass of a path is the slowest)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QMessageBox
+from shiboken6 import isValid
 
 from app.store.records import BatchSummary, OpenedBatch
 from app.ui import file_dialogs, startup_log
@@ -32,6 +33,8 @@ class BatchOpening:
     _before_part = False  # the newest opening has shown nothing yet (a folder being listed, its first files read)
     _cut_short = False  # that opening stopped the reading of the batch on screen (it was still growing)
     _open_task: Task | None = None  # the newest opening's task, until it reports
+    _reloads = _reloaded_to = 0  # the batch's re-reads from the store asked for, and the newest one shown
+    _predict_after = False  # predictions were asked for while a re-read was under way: they start after it
     _choosing = 0  # counts the folders chosen (choose_folder): only the newest one's count is asked about
 
     def choose_folder(self) -> None:
@@ -218,6 +221,45 @@ class BatchOpening:
         self.alert(QMessageBox.warning, QCoreApplication.translate("Main", "Cannot open"), open_text(error),
                    line=f"cannot open: {error}")
 
+    def _reload_items(self) -> None:
+        """Read the open batch again from the store (another model's predictions, the routes a pause changed, a
+        pause lifted elsewhere), off the UI thread: 100,000 rows took 2.7 s, a frozen window. The window's keys and
+        its model's predictions go on meanwhile, and what they applied stays (:meth:`BatchPresenter.reload`)."""
+        batch = self.presenter.batch
+        if batch is None or self.service is None:
+            return
+        self._reloads += 1
+        seq, version = self._reloads, self.presenter.model_version
+        task = Task(self.service.batch_items, batch.batch_id, model_version=version)
+        task.signals.result.connect(lambda items: isValid(self) and self._reloaded(seq, batch.batch_id, version, items))
+        task.signals.error.connect(lambda msg: isValid(self) and self._reloaded(seq, batch.batch_id, version, None, msg))
+        self._runner.start(task)
+
+    def _reloaded(self, seq: int, batch_id: int, version: str | None, items: list | None, error: str = "") -> None:
+        if seq != self._reloads:
+            return  # a newer re-read was asked for: its result shows
+        self._reloaded_to = seq
+        batch = self.presenter.batch
+        if items is None:
+            self.statusBar().showMessage(error, 10_000)  # (the database away: its banner says the rest)
+        elif batch is not None and batch.batch_id == batch_id and self.presenter.model_version == version:
+            self.presenter.reload(items)
+            self._refresh_list()
+            row = max(0, self.current)
+            self.presenter.current = -1  # show it again: its prediction may have changed
+            self.select(row)
+        if self._predict_after:
+            self._predict_after = False
+            self._start_predictions()
+
+    def _after_reload(self) -> bool:
+        """Whether a re-read of the batch is under way: predictions asked for now start after it (they would
+        predict again what the store already holds of the loaded model)."""
+        if self._reloaded_to == self._reloads:
+            return False
+        self._predict_after = True
+        return True
+
     def _batch_grown(self, opened: OpenedBatch, done: bool = True) -> None:
         """More of a batch whose first part is on screen (the next part of a large folder, or, ``done``, the last):
         the list grows at its end, the image on screen, its selection and the scroll stay. The first part's run (and
@@ -230,6 +272,7 @@ class BatchOpening:
         self.skipped = list(opened.skipped)
         self.status.set_skipped(len(self.skipped))
         held = len(self.items)
+        shown = self.presenter.current_item  # (the whole batch again: its file may have been renamed)
         rows = self.presenter.grow(opened)
         if opened.continues:
             for row in filter(lambda r: r is not None and r < held, map(self.presenter.row_of, opened.unreadable)):
@@ -239,8 +282,11 @@ class BatchOpening:
             self._update_counts()
         else:  # the whole batch again
             self._refresh_list()
-            if self.current >= 0:
-                self.select(self.current)  # the list's selection and scroll; the image is already shown
+            if (row := self.current) >= 0:
+                if shown is not None and shown.image.path != self.presenter.current_item.image.path:
+                    # renamed: shown as stored, its old path was not found; shown again (read again: _show)
+                    self.presenter.current = -1
+                self.select(row)  # the list's selection and scroll; the image is already shown
         _freeze_batch()
         if self._run_open and opened.continues:
             self._grown_in_run = True

@@ -332,16 +332,6 @@ class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideA
 
     # ------------------------------------------------------------------------------------------
     # batches
-    def _reload_items(self) -> None:
-        batch = self.presenter.batch
-        if batch is None:
-            return
-        self.presenter.set_items(self.service.batch_items(batch.batch_id, model_version=self.presenter.model_version))
-        self._refresh_list()
-        row = max(0, self.current)
-        self.presenter.current = -1  # show it again: its prediction may have changed
-        self.select(row)
-
     def _refresh_list(self) -> None:
         self.list_model.set_rows(self.presenter.list_rows())
         self.list_filter.set_value(self.presenter.list_filter)  # a newly opened batch starts unfiltered
@@ -357,7 +347,7 @@ class MainWindow(JudgingActions, PurityChecks, BatchOpening, ModelLoading, SideA
     # ------------------------------------------------------------------------------------------
     # predictions
     def _start_predictions(self) -> None:
-        if self.model is None or not self.items:
+        if self.model is None or not self.items or self._after_reload():
             return
         todo = self.presenter.todo(self.model.version)
         if not todo:  # every image already has this model's prediction (e.g. `fma-judge classify` ran)

@@ -107,6 +107,19 @@ def marked_for_spectra(session: Session, image_id: int, model_version: str) -> b
                Prediction.calibration == SPECTRUM_ADDED).limit(1)) is not None
 
 
+def mark_made_without(session: Session, made: Iterable[tuple[int, int]]) -> set[int]:
+    """Of ``(image id, prediction id)``, predictions a model that fuses spectra just stored having fused none:
+    those whose image has a spectrum now (attached while the model predicted it: a folder's spectra are stored once
+    its images are registered) are marked :data:`app.store.records.SPECTRUM_ADDED`, unless the image is decided, as
+    :func:`link_spectrum` marks the predictions made before; returns their images."""
+    made = dict(made)
+    late = {i for i in images_with_spectra(session, made) if not _decided(session, i)}
+    if late:
+        session.execute(update(Prediction).where(Prediction.id.in_([made[i] for i in late]))
+                        .values(calibration=SPECTRUM_ADDED))
+    return late
+
+
 def _decided(session: Session, image_id: int) -> bool:
     """Whether the image's current (latest) judgment is a decision."""
     status = session.scalar(select(Judgment.status).where(Judgment.image_id == image_id)

@@ -1,0 +1,76 @@
+"""The open batch read again from the store (a pause re-routed images, another model was loaded, a pause lifted
+elsewhere) happens off the UI thread: 100,000 rows froze the window 2.7 s. Keys work meanwhile, what the window
+applied after the read stays, predictions asked for meanwhile start after it, and a Task cancelled before a thread
+took it never runs."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import make_tiny_bundle, open_window, write_image
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt, QThreadPool
+from sqlalchemy import text
+
+from app.ui.workers import Task, TaskRunner
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, taxonomy) -> Path:
+    return make_tiny_bundle(tmp_path_factory.mktemp("reload") / "model", taxonomy, input_size=32)
+
+
+def test_the_batch_is_read_again_while_the_analyst_judges(qtbot, engine, tmp_path, bundle, monkeypatch) -> None:
+    folder = tmp_path / "lot"
+    for i in range(4):
+        write_image(folder / f"img_{i}.png", size=(24, 20), seed=i)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        win.select(0)
+        qtbot.waitUntil(lambda: win.presenter.shows_prediction(win.presenter.current_item), timeout=60_000)
+        rerouted = win.items[3].image.image_id
+        with engine.begin() as conn:  # the purity monitor re-routed an image (in place: the same prediction row)
+            conn.execute(text("UPDATE predictions SET route = 'rejudge' WHERE image_id = :i"), {"i": rerouted})
+        read, release, real = threading.Event(), threading.Event(), win.service.batch_items
+
+        def slow(*args, **kwargs):  # reads the store at once, hands it over once the test has judged
+            items = real(*args, **kwargs)
+            read.set()
+            assert release.wait(20)
+            return items
+
+        monkeypatch.setattr(win.service, "batch_items", slow)
+        win._reload_items()  # returns at once: the read is on the thread pool
+        assert read.wait(20) and win._after_reload()  # under way
+        win._start_predictions()  # asked for meanwhile: after it
+        qtbot.keyClick(win, Qt.Key.Key_Return)  # judged after the read: the read does not know it
+        qtbot.waitUntil(lambda: win.items[0].judgment is not None)
+        assert win.current == 1 and win.items[3].prediction.route != "rejudge"
+        release.set()
+        qtbot.waitUntil(lambda: win.items[3].prediction.route == "rejudge", timeout=20_000)
+        assert win.items[0].judgment is not None and win.items[0].judgment.status == "accepted"  # kept
+        assert win.presenter.state(win.items[3]) == "rejudge" and win.current == 1
+        assert win.list_model.rowCount() == 4 and not win._after_reload()
+        qtbot.waitUntil(lambda: not win._predict_after, timeout=20_000)  # the predictions asked for ran after it
+    finally:
+        win.close()
+
+
+def test_a_task_cancelled_before_a_thread_took_it_does_not_run(qtbot) -> None:
+    pool = QThreadPool()
+    pool.setMaxThreadCount(1)
+    runner = TaskRunner(pool)
+    busy, ran, done = threading.Event(), [], []
+    runner.start(Task(busy.wait, 20))
+    task = Task(ran.append, "ran")
+    task.signals.done.connect(done.append)
+    runner.start(task)
+    task.cancel()
+    busy.set()
+    qtbot.waitUntil(lambda: done == [None], timeout=10_000)
+    assert ran == [] and task.begun  # taken by a thread, not run; its done still comes (the runner lets it go)
