@@ -179,6 +179,38 @@ def test_the_window_claims_what_it_shows_and_next_passes_over_a_colleagues_image
         win.close()
 
 
+def test_a_window_closed_while_its_claim_is_on_its_way_gives_it_back(qtbot, engine, taxonomy, tmp_path,
+                                                                     monkeypatch):
+    """Closed (a stop signal) right after a claim was asked for: the close waits for the claim, which is written,
+    while its result is still queued for the window; the images stayed claimed for the lease (a CI run)."""
+    import threading
+    import time
+
+    bundle, folder = _rejudging_batch(tmp_path, taxonomy, 4)
+    win = open_window(qtbot, engine, bundle, tmp_path, monkeypatch)
+    try:
+        with qtbot.waitSignal(win.allPredicted, timeout=120_000):
+            win.open_folder(folder)
+        ids = [it.image.image_id for it in win.items]
+        qtbot.waitUntil(lambda: not win._claiming and bool(win._mine), timeout=10_000)
+        win.release_claims()
+        asked, real = threading.Event(), win.service.claim
+
+        def slow_claim(*args, **kwargs):  # (a thread of the pool)
+            asked.set()
+            time.sleep(0.3)  # the close comes meanwhile
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(win.service, "claim", slow_claim)
+        win.claim_ahead(ids)
+        assert asked.wait(10) and win._claiming and not win._mine
+        win.close()  # waits for the pool (the claim is written), then gives back
+        with session_scope(engine, action="read") as s:
+            assert repo.held_by_others(s, ids, "carol") == {}
+    finally:
+        win.close()
+
+
 def _opened_by_bob(engine, taxonomy, tmp_path, n: int):
     """A re-judging model and a batch of ``n`` images bob opened first: ``(bundle, folder, image ids in order)``."""
     from app.services.judging import JudgingService

@@ -38,6 +38,7 @@ class StoreUpkeep:
 
     CLAIM_AHEAD = 5  # the image on screen and the next four: claimed together, renewed at half the lease; a claim
     CLAIM_WHEN = 3  # is written when one of the first three is not held long enough (every ~3 images, not per key)
+    _claiming = False  # a claim is on its way (set at the poll's start too)
     _drafts_banner: QLabel | None = None  # the banner of the notes a last run left unsaved
     _store_away_since: str | None = None  # when the database stopped answering (None: it answers)
     _drafts_shown = 0  # how many of them it says
@@ -131,11 +132,14 @@ class StoreUpkeep:
         self.statusBar().showMessage(self._held_text, 10_000)
 
     def release_claims(self) -> None:
-        """Give the claims of this window back (it closes): colleagues' "next" finds the images at once."""
-        if self.service is not None and self.service.read_only is None and self._mine:
+        """Give the claims of this window back (it closes): colleagues' "next" finds the images at once. A claim
+        whose result has not reached the window yet (written, its signal still queued: a stop signal seconds after
+        the opening) counts: they stayed claimed for the lease."""
+        if self.service is not None and self.service.read_only is None and (self._mine or self._claiming):
             with contextlib.suppress(StoreError):
                 self.service.release_claims()
             self._mine.clear()
+            self._claiming = False
 
     def poll_colleagues(self) -> None:
         batch = self.presenter.batch
