@@ -39,6 +39,7 @@ class StoreUpkeep:
     CLAIM_AHEAD = 5  # the image on screen and the next four: claimed together, renewed at half the lease; a claim
     CLAIM_WHEN = 3  # is written when one of the first three is not held long enough (every ~3 images, not per key)
     _claiming = False  # a claim is on its way (set at the poll's start too)
+    _given_back = False  # the window closes: its claims were given back, and it asks for none any more
     _drafts_banner: QLabel | None = None  # the banner of the notes a last run left unsaved
     _store_away_since: str | None = None  # when the database stopped answering (None: it answers)
     _drafts_shown = 0  # how many of them it says
@@ -62,8 +63,8 @@ class StoreUpkeep:
         enough still; an image a colleague holds is said in the status bar, and "next" passes it over. The images
         this window held and has left are given back with the next claim (walking the list held every image passed
         for the whole lease: a colleague's queue showed them all as someone else's)."""
-        if self.service is None or self.service.read_only is not None or not image_ids:
-            return
+        if self.service is None or self.service.read_only is not None or not image_ids or self._given_back:
+            return  # (closing: a claim asked by the events left in the queue would outlive the release)
         ids = self._focus_ids = image_ids[: self.CLAIM_AHEAD]
         if (who := self.presenter.claimed.get(self.current_image_id)) is not None:
             self._say_held(who)  # known from the last claim or poll: said now, and asked again below (it may be free)
@@ -140,6 +141,7 @@ class StoreUpkeep:
                 self.service.release_claims()
             self._mine.clear()
             self._claiming = False
+        self._given_back = True
 
     def poll_colleagues(self) -> None:
         batch = self.presenter.batch
