@@ -57,6 +57,17 @@ def test_the_batch_is_read_again_while_the_analyst_judges(qtbot, engine, tmp_pat
         assert win.presenter.state(win.items[3]) == "rejudge" and win.current == 1
         assert win.list_model.rowCount() == 4 and not win._after_reload()
         qtbot.waitUntil(lambda: not win._predict_after, timeout=20_000)  # the predictions asked for ran after it
+        from app.services.presenter_records import ListFilter
+
+        win.set_list_filter(ListFilter(states=frozenset({"rejudge"})))  # a filtered list: made again
+        assert [r.image_id for r in win.list_model.rows] == [rerouted]
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE predictions SET route = 'rejudge' WHERE image_id = :i"),
+                         {"i": win.items[2].image.image_id})
+        monkeypatch.setattr(win.service, "batch_items", real)
+        win._reload_items()
+        qtbot.waitUntil(lambda: len(win.list_model.rows) == 2, timeout=20_000)
+        assert [r.image_id for r in win.list_model.rows] == [win.items[2].image.image_id, rerouted]
     finally:
         win.close()
 

@@ -144,17 +144,28 @@ class BatchPresenter:
         self._shown.extend(passed)
         return passed
 
-    def reload(self, items: Sequence[BatchItem]) -> None:
+    def reload(self, items: Sequence[BatchItem]) -> list[int] | None:
         """The batch read again from the store while the window went on: each item as the store holds it, unless
         the window applied something newer since the read (a judgment, or a prediction of this model: by id and
         time); items the read did not see (a growing folder's parts) stay after the others. The current image stays
-        current."""
+        current. Returns the rows that changed when the list is unfiltered and holds the same images in the same
+        order (the window updates only those: a pause re-routes a few of 100,000), else None (made again)."""
+        if self._shown is None and len(items) <= len(self.items) and all(
+                a.image.image_id == b.image.image_id for a, b in zip(items, self.items, strict=False)):
+            changed = []
+            for i, it in enumerate(items):
+                if (new := newest(self.items[i], it, self.model_version)) != self.items[i]:
+                    self.items[i] = new
+                    self._restate(i)
+                    changed.append(i)
+            return changed
         held = {it.image.image_id: it for it in self.items}
         current = self.current_item
         read = [newest(held.pop(it.image.image_id, None), it, self.model_version) for it in items]
         self.set_items(read + [it for it in self.items if it.image.image_id in held])
         if current is not None:
             self.current = self._pos.get(current.image.image_id, -1)
+        return None
 
     def set_items(self, items: Sequence[BatchItem]) -> None:
         self.items = list(items)

@@ -243,11 +243,15 @@ class BatchOpening:
         if items is None:
             self.statusBar().showMessage(error, 10_000)  # (the database away: its banner says the rest)
         elif batch is not None and batch.batch_id == batch_id and self.presenter.model_version == version:
-            self.presenter.reload(items)
-            self._refresh_list()
-            row = max(0, self.current)
-            self.presenter.current = -1  # show it again: its prediction may have changed
-            self.select(row)
+            if (rows := self.presenter.reload(items)) is None:
+                self._refresh_list()
+            for row in rows or ():  # (the rows that changed, of an unfiltered list: a few of 100,000)
+                self._update_row(row)
+            self._update_counts()
+            if rows is None or self.current in rows:
+                row = max(0, self.current)
+                self.presenter.current = -1  # show it again: its prediction may have changed
+                self.select(row)
         if self._predict_after:
             self._predict_after = False
             self._start_predictions()
